@@ -1,0 +1,213 @@
+import { describe, expect, test } from 'vitest';
+import { createActor, initialTransition, transition } from 'xstate';
+import type { AnyMachineSnapshot } from 'xstate';
+import { explore, summarize } from './exhaustive.testkit.ts';
+import {
+  KEY_EVENT_TYPES,
+  KEY_STATES,
+  KEY_TRANSITIONS,
+  KEY_USAGE,
+  keyLifecycleMachine,
+  keyUsage,
+  keyUsageAt,
+  newKeyLifecycle,
+} from './keyLifecycle.ts';
+import type { KeyEvent, KeyEventType, KeyLifecycleSnapshot, KeyState } from './keyLifecycle.ts';
+
+const input = { id: 'K2000', cryptoperiodMs: 1_000, createdAt: 0 };
+const ACTIVATED_AT = 100;
+const EXPIRES_AT = ACTIVATED_AT + input.cryptoperiodMs;
+/** Times on both sides of every guard: before, exactly at, and after the end of the cryptoperiod. */
+const TIMES = [EXPIRES_AT - 1, EXPIRES_AT, EXPIRES_AT + 500];
+
+/** The shortest event sequence that puts a fresh key (activated at 100) in `state`. */
+const ROUTES: Record<KeyState, readonly KeyEvent[]> = {
+  preActivation: [],
+  active: [{ type: 'ACTIVATE', now: ACTIVATED_AT }],
+  suspended: [
+    { type: 'ACTIVATE', now: ACTIVATED_AT },
+    { type: 'SUSPEND', now: 200 },
+  ],
+  deactivated: [
+    { type: 'ACTIVATE', now: ACTIVATED_AT },
+    { type: 'DEACTIVATE', now: 300 },
+  ],
+  compromised: [{ type: 'COMPROMISE', now: 50 }],
+  destroyed: [{ type: 'DESTROY', now: 50 }],
+  destroyedCompromised: [
+    { type: 'COMPROMISE', now: 50 },
+    { type: 'DESTROY', now: 60 },
+  ],
+};
+
+function reach(state: KeyState): KeyLifecycleSnapshot {
+  let snapshot = newKeyLifecycle(input);
+  for (const event of ROUTES[state]) [snapshot] = transition(keyLifecycleMachine, snapshot, event);
+  expect(snapshot.value).toBe(state);
+  return snapshot;
+}
+
+/** What the table says an event at `now` does in `state`: the target, or null for a refusal. */
+function expected(state: KeyState, type: KeyEventType, snapshot: KeyLifecycleSnapshot, now: number) {
+  const row = KEY_TRANSITIONS[state][type];
+  if (row === undefined) return null;
+  const expiresAt = snapshot.context.expiresAt;
+  if (row.guard === 'cryptoperiodEnded' && !(expiresAt !== null && now >= expiresAt)) return null;
+  if (row.guard === 'cryptoperiodRunning' && !(expiresAt !== null && now < expiresAt)) return null;
+  return row.target;
+}
+
+describe('keyLifecycleMachine against KEY_TRANSITIONS', () => {
+  test('declares exactly the seven states and seven events', () => {
+    expect(Object.keys(keyLifecycleMachine.root.states)).toEqual([...KEY_STATES]);
+    expect([...keyLifecycleMachine.events].sort()).toEqual([...KEY_EVENT_TYPES].sort());
+    expect(Object.keys(KEY_TRANSITIONS)).toEqual([...KEY_STATES]);
+  });
+
+  for (const state of KEY_STATES) {
+    for (const type of KEY_EVENT_TYPES) {
+      test(`${state} + ${type}`, () => {
+        for (const now of TIMES) {
+          const before = reach(state);
+          const event = { type, now };
+          const [after] = transition(keyLifecycleMachine, before, event);
+          const target = expected(state, type, before, now);
+          expect(before.can(event)).toBe(target !== null);
+          if (target === null) {
+            expect(after.value).toBe(state);
+            expect(after.context).toEqual(before.context);
+          } else {
+            expect(after.value).toBe(target);
+            expect(after.context.history).toEqual([...before.context.history, event]);
+          }
+        }
+      });
+    }
+  }
+
+  test('the table names a NIST or KMIP clause for every allowed transition', () => {
+    for (const state of KEY_STATES) {
+      for (const row of Object.values(KEY_TRANSITIONS[state])) {
+        expect(row.clause).toMatch(/^(NIST T([2-9]|1[0-5])|KMIP (9|10))/);
+      }
+    }
+  });
+
+  test('only destroyedCompromised is final', () => {
+    for (const state of KEY_STATES) {
+      expect(reach(state).status === 'done').toBe(state === 'destroyedCompromised');
+    }
+  });
+});
+
+describe('timestamps', () => {
+  test('first activation sets activatedAt and expiresAt = now + cryptoperiod', () => {
+    const active = reach('active');
+    expect(active.context.activatedAt).toBe(ACTIVATED_AT);
+    expect(active.context.expiresAt).toBe(EXPIRES_AT);
+  });
+
+  test('suspend and resume record their times and never move expiresAt', () => {
+    const [resumed] = transition(keyLifecycleMachine, reach('suspended'), { type: 'RESUME', now: 700 });
+    expect(resumed.value).toBe('active');
+    expect(resumed.context.suspendedAt).toBe(200);
+    expect(resumed.context.resumedAt).toBe(700);
+    expect(resumed.context.expiresAt).toBe(EXPIRES_AT);
+  });
+
+  test('RESUME at the end of the cryptoperiod is refused; EXPIRE then deactivates', () => {
+    const suspended = reach('suspended');
+    expect(suspended.can({ type: 'RESUME', now: EXPIRES_AT })).toBe(false);
+    const [expired] = transition(keyLifecycleMachine, suspended, { type: 'EXPIRE', now: EXPIRES_AT });
+    expect(expired.value).toBe('deactivated');
+  });
+
+  test('a late expiry is recorded at the end of the cryptoperiod, a manual deactivation at now', () => {
+    const [expired] = transition(keyLifecycleMachine, reach('active'), {
+      type: 'EXPIRE',
+      now: EXPIRES_AT + 86_400_000,
+    });
+    expect(expired.context.deactivatedAt).toBe(EXPIRES_AT);
+    expect(reach('deactivated').context.deactivatedAt).toBe(300);
+  });
+
+  test('compromise and destruction record their own times', () => {
+    const snapshot = reach('destroyedCompromised');
+    expect(snapshot.context.compromisedAt).toBe(50);
+    expect(snapshot.context.destroyedAt).toBe(60);
+    const [both] = transition(keyLifecycleMachine, reach('destroyed'), { type: 'COMPROMISE', now: 90 });
+    expect(both.value).toBe('destroyedCompromised');
+    expect(both.context).toMatchObject({ destroyedAt: 50, compromisedAt: 90 });
+  });
+
+  test('a cryptoperiod must be positive', () => {
+    for (const cryptoperiodMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => newKeyLifecycle({ ...input, cryptoperiodMs })).toThrow(RangeError);
+      expect(initialTransition(keyLifecycleMachine, { ...input, cryptoperiodMs })[0].status).toBe('error');
+    }
+  });
+
+  test('the machine has no timers: a persisted and restored key behaves the same', () => {
+    const actor = createActor(keyLifecycleMachine, { input }).start();
+    actor.send({ type: 'ACTIVATE', now: ACTIVATED_AT });
+    const restored = createActor(keyLifecycleMachine, {
+      input,
+      snapshot: actor.getPersistedSnapshot(),
+    }).start();
+    expect(restored.getSnapshot().value).toBe('active');
+    restored.send({ type: 'EXPIRE', now: EXPIRES_AT });
+    expect(restored.getSnapshot().value).toBe('deactivated');
+    expect(JSON.stringify(keyLifecycleMachine.toJSON())).not.toMatch(/xstate\.after/);
+  });
+});
+
+describe('usage', () => {
+  test('protect only in active; process in active, suspended, deactivated; reprotect also compromised', () => {
+    const where = (flag: 'protect' | 'process' | 'reprotect') =>
+      KEY_STATES.filter((s) => keyUsage(s)[flag]);
+    expect(where('protect')).toEqual(['active']);
+    expect(where('process')).toEqual(['active', 'suspended', 'deactivated']);
+    expect(where('reprotect')).toEqual(['active', 'suspended', 'deactivated', 'compromised']);
+    expect(keyUsage('active')).toBe(KEY_USAGE.active);
+  });
+
+  test('an active key past its cryptoperiod no longer protects, but still processes', () => {
+    const active = reach('active');
+    expect(keyUsageAt('active', active.context, EXPIRES_AT - 1).protect).toBe(true);
+    expect(keyUsageAt('active', active.context, EXPIRES_AT)).toEqual({
+      protect: false,
+      process: true,
+      reprotect: true,
+    });
+    expect(keyUsageAt('suspended', active.context, 0)).toBe(KEY_USAGE.suspended);
+  });
+});
+
+describe('exhaustive graph checks', () => {
+  const events: KeyEvent[] = [
+    { type: 'ACTIVATE', now: ACTIVATED_AT },
+    ...KEY_EVENT_TYPES.filter((t) => t !== 'ACTIVATE').flatMap((type) =>
+      TIMES.map((now) => ({ type, now })),
+    ),
+  ];
+  // History grows around the suspend/resume loop; the guards only read expiresAt.
+  const serializeState = (s: AnyMachineSnapshot) =>
+    JSON.stringify({ value: s.value, expiresAt: (s as KeyLifecycleSnapshot).context.expiresAt });
+  const exploration = explore({
+    machine: keyLifecycleMachine,
+    input,
+    events,
+    serializeState,
+    countSimplePaths: true,
+  });
+
+  test('every state reachable, every edge exercised, every refusal leaves the key unchanged', () => {
+    console.log(summarize('keyLifecycle', exploration));
+    expect(exploration.reachedStates.sort()).toEqual([...KEY_STATES].sort());
+    expect(exploration.unexercisedEdges).toEqual([]);
+    expect(exploration.refusalsThatChanged).toEqual([]);
+    expect(exploration.uncoveredUnhandledPairs).toEqual([]);
+    const allowed = KEY_STATES.reduce((n, s) => n + Object.keys(KEY_TRANSITIONS[s]).length, 0);
+    expect(exploration.declaredEdges).toHaveLength(allowed);
+  });
+});

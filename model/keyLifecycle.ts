@@ -1,0 +1,330 @@
+/**
+ * The life cycle of one symmetric key: NIST SP 800-57 Part 1 Rev. 5 §7 (states and transitions
+ * T2–T15), extended with KMIP's `Destroyed Compromised` state (KMIP 2.1 §4.57 transitions 9 and 10),
+ * which the SEkey paper counts among its seven states.
+ *
+ * Time is an input, never a timer: every event carries `now` (milliseconds), and the end of the
+ * cryptoperiod is an explicit `EXPIRE` event guarded by `now >= expiresAt`. XState `after` timers are
+ * not restored from persisted snapshots (statelyai/xstate#5331), and a key store outlives any process.
+ *
+ * Where we differ from the original SEkey (`check_key_transition_validity`, `sekey_check_expired_keys`):
+ * - It allows pre-active → deactivated. NIST has no such transition: a key that was never used and is
+ *   not wanted is destroyed (T2), so we refuse `DEACTIVATE` in `preActivation`.
+ * - It expires keys lazily with an SQL check that fires 60 s early (`expiration <= now + 60`) and
+ *   stamps a wrong deactivation time. Here expiry is exact (`now >= expiresAt`), and the deactivation
+ *   recorded for an expiry is the end of the cryptoperiod itself, so every device that processes the
+ *   same expiry, whenever it gets to it, records the same time.
+ * - It has no destroyed-compromised state: a destroyed key cannot be marked compromised afterwards.
+ *   Here it can (KMIP transition 10), because learning of a compromise after destruction still
+ *   matters for the data the key protected.
+ *
+ * @module
+ */
+import { assign, initialTransition, setup } from 'xstate';
+
+/** The seven key states. */
+export const KEY_STATES = [
+  'preActivation',
+  'active',
+  'suspended',
+  'deactivated',
+  'compromised',
+  'destroyed',
+  'destroyedCompromised',
+] as const;
+/** A key state. */
+export type KeyState = (typeof KEY_STATES)[number];
+
+/** The seven key events. */
+export const KEY_EVENT_TYPES = [
+  'ACTIVATE',
+  'SUSPEND',
+  'RESUME',
+  'DEACTIVATE',
+  'EXPIRE',
+  'COMPROMISE',
+  'DESTROY',
+] as const;
+/** The type of a key event. */
+export type KeyEventType = (typeof KEY_EVENT_TYPES)[number];
+
+/** A key event: every one carries the time it happens at, in milliseconds. */
+export interface KeyEvent {
+  readonly type: KeyEventType;
+  readonly now: number;
+}
+
+/** Input of {@link keyLifecycleMachine}. */
+export interface KeyLifecycleInput {
+  readonly id: string;
+  /** The originator-usage period (NIST SP 800-57 Pt 1 §5.3.5), in milliseconds; > 0. */
+  readonly cryptoperiodMs: number;
+  /** Generation time (T1: the key enters pre-activation on generation). */
+  readonly createdAt: number;
+}
+
+/** One accepted event in a key's history. Replaying a history on the machine re-creates the key. */
+export interface KeyHistoryEntry {
+  readonly type: KeyEventType;
+  readonly now: number;
+}
+
+/**
+ * Context of a key: the time of every transition (NIST SP 800-57 Pt 1 §7: "the date and time of the
+ * transition shall be recorded"), `null` while it has not happened.
+ */
+export interface KeyLifecycleContext {
+  readonly id: string;
+  readonly cryptoperiodMs: number;
+  readonly createdAt: number;
+  /** First activation (T4). */
+  readonly activatedAt: number | null;
+  /** End of the originator-usage period: `activatedAt + cryptoperiodMs`, set once. */
+  readonly expiresAt: number | null;
+  /** Latest suspension (T7). */
+  readonly suspendedAt: number | null;
+  /** Latest resumption (T10). */
+  readonly resumedAt: number | null;
+  /** Deactivation (T8, T12); for an expiry, the end of the cryptoperiod. */
+  readonly deactivatedAt: number | null;
+  /** Compromise (T3, T6, T11, T14; KMIP 10). */
+  readonly compromisedAt: number | null;
+  /** Destruction (T2, T5, T9, T13, T15). */
+  readonly destroyedAt: number | null;
+  /** Every accepted event, in order. */
+  readonly history: readonly KeyHistoryEntry[];
+}
+
+/** Guard names of the key life cycle, as they appear in diagrams and in {@link KEY_TRANSITIONS}. */
+export type KeyGuard = 'cryptoperiodEnded' | 'cryptoperiodRunning';
+
+/** One allowed transition: where it leads, under which guard, and which clause allows it. */
+export interface KeyTransition {
+  readonly target: KeyState;
+  readonly guard?: KeyGuard;
+  /** The NIST SP 800-57 Pt 1 §7 transition number, or the KMIP 2.1 §4.57 one. */
+  readonly clause: string;
+}
+
+/**
+ * The transition table as data: every allowed (state, event) pair. A pair not listed is refused and
+ * leaves the key unchanged. The machine below is written out by hand as the readable specification;
+ * a test proves the two agree on all 49 pairs, guards included.
+ */
+export const KEY_TRANSITIONS: Readonly<
+  Record<KeyState, Readonly<Partial<Record<KeyEventType, KeyTransition>>>>
+> = {
+  preActivation: {
+    ACTIVATE: { target: 'active', clause: 'NIST T4' },
+    COMPROMISE: { target: 'compromised', clause: 'NIST T3' },
+    DESTROY: { target: 'destroyed', clause: 'NIST T2' },
+  },
+  active: {
+    SUSPEND: { target: 'suspended', clause: 'NIST T7' },
+    DEACTIVATE: { target: 'deactivated', clause: 'NIST T8' },
+    EXPIRE: { target: 'deactivated', guard: 'cryptoperiodEnded', clause: 'NIST T8' },
+    COMPROMISE: { target: 'compromised', clause: 'NIST T6' },
+    DESTROY: { target: 'destroyed', clause: 'NIST T5' },
+  },
+  suspended: {
+    RESUME: { target: 'active', guard: 'cryptoperiodRunning', clause: 'NIST T10' },
+    DEACTIVATE: { target: 'deactivated', clause: 'NIST T12' },
+    EXPIRE: { target: 'deactivated', guard: 'cryptoperiodEnded', clause: 'NIST T12' },
+    COMPROMISE: { target: 'compromised', clause: 'NIST T11' },
+    DESTROY: { target: 'destroyed', clause: 'NIST T9' },
+  },
+  deactivated: {
+    COMPROMISE: { target: 'compromised', clause: 'NIST T14' },
+    DESTROY: { target: 'destroyed', clause: 'NIST T13' },
+  },
+  compromised: {
+    DESTROY: { target: 'destroyedCompromised', clause: 'NIST T15; KMIP 9' },
+  },
+  destroyed: {
+    COMPROMISE: { target: 'destroyedCompromised', clause: 'KMIP 10' },
+  },
+  destroyedCompromised: {},
+};
+
+/** What a key in a given state may be used for. */
+export interface KeyUsage {
+  /** Apply protection: encrypt. */
+  readonly protect: boolean;
+  /** Process protected data: decrypt. */
+  readonly process: boolean;
+  /**
+   * Decrypt and re-encrypt under another key inside the HSM, the plaintext never leaving it: the
+   * only way to rescue data under a compromised key (the original's `secure_recrypt`).
+   */
+  readonly reprotect: boolean;
+}
+
+/**
+ * The usage table (NIST SP 800-57 Pt 1 §7.1–§7.6): protect only while active; process while active,
+ * suspended (data protected before the suspension) or deactivated (post-operational use); reprotect
+ * from any state in which the key material is still meant to exist and the data may need rescuing.
+ */
+export const KEY_USAGE: Readonly<Record<KeyState, KeyUsage>> = {
+  preActivation: { protect: false, process: false, reprotect: false },
+  active: { protect: true, process: true, reprotect: true },
+  suspended: { protect: false, process: true, reprotect: true },
+  deactivated: { protect: false, process: true, reprotect: true },
+  compromised: { protect: false, process: false, reprotect: true },
+  destroyed: { protect: false, process: false, reprotect: false },
+  destroyedCompromised: { protect: false, process: false, reprotect: false },
+};
+
+/** What a key in `state` may be used for ({@link KEY_USAGE}). */
+export function keyUsage(state: KeyState): KeyUsage {
+  return KEY_USAGE[state];
+}
+
+const stamp = (entry: KeyHistoryEntry, context: KeyLifecycleContext): KeyHistoryEntry[] => [
+  ...context.history,
+  entry,
+];
+
+/**
+ * The key life-cycle machine (XState v5). Refused events leave state and context unchanged; check
+ * with `snapshot.can(event)` or compare snapshots.
+ */
+export const keyLifecycleMachine = setup({
+  types: {
+    context: {} as KeyLifecycleContext,
+    events: {} as KeyEvent,
+    input: {} as KeyLifecycleInput,
+  },
+  guards: {
+    /** The originator-usage period is over: `now >= expiresAt`. */
+    cryptoperiodEnded: ({ context, event }) =>
+      context.expiresAt !== null && event.now >= context.expiresAt,
+    /** The originator-usage period still runs: `now < expiresAt` (T10: resume only before its end). */
+    cryptoperiodRunning: ({ context, event }) =>
+      context.expiresAt !== null && event.now < context.expiresAt,
+  },
+  actions: {
+    /** T4: the first activation starts the cryptoperiod. */
+    recordActivation: assign(({ context, event }) => ({
+      activatedAt: event.now,
+      expiresAt: event.now + context.cryptoperiodMs,
+      history: stamp(event, context),
+    })),
+    /** T10: resuming never moves `expiresAt`, so suspension cannot stretch a cryptoperiod. */
+    recordResumption: assign(({ context, event }) => ({
+      resumedAt: event.now,
+      history: stamp(event, context),
+    })),
+    recordSuspension: assign(({ context, event }) => ({
+      suspendedAt: event.now,
+      history: stamp(event, context),
+    })),
+    recordDeactivation: assign(({ context, event }) => ({
+      deactivatedAt: event.now,
+      history: stamp(event, context),
+    })),
+    /** An expiry is recorded at the end of the cryptoperiod, however late it was processed. */
+    recordExpiry: assign(({ context, event }) => ({
+      deactivatedAt: context.expiresAt,
+      history: stamp(event, context),
+    })),
+    recordCompromise: assign(({ context, event }) => ({
+      compromisedAt: event.now,
+      history: stamp(event, context),
+    })),
+    recordDestruction: assign(({ context, event }) => ({
+      destroyedAt: event.now,
+      history: stamp(event, context),
+    })),
+  },
+}).createMachine({
+  id: 'keyLifecycle',
+  context: ({ input }) => {
+    if (!(Number.isFinite(input.cryptoperiodMs) && input.cryptoperiodMs > 0)) {
+      throw new RangeError(`cryptoperiodMs must be a positive number, got ${input.cryptoperiodMs}`);
+    }
+    return {
+      id: input.id,
+      cryptoperiodMs: input.cryptoperiodMs,
+      createdAt: input.createdAt,
+      activatedAt: null,
+      expiresAt: null,
+      suspendedAt: null,
+      resumedAt: null,
+      deactivatedAt: null,
+      compromisedAt: null,
+      destroyedAt: null,
+      history: [],
+    };
+  },
+  initial: 'preActivation',
+  states: {
+    preActivation: {
+      on: {
+        ACTIVATE: { target: 'active', actions: 'recordActivation' },
+        COMPROMISE: { target: 'compromised', actions: 'recordCompromise' },
+        DESTROY: { target: 'destroyed', actions: 'recordDestruction' },
+      },
+    },
+    active: {
+      on: {
+        SUSPEND: { target: 'suspended', actions: 'recordSuspension' },
+        DEACTIVATE: { target: 'deactivated', actions: 'recordDeactivation' },
+        EXPIRE: { guard: 'cryptoperiodEnded', target: 'deactivated', actions: 'recordExpiry' },
+        COMPROMISE: { target: 'compromised', actions: 'recordCompromise' },
+        DESTROY: { target: 'destroyed', actions: 'recordDestruction' },
+      },
+    },
+    suspended: {
+      on: {
+        RESUME: { guard: 'cryptoperiodRunning', target: 'active', actions: 'recordResumption' },
+        DEACTIVATE: { target: 'deactivated', actions: 'recordDeactivation' },
+        EXPIRE: { guard: 'cryptoperiodEnded', target: 'deactivated', actions: 'recordExpiry' },
+        COMPROMISE: { target: 'compromised', actions: 'recordCompromise' },
+        DESTROY: { target: 'destroyed', actions: 'recordDestruction' },
+      },
+    },
+    deactivated: {
+      on: {
+        COMPROMISE: { target: 'compromised', actions: 'recordCompromise' },
+        DESTROY: { target: 'destroyed', actions: 'recordDestruction' },
+      },
+    },
+    compromised: {
+      on: {
+        DESTROY: { target: 'destroyedCompromised', actions: 'recordDestruction' },
+      },
+    },
+    destroyed: {
+      on: {
+        COMPROMISE: { target: 'destroyedCompromised', actions: 'recordCompromise' },
+      },
+    },
+    destroyedCompromised: { type: 'final' },
+  },
+});
+
+/** A snapshot of {@link keyLifecycleMachine}. */
+export type KeyLifecycleSnapshot = ReturnType<typeof keyLifecycleMachine.getInitialSnapshot>;
+
+/**
+ * Usage of a key at time `now`: {@link keyUsage} of its state, except that protection also needs the
+ * cryptoperiod to be running. Between the end of the cryptoperiod and the `EXPIRE` sweep a key is
+ * still `active` on paper, but it must not encrypt (NIST SP 800-57 Pt 1 §5.3.5: protection only
+ * during the originator-usage period).
+ */
+export function keyUsageAt(state: KeyState, context: KeyLifecycleContext, now: number): KeyUsage {
+  const usage = keyUsage(state);
+  if (!usage.protect) return usage;
+  const running = context.expiresAt !== null && now < context.expiresAt;
+  return running ? usage : { ...usage, protect: false };
+}
+
+/**
+ * The snapshot of a freshly generated key (NIST T1: generation → pre-activation). Throws a
+ * `RangeError` on a bad input, where `initialTransition` alone would hand back an errored snapshot.
+ */
+export function newKeyLifecycle(input: KeyLifecycleInput): KeyLifecycleSnapshot {
+  const [snapshot] = initialTransition(keyLifecycleMachine, input);
+  if (snapshot.status === 'error') throw snapshot.error;
+  return snapshot;
+}

@@ -1,0 +1,105 @@
+import { describe, expect, test } from 'vitest';
+import { initialTransition, transition } from 'xstate';
+import { explore, summarize } from './exhaustive.testkit.ts';
+import { DEFAULT_PIN_RETRIES, PIN_EVENT_TYPES, PIN_STATES, pinSessionMachine } from './pinSession.ts';
+import type { PinEvent, PinLevel, PinSessionInput } from './pinSession.ts';
+
+type Snapshot = ReturnType<typeof pinSessionMachine.getInitialSnapshot>;
+
+function run(events: readonly PinEvent[], input: PinSessionInput = {}): Snapshot {
+  let [snapshot] = initialTransition(pinSessionMachine, input);
+  for (const event of events) [snapshot] = transition(pinSessionMachine, snapshot, event);
+  return snapshot;
+}
+
+const wrong = (level: PinLevel): PinEvent[] => [{ type: 'LOGIN', level }, { type: 'PIN_REJECTED' }];
+const right = (level: PinLevel): PinEvent[] => [{ type: 'LOGIN', level }, { type: 'PIN_ACCEPTED' }];
+
+describe('pinSession', () => {
+  test('logs in at user or admin level and out again', () => {
+    expect(run(right('user')).value).toBe('user');
+    expect(run(right('admin')).value).toBe('admin');
+    expect(run([...right('admin'), { type: 'LOGOUT' }]).value).toBe('loggedOut');
+  });
+
+  test('the try is spent before the comparison, so a power cut gives no free try', () => {
+    const checking = run([{ type: 'LOGIN', level: 'user' }]);
+    expect(checking.value).toBe('checking');
+    expect(checking.context.retriesLeft.user).toBe(DEFAULT_PIN_RETRIES - 1);
+    const afterCut = run([{ type: 'LOGIN', level: 'user' }, { type: 'POWER_LOSS' }]);
+    expect(afterCut.value).toBe('loggedOut');
+    expect(afterCut.context.retriesLeft.user).toBe(DEFAULT_PIN_RETRIES - 1);
+  });
+
+  test('a success restores the counter of its level only', () => {
+    const s = run([...wrong('user'), ...wrong('admin'), ...right('user')]);
+    expect(s.context.retriesLeft).toEqual({ user: 3, admin: 2 });
+  });
+
+  test('consecutive failures lock the user level; an admin can reset it', () => {
+    const locked = run([...wrong('user'), ...wrong('user'), ...wrong('user')]);
+    expect(locked.value).toBe('loggedOut');
+    expect(locked.can({ type: 'LOGIN', level: 'user' })).toBe(false);
+    expect(locked.can({ type: 'LOGIN', level: 'admin' })).toBe(true);
+    const reset = run([...wrong('user'), ...wrong('user'), ...wrong('user'), ...right('admin'), { type: 'RESET_USER_PIN' }]);
+    expect(reset.context.retriesLeft.user).toBe(3);
+    expect(reset.value).toBe('admin');
+  });
+
+  test('a user session can neither reset PINs nor factory-reset', () => {
+    const user = run(right('user'));
+    expect(user.can({ type: 'RESET_USER_PIN' })).toBe(false);
+    expect(user.can({ type: 'FACTORY_RESET' })).toBe(false);
+  });
+
+  test('a locked admin level leaves the device locked until a factory reset that erases every key', () => {
+    const locked = run([...wrong('admin'), ...wrong('admin'), ...wrong('admin')]);
+    expect(locked.value).toBe('locked');
+    for (const type of PIN_EVENT_TYPES) {
+      if (type === 'FACTORY_RESET') continue;
+      const event = (type === 'LOGIN' ? { type, level: 'user' } : { type }) as PinEvent;
+      expect(locked.can(event)).toBe(false);
+    }
+    const [fresh, actions] = transition(pinSessionMachine, locked, { type: 'FACTORY_RESET' });
+    expect(actions.map((a) => a.type)).toEqual(['eraseAllKeys']);
+    expect(fresh.value).toBe('loggedOut');
+    expect(fresh.context.retriesLeft).toEqual({ user: 3, admin: 3 });
+  });
+
+  test('a power cut on the last admin try still locks the device', () => {
+    const s = run([...wrong('admin'), ...wrong('admin'), { type: 'LOGIN', level: 'admin' }, { type: 'POWER_LOSS' }]);
+    expect(s.value).toBe('locked');
+  });
+
+  test('counters restored from flash: a device with no admin tries boots locked', () => {
+    expect(run([], { retriesLeft: { user: 3, admin: 0 } }).value).toBe('locked');
+    expect(run([], { maxRetries: 5, retriesLeft: { user: 0, admin: 1 } }).value).toBe('loggedOut');
+  });
+
+  test('bad inputs are refused', () => {
+    for (const input of [{ maxRetries: 0 }, { maxRetries: 1.5 }, { retriesLeft: { user: 4, admin: 3 } }, { retriesLeft: { user: 1, admin: -1 } }]) {
+      expect(initialTransition(pinSessionMachine, input)[0].status).toBe('error');
+    }
+  });
+
+  test('exhaustive: every state reachable, every edge exercised, every refusal changes nothing', () => {
+    const events: PinEvent[] = [
+      { type: 'LOGIN', level: 'user' },
+      { type: 'LOGIN', level: 'admin' },
+      { type: 'PIN_ACCEPTED' },
+      { type: 'PIN_REJECTED' },
+      { type: 'POWER_LOSS' },
+      { type: 'LOGOUT' },
+      { type: 'RESET_USER_PIN' },
+      { type: 'FACTORY_RESET' },
+    ];
+    const e = explore({ machine: pinSessionMachine, input: {}, events });
+    console.log(summarize('pinSession', e));
+    expect(e.reachedStates.sort()).toEqual([...PIN_STATES].sort());
+    expect(e.unexercisedEdges).toEqual([]);
+    expect(e.refusalsThatChanged).toEqual([]);
+    expect(e.uncoveredUnhandledPairs).toEqual([]);
+    // Tries per level go 3..0 and the attempt level is tracked: the graph is finite and covers all.
+    expect(e.vertices).toBeGreaterThan(PIN_STATES.length);
+  });
+});

@@ -1,0 +1,48 @@
+/**
+ * Run-size knobs shared by every property suite, so that CI runs a fixed, bounded size and a person
+ * can go deeper or replay a failure without editing code.
+ *
+ * - `SEKEY_RUNS`  number of runs per property (default: each suite's CI size)
+ * - `SEKEY_SEED`  seed to use (default: fixed when `CI` is set, random otherwise)
+ * - `SEKEY_PATH`  replay path printed by a failure (use together with `SEKEY_SEED`)
+ *
+ * fast-check prints `{ seed, path, endOnFailure }` in every failure report; the same values passed
+ * back through these variables replay that counterexample at once.
+ * @module
+ */
+import type { Parameters } from 'fast-check';
+
+/** The seed CI uses, so that a red CI run is reproducible on any machine. */
+export const CI_SEED = 20_201;
+
+function readInt(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value)) throw new Error(`${name} must be an integer, got '${raw}'`);
+  return value;
+}
+
+/**
+ * fast-check parameters for a property whose CI size is `ciRuns`.
+ * @param ciRuns runs at CI size; `SEKEY_RUNS` overrides it.
+ */
+export function propertyParams<T>(ciRuns: number): Parameters<T> {
+  const runs = readInt('SEKEY_RUNS') ?? ciRuns;
+  const seed = readInt('SEKEY_SEED') ?? (process.env['CI'] ? CI_SEED : undefined);
+  const path = process.env['SEKEY_PATH'];
+  const params: Parameters<T> = { numRuns: runs, verbose: 1 };
+  if (seed !== undefined) params.seed = seed;
+  if (path !== undefined && path !== '') {
+    params.path = path;
+    params.endOnFailure = true;
+  }
+  return params;
+}
+
+/** Scales a CI-size count (loop bounds in exhaustive suites) by `SEKEY_SCALE` (default 1). */
+export function scaled(ciCount: number): number {
+  const scale = Number(process.env['SEKEY_SCALE'] ?? '1');
+  if (!(scale > 0)) throw new Error(`SEKEY_SCALE must be a positive number, got '${process.env['SEKEY_SCALE']}'`);
+  return Math.max(1, Math.round(ciCount * scale));
+}

@@ -1,0 +1,23 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * One runner for unit tests (beside the file they test) and property suites (properties/).
+ * Coverage thresholds only ever go up: raise them when coverage rises, never lower them.
+ */
+export default defineConfig({
+  test: {
+    include: ['model/**/*.test.ts', 'device/**/*.test.ts', 'impl/**/*.test.ts', 'properties/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    coverage: {
+      provider: 'v8',
+      include: ['model/**/*.ts', 'device/**/*.ts', 'impl/**/*.ts'],
+      exclude: ['**/*.test.ts', 'impl/cli.ts'],
+      reporter: ['text-summary', 'json-summary'],
+      reportsDirectory: 'coverage',
+      thresholds: {
+        'model/**/*.ts': { lines: 95, branches: 95, functions: 95, statements: 95 },
+      },
+    },
+  },
+});
