@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { initialTransition, transition } from 'xstate';
+import { createActor, initialTransition, transition } from 'xstate';
 import { explore, summarize } from './exhaustive.testkit.ts';
 import { DEFAULT_PIN_RETRIES, PIN_EVENT_TYPES, PIN_STATES, pinSessionMachine } from './pinSession.ts';
 import type { PinEvent, PinLevel, PinSessionInput } from './pinSession.ts';
@@ -64,6 +64,18 @@ describe('pinSession', () => {
     expect(actions.map((a) => a.type)).toEqual(['eraseAllKeys']);
     expect(fresh.value).toBe('loggedOut');
     expect(fresh.context.retriesLeft).toEqual({ user: 3, admin: 3 });
+  });
+
+  test('an actor runs the erase action on factory reset (the device hooks its wipe there)', () => {
+    let erased = 0;
+    const machine = pinSessionMachine.provide({ actions: { eraseAllKeys: () => void (erased += 1) } });
+    const actor = createActor(machine, { input: {} }).start();
+    actor.send({ type: 'FACTORY_RESET' });
+    expect(erased).toBe(1);
+    // The default implementation is a no-op: the model itself has no keys to erase.
+    const plain = createActor(pinSessionMachine, { input: {} }).start();
+    plain.send({ type: 'FACTORY_RESET' });
+    expect(plain.getSnapshot().value).toBe('loggedOut');
   });
 
   test('a power cut on the last admin try still locks the device', () => {

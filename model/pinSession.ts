@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { assign, setup } from 'xstate';
+import { assertEvent, assign, setup } from 'xstate';
 
 /** PIN levels, as the SEcube firmware's `SE3_ACCESS_USER` (100) and `SE3_ACCESS_ADMIN` (1000). */
 export type PinLevel = 'user' | 'admin';
@@ -87,8 +87,10 @@ export const pinSessionMachine = setup({
   },
   guards: {
     /** The level asked for still has tries left. */
-    levelHasTries: ({ context, event }) =>
-      event.type === 'LOGIN' && context.retriesLeft[event.level] > 0,
+    levelHasTries: ({ context, event }) => {
+      assertEvent(event, 'LOGIN');
+      return context.retriesLeft[event.level] > 0;
+    },
     /** The admin level has no tries left: the device is unusable until a factory reset. */
     adminLevelExhausted: ({ context }) => context.retriesLeft.admin === 0,
     /** The attempt being compared is at admin level. */
@@ -97,7 +99,7 @@ export const pinSessionMachine = setup({
   actions: {
     /** Takes one try off the level before the comparison (persisted to flash by the device). */
     spendTry: assign(({ context, event }) => {
-      if (event.type !== 'LOGIN') return {};
+      assertEvent(event, 'LOGIN');
       const level = event.level;
       return {
         attempting: level,
@@ -105,14 +107,11 @@ export const pinSessionMachine = setup({
       };
     }),
     /** A correct PIN gives the level back all its tries. */
-    restoreTries: assign(({ context }) =>
-      context.attempting === null
-        ? {}
-        : {
-            attempting: null,
-            retriesLeft: { ...context.retriesLeft, [context.attempting]: context.maxRetries },
-          },
-    ),
+    restoreTries: assign(({ context }) => {
+      // `checking` is only entered through spendTry, which sets the level.
+      const level = context.attempting as PinLevel;
+      return { attempting: null, retriesLeft: { ...context.retriesLeft, [level]: context.maxRetries } };
+    }),
     /** The comparison is over (or was cut short); the spent try stays spent. */
     endAttempt: assign({ attempting: null }),
     /** An admin restores the user level after a lockout or a forgotten PIN. */

@@ -1,0 +1,269 @@
+import { describe, expect, test } from 'vitest';
+import {
+  EMPTY_KMS,
+  KmsError,
+  affectedUsers,
+  applyOperation,
+  expireKeys,
+  keyStateOf,
+  projectUser,
+  selectKey,
+  sortIds,
+  compareIds,
+} from './kms.ts';
+import type { GroupPolicy, KeyRecord, KmsOperation, KmsState } from './kms.ts';
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 0, 1);
+const policy: GroupPolicy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 30 * DAY };
+
+function apply(state: KmsState, ...ops: KmsOperation[]): KmsState {
+  for (const op of ops) {
+    const r = applyOperation(state, op);
+    if (!r.ok) throw r.error;
+    state = r.state;
+  }
+  return state;
+}
+function refuse(state: KmsState, op: KmsOperation): KmsError {
+  const r = applyOperation(state, op);
+  if (r.ok) throw new Error(`${op.type} was accepted`);
+  return r.error;
+}
+function addKey(state: KmsState, groupId: string, now: number, cryptoperiodMs?: number): [KmsState, string] {
+  const op: KmsOperation =
+    cryptoperiodMs === undefined ? { type: 'addKey', groupId, name: 'k', now } : { type: 'addKey', groupId, name: 'k', now, cryptoperiodMs };
+  const r = applyOperation(state, op);
+  if (!r.ok || r.keyId === undefined) throw new Error('addKey refused');
+  return [r.state, r.keyId];
+}
+const activate = (keyId: string, now: number): KmsOperation => ({ type: 'keyEvent', keyId, event: { type: 'ACTIVATE', now } });
+const key = (s: KmsState, id: string) => s.keys[id] as KeyRecord;
+
+/** U1..U4; G1 = {U1, U2, U3}, G2 = {U1, U2}. */
+function world(): KmsState {
+  return apply(
+    EMPTY_KMS,
+    ...['U1', 'U2', 'U3', 'U4'].map((userId): KmsOperation => ({ type: 'addUser', userId, name: userId })),
+    { type: 'addGroup', groupId: 'G1', name: 'all', policy },
+    { type: 'addGroup', groupId: 'G2', name: 'pair', policy },
+    ...['U1', 'U2', 'U3'].map((userId): KmsOperation => ({ type: 'addMember', groupId: 'G1', userId, now: T0 })),
+    ...['U1', 'U2'].map((userId): KmsOperation => ({ type: 'addMember', groupId: 'G2', userId, now: T0 })),
+  );
+}
+
+describe('users and groups', () => {
+  test('validates IDs, names and policies with typed errors', () => {
+    expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'bob', name: 'b' }).code).toBe('InvalidId');
+    expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'U012', name: 'b' }).code).toBe('InvalidId');
+    expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'U1', name: '' }).code).toBe('InvalidName');
+    expect(refuse(EMPTY_KMS, { type: 'addGroup', groupId: 'X1', name: 'g', policy }).message).toContain("'X1' must be G");
+    expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'U1', name: 'x'.repeat(101) }).code).toBe('InvalidName');
+    expect(refuse(world(), { type: 'addUser', userId: 'U1', name: 'again' }).code).toBe('DuplicateUser');
+    for (const bad of [{ ...policy, maxKeys: 0 }, { ...policy, defaultCryptoperiodMs: 0 }, { ...policy, algorithm: 'DES' }]) {
+      expect(refuse(EMPTY_KMS, { type: 'addGroup', groupId: 'G1', name: 'g', policy: bad as GroupPolicy }).code).toBe('InvalidPolicy');
+    }
+    expect(refuse(world(), { type: 'addMember', groupId: 'G1', userId: 'U1', now: T0 }).code).toBe('AlreadyMember');
+    expect(refuse(world(), { type: 'removeMember', groupId: 'G2', userId: 'U3', now: T0 }).code).toBe('NotMember');
+    expect(refuse(world(), { type: 'addMember', groupId: 'G9', userId: 'U1', now: T0 }).code).toBe('UnknownGroup');
+    expect(refuse(world(), { type: 'addMember', groupId: 'G1', userId: 'U9', now: T0 }).code).toBe('UnknownUser');
+    expect(refuse(world(), { type: 'renameKey', keyId: 'K1', name: 'x' }).code).toBe('UnknownKey');
+  });
+
+  test("names are any text, ';' included (the original's B7 blocked users for good)", () => {
+    const s = apply(world(), { type: 'renameUser', userId: 'U1', name: "a; DROP TABLE Users;--'" });
+    expect(s.users['U1']?.name).toBe("a; DROP TABLE Users;--'");
+  });
+
+  test('a deleted group ID is never reused, since its keys still name it', () => {
+    const s = apply(world(), { type: 'deleteGroup', groupId: 'G2', now: T0 });
+    expect(refuse(s, { type: 'addGroup', groupId: 'G2', name: 'new', policy }).code).toBe('DuplicateGroup');
+  });
+});
+
+describe('keys', () => {
+  test('B1: deleting a group deactivates its active and suspended keys and destroys pre-active ones', () => {
+    let s = world();
+    let a: string, b: string, c: string;
+    [s, a] = addKey(s, 'G2', T0);
+    [s, b] = addKey(s, 'G2', T0);
+    [s, c] = addKey(s, 'G2', T0);
+    s = apply(s, activate(a, T0), activate(b, T0), { type: 'keyEvent', keyId: b, event: { type: 'SUSPEND', now: T0 + 1 } });
+    s = apply(s, { type: 'deleteGroup', groupId: 'G2', now: T0 + 5 });
+    expect([a, b, c].map((id) => keyStateOf(key(s, id)))).toEqual(['deactivated', 'deactivated', 'destroyed']);
+    expect(key(s, a).lifecycle.context.deactivatedAt).toBe(T0 + 5);
+    expect([a, b, c].every((id) => key(s, id).holders.length === 0)).toBe(true);
+  });
+
+  test('B2/B3: every transition is stamped with its own real time; expiry at the end of the cryptoperiod', () => {
+    let s = world();
+    let a: string, b: string;
+    [s, a] = addKey(s, 'G1', T0, DAY);
+    [s, b] = addKey(s, 'G1', T0, 2 * DAY);
+    s = apply(s, activate(a, T0), activate(b, T0 + 10));
+    s = expireKeys(s, T0 + 10 * DAY);
+    expect(key(s, a).lifecycle.context.deactivatedAt).toBe(T0 + DAY);
+    expect(key(s, b).lifecycle.context.deactivatedAt).toBe(T0 + 10 + 2 * DAY);
+    let c: string;
+    [s, c] = addKey(s, 'G1', T0 + 10 * DAY, DAY);
+    s = apply(s, activate(c, T0 + 10 * DAY), { type: 'keyEvent', keyId: c, event: { type: 'DEACTIVATE', now: T0 + 10 * DAY + 7 } });
+    expect(key(s, c).lifecycle.context.deactivatedAt).toBe(T0 + 10 * DAY + 7);
+  });
+
+  test('B4: maxKeys is enforced on add and counts only keys that can still protect', () => {
+    let s = world();
+    let a = '';
+    for (let i = 0; i < 3; i++) [s, a] = addKey(s, 'G1', T0);
+    expect(refuse(s, { type: 'addKey', groupId: 'G1', name: 'x', now: T0 }).code).toBe('MaxKeysReached');
+    s = apply(s, { type: 'keyEvent', keyId: a, event: { type: 'DESTROY', now: T0 } });
+    expect(addKey(s, 'G1', T0)[1]).toBe('K2003');
+    expect(refuse(s, { type: 'changePolicy', groupId: 'G1', policy: { ...policy, maxKeys: 1 } }).code).toBe('PolicyConflict');
+  });
+
+  test('a cryptoperiod is at most the group default, and a policy cannot shorten it under live keys', () => {
+    expect(refuse(world(), { type: 'addKey', groupId: 'G1', name: 'k', now: T0, cryptoperiodMs: 31 * DAY }).code).toBe('CryptoperiodTooLong');
+    expect(refuse(world(), { type: 'addKey', groupId: 'G1', name: 'k', now: T0, cryptoperiodMs: 0 }).code).toBe('InvalidCryptoperiod');
+    const [s] = addKey(world(), 'G1', T0);
+    expect(refuse(s, { type: 'changePolicy', groupId: 'G1', policy: { ...policy, defaultCryptoperiodMs: DAY } }).code).toBe('PolicyConflict');
+    expect(key(s, 'K2000').lifecycle.context.cryptoperiodMs).toBe(30 * DAY);
+  });
+
+  test('illegal life-cycle steps are refused with IllegalTransition and change nothing', () => {
+    const [s, a] = addKey(world(), 'G1', T0);
+    const error = refuse(s, { type: 'keyEvent', keyId: a, event: { type: 'DEACTIVATE', now: T0 } });
+    expect(error).toBeInstanceOf(KmsError);
+    expect(error.code).toBe('IllegalTransition');
+    expect(error.message).toContain('preActivation');
+  });
+
+  test('operations expire due keys before anything reads them', () => {
+    let [s, a] = addKey(world(), 'G1', T0, DAY);
+    s = apply(s, activate(a, T0), { type: 'renameUser', userId: 'U4', name: 'x' });
+    expect(keyStateOf(key(s, a))).toBe('active');
+    s = apply(s, { type: 'addMember', groupId: 'G1', userId: 'U4', now: T0 + DAY });
+    expect(keyStateOf(key(s, a))).toBe('deactivated');
+    // …so the joining member does not receive it (backward secrecy).
+    expect(key(s, a).holders).not.toContain('U4');
+  });
+});
+
+describe('group key policy', () => {
+  test('forward secrecy: a leaving member triggers retirement and an active replacement', () => {
+    let s = world();
+    let a: string, pre: string;
+    [s, a] = addKey(s, 'G1', T0);
+    [s, pre] = addKey(s, 'G1', T0);
+    s = apply(s, activate(a, T0), { type: 'removeMember', groupId: 'G1', userId: 'U3', now: T0 + 1 });
+    expect(keyStateOf(key(s, a))).toBe('deactivated');
+    expect(keyStateOf(key(s, pre))).toBe('destroyed');
+    const replacement = key(s, 'K2002');
+    expect(keyStateOf(replacement)).toBe('active');
+    expect(replacement.holders).toEqual(['U1', 'U2']);
+    expect(key(s, a).holders).toEqual(['U1', 'U2']);
+    const pick = selectKey(s, 'U1', ['U2'], T0 + 2);
+    expect(pick.ok && pick.selection).toEqual({ keyId: 'K2002', groupId: 'G1' });
+  });
+
+  test('no replacement for a group that had no active key', () => {
+    let [s] = addKey(world(), 'G1', T0);
+    s = apply(s, { type: 'removeMember', groupId: 'G1', userId: 'U3', now: T0 + 1 });
+    expect(Object.keys(s.keys)).toEqual(['K2000']);
+  });
+
+  test('deleting a user removes it from every group with the same rekey', () => {
+    let [s, a] = addKey(world(), 'G2', T0);
+    s = apply(s, activate(a, T0), { type: 'deleteUser', userId: 'U2', now: T0 + 1 });
+    expect(s.users['U2']).toBeUndefined();
+    expect(s.groups['G1']?.members).toEqual(['U1', 'U3']);
+    expect(keyStateOf(key(s, a))).toBe('deactivated');
+    expect(key(s, 'K2001').holders).toEqual(['U1']);
+  });
+
+  test('backward secrecy: a joiner gets usable keys only, or the history when the group shares it', () => {
+    let s = world();
+    let old: string, live: string, bad: string;
+    [s, old] = addKey(s, 'G1', T0);
+    [s, live] = addKey(s, 'G1', T0);
+    [s, bad] = addKey(s, 'G1', T0);
+    s = apply(
+      s,
+      activate(old, T0),
+      { type: 'keyEvent', keyId: old, event: { type: 'DEACTIVATE', now: T0 + 1 } },
+      activate(live, T0 + 1),
+      { type: 'keyEvent', keyId: bad, event: { type: 'COMPROMISE', now: T0 + 1 } },
+    );
+    const joined = apply(s, { type: 'addMember', groupId: 'G1', userId: 'U4', now: T0 + 2 });
+    expect(projectUser(joined, 'U4')?.keys.map((k) => k.id)).toEqual([live]);
+    const sharing = apply(
+      s,
+      { type: 'addGroup', groupId: 'G3', name: 'h', policy, shareHistory: true },
+      { type: 'addMember', groupId: 'G3', userId: 'U1', now: T0 },
+    );
+    let h: string;
+    let t: KmsState;
+    [t, h] = addKey(sharing, 'G3', T0);
+    t = apply(t, activate(h, T0), { type: 'keyEvent', keyId: h, event: { type: 'DEACTIVATE', now: T0 + 1 } });
+    t = apply(t, { type: 'addMember', groupId: 'G3', userId: 'U4', now: T0 + 2 });
+    expect(key(t, h).holders).toEqual(['U1', 'U4']);
+  });
+
+  test('compromising an active key replaces it, leaving other keys alone', () => {
+    let s = world();
+    let a: string, b: string;
+    [s, a] = addKey(s, 'G1', T0);
+    [s, b] = addKey(s, 'G1', T0);
+    s = apply(s, activate(a, T0), activate(b, T0), { type: 'keyEvent', keyId: a, event: { type: 'COMPROMISE', now: T0 + 3 } });
+    expect(keyStateOf(key(s, a))).toBe('compromised');
+    expect(keyStateOf(key(s, b))).toBe('active');
+    expect(keyStateOf(key(s, 'K2002'))).toBe('active');
+    expect(key(s, a).holders).toEqual(['U1', 'U2', 'U3']);
+  });
+});
+
+describe('selection and projection', () => {
+  test('smallest group first, then the newest key; typed errors otherwise', () => {
+    let s = world();
+    let g1: string, g2old: string, g2new: string;
+    [s, g1] = addKey(s, 'G1', T0);
+    [s, g2old] = addKey(s, 'G2', T0);
+    [s, g2new] = addKey(s, 'G2', T0);
+    s = apply(s, activate(g1, T0), activate(g2old, T0), activate(g2new, T0 + 5));
+    const pick = (sender: string, to: string[]) => selectKey(s, sender, to, T0 + 10);
+    expect(pick('U1', ['U2'])).toEqual({ ok: true, selection: { keyId: g2new, groupId: 'G2' } });
+    expect(pick('U1', ['U3'])).toEqual({ ok: true, selection: { keyId: g1, groupId: 'G1' } });
+    expect(pick('U1', [])).toEqual({ ok: true, selection: { keyId: g2new, groupId: 'G2' } });
+    const code = (r: ReturnType<typeof selectKey>) => (r.ok ? 'ok' : r.error.code);
+    expect(code(pick('U1', ['U4']))).toBe('UnknownUser');
+    expect(code(pick('U9', []))).toBe('UnknownUser');
+    expect(code(pick('U4', []))).toBe('NoCommonGroup');
+    s = apply(s, { type: 'addGroup', groupId: 'G3', name: 'x', policy }, { type: 'addMember', groupId: 'G3', userId: 'U4', now: T0 }, { type: 'addMember', groupId: 'G3', userId: 'U3', now: T0 });
+    expect(code(selectKey(s, 'U3', ['U4'], T0))).toBe('NoUsableKey');
+    expect(code(selectKey(s, 'U1', ['U2'], T0 + 31 * DAY))).toBe('NoUsableKey');
+  });
+
+  test('a projection is the user, its groups, their members and the keys it holds', () => {
+    let [s, a] = addKey(world(), 'G2', T0);
+    s = apply(s, activate(a, T0));
+    expect(projectUser(s, 'U3')).toMatchObject({ groups: [{ id: 'G1' }], users: [{ id: 'U1' }, { id: 'U2' }, { id: 'U3' }], keys: [] });
+    expect(projectUser(s, 'U1')?.keys.map((k) => [k.id, k.state])).toEqual([[a, 'active']]);
+    expect(projectUser(s, 'U4')).toMatchObject({ groups: [], users: [{ id: 'U4' }], keys: [] });
+    expect(projectUser(s, 'U9')).toBeNull();
+  });
+
+  test('affectedUsers names exactly the users whose devices must change', () => {
+    const s = world();
+    expect(affectedUsers(s, apply(s, { type: 'renameGroup', groupId: 'G2', name: 'renamed' }))).toEqual(['U1', 'U2']);
+    expect(affectedUsers(s, apply(s, { type: 'renameUser', userId: 'U3', name: 'c' }))).toEqual(['U1', 'U2', 'U3']);
+    expect(affectedUsers(s, apply(s, { type: 'deleteUser', userId: 'U4', now: T0 }))).toEqual(['U4']);
+    expect(affectedUsers(s, apply(s, { type: 'expireKeys', now: T0 }))).toEqual([]);
+  });
+});
+
+describe('IDs', () => {
+  test('sort by number, then as text', () => {
+    expect(sortIds(['U10', 'U9', 'U2'])).toEqual(['U2', 'U9', 'U10']);
+    expect(compareIds('G1', 'U1')).toBeLessThan(0);
+    expect(compareIds('U1', 'G1')).toBeGreaterThan(0);
+    expect(compareIds('U1', 'U1')).toBe(0);
+  });
+});

@@ -1,0 +1,64 @@
+import { describe, expect, test } from 'vitest';
+import { initialTransition, transition } from 'xstate';
+import { explore, summarize } from './exhaustive.testkit.ts';
+import { PUBLICATION_STATES, publicationMachine } from './publication.ts';
+import type { PublicationEvent, PublicationSnapshot } from './publication.ts';
+
+const input = { userId: 'U1', staleAfterMs: 100 };
+function run(events: readonly PublicationEvent[]): PublicationSnapshot {
+  let [s] = initialTransition(publicationMachine, input);
+  for (const e of events) [s] = transition(publicationMachine, s, e);
+  return s;
+}
+const publish = (sequence: number, now: number): PublicationEvent => ({ type: 'PUBLISH', sequence, now });
+const ack = (sequence: number, now: number): PublicationEvent => ({ type: 'ACK', sequence, now });
+const tick = (now: number): PublicationEvent => ({ type: 'TICK', now });
+
+describe('publication', () => {
+  test('upToDate → pending → acknowledged → pending', () => {
+    expect(run([]).value).toBe('upToDate');
+    expect(run([publish(1, 0)]).value).toBe('pending');
+    expect(run([publish(1, 0), ack(1, 10)]).value).toBe('acknowledged');
+    expect(run([publish(1, 0), ack(1, 10), publish(2, 20)]).context).toMatchObject({
+      publishedSequence: 2,
+      acknowledgedSequence: 1,
+      pendingSince: 20,
+    });
+  });
+
+  test('a user who does not acknowledge for staleAfterMs becomes stale; an ack brings it back', () => {
+    expect(run([publish(1, 0), tick(99)]).value).toBe('pending');
+    expect(run([publish(1, 0), publish(2, 50), tick(100)]).value).toBe('stale');
+    expect(run([publish(1, 0), publish(2, 50), tick(100), ack(1, 120)]).value).toBe('pending');
+    expect(run([publish(1, 0), publish(2, 50), tick(100), ack(2, 120)]).value).toBe('acknowledged');
+  });
+
+  test('progress restarts the staleness clock', () => {
+    const s = run([publish(1, 0), publish(2, 10), ack(1, 90), tick(150)]);
+    expect(s.value).toBe('pending');
+    expect(run([publish(1, 0), publish(2, 10), ack(1, 90), tick(190)]).value).toBe('stale');
+  });
+
+  test('forged or out-of-order acknowledgements and non-increasing publications are refused', () => {
+    const pending = run([publish(2, 0)]);
+    expect(pending.can(ack(3, 5))).toBe(false);
+    expect(pending.can(ack(0, 5))).toBe(false);
+    expect(pending.can(publish(2, 5))).toBe(false);
+    expect(run([]).can(ack(0, 1))).toBe(false);
+    expect(initialTransition(publicationMachine, { userId: 'U1', staleAfterMs: 0 })[0].status).toBe('error');
+  });
+
+  test('exhaustive: every state reachable, every edge exercised, every refusal changes nothing', () => {
+    const events: PublicationEvent[] = [];
+    for (const now of [0, 100, 200]) {
+      for (const sequence of [0, 1, 2]) events.push(publish(sequence, now), ack(sequence, now));
+      events.push(tick(now));
+    }
+    const e = explore({ machine: publicationMachine, input, events });
+    console.log(summarize('publication', e));
+    expect(e.reachedStates.sort()).toEqual([...PUBLICATION_STATES].sort());
+    expect(e.unexercisedEdges).toEqual([]);
+    expect(e.refusalsThatChanged).toEqual([]);
+    expect(e.uncoveredUnhandledPairs).toEqual([]);
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * What the administrator knows about one user's copy of the system: the admin side of distribution.
+ *
+ * The original SEkey has no acknowledgements (its update files go out and nobody learns whether they
+ * arrived), so a user whose files are withheld — deleted from the shared folder, or never synced —
+ * keeps using revoked keys and nobody notices. This is The Update Framework's *freeze* attack. Here
+ * each user device acknowledges every file it applies, sealed under its channel key, and the admin
+ * tracks each user through this machine:
+ *
+ * - `upToDate`: nothing published since the device was provisioned (or resynchronised in person).
+ * - `pending`: files up to `publishedSequence` were published and not all acknowledged yet.
+ * - `acknowledged`: the user acknowledged the latest published file.
+ * - `stale`: pending for `staleAfterMs` or more with no acknowledgement of progress; the admin lists
+ *   such users and may publish a full resync.
+ *
+ * An acknowledgement of a sequence that was never published is refused: it can only be forged or
+ * come from a rolled-back admin.
+ *
+ * @module
+ */
+import { assertEvent, assign, setup } from 'xstate';
+
+/** States of a user's publication. */
+export const PUBLICATION_STATES = ['upToDate', 'pending', 'acknowledged', 'stale'] as const;
+/** A state of a user's publication. */
+export type PublicationState = (typeof PUBLICATION_STATES)[number];
+
+/**
+ * Publication events (all carry the time, in milliseconds):
+ * - `PUBLISH`: file `sequence` for this user was written to the transport.
+ * - `ACK`: the user acknowledged having applied everything up to `sequence`.
+ * - `TICK`: time passes; lets a pending user become stale.
+ */
+export type PublicationEvent =
+  | { type: 'PUBLISH'; sequence: number; now: number }
+  | { type: 'ACK'; sequence: number; now: number }
+  | { type: 'TICK'; now: number };
+
+/** Input of {@link publicationMachine}. */
+export interface PublicationInput {
+  readonly userId: string;
+  /** How long a user may stay pending before it is stale, in milliseconds. */
+  readonly staleAfterMs: number;
+}
+
+/** Context of a user's publication. */
+export interface PublicationContext {
+  readonly userId: string;
+  readonly staleAfterMs: number;
+  /** The latest sequence published to this user (0 = none). */
+  readonly publishedSequence: number;
+  /** The latest sequence the user acknowledged. */
+  readonly acknowledgedSequence: number;
+  /** Since when the user has had something unacknowledged (or last showed progress). */
+  readonly pendingSince: number | null;
+  readonly lastAcknowledgedAt: number | null;
+}
+
+/** The per-user publication machine. */
+export const publicationMachine = setup({
+  types: {
+    context: {} as PublicationContext,
+    events: {} as PublicationEvent,
+    input: {} as PublicationInput,
+  },
+  guards: {
+    /** Sequences published to one user only ever grow. */
+    nextSequence: ({ context, event }) => {
+      assertEvent(event, 'PUBLISH');
+      return event.sequence > context.publishedSequence;
+    },
+    /** The acknowledgement covers the latest published file. */
+    acknowledgesLatest: ({ context, event }) => {
+      assertEvent(event, 'ACK');
+      return event.sequence === context.publishedSequence;
+    },
+    /** The acknowledgement shows progress, but files remain. */
+    acknowledgesProgress: ({ context, event }) => {
+      assertEvent(event, 'ACK');
+      return event.sequence > context.acknowledgedSequence && event.sequence < context.publishedSequence;
+    },
+    /** Pending for at least `staleAfterMs`. */
+    overdue: ({ context, event }) =>
+      context.pendingSince !== null && event.now - context.pendingSince >= context.staleAfterMs,
+  },
+  actions: {
+    recordPublication: assign(({ context, event }) => {
+      assertEvent(event, 'PUBLISH');
+      return { publishedSequence: event.sequence, pendingSince: context.pendingSince ?? event.now };
+    }),
+    recordAcknowledgement: assign(({ event }) => {
+      assertEvent(event, 'ACK');
+      return { acknowledgedSequence: event.sequence, lastAcknowledgedAt: event.now, pendingSince: null };
+    }),
+    /** Progress restarts the staleness clock: the user is alive and catching up. */
+    recordProgress: assign(({ event }) => {
+      assertEvent(event, 'ACK');
+      return { acknowledgedSequence: event.sequence, lastAcknowledgedAt: event.now, pendingSince: event.now };
+    }),
+  },
+}).createMachine({
+  id: 'publication',
+  context: ({ input }) => {
+    if (!(Number.isFinite(input.staleAfterMs) && input.staleAfterMs > 0)) {
+      throw new RangeError(`staleAfterMs must be a positive number, got ${input.staleAfterMs}`);
+    }
+    return {
+      userId: input.userId,
+      staleAfterMs: input.staleAfterMs,
+      publishedSequence: 0,
+      acknowledgedSequence: 0,
+      pendingSince: null,
+      lastAcknowledgedAt: null,
+    };
+  },
+  initial: 'upToDate',
+  states: {
+    upToDate: {
+      on: { PUBLISH: { guard: 'nextSequence', target: 'pending', actions: 'recordPublication' } },
+    },
+    pending: {
+      on: {
+        PUBLISH: { guard: 'nextSequence', actions: 'recordPublication' },
+        ACK: [
+          { guard: 'acknowledgesLatest', target: 'acknowledged', actions: 'recordAcknowledgement' },
+          { guard: 'acknowledgesProgress', actions: 'recordProgress' },
+        ],
+        TICK: { guard: 'overdue', target: 'stale' },
+      },
+    },
+    acknowledged: {
+      on: { PUBLISH: { guard: 'nextSequence', target: 'pending', actions: 'recordPublication' } },
+    },
+    stale: {
+      on: {
+        PUBLISH: { guard: 'nextSequence', actions: 'recordPublication' },
+        ACK: [
+          { guard: 'acknowledgesLatest', target: 'acknowledged', actions: 'recordAcknowledgement' },
+          { guard: 'acknowledgesProgress', target: 'pending', actions: 'recordProgress' },
+        ],
+      },
+    },
+  },
+});
+
+/** A snapshot of {@link publicationMachine}. */
+export type PublicationSnapshot = ReturnType<typeof publicationMachine.getInitialSnapshot>;

@@ -1,0 +1,229 @@
+/**
+ * Properties of the pure KMS model (model/kms.ts) under random operation sequences: the invariants
+ * of DESIGN.md that the model alone can state, and smallest-group selection against a brute-force
+ * oracle. CI size: SEKEY_RUNS overrides the run counts; a failure prints the seed and path.
+ */
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { keyLifecycleMachine, newKeyLifecycle } from '../model/keyLifecycle.ts';
+import { transition } from 'xstate';
+import {
+  EMPTY_KMS,
+  LIVE_KEY_STATES,
+  applyOperation,
+  canProtect,
+  compareKeyPreference,
+  keyStateOf,
+  projectUser,
+  selectKey,
+} from '../model/kms.ts';
+import type { KeyRecord, KmsOperation, KmsState } from '../model/kms.ts';
+import { GROUP_IDS, USER_IDS, operationSequence } from './kmsArbitraries.ts';
+import { propertyParams } from './runConfig.ts';
+
+const bootstrap = (now: number): KmsOperation[] => [
+  ...USER_IDS.map((userId): KmsOperation => ({ type: 'addUser', userId, name: userId.toLowerCase() })),
+  ...GROUP_IDS.map(
+    (groupId): KmsOperation => ({
+      type: 'addGroup',
+      groupId,
+      name: groupId,
+      policy: { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 86_400_000 },
+    }),
+  ),
+  ...[0, 1, 2].map((i): KmsOperation => ({ type: 'addMember', groupId: 'G1', userId: USER_IDS[i] as string, now })),
+];
+
+function run(ops: readonly KmsOperation[], check: (before: KmsState, op: KmsOperation, after: KmsState) => void): KmsState {
+  let state = EMPTY_KMS;
+  for (const op of ops) {
+    const snapshotBefore = JSON.stringify(state);
+    const result = applyOperation(state, op);
+    expect(JSON.stringify(state), 'an operation mutated its input').toBe(snapshotBefore);
+    if (result.ok) {
+      check(state, op, result.state);
+      state = result.state;
+    }
+  }
+  return state;
+}
+
+/** Every invariant the model itself must keep, checked on one state. */
+function checkInvariants(state: KmsState): void {
+  for (const key of Object.values(state.keys)) {
+    const keyState = keyStateOf(key);
+    const group = state.groups[key.owner];
+    // Lifecycle legality: the key's history replays on the machine, event by event, to its state.
+    let replay = newKeyLifecycle({
+      id: key.id,
+      cryptoperiodMs: key.lifecycle.context.cryptoperiodMs,
+      createdAt: key.lifecycle.context.createdAt,
+    });
+    for (const event of key.lifecycle.context.history) {
+      expect(replay.can(event), `${key.id}: ${event.type} at ${event.now} is not a step of the machine`).toBe(true);
+      [replay] = transition(keyLifecycleMachine, replay, event);
+    }
+    expect(replay.value).toBe(keyState);
+    if (!group) {
+      expect(key.holders, `${key.id} of a deleted group still has holders`).toEqual([]);
+      expect(LIVE_KEY_STATES).not.toContain(keyState);
+      continue;
+    }
+    // Need-to-know: only members hold a group's keys; every member holds every live key.
+    for (const holder of key.holders) expect(group.members).toContain(holder);
+    if (LIVE_KEY_STATES.includes(keyState)) {
+      expect(key.holders).toEqual(group.members);
+      // Cryptoperiod never longer than the group's default.
+      expect(key.lifecycle.context.cryptoperiodMs).toBeLessThanOrEqual(group.policy.defaultCryptoperiodMs);
+    }
+    if (keyState === 'destroyed' || keyState === 'destroyedCompromised') expect(key.holders).toEqual([]);
+  }
+  for (const group of Object.values(state.groups)) {
+    const live = Object.values(state.keys).filter((k) => k.owner === group.id && LIVE_KEY_STATES.includes(keyStateOf(k)));
+    expect(live.length).toBeLessThanOrEqual(group.policy.maxKeys);
+    for (const member of group.members) expect(state.users[member]).toBeDefined();
+  }
+}
+
+describe('KMS model under random operation sequences', () => {
+  test('invariants hold after every step, and refused operations change nothing', () => {
+    fc.assert(
+      fc.property(operationSequence(10, 60), (ops) => {
+        const start = ops[0] && 'now' in ops[0] ? ops[0].now : Date.UTC(2026, 0, 1);
+        run([...bootstrap(start), ...ops], (_before, _op, after) => checkInvariants(after));
+      }),
+      propertyParams(300),
+    );
+  });
+
+  test('a projection holds nothing outside the user’s groups', () => {
+    fc.assert(
+      fc.property(operationSequence(10, 60), (ops) => {
+        const state = run([...bootstrap(Date.UTC(2026, 0, 1)), ...ops], () => {});
+        for (const userId of Object.keys(state.users)) {
+          const view = projectUser(state, userId);
+          if (view === null) throw new Error('existing user without projection');
+          const myGroups = Object.values(state.groups).filter((g) => g.members.includes(userId));
+          expect(view.groups.map((g) => g.id).sort()).toEqual(myGroups.map((g) => g.id).sort());
+          const allowedUsers = new Set([userId, ...myGroups.flatMap((g) => g.members)]);
+          for (const u of view.users) expect(allowedUsers.has(u.id)).toBe(true);
+          for (const k of view.keys) {
+            expect(myGroups.map((g) => g.id)).toContain(k.owner);
+            expect(['destroyed', 'destroyedCompromised']).not.toContain(k.state);
+          }
+        }
+      }),
+      propertyParams(200),
+    );
+  });
+
+  test('forward secrecy: after a member leaves, no key it held can encrypt again', () => {
+    fc.assert(
+      fc.property(operationSequence(10, 60), (ops) => {
+        const removals: Array<{ userId: string; heldKeys: KeyRecord[]; groups: string[] }> = [];
+        const state = run([...bootstrap(Date.UTC(2026, 0, 1)), ...ops], (before, op, after) => {
+          if (op.type !== 'removeMember' && op.type !== 'deleteUser') return;
+          const groups = op.type === 'removeMember' ? [op.groupId] : Object.values(before.groups).filter((g) => g.members.includes(op.userId)).map((g) => g.id);
+          const heldKeys = Object.values(before.keys).filter((k) => k.holders.includes(op.userId) && groups.includes(k.owner));
+          removals.push({ userId: op.userId, heldKeys, groups });
+          for (const k of heldKeys) {
+            const nowKey = after.keys[k.id] as KeyRecord;
+            expect(LIVE_KEY_STATES, `${k.id} still live after ${op.userId} left`).not.toContain(keyStateOf(nowKey));
+          }
+        });
+        // Later on, every held key stays unusable for encryption forever.
+        for (const { heldKeys } of removals) {
+          for (const k of heldKeys) {
+            expect(canProtect(state.keys[k.id] as KeyRecord, Number.MAX_SAFE_INTEGER / 2)).toBe(false);
+          }
+        }
+      }),
+      propertyParams(200),
+    );
+  });
+
+  test('backward secrecy: a joining member receives no compromised, destroyed or (by default) deactivated key', () => {
+    fc.assert(
+      fc.property(operationSequence(10, 60), (ops) => {
+        run([...bootstrap(Date.UTC(2026, 0, 1)), ...ops], (before, op, after) => {
+          if (op.type !== 'addMember') return;
+          const group = after.groups[op.groupId];
+          if (!group) return;
+          for (const key of Object.values(after.keys)) {
+            if (key.owner !== op.groupId || !key.holders.includes(op.userId)) continue;
+            const s = keyStateOf(key);
+            expect(['compromised', 'destroyed', 'destroyedCompromised']).not.toContain(s);
+            if (!group.shareHistory) expect(LIVE_KEY_STATES).toContain(s);
+            expect(before.keys[key.id]?.holders ?? []).not.toContain(op.userId);
+          }
+        });
+      }),
+      propertyParams(200),
+    );
+  });
+});
+
+/** The brute-force oracle: every usable key of every group containing everyone, best first. */
+function oracle(state: KmsState, sender: string, recipients: readonly string[], now: number): string | null {
+  const everyone = [sender, ...recipients];
+  const candidates = Object.values(state.keys).filter((k) => {
+    const g = state.groups[k.owner];
+    return g !== undefined && everyone.every((u) => g.members.includes(u)) && canProtect(k, now);
+  });
+  if (candidates.length === 0) return null;
+  const size = (k: KeyRecord) => (state.groups[k.owner] as { members: readonly string[] }).members.length;
+  const smallest = Math.min(...candidates.map(size));
+  const best = candidates.filter((k) => size(k) === smallest).sort(compareKeyPreference);
+  return (best[0] as KeyRecord).id;
+}
+
+describe('smallest-group selection', () => {
+  test('equals the brute-force oracle on random group structures', () => {
+    const structure = fc.record({
+      groups: fc.array(fc.subarray([...USER_IDS], { minLength: 1 }), { minLength: 1, maxLength: 6 }),
+      keys: fc.array(
+        fc.record({
+          group: fc.nat(5),
+          activateAt: fc.integer({ min: 0, max: 50 }),
+          cryptoperiod: fc.integer({ min: 1, max: 100 }),
+          later: fc.constantFrom('none', 'SUSPEND', 'DEACTIVATE', 'COMPROMISE', 'DESTROY', 'never-activated'),
+        }),
+        { maxLength: 12 },
+      ),
+      sender: fc.constantFrom(...USER_IDS),
+      recipients: fc.subarray([...USER_IDS], { maxLength: 3 }),
+      now: fc.integer({ min: 0, max: 160 }),
+    });
+    fc.assert(
+      fc.property(structure, ({ groups, keys, sender, recipients, now }) => {
+        let state: KmsState = EMPTY_KMS;
+        const apply = (op: KmsOperation) => {
+          const r = applyOperation(state, op);
+          if (r.ok) state = r.state;
+          return r;
+        };
+        for (const u of USER_IDS) apply({ type: 'addUser', userId: u, name: u });
+        groups.forEach((members, i) => {
+          apply({ type: 'addGroup', groupId: `G${i + 1}`, name: `g${i}`, policy: { maxKeys: 20, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 100 } });
+          for (const m of members) apply({ type: 'addMember', groupId: `G${i + 1}`, userId: m, now: 0 });
+        });
+        for (const k of keys) {
+          const r = apply({ type: 'addKey', groupId: `G${(k.group % groups.length) + 1}`, name: 'k', cryptoperiodMs: k.cryptoperiod, now: 0 });
+          if (!r.ok || r.keyId === undefined || k.later === 'never-activated') continue;
+          // Bypass the sweep by applying events at activation time; `now` of the query decides usability.
+          apply({ type: 'keyEvent', keyId: r.keyId, event: { type: 'ACTIVATE', now: k.activateAt } });
+          if (k.later !== 'none') apply({ type: 'keyEvent', keyId: r.keyId, event: { type: k.later, now: k.activateAt } });
+        }
+        const result = selectKey(state, sender, recipients, now);
+        const expected = oracle(state, sender, recipients, now);
+        if (expected === null) {
+          expect(result.ok).toBe(false);
+          if (!result.ok) expect(['UnknownUser', 'NoCommonGroup', 'NoUsableKey']).toContain(result.error.code);
+        } else {
+          expect(result.ok && result.selection.keyId).toBe(expected);
+        }
+      }),
+      propertyParams(1000),
+    );
+  });
+});
