@@ -9,14 +9,9 @@
  */
 import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
 import { transition } from 'xstate';
-import {
-  adjacencyMapToArray,
-  getAdjacencyMap,
-  getShortestPaths,
-  getSimplePaths,
-  getStateNodes,
-  toDirectedGraph,
-} from 'xstate/graph';
+import { adjacencyMapToArray, getAdjacencyMap, getShortestPaths, getSimplePaths, getStateNodes } from 'xstate/graph';
+import { declaredTransitions } from './specDocument.ts';
+import type { SpecEdge } from './specDocument.ts';
 
 /** What to explore. */
 export interface ExhaustiveSubject {
@@ -31,13 +26,7 @@ export interface ExhaustiveSubject {
 }
 
 /** A declared edge of the machine definition. */
-export interface DeclaredEdge {
-  readonly source: string;
-  /** Event type; `''` for an eventless (`always`) transition. */
-  readonly event: string;
-  readonly target: string;
-  readonly guard: string | null;
-}
+export type DeclaredEdge = SpecEdge;
 
 /** The result of an exploration. */
 export interface Exploration {
@@ -57,49 +46,6 @@ export interface Exploration {
   readonly uncoveredUnhandledPairs: readonly string[];
   readonly shortestPaths: number;
   readonly simplePaths: number | null;
-}
-
-function guardName(guard: unknown): string | null {
-  if (guard === undefined || guard === null) return null;
-  if (typeof guard === 'string') return guard;
-  if (typeof guard === 'object' && 'type' in guard && typeof guard.type === 'string') return guard.type;
-  return 'inline';
-}
-
-interface DirectedNode {
-  readonly edges: ReadonlyArray<{
-    source: { key: string };
-    target: { key: string };
-    label: { text: string };
-    transition: { guard?: unknown };
-  }>;
-  readonly children: readonly DirectedNode[];
-}
-
-/** Every edge declared by a flat machine, eventless transitions included. */
-export function declaredEdges(machine: AnyStateMachine): DeclaredEdge[] {
-  const edges: DeclaredEdge[] = [];
-  const walk = (node: DirectedNode): void => {
-    for (const edge of node.edges) {
-      edges.push({
-        source: edge.source.key,
-        event: edge.label.text,
-        target: edge.target.key,
-        guard: guardName(edge.transition.guard),
-      });
-    }
-    node.children.forEach(walk);
-  };
-  walk(toDirectedGraph(machine) as unknown as DirectedNode);
-  // toDirectedGraph leaves eventless transitions out; they are part of the specification too.
-  for (const node of getStateNodes(machine.root)) {
-    for (const t of node.always ?? []) {
-      for (const target of t.target ?? []) {
-        edges.push({ source: node.key, event: '', target: target.key, guard: guardName(t.guard) });
-      }
-    }
-  }
-  return edges;
 }
 
 function valueOf(snapshot: AnyMachineSnapshot): string {
@@ -122,13 +68,13 @@ export function explore(subject: ExhaustiveSubject): Exploration {
   };
   const adjacency = getAdjacencyMap(machine, options);
   const steps = adjacencyMapToArray(adjacency);
-  const vertices = Object.values(adjacency as Record<string, { state: AnyMachineSnapshot }>).map(
+  const vertices = Object.values(adjacency as unknown as Record<string, { state: AnyMachineSnapshot }>).map(
     (v) => v.state,
   );
 
   const declaredStates = getStateNodes(machine.root).map((n) => n.key);
   const reachedStates = [...new Set(vertices.map(valueOf))];
-  const edges = declaredEdges(machine);
+  const edges = declaredTransitions(machine);
 
   const targetsOf = (state: string, eventType: string): string[] =>
     edges.filter((e) => e.source === state && e.event === eventType).map((e) => e.target);

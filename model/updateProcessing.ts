@@ -130,13 +130,15 @@ export function refusalFor(context: UpdateProcessingContext, facts: VerifiedFact
   return null;
 }
 
-const refuseWith = (reason: (context: UpdateProcessingContext, event: UpdateEvent) => RefusalReason) =>
-  assign(({ context, event }: { context: UpdateProcessingContext; event: UpdateEvent }) => ({
-    lastRefusal: reason(context, event),
+/** The context after refusing a file for `reason`. */
+function refusal(context: UpdateProcessingContext, reason: RefusalReason): Partial<UpdateProcessingContext> {
+  return {
+    lastRefusal: reason,
     // Saturates at the limit: once blocked, more refusals change nothing but the last reason.
     consecutiveRefusals: Math.min(context.consecutiveRefusals + 1, context.maxRefusals),
     pending: null,
-  }));
+  };
+}
 
 /** The user-side update-processing machine. */
 export const updateProcessingMachine = setup({
@@ -170,13 +172,15 @@ export const updateProcessingMachine = setup({
       verified(event).resync && refusalFor(context, verified(event)) === null,
   },
   actions: {
-    refuseTruncated: refuseWith(() => 'truncated'),
-    refuseCorrupt: refuseWith(() => 'corrupt'),
+    refuseTruncated: assign(({ context }) => refusal(context, 'truncated')),
+    refuseCorrupt: assign(({ context }) => refusal(context, 'corrupt')),
     /**
      * Refuses a verified file for the reason {@link refusalFor} gives. A blocked user that meets an
      * otherwise fine incremental file refuses it as `gap`: it has lost continuity and needs a snapshot.
      */
-    refuseVerified: refuseWith((context, event) => refusalFor(context, verified(event)) ?? 'gap'),
+    refuseVerified: assign(({ context, event }) =>
+      refusal(context, refusalFor(context, verified(event)) ?? 'gap'),
+    ),
     rememberPending: assign(({ event }) => {
       const facts = verified(event);
       return { pending: { sequence: facts.sequence, resync: facts.resync } };

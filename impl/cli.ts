@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+/**
+ * The `sekey` executable: `npm run sekey -- <command>` in a clone, `sekey <command>` when installed.
+ * @module
+ */
+import { main } from './sekeyCommand.ts';
+
+process.exitCode = main(process.argv.slice(2));
