@@ -7,6 +7,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['model/**/*.test.ts', 'device/**/*.test.ts', 'impl/**/*.test.ts', 'properties/**/*.test.ts'],
+    // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'reports/vitest.json' },
     testTimeout: 120_000,
     hookTimeout: 120_000,
     coverage: {
