@@ -1,0 +1,122 @@
+/**
+ * An SEkey device's metadata database: SQLite (sql.js) in host memory, persisted through the
+ * device-encrypted {@link PageStore} on the device's SD card after every transaction.
+ *
+ * Every change goes through {@link EncryptedDatabase.transaction}: the function runs inside an SQLite
+ * transaction, then the changed pages are committed to the card. If the function throws, SQLite rolls
+ * back and nothing is written. If persisting fails (no space), memory is restored to the committed
+ * image, so memory and card never disagree. After a power cut the database object is unusable, as a
+ * real host would be without power: reopen it from the card, which yields the state before or after.
+ * @module
+ */
+import type { SdCard } from '../../device/sdcard.ts';
+import { DatabaseError } from './databaseError.ts';
+import type { DatabaseDevice } from './databaseDevice.ts';
+import { PageStore } from './pageStore.ts';
+import type { CommitStats } from './pageStore.ts';
+import { migrate } from './schema.ts';
+import { openSqlite } from './sqlite.ts';
+import type { Database } from './sqlite.ts';
+
+/** A device's encrypted metadata database. */
+export class EncryptedDatabase {
+  #db: Database;
+  readonly #store: PageStore;
+  #broken: Error | null = null;
+  #lastCommit: CommitStats | null = null;
+
+  private constructor(db: Database, store: PageStore) {
+    this.#db = db;
+    this.#store = store;
+  }
+
+  /** Creates the database of a fresh device: schema migrated and committed as generation 1. */
+  static async create(device: DatabaseDevice, sd: SdCard): Promise<EncryptedDatabase> {
+    const store = PageStore.create(device, sd);
+    const db = await openSqlite();
+    migrate(db);
+    const edb = new EncryptedDatabase(db, store);
+    edb.#persist();
+    return edb;
+  }
+
+  /** Opens the device's database from its card, migrating it if this code is newer. */
+  static async open(device: DatabaseDevice, sd: SdCard): Promise<EncryptedDatabase> {
+    const store = PageStore.open(device, sd);
+    const db = await openSqlite(store.image);
+    const edb = new EncryptedDatabase(db, store);
+    const before = db.exec('PRAGMA user_version')[0]?.values[0]?.[0];
+    if (migrate(db) !== Number(before)) edb.#persist();
+    return edb;
+  }
+
+  /** The committed generation (also the device's flash counter). */
+  get generation(): number {
+    return this.#store.generation;
+  }
+
+  /** What the last commit cost. */
+  get lastCommit(): CommitStats | null {
+    return this.#lastCommit;
+  }
+
+  #usable(): Database {
+    if (this.#broken) {
+      throw new DatabaseError('Corrupt', `the database must be reopened after: ${this.#broken.message}`);
+    }
+    return this.#db;
+  }
+
+  /** Runs a read-only query function on the current state. */
+  read<T>(fn: (db: Database) => T): T {
+    return fn(this.#usable());
+  }
+
+  /**
+   * Runs `fn` in one SQLite transaction and commits it to the card. All or nothing: if `fn` throws,
+   * nothing changes; if the card write fails, memory returns to the committed state.
+   */
+  transaction<T>(fn: (db: Database) => T): T {
+    const db = this.#usable();
+    db.run('BEGIN IMMEDIATE');
+    let result: T;
+    try {
+      result = fn(db);
+      db.run('COMMIT');
+    } catch (error) {
+      db.run('ROLLBACK');
+      throw error;
+    }
+    this.#persist();
+    return result;
+  }
+
+  #persist(): void {
+    try {
+      this.#lastCommit = this.#store.commit(this.#db.export());
+    } catch (error) {
+      if (error instanceof DatabaseError && error.code === 'NoSpace') {
+        this.#restoreCommitted();
+        throw error;
+      }
+      // Power cut or device failure: the card holds the state before or after; only a reopen knows.
+      this.#broken = error instanceof Error ? error : new Error(String(error));
+      throw error;
+    }
+  }
+
+  #restoreCommitted(): void {
+    // sql.js cannot reopen synchronously from bytes without the module; the module is loaded, so
+    // build a new Database from the committed image through the same constructor.
+    const Ctor = this.#db.constructor as new (image: Uint8Array) => Database;
+    this.#db.close();
+    this.#db = new Ctor(this.#store.image);
+    this.#db.run('PRAGMA foreign_keys = ON');
+  }
+
+  /** Releases the in-memory database. */
+  close(): void {
+    this.#db.close();
+    this.#broken ??= new Error('closed');
+  }
+}

@@ -1,0 +1,317 @@
+/**
+ * Encrypted, authenticated, rollback-proof storage of a SQLite image on an SD card, page by page.
+ *
+ * Why not encrypt `export()` whole: a single-row change would rewrite (and re-encrypt) the entire
+ * database, megabytes per commit. SQLCipher encrypts per page but authenticates each page alone, so a
+ * page from an older copy, or a whole older copy, is accepted (it has no rollback protection). Here:
+ *
+ * - **Pages.** Each 4096-byte SQLite page is sealed by the device (AES-256-GCM, database key inside
+ *   the HSM) with AAD = page number ‖ the generation the page was written in. Only pages whose bytes
+ *   changed since the last commit are sealed and written.
+ * - **Shadow slots.** Every page has two slots on the card; a commit writes changed pages into the
+ *   slot the current manifest does *not* use, so the committed database is never overwritten.
+ * - **Manifest.** A small record, sealed by the device, binds the generation, the page count, which
+ *   slot each page uses, and a SHA-256 digest over every page's (number, generation, tag). A page
+ *   swapped, mixed in from another copy, or left over from an older commit changes the digest.
+ *   Two manifest slots alternate by generation (double-buffered): the new manifest never overwrites
+ *   the committed one.
+ * - **Anti-rollback.** The generation is also a monotonic counter in device flash, advanced after
+ *   the manifest is durable. Opening a copy whose newest authentic manifest is older than the counter
+ *   is a rollback and is refused; a manifest exactly one ahead means power failed between the
+ *   manifest and the counter, and the commit is completed.
+ *
+ * Why shadow slots rather than a rollback journal: the journal writes every changed page twice
+ * (journal copy, then in place) and needs a third state to recover; shadow slots write each changed
+ * page once, the commit point is the single manifest write, and recovery is "read the newest
+ * authentic manifest". The price is twice the card space, which SD cards have.
+ *
+ * Card layout, in 512-byte sectors: manifest slot A, manifest slot B (each `manifestSectors` long),
+ * then for page `p` the slots `2p` and `2p + 1`, each `pageSectors` long.
+ * @module
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import type { SdCard } from '../../device/sdcard.ts';
+import { SD_SECTOR_SIZE } from '../../device/sdcard.ts';
+import { DatabaseError } from './databaseError.ts';
+import type { DatabaseDevice } from './databaseDevice.ts';
+import { SEAL_OVERHEAD } from './databaseDevice.ts';
+
+/** SQLite's default page size, and sql.js's. */
+export const PAGE_SIZE = 4096;
+const MAGIC = utf8ToBytes('SKDB');
+const FORMAT_VERSION = 1;
+const PAGE_HEADER = 8; // generation the page was written in, u64 big-endian
+const PAGE_RECORD = PAGE_HEADER + PAGE_SIZE + SEAL_OVERHEAD;
+/** Sectors per page slot. */
+export const PAGE_SECTORS = Math.ceil(PAGE_RECORD / SD_SECTOR_SIZE);
+
+/** What one commit cost. */
+export interface CommitStats {
+  readonly generation: number;
+  readonly pagesWritten: number;
+  /** Plaintext bytes the device encrypted (pages and manifest). */
+  readonly bytesEncrypted: number;
+  /** Bytes written to the card. */
+  readonly bytesWritten: number;
+}
+
+interface PageEntry {
+  readonly slot: 0 | 1;
+  readonly generation: number;
+  readonly tag: Uint8Array;
+}
+
+interface Manifest {
+  readonly generation: number;
+  readonly pageCount: number;
+  readonly slots: Uint8Array; // bitmap, bit p = slot of page p
+  readonly digest: Uint8Array;
+}
+
+function u32(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n);
+  return b;
+}
+function u64(n: number): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(n));
+  return b;
+}
+function readU32(b: Uint8Array, at: number): number {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(at);
+}
+function readU64(b: Uint8Array, at: number): number {
+  return Number(new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(at));
+}
+
+/** AAD of page `page` written in `generation`. */
+function pageAad(page: number, generation: number): Uint8Array {
+  return concatBytes(utf8ToBytes('SKDB page'), u32(page), u64(generation));
+}
+const MANIFEST_AAD = utf8ToBytes('SKDB manifest v1');
+
+/** SHA-256 over every page's number, generation and tag, in page order. */
+function pagesDigest(entries: readonly PageEntry[]): Uint8Array {
+  const h = sha256.create();
+  entries.forEach((e, page) => h.update(concatBytes(u32(page), u64(e.generation), e.tag)));
+  return h.digest();
+}
+
+function manifestSectorsFor(maxPages: number): number {
+  const plain = 4 + 1 + 4 + 8 + 4 + 32 + Math.ceil(maxPages / 8);
+  return Math.ceil((plain + SEAL_OVERHEAD) / SD_SECTOR_SIZE);
+}
+
+/** How many pages a card of `sectorCount` sectors holds, and where things are. */
+export function cardLayout(sectorCount: number): { maxPages: number; manifestSectors: number; pagesStart: number } {
+  let maxPages = Math.floor(sectorCount / (2 * PAGE_SECTORS));
+  while (maxPages > 0 && 2 * manifestSectorsFor(maxPages) + maxPages * 2 * PAGE_SECTORS > sectorCount) maxPages -= 1;
+  const manifestSectors = manifestSectorsFor(maxPages);
+  return { maxPages, manifestSectors, pagesStart: 2 * manifestSectors };
+}
+
+/** The encrypted page store of one database on one card. */
+export class PageStore {
+  readonly #device: DatabaseDevice;
+  readonly #sd: SdCard;
+  readonly #layout: ReturnType<typeof cardLayout>;
+  #generation = 0;
+  #entries: PageEntry[] = [];
+  #image: Uint8Array = new Uint8Array(0);
+
+  private constructor(device: DatabaseDevice, sd: SdCard) {
+    this.#device = device;
+    this.#sd = sd;
+    this.#layout = cardLayout(sd.sectorCount);
+  }
+
+  /** The committed generation. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** The committed plaintext image (what SQLite opens). */
+  get image(): Uint8Array {
+    return this.#image;
+  }
+
+  /** Pages this card can hold. */
+  get maxPages(): number {
+    return this.#layout.maxPages;
+  }
+
+  /** A store for a card that has no database yet (the device counter must be 0). */
+  static create(device: DatabaseDevice, sd: SdCard): PageStore {
+    const store = new PageStore(device, sd);
+    if (device.committedGeneration() !== 0 || store.#readManifests().length > 0) {
+      throw new DatabaseError('Corrupt', 'this device or card already holds a database; open it instead');
+    }
+    return store;
+  }
+
+  /**
+   * Opens the newest authentic database on the card that is not older than the device's committed
+   * generation. Throws `NotFound`, `RolledBack`, `Tampered` or `Corrupt`; never returns a mix.
+   */
+  static open(device: DatabaseDevice, sd: SdCard): PageStore {
+    const store = new PageStore(device, sd);
+    const committed = device.committedGeneration();
+    const manifests = store.#readManifests().sort((a, b) => b.generation - a.generation);
+    if (manifests.length === 0) {
+      if (committed === 0) throw new DatabaseError('NotFound', 'no database on this card');
+      throw new DatabaseError('Tampered', `the device committed generation ${committed}, but the card holds no authentic database`);
+    }
+    let lastError: DatabaseError | null = null;
+    for (const manifest of manifests) {
+      if (manifest.generation < committed) {
+        throw lastError ?? new DatabaseError('RolledBack', `the card holds generation ${manifest.generation}, but the device committed ${committed}: an older copy`);
+      }
+      if (manifest.generation > committed + 1) {
+        lastError = new DatabaseError('Tampered', `manifest generation ${manifest.generation} is ahead of the device's ${committed}`);
+        continue;
+      }
+      try {
+        store.#load(manifest);
+      } catch (error) {
+        if (!(error instanceof DatabaseError)) throw error;
+        lastError = error;
+        continue;
+      }
+      // Power failed between the manifest and the counter: the commit is durable, finish it.
+      if (manifest.generation === committed + 1) device.commitGeneration(manifest.generation);
+      return store;
+    }
+    throw lastError as DatabaseError;
+  }
+
+  #readManifests(): Manifest[] {
+    const found: Manifest[] = [];
+    for (const slot of [0, 1]) {
+      const bytes = this.#readSectors(slot * this.#layout.manifestSectors, this.#layout.manifestSectors);
+      if (bytes === null) continue;
+      const manifest = this.#parseManifest(bytes);
+      if (manifest !== null) found.push(manifest);
+    }
+    return found;
+  }
+
+  #readSectors(sector: number, count: number): Uint8Array | null {
+    if (sector + count > this.#sd.sectorCount) return null;
+    return this.#sd.read(sector, count);
+  }
+
+  #parseManifest(bytes: Uint8Array): Manifest | null {
+    if (!MAGIC.every((b, i) => bytes[i] === b) || bytes[4] !== FORMAT_VERSION) return null;
+    const length = readU32(bytes, 5);
+    if (length < SEAL_OVERHEAD || 9 + length > bytes.length) return null;
+    let plain: Uint8Array;
+    try {
+      plain = this.#device.open(bytes.subarray(9, 9 + length), MANIFEST_AAD);
+    } catch {
+      return null; // torn or forged: as if absent; the other slot decides
+    }
+    const generation = readU64(plain, 0);
+    const pageCount = readU32(plain, 8);
+    const digest = plain.slice(12, 44);
+    const slots = plain.slice(44);
+    return { generation, pageCount, slots, digest };
+  }
+
+  #load(manifest: Manifest): void {
+    const { pageCount } = manifest;
+    if (pageCount > this.#layout.maxPages || manifest.slots.length < Math.ceil(pageCount / 8)) {
+      throw new DatabaseError('Corrupt', `manifest names ${pageCount} pages, more than the card holds`);
+    }
+    const image = new Uint8Array(pageCount * PAGE_SIZE);
+    const entries: PageEntry[] = [];
+    for (let page = 0; page < pageCount; page++) {
+      const slot = (((manifest.slots[page >> 3] as number) >> (page & 7)) & 1) as 0 | 1;
+      const record = this.#readSectors(this.#slotSector(page, slot), PAGE_SECTORS);
+      if (record === null) throw new DatabaseError('Corrupt', `page ${page} lies beyond the end of the card (truncated?)`);
+      const generation = readU64(record, 0);
+      const sealed = record.subarray(PAGE_HEADER, PAGE_RECORD);
+      let plain: Uint8Array;
+      try {
+        plain = this.#device.open(sealed, pageAad(page, generation));
+      } catch {
+        throw new DatabaseError('Tampered', `page ${page} fails authentication`);
+      }
+      image.set(plain, page * PAGE_SIZE);
+      entries.push({ slot, generation, tag: sealed.slice(sealed.length - 16) });
+    }
+    const digest = pagesDigest(entries);
+    if (!digest.every((b, i) => b === manifest.digest[i])) {
+      throw new DatabaseError('Tampered', `pages do not match manifest ${manifest.generation}: swapped, mixed or old pages`);
+    }
+    this.#generation = manifest.generation;
+    this.#entries = entries;
+    this.#image = image;
+  }
+
+  #slotSector(page: number, slot: 0 | 1): number {
+    return this.#layout.pagesStart + (2 * page + slot) * PAGE_SECTORS;
+  }
+
+  /**
+   * Persists `image` as the next generation, writing only the pages that differ from the committed
+   * image. Atomic: after a power cut anywhere in here, {@link PageStore.open} finds this generation
+   * or the previous one, never a mix.
+   */
+  commit(image: Uint8Array): CommitStats {
+    if (image.length % PAGE_SIZE !== 0) throw new DatabaseError('Corrupt', `image of ${image.length} bytes is not whole pages`);
+    const pageCount = image.length / PAGE_SIZE;
+    if (pageCount > this.#layout.maxPages) {
+      throw new DatabaseError('NoSpace', `the database needs ${pageCount} pages; the card holds ${this.#layout.maxPages}`);
+    }
+    const generation = this.#generation + 1;
+    const bytesBefore = this.#sd.stats().bytesWritten;
+    let bytesEncrypted = 0;
+    let pagesWritten = 0;
+    const entries: PageEntry[] = [];
+    for (let page = 0; page < pageCount; page++) {
+      const bytes = image.subarray(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
+      const old = this.#entries[page];
+      if (old !== undefined && equalBytes(bytes, this.#image.subarray(page * PAGE_SIZE, (page + 1) * PAGE_SIZE))) {
+        entries.push(old);
+        continue;
+      }
+      const slot: 0 | 1 = old === undefined ? 0 : old.slot === 0 ? 1 : 0;
+      const sealed = this.#device.seal(bytes, pageAad(page, generation));
+      const record = new Uint8Array(PAGE_SECTORS * SD_SECTOR_SIZE);
+      record.set(u64(generation), 0);
+      record.set(sealed, PAGE_HEADER);
+      this.#sd.write(this.#slotSector(page, slot), record);
+      entries.push({ slot, generation, tag: sealed.slice(sealed.length - 16) });
+      bytesEncrypted += PAGE_SIZE;
+      pagesWritten += 1;
+    }
+    this.#sd.sync();
+    const slots = new Uint8Array(Math.ceil(pageCount / 8));
+    entries.forEach((e, page) => {
+      if (e.slot === 1) slots[page >> 3] = (slots[page >> 3] as number) | (1 << (page & 7));
+    });
+    const plain = concatBytes(u64(generation), u32(pageCount), pagesDigest(entries), slots);
+    const sealed = this.#device.seal(plain, MANIFEST_AAD);
+    const manifest = new Uint8Array(this.#layout.manifestSectors * SD_SECTOR_SIZE);
+    manifest.set(MAGIC, 0);
+    manifest[4] = FORMAT_VERSION;
+    manifest.set(u32(sealed.length), 5);
+    manifest.set(sealed, 9);
+    this.#sd.write((generation % 2) * this.#layout.manifestSectors, manifest);
+    this.#sd.sync();
+    bytesEncrypted += plain.length;
+    this.#device.commitGeneration(generation);
+    this.#generation = generation;
+    this.#entries = entries;
+    this.#image = image.slice();
+    return { generation, pagesWritten, bytesEncrypted, bytesWritten: this.#sd.stats().bytesWritten - bytesBefore };
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

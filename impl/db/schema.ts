@@ -1,0 +1,137 @@
+/**
+ * The metadata schema of an SEkey device and its migrations.
+ *
+ * The original keeps five tables without foreign keys (`Users`, `Groups`, `UserGroup`, `SeKeys`,
+ * `Recovery`) and stores PINs in them. Here: foreign keys on, no secrets at all (PINs live only in
+ * the HSM, hashed), every key timestamp of NIST SP 800-57 Pt 1 §7 in its own column, the persisted
+ * life-cycle snapshot beside them, per-user publication state, the applied update sequence, and a
+ * hash-chained audit log.
+ *
+ * Migrations are numbered; `PRAGMA user_version` records the last one applied, and each runs in the
+ * same transaction as its version bump, so a database is never half migrated.
+ * @module
+ */
+import type { Database } from './sqlite.ts';
+import { DatabaseError } from './databaseError.ts';
+
+/** One schema migration. */
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+/** Every migration, in order. Append only: a released migration is never edited. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'users, groups, memberships, keys, publication, update state, audit log',
+    sql: `
+      CREATE TABLE users (
+        id   TEXT PRIMARY KEY,
+        name TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE kms_groups (
+        id                      TEXT PRIMARY KEY,
+        name                    TEXT NOT NULL,
+        max_keys                INTEGER NOT NULL CHECK (max_keys > 0),
+        algorithm               TEXT NOT NULL,
+        default_cryptoperiod_ms INTEGER NOT NULL CHECK (default_cryptoperiod_ms > 0),
+        share_history           INTEGER NOT NULL DEFAULT 0 CHECK (share_history IN (0, 1))
+      ) STRICT;
+      CREATE TABLE retired_groups (
+        id TEXT PRIMARY KEY
+      ) STRICT;
+      CREATE TABLE memberships (
+        group_id TEXT NOT NULL REFERENCES kms_groups(id) ON DELETE CASCADE,
+        user_id  TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        PRIMARY KEY (group_id, user_id)
+      ) STRICT;
+      CREATE TABLE keys (
+        id              TEXT PRIMARY KEY,
+        name            TEXT NOT NULL,
+        owner_group     TEXT NOT NULL,
+        algorithm       TEXT NOT NULL,
+        state           TEXT NOT NULL CHECK (state IN ('preActivation', 'active', 'suspended',
+                          'deactivated', 'compromised', 'destroyed', 'destroyedCompromised')),
+        cryptoperiod_ms INTEGER NOT NULL CHECK (cryptoperiod_ms > 0),
+        created_at      INTEGER NOT NULL,
+        activated_at    INTEGER,
+        expires_at      INTEGER,
+        suspended_at    INTEGER,
+        resumed_at      INTEGER,
+        deactivated_at  INTEGER,
+        compromised_at  INTEGER,
+        destroyed_at    INTEGER,
+        lifecycle       TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX keys_by_group ON keys(owner_group);
+      CREATE TABLE key_holders (
+        key_id  TEXT NOT NULL REFERENCES keys(id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL,
+        PRIMARY KEY (key_id, user_id)
+      ) STRICT;
+      CREATE TABLE counters (
+        name  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE publication (
+        user_id               TEXT PRIMARY KEY,
+        state                 TEXT NOT NULL,
+        published_sequence    INTEGER NOT NULL,
+        acknowledged_sequence INTEGER NOT NULL,
+        snapshot              TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE update_state (
+        id                   INTEGER PRIMARY KEY CHECK (id = 1),
+        last_sequence        INTEGER NOT NULL,
+        last_file_hash       TEXT NOT NULL,
+        consecutive_refusals INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO update_state VALUES (1, 0, '', 0);
+      CREATE TABLE audit_log (
+        seq       INTEGER PRIMARY KEY,
+        at        INTEGER NOT NULL,
+        actor     TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        details   TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash      TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The schema version of `db` (0 for an empty database). */
+export function schemaVersion(db: Database): number {
+  const row = db.exec('PRAGMA user_version')[0]?.values[0]?.[0];
+  return Number(row ?? 0);
+}
+
+/**
+ * Brings `db` up to {@link SCHEMA_VERSION}, one migration per transaction. A database written by a
+ * newer version is refused rather than misread.
+ */
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  let version = schemaVersion(db);
+  const latest = migrations.length;
+  if (version > latest) {
+    throw new DatabaseError('SchemaTooNew', `database schema version ${version} is newer than this program's ${latest}`);
+  }
+  for (const m of migrations.slice(version)) {
+    db.run('BEGIN');
+    try {
+      db.exec(m.sql);
+      db.run(`PRAGMA user_version = ${m.version}`);
+      db.run('COMMIT');
+    } catch (error) {
+      db.run('ROLLBACK');
+      throw new DatabaseError('MigrationFailed', `migration ${m.version} (${m.description}) failed: ${String(error)}`);
+    }
+    version = m.version;
+  }
+  return version;
+}
