@@ -55,11 +55,11 @@ export function runDemo(print: (line: string) => void, start = Date.UTC(2026, 0,
   print('');
   print('A walk through the KMS model:');
   for (const [id, name] of [['U1', 'alice'], ['U2', 'bob'], ['U3', 'carol'], ['U4', 'dave']] as const) {
-    apply({ type: 'addUser', userId: id, name });
+    apply({ type: 'addUser', userId: id, name, now: now });
   }
   const policy = { maxKeys: 4, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 30 * DAY } as const;
-  apply({ type: 'addGroup', groupId: 'G1', name: 'engineering', policy });
-  apply({ type: 'addGroup', groupId: 'G2', name: 'crypto-core', policy });
+  apply({ type: 'addGroup', groupId: 'G1', name: 'engineering', policy, now: now });
+  apply({ type: 'addGroup', groupId: 'G2', name: 'crypto-core', policy, now: now });
   for (const u of ['U1', 'U2', 'U3', 'U4']) apply({ type: 'addMember', groupId: 'G1', userId: u, now });
   for (const u of ['U1', 'U2']) apply({ type: 'addMember', groupId: 'G2', userId: u, now });
   print('  users alice, bob, carol, dave; G1 engineering = all four, G2 crypto-core = alice and bob');

@@ -44,9 +44,9 @@ const key = (s: KmsState, id: string) => s.keys[id] as KeyRecord;
 function world(): KmsState {
   return apply(
     EMPTY_KMS,
-    ...['U1', 'U2', 'U3', 'U4'].map((userId): KmsOperation => ({ type: 'addUser', userId, name: userId })),
-    { type: 'addGroup', groupId: 'G1', name: 'all', policy },
-    { type: 'addGroup', groupId: 'G2', name: 'pair', policy },
+    ...['U1', 'U2', 'U3', 'U4'].map((userId): KmsOperation => ({ type: 'addUser', userId, name: userId, now: T0 })),
+    { type: 'addGroup', groupId: 'G1', name: 'all', policy, now: T0 },
+    { type: 'addGroup', groupId: 'G2', name: 'pair', policy, now: T0 },
     ...['U1', 'U2', 'U3'].map((userId): KmsOperation => ({ type: 'addMember', groupId: 'G1', userId, now: T0 })),
     ...['U1', 'U2'].map((userId): KmsOperation => ({ type: 'addMember', groupId: 'G2', userId, now: T0 })),
   );
@@ -54,30 +54,30 @@ function world(): KmsState {
 
 describe('users and groups', () => {
   test('validates IDs, names and policies with typed errors', () => {
-    expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'bob', name: 'b' }).code).toBe('InvalidId');
-    expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'U012', name: 'b' }).code).toBe('InvalidId');
-    expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'U1', name: '' }).code).toBe('InvalidName');
-    expect(refuse(EMPTY_KMS, { type: 'addGroup', groupId: 'X1', name: 'g', policy }).message).toContain("'X1' must be G");
-    expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'U1', name: 'x'.repeat(101) }).code).toBe('InvalidName');
-    expect(refuse(world(), { type: 'addUser', userId: 'U1', name: 'again' }).code).toBe('DuplicateUser');
+    expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'bob', name: 'b', now: T0 }).code).toBe('InvalidId');
+    expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'U012', name: 'b', now: T0 }).code).toBe('InvalidId');
+    expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'U1', name: '', now: T0 }).code).toBe('InvalidName');
+    expect(refuse(EMPTY_KMS, { type: 'addGroup', groupId: 'X1', name: 'g', policy, now: T0 }).message).toContain("'X1' must be G");
+    expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'U1', name: 'x'.repeat(101), now: T0 }).code).toBe('InvalidName');
+    expect(refuse(world(), { type: 'addUser', userId: 'U1', name: 'again', now: T0 }).code).toBe('DuplicateUser');
     for (const bad of [{ ...policy, maxKeys: 0 }, { ...policy, defaultCryptoperiodMs: 0 }, { ...policy, algorithm: 'DES' }]) {
-      expect(refuse(EMPTY_KMS, { type: 'addGroup', groupId: 'G1', name: 'g', policy: bad as GroupPolicy }).code).toBe('InvalidPolicy');
+      expect(refuse(EMPTY_KMS, { type: 'addGroup', groupId: 'G1', name: 'g', policy: bad as GroupPolicy, now: T0 }).code).toBe('InvalidPolicy');
     }
     expect(refuse(world(), { type: 'addMember', groupId: 'G1', userId: 'U1', now: T0 }).code).toBe('AlreadyMember');
     expect(refuse(world(), { type: 'removeMember', groupId: 'G2', userId: 'U3', now: T0 }).code).toBe('NotMember');
     expect(refuse(world(), { type: 'addMember', groupId: 'G9', userId: 'U1', now: T0 }).code).toBe('UnknownGroup');
     expect(refuse(world(), { type: 'addMember', groupId: 'G1', userId: 'U9', now: T0 }).code).toBe('UnknownUser');
-    expect(refuse(world(), { type: 'renameKey', keyId: 'K1', name: 'x' }).code).toBe('UnknownKey');
+    expect(refuse(world(), { type: 'renameKey', keyId: 'K1', name: 'x', now: T0 }).code).toBe('UnknownKey');
   });
 
   test("names are any text, ';' included (the original's B7 blocked users for good)", () => {
-    const s = apply(world(), { type: 'renameUser', userId: 'U1', name: "a; DROP TABLE Users;--'" });
+    const s = apply(world(), { type: 'renameUser', userId: 'U1', name: "a; DROP TABLE Users;--'", now: T0 });
     expect(s.users['U1']?.name).toBe("a; DROP TABLE Users;--'");
   });
 
   test('a deleted group ID is never reused, since its keys still name it', () => {
     const s = apply(world(), { type: 'deleteGroup', groupId: 'G2', now: T0 });
-    expect(refuse(s, { type: 'addGroup', groupId: 'G2', name: 'new', policy }).code).toBe('DuplicateGroup');
+    expect(refuse(s, { type: 'addGroup', groupId: 'G2', name: 'new', policy, now: T0 }).code).toBe('DuplicateGroup');
   });
 });
 
@@ -117,14 +117,14 @@ describe('keys', () => {
     expect(refuse(s, { type: 'addKey', groupId: 'G1', name: 'x', now: T0 }).code).toBe('MaxKeysReached');
     s = apply(s, { type: 'keyEvent', keyId: a, event: { type: 'DESTROY', now: T0 } });
     expect(addKey(s, 'G1', T0)[1]).toBe('K2003');
-    expect(refuse(s, { type: 'changePolicy', groupId: 'G1', policy: { ...policy, maxKeys: 1 } }).code).toBe('PolicyConflict');
+    expect(refuse(s, { type: 'changePolicy', groupId: 'G1', policy: { ...policy, maxKeys: 1 }, now: T0 }).code).toBe('PolicyConflict');
   });
 
   test('a cryptoperiod is at most the group default, and a policy cannot shorten it under live keys', () => {
     expect(refuse(world(), { type: 'addKey', groupId: 'G1', name: 'k', now: T0, cryptoperiodMs: 31 * DAY }).code).toBe('CryptoperiodTooLong');
     expect(refuse(world(), { type: 'addKey', groupId: 'G1', name: 'k', now: T0, cryptoperiodMs: 0 }).code).toBe('InvalidCryptoperiod');
     const [s] = addKey(world(), 'G1', T0);
-    expect(refuse(s, { type: 'changePolicy', groupId: 'G1', policy: { ...policy, defaultCryptoperiodMs: DAY } }).code).toBe('PolicyConflict');
+    expect(refuse(s, { type: 'changePolicy', groupId: 'G1', policy: { ...policy, defaultCryptoperiodMs: DAY }, now: T0 }).code).toBe('PolicyConflict');
     expect(key(s, 'K2000').lifecycle.context.cryptoperiodMs).toBe(30 * DAY);
   });
 
@@ -138,7 +138,7 @@ describe('keys', () => {
 
   test('operations expire due keys before anything reads them', () => {
     let [s, a] = addKey(world(), 'G1', T0, DAY);
-    s = apply(s, activate(a, T0), { type: 'renameUser', userId: 'U4', name: 'x' });
+    s = apply(s, activate(a, T0), { type: 'renameUser', userId: 'U4', name: 'x', now: T0 });
     expect(keyStateOf(key(s, a))).toBe('active');
     s = apply(s, { type: 'addMember', groupId: 'G1', userId: 'U4', now: T0 + DAY });
     expect(keyStateOf(key(s, a))).toBe('deactivated');
@@ -196,7 +196,7 @@ describe('group key policy', () => {
     expect(projectUser(joined, 'U4')?.keys.map((k) => k.id)).toEqual([live]);
     const sharing = apply(
       s,
-      { type: 'addGroup', groupId: 'G3', name: 'h', policy, shareHistory: true },
+      { type: 'addGroup', groupId: 'G3', name: 'h', policy, shareHistory: true, now: T0 },
       { type: 'addMember', groupId: 'G3', userId: 'U1', now: T0 },
     );
     let h: string;
@@ -236,7 +236,7 @@ describe('selection and projection', () => {
     expect(code(pick('U1', ['U4']))).toBe('UnknownUser');
     expect(code(pick('U9', []))).toBe('UnknownUser');
     expect(code(pick('U4', []))).toBe('NoCommonGroup');
-    s = apply(s, { type: 'addGroup', groupId: 'G3', name: 'x', policy }, { type: 'addMember', groupId: 'G3', userId: 'U4', now: T0 }, { type: 'addMember', groupId: 'G3', userId: 'U3', now: T0 });
+    s = apply(s, { type: 'addGroup', groupId: 'G3', name: 'x', policy, now: T0 }, { type: 'addMember', groupId: 'G3', userId: 'U4', now: T0 }, { type: 'addMember', groupId: 'G3', userId: 'U3', now: T0 });
     expect(code(selectKey(s, 'U3', ['U4'], T0))).toBe('NoUsableKey');
     expect(code(selectKey(s, 'U1', ['U2'], T0 + 31 * DAY))).toBe('NoUsableKey');
   });
@@ -252,8 +252,8 @@ describe('selection and projection', () => {
 
   test('affectedUsers names exactly the users whose devices must change', () => {
     const s = world();
-    expect(affectedUsers(s, apply(s, { type: 'renameGroup', groupId: 'G2', name: 'renamed' }))).toEqual(['U1', 'U2']);
-    expect(affectedUsers(s, apply(s, { type: 'renameUser', userId: 'U3', name: 'c' }))).toEqual(['U1', 'U2', 'U3']);
+    expect(affectedUsers(s, apply(s, { type: 'renameGroup', groupId: 'G2', name: 'renamed', now: T0 }))).toEqual(['U1', 'U2']);
+    expect(affectedUsers(s, apply(s, { type: 'renameUser', userId: 'U3', name: 'c', now: T0 }))).toEqual(['U1', 'U2', 'U3']);
     expect(affectedUsers(s, apply(s, { type: 'deleteUser', userId: 'U4', now: T0 }))).toEqual(['U4']);
     expect(affectedUsers(s, apply(s, { type: 'expireKeys', now: T0 }))).toEqual([]);
   });

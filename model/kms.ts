@@ -4,15 +4,16 @@
  * error; nothing is mutated, and a refused operation leaves its input exactly as it was.
  *
  * Rules, beyond the original SEkey (which has none of the group-key ones):
- * - **Expiry first.** Every operation that carries a time first expires the keys whose cryptoperiod
- *   has ended (`EXPIRE` through the key machine), so no rule ever reads a key that is past its
- *   cryptoperiod but still marked active.
+ * - **Expiry first.** Every operation carries its time and first expires the keys whose
+ *   cryptoperiod has ended by then (`EXPIRE` through the key machine), so no rule ever reads a key
+ *   that is past its cryptoperiod but still marked active.
  * - **Forward secrecy on leave.** When a member leaves a group (or is deleted), every key of the
  *   group that could still protect is retired — pre-active keys destroyed (NIST T2), active and
  *   suspended ones deactivated (T8, T12) — and, if the group had an active key, a fresh key is
  *   generated and activated at once for the remaining members. The leaver's device still has the old
  *   keys (we cannot make a device forget), but nothing new is ever encrypted under them.
- * - **Replacement on compromise.** Compromising an active key replaces it the same way.
+ * - **Replacement on compromise.** Compromising an active key activates a fresh key for the group
+ *   at once; the group's other keys are left alone (they are not suspect).
  * - **Backward secrecy on join.** A joining member receives only the keys that can still protect
  *   (pre-active, active, suspended); deactivated ones too if the group's `shareHistory` is on;
  *   compromised and destroyed ones never.
@@ -46,19 +47,20 @@ export type KmsResult =
 
 /** Every operation of the KMS, as data: what the property suites generate and the CLI parses. */
 export type KmsOperation =
-  | { readonly type: 'addUser'; readonly userId: UserId; readonly name: string }
+  | { readonly type: 'addUser'; readonly userId: UserId; readonly name: string; readonly now: number }
   | { readonly type: 'deleteUser'; readonly userId: UserId; readonly now: number }
-  | { readonly type: 'renameUser'; readonly userId: UserId; readonly name: string }
+  | { readonly type: 'renameUser'; readonly userId: UserId; readonly name: string; readonly now: number }
   | {
       readonly type: 'addGroup';
       readonly groupId: GroupId;
       readonly name: string;
       readonly policy: GroupPolicy;
       readonly shareHistory?: boolean;
+      readonly now: number;
     }
   | { readonly type: 'deleteGroup'; readonly groupId: GroupId; readonly now: number }
-  | { readonly type: 'renameGroup'; readonly groupId: GroupId; readonly name: string }
-  | { readonly type: 'changePolicy'; readonly groupId: GroupId; readonly policy: GroupPolicy }
+  | { readonly type: 'renameGroup'; readonly groupId: GroupId; readonly name: string; readonly now: number }
+  | { readonly type: 'changePolicy'; readonly groupId: GroupId; readonly policy: GroupPolicy; readonly now: number }
   | { readonly type: 'addMember'; readonly groupId: GroupId; readonly userId: UserId; readonly now: number }
   | { readonly type: 'removeMember'; readonly groupId: GroupId; readonly userId: UserId; readonly now: number }
   | {
@@ -70,7 +72,7 @@ export type KmsOperation =
       readonly now: number;
     }
   | { readonly type: 'keyEvent'; readonly keyId: KeyId; readonly event: KeyEvent }
-  | { readonly type: 'renameKey'; readonly keyId: KeyId; readonly name: string }
+  | { readonly type: 'renameKey'; readonly keyId: KeyId; readonly name: string; readonly now: number }
   | { readonly type: 'expireKeys'; readonly now: number };
 
 /** The type of a KMS operation. */
@@ -196,19 +198,18 @@ function getKey(state: KmsState, keyId: KeyId): KeyRecord | KmsError {
   return state.keys[keyId] ?? new KmsError('UnknownKey', `no key ${keyId}`);
 }
 
-/** The time an operation happens at, if it carries one. */
-export function operationTime(op: KmsOperation): number | null {
-  if ('now' in op) return op.now;
-  return op.type === 'keyEvent' ? op.event.now : null;
+/** The time an operation happens at. */
+export function operationTime(op: KmsOperation): number {
+  return op.type === 'keyEvent' ? op.event.now : op.now;
 }
 
 /**
- * Applies one operation. Operations carrying a time expire due keys first; a refused operation
- * changes nothing, not even that sweep (the implementation runs both in one transaction).
+ * Applies one operation at its time. Keys whose cryptoperiod has ended by then are expired first,
+ * so no rule ever reads a key that is past its cryptoperiod; a refused operation changes nothing,
+ * not even that sweep (the implementation runs both in one transaction).
  */
 export function applyOperation(state: KmsState, op: KmsOperation): KmsResult {
-  const now = operationTime(op);
-  return applyAfterExpiry(now === null ? state : expireKeys(state, now), op);
+  return applyAfterExpiry(expireKeys(state, operationTime(op)), op);
 }
 
 function applyAfterExpiry(state: KmsState, op: KmsOperation): KmsResult {

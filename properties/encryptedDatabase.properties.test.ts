@@ -11,6 +11,8 @@ import type { DatabaseDevice } from '../impl/db/databaseDevice.ts';
 import { EncryptedDatabase } from '../impl/db/encryptedDatabase.ts';
 import { PAGE_SECTORS, cardLayout } from '../impl/db/pageStore.ts';
 import { SoftDatabaseDevice } from '../impl/db/softDevice.testkit.ts';
+import { secubeDatabaseDevice } from '../impl/db/secubeDatabaseDevice.ts';
+import { USER_PIN, makeDevice } from '../device/secube.testkit.ts';
 import { propertyParams } from './runConfig.ts';
 
 const SECTORS = 8192; // 4 MiB card: room for ~220 pages in shadow pairs
@@ -200,6 +202,48 @@ describe('encrypted database', () => {
         }
       }),
       propertyParams(25),
+    );
+  });
+
+  test('the same holds on the HSM: a power cut at every flash and SD write of a commit', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 3 }), stepArb, async (steps, last) => {
+        const setup = async (seed: string) => {
+          const sd = new SdCard({ sectorCount: SECTORS, seed: 3 });
+          const t = makeDevice(seed, { sdcard: sd });
+          t.device.login('user', USER_PIN);
+          const db = await EncryptedDatabase.create(secubeDatabaseDevice(t.device), sd);
+          db.transaction((d) => d.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)'));
+          steps.forEach((s, i) => applyStep(db, s, i + 1));
+          return { ...t, sd, db };
+        };
+        const probe = await setup('probe');
+        const before = contents(probe.db);
+        const flashOpsOf = () => probe.flash.stats().programCalls + probe.flash.stats().erases.reduce((a, b) => a + b, 0);
+        const flashOps = flashOpsOf();
+        const sdWrites = probe.sd.stats().writes;
+        applyStep(probe.db, last, 200);
+        const after = contents(probe.db);
+        const flashCuts = flashOpsOf() - flashOps;
+        const sdCuts = probe.sd.stats().writes - sdWrites;
+        expect(flashCuts, 'the commit advances the generation counter in flash').toBeGreaterThan(0);
+        const cuts = [
+          ...Array.from({ length: flashCuts }, (_, i) => ({ where: 'flash' as const, n: i + 1 })),
+          ...Array.from({ length: sdCuts }, (_, i) => ({ where: 'sd' as const, n: i + 1 })),
+        ];
+        for (const cut of cuts) {
+          const run = await setup('probe');
+          if (cut.where === 'flash') run.flash.cutPowerAfter(cut.n);
+          else run.sd.cutPowerAfter(cut.n);
+          expect(() => applyStep(run.db, last, 200)).toThrow();
+          run.device.cutPower();
+          run.device.powerOn();
+          run.device.login('user', USER_PIN);
+          const reopened = await EncryptedDatabase.open(secubeDatabaseDevice(run.device), run.sd);
+          expect([before, after], `cut at ${cut.where} op #${cut.n}`).toContain(contents(reopened));
+        }
+      }),
+      propertyParams(6),
     );
   });
 });

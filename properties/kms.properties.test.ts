@@ -22,13 +22,14 @@ import { GROUP_IDS, USER_IDS, operationSequence } from './kmsArbitraries.ts';
 import { propertyParams } from './runConfig.ts';
 
 const bootstrap = (now: number): KmsOperation[] => [
-  ...USER_IDS.map((userId): KmsOperation => ({ type: 'addUser', userId, name: userId.toLowerCase() })),
+  ...USER_IDS.map((userId): KmsOperation => ({ type: 'addUser', userId, name: userId.toLowerCase(), now })),
   ...GROUP_IDS.map(
     (groupId): KmsOperation => ({
       type: 'addGroup',
       groupId,
       name: groupId,
       policy: { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 86_400_000 },
+      now,
     }),
   ),
   ...[0, 1, 2].map((i): KmsOperation => ({ type: 'addMember', groupId: 'G1', userId: USER_IDS[i] as string, now })),
@@ -202,9 +203,9 @@ describe('smallest-group selection', () => {
           if (r.ok) state = r.state;
           return r;
         };
-        for (const u of USER_IDS) apply({ type: 'addUser', userId: u, name: u });
+        for (const u of USER_IDS) apply({ type: 'addUser', userId: u, name: u, now: 0 });
         groups.forEach((members, i) => {
-          apply({ type: 'addGroup', groupId: `G${i + 1}`, name: `g${i}`, policy: { maxKeys: 20, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 100 } });
+          apply({ type: 'addGroup', groupId: `G${i + 1}`, name: `g${i}`, policy: { maxKeys: 20, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 100 }, now: 0 });
           for (const m of members) apply({ type: 'addMember', groupId: `G${i + 1}`, userId: m, now: 0 });
         });
         for (const k of keys) {

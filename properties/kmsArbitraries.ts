@@ -36,23 +36,23 @@ const policy: fc.Arbitrary<GroupPolicy> = fc.record({
   defaultCryptoperiodMs: fc.constantFrom(HOUR, DAY, 7 * DAY),
 });
 
-/** An operation whose time is filled in by the runner: `at` receives the current time. */
+/** An operation whose time is filled in by the runner. */
 export type TimedOperation = (now: number) => KmsOperation;
 
 /** One random operation, weighted towards what grows an interesting state. */
 export const operationArbitrary: fc.Arbitrary<TimedOperation> = fc.oneof(
-  { weight: 3, arbitrary: fc.tuple(userId, name).map(([u, n]): TimedOperation => () => ({ type: 'addUser', userId: u, name: n })) },
+  { weight: 3, arbitrary: fc.tuple(userId, name).map(([u, n]): TimedOperation => (now) => ({ type: 'addUser', userId: u, name: n, now })) },
   { weight: 1, arbitrary: userId.map((u): TimedOperation => (now) => ({ type: 'deleteUser', userId: u, now })) },
-  { weight: 1, arbitrary: fc.tuple(userId, name).map(([u, n]): TimedOperation => () => ({ type: 'renameUser', userId: u, name: n })) },
+  { weight: 1, arbitrary: fc.tuple(userId, name).map(([u, n]): TimedOperation => (now) => ({ type: 'renameUser', userId: u, name: n, now })) },
   {
     weight: 2,
     arbitrary: fc
       .tuple(groupId, name, policy, fc.boolean())
-      .map(([g, n, p, h]): TimedOperation => () => ({ type: 'addGroup', groupId: g, name: n, policy: p, shareHistory: h })),
+      .map(([g, n, p, h]): TimedOperation => (now) => ({ type: 'addGroup', groupId: g, name: n, policy: p, shareHistory: h, now })),
   },
   { weight: 1, arbitrary: groupId.map((g): TimedOperation => (now) => ({ type: 'deleteGroup', groupId: g, now })) },
-  { weight: 1, arbitrary: fc.tuple(groupId, name).map(([g, n]): TimedOperation => () => ({ type: 'renameGroup', groupId: g, name: n })) },
-  { weight: 1, arbitrary: fc.tuple(groupId, policy).map(([g, p]): TimedOperation => () => ({ type: 'changePolicy', groupId: g, policy: p })) },
+  { weight: 1, arbitrary: fc.tuple(groupId, name).map(([g, n]): TimedOperation => (now) => ({ type: 'renameGroup', groupId: g, name: n, now })) },
+  { weight: 1, arbitrary: fc.tuple(groupId, policy).map(([g, p]): TimedOperation => (now) => ({ type: 'changePolicy', groupId: g, policy: p, now })) },
   { weight: 5, arbitrary: fc.tuple(groupId, userId).map(([g, u]): TimedOperation => (now) => ({ type: 'addMember', groupId: g, userId: u, now })) },
   { weight: 2, arbitrary: fc.tuple(groupId, userId).map(([g, u]): TimedOperation => (now) => ({ type: 'removeMember', groupId: g, userId: u, now })) },
   {
@@ -69,7 +69,7 @@ export const operationArbitrary: fc.Arbitrary<TimedOperation> = fc.oneof(
       .tuple(keyId, fc.constantFrom(...KEY_EVENT_TYPES))
       .map(([k, type]): TimedOperation => (now) => ({ type: 'keyEvent', keyId: k, event: { type, now } })),
   },
-  { weight: 1, arbitrary: fc.tuple(keyId, name).map(([k, n]): TimedOperation => () => ({ type: 'renameKey', keyId: k, name: n })) },
+  { weight: 1, arbitrary: fc.tuple(keyId, name).map(([k, n]): TimedOperation => (now) => ({ type: 'renameKey', keyId: k, name: n, now })) },
   { weight: 1, arbitrary: fc.constant((now: number): KmsOperation => ({ type: 'expireKeys', now })) },
 );
 

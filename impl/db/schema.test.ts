@@ -10,7 +10,10 @@ describe('schema', () => {
     expect(migrate(db)).toBe(SCHEMA_VERSION);
     expect(migrate(db)).toBe(SCHEMA_VERSION);
     const tables = db.exec("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")[0]?.values.flat();
-    expect(tables).toEqual(['audit_log', 'counters', 'key_holders', 'keys', 'kms_groups', 'memberships', 'publication', 'retired_groups', 'update_state', 'users']);
+    expect(tables).toEqual([
+      'audit_log', 'counters', 'delivered_keys', 'identity', 'key_holders', 'keys', 'kms_groups', 'memberships',
+      'publication', 'retired_devices', 'retired_groups', 'update_state', 'user_devices', 'users',
+    ]);
   });
 
   test('enforces foreign keys and checks', async () => {
@@ -26,9 +29,9 @@ describe('schema', () => {
     db.run('PRAGMA user_version = 99');
     expect(() => migrate(db)).toThrow(DatabaseError);
     const fresh = await openSqlite();
-    const broken = [...MIGRATIONS, { version: 2, description: 'broken', sql: 'CREATE TABLE ok (a); CREATE TABLE nope (' }];
-    expect(() => migrate(fresh, broken)).toThrow(/migration 2 \(broken\) failed/);
-    expect(schemaVersion(fresh)).toBe(1);
+    const broken = [...MIGRATIONS, { version: MIGRATIONS.length + 1, description: 'broken', sql: 'CREATE TABLE ok (a); CREATE TABLE nope (' }];
+    expect(() => migrate(fresh, broken)).toThrow(/\(broken\) failed/);
+    expect(schemaVersion(fresh)).toBe(MIGRATIONS.length);
     expect(fresh.exec("SELECT name FROM sqlite_master WHERE name = 'ok'")).toEqual([]);
   });
 });

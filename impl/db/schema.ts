@@ -100,6 +100,35 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    description: 'device provisioning: user devices and delivered keys (admin), own identity (user)',
+    sql: `
+      CREATE TABLE user_devices (
+        user_id        TEXT PRIMARY KEY,
+        serial         TEXT NOT NULL,
+        key_base       INTEGER NOT NULL UNIQUE,
+        provisioned_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE retired_devices (
+        serial     TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL,
+        retired_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE delivered_keys (
+        user_id TEXT NOT NULL,
+        key_id  TEXT NOT NULL,
+        PRIMARY KEY (user_id, key_id)
+      ) STRICT;
+      CREATE TABLE identity (
+        id           INTEGER PRIMARY KEY CHECK (id = 1),
+        role         TEXT NOT NULL CHECK (role IN ('admin', 'user')),
+        user_id      TEXT,
+        peer_serial  TEXT,
+        key_base     INTEGER
+      ) STRICT;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

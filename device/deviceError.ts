@@ -1,0 +1,77 @@
+/**
+ * Typed errors of the SEcube simulator.
+ *
+ * The original firmware answers with bare integer codes (and SEkey maps them to `sekey_error`);
+ * here every refusal is a {@link DeviceError} with a stable string `code` that callers switch on.
+ * Messages name key IDs and reasons only — never key bytes, PINs or plaintext.
+ * @module
+ */
+
+/** Every code a {@link DeviceError} can carry. */
+export const DEVICE_ERROR_CODES = [
+  /** Factory init has not run yet. */
+  'NOT_INITIALIZED',
+  /** Factory init already ran (SEcube CMD0 1 answers SE3_ERR_STATE a second time). */
+  'ALREADY_INITIALIZED',
+  /** The call needs a PIN session. */
+  'NOT_LOGGED_IN',
+  /** A session is already open (one session at a time, as on the SEcube). */
+  'SESSION_ACTIVE',
+  /** The session's level may not do this (e.g. a user-level delete, W5 of the original). */
+  'ACCESS_DENIED',
+  /** The PIN compared unequal; one try was spent. */
+  'WRONG_PIN',
+  /** The requested PIN level has no tries left. */
+  'PIN_LOCKED',
+  /** The admin level has no tries left: only a factory reset helps. */
+  'DEVICE_LOCKED',
+  /** No key with that ID. */
+  'UNKNOWN_KEY',
+  /** A key with that ID already exists and may not be silently replaced. */
+  'KEY_EXISTS',
+  /** The key named as a wrapping key is a data key. */
+  'NOT_A_WRAPPING_KEY',
+  /** The key named as a data key is a wrapping key (wrapping keys never encrypt data). */
+  'NOT_A_DATA_KEY',
+  /** An AES-GCM nonce that is not 12 bytes (NIST SP 800-38D §8.2 recommends 96 bits). */
+  'BAD_NONCE',
+  /** An argument outside its domain (ID range, length, name, PIN size...). */
+  'BAD_ARGUMENT',
+  /** AES-GCM authentication failed (NIST SP 800-38D §7.2 step 8: FAIL). */
+  'AUTH_FAILED',
+  /** AES-KW integrity check failed (RFC 3394 §2.2.3). */
+  'UNWRAP_FAILED',
+  /** A monotonic counter was asked to go backwards. */
+  'COUNTER_ROLLBACK',
+  /** The device is powered off: call `powerOn()`. */
+  'POWERED_OFF',
+  /** No room left in the key store or the record area. */
+  'STORE_FULL',
+  /** The TRNG failed its continuous test (FIPS 140-2 §4.9.2). */
+  'TRNG_FAILURE',
+  /** Persistent device state is unreadable (no valid record in either copy). */
+  'STATE_CORRUPT',
+] as const;
+
+/** A stable error code of the device. */
+export type DeviceErrorCode = (typeof DEVICE_ERROR_CODES)[number];
+
+/**
+ * A refusal or failure of the simulated SEcube, with a stable {@link DeviceErrorCode}.
+ * The message is for people; programs switch on `code`.
+ */
+export class DeviceError extends Error {
+  /** The stable code. */
+  readonly code: DeviceErrorCode;
+
+  constructor(code: DeviceErrorCode, message: string) {
+    super(`${code}: ${message}`);
+    this.name = 'DeviceError';
+    this.code = code;
+  }
+}
+
+/** True when `error` is a {@link DeviceError}, optionally with the given code. */
+export function isDeviceError(error: unknown, code?: DeviceErrorCode): error is DeviceError {
+  return error instanceof DeviceError && (code === undefined || error.code === code);
+}

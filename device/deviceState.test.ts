@@ -1,0 +1,67 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { propertyParams } from '../properties/runConfig.ts';
+import { isDeviceError } from './deviceError.ts';
+import { SERIAL_ALPHABET, SERIAL_LENGTH, decodeDeviceState, encodeDeviceState } from './deviceState.ts';
+import type { DeviceState } from './deviceState.ts';
+
+const bytes = (n: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ minLength: n, maxLength: n });
+const verifier = fc.record({ salt: bytes(16), iterations: fc.integer({ min: 1, max: 0xffff_ffff }), hash: bytes(32) });
+const state: fc.Arbitrary<DeviceState> = fc
+  .record({
+    serial: fc.string({ unit: fc.constantFrom(...SERIAL_ALPHABET), minLength: SERIAL_LENGTH, maxLength: SERIAL_LENGTH }),
+    maxRetries: fc.integer({ min: 1, max: 10 }),
+    pins: fc.record({ user: verifier, admin: verifier }),
+    identitySecret: bytes(32),
+    counters: fc.uniqueArray(fc.tuple(fc.string({ maxLength: 16 }), fc.nat({ max: Number.MAX_SAFE_INTEGER })), { maxLength: 8, selector: ([k]) => k }),
+    spent: fc.tuple(fc.nat(10), fc.nat(10)),
+  })
+  .map(({ counters, spent, ...s }) => ({
+    ...s,
+    counters: new Map(counters),
+    retriesLeft: { user: Math.max(0, s.maxRetries - spent[0]), admin: Math.max(0, s.maxRetries - spent[1]) },
+  }));
+
+describe('device state encoding', () => {
+  it('round-trips every valid state', () => {
+    fc.assert(
+      fc.property(state, (s) => {
+        expect(decodeDeviceState(encodeDeviceState(s))).toEqual(s);
+      }),
+      propertyParams(100),
+    );
+  });
+
+  it('refuses truncated, extended, out-of-range and unknown-version records', () => {
+    fc.assert(
+      fc.property(state, (s) => {
+        const good = encodeDeviceState(s);
+        const corrupt = [
+          good.subarray(0, good.length - 1),
+          Uint8Array.from([...good, 0]),
+          Uint8Array.from([2, ...good.subarray(1)]),
+        ];
+        for (const bad of corrupt) {
+          try {
+            decodeDeviceState(bad);
+            expect.unreachable();
+          } catch (e) {
+            expect(isDeviceError(e, 'STATE_CORRUPT')).toBe(true);
+          }
+        }
+      }),
+      propertyParams(30),
+    );
+    const s: DeviceState = {
+      serial: 'A'.repeat(SERIAL_LENGTH),
+      maxRetries: 3,
+      pins: { user: { salt: new Uint8Array(16), iterations: 1, hash: new Uint8Array(32) }, admin: { salt: new Uint8Array(16), iterations: 1, hash: new Uint8Array(32) } },
+      retriesLeft: { user: 3, admin: 3 },
+      counters: new Map(),
+      identitySecret: new Uint8Array(32),
+    };
+    const tooMany = encodeDeviceState(s);
+    tooMany[1 + SERIAL_LENGTH + 1] = 9; // user tries left > maxRetries
+    expect(() => decodeDeviceState(tooMany)).toThrow(/retry counters/);
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * HMAC_DRBG with SHA-256, as specified in NIST SP 800-90A Rev. 1 §10.1.2, without prediction
+ * resistance. It is the deterministic engine behind a seeded {@link Trng} (reproducible runs); an
+ * unseeded TRNG uses the operating system's generator instead.
+ * @module
+ */
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+
+/** Output length of SHA-256, in bytes (`outlen` of SP 800-90A Table 2). */
+const OUTLEN = 32;
+/** SP 800-90A Table 2: at most 2^19 bits per generate request. */
+export const HMAC_DRBG_MAX_REQUEST_BYTES = (1 << 19) / 8;
+/** SP 800-90A Table 2: reseed_interval ≤ 2^48 requests. */
+export const HMAC_DRBG_RESEED_INTERVAL = 2 ** 48;
+
+function concat(...parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** HMAC_DRBG (SHA-256) internal state and algorithms, NIST SP 800-90A §10.1.2. */
+export class HmacDrbg {
+  #key: Uint8Array = new Uint8Array(OUTLEN);
+  #v: Uint8Array = new Uint8Array(OUTLEN).fill(0x01);
+  #reseedCounter = 0;
+
+  /**
+   * HMAC_DRBG_Instantiate_algorithm (§10.1.2.3): seed_material = entropy ‖ nonce ‖ personalization,
+   * Key = 0x00…, V = 0x01…, then Update(seed_material).
+   */
+  constructor(entropyInput: Uint8Array, nonce: Uint8Array, personalization: Uint8Array = new Uint8Array(0)) {
+    this.#update(concat(entropyInput, nonce, personalization));
+    this.#reseedCounter = 1;
+  }
+
+  /** HMAC_DRBG_Update (§10.1.2.2). */
+  #update(provided: Uint8Array): void {
+    this.#key = hmac(sha256, this.#key, concat(this.#v, Uint8Array.of(0x00), provided));
+    this.#v = hmac(sha256, this.#key, this.#v);
+    if (provided.length === 0) return;
+    this.#key = hmac(sha256, this.#key, concat(this.#v, Uint8Array.of(0x01), provided));
+    this.#v = hmac(sha256, this.#key, this.#v);
+  }
+
+  /** HMAC_DRBG_Reseed_algorithm (§10.1.2.4): Update(entropy ‖ additional_input). */
+  reseed(entropyInput: Uint8Array, additionalInput: Uint8Array = new Uint8Array(0)): void {
+    this.#update(concat(entropyInput, additionalInput));
+    this.#reseedCounter = 1;
+  }
+
+  /**
+   * HMAC_DRBG_Generate_algorithm (§10.1.2.5).
+   * @param length bytes requested, at most {@link HMAC_DRBG_MAX_REQUEST_BYTES}.
+   * @throws RangeError when the request is too large or a reseed is required (step 1).
+   */
+  generate(length: number, additionalInput: Uint8Array = new Uint8Array(0)): Uint8Array {
+    if (!Number.isSafeInteger(length) || length < 0 || length > HMAC_DRBG_MAX_REQUEST_BYTES) {
+      throw new RangeError(`HMAC_DRBG request must be 0..${HMAC_DRBG_MAX_REQUEST_BYTES} bytes, got ${length}`);
+    }
+    if (this.#reseedCounter > HMAC_DRBG_RESEED_INTERVAL) throw new RangeError('HMAC_DRBG reseed required');
+    if (additionalInput.length > 0) this.#update(additionalInput);
+    const out = new Uint8Array(length);
+    for (let at = 0; at < length; at += OUTLEN) {
+      this.#v = hmac(sha256, this.#key, this.#v);
+      out.set(this.#v.subarray(0, Math.min(OUTLEN, length - at)), at);
+    }
+    this.#update(additionalInput);
+    this.#reseedCounter += 1;
+    return out;
+  }
+
+  /** The DRBG state is secret: never print it. */
+  toString(): string {
+    return 'HmacDrbg(SHA-256)';
+  }
+
+  /** Hides the state from `util.inspect`. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+
+  /** Hides the state from `JSON.stringify`. */
+  toJSON(): { readonly kind: 'HMAC_DRBG-SHA256' } {
+    return { kind: 'HMAC_DRBG-SHA256' };
+  }
+}

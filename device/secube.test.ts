@@ -1,0 +1,642 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { propertyParams } from '../properties/runConfig.ts';
+import { CycleMeter } from './costModel.ts';
+import type { DeviceErrorCode } from './deviceError.ts';
+import { isDeviceError } from './deviceError.ts';
+import { Flash } from './flash.ts';
+import { FlashNotErasedError } from './flashErrors.ts';
+import { DEFAULT_KEY_STORE_SECTORS } from './keyStore.ts';
+import { SLOT_BYTES, storeLayout } from './keyStoreLayout.ts';
+import { SdCard } from './sdcard.ts';
+import { PowerLossError } from './powerLossError.ts';
+import { SecubeDevice, testOnlyHooks } from './secube.ts';
+import { ADMIN_PIN, USER_PIN, makeDevice, reboot } from './secube.testkit.ts';
+
+const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
+const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+function expectCode(code: DeviceErrorCode, f: () => unknown): void {
+  try {
+    f();
+  } catch (e) {
+    if (!isDeviceError(e, code)) throw new Error(`expected ${code}, got ${String(e)}`);
+    return;
+  }
+  throw new Error(`expected ${code}, but the call succeeded`);
+}
+
+describe('factory init and identity', () => {
+  it('a blank device refuses everything but factory init, which runs once', () => {
+    const flash = new Flash();
+    const device = new SecubeDevice({ flash, seed: 'blank', pinIterations: 10 });
+    expect(device.initialized).toBe(false);
+    expectCode('NOT_INITIALIZED', () => device.serial);
+    expectCode('NOT_INITIALIZED', () => device.login('user', USER_PIN));
+    const { serial, identityPublicKey } = device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN });
+    expect(serial).toMatch(/^[0-9A-Z]{32}$/);
+    expect(identityPublicKey.length).toBe(32);
+    expect(device.identityPublicKey).toEqual(identityPublicKey);
+    expectCode('ALREADY_INITIALIZED', () => device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN }));
+    expectCode('BAD_ARGUMENT', () => new SecubeDevice({ flash: new Flash(), seed: 'x' }).factoryInit({ userPin: '1', adminPin: ADMIN_PIN }));
+  });
+
+  it('draws the serial from the TRNG: reproducible when seeded, unrelated across seeds, no clock prefix (W10)', () => {
+    const a = makeDevice('serial-a').device.serial;
+    expect(makeDevice('serial-a').device.serial).toBe(a);
+    const b = makeDevice('serial-b').device.serial;
+    expect(b).not.toBe(a);
+    let common = 0;
+    while (common < 32 && a[common] === b[common]) common++;
+    expect(common).toBeLessThan(4);
+    const epochPrefix = String(Math.floor(Date.now() / 1000)).slice(0, 6);
+    expect(a.startsWith(epochPrefix) && b.startsWith(epochPrefix)).toBe(false);
+    expect(new SecubeDevice({ flash: new Flash() }).factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN }).serial).not.toBe(a);
+  });
+
+  it('keeps serial, identity, keys and counters across a reboot', () => {
+    const t = makeDevice('reboot');
+    t.device.login('admin', ADMIN_PIN);
+    t.device.generateKey(7);
+    t.device.counterAdvance('seq', 4);
+    const again = reboot(t);
+    expect(again.serial).toBe(t.device.serial);
+    expect(again.identityPublicKey).toEqual(t.device.identityPublicKey);
+    expect(again.session).toBe('loggedOut');
+    again.login('user', USER_PIN);
+    expect(again.listKeyIds()).toEqual([7]);
+    expect(again.counterRead('seq')).toBe(4);
+  });
+
+  it('refuses overlapping state and key-store sectors', () => {
+    expect(() => new SecubeDevice({ flash: new Flash(), stateSectors: [17, 12] })).toThrow(/overlap/);
+  });
+});
+
+describe('PIN sessions (driven by the pinSession machine)', () => {
+  it('logs in at either level, and out', () => {
+    const { device } = makeDevice('pins');
+    expect(device.session).toBe('loggedOut');
+    device.login('user', USER_PIN);
+    expect(device.session).toBe('user');
+    expectCode('SESSION_ACTIVE', () => device.login('admin', ADMIN_PIN));
+    device.logout();
+    device.login('admin', ADMIN_PIN);
+    expect(device.session).toBe('admin');
+    device.logout();
+    expectCode('NOT_LOGGED_IN', () => device.logout());
+  });
+
+  it('a wrong PIN spends a try, a right one restores the level, and the counter survives a reboot', () => {
+    const t = makeDevice('tries');
+    expectCode('WRONG_PIN', () => t.device.login('user', 'not-the-pin'));
+    expect(t.device.retriesLeft).toEqual({ user: 2, admin: 3 });
+    expect(reboot(t).retriesLeft).toEqual({ user: 2, admin: 3 });
+    t.device.login('user', USER_PIN);
+    expect(t.device.retriesLeft).toEqual({ user: 3, admin: 3 });
+    expect(reboot(t).retriesLeft).toEqual({ user: 3, admin: 3 });
+  });
+
+  it('locks the user level after 3 wrong PINs; an admin resets it with a new PIN', () => {
+    const { device } = makeDevice('user-lock');
+    for (let i = 0; i < 3; i++) expectCode('WRONG_PIN', () => device.login('user', 'wrong-pin'));
+    expectCode('PIN_LOCKED', () => device.login('user', USER_PIN));
+    device.login('admin', ADMIN_PIN);
+    device.resetUserPin('new-user-pin');
+    device.logout();
+    expectCode('WRONG_PIN', () => device.login('user', USER_PIN));
+    device.login('user', 'new-user-pin');
+    expect(device.retriesLeft.user).toBe(3);
+    expectCode('ACCESS_DENIED', () => device.resetUserPin('x-x-x-x'));
+    expectCode('ACCESS_DENIED', () => device.changeAdminPin('x-x-x-x'));
+  });
+
+  it('locks the whole device after 3 wrong admin PINs, until a factory reset that erases every key', () => {
+    const { device } = makeDevice('admin-lock');
+    device.login('admin', ADMIN_PIN);
+    device.generateKey(1);
+    device.generateKey(2, { purpose: 'wrap' });
+    device.counterAdvance('c', 9);
+    const serial = device.serial;
+    const identity = device.identityPublicKey;
+    device.logout();
+    expectCode('WRONG_PIN', () => device.login('admin', 'wrong-pin'));
+    expectCode('WRONG_PIN', () => device.login('admin', 'wrong-pin'));
+    expectCode('DEVICE_LOCKED', () => device.login('admin', 'wrong-pin'));
+    expect(device.session).toBe('locked');
+    expectCode('DEVICE_LOCKED', () => device.login('user', USER_PIN));
+    expectCode('DEVICE_LOCKED', () => device.listKeyIds());
+    device.factoryReset({ userPin: 'fresh-user', adminPin: 'fresh-admin' });
+    expect(device.session).toBe('loggedOut');
+    device.login('admin', 'fresh-admin');
+    expect(device.listKeyIds()).toEqual([]);
+    expect(device.counterRead('c')).toBe(0);
+    expect(device.serial).toBe(serial);
+    expect(device.identityPublicKey).not.toEqual(identity);
+  });
+
+  it('a user session cannot factory-reset; a logged-out one can (the machine allows it)', () => {
+    const { device } = makeDevice('reset-rights');
+    device.login('user', USER_PIN);
+    expectCode('ACCESS_DENIED', () => device.factoryReset({ userPin: 'abcd', adminPin: 'efgh' }));
+    device.logout();
+    device.factoryReset({ userPin: 'abcd', adminPin: 'efgh' });
+    device.login('user', 'abcd');
+  });
+
+  it('a malformed PIN is refused before any try is spent; maxRetries is configurable at factory init', () => {
+    const { device } = makeDevice('malformed');
+    expectCode('BAD_ARGUMENT', () => device.login('user', 'abc'));
+    expect(device.retriesLeft.user).toBe(3);
+    const five = new SecubeDevice({ flash: new Flash(), seed: 'five', pinIterations: 10 });
+    for (const bad of [0, 101, 2.5]) expectCode('BAD_ARGUMENT', () => five.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, maxRetries: bad }));
+    five.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, maxRetries: 5 });
+    expect(five.retriesLeft).toEqual({ user: 5, admin: 5 });
+  });
+
+  it('admin can change its own PIN', () => {
+    const { device } = makeDevice('change-admin');
+    device.login('admin', ADMIN_PIN);
+    device.changeAdminPin('another-admin');
+    device.logout();
+    expectCode('WRONG_PIN', () => device.login('admin', ADMIN_PIN));
+    device.login('admin', 'another-admin');
+  });
+
+  it('a power cut between spending a try and comparing gives no free try: the spent tries stay spent', () => {
+    const t = makeDevice('cut-between');
+    const hooks = testOnlyHooks(t.device);
+    hooks.onTrySpent = () => t.device.cutPower();
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      expect(() => t.device.login('user', USER_PIN)).toThrow(PowerLossError);
+      expect(t.device.powered).toBe(false);
+      expect(() => t.device.listKeyIds()).toThrow(PowerLossError);
+      t.device.powerOn();
+      expect(t.device.retriesLeft.user).toBe(3 - attempt);
+      expect(reboot(t).retriesLeft.user).toBe(3 - attempt);
+    }
+    hooks.onTrySpent = undefined;
+    // Three cut attempts used up the level although no PIN was ever compared.
+    expectCode('PIN_LOCKED', () => t.device.login('user', USER_PIN));
+  });
+
+  it('under a power cut at any flash operation of a login, a try whose PIN was compared is never refunded', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.boolean(), fc.integer({ min: 1, max: 2 ** 31 - 1 }), (cutAt, rightPin, flashSeed) => {
+        const t = makeDevice('cut-any', { flashSeed });
+        let compared = false;
+        testOnlyHooks(t.device).onTrySpent = () => {
+          compared = true;
+        };
+        t.flash.cutPowerAfter(cutAt);
+        let outcome: 'ok' | 'wrong' | 'cut' = 'cut';
+        try {
+          t.device.login('user', rightPin ? USER_PIN : 'wrong-pin');
+          outcome = 'ok';
+        } catch (e) {
+          if (isDeviceError(e, 'WRONG_PIN')) outcome = 'wrong';
+          else expect(e).toBeInstanceOf(PowerLossError);
+        }
+        t.flash.cancelPowerCut();
+        if (outcome === 'cut') t.device.powerOn();
+        const left = reboot(t).retriesLeft.user;
+        if (outcome === 'ok') expect(left).toBe(3);
+        if (outcome === 'wrong') expect(left).toBe(2);
+        if (outcome === 'cut') {
+          // Cut during the spend write: no comparison ran, and the write landed or not.
+          // Cut after the comparison: the spend was durable first; only a right PIN's restore may land.
+          if (compared && !rightPin) expect(left).toBe(2);
+          else expect([2, 3]).toContain(left);
+        }
+      }),
+      propertyParams(40),
+    );
+  });
+});
+
+describe('keys by ID', () => {
+  it('generates, lists, describes and deletes keys; IDs are validated', () => {
+    const { device } = makeDevice('keys');
+    expectCode('NOT_LOGGED_IN', () => device.generateKey(1));
+    device.login('admin', ADMIN_PIN);
+    expect(device.generateKey(5)).toEqual({ id: 5, purpose: 'data', bits: 256 });
+    expect(device.generateKey(3, { purpose: 'wrap' })).toEqual({ id: 3, purpose: 'wrap', bits: 256 });
+    expect(device.generateKey(9, { length: 16 })).toEqual({ id: 9, purpose: 'data', bits: 128 });
+    expect(device.listKeyIds()).toEqual([3, 5, 9]);
+    expect(device.keyInfo(3)).toEqual({ id: 3, purpose: 'wrap', bits: 256 });
+    expectCode('UNKNOWN_KEY', () => device.keyInfo(4));
+    for (const bad of [0, -1, 1.5, 2 ** 31, Number.NaN]) expectCode('BAD_ARGUMENT', () => device.generateKey(bad));
+    expectCode('BAD_ARGUMENT', () => device.generateKey(10, { length: 20 as 16 }));
+    expect(device.deleteKey(5)).toBe(true);
+    expect(device.deleteKey(5)).toBe(false);
+    expect(device.listKeyIds()).toEqual([3, 9]);
+  });
+
+  it('one ID names one key: no second key under it, and a replace keeps the purpose', () => {
+    const { device } = makeDevice('one-id');
+    device.login('admin', ADMIN_PIN);
+    device.generateKey(1, { purpose: 'wrap' });
+    expectCode('KEY_EXISTS', () => device.generateKey(1));
+    expectCode('BAD_ARGUMENT', () => device.generateKey(1, { replace: true }));
+    device.generateKey(1, { purpose: 'wrap', replace: true });
+    expect(device.listKeyIds()).toEqual([1]);
+  });
+
+  it('a user session can create keys but never delete or overwrite one (W5)', () => {
+    const { device } = makeDevice('w5');
+    device.login('admin', ADMIN_PIN);
+    device.generateKey(1);
+    device.logout();
+    device.login('user', USER_PIN);
+    device.generateKey(2);
+    expectCode('ACCESS_DENIED', () => device.deleteKey(1));
+    expectCode('ACCESS_DENIED', () => device.generateKey(1, { replace: true }));
+    expectCode('ACCESS_DENIED', () => device.generateKey(2, { replace: true }));
+    expect(device.listKeyIds()).toEqual([1, 2]);
+  });
+
+  it('a deleted key is gone from flash at once (zeroised, not just unlinked: W7)', () => {
+    const t = makeDevice('zeroise');
+    t.device.login('admin', ADMIN_PIN);
+    t.device.generateKey(11);
+    const key = testOnlyHooks(t.device).readKey(11);
+    const image = (): Buffer => Buffer.from(t.flash.toImage());
+    expect(image().includes(Buffer.from(key))).toBe(true);
+    t.device.deleteKey(11);
+    expect(image().includes(Buffer.from(key.subarray(0, 8)))).toBe(false);
+  });
+
+  it('reports a full store as STORE_FULL', () => {
+    const meter = new CycleMeter();
+    const flash = new Flash({ meter, geometry: Array.from({ length: 6 }, () => 1024) });
+    const device = new SecubeDevice({ flash, seed: 'full', pinIterations: 10, keyStore: { sectors: [2, 3, 4], maxFill: 0.05 }, stateSectors: [0, 1] });
+    device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN });
+    device.login('admin', ADMIN_PIN);
+    let id = 1;
+    try {
+      for (; id < 100; id++) device.generateKey(id);
+      expect.unreachable('the store must fill up');
+    } catch (e) {
+      expect(isDeviceError(e, 'STORE_FULL')).toBe(true);
+    }
+    expect(device.listKeyIds().length).toBe(id - 1);
+  });
+});
+
+// The Galois/Counter Mode spec (McGrew & Viega), test cases 13-16: AES-256, 96-bit IV; the same
+// vectors as NIST's GCM validation examples. Run through encrypt-by-ID.
+const GCM_K15 = 'feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308';
+const GCM_P15 =
+  'd9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255';
+const GCM_C15 =
+  '522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662898015ad';
+const GCM_CASES = [
+  { name: 'Test Case 13', key: '00'.repeat(32), iv: '00'.repeat(12), pt: '', aad: '', ct: '', tag: '530f8afbc74536b9a963b4f1c4cb738b' },
+  { name: 'Test Case 14', key: '00'.repeat(32), iv: '00'.repeat(12), pt: '00'.repeat(16), aad: '', ct: 'cea7403d4d606b6e074ec5d3baf39d18', tag: 'd0d1c8a799996bf0265b98b5d48ab919' },
+  { name: 'Test Case 15', key: GCM_K15, iv: 'cafebabefacedbaddecaf888', pt: GCM_P15, aad: '', ct: GCM_C15, tag: 'b094dac5d93471bdec1a502270e3cc6c' },
+  {
+    name: 'Test Case 16',
+    key: GCM_K15,
+    iv: 'cafebabefacedbaddecaf888',
+    pt: GCM_P15.slice(0, 120),
+    aad: 'feedfacedeadbeeffeedfacedeadbeefabaddad2',
+    ct: GCM_C15.slice(0, 120),
+    tag: '76fc6ece0f4e1768cddf8853bb2d551b',
+  },
+] as const;
+
+describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
+  for (const [i, v] of GCM_CASES.entries()) {
+    it(`matches GCM spec ${v.name} (256-bit key) through encrypt and decrypt by ID`, () => {
+      const { device } = makeDevice(`gcm-${i}`);
+      device.login('admin', ADMIN_PIN);
+      testOnlyHooks(device).importPlainKey(100 + i, hex(v.key), 'data');
+      device.logout();
+      device.login('user', USER_PIN);
+      const { nonce, ciphertext } = device.encrypt(100 + i, hex(v.pt), { nonce: hex(v.iv), aad: hex(v.aad) });
+      expect(toHex(nonce)).toBe(v.iv);
+      expect(toHex(ciphertext)).toBe(v.ct + v.tag);
+      expect(toHex(device.decrypt(100 + i, nonce, ciphertext, hex(v.aad)))).toBe(v.pt);
+    });
+  }
+
+  it('enforces 12-byte nonces, authenticates ciphertext and AAD, and keeps wrapping keys off data', () => {
+    const { device } = makeDevice('gcm-rules');
+    device.login('admin', ADMIN_PIN);
+    device.generateKey(1);
+    device.generateKey(2, { purpose: 'wrap' });
+    const pt = new TextEncoder().encode('attack at dawn');
+    expectCode('BAD_NONCE', () => device.encrypt(1, pt, { nonce: new Uint8Array(8) }));
+    expectCode('BAD_NONCE', () => device.encrypt(1, pt, { nonce: new Uint8Array(16) }));
+    const a = device.encrypt(1, pt, { aad: Uint8Array.of(1) });
+    const b = device.encrypt(1, pt, { aad: Uint8Array.of(1) });
+    expect(a.nonce.length).toBe(12);
+    expect(a.nonce).not.toEqual(b.nonce);
+    expect(device.decrypt(1, a.nonce, a.ciphertext, Uint8Array.of(1))).toEqual(pt);
+    expectCode('AUTH_FAILED', () => device.decrypt(1, a.nonce, a.ciphertext, Uint8Array.of(2)));
+    const tampered = a.ciphertext.slice();
+    tampered[0] = (tampered[0] ?? 0) ^ 1;
+    expectCode('AUTH_FAILED', () => device.decrypt(1, a.nonce, tampered, Uint8Array.of(1)));
+    expectCode('AUTH_FAILED', () => device.decrypt(1, a.nonce, new Uint8Array(5)));
+    expectCode('BAD_NONCE', () => device.decrypt(1, new Uint8Array(8), a.ciphertext));
+    expectCode('NOT_A_DATA_KEY', () => device.encrypt(2, pt));
+    expectCode('UNKNOWN_KEY', () => device.encrypt(3, pt));
+  });
+
+  it('seal/open: nonce ‖ ciphertext ‖ tag under a key ID, bound to the AAD', () => {
+    const { device } = makeDevice('seal');
+    device.login('admin', ADMIN_PIN);
+    device.generateKey(1);
+    device.generateKey(2);
+    const aad = new TextEncoder().encode('user 7, seq 3');
+    const sealed = device.seal(1, Uint8Array.of(9, 9, 9), aad);
+    expect(sealed.length).toBe(12 + 3 + 16);
+    expect(device.open(1, sealed, aad)).toEqual(Uint8Array.of(9, 9, 9));
+    expectCode('AUTH_FAILED', () => device.open(1, sealed, new TextEncoder().encode('user 7, seq 4')));
+    expectCode('AUTH_FAILED', () => device.open(2, sealed, aad));
+    expectCode('AUTH_FAILED', () => device.open(1, sealed.subarray(0, 5), aad));
+  });
+});
+
+describe('key wrapping (RFC 3394)', () => {
+  it('matches RFC 3394 §4.6 (256-bit KEK, 256-bit key data) through the device wrap path', () => {
+    const { device } = makeDevice('kw');
+    device.login('admin', ADMIN_PIN);
+    const hooks = testOnlyHooks(device);
+    hooks.importPlainKey(50, hex('000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F'), 'wrap');
+    hooks.importPlainKey(51, hex('00112233445566778899AABBCCDDEEFF000102030405060708090A0B0C0D0E0F'), 'data');
+    const { blob } = device.exportWrapped(51, 50);
+    expect(toHex(blob).toUpperCase()).toBe('28C9F404C4B810F4CBCCB35CFB87F8263F5786E2D80ED326CBC7F0E71A99F43BFB988B9B7A02DD21');
+    expect(device.wrapForExport(51, 50)).toEqual({ blob });
+    // And back in, under another ID: same key, as the encryptions show.
+    device.importWrapped(52, blob, 50);
+    const { nonce, ciphertext } = device.encrypt(51, Uint8Array.of(1, 2, 3));
+    expect(device.decrypt(52, nonce, ciphertext)).toEqual(Uint8Array.of(1, 2, 3));
+  });
+
+  it('exports only at admin level, only under a wrapping key, and never a wrapping key (W4)', () => {
+    const { device } = makeDevice('kw-rules');
+    device.login('admin', ADMIN_PIN);
+    device.generateKey(1);
+    device.generateKey(2);
+    device.generateKey(3, { purpose: 'wrap' });
+    device.generateKey(4, { purpose: 'wrap' });
+    expectCode('NOT_A_WRAPPING_KEY', () => device.exportWrapped(1, 2));
+    expectCode('ACCESS_DENIED', () => device.exportWrapped(4, 3));
+    expectCode('ACCESS_DENIED', () => device.exportWrapped(3, 3));
+    expectCode('UNKNOWN_KEY', () => device.exportWrapped(9, 3));
+    expect(device.exportWrapped(1, 3).blob.length).toBe(40);
+    device.logout();
+    device.login('user', USER_PIN);
+    expectCode('ACCESS_DENIED', () => device.exportWrapped(1, 3));
+  });
+
+  it('refuses altered or foreign blobs and stores nothing then', () => {
+    const { device } = makeDevice('kw-bad');
+    device.login('admin', ADMIN_PIN);
+    device.generateKey(1);
+    device.generateKey(3, { purpose: 'wrap' });
+    device.generateKey(4, { purpose: 'wrap' });
+    const { blob } = device.exportWrapped(1, 3);
+    const altered = blob.slice();
+    altered[10] = (altered[10] ?? 0) ^ 0x80;
+    expectCode('UNWRAP_FAILED', () => device.importWrapped(7, altered, 3));
+    expectCode('UNWRAP_FAILED', () => device.importWrapped(7, blob, 4));
+    expectCode('UNWRAP_FAILED', () => device.importWrapped(7, blob.subarray(0, 16), 3));
+    expectCode('NOT_A_WRAPPING_KEY', () => device.importWrapped(7, blob, 1));
+    expect(device.listKeyIds()).toEqual([1, 3, 4]);
+    // Unwrap-import at user level creates, but cannot overwrite.
+    device.logout();
+    device.login('user', USER_PIN);
+    expect(device.importWrapped(7, blob, 3)).toEqual({ id: 7, purpose: 'data', bits: 256 });
+    expectCode('ACCESS_DENIED', () => device.importWrapped(7, blob, 3, { replace: true }));
+    device.logout();
+    device.login('admin', ADMIN_PIN);
+    expectCode('KEY_EXISTS', () => device.importWrapped(7, blob, 3));
+    device.importWrapped(7, blob, 3, { replace: true });
+  });
+});
+
+describe('monotonic counters', () => {
+  it('only move forward, persist, and work at user level', () => {
+    const t = makeDevice('counters');
+    t.device.login('user', USER_PIN);
+    expect(t.device.counterRead('updates/u1')).toBe(0);
+    expect(t.device.counterAdvance('updates/u1', 5)).toBe(5);
+    expect(t.device.counterAdvance('updates/u1', 5)).toBe(5);
+    expectCode('COUNTER_ROLLBACK', () => t.device.counterAdvance('updates/u1', 4));
+    expectCode('BAD_ARGUMENT', () => t.device.counterAdvance('updates/u1', -1));
+    expectCode('BAD_ARGUMENT', () => t.device.counterAdvance('', 1));
+    expectCode('BAD_ARGUMENT', () => t.device.counterRead('x'.repeat(65)));
+    t.device.counterAdvance('db-generation', 2 ** 40);
+    const again = reboot(t);
+    again.login('user', USER_PIN);
+    expect(again.counterRead('updates/u1')).toBe(5);
+    expect(again.counterRead('db-generation')).toBe(2 ** 40);
+    t.device.logout();
+    expectCode('NOT_LOGGED_IN', () => t.device.counterRead('updates/u1'));
+  });
+
+  it('holds at most 64 counters', () => {
+    const { device } = makeDevice('many-counters');
+    device.login('user', USER_PIN);
+    for (let i = 0; i < 64; i++) device.counterAdvance(`c${i}`, 1);
+    expectCode('STORE_FULL', () => device.counterAdvance('one-more', 1));
+    expect(device.counterAdvance('c0', 2)).toBe(2);
+  });
+
+  it('after a power cut during an advance, the counter holds the old or the new value, never less', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), (cutAt, flashSeed) => {
+        const t = makeDevice('counter-cut', { flashSeed });
+        t.device.login('user', USER_PIN);
+        t.device.counterAdvance('n', 10);
+        t.flash.cutPowerAfter(cutAt);
+        let done = false;
+        try {
+          t.device.counterAdvance('n', 11);
+          done = true;
+        } catch (e) {
+          expect(e).toBeInstanceOf(PowerLossError);
+        }
+        t.flash.cancelPowerCut();
+        if (!done) t.device.powerOn();
+        const again = reboot(t);
+        again.login('user', USER_PIN);
+        const value = again.counterRead('n');
+        expect(done ? [11] : [10, 11]).toContain(value);
+      }),
+      propertyParams(30),
+    );
+  });
+});
+
+describe('power', () => {
+  it('an unpowered device refuses every call until powerOn, which reboots it', () => {
+    const { device } = makeDevice('power');
+    device.login('admin', ADMIN_PIN);
+    device.generateKey(1);
+    device.cutPower();
+    expect(device.powered).toBe(false);
+    for (const call of [() => device.listKeyIds(), () => device.login('user', USER_PIN), () => device.serial, () => device.encrypt(1, new Uint8Array(1))]) {
+      expect(call).toThrow(PowerLossError);
+    }
+    device.powerOn();
+    expect(device.session).toBe('loggedOut');
+    device.login('user', USER_PIN);
+    expect(device.listKeyIds()).toEqual([1]);
+  });
+
+  it('a cut during a factory reset leaves the old device (keys possibly erased) or the new one, and the reset can be rerun', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), (cutAt, flashSeed) => {
+        const t = makeDevice('reset-cut', { flashSeed });
+        t.device.login('admin', ADMIN_PIN);
+        t.device.generateKey(1);
+        t.flash.cutPowerAfter(cutAt);
+        try {
+          t.device.factoryReset({ userPin: 'new-user-pin', adminPin: 'new-admin-pin' });
+        } catch (e) {
+          expect(e).toBeInstanceOf(PowerLossError);
+          t.device.powerOn();
+        }
+        t.flash.cancelPowerCut();
+        const again = reboot(t);
+        let oldPins = true;
+        try {
+          again.login('admin', ADMIN_PIN);
+        } catch (e) {
+          expect(isDeviceError(e, 'WRONG_PIN')).toBe(true);
+          oldPins = false;
+          again.login('admin', 'new-admin-pin');
+        }
+        const ids = again.listKeyIds();
+        if (oldPins) {
+          expect([[], [1]]).toContainEqual(ids);
+          again.factoryReset({ userPin: 'new-user-pin', adminPin: 'new-admin-pin' });
+          again.login('admin', 'new-admin-pin');
+          expect(again.listKeyIds()).toEqual([]);
+        } else {
+          expect(ids).toEqual([]);
+        }
+      }),
+      propertyParams(20),
+    );
+  });
+
+  it('a cut during key generation leaves the key fully there or not at all', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), (cutAt, flashSeed) => {
+        const t = makeDevice('gen-cut', { flashSeed });
+        t.device.login('admin', ADMIN_PIN);
+        t.device.generateKey(1);
+        t.flash.cutPowerAfter(cutAt);
+        try {
+          t.device.generateKey(2);
+        } catch (e) {
+          expect(e).toBeInstanceOf(PowerLossError);
+          t.device.powerOn();
+        }
+        t.flash.cancelPowerCut();
+        const again = reboot(t);
+        again.login('user', USER_PIN);
+        const ids = again.listKeyIds();
+        expect([[1], [1, 2]]).toContainEqual(ids);
+        for (const id of ids) {
+          const { nonce, ciphertext } = again.encrypt(id, Uint8Array.of(7));
+          expect(again.decrypt(id, nonce, ciphertext)).toEqual(Uint8Array.of(7));
+        }
+      }),
+      propertyParams(20),
+    );
+  });
+});
+
+describe('failures below the device', () => {
+  it('a failed key-store write makes the device remount the store before its next use', () => {
+    const flash = new Flash({ strict: true });
+    const device = new SecubeDevice({ flash, seed: 'remount', pinIterations: 10 });
+    device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN });
+    device.login('admin', ADMIN_PIN);
+    device.generateKey(1);
+    // Dirty the next free slot behind the store's back: its next append has to program 1 over 0.
+    const layout = storeLayout(flash.sector(17).size, DEFAULT_KEY_STORE_SECTORS.length);
+    flash.program(flash.sector(17).address + layout.dataOffset + SLOT_BYTES, new Uint8Array(4));
+    expect(() => device.generateKey(2)).toThrow(FlashNotErasedError);
+    device.generateKey(2);
+    expect(device.listKeyIds()).toEqual([1, 2]);
+    expect(String(device)).toMatch(/keys=2\)$/);
+  });
+
+  it('state without a key store is reported as STATE_CORRUPT', () => {
+    const t = makeDevice('no-store');
+    for (const s of DEFAULT_KEY_STORE_SECTORS) t.flash.eraseSector(s);
+    expectCode('STATE_CORRUPT', () => reboot(t));
+  });
+
+  it('cuts the SD card with the device: its unsynced writes go through the crash model', () => {
+    const sdcard = new SdCard({ sectorCount: 16 });
+    const t = makeDevice('with-sd', { sdcard });
+    expect(t.device.sdcard).toBe(sdcard);
+    expect(t.device.meter).toBe(t.meter);
+    sdcard.write(0, new Uint8Array(512).fill(1));
+    sdcard.sync();
+    sdcard.write(1, new Uint8Array(512).fill(2));
+    t.device.cutPower();
+    expect(sdcard.powered).toBe(false);
+    expect(sdcard.stats().powerCuts).toBe(1);
+    expect(String(t.device)).toMatch(/, off, session=-, keys=-\)$/);
+    t.device.powerOn();
+    expect(sdcard.read(0)).toEqual(new Uint8Array(512).fill(1));
+  });
+});
+
+describe('test hooks', () => {
+  it('exist only on devices built with testHooks: true', () => {
+    const device = new SecubeDevice({ flash: new Flash() });
+    expectCode('ACCESS_DENIED', () => testOnlyHooks(device));
+  });
+});
+
+describe('modelled cycles (168 MHz Cortex-M4 cost table)', () => {
+  it('charges each key operation its TRNG, AES, GHASH, CRC and flash costs', () => {
+    const { device, meter } = makeDevice('cycles');
+    device.login('admin', ADMIN_PIN);
+    const hooks = testOnlyHooks(device);
+    device.generateKey(1, { purpose: 'wrap' });
+    for (let id = 2; id < 6; id++) device.generateKey(id); // steady state: the store's sector is open
+    const measure = (f: () => unknown): ReturnType<CycleMeter['snapshot']> => {
+      meter.reset();
+      f();
+      return meter.snapshot();
+    };
+    const generate = measure(() => device.generateKey(10));
+    const insert = measure(() => hooks.importPlainKey(11, new Uint8Array(32).fill(7), 'data'));
+    const wrap = measure(() => device.exportWrapped(10, 1));
+    const { blob } = device.exportWrapped(10, 1);
+    const unwrap = measure(() => device.importWrapped(12, blob, 1));
+    const del = measure(() => device.deleteKey(11));
+    const kib = new Uint8Array(1024);
+    const gcm = measure(() => device.encrypt(10, kib));
+    const figures = { generate, insert, delete: del, wrap, unwrap, gcmEncrypt1KiB: gcm };
+    for (const [name, snap] of Object.entries(figures)) {
+      console.info(`modelled cycles: ${name.padEnd(15)} ${Math.round(snap.cycles).toString().padStart(9)} cycles = ${snap.busyMs.toFixed(3)} ms`);
+    }
+    // Generation: 8 TRNG words for 256 bits; the record is programmed into flash (slot + entry).
+    expect(generate.byOp['trng.word']?.units).toBe(8);
+    expect(generate.byOp['flash.program']?.units).toBeGreaterThanOrEqual(10);
+    expect(insert.byOp['trng.word']).toBeUndefined();
+    // Wrap/unwrap of a 256-bit key: RFC 3394 runs 6·n = 24 AES block operations.
+    expect(wrap.byOp['aes256.byte']?.units).toBe(24 * 16);
+    expect(unwrap.byOp['aes256.byte']?.units).toBe(24 * 16);
+    expect(unwrap.byOp['flash.program']?.units).toBeGreaterThanOrEqual(10);
+    // Delete: tombstone plus zeroing of the whole slot in place, no erase.
+    expect(del.byOp['flash.program']?.units).toBeGreaterThanOrEqual(10);
+    expect(Object.keys(del.byOp).some((op) => op.startsWith('flash.erase'))).toBe(false);
+    // GCM over 1 KiB: GCTR on 1024 B plus two blocks (H, tag mask), GHASH on 1024 B plus the length block, a 96-bit nonce.
+    expect(gcm.byOp['aes256.byte']?.units).toBe(1024 + 32);
+    expect(gcm.byOp['ghash.byte']?.units).toBe(1024 + 16);
+    expect(gcm.byOp['trng.word']?.units).toBe(3);
+    expect(gcm.byOp['flash.program']).toBeUndefined();
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * Test helpers for the SEcube simulator: devices on a metered flash, and a scanner that looks for
+ * secret bytes in anything a host could see.
+ * @module
+ */
+import { inspect } from 'node:util';
+import { CycleMeter } from './costModel.ts';
+import { Flash } from './flash.ts';
+import { SecubeDevice } from './secube.ts';
+import type { SecubeDeviceOptions } from './secube.ts';
+
+/** PINs used by test devices. */
+export const USER_PIN = 'user-pin-1234';
+/** Admin PIN of test devices. */
+export const ADMIN_PIN = 'admin-pin-5678';
+
+/** A test device, its flash and the meter both charge. */
+export interface TestDevice {
+  readonly device: SecubeDevice;
+  readonly flash: Flash;
+  readonly meter: CycleMeter;
+}
+
+/**
+ * A factory-initialised device with test hooks on, a seeded TRNG and cheap PIN hashing (10
+ * PBKDF2 iterations keep the PIN suites fast; the default is used where cost is measured).
+ */
+export function makeDevice(seed: string, options: Partial<Omit<SecubeDeviceOptions, 'flash'>> & { readonly flashSeed?: number } = {}): TestDevice {
+  const meter = new CycleMeter();
+  const flash = new Flash({ meter, seed: options.flashSeed ?? 1 });
+  const { flashSeed: _ignored, ...rest } = options;
+  const device = new SecubeDevice({ flash, seed, pinIterations: 10, testHooks: true, ...rest });
+  device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN });
+  return { device, flash, meter };
+}
+
+/** Reboots a device from its flash (a new device object, as after a power cycle of the firmware). */
+export function reboot(t: TestDevice, seed = 'reboot'): SecubeDevice {
+  return new SecubeDevice({ flash: t.flash, seed, pinIterations: 10, testHooks: true });
+}
+
+/** Everything printable about a value, as a host would log it: JSON, inspect, String, and for errors the stack. */
+export function hostViews(value: unknown): string[] {
+  const views: string[] = [];
+  const json = JSON.stringify(value, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
+  if (json !== undefined) views.push(json);
+  views.push(inspect(value, { depth: 10, showHidden: true, maxArrayLength: Infinity, maxStringLength: Infinity }));
+  views.push(String(value));
+  if (value instanceof Error) views.push(value.message, value.stack ?? '', JSON.stringify({ ...value }));
+  if (value instanceof Uint8Array) views.push(Buffer.from(value).toString('hex'), Buffer.from(value).toString('latin1'));
+  return views;
+}
+
+/**
+ * Secret fragments to look for: every 8-byte window of each secret, in hex and as raw bytes
+ * (latin1), so a partial leak is caught too.
+ */
+export function secretNeedles(secrets: readonly Uint8Array[]): string[] {
+  const needles = new Set<string>();
+  for (const s of secrets) {
+    for (let i = 0; i + 8 <= s.length; i += 4) {
+      const w = Buffer.from(s.subarray(i, i + 8));
+      needles.add(w.toString('hex'));
+      needles.add(w.toString('latin1'));
+    }
+  }
+  return [...needles];
+}
+
+/** The needles found in any of the host views (empty when nothing leaked). */
+export function leaks(views: readonly string[], needles: readonly string[]): string[] {
+  return needles.filter((n) => views.some((v) => v.includes(n)));
+}

@@ -1,0 +1,851 @@
+/**
+ * The simulated SEcube HSM: PIN sessions, a flash key store reached by numeric key ID only,
+ * AES-256-GCM by key ID, AES-KW export/import under designated wrapping keys, monotonic counters and
+ * an X25519 identity key — with every secret kept inside.
+ *
+ * What it fixes in the original firmware (see the project design brief):
+ * - PINs: a retry counter per level, spent in flash **before** the comparison, and PINs kept only as
+ *   salted PBKDF2 hashes compared in constant time (the original has no counter and stores PINs in
+ *   clear, W8). Every PIN decision is taken by the model's `pinSessionMachine`, driven with xstate's
+ *   pure `transition()`; the device only persists what the machine decided and runs the effects it
+ *   hands back (`eraseAllKeys`).
+ * - Key export: only at admin level, only wrapped (AES-KW, RFC 3394) under a key created as a
+ *   wrapping key, and wrapping keys themselves never leave (the original wraps under any key, even
+ *   one imported in clear, W4). There is no plaintext import at all outside test hooks.
+ * - A user-level session can create keys but never delete or replace one (W5).
+ * - The serial comes from the TRNG (the original's is epoch-prefixed and predictable, W10).
+ * - Provisioning keys are derived inside both devices (see `provisioning.ts`), never sent in clear (W3).
+ *
+ * Persistent state survives power loss: key records live in the key store (key purpose included, in
+ * the same record), everything else in a two-sector {@link RecordArea}. A power cut at any point of
+ * any operation leaves the state before or after it.
+ * @module
+ */
+import { initialTransition, transition } from 'xstate';
+import type { SnapshotFrom } from 'xstate';
+import { pinSessionMachine } from '../model/pinSession.ts';
+import type { PinEvent, PinLevel } from '../model/pinSession.ts';
+import type { CycleMeter } from './costModel.ts';
+import { DeviceError } from './deviceError.ts';
+import { IDENTITY_SECRET_BYTES, MAX_COUNTERS, MAX_COUNTER_NAME_BYTES, SERIAL_ALPHABET, SERIAL_LENGTH, decodeDeviceState, encodeDeviceState } from './deviceState.ts';
+import type { DeviceState } from './deviceState.ts';
+import type { Flash } from './flash.ts';
+import { DEFAULT_KEY_STORE_SECTORS, KeyStore, readKeyMaterialForDevice } from './keyStore.ts';
+import type { KeyStoreOptions } from './keyStore.ts';
+import { KeyStoreFullError, KeyStoreNotFormattedError } from './keyStoreErrors.ts';
+import {
+  AES256_KEY_BYTES,
+  GCM_NONCE_BYTES,
+  aesGcmDecrypt,
+  aesGcmEncrypt,
+  aesKeyUnwrap,
+  aesKeyWrap,
+  chargePbkdf2,
+  hkdfSha256,
+  x25519PublicKey,
+  x25519SharedSecret,
+} from './meteredCrypto.ts';
+import { DEFAULT_PIN_ITERATIONS, PIN_SALT_BYTES, makePinVerifier, pinBytes, verifyPin } from './pinHash.ts';
+import type { Pin, PinVerifier } from './pinHash.ts';
+import { PowerLossError } from './powerLossError.ts';
+import { RecordArea } from './recordArea.ts';
+import type { SdCard } from './sdcard.ts';
+import { Trng } from './trng.ts';
+import type { TrngSeed } from './trng.ts';
+
+/** What a stored key may be used for: a data key encrypts data; a wrapping key only wraps keys. */
+export type KeyPurpose = 'data' | 'wrap';
+
+/** Largest key ID a caller may use; the top bit of the key store's u32 ID records the purpose. */
+export const MAX_KEY_ID = 0x7fff_ffff;
+const WRAP_FLAG = 0x8000_0000;
+
+/** Default record-area sectors: two 16 KiB sectors of bank 2 (RM0090 §3.4: sectors 12 and 13). */
+export const DEFAULT_STATE_SECTORS: readonly [number, number] = Object.freeze([12, 13]) as readonly [number, number];
+
+/** Session state as the host sees it. */
+export type SessionState = 'loggedOut' | 'user' | 'admin' | 'locked';
+
+/** Options of {@link SecubeDevice}. */
+export interface SecubeDeviceOptions {
+  /** The device's internal flash (keep a reference only to inject faults or inspect wear). */
+  readonly flash: Flash;
+  /** Meter for crypto, TRNG and PIN work; defaults to the flash's meter, so one meter sees everything. */
+  readonly meter?: CycleMeter;
+  /** TRNG to use; default: a new one (seeded with `seed` when given) charging `meter`. */
+  readonly trng?: Trng;
+  /** Seed for a deterministic TRNG (reproducible runs); ignored when `trng` is given. */
+  readonly seed?: TrngSeed;
+  /** Key store placement and tuning (default: the 128 KiB sectors of bank 2). */
+  readonly keyStore?: KeyStoreOptions;
+  /** The two sectors of the device-state record area (default {@link DEFAULT_STATE_SECTORS}). */
+  readonly stateSectors?: readonly [number, number];
+  /** The device's microSD card, cut together with the device. */
+  readonly sdcard?: SdCard;
+  /** PBKDF2 iterations for new PIN verifiers (default {@link DEFAULT_PIN_ITERATIONS}). */
+  readonly pinIterations?: number;
+  /**
+   * TESTS ONLY: enables {@link testOnlyHooks} (plaintext key import for published test vectors,
+   * reading key bytes for secrecy scans, a cut point between spending a PIN try and comparing).
+   */
+  readonly testHooks?: boolean;
+}
+
+/** Factory-init parameters. */
+export interface FactoryInitOptions {
+  readonly userPin: Pin;
+  readonly adminPin: Pin;
+  /** Consecutive wrong PINs each level tolerates (the PIN machine's default when omitted). */
+  readonly maxRetries?: number;
+}
+
+/** New PINs for a factory reset (the retry limit chosen at factory init stays). */
+export interface FactoryResetOptions {
+  readonly userPin: Pin;
+  readonly adminPin: Pin;
+}
+
+/** Public facts about one stored key (never its bytes). */
+export interface KeyInfo {
+  readonly id: number;
+  readonly purpose: KeyPurpose;
+  readonly bits: number;
+}
+
+/** Options of {@link SecubeDevice.generateKey}. */
+export interface GenerateKeyOptions {
+  readonly purpose?: KeyPurpose;
+  /** Key length in bytes: 16, 24 or 32 (default 32, AES-256). */
+  readonly length?: 16 | 24 | 32;
+  /** Admin only: atomically replace an existing key with this ID. */
+  readonly replace?: boolean;
+}
+
+/** Options of {@link SecubeDevice.encrypt}. */
+export interface EncryptOptions {
+  readonly aad?: Uint8Array;
+  /** 12-byte nonce; when omitted the device draws one from its TRNG (NIST SP 800-38D §8.2.2). */
+  readonly nonce?: Uint8Array;
+}
+
+/** Result of {@link SecubeDevice.encrypt}: nonce, and ciphertext with its 16-byte tag appended. */
+export interface EncryptResult {
+  readonly nonce: Uint8Array;
+  readonly ciphertext: Uint8Array;
+}
+
+/** Peer of a provisioning exchange, as the host relays it: public values only. */
+export interface ProvisioningPeer {
+  readonly serial: string;
+  readonly publicKey: Uint8Array;
+}
+
+/** What {@link SecubeDevice.installProvisionedKeys} derives and stores. */
+export interface ProvisioningRequest {
+  /** This device's role in the pair (fixes the order of the HKDF info). */
+  readonly role: 'admin' | 'user';
+  readonly peer: ProvisioningPeer;
+  /** ID for the AEAD channel key (a data key). */
+  readonly channelKeyId: number;
+  /** ID for the key-wrapping key (a wrapping key). */
+  readonly wrappingKeyId: number;
+  /** Atomically replace keys already under these IDs (re-provisioning). */
+  readonly replace?: boolean;
+}
+
+/** Test-only access to a device built with `testHooks: true`. */
+export interface SecubeTestHooks {
+  /** TEST ONLY: stores a key given in clear (published test vectors need known keys). Admin session. */
+  importPlainKey(id: number, key: Uint8Array, purpose: KeyPurpose): void;
+  /** TEST ONLY: the bytes of a stored key, so secrecy tests can scan host-visible output for them. */
+  readKey(id: number): Uint8Array;
+  /** TEST ONLY: the identity secret, for the same scans. */
+  readIdentitySecret(): Uint8Array;
+  /** TEST ONLY: runs after a login's spent try is persisted and before the PIN is compared. */
+  onTrySpent: (() => void) | undefined;
+}
+
+type PinSnapshot = SnapshotFrom<typeof pinSessionMachine>;
+
+const PROVISIONING_LABEL = new TextEncoder().encode('SEkey-TS provisioning v1');
+const hooksOf = new WeakMap<SecubeDevice, SecubeTestHooks>();
+/** Node's `util.inspect.custom` (a registered symbol, so no dependency on node:util). */
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+/** Most tries per PIN level (the counters are persisted as bytes). */
+const MAX_PIN_RETRIES = 100;
+
+function checkKeyId(id: number): void {
+  if (!Number.isSafeInteger(id) || id < 1 || id > MAX_KEY_ID) throw new DeviceError('BAD_ARGUMENT', `key IDs are integers in 1..${MAX_KEY_ID}, got ${String(id)}`);
+}
+
+function storeId(id: number, purpose: KeyPurpose): number {
+  return purpose === 'wrap' ? id + WRAP_FLAG : id;
+}
+
+function wipe(...buffers: Uint8Array[]): void {
+  for (const b of buffers) b.fill(0);
+}
+
+function concat(...parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * One SEcube. Construction boots it (reads its flash); a blank device needs {@link factoryInit}.
+ * Every method throws {@link PowerLossError} while the device is unpowered, and a power cut during a
+ * method leaves the device unpowered until {@link powerOn}.
+ */
+export class SecubeDevice {
+  readonly #flash: Flash;
+  readonly #meter: CycleMeter | undefined;
+  readonly #trng: Trng;
+  readonly #keyStoreOptions: KeyStoreOptions;
+  readonly #area: RecordArea;
+  readonly #sdcard: SdCard | undefined;
+  readonly #pinIterations: number;
+  #powered = false;
+  #state: DeviceState | undefined;
+  #store: KeyStore | undefined;
+  #storeNeedsMount = false;
+  #pin: PinSnapshot | undefined;
+  /** Cache of the identity public key (one scalar multiplication per boot, not per query). */
+  #identityPublic: Uint8Array | undefined;
+
+  constructor(options: SecubeDeviceOptions) {
+    this.#flash = options.flash;
+    this.#meter = options.meter ?? options.flash.meter;
+    const trngOptions = this.#meter === undefined ? {} : { meter: this.#meter };
+    this.#trng = options.trng ?? new Trng(options.seed === undefined ? trngOptions : { ...trngOptions, seed: options.seed });
+    this.#keyStoreOptions = options.keyStore ?? {};
+    const stateSectors = options.stateSectors ?? DEFAULT_STATE_SECTORS;
+    const storeSectors = this.#keyStoreOptions.sectors ?? DEFAULT_KEY_STORE_SECTORS;
+    if (stateSectors.some((s) => storeSectors.includes(s))) throw new RangeError('state sectors and key store sectors must not overlap');
+    this.#area = new RecordArea({ flash: options.flash, sectors: stateSectors });
+    this.#sdcard = options.sdcard;
+    this.#pinIterations = options.pinIterations ?? DEFAULT_PIN_ITERATIONS;
+    if (options.testHooks === true) hooksOf.set(this, this.#makeTestHooks());
+    this.#guard(() => this.#boot());
+  }
+
+  // ---- power ---------------------------------------------------------------------------------
+
+  /** False after a power cut until {@link powerOn}. */
+  get powered(): boolean {
+    return this.#powered;
+  }
+
+  /** The meter charged by this device (shared with its flash by default). */
+  get meter(): CycleMeter | undefined {
+    return this.#meter;
+  }
+
+  /** The microSD card, if the device has one. */
+  get sdcard(): SdCard | undefined {
+    return this.#sdcard;
+  }
+
+  /**
+   * Pulls the plug now: the session ends (the PIN machine's `POWER_LOSS`) and the SD card's unsynced
+   * writes are resolved by its crash model. Flash operations are synchronous, so none is in flight;
+   * to cut in the middle of one, arm the flash with `cutPowerAfter`.
+   */
+  cutPower(): void {
+    if (this.#powered && this.#pin !== undefined) [this.#pin] = transition(pinSessionMachine, this.#pin, { type: 'POWER_LOSS' });
+    this.#powered = false;
+    this.#pin = undefined;
+    if (this.#sdcard?.powered === true) this.#sdcard.cutPower();
+  }
+
+  /** Powers the device (and its flash and SD card) back on and boots from flash. */
+  powerOn(): void {
+    this.#flash.powerOn();
+    this.#sdcard?.powerOn();
+    this.#guard(() => this.#boot());
+  }
+
+  #boot(): void {
+    this.#powered = true;
+    this.#state = undefined;
+    this.#store = undefined;
+    this.#storeNeedsMount = false;
+    this.#pin = undefined;
+    this.#identityPublic = undefined;
+    this.#area.remount();
+    const raw = this.#area.load();
+    if (raw === undefined) return;
+    const state = decodeDeviceState(raw);
+    const store = this.#mountStore();
+    // Counters come back from flash: the machine resumes exactly where the last persisted step left it.
+    [this.#pin] = initialTransition(pinSessionMachine, { maxRetries: state.maxRetries, retriesLeft: state.retriesLeft });
+    this.#store = store;
+    this.#state = state;
+  }
+
+  #mountStore(): KeyStore {
+    try {
+      return KeyStore.mount(this.#flash, this.#keyStoreOptions);
+    } catch (e) {
+      // Factory init formats the store before it saves the state, so this means damaged flash.
+      if (e instanceof KeyStoreNotFormattedError) throw new DeviceError('STATE_CORRUPT', 'device state present but key store missing');
+      throw e;
+    }
+  }
+
+  /** Runs a step; a power cut anywhere in it leaves the device off (firmware just stops). */
+  #guard<T>(step: () => T): T {
+    try {
+      return step();
+    } catch (e) {
+      if (e instanceof PowerLossError) {
+        this.#powered = false;
+        this.#pin = undefined;
+      } else if (this.#store !== undefined && !(e instanceof DeviceError)) {
+        // A key-store operation failed half-way (e.g. worn flash): its view must be rebuilt.
+        this.#storeNeedsMount = true;
+      }
+      throw e;
+    }
+  }
+
+  #requirePower(): void {
+    if (!this.#powered) throw new PowerLossError('secube', false, 'device is unpowered');
+  }
+
+  #requireInit(): { state: DeviceState; pin: PinSnapshot; store: KeyStore } {
+    this.#requirePower();
+    if (this.#state === undefined || this.#pin === undefined || this.#store === undefined) throw new DeviceError('NOT_INITIALIZED', 'factory init has not run');
+    if (this.#storeNeedsMount) {
+      this.#store = this.#mountStore();
+      this.#storeNeedsMount = false;
+    }
+    return { state: this.#state, pin: this.#pin, store: this.#store };
+  }
+
+  #requireSession(levels: readonly PinLevel[] = ['user', 'admin']): { state: DeviceState; pin: PinSnapshot; store: KeyStore; level: PinLevel } {
+    const ctx = this.#requireInit();
+    const value = ctx.pin.value;
+    if (value === 'locked') throw new DeviceError('DEVICE_LOCKED', 'admin PIN tries exhausted: only a factory reset helps');
+    if (value !== 'user' && value !== 'admin') throw new DeviceError('NOT_LOGGED_IN', 'this operation needs a PIN session');
+    if (!levels.includes(value)) throw new DeviceError('ACCESS_DENIED', `this operation needs the ${levels.join(' or ')} level`);
+    return { ...ctx, level: value };
+  }
+
+  #save(next: DeviceState): void {
+    this.#area.save(encodeDeviceState(next));
+    this.#state = next;
+  }
+
+  // ---- identity ------------------------------------------------------------------------------
+
+  /** True once factory init has run. */
+  get initialized(): boolean {
+    this.#requirePower();
+    return this.#state !== undefined;
+  }
+
+  /** The 32-character serial number. */
+  get serial(): string {
+    return this.#guard(() => this.#requireInit().state.serial);
+  }
+
+  /** The X25519 public key of the device identity (RFC 7748 §6.1); the secret never leaves. */
+  get identityPublicKey(): Uint8Array {
+    return this.#guard(() => this.#ownPublicKey().slice());
+  }
+
+  #ownPublicKey(): Uint8Array {
+    const { state } = this.#requireInit();
+    this.#identityPublic ??= x25519PublicKey(state.identitySecret, this.#meter);
+    return this.#identityPublic;
+  }
+
+  #newSerial(): string {
+    // Rejection sampling keeps every character uniform: 252 = 7·36 is the largest multiple below 256.
+    let serial = '';
+    while (serial.length < SERIAL_LENGTH) {
+      for (const b of this.#trng.randomBytes(SERIAL_LENGTH)) {
+        if (b < 252 && serial.length < SERIAL_LENGTH) serial += SERIAL_ALPHABET[b % SERIAL_ALPHABET.length];
+      }
+    }
+    return serial;
+  }
+
+  #newVerifier(pin: Pin): PinVerifier {
+    pinBytes(pin);
+    chargePbkdf2(this.#meter, this.#pinIterations);
+    return makePinVerifier(pin, this.#trng.randomBytes(PIN_SALT_BYTES), this.#pinIterations);
+  }
+
+  /**
+   * Factory initialisation (SEcube CMD0 1, run once): a TRNG serial, an X25519 identity key pair made
+   * inside, the two PIN verifiers, an empty key store. Atomic: the state record is written last.
+   * @returns the serial and the identity public key.
+   */
+  factoryInit(options: FactoryInitOptions): { serial: string; identityPublicKey: Uint8Array } {
+    return this.#guard(() => {
+      this.#requirePower();
+      if (this.#state !== undefined) throw new DeviceError('ALREADY_INITIALIZED', 'factory init already ran');
+      const { maxRetries } = options;
+      if (maxRetries !== undefined && (!Number.isSafeInteger(maxRetries) || maxRetries < 1 || maxRetries > MAX_PIN_RETRIES)) {
+        throw new DeviceError('BAD_ARGUMENT', `maxRetries must be an integer in 1..${MAX_PIN_RETRIES}`);
+      }
+      const [pin] = initialTransition(pinSessionMachine, options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries });
+      const state: DeviceState = {
+        serial: this.#newSerial(),
+        maxRetries: pin.context.maxRetries,
+        retriesLeft: pin.context.retriesLeft,
+        pins: { user: this.#newVerifier(options.userPin), admin: this.#newVerifier(options.adminPin) },
+        counters: new Map(),
+        identitySecret: this.#trng.randomBytes(IDENTITY_SECRET_BYTES),
+      };
+      const store = KeyStore.format(this.#flash, this.#keyStoreOptions);
+      this.#save(state);
+      this.#store = store;
+      this.#pin = pin;
+      return { serial: state.serial, identityPublicKey: this.identityPublicKey };
+    });
+  }
+
+  // ---- PIN sessions --------------------------------------------------------------------------
+
+  /** The session state, from the PIN machine. */
+  get session(): SessionState {
+    const value = this.#guard(() => this.#requireInit().pin.value);
+    // `checking` only exists inside login(), between the persisted spend and the comparison.
+    return value === 'checking' ? 'loggedOut' : value;
+  }
+
+  /** Tries left per level (persisted in flash). */
+  get retriesLeft(): { readonly user: number; readonly admin: number } {
+    return this.#guard(() => ({ ...this.#requireInit().pin.context.retriesLeft }));
+  }
+
+  #feed(event: PinEvent): { next: PinSnapshot; eraseAllKeys: boolean } {
+    const { pin } = this.#requireInit();
+    const [next, actions] = transition(pinSessionMachine, pin, event);
+    return { next, eraseAllKeys: actions.some((a) => a.type === 'eraseAllKeys') };
+  }
+
+  #persistRetries(snapshot: PinSnapshot): void {
+    const { state } = this.#requireInit();
+    const left = snapshot.context.retriesLeft;
+    if (left.user !== state.retriesLeft.user || left.admin !== state.retriesLeft.admin) this.#save({ ...state, retriesLeft: { ...left } });
+  }
+
+  /**
+   * Opens a session at `level`. The machine spends one try, the device writes it to flash, and only
+   * then compares the PIN (constant time, salted hash); a power cut between the two gives no free
+   * try. A correct PIN restores that level's tries.
+   * @throws DeviceError `WRONG_PIN`, `PIN_LOCKED` (level exhausted), `DEVICE_LOCKED` (admin level
+   *   exhausted), `SESSION_ACTIVE`.
+   */
+  login(level: PinLevel, pin: Pin): void {
+    this.#guard(() => {
+      const { state, pin: current } = this.#requireInit();
+      pinBytes(pin); // a malformed PIN is a usage error, not a guess: refuse it before spending a try
+      const event: PinEvent = { type: 'LOGIN', level };
+      if (!current.can(event)) {
+        if (current.value === 'locked') throw new DeviceError('DEVICE_LOCKED', 'admin PIN tries exhausted: only a factory reset helps');
+        if (current.value !== 'loggedOut') throw new DeviceError('SESSION_ACTIVE', 'log out first');
+        throw new DeviceError('PIN_LOCKED', `the ${level} PIN has no tries left`);
+      }
+      const { next: checking } = this.#feed(event);
+      this.#persistRetries(checking); // the spent try reaches flash before any comparison
+      this.#pin = checking;
+      hooksOf.get(this)?.onTrySpent?.();
+      this.#requirePower();
+      chargePbkdf2(this.#meter, state.pins[level].iterations);
+      const accepted = verifyPin(pin, state.pins[level]);
+      const { next } = this.#feed({ type: accepted ? 'PIN_ACCEPTED' : 'PIN_REJECTED' });
+      this.#persistRetries(next);
+      this.#pin = next;
+      if (!accepted) {
+        if (next.value === 'locked') throw new DeviceError('DEVICE_LOCKED', 'wrong admin PIN, no tries left: only a factory reset helps');
+        throw new DeviceError('WRONG_PIN', `wrong ${level} PIN, ${next.context.retriesLeft[level]} tries left`);
+      }
+    });
+  }
+
+  /** Ends the session. */
+  logout(): void {
+    this.#guard(() => {
+      const { pin } = this.#requireInit();
+      if (!pin.can({ type: 'LOGOUT' })) throw new DeviceError('NOT_LOGGED_IN', 'no session to close');
+      this.#pin = this.#feed({ type: 'LOGOUT' }).next;
+    });
+  }
+
+  /** Admin: sets a new user PIN and gives the user level all its tries back (`RESET_USER_PIN`). */
+  resetUserPin(newPin: Pin): void {
+    this.#guard(() => {
+      const { state, pin } = this.#requireSession(['admin']);
+      if (!pin.can({ type: 'RESET_USER_PIN' })) throw new DeviceError('ACCESS_DENIED', 'the PIN machine refuses RESET_USER_PIN here');
+      const { next } = this.#feed({ type: 'RESET_USER_PIN' });
+      // New verifier and restored counter in one record: both or neither survive a cut.
+      this.#save({ ...state, pins: { ...state.pins, user: this.#newVerifier(newPin) }, retriesLeft: { ...next.context.retriesLeft } });
+      this.#pin = next;
+    });
+  }
+
+  /** Admin: changes the admin PIN. */
+  changeAdminPin(newPin: Pin): void {
+    this.#guard(() => {
+      const { state } = this.#requireSession(['admin']);
+      this.#save({ ...state, pins: { ...state.pins, admin: this.#newVerifier(newPin) } });
+    });
+  }
+
+  /**
+   * Factory reset, when the PIN machine allows it (logged out, admin session, or locked): it returns
+   * the `eraseAllKeys` action, on which the device erases the whole key store; then new PINs, full
+   * tries, no counters and a fresh identity key pair (so old provisioning keys cannot be re-derived)
+   * are saved. The serial stays. Erasing comes first: a cut before the save leaves a device without
+   * keys whose reset can simply be run again.
+   */
+  factoryReset(options: FactoryResetOptions): void {
+    this.#guard(() => {
+      const { state, pin } = this.#requireInit();
+      if (!pin.can({ type: 'FACTORY_RESET' })) throw new DeviceError('ACCESS_DENIED', 'a user session cannot factory-reset the device');
+      const { next, eraseAllKeys } = this.#feed({ type: 'FACTORY_RESET' });
+      const users = this.#newVerifier(options.userPin);
+      const admins = this.#newVerifier(options.adminPin);
+      if (eraseAllKeys) {
+        this.#store = KeyStore.format(this.#flash, this.#keyStoreOptions);
+        this.#storeNeedsMount = false;
+      }
+      this.#save({
+        ...state,
+        pins: { user: users, admin: admins },
+        retriesLeft: { ...next.context.retriesLeft },
+        counters: new Map(),
+        identitySecret: this.#trng.randomBytes(IDENTITY_SECRET_BYTES),
+      });
+      this.#identityPublic = undefined;
+      this.#pin = next;
+    });
+  }
+
+  // ---- keys ----------------------------------------------------------------------------------
+
+  #locate(store: KeyStore, id: number): KeyPurpose | undefined {
+    checkKeyId(id);
+    if (store.has(storeId(id, 'data'))) return 'data';
+    if (store.has(storeId(id, 'wrap'))) return 'wrap';
+    return undefined;
+  }
+
+  #require(store: KeyStore, id: number): KeyPurpose {
+    const purpose = this.#locate(store, id);
+    if (purpose === undefined) throw new DeviceError('UNKNOWN_KEY', `no key with ID ${id}`);
+    return purpose;
+  }
+
+  #withKey<T>(store: KeyStore, id: number, purpose: KeyPurpose, use: (key: Uint8Array) => T): T {
+    const key = readKeyMaterialForDevice(store, storeId(id, purpose));
+    try {
+      return use(key);
+    } finally {
+      wipe(key);
+    }
+  }
+
+  /**
+   * Stores `key` under `id`, honouring W5: a user session may only create, an admin may replace
+   * (atomically, with `replace`). An ID names one key whatever its purpose, and a replacement keeps
+   * the purpose: changing it would take two flash commits, and a cut between them would leave two.
+   */
+  #put(store: KeyStore, level: PinLevel, id: number, key: Uint8Array, purpose: KeyPurpose, replace: boolean): void {
+    const existing = this.#locate(store, id);
+    if (existing !== undefined) {
+      if (level !== 'admin') throw new DeviceError('ACCESS_DENIED', `a user session cannot replace key ${id}`);
+      if (!replace) throw new DeviceError('KEY_EXISTS', `key ${id} exists (pass replace to overwrite it)`);
+      if (existing !== purpose) throw new DeviceError('BAD_ARGUMENT', `key ${id} is a ${existing} key; delete it before reusing its ID for a ${purpose} key`);
+    }
+    try {
+      store.put(storeId(id, purpose), key);
+    } catch (e) {
+      if (e instanceof KeyStoreFullError) throw new DeviceError('STORE_FULL', e.message);
+      throw e;
+    }
+  }
+
+  /**
+   * Generates a key inside the device from the TRNG and stores it under `id`. User or admin session
+   * (a user session cannot replace an existing key).
+   */
+  generateKey(id: number, options: GenerateKeyOptions = {}): KeyInfo {
+    return this.#guard(() => {
+      const { store, level } = this.#requireSession();
+      checkKeyId(id);
+      const length = options.length ?? AES256_KEY_BYTES;
+      if (length !== 16 && length !== 24 && length !== 32) throw new DeviceError('BAD_ARGUMENT', 'key length must be 16, 24 or 32 bytes');
+      const purpose = options.purpose ?? 'data';
+      const key = this.#trng.randomBytes(length);
+      try {
+        this.#put(store, level, id, key, purpose, options.replace === true);
+      } finally {
+        wipe(key);
+      }
+      return { id, purpose, bits: length * 8 };
+    });
+  }
+
+  /** Admin only: deletes a key; the key store zeroes its bytes in flash before this returns. */
+  deleteKey(id: number): boolean {
+    return this.#guard(() => {
+      const { store } = this.#requireSession(['admin']);
+      const purpose = this.#locate(store, id);
+      if (purpose === undefined) return false;
+      return store.delete(storeId(id, purpose));
+    });
+  }
+
+  /** IDs of every stored key, ascending. */
+  listKeyIds(): number[] {
+    return this.#guard(() => {
+      const { store } = this.#requireSession();
+      return store
+        .ids()
+        .map((sid) => (sid >= WRAP_FLAG ? sid - WRAP_FLAG : sid))
+        .sort((a, b) => a - b);
+    });
+  }
+
+  /** Purpose and size of a key. */
+  keyInfo(id: number): KeyInfo {
+    return this.#guard(() => {
+      const { store } = this.#requireSession();
+      const purpose = this.#require(store, id);
+      const bits = this.#withKey(store, id, purpose, (k) => k.length * 8);
+      return { id, purpose, bits };
+    });
+  }
+
+  // ---- AES-256-GCM by key ID -----------------------------------------------------------------
+
+  #dataKey(store: KeyStore, id: number): void {
+    if (this.#require(store, id) !== 'data') throw new DeviceError('NOT_A_DATA_KEY', `key ${id} is a wrapping key; it never encrypts data`);
+  }
+
+  /**
+   * AES-GCM encryption under data key `keyId` (NIST SP 800-38D §7.1). The nonce must be 12 bytes;
+   * without one the device draws a random 96-bit nonce (§8.2.2), fine for up to 2^32 messages per key
+   * (§8.3).
+   */
+  encrypt(keyId: number, plaintext: Uint8Array, options: EncryptOptions = {}): EncryptResult {
+    return this.#guard(() => {
+      const { store } = this.#requireSession();
+      this.#dataKey(store, keyId);
+      if (options.nonce !== undefined && options.nonce.length !== GCM_NONCE_BYTES) throw new DeviceError('BAD_NONCE', `AES-GCM nonces must be ${GCM_NONCE_BYTES} bytes`);
+      const nonce = options.nonce?.slice() ?? this.#trng.randomBytes(GCM_NONCE_BYTES);
+      const ciphertext = this.#withKey(store, keyId, 'data', (k) => aesGcmEncrypt(k, nonce, plaintext, options.aad ?? new Uint8Array(0), this.#meter));
+      return { nonce, ciphertext };
+    });
+  }
+
+  /**
+   * AES-GCM decryption under data key `keyId` (NIST SP 800-38D §7.2).
+   * @throws DeviceError `AUTH_FAILED` when the tag does not verify; no plaintext is released.
+   */
+  decrypt(keyId: number, nonce: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array = new Uint8Array(0)): Uint8Array {
+    return this.#guard(() => {
+      const { store } = this.#requireSession();
+      this.#dataKey(store, keyId);
+      return this.#withKey(store, keyId, 'data', (k) => aesGcmDecrypt(k, nonce, ciphertext, aad, this.#meter));
+    });
+  }
+
+  /** Seals `plaintext` under channel (data) key `keyId` with `aad`: nonce ‖ ciphertext ‖ tag. */
+  seal(keyId: number, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+    const { nonce, ciphertext } = this.encrypt(keyId, plaintext, { aad });
+    return concat(nonce, ciphertext);
+  }
+
+  /**
+   * Opens what {@link seal} produced.
+   * @throws DeviceError `AUTH_FAILED` when it was altered, sealed under another key, or `aad` differs.
+   */
+  open(keyId: number, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
+    if (sealed.length < GCM_NONCE_BYTES) throw new DeviceError('AUTH_FAILED', 'sealed message too short');
+    return this.decrypt(keyId, sealed.subarray(0, GCM_NONCE_BYTES), sealed.subarray(GCM_NONCE_BYTES), aad);
+  }
+
+  // ---- wrapping ------------------------------------------------------------------------------
+
+  /**
+   * Admin only: exports data key `keyId` wrapped with AES-KW (RFC 3394 §2.2.1) under wrapping key
+   * `wrappingKeyId`. Wrapping keys are never exported, and nothing is ever wrapped under a data key.
+   * @returns the wrapped blob only (8 bytes longer than the key).
+   */
+  exportWrapped(keyId: number, wrappingKeyId: number): { blob: Uint8Array } {
+    return this.#guard(() => {
+      const { store } = this.#requireSession(['admin']);
+      if (this.#require(store, wrappingKeyId) !== 'wrap') throw new DeviceError('NOT_A_WRAPPING_KEY', `key ${wrappingKeyId} is not a wrapping key`);
+      if (this.#require(store, keyId) !== 'data') throw new DeviceError('ACCESS_DENIED', `key ${keyId} is a wrapping key; wrapping keys never leave the device`);
+      const blob = this.#withKey(store, wrappingKeyId, 'wrap', (kek) => this.#withKey(store, keyId, 'data', (k) => aesKeyWrap(kek, k, this.#meter)));
+      return { blob };
+    });
+  }
+
+  /** Same as {@link exportWrapped}: the name under which update-file code looks for it. */
+  wrapForExport(keyId: number, wrappingKeyId: number): { blob: Uint8Array } {
+    return this.exportWrapped(keyId, wrappingKeyId);
+  }
+
+  /**
+   * Unwraps `blob` (RFC 3394 §2.2.2, integrity-checked per §2.2.3) under wrapping key
+   * `wrappingKeyId` and stores the result as data key `keyId`. The key is never returned. User or
+   * admin session; only an admin may replace an existing key.
+   * @throws DeviceError `UNWRAP_FAILED` when the blob was not wrapped under that key or was altered.
+   */
+  importWrapped(keyId: number, blob: Uint8Array, wrappingKeyId: number, options: { readonly replace?: boolean } = {}): KeyInfo {
+    return this.#guard(() => {
+      const { store, level } = this.#requireSession();
+      checkKeyId(keyId);
+      if (this.#require(store, wrappingKeyId) !== 'wrap') throw new DeviceError('NOT_A_WRAPPING_KEY', `key ${wrappingKeyId} is not a wrapping key`);
+      const key = this.#withKey(store, wrappingKeyId, 'wrap', (kek) => aesKeyUnwrap(kek, blob, this.#meter));
+      try {
+        if (key.length !== 16 && key.length !== 24 && key.length !== 32) throw new DeviceError('UNWRAP_FAILED', 'unwrapped key is not 16, 24 or 32 bytes');
+        this.#put(store, level, keyId, key, 'data', options.replace === true);
+        return { id: keyId, purpose: 'data', bits: key.length * 8 };
+      } finally {
+        wipe(key);
+      }
+    });
+  }
+
+  // ---- monotonic counters --------------------------------------------------------------------
+
+  #checkCounterName(name: string): void {
+    const bytes = new TextEncoder().encode(name);
+    if (bytes.length < 1 || bytes.length > MAX_COUNTER_NAME_BYTES) throw new DeviceError('BAD_ARGUMENT', `counter names are 1..${MAX_COUNTER_NAME_BYTES} UTF-8 bytes`);
+  }
+
+  /** Value of monotonic counter `name` (0 when never advanced). */
+  counterRead(name: string): number {
+    return this.#guard(() => {
+      const { state } = this.#requireSession();
+      this.#checkCounterName(name);
+      return state.counters.get(name) ?? 0;
+    });
+  }
+
+  /**
+   * Moves counter `name` forward to `to` (persisted in flash before this returns). Equal is a no-op.
+   * @throws DeviceError `COUNTER_ROLLBACK` when `to` is below the current value.
+   */
+  counterAdvance(name: string, to: number): number {
+    return this.#guard(() => {
+      const { state } = this.#requireSession();
+      this.#checkCounterName(name);
+      if (!Number.isSafeInteger(to) || to < 0) throw new DeviceError('BAD_ARGUMENT', 'counter values are safe integers ≥ 0');
+      const current = state.counters.get(name) ?? 0;
+      if (to < current) throw new DeviceError('COUNTER_ROLLBACK', `counter '${name}' is at ${current}; it cannot go back to ${to}`);
+      if (to === current) return current;
+      if (!state.counters.has(name) && state.counters.size >= MAX_COUNTERS) throw new DeviceError('STORE_FULL', `at most ${MAX_COUNTERS} counters`);
+      const counters = new Map(state.counters);
+      counters.set(name, to);
+      this.#save({ ...state, counters });
+      return to;
+    });
+  }
+
+  // ---- provisioning --------------------------------------------------------------------------
+
+  /**
+   * Admin session: derives the channel key and the wrapping key shared with `peer` and stores them
+   * under the given IDs. shared = X25519(own identity secret, peer public key) (RFC 7748 §6.1);
+   * channel ‖ wrapping = HKDF-SHA256(IKM = shared, no salt, info = label ‖ admin serial ‖ admin
+   * public key ‖ user serial ‖ user public key, L = 64) (RFC 5869 §2). Both sides compute the same
+   * bytes; nothing secret crosses the host.
+   */
+  installProvisionedKeys(request: ProvisioningRequest): void {
+    this.#guard(() => {
+      const { state, store, level } = this.#requireSession(['admin']);
+      checkKeyId(request.channelKeyId);
+      checkKeyId(request.wrappingKeyId);
+      if (request.channelKeyId === request.wrappingKeyId) throw new DeviceError('BAD_ARGUMENT', 'channel and wrapping keys need distinct IDs');
+      if (request.peer.serial.length !== SERIAL_LENGTH) throw new DeviceError('BAD_ARGUMENT', 'peer serial must be 32 characters');
+      const own = { serial: state.serial, publicKey: this.#ownPublicKey() };
+      const [adminSide, userSide] = request.role === 'admin' ? [own, request.peer] : [request.peer, own];
+      const enc = new TextEncoder();
+      const info = concat(PROVISIONING_LABEL, enc.encode(adminSide.serial), adminSide.publicKey, enc.encode(userSide.serial), userSide.publicKey);
+      const shared = x25519SharedSecret(state.identitySecret, request.peer.publicKey, this.#meter);
+      const okm = hkdfSha256(shared, undefined, info, 64, this.#meter);
+      try {
+        this.#put(store, level, request.channelKeyId, okm.subarray(0, 32), 'data', request.replace === true);
+        this.#put(store, level, request.wrappingKeyId, okm.subarray(32, 64), 'wrap', request.replace === true);
+      } finally {
+        wipe(shared, okm);
+      }
+    });
+  }
+
+  // ---- presentation: never any secret --------------------------------------------------------
+
+  #summary(): { serial: string | null; powered: boolean; session: SessionState | null; keys: number | null } {
+    const on = this.#powered;
+    const pinValue = on ? this.#pin?.value : undefined;
+    return {
+      serial: this.#state?.serial ?? null,
+      powered: on,
+      session: pinValue === undefined ? null : pinValue === 'checking' ? 'loggedOut' : pinValue,
+      keys: on && this.#store !== undefined && !this.#storeNeedsMount ? this.#store.size : null,
+    };
+  }
+
+  /** Serial, power, session and key count; never key material. */
+  toString(): string {
+    const s = this.#summary();
+    return `SecubeDevice(serial=${s.serial ?? 'uninitialized'}, ${s.powered ? 'on' : 'off'}, session=${s.session ?? '-'}, keys=${s.keys ?? '-'})`;
+  }
+
+  /** The same summary for `JSON.stringify`. */
+  toJSON(): { serial: string | null; powered: boolean; session: SessionState | null; keys: number | null } {
+    return this.#summary();
+  }
+
+  /** The same summary for `util.inspect` / `console.log`. */
+  [INSPECT](): string {
+    return this.toString();
+  }
+
+  // ---- test hooks ----------------------------------------------------------------------------
+
+  #makeTestHooks(): SecubeTestHooks {
+    const hooks: SecubeTestHooks = {
+      importPlainKey: (id, key, purpose) => {
+        this.#guard(() => {
+          const { store, level } = this.#requireSession(['admin']);
+          checkKeyId(id);
+          if (key.length !== 16 && key.length !== 24 && key.length !== 32) throw new DeviceError('BAD_ARGUMENT', 'key length must be 16, 24 or 32 bytes');
+          this.#put(store, level, id, key, purpose, false);
+        });
+      },
+      readKey: (id) => {
+        const { store } = this.#requireInit();
+        const purpose = this.#require(store, id);
+        return readKeyMaterialForDevice(store, storeId(id, purpose));
+      },
+      readIdentitySecret: () => this.#requireInit().state.identitySecret.slice(),
+      onTrySpent: undefined,
+    };
+    return hooks;
+  }
+}
+
+/**
+ * TESTS ONLY. The test hooks of a device constructed with `testHooks: true`.
+ * @throws DeviceError `ACCESS_DENIED` for any other device.
+ */
+export function testOnlyHooks(device: SecubeDevice): SecubeTestHooks {
+  const hooks = hooksOf.get(device);
+  if (hooks === undefined) throw new DeviceError('ACCESS_DENIED', 'test hooks are disabled on this device');
+  return hooks;
+}

@@ -1,0 +1,70 @@
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { COST_TABLE, CycleMeter } from './costModel.ts';
+import { isDeviceError } from './deviceError.ts';
+import { Trng } from './trng.ts';
+
+describe('Trng', () => {
+  it('replays bit for bit when seeded, and seeds of different kinds differ', () => {
+    const a = new Trng({ seed: 'run-1' });
+    const b = new Trng({ seed: 'run-1' });
+    expect(a.deterministic).toBe(true);
+    expect(a.randomBytes(100)).toEqual(b.randomBytes(100));
+    expect(a.randomBytes(7)).toEqual(b.randomBytes(7));
+    expect(new Trng({ seed: 1 }).randomBytes(32)).not.toEqual(new Trng({ seed: '1' }).randomBytes(32));
+    expect(new Trng({ seed: Uint8Array.of(1) }).randomBytes(32)).not.toEqual(new Trng({ seed: 2 }).randomBytes(32));
+  });
+
+  it('uses OS randomness when not seeded', () => {
+    const a = new Trng();
+    expect(a.deterministic).toBe(false);
+    const x = a.randomBytes(32);
+    expect(x.length).toBe(32);
+    expect(x).not.toEqual(new Trng().randomBytes(32));
+  });
+
+  it('draws whole 32-bit words and charges the TRNG word cost for each, the discarded first one included', () => {
+    const meter = new CycleMeter();
+    const trng = new Trng({ seed: 9, meter });
+    expect(trng.wordsDrawn).toBe(1);
+    trng.randomBytes(5); // 2 words
+    trng.words(3);
+    expect(trng.wordsDrawn).toBe(6);
+    expect(meter.snapshot().byOp['trng.word']).toEqual({ units: 6, cycles: 6 * COST_TABLE['trng.word'].cycles });
+  });
+
+  it('serves large requests across several DRBG calls', () => {
+    const trng = new Trng({ seed: 'big' });
+    const big = trng.randomBytes(300_000);
+    expect(big.length).toBe(300_000);
+    expect(new Set(big.subarray(0, 4096)).size).toBeGreaterThan(200);
+  });
+
+  it('fails the FIPS 140-2 §4.9.2 continuous test on a stuck source', () => {
+    const stuck = new Trng({ rawSource: (n) => new Uint8Array(n).fill(0x5a) });
+    try {
+      stuck.randomBytes(4);
+      expect.unreachable('a stuck source must fail');
+    } catch (e) {
+      expect(isDeviceError(e, 'TRNG_FAILURE')).toBe(true);
+    }
+    const short = new Trng({ rawSource: (n) => new Uint8Array(n === 4 ? 4 : n - 1) });
+    expect(() => short.randomBytes(8)).toThrow(/short read/);
+  });
+
+  it('refuses bad lengths', () => {
+    const trng = new Trng({ seed: 0 });
+    expect(() => trng.randomBytes(-1)).toThrow(RangeError);
+    expect(() => trng.words(1.5)).toThrow(RangeError);
+    expect(() => new Trng({ seed: 0.5 })).toThrow(RangeError);
+    expect(trng.randomBytes(0).length).toBe(0);
+  });
+
+  it('never prints its state', () => {
+    const trng = new Trng({ seed: 3 });
+    expect(String(trng)).toBe('Trng(seeded HMAC_DRBG)');
+    expect(inspect(trng, { showHidden: true, depth: 9 })).toBe('Trng(seeded HMAC_DRBG)');
+    expect(JSON.parse(JSON.stringify(trng))).toEqual({ deterministic: true, wordsDrawn: 1 });
+    expect(String(new Trng())).toBe('Trng(OS)');
+  });
+});

@@ -1,0 +1,132 @@
+/**
+ * The SEcube's true random number generator (the STM32F4 RNG peripheral, RM0090 §24): 32-bit words,
+ * one every 40 RNG clock periods.
+ *
+ * Two sources stand in for the analog noise source:
+ * - by default, the operating system's CSPRNG (`node:crypto.randomBytes`);
+ * - with a `seed`, an HMAC_DRBG (NIST SP 800-90A §10.1.2, SHA-256) instantiated from the seed, so a
+ *   whole simulation (serials, keys, nonces, identity keys) replays bit for bit.
+ *
+ * Either way every word goes through the continuous random number generator test of FIPS 140-2
+ * §4.9.2 (the first word after power-up is discarded, and a word equal to its predecessor is a
+ * failure), which the F4 hardware leaves to software. Each word drawn charges the TRNG word cost.
+ * @module
+ */
+import { randomBytes as osRandomBytes } from 'node:crypto';
+import { sha256 } from '@noble/hashes/sha2.js';
+import type { CycleMeter } from './costModel.ts';
+import { DeviceError } from './deviceError.ts';
+import { HmacDrbg } from './hmacDrbg.ts';
+
+/** A seed for a deterministic TRNG: bytes, a string (UTF-8) or an integer. */
+export type TrngSeed = Uint8Array | string | number;
+
+/** Options of {@link Trng}. */
+export interface TrngOptions {
+  /** Makes the TRNG a deterministic DRBG; omit for OS randomness. */
+  readonly seed?: TrngSeed;
+  /** Meter charged for each 32-bit word drawn. */
+  readonly meter?: CycleMeter;
+  /**
+   * Replaces the noise source (bytes in, whole words). For fault-injection tests of the continuous
+   * test, e.g. a stuck source; takes precedence over `seed`.
+   */
+  readonly rawSource?: (length: number) => Uint8Array;
+}
+
+/** Personalization string (SP 800-90A §8.7.1) separating this use from any other seeded DRBG. */
+const PERSONALIZATION = new TextEncoder().encode('SEkey-TS simulated STM32F4 RNG');
+/** SP 800-90A §8.6.7: a nonce of at least half the security strength (here 128 bits). */
+const NONCE = new TextEncoder().encode('SEkey-TS TRNG v1');
+/** Words per source request: keeps each DRBG request under SP 800-90A's 2^19-bit limit. */
+const CHUNK_WORDS = 1024;
+
+function seedBytes(seed: TrngSeed): Uint8Array {
+  if (seed instanceof Uint8Array) return seed;
+  if (typeof seed === 'number') {
+    if (!Number.isSafeInteger(seed)) throw new RangeError(`numeric TRNG seed must be a safe integer, got ${seed}`);
+    return new TextEncoder().encode(`int:${seed}`);
+  }
+  return new TextEncoder().encode(`str:${seed}`);
+}
+
+/**
+ * A TRNG producing 32-bit words, charged per word. Output is drawn in whole words: asking for 5
+ * bytes draws 2 words, as firmware calling `HAL_RNG_GenerateRandomNumber` does.
+ */
+export class Trng {
+  /** True when seeded (reproducible), false when backed by the OS CSPRNG. */
+  readonly deterministic: boolean;
+  readonly #source: (length: number) => Uint8Array;
+  readonly #meter: CycleMeter | undefined;
+  #previous: number | undefined;
+  #wordsDrawn = 0;
+
+  constructor(options: TrngOptions = {}) {
+    this.#meter = options.meter;
+    if (options.rawSource !== undefined) {
+      this.deterministic = false;
+      this.#source = options.rawSource;
+    } else if (options.seed === undefined) {
+      this.deterministic = false;
+      this.#source = (length) => osRandomBytes(length);
+    } else {
+      this.deterministic = true;
+      // SHA-256 of the seed gives the 256 bits of entropy input SP 800-90A asks for, whatever the seed's size.
+      const drbg = new HmacDrbg(sha256(seedBytes(options.seed)), NONCE, PERSONALIZATION);
+      this.#source = (length) => drbg.generate(length);
+    }
+    // FIPS 140-2 §4.9.2: the first block after power-up is only kept for comparison.
+    this.#previous = this.#rawWords(1)[0];
+  }
+
+  /** 32-bit words drawn so far (including the discarded first one). */
+  get wordsDrawn(): number {
+    return this.#wordsDrawn;
+  }
+
+  #rawWords(count: number): Uint32Array {
+    const bytes = this.#source(count * 4);
+    if (bytes.length !== count * 4) throw new DeviceError('TRNG_FAILURE', 'noise source returned a short read');
+    this.#wordsDrawn += count;
+    this.#meter?.charge('trng.word', count);
+    return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + count * 4));
+  }
+
+  /** `count` words that passed the continuous test. */
+  words(count: number): Uint32Array {
+    if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`word count must be ≥ 0, got ${count}`);
+    const out = new Uint32Array(count);
+    for (let done = 0; done < count; ) {
+      const chunk = this.#rawWords(Math.min(CHUNK_WORDS, count - done));
+      for (const word of chunk) {
+        if (word === this.#previous) throw new DeviceError('TRNG_FAILURE', 'two consecutive RNG words are equal (FIPS 140-2 §4.9.2)');
+        this.#previous = word;
+        out[done++] = word;
+      }
+    }
+    return out;
+  }
+
+  /** `length` random bytes, drawn as ⌈length/4⌉ words. */
+  randomBytes(length: number): Uint8Array {
+    if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`length must be ≥ 0, got ${length}`);
+    const words = this.words(Math.ceil(length / 4));
+    return new Uint8Array(words.buffer, 0, length).slice();
+  }
+
+  /** The DRBG state is secret. */
+  toString(): string {
+    return `Trng(${this.deterministic ? 'seeded HMAC_DRBG' : 'OS'})`;
+  }
+
+  /** Hides internal state from `util.inspect`. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+
+  /** Hides internal state from `JSON.stringify`. */
+  toJSON(): { readonly deterministic: boolean; readonly wordsDrawn: number } {
+    return { deterministic: this.deterministic, wordsDrawn: this.#wordsDrawn };
+  }
+}
