@@ -29,10 +29,11 @@ export const DEVICE_ERROR_CODES = [
   'UNKNOWN_KEY',
   /** A key with that ID already exists and may not be silently replaced. */
   'KEY_EXISTS',
-  /** The key named as a wrapping key is a data key. */
-  'NOT_A_WRAPPING_KEY',
-  /** The key named as a data key is a wrapping key (wrapping keys never encrypt data). */
-  'NOT_A_DATA_KEY',
+  /**
+   * The key's purpose does not allow this use (NIST SP 800-57 Part 1 §5.2: one key, one use), e.g.
+   * encrypting under a wrapping key, sealing under an `open` key, importing under a `wrap` key.
+   */
+  'WRONG_KEY_PURPOSE',
   /** An AES-GCM nonce that is not 12 bytes (NIST SP 800-38D §8.2 recommends 96 bits). */
   'BAD_NONCE',
   /** An argument outside its domain (ID range, length, name, PIN size...). */
@@ -41,6 +42,8 @@ export const DEVICE_ERROR_CODES = [
   'AUTH_FAILED',
   /** AES-KW integrity check failed (RFC 3394 §2.2.3). */
   'UNWRAP_FAILED',
+  /** A delete order that authenticated but is malformed or names another device or key. */
+  'BAD_ORDER',
   /** A monotonic counter was asked to go backwards. */
   'COUNTER_ROLLBACK',
   /** The device is powered off: call `powerOn()`. */

@@ -1,9 +1,17 @@
+import { x25519 } from '@noble/curves/ed25519.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { propertyParams } from '../properties/runConfig.ts';
 import type { DeviceErrorCode } from './deviceError.ts';
 import { isDeviceError } from './deviceError.ts';
 import { identityFingerprint, provisionUserDevice } from './provisioning.ts';
+import type { ProvisioningKeyIds } from './provisioning.ts';
+import { PowerLossError } from './powerLossError.ts';
 import { testOnlyHooks } from './secube.ts';
-import { ADMIN_PIN, USER_PIN, makeDevice } from './secube.testkit.ts';
+import type { SecubeDevice } from './secube.ts';
+import { ADMIN_PIN, PAIR_IDS, USER_PIN, makeDevice, makeProvisionedPair, reboot, relogin } from './secube.testkit.ts';
 
 function expectCode(code: DeviceErrorCode, f: () => unknown): void {
   try {
@@ -15,58 +23,131 @@ function expectCode(code: DeviceErrorCode, f: () => unknown): void {
   throw new Error(`expected ${code}, but the call succeeded`);
 }
 
-/** Admin device with per-user IDs (1000 + 2u, 1001 + 2u); user devices with fixed IDs 1 and 2. */
-function setup(): { admin: ReturnType<typeof makeDevice>['device']; alice: ReturnType<typeof makeDevice>['device']; bob: ReturnType<typeof makeDevice>['device'] } {
+const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+const { adminToUserKeyId: A2U, userToAdminKeyId: U2A, wrappingKeyId: WRAP } = PAIR_IDS;
+
+/** One admin device and two users; the admin holds each user's keys under its own IDs, as a KMS would. */
+function fleet(): { admin: SecubeDevice; alice: SecubeDevice; bob: SecubeDevice; aliceIds: ProvisioningKeyIds; bobIds: ProvisioningKeyIds } {
   const admin = makeDevice('prov-admin').device;
   const alice = makeDevice('prov-alice').device;
   const bob = makeDevice('prov-bob').device;
   for (const d of [admin, alice, bob]) d.login('admin', ADMIN_PIN);
-  provisionUserDevice(admin, alice, { admin: { channelKeyId: 1000, wrappingKeyId: 1001 }, user: { channelKeyId: 1, wrappingKeyId: 2 } });
-  provisionUserDevice(admin, bob, { admin: { channelKeyId: 1002, wrappingKeyId: 1003 }, user: { channelKeyId: 1, wrappingKeyId: 2 } });
-  return { admin, alice, bob };
+  const aliceIds = { adminToUserKeyId: 1000, userToAdminKeyId: 1001, wrappingKeyId: 1002 };
+  const bobIds = { adminToUserKeyId: 1003, userToAdminKeyId: 1004, wrappingKeyId: 1005 };
+  provisionUserDevice(admin, alice, aliceIds);
+  provisionUserDevice(admin, bob, bobIds);
+  return { admin, alice, bob, aliceIds, bobIds };
 }
 
-describe('provisioning (X25519 + HKDF-SHA256 inside both devices)', () => {
-  it('gives both sides the same channel key: sealed on one, opened on the other', () => {
-    const { admin, alice } = setup();
-    const aad = new TextEncoder().encode('update for alice #1');
-    const sealed = admin.seal(1000, new TextEncoder().encode('hello alice'), aad);
-    expect(new TextDecoder().decode(alice.open(1, sealed, aad))).toBe('hello alice');
-    const ack = alice.seal(1, Uint8Array.of(1), aad);
-    expect(admin.open(1000, ack, aad)).toEqual(Uint8Array.of(1));
-    const { nonce, ciphertext } = alice.encrypt(1, Uint8Array.of(5, 6));
-    expect(admin.decrypt(1000, nonce, ciphertext)).toEqual(Uint8Array.of(5, 6));
+describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-separated keys)', () => {
+  it('stores the three keys under the same IDs with the purposes of each side', () => {
+    const { admin, user } = makeProvisionedPair('purposes');
+    expect([A2U, U2A, WRAP].map((id) => admin.device.keyInfo(id).purpose)).toEqual(['seal', 'open', 'wrap']);
+    expect([A2U, U2A, WRAP].map((id) => user.device.keyInfo(id).purpose)).toEqual(['open', 'seal', 'unwrap']);
+    for (const id of [A2U, U2A, WRAP]) {
+      expect(user.device.keyInfo(id).bits).toBe(256);
+      expect(testOnlyHooks(user.device).readKey(id)).toEqual(testOnlyHooks(admin.device).readKey(id));
+    }
+    // Three independent keys (RFC 5869 §3.2: distinct info), not one key three times.
+    const [a, b, c] = [A2U, U2A, WRAP].map((id) => Buffer.from(testOnlyHooks(user.device).readKey(id)).toString('hex'));
+    expect(new Set([a, b, c]).size).toBe(3);
   });
 
-  it('gives both sides the same wrapping key: a key wrapped by the admin is imported by the user, and both then agree', () => {
-    const { admin, alice } = setup();
-    admin.generateKey(5000); // a group key, made by the admin TRNG
-    const { blob } = admin.exportWrapped(5000, 1001);
-    alice.logout();
-    alice.login('user', USER_PIN);
-    alice.importWrapped(5000, blob, 2);
-    const { nonce, ciphertext } = admin.encrypt(5000, new TextEncoder().encode('group secret'), { aad: Uint8Array.of(9) });
-    expect(new TextDecoder().decode(alice.decrypt(5000, nonce, ciphertext, Uint8Array.of(9)))).toBe('group secret');
-    const back = alice.encrypt(5000, Uint8Array.of(4));
-    expect(admin.decrypt(5000, back.nonce, back.ciphertext)).toEqual(Uint8Array.of(4));
+  it('derives exactly the documented HKDF-SHA256 outputs (RFC 5869) from the X25519 secret (RFC 7748)', () => {
+    const { admin, user } = makeProvisionedPair('formula');
+    const shared = x25519.getSharedSecret(testOnlyHooks(admin.device).readIdentitySecret(), user.device.identityPublicKey);
+    expect(x25519.getSharedSecret(testOnlyHooks(user.device).readIdentitySecret(), admin.device.identityPublicKey)).toEqual(shared);
+    const transcript = Buffer.concat([text(admin.device.serial), admin.device.identityPublicKey, text(user.device.serial), user.device.identityPublicKey]);
+    const derive = (label: string): Uint8Array => hkdf(sha256, shared, undefined, Buffer.concat([text(label), Uint8Array.of(0), transcript]), 32);
+    expect(testOnlyHooks(user.device).readKey(A2U)).toEqual(derive('SEkey-TS provisioning v2 admin-to-user channel'));
+    expect(testOnlyHooks(user.device).readKey(U2A)).toEqual(derive('SEkey-TS provisioning v2 user-to-admin channel'));
+    expect(testOnlyHooks(user.device).readKey(WRAP)).toEqual(derive('SEkey-TS provisioning v2 wrapping'));
+  });
+
+  it('admin→user: the admin seals, the user opens (in a user session); user→admin: the user seals an ack, the admin opens', () => {
+    const { admin, user } = makeProvisionedPair('directions');
+    relogin(user.device, 'user');
+    const aad = text('update for user #1');
+    const sealed = admin.device.seal(A2U, text('hello user'), aad);
+    expect(new TextDecoder().decode(user.device.open(A2U, sealed, aad))).toBe('hello user');
+    expectCode('AUTH_FAILED', () => user.device.open(A2U, sealed, text('update for user #2')));
+    const ack = user.device.seal(U2A, text('ack #1'), aad);
+    expect(new TextDecoder().decode(admin.device.open(U2A, ack, aad))).toBe('ack #1');
+  });
+
+  it('the user host cannot seal under admin→user nor open under user→admin (no forged admin messages, W1)', () => {
+    const { admin, user } = makeProvisionedPair('no-forgery');
+    for (const level of ['user', 'admin'] as const) {
+      relogin(user.device, level);
+      const u = user.device;
+      expectCode('WRONG_KEY_PURPOSE', () => u.seal(A2U, text('forged update'), text('update for user #1')));
+      expectCode('WRONG_KEY_PURPOSE', () => u.encrypt(A2U, text('forged update')));
+      expectCode('WRONG_KEY_PURPOSE', () => u.decrypt(A2U, new Uint8Array(12), new Uint8Array(32)));
+      expectCode('WRONG_KEY_PURPOSE', () => u.open(U2A, u.seal(U2A, text('x'), text('a')), text('a')));
+      expectCode('WRONG_KEY_PURPOSE', () => u.encrypt(U2A, text('x')));
+      expectCode('WRONG_KEY_PURPOSE', () => u.seal(WRAP, text('x'), text('a')));
+      expectCode('WRONG_KEY_PURPOSE', () => u.open(WRAP, new Uint8Array(40), text('a')));
+    }
+    // Nor can the admin host read its own outgoing messages or write the user's acknowledgements.
+    const a = admin.device;
+    expectCode('WRONG_KEY_PURPOSE', () => a.open(A2U, a.seal(A2U, text('x'), text('a')), text('a')));
+    expectCode('WRONG_KEY_PURPOSE', () => a.seal(U2A, text('forged ack'), text('a')));
+    expectCode('WRONG_KEY_PURPOSE', () => a.encrypt(A2U, text('x')));
+    // A message in one direction is not accepted as one in the other: different keys.
+    relogin(user.device, 'user');
+    const ack = user.device.seal(U2A, text('ack'), text('a'));
+    expectCode('AUTH_FAILED', () => user.device.open(A2U, ack, text('a')));
+  });
+
+  it('admin exportWrapped under wrap → user importWrapped under unwrap at user level → both encrypt and decrypt alike', () => {
+    const { admin, user } = makeProvisionedPair('wrapping');
+    admin.device.generateKey(5000); // a group key, made by the admin TRNG
+    const { blob } = admin.device.exportWrapped(5000, WRAP);
+    relogin(user.device, 'user');
+    expect(user.device.importWrapped(5000, blob, WRAP)).toEqual({ id: 5000, purpose: 'data', bits: 256 });
+    const { nonce, ciphertext } = admin.device.encrypt(5000, text('group secret'), { aad: Uint8Array.of(9) });
+    expect(new TextDecoder().decode(user.device.decrypt(5000, nonce, ciphertext, Uint8Array.of(9)))).toBe('group secret');
+    const back = user.device.encrypt(5000, Uint8Array.of(4));
+    expect(admin.device.decrypt(5000, back.nonce, back.ciphertext)).toEqual(Uint8Array.of(4));
+    const sealed = user.device.seal(5000, Uint8Array.of(7), Uint8Array.of(1));
+    expect(admin.device.open(5000, sealed, Uint8Array.of(1))).toEqual(Uint8Array.of(7));
+  });
+
+  it('the user device can neither export nor wrap, and the admin device cannot unwrap under its wrap key', () => {
+    const { admin, user } = makeProvisionedPair('one-way-wrap');
+    admin.device.generateKey(5000);
+    const { blob } = admin.device.exportWrapped(5000, WRAP);
+    relogin(user.device, 'user');
+    user.device.importWrapped(5000, blob, WRAP);
+    user.device.generateKey(6000);
+    expectCode('ACCESS_DENIED', () => user.device.exportWrapped(5000, WRAP));
+    expectCode('ACCESS_DENIED', () => user.device.wrapForExport(6000, WRAP));
+    // Even with the user device's admin PIN: its wrapping key is an unwrap key.
+    relogin(user.device, 'admin');
+    expectCode('WRONG_KEY_PURPOSE', () => user.device.exportWrapped(5000, WRAP));
+    expectCode('WRONG_KEY_PURPOSE', () => user.device.exportWrapped(6000, A2U));
+    expectCode('WRONG_KEY_PURPOSE', () => user.device.exportWrapped(WRAP, WRAP));
+    // The admin device wraps but never unwraps, and never exports a channel or wrapping key.
+    expectCode('WRONG_KEY_PURPOSE', () => admin.device.importWrapped(5001, blob, WRAP));
+    expectCode('WRONG_KEY_PURPOSE', () => admin.device.exportWrapped(A2U, WRAP));
+    expectCode('WRONG_KEY_PURPOSE', () => admin.device.exportWrapped(WRAP, WRAP));
+    expect(admin.device.listKeyIds()).toEqual([A2U, U2A, WRAP, 5000]);
   });
 
   it('derives the keys of each pair only: another user can neither open nor unwrap', () => {
-    const { admin, alice, bob } = setup();
+    const { admin, alice, bob, aliceIds, bobIds } = fleet();
     const aad = Uint8Array.of(0);
-    const forAlice = admin.seal(1000, Uint8Array.of(1, 2, 3), aad);
-    expectCode('AUTH_FAILED', () => bob.open(1, forAlice, aad));
+    const forAlice = admin.seal(aliceIds.adminToUserKeyId, Uint8Array.of(1, 2, 3), aad);
+    expect(alice.open(aliceIds.adminToUserKeyId, forAlice, aad)).toEqual(Uint8Array.of(1, 2, 3));
+    expectCode('AUTH_FAILED', () => bob.open(bobIds.adminToUserKeyId, forAlice, aad));
     admin.generateKey(5000);
-    const { blob } = admin.exportWrapped(5000, 1001);
-    expectCode('UNWRAP_FAILED', () => bob.importWrapped(5000, blob, 2));
-    // Alice's and Bob's keys differ although they sit under the same IDs on their devices.
-    expect(testOnlyHooks(alice).readKey(1)).not.toEqual(testOnlyHooks(bob).readKey(1));
-    expect(testOnlyHooks(alice).readKey(1)).toEqual(testOnlyHooks(admin).readKey(1000));
-    expect(testOnlyHooks(alice).readKey(2)).toEqual(testOnlyHooks(admin).readKey(1001));
-    // The channel key is a data key and the wrapping key a wrapping key, on both sides.
-    expect(admin.keyInfo(1000).purpose).toBe('data');
-    expect(admin.keyInfo(1001).purpose).toBe('wrap');
-    expect(alice.keyInfo(2).purpose).toBe('wrap');
+    const { blob } = admin.exportWrapped(5000, aliceIds.wrappingKeyId);
+    expectCode('UNWRAP_FAILED', () => bob.importWrapped(5000, blob, bobIds.wrappingKeyId));
+    expect(bob.listKeyIds()).not.toContain(5000);
+    const readKey = (d: SecubeDevice, id: number): Uint8Array => testOnlyHooks(d).readKey(id);
+    expect(readKey(alice, 1000)).toEqual(readKey(admin, 1000));
+    expect(readKey(bob, 1003)).toEqual(readKey(admin, 1003));
+    expect(readKey(alice, 1000)).not.toEqual(readKey(bob, 1003));
   });
 
   it('reports public values only, with comparable fingerprints', () => {
@@ -74,7 +155,7 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices)', () => {
     const alice = makeDevice('prov-alice').device;
     admin.login('admin', ADMIN_PIN);
     alice.login('admin', ADMIN_PIN);
-    const result = provisionUserDevice(admin, alice, { admin: { channelKeyId: 10, wrappingKeyId: 11 }, user: { channelKeyId: 1, wrappingKeyId: 2 } });
+    const result = provisionUserDevice(admin, alice, PAIR_IDS);
     expect(result).toEqual({
       adminSerial: admin.serial,
       userSerial: alice.serial,
@@ -84,43 +165,110 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices)', () => {
     expect(result.adminFingerprint).toMatch(/^([0-9a-f]{4}:){7}[0-9a-f]{4}$/);
   });
 
-  it('needs admin sessions on both devices, distinct IDs, a valid peer, and replace to re-provision', () => {
+  it('needs admin sessions on both devices, distinct IDs, a valid peer and role, and replace to re-provision', () => {
     const admin = makeDevice('prov-admin').device;
     const alice = makeDevice('prov-alice').device;
-    const ids = { admin: { channelKeyId: 10, wrappingKeyId: 11 }, user: { channelKeyId: 1, wrappingKeyId: 2 } };
-    expectCode('NOT_LOGGED_IN', () => provisionUserDevice(admin, alice, ids));
+    expectCode('NOT_LOGGED_IN', () => provisionUserDevice(admin, alice, PAIR_IDS));
     admin.login('admin', ADMIN_PIN);
     alice.login('user', USER_PIN);
-    expectCode('ACCESS_DENIED', () => provisionUserDevice(admin, alice, ids));
-    alice.logout();
-    alice.login('admin', ADMIN_PIN);
-    expectCode('BAD_ARGUMENT', () => provisionUserDevice(admin, alice, { ...ids, user: { channelKeyId: 3, wrappingKeyId: 3 } }));
+    expectCode('ACCESS_DENIED', () => provisionUserDevice(admin, alice, PAIR_IDS));
+    expectCode('ACCESS_DENIED', () => alice.installProvisionedKeys({ role: 'user', peer: { serial: admin.serial, publicKey: admin.identityPublicKey }, ...PAIR_IDS }));
+    relogin(alice, 'admin');
+    for (const ids of [
+      { ...PAIR_IDS, wrappingKeyId: PAIR_IDS.adminToUserKeyId },
+      { ...PAIR_IDS, userToAdminKeyId: PAIR_IDS.adminToUserKeyId },
+      { ...PAIR_IDS, userToAdminKeyId: PAIR_IDS.wrappingKeyId },
+    ]) {
+      expectCode('BAD_ARGUMENT', () => provisionUserDevice(admin, alice, ids));
+      expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'admin', peer: { serial: alice.serial, publicKey: alice.identityPublicKey }, ...ids }));
+    }
+    expectCode('BAD_ARGUMENT', () => provisionUserDevice(admin, alice, { ...PAIR_IDS, wrappingKeyId: 2 ** 29 }));
+    const good = { serial: alice.serial, publicKey: alice.identityPublicKey };
+    expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'admin', peer: { ...good, publicKey: new Uint8Array(32) }, ...PAIR_IDS }));
+    expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'admin', peer: { ...good, publicKey: new Uint8Array(31) }, ...PAIR_IDS }));
+    expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'admin', peer: { ...good, serial: 'short' }, ...PAIR_IDS }));
+    expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'admin', peer: { ...good, serial: `é${good.serial.slice(1)}` }, ...PAIR_IDS }));
+    expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'peer' as 'admin', peer: good, ...PAIR_IDS }));
     expect(admin.listKeyIds()).toEqual([]);
-    expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'admin', peer: { serial: alice.serial, publicKey: alice.identityPublicKey }, channelKeyId: 5, wrappingKeyId: 5 }));
-    const peer = { serial: alice.serial, publicKey: new Uint8Array(32) };
-    expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'admin', peer, channelKeyId: 20, wrappingKeyId: 21 }));
-    expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'admin', peer: { serial: 'short', publicKey: alice.identityPublicKey }, channelKeyId: 20, wrappingKeyId: 21 }));
-    provisionUserDevice(admin, alice, ids);
-    const channel = testOnlyHooks(alice).readKey(1);
-    expectCode('KEY_EXISTS', () => provisionUserDevice(admin, alice, ids));
-    // Idempotent: re-running with replace installs the very same keys.
-    provisionUserDevice(admin, alice, ids, { replace: true });
-    expect(testOnlyHooks(alice).readKey(1)).toEqual(channel);
-    expect(testOnlyHooks(admin).readKey(10)).toEqual(channel);
+    expect(alice.listKeyIds()).toEqual([]);
+    provisionUserDevice(admin, alice, PAIR_IDS);
+    const channel = testOnlyHooks(alice).readKey(A2U);
+    expectCode('KEY_EXISTS', () => provisionUserDevice(admin, alice, PAIR_IDS));
+    // Idempotent: re-running with replace installs the very same keys, with the same purposes.
+    provisionUserDevice(admin, alice, PAIR_IDS, { replace: true });
+    expect(testOnlyHooks(alice).readKey(A2U)).toEqual(channel);
+    expect(testOnlyHooks(admin).readKey(A2U)).toEqual(channel);
+    expect(alice.keyInfo(A2U).purpose).toBe('open');
+    expect(admin.listKeyIds()).toEqual([A2U, U2A, WRAP]);
   });
 
-  it('after a factory reset the user device has a new identity, so the old channel key cannot come back', () => {
+  it('refuses a request one of whose keys it could not store, before writing any of them', () => {
     const admin = makeDevice('prov-admin').device;
     const alice = makeDevice('prov-alice').device;
     admin.login('admin', ADMIN_PIN);
     alice.login('admin', ADMIN_PIN);
-    const ids = { admin: { channelKeyId: 10, wrappingKeyId: 11 }, user: { channelKeyId: 1, wrappingKeyId: 2 } };
-    provisionUserDevice(admin, alice, ids);
-    const old = admin.seal(10, Uint8Array.of(1), Uint8Array.of());
+    alice.generateKey(WRAP); // a data key squatting on the wrapping key's ID
+    const peer = { serial: admin.serial, publicKey: admin.identityPublicKey };
+    expectCode('KEY_EXISTS', () => alice.installProvisionedKeys({ role: 'user', peer, ...PAIR_IDS }));
+    expectCode('BAD_ARGUMENT', () => alice.installProvisionedKeys({ role: 'user', peer, ...PAIR_IDS, replace: true }));
+    expect(alice.listKeyIds()).toEqual([WRAP]);
+    expect(alice.keyInfo(WRAP).purpose).toBe('data');
+    // provisionUserDevice checks both devices first: the admin side, which could store its keys, stores none.
+    expectCode('KEY_EXISTS', () => provisionUserDevice(admin, alice, PAIR_IDS));
+    expectCode('BAD_ARGUMENT', () => provisionUserDevice(admin, alice, PAIR_IDS, { replace: true }));
+    expect(admin.listKeyIds()).toEqual([]);
+    expect(alice.listKeyIds()).toEqual([WRAP]);
+    // A device is never paired with itself: it would hold both the seal and the open side of a channel.
+    expectCode('BAD_ARGUMENT', () => provisionUserDevice(admin, admin, PAIR_IDS));
+    expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'user', peer: { serial: admin.serial, publicKey: admin.identityPublicKey }, ...PAIR_IDS }));
+    expect(admin.listKeyIds()).toEqual([]);
+  });
+
+  it('after a factory reset the user device has a new identity, so the old channel keys cannot come back', () => {
+    const admin = makeDevice('prov-admin').device;
+    const alice = makeDevice('prov-alice').device;
+    admin.login('admin', ADMIN_PIN);
+    alice.login('admin', ADMIN_PIN);
+    provisionUserDevice(admin, alice, PAIR_IDS);
+    const old = admin.seal(A2U, Uint8Array.of(1), Uint8Array.of());
     alice.factoryReset({ userPin: USER_PIN, adminPin: ADMIN_PIN });
     alice.login('admin', ADMIN_PIN);
-    provisionUserDevice(admin, alice, { ...ids, admin: { channelKeyId: 12, wrappingKeyId: 13 } });
-    expectCode('AUTH_FAILED', () => alice.open(1, old, Uint8Array.of()));
-    expect(alice.open(1, admin.seal(12, Uint8Array.of(2), Uint8Array.of()), Uint8Array.of())).toEqual(Uint8Array.of(2));
+    const fresh = { adminToUserKeyId: 2000, userToAdminKeyId: 2001, wrappingKeyId: 2002 };
+    provisionUserDevice(admin, alice, fresh);
+    alice.installProvisionedKeys({ role: 'user', peer: { serial: admin.serial, publicKey: admin.identityPublicKey }, ...PAIR_IDS });
+    expectCode('AUTH_FAILED', () => alice.open(A2U, old, Uint8Array.of()));
+    expect(alice.open(2000, admin.seal(2000, Uint8Array.of(2), Uint8Array.of()), Uint8Array.of())).toEqual(Uint8Array.of(2));
+  });
+
+  it('a power cut during provisioning of the user device leaves a subset of the keys; rerunning with replace completes it', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), (cutAt, flashSeed) => {
+        const admin = makeDevice('cut-prov-admin').device;
+        const user = makeDevice('cut-prov-user', { flashSeed });
+        admin.login('admin', ADMIN_PIN);
+        user.device.login('admin', ADMIN_PIN);
+        user.flash.cutPowerAfter(cutAt);
+        try {
+          provisionUserDevice(admin, user.device, PAIR_IDS);
+        } catch (e) {
+          expect(e).toBeInstanceOf(PowerLossError);
+          user.device.powerOn();
+        }
+        user.flash.cancelPowerCut();
+        const again = reboot(user);
+        again.login('admin', ADMIN_PIN);
+        const present = again.listKeyIds();
+        // Whatever landed is whole and has its user-side purpose.
+        for (const id of present) {
+          expect(testOnlyHooks(again).readKey(id)).toEqual(testOnlyHooks(admin).readKey(id));
+          expect(again.keyInfo(id).purpose).toBe({ [A2U]: 'open', [U2A]: 'seal', [WRAP]: 'unwrap' }[id]);
+        }
+        provisionUserDevice(admin, again, PAIR_IDS, { replace: true });
+        expect(again.listKeyIds()).toEqual([A2U, U2A, WRAP]);
+        relogin(again, 'user');
+        expect(again.open(A2U, admin.seal(A2U, Uint8Array.of(5), Uint8Array.of()), Uint8Array.of())).toEqual(Uint8Array.of(5));
+      }),
+      propertyParams(15),
+    );
   });
 });

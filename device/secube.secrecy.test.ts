@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { DELETE_ORDER_AAD, encodeDeleteOrder } from './deleteOrder.ts';
 import { provisionUserDevice } from './provisioning.ts';
 import { testOnlyHooks } from './secube.ts';
 import type { SecubeDevice } from './secube.ts';
-import { ADMIN_PIN, USER_PIN, hostViews, leaks, makeDevice, secretNeedles } from './secube.testkit.ts';
+import { ADMIN_PIN, PAIR_IDS, USER_PIN, hostViews, leaks, makeDevice, secretNeedles } from './secube.testkit.ts';
 
 /**
  * Runs `f` and records what a host sees of it: the result, or the thrown error.
@@ -25,40 +26,57 @@ describe('key secrecy: no key byte in anything host-visible', () => {
     observe(seen, () => a.login('user', 'wrong-pin-1'));
     observe(seen, () => a.login('admin', ADMIN_PIN));
     observe(seen, () => u.login('admin', ADMIN_PIN));
-    observe(seen, () => provisionUserDevice(a, u, { admin: { channelKeyId: 1000, wrappingKeyId: 1001 }, user: { channelKeyId: 1, wrappingKeyId: 2 } }));
+    observe(seen, () => provisionUserDevice(a, u, PAIR_IDS));
+    const { adminToUserKeyId: a2u, userToAdminKeyId: u2a, wrappingKeyId: wrap } = PAIR_IDS;
     for (const id of [10, 11, 12]) observe(seen, () => a.generateKey(id));
-    observe(seen, () => a.generateKey(13, { purpose: 'wrap' }));
+    const deletedLater = testOnlyHooks(a).readKey(12);
+    observe(seen, () => a.generateKey(13, { purpose: 'wrap' as 'data' }));
     observe(seen, () => a.generateKey(10));
     const wrapped: Uint8Array[] = [];
     for (const id of [10, 11, 12]) {
       observe(seen, () => {
-        const r = a.exportWrapped(id, 1001);
+        const r = a.exportWrapped(id, wrap);
         wrapped.push(r.blob);
         return r;
       });
     }
-    observe(seen, () => a.exportWrapped(1001, 13));
+    observe(seen, () => a.exportWrapped(wrap, wrap));
+    observe(seen, () => a.exportWrapped(a2u, wrap));
     observe(seen, () => a.exportWrapped(10, 10));
+    observe(seen, () => a.importWrapped(50, wrapped[0] ?? new Uint8Array(40), wrap));
     observe(seen, () => u.logout());
     observe(seen, () => u.login('user', USER_PIN));
-    wrapped.forEach((blob, i) => observe(seen, () => u.importWrapped(10 + i, blob, 2)));
-    observe(seen, () => u.importWrapped(99, wrapped[0]?.map((b) => b ^ 1) ?? new Uint8Array(40), 2));
+    wrapped.forEach((blob, i) => observe(seen, () => u.importWrapped(10 + i, blob, wrap)));
+    observe(seen, () => u.importWrapped(99, wrapped[0]?.map((b) => b ^ 1) ?? new Uint8Array(40), wrap));
+    observe(seen, () => u.exportWrapped(10, wrap));
     observe(seen, () => u.deleteKey(10));
     observe(seen, () => u.generateKey(10, { replace: true }));
     const pt = new TextEncoder().encode('the plaintext itself is not a secret of the device');
     observe(seen, () => a.encrypt(10, pt, { aad: Uint8Array.of(1) }));
-    observe(seen, () => u.seal(1, pt, Uint8Array.of(2)));
-    observe(seen, () => a.open(1000, u.seal(1, pt, Uint8Array.of(2)), Uint8Array.of(3)));
+    observe(seen, () => u.seal(u2a, pt, Uint8Array.of(2)));
+    observe(seen, () => u.seal(a2u, pt, Uint8Array.of(2)));
+    observe(seen, () => a.open(u2a, u.seal(u2a, pt, Uint8Array.of(2)), Uint8Array.of(3)));
+    observe(seen, () => u.open(a2u, a.seal(a2u, pt, Uint8Array.of(4)), Uint8Array.of(4)));
+    observe(seen, () => u.open(u2a, new Uint8Array(40), Uint8Array.of(4)));
     observe(seen, () => u.decrypt(11, new Uint8Array(12), new Uint8Array(40)));
-    observe(seen, () => u.encrypt(2, pt));
+    observe(seen, () => u.encrypt(wrap, pt));
+    observe(seen, () => u.encrypt(a2u, pt));
     observe(seen, () => u.encrypt(10, pt, { nonce: new Uint8Array(7) }));
     observe(seen, () => u.counterAdvance('seq', 3));
     observe(seen, () => u.counterAdvance('seq', 2));
     observe(seen, () => u.keyInfo(10));
+    observe(seen, () => u.keyInfo(a2u));
     observe(seen, () => u.listKeyIds());
     observe(seen, () => u.identityPublicKey);
+    const order = a.seal(a2u, encodeDeleteOrder(u.serial, 12), DELETE_ORDER_AAD);
+    seen.push(order);
+    observe(seen, () => u.deleteKeyByOrder(11, order, a2u));
+    observe(seen, () => u.deleteKeyByOrder(12, order.map((b, i) => (i === 20 ? b ^ 1 : b)), a2u));
+    observe(seen, () => u.deleteKeyByOrder(12, order, u2a));
+    observe(seen, () => u.deleteKeyByOrder(12, order, a2u));
+    observe(seen, () => u.deleteKeyByOrder(12, order, a2u));
     observe(seen, () => a.deleteKey(12));
-    observe(seen, () => a.exportWrapped(12, 1001));
+    observe(seen, () => a.exportWrapped(12, wrap));
     seen.push(a, u, admin.flash, admin.meter.snapshot());
     observe(seen, () => {
       u.cutPower();
@@ -71,11 +89,12 @@ describe('key secrecy: no key byte in anything host-visible', () => {
       return [...ids.map((id) => hooks.readKey(id)), hooks.readIdentitySecret()];
     };
     u.login('user', USER_PIN);
-    const secrets = [...secretsOf(a, [10, 11, 13, 1000, 1001]), ...secretsOf(u, [1, 2, 10, 11, 12])];
+    expect(u.listKeyIds()).toEqual([10, 11, a2u, u2a, wrap]);
+    const secrets = [...secretsOf(a, [10, 11, a2u, u2a, wrap]), ...secretsOf(u, [10, 11, a2u, u2a, wrap]), deletedLater];
     const pins = [USER_PIN, ADMIN_PIN, 'wrong-pin-1'].map((p) => new TextEncoder().encode(p));
     const needles = [...secretNeedles(secrets), ...secretNeedles(pins)];
     const views = seen.flatMap(hostViews);
-    expect(seen.filter((s) => s instanceof Error).length).toBeGreaterThan(10);
+    expect(seen.filter((s) => s instanceof Error).length).toBeGreaterThan(20);
     expect(leaks(views, needles)).toEqual([]);
     // The scanner works: it does find a secret when one is there.
     expect(leaks(hostViews({ oops: secrets[0] }), needles).length).toBeGreaterThan(0);

@@ -10,11 +10,14 @@ import { DEFAULT_KEY_STORE_SECTORS } from './keyStore.ts';
 import { SLOT_BYTES, storeLayout } from './keyStoreLayout.ts';
 import { SdCard } from './sdcard.ts';
 import { PowerLossError } from './powerLossError.ts';
-import { SecubeDevice, testOnlyHooks } from './secube.ts';
-import { ADMIN_PIN, USER_PIN, makeDevice, reboot } from './secube.testkit.ts';
+import { KEY_PURPOSES, MAX_KEY_ID, SecubeDevice, testOnlyHooks } from './secube.ts';
+import type { KeyPurpose } from './secube.ts';
+import { ADMIN_PIN, USER_PIN, makeDevice, reboot, relogin } from './secube.testkit.ts';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+/** A fixed 256-bit test key (test hooks only: real non-data keys come from provisioning). */
+const testKey = (fill: number): Uint8Array => new Uint8Array(32).fill(fill);
 
 function expectCode(code: DeviceErrorCode, f: () => unknown): void {
   try {
@@ -115,7 +118,8 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
     const { device } = makeDevice('admin-lock');
     device.login('admin', ADMIN_PIN);
     device.generateKey(1);
-    device.generateKey(2, { purpose: 'wrap' });
+    testOnlyHooks(device).importPlainKey(2, testKey(2), 'wrap');
+    testOnlyHooks(device).importPlainKey(3, testKey(3), 'open');
     device.counterAdvance('c', 9);
     const serial = device.serial;
     const identity = device.identityPublicKey;
@@ -220,26 +224,61 @@ describe('keys by ID', () => {
     expectCode('NOT_LOGGED_IN', () => device.generateKey(1));
     device.login('admin', ADMIN_PIN);
     expect(device.generateKey(5)).toEqual({ id: 5, purpose: 'data', bits: 256 });
-    expect(device.generateKey(3, { purpose: 'wrap' })).toEqual({ id: 3, purpose: 'wrap', bits: 256 });
+    expect(device.generateKey(3, { purpose: 'data' })).toEqual({ id: 3, purpose: 'data', bits: 256 });
     expect(device.generateKey(9, { length: 16 })).toEqual({ id: 9, purpose: 'data', bits: 128 });
-    expect(device.listKeyIds()).toEqual([3, 5, 9]);
-    expect(device.keyInfo(3)).toEqual({ id: 3, purpose: 'wrap', bits: 256 });
+    expect(device.generateKey(MAX_KEY_ID, { length: 24 })).toEqual({ id: MAX_KEY_ID, purpose: 'data', bits: 192 });
+    expect(device.listKeyIds()).toEqual([3, 5, 9, MAX_KEY_ID]);
+    expect(device.keyInfo(3)).toEqual({ id: 3, purpose: 'data', bits: 256 });
     expectCode('UNKNOWN_KEY', () => device.keyInfo(4));
-    for (const bad of [0, -1, 1.5, 2 ** 31, Number.NaN]) expectCode('BAD_ARGUMENT', () => device.generateKey(bad));
+    for (const bad of [0, -1, 1.5, MAX_KEY_ID + 1, 2 ** 31, Number.NaN]) expectCode('BAD_ARGUMENT', () => device.generateKey(bad));
     expectCode('BAD_ARGUMENT', () => device.generateKey(10, { length: 20 as 16 }));
     expect(device.deleteKey(5)).toBe(true);
     expect(device.deleteKey(5)).toBe(false);
-    expect(device.listKeyIds()).toEqual([3, 9]);
+    expect(device.listKeyIds()).toEqual([3, 9, MAX_KEY_ID]);
   });
 
-  it('one ID names one key: no second key under it, and a replace keeps the purpose', () => {
+  it('keeps each key\'s purpose in its one record, for every purpose and up to MAX_KEY_ID = 2^29 − 1, across a reboot', () => {
+    const t = makeDevice('purposes');
+    t.device.login('admin', ADMIN_PIN);
+    const hooks = testOnlyHooks(t.device);
+    expect(MAX_KEY_ID).toBe(2 ** 29 - 1);
+    KEY_PURPOSES.forEach((purpose, i) => {
+      hooks.importPlainKey(10 + i, testKey(10 + i), purpose);
+      hooks.importPlainKey(MAX_KEY_ID - i, testKey(20 + i), purpose);
+    });
+    expectCode('BAD_ARGUMENT', () => hooks.importPlainKey(MAX_KEY_ID + 1, testKey(1), 'data'));
+    // Only data keys are generated: a fresh key of another purpose would have no peer.
+    for (const purpose of KEY_PURPOSES.filter((p) => p !== 'data')) expectCode('BAD_ARGUMENT', () => t.device.generateKey(100, { purpose: purpose as 'data' }));
+    const again = reboot(t);
+    again.login('user', USER_PIN);
+    const low = KEY_PURPOSES.map((_, i) => 10 + i);
+    const high = KEY_PURPOSES.map((_, i) => MAX_KEY_ID - i).reverse();
+    expect(again.listKeyIds()).toEqual([...low, ...high]);
+    KEY_PURPOSES.forEach((purpose, i) => {
+      expect(again.keyInfo(10 + i)).toEqual({ id: 10 + i, purpose, bits: 256 });
+      expect(again.keyInfo(MAX_KEY_ID - i).purpose).toBe(purpose);
+      expect(testOnlyHooks(again).readKey(MAX_KEY_ID - i)).toEqual(testKey(20 + i));
+    });
+    // The admin deletes keys of any purpose.
+    relogin(again, 'admin');
+    for (const id of [...low, ...high]) expect(again.deleteKey(id)).toBe(true);
+    expect(again.listKeyIds()).toEqual([]);
+  });
+
+  it('one ID names one key whatever its purpose: no second key under it, and a replace keeps the purpose', () => {
     const { device } = makeDevice('one-id');
     device.login('admin', ADMIN_PIN);
-    device.generateKey(1, { purpose: 'wrap' });
+    testOnlyHooks(device).importPlainKey(1, testKey(1), 'seal');
     expectCode('KEY_EXISTS', () => device.generateKey(1));
+    expectCode('KEY_EXISTS', () => testOnlyHooks(device).importPlainKey(1, testKey(2), 'open'));
     expectCode('BAD_ARGUMENT', () => device.generateKey(1, { replace: true }));
-    device.generateKey(1, { purpose: 'wrap', replace: true });
-    expect(device.listKeyIds()).toEqual([1]);
+    expect(device.keyInfo(1).purpose).toBe('seal');
+    expect(testOnlyHooks(device).readKey(1)).toEqual(testKey(1));
+    device.generateKey(2);
+    const before = testOnlyHooks(device).readKey(2);
+    device.generateKey(2, { replace: true });
+    expect(testOnlyHooks(device).readKey(2)).not.toEqual(before);
+    expect(device.listKeyIds()).toEqual([1, 2]);
   });
 
   it('a user session can create keys but never delete or overwrite one (W5)', () => {
@@ -324,7 +363,7 @@ describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
     const { device } = makeDevice('gcm-rules');
     device.login('admin', ADMIN_PIN);
     device.generateKey(1);
-    device.generateKey(2, { purpose: 'wrap' });
+    testOnlyHooks(device).importPlainKey(2, testKey(2), 'wrap');
     const pt = new TextEncoder().encode('attack at dawn');
     expectCode('BAD_NONCE', () => device.encrypt(1, pt, { nonce: new Uint8Array(8) }));
     expectCode('BAD_NONCE', () => device.encrypt(1, pt, { nonce: new Uint8Array(16) }));
@@ -339,8 +378,48 @@ describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
     expectCode('AUTH_FAILED', () => device.decrypt(1, a.nonce, tampered, Uint8Array.of(1)));
     expectCode('AUTH_FAILED', () => device.decrypt(1, a.nonce, new Uint8Array(5)));
     expectCode('BAD_NONCE', () => device.decrypt(1, new Uint8Array(8), a.ciphertext));
-    expectCode('NOT_A_DATA_KEY', () => device.encrypt(2, pt));
+    expectCode('WRONG_KEY_PURPOSE', () => device.encrypt(2, pt));
     expectCode('UNKNOWN_KEY', () => device.encrypt(3, pt));
+  });
+
+  it('every operation accepts only the purposes it is for (NIST SP 800-57 Part 1 §5.2)', () => {
+    const { device } = makeDevice('purpose-matrix');
+    device.login('admin', ADMIN_PIN);
+    const hooks = testOnlyHooks(device);
+    // One key of each purpose; 'seal' and 'open' share bytes, as do 'wrap' and 'unwrap', as after provisioning.
+    const idOf: Record<KeyPurpose, number> = { data: 1, wrap: 2, unwrap: 3, seal: 4, open: 5 };
+    const bytesOf: Record<KeyPurpose, Uint8Array> = { data: testKey(1), wrap: testKey(2), unwrap: testKey(2), seal: testKey(4), open: testKey(4) };
+    for (const p of KEY_PURPOSES) hooks.importPlainKey(idOf[p], bytesOf[p], p);
+    device.generateKey(9); // a data key to export and a target ID
+    const aad = Uint8Array.of(7);
+    // A message each key could open if its purpose allowed it (the purpose is checked first).
+    const sealedFor = (p: KeyPurpose): Uint8Array => device.seal(p === 'open' ? idOf.seal : idOf.data, Uint8Array.of(1), aad);
+    const encrypted = device.encrypt(idOf.data, Uint8Array.of(1));
+    const blob = device.exportWrapped(9, idOf.wrap).blob;
+    let next = 100;
+    const operations: Record<string, { readonly allowed: readonly KeyPurpose[]; readonly run: (id: number, p: KeyPurpose) => unknown }> = {
+      encrypt: { allowed: ['data'], run: (id) => device.encrypt(id, Uint8Array.of(1)) },
+      decrypt: { allowed: ['data'], run: (id) => device.decrypt(id, encrypted.nonce, encrypted.ciphertext) },
+      seal: { allowed: ['data', 'seal'], run: (id) => device.seal(id, Uint8Array.of(1), aad) },
+      open: { allowed: ['data', 'open'], run: (id, p) => device.open(id, sealedFor(p), aad) },
+      'exportWrapped (as KEK)': { allowed: ['wrap'], run: (id) => device.exportWrapped(9, id) },
+      'exportWrapped (as key)': { allowed: ['data'], run: (id) => device.exportWrapped(id, idOf.wrap) },
+      'importWrapped (as KEK)': { allowed: ['unwrap'], run: (id) => device.importWrapped(next++, blob, id) },
+    };
+    for (const [name, op] of Object.entries(operations)) {
+      for (const p of KEY_PURPOSES) {
+        const outcome = ((): string => {
+          try {
+            op.run(idOf[p], p);
+            return 'ok';
+          } catch (e) {
+            if (isDeviceError(e, 'WRONG_KEY_PURPOSE') || isDeviceError(e, 'AUTH_FAILED')) return e.code;
+            throw e;
+          }
+        })();
+        expect(`${name} with ${p}: ${outcome}`).toBe(`${name} with ${p}: ${op.allowed.includes(p) ? 'ok' : 'WRONG_KEY_PURPOSE'}`);
+      }
+    }
   });
 
   it('seal/open: nonce ‖ ciphertext ‖ tag under a key ID, bound to the AAD', () => {
@@ -363,28 +442,37 @@ describe('key wrapping (RFC 3394)', () => {
     const { device } = makeDevice('kw');
     device.login('admin', ADMIN_PIN);
     const hooks = testOnlyHooks(device);
-    hooks.importPlainKey(50, hex('000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F'), 'wrap');
+    // The KEK twice, as the two halves of a provisioned pair would hold it: wrap here, unwrap there.
+    const kek = hex('000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F');
+    hooks.importPlainKey(50, kek, 'wrap');
+    hooks.importPlainKey(53, kek, 'unwrap');
     hooks.importPlainKey(51, hex('00112233445566778899AABBCCDDEEFF000102030405060708090A0B0C0D0E0F'), 'data');
     const { blob } = device.exportWrapped(51, 50);
     expect(toHex(blob).toUpperCase()).toBe('28C9F404C4B810F4CBCCB35CFB87F8263F5786E2D80ED326CBC7F0E71A99F43BFB988B9B7A02DD21');
     expect(device.wrapForExport(51, 50)).toEqual({ blob });
-    // And back in, under another ID: same key, as the encryptions show.
-    device.importWrapped(52, blob, 50);
+    // And back in, under another ID and the unwrap half: same key, as the encryptions show.
+    expectCode('WRONG_KEY_PURPOSE', () => device.importWrapped(52, blob, 50));
+    device.importWrapped(52, blob, 53);
     const { nonce, ciphertext } = device.encrypt(51, Uint8Array.of(1, 2, 3));
     expect(device.decrypt(52, nonce, ciphertext)).toEqual(Uint8Array.of(1, 2, 3));
   });
 
-  it('exports only at admin level, only under a wrapping key, and never a wrapping key (W4)', () => {
+  it('exports only at admin level, only data keys, only under a wrap key (W4)', () => {
     const { device } = makeDevice('kw-rules');
     device.login('admin', ADMIN_PIN);
+    const hooks = testOnlyHooks(device);
     device.generateKey(1);
     device.generateKey(2);
-    device.generateKey(3, { purpose: 'wrap' });
-    device.generateKey(4, { purpose: 'wrap' });
-    expectCode('NOT_A_WRAPPING_KEY', () => device.exportWrapped(1, 2));
-    expectCode('ACCESS_DENIED', () => device.exportWrapped(4, 3));
-    expectCode('ACCESS_DENIED', () => device.exportWrapped(3, 3));
+    hooks.importPlainKey(3, testKey(3), 'wrap');
+    hooks.importPlainKey(4, testKey(4), 'wrap');
+    hooks.importPlainKey(5, testKey(3), 'unwrap');
+    expectCode('WRONG_KEY_PURPOSE', () => device.exportWrapped(1, 2));
+    expectCode('WRONG_KEY_PURPOSE', () => device.exportWrapped(1, 5));
+    expectCode('WRONG_KEY_PURPOSE', () => device.exportWrapped(4, 3));
+    expectCode('WRONG_KEY_PURPOSE', () => device.exportWrapped(3, 3));
+    expectCode('WRONG_KEY_PURPOSE', () => device.exportWrapped(5, 3));
     expectCode('UNKNOWN_KEY', () => device.exportWrapped(9, 3));
+    expectCode('UNKNOWN_KEY', () => device.exportWrapped(1, 9));
     expect(device.exportWrapped(1, 3).blob.length).toBe(40);
     device.logout();
     device.login('user', USER_PIN);
@@ -394,26 +482,33 @@ describe('key wrapping (RFC 3394)', () => {
   it('refuses altered or foreign blobs and stores nothing then', () => {
     const { device } = makeDevice('kw-bad');
     device.login('admin', ADMIN_PIN);
+    const hooks = testOnlyHooks(device);
     device.generateKey(1);
-    device.generateKey(3, { purpose: 'wrap' });
-    device.generateKey(4, { purpose: 'wrap' });
+    hooks.importPlainKey(3, testKey(3), 'wrap');
+    hooks.importPlainKey(4, testKey(3), 'unwrap');
+    hooks.importPlainKey(5, testKey(5), 'unwrap');
     const { blob } = device.exportWrapped(1, 3);
     const altered = blob.slice();
     altered[10] = (altered[10] ?? 0) ^ 0x80;
-    expectCode('UNWRAP_FAILED', () => device.importWrapped(7, altered, 3));
-    expectCode('UNWRAP_FAILED', () => device.importWrapped(7, blob, 4));
-    expectCode('UNWRAP_FAILED', () => device.importWrapped(7, blob.subarray(0, 16), 3));
-    expectCode('NOT_A_WRAPPING_KEY', () => device.importWrapped(7, blob, 1));
-    expect(device.listKeyIds()).toEqual([1, 3, 4]);
+    expectCode('UNWRAP_FAILED', () => device.importWrapped(7, altered, 4));
+    expectCode('UNWRAP_FAILED', () => device.importWrapped(7, blob, 5));
+    expectCode('UNWRAP_FAILED', () => device.importWrapped(7, blob.subarray(0, 16), 4));
+    expectCode('WRONG_KEY_PURPOSE', () => device.importWrapped(7, blob, 1));
+    expectCode('WRONG_KEY_PURPOSE', () => device.importWrapped(7, blob, 3));
+    expect(device.listKeyIds()).toEqual([1, 3, 4, 5]);
     // Unwrap-import at user level creates, but cannot overwrite.
     device.logout();
     device.login('user', USER_PIN);
-    expect(device.importWrapped(7, blob, 3)).toEqual({ id: 7, purpose: 'data', bits: 256 });
-    expectCode('ACCESS_DENIED', () => device.importWrapped(7, blob, 3, { replace: true }));
+    expect(device.importWrapped(7, blob, 4)).toEqual({ id: 7, purpose: 'data', bits: 256 });
+    expectCode('ACCESS_DENIED', () => device.importWrapped(7, blob, 4, { replace: true }));
+    expectCode('ACCESS_DENIED', () => device.importWrapped(4, blob, 4));
     device.logout();
     device.login('admin', ADMIN_PIN);
-    expectCode('KEY_EXISTS', () => device.importWrapped(7, blob, 3));
-    device.importWrapped(7, blob, 3, { replace: true });
+    expectCode('KEY_EXISTS', () => device.importWrapped(7, blob, 4));
+    // An unwrapped key is always a data key: it cannot replace a key of another purpose.
+    expectCode('BAD_ARGUMENT', () => device.importWrapped(5, blob, 4, { replace: true }));
+    device.importWrapped(7, blob, 4, { replace: true });
+    expect(device.keyInfo(5).purpose).toBe('unwrap');
   });
 });
 
@@ -603,7 +698,8 @@ describe('modelled cycles (168 MHz Cortex-M4 cost table)', () => {
     const { device, meter } = makeDevice('cycles');
     device.login('admin', ADMIN_PIN);
     const hooks = testOnlyHooks(device);
-    device.generateKey(1, { purpose: 'wrap' });
+    hooks.importPlainKey(1, testKey(1), 'wrap');
+    hooks.importPlainKey(6, testKey(1), 'unwrap');
     for (let id = 2; id < 6; id++) device.generateKey(id); // steady state: the store's sector is open
     const measure = (f: () => unknown): ReturnType<CycleMeter['snapshot']> => {
       meter.reset();
@@ -614,7 +710,7 @@ describe('modelled cycles (168 MHz Cortex-M4 cost table)', () => {
     const insert = measure(() => hooks.importPlainKey(11, new Uint8Array(32).fill(7), 'data'));
     const wrap = measure(() => device.exportWrapped(10, 1));
     const { blob } = device.exportWrapped(10, 1);
-    const unwrap = measure(() => device.importWrapped(12, blob, 1));
+    const unwrap = measure(() => device.importWrapped(12, blob, 6));
     const del = measure(() => device.deleteKey(11));
     const kib = new Uint8Array(1024);
     const gcm = measure(() => device.encrypt(10, kib));
@@ -638,5 +734,19 @@ describe('modelled cycles (168 MHz Cortex-M4 cost table)', () => {
     expect(gcm.byOp['ghash.byte']?.units).toBe(1024 + 16);
     expect(gcm.byOp['trng.word']?.units).toBe(3);
     expect(gcm.byOp['flash.program']).toBeUndefined();
+  });
+});
+
+describe('reencrypt (re-protection inside the device)', () => {
+  it('moves a message to another key without the plaintext leaving; a bad source is refused', () => {
+    const { device } = makeDevice('reencrypt');
+    device.login('user', USER_PIN);
+    device.generateKey(2100);
+    device.generateKey(2101);
+    const aad = new Uint8Array([1]);
+    const { nonce, ciphertext } = device.encrypt(2100, new TextEncoder().encode('rescue me'), { aad });
+    const moved = device.reencrypt(2100, nonce, ciphertext, aad, 2101, new Uint8Array([2]));
+    expect(new TextDecoder().decode(device.decrypt(2101, moved.nonce, moved.ciphertext, new Uint8Array([2])))).toBe('rescue me');
+    expect(() => device.reencrypt(2100, nonce, ciphertext, new Uint8Array([9]), 2101, aad)).toThrow(/AUTH|authent/i);
   });
 });

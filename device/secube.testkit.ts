@@ -6,8 +6,9 @@
 import { inspect } from 'node:util';
 import { CycleMeter } from './costModel.ts';
 import { Flash } from './flash.ts';
+import { provisionUserDevice } from './provisioning.ts';
 import { SecubeDevice } from './secube.ts';
-import type { SecubeDeviceOptions } from './secube.ts';
+import type { ProvisioningKeyIds, SecubeDeviceOptions } from './secube.ts';
 
 /** PINs used by test devices. */
 export const USER_PIN = 'user-pin-1234';
@@ -32,6 +33,29 @@ export function makeDevice(seed: string, options: Partial<Omit<SecubeDeviceOptio
   const device = new SecubeDevice({ flash, seed, pinIterations: 10, testHooks: true, ...rest });
   device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN });
   return { device, flash, meter };
+}
+
+/** Key IDs of the pairs made by {@link makeProvisionedPair}: the same on both devices. */
+export const PAIR_IDS: ProvisioningKeyIds = Object.freeze({ adminToUserKeyId: 1000, userToAdminKeyId: 1001, wrappingKeyId: 1002 });
+
+/**
+ * An admin device and a user device provisioned with `ids` (default {@link PAIR_IDS}), both left in
+ * admin sessions; `userFlashSeed` seeds the user flash's torn-write model.
+ */
+export function makeProvisionedPair(seed: string, options: { readonly ids?: ProvisioningKeyIds; readonly userFlashSeed?: number } = {}): { admin: TestDevice; user: TestDevice } {
+  const ids = options.ids ?? PAIR_IDS;
+  const admin = makeDevice(`${seed}-admin`);
+  const user = makeDevice(`${seed}-user`, options.userFlashSeed === undefined ? {} : { flashSeed: options.userFlashSeed });
+  admin.device.login('admin', ADMIN_PIN);
+  user.device.login('admin', ADMIN_PIN);
+  provisionUserDevice(admin.device, user.device, ids);
+  return { admin, user };
+}
+
+/** Ends whatever session `device` has and opens one at `level`. */
+export function relogin(device: SecubeDevice, level: 'user' | 'admin'): void {
+  if (device.session !== 'loggedOut') device.logout();
+  device.login(level, level === 'admin' ? ADMIN_PIN : USER_PIN);
 }
 
 /** Reboots a device from its flash (a new device object, as after a power cycle of the firmware). */

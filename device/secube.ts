@@ -9,12 +9,19 @@
  *   clear, W8). Every PIN decision is taken by the model's `pinSessionMachine`, driven with xstate's
  *   pure `transition()`; the device only persists what the machine decided and runs the effects it
  *   hands back (`eraseAllKeys`).
- * - Key export: only at admin level, only wrapped (AES-KW, RFC 3394) under a key created as a
- *   wrapping key, and wrapping keys themselves never leave (the original wraps under any key, even
- *   one imported in clear, W4). There is no plaintext import at all outside test hooks.
- * - A user-level session can create keys but never delete or replace one (W5).
+ * - Every key has one purpose, checked by every method (`keyPurpose.ts`: data, wrap, unwrap, seal,
+ *   open; NIST SP 800-57 Part 1 §5.2). Key export: only at admin level, only data keys, only wrapped
+ *   (AES-KW, RFC 3394) under a `wrap` key; import only under an `unwrap` key. The original wraps
+ *   under any key, even one imported in clear (W4); here no key but a data key ever leaves, and
+ *   there is no plaintext import at all outside test hooks.
+ * - Provisioning keys are derived inside both devices (see `provisioning.ts`), never sent in clear
+ *   (W3), and are direction-separated: the admin→user channel key can only `seal` on the admin
+ *   device and only `open` on the user device (and the reverse for user→admin), so the user's host
+ *   cannot forge an admin message to its own device (W1).
+ * - A user-level session can create keys but never delete or replace one (W5), except that it can
+ *   carry out a delete order sealed by the admin device ({@link SecubeDevice.deleteKeyByOrder}), so
+ *   need-to-know is enforced on the device itself.
  * - The serial comes from the TRNG (the original's is epoch-prefixed and predictable, W10).
- * - Provisioning keys are derived inside both devices (see `provisioning.ts`), never sent in clear (W3).
  *
  * Persistent state survives power loss: key records live in the key store (key purpose included, in
  * the same record), everything else in a two-sector {@link RecordArea}. A power cut at any point of
@@ -26,6 +33,7 @@ import type { SnapshotFrom } from 'xstate';
 import { pinSessionMachine } from '../model/pinSession.ts';
 import type { PinEvent, PinLevel } from '../model/pinSession.ts';
 import type { CycleMeter } from './costModel.ts';
+import { decodeDeleteOrder, deleteOrderAad } from './deleteOrder.ts';
 import { DeviceError } from './deviceError.ts';
 import { IDENTITY_SECRET_BYTES, MAX_COUNTERS, MAX_COUNTER_NAME_BYTES, SERIAL_ALPHABET, SERIAL_LENGTH, decodeDeviceState, encodeDeviceState } from './deviceState.ts';
 import type { DeviceState } from './deviceState.ts';
@@ -33,6 +41,8 @@ import type { Flash } from './flash.ts';
 import { DEFAULT_KEY_STORE_SECTORS, KeyStore, readKeyMaterialForDevice } from './keyStore.ts';
 import type { KeyStoreOptions } from './keyStore.ts';
 import { KeyStoreFullError, KeyStoreNotFormattedError } from './keyStoreErrors.ts';
+import { KEY_PURPOSES, MAX_KEY_ID, PROVISIONED_PURPOSES, decodeStoreId, encodeStoreId } from './keyPurpose.ts';
+import type { KeyPurpose } from './keyPurpose.ts';
 import {
   AES256_KEY_BYTES,
   GCM_NONCE_BYTES,
@@ -53,12 +63,8 @@ import type { SdCard } from './sdcard.ts';
 import { Trng } from './trng.ts';
 import type { TrngSeed } from './trng.ts';
 
-/** What a stored key may be used for: a data key encrypts data; a wrapping key only wraps keys. */
-export type KeyPurpose = 'data' | 'wrap';
-
-/** Largest key ID a caller may use; the top bit of the key store's u32 ID records the purpose. */
-export const MAX_KEY_ID = 0x7fff_ffff;
-const WRAP_FLAG = 0x8000_0000;
+export { KEY_PURPOSES, MAX_KEY_ID, PROVISIONED_PURPOSES } from './keyPurpose.ts';
+export type { KeyPurpose } from './keyPurpose.ts';
 
 /** Default record-area sectors: two 16 KiB sectors of bank 2 (RM0090 §3.4: sectors 12 and 13). */
 export const DEFAULT_STATE_SECTORS: readonly [number, number] = Object.freeze([12, 13]) as readonly [number, number];
@@ -114,7 +120,11 @@ export interface KeyInfo {
 
 /** Options of {@link SecubeDevice.generateKey}. */
 export interface GenerateKeyOptions {
-  readonly purpose?: KeyPurpose;
+  /**
+   * Always `data` (the default). The other purposes only make sense as one half of a pair agreed
+   * with a peer, so they come from provisioning; a TRNG-fresh one would have no peer.
+   */
+  readonly purpose?: 'data';
   /** Key length in bytes: 16, 24 or 32 (default 32, AES-256). */
   readonly length?: 16 | 24 | 32;
   /** Admin only: atomically replace an existing key with this ID. */
@@ -140,16 +150,26 @@ export interface ProvisioningPeer {
   readonly publicKey: Uint8Array;
 }
 
+/**
+ * Key IDs of a provisioned pair. Both devices store the three keys under these IDs; the purposes
+ * differ by side (admin / user): admin→user channel `seal` / `open`, user→admin channel `open` /
+ * `seal`, wrapping `wrap` / `unwrap`.
+ */
+export interface ProvisioningKeyIds {
+  /** AES-256-GCM key of messages from the admin device to the user device (update files, delete orders). */
+  readonly adminToUserKeyId: number;
+  /** AES-256-GCM key of messages from the user device to the admin device (acknowledgements). */
+  readonly userToAdminKeyId: number;
+  /** AES-KW key-encryption key: the admin device wraps data keys for export, the user device unwraps them. */
+  readonly wrappingKeyId: number;
+}
+
 /** What {@link SecubeDevice.installProvisionedKeys} derives and stores. */
-export interface ProvisioningRequest {
-  /** This device's role in the pair (fixes the order of the HKDF info). */
+export interface ProvisioningRequest extends ProvisioningKeyIds {
+  /** This device's role in the pair: fixes the HKDF info order and which purpose each key gets. */
   readonly role: 'admin' | 'user';
   readonly peer: ProvisioningPeer;
-  /** ID for the AEAD channel key (a data key). */
-  readonly channelKeyId: number;
-  /** ID for the key-wrapping key (a wrapping key). */
-  readonly wrappingKeyId: number;
-  /** Atomically replace keys already under these IDs (re-provisioning). */
+  /** Replace keys already under these IDs (re-provisioning); each replacement is atomic. */
   readonly replace?: boolean;
 }
 
@@ -167,7 +187,19 @@ export interface SecubeTestHooks {
 
 type PinSnapshot = SnapshotFrom<typeof pinSessionMachine>;
 
-const PROVISIONING_LABEL = new TextEncoder().encode('SEkey-TS provisioning v1');
+/**
+ * HKDF info labels (RFC 5869 §3.2: info binds each derived key to its use), one per derived key;
+ * each is followed by a 0x00 byte, so no label is a prefix of another's info.
+ */
+const PROVISIONING_LABELS = Object.freeze({
+  adminToUser: 'SEkey-TS provisioning v2 admin-to-user channel',
+  userToAdmin: 'SEkey-TS provisioning v2 user-to-admin channel',
+  wrapping: 'SEkey-TS provisioning v2 wrapping',
+});
+/** Purposes each operation accepts (NIST SP 800-57 Part 1 §5.2; table in `keyPurpose.ts`). */
+const SEALERS: readonly KeyPurpose[] = Object.freeze(['data', 'seal']);
+const OPENERS: readonly KeyPurpose[] = Object.freeze(['data', 'open']);
+const DATA_ONLY: readonly KeyPurpose[] = Object.freeze(['data']);
 const hooksOf = new WeakMap<SecubeDevice, SecubeTestHooks>();
 /** Node's `util.inspect.custom` (a registered symbol, so no dependency on node:util). */
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
@@ -176,10 +208,6 @@ const MAX_PIN_RETRIES = 100;
 
 function checkKeyId(id: number): void {
   if (!Number.isSafeInteger(id) || id < 1 || id > MAX_KEY_ID) throw new DeviceError('BAD_ARGUMENT', `key IDs are integers in 1..${MAX_KEY_ID}, got ${String(id)}`);
-}
-
-function storeId(id: number, purpose: KeyPurpose): number {
-  return purpose === 'wrap' ? id + WRAP_FLAG : id;
 }
 
 function wipe(...buffers: Uint8Array[]): void {
@@ -535,9 +563,7 @@ export class SecubeDevice {
 
   #locate(store: KeyStore, id: number): KeyPurpose | undefined {
     checkKeyId(id);
-    if (store.has(storeId(id, 'data'))) return 'data';
-    if (store.has(storeId(id, 'wrap'))) return 'wrap';
-    return undefined;
+    return KEY_PURPOSES.find((purpose) => store.has(encodeStoreId(id, purpose)));
   }
 
   #require(store: KeyStore, id: number): KeyPurpose {
@@ -546,8 +572,18 @@ export class SecubeDevice {
     return purpose;
   }
 
+  /**
+   * The purpose of key `id`, which must be one of `allowed` (NIST SP 800-57 Part 1 §5.2).
+   * @throws DeviceError `UNKNOWN_KEY`, `WRONG_KEY_PURPOSE`
+   */
+  #usable(store: KeyStore, id: number, allowed: readonly KeyPurpose[], use: string): KeyPurpose {
+    const purpose = this.#require(store, id);
+    if (!allowed.includes(purpose)) throw new DeviceError('WRONG_KEY_PURPOSE', `key ${id} is a ${purpose} key; it cannot ${use} (needs ${allowed.join(' or ')})`);
+    return purpose;
+  }
+
   #withKey<T>(store: KeyStore, id: number, purpose: KeyPurpose, use: (key: Uint8Array) => T): T {
-    const key = readKeyMaterialForDevice(store, storeId(id, purpose));
+    const key = readKeyMaterialForDevice(store, encodeStoreId(id, purpose));
     try {
       return use(key);
     } finally {
@@ -556,19 +592,25 @@ export class SecubeDevice {
   }
 
   /**
-   * Stores `key` under `id`, honouring W5: a user session may only create, an admin may replace
-   * (atomically, with `replace`). An ID names one key whatever its purpose, and a replacement keeps
-   * the purpose: changing it would take two flash commits, and a cut between them would leave two.
+   * Refuses what {@link #put} would refuse, without writing anything, honouring W5: a user session
+   * may only create, an admin may replace (atomically, with `replace`). An ID names one key whatever
+   * its purpose, and a replacement keeps the purpose: changing it would take two flash commits (a new
+   * record under the new store ID, then a delete of the old one), and a cut between them would leave
+   * two keys under one ID.
    */
-  #put(store: KeyStore, level: PinLevel, id: number, key: Uint8Array, purpose: KeyPurpose, replace: boolean): void {
+  #checkPut(store: KeyStore, level: PinLevel, id: number, purpose: KeyPurpose, replace: boolean): void {
     const existing = this.#locate(store, id);
-    if (existing !== undefined) {
-      if (level !== 'admin') throw new DeviceError('ACCESS_DENIED', `a user session cannot replace key ${id}`);
-      if (!replace) throw new DeviceError('KEY_EXISTS', `key ${id} exists (pass replace to overwrite it)`);
-      if (existing !== purpose) throw new DeviceError('BAD_ARGUMENT', `key ${id} is a ${existing} key; delete it before reusing its ID for a ${purpose} key`);
-    }
+    if (existing === undefined) return;
+    if (level !== 'admin') throw new DeviceError('ACCESS_DENIED', `a user session cannot replace key ${id}`);
+    if (!replace) throw new DeviceError('KEY_EXISTS', `key ${id} exists (pass replace to overwrite it)`);
+    if (existing !== purpose) throw new DeviceError('BAD_ARGUMENT', `key ${id} is a ${existing} key; delete it before reusing its ID for a ${purpose} key`);
+  }
+
+  /** Stores `key` under `id` with `purpose`: one key-store record, so key and purpose commit together. */
+  #put(store: KeyStore, level: PinLevel, id: number, key: Uint8Array, purpose: KeyPurpose, replace: boolean): void {
+    this.#checkPut(store, level, id, purpose, replace);
     try {
-      store.put(storeId(id, purpose), key);
+      store.put(encodeStoreId(id, purpose), key);
     } catch (e) {
       if (e instanceof KeyStoreFullError) throw new DeviceError('STORE_FULL', e.message);
       throw e;
@@ -576,8 +618,9 @@ export class SecubeDevice {
   }
 
   /**
-   * Generates a key inside the device from the TRNG and stores it under `id`. User or admin session
-   * (a user session cannot replace an existing key).
+   * Generates a data key inside the device from the TRNG and stores it under `id`. User or admin
+   * session (a user session cannot replace an existing key). Keys of the other purposes come only
+   * from provisioning, where both devices derive the same bytes.
    */
   generateKey(id: number, options: GenerateKeyOptions = {}): KeyInfo {
     return this.#guard(() => {
@@ -585,7 +628,8 @@ export class SecubeDevice {
       checkKeyId(id);
       const length = options.length ?? AES256_KEY_BYTES;
       if (length !== 16 && length !== 24 && length !== 32) throw new DeviceError('BAD_ARGUMENT', 'key length must be 16, 24 or 32 bytes');
-      const purpose = options.purpose ?? 'data';
+      const purpose: KeyPurpose = options.purpose ?? 'data';
+      if (purpose !== 'data') throw new DeviceError('BAD_ARGUMENT', `only data keys are generated; ${String(purpose)} keys come from provisioning`);
       const key = this.#trng.randomBytes(length);
       try {
         this.#put(store, level, id, key, purpose, options.replace === true);
@@ -602,7 +646,39 @@ export class SecubeDevice {
       const { store } = this.#requireSession(['admin']);
       const purpose = this.#locate(store, id);
       if (purpose === undefined) return false;
-      return store.delete(storeId(id, purpose));
+      return store.delete(encodeStoreId(id, purpose));
+    });
+  }
+
+  /**
+   * Carries out a delete order from the admin device, in a user or an admin session: the one way a
+   * user session can remove a key (need-to-know after a member leaves or a key is destroyed, NIST SP
+   * 800-57 Part 1 §8.3.4), without reopening W5. The device opens `order` with its `open` key
+   * `channelKeyId` under the fixed AAD of `deleteOrder.ts` (AES-256-GCM, NIST SP 800-38D §7.2), checks
+   * that it names this device's serial and `keyId`, and deletes the key (zeroised in flash at once).
+   * The host cannot forge an order: its device refuses to `seal` under an `open` key.
+   *
+   * Only the admin→user key is an `open` key on a user device. On the admin device the `open` keys
+   * are the user→admin ones, so a user could seal an order for the admin device; the admin's host
+   * must therefore never pass user-supplied bytes here (it can delete directly with {@link deleteKey}).
+   * @returns true when the key was deleted; false when there is no such key (a replayed order — KMS
+   *   key IDs are never reused, so a replay cannot hit a newer key).
+   * @throws DeviceError `UNKNOWN_KEY` / `WRONG_KEY_PURPOSE` (`channelKeyId` is not an `open` key),
+   *   `AUTH_FAILED` (forged, tampered, or sealed under another key), `BAD_ORDER` (authentic but
+   *   malformed, or for another device or another key). Nothing is deleted then.
+   */
+  deleteKeyByOrder(keyId: number, order: Uint8Array, channelKeyId: number): boolean {
+    return this.#guard(() => {
+      const { state, store } = this.#requireSession();
+      checkKeyId(keyId);
+      this.#usable(store, channelKeyId, ['open'], 'authenticate a delete order');
+      const plaintext = this.#open(store, channelKeyId, 'open', order, deleteOrderAad());
+      const decoded = decodeDeleteOrder(plaintext);
+      if (decoded.serial !== state.serial) throw new DeviceError('BAD_ORDER', 'the delete order is for another device');
+      if (decoded.keyId !== keyId) throw new DeviceError('BAD_ORDER', `the delete order names key ${decoded.keyId}, not key ${keyId}`);
+      const purpose = this.#locate(store, keyId);
+      if (purpose === undefined) return false;
+      return store.delete(encodeStoreId(keyId, purpose));
     });
   }
 
@@ -612,12 +688,15 @@ export class SecubeDevice {
       const { store } = this.#requireSession();
       return store
         .ids()
-        .map((sid) => (sid >= WRAP_FLAG ? sid - WRAP_FLAG : sid))
+        .flatMap((sid) => {
+          const decoded = decodeStoreId(sid);
+          return decoded === undefined ? [] : [decoded.id];
+        })
         .sort((a, b) => a - b);
     });
   }
 
-  /** Purpose and size of a key. */
+  /** Purpose and size of a key (see `keyPurpose.ts` for what each purpose allows). */
   keyInfo(id: number): KeyInfo {
     return this.#guard(() => {
       const { store } = this.#requireSession();
@@ -629,19 +708,16 @@ export class SecubeDevice {
 
   // ---- AES-256-GCM by key ID -----------------------------------------------------------------
 
-  #dataKey(store: KeyStore, id: number): void {
-    if (this.#require(store, id) !== 'data') throw new DeviceError('NOT_A_DATA_KEY', `key ${id} is a wrapping key; it never encrypts data`);
-  }
-
   /**
    * AES-GCM encryption under data key `keyId` (NIST SP 800-38D §7.1). The nonce must be 12 bytes;
    * without one the device draws a random 96-bit nonce (§8.2.2), fine for up to 2^32 messages per key
-   * (§8.3).
+   * (§8.3). Only data keys: a caller-chosen nonce under a channel key could forge or break its messages.
+   * @throws DeviceError `WRONG_KEY_PURPOSE` for any other key.
    */
   encrypt(keyId: number, plaintext: Uint8Array, options: EncryptOptions = {}): EncryptResult {
     return this.#guard(() => {
       const { store } = this.#requireSession();
-      this.#dataKey(store, keyId);
+      this.#usable(store, keyId, DATA_ONLY, 'encrypt data');
       if (options.nonce !== undefined && options.nonce.length !== GCM_NONCE_BYTES) throw new DeviceError('BAD_NONCE', `AES-GCM nonces must be ${GCM_NONCE_BYTES} bytes`);
       const nonce = options.nonce?.slice() ?? this.#trng.randomBytes(GCM_NONCE_BYTES);
       const ciphertext = this.#withKey(store, keyId, 'data', (k) => aesGcmEncrypt(k, nonce, plaintext, options.aad ?? new Uint8Array(0), this.#meter));
@@ -652,42 +728,97 @@ export class SecubeDevice {
   /**
    * AES-GCM decryption under data key `keyId` (NIST SP 800-38D §7.2).
    * @throws DeviceError `AUTH_FAILED` when the tag does not verify; no plaintext is released.
+   *   `WRONG_KEY_PURPOSE` for a key other than a data key.
    */
   decrypt(keyId: number, nonce: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array = new Uint8Array(0)): Uint8Array {
     return this.#guard(() => {
       const { store } = this.#requireSession();
-      this.#dataKey(store, keyId);
+      this.#usable(store, keyId, DATA_ONLY, 'decrypt data');
       return this.#withKey(store, keyId, 'data', (k) => aesGcmDecrypt(k, nonce, ciphertext, aad, this.#meter));
     });
   }
 
-  /** Seals `plaintext` under channel (data) key `keyId` with `aad`: nonce ‖ ciphertext ‖ tag. */
-  seal(keyId: number, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
-    const { nonce, ciphertext } = this.encrypt(keyId, plaintext, { aad });
-    return concat(nonce, ciphertext);
+  /**
+   * Re-protection: decrypts under data key `fromKeyId` and encrypts the result under data key
+   * `toKeyId` with a fresh device nonce, all inside the device — the plaintext never reaches the
+   * host and is wiped before returning. This is how data under a compromised key is rescued (NIST SP
+   * 800-57 Pt 1 §7: a compromised key may only process in tightly controlled conditions; the
+   * original SEkey's `secure_recrypt`). Whether the source key's state allows it is the caller's
+   * (the KMS's) decision; the device only knows keys, not their life cycle.
+   * @throws DeviceError `AUTH_FAILED` when the source does not verify; nothing is encrypted then.
+   */
+  reencrypt(
+    fromKeyId: number,
+    nonce: Uint8Array,
+    ciphertext: Uint8Array,
+    fromAad: Uint8Array,
+    toKeyId: number,
+    toAad: Uint8Array,
+  ): EncryptResult {
+    return this.#guard(() => {
+      const { store } = this.#requireSession();
+      this.#usable(store, fromKeyId, DATA_ONLY, 'decrypt data');
+      this.#usable(store, toKeyId, DATA_ONLY, 'encrypt data');
+      const plaintext = this.#withKey(store, fromKeyId, 'data', (k) => aesGcmDecrypt(k, nonce, ciphertext, fromAad, this.#meter));
+      try {
+        const fresh = this.#trng.randomBytes(GCM_NONCE_BYTES);
+        const out = this.#withKey(store, toKeyId, 'data', (k) => aesGcmEncrypt(k, fresh, plaintext, toAad, this.#meter));
+        return { nonce: fresh, ciphertext: out };
+      } finally {
+        wipe(plaintext);
+      }
+    });
   }
 
   /**
-   * Opens what {@link seal} produced.
-   * @throws DeviceError `AUTH_FAILED` when it was altered, sealed under another key, or `aad` differs.
+   * Seals `plaintext` under key `keyId` (a `data` or `seal` key) with `aad`: nonce ‖ ciphertext ‖
+   * tag, with a TRNG nonce (NIST SP 800-38D §8.2.2).
+   * @throws DeviceError `WRONG_KEY_PURPOSE` for an `open`, `wrap` or `unwrap` key: in particular a
+   *   user device cannot seal under the admin→user key.
+   */
+  seal(keyId: number, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+    return this.#guard(() => {
+      const { store } = this.#requireSession();
+      const purpose = this.#usable(store, keyId, SEALERS, 'seal');
+      const nonce = this.#trng.randomBytes(GCM_NONCE_BYTES);
+      const ciphertext = this.#withKey(store, keyId, purpose, (k) => aesGcmEncrypt(k, nonce, plaintext, aad, this.#meter));
+      return concat(nonce, ciphertext);
+    });
+  }
+
+  /**
+   * Opens what {@link seal} produced, under key `keyId` (a `data` or `open` key).
+   * @throws DeviceError `AUTH_FAILED` when it was altered, sealed under another key, or `aad` differs;
+   *   `WRONG_KEY_PURPOSE` for a `seal`, `wrap` or `unwrap` key.
    */
   open(keyId: number, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
+    return this.#guard(() => {
+      const { store } = this.#requireSession();
+      const purpose = this.#usable(store, keyId, OPENERS, 'open');
+      return this.#open(store, keyId, purpose, sealed, aad);
+    });
+  }
+
+  #open(store: KeyStore, keyId: number, purpose: KeyPurpose, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
     if (sealed.length < GCM_NONCE_BYTES) throw new DeviceError('AUTH_FAILED', 'sealed message too short');
-    return this.decrypt(keyId, sealed.subarray(0, GCM_NONCE_BYTES), sealed.subarray(GCM_NONCE_BYTES), aad);
+    const nonce = sealed.subarray(0, GCM_NONCE_BYTES);
+    return this.#withKey(store, keyId, purpose, (k) => aesGcmDecrypt(k, nonce, sealed.subarray(GCM_NONCE_BYTES), aad, this.#meter));
   }
 
   // ---- wrapping ------------------------------------------------------------------------------
 
   /**
-   * Admin only: exports data key `keyId` wrapped with AES-KW (RFC 3394 §2.2.1) under wrapping key
-   * `wrappingKeyId`. Wrapping keys are never exported, and nothing is ever wrapped under a data key.
+   * Admin only: exports data key `keyId` wrapped with AES-KW (RFC 3394 §2.2.1) under `wrap` key
+   * `wrappingKeyId`. Only data keys are ever exported, and only under a `wrap` key (W4).
    * @returns the wrapped blob only (8 bytes longer than the key).
+   * @throws DeviceError `ACCESS_DENIED` outside an admin session; `WRONG_KEY_PURPOSE` when
+   *   `wrappingKeyId` is not a `wrap` key or `keyId` not a `data` key.
    */
   exportWrapped(keyId: number, wrappingKeyId: number): { blob: Uint8Array } {
     return this.#guard(() => {
       const { store } = this.#requireSession(['admin']);
-      if (this.#require(store, wrappingKeyId) !== 'wrap') throw new DeviceError('NOT_A_WRAPPING_KEY', `key ${wrappingKeyId} is not a wrapping key`);
-      if (this.#require(store, keyId) !== 'data') throw new DeviceError('ACCESS_DENIED', `key ${keyId} is a wrapping key; wrapping keys never leave the device`);
+      this.#usable(store, wrappingKeyId, ['wrap'], 'wrap keys for export');
+      this.#usable(store, keyId, DATA_ONLY, 'be exported');
       const blob = this.#withKey(store, wrappingKeyId, 'wrap', (kek) => this.#withKey(store, keyId, 'data', (k) => aesKeyWrap(kek, k, this.#meter)));
       return { blob };
     });
@@ -699,17 +830,21 @@ export class SecubeDevice {
   }
 
   /**
-   * Unwraps `blob` (RFC 3394 §2.2.2, integrity-checked per §2.2.3) under wrapping key
-   * `wrappingKeyId` and stores the result as data key `keyId`. The key is never returned. User or
+   * Unwraps `blob` (RFC 3394 §2.2.2, integrity-checked per §2.2.3) under `unwrap` key
+   * `unwrappingKeyId` and stores the result as data key `keyId`. The key is never returned. User or
    * admin session; only an admin may replace an existing key.
-   * @throws DeviceError `UNWRAP_FAILED` when the blob was not wrapped under that key or was altered.
+   * AES-KW has no associated data, so the blob is not bound to `keyId` (W9): the sealed update file
+   * that carries it authenticates the pair.
+   * @throws DeviceError `UNWRAP_FAILED` when the blob was not wrapped under that key or was altered;
+   *   `WRONG_KEY_PURPOSE` when `unwrappingKeyId` is not an `unwrap` key.
    */
-  importWrapped(keyId: number, blob: Uint8Array, wrappingKeyId: number, options: { readonly replace?: boolean } = {}): KeyInfo {
+  importWrapped(keyId: number, blob: Uint8Array, unwrappingKeyId: number, options: { readonly replace?: boolean } = {}): KeyInfo {
     return this.#guard(() => {
       const { store, level } = this.#requireSession();
       checkKeyId(keyId);
-      if (this.#require(store, wrappingKeyId) !== 'wrap') throw new DeviceError('NOT_A_WRAPPING_KEY', `key ${wrappingKeyId} is not a wrapping key`);
-      const key = this.#withKey(store, wrappingKeyId, 'wrap', (kek) => aesKeyUnwrap(kek, blob, this.#meter));
+      this.#usable(store, unwrappingKeyId, ['unwrap'], 'import wrapped keys');
+      this.#checkPut(store, level, keyId, 'data', options.replace === true);
+      const key = this.#withKey(store, unwrappingKeyId, 'unwrap', (kek) => aesKeyUnwrap(kek, blob, this.#meter));
       try {
         if (key.length !== 16 && key.length !== 24 && key.length !== 32) throw new DeviceError('UNWRAP_FAILED', 'unwrapped key is not 16, 24 or 32 bytes');
         this.#put(store, level, keyId, key, 'data', options.replace === true);
@@ -759,30 +894,58 @@ export class SecubeDevice {
   // ---- provisioning --------------------------------------------------------------------------
 
   /**
-   * Admin session: derives the channel key and the wrapping key shared with `peer` and stores them
-   * under the given IDs. shared = X25519(own identity secret, peer public key) (RFC 7748 §6.1);
-   * channel ‖ wrapping = HKDF-SHA256(IKM = shared, no salt, info = label ‖ admin serial ‖ admin
-   * public key ‖ user serial ‖ user public key, L = 64) (RFC 5869 §2). Both sides compute the same
-   * bytes; nothing secret crosses the host.
+   * Admin session: derives the three keys shared with `peer` and stores them under the given IDs,
+   * each with the purpose of this side (see {@link ProvisioningKeyIds}).
+   *
+   * shared = X25519(own identity secret, peer public key) (RFC 7748 §6.1); then for each key
+   * K = HKDF-SHA256(IKM = shared, no salt, info = label ‖ 0x00 ‖ admin serial ‖ admin public key ‖
+   * user serial ‖ user public key, L = 32) (RFC 5869 §2.2–2.3; no salt per §3.1), with the labels
+   * `SEkey-TS provisioning v2 admin-to-user channel`, `… user-to-admin channel` and `… wrapping`
+   * (§3.2: distinct info, independent keys). Serials (32 characters) and public keys (32 bytes) have
+   * fixed lengths, so the info is unambiguous. Both sides compute the same bytes; nothing secret
+   * crosses the host.
+   *
+   * Every check (IDs, peer, existing keys) runs before the first write, so a refused request changes
+   * nothing. The three keys are three flash commits; a power cut between them leaves a subset, and
+   * rerunning with `replace` installs the very same keys.
+   * @throws DeviceError `ACCESS_DENIED` outside an admin session, `BAD_ARGUMENT` (IDs not distinct,
+   *   bad peer serial or public key, the device's own serial, an existing key of another purpose),
+   *   `KEY_EXISTS` (without `replace`).
    */
   installProvisionedKeys(request: ProvisioningRequest): void {
     this.#guard(() => {
       const { state, store, level } = this.#requireSession(['admin']);
-      checkKeyId(request.channelKeyId);
-      checkKeyId(request.wrappingKeyId);
-      if (request.channelKeyId === request.wrappingKeyId) throw new DeviceError('BAD_ARGUMENT', 'channel and wrapping keys need distinct IDs');
-      if (request.peer.serial.length !== SERIAL_LENGTH) throw new DeviceError('BAD_ARGUMENT', 'peer serial must be 32 characters');
+      const ids = { adminToUser: request.adminToUserKeyId, userToAdmin: request.userToAdminKeyId, wrapping: request.wrappingKeyId };
+      for (const id of Object.values(ids)) checkKeyId(id);
+      if (new Set(Object.values(ids)).size !== 3) throw new DeviceError('BAD_ARGUMENT', 'the three provisioned keys need distinct IDs');
+      if (request.role !== 'admin' && request.role !== 'user') throw new DeviceError('BAD_ARGUMENT', `role must be admin or user, got ${String(request.role)}`);
+      // Fixed-length ASCII serials keep the HKDF info unambiguous.
+      if (request.peer.serial.length !== SERIAL_LENGTH || [...request.peer.serial].some((ch) => !SERIAL_ALPHABET.includes(ch))) {
+        throw new DeviceError('BAD_ARGUMENT', `peer serial must be ${SERIAL_LENGTH} characters of ${SERIAL_ALPHABET}`);
+      }
+      // Paired with itself, a device would hold both the seal and the open side of one channel.
+      if (request.peer.serial === state.serial) throw new DeviceError('BAD_ARGUMENT', 'a device cannot be provisioned with itself');
+      const purposes = PROVISIONED_PURPOSES[request.role];
+      const replace = request.replace === true;
+      const names = ['adminToUser', 'userToAdmin', 'wrapping'] as const;
+      for (const name of names) this.#checkPut(store, level, ids[name], purposes[name], replace);
       const own = { serial: state.serial, publicKey: this.#ownPublicKey() };
       const [adminSide, userSide] = request.role === 'admin' ? [own, request.peer] : [request.peer, own];
       const enc = new TextEncoder();
-      const info = concat(PROVISIONING_LABEL, enc.encode(adminSide.serial), adminSide.publicKey, enc.encode(userSide.serial), userSide.publicKey);
+      const transcript = concat(enc.encode(adminSide.serial), adminSide.publicKey, enc.encode(userSide.serial), userSide.publicKey);
       const shared = x25519SharedSecret(state.identitySecret, request.peer.publicKey, this.#meter);
-      const okm = hkdfSha256(shared, undefined, info, 64, this.#meter);
       try {
-        this.#put(store, level, request.channelKeyId, okm.subarray(0, 32), 'data', request.replace === true);
-        this.#put(store, level, request.wrappingKeyId, okm.subarray(32, 64), 'wrap', request.replace === true);
+        for (const name of names) {
+          const info = concat(enc.encode(PROVISIONING_LABELS[name]), Uint8Array.of(0), transcript);
+          const key = hkdfSha256(shared, undefined, info, AES256_KEY_BYTES, this.#meter);
+          try {
+            this.#put(store, level, ids[name], key, purposes[name], replace);
+          } finally {
+            wipe(key);
+          }
+        }
       } finally {
-        wipe(shared, okm);
+        wipe(shared);
       }
     });
   }
@@ -831,7 +994,7 @@ export class SecubeDevice {
       readKey: (id) => {
         const { store } = this.#requireInit();
         const purpose = this.#require(store, id);
-        return readKeyMaterialForDevice(store, storeId(id, purpose));
+        return readKeyMaterialForDevice(store, encodeStoreId(id, purpose));
       },
       readIdentitySecret: () => this.#requireInit().state.identitySecret.slice(),
       onTrySpent: undefined,

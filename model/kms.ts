@@ -160,8 +160,8 @@ function allocateKey(
  * by forward secrecy on leave and by replacement on compromise. Its cryptoperiod is the group's
  * default.
  */
-function addReplacementKey(state: KmsState, group: GroupRecord, now: number, reason: string): KmsState {
-  const allocated = allocateKey(state, group, `replacement in ${group.id}: ${reason}`, group.policy.defaultCryptoperiodMs, now);
+function addReplacementKey(state: KmsState, group: GroupRecord, now: number): KmsState {
+  const allocated = allocateKey(state, group, `replacement in ${group.id}`, group.policy.defaultCryptoperiodMs, now);
   return withKey(allocated.state, forceStep(allocated.key, { type: 'ACTIVATE', now }));
 }
 
@@ -183,7 +183,7 @@ function removeMemberNow(state: KmsState, group: GroupRecord, userId: UserId, no
     }
   }
   for (const key of keysOf(next, group.id)) next = withKey(next, retire(key, now));
-  return hadActive ? addReplacementKey(next, shrunk, now, `${userId} left`) : next;
+  return hadActive ? addReplacementKey(next, shrunk, now) : next;
 }
 
 function getGroup(state: KmsState, groupId: GroupId): GroupRecord | KmsError {
@@ -341,7 +341,7 @@ function applyAfterExpiry(state: KmsState, op: KmsOperation): KmsResult {
       const next = withKey(state, stepped);
       const group = state.groups[key.owner];
       if (op.event.type === 'COMPROMISE' && keyStateOf(key) === 'active' && group) {
-        return ok(addReplacementKey(next, group, op.event.now, `${key.id} compromised`));
+        return ok(addReplacementKey(next, group, op.event.now));
       }
       return ok(next);
     }

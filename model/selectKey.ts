@@ -66,7 +66,7 @@ export function selectKey(
 ): KeySelectionResult {
   if (!state.users[sender]) return { ok: false, error: new KmsError('UnknownUser', `no user ${sender}`) };
   const senderGroups = Object.values(state.groups).filter((g) => g.members.includes(sender));
-  const known = new Set(senderGroups.flatMap((g) => g.members));
+  const known = new Set([sender, ...senderGroups.flatMap((g) => g.members)]);
   for (const recipient of recipients) {
     if (!known.has(recipient)) {
       return { ok: false, error: new KmsError('UnknownUser', `${sender} shares no group with ${recipient}`) };

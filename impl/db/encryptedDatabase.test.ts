@@ -47,9 +47,9 @@ describe('EncryptedDatabase', () => {
 
   test('a commit that does not fit is refused and memory returns to the committed state', async () => {
     const device = new SoftDatabaseDevice();
-    const sd = new SdCard({ sectorCount: 400 });
+    const sd = new SdCard({ sectorCount: 800 });
     const db = await EncryptedDatabase.create(device, sd);
-    const max = cardLayout(400).maxPages;
+    const max = cardLayout(800).maxPages;
     const error = (() => {
       try {
         db.transaction((d) => {

@@ -1,0 +1,210 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { propertyParams } from '../properties/runConfig.ts';
+import { DELETE_ORDER_AAD, DELETE_ORDER_LABEL, decodeDeleteOrder, deleteOrderAad, encodeDeleteOrder } from './deleteOrder.ts';
+import type { DeviceErrorCode } from './deviceError.ts';
+import { isDeviceError } from './deviceError.ts';
+import { PowerLossError } from './powerLossError.ts';
+import { MAX_KEY_ID, testOnlyHooks } from './secube.ts';
+import type { SecubeDevice } from './secube.ts';
+import { PAIR_IDS, USER_PIN, makeProvisionedPair, reboot, relogin } from './secube.testkit.ts';
+import type { TestDevice } from './secube.testkit.ts';
+
+function expectCode(code: DeviceErrorCode, f: () => unknown): void {
+  try {
+    f();
+  } catch (e) {
+    if (!isDeviceError(e, code)) throw new Error(`expected ${code}, got ${String(e)}`);
+    return;
+  }
+  throw new Error(`expected ${code}, but the call succeeded`);
+}
+
+const { adminToUserKeyId: A2U, userToAdminKeyId: U2A, wrappingKeyId: WRAP } = PAIR_IDS;
+const GROUP_KEY = 5000;
+const OTHER_KEY = 5001;
+
+/**
+ * A provisioned pair where the user device holds two group keys imported from the admin, and is in
+ * a user session: the situation in which the admin has to make it forget one.
+ */
+function withGroupKeys(seed: string): { admin: SecubeDevice; user: SecubeDevice; userT: TestDevice; adminT: TestDevice } {
+  const { admin, user } = makeProvisionedPair(seed);
+  for (const id of [GROUP_KEY, OTHER_KEY]) {
+    admin.device.generateKey(id);
+    user.device.importWrapped(id, admin.device.exportWrapped(id, WRAP).blob, WRAP);
+  }
+  relogin(user.device, 'user');
+  return { admin: admin.device, user: user.device, adminT: admin, userT: user };
+}
+
+function orderFor(admin: SecubeDevice, serial: string, keyId: number): Uint8Array {
+  return admin.seal(A2U, encodeDeleteOrder(serial, keyId), DELETE_ORDER_AAD);
+}
+
+describe('delete order encoding', () => {
+  it('is u8 serial length ‖ UTF-8 serial ‖ big-endian u32 key ID, under the AAD label', () => {
+    expect(Buffer.from(encodeDeleteOrder('AB', 0x01020304)).toString('hex')).toBe('024142' + '01020304');
+    expect(Buffer.from(DELETE_ORDER_AAD).toString()).toBe('SEKEY delete-order v1');
+    expect(DELETE_ORDER_LABEL).toBe('SEKEY delete-order v1');
+    const copy = deleteOrderAad();
+    expect(copy).toEqual(DELETE_ORDER_AAD);
+    expect(copy).not.toBe(deleteOrderAad());
+  });
+
+  it('round-trips any serial of 1..255 UTF-8 bytes and any key ID in 1..MAX_KEY_ID', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 60, unit: 'binary' }), fc.integer({ min: 1, max: MAX_KEY_ID }), (serial, keyId) => {
+        expect(decodeDeleteOrder(encodeDeleteOrder(serial, keyId))).toEqual({ serial, keyId });
+      }),
+      propertyParams(100),
+    );
+  });
+
+  it('refuses to encode or decode anything else (BAD_ORDER)', () => {
+    for (const [serial, keyId] of [
+      ['', 1],
+      ['x'.repeat(256), 1],
+      ['AB', 0],
+      ['AB', MAX_KEY_ID + 1],
+      ['AB', 1.5],
+      ['AB', -1],
+    ] as const) {
+      expectCode('BAD_ORDER', () => encodeDeleteOrder(serial, keyId));
+    }
+    expect(decodeDeleteOrder(encodeDeleteOrder('x'.repeat(255), MAX_KEY_ID)).keyId).toBe(MAX_KEY_ID);
+    const good = encodeDeleteOrder('AB', 7);
+    for (const bad of [
+      new Uint8Array(0),
+      good.subarray(0, good.length - 1),
+      Uint8Array.of(...good, 0),
+      Uint8Array.of(0, 0, 0, 0, 7), // empty serial
+      Uint8Array.of(2, 0xc3, 0x28, 0, 0, 0, 7), // invalid UTF-8
+      Uint8Array.of(2, 0x41, 0x42, 0, 0, 0, 0), // key ID 0
+      Uint8Array.of(2, 0x41, 0x42, 0x20, 0, 0, 0), // key ID above MAX_KEY_ID
+    ]) {
+      expectCode('BAD_ORDER', () => decodeDeleteOrder(bad));
+    }
+  });
+});
+
+describe('deleteKeyByOrder (authorised deletion in a user session)', () => {
+  it('a user session cannot delete keys (W5), but carries out an admin order: the key is gone and zeroised in flash', () => {
+    const { admin, user, userT } = withGroupKeys('order-ok');
+    expectCode('ACCESS_DENIED', () => user.deleteKey(GROUP_KEY));
+    const key = testOnlyHooks(user).readKey(GROUP_KEY);
+    const image = (): Buffer => Buffer.from(userT.flash.toImage());
+    expect(image().includes(Buffer.from(key))).toBe(true);
+    expect(user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, user.serial, GROUP_KEY), A2U)).toBe(true);
+    expect(user.listKeyIds()).toEqual([A2U, U2A, WRAP, OTHER_KEY]);
+    expectCode('UNKNOWN_KEY', () => user.encrypt(GROUP_KEY, Uint8Array.of(1)));
+    expect(image().includes(Buffer.from(key.subarray(0, 8)))).toBe(false);
+    // Survives a reboot: the deletion was committed in flash.
+    const again = reboot(userT);
+    again.login('user', USER_PIN);
+    expect(again.listKeyIds()).toEqual([A2U, U2A, WRAP, OTHER_KEY]);
+  });
+
+  it('replaying an order is harmless: the key is already gone, so the answer is false', () => {
+    const { admin, user } = withGroupKeys('order-replay');
+    const order = orderFor(admin, user.serial, GROUP_KEY);
+    expect(user.deleteKeyByOrder(GROUP_KEY, order, A2U)).toBe(true);
+    expect(user.deleteKeyByOrder(GROUP_KEY, order, A2U)).toBe(false);
+    expect(user.listKeyIds()).toContain(OTHER_KEY);
+  });
+
+  it('refuses an order for another device, for another key, malformed, tampered, or under another AAD, and deletes nothing', () => {
+    const { admin, user } = withGroupKeys('order-refused');
+    const other = makeProvisionedPair('order-refused-bob').user.device;
+    const before = user.listKeyIds();
+    // Authentic, but for someone else or something else.
+    expectCode('BAD_ORDER', () => user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, other.serial, GROUP_KEY), A2U));
+    expectCode('BAD_ORDER', () => user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, user.serial, OTHER_KEY), A2U));
+    expectCode('BAD_ORDER', () => user.deleteKeyByOrder(GROUP_KEY, admin.seal(A2U, Uint8Array.of(1, 2, 3), DELETE_ORDER_AAD), A2U));
+    // Not authentic.
+    const order = orderFor(admin, user.serial, GROUP_KEY);
+    for (const at of [0, 12, order.length - 1]) {
+      const tampered = order.slice();
+      tampered[at] = (tampered[at] ?? 0) ^ 1;
+      expectCode('AUTH_FAILED', () => user.deleteKeyByOrder(GROUP_KEY, tampered, A2U));
+    }
+    expectCode('AUTH_FAILED', () => user.deleteKeyByOrder(GROUP_KEY, order.subarray(0, 11), A2U));
+    expectCode('AUTH_FAILED', () => user.deleteKeyByOrder(GROUP_KEY, order.subarray(0, 20), A2U));
+    // A message sealed for another purpose under the same channel key (an update file, say).
+    const update = admin.seal(A2U, encodeDeleteOrder(user.serial, GROUP_KEY), new TextEncoder().encode('update #1'));
+    expectCode('AUTH_FAILED', () => user.deleteKeyByOrder(GROUP_KEY, update, A2U));
+    // Sealed for the other user's device: another channel key.
+    expectCode('AUTH_FAILED', () => other.deleteKeyByOrder(GROUP_KEY, order, A2U));
+    expect(user.listKeyIds()).toEqual(before);
+  });
+
+  it('the user host cannot forge an order: it cannot seal under its open key, and its own keys are not accepted', () => {
+    const { user } = withGroupKeys('order-forged');
+    const plaintext = encodeDeleteOrder(user.serial, GROUP_KEY);
+    expectCode('WRONG_KEY_PURPOSE', () => user.seal(A2U, plaintext, DELETE_ORDER_AAD));
+    // Sealed under what it can seal with: its user→admin key, or a data key it made itself.
+    const underU2a = user.seal(U2A, plaintext, DELETE_ORDER_AAD);
+    expectCode('AUTH_FAILED', () => user.deleteKeyByOrder(GROUP_KEY, underU2a, A2U));
+    expectCode('WRONG_KEY_PURPOSE', () => user.deleteKeyByOrder(GROUP_KEY, underU2a, U2A));
+    user.generateKey(77);
+    const underData = user.seal(77, plaintext, DELETE_ORDER_AAD);
+    expectCode('WRONG_KEY_PURPOSE', () => user.deleteKeyByOrder(GROUP_KEY, underData, 77));
+    expectCode('WRONG_KEY_PURPOSE', () => user.deleteKeyByOrder(GROUP_KEY, underData, WRAP));
+    expectCode('UNKNOWN_KEY', () => user.deleteKeyByOrder(GROUP_KEY, underData, 78));
+    expect(user.listKeyIds()).toContain(GROUP_KEY);
+  });
+
+  it('needs a session and valid IDs', () => {
+    const { admin, user } = withGroupKeys('order-session');
+    const order = orderFor(admin, user.serial, GROUP_KEY);
+    user.logout();
+    expectCode('NOT_LOGGED_IN', () => user.deleteKeyByOrder(GROUP_KEY, order, A2U));
+    relogin(user, 'admin');
+    expectCode('BAD_ARGUMENT', () => user.deleteKeyByOrder(0, order, A2U));
+    expectCode('BAD_ARGUMENT', () => user.deleteKeyByOrder(GROUP_KEY, order, MAX_KEY_ID + 1));
+    // It works in an admin session too.
+    expect(user.deleteKeyByOrder(GROUP_KEY, order, A2U)).toBe(true);
+  });
+
+  it('can decommission the channel itself: after an order deletes the unwrap key, nothing more can be imported', () => {
+    const { admin, user } = withGroupKeys('order-decommission');
+    expect(user.deleteKeyByOrder(WRAP, orderFor(admin, user.serial, WRAP), A2U)).toBe(true);
+    admin.generateKey(6000);
+    expectCode('UNKNOWN_KEY', () => user.importWrapped(6000, admin.exportWrapped(6000, WRAP).blob, WRAP));
+    expect(user.deleteKeyByOrder(A2U, orderFor(admin, user.serial, A2U), A2U)).toBe(true);
+    expectCode('UNKNOWN_KEY', () => user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, user.serial, GROUP_KEY), A2U));
+    expect(user.listKeyIds()).toEqual([U2A, GROUP_KEY, OTHER_KEY]);
+  });
+
+  it('a power cut during an ordered deletion leaves the key whole or gone; the order can be carried out again', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), (cutAt, flashSeed) => {
+        const { admin, user } = makeProvisionedPair('order-cut', { userFlashSeed: flashSeed });
+        admin.device.generateKey(GROUP_KEY);
+        user.device.importWrapped(GROUP_KEY, admin.device.exportWrapped(GROUP_KEY, WRAP).blob, WRAP);
+        relogin(user.device, 'user');
+        const order = orderFor(admin.device, user.device.serial, GROUP_KEY);
+        user.flash.cutPowerAfter(cutAt);
+        let done = false;
+        try {
+          done = user.device.deleteKeyByOrder(GROUP_KEY, order, A2U);
+        } catch (e) {
+          expect(e).toBeInstanceOf(PowerLossError);
+          user.device.powerOn();
+        }
+        user.flash.cancelPowerCut();
+        const again = reboot(user);
+        again.login('user', USER_PIN);
+        const held = again.listKeyIds().includes(GROUP_KEY);
+        if (done) expect(held).toBe(false);
+        if (held) {
+          const { nonce, ciphertext } = admin.device.encrypt(GROUP_KEY, Uint8Array.of(3));
+          expect(again.decrypt(GROUP_KEY, nonce, ciphertext)).toEqual(Uint8Array.of(3));
+        }
+        expect(again.deleteKeyByOrder(GROUP_KEY, order, A2U)).toBe(held);
+        expect(again.listKeyIds()).toEqual([A2U, U2A, WRAP]);
+      }),
+      propertyParams(20),
+    );
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * Delete orders: how the admin tells a user device to drop a key, so need-to-know holds on the device
+ * itself (a member removed from a group, a key destroyed: NIST SP 800-57 Part 1 §8.3.4, key
+ * destruction) although a user-level session may never delete keys (W5 of the original, where
+ * DELETEKEY had no admin check at all).
+ *
+ * The admin device seals the order under the admin→user channel key — a `seal` key on the admin
+ * device, an `open` key on the user device (see `keyPurpose.ts`):
+ * ```ts
+ * const order = admin.seal(a2uKeyId, encodeDeleteOrder(userSerial, keyId), DELETE_ORDER_AAD);
+ * user.deleteKeyByOrder(keyId, order, a2uKeyId); // works in a user session
+ * ```
+ * AES-256-GCM (NIST SP 800-38D §7.1) authenticates the order; the fixed AAD keeps an order apart from
+ * every other message sealed under the same channel key (update files carry their own AAD), and the
+ * user's host cannot produce one because its device refuses to `seal` under an `open` key.
+ *
+ * Plaintext (version 1, fixed by the AAD label):
+ * ```
+ * u8  n            length of the serial in bytes, 1..255
+ * n   serial       the recipient device's serial, UTF-8
+ * u32 keyId        big-endian, 1..MAX_KEY_ID
+ * ```
+ *
+ * Replay: an order carries no sequence number. Replaying one is harmless because the key it names is
+ * already gone (the device answers `false`) and KMS key IDs are never reused — a new key always gets a
+ * new ID. The same rule applies to provisioning IDs: if an order deleted a channel key, re-provision
+ * under fresh IDs (or after a factory reset of the user device, which changes its identity and so
+ * every derived key); re-provisioning the same pair under the same IDs would derive the same channel
+ * key and make the old order valid again.
+ * @module
+ */
+import { DeviceError } from './deviceError.ts';
+import { MAX_KEY_ID } from './keyPurpose.ts';
+
+/** The AAD label of delete orders (version 1 of the plaintext layout above). */
+export const DELETE_ORDER_LABEL = 'SEKEY delete-order v1';
+
+/**
+ * The AAD (NIST SP 800-38D §5.2.1.1, additional authenticated data) under which delete orders are
+ * sealed and opened: the UTF-8 bytes of {@link DELETE_ORDER_LABEL}. Do not mutate it; the device keeps
+ * its own copy ({@link deleteOrderAad}), so mutating this one only breaks the caller's orders.
+ */
+export const DELETE_ORDER_AAD: Uint8Array = deleteOrderAad();
+
+/** A fresh copy of {@link DELETE_ORDER_AAD}. */
+export function deleteOrderAad(): Uint8Array {
+  return new TextEncoder().encode(DELETE_ORDER_LABEL);
+}
+
+/** What a delete order says: delete key `keyId` on the device with serial `serial`. */
+export interface DeleteOrder {
+  readonly serial: string;
+  readonly keyId: number;
+}
+
+const MAX_SERIAL_BYTES = 255;
+
+function checkOrder(serial: string, serialBytes: Uint8Array, keyId: number): void {
+  if (serial.length === 0 || serialBytes.length > MAX_SERIAL_BYTES) throw new DeviceError('BAD_ORDER', `a delete order names a serial of 1..${MAX_SERIAL_BYTES} UTF-8 bytes`);
+  if (!Number.isSafeInteger(keyId) || keyId < 1 || keyId > MAX_KEY_ID) throw new DeviceError('BAD_ORDER', `a delete order names a key ID in 1..${MAX_KEY_ID}, got ${String(keyId)}`);
+}
+
+/**
+ * The plaintext of an order to delete key `keyId` on the device with serial `serial` (layout in the
+ * module comment). Seal it with the admin→user channel key and {@link DELETE_ORDER_AAD}.
+ * @throws DeviceError `BAD_ORDER` for an empty or over-long serial or a key ID out of range.
+ */
+export function encodeDeleteOrder(serial: string, keyId: number): Uint8Array {
+  const serialBytes = new TextEncoder().encode(serial);
+  checkOrder(serial, serialBytes, keyId);
+  const out = new Uint8Array(1 + serialBytes.length + 4);
+  out[0] = serialBytes.length;
+  out.set(serialBytes, 1);
+  new DataView(out.buffer).setUint32(1 + serialBytes.length, keyId, false);
+  return out;
+}
+
+/**
+ * Parses an order plaintext strictly: exact length, well-formed UTF-8, key ID in range. The device
+ * runs it only on plaintexts whose GCM tag verified.
+ * @throws DeviceError `BAD_ORDER` when `plaintext` is not exactly one well-formed order.
+ */
+export function decodeDeleteOrder(plaintext: Uint8Array): DeleteOrder {
+  const n = plaintext[0];
+  if (n === undefined || plaintext.length !== 1 + n + 4) throw new DeviceError('BAD_ORDER', 'malformed delete order');
+  let serial: string;
+  try {
+    serial = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(plaintext.subarray(1, 1 + n));
+  } catch {
+    throw new DeviceError('BAD_ORDER', 'delete order serial is not UTF-8');
+  }
+  const keyId = new DataView(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength).getUint32(1 + n, false);
+  checkOrder(serial, plaintext.subarray(1, 1 + n), keyId);
+  return { serial, keyId };
+}

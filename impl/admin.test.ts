@@ -1,0 +1,233 @@
+import { describe, expect, test } from 'vitest';
+import { KmsError } from '../model/kms.ts';
+import type { GroupPolicy } from '../model/kms.ts';
+import { Admin } from './admin.ts';
+import { buildSnapshot } from './distribution.ts';
+import { SekeyError } from './sekeyError.ts';
+import { newWorld } from './world.testkit.ts';
+
+const DAY = 86_400_000;
+const policy: GroupPolicy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 30 * DAY };
+const text = (s: string) => new TextEncoder().encode(s);
+const read = (b: Uint8Array) => new TextDecoder().decode(b);
+
+async function team() {
+  const w = await newWorld();
+  for (const [id, name] of [['U1', 'alice'], ['U2', 'bob'], ['U3', 'carol']] as const) {
+    w.admin.addUser(id, name);
+    await w.addDevice(id);
+  }
+  w.admin.addGroup('G1', 'team', policy);
+  for (const u of ['U1', 'U2', 'U3']) w.admin.addMember('G1', u);
+  return w;
+}
+
+const code = (fn: () => unknown): string => {
+  try {
+    fn();
+    return 'ok';
+  } catch (e) {
+    if (e instanceof KmsError || e instanceof SekeyError) return e.code;
+    throw e;
+  }
+};
+
+describe('Admin', () => {
+  test('B1: deleting a group retires its keys (active → deactivated, pre-active → destroyed) and erases them from devices', async () => {
+    const w = await team();
+    const active = w.admin.addKey('G1', 'a');
+    const pre = w.admin.addKey('G1', 'p');
+    w.admin.activateKey(active);
+    w.syncAll();
+    w.clock.advance(1000);
+    w.admin.deleteGroup('G1');
+    expect(w.admin.keyInfo(active)).toMatchObject({ state: 'deactivated', deactivatedAt: w.clock.now(), holders: [] });
+    expect(w.admin.keyInfo(pre).state).toBe('destroyed');
+    expect(w.adminDevice.listKeyIds()).not.toContain(2001);
+    w.syncAll();
+    for (const user of w.users.values()) expect(user.keys()).toEqual([]);
+    expect(w.users.get('U1')?.device.listKeyIds().filter((id) => id >= 2000 && id < 0x0c00_0000)).toEqual([]);
+  });
+
+  test('B2/B3: deactivation is stamped with the real time; expiry with each key’s own end of cryptoperiod', async () => {
+    const w = await team();
+    const a = w.admin.addKey('G1', 'a', { cryptoperiodMs: DAY });
+    const b = w.admin.addKey('G1', 'b', { cryptoperiodMs: 2 * DAY });
+    w.admin.activateKey(a);
+    const activatedA = w.clock.now();
+    w.clock.advance(5000);
+    w.admin.activateKey(b);
+    const activatedB = w.clock.now();
+    w.clock.advance(10 * DAY);
+    expect(w.admin.sweepExpired()).toEqual([a, b]);
+    expect(w.admin.keyInfo(a).deactivatedAt).toBe(activatedA + DAY);
+    expect(w.admin.keyInfo(b).deactivatedAt).toBe(activatedB + 2 * DAY);
+    const c = w.admin.addKey('G1', 'c', { cryptoperiodMs: DAY });
+    w.admin.activateKey(c);
+    w.clock.advance(60_000);
+    w.admin.deactivateKey(c);
+    expect(w.admin.keyInfo(c).deactivatedAt).toBe(w.clock.now());
+  });
+
+  test('B4: maxKeys is enforced on add, over keys that can still protect', async () => {
+    const w = await team();
+    const ids = [w.admin.addKey('G1', 'a'), w.admin.addKey('G1', 'b'), w.admin.addKey('G1', 'c')];
+    expect(code(() => w.admin.addKey('G1', 'd'))).toBe('MaxKeysReached');
+    w.admin.destroyKey(ids[0] as string);
+    expect(w.admin.addKey('G1', 'd')).toBe('K2003');
+    expect(code(() => w.admin.setMaxKeys('G1', 2))).toBe('PolicyConflict');
+  });
+
+  test('a cryptoperiod longer than the group default is refused', async () => {
+    const w = await team();
+    expect(code(() => w.admin.addKey('G1', 'k', { cryptoperiodMs: 31 * DAY }))).toBe('CryptoperiodTooLong');
+  });
+
+  test('forward secrecy: a removed member cannot read what is encrypted afterwards', async () => {
+    const w = await team();
+    const k = w.admin.addKey('G1', 'k');
+    w.admin.activateKey(k);
+    w.syncAll();
+    const [alice, bob, carol] = ['U1', 'U2', 'U3'].map((u) => w.users.get(u)!);
+    const before = alice!.encrypt(['U2', 'U3'], text('before'));
+    expect(read(carol!.decrypt(before))).toBe('before');
+    w.clock.advance(1000);
+    w.admin.removeMember('G1', 'U3');
+    w.syncAll();
+    const after = alice!.encrypt(['U2'], text('after'));
+    expect(read(bob!.decrypt(after))).toBe('after');
+    // Carol's device no longer holds any key of G1, old or new, and cannot decrypt either message.
+    expect(carol!.keys()).toEqual([]);
+    expect(code(() => carol!.decrypt(after))).toBe('KeyUnavailable');
+    expect(code(() => carol!.decrypt(before))).toBe('KeyUnavailable');
+    // The old key still decrypts for the remaining members (deactivated keys process).
+    expect(read(bob!.decrypt(before))).toBe('before');
+  });
+
+  test('backward secrecy: a new member gets usable keys only', async () => {
+    const w = await team();
+    w.admin.addUser('U4', 'dave');
+    const dave = await w.addDevice('U4');
+    const old = w.admin.addKey('G1', 'old');
+    w.admin.activateKey(old);
+    w.syncAll();
+    const secret = w.users.get('U1')!.encrypt(['U2'], text('history'));
+    w.clock.advance(1000);
+    w.admin.deactivateKey(old);
+    const bad = w.admin.addKey('G1', 'bad');
+    w.admin.compromiseKey(bad);
+    const fresh = w.admin.addKey('G1', 'fresh');
+    w.admin.activateKey(fresh);
+    w.admin.addMember('G1', 'U4');
+    w.syncAll();
+    expect(dave.keys().map((k) => k.id)).toEqual([fresh]);
+    expect(code(() => dave.decrypt(secret))).toBe('KeyUnavailable');
+  });
+
+  test('keys never leave the admin HSM in clear: no key byte in the database card, snapshots or errors', async () => {
+    const w = await team();
+    const k = w.admin.addKey('G1', 'k');
+    w.admin.activateKey(k);
+    const snapshot = buildSnapshot(w.admin, 'U1');
+    const { testOnlyHooks } = await import('../device/secube.ts');
+    const secret = testOnlyHooks(w.adminDevice).readKey(2000);
+    const hex = Buffer.from(secret).toString('hex');
+    const haystacks = [
+      Buffer.from(w.adminCard.toImage()).toString('hex'),
+      JSON.stringify(snapshot, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)),
+      JSON.stringify(w.admin.listKeys()),
+      JSON.stringify(w.admin.auditLog()),
+    ];
+    for (const h of haystacks) expect(h.includes(hex.slice(0, 16))).toBe(false);
+  });
+
+  test('every operation is audited in a verifiable hash chain', async () => {
+    const w = await team();
+    w.admin.renameUser('U1', 'alice; DROP TABLE users;--');
+    const log = w.admin.auditLog();
+    expect(log.map((e) => e.action)).toContain('renameUser');
+    expect(w.admin.verifyAuditLog()).toBe(log.at(-1)?.hash);
+  });
+
+  test('refused operations leave nothing behind, not even a generated key', async () => {
+    const w = await team();
+    const generation = w.admin.generation;
+    const deviceKeys = w.adminDevice.listKeyIds();
+    expect(code(() => w.admin.addKey('G9', 'x'))).toBe('UnknownGroup');
+    expect(code(() => w.admin.activateKey('K9999'))).toBe('UnknownKey');
+    expect(w.admin.generation).toBe(generation);
+    expect(w.adminDevice.listKeyIds()).toEqual(deviceKeys);
+  });
+
+  test('reopening finds the same state and erases orphan keys', async () => {
+    const w = await team();
+    const k = w.admin.addKey('G1', 'k');
+    w.adminDevice.generateKey(4242);
+    w.admin.close();
+    const again = await Admin.open({ device: w.adminDevice, sd: w.adminCard, clock: w.clock });
+    expect(again.keyInfo(k).state).toBe('preActivation');
+    expect(w.adminDevice.listKeyIds()).not.toContain(4242);
+    expect(w.adminDevice.listKeyIds()).toContain(2000);
+  });
+});
+
+describe('User', () => {
+  test('is read-only: its views, findKey, and no way to change the KMS', async () => {
+    const w = await team();
+    const k = w.admin.addKey('G1', 'k');
+    w.admin.activateKey(k);
+    w.syncAll();
+    const alice = w.users.get('U1')!;
+    expect(alice.groups().map((g) => g.id)).toEqual(['G1']);
+    expect(alice.users().map((u) => u.id)).toEqual(['U1', 'U2', 'U3']);
+    expect(alice.findKey(['U2'])).toEqual({ keyId: k, groupId: 'G1' });
+    expect(alice.findKeyInGroup('G1')).toEqual({ keyId: k, groupId: 'G1' });
+    expect(code(() => alice.findKey(['U9']))).toBe('UnknownUser');
+    expect(code(() => alice.findKeyInGroup('G9'))).toBe('UnknownGroup');
+    // W5: a user-level session cannot delete or overwrite keys on its own device.
+    expect(() => alice.device.deleteKey(2000)).toThrow(/admin/i);
+    expect(() => alice.device.generateKey(2000, { replace: true })).toThrow();
+  });
+
+  test('decrypt obeys the usage table: suspended and deactivated decrypt, compromised only re-protects', async () => {
+    const w = await team();
+    const k = w.admin.addKey('G1', 'k');
+    w.admin.activateKey(k);
+    w.syncAll();
+    const alice = w.users.get('U1')!;
+    const bob = w.users.get('U2')!;
+    const msg = alice.encrypt(['U2'], text('hello'));
+    w.admin.suspendKey(k);
+    w.syncAll();
+    expect(read(bob.decrypt(msg))).toBe('hello');
+    expect(code(() => alice.encrypt(['U2'], text('x')))).toBe('NoUsableKey');
+    w.admin.resumeKey(k);
+    w.admin.compromiseKey(k);
+    w.syncAll();
+    expect(code(() => bob.decrypt(msg))).toBe('UsageNotAllowed');
+    const rescued = bob.reprotect(msg);
+    expect(read(bob.decrypt(rescued))).toBe('hello');
+    expect(read(alice.decrypt(rescued))).toBe('hello');
+    w.admin.destroyKey(k);
+    w.syncAll();
+    expect(code(() => bob.decrypt(msg))).toBe('KeyUnavailable');
+  });
+
+  test('an expired key no longer encrypts, even before any sweep reaches the user', async () => {
+    const w = await team();
+    const k = w.admin.addKey('G1', 'k', { cryptoperiodMs: DAY });
+    w.admin.activateKey(k);
+    w.syncAll();
+    const alice = w.users.get('U1')!;
+    const msg = alice.encrypt(['U2'], text('x'));
+    w.clock.advance(DAY);
+    expect(code(() => alice.encrypt(['U2'], text('y')))).toBe('NoUsableKey');
+    expect(alice.keyInfo(k).state).toBe('deactivated');
+    expect(read(w.users.get('U2')!.decrypt(msg))).toBe('x');
+  });
+
+  test('a snapshot for someone else is refused', async () => {
+    const w = await team();
+    expect(code(() => w.users.get('U1')!.applySnapshot(buildSnapshot(w.admin, 'U2')))).toBe('WrongRecipient');
+  });
+});

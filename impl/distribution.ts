@@ -1,0 +1,142 @@
+/**
+ * Getting the administrator's decisions onto user devices: provisioning a user's HSM, and building a
+ * user's full snapshot — everything its device must hold (need-to-know) plus its keys wrapped
+ * device-to-device and signed orders to erase keys it must no longer hold.
+ *
+ * The admin host never sees a key: each key leaves the admin HSM only as an AES-KW blob (RFC 3394)
+ * under the wrapping key that the two HSMs derived together at provisioning, and only the user's
+ * HSM can unwrap it. Erase orders are sealed by the admin HSM under the admin→user channel key,
+ * which the user's HSM can open but not produce, so the user's own host cannot forge one (the
+ * original let any user-level session delete keys, W5).
+ *
+ * The update files of the next layer carry these snapshots (and smaller increments) over a shared
+ * folder; this module is what they are made of.
+ * @module
+ */
+import { DELETE_ORDER_AAD, encodeDeleteOrder } from '../device/deleteOrder.ts';
+import { provisionUserDevice } from '../device/provisioning.ts';
+import type { SecubeDevice } from '../device/secube.ts';
+import { KmsError, sortIds } from '../model/kms.ts';
+import type { GroupId, GroupPolicy, KeyId, UserId, UserRecord } from '../model/kms.ts';
+import type { KeyView } from '../model/projection.ts';
+import type { Admin } from './admin.ts';
+import type { Database } from './db/sqlite.ts';
+import { deviceKeyNumber, userKeyIds } from './deviceKeyIds.ts';
+import { column, keyView, readGroups, readKeys, readUser, readUsers } from './kmsRows.ts';
+import { SekeyError } from './sekeyError.ts';
+
+/** What a user device learns at provisioning: whom to trust and which key IDs to use. */
+export interface ProvisioningRecord {
+  readonly userId: UserId;
+  readonly adminSerial: string;
+  readonly userSerial: string;
+  readonly keyIds: { readonly adminToUserKeyId: number; readonly userToAdminKeyId: number; readonly wrappingKeyId: number };
+  /** Identity fingerprints, to compare out of band (both screens show them). */
+  readonly adminFingerprint: string;
+  readonly userFingerprint: string;
+}
+
+/** A group as a member's device stores it. */
+export interface SnapshotGroup {
+  readonly id: GroupId;
+  readonly name: string;
+  readonly policy: GroupPolicy;
+  readonly shareHistory: boolean;
+  readonly members: readonly UserId[];
+}
+
+/** A key as a holder's device stores it: metadata and the persisted life-cycle snapshot. */
+export interface SnapshotKey extends KeyView {
+  /** The key machine's persisted `{ value, context }`, so the device can run `EXPIRE` itself. */
+  readonly lifecycle: string;
+}
+
+/** Everything one user's device must hold, as of one admin generation. */
+export interface UserSnapshot {
+  readonly userId: UserId;
+  readonly userSerial: string;
+  readonly users: readonly UserRecord[];
+  readonly groups: readonly SnapshotGroup[];
+  readonly keys: readonly SnapshotKey[];
+  /** Every key of `keys`, wrapped for the user's HSM (AES-KW under the provisioned wrapping key). */
+  readonly wrapped: ReadonlyArray<{ readonly keyId: KeyId; readonly blob: Uint8Array }>;
+  /** Sealed erase orders for keys the device was given and must no longer hold. */
+  readonly eraseOrders: ReadonlyArray<{ readonly keyId: KeyId; readonly order: Uint8Array }>;
+}
+
+/**
+ * Provisions `userDevice` for `userId` (both HSMs in admin sessions, side by side, as the original's
+ * `sekey_init_user_SEcube`, but no key ever crosses the host in clear: W3). Provisioning again
+ * replaces the user's device; the old one is retired and can no longer open anything new.
+ */
+export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDevice): ProvisioningRecord {
+  return admin.transaction('provisionUser', { userId, serial: userDevice.serial }, (db, now) => {
+    if (!readUser(db, userId)) throw new KmsError('UnknownUser', `no user ${userId}`);
+    const existing = column(db, 'SELECT key_base FROM user_devices WHERE user_id = ?', [userId])[0];
+    const index =
+      existing !== undefined
+        ? Number(existing)
+        : Number(column(db, 'SELECT coalesce(max(key_base) + 1, 0) FROM user_devices')[0]);
+    const keyIds = userKeyIds(index);
+    const result = provisionUserDevice(admin.device, userDevice, keyIds, { replace: existing !== undefined });
+    if (existing !== undefined) {
+      db.run('INSERT OR REPLACE INTO retired_devices SELECT serial, user_id, ? FROM user_devices WHERE user_id = ? AND serial <> ?', [
+        now,
+        userId,
+        userDevice.serial,
+      ]);
+      // A new device holds nothing yet: every key must be delivered again.
+      db.run('DELETE FROM delivered_keys WHERE user_id = ?', [userId]);
+    }
+    db.run('INSERT OR REPLACE INTO user_devices (user_id, serial, key_base, provisioned_at) VALUES (?, ?, ?, ?)', [
+      userId,
+      userDevice.serial,
+      index,
+      now,
+    ]);
+    return { userId, userSerial: result.userSerial, adminSerial: result.adminSerial, keyIds, adminFingerprint: result.adminFingerprint, userFingerprint: result.userFingerprint };
+  });
+}
+
+/** The provisioned device of a user, or an error. */
+export function userDeviceOf(db: Database, userId: UserId): { serial: string; keyIds: ReturnType<typeof userKeyIds> } {
+  const row = db.exec('SELECT serial, key_base FROM user_devices WHERE user_id = ?', [userId])[0]?.values[0];
+  if (!row) throw new SekeyError('NotProvisioned', `user ${userId} has no provisioned device`);
+  return { serial: String(row[0]), keyIds: userKeyIds(Number(row[1])) };
+}
+
+/** What `userId`'s device must hold, read from the admin database (need-to-know). */
+export function projectionFromDatabase(db: Database, userId: UserId): Omit<UserSnapshot, 'wrapped' | 'eraseOrders' | 'userSerial'> {
+  const groups = readGroups(db).filter((g) => g.members.includes(userId));
+  const known = new Set<UserId>([userId, ...groups.flatMap((g) => g.members)]);
+  const users = readUsers(db).filter((u) => known.has(u.id));
+  const keys = readKeys(db, 'id IN (SELECT key_id FROM key_holders WHERE user_id = ?)', [userId]).map((k) => ({
+    ...keyView(k),
+    lifecycle: JSON.stringify({ value: k.lifecycle.value, context: k.lifecycle.context }),
+  }));
+  return { userId, users, groups, keys };
+}
+
+/**
+ * Builds `userId`'s full snapshot: its projection, its keys wrapped for its HSM, and erase orders for
+ * keys delivered earlier that it must no longer hold. Records what was delivered. For a deleted user
+ * whose device is on record, the snapshot is empty and orders the device to erase everything.
+ */
+export function buildSnapshot(admin: Admin, userId: UserId): UserSnapshot {
+  return admin.transaction('snapshot', { userId }, (db) => {
+    const { serial, keyIds } = userDeviceOf(db, userId);
+    const projection = readUser(db, userId) ? projectionFromDatabase(db, userId) : { userId, users: [], groups: [], keys: [] };
+    const wrapped = projection.keys.map((k) => ({
+      keyId: k.id,
+      blob: admin.device.exportWrapped(deviceKeyNumber(k.id), keyIds.wrappingKeyId).blob,
+    }));
+    const held = new Set(projection.keys.map((k) => k.id));
+    const delivered = column(db, 'SELECT key_id FROM delivered_keys WHERE user_id = ?', [userId]).map(String);
+    const eraseOrders = sortIds(delivered.filter((id) => !held.has(id))).map((keyId) => ({
+      keyId,
+      order: admin.device.seal(keyIds.adminToUserKeyId, encodeDeleteOrder(serial, deviceKeyNumber(keyId)), DELETE_ORDER_AAD),
+    }));
+    for (const k of projection.keys) db.run('INSERT OR IGNORE INTO delivered_keys (user_id, key_id) VALUES (?, ?)', [userId, k.id]);
+    return { ...projection, userSerial: serial, wrapped, eraseOrders };
+  });
+}

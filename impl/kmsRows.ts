@@ -1,0 +1,196 @@
+/**
+ * Reading and writing KMS records in a device database (admin and user devices share the schema).
+ * A key's life cycle is kept twice on purpose: as columns (state and every NIST timestamp, for SQL
+ * queries and for people reading the database) and as the persisted machine snapshot, which is what
+ * every transition starts from. Both are written together from the snapshot, so they cannot differ.
+ * @module
+ */
+import { transition } from 'xstate';
+import { keyLifecycleMachine } from '../model/keyLifecycle.ts';
+import type { KeyEvent, KeyLifecycleContext, KeyLifecycleSnapshot, KeyState } from '../model/keyLifecycle.ts';
+import { KmsError, compareIds, sortIds } from '../model/kms.ts';
+import type { Algorithm, GroupId, GroupPolicy, KeyId, UserId, UserRecord } from '../model/kms.ts';
+import type { KeyView } from '../model/projection.ts';
+import type { Database } from './db/sqlite.ts';
+
+/** A key as stored: metadata and its life-cycle snapshot. */
+export interface KeyRow {
+  readonly id: KeyId;
+  readonly name: string;
+  readonly owner: GroupId;
+  readonly algorithm: Algorithm;
+  readonly lifecycle: KeyLifecycleSnapshot;
+}
+
+/** A group as stored, with its members. */
+export interface GroupRow {
+  readonly id: GroupId;
+  readonly name: string;
+  readonly policy: GroupPolicy;
+  readonly shareHistory: boolean;
+  readonly members: readonly UserId[];
+}
+
+type Cell = number | string | Uint8Array | null;
+
+function rows(db: Database, sql: string, params: Cell[] = []): Cell[][] {
+  return (db.exec(sql, params)[0]?.values ?? []) as Cell[][];
+}
+
+/** The first column of every row. */
+export function column(db: Database, sql: string, params: Cell[] = []): Cell[] {
+  return rows(db, sql, params).map((r) => r[0] ?? null);
+}
+
+/** Restores a snapshot persisted by {@link writeKey}. */
+export function restoreLifecycle(text: string): KeyLifecycleSnapshot {
+  const { value, context } = JSON.parse(text) as { value: KeyState; context: KeyLifecycleContext };
+  return keyLifecycleMachine.resolveState({ value, context });
+}
+
+/** The state of a stored key. */
+export function stateOf(key: KeyRow): KeyState {
+  return key.lifecycle.value as KeyState;
+}
+
+const KEY_COLUMNS = 'id, name, owner_group, algorithm, lifecycle';
+
+function toKeyRow(r: Cell[]): KeyRow {
+  return {
+    id: String(r[0]),
+    name: String(r[1]),
+    owner: String(r[2]),
+    algorithm: String(r[3]) as Algorithm,
+    lifecycle: restoreLifecycle(String(r[4])),
+  };
+}
+
+/** One key, or null. */
+export function readKey(db: Database, id: KeyId): KeyRow | null {
+  const r = rows(db, `SELECT ${KEY_COLUMNS} FROM keys WHERE id = ?`, [id])[0];
+  return r ? toKeyRow(r) : null;
+}
+
+/** Keys matching an optional SQL condition, by key number. */
+export function readKeys(db: Database, where = '1', params: Cell[] = []): KeyRow[] {
+  return rows(db, `SELECT ${KEY_COLUMNS} FROM keys WHERE ${where}`, params)
+    .map(toKeyRow)
+    .sort((a, b) => compareIds(a.id, b.id));
+}
+
+/**
+ * Inserts or updates a key row, columns derived from its snapshot. An upsert, not `INSERT OR
+ * REPLACE`: a replace deletes the row first, and the delete would cascade to the key's holders.
+ */
+export function writeKey(db: Database, key: KeyRow): void {
+  const c = key.lifecycle.context;
+  db.run(
+    `INSERT INTO keys (id, name, owner_group, algorithm, state, cryptoperiod_ms, created_at, activated_at,
+       expires_at, suspended_at, resumed_at, deactivated_at, compromised_at, destroyed_at, lifecycle)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT(id) DO UPDATE SET name = excluded.name, owner_group = excluded.owner_group,
+       algorithm = excluded.algorithm, state = excluded.state, cryptoperiod_ms = excluded.cryptoperiod_ms,
+       created_at = excluded.created_at, activated_at = excluded.activated_at, expires_at = excluded.expires_at,
+       suspended_at = excluded.suspended_at, resumed_at = excluded.resumed_at, deactivated_at = excluded.deactivated_at,
+       compromised_at = excluded.compromised_at, destroyed_at = excluded.destroyed_at, lifecycle = excluded.lifecycle`,
+    [
+      key.id,
+      key.name,
+      key.owner,
+      key.algorithm,
+      stateOf(key),
+      c.cryptoperiodMs,
+      c.createdAt,
+      c.activatedAt,
+      c.expiresAt,
+      c.suspendedAt,
+      c.resumedAt,
+      c.deactivatedAt,
+      c.compromisedAt,
+      c.destroyedAt,
+      JSON.stringify({ value: key.lifecycle.value, context: c }),
+    ],
+  );
+}
+
+/**
+ * Sends `event` to the key's life-cycle machine. The machine alone decides whether the event is
+ * allowed; a refusal becomes the model's `IllegalTransition`.
+ */
+export function stepKey(key: KeyRow, event: KeyEvent): KeyRow {
+  if (!key.lifecycle.can(event)) {
+    throw new KmsError('IllegalTransition', `key ${key.id} is ${stateOf(key)}: ${event.type} at ${event.now} is not allowed`);
+  }
+  const [lifecycle] = transition(keyLifecycleMachine, key.lifecycle, event);
+  return { ...key, lifecycle };
+}
+
+/** The metadata view of a key (as in the model's projection). */
+export function keyView(key: KeyRow): KeyView {
+  const c = key.lifecycle.context;
+  return {
+    id: key.id,
+    name: key.name,
+    owner: key.owner,
+    algorithm: key.algorithm,
+    state: stateOf(key),
+    cryptoperiodMs: c.cryptoperiodMs,
+    createdAt: c.createdAt,
+    activatedAt: c.activatedAt,
+    expiresAt: c.expiresAt,
+    suspendedAt: c.suspendedAt,
+    resumedAt: c.resumedAt,
+    deactivatedAt: c.deactivatedAt,
+    compromisedAt: c.compromisedAt,
+    destroyedAt: c.destroyedAt,
+  };
+}
+
+/** Every user, by ID. */
+export function readUsers(db: Database): UserRecord[] {
+  return rows(db, 'SELECT id, name FROM users')
+    .map((r) => ({ id: String(r[0]), name: String(r[1]) }))
+    .sort((a, b) => compareIds(a.id, b.id));
+}
+
+/** One user, or null. */
+export function readUser(db: Database, id: UserId): UserRecord | null {
+  const r = rows(db, 'SELECT id, name FROM users WHERE id = ?', [id])[0];
+  return r ? { id: String(r[0]), name: String(r[1]) } : null;
+}
+
+function toGroupRow(db: Database, r: Cell[]): GroupRow {
+  const id = String(r[0]);
+  return {
+    id,
+    name: String(r[1]),
+    policy: { maxKeys: Number(r[2]), algorithm: String(r[3]) as Algorithm, defaultCryptoperiodMs: Number(r[4]) },
+    shareHistory: Number(r[5]) === 1,
+    members: sortIds(column(db, 'SELECT user_id FROM memberships WHERE group_id = ?', [id]).map(String)),
+  };
+}
+
+const GROUP_COLUMNS = 'id, name, max_keys, algorithm, default_cryptoperiod_ms, share_history';
+
+/** One group with its members, or null. */
+export function readGroup(db: Database, id: GroupId): GroupRow | null {
+  const r = rows(db, `SELECT ${GROUP_COLUMNS} FROM kms_groups WHERE id = ?`, [id])[0];
+  return r ? toGroupRow(db, r) : null;
+}
+
+/** Every group with its members, by ID. */
+export function readGroups(db: Database): GroupRow[] {
+  return rows(db, `SELECT ${GROUP_COLUMNS} FROM kms_groups`)
+    .map((r) => toGroupRow(db, r))
+    .sort((a, b) => compareIds(a.id, b.id));
+}
+
+/** Inserts or replaces a group's row (not its members). */
+export function writeGroup(db: Database, g: Omit<GroupRow, 'members'>): void {
+  db.run(
+    `INSERT INTO kms_groups (id, name, max_keys, algorithm, default_cryptoperiod_ms, share_history) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT(id) DO UPDATE SET name = excluded.name, max_keys = excluded.max_keys, algorithm = excluded.algorithm,
+       default_cryptoperiod_ms = excluded.default_cryptoperiod_ms, share_history = excluded.share_history`,
+    [g.id, g.name, g.policy.maxKeys, g.policy.algorithm, g.policy.defaultCryptoperiodMs, g.shareHistory ? 1 : 0],
+  );
+}

@@ -1,0 +1,34 @@
+/**
+ * Typed errors of SEkey operations that are not rule violations of the KMS model (those are the
+ * model's `KmsError`, with the same codes in the model and here, so the two can be compared).
+ * @module
+ */
+
+/** Codes of operational errors. */
+export const SEKEY_ERROR_CODES = [
+  /** A key's state does not allow this use (NIST SP 800-57 Pt 1 §7 usage table). */
+  'UsageNotAllowed',
+  /** The device holds no such key (destroyed, or never delivered). */
+  'KeyUnavailable',
+  /** A message is not a well-formed SEkey message. */
+  'MalformedMessage',
+  /** A message fails authentication. */
+  'MessageForged',
+  /** The user has no device provisioned for it yet. */
+  'NotProvisioned',
+  /** A snapshot or update is meant for another user. */
+  'WrongRecipient',
+] as const;
+/** An operational error code. */
+export type SekeyErrorCode = (typeof SEKEY_ERROR_CODES)[number];
+
+/** An SEkey operation was refused; nothing changed. */
+export class SekeyError extends Error {
+  readonly code: SekeyErrorCode;
+
+  constructor(code: SekeyErrorCode, message: string) {
+    super(message);
+    this.name = 'SekeyError';
+    this.code = code;
+  }
+}

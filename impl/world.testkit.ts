@@ -1,0 +1,60 @@
+/**
+ * A small SEkey installation for tests: an admin HSM with its SD card, user HSMs provisioned from
+ * it, one manual clock. Test support only.
+ * @module
+ */
+import { SdCard } from '../device/sdcard.ts';
+import { ADMIN_PIN, USER_PIN, makeDevice } from '../device/secube.testkit.ts';
+import type { SecubeDevice } from '../device/secube.ts';
+import type { UserId } from '../model/kms.ts';
+import { Admin } from './admin.ts';
+import { ManualClock } from './clock.ts';
+import { buildSnapshot, provisionUser } from './distribution.ts';
+import { User } from './user.ts';
+
+/** A test installation. */
+export interface World {
+  readonly clock: ManualClock;
+  readonly admin: Admin;
+  readonly adminDevice: SecubeDevice;
+  readonly adminCard: SdCard;
+  readonly users: Map<UserId, User>;
+  /** Provisions a device for an existing user and opens its replica. */
+  addDevice(userId: UserId): Promise<User>;
+  /** Delivers every provisioned user's snapshot. */
+  syncAll(): void;
+}
+
+/** Card size of test devices: 4 MiB. */
+export const TEST_CARD_SECTORS = 8192;
+
+/** A fresh installation starting at `start`. */
+export async function newWorld(start = Date.UTC(2026, 0, 1), seed = 'world'): Promise<World> {
+  const clock = new ManualClock(start);
+  const adminCard = new SdCard({ sectorCount: TEST_CARD_SECTORS });
+  const { device: adminDevice } = makeDevice(`${seed}-admin`, { sdcard: adminCard });
+  adminDevice.login('admin', ADMIN_PIN);
+  const admin = await Admin.create({ device: adminDevice, sd: adminCard, clock });
+  const users = new Map<UserId, User>();
+  return {
+    clock,
+    admin,
+    adminDevice,
+    adminCard,
+    users,
+    async addDevice(userId) {
+      const card = new SdCard({ sectorCount: TEST_CARD_SECTORS });
+      const { device } = makeDevice(`${seed}-${userId}-${users.size}`, { sdcard: card });
+      device.login('admin', ADMIN_PIN);
+      const provisioning = provisionUser(admin, userId, device);
+      device.logout();
+      device.login('user', USER_PIN);
+      const user = await User.create({ provisioning, device, sd: card, clock });
+      users.set(userId, user);
+      return user;
+    },
+    syncAll() {
+      for (const [id, user] of users) user.applySnapshot(buildSnapshot(admin, id));
+    },
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * Model against implementation: the same random operation sequences run on the pure model
+ * (model/kms.ts) and on the real thing (Admin on a simulated HSM with its encrypted database, user
+ * HSMs provisioned from it). After every step: the same outcome (accepted, or refused with the same
+ * code), the same users, groups, keys, life cycles, timestamps and holders; after syncing, every
+ * user's replica equals the model's projection, every HSM holds exactly the keys it should, and key
+ * selection agrees with the model for random recipient sets.
+ */
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { EMPTY_KMS, KmsError, applyOperation, expireKeys, operationTime, projectUser, selectKey } from '../model/kms.ts';
+import type { KmsOperation, KmsState } from '../model/kms.ts';
+import type { Admin } from '../impl/admin.ts';
+import { applyAdminOperation } from '../impl/adminOperations.ts';
+import { isKmsDeviceKey } from '../impl/deviceKeyIds.ts';
+import type { User } from '../impl/user.ts';
+import { newWorld } from '../impl/world.testkit.ts';
+import type { World } from '../impl/world.testkit.ts';
+import { USER_IDS, operationSequence } from './kmsArbitraries.ts';
+import { propertyParams } from './runConfig.ts';
+
+const START = Date.UTC(2026, 0, 1);
+
+/** The admin's observable state, in the model's terms. */
+function adminView(admin: Admin) {
+  return {
+    users: admin.listUsers().map(({ id, name }) => ({ id, name })),
+    groups: admin.listGroups().map(({ id, name, policy, shareHistory, members }) => ({ id, name, policy, shareHistory, members })),
+    keys: admin.listKeys(),
+  };
+}
+
+/** The same, read from the model. */
+function modelView(state: KmsState) {
+  const byId = <T extends { id: string }>(xs: T[]) => xs.sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1)));
+  return {
+    users: byId(Object.values(state.users).map(({ id, name }) => ({ id, name }))),
+    groups: byId(Object.values(state.groups).map(({ id, name, policy, shareHistory, members }) => ({ id, name, policy, shareHistory, members: [...members] }))),
+    keys: byId(
+      Object.values(state.keys).map((k) => {
+        const c = k.lifecycle.context;
+        return {
+          id: k.id,
+          name: k.name,
+          owner: k.owner,
+          algorithm: k.algorithm,
+          state: k.lifecycle.value,
+          cryptoperiodMs: c.cryptoperiodMs,
+          createdAt: c.createdAt,
+          activatedAt: c.activatedAt,
+          expiresAt: c.expiresAt,
+          suspendedAt: c.suspendedAt,
+          resumedAt: c.resumedAt,
+          deactivatedAt: c.deactivatedAt,
+          compromisedAt: c.compromisedAt,
+          destroyedAt: c.destroyedAt,
+          holders: [...k.holders],
+        };
+      }),
+    ),
+  };
+}
+
+function userView(user: User) {
+  return { groups: user.groups(), users: user.users(), keys: user.keys() };
+}
+
+function outcome(run: () => unknown): string {
+  try {
+    run();
+    return 'ok';
+  } catch (error) {
+    if (error instanceof KmsError) return error.code;
+    throw error;
+  }
+}
+
+async function runBoth(ops: readonly KmsOperation[], selections: ReadonlyArray<readonly [number, number[]]>, syncEvery: number) {
+  const world: World = await newWorld(START, 'kms-impl');
+  let model: KmsState = EMPTY_KMS;
+  for (const [step, op] of ops.entries()) {
+    world.clock.set(Math.max(world.clock.now(), operationTime(op)));
+    const result = applyOperation(model, op);
+    const implOutcome = outcome(() => applyAdminOperation(world.admin, op));
+    const label = `step ${step}: ${JSON.stringify(op)}`;
+    expect(implOutcome, label).toBe(result.ok ? 'ok' : result.error.code);
+    if (result.ok) model = result.state;
+    if (op.type === 'addUser' && result.ok) await world.addDevice(op.userId);
+    // Reads on the admin expire due keys first, so compare with the model as swept at the same time.
+    expect(adminView(world.admin), label).toEqual(modelView(expireKeys(model, world.clock.now())));
+
+    if ((step + 1) % syncEvery !== 0 && step !== ops.length - 1) continue;
+    world.syncAll();
+    const now = world.clock.now();
+    const swept = expireKeys(model, now);
+    for (const [userId, user] of world.users) {
+      const projection = projectUser(swept, userId);
+      const seen = userView(user);
+      expect(seen, `${label}: ${userId}'s replica`).toEqual(
+        projection === null ? { groups: [], users: [], keys: [] } : { groups: projection.groups, users: projection.users, keys: projection.keys },
+      );
+      const held = user.device.listKeyIds().filter(isKmsDeviceKey).map((n) => `K${n}`);
+      expect(held, `${label}: keys in ${userId}'s HSM`).toEqual((projection?.keys ?? []).map((k) => k.id));
+      for (const [sender, recipients] of selections) {
+        if (USER_IDS[sender] !== userId || projection === null) continue;
+        const names = recipients.map((r) => USER_IDS[r] as string);
+        const expected = selectKey(swept, userId, names, now);
+        const got = outcome(() => user.findKey(names));
+        expect(got === 'ok' ? user.findKey(names) : got, `${label}: ${userId} → ${names.join(',')}`).toEqual(
+          expected.ok ? expected.selection : expected.error.code,
+        );
+      }
+    }
+    const adminHeld = world.adminDevice.listKeyIds().filter(isKmsDeviceKey).map((n) => `K${n}`);
+    const live = Object.values(swept.keys)
+      .filter((k) => k.lifecycle.value !== 'destroyed' && k.lifecycle.value !== 'destroyedCompromised')
+      .map((k) => k.id)
+      .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+    expect(adminHeld, `${label}: keys in the admin HSM`).toEqual(live);
+  }
+  world.admin.verifyAuditLog();
+}
+
+const bootstrap = (now: number): KmsOperation[] => [
+  ...USER_IDS.slice(0, 4).map((userId): KmsOperation => ({ type: 'addUser', userId, name: userId.toLowerCase(), now })),
+  { type: 'addGroup', groupId: 'G1', name: 'all', policy: { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 86_400_000 }, now },
+  ...USER_IDS.slice(0, 3).map((userId): KmsOperation => ({ type: 'addMember', groupId: 'G1', userId, now })),
+  { type: 'addKey', groupId: 'G1', name: 'first', now },
+  { type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now } },
+];
+
+const selectionArb = fc.array(fc.tuple(fc.nat(USER_IDS.length - 1), fc.uniqueArray(fc.nat(USER_IDS.length - 1), { maxLength: 3 })), {
+  minLength: 1,
+  maxLength: 4,
+});
+
+describe('model against implementation', () => {
+  test('agree after every step of random operation sequences (30+ operations each)', async () => {
+    await fc.assert(
+      fc.asyncProperty(operationSequence(30, 40, START), selectionArb, async (ops, selections) => {
+        await runBoth([...bootstrap(START), ...ops], selections, 5);
+      }),
+      propertyParams(200),
+    );
+  });
+});
