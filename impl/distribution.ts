@@ -85,8 +85,12 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
         userId,
         userDevice.serial,
       ]);
-      // A new device holds nothing yet: every key must be delivered again.
+      // A new device holds nothing yet: every key must be delivered again, by a resync that
+      // continues the stream's sequence (the new device accepts any sequence for a resync).
       db.run('DELETE FROM delivered_keys WHERE user_id = ?', [userId]);
+      db.run('DELETE FROM published_views WHERE user_id = ?', [userId]);
+      db.run('DELETE FROM outbox WHERE user_id = ?', [userId]);
+      db.run('UPDATE streams SET resync = 1 WHERE user_id = ?', [userId]);
     }
     db.run('INSERT OR REPLACE INTO user_devices (user_id, serial, key_base, provisioned_at) VALUES (?, ?, ?, ?)', [
       userId,

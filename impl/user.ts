@@ -10,7 +10,17 @@
  */
 import type { SdCard } from '../device/sdcard.ts';
 import type { SecubeDevice } from '../device/secube.ts';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { initialTransition, transition } from 'xstate';
+import { isDeviceError } from '../device/deviceError.ts';
 import { keyUsage, keyUsageAt } from '../model/keyLifecycle.ts';
+import { updateProcessingMachine } from '../model/updateProcessing.ts';
+import type { RefusalReason, UpdateProcessingSnapshot } from '../model/updateProcessing.ts';
+import { encodeAckHeader } from './ackFile.ts';
+import { ackStream, sequenceOfName, updateStream } from './publisher.ts';
+import type { Transport } from './transport.ts';
+import { NO_PREVIOUS_FILE, UpdateFormatError, decodeRecords, fileHash, parseUpdateFile } from './updateFile.ts';
+import type { ParsedUpdateFile, UpdateRecord } from './updateFile.ts';
 import { KmsError, compareIds } from '../model/kms.ts';
 import type { GroupId, KeyId, UserId, UserRecord } from '../model/kms.ts';
 import type { GroupView, KeyView } from '../model/projection.ts';
@@ -74,17 +84,22 @@ export class User {
     return new User(device, db, options.clock ?? systemClock, p.userId, p.keyIds);
   }
 
-  /** Opens a user device's database. */
+  /**
+   * Opens a user device's database and finishes whatever an interrupted update left to do on the
+   * HSM (imports and erase orders committed but not yet carried out).
+   */
   static async open(options: { device: SecubeDevice; sd: SdCard; clock?: Clock }): Promise<User> {
     const db = await EncryptedDatabase.open(secubeDatabaseDevice(options.device), options.sd);
     const row = db.read((d) => d.exec("SELECT user_id, key_base FROM identity WHERE role = 'user'")[0]?.values[0]);
     if (!row) throw new SekeyError('NotProvisioned', 'this device holds no user identity');
     const base = Number(row[1]);
-    return new User(options.device, db, options.clock ?? systemClock, String(row[0]), {
+    const user = new User(options.device, db, options.clock ?? systemClock, String(row[0]), {
       adminToUserKeyId: base,
       userToAdminKeyId: base + 1,
       wrappingKeyId: base + 2,
     });
+    user.#finishDeviceWork();
+    return user;
   }
 
   /** This user's ID. */
@@ -285,5 +300,211 @@ export class User {
     for (const { keyId, order } of snapshot.eraseOrders) {
       this.#device.deleteKeyByOrder(deviceKeyNumber(keyId), order, this.#keyIds.adminToUserKeyId);
     }
+  }
+
+  // ---- update files -----------------------------------------------------------------------------
+
+  /** Where update processing stands, restored from the database. */
+  #processing(db: Database): UpdateProcessingSnapshot {
+    const row = db.exec('SELECT last_sequence, last_file_hash, consecutive_refusals FROM update_state WHERE id = 1')[0]?.values[0] ?? [0, '', 0];
+    const [snapshot] = initialTransition(updateProcessingMachine, {
+      lastSequence: Number(row[0]),
+      lastFileHash: String(row[1]),
+      consecutiveRefusals: Number(row[2]),
+    });
+    return snapshot;
+  }
+
+  #saveProcessing(db: Database, p: UpdateProcessingSnapshot): void {
+    const c = p.context;
+    db.run('UPDATE update_state SET last_sequence = ?, last_file_hash = ?, consecutive_refusals = ? WHERE id = 1', [
+      c.lastSequence,
+      c.lastFileHash,
+      c.consecutiveRefusals,
+    ]);
+  }
+
+  /** Whether this user refused too many files in a row and waits for a resync. */
+  get blocked(): boolean {
+    return this.#db.read((db) => this.#processing(db).value === 'blocked');
+  }
+
+  /** The sequence of the last applied update file. */
+  get appliedSequence(): number {
+    return this.#db.read((db) => this.#processing(db).context.lastSequence);
+  }
+
+  /**
+   * Reads this user's update stream and applies every new file in order (the original's
+   * `sekey_update_userdata`). Each file is checked by the HSM (seal under the admin→user channel
+   * key, header as AAD) and judged by `model/updateProcessing`: forged, wrong-recipient, replayed,
+   * rolled-back, out-of-order, truncated or corrupt files are refused with a reason and change
+   * nothing; after too many refusals in a row the user is blocked until a resync applies. Applying
+   * is atomic and idempotent; every applied file is acknowledged to the administrator.
+   */
+  async sync(transport: Transport): Promise<SyncReport> {
+    const applied: number[] = [];
+    const refused: Array<{ name: string; reason: RefusalReason }> = [];
+    const stream = updateStream(this.#userId);
+    for (const name of await transport.list(stream)) {
+      const claimed = sequenceOfName(name);
+      let p = this.#db.read((db) => this.#processing(db));
+      // Files already applied are skipped unopened; only names above the last sequence are news.
+      if (claimed === null || claimed.sequence <= p.context.lastSequence) continue;
+      const open = { type: 'OPEN', resync: claimed.resync } as const;
+      if (!p.can(open)) continue; // blocked, and this file does not even claim to be a resync
+      [p] = transition(updateProcessingMachine, p, open);
+      const bytes = await transport.read(stream, name);
+      if (bytes === null) continue;
+      const outcome = this.#judge(p, bytes);
+      p = outcome.snapshot;
+      if (p.value === 'refused' || p.value === 'blocked') {
+        refused.push({ name, reason: p.context.lastRefusal as RefusalReason });
+        this.#db.transaction((db) => this.#saveProcessing(db, p));
+        continue;
+      }
+      const hash = bytesToHex(fileHash(bytes));
+      this.#apply(outcome.records, p, hash);
+      [p] = transition(updateProcessingMachine, p, { type: 'APPLIED', fileHash: hash });
+      applied.push(p.context.lastSequence);
+      await this.#acknowledge(transport, p.context.lastSequence, fileHash(bytes));
+    }
+    return { applied, refused, blocked: this.blocked, sequence: this.appliedSequence };
+  }
+
+  /**
+   * Judges an update file without applying it or counting a refusal: `null` if this device would
+   * apply it next, otherwise the reason it would refuse it. For inspecting files by hand.
+   */
+  check(bytes: Uint8Array, claimsResync = false): RefusalReason | null {
+    let p = this.#db.read((db) => this.#processing(db));
+    const open = { type: 'OPEN', resync: claimsResync } as const;
+    if (!p.can(open)) return 'gap';
+    [p] = transition(updateProcessingMachine, p, open);
+    const judged = this.#judge(p, bytes).snapshot;
+    return judged.value === 'applying' ? null : (judged.context.lastRefusal as RefusalReason);
+  }
+
+  /** Parses and verifies one file; the machine decides. Returns the machine after OPENED/VERIFIED. */
+  #judge(p0: UpdateProcessingSnapshot, bytes: Uint8Array): { snapshot: UpdateProcessingSnapshot; records: UpdateRecord[] } {
+    let p = p0;
+    let parsed: ParsedUpdateFile | null = null;
+    let truncated = false;
+    try {
+      parsed = parseUpdateFile(bytes);
+    } catch (error) {
+      if (!(error instanceof UpdateFormatError)) throw error;
+      truncated = error.truncated;
+    }
+    [p] = transition(updateProcessingMachine, p, { type: 'OPENED', truncated, malformed: parsed === null && !truncated });
+    if (parsed === null) return { snapshot: p, records: [] };
+    let records: UpdateRecord[] = [];
+    let authentic = true;
+    try {
+      records = decodeRecords(this.#device.open(this.#keyIds.adminToUserKeyId, parsed.sealedBody, parsed.headerBytes));
+    } catch (error) {
+      // A seal that fails, or an authentic body that does not parse (only a broken or forked
+      // admin could make one): either way the file is not the administrator's word.
+      if (!(error instanceof UpdateFormatError) && !isDeviceError(error)) throw error;
+      authentic = false;
+    }
+    const h = parsed.header;
+    [p] = transition(updateProcessingMachine, p, {
+      type: 'VERIFIED',
+      authentic,
+      forThisRecipient: h.userId === this.#userId && h.serial === this.#device.serial,
+      sequence: h.sequence,
+      resync: h.kind === 'resync',
+      extendsAppliedChain: bytesToHex(h.previousHash) === (p.context.lastFileHash || bytesToHex(NO_PREVIOUS_FILE)),
+    });
+    return { snapshot: p, records };
+  }
+
+  /**
+   * Applies one verified file atomically: the replica's changes, the new sequence, and the HSM work
+   * to do (imports, erase orders) commit in one transaction; the HSM work is then carried out and
+   * cleared. A power cut before the commit leaves the state before; after it, reopening finishes
+   * the HSM work, giving the state after. The HSM's update counter follows the database.
+   */
+  #apply(records: readonly UpdateRecord[], p: UpdateProcessingSnapshot, hash: string): void {
+    const sequence = (p.context.pending as { sequence: number }).sequence;
+    this.#db.transaction((db) => {
+      for (const rec of records) applyRecord(db, rec);
+      db.run('UPDATE update_state SET last_sequence = ?, last_file_hash = ?, consecutive_refusals = 0 WHERE id = 1', [sequence, hash]);
+    });
+    this.#finishDeviceWork();
+  }
+
+  /** Carries out the HSM work committed by an applied file, then forgets it. Idempotent. */
+  #finishDeviceWork(): void {
+    const work = this.#db.read(
+      (db) => (db.exec('SELECT seq, kind, key_number, data FROM pending_device_ops ORDER BY seq')[0]?.values ?? []) as Array<[number, string, number, Uint8Array]>,
+    );
+    if (work.length > 0) {
+      const present = new Set(this.#device.listKeyIds());
+      for (const [, kind, keyNumber, data] of work) {
+        if (kind === 'import' && !present.has(keyNumber)) this.#device.importWrapped(keyNumber, data, this.#keyIds.wrappingKeyId);
+        if (kind === 'erase') this.#device.deleteKeyByOrder(keyNumber, data, this.#keyIds.adminToUserKeyId);
+      }
+      this.#db.transaction((db) => db.run('DELETE FROM pending_device_ops'));
+    }
+    const sequence = this.#db.read((db) => this.#processing(db).context.lastSequence);
+    if (this.#device.counterRead(UPDATE_SEQUENCE_COUNTER) < sequence) this.#device.counterAdvance(UPDATE_SEQUENCE_COUNTER, sequence);
+  }
+
+  async #acknowledge(transport: Transport, sequence: number, hash: Uint8Array): Promise<void> {
+    const header = encodeAckHeader({ userId: this.#userId, serial: this.#device.serial, sequence, fileHash: hash });
+    const seal = this.#device.seal(this.#keyIds.userToAdminKeyId, new Uint8Array(0), header);
+    const file = new Uint8Array(header.length + seal.length);
+    file.set(header);
+    file.set(seal, header.length);
+    await transport.write(ackStream(this.#userId), `${String(sequence).padStart(12, '0')}.ack`, file);
+  }
+
+}
+
+/** The HSM flash counter that mirrors the last applied update sequence. */
+export const UPDATE_SEQUENCE_COUNTER = 'updates.sequence';
+
+/** What one {@link User.sync} did. */
+export interface SyncReport {
+  readonly applied: readonly number[];
+  readonly refused: ReadonlyArray<{ readonly name: string; readonly reason: RefusalReason }>;
+  readonly blocked: boolean;
+  readonly sequence: number;
+}
+
+/** Applies one record to the replica (inside the caller's transaction). */
+function applyRecord(db: Database, rec: UpdateRecord): void {
+  switch (rec.type) {
+    case 'reset':
+      for (const table of ['key_holders', 'keys', 'memberships', 'kms_groups', 'users']) db.run(`DELETE FROM ${table}`);
+      return;
+    case 'userUpsert':
+      db.run('INSERT INTO users (id, name) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name', [rec.id, rec.name]);
+      return;
+    case 'userDelete':
+      db.run('DELETE FROM users WHERE id = ?', [rec.id]);
+      return;
+    case 'groupUpsert':
+      writeGroup(db, rec);
+      db.run('DELETE FROM memberships WHERE group_id = ?', [rec.id]);
+      for (const m of rec.members) db.run('INSERT INTO memberships (group_id, user_id) VALUES (?, ?)', [rec.id, m]);
+      return;
+    case 'groupDelete':
+      db.run('DELETE FROM kms_groups WHERE id = ?', [rec.id]);
+      return;
+    case 'keyUpsert':
+      writeKey(db, { id: rec.id, name: rec.name, owner: rec.owner, algorithm: rec.algorithm, lifecycle: restoreLifecycle(rec.lifecycle) });
+      return;
+    case 'keyDelete':
+      db.run('DELETE FROM keys WHERE id = ?', [rec.id]);
+      return;
+    case 'keyMaterial':
+      db.run("INSERT INTO pending_device_ops (kind, key_number, data) VALUES ('import', ?, ?)", [rec.keyNumber, rec.blob]);
+      return;
+    case 'eraseOrder':
+      db.run("INSERT INTO pending_device_ops (kind, key_number, data) VALUES ('erase', ?, ?)", [rec.keyNumber, rec.order]);
+      return;
   }
 }

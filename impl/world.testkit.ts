@@ -10,6 +10,8 @@ import type { UserId } from '../model/kms.ts';
 import { Admin } from './admin.ts';
 import { ManualClock } from './clock.ts';
 import { buildSnapshot, provisionUser } from './distribution.ts';
+import { Publisher } from './publisher.ts';
+import { MemoryTransport } from './transport.ts';
 import { User } from './user.ts';
 
 /** A test installation. */
@@ -21,8 +23,13 @@ export interface World {
   readonly users: Map<UserId, User>;
   /** Provisions a device for an existing user and opens its replica. */
   addDevice(userId: UserId): Promise<User>;
-  /** Delivers every provisioned user's snapshot. */
+  /** Delivers every provisioned user's snapshot (in process, no files). */
   syncAll(): void;
+  /** The shared folder. */
+  readonly transport: MemoryTransport;
+  readonly publisher: Publisher;
+  /** Publishes update files, lets every user sync from them, collects acknowledgements. */
+  syncByFiles(): Promise<void>;
 }
 
 /** Card size of test devices: 4 MiB. */
@@ -36,7 +43,16 @@ export async function newWorld(start = Date.UTC(2026, 0, 1), seed = 'world'): Pr
   adminDevice.login('admin', ADMIN_PIN);
   const admin = await Admin.create({ device: adminDevice, sd: adminCard, clock });
   const users = new Map<UserId, User>();
+  const transport = new MemoryTransport();
+  const publisher = new Publisher(admin, transport);
   return {
+    transport,
+    publisher,
+    async syncByFiles() {
+      await publisher.publish();
+      for (const user of users.values()) await user.sync(transport);
+      await publisher.collectAcknowledgements();
+    },
     clock,
     admin,
     adminDevice,

@@ -90,7 +90,7 @@ async function runBoth(ops: readonly KmsOperation[], selections: ReadonlyArray<r
     expect(adminView(world.admin), label).toEqual(modelView(expireKeys(model, world.clock.now())));
 
     if ((step + 1) % syncEvery !== 0 && step !== ops.length - 1) continue;
-    world.syncAll();
+    await world.syncByFiles();
     const now = world.clock.now();
     const swept = expireKeys(model, now);
     for (const [userId, user] of world.users) {

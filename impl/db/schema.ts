@@ -129,6 +129,35 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    description: 'update distribution: per-user streams, outbox, published views (admin); pending device work (user)',
+    sql: `
+      CREATE TABLE streams (
+        user_id   TEXT PRIMARY KEY,
+        sequence  INTEGER NOT NULL,
+        last_hash BLOB NOT NULL,
+        resync    INTEGER NOT NULL DEFAULT 0 CHECK (resync IN (0, 1))
+      ) STRICT;
+      CREATE TABLE published_views (
+        user_id TEXT PRIMARY KEY,
+        view    TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE outbox (
+        user_id  TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        name     TEXT NOT NULL,
+        bytes    BLOB NOT NULL,
+        PRIMARY KEY (user_id, sequence)
+      ) STRICT;
+      CREATE TABLE pending_device_ops (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind       TEXT NOT NULL CHECK (kind IN ('import', 'erase')),
+        key_number INTEGER NOT NULL,
+        data       BLOB NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -1,0 +1,286 @@
+/**
+ * The administrator's side of distribution: after changes, publish to each affected user exactly
+ * what changed in that user's view (need-to-know), as an update file sealed by the admin HSM; collect
+ * acknowledgements; know who is stale; resynchronise users on request.
+ *
+ * A user is affected when its view (the projection of `distribution.ts`) differs from the view last
+ * published to it, so exactly the affected users get a file. The file, its sequence and the new view
+ * are committed to the admin database (an outbox) before the file is written to the transport; a
+ * crash in between is repaired by {@link Publisher.flush}, which writes the committed files again —
+ * byte for byte, since sealing is randomised and a regenerated file would fork the user's chain.
+ *
+ * Each user's publication state follows `model/publication.ts` (upToDate, pending, acknowledged,
+ * stale), driven through xstate's pure `transition()`.
+ * @module
+ */
+import { transition, initialTransition } from 'xstate';
+import { DELETE_ORDER_AAD, encodeDeleteOrder } from '../device/deleteOrder.ts';
+import { publicationMachine } from '../model/publication.ts';
+import type { PublicationEvent, PublicationSnapshot, PublicationState } from '../model/publication.ts';
+import { sortIds } from '../model/kms.ts';
+import type { KeyId, UserId } from '../model/kms.ts';
+import { parseAck } from './ackFile.ts';
+import type { Admin } from './admin.ts';
+import type { Database } from './db/sqlite.ts';
+import { deviceKeyNumber } from './deviceKeyIds.ts';
+import { projectionFromDatabase, userDeviceOf } from './distribution.ts';
+import type { SnapshotGroup, SnapshotKey } from './distribution.ts';
+import { column } from './kmsRows.ts';
+import type { Transport } from './transport.ts';
+import { NO_PREVIOUS_FILE, assembleUpdateFile, encodeRecords, fileHash } from './updateFile.ts';
+import type { UpdateKind, UpdateRecord } from './updateFile.ts';
+import type { UserRecord } from '../model/kms.ts';
+
+/** A user's view as last published: what its device holds once it applied everything. */
+interface PublishedView {
+  readonly users: readonly UserRecord[];
+  readonly groups: readonly SnapshotGroup[];
+  readonly keys: readonly SnapshotKey[];
+}
+
+const EMPTY_VIEW: PublishedView = { users: [], groups: [], keys: [] };
+
+/** The stream of update files of a user. */
+export function updateStream(userId: UserId): string {
+  return `updates/${userId}`;
+}
+
+/** The stream of acknowledgements of a user. */
+export function ackStream(userId: UserId): string {
+  return `acks/${userId}`;
+}
+
+/** The file name of update `sequence`: sortable, and saying whether it claims to be a resync. */
+export function updateFileName(sequence: number, kind: UpdateKind): string {
+  return `${String(sequence).padStart(12, '0')}.${kind === 'resync' ? 'resync' : 'update'}`;
+}
+
+/** The sequence a file name claims, or null for a name that is not an update file. */
+export function sequenceOfName(name: string): { sequence: number; resync: boolean } | null {
+  const m = /^(\d{12})\.(update|resync)$/.exec(name);
+  return m ? { sequence: Number(m[1]), resync: m[2] === 'resync' } : null;
+}
+
+/** What one {@link Publisher.publish} did. */
+export interface PublishReport {
+  readonly published: ReadonlyArray<{ readonly userId: UserId; readonly sequence: number; readonly kind: UpdateKind; readonly bytes: number }>;
+}
+
+/** Builds the records that take a device from `before` to `after`. */
+function diffRecords(before: PublishedView, after: PublishedView, kind: UpdateKind): UpdateRecord[] {
+  const byId = <T extends { id: string }>(xs: readonly T[]) => new Map(xs.map((x) => [x.id, x]));
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const [bu, bg, bk] = [byId(before.users), byId(before.groups), byId(before.keys)];
+  const [au, ag, ak] = [byId(after.users), byId(after.groups), byId(after.keys)];
+  const records: UpdateRecord[] = kind === 'resync' ? [{ type: 'reset' }] : [];
+  const fresh = kind === 'resync';
+  // Order matters for the replica's foreign keys: users before the groups naming them, groups
+  // before their removal of users, keys after their groups.
+  for (const u of after.users) if (fresh || !same(bu.get(u.id), u)) records.push({ type: 'userUpsert', id: u.id, name: u.name });
+  if (!fresh) for (const g of before.groups) if (!ag.has(g.id)) records.push({ type: 'groupDelete', id: g.id });
+  for (const g of after.groups) {
+    if (fresh || !same(bg.get(g.id), g)) {
+      records.push({ type: 'groupUpsert', id: g.id, name: g.name, policy: g.policy, shareHistory: g.shareHistory, members: g.members });
+    }
+  }
+  if (!fresh) for (const k of before.keys) if (!ak.has(k.id)) records.push({ type: 'keyDelete', id: k.id });
+  for (const k of after.keys) {
+    if (fresh || !same(bk.get(k.id), k)) {
+      records.push({ type: 'keyUpsert', id: k.id, name: k.name, owner: k.owner, algorithm: k.algorithm, lifecycle: k.lifecycle });
+    }
+  }
+  if (!fresh) for (const u of before.users) if (!au.has(u.id)) records.push({ type: 'userDelete', id: u.id });
+  return records;
+}
+
+function readPublication(db: Database, userId: UserId, staleAfterMs: number): PublicationSnapshot {
+  const text = column(db, 'SELECT snapshot FROM publication WHERE user_id = ?', [userId])[0];
+  if (text === undefined) return initialTransition(publicationMachine, { userId, staleAfterMs })[0];
+  const { value, context } = JSON.parse(String(text)) as { value: PublicationState; context: PublicationSnapshot['context'] };
+  return publicationMachine.resolveState({ value, context: { ...context, staleAfterMs } });
+}
+
+function writePublication(db: Database, userId: UserId, snapshot: PublicationSnapshot): void {
+  const c = snapshot.context;
+  db.run(
+    `INSERT INTO publication (user_id, state, published_sequence, acknowledged_sequence, snapshot) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT(user_id) DO UPDATE SET state = excluded.state, published_sequence = excluded.published_sequence,
+       acknowledged_sequence = excluded.acknowledged_sequence, snapshot = excluded.snapshot`,
+    [userId, String(snapshot.value), c.publishedSequence, c.acknowledgedSequence, JSON.stringify({ value: snapshot.value, context: c })],
+  );
+}
+
+/** Applies a publication event through the machine; refused events change nothing. */
+function publicationEvent(db: Database, userId: UserId, staleAfterMs: number, event: PublicationEvent): boolean {
+  const snapshot = readPublication(db, userId, staleAfterMs);
+  if (!snapshot.can(event)) return false;
+  writePublication(db, userId, transition(publicationMachine, snapshot, event)[0]);
+  return true;
+}
+
+/** Options of a {@link Publisher}. */
+export interface PublisherOptions {
+  /** How long a user may leave a publication unacknowledged before it is stale (default 7 days). */
+  readonly staleAfterMs?: number;
+}
+
+/** The administrator's publisher. */
+export class Publisher {
+  readonly #admin: Admin;
+  readonly #transport: Transport;
+  readonly #staleAfterMs: number;
+
+  constructor(admin: Admin, transport: Transport, options: PublisherOptions = {}) {
+    this.#admin = admin;
+    this.#transport = transport;
+    this.#staleAfterMs = options.staleAfterMs ?? 7 * 86_400_000;
+  }
+
+  /**
+   * Publishes to every provisioned user whose view changed since its last file (or who asked for a
+   * resync), then writes the committed files to the transport.
+   */
+  async publish(): Promise<PublishReport> {
+    const users = this.#admin.readDatabase((db) => sortIds(column(db, 'SELECT user_id FROM user_devices').map(String)));
+    const published: Array<PublishReport['published'][number]> = [];
+    for (const userId of users) {
+      const entry = this.#admin.transaction('publish', { userId }, (db, now) => this.#prepare(db, now, userId));
+      if (entry) published.push(entry);
+    }
+    await this.flush();
+    // A resync supersedes everything before it: older files would only be refused.
+    for (const p of published) {
+      if (p.kind !== 'resync') continue;
+      for (const old of await this.#transport.list(updateStream(p.userId))) {
+        const s = sequenceOfName(old);
+        if (s === null || s.sequence < p.sequence) await this.#transport.remove(updateStream(p.userId), old);
+      }
+    }
+    return { published };
+  }
+
+  /** Builds and commits the next file of `userId`, if there is anything to say. */
+  #prepare(db: Database, now: number, userId: UserId): PublishReport['published'][number] | null {
+    const { serial, keyIds } = userDeviceOf(db, userId);
+    const stream = db.exec('SELECT sequence, last_hash, resync FROM streams WHERE user_id = ?', [userId])[0]?.values[0];
+    const sequence = stream ? Number(stream[0]) + 1 : 1;
+    const previousHash = stream ? (stream[1] as Uint8Array) : NO_PREVIOUS_FILE;
+    const kind: UpdateKind = !stream || Number(stream[2]) === 1 ? 'resync' : 'incremental';
+    const viewText = column(db, 'SELECT view FROM published_views WHERE user_id = ?', [userId])[0];
+    const before: PublishedView = viewText === undefined ? EMPTY_VIEW : (JSON.parse(String(viewText)) as PublishedView);
+    const exists = column(db, 'SELECT id FROM users WHERE id = ?', [userId]).length > 0;
+    const { users, groups, keys } = exists ? projectionFromDatabase(db, userId) : EMPTY_VIEW;
+    const after: PublishedView = { users, groups, keys };
+    const records = diffRecords(before, after, kind);
+    const held = new Set(after.keys.map((k) => k.id));
+    const newKeys = kind === 'resync' ? after.keys : after.keys.filter((k) => !before.keys.some((b) => b.id === k.id));
+    for (const k of newKeys) {
+      const keyNumber = deviceKeyNumber(k.id);
+      records.push({ type: 'keyMaterial', keyNumber, blob: this.#admin.device.exportWrapped(keyNumber, keyIds.wrappingKeyId).blob });
+    }
+    // Erase orders: on a resync for every key ever delivered that the device must not hold, since
+    // the admin does not know what a resynchronised device kept; otherwise for keys just dropped.
+    const dropped: KeyId[] =
+      kind === 'resync'
+        ? column(db, 'SELECT key_id FROM delivered_keys WHERE user_id = ?', [userId]).map(String).filter((id) => !held.has(id))
+        : before.keys.filter((k) => !held.has(k.id)).map((k) => k.id);
+    for (const keyId of sortIds(dropped)) {
+      const keyNumber = deviceKeyNumber(keyId);
+      records.push({
+        type: 'eraseOrder',
+        keyNumber,
+        order: this.#admin.device.seal(keyIds.adminToUserKeyId, encodeDeleteOrder(serial, keyNumber), DELETE_ORDER_AAD),
+      });
+    }
+    if (kind === 'incremental' && records.length === 0) return null;
+    if (!exists && kind === 'resync' && records.length === 1 && viewText !== undefined) return null;
+    const body = encodeRecords(records);
+    const header = { kind, userId, serial, sequence, previousHash };
+    const file = assembleUpdateFile(header, (aad) => this.#admin.device.seal(keyIds.adminToUserKeyId, body, aad), body.length + 28);
+    const name = updateFileName(sequence, kind);
+    db.run('INSERT OR REPLACE INTO streams (user_id, sequence, last_hash, resync) VALUES (?, ?, ?, 0)', [userId, sequence, fileHash(file)]);
+    db.run('INSERT OR REPLACE INTO published_views (user_id, view) VALUES (?, ?)', [userId, JSON.stringify(after)]);
+    db.run('INSERT INTO outbox (user_id, sequence, name, bytes) VALUES (?, ?, ?, ?)', [userId, sequence, name, file]);
+    for (const k of after.keys) db.run('INSERT OR IGNORE INTO delivered_keys (user_id, key_id) VALUES (?, ?)', [userId, k.id]);
+    publicationEvent(db, userId, this.#staleAfterMs, { type: 'PUBLISH', sequence, now });
+    return { userId, sequence, kind, bytes: file.length };
+  }
+
+  /** Writes every committed file to the transport (again: writes are idempotent). */
+  async flush(): Promise<number> {
+    const pending = this.#admin.readDatabase(
+      (db) => (db.exec('SELECT user_id, name, bytes FROM outbox ORDER BY user_id, sequence')[0]?.values ?? []) as Array<[string, string, Uint8Array]>,
+    );
+    for (const [userId, name, bytes] of pending) await this.#transport.write(updateStream(userId), name, bytes);
+    return pending.length;
+  }
+
+  /** Makes the next file of `userId` a full resync (the original's `sekey_recovery_request`). */
+  requestResync(userId: UserId): void {
+    this.#admin.transaction('requestResync', { userId }, (db) => {
+      userDeviceOf(db, userId);
+      db.run('UPDATE streams SET resync = 1 WHERE user_id = ?', [userId]);
+    });
+  }
+
+  /**
+   * Reads every user's acknowledgements, checks each inside the admin HSM, and advances that
+   * user's publication state. Files up to an acknowledged sequence are removed from the outbox and
+   * the transport. Forged or stray acknowledgements are ignored (and left for inspection).
+   * @returns the acknowledgements accepted.
+   */
+  async collectAcknowledgements(): Promise<Array<{ userId: UserId; sequence: number }>> {
+    const users = this.#admin.readDatabase((db) => sortIds(column(db, 'SELECT user_id FROM user_devices').map(String)));
+    const accepted: Array<{ userId: UserId; sequence: number }> = [];
+    for (const userId of users) {
+      for (const name of await this.#transport.list(ackStream(userId))) {
+        const bytes = await this.#transport.read(ackStream(userId), name);
+        if (bytes === null) continue;
+        const sequence = this.#admin.transaction('acknowledge', { userId, name }, (db, now) => {
+          const { serial, keyIds } = userDeviceOf(db, userId);
+          let parsed: ReturnType<typeof parseAck>;
+          try {
+            parsed = parseAck(bytes);
+            this.#admin.device.open(keyIds.userToAdminKeyId, parsed.seal, parsed.header);
+          } catch {
+            return null;
+          }
+          const { ack } = parsed;
+          const hash = column(db, 'SELECT bytes FROM outbox WHERE user_id = ? AND sequence = ?', [userId, ack.sequence])[0];
+          const matches = hash !== undefined && Buffer.from(fileHash(hash as Uint8Array)).equals(Buffer.from(ack.fileHash));
+          if (ack.userId !== userId || ack.serial !== serial || !matches) return null;
+          if (!publicationEvent(db, userId, this.#staleAfterMs, { type: 'ACK', sequence: ack.sequence, now })) return null;
+          db.run('DELETE FROM outbox WHERE user_id = ? AND sequence <= ?', [userId, ack.sequence]);
+          return ack.sequence;
+        });
+        if (sequence === null) continue;
+        accepted.push({ userId, sequence });
+        await this.#transport.remove(ackStream(userId), name);
+        for (const old of await this.#transport.list(updateStream(userId))) {
+          const s = sequenceOfName(old);
+          if (s && s.sequence <= sequence) await this.#transport.remove(updateStream(userId), old);
+        }
+      }
+    }
+    return accepted;
+  }
+
+  /** Every provisioned user's publication state, after letting time pass (`TICK`). */
+  publicationStates(): Array<{ userId: UserId; state: PublicationState; published: number; acknowledged: number }> {
+    return this.#admin.transaction('checkPublication', {}, (db, now) => {
+      const users = sortIds(column(db, 'SELECT user_id FROM user_devices').map(String));
+      return users.map((userId) => {
+        publicationEvent(db, userId, this.#staleAfterMs, { type: 'TICK', now });
+        const s = readPublication(db, userId, this.#staleAfterMs);
+        return { userId, state: s.value as PublicationState, published: s.context.publishedSequence, acknowledged: s.context.acknowledgedSequence };
+      });
+    });
+  }
+
+  /** Users who have not acknowledged for `staleAfterMs`: their updates may be withheld. */
+  staleUsers(): UserId[] {
+    return this.publicationStates()
+      .filter((p) => p.state === 'stale')
+      .map((p) => p.userId);
+  }
+}

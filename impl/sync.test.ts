@@ -1,0 +1,74 @@
+import { describe, expect, test } from 'vitest';
+import type { GroupPolicy } from '../model/kms.ts';
+import { updateStream } from './publisher.ts';
+import { newWorld } from './world.testkit.ts';
+
+const DAY = 86_400_000;
+const policy: GroupPolicy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 30 * DAY };
+const text = (s: string) => new TextEncoder().encode(s);
+
+async function team() {
+  const w = await newWorld();
+  for (const [id, name] of [['U1', 'alice'], ['U2', 'bob'], ['U3', 'carol']] as const) {
+    w.admin.addUser(id, name);
+    await w.addDevice(id);
+  }
+  w.admin.addGroup('G1', 'team', policy);
+  for (const u of ['U1', 'U2', 'U3']) w.admin.addMember('G1', u);
+  return w;
+}
+
+describe('distribution by update files', () => {
+  test('users converge through files, acknowledge, and only affected users get files', async () => {
+    const w = await team();
+    const k = w.admin.addKey('G1', 'k');
+    w.admin.activateKey(k);
+    await w.syncByFiles();
+    const alice = w.users.get('U1')!;
+    const bob = w.users.get('U2')!;
+    const msg = alice.encrypt(['U2'], text('via files'));
+    expect(new TextDecoder().decode(bob.decrypt(msg))).toBe('via files');
+    expect(w.publisher.publicationStates().map((p) => p.state)).toEqual(['acknowledged', 'acknowledged', 'acknowledged']);
+    w.admin.addGroup('G2', 'pair', policy);
+    w.admin.addMember('G2', 'U1');
+    w.admin.addMember('G2', 'U2');
+    const report = await w.publisher.publish();
+    expect(report.published.map((p) => p.userId)).toEqual(['U1', 'U2']);
+    expect(report.published.every((p) => p.kind === 'incremental')).toBe(true);
+    for (const u of w.users.values()) await u.sync(w.transport);
+    expect(alice.groups().map((g) => g.id)).toEqual(['G1', 'G2']);
+    expect(w.users.get('U3')!.groups().map((g) => g.id)).toEqual(['G1']);
+  });
+
+  test('a member removed by file loses the keys on its HSM', async () => {
+    const w = await team();
+    const k = w.admin.addKey('G1', 'k');
+    w.admin.activateKey(k);
+    await w.syncByFiles();
+    const carol = w.users.get('U3')!;
+    expect(carol.device.listKeyIds()).toContain(2000);
+    w.admin.removeMember('G1', 'U3');
+    await w.syncByFiles();
+    expect(carol.keys()).toEqual([]);
+    expect(carol.device.listKeyIds()).not.toContain(2000);
+  });
+
+  test('a withheld update makes the user stale; a resync brings a blocked user back', async () => {
+    const w = await team();
+    w.admin.addKey('G1', 'k');
+    await w.syncByFiles();
+    w.admin.renameGroup('G1', 'renamed');
+    await w.publisher.publish();
+    // Someone deletes bob's file from the share.
+    for (const name of await w.transport.list(updateStream('U2'))) await w.transport.remove(updateStream('U2'), name);
+    w.clock.advance(8 * DAY);
+    expect(w.publisher.staleUsers()).toEqual(['U1', 'U2', 'U3']);
+    for (const u of w.users.values()) await u.sync(w.transport);
+    await w.publisher.collectAcknowledgements();
+    expect(w.publisher.staleUsers()).toEqual(['U2']);
+    w.publisher.requestResync('U2');
+    await w.syncByFiles();
+    expect(w.publisher.staleUsers()).toEqual([]);
+    expect(w.users.get('U2')!.groups()[0]?.name).toBe('renamed');
+  });
+});
