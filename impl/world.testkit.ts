@@ -6,6 +6,7 @@
 import { SdCard } from '../device/sdcard.ts';
 import { ADMIN_PIN, USER_PIN, makeDevice } from '../device/secube.testkit.ts';
 import type { SecubeDevice } from '../device/secube.ts';
+import type { Flash } from '../device/flash.ts';
 import type { UserId } from '../model/kms.ts';
 import { Admin } from './admin.ts';
 import { ManualClock } from './clock.ts';
@@ -21,6 +22,8 @@ export interface World {
   readonly adminDevice: SecubeDevice;
   readonly adminCard: SdCard;
   readonly users: Map<UserId, User>;
+  /** Each user device's flash and SD card, to cut power or inspect wear. */
+  readonly hardware: Map<UserId, { readonly flash: Flash; readonly sd: SdCard }>;
   /** Provisions a device for an existing user and opens its replica. */
   addDevice(userId: UserId): Promise<User>;
   /** Delivers every provisioned user's snapshot (in process, no files). */
@@ -43,6 +46,7 @@ export async function newWorld(start = Date.UTC(2026, 0, 1), seed = 'world'): Pr
   adminDevice.login('admin', ADMIN_PIN);
   const admin = await Admin.create({ device: adminDevice, sd: adminCard, clock });
   const users = new Map<UserId, User>();
+  const hardware = new Map<UserId, { flash: Flash; sd: SdCard }>();
   const transport = new MemoryTransport();
   const publisher = new Publisher(admin, transport);
   return {
@@ -58,9 +62,11 @@ export async function newWorld(start = Date.UTC(2026, 0, 1), seed = 'world'): Pr
     adminDevice,
     adminCard,
     users,
+    hardware,
     async addDevice(userId) {
       const card = new SdCard({ sectorCount: TEST_CARD_SECTORS });
-      const { device } = makeDevice(`${seed}-${userId}-${users.size}`, { sdcard: card });
+      const { device, flash } = makeDevice(`${seed}-${userId}-${users.size}`, { sdcard: card });
+      hardware.set(userId, { flash, sd: card });
       device.login('admin', ADMIN_PIN);
       const provisioning = provisionUser(admin, userId, device);
       device.logout();

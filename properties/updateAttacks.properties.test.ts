@@ -1,0 +1,201 @@
+/**
+ * Update files under attack and under power loss. The attacker owns the shared folder: it flips
+ * bytes, truncates, reorders, replays old files, moves another user's file into a stream, and seals
+ * files with a user device it controls. Every such file must be refused with a reason and leave
+ * the user's replica, keys and sequence exactly as they were. A power cut at every flash and SD
+ * write while a file is applied must leave the state before or after, and a later sync must finish.
+ */
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { USER_PIN } from '../device/secube.testkit.ts';
+import type { GroupPolicy } from '../model/kms.ts';
+import { ackStream, updateFileName, updateStream } from '../impl/publisher.ts';
+import { NO_PREVIOUS_FILE, assembleUpdateFile, encodeRecords } from '../impl/updateFile.ts';
+import { User } from '../impl/user.ts';
+import { isKmsDeviceKey } from '../impl/deviceKeyIds.ts';
+import { newWorld } from '../impl/world.testkit.ts';
+import type { World } from '../impl/world.testkit.ts';
+import { propertyParams, scaled } from './runConfig.ts';
+
+const DAY = 86_400_000;
+const policy: GroupPolicy = { maxKeys: 4, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 30 * DAY };
+
+/** Alice, bob, carol in G1 with an active key, synced; then a change is published but not applied. */
+async function scenario(seed = 'attacks'): Promise<{ w: World; pending: { name: string; bytes: Uint8Array } }> {
+  const w = await newWorld(Date.UTC(2026, 0, 1), seed);
+  for (const [id, name] of [['U1', 'alice'], ['U2', 'bob'], ['U3', 'carol']] as const) {
+    w.admin.addUser(id, name);
+    await w.addDevice(id);
+  }
+  w.admin.addGroup('G1', 'team', policy);
+  for (const u of ['U1', 'U2', 'U3']) w.admin.addMember('G1', u);
+  w.admin.activateKey(w.admin.addKey('G1', 'first'));
+  await w.syncByFiles();
+  // The next change: a new key and a rename, published to bob's stream but not yet applied.
+  w.admin.activateKey(w.admin.addKey('G1', 'second'));
+  w.admin.renameUser('U1', 'alice; DROP TABLE users;--');
+  await w.publisher.publish();
+  const [name] = await w.transport.list(updateStream('U2'));
+  const bytes = await w.transport.read(updateStream('U2'), name as string);
+  return { w, pending: { name: name as string, bytes: bytes as Uint8Array } };
+}
+
+/** Everything a user's state consists of. */
+function state(user: User) {
+  return JSON.stringify({
+    groups: user.groups(),
+    users: user.users(),
+    keys: user.keys(),
+    held: user.device.listKeyIds().filter(isKmsDeviceKey),
+    sequence: user.appliedSequence,
+  });
+}
+
+describe('update files under attack', () => {
+  test('every single-byte change and every truncation of a file is refused', async () => {
+    const { w, pending } = await scenario();
+    const bob = w.users.get('U2') as User;
+    const before = state(bob);
+    expect(bob.check(pending.bytes)).toBeNull();
+    const masks = fc.sample(fc.integer({ min: 1, max: 255 }), { numRuns: pending.bytes.length, seed: 7 });
+    const reasons = new Set<string>();
+    for (let i = 0; i < pending.bytes.length; i++) {
+      const bad = pending.bytes.slice();
+      bad[i] = (bad[i] as number) ^ (masks[i] as number);
+      const reason = bob.check(bad);
+      expect(reason, `byte ${i} changed`).not.toBeNull();
+      reasons.add(String(reason));
+    }
+    for (let length = 0; length < pending.bytes.length; length++) {
+      const reason = bob.check(pending.bytes.slice(0, length));
+      expect(['truncated', 'corrupt'], `cut to ${length} bytes`).toContain(reason);
+    }
+    expect([...reasons].sort()).toEqual(expect.arrayContaining(['corrupt', 'forged']));
+    expect(state(bob)).toBe(before);
+  });
+
+  test('random tampering through a real sync changes nothing; five refusals block; a resync unblocks', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 3 }), async (flips) => {
+        const { w, pending } = await scenario();
+        const bob = w.users.get('U2') as User;
+        const before = state(bob);
+        const bad = pending.bytes.slice();
+        for (const [at, mask] of flips) bad[at % bad.length] = (bad[at % bad.length] as number) ^ mask;
+        await w.transport.write(updateStream('U2'), pending.name, bad);
+        for (let attempt = 1; attempt <= 5; attempt++) {
+          const report = await bob.sync(w.transport);
+          expect(report.applied).toEqual([]);
+          expect(report.refused).toHaveLength(1);
+          expect(state(bob)).toBe(before);
+          expect(bob.blocked).toBe(attempt === 5);
+        }
+        // Blocked: the untouched incremental file is not even opened.
+        await w.transport.write(updateStream('U2'), pending.name, pending.bytes);
+        expect((await bob.sync(w.transport)).applied).toEqual([]);
+        w.publisher.requestResync('U2');
+        await w.publisher.publish();
+        const report = await bob.sync(w.transport);
+        expect(report.applied).toHaveLength(1);
+        expect(bob.blocked).toBe(false);
+        expect(bob.users().find((u) => u.id === 'U1')?.name).toBe('alice; DROP TABLE users;--');
+      }),
+      propertyParams(5),
+    );
+  });
+
+  test('replayed, reordered, misaddressed and user-forged files are refused', async () => {
+    const { w, pending } = await scenario();
+    const bob = w.users.get('U2') as User;
+    const alice = w.users.get('U1') as User;
+    const before = state(bob);
+    const next = (n: number) => updateFileName(bob.appliedSequence + n, 'incremental');
+    // Replay: bob's already-applied files (kept by the attacker) under a fresh name.
+    await bob.sync(w.transport);
+    const applied = state(bob);
+    const replayName = next(1);
+    await w.transport.write(updateStream('U2'), replayName, pending.bytes);
+    expect((await bob.sync(w.transport)).refused.map((r) => r.reason)).toEqual(['replayed']);
+    expect(state(bob)).toBe(applied);
+    await w.transport.remove(updateStream('U2'), replayName);
+    void before;
+
+    // Reordering: two new files published, delivered in swapped names.
+    w.admin.renameGroup('G1', 'one');
+    await w.publisher.publish();
+    w.admin.renameGroup('G1', 'two');
+    await w.publisher.publish();
+    const names = (await w.transport.list(updateStream('U2'))).slice(-2);
+    const [a, b] = await Promise.all(names.map((n) => w.transport.read(updateStream('U2'), n)));
+    await w.transport.write(updateStream('U2'), names[0] as string, b as Uint8Array);
+    await w.transport.write(updateStream('U2'), names[1] as string, a as Uint8Array);
+    const swapped = await bob.sync(w.transport);
+    expect(swapped.refused.map((r) => r.reason)).toEqual(['gap']);
+    expect(bob.groups()[0]?.name).toBe('one'); // the older file still applied in its proper place
+
+    // A file for alice moved into bob's stream.
+    const aliceFiles = await w.transport.list(updateStream('U1'));
+    const aliceFile = await w.transport.read(updateStream('U1'), aliceFiles.at(-1) as string);
+    const here = state(bob);
+    expect(bob.check(aliceFile as Uint8Array)).toMatch(/forged|wrongRecipient/);
+    // A file forged by alice's device: it can seal only under its user→admin key, never admin→user.
+    const body = encodeRecords([{ type: 'userUpsert', id: 'U2', name: 'pwned' }]);
+    const header = { kind: 'resync' as const, userId: 'U2', serial: bob.device.serial, sequence: 999, previousHash: NO_PREVIOUS_FILE };
+    expect(() => alice.device.seal(alice.keyIds.adminToUserKeyId, body, new Uint8Array(1))).toThrow(/purpose/i);
+    const forged = assembleUpdateFile(header, (aad) => alice.device.seal(alice.keyIds.userToAdminKeyId, body, aad), body.length + 28);
+    expect(bob.check(forged, true)).toBe('forged');
+    // Bob's own host cannot forge one either.
+    expect(() => bob.device.seal(bob.keyIds.adminToUserKeyId, body, new Uint8Array(1))).toThrow(/purpose/i);
+    expect(state(bob)).toBe(here);
+    // A forged acknowledgement is ignored by the admin.
+    await w.transport.write(ackStream('U2'), '000000000999.ack', forged);
+    const acks = await w.publisher.collectAcknowledgements();
+    expect(acks.filter((x) => x.sequence === 999)).toEqual([]);
+  });
+});
+
+describe('power loss while applying an update', () => {
+  test('a cut at every flash and SD write leaves the state before or after; the next sync finishes', async () => {
+    // Probe: how many flash operations and SD writes bob's sync of the pending file makes.
+    const probe = await scenario('power');
+    const bob0 = probe.w.users.get('U2') as User;
+    const beforeState = state(bob0);
+    const { flashOps, sdWrites } = await (async () => {
+      const f0 = flashOpsOf(probe.w, 'U2');
+      const s0 = sdWritesOf(probe.w, 'U2');
+      await bob0.sync(probe.w.transport);
+      return { flashOps: flashOpsOf(probe.w, 'U2') - f0, sdWrites: sdWritesOf(probe.w, 'U2') - s0 };
+    })();
+    const afterState = state(bob0);
+    expect(afterState).not.toBe(beforeState);
+    const cuts = [
+      ...Array.from({ length: flashOps }, (_, i) => ({ where: 'flash' as const, n: i + 1 })),
+      ...Array.from({ length: sdWrites }, (_, i) => ({ where: 'sd' as const, n: i + 1 })),
+    ];
+    const limit = scaled(cuts.length);
+    for (const cut of cuts.slice(0, limit)) {
+      const { w } = await scenario('power');
+      const bob = w.users.get('U2') as User;
+      const target = w.hardware.get('U2') as { flash: import('../device/flash.ts').Flash; sd: import('../device/sdcard.ts').SdCard };
+      if (cut.where === 'flash') target.flash.cutPowerAfter(cut.n);
+      else target.sd.cutPowerAfter(cut.n);
+      await expect(bob.sync(w.transport), `cut at ${cut.where} #${cut.n}`).rejects.toThrow();
+      bob.device.cutPower();
+      bob.device.powerOn();
+      bob.device.login('user', USER_PIN);
+      const reopened = await User.open({ device: bob.device, sd: target.sd, clock: w.clock });
+      expect([beforeState, afterState], `cut at ${cut.where} #${cut.n}`).toContain(state(reopened));
+      await reopened.sync(w.transport);
+      expect(state(reopened), `after resuming from ${cut.where} #${cut.n}`).toBe(afterState);
+    }
+    expect(cuts.length).toBeGreaterThan(10);
+  });
+});
+
+function flashOpsOf(w: World, userId: string): number {
+  const s = w.hardware.get(userId)?.flash.stats();
+  return s ? s.programCalls + s.erases.reduce((a, b) => a + b, 0) : 0;
+}
+function sdWritesOf(w: World, userId: string): number {
+  return w.hardware.get(userId)?.sd.stats().writes ?? 0;
+}
