@@ -141,13 +141,18 @@ export class Publisher {
    * resync), then writes the committed files to the transport.
    */
   async publish(): Promise<PublishReport> {
-    const users = this.#admin.readDatabase((db) => sortIds(column(db, 'SELECT user_id FROM user_devices').map(String)));
-    const published: Array<PublishReport['published'][number]> = [];
-    for (const userId of users) {
-      const entry = this.#admin.transaction('publish', { userId }, (db, now) => this.#prepare(db, now, userId));
-      if (entry) published.push(entry);
-    }
-    await this.flush();
+    // One transaction for all users: one database commit however many users are affected.
+    const files = this.#admin.transaction('publish', {}, (db, now) => {
+      const entries: Array<{ entry: PublishReport['published'][number]; name: string; file: Uint8Array }> = [];
+      for (const userId of sortIds(column(db, 'SELECT user_id FROM user_devices').map(String))) {
+        const prepared = this.#prepare(db, now, userId);
+        if (prepared) entries.push(prepared);
+      }
+      return entries;
+    });
+    // Committed first, written second: a crash in between is repaired by flush().
+    for (const { entry, name, file } of files) await this.#transport.write(updateStream(entry.userId), name, file);
+    const published = files.map((f) => f.entry);
     // A resync supersedes everything before it: older files would only be refused.
     for (const p of published) {
       if (p.kind !== 'resync') continue;
@@ -160,7 +165,7 @@ export class Publisher {
   }
 
   /** Builds and commits the next file of `userId`, if there is anything to say. */
-  #prepare(db: Database, now: number, userId: UserId): PublishReport['published'][number] | null {
+  #prepare(db: Database, now: number, userId: UserId): { entry: PublishReport['published'][number]; name: string; file: Uint8Array } | null {
     const { serial, keyIds } = userDeviceOf(db, userId);
     const stream = db.exec('SELECT sequence, last_hash, resync FROM streams WHERE user_id = ?', [userId])[0]?.values[0];
     const sequence = stream ? Number(stream[0]) + 1 : 1;
@@ -203,10 +208,13 @@ export class Publisher {
     db.run('INSERT INTO outbox (user_id, sequence, name, bytes) VALUES (?, ?, ?, ?)', [userId, sequence, name, file]);
     for (const k of after.keys) db.run('INSERT OR IGNORE INTO delivered_keys (user_id, key_id) VALUES (?, ?)', [userId, k.id]);
     publicationEvent(db, userId, this.#staleAfterMs, { type: 'PUBLISH', sequence, now });
-    return { userId, sequence, kind, bytes: file.length };
+    return { entry: { userId, sequence, kind, bytes: file.length }, name, file };
   }
 
-  /** Writes every committed file to the transport (again: writes are idempotent). */
+  /**
+   * Writes every committed, unacknowledged file to the transport again (idempotent: the bytes are
+   * the committed ones). Run after a crash, or when files went missing from the share.
+   */
   async flush(): Promise<number> {
     const pending = this.#admin.readDatabase(
       (db) => (db.exec('SELECT user_id, name, bytes FROM outbox ORDER BY user_id, sequence')[0]?.values ?? []) as Array<[string, string, Uint8Array]>,

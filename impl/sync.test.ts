@@ -71,4 +71,14 @@ describe('distribution by update files', () => {
     expect(w.publisher.staleUsers()).toEqual([]);
     expect(w.users.get('U2')!.groups()[0]?.name).toBe('renamed');
   });
+
+  test('files lost from the share are written again from the outbox', async () => {
+    const w = await team();
+    w.admin.addKey('G1', 'k');
+    await w.publisher.publish();
+    for (const name of await w.transport.list(updateStream('U2'))) await w.transport.remove(updateStream('U2'), name);
+    expect((await w.users.get('U2')!.sync(w.transport)).applied).toEqual([]);
+    expect(await w.publisher.flush()).toBeGreaterThanOrEqual(3);
+    expect((await w.users.get('U2')!.sync(w.transport)).applied).toHaveLength(1);
+  });
 });
