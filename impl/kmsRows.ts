@@ -10,6 +10,7 @@ import { keyLifecycleMachine } from '../model/keyLifecycle.ts';
 import type { KeyEvent, KeyLifecycleContext, KeyLifecycleSnapshot, KeyState } from '../model/keyLifecycle.ts';
 import { KmsError, compareIds, sortIds } from '../model/kms.ts';
 import type { Algorithm, GroupId, GroupPolicy, KeyId, UserId, UserRecord } from '../model/kms.ts';
+import { keyViewOf } from '../model/projection.ts';
 import type { KeyView } from '../model/projection.ts';
 import type { Database } from './db/sqlite.ts';
 
@@ -125,26 +126,8 @@ export function stepKey(key: KeyRow, event: KeyEvent): KeyRow {
   return { ...key, lifecycle };
 }
 
-/** The metadata view of a key (as in the model's projection). */
-export function keyView(key: KeyRow): KeyView {
-  const c = key.lifecycle.context;
-  return {
-    id: key.id,
-    name: key.name,
-    owner: key.owner,
-    algorithm: key.algorithm,
-    state: stateOf(key),
-    cryptoperiodMs: c.cryptoperiodMs,
-    createdAt: c.createdAt,
-    activatedAt: c.activatedAt,
-    expiresAt: c.expiresAt,
-    suspendedAt: c.suspendedAt,
-    resumedAt: c.resumedAt,
-    deactivatedAt: c.deactivatedAt,
-    compromisedAt: c.compromisedAt,
-    destroyedAt: c.destroyedAt,
-  };
-}
+/** The metadata view of a key, exactly as the model's projection shows it. */
+export const keyView: (key: KeyRow) => KeyView = keyViewOf;
 
 /** Every user, by ID. */
 export function readUsers(db: Database): UserRecord[] {

@@ -359,7 +359,7 @@ function applyAfterExpiry(state: KmsState, op: KmsOperation): KmsResult {
 
 export { selectKey, canProtect, compareKeyPreference } from './selectKey.ts';
 export type { KeySelection, KeySelectionResult } from './selectKey.ts';
-export { projectUser, affectedUsers } from './projection.ts';
+export { projectUser, affectedUsers, keyViewOf } from './projection.ts';
 export type { UserProjection, GroupView, KeyView } from './projection.ts';
 export { KmsError, KMS_ERROR_CODES } from './kmsError.ts';
 export type { KmsErrorCode } from './kmsError.ts';

@@ -6,8 +6,8 @@
  * @module
  */
 import type { KeyState } from './keyLifecycle.ts';
-import { compareIds, keyStateOf } from './kmsState.ts';
-import type { Algorithm, GroupId, GroupPolicy, KeyId, KmsState, UserId, UserRecord } from './kmsState.ts';
+import { compareIds } from './kmsState.ts';
+import type { Algorithm, GroupId, GroupPolicy, KeyId, KeyRecord, KmsState, UserId, UserRecord } from './kmsState.ts';
 
 /** A group as a member's device sees it. */
 export interface GroupView {
@@ -57,26 +57,29 @@ export function projectUser(state: KmsState, userId: UserId): UserProjection | n
   const keys = Object.values(state.keys)
     .filter((k) => k.holders.includes(userId))
     .sort((a, b) => compareIds(a.id, b.id))
-    .map((k): KeyView => {
-      const c = k.lifecycle.context;
-      return {
-        id: k.id,
-        name: k.name,
-        owner: k.owner,
-        algorithm: k.algorithm,
-        state: keyStateOf(k),
-        cryptoperiodMs: c.cryptoperiodMs,
-        createdAt: c.createdAt,
-        activatedAt: c.activatedAt,
-        expiresAt: c.expiresAt,
-        suspendedAt: c.suspendedAt,
-        resumedAt: c.resumedAt,
-        deactivatedAt: c.deactivatedAt,
-        compromisedAt: c.compromisedAt,
-        destroyedAt: c.destroyedAt,
-      };
-    });
+    .map(keyViewOf);
   return { user, groups, users, keys };
+}
+
+/** The metadata of a key as devices see it: its record without holders, its life cycle flattened. */
+export function keyViewOf(k: Pick<KeyRecord, 'id' | 'name' | 'owner' | 'algorithm' | 'lifecycle'>): KeyView {
+  const c = k.lifecycle.context;
+  return {
+    id: k.id,
+    name: k.name,
+    owner: k.owner,
+    algorithm: k.algorithm,
+    state: k.lifecycle.value as KeyState,
+    cryptoperiodMs: c.cryptoperiodMs,
+    createdAt: c.createdAt,
+    activatedAt: c.activatedAt,
+    expiresAt: c.expiresAt,
+    suspendedAt: c.suspendedAt,
+    resumedAt: c.resumedAt,
+    deactivatedAt: c.deactivatedAt,
+    compromisedAt: c.compromisedAt,
+    destroyedAt: c.destroyedAt,
+  };
 }
 
 /**

@@ -9,6 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { EMPTY_KMS, KmsError, applyOperation, expireKeys, operationTime, projectUser, selectKey } from '../model/kms.ts';
+import { keyViewOf } from '../model/projection.ts';
 import type { KmsOperation, KmsState } from '../model/kms.ts';
 import type { Admin } from '../impl/admin.ts';
 import { applyAdminOperation } from '../impl/adminOperations.ts';
@@ -36,28 +37,7 @@ function modelView(state: KmsState) {
   return {
     users: byId(Object.values(state.users).map(({ id, name }) => ({ id, name }))),
     groups: byId(Object.values(state.groups).map(({ id, name, policy, shareHistory, members }) => ({ id, name, policy, shareHistory, members: [...members] }))),
-    keys: byId(
-      Object.values(state.keys).map((k) => {
-        const c = k.lifecycle.context;
-        return {
-          id: k.id,
-          name: k.name,
-          owner: k.owner,
-          algorithm: k.algorithm,
-          state: k.lifecycle.value,
-          cryptoperiodMs: c.cryptoperiodMs,
-          createdAt: c.createdAt,
-          activatedAt: c.activatedAt,
-          expiresAt: c.expiresAt,
-          suspendedAt: c.suspendedAt,
-          resumedAt: c.resumedAt,
-          deactivatedAt: c.deactivatedAt,
-          compromisedAt: c.compromisedAt,
-          destroyedAt: c.destroyedAt,
-          holders: [...k.holders],
-        };
-      }),
-    ),
+    keys: byId(Object.values(state.keys).map((k) => ({ ...keyViewOf(k), holders: [...k.holders] }))),
   };
 }
 
