@@ -1,0 +1,465 @@
+/**
+ * Simulated STM32F429 embedded flash (RM0090 §3): 24 sectors in two banks, NOR semantics, datasheet
+ * timings charged to a {@link CycleMeter}, per-sector wear, and power-cut fault injection.
+ *
+ * Semantics chosen, and why:
+ * - Erased cells read 0xFF; a program can only clear bits (RM0090 §3.5.4: "successive write
+ *   operations are possible without the need of an erase operation when changing bits from '1' to
+ *   '0'; writing '1' requires a Flash memory erase operation"). By default a program stores
+ *   `old AND new`: a 1 written over a 0 silently stays 0, as the F4 array (which has no ECC) behaves.
+ *   With `strict: true` such a program is refused with {@link FlashNotErasedError} and nothing is
+ *   written — tests use it to prove that a client never relies on that masking. Bytes written as
+ *   0xFF count as padding (they change nothing on NOR), so a client may still program one byte of a
+ *   PSIZE word whose other bytes are already programmed.
+ * - A program call is a sequence of write operations of PSIZE bytes (x8/x16/x32, RM0090 §3.5.4
+ *   Table "Program/erase parallelism"); address and length must be PSIZE multiples, which also keeps
+ *   every write inside one 128-bit row (crossing one sets PGAERR). Each write operation costs t_prog.
+ *   x64 needs an external VPP supply that the SEcube does not have, so it is not offered.
+ * - Fault injection counts program calls and sector erases as "operations". The interrupted program
+ *   leaves each bit it was clearing either cleared or not (seeded), either in hardware order (whole
+ *   words done up to one torn word) or scattered over the whole call; the interrupted erase leaves
+ *   garbage (random bytes, or a random mix of old, erased and random bytes). RM0090 says
+ *   nothing about power loss during an operation, so the model takes the adversarial reading: any
+ *   cell being changed may end up anywhere between its old and its new state. Reads after the fault are stable (a simplification: real marginal cells may read differently
+ *   from one read to the next).
+ * - Endurance: beyond `endurance` erase cycles (DS9405: N_END 10 kcycles min), each program fails
+ *   with probability (cycles - endurance) / endurance, capped at 1 — a deliberately simple ramp, since
+ *   the datasheet gives only the guaranteed minimum. A failed program behaves like a torn one and
+ *   throws {@link FlashWearOutError} (the driver's read-back verify).
+ * @module
+ */
+import type { CostOp, CycleMeter } from './costModel.ts';
+import { crc32Stm32 } from './crc32.ts';
+import { FlashAlignmentError, FlashImageError, FlashNotErasedError, FlashRangeError, FlashWearOutError } from './flashErrors.ts';
+import { STM32F429_SECTORS, buildSectorTable, type SectorInfo } from './flashGeometry.ts';
+import { PowerLossError } from './powerLossError.ts';
+import { SeededPrng } from './seededPrng.ts';
+
+/** Program/erase parallelism, i.e. FLASH_CR.PSIZE (RM0090 §3.5.4). */
+export type ProgramParallelism = 'x8' | 'x16' | 'x32';
+
+/** Bytes per write operation for each parallelism (RM0090 §3.5.4). */
+export const PSIZE_BYTES: Readonly<Record<ProgramParallelism, number>> = Object.freeze({ x8: 1, x16: 2, x32: 4 });
+
+/** Guaranteed program/erase cycles per sector (DS9405 "Flash memory endurance": N_END 10 kcycles). */
+export const DEFAULT_ENDURANCE = 10_000;
+
+/** Options of a {@link Flash}. */
+export interface FlashOptions {
+  /** Default PSIZE for programs and erases; x32 (2.7-3.6 V supply, RM0090 §3.5.4). */
+  readonly parallelism?: ProgramParallelism;
+  /** Erase cycles per sector before programs may fail; default {@link DEFAULT_ENDURANCE}. */
+  readonly endurance?: number;
+  /** Seed of the fault-injection generator (torn bits, garbage, wear failures). Default 1. */
+  readonly seed?: number;
+  /** Meter charged with datasheet timings; none by default. */
+  readonly meter?: CycleMeter;
+  /** Refuse programs that would need a 0 turned back into 1, 0xFF padding bytes excepted (see module doc). Default false. */
+  readonly strict?: boolean;
+  /**
+   * Sector sizes in bytes, for tests that need small sectors to reach compaction quickly. Default:
+   * the real STM32F429 map. A non-standard size is charged the erase time of the next larger real
+   * sector size (16, 64 or 128 KiB).
+   */
+  readonly geometry?: readonly number[];
+}
+
+/** Counters for benches; reset with {@link Flash.resetStats}. */
+export interface FlashStats {
+  /** Program calls. */
+  readonly programCalls: number;
+  /** Write operations (PSIZE units), each costing t_prog. */
+  readonly programOps: number;
+  /** Bytes covered by program calls, 0xFF padding included. */
+  readonly programBytes: number;
+  /** Bytes that were erased (0xFF) and were written with another value: erased space consumed. */
+  readonly freshBytes: number;
+  /** Bytes that already held data and were written with another value: in-place overwrites. */
+  readonly overwriteBytes: number;
+  /** Sector erases, per sector index. */
+  readonly erases: readonly number[];
+}
+
+type EraseSizeClass = '16K' | '64K' | '128K';
+
+function eraseOp(size: number, psize: ProgramParallelism): CostOp {
+  const sizeClass: EraseSizeClass = size <= 16 * 1024 ? '16K' : size <= 64 * 1024 ? '64K' : '128K';
+  return `flash.erase${sizeClass}.${psize}`;
+}
+
+const IMAGE_MAGIC = 'SEKFLSH1';
+const IMAGE_VERSION = 1;
+const PSIZE_CODE: Readonly<Record<ProgramParallelism, number>> = { x8: 1, x16: 2, x32: 4 };
+
+/**
+ * The STM32F429 flash array. Addresses are absolute (0x0800_0000 = sector 0). Every operation
+ * throws {@link PowerLossError} while the device is unpowered.
+ */
+export class Flash {
+  readonly sectors: readonly SectorInfo[];
+  /** Total bytes. */
+  readonly size: number;
+  readonly parallelism: ProgramParallelism;
+  readonly endurance: number;
+  readonly strict: boolean;
+  readonly meter: CycleMeter | undefined;
+  readonly #cells: Uint8Array[];
+  readonly #eraseCounts: number[];
+  readonly #prng: SeededPrng;
+  #powered = true;
+  #cutCountdown: number | undefined;
+  #operations = 0;
+  #stats = { programCalls: 0, programOps: 0, programBytes: 0, freshBytes: 0, overwriteBytes: 0 };
+  #statErases: number[];
+
+  constructor(options: FlashOptions = {}) {
+    this.sectors = options.geometry ? buildSectorTable(validGeometry(options.geometry)) : STM32F429_SECTORS;
+    this.size = this.sectors.reduce((sum, s) => sum + s.size, 0);
+    this.parallelism = options.parallelism ?? 'x32';
+    if (!(this.parallelism in PSIZE_BYTES)) throw new RangeError(`unknown parallelism ${String(this.parallelism)}`);
+    this.endurance = options.endurance ?? DEFAULT_ENDURANCE;
+    if (!Number.isSafeInteger(this.endurance) || this.endurance < 1) throw new RangeError('endurance must be a positive integer');
+    this.strict = options.strict ?? false;
+    this.meter = options.meter;
+    this.#prng = new SeededPrng(options.seed ?? 1);
+    this.#cells = this.sectors.map((s) => new Uint8Array(s.size).fill(0xff));
+    this.#eraseCounts = this.sectors.map(() => 0);
+    this.#statErases = this.sectors.map(() => 0);
+  }
+
+  /** The sector with RM0090 index `index`. */
+  sector(index: number): SectorInfo {
+    const s = this.sectors[index];
+    if (s === undefined) throw new FlashRangeError(`no flash sector ${index}`);
+    return s;
+  }
+
+  /** The sector containing absolute address `address`. */
+  sectorAt(address: number): SectorInfo {
+    for (const s of this.sectors) if (address >= s.address && address < s.address + s.size) return s;
+    throw new FlashRangeError(`address 0x${address.toString(16)} is outside the flash`);
+  }
+
+  /** Whether the device is powered (false between a cut and {@link powerOn}). */
+  get powered(): boolean {
+    return this.#powered;
+  }
+
+  /** Program calls plus erases performed since construction, including interrupted ones. */
+  get operations(): number {
+    return this.#operations;
+  }
+
+  /** Operations left before the armed cut fires (1 = the next one), or undefined when none is armed. */
+  get pendingCut(): number | undefined {
+    return this.#cutCountdown;
+  }
+
+  /**
+   * Arms a power cut: the `n`-th program or erase from now (n = 1: the next one) is interrupted, as
+   * described in the module doc, then throws {@link PowerLossError}; so does every later operation
+   * until {@link powerOn}.
+   */
+  cutPowerAfter(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`cutPowerAfter needs an integer >= 1, got ${n}`);
+    this.#cutCountdown = n;
+  }
+
+  /** Disarms a cut armed by {@link cutPowerAfter} that has not fired yet. */
+  cancelPowerCut(): void {
+    this.#cutCountdown = undefined;
+  }
+
+  /** Restores power after a cut. The medium keeps whatever state the cut left. */
+  powerOn(): void {
+    this.#powered = true;
+  }
+
+  /** Lifetime erase count of a sector (persisted in images). */
+  eraseCount(index: number): number {
+    this.sector(index);
+    return this.#eraseCounts[index] ?? 0;
+  }
+
+  /** Lifetime erase counts of all sectors, by index. */
+  eraseCounts(): number[] {
+    return [...this.#eraseCounts];
+  }
+
+  /** Counters since construction or {@link resetStats}. */
+  stats(): FlashStats {
+    return { ...this.#stats, erases: [...this.#statErases] };
+  }
+
+  /** Zeroes the bench counters of {@link stats} (lifetime erase counts are kept). */
+  resetStats(): void {
+    this.#stats = { programCalls: 0, programOps: 0, programBytes: 0, freshBytes: 0, overwriteBytes: 0 };
+    this.#statErases = this.sectors.map(() => 0);
+  }
+
+  /**
+   * Reads `length` bytes at `address` (within one sector) into a fresh array. Charges one flash line
+   * access per 128-bit line touched (RM0090 §3.5.1).
+   */
+  read(address: number, length: number): Uint8Array {
+    this.#requirePower();
+    const { cells, offset } = this.#locate(address, length);
+    this.meter?.charge('flash.read', length === 0 ? 0 : Math.floor((address + length - 1) / 16) - Math.floor(address / 16) + 1);
+    return cells.slice(offset, offset + length);
+  }
+
+  /**
+   * Programs `data` at `address` (within one sector) as data.length / PSIZE write operations
+   * (RM0090 §3.5.4). Bits can only be cleared; see the module doc for 1-over-0 and faults.
+   * @param parallelism PSIZE for this call; defaults to the flash's configured parallelism, so a
+   *   driver can mix byte programs with word-wide erases as the SEcube firmware does.
+   */
+  program(address: number, data: Uint8Array, parallelism: ProgramParallelism = this.parallelism): void {
+    this.#requirePower();
+    const unit = PSIZE_BYTES[parallelism];
+    if (data.length === 0 || address % unit !== 0 || data.length % unit !== 0) {
+      throw new FlashAlignmentError(
+        `program of ${data.length} B at 0x${address.toString(16)} is not aligned to PSIZE ${parallelism} (${unit} B)`,
+      );
+    }
+    const { sector, cells, offset } = this.#locate(address, data.length);
+    if (this.strict) {
+      for (let i = 0; i < data.length; i++) {
+        const d = data[i] ?? 0;
+        if (d !== 0xff && (d & ~(cells[offset + i] ?? 0) & 0xff) !== 0) {
+          throw new FlashNotErasedError(`program at 0x${(address + i).toString(16)} would need an erase (1 over 0)`);
+        }
+      }
+    }
+    const units = data.length / unit;
+    this.meter?.charge('flash.program', units);
+    this.#operations++;
+    const s = this.#stats;
+    s.programCalls++;
+    s.programOps += units;
+    s.programBytes += data.length;
+    for (let i = 0; i < data.length; i++) {
+      const d = data[i] ?? 0;
+      if (d === 0xff) continue;
+      if (cells[offset + i] === 0xff) s.freshBytes++;
+      else if (cells[offset + i] !== d) s.overwriteBytes++;
+    }
+
+    if (this.#consumeCut()) {
+      this.#tear(cells, offset, data, unit);
+      this.#powered = false;
+      throw new PowerLossError('flash', true, `program of ${data.length} B at 0x${address.toString(16)} interrupted`);
+    }
+    const cycles = this.#eraseCounts[sector.index] ?? 0;
+    if (cycles > this.endurance && this.#prng.next() < Math.min(1, (cycles - this.endurance) / this.endurance)) {
+      this.#tearScattered(cells, offset, data);
+      throw new FlashWearOutError(sector.index, cycles);
+    }
+    for (let i = 0; i < data.length; i++) cells[offset + i] = (cells[offset + i] ?? 0) & (data[i] ?? 0);
+  }
+
+  /**
+   * Erases sector `index` to 0xFF (RM0090 §3.5.3) and counts one erase cycle, also when interrupted
+   * (the cells were stressed either way).
+   * @param parallelism PSIZE used for the erase: it sets the erase time (DS9405 t_ERASE).
+   */
+  eraseSector(index: number, parallelism: ProgramParallelism = this.parallelism): void {
+    this.#requirePower();
+    const sector = this.sector(index);
+    if (!(parallelism in PSIZE_BYTES)) throw new RangeError(`unknown parallelism ${String(parallelism)}`);
+    const cells = this.#cells[index];
+    if (cells === undefined) throw new FlashRangeError(`no flash sector ${index}`);
+    this.meter?.charge(eraseOp(sector.size, parallelism));
+    this.#operations++;
+    this.#eraseCounts[index] = (this.#eraseCounts[index] ?? 0) + 1;
+    this.#statErases[index] = (this.#statErases[index] ?? 0) + 1;
+    if (this.#consumeCut()) {
+      this.#garbage(cells);
+      this.#powered = false;
+      throw new PowerLossError('flash', true, `erase of sector ${index} interrupted`);
+    }
+    cells.fill(0xff);
+  }
+
+  /**
+   * Serializes the whole array, its geometry, configuration and lifetime erase counts, so the CLI
+   * can keep a device between runs. Erased sectors are stored as a flag only.
+   */
+  toImage(): Uint8Array {
+    const n = this.sectors.length;
+    const headerBytes = 8 + 4 + 4 + 4 + n * 12;
+    let dataBytes = 0;
+    const erased = this.#cells.map(isErased);
+    this.#cells.forEach((c, i) => {
+      if (!erased[i]) dataBytes += c.length;
+    });
+    const image = new Uint8Array(headerBytes + dataBytes + 4);
+    const view = new DataView(image.buffer);
+    for (let i = 0; i < 8; i++) image[i] = IMAGE_MAGIC.charCodeAt(i);
+    view.setUint32(8, IMAGE_VERSION, true);
+    view.setUint8(12, PSIZE_CODE[this.parallelism]);
+    view.setUint8(13, this.strict ? 1 : 0);
+    view.setUint16(14, n, true);
+    view.setUint32(16, this.endurance, true);
+    let p = 20;
+    this.sectors.forEach((s, i) => {
+      view.setUint32(p, s.size, true);
+      view.setUint32(p + 4, this.#eraseCounts[i] ?? 0, true);
+      view.setUint32(p + 8, erased[i] ? 1 : 0, true);
+      p += 12;
+    });
+    this.#cells.forEach((c, i) => {
+      if (!erased[i]) {
+        image.set(c, p);
+        p += c.length;
+      }
+    });
+    view.setUint32(p, crc32Stm32(image.subarray(0, p)), true);
+    return image;
+  }
+
+  /**
+   * Rebuilds a flash from {@link toImage} output. `options` may supply a meter, a seed, or override
+   * strictness; geometry, parallelism and endurance come from the image.
+   * @throws FlashImageError when the image is truncated, corrupted or of another version.
+   */
+  static fromImage(image: Uint8Array, options: Pick<FlashOptions, 'meter' | 'seed' | 'strict'> = {}): Flash {
+    if (image.length < 24) throw new FlashImageError('flash image truncated');
+    for (let i = 0; i < 8; i++) {
+      if (image[i] !== IMAGE_MAGIC.charCodeAt(i)) throw new FlashImageError('not a flash image (bad magic)');
+    }
+    const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
+    const stored = view.getUint32(image.length - 4, true);
+    if (crc32Stm32(image.subarray(0, image.length - 4)) !== stored) throw new FlashImageError('flash image checksum mismatch');
+    if (view.getUint32(8, true) !== IMAGE_VERSION) throw new FlashImageError('unsupported flash image version');
+    const psizeCode = view.getUint8(12);
+    const parallelism = (Object.keys(PSIZE_CODE) as ProgramParallelism[]).find((k) => PSIZE_CODE[k] === psizeCode);
+    if (parallelism === undefined) throw new FlashImageError('flash image has an unknown parallelism');
+    const n = view.getUint16(14, true);
+    const endurance = view.getUint32(16, true);
+    let p = 20;
+    if (image.length < p + n * 12 + 4) throw new FlashImageError('flash image truncated');
+    const sizes: number[] = [];
+    const counts: number[] = [];
+    const erased: boolean[] = [];
+    for (let i = 0; i < n; i++) {
+      sizes.push(view.getUint32(p, true));
+      counts.push(view.getUint32(p + 4, true));
+      erased.push(view.getUint32(p + 8, true) === 1);
+      p += 12;
+    }
+    const geometry = sizes.every((s, i) => s === STM32F429_SECTORS[i]?.size) && n === STM32F429_SECTORS.length ? undefined : sizes;
+    const flash = new Flash({
+      parallelism,
+      endurance,
+      strict: options.strict ?? view.getUint8(13) === 1,
+      ...(geometry ? { geometry } : {}),
+      ...(options.meter ? { meter: options.meter } : {}),
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    });
+    for (let i = 0; i < n; i++) {
+      flash.#eraseCounts[i] = counts[i] ?? 0;
+      if (erased[i]) continue;
+      const size = sizes[i] ?? 0;
+      if (p + size > image.length - 4) throw new FlashImageError('flash image truncated');
+      flash.#cells[i]?.set(image.subarray(p, p + size));
+      p += size;
+    }
+    if (p !== image.length - 4) throw new FlashImageError('flash image has trailing bytes');
+    return flash;
+  }
+
+  /** A summary; never the memory contents, which hold key material. */
+  toString(): string {
+    return `Flash(${this.sectors.length} sectors, ${this.size / 1024} KiB, ${this.parallelism}, ${this.#powered ? 'powered' : 'unpowered'})`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+
+  #requirePower(): void {
+    if (!this.#powered) throw new PowerLossError('flash', false, 'device is unpowered');
+  }
+
+  #consumeCut(): boolean {
+    if (this.#cutCountdown === undefined) return false;
+    this.#cutCountdown--;
+    if (this.#cutCountdown > 0) return false;
+    this.#cutCountdown = undefined;
+    return true;
+  }
+
+  #locate(address: number, length: number): { sector: SectorInfo; cells: Uint8Array; offset: number } {
+    if (!Number.isSafeInteger(address) || !Number.isSafeInteger(length) || length < 0) {
+      throw new FlashRangeError('address and length must be non-negative integers');
+    }
+    const sector = this.sectorAt(address);
+    const offset = address - sector.address;
+    if (offset + length > sector.size) {
+      throw new FlashRangeError(`range 0x${address.toString(16)}+${length} crosses the end of sector ${sector.index}`);
+    }
+    const cells = this.#cells[sector.index];
+    if (cells === undefined) throw new FlashRangeError(`no flash sector ${sector.index}`);
+    return { sector, cells, offset };
+  }
+
+  #tear(cells: Uint8Array, offset: number, data: Uint8Array, unit: number): void {
+    if (this.#prng.int(2) === 0) {
+      // Hardware order: write operations complete one after the other; the cut lands inside one.
+      const torn = this.#prng.int(data.length / unit);
+      for (let i = 0; i < torn * unit; i++) cells[offset + i] = (cells[offset + i] ?? 0) & (data[i] ?? 0);
+      const p = this.#prng.next();
+      for (let i = torn * unit; i < (torn + 1) * unit; i++) {
+        cells[offset + i] = this.#tearByte(cells[offset + i] ?? 0, data[i] ?? 0, p);
+      }
+    } else {
+      this.#tearScattered(cells, offset, data);
+    }
+  }
+
+  #tearScattered(cells: Uint8Array, offset: number, data: Uint8Array): void {
+    const p = this.#prng.next();
+    for (let i = 0; i < data.length; i++) cells[offset + i] = this.#tearByte(cells[offset + i] ?? 0, data[i] ?? 0, p);
+  }
+
+  /** Each bit the program was clearing is cleared with probability p; other bits keep their value. */
+  #tearByte(old: number, target: number, p: number): number {
+    const clearing = old & ~target & 0xff;
+    let result = old;
+    for (let bit = 1; bit < 0x100; bit <<= 1) {
+      if (clearing & bit && this.#prng.next() < p) result &= ~bit;
+    }
+    return result;
+  }
+
+  #garbage(cells: Uint8Array): void {
+    if (this.#prng.int(3) === 0) {
+      this.#prng.fill(cells);
+      return;
+    }
+    // Partly erased: some cells still hold their old charge, some are erased, some are neither.
+    const keep = this.#prng.next();
+    const erasedUpTo = keep + this.#prng.next() * (1 - keep);
+    for (let i = 0; i < cells.length; i++) {
+      const r = this.#prng.next();
+      if (r < keep) continue;
+      cells[i] = r < erasedUpTo ? 0xff : this.#prng.nextU32() & 0xff;
+    }
+  }
+}
+
+/** Whole-sector erased test, a word at a time (sector sizes are multiples of 16). */
+function isErased(cells: Uint8Array): boolean {
+  const words = new Uint32Array(cells.buffer, cells.byteOffset, cells.byteLength >>> 2);
+  for (let i = 0; i < words.length; i++) if (words[i] !== 0xffff_ffff) return false;
+  return true;
+}
+
+function validGeometry(sizes: readonly number[]): readonly number[] {
+  if (sizes.length === 0) throw new RangeError('geometry needs at least one sector');
+  for (const s of sizes) {
+    if (!Number.isSafeInteger(s) || s < 16 || s % 16 !== 0) throw new RangeError(`sector size must be a positive multiple of 16, got ${s}`);
+  }
+  return sizes;
+}
