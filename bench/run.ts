@@ -6,11 +6,13 @@
  * @module
  */
 import type { BenchModule, BenchOutput } from './benchModule.ts';
+import { dbCommitBench } from './dbCommit.ts';
 import { keyStoreWearBench } from './keyStoreWear.ts';
+import { updateDistributionBench } from './updateDistribution.ts';
 import { defaultResultsPath, mergeResults } from './results.ts';
 
 /** Every bench; a new bench module adds itself here. */
-const BENCHES: readonly BenchModule[] = [keyStoreWearBench];
+const BENCHES: readonly BenchModule[] = [keyStoreWearBench, dbCommitBench, updateDistributionBench];
 
 function printTable(output: BenchOutput): void {
   const rows = [output.columns, ...output.table];

@@ -19,6 +19,8 @@ import { publicationMachine } from '../model/publication.ts';
 import type { PublicationEvent, PublicationSnapshot, PublicationState } from '../model/publication.ts';
 import { sortIds } from '../model/kms.ts';
 import type { KeyId, UserId } from '../model/kms.ts';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { parseAck } from './ackFile.ts';
 import type { Admin } from './admin.ts';
 import type { Database } from './db/sqlite.ts';
@@ -31,14 +33,37 @@ import { NO_PREVIOUS_FILE, assembleUpdateFile, encodeRecords, fileHash } from '.
 import type { UpdateKind, UpdateRecord } from './updateFile.ts';
 import type { UserRecord } from '../model/kms.ts';
 
-/** A user's view as last published: what its device holds once it applied everything. */
-interface PublishedView {
+/** A user's current view: what its device must hold. */
+interface View {
   readonly users: readonly UserRecord[];
   readonly groups: readonly SnapshotGroup[];
   readonly keys: readonly SnapshotKey[];
 }
 
-const EMPTY_VIEW: PublishedView = { users: [], groups: [], keys: [] };
+const EMPTY_VIEW: View = { users: [], groups: [], keys: [] };
+
+/**
+ * A view as last published, reduced to what a diff needs: for each entity its ID and a short hash
+ * of its content. Stored per user, so it is kept small: a user's view names every member of its
+ * groups, which makes the table grow with the square of group size.
+ */
+interface PublishedView {
+  readonly users: Readonly<Record<string, string>>;
+  readonly groups: Readonly<Record<string, string>>;
+  readonly keys: Readonly<Record<string, string>>;
+}
+
+const NOTHING_PUBLISHED: PublishedView = { users: {}, groups: {}, keys: {} };
+
+/** 64 bits of SHA-256 of an entity's JSON: enough to notice a change, not meant to resist collisions. */
+function contentHash(entity: unknown): string {
+  return bytesToHex(sha256(new TextEncoder().encode(JSON.stringify(entity))).subarray(0, 8));
+}
+
+function summarize(view: View): PublishedView {
+  const index = <T extends { id: string }>(xs: readonly T[]) => Object.fromEntries(xs.map((x) => [x.id, contentHash(x)]));
+  return { users: index(view.users), groups: index(view.groups), keys: index(view.keys) };
+}
 
 /** The stream of update files of a user. */
 export function updateStream(userId: UserId): string {
@@ -67,29 +92,27 @@ export interface PublishReport {
 }
 
 /** Builds the records that take a device from `before` to `after`. */
-function diffRecords(before: PublishedView, after: PublishedView, kind: UpdateKind): UpdateRecord[] {
-  const byId = <T extends { id: string }>(xs: readonly T[]) => new Map(xs.map((x) => [x.id, x]));
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-  const [bu, bg, bk] = [byId(before.users), byId(before.groups), byId(before.keys)];
-  const [au, ag, ak] = [byId(after.users), byId(after.groups), byId(after.keys)];
-  const records: UpdateRecord[] = kind === 'resync' ? [{ type: 'reset' }] : [];
+function diffRecords(before: PublishedView, after: View, kind: UpdateKind): UpdateRecord[] {
+  const now = summarize(after);
   const fresh = kind === 'resync';
+  const changed = (table: Readonly<Record<string, string>>, id: string, hash: string | undefined) => fresh || table[id] !== hash;
+  const records: UpdateRecord[] = fresh ? [{ type: 'reset' }] : [];
   // Order matters for the replica's foreign keys: users before the groups naming them, groups
   // before their removal of users, keys after their groups.
-  for (const u of after.users) if (fresh || !same(bu.get(u.id), u)) records.push({ type: 'userUpsert', id: u.id, name: u.name });
-  if (!fresh) for (const g of before.groups) if (!ag.has(g.id)) records.push({ type: 'groupDelete', id: g.id });
+  for (const u of after.users) if (changed(before.users, u.id, now.users[u.id])) records.push({ type: 'userUpsert', id: u.id, name: u.name });
+  if (!fresh) for (const id of sortIds(Object.keys(before.groups))) if (!(id in now.groups)) records.push({ type: 'groupDelete', id });
   for (const g of after.groups) {
-    if (fresh || !same(bg.get(g.id), g)) {
+    if (changed(before.groups, g.id, now.groups[g.id])) {
       records.push({ type: 'groupUpsert', id: g.id, name: g.name, policy: g.policy, shareHistory: g.shareHistory, members: g.members });
     }
   }
-  if (!fresh) for (const k of before.keys) if (!ak.has(k.id)) records.push({ type: 'keyDelete', id: k.id });
+  if (!fresh) for (const id of sortIds(Object.keys(before.keys))) if (!(id in now.keys)) records.push({ type: 'keyDelete', id });
   for (const k of after.keys) {
-    if (fresh || !same(bk.get(k.id), k)) {
+    if (changed(before.keys, k.id, now.keys[k.id])) {
       records.push({ type: 'keyUpsert', id: k.id, name: k.name, owner: k.owner, algorithm: k.algorithm, lifecycle: k.lifecycle });
     }
   }
-  if (!fresh) for (const u of before.users) if (!au.has(u.id)) records.push({ type: 'userDelete', id: u.id });
+  if (!fresh) for (const id of sortIds(Object.keys(before.users))) if (!(id in now.users)) records.push({ type: 'userDelete', id });
   return records;
 }
 
@@ -150,9 +173,11 @@ export class Publisher {
       }
       return entries;
     });
-    // Committed first, written second: a crash in between is repaired by flush().
+    // Committed first, written second: a crash in between is repaired by flush(). Once written, the
+    // bytes are dropped from the outbox (the hash stays, to check acknowledgements against).
     for (const { entry, name, file } of files) await this.#transport.write(updateStream(entry.userId), name, file);
     const published = files.map((f) => f.entry);
+    if (published.length > 0) this.#forgetWrittenBytes(published);
     // A resync supersedes everything before it: older files would only be refused.
     for (const p of published) {
       if (p.kind !== 'resync') continue;
@@ -172,13 +197,13 @@ export class Publisher {
     const previousHash = stream ? (stream[1] as Uint8Array) : NO_PREVIOUS_FILE;
     const kind: UpdateKind = !stream || Number(stream[2]) === 1 ? 'resync' : 'incremental';
     const viewText = column(db, 'SELECT view FROM published_views WHERE user_id = ?', [userId])[0];
-    const before: PublishedView = viewText === undefined ? EMPTY_VIEW : (JSON.parse(String(viewText)) as PublishedView);
+    const before: PublishedView = viewText === undefined ? NOTHING_PUBLISHED : (JSON.parse(String(viewText)) as PublishedView);
     const exists = column(db, 'SELECT id FROM users WHERE id = ?', [userId]).length > 0;
     const { users, groups, keys } = exists ? projectionFromDatabase(db, userId) : EMPTY_VIEW;
-    const after: PublishedView = { users, groups, keys };
+    const after: View = { users, groups, keys };
     const records = diffRecords(before, after, kind);
     const held = new Set(after.keys.map((k) => k.id));
-    const newKeys = kind === 'resync' ? after.keys : after.keys.filter((k) => !before.keys.some((b) => b.id === k.id));
+    const newKeys = kind === 'resync' ? after.keys : after.keys.filter((k) => !(k.id in before.keys));
     for (const k of newKeys) {
       const keyNumber = deviceKeyNumber(k.id);
       records.push({ type: 'keyMaterial', keyNumber, blob: this.#admin.device.exportWrapped(keyNumber, keyIds.wrappingKeyId).blob });
@@ -188,7 +213,7 @@ export class Publisher {
     const dropped: KeyId[] =
       kind === 'resync'
         ? column(db, 'SELECT key_id FROM delivered_keys WHERE user_id = ?', [userId]).map(String).filter((id) => !held.has(id))
-        : before.keys.filter((k) => !held.has(k.id)).map((k) => k.id);
+        : Object.keys(before.keys).filter((id) => !held.has(id));
     for (const keyId of sortIds(dropped)) {
       const keyNumber = deviceKeyNumber(keyId);
       records.push({
@@ -204,22 +229,33 @@ export class Publisher {
     const file = assembleUpdateFile(header, (aad) => this.#admin.device.seal(keyIds.adminToUserKeyId, body, aad), body.length + 28);
     const name = updateFileName(sequence, kind);
     db.run('INSERT OR REPLACE INTO streams (user_id, sequence, last_hash, resync) VALUES (?, ?, ?, 0)', [userId, sequence, fileHash(file)]);
-    db.run('INSERT OR REPLACE INTO published_views (user_id, view) VALUES (?, ?)', [userId, JSON.stringify(after)]);
-    db.run('INSERT INTO outbox (user_id, sequence, name, bytes) VALUES (?, ?, ?, ?)', [userId, sequence, name, file]);
+    db.run('INSERT OR REPLACE INTO published_views (user_id, view) VALUES (?, ?)', [userId, JSON.stringify(summarize(after))]);
+    db.run('INSERT INTO outbox (user_id, sequence, name, file_hash, bytes) VALUES (?, ?, ?, ?, ?)', [userId, sequence, name, fileHash(file), file]);
     for (const k of after.keys) db.run('INSERT OR IGNORE INTO delivered_keys (user_id, key_id) VALUES (?, ?)', [userId, k.id]);
     publicationEvent(db, userId, this.#staleAfterMs, { type: 'PUBLISH', sequence, now });
     return { entry: { userId, sequence, kind, bytes: file.length }, name, file };
   }
 
+  #forgetWrittenBytes(written: ReadonlyArray<{ userId: UserId; sequence: number }>): void {
+    this.#admin.transaction('published', { files: written.length }, (db) => {
+      for (const { userId, sequence } of written) db.run('UPDATE outbox SET bytes = NULL WHERE user_id = ? AND sequence = ?', [userId, sequence]);
+    });
+  }
+
   /**
-   * Writes every committed, unacknowledged file to the transport again (idempotent: the bytes are
+   * Writes every committed file that may not have reached the transport (a crash between the commit
+   * and the write) to the transport (idempotent: the bytes are
    * the committed ones). Run after a crash, or when files went missing from the share.
    */
   async flush(): Promise<number> {
     const pending = this.#admin.readDatabase(
-      (db) => (db.exec('SELECT user_id, name, bytes FROM outbox ORDER BY user_id, sequence')[0]?.values ?? []) as Array<[string, string, Uint8Array]>,
+      (db) =>
+        (db.exec('SELECT user_id, sequence, name, bytes FROM outbox WHERE bytes IS NOT NULL ORDER BY user_id, sequence')[0]?.values ?? []) as Array<
+          [string, number, string, Uint8Array]
+        >,
     );
-    for (const [userId, name, bytes] of pending) await this.#transport.write(updateStream(userId), name, bytes);
+    for (const [userId, , name, bytes] of pending) await this.#transport.write(updateStream(userId), name, bytes);
+    if (pending.length > 0) this.#forgetWrittenBytes(pending.map(([userId, sequence]) => ({ userId, sequence })));
     return pending.length;
   }
 
@@ -254,8 +290,8 @@ export class Publisher {
             return null;
           }
           const { ack } = parsed;
-          const hash = column(db, 'SELECT bytes FROM outbox WHERE user_id = ? AND sequence = ?', [userId, ack.sequence])[0];
-          const matches = hash !== undefined && Buffer.from(fileHash(hash as Uint8Array)).equals(Buffer.from(ack.fileHash));
+          const hash = column(db, 'SELECT file_hash FROM outbox WHERE user_id = ? AND sequence = ?', [userId, ack.sequence])[0];
+          const matches = hash instanceof Uint8Array && bytesToHex(hash) === bytesToHex(ack.fileHash);
           if (ack.userId !== userId || ack.serial !== serial || !matches) return null;
           if (!publicationEvent(db, userId, this.#staleAfterMs, { type: 'ACK', sequence: ack.sequence, now })) return null;
           db.run('DELETE FROM outbox WHERE user_id = ? AND sequence <= ?', [userId, ack.sequence]);

@@ -31,7 +31,7 @@ export function propertyParams<T>(ciRuns: number): Parameters<T> {
   const runs = readInt('SEKEY_RUNS') ?? ciRuns;
   const seed = readInt('SEKEY_SEED') ?? (process.env['CI'] ? CI_SEED : undefined);
   const path = process.env['SEKEY_PATH'];
-  const params: Parameters<T> = { numRuns: runs, verbose: 1 };
+  const params: Parameters<T> = { numRuns: runs };
   if (seed !== undefined) params.seed = seed;
   if (path !== undefined && path !== '') {
     params.path = path;

@@ -144,10 +144,11 @@ export const MIGRATIONS: readonly Migration[] = [
         view    TEXT NOT NULL
       ) STRICT;
       CREATE TABLE outbox (
-        user_id  TEXT NOT NULL,
-        sequence INTEGER NOT NULL,
-        name     TEXT NOT NULL,
-        bytes    BLOB NOT NULL,
+        user_id   TEXT NOT NULL,
+        sequence  INTEGER NOT NULL,
+        name      TEXT NOT NULL,
+        file_hash BLOB NOT NULL,
+        bytes     BLOB,
         PRIMARY KEY (user_id, sequence)
       ) STRICT;
       CREATE TABLE pending_device_ops (

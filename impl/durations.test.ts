@@ -1,0 +1,31 @@
+import { describe, expect, test } from 'vitest';
+import { formatDuration, formatTime, parseDuration, parseTimeSpec } from './durations.ts';
+
+describe('durations', () => {
+  test('units and plain milliseconds parse; anything else is refused', () => {
+    expect(parseDuration('30d')).toBe(30 * 86_400_000);
+    expect(parseDuration('12h')).toBe(12 * 3_600_000);
+    expect(parseDuration('15m')).toBe(900_000);
+    expect(parseDuration('90s')).toBe(90_000);
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('1500')).toBe(1500);
+    for (const bad of ['', '0', '0d', '-1d', '1.5d', '3w', 'd', '99999999999999999d']) expect(parseDuration(bad), bad).toBeNull();
+  });
+
+  test('formatting picks the largest exact unit', () => {
+    expect(formatDuration(30 * 86_400_000)).toBe('30d');
+    expect(formatDuration(36 * 3_600_000)).toBe('36h');
+    expect(formatDuration(90_000)).toBe('90s');
+    expect(formatDuration(1500)).toBe('1500ms');
+  });
+
+  test('times: ISO, epoch milliseconds, or +DURATION', () => {
+    expect(parseTimeSpec('2026-01-05T09:00Z')).toEqual({ kind: 'absolute', ms: Date.UTC(2026, 0, 5, 9) });
+    expect(parseTimeSpec('2026-01-05')).toEqual({ kind: 'absolute', ms: Date.UTC(2026, 0, 5) });
+    expect(parseTimeSpec('1767600000000')).toEqual({ kind: 'absolute', ms: 1767600000000 });
+    expect(parseTimeSpec('+7d')).toEqual({ kind: 'relative', ms: 7 * 86_400_000 });
+    for (const bad of ['tomorrow', '+', '+x', '2026-13-45', 'Jan 5 2026']) expect(parseTimeSpec(bad), bad).toBeNull();
+    expect(formatTime(Date.UTC(2026, 0, 5, 9))).toBe('2026-01-05 09:00Z');
+    expect(formatTime(Date.UTC(2026, 0, 5, 9, 0, 7))).toBe('2026-01-05 09:00:07Z');
+  });
+});
