@@ -93,7 +93,7 @@ export const updateDistributionBench: BenchModule = {
       if (km.keys !== 1) throw new Error(`expected one key in the file, found ${km.keys}`);
       bytesPerKey = km.bytes / km.keys;
       // Baseline: bring every member up to date with a full resync instead.
-      for (let i = 1; i <= members; i++) publisher.requestResync(`U${i}`);
+      publisher.requestResync(Array.from({ length: members }, (_, i) => `U${i + 1}`));
       const c1 = meter.cycles;
       const t1 = performance.now();
       const full = await publisher.publish();

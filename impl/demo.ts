@@ -1,91 +1,232 @@
 /**
- * The walkthrough `npm start` runs on embedded defaults: the machines at a glance, then a small
- * organisation run through the KMS model — smallest-group selection, a member leaving and the rekey
- * that follows, a compromise and its replacement, and the expiry sweep. Every line it prints is
- * computed by the model, so the walkthrough is also a smoke test of the specification.
+ * `sekey demo`, what `npm start` runs: a short story told by running the real `sekey` commands on a
+ * real installation — device images on disk, update files on a share folder — in a temporary
+ * directory. Every line under a `$` is the command's own output; the figures come from the devices'
+ * cost model (cycles at 168 MHz), their flash erase counters and the files written. The clock is
+ * simulated (`--at`), so a week passes in a second.
+ *
+ * The story: an administrator and four users with provisioned HSMs; groups and keys; update files
+ * published and synced; messages between users under the smallest common group's key; a member
+ * leaves and the group is rekeyed (the leaver's HSM erases the old key, and it never receives the
+ * new one); a key is compromised, replaced, and a message re-protected inside an HSM; a withheld
+ * update is noticed as stale and repaired by a resync; the audit chain is verified.
  * @module
  */
-import { KEY_STATES } from '../model/keyLifecycle.ts';
-import { EMPTY_KMS, applyOperation, keyStateOf, projectUser, selectKey } from '../model/kms.ts';
-import type { KeyRecord, KmsOperation, KmsState } from '../model/kms.ts';
-import { declaredTransitions } from '../model/specDocument.ts';
-import { keyLifecycleMachine } from '../model/keyLifecycle.ts';
-import { pinSessionMachine } from '../model/pinSession.ts';
-import { publicationMachine } from '../model/publication.ts';
-import { updateProcessingMachine } from '../model/updateProcessing.ts';
-import type { AnyStateMachine } from 'xstate';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CliIo } from './cli/cliIo.ts';
+import { reportError } from './cli/reportError.ts';
+import { runAdmin } from './cli/runAdmin.ts';
+import { runUser } from './cli/runUser.ts';
+import { bytes } from './cli/format.ts';
+import type { DeviceReport } from './installation.ts';
+import { updateStream } from './publisher.ts';
 
-const DAY = 86_400_000;
-
-/** One line per machine: states and the number of declared transitions. */
-export function machineSummary(): string[] {
-  const machines: Array<[string, AnyStateMachine]> = [
-    ['keyLifecycle', keyLifecycleMachine],
-    ['pinSession', pinSessionMachine],
-    ['updateProcessing', updateProcessingMachine],
-    ['publication', publicationMachine],
-  ];
-  return machines.map(([name, m]) => {
-    const states = Object.keys(m.root.states);
-    return `  ${name.padEnd(17)} ${String(states.length).padStart(2)} states, ${String(declaredTransitions(m).length).padStart(2)} transitions: ${states.join(', ')}`;
-  });
+/** Options of {@link runDemo}. */
+export interface DemoOptions {
+  /** Build the installation here (a new or empty directory) and keep it. */
+  readonly keep?: string;
 }
 
-/** Runs the walkthrough, writing lines to `print`. Returns the final model state. */
-export function runDemo(print: (line: string) => void, start = Date.UTC(2026, 0, 1)): KmsState {
-  let state = EMPTY_KMS;
-  let now = start;
-  const apply = (op: KmsOperation, say?: string): string | undefined => {
-    const result = applyOperation(state, op);
-    if (!result.ok) throw new Error(`demo step ${op.type} refused: ${result.error.message}`);
-    state = result.state;
-    if (say) print(`  ${say}`);
-    return result.keyId;
-  };
-  const pick = (sender: string, recipients: string[]): string => {
-    const r = selectKey(state, sender, recipients, now);
-    return r.ok ? `${r.selection.keyId} of ${r.selection.groupId}` : `refused: ${r.error.code} (${r.error.message})`;
-  };
+/** PINs of the demo's devices (shown: this is a demo, and `--keep` users need them). */
+const PINS = { admin: 'demo-admin-pin', user: 'demo-user-pin', deviceAdmin: 'demo-device-admin-pin' } as const;
+const START = '2026-01-05T09:00Z';
+const PEOPLE = [
+  ['U1', 'alice'],
+  ['U2', 'bob'],
+  ['U3', 'carol'],
+  ['U4', 'dave'],
+] as const;
 
-  print('SEkey-TS — the executable specification of SEkey');
-  print('');
-  print('Machines (docs/spec.md has the diagrams and tables):');
-  machineSummary().forEach(print);
-  print(`  key states: ${KEY_STATES.join(', ')}`);
-  print('');
-  print('A walk through the KMS model:');
-  for (const [id, name] of [['U1', 'alice'], ['U2', 'bob'], ['U3', 'carol'], ['U4', 'dave']] as const) {
-    apply({ type: 'addUser', userId: id, name, now: now });
+/** Totals of one device over the demo. */
+interface DeviceTotals {
+  serial: string;
+  sessions: number;
+  cycles: number;
+  busyMs: number;
+  lifetimeFlashErases: number;
+  sdBytesWritten: number;
+  flashImageBytes: number;
+  sdImageBytes: number;
+}
+
+function millions(cycles: number): string {
+  return `${(cycles / 1e6).toFixed(1)} M`;
+}
+
+function kib(n: number): string {
+  return `${(n / 1024).toFixed(0)} KiB`;
+}
+
+/** Runs the demo, printing to `io.out`; returns the exit code. */
+export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<number> {
+  const started = performance.now();
+  const home = options.keep ?? mkdtempSync(join(tmpdir(), 'sekey-demo-'));
+  if (options.keep !== undefined) {
+    mkdirSync(home, { recursive: true });
+    if (readdirSync(home).length > 0) throw new Error(`--keep ${home}: the directory is not empty`);
   }
-  const policy = { maxKeys: 4, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 30 * DAY } as const;
-  apply({ type: 'addGroup', groupId: 'G1', name: 'engineering', policy, now: now });
-  apply({ type: 'addGroup', groupId: 'G2', name: 'crypto-core', policy, now: now });
-  for (const u of ['U1', 'U2', 'U3', 'U4']) apply({ type: 'addMember', groupId: 'G1', userId: u, now });
-  for (const u of ['U1', 'U2']) apply({ type: 'addMember', groupId: 'G2', userId: u, now });
-  print('  users alice, bob, carol, dave; G1 engineering = all four, G2 crypto-core = alice and bob');
-  const k1 = apply({ type: 'addKey', groupId: 'G1', name: 'eng-2026', now }) as string;
-  const k2 = apply({ type: 'addKey', groupId: 'G2', name: 'core-2026', now, cryptoperiodMs: 7 * DAY }) as string;
-  apply({ type: 'keyEvent', keyId: k1, event: { type: 'ACTIVATE', now } });
-  apply({ type: 'keyEvent', keyId: k2, event: { type: 'ACTIVATE', now } });
-  print(`  ${k1} (G1, 30 days) and ${k2} (G2, 7 days) generated and activated`);
-  print(`  alice → bob:   ${pick('U1', ['U2'])}   (smallest group containing both)`);
-  print(`  alice → carol: ${pick('U1', ['U3'])}`);
-  now += DAY;
-  apply({ type: 'removeMember', groupId: 'G1', userId: 'U4', now }, 'day 1: dave leaves engineering');
-  print(`    ${k1} is now ${keyStateOf(state.keys[k1] as never)}; replacement: ${pick('U1', ['U3'])} (dave never had it)`);
-  print(`    dave's device now holds ${projectUser(state, 'U4')?.keys.length ?? 0} keys`);
-  now += DAY;
-  const replacement = pick('U1', ['U3']).split(' ')[0] as string;
-  apply({ type: 'keyEvent', keyId: replacement, event: { type: 'COMPROMISE', now } }, `day 2: ${replacement} reported compromised`);
-  print(`    alice → carol: ${pick('U1', ['U3'])}`);
-  now += 6 * DAY;
-  apply({ type: 'expireKeys', now });
-  const expired = state.keys[k2] as KeyRecord;
-  const since = ((expired.lifecycle.context.deactivatedAt ?? now) - start) / DAY;
-  print(`  day 8: expiry sweep — ${k2} is ${keyStateOf(expired)}, recorded at the end of its cryptoperiod (day ${since})`);
-  print(`  alice → bob:   ${pick('U1', ['U2'])}   (G2 has no usable key, so the next smallest group)`);
-  print(`  dave → alice:  ${pick('U4', ['U1'])}`);
-  print('');
-  print(`Model state: ${Object.keys(state.users).length} users, ${Object.keys(state.groups).length} groups, ${Object.keys(state.keys).length} keys.`);
-  return state;
+  const desk = join(home, 'desk');
+  mkdirSync(desk, { recursive: true });
+  const totals = new Map<string, DeviceTotals>();
+  const published: number[] = [];
+  let figures: DeviceReport[] = [];
+  const onDeviceReport = (r: DeviceReport): void => {
+    figures.push(r);
+    const t = totals.get(r.device) ?? { serial: r.serial, sessions: 0, cycles: 0, busyMs: 0, lifetimeFlashErases: 0, sdBytesWritten: 0, flashImageBytes: 0, sdImageBytes: 0 };
+    // A re-provisioned device has a new serial: its figures start again.
+    if (t.serial !== r.serial) Object.assign(t, { serial: r.serial, sessions: 0, cycles: 0, busyMs: 0, sdBytesWritten: 0 });
+    t.sessions += 1;
+    t.cycles += r.cycles;
+    t.busyMs += r.busyMs;
+    t.sdBytesWritten += r.sdBytesWritten;
+    t.lifetimeFlashErases = r.lifetimeFlashErases;
+    t.flashImageBytes = r.flashImageBytes;
+    t.sdImageBytes = r.sdImageBytes;
+    totals.set(r.device, t);
+  };
+  const print = (line = ''): void => io.out(line);
+  const env = { SEKEY_HOME: home, SEKEY_ADMIN_PIN: PINS.admin, SEKEY_USER_PIN: PINS.user };
+
+  /**
+   * Runs one `sekey` command as a user would type it, printing it and its output. `quiet` prints
+   * only the command; `fails` expects a refusal (exit 1); `figures` adds the devices' cost line.
+   */
+  const sekey = async (line: string, how: { quiet?: boolean; fails?: boolean; figures?: boolean } = {}): Promise<string[]> => {
+    const argv = line.split(' ');
+    const output: string[] = [];
+    const commandIo: CliIo = { out: (l) => output.push(l), err: (l) => output.push(l), env, cwd: desk, onDeviceReport };
+    figures = [];
+    print(`  $ sekey ${line}`);
+    let code: number;
+    try {
+      code = argv[0] === 'admin' ? await runAdmin(argv.slice(1), commandIo) : await runUser(argv.slice(1), commandIo);
+    } catch (error) {
+      code = reportError(`sekey ${argv.slice(0, argv[0] === 'user' ? 3 : 2).join(' ')}`, error, commandIo);
+    }
+    if (code !== 0 && how.fails !== true) throw new Error(`demo step failed: sekey ${line}\n${output.join('\n')}`);
+    if (code === 0 && how.fails === true) throw new Error(`demo step should have been refused: sekey ${line}`);
+    for (const l of output) {
+      for (const m of l.matchAll(/U\d+ #\d+(?: resync)? \(([\d,]+) B\)/g)) published.push(Number((m[1] ?? '0').replaceAll(',', '')));
+    }
+    if (how.quiet !== true) output.forEach((l) => print(`      ${l}`));
+    if (how.figures === true) {
+      const parts = figures.map((r) => `${r.device} HSM ${millions(r.cycles)} cycles = ${r.busyMs.toFixed(1)} ms`);
+      print(`      [modelled: ${parts.join('; ')}]`);
+    }
+    return output;
+  };
+  const desktopFile = (name: string, text: string): void => writeFileSync(join(desk, name), text);
+
+  try {
+    print('SEkey-TS demo: the real system on simulated SEcube HSMs');
+    print(`  installation ${home}${options.keep === undefined ? ' (temporary; `sekey demo --keep DIR` keeps one)' : ''}`);
+    print(`  the commands below run with SEKEY_HOME set to it, SEKEY_ADMIN_PIN=${PINS.admin}, SEKEY_USER_PIN=${PINS.user}`);
+    print(`  the clock is simulated: it starts at ${START} and moves only with --at`);
+    print();
+
+    print('1. The administrator initialises its HSM and describes the organisation');
+    await sekey(`admin init --admin-pin ${PINS.admin} --user-pin ${PINS.user} --at ${START}`, { figures: true });
+    for (const [id, name] of PEOPLE) await sekey(`admin add-user ${id} ${name} --no-publish`, { quiet: true });
+    await sekey('admin add-group G1 engineering --max-keys 4 --cryptoperiod 30d --no-publish', { quiet: true });
+    await sekey('admin add-group G2 crypto-core --max-keys 4 --cryptoperiod 30d --no-publish', { quiet: true });
+    for (const [id] of PEOPLE) await sekey(`admin add-member G1 ${id} --no-publish`, { quiet: true });
+    for (const id of ['U1', 'U2']) await sekey(`admin add-member G2 ${id} --no-publish`, { quiet: true });
+    await sekey('admin add-key G1 eng-2026 --no-publish');
+    await sekey('admin add-key G2 core-2026 --cryptoperiod 7d --no-publish');
+    await sekey('admin activate-key K2000 --no-publish');
+    await sekey('admin activate-key K2001 --no-publish', { figures: true });
+    print();
+
+    print('2. Each user gets an HSM, paired with the admin HSM (no key crosses the host), and syncs');
+    for (const [id] of PEOPLE) {
+      await sekey(`admin provision ${id} --user-pin ${PINS.user} --device-admin-pin ${PINS.deviceAdmin} --no-publish`, { quiet: id !== 'U1', figures: id === 'U1' });
+    }
+    await sekey('admin publish', { figures: true });
+    for (const [id] of PEOPLE) await sekey(`user ${id} sync`, { figures: id === 'U1' });
+    await sekey('user U2 keys');
+    await sekey('admin status');
+    print();
+
+    print('3. Messages: the key of the smallest group containing sender and recipients');
+    desktopFile('memo.txt', 'Q1 crypto-core roadmap: rotate the signing keys, audit the bootloader.\n');
+    desktopFile('plan.txt', 'Engineering offsite: Tuesday, room 4.\n');
+    await sekey('user U1 encrypt --to U2 memo.txt memo.skm', { figures: true });
+    await sekey('user U2 decrypt memo.skm memo-for-bob.txt');
+    await sekey('user U1 encrypt --to U3,U4 plan.txt plan.skm');
+    await sekey('user U4 decrypt plan.skm plan-for-dave.txt');
+    print();
+
+    print('4. Day 1: dave leaves engineering; the group is rekeyed (forward secrecy)');
+    await sekey('admin remove-member G1 U4 --at +1d', { figures: true });
+    for (const [id] of PEOPLE) await sekey(`user ${id} sync`, { quiet: id !== 'U4' });
+    desktopFile('plan2.txt', 'Offsite moved to Thursday.\n');
+    await sekey('user U1 encrypt --to U3 plan2.txt plan2.skm');
+    await sekey('user U4 decrypt plan2.skm plan2-for-dave.txt', { fails: true });
+    await sekey('user U4 decrypt plan.skm plan-again.txt', { fails: true });
+    await sekey('user U4 keys');
+    print();
+
+    print('5. Day 2: the new key is reported compromised; it is replaced, and data is re-protected inside an HSM');
+    await sekey('admin compromise-key K2002 --at +1d');
+    for (const [id] of PEOPLE) await sekey(`user ${id} sync`, { quiet: true });
+    await sekey('user U3 decrypt plan2.skm plan2-for-carol.txt', { fails: true });
+    await sekey('user U3 reprotect plan2.skm plan2-safe.skm', { figures: true });
+    await sekey('user U3 decrypt plan2-safe.skm plan2-for-carol.txt');
+    print();
+
+    print("6. Day 3: a new crypto-core key; the share withholds bob's update");
+    await sekey('admin add-key G2 core-2026b --at +1d --no-publish');
+    await sekey('admin activate-key K2004');
+    for (const name of readdirSync(join(home, 'share', ...updateStream('U2').split('/')))) {
+      if (!name.startsWith('.')) rmSync(join(home, 'share', ...updateStream('U2').split('/'), name));
+    }
+    print("      (someone deletes bob's update file from the share before he syncs)");
+    await sekey('user U1 sync');
+    await sekey('user U2 sync');
+    await sekey('admin collect-acks');
+    print('   Day 11: a week without an acknowledgement from bob');
+    await sekey('admin stale --at +8d');
+    await sekey('admin resync U2');
+    for (const [id] of PEOPLE) await sekey(`user ${id} sync`, { quiet: id !== 'U2' });
+    await sekey('user U2 keys');
+    await sekey('admin status');
+    print();
+
+    print('7. The audit log: every admin operation, hash-chained');
+    await sekey('admin audit --verify');
+    print();
+
+    print('Figures (modelled SEcube: STM32F429 at 168 MHz; images as saved in the installation)');
+    const rows = [...totals.entries()].map(([device, t]) => {
+      const who = PEOPLE.find(([id]) => id === device)?.[1];
+      return [
+        who === undefined ? device : `${device} ${who}`,
+        String(t.sessions),
+        millions(t.cycles),
+        `${t.busyMs.toFixed(0)} ms`,
+        String(t.lifetimeFlashErases),
+        kib(t.sdBytesWritten),
+        kib(t.flashImageBytes),
+        kib(t.sdImageBytes),
+      ];
+    });
+    const header = ['device', 'sessions', 'HSM cycles', 'busy', 'flash erases', 'SD written', 'flash.img', 'sd.img'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+    for (const r of [header, ...rows]) print(`  ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ')}`);
+    const sizes = [...published].sort((a, b) => a - b);
+    const total = sizes.reduce((a, b) => a + b, 0);
+    print(`  update files: ${sizes.length} published, ${bytes(sizes[0] ?? 0)} to ${bytes(sizes.at(-1) ?? 0)}, ${bytes(total)} in all`);
+    print('  flash erases: lifetime sector erases. The key store appends records and zeroises deleted keys');
+    print('  in place (NOR flash programs 1 → 0 at any time); only compaction erases, so wear stays low.');
+    print('  busy time: each command is one session, and opening the encrypted database (every page');
+    print('  decrypted and authenticated with AES-256-GCM in MCU software) dominates it, then the PIN check.');
+    print();
+    print(`Done in ${((performance.now() - started) / 1000).toFixed(1)} s of host time.`);
+    if (options.keep !== undefined) print(`Kept in ${home}: try \`sekey admin status --home ${home} --pin ${PINS.admin}\`.`);
+    return 0;
+  } finally {
+    if (options.keep === undefined) rmSync(home, { recursive: true, force: true });
+  }
 }

@@ -1,14 +1,16 @@
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { hasDeviceImages, loadDeviceImages, saveDeviceImages } from './deviceImages.ts';
 
 const images = (n: number) => ({ flash: Uint8Array.of(n, 1), sd: Uint8Array.of(n, 2) });
+const root = mkdtempSync(join(tmpdir(), 'sekey-img-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('device images', () => {
   test('save then load gives both images back; nothing is left behind', () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'sekey-img-')), 'dev');
+    const dir = join(root, 'dev');
     expect(hasDeviceImages(dir)).toBe(false);
     saveDeviceImages(dir, images(1));
     saveDeviceImages(dir, images(2));
@@ -17,7 +19,7 @@ describe('device images', () => {
   });
 
   test('a save cut before its commit marker is rolled back; after it, rolled forward', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sekey-img-'));
+    const dir = join(root, 'cut');
     saveDeviceImages(dir, images(1));
     // Cut after both new images were written, before the marker: the old pair stays.
     writeFileSync(join(dir, 'flash.img.new'), images(2).flash);

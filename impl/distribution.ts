@@ -109,16 +109,39 @@ export function userDeviceOf(db: Database, userId: UserId): { serial: string; ke
   return { serial: String(row[0]), keyIds: userKeyIds(Number(row[1])) };
 }
 
-/** What `userId`'s device must hold, read from the admin database (need-to-know). */
-export function projectionFromDatabase(db: Database, userId: UserId): Omit<UserSnapshot, 'wrapped' | 'eraseOrders' | 'userSerial'> {
-  const groups = readGroups(db).filter((g) => g.members.includes(userId));
-  const known = new Set<UserId>([userId, ...groups.flatMap((g) => g.members)]);
-  const users = readUsers(db).filter((u) => known.has(u.id));
-  const keys = readKeys(db, 'id IN (SELECT key_id FROM key_holders WHERE user_id = ?)', [userId]).map((k) => ({
+/** The admin database read once, to project many users' views without re-reading it per user. */
+export interface ProjectionSource {
+  /** What `userId`'s device must hold (need-to-know). */
+  project(userId: UserId): Omit<UserSnapshot, 'wrapped' | 'eraseOrders' | 'userSerial'>;
+}
+
+/** Reads users, groups, keys and holders once; projections are then computed in memory. */
+export function projectionSource(db: Database): ProjectionSource {
+  const groups = readGroups(db);
+  const users = readUsers(db);
+  const keys = readKeys(db).map((k) => ({
     ...keyView(k),
     lifecycle: JSON.stringify({ value: k.lifecycle.value, context: k.lifecycle.context }),
   }));
-  return { userId, users, groups, keys };
+  const heldBy = new Map<UserId, Set<KeyId>>();
+  for (const row of (db.exec('SELECT user_id, key_id FROM key_holders')[0]?.values ?? []) as Array<[string, string]>) {
+    const set = heldBy.get(row[0]) ?? new Set<KeyId>();
+    set.add(row[1]);
+    heldBy.set(row[0], set);
+  }
+  return {
+    project(userId) {
+      const mine = groups.filter((g) => g.members.includes(userId));
+      const known = new Set<UserId>([userId, ...mine.flatMap((g) => g.members)]);
+      const held = heldBy.get(userId) ?? new Set<KeyId>();
+      return { userId, users: users.filter((u) => known.has(u.id)), groups: mine, keys: keys.filter((k) => held.has(k.id)) };
+    },
+  };
+}
+
+/** What `userId`'s device must hold, read from the admin database (need-to-know). */
+export function projectionFromDatabase(db: Database, userId: UserId): Omit<UserSnapshot, 'wrapped' | 'eraseOrders' | 'userSerial'> {
+  return projectionSource(db).project(userId);
 }
 
 /**

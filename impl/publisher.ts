@@ -25,7 +25,8 @@ import { parseAck } from './ackFile.ts';
 import type { Admin } from './admin.ts';
 import type { Database } from './db/sqlite.ts';
 import { deviceKeyNumber } from './deviceKeyIds.ts';
-import { projectionFromDatabase, userDeviceOf } from './distribution.ts';
+import { projectionSource, userDeviceOf } from './distribution.ts';
+import type { ProjectionSource } from './distribution.ts';
 import type { SnapshotGroup, SnapshotKey } from './distribution.ts';
 import { column } from './kmsRows.ts';
 import type { Transport } from './transport.ts';
@@ -60,8 +61,20 @@ function contentHash(entity: unknown): string {
   return bytesToHex(sha256(new TextEncoder().encode(JSON.stringify(entity))).subarray(0, 8));
 }
 
-function summarize(view: View): PublishedView {
-  const index = <T extends { id: string }>(xs: readonly T[]) => Object.fromEntries(xs.map((x) => [x.id, contentHash(x)]));
+/**
+ * Summarises a view. `hashes` caches by entity object: within one publication round every user's
+ * view shares the same entity objects, so each is hashed once, not once per user.
+ */
+function summarize(view: View, hashes: Map<unknown, string> = new Map()): PublishedView {
+  const hash = (x: unknown): string => {
+    let h = hashes.get(x);
+    if (h === undefined) {
+      h = contentHash(x);
+      hashes.set(x, h);
+    }
+    return h;
+  };
+  const index = <T extends { id: string }>(xs: readonly T[]) => Object.fromEntries(xs.map((x) => [x.id, hash(x)]));
   return { users: index(view.users), groups: index(view.groups), keys: index(view.keys) };
 }
 
@@ -92,8 +105,7 @@ export interface PublishReport {
 }
 
 /** Builds the records that take a device from `before` to `after`. */
-function diffRecords(before: PublishedView, after: View, kind: UpdateKind): UpdateRecord[] {
-  const now = summarize(after);
+function diffRecords(before: PublishedView, now: PublishedView, after: View, kind: UpdateKind): UpdateRecord[] {
   const fresh = kind === 'resync';
   const changed = (table: Readonly<Record<string, string>>, id: string, hash: string | undefined) => fresh || table[id] !== hash;
   const records: UpdateRecord[] = fresh ? [{ type: 'reset' }] : [];
@@ -167,8 +179,10 @@ export class Publisher {
     // One transaction for all users: one database commit however many users are affected.
     const files = this.#admin.transaction('publish', {}, (db, now) => {
       const entries: Array<{ entry: PublishReport['published'][number]; name: string; file: Uint8Array }> = [];
+      const source = projectionSource(db);
+      const hashes = new Map<unknown, string>();
       for (const userId of sortIds(column(db, 'SELECT user_id FROM user_devices').map(String))) {
-        const prepared = this.#prepare(db, now, userId);
+        const prepared = this.#prepare(db, now, userId, source, hashes);
         if (prepared) entries.push(prepared);
       }
       return entries;
@@ -190,7 +204,7 @@ export class Publisher {
   }
 
   /** Builds and commits the next file of `userId`, if there is anything to say. */
-  #prepare(db: Database, now: number, userId: UserId): { entry: PublishReport['published'][number]; name: string; file: Uint8Array } | null {
+  #prepare(db: Database, now: number, userId: UserId, source: ProjectionSource, hashes: Map<unknown, string>): { entry: PublishReport['published'][number]; name: string; file: Uint8Array } | null {
     const { serial, keyIds } = userDeviceOf(db, userId);
     const stream = db.exec('SELECT sequence, last_hash, resync FROM streams WHERE user_id = ?', [userId])[0]?.values[0];
     const sequence = stream ? Number(stream[0]) + 1 : 1;
@@ -199,9 +213,10 @@ export class Publisher {
     const viewText = column(db, 'SELECT view FROM published_views WHERE user_id = ?', [userId])[0];
     const before: PublishedView = viewText === undefined ? NOTHING_PUBLISHED : (JSON.parse(String(viewText)) as PublishedView);
     const exists = column(db, 'SELECT id FROM users WHERE id = ?', [userId]).length > 0;
-    const { users, groups, keys } = exists ? projectionFromDatabase(db, userId) : EMPTY_VIEW;
+    const { users, groups, keys } = exists ? source.project(userId) : EMPTY_VIEW;
     const after: View = { users, groups, keys };
-    const records = diffRecords(before, after, kind);
+    const summary = summarize(after, hashes);
+    const records = diffRecords(before, summary, after, kind);
     const held = new Set(after.keys.map((k) => k.id));
     const newKeys = kind === 'resync' ? after.keys : after.keys.filter((k) => !(k.id in before.keys));
     for (const k of newKeys) {
@@ -229,7 +244,7 @@ export class Publisher {
     const file = assembleUpdateFile(header, (aad) => this.#admin.device.seal(keyIds.adminToUserKeyId, body, aad), body.length + 28);
     const name = updateFileName(sequence, kind);
     db.run('INSERT OR REPLACE INTO streams (user_id, sequence, last_hash, resync) VALUES (?, ?, ?, 0)', [userId, sequence, fileHash(file)]);
-    db.run('INSERT OR REPLACE INTO published_views (user_id, view) VALUES (?, ?)', [userId, JSON.stringify(summarize(after))]);
+    db.run('INSERT OR REPLACE INTO published_views (user_id, view) VALUES (?, ?)', [userId, JSON.stringify(summary)]);
     db.run('INSERT INTO outbox (user_id, sequence, name, file_hash, bytes) VALUES (?, ?, ?, ?, ?)', [userId, sequence, name, fileHash(file), file]);
     for (const k of after.keys) db.run('INSERT OR IGNORE INTO delivered_keys (user_id, key_id) VALUES (?, ?)', [userId, k.id]);
     publicationEvent(db, userId, this.#staleAfterMs, { type: 'PUBLISH', sequence, now });
@@ -259,11 +274,17 @@ export class Publisher {
     return pending.length;
   }
 
-  /** Makes the next file of `userId` a full resync (the original's `sekey_recovery_request`). */
-  requestResync(userId: UserId): void {
-    this.#admin.transaction('requestResync', { userId }, (db) => {
-      userDeviceOf(db, userId);
-      db.run('UPDATE streams SET resync = 1 WHERE user_id = ?', [userId]);
+  /**
+   * Makes the next file of each user a full resync (the original's `sekey_recovery_request`), in one
+   * transaction however many users are named.
+   */
+  requestResync(userIds: UserId | readonly UserId[]): void {
+    const ids = typeof userIds === 'string' ? [userIds] : [...userIds];
+    this.#admin.transaction('requestResync', { userIds: ids }, (db) => {
+      for (const userId of ids) {
+        userDeviceOf(db, userId);
+        db.run('UPDATE streams SET resync = 1 WHERE user_id = ?', [userId]);
+      }
     });
   }
 

@@ -1,65 +1,402 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { renderSpec } from '../model/specDocument.ts';
+import type { CliIo } from './cli/cliIo.ts';
+import { ADMIN_COMMANDS } from './cli/runAdmin.ts';
+import { USER_COMMANDS } from './cli/userCommands.ts';
+import { updateStream } from './publisher.ts';
 import { main, usage } from './sekeyCommand.ts';
 
-let out: string[];
-let err: string[];
-beforeEach(() => {
-  out = [];
-  err = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+const ADMIN_PIN = 'admin-pin-5678';
+const USER_PIN = 'user-pin-1234';
+const DEVICE_ADMIN_PIN = 'device-admin-9876';
+
+interface Run {
+  readonly code: number;
+  readonly out: string;
+  readonly err: string;
+}
+
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
-afterEach(() => vi.restoreAllMocks());
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sekey-cli-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Runs `sekey argv` in-process with its own io; env and cwd default to none / a temp dir. */
+async function sekey(argv: readonly string[], world: { env?: Record<string, string>; cwd?: string; clock?: CliIo['clock'] } = {}): Promise<Run> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = {
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    env: world.env ?? {},
+    cwd: world.cwd ?? tmpdir(),
+    ...(world.clock === undefined ? {} : { clock: world.clock }),
+  };
+  const code = await main(argv, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
 
 describe('sekey', () => {
-  test('no command prints the usage and fails; --help succeeds', () => {
-    expect(main([])).toBe(2);
-    expect(out.join('\n')).toBe(usage());
-    expect(main(['--help'])).toBe(0);
-    expect(usage()).toMatch(/demo .*\n.*machines .*\n.*spec /);
+  test('no command prints the usage and fails; --help succeeds', async () => {
+    const none = await sekey([]);
+    expect(none.code).toBe(2);
+    expect(none.out).toBe(usage());
+    expect((await sekey(['--help'])).code).toBe(0);
+    expect(usage()).toMatch(/admin .*\n.*user .*\n.*demo .*\n.*model-demo .*\n.*machines .*\n.*spec /);
   });
 
-  test('unknown commands and arguments are usage errors (exit 2)', () => {
-    expect(main(['frobnicate'])).toBe(2);
-    expect(err.join('\n')).toContain("unknown command 'frobnicate'");
-    expect(main(['demo', 'extra'])).toBe(2);
-    expect(err.join('\n')).toContain("unexpected argument 'extra'");
-    expect(main(['spec', '--out'])).toBe(2);
-    expect(err.join('\n')).toContain('--out needs a value');
+  test('unknown commands and arguments are usage errors (exit 2)', async () => {
+    const unknown = await sekey(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain("unknown command 'frobnicate'");
+    const extra = await sekey(['model-demo', 'extra']);
+    expect(extra.code).toBe(2);
+    expect(extra.err).toContain("unexpected argument 'extra'");
+    const noValue = await sekey(['spec', '--out']);
+    expect(noValue.code).toBe(2);
+    expect(noValue.err).toContain('--out needs a value');
+    expect((await sekey(['admin', 'frobnicate'])).err).toContain("unknown admin command 'frobnicate'");
+    expect((await sekey(['user', 'U1', 'frobnicate'])).code).toBe(2);
+    const badUser = await sekey(['user', 'bob', 'sync']);
+    expect(badUser.code).toBe(2);
+    expect(badUser.err).toContain("'bob' is not a user ID");
   });
 
-  test('every command has its own --help', () => {
-    for (const name of ['demo', 'machines', 'spec']) {
-      expect(main([name, '--help'])).toBe(0);
-      expect(out.pop()).toMatch(new RegExp(`^usage: sekey ${name}`));
+  test('every command and subcommand has its own --help', async () => {
+    for (const name of ['demo', 'model-demo', 'machines', 'spec']) {
+      const r = await sekey([name, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(new RegExp(`^usage: sekey ${name}`));
+    }
+    expect((await sekey(['admin', '--help'])).out).toContain('add-user');
+    expect((await sekey(['user', '--help'])).out).toContain('encrypt');
+    for (const name of ['init', ...ADMIN_COMMANDS.map((c) => c.name)]) {
+      const r = await sekey(['admin', name, '--help']);
+      expect(r.code, name).toBe(0);
+      expect(r.out).toMatch(new RegExp(`^usage: sekey admin ${name}`));
+      expect(r.out).toContain('--home DIR');
+    }
+    for (const name of USER_COMMANDS.map((c) => c.name)) {
+      const r = await sekey(['user', 'U1', name, '--help']);
+      expect(r.code, name).toBe(0);
+      expect(r.out).toMatch(new RegExp(`^usage: sekey user U ${name}`));
     }
   });
 
-  test('spec writes the document and --check tells stale from current', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'sekey-')), 'spec.md');
-    expect(main(['spec', '--check', '--out', file])).toBe(1);
-    expect(err.pop()).toContain('is missing');
-    expect(main(['spec', '--out', file])).toBe(0);
+  test('spec writes the document and --check tells stale from current', async () => {
+    const file = join(tempDir(), 'spec.md');
+    const missing = await sekey(['spec', '--check', '--out', file]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain('is missing');
+    expect((await sekey(['spec', '--out', file])).code).toBe(0);
     expect(readFileSync(file, 'utf8')).toBe(renderSpec());
-    expect(main(['spec', '--check', '--out', file])).toBe(0);
+    expect((await sekey(['spec', '--check', '--out', file])).code).toBe(0);
     writeFileSync(file, 'old');
-    expect(main(['spec', '--check', '--out', file])).toBe(1);
-    expect(err.pop()).toContain('is stale');
+    const stale = await sekey(['spec', '--check', '--out', file]);
+    expect(stale.code).toBe(1);
+    expect(stale.err).toContain('is stale');
   });
 
-  test('demo walks through the model and machines lists them', () => {
-    expect(main(['demo'])).toBe(0);
-    const text = out.join('\n');
-    expect(text).toContain('alice → bob:   K2001 of G2');
-    expect(text).toContain('K2000 is now deactivated; replacement: K2002 of G1');
-    expect(text).toContain('recorded at the end of its cryptoperiod (day 7)');
-    expect(text).toContain('refused: UnknownUser');
-    out = [];
-    expect(main(['machines'])).toBe(0);
-    expect(out).toHaveLength(4);
+  test('model-demo walks through the model and machines lists them', async () => {
+    const r = await sekey(['model-demo']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('alice → bob:   K2001 of G2');
+    expect(r.out).toContain('K2000 is now deactivated; replacement: K2002 of G1');
+    expect(r.out).toContain('recorded at the end of its cryptoperiod (day 7)');
+    expect(r.out).toContain('refused: UnknownUser');
+    const machines = await sekey(['machines']);
+    expect(machines.code).toBe(0);
+    expect(machines.out.split('\n')).toHaveLength(4);
+  });
+
+  test('demo runs the story on a real, temporary installation and removes it', async () => {
+    const r = await sekey(['demo']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const text = r.out;
+    expect(text).toContain('published: U1 #1 resync');
+    expect(text).toContain('encrypted memo.txt (71 B) for U2 under K2001 of G2');
+    expect(text).toContain('decrypted memo.skm under K2001 → memo-for-bob.txt (71 B)');
+    expect(text).toContain('K2000: active → deactivated; holders -U4');
+    expect(text).toMatch(/K2002: new key of G1 .*held by U1,U2,U3\n/);
+    expect(text).toContain('sekey user U4 decrypt: KeyUnavailable: this device holds no key K2002');
+    expect(text).toContain('sekey user U3 decrypt: UsageNotAllowed: key K2002 is compromised');
+    expect(text).toContain('re-protected plan2.skm from K2002 to K2003 inside the HSM');
+    expect(text).toContain('nothing new (at update #3)');
+    expect(text).toContain('stale (no acknowledgement for 7 days): U2');
+    expect(text).toContain('U2 #5 resync');
+    expect(text).toContain('hash chain intact');
+    expect(text).toMatch(/update files: 15 published/);
+    expect(text).toMatch(/admin +\d+ +[\d.]+ M/);
+    const home = /installation (\S+) \(temporary/.exec(text)?.[1];
+    expect(home).toBeDefined();
+    expect(existsSync(home as string)).toBe(false);
+  });
+
+  test('demo --keep refuses a directory that is not empty', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'x'), 'x');
+    const r = await sekey(['demo', '--keep', dir]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('not empty');
+  });
+});
+
+describe('sekey on a persistent installation', () => {
+  let home: string;
+  let desk: string;
+  let env: Record<string, string>;
+  const at = (t: string) => ['--at', t];
+  const run = (...argv: string[]) => sekey(argv, { env, cwd: desk });
+
+  beforeAll(async () => {
+    home = join(tempDir(), 'home');
+    desk = tempDir();
+    env = { SEKEY_HOME: home, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_USER_PIN: USER_PIN };
+    const init = await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, ...at('2026-01-05T09:00Z'));
+    expect(init.err).toBe('');
+    expect(init.code).toBe(0);
+    expect(init.out).toContain('clock     manual');
+  });
+
+  test('init lays out the home, needs its PINs, and refuses to run twice', async () => {
+    const config = JSON.parse(readFileSync(join(home, 'installation.json'), 'utf8')) as Record<string, unknown>;
+    expect(config).toMatchObject({ format: 1, share: 'share', clock: 'manual', lastTime: Date.UTC(2026, 0, 5, 9) });
+    expect(config['adminSerial']).toMatch(/^[0-9A-Z]{32}$/);
+    expect(readdirSync(join(home, 'admin')).sort()).toEqual(['flash.img', 'sd.img']);
+    expect(existsSync(join(home, 'share'))).toBe(true);
+    const noPins = await run('admin', 'init');
+    expect(noPins.code).toBe(2);
+    expect(noPins.err).toContain('--admin-pin PIN and --user-pin PIN');
+    const again = await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain('AlreadyInitialized');
+  });
+
+  test('init → users, groups, keys → provision → publish → sync → encrypt/decrypt → audit', async () => {
+    for (const [id, name] of [['U1', 'alice'], ['U2', 'bob'], ['U3', 'carol']] as const) {
+      expect((await run('admin', 'add-user', id, name, '--no-publish')).code).toBe(0);
+    }
+    const group = await run('admin', 'add-group', 'G1', 'team', '--max-keys', '3', '--cryptoperiod', '30d', '--no-publish');
+    expect(group.out).toContain("added group G1 'team': at most 3 keys, cryptoperiod 30d");
+    for (const u of ['U1', 'U2', 'U3']) expect((await run('admin', 'add-member', 'G1', u, '--no-publish')).code).toBe(0);
+    const key = await run('admin', 'add-key', 'G1', 'team-key', '--cryptoperiod', '7d', '--no-publish');
+    expect(key.out).toBe("K2000: new key of G1 'team-key', preActivation, cryptoperiod 7d, held by U1,U2,U3");
+    const activate = await run('admin', 'activate-key', 'K2000');
+    expect(activate.out).toContain('K2000: preActivation → active');
+    expect(activate.out).toContain("published: nothing (no provisioned user's view changed)");
+
+    for (const u of ['U1', 'U2', 'U3']) {
+      const p = await run('admin', 'provision', u, '--user-pin', USER_PIN, '--device-admin-pin', DEVICE_ADMIN_PIN, '--no-publish');
+      expect(p.code).toBe(0);
+      expect(p.out).toMatch(new RegExp(`provisioned ${u}: HSM [0-9A-Z]{32}`));
+      expect(readdirSync(join(home, 'users', u)).sort()).toEqual(['flash.img', 'sd.img']);
+    }
+    const published = await run('admin', 'publish');
+    expect(published.out).toMatch(/^published: U1 #1 resync \([\d,]+ B\), U2 #1 resync \([\d,]+ B\), U3 #1 resync/);
+    const users = JSON.parse((await run('admin', 'users', '--json')).out) as Array<{ id: string; serial: string | null; groups: string[] }>;
+    expect(users.map((u) => [u.id, u.groups])).toEqual([['U1', ['G1']], ['U2', ['G1']], ['U3', ['G1']]]);
+    expect(users.every((u) => u.serial !== null)).toBe(true);
+
+    // A user can judge its update file before applying it.
+    const updateFile = readdirSync(join(home, 'share', ...updateStream('U1').split('/')))[0] as string;
+    copyFileSync(join(home, 'share', ...updateStream('U1').split('/'), updateFile), join(desk, updateFile));
+    expect((await run('user', 'U1', 'check-update', updateFile)).out).toContain('(resync #1 for U1): would be applied');
+
+    for (const u of ['U1', 'U2', 'U3']) expect((await run('user', u, 'sync')).out).toBe('applied #1; now at update #1');
+    expect((await run('user', 'U1', 'sync')).out).toBe('nothing new (at update #1)');
+    const replay = await run('user', 'U1', 'check-update', updateFile);
+    expect(replay.code).toBe(1);
+    expect(replay.out).toContain('would be refused: replayed');
+    expect((await run('user', 'U2', 'keys')).out).toMatch(/K2000 +team-key +G1 +active/);
+    expect((await run('user', 'U2', 'find-key', 'U1')).out).toBe('K2000 of G1');
+
+    writeFileSync(join(desk, 'note.txt'), 'meet at noon');
+    const enc = await run('user', 'U1', 'encrypt', '--to', 'U2,U3', 'note.txt', 'note.skm');
+    expect(enc.out).toContain('for U2,U3 under K2000 of G1 → note.skm');
+    expect(readFileSync(join(desk, 'note.skm')).includes(Buffer.from('meet at noon'))).toBe(false);
+    const dec = await run('user', 'U3', 'decrypt', 'note.skm', 'note-out.txt');
+    expect(dec.code).toBe(0);
+    expect(readFileSync(join(desk, 'note-out.txt'), 'utf8')).toBe('meet at noon');
+
+    const status = await run('admin', 'status');
+    expect(status.out.split('\n').slice(1)).toEqual(['U1    acknowledged  #1         #1', 'U2    acknowledged  #1         #1', 'U3    acknowledged  #1         #1']);
+    const audit = await run('admin', 'audit', '--verify');
+    expect(audit.code).toBe(0);
+    expect(audit.out).toMatch(/^audit log: \d+ entries, hash chain intact, head [0-9a-f]{64}$/);
+    const entries = JSON.parse((await run('admin', 'audit', '--json')).out) as Array<{ action: string }>;
+    expect(entries.map((e) => e.action)).toContain('provisionUser');
+    expect((await run('admin', 'audit', '--last', '2')).out.split('\n')).toHaveLength(3);
+  });
+
+  test('a member leaves: rekey on the next publish, and the leaver cannot read new messages', async () => {
+    const leave = await run('admin', 'remove-member', 'G1', 'U3', ...at('+1d'));
+    expect(leave.out).toContain('K2000: active → deactivated; holders -U3');
+    expect(leave.out).toMatch(/K2001: new key of G1 'replacement in G1', active, expires 2026-02-05 09:00Z, held by U1,U2/);
+    expect(leave.out).toMatch(/published: U1 #2 .*U2 #2 .*U3 #2/);
+    for (const u of ['U1', 'U2', 'U3']) await run('user', u, 'sync');
+    expect((await run('user', 'U3', 'keys')).out).toBe('(none)');
+    writeFileSync(join(desk, 'after.txt'), 'carol left');
+    expect((await run('user', 'U1', 'encrypt', '--to', 'U2', 'after.txt', 'after.skm')).out).toContain('under K2001 of G1');
+    const denied = await run('user', 'U3', 'decrypt', 'after.skm', 'x.txt');
+    expect(denied.code).toBe(1);
+    expect(denied.err).toBe('sekey user U3 decrypt: KeyUnavailable: this device holds no key K2001');
+    // Tampering is caught inside the HSM.
+    const bytes = readFileSync(join(desk, 'after.skm'));
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 1;
+    writeFileSync(join(desk, 'tampered.skm'), bytes);
+    const forged = await run('user', 'U2', 'decrypt', 'tampered.skm', 'x.txt');
+    expect(forged.code).toBe(1);
+    expect(forged.err).toContain('AUTH_FAILED');
+  });
+
+  test('typed refusals exit 1 with their code; wrong command lines exit 2', async () => {
+    const dup = await run('admin', 'add-user', 'U1', 'again');
+    expect(dup).toMatchObject({ code: 1, err: 'sekey admin add-user: DuplicateUser: user U1 exists' });
+    expect((await run('admin', 'activate-key', 'K9999')).err).toContain('UnknownKey');
+    expect((await run('admin', 'add-group', 'G2', 'x', '--max-keys', '2', '--cryptoperiod', 'soon')).code).toBe(2);
+    expect((await run('admin', 'add-group', 'G2', 'x')).err).toContain('--max-keys N --cryptoperiod DURATION');
+    expect((await run('admin', 'add-user', 'U5')).err).toContain('missing name');
+    expect((await run('admin', 'users', '--frob')).err).toContain("unknown option '--frob'");
+    expect((await run('admin', 'provision', 'U5')).code).toBe(2);
+    expect((await run('user', 'U9', 'sync')).err).toContain('NoDevice');
+    expect((await run('user', 'U1', 'encrypt', 'note.txt', 'x.skm')).err).toContain('--to');
+    expect((await run('user', 'U1', 'decrypt', 'missing.skm', 'x.txt')).err).toContain('ENOENT');
+    const back = await run('admin', 'users', ...at('2026-01-01'));
+    expect(back.code).toBe(1);
+    expect(back.err).toContain('ClockWentBack');
+    expect((await run('admin', 'users', ...at('yesterday'))).code).toBe(2);
+    const noPin = await sekey(['admin', 'users'], { env: { SEKEY_HOME: home }, cwd: desk });
+    expect(noPin.code).toBe(2);
+    expect(noPin.err).toContain('SEKEY_ADMIN_PIN');
+    const elsewhere = await sekey(['admin', 'users', '--home', join(desk, 'nowhere'), '--pin', ADMIN_PIN]);
+    expect(elsewhere.code).toBe(1);
+    expect(elsewhere.err).toContain('NotInitialized');
+  });
+
+  test('a wrong PIN spends a try that persists between runs', async () => {
+    const first = await run('user', 'U2', 'keys', '--pin', 'wrong-pin');
+    expect(first.err).toBe('sekey user U2 keys: WRONG_PIN: wrong user PIN, 2 tries left');
+    const second = await run('user', 'U2', 'keys', '--pin', 'wrong-pin');
+    expect(second.err).toContain('1 tries left');
+    expect((await run('user', 'U2', 'keys')).code).toBe(0);
+    expect((await run('user', 'U2', 'keys', '--pin', 'wrong-pin')).err).toContain('2 tries left');
+  });
+
+  test('a withheld update makes its user stale; a resync repairs it', async () => {
+    await run('admin', 'collect-acks');
+    const rename = await run('admin', 'rename-group', 'G1', 'core', ...at('+1d'));
+    expect(rename.out).toMatch(/published: U1 #3 .*, U2 #3/);
+    const stream = join(home, 'share', ...updateStream('U2').split('/'));
+    for (const name of readdirSync(stream)) if (name.endsWith('.update')) writeFileSync(join(stream, name), 'garbage');
+    const refused = await run('user', 'U2', 'sync');
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/refused 000000000003\.update: corrupt$/);
+    await run('user', 'U1', 'sync');
+    await run('admin', 'collect-acks');
+    expect((await run('admin', 'stale', ...at('+8d'))).out).toContain('stale (no acknowledgement for 7 days): U2');
+    expect((await run('admin', 'resync', 'U2')).out).toMatch(/published: .*U2 #4 resync/);
+    expect((await run('user', 'U2', 'sync')).out).toBe('applied #4; now at update #4');
+    expect((await run('user', 'U2', 'groups')).out).toContain('core');
+    expect((await run('admin', 'stale')).out).toBe('no stale user');
+    // K2001 (30 days from day 1) is not due yet, and the sweep says so.
+    expect((await run('admin', 'sweep')).out).toContain('no key has reached the end of its cryptoperiod');
+  });
+
+  test('policies, the whole key life cycle, renames, deletions and the user-side views', async () => {
+    const ok = async (...argv: string[]) => {
+      const r = await run(...argv);
+      expect(r.err, argv.join(' ')).toBe('');
+      expect(r.code, argv.join(' ')).toBe(0);
+      return r.out;
+    };
+    await ok('admin', 'add-group', 'G2', 'pair', '--max-keys', '2', '--cryptoperiod', '10d', '--share-history', '--no-publish');
+    await ok('admin', 'add-member', 'G2', 'U1', '--no-publish');
+    expect(await ok('admin', 'add-member', 'G2', 'U2')).toMatch(/U2 joined G2\npublished: U1 #\d+ .*, U2 #\d+/);
+    expect(await ok('admin', 'add-key', 'G2', 'p1', '--no-publish')).toContain('K2002: new key of G2');
+    await ok('admin', 'activate-key', 'K2002', '--no-publish');
+    expect(await ok('admin', 'suspend-key', 'K2002', '--no-publish')).toBe('K2002: active → suspended');
+    expect(await ok('admin', 'resume-key', 'K2002', '--no-publish')).toBe('K2002: suspended → active');
+    expect(await ok('admin', 'rename-key', 'K2002', 'pair-key', '--no-publish')).toBe("K2002: renamed 'p1' → 'pair-key'");
+    expect(await ok('admin', 'deactivate-key', 'K2002', '--no-publish')).toBe('K2002: active → deactivated');
+    expect(await ok('admin', 'destroy-key', 'K2002')).toMatch(/^K2002: deactivated → destroyed; holders -U1 -U2\npublished: /);
+    expect(await ok('admin', 'set-max-keys', 'G2', '1', '--no-publish')).toBe('group G2: at most 1 keys');
+    await ok('admin', 'add-key', 'G2', 'a', '--no-publish');
+    expect((await run('admin', 'add-key', 'G2', 'b')).err).toContain('MaxKeysReached');
+    expect((await run('admin', 'set-cryptoperiod', 'G2', '5d')).err).toContain('PolicyConflict');
+    expect(await ok('admin', 'set-cryptoperiod', 'G2', '20d', '--no-publish')).toBe('group G2: cryptoperiod 20d');
+    const info = await ok('admin', 'group-info', 'G2');
+    expect(info).toContain('members: U1,U2');
+    expect(info).toContain('K2002 (destroyed), K2003 (preActivation)');
+    expect((JSON.parse(await ok('admin', 'group-info', 'G2', '--json')) as { shareHistory: boolean }).shareHistory).toBe(true);
+    expect(JSON.parse(await ok('admin', 'key-info', 'K2002', '--json'))).toMatchObject({ state: 'destroyed', name: 'pair-key', holders: [] });
+    expect(await ok('admin', 'key-info', 'K2003')).toMatch(/state: +preActivation/);
+    expect((await ok('admin', 'keys', '--group', 'G2')).split('\n')).toHaveLength(3);
+    expect(await ok('admin', 'groups')).toMatch(/G2 +pair +U1,U2 +1 +20d +shared/);
+    expect(await ok('admin', 'user-info', 'U2')).toMatch(/groups: +G1,G2/);
+    await ok('admin', 'rename-user', 'U3', 'caroline', '--no-publish');
+    expect(await ok('admin', 'delete-user', 'U3')).toContain('deleted user U3');
+    expect(await ok('admin', 'users')).not.toContain('caroline');
+    expect(await ok('admin', 'delete-group', 'G2')).toContain('K2003: preActivation → destroyed');
+    expect(await ok('user', 'U1', 'sync')).toMatch(/^applied /);
+    expect(await ok('user', 'U1', 'status')).toMatch(/^U1 'alice' on HSM [0-9A-Z]{32}\n {2}applied update #\d+\n {2}groups G1; 2 keys held$/);
+    expect(await ok('user', 'U1', 'groups')).toMatch(/G1 +core +U1,U2 +30d/);
+    expect(await ok('user', 'U1', 'users')).toMatch(/U1 +alice\nU2 +bob/);
+    expect(await ok('user', 'U1', 'key-info', 'K2001')).toContain("K2001 'replacement in G1' of G1, AES-256-GCM: active");
+    expect((await run('user', 'U1', 'key-info', 'K2003')).err).toContain('KeyUnavailable');
+  });
+
+  test('provisioning again replaces a user HSM; the new one is brought up to date by a resync', async () => {
+    const before = (await run('user', 'U2', 'keys')).out;
+    const oldSerial = /HSM (\w+)/.exec((await run('user', 'U2', 'status')).out)?.[1];
+    const again = await run('admin', 'provision', 'U2', '--user-pin', 'new-user-pin', '--device-admin-pin', DEVICE_ADMIN_PIN);
+    expect(again.out).toMatch(/published: U2 #\d+ resync/);
+    const newSerial = /HSM (\w+)/.exec(again.out)?.[1];
+    expect(newSerial).not.toBe(oldSerial);
+    expect((await run('user', 'U2', 'sync')).code).toBe(1); // the old PIN is not the new HSM's
+    expect((await run('user', 'U2', 'sync', '--pin', 'new-user-pin')).out).toMatch(/^applied #\d+/);
+    expect((await run('user', 'U2', 'keys', '--pin', 'new-user-pin')).out).toBe(before);
+    expect((await run('user', 'U2', 'decrypt', 'after.skm', 'after-out.txt', '--pin', 'new-user-pin')).code).toBe(0);
+  });
+
+  test('the lock keeps two commands off one installation', async () => {
+    writeFileSync(join(home, '.lock'), String(process.pid));
+    const busy = await run('admin', 'users');
+    expect(busy.code).toBe(1);
+    expect(busy.err).toContain('Busy');
+    writeFileSync(join(home, '.lock'), '999999999');
+    expect((await run('admin', 'users')).code).toBe(0);
+    expect(existsSync(join(home, '.lock'))).toBe(false);
+  });
+});
+
+describe('sekey with the system clock', () => {
+  test('refuses to run when the host clock is behind the last recorded time', async () => {
+    const home = join(tempDir(), 'home');
+    let now = Date.UTC(2026, 5, 1);
+    const clock = { now: () => now };
+    const world = { env: { SEKEY_HOME: home, SEKEY_ADMIN_PIN: ADMIN_PIN }, cwd: tempDir(), clock };
+    const share = join(tempDir(), 'synced-folder');
+    mkdirSync(share);
+    const init = await sekey(['admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--share', share], world);
+    expect(init.out).toContain('clock     system');
+    expect(JSON.parse(readFileSync(join(home, 'installation.json'), 'utf8'))).toMatchObject({ share, clock: 'system' });
+    now += 60_000;
+    expect((await sekey(['admin', 'add-user', 'U1', 'alice'], world)).code).toBe(0);
+    now -= 120_000;
+    const back = await sekey(['admin', 'users'], world);
+    expect(back.code).toBe(1);
+    expect(back.err).toContain('ClockWentBack: the system clock');
+    now += 120_000;
+    expect((await sekey(['admin', 'users'], world)).out).toContain('alice');
   });
 });

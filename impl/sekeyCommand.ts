@@ -1,50 +1,68 @@
 /**
  * The `sekey` command line: commands, their options and help. `impl/cli.ts` is the executable.
+ *
+ * `admin …` and `user …` work on a persistent installation (`installation.ts`; commands in
+ * `impl/cli/`); `demo` runs a scripted story on a temporary installation; `model-demo`, `machines`
+ * and `spec` are about the specification in `model/`.
  * @module
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { renderSpec } from '../model/specDocument.ts';
-import { machineSummary, runDemo } from './demo.ts';
+import { Args } from './cli/args.ts';
+import type { CliIo } from './cli/cliIo.ts';
+import { processIo } from './cli/cliIo.ts';
+import { reportError } from './cli/reportError.ts';
+import { runAdmin } from './cli/runAdmin.ts';
+import { runUser } from './cli/runUser.ts';
+import { runDemo } from './demo.ts';
+import { machineSummary, runModelDemo } from './modelDemo.ts';
 
 interface Command {
   readonly summary: string;
   readonly usage: string;
-  readonly help: string;
-  readonly run: (args: readonly string[]) => number;
-}
-
-/** A wrong command line: printed with the usage, exit code 2. */
-class UsageError extends Error {}
-
-function takeOption(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i === -1) return undefined;
-  const value = args[i + 1];
-  if (value === undefined || value.startsWith('--')) throw new UsageError(`${name} needs a value`);
-  args.splice(i, 2);
-  return value;
-}
-
-function takeFlag(args: string[], name: string): boolean {
-  const i = args.indexOf(name);
-  if (i === -1) return false;
-  args.splice(i, 1);
-  return true;
-}
-
-function rejectRest(args: readonly string[]): void {
-  if (args.length > 0) throw new UsageError(`unexpected argument '${args[0]}'`);
+  /** Null for commands that print their own help (`admin`, `user`). */
+  readonly help: string | null;
+  readonly run: (args: readonly string[], io: CliIo) => Promise<number>;
 }
 
 const COMMANDS: Readonly<Record<string, Command>> = {
+  admin: {
+    summary: 'the administrator: users, groups, keys, HSM provisioning, publishing (sekey admin --help)',
+    usage: 'sekey admin <command> [arguments] [options]',
+    help: null,
+    run: runAdmin,
+  },
+  user: {
+    summary: "a user's HSM: sync, keys, encrypt, decrypt, re-protect (sekey user --help)",
+    usage: 'sekey user U <command> [arguments] [options]',
+    help: null,
+    run: runUser,
+  },
   demo: {
-    summary: 'walk through the KMS model on built-in data (what `npm start` runs)',
-    usage: 'sekey demo',
+    summary: 'a scripted story on a real, temporary installation (what `npm start` runs)',
+    usage: 'sekey demo [--keep DIR]',
+    help: [
+      'Builds an installation in a temporary directory and runs the real implementation: an admin and',
+      'four users with provisioned HSMs, groups, keys, update files on the share, syncs, messages, a',
+      'member leaving (rekey), a compromise and re-protection, a withheld update caught as stale and',
+      'fixed by a resync; with update sizes, modelled HSM cycles and flash erase counts.',
+      '  --keep DIR  build it in DIR (new or empty) and keep it, to explore with --home DIR',
+    ].join('\n'),
+    run: async (argv, io) => {
+      const args = new Args(argv);
+      const keep = args.option('--keep');
+      args.done();
+      return runDemo(io, keep === undefined ? {} : { keep: resolve(io.cwd, keep) });
+    },
+  },
+  'model-demo': {
+    summary: 'walk through the KMS model (the specification) on built-in data',
+    usage: 'sekey model-demo',
     help: 'Prints the machines at a glance, then runs a small organisation through the KMS model:\nsmallest-group selection, a member leaving (rekey), a compromise and the expiry sweep.',
-    run: (argv) => {
-      rejectRest(argv);
-      runDemo((line) => console.log(line));
+    run: async (argv, io) => {
+      new Args(argv).done();
+      runModelDemo((line) => io.out(line));
       return 0;
     },
   },
@@ -52,9 +70,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'list the state machines of the specification',
     usage: 'sekey machines',
     help: 'One line per machine: its states and how many transitions it declares.',
-    run: (argv) => {
-      rejectRest(argv);
-      machineSummary().forEach((l) => console.log(l.trimStart()));
+    run: async (argv, io) => {
+      new Args(argv).done();
+      machineSummary().forEach((l) => io.out(l.trimStart()));
       return 0;
     },
   },
@@ -62,11 +80,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'write docs/spec.md from the machine definitions (--check: fail if stale)',
     usage: 'sekey spec [--check] [--out FILE]',
     help: 'Renders the Mermaid diagrams and transition tables of every machine.\n  --out FILE  where to write (default: docs/spec.md under the current directory)\n  --check     write nothing; exit 1 if FILE differs from what would be written',
-    run: (argv) => {
-      const args = [...argv];
-      const check = takeFlag(args, '--check');
-      const out = resolve(takeOption(args, '--out') ?? 'docs/spec.md');
-      rejectRest(args);
+    run: async (argv, io) => {
+      const args = new Args(argv);
+      const check = args.flag('--check');
+      const out = resolve(io.cwd, args.option('--out') ?? 'docs/spec.md');
+      args.done();
       const text = renderSpec();
       if (check) {
         let current: string | null = null;
@@ -76,14 +94,14 @@ const COMMANDS: Readonly<Record<string, Command>> = {
           current = null;
         }
         if (current !== text) {
-          console.error(`${out} is ${current === null ? 'missing' : 'stale'}: run \`npm run spec\` and commit it.`);
+          io.err(`${out} is ${current === null ? 'missing' : 'stale'}: run \`npm run spec\` and commit it.`);
           return 1;
         }
-        console.log(`${out} is current.`);
+        io.out(`${out} is current.`);
         return 0;
       }
       writeFileSync(out, text);
-      console.log(`wrote ${out}`);
+      io.out(`wrote ${out}`);
       return 0;
     },
   },
@@ -99,32 +117,35 @@ export function usage(): string {
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
     'sekey <command> --help shows the options of one command.',
+    'Exit codes: 0 done, 1 refused (the error code and message are printed), 2 wrong command line.',
   ].join('\n');
 }
 
+/** The name a failing command is reported under: `sekey admin add-user`, `sekey user U1 sync`. */
+function commandPrefix(argv: readonly string[]): string {
+  const words = argv[0] === 'admin' ? argv.slice(0, 2) : argv[0] === 'user' ? argv.slice(0, 3) : argv.slice(0, 1);
+  return ['sekey', ...words.filter((w) => !w.startsWith('-'))].join(' ');
+}
+
 /** Runs the CLI on `argv` (without node and script); returns the exit code. */
-export function main(argv: readonly string[]): number {
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    console.log(usage());
+    io.out(usage());
     return name === undefined ? 2 : 0;
   }
   const command = COMMANDS[name];
   if (!command) {
-    console.error(`sekey: unknown command '${name}'\n\n${usage()}`);
+    io.err(`sekey: unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(`usage: ${command.usage}\n\n${command.help}`);
+  if (command.help !== null && (rest.includes('--help') || rest.includes('-h'))) {
+    io.out(`usage: ${command.usage}\n\n${command.help}`);
     return 0;
   }
   try {
-    return command.run(rest);
+    return await command.run(rest, io);
   } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`sekey ${name}: ${error.message}\nusage: ${command.usage}`);
-      return 2;
-    }
-    throw error;
+    return reportError(commandPrefix(argv), error, io);
   }
 }

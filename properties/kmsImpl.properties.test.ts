@@ -118,9 +118,9 @@ describe('model against implementation', () => {
   test('agree after every step of random operation sequences (30+ operations each)', async () => {
     await fc.assert(
       fc.asyncProperty(operationSequence(30, 40, START), selectionArb, async (ops, selections) => {
-        await runBoth([...bootstrap(START), ...ops], selections, 5);
+        await runBoth([...bootstrap(START), ...ops], selections, 8);
       }),
       propertyParams(200),
     );
-  });
+  }, 900_000);
 });

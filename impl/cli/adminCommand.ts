@@ -1,0 +1,43 @@
+/**
+ * The shape of a `sekey admin …` command. A command first reads its arguments (`prepare`), before
+ * any device is touched, so a wrong command line never opens an HSM or spends a PIN try; what it
+ * returns then runs inside an admin session.
+ * @module
+ */
+import type { AdminSession, Installation } from '../installation.ts';
+import type { Args } from './args.ts';
+import type { CliIo } from './cliIo.ts';
+
+/** What a prepared admin command runs with. */
+export interface AdminContext {
+  readonly io: CliIo;
+  readonly session: AdminSession;
+  readonly installation: Installation;
+  /**
+   * Keys the expiry sweep that precedes every operation moved to `deactivated` as this command
+   * opened the database (already reported; `sweep` needs them to say what it did).
+   */
+  readonly expiredBeforeRun: readonly string[];
+}
+
+/** The work of a prepared command; may return an exit code (default 0). */
+export type AdminWork = (ctx: AdminContext) => Promise<number | void>;
+
+/** One `sekey admin` subcommand. */
+export interface AdminCommand {
+  readonly name: string;
+  /** Argument synopsis after the name, e.g. `U NAME`. */
+  readonly args: string;
+  readonly summary: string;
+  /** More lines of help, if the summary is not enough. */
+  readonly help?: string;
+  /**
+   * Whether it changes the KMS: then the key changes are reported and, unless `--no-publish`,
+   * update files are published afterwards.
+   */
+  readonly mutates: boolean;
+  /** Whether it takes `--json`. */
+  readonly lists?: boolean;
+  /** Reads the command line (`json` already taken) and returns the work. */
+  readonly prepare: (args: Args, options: { readonly json: boolean; readonly cwd: string }) => AdminWork;
+}

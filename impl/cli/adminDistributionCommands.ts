@@ -1,0 +1,120 @@
+/**
+ * `sekey admin` commands about getting decisions onto the users' HSMs — publishing update files to
+ * the share, collecting acknowledgements, seeing who is stale, resynchronising — and the audit log.
+ * @module
+ */
+import type { PublishReport } from '../publisher.ts';
+import type { AdminCommand } from './adminCommand.ts';
+import { positiveInteger } from './argValues.ts';
+import { bytes, json, table, when } from './format.ts';
+
+/** One line saying what a publish wrote. */
+export function describePublish(report: PublishReport): string {
+  if (report.published.length === 0) return "published: nothing (no provisioned user's view changed)";
+  const files = report.published.map((p) => `${p.userId} #${p.sequence}${p.kind === 'resync' ? ' resync' : ''} (${bytes(p.bytes)})`);
+  return `published: ${files.join(', ')}`;
+}
+
+/** The distribution and audit commands. */
+export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
+  {
+    name: 'publish',
+    args: '',
+    summary: 'write an update file to the share for every user whose view changed',
+    mutates: false,
+    lists: true,
+    prepare: (_args, { json: asJson }) => async ({ session, io }) => {
+      const report = await session.publisher.publish();
+      io.out(asJson ? json(report) : describePublish(report));
+    },
+  },
+  {
+    name: 'collect-acks',
+    args: '',
+    summary: "read the users' acknowledgements from the share (each checked by the admin HSM)",
+    mutates: false,
+    lists: true,
+    prepare: (_args, { json: asJson }) => async ({ session, io }) => {
+      const accepted = await session.publisher.collectAcknowledgements();
+      if (asJson) io.out(json(accepted));
+      else io.out(accepted.length === 0 ? 'no new acknowledgement' : `acknowledged: ${accepted.map((a) => `${a.userId} #${a.sequence}`).join(', ')}`);
+    },
+  },
+  {
+    name: 'status',
+    args: '',
+    summary: "each provisioned user's publication state (collects acknowledgements first)",
+    mutates: false,
+    lists: true,
+    prepare: (_args, { json: asJson }) => async ({ session, io }) => {
+      await session.publisher.collectAcknowledgements();
+      const states = session.publisher.publicationStates();
+      if (asJson) {
+        io.out(json(states));
+        return;
+      }
+      table(
+        ['USER', 'STATE', 'PUBLISHED', 'ACKNOWLEDGED'],
+        states.map((s) => [s.userId, s.state, `#${s.published}`, `#${s.acknowledged}`]),
+      ).forEach((l) => io.out(l));
+    },
+  },
+  {
+    name: 'stale',
+    args: '',
+    summary: 'users who left an update unacknowledged too long (collects acknowledgements first)',
+    mutates: false,
+    lists: true,
+    prepare: (_args, { json: asJson }) => async ({ session, io, installation }) => {
+      await session.publisher.collectAcknowledgements();
+      const stale = session.publisher.staleUsers();
+      if (asJson) io.out(json(stale));
+      else if (stale.length === 0) io.out('no stale user');
+      else {
+        const days = installation.config().staleAfterMs / 86_400_000;
+        io.out(`stale (no acknowledgement for ${days} days): ${stale.join(', ')} — their updates may be withheld; \`sekey admin resync U\``);
+      }
+    },
+  },
+  {
+    name: 'resync',
+    args: 'U',
+    summary: "make a user's next update file a full resync (recovers a stale or blocked user)",
+    mutates: true,
+    prepare: (args) => {
+      const userId = args.positional('user ID');
+      return async ({ session, io }) => {
+        session.publisher.requestResync(userId);
+        io.out(`${userId}: the next update is a full resync`);
+      };
+    },
+  },
+  {
+    name: 'audit',
+    args: '[--verify] [--last N]',
+    summary: 'the hash-chained audit log; --verify checks the chain (exit 1 if broken)',
+    mutates: false,
+    lists: true,
+    prepare: (args, { json: asJson }) => {
+      const verify = args.flag('--verify');
+      const lastText = args.option('--last');
+      const last = lastText === undefined ? undefined : positiveInteger(lastText, '--last');
+      return async ({ session, io }) => {
+        const all = session.admin.auditLog();
+        const entries = last === undefined ? all : all.slice(-last);
+        const head = verify ? session.admin.verifyAuditLog() : undefined;
+        if (asJson) {
+          io.out(json(verify ? { entries, head } : entries));
+          return;
+        }
+        if (!verify || last !== undefined) {
+          table(
+            ['SEQ', 'TIME', 'ACTION', 'DETAILS'],
+            entries.map((e) => [String(e.seq), when(e.at), e.action, e.details === '{}' ? '' : e.details]),
+          ).forEach((l) => io.out(l));
+        }
+        if (head !== undefined) io.out(`audit log: ${all.length} entries, hash chain intact, head ${head}`);
+      };
+    },
+  },
+];

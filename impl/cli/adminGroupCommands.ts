@@ -1,0 +1,164 @@
+/**
+ * `sekey admin` commands about groups, their policies and their members.
+ * @module
+ */
+import { ALGORITHMS } from '../../model/kmsState.ts';
+import { formatDuration } from '../durations.ts';
+import type { AdminCommand } from './adminCommand.ts';
+import { UsageError } from './args.ts';
+import { durationValue, positiveInteger } from './argValues.ts';
+import { fields, ids, json, table } from './format.ts';
+
+/** The group and membership commands. */
+export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
+  {
+    name: 'add-group',
+    args: 'G NAME --max-keys N --cryptoperiod DURATION [--share-history]',
+    summary: 'add a group with its policy (IDs are G followed by a number)',
+    help: [
+      '  --max-keys N            most keys that can still protect (pre-active, active, suspended) at once',
+      '  --cryptoperiod DURATION the default and longest cryptoperiod of its keys: 30d, 12h, 15m, 90s, ms',
+      '  --share-history         new members also receive deactivated keys (read old data)',
+    ].join('\n'),
+    mutates: true,
+    prepare: (args) => {
+      const maxKeys = args.option('--max-keys');
+      const cryptoperiod = args.option('--cryptoperiod');
+      const shareHistory = args.flag('--share-history');
+      const [id, name] = [args.positional('group ID'), args.positional('name')];
+      if (maxKeys === undefined || cryptoperiod === undefined) throw new UsageError('a group needs its policy: --max-keys N --cryptoperiod DURATION');
+      const policy = {
+        maxKeys: positiveInteger(maxKeys, '--max-keys'),
+        algorithm: ALGORITHMS[0],
+        defaultCryptoperiodMs: durationValue(cryptoperiod, '--cryptoperiod'),
+      };
+      return async ({ session, io }) => {
+        session.admin.addGroup(id, name, policy, { shareHistory });
+        io.out(`added group ${id} '${name}': at most ${policy.maxKeys} keys, cryptoperiod ${formatDuration(policy.defaultCryptoperiodMs)}${shareHistory ? ', shares history' : ''}`);
+      };
+    },
+  },
+  {
+    name: 'delete-group',
+    args: 'G',
+    summary: 'delete a group: its keys are retired and erased from the members’ HSMs',
+    mutates: true,
+    prepare: (args) => {
+      const id = args.positional('group ID');
+      return async ({ session, io }) => {
+        session.admin.deleteGroup(id);
+        io.out(`deleted group ${id}`);
+      };
+    },
+  },
+  {
+    name: 'rename-group',
+    args: 'G NAME',
+    summary: "change a group's name",
+    mutates: true,
+    prepare: (args) => {
+      const [id, name] = [args.positional('group ID'), args.positional('name')];
+      return async ({ session, io }) => {
+        session.admin.renameGroup(id, name);
+        io.out(`renamed group ${id} to '${name}'`);
+      };
+    },
+  },
+  {
+    name: 'set-max-keys',
+    args: 'G N',
+    summary: "change a group's maxKeys (refused if its live keys exceed it)",
+    mutates: true,
+    prepare: (args) => {
+      const id = args.positional('group ID');
+      const n = positiveInteger(args.positional('N'), 'N');
+      return async ({ session, io }) => {
+        session.admin.setMaxKeys(id, n);
+        io.out(`group ${id}: at most ${n} keys`);
+      };
+    },
+  },
+  {
+    name: 'set-cryptoperiod',
+    args: 'G DURATION',
+    summary: "change a group's default cryptoperiod (refused if a live key has a longer one)",
+    mutates: true,
+    prepare: (args) => {
+      const id = args.positional('group ID');
+      const ms = durationValue(args.positional('DURATION'), 'DURATION');
+      return async ({ session, io }) => {
+        session.admin.setDefaultCryptoperiod(id, ms);
+        io.out(`group ${id}: cryptoperiod ${formatDuration(ms)}`);
+      };
+    },
+  },
+  {
+    name: 'group-info',
+    args: 'G',
+    summary: 'a group: policy, members and keys',
+    mutates: false,
+    lists: true,
+    prepare: (args, { json: asJson }) => {
+      const id = args.positional('group ID');
+      return async ({ session, io }) => {
+        const g = session.admin.groupInfo(id);
+        const keys = session.admin.listKeys().filter((k) => k.owner === id);
+        if (asJson) {
+          io.out(json({ ...g, keys }));
+          return;
+        }
+        fields([
+          ['group', `${g.id} '${g.name}'`],
+          ['policy', `at most ${g.policy.maxKeys} keys, ${g.policy.algorithm}, cryptoperiod ${formatDuration(g.policy.defaultCryptoperiodMs)}`],
+          ['history', g.shareHistory ? 'shared with new members' : 'not shared'],
+          ['members', ids(g.members)],
+          ['keys', keys.length === 0 ? '-' : keys.map((k) => `${k.id} (${k.state})`).join(', ')],
+        ]).forEach((l) => io.out(l));
+      };
+    },
+  },
+  {
+    name: 'groups',
+    args: '',
+    summary: 'list groups',
+    mutates: false,
+    lists: true,
+    prepare: (_args, { json: asJson }) => async ({ session, io }) => {
+      const groups = session.admin.listGroups();
+      if (asJson) {
+        io.out(json(groups));
+        return;
+      }
+      table(
+        ['ID', 'NAME', 'MEMBERS', 'MAX-KEYS', 'CRYPTOPERIOD', 'HISTORY'],
+        groups.map((g) => [g.id, g.name, ids(g.members), String(g.policy.maxKeys), formatDuration(g.policy.defaultCryptoperiodMs), g.shareHistory ? 'shared' : '-']),
+      ).forEach((l) => io.out(l));
+    },
+  },
+  {
+    name: 'add-member',
+    args: 'G U',
+    summary: 'add a user to a group (it gets the keys that can still protect; the history if shared)',
+    mutates: true,
+    prepare: (args) => {
+      const [g, u] = [args.positional('group ID'), args.positional('user ID')];
+      return async ({ session, io }) => {
+        session.admin.addMember(g, u);
+        io.out(`${u} joined ${g}`);
+      };
+    },
+  },
+  {
+    name: 'remove-member',
+    args: 'G U',
+    summary: 'remove a user from a group and rekey it (forward secrecy)',
+    mutates: true,
+    prepare: (args) => {
+      const [g, u] = [args.positional('group ID'), args.positional('user ID')];
+      return async ({ session, io }) => {
+        session.admin.removeMember(g, u);
+        io.out(`${u} left ${g}`);
+      };
+    },
+  },
+];

@@ -1,0 +1,122 @@
+/**
+ * `sekey admin` commands about keys: generation, the NIST SP 800-57 life-cycle events, names,
+ * listings and the expiry sweep. Key events print nothing of their own: the report of key changes
+ * every mutating command ends with says what happened (`keyChanges.ts`).
+ * @module
+ */
+import type { Admin, AdminKeyInfo } from '../admin.ts';
+import { formatDuration } from '../durations.ts';
+import type { AdminCommand } from './adminCommand.ts';
+import { durationValue } from './argValues.ts';
+import { fields, ids, json, table, when } from './format.ts';
+
+/** A key event command: `NAME K`, calling `call` on the admin. */
+function keyEvent(name: string, summary: string, call: (admin: Admin, keyId: string) => void): AdminCommand {
+  return {
+    name,
+    args: 'K',
+    summary,
+    mutates: true,
+    prepare: (args) => {
+      const keyId = args.positional('key ID');
+      return async ({ session }) => call(session.admin, keyId);
+    },
+  };
+}
+
+/** The lines of `key-info`. */
+export function keyInfoLines(k: AdminKeyInfo): string[] {
+  return fields([
+    ['key', `${k.id} '${k.name}' of ${k.owner}, ${k.algorithm}`],
+    ['state', k.state],
+    ['cryptoperiod', formatDuration(k.cryptoperiodMs)],
+    ['created', when(k.createdAt)],
+    ['activated', when(k.activatedAt)],
+    ['expires', when(k.expiresAt)],
+    ...(k.suspendedAt === null ? [] : [['suspended', when(k.suspendedAt)] as const]),
+    ...(k.resumedAt === null ? [] : [['resumed', when(k.resumedAt)] as const]),
+    ...(k.deactivatedAt === null ? [] : [['deactivated', when(k.deactivatedAt)] as const]),
+    ...(k.compromisedAt === null ? [] : [['compromised', when(k.compromisedAt)] as const]),
+    ...(k.destroyedAt === null ? [] : [['destroyed', when(k.destroyedAt)] as const]),
+    ['holders', ids(k.holders)],
+  ]);
+}
+
+/** The key commands. */
+export const ADMIN_KEY_COMMANDS: readonly AdminCommand[] = [
+  {
+    name: 'add-key',
+    args: 'G NAME [--cryptoperiod DURATION]',
+    summary: "generate a key for a group in the admin HSM (pre-active; cryptoperiod at most the group's)",
+    mutates: true,
+    prepare: (args) => {
+      const cryptoperiod = args.option('--cryptoperiod');
+      const [group, name] = [args.positional('group ID'), args.positional('name')];
+      const options = cryptoperiod === undefined ? {} : { cryptoperiodMs: durationValue(cryptoperiod, '--cryptoperiod') };
+      return async ({ session }) => {
+        session.admin.addKey(group, name, options);
+      };
+    },
+  },
+  keyEvent('activate-key', 'activate a pre-active key (its cryptoperiod starts)', (a, k) => a.activateKey(k)),
+  keyEvent('suspend-key', 'suspend an active key', (a, k) => a.suspendKey(k)),
+  keyEvent('resume-key', 'resume a suspended key (before the end of its cryptoperiod)', (a, k) => a.resumeKey(k)),
+  keyEvent('deactivate-key', 'deactivate a key (it still decrypts, never encrypts)', (a, k) => a.deactivateKey(k)),
+  keyEvent('compromise-key', 'mark a key compromised (an active one is replaced at once)', (a, k) => a.compromiseKey(k)),
+  keyEvent('destroy-key', 'destroy a key: erased from every HSM, metadata kept', (a, k) => a.destroyKey(k)),
+  {
+    name: 'rename-key',
+    args: 'K NAME',
+    summary: "change a key's name",
+    mutates: true,
+    prepare: (args) => {
+      const [keyId, name] = [args.positional('key ID'), args.positional('name')];
+      return async ({ session }) => session.admin.renameKey(keyId, name);
+    },
+  },
+  {
+    name: 'key-info',
+    args: 'K',
+    summary: "a key's metadata, life-cycle times and holders (never its bytes)",
+    mutates: false,
+    lists: true,
+    prepare: (args, { json: asJson }) => {
+      const keyId = args.positional('key ID');
+      return async ({ session, io }) => {
+        const k = session.admin.keyInfo(keyId);
+        (asJson ? [json(k)] : keyInfoLines(k)).forEach((l) => io.out(l));
+      };
+    },
+  },
+  {
+    name: 'keys',
+    args: '[--group G]',
+    summary: 'list keys',
+    mutates: false,
+    lists: true,
+    prepare: (args, { json: asJson }) => {
+      const group = args.option('--group');
+      return async ({ session, io }) => {
+        const keys = session.admin.listKeys().filter((k) => group === undefined || k.owner === group);
+        if (asJson) {
+          io.out(json(keys));
+          return;
+        }
+        table(
+          ['ID', 'NAME', 'GROUP', 'STATE', 'ACTIVATED', 'EXPIRES', 'HOLDERS'],
+          keys.map((k) => [k.id, k.name, k.owner, k.state, when(k.activatedAt), when(k.expiresAt), ids(k.holders)]),
+        ).forEach((l) => io.out(l));
+      };
+    },
+  },
+  {
+    name: 'sweep',
+    args: '',
+    summary: 'expire every key whose cryptoperiod has ended (also done before every operation)',
+    mutates: true,
+    prepare: () => async ({ session, io, expiredBeforeRun }) => {
+      const expired = [...expiredBeforeRun, ...session.admin.sweepExpired()];
+      if (expired.length === 0) io.out('no key has reached the end of its cryptoperiod');
+    },
+  },
+];

@@ -1,0 +1,133 @@
+/**
+ * `sekey admin` commands about users and their HSMs: add, delete, rename, inspect, provision.
+ * @module
+ */
+import type { Admin } from '../admin.ts';
+import { userDeviceOf } from '../distribution.ts';
+import { SekeyError } from '../sekeyError.ts';
+import type { AdminCommand } from './adminCommand.ts';
+import { UsageError } from './args.ts';
+import { fields, ids, json, table } from './format.ts';
+
+/** The serial of a user's provisioned HSM, or null. */
+export function deviceSerialOf(admin: Admin, userId: string): string | null {
+  try {
+    return admin.readDatabase((db) => userDeviceOf(db, userId).serial);
+  } catch (error) {
+    if (error instanceof SekeyError && error.code === 'NotProvisioned') return null;
+    throw error;
+  }
+}
+
+/** The user commands. */
+export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
+  {
+    name: 'add-user',
+    args: 'U NAME',
+    summary: 'add a user (IDs are U followed by a number)',
+    mutates: true,
+    prepare: (args) => {
+      const [id, name] = [args.positional('user ID'), args.positional('name')];
+      return async ({ session, io }) => {
+        session.admin.addUser(id, name);
+        io.out(`added user ${id} '${name}' (provision its HSM with \`sekey admin provision ${id}\`)`);
+      };
+    },
+  },
+  {
+    name: 'delete-user',
+    args: 'U',
+    summary: 'delete a user: its groups are rekeyed and its HSM is told to erase every key',
+    mutates: true,
+    prepare: (args) => {
+      const id = args.positional('user ID');
+      return async ({ session, io }) => {
+        session.admin.deleteUser(id);
+        io.out(`deleted user ${id}`);
+      };
+    },
+  },
+  {
+    name: 'rename-user',
+    args: 'U NAME',
+    summary: "change a user's name",
+    mutates: true,
+    prepare: (args) => {
+      const [id, name] = [args.positional('user ID'), args.positional('name')];
+      return async ({ session, io }) => {
+        session.admin.renameUser(id, name);
+        io.out(`renamed user ${id} to '${name}'`);
+      };
+    },
+  },
+  {
+    name: 'user-info',
+    args: 'U',
+    summary: 'a user: name, groups, HSM and publication state',
+    mutates: false,
+    lists: true,
+    prepare: (args, { json: asJson }) => {
+      const id = args.positional('user ID');
+      return async ({ session, io }) => {
+        const info = session.admin.userInfo(id);
+        const serial = deviceSerialOf(session.admin, id);
+        const publication = serial === null ? null : (session.publisher.publicationStates().find((p) => p.userId === id) ?? null);
+        if (asJson) {
+          io.out(json({ ...info, serial, publication }));
+          return;
+        }
+        const pub = publication === null ? '-' : `${publication.state} (published #${publication.published}, acknowledged #${publication.acknowledged})`;
+        fields([
+          ['user', `${info.id} '${info.name}'`],
+          ['groups', ids(info.groups)],
+          ['HSM', serial ?? 'not provisioned'],
+          ['updates', pub],
+        ]).forEach((l) => io.out(l));
+      };
+    },
+  },
+  {
+    name: 'users',
+    args: '',
+    summary: 'list users',
+    mutates: false,
+    lists: true,
+    prepare: (_args, { json: asJson }) => async ({ session, io }) => {
+      const users = session.admin.listUsers().map((u) => ({ ...u, serial: deviceSerialOf(session.admin, u.id) }));
+      if (asJson) {
+        io.out(json(users));
+        return;
+      }
+      table(
+        ['ID', 'NAME', 'GROUPS', 'HSM'],
+        users.map((u) => [u.id, u.name, ids(u.groups), u.serial ?? '-']),
+      ).forEach((l) => io.out(l));
+    },
+  },
+  {
+    name: 'provision',
+    args: 'U --user-pin PIN --device-admin-pin PIN',
+    summary: 'factory-initialise a new HSM for a user and pair it with the admin HSM (replaces any earlier one)',
+    help: [
+      'The new HSM gets its PINs (--user-pin for its user, --device-admin-pin for its admin level), makes',
+      'its X25519 identity inside, and derives the channel and wrapping keys with the admin HSM: no key',
+      'crosses the host. Compare the two fingerprints out of band. It is stored under users/U/.',
+      'Provisioning again replaces the device: the old one can open nothing new, and the new one gets',
+      'everything by a resync.',
+    ].join('\n'),
+    mutates: true,
+    prepare: (args) => {
+      const userPin = args.option('--user-pin');
+      const deviceAdminPin = args.option('--device-admin-pin');
+      const id = args.positional('user ID');
+      if (userPin === undefined || deviceAdminPin === undefined) {
+        throw new UsageError('provision sets the new HSM\'s PINs: give both --user-pin PIN and --device-admin-pin PIN');
+      }
+      return async ({ session, io }) => {
+        const r = await session.provision(id, { userPin, deviceAdminPin });
+        io.out(`provisioned ${id}: HSM ${r.userSerial}, paired with admin HSM ${r.adminSerial}`);
+        io.out(`  fingerprints — admin ${r.adminFingerprint}, user ${r.userFingerprint}`);
+      };
+    },
+  },
+];

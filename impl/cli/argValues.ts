@@ -1,0 +1,33 @@
+/**
+ * Typed values from command-line strings; each refusal is a usage error naming the argument.
+ * @module
+ */
+import { parseDuration, parseTimeSpec } from '../durations.ts';
+import type { TimeSpec } from '../durations.ts';
+import { UsageError } from './args.ts';
+
+/** A duration (`30d`, `12h`, `15m`, `90s`, or milliseconds) in milliseconds. */
+export function durationValue(text: string, what: string): number {
+  const ms = parseDuration(text);
+  if (ms === null) throw new UsageError(`${what} must be a duration like 30d, 12h, 15m, 90s or milliseconds, got '${text}'`);
+  return ms;
+}
+
+/** A positive integer. */
+export function positiveInteger(text: string, what: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`${what} must be a positive integer, got '${text}'`);
+  return n;
+}
+
+/** `--at`: ISO 8601, milliseconds since the epoch, or `+DURATION`. */
+export function timeValue(text: string): TimeSpec {
+  const spec = parseTimeSpec(text);
+  if (spec === null) throw new UsageError(`--at must be an ISO 8601 time (2026-01-05T09:00Z), milliseconds since the epoch, or +DURATION (+7d), got '${text}'`);
+  return spec;
+}
+
+/** A comma- and/or space-separated list of IDs (`U2,U3` or `U2 U3`). */
+export function idList(values: readonly string[]): string[] {
+  return values.flatMap((v) => v.split(',')).filter((v) => v !== '');
+}

@@ -1,0 +1,33 @@
+/**
+ * What a `sekey` command may touch besides the installation: its output streams, its environment,
+ * its working directory and the host clock. Passed in rather than taken from `process`, so tests and
+ * the demo run commands in-process with their own.
+ * @module
+ */
+import type { Clock } from '../clock.ts';
+import type { DeviceReport } from '../installation.ts';
+
+/** The world of one command run. */
+export interface CliIo {
+  /** A line on standard output. */
+  out(line: string): void;
+  /** A line on standard error. */
+  err(line: string): void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Relative paths (`--home`, files) resolve against this. */
+  readonly cwd: string;
+  /** The host clock; default the system clock. */
+  readonly clock?: Clock;
+  /** Receives each device's figures after a session saves it (the demo's numbers). */
+  readonly onDeviceReport?: (report: DeviceReport) => void;
+}
+
+/** The process's own console, environment and directory. */
+export function processIo(): CliIo {
+  return {
+    out: (line) => console.log(line),
+    err: (line) => console.error(line),
+    env: process.env,
+    cwd: process.cwd(),
+  };
+}

@@ -1,0 +1,225 @@
+/**
+ * `sekey user U <command>`: what a user does with its own HSM — sync from the share, look at its
+ * replica, pick keys, encrypt, decrypt, re-protect, judge an update file. Users change nothing in
+ * the KMS; every key stays inside the HSM and messages only name the key.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { writeFileAtomic } from '../atomicFile.ts';
+import { decodeMessage } from '../message.ts';
+import { sequenceOfName } from '../publisher.ts';
+import { UpdateFormatError, parseUpdateFile } from '../updateFile.ts';
+import type { UserSession } from '../installation.ts';
+import type { Args } from './args.ts';
+import { UsageError } from './args.ts';
+import { idList } from './argValues.ts';
+import type { CliIo } from './cliIo.ts';
+import { bytes, ids, json, table, when } from './format.ts';
+import { formatDuration } from '../durations.ts';
+
+/** What a prepared user command runs with. */
+export interface UserContext {
+  readonly io: CliIo;
+  readonly session: UserSession;
+}
+
+/** One `sekey user U` subcommand. */
+export interface UserCommand {
+  readonly name: string;
+  readonly args: string;
+  readonly summary: string;
+  readonly help?: string;
+  readonly lists?: boolean;
+  readonly prepare: (args: Args, options: { readonly json: boolean; readonly cwd: string }) => (ctx: UserContext) => Promise<number | void>;
+}
+
+/** Input files are read while the command line is checked, before any HSM is opened. */
+function readInput(cwd: string, path: string): Uint8Array {
+  return new Uint8Array(readFileSync(resolve(cwd, path)));
+}
+
+/** The user commands. */
+export const USER_COMMANDS: readonly UserCommand[] = [
+  {
+    name: 'status',
+    args: '',
+    summary: "the user, its HSM, and where its update stream stands",
+    lists: true,
+    prepare: (_args, { json: asJson }) => async ({ session, io }) => {
+      const { user } = session;
+      const me = user.me();
+      const status = { user: me, serial: user.device.serial, appliedSequence: user.appliedSequence, blocked: user.blocked, groups: user.groups().map((g) => g.id), keys: user.keys().length };
+      if (asJson) {
+        io.out(json(status));
+        return;
+      }
+      io.out(`${me.id} '${me.name}' on HSM ${status.serial}`);
+      io.out(`  applied update #${status.appliedSequence}${status.blocked ? ', BLOCKED: too many refused files, waiting for a resync' : ''}`);
+      io.out(`  groups ${ids(status.groups)}; ${status.keys} key${status.keys === 1 ? '' : 's'} held`);
+    },
+  },
+  {
+    name: 'sync',
+    args: '',
+    summary: 'apply every new update file from the share and acknowledge it (exit 1 if one is refused)',
+    lists: true,
+    prepare: (_args, { json: asJson }) => async ({ session, io }) => {
+      const report = await session.user.sync(session.transport);
+      if (asJson) io.out(json(report));
+      else {
+        io.out(report.applied.length === 0 ? `nothing new (at update #${report.sequence})` : `applied ${report.applied.map((s) => `#${s}`).join(', ')}; now at update #${report.sequence}`);
+      }
+      for (const r of report.refused) io.err(`refused ${r.name}: ${r.reason}`);
+      if (report.blocked) io.err('blocked: too many refused files in a row; ask the administrator for `sekey admin resync`');
+      return report.refused.length > 0 || report.blocked ? 1 : 0;
+    },
+  },
+  {
+    name: 'groups',
+    args: '',
+    summary: "the user's groups and their members",
+    lists: true,
+    prepare: (_args, { json: asJson }) => async ({ session, io }) => {
+      const groups = session.user.groups();
+      if (asJson) io.out(json(groups));
+      else {
+        table(
+          ['ID', 'NAME', 'MEMBERS', 'CRYPTOPERIOD'],
+          groups.map((g) => [g.id, g.name, ids(g.members), formatDuration(g.policy.defaultCryptoperiodMs)]),
+        ).forEach((l) => io.out(l));
+      }
+    },
+  },
+  {
+    name: 'users',
+    args: '',
+    summary: 'the user and everyone sharing a group with it',
+    lists: true,
+    prepare: (_args, { json: asJson }) => async ({ session, io }) => {
+      const users = session.user.users();
+      if (asJson) io.out(json(users));
+      else table(['ID', 'NAME'], users.map((u) => [u.id, u.name])).forEach((l) => io.out(l));
+    },
+  },
+  {
+    name: 'keys',
+    args: '',
+    summary: "the keys the user's HSM holds (metadata only)",
+    lists: true,
+    prepare: (_args, { json: asJson }) => async ({ session, io }) => {
+      const keys = session.user.keys();
+      if (asJson) io.out(json(keys));
+      else {
+        table(
+          ['ID', 'NAME', 'GROUP', 'STATE', 'EXPIRES'],
+          keys.map((k) => [k.id, k.name, k.owner, k.state, when(k.expiresAt)]),
+        ).forEach((l) => io.out(l));
+      }
+    },
+  },
+  {
+    name: 'key-info',
+    args: 'K',
+    summary: "one held key's metadata",
+    lists: true,
+    prepare: (args, { json: asJson }) => {
+      const keyId = args.positional('key ID');
+      return async ({ session, io }) => {
+        const k = session.user.keyInfo(keyId);
+        if (asJson) io.out(json(k));
+        else {
+          io.out(`${k.id} '${k.name}' of ${k.owner}, ${k.algorithm}: ${k.state}`);
+          io.out(`  cryptoperiod ${formatDuration(k.cryptoperiodMs)}, activated ${when(k.activatedAt)}, expires ${when(k.expiresAt)}`);
+        }
+      };
+    },
+  },
+  {
+    name: 'find-key',
+    args: 'U2 [U3 …]',
+    summary: 'the key a message to these recipients would use (smallest common group)',
+    lists: true,
+    prepare: (args, { json: asJson }) => {
+      const recipients = idList(args.rest('recipient'));
+      return async ({ session, io }) => {
+        const choice = session.user.findKey(recipients);
+        io.out(asJson ? json(choice) : `${choice.keyId} of ${choice.groupId}`);
+      };
+    },
+  },
+  {
+    name: 'encrypt',
+    args: '--to U2[,U3…] IN OUT',
+    summary: 'encrypt a file inside the HSM for the recipients (the message names its key, never holds it)',
+    prepare: (args, { cwd }) => {
+      const to = args.option('--to');
+      const [inPath, outPath] = [args.positional('IN file'), args.positional('OUT file')];
+      if (to === undefined) throw new UsageError('encrypt needs --to U2[,U3…]');
+      const recipients = idList([to]);
+      const data = readInput(cwd, inPath);
+      return async ({ session, io }) => {
+        const choice = session.user.findKey(recipients);
+        const message = session.user.encrypt(recipients, data);
+        writeFileAtomic(resolve(cwd, outPath), message);
+        io.out(`encrypted ${inPath} (${bytes(data.length)}) for ${recipients.join(',')} under ${choice.keyId} of ${choice.groupId} → ${outPath} (${bytes(message.length)})`);
+      };
+    },
+  },
+  {
+    name: 'decrypt',
+    args: 'IN OUT',
+    summary: 'decrypt a message inside the HSM (active, suspended or deactivated keys only)',
+    prepare: (args, { cwd }) => {
+      const [inPath, outPath] = [args.positional('IN file'), args.positional('OUT file')];
+      const message = readInput(cwd, inPath);
+      return async ({ session, io }) => {
+        const plain = session.user.decrypt(message);
+        writeFileAtomic(resolve(cwd, outPath), plain);
+        io.out(`decrypted ${inPath} under ${decodeMessage(message).keyId} → ${outPath} (${bytes(plain.length)})`);
+      };
+    },
+  },
+  {
+    name: 'reprotect',
+    args: 'IN OUT',
+    summary: 're-encrypt a message under a fresh key inside the HSM (rescues data under a compromised key)',
+    prepare: (args, { cwd }) => {
+      const [inPath, outPath] = [args.positional('IN file'), args.positional('OUT file')];
+      const message = readInput(cwd, inPath);
+      return async ({ session, io }) => {
+        const from = decodeMessage(message).keyId;
+        const out = session.user.reprotect(message);
+        writeFileAtomic(resolve(cwd, outPath), out);
+        const to = decodeMessage(out).keyId;
+        io.out(to === from ? `${inPath} is already under the best key ${from}; copied to ${outPath}` : `re-protected ${inPath} from ${from} to ${to} inside the HSM → ${outPath}`);
+      };
+    },
+  },
+  {
+    name: 'check-update',
+    args: 'FILE',
+    summary: 'judge an update file without applying it: would this HSM apply it next? (exit 1 if not)',
+    prepare: (args, { cwd }) => {
+      const path = args.positional('update file');
+      const file = readInput(cwd, path);
+      const claimsResync = sequenceOfName(basename(path))?.resync ?? false;
+      return async ({ session, io }) => {
+        const reason = session.user.check(file, claimsResync);
+        let header = '';
+        try {
+          const h = parseUpdateFile(file).header;
+          header = ` (${h.kind} #${h.sequence} for ${h.userId})`;
+        } catch (error) {
+          if (!(error instanceof UpdateFormatError)) throw error;
+        }
+        if (reason === null) {
+          io.out(`${path}${header}: would be applied`);
+          return 0;
+        }
+        io.out(`${path}${header}: would be refused: ${reason}`);
+        return 1;
+      };
+    },
+  },
+];

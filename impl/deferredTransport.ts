@@ -1,0 +1,62 @@
+/**
+ * A transport whose writes and removals wait until the caller has made its own state durable.
+ *
+ * A command run loads device images, works, and saves them. Whatever it tells the share (an update
+ * file, an acknowledgement, the removal of an acknowledged file) must not get ahead of what it
+ * saved: an acknowledgement for an update the saved user image never applied, or an update file the
+ * saved admin database does not know it published (the next publish would reuse its sequence and
+ * fork the user's chain), would each be a lie. So the share is told only after the save. A crash in
+ * between can only lose messages, never contradict a device: a lost update file or acknowledgement
+ * leaves its user pending, then stale, which `sekey admin stale` shows and a resync repairs (and
+ * `Publisher.flush` rewrites any committed file whose bytes the outbox still holds).
+ * @module
+ */
+import type { Transport } from './transport.ts';
+
+type Operation = { readonly kind: 'write'; readonly stream: string; readonly name: string; readonly bytes: Uint8Array } | { readonly kind: 'remove'; readonly stream: string; readonly name: string };
+
+/** Reads go straight through; writes and removals are queued until {@link commit}. */
+export class DeferredTransport implements Transport {
+  readonly #inner: Transport;
+  #queue: Operation[] = [];
+
+  constructor(inner: Transport) {
+    this.#inner = inner;
+  }
+
+  /** Operations queued so far. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  list(stream: string): Promise<string[]> {
+    return this.#inner.list(stream);
+  }
+
+  read(stream: string, name: string): Promise<Uint8Array | null> {
+    return this.#inner.read(stream, name);
+  }
+
+  async write(stream: string, name: string, bytes: Uint8Array): Promise<void> {
+    this.#queue.push({ kind: 'write', stream, name, bytes: bytes.slice() });
+  }
+
+  async remove(stream: string, name: string): Promise<void> {
+    this.#queue.push({ kind: 'remove', stream, name });
+  }
+
+  /** Carries out the queued operations in order. */
+  async commit(): Promise<void> {
+    const queue = this.#queue;
+    this.#queue = [];
+    for (const op of queue) {
+      if (op.kind === 'write') await this.#inner.write(op.stream, op.name, op.bytes);
+      else await this.#inner.remove(op.stream, op.name);
+    }
+  }
+
+  /** Forgets the queued operations (the state they belonged to was not saved). */
+  discard(): void {
+    this.#queue = [];
+  }
+}

@@ -1,0 +1,362 @@
+/**
+ * A persistent SEkey installation on simulated hardware, in one home directory:
+ *
+ * ```
+ * installation.json          format, admin serial, share, clock mode, last time (installationConfig.ts)
+ * admin/flash.img, sd.img    the admin HSM: internal flash and microSD card
+ * users/<U>/flash.img, sd.img  each provisioned user's HSM
+ * share/                     the DirectoryTransport root (or any folder given at init: a network
+ *                            share, a synced cloud folder)
+ * ```
+ *
+ * Each command run is one session: take the home's lock, load the device it needs from its images
+ * (`Flash.fromImage`, `SdCard.fromImage`, then `new SecubeDevice({ flash, sdcard })`, which boots from
+ * flash), log in with the PIN, do the work, and save the images again — always, even when the work
+ * failed, because a failed login spends a PIN try in flash and that must stick. Only then are the
+ * session's writes to the share carried out (`DeferredTransport`: the share never gets ahead of the
+ * saved devices) and the time recorded.
+ *
+ * Time: the KMS relies on monotonic time (life-cycle transitions are stamped and compared), so a
+ * session refuses to run at a time before the last recorded one (`ClockWentBack`). `--at` sets the
+ * time of one session; in `manual` clock mode time stands still between sessions until moved.
+ * @module
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { CycleMeter } from '../device/costModel.ts';
+import { Flash } from '../device/flash.ts';
+import { SdCard } from '../device/sdcard.ts';
+import { SecubeDevice } from '../device/secube.ts';
+import { KmsError, checkId } from '../model/kms.ts';
+import type { UserId } from '../model/kms.ts';
+import { Admin } from './admin.ts';
+import type { Clock } from './clock.ts';
+import { systemClock } from './clock.ts';
+import { DeferredTransport } from './deferredTransport.ts';
+import { hasDeviceImages, loadDeviceImages, saveDeviceImages } from './deviceImages.ts';
+import { provisionUser } from './distribution.ts';
+import type { ProvisioningRecord } from './distribution.ts';
+import type { TimeSpec } from './durations.ts';
+import { lockHome } from './homeLock.ts';
+import { INSTALLATION_FORMAT, readInstallationConfig, writeInstallationConfig } from './installationConfig.ts';
+import type { ClockMode, InstallationConfig } from './installationConfig.ts';
+import { InstallationError } from './installationError.ts';
+import { Publisher } from './publisher.ts';
+import { DirectoryTransport } from './transport.ts';
+import type { Transport } from './transport.ts';
+import { User } from './user.ts';
+
+/** Capacity of each device's microSD card: 32 MiB (images are sparse, so size costs nothing). */
+export const CARD_SECTORS = 65_536;
+
+/** Default time before an unacknowledged publication makes its user stale: 7 days. */
+export const DEFAULT_STALE_AFTER_MS = 7 * 86_400_000;
+
+/** What one device did in one session: the figures of the cost model and of the media. */
+export interface DeviceReport {
+  /** `admin` or the user's ID. */
+  readonly device: string;
+  readonly serial: string;
+  /** Modelled HSM cycles at 168 MHz (crypto, TRNG, PIN hashing, flash and SD transfers). */
+  readonly cycles: number;
+  /** The same as modelled busy time. */
+  readonly busyMs: number;
+  /** Flash sector erases in this session. */
+  readonly flashErases: number;
+  /** Flash sector erases over the device's life (persisted in its image). */
+  readonly lifetimeFlashErases: number;
+  readonly sdBytesWritten: number;
+  readonly flashImageBytes: number;
+  readonly sdImageBytes: number;
+}
+
+/** Options of an {@link Installation}. */
+export interface InstallationOptions {
+  /** The time of the session (`--at`); default: the clock mode's. */
+  readonly at?: TimeSpec;
+  /** The host clock (default: the system clock); tests inject one. */
+  readonly hostClock?: Clock;
+  /** Receives each device's figures after it is saved. */
+  readonly observer?: (report: DeviceReport) => void;
+}
+
+/** What `sekey admin init` needs. */
+export interface InitOptions {
+  readonly adminPin: string;
+  /** The admin HSM's user-level PIN (factory init sets both levels). */
+  readonly userPin: string;
+  /** The share's path; default `share` inside the home. */
+  readonly share?: string;
+  /** Default: `manual` when `at` is given, else `system`. */
+  readonly clock?: ClockMode;
+  readonly staleAfterMs?: number;
+}
+
+/** PINs of a user HSM being provisioned. */
+export interface ProvisionPins {
+  readonly userPin: string;
+  readonly deviceAdminPin: string;
+}
+
+/** An open admin session. */
+export interface AdminSession {
+  readonly admin: Admin;
+  readonly publisher: Publisher;
+  readonly config: InstallationConfig;
+  readonly clock: Clock;
+  /** Factory-initialises a new HSM for `userId`, provisions it, and stores it under `users/<U>/`. */
+  provision(userId: UserId, pins: ProvisionPins): Promise<ProvisioningRecord>;
+}
+
+/** An open user session. */
+export interface UserSession {
+  readonly user: User;
+  readonly transport: Transport;
+  readonly config: InstallationConfig;
+  readonly clock: Clock;
+}
+
+/** A device loaded from its images, with what is needed to save and report it. */
+interface LoadedDevice {
+  readonly name: string;
+  readonly dir: string;
+  readonly device: SecubeDevice;
+  readonly flash: Flash;
+  readonly sd: SdCard;
+  readonly meter: CycleMeter;
+}
+
+/** A clock that never goes back and remembers the latest time it gave. */
+interface SessionClock extends Clock {
+  readonly latest: number;
+}
+
+const ADMIN_DIR = 'admin';
+const USERS_DIR = 'users';
+
+function freshDevice(name: string, dir: string): LoadedDevice {
+  const meter = new CycleMeter();
+  const flash = new Flash({ meter });
+  const sd = new SdCard({ sectorCount: CARD_SECTORS, meter });
+  return { name, dir, device: new SecubeDevice({ flash, sdcard: sd }), flash, sd, meter };
+}
+
+function loadDevice(name: string, dir: string): LoadedDevice {
+  const images = loadDeviceImages(dir);
+  const meter = new CycleMeter();
+  const flash = Flash.fromImage(images.flash, { meter });
+  const sd = SdCard.fromImage(images.sd, { meter });
+  // Construction boots the device from its flash: PIN counters, counters and keys come back.
+  return { name, dir, device: new SecubeDevice({ flash, sdcard: sd }), flash, sd, meter };
+}
+
+function saveDevice(d: LoadedDevice): DeviceReport {
+  const images = { flash: d.flash.toImage(), sd: d.sd.toImage() };
+  saveDeviceImages(d.dir, images);
+  const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+  return {
+    device: d.name,
+    serial: d.device.serial,
+    cycles: d.meter.cycles,
+    busyMs: d.meter.busyMs,
+    flashErases: sum(d.flash.stats().erases),
+    lifetimeFlashErases: sum(d.flash.eraseCounts()),
+    sdBytesWritten: d.sd.stats().bytesWritten,
+    flashImageBytes: images.flash.length,
+    sdImageBytes: images.sd.length,
+  };
+}
+
+/** A persistent installation in a home directory (see the module comment). */
+export class Installation {
+  readonly home: string;
+  readonly #options: InstallationOptions;
+
+  constructor(home: string, options: InstallationOptions = {}) {
+    this.home = resolve(home);
+    this.#options = options;
+  }
+
+  /**
+   * Creates an installation: factory-initialises the admin HSM with `adminPin`/`userPin`, creates the
+   * administrator's database on its card, and records the configuration.
+   * @throws InstallationError `AlreadyInitialized` when `home` holds one.
+   */
+  static async init(home: string, init: InitOptions, options: InstallationOptions = {}): Promise<Installation> {
+    const installation = new Installation(home, options);
+    const root = installation.home;
+    mkdirSync(root, { recursive: true });
+    const release = lockHome(root);
+    try {
+      if (existsSync(join(root, 'installation.json'))) {
+        throw new InstallationError('AlreadyInitialized', `${root} already holds an SEkey installation`);
+      }
+      const host = options.hostClock ?? systemClock;
+      const at = options.at;
+      const start = at === undefined ? host.now() : at.kind === 'absolute' ? at.ms : host.now() + at.ms;
+      const mode: ClockMode = init.clock ?? (at === undefined ? 'system' : 'manual');
+      const clock = sessionClock(start, mode === 'system' && at === undefined ? host : null);
+      // A half-finished earlier init (no installation.json) is simply overwritten.
+      const d = freshDevice('admin', join(root, ADMIN_DIR));
+      d.device.factoryInit({ userPin: init.userPin, adminPin: init.adminPin });
+      d.device.login('admin', init.adminPin);
+      const admin = await Admin.create({ device: d.device, sd: d.sd, clock });
+      admin.close();
+      const report = saveDevice(d);
+      const share = init.share === undefined ? 'share' : resolve(init.share);
+      mkdirSync(isAbsolute(share) ? share : join(root, share), { recursive: true });
+      writeInstallationConfig(root, {
+        format: INSTALLATION_FORMAT,
+        adminSerial: report.serial,
+        share,
+        clock: mode,
+        lastTime: clock.latest,
+        staleAfterMs: init.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
+        createdAt: start,
+      });
+      options.observer?.(report);
+      return installation;
+    } finally {
+      release();
+    }
+  }
+
+  /** The installation's configuration. */
+  config(): InstallationConfig {
+    return readInstallationConfig(this.home);
+  }
+
+  /** The share's directory. */
+  sharePath(config: InstallationConfig = this.config()): string {
+    return resolve(this.home, config.share);
+  }
+
+  /** Where `userId`'s HSM images live. */
+  userDir(userId: UserId): string {
+    throwIf(checkId('user', userId));
+    return join(this.home, USERS_DIR, userId);
+  }
+
+  /** Runs `fn` in an admin session on the admin HSM, logged in at admin level with `pin`. */
+  async withAdmin<T>(pin: string, fn: (session: AdminSession) => Promise<T>): Promise<T> {
+    return this.#session(async (config, clock, transport, devices) => {
+      const d = loadDevice('admin', join(this.home, ADMIN_DIR));
+      if (d.device.serial !== config.adminSerial) {
+        throw new InstallationError('BadInstallation', `admin HSM serial ${d.device.serial} is not the installation's ${config.adminSerial}`);
+      }
+      devices.push(d);
+      d.device.login('admin', pin);
+      const admin = await Admin.open({ device: d.device, sd: d.sd, clock });
+      try {
+        const publisher = new Publisher(admin, transport, { staleAfterMs: config.staleAfterMs });
+        return await fn({ admin, publisher, config, clock, provision: (userId, pins) => this.#provision(admin, clock, userId, pins) });
+      } finally {
+        admin.close();
+      }
+    });
+  }
+
+  /** Runs `fn` in a session on `userId`'s HSM, logged in at user level with `pin`. */
+  async withUser<T>(userId: UserId, pin: string, fn: (session: UserSession) => Promise<T>): Promise<T> {
+    const dir = this.userDir(userId);
+    return this.#session(async (config, clock, transport, devices) => {
+      if (!hasDeviceImages(dir)) {
+        throw new InstallationError('NoDevice', `${userId} has no HSM in ${this.home}: run \`sekey admin provision ${userId} …\` first`);
+      }
+      const d = loadDevice(userId, dir);
+      devices.push(d);
+      d.device.login('user', pin);
+      const user = await User.open({ device: d.device, sd: d.sd, clock });
+      try {
+        return await fn({ user, transport, config, clock });
+      } finally {
+        user.close();
+      }
+    });
+  }
+
+  async #provision(admin: Admin, clock: Clock, userId: UserId, pins: ProvisionPins): Promise<ProvisioningRecord> {
+    const d = freshDevice(userId, this.userDir(userId));
+    d.device.factoryInit({ userPin: pins.userPin, adminPin: pins.deviceAdminPin });
+    d.device.login('admin', pins.deviceAdminPin);
+    const record = provisionUser(admin, userId, d.device);
+    d.device.logout();
+    d.device.login('user', pins.userPin);
+    const user = await User.create({ provisioning: record, device: d.device, sd: d.sd, clock });
+    user.close();
+    // Saved now, before the admin's images: a crash in between leaves a device the admin does not
+    // know, and provisioning again replaces it. The other order would leave the admin believing in
+    // a device that does not exist.
+    const report = saveDevice(d);
+    this.#options.observer?.(report);
+    return record;
+  }
+
+  /**
+   * One locked session: `work` loads the devices it needs into `devices`; whatever happens, every
+   * loaded device is saved, then the share is told and the time recorded.
+   */
+  async #session<T>(
+    work: (config: InstallationConfig, clock: Clock, transport: DeferredTransport, devices: LoadedDevice[]) => Promise<T>,
+  ): Promise<T> {
+    if (!existsSync(this.home)) readInstallationConfig(this.home); // throws NotInitialized
+    const release = lockHome(this.home);
+    try {
+      const config = readInstallationConfig(this.home);
+      const clock = this.#startClock(config);
+      const transport = new DeferredTransport(new DirectoryTransport(this.sharePath(config)));
+      const devices: LoadedDevice[] = [];
+      try {
+        return await work(config, clock, transport, devices);
+      } finally {
+        if (devices.length > 0) {
+          const reports = devices.map(saveDevice);
+          writeInstallationConfig(this.home, { ...config, lastTime: Math.max(config.lastTime, clock.latest) });
+          await transport.commit();
+          for (const r of reports) this.#options.observer?.(r);
+        }
+      }
+    } finally {
+      release();
+    }
+  }
+
+  #startClock(config: InstallationConfig): SessionClock {
+    const host = this.#options.hostClock ?? systemClock;
+    const at = this.#options.at;
+    if (at !== undefined) {
+      const t = at.kind === 'absolute' ? at.ms : config.lastTime + at.ms;
+      if (t < config.lastTime) {
+        throw new InstallationError('ClockWentBack', `--at ${new Date(t).toISOString()} is before the last recorded time ${new Date(config.lastTime).toISOString()}: time only moves forward`);
+      }
+      return sessionClock(t, null);
+    }
+    if (config.clock === 'manual') return sessionClock(config.lastTime, null);
+    const now = host.now();
+    if (now < config.lastTime) {
+      throw new InstallationError(
+        'ClockWentBack',
+        `the system clock (${new Date(now).toISOString()}) is behind the last recorded time ${new Date(config.lastTime).toISOString()}: fix the clock, or wait`,
+      );
+    }
+    return sessionClock(now, host);
+  }
+}
+
+/** A clock starting at `start`: fixed, or following `host` without ever going back. */
+function sessionClock(start: number, host: Clock | null): SessionClock {
+  let latest = start;
+  return {
+    now: () => {
+      if (host !== null) latest = Math.max(latest, host.now());
+      return latest;
+    },
+    get latest() {
+      return latest;
+    },
+  };
+}
+
+function throwIf(error: KmsError | null): void {
+  if (error) throw error;
+}

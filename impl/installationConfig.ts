@@ -1,0 +1,86 @@
+/**
+ * `installation.json`: the few facts about an installation that live outside every HSM — format
+ * version, the admin HSM's serial (to notice a swapped admin image), where the share is, how time is
+ * kept, and the last time any command ran at (so time never goes back between runs).
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomicFile.ts';
+import { InstallationError } from './installationError.ts';
+
+/** The format version this code writes and reads. */
+export const INSTALLATION_FORMAT = 1;
+
+/** The file's name in the home directory. */
+export const INSTALLATION_FILE = 'installation.json';
+
+/**
+ * How a command learns the time: `system` reads the host clock (and refuses to run if it is behind
+ * the last recorded time); `manual` stands still at the last recorded time until `--at` moves it,
+ * for simulations and demos.
+ */
+export type ClockMode = 'system' | 'manual';
+
+/** The contents of `installation.json`. */
+export interface InstallationConfig {
+  readonly format: typeof INSTALLATION_FORMAT;
+  readonly adminSerial: string;
+  /** The share (DirectoryTransport root): relative to the home directory, or absolute. */
+  readonly share: string;
+  readonly clock: ClockMode;
+  /** The latest time any command ran at, ms since the epoch. */
+  readonly lastTime: number;
+  /** How long a publication may stay unacknowledged before its user counts as stale. */
+  readonly staleAfterMs: number;
+  readonly createdAt: number;
+}
+
+function invalid(why: string): never {
+  throw new InstallationError('BadInstallation', `${INSTALLATION_FILE}: ${why}`);
+}
+
+/** Checks a parsed `installation.json`. */
+export function parseInstallationConfig(text: string): InstallationConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return invalid('not JSON');
+  }
+  if (typeof value !== 'object' || value === null) return invalid('not an object');
+  const v = value as Record<string, unknown>;
+  if (v['format'] !== INSTALLATION_FORMAT) return invalid(`format ${String(v['format'])} is not supported (this sekey reads ${INSTALLATION_FORMAT})`);
+  const str = (k: string): string => (typeof v[k] === 'string' && v[k] !== '' ? (v[k] as string) : invalid(`'${k}' must be a non-empty string`));
+  const int = (k: string): number => (Number.isSafeInteger(v[k]) && (v[k] as number) >= 0 ? (v[k] as number) : invalid(`'${k}' must be an integer ≥ 0`));
+  const clock = v['clock'];
+  if (clock !== 'system' && clock !== 'manual') return invalid("'clock' must be 'system' or 'manual'");
+  return {
+    format: INSTALLATION_FORMAT,
+    adminSerial: str('adminSerial'),
+    share: str('share'),
+    clock,
+    lastTime: int('lastTime'),
+    staleAfterMs: int('staleAfterMs'),
+    createdAt: int('createdAt'),
+  };
+}
+
+/** Reads the configuration of the installation in `home`. */
+export function readInstallationConfig(home: string): InstallationConfig {
+  let text: string;
+  try {
+    text = readFileSync(join(home, INSTALLATION_FILE), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new InstallationError('NotInitialized', `no SEkey installation in ${home}: run \`sekey admin init\` (or pass --home / set SEKEY_HOME)`);
+    }
+    throw error;
+  }
+  return parseInstallationConfig(text);
+}
+
+/** Writes the configuration atomically. */
+export function writeInstallationConfig(home: string, config: InstallationConfig): void {
+  writeFileAtomic(join(home, INSTALLATION_FILE), `${JSON.stringify(config, null, 2)}\n`);
+}

@@ -1,0 +1,35 @@
+/**
+ * Typed errors of a persistent installation (the home directory the `sekey` command works in), as
+ * opposed to refusals of the KMS (`KmsError`), of SEkey operations (`SekeyError`), of the database
+ * (`DatabaseError`) or of an HSM (`DeviceError`).
+ * @module
+ */
+
+/** Codes of installation errors. */
+export const INSTALLATION_ERROR_CODES = [
+  /** No `installation.json` in the home directory: run `sekey admin init`. */
+  'NotInitialized',
+  /** `sekey admin init` on a home that already holds an installation. */
+  'AlreadyInitialized',
+  /** `installation.json` is unreadable or of an unknown format version. */
+  'BadInstallation',
+  /** The user has no HSM in this installation: run `sekey admin provision`. */
+  'NoDevice',
+  /** The requested or system time is before the last recorded time (the KMS needs monotonic time). */
+  'ClockWentBack',
+  /** Another `sekey` process holds the installation's lock. */
+  'Busy',
+] as const;
+/** An installation error code. */
+export type InstallationErrorCode = (typeof INSTALLATION_ERROR_CODES)[number];
+
+/** The installation could not be used as asked; nothing changed. */
+export class InstallationError extends Error {
+  readonly code: InstallationErrorCode;
+
+  constructor(code: InstallationErrorCode, message: string) {
+    super(message);
+    this.name = 'InstallationError';
+    this.code = code;
+  }
+}
