@@ -6,6 +6,7 @@
  * Messages name key IDs and reasons only — never key bytes, PINs or plaintext.
  * @module
  */
+import { CodedError } from '../model/codedError.ts';
 
 /** Every code a {@link DeviceError} can carry. */
 export const DEVICE_ERROR_CODES = [
@@ -63,14 +64,9 @@ export type DeviceErrorCode = (typeof DEVICE_ERROR_CODES)[number];
  * A refusal or failure of the simulated SEcube, with a stable {@link DeviceErrorCode}.
  * The message is for people; programs switch on `code`.
  */
-export class DeviceError extends Error {
-  /** The stable code. */
-  readonly code: DeviceErrorCode;
-
+export class DeviceError extends CodedError<DeviceErrorCode> {
   constructor(code: DeviceErrorCode, message: string) {
-    super(`${code}: ${message}`);
-    this.name = 'DeviceError';
-    this.code = code;
+    super('DeviceError', code, `${code}: ${message}`);
   }
 }
 

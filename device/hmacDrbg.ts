@@ -4,6 +4,7 @@
  * unseeded TRNG uses the operating system's generator instead.
  * @module
  */
+import { concatBytes } from '@noble/hashes/utils.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 
@@ -14,15 +15,6 @@ export const HMAC_DRBG_MAX_REQUEST_BYTES = (1 << 19) / 8;
 /** SP 800-90A Table 2: reseed_interval ≤ 2^48 requests. */
 export const HMAC_DRBG_RESEED_INTERVAL = 2 ** 48;
 
-function concat(...parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** HMAC_DRBG (SHA-256) internal state and algorithms, NIST SP 800-90A §10.1.2. */
 export class HmacDrbg {
@@ -35,22 +27,22 @@ export class HmacDrbg {
    * Key = 0x00…, V = 0x01…, then Update(seed_material).
    */
   constructor(entropyInput: Uint8Array, nonce: Uint8Array, personalization: Uint8Array = new Uint8Array(0)) {
-    this.#update(concat(entropyInput, nonce, personalization));
+    this.#update(concatBytes(entropyInput, nonce, personalization));
     this.#reseedCounter = 1;
   }
 
   /** HMAC_DRBG_Update (§10.1.2.2). */
   #update(provided: Uint8Array): void {
-    this.#key = hmac(sha256, this.#key, concat(this.#v, Uint8Array.of(0x00), provided));
+    this.#key = hmac(sha256, this.#key, concatBytes(this.#v, Uint8Array.of(0x00), provided));
     this.#v = hmac(sha256, this.#key, this.#v);
     if (provided.length === 0) return;
-    this.#key = hmac(sha256, this.#key, concat(this.#v, Uint8Array.of(0x01), provided));
+    this.#key = hmac(sha256, this.#key, concatBytes(this.#v, Uint8Array.of(0x01), provided));
     this.#v = hmac(sha256, this.#key, this.#v);
   }
 
   /** HMAC_DRBG_Reseed_algorithm (§10.1.2.4): Update(entropy ‖ additional_input). */
   reseed(entropyInput: Uint8Array, additionalInput: Uint8Array = new Uint8Array(0)): void {
-    this.#update(concat(entropyInput, additionalInput));
+    this.#update(concatBytes(entropyInput, additionalInput));
     this.#reseedCounter = 1;
   }
 

@@ -28,6 +28,7 @@
  * any operation leaves the state before or after it.
  * @module
  */
+import { concatBytes } from '@noble/hashes/utils.js';
 import { initialTransition, transition } from 'xstate';
 import type { SnapshotFrom } from 'xstate';
 import { pinSessionMachine } from '../model/pinSession.ts';
@@ -214,15 +215,6 @@ function wipe(...buffers: Uint8Array[]): void {
   for (const b of buffers) b.fill(0);
 }
 
-function concat(...parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /**
  * One SEcube. Construction boots it (reads its flash); a blank device needs {@link factoryInit}.
@@ -782,7 +774,7 @@ export class SecubeDevice {
       const purpose = this.#usable(store, keyId, SEALERS, 'seal');
       const nonce = this.#trng.randomBytes(GCM_NONCE_BYTES);
       const ciphertext = this.#withKey(store, keyId, purpose, (k) => aesGcmEncrypt(k, nonce, plaintext, aad, this.#meter));
-      return concat(nonce, ciphertext);
+      return concatBytes(nonce, ciphertext);
     });
   }
 
@@ -932,11 +924,11 @@ export class SecubeDevice {
       const own = { serial: state.serial, publicKey: this.#ownPublicKey() };
       const [adminSide, userSide] = request.role === 'admin' ? [own, request.peer] : [request.peer, own];
       const enc = new TextEncoder();
-      const transcript = concat(enc.encode(adminSide.serial), adminSide.publicKey, enc.encode(userSide.serial), userSide.publicKey);
+      const transcript = concatBytes(enc.encode(adminSide.serial), adminSide.publicKey, enc.encode(userSide.serial), userSide.publicKey);
       const shared = x25519SharedSecret(state.identitySecret, request.peer.publicKey, this.#meter);
       try {
         for (const name of names) {
-          const info = concat(enc.encode(PROVISIONING_LABELS[name]), Uint8Array.of(0), transcript);
+          const info = concatBytes(enc.encode(PROVISIONING_LABELS[name]), Uint8Array.of(0), transcript);
           const key = hkdfSha256(shared, undefined, info, AES256_KEY_BYTES, this.#meter);
           try {
             this.#put(store, level, ids[name], key, purposes[name], replace);

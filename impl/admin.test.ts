@@ -1,26 +1,15 @@
 import { describe, expect, test } from 'vitest';
 import { KmsError } from '../model/kms.ts';
-import type { GroupPolicy } from '../model/kms.ts';
 import { Admin } from './admin.ts';
 import { buildSnapshot } from './distribution.ts';
 import { SekeyError } from './sekeyError.ts';
-import { newWorld } from './world.testkit.ts';
+import { newTeam } from './world.testkit.ts';
 
 const DAY = 86_400_000;
-const policy: GroupPolicy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 30 * DAY };
 const text = (s: string) => new TextEncoder().encode(s);
 const read = (b: Uint8Array) => new TextDecoder().decode(b);
 
-async function team() {
-  const w = await newWorld();
-  for (const [id, name] of [['U1', 'alice'], ['U2', 'bob'], ['U3', 'carol']] as const) {
-    w.admin.addUser(id, name);
-    await w.addDevice(id);
-  }
-  w.admin.addGroup('G1', 'team', policy);
-  for (const u of ['U1', 'U2', 'U3']) w.admin.addMember('G1', u);
-  return w;
-}
+const team = newTeam;
 
 const code = (fn: () => unknown): string => {
   try {

@@ -4,6 +4,7 @@
  * (`DatabaseError`) or of an HSM (`DeviceError`).
  * @module
  */
+import { CodedError } from '../model/codedError.ts';
 
 /** Codes of installation errors. */
 export const INSTALLATION_ERROR_CODES = [
@@ -24,12 +25,8 @@ export const INSTALLATION_ERROR_CODES = [
 export type InstallationErrorCode = (typeof INSTALLATION_ERROR_CODES)[number];
 
 /** The installation could not be used as asked; nothing changed. */
-export class InstallationError extends Error {
-  readonly code: InstallationErrorCode;
-
+export class InstallationError extends CodedError<InstallationErrorCode> {
   constructor(code: InstallationErrorCode, message: string) {
-    super(message);
-    this.name = 'InstallationError';
-    this.code = code;
+    super('InstallationError', code, message);
   }
 }

@@ -3,6 +3,7 @@
  * model's `KmsError`, with the same codes in the model and here, so the two can be compared).
  * @module
  */
+import { CodedError } from '../model/codedError.ts';
 
 /** Codes of operational errors. */
 export const SEKEY_ERROR_CODES = [
@@ -23,12 +24,8 @@ export const SEKEY_ERROR_CODES = [
 export type SekeyErrorCode = (typeof SEKEY_ERROR_CODES)[number];
 
 /** An SEkey operation was refused; nothing changed. */
-export class SekeyError extends Error {
-  readonly code: SekeyErrorCode;
-
+export class SekeyError extends CodedError<SekeyErrorCode> {
   constructor(code: SekeyErrorCode, message: string) {
-    super(message);
-    this.name = 'SekeyError';
-    this.code = code;
+    super('SekeyError', code, message);
   }
 }

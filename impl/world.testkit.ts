@@ -80,3 +80,18 @@ export async function newWorld(start = Date.UTC(2026, 0, 1), seed = 'world'): Pr
     },
   };
 }
+
+/** Policy of the team group: three keys, thirty-day cryptoperiod. */
+export const TEAM_POLICY = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 30 * 86_400_000 } as const;
+
+/** A world with alice (U1), bob (U2) and carol (U3), each with a device, all in G1 "team". */
+export async function newTeam(): Promise<World> {
+  const w = await newWorld();
+  for (const [id, name] of [['U1', 'alice'], ['U2', 'bob'], ['U3', 'carol']] as const) {
+    w.admin.addUser(id, name);
+    await w.addDevice(id);
+  }
+  w.admin.addGroup('G1', 'team', TEAM_POLICY);
+  for (const u of ['U1', 'U2', 'U3']) w.admin.addMember('G1', u);
+  return w;
+}

@@ -4,6 +4,7 @@
  * say neither which argument nor which rule was at fault; these say both.
  * @module
  */
+import { CodedError } from './codedError.ts';
 
 /** Every error code of the KMS model. */
 export const KMS_ERROR_CODES = [
@@ -29,12 +30,8 @@ export const KMS_ERROR_CODES = [
 export type KmsErrorCode = (typeof KMS_ERROR_CODES)[number];
 
 /** An operation of the KMS was refused; the state it was applied to is unchanged. */
-export class KmsError extends Error {
-  readonly code: KmsErrorCode;
-
+export class KmsError extends CodedError<KmsErrorCode> {
   constructor(code: KmsErrorCode, message: string) {
-    super(message);
-    this.name = 'KmsError';
-    this.code = code;
+    super('KmsError', code, message);
   }
 }

@@ -3,6 +3,7 @@
  * or plaintext page contents.
  * @module
  */
+import { CodedError } from '../../model/codedError.ts';
 
 /** Every error code of the database layer. */
 export const DATABASE_ERROR_CODES = [
@@ -26,12 +27,8 @@ export const DATABASE_ERROR_CODES = [
 export type DatabaseErrorCode = (typeof DATABASE_ERROR_CODES)[number];
 
 /** A database operation failed; nothing was half applied. */
-export class DatabaseError extends Error {
-  readonly code: DatabaseErrorCode;
-
+export class DatabaseError extends CodedError<DatabaseErrorCode> {
   constructor(code: DatabaseErrorCode, message: string) {
-    super(message);
-    this.name = 'DatabaseError';
-    this.code = code;
+    super('DatabaseError', code, message);
   }
 }
