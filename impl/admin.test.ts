@@ -113,7 +113,7 @@ describe('Admin', () => {
     expect(code(() => dave.decrypt(secret))).toBe('KeyUnavailable');
   });
 
-  test('keys never leave the admin HSM in clear: no key byte in the database card, snapshots or errors', async () => {
+  test('keys never leave an HSM in clear: no key byte on any card, in update files, acknowledgements, snapshots or listings', async () => {
     const w = await team();
     const k = w.admin.addKey('G1', 'k');
     w.admin.activateKey(k);
@@ -121,7 +121,16 @@ describe('Admin', () => {
     const { testOnlyHooks } = await import('../device/secube.ts');
     const secret = testOnlyHooks(w.adminDevice).readKey(2000);
     const hex = Buffer.from(secret).toString('hex');
+    // Everything that crosses the share: update files, then acknowledgements (before the admin prunes them).
+    await w.publisher.publish();
+    for (const user of w.users.values()) await user.sync(w.transport);
+    const shared: string[] = [];
+    for (const [stream, files] of w.transport.streams) for (const [name, bytes] of files) shared.push(`${stream}/${name}:${Buffer.from(bytes).toString('hex')}`);
+    expect(shared.some((f) => f.startsWith('acks/'))).toBe(true);
+    expect(shared.length).toBeGreaterThan(3);
     const haystacks = [
+      ...shared,
+      ...[...w.hardware.values()].map((h) => Buffer.from(h.sd.toImage()).toString('hex')),
       Buffer.from(w.adminCard.toImage()).toString('hex'),
       JSON.stringify(snapshot, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)),
       JSON.stringify(w.admin.listKeys()),
