@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { createActor, initialTransition, transition } from 'xstate';
 import type { AnyMachineSnapshot } from 'xstate';
 import { explore, summarize } from './exhaustive.testkit.ts';
+import { declaredTransitions } from './specDocument.ts';
 import {
   KEY_EVENT_TYPES,
   KEY_STATES,
@@ -84,6 +85,14 @@ describe('keyLifecycleMachine against KEY_TRANSITIONS', () => {
       });
     }
   }
+
+  test('the machine declares exactly the table’s transitions, with the same guard names', () => {
+    const declared = declaredTransitions(keyLifecycleMachine).map((e) => `${e.source} ${e.event} ${e.target} ${e.guard ?? ''}`);
+    const table = KEY_STATES.flatMap((state) =>
+      Object.entries(KEY_TRANSITIONS[state]).map(([event, row]) => `${state} ${event} ${row.target} ${row.guard ?? ''}`),
+    );
+    expect(declared.sort()).toEqual(table.sort());
+  });
 
   test('the table names a NIST or KMIP clause for every allowed transition', () => {
     for (const state of KEY_STATES) {
@@ -180,6 +189,7 @@ describe('usage', () => {
       reprotect: true,
     });
     expect(keyUsageAt('suspended', active.context, 0)).toBe(KEY_USAGE.suspended);
+    expect(keyUsageAt('active', active.context, ACTIVATED_AT - 1).protect).toBe(false);
   });
 });
 

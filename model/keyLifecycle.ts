@@ -107,7 +107,10 @@ export interface KeyTransition {
 }
 
 /**
- * The transition table as data: every allowed (state, event) pair. A pair not listed is refused and
+ * The transition table as data: every allowed (state, event) pair. Clause numbers: T2–T5 and T8–T12
+ * match the text of SP 800-57 Pt 1 §7.1–§7.3; for T6/T7 (active → compromised / suspended) and
+ * T13/T14 (deactivated → destroyed / compromised) the verbatim text was not available to us, and the
+ * numbering follows the standard's pattern of listing the destroyed, then the compromised target. A pair not listed is refused and
  * leaves the key unchanged. The machine below is written out by hand as the readable specification;
  * a test proves the two agree on all 49 pairs, guards included.
  */
@@ -307,15 +310,17 @@ export const keyLifecycleMachine = setup({
 export type KeyLifecycleSnapshot = ReturnType<typeof keyLifecycleMachine.getInitialSnapshot>;
 
 /**
- * Usage of a key at time `now`: {@link keyUsage} of its state, except that protection also needs the
- * cryptoperiod to be running. Between the end of the cryptoperiod and the `EXPIRE` sweep a key is
+ * Usage of a key at time `now`: {@link keyUsage} of its state, except that protection also needs
+ * `now` inside the originator-usage period `[activatedAt, expiresAt)`. Between the end of the cryptoperiod and the `EXPIRE` sweep a key is
  * still `active` on paper, but it must not encrypt (NIST SP 800-57 Pt 1 §5.3.5: protection only
  * during the originator-usage period).
  */
 export function keyUsageAt(state: KeyState, context: KeyLifecycleContext, now: number): KeyUsage {
   const usage = keyUsage(state);
   if (!usage.protect) return usage;
-  const running = context.expiresAt !== null && now < context.expiresAt;
+  // The originator-usage period is [activatedAt, expiresAt): a query for a time before activation
+  // (a clock behind the one that activated the key) does not get to encrypt either.
+  const running = context.activatedAt !== null && context.expiresAt !== null && now >= context.activatedAt && now < context.expiresAt;
   return running ? usage : { ...usage, protect: false };
 }
 

@@ -259,6 +259,22 @@ describe('selection and projection', () => {
   });
 });
 
+describe('time', () => {
+  test('an operation at a time that is not a finite number is refused', () => {
+    for (const now of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(refuse(world(), { type: 'renameUser', userId: 'U1', name: 'x', now }).code).toBe('InvalidTime');
+      expect(refuse(world(), { type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now } }).code).toBe('InvalidTime');
+    }
+  });
+
+  test('a key does not encrypt for a time before its activation', () => {
+    let [s, a] = addKey(world(), 'G2', T0);
+    s = apply(s, activate(a, T0 + 50));
+    expect(selectKey(s, 'U1', ['U2'], T0 + 10).ok).toBe(false);
+    expect(selectKey(s, 'U1', ['U2'], T0 + 50).ok).toBe(true);
+  });
+});
+
 describe('IDs', () => {
   test('sort by number, then as text', () => {
     expect(sortIds(['U10', 'U9', 'U2'])).toEqual(['U2', 'U9', 'U10']);

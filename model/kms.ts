@@ -20,7 +20,8 @@
  * - **Need-to-know.** A key's `holders` are exactly the users whose devices must hold it; a user's
  *   device holds only its groups, their members and the keys it holds (see `projection.ts`).
  * - **Policy.** `maxKeys` bounds the keys that can still protect; a key's cryptoperiod is at most its
- *   group's default; deleting a group deactivates its live keys (the original's B1 left them active).
+ *   group's default; deleting a group retires its live keys — active and suspended ones deactivated,
+ *   pre-active ones destroyed (the original's B1 left them active).
  *
  * @module
  */
@@ -209,7 +210,10 @@ export function operationTime(op: KmsOperation): number {
  * not even that sweep (the implementation runs both in one transaction).
  */
 export function applyOperation(state: KmsState, op: KmsOperation): KmsResult {
-  return applyAfterExpiry(expireKeys(state, operationTime(op)), op);
+  const now = operationTime(op);
+  // A NaN or infinite time would slip past every `now >= expiresAt` guard and never expire a key.
+  if (!Number.isFinite(now)) return fail(new KmsError('InvalidTime', `an operation's time must be a finite number, got ${now}`));
+  return applyAfterExpiry(expireKeys(state, now), op);
 }
 
 function applyAfterExpiry(state: KmsState, op: KmsOperation): KmsResult {

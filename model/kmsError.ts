@@ -23,6 +23,7 @@ export const KMS_ERROR_CODES = [
   'CryptoperiodTooLong',
   'PolicyConflict',
   'IllegalTransition',
+  'InvalidTime',
   'NoCommonGroup',
   'NoUsableKey',
 ] as const;

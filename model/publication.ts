@@ -7,7 +7,7 @@
  * each user device acknowledges every file it applies, sealed under its channel key, and the admin
  * tracks each user through this machine:
  *
- * - `upToDate`: nothing published since the device was provisioned (or resynchronised in person).
+ * - `upToDate`: nothing published yet since the device was provisioned (the initial state only).
  * - `pending`: files up to `publishedSequence` were published and not all acknowledged yet.
  * - `acknowledged`: the user acknowledged the latest published file.
  * - `stale`: pending for `staleAfterMs` or more with no acknowledgement of progress; the admin lists

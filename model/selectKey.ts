@@ -14,6 +14,13 @@
  * of the same size are settled by the same key order over all their usable keys, which makes the
  * result independent of any storage order.
  *
+ * When the smallest common group has no usable key, the next smallest that has one is used, as in
+ * the original: every group considered contains the sender and every recipient, so the message
+ * still reaches exactly the people it is addressed to, and refusing would push users to work around
+ * the KMS (a private channel, a reused key) precisely when the admin has not yet rotated a key. The
+ * price — more members of a larger group could read it — is the one the admin accepted when making
+ * that group; `NoUsableKey` comes only when no common group has a usable key.
+ *
  * Only users the sender can know are valid recipients: a user's device holds only its groups and
  * their members, so naming anyone else is `UnknownUser`, even if that user exists elsewhere.
  * @module

@@ -7,7 +7,7 @@
  */
 import type { AnyStateMachine } from 'xstate';
 import { getStateNodes, toDirectedGraph } from 'xstate/graph';
-import { KEY_STATES, KEY_TRANSITIONS, KEY_USAGE, keyLifecycleMachine } from './keyLifecycle.ts';
+import { KEY_EVENT_TYPES, KEY_STATES, KEY_TRANSITIONS, KEY_USAGE, keyLifecycleMachine } from './keyLifecycle.ts';
 import type { KeyEventType, KeyState } from './keyLifecycle.ts';
 import { pinSessionMachine } from './pinSession.ts';
 import { publicationMachine } from './publication.ts';
@@ -123,9 +123,7 @@ function usageTable(): string {
 function refusedPairs(): string {
   const refused = KEY_STATES.map((s) => {
     const allowed = Object.keys(KEY_TRANSITIONS[s]);
-    const events = (['ACTIVATE', 'SUSPEND', 'RESUME', 'DEACTIVATE', 'EXPIRE', 'COMPROMISE', 'DESTROY'] as KeyEventType[]).filter(
-      (t) => !allowed.includes(t),
-    );
+    const events = KEY_EVENT_TYPES.filter((t) => !allowed.includes(t));
     return `| \`${s}\` | ${events.map(code).join(', ') || '—'} |`;
   });
   return ['| State | Refused events (state and context unchanged) |', '|---|---|', ...refused].join('\n');
@@ -158,7 +156,8 @@ const SECTIONS: readonly MachineSection[] = [
     machine: pinSessionMachine,
     intro:
       'A login spends one try of its level (`spendTry`, persisted to flash) before the PIN is compared in `checking`; a power cut there keeps the try spent. ' +
-      'A level with no tries refuses logins; an admin level with no tries locks the device until a factory reset, which erases every key.',
+      'A level with no tries refuses logins; an admin level with no tries locks the device until a factory reset, which erases every key. ' +
+      'A factory reset needs only physical possession (no session, or an admin session): it erases every key and the identity, so it reveals nothing.',
   },
   {
     title: 'Update processing, user side (`model/updateProcessing.ts`)',
@@ -166,7 +165,8 @@ const SECTIONS: readonly MachineSection[] = [
     intro:
       'Refusal reasons, checked in this order by `refusalFor`: `forged` (seal fails), `wrongRecipient`, `replayed` (sequence = last applied), ' +
       '`rolledBack` (sequence < last), `gap` (incremental file with sequence > last + 1), `forged` (previous-file hash does not match); `truncated` and ' +
-      '`corrupt` come from parsing. After `maxRefusals` consecutive refusals (default 5) the user is `blocked` until a resync applies.',
+      '`corrupt` come from parsing. A resync skips the `gap` and previous-hash checks (it replaces the replica) but never the sequence checks. ' +
+      'After `maxRefusals` consecutive refusals (default 5) the user is `blocked`: it opens only files named as a resync (`namedResync`) until one applies.',
   },
   {
     title: 'Publication, admin side per user (`model/publication.ts`)',

@@ -15,8 +15,10 @@
  * | `rolledBack`    | its sequence is older than the one applied                                     |
  * | `gap`           | a file in between is missing (an incremental file, sequence > last + 1)       |
  *
- * plus one check with the same reason as a replay of history: an incremental file whose "previous file
- * hash" is not the hash of the file we applied extends some other history; it is refused as `forged`.
+ * plus one more check: an incremental file whose "previous file hash" is not the hash of the file we
+ * applied extends some other history (only a forked or restored administrator could seal one); it is
+ * refused as `forged`. A resync skips both the `gap` and the previous-hash checks — it replaces the
+ * replica — but never the sequence checks.
  *
  * A refusal leaves the user's keys and metadata as they were; only the refusal count moves. After `maxRefusals` consecutive refusals (default 5,
  * as the original's TRY_LIMIT) the user is `blocked`: only a full resync snapshot is opened then, and
@@ -118,6 +120,10 @@ function verified(event: UpdateEvent): VerifiedFacts {
   return event;
 }
 
+function atRefusalLimit(context: UpdateProcessingContext): boolean {
+  return context.consecutiveRefusals >= context.maxRefusals;
+}
+
 /** The refusal reason for a verified file, or null when it may be applied. Order matters. */
 export function refusalFor(context: UpdateProcessingContext, facts: VerifiedFacts): RefusalReason | null {
   if (!facts.authentic) return 'forged';
@@ -149,9 +155,9 @@ export const updateProcessingMachine = setup({
   },
   guards: {
     /** The refusal just counted reached the limit. */
-    refusalLimitReached: ({ context }) => context.consecutiveRefusals >= context.maxRefusals,
-    /** The user is waiting for a resync (blocked before this file). */
-    awaitingResync: ({ context }) => context.consecutiveRefusals >= context.maxRefusals,
+    refusalLimitReached: ({ context }) => atRefusalLimit(context),
+    /** The user is waiting for a resync (blocked before this file). Same test, read at another moment. */
+    awaitingResync: ({ context }) => atRefusalLimit(context),
     fileTruncated: ({ event }) => {
       assertEvent(event, 'OPENED');
       return event.truncated;

@@ -12,7 +12,6 @@ import {
   LIVE_KEY_STATES,
   applyOperation,
   canProtect,
-  compareKeyPreference,
   keyStateOf,
   projectUser,
   selectKey,
@@ -174,8 +173,23 @@ function oracle(state: KmsState, sender: string, recipients: readonly string[], 
   if (candidates.length === 0) return null;
   const size = (k: KeyRecord) => (state.groups[k.owner] as { members: readonly string[] }).members.length;
   const smallest = Math.min(...candidates.map(size));
-  const best = candidates.filter((k) => size(k) === smallest).sort(compareKeyPreference);
-  return (best[0] as KeyRecord).id;
+  // The documented tie-break, written out independently of selectKey.ts: latest activation, then
+  // latest end of cryptoperiod, then highest key number.
+  const rank = (k: KeyRecord): [number, number, number] => [
+    k.lifecycle.context.activatedAt as number,
+    k.lifecycle.context.expiresAt as number,
+    Number(k.id.slice(1)),
+  ];
+  let best: KeyRecord | null = null;
+  for (const k of candidates.filter((c) => size(c) === smallest)) {
+    if (best === null) {
+      best = k;
+      continue;
+    }
+    const [a, b] = [rank(k), rank(best)];
+    if (a[0] > b[0] || (a[0] === b[0] && (a[1] > b[1] || (a[1] === b[1] && a[2] > b[2])))) best = k;
+  }
+  return (best as KeyRecord).id;
 }
 
 describe('smallest-group selection', () => {
