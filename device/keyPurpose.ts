@@ -13,6 +13,7 @@
  * | `unwrap` | importWrapped (as the KEK)            | no         |
  * | `seal`   | seal (messages this device sends)     | no         |
  * | `open`   | open, deleteKeyByOrder (messages from the peer) | no |
+ * | `local`  | seal, open (the device's own storage: the database key) | no |
  *
  * Direction separation: a provisioned pair holds the admin→user key as `seal` on the admin device and
  * as `open` on the user device (and the user→admin key the other way round), so neither host can
@@ -28,7 +29,7 @@
  */
 
 /** Every key purpose (NIST SP 800-57 Part 1 §5.2: one key, one use). */
-export const KEY_PURPOSES = ['data', 'wrap', 'unwrap', 'seal', 'open'] as const;
+export const KEY_PURPOSES = ['data', 'wrap', 'unwrap', 'seal', 'open', 'local'] as const;
 
 /** What a stored key may be used for; see the module table. */
 export type KeyPurpose = (typeof KEY_PURPOSES)[number];
@@ -43,7 +44,7 @@ const ID_BITS = 29;
 export const MAX_KEY_ID = 2 ** ID_BITS - 1;
 
 /** 3-bit purpose codes; `data` = 0 and `wrap` = 4 keep the earlier one-bit encoding readable. */
-const CODE_OF: Readonly<Record<KeyPurpose, number>> = Object.freeze({ data: 0, seal: 1, open: 2, unwrap: 3, wrap: 4 });
+const CODE_OF: Readonly<Record<KeyPurpose, number>> = Object.freeze({ data: 0, seal: 1, open: 2, unwrap: 3, wrap: 4, local: 5 });
 const PURPOSE_OF_CODE: ReadonlyMap<number, KeyPurpose> = new Map(KEY_PURPOSES.map((p) => [CODE_OF[p], p]));
 
 /**

@@ -247,8 +247,8 @@ describe('keys by ID', () => {
       hooks.importPlainKey(MAX_KEY_ID - i, testKey(20 + i), purpose);
     });
     expectCode('BAD_ARGUMENT', () => hooks.importPlainKey(MAX_KEY_ID + 1, testKey(1), 'data'));
-    // Only data keys are generated: a fresh key of another purpose would have no peer.
-    for (const purpose of KEY_PURPOSES.filter((p) => p !== 'data')) expectCode('BAD_ARGUMENT', () => t.device.generateKey(100, { purpose: purpose as 'data' }));
+    // Only data and local keys are generated: a fresh key of another purpose would have no peer.
+    for (const purpose of KEY_PURPOSES.filter((p) => p !== 'data' && p !== 'local')) expectCode('BAD_ARGUMENT', () => t.device.generateKey(100, { purpose: purpose as 'data' }));
     const again = reboot(t);
     again.login('user', USER_PIN);
     const low = KEY_PURPOSES.map((_, i) => 10 + i);
@@ -382,26 +382,38 @@ describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
     expectCode('UNKNOWN_KEY', () => device.encrypt(3, pt));
   });
 
+  it('a local key (the database key) seals and opens but can never be exported', () => {
+    const { device } = makeDevice('local-key');
+    device.login('admin', ADMIN_PIN);
+    device.generateKey(1001, { purpose: 'local' });
+    const hooks = testOnlyHooks(device);
+    hooks.importPlainKey(50, testKey(50), 'wrap');
+    const sealed = device.seal(1001, Uint8Array.of(1, 2), Uint8Array.of(3));
+    expect(device.open(1001, sealed, Uint8Array.of(3))).toEqual(Uint8Array.of(1, 2));
+    expectCode('WRONG_KEY_PURPOSE', () => device.exportWrapped(1001, 50));
+    expectCode('WRONG_KEY_PURPOSE', () => device.encrypt(1001, Uint8Array.of(1)));
+  });
+
   it('every operation accepts only the purposes it is for (NIST SP 800-57 Part 1 §5.2)', () => {
     const { device } = makeDevice('purpose-matrix');
     device.login('admin', ADMIN_PIN);
     const hooks = testOnlyHooks(device);
     // One key of each purpose; 'seal' and 'open' share bytes, as do 'wrap' and 'unwrap', as after provisioning.
-    const idOf: Record<KeyPurpose, number> = { data: 1, wrap: 2, unwrap: 3, seal: 4, open: 5 };
-    const bytesOf: Record<KeyPurpose, Uint8Array> = { data: testKey(1), wrap: testKey(2), unwrap: testKey(2), seal: testKey(4), open: testKey(4) };
+    const idOf: Record<KeyPurpose, number> = { data: 1, wrap: 2, unwrap: 3, seal: 4, open: 5, local: 6 };
+    const bytesOf: Record<KeyPurpose, Uint8Array> = { data: testKey(1), wrap: testKey(2), unwrap: testKey(2), seal: testKey(4), open: testKey(4), local: testKey(6) };
     for (const p of KEY_PURPOSES) hooks.importPlainKey(idOf[p], bytesOf[p], p);
     device.generateKey(9); // a data key to export and a target ID
     const aad = Uint8Array.of(7);
     // A message each key could open if its purpose allowed it (the purpose is checked first).
-    const sealedFor = (p: KeyPurpose): Uint8Array => device.seal(p === 'open' ? idOf.seal : idOf.data, Uint8Array.of(1), aad);
+    const sealedFor = (p: KeyPurpose): Uint8Array => device.seal(p === 'open' ? idOf.seal : p === 'local' ? idOf.local : idOf.data, Uint8Array.of(1), aad);
     const encrypted = device.encrypt(idOf.data, Uint8Array.of(1));
     const blob = device.exportWrapped(9, idOf.wrap).blob;
     let next = 100;
     const operations: Record<string, { readonly allowed: readonly KeyPurpose[]; readonly run: (id: number, p: KeyPurpose) => unknown }> = {
       encrypt: { allowed: ['data'], run: (id) => device.encrypt(id, Uint8Array.of(1)) },
       decrypt: { allowed: ['data'], run: (id) => device.decrypt(id, encrypted.nonce, encrypted.ciphertext) },
-      seal: { allowed: ['data', 'seal'], run: (id) => device.seal(id, Uint8Array.of(1), aad) },
-      open: { allowed: ['data', 'open'], run: (id, p) => device.open(id, sealedFor(p), aad) },
+      seal: { allowed: ['data', 'seal', 'local'], run: (id) => device.seal(id, Uint8Array.of(1), aad) },
+      open: { allowed: ['data', 'open', 'local'], run: (id, p) => device.open(id, sealedFor(p), aad) },
       'exportWrapped (as KEK)': { allowed: ['wrap'], run: (id) => device.exportWrapped(9, id) },
       'exportWrapped (as key)': { allowed: ['data'], run: (id) => device.exportWrapped(id, idOf.wrap) },
       'importWrapped (as KEK)': { allowed: ['unwrap'], run: (id) => device.importWrapped(next++, blob, id) },

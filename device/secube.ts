@@ -125,7 +125,8 @@ export interface GenerateKeyOptions {
    * Always `data` (the default). The other purposes only make sense as one half of a pair agreed
    * with a peer, so they come from provisioning; a TRNG-fresh one would have no peer.
    */
-  readonly purpose?: 'data';
+  /** `data` (default; exportable when wrapped) or `local` (seal/open only, never leaves the device). */
+  readonly purpose?: 'data' | 'local';
   /** Key length in bytes: 16, 24 or 32 (default 32, AES-256). */
   readonly length?: 16 | 24 | 32;
   /** Admin only: atomically replace an existing key with this ID. */
@@ -198,8 +199,8 @@ const PROVISIONING_LABELS = Object.freeze({
   wrapping: 'SEkey-TS provisioning v2 wrapping',
 });
 /** Purposes each operation accepts (NIST SP 800-57 Part 1 §5.2; table in `keyPurpose.ts`). */
-const SEALERS: readonly KeyPurpose[] = Object.freeze(['data', 'seal']);
-const OPENERS: readonly KeyPurpose[] = Object.freeze(['data', 'open']);
+const SEALERS: readonly KeyPurpose[] = Object.freeze(['data', 'seal', 'local']);
+const OPENERS: readonly KeyPurpose[] = Object.freeze(['data', 'open', 'local']);
 const DATA_ONLY: readonly KeyPurpose[] = Object.freeze(['data']);
 const hooksOf = new WeakMap<SecubeDevice, SecubeTestHooks>();
 /** Node's `util.inspect.custom` (a registered symbol, so no dependency on node:util). */
@@ -621,7 +622,9 @@ export class SecubeDevice {
       const length = options.length ?? AES256_KEY_BYTES;
       if (length !== 16 && length !== 24 && length !== 32) throw new DeviceError('BAD_ARGUMENT', 'key length must be 16, 24 or 32 bytes');
       const purpose: KeyPurpose = options.purpose ?? 'data';
-      if (purpose !== 'data') throw new DeviceError('BAD_ARGUMENT', `only data keys are generated; ${String(purpose)} keys come from provisioning`);
+      if (purpose !== 'data' && purpose !== 'local') {
+        throw new DeviceError('BAD_ARGUMENT', `only data and local keys are generated; ${String(purpose)} keys come from provisioning`);
+      }
       const key = this.#trng.randomBytes(length);
       try {
         this.#put(store, level, id, key, purpose, options.replace === true);

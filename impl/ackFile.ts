@@ -1,10 +1,15 @@
 /**
- * Acknowledgement files: a user device's signed statement "I applied file `sequence` of my stream,
- * whose hash is `fileHash`". Sealed by the user's HSM under the user→admin channel key, which only
- * that HSM can seal with and only the admin HSM can open, so neither the user's host alone nor
- * anyone with access to the shared folder can fake one. They let the administrator see who is
- * behind — the original had no acknowledgements, so a withheld update went unnoticed (W2; The
- * Update Framework's freeze attack).
+ * Acknowledgement files: a user's statement "I applied file `sequence` of my stream, whose hash is
+ * `fileHash`". Sealed by the user's HSM under the user→admin channel key, which only that HSM can
+ * seal with and only the admin HSM can open, so nobody with mere access to the shared folder can
+ * fake one, and a withheld or deleted update shows as a stale user (the original had no
+ * acknowledgements: W2; The Update Framework's freeze attack).
+ *
+ * Limit: the statement is sealed at the request of the user's host, which could ask for it without
+ * applying the file. An acknowledgement therefore proves that the user's HSM was asked to vouch for
+ * the file, not that the erase orders in it ran; a host that lies harms only its own user's
+ * guarantees. Binding it to the device's own update counter would need the HSM to verify and apply
+ * updates itself (a firmware feature the simulator does not have).
  *
  * ```
  * header (AAD): magic "SKAK" | version u8 = 1 | user ID (varint length + UTF-8)

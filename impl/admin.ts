@@ -214,6 +214,9 @@ export class Admin {
       for (const group of readGroups(m.db)) {
         if (group.members.includes(userId)) removeMemberAndRekey(m, group, userId);
       }
+      // The device stays on record, retired: it gets one last file ordering it to erase everything,
+      // and never anything else — even if the same user ID is added again before a new device.
+      m.db.run('UPDATE user_devices SET retired_at = ? WHERE user_id = ?', [m.now, userId]);
       m.db.run('DELETE FROM users WHERE id = ?', [userId]);
     });
   }

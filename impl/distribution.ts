@@ -92,7 +92,7 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
       db.run('DELETE FROM outbox WHERE user_id = ?', [userId]);
       db.run('UPDATE streams SET resync = 1 WHERE user_id = ?', [userId]);
     }
-    db.run('INSERT OR REPLACE INTO user_devices (user_id, serial, key_base, provisioned_at) VALUES (?, ?, ?, ?)', [
+    db.run('INSERT OR REPLACE INTO user_devices (user_id, serial, key_base, provisioned_at, retired_at) VALUES (?, ?, ?, ?, NULL)', [
       userId,
       userDevice.serial,
       index,
@@ -102,11 +102,14 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
   });
 }
 
-/** The provisioned device of a user, or an error. */
-export function userDeviceOf(db: Database, userId: UserId): { serial: string; keyIds: ReturnType<typeof userKeyIds> } {
-  const row = db.exec('SELECT serial, key_base FROM user_devices WHERE user_id = ?', [userId])[0]?.values[0];
+/**
+ * The provisioned device of a user, or an error. `inService` is false once the user was deleted:
+ * the device then only ever gets an empty view (erase everything), until a new device is provisioned.
+ */
+export function userDeviceOf(db: Database, userId: UserId): { serial: string; keyIds: ReturnType<typeof userKeyIds>; inService: boolean } {
+  const row = db.exec('SELECT serial, key_base, retired_at FROM user_devices WHERE user_id = ?', [userId])[0]?.values[0];
   if (!row) throw new SekeyError('NotProvisioned', `user ${userId} has no provisioned device`);
-  return { serial: String(row[0]), keyIds: userKeyIds(Number(row[1])) };
+  return { serial: String(row[0]), keyIds: userKeyIds(Number(row[1])), inService: row[2] === null };
 }
 
 /** The admin database read once, to project many users' views without re-reading it per user. */
@@ -151,8 +154,8 @@ export function projectionFromDatabase(db: Database, userId: UserId): Omit<UserS
  */
 export function buildSnapshot(admin: Admin, userId: UserId): UserSnapshot {
   return admin.transaction('snapshot', { userId }, (db) => {
-    const { serial, keyIds } = userDeviceOf(db, userId);
-    const projection = readUser(db, userId) ? projectionFromDatabase(db, userId) : { userId, users: [], groups: [], keys: [] };
+    const { serial, keyIds, inService } = userDeviceOf(db, userId);
+    const projection = inService && readUser(db, userId) ? projectionFromDatabase(db, userId) : { userId, users: [], groups: [], keys: [] };
     const wrapped = projection.keys.map((k) => ({
       keyId: k.id,
       blob: admin.device.exportWrapped(deviceKeyNumber(k.id), keyIds.wrappingKeyId).blob,

@@ -176,6 +176,7 @@ export class Publisher {
    * resync), then writes the committed files to the transport.
    */
   async publish(): Promise<PublishReport> {
+    await this.flush();
     // One transaction for all users: one database commit however many users are affected.
     const files = this.#admin.transaction('publish', {}, (db, now) => {
       const entries: Array<{ entry: PublishReport['published'][number]; name: string; file: Uint8Array }> = [];
@@ -187,11 +188,11 @@ export class Publisher {
       }
       return entries;
     });
-    // Committed first, written second: a crash in between is repaired by flush(). Once written, the
-    // bytes are dropped from the outbox (the hash stays, to check acknowledgements against).
+    // Committed first, written second: a crash in between, or a file lost from the share later, is
+    // repaired by flush(), which the next publish runs first. The outbox keeps a file's bytes until
+    // the user acknowledges it (or a resync supersedes it): a regenerated file would fork the chain.
     for (const { entry, name, file } of files) await this.#transport.write(updateStream(entry.userId), name, file);
     const published = files.map((f) => f.entry);
-    if (published.length > 0) this.#forgetWrittenBytes(published);
     // A resync supersedes everything before it: older files would only be refused.
     for (const p of published) {
       if (p.kind !== 'resync') continue;
@@ -205,14 +206,15 @@ export class Publisher {
 
   /** Builds and commits the next file of `userId`, if there is anything to say. */
   #prepare(db: Database, now: number, userId: UserId, source: ProjectionSource, hashes: Map<unknown, string>): { entry: PublishReport['published'][number]; name: string; file: Uint8Array } | null {
-    const { serial, keyIds } = userDeviceOf(db, userId);
+    const { serial, keyIds, inService } = userDeviceOf(db, userId);
     const stream = db.exec('SELECT sequence, last_hash, resync FROM streams WHERE user_id = ?', [userId])[0]?.values[0];
     const sequence = stream ? Number(stream[0]) + 1 : 1;
     const previousHash = stream ? (stream[1] as Uint8Array) : NO_PREVIOUS_FILE;
     const kind: UpdateKind = !stream || Number(stream[2]) === 1 ? 'resync' : 'incremental';
     const viewText = column(db, 'SELECT view FROM published_views WHERE user_id = ?', [userId])[0];
     const before: PublishedView = viewText === undefined ? NOTHING_PUBLISHED : (JSON.parse(String(viewText)) as PublishedView);
-    const exists = column(db, 'SELECT id FROM users WHERE id = ?', [userId]).length > 0;
+    // A retired device (its user deleted) only ever learns that it must hold nothing.
+    const exists = inService && column(db, 'SELECT id FROM users WHERE id = ?', [userId]).length > 0;
     const { users, groups, keys } = exists ? source.project(userId) : EMPTY_VIEW;
     const after: View = { users, groups, keys };
     const summary = summarize(after, hashes);
@@ -245,33 +247,39 @@ export class Publisher {
     const name = updateFileName(sequence, kind);
     db.run('INSERT OR REPLACE INTO streams (user_id, sequence, last_hash, resync) VALUES (?, ?, ?, 0)', [userId, sequence, fileHash(file)]);
     db.run('INSERT OR REPLACE INTO published_views (user_id, view) VALUES (?, ?)', [userId, JSON.stringify(summary)]);
+    if (kind === 'resync') db.run('DELETE FROM outbox WHERE user_id = ? AND sequence < ?', [userId, sequence]);
     db.run('INSERT INTO outbox (user_id, sequence, name, file_hash, bytes) VALUES (?, ?, ?, ?, ?)', [userId, sequence, name, fileHash(file), file]);
     for (const k of after.keys) db.run('INSERT OR IGNORE INTO delivered_keys (user_id, key_id) VALUES (?, ?)', [userId, k.id]);
     publicationEvent(db, userId, this.#staleAfterMs, { type: 'PUBLISH', sequence, now });
     return { entry: { userId, sequence, kind, bytes: file.length }, name, file };
   }
 
-  #forgetWrittenBytes(written: ReadonlyArray<{ userId: UserId; sequence: number }>): void {
-    this.#admin.transaction('published', { files: written.length }, (db) => {
-      for (const { userId, sequence } of written) db.run('UPDATE outbox SET bytes = NULL WHERE user_id = ? AND sequence = ?', [userId, sequence]);
-    });
-  }
-
   /**
-   * Writes every committed file that may not have reached the transport (a crash between the commit
-   * and the write) to the transport (idempotent: the bytes are
-   * the committed ones). Run after a crash, or when files went missing from the share.
+   * Writes every committed, unacknowledged file that is missing from the transport: after a crash
+   * between a commit and its write, or when someone deleted files from the share. Byte for byte the
+   * committed file (sealing is randomised; a regenerated file would fork the user's chain).
+   * @returns how many files it wrote.
    */
   async flush(): Promise<number> {
     const pending = this.#admin.readDatabase(
       (db) =>
-        (db.exec('SELECT user_id, sequence, name, bytes FROM outbox WHERE bytes IS NOT NULL ORDER BY user_id, sequence')[0]?.values ?? []) as Array<
-          [string, number, string, Uint8Array]
+        (db.exec('SELECT user_id, name, bytes FROM outbox WHERE bytes IS NOT NULL ORDER BY user_id, sequence')[0]?.values ?? []) as Array<
+          [string, string, Uint8Array]
         >,
     );
-    for (const [userId, , name, bytes] of pending) await this.#transport.write(updateStream(userId), name, bytes);
-    if (pending.length > 0) this.#forgetWrittenBytes(pending.map(([userId, sequence]) => ({ userId, sequence })));
-    return pending.length;
+    let written = 0;
+    const listed = new Map<UserId, Set<string>>();
+    for (const [userId, name, bytes] of pending) {
+      let present = listed.get(userId);
+      if (!present) {
+        present = new Set(await this.#transport.list(updateStream(userId)));
+        listed.set(userId, present);
+      }
+      if (present.has(name)) continue;
+      await this.#transport.write(updateStream(userId), name, bytes);
+      written += 1;
+    }
+    return written;
   }
 
   /**

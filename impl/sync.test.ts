@@ -74,4 +74,40 @@ describe('distribution by update files', () => {
     expect(await w.publisher.flush()).toBe(0);
     expect((await w.users.get('U2')!.sync(w.transport)).applied).toHaveLength(1);
   });
+
+  test('a deleted user whose ID is added again: the old device gets nothing new', async () => {
+    const w = await team();
+    const k = w.admin.addKey('G1', 'k');
+    w.admin.activateKey(k);
+    await w.syncByFiles();
+    const oldCarol = w.users.get('U3')!;
+    w.admin.deleteUser('U3');
+    await w.syncByFiles();
+    expect(oldCarol.keys()).toEqual([]);
+    w.admin.addUser('U3', 'carol again');
+    w.admin.addMember('G1', 'U3');
+    w.admin.activateKey(w.admin.addKey('G1', 'new'));
+    await w.syncByFiles();
+    expect(oldCarol.keys()).toEqual([]);
+    expect(oldCarol.device.listKeyIds().filter((id) => id >= 2000 && id < 0x0c00_0000)).toEqual([]);
+    // Only a newly provisioned device brings the user back.
+    const newCarol = await w.addDevice('U3');
+    await w.syncByFiles();
+    expect(newCarol.keys().map((key) => key.state)).toContain('active');
+  });
+
+  test('a file lost on its way to the share is written again by the next publish', async () => {
+    const w = await team();
+    w.admin.addKey('G1', 'a');
+    await w.syncByFiles();
+    w.admin.renameGroup('G1', 'two');
+    await w.publisher.publish();
+    for (const name of await w.transport.list(updateStream('U2'))) await w.transport.remove(updateStream('U2'), name);
+    w.admin.renameGroup('G1', 'three');
+    await w.publisher.publish();
+    const report = await w.users.get('U2')!.sync(w.transport);
+    expect(report.applied).toHaveLength(2);
+    expect(report.refused).toEqual([]);
+    expect(w.users.get('U2')!.groups()[0]?.name).toBe('three');
+  });
 });

@@ -27,6 +27,7 @@ import type { GroupView, KeyView } from '../model/projection.ts';
 import { expireDueKeys } from './admin.ts';
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
+import { DatabaseError } from './db/databaseError.ts';
 import { EncryptedDatabase } from './db/encryptedDatabase.ts';
 import { secubeDatabaseDevice } from './db/secubeDatabaseDevice.ts';
 import type { Database } from './db/sqlite.ts';
@@ -98,6 +99,12 @@ export class User {
       userToAdminKeyId: base + 1,
       wrappingKeyId: base + 2,
     });
+    // The HSM's counter is the floor: a replica that applied less than the HSM recorded is old.
+    const counter = options.device.counterRead(UPDATE_SEQUENCE_COUNTER);
+    if (counter > user.appliedSequence) {
+      db.close();
+      throw new DatabaseError('RolledBack', `the replica applied update ${user.appliedSequence}, but the HSM recorded ${counter}`);
+    }
     user.#finishDeviceWork();
     return user;
   }
@@ -356,14 +363,20 @@ export class User {
       [p] = transition(updateProcessingMachine, p, open);
       const bytes = await transport.read(stream, name);
       if (bytes === null) continue;
+      const hash = bytesToHex(fileHash(bytes));
+      // A file refused once is not judged (nor counted) again on every later sync: one junk file
+      // dropped into the share must not block the user by itself.
+      if (this.#db.read((db) => column(db, 'SELECT hash FROM refused_files WHERE hash = ?', [hash]).length > 0)) continue;
       const outcome = this.#judge(p, bytes);
       p = outcome.snapshot;
       if (p.value === 'refused' || p.value === 'blocked') {
         refused.push({ name, reason: p.context.lastRefusal as RefusalReason });
-        this.#db.transaction((db) => this.#saveProcessing(db, p));
+        this.#db.transaction((db) => {
+          this.#saveProcessing(db, p);
+          db.run('INSERT OR IGNORE INTO refused_files (hash) VALUES (?)', [hash]);
+        });
         continue;
       }
-      const hash = bytesToHex(fileHash(bytes));
       this.#apply(outcome.records, p, hash);
       [p] = transition(updateProcessingMachine, p, { type: 'APPLIED', fileHash: hash });
       applied.push(p.context.lastSequence);
@@ -431,6 +444,7 @@ export class User {
     this.#db.transaction((db) => {
       for (const rec of records) applyRecord(db, rec);
       db.run('UPDATE update_state SET last_sequence = ?, last_file_hash = ?, consecutive_refusals = 0 WHERE id = 1', [sequence, hash]);
+      db.run('DELETE FROM refused_files');
     });
     this.#finishDeviceWork();
   }

@@ -74,7 +74,7 @@ describe('update files under attack', () => {
     expect(state(bob)).toBe(before);
   });
 
-  test('random tampering through a real sync changes nothing; five refusals block; a resync unblocks', async () => {
+  test('random tampering through a real sync changes nothing; five different bad files block; a resync unblocks', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 3 }), async (flips) => {
         const { w, pending } = await scenario();
@@ -82,13 +82,21 @@ describe('update files under attack', () => {
         const before = state(bob);
         const bad = pending.bytes.slice();
         for (const [at, mask] of flips) bad[at % bad.length] = (bad[at % bad.length] as number) ^ mask;
-        await w.transport.write(updateStream('U2'), pending.name, bad);
         for (let attempt = 1; attempt <= 5; attempt++) {
+          // Five different bad files in a row (each also flips a byte of its own).
+          const variant = bad.slice();
+          variant[attempt] = (variant[attempt] as number) ^ 0x80;
+          await w.transport.write(updateStream('U2'), pending.name, variant);
           const report = await bob.sync(w.transport);
           expect(report.applied).toEqual([]);
           expect(report.refused).toHaveLength(1);
           expect(state(bob)).toBe(before);
           expect(bob.blocked).toBe(attempt === 5);
+          if (attempt === 1) {
+            // The same bad file seen again is not judged or counted again.
+            expect((await bob.sync(w.transport)).refused).toEqual([]);
+            expect(bob.blocked).toBe(false);
+          }
         }
         // Blocked: the untouched incremental file is not even opened.
         await w.transport.write(updateStream('U2'), pending.name, pending.bytes);

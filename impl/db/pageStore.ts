@@ -20,6 +20,14 @@
  *   is a rollback and is refused; a manifest exactly one ahead means power failed between the
  *   manifest and the counter, and the commit is completed.
  *
+ * Known limit: between the manifest write and the counter advance there is a window in which the
+ * card holds an authentic manifest one generation ahead of the counter. An attacker who images the
+ * card exactly then, lets the device commit a different transaction for that generation, and later
+ * restores the image, can substitute the imaged transaction for the committed one — a rollback of
+ * one transaction, only after a power cut at that exact point. Closing it needs the manifest's
+ * digest written to flash before the manifest (an intent record), at the price of one more flash
+ * write per commit.
+ *
  * Why shadow slots rather than a rollback journal: the journal writes every changed page twice
  * (journal copy, then in place) and needs a third state to recover; shadow slots write each changed
  * page once, the commit point is the single manifest write, and recovery is "read the newest

@@ -108,7 +108,8 @@ export const MIGRATIONS: readonly Migration[] = [
         user_id        TEXT PRIMARY KEY,
         serial         TEXT NOT NULL,
         key_base       INTEGER NOT NULL UNIQUE,
-        provisioned_at INTEGER NOT NULL
+        provisioned_at INTEGER NOT NULL,
+        retired_at     INTEGER
       ) STRICT;
       CREATE TABLE retired_devices (
         serial     TEXT PRIMARY KEY,
@@ -150,6 +151,9 @@ export const MIGRATIONS: readonly Migration[] = [
         file_hash BLOB NOT NULL,
         bytes     BLOB,
         PRIMARY KEY (user_id, sequence)
+      ) STRICT;
+      CREATE TABLE refused_files (
+        hash TEXT PRIMARY KEY
       ) STRICT;
       CREATE TABLE pending_device_ops (
         seq        INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -18,7 +18,8 @@ export const DATABASE_GENERATION_COUNTER = 'db.generation';
  * (needs a PIN session, as every key operation does).
  */
 export function secubeDatabaseDevice(device: SecubeDevice, keyId: number = DATABASE_KEY_ID): DatabaseDevice {
-  if (!device.listKeyIds().includes(keyId)) device.generateKey(keyId, { purpose: 'data' });
+  // A `local` key: it seals and opens, and can never be exported, not even wrapped at admin level.
+  if (!device.listKeyIds().includes(keyId)) device.generateKey(keyId, { purpose: 'local' });
   return {
     seal: (plaintext, aad) => device.seal(keyId, plaintext, aad),
     open: (sealed, aad) => device.open(keyId, sealed, aad),
