@@ -10,6 +10,7 @@
  * estimated.
  * @module
  */
+import { Manufacturer } from '../device/attestation.ts';
 import { CycleMeter } from '../device/costModel.ts';
 import { Flash } from '../device/flash.ts';
 import { SdCard, SD_SECTOR_SIZE } from '../device/sdcard.ts';
@@ -17,6 +18,9 @@ import { SecubeDevice } from '../device/secube.ts';
 import { EncryptedDatabase } from '../impl/db/encryptedDatabase.ts';
 import { secubeDatabaseDevice } from '../impl/db/secubeDatabaseDevice.ts';
 import type { BenchContext, BenchModule, BenchOutput } from './benchModule.ts';
+
+/** The simulated factory of the bench's HSMs (deterministic, so runs are reproducible). */
+const BENCH_MANUFACTURER = Manufacturer.generate('bench');
 
 const MIB = 1024 * 1024;
 
@@ -30,7 +34,7 @@ async function measure(sizeBytes: number, context: BenchContext): Promise<{ ours
   const meter = new CycleMeter();
   const flash = new Flash({ meter, seed: 1 });
   const device = new SecubeDevice({ flash, meter, seed: 'db-bench', pinIterations: 10 });
-  device.factoryInit({ userPin: 'user', adminPin: 'admin' });
+  device.factoryInit({ userPin: 'user', adminPin: 'admin', manufacturer: BENCH_MANUFACTURER });
   device.login('admin', 'admin');
   const sectors = Math.ceil((2.3 * sizeBytes) / SD_SECTOR_SIZE) + 4096;
   const sd = new SdCard({ sectorCount: sectors, meter });

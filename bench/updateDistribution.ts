@@ -9,6 +9,7 @@
  * HSMs are provisioned for real and then set aside, since publishing does not touch them.
  * @module
  */
+import { Manufacturer } from '../device/attestation.ts';
 import { CycleMeter } from '../device/costModel.ts';
 import { Flash } from '../device/flash.ts';
 import { SdCard } from '../device/sdcard.ts';
@@ -22,13 +23,16 @@ import { MemoryTransport } from '../impl/transport.ts';
 import { decodeRecords, encodeRecords, parseUpdateFile } from '../impl/updateFile.ts';
 import type { BenchContext, BenchModule, BenchOutput } from './benchModule.ts';
 
+/** The simulated factory of the bench's HSMs (deterministic, so runs are reproducible). */
+const BENCH_MANUFACTURER = Manufacturer.generate('bench');
+
 /** The original's bytes per key in an update file: 64-byte CBC wrap + 11-byte record header. */
 export const ORIGINAL_BYTES_PER_KEY = 75;
 
 function device(seed: string, meter?: CycleMeter): SecubeDevice {
   const flash = meter ? new Flash({ meter, seed: 1 }) : new Flash({ seed: 1 });
   const d = new SecubeDevice({ flash, seed, pinIterations: 10, ...(meter ? { meter } : {}) });
-  d.factoryInit({ userPin: 'user', adminPin: 'admin' });
+  d.factoryInit({ userPin: 'user', adminPin: 'admin', manufacturer: BENCH_MANUFACTURER });
   d.login('admin', 'admin');
   return d;
 }

@@ -55,6 +55,15 @@ export const DEVICE_ERROR_CODES = [
   'TRNG_FAILURE',
   /** Persistent device state is unreadable (no valid record in either copy). */
   'STATE_CORRUPT',
+  /**
+   * A provisioning peer's identity certificate does not verify against this device's root of trust
+   * (RFC 8032 §5.1.7): the peer key was not certified by this device's manufacturer for that serial.
+   */
+  'UNTRUSTED_PEER',
+  /** The device has no root of trust / certificate (a state record from before attestation). */
+  'NO_ROOT_OF_TRUST',
+  /** A factory reset by a manufacturer other than the one whose key is burned into the device. */
+  'WRONG_MANUFACTURER',
 ] as const;
 
 /** A stable error code of the device. */

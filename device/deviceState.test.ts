@@ -13,6 +13,7 @@ const state: fc.Arbitrary<DeviceState> = fc
     maxRetries: fc.integer({ min: 1, max: 10 }),
     pins: fc.record({ user: verifier, admin: verifier }),
     identitySecret: bytes(32),
+    attestation: fc.option(fc.record({ rootOfTrust: bytes(32), certificate: bytes(64) }), { nil: null }),
     counters: fc.uniqueArray(fc.tuple(fc.string({ maxLength: 16 }), fc.nat({ max: Number.MAX_SAFE_INTEGER })), { maxLength: 8, selector: ([k]) => k }),
     spent: fc.tuple(fc.nat(10), fc.nat(10)),
   })
@@ -39,7 +40,7 @@ describe('device state encoding', () => {
         const corrupt = [
           good.subarray(0, good.length - 1),
           Uint8Array.from([...good, 0]),
-          Uint8Array.from([2, ...good.subarray(1)]),
+          Uint8Array.from([3, ...good.subarray(1)]),
         ];
         for (const bad of corrupt) {
           try {
@@ -59,9 +60,45 @@ describe('device state encoding', () => {
       retriesLeft: { user: 3, admin: 3 },
       counters: new Map(),
       identitySecret: new Uint8Array(32),
+      attestation: null,
     };
     const tooMany = encodeDeviceState(s);
     tooMany[1 + SERIAL_LENGTH + 1] = 9; // user tries left > maxRetries
     expect(() => decodeDeviceState(tooMany)).toThrow(/retry counters/);
+  });
+
+  it('reads format-1 records (before attestation) as having no root of trust, and writes format 2', () => {
+    fc.assert(
+      fc.property(state, (s) => {
+        const v2 = encodeDeviceState({ ...s, attestation: null });
+        // Format 1 is format 2 without the attestation flag byte after the identity secret.
+        const flagAt = 1 + SERIAL_LENGTH + 3 + 2 * (16 + 4 + 32) + 32;
+        expect(v2[0]).toBe(2);
+        expect(v2[flagAt]).toBe(0);
+        const v1 = Uint8Array.from([1, ...v2.subarray(1, flagAt), ...v2.subarray(flagAt + 1)]);
+        expect(decodeDeviceState(v1)).toEqual({ ...s, attestation: null });
+      }),
+      propertyParams(30),
+    );
+  });
+
+  it('refuses a bad attestation flag and a truncated attestation', () => {
+    const s: DeviceState = {
+      serial: 'B'.repeat(SERIAL_LENGTH),
+      maxRetries: 3,
+      pins: { user: { salt: new Uint8Array(16), iterations: 1, hash: new Uint8Array(32) }, admin: { salt: new Uint8Array(16), iterations: 1, hash: new Uint8Array(32) } },
+      retriesLeft: { user: 3, admin: 3 },
+      counters: new Map(),
+      identitySecret: new Uint8Array(32),
+      attestation: { rootOfTrust: new Uint8Array(32).fill(7), certificate: new Uint8Array(64).fill(9) },
+    };
+    const good = encodeDeviceState(s);
+    expect(decodeDeviceState(good)).toEqual(s);
+    const flagAt = 1 + SERIAL_LENGTH + 3 + 2 * (16 + 4 + 32) + 32;
+    const badFlag = good.slice();
+    badFlag[flagAt] = 2;
+    expect(() => decodeDeviceState(badFlag)).toThrow(/attestation flag/);
+    expect(() => decodeDeviceState(good.subarray(0, flagAt + 40))).toThrow(/truncated/);
+    expect(() => encodeDeviceState({ ...s, attestation: { rootOfTrust: new Uint8Array(31), certificate: new Uint8Array(64) } })).toThrow(RangeError);
   });
 });

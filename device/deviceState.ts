@@ -1,12 +1,15 @@
 /**
  * The device state that must survive power loss, and its byte encoding for the flash record area:
  * serial, PIN verifiers, PIN retry counters (spent before every comparison), monotonic counters,
- * and the X25519 identity secret. (Key attributes travel with the keys in the key store, so a key
+ * the X25519 identity secret, and the attestation: the manufacturer's public key burned in at factory
+ * init (the root of trust) and the manufacturer's certificate of this device's identity
+ * (`attestation.ts`). (Key attributes travel with the keys in the key store, so a key
  * and its purpose are written in one record and cannot diverge across a power cut.)
  *
  * It lives in device flash only; no host-visible API ever returns the encoding.
  * @module
  */
+import { CERTIFICATE_BYTES, MANUFACTURER_PUBLIC_KEY_BYTES } from './attestation.ts';
 import { DeviceError } from './deviceError.ts';
 import { PIN_HASH_BYTES, PIN_SALT_BYTES } from './pinHash.ts';
 import type { PinVerifier } from './pinHash.ts';
@@ -22,6 +25,17 @@ export const MAX_COUNTERS = 64;
 /** Longest counter name, in UTF-8 bytes. */
 export const MAX_COUNTER_NAME_BYTES = 64;
 
+/**
+ * The device's attestation (`attestation.ts`): the manufacturer's Ed25519 public key (root of trust,
+ * RFC 8032 §5.1.5), fixed at factory init, and the certificate of the current identity key.
+ */
+export interface DeviceAttestation {
+  /** The manufacturer's public key: the root against which peers' certificates are checked. */
+  readonly rootOfTrust: Uint8Array;
+  /** The manufacturer's signature of (serial, identity public key), RFC 8032 §5.1.6. */
+  readonly certificate: Uint8Array;
+}
+
 /** Persistent device state (decoded). Treat as immutable: updates build a new value. */
 export interface DeviceState {
   readonly serial: string;
@@ -31,9 +45,20 @@ export interface DeviceState {
   /** Monotonic counters by name; values are safe integers ≥ 0. */
   readonly counters: ReadonlyMap<string, number>;
   readonly identitySecret: Uint8Array;
+  /**
+   * Root of trust and identity certificate; `null` only for a record of format version 1, written
+   * before attestation existed (such a device boots and works, but cannot be provisioned until a
+   * factory reset gives it a root and a certificate).
+   */
+  readonly attestation: DeviceAttestation | null;
 }
 
-const FORMAT_VERSION = 1;
+/**
+ * Format 2 adds the attestation (a presence byte, then root and certificate) after the identity
+ * secret. Format 1 records still decode, with `attestation: null`; every save writes format 2.
+ */
+const FORMAT_VERSION = 2;
+const LEGACY_FORMAT_VERSION = 1;
 
 class Writer {
   #parts: number[] = [];
@@ -118,6 +143,10 @@ export function encodeDeviceState(state: DeviceState): Uint8Array {
   if (serial.length !== SERIAL_LENGTH) throw new RangeError(`a serial is ${SERIAL_LENGTH} ASCII characters`);
   if (state.counters.size > MAX_COUNTERS) throw new RangeError(`at most ${MAX_COUNTERS} counters`);
   if (state.identitySecret.length !== IDENTITY_SECRET_BYTES) throw new RangeError(`identity secret must be ${IDENTITY_SECRET_BYTES} bytes`);
+  const att = state.attestation;
+  if (att !== null && (att.rootOfTrust.length !== MANUFACTURER_PUBLIC_KEY_BYTES || att.certificate.length !== CERTIFICATE_BYTES)) {
+    throw new RangeError(`a root of trust is ${MANUFACTURER_PUBLIC_KEY_BYTES} bytes and a certificate ${CERTIFICATE_BYTES}`);
+  }
   const w = new Writer();
   w.u8(FORMAT_VERSION);
   w.bytes(serial);
@@ -127,6 +156,11 @@ export function encodeDeviceState(state: DeviceState): Uint8Array {
   writeVerifier(w, state.pins.user);
   writeVerifier(w, state.pins.admin);
   w.bytes(state.identitySecret);
+  w.u8(att === null ? 0 : 1);
+  if (att !== null) {
+    w.bytes(att.rootOfTrust);
+    w.bytes(att.certificate);
+  }
   w.u8(state.counters.size);
   for (const [name, value] of [...state.counters].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const nameBytes = new TextEncoder().encode(name);
@@ -144,7 +178,7 @@ export function encodeDeviceState(state: DeviceState): Uint8Array {
 export function decodeDeviceState(bytes: Uint8Array): DeviceState {
   const r = new Reader(bytes);
   const version = r.u8();
-  if (version !== FORMAT_VERSION) throw new DeviceError('STATE_CORRUPT', `unknown device state version ${version}`);
+  if (version !== FORMAT_VERSION && version !== LEGACY_FORMAT_VERSION) throw new DeviceError('STATE_CORRUPT', `unknown device state version ${version}`);
   const serial = new TextDecoder().decode(r.bytes(SERIAL_LENGTH));
   const maxRetries = r.u8();
   const retriesLeft = { user: r.u8(), admin: r.u8() };
@@ -153,6 +187,12 @@ export function decodeDeviceState(bytes: Uint8Array): DeviceState {
   }
   const pins = { user: readVerifier(r), admin: readVerifier(r) };
   const identitySecret = r.bytes(IDENTITY_SECRET_BYTES);
+  let attestation: DeviceAttestation | null = null;
+  if (version === FORMAT_VERSION) {
+    const present = r.u8();
+    if (present > 1) throw new DeviceError('STATE_CORRUPT', 'bad attestation flag in device state record');
+    if (present === 1) attestation = { rootOfTrust: r.bytes(MANUFACTURER_PUBLIC_KEY_BYTES), certificate: r.bytes(CERTIFICATE_BYTES) };
+  }
   const counters = new Map<string, number>();
   const nCounters = r.u8();
   for (let i = 0; i < nCounters; i++) {
@@ -160,5 +200,5 @@ export function decodeDeviceState(bytes: Uint8Array): DeviceState {
     counters.set(name, r.u64());
   }
   r.end();
-  return { serial, maxRetries, pins, retriesLeft, counters, identitySecret };
+  return { serial, maxRetries, pins, retriesLeft, counters, identitySecret, attestation };
 }

@@ -5,13 +5,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { propertyParams } from '../properties/runConfig.ts';
 import type { DeviceErrorCode } from './deviceError.ts';
+import { Manufacturer, verifyIdentity } from './attestation.ts';
 import { isDeviceError } from './deviceError.ts';
+import { Flash } from './flash.ts';
 import { identityFingerprint, provisionUserDevice } from './provisioning.ts';
 import type { ProvisioningKeyIds } from './provisioning.ts';
 import { PowerLossError } from './powerLossError.ts';
-import { testOnlyHooks } from './secube.ts';
-import type { SecubeDevice } from './secube.ts';
-import { ADMIN_PIN, PAIR_IDS, USER_PIN, makeDevice, makeProvisionedPair, reboot, relogin } from './secube.testkit.ts';
+import { SecubeDevice, testOnlyHooks } from './secube.ts';
+import type { ProvisioningPeer } from './secube.ts';
+import { ADMIN_PIN, PAIR_IDS, TEST_MANUFACTURER, USER_PIN, makeDevice, makeProvisionedPair, reboot, relogin } from './secube.testkit.ts';
 
 function expectCode(code: DeviceErrorCode, f: () => unknown): void {
   try {
@@ -24,6 +26,8 @@ function expectCode(code: DeviceErrorCode, f: () => unknown): void {
 }
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+/** What a host relays about a device: serial, identity public key and certificate. */
+const peerOf = (d: SecubeDevice): ProvisioningPeer => ({ serial: d.serial, publicKey: d.identityPublicKey, certificate: d.certificate });
 const { adminToUserKeyId: A2U, userToAdminKeyId: U2A, wrappingKeyId: WRAP } = PAIR_IDS;
 
 /** One admin device and two users; the admin holds each user's keys under its own IDs, as a KMS would. */
@@ -172,7 +176,7 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
     admin.login('admin', ADMIN_PIN);
     alice.login('user', USER_PIN);
     expectCode('ACCESS_DENIED', () => provisionUserDevice(admin, alice, PAIR_IDS));
-    expectCode('ACCESS_DENIED', () => alice.installProvisionedKeys({ role: 'user', peer: { serial: admin.serial, publicKey: admin.identityPublicKey }, ...PAIR_IDS }));
+    expectCode('ACCESS_DENIED', () => alice.installProvisionedKeys({ role: 'user', peer: peerOf(admin), ...PAIR_IDS }));
     relogin(alice, 'admin');
     for (const ids of [
       { ...PAIR_IDS, wrappingKeyId: PAIR_IDS.adminToUserKeyId },
@@ -180,11 +184,13 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
       { ...PAIR_IDS, userToAdminKeyId: PAIR_IDS.wrappingKeyId },
     ]) {
       expectCode('BAD_ARGUMENT', () => provisionUserDevice(admin, alice, ids));
-      expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'admin', peer: { serial: alice.serial, publicKey: alice.identityPublicKey }, ...ids }));
+      expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'admin', peer: peerOf(alice), ...ids }));
     }
     expectCode('BAD_ARGUMENT', () => provisionUserDevice(admin, alice, { ...PAIR_IDS, wrappingKeyId: 2 ** 29 }));
-    const good = { serial: alice.serial, publicKey: alice.identityPublicKey };
-    expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'admin', peer: { ...good, publicKey: new Uint8Array(32) }, ...PAIR_IDS }));
+    const good = peerOf(alice);
+    // A low-order key is refused by X25519 even when certified (RFC 7748 §6.1).
+    const zero = new Uint8Array(32);
+    expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'admin', peer: { ...good, publicKey: zero, certificate: TEST_MANUFACTURER.certify(good.serial, zero) }, ...PAIR_IDS }));
     expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'admin', peer: { ...good, publicKey: new Uint8Array(31) }, ...PAIR_IDS }));
     expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'admin', peer: { ...good, serial: 'short' }, ...PAIR_IDS }));
     expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'admin', peer: { ...good, serial: `é${good.serial.slice(1)}` }, ...PAIR_IDS }));
@@ -208,7 +214,7 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
     admin.login('admin', ADMIN_PIN);
     alice.login('admin', ADMIN_PIN);
     alice.generateKey(WRAP); // a data key squatting on the wrapping key's ID
-    const peer = { serial: admin.serial, publicKey: admin.identityPublicKey };
+    const peer = peerOf(admin);
     expectCode('KEY_EXISTS', () => alice.installProvisionedKeys({ role: 'user', peer, ...PAIR_IDS }));
     expectCode('BAD_ARGUMENT', () => alice.installProvisionedKeys({ role: 'user', peer, ...PAIR_IDS, replace: true }));
     expect(alice.listKeyIds()).toEqual([WRAP]);
@@ -220,7 +226,7 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
     expect(alice.listKeyIds()).toEqual([WRAP]);
     // A device is never paired with itself: it would hold both the seal and the open side of a channel.
     expectCode('BAD_ARGUMENT', () => provisionUserDevice(admin, admin, PAIR_IDS));
-    expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'user', peer: { serial: admin.serial, publicKey: admin.identityPublicKey }, ...PAIR_IDS }));
+    expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'user', peer: peerOf(admin), ...PAIR_IDS }));
     expect(admin.listKeyIds()).toEqual([]);
   });
 
@@ -231,11 +237,11 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
     alice.login('admin', ADMIN_PIN);
     provisionUserDevice(admin, alice, PAIR_IDS);
     const old = admin.seal(A2U, Uint8Array.of(1), Uint8Array.of());
-    alice.factoryReset({ userPin: USER_PIN, adminPin: ADMIN_PIN });
+    alice.factoryReset({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER });
     alice.login('admin', ADMIN_PIN);
     const fresh = { adminToUserKeyId: 2000, userToAdminKeyId: 2001, wrappingKeyId: 2002 };
     provisionUserDevice(admin, alice, fresh);
-    alice.installProvisionedKeys({ role: 'user', peer: { serial: admin.serial, publicKey: admin.identityPublicKey }, ...PAIR_IDS });
+    alice.installProvisionedKeys({ role: 'user', peer: peerOf(admin), ...PAIR_IDS });
     expectCode('AUTH_FAILED', () => alice.open(A2U, old, Uint8Array.of()));
     expect(alice.open(2000, admin.seal(2000, Uint8Array.of(2), Uint8Array.of()), Uint8Array.of())).toEqual(Uint8Array.of(2));
   });
@@ -270,5 +276,107 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
       }),
       propertyParams(15),
     );
+  });
+});
+
+describe('provisioning refuses identities the device\'s manufacturer did not certify (attestation)', () => {
+  /** An admin device holding a data key the attacker wants, and the IDs the attacker would use. */
+  function target(): { admin: SecubeDevice; alice: SecubeDevice; before: number[] } {
+    const admin = makeDevice('attack-admin').device;
+    const alice = makeDevice('attack-alice').device;
+    admin.login('admin', ADMIN_PIN);
+    alice.login('admin', ADMIN_PIN);
+    admin.generateKey(42);
+    return { admin, alice, before: admin.listKeyIds() };
+  }
+
+  it('a host-made X25519 pair is refused, with or without a certificate, and nothing is installed', () => {
+    const { admin, alice, before } = target();
+    // Malware on the admin host makes its own identity: it knows the secret, so it would know the wrapping key.
+    const host = x25519.keygen();
+    const evil = Manufacturer.generate('malware');
+    const bob = makeDevice('attack-bob').device;
+    const candidates: { why: string; peer: ProvisioningPeer }[] = [
+      { why: 'no certificate', peer: { serial: alice.serial, publicKey: host.publicKey, certificate: new Uint8Array(0) } },
+      { why: 'missing field', peer: { serial: alice.serial, publicKey: host.publicKey } as unknown as ProvisioningPeer },
+      { why: 'random bytes', peer: { serial: alice.serial, publicKey: host.publicKey, certificate: new Uint8Array(64).fill(0xa5) } },
+      { why: 'a genuine device\'s certificate, host key', peer: { ...peerOf(alice), publicKey: host.publicKey } },
+      { why: 'self-made manufacturer', peer: { serial: alice.serial, publicKey: host.publicKey, certificate: evil.certify(alice.serial, host.publicKey) } },
+      { why: 'forged: flipped genuine signature', peer: { ...peerOf(alice), certificate: peerOf(alice).certificate.map((b, i) => (i === 0 ? b ^ 1 : b)) } },
+      { why: 'certificate for another serial', peer: { ...peerOf(bob), serial: alice.serial } },
+      { why: 'genuine manufacturer, another serial', peer: { serial: alice.serial, publicKey: host.publicKey, certificate: TEST_MANUFACTURER.certify(bob.serial, host.publicKey) } },
+    ];
+    for (const { why, peer } of candidates) {
+      for (const replace of [false, true]) {
+        try {
+          admin.installProvisionedKeys({ role: 'admin', peer, ...PAIR_IDS, replace });
+          expect.unreachable(`accepted: ${why}`);
+        } catch (e) {
+          expect(isDeviceError(e, 'UNTRUSTED_PEER'), `${why}: ${String(e)}`).toBe(true);
+        }
+      }
+    }
+    expect(admin.listKeyIds()).toEqual(before);
+    // So no wrapping key exists under which key 42 could leave the device.
+    expectCode('UNKNOWN_KEY', () => admin.exportWrapped(42, WRAP));
+    // The honest pairing still works, and both sides agree.
+    provisionUserDevice(admin, alice, PAIR_IDS);
+    expect(testOnlyHooks(alice).readKey(WRAP)).toEqual(testOnlyHooks(admin).readKey(WRAP));
+  });
+
+  it('a genuine device of another manufacturer is refused by both sides, before either writes', () => {
+    const { admin, before } = target();
+    const other = Manufacturer.generate('other-factory');
+    const foreign = makeDevice('foreign-user');
+    const flash = new Flash({ seed: 3 });
+    const stranger = new SecubeDevice({ flash, seed: 'stranger', pinIterations: 10, testHooks: true });
+    stranger.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: other });
+    stranger.login('admin', ADMIN_PIN);
+    expect(verifyIdentity(other.publicKey, stranger.serial, stranger.identityPublicKey, stranger.certificate)).toBe(true);
+    expectCode('UNTRUSTED_PEER', () => provisionUserDevice(admin, stranger, PAIR_IDS));
+    expectCode('UNTRUSTED_PEER', () => stranger.installProvisionedKeys({ role: 'user', peer: peerOf(admin), ...PAIR_IDS }));
+    expectCode('UNTRUSTED_PEER', () => provisionUserDevice(stranger, admin, PAIR_IDS));
+    expect(admin.listKeyIds()).toEqual(before);
+    expect(stranger.listKeyIds()).toEqual([]);
+    expect(foreign.device.manufacturerPublicKey).toEqual(TEST_MANUFACTURER.publicKey);
+  });
+
+  it('every device carries the root and a certificate of its identity, which survive a reboot', () => {
+    const t = makeDevice('attest-reboot');
+    const { device } = t;
+    expect(device.manufacturerPublicKey).toEqual(TEST_MANUFACTURER.publicKey);
+    expect(verifyIdentity(device.manufacturerPublicKey, device.serial, device.identityPublicKey, device.certificate)).toBe(true);
+    const again = reboot(t);
+    expect(again.manufacturerPublicKey).toEqual(TEST_MANUFACTURER.publicKey);
+    expect(again.certificate).toEqual(device.certificate);
+    // The rebooted device still provisions (and checks) as before.
+    const admin = makeDevice('attest-reboot-admin').device;
+    admin.login('admin', ADMIN_PIN);
+    again.login('admin', ADMIN_PIN);
+    provisionUserDevice(admin, again, PAIR_IDS);
+    expect(again.listKeyIds()).toEqual([A2U, U2A, WRAP]);
+  });
+
+  it('a factory reset keeps the root and re-certifies the new identity; only the same manufacturer may reset', () => {
+    const t = makeDevice('attest-reset');
+    const { device } = t;
+    const oldCert = device.certificate;
+    const oldKey = device.identityPublicKey;
+    device.login('admin', ADMIN_PIN);
+    device.generateKey(9);
+    expectCode('WRONG_MANUFACTURER', () => device.factoryReset({ userPin: 'other-user', adminPin: 'other-admin', manufacturer: Manufacturer.generate('other-factory') }));
+    // Refused before anything changed: same keys, same PINs, same identity.
+    expect(device.listKeyIds()).toEqual([9]);
+    expect(device.identityPublicKey).toEqual(oldKey);
+    device.factoryReset({ userPin: 'new-user-pin', adminPin: 'new-admin-pin', manufacturer: TEST_MANUFACTURER });
+    expect(device.identityPublicKey).not.toEqual(oldKey);
+    expect(device.certificate).not.toEqual(oldCert);
+    expect(device.manufacturerPublicKey).toEqual(TEST_MANUFACTURER.publicKey);
+    expect(verifyIdentity(TEST_MANUFACTURER.publicKey, device.serial, device.identityPublicKey, device.certificate)).toBe(true);
+    // The old certificate does not vouch for the new key.
+    expect(verifyIdentity(TEST_MANUFACTURER.publicKey, device.serial, device.identityPublicKey, oldCert)).toBe(false);
+    const again = reboot(t);
+    expect(again.certificate).toEqual(device.certificate);
+    expect(again.identityPublicKey).toEqual(device.identityPublicKey);
   });
 });

@@ -18,9 +18,12 @@
  * device can only open what the admin sends and only import, never export, keys. See
  * `SecubeDevice.installProvisionedKeys` for the exact derivation.
  *
- * The host could still swap public keys (a man in the middle between two devices it relays for).
- * Provisioning is meant to run with both devices on the admin's own machine, as in the original;
- * {@link identityFingerprint} lets the admin compare, out of band, what each device reports.
+ * Each identity key is certified at the factory (`attestation.ts`): a device derives nothing until
+ * its peer's certificate verifies against the manufacturer key burned into it, so the host cannot
+ * substitute a key pair of its own (whose secret it would know). It could still swap one genuine
+ * device for another genuine device; provisioning is meant to run with both devices on the admin's
+ * own machine, as in the original, and {@link identityFingerprint} lets the admin compare, out of
+ * band, what each device reports.
  * Whoever holds a user device's admin PIN could also run `installProvisionedKeys` on it with the
  * `admin` role and so obtain a `seal` copy of the admin→user key: the direction separation protects
  * against the user-level host, and the user device's admin PIN must stay with the administrator.
@@ -63,7 +66,9 @@ export function identityFingerprint(publicKey: Uint8Array): string {
  * `replace` installs the very same keys: the exchange is idempotent rather than atomic across two
  * devices.
  * @param options.replace re-provision: replace keys already stored under these IDs (same purposes).
- * @throws DeviceError `NOT_LOGGED_IN` / `ACCESS_DENIED` (no admin session on a device),
+ * @throws DeviceError `UNTRUSTED_PEER` (a device's certificate does not verify against the other's
+ *   root of trust; checked by each device before it derives anything), `NOT_LOGGED_IN` /
+ *   `ACCESS_DENIED` (no admin session on a device),
  *   `BAD_ARGUMENT` (IDs not distinct, one device twice, an existing key of another purpose),
  *   `KEY_EXISTS` (a key under one of the IDs, without `replace`).
  */
@@ -96,8 +101,9 @@ export function provisionUserDevice(
       if (purpose !== PROVISIONED_PURPOSES[role][name]) throw new DeviceError('BAD_ARGUMENT', `key ${id} on device ${device.serial} is a ${purpose} key; delete it before provisioning under its ID`);
     }
   }
-  const adminPeer = { serial: admin.serial, publicKey: admin.identityPublicKey };
-  const userPeer = { serial: user.serial, publicKey: user.identityPublicKey };
+  // Each device verifies the other's certificate against its own root of trust before deriving.
+  const adminPeer = { serial: admin.serial, publicKey: admin.identityPublicKey, certificate: admin.certificate };
+  const userPeer = { serial: user.serial, publicKey: user.identityPublicKey, certificate: user.certificate };
   const keyIds = { adminToUserKeyId: ids.adminToUserKeyId, userToAdminKeyId: ids.userToAdminKeyId, wrappingKeyId: ids.wrappingKeyId };
   admin.installProvisionedKeys({ role: 'admin', peer: userPeer, ...keyIds, replace });
   user.installProvisionedKeys({ role: 'user', peer: adminPeer, ...keyIds, replace });

@@ -68,6 +68,9 @@ describe('key secrecy: no key byte in anything host-visible', () => {
     observe(seen, () => u.keyInfo(a2u));
     observe(seen, () => u.listKeyIds());
     observe(seen, () => u.identityPublicKey);
+    observe(seen, () => u.certificate);
+    observe(seen, () => a.manufacturerPublicKey);
+    observe(seen, () => a.installProvisionedKeys({ role: 'admin', peer: { serial: u.serial, publicKey: new Uint8Array(32).fill(9), certificate: u.certificate }, adminToUserKeyId: 70, userToAdminKeyId: 71, wrappingKeyId: 72 }));
     const order = a.seal(a2u, encodeDeleteOrder(u.serial, 12), DELETE_ORDER_AAD);
     seen.push(order);
     observe(seen, () => u.deleteKeyByOrder(11, order, a2u));

@@ -12,7 +12,7 @@ import { SdCard } from './sdcard.ts';
 import { PowerLossError } from './powerLossError.ts';
 import { KEY_PURPOSES, MAX_KEY_ID, SecubeDevice, testOnlyHooks } from './secube.ts';
 import type { KeyPurpose } from './secube.ts';
-import { ADMIN_PIN, USER_PIN, makeDevice, reboot, relogin } from './secube.testkit.ts';
+import { ADMIN_PIN, TEST_MANUFACTURER, USER_PIN, makeDevice, reboot, relogin } from './secube.testkit.ts';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -36,12 +36,12 @@ describe('factory init and identity', () => {
     expect(device.initialized).toBe(false);
     expectCode('NOT_INITIALIZED', () => device.serial);
     expectCode('NOT_INITIALIZED', () => device.login('user', USER_PIN));
-    const { serial, identityPublicKey } = device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN });
+    const { serial, identityPublicKey } = device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER });
     expect(serial).toMatch(/^[0-9A-Z]{32}$/);
     expect(identityPublicKey.length).toBe(32);
     expect(device.identityPublicKey).toEqual(identityPublicKey);
-    expectCode('ALREADY_INITIALIZED', () => device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN }));
-    expectCode('BAD_ARGUMENT', () => new SecubeDevice({ flash: new Flash(), seed: 'x' }).factoryInit({ userPin: '1', adminPin: ADMIN_PIN }));
+    expectCode('ALREADY_INITIALIZED', () => device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER }));
+    expectCode('BAD_ARGUMENT', () => new SecubeDevice({ flash: new Flash(), seed: 'x' }).factoryInit({ userPin: '1', adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER }));
   });
 
   it('draws the serial from the TRNG: reproducible when seeded, unrelated across seeds, no clock prefix (W10)', () => {
@@ -54,7 +54,7 @@ describe('factory init and identity', () => {
     expect(common).toBeLessThan(4);
     const epochPrefix = String(Math.floor(Date.now() / 1000)).slice(0, 6);
     expect(a.startsWith(epochPrefix) && b.startsWith(epochPrefix)).toBe(false);
-    expect(new SecubeDevice({ flash: new Flash() }).factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN }).serial).not.toBe(a);
+    expect(new SecubeDevice({ flash: new Flash() }).factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER }).serial).not.toBe(a);
   });
 
   it('keeps serial, identity, keys and counters across a reboot', () => {
@@ -130,7 +130,7 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
     expect(device.session).toBe('locked');
     expectCode('DEVICE_LOCKED', () => device.login('user', USER_PIN));
     expectCode('DEVICE_LOCKED', () => device.listKeyIds());
-    device.factoryReset({ userPin: 'fresh-user', adminPin: 'fresh-admin' });
+    device.factoryReset({ userPin: 'fresh-user', adminPin: 'fresh-admin', manufacturer: TEST_MANUFACTURER });
     expect(device.session).toBe('loggedOut');
     device.login('admin', 'fresh-admin');
     expect(device.listKeyIds()).toEqual([]);
@@ -142,9 +142,9 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
   it('a user session cannot factory-reset; a logged-out one can (the machine allows it)', () => {
     const { device } = makeDevice('reset-rights');
     device.login('user', USER_PIN);
-    expectCode('ACCESS_DENIED', () => device.factoryReset({ userPin: 'abcd', adminPin: 'efgh' }));
+    expectCode('ACCESS_DENIED', () => device.factoryReset({ userPin: 'abcd', adminPin: 'efgh', manufacturer: TEST_MANUFACTURER }));
     device.logout();
-    device.factoryReset({ userPin: 'abcd', adminPin: 'efgh' });
+    device.factoryReset({ userPin: 'abcd', adminPin: 'efgh', manufacturer: TEST_MANUFACTURER });
     device.login('user', 'abcd');
   });
 
@@ -153,8 +153,8 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
     expectCode('BAD_ARGUMENT', () => device.login('user', 'abc'));
     expect(device.retriesLeft.user).toBe(3);
     const five = new SecubeDevice({ flash: new Flash(), seed: 'five', pinIterations: 10 });
-    for (const bad of [0, 101, 2.5]) expectCode('BAD_ARGUMENT', () => five.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, maxRetries: bad }));
-    five.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, maxRetries: 5 });
+    for (const bad of [0, 101, 2.5]) expectCode('BAD_ARGUMENT', () => five.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER, maxRetries: bad }));
+    five.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER, maxRetries: 5 });
     expect(five.retriesLeft).toEqual({ user: 5, admin: 5 });
   });
 
@@ -309,7 +309,7 @@ describe('keys by ID', () => {
     const meter = new CycleMeter();
     const flash = new Flash({ meter, geometry: Array.from({ length: 6 }, () => 1024) });
     const device = new SecubeDevice({ flash, seed: 'full', pinIterations: 10, keyStore: { sectors: [2, 3, 4], maxFill: 0.05 }, stateSectors: [0, 1] });
-    device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN });
+    device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER });
     device.login('admin', ADMIN_PIN);
     let id = 1;
     try {
@@ -602,7 +602,7 @@ describe('power', () => {
         t.device.generateKey(1);
         t.flash.cutPowerAfter(cutAt);
         try {
-          t.device.factoryReset({ userPin: 'new-user-pin', adminPin: 'new-admin-pin' });
+          t.device.factoryReset({ userPin: 'new-user-pin', adminPin: 'new-admin-pin', manufacturer: TEST_MANUFACTURER });
         } catch (e) {
           expect(e).toBeInstanceOf(PowerLossError);
           t.device.powerOn();
@@ -620,7 +620,7 @@ describe('power', () => {
         const ids = again.listKeyIds();
         if (oldPins) {
           expect([[], [1]]).toContainEqual(ids);
-          again.factoryReset({ userPin: 'new-user-pin', adminPin: 'new-admin-pin' });
+          again.factoryReset({ userPin: 'new-user-pin', adminPin: 'new-admin-pin', manufacturer: TEST_MANUFACTURER });
           again.login('admin', 'new-admin-pin');
           expect(again.listKeyIds()).toEqual([]);
         } else {
@@ -663,7 +663,7 @@ describe('failures below the device', () => {
   it('a failed key-store write makes the device remount the store before its next use', () => {
     const flash = new Flash({ strict: true });
     const device = new SecubeDevice({ flash, seed: 'remount', pinIterations: 10 });
-    device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN });
+    device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER });
     device.login('admin', ADMIN_PIN);
     device.generateKey(1);
     // Dirty the next free slot behind the store's back: its next append has to program 1 over 0.

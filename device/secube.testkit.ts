@@ -4,6 +4,7 @@
  * @module
  */
 import { inspect } from 'node:util';
+import { Manufacturer } from './attestation.ts';
 import { CycleMeter } from './costModel.ts';
 import { Flash } from './flash.ts';
 import { provisionUserDevice } from './provisioning.ts';
@@ -15,6 +16,9 @@ export const USER_PIN = 'user-pin-1234';
 /** Admin PIN of test devices. */
 export const ADMIN_PIN = 'admin-pin-5678';
 
+/** The one manufacturer of every test device (deterministic), so test devices trust each other. */
+export const TEST_MANUFACTURER: Manufacturer = Manufacturer.generate('test');
+
 /** A test device, its flash and the meter both charge. */
 export interface TestDevice {
   readonly device: SecubeDevice;
@@ -23,7 +27,7 @@ export interface TestDevice {
 }
 
 /**
- * A factory-initialised device with test hooks on, a seeded TRNG and cheap PIN hashing (10
+ * A factory-initialised device, certified by {@link TEST_MANUFACTURER}, with test hooks on, a seeded TRNG and cheap PIN hashing (10
  * PBKDF2 iterations keep the PIN suites fast; the default is used where cost is measured).
  */
 export function makeDevice(seed: string, options: Partial<Omit<SecubeDeviceOptions, 'flash'>> & { readonly flashSeed?: number } = {}): TestDevice {
@@ -31,7 +35,7 @@ export function makeDevice(seed: string, options: Partial<Omit<SecubeDeviceOptio
   const flash = new Flash({ meter, seed: options.flashSeed ?? 1 });
   const { flashSeed: _ignored, ...rest } = options;
   const device = new SecubeDevice({ flash, seed, pinIterations: 10, testHooks: true, ...rest });
-  device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN });
+  device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER });
   return { device, flash, meter };
 }
 

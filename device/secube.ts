@@ -22,6 +22,11 @@
  *   carry out a delete order sealed by the admin device ({@link SecubeDevice.deleteKeyByOrder}), so
  *   need-to-know is enforced on the device itself.
  * - The serial comes from the TRNG (the original's is epoch-prefixed and predictable, W10).
+ * - Device identity attestation (`attestation.ts`): factory init burns the manufacturer's Ed25519
+ *   public key into the device (root of trust) and stores the manufacturer's certificate of
+ *   (serial, identity public key). Provisioning derives nothing until the peer's certificate verifies
+ *   against that root, so a host cannot pair the admin device with an X25519 key pair of its own
+ *   (whose secret it would know) and unwrap exported data keys.
  *
  * Persistent state survives power loss: key records live in the key store (key purpose included, in
  * the same record), everything else in a two-sector {@link RecordArea}. A power cut at any point of
@@ -33,11 +38,13 @@ import { initialTransition, transition } from 'xstate';
 import type { SnapshotFrom } from 'xstate';
 import { pinSessionMachine } from '../model/pinSession.ts';
 import type { PinEvent, PinLevel } from '../model/pinSession.ts';
+import { verifyIdentity } from './attestation.ts';
+import type { Manufacturer } from './attestation.ts';
 import type { CycleMeter } from './costModel.ts';
 import { decodeDeleteOrder, deleteOrderAad } from './deleteOrder.ts';
 import { DeviceError } from './deviceError.ts';
 import { IDENTITY_SECRET_BYTES, MAX_COUNTERS, MAX_COUNTER_NAME_BYTES, SERIAL_ALPHABET, SERIAL_LENGTH, decodeDeviceState, encodeDeviceState } from './deviceState.ts';
-import type { DeviceState } from './deviceState.ts';
+import type { DeviceAttestation, DeviceState } from './deviceState.ts';
 import type { Flash } from './flash.ts';
 import { DEFAULT_KEY_STORE_SECTORS, KeyStore, readKeyMaterialForDevice } from './keyStore.ts';
 import type { KeyStoreOptions } from './keyStore.ts';
@@ -102,14 +109,33 @@ export interface SecubeDeviceOptions {
 export interface FactoryInitOptions {
   readonly userPin: Pin;
   readonly adminPin: Pin;
+  /**
+   * The factory's signing authority: its public key is burned into the device as the root of trust,
+   * and it certifies the identity key made inside (`attestation.ts`).
+   */
+  readonly manufacturer: Manufacturer;
   /** Consecutive wrong PINs each level tolerates (the PIN machine's default when omitted). */
   readonly maxRetries?: number;
 }
 
-/** New PINs for a factory reset (the retry limit chosen at factory init stays). */
+/**
+ * New PINs for a factory reset (the retry limit chosen at factory init stays), and the manufacturer
+ * that certifies the new identity key: a reset is a return to the factory. It must be the
+ * manufacturer whose key the device carries; the root of trust never changes.
+ */
 export interface FactoryResetOptions {
   readonly userPin: Pin;
   readonly adminPin: Pin;
+  readonly manufacturer: Manufacturer;
+}
+
+/** What {@link SecubeDevice.factoryInit} reports: public values only. */
+export interface FactoryInitResult {
+  readonly serial: string;
+  /** X25519 identity public key (RFC 7748 §6.1). */
+  readonly identityPublicKey: Uint8Array;
+  /** The manufacturer's certificate of (serial, identity public key) (`attestation.ts`). */
+  readonly certificate: Uint8Array;
 }
 
 /** Public facts about one stored key (never its bytes). */
@@ -150,6 +176,8 @@ export interface EncryptResult {
 export interface ProvisioningPeer {
   readonly serial: string;
   readonly publicKey: Uint8Array;
+  /** The peer's identity certificate ({@link SecubeDevice.certificate}), checked against this device's root of trust. */
+  readonly certificate: Uint8Array;
 }
 
 /**
@@ -210,6 +238,10 @@ const MAX_PIN_RETRIES = 100;
 
 function checkKeyId(id: number): void {
   if (!Number.isSafeInteger(id) || id < 1 || id > MAX_KEY_ID) throw new DeviceError('BAD_ARGUMENT', `key IDs are integers in 1..${MAX_KEY_ID}, got ${String(id)}`);
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function wipe(...buffers: Uint8Array[]): void {
@@ -380,6 +412,30 @@ export class SecubeDevice {
     return this.#guard(() => this.#ownPublicKey().slice());
   }
 
+  /**
+   * The manufacturer's certificate of this device's identity: an Ed25519 signature (RFC 8032 §5.1.6)
+   * of (serial, identity public key), checked by peers with `verifyIdentity`.
+   * @throws DeviceError `NO_ROOT_OF_TRUST` on a device whose state predates attestation.
+   */
+  get certificate(): Uint8Array {
+    return this.#guard(() => this.#attestation().certificate.slice());
+  }
+
+  /**
+   * The manufacturer's Ed25519 public key burned in at factory init: the root of trust against which
+   * this device checks its provisioning peers (RFC 8032 §5.1.5).
+   * @throws DeviceError `NO_ROOT_OF_TRUST` on a device whose state predates attestation.
+   */
+  get manufacturerPublicKey(): Uint8Array {
+    return this.#guard(() => this.#attestation().rootOfTrust.slice());
+  }
+
+  #attestation(): DeviceAttestation {
+    const { state } = this.#requireInit();
+    if (state.attestation === null) throw new DeviceError('NO_ROOT_OF_TRUST', 'this device has no root of trust or certificate: factory-reset it with its manufacturer');
+    return state.attestation;
+  }
+
   #ownPublicKey(): Uint8Array {
     const { state } = this.#requireInit();
     this.#identityPublic ??= x25519PublicKey(state.identitySecret, this.#meter);
@@ -397,6 +453,16 @@ export class SecubeDevice {
     return serial;
   }
 
+  /**
+   * A fresh X25519 identity made inside, and the certificate the factory station issues for it: the
+   * device hands the manufacturer only its serial and public key.
+   */
+  #newIdentity(serial: string, manufacturer: Manufacturer): { secret: Uint8Array; publicKey: Uint8Array; certificate: Uint8Array } {
+    const secret = this.#trng.randomBytes(IDENTITY_SECRET_BYTES);
+    const publicKey = x25519PublicKey(secret, this.#meter);
+    return { secret, publicKey, certificate: manufacturer.certify(serial, publicKey) };
+  }
+
   #newVerifier(pin: Pin): PinVerifier {
     pinBytes(pin);
     chargePbkdf2(this.#meter, this.#pinIterations);
@@ -405,10 +471,12 @@ export class SecubeDevice {
 
   /**
    * Factory initialisation (SEcube CMD0 1, run once): a TRNG serial, an X25519 identity key pair made
-   * inside, the two PIN verifiers, an empty key store. Atomic: the state record is written last.
-   * @returns the serial and the identity public key.
+   * inside, the manufacturer's public key burned in as the root of trust and its certificate of
+   * (serial, identity public key) (`attestation.ts`), the two PIN verifiers, an empty key store.
+   * Atomic: the state record is written last.
+   * @returns the serial, the identity public key and its certificate.
    */
-  factoryInit(options: FactoryInitOptions): { serial: string; identityPublicKey: Uint8Array } {
+  factoryInit(options: FactoryInitOptions): FactoryInitResult {
     return this.#guard(() => {
       this.#requirePower();
       if (this.#state !== undefined) throw new DeviceError('ALREADY_INITIALIZED', 'factory init already ran');
@@ -417,19 +485,24 @@ export class SecubeDevice {
         throw new DeviceError('BAD_ARGUMENT', `maxRetries must be an integer in 1..${MAX_PIN_RETRIES}`);
       }
       const [pin] = initialTransition(pinSessionMachine, options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries });
+      const serial = this.#newSerial();
+      const pins = { user: this.#newVerifier(options.userPin), admin: this.#newVerifier(options.adminPin) };
+      const identity = this.#newIdentity(serial, options.manufacturer);
       const state: DeviceState = {
-        serial: this.#newSerial(),
+        serial,
         maxRetries: pin.context.maxRetries,
         retriesLeft: pin.context.retriesLeft,
-        pins: { user: this.#newVerifier(options.userPin), admin: this.#newVerifier(options.adminPin) },
+        pins,
         counters: new Map(),
-        identitySecret: this.#trng.randomBytes(IDENTITY_SECRET_BYTES),
+        identitySecret: identity.secret,
+        attestation: { rootOfTrust: options.manufacturer.publicKey, certificate: identity.certificate },
       };
       const store = KeyStore.format(this.#flash, this.#keyStoreOptions);
       this.#save(state);
       this.#store = store;
       this.#pin = pin;
-      return { serial: state.serial, identityPublicKey: this.identityPublicKey };
+      this.#identityPublic = identity.publicKey;
+      return { serial, identityPublicKey: identity.publicKey.slice(), certificate: identity.certificate.slice() };
     });
   }
 
@@ -528,14 +601,23 @@ export class SecubeDevice {
    * tries, no counters and a fresh identity key pair (so old provisioning keys cannot be re-derived)
    * are saved. The serial stays. Erasing comes first: a cut before the save leaves a device without
    * keys whose reset can simply be run again.
+   *
+   * A reset is a return to the factory: the new identity key needs a new certificate, which only
+   * the manufacturer can issue. The root of trust burned in at factory init stays; the manufacturer
+   * given must be that one (checked before anything changes). A device whose state predates
+   * attestation (no root) gets `options.manufacturer` as its root here.
+   * @throws DeviceError `WRONG_MANUFACTURER` (another manufacturer's key is burned in), `ACCESS_DENIED`.
    */
   factoryReset(options: FactoryResetOptions): void {
     this.#guard(() => {
       const { state, pin } = this.#requireInit();
       if (!pin.can({ type: 'FACTORY_RESET' })) throw new DeviceError('ACCESS_DENIED', 'a user session cannot factory-reset the device');
+      const root = state.attestation?.rootOfTrust ?? options.manufacturer.publicKey;
+      if (!equalBytes(root, options.manufacturer.publicKey)) throw new DeviceError('WRONG_MANUFACTURER', 'this device was made by another manufacturer: only its own can re-certify it');
       const { next, eraseAllKeys } = this.#feed({ type: 'FACTORY_RESET' });
       const users = this.#newVerifier(options.userPin);
       const admins = this.#newVerifier(options.adminPin);
+      const identity = this.#newIdentity(state.serial, options.manufacturer);
       if (eraseAllKeys) {
         this.#store = KeyStore.format(this.#flash, this.#keyStoreOptions);
         this.#storeNeedsMount = false;
@@ -545,9 +627,10 @@ export class SecubeDevice {
         pins: { user: users, admin: admins },
         retriesLeft: { ...next.context.retriesLeft },
         counters: new Map(),
-        identitySecret: this.#trng.randomBytes(IDENTITY_SECRET_BYTES),
+        identitySecret: identity.secret,
+        attestation: { rootOfTrust: root, certificate: identity.certificate },
       });
-      this.#identityPublic = undefined;
+      this.#identityPublic = identity.publicKey;
       this.#pin = next;
     });
   }
@@ -900,12 +983,18 @@ export class SecubeDevice {
    * fixed lengths, so the info is unambiguous. Both sides compute the same bytes; nothing secret
    * crosses the host.
    *
-   * Every check (IDs, peer, existing keys) runs before the first write, so a refused request changes
-   * nothing. The three keys are three flash commits; a power cut between them leaves a subset, and
+   * Before anything is derived, the peer's certificate must verify (Ed25519, RFC 8032 §5.1.7) against
+   * this device's root of trust for exactly (peer serial, peer public key): only an identity key made
+   * inside a genuine device of the same manufacturer is accepted, never a key pair a host made (whose
+   * secret it would know, and so the wrapping key).
+   *
+   * Every check (IDs, peer, certificate, existing keys) runs before the first write, so a refused
+   * request changes nothing. The three keys are three flash commits; a power cut between them leaves a subset, and
    * rerunning with `replace` installs the very same keys.
    * @throws DeviceError `ACCESS_DENIED` outside an admin session, `BAD_ARGUMENT` (IDs not distinct,
    *   bad peer serial or public key, the device's own serial, an existing key of another purpose),
-   *   `KEY_EXISTS` (without `replace`).
+   *   `KEY_EXISTS` (without `replace`), `UNTRUSTED_PEER` (the peer's certificate does not verify),
+   *   `NO_ROOT_OF_TRUST` (this device has none).
    */
   installProvisionedKeys(request: ProvisioningRequest): void {
     this.#guard(() => {
@@ -920,6 +1009,15 @@ export class SecubeDevice {
       }
       // Paired with itself, a device would hold both the seal and the open side of one channel.
       if (request.peer.serial === state.serial) throw new DeviceError('BAD_ARGUMENT', 'a device cannot be provisioned with itself');
+      if (!(request.peer.publicKey instanceof Uint8Array) || request.peer.publicKey.length !== 32) throw new DeviceError('BAD_ARGUMENT', 'an X25519 public key is 32 bytes (RFC 7748 §5)');
+      const { rootOfTrust } = this.#attestation();
+      // Modelled as two scalar multiplications: an Ed25519 verification is one double-base scalar
+      // multiplication [S]B − [k]A (RFC 8032 §5.1.7 step 3), bounded by two variable-base ones.
+      this.#meter?.charge('x25519.scalarMult', 2);
+      const certificate: unknown = request.peer.certificate;
+      if (!(certificate instanceof Uint8Array) || !verifyIdentity(rootOfTrust, request.peer.serial, request.peer.publicKey, certificate)) {
+        throw new DeviceError('UNTRUSTED_PEER', `the identity key of peer ${request.peer.serial} is not certified by this device's manufacturer`);
+      }
       const purposes = PROVISIONED_PURPOSES[request.role];
       const replace = request.replace === true;
       const names = ['adminToUser', 'userToAdmin', 'wrapping'] as const;

@@ -8,9 +8,9 @@ import { closeSync, fsyncSync, openSync, renameSync, writeFileSync } from 'node:
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
-/** Writes `bytes` to `path` and flushes them to stable storage. */
-export function writeFileDurable(path: string, bytes: Uint8Array | string): void {
-  writeFileSync(path, bytes);
+/** Writes `bytes` to `path` and flushes them to stable storage; `mode` sets a new file's permissions. */
+export function writeFileDurable(path: string, bytes: Uint8Array | string, mode?: number): void {
+  writeFileSync(path, bytes, mode === undefined ? undefined : { mode });
   const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);
@@ -32,11 +32,14 @@ export function fsyncDirectory(dir: string): void {
   }
 }
 
-/** Replaces `path` with `bytes` atomically: readers see the old file or the new one, never a mix. */
-export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+/**
+ * Replaces `path` with `bytes` atomically: readers see the old file or the new one, never a mix.
+ * `mode` sets the permissions of the new file (e.g. `0o600` for owner-only).
+ */
+export function writeFileAtomic(path: string, bytes: Uint8Array | string, mode?: number): void {
   const dir = dirname(path);
   const tmp = join(dir, `.tmp-${basename(path)}-${randomBytes(6).toString('hex')}`);
-  writeFileDurable(tmp, bytes);
+  writeFileDurable(tmp, bytes, mode);
   renameSync(tmp, path);
   fsyncDirectory(dir);
 }

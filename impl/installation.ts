@@ -3,6 +3,9 @@
  *
  * ```
  * installation.json          format, admin serial, share, clock mode, last time (installationConfig.ts)
+ * manufacturer.json          SIMULATION ONLY: the simulated factory's signing key, which certifies
+ *                            each new HSM's identity (manufacturerFile.ts); in a real deployment the
+ *                            factory holds it and the admin host never sees it
  * admin/flash.img, sd.img    the admin HSM: internal flash and microSD card
  * users/<U>/flash.img, sd.img  each provisioned user's HSM
  * share/                     the DirectoryTransport root (or any folder given at init: a network
@@ -38,6 +41,7 @@ import { provisionUser } from './distribution.ts';
 import type { ProvisioningRecord } from './distribution.ts';
 import type { TimeSpec } from './durations.ts';
 import { lockHome } from './homeLock.ts';
+import { createManufacturerFile, readManufacturerFile } from './manufacturerFile.ts';
 import { INSTALLATION_FORMAT, readInstallationConfig, writeInstallationConfig } from './installationConfig.ts';
 import type { ClockMode, InstallationConfig } from './installationConfig.ts';
 import { InstallationError } from './installationError.ts';
@@ -197,8 +201,11 @@ export class Installation {
       const mode: ClockMode = init.clock ?? (at === undefined ? 'system' : 'manual');
       const clock = sessionClock(start, mode === 'system' && at === undefined ? host : null);
       // A half-finished earlier init (no installation.json) is simply overwritten.
+      // The simulated factory: in a real deployment the admin HSM arrives already initialised and
+      // certified, and this key never reaches the admin host (see manufacturerFile.ts).
+      const manufacturer = createManufacturerFile(root);
       const d = freshDevice('admin', join(root, ADMIN_DIR));
-      d.device.factoryInit({ userPin: init.userPin, adminPin: init.adminPin });
+      d.device.factoryInit({ userPin: init.userPin, adminPin: init.adminPin, manufacturer });
       d.device.login('admin', init.adminPin);
       const admin = await Admin.create({ device: d.device, sd: d.sd, clock });
       admin.close();
@@ -276,8 +283,11 @@ export class Installation {
   }
 
   async #provision(admin: Admin, clock: Clock, userId: UserId, pins: ProvisionPins): Promise<ProvisioningRecord> {
+    // The simulated factory certifies the new HSM's identity; each device checks the other's
+    // certificate against the root burned into it before deriving the pair's keys.
+    const manufacturer = readManufacturerFile(this.home);
     const d = freshDevice(userId, this.userDir(userId));
-    d.device.factoryInit({ userPin: pins.userPin, adminPin: pins.deviceAdminPin });
+    d.device.factoryInit({ userPin: pins.userPin, adminPin: pins.deviceAdminPin, manufacturer });
     d.device.login('admin', pins.deviceAdminPin);
     const record = provisionUser(admin, userId, d.device);
     d.device.logout();

@@ -174,6 +174,8 @@ describe('sekey on a persistent installation', () => {
     expect(config['adminSerial']).toMatch(/^[0-9A-Z]{32}$/);
     expect(readdirSync(join(home, 'admin')).sort()).toEqual(['flash.img', 'sd.img']);
     expect(existsSync(join(home, 'share'))).toBe(true);
+    // The simulated factory's key (a real admin host never holds it), owner-only.
+    expect(readFileSync(join(home, 'manufacturer.json'), 'utf8')).toContain('SIMULATION ONLY');
     const noPins = await run('admin', 'init');
     expect(noPins.code).toBe(2);
     expect(noPins.err).toContain('--admin-pin PIN and --user-pin PIN');
@@ -398,5 +400,25 @@ describe('sekey with the system clock', () => {
     expect(back.err).toContain('ClockWentBack: the system clock');
     now += 120_000;
     expect((await sekey(['admin', 'users'], world)).out).toContain('alice');
+  });
+});
+
+describe('sekey admin provision and device attestation', () => {
+  test('an HSM certified by another manufacturer is refused by the admin HSM; nothing is stored', async () => {
+    const home = join(tempDir(), 'home');
+    const env = { SEKEY_HOME: home, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_USER_PIN: USER_PIN };
+    const run = (...argv: string[]) => sekey(argv, { env });
+    expect((await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--at', '2026-01-05T09:00Z')).code).toBe(0);
+    expect((await run('admin', 'add-user', 'U9', 'mallory', '--no-publish')).code).toBe(0);
+    // Swap in another factory: the new HSM is certified by a manufacturer the admin HSM does not trust.
+    const otherHome = join(tempDir(), 'other');
+    expect((await sekey(['admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--at', '2026-01-05T09:00Z'], { env: { SEKEY_HOME: otherHome } })).code).toBe(0);
+    copyFileSync(join(otherHome, 'manufacturer.json'), join(home, 'manufacturer.json'));
+    const refused = await run('admin', 'provision', 'U9', '--user-pin', USER_PIN, '--device-admin-pin', DEVICE_ADMIN_PIN, '--no-publish');
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toContain('UNTRUSTED_PEER');
+    expect(existsSync(join(home, 'users', 'U9', 'flash.img'))).toBe(false);
+    const users = JSON.parse((await run('admin', 'users', '--json')).out) as Array<{ id: string; serial: string | null }>;
+    expect(users).toMatchObject([{ id: 'U9', serial: null }]);
   });
 });

@@ -1,7 +1,10 @@
 /**
  * `sekey admin init`: creates an installation — factory-initialises the admin HSM with the PINs
  * given (explicitly: an installation's PINs are never taken from the environment or defaulted),
- * creates the administrator's encrypted database, and records the share and the clock mode.
+ * creates the administrator's encrypted database, and records the share and the clock mode. It also
+ * plays the HSM factory: it creates the simulated manufacturer's signing key (`manufacturer.json`),
+ * which certifies each HSM's identity; in a real deployment the factory holds that key and the admin
+ * host never sees it.
  * @module
  */
 import { resolve } from 'node:path';
@@ -19,6 +22,8 @@ export const ADMIN_INIT_ARGS = '--admin-pin PIN --user-pin PIN [--share DIR] [--
 /** The help of `admin init`. */
 export const ADMIN_INIT_HELP = [
   'Factory-initialises the admin HSM (admin/flash.img, admin/sd.img) and creates the administrator.',
+  'Plays the HSM factory too: HOME/manufacturer.json holds the simulated manufacturer\'s signing key, which',
+  'certifies every HSM\'s identity (in a real deployment the factory keeps it; the admin host never sees it).',
   '  --admin-pin PIN         the admin HSM\'s admin-level PIN (4 to 64 bytes); later: --pin or $SEKEY_ADMIN_PIN',
   '  --user-pin PIN          the admin HSM\'s user-level PIN (factory init sets both levels)',
   '  --share DIR             where update files travel (a network share, a synced folder); default HOME/share',
@@ -58,6 +63,7 @@ export async function runAdminInit(args: Args, io: CliIo): Promise<number> {
   const config = installation.config();
   io.out(`initialised an SEkey installation in ${installation.home}`);
   io.out(`  admin HSM ${config.adminSerial}`);
+  io.out('  factory   manufacturer.json (simulated HSM manufacturer; a real admin host never holds it)');
   io.out(`  share     ${installation.sharePath(config)}`);
   io.out(`  clock     ${config.clock}${config.clock === 'manual' ? ' (moves only with --at)' : ''}, now ${formatTime(config.lastTime)}`);
   io.out(`  stale after ${formatDuration(config.staleAfterMs)} without acknowledgement`);

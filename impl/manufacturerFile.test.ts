@@ -1,0 +1,55 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { InstallationError } from './installationError.ts';
+import { MANUFACTURER_FILE, createManufacturerFile, readManufacturerFile } from './manufacturerFile.ts';
+
+const homes: string[] = [];
+function home(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sekey-manufacturer-'));
+  homes.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of homes.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function expectBad(f: () => unknown, pattern: RegExp): void {
+  try {
+    f();
+  } catch (e) {
+    expect(e instanceof InstallationError && e.code === 'BadInstallation').toBe(true);
+    expect(String(e)).toMatch(pattern);
+    return;
+  }
+  expect.unreachable('accepted');
+}
+
+describe('manufacturer.json (the simulated factory)', () => {
+  it('round-trips, owner-only, and says it is a simulation', () => {
+    const dir = home();
+    const made = createManufacturerFile(dir);
+    expect(readManufacturerFile(dir).publicKey).toEqual(made.publicKey);
+    const path = join(dir, MANUFACTURER_FILE);
+    if (process.platform !== 'win32') expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readFileSync(path, 'utf8')).toMatch(/SIMULATION ONLY/);
+    expect(createManufacturerFile(home()).publicKey).not.toEqual(made.publicKey);
+  });
+
+  it('refuses a missing, malformed or inconsistent file', () => {
+    const dir = home();
+    expectBad(() => readManufacturerFile(dir), /missing/);
+    createManufacturerFile(dir);
+    const path = join(dir, MANUFACTURER_FILE);
+    const body = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    writeFileSync(path, JSON.stringify({ ...body, publicKey: '00'.repeat(32) }));
+    expectBad(() => readManufacturerFile(dir), /does not give/);
+    writeFileSync(path, JSON.stringify({ ...body, seed: 'zz' }));
+    expectBad(() => readManufacturerFile(dir), /'seed'/);
+    writeFileSync(path, JSON.stringify({ ...body, format: 2 }));
+    expectBad(() => readManufacturerFile(dir), /format/);
+    writeFileSync(path, '{');
+    expectBad(() => readManufacturerFile(dir), /not JSON/);
+  });
+});
