@@ -2,23 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { propertyParams } from '../properties/runConfig.ts';
 import { DELETE_ORDER_AAD, DELETE_ORDER_LABEL, decodeDeleteOrder, deleteOrderAad, encodeDeleteOrder } from './deleteOrder.ts';
-import type { DeviceErrorCode } from './deviceError.ts';
-import { isDeviceError } from './deviceError.ts';
 import { PowerLossError } from './powerLossError.ts';
 import { MAX_KEY_ID, testOnlyHooks } from './secube.ts';
 import type { SecubeDevice } from './secube.ts';
-import { PAIR_IDS, USER_PIN, makeProvisionedPair, reboot, relogin } from './secube.testkit.ts';
+import { expectCode, makeProvisionedPair, PAIR_IDS, reboot, relogin, USER_PIN } from './secube.testkit.ts';
 import type { TestDevice } from './secube.testkit.ts';
 
-function expectCode(code: DeviceErrorCode, f: () => unknown): void {
-  try {
-    f();
-  } catch (e) {
-    if (!isDeviceError(e, code)) throw new Error(`expected ${code}, got ${String(e)}`);
-    return;
-  }
-  throw new Error(`expected ${code}, but the call succeeded`);
-}
 
 const { adminToUserKeyId: A2U, userToAdminKeyId: U2A, wrappingKeyId: WRAP } = PAIR_IDS;
 const GROUP_KEY = 5000;

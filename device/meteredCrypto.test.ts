@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { COST_TABLE, CycleMeter, hmacSha256Compressions } from './costModel.ts';
-import type { DeviceErrorCode } from './deviceError.ts';
-import { isDeviceError } from './deviceError.ts';
 import { aesGcmDecrypt, aesGcmEncrypt, aesKeyUnwrap, aesKeyWrap, chargePbkdf2, hkdfSha256, x25519PublicKey, x25519SharedSecret } from './meteredCrypto.ts';
+import { expectCode } from './secube.testkit.ts';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-function expectCode(code: DeviceErrorCode, f: () => unknown): void {
-  try {
-    f();
-  } catch (e) {
-    if (!isDeviceError(e, code)) throw new Error(`expected ${code}, got ${String(e)}`);
-    return;
-  }
-  throw new Error(`expected ${code}, but the call succeeded`);
-}
 
 describe('metered primitives', () => {
   it('X25519 matches RFC 7748 §6.1 and charges one scalar multiplication per call', () => {

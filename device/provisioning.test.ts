@@ -4,7 +4,6 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { propertyParams } from '../properties/runConfig.ts';
-import type { DeviceErrorCode } from './deviceError.ts';
 import { Manufacturer, verifyIdentity } from './attestation.ts';
 import { isDeviceError } from './deviceError.ts';
 import { Flash } from './flash.ts';
@@ -13,17 +12,8 @@ import type { ProvisioningKeyIds } from './provisioning.ts';
 import { PowerLossError } from './powerLossError.ts';
 import { SecubeDevice, testOnlyHooks } from './secube.ts';
 import type { ProvisioningPeer } from './secube.ts';
-import { ADMIN_PIN, PAIR_IDS, TEST_MANUFACTURER, USER_PIN, makeDevice, makeProvisionedPair, reboot, relogin } from './secube.testkit.ts';
+import { ADMIN_PIN, expectCode, makeDevice, makeProvisionedPair, PAIR_IDS, reboot, relogin, TEST_MANUFACTURER, USER_PIN } from './secube.testkit.ts';
 
-function expectCode(code: DeviceErrorCode, f: () => unknown): void {
-  try {
-    f();
-  } catch (e) {
-    if (!isDeviceError(e, code)) throw new Error(`expected ${code}, got ${String(e)}`);
-    return;
-  }
-  throw new Error(`expected ${code}, but the call succeeded`);
-}
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 /** What a host relays about a device: serial, identity public key and certificate. */

@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { propertyParams } from '../properties/runConfig.ts';
 import { CycleMeter } from './costModel.ts';
-import type { DeviceErrorCode } from './deviceError.ts';
 import { isDeviceError } from './deviceError.ts';
 import { Flash } from './flash.ts';
 import { FlashNotErasedError } from './flashErrors.ts';
@@ -12,22 +11,13 @@ import { SdCard } from './sdcard.ts';
 import { PowerLossError } from './powerLossError.ts';
 import { KEY_PURPOSES, MAX_KEY_ID, SecubeDevice, testOnlyHooks } from './secube.ts';
 import type { KeyPurpose } from './secube.ts';
-import { ADMIN_PIN, TEST_MANUFACTURER, USER_PIN, makeDevice, reboot, relogin } from './secube.testkit.ts';
+import { ADMIN_PIN, expectCode, makeDevice, reboot, relogin, TEST_MANUFACTURER, USER_PIN } from './secube.testkit.ts';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 /** A fixed 256-bit test key (test hooks only: real non-data keys come from provisioning). */
 const testKey = (fill: number): Uint8Array => new Uint8Array(32).fill(fill);
 
-function expectCode(code: DeviceErrorCode, f: () => unknown): void {
-  try {
-    f();
-  } catch (e) {
-    if (!isDeviceError(e, code)) throw new Error(`expected ${code}, got ${String(e)}`);
-    return;
-  }
-  throw new Error(`expected ${code}, but the call succeeded`);
-}
 
 describe('factory init and identity', () => {
   it('a blank device refuses everything but factory init, which runs once', () => {

@@ -4,6 +4,8 @@
  * @module
  */
 import { inspect } from 'node:util';
+import { isDeviceError } from './deviceError.ts';
+import type { DeviceErrorCode } from './deviceError.ts';
 import { Manufacturer } from './attestation.ts';
 import { CycleMeter } from './costModel.ts';
 import { Flash } from './flash.ts';
@@ -98,4 +100,15 @@ export function secretNeedles(secrets: readonly Uint8Array[]): string[] {
 /** The needles found in any of the host views (empty when nothing leaked). */
 export function leaks(views: readonly string[], needles: readonly string[]): string[] {
   return needles.filter((n) => views.some((v) => v.includes(n)));
+}
+
+/** Runs `f` and requires it to throw a {@link DeviceError} with `code`. */
+export function expectCode(code: DeviceErrorCode, f: () => unknown): void {
+  try {
+    f();
+  } catch (e) {
+    if (!isDeviceError(e, code)) throw new Error(`expected ${code}, got ${String(e)}`);
+    return;
+  }
+  throw new Error(`expected ${code}, but the call succeeded`);
 }
