@@ -68,6 +68,8 @@ describe('users and groups', () => {
     expect(refuse(world(), { type: 'addMember', groupId: 'G9', userId: 'U1', now: T0 }).code).toBe('UnknownGroup');
     expect(refuse(world(), { type: 'addMember', groupId: 'G1', userId: 'U9', now: T0 }).code).toBe('UnknownUser');
     expect(refuse(world(), { type: 'renameKey', keyId: 'K1', name: 'x', now: T0 }).code).toBe('UnknownKey');
+    expect(refuse(world(), { type: 'changePolicy', groupId: 'G1', policy: { ...policy, maxKeys: 0 }, now: T0 }).code).toBe('InvalidPolicy');
+    expect(refuse(world(), { type: 'changePolicy', groupId: 'G9', policy, now: T0 }).code).toBe('UnknownGroup');
   });
 
   test("names are any text, ';' included (the original's B7 blocked users for good)", () => {
@@ -239,6 +241,25 @@ describe('selection and projection', () => {
     s = apply(s, { type: 'addGroup', groupId: 'G3', name: 'x', policy, now: T0 }, { type: 'addMember', groupId: 'G3', userId: 'U4', now: T0 }, { type: 'addMember', groupId: 'G3', userId: 'U3', now: T0 });
     expect(code(selectKey(s, 'U3', ['U4'], T0))).toBe('NoUsableKey');
     expect(code(selectKey(s, 'U1', ['U2'], T0 + 31 * DAY))).toBe('NoUsableKey');
+  });
+
+  test('tie-break among keys of the same group: latest activation, then latest end, then highest number', () => {
+    let s = world();
+    let short: string, long: string, twinA: string, twinB: string;
+    [s, short] = addKey(s, 'G2', T0, DAY);
+    [s, long] = addKey(s, 'G2', T0, 2 * DAY);
+    s = apply(s, activate(short, T0), activate(long, T0));
+    const pick = () => {
+      const r = selectKey(s, 'U1', ['U2'], T0 + 1);
+      return r.ok ? r.selection.keyId : r.error.code;
+    };
+    expect(pick()).toBe(long); // same activation: the one whose cryptoperiod ends last
+    [s, twinA] = addKey(s, 'G1', T0, DAY);
+    [s, twinB] = addKey(s, 'G1', T0, DAY);
+    s = apply(s, { type: 'removeMember', groupId: 'G2', userId: 'U1', now: T0 + 1 });
+    s = apply(s, activate(twinA, T0 + 2), activate(twinB, T0 + 2), { type: 'keyEvent', keyId: 'K2004', event: { type: 'DEACTIVATE', now: T0 + 2 } });
+    const r = selectKey(s, 'U1', ['U2'], T0 + 3);
+    expect(r.ok && r.selection.keyId).toBe(twinB); // same activation and end: the highest number
   });
 
   test('a projection is the user, its groups, their members and the keys it holds', () => {
