@@ -309,7 +309,8 @@ export class Publisher {
       for (const name of await this.#transport.list(ackStream(userId))) {
         const bytes = await this.#transport.read(ackStream(userId), name);
         if (bytes === null) continue;
-        const sequence = this.#admin.transaction('acknowledge', { userId, name }, (db, now) => {
+        // Checked before any transaction: a forged or stray file costs no commit and no audit entry.
+        const ack = this.#admin.readDatabase((db) => {
           const { serial, keyIds } = userDeviceOf(db, userId);
           let parsed: ReturnType<typeof parseAck>;
           try {
@@ -318,10 +319,12 @@ export class Publisher {
           } catch {
             return null;
           }
-          const { ack } = parsed;
-          const hash = column(db, 'SELECT file_hash FROM outbox WHERE user_id = ? AND sequence = ?', [userId, ack.sequence])[0];
-          const matches = hash instanceof Uint8Array && bytesToHex(hash) === bytesToHex(ack.fileHash);
-          if (ack.userId !== userId || ack.serial !== serial || !matches) return null;
+          const hash = column(db, 'SELECT file_hash FROM outbox WHERE user_id = ? AND sequence = ?', [userId, parsed.ack.sequence])[0];
+          const matches = hash instanceof Uint8Array && bytesToHex(hash) === bytesToHex(parsed.ack.fileHash);
+          return parsed.ack.userId === userId && parsed.ack.serial === serial && matches ? parsed.ack : null;
+        });
+        if (ack === null) continue;
+        const sequence = this.#admin.transaction('acknowledge', { userId, sequence: ack.sequence }, (db, now) => {
           if (!publicationEvent(db, userId, this.#staleAfterMs, { type: 'ACK', sequence: ack.sequence, now })) return null;
           db.run('DELETE FROM outbox WHERE user_id = ? AND sequence <= ?', [userId, ack.sequence]);
           return ack.sequence;

@@ -110,4 +110,23 @@ describe('distribution by update files', () => {
     expect(report.refused).toEqual([]);
     expect(w.users.get('U2')!.groups()[0]?.name).toBe('three');
   });
+
+  test('HSM work that fails after an apply does not make the replica unopenable', async () => {
+    const w = await team();
+    await w.syncByFiles();
+    const bob = w.users.get('U2')!;
+    const hw = w.hardware.get('U2')!;
+    bob.close();
+    // Inject owed HSM work that the HSM will refuse (a blob that does not unwrap).
+    const { EncryptedDatabase } = await import('./db/encryptedDatabase.ts');
+    const { secubeDatabaseDevice } = await import('./db/secubeDatabaseDevice.ts');
+    const { User } = await import('./user.ts');
+    const db = await EncryptedDatabase.open(secubeDatabaseDevice(bob.device), hw.sd);
+    db.transaction((d) => d.run("INSERT INTO pending_device_ops (kind, key_number, data) VALUES ('import', 2999, zeroblob(40))"));
+    db.close();
+    const reopened = await User.open({ device: bob.device, sd: hw.sd, clock: w.clock });
+    expect(reopened.pendingDeviceWork()).toMatchObject({ operations: 1, error: expect.stringMatching(/UNWRAP_FAILED/) });
+    expect(reopened.groups().map((g) => g.id)).toEqual(['G1']);
+    await expect(reopened.sync(w.transport)).rejects.toThrow(/UNWRAP_FAILED/);
+  });
 });

@@ -105,8 +105,23 @@ export class User {
       db.close();
       throw new DatabaseError('RolledBack', `the replica applied update ${user.appliedSequence}, but the HSM recorded ${counter}`);
     }
-    user.#finishDeviceWork();
+    try {
+      user.#finishDeviceWork();
+    } catch (error) {
+      // An HSM refusal (a full key store, say) must not make the replica unopenable: the work stays
+      // pending, is retried by the next sync, and is reported by `pendingDeviceWork`.
+      if (!isDeviceError(error)) throw error;
+      user.#deviceWorkError = error;
+    }
     return user;
+  }
+
+  #deviceWorkError: Error | null = null;
+
+  /** HSM work an applied update still owes (imports, erase orders), and why it is stuck, if it is. */
+  pendingDeviceWork(): { readonly operations: number; readonly error: string | null } {
+    const operations = this.#db.read((db) => Number(column(db, 'SELECT count(*) FROM pending_device_ops')[0]));
+    return { operations, error: this.#deviceWorkError?.message ?? null };
   }
 
   /** This user's ID. */
@@ -350,6 +365,9 @@ export class User {
    * is atomic and idempotent; every applied file is acknowledged to the administrator.
    */
   async sync(transport: Transport): Promise<SyncReport> {
+    // First the HSM work an earlier apply still owes: nothing new is applied on top of it.
+    this.#finishDeviceWork();
+    this.#deviceWorkError = null;
     const applied: number[] = [];
     const refused: Array<{ name: string; reason: RefusalReason }> = [];
     const stream = updateStream(this.#userId);

@@ -157,8 +157,11 @@ describe('update files under attack', () => {
     expect(state(bob)).toBe(here);
     // A forged acknowledgement is ignored by the admin.
     await w.transport.write(ackStream('U2'), '000000000999.ack', forged);
+    const audited = w.admin.auditLog().length;
     const acks = await w.publisher.collectAcknowledgements();
     expect(acks.filter((x) => x.sequence === 999)).toEqual([]);
+    // A forged acknowledgement costs no commit: the audit log does not grow with junk.
+    expect(w.admin.auditLog().length).toBe(audited + acks.length);
   });
 });
 
