@@ -49,7 +49,15 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     prepare: (_args, { json: asJson }) => async ({ session, io }) => {
       const { user } = session;
       const me = user.me();
-      const status = { user: me, serial: user.device.serial, appliedSequence: user.appliedSequence, blocked: user.blocked, groups: user.groups().map((g) => g.id), keys: user.keys().length };
+      const status = {
+        user: me,
+        serial: user.device.serial,
+        appliedSequence: user.appliedSequence,
+        blocked: user.blocked,
+        groups: user.groups().map((g) => g.id),
+        keys: user.keys().length,
+        pendingDeviceWork: user.pendingDeviceWork(),
+      };
       if (asJson) {
         io.out(json(status));
         return;
@@ -57,6 +65,8 @@ export const USER_COMMANDS: readonly UserCommand[] = [
       io.out(`${me.id} '${me.name}' on HSM ${status.serial}`);
       io.out(`  applied update #${status.appliedSequence}${status.blocked ? ', BLOCKED: too many refused files, waiting for a resync' : ''}`);
       io.out(`  groups ${ids(status.groups)}; ${status.keys} key${status.keys === 1 ? '' : 's'} held`);
+      const owed = status.pendingDeviceWork;
+      if (owed.operations > 0) io.out(`  HSM work owed by an applied update: ${owed.operations} operation(s)${owed.error ? ` — stuck: ${owed.error}` : ''}`);
     },
   },
   {
