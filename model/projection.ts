@@ -5,7 +5,7 @@
  * compare each user device against.
  * @module
  */
-import type { KeyState } from './keyLifecycle.ts';
+import type { KeyLifecycleContext, KeyState } from './keyLifecycle.ts';
 import { compareIds } from './kmsState.ts';
 import type { Algorithm, GroupId, GroupPolicy, KeyId, KeyRecord, KmsState, UserId, UserRecord } from './kmsState.ts';
 
@@ -17,22 +17,16 @@ export interface GroupView {
   readonly members: readonly UserId[];
 }
 
-/** A key's metadata as a holder's device sees it (never the key material). */
-export interface KeyView {
+/**
+ * A key's metadata as a holder's device sees it (never the key material): its record, and its life
+ * cycle flattened — every timestamp of the machine's context, without the event history.
+ */
+export interface KeyView extends Omit<KeyLifecycleContext, 'id' | 'history'> {
   readonly id: KeyId;
   readonly name: string;
   readonly owner: GroupId;
   readonly algorithm: Algorithm;
   readonly state: KeyState;
-  readonly cryptoperiodMs: number;
-  readonly createdAt: number;
-  readonly activatedAt: number | null;
-  readonly expiresAt: number | null;
-  readonly suspendedAt: number | null;
-  readonly resumedAt: number | null;
-  readonly deactivatedAt: number | null;
-  readonly compromisedAt: number | null;
-  readonly destroyedAt: number | null;
 }
 
 /** Everything one user's device holds. */
