@@ -15,7 +15,7 @@ export default defineConfig({
     coverage: {
       provider: 'v8',
       include: ['model/**/*.ts', 'device/**/*.ts', 'impl/**/*.ts'],
-      exclude: ['**/*.test.ts', '**/*.testkit.ts', 'impl/cli.ts'],
+      exclude: ['**/*.test.ts', '**/*.testkit.ts', 'impl/cli/sekey.ts'],
       reporter: ['text-summary', 'json-summary'],
       reportsDirectory: 'coverage',
       thresholds: {

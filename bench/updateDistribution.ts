@@ -14,13 +14,14 @@ import { CycleMeter } from '../device/costModel.ts';
 import { Flash } from '../device/flash.ts';
 import { SdCard } from '../device/sdcard.ts';
 import { SecubeDevice } from '../device/secube.ts';
-import { Admin } from '../impl/admin.ts';
-import { ManualClock } from '../impl/clock.ts';
-import { userKeyIds } from '../impl/deviceKeyIds.ts';
-import { provisionUser } from '../impl/distribution.ts';
-import { Publisher, updateStream } from '../impl/publisher.ts';
-import { MemoryTransport } from '../impl/transport.ts';
-import { decodeRecords, encodeRecords, parseUpdateFile } from '../impl/updateFile.ts';
+import { Admin } from '../impl/kms/admin.ts';
+import { ManualClock } from '../impl/kms/clock.ts';
+import { userKeyIds } from '../impl/protocol/deviceKeyIds.ts';
+import { provisionUser } from '../impl/kms/distribution.ts';
+import { Publisher } from '../impl/kms/publisher.ts';
+import { updateStream } from '../impl/protocol/streams.ts';
+import { MemoryTransport } from '../impl/protocol/transport.ts';
+import { decodeRecords, encodeRecords, parseUpdateFile } from '../impl/protocol/updateFile.ts';
 import type { BenchContext, BenchModule, BenchOutput } from './benchModule.ts';
 
 /** The simulated factory of the bench's HSMs (deterministic, so runs are reproducible). */

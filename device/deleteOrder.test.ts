@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { propertyParams } from '../properties/runConfig.ts';
+import { propertyParams } from '../testing/runConfig.ts';
 import { DELETE_ORDER_AAD, DELETE_ORDER_LABEL, decodeDeleteOrder, deleteOrderAad, encodeDeleteOrder } from './deleteOrder.ts';
 import { PowerLossError } from './powerLossError.ts';
 import { MAX_KEY_ID, testOnlyHooks } from './secube.ts';

@@ -3,7 +3,7 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { propertyParams } from '../properties/runConfig.ts';
+import { propertyParams } from '../testing/runConfig.ts';
 import { Manufacturer, verifyIdentity } from './attestation.ts';
 import { isDeviceError } from './deviceError.ts';
 import { Flash } from './flash.ts';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { propertyParams } from '../properties/runConfig.ts';
+import { propertyParams } from '../testing/runConfig.ts';
 import { CycleMeter } from './costModel.ts';
 import { isDeviceError } from './deviceError.ts';
 import { Flash } from './flash.ts';

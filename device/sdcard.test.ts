@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { propertyParams } from '../properties/runConfig.ts';
+import { propertyParams } from '../testing/runConfig.ts';
 import { COST_TABLE, CycleMeter } from './costModel.ts';
 import { PowerLossError } from './powerLossError.ts';
 import { SD_SECTOR_SIZE, SdCard } from './sdcard.ts';

@@ -13,7 +13,7 @@ import { PAGE_SECTORS, cardLayout } from '../impl/db/pageStore.ts';
 import { SoftDatabaseDevice } from '../impl/db/softDevice.testkit.ts';
 import { secubeDatabaseDevice } from '../impl/db/secubeDatabaseDevice.ts';
 import { USER_PIN, makeDevice } from '../device/secube.testkit.ts';
-import { propertyParams } from './runConfig.ts';
+import { propertyParams } from '../testing/runConfig.ts';
 
 const SECTORS = 8192; // 4 MiB card: room for ~220 pages in shadow pairs
 

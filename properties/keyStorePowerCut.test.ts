@@ -22,7 +22,7 @@ import { findSecretResidue, hex, rawImage, storeContents } from '../device/keySt
 import { KeyStoreFullError } from '../device/keyStoreErrors.ts';
 import { PowerLossError } from '../device/powerLossError.ts';
 import { SeededPrng } from '../device/seededPrng.ts';
-import { propertyParams, scaled } from './runConfig.ts';
+import { propertyParams, scaled } from '../testing/runConfig.ts';
 
 const GEOMETRY = [1024, 1024, 1024, 1024];
 const OPTIONS: KeyStoreOptions = { sectors: [0, 1, 2, 3], maxFill: 1 };

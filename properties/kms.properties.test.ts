@@ -18,7 +18,7 @@ import {
 } from '../model/kms.ts';
 import type { KeyRecord, KmsOperation, KmsState } from '../model/kms.ts';
 import { GROUP_IDS, USER_IDS, operationSequence } from './kmsArbitraries.ts';
-import { propertyParams } from './runConfig.ts';
+import { propertyParams } from '../testing/runConfig.ts';
 
 const bootstrap = (now: number): KmsOperation[] => [
   ...USER_IDS.map((userId): KmsOperation => ({ type: 'addUser', userId, name: userId.toLowerCase(), now })),

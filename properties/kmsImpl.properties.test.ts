@@ -11,14 +11,14 @@ import { describe, expect, test } from 'vitest';
 import { EMPTY_KMS, KmsError, applyOperation, expireKeys, operationTime, projectUser, selectKey } from '../model/kms.ts';
 import { keyViewOf } from '../model/projection.ts';
 import type { KmsOperation, KmsState } from '../model/kms.ts';
-import type { Admin } from '../impl/admin.ts';
-import { applyAdminOperation } from '../impl/adminOperations.ts';
-import { isKmsDeviceKey } from '../impl/deviceKeyIds.ts';
-import type { User } from '../impl/user.ts';
-import { newWorld } from '../impl/world.testkit.ts';
-import type { World } from '../impl/world.testkit.ts';
+import type { Admin } from '../impl/kms/admin.ts';
+import { applyAdminOperation } from '../impl/kms/adminOperations.ts';
+import { isKmsDeviceKey } from '../impl/protocol/deviceKeyIds.ts';
+import type { User } from '../impl/kms/user.ts';
+import { newWorld } from '../impl/kms/world.testkit.ts';
+import type { World } from '../impl/kms/world.testkit.ts';
 import { USER_IDS, operationSequence } from './kmsArbitraries.ts';
-import { propertyParams } from './runConfig.ts';
+import { propertyParams } from '../testing/runConfig.ts';
 
 const START = Date.UTC(2026, 0, 1);
 

@@ -4,7 +4,7 @@
  * returns then runs inside an admin session.
  * @module
  */
-import type { AdminSession, Installation } from '../installation.ts';
+import type { AdminSession, Installation } from '../host/installation.ts';
 import type { Args } from './args.ts';
 import type { CliIo } from './cliIo.ts';
 

@@ -3,7 +3,7 @@
  * the share, collecting acknowledgements, seeing who is stale, resynchronising — and the audit log.
  * @module
  */
-import type { PublishReport } from '../publisher.ts';
+import type { PublishReport } from '../kms/publisher.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { positiveInteger } from './argValues.ts';
 import { bytes, json, table, when } from './format.ts';

@@ -3,7 +3,7 @@
  * @module
  */
 import { ALGORITHMS } from '../../model/kmsState.ts';
-import { formatDuration } from '../durations.ts';
+import { formatDuration } from './durations.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { UsageError } from './args.ts';
 import { durationValue, positiveInteger } from './argValues.ts';

@@ -8,8 +8,8 @@
  * @module
  */
 import { resolve } from 'node:path';
-import { formatDuration, formatTime } from '../durations.ts';
-import { Installation } from '../installation.ts';
+import { formatDuration, formatTime } from './durations.ts';
+import { Installation } from '../host/installation.ts';
 import type { Args } from './args.ts';
 import { UsageError } from './args.ts';
 import { durationValue } from './argValues.ts';

@@ -4,8 +4,8 @@
  * every mutating command ends with says what happened (`keyChanges.ts`).
  * @module
  */
-import type { Admin, AdminKeyInfo } from '../admin.ts';
-import { formatDuration } from '../durations.ts';
+import type { Admin, AdminKeyInfo } from '../kms/admin.ts';
+import { formatDuration } from './durations.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { durationValue } from './argValues.ts';
 import { fields, ids, json, table, when } from './format.ts';

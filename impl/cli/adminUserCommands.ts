@@ -2,9 +2,9 @@
  * `sekey admin` commands about users and their HSMs: add, delete, rename, inspect, provision.
  * @module
  */
-import type { Admin } from '../admin.ts';
-import { userDeviceOf } from '../distribution.ts';
-import { SekeyError } from '../sekeyError.ts';
+import type { Admin } from '../kms/admin.ts';
+import { userDeviceOf } from '../kms/distribution.ts';
+import { SekeyError } from '../protocol/sekeyError.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { UsageError } from './args.ts';
 import { fields, ids, json, table } from './format.ts';

@@ -2,8 +2,8 @@
  * Typed values from command-line strings; each refusal is a usage error naming the argument.
  * @module
  */
-import { parseDuration, parseTimeSpec } from '../durations.ts';
-import type { TimeSpec } from '../durations.ts';
+import { parseDuration, parseTimeSpec } from './durations.ts';
+import type { TimeSpec } from './durations.ts';
 import { UsageError } from './args.ts';
 
 /** A duration (`30d`, `12h`, `15m`, `90s`, or milliseconds) in milliseconds. */

@@ -4,8 +4,8 @@
  * the demo run commands in-process with their own.
  * @module
  */
-import type { Clock } from '../clock.ts';
-import type { DeviceReport } from '../installation.ts';
+import type { Clock } from '../kms/clock.ts';
+import type { DeviceReport } from '../host/installation.ts';
 
 /** The world of one command run. */
 export interface CliIo {

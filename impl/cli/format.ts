@@ -3,7 +3,7 @@
  * `--json` form, which prints the API's own objects instead.
  * @module
  */
-import { formatTime } from '../durations.ts';
+import { formatTime } from './durations.ts';
 
 /** Rows under a header, columns padded to their widest cell; `(none)` when there are no rows. */
 export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string[] {

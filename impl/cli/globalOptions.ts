@@ -5,8 +5,8 @@
  * @module
  */
 import { resolve } from 'node:path';
-import type { TimeSpec } from '../durations.ts';
-import { Installation } from '../installation.ts';
+import type { TimeSpec } from './durations.ts';
+import { Installation } from '../host/installation.ts';
 import type { Args } from './args.ts';
 import { UsageError } from './args.ts';
 import { timeValue } from './argValues.ts';

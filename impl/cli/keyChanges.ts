@@ -5,8 +5,8 @@
  * compromised key, the expiry sweep that runs before every operation — are shown too.
  * @module
  */
-import type { AdminKeyInfo } from '../admin.ts';
-import { formatDuration } from '../durations.ts';
+import type { AdminKeyInfo } from '../kms/admin.ts';
+import { formatDuration } from './durations.ts';
 import { ids, when } from './format.ts';
 
 /** One line per key that differs between `before` and `after`. */

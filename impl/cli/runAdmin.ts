@@ -10,7 +10,7 @@
  * one file per user; `sekey admin publish` sends them.
  * @module
  */
-import type { AdminKeyInfo } from '../admin.ts';
+import type { AdminKeyInfo } from '../kms/admin.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { ADMIN_DISTRIBUTION_COMMANDS, describePublish } from './adminDistributionCommands.ts';
 import { ADMIN_GROUP_COMMANDS } from './adminGroupCommands.ts';

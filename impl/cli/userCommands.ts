@@ -6,17 +6,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { writeFileAtomic } from '../atomicFile.ts';
-import { decodeMessage } from '../message.ts';
-import { sequenceOfName } from '../publisher.ts';
-import { UpdateFormatError, parseUpdateFile } from '../updateFile.ts';
-import type { UserSession } from '../installation.ts';
+import { writeFileAtomic } from '../host/atomicFile.ts';
+import { decodeMessage } from '../protocol/message.ts';
+import { sequenceOfName } from '../protocol/streams.ts';
+import { UpdateFormatError, parseUpdateFile } from '../protocol/updateFile.ts';
+import type { UserSession } from '../host/installation.ts';
 import type { Args } from './args.ts';
 import { UsageError } from './args.ts';
 import { idList } from './argValues.ts';
 import type { CliIo } from './cliIo.ts';
 import { bytes, ids, json, table, when } from './format.ts';
-import { formatDuration } from '../durations.ts';
+import { formatDuration } from './durations.ts';
 
 /** What a prepared user command runs with. */
 export interface UserContext {

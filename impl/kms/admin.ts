@@ -19,21 +19,21 @@
  * decremented), W6 (no rekey on member removal, new members got every past key).
  * @module
  */
-import type { SdCard } from '../device/sdcard.ts';
-import type { SecubeDevice } from '../device/secube.ts';
-import { newKeyLifecycle } from '../model/keyLifecycle.ts';
-import type { KeyEventType, KeyState } from '../model/keyLifecycle.ts';
-import { FIRST_KEY_NUMBER, KmsError, LIVE_KEY_STATES, checkId, checkName, checkPolicy, sortIds } from '../model/kms.ts';
-import type { GroupId, GroupPolicy, KeyId, UserId, UserRecord } from '../model/kms.ts';
-import type { KeyView } from '../model/projection.ts';
+import type { SdCard } from '../../device/sdcard.ts';
+import type { SecubeDevice } from '../../device/secube.ts';
+import { newKeyLifecycle } from '../../model/keyLifecycle.ts';
+import type { KeyEventType, KeyState } from '../../model/keyLifecycle.ts';
+import { FIRST_KEY_NUMBER, KmsError, LIVE_KEY_STATES, checkId, checkName, checkPolicy, sortIds } from '../../model/kms.ts';
+import type { GroupId, GroupPolicy, KeyId, UserId, UserRecord } from '../../model/kms.ts';
+import type { KeyView } from '../../model/projection.ts';
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
-import { appendAudit, readAudit, verifyAudit } from './db/auditLog.ts';
-import type { AuditEntry } from './db/auditLog.ts';
-import { EncryptedDatabase } from './db/encryptedDatabase.ts';
-import { DATABASE_KEY_ID, secubeDatabaseDevice } from './db/secubeDatabaseDevice.ts';
-import type { Database } from './db/sqlite.ts';
-import { deviceKeyNumber, isKmsDeviceKey } from './deviceKeyIds.ts';
+import { appendAudit, readAudit, verifyAudit } from '../db/auditLog.ts';
+import type { AuditEntry } from '../db/auditLog.ts';
+import { EncryptedDatabase } from '../db/encryptedDatabase.ts';
+import { DATABASE_KEY_ID, secubeDatabaseDevice } from '../db/secubeDatabaseDevice.ts';
+import type { Database } from '../db/sqlite.ts';
+import { deviceKeyNumber, isKmsDeviceKey } from '../protocol/deviceKeyIds.ts';
 import {
   column,
   keyView,
@@ -49,6 +49,7 @@ import {
   writeKey,
 } from './kmsRows.ts';
 import type { GroupRow, KeyRow } from './kmsRows.ts';
+import { dueKeys, expireDueKeys } from './expireDueKeys.ts';
 
 /** A key as the admin sees it: metadata, life cycle and the users whose devices hold it. */
 export interface AdminKeyInfo extends KeyView {
@@ -533,20 +534,6 @@ function liveKeysOf(db: Database, groupId: GroupId): KeyRow[] {
 
 function adminKeyInfo(db: Database, key: KeyRow): AdminKeyInfo {
   return { ...keyView(key), holders: sortIds(column(db, 'SELECT user_id FROM key_holders WHERE key_id = ?', [key.id]).map(String)) };
-}
-
-/** Keys whose cryptoperiod has ended by `now` and that the machine would expire. */
-function dueKeys(db: Database, now: number): KeyId[] {
-  return readKeys(db, "state IN ('active', 'suspended') AND expires_at <= ?", [now])
-    .filter((k) => k.lifecycle.can({ type: 'EXPIRE', now }))
-    .map((k) => k.id);
-}
-
-/** Expires every due key (NIST T8/T12), each stamped with its own end of cryptoperiod by the machine. */
-export function expireDueKeys(db: Database, now: number): KeyId[] {
-  const due = dueKeys(db, now);
-  for (const id of due) writeKey(db, stepKey(readKey(db, id) as KeyRow, { type: 'EXPIRE', now }));
-  return due;
 }
 
 /** Retires a key that could still protect: pre-active ones are destroyed (T2), others deactivated. */

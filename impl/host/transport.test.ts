@@ -2,8 +2,9 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { DirectoryTransport, MemoryTransport } from './transport.ts';
-import type { Transport } from './transport.ts';
+import { MemoryTransport } from '../protocol/transport.ts';
+import { DirectoryTransport } from './directoryTransport.ts';
+import type { Transport } from '../protocol/transport.ts';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 

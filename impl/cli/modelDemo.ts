@@ -5,14 +5,14 @@
  * computed by the model, so the walkthrough is also a smoke test of the specification.
  * @module
  */
-import { KEY_STATES } from '../model/keyLifecycle.ts';
-import { EMPTY_KMS, applyOperation, keyStateOf, projectUser, selectKey } from '../model/kms.ts';
-import type { KeyRecord, KmsOperation, KmsState } from '../model/kms.ts';
-import { declaredTransitions } from '../model/specDocument.ts';
-import { keyLifecycleMachine } from '../model/keyLifecycle.ts';
-import { pinSessionMachine } from '../model/pinSession.ts';
-import { publicationMachine } from '../model/publication.ts';
-import { updateProcessingMachine } from '../model/updateProcessing.ts';
+import { KEY_STATES } from '../../model/keyLifecycle.ts';
+import { EMPTY_KMS, applyOperation, keyStateOf, projectUser, selectKey } from '../../model/kms.ts';
+import type { KeyRecord, KmsOperation, KmsState } from '../../model/kms.ts';
+import { declaredTransitions } from '../../model/specDocument.ts';
+import { keyLifecycleMachine } from '../../model/keyLifecycle.ts';
+import { pinSessionMachine } from '../../model/pinSession.ts';
+import { publicationMachine } from '../../model/publication.ts';
+import { updateProcessingMachine } from '../../model/updateProcessing.ts';
 import type { AnyStateMachine } from 'xstate';
 
 const DAY = 86_400_000;

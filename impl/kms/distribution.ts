@@ -13,17 +13,17 @@
  * folder; this module is what they are made of.
  * @module
  */
-import { DELETE_ORDER_AAD, encodeDeleteOrder } from '../device/deleteOrder.ts';
-import { provisionUserDevice } from '../device/provisioning.ts';
-import type { SecubeDevice } from '../device/secube.ts';
-import { KmsError, sortIds } from '../model/kms.ts';
-import type { GroupId, GroupPolicy, KeyId, UserId, UserRecord } from '../model/kms.ts';
-import type { KeyView } from '../model/projection.ts';
+import { DELETE_ORDER_AAD, encodeDeleteOrder } from '../../device/deleteOrder.ts';
+import { provisionUserDevice } from '../../device/provisioning.ts';
+import type { SecubeDevice } from '../../device/secube.ts';
+import { KmsError, sortIds } from '../../model/kms.ts';
+import type { GroupId, GroupPolicy, KeyId, UserId, UserRecord } from '../../model/kms.ts';
+import type { KeyView } from '../../model/projection.ts';
 import type { Admin } from './admin.ts';
-import type { Database } from './db/sqlite.ts';
-import { deviceKeyNumber, userKeyIds } from './deviceKeyIds.ts';
+import type { Database } from '../db/sqlite.ts';
+import { deviceKeyNumber, userKeyIds } from '../protocol/deviceKeyIds.ts';
 import { column, keyView, readGroups, readKeys, readUser, readUsers } from './kmsRows.ts';
-import { SekeyError } from './sekeyError.ts';
+import { SekeyError } from '../protocol/sekeyError.ts';
 
 /** What a user device learns at provisioning: whom to trust and which key IDs to use. */
 export interface ProvisioningRecord {

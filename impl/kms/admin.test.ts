@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { KmsError } from '../model/kms.ts';
+import { KmsError } from '../../model/kms.ts';
 import { Admin } from './admin.ts';
 import { buildSnapshot } from './distribution.ts';
-import { SekeyError } from './sekeyError.ts';
+import { SekeyError } from '../protocol/sekeyError.ts';
 import { newTeam } from './world.testkit.ts';
 
 const DAY = 86_400_000;
@@ -118,7 +118,7 @@ describe('Admin', () => {
     const k = w.admin.addKey('G1', 'k');
     w.admin.activateKey(k);
     const snapshot = buildSnapshot(w.admin, 'U1');
-    const { testOnlyHooks } = await import('../device/secube.ts');
+    const { testOnlyHooks } = await import('../../device/secube.ts');
     const secret = testOnlyHooks(w.adminDevice).readKey(2000);
     const hex = Buffer.from(secret).toString('hex');
     // Everything that crosses the share: update files, then acknowledgements (before the admin prunes them).

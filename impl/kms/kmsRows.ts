@@ -6,13 +6,13 @@
  * @module
  */
 import { transition } from 'xstate';
-import { keyLifecycleMachine } from '../model/keyLifecycle.ts';
-import type { KeyEvent, KeyLifecycleContext, KeyLifecycleSnapshot, KeyState } from '../model/keyLifecycle.ts';
-import { KmsError, compareIds, sortIds } from '../model/kms.ts';
-import type { Algorithm, GroupId, GroupPolicy, KeyId, UserId, UserRecord } from '../model/kms.ts';
-import { keyViewOf } from '../model/projection.ts';
-import type { KeyView } from '../model/projection.ts';
-import type { Database } from './db/sqlite.ts';
+import { keyLifecycleMachine } from '../../model/keyLifecycle.ts';
+import type { KeyEvent, KeyLifecycleContext, KeyLifecycleSnapshot, KeyState } from '../../model/keyLifecycle.ts';
+import { KmsError, compareIds, sortIds } from '../../model/kms.ts';
+import type { Algorithm, GroupId, GroupPolicy, KeyId, UserId, UserRecord } from '../../model/kms.ts';
+import { keyViewOf } from '../../model/projection.ts';
+import type { KeyView } from '../../model/projection.ts';
+import type { Database } from '../db/sqlite.ts';
 
 /** A key as stored: metadata and its life-cycle snapshot. */
 export interface KeyRow {

@@ -3,16 +3,16 @@
  * it, one manual clock. Test support only.
  * @module
  */
-import { SdCard } from '../device/sdcard.ts';
-import { ADMIN_PIN, USER_PIN, makeDevice } from '../device/secube.testkit.ts';
-import type { SecubeDevice } from '../device/secube.ts';
-import type { Flash } from '../device/flash.ts';
-import type { UserId } from '../model/kms.ts';
+import { SdCard } from '../../device/sdcard.ts';
+import { ADMIN_PIN, USER_PIN, makeDevice } from '../../device/secube.testkit.ts';
+import type { SecubeDevice } from '../../device/secube.ts';
+import type { Flash } from '../../device/flash.ts';
+import type { UserId } from '../../model/kms.ts';
 import { Admin } from './admin.ts';
 import { ManualClock } from './clock.ts';
 import { buildSnapshot, provisionUser } from './distribution.ts';
 import { Publisher } from './publisher.ts';
-import { MemoryTransport } from './transport.ts';
+import { MemoryTransport } from '../protocol/transport.ts';
 import { User } from './user.ts';
 
 /** A test installation. */

@@ -8,35 +8,35 @@
  * deactivated keys; a compromised key only re-protects, inside the HSM; a destroyed key is gone.
  * @module
  */
-import type { SdCard } from '../device/sdcard.ts';
-import type { SecubeDevice } from '../device/secube.ts';
+import type { SdCard } from '../../device/sdcard.ts';
+import type { SecubeDevice } from '../../device/secube.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { initialTransition, transition } from 'xstate';
-import { isDeviceError } from '../device/deviceError.ts';
-import { keyUsage, keyUsageAt } from '../model/keyLifecycle.ts';
-import { updateProcessingMachine } from '../model/updateProcessing.ts';
-import type { RefusalReason, UpdateProcessingSnapshot } from '../model/updateProcessing.ts';
-import { encodeAckHeader } from './ackFile.ts';
-import { ackStream, sequenceOfName, updateStream } from './publisher.ts';
-import type { Transport } from './transport.ts';
-import { NO_PREVIOUS_FILE, UpdateFormatError, decodeRecords, fileHash, parseUpdateFile } from './updateFile.ts';
-import type { ParsedUpdateFile, UpdateRecord } from './updateFile.ts';
-import { KmsError, compareIds } from '../model/kms.ts';
-import type { GroupId, KeyId, UserId, UserRecord } from '../model/kms.ts';
-import type { GroupView, KeyView } from '../model/projection.ts';
-import { expireDueKeys } from './admin.ts';
+import { isDeviceError } from '../../device/deviceError.ts';
+import { keyUsage, keyUsageAt } from '../../model/keyLifecycle.ts';
+import { updateProcessingMachine } from '../../model/updateProcessing.ts';
+import type { RefusalReason, UpdateProcessingSnapshot } from '../../model/updateProcessing.ts';
+import { encodeAckHeader } from '../protocol/ackFile.ts';
+import { ackFileName, ackStream, sequenceOfName, updateStream } from '../protocol/streams.ts';
+import type { Transport } from '../protocol/transport.ts';
+import { NO_PREVIOUS_FILE, UpdateFormatError, decodeRecords, fileHash, parseUpdateFile } from '../protocol/updateFile.ts';
+import type { ParsedUpdateFile, UpdateRecord } from '../protocol/updateFile.ts';
+import { KmsError, compareIds } from '../../model/kms.ts';
+import type { GroupId, KeyId, UserId, UserRecord } from '../../model/kms.ts';
+import type { GroupView, KeyView } from '../../model/projection.ts';
+import { expireDueKeys } from './expireDueKeys.ts';
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
-import { DatabaseError } from './db/databaseError.ts';
-import { EncryptedDatabase } from './db/encryptedDatabase.ts';
-import { secubeDatabaseDevice } from './db/secubeDatabaseDevice.ts';
-import type { Database } from './db/sqlite.ts';
-import { deviceKeyNumber } from './deviceKeyIds.ts';
+import { DatabaseError } from '../db/databaseError.ts';
+import { EncryptedDatabase } from '../db/encryptedDatabase.ts';
+import { secubeDatabaseDevice } from '../db/secubeDatabaseDevice.ts';
+import type { Database } from '../db/sqlite.ts';
+import { deviceKeyNumber } from '../protocol/deviceKeyIds.ts';
 import type { ProvisioningRecord, UserSnapshot } from './distribution.ts';
 import { column, keyView, readGroups, readKey, readKeys, readUsers, restoreLifecycle, stateOf, writeGroup, writeKey } from './kmsRows.ts';
 import type { KeyRow } from './kmsRows.ts';
-import { decodeMessage, encodeMessage, messageAad } from './message.ts';
-import { SekeyError } from './sekeyError.ts';
+import { decodeMessage, encodeMessage, messageAad } from '../protocol/message.ts';
+import { SekeyError } from '../protocol/sekeyError.ts';
 
 /**
  * Key preference among usable keys: latest activation, then latest end of cryptoperiod, then highest
@@ -490,7 +490,7 @@ export class User {
     const file = new Uint8Array(header.length + seal.length);
     file.set(header);
     file.set(seal, header.length);
-    await transport.write(ackStream(this.#userId), `${String(sequence).padStart(12, '0')}.ack`, file);
+    await transport.write(ackStream(this.#userId), ackFileName(sequence), file);
   }
 
 }

@@ -4,7 +4,7 @@
  * (`DatabaseError`) or of an HSM (`DeviceError`).
  * @module
  */
-import { CodedError } from '../model/codedError.ts';
+import { CodedError } from '../../model/codedError.ts';
 
 /** Codes of installation errors. */
 export const INSTALLATION_ERROR_CODES = [

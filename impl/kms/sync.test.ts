@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import type { GroupPolicy } from '../model/kms.ts';
-import { updateStream } from './publisher.ts';
+import type { GroupPolicy } from '../../model/kms.ts';
+import { updateStream } from '../protocol/streams.ts';
 import { newTeam } from './world.testkit.ts';
 
 const DAY = 86_400_000;
@@ -118,8 +118,8 @@ describe('distribution by update files', () => {
     const hw = w.hardware.get('U2')!;
     bob.close();
     // Inject owed HSM work that the HSM will refuse (a blob that does not unwrap).
-    const { EncryptedDatabase } = await import('./db/encryptedDatabase.ts');
-    const { secubeDatabaseDevice } = await import('./db/secubeDatabaseDevice.ts');
+    const { EncryptedDatabase } = await import('../db/encryptedDatabase.ts');
+    const { secubeDatabaseDevice } = await import('../db/secubeDatabaseDevice.ts');
     const { User } = await import('./user.ts');
     const db = await EncryptedDatabase.open(secubeDatabaseDevice(bob.device), hw.sd);
     db.transaction((d) => d.run("INSERT INTO pending_device_ops (kind, key_number, data) VALUES ('import', 2999, zeroblob(40))"));

@@ -2,11 +2,11 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { renderSpec } from '../model/specDocument.ts';
-import type { CliIo } from './cli/cliIo.ts';
-import { ADMIN_COMMANDS } from './cli/runAdmin.ts';
-import { USER_COMMANDS } from './cli/userCommands.ts';
-import { updateStream } from './publisher.ts';
+import { renderSpec } from '../../model/specDocument.ts';
+import type { CliIo } from './cliIo.ts';
+import { ADMIN_COMMANDS } from './runAdmin.ts';
+import { USER_COMMANDS } from './userCommands.ts';
+import { updateStream } from '../protocol/streams.ts';
 import { main, usage } from './sekeyCommand.ts';
 
 const ADMIN_PIN = 'admin-pin-5678';

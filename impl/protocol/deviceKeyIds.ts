@@ -5,8 +5,8 @@
  * bits of its key-store IDs for the key's purpose, so the ranges end below 2^28.
  * @module
  */
-import type { KeyId } from '../model/kms.ts';
-import { FIRST_KEY_NUMBER } from '../model/kms.ts';
+import type { KeyId } from '../../model/kms.ts';
+import { FIRST_KEY_NUMBER } from '../../model/kms.ts';
 
 /** First device ID of the per-user provisioning keys; KMS keys stay below it. */
 export const USER_KEYS_BASE = 0x0c00_0000;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { DeferredTransport } from './deferredTransport.ts';
-import { MemoryTransport } from './transport.ts';
+import { MemoryTransport } from '../protocol/transport.ts';
 
 describe('DeferredTransport', () => {
   test('writes and removals reach the share only on commit, in order', async () => {

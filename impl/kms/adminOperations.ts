@@ -5,7 +5,7 @@
  * clock to it first.
  * @module
  */
-import type { KeyId, KmsOperation } from '../model/kms.ts';
+import type { KeyId, KmsOperation } from '../../model/kms.ts';
 import type { Admin } from './admin.ts';
 
 /** Carries out `op`; returns the new key's ID for `addKey`. Throws the model's `KmsError` on refusal. */

@@ -14,25 +14,26 @@
  * @module
  */
 import { transition, initialTransition } from 'xstate';
-import { DELETE_ORDER_AAD, encodeDeleteOrder } from '../device/deleteOrder.ts';
-import { publicationMachine } from '../model/publication.ts';
-import type { PublicationEvent, PublicationSnapshot, PublicationState } from '../model/publication.ts';
-import { sortIds } from '../model/kms.ts';
-import type { KeyId, UserId } from '../model/kms.ts';
+import { DELETE_ORDER_AAD, encodeDeleteOrder } from '../../device/deleteOrder.ts';
+import { publicationMachine } from '../../model/publication.ts';
+import type { PublicationEvent, PublicationSnapshot, PublicationState } from '../../model/publication.ts';
+import { sortIds } from '../../model/kms.ts';
+import type { KeyId, UserId } from '../../model/kms.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { parseAck } from './ackFile.ts';
+import { parseAck } from '../protocol/ackFile.ts';
 import type { Admin } from './admin.ts';
-import type { Database } from './db/sqlite.ts';
-import { deviceKeyNumber } from './deviceKeyIds.ts';
+import type { Database } from '../db/sqlite.ts';
+import { deviceKeyNumber } from '../protocol/deviceKeyIds.ts';
 import { projectionSource, userDeviceOf } from './distribution.ts';
 import type { ProjectionSource } from './distribution.ts';
 import type { SnapshotGroup, SnapshotKey } from './distribution.ts';
 import { column } from './kmsRows.ts';
-import type { Transport } from './transport.ts';
-import { NO_PREVIOUS_FILE, assembleUpdateFile, encodeRecords, fileHash } from './updateFile.ts';
-import type { UpdateKind, UpdateRecord } from './updateFile.ts';
-import type { UserRecord } from '../model/kms.ts';
+import type { Transport } from '../protocol/transport.ts';
+import { ackStream, sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
+import { NO_PREVIOUS_FILE, assembleUpdateFile, encodeRecords, fileHash } from '../protocol/updateFile.ts';
+import type { UpdateKind, UpdateRecord } from '../protocol/updateFile.ts';
+import type { UserRecord } from '../../model/kms.ts';
 
 /** A user's current view: what its device must hold. */
 interface View {
@@ -76,27 +77,6 @@ function summarize(view: View, hashes: Map<unknown, string> = new Map()): Publis
   };
   const index = <T extends { id: string }>(xs: readonly T[]) => Object.fromEntries(xs.map((x) => [x.id, hash(x)]));
   return { users: index(view.users), groups: index(view.groups), keys: index(view.keys) };
-}
-
-/** The stream of update files of a user. */
-export function updateStream(userId: UserId): string {
-  return `updates/${userId}`;
-}
-
-/** The stream of acknowledgements of a user. */
-export function ackStream(userId: UserId): string {
-  return `acks/${userId}`;
-}
-
-/** The file name of update `sequence`: sortable, and saying whether it claims to be a resync. */
-export function updateFileName(sequence: number, kind: UpdateKind): string {
-  return `${String(sequence).padStart(12, '0')}.${kind === 'resync' ? 'resync' : 'update'}`;
-}
-
-/** The sequence a file name claims, or null for a name that is not an update file. */
-export function sequenceOfName(name: string): { sequence: number; resync: boolean } | null {
-  const m = /^(\d{12})\.(update|resync)$/.exec(name);
-  return m ? { sequence: Number(m[1]), resync: m[2] === 'resync' } : null;
 }
 
 /** What one {@link Publisher.publish} did. */

@@ -26,29 +26,29 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { CycleMeter } from '../device/costModel.ts';
-import { Flash } from '../device/flash.ts';
-import { SdCard } from '../device/sdcard.ts';
-import { SecubeDevice } from '../device/secube.ts';
-import { KmsError, checkId } from '../model/kms.ts';
-import type { UserId } from '../model/kms.ts';
-import { Admin } from './admin.ts';
-import type { Clock } from './clock.ts';
-import { systemClock } from './clock.ts';
+import { CycleMeter } from '../../device/costModel.ts';
+import { Flash } from '../../device/flash.ts';
+import { SdCard } from '../../device/sdcard.ts';
+import { SecubeDevice } from '../../device/secube.ts';
+import { KmsError, checkId } from '../../model/kms.ts';
+import type { UserId } from '../../model/kms.ts';
+import { Admin } from '../kms/admin.ts';
+import type { Clock } from '../kms/clock.ts';
+import { systemClock } from '../kms/clock.ts';
 import { DeferredTransport } from './deferredTransport.ts';
 import { hasDeviceImages, loadDeviceImages, saveDeviceImages } from './deviceImages.ts';
-import { provisionUser } from './distribution.ts';
-import type { ProvisioningRecord } from './distribution.ts';
-import type { TimeSpec } from './durations.ts';
+import { provisionUser } from '../kms/distribution.ts';
+import type { ProvisioningRecord } from '../kms/distribution.ts';
+import type { TimeSpec } from '../cli/durations.ts';
 import { lockHome } from './homeLock.ts';
 import { createManufacturerFile, readManufacturerFile } from './manufacturerFile.ts';
 import { INSTALLATION_FORMAT, readInstallationConfig, writeInstallationConfig } from './installationConfig.ts';
 import type { ClockMode, InstallationConfig } from './installationConfig.ts';
 import { InstallationError } from './installationError.ts';
-import { Publisher } from './publisher.ts';
-import { DirectoryTransport } from './transport.ts';
-import type { Transport } from './transport.ts';
-import { User } from './user.ts';
+import { Publisher } from '../kms/publisher.ts';
+import { DirectoryTransport } from './directoryTransport.ts';
+import type { Transport } from '../protocol/transport.ts';
+import { User } from '../kms/user.ts';
 
 /** Capacity of each device's microSD card: 32 MiB (images are sparse, so size costs nothing). */
 export const CARD_SECTORS = 65_536;

@@ -3,7 +3,7 @@
  * model's `KmsError`, with the same codes in the model and here, so the two can be compared).
  * @module
  */
-import { CodedError } from '../model/codedError.ts';
+import { CodedError } from '../../model/codedError.ts';
 
 /** Codes of operational errors. */
 export const SEKEY_ERROR_CODES = [

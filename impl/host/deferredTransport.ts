@@ -11,7 +11,7 @@
  * `Publisher.flush` rewrites any committed file whose bytes the outbox still holds).
  * @module
  */
-import type { Transport } from './transport.ts';
+import type { Transport } from '../protocol/transport.ts';
 
 type Operation = { readonly kind: 'write'; readonly stream: string; readonly name: string; readonly bytes: Uint8Array } | { readonly kind: 'remove'; readonly stream: string; readonly name: string };
 

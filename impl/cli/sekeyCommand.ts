@@ -8,13 +8,13 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { renderSpec } from '../model/specDocument.ts';
-import { Args } from './cli/args.ts';
-import type { CliIo } from './cli/cliIo.ts';
-import { processIo } from './cli/cliIo.ts';
-import { reportError } from './cli/reportError.ts';
-import { runAdmin } from './cli/runAdmin.ts';
-import { runUser } from './cli/runUser.ts';
+import { renderSpec } from '../../model/specDocument.ts';
+import { Args } from './args.ts';
+import type { CliIo } from './cliIo.ts';
+import { processIo } from './cliIo.ts';
+import { reportError } from './reportError.ts';
+import { runAdmin } from './runAdmin.ts';
+import { runUser } from './runUser.ts';
 import { runDemo } from './demo.ts';
 import { machineSummary, runModelDemo } from './modelDemo.ts';
 

@@ -12,7 +12,7 @@
  * cannot be relabelled to another key or version without failing authentication.
  * @module
  */
-import type { KeyId } from '../model/kms.ts';
+import type { KeyId } from '../../model/kms.ts';
 import { deviceKeyNumber } from './deviceKeyIds.ts';
 import { SekeyError } from './sekeyError.ts';
 

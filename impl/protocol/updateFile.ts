@@ -17,9 +17,9 @@
  * @module
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import type { GroupPolicy } from '../model/kms.ts';
-import { ALGORITHMS } from '../model/kms.ts';
-import type { Algorithm } from '../model/kms.ts';
+import type { GroupPolicy } from '../../model/kms.ts';
+import { ALGORITHMS } from '../../model/kms.ts';
+import type { Algorithm } from '../../model/kms.ts';
 
 const MAGIC = [0x53, 0x4b, 0x55, 0x50]; // "SKUP"
 /** The format version this code writes and reads. */

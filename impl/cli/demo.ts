@@ -15,13 +15,13 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CliIo } from './cli/cliIo.ts';
-import { reportError } from './cli/reportError.ts';
-import { runAdmin } from './cli/runAdmin.ts';
-import { runUser } from './cli/runUser.ts';
-import { bytes } from './cli/format.ts';
-import type { DeviceReport } from './installation.ts';
-import { updateStream } from './publisher.ts';
+import type { CliIo } from './cliIo.ts';
+import { reportError } from './reportError.ts';
+import { runAdmin } from './runAdmin.ts';
+import { runUser } from './runUser.ts';
+import { bytes } from './format.ts';
+import type { DeviceReport } from '../host/installation.ts';
+import { updateStream } from '../protocol/streams.ts';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MANUFACTURER_SEED_BYTES, Manufacturer } from '../device/attestation.ts';
+import { MANUFACTURER_SEED_BYTES, Manufacturer } from '../../device/attestation.ts';
 import { writeFileAtomic } from './atomicFile.ts';
 import { InstallationError } from './installationError.ts';
 
