@@ -50,7 +50,7 @@ describe('delete order encoding', () => {
     );
   });
 
-  it('refuses to encode or decode anything else (BAD_ORDER)', () => {
+  it('refuses to encode or decode anything else (BadOrder)', () => {
     for (const [serial, keyId] of [
       ['', 1],
       ['x'.repeat(256), 1],
@@ -59,7 +59,7 @@ describe('delete order encoding', () => {
       ['AB', 1.5],
       ['AB', -1],
     ] as const) {
-      expectCode('BAD_ORDER', () => encodeDeleteOrder(serial, keyId));
+      expectCode('BadOrder', () => encodeDeleteOrder(serial, keyId));
     }
     expect(decodeDeleteOrder(encodeDeleteOrder('x'.repeat(255), MAX_KEY_ID)).keyId).toBe(MAX_KEY_ID);
     const good = encodeDeleteOrder('AB', 7);
@@ -72,7 +72,7 @@ describe('delete order encoding', () => {
       Uint8Array.of(2, 0x41, 0x42, 0, 0, 0, 0), // key ID 0
       Uint8Array.of(2, 0x41, 0x42, 0x20, 0, 0, 0), // key ID above MAX_KEY_ID
     ]) {
-      expectCode('BAD_ORDER', () => decodeDeleteOrder(bad));
+      expectCode('BadOrder', () => decodeDeleteOrder(bad));
     }
   });
 });
@@ -80,13 +80,13 @@ describe('delete order encoding', () => {
 describe('deleteKeyByOrder (authorised deletion in a user session)', () => {
   it('a user session cannot delete keys (W5), but carries out an admin order: the key is gone and zeroised in flash', () => {
     const { admin, user, userT } = withGroupKeys('order-ok');
-    expectCode('ACCESS_DENIED', () => user.deleteKey(GROUP_KEY));
+    expectCode('AccessDenied', () => user.deleteKey(GROUP_KEY));
     const key = testOnlyHooks(user).readKey(GROUP_KEY);
     const image = (): Buffer => Buffer.from(userT.flash.toImage());
     expect(image().includes(Buffer.from(key))).toBe(true);
     expect(user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, user.serial, GROUP_KEY), A2U)).toBe(true);
     expect(user.listKeyIds()).toEqual([A2U, U2A, WRAP, OTHER_KEY]);
-    expectCode('UNKNOWN_KEY', () => user.encrypt(GROUP_KEY, Uint8Array.of(1)));
+    expectCode('UnknownKey', () => user.encrypt(GROUP_KEY, Uint8Array.of(1)));
     expect(image().includes(Buffer.from(key.subarray(0, 8)))).toBe(false);
     // Survives a reboot: the deletion was committed in flash.
     const again = reboot(userT);
@@ -107,39 +107,39 @@ describe('deleteKeyByOrder (authorised deletion in a user session)', () => {
     const other = makeProvisionedPair('order-refused-bob').user.device;
     const before = user.listKeyIds();
     // Authentic, but for someone else or something else.
-    expectCode('BAD_ORDER', () => user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, other.serial, GROUP_KEY), A2U));
-    expectCode('BAD_ORDER', () => user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, user.serial, OTHER_KEY), A2U));
-    expectCode('BAD_ORDER', () => user.deleteKeyByOrder(GROUP_KEY, admin.seal(A2U, Uint8Array.of(1, 2, 3), DELETE_ORDER_AAD), A2U));
+    expectCode('BadOrder', () => user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, other.serial, GROUP_KEY), A2U));
+    expectCode('BadOrder', () => user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, user.serial, OTHER_KEY), A2U));
+    expectCode('BadOrder', () => user.deleteKeyByOrder(GROUP_KEY, admin.seal(A2U, Uint8Array.of(1, 2, 3), DELETE_ORDER_AAD), A2U));
     // Not authentic.
     const order = orderFor(admin, user.serial, GROUP_KEY);
     for (const at of [0, 12, order.length - 1]) {
       const tampered = order.slice();
       tampered[at] = (tampered[at] ?? 0) ^ 1;
-      expectCode('AUTH_FAILED', () => user.deleteKeyByOrder(GROUP_KEY, tampered, A2U));
+      expectCode('AuthFailed', () => user.deleteKeyByOrder(GROUP_KEY, tampered, A2U));
     }
-    expectCode('AUTH_FAILED', () => user.deleteKeyByOrder(GROUP_KEY, order.subarray(0, 11), A2U));
-    expectCode('AUTH_FAILED', () => user.deleteKeyByOrder(GROUP_KEY, order.subarray(0, 20), A2U));
+    expectCode('AuthFailed', () => user.deleteKeyByOrder(GROUP_KEY, order.subarray(0, 11), A2U));
+    expectCode('AuthFailed', () => user.deleteKeyByOrder(GROUP_KEY, order.subarray(0, 20), A2U));
     // A message sealed for another purpose under the same channel key (an update file, say).
     const update = admin.seal(A2U, encodeDeleteOrder(user.serial, GROUP_KEY), new TextEncoder().encode('update #1'));
-    expectCode('AUTH_FAILED', () => user.deleteKeyByOrder(GROUP_KEY, update, A2U));
+    expectCode('AuthFailed', () => user.deleteKeyByOrder(GROUP_KEY, update, A2U));
     // Sealed for the other user's device: another channel key.
-    expectCode('AUTH_FAILED', () => other.deleteKeyByOrder(GROUP_KEY, order, A2U));
+    expectCode('AuthFailed', () => other.deleteKeyByOrder(GROUP_KEY, order, A2U));
     expect(user.listKeyIds()).toEqual(before);
   });
 
   it('the user host cannot forge an order: it cannot seal under its open key, and its own keys are not accepted', () => {
     const { user } = withGroupKeys('order-forged');
     const plaintext = encodeDeleteOrder(user.serial, GROUP_KEY);
-    expectCode('WRONG_KEY_PURPOSE', () => user.seal(A2U, plaintext, DELETE_ORDER_AAD));
+    expectCode('WrongKeyPurpose', () => user.seal(A2U, plaintext, DELETE_ORDER_AAD));
     // Sealed under what it can seal with: its user→admin key, or a data key it made itself.
     const underU2a = user.seal(U2A, plaintext, DELETE_ORDER_AAD);
-    expectCode('AUTH_FAILED', () => user.deleteKeyByOrder(GROUP_KEY, underU2a, A2U));
-    expectCode('WRONG_KEY_PURPOSE', () => user.deleteKeyByOrder(GROUP_KEY, underU2a, U2A));
+    expectCode('AuthFailed', () => user.deleteKeyByOrder(GROUP_KEY, underU2a, A2U));
+    expectCode('WrongKeyPurpose', () => user.deleteKeyByOrder(GROUP_KEY, underU2a, U2A));
     user.generateKey(77);
     const underData = user.seal(77, plaintext, DELETE_ORDER_AAD);
-    expectCode('WRONG_KEY_PURPOSE', () => user.deleteKeyByOrder(GROUP_KEY, underData, 77));
-    expectCode('WRONG_KEY_PURPOSE', () => user.deleteKeyByOrder(GROUP_KEY, underData, WRAP));
-    expectCode('UNKNOWN_KEY', () => user.deleteKeyByOrder(GROUP_KEY, underData, 78));
+    expectCode('WrongKeyPurpose', () => user.deleteKeyByOrder(GROUP_KEY, underData, 77));
+    expectCode('WrongKeyPurpose', () => user.deleteKeyByOrder(GROUP_KEY, underData, WRAP));
+    expectCode('UnknownKey', () => user.deleteKeyByOrder(GROUP_KEY, underData, 78));
     expect(user.listKeyIds()).toContain(GROUP_KEY);
   });
 
@@ -147,10 +147,10 @@ describe('deleteKeyByOrder (authorised deletion in a user session)', () => {
     const { admin, user } = withGroupKeys('order-session');
     const order = orderFor(admin, user.serial, GROUP_KEY);
     user.logout();
-    expectCode('NOT_LOGGED_IN', () => user.deleteKeyByOrder(GROUP_KEY, order, A2U));
+    expectCode('NotLoggedIn', () => user.deleteKeyByOrder(GROUP_KEY, order, A2U));
     relogin(user, 'admin');
-    expectCode('BAD_ARGUMENT', () => user.deleteKeyByOrder(0, order, A2U));
-    expectCode('BAD_ARGUMENT', () => user.deleteKeyByOrder(GROUP_KEY, order, MAX_KEY_ID + 1));
+    expectCode('BadArgument', () => user.deleteKeyByOrder(0, order, A2U));
+    expectCode('BadArgument', () => user.deleteKeyByOrder(GROUP_KEY, order, MAX_KEY_ID + 1));
     // It works in an admin session too.
     expect(user.deleteKeyByOrder(GROUP_KEY, order, A2U)).toBe(true);
   });
@@ -159,9 +159,9 @@ describe('deleteKeyByOrder (authorised deletion in a user session)', () => {
     const { admin, user } = withGroupKeys('order-decommission');
     expect(user.deleteKeyByOrder(WRAP, orderFor(admin, user.serial, WRAP), A2U)).toBe(true);
     admin.generateKey(6000);
-    expectCode('UNKNOWN_KEY', () => user.importWrapped(6000, admin.exportWrapped(6000, WRAP).blob, WRAP));
+    expectCode('UnknownKey', () => user.importWrapped(6000, admin.exportWrapped(6000, WRAP).blob, WRAP));
     expect(user.deleteKeyByOrder(A2U, orderFor(admin, user.serial, A2U), A2U)).toBe(true);
-    expectCode('UNKNOWN_KEY', () => user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, user.serial, GROUP_KEY), A2U));
+    expectCode('UnknownKey', () => user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, user.serial, GROUP_KEY), A2U));
     expect(user.listKeyIds()).toEqual([U2A, GROUP_KEY, OTHER_KEY]);
   });
 

@@ -56,14 +56,14 @@ export interface DeleteOrder {
 const MAX_SERIAL_BYTES = 255;
 
 function checkOrder(serial: string, serialBytes: Uint8Array, keyId: number): void {
-  if (serial.length === 0 || serialBytes.length > MAX_SERIAL_BYTES) throw new DeviceError('BAD_ORDER', `a delete order names a serial of 1..${MAX_SERIAL_BYTES} UTF-8 bytes`);
-  if (!Number.isSafeInteger(keyId) || keyId < 1 || keyId > MAX_KEY_ID) throw new DeviceError('BAD_ORDER', `a delete order names a key ID in 1..${MAX_KEY_ID}, got ${String(keyId)}`);
+  if (serial.length === 0 || serialBytes.length > MAX_SERIAL_BYTES) throw new DeviceError('BadOrder', `a delete order names a serial of 1..${MAX_SERIAL_BYTES} UTF-8 bytes`);
+  if (!Number.isSafeInteger(keyId) || keyId < 1 || keyId > MAX_KEY_ID) throw new DeviceError('BadOrder', `a delete order names a key ID in 1..${MAX_KEY_ID}, got ${String(keyId)}`);
 }
 
 /**
  * The plaintext of an order to delete key `keyId` on the device with serial `serial` (layout in the
  * module comment). Seal it with the admin→user channel key and {@link DELETE_ORDER_AAD}.
- * @throws DeviceError `BAD_ORDER` for an empty or over-long serial or a key ID out of range.
+ * @throws DeviceError `BadOrder` for an empty or over-long serial or a key ID out of range.
  */
 export function encodeDeleteOrder(serial: string, keyId: number): Uint8Array {
   const serialBytes = new TextEncoder().encode(serial);
@@ -78,16 +78,16 @@ export function encodeDeleteOrder(serial: string, keyId: number): Uint8Array {
 /**
  * Parses an order plaintext strictly: exact length, well-formed UTF-8, key ID in range. The device
  * runs it only on plaintexts whose GCM tag verified.
- * @throws DeviceError `BAD_ORDER` when `plaintext` is not exactly one well-formed order.
+ * @throws DeviceError `BadOrder` when `plaintext` is not exactly one well-formed order.
  */
 export function decodeDeleteOrder(plaintext: Uint8Array): DeleteOrder {
   const n = plaintext[0];
-  if (n === undefined || plaintext.length !== 1 + n + 4) throw new DeviceError('BAD_ORDER', 'malformed delete order');
+  if (n === undefined || plaintext.length !== 1 + n + 4) throw new DeviceError('BadOrder', 'malformed delete order');
   let serial: string;
   try {
     serial = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(plaintext.subarray(1, 1 + n));
   } catch {
-    throw new DeviceError('BAD_ORDER', 'delete order serial is not UTF-8');
+    throw new DeviceError('BadOrder', 'delete order serial is not UTF-8');
   }
   const keyId = new DataView(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength).getUint32(1 + n, false);
   checkOrder(serial, plaintext.subarray(1, 1 + n), keyId);

@@ -11,59 +11,59 @@ import { CodedError } from '../model/codedError.ts';
 /** Every code a {@link DeviceError} can carry. */
 export const DEVICE_ERROR_CODES = [
   /** Factory init has not run yet. */
-  'NOT_INITIALIZED',
+  'NotInitialized',
   /** Factory init already ran (SEcube CMD0 1 answers SE3_ERR_STATE a second time). */
-  'ALREADY_INITIALIZED',
+  'AlreadyInitialized',
   /** The call needs a PIN session. */
-  'NOT_LOGGED_IN',
+  'NotLoggedIn',
   /** A session is already open (one session at a time, as on the SEcube). */
-  'SESSION_ACTIVE',
+  'SessionActive',
   /** The session's level may not do this (e.g. a user-level delete, W5 of the original). */
-  'ACCESS_DENIED',
+  'AccessDenied',
   /** The PIN compared unequal; one try was spent. */
-  'WRONG_PIN',
+  'WrongPin',
   /** The requested PIN level has no tries left. */
-  'PIN_LOCKED',
+  'PinLocked',
   /** The admin level has no tries left: only a factory reset helps. */
-  'DEVICE_LOCKED',
+  'DeviceLocked',
   /** No key with that ID. */
-  'UNKNOWN_KEY',
+  'UnknownKey',
   /** A key with that ID already exists and may not be silently replaced. */
-  'KEY_EXISTS',
+  'KeyExists',
   /**
    * The key's purpose does not allow this use (NIST SP 800-57 Part 1 §5.2: one key, one use), e.g.
    * encrypting under a wrapping key, sealing under an `open` key, importing under a `wrap` key.
    */
-  'WRONG_KEY_PURPOSE',
+  'WrongKeyPurpose',
   /** An AES-GCM nonce that is not 12 bytes (NIST SP 800-38D §8.2 recommends 96 bits). */
-  'BAD_NONCE',
+  'BadNonce',
   /** An argument outside its domain (ID range, length, name, PIN size...). */
-  'BAD_ARGUMENT',
+  'BadArgument',
   /** AES-GCM authentication failed (NIST SP 800-38D §7.2 step 8: FAIL). */
-  'AUTH_FAILED',
+  'AuthFailed',
   /** AES-KW integrity check failed (RFC 3394 §2.2.3). */
-  'UNWRAP_FAILED',
+  'UnwrapFailed',
   /** A delete order that authenticated but is malformed or names another device or key. */
-  'BAD_ORDER',
+  'BadOrder',
   /** A monotonic counter was asked to go backwards. */
-  'COUNTER_ROLLBACK',
+  'CounterRollback',
   /** The device is powered off: call `powerOn()`. */
-  'POWERED_OFF',
+  'PoweredOff',
   /** No room left in the key store or the record area. */
-  'STORE_FULL',
+  'StoreFull',
   /** The TRNG failed its continuous test (FIPS 140-2 §4.9.2). */
-  'TRNG_FAILURE',
+  'TrngFailure',
   /** Persistent device state is unreadable (no valid record in either copy). */
-  'STATE_CORRUPT',
+  'StateCorrupt',
   /**
    * A provisioning peer's identity certificate does not verify against this device's root of trust
    * (RFC 8032 §5.1.7): the peer key was not certified by this device's manufacturer for that serial.
    */
-  'UNTRUSTED_PEER',
+  'UntrustedPeer',
   /** The device has no root of trust / certificate (a state record from before attestation). */
-  'NO_ROOT_OF_TRUST',
+  'NoRootOfTrust',
   /** A factory reset by a manufacturer other than the one whose key is burned into the device. */
-  'WRONG_MANUFACTURER',
+  'WrongManufacturer',
 ] as const;
 
 /** A stable error code of the device. */

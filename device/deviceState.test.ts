@@ -47,7 +47,7 @@ describe('device state encoding', () => {
             decodeDeviceState(bad);
             expect.unreachable();
           } catch (e) {
-            expect(isDeviceError(e, 'STATE_CORRUPT')).toBe(true);
+            expect(isDeviceError(e, 'StateCorrupt')).toBe(true);
           }
         }
       }),

@@ -91,7 +91,7 @@ class Reader {
     this.#b = b;
   }
   #need(n: number): void {
-    if (this.#at + n > this.#b.length) throw new DeviceError('STATE_CORRUPT', 'device state record is truncated');
+    if (this.#at + n > this.#b.length) throw new DeviceError('StateCorrupt', 'device state record is truncated');
   }
   u8(): number {
     this.#need(1);
@@ -107,7 +107,7 @@ class Reader {
     const lo = this.u32();
     const hi = this.u32();
     const v = hi * 2 ** 32 + lo;
-    if (!Number.isSafeInteger(v)) throw new DeviceError('STATE_CORRUPT', 'counter value is not a safe integer');
+    if (!Number.isSafeInteger(v)) throw new DeviceError('StateCorrupt', 'counter value is not a safe integer');
     return v;
   }
   bytes(n: number): Uint8Array {
@@ -120,7 +120,7 @@ class Reader {
     return this.bytes(this.u8());
   }
   end(): void {
-    if (this.#at !== this.#b.length) throw new DeviceError('STATE_CORRUPT', 'trailing bytes in device state record');
+    if (this.#at !== this.#b.length) throw new DeviceError('StateCorrupt', 'trailing bytes in device state record');
   }
 }
 
@@ -173,24 +173,24 @@ export function encodeDeviceState(state: DeviceState): Uint8Array {
 
 /**
  * Decodes a record written by {@link encodeDeviceState}.
- * @throws DeviceError `STATE_CORRUPT` when the bytes are not a valid state.
+ * @throws DeviceError `StateCorrupt` when the bytes are not a valid state.
  */
 export function decodeDeviceState(bytes: Uint8Array): DeviceState {
   const r = new Reader(bytes);
   const version = r.u8();
-  if (version !== FORMAT_VERSION && version !== LEGACY_FORMAT_VERSION) throw new DeviceError('STATE_CORRUPT', `unknown device state version ${version}`);
+  if (version !== FORMAT_VERSION && version !== LEGACY_FORMAT_VERSION) throw new DeviceError('StateCorrupt', `unknown device state version ${version}`);
   const serial = new TextDecoder().decode(r.bytes(SERIAL_LENGTH));
   const maxRetries = r.u8();
   const retriesLeft = { user: r.u8(), admin: r.u8() };
   if (maxRetries < 1 || retriesLeft.user > maxRetries || retriesLeft.admin > maxRetries) {
-    throw new DeviceError('STATE_CORRUPT', 'retry counters out of range');
+    throw new DeviceError('StateCorrupt', 'retry counters out of range');
   }
   const pins = { user: readVerifier(r), admin: readVerifier(r) };
   const identitySecret = r.bytes(IDENTITY_SECRET_BYTES);
   let attestation: DeviceAttestation | null = null;
   if (version === FORMAT_VERSION) {
     const present = r.u8();
-    if (present > 1) throw new DeviceError('STATE_CORRUPT', 'bad attestation flag in device state record');
+    if (present > 1) throw new DeviceError('StateCorrupt', 'bad attestation flag in device state record');
     if (present === 1) attestation = { rootOfTrust: r.bytes(MANUFACTURER_PUBLIC_KEY_BYTES), certificate: r.bytes(CERTIFICATE_BYTES) };
   }
   const counters = new Map<string, number>();

@@ -21,8 +21,8 @@ describe('metered primitives', () => {
 
   it('X25519 refuses low-order and malformed peer keys (RFC 7748 §6.1 all-zero check)', () => {
     const secret = new Uint8Array(32).fill(1);
-    expectCode('BAD_ARGUMENT', () => x25519SharedSecret(secret, new Uint8Array(32)));
-    expectCode('BAD_ARGUMENT', () => x25519SharedSecret(secret, new Uint8Array(31)));
+    expectCode('BadArgument', () => x25519SharedSecret(secret, new Uint8Array(32)));
+    expectCode('BadArgument', () => x25519SharedSecret(secret, new Uint8Array(31)));
   });
 
   it('HKDF-SHA256 matches RFC 5869 A.1 and charges HMAC compressions for extract and expand', () => {
@@ -33,23 +33,23 @@ describe('metered primitives', () => {
     expect(meter.snapshot().byOp['hmacSha256.block']?.units).toBe(expected);
   });
 
-  it('AES-GCM insists on 96-bit nonces and maps tag failures to AUTH_FAILED', () => {
+  it('AES-GCM insists on 96-bit nonces and maps tag failures to AuthFailed', () => {
     const key = new Uint8Array(32).fill(2);
     const nonce = new Uint8Array(12).fill(3);
     const ct = aesGcmEncrypt(key, nonce, Uint8Array.of(1, 2), Uint8Array.of(9));
     expect(aesGcmDecrypt(key, nonce, ct, Uint8Array.of(9))).toEqual(Uint8Array.of(1, 2));
-    expectCode('BAD_NONCE', () => aesGcmEncrypt(key, new Uint8Array(8), Uint8Array.of(1), new Uint8Array(0)));
-    expectCode('AUTH_FAILED', () => aesGcmDecrypt(key, nonce, ct, Uint8Array.of(8)));
-    expectCode('AUTH_FAILED', () => aesGcmDecrypt(key, nonce, new Uint8Array(15), new Uint8Array(0)));
+    expectCode('BadNonce', () => aesGcmEncrypt(key, new Uint8Array(8), Uint8Array.of(1), new Uint8Array(0)));
+    expectCode('AuthFailed', () => aesGcmDecrypt(key, nonce, ct, Uint8Array.of(8)));
+    expectCode('AuthFailed', () => aesGcmDecrypt(key, nonce, new Uint8Array(15), new Uint8Array(0)));
   });
 
   it('AES-KW refuses key data that is not whole 64-bit semiblocks, and bad blobs', () => {
     const kek = new Uint8Array(32).fill(4);
-    expectCode('BAD_ARGUMENT', () => aesKeyWrap(kek, new Uint8Array(20)));
-    expectCode('BAD_ARGUMENT', () => aesKeyWrap(kek, new Uint8Array(8)));
-    expectCode('UNWRAP_FAILED', () => aesKeyUnwrap(kek, new Uint8Array(16)));
-    expectCode('UNWRAP_FAILED', () => aesKeyUnwrap(kek, new Uint8Array(41)));
-    expectCode('UNWRAP_FAILED', () => aesKeyUnwrap(kek, new Uint8Array(40)));
+    expectCode('BadArgument', () => aesKeyWrap(kek, new Uint8Array(20)));
+    expectCode('BadArgument', () => aesKeyWrap(kek, new Uint8Array(8)));
+    expectCode('UnwrapFailed', () => aesKeyUnwrap(kek, new Uint8Array(16)));
+    expectCode('UnwrapFailed', () => aesKeyUnwrap(kek, new Uint8Array(41)));
+    expectCode('UnwrapFailed', () => aesKeyUnwrap(kek, new Uint8Array(40)));
     const blob = aesKeyWrap(kek, new Uint8Array(16).fill(5));
     expect(aesKeyUnwrap(kek, blob)).toEqual(new Uint8Array(16).fill(5));
   });

@@ -25,7 +25,7 @@ const pad16 = (n: number): number => Math.ceil(n / AES_BLOCK) * AES_BLOCK;
 function requireNonce(nonce: Uint8Array): void {
   // noble's gcm takes any nonce length (GHASH-derived J0); the device insists on 96 bits so that
   // J0 = IV ‖ 0^31 ‖ 1 (SP 800-38D §7.1 step 2) and random-nonce bounds of §8.3 apply.
-  if (nonce.length !== GCM_NONCE_BYTES) throw new DeviceError('BAD_NONCE', `AES-GCM nonces must be ${GCM_NONCE_BYTES} bytes, got ${nonce.length}`);
+  if (nonce.length !== GCM_NONCE_BYTES) throw new DeviceError('BadNonce', `AES-GCM nonces must be ${GCM_NONCE_BYTES} bytes, got ${nonce.length}`);
 }
 
 function chargeGcm(meter: CycleMeter | undefined, textBytes: number, aadBytes: number): void {
@@ -47,16 +47,16 @@ export function aesGcmEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uin
 
 /**
  * AES-256-GCM authenticated decryption, NIST SP 800-38D §7.2.
- * @throws DeviceError `AUTH_FAILED` when the tag does not verify (step 8: FAIL, no plaintext).
+ * @throws DeviceError `AuthFailed` when the tag does not verify (step 8: FAIL, no plaintext).
  */
 export function aesGcmDecrypt(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array, meter?: CycleMeter): Uint8Array {
   requireNonce(nonce);
-  if (sealed.length < GCM_TAG_BYTES) throw new DeviceError('AUTH_FAILED', 'ciphertext shorter than the tag');
+  if (sealed.length < GCM_TAG_BYTES) throw new DeviceError('AuthFailed', 'ciphertext shorter than the tag');
   chargeGcm(meter, sealed.length - GCM_TAG_BYTES, aad.length);
   try {
     return gcm(key, nonce, aad).decrypt(sealed);
   } catch {
-    throw new DeviceError('AUTH_FAILED', 'AES-GCM tag mismatch');
+    throw new DeviceError('AuthFailed', 'AES-GCM tag mismatch');
   }
 }
 
@@ -69,22 +69,22 @@ function chargeKw(meter: CycleMeter | undefined, keyDataBytes: number): void {
 
 /** AES Key Wrap, RFC 3394 §2.2.1 (default IV A6A6A6A6A6A6A6A6, §2.2.3.1). */
 export function aesKeyWrap(kek: Uint8Array, keyData: Uint8Array, meter?: CycleMeter): Uint8Array {
-  if (keyData.length < 16 || keyData.length % 8 !== 0) throw new DeviceError('BAD_ARGUMENT', 'key data must be n ≥ 2 semiblocks of 64 bits (RFC 3394 §2)');
+  if (keyData.length < 16 || keyData.length % 8 !== 0) throw new DeviceError('BadArgument', 'key data must be n ≥ 2 semiblocks of 64 bits (RFC 3394 §2)');
   chargeKw(meter, keyData.length);
   return aeskw(kek).encrypt(keyData);
 }
 
 /**
  * AES Key Unwrap, RFC 3394 §2.2.2 with the integrity check of §2.2.3.
- * @throws DeviceError `UNWRAP_FAILED` when the check fails.
+ * @throws DeviceError `UnwrapFailed` when the check fails.
  */
 export function aesKeyUnwrap(kek: Uint8Array, wrapped: Uint8Array, meter?: CycleMeter): Uint8Array {
-  if (wrapped.length < 24 || wrapped.length % 8 !== 0) throw new DeviceError('UNWRAP_FAILED', 'a wrapped key is n+1 ≥ 3 semiblocks of 64 bits (RFC 3394 §2)');
+  if (wrapped.length < 24 || wrapped.length % 8 !== 0) throw new DeviceError('UnwrapFailed', 'a wrapped key is n+1 ≥ 3 semiblocks of 64 bits (RFC 3394 §2)');
   chargeKw(meter, wrapped.length - 8);
   try {
     return aeskw(kek).decrypt(wrapped);
   } catch {
-    throw new DeviceError('UNWRAP_FAILED', 'AES-KW integrity check failed (RFC 3394 §2.2.3)');
+    throw new DeviceError('UnwrapFailed', 'AES-KW integrity check failed (RFC 3394 §2.2.3)');
   }
 }
 
@@ -108,15 +108,15 @@ export function x25519PublicKey(secret: Uint8Array, meter?: CycleMeter): Uint8Ar
 /**
  * X25519 shared secret, RFC 7748 §6.1. noble rejects low-order peer keys (the all-zero output the
  * RFC tells implementations to check for).
- * @throws DeviceError `BAD_ARGUMENT` for a malformed or low-order peer public key.
+ * @throws DeviceError `BadArgument` for a malformed or low-order peer public key.
  */
 export function x25519SharedSecret(secret: Uint8Array, peerPublicKey: Uint8Array, meter?: CycleMeter): Uint8Array {
-  if (peerPublicKey.length !== 32) throw new DeviceError('BAD_ARGUMENT', 'an X25519 public key is 32 bytes (RFC 7748 §5)');
+  if (peerPublicKey.length !== 32) throw new DeviceError('BadArgument', 'an X25519 public key is 32 bytes (RFC 7748 §5)');
   meter?.charge('x25519.scalarMult');
   try {
     return x25519.getSharedSecret(secret, peerPublicKey);
   } catch {
-    throw new DeviceError('BAD_ARGUMENT', 'peer X25519 public key is invalid or of low order (RFC 7748 §6.1)');
+    throw new DeviceError('BadArgument', 'peer X25519 public key is invalid or of low order (RFC 7748 §6.1)');
   }
 }
 

@@ -31,7 +31,7 @@ describe('PIN verifiers (PBKDF2-HMAC-SHA256, RFC 8018 §5.2)', () => {
         pinBytes(bad);
         expect.unreachable();
       } catch (e) {
-        expect(isDeviceError(e, 'BAD_ARGUMENT')).toBe(true);
+        expect(isDeviceError(e, 'BadArgument')).toBe(true);
       }
     }
     expect(() => makePinVerifier('1234', new Uint8Array(8))).toThrow(/salt/);

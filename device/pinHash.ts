@@ -36,7 +36,7 @@ export interface PinVerifier {
 export function pinBytes(pin: Pin): Uint8Array {
   const bytes = typeof pin === 'string' ? new TextEncoder().encode(pin) : pin;
   if (bytes.length < PIN_MIN_BYTES || bytes.length > PIN_MAX_BYTES) {
-    throw new DeviceError('BAD_ARGUMENT', `a PIN must be ${PIN_MIN_BYTES}..${PIN_MAX_BYTES} bytes long`);
+    throw new DeviceError('BadArgument', `a PIN must be ${PIN_MIN_BYTES}..${PIN_MAX_BYTES} bytes long`);
   }
   return bytes;
 }
@@ -48,9 +48,9 @@ export function pinHash(pin: Pin, salt: Uint8Array, iterations: number): Uint8Ar
 
 /** A fresh verifier for `pin` under `salt` (which the caller draws from the TRNG). */
 export function makePinVerifier(pin: Pin, salt: Uint8Array, iterations: number = DEFAULT_PIN_ITERATIONS): PinVerifier {
-  if (salt.length !== PIN_SALT_BYTES) throw new DeviceError('BAD_ARGUMENT', `PIN salt must be ${PIN_SALT_BYTES} bytes`);
+  if (salt.length !== PIN_SALT_BYTES) throw new DeviceError('BadArgument', `PIN salt must be ${PIN_SALT_BYTES} bytes`);
   if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > 0xffff_ffff) {
-    throw new DeviceError('BAD_ARGUMENT', 'PIN iteration count must be a positive 32-bit integer');
+    throw new DeviceError('BadArgument', 'PIN iteration count must be a positive 32-bit integer');
   }
   return { salt: salt.slice(), iterations, hash: pinHash(pin, salt, iterations) };
 }

@@ -64,7 +64,7 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
     const aad = text('update for user #1');
     const sealed = admin.device.seal(A2U, text('hello user'), aad);
     expect(new TextDecoder().decode(user.device.open(A2U, sealed, aad))).toBe('hello user');
-    expectCode('AUTH_FAILED', () => user.device.open(A2U, sealed, text('update for user #2')));
+    expectCode('AuthFailed', () => user.device.open(A2U, sealed, text('update for user #2')));
     const ack = user.device.seal(U2A, text('ack #1'), aad);
     expect(new TextDecoder().decode(admin.device.open(U2A, ack, aad))).toBe('ack #1');
   });
@@ -74,23 +74,23 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
     for (const level of ['user', 'admin'] as const) {
       relogin(user.device, level);
       const u = user.device;
-      expectCode('WRONG_KEY_PURPOSE', () => u.seal(A2U, text('forged update'), text('update for user #1')));
-      expectCode('WRONG_KEY_PURPOSE', () => u.encrypt(A2U, text('forged update')));
-      expectCode('WRONG_KEY_PURPOSE', () => u.decrypt(A2U, new Uint8Array(12), new Uint8Array(32)));
-      expectCode('WRONG_KEY_PURPOSE', () => u.open(U2A, u.seal(U2A, text('x'), text('a')), text('a')));
-      expectCode('WRONG_KEY_PURPOSE', () => u.encrypt(U2A, text('x')));
-      expectCode('WRONG_KEY_PURPOSE', () => u.seal(WRAP, text('x'), text('a')));
-      expectCode('WRONG_KEY_PURPOSE', () => u.open(WRAP, new Uint8Array(40), text('a')));
+      expectCode('WrongKeyPurpose', () => u.seal(A2U, text('forged update'), text('update for user #1')));
+      expectCode('WrongKeyPurpose', () => u.encrypt(A2U, text('forged update')));
+      expectCode('WrongKeyPurpose', () => u.decrypt(A2U, new Uint8Array(12), new Uint8Array(32)));
+      expectCode('WrongKeyPurpose', () => u.open(U2A, u.seal(U2A, text('x'), text('a')), text('a')));
+      expectCode('WrongKeyPurpose', () => u.encrypt(U2A, text('x')));
+      expectCode('WrongKeyPurpose', () => u.seal(WRAP, text('x'), text('a')));
+      expectCode('WrongKeyPurpose', () => u.open(WRAP, new Uint8Array(40), text('a')));
     }
     // Nor can the admin host read its own outgoing messages or write the user's acknowledgements.
     const a = admin.device;
-    expectCode('WRONG_KEY_PURPOSE', () => a.open(A2U, a.seal(A2U, text('x'), text('a')), text('a')));
-    expectCode('WRONG_KEY_PURPOSE', () => a.seal(U2A, text('forged ack'), text('a')));
-    expectCode('WRONG_KEY_PURPOSE', () => a.encrypt(A2U, text('x')));
+    expectCode('WrongKeyPurpose', () => a.open(A2U, a.seal(A2U, text('x'), text('a')), text('a')));
+    expectCode('WrongKeyPurpose', () => a.seal(U2A, text('forged ack'), text('a')));
+    expectCode('WrongKeyPurpose', () => a.encrypt(A2U, text('x')));
     // A message in one direction is not accepted as one in the other: different keys.
     relogin(user.device, 'user');
     const ack = user.device.seal(U2A, text('ack'), text('a'));
-    expectCode('AUTH_FAILED', () => user.device.open(A2U, ack, text('a')));
+    expectCode('AuthFailed', () => user.device.open(A2U, ack, text('a')));
   });
 
   it('admin exportWrapped under wrap → user importWrapped under unwrap at user level → both encrypt and decrypt alike', () => {
@@ -114,17 +114,17 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
     relogin(user.device, 'user');
     user.device.importWrapped(5000, blob, WRAP);
     user.device.generateKey(6000);
-    expectCode('ACCESS_DENIED', () => user.device.exportWrapped(5000, WRAP));
-    expectCode('ACCESS_DENIED', () => user.device.wrapForExport(6000, WRAP));
+    expectCode('AccessDenied', () => user.device.exportWrapped(5000, WRAP));
+    expectCode('AccessDenied', () => user.device.wrapForExport(6000, WRAP));
     // Even with the user device's admin PIN: its wrapping key is an unwrap key.
     relogin(user.device, 'admin');
-    expectCode('WRONG_KEY_PURPOSE', () => user.device.exportWrapped(5000, WRAP));
-    expectCode('WRONG_KEY_PURPOSE', () => user.device.exportWrapped(6000, A2U));
-    expectCode('WRONG_KEY_PURPOSE', () => user.device.exportWrapped(WRAP, WRAP));
+    expectCode('WrongKeyPurpose', () => user.device.exportWrapped(5000, WRAP));
+    expectCode('WrongKeyPurpose', () => user.device.exportWrapped(6000, A2U));
+    expectCode('WrongKeyPurpose', () => user.device.exportWrapped(WRAP, WRAP));
     // The admin device wraps but never unwraps, and never exports a channel or wrapping key.
-    expectCode('WRONG_KEY_PURPOSE', () => admin.device.importWrapped(5001, blob, WRAP));
-    expectCode('WRONG_KEY_PURPOSE', () => admin.device.exportWrapped(A2U, WRAP));
-    expectCode('WRONG_KEY_PURPOSE', () => admin.device.exportWrapped(WRAP, WRAP));
+    expectCode('WrongKeyPurpose', () => admin.device.importWrapped(5001, blob, WRAP));
+    expectCode('WrongKeyPurpose', () => admin.device.exportWrapped(A2U, WRAP));
+    expectCode('WrongKeyPurpose', () => admin.device.exportWrapped(WRAP, WRAP));
     expect(admin.device.listKeyIds()).toEqual([A2U, U2A, WRAP, 5000]);
   });
 
@@ -133,10 +133,10 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
     const aad = Uint8Array.of(0);
     const forAlice = admin.seal(aliceIds.adminToUserKeyId, Uint8Array.of(1, 2, 3), aad);
     expect(alice.open(aliceIds.adminToUserKeyId, forAlice, aad)).toEqual(Uint8Array.of(1, 2, 3));
-    expectCode('AUTH_FAILED', () => bob.open(bobIds.adminToUserKeyId, forAlice, aad));
+    expectCode('AuthFailed', () => bob.open(bobIds.adminToUserKeyId, forAlice, aad));
     admin.generateKey(5000);
     const { blob } = admin.exportWrapped(5000, aliceIds.wrappingKeyId);
-    expectCode('UNWRAP_FAILED', () => bob.importWrapped(5000, blob, bobIds.wrappingKeyId));
+    expectCode('UnwrapFailed', () => bob.importWrapped(5000, blob, bobIds.wrappingKeyId));
     expect(bob.listKeyIds()).not.toContain(5000);
     const readKey = (d: SecubeDevice, id: number): Uint8Array => testOnlyHooks(d).readKey(id);
     expect(readKey(alice, 1000)).toEqual(readKey(admin, 1000));
@@ -162,34 +162,34 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
   it('needs admin sessions on both devices, distinct IDs, a valid peer and role, and replace to re-provision', () => {
     const admin = makeDevice('prov-admin').device;
     const alice = makeDevice('prov-alice').device;
-    expectCode('NOT_LOGGED_IN', () => provisionUserDevice(admin, alice, PAIR_IDS));
+    expectCode('NotLoggedIn', () => provisionUserDevice(admin, alice, PAIR_IDS));
     admin.login('admin', ADMIN_PIN);
     alice.login('user', USER_PIN);
-    expectCode('ACCESS_DENIED', () => provisionUserDevice(admin, alice, PAIR_IDS));
-    expectCode('ACCESS_DENIED', () => alice.installProvisionedKeys({ role: 'user', peer: peerOf(admin), ...PAIR_IDS }));
+    expectCode('AccessDenied', () => provisionUserDevice(admin, alice, PAIR_IDS));
+    expectCode('AccessDenied', () => alice.installProvisionedKeys({ role: 'user', peer: peerOf(admin), ...PAIR_IDS }));
     relogin(alice, 'admin');
     for (const ids of [
       { ...PAIR_IDS, wrappingKeyId: PAIR_IDS.adminToUserKeyId },
       { ...PAIR_IDS, userToAdminKeyId: PAIR_IDS.adminToUserKeyId },
       { ...PAIR_IDS, userToAdminKeyId: PAIR_IDS.wrappingKeyId },
     ]) {
-      expectCode('BAD_ARGUMENT', () => provisionUserDevice(admin, alice, ids));
-      expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'admin', peer: peerOf(alice), ...ids }));
+      expectCode('BadArgument', () => provisionUserDevice(admin, alice, ids));
+      expectCode('BadArgument', () => admin.installProvisionedKeys({ role: 'admin', peer: peerOf(alice), ...ids }));
     }
-    expectCode('BAD_ARGUMENT', () => provisionUserDevice(admin, alice, { ...PAIR_IDS, wrappingKeyId: 2 ** 29 }));
+    expectCode('BadArgument', () => provisionUserDevice(admin, alice, { ...PAIR_IDS, wrappingKeyId: 2 ** 29 }));
     const good = peerOf(alice);
     // A low-order key is refused by X25519 even when certified (RFC 7748 §6.1).
     const zero = new Uint8Array(32);
-    expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'admin', peer: { ...good, publicKey: zero, certificate: TEST_MANUFACTURER.certify(good.serial, zero) }, ...PAIR_IDS }));
-    expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'admin', peer: { ...good, publicKey: new Uint8Array(31) }, ...PAIR_IDS }));
-    expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'admin', peer: { ...good, serial: 'short' }, ...PAIR_IDS }));
-    expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'admin', peer: { ...good, serial: `é${good.serial.slice(1)}` }, ...PAIR_IDS }));
-    expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'peer' as 'admin', peer: good, ...PAIR_IDS }));
+    expectCode('BadArgument', () => admin.installProvisionedKeys({ role: 'admin', peer: { ...good, publicKey: zero, certificate: TEST_MANUFACTURER.certify(good.serial, zero) }, ...PAIR_IDS }));
+    expectCode('BadArgument', () => admin.installProvisionedKeys({ role: 'admin', peer: { ...good, publicKey: new Uint8Array(31) }, ...PAIR_IDS }));
+    expectCode('BadArgument', () => admin.installProvisionedKeys({ role: 'admin', peer: { ...good, serial: 'short' }, ...PAIR_IDS }));
+    expectCode('BadArgument', () => admin.installProvisionedKeys({ role: 'admin', peer: { ...good, serial: `é${good.serial.slice(1)}` }, ...PAIR_IDS }));
+    expectCode('BadArgument', () => admin.installProvisionedKeys({ role: 'peer' as 'admin', peer: good, ...PAIR_IDS }));
     expect(admin.listKeyIds()).toEqual([]);
     expect(alice.listKeyIds()).toEqual([]);
     provisionUserDevice(admin, alice, PAIR_IDS);
     const channel = testOnlyHooks(alice).readKey(A2U);
-    expectCode('KEY_EXISTS', () => provisionUserDevice(admin, alice, PAIR_IDS));
+    expectCode('KeyExists', () => provisionUserDevice(admin, alice, PAIR_IDS));
     // Idempotent: re-running with replace installs the very same keys, with the same purposes.
     provisionUserDevice(admin, alice, PAIR_IDS, { replace: true });
     expect(testOnlyHooks(alice).readKey(A2U)).toEqual(channel);
@@ -205,18 +205,18 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
     alice.login('admin', ADMIN_PIN);
     alice.generateKey(WRAP); // a data key squatting on the wrapping key's ID
     const peer = peerOf(admin);
-    expectCode('KEY_EXISTS', () => alice.installProvisionedKeys({ role: 'user', peer, ...PAIR_IDS }));
-    expectCode('BAD_ARGUMENT', () => alice.installProvisionedKeys({ role: 'user', peer, ...PAIR_IDS, replace: true }));
+    expectCode('KeyExists', () => alice.installProvisionedKeys({ role: 'user', peer, ...PAIR_IDS }));
+    expectCode('BadArgument', () => alice.installProvisionedKeys({ role: 'user', peer, ...PAIR_IDS, replace: true }));
     expect(alice.listKeyIds()).toEqual([WRAP]);
     expect(alice.keyInfo(WRAP).purpose).toBe('data');
     // provisionUserDevice checks both devices first: the admin side, which could store its keys, stores none.
-    expectCode('KEY_EXISTS', () => provisionUserDevice(admin, alice, PAIR_IDS));
-    expectCode('BAD_ARGUMENT', () => provisionUserDevice(admin, alice, PAIR_IDS, { replace: true }));
+    expectCode('KeyExists', () => provisionUserDevice(admin, alice, PAIR_IDS));
+    expectCode('BadArgument', () => provisionUserDevice(admin, alice, PAIR_IDS, { replace: true }));
     expect(admin.listKeyIds()).toEqual([]);
     expect(alice.listKeyIds()).toEqual([WRAP]);
     // A device is never paired with itself: it would hold both the seal and the open side of a channel.
-    expectCode('BAD_ARGUMENT', () => provisionUserDevice(admin, admin, PAIR_IDS));
-    expectCode('BAD_ARGUMENT', () => admin.installProvisionedKeys({ role: 'user', peer: peerOf(admin), ...PAIR_IDS }));
+    expectCode('BadArgument', () => provisionUserDevice(admin, admin, PAIR_IDS));
+    expectCode('BadArgument', () => admin.installProvisionedKeys({ role: 'user', peer: peerOf(admin), ...PAIR_IDS }));
     expect(admin.listKeyIds()).toEqual([]);
   });
 
@@ -232,7 +232,7 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
     const fresh = { adminToUserKeyId: 2000, userToAdminKeyId: 2001, wrappingKeyId: 2002 };
     provisionUserDevice(admin, alice, fresh);
     alice.installProvisionedKeys({ role: 'user', peer: peerOf(admin), ...PAIR_IDS });
-    expectCode('AUTH_FAILED', () => alice.open(A2U, old, Uint8Array.of()));
+    expectCode('AuthFailed', () => alice.open(A2U, old, Uint8Array.of()));
     expect(alice.open(2000, admin.seal(2000, Uint8Array.of(2), Uint8Array.of()), Uint8Array.of())).toEqual(Uint8Array.of(2));
   });
 
@@ -302,13 +302,13 @@ describe('provisioning refuses identities the device\'s manufacturer did not cer
           admin.installProvisionedKeys({ role: 'admin', peer, ...PAIR_IDS, replace });
           expect.unreachable(`accepted: ${why}`);
         } catch (e) {
-          expect(isDeviceError(e, 'UNTRUSTED_PEER'), `${why}: ${String(e)}`).toBe(true);
+          expect(isDeviceError(e, 'UntrustedPeer'), `${why}: ${String(e)}`).toBe(true);
         }
       }
     }
     expect(admin.listKeyIds()).toEqual(before);
     // So no wrapping key exists under which key 42 could leave the device.
-    expectCode('UNKNOWN_KEY', () => admin.exportWrapped(42, WRAP));
+    expectCode('UnknownKey', () => admin.exportWrapped(42, WRAP));
     // The honest pairing still works, and both sides agree.
     provisionUserDevice(admin, alice, PAIR_IDS);
     expect(testOnlyHooks(alice).readKey(WRAP)).toEqual(testOnlyHooks(admin).readKey(WRAP));
@@ -323,9 +323,9 @@ describe('provisioning refuses identities the device\'s manufacturer did not cer
     stranger.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: other });
     stranger.login('admin', ADMIN_PIN);
     expect(verifyIdentity(other.publicKey, stranger.serial, stranger.identityPublicKey, stranger.certificate)).toBe(true);
-    expectCode('UNTRUSTED_PEER', () => provisionUserDevice(admin, stranger, PAIR_IDS));
-    expectCode('UNTRUSTED_PEER', () => stranger.installProvisionedKeys({ role: 'user', peer: peerOf(admin), ...PAIR_IDS }));
-    expectCode('UNTRUSTED_PEER', () => provisionUserDevice(stranger, admin, PAIR_IDS));
+    expectCode('UntrustedPeer', () => provisionUserDevice(admin, stranger, PAIR_IDS));
+    expectCode('UntrustedPeer', () => stranger.installProvisionedKeys({ role: 'user', peer: peerOf(admin), ...PAIR_IDS }));
+    expectCode('UntrustedPeer', () => provisionUserDevice(stranger, admin, PAIR_IDS));
     expect(admin.listKeyIds()).toEqual(before);
     expect(stranger.listKeyIds()).toEqual([]);
     expect(foreign.device.manufacturerPublicKey).toEqual(TEST_MANUFACTURER.publicKey);
@@ -354,7 +354,7 @@ describe('provisioning refuses identities the device\'s manufacturer did not cer
     const oldKey = device.identityPublicKey;
     device.login('admin', ADMIN_PIN);
     device.generateKey(9);
-    expectCode('WRONG_MANUFACTURER', () => device.factoryReset({ userPin: 'other-user', adminPin: 'other-admin', manufacturer: Manufacturer.generate('other-factory') }));
+    expectCode('WrongManufacturer', () => device.factoryReset({ userPin: 'other-user', adminPin: 'other-admin', manufacturer: Manufacturer.generate('other-factory') }));
     // Refused before anything changed: same keys, same PINs, same identity.
     expect(device.listKeyIds()).toEqual([9]);
     expect(device.identityPublicKey).toEqual(oldKey);

@@ -66,11 +66,11 @@ export function identityFingerprint(publicKey: Uint8Array): string {
  * `replace` installs the very same keys: the exchange is idempotent rather than atomic across two
  * devices.
  * @param options.replace re-provision: replace keys already stored under these IDs (same purposes).
- * @throws DeviceError `UNTRUSTED_PEER` (a device's certificate does not verify against the other's
- *   root of trust; checked by each device before it derives anything), `NOT_LOGGED_IN` /
- *   `ACCESS_DENIED` (no admin session on a device),
- *   `BAD_ARGUMENT` (IDs not distinct, one device twice, an existing key of another purpose),
- *   `KEY_EXISTS` (a key under one of the IDs, without `replace`).
+ * @throws DeviceError `UntrustedPeer` (a device's certificate does not verify against the other's
+ *   root of trust; checked by each device before it derives anything), `NotLoggedIn` /
+ *   `AccessDenied` (no admin session on a device),
+ *   `BadArgument` (IDs not distinct, one device twice, an existing key of another purpose),
+ *   `KeyExists` (a key under one of the IDs, without `replace`).
  */
 export function provisionUserDevice(
   admin: SecubeDevice,
@@ -81,12 +81,12 @@ export function provisionUserDevice(
   // Checked before either device writes anything, so a request that one side would refuse changes neither.
   for (const device of [admin, user]) {
     const session = device.session;
-    if (session === 'loggedOut') throw new DeviceError('NOT_LOGGED_IN', `device ${device.serial} needs an admin session`);
-    if (session !== 'admin') throw new DeviceError('ACCESS_DENIED', `device ${device.serial} needs an admin session`);
+    if (session === 'loggedOut') throw new DeviceError('NotLoggedIn', `device ${device.serial} needs an admin session`);
+    if (session !== 'admin') throw new DeviceError('AccessDenied', `device ${device.serial} needs an admin session`);
   }
-  if (admin.serial === user.serial) throw new DeviceError('BAD_ARGUMENT', 'a device cannot be provisioned with itself');
+  if (admin.serial === user.serial) throw new DeviceError('BadArgument', 'a device cannot be provisioned with itself');
   if (new Set([ids.adminToUserKeyId, ids.userToAdminKeyId, ids.wrappingKeyId]).size !== 3) {
-    throw new DeviceError('BAD_ARGUMENT', 'the three provisioned keys need distinct IDs');
+    throw new DeviceError('BadArgument', 'the three provisioned keys need distinct IDs');
   }
   const replace = options.replace === true;
   // Each device checks its own request before writing, but not its partner's: check both here, so that
@@ -96,9 +96,9 @@ export function provisionUserDevice(
     const wanted = { adminToUser: ids.adminToUserKeyId, userToAdmin: ids.userToAdminKeyId, wrapping: ids.wrappingKeyId };
     for (const [name, id] of Object.entries(wanted) as [keyof typeof wanted, number][]) {
       if (!present.has(id)) continue;
-      if (!replace) throw new DeviceError('KEY_EXISTS', `device ${device.serial} already has key ${id} (pass replace to re-provision)`);
+      if (!replace) throw new DeviceError('KeyExists', `device ${device.serial} already has key ${id} (pass replace to re-provision)`);
       const purpose = device.keyInfo(id).purpose;
-      if (purpose !== PROVISIONED_PURPOSES[role][name]) throw new DeviceError('BAD_ARGUMENT', `key ${id} on device ${device.serial} is a ${purpose} key; delete it before provisioning under its ID`);
+      if (purpose !== PROVISIONED_PURPOSES[role][name]) throw new DeviceError('BadArgument', `key ${id} on device ${device.serial} is a ${purpose} key; delete it before provisioning under its ID`);
     }
   }
   // Each device verifies the other's certificate against its own root of trust before deriving.

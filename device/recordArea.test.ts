@@ -45,7 +45,7 @@ describe('RecordArea', () => {
       area.save(new Uint8Array(area.maxPayload + 1));
       expect.unreachable();
     } catch (e) {
-      expect(isDeviceError(e, 'STORE_FULL')).toBe(true);
+      expect(isDeviceError(e, 'StoreFull')).toBe(true);
     }
   });
 

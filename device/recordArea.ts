@@ -124,11 +124,11 @@ export class RecordArea {
 
   /**
    * Saves a new copy of the record (see the module doc for the crash argument).
-   * @throws DeviceError `STORE_FULL` when the payload cannot fit in a sector.
+   * @throws DeviceError `StoreFull` when the payload cannot fit in a sector.
    * @throws PowerLossError from the flash when power is cut; the previous copy stays readable.
    */
   save(payload: Uint8Array): void {
-    if (payload.length > this.maxPayload) throw new DeviceError('STORE_FULL', `record of ${payload.length} B exceeds the area (${this.maxPayload} B)`);
+    if (payload.length > this.maxPayload) throw new DeviceError('StoreFull', `record of ${payload.length} B exceeds the area (${this.maxPayload} B)`);
     const latest = this.#latest();
     const seq = latest === null ? 1 : (latest.seq + 1) >>> 0;
     const record = new Uint8Array(HEADER + pad(payload.length) + DIGEST);

@@ -24,14 +24,14 @@ describe('factory init and identity', () => {
     const flash = new Flash();
     const device = new SecubeDevice({ flash, seed: 'blank', pinIterations: 10 });
     expect(device.initialized).toBe(false);
-    expectCode('NOT_INITIALIZED', () => device.serial);
-    expectCode('NOT_INITIALIZED', () => device.login('user', USER_PIN));
+    expectCode('NotInitialized', () => device.serial);
+    expectCode('NotInitialized', () => device.login('user', USER_PIN));
     const { serial, identityPublicKey } = device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER });
     expect(serial).toMatch(/^[0-9A-Z]{32}$/);
     expect(identityPublicKey.length).toBe(32);
     expect(device.identityPublicKey).toEqual(identityPublicKey);
-    expectCode('ALREADY_INITIALIZED', () => device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER }));
-    expectCode('BAD_ARGUMENT', () => new SecubeDevice({ flash: new Flash(), seed: 'x' }).factoryInit({ userPin: '1', adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER }));
+    expectCode('AlreadyInitialized', () => device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER }));
+    expectCode('BadArgument', () => new SecubeDevice({ flash: new Flash(), seed: 'x' }).factoryInit({ userPin: '1', adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER }));
   });
 
   it('draws the serial from the TRNG: reproducible when seeded, unrelated across seeds, no clock prefix (W10)', () => {
@@ -72,17 +72,17 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
     expect(device.session).toBe('loggedOut');
     device.login('user', USER_PIN);
     expect(device.session).toBe('user');
-    expectCode('SESSION_ACTIVE', () => device.login('admin', ADMIN_PIN));
+    expectCode('SessionActive', () => device.login('admin', ADMIN_PIN));
     device.logout();
     device.login('admin', ADMIN_PIN);
     expect(device.session).toBe('admin');
     device.logout();
-    expectCode('NOT_LOGGED_IN', () => device.logout());
+    expectCode('NotLoggedIn', () => device.logout());
   });
 
   it('a wrong PIN spends a try, a right one restores the level, and the counter survives a reboot', () => {
     const t = makeDevice('tries');
-    expectCode('WRONG_PIN', () => t.device.login('user', 'not-the-pin'));
+    expectCode('WrongPin', () => t.device.login('user', 'not-the-pin'));
     expect(t.device.retriesLeft).toEqual({ user: 2, admin: 3 });
     expect(reboot(t).retriesLeft).toEqual({ user: 2, admin: 3 });
     t.device.login('user', USER_PIN);
@@ -92,16 +92,16 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
 
   it('locks the user level after 3 wrong PINs; an admin resets it with a new PIN', () => {
     const { device } = makeDevice('user-lock');
-    for (let i = 0; i < 3; i++) expectCode('WRONG_PIN', () => device.login('user', 'wrong-pin'));
-    expectCode('PIN_LOCKED', () => device.login('user', USER_PIN));
+    for (let i = 0; i < 3; i++) expectCode('WrongPin', () => device.login('user', 'wrong-pin'));
+    expectCode('PinLocked', () => device.login('user', USER_PIN));
     device.login('admin', ADMIN_PIN);
     device.resetUserPin('new-user-pin');
     device.logout();
-    expectCode('WRONG_PIN', () => device.login('user', USER_PIN));
+    expectCode('WrongPin', () => device.login('user', USER_PIN));
     device.login('user', 'new-user-pin');
     expect(device.retriesLeft.user).toBe(3);
-    expectCode('ACCESS_DENIED', () => device.resetUserPin('x-x-x-x'));
-    expectCode('ACCESS_DENIED', () => device.changeAdminPin('x-x-x-x'));
+    expectCode('AccessDenied', () => device.resetUserPin('x-x-x-x'));
+    expectCode('AccessDenied', () => device.changeAdminPin('x-x-x-x'));
   });
 
   it('locks the whole device after 3 wrong admin PINs, until a factory reset that erases every key', () => {
@@ -114,12 +114,12 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
     const serial = device.serial;
     const identity = device.identityPublicKey;
     device.logout();
-    expectCode('WRONG_PIN', () => device.login('admin', 'wrong-pin'));
-    expectCode('WRONG_PIN', () => device.login('admin', 'wrong-pin'));
-    expectCode('DEVICE_LOCKED', () => device.login('admin', 'wrong-pin'));
+    expectCode('WrongPin', () => device.login('admin', 'wrong-pin'));
+    expectCode('WrongPin', () => device.login('admin', 'wrong-pin'));
+    expectCode('DeviceLocked', () => device.login('admin', 'wrong-pin'));
     expect(device.session).toBe('locked');
-    expectCode('DEVICE_LOCKED', () => device.login('user', USER_PIN));
-    expectCode('DEVICE_LOCKED', () => device.listKeyIds());
+    expectCode('DeviceLocked', () => device.login('user', USER_PIN));
+    expectCode('DeviceLocked', () => device.listKeyIds());
     device.factoryReset({ userPin: 'fresh-user', adminPin: 'fresh-admin', manufacturer: TEST_MANUFACTURER });
     expect(device.session).toBe('loggedOut');
     device.login('admin', 'fresh-admin');
@@ -132,7 +132,7 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
   it('a user session cannot factory-reset; a logged-out one can (the machine allows it)', () => {
     const { device } = makeDevice('reset-rights');
     device.login('user', USER_PIN);
-    expectCode('ACCESS_DENIED', () => device.factoryReset({ userPin: 'abcd', adminPin: 'efgh', manufacturer: TEST_MANUFACTURER }));
+    expectCode('AccessDenied', () => device.factoryReset({ userPin: 'abcd', adminPin: 'efgh', manufacturer: TEST_MANUFACTURER }));
     device.logout();
     device.factoryReset({ userPin: 'abcd', adminPin: 'efgh', manufacturer: TEST_MANUFACTURER });
     device.login('user', 'abcd');
@@ -140,10 +140,10 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
 
   it('a malformed PIN is refused before any try is spent; maxRetries is configurable at factory init', () => {
     const { device } = makeDevice('malformed');
-    expectCode('BAD_ARGUMENT', () => device.login('user', 'abc'));
+    expectCode('BadArgument', () => device.login('user', 'abc'));
     expect(device.retriesLeft.user).toBe(3);
     const five = new SecubeDevice({ flash: new Flash(), seed: 'five', pinIterations: 10 });
-    for (const bad of [0, 101, 2.5]) expectCode('BAD_ARGUMENT', () => five.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER, maxRetries: bad }));
+    for (const bad of [0, 101, 2.5]) expectCode('BadArgument', () => five.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER, maxRetries: bad }));
     five.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER, maxRetries: 5 });
     expect(five.retriesLeft).toEqual({ user: 5, admin: 5 });
   });
@@ -153,7 +153,7 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
     device.login('admin', ADMIN_PIN);
     device.changeAdminPin('another-admin');
     device.logout();
-    expectCode('WRONG_PIN', () => device.login('admin', ADMIN_PIN));
+    expectCode('WrongPin', () => device.login('admin', ADMIN_PIN));
     device.login('admin', 'another-admin');
   });
 
@@ -171,7 +171,7 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
     }
     hooks.onTrySpent = undefined;
     // Three cut attempts used up the level although no PIN was ever compared.
-    expectCode('PIN_LOCKED', () => t.device.login('user', USER_PIN));
+    expectCode('PinLocked', () => t.device.login('user', USER_PIN));
   });
 
   it('under a power cut at any flash operation of a login, a try whose PIN was compared is never refunded', () => {
@@ -188,7 +188,7 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
           t.device.login('user', rightPin ? USER_PIN : 'wrong-pin');
           outcome = 'ok';
         } catch (e) {
-          if (isDeviceError(e, 'WRONG_PIN')) outcome = 'wrong';
+          if (isDeviceError(e, 'WrongPin')) outcome = 'wrong';
           else expect(e).toBeInstanceOf(PowerLossError);
         }
         t.flash.cancelPowerCut();
@@ -211,7 +211,7 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
 describe('keys by ID', () => {
   it('generates, lists, describes and deletes keys; IDs are validated', () => {
     const { device } = makeDevice('keys');
-    expectCode('NOT_LOGGED_IN', () => device.generateKey(1));
+    expectCode('NotLoggedIn', () => device.generateKey(1));
     device.login('admin', ADMIN_PIN);
     expect(device.generateKey(5)).toEqual({ id: 5, purpose: 'data', bits: 256 });
     expect(device.generateKey(3, { purpose: 'data' })).toEqual({ id: 3, purpose: 'data', bits: 256 });
@@ -219,9 +219,9 @@ describe('keys by ID', () => {
     expect(device.generateKey(MAX_KEY_ID, { length: 24 })).toEqual({ id: MAX_KEY_ID, purpose: 'data', bits: 192 });
     expect(device.listKeyIds()).toEqual([3, 5, 9, MAX_KEY_ID]);
     expect(device.keyInfo(3)).toEqual({ id: 3, purpose: 'data', bits: 256 });
-    expectCode('UNKNOWN_KEY', () => device.keyInfo(4));
-    for (const bad of [0, -1, 1.5, MAX_KEY_ID + 1, 2 ** 31, Number.NaN]) expectCode('BAD_ARGUMENT', () => device.generateKey(bad));
-    expectCode('BAD_ARGUMENT', () => device.generateKey(10, { length: 20 as 16 }));
+    expectCode('UnknownKey', () => device.keyInfo(4));
+    for (const bad of [0, -1, 1.5, MAX_KEY_ID + 1, 2 ** 31, Number.NaN]) expectCode('BadArgument', () => device.generateKey(bad));
+    expectCode('BadArgument', () => device.generateKey(10, { length: 20 as 16 }));
     expect(device.deleteKey(5)).toBe(true);
     expect(device.deleteKey(5)).toBe(false);
     expect(device.listKeyIds()).toEqual([3, 9, MAX_KEY_ID]);
@@ -236,9 +236,9 @@ describe('keys by ID', () => {
       hooks.importPlainKey(10 + i, testKey(10 + i), purpose);
       hooks.importPlainKey(MAX_KEY_ID - i, testKey(20 + i), purpose);
     });
-    expectCode('BAD_ARGUMENT', () => hooks.importPlainKey(MAX_KEY_ID + 1, testKey(1), 'data'));
+    expectCode('BadArgument', () => hooks.importPlainKey(MAX_KEY_ID + 1, testKey(1), 'data'));
     // Only data and local keys are generated: a fresh key of another purpose would have no peer.
-    for (const purpose of KEY_PURPOSES.filter((p) => p !== 'data' && p !== 'local')) expectCode('BAD_ARGUMENT', () => t.device.generateKey(100, { purpose: purpose as 'data' }));
+    for (const purpose of KEY_PURPOSES.filter((p) => p !== 'data' && p !== 'local')) expectCode('BadArgument', () => t.device.generateKey(100, { purpose: purpose as 'data' }));
     const again = reboot(t);
     again.login('user', USER_PIN);
     const low = KEY_PURPOSES.map((_, i) => 10 + i);
@@ -259,9 +259,9 @@ describe('keys by ID', () => {
     const { device } = makeDevice('one-id');
     device.login('admin', ADMIN_PIN);
     testOnlyHooks(device).importPlainKey(1, testKey(1), 'seal');
-    expectCode('KEY_EXISTS', () => device.generateKey(1));
-    expectCode('KEY_EXISTS', () => testOnlyHooks(device).importPlainKey(1, testKey(2), 'open'));
-    expectCode('BAD_ARGUMENT', () => device.generateKey(1, { replace: true }));
+    expectCode('KeyExists', () => device.generateKey(1));
+    expectCode('KeyExists', () => testOnlyHooks(device).importPlainKey(1, testKey(2), 'open'));
+    expectCode('BadArgument', () => device.generateKey(1, { replace: true }));
     expect(device.keyInfo(1).purpose).toBe('seal');
     expect(testOnlyHooks(device).readKey(1)).toEqual(testKey(1));
     device.generateKey(2);
@@ -278,9 +278,9 @@ describe('keys by ID', () => {
     device.logout();
     device.login('user', USER_PIN);
     device.generateKey(2);
-    expectCode('ACCESS_DENIED', () => device.deleteKey(1));
-    expectCode('ACCESS_DENIED', () => device.generateKey(1, { replace: true }));
-    expectCode('ACCESS_DENIED', () => device.generateKey(2, { replace: true }));
+    expectCode('AccessDenied', () => device.deleteKey(1));
+    expectCode('AccessDenied', () => device.generateKey(1, { replace: true }));
+    expectCode('AccessDenied', () => device.generateKey(2, { replace: true }));
     expect(device.listKeyIds()).toEqual([1, 2]);
   });
 
@@ -295,7 +295,7 @@ describe('keys by ID', () => {
     expect(image().includes(Buffer.from(key.subarray(0, 8)))).toBe(false);
   });
 
-  it('reports a full store as STORE_FULL', () => {
+  it('reports a full store as StoreFull', () => {
     const meter = new CycleMeter();
     const flash = new Flash({ meter, geometry: Array.from({ length: 6 }, () => 1024) });
     const device = new SecubeDevice({ flash, seed: 'full', pinIterations: 10, keyStore: { sectors: [2, 3, 4], maxFill: 0.05 }, stateSectors: [0, 1] });
@@ -306,7 +306,7 @@ describe('keys by ID', () => {
       for (; id < 100; id++) device.generateKey(id);
       expect.unreachable('the store must fill up');
     } catch (e) {
-      expect(isDeviceError(e, 'STORE_FULL')).toBe(true);
+      expect(isDeviceError(e, 'StoreFull')).toBe(true);
     }
     expect(device.listKeyIds().length).toBe(id - 1);
   });
@@ -355,21 +355,21 @@ describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
     device.generateKey(1);
     testOnlyHooks(device).importPlainKey(2, testKey(2), 'wrap');
     const pt = new TextEncoder().encode('attack at dawn');
-    expectCode('BAD_NONCE', () => device.encrypt(1, pt, { nonce: new Uint8Array(8) }));
-    expectCode('BAD_NONCE', () => device.encrypt(1, pt, { nonce: new Uint8Array(16) }));
+    expectCode('BadNonce', () => device.encrypt(1, pt, { nonce: new Uint8Array(8) }));
+    expectCode('BadNonce', () => device.encrypt(1, pt, { nonce: new Uint8Array(16) }));
     const a = device.encrypt(1, pt, { aad: Uint8Array.of(1) });
     const b = device.encrypt(1, pt, { aad: Uint8Array.of(1) });
     expect(a.nonce.length).toBe(12);
     expect(a.nonce).not.toEqual(b.nonce);
     expect(device.decrypt(1, a.nonce, a.ciphertext, Uint8Array.of(1))).toEqual(pt);
-    expectCode('AUTH_FAILED', () => device.decrypt(1, a.nonce, a.ciphertext, Uint8Array.of(2)));
+    expectCode('AuthFailed', () => device.decrypt(1, a.nonce, a.ciphertext, Uint8Array.of(2)));
     const tampered = a.ciphertext.slice();
     tampered[0] = (tampered[0] ?? 0) ^ 1;
-    expectCode('AUTH_FAILED', () => device.decrypt(1, a.nonce, tampered, Uint8Array.of(1)));
-    expectCode('AUTH_FAILED', () => device.decrypt(1, a.nonce, new Uint8Array(5)));
-    expectCode('BAD_NONCE', () => device.decrypt(1, new Uint8Array(8), a.ciphertext));
-    expectCode('WRONG_KEY_PURPOSE', () => device.encrypt(2, pt));
-    expectCode('UNKNOWN_KEY', () => device.encrypt(3, pt));
+    expectCode('AuthFailed', () => device.decrypt(1, a.nonce, tampered, Uint8Array.of(1)));
+    expectCode('AuthFailed', () => device.decrypt(1, a.nonce, new Uint8Array(5)));
+    expectCode('BadNonce', () => device.decrypt(1, new Uint8Array(8), a.ciphertext));
+    expectCode('WrongKeyPurpose', () => device.encrypt(2, pt));
+    expectCode('UnknownKey', () => device.encrypt(3, pt));
   });
 
   it('a local key (the database key) seals and opens but can never be exported', () => {
@@ -380,8 +380,8 @@ describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
     hooks.importPlainKey(50, testKey(50), 'wrap');
     const sealed = device.seal(1001, Uint8Array.of(1, 2), Uint8Array.of(3));
     expect(device.open(1001, sealed, Uint8Array.of(3))).toEqual(Uint8Array.of(1, 2));
-    expectCode('WRONG_KEY_PURPOSE', () => device.exportWrapped(1001, 50));
-    expectCode('WRONG_KEY_PURPOSE', () => device.encrypt(1001, Uint8Array.of(1)));
+    expectCode('WrongKeyPurpose', () => device.exportWrapped(1001, 50));
+    expectCode('WrongKeyPurpose', () => device.encrypt(1001, Uint8Array.of(1)));
   });
 
   it('every operation accepts only the purposes it is for (NIST SP 800-57 Part 1 §5.2)', () => {
@@ -415,11 +415,11 @@ describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
             op.run(idOf[p], p);
             return 'ok';
           } catch (e) {
-            if (isDeviceError(e, 'WRONG_KEY_PURPOSE') || isDeviceError(e, 'AUTH_FAILED')) return e.code;
+            if (isDeviceError(e, 'WrongKeyPurpose') || isDeviceError(e, 'AuthFailed')) return e.code;
             throw e;
           }
         })();
-        expect(`${name} with ${p}: ${outcome}`).toBe(`${name} with ${p}: ${op.allowed.includes(p) ? 'ok' : 'WRONG_KEY_PURPOSE'}`);
+        expect(`${name} with ${p}: ${outcome}`).toBe(`${name} with ${p}: ${op.allowed.includes(p) ? 'ok' : 'WrongKeyPurpose'}`);
       }
     }
   });
@@ -433,9 +433,9 @@ describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
     const sealed = device.seal(1, Uint8Array.of(9, 9, 9), aad);
     expect(sealed.length).toBe(12 + 3 + 16);
     expect(device.open(1, sealed, aad)).toEqual(Uint8Array.of(9, 9, 9));
-    expectCode('AUTH_FAILED', () => device.open(1, sealed, new TextEncoder().encode('user 7, seq 4')));
-    expectCode('AUTH_FAILED', () => device.open(2, sealed, aad));
-    expectCode('AUTH_FAILED', () => device.open(1, sealed.subarray(0, 5), aad));
+    expectCode('AuthFailed', () => device.open(1, sealed, new TextEncoder().encode('user 7, seq 4')));
+    expectCode('AuthFailed', () => device.open(2, sealed, aad));
+    expectCode('AuthFailed', () => device.open(1, sealed.subarray(0, 5), aad));
   });
 });
 
@@ -453,7 +453,7 @@ describe('key wrapping (RFC 3394)', () => {
     expect(toHex(blob).toUpperCase()).toBe('28C9F404C4B810F4CBCCB35CFB87F8263F5786E2D80ED326CBC7F0E71A99F43BFB988B9B7A02DD21');
     expect(device.wrapForExport(51, 50)).toEqual({ blob });
     // And back in, under another ID and the unwrap half: same key, as the encryptions show.
-    expectCode('WRONG_KEY_PURPOSE', () => device.importWrapped(52, blob, 50));
+    expectCode('WrongKeyPurpose', () => device.importWrapped(52, blob, 50));
     device.importWrapped(52, blob, 53);
     const { nonce, ciphertext } = device.encrypt(51, Uint8Array.of(1, 2, 3));
     expect(device.decrypt(52, nonce, ciphertext)).toEqual(Uint8Array.of(1, 2, 3));
@@ -468,17 +468,17 @@ describe('key wrapping (RFC 3394)', () => {
     hooks.importPlainKey(3, testKey(3), 'wrap');
     hooks.importPlainKey(4, testKey(4), 'wrap');
     hooks.importPlainKey(5, testKey(3), 'unwrap');
-    expectCode('WRONG_KEY_PURPOSE', () => device.exportWrapped(1, 2));
-    expectCode('WRONG_KEY_PURPOSE', () => device.exportWrapped(1, 5));
-    expectCode('WRONG_KEY_PURPOSE', () => device.exportWrapped(4, 3));
-    expectCode('WRONG_KEY_PURPOSE', () => device.exportWrapped(3, 3));
-    expectCode('WRONG_KEY_PURPOSE', () => device.exportWrapped(5, 3));
-    expectCode('UNKNOWN_KEY', () => device.exportWrapped(9, 3));
-    expectCode('UNKNOWN_KEY', () => device.exportWrapped(1, 9));
+    expectCode('WrongKeyPurpose', () => device.exportWrapped(1, 2));
+    expectCode('WrongKeyPurpose', () => device.exportWrapped(1, 5));
+    expectCode('WrongKeyPurpose', () => device.exportWrapped(4, 3));
+    expectCode('WrongKeyPurpose', () => device.exportWrapped(3, 3));
+    expectCode('WrongKeyPurpose', () => device.exportWrapped(5, 3));
+    expectCode('UnknownKey', () => device.exportWrapped(9, 3));
+    expectCode('UnknownKey', () => device.exportWrapped(1, 9));
     expect(device.exportWrapped(1, 3).blob.length).toBe(40);
     device.logout();
     device.login('user', USER_PIN);
-    expectCode('ACCESS_DENIED', () => device.exportWrapped(1, 3));
+    expectCode('AccessDenied', () => device.exportWrapped(1, 3));
   });
 
   it('refuses altered or foreign blobs and stores nothing then', () => {
@@ -492,23 +492,23 @@ describe('key wrapping (RFC 3394)', () => {
     const { blob } = device.exportWrapped(1, 3);
     const altered = blob.slice();
     altered[10] = (altered[10] ?? 0) ^ 0x80;
-    expectCode('UNWRAP_FAILED', () => device.importWrapped(7, altered, 4));
-    expectCode('UNWRAP_FAILED', () => device.importWrapped(7, blob, 5));
-    expectCode('UNWRAP_FAILED', () => device.importWrapped(7, blob.subarray(0, 16), 4));
-    expectCode('WRONG_KEY_PURPOSE', () => device.importWrapped(7, blob, 1));
-    expectCode('WRONG_KEY_PURPOSE', () => device.importWrapped(7, blob, 3));
+    expectCode('UnwrapFailed', () => device.importWrapped(7, altered, 4));
+    expectCode('UnwrapFailed', () => device.importWrapped(7, blob, 5));
+    expectCode('UnwrapFailed', () => device.importWrapped(7, blob.subarray(0, 16), 4));
+    expectCode('WrongKeyPurpose', () => device.importWrapped(7, blob, 1));
+    expectCode('WrongKeyPurpose', () => device.importWrapped(7, blob, 3));
     expect(device.listKeyIds()).toEqual([1, 3, 4, 5]);
     // Unwrap-import at user level creates, but cannot overwrite.
     device.logout();
     device.login('user', USER_PIN);
     expect(device.importWrapped(7, blob, 4)).toEqual({ id: 7, purpose: 'data', bits: 256 });
-    expectCode('ACCESS_DENIED', () => device.importWrapped(7, blob, 4, { replace: true }));
-    expectCode('ACCESS_DENIED', () => device.importWrapped(4, blob, 4));
+    expectCode('AccessDenied', () => device.importWrapped(7, blob, 4, { replace: true }));
+    expectCode('AccessDenied', () => device.importWrapped(4, blob, 4));
     device.logout();
     device.login('admin', ADMIN_PIN);
-    expectCode('KEY_EXISTS', () => device.importWrapped(7, blob, 4));
+    expectCode('KeyExists', () => device.importWrapped(7, blob, 4));
     // An unwrapped key is always a data key: it cannot replace a key of another purpose.
-    expectCode('BAD_ARGUMENT', () => device.importWrapped(5, blob, 4, { replace: true }));
+    expectCode('BadArgument', () => device.importWrapped(5, blob, 4, { replace: true }));
     device.importWrapped(7, blob, 4, { replace: true });
     expect(device.keyInfo(5).purpose).toBe('unwrap');
   });
@@ -521,24 +521,24 @@ describe('monotonic counters', () => {
     expect(t.device.counterRead('updates/u1')).toBe(0);
     expect(t.device.counterAdvance('updates/u1', 5)).toBe(5);
     expect(t.device.counterAdvance('updates/u1', 5)).toBe(5);
-    expectCode('COUNTER_ROLLBACK', () => t.device.counterAdvance('updates/u1', 4));
-    expectCode('BAD_ARGUMENT', () => t.device.counterAdvance('updates/u1', -1));
-    expectCode('BAD_ARGUMENT', () => t.device.counterAdvance('', 1));
-    expectCode('BAD_ARGUMENT', () => t.device.counterRead('x'.repeat(65)));
+    expectCode('CounterRollback', () => t.device.counterAdvance('updates/u1', 4));
+    expectCode('BadArgument', () => t.device.counterAdvance('updates/u1', -1));
+    expectCode('BadArgument', () => t.device.counterAdvance('', 1));
+    expectCode('BadArgument', () => t.device.counterRead('x'.repeat(65)));
     t.device.counterAdvance('db-generation', 2 ** 40);
     const again = reboot(t);
     again.login('user', USER_PIN);
     expect(again.counterRead('updates/u1')).toBe(5);
     expect(again.counterRead('db-generation')).toBe(2 ** 40);
     t.device.logout();
-    expectCode('NOT_LOGGED_IN', () => t.device.counterRead('updates/u1'));
+    expectCode('NotLoggedIn', () => t.device.counterRead('updates/u1'));
   });
 
   it('holds at most 64 counters', () => {
     const { device } = makeDevice('many-counters');
     device.login('user', USER_PIN);
     for (let i = 0; i < 64; i++) device.counterAdvance(`c${i}`, 1);
-    expectCode('STORE_FULL', () => device.counterAdvance('one-more', 1));
+    expectCode('StoreFull', () => device.counterAdvance('one-more', 1));
     expect(device.counterAdvance('c0', 2)).toBe(2);
   });
 
@@ -603,7 +603,7 @@ describe('power', () => {
         try {
           again.login('admin', ADMIN_PIN);
         } catch (e) {
-          expect(isDeviceError(e, 'WRONG_PIN')).toBe(true);
+          expect(isDeviceError(e, 'WrongPin')).toBe(true);
           oldPins = false;
           again.login('admin', 'new-admin-pin');
         }
@@ -665,10 +665,10 @@ describe('failures below the device', () => {
     expect(String(device)).toMatch(/keys=2\)$/);
   });
 
-  it('state without a key store is reported as STATE_CORRUPT', () => {
+  it('state without a key store is reported as StateCorrupt', () => {
     const t = makeDevice('no-store');
     for (const s of DEFAULT_KEY_STORE_SECTORS) t.flash.eraseSector(s);
-    expectCode('STATE_CORRUPT', () => reboot(t));
+    expectCode('StateCorrupt', () => reboot(t));
   });
 
   it('cuts the SD card with the device: its unsynced writes go through the crash model', () => {
@@ -691,7 +691,7 @@ describe('failures below the device', () => {
 describe('test hooks', () => {
   it('exist only on devices built with testHooks: true', () => {
     const device = new SecubeDevice({ flash: new Flash() });
-    expectCode('ACCESS_DENIED', () => testOnlyHooks(device));
+    expectCode('AccessDenied', () => testOnlyHooks(device));
   });
 });
 

@@ -237,7 +237,7 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 const MAX_PIN_RETRIES = 100;
 
 function checkKeyId(id: number): void {
-  if (!Number.isSafeInteger(id) || id < 1 || id > MAX_KEY_ID) throw new DeviceError('BAD_ARGUMENT', `key IDs are integers in 1..${MAX_KEY_ID}, got ${String(id)}`);
+  if (!Number.isSafeInteger(id) || id < 1 || id > MAX_KEY_ID) throw new DeviceError('BadArgument', `key IDs are integers in 1..${MAX_KEY_ID}, got ${String(id)}`);
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -345,7 +345,7 @@ export class SecubeDevice {
       return KeyStore.mount(this.#flash, this.#keyStoreOptions);
     } catch (e) {
       // Factory init formats the store before it saves the state, so this means damaged flash.
-      if (e instanceof KeyStoreNotFormattedError) throw new DeviceError('STATE_CORRUPT', 'device state present but key store missing');
+      if (e instanceof KeyStoreNotFormattedError) throw new DeviceError('StateCorrupt', 'device state present but key store missing');
       throw e;
     }
   }
@@ -372,7 +372,7 @@ export class SecubeDevice {
 
   #requireInit(): { state: DeviceState; pin: PinSnapshot; store: KeyStore } {
     this.#requirePower();
-    if (this.#state === undefined || this.#pin === undefined || this.#store === undefined) throw new DeviceError('NOT_INITIALIZED', 'factory init has not run');
+    if (this.#state === undefined || this.#pin === undefined || this.#store === undefined) throw new DeviceError('NotInitialized', 'factory init has not run');
     if (this.#storeNeedsMount) {
       this.#store = this.#mountStore();
       this.#storeNeedsMount = false;
@@ -383,9 +383,9 @@ export class SecubeDevice {
   #requireSession(levels: readonly PinLevel[] = ['user', 'admin']): { state: DeviceState; pin: PinSnapshot; store: KeyStore; level: PinLevel } {
     const ctx = this.#requireInit();
     const value = ctx.pin.value;
-    if (value === 'locked') throw new DeviceError('DEVICE_LOCKED', 'admin PIN tries exhausted: only a factory reset helps');
-    if (value !== 'user' && value !== 'admin') throw new DeviceError('NOT_LOGGED_IN', 'this operation needs a PIN session');
-    if (!levels.includes(value)) throw new DeviceError('ACCESS_DENIED', `this operation needs the ${levels.join(' or ')} level`);
+    if (value === 'locked') throw new DeviceError('DeviceLocked', 'admin PIN tries exhausted: only a factory reset helps');
+    if (value !== 'user' && value !== 'admin') throw new DeviceError('NotLoggedIn', 'this operation needs a PIN session');
+    if (!levels.includes(value)) throw new DeviceError('AccessDenied', `this operation needs the ${levels.join(' or ')} level`);
     return { ...ctx, level: value };
   }
 
@@ -415,7 +415,7 @@ export class SecubeDevice {
   /**
    * The manufacturer's certificate of this device's identity: an Ed25519 signature (RFC 8032 §5.1.6)
    * of (serial, identity public key), checked by peers with `verifyIdentity`.
-   * @throws DeviceError `NO_ROOT_OF_TRUST` on a device whose state predates attestation.
+   * @throws DeviceError `NoRootOfTrust` on a device whose state predates attestation.
    */
   get certificate(): Uint8Array {
     return this.#guard(() => this.#attestation().certificate.slice());
@@ -424,7 +424,7 @@ export class SecubeDevice {
   /**
    * The manufacturer's Ed25519 public key burned in at factory init: the root of trust against which
    * this device checks its provisioning peers (RFC 8032 §5.1.5).
-   * @throws DeviceError `NO_ROOT_OF_TRUST` on a device whose state predates attestation.
+   * @throws DeviceError `NoRootOfTrust` on a device whose state predates attestation.
    */
   get manufacturerPublicKey(): Uint8Array {
     return this.#guard(() => this.#attestation().rootOfTrust.slice());
@@ -432,7 +432,7 @@ export class SecubeDevice {
 
   #attestation(): DeviceAttestation {
     const { state } = this.#requireInit();
-    if (state.attestation === null) throw new DeviceError('NO_ROOT_OF_TRUST', 'this device has no root of trust or certificate: factory-reset it with its manufacturer');
+    if (state.attestation === null) throw new DeviceError('NoRootOfTrust', 'this device has no root of trust or certificate: factory-reset it with its manufacturer');
     return state.attestation;
   }
 
@@ -479,10 +479,10 @@ export class SecubeDevice {
   factoryInit(options: FactoryInitOptions): FactoryInitResult {
     return this.#guard(() => {
       this.#requirePower();
-      if (this.#state !== undefined) throw new DeviceError('ALREADY_INITIALIZED', 'factory init already ran');
+      if (this.#state !== undefined) throw new DeviceError('AlreadyInitialized', 'factory init already ran');
       const { maxRetries } = options;
       if (maxRetries !== undefined && (!Number.isSafeInteger(maxRetries) || maxRetries < 1 || maxRetries > MAX_PIN_RETRIES)) {
-        throw new DeviceError('BAD_ARGUMENT', `maxRetries must be an integer in 1..${MAX_PIN_RETRIES}`);
+        throw new DeviceError('BadArgument', `maxRetries must be an integer in 1..${MAX_PIN_RETRIES}`);
       }
       const [pin] = initialTransition(pinSessionMachine, options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries });
       const serial = this.#newSerial();
@@ -536,8 +536,8 @@ export class SecubeDevice {
    * Opens a session at `level`. The machine spends one try, the device writes it to flash, and only
    * then compares the PIN (constant time, salted hash); a power cut between the two gives no free
    * try. A correct PIN restores that level's tries.
-   * @throws DeviceError `WRONG_PIN`, `PIN_LOCKED` (level exhausted), `DEVICE_LOCKED` (admin level
-   *   exhausted), `SESSION_ACTIVE`.
+   * @throws DeviceError `WrongPin`, `PinLocked` (level exhausted), `DeviceLocked` (admin level
+   *   exhausted), `SessionActive`.
    */
   login(level: PinLevel, pin: Pin): void {
     this.#guard(() => {
@@ -545,9 +545,9 @@ export class SecubeDevice {
       pinBytes(pin); // a malformed PIN is a usage error, not a guess: refuse it before spending a try
       const event: PinEvent = { type: 'LOGIN', level };
       if (!current.can(event)) {
-        if (current.value === 'locked') throw new DeviceError('DEVICE_LOCKED', 'admin PIN tries exhausted: only a factory reset helps');
-        if (current.value !== 'loggedOut') throw new DeviceError('SESSION_ACTIVE', 'log out first');
-        throw new DeviceError('PIN_LOCKED', `the ${level} PIN has no tries left`);
+        if (current.value === 'locked') throw new DeviceError('DeviceLocked', 'admin PIN tries exhausted: only a factory reset helps');
+        if (current.value !== 'loggedOut') throw new DeviceError('SessionActive', 'log out first');
+        throw new DeviceError('PinLocked', `the ${level} PIN has no tries left`);
       }
       const { next: checking } = this.#feed(event);
       this.#persistRetries(checking); // the spent try reaches flash before any comparison
@@ -560,8 +560,8 @@ export class SecubeDevice {
       this.#persistRetries(next);
       this.#pin = next;
       if (!accepted) {
-        if (next.value === 'locked') throw new DeviceError('DEVICE_LOCKED', 'wrong admin PIN, no tries left: only a factory reset helps');
-        throw new DeviceError('WRONG_PIN', `wrong ${level} PIN, ${next.context.retriesLeft[level]} tries left`);
+        if (next.value === 'locked') throw new DeviceError('DeviceLocked', 'wrong admin PIN, no tries left: only a factory reset helps');
+        throw new DeviceError('WrongPin', `wrong ${level} PIN, ${next.context.retriesLeft[level]} tries left`);
       }
     });
   }
@@ -570,7 +570,7 @@ export class SecubeDevice {
   logout(): void {
     this.#guard(() => {
       const { pin } = this.#requireInit();
-      if (!pin.can({ type: 'LOGOUT' })) throw new DeviceError('NOT_LOGGED_IN', 'no session to close');
+      if (!pin.can({ type: 'LOGOUT' })) throw new DeviceError('NotLoggedIn', 'no session to close');
       this.#pin = this.#feed({ type: 'LOGOUT' }).next;
     });
   }
@@ -579,7 +579,7 @@ export class SecubeDevice {
   resetUserPin(newPin: Pin): void {
     this.#guard(() => {
       const { state, pin } = this.#requireSession(['admin']);
-      if (!pin.can({ type: 'RESET_USER_PIN' })) throw new DeviceError('ACCESS_DENIED', 'the PIN machine refuses RESET_USER_PIN here');
+      if (!pin.can({ type: 'RESET_USER_PIN' })) throw new DeviceError('AccessDenied', 'the PIN machine refuses RESET_USER_PIN here');
       const { next } = this.#feed({ type: 'RESET_USER_PIN' });
       // New verifier and restored counter in one record: both or neither survive a cut.
       this.#save({ ...state, pins: { ...state.pins, user: this.#newVerifier(newPin) }, retriesLeft: { ...next.context.retriesLeft } });
@@ -606,14 +606,14 @@ export class SecubeDevice {
    * the manufacturer can issue. The root of trust burned in at factory init stays; the manufacturer
    * given must be that one (checked before anything changes). A device whose state predates
    * attestation (no root) gets `options.manufacturer` as its root here.
-   * @throws DeviceError `WRONG_MANUFACTURER` (another manufacturer's key is burned in), `ACCESS_DENIED`.
+   * @throws DeviceError `WrongManufacturer` (another manufacturer's key is burned in), `AccessDenied`.
    */
   factoryReset(options: FactoryResetOptions): void {
     this.#guard(() => {
       const { state, pin } = this.#requireInit();
-      if (!pin.can({ type: 'FACTORY_RESET' })) throw new DeviceError('ACCESS_DENIED', 'a user session cannot factory-reset the device');
+      if (!pin.can({ type: 'FACTORY_RESET' })) throw new DeviceError('AccessDenied', 'a user session cannot factory-reset the device');
       const root = state.attestation?.rootOfTrust ?? options.manufacturer.publicKey;
-      if (!equalBytes(root, options.manufacturer.publicKey)) throw new DeviceError('WRONG_MANUFACTURER', 'this device was made by another manufacturer: only its own can re-certify it');
+      if (!equalBytes(root, options.manufacturer.publicKey)) throw new DeviceError('WrongManufacturer', 'this device was made by another manufacturer: only its own can re-certify it');
       const { next, eraseAllKeys } = this.#feed({ type: 'FACTORY_RESET' });
       const users = this.#newVerifier(options.userPin);
       const admins = this.#newVerifier(options.adminPin);
@@ -644,17 +644,17 @@ export class SecubeDevice {
 
   #require(store: KeyStore, id: number): KeyPurpose {
     const purpose = this.#locate(store, id);
-    if (purpose === undefined) throw new DeviceError('UNKNOWN_KEY', `no key with ID ${id}`);
+    if (purpose === undefined) throw new DeviceError('UnknownKey', `no key with ID ${id}`);
     return purpose;
   }
 
   /**
    * The purpose of key `id`, which must be one of `allowed` (NIST SP 800-57 Part 1 §5.2).
-   * @throws DeviceError `UNKNOWN_KEY`, `WRONG_KEY_PURPOSE`
+   * @throws DeviceError `UnknownKey`, `WrongKeyPurpose`
    */
   #usable(store: KeyStore, id: number, allowed: readonly KeyPurpose[], use: string): KeyPurpose {
     const purpose = this.#require(store, id);
-    if (!allowed.includes(purpose)) throw new DeviceError('WRONG_KEY_PURPOSE', `key ${id} is a ${purpose} key; it cannot ${use} (needs ${allowed.join(' or ')})`);
+    if (!allowed.includes(purpose)) throw new DeviceError('WrongKeyPurpose', `key ${id} is a ${purpose} key; it cannot ${use} (needs ${allowed.join(' or ')})`);
     return purpose;
   }
 
@@ -677,9 +677,9 @@ export class SecubeDevice {
   #checkPut(store: KeyStore, level: PinLevel, id: number, purpose: KeyPurpose, replace: boolean): void {
     const existing = this.#locate(store, id);
     if (existing === undefined) return;
-    if (level !== 'admin') throw new DeviceError('ACCESS_DENIED', `a user session cannot replace key ${id}`);
-    if (!replace) throw new DeviceError('KEY_EXISTS', `key ${id} exists (pass replace to overwrite it)`);
-    if (existing !== purpose) throw new DeviceError('BAD_ARGUMENT', `key ${id} is a ${existing} key; delete it before reusing its ID for a ${purpose} key`);
+    if (level !== 'admin') throw new DeviceError('AccessDenied', `a user session cannot replace key ${id}`);
+    if (!replace) throw new DeviceError('KeyExists', `key ${id} exists (pass replace to overwrite it)`);
+    if (existing !== purpose) throw new DeviceError('BadArgument', `key ${id} is a ${existing} key; delete it before reusing its ID for a ${purpose} key`);
   }
 
   /** Stores `key` under `id` with `purpose`: one key-store record, so key and purpose commit together. */
@@ -688,7 +688,7 @@ export class SecubeDevice {
     try {
       store.put(encodeStoreId(id, purpose), key);
     } catch (e) {
-      if (e instanceof KeyStoreFullError) throw new DeviceError('STORE_FULL', e.message);
+      if (e instanceof KeyStoreFullError) throw new DeviceError('StoreFull', e.message);
       throw e;
     }
   }
@@ -703,10 +703,10 @@ export class SecubeDevice {
       const { store, level } = this.#requireSession();
       checkKeyId(id);
       const length = options.length ?? AES256_KEY_BYTES;
-      if (length !== 16 && length !== 24 && length !== 32) throw new DeviceError('BAD_ARGUMENT', 'key length must be 16, 24 or 32 bytes');
+      if (length !== 16 && length !== 24 && length !== 32) throw new DeviceError('BadArgument', 'key length must be 16, 24 or 32 bytes');
       const purpose: KeyPurpose = options.purpose ?? 'data';
       if (purpose !== 'data' && purpose !== 'local') {
-        throw new DeviceError('BAD_ARGUMENT', `only data and local keys are generated; ${String(purpose)} keys come from provisioning`);
+        throw new DeviceError('BadArgument', `only data and local keys are generated; ${String(purpose)} keys come from provisioning`);
       }
       const key = this.#trng.randomBytes(length);
       try {
@@ -741,8 +741,8 @@ export class SecubeDevice {
    * must therefore never pass user-supplied bytes here (it can delete directly with {@link deleteKey}).
    * @returns true when the key was deleted; false when there is no such key (a replayed order — KMS
    *   key IDs are never reused, so a replay cannot hit a newer key).
-   * @throws DeviceError `UNKNOWN_KEY` / `WRONG_KEY_PURPOSE` (`channelKeyId` is not an `open` key),
-   *   `AUTH_FAILED` (forged, tampered, or sealed under another key), `BAD_ORDER` (authentic but
+   * @throws DeviceError `UnknownKey` / `WrongKeyPurpose` (`channelKeyId` is not an `open` key),
+   *   `AuthFailed` (forged, tampered, or sealed under another key), `BadOrder` (authentic but
    *   malformed, or for another device or another key). Nothing is deleted then.
    */
   deleteKeyByOrder(keyId: number, order: Uint8Array, channelKeyId: number): boolean {
@@ -752,8 +752,8 @@ export class SecubeDevice {
       this.#usable(store, channelKeyId, ['open'], 'authenticate a delete order');
       const plaintext = this.#open(store, channelKeyId, 'open', order, deleteOrderAad());
       const decoded = decodeDeleteOrder(plaintext);
-      if (decoded.serial !== state.serial) throw new DeviceError('BAD_ORDER', 'the delete order is for another device');
-      if (decoded.keyId !== keyId) throw new DeviceError('BAD_ORDER', `the delete order names key ${decoded.keyId}, not key ${keyId}`);
+      if (decoded.serial !== state.serial) throw new DeviceError('BadOrder', 'the delete order is for another device');
+      if (decoded.keyId !== keyId) throw new DeviceError('BadOrder', `the delete order names key ${decoded.keyId}, not key ${keyId}`);
       const purpose = this.#locate(store, keyId);
       if (purpose === undefined) return false;
       return store.delete(encodeStoreId(keyId, purpose));
@@ -790,13 +790,13 @@ export class SecubeDevice {
    * AES-GCM encryption under data key `keyId` (NIST SP 800-38D §7.1). The nonce must be 12 bytes;
    * without one the device draws a random 96-bit nonce (§8.2.2), fine for up to 2^32 messages per key
    * (§8.3). Only data keys: a caller-chosen nonce under a channel key could forge or break its messages.
-   * @throws DeviceError `WRONG_KEY_PURPOSE` for any other key.
+   * @throws DeviceError `WrongKeyPurpose` for any other key.
    */
   encrypt(keyId: number, plaintext: Uint8Array, options: EncryptOptions = {}): EncryptResult {
     return this.#guard(() => {
       const { store } = this.#requireSession();
       this.#usable(store, keyId, DATA_ONLY, 'encrypt data');
-      if (options.nonce !== undefined && options.nonce.length !== GCM_NONCE_BYTES) throw new DeviceError('BAD_NONCE', `AES-GCM nonces must be ${GCM_NONCE_BYTES} bytes`);
+      if (options.nonce !== undefined && options.nonce.length !== GCM_NONCE_BYTES) throw new DeviceError('BadNonce', `AES-GCM nonces must be ${GCM_NONCE_BYTES} bytes`);
       const nonce = options.nonce?.slice() ?? this.#trng.randomBytes(GCM_NONCE_BYTES);
       const ciphertext = this.#withKey(store, keyId, 'data', (k) => aesGcmEncrypt(k, nonce, plaintext, options.aad ?? new Uint8Array(0), this.#meter));
       return { nonce, ciphertext };
@@ -805,8 +805,8 @@ export class SecubeDevice {
 
   /**
    * AES-GCM decryption under data key `keyId` (NIST SP 800-38D §7.2).
-   * @throws DeviceError `AUTH_FAILED` when the tag does not verify; no plaintext is released.
-   *   `WRONG_KEY_PURPOSE` for a key other than a data key.
+   * @throws DeviceError `AuthFailed` when the tag does not verify; no plaintext is released.
+   *   `WrongKeyPurpose` for a key other than a data key.
    */
   decrypt(keyId: number, nonce: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array = new Uint8Array(0)): Uint8Array {
     return this.#guard(() => {
@@ -823,7 +823,7 @@ export class SecubeDevice {
    * 800-57 Pt 1 §7: a compromised key may only process in tightly controlled conditions; the
    * original SEkey's `secure_recrypt`). Whether the source key's state allows it is the caller's
    * (the KMS's) decision; the device only knows keys, not their life cycle.
-   * @throws DeviceError `AUTH_FAILED` when the source does not verify; nothing is encrypted then.
+   * @throws DeviceError `AuthFailed` when the source does not verify; nothing is encrypted then.
    */
   reencrypt(
     fromKeyId: number,
@@ -851,7 +851,7 @@ export class SecubeDevice {
   /**
    * Seals `plaintext` under key `keyId` (a `data` or `seal` key) with `aad`: nonce ‖ ciphertext ‖
    * tag, with a TRNG nonce (NIST SP 800-38D §8.2.2).
-   * @throws DeviceError `WRONG_KEY_PURPOSE` for an `open`, `wrap` or `unwrap` key: in particular a
+   * @throws DeviceError `WrongKeyPurpose` for an `open`, `wrap` or `unwrap` key: in particular a
    *   user device cannot seal under the admin→user key.
    */
   seal(keyId: number, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
@@ -866,8 +866,8 @@ export class SecubeDevice {
 
   /**
    * Opens what {@link seal} produced, under key `keyId` (a `data` or `open` key).
-   * @throws DeviceError `AUTH_FAILED` when it was altered, sealed under another key, or `aad` differs;
-   *   `WRONG_KEY_PURPOSE` for a `seal`, `wrap` or `unwrap` key.
+   * @throws DeviceError `AuthFailed` when it was altered, sealed under another key, or `aad` differs;
+   *   `WrongKeyPurpose` for a `seal`, `wrap` or `unwrap` key.
    */
   open(keyId: number, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
     return this.#guard(() => {
@@ -878,7 +878,7 @@ export class SecubeDevice {
   }
 
   #open(store: KeyStore, keyId: number, purpose: KeyPurpose, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
-    if (sealed.length < GCM_NONCE_BYTES) throw new DeviceError('AUTH_FAILED', 'sealed message too short');
+    if (sealed.length < GCM_NONCE_BYTES) throw new DeviceError('AuthFailed', 'sealed message too short');
     const nonce = sealed.subarray(0, GCM_NONCE_BYTES);
     return this.#withKey(store, keyId, purpose, (k) => aesGcmDecrypt(k, nonce, sealed.subarray(GCM_NONCE_BYTES), aad, this.#meter));
   }
@@ -889,7 +889,7 @@ export class SecubeDevice {
    * Admin only: exports data key `keyId` wrapped with AES-KW (RFC 3394 §2.2.1) under `wrap` key
    * `wrappingKeyId`. Only data keys are ever exported, and only under a `wrap` key (W4).
    * @returns the wrapped blob only (8 bytes longer than the key).
-   * @throws DeviceError `ACCESS_DENIED` outside an admin session; `WRONG_KEY_PURPOSE` when
+   * @throws DeviceError `AccessDenied` outside an admin session; `WrongKeyPurpose` when
    *   `wrappingKeyId` is not a `wrap` key or `keyId` not a `data` key.
    */
   exportWrapped(keyId: number, wrappingKeyId: number): { blob: Uint8Array } {
@@ -913,8 +913,8 @@ export class SecubeDevice {
    * admin session; only an admin may replace an existing key.
    * AES-KW has no associated data, so the blob is not bound to `keyId` (W9): the sealed update file
    * that carries it authenticates the pair.
-   * @throws DeviceError `UNWRAP_FAILED` when the blob was not wrapped under that key or was altered;
-   *   `WRONG_KEY_PURPOSE` when `unwrappingKeyId` is not an `unwrap` key.
+   * @throws DeviceError `UnwrapFailed` when the blob was not wrapped under that key or was altered;
+   *   `WrongKeyPurpose` when `unwrappingKeyId` is not an `unwrap` key.
    */
   importWrapped(keyId: number, blob: Uint8Array, unwrappingKeyId: number, options: { readonly replace?: boolean } = {}): KeyInfo {
     return this.#guard(() => {
@@ -924,7 +924,7 @@ export class SecubeDevice {
       this.#checkPut(store, level, keyId, 'data', options.replace === true);
       const key = this.#withKey(store, unwrappingKeyId, 'unwrap', (kek) => aesKeyUnwrap(kek, blob, this.#meter));
       try {
-        if (key.length !== 16 && key.length !== 24 && key.length !== 32) throw new DeviceError('UNWRAP_FAILED', 'unwrapped key is not 16, 24 or 32 bytes');
+        if (key.length !== 16 && key.length !== 24 && key.length !== 32) throw new DeviceError('UnwrapFailed', 'unwrapped key is not 16, 24 or 32 bytes');
         this.#put(store, level, keyId, key, 'data', options.replace === true);
         return { id: keyId, purpose: 'data', bits: key.length * 8 };
       } finally {
@@ -937,7 +937,7 @@ export class SecubeDevice {
 
   #checkCounterName(name: string): void {
     const bytes = new TextEncoder().encode(name);
-    if (bytes.length < 1 || bytes.length > MAX_COUNTER_NAME_BYTES) throw new DeviceError('BAD_ARGUMENT', `counter names are 1..${MAX_COUNTER_NAME_BYTES} UTF-8 bytes`);
+    if (bytes.length < 1 || bytes.length > MAX_COUNTER_NAME_BYTES) throw new DeviceError('BadArgument', `counter names are 1..${MAX_COUNTER_NAME_BYTES} UTF-8 bytes`);
   }
 
   /** Value of monotonic counter `name` (0 when never advanced). */
@@ -951,17 +951,17 @@ export class SecubeDevice {
 
   /**
    * Moves counter `name` forward to `to` (persisted in flash before this returns). Equal is a no-op.
-   * @throws DeviceError `COUNTER_ROLLBACK` when `to` is below the current value.
+   * @throws DeviceError `CounterRollback` when `to` is below the current value.
    */
   counterAdvance(name: string, to: number): number {
     return this.#guard(() => {
       const { state } = this.#requireSession();
       this.#checkCounterName(name);
-      if (!Number.isSafeInteger(to) || to < 0) throw new DeviceError('BAD_ARGUMENT', 'counter values are safe integers ≥ 0');
+      if (!Number.isSafeInteger(to) || to < 0) throw new DeviceError('BadArgument', 'counter values are safe integers ≥ 0');
       const current = state.counters.get(name) ?? 0;
-      if (to < current) throw new DeviceError('COUNTER_ROLLBACK', `counter '${name}' is at ${current}; it cannot go back to ${to}`);
+      if (to < current) throw new DeviceError('CounterRollback', `counter '${name}' is at ${current}; it cannot go back to ${to}`);
       if (to === current) return current;
-      if (!state.counters.has(name) && state.counters.size >= MAX_COUNTERS) throw new DeviceError('STORE_FULL', `at most ${MAX_COUNTERS} counters`);
+      if (!state.counters.has(name) && state.counters.size >= MAX_COUNTERS) throw new DeviceError('StoreFull', `at most ${MAX_COUNTERS} counters`);
       const counters = new Map(state.counters);
       counters.set(name, to);
       this.#save({ ...state, counters });
@@ -991,32 +991,32 @@ export class SecubeDevice {
    * Every check (IDs, peer, certificate, existing keys) runs before the first write, so a refused
    * request changes nothing. The three keys are three flash commits; a power cut between them leaves a subset, and
    * rerunning with `replace` installs the very same keys.
-   * @throws DeviceError `ACCESS_DENIED` outside an admin session, `BAD_ARGUMENT` (IDs not distinct,
+   * @throws DeviceError `AccessDenied` outside an admin session, `BadArgument` (IDs not distinct,
    *   bad peer serial or public key, the device's own serial, an existing key of another purpose),
-   *   `KEY_EXISTS` (without `replace`), `UNTRUSTED_PEER` (the peer's certificate does not verify),
-   *   `NO_ROOT_OF_TRUST` (this device has none).
+   *   `KeyExists` (without `replace`), `UntrustedPeer` (the peer's certificate does not verify),
+   *   `NoRootOfTrust` (this device has none).
    */
   installProvisionedKeys(request: ProvisioningRequest): void {
     this.#guard(() => {
       const { state, store, level } = this.#requireSession(['admin']);
       const ids = { adminToUser: request.adminToUserKeyId, userToAdmin: request.userToAdminKeyId, wrapping: request.wrappingKeyId };
       for (const id of Object.values(ids)) checkKeyId(id);
-      if (new Set(Object.values(ids)).size !== 3) throw new DeviceError('BAD_ARGUMENT', 'the three provisioned keys need distinct IDs');
-      if (request.role !== 'admin' && request.role !== 'user') throw new DeviceError('BAD_ARGUMENT', `role must be admin or user, got ${String(request.role)}`);
+      if (new Set(Object.values(ids)).size !== 3) throw new DeviceError('BadArgument', 'the three provisioned keys need distinct IDs');
+      if (request.role !== 'admin' && request.role !== 'user') throw new DeviceError('BadArgument', `role must be admin or user, got ${String(request.role)}`);
       // Fixed-length ASCII serials keep the HKDF info unambiguous.
       if (request.peer.serial.length !== SERIAL_LENGTH || [...request.peer.serial].some((ch) => !SERIAL_ALPHABET.includes(ch))) {
-        throw new DeviceError('BAD_ARGUMENT', `peer serial must be ${SERIAL_LENGTH} characters of ${SERIAL_ALPHABET}`);
+        throw new DeviceError('BadArgument', `peer serial must be ${SERIAL_LENGTH} characters of ${SERIAL_ALPHABET}`);
       }
       // Paired with itself, a device would hold both the seal and the open side of one channel.
-      if (request.peer.serial === state.serial) throw new DeviceError('BAD_ARGUMENT', 'a device cannot be provisioned with itself');
-      if (!(request.peer.publicKey instanceof Uint8Array) || request.peer.publicKey.length !== 32) throw new DeviceError('BAD_ARGUMENT', 'an X25519 public key is 32 bytes (RFC 7748 §5)');
+      if (request.peer.serial === state.serial) throw new DeviceError('BadArgument', 'a device cannot be provisioned with itself');
+      if (!(request.peer.publicKey instanceof Uint8Array) || request.peer.publicKey.length !== 32) throw new DeviceError('BadArgument', 'an X25519 public key is 32 bytes (RFC 7748 §5)');
       const { rootOfTrust } = this.#attestation();
       // Modelled as two scalar multiplications: an Ed25519 verification is one double-base scalar
       // multiplication [S]B − [k]A (RFC 8032 §5.1.7 step 3), bounded by two variable-base ones.
       this.#meter?.charge('x25519.scalarMult', 2);
       const certificate: unknown = request.peer.certificate;
       if (!(certificate instanceof Uint8Array) || !verifyIdentity(rootOfTrust, request.peer.serial, request.peer.publicKey, certificate)) {
-        throw new DeviceError('UNTRUSTED_PEER', `the identity key of peer ${request.peer.serial} is not certified by this device's manufacturer`);
+        throw new DeviceError('UntrustedPeer', `the identity key of peer ${request.peer.serial} is not certified by this device's manufacturer`);
       }
       const purposes = PROVISIONED_PURPOSES[request.role];
       const replace = request.replace === true;
@@ -1080,7 +1080,7 @@ export class SecubeDevice {
         this.#guard(() => {
           const { store, level } = this.#requireSession(['admin']);
           checkKeyId(id);
-          if (key.length !== 16 && key.length !== 24 && key.length !== 32) throw new DeviceError('BAD_ARGUMENT', 'key length must be 16, 24 or 32 bytes');
+          if (key.length !== 16 && key.length !== 24 && key.length !== 32) throw new DeviceError('BadArgument', 'key length must be 16, 24 or 32 bytes');
           this.#put(store, level, id, key, purpose, false);
         });
       },
@@ -1098,10 +1098,10 @@ export class SecubeDevice {
 
 /**
  * TESTS ONLY. The test hooks of a device constructed with `testHooks: true`.
- * @throws DeviceError `ACCESS_DENIED` for any other device.
+ * @throws DeviceError `AccessDenied` for any other device.
  */
 export function testOnlyHooks(device: SecubeDevice): SecubeTestHooks {
   const hooks = hooksOf.get(device);
-  if (hooks === undefined) throw new DeviceError('ACCESS_DENIED', 'test hooks are disabled on this device');
+  if (hooks === undefined) throw new DeviceError('AccessDenied', 'test hooks are disabled on this device');
   return hooks;
 }

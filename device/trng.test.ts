@@ -46,7 +46,7 @@ describe('Trng', () => {
       stuck.randomBytes(4);
       expect.unreachable('a stuck source must fail');
     } catch (e) {
-      expect(isDeviceError(e, 'TRNG_FAILURE')).toBe(true);
+      expect(isDeviceError(e, 'TrngFailure')).toBe(true);
     }
     const short = new Trng({ rawSource: (n) => new Uint8Array(n === 4 ? 4 : n - 1) });
     expect(() => short.randomBytes(8)).toThrow(/short read/);

@@ -87,7 +87,7 @@ export class Trng {
 
   #rawWords(count: number): Uint32Array {
     const bytes = this.#source(count * 4);
-    if (bytes.length !== count * 4) throw new DeviceError('TRNG_FAILURE', 'noise source returned a short read');
+    if (bytes.length !== count * 4) throw new DeviceError('TrngFailure', 'noise source returned a short read');
     this.#wordsDrawn += count;
     this.#meter?.charge('trng.word', count);
     return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + count * 4));
@@ -100,7 +100,7 @@ export class Trng {
     for (let done = 0; done < count; ) {
       const chunk = this.#rawWords(Math.min(CHUNK_WORDS, count - done));
       for (const word of chunk) {
-        if (word === this.#previous) throw new DeviceError('TRNG_FAILURE', 'two consecutive RNG words are equal (FIPS 140-2 §4.9.2)');
+        if (word === this.#previous) throw new DeviceError('TrngFailure', 'two consecutive RNG words are equal (FIPS 140-2 §4.9.2)');
         this.#previous = word;
         out[done++] = word;
       }

@@ -258,7 +258,7 @@ describe('sekey on a persistent installation', () => {
     writeFileSync(join(desk, 'tampered.skm'), bytes);
     const forged = await run('user', 'U2', 'decrypt', 'tampered.skm', 'x.txt');
     expect(forged.code).toBe(1);
-    expect(forged.err).toContain('AUTH_FAILED');
+    expect(forged.err).toContain('AuthFailed');
   });
 
   test('typed refusals exit 1 with their code; wrong command lines exit 2', async () => {
@@ -287,7 +287,7 @@ describe('sekey on a persistent installation', () => {
 
   test('a wrong PIN spends a try that persists between runs', async () => {
     const first = await run('user', 'U2', 'keys', '--pin', 'wrong-pin');
-    expect(first.err).toBe('sekey user U2 keys: WRONG_PIN: wrong user PIN, 2 tries left');
+    expect(first.err).toBe('sekey user U2 keys: WrongPin: wrong user PIN, 2 tries left');
     const second = await run('user', 'U2', 'keys', '--pin', 'wrong-pin');
     expect(second.err).toContain('1 tries left');
     expect((await run('user', 'U2', 'keys')).code).toBe(0);
@@ -416,7 +416,7 @@ describe('sekey admin provision and device attestation', () => {
     copyFileSync(join(otherHome, 'manufacturer.json'), join(home, 'manufacturer.json'));
     const refused = await run('admin', 'provision', 'U9', '--user-pin', USER_PIN, '--device-admin-pin', DEVICE_ADMIN_PIN, '--no-publish');
     expect(refused.code).not.toBe(0);
-    expect(refused.err).toContain('UNTRUSTED_PEER');
+    expect(refused.err).toContain('UntrustedPeer');
     expect(existsSync(join(home, 'users', 'U9', 'flash.img'))).toBe(false);
     const users = JSON.parse((await run('admin', 'users', '--json')).out) as Array<{ id: string; serial: string | null }>;
     expect(users).toMatchObject([{ id: 'U9', serial: null }]);

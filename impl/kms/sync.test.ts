@@ -125,8 +125,8 @@ describe('distribution by update files', () => {
     db.transaction((d) => d.run("INSERT INTO pending_device_ops (kind, key_number, data) VALUES ('import', 2999, zeroblob(40))"));
     db.close();
     const reopened = await User.open({ device: bob.device, sd: hw.sd, clock: w.clock });
-    expect(reopened.pendingDeviceWork()).toMatchObject({ operations: 1, error: expect.stringMatching(/UNWRAP_FAILED/) });
+    expect(reopened.pendingDeviceWork()).toMatchObject({ operations: 1, error: expect.stringMatching(/UnwrapFailed/) });
     expect(reopened.groups().map((g) => g.id)).toEqual(['G1']);
-    await expect(reopened.sync(w.transport)).rejects.toThrow(/UNWRAP_FAILED/);
+    await expect(reopened.sync(w.transport)).rejects.toThrow(/UnwrapFailed/);
   });
 });
