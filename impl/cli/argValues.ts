@@ -3,7 +3,7 @@
  * @module
  */
 import { parseDuration, parseTimeSpec } from './durations.ts';
-import type { TimeSpec } from './durations.ts';
+import type { TimeSpec } from '../host/installation.ts';
 import { UsageError } from './args.ts';
 
 /** A duration (`30d`, `12h`, `15m`, `90s`, or milliseconds) in milliseconds. */

@@ -4,6 +4,7 @@
  * the epoch, or `+DURATION` after the installation's last recorded time (simulations step forward).
  * @module
  */
+import type { TimeSpec } from '../host/installation.ts';
 
 const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as const;
 
@@ -26,8 +27,6 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
-/** A time given on the command line: absolute, or relative to the last recorded time. */
-export type TimeSpec = { readonly kind: 'absolute'; readonly ms: number } | { readonly kind: 'relative'; readonly ms: number };
 
 /**
  * Parses `--at`: `+DURATION` (relative), milliseconds since the epoch, or an ISO 8601 date/time

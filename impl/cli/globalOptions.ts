@@ -5,7 +5,7 @@
  * @module
  */
 import { resolve } from 'node:path';
-import type { TimeSpec } from './durations.ts';
+import type { TimeSpec } from '../host/installation.ts';
 import { Installation } from '../host/installation.ts';
 import type { Args } from './args.ts';
 import { UsageError } from './args.ts';

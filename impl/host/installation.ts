@@ -39,7 +39,6 @@ import { DeferredTransport } from './deferredTransport.ts';
 import { hasDeviceImages, loadDeviceImages, saveDeviceImages } from './deviceImages.ts';
 import { provisionUser } from '../kms/distribution.ts';
 import type { ProvisioningRecord } from '../kms/distribution.ts';
-import type { TimeSpec } from '../cli/durations.ts';
 import { lockHome } from './homeLock.ts';
 import { createManufacturerFile, readManufacturerFile } from './manufacturerFile.ts';
 import { INSTALLATION_FORMAT, readInstallationConfig, writeInstallationConfig } from './installationConfig.ts';
@@ -51,6 +50,9 @@ import type { Transport } from '../protocol/transport.ts';
 import { User } from '../kms/user.ts';
 
 /** Capacity of each device's microSD card: 32 MiB (images are sparse, so size costs nothing). */
+/** A time given on the command line: absolute, or relative to the last recorded time. */
+export type TimeSpec = { readonly kind: 'absolute'; readonly ms: number } | { readonly kind: 'relative'; readonly ms: number };
+
 export const CARD_SECTORS = 65_536;
 
 /** Default time before an unacknowledged publication makes its user stale: 7 days. */
