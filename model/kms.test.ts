@@ -195,7 +195,16 @@ describe('group key policy', () => {
       { type: 'keyEvent', keyId: bad, event: { type: 'COMPROMISE', now: T0 + 1 } },
     );
     const joined = apply(s, { type: 'addMember', groupId: 'G1', userId: 'U4', now: T0 + 2 });
-    expect(projectUser(joined, 'U4')?.keys.map((k) => k.id)).toEqual([live]);
+    // The join rekeys: the active key is retired for protection (earlier members keep reading with
+    // it) and a fresh one, the only key the joiner receives, replaces it.
+    const fresh = 'K2003';
+    expect(projectUser(joined, 'U4')?.keys.map((k) => k.id)).toEqual([fresh]);
+    expect(keyStateOf(key(joined, live))).toBe('deactivated');
+    expect(key(joined, live).holders).toEqual(['U1', 'U2', 'U3']);
+    expect(keyStateOf(key(joined, fresh))).toBe('active');
+    expect(key(joined, fresh).holders).toEqual(['U1', 'U2', 'U3', 'U4']);
+    const pick = selectKey(joined, 'U1', ['U4'], T0 + 3);
+    expect(pick.ok && pick.selection).toEqual({ keyId: fresh, groupId: 'G1' });
     const sharing = apply(
       s,
       { type: 'addGroup', groupId: 'G3', name: 'h', policy, shareHistory: true, now: T0 },
@@ -207,6 +216,26 @@ describe('group key policy', () => {
     t = apply(t, activate(h, T0), { type: 'keyEvent', keyId: h, event: { type: 'DEACTIVATE', now: T0 + 1 } });
     t = apply(t, { type: 'addMember', groupId: 'G3', userId: 'U4', now: T0 + 2 });
     expect(key(t, h).holders).toEqual(['U1', 'U4']);
+  });
+
+  test('backward secrecy: a pre-active key is shared with a joiner without a rekey, and a first member needs none', () => {
+    let s = world();
+    let pre: string;
+    [s, pre] = addKey(s, 'G1', T0);
+    s = apply(s, { type: 'addMember', groupId: 'G1', userId: 'U4', now: T0 + 1 });
+    expect(Object.keys(s.keys)).toEqual([pre]);
+    expect(key(s, pre).holders).toEqual(['U1', 'U2', 'U3', 'U4']);
+    let lonely: string;
+    let t = apply(world(), { type: 'addGroup', groupId: 'G3', name: 'new', policy, now: T0 });
+    [t, lonely] = addKey(t, 'G3', T0);
+    t = apply(t, activate(lonely, T0), { type: 'addMember', groupId: 'G3', userId: 'U1', now: T0 + 1 });
+    expect(keyStateOf(key(t, lonely))).toBe('active');
+    expect(key(t, lonely).holders).toEqual(['U1']);
+    t = apply(t, { type: 'keyEvent', keyId: lonely, event: { type: 'SUSPEND', now: T0 + 2 } });
+    t = apply(t, { type: 'addMember', groupId: 'G3', userId: 'U2', now: T0 + 3 });
+    expect(keyStateOf(key(t, lonely))).toBe('deactivated');
+    expect(key(t, lonely).holders).toEqual(['U1']);
+    expect(Object.values(t.keys).filter((k) => k.owner === 'G3').length).toBe(1);
   });
 
   test('compromising an active key replaces it, leaving other keys alone', () => {

@@ -14,9 +14,12 @@
  *   keys (we cannot make a device forget), but nothing new is ever encrypted under them.
  * - **Replacement on compromise.** Compromising an active key activates a fresh key for the group
  *   at once; the group's other keys are left alone (they are not suspect).
- * - **Backward secrecy on join.** A joining member receives only the keys that can still protect
- *   (pre-active, active, suspended); deactivated ones too if the group's `shareHistory` is on;
- *   compromised and destroyed ones never.
+ * - **Backward secrecy on join.** In a group that does not share its history, a join retires every
+ *   active or suspended key somebody already holds (deactivated: the earlier members keep reading
+ *   with it) and, if one was active, activates a fresh key for everybody: the joiner receives only
+ *   the pre-active keys and the fresh one, so it cannot read what was sent before it joined. In a
+ *   group with `shareHistory`, the joiner receives every key that can still protect and the
+ *   deactivated ones, without a rekey. Compromised and destroyed keys are never given.
  * - **Need-to-know.** A key's `holders` are exactly the users whose devices must hold it; a user's
  *   device holds only its groups, their members and the keys it holds (see `projection.ts`).
  * - **Policy.** `maxKeys` bounds the keys that can still protect; a key's cryptoperiod is at most its
@@ -187,6 +190,40 @@ function removeMemberNow(state: KmsState, group: GroupRecord, userId: UserId, no
   return hadActive ? addReplacementKey(next, shrunk, now) : next;
 }
 
+/**
+ * Adds a member with backward secrecy: a newcomer must not read what was protected before it came,
+ * as in MLS (RFC 9420), where every Add is committed into a new epoch whose secrets the Welcome gives
+ * the joiner, and no earlier one. The original SEkey gave a joiner every past key. In a group that does not share its history, every active or suspended key that someone
+ * already holds may have protected earlier messages, so it is retired (deactivated, T8 and T12: the
+ * earlier members keep it for processing) and, if one was active, a fresh key is activated for
+ * everybody, joiner included. The joiner receives only keys that never protected anything: the
+ * pre-active ones and the fresh one. A group that shares its history gives the joiner every key that
+ * can still protect and the deactivated ones; compromised and destroyed keys are never given.
+ */
+function addMemberNow(state: KmsState, group: GroupRecord, userId: UserId, now: number): KmsState {
+  const grown: GroupRecord = { ...group, members: sortIds([...group.members, userId]) };
+  let next = withGroup(state, grown);
+  const hold = (key: KeyRecord): KeyRecord => ({ ...key, holders: sortIds([...key.holders, userId]) });
+  if (group.shareHistory) {
+    for (const key of keysOf(next, group.id)) {
+      const keyState = keyStateOf(key);
+      if (LIVE_KEY_STATES.includes(keyState) || keyState === 'deactivated') next = withKey(next, hold(key));
+    }
+    return next;
+  }
+  let rekey = false;
+  for (const key of keysOf(next, group.id)) {
+    const keyState = keyStateOf(key);
+    if (keyState === 'preActivation') next = withKey(next, hold(key));
+    else if (LIVE_KEY_STATES.includes(keyState) && key.holders.length === 0) next = withKey(next, hold(key));
+    else if (LIVE_KEY_STATES.includes(keyState)) {
+      rekey ||= keyState === 'active';
+      next = withKey(next, retire(key, now));
+    }
+  }
+  return rekey ? addReplacementKey(next, grown, now) : next;
+}
+
 function getGroup(state: KmsState, groupId: GroupId): GroupRecord | KmsError {
   return state.groups[groupId] ?? new KmsError('UnknownGroup', `no group ${groupId}`);
 }
@@ -297,14 +334,7 @@ function applyAfterExpiry(state: KmsState, op: KmsOperation): KmsResult {
       if (group.members.includes(op.userId)) {
         return fail(new KmsError('AlreadyMember', `${op.userId} is already in ${group.id}`));
       }
-      let next = withGroup(state, { ...group, members: sortIds([...group.members, op.userId]) });
-      for (const key of keysOf(state, group.id)) {
-        const keyState = keyStateOf(key);
-        const entitled =
-          LIVE_KEY_STATES.includes(keyState) || (group.shareHistory && keyState === 'deactivated');
-        if (entitled) next = withKey(next, { ...key, holders: sortIds([...key.holders, op.userId]) });
-      }
-      return ok(next);
+      return ok(addMemberNow(state, group, op.userId, op.now));
     }
     case 'removeMember': {
       const group = getGroup(state, op.groupId);

@@ -142,7 +142,7 @@ describe('KMS model under random operation sequences', () => {
     );
   });
 
-  test('backward secrecy: a joining member receives no compromised, destroyed or (by default) deactivated key', () => {
+  test('backward secrecy: a joiner receives no key that could have protected data before it joined, unless the group shares history', () => {
     fc.assert(
       fc.property(operationSequence(10, 60), (ops) => {
         run([...bootstrap(Date.UTC(2026, 0, 1)), ...ops], (before, op, after) => {
@@ -155,6 +155,18 @@ describe('KMS model under random operation sequences', () => {
             expect(['compromised', 'destroyed', 'destroyedCompromised']).not.toContain(s);
             if (!group.shareHistory) expect(LIVE_KEY_STATES).toContain(s);
             expect(before.keys[key.id]?.holders ?? []).not.toContain(op.userId);
+            if (group.shareHistory) continue;
+            // Without shared history the joiner holds only keys that nobody could have used before:
+            // new ones, pre-active ones, or ones that nobody held.
+            const old = before.keys[key.id];
+            if (old !== undefined) expect(keyStateOf(old) === 'preActivation' || old.holders.length === 0, `${key.id} was usable before the join`).toBe(true);
+          }
+          // …and every key that could protect for the earlier members is retired for protection.
+          if (group.shareHistory) return;
+          for (const old of Object.values(before.keys)) {
+            if (old.owner !== op.groupId || old.holders.length === 0) continue;
+            const s = keyStateOf(old);
+            if (s === 'active' || s === 'suspended') expect(['active', 'suspended'], `${old.id} still protects after a join`).not.toContain(keyStateOf(after.keys[old.id] as KeyRecord));
           }
         });
       }),
