@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { propertyParams } from '../testing/runConfig.ts';
-import { BinaryCodecError, MAX_VARINT, Reader, Writer, bytesEqual, decodeUtf8, readAll, utf8, varintLength } from './binaryCodec.ts';
+import { BinaryCodecError, MAX_VARINT, Reader, Writer, bytesEqual, decodeUtf8, mapCodecError, readAll, utf8, varintLength } from './binaryCodec.ts';
 import type { BinaryCodecErrorCode } from './binaryCodec.ts';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -185,6 +185,19 @@ describe('byte fields and strings', () => {
     const out = w.finish();
     expect(out.length).toBe(6000);
     expect(out[999]).toBe(999 & 0xff);
+  });
+});
+
+describe('mapCodecError', () => {
+  it('replaces codec errors only', () => {
+    const map = (e: BinaryCodecError): Error => new SyntaxError(`mapped ${e.code}`);
+    expect(mapCodecError(() => 5, map)).toBe(5);
+    expect(() => mapCodecError(() => new Reader(new Uint8Array(0)).u8(), map)).toThrow(new SyntaxError('mapped Truncated'));
+    expect(() =>
+      mapCodecError(() => {
+        throw new TypeError('other');
+      }, map),
+    ).toThrow(TypeError);
   });
 });
 

@@ -200,7 +200,7 @@ export class Reader {
   }
 
   #take(n: number, what: string): number {
-    if (n > this.remaining) throw new BinaryCodecError('Truncated', `${what} needs ${n} bytes, ${this.remaining} left`, this.#at);
+    if (n > this.remaining) throw new BinaryCodecError('Truncated', `${what}: ${n} bytes needed, ${this.remaining} left`, this.#at);
     const at = this.#at;
     this.#at += n;
     return at;
@@ -274,7 +274,7 @@ export class Reader {
 
   /** The next `n` bytes (a copy). */
   bytes(n: number): Uint8Array {
-    const at = this.#take(n, `a ${n}-byte field`);
+    const at = this.#take(n, 'byte field');
     return this.#b.slice(at, at + n);
   }
 
@@ -310,6 +310,18 @@ export function decodeUtf8(bytes: Uint8Array, offset = 0): string {
     return utf8Decoder.decode(bytes);
   } catch {
     throw new BinaryCodecError('InvalidUtf8', 'string is not well-formed UTF-8', offset);
+  }
+}
+
+/**
+ * Runs `decode`; a {@link BinaryCodecError} it throws is replaced by `map(error)` (each format has
+ * its own error type), any other error goes through unchanged.
+ */
+export function mapCodecError<T>(decode: () => T, map: (error: BinaryCodecError) => Error): T {
+  try {
+    return decode();
+  } catch (error) {
+    throw error instanceof BinaryCodecError ? map(error) : error;
   }
 }
 

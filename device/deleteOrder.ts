@@ -29,7 +29,7 @@
  * key and make the old order valid again.
  * @module
  */
-import { BinaryCodecError, Writer, decodeUtf8, readAll, utf8 } from './binaryCodec.ts';
+import { Writer, decodeUtf8, mapCodecError, readAll, utf8 } from './binaryCodec.ts';
 import { DeviceError } from './deviceError.ts';
 import { MAX_KEY_ID } from './keyPurpose.ts';
 
@@ -78,15 +78,14 @@ export function encodeDeleteOrder(serial: string, keyId: number): Uint8Array {
  * @throws DeviceError `BadOrder` when `plaintext` is not exactly one well-formed order.
  */
 export function decodeDeleteOrder(plaintext: Uint8Array): DeleteOrder {
-  let order: { serialBytes: Uint8Array; keyId: number };
-  let serial: string;
-  try {
-    order = readAll(plaintext, (r) => ({ serialBytes: r.bytes(r.u8()), keyId: r.u32be() }));
-    serial = decodeUtf8(order.serialBytes, 1);
-  } catch (error) {
-    if (!(error instanceof BinaryCodecError)) throw error;
-    throw new DeviceError('BadOrder', error.code === 'InvalidUtf8' ? 'delete order serial is not UTF-8' : 'malformed delete order');
-  }
-  checkOrder(serial, order.serialBytes, order.keyId);
-  return { serial, keyId: order.keyId };
+  const { serial, serialBytes, keyId } = mapCodecError(
+    () =>
+      readAll(plaintext, (r) => {
+        const bytes = r.bytes(r.u8());
+        return { serialBytes: bytes, keyId: r.u32be(), serial: decodeUtf8(bytes, 1) };
+      }),
+    (error) => new DeviceError('BadOrder', error.code === 'InvalidUtf8' ? 'delete order serial is not UTF-8' : 'malformed delete order'),
+  );
+  checkOrder(serial, serialBytes, keyId);
+  return { serial, keyId };
 }

@@ -10,7 +10,7 @@
  * @module
  */
 import { CERTIFICATE_BYTES, MANUFACTURER_PUBLIC_KEY_BYTES } from './attestation.ts';
-import { BinaryCodecError, Reader, Writer, decodeUtf8, readAll, utf8 } from './binaryCodec.ts';
+import { Reader, Writer, decodeUtf8, mapCodecError, readAll, utf8 } from './binaryCodec.ts';
 import { DeviceError } from './deviceError.ts';
 import { PIN_HASH_BYTES, PIN_SALT_BYTES } from './pinHash.ts';
 import type { PinVerifier } from './pinHash.ts';
@@ -121,12 +121,10 @@ export function encodeDeviceState(state: DeviceState): Uint8Array {
  * @throws DeviceError `StateCorrupt` when the bytes are not a valid state.
  */
 export function decodeDeviceState(bytes: Uint8Array): DeviceState {
-  try {
-    return readAll(bytes, readState);
-  } catch (error) {
-    if (!(error instanceof BinaryCodecError)) throw error;
-    return corrupt(`device state record is ${error.code === 'Truncated' ? 'truncated' : 'malformed'}: ${error.message}`);
-  }
+  return mapCodecError(
+    () => readAll(bytes, readState),
+    (error) => new DeviceError('StateCorrupt', `device state record is ${error.code === 'Truncated' ? 'truncated' : 'malformed'}: ${error.message}`),
+  );
 }
 
 function readState(r: Reader): DeviceState {

@@ -38,7 +38,7 @@
  * @module
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { BinaryCodecError, Reader, Writer, bytesEqual, utf8 } from '../../device/binaryCodec.ts';
+import { Reader, Writer, bytesEqual, mapCodecError, utf8 } from '../../device/binaryCodec.ts';
 import type { SdCard } from '../../device/sdcard.ts';
 import { SD_SECTOR_SIZE } from '../../device/sdcard.ts';
 import { DatabaseError } from './databaseError.ts';
@@ -92,12 +92,10 @@ function pagesDigest(entries: readonly PageEntry[]): Uint8Array {
 
 /** The generation a page record says it was written in (its first 8 bytes, u64be). */
 function recordGeneration(record: Uint8Array, page: number): number {
-  try {
-    return new Reader(record).u64be();
-  } catch (error) {
-    if (!(error instanceof BinaryCodecError)) throw error;
-    throw new DatabaseError('Tampered', `page ${page} names an impossible generation`);
-  }
+  return mapCodecError(
+    () => new Reader(record).u64be(),
+    () => new DatabaseError('Tampered', `page ${page} names an impossible generation`),
+  );
 }
 
 function manifestSectorsFor(maxPages: number): number {

@@ -21,7 +21,7 @@
  * which wrote a single length byte and refused longer identifiers.
  * @module
  */
-import { BinaryCodecError, Reader, Writer, bytesEqual } from '../../device/binaryCodec.ts';
+import { Reader, Writer, bytesEqual, mapCodecError } from '../../device/binaryCodec.ts';
 import { UpdateFormatError } from './updateFile.ts';
 
 const MAGIC = Uint8Array.of(0x53, 0x4b, 0x41, 0x4b); // "SKAK"
@@ -49,7 +49,7 @@ export function parseAck(file: Uint8Array): { ack: Acknowledgement; header: Uint
   const fail = (why: string, truncated = false): never => {
     throw new UpdateFormatError(`not an acknowledgement: ${why}`, truncated);
   };
-  try {
+  return mapCodecError(() => {
     const r = new Reader(file);
     if (!bytesEqual(r.bytes(4), MAGIC) || r.u8() !== ACK_FORMAT_VERSION) fail('bad magic or version');
     const userId = r.string();
@@ -59,8 +59,5 @@ export function parseAck(file: Uint8Array): { ack: Acknowledgement; header: Uint
     const header = file.slice(0, r.offset);
     if (r.remaining !== ACK_SEAL_BYTES) fail(`the seal is ${r.remaining} bytes, not ${ACK_SEAL_BYTES}`, r.remaining < ACK_SEAL_BYTES);
     return { ack: { userId, serial, sequence, fileHash }, header, seal: r.rest() };
-  } catch (error) {
-    if (error instanceof BinaryCodecError) return fail(error.message, error.code === 'Truncated');
-    throw error;
-  }
+  }, (error) => new UpdateFormatError(`not an acknowledgement: ${error.message}`, error.code === 'Truncated'));
 }

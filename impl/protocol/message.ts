@@ -12,7 +12,7 @@
  * cannot be relabelled to another key or version without failing authentication.
  * @module
  */
-import { BinaryCodecError, Reader, Writer, bytesEqual } from '../../device/binaryCodec.ts';
+import { Reader, Writer, bytesEqual, mapCodecError } from '../../device/binaryCodec.ts';
 import type { KeyId } from '../../model/kms.ts';
 import { deviceKeyNumber } from './deviceKeyIds.ts';
 import { SekeyError } from './sekeyError.ts';
@@ -37,18 +37,16 @@ export function encodeMessage(keyId: KeyId, nonce: Uint8Array, ciphertext: Uint8
 
 /** Splits a message; throws `MalformedMessage` if it cannot be one. */
 export function decodeMessage(message: Uint8Array): { keyId: KeyId; nonce: Uint8Array; ciphertext: Uint8Array } {
+  const malformedError = (): SekeyError => new SekeyError('MalformedMessage', 'not an SEkey v1 message');
   const malformed = (): never => {
-    throw new SekeyError('MalformedMessage', 'not an SEkey v1 message');
+    throw malformedError();
   };
-  try {
+  return mapCodecError(() => {
     const r = new Reader(message);
     if (!bytesEqual(r.bytes(MAGIC.length), MAGIC)) malformed();
     const number = r.u32be();
     const nonce = r.bytes(NONCE);
     if (r.remaining < TAG) malformed();
     return { keyId: `K${number}`, nonce, ciphertext: r.rest() };
-  } catch (error) {
-    if (error instanceof BinaryCodecError) return malformed();
-    throw error;
-  }
+  }, malformedError);
 }

@@ -20,7 +20,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import type { GroupPolicy } from '../../model/kms.ts';
 import { ALGORITHMS } from '../../model/kms.ts';
 import type { Algorithm } from '../../model/kms.ts';
-import { BinaryCodecError, Reader, Writer, bytesEqual } from '../../device/binaryCodec.ts';
+import { Reader, Writer, bytesEqual, mapCodecError } from '../../device/binaryCodec.ts';
 
 const MAGIC = Uint8Array.of(0x53, 0x4b, 0x55, 0x50); // "SKUP"
 /** The format version this code writes and reads. */
@@ -75,12 +75,7 @@ export class UpdateFormatError extends Error {
 
 /** Runs a decoder, turning a codec refusal into an {@link UpdateFormatError} (truncated or corrupt). */
 export function asUpdateFormatError<T>(decode: () => T): T {
-  try {
-    return decode();
-  } catch (error) {
-    if (error instanceof BinaryCodecError) throw new UpdateFormatError(error.message, error.code === 'Truncated');
-    throw error;
-  }
+  return mapCodecError(decode, (error) => new UpdateFormatError(error.message, error.code === 'Truncated'));
 }
 
 /** The header bytes (also the AAD of the body). */
