@@ -20,6 +20,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, randomBytes } from '@noble/hashes/utils.js';
+import { Writer, utf8 } from './binaryCodec.ts';
 
 /** Domain-separation label of identity certificates. */
 export const IDENTITY_CERTIFICATE_LABEL = 'SEkey-TS device identity v1';
@@ -35,16 +36,13 @@ const TEXT_SEED_LABEL = 'SEkey-TS manufacturer seed v1';
 /** Node's `util.inspect.custom` (a registered symbol, so no dependency on node:util). */
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
-function u16(n: number): Uint8Array {
-  if (!Number.isSafeInteger(n) || n < 0 || n > 0xffff) throw new RangeError('field too long for a certificate');
-  return Uint8Array.of(n >>> 8, n & 0xff);
-}
-
-/** The signed message: label ‖ 0x00 ‖ u16be(len serial) ‖ serial ‖ u16be(len key) ‖ key. */
+/**
+ * The signed message: label ‖ 0x00 ‖ u16be(len serial) ‖ serial ‖ u16be(len key) ‖ key.
+ * @throws RangeError for a field longer than 65,535 bytes.
+ */
 function certifiedMessage(serial: string, identityPublicKey: Uint8Array): Uint8Array {
-  const enc = new TextEncoder();
-  const s = enc.encode(serial);
-  return concatBytes(enc.encode(IDENTITY_CERTIFICATE_LABEL), Uint8Array.of(0), u16(s.length), s, u16(identityPublicKey.length), identityPublicKey);
+  const s = utf8(serial);
+  return new Writer().bytes(utf8(IDENTITY_CERTIFICATE_LABEL)).u8(0).u16be(s.length).bytes(s).u16be(identityPublicKey.length).bytes(identityPublicKey).finish();
 }
 
 /**
@@ -69,7 +67,7 @@ export class Manufacturer {
    */
   static generate(seed?: string | Uint8Array): Manufacturer {
     if (seed === undefined) return new Manufacturer(randomBytes(MANUFACTURER_SEED_BYTES));
-    if (typeof seed === 'string') return new Manufacturer(sha256(concatBytes(new TextEncoder().encode(TEXT_SEED_LABEL), Uint8Array.of(0), new TextEncoder().encode(seed))));
+    if (typeof seed === 'string') return new Manufacturer(sha256(concatBytes(utf8(TEXT_SEED_LABEL), Uint8Array.of(0), utf8(seed))));
     if (seed.length !== MANUFACTURER_SEED_BYTES) throw new RangeError(`a manufacturer seed is ${MANUFACTURER_SEED_BYTES} bytes`);
     return new Manufacturer(seed.slice());
   }

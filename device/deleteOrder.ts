@@ -29,6 +29,7 @@
  * key and make the old order valid again.
  * @module
  */
+import { Writer, decodeUtf8, mapCodecError, readAll, utf8 } from './binaryCodec.ts';
 import { DeviceError } from './deviceError.ts';
 import { MAX_KEY_ID } from './keyPurpose.ts';
 
@@ -44,7 +45,7 @@ export const DELETE_ORDER_AAD: Uint8Array = deleteOrderAad();
 
 /** A fresh copy of {@link DELETE_ORDER_AAD}. */
 export function deleteOrderAad(): Uint8Array {
-  return new TextEncoder().encode(DELETE_ORDER_LABEL);
+  return utf8(DELETE_ORDER_LABEL);
 }
 
 /** What a delete order says: delete key `keyId` on the device with serial `serial`. */
@@ -66,13 +67,9 @@ function checkOrder(serial: string, serialBytes: Uint8Array, keyId: number): voi
  * @throws DeviceError `BadOrder` for an empty or over-long serial or a key ID out of range.
  */
 export function encodeDeleteOrder(serial: string, keyId: number): Uint8Array {
-  const serialBytes = new TextEncoder().encode(serial);
+  const serialBytes = utf8(serial);
   checkOrder(serial, serialBytes, keyId);
-  const out = new Uint8Array(1 + serialBytes.length + 4);
-  out[0] = serialBytes.length;
-  out.set(serialBytes, 1);
-  new DataView(out.buffer).setUint32(1 + serialBytes.length, keyId, false);
-  return out;
+  return new Writer().u8(serialBytes.length).bytes(serialBytes).u32be(keyId).finish();
 }
 
 /**
@@ -81,15 +78,14 @@ export function encodeDeleteOrder(serial: string, keyId: number): Uint8Array {
  * @throws DeviceError `BadOrder` when `plaintext` is not exactly one well-formed order.
  */
 export function decodeDeleteOrder(plaintext: Uint8Array): DeleteOrder {
-  const n = plaintext[0];
-  if (n === undefined || plaintext.length !== 1 + n + 4) throw new DeviceError('BadOrder', 'malformed delete order');
-  let serial: string;
-  try {
-    serial = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(plaintext.subarray(1, 1 + n));
-  } catch {
-    throw new DeviceError('BadOrder', 'delete order serial is not UTF-8');
-  }
-  const keyId = new DataView(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength).getUint32(1 + n, false);
-  checkOrder(serial, plaintext.subarray(1, 1 + n), keyId);
+  const { serial, serialBytes, keyId } = mapCodecError(
+    () =>
+      readAll(plaintext, (r) => {
+        const bytes = r.bytes(r.u8());
+        return { serialBytes: bytes, keyId: r.u32be(), serial: decodeUtf8(bytes, 1) };
+      }),
+    (error) => new DeviceError('BadOrder', error.code === 'InvalidUtf8' ? 'delete order serial is not UTF-8' : 'malformed delete order'),
+  );
+  checkOrder(serial, serialBytes, keyId);
   return { serial, keyId };
 }

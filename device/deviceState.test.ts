@@ -101,4 +101,42 @@ describe('device state encoding', () => {
     expect(() => decodeDeviceState(good.subarray(0, flagAt + 40))).toThrow(/truncated/);
     expect(() => encodeDeviceState({ ...s, attestation: { rootOfTrust: new Uint8Array(31), certificate: new Uint8Array(64) } })).toThrow(RangeError);
   });
+
+  it('refuses too many counters, over-long names, ill-formed UTF-8, and bad verifiers', () => {
+    const s: DeviceState = {
+      serial: 'C'.repeat(SERIAL_LENGTH),
+      maxRetries: 3,
+      pins: { user: { salt: new Uint8Array(16), iterations: 1, hash: new Uint8Array(32) }, admin: { salt: new Uint8Array(16), iterations: 1, hash: new Uint8Array(32) } },
+      retriesLeft: { user: 3, admin: 3 },
+      counters: new Map([['a', 1]]),
+      identitySecret: new Uint8Array(32),
+      attestation: null,
+    };
+    const good = encodeDeviceState(s);
+    const countAt = good.length - (1 + 1 + 8) - 1;
+    expect(good[countAt]).toBe(1);
+    const corrupt = (at: number, value: number): Uint8Array => {
+      const bad = good.slice();
+      bad[at] = value;
+      return bad;
+    };
+    expect(() => decodeDeviceState(corrupt(countAt, 65))).toThrow(/65 counters/);
+    const longName = Uint8Array.from([...good.subarray(0, countAt + 1), 65, ...new Uint8Array(65).fill(0x61), ...new Uint8Array(8)]);
+    expect(() => decodeDeviceState(longName)).toThrow(/counter name of 65 bytes/);
+    expect(() => decodeDeviceState(corrupt(countAt + 1, 65))).toThrow(/truncated/);
+    expect(() => decodeDeviceState(corrupt(countAt + 2, 0xff))).toThrow(/malformed.*UTF-8/);
+    expect(() => decodeDeviceState(corrupt(1, 0xff))).toThrow(/malformed.*UTF-8/);
+    expect(() => decodeDeviceState(corrupt(countAt + 3 + 7, 0x80))).toThrow(/malformed.*2\^53/);
+    for (const bad of [corrupt(countAt, 65), corrupt(1, 0xff)]) {
+      try {
+        decodeDeviceState(bad);
+        expect.unreachable();
+      } catch (e) {
+        expect(isDeviceError(e, 'StateCorrupt')).toBe(true);
+      }
+    }
+    const weak = { salt: new Uint8Array(15), iterations: 1, hash: new Uint8Array(32) };
+    expect(() => encodeDeviceState({ ...s, pins: { ...s.pins, user: weak } })).toThrow(RangeError);
+    expect(() => encodeDeviceState({ ...s, counters: new Map([['x'.repeat(65), 1]]) })).toThrow(RangeError);
+  });
 });

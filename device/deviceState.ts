@@ -10,6 +10,7 @@
  * @module
  */
 import { CERTIFICATE_BYTES, MANUFACTURER_PUBLIC_KEY_BYTES } from './attestation.ts';
+import { Reader, Writer, decodeUtf8, mapCodecError, readAll, utf8 } from './binaryCodec.ts';
 import { DeviceError } from './deviceError.ts';
 import { PIN_HASH_BYTES, PIN_SALT_BYTES } from './pinHash.ts';
 import type { PinVerifier } from './pinHash.ts';
@@ -60,86 +61,37 @@ export interface DeviceState {
 const FORMAT_VERSION = 2;
 const LEGACY_FORMAT_VERSION = 1;
 
-class Writer {
-  #parts: number[] = [];
-  u8(v: number): void {
-    this.#parts.push(v & 0xff);
-  }
-  u32(v: number): void {
-    for (let i = 0; i < 4; i++) this.#parts.push((v >>> (8 * i)) & 0xff);
-  }
-  u64(v: number): void {
-    this.u32(v % 2 ** 32);
-    this.u32(Math.floor(v / 2 ** 32));
-  }
-  bytes(b: Uint8Array): void {
-    for (const x of b) this.#parts.push(x);
-  }
-  lenBytes(b: Uint8Array): void {
-    this.u8(b.length);
-    this.bytes(b);
-  }
-  done(): Uint8Array {
-    return Uint8Array.from(this.#parts);
-  }
-}
-
-class Reader {
-  #at = 0;
-  readonly #b: Uint8Array;
-  constructor(b: Uint8Array) {
-    this.#b = b;
-  }
-  #need(n: number): void {
-    if (this.#at + n > this.#b.length) throw new DeviceError('StateCorrupt', 'device state record is truncated');
-  }
-  u8(): number {
-    this.#need(1);
-    return this.#b[this.#at++] ?? 0;
-  }
-  u32(): number {
-    this.#need(4);
-    let v = 0;
-    for (let i = 0; i < 4; i++) v += (this.#b[this.#at++] ?? 0) * 2 ** (8 * i);
-    return v;
-  }
-  u64(): number {
-    const lo = this.u32();
-    const hi = this.u32();
-    const v = hi * 2 ** 32 + lo;
-    if (!Number.isSafeInteger(v)) throw new DeviceError('StateCorrupt', 'counter value is not a safe integer');
-    return v;
-  }
-  bytes(n: number): Uint8Array {
-    this.#need(n);
-    const out = this.#b.slice(this.#at, this.#at + n);
-    this.#at += n;
-    return out;
-  }
-  lenBytes(): Uint8Array {
-    return this.bytes(this.u8());
-  }
-  end(): void {
-    if (this.#at !== this.#b.length) throw new DeviceError('StateCorrupt', 'trailing bytes in device state record');
-  }
-}
-
 function writeVerifier(w: Writer, v: PinVerifier): void {
-  w.bytes(v.salt);
-  w.u32(v.iterations);
-  w.bytes(v.hash);
+  if (v.salt.length !== PIN_SALT_BYTES || v.hash.length !== PIN_HASH_BYTES) throw new RangeError(`a PIN verifier is a ${PIN_SALT_BYTES}-byte salt and a ${PIN_HASH_BYTES}-byte hash`);
+  w.bytes(v.salt).u32le(v.iterations).bytes(v.hash);
 }
 
 function readVerifier(r: Reader): PinVerifier {
   const salt = r.bytes(PIN_SALT_BYTES);
-  const iterations = r.u32();
+  const iterations = r.u32le();
   const hash = r.bytes(PIN_HASH_BYTES);
   return { salt, iterations, hash };
 }
 
-/** Encodes `state` for the record area (little-endian, versioned). */
+function corrupt(why: string): never {
+  throw new DeviceError('StateCorrupt', why);
+}
+
+/**
+ * Encodes `state` for the record area (versioned; fixed-width integers little-endian, the STM32's
+ * order; counts and name lengths as varints, `device/binaryCodec.ts`). Layout, format 2:
+ * ```
+ * u8 version = 2 | serial (32 bytes, UTF-8) | u8 maxRetries | u8 user tries left | u8 admin tries left
+ * | user PIN verifier | admin PIN verifier          (each: salt 16 | u32le iterations | hash 32)
+ * | identity secret (32) | u8 attestation present (0/1) | [root of trust (32) | certificate (64)]
+ * | varint counter count (≤ 64) | per counter, in ascending name order:
+ *     varint name length (≤ 64) | name (UTF-8) | u64le value
+ * ```
+ * Counts and name lengths never exceed 64, so each varint is one byte: the same bytes as the u8 the
+ * first encoder of this format wrote.
+ */
 export function encodeDeviceState(state: DeviceState): Uint8Array {
-  const serial = new TextEncoder().encode(state.serial);
+  const serial = utf8(state.serial);
   if (serial.length !== SERIAL_LENGTH) throw new RangeError(`a serial is ${SERIAL_LENGTH} ASCII characters`);
   if (state.counters.size > MAX_COUNTERS) throw new RangeError(`at most ${MAX_COUNTERS} counters`);
   if (state.identitySecret.length !== IDENTITY_SECRET_BYTES) throw new RangeError(`identity secret must be ${IDENTITY_SECRET_BYTES} bytes`);
@@ -148,57 +100,55 @@ export function encodeDeviceState(state: DeviceState): Uint8Array {
     throw new RangeError(`a root of trust is ${MANUFACTURER_PUBLIC_KEY_BYTES} bytes and a certificate ${CERTIFICATE_BYTES}`);
   }
   const w = new Writer();
-  w.u8(FORMAT_VERSION);
-  w.bytes(serial);
-  w.u8(state.maxRetries);
-  w.u8(state.retriesLeft.user);
-  w.u8(state.retriesLeft.admin);
+  w.u8(FORMAT_VERSION).bytes(serial).u8(state.maxRetries).u8(state.retriesLeft.user).u8(state.retriesLeft.admin);
   writeVerifier(w, state.pins.user);
   writeVerifier(w, state.pins.admin);
   w.bytes(state.identitySecret);
   w.u8(att === null ? 0 : 1);
-  if (att !== null) {
-    w.bytes(att.rootOfTrust);
-    w.bytes(att.certificate);
-  }
-  w.u8(state.counters.size);
+  if (att !== null) w.bytes(att.rootOfTrust).bytes(att.certificate);
+  w.varint(state.counters.size);
   for (const [name, value] of [...state.counters].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const nameBytes = new TextEncoder().encode(name);
+    const nameBytes = utf8(name);
     if (nameBytes.length > MAX_COUNTER_NAME_BYTES) throw new RangeError(`counter names are at most ${MAX_COUNTER_NAME_BYTES} bytes`);
-    w.lenBytes(nameBytes);
-    w.u64(value);
+    w.lenBytes(nameBytes).u64le(value);
   }
-  return w.done();
+  return w.finish();
 }
 
 /**
- * Decodes a record written by {@link encodeDeviceState}.
+ * Decodes a record written by {@link encodeDeviceState}, strictly: exact length, well-formed UTF-8,
+ * counts and name lengths within their bounds.
  * @throws DeviceError `StateCorrupt` when the bytes are not a valid state.
  */
 export function decodeDeviceState(bytes: Uint8Array): DeviceState {
-  const r = new Reader(bytes);
+  return mapCodecError(
+    () => readAll(bytes, readState),
+    (error) => new DeviceError('StateCorrupt', `device state record is ${error.code === 'Truncated' ? 'truncated' : 'malformed'}: ${error.message}`),
+  );
+}
+
+function readState(r: Reader): DeviceState {
   const version = r.u8();
-  if (version !== FORMAT_VERSION && version !== LEGACY_FORMAT_VERSION) throw new DeviceError('StateCorrupt', `unknown device state version ${version}`);
-  const serial = new TextDecoder().decode(r.bytes(SERIAL_LENGTH));
+  if (version !== FORMAT_VERSION && version !== LEGACY_FORMAT_VERSION) corrupt(`unknown device state version ${version}`);
+  const serial = decodeUtf8(r.bytes(SERIAL_LENGTH), 1);
   const maxRetries = r.u8();
   const retriesLeft = { user: r.u8(), admin: r.u8() };
-  if (maxRetries < 1 || retriesLeft.user > maxRetries || retriesLeft.admin > maxRetries) {
-    throw new DeviceError('StateCorrupt', 'retry counters out of range');
-  }
+  if (maxRetries < 1 || retriesLeft.user > maxRetries || retriesLeft.admin > maxRetries) corrupt('retry counters out of range');
   const pins = { user: readVerifier(r), admin: readVerifier(r) };
   const identitySecret = r.bytes(IDENTITY_SECRET_BYTES);
   let attestation: DeviceAttestation | null = null;
   if (version === FORMAT_VERSION) {
     const present = r.u8();
-    if (present > 1) throw new DeviceError('StateCorrupt', 'bad attestation flag in device state record');
+    if (present > 1) corrupt('bad attestation flag in device state record');
     if (present === 1) attestation = { rootOfTrust: r.bytes(MANUFACTURER_PUBLIC_KEY_BYTES), certificate: r.bytes(CERTIFICATE_BYTES) };
   }
   const counters = new Map<string, number>();
-  const nCounters = r.u8();
+  const nCounters = r.varint();
+  if (nCounters > MAX_COUNTERS) corrupt(`${nCounters} counters, more than ${MAX_COUNTERS}`);
   for (let i = 0; i < nCounters; i++) {
-    const name = new TextDecoder().decode(r.lenBytes());
-    counters.set(name, r.u64());
+    const nameBytes = r.lenBytes();
+    if (nameBytes.length > MAX_COUNTER_NAME_BYTES) corrupt(`a counter name of ${nameBytes.length} bytes, more than ${MAX_COUNTER_NAME_BYTES}`);
+    counters.set(decodeUtf8(nameBytes), r.u64le());
   }
-  r.end();
   return { serial, maxRetries, pins, retriesLeft, counters, identitySecret, attestation };
 }

@@ -28,6 +28,18 @@ describe('EncryptedDatabase', () => {
     await expect(EncryptedDatabase.open(used, sd)).rejects.toMatchObject({ code: 'Tampered' });
   });
 
+  test('a page record naming a generation above 2^53 - 1 is Tampered, not a crash', async () => {
+    const device = new SoftDatabaseDevice();
+    const sd = new SdCard({ sectorCount: 4096 });
+    await EncryptedDatabase.create(device, sd);
+    const first = cardLayout(4096).pagesStart; // page 0, slot 0: written by generation 1
+    const sector = sd.read(first);
+    sector.fill(0xff, 0, 8);
+    sd.write(first, sector);
+    sd.sync();
+    await expect(EncryptedDatabase.open(device, sd)).rejects.toMatchObject({ code: 'Tampered', message: /impossible generation/ });
+  });
+
   test('a transaction that throws changes nothing, in memory or on the card', async () => {
     const device = new SoftDatabaseDevice();
     const sd = new SdCard({ sectorCount: 4096 });

@@ -38,7 +38,7 @@
  * @module
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { Reader, Writer, bytesEqual, mapCodecError, utf8 } from '../../device/binaryCodec.ts';
 import type { SdCard } from '../../device/sdcard.ts';
 import { SD_SECTOR_SIZE } from '../../device/sdcard.ts';
 import { DatabaseError } from './databaseError.ts';
@@ -47,7 +47,7 @@ import { SEAL_OVERHEAD } from './databaseDevice.ts';
 
 /** SQLite's default page size, and sql.js's. */
 export const PAGE_SIZE = 4096;
-const MAGIC = utf8ToBytes('SKDB');
+const MAGIC = utf8('SKDB');
 const FORMAT_VERSION = 1;
 const PAGE_HEADER = 8; // generation the page was written in, u64 big-endian
 const PAGE_RECORD = PAGE_HEADER + PAGE_SIZE + SEAL_OVERHEAD;
@@ -77,34 +77,25 @@ interface Manifest {
   readonly digest: Uint8Array;
 }
 
-function u32(n: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n);
-  return b;
-}
-function u64(n: number): Uint8Array {
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, BigInt(n));
-  return b;
-}
-function readU32(b: Uint8Array, at: number): number {
-  return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(at);
-}
-function readU64(b: Uint8Array, at: number): number {
-  return Number(new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(at));
-}
-
-/** AAD of page `page` written in `generation`. */
+/** AAD of page `page` written in `generation`: "SKDB page" ‖ u32be page ‖ u64be generation. */
 function pageAad(page: number, generation: number): Uint8Array {
-  return concatBytes(utf8ToBytes('SKDB page'), u32(page), u64(generation));
+  return new Writer().bytes(utf8('SKDB page')).u32be(page).u64be(generation).finish();
 }
-const MANIFEST_AAD = utf8ToBytes('SKDB manifest v1');
+const MANIFEST_AAD = utf8('SKDB manifest v1');
 
-/** SHA-256 over every page's number, generation and tag, in page order. */
+/** SHA-256 over every page's u32be number, u64be generation and tag, in page order. */
 function pagesDigest(entries: readonly PageEntry[]): Uint8Array {
   const h = sha256.create();
-  entries.forEach((e, page) => h.update(concatBytes(u32(page), u64(e.generation), e.tag)));
+  entries.forEach((e, page) => h.update(new Writer().u32be(page).u64be(e.generation).bytes(e.tag).finish()));
   return h.digest();
+}
+
+/** The generation a page record says it was written in (its first 8 bytes, u64be). */
+function recordGeneration(record: Uint8Array, page: number): number {
+  return mapCodecError(
+    () => new Reader(record).u64be(),
+    () => new DatabaseError('Tampered', `page ${page} names an impossible generation`),
+  );
 }
 
 function manifestSectorsFor(maxPages: number): number {
@@ -211,20 +202,20 @@ export class PageStore {
   }
 
   #parseManifest(bytes: Uint8Array): Manifest | null {
-    if (!MAGIC.every((b, i) => bytes[i] === b) || bytes[4] !== FORMAT_VERSION) return null;
-    const length = readU32(bytes, 5);
-    if (length < SEAL_OVERHEAD || 9 + length > bytes.length) return null;
+    // A slot is at least one sector, so the 9-byte prefix is always there to read.
+    const r = new Reader(bytes);
+    if (!bytesEqual(r.bytes(MAGIC.length), MAGIC) || r.u8() !== FORMAT_VERSION) return null;
+    const length = r.u32be();
+    if (length < SEAL_OVERHEAD || length > r.remaining) return null;
     let plain: Uint8Array;
     try {
-      plain = this.#device.open(bytes.subarray(9, 9 + length), MANIFEST_AAD);
+      plain = this.#device.open(r.bytes(length), MANIFEST_AAD);
     } catch {
       return null; // torn or forged: as if absent; the other slot decides
     }
-    const generation = readU64(plain, 0);
-    const pageCount = readU32(plain, 8);
-    const digest = plain.slice(12, 44);
-    const slots = plain.slice(44);
-    return { generation, pageCount, slots, digest };
+    // Authentic, so written by commit() below: u64be generation | u32be page count | digest | slots.
+    const m = new Reader(plain);
+    return { generation: m.u64be(), pageCount: m.u32be(), digest: m.bytes(32), slots: m.rest() };
   }
 
   #load(manifest: Manifest): void {
@@ -238,7 +229,7 @@ export class PageStore {
       const slot = (((manifest.slots[page >> 3] as number) >> (page & 7)) & 1) as 0 | 1;
       const record = this.#readSectors(this.#slotSector(page, slot), PAGE_SECTORS);
       if (record === null) throw new DatabaseError('Corrupt', `page ${page} lies beyond the end of the card (truncated?)`);
-      const generation = readU64(record, 0);
+      const generation = recordGeneration(record, page);
       const sealed = record.subarray(PAGE_HEADER, PAGE_RECORD);
       let plain: Uint8Array;
       try {
@@ -281,14 +272,14 @@ export class PageStore {
     for (let page = 0; page < pageCount; page++) {
       const bytes = image.subarray(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
       const old = this.#entries[page];
-      if (old !== undefined && equalBytes(bytes, this.#image.subarray(page * PAGE_SIZE, (page + 1) * PAGE_SIZE))) {
+      if (old !== undefined && bytesEqual(bytes, this.#image.subarray(page * PAGE_SIZE, (page + 1) * PAGE_SIZE))) {
         entries.push(old);
         continue;
       }
       const slot: 0 | 1 = old === undefined ? 0 : old.slot === 0 ? 1 : 0;
       const sealed = this.#device.seal(bytes, pageAad(page, generation));
       const record = new Uint8Array(PAGE_SECTORS * SD_SECTOR_SIZE);
-      record.set(u64(generation), 0);
+      record.set(new Writer().u64be(generation).finish(), 0);
       record.set(sealed, PAGE_HEADER);
       this.#sd.write(this.#slotSector(page, slot), record);
       entries.push({ slot, generation, tag: sealed.slice(sealed.length - 16) });
@@ -300,13 +291,10 @@ export class PageStore {
     entries.forEach((e, page) => {
       if (e.slot === 1) slots[page >> 3] = (slots[page >> 3] as number) | (1 << (page & 7));
     });
-    const plain = concatBytes(u64(generation), u32(pageCount), pagesDigest(entries), slots);
+    const plain = new Writer().u64be(generation).u32be(pageCount).bytes(pagesDigest(entries)).bytes(slots).finish();
     const sealed = this.#device.seal(plain, MANIFEST_AAD);
     const manifest = new Uint8Array(this.#layout.manifestSectors * SD_SECTOR_SIZE);
-    manifest.set(MAGIC, 0);
-    manifest[4] = FORMAT_VERSION;
-    manifest.set(u32(sealed.length), 5);
-    manifest.set(sealed, 9);
+    manifest.set(new Writer().bytes(MAGIC).u8(FORMAT_VERSION).u32be(sealed.length).bytes(sealed).finish());
     this.#sd.write((generation % 2) * this.#layout.manifestSectors, manifest);
     this.#sd.sync();
     bytesEncrypted += plain.length;
@@ -316,10 +304,4 @@ export class PageStore {
     this.#image = image.slice();
     return { generation, pagesWritten, bytesEncrypted, bytesWritten: this.#sd.stats().bytesWritten - bytesBefore };
   }
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

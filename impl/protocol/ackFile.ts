@@ -13,14 +13,22 @@
  *
  * ```
  * header (AAD): magic "SKAK" | version u8 = 1 | user ID (varint length + UTF-8)
- *               | device serial (varint length + UTF-8) | sequence u64 | file hash (32)
+ *               | device serial (varint length + UTF-8) | sequence u64 big-endian | file hash (32)
  * body: nonce(12) ‖ AES-256-GCM(empty) tag(16)
  * ```
+ * Lengths are unsigned LEB128 varints (`device/binaryCodec.ts`): an identifier under 128 bytes has a
+ * one-byte length, so such files are the same bytes as those of the first version of this module,
+ * which wrote a single length byte and refused longer identifiers.
  * @module
  */
+import { Reader, Writer, bytesEqual, mapCodecError } from '../../device/binaryCodec.ts';
 import { UpdateFormatError } from './updateFile.ts';
 
-const MAGIC = [0x53, 0x4b, 0x41, 0x4b]; // "SKAK"
+const MAGIC = Uint8Array.of(0x53, 0x4b, 0x41, 0x4b); // "SKAK"
+/** The acknowledgement format version this code writes and reads. */
+export const ACK_FORMAT_VERSION = 1;
+/** Length of the seal after the header: nonce (12) and GCM tag (16) over an empty plaintext. */
+export const ACK_SEAL_BYTES = 12 + 16;
 
 /** What an acknowledgement states. */
 export interface Acknowledgement {
@@ -30,36 +38,26 @@ export interface Acknowledgement {
   readonly fileHash: Uint8Array;
 }
 
-function str(s: string): number[] {
-  const b = [...new TextEncoder().encode(s)];
-  if (b.length > 127) throw new RangeError('identifier too long');
-  return [b.length, ...b];
-}
-
 /** The header bytes of an acknowledgement (its AAD). */
 export function encodeAckHeader(a: Acknowledgement): Uint8Array {
-  const seq = new Uint8Array(8);
-  new DataView(seq.buffer).setBigUint64(0, BigInt(a.sequence));
-  return Uint8Array.from([...MAGIC, 1, ...str(a.userId), ...str(a.serial), ...seq, ...a.fileHash]);
+  if (a.fileHash.length !== 32) throw new RangeError('fileHash must be 32 bytes');
+  return new Writer().bytes(MAGIC).u8(ACK_FORMAT_VERSION).string(a.userId).string(a.serial).u64be(a.sequence).bytes(a.fileHash).finish();
 }
 
 /** Splits an acknowledgement file into what it states and its seal; `UpdateFormatError` if malformed. */
 export function parseAck(file: Uint8Array): { ack: Acknowledgement; header: Uint8Array; seal: Uint8Array } {
-  const fail = (why: string): never => {
-    throw new UpdateFormatError(`not an acknowledgement: ${why}`, false);
+  const fail = (why: string, truncated = false): never => {
+    throw new UpdateFormatError(`not an acknowledgement: ${why}`, truncated);
   };
-  if (file.length < 6 || !MAGIC.every((b, i) => file[i] === b) || file[4] !== 1) fail('bad magic or version');
-  let at = 5;
-  const text = (): string => {
-    const n = file[at] ?? fail('truncated');
-    const s = new TextDecoder().decode(file.slice(at + 1, at + 1 + n));
-    at += 1 + n;
-    return s;
-  };
-  const userId = text();
-  const serial = text();
-  if (file.length !== at + 8 + 32 + 28) fail('wrong length');
-  const sequence = Number(new DataView(file.buffer, file.byteOffset + at, 8).getBigUint64(0));
-  const fileHash = file.slice(at + 8, at + 40);
-  return { ack: { userId, serial, sequence, fileHash }, header: file.slice(0, at + 40), seal: file.slice(at + 40) };
+  return mapCodecError(() => {
+    const r = new Reader(file);
+    if (!bytesEqual(r.bytes(4), MAGIC) || r.u8() !== ACK_FORMAT_VERSION) fail('bad magic or version');
+    const userId = r.string();
+    const serial = r.string();
+    const sequence = r.u64be();
+    const fileHash = r.bytes(32);
+    const header = file.slice(0, r.offset);
+    if (r.remaining !== ACK_SEAL_BYTES) fail(`the seal is ${r.remaining} bytes, not ${ACK_SEAL_BYTES}`, r.remaining < ACK_SEAL_BYTES);
+    return { ack: { userId, serial, sequence, fileHash }, header, seal: r.rest() };
+  }, (error) => new UpdateFormatError(`not an acknowledgement: ${error.message}`, error.code === 'Truncated'));
 }

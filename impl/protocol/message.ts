@@ -12,41 +12,41 @@
  * cannot be relabelled to another key or version without failing authentication.
  * @module
  */
+import { Reader, Writer, bytesEqual, mapCodecError } from '../../device/binaryCodec.ts';
 import type { KeyId } from '../../model/kms.ts';
 import { deviceKeyNumber } from './deviceKeyIds.ts';
 import { SekeyError } from './sekeyError.ts';
 
-const MAGIC = [0x53, 0x4b, 0x4d, 0x31]; // "SKM1"
-const HEADER = 8;
+const MAGIC = Uint8Array.of(0x53, 0x4b, 0x4d, 0x31); // "SKM1"
+/** AES-GCM nonce length (NIST SP 800-38D §8.2: 96 bits). */
 const NONCE = 12;
+/** AES-GCM tag length (NIST SP 800-38D §5.2.1.2: 128 bits). */
 const TAG = 16;
 
 /** The additional authenticated data of a message under `keyId`: its header. */
 export function messageAad(keyId: KeyId): Uint8Array {
-  const aad = new Uint8Array(HEADER);
-  aad.set(MAGIC);
-  new DataView(aad.buffer).setUint32(4, deviceKeyNumber(keyId));
-  return aad;
+  return new Writer().bytes(MAGIC).u32be(deviceKeyNumber(keyId)).finish();
 }
 
 /** Assembles a message. */
 export function encodeMessage(keyId: KeyId, nonce: Uint8Array, ciphertext: Uint8Array): Uint8Array {
-  const out = new Uint8Array(HEADER + NONCE + ciphertext.length);
-  out.set(messageAad(keyId));
-  out.set(nonce, HEADER);
-  out.set(ciphertext, HEADER + NONCE);
-  return out;
+  if (nonce.length !== NONCE) throw new RangeError(`a message nonce is ${NONCE} bytes`);
+  if (ciphertext.length < TAG) throw new RangeError(`a message ciphertext ends with a ${TAG}-byte tag`);
+  return new Writer().bytes(messageAad(keyId)).bytes(nonce).bytes(ciphertext).finish();
 }
 
 /** Splits a message; throws `MalformedMessage` if it cannot be one. */
 export function decodeMessage(message: Uint8Array): { keyId: KeyId; nonce: Uint8Array; ciphertext: Uint8Array } {
-  if (message.length < HEADER + NONCE + TAG || !MAGIC.every((b, i) => message[i] === b)) {
-    throw new SekeyError('MalformedMessage', 'not an SEkey v1 message');
-  }
-  const number = new DataView(message.buffer, message.byteOffset, message.byteLength).getUint32(4);
-  return {
-    keyId: `K${number}`,
-    nonce: message.slice(HEADER, HEADER + NONCE),
-    ciphertext: message.slice(HEADER + NONCE),
+  const malformedError = (): SekeyError => new SekeyError('MalformedMessage', 'not an SEkey v1 message');
+  const malformed = (): never => {
+    throw malformedError();
   };
+  return mapCodecError(() => {
+    const r = new Reader(message);
+    if (!bytesEqual(r.bytes(MAGIC.length), MAGIC)) malformed();
+    const number = r.u32be();
+    const nonce = r.bytes(NONCE);
+    if (r.remaining < TAG) malformed();
+    return { keyId: `K${number}`, nonce, ciphertext: r.rest() };
+  }, malformedError);
 }

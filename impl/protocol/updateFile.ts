@@ -20,8 +20,9 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import type { GroupPolicy } from '../../model/kms.ts';
 import { ALGORITHMS } from '../../model/kms.ts';
 import type { Algorithm } from '../../model/kms.ts';
+import { Reader, Writer, bytesEqual, mapCodecError } from '../../device/binaryCodec.ts';
 
-const MAGIC = [0x53, 0x4b, 0x55, 0x50]; // "SKUP"
+const MAGIC = Uint8Array.of(0x53, 0x4b, 0x55, 0x50); // "SKUP"
 /** The format version this code writes and reads. */
 export const UPDATE_FORMAT_VERSION = 1;
 
@@ -72,120 +73,24 @@ export class UpdateFormatError extends Error {
   }
 }
 
-class Writer {
-  #parts: number[] = [];
-
-  byte(b: number): this {
-    this.#parts.push(b & 0xff);
-    return this;
-  }
-  varint(n: number): this {
-    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`varint needs a non-negative safe integer, got ${n}`);
-    let v = n;
-    while (v >= 0x80) {
-      this.#parts.push((v % 0x80) | 0x80);
-      v = Math.floor(v / 0x80);
-    }
-    this.#parts.push(v);
-    return this;
-  }
-  u32(n: number): this {
-    for (let s = 24; s >= 0; s -= 8) this.#parts.push((n >>> s) & 0xff);
-    return this;
-  }
-  u64(n: number): this {
-    const big = BigInt(n);
-    for (let s = 56n; s >= 0n; s -= 8n) this.#parts.push(Number((big >> s) & 0xffn));
-    return this;
-  }
-  bytes(b: Uint8Array): this {
-    for (const x of b) this.#parts.push(x);
-    return this;
-  }
-  blob(b: Uint8Array): this {
-    return this.varint(b.length).bytes(b);
-  }
-  str(s: string): this {
-    return this.blob(new TextEncoder().encode(s));
-  }
-  done(): Uint8Array {
-    return Uint8Array.from(this.#parts);
-  }
-}
-
-class Reader {
-  readonly #b: Uint8Array;
-  #at = 0;
-
-  constructor(bytes: Uint8Array) {
-    this.#b = bytes;
-  }
-  get remaining(): number {
-    return this.#b.length - this.#at;
-  }
-  #need(n: number): void {
-    if (this.remaining < n) throw new UpdateFormatError(`needs ${n} more bytes, ${this.remaining} left`, true);
-  }
-  byte(): number {
-    this.#need(1);
-    return this.#b[this.#at++] as number;
-  }
-  varint(): number {
-    let n = 0;
-    let scale = 1;
-    for (let i = 0; i < 8; i++) {
-      const b = this.byte();
-      n += (b & 0x7f) * scale;
-      if (b < 0x80) return n;
-      scale *= 0x80;
-    }
-    throw new UpdateFormatError('varint too long', false);
-  }
-  u32(): number {
-    this.#need(4);
-    const v = new DataView(this.#b.buffer, this.#b.byteOffset + this.#at, 4).getUint32(0);
-    this.#at += 4;
-    return v;
-  }
-  u64(): number {
-    this.#need(8);
-    const v = new DataView(this.#b.buffer, this.#b.byteOffset + this.#at, 8).getBigUint64(0);
-    this.#at += 8;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new UpdateFormatError('u64 out of range', false);
-    return Number(v);
-  }
-  bytes(n: number): Uint8Array {
-    this.#need(n);
-    const v = this.#b.slice(this.#at, this.#at + n);
-    this.#at += n;
-    return v;
-  }
-  blob(): Uint8Array {
-    return this.bytes(this.varint());
-  }
-  str(): string {
-    try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(this.blob());
-    } catch (error) {
-      if (error instanceof UpdateFormatError) throw error;
-      throw new UpdateFormatError('invalid UTF-8', false);
-    }
-  }
+/** Runs a decoder, turning a codec refusal into an {@link UpdateFormatError} (truncated or corrupt). */
+export function asUpdateFormatError<T>(decode: () => T): T {
+  return mapCodecError(decode, (error) => new UpdateFormatError(error.message, error.code === 'Truncated'));
 }
 
 /** The header bytes (also the AAD of the body). */
 export function encodeHeader(h: UpdateHeader, bodyLength: number): Uint8Array {
   if (h.previousHash.length !== 32) throw new RangeError('previousHash must be 32 bytes');
   return new Writer()
-    .bytes(Uint8Array.from(MAGIC))
-    .byte(UPDATE_FORMAT_VERSION)
-    .byte(h.kind === 'resync' ? 1 : 0)
-    .str(h.userId)
-    .str(h.serial)
-    .u64(h.sequence)
+    .bytes(MAGIC)
+    .u8(UPDATE_FORMAT_VERSION)
+    .u8(h.kind === 'resync' ? 1 : 0)
+    .string(h.userId)
+    .string(h.serial)
+    .u64be(h.sequence)
     .bytes(h.previousHash)
-    .u32(bodyLength)
-    .done();
+    .u32be(bodyLength)
+    .finish();
 }
 
 /** A parsed file: header, header bytes (the body's AAD) and the sealed body. */
@@ -197,27 +102,28 @@ export interface ParsedUpdateFile {
 
 /** Splits a file into header and sealed body; `UpdateFormatError` if truncated or malformed. */
 export function parseUpdateFile(file: Uint8Array): ParsedUpdateFile {
-  const r = new Reader(file);
-  const magic = r.bytes(4);
-  if (!MAGIC.every((b, i) => magic[i] === b)) throw new UpdateFormatError('not an SEkey update file', false);
-  const version = r.byte();
-  if (version !== UPDATE_FORMAT_VERSION) throw new UpdateFormatError(`format version ${version} is not supported`, false);
-  const kindByte = r.byte();
-  if (kindByte > 1) throw new UpdateFormatError(`unknown kind ${kindByte}`, false);
-  const userId = r.str();
-  const serial = r.str();
-  const sequence = r.u64();
-  const previousHash = r.bytes(32);
-  const bodyLength = r.u32();
-  const headerLength = file.length - r.remaining;
-  if (r.remaining < bodyLength) throw new UpdateFormatError(`body is ${r.remaining} of ${bodyLength} bytes`, true);
-  if (r.remaining > bodyLength) throw new UpdateFormatError('bytes after the body', false);
-  if (bodyLength < 28) throw new UpdateFormatError('body too short to be sealed', false);
-  return {
-    header: { kind: kindByte === 1 ? 'resync' : 'incremental', userId, serial, sequence, previousHash },
-    headerBytes: file.slice(0, headerLength),
-    sealedBody: file.slice(headerLength),
-  };
+  return asUpdateFormatError(() => {
+    const r = new Reader(file);
+    if (!bytesEqual(r.bytes(4), MAGIC)) throw new UpdateFormatError('not an SEkey update file', false);
+    const version = r.u8();
+    if (version !== UPDATE_FORMAT_VERSION) throw new UpdateFormatError(`format version ${version} is not supported`, false);
+    const kindByte = r.u8();
+    if (kindByte > 1) throw new UpdateFormatError(`unknown kind ${kindByte}`, false);
+    const userId = r.string();
+    const serial = r.string();
+    const sequence = r.u64be();
+    const previousHash = r.bytes(32);
+    const bodyLength = r.u32be();
+    const headerLength = r.offset;
+    if (r.remaining < bodyLength) throw new UpdateFormatError(`body is ${r.remaining} of ${bodyLength} bytes`, true);
+    if (r.remaining > bodyLength) throw new UpdateFormatError('bytes after the body', false);
+    if (bodyLength < 28) throw new UpdateFormatError('body too short to be sealed', false);
+    return {
+      header: { kind: kindByte === 1 ? 'resync' : 'incremental', userId, serial, sequence, previousHash },
+      headerBytes: file.slice(0, headerLength),
+      sealedBody: r.rest(),
+    };
+  });
 }
 
 /** Encodes records into a body plaintext. */
@@ -229,31 +135,31 @@ export function encodeRecords(records: readonly UpdateRecord[]): Uint8Array {
       case 'reset':
         break;
       case 'userUpsert':
-        f.str(rec.id).str(rec.name);
+        f.string(rec.id).string(rec.name);
         break;
       case 'userDelete':
       case 'groupDelete':
       case 'keyDelete':
-        f.str(rec.id);
+        f.string(rec.id);
         break;
       case 'groupUpsert':
-        f.str(rec.id).str(rec.name).varint(rec.policy.maxKeys).str(rec.policy.algorithm).varint(rec.policy.defaultCryptoperiodMs);
-        f.byte(rec.shareHistory ? 1 : 0).varint(rec.members.length);
-        for (const m of rec.members) f.str(m);
+        f.string(rec.id).string(rec.name).varint(rec.policy.maxKeys).string(rec.policy.algorithm).varint(rec.policy.defaultCryptoperiodMs);
+        f.u8(rec.shareHistory ? 1 : 0).varint(rec.members.length);
+        for (const m of rec.members) f.string(m);
         break;
       case 'keyUpsert':
-        f.str(rec.id).str(rec.name).str(rec.owner).str(rec.algorithm).str(rec.lifecycle);
+        f.string(rec.id).string(rec.name).string(rec.owner).string(rec.algorithm).string(rec.lifecycle);
         break;
       case 'keyMaterial':
-        f.u32(rec.keyNumber).bytes(rec.blob);
+        f.u32be(rec.keyNumber).bytes(rec.blob);
         break;
       case 'eraseOrder':
-        f.u32(rec.keyNumber).bytes(rec.order);
+        f.u32be(rec.keyNumber).bytes(rec.order);
         break;
     }
-    w.varint(RECORD_TYPES.indexOf(rec.type)).blob(f.done());
+    w.varint(RECORD_TYPES.indexOf(rec.type)).lenBytes(f.finish());
   }
-  return w.done();
+  return w.finish();
 }
 
 function algorithm(s: string): Algorithm {
@@ -263,49 +169,56 @@ function algorithm(s: string): Algorithm {
 
 /** Decodes a body plaintext; `UpdateFormatError` on anything malformed. */
 export function decodeRecords(body: Uint8Array): UpdateRecord[] {
-  const r = new Reader(body);
-  const out: UpdateRecord[] = [];
-  while (r.remaining > 0) {
-    const type = RECORD_TYPES[r.varint()];
-    const f = new Reader(r.blob());
-    let rec: UpdateRecord;
-    switch (type) {
-      case 'reset':
-        rec = { type };
-        break;
-      case 'userUpsert':
-        rec = { type, id: f.str(), name: f.str() };
-        break;
-      case 'userDelete':
-      case 'groupDelete':
-      case 'keyDelete':
-        rec = { type, id: f.str() };
-        break;
-      case 'groupUpsert': {
-        const id = f.str();
-        const name = f.str();
-        const policy = { maxKeys: f.varint(), algorithm: algorithm(f.str()), defaultCryptoperiodMs: f.varint() };
-        const shareHistory = f.byte() === 1;
-        const members = Array.from({ length: f.varint() }, () => f.str());
-        rec = { type, id, name, policy, shareHistory, members };
-        break;
+  return asUpdateFormatError(() => {
+    const r = new Reader(body);
+    const out: UpdateRecord[] = [];
+    while (r.remaining > 0) {
+      const type = RECORD_TYPES[r.varint()];
+      const f = new Reader(r.lenBytes());
+      let rec: UpdateRecord;
+      switch (type) {
+        case 'reset':
+          rec = { type };
+          break;
+        case 'userUpsert':
+          rec = { type, id: f.string(), name: f.string() };
+          break;
+        case 'userDelete':
+        case 'groupDelete':
+        case 'keyDelete':
+          rec = { type, id: f.string() };
+          break;
+        case 'groupUpsert': {
+          const id = f.string();
+          const name = f.string();
+          const policy = { maxKeys: f.varint(), algorithm: algorithm(f.string()), defaultCryptoperiodMs: f.varint() };
+          const shareFlag = f.u8();
+          if (shareFlag > 1) throw new UpdateFormatError(`shareHistory flag ${shareFlag} is not 0 or 1`, false);
+          const count = f.varint();
+          // Each member takes at least one byte: a larger count cannot be met (and must not allocate).
+          if (count > f.remaining) throw new UpdateFormatError(`${count} members announced, ${f.remaining} bytes left`, true);
+          const members = Array.from({ length: count }, () => f.string());
+          const shareHistory = shareFlag === 1;
+          rec = { type, id, name, policy, shareHistory, members };
+          break;
+        }
+        case 'keyUpsert':
+          rec = { type, id: f.string(), name: f.string(), owner: f.string(), algorithm: algorithm(f.string()), lifecycle: f.string() };
+          break;
+        case 'keyMaterial':
+          rec = { type, keyNumber: f.u32be(), blob: f.rest() };
+          break;
+        case 'eraseOrder':
+          rec = { type, keyNumber: f.u32be(), order: f.rest() };
+          break;
+        default:
+          throw new UpdateFormatError('unknown record type', false);
       }
-      case 'keyUpsert':
-        rec = { type, id: f.str(), name: f.str(), owner: f.str(), algorithm: algorithm(f.str()), lifecycle: f.str() };
-        break;
-      case 'keyMaterial':
-        rec = { type, keyNumber: f.u32(), blob: f.bytes(f.remaining) };
-        break;
-      case 'eraseOrder':
-        rec = { type, keyNumber: f.u32(), order: f.bytes(f.remaining) };
-        break;
-      default:
-        throw new UpdateFormatError('unknown record type', false);
+      if (f.remaining !== 0) throw new UpdateFormatError(`${rec.type} record has trailing bytes`, false);
+      out.push(rec);
     }
-    if (f.remaining !== 0) throw new UpdateFormatError(`${rec.type} record has trailing bytes`, false);
-    out.push(rec);
-  }
-  return out;
+    return out;
+  });
 }
 
 /** Assembles a file from its header and sealed body. */

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { decodeMessage, encodeMessage, messageAad } from './message.ts';
+import { SekeyError } from './sekeyError.ts';
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const NONCE = new Uint8Array(12).fill(0x11);
+const CT = new Uint8Array(21).fill(0x22);
+
+function malformed(bytes: Uint8Array): void {
+  try {
+    decodeMessage(bytes);
+  } catch (e) {
+    expect(e).toBeInstanceOf(SekeyError);
+    expect((e as SekeyError).code).toBe('MalformedMessage');
+    return;
+  }
+  expect.unreachable();
+}
+
+describe('messages', () => {
+  it('are "SKM1" ‖ u32be key number ‖ nonce ‖ ciphertext and tag; the first 8 bytes are the AAD', () => {
+    expect(hex(messageAad('K2001'))).toBe('534b4d31' + '000007d1');
+    const m = encodeMessage('K2001', NONCE, CT);
+    expect(hex(m)).toBe('534b4d31000007d1' + '11'.repeat(12) + '22'.repeat(21));
+    expect(decodeMessage(m)).toEqual({ keyId: 'K2001', nonce: NONCE, ciphertext: CT });
+  });
+
+  it('refuse to encode a bad nonce or a ciphertext without a tag', () => {
+    expect(() => encodeMessage('K2001', new Uint8Array(11), CT)).toThrow(RangeError);
+    expect(() => encodeMessage('K2001', NONCE, new Uint8Array(15))).toThrow(RangeError);
+    expect(() => messageAad('X1')).toThrow(RangeError);
+  });
+
+  it('refuse to decode what cannot be a message', () => {
+    const m = encodeMessage('K2001', NONCE, new Uint8Array(16));
+    expect(decodeMessage(m).ciphertext.length).toBe(16);
+    malformed(m.subarray(0, m.length - 1));
+    malformed(m.subarray(0, 10));
+    malformed(new Uint8Array(0));
+    malformed(Uint8Array.from([0x53, 0x4b, 0x4d, 0x32, ...m.subarray(4)]));
+  });
+});
