@@ -166,7 +166,10 @@ const SECTIONS: readonly MachineSection[] = [
       'Refusal reasons, checked in this order by `refusalFor`: `forged` (seal fails), `wrongRecipient`, `replayed` (sequence = last applied), ' +
       '`rolledBack` (sequence < last), `gap` (incremental file with sequence > last + 1), `forged` (previous-file hash does not match); `truncated` and ' +
       '`corrupt` come from parsing. A resync skips the `gap` and previous-hash checks (it replaces the replica) but never the sequence checks. ' +
-      'After `maxRefusals` consecutive refusals (default 5) the user is `blocked`: it opens only files named as a resync (`namedResync`) until one applies.',
+      'After `maxRefusals` consecutive refusals (default 5) the user is `blocked`: it opens only files named as a resync (`namedResync`) until one applies. ' +
+      '`OPEN` carries the hash of the file; a file refused since the last applied one is not opened again (`notRefusedBefore`, `namedResync`), so each file is ' +
+      'judged and counted once. `openingRefusal` says why a file is not opened: `gap` for a blocked user and a file not named as a resync, otherwise the reason ' +
+      'the file was refused for. `recordApplied` records the verified sequence and the opened hash; the snapshot it leaves is committed with the file.',
   },
   {
     title: 'Publication, admin side per user (`model/publication.ts`)',

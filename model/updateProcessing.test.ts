@@ -1,10 +1,12 @@
 import { describe, expect, test } from 'vitest';
 import { initialTransition, transition } from 'xstate';
+import type { AnyMachineSnapshot } from 'xstate';
 import { explore, summarize } from './exhaustive.testkit.ts';
 import {
   DEFAULT_MAX_REFUSALS,
   REFUSAL_REASONS,
   UPDATE_STATES,
+  openingRefusal,
   refusalFor,
   updateProcessingMachine,
 } from './updateProcessing.ts';
@@ -18,20 +20,25 @@ function run(events: readonly UpdateEvent[], input: UpdateProcessingInput = {}):
   return s;
 }
 
+/** A hash no other file of a test has. */
+let files = 0;
+const freshHash = (): string => `f${++files}`;
+/** Opening a file: a fresh one unless `fileHash` is given. */
+const open = (resyncName = false, fileHash = freshHash()): UpdateEvent => ({ type: 'OPEN', resync: resyncName, fileHash });
 /** The events of one whole file, up to the verification. */
-const file = (facts: Partial<VerifiedFacts> = {}, resyncName = false): UpdateEvent[] => [
-  { type: 'OPEN', resync: resyncName },
+const file = (facts: Partial<VerifiedFacts> = {}, resyncName = false, fileHash = freshHash()): UpdateEvent[] => [
+  open(resyncName, fileHash),
   { type: 'OPENED', truncated: false, malformed: false },
   { type: 'VERIFIED', ...good, ...facts },
 ];
-const apply = (hash: string): UpdateEvent => ({ type: 'APPLIED', fileHash: hash });
+const applied: UpdateEvent = { type: 'APPLIED' };
 
 describe('updateProcessing', () => {
   test('a good file goes idle → opening → verifying → applying → applied', () => {
     const states: string[] = [];
     let [s] = initialTransition(updateProcessingMachine, {});
     states.push(String(s.value));
-    for (const e of [...file(), apply('h1')]) {
+    for (const e of [...file({}, false, 'h1'), applied]) {
       [s] = transition(updateProcessingMachine, s, e);
       states.push(String(s.value));
     }
@@ -40,8 +47,8 @@ describe('updateProcessing', () => {
   });
 
   test.each([
-    ['truncated', [{ type: 'OPEN', resync: false }, { type: 'OPENED', truncated: true, malformed: false }]],
-    ['corrupt', [{ type: 'OPEN', resync: false }, { type: 'OPENED', truncated: false, malformed: true }]],
+    ['truncated', [open(), { type: 'OPENED', truncated: true, malformed: false }]],
+    ['corrupt', [open(), { type: 'OPENED', truncated: false, malformed: true }]],
     ['forged', file({ authentic: false })],
     ['wrongRecipient', file({ forThisRecipient: false })],
     ['replayed', file({ sequence: 3 })],
@@ -59,8 +66,8 @@ describe('updateProcessing', () => {
     for (const facts of [{ authentic: false }, { forThisRecipient: false }, { sequence: 3 }, { sequence: 2 }, { sequence: 9 }]) {
       seen.add(String(refusalFor(run([], { lastSequence: 3 }).context, { ...good, ...facts })));
     }
-    seen.add(String(run([{ type: 'OPEN', resync: false }, { type: 'OPENED', truncated: true, malformed: false }]).context.lastRefusal));
-    seen.add(String(run([{ type: 'OPEN', resync: false }, { type: 'OPENED', truncated: false, malformed: true }]).context.lastRefusal));
+    seen.add(String(run([open(), { type: 'OPENED', truncated: true, malformed: false }]).context.lastRefusal));
+    seen.add(String(run([open(), { type: 'OPENED', truncated: false, malformed: true }]).context.lastRefusal));
     expect([...seen].sort()).toEqual([...REFUSAL_REASONS].sort());
   });
 
@@ -68,29 +75,31 @@ describe('updateProcessing', () => {
     const s = run([...file(), { type: 'POWER_LOSS' }]);
     expect(s.value).toBe('idle');
     expect(s.context).toMatchObject({ lastSequence: 0, pending: null });
-    expect(run([...file(), { type: 'POWER_LOSS' }, ...file(), apply('h1')]).context.lastSequence).toBe(1);
+    expect(s.context.fileInHand).toBeNull();
+    // The same file, opened again after the power cut, applies: a lost file is not a refused one.
+    expect(run([...file({}, false, 'h1'), { type: 'POWER_LOSS' }, ...file({}, false, 'h1'), applied]).context.lastSequence).toBe(1);
   });
 
   test(`after ${DEFAULT_MAX_REFUSALS} consecutive refusals the user is blocked until a resync applies`, () => {
     const bad = Array.from({ length: DEFAULT_MAX_REFUSALS }, () => file({ authentic: false })).flat();
     const blocked = run(bad);
     expect(blocked.value).toBe('blocked');
-    expect(blocked.can({ type: 'OPEN', resync: false })).toBe(false);
+    expect(blocked.can(open())).toBe(false);
     // An incremental file dressed as a resync is still refused while blocked.
     expect(run([...bad, ...file({}, true)]).value).toBe('blocked');
     expect(run([...bad, ...file({}, true)]).context.lastRefusal).toBe('gap');
-    const resynced = run([...bad, ...file({ resync: true, sequence: 7, extendsAppliedChain: false }, true), apply('h7')]);
+    const resynced = run([...bad, ...file({ resync: true, sequence: 7, extendsAppliedChain: false }, true, 'h7'), applied]);
     expect(resynced.value).toBe('applied');
-    expect(resynced.context).toMatchObject({ lastSequence: 7, consecutiveRefusals: 0, lastRefusal: null });
+    expect(resynced.context).toMatchObject({ lastSequence: 7, lastFileHash: 'h7', consecutiveRefusals: 0, lastRefusal: null });
   });
 
   test('a resync may skip sequences but never go back', () => {
-    expect(run([...file({ resync: true, sequence: 9, extendsAppliedChain: false }), apply('h9')]).context.lastSequence).toBe(9);
+    expect(run([...file({ resync: true, sequence: 9, extendsAppliedChain: false }), applied]).context.lastSequence).toBe(9);
     expect(run(file({ resync: true, sequence: 2 }), { lastSequence: 4 }).context.lastRefusal).toBe('rolledBack');
   });
 
   test('a success resets the refusal count', () => {
-    const s = run([...file({ authentic: false }), ...file({ authentic: false }), ...file(), apply('h1')]);
+    const s = run([...file({ authentic: false }), ...file({ authentic: false }), ...file(), applied]);
     expect(s.context.consecutiveRefusals).toBe(0);
   });
 
@@ -98,6 +107,53 @@ describe('updateProcessing', () => {
     expect(run([], { consecutiveRefusals: 5 }).value).toBe('blocked');
     for (const input of [{ maxRefusals: 0 }, { lastSequence: -1 }, { consecutiveRefusals: 0.5 }]) {
       expect(initialTransition(updateProcessingMachine, input)[0].status).toBe('error');
+    }
+  });
+
+  test('a file refused once is not opened, judged or counted again; its reason is kept', () => {
+    const junk = file({ authentic: false }, false, 'junk');
+    const once = run(junk);
+    expect(once.context).toMatchObject({ consecutiveRefusals: 1, refusedFiles: [{ fileHash: 'junk', reason: 'forged' }], fileInHand: null });
+    expect(once.can(open(false, 'junk'))).toBe(false);
+    expect(openingRefusal(once.context, { resync: false, fileHash: 'junk' })).toBe('forged');
+    expect(openingRefusal(once.context, { resync: false, fileHash: 'other' })).toBeNull();
+    // Presented again and again, it changes nothing: no count, no block.
+    const again = run([...junk, ...junk, ...junk, ...junk, ...junk]);
+    expect(again.value).toBe('refused');
+    expect(again.context).toEqual(once.context);
+    // Truncated and corrupt files are remembered the same way.
+    const cut = run([open(false, 'cut'), { type: 'OPENED', truncated: true, malformed: false }]);
+    expect(cut.context.refusedFiles).toEqual([{ fileHash: 'cut', reason: 'truncated' }]);
+    expect(cut.can(open(true, 'cut'))).toBe(false);
+  });
+
+  test('applying a file records the verified sequence and the opened hash, and forgets the refused files', () => {
+    const s = run([...file({ authentic: false }, false, 'junk'), ...file({ sequence: 4 }, false, 'h4'), applied], { lastSequence: 3, lastFileHash: 'h3' });
+    expect(s.value).toBe('applied');
+    expect(s.context).toMatchObject({ lastSequence: 4, lastFileHash: 'h4', refusedFiles: [], fileInHand: null, pending: null });
+    // After the apply the old junk is judged afresh, against the new last sequence.
+    expect(s.can(open(false, 'junk'))).toBe(true);
+    expect(run([...file({ authentic: false }, false, 'junk'), ...file({ sequence: 4 }, false, 'h4'), applied, ...file({ sequence: 4 }, false, 'junk')], { lastSequence: 3 }).context.lastRefusal).toBe('replayed');
+  });
+
+  test('a blocked user does not open a file not named as a resync (gap), nor a resync it refused before', () => {
+    const bad = Array.from({ length: DEFAULT_MAX_REFUSALS }, () => file({ authentic: false })).flat();
+    const blocked = run([...bad, ...file({ resync: true, authentic: false }, true, 'badResync')]);
+    expect(blocked.value).toBe('blocked');
+    expect(openingRefusal(blocked.context, { resync: false, fileHash: 'new' })).toBe('gap');
+    expect(blocked.can(open(false, 'new'))).toBe(false);
+    expect(openingRefusal(blocked.context, { resync: true, fileHash: 'badResync' })).toBe('forged');
+    expect(blocked.can(open(true, 'badResync'))).toBe(false);
+    expect(openingRefusal(blocked.context, { resync: true, fileHash: 'new' })).toBeNull();
+    expect(blocked.can(open(true, 'new'))).toBe(true);
+  });
+
+  test('a power cut while opening or verifying drops the file in hand, and does not refuse it', () => {
+    for (const events of [[open(false, 'x')], [open(false, 'x'), { type: 'OPENED', truncated: false, malformed: false }]] as UpdateEvent[][]) {
+      const s = run([...events, { type: 'POWER_LOSS' }]);
+      expect(s.value).toBe('idle');
+      expect(s.context).toMatchObject({ fileInHand: null, pending: null, refusedFiles: [], consecutiveRefusals: 0 });
+      expect(s.can(open(false, 'x'))).toBe(true);
     }
   });
 
@@ -110,16 +166,26 @@ describe('updateProcessing', () => {
             for (const extendsAppliedChain of [true, false])
               verifiedVariants.push({ type: 'VERIFIED', authentic, forThisRecipient, sequence, resync, extendsAppliedChain });
     const events: UpdateEvent[] = [
-      { type: 'OPEN', resync: false },
-      { type: 'OPEN', resync: true },
+      // Three files: two refused block the user (maxRefusals 2), and the third may still be opened.
+      ...['a', 'b', 'c'].flatMap((fileHash): UpdateEvent[] => [
+        { type: 'OPEN', resync: false, fileHash },
+        { type: 'OPEN', resync: true, fileHash },
+      ]),
       { type: 'OPENED', truncated: true, malformed: false },
       { type: 'OPENED', truncated: false, malformed: true },
       { type: 'OPENED', truncated: false, malformed: false },
       ...verifiedVariants,
-      { type: 'APPLIED', fileHash: 'h' },
+      { type: 'APPLIED' },
       { type: 'POWER_LOSS' },
     ];
-    const e = explore({ machine: updateProcessingMachine, input: { maxRefusals: 2 }, events });
+    // Vertices keep what a guard reads: which files were refused matters, not why, in what order, nor
+    // the last reason or the last applied hash (VERIFIED brings `extendsAppliedChain` as a fact).
+    const serializeState = (snapshot: AnyMachineSnapshot): string => {
+      const c = (snapshot as UpdateProcessingSnapshot).context;
+      const refused = c.refusedFiles.map((f) => f.fileHash).sort();
+      return JSON.stringify([snapshot.value, c.lastSequence, c.consecutiveRefusals, refused, c.fileInHand, c.pending]);
+    };
+    const e = explore({ machine: updateProcessingMachine, input: { maxRefusals: 2 }, events, serializeState });
     console.log(summarize('updateProcessing', e));
     expect([...e.reachedStates].sort()).toEqual([...UPDATE_STATES].sort());
     expect(e.unexercisedEdges).toEqual([]);

@@ -20,14 +20,24 @@
  * refused as `forged`. A resync skips both the `gap` and the previous-hash checks — it replaces the
  * replica — but never the sequence checks.
  *
- * A refusal leaves the user's keys and metadata as they were; only the refusal count moves. After `maxRefusals` consecutive refusals (default 5,
- * as the original's TRY_LIMIT) the user is `blocked`: only a full resync snapshot is opened then, and
- * applying one clears the block. The original re-parsed everything from a `.recovery` file with no
- * freshness at all; here a resync must still carry a sequence newer than the last applied one, so an
- * old snapshot cannot be used to roll a user back.
+ * A refusal leaves the user's keys and metadata as they were; only the refusal count moves. After
+ * `maxRefusals` consecutive refusals (default 5, as the original's TRY_LIMIT,
+ * `reference/original-sekey.md` §1.7) the user is `blocked`: only a file named as a full resync is
+ * opened then, and applying one clears the block. The original re-parsed everything from a
+ * `.recovery` file with no freshness at all; here a resync must still carry a sequence newer than the
+ * last applied one, so an old snapshot cannot be used to roll a user back.
  *
- * The sequence and hash of the last applied file live in device flash (a monotonic counter); the
- * context here mirrors them.
+ * Each file is judged and counted once. `OPEN` carries the hash of the file's bytes; the context
+ * keeps the files refused since the last applied one with their reasons (`refusedFiles`), and a file
+ * found there is not opened again (`openingRefusal`): one junk file left in the shared folder must
+ * not block the user by itself, sync after sync. A blocked user does not open a file that is not
+ * named as a resync either; asked why, the answer is `gap` — it has lost continuity and needs a
+ * snapshot. Applying a file clears the list (a later file is judged against a new last sequence).
+ *
+ * The context is the whole of the user's update state: the implementation persists the snapshot
+ * (`model/persistedSnapshot.ts`) in the same commit as the file's changes, so the last applied
+ * sequence and hash recorded are the ones `recordApplied` set. The HSM's flash counter follows the
+ * sequence, as a floor against a rolled-back database.
  *
  * @module
  */
@@ -50,6 +60,21 @@ export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 export const UPDATE_STATES = ['idle', 'opening', 'verifying', 'applying', 'applied', 'refused', 'blocked'] as const;
 /** A state of update processing. */
 export type UpdateState = (typeof UPDATE_STATES)[number];
+
+/** A file refused since the last applied one, and why: it is not judged, nor counted, again. */
+export interface RefusedFile {
+  /** Hash of the file's bytes (as given by `OPEN`). */
+  readonly fileHash: string;
+  readonly reason: RefusalReason;
+}
+
+/** What `OPEN` says of a file found in the user's stream, before it is parsed. */
+export interface OpenFacts {
+  /** What its name claims (unauthenticated): a full resync rather than an incremental file. */
+  readonly resync: boolean;
+  /** Hash of the file's bytes: what identifies the file in the refused list and, once applied, the chain. */
+  readonly fileHash: string;
+}
 
 /** Facts from parsing a file's bytes (before any cryptography). */
 export interface OpenedFacts {
@@ -74,18 +99,19 @@ export interface VerifiedFacts {
 
 /**
  * Update-processing events.
- * - `OPEN`: a file was found in the user's stream; `resync` is what its name claims (unauthenticated,
- *   used only to decide whether a blocked user opens it at all).
- * - `OPENED`: the bytes were read and parsed.
+ * - `OPEN`: a file was found in the user's stream and read (see {@link OpenFacts}); it is opened
+ *   unless refused before, or the user is blocked and its name does not claim a resync.
+ * - `OPENED`: the bytes were parsed.
  * - `VERIFIED`: the device checked the seal and the header.
- * - `APPLIED`: database and key store committed together; `fileHash` is the applied file's hash.
+ * - `APPLIED`: the file's changes and the snapshot this event leads to are committed together
+ *   (database and key store in one atomic commit).
  * - `POWER_LOSS`: power went away; an uncommitted apply is as if it never started.
  */
 export type UpdateEvent =
-  | { type: 'OPEN'; resync: boolean }
+  | ({ type: 'OPEN' } & OpenFacts)
   | ({ type: 'OPENED' } & OpenedFacts)
   | ({ type: 'VERIFIED' } & VerifiedFacts)
-  | { type: 'APPLIED'; fileHash: string }
+  | { type: 'APPLIED' }
   | { type: 'POWER_LOSS' };
 
 /** Input of {@link updateProcessingMachine}. */
@@ -107,6 +133,10 @@ export interface UpdateProcessingContext {
   readonly lastFileHash: string;
   readonly consecutiveRefusals: number;
   readonly lastRefusal: RefusalReason | null;
+  /** Files refused since the last applied one, oldest first (each judged and counted once). */
+  readonly refusedFiles: readonly RefusedFile[];
+  /** Hash of the file in hand, from `OPEN` until it is applied, refused or lost to a power cut. */
+  readonly fileInHand: string | null;
   /** The file in hand: its verified sequence and kind, once known. */
   readonly pending: { readonly sequence: number; readonly resync: boolean } | null;
 }
@@ -124,6 +154,16 @@ function atRefusalLimit(context: UpdateProcessingContext): boolean {
   return context.consecutiveRefusals >= context.maxRefusals;
 }
 
+/**
+ * Why a file is not opened at all, or null when it is: a blocked user refuses anything not named as
+ * a resync as `gap` (it has lost continuity and waits for a snapshot); a file refused since the last
+ * applied one keeps the reason it was refused for (judged and counted once).
+ */
+export function openingRefusal(context: UpdateProcessingContext, open: OpenFacts): RefusalReason | null {
+  if (atRefusalLimit(context) && !open.resync) return 'gap';
+  return context.refusedFiles.find((f) => f.fileHash === open.fileHash)?.reason ?? null;
+}
+
 /** The refusal reason for a verified file, or null when it may be applied. Order matters. */
 export function refusalFor(context: UpdateProcessingContext, facts: VerifiedFacts): RefusalReason | null {
   if (!facts.authentic) return 'forged';
@@ -136,14 +176,24 @@ export function refusalFor(context: UpdateProcessingContext, facts: VerifiedFact
   return null;
 }
 
-/** The context after refusing a file for `reason`. */
+/** The context after refusing the file in hand for `reason`: counted once, and remembered. */
 function refusal(context: UpdateProcessingContext, reason: RefusalReason): Partial<UpdateProcessingContext> {
+  // `opening` and `verifying`, where files are refused, are only entered with a file in hand.
+  const fileHash = context.fileInHand as string;
   return {
     lastRefusal: reason,
     // Saturates at the limit: once blocked, more refusals change nothing but the last reason.
     consecutiveRefusals: Math.min(context.consecutiveRefusals + 1, context.maxRefusals),
+    refusedFiles: [...context.refusedFiles, { fileHash, reason }],
+    fileInHand: null,
     pending: null,
   };
+}
+
+/** The open facts an event carries; guards and actions using it sit on `OPEN` only. */
+function opened(event: UpdateEvent): OpenFacts {
+  assertEvent(event, 'OPEN');
+  return event;
 }
 
 /** The user-side update-processing machine. */
@@ -166,11 +216,13 @@ export const updateProcessingMachine = setup({
       assertEvent(event, 'OPENED');
       return event.malformed;
     },
-    /** A blocked user only opens what claims to be a resync. */
-    namedResync: ({ event }) => {
-      assertEvent(event, 'OPEN');
-      return event.resync;
-    },
+    /** A file not refused since the last applied one (see {@link openingRefusal}). */
+    notRefusedBefore: ({ context, event }) => openingRefusal(context, opened(event)) === null,
+    /**
+     * A blocked user only opens what claims to be a resync, and not one it refused before (see
+     * {@link openingRefusal}: the same test as `notRefusedBefore`, which also reads the block).
+     */
+    namedResync: ({ context, event }) => openingRefusal(context, opened(event)) === null,
     /** The verified facts leave no reason to refuse (see {@link refusalFor}). */
     acceptable: ({ context, event }) => refusalFor(context, verified(event)) === null,
     /** A blocked user accepts nothing but an acceptable resync. */
@@ -178,6 +230,8 @@ export const updateProcessingMachine = setup({
       verified(event).resync && refusalFor(context, verified(event)) === null,
   },
   actions: {
+    /** The file in hand is the one `OPEN` names. */
+    takeFile: assign(({ event }) => ({ fileInHand: opened(event).fileHash })),
     refuseTruncated: assign(({ context }) => refusal(context, 'truncated')),
     refuseCorrupt: assign(({ context }) => refusal(context, 'corrupt')),
     /**
@@ -191,20 +245,25 @@ export const updateProcessingMachine = setup({
       const facts = verified(event);
       return { pending: { sequence: facts.sequence, resync: facts.resync } };
     }),
-    /** The device advanced its flash counter in the same atomic commit as the data. */
-    recordApplied: assign(({ context, event }) => {
-      assertEvent(event, 'APPLIED');
-      // `applying` is only entered with a pending file.
+    /**
+     * Records the applied file: its sequence and hash become the last applied, the refusal count and
+     * the refused files are cleared. The snapshot this leaves is what the commit of the file writes.
+     */
+    recordApplied: assign(({ context }) => {
+      // `applying` is only entered with a file in hand and its verified facts pending.
       const pending = context.pending as { sequence: number };
       return {
         lastSequence: pending.sequence,
-        lastFileHash: event.fileHash,
+        lastFileHash: context.fileInHand as string,
         consecutiveRefusals: 0,
         lastRefusal: null,
+        refusedFiles: [],
+        fileInHand: null,
         pending: null,
       };
     }),
-    dropPending: assign({ pending: null }),
+    /** A power cut drops the file in hand: without its commit, nothing of it is kept. */
+    dropFile: assign({ fileInHand: null, pending: null }),
   },
 }).createMachine({
   id: 'updateProcessing',
@@ -227,6 +286,8 @@ export const updateProcessingMachine = setup({
       lastFileHash: input.lastFileHash ?? '',
       consecutiveRefusals,
       lastRefusal: null,
+      refusedFiles: [],
+      fileInHand: null,
       pending: null,
     };
   },
@@ -235,7 +296,7 @@ export const updateProcessingMachine = setup({
     idle: {
       // A device restored with its refusal count at the limit boots blocked.
       always: { guard: 'awaitingResync', target: 'blocked' },
-      on: { OPEN: 'opening' },
+      on: { OPEN: { guard: 'notRefusedBefore', target: 'opening', actions: 'takeFile' } },
     },
     opening: {
       on: {
@@ -244,7 +305,7 @@ export const updateProcessingMachine = setup({
           { guard: 'fileMalformed', target: 'refused', actions: 'refuseCorrupt' },
           { target: 'verifying' },
         ],
-        POWER_LOSS: 'idle',
+        POWER_LOSS: { target: 'idle', actions: 'dropFile' },
       },
     },
     verifying: {
@@ -255,25 +316,25 @@ export const updateProcessingMachine = setup({
           { guard: 'acceptable', target: 'applying', actions: 'rememberPending' },
           { target: 'refused', actions: 'refuseVerified' },
         ],
-        POWER_LOSS: 'idle',
+        POWER_LOSS: { target: 'idle', actions: 'dropFile' },
       },
     },
     applying: {
       on: {
         APPLIED: { target: 'applied', actions: 'recordApplied' },
         // Apply is atomic: without its commit, nothing of the file is kept.
-        POWER_LOSS: { target: 'idle', actions: 'dropPending' },
+        POWER_LOSS: { target: 'idle', actions: 'dropFile' },
       },
     },
     applied: {
-      on: { OPEN: 'opening', POWER_LOSS: 'idle' },
+      on: { OPEN: { guard: 'notRefusedBefore', target: 'opening', actions: 'takeFile' }, POWER_LOSS: 'idle' },
     },
     refused: {
       always: { guard: 'refusalLimitReached', target: 'blocked' },
-      on: { OPEN: 'opening', POWER_LOSS: 'idle' },
+      on: { OPEN: { guard: 'notRefusedBefore', target: 'opening', actions: 'takeFile' }, POWER_LOSS: 'idle' },
     },
     blocked: {
-      on: { OPEN: { guard: 'namedResync', target: 'opening' } },
+      on: { OPEN: { guard: 'namedResync', target: 'opening', actions: 'takeFile' } },
     },
   },
 });

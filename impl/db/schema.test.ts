@@ -12,7 +12,7 @@ describe('schema', () => {
     const tables = db.exec("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")[0]?.values.flat();
     expect(tables).toEqual([
       'audit_log', 'counters', 'delivered_keys', 'identity', 'key_holders', 'keys', 'kms_groups', 'memberships',
-      'outbox', 'pending_device_ops', 'publication', 'published_views', 'refused_files', 'retired_devices', 'retired_groups',
+      'outbox', 'pending_device_ops', 'publication', 'published_views', 'retired_devices', 'retired_groups',
       'sqlite_sequence', 'streams', 'update_state', 'user_devices', 'users',
     ]);
   });

@@ -4,8 +4,9 @@
  * The original keeps five tables without foreign keys (`Users`, `Groups`, `UserGroup`, `SeKeys`,
  * `Recovery`) and stores PINs in them. Here: foreign keys on, no secrets at all (PINs live only in
  * the HSM, hashed), every key timestamp of NIST SP 800-57 Pt 1 §7 in its own column, the persisted
- * life-cycle snapshot beside them, per-user publication state, the applied update sequence, and a
- * hash-chained audit log.
+ * life-cycle snapshot beside them, per-user publication state, the user's update-processing snapshot
+ * (NULL until the first file is judged; its last sequence, hash and refusal count repeated as columns
+ * for people reading the database), and a hash-chained audit log.
  *
  * Migrations are numbered; `PRAGMA user_version` records the last one applied, and each runs in the
  * same transaction as its version bump, so a database is never half migrated.
@@ -86,9 +87,10 @@ export const MIGRATIONS: readonly Migration[] = [
         id                   INTEGER PRIMARY KEY CHECK (id = 1),
         last_sequence        INTEGER NOT NULL,
         last_file_hash       TEXT NOT NULL,
-        consecutive_refusals INTEGER NOT NULL
+        consecutive_refusals INTEGER NOT NULL,
+        snapshot             TEXT
       ) STRICT;
-      INSERT INTO update_state VALUES (1, 0, '', 0);
+      INSERT INTO update_state VALUES (1, 0, '', 0, NULL);
       CREATE TABLE audit_log (
         seq       INTEGER PRIMARY KEY,
         at        INTEGER NOT NULL,
@@ -151,9 +153,6 @@ export const MIGRATIONS: readonly Migration[] = [
         file_hash BLOB NOT NULL,
         bytes     BLOB,
         PRIMARY KEY (user_id, sequence)
-      ) STRICT;
-      CREATE TABLE refused_files (
-        hash TEXT PRIMARY KEY
       ) STRICT;
       CREATE TABLE pending_device_ops (
         seq        INTEGER PRIMARY KEY AUTOINCREMENT,

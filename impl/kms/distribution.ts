@@ -17,6 +17,7 @@ import { DELETE_ORDER_AAD, encodeDeleteOrder } from '../../device/deleteOrder.ts
 import { provisionUserDevice } from '../../device/provisioning.ts';
 import type { SecubeDevice } from '../../device/secube.ts';
 import { KmsError, sortIds } from '../../model/kms.ts';
+import { persistSnapshot } from '../../model/persistedSnapshot.ts';
 import type { GroupId, GroupPolicy, KeyId, UserId, UserRecord } from '../../model/kms.ts';
 import type { KeyView } from '../../model/projection.ts';
 import type { Admin } from './admin.ts';
@@ -124,7 +125,7 @@ export function projectionSource(db: Database): ProjectionSource {
   const users = readUsers(db);
   const keys = readKeys(db).map((k) => ({
     ...keyView(k),
-    lifecycle: JSON.stringify({ value: k.lifecycle.value, context: k.lifecycle.context }),
+    lifecycle: persistSnapshot(k.lifecycle),
   }));
   const heldBy = new Map<UserId, Set<KeyId>>();
   for (const row of (db.exec('SELECT user_id, key_id FROM key_holders')[0]?.values ?? []) as Array<[string, string]>) {

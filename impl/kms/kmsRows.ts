@@ -7,7 +7,8 @@
  */
 import { transition } from 'xstate';
 import { keyLifecycleMachine } from '../../model/keyLifecycle.ts';
-import type { KeyEvent, KeyLifecycleContext, KeyLifecycleSnapshot, KeyState } from '../../model/keyLifecycle.ts';
+import type { KeyEvent, KeyLifecycleSnapshot, KeyState } from '../../model/keyLifecycle.ts';
+import { persistSnapshot, restoreSnapshot } from '../../model/persistedSnapshot.ts';
 import { KmsError, compareIds, sortIds } from '../../model/kms.ts';
 import type { Algorithm, GroupId, GroupPolicy, KeyId, UserId, UserRecord } from '../../model/kms.ts';
 import { keyViewOf } from '../../model/projection.ts';
@@ -45,8 +46,7 @@ export function column(db: Database, sql: string, params: Cell[] = []): Cell[] {
 
 /** Restores a snapshot persisted by {@link writeKey}. */
 export function restoreLifecycle(text: string): KeyLifecycleSnapshot {
-  const { value, context } = JSON.parse(text) as { value: KeyState; context: KeyLifecycleContext };
-  return keyLifecycleMachine.resolveState({ value, context });
+  return restoreSnapshot(keyLifecycleMachine, text);
 }
 
 /** The state of a stored key. */
@@ -109,7 +109,7 @@ export function writeKey(db: Database, key: KeyRow): void {
       c.deactivatedAt,
       c.compromisedAt,
       c.destroyedAt,
-      JSON.stringify({ value: key.lifecycle.value, context: c }),
+      persistSnapshot(key.lifecycle),
     ],
   );
 }

@@ -15,6 +15,7 @@
  */
 import { transition, initialTransition } from 'xstate';
 import { DELETE_ORDER_AAD, encodeDeleteOrder } from '../../device/deleteOrder.ts';
+import { persistSnapshot, restoreSnapshot } from '../../model/persistedSnapshot.ts';
 import { publicationMachine } from '../../model/publication.ts';
 import type { PublicationEvent, PublicationSnapshot, PublicationState } from '../../model/publication.ts';
 import { sortIds } from '../../model/kms.ts';
@@ -111,8 +112,7 @@ function diffRecords(before: PublishedView, now: PublishedView, after: View, kin
 function readPublication(db: Database, userId: UserId, staleAfterMs: number): PublicationSnapshot {
   const text = column(db, 'SELECT snapshot FROM publication WHERE user_id = ?', [userId])[0];
   if (text === undefined) return initialTransition(publicationMachine, { userId, staleAfterMs })[0];
-  const { value, context } = JSON.parse(String(text)) as { value: PublicationState; context: PublicationSnapshot['context'] };
-  return publicationMachine.resolveState({ value, context: { ...context, staleAfterMs } });
+  return restoreSnapshot(publicationMachine, String(text), { staleAfterMs });
 }
 
 function writePublication(db: Database, userId: UserId, snapshot: PublicationSnapshot): void {
@@ -121,7 +121,7 @@ function writePublication(db: Database, userId: UserId, snapshot: PublicationSna
     `INSERT INTO publication (user_id, state, published_sequence, acknowledged_sequence, snapshot) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT(user_id) DO UPDATE SET state = excluded.state, published_sequence = excluded.published_sequence,
        acknowledged_sequence = excluded.acknowledged_sequence, snapshot = excluded.snapshot`,
-    [userId, String(snapshot.value), c.publishedSequence, c.acknowledgedSequence, JSON.stringify({ value: snapshot.value, context: c })],
+    [userId, String(snapshot.value), c.publishedSequence, c.acknowledgedSequence, persistSnapshot(snapshot)],
   );
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { GroupPolicy } from '../../model/kms.ts';
-import { updateStream } from '../protocol/streams.ts';
+import { updateFileName, updateStream } from '../protocol/streams.ts';
 import { newTeam } from './world.testkit.ts';
 
 const DAY = 86_400_000;
@@ -128,5 +128,32 @@ describe('distribution by update files', () => {
     expect(reopened.pendingDeviceWork()).toMatchObject({ operations: 1, error: expect.stringMatching(/UnwrapFailed/) });
     expect(reopened.groups().map((g) => g.id)).toEqual(['G1']);
     await expect(reopened.sync(w.transport)).rejects.toThrow(/UnwrapFailed/);
+  });
+
+  test('update processing is restored from its saved snapshot: a refused file stays counted once after a reopen', async () => {
+    const w = await team();
+    w.admin.activateKey(w.admin.addKey('G1', 'k'));
+    await w.syncByFiles();
+    const bob = w.users.get('U2')!;
+    const hw = w.hardware.get('U2')!;
+    const junk = new Uint8Array(64).fill(7);
+    const name = updateFileName(bob.appliedSequence + 1, 'incremental');
+    await w.transport.write(updateStream('U2'), name, junk);
+    const first = await bob.sync(w.transport);
+    expect(first.refused).toHaveLength(1);
+    expect(bob.check(junk)).toBe(first.refused[0]?.reason);
+    bob.close();
+    const { User } = await import('./user.ts');
+    const reopened = await User.open({ device: bob.device, sd: hw.sd, clock: w.clock });
+    expect((await reopened.sync(w.transport)).refused).toEqual([]);
+    expect(reopened.check(junk)).toBe(first.refused[0]?.reason);
+    expect(reopened.blocked).toBe(false);
+    // The next real file applies, and the applied sequence and hash are the machine's.
+    await w.transport.remove(updateStream('U2'), name);
+    w.admin.renameGroup('G1', 'renamed');
+    await w.publisher.publish();
+    const applied = await reopened.sync(w.transport);
+    expect(applied.applied).toEqual([first.sequence + 1]);
+    expect(reopened.appliedSequence).toBe(first.sequence + 1);
   });
 });

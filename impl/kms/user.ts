@@ -14,7 +14,8 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { initialTransition, transition } from 'xstate';
 import { isDeviceError } from '../../device/deviceError.ts';
 import { keyUsage, keyUsageAt } from '../../model/keyLifecycle.ts';
-import { updateProcessingMachine } from '../../model/updateProcessing.ts';
+import { persistSnapshot, restoreSnapshot } from '../../model/persistedSnapshot.ts';
+import { openingRefusal, updateProcessingMachine } from '../../model/updateProcessing.ts';
 import type { RefusalReason, UpdateProcessingSnapshot } from '../../model/updateProcessing.ts';
 import { encodeAckHeader } from '../protocol/ackFile.ts';
 import { ackFileName, ackStream, sequenceOfName, updateStream } from '../protocol/streams.ts';
@@ -326,23 +327,20 @@ export class User {
 
   // ---- update files -----------------------------------------------------------------------------
 
-  /** Where update processing stands, restored from the database. */
+  /** Where update processing stands: the machine's persisted snapshot, or its start before any file. */
   #processing(db: Database): UpdateProcessingSnapshot {
-    const row = db.exec('SELECT last_sequence, last_file_hash, consecutive_refusals FROM update_state WHERE id = 1')[0]?.values[0] ?? [0, '', 0];
-    const [snapshot] = initialTransition(updateProcessingMachine, {
-      lastSequence: Number(row[0]),
-      lastFileHash: String(row[1]),
-      consecutiveRefusals: Number(row[2]),
-    });
-    return snapshot;
+    const text = column(db, 'SELECT snapshot FROM update_state WHERE id = 1')[0] ?? null;
+    return text === null ? initialTransition(updateProcessingMachine, {})[0] : restoreSnapshot(updateProcessingMachine, String(text));
   }
 
+  /** Saves the machine's snapshot (inside the caller's transaction); the columns repeat it for readers. */
   #saveProcessing(db: Database, p: UpdateProcessingSnapshot): void {
     const c = p.context;
-    db.run('UPDATE update_state SET last_sequence = ?, last_file_hash = ?, consecutive_refusals = ? WHERE id = 1', [
+    db.run('UPDATE update_state SET last_sequence = ?, last_file_hash = ?, consecutive_refusals = ?, snapshot = ? WHERE id = 1', [
       c.lastSequence,
       c.lastFileHash,
       c.consecutiveRefusals,
+      persistSnapshot(p),
     ]);
   }
 
@@ -374,29 +372,23 @@ export class User {
     for (const name of await transport.list(stream)) {
       const claimed = sequenceOfName(name);
       let p = this.#db.read((db) => this.#processing(db));
-      // Files already applied are skipped unopened; only names above the last sequence are news.
+      // Files already applied are skipped unread; only names above the last sequence are news.
       if (claimed === null || claimed.sequence <= p.context.lastSequence) continue;
-      const open = { type: 'OPEN', resync: claimed.resync } as const;
-      if (!p.can(open)) continue; // blocked, and this file does not even claim to be a resync
-      [p] = transition(updateProcessingMachine, p, open);
       const bytes = await transport.read(stream, name);
       if (bytes === null) continue;
-      const hash = bytesToHex(fileHash(bytes));
-      // A file refused once is not judged (nor counted) again on every later sync: one junk file
-      // dropped into the share must not block the user by itself.
-      if (this.#db.read((db) => column(db, 'SELECT hash FROM refused_files WHERE hash = ?', [hash]).length > 0)) continue;
+      const open = { type: 'OPEN', resync: claimed.resync, fileHash: bytesToHex(fileHash(bytes)) } as const;
+      // The machine does not open a file it refused before, nor, when blocked, one not named a resync.
+      if (!p.can(open)) continue;
+      [p] = transition(updateProcessingMachine, p, open);
       const outcome = this.#judge(p, bytes);
       p = outcome.snapshot;
-      if (p.value === 'refused' || p.value === 'blocked') {
+      if (p.value !== 'applying') {
         refused.push({ name, reason: p.context.lastRefusal as RefusalReason });
-        this.#db.transaction((db) => {
-          this.#saveProcessing(db, p);
-          db.run('INSERT OR IGNORE INTO refused_files (hash) VALUES (?)', [hash]);
-        });
+        this.#db.transaction((db) => this.#saveProcessing(db, p));
         continue;
       }
-      this.#apply(outcome.records, p, hash);
-      [p] = transition(updateProcessingMachine, p, { type: 'APPLIED', fileHash: hash });
+      [p] = transition(updateProcessingMachine, p, { type: 'APPLIED' });
+      this.#apply(outcome.records, p);
       applied.push(p.context.lastSequence);
       await this.#acknowledge(transport, p.context.lastSequence, fileHash(bytes));
     }
@@ -405,12 +397,14 @@ export class User {
 
   /**
    * Judges an update file without applying it or counting a refusal: `null` if this device would
-   * apply it next, otherwise the reason it would refuse it. For inspecting files by hand.
+   * apply it next, otherwise the reason it would refuse it (for a file refused before, the reason it
+   * was refused for). For inspecting files by hand.
    */
   check(bytes: Uint8Array, claimsResync = false): RefusalReason | null {
     let p = this.#db.read((db) => this.#processing(db));
-    const open = { type: 'OPEN', resync: claimsResync } as const;
-    if (!p.can(open)) return 'gap';
+    const open = { type: 'OPEN', resync: claimsResync, fileHash: bytesToHex(fileHash(bytes)) } as const;
+    const unopened = openingRefusal(p.context, open);
+    if (unopened !== null) return unopened;
     [p] = transition(updateProcessingMachine, p, open);
     const judged = this.#judge(p, bytes).snapshot;
     return judged.value === 'applying' ? null : (judged.context.lastRefusal as RefusalReason);
@@ -452,17 +446,16 @@ export class User {
   }
 
   /**
-   * Applies one verified file atomically: the replica's changes, the new sequence, and the HSM work
-   * to do (imports, erase orders) commit in one transaction; the HSM work is then carried out and
-   * cleared. A power cut before the commit leaves the state before; after it, reopening finishes
-   * the HSM work, giving the state after. The HSM's update counter follows the database.
+   * Applies one verified file atomically: the replica's changes, the machine's snapshot after
+   * `APPLIED` (new sequence and hash, refusals cleared), and the HSM work to do (imports, erase
+   * orders) commit in one transaction; the HSM work is then carried out and cleared. A power cut
+   * before the commit leaves the state before; after it, reopening finishes the HSM work, giving the
+   * state after. The HSM's update counter follows the database.
    */
-  #apply(records: readonly UpdateRecord[], p: UpdateProcessingSnapshot, hash: string): void {
-    const sequence = (p.context.pending as { sequence: number }).sequence;
+  #apply(records: readonly UpdateRecord[], p: UpdateProcessingSnapshot): void {
     this.#db.transaction((db) => {
       for (const rec of records) applyRecord(db, rec);
-      db.run('UPDATE update_state SET last_sequence = ?, last_file_hash = ?, consecutive_refusals = 0 WHERE id = 1', [sequence, hash]);
-      db.run('DELETE FROM refused_files');
+      this.#saveProcessing(db, p);
     });
     this.#finishDeviceWork();
   }
