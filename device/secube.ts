@@ -32,7 +32,7 @@ import { DeviceError } from './deviceError.ts';
 import type { Pin } from './pinHash.ts';
 import type { SdCard } from './sdcard.ts';
 import { DeviceCore } from './secubeCore.ts';
-import type { SecubeDeviceOptions } from './secubeCore.ts';
+import type { DeviceSummary, SecubeDeviceOptions, SessionState } from './secubeCore.ts';
 import { counterAdvance, counterRead } from './secubeCounters.ts';
 import { decrypt, encrypt, open, reencrypt, seal } from './secubeCrypto.ts';
 import type { EncryptOptions, EncryptResult } from './secubeCrypto.ts';
@@ -40,8 +40,7 @@ import { attestationOf, factoryInit, factoryReset, ownPublicKey } from './secube
 import type { FactoryInitOptions, FactoryInitResult, FactoryResetOptions } from './secubeFactory.ts';
 import { deleteKey, deleteKeyByOrder, generateKey, keyInfo, listKeyIds } from './secubeKeys.ts';
 import type { GenerateKeyOptions, KeyInfo } from './secubeKeys.ts';
-import { changeAdminPin, login, logout, resetUserPin, sessionState } from './secubePin.ts';
-import type { SessionState } from './secubePin.ts';
+import { changeAdminPin, login, logout, resetUserPin, retriesLeft, sessionState } from './secubePin.ts';
 import { installProvisionedKeys } from './secubeProvisioning.ts';
 import type { ProvisioningRequest } from './secubeProvisioning.ts';
 import { makeTestHooks } from './secubeTestHooks.ts';
@@ -51,20 +50,16 @@ import { exportWrapped, importWrapped } from './secubeWrap.ts';
 export { KEY_PURPOSES, MAX_KEY_ID, PROVISIONED_PURPOSES } from './keyPurpose.ts';
 export type { KeyPurpose } from './keyPurpose.ts';
 export { DEFAULT_STATE_SECTORS } from './secubeCore.ts';
-export type { SecubeDeviceOptions } from './secubeCore.ts';
+export type { DeviceSummary, SecubeDeviceOptions, SessionState } from './secubeCore.ts';
 export type { EncryptOptions, EncryptResult } from './secubeCrypto.ts';
 export type { FactoryInitOptions, FactoryInitResult, FactoryResetOptions } from './secubeFactory.ts';
 export type { GenerateKeyOptions, KeyInfo } from './secubeKeys.ts';
-export type { SessionState } from './secubePin.ts';
 export type { ProvisioningKeyIds, ProvisioningPeer, ProvisioningRequest } from './secubeProvisioning.ts';
 export type { SecubeTestHooks } from './secubeTestHooks.ts';
 
 const hooksOf = new WeakMap<SecubeDevice, SecubeTestHooks>();
 /** Node's `util.inspect.custom` (a registered symbol, so no dependency on node:util). */
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
-
-/** What the presentation methods show: never a secret. */
-type DeviceSummary = { serial: string | null; powered: boolean; session: SessionState | null; keys: number | null };
 
 /**
  * One SEcube. Construction boots it (reads its flash); a blank device needs {@link factoryInit}.
@@ -108,9 +103,8 @@ export class SecubeDevice {
   }
 
   /**
-   * Pulls the plug now: the session ends (the PIN machine's `POWER_LOSS`) and the SD card's unsynced
-   * writes are resolved by its crash model. Flash operations are synchronous, so none is in flight;
-   * to cut in the middle of one, arm the flash with `cutPowerAfter`.
+   * Pulls the plug now: the session ends and the SD card's unsynced writes are resolved by its crash
+   * model. To cut in the middle of a flash operation, arm the flash with `cutPowerAfter`.
    */
   cutPower(): void {
     this.#core.cutPower();
@@ -185,7 +179,7 @@ export class SecubeDevice {
 
   /** Tries left per level (persisted in flash). */
   get retriesLeft(): { readonly user: number; readonly admin: number } {
-    return this.#run((core) => ({ ...core.requireInit().pin.context.retriesLeft }));
+    return this.#run(retriesLeft);
   }
 
   /**
@@ -255,10 +249,7 @@ export class SecubeDevice {
     return this.#run((core) => decrypt(core, keyId, nonce, ciphertext, aad));
   }
 
-  /**
-   * Re-protection inside the device: decrypts under `fromKeyId`, encrypts under `toKeyId` with a
-   * fresh nonce; the plaintext never reaches the host (NIST SP 800-57 Part 1 §7).
-   */
+  /** Decrypts under `fromKeyId` and re-encrypts under `toKeyId` inside; the plaintext never leaves (NIST SP 800-57 Pt 1 §7). */
   reencrypt(fromKeyId: number, nonce: Uint8Array, ciphertext: Uint8Array, fromAad: Uint8Array, toKeyId: number, toAad: Uint8Array): EncryptResult {
     return this.#run((core) => reencrypt(core, { fromKeyId, nonce, ciphertext, fromAad, toKeyId, toAad }));
   }
@@ -318,27 +309,15 @@ export class SecubeDevice {
 
   // ---- presentation: never any secret --------------------------------------------------------
 
-  #summary(): DeviceSummary {
-    const core = this.#core;
-    const on = core.powered;
-    const pinValue = on ? core.pin?.value : undefined;
-    return {
-      serial: core.state?.serial ?? null,
-      powered: on,
-      session: pinValue === undefined ? null : pinValue === 'checking' ? 'loggedOut' : pinValue,
-      keys: on && core.store !== undefined && !core.storeNeedsMount ? core.store.size : null,
-    };
-  }
-
   /** Serial, power, session and key count; never key material. */
   toString(): string {
-    const s = this.#summary();
+    const s = this.#core.summary();
     return `SecubeDevice(serial=${s.serial ?? 'uninitialized'}, ${s.powered ? 'on' : 'off'}, session=${s.session ?? '-'}, keys=${s.keys ?? '-'})`;
   }
 
   /** The same summary for `JSON.stringify`. */
   toJSON(): DeviceSummary {
-    return this.#summary();
+    return this.#core.summary();
   }
 
   /** The same summary for `util.inspect` / `console.log`. */

@@ -77,6 +77,12 @@ export interface SessionContext extends InitContext {
   readonly level: PinLevel;
 }
 
+/** Session state as the host sees it. */
+export type SessionState = 'loggedOut' | 'user' | 'admin' | 'locked';
+
+/** What a device shows of itself (`toString`, `toJSON`, `util.inspect`): never a secret. */
+export type DeviceSummary = { serial: string | null; powered: boolean; session: SessionState | null; keys: number | null };
+
 /** DEVICE-INTERNAL: the RAM and the peripherals of one SEcube. */
 export class DeviceCore {
   readonly flash: Flash;
@@ -203,5 +209,17 @@ export class DeviceCore {
   save(next: DeviceState): void {
     this.area.save(encodeDeviceState(next));
     this.state = next;
+  }
+
+  /** Serial, power, session and key count; never key material. */
+  summary(): DeviceSummary {
+    const on = this.powered;
+    const pinValue = on ? this.pin?.value : undefined;
+    return {
+      serial: this.state?.serial ?? null,
+      powered: on,
+      session: pinValue === undefined ? null : pinValue === 'checking' ? 'loggedOut' : pinValue,
+      keys: on && this.store !== undefined && !this.storeNeedsMount ? this.store.size : null,
+    };
   }
 }

@@ -16,15 +16,17 @@ import { DeviceError } from './deviceError.ts';
 import { chargePbkdf2 } from './meteredCrypto.ts';
 import { PIN_SALT_BYTES, makePinVerifier, pinBytes, verifyPin } from './pinHash.ts';
 import type { Pin, PinVerifier } from './pinHash.ts';
-import type { DeviceCore, PinSnapshot } from './secubeCore.ts';
-
-/** Session state as the host sees it. */
-export type SessionState = 'loggedOut' | 'user' | 'admin' | 'locked';
+import type { DeviceCore, PinSnapshot, SessionState } from './secubeCore.ts';
 
 /** The session state, from the PIN machine (`checking` exists only inside {@link login}). */
 export function sessionState(core: DeviceCore): SessionState {
   const value = core.requireInit().pin.value;
   return value === 'checking' ? 'loggedOut' : value;
+}
+
+/** Tries left per level (persisted in flash). */
+export function retriesLeft(core: DeviceCore): { readonly user: number; readonly admin: number } {
+  return { ...core.requireInit().pin.context.retriesLeft };
 }
 
 /** Feeds `event` to the PIN machine; reports whether it asked for the `eraseAllKeys` effect. */
