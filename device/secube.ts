@@ -102,10 +102,7 @@ export class SecubeDevice {
     return this.#core.sdcard;
   }
 
-  /**
-   * Pulls the plug now: the session ends and the SD card's unsynced writes are resolved by its crash
-   * model. To cut in the middle of a flash operation, arm the flash with `cutPowerAfter`.
-   */
+  /** Pulls the plug now (SD card included); to cut inside a flash operation, arm the flash's `cutPowerAfter`. */
   cutPower(): void {
     this.#core.cutPower();
   }
@@ -133,29 +130,19 @@ export class SecubeDevice {
     return this.#run((core) => ownPublicKey(core).slice());
   }
 
-  /**
-   * The manufacturer's certificate of this device's identity: an Ed25519 signature (RFC 8032 §5.1.6)
-   * of (serial, identity public key), checked by peers with `verifyIdentity`.
-   * @throws DeviceError `NoRootOfTrust` on a device whose state predates attestation.
-   */
+  /** The manufacturer's Ed25519 signature (RFC 8032 §5.1.6) of (serial, identity public key). @throws DeviceError `NoRootOfTrust`. */
   get certificate(): Uint8Array {
     return this.#run((core) => attestationOf(core).certificate.slice());
   }
 
-  /**
-   * The manufacturer's Ed25519 public key burned in at factory init: the root of trust against which
-   * this device checks its provisioning peers (RFC 8032 §5.1.5).
-   * @throws DeviceError `NoRootOfTrust` on a device whose state predates attestation.
-   */
+  /** The manufacturer's Ed25519 public key (RFC 8032 §5.1.5): the root of trust for peers. @throws DeviceError `NoRootOfTrust`. */
   get manufacturerPublicKey(): Uint8Array {
     return this.#run((core) => attestationOf(core).rootOfTrust.slice());
   }
 
   /**
-   * Factory initialisation (SEcube CMD0 1, run once): TRNG serial, X25519 identity made inside and
-   * certified by `options.manufacturer` (burned in as the root of trust), PIN verifiers, an empty key
-   * store. Atomic: the state record is written last.
-   * @returns the serial, the identity public key and its certificate.
+   * Factory initialisation (SEcube CMD0 1, run once, atomic): TRNG serial, X25519 identity certified
+   * by `options.manufacturer` (burned in as the root of trust), PIN verifiers, an empty key store.
    */
   factoryInit(options: FactoryInitOptions): FactoryInitResult {
     return this.#run((core) => factoryInit(core, options));
@@ -182,10 +169,7 @@ export class SecubeDevice {
     return this.#run(retriesLeft);
   }
 
-  /**
-   * Opens a session at `level`; the spent try reaches flash before the PIN is compared.
-   * @throws DeviceError `WrongPin`, `PinLocked`, `DeviceLocked`, `SessionActive`.
-   */
+  /** Opens a session at `level`, spending the try in flash first. @throws DeviceError `WrongPin`, `PinLocked`, `DeviceLocked`, `SessionActive`. */
   login(level: PinLevel, pin: Pin): void {
     this.#run((core) => login(core, level, pin));
   }
