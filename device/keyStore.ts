@@ -13,10 +13,11 @@
  *   erase is needed and no copy of the key outlives the call.
  * - compaction: when the active sector is full and only the reserve sector is free, the sector with
  *   the fewest live records (or, when erase counts drift apart, the least-worn one: static wear
- *   levelling) is the victim. Its live records are copied into the least-worn free sector under a new
+ *   levelling) is the victim (`compactionVictim.ts`). Its live records are copied into the least-worn free sector under a new
  *   header naming the victim, a "done" word is programmed, and only then is the victim erased.
  * - mount: an uncommitted compaction target is erased (roll back); a done one gets its victim erased
- *   (roll forward); garbage (torn erases, torn headers, sectors of an older format) is erased; torn
+ *   (roll forward); garbage (torn erases, torn headers, sectors of an older format) is erased
+ *   (planned from the headers by `keyStoreRecovery.ts`); torn
  *   slots are scrubbed to zero; duplicate IDs are resolved. Mount is idempotent and itself crash-safe.
  *
  * Capacity: a store of N sectors of S slots admits `maxKeys` = ⌊maxFill × N × S⌋ live keys (never more
@@ -30,6 +31,7 @@
  * retired — {@link FlashWearOutError} reaches the caller and the store must be mounted again.
  * @module
  */
+import { chooseCompactionVictim, leastWorn } from './compactionVictim.ts';
 import type { Flash } from './flash.ts';
 import type { FlashWearOutError } from './flashErrors.ts';
 import { PSIZE_BYTES } from './flash.ts';
@@ -40,7 +42,6 @@ import {
   KeyStoreFullError,
   KeyStoreInvalidKeyError,
   KeyStoreKeyNotFoundError,
-  KeyStoreNotFormattedError,
   KeyStoreRemountRequiredError,
 } from './keyStoreErrors.ts';
 import {
@@ -61,6 +62,7 @@ import {
   type SectorHeader,
   type StoreLayout,
 } from './keyStoreLayout.ts';
+import { planRecovery } from './keyStoreRecovery.ts';
 
 /**
  * The 128 KiB sectors of bank 2 (RM0090 §3.4: sectors 17..23, 0x0812_0000..0x081F_FFFF). Bank 2 because
@@ -341,9 +343,9 @@ export class KeyStore {
     this.#epoch = (maxEpoch + 1) >>> 0;
     this.#maxSeq = 0;
     for (const st of this.#state) st.used = false;
-    let target = this.#leastWorn(this.#sectors.map((_, i) => i).filter((i) => erased[i]));
+    let target = leastWorn(this.#wear, this.#sectors.map((_, i) => i).filter((i) => erased[i]));
     if (target === undefined) {
-      target = this.#leastWorn(this.#sectors.map((_, i) => i)) ?? 0;
+      target = leastWorn(this.#wear, this.#sectors.map((_, i) => i)) ?? 0;
       this.#erase(target);
       erased[target] = true;
     }
@@ -360,70 +362,27 @@ export class KeyStore {
   #mount(): void {
     const flash = this.#flash;
     const layout = this.#layout;
-    const n = this.#sectors.length;
     const images = this.#sectors.map((s) => flash.read(s.address, s.size));
-    const readings = images.map((img) => readHeader(layout, img));
-    let maxEpoch = -1;
-    for (const r of readings) if (r.kind === 'valid') maxEpoch = Math.max(maxEpoch, r.header.epoch);
-    if (maxEpoch < 0) throw new KeyStoreNotFormattedError();
-
-    const garbage = new Set<number>();
-    const current: { pos: number; header: SectorHeader; done: boolean }[] = [];
-    readings.forEach((r, pos) => {
-      if (r.kind === 'erased') {
-        if (!images[pos]?.every((b) => b === 0xff)) garbage.add(pos);
-        return;
-      }
-      if (r.kind === 'invalid' || r.header.epoch !== maxEpoch) {
-        garbage.add(pos);
-        return;
-      }
-      const sector = this.#sectors[pos];
-      if (!r.sameLayout || r.header.position !== pos || r.header.flashIndex !== sector?.index) {
-        throw new KeyStoreConfigError(`sector ${sector?.index} holds a key store of another configuration`);
-      }
-      current.push({ pos, header: r.header, done: r.done });
-    });
-    if (current.length === 0) throw new KeyStoreNotFormattedError();
-    current.sort((a, b) => a.header.seq - b.header.seq);
-    const newest = current[current.length - 1];
-    if (!newest) throw new KeyStoreNotFormattedError();
-    this.#epoch = maxEpoch;
-    this.#maxSeq = newest.header.seq;
-    this.#wear = this.#sectors.map((_, i) => newest.header.wear[i] ?? 0);
-
-    // Resolve compactions. The newest header was written before its own victim's erase, so when that
-    // erase already happened it is added here; an erase done now is counted by #erase.
-    const toErase = new Set<number>();
-    let rolledBack = false;
-    let completed = false;
-    for (const c of current) {
-      if (c.header.sourcePos === NO_SOURCE) continue;
-      if (!c.done) {
-        toErase.add(c.pos);
-        rolledBack = true;
-        continue;
-      }
-      const victim = current.find((v) => v.pos === c.header.sourcePos && v.header.seq === c.header.sourceSeq);
-      if (victim) {
-        toErase.add(victim.pos);
-        completed = true;
-      }
-    }
-    if (newest.done && newest.header.sourcePos < n && !toErase.has(newest.header.sourcePos)) {
-      this.#wear[newest.header.sourcePos] = (this.#wear[newest.header.sourcePos] ?? 0) + 1;
-    }
-    for (const pos of garbage) toErase.add(pos);
+    const plan = planRecovery(
+      images.map((image, pos) => {
+        const reading = readHeader(layout, image);
+        // Only an erased-looking header needs the whole image checked (a torn erase).
+        return { reading, blank: reading.kind === 'erased' && image.every((b) => b === 0xff), flashIndex: this.#sectors[pos]?.index ?? -1 };
+      }),
+    );
+    this.#epoch = plan.epoch;
+    this.#maxSeq = plan.maxSeq;
+    this.#wear = [...plan.wear];
 
     const erasedSectors: number[] = [];
     for (const st of this.#state) st.used = false;
-    for (const pos of [...toErase].sort((a, b) => a - b)) {
+    for (const pos of plan.toErase) {
       this.#erase(pos);
       erasedSectors.push(this.#sectors[pos]?.index ?? -1);
     }
 
     // Records of the surviving sectors, oldest sector first so that later records supersede.
-    const survivors = current.filter((c) => !toErase.has(c.pos));
+    const survivors = plan.survivors;
     const best = new Map<number, Location>();
     const toScrub: Location[] = [];
     const toKill: Location[] = [];
@@ -466,15 +425,15 @@ export class KeyStore {
 
     if (survivors.length === 0) {
       // Only reachable if every store sector was being erased; start an empty log.
-      const target = this.#leastWorn(this.#sectors.map((_, i) => i)) ?? 0;
+      const target = leastWorn(this.#wear, this.#sectors.map((_, i) => i)) ?? 0;
       this.#openSector(target, undefined);
       this.#active = target;
       this.#next = 0;
     }
     this.#lastMount = {
       erasedSectors,
-      rolledBackCompaction: rolledBack,
-      completedCompaction: completed,
+      rolledBackCompaction: plan.rolledBackCompaction,
+      completedCompaction: plan.completedCompaction,
       scrubbedSlots: toScrub.length,
       duplicatesResolved: toKill.length,
     };
@@ -487,7 +446,7 @@ export class KeyStore {
     for (let round = 0; this.#next >= s; round++) {
       if (round > 2 * this.#sectors.length + 2) throw new KeyStoreCorruptError('compaction made no progress');
       const free = this.#freePositions();
-      const target = this.#leastWorn(free);
+      const target = leastWorn(this.#wear, free);
       if (target === undefined) throw new KeyStoreCorruptError('no free sector left for compaction');
       if (free.length >= 2) {
         this.#openSector(target, undefined);
@@ -495,39 +454,18 @@ export class KeyStore {
         this.#next = 0;
         continue;
       }
-      this.#compact(this.#chooseVictim(staticAllowed), target);
+      this.#compact(
+        chooseCompactionVictim({
+          sectors: this.#state,
+          wear: this.#wear,
+          wearLevelThreshold: this.#wlThreshold,
+          slotsPerSector: s,
+          staticAllowed,
+        }),
+        target,
+      );
       staticAllowed = false;
     }
-  }
-
-  /**
-   * Greedy victim (fewest live records; ties to the less worn, then the older), unless erase counts
-   * have drifted more than the threshold apart: then the least-worn used sector, whose data is cold,
-   * is recycled so that it starts taking its share of erases (static wear levelling).
-   */
-  #chooseVictim(staticAllowed: boolean): number {
-    const used = this.#state.map((st, pos) => (st.used ? pos : -1)).filter((pos) => pos >= 0);
-    if (staticAllowed) {
-      const maxWear = Math.max(...this.#wear);
-      const coldest = this.#leastWorn(used);
-      if (coldest !== undefined && maxWear - (this.#wear[coldest] ?? 0) > this.#wlThreshold) return coldest;
-    }
-    let victim = -1;
-    for (const pos of used) {
-      if (victim < 0) {
-        victim = pos;
-        continue;
-      }
-      const a = this.#state[pos];
-      const b = this.#state[victim];
-      if (!a || !b) continue;
-      const wa = this.#wear[pos] ?? 0;
-      const wb = this.#wear[victim] ?? 0;
-      if (a.live < b.live || (a.live === b.live && (wa < wb || (wa === wb && a.seq < b.seq)))) victim = pos;
-    }
-    const st = this.#state[victim];
-    if (!st || st.live >= this.#layout.slotsPerSector) throw new KeyStoreCorruptError('no sector has reclaimable slots');
-    return victim;
   }
 
   #compact(victim: number, target: number): void {
@@ -673,12 +611,6 @@ export class KeyStore {
 
   #freePositions(): number[] {
     return this.#state.map((st, pos) => (st.used ? -1 : pos)).filter((pos) => pos >= 0);
-  }
-
-  #leastWorn(positions: readonly number[]): number | undefined {
-    let best: number | undefined;
-    for (const pos of positions) if (best === undefined || (this.#wear[pos] ?? 0) < (this.#wear[best] ?? 0)) best = pos;
-    return best;
   }
 
   #sectorAddress(pos: number): number {

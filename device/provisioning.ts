@@ -15,8 +15,9 @@
  *
  * The original used one k1 for both directions, so whoever can encrypt under it on the user device —
  * the user's own host — can forge admin update files (W1). With direction-separated purposes the user
- * device can only open what the admin sends and only import, never export, keys. See
- * `SecubeDevice.installProvisionedKeys` for the exact derivation.
+ * device can only open what the admin sends and only import, never export, keys. The exact
+ * derivation is the pure `deriveProvisioningKey` (`provisioningKdf.ts`), pinned by known-answer
+ * tests; each device runs it in `installProvisionedKeys` (`secubeProvisioning.ts`).
  *
  * Each identity key is certified at the factory (`attestation.ts`): a device derives nothing until
  * its peer's certificate verifies against the manufacturer key burned into it, so the host cannot

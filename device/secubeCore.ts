@@ -1,0 +1,225 @@
+/**
+ * DEVICE-INTERNAL. The state of one simulated SEcube and its power discipline: what is in RAM (PIN
+ * machine snapshot, mounted key store, decoded device state), how a boot rebuilds it from flash, and
+ * the checks every operation starts with (powered, initialised, a PIN session of the right level).
+ *
+ * The operation modules (`secubePin.ts`, `secubeFactory.ts`, `secubeKeys.ts`, `secubeCrypto.ts`,
+ * `secubeWrap.ts`, `secubeCounters.ts`, `secubeProvisioning.ts`) are functions of a {@link DeviceCore};
+ * `SecubeDevice` (`secube.ts`) holds one in a private field and never hands it out, so nothing on
+ * the host side can reach the state (or the identity secret in it).
+ *
+ * Power loss: flash operations are synchronous, so a cut surfaces as a {@link PowerLossError} thrown
+ * out of whatever flash call was running; {@link DeviceCore.guard} then leaves the device off, as
+ * firmware that just stops. Persistent state lives in the key store and in a two-sector
+ * {@link RecordArea}, each written so that a cut leaves the state before or after.
+ * @module
+ */
+import { initialTransition, transition } from 'xstate';
+import type { SnapshotFrom } from 'xstate';
+import { pinSessionMachine } from '../model/pinSession.ts';
+import type { PinLevel } from '../model/pinSession.ts';
+import type { CycleMeter } from './costModel.ts';
+import { DeviceError } from './deviceError.ts';
+import { decodeDeviceState, encodeDeviceState } from './deviceState.ts';
+import type { DeviceState } from './deviceState.ts';
+import type { Flash } from './flash.ts';
+import { DEFAULT_KEY_STORE_SECTORS, KeyStore } from './keyStore.ts';
+import type { KeyStoreOptions } from './keyStore.ts';
+import { KeyStoreNotFormattedError } from './keyStoreErrors.ts';
+import { DEFAULT_PIN_ITERATIONS } from './pinHash.ts';
+import { PowerLossError } from './powerLossError.ts';
+import { RecordArea } from './recordArea.ts';
+import type { SdCard } from './sdcard.ts';
+import type { SecubeTestHooks } from './secubeTestHooks.ts';
+import { Trng } from './trng.ts';
+import type { TrngSeed } from './trng.ts';
+
+/** Default record-area sectors: two 16 KiB sectors of bank 2 (RM0090 §3.4: sectors 12 and 13). */
+export const DEFAULT_STATE_SECTORS: readonly [number, number] = Object.freeze([12, 13]) as readonly [number, number];
+
+/** Options of `SecubeDevice`. */
+export interface SecubeDeviceOptions {
+  /** The device's internal flash (keep a reference only to inject faults or inspect wear). */
+  readonly flash: Flash;
+  /** Meter for crypto, TRNG and PIN work; defaults to the flash's meter, so one meter sees everything. */
+  readonly meter?: CycleMeter;
+  /** TRNG to use; default: a new one (seeded with `seed` when given) charging `meter`. */
+  readonly trng?: Trng;
+  /** Seed for a deterministic TRNG (reproducible runs); ignored when `trng` is given. */
+  readonly seed?: TrngSeed;
+  /** Key store placement and tuning (default: the 128 KiB sectors of bank 2). */
+  readonly keyStore?: KeyStoreOptions;
+  /** The two sectors of the device-state record area (default {@link DEFAULT_STATE_SECTORS}). */
+  readonly stateSectors?: readonly [number, number];
+  /** The device's microSD card, cut together with the device. */
+  readonly sdcard?: SdCard;
+  /** PBKDF2 iterations for new PIN verifiers (default {@link DEFAULT_PIN_ITERATIONS}). */
+  readonly pinIterations?: number;
+  /**
+   * TESTS ONLY: enables `testOnlyHooks` (plaintext key import for published test vectors, reading
+   * key bytes for secrecy scans, a cut point between spending a PIN try and comparing).
+   */
+  readonly testHooks?: boolean;
+}
+
+/** A snapshot of the model's PIN session machine. */
+export type PinSnapshot = SnapshotFrom<typeof pinSessionMachine>;
+
+/** What an initialised device has in RAM. */
+export interface InitContext {
+  readonly state: DeviceState;
+  readonly pin: PinSnapshot;
+  readonly store: KeyStore;
+}
+
+/** An initialised device in a PIN session of `level`. */
+export interface SessionContext extends InitContext {
+  readonly level: PinLevel;
+}
+
+/** Session state as the host sees it. */
+export type SessionState = 'loggedOut' | 'user' | 'admin' | 'locked';
+
+/** What a device shows of itself (`toString`, `toJSON`, `util.inspect`): never a secret. */
+export type DeviceSummary = { serial: string | null; powered: boolean; session: SessionState | null; keys: number | null };
+
+/** DEVICE-INTERNAL: the RAM and the peripherals of one SEcube. */
+export class DeviceCore {
+  readonly flash: Flash;
+  readonly meter: CycleMeter | undefined;
+  readonly trng: Trng;
+  readonly keyStoreOptions: KeyStoreOptions;
+  readonly area: RecordArea;
+  readonly sdcard: SdCard | undefined;
+  readonly pinIterations: number;
+  powered = false;
+  state: DeviceState | undefined;
+  store: KeyStore | undefined;
+  /** A key-store operation failed half-way: the store's view must be rebuilt before the next use. */
+  storeNeedsMount = false;
+  pin: PinSnapshot | undefined;
+  /** Cache of the identity public key (one scalar multiplication per boot, not per query). */
+  identityPublic: Uint8Array | undefined;
+  /** Set only on a device built with `testHooks: true`. */
+  testHooks: SecubeTestHooks | undefined;
+
+  /** Wires the peripherals; does not boot (the facade boots under {@link guard}). */
+  constructor(options: SecubeDeviceOptions) {
+    this.flash = options.flash;
+    this.meter = options.meter ?? options.flash.meter;
+    const trngOptions = this.meter === undefined ? {} : { meter: this.meter };
+    this.trng = options.trng ?? new Trng(options.seed === undefined ? trngOptions : { ...trngOptions, seed: options.seed });
+    this.keyStoreOptions = options.keyStore ?? {};
+    const stateSectors = options.stateSectors ?? DEFAULT_STATE_SECTORS;
+    const storeSectors = this.keyStoreOptions.sectors ?? DEFAULT_KEY_STORE_SECTORS;
+    if (stateSectors.some((s) => storeSectors.includes(s))) throw new RangeError('state sectors and key store sectors must not overlap');
+    this.area = new RecordArea({ flash: options.flash, sectors: stateSectors });
+    this.sdcard = options.sdcard;
+    this.pinIterations = options.pinIterations ?? DEFAULT_PIN_ITERATIONS;
+  }
+
+  /** Reads flash into RAM: the device state, the key store, and the PIN machine resumed from its counters. */
+  boot(): void {
+    this.powered = true;
+    this.state = undefined;
+    this.store = undefined;
+    this.storeNeedsMount = false;
+    this.pin = undefined;
+    this.identityPublic = undefined;
+    this.area.remount();
+    const raw = this.area.load();
+    if (raw === undefined) return;
+    const state = decodeDeviceState(raw);
+    const store = this.mountStore();
+    // Counters come back from flash: the machine resumes exactly where the last persisted step left it.
+    [this.pin] = initialTransition(pinSessionMachine, { maxRetries: state.maxRetries, retriesLeft: state.retriesLeft });
+    this.store = store;
+    this.state = state;
+  }
+
+  /** Pulls the plug: the session ends (the PIN machine's `POWER_LOSS`) and the SD card is cut too. */
+  cutPower(): void {
+    if (this.powered && this.pin !== undefined) [this.pin] = transition(pinSessionMachine, this.pin, { type: 'POWER_LOSS' });
+    this.powered = false;
+    this.pin = undefined;
+    if (this.sdcard?.powered === true) this.sdcard.cutPower();
+  }
+
+  /** Powers flash and SD card back on and boots. */
+  powerOn(): void {
+    this.flash.powerOn();
+    this.sdcard?.powerOn();
+    this.guard(() => this.boot());
+  }
+
+  /** Mounts the key store of an initialised device. */
+  mountStore(): KeyStore {
+    try {
+      return KeyStore.mount(this.flash, this.keyStoreOptions);
+    } catch (e) {
+      // Factory init formats the store before it saves the state, so this means damaged flash.
+      if (e instanceof KeyStoreNotFormattedError) throw new DeviceError('StateCorrupt', 'device state present but key store missing');
+      throw e;
+    }
+  }
+
+  /** Runs a step; a power cut anywhere in it leaves the device off (firmware just stops). */
+  guard<T>(step: () => T): T {
+    try {
+      return step();
+    } catch (e) {
+      if (e instanceof PowerLossError) {
+        this.powered = false;
+        this.pin = undefined;
+      } else if (this.store !== undefined && !(e instanceof DeviceError)) {
+        // A key-store operation failed half-way (e.g. worn flash): its view must be rebuilt.
+        this.storeNeedsMount = true;
+      }
+      throw e;
+    }
+  }
+
+  /** @throws PowerLossError while unpowered. */
+  requirePower(): void {
+    if (!this.powered) throw new PowerLossError('secube', false, 'device is unpowered');
+  }
+
+  /** @throws DeviceError `NotInitialized` before factory init. */
+  requireInit(): InitContext {
+    this.requirePower();
+    if (this.state === undefined || this.pin === undefined || this.store === undefined) throw new DeviceError('NotInitialized', 'factory init has not run');
+    if (this.storeNeedsMount) {
+      this.store = this.mountStore();
+      this.storeNeedsMount = false;
+    }
+    return { state: this.state, pin: this.pin, store: this.store };
+  }
+
+  /** @throws DeviceError `DeviceLocked`, `NotLoggedIn`, or `AccessDenied` (a level not in `levels`). */
+  requireSession(levels: readonly PinLevel[] = ['user', 'admin']): SessionContext {
+    const ctx = this.requireInit();
+    const value = ctx.pin.value;
+    if (value === 'locked') throw new DeviceError('DeviceLocked', 'admin PIN tries exhausted: only a factory reset helps');
+    if (value !== 'user' && value !== 'admin') throw new DeviceError('NotLoggedIn', 'this operation needs a PIN session');
+    if (!levels.includes(value)) throw new DeviceError('AccessDenied', `this operation needs the ${levels.join(' or ')} level`);
+    return { ...ctx, level: value };
+  }
+
+  /** Persists `next` in the record area (atomic: old or new record after a cut), then adopts it. */
+  save(next: DeviceState): void {
+    this.area.save(encodeDeviceState(next));
+    this.state = next;
+  }
+
+  /** Serial, power, session and key count; never key material. */
+  summary(): DeviceSummary {
+    const on = this.powered;
+    const pinValue = on ? this.pin?.value : undefined;
+    return {
+      serial: this.state?.serial ?? null,
+      powered: on,
+      session: pinValue === undefined ? null : pinValue === 'checking' ? 'loggedOut' : pinValue,
+      keys: on && this.store !== undefined && !this.storeNeedsMount ? this.store.size : null,
+    };
+  }
+}

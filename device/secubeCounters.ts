@@ -1,0 +1,42 @@
+/**
+ * DEVICE-INTERNAL. Named monotonic counters in device flash: the anti-rollback anchors of the KMS
+ * (the last applied update sequence, the database generation). A counter only moves forward and is
+ * persisted before the call returns, in the same power-safe record as the rest of the device state
+ * (`deviceState.ts`), so no host can wind it back (the original has none, W2).
+ * @module
+ */
+import { DeviceError } from './deviceError.ts';
+import { MAX_COUNTERS, MAX_COUNTER_NAME_BYTES } from './deviceState.ts';
+import type { DeviceCore } from './secubeCore.ts';
+
+/** @throws DeviceError `BadArgument` unless `name` is 1..{@link MAX_COUNTER_NAME_BYTES} UTF-8 bytes. */
+function checkCounterName(name: string): void {
+  const bytes = new TextEncoder().encode(name);
+  if (bytes.length < 1 || bytes.length > MAX_COUNTER_NAME_BYTES) throw new DeviceError('BadArgument', `counter names are 1..${MAX_COUNTER_NAME_BYTES} UTF-8 bytes`);
+}
+
+/** Value of counter `name` (0 when never advanced). User or admin session. */
+export function counterRead(core: DeviceCore, name: string): number {
+  const { state } = core.requireSession();
+  checkCounterName(name);
+  return state.counters.get(name) ?? 0;
+}
+
+/**
+ * Moves counter `name` forward to `to`, persisted before this returns; equal is a no-op.
+ * @throws DeviceError `CounterRollback` (below the current value), `BadArgument`, `StoreFull`
+ *   (more than {@link MAX_COUNTERS} counters).
+ */
+export function counterAdvance(core: DeviceCore, name: string, to: number): number {
+  const { state } = core.requireSession();
+  checkCounterName(name);
+  if (!Number.isSafeInteger(to) || to < 0) throw new DeviceError('BadArgument', 'counter values are safe integers ≥ 0');
+  const current = state.counters.get(name) ?? 0;
+  if (to < current) throw new DeviceError('CounterRollback', `counter '${name}' is at ${current}; it cannot go back to ${to}`);
+  if (to === current) return current;
+  if (!state.counters.has(name) && state.counters.size >= MAX_COUNTERS) throw new DeviceError('StoreFull', `at most ${MAX_COUNTERS} counters`);
+  const counters = new Map(state.counters);
+  counters.set(name, to);
+  core.save({ ...state, counters });
+  return to;
+}
