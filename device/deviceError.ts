@@ -47,8 +47,6 @@ export const DEVICE_ERROR_CODES = [
   'BadOrder',
   /** A monotonic counter was asked to go backwards. */
   'CounterRollback',
-  /** The device is powered off: call `powerOn()`. */
-  'PoweredOff',
   /** No room left in the key store or the record area. */
   'StoreFull',
   /** The TRNG failed its continuous test (FIPS 140-2 §4.9.2). */

@@ -902,11 +902,6 @@ export class SecubeDevice {
     });
   }
 
-  /** Same as {@link exportWrapped}: the name under which update-file code looks for it. */
-  wrapForExport(keyId: number, wrappingKeyId: number): { blob: Uint8Array } {
-    return this.exportWrapped(keyId, wrappingKeyId);
-  }
-
   /**
    * Unwraps `blob` (RFC 3394 §2.2.2, integrity-checked per §2.2.3) under `unwrap` key
    * `unwrappingKeyId` and stores the result as data key `keyId`. The key is never returned. User or

@@ -13,12 +13,8 @@ export const SEKEY_ERROR_CODES = [
   'KeyUnavailable',
   /** A message is not a well-formed SEkey message. */
   'MalformedMessage',
-  /** A message fails authentication. */
-  'MessageForged',
   /** The user has no device provisioned for it yet. */
   'NotProvisioned',
-  /** A snapshot or update is meant for another user. */
-  'WrongRecipient',
 ] as const;
 /** An operational error code. */
 export type SekeyErrorCode = (typeof SEKEY_ERROR_CODES)[number];
