@@ -8,61 +8,135 @@
  */
 import { CodedError } from '../model/codedError.ts';
 
-/** Every code a {@link DeviceError} can carry. */
+/**
+ * Every code a {@link DeviceError} can carry. Each code's doc comment says what it means and, after
+ * `@remedy`, what the user should do: `docs/errors.md` is generated from them.
+ */
 export const DEVICE_ERROR_CODES = [
-  /** Factory init has not run yet. */
+  /**
+   * Factory init has not run yet.
+   * @remedy Initialise the HSM first (`sekey admin init` for the admin's, `sekey admin provision`
+   * for a user's).
+   */
   'NotInitialized',
-  /** Factory init already ran (SEcube CMD0 1 answers SE3_ERR_STATE a second time). */
+  /**
+   * Factory init already ran (SEcube CMD0 1 answers SE3_ERR_STATE a second time).
+   * @remedy Use the HSM as it is; only a factory reset starts it over, and erases its keys.
+   */
   'AlreadyInitialized',
-  /** The call needs a PIN session. */
+  /**
+   * The call needs a PIN session.
+   * @remedy Log in with the user or admin PIN (`--pin`, or `SEKEY_USER_PIN` / `SEKEY_ADMIN_PIN`).
+   */
   'NotLoggedIn',
-  /** A session is already open (one session at a time, as on the SEcube). */
+  /**
+   * A session is already open (one session at a time, as on the SEcube).
+   * @remedy Log out first.
+   */
   'SessionActive',
-  /** The session's level may not do this (e.g. a user-level delete, W5 of the original). */
+  /**
+   * The session's level may not do this (e.g. a user-level delete, W5 of the original).
+   * @remedy Log in at the level the operation needs (admin for key management on the HSM).
+   */
   'AccessDenied',
-  /** The PIN compared unequal; one try was spent. */
+  /**
+   * The PIN compared unequal; one try was spent.
+   * @remedy Check the PIN and try again: the message says how many tries are left.
+   */
   'WrongPin',
-  /** The requested PIN level has no tries left. */
+  /**
+   * The requested PIN level has no tries left.
+   * @remedy A locked user PIN is reset from an admin-level session on the HSM; with the `sekey`
+   * command, provision the user a new HSM (`sekey admin provision U`), then `sync`. For the admin
+   * PIN, see `DeviceLocked`.
+   */
   'PinLocked',
-  /** The admin level has no tries left: only a factory reset helps. */
+  /**
+   * The admin level has no tries left: only a factory reset helps.
+   * @remedy A user's HSM: provision the user a new one (`sekey admin provision U`); the keys come
+   * back with the next `sync`. The administrator's HSM: a factory reset erases every key of the
+   * installation, so there is no way back: guard that PIN.
+   */
   'DeviceLocked',
-  /** No key with that ID. */
+  /**
+   * No key with that ID.
+   * @remedy Check the key ID; a key that was destroyed or never delivered is not on the HSM.
+   */
   'UnknownKey',
-  /** A key with that ID already exists and may not be silently replaced. */
+  /**
+   * A key with that ID already exists and may not be silently replaced.
+   * @remedy Use another ID, or replace it explicitly at admin level.
+   */
   'KeyExists',
   /**
    * The key's purpose does not allow this use (NIST SP 800-57 Part 1 §5.2: one key, one use), e.g.
    * encrypting under a wrapping key, sealing under an `open` key, importing under a `wrap` key.
+   * @remedy A bug in the caller: use a key whose purpose allows the operation.
    */
   'WrongKeyPurpose',
-  /** An AES-GCM nonce that is not 12 bytes (NIST SP 800-38D §8.2 recommends 96 bits). */
+  /**
+   * An AES-GCM nonce that is not 12 bytes (NIST SP 800-38D §8.2 recommends 96 bits).
+   * @remedy A bug in the caller, or a damaged message: nonces are 12 bytes.
+   */
   'BadNonce',
-  /** An argument outside its domain (ID range, length, name, PIN size...). */
+  /**
+   * An argument outside its domain (ID range, length, name, PIN size...).
+   * @remedy Correct the argument as the message says.
+   */
   'BadArgument',
-  /** AES-GCM authentication failed (NIST SP 800-38D §7.2 step 8: FAIL). */
+  /**
+   * AES-GCM authentication failed (NIST SP 800-38D §7.2 step 8: FAIL).
+   * @remedy The data was altered, truncated, or protected under another key: get an intact copy.
+   */
   'AuthFailed',
-  /** AES-KW integrity check failed (RFC 3394 §2.2.3). */
+  /**
+   * AES-KW integrity check failed (RFC 3394 §2.2.3).
+   * @remedy The wrapped key was altered or wrapped for another HSM: ask the administrator for a
+   * resync (`sekey admin resync U`), then `sync`.
+   */
   'UnwrapFailed',
-  /** A delete order that authenticated but is malformed or names another device or key. */
+  /**
+   * A delete order that authenticated but is malformed or names another device or key.
+   * @remedy Ask the administrator for a resync (`sekey admin resync U`), then `sync`.
+   */
   'BadOrder',
-  /** A monotonic counter was asked to go backwards. */
+  /**
+   * A monotonic counter was asked to go backwards.
+   * @remedy Something presented an older state than the HSM recorded: restore the newest copy of
+   * the device's card, or ask the administrator for a resync.
+   */
   'CounterRollback',
-  /** The device is powered off: call `powerOn()`. */
-  'PoweredOff',
-  /** No room left in the key store or the record area. */
+  /**
+   * No room left in the key store or the record area.
+   * @remedy Destroy keys that are no longer needed (the administrator's `destroy-key`), then retry.
+   */
   'StoreFull',
-  /** The TRNG failed its continuous test (FIPS 140-2 §4.9.2). */
+  /**
+   * The TRNG failed its continuous test (FIPS 140-2 §4.9.2).
+   * @remedy Retry; if it keeps failing, the HSM's noise source is faulty: replace the HSM.
+   */
   'TrngFailure',
-  /** Persistent device state is unreadable (no valid record in either copy). */
+  /**
+   * Persistent device state is unreadable (no valid record in either copy).
+   * @remedy Restore the HSM's flash image from a backup, or factory-reset and provision it again.
+   */
   'StateCorrupt',
   /**
    * A provisioning peer's identity certificate does not verify against this device's root of trust
    * (RFC 8032 §5.1.7): the peer key was not certified by this device's manufacturer for that serial.
+   * @remedy Pair only HSMs certified by the same manufacturer; a device that fails is not genuine.
    */
   'UntrustedPeer',
-  /** The device has no root of trust / certificate (a state record from before attestation). */
+  /**
+   * The device has no root of trust / certificate (a state record from before attestation).
+   * @remedy Factory-reset the HSM with its manufacturer's key so that it is certified, then
+   * provision it again.
+   */
   'NoRootOfTrust',
-  /** A factory reset by a manufacturer other than the one whose key is burned into the device. */
+  /**
+   * A factory reset by a manufacturer other than the one whose key is burned into the device.
+   * @remedy Use the manufacturer file of the HSM's own manufacturer.
+   */
   'WrongManufacturer',
 ] as const;
 

@@ -160,7 +160,7 @@ describe('endurance (DS9405: 10 kcycles)', () => {
           flash.program(S12 + 4 * i, new Uint8Array(4));
         } catch (e) {
           expect(e).toBeInstanceOf(FlashWearOutError);
-          expect((e as FlashWearOutError).code).toBe('FLASH_WEAR_OUT');
+          expect((e as FlashWearOutError).code).toBe('FlashWearOut');
           failed.push(i);
         }
       }
@@ -193,7 +193,7 @@ describe('power-cut fault injection', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(PowerLossError);
-    expect((error as PowerLossError).code).toBe('POWER_LOSS');
+    expect((error as PowerLossError).code).toBe('PowerLoss');
     expect((error as PowerLossError).interrupted).toBe(true);
     expect(flash.powered).toBe(false);
     expect(() => flash.read(S17, 4)).toThrow(PowerLossError);

@@ -11,18 +11,22 @@ export abstract class FlashError extends Error {
 /**
  * A program whose address or length is not a multiple of the program size (PSIZE). The hardware does
  * not perform it and sets PGAERR or PGPERR (RM0090 §3.5.4).
+ * @remedy A bug in the caller (the key store or the device model): report it.
  */
 export class FlashAlignmentError extends FlashError {
-  readonly code = 'FLASH_ALIGNMENT' as const;
+  readonly code = 'FlashAlignment' as const;
   constructor(message: string) {
     super(message);
     this.name = 'FlashAlignmentError';
   }
 }
 
-/** An address range outside the flash, or spanning two sectors. */
+/**
+ * An address range outside the flash, or spanning two sectors.
+ * @remedy A bug in the caller (the key store or the device model): report it.
+ */
 export class FlashRangeError extends FlashError {
-  readonly code = 'FLASH_RANGE' as const;
+  readonly code = 'FlashRange' as const;
   constructor(message: string) {
     super(message);
     this.name = 'FlashRangeError';
@@ -32,9 +36,10 @@ export class FlashRangeError extends FlashError {
 /**
  * Strict mode only: a program would have to turn a 0 bit back into 1, which needs an erase
  * (RM0090 §3.5.4). Nothing is written.
+ * @remedy A bug in the caller (the key store or the device model): report it.
  */
 export class FlashNotErasedError extends FlashError {
-  readonly code = 'FLASH_NOT_ERASED' as const;
+  readonly code = 'FlashNotErased' as const;
   constructor(message: string) {
     super(message);
     this.name = 'FlashNotErasedError';
@@ -45,9 +50,10 @@ export class FlashNotErasedError extends FlashError {
  * A program on a sector beyond its rated endurance (DS9405 "Flash memory endurance and data
  * retention": N_END 10 kcycles min) did not take: some targeted bits stayed 1. The hardware does not
  * report this; it is what the driver's read-back verification finds.
+ * @remedy The HSM's flash is worn out: replace the HSM (`sekey admin provision U` for a user's).
  */
 export class FlashWearOutError extends FlashError {
-  readonly code = 'FLASH_WEAR_OUT' as const;
+  readonly code = 'FlashWearOut' as const;
   readonly sector: number;
   constructor(sector: number, eraseCount: number) {
     super(`flash sector ${sector} worn out (${eraseCount} erase cycles): program did not verify`);
@@ -56,9 +62,12 @@ export class FlashWearOutError extends FlashError {
   }
 }
 
-/** A persisted flash image that is truncated, corrupted or of an unknown version. */
+/**
+ * A persisted flash image that is truncated, corrupted or of an unknown version.
+ * @remedy Restore the HSM's `flash.img` from a backup, or upgrade SEkey to the version that wrote it.
+ */
 export class FlashImageError extends FlashError {
-  readonly code = 'FLASH_IMAGE_INVALID' as const;
+  readonly code = 'FlashImageInvalid' as const;
   constructor(message: string) {
     super(message);
     this.name = 'FlashImageError';

@@ -115,7 +115,7 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
     user.device.importWrapped(5000, blob, WRAP);
     user.device.generateKey(6000);
     expectCode('AccessDenied', () => user.device.exportWrapped(5000, WRAP));
-    expectCode('AccessDenied', () => user.device.wrapForExport(6000, WRAP));
+    expectCode('AccessDenied', () => user.device.exportWrapped(6000, WRAP));
     // Even with the user device's admin PIN: its wrapping key is an unwrap key.
     relogin(user.device, 'admin');
     expectCode('WrongKeyPurpose', () => user.device.exportWrapped(5000, WRAP));

@@ -255,11 +255,6 @@ export class SecubeDevice {
     return this.#run((core) => exportWrapped(core, keyId, wrappingKeyId));
   }
 
-  /** Same as {@link exportWrapped}: the name under which update-file code looks for it. */
-  wrapForExport(keyId: number, wrappingKeyId: number): { blob: Uint8Array } {
-    return this.exportWrapped(keyId, wrappingKeyId);
-  }
-
   /**
    * Unwraps `blob` (RFC 3394 §2.2.2–2.2.3) under `unwrap` key `unwrappingKeyId` into data key
    * `keyId`; only an admin may replace. @throws DeviceError `UnwrapFailed`, `WrongKeyPurpose`.

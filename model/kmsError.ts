@@ -6,25 +6,107 @@
  */
 import { CodedError } from './codedError.ts';
 
-/** Every error code of the KMS model. */
+/**
+ * Every error code of the KMS model. Each code's doc comment says what it means and, after
+ * `@remedy`, what the user should do: `docs/errors.md` is generated from them.
+ */
 export const KMS_ERROR_CODES = [
+  /**
+   * A user or group ID of the wrong form: a user ID is `U`, a group ID `G`, followed by a number
+   * (at most 11 characters in all).
+   * @remedy Use an ID of that form, such as `U7` or `G12`.
+   */
   'InvalidId',
+  /**
+   * A user, group or key name that is empty or longer than 100 characters.
+   * @remedy Give a name of 1 to 100 characters.
+   */
   'InvalidName',
+  /**
+   * A group policy out of its domain: `maxKeys` or the default cryptoperiod not a positive integer,
+   * or an algorithm SEkey does not know.
+   * @remedy Give a positive number of keys, a positive cryptoperiod (`30d`) and a supported algorithm.
+   */
   'InvalidPolicy',
+  /**
+   * A key's cryptoperiod that is not a positive whole number of milliseconds.
+   * @remedy Give a positive duration, such as `30d` or `12h`.
+   */
   'InvalidCryptoperiod',
+  /**
+   * A user with this ID already exists.
+   * @remedy Choose another ID, or rename the existing user (`rename-user`).
+   */
   'DuplicateUser',
+  /**
+   * A group with this ID exists or existed: group IDs are never reused, so that old keys stay
+   * attributed to the group that owned them.
+   * @remedy Choose a new group ID.
+   */
   'DuplicateGroup',
+  /**
+   * No user with this ID; on a user's device, also a recipient who shares no group with the user.
+   * @remedy Check the ID (`sekey admin users`, `sekey user U users`); to write to someone outside
+   * your groups, ask the administrator for a group with both of you.
+   */
   'UnknownUser',
+  /**
+   * No group with this ID; on a user's device, also a group the user is not a member of.
+   * @remedy Check the ID (`sekey admin groups`, `sekey user U groups`).
+   */
   'UnknownGroup',
+  /**
+   * No key with this ID.
+   * @remedy Check the ID (`sekey admin keys`).
+   */
   'UnknownKey',
+  /**
+   * The user is already a member of the group.
+   * @remedy Nothing: the membership is in place.
+   */
   'AlreadyMember',
+  /**
+   * The user is not a member of the group.
+   * @remedy Check the members (`sekey admin group-info G`).
+   */
   'NotMember',
+  /**
+   * The group already holds its policy's maximum of live keys (pre-active, active or suspended).
+   * @remedy Deactivate or destroy a key of the group first, or raise the limit (`set-max-keys`).
+   */
   'MaxKeysReached',
+  /**
+   * A key's cryptoperiod longer than its group's default cryptoperiod.
+   * @remedy Give a shorter cryptoperiod, or lengthen the group's (`set-cryptoperiod`).
+   */
   'CryptoperiodTooLong',
+  /**
+   * A new group policy that the group's live keys break: more live keys than the new `maxKeys`, or
+   * a live key with a longer cryptoperiod than the new default.
+   * @remedy Deactivate or destroy the keys concerned first, or choose a policy they fit.
+   */
   'PolicyConflict',
+  /**
+   * The key's life-cycle state does not allow this event (NIST SP 800-57 Pt 1 §7; the transitions are
+   * in `docs/spec.md`), or the administrator's HSM is not logged in at admin level.
+   * @remedy Check the key's state (`key-info K`) and take an allowed transition; a destroyed key
+   * is gone for good.
+   */
   'IllegalTransition',
+  /**
+   * An operation's time that is not a finite number of milliseconds.
+   * @remedy A bug in the caller: pass a finite time (on the command line, a valid `--at`).
+   */
   'InvalidTime',
+  /**
+   * No group contains the sender and every recipient, so no key can protect the message for all.
+   * @remedy Send to fewer recipients at a time, or ask the administrator for a group with all of you.
+   */
   'NoCommonGroup',
+  /**
+   * The smallest groups containing everyone have no active key within its cryptoperiod.
+   * @remedy Ask the administrator to activate a key of the group (`activate-key`), then `sync`.
+   */
   'NoUsableKey',
 ] as const;
 /** An error code of the KMS model. */

@@ -3,12 +3,13 @@
  *
  * `admin …` and `user …` work on a persistent installation (`installation.ts`; commands in
  * `impl/cli/`); `demo` runs a scripted story on a temporary installation; `model-demo`, `machines`
- * and `spec` are about the specification in `model/`.
+ * and `spec` are about the specification in `model/`; `errors` writes the table of error codes.
  * @module
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { renderSpec } from '../../model/specDocument.ts';
+import { renderErrorCatalogue } from './errorCatalogue.ts';
 import { Args } from './args.ts';
 import type { CliIo } from './cliIo.ts';
 import { processIo } from './cliIo.ts';
@@ -80,32 +81,46 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'write docs/spec.md from the machine definitions (--check: fail if stale)',
     usage: 'sekey spec [--check] [--out FILE]',
     help: 'Renders the Mermaid diagrams and transition tables of every machine.\n  --out FILE  where to write (default: docs/spec.md under the current directory)\n  --check     write nothing; exit 1 if FILE differs from what would be written',
-    run: async (argv, io) => {
-      const args = new Args(argv);
-      const check = args.flag('--check');
-      const out = resolve(io.cwd, args.option('--out') ?? 'docs/spec.md');
-      args.done();
-      const text = renderSpec();
-      if (check) {
-        let current: string | null = null;
-        try {
-          current = readFileSync(out, 'utf8');
-        } catch {
-          current = null;
-        }
-        if (current !== text) {
-          io.err(`${out} is ${current === null ? 'missing' : 'stale'}: run \`npm run spec\` and commit it.`);
-          return 1;
-        }
-        io.out(`${out} is current.`);
-        return 0;
-      }
-      writeFileSync(out, text);
-      io.out(`wrote ${out}`);
-      return 0;
-    },
+    run: async (argv, io) => generatedDocument(argv, io, 'docs/spec.md', 'spec', renderSpec),
+  },
+  errors: {
+    summary: 'write docs/errors.md from the error codes\' doc comments (--check: fail if stale)',
+    usage: 'sekey errors [--check] [--out FILE]',
+    help: [
+      'Renders one table of every error code (class, code, meaning, what to do) from the doc comments of',
+      'the error code lists and error classes, read from the SEkey-TS sources under the current directory.',
+      '  --out FILE  where to write (default: docs/errors.md under the current directory)',
+      '  --check     write nothing; exit 1 if FILE differs from what would be written',
+    ].join('\n'),
+    run: async (argv, io) => generatedDocument(argv, io, 'docs/errors.md', 'errors', () => renderErrorCatalogue((path) => readFileSync(resolve(io.cwd, path), 'utf8'))),
   },
 };
+
+/** Writes a generated document, or with `--check` fails (exit 1) when the file differs from it. */
+function generatedDocument(argv: readonly string[], io: CliIo, defaultOut: string, script: string, render: () => string): number {
+  const args = new Args(argv);
+  const check = args.flag('--check');
+  const out = resolve(io.cwd, args.option('--out') ?? defaultOut);
+  args.done();
+  const text = render();
+  if (check) {
+    let current: string | null = null;
+    try {
+      current = readFileSync(out, 'utf8');
+    } catch {
+      current = null;
+    }
+    if (current !== text) {
+      io.err(`${out} is ${current === null ? 'missing' : 'stale'}: run \`npm run ${script}\` and commit it.`);
+      return 1;
+    }
+    io.out(`${out} is current.`);
+    return 0;
+  }
+  writeFileSync(out, text);
+  io.out(`wrote ${out}`);
+  return 0;
+}
 
 /** The top-level help text. */
 export function usage(): string {

@@ -5,22 +5,58 @@
  */
 import { CodedError } from '../../model/codedError.ts';
 
-/** Every error code of the database layer. */
+/**
+ * Every error code of the database layer. Each code's doc comment says what it means and, after
+ * `@remedy`, what the user should do: `docs/errors.md` is generated from them.
+ */
 export const DATABASE_ERROR_CODES = [
-  /** A page or manifest fails authentication: modified, swapped or mixed. */
+  /**
+   * A page or manifest fails authentication: modified, swapped or mixed.
+   * @remedy The card was altered: restore its image from a backup. A user's device can instead be
+   * replaced: the administrator provisions a new HSM (`sekey admin provision U`), then `sync`.
+   */
   'Tampered',
-  /** An authentic database older than the device's committed generation: a rollback. */
+  /**
+   * An authentic database older than the device's committed generation: a rollback.
+   * @remedy An old copy of the card was put back: restore the newest one. A user's device can
+   * instead be replaced (`sekey admin provision U`, then `sync`).
+   */
   'RolledBack',
-  /** Structurally unreadable: truncated, wrong magic, impossible sizes. */
+  /**
+   * Structurally unreadable: truncated, wrong magic, impossible sizes; or a database that must be
+   * reopened after a commit failed half-way, or a second database created on a card that holds one.
+   * @remedy Run the command again (it reopens the database); if the card itself is damaged, restore
+   * its image from a backup.
+   */
   'Corrupt',
-  /** No database on this card. */
+  /**
+   * No database on this card.
+   * @remedy Initialise the installation (`sekey admin init`) or provision the user
+   * (`sekey admin provision U`) first, or point at the right home (`--home`).
+   */
   'NotFound',
-  /** Written by a newer schema. */
+  /**
+   * Written by a newer schema.
+   * @remedy Upgrade SEkey to the version that wrote the database.
+   */
   'SchemaTooNew',
+  /**
+   * Upgrading the database to this version's schema failed; the migration was rolled back.
+   * @remedy Keep using the previous SEkey version, which still opens the database, and report the
+   * message as a bug.
+   */
   'MigrationFailed',
-  /** The audit log's hash chain is broken. */
+  /**
+   * The audit log's hash chain is broken.
+   * @remedy An audit entry was removed or altered: treat the administrator's card as tampered with,
+   * restore it from a backup and investigate.
+   */
   'AuditChainBroken',
-  /** The database does not fit on the card. */
+  /**
+   * The database does not fit on the card; the commit was refused and nothing changed.
+   * @remedy Free space (destroy keys that are no longer needed, delete users who left), or move to
+   * a larger card.
+   */
   'NoSpace',
 ] as const;
 /** An error code of the database layer. */

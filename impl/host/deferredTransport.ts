@@ -54,9 +54,4 @@ export class DeferredTransport implements Transport {
       else await this.#inner.remove(op.stream, op.name);
     }
   }
-
-  /** Forgets the queued operations (the state they belonged to was not saved). */
-  discard(): void {
-    this.#queue = [];
-  }
 }

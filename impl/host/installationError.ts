@@ -6,19 +6,41 @@
  */
 import { CodedError } from '../../model/codedError.ts';
 
-/** Codes of installation errors. */
+/**
+ * Codes of installation errors. Each code's doc comment says what it means and, after `@remedy`,
+ * what the user should do: `docs/errors.md` is generated from them.
+ */
 export const INSTALLATION_ERROR_CODES = [
-  /** No `installation.json` in the home directory: run `sekey admin init`. */
+  /**
+   * No `installation.json` in the home directory.
+   * @remedy Run `sekey admin init`, or point at the installation (`--home DIR` or `SEKEY_HOME`).
+   */
   'NotInitialized',
-  /** `sekey admin init` on a home that already holds an installation. */
+  /**
+   * `sekey admin init` on a home that already holds an installation.
+   * @remedy Use the installation as it is, or choose another home (`--home DIR`).
+   */
   'AlreadyInitialized',
-  /** `installation.json` is unreadable or of an unknown format version. */
+  /**
+   * `installation.json` (or `manufacturer.json`) is unreadable or of an unknown format version, or
+   * the admin HSM is not the one the installation was made with.
+   * @remedy Restore the file from a backup, or upgrade SEkey to the version that wrote it.
+   */
   'BadInstallation',
-  /** The user has no HSM in this installation: run `sekey admin provision`. */
+  /**
+   * The user has no HSM in this installation.
+   * @remedy Provision one: `sekey admin provision U`.
+   */
   'NoDevice',
-  /** The requested or system time is before the last recorded time (the KMS needs monotonic time). */
+  /**
+   * The requested or system time is before the last recorded time (the KMS needs monotonic time).
+   * @remedy Fix the system clock, or wait; with `--at`, give a time after the last recorded one.
+   */
   'ClockWentBack',
-  /** Another `sekey` process holds the installation's lock. */
+  /**
+   * Another `sekey` process holds the installation's lock.
+   * @remedy Wait for it to finish and retry; if it is gone, remove the lock file the message names.
+   */
   'Busy',
 ] as const;
 /** An installation error code. */

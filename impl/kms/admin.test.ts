@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { KmsError } from '../../model/kms.ts';
 import { Admin } from './admin.ts';
-import { buildSnapshot } from './distribution.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
+import { updateStream } from '../protocol/streams.ts';
 import { newTeam } from './world.testkit.ts';
 
 const DAY = 86_400_000;
@@ -27,13 +27,13 @@ describe('Admin', () => {
     const active = w.admin.addKey('G1', 'a');
     const pre = w.admin.addKey('G1', 'p');
     w.admin.activateKey(active);
-    w.syncAll();
+    await w.syncByFiles();
     w.clock.advance(1000);
     w.admin.deleteGroup('G1');
     expect(w.admin.keyInfo(active)).toMatchObject({ state: 'deactivated', deactivatedAt: w.clock.now(), holders: [] });
     expect(w.admin.keyInfo(pre).state).toBe('destroyed');
     expect(w.adminDevice.listKeyIds()).not.toContain(2001);
-    w.syncAll();
+    await w.syncByFiles();
     for (const user of w.users.values()) expect(user.keys()).toEqual([]);
     expect(w.users.get('U1')?.device.listKeyIds().filter((id) => id >= 2000 && id < 0x0c00_0000)).toEqual([]);
   });
@@ -76,13 +76,13 @@ describe('Admin', () => {
     const w = await team();
     const k = w.admin.addKey('G1', 'k');
     w.admin.activateKey(k);
-    w.syncAll();
+    await w.syncByFiles();
     const [alice, bob, carol] = ['U1', 'U2', 'U3'].map((u) => w.users.get(u)!);
     const before = alice!.encrypt(['U2', 'U3'], text('before'));
     expect(read(carol!.decrypt(before))).toBe('before');
     w.clock.advance(1000);
     w.admin.removeMember('G1', 'U3');
-    w.syncAll();
+    await w.syncByFiles();
     const after = alice!.encrypt(['U2'], text('after'));
     expect(read(bob!.decrypt(after))).toBe('after');
     // Carol's device no longer holds any key of G1, old or new, and cannot decrypt either message.
@@ -99,7 +99,7 @@ describe('Admin', () => {
     const dave = await w.addDevice('U4');
     const old = w.admin.addKey('G1', 'old');
     w.admin.activateKey(old);
-    w.syncAll();
+    await w.syncByFiles();
     const secret = w.users.get('U1')!.encrypt(['U2'], text('history'));
     w.clock.advance(1000);
     w.admin.deactivateKey(old);
@@ -108,16 +108,15 @@ describe('Admin', () => {
     const fresh = w.admin.addKey('G1', 'fresh');
     w.admin.activateKey(fresh);
     w.admin.addMember('G1', 'U4');
-    w.syncAll();
+    await w.syncByFiles();
     expect(dave.keys().map((k) => k.id)).toEqual([fresh]);
     expect(code(() => dave.decrypt(secret))).toBe('KeyUnavailable');
   });
 
-  test('keys never leave an HSM in clear: no key byte on any card, in update files, acknowledgements, snapshots or listings', async () => {
+  test('keys never leave an HSM in clear: no key byte on any card, in update files, acknowledgements, replicas or listings', async () => {
     const w = await team();
     const k = w.admin.addKey('G1', 'k');
     w.admin.activateKey(k);
-    const snapshot = buildSnapshot(w.admin, 'U1');
     const { testOnlyHooks } = await import('../../device/secube.ts');
     const secret = testOnlyHooks(w.adminDevice).readKey(2000);
     const hex = Buffer.from(secret).toString('hex');
@@ -132,7 +131,8 @@ describe('Admin', () => {
       ...shared,
       ...[...w.hardware.values()].map((h) => Buffer.from(h.sd.toImage()).toString('hex')),
       Buffer.from(w.adminCard.toImage()).toString('hex'),
-      JSON.stringify(snapshot, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)),
+      // What each user's replica holds after the sync (what a snapshot carried): users, groups, keys.
+      ...[...w.users.values()].map((u) => JSON.stringify({ users: u.users(), groups: u.groups(), keys: u.keys() })),
       JSON.stringify(w.admin.listKeys()),
       JSON.stringify(w.admin.auditLog()),
     ];
@@ -174,7 +174,7 @@ describe('User', () => {
     const w = await team();
     const k = w.admin.addKey('G1', 'k');
     w.admin.activateKey(k);
-    w.syncAll();
+    await w.syncByFiles();
     const alice = w.users.get('U1')!;
     expect(alice.groups().map((g) => g.id)).toEqual(['G1']);
     expect(alice.users().map((u) => u.id)).toEqual(['U1', 'U2', 'U3']);
@@ -191,23 +191,23 @@ describe('User', () => {
     const w = await team();
     const k = w.admin.addKey('G1', 'k');
     w.admin.activateKey(k);
-    w.syncAll();
+    await w.syncByFiles();
     const alice = w.users.get('U1')!;
     const bob = w.users.get('U2')!;
     const msg = alice.encrypt(['U2'], text('hello'));
     w.admin.suspendKey(k);
-    w.syncAll();
+    await w.syncByFiles();
     expect(read(bob.decrypt(msg))).toBe('hello');
     expect(code(() => alice.encrypt(['U2'], text('x')))).toBe('NoUsableKey');
     w.admin.resumeKey(k);
     w.admin.compromiseKey(k);
-    w.syncAll();
+    await w.syncByFiles();
     expect(code(() => bob.decrypt(msg))).toBe('UsageNotAllowed');
     const rescued = bob.reprotect(msg);
     expect(read(bob.decrypt(rescued))).toBe('hello');
     expect(read(alice.decrypt(rescued))).toBe('hello');
     w.admin.destroyKey(k);
-    w.syncAll();
+    await w.syncByFiles();
     expect(code(() => bob.decrypt(msg))).toBe('KeyUnavailable');
   });
 
@@ -215,7 +215,7 @@ describe('User', () => {
     const w = await team();
     const k = w.admin.addKey('G1', 'k', { cryptoperiodMs: DAY });
     w.admin.activateKey(k);
-    w.syncAll();
+    await w.syncByFiles();
     const alice = w.users.get('U1')!;
     const msg = alice.encrypt(['U2'], text('x'));
     w.clock.advance(DAY);
@@ -224,8 +224,20 @@ describe('User', () => {
     expect(read(w.users.get('U2')!.decrypt(msg))).toBe('x');
   });
 
-  test('a snapshot for someone else is refused', async () => {
+  test('an update for someone else is refused', async () => {
     const w = await team();
-    expect(code(() => w.users.get('U1')!.applySnapshot(buildSnapshot(w.admin, 'U2')))).toBe('WrongRecipient');
+    await w.publisher.publish();
+    const alice = w.users.get('U1')!;
+    // Bob's file, moved into alice's stream: sealed under bob's channel key, alice's HSM cannot open it.
+    const [bobsFile] = await w.transport.list(updateStream('U2'));
+    const bytes = (await w.transport.read(updateStream('U2'), bobsFile!))!;
+    for (const name of await w.transport.list(updateStream('U1'))) await w.transport.remove(updateStream('U1'), name);
+    await w.transport.write(updateStream('U1'), bobsFile!, bytes);
+    const report = await alice.sync(w.transport);
+    expect(report.applied).toEqual([]);
+    expect(report.refused.map((r) => r.reason)).toEqual(['forged']);
+    expect(alice.appliedSequence).toBe(0);
+    expect(alice.groups()).toEqual([]);
+    expect(alice.keys()).toEqual([]);
   });
 });

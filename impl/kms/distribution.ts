@@ -1,28 +1,23 @@
 /**
- * Getting the administrator's decisions onto user devices: provisioning a user's HSM, and building a
- * user's full snapshot — everything its device must hold (need-to-know) plus its keys wrapped
- * device-to-device and signed orders to erase keys it must no longer hold.
+ * Getting the administrator's decisions onto user devices: provisioning a user's HSM, and projecting
+ * what each user's device must hold (need-to-know), which the publisher turns into update files.
  *
  * The admin host never sees a key: each key leaves the admin HSM only as an AES-KW blob (RFC 3394)
  * under the wrapping key that the two HSMs derived together at provisioning, and only the user's
  * HSM can unwrap it. Erase orders are sealed by the admin HSM under the admin→user channel key,
  * which the user's HSM can open but not produce, so the user's own host cannot forge one (the
  * original let any user-level session delete keys, W5).
- *
- * The update files of the next layer carry these snapshots (and smaller increments) over a shared
- * folder; this module is what they are made of.
  * @module
  */
-import { DELETE_ORDER_AAD, encodeDeleteOrder } from '../../device/deleteOrder.ts';
 import { provisionUserDevice } from '../../device/provisioning.ts';
 import type { SecubeDevice } from '../../device/secube.ts';
-import { KmsError, sortIds } from '../../model/kms.ts';
+import { KmsError } from '../../model/kms.ts';
 import { persistSnapshot } from '../../model/persistedSnapshot.ts';
 import type { GroupId, GroupPolicy, KeyId, UserId, UserRecord } from '../../model/kms.ts';
 import type { KeyView } from '../../model/projection.ts';
 import type { Admin } from './admin.ts';
 import type { Database } from '../db/sqlite.ts';
-import { deviceKeyNumber, userKeyIds } from '../protocol/deviceKeyIds.ts';
+import { userKeyIds } from '../protocol/deviceKeyIds.ts';
 import { column, keyView, readGroups, readKeys, readUser, readUsers } from './kmsRows.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
 
@@ -52,17 +47,12 @@ export interface SnapshotKey extends KeyView {
   readonly lifecycle: string;
 }
 
-/** Everything one user's device must hold, as of one admin generation. */
-export interface UserSnapshot {
+/** Everything one user's device must hold (need-to-know), metadata only: keys travel wrapped. */
+export interface UserProjection {
   readonly userId: UserId;
-  readonly userSerial: string;
   readonly users: readonly UserRecord[];
   readonly groups: readonly SnapshotGroup[];
   readonly keys: readonly SnapshotKey[];
-  /** Every key of `keys`, wrapped for the user's HSM (AES-KW under the provisioned wrapping key). */
-  readonly wrapped: ReadonlyArray<{ readonly keyId: KeyId; readonly blob: Uint8Array }>;
-  /** Sealed erase orders for keys the device was given and must no longer hold. */
-  readonly eraseOrders: ReadonlyArray<{ readonly keyId: KeyId; readonly order: Uint8Array }>;
 }
 
 /**
@@ -116,7 +106,7 @@ export function userDeviceOf(db: Database, userId: UserId): { serial: string; ke
 /** The admin database read once, to project many users' views without re-reading it per user. */
 export interface ProjectionSource {
   /** What `userId`'s device must hold (need-to-know). */
-  project(userId: UserId): Omit<UserSnapshot, 'wrapped' | 'eraseOrders' | 'userSerial'>;
+  project(userId: UserId): UserProjection;
 }
 
 /** Reads users, groups, keys and holders once; projections are then computed in memory. */
@@ -141,33 +131,4 @@ export function projectionSource(db: Database): ProjectionSource {
       return { userId, users: users.filter((u) => known.has(u.id)), groups: mine, keys: keys.filter((k) => held.has(k.id)) };
     },
   };
-}
-
-/** What `userId`'s device must hold, read from the admin database (need-to-know). */
-export function projectionFromDatabase(db: Database, userId: UserId): Omit<UserSnapshot, 'wrapped' | 'eraseOrders' | 'userSerial'> {
-  return projectionSource(db).project(userId);
-}
-
-/**
- * Builds `userId`'s full snapshot: its projection, its keys wrapped for its HSM, and erase orders for
- * keys delivered earlier that it must no longer hold. Records what was delivered. For a deleted user
- * whose device is on record, the snapshot is empty and orders the device to erase everything.
- */
-export function buildSnapshot(admin: Admin, userId: UserId): UserSnapshot {
-  return admin.transaction('snapshot', { userId }, (db) => {
-    const { serial, keyIds, inService } = userDeviceOf(db, userId);
-    const projection = inService && readUser(db, userId) ? projectionFromDatabase(db, userId) : { userId, users: [], groups: [], keys: [] };
-    const wrapped = projection.keys.map((k) => ({
-      keyId: k.id,
-      blob: admin.device.exportWrapped(deviceKeyNumber(k.id), keyIds.wrappingKeyId).blob,
-    }));
-    const held = new Set(projection.keys.map((k) => k.id));
-    const delivered = column(db, 'SELECT key_id FROM delivered_keys WHERE user_id = ?', [userId]).map(String);
-    const eraseOrders = sortIds(delivered.filter((id) => !held.has(id))).map((keyId) => ({
-      keyId,
-      order: admin.device.seal(keyIds.adminToUserKeyId, encodeDeleteOrder(serial, deviceKeyNumber(keyId)), DELETE_ORDER_AAD),
-    }));
-    for (const k of projection.keys) db.run('INSERT OR IGNORE INTO delivered_keys (user_id, key_id) VALUES (?, ?)', [userId, k.id]);
-    return { ...projection, userSerial: serial, wrapped, eraseOrders };
-  });
 }

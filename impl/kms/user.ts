@@ -33,7 +33,7 @@ import { EncryptedDatabase } from '../db/encryptedDatabase.ts';
 import { secubeDatabaseDevice } from '../db/secubeDatabaseDevice.ts';
 import type { Database } from '../db/sqlite.ts';
 import { deviceKeyNumber } from '../protocol/deviceKeyIds.ts';
-import type { ProvisioningRecord, UserSnapshot } from './distribution.ts';
+import type { ProvisioningRecord } from './distribution.ts';
 import { column, keyView, readGroups, readKey, readKeys, readUsers, restoreLifecycle, stateOf, writeGroup, writeKey } from './kmsRows.ts';
 import type { KeyRow } from './kmsRows.ts';
 import { decodeMessage, encodeMessage, messageAad } from '../protocol/message.ts';
@@ -292,40 +292,7 @@ export class User {
     this.#db.close();
   }
 
-  // ---- applying what the administrator sends ---------------------------------------------------
-
-  /**
-   * Makes this device hold exactly `snapshot`: imports the keys it lacks (unwrapped inside the HSM),
-   * replaces the replica in one database transaction, then carries out the erase orders (each
-   * checked inside the HSM). Re-applying the same snapshot changes nothing, so an interrupted apply
-   * is finished by applying it again.
-   */
-  applySnapshot(snapshot: UserSnapshot): void {
-    if (snapshot.userId !== this.#userId || snapshot.userSerial !== this.#device.serial) {
-      throw new SekeyError('WrongRecipient', `snapshot for ${snapshot.userId} on ${snapshot.userSerial}, this is ${this.#userId} on ${this.#device.serial}`);
-    }
-    const present = new Set(this.#device.listKeyIds());
-    for (const { keyId, blob } of snapshot.wrapped) {
-      const id = deviceKeyNumber(keyId);
-      if (!present.has(id)) this.#device.importWrapped(id, blob, this.#keyIds.wrappingKeyId);
-    }
-    this.#db.transaction((db) => {
-      for (const table of ['key_holders', 'keys', 'memberships', 'kms_groups', 'users']) db.run(`DELETE FROM ${table}`);
-      for (const u of snapshot.users) db.run('INSERT INTO users (id, name) VALUES (?, ?)', [u.id, u.name]);
-      for (const g of snapshot.groups) {
-        writeGroup(db, g);
-        for (const m of g.members) db.run('INSERT INTO memberships (group_id, user_id) VALUES (?, ?)', [g.id, m]);
-      }
-      for (const k of snapshot.keys) {
-        writeKey(db, { id: k.id, name: k.name, owner: k.owner, algorithm: k.algorithm, lifecycle: restoreLifecycle(k.lifecycle) });
-      }
-    });
-    for (const { keyId, order } of snapshot.eraseOrders) {
-      this.#device.deleteKeyByOrder(deviceKeyNumber(keyId), order, this.#keyIds.adminToUserKeyId);
-    }
-  }
-
-  // ---- update files -----------------------------------------------------------------------------
+  // ---- applying what the administrator sends: update files -------------------------------------
 
   /** Where update processing stands: the machine's persisted snapshot, or its start before any file. */
   #processing(db: Database): UpdateProcessingSnapshot {

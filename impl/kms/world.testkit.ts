@@ -10,7 +10,7 @@ import type { Flash } from '../../device/flash.ts';
 import type { UserId } from '../../model/kms.ts';
 import { Admin } from './admin.ts';
 import { ManualClock } from './clock.ts';
-import { buildSnapshot, provisionUser } from './distribution.ts';
+import { provisionUser } from './distribution.ts';
 import { Publisher } from './publisher.ts';
 import { MemoryTransport } from '../protocol/transport.ts';
 import { User } from './user.ts';
@@ -26,8 +26,6 @@ export interface World {
   readonly hardware: Map<UserId, { readonly flash: Flash; readonly sd: SdCard }>;
   /** Provisions a device for an existing user and opens its replica. */
   addDevice(userId: UserId): Promise<User>;
-  /** Delivers every provisioned user's snapshot (in process, no files). */
-  syncAll(): void;
   /** The shared folder. */
   readonly transport: MemoryTransport;
   readonly publisher: Publisher;
@@ -74,9 +72,6 @@ export async function newWorld(start = Date.UTC(2026, 0, 1), seed = 'world'): Pr
       const user = await User.create({ provisioning, device, sd: card, clock });
       users.set(userId, user);
       return user;
-    },
-    syncAll() {
-      for (const [id, user] of users) user.applySnapshot(buildSnapshot(admin, id));
     },
   };
 }

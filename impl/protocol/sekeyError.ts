@@ -5,20 +5,34 @@
  */
 import { CodedError } from '../../model/codedError.ts';
 
-/** Codes of operational errors. */
+/**
+ * Codes of operational errors. Each code's doc comment says what it means and, after `@remedy`,
+ * what the user should do: `docs/errors.md` is generated from them.
+ */
 export const SEKEY_ERROR_CODES = [
-  /** A key's state does not allow this use (NIST SP 800-57 Pt 1 §7 usage table). */
+  /**
+   * A key's state does not allow this use (NIST SP 800-57 Pt 1 §7 usage table): a compromised key
+   * does not decrypt, a destroyed one does nothing.
+   * @remedy Under a compromised key, rescue the data with `reprotect`; otherwise check the key's
+   * state (`key-info K`).
+   */
   'UsageNotAllowed',
-  /** The device holds no such key (destroyed, or never delivered). */
+  /**
+   * The device holds no such key (destroyed, or never delivered).
+   * @remedy Run `sync` to receive new keys; if the key was destroyed or you left its group, the data
+   * under it can no longer be read on this device.
+   */
   'KeyUnavailable',
-  /** A message is not a well-formed SEkey message. */
+  /**
+   * A message is not a well-formed SEkey message.
+   * @remedy Get an intact copy of the message; check that the file is an SEkey message at all.
+   */
   'MalformedMessage',
-  /** A message fails authentication. */
-  'MessageForged',
-  /** The user has no device provisioned for it yet. */
+  /**
+   * The user has no device provisioned for it yet.
+   * @remedy Provision one: `sekey admin provision U`.
+   */
   'NotProvisioned',
-  /** A snapshot or update is meant for another user. */
-  'WrongRecipient',
 ] as const;
 /** An operational error code. */
 export type SekeyErrorCode = (typeof SEKEY_ERROR_CODES)[number];
