@@ -20,6 +20,14 @@ export const INSTALLATION_ERROR_CODES = [
   'ClockWentBack',
   /** Another `sekey` process holds the installation's lock. */
   'Busy',
+  /** A device image (`flash.img`, `sd.img`) is not a well-formed, intact image: garbled or cut. */
+  'Tampered',
+  /** A folder of the share that the transport writes to is not a real directory (a link, a file). */
+  'UnsafeShare',
+  /** No factory was given, or the folder given holds none (`sekey factory init`). */
+  'NoFactory',
+  /** A factory folder inside the installation home: the manufacturer's key must live elsewhere. */
+  'UnsafeFactory',
 ] as const;
 /** An installation error code. */
 export type InstallationErrorCode = (typeof INSTALLATION_ERROR_CODES)[number];
