@@ -16,6 +16,7 @@ import { reportError } from './reportError.ts';
 import { runAdmin } from './runAdmin.ts';
 import { runUser } from './runUser.ts';
 import { runDemo } from './demo.ts';
+import { FACTORY_HELP, FACTORY_USAGE, runFactory } from './factoryCommand.ts';
 import { machineSummary, runModelDemo } from './modelDemo.ts';
 
 interface Command {
@@ -105,6 +106,12 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       return 0;
     },
   },
+  factory: {
+    summary: 'create a simulated HSM factory (the manufacturer\'s key), outside every installation',
+    usage: FACTORY_USAGE,
+    help: FACTORY_HELP,
+    run: runFactory,
+  },
 };
 
 /** The top-level help text. */
@@ -123,7 +130,7 @@ export function usage(): string {
 
 /** The name a failing command is reported under: `sekey admin add-user`, `sekey user U1 sync`. */
 function commandPrefix(argv: readonly string[]): string {
-  const words = argv[0] === 'admin' ? argv.slice(0, 2) : argv[0] === 'user' ? argv.slice(0, 3) : argv.slice(0, 1);
+  const words = argv[0] === 'admin' || argv[0] === 'factory' ? argv.slice(0, 2) : argv[0] === 'user' ? argv.slice(0, 3) : argv.slice(0, 1);
   return ['sekey', ...words.filter((w) => !w.startsWith('-'))].join(' ');
 }
 

@@ -1,6 +1,7 @@
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { MemoryTransport } from '../protocol/transport.ts';
 import { DirectoryTransport } from './directoryTransport.ts';
@@ -117,8 +118,26 @@ describe('DirectoryTransport on a hostile share', () => {
     expect(readdirSync(outside)).toEqual(['000000000001.update']);
   });
 
-  test('an unreadable stream or file is reported, not thrown', async () => {
-    if (process.getuid?.() === 0) return; // root reads everything
+  test('a socket is skipped when listed, and unreadable when read by name', async () => {
+    const root = share();
+    const skipped: SkippedShareEntry[] = [];
+    const t = new DirectoryTransport(root, { onSkip: (e) => skipped.push(e) });
+    await t.write('acks/U1', '000000000001.ack', bytes('a'));
+    const server = createServer();
+    await new Promise<void>((done) => server.listen(join(root, 'acks', 'U1', '000000000002.ack'), done));
+    try {
+      expect(await t.list('acks/U1')).toEqual(['000000000001.ack']);
+      expect(await t.read('acks/U1', '000000000002.ack')).toBeNull();
+      expect(skipped.map((e) => [e.name, e.reason, e.detail])).toEqual([['000000000002.ack', 'notRegularFile', 'a socket']]);
+      const fresh: SkippedShareEntry[] = [];
+      expect(await new DirectoryTransport(root, { onSkip: (e) => fresh.push(e) }).read('acks/U1', '000000000002.ack')).toBeNull();
+      expect(fresh.map((e) => [e.reason, e.detail])).toEqual([['unreadable', 'ENXIO']]);
+    } finally {
+      server.close();
+    }
+  });
+
+  test.skipIf(process.getuid?.() === 0)('an unreadable stream or file is reported, not thrown (not as root: root reads everything)', async () => {
     const root = share();
     const skipped: SkippedShareEntry[] = [];
     const t = new DirectoryTransport(root, { onSkip: (e) => skipped.push(e) });

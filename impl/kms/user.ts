@@ -361,7 +361,8 @@ export class User {
    * `sekey_update_userdata`). Each file is checked by the HSM (seal under the admin→user channel
    * key, header as AAD) and judged by `model/updateProcessing`: forged, wrong-recipient, replayed,
    * rolled-back, out-of-order, truncated or corrupt files are refused with a reason and change
-   * nothing; after too many refusals in a row the user is blocked until a resync applies. Applying
+   * nothing; after too many refusals in a row of sealed files that claim news (not junk, not
+   * replays) the user is blocked until a resync applies. Applying
    * is atomic and idempotent; every applied file is acknowledged to the administrator.
    */
   async sync(transport: Transport): Promise<SyncReport> {
@@ -388,9 +389,14 @@ export class User {
       const outcome = this.#judge(p, bytes);
       p = outcome.snapshot;
       if (p.value === 'refused' || p.value === 'blocked') {
-        refused.push({ name, reason: p.context.lastRefusal as RefusalReason });
+        const reason = p.context.lastRefusal as RefusalReason;
+        refused.push({ name, reason });
+        // Only a refusal of a file whose seal verified and that claims news counts towards the
+        // block: junk anyone can drop into the share (unsealed, cut, garbled) or an old authentic
+        // file replayed under a new name must never stop a later authentic file from applying.
+        const counts = outcome.sealed && reason !== 'replayed' && reason !== 'rolledBack';
         this.#db.transaction((db) => {
-          this.#saveProcessing(db, p);
+          if (counts) this.#saveProcessing(db, p);
           db.run('INSERT OR IGNORE INTO refused_files (hash) VALUES (?)', [hash]);
         });
         continue;
@@ -416,8 +422,11 @@ export class User {
     return judged.value === 'applying' ? null : (judged.context.lastRefusal as RefusalReason);
   }
 
-  /** Parses and verifies one file; the machine decides. Returns the machine after OPENED/VERIFIED. */
-  #judge(p0: UpdateProcessingSnapshot, bytes: Uint8Array): { snapshot: UpdateProcessingSnapshot; records: UpdateRecord[] } {
+  /**
+   * Parses and verifies one file; the machine decides. Returns the machine after OPENED/VERIFIED,
+   * and whether the seal verified under the admin→user channel key (AES-GCM, header as AAD).
+   */
+  #judge(p0: UpdateProcessingSnapshot, bytes: Uint8Array): { snapshot: UpdateProcessingSnapshot; records: UpdateRecord[]; sealed: boolean } {
     let p = p0;
     let parsed: ParsedUpdateFile | null = null;
     let truncated = false;
@@ -428,11 +437,14 @@ export class User {
       truncated = error.truncated;
     }
     [p] = transition(updateProcessingMachine, p, { type: 'OPENED', truncated, malformed: parsed === null && !truncated });
-    if (parsed === null) return { snapshot: p, records: [] };
+    if (parsed === null) return { snapshot: p, records: [], sealed: false };
     let records: UpdateRecord[] = [];
     let authentic = true;
+    let sealed = false;
     try {
-      records = decodeRecords(this.#device.open(this.#keyIds.adminToUserKeyId, parsed.sealedBody, parsed.headerBytes));
+      const body = this.#device.open(this.#keyIds.adminToUserKeyId, parsed.sealedBody, parsed.headerBytes);
+      sealed = true;
+      records = decodeRecords(body);
     } catch (error) {
       // A seal that fails, or an authentic body that does not parse (only a broken or forked
       // admin could make one): either way the file is not the administrator's word.
@@ -448,7 +460,7 @@ export class User {
       resync: h.kind === 'resync',
       extendsAppliedChain: bytesToHex(h.previousHash) === (p.context.lastFileHash || bytesToHex(NO_PREVIOUS_FILE)),
     });
-    return { snapshot: p, records };
+    return { snapshot: p, records, sealed };
   }
 
   /**
