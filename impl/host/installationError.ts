@@ -24,8 +24,6 @@ export const INSTALLATION_ERROR_CODES = [
   'Tampered',
   /** A folder of the share that the transport writes to is not a real directory (a link, a file). */
   'UnsafeShare',
-  /** No factory was given, or the folder given holds none (`sekey factory init`). */
-  'NoFactory',
   /** A factory folder inside the installation home: the manufacturer's key must live elsewhere. */
   'UnsafeFactory',
 ] as const;
