@@ -64,16 +64,12 @@ export interface DirectoryTransportOptions {
 const TEMPORARY = /^\.tmp-/;
 
 /** What kind of file system entry `stats` describes, for messages. */
-function kindOf(stats: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+function kindOf(stats: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean }): string {
   if (stats.isFile()) return 'a regular file';
   if (stats.isDirectory()) return 'a directory';
   if (stats.isSymbolicLink()) return 'a symbolic link';
   if (stats.isFIFO()) return 'a FIFO';
-  if (stats.isSocket()) return 'a socket';
-  if (stats.isCharacterDevice()) return 'a character device';
-  /* v8 ignore next 2 -- block devices need root to create */
-  if (stats.isBlockDevice()) return 'a block device';
-  return 'an unknown kind of entry';
+  return stats.isSocket() ? 'a socket' : 'a device';
 }
 
 function errno(error: unknown): string {
@@ -222,11 +218,10 @@ export class DirectoryTransport implements Transport {
    */
   async write(stream: string, name: string, bytes: Uint8Array): Promise<void> {
     checkSegment('file', name);
-    const { path: existing, missing } = this.#dir(stream);
-    if (existing === null) throw new InstallationError('UnsafeShare', `cannot write to ${stream} in ${this.root}: a folder on the way is not a real directory (remove it)`);
-    if (missing) mkdirSync(existing, { recursive: true });
-    // Created just now: check again, in case someone raced a symbolic link in.
-    const { path: dir } = this.#dir(stream);
+    const first = this.#dir(stream);
+    if (first.path !== null && first.missing) mkdirSync(first.path, { recursive: true });
+    // Created just now: checked again, in case someone raced a symbolic link in.
+    const dir = first.path !== null && first.missing ? this.#dir(stream).path : first.path;
     if (dir === null) throw new InstallationError('UnsafeShare', `cannot write to ${stream} in ${this.root}: a folder on the way is not a real directory (remove it)`);
     const target = join(dir, name);
     try {

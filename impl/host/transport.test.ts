@@ -71,6 +71,7 @@ describe('DirectoryTransport on a hostile share', () => {
     // Read directly by name (as a caller that guessed it would): null, never a hang or a throw.
     for (const { name } of planted.names.filter((e) => /^[0-9]/.test(e.name))) expect(await t.read(stream, name), name).toBeNull();
     expect(new TextDecoder().decode((await t.read(stream, '000000000003.update')) as Uint8Array)).toBe('real');
+    expect(await t.read(stream, '000000000009.update')).toBeNull(); // gone: not reported
     // Each entry is reported once per transport, however often it is met.
     await t.list(stream);
     expect(t.skipped).toHaveLength(planted.names.length);
