@@ -27,15 +27,35 @@ import { CodedError } from '../model/codedError.ts';
 
 /** Why bytes could not be decoded. */
 export const BINARY_CODEC_ERROR_CODES = [
-  /** The input ends before the field does. */
+  /**
+   * The input ends before the field does.
+   * @remedy Internal to the formats: each format reports it as its own error (e.g. a corrupt update
+   * file); seen alone, report it as a bug with the bytes that caused it.
+   */
   'Truncated',
-  /** A varint in a non-shortest form (a final 0x00 group after a continuation byte). */
+  /**
+   * A varint in a non-shortest form (a final 0x00 group after a continuation byte).
+   * @remedy Internal to the formats: each format reports it as its own error (e.g. a corrupt update
+   * file); seen alone, report it as a bug with the bytes that caused it.
+   */
   'OverlongVarint',
-  /** A varint or u64 whose value exceeds 2^53 − 1 (not a safe integer), or longer than 8 bytes. */
+  /**
+   * A varint or u64 whose value exceeds 2^53 − 1 (not a safe integer), or longer than 8 bytes.
+   * @remedy Internal to the formats: each format reports it as its own error (e.g. a corrupt update
+   * file); seen alone, report it as a bug with the bytes that caused it.
+   */
   'ValueTooLarge',
-  /** A string field whose bytes are not well-formed UTF-8 (RFC 3629 §3). */
+  /**
+   * A string field whose bytes are not well-formed UTF-8 (RFC 3629 §3).
+   * @remedy Internal to the formats: each format reports it as its own error (e.g. a corrupt update
+   * file); seen alone, report it as a bug with the bytes that caused it.
+   */
   'InvalidUtf8',
-  /** Bytes left over after the last field of a structure. */
+  /**
+   * Bytes left over after the last field of a structure.
+   * @remedy Internal to the formats: each format reports it as its own error (e.g. a corrupt update
+   * file); seen alone, report it as a bug with the bytes that caused it.
+   */
   'TrailingBytes',
 ] as const;
 /** A {@link BinaryCodecError} code. */

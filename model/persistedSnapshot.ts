@@ -19,7 +19,21 @@ import type { AnyStateMachine, ContextFrom, SnapshotFrom, StateValue } from 'xst
 import { CodedError } from './codedError.ts';
 
 /** Why a persisted snapshot was refused. */
-export type PersistedSnapshotErrorCode = 'MalformedSnapshot' | 'UnknownState';
+export const PERSISTED_SNAPSHOT_ERROR_CODES = [
+  /**
+   * Saved machine state that is not JSON of the form `{ value, context }`.
+   * @remedy The replica's database is damaged or was written by another program: resync the user
+   * (`sekey admin resync U`) or restore the database from a backup.
+   */
+  'MalformedSnapshot',
+  /**
+   * Saved machine state naming a state the machine does not have (written by another version).
+   * @remedy Run the SEkey version that wrote it, or resync the user (`sekey admin resync U`).
+   */
+  'UnknownState',
+] as const;
+/** A {@link PersistedSnapshotError} code. */
+export type PersistedSnapshotErrorCode = (typeof PERSISTED_SNAPSHOT_ERROR_CODES)[number];
 
 /** A persisted snapshot that cannot be restored. */
 export class PersistedSnapshotError extends CodedError<PersistedSnapshotErrorCode> {

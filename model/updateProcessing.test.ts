@@ -5,6 +5,7 @@ import { explore, summarize } from './exhaustive.testkit.ts';
 import {
   DEFAULT_MAX_REFUSALS,
   REFUSAL_REASONS,
+  countsTowardsBlock,
   UPDATE_STATES,
   openingRefusal,
   refusalFor,
@@ -47,18 +48,34 @@ describe('updateProcessing', () => {
   });
 
   test.each([
-    ['truncated', [open(), { type: 'OPENED', truncated: true, malformed: false }]],
-    ['corrupt', [open(), { type: 'OPENED', truncated: false, malformed: true }]],
-    ['forged', file({ authentic: false })],
-    ['wrongRecipient', file({ forThisRecipient: false })],
-    ['replayed', file({ sequence: 3 })],
-    ['rolledBack', file({ sequence: 2 })],
-    ['gap', file({ sequence: 5 })],
-    ['forged', file({ sequence: 4, extendsAppliedChain: false })],
-  ] as const)('refuses %s and keeps the applied state', (reason, events) => {
+    ['truncated', [open(), { type: 'OPENED', truncated: true, malformed: false }], 0],
+    ['corrupt', [open(), { type: 'OPENED', truncated: false, malformed: true }], 0],
+    ['forged', file({ authentic: false }), 0],
+    ['wrongRecipient', file({ forThisRecipient: false }), 1],
+    ['replayed', file({ sequence: 3 }), 0],
+    ['rolledBack', file({ sequence: 2 }), 0],
+    ['gap', file({ sequence: 5 }), 1],
+    ['forged', file({ sequence: 4, extendsAppliedChain: false }), 1],
+  ] as const)('refuses %s and keeps the applied state (counted towards a block: %s)', (reason, events, counted) => {
     const s = run(events as readonly UpdateEvent[], { lastSequence: 3, lastFileHash: 'h3' });
     expect(s.value).toBe('refused');
-    expect(s.context).toMatchObject({ lastRefusal: reason, lastSequence: 3, lastFileHash: 'h3', consecutiveRefusals: 1 });
+    expect(s.context).toMatchObject({ lastRefusal: reason, lastSequence: 3, lastFileHash: 'h3', consecutiveRefusals: counted });
+  });
+
+  test('only authentic files that claim news count towards a block: junk and replays never block', () => {
+    for (const reason of REFUSAL_REASONS) {
+      expect(countsTowardsBlock(reason, false), reason).toBe(false);
+      expect(countsTowardsBlock(reason, true), reason).toBe(reason !== 'replayed' && reason !== 'rolledBack');
+    }
+    const junk = Array.from({ length: 3 * DEFAULT_MAX_REFUSALS }, (_, i) => [
+      ...file({ authentic: false }),
+      ...file({ sequence: 2 }),
+      open(false, `cut${i}`),
+      { type: 'OPENED', truncated: true, malformed: false } as UpdateEvent,
+    ]).flat();
+    const s = run([...junk, ...file({ sequence: 4 }, false, 'h4'), applied], { lastSequence: 3, lastFileHash: 'h3' });
+    expect(s.value).toBe('applied');
+    expect(s.context.lastSequence).toBe(4);
   });
 
   test('every refusal reason is reachable', () => {
@@ -81,7 +98,7 @@ describe('updateProcessing', () => {
   });
 
   test(`after ${DEFAULT_MAX_REFUSALS} consecutive refusals the user is blocked until a resync applies`, () => {
-    const bad = Array.from({ length: DEFAULT_MAX_REFUSALS }, () => file({ authentic: false })).flat();
+    const bad = Array.from({ length: DEFAULT_MAX_REFUSALS }, () => file({ sequence: 9 })).flat();
     const blocked = run(bad);
     expect(blocked.value).toBe('blocked');
     expect(blocked.can(open())).toBe(false);
@@ -99,7 +116,9 @@ describe('updateProcessing', () => {
   });
 
   test('a success resets the refusal count', () => {
-    const s = run([...file({ authentic: false }), ...file({ authentic: false }), ...file(), applied]);
+    const gaps = run([...file({ sequence: 9 }), ...file({ sequence: 9 })]);
+    expect(gaps.context.consecutiveRefusals).toBe(2);
+    const s = run([...file({ sequence: 9 }), ...file({ sequence: 9 }), ...file(), applied]);
     expect(s.context.consecutiveRefusals).toBe(0);
   });
 
@@ -113,7 +132,10 @@ describe('updateProcessing', () => {
   test('a file refused once is not opened, judged or counted again; its reason is kept', () => {
     const junk = file({ authentic: false }, false, 'junk');
     const once = run(junk);
-    expect(once.context).toMatchObject({ consecutiveRefusals: 1, refusedFiles: [{ fileHash: 'junk', reason: 'forged' }], fileInHand: null });
+    expect(once.context).toMatchObject({ consecutiveRefusals: 0, refusedFiles: [{ fileHash: 'junk', reason: 'forged' }], fileInHand: null });
+    // A counted refusal is counted once too.
+    const early = file({ sequence: 9 }, false, 'early');
+    expect(run([...early, ...early, ...early]).context).toMatchObject({ consecutiveRefusals: 1, refusedFiles: [{ fileHash: 'early', reason: 'gap' }] });
     expect(once.can(open(false, 'junk'))).toBe(false);
     expect(openingRefusal(once.context, { resync: false, fileHash: 'junk' })).toBe('forged');
     expect(openingRefusal(once.context, { resync: false, fileHash: 'other' })).toBeNull();
@@ -137,7 +159,7 @@ describe('updateProcessing', () => {
   });
 
   test('a blocked user does not open a file not named as a resync (gap), nor a resync it refused before', () => {
-    const bad = Array.from({ length: DEFAULT_MAX_REFUSALS }, () => file({ authentic: false })).flat();
+    const bad = Array.from({ length: DEFAULT_MAX_REFUSALS }, () => file({ sequence: 9 })).flat();
     const blocked = run([...bad, ...file({ resync: true, authentic: false }, true, 'badResync')]);
     expect(blocked.value).toBe('blocked');
     expect(openingRefusal(blocked.context, { resync: false, fileHash: 'new' })).toBe('gap');

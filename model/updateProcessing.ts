@@ -20,9 +20,13 @@
  * refused as `forged`. A resync skips both the `gap` and the previous-hash checks — it replaces the
  * replica — but never the sequence checks.
  *
- * A refusal leaves the user's keys and metadata as they were; only the refusal count moves. After
- * `maxRefusals` consecutive refusals (default 5, as the original's TRY_LIMIT,
- * `reference/original-sekey.md` §1.7) the user is `blocked`: only a file named as a full resync is
+ * A refusal leaves the user's keys and metadata as they were. Only refusals of authentic files that
+ * claim news count towards a block (`countsTowardsBlock`): `wrongRecipient`, `gap`, and an authentic
+ * file that does not extend the applied chain. Junk that anyone with write access to the shared
+ * folder can drop there (`truncated`, `corrupt`, a seal that fails) and old authentic files replayed
+ * under new names (`replayed`, `rolledBack`) are refused and remembered but never counted: they must
+ * not stop a later authentic file from applying. After `maxRefusals` consecutive counted refusals
+ * (default 5, as the original's TRY_LIMIT, SEkey's `sekey_update_userdata`) the user is `blocked`: only a file named as a full resync is
  * opened then, and applying one clears the block. The original re-parsed everything from a
  * `.recovery` file with no freshness at all; here a resync must still carry a sequence newer than the
  * last applied one, so an old snapshot cannot be used to roll a user back.
@@ -176,14 +180,26 @@ export function refusalFor(context: UpdateProcessingContext, facts: VerifiedFact
   return null;
 }
 
-/** The context after refusing the file in hand for `reason`: counted once, and remembered. */
-function refusal(context: UpdateProcessingContext, reason: RefusalReason): Partial<UpdateProcessingContext> {
+/**
+ * Whether refusing a file for `reason` counts towards a block: only an authentic file (its seal
+ * verified under the channel key, which only the admin HSM can seal under) that claims news. Junk
+ * from the untrusted share and replays of old authentic files are refused without counting.
+ */
+export function countsTowardsBlock(reason: RefusalReason, authentic: boolean): boolean {
+  return authentic && reason !== 'replayed' && reason !== 'rolledBack';
+}
+
+/**
+ * The context after refusing the file in hand for `reason`: remembered (judged once), and counted
+ * when `counts` (see {@link countsTowardsBlock}).
+ */
+function refusal(context: UpdateProcessingContext, reason: RefusalReason, counts: boolean): Partial<UpdateProcessingContext> {
   // `opening` and `verifying`, where files are refused, are only entered with a file in hand.
   const fileHash = context.fileInHand as string;
   return {
     lastRefusal: reason,
     // Saturates at the limit: once blocked, more refusals change nothing but the last reason.
-    consecutiveRefusals: Math.min(context.consecutiveRefusals + 1, context.maxRefusals),
+    consecutiveRefusals: counts ? Math.min(context.consecutiveRefusals + 1, context.maxRefusals) : context.consecutiveRefusals,
     refusedFiles: [...context.refusedFiles, { fileHash, reason }],
     fileInHand: null,
     pending: null,
@@ -232,15 +248,16 @@ export const updateProcessingMachine = setup({
   actions: {
     /** The file in hand is the one `OPEN` names. */
     takeFile: assign(({ event }) => ({ fileInHand: opened(event).fileHash })),
-    refuseTruncated: assign(({ context }) => refusal(context, 'truncated')),
-    refuseCorrupt: assign(({ context }) => refusal(context, 'corrupt')),
+    refuseTruncated: assign(({ context }) => refusal(context, 'truncated', false)),
+    refuseCorrupt: assign(({ context }) => refusal(context, 'corrupt', false)),
     /**
      * Refuses a verified file for the reason {@link refusalFor} gives. A blocked user that meets an
      * otherwise fine incremental file refuses it as `gap`: it has lost continuity and needs a snapshot.
      */
-    refuseVerified: assign(({ context, event }) =>
-      refusal(context, refusalFor(context, verified(event)) ?? 'gap'),
-    ),
+    refuseVerified: assign(({ context, event }) => {
+      const reason = refusalFor(context, verified(event)) ?? 'gap';
+      return refusal(context, reason, countsTowardsBlock(reason, verified(event).authentic));
+    }),
     rememberPending: assign(({ event }) => {
       const facts = verified(event);
       return { pending: { sequence: facts.sequence, resync: facts.resync } };

@@ -39,5 +39,5 @@ export interface AdminCommand {
   /** Whether it takes `--json`. */
   readonly lists?: boolean;
   /** Reads the command line (`json` already taken) and returns the work. */
-  readonly prepare: (args: Args, options: { readonly json: boolean; readonly cwd: string }) => AdminWork;
+  readonly prepare: (args: Args, options: { readonly json: boolean; readonly cwd: string; readonly env: CliIo['env'] }) => AdminWork;
 }

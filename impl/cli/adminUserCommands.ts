@@ -8,6 +8,8 @@ import { SekeyError } from '../protocol/sekeyError.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { UsageError } from './args.ts';
 import { fields, ids, json, table } from './format.ts';
+import { requireFactory } from './globalOptions.ts';
+import { openFactory } from '../host/manufacturerFile.ts';
 
 /** The serial of a user's provisioned HSM, or null. */
 export function deviceSerialOf(admin: Admin, userId: string): string | null {
@@ -106,7 +108,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
   },
   {
     name: 'provision',
-    args: 'U --user-pin PIN --device-admin-pin PIN',
+    args: 'U --user-pin PIN --device-admin-pin PIN [--factory DIR]',
     summary: 'factory-initialise a new HSM for a user and pair it with the admin HSM (replaces any earlier one)',
     help: [
       'The new HSM gets its PINs (--user-pin for its user, --device-admin-pin for its admin level), makes',
@@ -114,17 +116,21 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       'crosses the host. Compare the two fingerprints out of band. It is stored under users/U/.',
       'Provisioning again replaces the device: the old one can open nothing new, and the new one gets',
       'everything by a resync.',
+      '  --factory DIR           the factory that certifies the new HSM (default $SEKEY_FACTORY; created by',
+      '                          `sekey factory init`, outside the installation, the same as at `admin init`)',
     ].join('\n'),
     mutates: true,
-    prepare: (args) => {
+    prepare: (args, { cwd, env }) => {
       const userPin = args.option('--user-pin');
       const deviceAdminPin = args.option('--device-admin-pin');
+      const factory = requireFactory(args.option('--factory'), env, cwd, 'provision');
       const id = args.positional('user ID');
       if (userPin === undefined || deviceAdminPin === undefined) {
         throw new UsageError('provision sets the new HSM\'s PINs: give both --user-pin PIN and --device-admin-pin PIN');
       }
-      return async ({ session, io }) => {
-        const r = await session.provision(id, { userPin, deviceAdminPin });
+      return async ({ session, io, installation }) => {
+        const manufacturer = openFactory(factory, installation.home);
+        const r = await session.provision(id, { userPin, deviceAdminPin }, manufacturer);
         io.out(`provisioned ${id}: HSM ${r.userSerial}, paired with admin HSM ${r.adminSerial}`);
         io.out(`  fingerprints — admin ${r.adminFingerprint}, user ${r.userFingerprint}`);
       };

@@ -19,6 +19,7 @@ import type { CliIo } from './cliIo.ts';
 import { reportError } from './reportError.ts';
 import { runAdmin } from './runAdmin.ts';
 import { runUser } from './runUser.ts';
+import { runFactory } from './factoryCommand.ts';
 import { bytes } from './format.ts';
 import type { DeviceReport } from '../host/installation.ts';
 import { updateStream } from '../protocol/streams.ts';
@@ -67,6 +68,9 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
     mkdirSync(home, { recursive: true });
     if (readdirSync(home).length > 0) throw new Error(`--keep ${home}: the directory is not empty`);
   }
+  // The simulated HSM factory lives outside the installation, as the manufacturer's key must.
+  const factory = mkdtempSync(join(tmpdir(), 'sekey-demo-factory-'));
+  rmSync(factory, { recursive: true });
   const desk = join(home, 'desk');
   mkdirSync(desk, { recursive: true });
   const totals = new Map<string, DeviceTotals>();
@@ -87,7 +91,7 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
     totals.set(r.device, t);
   };
   const print = (line = ''): void => io.out(line);
-  const env = { SEKEY_HOME: home, SEKEY_ADMIN_PIN: PINS.admin, SEKEY_USER_PIN: PINS.user };
+  const env = { SEKEY_HOME: home, SEKEY_FACTORY: factory, SEKEY_ADMIN_PIN: PINS.admin, SEKEY_USER_PIN: PINS.user };
 
   /**
    * Runs one `sekey` command as a user would type it, printing it and its output. `quiet` prints
@@ -101,7 +105,7 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
     print(`  $ sekey ${line}`);
     let code: number;
     try {
-      code = argv[0] === 'admin' ? await runAdmin(argv.slice(1), commandIo) : await runUser(argv.slice(1), commandIo);
+      code = argv[0] === 'admin' ? await runAdmin(argv.slice(1), commandIo) : argv[0] === 'factory' ? await runFactory(argv.slice(1), commandIo) : await runUser(argv.slice(1), commandIo);
     } catch (error) {
       code = reportError(`sekey ${argv.slice(0, argv[0] === 'user' ? 3 : 2).join(' ')}`, error, commandIo);
     }
@@ -122,11 +126,13 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
   try {
     print('SEkey-TS demo: the real system on simulated SEcube HSMs');
     print(`  installation ${home}${options.keep === undefined ? ' (temporary; `sekey demo --keep DIR` keeps one)' : ''}`);
-    print(`  the commands below run with SEKEY_HOME set to it, SEKEY_ADMIN_PIN=${PINS.admin}, SEKEY_USER_PIN=${PINS.user}`);
+    print(`  simulated HSM factory ${factory} (outside the installation: it holds the manufacturer's key)`);
+    print(`  the commands below run with SEKEY_HOME and SEKEY_FACTORY set to them, SEKEY_ADMIN_PIN=${PINS.admin}, SEKEY_USER_PIN=${PINS.user}`);
     print(`  the clock is simulated: it starts at ${START} and moves only with --at`);
     print();
 
-    print('1. The administrator initialises its HSM and describes the organisation');
+    print('1. The administrator initialises its HSM (certified by the factory) and describes the organisation');
+    await sekey('factory init', { quiet: true });
     await sekey(`admin init --admin-pin ${PINS.admin} --user-pin ${PINS.user} --at ${START}`, { figures: true });
     for (const [id, name] of PEOPLE) await sekey(`admin add-user ${id} ${name} --no-publish`, { quiet: true });
     await sekey('admin add-group G1 engineering --max-keys 4 --cryptoperiod 30d --no-publish', { quiet: true });
@@ -224,9 +230,15 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
     print('  decrypted and authenticated with AES-256-GCM in MCU software) dominates it, then the PIN check.');
     print();
     print(`Done in ${((performance.now() - started) / 1000).toFixed(1)} s of host time.`);
-    if (options.keep !== undefined) print(`Kept in ${home}: try \`sekey admin status --home ${home} --pin ${PINS.admin}\`.`);
+    if (options.keep !== undefined) {
+      print(`Kept in ${home}: try \`sekey admin status --home ${home} --pin ${PINS.admin}\`.`);
+      print(`The factory is kept in ${factory} (--factory ${factory} to provision more HSMs).`);
+    }
     return 0;
   } finally {
-    if (options.keep === undefined) rmSync(home, { recursive: true, force: true });
+    if (options.keep === undefined) {
+      rmSync(home, { recursive: true, force: true });
+      rmSync(factory, { recursive: true, force: true });
+    }
   }
 }

@@ -11,7 +11,9 @@
  * a source file declares codes that {@link ERROR_SOURCES} does not list.
  * @module
  */
+import { BINARY_CODEC_ERROR_CODES } from '../../device/binaryCodec.ts';
 import { DEVICE_ERROR_CODES } from '../../device/deviceError.ts';
+import { PERSISTED_SNAPSHOT_ERROR_CODES } from '../../model/persistedSnapshot.ts';
 import { KMS_ERROR_CODES } from '../../model/kmsError.ts';
 import { DATABASE_ERROR_CODES } from '../db/databaseError.ts';
 import { INSTALLATION_ERROR_CODES } from '../host/installationError.ts';
@@ -35,6 +37,20 @@ export const ERROR_SOURCES: readonly ErrorSource[] = [
     codes: INSTALLATION_ERROR_CODES,
   },
   { kind: 'list', path: 'device/deviceError.ts', className: 'DeviceError', listName: 'DEVICE_ERROR_CODES', codes: DEVICE_ERROR_CODES },
+  {
+    kind: 'list',
+    path: 'model/persistedSnapshot.ts',
+    className: 'PersistedSnapshotError',
+    listName: 'PERSISTED_SNAPSHOT_ERROR_CODES',
+    codes: PERSISTED_SNAPSHOT_ERROR_CODES,
+  },
+  {
+    kind: 'list',
+    path: 'device/binaryCodec.ts',
+    className: 'BinaryCodecError',
+    listName: 'BINARY_CODEC_ERROR_CODES',
+    codes: BINARY_CODEC_ERROR_CODES,
+  },
   { kind: 'classes', path: 'device/keyStoreErrors.ts' },
   { kind: 'classes', path: 'device/flashErrors.ts' },
   { kind: 'classes', path: 'device/powerLossError.ts' },

@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import type { TimeSpec } from '../host/installation.ts';
 import { Installation } from '../host/installation.ts';
+import { FACTORY_ENV } from '../host/manufacturerFile.ts';
 import type { Args } from './args.ts';
 import { UsageError } from './args.ts';
 import { timeValue } from './argValues.ts';
@@ -47,11 +48,30 @@ export function requirePin(options: GlobalOptions, io: CliIo, level: 'admin' | '
   return pin;
 }
 
-/** The installation the options name, wired to the io's clock and observer. */
+/**
+ * The factory folder (`--factory DIR`, else `$SEKEY_FACTORY`), resolved against the working
+ * directory: the simulated manufacturer that certifies the HSMs a command creates. Never defaulted,
+ * and never inside the installation (`openFactory` checks).
+ */
+export function requireFactory(option: string | undefined, env: CliIo['env'], cwd: string, what: string): string {
+  const dir = option ?? env[FACTORY_ENV];
+  if (dir === undefined || dir === '') {
+    throw new UsageError(`${what} needs the factory that certifies new HSMs: pass --factory DIR or set ${FACTORY_ENV} (\`sekey factory init --dir DIR\` creates a simulated one, outside the installation)`);
+  }
+  return resolve(cwd, dir);
+}
+
+/** Prints a warning for each entry of the share a command skipped (`DirectoryTransport`). */
+export function shareWarnings(io: CliIo): (entry: { stream: string; name: string; reason: string; detail: string }) => void {
+  return (e) => io.err(`warning: skipped share entry ${e.stream}/${e.name === '' ? '' : JSON.stringify(e.name)}: ${e.reason} (${e.detail})`);
+}
+
+/** The installation the options name, wired to the io's clock and observer; skipped share entries are warned about. */
 export function installationFor(options: GlobalOptions, io: CliIo): Installation {
   return new Installation(options.home, {
     ...(options.at === undefined ? {} : { at: options.at }),
     ...(io.clock === undefined ? {} : { hostClock: io.clock }),
     ...(io.onDeviceReport === undefined ? {} : { observer: io.onDeviceReport }),
+    onShareSkip: shareWarnings(io),
   });
 }

@@ -89,7 +89,7 @@ export async function runAdmin(argv: readonly string[], io: CliIo): Promise<numb
   const global = takeGlobalOptions(args, io);
   const asJson = command.lists === true && args.flag('--json');
   const noPublish = command.mutates && args.flag('--no-publish');
-  const work = command.prepare(args, { json: asJson, cwd: io.cwd });
+  const work = command.prepare(args, { json: asJson, cwd: io.cwd, env: io.env });
   args.done();
   const pin = requirePin(global, io, 'admin');
   const installation = installationFor(global, io);

@@ -1,12 +1,14 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { renderSpec } from '../../model/specDocument.ts';
 import type { CliIo } from './cliIo.ts';
 import { ADMIN_COMMANDS } from './runAdmin.ts';
 import { USER_COMMANDS } from './userCommands.ts';
-import { updateStream } from '../protocol/streams.ts';
+import { ackFileName, ackStream, updateFileName, updateStream } from '../protocol/streams.ts';
+import { killSafetyNets, plantHostileEntries } from '../host/hostileShare.testkit.ts';
+import type { HostileEntries } from '../host/hostileShare.testkit.ts';
 import { main, usage } from './sekeyCommand.ts';
 
 const ADMIN_PIN = 'admin-pin-5678';
@@ -154,6 +156,7 @@ describe('sekey', () => {
 describe('sekey on a persistent installation', () => {
   let home: string;
   let desk: string;
+  let factory: string;
   let env: Record<string, string>;
   const at = (t: string) => ['--at', t];
   const run = (...argv: string[]) => sekey(argv, { env, cwd: desk });
@@ -161,7 +164,9 @@ describe('sekey on a persistent installation', () => {
   beforeAll(async () => {
     home = join(tempDir(), 'home');
     desk = tempDir();
-    env = { SEKEY_HOME: home, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_USER_PIN: USER_PIN };
+    factory = join(tempDir(), 'factory');
+    expect((await sekey(['factory', 'init', '--dir', factory])).code).toBe(0);
+    env = { SEKEY_HOME: home, SEKEY_FACTORY: factory, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_USER_PIN: USER_PIN };
     const init = await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, ...at('2026-01-05T09:00Z'));
     expect(init.err).toBe('');
     expect(init.code).toBe(0);
@@ -174,8 +179,9 @@ describe('sekey on a persistent installation', () => {
     expect(config['adminSerial']).toMatch(/^[0-9A-Z]{32}$/);
     expect(readdirSync(join(home, 'admin')).sort()).toEqual(['flash.img', 'sd.img']);
     expect(existsSync(join(home, 'share'))).toBe(true);
-    // The simulated factory's key (a real admin host never holds it), owner-only.
-    expect(readFileSync(join(home, 'manufacturer.json'), 'utf8')).toContain('SIMULATION ONLY');
+    // The simulated factory's key (a real admin host never holds it) lives outside the home, owner-only.
+    expect(existsSync(join(home, 'manufacturer.json'))).toBe(false);
+    expect(readFileSync(join(factory, 'manufacturer.json'), 'utf8')).toContain('SIMULATION ONLY');
     const noPins = await run('admin', 'init');
     expect(noPins.code).toBe(2);
     expect(noPins.err).toContain('--admin-pin PIN and --user-pin PIN');
@@ -386,7 +392,9 @@ describe('sekey with the system clock', () => {
     const home = join(tempDir(), 'home');
     let now = Date.UTC(2026, 5, 1);
     const clock = { now: () => now };
-    const world = { env: { SEKEY_HOME: home, SEKEY_ADMIN_PIN: ADMIN_PIN }, cwd: tempDir(), clock };
+    const factory = join(tempDir(), 'factory');
+    expect((await sekey(['factory', 'init', '--dir', factory])).code).toBe(0);
+    const world = { env: { SEKEY_HOME: home, SEKEY_FACTORY: factory, SEKEY_ADMIN_PIN: ADMIN_PIN }, cwd: tempDir(), clock };
     const share = join(tempDir(), 'synced-folder');
     mkdirSync(share);
     const init = await sekey(['admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--share', share], world);
@@ -406,19 +414,160 @@ describe('sekey with the system clock', () => {
 describe('sekey admin provision and device attestation', () => {
   test('an HSM certified by another manufacturer is refused by the admin HSM; nothing is stored', async () => {
     const home = join(tempDir(), 'home');
-    const env = { SEKEY_HOME: home, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_USER_PIN: USER_PIN };
+    const [factory, otherFactory] = [join(tempDir(), 'factory'), join(tempDir(), 'other-factory')];
+    for (const dir of [factory, otherFactory]) expect((await sekey(['factory', 'init', '--dir', dir])).code).toBe(0);
+    const env = { SEKEY_HOME: home, SEKEY_FACTORY: factory, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_USER_PIN: USER_PIN };
     const run = (...argv: string[]) => sekey(argv, { env });
     expect((await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--at', '2026-01-05T09:00Z')).code).toBe(0);
     expect((await run('admin', 'add-user', 'U9', 'mallory', '--no-publish')).code).toBe(0);
-    // Swap in another factory: the new HSM is certified by a manufacturer the admin HSM does not trust.
-    const otherHome = join(tempDir(), 'other');
-    expect((await sekey(['admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--at', '2026-01-05T09:00Z'], { env: { SEKEY_HOME: otherHome } })).code).toBe(0);
-    copyFileSync(join(otherHome, 'manufacturer.json'), join(home, 'manufacturer.json'));
-    const refused = await run('admin', 'provision', 'U9', '--user-pin', USER_PIN, '--device-admin-pin', DEVICE_ADMIN_PIN, '--no-publish');
+    // Another factory: the new HSM is certified by a manufacturer the admin HSM does not trust.
+    const refused = await run('admin', 'provision', 'U9', '--user-pin', USER_PIN, '--device-admin-pin', DEVICE_ADMIN_PIN, '--no-publish', '--factory', otherFactory);
     expect(refused.code).not.toBe(0);
     expect(refused.err).toContain('UntrustedPeer');
     expect(existsSync(join(home, 'users', 'U9', 'flash.img'))).toBe(false);
     const users = JSON.parse((await run('admin', 'users', '--json')).out) as Array<{ id: string; serial: string | null }>;
     expect(users).toMatchObject([{ id: 'U9', serial: null }]);
+  });
+});
+
+describe('sekey factory: the manufacturer\'s key stays outside the installation', () => {
+  test('factory init makes an owner-only folder once; init and provision refuse a missing factory or one inside the home', async () => {
+    const factory = join(tempDir(), 'factory');
+    const made = await sekey(['factory', 'init', '--dir', factory]);
+    expect(made.code).toBe(0);
+    expect(made.out).toMatch(/manufacturer's public key [0-9a-f]{64}/);
+    if (process.platform !== 'win32') expect(statSync(join(factory, 'manufacturer.json')).mode & 0o777).toBe(0o600);
+    expect((await sekey(['factory', 'init'], { env: { SEKEY_FACTORY: factory } })).err).toContain('AlreadyInitialized');
+    expect((await sekey(['factory', 'init'])).code).toBe(2);
+    expect((await sekey(['factory', 'frob'])).code).toBe(2);
+    expect((await sekey(['factory'])).code).toBe(2);
+    expect((await sekey(['factory', '--help'])).out).toMatch(/^usage: sekey factory init/);
+
+    const home = join(tempDir(), 'home');
+    const env = { SEKEY_HOME: home, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_USER_PIN: USER_PIN };
+    const run = (...argv: string[]) => sekey(argv, { env });
+    const noFactory = await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN);
+    expect(noFactory.code).toBe(2);
+    expect(noFactory.err).toContain('needs the factory that certifies new HSMs: pass --factory DIR or set SEKEY_FACTORY');
+    expect(existsSync(join(home, 'installation.json'))).toBe(false);
+    const inside = await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--factory', join(home, 'factory'));
+    expect(inside.code).toBe(1);
+    expect(inside.err).toContain('UnsafeFactory');
+    const empty = await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--factory', tempDir());
+    expect(empty.err).toMatch(/manufacturer\.json: missing: not a factory folder/);
+    expect((await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--factory', factory, '--at', '2026-01-05T09:00Z')).code).toBe(0);
+    expect((await run('admin', 'add-user', 'U1', 'alice', '--no-publish')).code).toBe(0);
+
+    const provision = (...extra: string[]) => run('admin', 'provision', 'U1', '--user-pin', USER_PIN, '--device-admin-pin', DEVICE_ADMIN_PIN, '--no-publish', ...extra);
+    const refused = await provision();
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain('provision needs the factory that certifies new HSMs');
+    expect((await provision('--factory', home)).err).toContain('UnsafeFactory');
+    expect(existsSync(join(home, 'users', 'U1'))).toBe(false);
+    expect((await provision('--factory', factory)).code).toBe(0);
+
+    // No file of the installation holds the manufacturer's private key, in any encoding.
+    const seedHex = (JSON.parse(readFileSync(join(factory, 'manufacturer.json'), 'utf8')) as { seed: string }).seed;
+    const needles = [Buffer.from(seedHex, 'hex'), Buffer.from(seedHex), Buffer.from(seedHex.toUpperCase()), Buffer.from(Buffer.from(seedHex, 'hex').toString('base64'))];
+    const files = readdirSync(home, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+    expect(files.length).toBeGreaterThanOrEqual(5);
+    for (const file of files) {
+      const content = readFileSync(file);
+      for (const needle of needles) expect(content.includes(needle), file).toBe(false);
+    }
+  });
+});
+
+describe('sekey on a hostile share', () => {
+  let home: string;
+  let env: Record<string, string>;
+  const run = (...argv: string[]) => sekey(argv, { env, cwd: tempDir() });
+  const streamDir = (stream: string) => join(home, 'share', ...stream.split('/'));
+
+  beforeAll(async () => {
+    home = join(tempDir(), 'home');
+    const factory = join(tempDir(), 'factory');
+    expect((await sekey(['factory', 'init', '--dir', factory])).code).toBe(0);
+    env = { SEKEY_HOME: home, SEKEY_FACTORY: factory, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_USER_PIN: USER_PIN };
+    const ok = async (...argv: string[]) => expect((await run(...argv)).code, argv.join(' ')).toBe(0);
+    await ok('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--at', '2026-01-05T09:00Z');
+    for (const [id, name] of [['U1', 'alice'], ['U2', 'bob']] as const) await ok('admin', 'add-user', id, name, '--no-publish');
+    await ok('admin', 'add-group', 'G1', 'team', '--max-keys', '3', '--cryptoperiod', '30d', '--no-publish');
+    for (const u of ['U1', 'U2']) await ok('admin', 'add-member', 'G1', u, '--no-publish');
+    await ok('admin', 'add-key', 'G1', 'k', '--no-publish');
+    await ok('admin', 'activate-key', 'K2000', '--no-publish');
+    for (const u of ['U1', 'U2']) await ok('admin', 'provision', u, '--user-pin', USER_PIN, '--device-admin-pin', DEVICE_ADMIN_PIN, '--no-publish');
+    await ok('admin', 'publish');
+    for (const u of ['U1', 'U2']) await ok('user', u, 'sync');
+    await ok('admin', 'collect-acks');
+  });
+  afterEach(() => killSafetyNets());
+
+  test('FIFOs, directories, links, odd names and oversize files in update and ack streams: sync, status and stale finish and report them; authentic updates still apply', async () => {
+    const updates = plantHostileEntries(streamDir(updateStream('U2')), updateFileName(2, 'incremental'), join(tempDir(), 'big'));
+    const acks = plantHostileEntries(streamDir(ackStream('U2')), ackFileName(2), join(tempDir(), 'big'));
+    // Five junk files with the names of the next update files: more than the refusal limit.
+    for (let s = 3; s <= 7; s++) writeFileSync(join(streamDir(updateStream('U2')), updateFileName(s, 'incremental')), `junk ${s}`);
+    const expectReported = (err: string, stream: string, names: HostileEntries['names']) => {
+      for (const { name, reason } of names) expect(err).toContain(`warning: skipped share entry ${stream}/${JSON.stringify(name)}: ${reason}`);
+    };
+
+    const sync = await run('user', 'U2', 'sync');
+    expect(sync.out).toBe('nothing new (at update #1)');
+    expectReported(sync.err, updateStream('U2'), updates.names);
+    expect(sync.err).toContain('refused 000000000007.update: corrupt');
+    expect(sync.err).not.toContain('blocked');
+    expect((await run('user', 'U2', 'status')).out).not.toContain('BLOCKED');
+
+    for (const command of ['status', 'stale']) {
+      const r = await run('admin', command);
+      expect(r.code, command).toBe(0);
+      expectReported(r.err, ackStream('U2'), acks.names);
+    }
+
+    // A rekey: bob's next file takes the FIFO's name, and applies although five junk files were refused.
+    const leave = await run('admin', 'remove-member', 'G1', 'U1', '--at', '+1d');
+    expect(leave.out).toMatch(/K2001: new key of G1 .*held by U2/);
+    expect(leave.out).toMatch(/published: .*U2 #2/);
+    const applied = await run('user', 'U2', 'sync');
+    expect(applied.out).toBe('applied #2; now at update #2');
+    expect((await run('user', 'U2', 'keys')).out).toContain('K2001');
+    expect((await run('user', 'U1', 'sync')).code).toBe(0);
+    expect((await run('admin', 'collect-acks')).out).toContain('U2 #2');
+
+    // A withheld update is still noticed, with junk among the acknowledgements.
+    await run('admin', 'rename-group', 'G1', 'renamed');
+    for (const name of readdirSync(streamDir(updateStream('U2')))) if (name === updateFileName(3, 'incremental')) rmSync(join(streamDir(updateStream('U2')), name));
+    await run('user', 'U2', 'sync');
+    const stale = await run('admin', 'stale', '--at', '+8d');
+    expect(stale.code).toBe(0);
+    expect(stale.out).toMatch(/^stale \(no acknowledgement for 7 days\): U2 —/);
+    // (bob's authentic acknowledgement #2 replaced the FIFO of its name, and was collected.)
+    expectReported(stale.err, ackStream('U2'), acks.names.slice(1));
+  });
+
+  test('a garbled or truncated device image is Tampered: one line, exit 1, no stack', async () => {
+    const garble = (path: string, how: 'truncate' | 'flip') => {
+      const bytes = readFileSync(path);
+      if (how === 'truncate') writeFileSync(path, bytes.subarray(0, bytes.length >> 1));
+      else {
+        bytes[bytes.length >> 1] = (bytes[bytes.length >> 1] as number) ^ 0xff;
+        writeFileSync(path, bytes);
+      }
+      return bytes;
+    };
+    for (const [who, argv] of [['users/U1', ['user', 'U1', 'keys']], ['admin', ['admin', 'users']]] as const) {
+      for (const [file, how] of [['sd.img', 'truncate'], ['sd.img', 'flip'], ['flash.img', 'flip']] as const) {
+        const path = join(home, who, file);
+        const original = readFileSync(path);
+        garble(path, how);
+        const r = await run(...argv);
+        expect(r.code, `${who}/${file} ${how}`).toBe(1);
+        expect(r.err, `${who}/${file} ${how}`).toMatch(new RegExp(`^sekey ${argv.slice(0, argv[0] === 'user' ? 3 : 2).join(' ')}: Tampered: .*${file} is not an intact device image`));
+        expect(r.err.split('\n')).toHaveLength(1);
+        writeFileSync(path, original);
+      }
+      expect((await run(...argv)).code).toBe(0);
+    }
   });
 });

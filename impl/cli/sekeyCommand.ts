@@ -17,6 +17,7 @@ import { reportError } from './reportError.ts';
 import { runAdmin } from './runAdmin.ts';
 import { runUser } from './runUser.ts';
 import { runDemo } from './demo.ts';
+import { FACTORY_HELP, FACTORY_USAGE, runFactory } from './factoryCommand.ts';
 import { machineSummary, runModelDemo } from './modelDemo.ts';
 
 interface Command {
@@ -94,6 +95,12 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     ].join('\n'),
     run: async (argv, io) => generatedDocument(argv, io, 'docs/errors.md', 'errors', () => renderErrorCatalogue((path) => readFileSync(resolve(io.cwd, path), 'utf8'))),
   },
+  factory: {
+    summary: 'create a simulated HSM factory (the manufacturer\'s key), outside every installation',
+    usage: FACTORY_USAGE,
+    help: FACTORY_HELP,
+    run: runFactory,
+  },
 };
 
 /** Writes a generated document, or with `--check` fails (exit 1) when the file differs from it. */
@@ -138,7 +145,7 @@ export function usage(): string {
 
 /** The name a failing command is reported under: `sekey admin add-user`, `sekey user U1 sync`. */
 function commandPrefix(argv: readonly string[]): string {
-  const words = argv[0] === 'admin' ? argv.slice(0, 2) : argv[0] === 'user' ? argv.slice(0, 3) : argv.slice(0, 1);
+  const words = argv[0] === 'admin' || argv[0] === 'factory' ? argv.slice(0, 2) : argv[0] === 'user' ? argv.slice(0, 3) : argv.slice(0, 1);
   return ['sekey', ...words.filter((w) => !w.startsWith('-'))].join(' ');
 }
 

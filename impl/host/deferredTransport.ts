@@ -45,13 +45,23 @@ export class DeferredTransport implements Transport {
     this.#queue.push({ kind: 'remove', stream, name });
   }
 
-  /** Carries out the queued operations in order. */
+  /**
+   * Carries out the queued operations in order. One that fails does not stop the others (a junk
+   * entry in one user's stream must not keep every other user's file from the share); the first
+   * error is thrown once all were tried.
+   */
   async commit(): Promise<void> {
     const queue = this.#queue;
     this.#queue = [];
+    const errors: unknown[] = [];
     for (const op of queue) {
-      if (op.kind === 'write') await this.#inner.write(op.stream, op.name, op.bytes);
-      else await this.#inner.remove(op.stream, op.name);
+      try {
+        if (op.kind === 'write') await this.#inner.write(op.stream, op.name, op.bytes);
+        else await this.#inner.remove(op.stream, op.name);
+      } catch (error) {
+        errors.push(error);
+      }
     }
+    if (errors.length > 0) throw errors[0];
   }
 }

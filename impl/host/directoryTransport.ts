@@ -1,68 +1,260 @@
 /**
  * The directory transport: update streams as folders of a network share or a synced cloud folder.
+ *
+ * The share is untrusted input: anyone who can write to it can put anything there — a FIFO named like
+ * the next update file (an open for reading would wait for a writer for ever), a directory, a
+ * symbolic link to `/dev/zero` or to a huge file, names with spaces or odd characters, files of any
+ * size. No such entry may hang, crash or blind a command. So this transport
+ *
+ * - lists only entries with a safe name ({@link checkSegment}) that `lstat` shows to be regular files
+ *   of at most {@link MAX_SHARE_FILE_BYTES}; every other entry is skipped and reported to the
+ *   `onSkip` callback (and kept in {@link DirectoryTransport.skipped}), never thrown;
+ * - reads with `O_NOFOLLOW | O_NONBLOCK` (a symbolic link is refused, a FIFO does not block the
+ *   open), checks with `fstat` on the open descriptor that it holds a regular file of at most
+ *   {@link MAX_SHARE_FILE_BYTES} (the entry may have been swapped since it was listed), and reads at
+ *   most one byte more than `fstat` said; anything else is reported and read as "gone" (`null`),
+ *   which every caller already handles;
+ * - refuses stream folders that are not real directories (a symbolic link, a file, a FIFO): read
+ *   as empty and reported; a write into one fails with `UnsafeShare`;
+ * - handles errors per entry: one unreadable file never stops the others from being read.
+ *
+ * Skipping is safe: every file that matters is authenticated by an HSM, so an entry that is not read
+ * is at worst an update or acknowledgement that did not arrive, which the administrator sees as a
+ * stale user (`sekey admin stale`) and repairs with a resync.
  * @module
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, fsyncSync, openSync, closeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { checkSegment } from '../protocol/transport.ts';
 import type { Transport } from '../protocol/transport.ts';
+import { InstallationError } from './installationError.ts';
+
+/**
+ * The largest file the transport reads: 16 MiB. A legitimate update file is far smaller — a full
+ * resync carries about 46 bytes of key material per key plus the metadata of the user's groups, so
+ * a user of a 1,000-member group gets about 21 KB, and thousands of keys stay under a megabyte; an
+ * acknowledgement is under 400 bytes. The cap only bounds what a junk file can make a command read.
+ */
+export const MAX_SHARE_FILE_BYTES = 16 * 1024 * 1024;
+
+/** Why an entry of the share was not used. */
+export type SkipReason = 'unsafeName' | 'notRegularFile' | 'tooLarge' | 'unreadable';
+
+/** An entry of the share that was skipped, and why. */
+export interface SkippedShareEntry {
+  /** The stream, e.g. `updates/U1`. */
+  readonly stream: string;
+  /** The entry's name in the stream; `''` when the stream folder itself was skipped. */
+  readonly name: string;
+  readonly reason: SkipReason;
+  /** For people: what the entry is, or the error met. */
+  readonly detail: string;
+}
+
+/** Options of a {@link DirectoryTransport}. */
+export interface DirectoryTransportOptions {
+  /** Told about each skipped entry, once per transport and entry. */
+  readonly onSkip?: (entry: SkippedShareEntry) => void;
+  /** The largest file read (default {@link MAX_SHARE_FILE_BYTES}). */
+  readonly maxFileBytes?: number;
+}
+
+/** Our own temporary files (`write`): skipped without a report. */
+const TEMPORARY = /^\.tmp-/;
+
+/** What kind of file system entry `stats` describes, for messages. */
+function kindOf(stats: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean }): string {
+  if (stats.isFile()) return 'a regular file';
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isSymbolicLink()) return 'a symbolic link';
+  if (stats.isFIFO()) return 'a FIFO';
+  return stats.isSocket() ? 'a socket' : 'a device';
+}
+
+function errno(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? String(error);
+}
 
 /**
  * The default transport: a directory, for a network share or a synced cloud folder. A write goes to
  * a temporary file in the same directory, is flushed, then renamed over the target (rename is atomic
- * on POSIX file systems and on SMB/NFS within one directory); readers skip temporary files.
+ * on POSIX file systems and on SMB/NFS within one directory); readers skip temporary files. Reads
+ * treat every entry as hostile (see the module comment).
  */
 export class DirectoryTransport implements Transport {
   readonly root: string;
+  readonly #onSkip: ((entry: SkippedShareEntry) => void) | undefined;
+  readonly #maxFileBytes: number;
+  readonly #skipped = new Map<string, SkippedShareEntry>();
 
-  constructor(root: string) {
+  constructor(root: string, options: DirectoryTransportOptions = {}) {
     this.root = root;
+    this.#onSkip = options.onSkip;
+    this.#maxFileBytes = options.maxFileBytes ?? MAX_SHARE_FILE_BYTES;
   }
 
-  #dir(stream: string): string {
+  /** Every entry skipped so far, in the order met (each once). */
+  get skipped(): readonly SkippedShareEntry[] {
+    return [...this.#skipped.values()];
+  }
+
+  #skip(stream: string, name: string, reason: SkipReason, detail: string): void {
+    const key = `${stream}\0${name}`;
+    if (this.#skipped.has(key)) return;
+    const entry = { stream, name, reason, detail };
+    this.#skipped.set(key, entry);
+    this.#onSkip?.(entry);
+  }
+
+  /**
+   * The stream's folder, or null (reported) when some folder on the way is there but not a real
+   * directory. `missing` says whether a folder on the way does not exist yet.
+   */
+  #dir(stream: string): { path: string | null; missing: boolean } {
     checkSegment('stream', stream);
-    return join(this.root, ...stream.split('/'));
+    let path = this.root;
+    for (const segment of stream.split('/')) {
+      path = join(path, segment);
+      let stats;
+      try {
+        stats = lstatSync(path);
+      } catch (error) {
+        if (errno(error) === 'ENOENT') return { path: join(this.root, ...stream.split('/')), missing: true };
+        this.#skip(stream, '', 'unreadable', errno(error));
+        return { path: null, missing: false };
+      }
+      if (!stats.isDirectory()) {
+        this.#skip(stream, '', 'notRegularFile', `${path} is ${kindOf(stats)}, not a directory`);
+        return { path: null, missing: false };
+      }
+    }
+    return { path, missing: false };
   }
 
   async list(stream: string): Promise<string[]> {
+    const { path, missing } = this.#dir(stream);
+    if (path === null || missing) return [];
+    let names: string[];
     try {
-      return readdirSync(this.#dir(stream))
-        .filter((n) => !n.startsWith('.tmp-'))
-        .sort();
+      names = readdirSync(path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
+      this.#skip(stream, '', 'unreadable', errno(error));
+      return [];
     }
+    const listed: string[] = [];
+    for (const name of names) {
+      if (TEMPORARY.test(name)) continue;
+      try {
+        checkSegment('file', name);
+      } catch {
+        this.#skip(stream, name, 'unsafeName', 'not a name this transport writes');
+        continue;
+      }
+      let stats;
+      try {
+        stats = lstatSync(join(path, name));
+      } catch (error) {
+        if (errno(error) !== 'ENOENT') this.#skip(stream, name, 'unreadable', errno(error));
+        continue;
+      }
+      if (!stats.isFile()) this.#skip(stream, name, 'notRegularFile', kindOf(stats));
+      else if (stats.size > this.#maxFileBytes) this.#skip(stream, name, 'tooLarge', `${stats.size} bytes, more than ${this.#maxFileBytes}`);
+      else listed.push(name);
+    }
+    return listed.sort();
   }
 
   async read(stream: string, name: string): Promise<Uint8Array | null> {
     checkSegment('file', name);
+    const { path: dir, missing } = this.#dir(stream);
+    if (dir === null || missing) return null;
+    let fd: number;
     try {
-      return new Uint8Array(readFileSync(join(this.#dir(stream), name)));
+      // O_NONBLOCK: opening a FIFO does not wait for a writer; O_NOFOLLOW: a symbolic link fails.
+      fd = openSync(join(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw error;
+      const code = errno(error);
+      if (code === 'ENOENT') return null;
+      this.#skip(stream, name, code === 'ELOOP' ? 'notRegularFile' : 'unreadable', code === 'ELOOP' ? 'a symbolic link' : code);
+      return null;
+    }
+    try {
+      const stats = fstatSync(fd);
+      if (!stats.isFile()) {
+        this.#skip(stream, name, 'notRegularFile', kindOf(stats));
+        return null;
+      }
+      if (stats.size > this.#maxFileBytes) {
+        this.#skip(stream, name, 'tooLarge', `${stats.size} bytes, more than ${this.#maxFileBytes}`);
+        return null;
+      }
+      // One byte more than fstat said tells a file that grew while read (our writes replace a file
+      // by rename, never in place, so only someone else's file changes under an open descriptor).
+      const buffer = Buffer.allocUnsafe(stats.size + 1);
+      let length = 0;
+      while (length < buffer.length) {
+        const n = readSync(fd, buffer, length, buffer.length - length, null);
+        if (n === 0) break;
+        length += n;
+      }
+      if (length > stats.size) {
+        this.#skip(stream, name, 'unreadable', 'it grew while it was read');
+        return null;
+      }
+      return new Uint8Array(buffer.subarray(0, length));
+    } catch (error) {
+      this.#skip(stream, name, 'unreadable', errno(error));
+      return null;
+    } finally {
+      closeSync(fd);
     }
   }
 
+  /**
+   * Writes a file atomically. An entry of the same name that is not a regular file (a directory or
+   * FIFO someone put there) is removed first, so that junk cannot stop the administrator publishing.
+   * @throws InstallationError `UnsafeShare` when a folder on the way is not a real directory.
+   */
   async write(stream: string, name: string, bytes: Uint8Array): Promise<void> {
     checkSegment('file', name);
-    const dir = this.#dir(stream);
-    mkdirSync(dir, { recursive: true });
+    const first = this.#dir(stream);
+    if (first.path !== null && first.missing) mkdirSync(first.path, { recursive: true });
+    // Created just now: checked again, in case someone raced a symbolic link in.
+    const dir = first.path !== null && first.missing ? this.#dir(stream).path : first.path;
+    if (dir === null) throw new InstallationError('UnsafeShare', `cannot write to ${stream} in ${this.root}: a folder on the way is not a real directory (remove it)`);
+    const target = join(dir, name);
+    try {
+      if (!lstatSync(target).isFile()) rmSync(target, { recursive: true, force: true });
+    } catch (error) {
+      if (errno(error) !== 'ENOENT') throw error;
+    }
     const tmp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
-    writeFileSync(tmp, bytes);
+    writeFileSync(tmp, bytes, { flag: 'wx' });
     const fd = openSync(tmp, 'r');
     try {
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
-    renameSync(tmp, join(dir, name));
+    renameSync(tmp, target);
   }
 
+  /** Removes a regular file; no error if it is gone. Anything else of that name is left (and reported). */
   async remove(stream: string, name: string): Promise<void> {
     checkSegment('file', name);
-    rmSync(join(this.#dir(stream), name), { force: true });
+    const { path: dir, missing } = this.#dir(stream);
+    if (dir === null || missing) return;
+    const path = join(dir, name);
+    try {
+      const stats = lstatSync(path);
+      if (!stats.isFile()) {
+        this.#skip(stream, name, 'notRegularFile', kindOf(stats));
+        return;
+      }
+      rmSync(path, { force: true });
+    } catch (error) {
+      if (errno(error) !== 'ENOENT') this.#skip(stream, name, 'unreadable', errno(error));
+    }
   }
 }

@@ -3,14 +3,19 @@
  *
  * ```
  * installation.json          format, admin serial, share, clock mode, last time (installationConfig.ts)
- * manufacturer.json          SIMULATION ONLY: the simulated factory's signing key, which certifies
- *                            each new HSM's identity (manufacturerFile.ts); in a real deployment the
- *                            factory holds it and the admin host never sees it
  * admin/flash.img, sd.img    the admin HSM: internal flash and microSD card
  * users/<U>/flash.img, sd.img  each provisioned user's HSM
  * share/                     the DirectoryTransport root (or any folder given at init: a network
  *                            share, a synced cloud folder)
  * ```
+ *
+ * No manufacturer's private key lives here. The HSMs an installation creates (the admin's at init,
+ * users' at provisioning) are certified by a factory folder outside the home (`manufacturerFile.ts`,
+ * `sekey factory init`), handed in as a {@link Manufacturer} for that one step; the installation
+ * keeps only the manufacturer's public key, burned into each HSM as its root of trust.
+ *
+ * The share is untrusted: its entries are read through {@link DirectoryTransport}, which skips and
+ * reports (`onShareSkip`) whatever is not a plausible file, so no entry can hang or crash a command.
  *
  * Each command run is one session: take the home's lock, load the device it needs from its images
  * (`Flash.fromImage`, `SdCard.fromImage`, then `new SecubeDevice({ flash, sdcard })`, which boots from
@@ -40,12 +45,13 @@ import { hasDeviceImages, loadDeviceImages, saveDeviceImages } from './deviceIma
 import { provisionUser } from '../kms/distribution.ts';
 import type { ProvisioningRecord } from '../kms/distribution.ts';
 import { lockHome } from './homeLock.ts';
-import { createManufacturerFile, readManufacturerFile } from './manufacturerFile.ts';
 import { INSTALLATION_FORMAT, readInstallationConfig, writeInstallationConfig } from './installationConfig.ts';
 import type { ClockMode, InstallationConfig } from './installationConfig.ts';
 import { InstallationError } from './installationError.ts';
 import { Publisher } from '../kms/publisher.ts';
 import { DirectoryTransport } from './directoryTransport.ts';
+import type { SkippedShareEntry } from './directoryTransport.ts';
+import type { Manufacturer } from '../../device/attestation.ts';
 import type { Transport } from '../protocol/transport.ts';
 import { User } from '../kms/user.ts';
 
@@ -84,6 +90,8 @@ export interface InstallationOptions {
   readonly hostClock?: Clock;
   /** Receives each device's figures after it is saved. */
   readonly observer?: (report: DeviceReport) => void;
+  /** Told about each entry of the share that was skipped as implausible (a FIFO, a link, an odd name…). */
+  readonly onShareSkip?: (entry: SkippedShareEntry) => void;
 }
 
 /** What `sekey admin init` needs. */
@@ -96,6 +104,11 @@ export interface InitOptions {
   /** Default: `manual` when `at` is given, else `system`. */
   readonly clock?: ClockMode;
   readonly staleAfterMs?: number;
+  /**
+   * The factory that certifies the admin HSM's identity (`openFactory`); the installation keeps only
+   * its public key.
+   */
+  readonly manufacturer: Manufacturer;
 }
 
 /** PINs of a user HSM being provisioned. */
@@ -110,8 +123,12 @@ export interface AdminSession {
   readonly publisher: Publisher;
   readonly config: InstallationConfig;
   readonly clock: Clock;
-  /** Factory-initialises a new HSM for `userId`, provisions it, and stores it under `users/<U>/`. */
-  provision(userId: UserId, pins: ProvisionPins): Promise<ProvisioningRecord>;
+  /**
+   * Factory-initialises a new HSM for `userId` with `manufacturer` certifying its identity (the same
+   * manufacturer as the admin HSM's, or the admin HSM refuses it), provisions it, and stores it
+   * under `users/<U>/`.
+   */
+  provision(userId: UserId, pins: ProvisionPins, manufacturer: Manufacturer): Promise<ProvisioningRecord>;
 }
 
 /** An open user session. */
@@ -147,11 +164,20 @@ function freshDevice(name: string, dir: string): LoadedDevice {
   return { name, dir, device: new SecubeDevice({ flash, sdcard: sd }), flash, sd, meter };
 }
 
+/** Parses one image; a malformed one (garbled, cut) is `Tampered`, in one line. */
+function parseImage<T>(path: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new InstallationError('Tampered', `${path} is not an intact device image (${error instanceof Error ? error.message : String(error)})`);
+  }
+}
+
 function loadDevice(name: string, dir: string): LoadedDevice {
   const images = loadDeviceImages(dir);
   const meter = new CycleMeter();
-  const flash = Flash.fromImage(images.flash, { meter });
-  const sd = SdCard.fromImage(images.sd, { meter });
+  const flash = parseImage(join(dir, 'flash.img'), () => Flash.fromImage(images.flash, { meter }));
+  const sd = parseImage(join(dir, 'sd.img'), () => SdCard.fromImage(images.sd, { meter }));
   // Construction boots the device from its flash: PIN counters, counters and keys come back.
   return { name, dir, device: new SecubeDevice({ flash, sdcard: sd }), flash, sd, meter };
 }
@@ -203,11 +229,10 @@ export class Installation {
       const mode: ClockMode = init.clock ?? (at === undefined ? 'system' : 'manual');
       const clock = sessionClock(start, mode === 'system' && at === undefined ? host : null);
       // A half-finished earlier init (no installation.json) is simply overwritten.
-      // The simulated factory: in a real deployment the admin HSM arrives already initialised and
-      // certified, and this key never reaches the admin host (see manufacturerFile.ts).
-      const manufacturer = createManufacturerFile(root);
+      // The factory (outside the home) plays the manufacturer: in a real deployment the admin HSM
+      // arrives already initialised and certified, and its key never reaches the admin host.
       const d = freshDevice('admin', join(root, ADMIN_DIR));
-      d.device.factoryInit({ userPin: init.userPin, adminPin: init.adminPin, manufacturer });
+      d.device.factoryInit({ userPin: init.userPin, adminPin: init.adminPin, manufacturer: init.manufacturer });
       d.device.login('admin', init.adminPin);
       const admin = await Admin.create({ device: d.device, sd: d.sd, clock });
       admin.close();
@@ -258,7 +283,7 @@ export class Installation {
       const admin = await Admin.open({ device: d.device, sd: d.sd, clock });
       try {
         const publisher = new Publisher(admin, transport, { staleAfterMs: config.staleAfterMs });
-        return await fn({ admin, publisher, config, clock, provision: (userId, pins) => this.#provision(admin, clock, userId, pins) });
+        return await fn({ admin, publisher, config, clock, provision: (userId, pins, manufacturer) => this.#provision(admin, clock, userId, pins, manufacturer) });
       } finally {
         admin.close();
       }
@@ -284,10 +309,9 @@ export class Installation {
     });
   }
 
-  async #provision(admin: Admin, clock: Clock, userId: UserId, pins: ProvisionPins): Promise<ProvisioningRecord> {
-    // The simulated factory certifies the new HSM's identity; each device checks the other's
-    // certificate against the root burned into it before deriving the pair's keys.
-    const manufacturer = readManufacturerFile(this.home);
+  async #provision(admin: Admin, clock: Clock, userId: UserId, pins: ProvisionPins, manufacturer: Manufacturer): Promise<ProvisioningRecord> {
+    // The factory certifies the new HSM's identity; each device checks the other's certificate
+    // against the root burned into it before deriving the pair's keys.
     const d = freshDevice(userId, this.userDir(userId));
     d.device.factoryInit({ userPin: pins.userPin, adminPin: pins.deviceAdminPin, manufacturer });
     d.device.login('admin', pins.deviceAdminPin);
@@ -316,7 +340,8 @@ export class Installation {
     try {
       const config = readInstallationConfig(this.home);
       const clock = this.#startClock(config);
-      const transport = new DeferredTransport(new DirectoryTransport(this.sharePath(config)));
+      const onSkip = this.#options.onShareSkip;
+      const transport = new DeferredTransport(new DirectoryTransport(this.sharePath(config), onSkip === undefined ? {} : { onSkip }));
       const devices: LoadedDevice[] = [];
       try {
         return await work(config, clock, transport, devices);

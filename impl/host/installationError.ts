@@ -42,6 +42,22 @@ export const INSTALLATION_ERROR_CODES = [
    * @remedy Wait for it to finish and retry; if it is gone, remove the lock file the message names.
    */
   'Busy',
+  /**
+   * A device image (`flash.img`, `sd.img`) is not a well-formed, intact image: garbled or cut.
+   * @remedy Restore the device's folder from a backup; a user's HSM can also be re-provisioned
+   * (`sekey admin provision U`). Nothing was changed.
+   */
+  'Tampered',
+  /**
+   * A folder of the share that the transport writes to is not a real directory (a link, a file).
+   * @remedy Remove the entry the message names from the share, then run the command again.
+   */
+  'UnsafeShare',
+  /**
+   * A factory folder inside the installation home: the manufacturer's key must live elsewhere.
+   * @remedy Keep the factory outside the home (`sekey factory init --dir DIR`) and pass `--factory DIR`.
+   */
+  'UnsafeFactory',
 ] as const;
 /** An installation error code. */
 export type InstallationErrorCode = (typeof INSTALLATION_ERROR_CODES)[number];

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InstallationError } from './installationError.ts';
-import { MANUFACTURER_FILE, createManufacturerFile, readManufacturerFile } from './manufacturerFile.ts';
+import { MANUFACTURER_FILE, createFactory, createManufacturerFile, openFactory, readManufacturerFile } from './manufacturerFile.ts';
 
 const homes: string[] = [];
 function home(): string {
@@ -51,5 +51,20 @@ describe('manufacturer.json (the simulated factory)', () => {
     expectBad(() => readManufacturerFile(dir), /format/);
     writeFileSync(path, '{');
     expectBad(() => readManufacturerFile(dir), /not JSON/);
+  });
+
+  it('a factory folder is made once, owner-only, and never opened from inside an installation home', () => {
+    const base = home();
+    const factory = join(base, 'home-factory');
+    const made = createFactory(factory);
+    if (process.platform !== 'win32') expect(statSync(factory).mode & 0o777).toBe(0o700);
+    expect(() => createFactory(factory)).toThrow(/already holds a factory/);
+    // A sibling whose name merely starts like the home is outside it.
+    expect(openFactory(factory, join(base, 'home')).publicKey).toEqual(made.publicKey);
+    for (const inside of [join(base, 'home'), join(base, 'home', 'factory'), join(base, 'home', 'a', 'b')]) {
+      expect(() => openFactory(inside, join(base, 'home'))).toThrow(expect.objectContaining({ code: 'UnsafeFactory' }));
+    }
+    // The home's parent is not inside the home: the check passes, and the folder holds no factory.
+    expect(() => openFactory(base, factory)).toThrow(/missing: not a factory folder/);
   });
 });

@@ -1,22 +1,25 @@
 /**
- * `manufacturer.json`: the simulated factory's Ed25519 signing key (`device/attestation.ts`), which
- * certifies the identity key of every HSM this installation factory-initialises.
+ * A factory folder and its `manufacturer.json`: the simulated HSM manufacturer's Ed25519 signing key
+ * (`device/attestation.ts`), which certifies the identity key of every HSM the factory initialises.
  *
  * SIMULATION ONLY. In a real deployment the factory holds this key (in its own HSM) and the admin
  * host never sees it: HSMs arrive already initialised, with the manufacturer's public key burned in
- * and a certificate of their identity key. Here `sekey admin init` plays the factory, so the key has
- * to live somewhere; whoever can read this file can certify host-made identity keys, so it is
- * written owner-only, and it is the one file of the home that a real admin host would not have.
+ * and a certificate of their identity key. Whoever holds the key can certify a key pair made on a
+ * host as a "genuine" user HSM, which would then receive wrapped keys, defeating attestation. So the
+ * simulation keeps it in its own folder (`sekey factory init --dir FACTORY`), outside every
+ * installation home — `admin init` and `admin provision` are handed the folder (`--factory` or
+ * `$SEKEY_FACTORY`) only to play the factory for the HSMs they create, and refuse a folder inside
+ * the home. The installation keeps only the manufacturer's public key, burned into its HSMs.
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve, isAbsolute } from 'node:path';
 import { MANUFACTURER_SEED_BYTES, Manufacturer } from '../../device/attestation.ts';
 import { writeFileAtomic } from './atomicFile.ts';
 import { InstallationError } from './installationError.ts';
 
-/** The file's name in the home directory. */
+/** The file's name in the factory folder. */
 export const MANUFACTURER_FILE = 'manufacturer.json';
 
 /** The format version of `manufacturer.json`. */
@@ -24,14 +27,14 @@ export const MANUFACTURER_FILE_FORMAT = 1;
 
 const COMMENT =
   'SIMULATION ONLY: the simulated factory\'s Ed25519 signing seed (RFC 8032). In a real deployment the ' +
-  'HSM manufacturer holds it and the admin host never sees it; here `sekey admin init` plays the factory.';
+  'HSM manufacturer holds it and the admin host never sees it; keep this folder outside every installation.';
 
-function invalid(home: string, why: string): never {
-  throw new InstallationError('BadInstallation', `${join(home, MANUFACTURER_FILE)}: ${why}`);
+function invalid(dir: string, why: string): never {
+  throw new InstallationError('BadInstallation', `${join(dir, MANUFACTURER_FILE)}: ${why}`);
 }
 
-/** Creates a random simulated factory and writes it to `home/manufacturer.json` (owner-only, atomically). */
-export function createManufacturerFile(home: string): Manufacturer {
+/** Creates a random simulated manufacturer and writes it to `dir/manufacturer.json` (owner-only, atomically). */
+export function createManufacturerFile(dir: string): Manufacturer {
   const seed = randomBytes(MANUFACTURER_SEED_BYTES);
   const manufacturer = Manufacturer.generate(new Uint8Array(seed));
   const body = {
@@ -41,22 +44,22 @@ export function createManufacturerFile(home: string): Manufacturer {
     publicKey: Buffer.from(manufacturer.publicKey).toString('hex'),
   };
   seed.fill(0);
-  writeFileAtomic(join(home, MANUFACTURER_FILE), `${JSON.stringify(body, null, 2)}\n`, 0o600);
+  writeFileAtomic(join(dir, MANUFACTURER_FILE), `${JSON.stringify(body, null, 2)}\n`, 0o600);
   return manufacturer;
 }
 
 /**
- * Reads the simulated factory of the installation in `home`.
+ * Reads the simulated manufacturer of the factory folder `dir`.
  * @throws InstallationError `BadInstallation` when the file is missing, malformed, or its seed does
  *   not give its recorded public key.
  */
-export function readManufacturerFile(home: string): Manufacturer {
+export function readManufacturerFile(dir: string): Manufacturer {
   let text: string;
   try {
-    text = readFileSync(join(home, MANUFACTURER_FILE), 'utf8');
+    text = readFileSync(join(dir, MANUFACTURER_FILE), 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      return invalid(home, 'missing: this installation predates device attestation and cannot provision new HSMs (create a new one with `sekey admin init`)');
+      return invalid(dir, 'missing: not a factory folder (create one with `sekey factory init --dir DIR`)');
     }
     throw error;
   }
@@ -64,20 +67,49 @@ export function readManufacturerFile(home: string): Manufacturer {
   try {
     value = JSON.parse(text);
   } catch {
-    return invalid(home, 'not JSON');
+    return invalid(dir, 'not JSON');
   }
-  if (typeof value !== 'object' || value === null) return invalid(home, 'not an object');
+  if (typeof value !== 'object' || value === null) return invalid(dir, 'not an object');
   const v = value as Record<string, unknown>;
-  if (v['format'] !== MANUFACTURER_FILE_FORMAT) return invalid(home, `format ${String(v['format'])} is not supported`);
+  if (v['format'] !== MANUFACTURER_FILE_FORMAT) return invalid(dir, `format ${String(v['format'])} is not supported`);
   const hex = (k: string, bytes: number): Uint8Array => {
     const s = v[k];
-    if (typeof s !== 'string' || !new RegExp(`^[0-9a-f]{${2 * bytes}}$`).test(s)) return invalid(home, `'${k}' must be ${bytes} bytes in lowercase hex`);
+    if (typeof s !== 'string' || !new RegExp(`^[0-9a-f]{${2 * bytes}}$`).test(s)) return invalid(dir, `'${k}' must be ${bytes} bytes in lowercase hex`);
     return new Uint8Array(Buffer.from(s, 'hex'));
   };
   const seed = hex('seed', MANUFACTURER_SEED_BYTES);
   const publicKey = hex('publicKey', 32);
   const manufacturer = Manufacturer.generate(seed);
   seed.fill(0);
-  if (!Buffer.from(manufacturer.publicKey).equals(publicKey)) return invalid(home, 'the seed does not give the recorded public key');
+  if (!Buffer.from(manufacturer.publicKey).equals(publicKey)) return invalid(dir, 'the seed does not give the recorded public key');
   return manufacturer;
+}
+
+/** The environment variable naming the factory folder when `--factory` is not given. */
+export const FACTORY_ENV = 'SEKEY_FACTORY';
+
+/**
+ * Creates a factory folder `dir` (owner-only) with a new random manufacturer.
+ * @throws InstallationError `AlreadyInitialized` when `dir` already holds a factory.
+ */
+export function createFactory(dir: string): Manufacturer {
+  const path = resolve(dir);
+  if (existsSync(join(path, MANUFACTURER_FILE))) throw new InstallationError('AlreadyInitialized', `${path} already holds a factory`);
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  return createManufacturerFile(path);
+}
+
+/**
+ * The manufacturer of factory folder `dir`, for work on the installation in `home`.
+ * @throws InstallationError `UnsafeFactory` when `dir` is `home` or inside it (the manufacturer's
+ *   signing key must never be part of an installation); `BadInstallation` when it holds no valid
+ *   factory.
+ */
+export function openFactory(dir: string, home: string): Manufacturer {
+  const path = resolve(dir);
+  const inside = relative(resolve(home), path);
+  if (inside === '' || (!inside.startsWith('..') && !isAbsolute(inside))) {
+    throw new InstallationError('UnsafeFactory', `the factory ${path} is inside the installation ${resolve(home)}: keep the manufacturer's key outside it`);
+  }
+  return readManufacturerFile(path);
 }

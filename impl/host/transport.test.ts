@@ -1,9 +1,12 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, test } from 'vitest';
 import { MemoryTransport } from '../protocol/transport.ts';
 import { DirectoryTransport } from './directoryTransport.ts';
+import type { SkippedShareEntry } from './directoryTransport.ts';
+import { killSafetyNets, plantFifo, plantHostileEntries } from './hostileShare.testkit.ts';
 import type { Transport } from '../protocol/transport.ts';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -41,4 +44,117 @@ test('a directory write leaves no temporary file, and readers skip foreign tempo
   expect(readdirSync(join(root, 'acks', 'U1'))).toEqual(['000000000001.ack']);
   writeFileSync(join(root, 'acks', 'U1', '.tmp-crashed'), 'half');
   expect(await t.list('acks/U1')).toEqual(['000000000001.ack']);
+});
+
+describe('DirectoryTransport on a hostile share', () => {
+  const roots: string[] = [];
+  afterEach(() => {
+    killSafetyNets();
+    for (const dir of roots.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  function share(): string {
+    const root = mkdtempSync(join(tmpdir(), 'sekey-hostile-'));
+    roots.push(root);
+    return root;
+  }
+
+  test.each(['updates/U1', 'acks/U1'])('in %s: FIFOs, directories, links, odd names and oversize files are skipped and reported, never read', async (stream) => {
+    const root = share();
+    const next = stream.startsWith('acks') ? '000000000004.ack' : '000000000004.update';
+    const skipped: SkippedShareEntry[] = [];
+    const t = new DirectoryTransport(root, { onSkip: (e) => skipped.push(e) });
+    await t.write(stream, '000000000003.update', bytes('real'));
+    const planted = plantHostileEntries(join(root, ...stream.split('/')), next, join(root, 'big-outside-the-stream'));
+    expect(await t.list(stream)).toEqual(['000000000003.update']);
+    expect(skipped.map((e) => [e.name, e.reason]).sort()).toEqual(planted.names.map((e) => [e.name, e.reason]).sort());
+    expect(skipped.every((e) => e.stream === stream)).toBe(true);
+    // Read directly by name (as a caller that guessed it would): null, never a hang or a throw.
+    for (const { name } of planted.names.filter((e) => /^[0-9]/.test(e.name))) expect(await t.read(stream, name), name).toBeNull();
+    expect(new TextDecoder().decode((await t.read(stream, '000000000003.update')) as Uint8Array)).toBe('real');
+    expect(await t.read(stream, '000000000009.update')).toBeNull(); // gone: not reported
+    // Each entry is reported once per transport, however often it is met.
+    await t.list(stream);
+    expect(t.skipped).toHaveLength(planted.names.length);
+    // The administrator can still write over a junk entry that took the name it needs.
+    await t.write(stream, next, bytes('authentic'));
+    expect(new TextDecoder().decode((await t.read(stream, next)) as Uint8Array)).toBe('authentic');
+    // Removing never touches what is not a regular file.
+    await t.remove(stream, `1${next.slice(1)}`);
+    expect(lstatSync(join(root, ...stream.split('/'), `1${next.slice(1)}`)).isDirectory()).toBe(true);
+  });
+
+  test('reads at most the cap: a file over it is skipped whether listed or read by name', async () => {
+    const root = share();
+    const skipped: SkippedShareEntry[] = [];
+    const t = new DirectoryTransport(root, { maxFileBytes: 10, onSkip: (e) => skipped.push(e) });
+    await t.write('updates/U1', 'a', bytes('0123456789'));
+    await t.write('updates/U1', 'b', bytes('0123456789X'));
+    expect(await t.list('updates/U1')).toEqual(['a']);
+    expect(await t.read('updates/U1', 'a')).toHaveLength(10);
+    expect(await t.read('updates/U1', 'b')).toBeNull();
+    expect(skipped.map((e) => [e.name, e.reason])).toEqual([['b', 'tooLarge']]);
+  });
+
+  test('a stream folder that is a link, a file or a FIFO reads as empty and is reported; writes into it are refused', async () => {
+    const root = share();
+    const outside = share();
+    writeFileSync(join(outside, '000000000001.update'), 'elsewhere');
+    const skipped: SkippedShareEntry[] = [];
+    const t = new DirectoryTransport(root, { onSkip: (e) => skipped.push(e) });
+    mkdirSync(join(root, 'updates'));
+    symlinkSync(outside, join(root, 'updates', 'U1'));
+    writeFileSync(join(root, 'updates', 'U2'), 'a file');
+    plantFifo(join(root, 'updates', 'U3'));
+    for (const u of ['U1', 'U2', 'U3']) {
+      expect(await t.list(`updates/${u}`)).toEqual([]);
+      expect(await t.read(`updates/${u}`, '000000000001.update')).toBeNull();
+      await t.remove(`updates/${u}`, '000000000001.update');
+      await expect(t.write(`updates/${u}`, '000000000002.update', bytes('x'))).rejects.toMatchObject({ code: 'UnsafeShare' });
+    }
+    expect(skipped.map((e) => [e.stream, e.name, e.reason])).toEqual([
+      ['updates/U1', '', 'notRegularFile'],
+      ['updates/U2', '', 'notRegularFile'],
+      ['updates/U3', '', 'notRegularFile'],
+    ]);
+    expect(readdirSync(outside)).toEqual(['000000000001.update']);
+  });
+
+  test('a socket is skipped when listed, and unreadable when read by name', async () => {
+    const root = share();
+    const skipped: SkippedShareEntry[] = [];
+    const t = new DirectoryTransport(root, { onSkip: (e) => skipped.push(e) });
+    await t.write('acks/U1', '000000000001.ack', bytes('a'));
+    const server = createServer();
+    await new Promise<void>((done) => server.listen(join(root, 'acks', 'U1', '000000000002.ack'), done));
+    try {
+      expect(await t.list('acks/U1')).toEqual(['000000000001.ack']);
+      expect(await t.read('acks/U1', '000000000002.ack')).toBeNull();
+      expect(skipped.map((e) => [e.name, e.reason, e.detail])).toEqual([['000000000002.ack', 'notRegularFile', 'a socket']]);
+      const fresh: SkippedShareEntry[] = [];
+      expect(await new DirectoryTransport(root, { onSkip: (e) => fresh.push(e) }).read('acks/U1', '000000000002.ack')).toBeNull();
+      expect(fresh.map((e) => [e.reason, e.detail])).toEqual([['unreadable', 'ENXIO']]);
+    } finally {
+      server.close();
+    }
+  });
+
+  test.skipIf(process.getuid?.() === 0)('an unreadable stream or file is reported, not thrown (not as root: root reads everything)', async () => {
+    const root = share();
+    const skipped: SkippedShareEntry[] = [];
+    const t = new DirectoryTransport(root, { onSkip: (e) => skipped.push(e) });
+    await t.write('acks/U1', '000000000001.ack', bytes('a'));
+    await t.write('acks/U2', '000000000001.ack', bytes('b'));
+    chmodSync(join(root, 'acks', 'U1', '000000000001.ack'), 0o000);
+    chmodSync(join(root, 'acks', 'U2'), 0o000);
+    try {
+      expect(await t.read('acks/U1', '000000000001.ack')).toBeNull();
+      expect(await t.list('acks/U2')).toEqual([]);
+      expect(skipped.map((e) => [e.stream, e.name, e.reason, e.detail])).toEqual([
+        ['acks/U1', '000000000001.ack', 'unreadable', 'EACCES'],
+        ['acks/U2', '', 'unreadable', 'EACCES'],
+      ]);
+    } finally {
+      chmodSync(join(root, 'acks', 'U2'), 0o700);
+    }
+  });
 });

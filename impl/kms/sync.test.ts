@@ -156,4 +156,52 @@ describe('distribution by update files', () => {
     expect(applied.applied).toEqual([first.sequence + 1]);
     expect(reopened.appliedSequence).toBe(first.sequence + 1);
   });
+
+  test('unsealed junk and replayed files never block a user; five refused authentic files still do, until a resync', async () => {
+    const w = await team();
+    w.admin.addKey('G1', 'k');
+    await w.syncByFiles();
+    const bob = w.users.get('U2')!;
+    const stream = updateStream('U2');
+    const clear = async () => {
+      for (const name of await w.transport.list(stream)) await w.transport.remove(stream, name);
+    };
+    // Five applied files, kept by an attacker.
+    const old: Uint8Array[] = [];
+    for (let i = 0; i < 5; i++) {
+      w.admin.renameGroup('G1', `name ${i}`);
+      await w.publisher.publish();
+      const [name] = (await w.transport.list(stream)).slice(-1);
+      old.push((await w.transport.read(stream, name as string))!);
+      await bob.sync(w.transport);
+    }
+    const at = bob.appliedSequence;
+    const junk = Array.from({ length: 6 }, (_, i) => new TextEncoder().encode(`junk ${i}`));
+    for (const [i, bytes] of [...junk, ...old].entries()) await w.transport.write(stream, updateFileName(at + 1 + i, 'incremental'), bytes);
+    const attacked = await bob.sync(w.transport);
+    expect(attacked.refused.map((r) => r.reason)).toEqual([...junk.map(() => 'corrupt'), 'rolledBack', 'rolledBack', 'rolledBack', 'rolledBack', 'replayed']);
+    expect(bob.blocked).toBe(false);
+    // The next authentic file applies.
+    await clear();
+    w.admin.renameGroup('G1', 'after the attack');
+    await w.publisher.publish();
+    expect((await bob.sync(w.transport)).applied).toEqual([at + 1]);
+
+    // A withheld file, then five authentic files that cannot apply without it: blocked.
+    w.admin.renameGroup('G1', 'withheld');
+    await w.publisher.publish();
+    for (let i = 0; i < 5; i++) {
+      w.admin.renameGroup('G1', `gap ${i}`);
+      await w.publisher.publish();
+    }
+    await w.transport.remove(stream, updateFileName(at + 2, 'incremental'));
+    const gaps = await bob.sync(w.transport);
+    expect(gaps.refused.map((r) => r.reason)).toEqual(['gap', 'gap', 'gap', 'gap', 'gap']);
+    expect(bob.blocked).toBe(true);
+    w.publisher.requestResync('U2');
+    await w.publisher.publish();
+    expect((await bob.sync(w.transport)).applied).toHaveLength(1);
+    expect(bob.blocked).toBe(false);
+    expect(bob.groups()[0]?.name).toBe('gap 4');
+  });
 });

@@ -326,7 +326,9 @@ export class User {
    * `sekey_update_userdata`). Each file is checked by the HSM (seal under the admin→user channel
    * key, header as AAD) and judged by `model/updateProcessing`: forged, wrong-recipient, replayed,
    * rolled-back, out-of-order, truncated or corrupt files are refused with a reason and change
-   * nothing; after too many refusals in a row the user is blocked until a resync applies. Applying
+   * nothing; after too many refusals in a row of authentic files that claim news (junk anyone can
+   * drop into the share and replayed old files do not count) the user is blocked until a resync
+   * applies. Applying
    * is atomic and idempotent; every applied file is acknowledged to the administrator.
    */
   async sync(transport: Transport): Promise<SyncReport> {
