@@ -136,6 +136,24 @@ describe('page store: commit intent', () => {
     expect(await openCode({ ...legacy, commitIntent: () => encodeCommitIntent({ generation: 2, previousAttempt: 0, attempt: 1 }), committedGeneration: () => 2 }, clone(sd))).not.toBe('ok');
   });
 
+  test('a card ahead of everything the device committed or started is Tampered', async () => {
+    const soft = new SoftDatabaseDevice();
+    const sd = new SdCard({ sectorCount: SECTORS });
+    const db = await EncryptedDatabase.create(soft, sd);
+    addUser(db, 'U1', 'alice');
+    addUser(db, 'U2', 'bob');
+    // The same key, but counters as if the device had committed generation 1 only.
+    const behind: DatabaseDevice = {
+      seal: (p, aad) => soft.seal(p, aad),
+      open: (s, aad) => soft.open(s, aad),
+      committedGeneration: () => 1,
+      commitGeneration: () => undefined,
+      commitIntent: () => encodeCommitIntent({ generation: 1, previousAttempt: 0, attempt: 1 }),
+      recordCommitIntent: () => undefined,
+    };
+    expect(await openCode(behind, sd)).toBe('Tampered');
+  });
+
   test('an intent that does not fit the committed generation is Tampered', async () => {
     const device = new SoftDatabaseDevice();
     const sd = new SdCard({ sectorCount: SECTORS });

@@ -202,10 +202,15 @@ export class PageStore {
         continue;
       }
       if (vouched === null ? manifest.attempt !== 0 : !vouched.some((v) => v.generation === manifest.generation && v.attempt === manifest.attempt)) {
-        lastError = new DatabaseError(
-          'RolledBack',
-          `manifest generation ${manifest.generation} (attempt ${manifest.attempt}) is not the commit the device recorded: a card saved during an interrupted commit and put back`,
-        );
+        // An older attempt of a generation the device started is a card put back; anything else
+        // it never started.
+        lastError =
+          intent !== null && manifest.generation <= intent.generation
+            ? new DatabaseError(
+                'RolledBack',
+                `manifest generation ${manifest.generation} (attempt ${manifest.attempt}) is not the commit the device recorded: a card saved during an interrupted commit and put back`,
+              )
+            : new DatabaseError('Tampered', `manifest generation ${manifest.generation} (attempt ${manifest.attempt}) is not a commit this device started`);
         continue;
       }
       try {
