@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { CycleMeter } from './costModel.ts';
 import { DEFAULT_ENDURANCE, Flash } from './flash.ts';
+import type { FlashWrite } from './flash.ts';
 import { FlashAlignmentError, FlashImageError, FlashNotErasedError, FlashRangeError, FlashWearOutError } from './flashErrors.ts';
 import { FLASH_BASE, STM32F429_FLASH_BYTES, STM32F429_SECTORS } from './flashGeometry.ts';
 import { PowerLossError } from './powerLossError.ts';
@@ -301,6 +302,38 @@ describe('images', () => {
     const foreign = image.slice();
     foreign[0] = 0x41;
     expect(() => Flash.fromImage(foreign)).toThrow(/bad magic/);
+  });
+});
+
+describe('write listener', () => {
+  it('hears each completed program and erase after the cells changed, never an interrupted one', () => {
+    const flash = new Flash({ geometry: [64, 64] });
+    const heard: Array<FlashWrite & { readonly seen: number }> = [];
+    flash.setWriteListener((w) => heard.push({ ...w, seen: flash.read(w.address, 1)[0] ?? -1 }));
+    flash.program(flash.sector(1).address + 16, new Uint8Array(4).fill(0x5a));
+    flash.eraseSector(1);
+    expect(heard).toEqual([
+      { kind: 'program', sector: 1, address: flash.sector(1).address + 16, length: 4, seen: 0x5a },
+      { kind: 'erase', sector: 1, address: flash.sector(1).address, length: 64, seen: 0xff },
+    ]);
+    flash.cutPowerAfter(1);
+    expect(() => flash.program(flash.sector(0).address, new Uint8Array(4))).toThrow(PowerLossError);
+    flash.powerOn();
+    flash.cutPowerAfter(1);
+    expect(() => flash.eraseSector(0)).toThrow(PowerLossError);
+    flash.powerOn();
+    flash.setWriteListener(undefined);
+    flash.program(flash.sector(0).address, new Uint8Array(4));
+    expect(heard).toHaveLength(2);
+  });
+
+  it('a listener that throws fails the call, after the change was made', () => {
+    const flash = new Flash({ geometry: [64] });
+    flash.setWriteListener(() => {
+      throw new Error('disk full');
+    });
+    expect(() => flash.program(flash.sector(0).address, bytes(0, 0, 0, 0))).toThrow('disk full');
+    expect(flash.read(flash.sector(0).address, 4)).toEqual(bytes(0, 0, 0, 0));
   });
 });
 

@@ -80,6 +80,26 @@ export interface FlashStats {
   readonly erases: readonly number[];
 }
 
+/** One completed change of the array, as reported to a {@link FlashWriteListener}. */
+export interface FlashWrite {
+  readonly kind: 'program' | 'erase';
+  /** RM0090 index of the sector changed. */
+  readonly sector: number;
+  /** Absolute address of the first byte changed (the sector's start for an erase). */
+  readonly address: number;
+  /** Bytes covered (the sector's size for an erase). */
+  readonly length: number;
+}
+
+/**
+ * Called after each program or erase has completed and changed the cells, before the call returns
+ * to the driver. It belongs to the host side of the simulation, not to the device: a host that keeps
+ * the array in a file uses it to make a change durable at the moment the device relies on it (a spent
+ * PIN try, an advanced counter). If it throws, the operation still happened in the array, and the
+ * error reaches the driver as the operation's failure.
+ */
+export type FlashWriteListener = (write: FlashWrite) => void;
+
 type EraseSizeClass = '16K' | '64K' | '128K';
 
 function eraseOp(size: number, psize: ProgramParallelism): CostOp {
@@ -111,6 +131,7 @@ export class Flash {
   #operations = 0;
   #stats = { programCalls: 0, programOps: 0, programBytes: 0, freshBytes: 0, overwriteBytes: 0 };
   #statErases: number[];
+  #listener: FlashWriteListener | undefined;
 
   constructor(options: FlashOptions = {}) {
     this.sectors = options.geometry ? buildSectorTable(validGeometry(options.geometry)) : STM32F429_SECTORS;
@@ -173,6 +194,15 @@ export class Flash {
   /** Restores power after a cut. The medium keeps whatever state the cut left. */
   powerOn(): void {
     this.#powered = true;
+  }
+
+  /**
+   * Sets the listener told of every completed program and erase (see {@link FlashWriteListener});
+   * `undefined` removes it. Interrupted and worn-out operations are not reported: they end in an
+   * error, and the host saves what they left with the rest of the session.
+   */
+  setWriteListener(listener: FlashWriteListener | undefined): void {
+    this.#listener = listener;
   }
 
   /** Lifetime erase count of a sector (persisted in images). */
@@ -256,6 +286,7 @@ export class Flash {
       throw new FlashWearOutError(sector.index, cycles);
     }
     for (let i = 0; i < data.length; i++) cells[offset + i] = (cells[offset + i] ?? 0) & (data[i] ?? 0);
+    this.#listener?.({ kind: 'program', sector: sector.index, address, length: data.length });
   }
 
   /**
@@ -279,6 +310,7 @@ export class Flash {
       throw new PowerLossError('flash', true, `erase of sector ${index} interrupted`);
     }
     cells.fill(0xff);
+    this.#listener?.({ kind: 'erase', sector: index, address: sector.address, length: sector.size });
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
  * What the encrypted database needs from its device: authenticated encryption under a database key
- * that never leaves the HSM, and a monotonic counter in the HSM's flash. Kept this narrow so the
+ * that never leaves the HSM, and two monotonic counters in the HSM's flash (committed generation,
+ * commit intent). Kept this narrow so the
  * database never sees a key, and so tests can count exactly what crosses the host–device boundary.
  * @module
  */
@@ -18,6 +19,10 @@ export interface DatabaseDevice {
   committedGeneration(): number;
   /** Records `generation` as committed; refuses to go backwards. */
   commitGeneration(generation: number): void;
+  /** The commit intent in device flash (`commitIntent.ts`), 0 before the first one. */
+  commitIntent(): number;
+  /** Records commit intent `value` in device flash, durably, before its manifest is written; refuses to go backwards. */
+  recordCommitIntent(value: number): void;
 }
 
 /** Bytes `seal` adds: the nonce and the tag. */

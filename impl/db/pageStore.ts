@@ -17,16 +17,19 @@
  *   the committed one.
  * - **Anti-rollback.** The generation is also a monotonic counter in device flash, advanced after
  *   the manifest is durable. Opening a copy whose newest authentic manifest is older than the counter
- *   is a rollback and is refused; a manifest exactly one ahead means power failed between the
- *   manifest and the counter, and the commit is completed.
- *
- * Known limit: between the manifest write and the counter advance there is a window in which the
- * card holds an authentic manifest one generation ahead of the counter. An attacker who images the
- * card exactly then, lets the device commit a different transaction for that generation, and later
- * restores the image, can substitute the imaged transaction for the committed one — a rollback of
- * one transaction, only after a power cut at that exact point. Closing it needs the manifest's
- * digest written to flash before the manifest (an intent record), at the price of one more flash
- * write per commit.
+ *   is a rollback and is refused.
+ * - **Commit intent.** A manifest one generation ahead of the counter means power failed between the
+ *   manifest and the counter, and the commit is completed — but only if it is *the* commit the
+ *   device started. Before writing a manifest, the store records in device flash (a second counter,
+ *   `commitIntent.ts`) the generation and an attempt number, which the manifest carries under its
+ *   authentication. Without it, a card imaged in that window (manifest written, counter not yet
+ *   advanced) and put back after the device had committed another transaction for that generation
+ *   was read as the committed database: one transaction forgotten while the audit chain, a chain
+ *   of that older copy, still verified. Now open accepts only the manifest the intent names for the
+ *   pending generation, or the committed manifest (its attempt is kept in the intent too) for the
+ *   committed one; any other authentic manifest is a replaced card (`RolledBack`). The price is one
+ *   more flash write per commit. Cards of format 1 (before intents) still open: a device without an
+ *   intent accepts them as before, and its first commit records one.
  *
  * Why shadow slots rather than a rollback journal: the journal writes every changed page twice
  * (journal copy, then in place) and needs a third state to recover; shadow slots write each changed
@@ -41,6 +44,8 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { Reader, Writer, bytesEqual, mapCodecError, utf8 } from '../../device/binaryCodec.ts';
 import type { SdCard } from '../../device/sdcard.ts';
 import { SD_SECTOR_SIZE } from '../../device/sdcard.ts';
+import { decodeCommitIntent, encodeCommitIntent, nextCommitIntent } from './commitIntent.ts';
+import type { CommitIntent } from './commitIntent.ts';
 import { DatabaseError } from './databaseError.ts';
 import type { DatabaseDevice } from './databaseDevice.ts';
 import { SEAL_OVERHEAD } from './databaseDevice.ts';
@@ -48,7 +53,9 @@ import { SEAL_OVERHEAD } from './databaseDevice.ts';
 /** SQLite's default page size, and sql.js's. */
 export const PAGE_SIZE = 4096;
 const MAGIC = utf8('SKDB');
-const FORMAT_VERSION = 1;
+/** Manifest format: 2 carries the commit attempt (u16) before a 48-bit generation; 1 had a u64 generation. */
+const FORMAT_VERSION = 2;
+const LEGACY_FORMAT_VERSION = 1;
 const PAGE_HEADER = 8; // generation the page was written in, u64 big-endian
 const PAGE_RECORD = PAGE_HEADER + PAGE_SIZE + SEAL_OVERHEAD;
 /** Sectors per page slot. */
@@ -72,6 +79,8 @@ interface PageEntry {
 
 interface Manifest {
   readonly generation: number;
+  /** The commit attempt that wrote it (`commitIntent.ts`); 0 for format 1. */
+  readonly attempt: number;
   readonly pageCount: number;
   readonly slots: Uint8Array; // bitmap, bit p = slot of page p
   readonly digest: Uint8Array;
@@ -81,7 +90,10 @@ interface Manifest {
 function pageAad(page: number, generation: number): Uint8Array {
   return new Writer().bytes(utf8('SKDB page')).u32be(page).u64be(generation).finish();
 }
-const MANIFEST_AAD = utf8('SKDB manifest v1');
+const MANIFEST_AAD: Readonly<Record<number, Uint8Array>> = {
+  [LEGACY_FORMAT_VERSION]: utf8('SKDB manifest v1'),
+  [FORMAT_VERSION]: utf8('SKDB manifest v2'),
+};
 
 /** SHA-256 over every page's u32be number, u64be generation and tag, in page order. */
 function pagesDigest(entries: readonly PageEntry[]): Uint8Array {
@@ -117,6 +129,8 @@ export class PageStore {
   readonly #sd: SdCard;
   readonly #layout: ReturnType<typeof cardLayout>;
   #generation = 0;
+  /** The attempt of the committed manifest. */
+  #attempt = 0;
   #entries: PageEntry[] = [];
   #image: Uint8Array = new Uint8Array(0);
 
@@ -157,7 +171,9 @@ export class PageStore {
   static open(device: DatabaseDevice, sd: SdCard): PageStore {
     const store = new PageStore(device, sd);
     const committed = device.committedGeneration();
-    const manifests = store.#readManifests().sort((a, b) => b.generation - a.generation);
+    const intent = decodeCommitIntent(device.commitIntent());
+    const vouched = vouchedManifests(intent, committed);
+    const manifests = store.#readManifests().sort((a, b) => b.generation - a.generation || b.attempt - a.attempt);
     if (manifests.length === 0) {
       if (committed === 0) throw new DatabaseError('NotFound', 'no database on this card');
       throw new DatabaseError('Tampered', `the device committed generation ${committed}, but the card holds no authentic database`);
@@ -169,6 +185,18 @@ export class PageStore {
       }
       if (manifest.generation > committed + 1) {
         lastError = new DatabaseError('Tampered', `manifest generation ${manifest.generation} is ahead of the device's ${committed}`);
+        continue;
+      }
+      if (vouched === null ? manifest.attempt !== 0 : !vouched.some((v) => v.generation === manifest.generation && v.attempt === manifest.attempt)) {
+        // An older attempt of a generation the device started is a card put back; anything else
+        // it never started.
+        lastError =
+          intent !== null && manifest.generation <= intent.generation
+            ? new DatabaseError(
+                'RolledBack',
+                `manifest generation ${manifest.generation} (attempt ${manifest.attempt}) is not the commit the device recorded: a card saved during an interrupted commit and put back`,
+              )
+            : new DatabaseError('Tampered', `manifest generation ${manifest.generation} (attempt ${manifest.attempt}) is not a commit this device started`);
         continue;
       }
       try {
@@ -204,18 +232,25 @@ export class PageStore {
   #parseManifest(bytes: Uint8Array): Manifest | null {
     // A slot is at least one sector, so the 9-byte prefix is always there to read.
     const r = new Reader(bytes);
-    if (!bytesEqual(r.bytes(MAGIC.length), MAGIC) || r.u8() !== FORMAT_VERSION) return null;
+    if (!bytesEqual(r.bytes(MAGIC.length), MAGIC)) return null;
+    const version = r.u8();
+    const aad = MANIFEST_AAD[version];
+    if (aad === undefined) return null;
     const length = r.u32be();
     if (length < SEAL_OVERHEAD || length > r.remaining) return null;
     let plain: Uint8Array;
     try {
-      plain = this.#device.open(r.bytes(length), MANIFEST_AAD);
+      plain = this.#device.open(r.bytes(length), aad);
     } catch {
       return null; // torn or forged: as if absent; the other slot decides
     }
-    // Authentic, so written by commit() below: u64be generation | u32be page count | digest | slots.
+    // Authentic, so written by commit() below. Format 2: u16be attempt | 48-bit generation, big-endian
+    // | u32be page count | digest | slots; format 1: u64be generation | u32be page count | digest | slots.
     const m = new Reader(plain);
-    return { generation: m.u64be(), pageCount: m.u32be(), digest: m.bytes(32), slots: m.rest() };
+    const legacy = version === LEGACY_FORMAT_VERSION;
+    const attempt = legacy ? 0 : m.u16be();
+    const generation = legacy ? m.u64be() : m.u16be() * 2 ** 32 + m.u32be();
+    return { generation, attempt, pageCount: m.u32be(), digest: m.bytes(32), slots: m.rest() };
   }
 
   #load(manifest: Manifest): void {
@@ -245,6 +280,7 @@ export class PageStore {
       throw new DatabaseError('Tampered', `pages do not match manifest ${manifest.generation}: swapped, mixed or old pages`);
     }
     this.#generation = manifest.generation;
+    this.#attempt = manifest.attempt;
     this.#entries = entries;
     this.#image = image;
   }
@@ -265,6 +301,9 @@ export class PageStore {
       throw new DatabaseError('NoSpace', `the database needs ${pageCount} pages; the card holds ${this.#layout.maxPages}`);
     }
     const generation = this.#generation + 1;
+    // The intent first (durable in device flash): only the manifest it names can complete this commit.
+    const intent = nextCommitIntent(decodeCommitIntent(this.#device.commitIntent()), this.#generation, this.#attempt);
+    this.#device.recordCommitIntent(encodeCommitIntent(intent));
     const bytesBefore = this.#sd.stats().bytesWritten;
     let bytesEncrypted = 0;
     let pagesWritten = 0;
@@ -291,8 +330,15 @@ export class PageStore {
     entries.forEach((e, page) => {
       if (e.slot === 1) slots[page >> 3] = (slots[page >> 3] as number) | (1 << (page & 7));
     });
-    const plain = new Writer().u64be(generation).u32be(pageCount).bytes(pagesDigest(entries)).bytes(slots).finish();
-    const sealed = this.#device.seal(plain, MANIFEST_AAD);
+    const plain = new Writer()
+      .u16be(intent.attempt)
+      .u16be(Math.floor(generation / 2 ** 32))
+      .u32be(generation % 2 ** 32)
+      .u32be(pageCount)
+      .bytes(pagesDigest(entries))
+      .bytes(slots)
+      .finish();
+    const sealed = this.#device.seal(plain, MANIFEST_AAD[FORMAT_VERSION] as Uint8Array);
     const manifest = new Uint8Array(this.#layout.manifestSectors * SD_SECTOR_SIZE);
     manifest.set(new Writer().bytes(MAGIC).u8(FORMAT_VERSION).u32be(sealed.length).bytes(sealed).finish());
     this.#sd.write((generation % 2) * this.#layout.manifestSectors, manifest);
@@ -300,8 +346,26 @@ export class PageStore {
     bytesEncrypted += plain.length;
     this.#device.commitGeneration(generation);
     this.#generation = generation;
+    this.#attempt = intent.attempt;
     this.#entries = entries;
     this.#image = image.slice();
     return { generation, pagesWritten, bytesEncrypted, bytesWritten: this.#sd.stats().bytesWritten - bytesBefore };
   }
 }
+
+/**
+ * The (generation, attempt) pairs the device vouches for, pending commit first; null for a device
+ * that never recorded an intent (format-1 cards only).
+ */
+function vouchedManifests(intent: CommitIntent | null, committed: number): { generation: number; attempt: number }[] | null {
+  if (intent === null) return null;
+  if (intent.generation === committed) return [{ generation: committed, attempt: intent.attempt }];
+  if (intent.generation === committed + 1) {
+    return [
+      { generation: committed + 1, attempt: intent.attempt },
+      { generation: committed, attempt: intent.previousAttempt },
+    ];
+  }
+  throw new DatabaseError('Tampered', `the device's commit intent names generation ${intent.generation}, but generation ${committed} is committed`);
+}
+

@@ -12,6 +12,8 @@ import type { DatabaseDevice } from './databaseDevice.ts';
 export const DATABASE_KEY_ID = 1001;
 /** The device flash counter holding the committed database generation. */
 export const DATABASE_GENERATION_COUNTER = 'db.generation';
+/** The device flash counter holding the database's commit intent (`commitIntent.ts`). */
+export const DATABASE_INTENT_COUNTER = 'db.intent';
 
 /**
  * The {@link DatabaseDevice} of `device`, creating its database key if the device has none yet
@@ -26,6 +28,10 @@ export function secubeDatabaseDevice(device: SecubeDevice, keyId: number = DATAB
     committedGeneration: () => device.counterRead(DATABASE_GENERATION_COUNTER),
     commitGeneration: (generation) => {
       device.counterAdvance(DATABASE_GENERATION_COUNTER, generation);
+    },
+    commitIntent: () => device.counterRead(DATABASE_INTENT_COUNTER),
+    recordCommitIntent: (value) => {
+      device.counterAdvance(DATABASE_INTENT_COUNTER, value);
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
  * A software {@link DatabaseDevice} for tests that need no HSM: real AES-256-GCM (noble) under a
- * random key it never exposes, and a counter whose value survives as long as the object (the flash
+ * random key it never exposes, and counters whose values survive as long as the object (the flash
  * of a device that is never power-cut). The HSM-backed device is tested against the same suites.
  * @module
  */
@@ -12,6 +12,7 @@ import type { DatabaseDevice } from './databaseDevice.ts';
 export class SoftDatabaseDevice implements DatabaseDevice {
   readonly #key = randomBytes(32);
   #generation = 0;
+  #intent = 0;
   sealedBytes = 0;
 
   seal(plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
@@ -35,5 +36,14 @@ export class SoftDatabaseDevice implements DatabaseDevice {
   commitGeneration(generation: number): void {
     if (generation < this.#generation) throw new Error(`counter would go back from ${this.#generation} to ${generation}`);
     this.#generation = generation;
+  }
+
+  commitIntent(): number {
+    return this.#intent;
+  }
+
+  recordCommitIntent(value: number): void {
+    if (value < this.#intent) throw new Error(`intent would go back from ${this.#intent} to ${value}`);
+    this.#intent = value;
   }
 }

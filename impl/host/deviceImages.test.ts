@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { hasDeviceImages, loadDeviceImages, saveDeviceImages } from './deviceImages.ts';
+import { hasDeviceImages, loadDeviceImages, saveDeviceCheckpoint, saveDeviceImages } from './deviceImages.ts';
 
 const images = (n: number) => ({ flash: Uint8Array.of(n, 1), sd: Uint8Array.of(n, 2) });
 const root = mkdtempSync(join(tmpdir(), 'sekey-img-'));
@@ -33,5 +33,52 @@ describe('device images', () => {
     expect(hasDeviceImages(dir)).toBe(true);
     expect(loadDeviceImages(dir)).toEqual(images(3));
     expect(readdirSync(dir).sort()).toEqual(['flash.img', 'sd.img']);
+  });
+
+  test('checkpoints: the newest valid one wins over the pair; a torn one falls back to the other slot', () => {
+    const dir = join(root, 'ckpt');
+    saveDeviceImages(dir, images(1));
+    saveDeviceCheckpoint(dir, images(2));
+    expect(loadDeviceImages(dir)).toEqual(images(2));
+    saveDeviceCheckpoint(dir, images(3));
+    saveDeviceCheckpoint(dir, images(4));
+    expect(readdirSync(dir).sort()).toEqual(['checkpoint.0', 'checkpoint.1', 'flash.img', 'sd.img']);
+    expect(loadDeviceImages(dir)).toEqual(images(4));
+    // Slots alternate: 2 → .0, 3 → .1, 4 → .0, 5 → .1. A kill in the middle of writing 5 leaves it
+    // torn: 4 still holds.
+    saveDeviceCheckpoint(dir, images(5));
+    expect(loadDeviceImages(dir)).toEqual(images(5));
+    const bytes = readFileSync(join(dir, 'checkpoint.1'));
+    writeFileSync(join(dir, 'checkpoint.1'), bytes.subarray(0, bytes.length - 1));
+    expect(loadDeviceImages(dir)).toEqual(images(4));
+    writeFileSync(join(dir, 'checkpoint.1'), 'garbage, not a checkpoint at all');
+    expect(loadDeviceImages(dir)).toEqual(images(4));
+    saveDeviceCheckpoint(dir, images(6));
+    expect(loadDeviceImages(dir)).toEqual(images(6));
+    // A save supersedes them all, and removes them.
+    saveDeviceImages(dir, images(7));
+    expect(readdirSync(dir).sort()).toEqual(['flash.img', 'sd.img']);
+    expect(loadDeviceImages(dir)).toEqual(images(7));
+  });
+
+  test('a save cut before its marker keeps the checkpoints (newer); cut after it, they are gone', () => {
+    const dir = join(root, 'ckpt-cut');
+    saveDeviceImages(dir, images(1));
+    saveDeviceCheckpoint(dir, images(2));
+    writeFileSync(join(dir, 'flash.img.new'), images(3).flash);
+    writeFileSync(join(dir, 'sd.img.new'), images(3).sd);
+    expect(loadDeviceImages(dir)).toEqual(images(2));
+    const copy = join(root, 'ckpt-cut-copy');
+    cpSync(dir, copy, { recursive: true });
+    // A checkpoint in a directory this process never loaded finds its slots first.
+    saveDeviceCheckpoint(copy, images(8));
+    expect(loadDeviceImages(copy)).toEqual(images(8));
+    writeFileSync(join(dir, 'flash.img.new'), images(3).flash);
+    writeFileSync(join(dir, 'sd.img.new'), images(3).sd);
+    writeFileSync(join(dir, 'COMMIT'), '');
+    expect(loadDeviceImages(dir)).toEqual(images(3));
+    expect(existsSync(join(dir, 'checkpoint.0'))).toBe(false);
+    saveDeviceCheckpoint(dir, images(9));
+    expect(loadDeviceImages(dir)).toEqual(images(9));
   });
 });

@@ -9,10 +9,20 @@
  * then a `COMMIT` marker is created (the commit point), then both are renamed into place and the
  * marker removed. Loading first finishes a save that has its marker (roll forward) and discards new
  * images without one (roll back). A crash anywhere leaves the pair before or after, never mixed.
+ *
+ * Checkpoints (`durablePoints.ts`): in the middle of a session, the pair must sometimes reach disk at
+ * once (a spent PIN try, before the PIN is compared), and often: so a checkpoint is cheaper than a
+ * save — one file holding both images and a SHA-256 over them, written into one of two slots
+ * (`checkpoint.0`, `checkpoint.1`) in turn and flushed once. A torn checkpoint fails its digest and
+ * the other slot, older, still holds. Loading takes the valid checkpoint with the highest sequence
+ * number over `flash.img`/`sd.img`: checkpoints only ever exist for a state later than those, because
+ * a save removes them under its `COMMIT` marker (after the renames, before the marker goes), so no
+ * later save can be undone by an older checkpoint, and no checkpoint can bring back an older counter.
  * @module
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fsyncDirectory, writeFileAtomic, writeFileDurable } from './atomicFile.ts';
 
 /** The two images of one device. */
@@ -23,6 +33,13 @@ export interface DeviceImages {
 
 const FILES = { flash: 'flash.img', sd: 'sd.img' } as const;
 const MARKER = 'COMMIT';
+const CHECKPOINTS = ['checkpoint.0', 'checkpoint.1'] as const;
+const CHECKPOINT_MAGIC = 'SKCKPT01';
+const CHECKPOINT_HEADER = 8 + 4 + 4 + 4;
+const DIGEST = 32;
+
+/** Per directory: the slot holding the newest valid checkpoint and its sequence (this process's view). */
+const newest = new Map<string, { readonly slot: 0 | 1; readonly seq: number } | null>();
 
 /** Finishes or discards an interrupted save in `dir` (see the module comment). */
 function recover(dir: string): void {
@@ -35,8 +52,44 @@ function recover(dir: string): void {
   }
   if (committed) {
     fsyncDirectory(dir);
+    // The saved pair supersedes every checkpoint: they go before the marker does.
+    for (const name of CHECKPOINTS) rmSync(join(dir, name), { force: true });
+    newest.set(resolve(dir), null);
+    fsyncDirectory(dir);
     rmSync(join(dir, MARKER), { force: true });
   }
+}
+
+function digest(bytes: Uint8Array): Uint8Array {
+  return createHash('sha256').update(bytes).digest();
+}
+
+/** The checkpoint in `path`, or null when absent, torn or not one. */
+function readCheckpoint(path: string): { seq: number; images: DeviceImages } | null {
+  if (!existsSync(path)) return null;
+  const bytes = new Uint8Array(readFileSync(path));
+  if (bytes.length < CHECKPOINT_HEADER + DIGEST || Buffer.from(bytes.subarray(0, 8)).toString('latin1') !== CHECKPOINT_MAGIC) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const seq = view.getUint32(8, true);
+  const flashLength = view.getUint32(12, true);
+  const sdLength = view.getUint32(16, true);
+  const body = CHECKPOINT_HEADER + flashLength + sdLength;
+  if (bytes.length !== body + DIGEST) return null;
+  const want = digest(bytes.subarray(0, body));
+  if (!want.every((b, i) => b === bytes[body + i])) return null;
+  const flash = bytes.slice(CHECKPOINT_HEADER, CHECKPOINT_HEADER + flashLength);
+  return { seq, images: { flash, sd: bytes.slice(CHECKPOINT_HEADER + flashLength, body) } };
+}
+
+/** The newest valid checkpoint of `dir`, remembering where it is for the next one. */
+function newestCheckpoint(dir: string): DeviceImages | null {
+  let best: { slot: 0 | 1; seq: number; images: DeviceImages } | null = null;
+  for (const slot of [0, 1] as const) {
+    const found = readCheckpoint(join(dir, CHECKPOINTS[slot]));
+    if (found !== null && (best === null || found.seq > best.seq)) best = { slot, ...found };
+  }
+  newest.set(resolve(dir), best === null ? null : { slot: best.slot, seq: best.seq });
+  return best?.images ?? null;
 }
 
 /** Whether `dir` holds a device (after recovering an interrupted save). */
@@ -46,10 +99,47 @@ export function hasDeviceImages(dir: string): boolean {
   return existsSync(join(dir, FILES.flash)) && existsSync(join(dir, FILES.sd));
 }
 
-/** Reads a device's images, finishing an interrupted save first. */
+/** Reads a device's images, finishing an interrupted save first; a checkpoint wins over the pair it followed. */
 export function loadDeviceImages(dir: string): DeviceImages {
   recover(dir);
-  return { flash: new Uint8Array(readFileSync(join(dir, FILES.flash))), sd: new Uint8Array(readFileSync(join(dir, FILES.sd))) };
+  const base = { flash: new Uint8Array(readFileSync(join(dir, FILES.flash))), sd: new Uint8Array(readFileSync(join(dir, FILES.sd))) };
+  return newestCheckpoint(dir) ?? base;
+}
+
+/**
+ * Makes `images` durable at once as a checkpoint of the pair last saved or loaded in `dir` (see the
+ * module comment): after it returns, a crash leaves these images or later ones.
+ */
+export function saveDeviceCheckpoint(dir: string, images: DeviceImages): void {
+  const key = resolve(dir);
+  if (!newest.has(key)) {
+    recover(dir);
+    newestCheckpoint(dir);
+  }
+  const last = newest.get(key) ?? null;
+  const slot: 0 | 1 = last === null || last.slot === 1 ? 0 : 1;
+  const seq = (last?.seq ?? 0) + 1;
+  const body = new Uint8Array(CHECKPOINT_HEADER + images.flash.length + images.sd.length);
+  const view = new DataView(body.buffer);
+  for (let i = 0; i < 8; i++) body[i] = CHECKPOINT_MAGIC.charCodeAt(i);
+  view.setUint32(8, seq, true);
+  view.setUint32(12, images.flash.length, true);
+  view.setUint32(16, images.sd.length, true);
+  body.set(images.flash, CHECKPOINT_HEADER);
+  body.set(images.sd, CHECKPOINT_HEADER + images.flash.length);
+  const path = join(dir, CHECKPOINTS[slot]);
+  const created = !existsSync(path);
+  const fd = openSync(path, 'w');
+  try {
+    for (const part of [body, digest(body)]) {
+      for (let at = 0; at < part.length; ) at += writeSync(fd, part, at);
+    }
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  if (created) fsyncDirectory(dir);
+  newest.set(key, { slot, seq });
 }
 
 /** Saves both images of a device as one atomic change (see the module comment). */

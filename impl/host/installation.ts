@@ -20,9 +20,11 @@
  * Each command run is one session: take the home's lock, load the device it needs from its images
  * (`Flash.fromImage`, `SdCard.fromImage`, then `new SecubeDevice({ flash, sdcard })`, which boots from
  * flash), log in with the PIN, do the work, and save the images again — always, even when the work
- * failed, because a failed login spends a PIN try in flash and that must stick. Only then are the
- * session's writes to the share carried out (`DeferredTransport`: the share never gets ahead of the
- * saved devices) and the time recorded.
+ * failed. Only then are the session's writes to the share carried out (`DeferredTransport`: the
+ * share never gets ahead of the saved devices) and the time recorded. In between, each time the
+ * device commits a counter to its flash (a spent PIN try before the comparison, the database
+ * generation, the update sequence) both images are saved at once (`durablePoints.ts`), so killing
+ * the process never gives a try back or lets a counter fall behind what the device relied on.
  *
  * Time: the KMS relies on monotonic time (life-cycle transitions are stamped and compared), so a
  * session refuses to run at a time before the last recorded one (`ClockWentBack`). `--at` sets the
@@ -34,14 +36,16 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { CycleMeter } from '../../device/costModel.ts';
 import { Flash } from '../../device/flash.ts';
 import { SdCard } from '../../device/sdcard.ts';
-import { SecubeDevice } from '../../device/secube.ts';
+import { DEFAULT_STATE_SECTORS, SecubeDevice } from '../../device/secube.ts';
 import { KmsError, checkId } from '../../model/kms.ts';
 import type { UserId } from '../../model/kms.ts';
 import { Admin } from '../kms/admin.ts';
 import type { Clock } from '../kms/clock.ts';
 import { systemClock } from '../kms/clock.ts';
 import { DeferredTransport } from './deferredTransport.ts';
-import { hasDeviceImages, loadDeviceImages, saveDeviceImages } from './deviceImages.ts';
+import { hasDeviceImages, loadDeviceImages, saveDeviceCheckpoint, saveDeviceImages } from './deviceImages.ts';
+import { watchDurablePoints } from './durablePoints.ts';
+import type { DurablePoints } from './durablePoints.ts';
 import { provisionUser } from '../kms/distribution.ts';
 import type { ProvisioningRecord } from '../kms/distribution.ts';
 import { lockHome } from './homeLock.ts';
@@ -147,6 +151,8 @@ interface LoadedDevice {
   readonly flash: Flash;
   readonly sd: SdCard;
   readonly meter: CycleMeter;
+  /** For a device loaded from images: its durable points (`durablePoints.ts`). */
+  readonly durable?: DurablePoints;
 }
 
 /** A clock that never goes back and remembers the latest time it gave. */
@@ -179,7 +185,11 @@ function loadDevice(name: string, dir: string): LoadedDevice {
   const flash = parseImage(join(dir, 'flash.img'), () => Flash.fromImage(images.flash, { meter }));
   const sd = parseImage(join(dir, 'sd.img'), () => SdCard.fromImage(images.sd, { meter }));
   // Construction boots the device from its flash: PIN counters, counters and keys come back.
-  return { name, dir, device: new SecubeDevice({ flash, sdcard: sd }), flash, sd, meter };
+  const device = new SecubeDevice({ flash, sdcard: sd, stateSectors: DEFAULT_STATE_SECTORS });
+  // From now on, every counter the device commits (a spent PIN try first of all) is on disk
+  // before the device goes on (durablePoints.ts).
+  const durable = watchDurablePoints(flash, DEFAULT_STATE_SECTORS, () => saveDeviceCheckpoint(dir, { flash: flash.toImage(), sd: sd.toImage() }));
+  return { name, dir, device, flash, sd, meter, durable };
 }
 
 function saveDevice(d: LoadedDevice): DeviceReport {
@@ -283,7 +293,7 @@ export class Installation {
       const admin = await Admin.open({ device: d.device, sd: d.sd, clock });
       try {
         const publisher = new Publisher(admin, transport, { staleAfterMs: config.staleAfterMs });
-        return await fn({ admin, publisher, config, clock, provision: (userId, pins, manufacturer) => this.#provision(admin, clock, userId, pins, manufacturer) });
+        return await fn({ admin, publisher, config, clock, provision: (userId, pins, manufacturer) => this.#provision(d, admin, clock, userId, pins, manufacturer) });
       } finally {
         admin.close();
       }
@@ -309,23 +319,30 @@ export class Installation {
     });
   }
 
-  async #provision(admin: Admin, clock: Clock, userId: UserId, pins: ProvisionPins, manufacturer: Manufacturer): Promise<ProvisioningRecord> {
-    // The factory certifies the new HSM's identity; each device checks the other's certificate
-    // against the root burned into it before deriving the pair's keys.
-    const d = freshDevice(userId, this.userDir(userId));
-    d.device.factoryInit({ userPin: pins.userPin, adminPin: pins.deviceAdminPin, manufacturer });
-    d.device.login('admin', pins.deviceAdminPin);
-    const record = provisionUser(admin, userId, d.device);
-    d.device.logout();
-    d.device.login('user', pins.userPin);
-    const user = await User.create({ provisioning: record, device: d.device, sd: d.sd, clock });
-    user.close();
-    // Saved now, before the admin's images: a crash in between leaves a device the admin does not
-    // know, and provisioning again replaces it. The other order would leave the admin believing in
-    // a device that does not exist.
-    const report = saveDevice(d);
-    this.#options.observer?.(report);
-    return record;
+  async #provision(adminDevice: LoadedDevice, admin: Admin, clock: Clock, userId: UserId, pins: ProvisionPins, manufacturer: Manufacturer): Promise<ProvisioningRecord> {
+    // The user device is saved before the admin's images may show it (see below), so the admin's
+    // durable points wait until then.
+    const release = adminDevice.durable?.hold() ?? (() => undefined);
+    try {
+      // The factory certifies the new HSM's identity; each device checks the other's certificate
+      // against the root burned into it before deriving the pair's keys.
+      const d = freshDevice(userId, this.userDir(userId));
+      d.device.factoryInit({ userPin: pins.userPin, adminPin: pins.deviceAdminPin, manufacturer });
+      d.device.login('admin', pins.deviceAdminPin);
+      const record = provisionUser(admin, userId, d.device);
+      d.device.logout();
+      d.device.login('user', pins.userPin);
+      const user = await User.create({ provisioning: record, device: d.device, sd: d.sd, clock });
+      user.close();
+      // Saved now, before the admin's images: a crash in between leaves a device the admin does not
+      // know, and provisioning again replaces it. The other order would leave the admin believing in
+      // a device that does not exist.
+      const report = saveDevice(d);
+      this.#options.observer?.(report);
+      return record;
+    } finally {
+      release();
+    }
   }
 
   /**
@@ -347,6 +364,7 @@ export class Installation {
         return await work(config, clock, transport, devices);
       } finally {
         if (devices.length > 0) {
+          for (const d of devices) d.durable?.detach();
           const reports = devices.map(saveDevice);
           writeInstallationConfig(this.home, { ...config, lastTime: Math.max(config.lastTime, clock.latest) });
           await transport.commit();

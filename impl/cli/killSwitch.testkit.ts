@@ -1,0 +1,45 @@
+/**
+ * TEST KIT: the `sekey` command as a child process that kills itself with SIGKILL at a chosen point,
+ * for the tests of durable points (`durablePoints.ts`). No switch of this kind exists in production
+ * code: this entry wraps the real `main` and patches the simulator's {@link Flash} from outside.
+ *
+ * Points are counted in order: before and after each flash program and erase, and at each
+ * `Flash.toImage` (the start of every save of the images). Environment:
+ * - `SEKEY_TEST_KILL_AT=k`: SIGKILL at the k-th point (none when absent or 0);
+ * - `SEKEY_TEST_TRACE=file`: appends one line per point (`k name`), so a first run can list them.
+ *
+ * Run it with plain node after {@link transpileForChild} (Node 20 cannot run TypeScript itself).
+ * @module
+ */
+import { appendFileSync } from 'node:fs';
+import { Flash } from '../../device/flash.ts';
+import { main } from './sekeyCommand.ts';
+
+const killAt = Number(process.env['SEKEY_TEST_KILL_AT'] ?? '0');
+const trace = process.env['SEKEY_TEST_TRACE'];
+let points = 0;
+
+function point(name: string): void {
+  points += 1;
+  if (trace !== undefined) appendFileSync(trace, `${points} ${name}\n`);
+  if (points === killAt) process.kill(process.pid, 'SIGKILL');
+}
+
+const proto = Flash.prototype;
+const { program, eraseSector, toImage } = proto;
+proto.program = function (this: Flash, ...args: Parameters<Flash['program']>): void {
+  point(`before program 0x${args[0].toString(16)}`);
+  program.apply(this, args);
+  point(`after program 0x${args[0].toString(16)}`);
+};
+proto.eraseSector = function (this: Flash, ...args: Parameters<Flash['eraseSector']>): void {
+  point(`before erase ${args[0]}`);
+  eraseSector.apply(this, args);
+  point(`after erase ${args[0]}`);
+};
+proto.toImage = function (this: Flash): Uint8Array {
+  point('save');
+  return toImage.apply(this);
+};
+
+process.exitCode = await main(process.argv.slice(2));

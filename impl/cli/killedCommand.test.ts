@@ -1,0 +1,192 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Flash } from '../../device/flash.ts';
+import { SdCard } from '../../device/sdcard.ts';
+import { SecubeDevice } from '../../device/secube.ts';
+import { main } from './sekeyCommand.ts';
+import type { CliIo } from './cliIo.ts';
+import { DATABASE_GENERATION_COUNTER } from '../db/secubeDatabaseDevice.ts';
+import { UPDATE_SEQUENCE_COUNTER } from '../kms/user.ts';
+import { transpileForChild, runChild } from './childProcess.testkit.ts';
+import { loadDeviceImages } from '../host/deviceImages.ts';
+import { watchDurablePoints } from '../host/durablePoints.ts';
+import { Installation } from '../host/installation.ts';
+
+const ADMIN_PIN = 'admin-pin-5678';
+const USER_PIN = 'user-pin-1234';
+const DEVICE_ADMIN_PIN = 'device-admin-9876';
+const KILL_SWITCH = 'impl/cli/killSwitch.testkit.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'sekey-durable-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+let homes = 0;
+/** The simulated manufacturer, outside every home (as `sekey factory init` makes it). */
+const FACTORY = join(scratch, 'factory');
+
+async function sekey(home: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const env = { SEKEY_HOME: home, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_FACTORY: FACTORY };
+  const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), env, cwd: scratch };
+  const code = await main(argv, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+/** A copy of `home`, as if its directory had been copied. */
+function copyHome(home: string): string {
+  const copy = join(scratch, `home-${++homes}`);
+  cpSync(home, copy, { recursive: true });
+  return copy;
+}
+
+/** The device of `dir` as its images on disk hold it (what the next command would boot). */
+function deviceOnDisk(dir: string): SecubeDevice {
+  const images = loadDeviceImages(dir);
+  return new SecubeDevice({ flash: Flash.fromImage(images.flash), sdcard: SdCard.fromImage(images.sd) });
+}
+
+/** Counter `name` of the device on disk (read in a user session of that in-memory copy). */
+function counterOnDisk(dir: string, name: string): number {
+  const device = deviceOnDisk(dir);
+  device.login('user', USER_PIN);
+  return device.counterRead(name);
+}
+
+describe('durable points: a killed command never gives back what the device made durable', () => {
+  let out: string;
+  let home: string;
+  const userDir = (h: string) => join(h, 'users', 'U1');
+
+  beforeAll(async () => {
+    out = transpileForChild(join(scratch, 'child'));
+    home = join(scratch, 'home');
+    expect((await sekey(home, 'factory', 'init', '--dir', FACTORY)).code).toBe(0);
+    expect((await sekey(home, 'admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--at', '2026-01-05T09:00Z')).code).toBe(0);
+    expect((await sekey(home, 'admin', 'add-user', 'U1', 'alice', '--no-publish')).code).toBe(0);
+    const provisioned = await sekey(home, 'admin', 'provision', 'U1', '--user-pin', USER_PIN, '--device-admin-pin', DEVICE_ADMIN_PIN);
+    expect(provisioned.err).toBe('');
+  });
+
+  /** Runs `sekey argv` in a child that SIGKILLs itself at point `killAt` (0: never); returns the trace. */
+  function child(h: string, killAt: number, argv: readonly string[]): { points: string[]; signal: string | null; stderr: string } {
+    const trace = join(scratch, `trace-${++homes}`);
+    const run = runChild(out, KILL_SWITCH, argv, { SEKEY_HOME: h, SEKEY_TEST_KILL_AT: String(killAt), SEKEY_TEST_TRACE: trace });
+    let points: string[] = [];
+    try {
+      points = readFileSync(trace, 'utf8').trim().split('\n');
+    } catch {
+      // no point reached
+    }
+    return { points, signal: run.signal, stderr: run.stderr };
+  }
+
+  test('a wrong PIN: killed at any point after its try is spent in flash, the next boot still sees it spent', () => {
+    const wrong = ['user', 'U1', 'keys', '--pin', 'wrong-pin'];
+    const start = deviceOnDisk(userDir(home)).retriesLeft.user;
+    expect(start).toBe(3);
+    // A first run without a kill lists the points of a wrong-PIN command.
+    const probe = copyHome(home);
+    const listed = child(probe, 0, wrong);
+    expect(listed.signal).toBeNull();
+    expect(listed.stderr).toContain('WrongPin');
+    const { points } = listed;
+    // The try is spent by a flash program; the durable save runs inside it, before it returns.
+    const spent = points.findIndex((p) => p.includes('after program')) + 1;
+    expect(spent).toBeGreaterThan(0);
+    for (let k = 1; k <= points.length; k++) {
+      const h = copyHome(home);
+      const run = child(h, k, wrong);
+      expect(run.signal, `point ${k}`).toBe('SIGKILL');
+      const left = deviceOnDisk(userDir(h)).retriesLeft.user;
+      // Before the spend is durable the PIN has not been compared yet; from then on, the try is gone.
+      if (k >= spent) expect(left, `killed at ${points[k - 1]}`).toBe(start - 1);
+      else expect([start, start - 1]).toContain(left);
+    }
+    expect(points.slice(0, spent).map((p) => p.replace(/^\d+ /, '').replace(/ 0x.*/, ''))).toEqual(['before program', 'save', 'after program']);
+    expect(points.at(-1)).toMatch(/save$/); // the session's own save, at the end
+  });
+
+  test('three wrong PINs, each killed right after its try was spent, lock the user level', async () => {
+    const h = copyHome(home);
+    for (let i = 1; i <= 3; i++) {
+      // Point 3 is the first after the spent try's program (see above): before the PIN is compared.
+      expect(child(h, 3, ['user', 'U1', 'keys', '--pin', `wrong-${i}`]).signal).toBe('SIGKILL');
+      expect(deviceOnDisk(userDir(h)).retriesLeft.user).toBe(3 - i);
+    }
+    const locked = await sekey(h, 'user', 'U1', 'keys', '--pin', USER_PIN);
+    expect(locked.code).toBe(1);
+    expect(locked.err).toContain('PinLocked');
+  });
+
+  test('the update sequence and the database generation are on disk as soon as the device advanced them', async () => {
+    const h = copyHome(home);
+    expect(counterOnDisk(userDir(h), UPDATE_SEQUENCE_COUNTER)).toBe(0);
+    const generation = counterOnDisk(userDir(h), DATABASE_GENERATION_COUNTER);
+    const installation = new Installation(h);
+    await installation.withUser('U1', USER_PIN, async ({ user, transport }) => {
+      await user.sync(transport);
+      // The session has not saved its images yet: what the disk holds is what a kill -9 now leaves.
+      expect(counterOnDisk(userDir(h), UPDATE_SEQUENCE_COUNTER)).toBe(1);
+      expect(counterOnDisk(userDir(h), DATABASE_GENERATION_COUNTER)).toBeGreaterThan(generation);
+    });
+  });
+
+  test('a sync killed at any flash operation leaves a pair that opens, with counters that only go forward', () => {
+    const sync = ['user', 'U1', 'sync', '--pin', USER_PIN];
+    const listed = child(copyHome(home), 0, sync);
+    expect(listed.signal).toBeNull();
+    const programs = listed.points.map((p, i) => ({ p, k: i + 1 })).filter(({ p }) => p.includes('after'));
+    let sequence = 0;
+    for (const { k, p } of programs) {
+      const h = copyHome(home);
+      expect(child(h, k, sync).signal).toBe('SIGKILL');
+      const seq = counterOnDisk(userDir(h), UPDATE_SEQUENCE_COUNTER);
+      expect(seq, `killed ${p}`).toBeGreaterThanOrEqual(sequence);
+      sequence = seq;
+      // And the user opens on what was left: the pair is consistent (no RolledBack, no Tampered).
+      const keys = child(h, 0, ['user', 'U1', 'keys', '--pin', USER_PIN]);
+      expect(keys.stderr, `killed ${p}`).toBe('');
+    }
+    expect(sequence).toBe(1);
+  });
+});
+
+describe('watchDurablePoints', () => {
+  test('saves after each program of a state sector, not of other sectors; holds defer and release saves', () => {
+    const flash = new Flash({ geometry: [64, 64, 64] });
+    let saved = 0;
+    const points = watchDurablePoints(flash, [1], () => {
+      saved += 1;
+    });
+    flash.program(flash.sector(0).address, new Uint8Array(16).fill(0));
+    flash.eraseSector(1);
+    expect(saved).toBe(0);
+    flash.program(flash.sector(1).address, new Uint8Array(16).fill(0));
+    expect(saved).toBe(1);
+    const release = points.hold();
+    const inner = points.hold();
+    flash.program(flash.sector(1).address + 16, new Uint8Array(16).fill(0));
+    expect(saved).toBe(1);
+    inner();
+    expect(saved).toBe(1);
+    release();
+    release();
+    expect(saved).toBe(2);
+    expect(points.saves).toBe(2);
+    points.hold()();
+    expect(saved).toBe(2);
+    points.detach();
+    flash.program(flash.sector(1).address + 32, new Uint8Array(16).fill(0));
+    expect(saved).toBe(2);
+  });
+
+  test('a failing save fails the flash operation that reached the point', () => {
+    const flash = new Flash({ geometry: [64, 64] });
+    watchDurablePoints(flash, [0], () => {
+      throw new Error('ENOSPC');
+    });
+    expect(() => flash.program(flash.sector(0).address, new Uint8Array(16).fill(0))).toThrow('ENOSPC');
+  });
+});
