@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { propertyParams } from '../testing/runConfig.ts';
 import { DELETE_ORDER_AAD, DELETE_ORDER_LABEL, decodeDeleteOrder, deleteOrderAad, encodeDeleteOrder } from './deleteOrder.ts';
 import { PowerLossError } from './powerLossError.ts';
-import { MAX_KEY_ID, testOnlyHooks } from './secube.ts';
+import { encodeAckHeader } from './acknowledgement.ts';
+import { MAX_KEY_ID, UPDATE_SEQUENCE_COUNTER, testOnlyHooks } from './secube.ts';
 import type { SecubeDevice } from './secube.ts';
 import { expectCode, makeProvisionedPair, PAIR_IDS, reboot, relogin, USER_PIN } from './secube.testkit.ts';
 import type { TestDevice } from './secube.testkit.ts';
@@ -131,10 +132,13 @@ describe('deleteKeyByOrder (authorised deletion in a user session)', () => {
     const { user } = withGroupKeys('order-forged');
     const plaintext = encodeDeleteOrder(user.serial, GROUP_KEY);
     expectCode('WrongKeyPurpose', () => user.seal(A2U, plaintext, DELETE_ORDER_AAD));
-    // Sealed under what it can seal with: its user→admin key, or a data key it made itself.
-    const underU2a = user.seal(U2A, plaintext, DELETE_ORDER_AAD);
-    expectCode('AuthFailed', () => user.deleteKeyByOrder(GROUP_KEY, underU2a, A2U));
-    expectCode('WrongKeyPurpose', () => user.deleteKeyByOrder(GROUP_KEY, underU2a, U2A));
+    // Nor under its user→admin key, which seals acknowledgements only; an acknowledgement is no order.
+    expectCode('WrongKeyPurpose', () => user.seal(U2A, plaintext, DELETE_ORDER_AAD));
+    user.counterAdvance(UPDATE_SEQUENCE_COUNTER, 1);
+    const ack = user.acknowledge(U2A, encodeAckHeader({ userId: 'U1', serial: user.serial, sequence: 1, fileHash: new Uint8Array(32) }));
+    expectCode('AuthFailed', () => user.deleteKeyByOrder(GROUP_KEY, ack, A2U));
+    expectCode('WrongKeyPurpose', () => user.deleteKeyByOrder(GROUP_KEY, ack, U2A));
+    // Sealed under what it can seal with: a data key it made itself.
     user.generateKey(77);
     const underData = user.seal(77, plaintext, DELETE_ORDER_AAD);
     expectCode('WrongKeyPurpose', () => user.deleteKeyByOrder(GROUP_KEY, underData, 77));

@@ -101,6 +101,12 @@ export const DEVICE_ERROR_CODES = [
    */
   'BadOrder',
   /**
+   * The HSM was asked to acknowledge an update sequence above its applied-update counter
+   * (`updates.sequence`): it vouches only for updates recorded as applied.
+   * @remedy Run `sync` so that the update is applied first; the acknowledgement is then sent with it.
+   */
+  'NotApplied',
+  /**
    * A monotonic counter was asked to go backwards.
    * @remedy Something presented an older state than the HSM recorded: restore the newest copy of
    * the device's card, or ask the administrator for a resync.

@@ -10,12 +10,15 @@ import { Flash } from './flash.ts';
 import { identityFingerprint, provisionUserDevice } from './provisioning.ts';
 import type { ProvisioningKeyIds } from './provisioning.ts';
 import { PowerLossError } from './powerLossError.ts';
-import { SecubeDevice, testOnlyHooks } from './secube.ts';
+import { encodeAckHeader } from './acknowledgement.ts';
+import { SecubeDevice, UPDATE_SEQUENCE_COUNTER, testOnlyHooks } from './secube.ts';
 import type { ProvisioningPeer } from './secube.ts';
 import { ADMIN_PIN, expectCode, makeDevice, makeProvisionedPair, PAIR_IDS, reboot, relogin, TEST_MANUFACTURER, USER_PIN } from './secube.testkit.ts';
 
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+/** The header of an acknowledgement of update `sequence` by device `d`. */
+const ackHeader = (d: SecubeDevice, sequence: number): Uint8Array => encodeAckHeader({ userId: 'U1', serial: d.serial, sequence, fileHash: new Uint8Array(32) });
 /** What a host relays about a device: serial, identity public key and certificate. */
 const peerOf = (d: SecubeDevice): ProvisioningPeer => ({ serial: d.serial, publicKey: d.identityPublicKey, certificate: d.certificate });
 const { adminToUserKeyId: A2U, userToAdminKeyId: U2A, wrappingKeyId: WRAP } = PAIR_IDS;
@@ -37,7 +40,7 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
   it('stores the three keys under the same IDs with the purposes of each side', () => {
     const { admin, user } = makeProvisionedPair('purposes');
     expect([A2U, U2A, WRAP].map((id) => admin.device.keyInfo(id).purpose)).toEqual(['seal', 'open', 'wrap']);
-    expect([A2U, U2A, WRAP].map((id) => user.device.keyInfo(id).purpose)).toEqual(['open', 'seal', 'unwrap']);
+    expect([A2U, U2A, WRAP].map((id) => user.device.keyInfo(id).purpose)).toEqual(['open', 'ack', 'unwrap']);
     for (const id of [A2U, U2A, WRAP]) {
       expect(user.device.keyInfo(id).bits).toBe(256);
       expect(testOnlyHooks(user.device).readKey(id)).toEqual(testOnlyHooks(admin.device).readKey(id));
@@ -58,15 +61,17 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
     expect(testOnlyHooks(user.device).readKey(WRAP)).toEqual(derive('SEkey-TS provisioning v2 wrapping'));
   });
 
-  it('admin→user: the admin seals, the user opens (in a user session); user→admin: the user seals an ack, the admin opens', () => {
+  it('admin→user: the admin seals, the user opens (in a user session); user→admin: the user acknowledges, the admin opens', () => {
     const { admin, user } = makeProvisionedPair('directions');
     relogin(user.device, 'user');
     const aad = text('update for user #1');
     const sealed = admin.device.seal(A2U, text('hello user'), aad);
     expect(new TextDecoder().decode(user.device.open(A2U, sealed, aad))).toBe('hello user');
     expectCode('AuthFailed', () => user.device.open(A2U, sealed, text('update for user #2')));
-    const ack = user.device.seal(U2A, text('ack #1'), aad);
-    expect(new TextDecoder().decode(admin.device.open(U2A, ack, aad))).toBe('ack #1');
+    user.device.counterAdvance(UPDATE_SEQUENCE_COUNTER, 1);
+    const header = ackHeader(user.device, 1);
+    const ack = user.device.acknowledge(U2A, header);
+    expect(admin.device.open(U2A, ack, header)).toEqual(new Uint8Array(0));
   });
 
   it('the user host cannot seal under admin→user nor open under user→admin (no forged admin messages, W1)', () => {
@@ -77,7 +82,9 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
       expectCode('WrongKeyPurpose', () => u.seal(A2U, text('forged update'), text('update for user #1')));
       expectCode('WrongKeyPurpose', () => u.encrypt(A2U, text('forged update')));
       expectCode('WrongKeyPurpose', () => u.decrypt(A2U, new Uint8Array(12), new Uint8Array(32)));
-      expectCode('WrongKeyPurpose', () => u.open(U2A, u.seal(U2A, text('x'), text('a')), text('a')));
+      expectCode('WrongKeyPurpose', () => u.seal(U2A, text('x'), text('a')));
+      expectCode('WrongKeyPurpose', () => u.open(U2A, new Uint8Array(40), text('a')));
+      expectCode('WrongKeyPurpose', () => u.acknowledge(A2U, ackHeader(u, 1)));
       expectCode('WrongKeyPurpose', () => u.encrypt(U2A, text('x')));
       expectCode('WrongKeyPurpose', () => u.seal(WRAP, text('x'), text('a')));
       expectCode('WrongKeyPurpose', () => u.open(WRAP, new Uint8Array(40), text('a')));
@@ -86,11 +93,14 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
     const a = admin.device;
     expectCode('WrongKeyPurpose', () => a.open(A2U, a.seal(A2U, text('x'), text('a')), text('a')));
     expectCode('WrongKeyPurpose', () => a.seal(U2A, text('forged ack'), text('a')));
+    expectCode('WrongKeyPurpose', () => a.acknowledge(U2A, ackHeader(a, 0)));
     expectCode('WrongKeyPurpose', () => a.encrypt(A2U, text('x')));
     // A message in one direction is not accepted as one in the other: different keys.
     relogin(user.device, 'user');
-    const ack = user.device.seal(U2A, text('ack'), text('a'));
-    expectCode('AuthFailed', () => user.device.open(A2U, ack, text('a')));
+    user.device.counterAdvance(UPDATE_SEQUENCE_COUNTER, 1);
+    const header = ackHeader(user.device, 1);
+    const ack = user.device.acknowledge(U2A, header);
+    expectCode('AuthFailed', () => user.device.open(A2U, ack, header));
   });
 
   it('admin exportWrapped under wrap → user importWrapped under unwrap at user level → both encrypt and decrypt alike', () => {
@@ -257,7 +267,7 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
         // Whatever landed is whole and has its user-side purpose.
         for (const id of present) {
           expect(testOnlyHooks(again).readKey(id)).toEqual(testOnlyHooks(admin).readKey(id));
-          expect(again.keyInfo(id).purpose).toBe({ [A2U]: 'open', [U2A]: 'seal', [WRAP]: 'unwrap' }[id]);
+          expect(again.keyInfo(id).purpose).toBe({ [A2U]: 'open', [U2A]: 'ack', [WRAP]: 'unwrap' }[id]);
         }
         provisionUserDevice(admin, again, PAIR_IDS, { replace: true });
         expect(again.listKeyIds()).toEqual([A2U, U2A, WRAP]);

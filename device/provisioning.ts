@@ -10,7 +10,7 @@
  * | key                   | admin device | user device | used for |
  * |-----------------------|--------------|-------------|----------|
  * | admin→user channel    | `seal`       | `open`      | update files, delete orders (`deleteOrder.ts`) |
- * | user→admin channel    | `open`       | `seal`      | acknowledgements |
+ * | user→admin channel    | `open`       | `ack`       | acknowledgements (`SecubeDevice.acknowledge` only) |
  * | wrapping (AES-KW KEK) | `wrap`       | `unwrap`    | data keys inside update files (RFC 3394) |
  *
  * The original used one k1 for both directions, so whoever can encrypt under it on the user device —

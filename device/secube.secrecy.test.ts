@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DELETE_ORDER_AAD, encodeDeleteOrder } from './deleteOrder.ts';
 import { provisionUserDevice } from './provisioning.ts';
-import { testOnlyHooks } from './secube.ts';
-import type { SecubeDevice } from './secube.ts';
+import { encodeAckHeader } from './acknowledgement.ts';
+import { UPDATE_SEQUENCE_COUNTER, testOnlyHooks } from './secube.ts';
+import type { EncryptOptions, SecubeDevice } from './secube.ts';
 import { ADMIN_PIN, PAIR_IDS, USER_PIN, hostViews, leaks, makeDevice, secretNeedles } from './secube.testkit.ts';
 
 /**
@@ -61,7 +62,13 @@ describe('key secrecy: no key byte in anything host-visible', () => {
     observe(seen, () => u.decrypt(11, new Uint8Array(12), new Uint8Array(40)));
     observe(seen, () => u.encrypt(wrap, pt));
     observe(seen, () => u.encrypt(a2u, pt));
-    observe(seen, () => u.encrypt(10, pt, { nonce: new Uint8Array(7) }));
+    observe(seen, () => u.encrypt(10, pt, { nonce: new Uint8Array(12) } as EncryptOptions));
+    const ackHeader = (sequence: number): Uint8Array => encodeAckHeader({ userId: 'U1', serial: u.serial, sequence, fileHash: new Uint8Array(32) });
+    observe(seen, () => u.acknowledge(u2a, ackHeader(1)));
+    observe(seen, () => u.acknowledge(a2u, ackHeader(1)));
+    observe(seen, () => u.acknowledge(u2a, ackHeader(1).subarray(0, 20)));
+    observe(seen, () => u.counterAdvance(UPDATE_SEQUENCE_COUNTER, 1));
+    observe(seen, () => a.open(u2a, u.acknowledge(u2a, ackHeader(1)), ackHeader(1)));
     observe(seen, () => u.counterAdvance('seq', 3));
     observe(seen, () => u.counterAdvance('seq', 2));
     observe(seen, () => u.keyInfo(10));

@@ -1,3 +1,4 @@
+import { gcm } from '@noble/ciphers/aes.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { propertyParams } from '../testing/runConfig.ts';
@@ -9,8 +10,9 @@ import { DEFAULT_KEY_STORE_SECTORS } from './keyStore.ts';
 import { SLOT_BYTES, storeLayout } from './keyStoreLayout.ts';
 import { SdCard } from './sdcard.ts';
 import { PowerLossError } from './powerLossError.ts';
-import { KEY_PURPOSES, MAX_KEY_ID, SecubeDevice, testOnlyHooks } from './secube.ts';
-import type { KeyPurpose } from './secube.ts';
+import { encodeAckHeader } from './acknowledgement.ts';
+import { KEY_PURPOSES, MAX_KEY_ID, SecubeDevice, UPDATE_SEQUENCE_COUNTER, testOnlyHooks } from './secube.ts';
+import type { EncryptOptions, KeyPurpose } from './secube.ts';
 import { ADMIN_PIN, expectCode, makeDevice, reboot, relogin, TEST_MANUFACTURER, USER_PIN } from './secube.testkit.ts';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
@@ -313,7 +315,8 @@ describe('keys by ID', () => {
 });
 
 // The Galois/Counter Mode spec (McGrew & Viega), test cases 13-16: AES-256, 96-bit IV; the same
-// vectors as NIST's GCM validation examples. Run through encrypt-by-ID.
+// vectors as NIST's GCM validation examples. Run through decrypt-by-ID (the IV is the spec's) and
+// encrypt-by-ID (the IV is the device's own, NIST SP 800-38D §8.2.2).
 const GCM_K15 = 'feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308';
 const GCM_P15 =
   'd9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255';
@@ -336,27 +339,55 @@ const GCM_CASES = [
 
 describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
   for (const [i, v] of GCM_CASES.entries()) {
-    it(`matches GCM spec ${v.name} (256-bit key) through encrypt and decrypt by ID`, () => {
+    it(`matches GCM spec ${v.name} (256-bit key) through decrypt and encrypt by ID`, () => {
       const { device } = makeDevice(`gcm-${i}`);
       device.login('admin', ADMIN_PIN);
       testOnlyHooks(device).importPlainKey(100 + i, hex(v.key), 'data');
       device.logout();
       device.login('user', USER_PIN);
-      const { nonce, ciphertext } = device.encrypt(100 + i, hex(v.pt), { nonce: hex(v.iv), aad: hex(v.aad) });
-      expect(toHex(nonce)).toBe(v.iv);
-      expect(toHex(ciphertext)).toBe(v.ct + v.tag);
+      // The spec's ciphertext and tag under the spec's IV (SP 800-38D §7.2).
+      expect(toHex(device.decrypt(100 + i, hex(v.iv), hex(v.ct + v.tag), hex(v.aad)))).toBe(v.pt);
+      expectCode('AuthFailed', () => device.decrypt(100 + i, hex(v.iv), hex(v.ct + v.tag), Uint8Array.of(0)));
+      // Encryption under the IV the device drew is the same function (§7.1), checked against an independent GCM.
+      const { nonce, ciphertext } = device.encrypt(100 + i, hex(v.pt), { aad: hex(v.aad) });
+      expect(nonce.length).toBe(12);
+      expect(toHex(nonce)).not.toBe(v.iv);
+      expect(toHex(ciphertext)).toBe(toHex(gcm(hex(v.key), nonce, hex(v.aad)).encrypt(hex(v.pt))));
       expect(toHex(device.decrypt(100 + i, nonce, ciphertext, hex(v.aad)))).toBe(v.pt);
     });
   }
 
-  it('enforces 12-byte nonces, authenticates ciphertext and AAD, and keeps wrapping keys off data', () => {
+  it('draws every nonce itself: a nonce passed by the host is refused, never silently replaced (NIST SP 800-38D §8.2.2)', () => {
+    const { device, meter } = makeDevice('gcm-no-host-nonce');
+    device.login('admin', ADMIN_PIN);
+    device.generateKey(1);
+    const pt = new TextEncoder().encode('attack at dawn');
+    // Callers written against the old API, or hostile ones, reach the device with a nonce field.
+    const smuggle = (nonce: unknown): EncryptOptions => ({ aad: Uint8Array.of(1), nonce }) as EncryptOptions;
+    const gcmBytes = (): number => meter.snapshot().byOp['ghash.byte']?.units ?? 0;
+    const before = gcmBytes();
+    for (const nonce of [new Uint8Array(12), new Uint8Array(8), undefined]) expectCode('BadArgument', () => device.encrypt(1, pt, smuggle(nonce)));
+    expect(gcmBytes()).toBe(before); // refused before any encryption
+    // The nonces the device draws differ each time, even for the same plaintext and AAD...
+    const nonces = new Set(Array.from({ length: 20 }, () => toHex(device.encrypt(1, pt, { aad: Uint8Array.of(1) }).nonce)));
+    expect(nonces.size).toBe(20);
+    // ...and a seeded TRNG makes them reproducible, for tests that need fixed bytes.
+    const twin = (): string => {
+      const { device: d } = makeDevice('gcm-seeded');
+      d.login('admin', ADMIN_PIN);
+      testOnlyHooks(d).importPlainKey(1, testKey(1), 'data');
+      const r = d.encrypt(1, pt);
+      return toHex(r.nonce) + toHex(r.ciphertext);
+    };
+    expect(twin()).toBe(twin());
+  });
+
+  it('enforces 12-byte nonces on decryption, authenticates ciphertext and AAD, and keeps wrapping keys off data', () => {
     const { device } = makeDevice('gcm-rules');
     device.login('admin', ADMIN_PIN);
     device.generateKey(1);
     testOnlyHooks(device).importPlainKey(2, testKey(2), 'wrap');
     const pt = new TextEncoder().encode('attack at dawn');
-    expectCode('BadNonce', () => device.encrypt(1, pt, { nonce: new Uint8Array(8) }));
-    expectCode('BadNonce', () => device.encrypt(1, pt, { nonce: new Uint8Array(16) }));
     const a = device.encrypt(1, pt, { aad: Uint8Array.of(1) });
     const b = device.encrypt(1, pt, { aad: Uint8Array.of(1) });
     expect(a.nonce.length).toBe(12);
@@ -389,8 +420,8 @@ describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
     device.login('admin', ADMIN_PIN);
     const hooks = testOnlyHooks(device);
     // One key of each purpose; 'seal' and 'open' share bytes, as do 'wrap' and 'unwrap', as after provisioning.
-    const idOf: Record<KeyPurpose, number> = { data: 1, wrap: 2, unwrap: 3, seal: 4, open: 5, local: 6 };
-    const bytesOf: Record<KeyPurpose, Uint8Array> = { data: testKey(1), wrap: testKey(2), unwrap: testKey(2), seal: testKey(4), open: testKey(4), local: testKey(6) };
+    const idOf: Record<KeyPurpose, number> = { data: 1, wrap: 2, unwrap: 3, seal: 4, open: 5, local: 6, ack: 7 };
+    const bytesOf: Record<KeyPurpose, Uint8Array> = { data: testKey(1), wrap: testKey(2), unwrap: testKey(2), seal: testKey(4), open: testKey(4), local: testKey(6), ack: testKey(7) };
     for (const p of KEY_PURPOSES) hooks.importPlainKey(idOf[p], bytesOf[p], p);
     device.generateKey(9); // a data key to export and a target ID
     const aad = Uint8Array.of(7);
@@ -398,6 +429,8 @@ describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
     const sealedFor = (p: KeyPurpose): Uint8Array => device.seal(p === 'open' ? idOf.seal : p === 'local' ? idOf.local : idOf.data, Uint8Array.of(1), aad);
     const encrypted = device.encrypt(idOf.data, Uint8Array.of(1));
     const blob = device.exportWrapped(9, idOf.wrap).blob;
+    device.counterAdvance(UPDATE_SEQUENCE_COUNTER, 1);
+    const ackHeader = encodeAckHeader({ userId: 'U1', serial: device.serial, sequence: 1, fileHash: new Uint8Array(32) });
     let next = 100;
     const operations: Record<string, { readonly allowed: readonly KeyPurpose[]; readonly run: (id: number, p: KeyPurpose) => unknown }> = {
       encrypt: { allowed: ['data'], run: (id) => device.encrypt(id, Uint8Array.of(1)) },
@@ -407,6 +440,7 @@ describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
       'exportWrapped (as KEK)': { allowed: ['wrap'], run: (id) => device.exportWrapped(9, id) },
       'exportWrapped (as key)': { allowed: ['data'], run: (id) => device.exportWrapped(id, idOf.wrap) },
       'importWrapped (as KEK)': { allowed: ['unwrap'], run: (id) => device.importWrapped(next++, blob, id) },
+      acknowledge: { allowed: ['ack'], run: (id) => device.acknowledge(id, ackHeader) },
     };
     for (const [name, op] of Object.entries(operations)) {
       for (const p of KEY_PURPOSES) {

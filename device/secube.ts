@@ -18,6 +18,8 @@
  *   admin level, only data keys, only AES-KW-wrapped (RFC 3394) under a `wrap` key; import only
  *   under an `unwrap` key (W4); no plaintext import outside test hooks.
  * - `secubeCounters.ts` — monotonic counters in flash (anti-rollback, W2).
+ * - `secubeAcknowledge.ts` — acknowledgements sealed only under the `ack` key and only for an update
+ *   sequence the device's applied-update counter has reached.
  * - `secubeProvisioning.ts`, `provisioningKdf.ts` — provisioning keys derived inside both devices
  *   (W3), direction-separated (W1), only with a peer certified by the same manufacturer.
  *
@@ -33,6 +35,7 @@ import type { Pin } from './pinHash.ts';
 import type { SdCard } from './sdcard.ts';
 import { DeviceCore } from './secubeCore.ts';
 import type { DeviceSummary, SecubeDeviceOptions, SessionState } from './secubeCore.ts';
+import { acknowledge } from './secubeAcknowledge.ts';
 import { counterAdvance, counterRead } from './secubeCounters.ts';
 import { decrypt, encrypt, open, reencrypt, seal } from './secubeCrypto.ts';
 import type { EncryptOptions, EncryptResult } from './secubeCrypto.ts';
@@ -47,6 +50,7 @@ import { makeTestHooks } from './secubeTestHooks.ts';
 import type { SecubeTestHooks } from './secubeTestHooks.ts';
 import { exportWrapped, importWrapped } from './secubeWrap.ts';
 
+export { UPDATE_SEQUENCE_COUNTER } from './acknowledgement.ts';
 export { KEY_PURPOSES, MAX_KEY_ID, PROVISIONED_PURPOSES } from './keyPurpose.ts';
 export type { KeyPurpose } from './keyPurpose.ts';
 export { DEFAULT_STATE_SECTORS } from './secubeCore.ts';
@@ -223,7 +227,11 @@ export class SecubeDevice {
 
   // ---- AES-256-GCM by key ID (secubeCrypto.ts) -----------------------------------------------
 
-  /** AES-GCM encryption under data key `keyId` (NIST SP 800-38D §7.1); TRNG nonce unless given. */
+  /**
+   * AES-GCM encryption under data key `keyId` (NIST SP 800-38D §7.1) with a nonce the device draws
+   * from its TRNG (§8.2.2); the host cannot supply one. @throws DeviceError `BadArgument` when
+   * `options` carries a `nonce` anyway.
+   */
   encrypt(keyId: number, plaintext: Uint8Array, options: EncryptOptions = {}): EncryptResult {
     return this.#run((core) => encrypt(core, keyId, plaintext, options));
   }
@@ -238,7 +246,7 @@ export class SecubeDevice {
     return this.#run((core) => reencrypt(core, { fromKeyId, nonce, ciphertext, fromAad, toKeyId, toAad }));
   }
 
-  /** Seals under a `data`, `seal` or `local` key: nonce ‖ ciphertext ‖ tag (NIST SP 800-38D §8.2.2). */
+  /** Seals under a `data`, `seal` or `local` key (never an `ack` key): nonce ‖ ciphertext ‖ tag (NIST SP 800-38D §8.2.2). */
   seal(keyId: number, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
     return this.#run((core) => seal(core, keyId, plaintext, aad));
   }
@@ -246,6 +254,19 @@ export class SecubeDevice {
   /** Opens what {@link seal} produced, under a `data`, `open` or `local` key. @throws DeviceError `AuthFailed`. */
   open(keyId: number, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
     return this.#run((core) => open(core, keyId, sealed, aad));
+  }
+
+  // ---- acknowledgements (secubeAcknowledge.ts, acknowledgement.ts) ---------------------------
+
+  /**
+   * Seals acknowledgement `header` (`acknowledgement.ts`) under `ack` key `channelKeyId`, the
+   * user→admin channel key: nonce ‖ GCM tag over an empty plaintext, the header as AAD. The device
+   * parses the header and refuses a sequence above its applied-update counter
+   * ({@link UPDATE_SEQUENCE_COUNTER}) or a header naming another device.
+   * @throws DeviceError `NotApplied`, `BadArgument`, `WrongKeyPurpose`.
+   */
+  acknowledge(channelKeyId: number, header: Uint8Array): Uint8Array {
+    return this.#run((core) => acknowledge(core, channelKeyId, header));
   }
 
   // ---- wrapping (secubeWrap.ts) --------------------------------------------------------------

@@ -13,11 +13,16 @@ import { KeyStoreFullError } from './keyStoreErrors.ts';
 import { KEY_PURPOSES, MAX_KEY_ID, encodeStoreId } from './keyPurpose.ts';
 import type { KeyPurpose } from './keyPurpose.ts';
 
-/** Purposes that may seal (NIST SP 800-57 Part 1 §5.2; table in `keyPurpose.ts`). */
+/**
+ * Purposes that may seal (NIST SP 800-57 Part 1 §5.2; table in `keyPurpose.ts`). Not `ack`: the
+ * user→admin key seals acknowledgements only, through {@link ACKERS}.
+ */
 export const SEALERS: readonly KeyPurpose[] = Object.freeze(['data', 'seal', 'local']);
+/** Purposes that may seal an acknowledgement (`secubeAcknowledge.ts`): the `ack` key alone. */
+export const ACKERS: readonly KeyPurpose[] = Object.freeze(['ack']);
 /** Purposes that may open. */
 export const OPENERS: readonly KeyPurpose[] = Object.freeze(['data', 'open', 'local']);
-/** Only data keys: caller-chosen nonces, re-encryption, export. */
+/** Only data keys: encryption, decryption, re-encryption, export. */
 export const DATA_ONLY: readonly KeyPurpose[] = Object.freeze(['data']);
 
 /** @throws DeviceError `BadArgument` unless `id` is an integer in 1..{@link MAX_KEY_ID}. */

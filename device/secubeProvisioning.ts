@@ -28,7 +28,7 @@ export interface ProvisioningPeer {
 /**
  * Key IDs of a provisioned pair. Both devices store the three keys under these IDs; the purposes
  * differ by side (admin / user): admin→user channel `seal` / `open`, user→admin channel `open` /
- * `seal`, wrapping `wrap` / `unwrap`.
+ * `ack` (it seals acknowledgements only, `secubeAcknowledge.ts`), wrapping `wrap` / `unwrap`.
  */
 export interface ProvisioningKeyIds {
   /** AES-256-GCM key of messages from the admin device to the user device (update files, delete orders). */

@@ -143,11 +143,15 @@ describe('update files under attack', () => {
     const aliceFile = await w.transport.read(updateStream('U1'), aliceFiles.at(-1) as string);
     const here = state(bob);
     expect(bob.check(aliceFile as Uint8Array)).toMatch(/forged|wrongRecipient/);
-    // A file forged by alice's device: it can seal only under its user→admin key, never admin→user.
+    // A file forged by alice's device: it can seal under neither channel key (admin→user opens only,
+    // user→admin seals acknowledgements only), so under a data key it made itself.
     const body = encodeRecords([{ type: 'userUpsert', id: 'U2', name: 'pwned' }]);
     const header = { kind: 'resync' as const, userId: 'U2', serial: bob.device.serial, sequence: 999, previousHash: NO_PREVIOUS_FILE };
     expect(() => alice.device.seal(alice.keyIds.adminToUserKeyId, body, new Uint8Array(1))).toThrow(/purpose/i);
-    const forged = assembleUpdateFile(header, (aad) => alice.device.seal(alice.keyIds.userToAdminKeyId, body, aad), body.length + 28);
+    expect(() => alice.device.seal(alice.keyIds.userToAdminKeyId, body, new Uint8Array(1))).toThrow(/purpose/i);
+    const ownKey = 500_000_000;
+    alice.device.generateKey(ownKey);
+    const forged = assembleUpdateFile(header, (aad) => alice.device.seal(ownKey, body, aad), body.length + 28);
     expect(bob.check(forged, true)).toBe('forged');
     // Bob's own host cannot forge one either.
     expect(() => bob.device.seal(bob.keyIds.adminToUserKeyId, body, new Uint8Array(1))).toThrow(/purpose/i);

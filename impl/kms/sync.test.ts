@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import type { GroupPolicy } from '../../model/kms.ts';
-import { updateFileName, updateStream } from '../protocol/streams.ts';
+import { encodeAckHeader } from '../protocol/ackFile.ts';
+import { sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
+import { fileHash } from '../protocol/updateFile.ts';
 import { newTeam } from './world.testkit.ts';
 
 const DAY = 86_400_000;
@@ -42,6 +44,35 @@ describe('distribution by update files', () => {
     await w.syncByFiles();
     expect(carol.keys()).toEqual([]);
     expect(carol.device.listKeyIds()).not.toContain(2000);
+  });
+
+  test('the HSM acknowledges only updates it recorded as applied: a host that skips an erase order cannot ack it', async () => {
+    const w = await team();
+    const k = w.admin.addKey('G1', 'k');
+    w.admin.activateKey(k);
+    await w.syncByFiles();
+    const carol = w.users.get('U3')!;
+    w.admin.removeMember('G1', 'U3');
+    await w.publisher.publish();
+    // Carol's host reads the file that orders her HSM to erase the key, and does not apply it.
+    const [name] = (await w.transport.list(updateStream('U3'))).slice(-1);
+    const bytes = (await w.transport.read(updateStream('U3'), name!))!;
+    const sequence = sequenceOfName(name!)!.sequence;
+    expect(sequence).toBe(carol.appliedSequence + 1);
+    const header = encodeAckHeader({ userId: 'U3', serial: carol.device.serial, sequence, fileHash: fileHash(bytes) });
+    const u2a = carol.keyIds.userToAdminKeyId;
+    // The generic seal does not take the user→admin key (before, it sealed this forged ack)...
+    expect(() => carol.device.seal(u2a, new Uint8Array(0), header)).toThrow(expect.objectContaining({ code: 'WrongKeyPurpose' }));
+    // ...and the HSM refuses to acknowledge a sequence above its applied-update counter.
+    expect(() => carol.device.acknowledge(u2a, header)).toThrow(expect.objectContaining({ code: 'NotApplied' }));
+    expect(await w.publisher.collectAcknowledgements()).toEqual([]);
+    expect(w.publisher.publicationStates().find((p) => p.userId === 'U3')?.state).toBe('pending');
+    expect(carol.device.listKeyIds()).toContain(2000);
+    // The normal sync applies the file, erases the key and acknowledges it.
+    expect((await carol.sync(w.transport)).applied).toEqual([sequence]);
+    expect(carol.device.listKeyIds()).not.toContain(2000);
+    expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U3', sequence }]);
+    expect(w.publisher.publicationStates().find((p) => p.userId === 'U3')?.state).toBe('acknowledged');
   });
 
   test('a withheld update makes the user stale; a resync brings a blocked user back', async () => {

@@ -13,6 +13,7 @@ import type { SecubeDevice } from '../../device/secube.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { initialTransition, transition } from 'xstate';
 import { isDeviceError } from '../../device/deviceError.ts';
+import { UPDATE_SEQUENCE_COUNTER } from '../../device/acknowledgement.ts';
 import { keyUsage, keyUsageAt } from '../../model/keyLifecycle.ts';
 import { persistSnapshot, restoreSnapshot } from '../../model/persistedSnapshot.ts';
 import { openingRefusal, updateProcessingMachine } from '../../model/updateProcessing.ts';
@@ -448,7 +449,8 @@ export class User {
 
   async #acknowledge(transport: Transport, sequence: number, hash: Uint8Array): Promise<void> {
     const header = encodeAckHeader({ userId: this.#userId, serial: this.#device.serial, sequence, fileHash: hash });
-    const seal = this.#device.seal(this.#keyIds.userToAdminKeyId, new Uint8Array(0), header);
+    // The HSM seals it only if its applied-update counter has reached `sequence`.
+    const seal = this.#device.acknowledge(this.#keyIds.userToAdminKeyId, header);
     const file = new Uint8Array(header.length + seal.length);
     file.set(header);
     file.set(seal, header.length);
@@ -457,8 +459,8 @@ export class User {
 
 }
 
-/** The HSM flash counter that mirrors the last applied update sequence. */
-export const UPDATE_SEQUENCE_COUNTER = 'updates.sequence';
+/** The HSM flash counter that mirrors the last applied update sequence (defined by the device, which reads it). */
+export { UPDATE_SEQUENCE_COUNTER };
 
 /** What one {@link User.sync} did. */
 export interface SyncReport {
