@@ -16,14 +16,18 @@
 import { DELETE_ORDER_AAD, encodeDeleteOrder } from '../../device/deleteOrder.ts';
 import { provisionUserDevice } from '../../device/provisioning.ts';
 import type { SecubeDevice } from '../../device/secube.ts';
-import { KmsError, sortIds } from '../../model/kms.ts';
-import type { GroupId, GroupPolicy, KeyId, UserId, UserRecord } from '../../model/kms.ts';
-import type { KeyView } from '../../model/projection.ts';
+import { sortIds } from '../../model/kms.ts';
+import type { KeyId, UserId, UserRecord } from '../../model/kms.ts';
 import type { Admin } from './admin.ts';
 import type { Database } from '../db/sqlite.ts';
 import { deviceKeyNumber, userKeyIds } from '../protocol/deviceKeyIds.ts';
-import { column, keyView, readGroups, readKeys, readUser, readUsers } from './kmsRows.ts';
+import { column, readUser } from './kmsRows.ts';
+import { projectionFromDatabase } from './rules/needToKnow.ts';
+import { requireUser } from './rules/require.ts';
+import type { SnapshotGroup, SnapshotKey } from './rules/needToKnow.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
+
+export type { SnapshotGroup, SnapshotKey } from './rules/needToKnow.ts';
 
 /** What a user device learns at provisioning: whom to trust and which key IDs to use. */
 export interface ProvisioningRecord {
@@ -34,21 +38,6 @@ export interface ProvisioningRecord {
   /** Identity fingerprints, to compare out of band (both screens show them). */
   readonly adminFingerprint: string;
   readonly userFingerprint: string;
-}
-
-/** A group as a member's device stores it. */
-export interface SnapshotGroup {
-  readonly id: GroupId;
-  readonly name: string;
-  readonly policy: GroupPolicy;
-  readonly shareHistory: boolean;
-  readonly members: readonly UserId[];
-}
-
-/** A key as a holder's device stores it: metadata and the persisted life-cycle snapshot. */
-export interface SnapshotKey extends KeyView {
-  /** The key machine's persisted `{ value, context }`, so the device can run `EXPIRE` itself. */
-  readonly lifecycle: string;
 }
 
 /** Everything one user's device must hold, as of one admin generation. */
@@ -71,7 +60,7 @@ export interface UserSnapshot {
  */
 export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDevice): ProvisioningRecord {
   return admin.transaction('provisionUser', { userId, serial: userDevice.serial }, (db, now) => {
-    if (!readUser(db, userId)) throw new KmsError('UnknownUser', `no user ${userId}`);
+    requireUser(db, userId);
     const existing = column(db, 'SELECT key_base FROM user_devices WHERE user_id = ?', [userId])[0];
     const index =
       existing !== undefined
@@ -112,50 +101,15 @@ export function userDeviceOf(db: Database, userId: UserId): { serial: string; ke
   return { serial: String(row[0]), keyIds: userKeyIds(Number(row[1])), inService: row[2] === null };
 }
 
-/** The admin database read once, to project many users' views without re-reading it per user. */
-export interface ProjectionSource {
-  /** What `userId`'s device must hold (need-to-know). */
-  project(userId: UserId): Omit<UserSnapshot, 'wrapped' | 'eraseOrders' | 'userSerial'>;
-}
-
-/** Reads users, groups, keys and holders once; projections are then computed in memory. */
-export function projectionSource(db: Database): ProjectionSource {
-  const groups = readGroups(db);
-  const users = readUsers(db);
-  const keys = readKeys(db).map((k) => ({
-    ...keyView(k),
-    lifecycle: JSON.stringify({ value: k.lifecycle.value, context: k.lifecycle.context }),
-  }));
-  const heldBy = new Map<UserId, Set<KeyId>>();
-  for (const row of (db.exec('SELECT user_id, key_id FROM key_holders')[0]?.values ?? []) as Array<[string, string]>) {
-    const set = heldBy.get(row[0]) ?? new Set<KeyId>();
-    set.add(row[1]);
-    heldBy.set(row[0], set);
-  }
-  return {
-    project(userId) {
-      const mine = groups.filter((g) => g.members.includes(userId));
-      const known = new Set<UserId>([userId, ...mine.flatMap((g) => g.members)]);
-      const held = heldBy.get(userId) ?? new Set<KeyId>();
-      return { userId, users: users.filter((u) => known.has(u.id)), groups: mine, keys: keys.filter((k) => held.has(k.id)) };
-    },
-  };
-}
-
-/** What `userId`'s device must hold, read from the admin database (need-to-know). */
-export function projectionFromDatabase(db: Database, userId: UserId): Omit<UserSnapshot, 'wrapped' | 'eraseOrders' | 'userSerial'> {
-  return projectionSource(db).project(userId);
-}
-
 /**
  * Builds `userId`'s full snapshot: its projection, its keys wrapped for its HSM, and erase orders for
  * keys delivered earlier that it must no longer hold. Records what was delivered. For a deleted user
  * whose device is on record, the snapshot is empty and orders the device to erase everything.
  */
 export function buildSnapshot(admin: Admin, userId: UserId): UserSnapshot {
-  return admin.transaction('snapshot', { userId }, (db) => {
+  return admin.transaction('snapshot', { userId }, (db, now) => {
     const { serial, keyIds, inService } = userDeviceOf(db, userId);
-    const projection = inService && readUser(db, userId) ? projectionFromDatabase(db, userId) : { userId, users: [], groups: [], keys: [] };
+    const projection = inService && readUser(db, userId) ? projectionFromDatabase(db, userId, now) : { userId, users: [], groups: [], keys: [] };
     const wrapped = projection.keys.map((k) => ({
       keyId: k.id,
       blob: admin.device.exportWrapped(deviceKeyNumber(k.id), keyIds.wrappingKeyId).blob,
