@@ -8,6 +8,22 @@
  * after every step. Each rule names the model function it mirrors; a change to one is a change to
  * both. The key life cycle itself is not re-implemented: every step goes through the model's
  * machine (`kmsRows.stepKey`).
+ *
+ * | rule file               | mirrors                                                         |
+ * |-------------------------|-----------------------------------------------------------------|
+ * | `expiry.ts`             | `expireKeys` (`model/kms.ts`)                                   |
+ * | `retire.ts`             | `retire` (`model/kms.ts`)                                       |
+ * | `rekeyOnLeave.ts`       | `removeMemberNow` (`model/kms.ts`)                              |
+ * | `newKey.ts`             | `allocateKey`, `addReplacementKey` (`model/kms.ts`)             |
+ * | `keyEvent.ts`           | `applyOperation` case `keyEvent`: replacement on compromise     |
+ * | `groupDeletion.ts`      | `applyOperation` case `deleteGroup`                             |
+ * | `joinEntitlement.ts`    | `applyOperation` case `addMember`: backward secrecy             |
+ * | `policyCheck.ts`        | `countLiveKeys`, cases `addKey` and `changePolicy` (maxKeys …)  |
+ * | `keySelection.ts`       | `selectKey`, `compareKeyPreference`, `canProtect` (`model/selectKey.ts`) |
+ * | `needToKnow.ts`         | `projectUser` (`model/projection.ts`)                           |
+ * | `affectedUsers.ts`      | `affectedUsers` (`model/projection.ts`)                         |
+ * | `require.ts`            | `getUser`, `getGroup`, `getKey` (`model/kms.ts`)                |
+ * | `holders.ts`            | `KeyRecord.holders` updates (`model/kms.ts`)                    |
  * @module
  */
 import type { KeyId } from '../../../model/kms.ts';
