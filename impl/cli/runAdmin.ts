@@ -87,15 +87,15 @@ export async function runAdmin(argv: readonly string[], io: CliIo): Promise<numb
   const pin = requirePin(global, io, 'admin');
   const installation = installationFor(global, io);
   return installation.withAdmin(pin, async (session) => {
-    const ignore = (): void => undefined;
-    if (!command.mutates) return (await work({ io, session, installation, expiredBeforeRun: [], report: ignore })) ?? 0;
+    const reports: AdminChanges[] = [];
+    const report = (changes: AdminChanges): void => void reports.push(changes);
+    if (!command.mutates) return (await work({ io, session, installation, expiredBeforeRun: [], report })) ?? 0;
     // The expiry every operation starts with, committed first so that it is reported before the
     // command's own lines (and so that `sweep` knows whether there was anything to do).
     const swept = session.admin.sweep();
     describeExpiries(swept).forEach((l) => io.out(l));
-    const reports: AdminChanges[] = [];
     const expiredBeforeRun = swept.transitions.map((t) => t.keyId);
-    const code = await work({ io, session, installation, expiredBeforeRun, report: (changes) => void reports.push(changes) });
+    const code = await work({ io, session, installation, expiredBeforeRun, report });
     for (const changes of reports) [...describeExpiries(changes), ...describeKeyChanges(changes)].forEach((l) => io.out(l));
     if (!noPublish) io.out(describePublish(await session.publisher.publish()));
     return code ?? 0;

@@ -63,6 +63,24 @@ describe('change reports', () => {
     expect(w.admin.apply({ type: 'expireKeys', now })).toEqual(NO_CHANGES);
   });
 
+  test('a user leaving two groups rekeys both; status changes by name and explicit expiry', async () => {
+    const w = await newTeam();
+    w.admin.addGroup('G2', 'pair', { maxKeys: 2, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: DAY });
+    for (const u of ['U1', 'U3']) w.admin.addMember('G2', u);
+    for (const g of ['G1', 'G2']) w.admin.activateKey(w.admin.addKey(g, 'k'));
+    const changes = w.admin.deleteUser('U3');
+    expect(changes.created.map((c) => [c.key.owner, c.cause, c.key.holders])).toEqual([
+      ['G1', 'rekey', ['U1', 'U2']],
+      ['G2', 'rekey', ['U1']],
+    ]);
+    expect(w.admin.changeKeyStatus('K2002', 'suspended').transitions).toMatchObject([{ from: 'active', to: 'suspended' }]);
+    // An explicit EXPIRE: refused before the end of the cryptoperiod, and after it too, since every
+    // operation expires due keys first.
+    expect(() => w.admin.expireKey('K2002')).toThrow(/EXPIRE/);
+    w.clock.advance(31 * DAY);
+    expect(() => w.admin.expireKey('K2002')).toThrow(/deactivated/);
+  });
+
   test('an expiry is committed and reported by the next operation, stamped with the end of the cryptoperiod', async () => {
     const w = await newTeam();
     const k = w.admin.addKey('G1', 'k', { cryptoperiodMs: DAY });
@@ -84,6 +102,15 @@ describe('change reports', () => {
     r.holdersGained('K2', ['U3']);
     r.renamed('K1', 'a', 'b');
     r.renamed('K1', 'b', 'a');
-    expect(r.report()).toEqual({ ...NO_CHANGES, holders: [{ keyId: 'K1', gained: ['U2'], lost: [] }] });
+    r.renamed('K3', 'c', 'd');
+    r.renamed('K2', 'e', 'f');
+    expect(r.report()).toEqual({
+      ...NO_CHANGES,
+      holders: [{ keyId: 'K1', gained: ['U2'], lost: [] }],
+      renamed: [
+        { keyId: 'K2', from: 'e', to: 'f' },
+        { keyId: 'K3', from: 'c', to: 'd' },
+      ],
+    });
   });
 });
