@@ -4,15 +4,18 @@
  * HSMs provisioned from it). After every step: the same outcome (accepted, or refused with the same
  * code), the same users, groups, keys, life cycles, timestamps and holders; after syncing, every
  * user's replica equals the model's projection, every HSM holds exactly the keys it should, and key
- * selection agrees with the model for random recipient sets.
+ * selection agrees with the model for random recipient sets. The change report of every accepted
+ * operation (recorded by the implementation as it acts) equals the difference between the model's
+ * states before and after, and its affected users are the model's `affectedUsers`.
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { EMPTY_KMS, KmsError, applyOperation, expireKeys, operationTime, projectUser, selectKey } from '../model/kms.ts';
+import { EMPTY_KMS, KmsError, affectedUsers, applyOperation, expireKeys, operationTime, projectUser, selectKey } from '../model/kms.ts';
 import { keyViewOf } from '../model/projection.ts';
 import type { KmsOperation, KmsState } from '../model/kms.ts';
 import type { Admin } from '../impl/kms/admin.ts';
-import { applyAdminOperation } from '../impl/kms/adminOperations.ts';
+import { NO_CHANGES } from '../impl/kms/adminChanges.ts';
+import type { AdminChanges } from '../impl/kms/adminChanges.ts';
 import { isKmsDeviceKey } from '../impl/protocol/deviceKeyIds.ts';
 import type { User } from '../impl/kms/user.ts';
 import { newWorld } from '../impl/kms/world.testkit.ts';
@@ -41,6 +44,44 @@ function modelView(state: KmsState) {
   };
 }
 
+/** What changed between two model states, in the terms of the implementation's change report. */
+function modelChanges(before: KmsState, after: KmsState) {
+  const keyIds = Object.keys(after.keys).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+  const old = keyIds.filter((id) => before.keys[id] !== undefined);
+  const pair = (id: string) => [before.keys[id], after.keys[id]] as const;
+  return {
+    created: keyIds.filter((id) => before.keys[id] === undefined).map((id) => modelView({ ...after, keys: { [id]: after.keys[id]! } }).keys[0]),
+    steps: old.flatMap((id) => {
+      const [b, a] = pair(id);
+      return b!.lifecycle.value === a!.lifecycle.value ? [] : [{ keyId: id, from: b!.lifecycle.value, to: a!.lifecycle.value }];
+    }),
+    renamed: old.flatMap((id) => {
+      const [b, a] = pair(id);
+      return b!.name === a!.name ? [] : [{ keyId: id, from: b!.name, to: a!.name }];
+    }),
+    holders: old.flatMap((id) => {
+      const [b, a] = pair(id);
+      const gained = a!.holders.filter((h) => !b!.holders.includes(h));
+      const lost = b!.holders.filter((h) => !a!.holders.includes(h));
+      return gained.length + lost.length === 0 ? [] : [{ keyId: id, gained, lost }];
+    }),
+    usersAffected: affectedUsers(before, after),
+  };
+}
+
+/** The implementation's change report in the same terms: each key's first and last state. */
+function reportedChanges(changes: AdminChanges) {
+  const steps = new Map<string, { keyId: string; from: string; to: string }>();
+  for (const t of changes.transitions) steps.set(t.keyId, { keyId: t.keyId, from: steps.get(t.keyId)?.from ?? t.from, to: t.to });
+  return {
+    created: changes.created.map((c) => c.key),
+    steps: [...steps.values()].filter((s) => s.from !== s.to).sort((a, b) => Number(a.keyId.slice(1)) - Number(b.keyId.slice(1))),
+    renamed: changes.renamed,
+    holders: changes.holders,
+    usersAffected: changes.usersAffected,
+  };
+}
+
 function userView(user: User) {
   return { groups: user.groups(), users: user.users(), keys: user.keys() };
 }
@@ -61,10 +102,16 @@ async function runBoth(ops: readonly KmsOperation[], selections: ReadonlyArray<r
   for (const [step, op] of ops.entries()) {
     world.clock.set(Math.max(world.clock.now(), operationTime(op)));
     const result = applyOperation(model, op);
-    const implOutcome = outcome(() => applyAdminOperation(world.admin, op));
+    let changes: AdminChanges = NO_CHANGES;
+    const implOutcome = outcome(() => {
+      changes = world.admin.apply(op);
+    });
     const label = `step ${step}: ${JSON.stringify(op)}`;
     expect(implOutcome, label).toBe(result.ok ? 'ok' : result.error.code);
-    if (result.ok) model = result.state;
+    if (result.ok) {
+      expect(reportedChanges(changes), `${label}: change report`).toEqual(modelChanges(model, result.state));
+      model = result.state;
+    }
     if (op.type === 'addUser' && result.ok) await world.addDevice(op.userId);
     // Reads on the admin expire due keys first, so compare with the model as swept at the same time.
     expect(adminView(world.admin), label).toEqual(modelView(expireKeys(model, world.clock.now())));

@@ -4,6 +4,7 @@
  * returns then runs inside an admin session.
  * @module
  */
+import type { AdminChanges } from '../kms/adminChanges.ts';
 import type { AdminSession, Installation } from '../host/installation.ts';
 import type { Args } from './args.ts';
 import type { CliIo } from './cliIo.ts';
@@ -14,10 +15,12 @@ export interface AdminContext {
   readonly session: AdminSession;
   readonly installation: Installation;
   /**
-   * Keys the expiry sweep that precedes every operation moved to `deactivated` as this command
-   * opened the database (already reported; `sweep` needs them to say what it did).
+   * Keys the expiry sweep that precedes every mutating command moved to `deactivated` (already
+   * reported; `sweep` needs them to say what it did).
    */
   readonly expiredBeforeRun: readonly string[];
+  /** Hands over what an admin operation did; a mutating command's key lines are printed from it. */
+  readonly report: (changes: AdminChanges) => void;
 }
 
 /** The work of a prepared command; may return an exit code (default 0). */

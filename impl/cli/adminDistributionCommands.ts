@@ -1,6 +1,8 @@
 /**
  * `sekey admin` commands about getting decisions onto the users' HSMs — publishing update files to
  * the share, collecting acknowledgements, seeing who is stale, resynchronising — and the audit log.
+ * `status`, `stale` and `audit` only read: they commit nothing and add nothing to the audit log
+ * (acknowledgements waiting on the share are counted, not collected).
  * @module
  */
 import type { PublishReport } from '../kms/publisher.ts';
@@ -43,12 +45,11 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
   {
     name: 'status',
     args: '',
-    summary: "each provisioned user's publication state (collects acknowledgements first)",
+    summary: "each provisioned user's publication state (counting acknowledgements waiting on the share)",
     mutates: false,
     lists: true,
     prepare: (_args, { json: asJson }) => async ({ session, io }) => {
-      await session.publisher.collectAcknowledgements();
-      const states = session.publisher.publicationStates();
+      const states = session.publisher.publicationStates(await session.publisher.waitingAcknowledgements());
       if (asJson) {
         io.out(json(states));
         return;
@@ -62,12 +63,11 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
   {
     name: 'stale',
     args: '',
-    summary: 'users who left an update unacknowledged too long (collects acknowledgements first)',
+    summary: 'users who left an update unacknowledged too long (counting acknowledgements waiting on the share)',
     mutates: false,
     lists: true,
     prepare: (_args, { json: asJson }) => async ({ session, io, installation }) => {
-      await session.publisher.collectAcknowledgements();
-      const stale = session.publisher.staleUsers();
+      const stale = session.publisher.staleUsers(await session.publisher.waitingAcknowledgements());
       if (asJson) io.out(json(stale));
       else if (stale.length === 0) io.out('no stale user');
       else {

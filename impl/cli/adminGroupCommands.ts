@@ -32,8 +32,8 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
         algorithm: ALGORITHMS[0],
         defaultCryptoperiodMs: durationValue(cryptoperiod, '--cryptoperiod'),
       };
-      return async ({ session, io }) => {
-        session.admin.addGroup(id, name, policy, { shareHistory });
+      return async ({ session, io, report }) => {
+        report(session.admin.addGroup(id, name, policy, { shareHistory }));
         io.out(`added group ${id} '${name}': at most ${policy.maxKeys} keys, cryptoperiod ${formatDuration(policy.defaultCryptoperiodMs)}${shareHistory ? ', shares history' : ''}`);
       };
     },
@@ -45,8 +45,8 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     mutates: true,
     prepare: (args) => {
       const id = args.positional('group ID');
-      return async ({ session, io }) => {
-        session.admin.deleteGroup(id);
+      return async ({ session, io, report }) => {
+        report(session.admin.deleteGroup(id));
         io.out(`deleted group ${id}`);
       };
     },
@@ -58,8 +58,8 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     mutates: true,
     prepare: (args) => {
       const [id, name] = [args.positional('group ID'), args.positional('name')];
-      return async ({ session, io }) => {
-        session.admin.renameGroup(id, name);
+      return async ({ session, io, report }) => {
+        report(session.admin.renameGroup(id, name));
         io.out(`renamed group ${id} to '${name}'`);
       };
     },
@@ -72,8 +72,8 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     prepare: (args) => {
       const id = args.positional('group ID');
       const n = positiveInteger(args.positional('N'), 'N');
-      return async ({ session, io }) => {
-        session.admin.setMaxKeys(id, n);
+      return async ({ session, io, report }) => {
+        report(session.admin.setMaxKeys(id, n));
         io.out(`group ${id}: at most ${n} keys`);
       };
     },
@@ -86,8 +86,8 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     prepare: (args) => {
       const id = args.positional('group ID');
       const ms = durationValue(args.positional('DURATION'), 'DURATION');
-      return async ({ session, io }) => {
-        session.admin.setDefaultCryptoperiod(id, ms);
+      return async ({ session, io, report }) => {
+        report(session.admin.setDefaultCryptoperiod(id, ms));
         io.out(`group ${id}: cryptoperiod ${formatDuration(ms)}`);
       };
     },
@@ -142,8 +142,8 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     mutates: true,
     prepare: (args) => {
       const [g, u] = [args.positional('group ID'), args.positional('user ID')];
-      return async ({ session, io }) => {
-        session.admin.addMember(g, u);
+      return async ({ session, io, report }) => {
+        report(session.admin.addMember(g, u));
         io.out(`${u} joined ${g}`);
       };
     },
@@ -155,8 +155,8 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     mutates: true,
     prepare: (args) => {
       const [g, u] = [args.positional('group ID'), args.positional('user ID')];
-      return async ({ session, io }) => {
-        session.admin.removeMember(g, u);
+      return async ({ session, io, report }) => {
+        report(session.admin.removeMember(g, u));
         io.out(`${u} left ${g}`);
       };
     },

@@ -1,17 +1,19 @@
 /**
  * `sekey admin` commands about keys: generation, the NIST SP 800-57 life-cycle events, names,
- * listings and the expiry sweep. Key events print nothing of their own: the report of key changes
- * every mutating command ends with says what happened (`keyChanges.ts`).
+ * listings and the expiry sweep. Key events print nothing of their own: they hand the operation's
+ * change report over, and the key lines every mutating command ends with say what happened
+ * (`keyChanges.ts`).
  * @module
  */
 import type { Admin, AdminKeyInfo } from '../kms/admin.ts';
+import type { AdminChanges } from '../kms/adminChanges.ts';
 import { formatDuration } from './durations.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { durationValue } from './argValues.ts';
 import { fields, ids, json, table, when } from './format.ts';
 
 /** A key event command: `NAME K`, calling `call` on the admin. */
-function keyEvent(name: string, summary: string, call: (admin: Admin, keyId: string) => void): AdminCommand {
+function keyEvent(name: string, summary: string, call: (admin: Admin, keyId: string) => AdminChanges): AdminCommand {
   return {
     name,
     args: 'K',
@@ -19,7 +21,7 @@ function keyEvent(name: string, summary: string, call: (admin: Admin, keyId: str
     mutates: true,
     prepare: (args) => {
       const keyId = args.positional('key ID');
-      return async ({ session }) => call(session.admin, keyId);
+      return async ({ session, report }) => report(call(session.admin, keyId));
     },
   };
 }
@@ -53,9 +55,7 @@ export const ADMIN_KEY_COMMANDS: readonly AdminCommand[] = [
       const cryptoperiod = args.option('--cryptoperiod');
       const [group, name] = [args.positional('group ID'), args.positional('name')];
       const options = cryptoperiod === undefined ? {} : { cryptoperiodMs: durationValue(cryptoperiod, '--cryptoperiod') };
-      return async ({ session }) => {
-        session.admin.addKey(group, name, options);
-      };
+      return async ({ session, report }) => report(session.admin.apply({ type: 'addKey', groupId: group, name, ...options, now: session.clock.now() }));
     },
   },
   keyEvent('activate-key', 'activate a pre-active key (its cryptoperiod starts)', (a, k) => a.activateKey(k)),
@@ -71,7 +71,7 @@ export const ADMIN_KEY_COMMANDS: readonly AdminCommand[] = [
     mutates: true,
     prepare: (args) => {
       const [keyId, name] = [args.positional('key ID'), args.positional('name')];
-      return async ({ session }) => session.admin.renameKey(keyId, name);
+      return async ({ session, report }) => report(session.admin.renameKey(keyId, name));
     },
   },
   {
@@ -114,9 +114,10 @@ export const ADMIN_KEY_COMMANDS: readonly AdminCommand[] = [
     args: '',
     summary: 'expire every key whose cryptoperiod has ended (also done before every operation)',
     mutates: true,
-    prepare: () => async ({ session, io, expiredBeforeRun }) => {
-      const expired = [...expiredBeforeRun, ...session.admin.sweepExpired()];
-      if (expired.length === 0) io.out('no key has reached the end of its cryptoperiod');
+    prepare: () => async ({ session, io, expiredBeforeRun, report }) => {
+      const changes = session.admin.sweep();
+      report(changes);
+      if (expiredBeforeRun.length === 0 && changes.transitions.length === 0) io.out('no key has reached the end of its cryptoperiod');
     },
   },
 ];

@@ -30,8 +30,8 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
     mutates: true,
     prepare: (args) => {
       const [id, name] = [args.positional('user ID'), args.positional('name')];
-      return async ({ session, io }) => {
-        session.admin.addUser(id, name);
+      return async ({ session, io, report }) => {
+        report(session.admin.addUser(id, name));
         io.out(`added user ${id} '${name}' (provision its HSM with \`sekey admin provision ${id}\`)`);
       };
     },
@@ -43,8 +43,8 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
     mutates: true,
     prepare: (args) => {
       const id = args.positional('user ID');
-      return async ({ session, io }) => {
-        session.admin.deleteUser(id);
+      return async ({ session, io, report }) => {
+        report(session.admin.deleteUser(id));
         io.out(`deleted user ${id}`);
       };
     },
@@ -56,8 +56,8 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
     mutates: true,
     prepare: (args) => {
       const [id, name] = [args.positional('user ID'), args.positional('name')];
-      return async ({ session, io }) => {
-        session.admin.renameUser(id, name);
+      return async ({ session, io, report }) => {
+        report(session.admin.renameUser(id, name));
         io.out(`renamed user ${id} to '${name}'`);
       };
     },

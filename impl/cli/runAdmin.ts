@@ -2,7 +2,8 @@
  * `sekey admin <command>`: the administrator's commands on a persistent installation.
  *
  * Every mutating command ends the same way: one line per key it changed (including consequences it
- * did not name: a rekey, a replacement, an expiry), then — unless `--no-publish` — a publish, so
+ * did not name: a rekey, a replacement, an expiry), read from the change report of the operation
+ * (`kms/adminChanges.ts`), then — unless `--no-publish` — a publish, so
  * that users' HSMs learn of it at their next sync. Publishing after each change is the default
  * because the changes that matter most for security (a member leaving, a key compromised or
  * destroyed) only take effect on a user's HSM when it receives the erase order; a forgotten
@@ -10,7 +11,7 @@
  * one file per user; `sekey admin publish` sends them.
  * @module
  */
-import type { AdminKeyInfo } from '../kms/admin.ts';
+import type { AdminChanges } from '../kms/adminChanges.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { ADMIN_DISTRIBUTION_COMMANDS, describePublish } from './adminDistributionCommands.ts';
 import { ADMIN_GROUP_COMMANDS } from './adminGroupCommands.ts';
@@ -19,9 +20,8 @@ import { ADMIN_KEY_COMMANDS } from './adminKeyCommands.ts';
 import { ADMIN_USER_COMMANDS } from './adminUserCommands.ts';
 import { Args, UsageError } from './args.ts';
 import type { CliIo } from './cliIo.ts';
-import { when } from './format.ts';
 import { globalOptionsHelp, installationFor, requirePin, takeGlobalOptions } from './globalOptions.ts';
-import { describeKeyChanges } from './keyChanges.ts';
+import { describeExpiries, describeKeyChanges } from './keyChanges.ts';
 
 /** Every admin command but `init`, in help order. */
 export const ADMIN_COMMANDS: readonly AdminCommand[] = [...ADMIN_USER_COMMANDS, ...ADMIN_GROUP_COMMANDS, ...ADMIN_KEY_COMMANDS, ...ADMIN_DISTRIBUTION_COMMANDS];
@@ -62,13 +62,6 @@ export function adminCommandHelp(name: string): string | null {
   return lines.join('\n');
 }
 
-/** Keys that expiry audit entries after `fromSeq` name (the sweep that runs before operations). */
-function expiredSince(entries: ReadonlyArray<{ seq: number; action: string; details: string }>, fromSeq: number): string[] {
-  return entries
-    .filter((e) => e.seq > fromSeq && e.action === 'expireKeys')
-    .flatMap((e) => (JSON.parse(e.details) as { keys: string[] }).keys);
-}
-
 /** Runs `sekey admin …` (argv after `admin`); returns the exit code. */
 export async function runAdmin(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
@@ -94,18 +87,16 @@ export async function runAdmin(argv: readonly string[], io: CliIo): Promise<numb
   const pin = requirePin(global, io, 'admin');
   const installation = installationFor(global, io);
   return installation.withAdmin(pin, async (session) => {
-    const { admin } = session;
-    if (!command.mutates) return (await work({ io, session, installation, expiredBeforeRun: [] })) ?? 0;
-    const auditHead = admin.auditLog().at(-1)?.seq ?? 0;
-    // Listing keys runs the expiry sweep: report what it did, then compare against the result.
-    const before: AdminKeyInfo[] = admin.listKeys();
-    const expired = expiredSince(admin.auditLog(), auditHead);
-    for (const id of expired) {
-      const k = before.find((x) => x.id === id);
-      io.out(`${id}: cryptoperiod ended ${when(k?.deactivatedAt)} → ${k?.state ?? 'deactivated'}`);
-    }
-    const code = await work({ io, session, installation, expiredBeforeRun: expired });
-    describeKeyChanges(before, admin.listKeys()).forEach((l) => io.out(l));
+    const reports: AdminChanges[] = [];
+    const report = (changes: AdminChanges): void => void reports.push(changes);
+    if (!command.mutates) return (await work({ io, session, installation, expiredBeforeRun: [], report })) ?? 0;
+    // The expiry every operation starts with, committed first so that it is reported before the
+    // command's own lines (and so that `sweep` knows whether there was anything to do).
+    const swept = session.admin.sweep();
+    describeExpiries(swept).forEach((l) => io.out(l));
+    const expiredBeforeRun = swept.transitions.map((t) => t.keyId);
+    const code = await work({ io, session, installation, expiredBeforeRun, report });
+    for (const changes of reports) [...describeExpiries(changes), ...describeKeyChanges(changes)].forEach((l) => io.out(l));
     if (!noPublish) io.out(describePublish(await session.publisher.publish()));
     return code ?? 0;
   });

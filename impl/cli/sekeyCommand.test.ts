@@ -385,6 +385,26 @@ describe('sekey on a persistent installation', () => {
     expect((await run('admin', 'users')).code).toBe(0);
     expect(existsSync(join(home, '.lock'))).toBe(false);
   });
+
+  test('read-only admin commands commit nothing and audit nothing, even with a key due to expire', async () => {
+    // K2001 (30 days from day 1) is due by March: reads show it expired, without committing it.
+    const sd = () => readFileSync(join(home, 'admin', 'sd.img'));
+    const auditBefore = (await run('admin', 'audit', '--json', ...at('2026-03-01T00:00Z'))).out;
+    const card = sd();
+    const reads = [
+      ['status'], ['stale'], ['user-info', 'U1'], ['users'], ['groups'], ['keys'], ['key-info', 'K2001'], ['group-info', 'G1'],
+      ['audit'], ['audit', '--verify'], ['status', '--json'], ['keys', '--json'],
+    ];
+    for (const argv of reads) expect((await run('admin', ...argv)).code, argv.join(' ')).toBe(0);
+    expect((await run('admin', 'key-info', 'K2001')).out).toMatch(/state: +deactivated/);
+    expect(sd().equals(card)).toBe(true);
+    expect((await run('admin', 'audit', '--json')).out).toBe(auditBefore);
+    // A mutating command commits the expiry, and says so first.
+    const sweep = await run('admin', 'sweep', '--no-publish');
+    expect(sweep.out).toBe('K2001: cryptoperiod ended 2026-02-05 09:00Z → deactivated');
+    expect(sd().equals(card)).toBe(false);
+    expect((JSON.parse((await run('admin', 'audit', '--json')).out) as Array<{ action: string }>).at(-1)?.action).toBe('expireKeys');
+  });
 });
 
 describe('sekey with the system clock', () => {

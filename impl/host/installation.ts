@@ -37,9 +37,10 @@ import { CycleMeter } from '../../device/costModel.ts';
 import { Flash } from '../../device/flash.ts';
 import { SdCard } from '../../device/sdcard.ts';
 import { DEFAULT_STATE_SECTORS, SecubeDevice } from '../../device/secube.ts';
-import { KmsError, checkId } from '../../model/kms.ts';
+import { checkId } from '../../model/kms.ts';
 import type { UserId } from '../../model/kms.ts';
 import { Admin } from '../kms/admin.ts';
+import { throwIf } from '../kms/rules/require.ts';
 import type { Clock } from '../kms/clock.ts';
 import { systemClock } from '../kms/clock.ts';
 import { DeferredTransport } from './deferredTransport.ts';
@@ -410,8 +411,4 @@ function sessionClock(start: number, host: Clock | null): SessionClock {
       return latest;
     },
   };
-}
-
-function throwIf(error: KmsError | null): void {
-  if (error) throw error;
 }

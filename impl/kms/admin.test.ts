@@ -157,6 +157,32 @@ describe('Admin', () => {
     expect(w.adminDevice.listKeyIds()).toEqual(deviceKeys);
   });
 
+  test('reads commit nothing and audit nothing, even with keys due to expire; they show them expired', async () => {
+    const w = await team();
+    const k = w.admin.addKey('G1', 'k', { cryptoperiodMs: DAY });
+    w.admin.activateKey(k);
+    await w.syncByFiles();
+    w.clock.advance(8 * DAY);
+    const generation = w.admin.generation;
+    const audit = JSON.stringify(w.admin.auditLog());
+    expect(w.admin.keyInfo(k)).toMatchObject({ state: 'deactivated', deactivatedAt: w.clock.now() - 8 * DAY + DAY });
+    expect(w.admin.listKeys().map((x) => x.state)).toEqual(['deactivated']);
+    w.admin.listUsers();
+    w.admin.userInfo('U1');
+    w.admin.listGroups();
+    w.admin.groupInfo('G1');
+    w.admin.verifyAuditLog();
+    expect(w.publisher.publicationStates().map((p) => p.state)).toEqual(['acknowledged', 'acknowledged', 'acknowledged']);
+    expect(w.publisher.staleUsers(await w.publisher.waitingAcknowledgements())).toEqual([]);
+    expect(w.admin.generation).toBe(generation);
+    expect(JSON.stringify(w.admin.auditLog())).toBe(audit);
+    w.admin.close();
+    const again = await Admin.open({ device: w.adminDevice, sd: w.adminCard, clock: w.clock });
+    expect(again.generation).toBe(generation);
+    expect(again.sweepExpired()).toEqual([k]);
+    expect(again.generation).toBe(generation + 1);
+  });
+
   test('reopening finds the same state and erases orphan keys', async () => {
     const w = await team();
     const k = w.admin.addKey('G1', 'k');

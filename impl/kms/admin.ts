@@ -3,16 +3,20 @@
  * level) and the master metadata database on that HSM's SD card, and it is the only role that
  * changes anything.
  *
- * Rules are implemented here over SQL, independently of `model/kms.ts`, so that the property suites
- * comparing the two after every step can catch a disagreement. What is *not* re-implemented is the
- * life cycle: every key transition goes through the model's `keyLifecycleMachine` (`kmsRows.stepKey`),
- * and refusals surface as the model's `KmsError` with the model's codes.
+ * The whole-KMS rules are re-implemented over SQL in `rules/`, independently of `model/kms.ts`, so
+ * that the property suites comparing the two after every step can catch a disagreement; this class
+ * checks arguments, runs the rules in a transaction and reports what they did. What is *not*
+ * re-implemented is the life cycle: every key transition goes through the model's
+ * `keyLifecycleMachine` (`kmsRows.stepKey`), and refusals surface as the model's `KmsError` with the
+ * model's codes.
  *
- * Every operation is one database transaction that first expires due keys, then changes tables,
- * then appends a hash-chained audit entry. Keys are generated inside the admin HSM (TRNG) during the
- * transaction and deleted again if it fails; keys are erased from the HSM only after the destruction
- * is committed. A crash between the two leaves at worst an orphan key in flash, which
- * {@link Admin.open} erases (the original's `se3_flash_maintenance_routine`, done on start).
+ * Every operation is one database transaction that first expires due keys (audited as such), then
+ * changes tables, then appends a hash-chained audit entry; it returns what it did
+ * ({@link AdminChanges}, recorded by the rules as they act). Keys are generated inside the admin HSM
+ * (TRNG) during the transaction and deleted again if it fails; keys are erased from the HSM only
+ * after the destruction is committed. A crash between the two leaves at worst an orphan key in
+ * flash, which {@link Admin.open} erases (the original's `se3_flash_maintenance_routine`, done on
+ * start). Reads never commit: they show keys as expiry at the clock's time would leave them.
  *
  * Fixed here from the original (reference: SEkey's `SEkey.cpp`): B1 (deleting a group left its keys
  * active), B2/B3 (wrong deactivation timestamps), B4 (`max_keys` never enforced, counter never
@@ -21,11 +25,9 @@
  */
 import type { SdCard } from '../../device/sdcard.ts';
 import type { SecubeDevice } from '../../device/secube.ts';
-import { newKeyLifecycle } from '../../model/keyLifecycle.ts';
-import type { KeyEventType, KeyState } from '../../model/keyLifecycle.ts';
-import { FIRST_KEY_NUMBER, KmsError, LIVE_KEY_STATES, checkId, checkName, checkPolicy, sortIds } from '../../model/kms.ts';
-import type { GroupId, GroupPolicy, KeyId, UserId, UserRecord } from '../../model/kms.ts';
-import type { KeyView } from '../../model/projection.ts';
+import type { KeyEventType } from '../../model/keyLifecycle.ts';
+import { DESTROYED_KEY_STATES, FIRST_KEY_NUMBER, KmsError, checkId, checkName, checkPolicy, sortIds } from '../../model/kms.ts';
+import type { GroupId, GroupPolicy, KeyId, KmsOperation, UserId, UserRecord } from '../../model/kms.ts';
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
 import { appendAudit, readAudit, verifyAudit } from '../db/auditLog.ts';
@@ -34,27 +36,22 @@ import { EncryptedDatabase } from '../db/encryptedDatabase.ts';
 import { DATABASE_KEY_ID, secubeDatabaseDevice } from '../db/secubeDatabaseDevice.ts';
 import type { Database } from '../db/sqlite.ts';
 import { deviceKeyNumber, isKmsDeviceKey } from '../protocol/deviceKeyIds.ts';
-import {
-  column,
-  keyView,
-  readGroup,
-  readGroups,
-  readKey,
-  readKeys,
-  readUser,
-  readUsers,
-  stateOf,
-  stepKey,
-  writeGroup,
-  writeKey,
-} from './kmsRows.ts';
+import { ChangeRecorder, NO_CHANGES } from './adminChanges.ts';
+import type { AdminChanges, AdminKeyInfo } from './adminChanges.ts';
+import { column, keyView, readGroup, readGroups, readKeys, readUser, readUsers, writeGroup, writeKey } from './kmsRows.ts';
 import type { GroupRow, KeyRow } from './kmsRows.ts';
-import { dueKeys, expireDueKeys } from './expireDueKeys.ts';
+import { holdersOf, viewersOfUser } from './rules/affectedUsers.ts';
+import { dueKeys, expireDueKeys, keyAsOf } from './rules/expiry.ts';
+import { deleteGroupAndRetireKeys } from './rules/groupDeletion.ts';
+import { addMemberWithKeys } from './rules/joinEntitlement.ts';
+import { applyKeyEvent } from './rules/keyEvent.ts';
+import type { Mutation } from './rules/mutation.ts';
+import { insertNewKey } from './rules/newKey.ts';
+import { checkNewKey, checkPolicyChange } from './rules/policyCheck.ts';
+import { removeMemberAndRekey } from './rules/rekeyOnLeave.ts';
+import { requireGroup, requireKey, requireUser, throwIf } from './rules/require.ts';
 
-/** A key as the admin sees it: metadata, life cycle and the users whose devices hold it. */
-export interface AdminKeyInfo extends KeyView {
-  readonly holders: readonly UserId[];
-}
+export type { AdminKeyInfo } from './adminChanges.ts';
 
 /** A user as the admin sees it (the original's `se_user`, without any PIN: PINs stay in HSMs). */
 export interface AdminUserInfo extends UserRecord {
@@ -65,16 +62,6 @@ export interface AdminUserInfo extends UserRecord {
 export interface AddKeyOptions {
   /** At most the group's default (which is also the default). */
   readonly cryptoperiodMs?: number;
-}
-
-/** What an operation in progress may do besides SQL. */
-interface Mutation {
-  readonly db: Database;
-  readonly now: number;
-  /** Allocates the next key ID and generates the key inside the admin HSM. */
-  generateKey(): KeyId;
-  /** Erases a key from the admin HSM once the transaction has committed. */
-  eraseAfterCommit(keyId: KeyId): void;
 }
 
 const NEXT_KEY_COUNTER = 'nextKeyNumber';
@@ -106,7 +93,7 @@ export class Admin {
   /**
    * Opens the administrator's database and reconciles the HSM with it: KMS keys in flash that the
    * database does not hold as live (orphans of an interrupted operation, or destroyed keys whose
-   * erase was cut short) are erased.
+   * erase was cut short) are erased. Nothing is committed.
    */
   static async open(options: { device: SecubeDevice; sd: SdCard; clock?: Clock }): Promise<Admin> {
     requireAdminSession(options.device);
@@ -127,9 +114,10 @@ export class Admin {
   }
 
   #reconcileDevice(): void {
+    const destroyed = DESTROYED_KEY_STATES.map(() => '?').join(', ');
     const wanted = new Set(
       this.#db
-        .read((d) => column(d, "SELECT id FROM keys WHERE state NOT IN ('destroyed', 'destroyedCompromised')"))
+        .read((d) => column(d, `SELECT id FROM keys WHERE state NOT IN (${destroyed})`, [...DESTROYED_KEY_STATES]))
         .map((id) => deviceKeyNumber(String(id))),
     );
     for (const id of this.#device.listKeyIds()) {
@@ -137,18 +125,26 @@ export class Admin {
     }
   }
 
-  /** Runs one admin operation as a single audited transaction; see the module comment. */
-  #mutate<T>(action: string, details: Record<string, unknown>, fn: (m: Mutation) => T): T {
+  /**
+   * Runs one admin operation as a single audited transaction; see the module comment. KMS
+   * operations first expire due keys (`sweep`); distribution's transactions do not, and show keys
+   * as of their time instead, so that an expiry is always committed by, and reported with, a KMS
+   * operation.
+   */
+  #mutate<T>(action: string, details: Record<string, unknown>, fn: (m: Mutation) => T, sweep = true): { value: T; changes: AdminChanges } {
     const now = this.#clock.now();
     const generated: number[] = [];
     const toErase: number[] = [];
-    let result: T;
+    const changes = new ChangeRecorder();
+    let value: T;
     try {
-      result = this.#db.transaction((db) => {
-        expireDueKeys(db, now);
+      value = this.#db.transaction((db) => {
+        const expired = sweep ? expireDueKeys(db, now, changes) : [];
+        if (expired.length > 0 && action !== 'expireKeys') appendAudit(db, now, 'admin', 'expireKeys', { keys: expired });
         const m: Mutation = {
           db,
           now,
+          changes,
           generateKey: () => {
             const n = Number(column(db, 'SELECT value FROM counters WHERE name = ?', [NEXT_KEY_COUNTER])[0]);
             db.run('UPDATE counters SET value = ? WHERE name = ?', [n + 1, NEXT_KEY_COUNTER]);
@@ -158,9 +154,9 @@ export class Admin {
           },
           eraseAfterCommit: (keyId) => toErase.push(deviceKeyNumber(keyId)),
         };
-        const value = fn(m);
+        const result = fn(m);
         appendAudit(db, now, 'admin', action, details);
-        return value;
+        return result;
       });
     } catch (error) {
       for (const id of generated) {
@@ -173,35 +169,72 @@ export class Admin {
       throw error;
     }
     for (const id of toErase) this.#device.deleteKey(id);
-    return result;
+    return { value, changes: changes.report() };
   }
 
-  /** Runs a read after expiring due keys (committed only if something expired). */
-  #read<T>(fn: (db: Database) => T): T {
+  /** Runs a read at the clock's time. Never commits: due keys are shown expired ({@link keyAsOf}). */
+  #view<T>(fn: (db: Database, now: number) => T): T {
     const now = this.#clock.now();
-    const due = this.#db.read((db) => dueKeys(db, now));
-    if (due.length > 0) this.#mutate('expireKeys', { keys: due }, () => undefined);
-    return this.#db.read(fn);
+    return this.#db.read((db) => fn(db, now));
+  }
+
+  /**
+   * Carries out a model operation (`model/kms.ts`'s `KmsOperation`: one vocabulary for the property
+   * suites, scripts and the CLI) and reports what it did. The operation's `now` is the clock's
+   * business: callers replaying model operations set the clock to it first. Throws the model's
+   * `KmsError` on refusal, having changed nothing.
+   */
+  apply(op: KmsOperation): AdminChanges {
+    switch (op.type) {
+      case 'addUser':
+        return this.addUser(op.userId, op.name);
+      case 'deleteUser':
+        return this.deleteUser(op.userId);
+      case 'renameUser':
+        return this.renameUser(op.userId, op.name);
+      case 'addGroup':
+        return this.addGroup(op.groupId, op.name, op.policy, op.shareHistory === undefined ? {} : { shareHistory: op.shareHistory });
+      case 'deleteGroup':
+        return this.deleteGroup(op.groupId);
+      case 'renameGroup':
+        return this.renameGroup(op.groupId, op.name);
+      case 'changePolicy':
+        return this.changePolicy(op.groupId, op.policy);
+      case 'addMember':
+        return this.addMember(op.groupId, op.userId);
+      case 'removeMember':
+        return this.removeMember(op.groupId, op.userId);
+      case 'addKey':
+        return this.#addKey(op.groupId, op.name, op.cryptoperiodMs === undefined ? {} : { cryptoperiodMs: op.cryptoperiodMs }).changes;
+      case 'renameKey':
+        return this.renameKey(op.keyId, op.name);
+      case 'expireKeys':
+        return this.sweep();
+      case 'keyEvent':
+        return this.#keyEvent(op.keyId, op.event.type);
+    }
   }
 
   // ---- users ----------------------------------------------------------------------------------
 
   /** Adds a user (the original's `sekey_add_user`). The user starts in no group. */
-  addUser(userId: UserId, name: string): void {
-    this.#mutate('addUser', { userId, name }, ({ db }) => {
+  addUser(userId: UserId, name: string): AdminChanges {
+    return this.#mutate('addUser', { userId, name }, ({ db, changes }) => {
       throwIf(checkId('user', userId) ?? checkName(name));
       if (readUser(db, userId)) throw new KmsError('DuplicateUser', `user ${userId} exists`);
       db.run('INSERT INTO users (id, name) VALUES (?, ?)', [userId, name]);
-    });
+      changes.affects([userId]);
+    }).changes;
   }
 
   /** Renames a user (`sekey_user_change_name`). */
-  renameUser(userId: UserId, name: string): void {
-    this.#mutate('renameUser', { userId, name }, ({ db }) => {
-      requireUser(db, userId);
+  renameUser(userId: UserId, name: string): AdminChanges {
+    return this.#mutate('renameUser', { userId, name }, ({ db, changes }) => {
+      const user = requireUser(db, userId);
       throwIf(checkName(name));
       db.run('UPDATE users SET name = ? WHERE id = ?', [name, userId]);
-    });
+      if (user.name !== name) changes.affects(viewersOfUser(db, userId));
+    }).changes;
   }
 
   /**
@@ -209,9 +242,10 @@ export class Admin {
    * {@link removeMember}. Its device stays on record so that a last snapshot can order it to erase
    * every key it was given.
    */
-  deleteUser(userId: UserId): void {
-    this.#mutate('deleteUser', { userId }, (m) => {
+  deleteUser(userId: UserId): AdminChanges {
+    return this.#mutate('deleteUser', { userId }, (m) => {
       requireUser(m.db, userId);
+      m.changes.affects(viewersOfUser(m.db, userId));
       for (const group of readGroups(m.db)) {
         if (group.members.includes(userId)) removeMemberAndRekey(m, group, userId);
       }
@@ -219,12 +253,12 @@ export class Admin {
       // and never anything else — even if the same user ID is added again before a new device.
       m.db.run('UPDATE user_devices SET retired_at = ? WHERE user_id = ?', [m.now, userId]);
       m.db.run('DELETE FROM users WHERE id = ?', [userId]);
-    });
+    }).changes;
   }
 
   /** A user and its groups (`sekey_user_get_info`). */
   userInfo(userId: UserId): AdminUserInfo {
-    return this.#read((db) => {
+    return this.#view((db) => {
       const user = requireUser(db, userId);
       return { ...user, groups: groupsOf(db, userId) };
     });
@@ -232,88 +266,78 @@ export class Admin {
 
   /** Every user (`sekey_user_get_info_all`, `sekey_get_user_ids`). */
   listUsers(): AdminUserInfo[] {
-    return this.#read((db) => readUsers(db).map((u) => ({ ...u, groups: groupsOf(db, u.id) })));
+    return this.#view((db) => readUsers(db).map((u) => ({ ...u, groups: groupsOf(db, u.id) })));
   }
 
   // ---- groups ---------------------------------------------------------------------------------
 
   /** Adds a group with its policy (`sekey_add_group`). */
-  addGroup(groupId: GroupId, name: string, policy: GroupPolicy, options: { shareHistory?: boolean } = {}): void {
-    this.#mutate('addGroup', { groupId, name, policy, shareHistory: options.shareHistory ?? false }, ({ db }) => {
+  addGroup(groupId: GroupId, name: string, policy: GroupPolicy, options: { shareHistory?: boolean } = {}): AdminChanges {
+    return this.#mutate('addGroup', { groupId, name, policy, shareHistory: options.shareHistory ?? false }, ({ db }) => {
       throwIf(checkId('group', groupId) ?? checkName(name) ?? checkPolicy(policy));
       const exists = readGroup(db, groupId) !== null || column(db, 'SELECT id FROM retired_groups WHERE id = ?', [groupId]).length > 0;
       if (exists) throw new KmsError('DuplicateGroup', `group ${groupId} exists or existed`);
       writeGroup(db, { id: groupId, name, policy, shareHistory: options.shareHistory ?? false });
-    });
+    }).changes;
   }
 
   /** Renames a group (`sekey_group_change_name`). */
-  renameGroup(groupId: GroupId, name: string): void {
-    this.#mutate('renameGroup', { groupId, name }, ({ db }) => {
+  renameGroup(groupId: GroupId, name: string): AdminChanges {
+    return this.#mutate('renameGroup', { groupId, name }, ({ db, changes }) => {
       const group = requireGroup(db, groupId);
       throwIf(checkName(name));
       writeGroup(db, { ...group, name });
-    });
+      if (group.name !== name) changes.affects(group.members);
+    }).changes;
   }
 
   /**
    * Changes a group's policy (`sekey_group_change_max_keys`, `…_default_cryptoperiod`). Refused if
    * the group's live keys would break it.
    */
-  changePolicy(groupId: GroupId, policy: GroupPolicy): void {
-    this.#mutate('changePolicy', { groupId, policy }, ({ db }) => {
+  changePolicy(groupId: GroupId, policy: GroupPolicy): AdminChanges {
+    return this.#mutate('changePolicy', { groupId, policy }, ({ db, changes }) => {
       const group = requireGroup(db, groupId);
       throwIf(checkPolicy(policy));
-      const live = liveKeysOf(db, groupId);
-      if (live.length > policy.maxKeys) {
-        throw new KmsError('PolicyConflict', `group ${groupId} has ${live.length} live keys, more than maxKeys ${policy.maxKeys}`);
-      }
-      const tooLong = live.find((k) => k.lifecycle.context.cryptoperiodMs > policy.defaultCryptoperiodMs);
-      if (tooLong) {
-        throw new KmsError('PolicyConflict', `live key ${tooLong.id} has a longer cryptoperiod than ${policy.defaultCryptoperiodMs} ms`);
-      }
+      checkPolicyChange(db, groupId, policy);
       writeGroup(db, { ...group, policy });
-    });
+      const p = group.policy;
+      if (p.maxKeys !== policy.maxKeys || p.algorithm !== policy.algorithm || p.defaultCryptoperiodMs !== policy.defaultCryptoperiodMs) {
+        changes.affects(group.members);
+      }
+    }).changes;
   }
 
   /** Changes only `maxKeys` (the original's `sekey_group_change_max_keys`). */
-  setMaxKeys(groupId: GroupId, maxKeys: number): void {
+  setMaxKeys(groupId: GroupId, maxKeys: number): AdminChanges {
     const group = this.groupInfo(groupId);
-    this.changePolicy(groupId, { ...group.policy, maxKeys });
+    return this.changePolicy(groupId, { ...group.policy, maxKeys });
   }
 
   /** Changes only the default cryptoperiod (`sekey_group_change_default_cryptoperiod`). */
-  setDefaultCryptoperiod(groupId: GroupId, defaultCryptoperiodMs: number): void {
+  setDefaultCryptoperiod(groupId: GroupId, defaultCryptoperiodMs: number): AdminChanges {
     const group = this.groupInfo(groupId);
-    this.changePolicy(groupId, { ...group.policy, defaultCryptoperiodMs });
+    return this.changePolicy(groupId, { ...group.policy, defaultCryptoperiodMs });
   }
 
   /**
    * Deletes a group (`sekey_delete_group`). Its live keys are retired — the original's B1 left them
    * active — and every member's device drops the group and its keys; the metadata stays for audit.
    */
-  deleteGroup(groupId: GroupId): void {
-    this.#mutate('deleteGroup', { groupId }, (m) => {
-      requireGroup(m.db, groupId);
-      for (const key of readKeys(m.db, 'owner_group = ?', [groupId])) {
-        const retired = retire(key, m.now);
-        writeKey(m.db, retired);
-        if (isDestroyed(stateOf(retired))) m.eraseAfterCommit(key.id);
-      }
-      m.db.run('DELETE FROM key_holders WHERE key_id IN (SELECT id FROM keys WHERE owner_group = ?)', [groupId]);
-      m.db.run('DELETE FROM kms_groups WHERE id = ?', [groupId]);
-      m.db.run('INSERT INTO retired_groups (id) VALUES (?)', [groupId]);
-    });
+  deleteGroup(groupId: GroupId): AdminChanges {
+    return this.#mutate('deleteGroup', { groupId }, (m) => {
+      deleteGroupAndRetireKeys(m, requireGroup(m.db, groupId));
+    }).changes;
   }
 
   /** A group: policy and members (`sekey_group_get_info`). */
   groupInfo(groupId: GroupId): GroupRow {
-    return this.#read((db) => requireGroup(db, groupId));
+    return this.#view((db) => requireGroup(db, groupId));
   }
 
   /** Every group (`sekey_group_get_info_all`, `sekey_get_group_ids`). */
   listGroups(): GroupRow[] {
-    return this.#read(readGroups);
+    return this.#view(readGroups);
   }
 
   /**
@@ -321,19 +345,13 @@ export class Admin {
    * still protect — pre-active, active, suspended — plus deactivated ones if the group shares its
    * history; never compromised or destroyed ones (backward secrecy).
    */
-  addMember(groupId: GroupId, userId: UserId): void {
-    this.#mutate('addMember', { groupId, userId }, ({ db }) => {
-      const group = requireGroup(db, groupId);
-      requireUser(db, userId);
+  addMember(groupId: GroupId, userId: UserId): AdminChanges {
+    return this.#mutate('addMember', { groupId, userId }, (m) => {
+      const group = requireGroup(m.db, groupId);
+      requireUser(m.db, userId);
       if (group.members.includes(userId)) throw new KmsError('AlreadyMember', `${userId} is already in ${groupId}`);
-      db.run('INSERT INTO memberships (group_id, user_id) VALUES (?, ?)', [groupId, userId]);
-      for (const key of readKeys(db, 'owner_group = ?', [groupId])) {
-        const s = stateOf(key);
-        if (LIVE_KEY_STATES.includes(s) || (group.shareHistory && s === 'deactivated')) {
-          db.run('INSERT INTO key_holders (key_id, user_id) VALUES (?, ?)', [key.id, userId]);
-        }
-      }
-    });
+      addMemberWithKeys(m, group, userId);
+    }).changes;
   }
 
   /**
@@ -341,13 +359,13 @@ export class Admin {
    * protect is retired and, if the group had an active key, a fresh one is activated for the
    * remaining members (forward secrecy; the original never rotates, W6).
    */
-  removeMember(groupId: GroupId, userId: UserId): void {
-    this.#mutate('removeMember', { groupId, userId }, (m) => {
+  removeMember(groupId: GroupId, userId: UserId): AdminChanges {
+    return this.#mutate('removeMember', { groupId, userId }, (m) => {
       const group = requireGroup(m.db, groupId);
       requireUser(m.db, userId);
       if (!group.members.includes(userId)) throw new KmsError('NotMember', `${userId} is not in ${groupId}`);
       removeMemberAndRekey(m, group, userId);
-    });
+    }).changes;
   }
 
   // ---- keys -----------------------------------------------------------------------------------
@@ -355,115 +373,105 @@ export class Admin {
   /**
    * Adds a key to a group (`sekey_add_key`): generated by the admin HSM's TRNG, pre-active, held by
    * the group's members. `maxKeys` is enforced (B4) over keys that can still protect.
+   * @returns the new key's ID ({@link apply} reports the key itself).
    */
   addKey(groupId: GroupId, name: string, options: AddKeyOptions = {}): KeyId {
+    return this.#addKey(groupId, name, options).value;
+  }
+
+  #addKey(groupId: GroupId, name: string, options: AddKeyOptions): { value: KeyId; changes: AdminChanges } {
     return this.#mutate('addKey', { groupId, name, ...options }, (m) => {
       const group = requireGroup(m.db, groupId);
       throwIf(checkName(name));
-      const cryptoperiodMs = options.cryptoperiodMs ?? group.policy.defaultCryptoperiodMs;
-      if (!Number.isSafeInteger(cryptoperiodMs) || cryptoperiodMs < 1) {
-        throw new KmsError('InvalidCryptoperiod', `cryptoperiodMs must be a positive integer, got ${cryptoperiodMs}`);
-      }
-      if (cryptoperiodMs > group.policy.defaultCryptoperiodMs) {
-        throw new KmsError('CryptoperiodTooLong', `cryptoperiod ${cryptoperiodMs} ms exceeds group ${groupId}'s ${group.policy.defaultCryptoperiodMs} ms`);
-      }
-      const live = liveKeysOf(m.db, groupId).length;
-      if (live >= group.policy.maxKeys) {
-        throw new KmsError('MaxKeysReached', `group ${groupId} already has ${live} of ${group.policy.maxKeys} keys`);
-      }
-      return insertNewKey(m, group, name, cryptoperiodMs).id;
+      const cryptoperiodMs = checkNewKey(m.db, group, options.cryptoperiodMs);
+      return insertNewKey(m, group, name, cryptoperiodMs, 'added').id;
     });
   }
 
   /** Activates a key (`sekey_activate_key`): NIST T4 (first activation starts the cryptoperiod). */
-  activateKey(keyId: KeyId): void {
-    this.#keyEvent(keyId, 'ACTIVATE');
+  activateKey(keyId: KeyId): AdminChanges {
+    return this.#keyEvent(keyId, 'ACTIVATE');
   }
 
   /** Suspends an active key (T7). */
-  suspendKey(keyId: KeyId): void {
-    this.#keyEvent(keyId, 'SUSPEND');
+  suspendKey(keyId: KeyId): AdminChanges {
+    return this.#keyEvent(keyId, 'SUSPEND');
   }
 
   /** Resumes a suspended key before the end of its cryptoperiod (T10; the original re-activates). */
-  resumeKey(keyId: KeyId): void {
-    this.#keyEvent(keyId, 'RESUME');
+  resumeKey(keyId: KeyId): AdminChanges {
+    return this.#keyEvent(keyId, 'RESUME');
   }
 
   /** Deactivates a key (T8, T12), stamped with the real time (the original's B3 stamped the expiry). */
-  deactivateKey(keyId: KeyId): void {
-    this.#keyEvent(keyId, 'DEACTIVATE');
+  deactivateKey(keyId: KeyId): AdminChanges {
+    return this.#keyEvent(keyId, 'DEACTIVATE');
   }
 
   /** Marks a key compromised (T3, T6, T11, T14, KMIP 10); an active one is replaced at once. */
-  compromiseKey(keyId: KeyId): void {
-    this.#keyEvent(keyId, 'COMPROMISE');
+  compromiseKey(keyId: KeyId): AdminChanges {
+    return this.#keyEvent(keyId, 'COMPROMISE');
   }
 
   /** Destroys a key (T2, T5, T9, T13, T15): erased from every HSM; the metadata stays. */
-  destroyKey(keyId: KeyId): void {
-    this.#keyEvent(keyId, 'DESTROY');
+  destroyKey(keyId: KeyId): AdminChanges {
+    return this.#keyEvent(keyId, 'DESTROY');
   }
 
   /**
    * Sends `EXPIRE` to one key: refused unless its cryptoperiod has ended (the sweep does this for
    * every due key before each operation, so this only matters as an explicit, audited request).
    */
-  expireKey(keyId: KeyId): void {
-    this.#keyEvent(keyId, 'EXPIRE');
+  expireKey(keyId: KeyId): AdminChanges {
+    return this.#keyEvent(keyId, 'EXPIRE');
   }
 
   /** The original's `sekey_key_change_status`, by target state name. */
-  changeKeyStatus(keyId: KeyId, to: 'suspended' | 'deactivated' | 'compromised' | 'destroyed'): void {
+  changeKeyStatus(keyId: KeyId, to: 'suspended' | 'deactivated' | 'compromised' | 'destroyed'): AdminChanges {
     const events = { suspended: 'SUSPEND', deactivated: 'DEACTIVATE', compromised: 'COMPROMISE', destroyed: 'DESTROY' } as const;
-    this.#keyEvent(keyId, events[to]);
+    return this.#keyEvent(keyId, events[to]);
   }
 
-  #keyEvent(keyId: KeyId, type: KeyEventType): void {
-    this.#mutate(`key:${type}`, { keyId }, (m) => {
-      const key = requireKey(m.db, keyId);
-      const next = stepKey(key, { type, now: m.now });
-      writeKey(m.db, next);
-      if (isDestroyed(stateOf(next))) {
-        m.db.run('DELETE FROM key_holders WHERE key_id = ?', [keyId]);
-        if (!isDestroyed(stateOf(key))) m.eraseAfterCommit(keyId);
-      }
-      const group = readGroup(m.db, key.owner);
-      if (type === 'COMPROMISE' && stateOf(key) === 'active' && group) {
-        activateReplacement(m, group);
-      }
-    });
+  #keyEvent(keyId: KeyId, type: KeyEventType): AdminChanges {
+    return this.#mutate(`key:${type}`, { keyId }, (m) => applyKeyEvent(m, requireKey(m.db, keyId), type)).changes;
   }
 
   /** Renames a key (`sekey_key_change_name`). */
-  renameKey(keyId: KeyId, name: string): void {
-    this.#mutate('renameKey', { keyId, name }, ({ db }) => {
+  renameKey(keyId: KeyId, name: string): AdminChanges {
+    return this.#mutate('renameKey', { keyId, name }, ({ db, changes }) => {
       const key = requireKey(db, keyId);
       throwIf(checkName(name));
       writeKey(db, { ...key, name });
-    });
+      changes.renamed(keyId, key.name, name);
+      if (key.name !== name) changes.affects(holdersOf(db, keyId));
+    }).changes;
   }
 
-  /** A key's metadata and holders (`sekey_key_get_info`). */
+  /** A key's metadata and holders (`sekey_key_get_info`), as of the clock's time. */
   keyInfo(keyId: KeyId): AdminKeyInfo {
-    return this.#read((db) => adminKeyInfo(db, requireKey(db, keyId)));
+    return this.#view((db, now) => adminKeyInfo(db, keyAsOf(requireKey(db, keyId), now)));
   }
 
-  /** Every key (`sekey_key_get_info_all`, `sekey_get_key_ids`). */
+  /** Every key (`sekey_key_get_info_all`, `sekey_get_key_ids`), as of the clock's time. */
   listKeys(): AdminKeyInfo[] {
-    return this.#read((db) => readKeys(db).map((k) => adminKeyInfo(db, k)));
+    return this.#view((db, now) => readKeys(db).map((k) => adminKeyInfo(db, keyAsOf(k, now))));
   }
 
   /**
    * Moves every key whose cryptoperiod has ended to `deactivated` (`sekey_check_expired_keys`, but
-   * exact: no 60-second margin, and each key stamped with its own end of cryptoperiod, B2).
-   * @returns the IDs of the keys it expired.
+   * exact: no 60-second margin, and each key stamped with its own end of cryptoperiod, B2). Commits
+   * (and audits) only if a key was due.
+   */
+  sweep(): AdminChanges {
+    const due = this.#view(dueKeys);
+    return due.length === 0 ? NO_CHANGES : this.#mutate('expireKeys', { keys: due }, () => undefined).changes;
+  }
+
+  /**
+   * {@link sweep}, reporting only the IDs of the keys it expired.
    */
   sweepExpired(): KeyId[] {
-    const now = this.#clock.now();
-    const due = this.#db.read((db) => dueKeys(db, now));
-    if (due.length > 0) this.#mutate('expireKeys', { keys: due }, () => undefined);
-    return due;
+    return this.sweep().transitions.map((t) => t.keyId);
   }
 
   // ---- audit ----------------------------------------------------------------------------------
@@ -483,14 +491,18 @@ export class Admin {
     this.#db.close();
   }
 
-  /** Runs `fn` on the database for reading (distribution uses this). */
-  readDatabase<T>(fn: (db: Database) => T): T {
-    return this.#read(fn);
+  /** Runs `fn` on the database for reading, with the clock's time (distribution uses this). Never commits. */
+  readDatabase<T>(fn: (db: Database, now: number) => T): T {
+    return this.#view(fn);
   }
 
-  /** Runs `fn` as an audited admin transaction (distribution uses this). */
+  /**
+   * Runs `fn` as an audited admin transaction that changes no KMS record (distribution uses this:
+   * provisioning, publication, acknowledgements). It expires nothing: keys due at `now` are to be
+   * read through `rules/expiry.ts`'s `keyAsOf`.
+   */
   transaction<T>(action: string, details: Record<string, unknown>, fn: (db: Database, now: number) => T): T {
-    return this.#mutate(action, details, (m) => fn(m.db, m.now));
+    return this.#mutate(action, details, (m) => fn(m.db, m.now), false).value;
   }
 }
 
@@ -498,86 +510,12 @@ function requireAdminSession(device: SecubeDevice): void {
   if (device.session !== 'admin') throw new KmsError('IllegalTransition', 'the administrator needs its HSM logged in at admin level');
 }
 
-function throwIf(error: KmsError | null): void {
-  if (error) throw error;
-}
-
-function requireUser(db: Database, userId: UserId): UserRecord {
-  const user = readUser(db, userId);
-  if (!user) throw new KmsError('UnknownUser', `no user ${userId}`);
-  return user;
-}
-
-function requireGroup(db: Database, groupId: GroupId): GroupRow {
-  const group = readGroup(db, groupId);
-  if (!group) throw new KmsError('UnknownGroup', `no group ${groupId}`);
-  return group;
-}
-
-function requireKey(db: Database, keyId: KeyId): KeyRow {
-  const key = readKey(db, keyId);
-  if (!key) throw new KmsError('UnknownKey', `no key ${keyId}`);
-  return key;
-}
-
 function groupsOf(db: Database, userId: UserId): GroupId[] {
   return sortIds(column(db, 'SELECT group_id FROM memberships WHERE user_id = ?', [userId]).map(String));
 }
 
-function isDestroyed(state: KeyState): boolean {
-  return state === 'destroyed' || state === 'destroyedCompromised';
-}
-
-function liveKeysOf(db: Database, groupId: GroupId): KeyRow[] {
-  return readKeys(db, 'owner_group = ?', [groupId]).filter((k) => LIVE_KEY_STATES.includes(stateOf(k)));
-}
-
 function adminKeyInfo(db: Database, key: KeyRow): AdminKeyInfo {
-  return { ...keyView(key), holders: sortIds(column(db, 'SELECT user_id FROM key_holders WHERE key_id = ?', [key.id]).map(String)) };
-}
-
-/** Retires a key that could still protect: pre-active ones are destroyed (T2), others deactivated. */
-function retire(key: KeyRow, now: number): KeyRow {
-  const s = stateOf(key);
-  if (!LIVE_KEY_STATES.includes(s)) return key;
-  return stepKey(key, { type: s === 'preActivation' ? 'DESTROY' : 'DEACTIVATE', now });
-}
-
-function insertNewKey(m: Mutation, group: GroupRow, name: string, cryptoperiodMs: number): KeyRow {
-  const id = m.generateKey();
-  const key: KeyRow = {
-    id,
-    name,
-    owner: group.id,
-    algorithm: group.policy.algorithm,
-    lifecycle: newKeyLifecycle({ id, cryptoperiodMs, createdAt: m.now }),
-  };
-  writeKey(m.db, key);
-  for (const member of group.members) m.db.run('INSERT INTO key_holders (key_id, user_id) VALUES (?, ?)', [id, member]);
-  return key;
-}
-
-/** A fresh key for the group's current members, activated at once, with the group's default cryptoperiod. */
-function activateReplacement(m: Mutation, group: GroupRow): void {
-  const key = insertNewKey(m, group, `replacement in ${group.id}`, group.policy.defaultCryptoperiodMs);
-  writeKey(m.db, stepKey(key, { type: 'ACTIVATE', now: m.now }));
-}
-
-function removeMemberAndRekey(m: Mutation, group: GroupRow, userId: UserId): void {
-  const keys = readKeys(m.db, 'owner_group = ?', [group.id]);
-  const hadActive = keys.some((k) => stateOf(k) === 'active');
-  m.db.run('DELETE FROM memberships WHERE group_id = ? AND user_id = ?', [group.id, userId]);
-  m.db.run('DELETE FROM key_holders WHERE user_id = ? AND key_id IN (SELECT id FROM keys WHERE owner_group = ?)', [userId, group.id]);
-  for (const key of keys) {
-    const retired = retire(key, m.now);
-    if (retired === key) continue;
-    writeKey(m.db, retired);
-    if (isDestroyed(stateOf(retired))) {
-      m.db.run('DELETE FROM key_holders WHERE key_id = ?', [key.id]);
-      m.eraseAfterCommit(key.id);
-    }
-  }
-  if (hadActive) activateReplacement(m, { ...group, members: group.members.filter((u) => u !== userId) });
+  return { ...keyView(key), holders: holdersOf(db, key.id) };
 }
 
 /** The device key ID of the database key, re-exported for tools that list device keys. */

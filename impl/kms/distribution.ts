@@ -1,6 +1,7 @@
 /**
- * Getting the administrator's decisions onto user devices: provisioning a user's HSM, and projecting
- * what each user's device must hold (need-to-know), which the publisher turns into update files.
+ * Getting the administrator's decisions onto user devices: provisioning a user's HSM, and knowing
+ * which device a user has. What each device must hold is `rules/needToKnow.ts`; the publisher turns
+ * it into update files.
  *
  * The admin host never sees a key: each key leaves the admin HSM only as an AES-KW blob (RFC 3394)
  * under the wrapping key that the two HSMs derived together at provisioning, and only the user's
@@ -11,15 +12,15 @@
  */
 import { provisionUserDevice } from '../../device/provisioning.ts';
 import type { SecubeDevice } from '../../device/secube.ts';
-import { KmsError } from '../../model/kms.ts';
-import { persistSnapshot } from '../../model/persistedSnapshot.ts';
-import type { GroupId, GroupPolicy, KeyId, UserId, UserRecord } from '../../model/kms.ts';
-import type { KeyView } from '../../model/projection.ts';
+import type { UserId } from '../../model/kms.ts';
 import type { Admin } from './admin.ts';
 import type { Database } from '../db/sqlite.ts';
 import { userKeyIds } from '../protocol/deviceKeyIds.ts';
-import { column, keyView, readGroups, readKeys, readUser, readUsers } from './kmsRows.ts';
+import { column } from './kmsRows.ts';
+import { requireUser } from './rules/require.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
+
+export type { SnapshotGroup, SnapshotKey } from './rules/needToKnow.ts';
 
 /** What a user device learns at provisioning: whom to trust and which key IDs to use. */
 export interface ProvisioningRecord {
@@ -32,29 +33,6 @@ export interface ProvisioningRecord {
   readonly userFingerprint: string;
 }
 
-/** A group as a member's device stores it. */
-export interface SnapshotGroup {
-  readonly id: GroupId;
-  readonly name: string;
-  readonly policy: GroupPolicy;
-  readonly shareHistory: boolean;
-  readonly members: readonly UserId[];
-}
-
-/** A key as a holder's device stores it: metadata and the persisted life-cycle snapshot. */
-export interface SnapshotKey extends KeyView {
-  /** The key machine's persisted `{ value, context }`, so the device can run `EXPIRE` itself. */
-  readonly lifecycle: string;
-}
-
-/** Everything one user's device must hold (need-to-know), metadata only: keys travel wrapped. */
-export interface UserProjection {
-  readonly userId: UserId;
-  readonly users: readonly UserRecord[];
-  readonly groups: readonly SnapshotGroup[];
-  readonly keys: readonly SnapshotKey[];
-}
-
 /**
  * Provisions `userDevice` for `userId` (both HSMs in admin sessions, side by side, as the original's
  * `sekey_init_user_SEcube`, but no key ever crosses the host in clear: W3). Provisioning again
@@ -62,7 +40,7 @@ export interface UserProjection {
  */
 export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDevice): ProvisioningRecord {
   return admin.transaction('provisionUser', { userId, serial: userDevice.serial }, (db, now) => {
-    if (!readUser(db, userId)) throw new KmsError('UnknownUser', `no user ${userId}`);
+    requireUser(db, userId);
     const existing = column(db, 'SELECT key_base FROM user_devices WHERE user_id = ?', [userId])[0];
     const index =
       existing !== undefined
@@ -101,34 +79,4 @@ export function userDeviceOf(db: Database, userId: UserId): { serial: string; ke
   const row = db.exec('SELECT serial, key_base, retired_at FROM user_devices WHERE user_id = ?', [userId])[0]?.values[0];
   if (!row) throw new SekeyError('NotProvisioned', `user ${userId} has no provisioned device`);
   return { serial: String(row[0]), keyIds: userKeyIds(Number(row[1])), inService: row[2] === null };
-}
-
-/** The admin database read once, to project many users' views without re-reading it per user. */
-export interface ProjectionSource {
-  /** What `userId`'s device must hold (need-to-know). */
-  project(userId: UserId): UserProjection;
-}
-
-/** Reads users, groups, keys and holders once; projections are then computed in memory. */
-export function projectionSource(db: Database): ProjectionSource {
-  const groups = readGroups(db);
-  const users = readUsers(db);
-  const keys = readKeys(db).map((k) => ({
-    ...keyView(k),
-    lifecycle: persistSnapshot(k.lifecycle),
-  }));
-  const heldBy = new Map<UserId, Set<KeyId>>();
-  for (const row of (db.exec('SELECT user_id, key_id FROM key_holders')[0]?.values ?? []) as Array<[string, string]>) {
-    const set = heldBy.get(row[0]) ?? new Set<KeyId>();
-    set.add(row[1]);
-    heldBy.set(row[0], set);
-  }
-  return {
-    project(userId) {
-      const mine = groups.filter((g) => g.members.includes(userId));
-      const known = new Set<UserId>([userId, ...mine.flatMap((g) => g.members)]);
-      const held = heldBy.get(userId) ?? new Set<KeyId>();
-      return { userId, users: users.filter((u) => known.has(u.id)), groups: mine, keys: keys.filter((k) => held.has(k.id)) };
-    },
-  };
 }

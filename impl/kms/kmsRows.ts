@@ -116,7 +116,8 @@ export function writeKey(db: Database, key: KeyRow): void {
 
 /**
  * Sends `event` to the key's life-cycle machine. The machine alone decides whether the event is
- * allowed; a refusal becomes the model's `IllegalTransition`.
+ * allowed; a refusal becomes the model's `IllegalTransition`. Mirrors `stepKey` of `model/kms.ts`
+ * (holders of a destroyed key are dropped by the rules, `rules/holders.ts`).
  */
 export function stepKey(key: KeyRow, event: KeyEvent): KeyRow {
   if (!key.lifecycle.can(event)) {

@@ -26,9 +26,9 @@ import { parseAck } from '../protocol/ackFile.ts';
 import type { Admin } from './admin.ts';
 import type { Database } from '../db/sqlite.ts';
 import { deviceKeyNumber } from '../protocol/deviceKeyIds.ts';
-import { projectionSource, userDeviceOf } from './distribution.ts';
-import type { ProjectionSource } from './distribution.ts';
-import type { SnapshotGroup, SnapshotKey } from './distribution.ts';
+import { userDeviceOf } from './distribution.ts';
+import { projectionSource } from './rules/needToKnow.ts';
+import type { ProjectionSource, SnapshotGroup, SnapshotKey } from './rules/needToKnow.ts';
 import { column } from './kmsRows.ts';
 import type { Transport } from '../protocol/transport.ts';
 import { ackStream, sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
@@ -133,6 +133,22 @@ function publicationEvent(db: Database, userId: UserId, staleAfterMs: number, ev
   return true;
 }
 
+/** An authentic acknowledgement waiting on the transport, not yet collected. */
+export interface WaitingAcknowledgement {
+  readonly userId: UserId;
+  readonly sequence: number;
+  /** Its file name in the user's acknowledgement stream. */
+  readonly name: string;
+}
+
+/** A user's publication state as {@link Publisher.publicationStates} reports it. */
+export interface PublicationStatus {
+  readonly userId: UserId;
+  readonly state: PublicationState;
+  readonly published: number;
+  readonly acknowledged: number;
+}
+
 /** Options of a {@link Publisher}. */
 export interface PublisherOptions {
   /** How long a user may leave a publication unacknowledged before it is stale (default 7 days). */
@@ -160,7 +176,7 @@ export class Publisher {
     // One transaction for all users: one database commit however many users are affected.
     const files = this.#admin.transaction('publish', {}, (db, now) => {
       const entries: Array<{ entry: PublishReport['published'][number]; name: string; file: Uint8Array }> = [];
-      const source = projectionSource(db);
+      const source = projectionSource(db, now);
       const hashes = new Map<unknown, string>();
       for (const userId of sortIds(column(db, 'SELECT user_id FROM user_devices').map(String))) {
         const prepared = this.#prepare(db, now, userId, source, hashes);
@@ -277,20 +293,18 @@ export class Publisher {
   }
 
   /**
-   * Reads every user's acknowledgements, checks each inside the admin HSM, and advances that
-   * user's publication state. Files up to an acknowledged sequence are removed from the outbox and
-   * the transport. Forged or stray acknowledgements are ignored (and left for inspection).
-   * @returns the acknowledgements accepted.
+   * The acknowledgements waiting on the transport that the admin HSM accepts as authentic, in the
+   * order they would be collected; nothing is committed and nothing removed. Forged or stray files
+   * are left out (and left for inspection).
    */
-  async collectAcknowledgements(): Promise<Array<{ userId: UserId; sequence: number }>> {
+  async waitingAcknowledgements(): Promise<WaitingAcknowledgement[]> {
     const users = this.#admin.readDatabase((db) => sortIds(column(db, 'SELECT user_id FROM user_devices').map(String)));
-    const accepted: Array<{ userId: UserId; sequence: number }> = [];
+    const waiting: WaitingAcknowledgement[] = [];
     for (const userId of users) {
       for (const name of await this.#transport.list(ackStream(userId))) {
         const bytes = await this.#transport.read(ackStream(userId), name);
         if (bytes === null) continue;
-        // Checked before any transaction: a forged or stray file costs no commit and no audit entry.
-        const ack = this.#admin.readDatabase((db) => {
+        const sequence = this.#admin.readDatabase((db) => {
           const { serial, keyIds } = userDeviceOf(db, userId);
           let parsed: ReturnType<typeof parseAck>;
           try {
@@ -301,41 +315,66 @@ export class Publisher {
           }
           const hash = column(db, 'SELECT file_hash FROM outbox WHERE user_id = ? AND sequence = ?', [userId, parsed.ack.sequence])[0];
           const matches = hash instanceof Uint8Array && bytesToHex(hash) === bytesToHex(parsed.ack.fileHash);
-          return parsed.ack.userId === userId && parsed.ack.serial === serial && matches ? parsed.ack : null;
+          return parsed.ack.userId === userId && parsed.ack.serial === serial && matches ? parsed.ack.sequence : null;
         });
-        if (ack === null) continue;
-        const sequence = this.#admin.transaction('acknowledge', { userId, sequence: ack.sequence }, (db, now) => {
-          if (!publicationEvent(db, userId, this.#staleAfterMs, { type: 'ACK', sequence: ack.sequence, now })) return null;
-          db.run('DELETE FROM outbox WHERE user_id = ? AND sequence <= ?', [userId, ack.sequence]);
-          return ack.sequence;
-        });
-        if (sequence === null) continue;
-        accepted.push({ userId, sequence });
-        await this.#transport.remove(ackStream(userId), name);
-        for (const old of await this.#transport.list(updateStream(userId))) {
-          const s = sequenceOfName(old);
-          if (s && s.sequence <= sequence) await this.#transport.remove(updateStream(userId), old);
-        }
+        if (sequence !== null) waiting.push({ userId, sequence, name });
+      }
+    }
+    return waiting;
+  }
+
+  /**
+   * Reads every user's acknowledgements, checks each inside the admin HSM, and advances that
+   * user's publication state. Files up to an acknowledged sequence are removed from the outbox and
+   * the transport. Forged or stray acknowledgements are ignored (and left for inspection).
+   * @returns the acknowledgements accepted.
+   */
+  async collectAcknowledgements(): Promise<Array<{ userId: UserId; sequence: number }>> {
+    const accepted: Array<{ userId: UserId; sequence: number }> = [];
+    // Checked before any transaction: a forged or stray file costs no commit and no audit entry.
+    for (const ack of await this.waitingAcknowledgements()) {
+      const { userId } = ack;
+      const sequence = this.#admin.transaction('acknowledge', { userId, sequence: ack.sequence }, (db, now) => {
+        if (!publicationEvent(db, userId, this.#staleAfterMs, { type: 'ACK', sequence: ack.sequence, now })) return null;
+        db.run('DELETE FROM outbox WHERE user_id = ? AND sequence <= ?', [userId, ack.sequence]);
+        return ack.sequence;
+      });
+      if (sequence === null) continue;
+      accepted.push({ userId, sequence });
+      await this.#transport.remove(ackStream(userId), ack.name);
+      for (const old of await this.#transport.list(updateStream(userId))) {
+        const s = sequenceOfName(old);
+        if (s && s.sequence <= sequence) await this.#transport.remove(updateStream(userId), old);
       }
     }
     return accepted;
   }
 
-  /** Every provisioned user's publication state, after letting time pass (`TICK`). */
-  publicationStates(): Array<{ userId: UserId; state: PublicationState; published: number; acknowledged: number }> {
-    return this.#admin.transaction('checkPublication', {}, (db, now) => {
+  /**
+   * Every provisioned user's publication state at the clock's time (`TICK`), computed without
+   * committing anything: staleness follows from the stored state and the time alone. With
+   * `acknowledgements` (from {@link waitingAcknowledgements}), the states they would lead to once
+   * collected.
+   */
+  publicationStates(acknowledgements: readonly WaitingAcknowledgement[] = []): PublicationStatus[] {
+    return this.#admin.readDatabase((db, now) => {
       const users = sortIds(column(db, 'SELECT user_id FROM user_devices').map(String));
       return users.map((userId) => {
-        publicationEvent(db, userId, this.#staleAfterMs, { type: 'TICK', now });
-        const s = readPublication(db, userId, this.#staleAfterMs);
+        let s = readPublication(db, userId, this.#staleAfterMs);
+        for (const ack of acknowledgements) {
+          const event = { type: 'ACK', sequence: ack.sequence, now } as const;
+          if (ack.userId === userId && s.can(event)) [s] = transition(publicationMachine, s, event);
+        }
+        const tick = { type: 'TICK', now } as const;
+        if (s.can(tick)) [s] = transition(publicationMachine, s, tick);
         return { userId, state: s.value as PublicationState, published: s.context.publishedSequence, acknowledged: s.context.acknowledgedSequence };
       });
     });
   }
 
   /** Users who have not acknowledged for `staleAfterMs`: their updates may be withheld. */
-  staleUsers(): UserId[] {
-    return this.publicationStates()
+  staleUsers(acknowledgements: readonly WaitingAcknowledgement[] = []): UserId[] {
+    return this.publicationStates(acknowledgements)
       .filter((p) => p.state === 'stale')
       .map((p) => p.userId);
   }

@@ -86,6 +86,12 @@ describe('distribution by update files', () => {
     w.clock.advance(8 * DAY);
     expect(w.publisher.staleUsers()).toEqual(['U1', 'U2', 'U3']);
     for (const u of w.users.values()) await u.sync(w.transport);
+    // Acknowledgements waiting on the share count before they are collected, without a commit.
+    const generation = w.admin.generation;
+    const waiting = await w.publisher.waitingAcknowledgements();
+    expect(waiting.map((a) => a.userId)).toEqual(['U1', 'U3']);
+    expect(w.publisher.staleUsers(waiting)).toEqual(['U2']);
+    expect(w.admin.generation).toBe(generation);
     await w.publisher.collectAcknowledgements();
     expect(w.publisher.staleUsers()).toEqual(['U2']);
     w.publisher.requestResync('U2');

@@ -14,7 +14,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { initialTransition, transition } from 'xstate';
 import { isDeviceError } from '../../device/deviceError.ts';
 import { UPDATE_SEQUENCE_COUNTER } from '../../device/acknowledgement.ts';
-import { keyUsage, keyUsageAt } from '../../model/keyLifecycle.ts';
+import { keyUsage } from '../../model/keyLifecycle.ts';
 import { persistSnapshot, restoreSnapshot } from '../../model/persistedSnapshot.ts';
 import { openingRefusal, updateProcessingMachine } from '../../model/updateProcessing.ts';
 import type { RefusalReason, UpdateProcessingSnapshot } from '../../model/updateProcessing.ts';
@@ -23,10 +23,11 @@ import { ackFileName, ackStream, sequenceOfName, updateStream } from '../protoco
 import type { Transport } from '../protocol/transport.ts';
 import { NO_PREVIOUS_FILE, UpdateFormatError, decodeRecords, fileHash, parseUpdateFile } from '../protocol/updateFile.ts';
 import type { ParsedUpdateFile, UpdateRecord } from '../protocol/updateFile.ts';
-import { KmsError, compareIds } from '../../model/kms.ts';
+import { KmsError } from '../../model/kms.ts';
 import type { GroupId, KeyId, UserId, UserRecord } from '../../model/kms.ts';
 import type { GroupView, KeyView } from '../../model/projection.ts';
-import { expireDueKeys } from './expireDueKeys.ts';
+import { dueKeys, expireDueKeys } from './rules/expiry.ts';
+import { preferredKey, selectKeyInDatabase } from './rules/keySelection.ts';
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
 import { DatabaseError } from '../db/databaseError.ts';
@@ -39,16 +40,6 @@ import { column, keyView, readGroups, readKey, readKeys, readUsers, restoreLifec
 import type { KeyRow } from './kmsRows.ts';
 import { decodeMessage, encodeMessage, messageAad } from '../protocol/message.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
-
-/**
- * Key preference among usable keys: latest activation, then latest end of cryptoperiod, then highest
- * key number (usable keys are active, so both times are set).
- */
-function preference(a: KeyRow, b: KeyRow): number {
-  const ca = a.lifecycle.context as { activatedAt: number; expiresAt: number };
-  const cb = b.lifecycle.context as { activatedAt: number; expiresAt: number };
-  return cb.activatedAt - ca.activatedAt || cb.expiresAt - ca.expiresAt || compareIds(b.id, a.id);
-}
 
 /** The key chosen for a message. */
 export interface KeyChoice {
@@ -148,7 +139,7 @@ export class User {
    */
   #read<T>(fn: (db: Database, now: number) => T): T {
     const now = this.#clock.now();
-    const due = this.#db.read((db) => readKeys(db, "state IN ('active', 'suspended') AND expires_at <= ?", [now]).length);
+    const due = this.#db.read((db) => dueKeys(db, now).length);
     if (due > 0) this.#db.transaction((db) => expireDueKeys(db, now));
     return this.#db.read((db) => fn(db, now));
   }
@@ -191,40 +182,15 @@ export class User {
   /**
    * The key for a message to `recipients` (the original's `sekey_find_key_v1`/`v3`): a usable key of
    * the smallest group containing this user and every recipient; the most recently activated key
-   * wins, then the latest end of cryptoperiod, then the highest key number.
+   * wins, then the latest end of cryptoperiod, then the highest key number
+   * (`rules/keySelection.ts`, which mirrors the model's `selectKey`).
    */
   findKey(recipients: readonly UserId[]): KeyChoice {
     return this.#read((db, now) => this.#choose(db, recipients, now));
   }
 
   #choose(db: Database, recipients: readonly UserId[], now: number): KeyChoice {
-    const everyone = [...new Set([this.#userId, ...recipients])];
-    const known = new Set(column(db, 'SELECT id FROM users').map(String));
-    for (const r of recipients) {
-      if (r !== this.#userId && !known.has(r)) throw new KmsError('UnknownUser', `${this.#userId} shares no group with ${r}`);
-    }
-    const marks = everyone.map(() => '?').join(', ');
-    // Groups containing everyone, smallest first; a group's size is its member count.
-    const groups = (db.exec(
-      `SELECT g.id, (SELECT count(*) FROM memberships a WHERE a.group_id = g.id) AS size
-         FROM kms_groups g
-        WHERE (SELECT count(*) FROM memberships m WHERE m.group_id = g.id AND m.user_id IN (${marks})) = ?
-        ORDER BY size`,
-      [...everyone, everyone.length],
-    )[0]?.values ?? []) as Array<[string, number]>;
-    if (groups.length === 0) {
-      throw new KmsError('NoCommonGroup', `no group contains ${this.#userId} and ${recipients.join(', ')}`);
-    }
-    for (const [, size] of groups) {
-      const sameSize = groups.filter(([, s]) => s === size).map(([id]) => id);
-      // Candidates in preference order; the life-cycle usage table decides which may encrypt.
-      const candidates = readKeys(db, `owner_group IN (${sameSize.map(() => '?').join(', ')})`, sameSize)
-        .filter((k) => keyUsageAt(stateOf(k), k.lifecycle.context, now).protect)
-        .sort(preference);
-      const best = candidates[0];
-      if (best) return { keyId: best.id, groupId: best.owner };
-    }
-    throw new KmsError('NoUsableKey', `no active key in ${groups.map(([id]) => id).join(', ')}`);
+    return selectKeyInDatabase(db, this.#userId, recipients, now);
   }
 
   /**
@@ -235,9 +201,7 @@ export class User {
     return this.#read((db, now) => {
       const group = readGroups(db).find((g) => g.id === groupId);
       if (!group) throw new KmsError('UnknownGroup', `${this.#userId} is not in ${groupId}`);
-      const best = readKeys(db, 'owner_group = ?', [groupId])
-        .filter((k) => keyUsageAt(stateOf(k), k.lifecycle.context, now).protect)
-        .sort(preference)[0];
+      const best = preferredKey(db, [groupId], now);
       if (!best) throw new KmsError('NoUsableKey', `no active key in ${groupId}`);
       return { keyId: best.id, groupId };
     });

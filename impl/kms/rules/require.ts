@@ -1,0 +1,36 @@
+/**
+ * Existence checks shared by the rules: an unknown user, group or key is refused with the model's
+ * code. Mirrors `getUser`, `getGroup` and `getKey` of `model/kms.ts`.
+ * @module
+ */
+import { KmsError } from '../../../model/kms.ts';
+import type { GroupId, KeyId, UserId, UserRecord } from '../../../model/kms.ts';
+import type { Database } from '../../db/sqlite.ts';
+import { readGroup, readKey, readUser } from '../kmsRows.ts';
+import type { GroupRow, KeyRow } from '../kmsRows.ts';
+
+/** Throws `error` unless it is null (the model's checks return an error or null). */
+export function throwIf(error: KmsError | null): void {
+  if (error) throw error;
+}
+
+/** The user, or `UnknownUser`. */
+export function requireUser(db: Database, userId: UserId): UserRecord {
+  const user = readUser(db, userId);
+  if (!user) throw new KmsError('UnknownUser', `no user ${userId}`);
+  return user;
+}
+
+/** The group with its members, or `UnknownGroup`. */
+export function requireGroup(db: Database, groupId: GroupId): GroupRow {
+  const group = readGroup(db, groupId);
+  if (!group) throw new KmsError('UnknownGroup', `no group ${groupId}`);
+  return group;
+}
+
+/** The key, or `UnknownKey`. */
+export function requireKey(db: Database, keyId: KeyId): KeyRow {
+  const key = readKey(db, keyId);
+  if (!key) throw new KmsError('UnknownKey', `no key ${keyId}`);
+  return key;
+}
