@@ -93,7 +93,7 @@ describe('Admin', () => {
     expect(read(bob!.decrypt(before))).toBe('before');
   });
 
-  test('backward secrecy: a new member gets usable keys only', async () => {
+  test('backward secrecy: a new member gets only the key its joining creates (the group is rekeyed)', async () => {
     const w = await team();
     w.admin.addUser('U4', 'dave');
     const dave = await w.addDevice('U4');
@@ -107,10 +107,16 @@ describe('Admin', () => {
     w.admin.compromiseKey(bad);
     const fresh = w.admin.addKey('G1', 'fresh');
     w.admin.activateKey(fresh);
-    w.admin.addMember('G1', 'U4');
+    const joined = w.admin.addMember('G1', 'U4');
+    const rekey = joined.created.find((c) => c.cause === 'rekey')?.key.id as string;
+    expect(joined.transitions).toContainEqual(expect.objectContaining({ keyId: fresh, from: 'active', to: 'deactivated', cause: 'retirement' }));
     await w.syncByFiles();
-    expect(dave.keys().map((k) => k.id)).toEqual([fresh]);
+    expect(dave.keys().map((k) => k.id)).toEqual([rekey]);
+    expect(dave.keys()[0]?.state).toBe('active');
     expect(code(() => dave.decrypt(secret))).toBe('KeyUnavailable');
+    // The earlier members keep the retired key for what it protected, and encrypt under the new one.
+    expect(w.users.get('U1')!.keys().map((k) => k.id)).toContain(fresh);
+    expect(w.users.get('U1')!.findKey(['U4'])).toEqual({ keyId: rekey, groupId: 'G1' });
   });
 
   test('keys never leave an HSM in clear: no key byte on any card, in update files, acknowledgements, replicas or listings', async () => {

@@ -43,7 +43,7 @@ import type { GroupRow, KeyRow } from './kmsRows.ts';
 import { holdersOf, viewersOfUser } from './rules/affectedUsers.ts';
 import { dueKeys, expireDueKeys, keyAsOf } from './rules/expiry.ts';
 import { deleteGroupAndRetireKeys } from './rules/groupDeletion.ts';
-import { addMemberWithKeys } from './rules/joinEntitlement.ts';
+import { addMemberAndRekey } from './rules/rekeyOnJoin.ts';
 import { applyKeyEvent } from './rules/keyEvent.ts';
 import type { Mutation } from './rules/mutation.ts';
 import { insertNewKey } from './rules/newKey.ts';
@@ -350,7 +350,7 @@ export class Admin {
       const group = requireGroup(m.db, groupId);
       requireUser(m.db, userId);
       if (group.members.includes(userId)) throw new KmsError('AlreadyMember', `${userId} is already in ${groupId}`);
-      addMemberWithKeys(m, group, userId);
+      addMemberAndRekey(m, group, userId);
     }).changes;
   }
 

@@ -17,7 +17,7 @@
  * | `newKey.ts`             | `allocateKey`, `addReplacementKey` (`model/kms.ts`)             |
  * | `keyEvent.ts`           | `applyOperation` case `keyEvent`: replacement on compromise     |
  * | `groupDeletion.ts`      | `applyOperation` case `deleteGroup`                             |
- * | `joinEntitlement.ts`    | `applyOperation` case `addMember`: backward secrecy             |
+ * | `rekeyOnJoin.ts`        | `addMemberNow` (`model/kms.ts`): backward secrecy              |
  * | `policyCheck.ts`        | `countLiveKeys`, cases `addKey` and `changePolicy` (maxKeys …)  |
  * | `keySelection.ts`       | `selectKey`, `compareKeyPreference`, `canProtect` (`model/selectKey.ts`) |
  * | `needToKnow.ts`         | `projectUser` (`model/projection.ts`)                           |
