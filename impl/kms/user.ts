@@ -453,7 +453,7 @@ export class User {
       this.#device.recordUpdateApplied(sequence);
     } catch (error) {
       // Rebooted (or logged in again) since it authenticated this update: the next sync shows it
-      // the applied file again (#recordAfterReboot). Until then it acknowledges nothing newer.
+      // the applied file again (#recordAfterReboot); until then the HSM acknowledges only what it recorded.
       if (!isDeviceError(error, 'UpdateNotAuthenticated')) throw error;
     }
   }
