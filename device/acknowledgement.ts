@@ -2,7 +2,8 @@
  * The acknowledgement header, at device level because the HSM itself reads it: a user's statement
  * "I applied file `sequence` of my update stream, whose hash is `fileHash`", which only the user's
  * HSM can seal (`SecubeDevice.acknowledge`, under its `ack` key) and only after its own
- * applied-update counter ({@link UPDATE_SEQUENCE_COUNTER}) has reached `sequence`. This module is the
+ * applied-update counter ({@link UPDATE_SEQUENCE_COUNTER}) has reached `sequence`, that is, after
+ * the HSM authenticated update `sequence` and the host recorded it as applied. This module is the
  * one encoder and decoder of the header; the acknowledgement *file* (header ‖ seal) is
  * `impl/protocol/ackFile.ts`, and the byte layout is in `docs/update-format.md` and
  * `docs/formats.md`:
@@ -18,9 +19,10 @@ import { Reader, Writer, bytesEqual } from './binaryCodec.ts';
 
 /**
  * The HSM flash counter of the last update sequence the user's host applied: the anti-rollback
- * anchor of update processing (`secubeCounters.ts`; the original has none, W2). The KMS moves it
- * forward after each applied update (`impl/kms/user.ts`), and the device seals an acknowledgement
- * only for a sequence at or below it.
+ * anchor of update processing (the original has none, W2). Reserved: the generic `counterAdvance`
+ * refuses it; it moves only through `recordUpdateApplied` (`secubeUpdates.ts`), to an update the
+ * HSM authenticated, which the KMS calls after each applied update (`impl/kms/user.ts`). The device
+ * seals an acknowledgement only for a sequence at or below it.
  */
 export const UPDATE_SEQUENCE_COUNTER = 'updates.sequence';
 

@@ -4,9 +4,9 @@ import { propertyParams } from '../testing/runConfig.ts';
 import { DELETE_ORDER_AAD, DELETE_ORDER_LABEL, decodeDeleteOrder, deleteOrderAad, encodeDeleteOrder } from './deleteOrder.ts';
 import { PowerLossError } from './powerLossError.ts';
 import { encodeAckHeader } from './acknowledgement.ts';
-import { MAX_KEY_ID, UPDATE_SEQUENCE_COUNTER, testOnlyHooks } from './secube.ts';
+import { MAX_KEY_ID, testOnlyHooks } from './secube.ts';
 import type { SecubeDevice } from './secube.ts';
-import { expectCode, makeProvisionedPair, PAIR_IDS, reboot, relogin, USER_PIN } from './secube.testkit.ts';
+import { expectCode, makeProvisionedPair, PAIR_IDS, reboot, recordUpdate, relogin, USER_PIN } from './secube.testkit.ts';
 import type { TestDevice } from './secube.testkit.ts';
 
 
@@ -129,12 +129,12 @@ describe('deleteKeyByOrder (authorised deletion in a user session)', () => {
   });
 
   it('the user host cannot forge an order: it cannot seal under its open key, and its own keys are not accepted', () => {
-    const { user } = withGroupKeys('order-forged');
+    const { admin, user } = withGroupKeys('order-forged');
     const plaintext = encodeDeleteOrder(user.serial, GROUP_KEY);
     expectCode('WrongKeyPurpose', () => user.seal(A2U, plaintext, DELETE_ORDER_AAD));
     // Nor under its user→admin key, which seals acknowledgements only; an acknowledgement is no order.
     expectCode('WrongKeyPurpose', () => user.seal(U2A, plaintext, DELETE_ORDER_AAD));
-    user.counterAdvance(UPDATE_SEQUENCE_COUNTER, 1);
+    recordUpdate(admin, user, 1);
     const ack = user.acknowledge(U2A, encodeAckHeader({ userId: 'U1', serial: user.serial, sequence: 1, fileHash: new Uint8Array(32) }));
     expectCode('AuthFailed', () => user.deleteKeyByOrder(GROUP_KEY, ack, A2U));
     expectCode('WrongKeyPurpose', () => user.deleteKeyByOrder(GROUP_KEY, ack, U2A));

@@ -107,6 +107,28 @@ export const DEVICE_ERROR_CODES = [
    */
   'NotApplied',
   /**
+   * The generic `counterAdvance` was asked to move a counter that only the HSM itself moves: the
+   * applied-update counter `updates.sequence`, which `recordUpdateApplied` moves only to an update
+   * the HSM authenticated (`openUpdate`).
+   * @remedy A bug in, or tampering with, the host software: run `sync`, which records applied
+   * updates through the HSM.
+   */
+  'ReservedCounter',
+  /**
+   * The HSM was asked to record as applied an update sequence that it has not authenticated
+   * (`openUpdate`) since it was last powered on or logged in: it records only updates it has seen.
+   * @remedy Run `sync`: it shows the HSM the last applied update file again, then records and
+   * acknowledges it. If that file is gone from the share, the next update the administrator
+   * publishes is recorded instead.
+   */
+  'UpdateNotAuthenticated',
+  /**
+   * An authentic update file (sealed under this HSM's channel key) whose header names another
+   * device serial.
+   * @remedy Ask the administrator for a resync (`sekey admin resync U`), then `sync`.
+   */
+  'NotForThisDevice',
+  /**
    * A monotonic counter was asked to go backwards.
    * @remedy Something presented an older state than the HSM recorded: restore the newest copy of
    * the device's card, or ask the administrator for a resync.

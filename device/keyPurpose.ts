@@ -12,7 +12,7 @@
  * | `wrap`   | exportWrapped (as the KEK)            | no         |
  * | `unwrap` | importWrapped (as the KEK)            | no         |
  * | `seal`   | seal (messages this device sends)     | no         |
- * | `open`   | open, deleteKeyByOrder (messages from the peer) | no |
+ * | `open`   | open, openUpdate, deleteKeyByOrder (messages from the peer) | no |
  * | `local`  | seal, open (the device's own storage: the database key) | no |
  * | `ack`    | acknowledge only (acknowledgements this user device sends) | no |
  *

@@ -11,9 +11,9 @@ import { identityFingerprint, provisionUserDevice } from './provisioning.ts';
 import type { ProvisioningKeyIds } from './provisioning.ts';
 import { PowerLossError } from './powerLossError.ts';
 import { encodeAckHeader } from './acknowledgement.ts';
-import { SecubeDevice, UPDATE_SEQUENCE_COUNTER, testOnlyHooks } from './secube.ts';
+import { SecubeDevice, testOnlyHooks } from './secube.ts';
 import type { ProvisioningPeer } from './secube.ts';
-import { ADMIN_PIN, expectCode, makeDevice, makeProvisionedPair, PAIR_IDS, reboot, relogin, TEST_MANUFACTURER, USER_PIN } from './secube.testkit.ts';
+import { ADMIN_PIN, expectCode, makeDevice, makeProvisionedPair, PAIR_IDS, reboot, recordUpdate, relogin, TEST_MANUFACTURER, USER_PIN } from './secube.testkit.ts';
 
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -68,7 +68,7 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
     const sealed = admin.device.seal(A2U, text('hello user'), aad);
     expect(new TextDecoder().decode(user.device.open(A2U, sealed, aad))).toBe('hello user');
     expectCode('AuthFailed', () => user.device.open(A2U, sealed, text('update for user #2')));
-    user.device.counterAdvance(UPDATE_SEQUENCE_COUNTER, 1);
+    recordUpdate(admin.device, user.device, 1);
     const header = ackHeader(user.device, 1);
     const ack = user.device.acknowledge(U2A, header);
     expect(admin.device.open(U2A, ack, header)).toEqual(new Uint8Array(0));
@@ -97,7 +97,7 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
     expectCode('WrongKeyPurpose', () => a.encrypt(A2U, text('x')));
     // A message in one direction is not accepted as one in the other: different keys.
     relogin(user.device, 'user');
-    user.device.counterAdvance(UPDATE_SEQUENCE_COUNTER, 1);
+    recordUpdate(admin.device, user.device, 1);
     const header = ackHeader(user.device, 1);
     const ack = user.device.acknowledge(U2A, header);
     expectCode('AuthFailed', () => user.device.open(A2U, ack, header));

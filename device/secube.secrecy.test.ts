@@ -4,7 +4,7 @@ import { provisionUserDevice } from './provisioning.ts';
 import { encodeAckHeader } from './acknowledgement.ts';
 import { UPDATE_SEQUENCE_COUNTER, testOnlyHooks } from './secube.ts';
 import type { EncryptOptions, SecubeDevice } from './secube.ts';
-import { ADMIN_PIN, PAIR_IDS, USER_PIN, hostViews, leaks, makeDevice, secretNeedles } from './secube.testkit.ts';
+import { ADMIN_PIN, PAIR_IDS, USER_PIN, hostViews, leaks, makeDevice, sealUpdate, secretNeedles } from './secube.testkit.ts';
 
 /**
  * Runs `f` and records what a host sees of it: the result, or the thrown error.
@@ -68,6 +68,12 @@ describe('key secrecy: no key byte in anything host-visible', () => {
     observe(seen, () => u.acknowledge(a2u, ackHeader(1)));
     observe(seen, () => u.acknowledge(u2a, ackHeader(1).subarray(0, 20)));
     observe(seen, () => u.counterAdvance(UPDATE_SEQUENCE_COUNTER, 1));
+    const update = sealUpdate(a, u.serial, 1, { body: pt });
+    observe(seen, () => u.openUpdate(a2u, update.header, update.sealedBody));
+    observe(seen, () => u.openUpdate(a2u, update.header, update.sealedBody.map((b) => b ^ 1)));
+    observe(seen, () => u.openUpdate(10, update.header, update.sealedBody));
+    observe(seen, () => u.recordUpdateApplied(2));
+    observe(seen, () => u.recordUpdateApplied(1));
     observe(seen, () => a.open(u2a, u.acknowledge(u2a, ackHeader(1)), ackHeader(1)));
     observe(seen, () => u.counterAdvance('seq', 3));
     observe(seen, () => u.counterAdvance('seq', 2));

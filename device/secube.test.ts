@@ -13,7 +13,7 @@ import { PowerLossError } from './powerLossError.ts';
 import { encodeAckHeader } from './acknowledgement.ts';
 import { KEY_PURPOSES, MAX_KEY_ID, SecubeDevice, UPDATE_SEQUENCE_COUNTER, testOnlyHooks } from './secube.ts';
 import type { EncryptOptions, KeyPurpose } from './secube.ts';
-import { ADMIN_PIN, expectCode, makeDevice, reboot, relogin, TEST_MANUFACTURER, USER_PIN } from './secube.testkit.ts';
+import { ADMIN_PIN, expectCode, makeDevice, reboot, relogin, sealUpdate, TEST_MANUFACTURER, USER_PIN } from './secube.testkit.ts';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -429,7 +429,10 @@ describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
     const sealedFor = (p: KeyPurpose): Uint8Array => device.seal(p === 'open' ? idOf.seal : p === 'local' ? idOf.local : idOf.data, Uint8Array.of(1), aad);
     const encrypted = device.encrypt(idOf.data, Uint8Array.of(1));
     const blob = device.exportWrapped(9, idOf.wrap).blob;
-    device.counterAdvance(UPDATE_SEQUENCE_COUNTER, 1);
+    // The 'open' key shares its bytes with the 'seal' key: an update sealed under one opens under the other.
+    const update = sealUpdate(device, device.serial, 1, { keyId: idOf.seal });
+    device.openUpdate(idOf.open, update.header, update.sealedBody);
+    device.recordUpdateApplied(1);
     const ackHeader = encodeAckHeader({ userId: 'U1', serial: device.serial, sequence: 1, fileHash: new Uint8Array(32) });
     let next = 100;
     const operations: Record<string, { readonly allowed: readonly KeyPurpose[]; readonly run: (id: number, p: KeyPurpose) => unknown }> = {
@@ -441,6 +444,7 @@ describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
       'exportWrapped (as key)': { allowed: ['data'], run: (id) => device.exportWrapped(id, idOf.wrap) },
       'importWrapped (as KEK)': { allowed: ['unwrap'], run: (id) => device.importWrapped(next++, blob, id) },
       acknowledge: { allowed: ['ack'], run: (id) => device.acknowledge(id, ackHeader) },
+      openUpdate: { allowed: ['open'], run: (id) => device.openUpdate(id, update.header, update.sealedBody) },
     };
     for (const [name, op] of Object.entries(operations)) {
       for (const p of KEY_PURPOSES) {
@@ -567,12 +571,22 @@ describe('monotonic counters', () => {
     expectCode('NotLoggedIn', () => t.device.counterRead('updates/u1'));
   });
 
-  it('holds at most 64 counters', () => {
+  it('holds at most 64 counters, one slot kept for the applied-update counter', () => {
     const { device } = makeDevice('many-counters');
     device.login('user', USER_PIN);
-    for (let i = 0; i < 64; i++) device.counterAdvance(`c${i}`, 1);
+    for (let i = 0; i < 63; i++) device.counterAdvance(`c${i}`, 1);
     expectCode('StoreFull', () => device.counterAdvance('one-more', 1));
     expect(device.counterAdvance('c0', 2)).toBe(2);
+    // The 64th slot is the applied-update counter's, which only recordUpdateApplied fills.
+    relogin(device, 'admin');
+    testOnlyHooks(device).importPlainKey(5, new Uint8Array(32).fill(5), 'seal');
+    testOnlyHooks(device).importPlainKey(6, new Uint8Array(32).fill(5), 'open');
+    const update = sealUpdate(device, device.serial, 1, { keyId: 5 });
+    device.openUpdate(6, update.header, update.sealedBody);
+    expect(device.recordUpdateApplied(1)).toBe(1);
+    expect(device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(1);
+    expectCode('StoreFull', () => device.counterAdvance('one-more', 1));
+    expect(device.counterAdvance('c62', 3)).toBe(3);
   });
 
   it('after a power cut during an advance, the counter holds the old or the new value, never less', () => {

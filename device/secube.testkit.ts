@@ -12,6 +12,8 @@ import { Flash } from './flash.ts';
 import { provisionUserDevice } from './provisioning.ts';
 import { SecubeDevice } from './secube.ts';
 import type { ProvisioningKeyIds, SecubeDeviceOptions } from './secube.ts';
+import { encodeUpdateHeader } from './updateHeader.ts';
+import type { UpdateKind } from './updateHeader.ts';
 
 /** PINs used by test devices. */
 export const USER_PIN = 'user-pin-1234';
@@ -56,6 +58,32 @@ export function makeProvisionedPair(seed: string, options: { readonly ids?: Prov
   user.device.login('admin', ADMIN_PIN);
   provisionUserDevice(admin.device, user.device, ids);
   return { admin, user };
+}
+
+/** An update file as the user's HSM takes it: header (the AAD) and sealed body. */
+export interface SealedUpdate {
+  readonly header: Uint8Array;
+  readonly sealedBody: Uint8Array;
+}
+
+/**
+ * Update `sequence` for the device with `serial`, its `body` sealed by `admin` (in a session) under
+ * its `seal` key `keyId` (default: the pair's admin→user key), the header as AAD.
+ */
+export function sealUpdate(admin: SecubeDevice, serial: string, sequence: number, options: { readonly keyId?: number; readonly body?: Uint8Array; readonly kind?: UpdateKind } = {}): SealedUpdate {
+  const body = options.body ?? new Uint8Array(0);
+  const header = encodeUpdateHeader({ kind: options.kind ?? 'incremental', userId: 'U1', serial, sequence, previousHash: new Uint8Array(32) }, body.length + 28);
+  return { header, sealedBody: admin.seal(options.keyId ?? PAIR_IDS.adminToUserKeyId, body, header) };
+}
+
+/**
+ * The one way a user device's applied-update counter moves: `admin` seals update `sequence`, the
+ * user device authenticates it (`openUpdate`) and records it as applied. Both need a session.
+ */
+export function recordUpdate(admin: SecubeDevice, user: SecubeDevice, sequence: number, keyId = PAIR_IDS.adminToUserKeyId): void {
+  const { header, sealedBody } = sealUpdate(admin, user.serial, sequence, { keyId });
+  user.openUpdate(keyId, header, sealedBody);
+  user.recordUpdateApplied(sequence);
 }
 
 /** Ends whatever session `device` has and opens one at `level`. */

@@ -20,6 +20,9 @@
  * - `secubeCounters.ts` — monotonic counters in flash (anti-rollback, W2).
  * - `secubeAcknowledge.ts` — acknowledgements sealed only under the `ack` key and only for an update
  *   sequence the device's applied-update counter has reached.
+ * - `secubeUpdates.ts`, `updateHeader.ts` — update files authenticated by the device itself, which
+ *   moves its applied-update counter only to an update it authenticated (the generic
+ *   `counterAdvance` refuses that counter).
  * - `secubeProvisioning.ts`, `provisioningKdf.ts` — provisioning keys derived inside both devices
  *   (W3), direction-separated (W1), only with a peer certified by the same manufacturer.
  *
@@ -37,6 +40,7 @@ import { DeviceCore } from './secubeCore.ts';
 import type { DeviceSummary, SecubeDeviceOptions, SessionState } from './secubeCore.ts';
 import { acknowledge } from './secubeAcknowledge.ts';
 import { counterAdvance, counterRead } from './secubeCounters.ts';
+import { openUpdate, recordUpdateApplied } from './secubeUpdates.ts';
 import { decrypt, encrypt, open, reencrypt, seal } from './secubeCrypto.ts';
 import type { EncryptOptions, EncryptResult } from './secubeCrypto.ts';
 import { attestationOf, factoryInit, factoryReset, ownPublicKey } from './secubeFactory.ts';
@@ -256,6 +260,31 @@ export class SecubeDevice {
     return this.#run((core) => open(core, keyId, sealed, aad));
   }
 
+  // ---- update files and the applied-update counter (secubeUpdates.ts, updateHeader.ts) --------
+
+  /**
+   * Authenticates an update file, `header` ‖ `sealedBody`, under `open` key `channelKeyId` (the
+   * admin→user channel key; AES-256-GCM with the header as AAD, NIST SP 800-38D §7.2) and returns the
+   * body's plaintext. The device parses the header itself (`updateHeader.ts`), requires it to name
+   * this device, and remembers its sequence in RAM (until power-off, login or logout) for
+   * {@link recordUpdateApplied}.
+   * @throws DeviceError `AuthFailed`, `NotForThisDevice`, `BadArgument`, `WrongKeyPurpose`.
+   */
+  openUpdate(channelKeyId: number, header: Uint8Array, sealedBody: Uint8Array): Uint8Array {
+    return this.#run((core) => openUpdate(core, channelKeyId, header, sealedBody));
+  }
+
+  /**
+   * Records update `sequence` as applied: moves the applied-update counter
+   * ({@link UPDATE_SEQUENCE_COUNTER}) to it, persisted before this returns, but only to the
+   * sequence this device authenticated last ({@link openUpdate}) since it was powered on or logged
+   * in, and never backwards (equal is a no-op).
+   * @throws DeviceError `UpdateNotAuthenticated`, `CounterRollback`, `BadArgument`.
+   */
+  recordUpdateApplied(sequence: number): number {
+    return this.#run((core) => recordUpdateApplied(core, sequence));
+  }
+
   // ---- acknowledgements (secubeAcknowledge.ts, acknowledgement.ts) ---------------------------
 
   /**
@@ -291,7 +320,11 @@ export class SecubeDevice {
     return this.#run((core) => counterRead(core, name));
   }
 
-  /** Moves counter `name` forward to `to`, persisted before this returns. @throws DeviceError `CounterRollback`. */
+  /**
+   * Moves counter `name` forward to `to`, persisted before this returns. Not the applied-update
+   * counter, which only {@link recordUpdateApplied} moves.
+   * @throws DeviceError `CounterRollback`, `ReservedCounter`.
+   */
   counterAdvance(name: string, to: number): number {
     return this.#run((core) => counterAdvance(core, name, to));
   }

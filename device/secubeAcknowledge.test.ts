@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeAckHeader } from './acknowledgement.ts';
-import { UPDATE_SEQUENCE_COUNTER } from './secube.ts';
 import type { SecubeDevice } from './secube.ts';
-import { expectCode, makeProvisionedPair, PAIR_IDS, reboot, relogin, USER_PIN } from './secube.testkit.ts';
+import { expectCode, makeProvisionedPair, PAIR_IDS, reboot, recordUpdate, relogin, USER_PIN } from './secube.testkit.ts';
 
 const { adminToUserKeyId: A2U, userToAdminKeyId: U2A, wrappingKeyId: WRAP } = PAIR_IDS;
 const header = (d: SecubeDevice, sequence: number, serial = d.serial): Uint8Array =>
@@ -12,7 +11,7 @@ const header = (d: SecubeDevice, sequence: number, serial = d.serial): Uint8Arra
 function pair(seed: string, applied: number): ReturnType<typeof makeProvisionedPair> {
   const p = makeProvisionedPair(seed);
   relogin(p.user.device, 'user');
-  if (applied > 0) p.user.device.counterAdvance(UPDATE_SEQUENCE_COUNTER, applied);
+  if (applied > 0) recordUpdate(p.admin.device, p.user.device, applied);
   return p;
 }
 
@@ -35,7 +34,7 @@ describe('acknowledge: the HSM vouches only for updates it recorded as applied',
   it('refuses a sequence above the applied-update counter (NotApplied), and accepts it once the counter moved', () => {
     const { admin, user } = pair('ack-not-applied', 0);
     expectCode('NotApplied', () => user.device.acknowledge(U2A, header(user.device, 1)));
-    user.device.counterAdvance(UPDATE_SEQUENCE_COUNTER, 4);
+    recordUpdate(admin.device, user.device, 4);
     expectCode('NotApplied', () => user.device.acknowledge(U2A, header(user.device, 5)));
     expectCode('NotApplied', () => user.device.acknowledge(U2A, header(user.device, Number.MAX_SAFE_INTEGER)));
     // Another counter does not count.
@@ -72,7 +71,6 @@ describe('acknowledge: the HSM vouches only for updates it recorded as applied',
     expectCode('WrongKeyPurpose', () => u.seal(U2A, new Uint8Array(0), header(u, 1)));
     expectCode('WrongKeyPurpose', () => u.encrypt(U2A, new Uint8Array(1)));
     // The admin device holds the same key to open acknowledgements: it can neither make one nor seal under it.
-    admin.device.counterAdvance(UPDATE_SEQUENCE_COUNTER, 1);
     expectCode('WrongKeyPurpose', () => admin.device.acknowledge(U2A, header(admin.device, 1)));
     expectCode('WrongKeyPurpose', () => admin.device.seal(U2A, new Uint8Array(0), header(u, 1)));
   });

@@ -7,9 +7,19 @@
  * vouch for an update (an erase order, say) that it never recorded as applied. The generic `seal`
  * refuses the `ack` key, so this is the only thing the key can seal.
  *
- * What the statement proves is bounded by what the device sees: the counter is moved forward by the
- * user's host after it applied an update (`impl/kms/user.ts`); the device does not parse update files
- * and cannot check that the host carried out every record before moving it.
+ * What an acknowledgement of update N proves: **the HSM authenticated update N and the host
+ * recorded it as applied**. The counter moves only through `recordUpdateApplied`
+ * (`secubeUpdates.ts`), and only to the sequence of an update file the HSM itself authenticated
+ * (`openUpdate`: sealed by the admin's HSM under the admin→user channel key, header as AAD, naming
+ * this device) since it was powered on or logged in; the generic `counterAdvance` refuses this
+ * counter (`ReservedCounter`). So the host can no longer have the HSM acknowledge an update it never
+ * showed it.
+ *
+ * The limit: the records of an update, erase orders included, are carried out by the user's host
+ * software (`impl/kms/user.ts`), not by the HSM, so a compromised user host can still record an
+ * update as applied and skip an erase order it was sent. It holds that key in its own HSM, and the
+ * removed member's old keys are no secret from that member anyway: the lie harms only the
+ * guarantees of its own user (forward secrecy rests on the rekey, not on the erase).
  * @module
  */
 import { mapCodecError } from './binaryCodec.ts';

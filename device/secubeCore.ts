@@ -100,6 +100,12 @@ export class DeviceCore {
   pin: PinSnapshot | undefined;
   /** Cache of the identity public key (one scalar multiplication per boot, not per query). */
   identityPublic: Uint8Array | undefined;
+  /**
+   * RAM only: the sequence of the update file the HSM last authenticated (`openUpdate`), the one
+   * sequence `recordUpdateApplied` may move the applied-update counter to. Forgotten at every boot,
+   * power cut, login, logout and factory reset.
+   */
+  authenticatedUpdate: number | undefined;
   /** Set only on a device built with `testHooks: true`. */
   testHooks: SecubeTestHooks | undefined;
 
@@ -126,6 +132,7 @@ export class DeviceCore {
     this.storeNeedsMount = false;
     this.pin = undefined;
     this.identityPublic = undefined;
+    this.authenticatedUpdate = undefined;
     this.area.remount();
     const raw = this.area.load();
     if (raw === undefined) return;
@@ -142,6 +149,7 @@ export class DeviceCore {
     if (this.powered && this.pin !== undefined) [this.pin] = transition(pinSessionMachine, this.pin, { type: 'POWER_LOSS' });
     this.powered = false;
     this.pin = undefined;
+    this.authenticatedUpdate = undefined;
     if (this.sdcard?.powered === true) this.sdcard.cutPower();
   }
 
@@ -171,6 +179,7 @@ export class DeviceCore {
       if (e instanceof PowerLossError) {
         this.powered = false;
         this.pin = undefined;
+        this.authenticatedUpdate = undefined;
       } else if (this.store !== undefined && !(e instanceof DeviceError)) {
         // A key-store operation failed half-way (e.g. worn flash): its view must be rebuilt.
         this.storeNeedsMount = true;

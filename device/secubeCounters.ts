@@ -3,8 +3,14 @@
  * (the last applied update sequence, the database generation). A counter only moves forward and is
  * persisted before the call returns, in the same power-safe record as the rest of the device state
  * (`deviceState.ts`), so no host can wind it back (the original has none, W2).
+ *
+ * One counter is reserved: the applied-update counter ({@link UPDATE_SEQUENCE_COUNTER}) is what the
+ * HSM's acknowledgements vouch for, so it moves only through `recordUpdateApplied`
+ * (`secubeUpdates.ts`), to an update the HSM authenticated; the generic {@link counterAdvance}
+ * refuses it, and keeps one of the {@link MAX_COUNTERS} slots free for it.
  * @module
  */
+import { UPDATE_SEQUENCE_COUNTER } from './acknowledgement.ts';
 import { DeviceError } from './deviceError.ts';
 import { MAX_COUNTERS, MAX_COUNTER_NAME_BYTES } from './deviceState.ts';
 import type { DeviceCore } from './secubeCore.ts';
@@ -24,17 +30,20 @@ export function counterRead(core: DeviceCore, name: string): number {
 
 /**
  * Moves counter `name` forward to `to`, persisted before this returns; equal is a no-op.
- * @throws DeviceError `CounterRollback` (below the current value), `BadArgument`, `StoreFull`
- *   (more than {@link MAX_COUNTERS} counters).
+ * @throws DeviceError `ReservedCounter` ({@link UPDATE_SEQUENCE_COUNTER}), `CounterRollback` (below
+ *   the current value), `BadArgument`, `StoreFull` (more than {@link MAX_COUNTERS} counters, one of
+ *   them kept for the applied-update counter).
  */
 export function counterAdvance(core: DeviceCore, name: string, to: number): number {
   const { state } = core.requireSession();
   checkCounterName(name);
+  if (name === UPDATE_SEQUENCE_COUNTER) throw new DeviceError('ReservedCounter', `counter '${name}' moves only when the HSM records an update it authenticated (recordUpdateApplied)`);
   if (!Number.isSafeInteger(to) || to < 0) throw new DeviceError('BadArgument', 'counter values are safe integers ≥ 0');
   const current = state.counters.get(name) ?? 0;
   if (to < current) throw new DeviceError('CounterRollback', `counter '${name}' is at ${current}; it cannot go back to ${to}`);
   if (to === current) return current;
-  if (!state.counters.has(name) && state.counters.size >= MAX_COUNTERS) throw new DeviceError('StoreFull', `at most ${MAX_COUNTERS} counters`);
+  const reservedSlot = state.counters.has(UPDATE_SEQUENCE_COUNTER) ? 0 : 1;
+  if (!state.counters.has(name) && state.counters.size + reservedSlot >= MAX_COUNTERS) throw new DeviceError('StoreFull', `at most ${MAX_COUNTERS} counters`);
   const counters = new Map(state.counters);
   counters.set(name, to);
   core.save({ ...state, counters });

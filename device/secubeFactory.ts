@@ -159,4 +159,5 @@ export function factoryReset(core: DeviceCore, options: FactoryResetOptions): vo
   });
   core.identityPublic = identity.publicKey;
   core.pin = next;
+  core.authenticatedUpdate = undefined;
 }

@@ -65,6 +65,7 @@ export function login(core: DeviceCore, level: PinLevel, pin: Pin): void {
     throw new DeviceError('PinLocked', `the ${level} PIN has no tries left`);
   }
   const { next: checking } = feedPin(core, event);
+  core.authenticatedUpdate = undefined;
   persistRetries(core, checking); // the spent try reaches flash before any comparison
   core.pin = checking;
   core.testHooks?.onTrySpent?.();
@@ -85,6 +86,7 @@ export function logout(core: DeviceCore): void {
   const { pin } = core.requireInit();
   if (!pin.can({ type: 'LOGOUT' })) throw new DeviceError('NotLoggedIn', 'no session to close');
   core.pin = feedPin(core, { type: 'LOGOUT' }).next;
+  core.authenticatedUpdate = undefined;
 }
 
 /** Admin: a new user PIN, and the user level's tries restored (`RESET_USER_PIN`), in one record. */

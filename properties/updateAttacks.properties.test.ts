@@ -11,7 +11,7 @@ import { USER_PIN } from '../device/secube.testkit.ts';
 import type { GroupPolicy } from '../model/kms.ts';
 import { ackStream, updateFileName, updateStream } from '../impl/protocol/streams.ts';
 import { NO_PREVIOUS_FILE, assembleUpdateFile, encodeRecords } from '../impl/protocol/updateFile.ts';
-import { User } from '../impl/kms/user.ts';
+import { UPDATE_SEQUENCE_COUNTER, User } from '../impl/kms/user.ts';
 import { isKmsDeviceKey } from '../impl/protocol/deviceKeyIds.ts';
 import { newWorld } from '../impl/kms/world.testkit.ts';
 import type { World } from '../impl/kms/world.testkit.ts';
@@ -199,6 +199,11 @@ describe('power loss while applying an update', () => {
       expect([beforeState, afterState], `cut at ${cut.where} #${cut.n}`).toContain(state(reopened));
       await reopened.sync(w.transport);
       expect(state(reopened), `after resuming from ${cut.where} #${cut.n}`).toBe(afterState);
+      // The HSM recorded the update (shown the file again if the cut fell before it could) and
+      // acknowledged it: the administrator sees bob up to date.
+      expect(bob.device.counterRead(UPDATE_SEQUENCE_COUNTER), `counter after ${cut.where} #${cut.n}`).toBe(reopened.appliedSequence);
+      await w.publisher.collectAcknowledgements();
+      expect(w.publisher.publicationStates().find((p) => p.userId === 'U2')?.state, `ack after ${cut.where} #${cut.n}`).toBe('acknowledged');
     }
     expect(cuts.length).toBeGreaterThan(10);
   });

@@ -2,7 +2,11 @@ import { describe, expect, test } from 'vitest';
 import type { GroupPolicy } from '../../model/kms.ts';
 import { encodeAckHeader } from '../protocol/ackFile.ts';
 import { sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
-import { fileHash } from '../protocol/updateFile.ts';
+import { fileHash, parseUpdateFile } from '../protocol/updateFile.ts';
+import { USER_PIN } from '../../device/secube.testkit.ts';
+import { PowerLossError } from '../../device/powerLossError.ts';
+import { UPDATE_SEQUENCE_COUNTER, User } from './user.ts';
+import type { World } from './world.testkit.ts';
 import { newTeam } from './world.testkit.ts';
 
 const DAY = 86_400_000;
@@ -65,6 +69,19 @@ describe('distribution by update files', () => {
     expect(() => carol.device.seal(u2a, new Uint8Array(0), header)).toThrow(expect.objectContaining({ code: 'WrongKeyPurpose' }));
     // ...and the HSM refuses to acknowledge a sequence above its applied-update counter.
     expect(() => carol.device.acknowledge(u2a, header)).toThrow(expect.objectContaining({ code: 'NotApplied' }));
+    // Nor can her host raise that counter itself (before, the generic counterAdvance did, and the ack followed).
+    expect(() => carol.device.counterAdvance(UPDATE_SEQUENCE_COUNTER, sequence)).toThrow(expect.objectContaining({ code: 'ReservedCounter' }));
+    expect(() => carol.device.recordUpdateApplied(sequence)).toThrow(expect.objectContaining({ code: 'UpdateNotAuthenticated' }));
+    // Nor show it a file of its own making: only the admin→user channel key opens an update.
+    const own = 500_000_000;
+    carol.device.generateKey(own);
+    const parsed = parseUpdateFile(bytes);
+    const forgedBody = carol.device.seal(own, new Uint8Array(0), parsed.headerBytes);
+    expect(() => carol.device.openUpdate(own, parsed.headerBytes, forgedBody)).toThrow(expect.objectContaining({ code: 'WrongKeyPurpose' }));
+    expect(() => carol.device.openUpdate(carol.keyIds.adminToUserKeyId, parsed.headerBytes, forgedBody)).toThrow(expect.objectContaining({ code: 'BadArgument' }));
+    expect(() => carol.device.recordUpdateApplied(sequence)).toThrow(expect.objectContaining({ code: 'UpdateNotAuthenticated' }));
+    expect(() => carol.device.acknowledge(u2a, header)).toThrow(expect.objectContaining({ code: 'NotApplied' }));
+    expect(carol.device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence - 1);
     expect(await w.publisher.collectAcknowledgements()).toEqual([]);
     expect(w.publisher.publicationStates().find((p) => p.userId === 'U3')?.state).toBe('pending');
     expect(carol.device.listKeyIds()).toContain(2000);
@@ -72,6 +89,76 @@ describe('distribution by update files', () => {
     expect((await carol.sync(w.transport)).applied).toEqual([sequence]);
     expect(carol.device.listKeyIds()).not.toContain(2000);
     expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U3', sequence }]);
+    expect(w.publisher.publicationStates().find((p) => p.userId === 'U3')?.state).toBe('acknowledged');
+  });
+
+  /**
+   * Carol applies the file that removes her from G1, and the power goes at the very moment her host
+   * asks the HSM to record it: the replica has applied it, the HSM's counter has not moved, and the
+   * rebooted HSM no longer remembers having authenticated the file.
+   */
+  async function cutBeforeRecording(): Promise<{ w: World; carol: User; sequence: number }> {
+    const w = await team();
+    w.admin.activateKey(w.admin.addKey('G1', 'k'));
+    await w.syncByFiles();
+    w.admin.removeMember('G1', 'U3');
+    await w.publisher.publish();
+    const carol = w.users.get('U3')!;
+    const sequence = carol.appliedSequence + 1;
+    const device = carol.device;
+    const record = device.recordUpdateApplied.bind(device);
+    device.recordUpdateApplied = (n: number) => {
+      device.cutPower();
+      return record(n);
+    };
+    await expect(carol.sync(w.transport)).rejects.toThrow(PowerLossError);
+    device.recordUpdateApplied = record;
+    device.powerOn();
+    device.login('user', USER_PIN);
+    const reopened = await User.open({ device, sd: w.hardware.get('U3')!.sd, clock: w.clock });
+    w.users.set('U3', reopened);
+    // Applied, erase order carried out, but not recorded by the HSM: no acknowledgement possible yet.
+    expect(reopened.appliedSequence).toBe(sequence);
+    expect(reopened.device.listKeyIds()).not.toContain(2000);
+    expect(device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence - 1);
+    expect(reopened.pendingDeviceWork()).toEqual({ operations: 0, error: null });
+    expect(() => device.recordUpdateApplied(sequence)).toThrow(expect.objectContaining({ code: 'UpdateNotAuthenticated' }));
+    expect(await w.publisher.collectAcknowledgements()).toEqual([]);
+    return { w, carol: reopened, sequence };
+  }
+
+  test('a power cut between applying a file and recording it in the HSM: the next sync shows the HSM the file again and acknowledges it', async () => {
+    const { w, carol, sequence } = await cutBeforeRecording();
+    const report = await carol.sync(w.transport);
+    expect(report).toMatchObject({ applied: [], refused: [], sequence });
+    expect(carol.device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence);
+    expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U3', sequence }]);
+    expect(w.publisher.publicationStates().find((p) => p.userId === 'U3')?.state).toBe('acknowledged');
+    // Converged: a later sync has nothing to do, and the next file applies and is acknowledged as usual.
+    expect(await carol.sync(w.transport)).toMatchObject({ applied: [], refused: [], sequence });
+    w.admin.renameUser('U3', 'carol renamed');
+    await w.publisher.publish();
+    expect((await carol.sync(w.transport)).applied).toEqual([sequence + 1]);
+    expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U3', sequence: sequence + 1 }]);
+  });
+
+  test('if the applied file is gone from the share, the counter waits for the next file, which moves it past', async () => {
+    const { w, carol, sequence } = await cutBeforeRecording();
+    for (const name of await w.transport.list(updateStream('U3'))) await w.transport.remove(updateStream('U3'), name);
+    expect(await carol.sync(w.transport)).toMatchObject({ applied: [], refused: [], sequence });
+    expect(carol.device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence - 1);
+    expect(await w.publisher.collectAcknowledgements()).toEqual([]);
+    // A file of someone else's, or a different file under the applied name, is not shown to the HSM as the applied one.
+    const [alicesName] = (await w.transport.list(updateStream('U1'))).slice(-1);
+    await w.transport.write(updateStream('U3'), updateFileName(sequence, 'incremental'), (await w.transport.read(updateStream('U1'), alicesName!))!);
+    await carol.sync(w.transport);
+    expect(carol.device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence - 1);
+    // The administrator's next file for carol applies; the HSM authenticates it and records it.
+    w.admin.renameUser('U3', 'carol renamed');
+    await w.publisher.publish();
+    expect((await carol.sync(w.transport)).applied).toEqual([sequence + 1]);
+    expect(carol.device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence + 1);
+    expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U3', sequence: sequence + 1 }]);
     expect(w.publisher.publicationStates().find((p) => p.userId === 'U3')?.state).toBe('acknowledged');
   });
 

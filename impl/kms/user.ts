@@ -300,6 +300,7 @@ export class User {
     // First the HSM work an earlier apply still owes: nothing new is applied on top of it.
     this.#finishDeviceWork();
     this.#deviceWorkError = null;
+    await this.#recordAfterReboot(transport);
     const applied: number[] = [];
     const refused: Array<{ name: string; reason: RefusalReason }> = [];
     const stream = updateStream(this.#userId);
@@ -360,12 +361,14 @@ export class User {
     let records: UpdateRecord[] = [];
     let authentic = true;
     try {
-      records = decodeRecords(this.#device.open(this.#keyIds.adminToUserKeyId, parsed.sealedBody, parsed.headerBytes));
+      // The HSM authenticates the file itself (and remembers its sequence for recordUpdateApplied).
+      records = decodeRecords(this.#device.openUpdate(this.#keyIds.adminToUserKeyId, parsed.headerBytes, parsed.sealedBody));
     } catch (error) {
       // A seal that fails, or an authentic body that does not parse (only a broken or forked
-      // admin could make one): either way the file is not the administrator's word.
+      // admin could make one): either way the file is not the administrator's word. An authentic
+      // file naming another device is refused below as addressed to someone else.
       if (!(error instanceof UpdateFormatError) && !isDeviceError(error)) throw error;
-      authentic = false;
+      authentic = isDeviceError(error, 'NotForThisDevice');
     }
     const h = parsed.header;
     [p] = transition(updateProcessingMachine, p, {
@@ -408,7 +411,38 @@ export class User {
       this.#db.transaction((db) => db.run('DELETE FROM pending_device_ops'));
     }
     const sequence = this.#db.read((db) => this.#processing(db).context.lastSequence);
-    if (this.#device.counterRead(UPDATE_SEQUENCE_COUNTER) < sequence) this.#device.counterAdvance(UPDATE_SEQUENCE_COUNTER, sequence);
+    if (this.#device.counterRead(UPDATE_SEQUENCE_COUNTER) >= sequence) return;
+    try {
+      // The HSM moves its counter only to the update it authenticated last, in this session.
+      this.#device.recordUpdateApplied(sequence);
+    } catch (error) {
+      // Rebooted (or logged in again) since it authenticated this update: the next sync shows it
+      // the applied file again (#recordAfterReboot); until then the HSM acknowledges only what it recorded.
+      if (!isDeviceError(error, 'UpdateNotAuthenticated')) throw error;
+    }
+  }
+
+  /**
+   * After a power cut between applying update N and recording it in the HSM, the HSM's counter is
+   * behind the replica and the HSM has forgotten that it authenticated N. The file is still in the
+   * stream (the admin removes it only once acknowledged): shows the HSM that very file again (same
+   * hash as the one applied), records it and acknowledges it. If the file is gone (a resync
+   * superseded it), nothing is recorded here: the next applied file moves the counter past N.
+   */
+  async #recordAfterReboot(transport: Transport): Promise<void> {
+    const { lastSequence, lastFileHash } = this.#db.read((db) => this.#processing(db).context);
+    if (this.#device.counterRead(UPDATE_SEQUENCE_COUNTER) >= lastSequence) return;
+    const stream = updateStream(this.#userId);
+    for (const name of await transport.list(stream)) {
+      if (sequenceOfName(name)?.sequence !== lastSequence) continue;
+      const bytes = await transport.read(stream, name);
+      if (bytes === null || bytesToHex(fileHash(bytes)) !== lastFileHash) continue;
+      const parsed = parseUpdateFile(bytes);
+      this.#device.openUpdate(this.#keyIds.adminToUserKeyId, parsed.headerBytes, parsed.sealedBody);
+      this.#device.recordUpdateApplied(lastSequence);
+      await this.#acknowledge(transport, lastSequence, fileHash(bytes));
+      return;
+    }
   }
 
   async #acknowledge(transport: Transport, sequence: number, hash: Uint8Array): Promise<void> {

@@ -7,9 +7,13 @@
  *
  * The user's HSM seals it itself (`SecubeDevice.acknowledge`): the key is an `ack` key, which the
  * generic `seal` refuses, and the device parses the header and seals only a sequence at or below its
- * applied-update counter in flash. Limit: the host moves that counter forward after applying a file;
- * the HSM does not read update files, so an acknowledgement proves that the HSM recorded the file
- * as applied, not that every erase order in it ran; a host that lies harms only its own user's
+ * applied-update counter in flash. That counter moves only through `recordUpdateApplied`, to the
+ * update file the HSM itself authenticated last (`openUpdate`: the admin HSM's seal, the header as
+ * AAD, this device's serial); the generic `counterAdvance` refuses it. So an acknowledgement of
+ * update N proves: **the HSM authenticated update N and the host recorded it as applied**. Limit:
+ * the records, erase orders included, are carried out by the user's host software, so a
+ * compromised user host can still skip an erase order it was sent (the key is in its own HSM, and a
+ * removed member's old keys are no secret from it anyway); such a lie weakens only its own user's
  * guarantees.
  *
  * ```

@@ -1,6 +1,8 @@
 /**
  * Update file format v1: what the administrator publishes to one user's stream. Documented in
- * `docs/update-format.md`; this module is its only encoder and decoder.
+ * `docs/update-format.md`; this module is the only encoder and decoder of files and records. The
+ * header has its one codec at device level, because the user's HSM reads it before it records an
+ * update as applied (`device/updateHeader.ts`, `SecubeDevice.openUpdate`); it is re-exported here.
  *
  * ```
  * header (plaintext, and the AES-GCM additional data of the body):
@@ -20,24 +22,12 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import type { GroupPolicy } from '../../model/kms.ts';
 import { ALGORITHMS } from '../../model/kms.ts';
 import type { Algorithm } from '../../model/kms.ts';
-import { Reader, Writer, bytesEqual, mapCodecError } from '../../device/binaryCodec.ts';
+import { Reader, Writer, mapCodecError } from '../../device/binaryCodec.ts';
+import { encodeUpdateHeader, readUpdateHeader } from '../../device/updateHeader.ts';
+import type { UpdateHeader } from '../../device/updateHeader.ts';
 
-const MAGIC = Uint8Array.of(0x53, 0x4b, 0x55, 0x50); // "SKUP"
-/** The format version this code writes and reads. */
-export const UPDATE_FORMAT_VERSION = 1;
-
-/** Whether a file extends the chain (incremental) or replaces the replica (resync). */
-export type UpdateKind = 'incremental' | 'resync';
-
-/** The authenticated, plaintext header of an update file. */
-export interface UpdateHeader {
-  readonly kind: UpdateKind;
-  readonly userId: string;
-  readonly serial: string;
-  readonly sequence: number;
-  /** SHA-256 of the previous file of this user; 32 zero bytes before the first. */
-  readonly previousHash: Uint8Array;
-}
+export { UPDATE_FORMAT_VERSION, encodeUpdateHeader as encodeHeader } from '../../device/updateHeader.ts';
+export type { UpdateHeader, UpdateKind } from '../../device/updateHeader.ts';
 
 /** One typed record of an update body. */
 export type UpdateRecord =
@@ -78,21 +68,6 @@ export function asUpdateFormatError<T>(decode: () => T): T {
   return mapCodecError(decode, (error) => new UpdateFormatError(error.message, error.code === 'Truncated'));
 }
 
-/** The header bytes (also the AAD of the body). */
-export function encodeHeader(h: UpdateHeader, bodyLength: number): Uint8Array {
-  if (h.previousHash.length !== 32) throw new RangeError('previousHash must be 32 bytes');
-  return new Writer()
-    .bytes(MAGIC)
-    .u8(UPDATE_FORMAT_VERSION)
-    .u8(h.kind === 'resync' ? 1 : 0)
-    .string(h.userId)
-    .string(h.serial)
-    .u64be(h.sequence)
-    .bytes(h.previousHash)
-    .u32be(bodyLength)
-    .finish();
-}
-
 /** A parsed file: header, header bytes (the body's AAD) and the sealed body. */
 export interface ParsedUpdateFile {
   readonly header: UpdateHeader;
@@ -104,22 +79,15 @@ export interface ParsedUpdateFile {
 export function parseUpdateFile(file: Uint8Array): ParsedUpdateFile {
   return asUpdateFormatError(() => {
     const r = new Reader(file);
-    if (!bytesEqual(r.bytes(4), MAGIC)) throw new UpdateFormatError('not an SEkey update file', false);
-    const version = r.u8();
-    if (version !== UPDATE_FORMAT_VERSION) throw new UpdateFormatError(`format version ${version} is not supported`, false);
-    const kindByte = r.u8();
-    if (kindByte > 1) throw new UpdateFormatError(`unknown kind ${kindByte}`, false);
-    const userId = r.string();
-    const serial = r.string();
-    const sequence = r.u64be();
-    const previousHash = r.bytes(32);
-    const bodyLength = r.u32be();
+    const read = readUpdateHeader(r);
+    if ('refusal' in read) throw new UpdateFormatError(read.refusal, false);
+    const { header, bodyLength } = read;
     const headerLength = r.offset;
     if (r.remaining < bodyLength) throw new UpdateFormatError(`body is ${r.remaining} of ${bodyLength} bytes`, true);
     if (r.remaining > bodyLength) throw new UpdateFormatError('bytes after the body', false);
     if (bodyLength < 28) throw new UpdateFormatError('body too short to be sealed', false);
     return {
-      header: { kind: kindByte === 1 ? 'resync' : 'incremental', userId, serial, sequence, previousHash },
+      header,
       headerBytes: file.slice(0, headerLength),
       sealedBody: r.rest(),
     };
@@ -223,7 +191,7 @@ export function decodeRecords(body: Uint8Array): UpdateRecord[] {
 
 /** Assembles a file from its header and sealed body. */
 export function assembleUpdateFile(header: UpdateHeader, seal: (headerBytes: Uint8Array) => Uint8Array, bodyLength: number): Uint8Array {
-  const headerBytes = encodeHeader(header, bodyLength);
+  const headerBytes = encodeUpdateHeader(header, bodyLength);
   const sealed = seal(headerBytes);
   if (sealed.length !== bodyLength) throw new RangeError(`sealed body is ${sealed.length} bytes, header says ${bodyLength}`);
   const file = new Uint8Array(headerBytes.length + sealed.length);
