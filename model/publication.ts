@@ -16,6 +16,10 @@
  * An acknowledgement of a sequence that was never published is refused: it can only be forged or
  * come from a rolled-back admin.
  *
+ * Every file carries a heartbeat (when it was issued); a user whose latest file is older than the
+ * heartbeat interval gets a heartbeat-only file ({@link heartbeatDue}). So an idle installation
+ * still publishes, and a user who stops acknowledging becomes stale even when nothing changes.
+ *
  * @module
  */
 import { assertEvent, assign, setup } from 'xstate';
@@ -54,6 +58,25 @@ export interface PublicationContext {
   /** Since when the user has had something unacknowledged (or last showed progress). */
   readonly pendingSince: number | null;
   readonly lastAcknowledgedAt: number | null;
+  /**
+   * When the latest file was published (its heartbeat's `issuedAt`); null before the first. A
+   * snapshot saved by a version without heartbeats lacks it: {@link heartbeatDue} reads that as due.
+   */
+  readonly lastPublishedAt: number | null;
+}
+
+/**
+ * Whether the next publication round must send `userId` a file even if its view did not change: its
+ * latest file is `intervalMs` old or older (or its time is unknown). A heartbeat is TUF's timestamp
+ * role (The Update Framework specification, §"timestamp"): a statement re-issued often, so a user
+ * from whom files are withheld notices that its newest one is old (a *freeze* attack), rather than
+ * trusting a view that silently stopped moving. Nothing is due before the first publication: that
+ * one is a resync, sent anyway.
+ */
+export function heartbeatDue(context: PublicationContext, now: number, intervalMs: number): boolean {
+  if (context.publishedSequence === 0) return false;
+  const last = context.lastPublishedAt ?? null;
+  return last === null || now - last >= intervalMs;
 }
 
 /** The per-user publication machine. */
@@ -86,7 +109,7 @@ export const publicationMachine = setup({
   actions: {
     recordPublication: assign(({ context, event }) => {
       assertEvent(event, 'PUBLISH');
-      return { publishedSequence: event.sequence, pendingSince: context.pendingSince ?? event.now };
+      return { publishedSequence: event.sequence, pendingSince: context.pendingSince ?? event.now, lastPublishedAt: event.now };
     }),
     recordAcknowledgement: assign(({ event }) => {
       assertEvent(event, 'ACK');
@@ -111,6 +134,7 @@ export const publicationMachine = setup({
       acknowledgedSequence: 0,
       pendingSince: null,
       lastAcknowledgedAt: null,
+      lastPublishedAt: null,
     };
   },
   initial: 'upToDate',

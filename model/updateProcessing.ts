@@ -43,6 +43,16 @@
  * sequence and hash recorded are the ones `recordApplied` set. The HSM's flash counter follows the
  * sequence, as a floor against a rolled-back database.
  *
+ * **Freshness.** Every file the administrator publishes carries a heartbeat: when it was issued (on
+ * the admin's clock) and for how long a user may encrypt after it (the freshness window).
+ * `APPLIED` carries the heartbeat of the file just applied, and the context keeps the latest one
+ * (`freshness`), so it is saved in the same commit as the file. {@link stalenessAt} says whether
+ * the user's view is too old to protect new data under: TUF's timestamp role (The Update Framework
+ * specification, §"timestamp"), against a *freeze* attack — withholding files (a rekey after a
+ * member left, say) so that a user keeps encrypting under keys a removed member still holds. A
+ * withheld file also blocks every later one (`gap`), so later heartbeats cannot be delivered
+ * around it. Only what was applied counts: a refused file (forged, replayed, …) changes nothing.
+ *
  * @module
  */
 import { assertEvent, assign, setup } from 'xstate';
@@ -80,6 +90,15 @@ export interface OpenFacts {
   readonly fileHash: string;
 }
 
+/**
+ * The administrator's sealed statement of when a file was issued (its heartbeat): `issuedAt` on
+ * the admin's clock, ms since the epoch, and how long after it a user may still encrypt.
+ */
+export interface FreshnessStatement {
+  readonly issuedAt: number;
+  readonly windowMs: number;
+}
+
 /** Facts from parsing a file's bytes (before any cryptography). */
 export interface OpenedFacts {
   /** The file is shorter than its header says. */
@@ -108,14 +127,15 @@ export interface VerifiedFacts {
  * - `OPENED`: the bytes were parsed.
  * - `VERIFIED`: the device checked the seal and the header.
  * - `APPLIED`: the file's changes and the snapshot this event leads to are committed together
- *   (database and key store in one atomic commit).
+ *   (database and key store in one atomic commit). It carries the file's heartbeat, if it has one
+ *   (files of versions before heartbeats have none: the latest statement is then kept).
  * - `POWER_LOSS`: power went away; an uncommitted apply is as if it never started.
  */
 export type UpdateEvent =
   | ({ type: 'OPEN' } & OpenFacts)
   | ({ type: 'OPENED' } & OpenedFacts)
   | ({ type: 'VERIFIED' } & VerifiedFacts)
-  | { type: 'APPLIED' }
+  | { type: 'APPLIED'; freshness?: FreshnessStatement }
   | { type: 'POWER_LOSS' };
 
 /** Input of {@link updateProcessingMachine}. */
@@ -143,6 +163,35 @@ export interface UpdateProcessingContext {
   readonly fileInHand: string | null;
   /** The file in hand: its verified sequence and kind, once known. */
   readonly pending: { readonly sequence: number; readonly resync: boolean } | null;
+  /**
+   * The heartbeat of the latest applied file that carried one; null before. A snapshot saved by a
+   * version without heartbeats lacks it (read as null).
+   */
+  readonly freshness: FreshnessStatement | null;
+}
+
+/** Why a user's view is too old to protect new data under, as {@link stalenessAt} says. */
+export type Staleness =
+  /** Files were applied, but none carried a heartbeat (a replica of a version before them). */
+  | { readonly reason: 'noStatement' }
+  /** The latest heartbeat is older than its window. */
+  | { readonly reason: 'expired'; readonly issuedAt: number; readonly windowMs: number; readonly ageMs: number };
+
+/**
+ * Whether the view is too old to encrypt under at `now` (the user's clock): null when it is fresh,
+ * that is `now − issuedAt ≤ windowMs` for the latest applied heartbeat. A user that has applied no
+ * file at all is not judged (null): its replica holds nothing that came through the shared folder
+ * (it is empty, or was filled in process by the administrator's own code). A user whose files never
+ * carried a heartbeat is stale: it must sync, and the administrator sends one to any user whose
+ * latest file is older than the heartbeat interval. A clock behind the admin's gives a negative age:
+ * fresh (the user's clock is the user's own business; see docs/update-format.md, "Freshness").
+ */
+export function stalenessAt(context: UpdateProcessingContext, now: number): Staleness | null {
+  if (context.lastSequence === 0) return null;
+  const statement = context.freshness ?? null;
+  if (statement === null) return { reason: 'noStatement' };
+  const ageMs = now - statement.issuedAt;
+  return ageMs > statement.windowMs ? { reason: 'expired', issuedAt: statement.issuedAt, windowMs: statement.windowMs, ageMs } : null;
 }
 
 /** The original SEkey's TRY_LIMIT. */
@@ -263,13 +312,17 @@ export const updateProcessingMachine = setup({
       return { pending: { sequence: facts.sequence, resync: facts.resync } };
     }),
     /**
-     * Records the applied file: its sequence and hash become the last applied, the refusal count and
-     * the refused files are cleared. The snapshot this leaves is what the commit of the file writes.
+     * Records the applied file: its sequence and hash become the last applied, its heartbeat the
+     * latest freshness statement; the refusal count and the refused files are cleared. The snapshot this leaves is what the commit of the file writes.
      */
-    recordApplied: assign(({ context }) => {
+    recordApplied: assign(({ context, event }) => {
+      assertEvent(event, 'APPLIED');
       // `applying` is only entered with a file in hand and its verified facts pending.
       const pending = context.pending as { sequence: number };
       return {
+        // The file's heartbeat replaces the one before (the admin's latest word, even if its clock
+        // went back); a file without one keeps it.
+        freshness: event.freshness ?? context.freshness ?? null,
         lastSequence: pending.sequence,
         lastFileHash: context.fileInHand as string,
         consecutiveRefusals: 0,
@@ -306,6 +359,7 @@ export const updateProcessingMachine = setup({
       refusedFiles: [],
       fileInHand: null,
       pending: null,
+      freshness: null,
     };
   },
   initial: 'idle',

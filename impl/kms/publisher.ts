@@ -11,12 +11,21 @@
  *
  * Each user's publication state follows `model/publication.ts` (upToDate, pending, acknowledged,
  * stale), driven through xstate's pure `transition()`.
+ *
+ * **Heartbeats** (TUF's timestamp role, The Update Framework specification §"timestamp"): every
+ * file carries a `heartbeat` record — when it was issued (the admin's clock) and the installation's
+ * freshness window — and a user whose latest file is older than the heartbeat interval gets a
+ * heartbeat-only file at the next publish (`heartbeatDue`). Heartbeats travel in the same sealed,
+ * numbered, hash-chained, acknowledged stream as every other file: withholding any file blocks the
+ * later heartbeats too (the user's `gap` rule), so its user stops encrypting once the window ends.
+ * The window is installation-wide, a deliberate simplification of a per-group window: one number
+ * the administrator chooses, carried in every heartbeat so users need no configuration.
  * @module
  */
 import { transition, initialTransition } from 'xstate';
 import { DELETE_ORDER_AAD, encodeDeleteOrder } from '../../device/deleteOrder.ts';
 import { persistSnapshot, restoreSnapshot } from '../../model/persistedSnapshot.ts';
-import { publicationMachine } from '../../model/publication.ts';
+import { heartbeatDue, publicationMachine } from '../../model/publication.ts';
 import type { PublicationEvent, PublicationSnapshot, PublicationState } from '../../model/publication.ts';
 import { sortIds } from '../../model/kms.ts';
 import type { KeyId, UserId } from '../../model/kms.ts';
@@ -82,7 +91,14 @@ function summarize(view: View, hashes: Map<unknown, string> = new Map()): Publis
 
 /** What one {@link Publisher.publish} did. */
 export interface PublishReport {
-  readonly published: ReadonlyArray<{ readonly userId: UserId; readonly sequence: number; readonly kind: UpdateKind; readonly bytes: number }>;
+  readonly published: ReadonlyArray<{
+    readonly userId: UserId;
+    readonly sequence: number;
+    readonly kind: UpdateKind;
+    readonly bytes: number;
+    /** Nothing changed in the user's view: the file only carries a heartbeat (its latest file was old). */
+    readonly heartbeatOnly: boolean;
+  }>;
 }
 
 /** Builds the records that take a device from `before` to `after`. */
@@ -153,6 +169,39 @@ export interface PublicationStatus {
 export interface PublisherOptions {
   /** How long a user may leave a publication unacknowledged before it is stale (default 7 days). */
   readonly staleAfterMs?: number;
+  /**
+   * A user whose latest file is this old or older gets a heartbeat-only file at the next publish
+   * (default {@link DEFAULT_HEARTBEAT_INTERVAL_MS}, 1 day). Run `publish` at least this often (cron).
+   */
+  readonly heartbeatIntervalMs?: number;
+  /**
+   * How long after a file was issued its user may still encrypt: carried in every heartbeat (default
+   * {@link defaultFreshnessWindow} of the interval: 3 days for 1 day). Must exceed the interval.
+   */
+  readonly freshnessWindowMs?: number;
+}
+
+/** The default heartbeat interval: one day. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 86_400_000;
+
+/**
+ * The default freshness window for a heartbeat interval: two intervals (a heartbeat missed by a
+ * late cron run, or a user syncing just before the next one) plus one more as margin for clock skew
+ * and a user's sync schedule — three days for the default one-day interval.
+ */
+export function defaultFreshnessWindow(heartbeatIntervalMs: number): number {
+  return 3 * heartbeatIntervalMs;
+}
+
+/** Checks a heartbeat interval and freshness window; RangeError if they cannot work together. */
+export function checkFreshnessOptions(heartbeatIntervalMs: number, freshnessWindowMs: number): void {
+  if (!(Number.isSafeInteger(heartbeatIntervalMs) && heartbeatIntervalMs > 0)) {
+    throw new RangeError(`the heartbeat interval must be a positive number of milliseconds, got ${heartbeatIntervalMs}`);
+  }
+  if (!(Number.isSafeInteger(freshnessWindowMs) && freshnessWindowMs > heartbeatIntervalMs)) {
+    // A window no longer than the interval would leave users stale between two heartbeats.
+    throw new RangeError(`the freshness window (${freshnessWindowMs} ms) must be longer than the heartbeat interval (${heartbeatIntervalMs} ms)`);
+  }
 }
 
 /** The administrator's publisher. */
@@ -160,16 +209,27 @@ export class Publisher {
   readonly #admin: Admin;
   readonly #transport: Transport;
   readonly #staleAfterMs: number;
+  readonly #heartbeatIntervalMs: number;
+  readonly #freshnessWindowMs: number;
 
   constructor(admin: Admin, transport: Transport, options: PublisherOptions = {}) {
     this.#admin = admin;
     this.#transport = transport;
     this.#staleAfterMs = options.staleAfterMs ?? 7 * 86_400_000;
+    this.#heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+    this.#freshnessWindowMs = options.freshnessWindowMs ?? defaultFreshnessWindow(this.#heartbeatIntervalMs);
+    checkFreshnessOptions(this.#heartbeatIntervalMs, this.#freshnessWindowMs);
+  }
+
+  /** The heartbeat interval and the freshness window this publisher uses. */
+  get freshness(): { readonly heartbeatIntervalMs: number; readonly freshnessWindowMs: number } {
+    return { heartbeatIntervalMs: this.#heartbeatIntervalMs, freshnessWindowMs: this.#freshnessWindowMs };
   }
 
   /**
    * Publishes to every provisioned user whose view changed since its last file (or who asked for a
-   * resync), then writes the committed files to the transport.
+   * resync), and a heartbeat-only file to every other user in service whose latest file is at least
+   * the heartbeat interval old; then writes the committed files to the transport.
    */
   async publish(): Promise<PublishReport> {
     await this.flush();
@@ -235,8 +295,13 @@ export class Publisher {
         order: this.#admin.device.seal(keyIds.adminToUserKeyId, encodeDeleteOrder(serial, keyNumber), DELETE_ORDER_AAD),
       });
     }
-    if (kind === 'incremental' && records.length === 0) return null;
+    const publication = readPublication(db, userId, this.#staleAfterMs);
+    // A retired device gets nothing after its last file, heartbeats included.
+    const heartbeatOnly = records.length === 0 && exists && heartbeatDue(publication.context, now, this.#heartbeatIntervalMs);
+    if (kind === 'incremental' && records.length === 0 && !heartbeatOnly) return null;
     if (!exists && kind === 'resync' && records.length === 1 && viewText !== undefined) return null;
+    // Every file says when it was issued: last, after the records that change the replica.
+    records.push({ type: 'heartbeat', issuedAt: now, freshnessWindowMs: this.#freshnessWindowMs });
     const body = encodeRecords(records);
     const header = { kind, userId, serial, sequence, previousHash };
     const file = assembleUpdateFile(header, (aad) => this.#admin.device.seal(keyIds.adminToUserKeyId, body, aad), body.length + 28);
@@ -247,7 +312,7 @@ export class Publisher {
     db.run('INSERT INTO outbox (user_id, sequence, name, file_hash, bytes) VALUES (?, ?, ?, ?, ?)', [userId, sequence, name, fileHash(file), file]);
     for (const k of after.keys) db.run('INSERT OR IGNORE INTO delivered_keys (user_id, key_id) VALUES (?, ?)', [userId, k.id]);
     publicationEvent(db, userId, this.#staleAfterMs, { type: 'PUBLISH', sequence, now });
-    return { entry: { userId, sequence, kind, bytes: file.length }, name, file };
+    return { entry: { userId, sequence, kind, bytes: file.length, heartbeatOnly }, name, file };
   }
 
   /**

@@ -6,6 +6,13 @@
  * Key usage follows the model's usage table (`keyUsage` / `keyUsageAt`, NIST SP 800-57 Pt 1 §7):
  * encrypt only under an active key inside its cryptoperiod; decrypt under active, suspended or
  * deactivated keys; a compromised key only re-protects, inside the HSM; a destroyed key is gone.
+ *
+ * Freshness: encryption also needs a recent word from the administrator. Every update file carries
+ * a sealed heartbeat (when it was issued, and the installation's freshness window); the latest
+ * applied one is kept in the update state, and {@link User.encrypt} refuses with `NotFresh` once it
+ * is older than its window (`stalenessAt` of `model/updateProcessing.ts`): files withheld from the
+ * share — a rekey after a member left — no longer let the user encrypt under keys the removed
+ * member still holds. Decrypting and re-protecting stay possible.
  * @module
  */
 import type { SdCard } from '../../device/sdcard.ts';
@@ -16,8 +23,8 @@ import { isDeviceError } from '../../device/deviceError.ts';
 import { UPDATE_SEQUENCE_COUNTER } from '../../device/acknowledgement.ts';
 import { keyUsage } from '../../model/keyLifecycle.ts';
 import { persistSnapshot, restoreSnapshot } from '../../model/persistedSnapshot.ts';
-import { openingRefusal, updateProcessingMachine } from '../../model/updateProcessing.ts';
-import type { RefusalReason, UpdateProcessingSnapshot } from '../../model/updateProcessing.ts';
+import { openingRefusal, stalenessAt, updateProcessingMachine } from '../../model/updateProcessing.ts';
+import type { FreshnessStatement, RefusalReason, Staleness, UpdateProcessingSnapshot } from '../../model/updateProcessing.ts';
 import { encodeAckHeader } from '../protocol/ackFile.ts';
 import { ackFileName, ackStream, sequenceOfName, updateStream } from '../protocol/streams.ts';
 import type { Transport } from '../protocol/transport.ts';
@@ -207,8 +214,14 @@ export class User {
     });
   }
 
-  /** Encrypts `data` for `recipients` inside the HSM; the message names the key, never holds it. */
+  /**
+   * Encrypts `data` for `recipients` inside the HSM; the message names the key, never holds it.
+   * @throws SekeyError `NotFresh` when the latest update applied from the administrator is older
+   *   than the freshness window it carried (files may be withheld: sync first).
+   */
   encrypt(recipients: readonly UserId[], data: Uint8Array): Uint8Array {
+    // Freshness first: a view that may be old must not choose the key either.
+    this.#requireFresh();
     const choice = this.findKey(recipients);
     const aad = messageAad(choice.keyId);
     const { nonce, ciphertext } = this.#device.encrypt(deviceKeyNumber(choice.keyId), data, { aad });
@@ -236,6 +249,13 @@ export class User {
    * Re-protects a message under the best usable key of the same group, inside the HSM: the plaintext
    * never leaves the device. The way to rescue data under a compromised key (the original's
    * `secure_recrypt`).
+   *
+   * Not refused when the view is stale ({@link freshness}), although it protects: it is the rescue
+   * path. Its input is already under a key known to be compromised, so moving the data under the
+   * best key this device knows is never worse than leaving it where the attacker can read it, even
+   * if a withheld update would have named a newer key; refusing would hold the data hostage to the
+   * same withholding. Once synced, the user can re-protect again from the result if its key turns
+   * out to be superseded.
    */
   reprotect(message: Uint8Array): Uint8Array {
     const { keyId, nonce, ciphertext } = decodeMessage(message);
@@ -250,6 +270,30 @@ export class User {
       const out = this.#device.reencrypt(deviceKeyNumber(keyId), nonce, ciphertext, messageAad(keyId), deviceKeyNumber(fresh.keyId), messageAad(fresh.keyId));
       return encodeMessage(fresh.keyId, out.nonce, out.ciphertext);
     });
+  }
+
+  /**
+   * How fresh this user's view is: the latest heartbeat applied (null before any), and why the view
+   * is too old to encrypt under now (null when it is not).
+   */
+  freshness(): { readonly statement: FreshnessStatement | null; readonly staleness: Staleness | null } {
+    const context = this.#db.read((db) => this.#processing(db).context);
+    return { statement: context.freshness ?? null, staleness: stalenessAt(context, this.#clock.now()) };
+  }
+
+  /** Refuses with `NotFresh` when the view is too old to protect new data under. */
+  #requireFresh(): void {
+    const { staleness } = this.freshness();
+    if (staleness === null) return;
+    const sync = `sync (\`sekey user ${this.#userId} sync\`) to get the administrator's latest updates; if that brings nothing, the share may be withholding them: ask the administrator`;
+    if (staleness.reason === 'noStatement') {
+      throw new SekeyError('NotFresh', `no update applied on this device says when it was issued, so its view may be old: ${sync}`);
+    }
+    throw new SekeyError(
+      'NotFresh',
+      `the last authentic update from the administrator was issued ${isoTime(staleness.issuedAt)}, ${hours(staleness.ageMs)} ago; ` +
+        `this installation allows encrypting for ${hours(staleness.windowMs)} after it: ${sync}`,
+    );
   }
 
   /** Closes the replica (the original's `sekey_stop`). */
@@ -322,7 +366,10 @@ export class User {
         this.#db.transaction((db) => this.#saveProcessing(db, p));
         continue;
       }
-      [p] = transition(updateProcessingMachine, p, { type: 'APPLIED' });
+      // The file's heartbeat, if it has one, becomes the latest freshness statement (same commit).
+      const heartbeat = outcome.records.filter((r): r is Extract<UpdateRecord, { type: 'heartbeat' }> => r.type === 'heartbeat').at(-1);
+      const freshness = heartbeat ? { issuedAt: heartbeat.issuedAt, windowMs: heartbeat.freshnessWindowMs } : undefined;
+      [p] = transition(updateProcessingMachine, p, freshness ? { type: 'APPLIED', freshness } : { type: 'APPLIED' });
       this.#apply(outcome.records, p);
       applied.push(p.context.lastSequence);
       await this.#acknowledge(transport, p.context.lastSequence, fileHash(bytes));
@@ -500,5 +547,19 @@ function applyRecord(db: Database, rec: UpdateRecord): void {
     case 'eraseOrder':
       db.run("INSERT INTO pending_device_ops (kind, key_number, data) VALUES ('erase', ?, ?)", [rec.keyNumber, rec.order]);
       return;
+    case 'heartbeat':
+      // Not replica content: the machine's snapshot, saved in this same transaction, records it.
+      return;
   }
+}
+
+/** A time for a message: ISO 8601 to the minute, UTC. */
+function isoTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 16)}Z`;
+}
+
+/** A duration for a message, in hours (and days when it is long). */
+function hours(ms: number): string {
+  const h = Math.floor(ms / 3_600_000);
+  return h >= 48 && h % 24 === 0 ? `${h / 24} days` : h >= 48 ? `${Math.floor(h / 24)} days ${h % 24} h` : `${h} h`;
 }

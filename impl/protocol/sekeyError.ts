@@ -33,6 +33,14 @@ export const SEKEY_ERROR_CODES = [
    * @remedy Provision one: `sekey admin provision U`.
    */
   'NotProvisioned',
+  /**
+   * The latest update applied from the administrator is older than its freshness window (TUF's
+   * timestamp role): updates may be withheld, so new data is not encrypted until a sync. Decrypt
+   * and re-protect still work.
+   * @remedy Run `sync`; if nothing new arrives, the share may be withholding updates: ask the
+   * administrator (who runs `sekey admin publish` at least once per heartbeat interval).
+   */
+  'NotFresh',
 ] as const;
 /** An operational error code. */
 export type SekeyErrorCode = (typeof SEKEY_ERROR_CODES)[number];

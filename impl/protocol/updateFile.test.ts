@@ -45,6 +45,7 @@ const record: fc.Arbitrary<UpdateRecord> = fc.oneof(
   fc.record({ type: fc.constant('keyUpsert' as const), id, name: id, owner: id, algorithm: fc.constant('AES-256-GCM' as const), lifecycle: fc.string({ maxLength: 300 }) }),
   fc.record({ type: fc.constant('keyMaterial' as const), keyNumber: fc.nat({ max: 0xffff_ffff }), blob: bytes }),
   fc.record({ type: fc.constant('eraseOrder' as const), keyNumber: fc.nat({ max: 0xffff_ffff }), order: bytes }),
+  fc.record({ type: fc.constant('heartbeat' as const), issuedAt: fc.nat({ max: Number.MAX_SAFE_INTEGER }), freshnessWindowMs: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }) }),
 );
 
 describe('update file header', () => {
@@ -121,6 +122,9 @@ describe('update records', () => {
     expect(hex(key.subarray(0, 6))).toBe('07' + '2c' + '000007d1');
     const big = encodeRecords([{ type: 'keyDelete', id: 'k'.repeat(200) }]);
     expect(hex(big.subarray(0, 5))).toBe('06' + 'ca01' + 'c801');
+    // A heartbeat: type 9, length, issuedAt and freshnessWindowMs as varints (1 ms after the epoch, 3 days).
+    expect(hex(encodeRecords([{ type: 'heartbeat', issuedAt: 1, freshnessWindowMs: 259_200_000 }]))).toBe('09' + '05' + '01' + '80a8cc7b');
+    expect(() => encodeRecords([{ type: 'heartbeat', issuedAt: 1, freshnessWindowMs: 0 }])).toThrow(RangeError);
   });
 
   it('refuse anything malformed', () => {
@@ -135,7 +139,9 @@ describe('update records', () => {
     const badAlgorithm = group.slice();
     badAlgorithm[8] = 0x42;
     for (const [bad, why, truncated] of [
-      [unhex('0900'), /unknown record type/, false],
+      [unhex('0a00'), /unknown record type/, false],
+      [unhex('09020100'), /zero freshness window/, false],
+      [unhex('090101'), /input ends inside a varint/, true],
       [unhex('0001ff'), /reset record has trailing bytes/, false],
       [unhex('8000'), /shortest form/, false],
       [unhex('0205025531'), /byte field: 5 bytes needed, 3 left/, true],

@@ -15,7 +15,9 @@
  * ```
  * Records are typed, never SQL text (the original replayed SQL split on ';', B7): a varint type, a
  * varint length, then fields. Lengths are varints, so there is no 64 KiB limit (the original's
- * uint16 length silently truncated large updates, B6).
+ * uint16 length silently truncated large updates, B6). Every file the administrator publishes
+ * carries one `heartbeat` record: when it was issued and the installation's freshness window (TUF's
+ * timestamp role, against freeze attacks; see `model/updateProcessing.ts`, "Freshness").
  * @module
  */
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -48,9 +50,14 @@ export type UpdateRecord =
   /** A key for the recipient's HSM: AES-KW (RFC 3394) under the provisioned wrapping key. */
   | { readonly type: 'keyMaterial'; readonly keyNumber: number; readonly blob: Uint8Array }
   /** An order, sealed by the admin HSM, for the recipient's HSM to erase a key. */
-  | { readonly type: 'eraseOrder'; readonly keyNumber: number; readonly order: Uint8Array };
+  | { readonly type: 'eraseOrder'; readonly keyNumber: number; readonly order: Uint8Array }
+  /**
+   * When the administrator issued this file (its clock, ms since the epoch) and how long after that
+   * the recipient may still encrypt (ms, > 0): the file's heartbeat. Sealed with the rest of the body.
+   */
+  | { readonly type: 'heartbeat'; readonly issuedAt: number; readonly freshnessWindowMs: number };
 
-const RECORD_TYPES = ['reset', 'userUpsert', 'userDelete', 'groupUpsert', 'groupDelete', 'keyUpsert', 'keyDelete', 'keyMaterial', 'eraseOrder'] as const;
+const RECORD_TYPES = ['reset', 'userUpsert', 'userDelete', 'groupUpsert', 'groupDelete', 'keyUpsert', 'keyDelete', 'keyMaterial', 'eraseOrder', 'heartbeat'] as const;
 
 /** Why bytes are not a v1 update file. */
 export class UpdateFormatError extends Error {
@@ -124,6 +131,10 @@ export function encodeRecords(records: readonly UpdateRecord[]): Uint8Array {
       case 'eraseOrder':
         f.u32be(rec.keyNumber).bytes(rec.order);
         break;
+      case 'heartbeat':
+        if (!(rec.freshnessWindowMs > 0)) throw new RangeError(`freshnessWindowMs must be positive, got ${rec.freshnessWindowMs}`);
+        f.varint(rec.issuedAt).varint(rec.freshnessWindowMs);
+        break;
     }
     w.varint(RECORD_TYPES.indexOf(rec.type)).lenBytes(f.finish());
   }
@@ -179,6 +190,13 @@ export function decodeRecords(body: Uint8Array): UpdateRecord[] {
         case 'eraseOrder':
           rec = { type, keyNumber: f.u32be(), order: f.rest() };
           break;
+        case 'heartbeat': {
+          const issuedAt = f.varint();
+          const freshnessWindowMs = f.varint();
+          if (freshnessWindowMs === 0) throw new UpdateFormatError('heartbeat with a zero freshness window', false);
+          rec = { type, issuedAt, freshnessWindowMs };
+          break;
+        }
         default:
           throw new UpdateFormatError('unknown record type', false);
       }
