@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { initialTransition, transition } from 'xstate';
 import { explore, summarize } from './exhaustive.testkit.ts';
-import { PUBLICATION_STATES, publicationMachine } from './publication.ts';
+import { PUBLICATION_STATES, heartbeatDue, publicationMachine } from './publication.ts';
 import type { PublicationEvent, PublicationSnapshot } from './publication.ts';
 
 const input = { userId: 'U1', staleAfterMs: 100 };
@@ -60,5 +60,16 @@ describe('publication', () => {
     expect(e.unexercisedEdges).toEqual([]);
     expect(e.refusalsThatChanged).toEqual([]);
     expect(e.uncoveredUnhandledPairs).toEqual([]);
+  });
+
+  test('a heartbeat is due once the latest file is an interval old, never before the first file', () => {
+    expect(heartbeatDue(run([]).context, 1000, 100)).toBe(false);
+    const published = run([publish(1, 0), ack(1, 10), publish(2, 50)]);
+    expect(published.context.lastPublishedAt).toBe(50);
+    expect(heartbeatDue(published.context, 149, 100)).toBe(false);
+    expect(heartbeatDue(published.context, 150, 100)).toBe(true);
+    // A snapshot saved before heartbeats existed has no time of its last file: due at once.
+    const { lastPublishedAt: _dropped, ...old } = published.context;
+    expect(heartbeatDue(old as typeof published.context, 51, 100)).toBe(true);
   });
 });

@@ -9,6 +9,7 @@ import {
   UPDATE_STATES,
   openingRefusal,
   refusalFor,
+  stalenessAt,
   updateProcessingMachine,
 } from './updateProcessing.ts';
 import type { UpdateEvent, UpdateProcessingInput, UpdateProcessingSnapshot, VerifiedFacts } from './updateProcessing.ts';
@@ -213,5 +214,24 @@ describe('updateProcessing', () => {
     expect(e.unexercisedEdges).toEqual([]);
     expect(e.refusalsThatChanged).toEqual([]);
     expect(e.uncoveredUnhandledPairs).toEqual([]);
+  });
+
+  test('freshness: the latest applied heartbeat is kept; the view is stale once it is older than its window', () => {
+    const beat = (issuedAt: number, windowMs = 100): UpdateEvent => ({ type: 'APPLIED', freshness: { issuedAt, windowMs } });
+    // Nothing applied: not judged.
+    expect(stalenessAt(run([]).context, 1e12)).toBeNull();
+    const one = run([...file({ sequence: 1 }), beat(1000)]);
+    expect(one.context.freshness).toEqual({ issuedAt: 1000, windowMs: 100 });
+    expect(stalenessAt(one.context, 1100)).toBeNull();
+    expect(stalenessAt(one.context, 900)).toBeNull(); // a user clock behind the admin's
+    expect(stalenessAt(one.context, 1101)).toEqual({ reason: 'expired', issuedAt: 1000, windowMs: 100, ageMs: 101 });
+    // The next file's heartbeat replaces it, even an earlier one (the admin's latest word); a file
+    // without a heartbeat keeps it; a refused file changes nothing.
+    const two = run([...file({ sequence: 1 }), beat(1000), ...file({ sequence: 2 }), beat(900, 500)]);
+    expect(two.context.freshness).toEqual({ issuedAt: 900, windowMs: 500 });
+    expect(run([...file({ sequence: 1 }), beat(1000), ...file({ sequence: 2 }), applied]).context.freshness).toEqual({ issuedAt: 1000, windowMs: 100 });
+    expect(run([...file({ sequence: 1 }), beat(1000), ...file({ sequence: 3 })]).context.freshness).toEqual({ issuedAt: 1000, windowMs: 100 });
+    // Files applied, none with a heartbeat (a replica of a version before them): stale.
+    expect(stalenessAt(run([...file({ sequence: 1 }), applied]).context, 0)).toEqual({ reason: 'noStatement' });
   });
 });

@@ -1,0 +1,281 @@
+/**
+ * Freshness against withheld updates (TUF's timestamp role): heartbeats in every update file,
+ * heartbeat-only files when a user's latest file is old, and `NotFresh` refusals of encryption once
+ * the latest applied heartbeat is older than its window.
+ */
+import { describe, expect, test } from 'vitest';
+import { KmsError } from '../../model/kms.ts';
+import { SekeyError } from '../protocol/sekeyError.ts';
+import { updateFileName, updateStream } from '../protocol/streams.ts';
+import { NO_PREVIOUS_FILE, assembleUpdateFile, encodeRecords } from '../protocol/updateFile.ts';
+import { MemoryTransport } from '../protocol/transport.ts';
+import { Publisher, checkFreshnessOptions, defaultFreshnessWindow } from './publisher.ts';
+import type { User } from './user.ts';
+import { newTeam } from './world.testkit.ts';
+import type { World } from './world.testkit.ts';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const text = (s: string) => new TextEncoder().encode(s);
+const read = (b: Uint8Array) => new TextDecoder().decode(b);
+
+const code = (fn: () => unknown): string => {
+  try {
+    fn();
+    return 'ok';
+  } catch (e) {
+    if (e instanceof KmsError || e instanceof SekeyError) return e.code;
+    throw e;
+  }
+};
+
+const message = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return expect.unreachable();
+};
+
+/** Alice, bob and carol in G1 with an active key, synced by files at the start. */
+async function team(): Promise<{ w: World; alice: User; bob: User; carol: User }> {
+  const w = await newTeam();
+  w.admin.activateKey(w.admin.addKey('G1', 'first'));
+  await w.syncByFiles();
+  return { w, alice: w.users.get('U1')!, bob: w.users.get('U2')!, carol: w.users.get('U3')! };
+}
+
+/** The name of the latest file in `userId`'s stream. */
+async function latestFile(w: World, userId: string): Promise<string> {
+  return (await w.transport.list(updateStream(userId))).at(-1)!;
+}
+
+describe('freshness against withheld updates', () => {
+  test('a withheld rekey stops encryption once the window passes (NotFresh), decrypt still works; restored and synced, encryption works again', async () => {
+    const { w, alice, bob, carol } = await team();
+    const start = w.clock.now();
+    const early = alice.encrypt(['U2', 'U3'], text('before carol left'));
+    const oldKey = alice.findKey(['U2']).keyId;
+
+    w.admin.removeMember('G1', 'U3');
+    await w.publisher.publish();
+    // The attacker on the share deletes alice's rekey file, and deletes it again each time the
+    // administrator's publish writes it back (flush): alice never sees it.
+    const rekey = await latestFile(w, 'U1');
+    const withhold = async () => w.transport.remove(updateStream('U1'), rekey);
+    await withhold();
+    const cron = async () => {
+      await w.publisher.publish();
+      await withhold();
+      await alice.sync(w.transport);
+      await bob.sync(w.transport);
+      await w.publisher.collectAcknowledgements();
+    };
+
+    // Within the window alice still encrypts under the old key (the exposure is bounded, not zero).
+    for (let day = 1; day <= 3; day++) {
+      w.clock.advance(DAY);
+      await cron();
+      expect(alice.encrypt(['U2'], text(`day ${day}`)).length).toBeGreaterThan(0);
+      expect(alice.findKey(['U2']).keyId).toBe(oldKey);
+    }
+    // Heartbeats reached alice's stream every day, but each one is a gap behind the withheld file.
+    expect(alice.appliedSequence).toBe(1);
+    const refused = await alice.sync(w.transport);
+    expect(refused.applied).toEqual([]);
+    expect(alice.blocked).toBe(false);
+    expect(bob.appliedSequence).toBe(5);
+
+    w.clock.set(start + w.publisher.freshness.freshnessWindowMs + 1);
+    expect(code(() => alice.encrypt(['U2'], text('too late')))).toBe('NotFresh');
+    expect(message(() => alice.encrypt(['U2'], text('too late')))).toBe(
+      'the last authentic update from the administrator was issued 2026-01-01T00:00Z, 3 days ago; this installation allows encrypting for 3 days after it: ' +
+        "sync (`sekey user U1 sync`) to get the administrator's latest updates; if that brings nothing, the share may be withholding them: ask the administrator",
+    );
+    expect(alice.freshness().staleness).toEqual({ reason: 'expired', issuedAt: start, windowMs: 3 * DAY, ageMs: 3 * DAY + 1 });
+    // Decrypt stays possible; bob, who got every file, still encrypts.
+    expect(read(alice.decrypt(early))).toBe('before carol left');
+    expect(read(bob.decrypt(early))).toBe('before carol left');
+    expect(code(() => bob.encrypt(['U1'], text('bob is fresh')))).toBe('ok');
+
+    // The file comes back; a sync applies it and the heartbeats behind it: encryption works again,
+    // under the new key, which carol does not hold.
+    await w.publisher.flush();
+    const back = await alice.sync(w.transport);
+    expect(back.applied).toEqual([2, 3, 4, 5]);
+    const after = alice.encrypt(['U2'], text('carol left'));
+    expect(alice.findKey(['U2']).keyId).not.toBe(oldKey);
+    expect(read(bob.decrypt(after))).toBe('carol left');
+    expect(code(() => carol.decrypt(after))).toBe('KeyUnavailable');
+  });
+
+  test('heartbeats are published only when due, only to users in service, and only with what is due', async () => {
+    const { w } = await team();
+    expect((await w.publisher.publish()).published).toEqual([]);
+    w.clock.advance(DAY - 1);
+    expect((await w.publisher.publish()).published).toEqual([]);
+    w.clock.advance(1);
+    const beat = await w.publisher.publish();
+    expect(beat.published.map((p) => [p.userId, p.kind, p.heartbeatOnly])).toEqual([
+      ['U1', 'incremental', true],
+      ['U2', 'incremental', true],
+      ['U3', 'incremental', true],
+    ]);
+    // A heartbeat-only file is small: header, seal and one record.
+    expect(beat.published.every((p) => p.bytes < 160)).toBe(true);
+    expect((await w.publisher.publish()).published).toEqual([]);
+    // Half a day later alice and bob get a change; at the next day only carol's heartbeat is due.
+    w.clock.advance(DAY / 2);
+    w.admin.addGroup('G2', 'pair', { maxKeys: 1, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: DAY });
+    w.admin.addMember('G2', 'U1');
+    w.admin.addMember('G2', 'U2');
+    const change = await w.publisher.publish();
+    expect(change.published.map((p) => [p.userId, p.heartbeatOnly])).toEqual([
+      ['U1', false],
+      ['U2', false],
+    ]);
+    w.clock.advance(DAY / 2);
+    expect((await w.publisher.publish()).published.map((p) => [p.userId, p.heartbeatOnly])).toEqual([['U3', true]]);
+    // A deleted user's device is retired: its last file, then nothing, heartbeats included.
+    w.admin.deleteUser('U3');
+    expect((await w.publisher.publish()).published.map((p) => [p.userId, p.kind, p.heartbeatOnly])).toEqual([
+      ['U1', 'incremental', false],
+      ['U2', 'incremental', false],
+      ['U3', 'incremental', false],
+    ]);
+    w.clock.advance(5 * DAY);
+    expect((await w.publisher.publish()).published.map((p) => p.userId)).toEqual(['U1', 'U2']);
+    // Heartbeats are acknowledged like every file; a user who never acknowledges them turns stale.
+    for (const u of ['U1', 'U2']) await w.users.get(u)!.sync(w.transport);
+    await w.publisher.collectAcknowledgements();
+    expect(w.publisher.publicationStates().filter((p) => p.userId !== 'U3').map((p) => p.state)).toEqual(['acknowledged', 'acknowledged']);
+  });
+
+  test('a heartbeat-only file applies, is acknowledged, and refreshes freshness', async () => {
+    const { w, alice } = await team();
+    const first = alice.freshness().statement!;
+    expect(first).toEqual({ issuedAt: w.clock.now(), windowMs: 3 * DAY });
+    w.clock.advance(2 * DAY + 12 * HOUR);
+    const beat = await w.publisher.publish();
+    expect(beat.published.every((p) => p.heartbeatOnly)).toBe(true);
+    const report = await alice.sync(w.transport);
+    expect(report.applied).toEqual([2]);
+    expect(alice.freshness()).toEqual({ statement: { issuedAt: w.clock.now(), windowMs: 3 * DAY }, staleness: null });
+    await w.publisher.collectAcknowledgements();
+    expect(w.publisher.publicationStates().find((p) => p.userId === 'U1')).toMatchObject({ state: 'acknowledged', acknowledged: 2 });
+    // Four days after the last change, one and a half after the heartbeat: still fresh.
+    w.clock.advance(DAY + 12 * HOUR);
+    expect(code(() => alice.encrypt(['U2'], text('fresh')))).toBe('ok');
+    // Bob did not sync the heartbeat: for him the last word is four days old.
+    expect(code(() => w.users.get('U2')!.encrypt(['U1'], text('stale')))).toBe('NotFresh');
+    expect(w.users.get('U2')!.freshness().staleness).toMatchObject({ reason: 'expired', ageMs: 4 * DAY });
+  });
+
+  test('a replayed, forged or misaddressed heartbeat does not refresh freshness', async () => {
+    const { w, alice } = await team();
+    w.clock.advance(DAY);
+    await w.publisher.publish();
+    const heartbeatName = await latestFile(w, 'U1');
+    const heartbeat = (await w.transport.read(updateStream('U1'), heartbeatName))!;
+    await alice.sync(w.transport);
+    const applied = alice.freshness().statement;
+    w.clock.advance(3 * DAY + 1);
+    expect(code(() => alice.encrypt(['U2'], text('x')))).toBe('NotFresh');
+
+    // The administrator's next heartbeat to alice is withheld; the share offers instead:
+    await w.publisher.publish();
+    await w.transport.remove(updateStream('U1'), await latestFile(w, 'U1'));
+    // replayed: the applied heartbeat again, under the next name;
+    await w.transport.write(updateStream('U1'), updateFileName(alice.appliedSequence + 1, 'incremental'), heartbeat);
+    // misaddressed: bob's genuine heartbeat of the same round, which alice's HSM cannot open;
+    const bobsBeat = (await w.transport.read(updateStream('U2'), await latestFile(w, 'U2')))!;
+    await w.transport.write(updateStream('U1'), updateFileName(alice.appliedSequence + 2, 'incremental'), bobsBeat);
+    // forged: a heartbeat "issued now" with a year's window, sealed by a device the attacker controls
+    // (bob's), which can only seal under its user→admin key.
+    const bob = w.users.get('U2')!;
+    const body = encodeRecords([{ type: 'heartbeat', issuedAt: w.clock.now(), freshnessWindowMs: 365 * DAY }]);
+    const header = { kind: 'resync' as const, userId: 'U1', serial: alice.device.serial, sequence: 99, previousHash: NO_PREVIOUS_FILE };
+    const forged = assembleUpdateFile(header, (aad) => bob.device.seal(bob.keyIds.userToAdminKeyId, body, aad), body.length + 28);
+    await w.transport.write(updateStream('U1'), updateFileName(99, 'resync'), forged);
+
+    const report = await alice.sync(w.transport);
+    expect(report.applied).toEqual([]);
+    expect(report.refused.map((r) => r.reason)).toEqual(['replayed', 'forged', 'forged']);
+    expect(alice.freshness().statement).toEqual(applied);
+    expect(code(() => alice.encrypt(['U2'], text('x')))).toBe('NotFresh');
+  });
+
+  test('re-protecting stays possible when the view is stale: it is the rescue path', async () => {
+    const { w, alice, bob } = await team();
+    const secret = alice.encrypt(['U2', 'U3'], text('rescue me'));
+    const { keyId } = alice.findKey(['U2', 'U3']);
+    w.admin.compromiseKey(keyId);
+    await w.syncByFiles();
+    // The administrator publishes nothing more (no cron): four days later alice's view is stale.
+    w.clock.advance(4 * DAY);
+    expect(code(() => alice.encrypt(['U2'], text('new')))).toBe('NotFresh');
+    const rescued = alice.reprotect(secret);
+    expect(read(bob.decrypt(rescued))).toBe('rescue me');
+    expect(code(() => bob.decrypt(secret))).toBe('UsageNotAllowed');
+  });
+
+  test('a replica whose files carried no heartbeat (written before heartbeats) must sync before encrypting', async () => {
+    const { w, alice } = await team();
+    const hw = w.hardware.get('U1')!;
+    alice.close();
+    // Rewrite the saved update state as a version without heartbeats left it.
+    const { EncryptedDatabase } = await import('../db/encryptedDatabase.ts');
+    const { secubeDatabaseDevice } = await import('../db/secubeDatabaseDevice.ts');
+    const { User } = await import('./user.ts');
+    const db = await EncryptedDatabase.open(secubeDatabaseDevice(alice.device), hw.sd);
+    db.transaction((d) => {
+      const saved = JSON.parse(String(d.exec('SELECT snapshot FROM update_state')[0]!.values[0]![0])) as { context: Record<string, unknown> };
+      delete saved.context['freshness'];
+      d.run('UPDATE update_state SET snapshot = ?', [JSON.stringify(saved)]);
+    });
+    db.close();
+    const old = await User.open({ device: alice.device, sd: hw.sd, clock: w.clock });
+    expect(old.freshness()).toEqual({ statement: null, staleness: { reason: 'noStatement' } });
+    expect(message(() => old.encrypt(['U2'], text('x')))).toMatch(/^no update applied on this device says when it was issued, so its view may be old: sync/);
+    // The administrator's publication state from that version has no time of its last file either:
+    // a heartbeat is due at once.
+    w.admin.transaction('test: a publication state saved before heartbeats', {}, (d) => {
+      const saved = JSON.parse(String(d.exec("SELECT snapshot FROM publication WHERE user_id = 'U1'")[0]!.values[0]![0])) as { context: Record<string, unknown> };
+      delete saved.context['lastPublishedAt'];
+      d.run("UPDATE publication SET snapshot = ? WHERE user_id = 'U1'", [JSON.stringify(saved)]);
+    });
+    expect((await w.publisher.publish()).published.map((p) => [p.userId, p.heartbeatOnly])).toEqual([['U1', true]]);
+    await old.sync(w.transport);
+    expect(code(() => old.encrypt(['U2'], text('x')))).toBe('ok');
+  });
+
+  test('a device that applied no file is not judged; the in-process snapshot path is unaffected', async () => {
+    const w = await newTeam();
+    w.admin.activateKey(w.admin.addKey('G1', 'k'));
+    w.syncAll();
+    w.clock.advance(30 * DAY - 1);
+    const alice = w.users.get('U1')!;
+    expect(alice.freshness()).toEqual({ statement: null, staleness: null });
+    expect(code(() => alice.encrypt(['U2'], text('in process')))).toBe('ok');
+  });
+
+  test('the heartbeat interval and freshness window are options; the window travels in the heartbeat', async () => {
+    expect(defaultFreshnessWindow(DAY)).toBe(3 * DAY);
+    expect(() => checkFreshnessOptions(DAY, DAY)).toThrow(/longer than the heartbeat interval/);
+    expect(() => checkFreshnessOptions(0, DAY)).toThrow(/positive/);
+    const { w, alice } = await team();
+    expect(() => new Publisher(w.admin, w.transport, { heartbeatIntervalMs: 2 * DAY, freshnessWindowMs: DAY })).toThrow(RangeError);
+    const hourly = new Publisher(w.admin, w.transport, { heartbeatIntervalMs: HOUR, freshnessWindowMs: 5 * HOUR });
+    expect(hourly.freshness).toEqual({ heartbeatIntervalMs: HOUR, freshnessWindowMs: 5 * HOUR });
+    expect(new Publisher(w.admin, new MemoryTransport(), { heartbeatIntervalMs: HOUR }).freshness.freshnessWindowMs).toBe(3 * HOUR);
+    w.clock.advance(HOUR);
+    expect((await hourly.publish()).published.map((p) => p.heartbeatOnly)).toEqual([true, true, true]);
+    await alice.sync(w.transport);
+    expect(alice.freshness().statement).toEqual({ issuedAt: w.clock.now(), windowMs: 5 * HOUR });
+    w.clock.advance(5 * HOUR);
+    expect(code(() => alice.encrypt(['U2'], text('x')))).toBe('ok');
+    w.clock.advance(1);
+    expect(code(() => alice.encrypt(['U2'], text('x')))).toBe('NotFresh');
+  });
+});
