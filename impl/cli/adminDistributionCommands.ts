@@ -13,7 +13,7 @@ import { bytes, json, table, when } from './format.ts';
 /** One line saying what a publish wrote. */
 export function describePublish(report: PublishReport): string {
   if (report.published.length === 0) return "published: nothing (no provisioned user's view changed)";
-  const files = report.published.map((p) => `${p.userId} #${p.sequence}${p.kind === 'resync' ? ' resync' : ''} (${bytes(p.bytes)})`);
+  const files = report.published.map((p) => `${p.userId} #${p.sequence}${p.kind === 'resync' ? ' resync' : ''}${p.heartbeatOnly ? ' heartbeat' : ''} (${bytes(p.bytes)})`);
   return `published: ${files.join(', ')}`;
 }
 
@@ -22,7 +22,12 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
   {
     name: 'publish',
     args: '',
-    summary: 'write an update file to the share for every user whose view changed',
+    summary: 'write an update file to the share for every user whose view changed, a heartbeat to every user whose latest file is old',
+    help: [
+      'Every file carries a heartbeat (when it was issued); users refuse to encrypt once the latest one they',
+      'applied is older than the installation\'s freshness window. Run this from cron at least once per',
+      'heartbeat interval (e.g. hourly), so that users who sync keep encrypting: `sekey admin publish --pin …`.',
+    ].join('\n'),
     mutates: false,
     lists: true,
     prepare: (_args, { json: asJson }) => async ({ session, io }) => {

@@ -16,9 +16,11 @@ import { durationValue } from './argValues.ts';
 import type { CliIo } from './cliIo.ts';
 import { requireFactory, takeGlobalOptions } from './globalOptions.ts';
 import { openFactory } from '../host/manufacturerFile.ts';
+import { freshnessOf } from '../host/installationConfig.ts';
 
 /** The synopsis of `admin init`. */
-export const ADMIN_INIT_ARGS = '--admin-pin PIN --user-pin PIN [--factory DIR] [--share DIR] [--clock system|manual] [--stale-after DURATION]';
+export const ADMIN_INIT_ARGS =
+  '--admin-pin PIN --user-pin PIN [--factory DIR] [--share DIR] [--clock system|manual] [--stale-after DURATION] [--heartbeat DURATION] [--freshness DURATION]';
 
 /** The help of `admin init`. */
 export const ADMIN_INIT_HELP = [
@@ -32,6 +34,11 @@ export const ADMIN_INIT_HELP = [
   '  --clock system|manual   system: the host clock (default); manual: time moves only with --at',
   '                          (default when --at is given: simulations and demos)',
   '  --stale-after DURATION  a user who leaves an update unacknowledged this long is stale (default 7d)',
+  '  --heartbeat DURATION    publish sends a heartbeat-only file to a user whose latest file is this old',
+  '                          (default 1d); run `sekey admin publish` from cron at least this often',
+  '  --freshness DURATION    users refuse to encrypt (NotFresh) when the latest update they applied is older',
+  '                          than this: withheld updates are noticed (default 3 × the heartbeat interval;',
+  '                          must be longer than it). Installation-wide; carried in every heartbeat',
   '  --home DIR, --at TIME   as for every command',
 ].join('\n');
 
@@ -44,10 +51,20 @@ export async function runAdminInit(args: Args, io: CliIo): Promise<number> {
   const clock = args.option('--clock');
   const staleAfter = args.option('--stale-after');
   const factoryOption = args.option('--factory');
+  const heartbeat = args.option('--heartbeat');
+  const freshness = args.option('--freshness');
   args.done();
   if (global.pin !== undefined) throw new UsageError('init sets the PINs: use --admin-pin and --user-pin, not --pin');
   if (adminPin === undefined || userPin === undefined) throw new UsageError('init sets the admin HSM\'s PINs: give both --admin-pin PIN and --user-pin PIN');
   if (clock !== undefined && clock !== 'system' && clock !== 'manual') throw new UsageError(`--clock must be system or manual, got '${clock}'`);
+  const timings = {
+    ...(heartbeat === undefined ? {} : { heartbeatIntervalMs: durationValue(heartbeat, '--heartbeat') }),
+    ...(freshness === undefined ? {} : { freshnessWindowMs: durationValue(freshness, '--freshness') }),
+  };
+  const { heartbeatIntervalMs, freshnessWindowMs } = freshnessOf(timings);
+  if (freshnessWindowMs <= heartbeatIntervalMs) {
+    throw new UsageError(`--freshness (${formatDuration(freshnessWindowMs)}) must be longer than the heartbeat interval (${formatDuration(heartbeatIntervalMs)})`);
+  }
   const factory = requireFactory(factoryOption, io.env, io.cwd, 'init');
   const manufacturer = openFactory(factory, global.home);
   const installation = await Installation.init(
@@ -59,6 +76,7 @@ export async function runAdminInit(args: Args, io: CliIo): Promise<number> {
       ...(share === undefined ? {} : { share: resolve(io.cwd, share) }),
       ...(clock === undefined ? {} : { clock }),
       ...(staleAfter === undefined ? {} : { staleAfterMs: durationValue(staleAfter, '--stale-after') }),
+      ...timings,
     },
     {
       ...(global.at === undefined ? {} : { at: global.at }),
@@ -73,5 +91,7 @@ export async function runAdminInit(args: Args, io: CliIo): Promise<number> {
   io.out(`  share     ${installation.sharePath(config)}`);
   io.out(`  clock     ${config.clock}${config.clock === 'manual' ? ' (moves only with --at)' : ''}, now ${formatTime(config.lastTime)}`);
   io.out(`  stale after ${formatDuration(config.staleAfterMs)} without acknowledgement`);
+  const f = freshnessOf(config);
+  io.out(`  heartbeat every ${formatDuration(f.heartbeatIntervalMs)} (run \`sekey admin publish\` from cron); users encrypt for ${formatDuration(f.freshnessWindowMs)} after the latest`);
   return 0;
 }

@@ -310,6 +310,8 @@ describe('sekey on a persistent installation', () => {
     expect(refused.code).toBe(1);
     expect(refused.err).toMatch(/refused 000000000003\.update: corrupt$/);
     await run('user', 'U1', 'sync');
+    // Carol, out of G1, still gets heartbeats: she must sync them too, or she turns stale as well.
+    await run('user', 'U3', 'sync');
     await run('admin', 'collect-acks');
     expect((await run('admin', 'stale', ...at('+8d'))).out).toContain('stale (no acknowledgement for 7 days): U2');
     expect((await run('admin', 'resync', 'U2')).out).toMatch(/published: .*U2 #4 resync/);
@@ -589,5 +591,58 @@ describe('sekey on a hostile share', () => {
       }
       expect((await run(...argv)).code).toBe(0);
     }
+  });
+});
+
+describe('freshness: heartbeats and NotFresh on a persistent installation', () => {
+  test('init takes --heartbeat and --freshness; publish sends heartbeats; a user who misses them may not encrypt until it syncs', async () => {
+    const home = join(tempDir(), 'home');
+    const desk = tempDir();
+    const factory = join(tempDir(), 'factory');
+    expect((await sekey(['factory', 'init', '--dir', factory])).code).toBe(0);
+    const env = { SEKEY_HOME: home, SEKEY_FACTORY: factory, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_USER_PIN: USER_PIN };
+    const run = (...argv: string[]) => sekey(argv, { env, cwd: desk });
+    const init = (...extra: string[]) => run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--at', '2026-01-05T09:00Z', ...extra);
+    const tooShort = await init('--freshness', '12h');
+    expect(tooShort.code).toBe(2);
+    expect(tooShort.err).toContain('--freshness (12h) must be longer than the heartbeat interval (1d)');
+    const made = await init('--heartbeat', '12h', '--freshness', '2d');
+    expect(made.code).toBe(0);
+    expect(made.out).toContain('heartbeat every 12h (run `sekey admin publish` from cron); users encrypt for 2d after the latest');
+    const config = JSON.parse(readFileSync(join(home, 'installation.json'), 'utf8')) as Record<string, unknown>;
+    expect(config).toMatchObject({ heartbeatIntervalMs: 12 * 3_600_000, freshnessWindowMs: 2 * 86_400_000 });
+    expect((await run('admin', 'publish', '--help')).out).toContain('from cron');
+
+    for (const [id, name] of [['U1', 'alice'], ['U2', 'bob']] as const) await run('admin', 'add-user', id, name, '--no-publish');
+    await run('admin', 'add-group', 'G1', 'pair', '--max-keys', '2', '--cryptoperiod', '30d', '--no-publish');
+    for (const u of ['U1', 'U2']) {
+      await run('admin', 'add-member', 'G1', u, '--no-publish');
+      expect((await run('admin', 'provision', u, '--user-pin', USER_PIN, '--device-admin-pin', DEVICE_ADMIN_PIN, '--no-publish')).code).toBe(0);
+    }
+    await run('admin', 'activate-key', (/K\d+/.exec((await run('admin', 'add-key', 'G1', 'k', '--no-publish')).out) as RegExpExecArray)[0]);
+    for (const u of ['U1', 'U2']) expect((await run('user', u, 'sync')).code).toBe(0);
+    writeFileSync(join(desk, 'note.txt'), 'hello');
+    expect((await run('user', 'U1', 'encrypt', '--to', 'U2', 'note.txt', 'note.skm')).code).toBe(0);
+
+    expect((await run('admin', 'publish', '--at', '+11h')).out).toBe("published: nothing (no provisioned user's view changed)");
+    expect((await run('admin', 'publish', '--at', '+1h')).out).toMatch(/^published: U1 #2 heartbeat \(\d+ B\), U2 #2 heartbeat \(\d+ B\)$/);
+    await run('user', 'U2', 'sync');
+    // Alice misses that heartbeat: two days and a minute after her last update, she may not encrypt.
+    const late = await run('user', 'U1', 'encrypt', '--to', 'U2', 'note.txt', 'late.skm', '--at', '+2161m');
+    expect(late.code).toBe(1);
+    expect(late.err).toBe(
+      'sekey user U1 encrypt: NotFresh: the last authentic update from the administrator was issued 2026-01-05T09:00Z, 2 days ago; ' +
+        "this installation allows encrypting for 2 days after it: sync (`sekey user U1 sync`) to get the administrator's latest updates; " +
+        'if that brings nothing, the share may be withholding them: ask the administrator',
+    );
+    expect(existsSync(join(desk, 'late.skm'))).toBe(false);
+    expect((await run('user', 'U1', 'status')).out).toContain('NOT FRESH: latest update issued 2026-01-05 09:00Z, window 2d; encryption is refused until a sync brings a newer one');
+    expect((await run('user', 'U1', 'decrypt', 'note.skm', 'note-out.txt')).code).toBe(0);
+    // Bob synced the heartbeat: still fresh.
+    expect((await run('user', 'U2', 'encrypt', '--to', 'U1', 'note.txt', 'bob.skm')).code).toBe(0);
+    // Alice syncs; the heartbeat she missed is there: fresh again.
+    expect((await run('user', 'U1', 'sync')).out).toBe('applied #2; now at update #2');
+    expect((await run('user', 'U1', 'status')).out).not.toContain('NOT FRESH');
+    expect((await run('user', 'U1', 'encrypt', '--to', 'U2', 'note.txt', 'late.skm')).code).toBe(0);
   });
 });

@@ -57,6 +57,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         groups: user.groups().map((g) => g.id),
         keys: user.keys().length,
         pendingDeviceWork: user.pendingDeviceWork(),
+        freshness: user.freshness(),
       };
       if (asJson) {
         io.out(json(status));
@@ -67,6 +68,12 @@ export const USER_COMMANDS: readonly UserCommand[] = [
       io.out(`  groups ${ids(status.groups)}; ${status.keys} key${status.keys === 1 ? '' : 's'} held`);
       const owed = status.pendingDeviceWork;
       if (owed.operations > 0) io.out(`  HSM work owed by an applied update: ${owed.operations} operation(s)${owed.error ? ` — stuck: ${owed.error}` : ''}`);
+      // Shown only when it matters, like the owed HSM work: encryption is refused until a sync.
+      const { statement, staleness } = status.freshness;
+      if (staleness !== null) {
+        const since = statement === null ? 'no applied update says when it was issued' : `latest update issued ${when(statement.issuedAt)}, window ${formatDuration(statement.windowMs)}`;
+        io.out(`  NOT FRESH: ${since}; encryption is refused until a sync brings a newer one`);
+      }
     },
   },
   {

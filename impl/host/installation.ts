@@ -50,10 +50,10 @@ import type { DurablePoints } from './durablePoints.ts';
 import { provisionUser } from '../kms/distribution.ts';
 import type { ProvisioningRecord } from '../kms/distribution.ts';
 import { lockHome } from './homeLock.ts';
-import { INSTALLATION_FORMAT, readInstallationConfig, writeInstallationConfig } from './installationConfig.ts';
+import { INSTALLATION_FORMAT, freshnessOf, readInstallationConfig, writeInstallationConfig } from './installationConfig.ts';
 import type { ClockMode, InstallationConfig } from './installationConfig.ts';
 import { InstallationError } from './installationError.ts';
-import { Publisher } from '../kms/publisher.ts';
+import { Publisher, checkFreshnessOptions } from '../kms/publisher.ts';
 import { DirectoryTransport } from './directoryTransport.ts';
 import type { SkippedShareEntry } from './directoryTransport.ts';
 import type { Manufacturer } from '../../device/attestation.ts';
@@ -114,6 +114,10 @@ export interface InitOptions {
    * its public key.
    */
   readonly manufacturer: Manufacturer;
+  /** Heartbeat interval (default 1 day). */
+  readonly heartbeatIntervalMs?: number;
+  /** Freshness window (default 3 heartbeat intervals); must exceed the interval. */
+  readonly freshnessWindowMs?: number;
 }
 
 /** PINs of a user HSM being provisioned. */
@@ -226,6 +230,9 @@ export class Installation {
    * @throws InstallationError `AlreadyInitialized` when `home` holds one.
    */
   static async init(home: string, init: InitOptions, options: InstallationOptions = {}): Promise<Installation> {
+    const timings = freshnessOf(init);
+    // RangeError before anything is created: a window no longer than the interval cannot work.
+    checkFreshnessOptions(timings.heartbeatIntervalMs, timings.freshnessWindowMs);
     const installation = new Installation(home, options);
     const root = installation.home;
     mkdirSync(root, { recursive: true });
@@ -257,6 +264,7 @@ export class Installation {
         clock: mode,
         lastTime: clock.latest,
         staleAfterMs: init.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
+        ...timings,
         createdAt: start,
       });
       options.observer?.(report);
@@ -293,7 +301,7 @@ export class Installation {
       d.device.login('admin', pin);
       const admin = await Admin.open({ device: d.device, sd: d.sd, clock });
       try {
-        const publisher = new Publisher(admin, transport, { staleAfterMs: config.staleAfterMs });
+        const publisher = new Publisher(admin, transport, { staleAfterMs: config.staleAfterMs, ...freshnessOf(config) });
         return await fn({ admin, publisher, config, clock, provision: (userId, pins, manufacturer) => this.#provision(d, admin, clock, userId, pins, manufacturer) });
       } finally {
         admin.close();

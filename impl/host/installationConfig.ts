@@ -1,13 +1,16 @@
 /**
  * `installation.json`: the few facts about an installation that live outside every HSM — format
  * version, the admin HSM's serial (to notice a swapped admin image), where the share is, how time is
- * kept, and the last time any command ran at (so time never goes back between runs).
+ * kept, the last time any command ran at (so time never goes back between runs), and the
+ * distribution's timings: when a user is stale, how often heartbeats go out, how long users may
+ * encrypt after the latest one.
  * @module
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomicFile.ts';
 import { InstallationError } from './installationError.ts';
+import { checkFreshnessOptions, defaultFreshnessWindow, DEFAULT_HEARTBEAT_INTERVAL_MS } from '../kms/publisher.ts';
 
 /** The format version this code writes and reads. */
 export const INSTALLATION_FORMAT = 1;
@@ -33,7 +36,24 @@ export interface InstallationConfig {
   readonly lastTime: number;
   /** How long a publication may stay unacknowledged before its user counts as stale. */
   readonly staleAfterMs: number;
+  /**
+   * A user whose latest update file is this old gets a heartbeat-only file at the next publish
+   * (`admin init --heartbeat`). Absent in files written before heartbeats: {@link freshnessOf}
+   * gives the default.
+   */
+  readonly heartbeatIntervalMs?: number;
+  /** How long users may encrypt after the latest heartbeat they applied (`admin init --freshness`). */
+  readonly freshnessWindowMs?: number;
   readonly createdAt: number;
+}
+
+/** The heartbeat interval and freshness window of an installation, defaults filled in. */
+export function freshnessOf(config: Pick<InstallationConfig, 'heartbeatIntervalMs' | 'freshnessWindowMs'>): {
+  readonly heartbeatIntervalMs: number;
+  readonly freshnessWindowMs: number;
+} {
+  const heartbeatIntervalMs = config.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+  return { heartbeatIntervalMs, freshnessWindowMs: config.freshnessWindowMs ?? defaultFreshnessWindow(heartbeatIntervalMs) };
 }
 
 function invalid(why: string): never {
@@ -55,6 +75,14 @@ export function parseInstallationConfig(text: string): InstallationConfig {
   const int = (k: string): number => (Number.isSafeInteger(v[k]) && (v[k] as number) >= 0 ? (v[k] as number) : invalid(`'${k}' must be an integer ≥ 0`));
   const clock = v['clock'];
   if (clock !== 'system' && clock !== 'manual') return invalid("'clock' must be 'system' or 'manual'");
+  const optional = (k: string): Record<string, number> => (v[k] === undefined ? {} : { [k]: int(k) });
+  const timings = { ...optional('heartbeatIntervalMs'), ...optional('freshnessWindowMs') };
+  try {
+    const f = freshnessOf(timings);
+    checkFreshnessOptions(f.heartbeatIntervalMs, f.freshnessWindowMs);
+  } catch (error) {
+    return invalid((error as Error).message);
+  }
   return {
     format: INSTALLATION_FORMAT,
     adminSerial: str('adminSerial'),
@@ -62,6 +90,7 @@ export function parseInstallationConfig(text: string): InstallationConfig {
     clock,
     lastTime: int('lastTime'),
     staleAfterMs: int('staleAfterMs'),
+    ...timings,
     createdAt: int('createdAt'),
   };
 }
