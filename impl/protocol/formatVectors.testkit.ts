@@ -111,6 +111,9 @@ export const VECTOR_INPUTS = {
 } as const;
 
 const THIRTY_DAYS = 30 * 24 * 3600 * 1000;
+/** The heartbeat of the example: issued 2026-01-01T00:00Z, freshness window 3 days. */
+const ISSUED_AT = Date.UTC(2026, 0, 1);
+const THREE_DAYS = 3 * 24 * 3600 * 1000;
 
 function updateRecords(): UpdateRecord[] {
   const I = VECTOR_INPUTS;
@@ -119,6 +122,7 @@ function updateRecords(): UpdateRecord[] {
     { type: 'groupUpsert', id: 'G1', name: 'staff', policy: { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: THIRTY_DAYS }, shareHistory: false, members: ['U1', 'U2'] },
     { type: 'keyUpsert', id: 'K2001', name: 'staff-1', owner: 'G1', algorithm: 'AES-256-GCM', lifecycle: I.lifecycle },
     { type: 'keyMaterial', keyNumber: 2001, blob: aesKeyWrap(I.wrappingKey, I.groupKey) },
+    { type: 'heartbeat', issuedAt: ISSUED_AT, freshnessWindowMs: THREE_DAYS },
   ];
 }
 
@@ -153,6 +157,13 @@ function recordsVector(): FormatVector {
   );
   const blob = (records[3] as { blob: Uint8Array }).blob;
   body(7, 'keyMaterial', new Layout().add('key number 2001 (u32be)', be(2001, 4)).add('AES-KW blob (RFC 3394, 40 bytes)', blob));
+  body(
+    9,
+    'heartbeat',
+    new Layout()
+      .add(`issuedAt ${ISSUED_AT} = ${new Date(ISSUED_AT).toISOString()} (varint)`, leb128(ISSUED_AT))
+      .add(`freshnessWindowMs ${THREE_DAYS} = 3 days (varint)`, leb128(THREE_DAYS)),
+  );
   return {
     name: 'update-records',
     title: 'Update body plaintext (the records of the update-file example)',
