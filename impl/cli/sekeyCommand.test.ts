@@ -637,6 +637,11 @@ describe('freshness: heartbeats and NotFresh on a persistent installation', () =
     );
     expect(existsSync(join(desk, 'late.skm'))).toBe(false);
     expect((await run('user', 'U1', 'status')).out).toContain('NOT FRESH: latest update issued 2026-01-05 09:00Z, window 2d; encryption is refused until a sync brings a newer one');
+    const status = JSON.parse((await run('user', 'U1', 'status', '--json')).out) as { freshness: unknown };
+    expect(status.freshness).toEqual({
+      statement: { issuedAt: Date.UTC(2026, 0, 5, 9), windowMs: 2 * 86_400_000 },
+      staleness: { reason: 'expired', issuedAt: Date.UTC(2026, 0, 5, 9), windowMs: 2 * 86_400_000, ageMs: 2 * 86_400_000 + 60_000 },
+    });
     expect((await run('user', 'U1', 'decrypt', 'note.skm', 'note-out.txt')).code).toBe(0);
     // Bob synced the heartbeat: still fresh.
     expect((await run('user', 'U2', 'encrypt', '--to', 'U1', 'note.txt', 'bob.skm')).code).toBe(0);

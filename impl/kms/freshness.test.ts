@@ -7,7 +7,8 @@ import { describe, expect, test } from 'vitest';
 import { KmsError } from '../../model/kms.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
 import { updateFileName, updateStream } from '../protocol/streams.ts';
-import { NO_PREVIOUS_FILE, assembleUpdateFile, encodeRecords } from '../protocol/updateFile.ts';
+import { NO_PREVIOUS_FILE, assembleUpdateFile, decodeRecords, encodeRecords, fileHash, parseUpdateFile } from '../protocol/updateFile.ts';
+import { userDeviceOf } from './distribution.ts';
 import { MemoryTransport } from '../protocol/transport.ts';
 import { Publisher, checkFreshnessOptions, defaultFreshnessWindow } from './publisher.ts';
 import type { User } from './user.ts';
@@ -213,41 +214,44 @@ describe('freshness against withheld updates', () => {
     w.admin.compromiseKey(keyId);
     await w.syncByFiles();
     // The administrator publishes nothing more (no cron): four days later alice's view is stale.
-    w.clock.advance(4 * DAY);
-    expect(code(() => alice.encrypt(['U2'], text('new')))).toBe('NotFresh');
+    w.clock.advance(4 * DAY + 5 * HOUR);
+    expect(message(() => alice.encrypt(['U2'], text('new')))).toContain('issued 2026-01-01T00:00Z, 4 days 5 h ago; this installation allows encrypting for 3 days after it');
     const rescued = alice.reprotect(secret);
     expect(read(bob.decrypt(rescued))).toBe('rescue me');
     expect(code(() => bob.decrypt(secret))).toBe('UsageNotAllowed');
   });
 
   test('a replica whose files carried no heartbeat (written before heartbeats) must sync before encrypting', async () => {
-    const { w, alice } = await team();
-    const hw = w.hardware.get('U1')!;
-    alice.close();
-    // Rewrite the saved update state as a version without heartbeats left it.
-    const { EncryptedDatabase } = await import('../db/encryptedDatabase.ts');
-    const { secubeDatabaseDevice } = await import('../db/secubeDatabaseDevice.ts');
-    const { User } = await import('./user.ts');
-    const db = await EncryptedDatabase.open(secubeDatabaseDevice(alice.device), hw.sd);
-    db.transaction((d) => {
-      const saved = JSON.parse(String(d.exec('SELECT snapshot FROM update_state')[0]!.values[0]![0])) as { context: Record<string, unknown> };
-      delete saved.context['freshness'];
-      d.run('UPDATE update_state SET snapshot = ?', [JSON.stringify(saved)]);
-    });
-    db.close();
-    const old = await User.open({ device: alice.device, sd: hw.sd, clock: w.clock });
-    expect(old.freshness()).toEqual({ statement: null, staleness: { reason: 'noStatement' } });
-    expect(message(() => old.encrypt(['U2'], text('x')))).toMatch(/^no update applied on this device says when it was issued, so its view may be old: sync/);
-    // The administrator's publication state from that version has no time of its last file either:
-    // a heartbeat is due at once.
-    w.admin.transaction('test: a publication state saved before heartbeats', {}, (d) => {
+    const w = await newTeam();
+    w.admin.activateKey(w.admin.addKey('G1', 'first'));
+    await w.publisher.publish();
+    const alice = w.users.get('U1')!;
+    // Alice's first file as an administrator of a version before heartbeats wrote it: the same
+    // records without the heartbeat, sealed by the admin HSM, and recorded as such by the admin.
+    const [name] = await w.transport.list(updateStream('U1'));
+    const original = parseUpdateFile((await w.transport.read(updateStream('U1'), name!))!);
+    const records = decodeRecords(alice.device.open(alice.keyIds.adminToUserKeyId, original.sealedBody, original.headerBytes));
+    expect(records.at(-1)?.type).toBe('heartbeat');
+    const body = encodeRecords(records.slice(0, -1));
+    const keyId = w.admin.readDatabase((db) => userDeviceOf(db, 'U1').keyIds.adminToUserKeyId);
+    const old = assembleUpdateFile(original.header, (aad) => w.adminDevice.seal(keyId, body, aad), body.length + 28);
+    await w.transport.write(updateStream('U1'), name!, old);
+    w.admin.transaction('test: a file published before heartbeats', {}, (d) => {
+      d.run("UPDATE streams SET last_hash = ? WHERE user_id = 'U1'", [fileHash(old)]);
+      d.run("UPDATE outbox SET file_hash = ?, bytes = ? WHERE user_id = 'U1'", [fileHash(old), old]);
+      // Nor did its publication state record the time of the file.
       const saved = JSON.parse(String(d.exec("SELECT snapshot FROM publication WHERE user_id = 'U1'")[0]!.values[0]![0])) as { context: Record<string, unknown> };
       delete saved.context['lastPublishedAt'];
       d.run("UPDATE publication SET snapshot = ? WHERE user_id = 'U1'", [JSON.stringify(saved)]);
     });
+    expect((await alice.sync(w.transport)).applied).toEqual([1]);
+    expect(alice.freshness()).toEqual({ statement: null, staleness: { reason: 'noStatement' } });
+    expect(message(() => alice.encrypt(['U2'], text('x')))).toMatch(/^no update applied on this device says when it was issued, so its view may be old: sync/);
+    // The administrator, upgraded, does not know when alice's last file went out: a heartbeat is
+    // due at once, and it chains onto the old file.
     expect((await w.publisher.publish()).published.map((p) => [p.userId, p.heartbeatOnly])).toEqual([['U1', true]]);
-    await old.sync(w.transport);
-    expect(code(() => old.encrypt(['U2'], text('x')))).toBe('ok');
+    expect((await alice.sync(w.transport)).applied).toEqual([2]);
+    expect(code(() => alice.encrypt(['U2'], text('x')))).toBe('ok');
   });
 
   test('a device that applied no file is not judged; the in-process snapshot path is unaffected', async () => {
@@ -276,6 +280,6 @@ describe('freshness against withheld updates', () => {
     w.clock.advance(5 * HOUR);
     expect(code(() => alice.encrypt(['U2'], text('x')))).toBe('ok');
     w.clock.advance(1);
-    expect(code(() => alice.encrypt(['U2'], text('x')))).toBe('NotFresh');
+    expect(message(() => alice.encrypt(['U2'], text('x')))).toContain(', 5 h ago; this installation allows encrypting for 5 h after it');
   });
 });
