@@ -180,10 +180,9 @@ export type Staleness =
 /**
  * Whether the view is too old to encrypt under at `now` (the user's clock): null when it is fresh,
  * that is `now − issuedAt ≤ windowMs` for the latest applied heartbeat. A user that has applied no
- * file at all is not judged (null): its replica holds nothing that came through the shared folder
- * (it is empty, or was filled in process by the administrator's own code). A user whose files never
- * carried a heartbeat is stale: it must sync, and the administrator sends one to any user whose
- * latest file is older than the heartbeat interval. A clock behind the admin's gives a negative age:
+ * file at all is not judged (null): its replica is empty, so there is nothing to encrypt under. A
+ * user whose files never carried a heartbeat is stale: it must sync, and the administrator sends
+ * one to any user whose latest file is older than the heartbeat interval. A clock behind the admin's gives a negative age:
  * fresh (the user's clock is the user's own business; see docs/update-format.md, "Freshness").
  */
 export function stalenessAt(context: UpdateProcessingContext, now: number): Staleness | null {

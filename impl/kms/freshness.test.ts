@@ -193,11 +193,13 @@ describe('freshness against withheld updates', () => {
     const bobsBeat = (await w.transport.read(updateStream('U2'), await latestFile(w, 'U2')))!;
     await w.transport.write(updateStream('U1'), updateFileName(alice.appliedSequence + 2, 'incremental'), bobsBeat);
     // forged: a heartbeat "issued now" with a year's window, sealed by a device the attacker controls
-    // (bob's), which can only seal under its user→admin key.
+    // (bob's), which can seal under neither channel key, so under a data key it made itself.
     const bob = w.users.get('U2')!;
     const body = encodeRecords([{ type: 'heartbeat', issuedAt: w.clock.now(), freshnessWindowMs: 365 * DAY }]);
     const header = { kind: 'resync' as const, userId: 'U1', serial: alice.device.serial, sequence: 99, previousHash: NO_PREVIOUS_FILE };
-    const forged = assembleUpdateFile(header, (aad) => bob.device.seal(bob.keyIds.userToAdminKeyId, body, aad), body.length + 28);
+    const ownKey = 500_000_000;
+    bob.device.generateKey(ownKey);
+    const forged = assembleUpdateFile(header, (aad) => bob.device.seal(ownKey, body, aad), body.length + 28);
     await w.transport.write(updateStream('U1'), updateFileName(99, 'resync'), forged);
 
     const report = await alice.sync(w.transport);
@@ -254,14 +256,13 @@ describe('freshness against withheld updates', () => {
     expect(code(() => alice.encrypt(['U2'], text('x')))).toBe('ok');
   });
 
-  test('a device that applied no file is not judged; the in-process snapshot path is unaffected', async () => {
+  test('a device that applied no file is not judged: it holds nothing to encrypt with anyway', async () => {
     const w = await newTeam();
     w.admin.activateKey(w.admin.addKey('G1', 'k'));
-    w.syncAll();
     w.clock.advance(30 * DAY - 1);
     const alice = w.users.get('U1')!;
     expect(alice.freshness()).toEqual({ statement: null, staleness: null });
-    expect(code(() => alice.encrypt(['U2'], text('in process')))).toBe('ok');
+    expect(code(() => alice.encrypt(['U2'], text('nothing yet')))).toBe('UnknownUser');
   });
 
   test('the heartbeat interval and freshness window are options; the window travels in the heartbeat', async () => {
