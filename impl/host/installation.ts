@@ -184,7 +184,7 @@ function parseImage<T>(path: string, parse: () => T): T {
   }
 }
 
-function loadDevice(name: string, dir: string): LoadedDevice {
+function loadDevice(name: string, dir: string, beforeCheckpoint: () => void): LoadedDevice {
   const images = loadDeviceImages(dir);
   const meter = new CycleMeter();
   const flash = parseImage(join(dir, 'flash.img'), () => Flash.fromImage(images.flash, { meter }));
@@ -193,7 +193,10 @@ function loadDevice(name: string, dir: string): LoadedDevice {
   const device = new SecubeDevice({ flash, sdcard: sd, stateSectors: DEFAULT_STATE_SECTORS });
   // From now on, every counter the device commits (a spent PIN try first of all) is on disk
   // before the device goes on (durablePoints.ts).
-  const durable = watchDurablePoints(flash, DEFAULT_STATE_SECTORS, () => saveDeviceCheckpoint(dir, { flash: flash.toImage(), sd: sd.toImage() }));
+  const durable = watchDurablePoints(flash, DEFAULT_STATE_SECTORS, () => {
+    beforeCheckpoint();
+    saveDeviceCheckpoint(dir, { flash: flash.toImage(), sd: sd.toImage() });
+  });
   return { name, dir, device, flash, sd, meter, durable };
 }
 
@@ -292,8 +295,8 @@ export class Installation {
 
   /** Runs `fn` in an admin session on the admin HSM, logged in at admin level with `pin`. */
   async withAdmin<T>(pin: string, fn: (session: AdminSession) => Promise<T>): Promise<T> {
-    return this.#session(async (config, clock, transport, devices) => {
-      const d = loadDevice('admin', join(this.home, ADMIN_DIR));
+    return this.#session(async (config, clock, transport, devices, recordTime) => {
+      const d = loadDevice('admin', join(this.home, ADMIN_DIR), recordTime);
       if (d.device.serial !== config.adminSerial) {
         throw new InstallationError('BadInstallation', `admin HSM serial ${d.device.serial} is not the installation's ${config.adminSerial}`);
       }
@@ -312,11 +315,11 @@ export class Installation {
   /** Runs `fn` in a session on `userId`'s HSM, logged in at user level with `pin`. */
   async withUser<T>(userId: UserId, pin: string, fn: (session: UserSession) => Promise<T>): Promise<T> {
     const dir = this.userDir(userId);
-    return this.#session(async (config, clock, transport, devices) => {
+    return this.#session(async (config, clock, transport, devices, recordTime) => {
       if (!hasDeviceImages(dir)) {
         throw new InstallationError('NoDevice', `${userId} has no HSM in ${this.home}: run \`sekey admin provision ${userId} …\` first`);
       }
-      const d = loadDevice(userId, dir);
+      const d = loadDevice(userId, dir, recordTime);
       devices.push(d);
       d.device.login('user', pin);
       const user = await User.open({ device: d.device, sd: d.sd, clock });
@@ -359,7 +362,13 @@ export class Installation {
    * loaded device is saved, then the share is told and the time recorded.
    */
   async #session<T>(
-    work: (config: InstallationConfig, clock: Clock, transport: DeferredTransport, devices: LoadedDevice[]) => Promise<T>,
+    work: (
+      config: InstallationConfig,
+      clock: Clock,
+      transport: DeferredTransport,
+      devices: LoadedDevice[],
+      recordTime: () => void,
+    ) => Promise<T>,
   ): Promise<T> {
     if (!existsSync(this.home)) readInstallationConfig(this.home); // throws NotInitialized
     const release = lockHome(this.home);
@@ -369,8 +378,17 @@ export class Installation {
       const onSkip = this.#options.onShareSkip;
       const transport = new DeferredTransport(new DirectoryTransport(this.sharePath(config), onSkip === undefined ? {} : { onSkip }));
       const devices: LoadedDevice[] = [];
+      // The session's time reaches installation.json before anything the device makes durable
+      // mid-session (a commit stamped with it): a command killed after a commit must not leave a
+      // database whose stamps are later than the recorded time, or the next session could go back.
+      let recorded = config.lastTime;
+      const recordTime = (): void => {
+        if (clock.latest <= recorded) return;
+        recorded = clock.latest;
+        writeInstallationConfig(this.home, { ...config, lastTime: recorded });
+      };
       try {
-        return await work(config, clock, transport, devices);
+        return await work(config, clock, transport, devices, recordTime);
       } finally {
         if (devices.length > 0) {
           for (const d of devices) d.durable?.detach();

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { GroupPolicy } from '../../model/kms.ts';
 import { encodeAckHeader } from '../protocol/ackFile.ts';
-import { sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
+import { ackStream, sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
 import { fileHash, parseUpdateFile } from '../protocol/updateFile.ts';
 import { USER_PIN } from '../../device/secube.testkit.ts';
 import { PowerLossError } from '../../device/powerLossError.ts';
@@ -35,6 +35,36 @@ describe('distribution by update files', () => {
     for (const u of w.users.values()) await u.sync(w.transport);
     expect(alice.groups().map((g) => g.id)).toEqual(['G1', 'G2']);
     expect(w.users.get('U3')!.groups().map((g) => g.id)).toEqual(['G1']);
+  });
+
+  test('a lost acknowledgement is sent again by the next sync', async () => {
+    const w = await team();
+    w.admin.renameGroup('G1', 'renamed');
+    await w.publisher.publish();
+    const bob = w.users.get('U2')!;
+    const first = await bob.sync(w.transport);
+    expect(first.applied).toHaveLength(1);
+    const acks = ackStream('U2');
+    // The acknowledgement never reaches the admin (the process stopped, or the share lost it).
+    for (const name of await w.transport.list(acks)) await w.transport.remove(acks, name);
+    expect(await w.publisher.collectAcknowledgements()).toEqual([]);
+    expect((await bob.sync(w.transport)).applied).toEqual([]);
+    expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U2', sequence: bob.appliedSequence }]);
+    expect(w.publisher.publicationStates().find((p) => p.userId === 'U2')?.state).toBe('acknowledged');
+    // Once collected, nothing is sent again.
+    expect((await bob.sync(w.transport)).applied).toEqual([]);
+    expect(await w.transport.list(acks)).toEqual([]);
+  });
+
+  test('junk in the share costs no database commit on the user side', async () => {
+    const w = await team();
+    const bob = w.users.get('U2')!;
+    const generation = bob.device.counterRead('db.generation');
+    for (let i = 1; i <= 8; i++) await w.transport.write(updateStream('U2'), updateFileName(bob.appliedSequence + i, 'incremental'), text(`junk ${i}`));
+    const report = await bob.sync(w.transport);
+    expect(report.refused.map((r) => r.reason)).toEqual(Array(8).fill('corrupt'));
+    expect(bob.device.counterRead('db.generation')).toBe(generation);
+    expect(bob.blocked).toBe(false);
   });
 
   test('a member removed by file loses the keys on its HSM', async () => {
@@ -254,31 +284,35 @@ describe('distribution by update files', () => {
     await expect(reopened.sync(w.transport)).rejects.toThrow(/UnwrapFailed/);
   });
 
-  test('update processing is restored from its saved snapshot: a refused file stays counted once after a reopen', async () => {
+  test('update processing is restored from its saved snapshot: a counted refusal stays counted once after a reopen', async () => {
     const w = await team();
     w.admin.activateKey(w.admin.addKey('G1', 'k'));
     await w.syncByFiles();
     const bob = w.users.get('U2')!;
     const hw = w.hardware.get('U2')!;
-    const junk = new Uint8Array(64).fill(7);
-    const name = updateFileName(bob.appliedSequence + 1, 'incremental');
-    await w.transport.write(updateStream('U2'), name, junk);
+    const stream = updateStream('U2');
+    w.admin.renameGroup('G1', 'a');
+    await w.publisher.publish();
+    w.admin.renameGroup('G1', 'b');
+    await w.publisher.publish();
+    const [withheldName, laterName] = (await w.transport.list(stream)).slice(-2) as [string, string];
+    const withheld = (await w.transport.read(stream, withheldName))!;
+    const later = (await w.transport.read(stream, laterName))!;
+    await w.transport.remove(stream, withheldName);
     const first = await bob.sync(w.transport);
-    expect(first.refused).toHaveLength(1);
-    expect(bob.check(junk)).toBe(first.refused[0]?.reason);
+    expect(first.refused).toEqual([{ name: laterName, reason: 'gap' }]);
     bob.close();
     const { User } = await import('./user.ts');
     const reopened = await User.open({ device: bob.device, sd: hw.sd, clock: w.clock });
     expect((await reopened.sync(w.transport)).refused).toEqual([]);
-    expect(reopened.check(junk)).toBe(first.refused[0]?.reason);
+    expect(reopened.check(later)).toBe('gap');
     expect(reopened.blocked).toBe(false);
-    // The next real file applies, and the applied sequence and hash are the machine's.
-    await w.transport.remove(updateStream('U2'), name);
-    w.admin.renameGroup('G1', 'renamed');
-    await w.publisher.publish();
+    // The withheld file comes back: both apply, and the applied sequence and hash are the machine's.
+    await w.transport.write(stream, withheldName, withheld);
     const applied = await reopened.sync(w.transport);
-    expect(applied.applied).toEqual([first.sequence + 1]);
-    expect(reopened.appliedSequence).toBe(first.sequence + 1);
+    expect(applied.applied).toEqual([first.sequence + 1, first.sequence + 2]);
+    expect(reopened.appliedSequence).toBe(first.sequence + 2);
+    expect(reopened.groups()[0]?.name).toBe('b');
   });
 
   test('unsealed junk and replayed files never block a user; five refused authentic files still do, until a resync', async () => {

@@ -17,7 +17,7 @@
  */
 import type { SdCard } from '../../device/sdcard.ts';
 import type { SecubeDevice } from '../../device/secube.ts';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { initialTransition, transition } from 'xstate';
 import { isDeviceError } from '../../device/deviceError.ts';
 import { UPDATE_SEQUENCE_COUNTER } from '../../device/acknowledgement.ts';
@@ -363,7 +363,11 @@ export class User {
       p = outcome.snapshot;
       if (p.value !== 'applying') {
         refused.push({ name, reason: p.context.lastRefusal as RefusalReason });
-        this.#db.transaction((db) => this.#saveProcessing(db, p));
+        // Only a refusal that counts towards a block is committed. Junk anybody can drop into the
+        // share costs a read and a failed open per sync, never a database commit (each of which
+        // advances counters in the HSM's flash): a thousand junk files must not wear the device.
+        const counted = p.context.consecutiveRefusals !== this.#db.read((db) => this.#processing(db).context.consecutiveRefusals);
+        if (counted) this.#db.transaction((db) => this.#saveProcessing(db, p));
         continue;
       }
       // The file's heartbeat, if it has one, becomes the latest freshness statement (same commit).
@@ -451,9 +455,15 @@ export class User {
     );
     if (work.length > 0) {
       const present = new Set(this.#device.listKeyIds());
+      // Erase orders first: they free key-store space that the imports may need.
       for (const [, kind, keyNumber, data] of work) {
-        if (kind === 'import' && !present.has(keyNumber)) this.#device.importWrapped(keyNumber, data, this.#keyIds.wrappingKeyId);
         if (kind === 'erase') this.#device.deleteKeyByOrder(keyNumber, data, this.#keyIds.adminToUserKeyId);
+      }
+      const erased = new Set(work.filter(([, kind]) => kind === 'erase').map(([, , keyNumber]) => keyNumber));
+      for (const [, kind, keyNumber, data] of work) {
+        if (kind === 'import' && !present.has(keyNumber) && !erased.has(keyNumber)) {
+          this.#device.importWrapped(keyNumber, data, this.#keyIds.wrappingKeyId);
+        }
       }
       this.#db.transaction((db) => db.run('DELETE FROM pending_device_ops'));
     }
@@ -478,7 +488,7 @@ export class User {
    */
   async #recordAfterReboot(transport: Transport): Promise<void> {
     const { lastSequence, lastFileHash } = this.#db.read((db) => this.#processing(db).context);
-    if (this.#device.counterRead(UPDATE_SEQUENCE_COUNTER) >= lastSequence) return;
+    if (this.#device.counterRead(UPDATE_SEQUENCE_COUNTER) >= lastSequence) return this.#acknowledgeAgain(transport, lastSequence, lastFileHash);
     const stream = updateStream(this.#userId);
     for (const name of await transport.list(stream)) {
       if (sequenceOfName(name)?.sequence !== lastSequence) continue;
@@ -490,6 +500,21 @@ export class User {
       await this.#acknowledge(transport, lastSequence, fileHash(bytes));
       return;
     }
+  }
+
+  /**
+   * Sends the acknowledgement of the last applied update again when it was lost: the process
+   * stopped after the apply was durable but before the acknowledgement reached the share, or the
+   * share lost it. While the admin has not collected it, the update file is still in the stream and
+   * no acknowledgement of it is; the HSM seals it again (it has recorded that sequence).
+   */
+  async #acknowledgeAgain(transport: Transport, lastSequence: number, lastFileHash: string): Promise<void> {
+    if (lastSequence === 0) return;
+    const acks = await transport.list(ackStream(this.#userId));
+    if (acks.includes(ackFileName(lastSequence))) return;
+    const updates = await transport.list(updateStream(this.#userId));
+    if (!updates.some((name) => sequenceOfName(name)?.sequence === lastSequence)) return;
+    await this.#acknowledge(transport, lastSequence, hexToBytes(lastFileHash));
   }
 
   async #acknowledge(transport: Transport, sequence: number, hash: Uint8Array): Promise<void> {
