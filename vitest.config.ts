@@ -6,7 +6,14 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['testing/**/*.test.ts', 'model/**/*.test.ts', 'device/**/*.test.ts', 'impl/**/*.test.ts', 'properties/**/*.test.ts', 'bench/**/*.test.ts'],
+    include: [
+      'testing/**/*.test.ts',
+      'model/**/*.test.ts',
+      'device/**/*.test.ts',
+      'impl/**/*.test.ts',
+      'properties/**/*.test.ts',
+      'bench/**/*.test.ts',
+    ],
     // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
     reporters: ['default', 'json'],
     outputFile: { json: 'reports/vitest.json' },

@@ -30,7 +30,10 @@ interface CommitCost {
   readonly cycles: number;
 }
 
-async function measure(sizeBytes: number, context: BenchContext): Promise<{ ours: CommitCost; wholeFile: CommitCost; dbBytes: number }> {
+async function measure(
+  sizeBytes: number,
+  context: BenchContext,
+): Promise<{ ours: CommitCost; wholeFile: CommitCost; dbBytes: number }> {
   const meter = new CycleMeter();
   const flash = new Flash({ meter, seed: 1 });
   const device = new SecubeDevice({ flash, meter, seed: 'db-bench', pinIterations: 10 });
@@ -48,14 +51,21 @@ async function measure(sizeBytes: number, context: BenchContext): Promise<{ ours
     for (let i = 0; i < rows; i++) stmt.run();
     stmt.free();
   });
-  const dbBytes = db.read((d) => Number(d.exec('PRAGMA page_count')[0]?.values[0]?.[0]) * Number(d.exec('PRAGMA page_size')[0]?.values[0]?.[0]));
+  const dbBytes = db.read(
+    (d) =>
+      Number(d.exec('PRAGMA page_count')[0]?.values[0]?.[0]) * Number(d.exec('PRAGMA page_size')[0]?.values[0]?.[0]),
+  );
 
   // Ours: one single-row commit.
   const c0 = meter.cycles;
   db.transaction((d) => d.run("INSERT INTO users (id, name) VALUES ('U1', 'alice')"));
   const stats = db.lastCommit;
   if (stats === null) throw new Error('no commit recorded');
-  const ours = { bytesEncrypted: stats.bytesEncrypted, bytesWritten: stats.bytesWritten, cycles: Math.round(meter.cycles - c0) };
+  const ours = {
+    bytesEncrypted: stats.bytesEncrypted,
+    bytesWritten: stats.bytesWritten,
+    cycles: Math.round(meter.cycles - c0),
+  };
 
   // Whole file: the same change, then the whole export sealed and written.
   db.transaction((d) => d.run("INSERT INTO users (id, name) VALUES ('U2', 'bob')"));
@@ -68,7 +78,11 @@ async function measure(sizeBytes: number, context: BenchContext): Promise<{ ours
   sd.write(sectors - padded.length / SD_SECTOR_SIZE, padded);
   sd.sync();
   dbDevice.commitGeneration(dbDevice.committedGeneration() + 1);
-  const wholeFile = { bytesEncrypted: image.length, bytesWritten: sd.stats().bytesWritten - w0, cycles: Math.round(meter.cycles - c1) };
+  const wholeFile = {
+    bytesEncrypted: image.length,
+    bytesWritten: sd.stats().bytesWritten - w0,
+    cycles: Math.round(meter.cycles - c1),
+  };
   db.close();
   return { ours, wholeFile, dbBytes };
 }
@@ -89,16 +103,46 @@ export const dbCommitBench: BenchModule = {
     const table: string[][] = [];
     for (const [label, size] of Object.entries(sizes)) {
       const r = await measure(size, context);
-      (data['bytesWrittenPerCommit'] as Record<string, unknown>)[label] = { ours: r.ours.bytesWritten, wholeFile: r.wholeFile.bytesWritten };
-      (data['bytesEncryptedPerCommit'] as Record<string, unknown>)[label] = { ours: r.ours.bytesEncrypted, wholeFile: r.wholeFile.bytesEncrypted };
-      (data['cyclesPerCommit'] as Record<string, unknown>)[label] = { ours: r.ours.cycles, wholeFile: r.wholeFile.cycles };
+      (data['bytesWrittenPerCommit'] as Record<string, unknown>)[label] = {
+        ours: r.ours.bytesWritten,
+        wholeFile: r.wholeFile.bytesWritten,
+      };
+      (data['bytesEncryptedPerCommit'] as Record<string, unknown>)[label] = {
+        ours: r.ours.bytesEncrypted,
+        wholeFile: r.wholeFile.bytesEncrypted,
+      };
+      (data['cyclesPerCommit'] as Record<string, unknown>)[label] = {
+        ours: r.ours.cycles,
+        wholeFile: r.wholeFile.cycles,
+      };
       (data['databaseBytes'] as Record<string, unknown>)[label] = r.dbBytes;
-      const ratio = { written: r.wholeFile.bytesWritten / r.ours.bytesWritten, encrypted: r.wholeFile.bytesEncrypted / r.ours.bytesEncrypted };
-      (data['wholeFileOverOurs'] as Record<string, unknown>)[label] = { written: Number(ratio.written.toFixed(1)), encrypted: Number(ratio.encrypted.toFixed(1)) };
+      const ratio = {
+        written: r.wholeFile.bytesWritten / r.ours.bytesWritten,
+        encrypted: r.wholeFile.bytesEncrypted / r.ours.bytesEncrypted,
+      };
+      (data['wholeFileOverOurs'] as Record<string, unknown>)[label] = {
+        written: Number(ratio.written.toFixed(1)),
+        encrypted: Number(ratio.encrypted.toFixed(1)),
+      };
       table.push(
-        [`${label} written (B)`, String(r.ours.bytesWritten), String(r.wholeFile.bytesWritten), ratio.written.toFixed(1)],
-        [`${label} encrypted (B)`, String(r.ours.bytesEncrypted), String(r.wholeFile.bytesEncrypted), ratio.encrypted.toFixed(1)],
-        [`${label} HSM cycles`, String(r.ours.cycles), String(r.wholeFile.cycles), (r.wholeFile.cycles / r.ours.cycles).toFixed(1)],
+        [
+          `${label} written (B)`,
+          String(r.ours.bytesWritten),
+          String(r.wholeFile.bytesWritten),
+          ratio.written.toFixed(1),
+        ],
+        [
+          `${label} encrypted (B)`,
+          String(r.ours.bytesEncrypted),
+          String(r.wholeFile.bytesEncrypted),
+          ratio.encrypted.toFixed(1),
+        ],
+        [
+          `${label} HSM cycles`,
+          String(r.ours.cycles),
+          String(r.wholeFile.cycles),
+          (r.wholeFile.cycles / r.ours.cycles).toFixed(1),
+        ],
       );
     }
     return { data, table, columns: ['single-row commit', 'ours', 'whole file', 'whole/ours'] };

@@ -26,7 +26,12 @@ import { Flash } from '../device/flash.ts';
 import { KeyStore } from '../device/keyStore.ts';
 import { SeededPrng } from '../device/seededPrng.ts';
 import type { BenchContext, BenchModule, BenchOutput } from './benchModule.ts';
-import { ORIGINAL_BLOCKS_PER_SECTOR, ORIGINAL_KEY_CAPACITY, ORIGINAL_SECTORS, OriginalKeyStore } from './originalKeyStore.ts';
+import {
+  ORIGINAL_BLOCKS_PER_SECTOR,
+  ORIGINAL_KEY_CAPACITY,
+  ORIGINAL_SECTORS,
+  OriginalKeyStore,
+} from './originalKeyStore.ts';
 
 /** Seed of every workload in this bench. */
 export const WEAR_BENCH_SEED = 20_201;
@@ -87,7 +92,11 @@ export interface WearFigures {
   readonly eraseCoefficientOfVariation: number;
   /** littlefs's wear statistic Σ(w − w̄)² / Σw (its tests require < 8). */
   readonly littlefsWearStatistic: number;
-  readonly lifetimeYears: { readonly rot100: number | null; readonly rot1000: number | null; readonly rot10000: number | null };
+  readonly lifetimeYears: {
+    readonly rot100: number | null;
+    readonly rot1000: number | null;
+    readonly rot10000: number | null;
+  };
   readonly rotationCycles: { readonly mean: number; readonly p50: number; readonly p99: number; readonly max: number };
   readonly rotationMs: { readonly mean: number; readonly p50: number; readonly p99: number; readonly max: number };
 }
@@ -107,7 +116,13 @@ function years(maxErasesPerRotation: number, perDay: number): number | null {
   return round(ENDURANCE_CYCLES / (maxErasesPerRotation * perDay * 365.25), 1);
 }
 
-function runWear(name: SubjectName, fill: number, warmup: number, rotations: number, context: BenchContext): WearFigures {
+function runWear(
+  name: SubjectName,
+  fill: number,
+  warmup: number,
+  rotations: number,
+  context: BenchContext,
+): WearFigures {
   const meter = new CycleMeter();
   const flash = new Flash({ meter, seed: WEAR_BENCH_SEED });
   const subject = makeSubject(name, flash);
@@ -141,7 +156,12 @@ function runWear(name: SubjectName, fill: number, warmup: number, rotations: num
   const logical = rotations * LOGICAL_RECORD_BYTES;
   const sorted = latency.slice().sort();
   const toMs = (c: number): number => round((c / CLOCK_HZ) * 1000, 4);
-  const cycles = { mean: round(last / rotations, 0), p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted[sorted.length - 1] ?? 0 };
+  const cycles = {
+    mean: round(last / rotations, 0),
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    max: sorted[sorted.length - 1] ?? 0,
+  };
   return {
     liveKeys: live,
     rotations,
@@ -178,7 +198,12 @@ function operationCycles(name: SubjectName): { insert: number; delete: number; i
   meter.reset();
   ops = flash.stats().programOps;
   for (let i = 0; i < n; i++) subject.remove(10_000 + i);
-  return { insert: round(insert, 0), delete: round(meter.cycles / n, 0), insertOps, deleteOps: (flash.stats().programOps - ops) / n };
+  return {
+    insert: round(insert, 0),
+    delete: round(meter.cycles / n, 0),
+    insertOps,
+    deleteOps: (flash.stats().programOps - ops) / n,
+  };
 }
 
 function us(cycles: number): number {
@@ -210,13 +235,20 @@ export const keyStoreWearBench: BenchModule = {
     const ourCycles = operationCycles('ours');
     const originalCycles = operationCycles('original');
     const probe = KeyStore.format(new Flash());
-    const pair = <K extends keyof WearFigures>(key: K, fill: number): { ours: WearFigures[K]; original: WearFigures[K] } => ({
+    const pair = <K extends keyof WearFigures>(
+      key: K,
+      fill: number,
+    ): { ours: WearFigures[K]; original: WearFigures[K] } => ({
       ours: get('ours', fill)[key],
       original: get('original', fill)[key],
     });
 
     const data = {
-      keysPerSector: { ours: probe.capacity.slotsPerSector, original: ORIGINAL_BLOCKS_PER_SECTOR, paper: PAPER_KEYS_PER_SECTOR },
+      keysPerSector: {
+        ours: probe.capacity.slotsPerSector,
+        original: ORIGINAL_BLOCKS_PER_SECTOR,
+        paper: PAPER_KEYS_PER_SECTOR,
+      },
       capacityKeys: {
         ours: probe.capacity.maxKeys,
         oursSectors: probe.capacity.sectors,
@@ -235,9 +267,30 @@ export const keyStoreWearBench: BenchModule = {
       windowErasesPerSector: { full50: pair('windowErases', 0.5), full90: pair('windowErases', 0.9) },
       sectorsThatWear: { ours: probe.capacity.sectors, original: ORIGINAL_SECTORS.length },
       lifetimeYears: {
-        rot100: { full50: { ours: get('ours', 0.5).lifetimeYears.rot100, original: get('original', 0.5).lifetimeYears.rot100 }, full90: { ours: get('ours', 0.9).lifetimeYears.rot100, original: get('original', 0.9).lifetimeYears.rot100 } },
-        rot1000: { full50: { ours: get('ours', 0.5).lifetimeYears.rot1000, original: get('original', 0.5).lifetimeYears.rot1000 }, full90: { ours: get('ours', 0.9).lifetimeYears.rot1000, original: get('original', 0.9).lifetimeYears.rot1000 } },
-        rot10000: { full50: { ours: get('ours', 0.5).lifetimeYears.rot10000, original: get('original', 0.5).lifetimeYears.rot10000 }, full90: { ours: get('ours', 0.9).lifetimeYears.rot10000, original: get('original', 0.9).lifetimeYears.rot10000 } },
+        rot100: {
+          full50: { ours: get('ours', 0.5).lifetimeYears.rot100, original: get('original', 0.5).lifetimeYears.rot100 },
+          full90: { ours: get('ours', 0.9).lifetimeYears.rot100, original: get('original', 0.9).lifetimeYears.rot100 },
+        },
+        rot1000: {
+          full50: {
+            ours: get('ours', 0.5).lifetimeYears.rot1000,
+            original: get('original', 0.5).lifetimeYears.rot1000,
+          },
+          full90: {
+            ours: get('ours', 0.9).lifetimeYears.rot1000,
+            original: get('original', 0.9).lifetimeYears.rot1000,
+          },
+        },
+        rot10000: {
+          full50: {
+            ours: get('ours', 0.5).lifetimeYears.rot10000,
+            original: get('original', 0.5).lifetimeYears.rot10000,
+          },
+          full90: {
+            ours: get('ours', 0.9).lifetimeYears.rot10000,
+            original: get('original', 0.9).lifetimeYears.rot10000,
+          },
+        },
       },
       cycles: {
         keyInsert: { ours: ourCycles.insert, original: originalCycles.insert },
@@ -257,27 +310,73 @@ export const keyStoreWearBench: BenchModule = {
         cyclesProfile: 'typical (DS9405 typical timings)',
       },
       definitions: {
-        writeAmplification: 'bytes written into erased flash (0xFF -> other value) / (36 B x rotations); in-place overwrites (zeroisation, tombstones) excluded and reported as writeAmplificationWithOverwrites',
+        writeAmplification:
+          'bytes written into erased flash (0xFF -> other value) / (36 B x rotations); in-place overwrites ' +
+          '(zeroisation, tombstones) excluded and reported as writeAmplificationWithOverwrites',
         eraseMaxOverMean: 'max per-sector erases / mean per-sector erases over the store sectors, steady-state window',
-        lifetimeYears: 'years until the most-erased sector reaches 10,000 erase cycles at N rotations/day, extrapolated from the window erase rate',
-        fullNN: 'live keys = NN% of the layout capacity (ours: KeyStore.capacity.maxKeys; original: 2016 blocks - 4 system nodes)',
+        lifetimeYears:
+          'years until the most-erased sector reaches 10,000 erase cycles at N rotations/day, extrapolated from the ' +
+          'window erase rate',
+        fullNN:
+          'live keys = NN% of the layout capacity (ours: KeyStore.capacity.maxKeys; original: 2016 blocks - 4 ' +
+          'system nodes)',
       },
     };
 
     const f = (v: number | null, digits = 3): string => (v === null ? 'n/a' : String(round(v, digits)));
     const table: string[][] = [
       ['keys per 128 KiB sector (paper: 4096)', String(data.keysPerSector.ours), String(data.keysPerSector.original)],
-      ['key capacity (sectors)', `${data.capacityKeys.ours} (${probe.capacity.sectors})`, `${ORIGINAL_KEY_CAPACITY} (2)`],
-      ['write amplification, 50% full', f(data.writeAmplification.full50.ours), f(data.writeAmplification.full50.original)],
-      ['write amplification, 90% full', f(data.writeAmplification.full90.ours), f(data.writeAmplification.full90.original)],
-      ['  incl. in-place overwrites, 90%', f(data.writeAmplificationWithOverwrites.full90.ours), f(data.writeAmplificationWithOverwrites.full90.original)],
-      ['erases per key write, 90%', f(data.erasesPerKeyWrite.full90.ours, 6), f(data.erasesPerKeyWrite.full90.original, 6)],
+      [
+        'key capacity (sectors)',
+        `${data.capacityKeys.ours} (${probe.capacity.sectors})`,
+        `${ORIGINAL_KEY_CAPACITY} (2)`,
+      ],
+      [
+        'write amplification, 50% full',
+        f(data.writeAmplification.full50.ours),
+        f(data.writeAmplification.full50.original),
+      ],
+      [
+        'write amplification, 90% full',
+        f(data.writeAmplification.full90.ours),
+        f(data.writeAmplification.full90.original),
+      ],
+      [
+        '  incl. in-place overwrites, 90%',
+        f(data.writeAmplificationWithOverwrites.full90.ours),
+        f(data.writeAmplificationWithOverwrites.full90.original),
+      ],
+      [
+        'erases per key write, 90%',
+        f(data.erasesPerKeyWrite.full90.ours, 6),
+        f(data.erasesPerKeyWrite.full90.original, 6),
+      ],
       ['erase max/mean, 90%', f(data.eraseMaxOverMean.full90.ours), f(data.eraseMaxOverMean.full90.original)],
-      ['lifetime years, 1000 rot/day, 90%', f(data.lifetimeYears.rot1000.full90.ours, 1), f(data.lifetimeYears.rot1000.full90.original, 1)],
-      ['lifetime years, 1000 rot/day, 50%', f(data.lifetimeYears.rot1000.full50.ours, 1), f(data.lifetimeYears.rot1000.full50.original, 1)],
-      ['key insert, cycles (µs)', `${ourCycles.insert} (${us(ourCycles.insert)})`, `${originalCycles.insert} (${us(originalCycles.insert)})`],
-      ['key delete, cycles (µs)', `${ourCycles.delete} (${us(ourCycles.delete)})`, `${originalCycles.delete} (${us(originalCycles.delete)})`],
-      ['rotation p99 / max ms, 90%', `${get('ours', 0.9).rotationMs.p99} / ${get('ours', 0.9).rotationMs.max}`, `${get('original', 0.9).rotationMs.p99} / ${get('original', 0.9).rotationMs.max}`],
+      [
+        'lifetime years, 1000 rot/day, 90%',
+        f(data.lifetimeYears.rot1000.full90.ours, 1),
+        f(data.lifetimeYears.rot1000.full90.original, 1),
+      ],
+      [
+        'lifetime years, 1000 rot/day, 50%',
+        f(data.lifetimeYears.rot1000.full50.ours, 1),
+        f(data.lifetimeYears.rot1000.full50.original, 1),
+      ],
+      [
+        'key insert, cycles (µs)',
+        `${ourCycles.insert} (${us(ourCycles.insert)})`,
+        `${originalCycles.insert} (${us(originalCycles.insert)})`,
+      ],
+      [
+        'key delete, cycles (µs)',
+        `${ourCycles.delete} (${us(ourCycles.delete)})`,
+        `${originalCycles.delete} (${us(originalCycles.delete)})`,
+      ],
+      [
+        'rotation p99 / max ms, 90%',
+        `${get('ours', 0.9).rotationMs.p99} / ${get('ours', 0.9).rotationMs.max}`,
+        `${get('original', 0.9).rotationMs.p99} / ${get('original', 0.9).rotationMs.max}`,
+      ],
     ];
     return { data, table, columns: ['flash key store', 'ours', 'original'] };
   },

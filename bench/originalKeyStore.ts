@@ -113,13 +113,19 @@ export class OriginalKeyStore {
 
   /** flash_swap: erase the other sector, retire this one, copy valid nodes compactly. */
   #swap(needed: number): void {
-    const live = [...this.#nodes.values()].reduce((n, node) => n + Math.ceil((node.data.length + 2) / ORIGINAL_BLOCK_BYTES), 0);
+    const live = [...this.#nodes.values()].reduce(
+      (n, node) => n + Math.ceil((node.data.length + 2) / ORIGINAL_BLOCK_BYTES),
+      0,
+    );
     if (live + needed > ORIGINAL_BLOCKS_PER_SECTOR) throw new RangeError('original key store is full');
     const from = this.#active;
     const to = 1 - from;
     this.#flash.eraseSector(this.#flash.sectorAt(this.#base(to)).index, 'x32');
     if (this.#firstFree < ORIGINAL_BLOCKS_PER_SECTOR) {
-      this.#program(this.#base(from) + INDEX_OFFSET + this.#firstFree, new Uint8Array(ORIGINAL_BLOCKS_PER_SECTOR - this.#firstFree));
+      this.#program(
+        this.#base(from) + INDEX_OFFSET + this.#firstFree,
+        new Uint8Array(ORIGINAL_BLOCKS_PER_SECTOR - this.#firstFree),
+      );
     }
     this.#chargeScan(ORIGINAL_BLOCKS_PER_SECTOR);
     const moved = new Map<number, Node>();

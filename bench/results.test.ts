@@ -6,7 +6,10 @@ import { deepMerge, mergeResults } from './results.ts';
 
 describe('bench results file', () => {
   test('deep-merges objects and replaces everything else', () => {
-    expect(deepMerge({ a: { x: 1, y: [1] }, b: 2 }, { a: { y: [2], z: 3 } })).toEqual({ a: { x: 1, y: [2], z: 3 }, b: 2 });
+    expect(deepMerge({ a: { x: 1, y: [1] }, b: 2 }, { a: { y: [2], z: 3 } })).toEqual({
+      a: { x: 1, y: [2], z: 3 },
+      b: 2,
+    });
   });
 
   test('a bench never erases another bench’s section', () => {

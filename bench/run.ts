@@ -17,7 +17,8 @@ const BENCHES: readonly BenchModule[] = [keyStoreWearBench, dbCommitBench, updat
 function printTable(output: BenchOutput): void {
   const rows = [output.columns, ...output.table];
   const widths = output.columns.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: readonly string[]): string => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('  ');
+  const line = (r: readonly string[]): string =>
+    r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('  ');
   console.log(line(output.columns));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of output.table) console.log(line(r));
@@ -27,15 +28,21 @@ async function main(argv: readonly string[]): Promise<void> {
   const quick = argv.includes('--quick');
   const names = argv.filter((a) => !a.startsWith('--'));
   const unknown = names.filter((n) => !BENCHES.some((b) => b.name === n));
-  if (unknown.length > 0) throw new Error(`unknown bench(es): ${unknown.join(', ')}; known: ${BENCHES.map((b) => b.name).join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`unknown bench(es): ${unknown.join(', ')}; known: ${BENCHES.map((b) => b.name).join(', ')}`);
   const selected = names.length > 0 ? BENCHES.filter((b) => names.includes(b.name)) : BENCHES;
   const path = defaultResultsPath();
   for (const bench of selected) {
     const started = Date.now();
     console.error(`[bench] ${bench.name}${quick ? ' (quick)' : ''}`);
-    const output = await bench.run({ quick, progress: (message) => console.error(`[bench] ${bench.name}: ${message}`) });
+    const output = await bench.run({
+      quick,
+      progress: (message) => console.error(`[bench] ${bench.name}: ${message}`),
+    });
     mergeResults(bench.section, output.data, path);
-    console.log(`\n${bench.name} -> ${path} (section "${bench.section}", ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+    console.log(
+      `\n${bench.name} -> ${path} (section "${bench.section}", ${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+    );
     printTable(output);
   }
 }

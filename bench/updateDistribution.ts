@@ -62,7 +62,10 @@ async function installation(members: number, context: BenchContext) {
 }
 
 /** Bytes of the key-material records in a file, and how many there are. */
-function keyMaterialBytes(file: Uint8Array, open: (sealed: Uint8Array, aad: Uint8Array) => Uint8Array): { bytes: number; keys: number } {
+function keyMaterialBytes(
+  file: Uint8Array,
+  open: (sealed: Uint8Array, aad: Uint8Array) => Uint8Array,
+): { bytes: number; keys: number } {
   const parsed = parseUpdateFile(file);
   const records = decodeRecords(open(parsed.sealedBody, parsed.headerBytes)).filter((r) => r.type === 'keyMaterial');
   return { bytes: encodeRecords(records).length, keys: records.length };
@@ -73,7 +76,16 @@ export const updateDistributionBench: BenchModule = {
   name: 'update-distribution',
   section: 'update',
   async run(context): Promise<BenchOutput> {
-    const sizes: Array<[string, number]> = context.quick ? [['m10', 10], ['m100', 100]] : [['m10', 10], ['m100', 100], ['m1000', 1000]];
+    const sizes: Array<[string, number]> = context.quick
+      ? [
+          ['m10', 10],
+          ['m100', 100],
+        ]
+      : [
+          ['m10', 10],
+          ['m100', 100],
+          ['m1000', 1000],
+        ];
     const publishSeconds: Record<string, { ours: number; fullResync: number }> = {};
     const publishCycles: Record<string, { ours: number; fullResync: number }> = {};
     const fileBytes: Record<string, { ours: number; fullResync: number }> = {};
@@ -105,14 +117,20 @@ export const updateDistributionBench: BenchModule = {
       const fullSeconds = (performance.now() - t1) / 1000;
       publishSeconds[label] = { ours: Number(oursSeconds.toFixed(3)), fullResync: Number(fullSeconds.toFixed(3)) };
       publishCycles[label] = { ours: oursCycles, fullResync: Math.round(meter.cycles - c1) };
-      const avg = (r: typeof ours) => Math.round(r.published.reduce((a, p) => a + p.bytes, 0) / Math.max(1, r.published.length));
+      const avg = (r: typeof ours) =>
+        Math.round(r.published.reduce((a, p) => a + p.bytes, 0) / Math.max(1, r.published.length));
       fileBytes[label] = { ours: avg(ours), fullResync: avg(full) };
       table.push([`publish 1 key to ${members} (s)`, oursSeconds.toFixed(3), fullSeconds.toFixed(3)]);
       table.push([`  file bytes per member`, String(avg(ours)), String(avg(full))]);
     }
     table.unshift(['key material bytes per key', String(bytesPerKey), String(ORIGINAL_BYTES_PER_KEY)]);
     return {
-      data: { bytesPerKey: { ours: bytesPerKey, original: ORIGINAL_BYTES_PER_KEY }, publishSeconds, publishCycles, fileBytesPerMember: fileBytes },
+      data: {
+        bytesPerKey: { ours: bytesPerKey, original: ORIGINAL_BYTES_PER_KEY },
+        publishSeconds,
+        publishCycles,
+        fileBytesPerMember: fileBytes,
+      },
       table,
       columns: ['update distribution', 'ours', 'baseline'],
     };

@@ -44,7 +44,14 @@ export interface Acknowledgement {
 /** The header bytes of an acknowledgement (the AAD of its seal). @throws RangeError unless `fileHash` is 32 bytes. */
 export function encodeAckHeader(a: Acknowledgement): Uint8Array {
   if (a.fileHash.length !== ACK_FILE_HASH_BYTES) throw new RangeError(`fileHash must be ${ACK_FILE_HASH_BYTES} bytes`);
-  return new Writer().bytes(ACK_MAGIC).u8(ACK_FORMAT_VERSION).string(a.userId).string(a.serial).u64be(a.sequence).bytes(a.fileHash).finish();
+  return new Writer()
+    .bytes(ACK_MAGIC)
+    .u8(ACK_FORMAT_VERSION)
+    .string(a.userId)
+    .string(a.serial)
+    .u64be(a.sequence)
+    .bytes(a.fileHash)
+    .finish();
 }
 
 /**

@@ -23,14 +23,30 @@ describe('device identity attestation (Ed25519, RFC 8032)', () => {
   it('signs the documented, length-prefixed, domain-separated message (RFC 8032 §5.1.6)', () => {
     const m = Manufacturer.generate('format');
     const enc = new TextEncoder();
-    const message = Uint8Array.from([...enc.encode(IDENTITY_CERTIFICATE_LABEL), 0, 0, 32, ...enc.encode(SERIAL), 0, 32, ...KEY]);
+    const message = Uint8Array.from([
+      ...enc.encode(IDENTITY_CERTIFICATE_LABEL),
+      0,
+      0,
+      32,
+      ...enc.encode(SERIAL),
+      0,
+      32,
+      ...KEY,
+    ]);
     expect(IDENTITY_CERTIFICATE_LABEL).toBe('SEkey-TS device identity v1');
     expect(ed25519.verify(m.certify(SERIAL, KEY), message, m.publicKey)).toBe(true);
     expect(() => m.certify('x'.repeat(0x10000), KEY)).toThrow(RangeError);
     // Without the label (a bare signature of serial ‖ key) nothing verifies: no cross-protocol reuse.
     const secret = new Uint8Array(32).fill(3);
     const bare = Manufacturer.generate(secret);
-    expect(verifyIdentity(bare.publicKey, SERIAL, KEY, ed25519.sign(Uint8Array.from([...enc.encode(SERIAL), ...KEY]), secret))).toBe(false);
+    expect(
+      verifyIdentity(
+        bare.publicKey,
+        SERIAL,
+        KEY,
+        ed25519.sign(Uint8Array.from([...enc.encode(SERIAL), ...KEY]), secret),
+      ),
+    ).toBe(false);
   });
 
   it('is deterministic from a seed, random otherwise; byte seeds are 32-byte Ed25519 secrets', () => {

@@ -42,7 +42,14 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom');
  */
 function certifiedMessage(serial: string, identityPublicKey: Uint8Array): Uint8Array {
   const s = utf8(serial);
-  return new Writer().bytes(utf8(IDENTITY_CERTIFICATE_LABEL)).u8(0).u16be(s.length).bytes(s).u16be(identityPublicKey.length).bytes(identityPublicKey).finish();
+  return new Writer()
+    .bytes(utf8(IDENTITY_CERTIFICATE_LABEL))
+    .u8(0)
+    .u16be(s.length)
+    .bytes(s)
+    .u16be(identityPublicKey.length)
+    .bytes(identityPublicKey)
+    .finish();
 }
 
 /**
@@ -67,8 +74,10 @@ export class Manufacturer {
    */
   static generate(seed?: string | Uint8Array): Manufacturer {
     if (seed === undefined) return new Manufacturer(randomBytes(MANUFACTURER_SEED_BYTES));
-    if (typeof seed === 'string') return new Manufacturer(sha256(concatBytes(utf8(TEXT_SEED_LABEL), Uint8Array.of(0), utf8(seed))));
-    if (seed.length !== MANUFACTURER_SEED_BYTES) throw new RangeError(`a manufacturer seed is ${MANUFACTURER_SEED_BYTES} bytes`);
+    if (typeof seed === 'string')
+      return new Manufacturer(sha256(concatBytes(utf8(TEXT_SEED_LABEL), Uint8Array.of(0), utf8(seed))));
+    if (seed.length !== MANUFACTURER_SEED_BYTES)
+      throw new RangeError(`a manufacturer seed is ${MANUFACTURER_SEED_BYTES} bytes`);
     return new Manufacturer(seed.slice());
   }
 
@@ -106,10 +115,18 @@ export class Manufacturer {
  * (RFC 8032 §5.1.7, strict: non-canonical encodings are refused). Never throws: any malformed input
  * (wrong lengths, a public key that is not a curve point) is simply not a valid certificate.
  */
-export function verifyIdentity(manufacturerPublicKey: Uint8Array, serial: string, identityPublicKey: Uint8Array, certificate: Uint8Array): boolean {
-  if (manufacturerPublicKey.length !== MANUFACTURER_PUBLIC_KEY_BYTES || certificate.length !== CERTIFICATE_BYTES) return false;
+export function verifyIdentity(
+  manufacturerPublicKey: Uint8Array,
+  serial: string,
+  identityPublicKey: Uint8Array,
+  certificate: Uint8Array,
+): boolean {
+  if (manufacturerPublicKey.length !== MANUFACTURER_PUBLIC_KEY_BYTES || certificate.length !== CERTIFICATE_BYTES)
+    return false;
   try {
-    return ed25519.verify(certificate, certifiedMessage(serial, identityPublicKey), manufacturerPublicKey, { zip215: false });
+    return ed25519.verify(certificate, certifiedMessage(serial, identityPublicKey), manufacturerPublicKey, {
+      zip215: false,
+    });
   } catch {
     return false;
   }

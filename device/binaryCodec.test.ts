@@ -1,7 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { propertyParams } from '../testing/runConfig.ts';
-import { BinaryCodecError, MAX_VARINT, Reader, Writer, bytesEqual, decodeUtf8, mapCodecError, readAll, utf8, varintLength } from './binaryCodec.ts';
+import {
+  BinaryCodecError,
+  MAX_VARINT,
+  Reader,
+  Writer,
+  bytesEqual,
+  decodeUtf8,
+  mapCodecError,
+  readAll,
+  utf8,
+  varintLength,
+} from './binaryCodec.ts';
 import type { BinaryCodecErrorCode } from './binaryCodec.ts';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -60,7 +71,8 @@ describe('varint (unsigned LEB128)', () => {
   });
 
   it('refuses overlong encodings, values above 2^53 - 1, and truncation', () => {
-    for (const h of ['8000', '8100', 'ff00', '808000', 'ffffffffffffff00']) expectCodecError('OverlongVarint', () => new Reader(unhex(h)).varint());
+    for (const h of ['8000', '8100', 'ff00', '808000', 'ffffffffffffff00'])
+      expectCodecError('OverlongVarint', () => new Reader(unhex(h)).varint());
     expectCodecError('ValueTooLarge', () => new Reader(unhex('8080808080808010')).varint()); // 2^53
     expectCodecError('ValueTooLarge', () => new Reader(unhex('ffffffffffffff7f')).varint()); // 2^56 - 1
     expectCodecError('ValueTooLarge', () => new Reader(unhex('808080808080808001')).varint()); // 9 bytes
@@ -82,26 +94,49 @@ describe('varint (unsigned LEB128)', () => {
 
 describe('fixed-width integers', () => {
   it('writes the documented byte orders', () => {
-    const w = new Writer().u8(0xab).u16be(0x0102).u32be(0x01020304).u32le(0x01020304).u64be(0x0102_0304_0506).u64le(0x0102_0304_0506);
+    const w = new Writer()
+      .u8(0xab)
+      .u16be(0x0102)
+      .u32be(0x01020304)
+      .u32le(0x01020304)
+      .u64be(0x0102_0304_0506)
+      .u64le(0x0102_0304_0506);
     expect(hex(w.finish())).toBe('ab' + '0102' + '01020304' + '04030201' + '0000010203040506' + '0605040302010000');
     const r = new Reader(w.finish());
-    expect([r.u8(), r.u16be(), r.u32be(), r.u32le(), r.u64be(), r.u64le()]).toEqual([0xab, 0x0102, 0x01020304, 0x01020304, 0x0102_0304_0506, 0x0102_0304_0506]);
+    expect([r.u8(), r.u16be(), r.u32be(), r.u32le(), r.u64be(), r.u64le()]).toEqual([
+      0xab, 0x0102, 0x01020304, 0x01020304, 0x0102_0304_0506, 0x0102_0304_0506,
+    ]);
     r.end();
   });
 
   it('round-trips every value in range', () => {
     fc.assert(
-      fc.property(fc.nat(0xff), fc.nat(0xffff), fc.nat({ max: 0xffff_ffff }), fc.nat({ max: MAX_VARINT }), (a, b, c, d) => {
-        const bytes = new Writer().u8(a).u16be(b).u32be(c).u32le(c).u64be(d).u64le(d).finish();
-        expect(bytes.length).toBe(1 + 2 + 4 + 4 + 8 + 8);
-        expect(readAll(bytes, (r) => [r.u8(), r.u16be(), r.u32be(), r.u32le(), r.u64be(), r.u64le()])).toEqual([a, b, c, c, d, d]);
-      }),
+      fc.property(
+        fc.nat(0xff),
+        fc.nat(0xffff),
+        fc.nat({ max: 0xffff_ffff }),
+        fc.nat({ max: MAX_VARINT }),
+        (a, b, c, d) => {
+          const bytes = new Writer().u8(a).u16be(b).u32be(c).u32le(c).u64be(d).u64le(d).finish();
+          expect(bytes.length).toBe(1 + 2 + 4 + 4 + 8 + 8);
+          expect(readAll(bytes, (r) => [r.u8(), r.u16be(), r.u32be(), r.u32le(), r.u64be(), r.u64le()])).toEqual([
+            a,
+            b,
+            c,
+            c,
+            d,
+            d,
+          ]);
+        },
+      ),
       propertyParams(200),
     );
   });
 
   it('handles the extremes: 0, 2^32 - 1, 2^53 - 1', () => {
-    expect(hex(new Writer().u32be(0xffff_ffff).u64be(MAX_VARINT).u64le(0).finish())).toBe('ffffffff' + '001fffffffffffff' + '0000000000000000');
+    expect(hex(new Writer().u32be(0xffff_ffff).u64be(MAX_VARINT).u64le(0).finish())).toBe(
+      'ffffffff' + '001fffffffffffff' + '0000000000000000',
+    );
     expect(readAll(unhex('001fffffffffffff'), (r) => r.u64be())).toBe(MAX_VARINT);
     expect(readAll(unhex('ffffffffffff1f00'), (r) => r.u64le())).toBe(MAX_VARINT);
   });
@@ -154,7 +189,8 @@ describe('byte fields and strings', () => {
   });
 
   it('refuses malformed UTF-8, a length beyond the input, and trailing bytes', () => {
-    for (const h of ['01ff', '02c328', '03eda080', '02c0af']) expectCodecError('InvalidUtf8', () => new Reader(unhex(h)).string());
+    for (const h of ['01ff', '02c328', '03eda080', '02c0af'])
+      expectCodecError('InvalidUtf8', () => new Reader(unhex(h)).string());
     expect(expectCodecError('InvalidUtf8', () => decodeUtf8(unhex('ff'), 9)).offset).toBe(9);
     expectCodecError('Truncated', () => new Reader(unhex('050102')).lenBytes());
     expectCodecError('Truncated', () => new Reader(unhex('0541')).string());
@@ -192,7 +228,9 @@ describe('mapCodecError', () => {
   it('replaces codec errors only', () => {
     const map = (e: BinaryCodecError): Error => new SyntaxError(`mapped ${e.code}`);
     expect(mapCodecError(() => 5, map)).toBe(5);
-    expect(() => mapCodecError(() => new Reader(new Uint8Array(0)).u8(), map)).toThrow(new SyntaxError('mapped Truncated'));
+    expect(() => mapCodecError(() => new Reader(new Uint8Array(0)).u8(), map)).toThrow(
+      new SyntaxError('mapped Truncated'),
+    );
     expect(() =>
       mapCodecError(() => {
         throw new TypeError('other');

@@ -94,7 +94,8 @@ export function varintLength(n: number): number {
 }
 
 function checkUint(n: number, max: number, what: string): void {
-  if (!Number.isSafeInteger(n) || n < 0 || n > max) throw new RangeError(`${what} needs an integer in 0..${max}, got ${String(n)}`);
+  if (!Number.isSafeInteger(n) || n < 0 || n > max)
+    throw new RangeError(`${what} needs an integer in 0..${max}, got ${String(n)}`);
 }
 
 /** Appends fields to a growing buffer; {@link Writer.finish} returns the bytes. */
@@ -220,7 +221,8 @@ export class Reader {
   }
 
   #take(n: number, what: string): number {
-    if (n > this.remaining) throw new BinaryCodecError('Truncated', `${what}: ${n} bytes needed, ${this.remaining} left`, this.#at);
+    if (n > this.remaining)
+      throw new BinaryCodecError('Truncated', `${what}: ${n} bytes needed, ${this.remaining} left`, this.#at);
     const at = this.#at;
     this.#at += n;
     return at;
@@ -316,7 +318,8 @@ export class Reader {
 
   /** `TrailingBytes` unless every byte has been read. */
   end(): void {
-    if (this.remaining !== 0) throw new BinaryCodecError('TrailingBytes', `${this.remaining} bytes after the last field`, this.#at);
+    if (this.remaining !== 0)
+      throw new BinaryCodecError('TrailingBytes', `${this.remaining} bytes after the last field`, this.#at);
   }
 }
 

@@ -35,18 +35,23 @@ describe('chooseCompactionVictim (greedy, with static wear levelling)', () => {
     expect(chooseCompactionVictim(input([FREE, used(9, 1), FREE], [0, 0, 0]))).toBe(1);
   });
 
-  it('static move: once wear drifts beyond the threshold, the least-worn used sector (cold data), even when full', () => {
-    const sectors = [used(SLOTS, 1), used(2, 2), FREE];
-    expect(chooseCompactionVictim(input(sectors, [1, 6, 9]))).toBe(0); // 9 − 1 > 4
-    expect(chooseCompactionVictim(input(sectors, [5, 6, 9]))).toBe(1); // 9 − 5 = 4: not beyond
-  });
+  it(
+    'static move: once wear drifts beyond the threshold, the least-worn used sector (cold data), even when ' + 'full',
+    () => {
+      const sectors = [used(SLOTS, 1), used(2, 2), FREE];
+      expect(chooseCompactionVictim(input(sectors, [1, 6, 9]))).toBe(0); // 9 − 1 > 4
+      expect(chooseCompactionVictim(input(sectors, [5, 6, 9]))).toBe(1); // 9 − 5 = 4: not beyond
+    },
+  );
 
   it('no static move when it is not allowed (the second round of one append)', () => {
     expect(chooseCompactionVictim(input([used(8, 1), used(2, 2), FREE], [1, 6, 9], { staticAllowed: false }))).toBe(1);
   });
 
   it('refuses when no used sector has a slot to reclaim, or none is used', () => {
-    expect(() => chooseCompactionVictim(input([used(SLOTS, 1), used(SLOTS, 2), FREE], [0, 0, 0]))).toThrow(KeyStoreCorruptError);
+    expect(() => chooseCompactionVictim(input([used(SLOTS, 1), used(SLOTS, 2), FREE], [0, 0, 0]))).toThrow(
+      KeyStoreCorruptError,
+    );
     expect(() => chooseCompactionVictim(input([FREE, FREE], [0, 0]))).toThrow(/no sector has reclaimable slots/);
   });
 });

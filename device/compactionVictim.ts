@@ -6,7 +6,8 @@
  * slot, as in log-structured file systems and SSD flash translation layers. Alone it would leave
  * sectors of cold (never rewritten) keys untouched while the others wear out, so when erase counts
  * drift more than a threshold apart, the least-worn used sector is recycled instead (static wear
- * levelling), within the 10,000-cycle endurance of the STM32F429's flash (DS9405 "Flash memory endurance": N_END 10 kcycles).
+ * levelling), within the 10,000-cycle endurance of the STM32F429's flash (DS9405 "Flash memory endurance": N_END 10
+ * kcycles).
  * @module
  */
 import { KeyStoreCorruptError } from './keyStoreErrors.ts';
@@ -60,12 +61,19 @@ export function chooseCompactionVictim(input: VictimInput): number {
     if (!st.used) continue;
     if (best === undefined || greedyBefore(pos, st, best.pos, best.st, wear)) best = { pos, st };
   }
-  if (best === undefined || best.st.live >= input.slotsPerSector) throw new KeyStoreCorruptError('no sector has reclaimable slots');
+  if (best === undefined || best.st.live >= input.slotsPerSector)
+    throw new KeyStoreCorruptError('no sector has reclaimable slots');
   return best.pos;
 }
 
 /** Greedy order: fewer live records, then fewer erases, then older. */
-function greedyBefore(pa: number, a: VictimCandidate, pb: number, b: VictimCandidate, wear: readonly number[]): boolean {
+function greedyBefore(
+  pa: number,
+  a: VictimCandidate,
+  pb: number,
+  b: VictimCandidate,
+  wear: readonly number[],
+): boolean {
   const wa = wear[pa] ?? 0;
   const wb = wear[pb] ?? 0;
   return a.live < b.live || (a.live === b.live && (wa < wb || (wa === wb && a.seq < b.seq)));

@@ -9,7 +9,8 @@
  * @module
  */
 
-/** CPU clock of the SEcube: HSE 16 MHz, PLLM 16, PLLN 336, PLLP 2 (RM0090 §7, RCC for STM32F42xxx/43xxx: PLL configuration). */
+/** CPU clock of the SEcube: HSE 16 MHz, PLLM 16, PLLN 336, PLLP 2 (RM0090 §7, RCC for STM32F42xxx/43xxx: PLL
+ * configuration). */
 export const CLOCK_HZ = 168_000_000;
 
 /** Cycles per microsecond at {@link CLOCK_HZ}. */
@@ -46,7 +47,8 @@ const SD_BUS_CYCLES_PER_SECTOR = usToCycles((512 * 2) / 24);
 const SD_A1_READ_CYCLES_PER_SECTOR = usToCycles(1_000_000 / 1500 / 8);
 const SD_A1_WRITE_CYCLES_PER_SECTOR = usToCycles(1_000_000 / 500 / 8);
 
-const DS9405_PROG = 'DS9405 table "Flash memory programming": t_prog 16 µs typ / 100 µs max per write operation (any PSIZE)';
+const DS9405_PROG =
+  'DS9405 table "Flash memory programming": t_prog 16 µs typ / 100 µs max per write operation (any PSIZE)';
 const DS9405_ERASE = 'DS9405 table "Flash memory programming": t_ERASE';
 const MBED_4898 = 'mbedTLS benchmark on STM32F437 at 168 MHz, 5 WS (ARMmbed/mbed-os PR #4898)';
 
@@ -63,7 +65,9 @@ export const COST_TABLE = {
   'aes256.byte': {
     cycles: 90.6,
     per: 'byte of AES-256 (CBC/CTR/ECB/key wrap) in C, T-tables',
-    source: `${MBED_4898}: AES-CBC-256 1810 KB/s = 90.6 c/B (Schwabe-Stoffelen asm at 0 WS reaches 48.4 c/B: lower bound)`,
+    source:
+      `${MBED_4898}: AES-CBC-256 1810 KB/s = 90.6 c/B (Schwabe-Stoffelen asm at 0 WS reaches 48.4 c/B: lower ` +
+      `bound)`,
   },
   'aes256.keySchedule': {
     cycles: 320,
@@ -93,7 +97,9 @@ export const COST_TABLE = {
   'x25519.scalarMult': {
     cycles: 548_873,
     per: 'X25519 scalar multiplication (RFC 7748 §5)',
-    source: 'E. Lenngren, X25519-Cortex-M4 constant-time assembly: 548,873 cycles on Cortex-M4 (best case; a C implementation costs more)',
+    source:
+      'E. Lenngren, X25519-Cortex-M4 constant-time assembly: 548,873 cycles on Cortex-M4 (best case; a C ' +
+      'implementation costs more)',
   },
   'trng.word': {
     cycles: 140,
@@ -179,13 +185,15 @@ export const COST_TABLE = {
     cycles: SD_BUS_CYCLES_PER_SECTOR + SD_A1_READ_CYCLES_PER_SECTOR,
     per: '512-byte SD sector read',
     source:
-      'RM0090 §31 SDIO 4-bit bus, SDIO_CK = 48 MHz/(CLKDIV+2) = 24 MHz: 1024 clocks/sector; plus SD Physical Layer Simplified Specification, Application Performance Class A1 floor 1500 random 4 KiB reads/s, per 512 B',
+      'RM0090 §31 SDIO 4-bit bus, SDIO_CK = 48 MHz/(CLKDIV+2) = 24 MHz: 1024 clocks/sector; plus SD Physical Layer ' +
+      'Simplified Specification, Application Performance Class A1 floor 1500 random 4 KiB reads/s, per 512 B',
   },
   'sd.sectorWrite': {
     cycles: SD_BUS_CYCLES_PER_SECTOR + SD_A1_WRITE_CYCLES_PER_SECTOR,
     per: '512-byte SD sector write',
     source:
-      'RM0090 §31 SDIO 4-bit bus at 24 MHz: 1024 clocks/sector; plus SD Physical Layer Simplified Specification, Application Performance Class A1 floor 500 random 4 KiB writes/s, per 512 B',
+      'RM0090 §31 SDIO 4-bit bus at 24 MHz: 1024 clocks/sector; plus SD Physical Layer Simplified Specification, ' +
+      'Application Performance Class A1 floor 500 random 4 KiB writes/s, per 512 B',
   },
 } as const satisfies Record<string, CostRow>;
 

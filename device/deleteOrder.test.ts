@@ -1,14 +1,27 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { propertyParams } from '../testing/runConfig.ts';
-import { DELETE_ORDER_AAD, DELETE_ORDER_LABEL, decodeDeleteOrder, deleteOrderAad, encodeDeleteOrder } from './deleteOrder.ts';
+import {
+  DELETE_ORDER_AAD,
+  DELETE_ORDER_LABEL,
+  decodeDeleteOrder,
+  deleteOrderAad,
+  encodeDeleteOrder,
+} from './deleteOrder.ts';
 import { PowerLossError } from './powerLossError.ts';
 import { encodeAckHeader } from './acknowledgement.ts';
 import { MAX_KEY_ID, testOnlyHooks } from './secube.ts';
 import type { SecubeDevice } from './secube.ts';
-import { expectCode, makeProvisionedPair, PAIR_IDS, reboot, recordUpdate, relogin, USER_PIN } from './secube.testkit.ts';
+import {
+  expectCode,
+  makeProvisionedPair,
+  PAIR_IDS,
+  reboot,
+  recordUpdate,
+  relogin,
+  USER_PIN,
+} from './secube.testkit.ts';
 import type { TestDevice } from './secube.testkit.ts';
-
 
 const { adminToUserKeyId: A2U, userToAdminKeyId: U2A, wrappingKeyId: WRAP } = PAIR_IDS;
 const GROUP_KEY = 5000;
@@ -18,7 +31,12 @@ const OTHER_KEY = 5001;
  * A provisioned pair where the user device holds two group keys imported from the admin, and is in
  * a user session: the situation in which the admin has to make it forget one.
  */
-function withGroupKeys(seed: string): { admin: SecubeDevice; user: SecubeDevice; userT: TestDevice; adminT: TestDevice } {
+function withGroupKeys(seed: string): {
+  admin: SecubeDevice;
+  user: SecubeDevice;
+  userT: TestDevice;
+  adminT: TestDevice;
+} {
   const { admin, user } = makeProvisionedPair(seed);
   for (const id of [GROUP_KEY, OTHER_KEY]) {
     admin.device.generateKey(id);
@@ -44,9 +62,13 @@ describe('delete order encoding', () => {
 
   it('round-trips any serial of 1..255 UTF-8 bytes and any key ID in 1..MAX_KEY_ID', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 60, unit: 'binary' }), fc.integer({ min: 1, max: MAX_KEY_ID }), (serial, keyId) => {
-        expect(decodeDeleteOrder(encodeDeleteOrder(serial, keyId))).toEqual({ serial, keyId });
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 60, unit: 'binary' }),
+        fc.integer({ min: 1, max: MAX_KEY_ID }),
+        (serial, keyId) => {
+          expect(decodeDeleteOrder(encodeDeleteOrder(serial, keyId))).toEqual({ serial, keyId });
+        },
+      ),
       propertyParams(100),
     );
   });
@@ -79,21 +101,25 @@ describe('delete order encoding', () => {
 });
 
 describe('deleteKeyByOrder (authorised deletion in a user session)', () => {
-  it('a user session cannot delete keys (W5), but carries out an admin order: the key is gone and zeroised in flash', () => {
-    const { admin, user, userT } = withGroupKeys('order-ok');
-    expectCode('AccessDenied', () => user.deleteKey(GROUP_KEY));
-    const key = testOnlyHooks(user).readKey(GROUP_KEY);
-    const image = (): Buffer => Buffer.from(userT.flash.toImage());
-    expect(image().includes(Buffer.from(key))).toBe(true);
-    expect(user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, user.serial, GROUP_KEY), A2U)).toBe(true);
-    expect(user.listKeyIds()).toEqual([A2U, U2A, WRAP, OTHER_KEY]);
-    expectCode('UnknownKey', () => user.encrypt(GROUP_KEY, Uint8Array.of(1)));
-    expect(image().includes(Buffer.from(key.subarray(0, 8)))).toBe(false);
-    // Survives a reboot: the deletion was committed in flash.
-    const again = reboot(userT);
-    again.login('user', USER_PIN);
-    expect(again.listKeyIds()).toEqual([A2U, U2A, WRAP, OTHER_KEY]);
-  });
+  it(
+    'a user session cannot delete keys (W5), but carries out an admin order: the key is gone and zeroised in ' +
+      'flash',
+    () => {
+      const { admin, user, userT } = withGroupKeys('order-ok');
+      expectCode('AccessDenied', () => user.deleteKey(GROUP_KEY));
+      const key = testOnlyHooks(user).readKey(GROUP_KEY);
+      const image = (): Buffer => Buffer.from(userT.flash.toImage());
+      expect(image().includes(Buffer.from(key))).toBe(true);
+      expect(user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, user.serial, GROUP_KEY), A2U)).toBe(true);
+      expect(user.listKeyIds()).toEqual([A2U, U2A, WRAP, OTHER_KEY]);
+      expectCode('UnknownKey', () => user.encrypt(GROUP_KEY, Uint8Array.of(1)));
+      expect(image().includes(Buffer.from(key.subarray(0, 8)))).toBe(false);
+      // Survives a reboot: the deletion was committed in flash.
+      const again = reboot(userT);
+      again.login('user', USER_PIN);
+      expect(again.listKeyIds()).toEqual([A2U, U2A, WRAP, OTHER_KEY]);
+    },
+  );
 
   it('replaying an order is harmless: the key is already gone, so the answer is false', () => {
     const { admin, user } = withGroupKeys('order-replay');
@@ -103,49 +129,61 @@ describe('deleteKeyByOrder (authorised deletion in a user session)', () => {
     expect(user.listKeyIds()).toContain(OTHER_KEY);
   });
 
-  it('refuses an order for another device, for another key, malformed, tampered, or under another AAD, and deletes nothing', () => {
-    const { admin, user } = withGroupKeys('order-refused');
-    const other = makeProvisionedPair('order-refused-bob').user.device;
-    const before = user.listKeyIds();
-    // Authentic, but for someone else or something else.
-    expectCode('BadOrder', () => user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, other.serial, GROUP_KEY), A2U));
-    expectCode('BadOrder', () => user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, user.serial, OTHER_KEY), A2U));
-    expectCode('BadOrder', () => user.deleteKeyByOrder(GROUP_KEY, admin.seal(A2U, Uint8Array.of(1, 2, 3), DELETE_ORDER_AAD), A2U));
-    // Not authentic.
-    const order = orderFor(admin, user.serial, GROUP_KEY);
-    for (const at of [0, 12, order.length - 1]) {
-      const tampered = order.slice();
-      tampered[at] = (tampered[at] ?? 0) ^ 1;
-      expectCode('AuthFailed', () => user.deleteKeyByOrder(GROUP_KEY, tampered, A2U));
-    }
-    expectCode('AuthFailed', () => user.deleteKeyByOrder(GROUP_KEY, order.subarray(0, 11), A2U));
-    expectCode('AuthFailed', () => user.deleteKeyByOrder(GROUP_KEY, order.subarray(0, 20), A2U));
-    // A message sealed for another purpose under the same channel key (an update file, say).
-    const update = admin.seal(A2U, encodeDeleteOrder(user.serial, GROUP_KEY), new TextEncoder().encode('update #1'));
-    expectCode('AuthFailed', () => user.deleteKeyByOrder(GROUP_KEY, update, A2U));
-    // Sealed for the other user's device: another channel key.
-    expectCode('AuthFailed', () => other.deleteKeyByOrder(GROUP_KEY, order, A2U));
-    expect(user.listKeyIds()).toEqual(before);
-  });
+  it(
+    'refuses an order for another device, for another key, malformed, tampered, or under another AAD, and deletes ' +
+      'nothing',
+    () => {
+      const { admin, user } = withGroupKeys('order-refused');
+      const other = makeProvisionedPair('order-refused-bob').user.device;
+      const before = user.listKeyIds();
+      // Authentic, but for someone else or something else.
+      expectCode('BadOrder', () => user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, other.serial, GROUP_KEY), A2U));
+      expectCode('BadOrder', () => user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, user.serial, OTHER_KEY), A2U));
+      expectCode('BadOrder', () =>
+        user.deleteKeyByOrder(GROUP_KEY, admin.seal(A2U, Uint8Array.of(1, 2, 3), DELETE_ORDER_AAD), A2U),
+      );
+      // Not authentic.
+      const order = orderFor(admin, user.serial, GROUP_KEY);
+      for (const at of [0, 12, order.length - 1]) {
+        const tampered = order.slice();
+        tampered[at] = (tampered[at] ?? 0) ^ 1;
+        expectCode('AuthFailed', () => user.deleteKeyByOrder(GROUP_KEY, tampered, A2U));
+      }
+      expectCode('AuthFailed', () => user.deleteKeyByOrder(GROUP_KEY, order.subarray(0, 11), A2U));
+      expectCode('AuthFailed', () => user.deleteKeyByOrder(GROUP_KEY, order.subarray(0, 20), A2U));
+      // A message sealed for another purpose under the same channel key (an update file, say).
+      const update = admin.seal(A2U, encodeDeleteOrder(user.serial, GROUP_KEY), new TextEncoder().encode('update #1'));
+      expectCode('AuthFailed', () => user.deleteKeyByOrder(GROUP_KEY, update, A2U));
+      // Sealed for the other user's device: another channel key.
+      expectCode('AuthFailed', () => other.deleteKeyByOrder(GROUP_KEY, order, A2U));
+      expect(user.listKeyIds()).toEqual(before);
+    },
+  );
 
-  it('the user host cannot forge an order: it cannot seal under its open key, and its own keys are not accepted', () => {
-    const { admin, user } = withGroupKeys('order-forged');
-    const plaintext = encodeDeleteOrder(user.serial, GROUP_KEY);
-    expectCode('WrongKeyPurpose', () => user.seal(A2U, plaintext, DELETE_ORDER_AAD));
-    // Nor under its user→admin key, which seals acknowledgements only; an acknowledgement is no order.
-    expectCode('WrongKeyPurpose', () => user.seal(U2A, plaintext, DELETE_ORDER_AAD));
-    recordUpdate(admin, user, 1);
-    const ack = user.acknowledge(U2A, encodeAckHeader({ userId: 'U1', serial: user.serial, sequence: 1, fileHash: new Uint8Array(32) }));
-    expectCode('AuthFailed', () => user.deleteKeyByOrder(GROUP_KEY, ack, A2U));
-    expectCode('WrongKeyPurpose', () => user.deleteKeyByOrder(GROUP_KEY, ack, U2A));
-    // Sealed under what it can seal with: a data key it made itself.
-    user.generateKey(77);
-    const underData = user.seal(77, plaintext, DELETE_ORDER_AAD);
-    expectCode('WrongKeyPurpose', () => user.deleteKeyByOrder(GROUP_KEY, underData, 77));
-    expectCode('WrongKeyPurpose', () => user.deleteKeyByOrder(GROUP_KEY, underData, WRAP));
-    expectCode('UnknownKey', () => user.deleteKeyByOrder(GROUP_KEY, underData, 78));
-    expect(user.listKeyIds()).toContain(GROUP_KEY);
-  });
+  it(
+    'the user host cannot forge an order: it cannot seal under its open key, and its own keys are not ' + 'accepted',
+    () => {
+      const { admin, user } = withGroupKeys('order-forged');
+      const plaintext = encodeDeleteOrder(user.serial, GROUP_KEY);
+      expectCode('WrongKeyPurpose', () => user.seal(A2U, plaintext, DELETE_ORDER_AAD));
+      // Nor under its user→admin key, which seals acknowledgements only; an acknowledgement is no order.
+      expectCode('WrongKeyPurpose', () => user.seal(U2A, plaintext, DELETE_ORDER_AAD));
+      recordUpdate(admin, user, 1);
+      const ack = user.acknowledge(
+        U2A,
+        encodeAckHeader({ userId: 'U1', serial: user.serial, sequence: 1, fileHash: new Uint8Array(32) }),
+      );
+      expectCode('AuthFailed', () => user.deleteKeyByOrder(GROUP_KEY, ack, A2U));
+      expectCode('WrongKeyPurpose', () => user.deleteKeyByOrder(GROUP_KEY, ack, U2A));
+      // Sealed under what it can seal with: a data key it made itself.
+      user.generateKey(77);
+      const underData = user.seal(77, plaintext, DELETE_ORDER_AAD);
+      expectCode('WrongKeyPurpose', () => user.deleteKeyByOrder(GROUP_KEY, underData, 77));
+      expectCode('WrongKeyPurpose', () => user.deleteKeyByOrder(GROUP_KEY, underData, WRAP));
+      expectCode('UnknownKey', () => user.deleteKeyByOrder(GROUP_KEY, underData, 78));
+      expect(user.listKeyIds()).toContain(GROUP_KEY);
+    },
+  );
 
   it('needs a session and valid IDs', () => {
     const { admin, user } = withGroupKeys('order-session');

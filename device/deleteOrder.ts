@@ -57,8 +57,10 @@ export interface DeleteOrder {
 const MAX_SERIAL_BYTES = 255;
 
 function checkOrder(serial: string, serialBytes: Uint8Array, keyId: number): void {
-  if (serial.length === 0 || serialBytes.length > MAX_SERIAL_BYTES) throw new DeviceError('BadOrder', `a delete order names a serial of 1..${MAX_SERIAL_BYTES} UTF-8 bytes`);
-  if (!Number.isSafeInteger(keyId) || keyId < 1 || keyId > MAX_KEY_ID) throw new DeviceError('BadOrder', `a delete order names a key ID in 1..${MAX_KEY_ID}, got ${String(keyId)}`);
+  if (serial.length === 0 || serialBytes.length > MAX_SERIAL_BYTES)
+    throw new DeviceError('BadOrder', `a delete order names a serial of 1..${MAX_SERIAL_BYTES} UTF-8 bytes`);
+  if (!Number.isSafeInteger(keyId) || keyId < 1 || keyId > MAX_KEY_ID)
+    throw new DeviceError('BadOrder', `a delete order names a key ID in 1..${MAX_KEY_ID}, got ${String(keyId)}`);
 }
 
 /**
@@ -84,7 +86,11 @@ export function decodeDeleteOrder(plaintext: Uint8Array): DeleteOrder {
         const bytes = r.bytes(r.u8());
         return { serialBytes: bytes, keyId: r.u32be(), serial: decodeUtf8(bytes, 1) };
       }),
-    (error) => new DeviceError('BadOrder', error.code === 'InvalidUtf8' ? 'delete order serial is not UTF-8' : 'malformed delete order'),
+    (error) =>
+      new DeviceError(
+        'BadOrder',
+        error.code === 'InvalidUtf8' ? 'delete order serial is not UTF-8' : 'malformed delete order',
+      ),
   );
   checkOrder(serial, serialBytes, keyId);
   return { serial, keyId };

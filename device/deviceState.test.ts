@@ -9,12 +9,19 @@ const bytes = (n: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ minLength
 const verifier = fc.record({ salt: bytes(16), iterations: fc.integer({ min: 1, max: 0xffff_ffff }), hash: bytes(32) });
 const state: fc.Arbitrary<DeviceState> = fc
   .record({
-    serial: fc.string({ unit: fc.constantFrom(...SERIAL_ALPHABET), minLength: SERIAL_LENGTH, maxLength: SERIAL_LENGTH }),
+    serial: fc.string({
+      unit: fc.constantFrom(...SERIAL_ALPHABET),
+      minLength: SERIAL_LENGTH,
+      maxLength: SERIAL_LENGTH,
+    }),
     maxRetries: fc.integer({ min: 1, max: 10 }),
     pins: fc.record({ user: verifier, admin: verifier }),
     identitySecret: bytes(32),
     attestation: fc.option(fc.record({ rootOfTrust: bytes(32), certificate: bytes(64) }), { nil: null }),
-    counters: fc.uniqueArray(fc.tuple(fc.string({ maxLength: 16 }), fc.nat({ max: Number.MAX_SAFE_INTEGER })), { maxLength: 8, selector: ([k]) => k }),
+    counters: fc.uniqueArray(fc.tuple(fc.string({ maxLength: 16 }), fc.nat({ max: Number.MAX_SAFE_INTEGER })), {
+      maxLength: 8,
+      selector: ([k]) => k,
+    }),
     spent: fc.tuple(fc.nat(10), fc.nat(10)),
   })
   .map(({ counters, spent, ...s }) => ({
@@ -56,7 +63,10 @@ describe('device state encoding', () => {
     const s: DeviceState = {
       serial: 'A'.repeat(SERIAL_LENGTH),
       maxRetries: 3,
-      pins: { user: { salt: new Uint8Array(16), iterations: 1, hash: new Uint8Array(32) }, admin: { salt: new Uint8Array(16), iterations: 1, hash: new Uint8Array(32) } },
+      pins: {
+        user: { salt: new Uint8Array(16), iterations: 1, hash: new Uint8Array(32) },
+        admin: { salt: new Uint8Array(16), iterations: 1, hash: new Uint8Array(32) },
+      },
       retriesLeft: { user: 3, admin: 3 },
       counters: new Map(),
       identitySecret: new Uint8Array(32),
@@ -86,7 +96,10 @@ describe('device state encoding', () => {
     const s: DeviceState = {
       serial: 'B'.repeat(SERIAL_LENGTH),
       maxRetries: 3,
-      pins: { user: { salt: new Uint8Array(16), iterations: 1, hash: new Uint8Array(32) }, admin: { salt: new Uint8Array(16), iterations: 1, hash: new Uint8Array(32) } },
+      pins: {
+        user: { salt: new Uint8Array(16), iterations: 1, hash: new Uint8Array(32) },
+        admin: { salt: new Uint8Array(16), iterations: 1, hash: new Uint8Array(32) },
+      },
       retriesLeft: { user: 3, admin: 3 },
       counters: new Map(),
       identitySecret: new Uint8Array(32),
@@ -99,14 +112,19 @@ describe('device state encoding', () => {
     badFlag[flagAt] = 2;
     expect(() => decodeDeviceState(badFlag)).toThrow(/attestation flag/);
     expect(() => decodeDeviceState(good.subarray(0, flagAt + 40))).toThrow(/truncated/);
-    expect(() => encodeDeviceState({ ...s, attestation: { rootOfTrust: new Uint8Array(31), certificate: new Uint8Array(64) } })).toThrow(RangeError);
+    expect(() =>
+      encodeDeviceState({ ...s, attestation: { rootOfTrust: new Uint8Array(31), certificate: new Uint8Array(64) } }),
+    ).toThrow(RangeError);
   });
 
   it('refuses too many counters, over-long names, ill-formed UTF-8, and bad verifiers', () => {
     const s: DeviceState = {
       serial: 'C'.repeat(SERIAL_LENGTH),
       maxRetries: 3,
-      pins: { user: { salt: new Uint8Array(16), iterations: 1, hash: new Uint8Array(32) }, admin: { salt: new Uint8Array(16), iterations: 1, hash: new Uint8Array(32) } },
+      pins: {
+        user: { salt: new Uint8Array(16), iterations: 1, hash: new Uint8Array(32) },
+        admin: { salt: new Uint8Array(16), iterations: 1, hash: new Uint8Array(32) },
+      },
       retriesLeft: { user: 3, admin: 3 },
       counters: new Map([['a', 1]]),
       identitySecret: new Uint8Array(32),
@@ -121,7 +139,12 @@ describe('device state encoding', () => {
       return bad;
     };
     expect(() => decodeDeviceState(corrupt(countAt, 65))).toThrow(/65 counters/);
-    const longName = Uint8Array.from([...good.subarray(0, countAt + 1), 65, ...new Uint8Array(65).fill(0x61), ...new Uint8Array(8)]);
+    const longName = Uint8Array.from([
+      ...good.subarray(0, countAt + 1),
+      65,
+      ...new Uint8Array(65).fill(0x61),
+      ...new Uint8Array(8),
+    ]);
     expect(() => decodeDeviceState(longName)).toThrow(/counter name of 65 bytes/);
     expect(() => decodeDeviceState(corrupt(countAt + 1, 65))).toThrow(/truncated/);
     expect(() => decodeDeviceState(corrupt(countAt + 2, 0xff))).toThrow(/malformed.*UTF-8/);

@@ -10,7 +10,7 @@
  * @module
  */
 import { CERTIFICATE_BYTES, MANUFACTURER_PUBLIC_KEY_BYTES } from './attestation.ts';
-import { Reader, Writer, decodeUtf8, mapCodecError, readAll, utf8 } from './binaryCodec.ts';
+import { type Reader, Writer, decodeUtf8, mapCodecError, readAll, utf8 } from './binaryCodec.ts';
 import { DeviceError } from './deviceError.ts';
 import { PIN_HASH_BYTES, PIN_SALT_BYTES } from './pinHash.ts';
 import type { PinVerifier } from './pinHash.ts';
@@ -62,7 +62,8 @@ const FORMAT_VERSION = 2;
 const LEGACY_FORMAT_VERSION = 1;
 
 function writeVerifier(w: Writer, v: PinVerifier): void {
-  if (v.salt.length !== PIN_SALT_BYTES || v.hash.length !== PIN_HASH_BYTES) throw new RangeError(`a PIN verifier is a ${PIN_SALT_BYTES}-byte salt and a ${PIN_HASH_BYTES}-byte hash`);
+  if (v.salt.length !== PIN_SALT_BYTES || v.hash.length !== PIN_HASH_BYTES)
+    throw new RangeError(`a PIN verifier is a ${PIN_SALT_BYTES}-byte salt and a ${PIN_HASH_BYTES}-byte hash`);
   w.bytes(v.salt).u32le(v.iterations).bytes(v.hash);
 }
 
@@ -94,10 +95,16 @@ export function encodeDeviceState(state: DeviceState): Uint8Array {
   const serial = utf8(state.serial);
   if (serial.length !== SERIAL_LENGTH) throw new RangeError(`a serial is ${SERIAL_LENGTH} ASCII characters`);
   if (state.counters.size > MAX_COUNTERS) throw new RangeError(`at most ${MAX_COUNTERS} counters`);
-  if (state.identitySecret.length !== IDENTITY_SECRET_BYTES) throw new RangeError(`identity secret must be ${IDENTITY_SECRET_BYTES} bytes`);
+  if (state.identitySecret.length !== IDENTITY_SECRET_BYTES)
+    throw new RangeError(`identity secret must be ${IDENTITY_SECRET_BYTES} bytes`);
   const att = state.attestation;
-  if (att !== null && (att.rootOfTrust.length !== MANUFACTURER_PUBLIC_KEY_BYTES || att.certificate.length !== CERTIFICATE_BYTES)) {
-    throw new RangeError(`a root of trust is ${MANUFACTURER_PUBLIC_KEY_BYTES} bytes and a certificate ${CERTIFICATE_BYTES}`);
+  if (
+    att !== null &&
+    (att.rootOfTrust.length !== MANUFACTURER_PUBLIC_KEY_BYTES || att.certificate.length !== CERTIFICATE_BYTES)
+  ) {
+    throw new RangeError(
+      `a root of trust is ${MANUFACTURER_PUBLIC_KEY_BYTES} bytes and a certificate ${CERTIFICATE_BYTES}`,
+    );
   }
   const w = new Writer();
   w.u8(FORMAT_VERSION).bytes(serial).u8(state.maxRetries).u8(state.retriesLeft.user).u8(state.retriesLeft.admin);
@@ -109,7 +116,8 @@ export function encodeDeviceState(state: DeviceState): Uint8Array {
   w.varint(state.counters.size);
   for (const [name, value] of [...state.counters].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const nameBytes = utf8(name);
-    if (nameBytes.length > MAX_COUNTER_NAME_BYTES) throw new RangeError(`counter names are at most ${MAX_COUNTER_NAME_BYTES} bytes`);
+    if (nameBytes.length > MAX_COUNTER_NAME_BYTES)
+      throw new RangeError(`counter names are at most ${MAX_COUNTER_NAME_BYTES} bytes`);
     w.lenBytes(nameBytes).u64le(value);
   }
   return w.finish();
@@ -123,31 +131,39 @@ export function encodeDeviceState(state: DeviceState): Uint8Array {
 export function decodeDeviceState(bytes: Uint8Array): DeviceState {
   return mapCodecError(
     () => readAll(bytes, readState),
-    (error) => new DeviceError('StateCorrupt', `device state record is ${error.code === 'Truncated' ? 'truncated' : 'malformed'}: ${error.message}`),
+    (error) =>
+      new DeviceError(
+        'StateCorrupt',
+        `device state record is ${error.code === 'Truncated' ? 'truncated' : 'malformed'}: ${error.message}`,
+      ),
   );
 }
 
 function readState(r: Reader): DeviceState {
   const version = r.u8();
-  if (version !== FORMAT_VERSION && version !== LEGACY_FORMAT_VERSION) corrupt(`unknown device state version ${version}`);
+  if (version !== FORMAT_VERSION && version !== LEGACY_FORMAT_VERSION)
+    corrupt(`unknown device state version ${version}`);
   const serial = decodeUtf8(r.bytes(SERIAL_LENGTH), 1);
   const maxRetries = r.u8();
   const retriesLeft = { user: r.u8(), admin: r.u8() };
-  if (maxRetries < 1 || retriesLeft.user > maxRetries || retriesLeft.admin > maxRetries) corrupt('retry counters out of range');
+  if (maxRetries < 1 || retriesLeft.user > maxRetries || retriesLeft.admin > maxRetries)
+    corrupt('retry counters out of range');
   const pins = { user: readVerifier(r), admin: readVerifier(r) };
   const identitySecret = r.bytes(IDENTITY_SECRET_BYTES);
   let attestation: DeviceAttestation | null = null;
   if (version === FORMAT_VERSION) {
     const present = r.u8();
     if (present > 1) corrupt('bad attestation flag in device state record');
-    if (present === 1) attestation = { rootOfTrust: r.bytes(MANUFACTURER_PUBLIC_KEY_BYTES), certificate: r.bytes(CERTIFICATE_BYTES) };
+    if (present === 1)
+      attestation = { rootOfTrust: r.bytes(MANUFACTURER_PUBLIC_KEY_BYTES), certificate: r.bytes(CERTIFICATE_BYTES) };
   }
   const counters = new Map<string, number>();
   const nCounters = r.varint();
   if (nCounters > MAX_COUNTERS) corrupt(`${nCounters} counters, more than ${MAX_COUNTERS}`);
   for (let i = 0; i < nCounters; i++) {
     const nameBytes = r.lenBytes();
-    if (nameBytes.length > MAX_COUNTER_NAME_BYTES) corrupt(`a counter name of ${nameBytes.length} bytes, more than ${MAX_COUNTER_NAME_BYTES}`);
+    if (nameBytes.length > MAX_COUNTER_NAME_BYTES)
+      corrupt(`a counter name of ${nameBytes.length} bytes, more than ${MAX_COUNTER_NAME_BYTES}`);
     counters.set(decodeUtf8(nameBytes), r.u64le());
   }
   return { serial, maxRetries, pins, retriesLeft, counters, identitySecret, attestation };

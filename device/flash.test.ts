@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { CycleMeter } from './costModel.ts';
 import { DEFAULT_ENDURANCE, Flash } from './flash.ts';
 import type { FlashWrite } from './flash.ts';
-import { FlashAlignmentError, FlashImageError, FlashNotErasedError, FlashRangeError, FlashWearOutError } from './flashErrors.ts';
+import {
+  FlashAlignmentError,
+  FlashImageError,
+  FlashNotErasedError,
+  FlashRangeError,
+  FlashWearOutError,
+} from './flashErrors.ts';
 import { FLASH_BASE, STM32F429_FLASH_BYTES, STM32F429_SECTORS } from './flashGeometry.ts';
 import { PowerLossError } from './powerLossError.ts';
 
@@ -20,8 +26,12 @@ describe('geometry (RM0090 §3.4)', () => {
     expect(flash.sectors).toHaveLength(24);
     expect(flash.size).toBe(STM32F429_FLASH_BYTES);
     const kib = flash.sectors.map((s) => s.size / 1024);
-    expect(kib).toEqual([16, 16, 16, 16, 64, 128, 128, 128, 128, 128, 128, 128, 16, 16, 16, 16, 64, 128, 128, 128, 128, 128, 128, 128]);
-    expect(flash.sectors.filter((s) => s.bank === 1).map((s) => s.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(kib).toEqual([
+      16, 16, 16, 16, 64, 128, 128, 128, 128, 128, 128, 128, 16, 16, 16, 16, 64, 128, 128, 128, 128, 128, 128, 128,
+    ]);
+    expect(flash.sectors.filter((s) => s.bank === 1).map((s) => s.index)).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+    ]);
   });
 
   it('puts every sector at its RM0090 address', () => {

@@ -20,7 +20,8 @@
  *   words done up to one torn word) or scattered over the whole call; the interrupted erase leaves
  *   garbage (random bytes, or a random mix of old, erased and random bytes). RM0090 says
  *   nothing about power loss during an operation, so the model takes the adversarial reading: any
- *   cell being changed may end up anywhere between its old and its new state. Reads after the fault are stable (a simplification: real marginal cells may read differently
+ * cell being changed may end up anywhere between its old and its new state. Reads after the fault are stable (a
+ * simplification: real marginal cells may read differently
  *   from one read to the next).
  * - Endurance: beyond `endurance` erase cycles (DS9405: N_END 10 kcycles min), each program fails
  *   with probability (cycles - endurance) / endurance, capped at 1 — a deliberately simple ramp, since
@@ -30,7 +31,13 @@
  */
 import type { CostOp, CycleMeter } from './costModel.ts';
 import { crc32Stm32 } from './crc32.ts';
-import { FlashAlignmentError, FlashImageError, FlashNotErasedError, FlashRangeError, FlashWearOutError } from './flashErrors.ts';
+import {
+  FlashAlignmentError,
+  FlashImageError,
+  FlashNotErasedError,
+  FlashRangeError,
+  FlashWearOutError,
+} from './flashErrors.ts';
 import { STM32F429_SECTORS, buildSectorTable, type SectorInfo } from './flashGeometry.ts';
 import { PowerLossError } from './powerLossError.ts';
 import { SeededPrng } from './seededPrng.ts';
@@ -54,7 +61,8 @@ export interface FlashOptions {
   readonly seed?: number;
   /** Meter charged with datasheet timings; none by default. */
   readonly meter?: CycleMeter;
-  /** Refuse programs that would need a 0 turned back into 1, 0xFF padding bytes excepted (see module doc). Default false. */
+  /** Refuse programs that would need a 0 turned back into 1, 0xFF padding bytes excepted (see module doc). Default
+   * false. */
   readonly strict?: boolean;
   /**
    * Sector sizes in bytes, for tests that need small sectors to reach compaction quickly. Default:
@@ -139,7 +147,8 @@ export class Flash {
     this.parallelism = options.parallelism ?? 'x32';
     if (!(this.parallelism in PSIZE_BYTES)) throw new RangeError(`unknown parallelism ${String(this.parallelism)}`);
     this.endurance = options.endurance ?? DEFAULT_ENDURANCE;
-    if (!Number.isSafeInteger(this.endurance) || this.endurance < 1) throw new RangeError('endurance must be a positive integer');
+    if (!Number.isSafeInteger(this.endurance) || this.endurance < 1)
+      throw new RangeError('endurance must be a positive integer');
     this.strict = options.strict ?? false;
     this.meter = options.meter;
     this.#prng = new SeededPrng(options.seed ?? 1);
@@ -234,7 +243,10 @@ export class Flash {
   read(address: number, length: number): Uint8Array {
     this.#requirePower();
     const { cells, offset } = this.#locate(address, length);
-    this.meter?.charge('flash.read', length === 0 ? 0 : Math.floor((address + length - 1) / 16) - Math.floor(address / 16) + 1);
+    this.meter?.charge(
+      'flash.read',
+      length === 0 ? 0 : Math.floor((address + length - 1) / 16) - Math.floor(address / 16) + 1,
+    );
     return cells.slice(offset, offset + length);
   }
 
@@ -362,7 +374,8 @@ export class Flash {
     }
     const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
     const stored = view.getUint32(image.length - 4, true);
-    if (crc32Stm32(image.subarray(0, image.length - 4)) !== stored) throw new FlashImageError('flash image checksum mismatch');
+    if (crc32Stm32(image.subarray(0, image.length - 4)) !== stored)
+      throw new FlashImageError('flash image checksum mismatch');
     if (view.getUint32(8, true) !== IMAGE_VERSION) throw new FlashImageError('unsupported flash image version');
     const psizeCode = view.getUint8(12);
     const parallelism = (Object.keys(PSIZE_CODE) as ProgramParallelism[]).find((k) => PSIZE_CODE[k] === psizeCode);
@@ -380,7 +393,8 @@ export class Flash {
       erased.push(view.getUint32(p + 8, true) === 1);
       p += 12;
     }
-    const geometry = sizes.every((s, i) => s === STM32F429_SECTORS[i]?.size) && n === STM32F429_SECTORS.length ? undefined : sizes;
+    const geometry =
+      sizes.every((s, i) => s === STM32F429_SECTORS[i]?.size) && n === STM32F429_SECTORS.length ? undefined : sizes;
     const flash = new Flash({
       parallelism,
       endurance,
@@ -403,7 +417,10 @@ export class Flash {
 
   /** A summary; never the memory contents, which hold key material. */
   toString(): string {
-    return `Flash(${this.sectors.length} sectors, ${this.size / 1024} KiB, ${this.parallelism}, ${this.#powered ? 'powered' : 'unpowered'})`;
+    return (
+      `Flash(${this.sectors.length} sectors, ${this.size / 1024} KiB, ${this.parallelism}, ` +
+      `${this.#powered ? 'powered' : 'unpowered'})`
+    );
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {
@@ -491,7 +508,8 @@ function isErased(cells: Uint8Array): boolean {
 function validGeometry(sizes: readonly number[]): readonly number[] {
   if (sizes.length === 0) throw new RangeError('geometry needs at least one sector');
   for (const s of sizes) {
-    if (!Number.isSafeInteger(s) || s < 16 || s % 16 !== 0) throw new RangeError(`sector size must be a positive multiple of 16, got ${s}`);
+    if (!Number.isSafeInteger(s) || s < 16 || s % 16 !== 0)
+      throw new RangeError(`sector size must be a positive multiple of 16, got ${s}`);
   }
   return sizes;
 }

@@ -18,7 +18,9 @@ export interface SectorInfo {
 const KIB = 1024;
 
 /** Per bank: 4 x 16 KiB, 1 x 64 KiB, 7 x 128 KiB (RM0090 §3.4). */
-const BANK_SECTOR_SIZES: readonly number[] = [16, 16, 16, 16, 64, 128, 128, 128, 128, 128, 128, 128].map((k) => k * KIB);
+const BANK_SECTOR_SIZES: readonly number[] = [16, 16, 16, 16, 64, 128, 128, 128, 128, 128, 128, 128].map(
+  (k) => k * KIB,
+);
 
 /**
  * Builds a sector table from consecutive sector sizes starting at {@link FLASH_BASE}. The first half

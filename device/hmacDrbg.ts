@@ -15,7 +15,6 @@ export const HMAC_DRBG_MAX_REQUEST_BYTES = (1 << 19) / 8;
 /** SP 800-90A Table 2: reseed_interval ≤ 2^48 requests. */
 export const HMAC_DRBG_RESEED_INTERVAL = 2 ** 48;
 
-
 /** HMAC_DRBG (SHA-256) internal state and algorithms, NIST SP 800-90A §10.1.2. */
 export class HmacDrbg {
   #key: Uint8Array = new Uint8Array(OUTLEN);

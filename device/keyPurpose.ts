@@ -51,7 +51,15 @@ const ID_BITS = 29;
 export const MAX_KEY_ID = 2 ** ID_BITS - 1;
 
 /** 3-bit purpose codes; `data` = 0 and `wrap` = 4 keep the earlier one-bit encoding readable. */
-const CODE_OF: Readonly<Record<KeyPurpose, number>> = Object.freeze({ data: 0, seal: 1, open: 2, unwrap: 3, wrap: 4, local: 5, ack: 6 });
+const CODE_OF: Readonly<Record<KeyPurpose, number>> = Object.freeze({
+  data: 0,
+  seal: 1,
+  open: 2,
+  unwrap: 3,
+  wrap: 4,
+  local: 5,
+  ack: 6,
+});
 const PURPOSE_OF_CODE: ReadonlyMap<number, KeyPurpose> = new Map(KEY_PURPOSES.map((p) => [CODE_OF[p], p]));
 
 /**
@@ -74,7 +82,9 @@ export function decodeStoreId(storeId: number): { readonly id: number; readonly 
  * one seals acknowledgements only (`ack`) on the user device and opens on the admin device; the
  * AES-KW key (RFC 3394) wraps on the admin device and unwraps on the user's.
  */
-export const PROVISIONED_PURPOSES: Readonly<Record<'admin' | 'user', Readonly<Record<'adminToUser' | 'userToAdmin' | 'wrapping', KeyPurpose>>>> = Object.freeze({
+export const PROVISIONED_PURPOSES: Readonly<
+  Record<'admin' | 'user', Readonly<Record<'adminToUser' | 'userToAdmin' | 'wrapping', KeyPurpose>>>
+> = Object.freeze({
   admin: Object.freeze({ adminToUser: 'seal', userToAdmin: 'open', wrapping: 'wrap' }),
   user: Object.freeze({ adminToUser: 'open', userToAdmin: 'ack', wrapping: 'unwrap' }),
 });

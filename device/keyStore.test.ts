@@ -2,7 +2,13 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { CycleMeter } from './costModel.ts';
 import { Flash } from './flash.ts';
-import { DEFAULT_KEY_STORE_SECTORS, DEFAULT_MAX_FILL, KeyStore, readKeyMaterialForDevice, type KeyStoreOptions } from './keyStore.ts';
+import {
+  DEFAULT_KEY_STORE_SECTORS,
+  DEFAULT_MAX_FILL,
+  KeyStore,
+  readKeyMaterialForDevice,
+  type KeyStoreOptions,
+} from './keyStore.ts';
 import {
   KeyStoreConfigError,
   KeyStoreFullError,
@@ -150,8 +156,10 @@ describe('keys', () => {
 
   it('rejects IDs that are not u32 and keys that are not AES key sizes', () => {
     const store = KeyStore.format(new Flash());
-    for (const id of [-1, 2 ** 32, 1.5, Number.NaN]) expect(() => store.put(id, new Uint8Array(32))).toThrow(KeyStoreInvalidKeyError);
-    for (const length of [0, 15, 20, 33, 64]) expect(() => store.put(1, new Uint8Array(length))).toThrow(KeyStoreInvalidKeyError);
+    for (const id of [-1, 2 ** 32, 1.5, Number.NaN])
+      expect(() => store.put(id, new Uint8Array(32))).toThrow(KeyStoreInvalidKeyError);
+    for (const length of [0, 15, 20, 33, 64])
+      expect(() => store.put(1, new Uint8Array(length))).toThrow(KeyStoreInvalidKeyError);
     expect(() => store.delete(-5)).toThrow(KeyStoreInvalidKeyError);
     expect(store.size).toBe(0);
   });
@@ -276,7 +284,12 @@ describe('compaction and wear levelling', () => {
     // body (9 word writes) + entry word + tombstone word + zeroing (9 word writes)
     expect(meter.snapshot().byOp['flash.program']?.units).toBe(20);
     let rotations = 0;
-    while (flash.stats().erases.slice(17).every((e) => e === 0)) {
+    while (
+      flash
+        .stats()
+        .erases.slice(17)
+        .every((e) => e === 0)
+    ) {
       store.put(prng.int(live), prng.bytes(32));
       rotations++;
     }
@@ -300,7 +313,11 @@ describe('recovery', () => {
     expect(again.lastMount?.scrubbedSlots).toBeLessThanOrEqual(1);
     expect(findSecretResidue(rawImage(flash), [new Uint8Array(32).fill(2)])).toBeUndefined();
     // A second mount has nothing left to repair.
-    expect(KeyStore.mount(flash, MINI).lastMount).toMatchObject({ erasedSectors: [], scrubbedSlots: 0, duplicatesResolved: 0 });
+    expect(KeyStore.mount(flash, MINI).lastMount).toMatchObject({
+      erasedSectors: [],
+      scrubbedSlots: 0,
+      duplicatesResolved: 0,
+    });
   });
 
   it('resolves an interrupted replace to the new value', () => {
@@ -358,7 +375,8 @@ describe('recovery', () => {
         const report = mounted.lastMount;
         if (report?.rolledBackCompaction) kinds.add('rolledBack');
         if (report?.completedCompaction) kinds.add('completed');
-        if (report && report.erasedSectors.length > 0 && !report.rolledBackCompaction && !report.completedCompaction) kinds.add('garbage');
+        if (report && report.erasedSectors.length > 0 && !report.rolledBackCompaction && !report.completedCompaction)
+          kinds.add('garbage');
         // The interrupted put itself may or may not have committed: before or after, nothing else.
         const expected = new Map(model);
         if (mounted.has(999)) expected.set(999, new Uint8Array(16));

@@ -9,11 +9,13 @@
  *   until it does, mount sees two records of the ID and keeps the newer one (by sector sequence
  *   number, then slot), so a replace is atomic.
  * - delete: clear the entry's alive bit (commit: the tombstone, in place — a one-bit program cannot
- *   tear), then overwrite the whole slot — ID and key — with zeros at once. NOR flash allows 1 → 0 at any time (RM0090 §3.5.4), so no
+ * tear), then overwrite the whole slot — ID and key — with zeros at once. NOR flash allows 1 → 0 at any time (RM0090
+ * §3.5.4), so no
  *   erase is needed and no copy of the key outlives the call.
  * - compaction: when the active sector is full and only the reserve sector is free, the sector with
  *   the fewest live records (or, when erase counts drift apart, the least-worn one: static wear
- *   levelling) is the victim (`compactionVictim.ts`). Its live records are copied into the least-worn free sector under a new
+ * levelling) is the victim (`compactionVictim.ts`). Its live records are copied into the least-worn free sector under a
+ * new
  *   header naming the victim, a "done" word is programmed, and only then is the victim erased.
  * - mount: an uncommitted compaction target is erased (roll back); a done one gets its victim erased
  *   (roll forward); garbage (torn erases, torn headers, sectors of an older format) is erased
@@ -28,12 +30,11 @@
  * Simplifications: all store sectors must have the same size; 16- and 24-byte keys take a full
  * 36-byte slot; erase counts are the store's own (persisted in every header, since real flash keeps
  * none), so an erase that a crash forced to be repeated may be counted once; a worn-out sector is not
- * retired — {@link FlashWearOutError} reaches the caller and the store must be mounted again.
+ * retired — `FlashWearOutError` (flashErrors.ts) reaches the caller and the store must be mounted again.
  * @module
  */
 import { chooseCompactionVictim, leastWorn } from './compactionVictim.ts';
 import type { Flash } from './flash.ts';
-import type { FlashWearOutError } from './flashErrors.ts';
 import { PSIZE_BYTES } from './flash.ts';
 import type { SectorInfo } from './flashGeometry.ts';
 import {
@@ -162,7 +163,8 @@ export class KeyStore {
     this.#flash = flash;
     this.#sectors = indices.map((i) => flash.sector(i));
     const size = this.#sectors[0]?.size ?? 0;
-    if (!this.#sectors.every((s) => s.size === size)) throw new KeyStoreConfigError('key store sectors must all have the same size');
+    if (!this.#sectors.every((s) => s.size === size))
+      throw new KeyStoreConfigError('key store sectors must all have the same size');
     this.#layout = storeLayout(size, this.#sectors.length);
     const maxFill = options.maxFill ?? DEFAULT_MAX_FILL;
     if (!(maxFill > 0 && maxFill <= 1)) throw new RangeError(`maxFill must be in (0, 1], got ${maxFill}`);
@@ -170,7 +172,8 @@ export class KeyStore {
     const n = this.#sectors.length;
     this.#maxKeys = Math.max(1, Math.min(Math.floor(maxFill * n * s), (n - 1) * s - 2));
     this.#wlThreshold = options.wearLevelThreshold ?? DEFAULT_WEAR_LEVEL_THRESHOLD;
-    if (!Number.isSafeInteger(this.#wlThreshold) || this.#wlThreshold < 1) throw new RangeError('wearLevelThreshold must be an integer >= 1');
+    if (!Number.isSafeInteger(this.#wlThreshold) || this.#wlThreshold < 1)
+      throw new RangeError('wearLevelThreshold must be an integer >= 1');
     this.#unit = PSIZE_BYTES[flash.parallelism];
     this.#state = this.#sectors.map(() => emptySectorState(s));
     this.#wear = this.#sectors.map(() => 0);
@@ -251,7 +254,8 @@ export class KeyStore {
   put(id: number, key: Uint8Array): void {
     this.#requireUsable();
     checkId(id);
-    if (!KEY_LENGTHS.includes(key.length)) throw new KeyStoreInvalidKeyError(`key must be 16, 24 or 32 bytes, got ${key.length}`);
+    if (!KEY_LENGTHS.includes(key.length))
+      throw new KeyStoreInvalidKeyError(`key must be 16, 24 or 32 bytes, got ${key.length}`);
     if (!this.#index.has(id) && this.#index.size >= this.#maxKeys) throw new KeyStoreFullError(this.#maxKeys);
     this.#guard(() => {
       this.#ensureSlot();
@@ -280,7 +284,10 @@ export class KeyStore {
 
   /** A summary without any key material. */
   toString(): string {
-    return `KeyStore(${this.#sectors.length} sectors [${this.#sectors.map((s) => s.index).join(',')}], ${this.#index.size}/${this.#maxKeys} keys)`;
+    return (
+      `KeyStore(${this.#sectors.length} sectors [${this.#sectors.map((s) => s.index).join(',')}], ` +
+      `${this.#index.size}/${this.#maxKeys} keys)`
+    );
   }
 
   /** Same summary for JSON.stringify. */
@@ -316,7 +323,8 @@ export class KeyStore {
     const body = this.#flash.read(this.#slotAddress(loc), SLOT_BYTES);
     this.#chargeCheck();
     const content = classifySlot(entry, body);
-    if (content.kind !== 'live' || content.id !== id) throw new KeyStoreCorruptError(`record of key ${id} no longer verifies`);
+    if (content.kind !== 'live' || content.id !== id)
+      throw new KeyStoreCorruptError(`record of key ${id} no longer verifies`);
     const key = keyOfSlot(body, content.keyLength);
     body.fill(0);
     return key;
@@ -343,9 +351,16 @@ export class KeyStore {
     this.#epoch = (maxEpoch + 1) >>> 0;
     this.#maxSeq = 0;
     for (const st of this.#state) st.used = false;
-    let target = leastWorn(this.#wear, this.#sectors.map((_, i) => i).filter((i) => erased[i]));
+    let target = leastWorn(
+      this.#wear,
+      this.#sectors.map((_, i) => i).filter((i) => erased[i]),
+    );
     if (target === undefined) {
-      target = leastWorn(this.#wear, this.#sectors.map((_, i) => i)) ?? 0;
+      target =
+        leastWorn(
+          this.#wear,
+          this.#sectors.map((_, i) => i),
+        ) ?? 0;
       this.#erase(target);
       erased[target] = true;
     }
@@ -367,7 +382,11 @@ export class KeyStore {
       images.map((image, pos) => {
         const reading = readHeader(layout, image);
         // Only an erased-looking header needs the whole image checked (a torn erase).
-        return { reading, blank: reading.kind === 'erased' && image.every((b) => b === 0xff), flashIndex: this.#sectors[pos]?.index ?? -1 };
+        return {
+          reading,
+          blank: reading.kind === 'erased' && image.every((b) => b === 0xff),
+          flashIndex: this.#sectors[pos]?.index ?? -1,
+        };
       }),
     );
     this.#epoch = plan.epoch;
@@ -425,7 +444,11 @@ export class KeyStore {
 
     if (survivors.length === 0) {
       // Only reachable if every store sector was being erased; start an empty log.
-      const target = leastWorn(this.#wear, this.#sectors.map((_, i) => i)) ?? 0;
+      const target =
+        leastWorn(
+          this.#wear,
+          this.#sectors.map((_, i) => i),
+        ) ?? 0;
       this.#openSector(target, undefined);
       this.#active = target;
       this.#next = 0;
@@ -485,7 +508,8 @@ export class KeyStore {
       this.#chargeCheck();
       const content = classifySlot(entry, body);
       const id = vs.ids[slot] ?? 0;
-      if (content.kind !== 'live' || content.id !== id) throw new KeyStoreCorruptError(`record of key ${id} no longer verifies`);
+      if (content.kind !== 'live' || content.id !== id)
+        throw new KeyStoreCorruptError(`record of key ${id} no longer verifies`);
       const loc = { pos: target, slot: k };
       this.#flash.program(this.#slotAddress(loc), body);
       this.#programEntry(loc, entry);
@@ -551,7 +575,7 @@ export class KeyStore {
     this.#clearAlive(loc, this.#flash.read(this.#entryAddress(loc), 1)[0] ?? ENTRY_FREE);
     this.#flash.program(this.#slotAddress(loc), new Uint8Array(SLOT_BYTES));
     const st = this.#state[loc.pos];
-    if (st && st.liveFlags[loc.slot]) {
+    if (st?.liveFlags[loc.slot]) {
       st.liveFlags[loc.slot] = 0;
       st.live--;
     }
@@ -566,7 +590,7 @@ export class KeyStore {
     const entry = image?.[layout.indexOffset + loc.slot] ?? ENTRY_FREE;
     if ((entry & ~ENTRY_KILL & 0xff) !== 0) this.#clearAlive(loc, entry);
     const at = layout.dataOffset + loc.slot * SLOT_BYTES;
-    if (!image || !image.subarray(at, at + SLOT_BYTES).every((b) => b === 0)) {
+    if (!image?.subarray(at, at + SLOT_BYTES).every((b) => b === 0)) {
       this.#flash.program(this.#slotAddress(loc), new Uint8Array(SLOT_BYTES));
     }
   }
@@ -647,5 +671,6 @@ function later(a: SectorHeader, b: SectorHeader): boolean {
 }
 
 function checkId(id: number): void {
-  if (!Number.isSafeInteger(id) || id < 0 || id > 0xffff_ffff) throw new KeyStoreInvalidKeyError(`key id must be a u32, got ${id}`);
+  if (!Number.isSafeInteger(id) || id < 0 || id > 0xffff_ffff)
+    throw new KeyStoreInvalidKeyError(`key id must be a u32, got ${id}`);
 }

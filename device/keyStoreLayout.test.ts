@@ -118,7 +118,15 @@ describe('records', () => {
 
 describe('sector headers', () => {
   const layout = storeLayout(1024, 4);
-  const header: SectorHeader = { position: 2, flashIndex: 14, epoch: 3, seq: 9, sourcePos: 1, sourceSeq: 7, wear: [5, 6, 7, 8] };
+  const header: SectorHeader = {
+    position: 2,
+    flashIndex: 14,
+    epoch: 3,
+    seq: 9,
+    sourcePos: 1,
+    sourceSeq: 7,
+    wear: [5, 6, 7, 8],
+  };
 
   function sectorWith(content: Uint8Array, commit?: number, done?: number): Uint8Array {
     const sector = new Uint8Array(1024).fill(0xff);
@@ -162,7 +170,12 @@ describe('sector headers', () => {
 
   it('recognises a header of another store configuration', () => {
     const other = storeLayout(1024, 3);
-    const content = encodeHeaderContent(other, { ...header, wear: [1, 2, 3], sourcePos: NO_SOURCE, sourceSeq: NO_SOURCE });
+    const content = encodeHeaderContent(other, {
+      ...header,
+      wear: [1, 2, 3],
+      sourcePos: NO_SOURCE,
+      sourceSeq: NO_SOURCE,
+    });
     const sector = new Uint8Array(1024).fill(0xff);
     sector.set(content);
     new DataView(sector.buffer).setUint32(other.commitOffset, headerCommitWord(content), true);

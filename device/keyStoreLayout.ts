@@ -76,7 +76,8 @@ export function storeLayout(sectorSize: number, sectorCount: number): StoreLayou
   const headerBytes = roundUp(doneOffset + 4, 16);
   let slots = Math.floor((sectorSize - headerBytes) / (SLOT_BYTES + 1));
   while (slots > 0 && headerBytes + roundUp(slots, 4) + slots * SLOT_BYTES > sectorSize) slots--;
-  if (slots < 2 || slots > 0xffff) throw new RangeError(`sector size ${sectorSize} gives ${slots} slots; need 2..65535`);
+  if (slots < 2 || slots > 0xffff)
+    throw new RangeError(`sector size ${sectorSize} gives ${slots} slots; need 2..65535`);
   return {
     sectorSize,
     sectorCount,

@@ -9,7 +9,11 @@ import type { SectorReading } from './keyStoreRecovery.ts';
 const INDEX = (pos: number): number => 20 + pos;
 const WEAR = [5, 6, 7, 8];
 
-function header(pos: number, seq: number, options: { epoch?: number; source?: { pos: number; seq: number } } = {}): SectorHeader {
+function header(
+  pos: number,
+  seq: number,
+  options: { epoch?: number; source?: { pos: number; seq: number } } = {},
+): SectorHeader {
   return {
     position: pos,
     flashIndex: INDEX(pos),
@@ -43,7 +47,10 @@ describe('planRecovery (key-store boot after a torn operation)', () => {
       maxSeq: 2,
       wear: WEAR,
       toErase: [],
-      survivors: [{ pos: 2, header: header(2, 1) }, { pos: 0, header: header(0, 2) }],
+      survivors: [
+        { pos: 2, header: header(2, 1) },
+        { pos: 0, header: header(0, 2) },
+      ],
       rolledBackCompaction: false,
       completedCompaction: false,
     });
@@ -58,7 +65,14 @@ describe('planRecovery (key-store boot after a torn operation)', () => {
   });
 
   it('rolls back a compaction whose done word never landed: the target goes, the victim stays', () => {
-    const plan = planRecovery(readings([valid(header(0, 1)), valid(header(1, 2, { source: { pos: 0, seq: 1 } }), { done: false }), 'erased', 'erased']));
+    const plan = planRecovery(
+      readings([
+        valid(header(0, 1)),
+        valid(header(1, 2, { source: { pos: 0, seq: 1 } }), { done: false }),
+        'erased',
+        'erased',
+      ]),
+    );
     expect(plan.toErase).toEqual([1]);
     expect(plan.survivors.map((s) => s.pos)).toEqual([0]);
     expect(plan.rolledBackCompaction).toBe(true);
@@ -69,7 +83,14 @@ describe('planRecovery (key-store boot after a torn operation)', () => {
   });
 
   it('rolls forward a done compaction whose victim is still there: the victim goes', () => {
-    const plan = planRecovery(readings([valid(header(0, 1)), valid(header(1, 2, { source: { pos: 0, seq: 1 } }), { done: true }), 'erased', 'erased']));
+    const plan = planRecovery(
+      readings([
+        valid(header(0, 1)),
+        valid(header(1, 2, { source: { pos: 0, seq: 1 } }), { done: true }),
+        'erased',
+        'erased',
+      ]),
+    );
     expect(plan.toErase).toEqual([0]);
     expect(plan.survivors.map((s) => s.pos)).toEqual([1]);
     expect(plan.completedCompaction).toBe(true);
@@ -78,15 +99,24 @@ describe('planRecovery (key-store boot after a torn operation)', () => {
     expect(plan.wear).toEqual(WEAR);
   });
 
-  it('counts the erase of the newest header\'s victim when it already happened', () => {
-    const plan = planRecovery(readings(['erased', valid(header(1, 2, { source: { pos: 0, seq: 1 } }), { done: true }), 'erased', 'erased']));
+  it("counts the erase of the newest header's victim when it already happened", () => {
+    const plan = planRecovery(
+      readings(['erased', valid(header(1, 2, { source: { pos: 0, seq: 1 } }), { done: true }), 'erased', 'erased']),
+    );
     expect(plan.toErase).toEqual([]);
     expect(plan.wear).toEqual([6, 6, 7, 8]);
     expect(plan.completedCompaction).toBe(false);
   });
 
   it('ignores a victim of the same position but another sequence number (a later use of that sector)', () => {
-    const plan = planRecovery(readings([valid(header(0, 5)), valid(header(1, 4, { source: { pos: 0, seq: 1 } }), { done: true }), 'erased', 'erased']));
+    const plan = planRecovery(
+      readings([
+        valid(header(0, 5)),
+        valid(header(1, 4, { source: { pos: 0, seq: 1 } }), { done: true }),
+        'erased',
+        'erased',
+      ]),
+    );
     expect(plan.toErase).toEqual([]);
     expect(plan.survivors.map((s) => s.pos)).toEqual([1, 0]);
     expect(plan.wear).toEqual(WEAR); // the newest header (seq 5) has no victim
@@ -105,7 +135,9 @@ describe('planRecovery (key-store boot after a torn operation)', () => {
   });
 
   it('refuses a current header written for another layout, position or flash sector', () => {
-    expect(() => planRecovery(readings([valid(header(0, 1), { sameLayout: false }), 'erased']))).toThrow(KeyStoreConfigError);
+    expect(() => planRecovery(readings([valid(header(0, 1), { sameLayout: false }), 'erased']))).toThrow(
+      KeyStoreConfigError,
+    );
     expect(() => planRecovery(readings([valid(header(1, 1)), 'erased']))).toThrow(KeyStoreConfigError);
     const moved = readings([valid(header(0, 1)), 'erased']).map((r) => ({ ...r, flashIndex: r.flashIndex + 1 }));
     expect(() => planRecovery(moved)).toThrow(/sector 21 holds a key store of another configuration/);

@@ -105,7 +105,8 @@ export function planRecovery(sectors: readonly SectorReading[]): RecoveryPlan {
     }
   }
   const ownVictim = newest.header.sourcePos;
-  if (newest.done && ownVictim < sectors.length && !toErase.has(ownVictim)) wear[ownVictim] = (wear[ownVictim] ?? 0) + 1;
+  if (newest.done && ownVictim < sectors.length && !toErase.has(ownVictim))
+    wear[ownVictim] = (wear[ownVictim] ?? 0) + 1;
   for (const pos of garbage) toErase.add(pos);
 
   return {

@@ -1,22 +1,37 @@
 import { describe, expect, it } from 'vitest';
 import { COST_TABLE, CycleMeter, hmacSha256Compressions } from './costModel.ts';
-import { aesGcmDecrypt, aesGcmEncrypt, aesKeyUnwrap, aesKeyWrap, chargePbkdf2, hkdfSha256, x25519PublicKey, x25519SharedSecret } from './meteredCrypto.ts';
+import {
+  aesGcmDecrypt,
+  aesGcmEncrypt,
+  aesKeyUnwrap,
+  aesKeyWrap,
+  chargePbkdf2,
+  hkdfSha256,
+  x25519PublicKey,
+  x25519SharedSecret,
+} from './meteredCrypto.ts';
 import { expectCode } from './secube.testkit.ts';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-
 
 describe('metered primitives', () => {
   it('X25519 matches RFC 7748 §6.1 and charges one scalar multiplication per call', () => {
     const meter = new CycleMeter();
     const alice = hex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a');
     const bob = hex('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb');
-    expect(toHex(x25519PublicKey(alice, meter))).toBe('8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a');
+    expect(toHex(x25519PublicKey(alice, meter))).toBe(
+      '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a',
+    );
     const bobPublic = x25519PublicKey(bob, meter);
     expect(toHex(bobPublic)).toBe('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f');
-    expect(toHex(x25519SharedSecret(alice, bobPublic, meter))).toBe('4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742');
-    expect(meter.snapshot().byOp['x25519.scalarMult']).toEqual({ units: 3, cycles: 3 * COST_TABLE['x25519.scalarMult'].cycles });
+    expect(toHex(x25519SharedSecret(alice, bobPublic, meter))).toBe(
+      '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742',
+    );
+    expect(meter.snapshot().byOp['x25519.scalarMult']).toEqual({
+      units: 3,
+      cycles: 3 * COST_TABLE['x25519.scalarMult'].cycles,
+    });
   });
 
   it('X25519 refuses low-order and malformed peer keys (RFC 7748 §6.1 all-zero check)', () => {
@@ -27,7 +42,13 @@ describe('metered primitives', () => {
 
   it('HKDF-SHA256 matches RFC 5869 A.1 and charges HMAC compressions for extract and expand', () => {
     const meter = new CycleMeter();
-    const okm = hkdfSha256(new Uint8Array(22).fill(0x0b), hex('000102030405060708090a0b0c'), hex('f0f1f2f3f4f5f6f7f8f9'), 42, meter);
+    const okm = hkdfSha256(
+      new Uint8Array(22).fill(0x0b),
+      hex('000102030405060708090a0b0c'),
+      hex('f0f1f2f3f4f5f6f7f8f9'),
+      42,
+      meter,
+    );
     expect(toHex(okm)).toBe('3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865');
     const expected = hmacSha256Compressions(22) + hmacSha256Compressions(10 + 1) + hmacSha256Compressions(32 + 10 + 1);
     expect(meter.snapshot().byOp['hmacSha256.block']?.units).toBe(expected);

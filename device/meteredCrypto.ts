@@ -25,7 +25,8 @@ const pad16 = (n: number): number => Math.ceil(n / AES_BLOCK) * AES_BLOCK;
 function requireNonce(nonce: Uint8Array): void {
   // noble's gcm takes any nonce length (GHASH-derived J0); the device insists on 96 bits so that
   // J0 = IV ‖ 0^31 ‖ 1 (SP 800-38D §7.1 step 2) and random-nonce bounds of §8.3 apply.
-  if (nonce.length !== GCM_NONCE_BYTES) throw new DeviceError('BadNonce', `AES-GCM nonces must be ${GCM_NONCE_BYTES} bytes, got ${nonce.length}`);
+  if (nonce.length !== GCM_NONCE_BYTES)
+    throw new DeviceError('BadNonce', `AES-GCM nonces must be ${GCM_NONCE_BYTES} bytes, got ${nonce.length}`);
 }
 
 function chargeGcm(meter: CycleMeter | undefined, textBytes: number, aadBytes: number): void {
@@ -38,7 +39,13 @@ function chargeGcm(meter: CycleMeter | undefined, textBytes: number, aadBytes: n
 }
 
 /** AES-256-GCM authenticated encryption, NIST SP 800-38D §7.1. Returns ciphertext ‖ 16-byte tag. */
-export function aesGcmEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, meter?: CycleMeter): Uint8Array {
+export function aesGcmEncrypt(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+  meter?: CycleMeter,
+): Uint8Array {
   requireNonce(nonce);
   chargeGcm(meter, plaintext.length, aad.length);
   // A fresh instance per message: noble refuses a second encrypt() on one instance anyway.
@@ -49,7 +56,13 @@ export function aesGcmEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uin
  * AES-256-GCM authenticated decryption, NIST SP 800-38D §7.2.
  * @throws DeviceError `AuthFailed` when the tag does not verify (step 8: FAIL, no plaintext).
  */
-export function aesGcmDecrypt(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array, meter?: CycleMeter): Uint8Array {
+export function aesGcmDecrypt(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  sealed: Uint8Array,
+  aad: Uint8Array,
+  meter?: CycleMeter,
+): Uint8Array {
   requireNonce(nonce);
   if (sealed.length < GCM_TAG_BYTES) throw new DeviceError('AuthFailed', 'ciphertext shorter than the tag');
   chargeGcm(meter, sealed.length - GCM_TAG_BYTES, aad.length);
@@ -69,7 +82,8 @@ function chargeKw(meter: CycleMeter | undefined, keyDataBytes: number): void {
 
 /** AES Key Wrap, RFC 3394 §2.2.1 (default IV A6A6A6A6A6A6A6A6, §2.2.3.1). */
 export function aesKeyWrap(kek: Uint8Array, keyData: Uint8Array, meter?: CycleMeter): Uint8Array {
-  if (keyData.length < 16 || keyData.length % 8 !== 0) throw new DeviceError('BadArgument', 'key data must be n ≥ 2 semiblocks of 64 bits (RFC 3394 §2)');
+  if (keyData.length < 16 || keyData.length % 8 !== 0)
+    throw new DeviceError('BadArgument', 'key data must be n ≥ 2 semiblocks of 64 bits (RFC 3394 §2)');
   chargeKw(meter, keyData.length);
   return aeskw(kek).encrypt(keyData);
 }
@@ -79,7 +93,8 @@ export function aesKeyWrap(kek: Uint8Array, keyData: Uint8Array, meter?: CycleMe
  * @throws DeviceError `UnwrapFailed` when the check fails.
  */
 export function aesKeyUnwrap(kek: Uint8Array, wrapped: Uint8Array, meter?: CycleMeter): Uint8Array {
-  if (wrapped.length < 24 || wrapped.length % 8 !== 0) throw new DeviceError('UnwrapFailed', 'a wrapped key is n+1 ≥ 3 semiblocks of 64 bits (RFC 3394 §2)');
+  if (wrapped.length < 24 || wrapped.length % 8 !== 0)
+    throw new DeviceError('UnwrapFailed', 'a wrapped key is n+1 ≥ 3 semiblocks of 64 bits (RFC 3394 §2)');
   chargeKw(meter, wrapped.length - 8);
   try {
     return aeskw(kek).decrypt(wrapped);
@@ -89,12 +104,19 @@ export function aesKeyUnwrap(kek: Uint8Array, wrapped: Uint8Array, meter?: Cycle
 }
 
 /** HKDF-SHA256 (RFC 5869 §2.2 extract, §2.3 expand). */
-export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, length: number, meter?: CycleMeter): Uint8Array {
+export function hkdfSha256(
+  ikm: Uint8Array,
+  salt: Uint8Array | undefined,
+  info: Uint8Array,
+  length: number,
+  meter?: CycleMeter,
+): Uint8Array {
   if (meter !== undefined) {
     meter.charge('hmacSha256.block', hmacSha256Compressions(ikm.length));
     const n = Math.ceil(length / 32);
     // T(i) = HMAC(PRK, T(i-1) ‖ info ‖ i), T(0) empty (RFC 5869 §2.3).
-    for (let i = 1; i <= n; i++) meter.charge('hmacSha256.block', hmacSha256Compressions((i === 1 ? 0 : 32) + info.length + 1));
+    for (let i = 1; i <= n; i++)
+      meter.charge('hmacSha256.block', hmacSha256Compressions((i === 1 ? 0 : 32) + info.length + 1));
   }
   return hkdf(sha256, ikm, salt, info, length);
 }
@@ -111,7 +133,8 @@ export function x25519PublicKey(secret: Uint8Array, meter?: CycleMeter): Uint8Ar
  * @throws DeviceError `BadArgument` for a malformed or low-order peer public key.
  */
 export function x25519SharedSecret(secret: Uint8Array, peerPublicKey: Uint8Array, meter?: CycleMeter): Uint8Array {
-  if (peerPublicKey.length !== 32) throw new DeviceError('BadArgument', 'an X25519 public key is 32 bytes (RFC 7748 §5)');
+  if (peerPublicKey.length !== 32)
+    throw new DeviceError('BadArgument', 'an X25519 public key is 32 bytes (RFC 7748 §5)');
   meter?.charge('x25519.scalarMult');
   try {
     return x25519.getSharedSecret(secret, peerPublicKey);

@@ -13,18 +13,39 @@ import { PowerLossError } from './powerLossError.ts';
 import { encodeAckHeader } from './acknowledgement.ts';
 import { SecubeDevice, testOnlyHooks } from './secube.ts';
 import type { ProvisioningPeer } from './secube.ts';
-import { ADMIN_PIN, expectCode, makeDevice, makeProvisionedPair, PAIR_IDS, reboot, recordUpdate, relogin, TEST_MANUFACTURER, USER_PIN } from './secube.testkit.ts';
-
+import {
+  ADMIN_PIN,
+  expectCode,
+  makeDevice,
+  makeProvisionedPair,
+  PAIR_IDS,
+  reboot,
+  recordUpdate,
+  relogin,
+  TEST_MANUFACTURER,
+  USER_PIN,
+} from './secube.testkit.ts';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 /** The header of an acknowledgement of update `sequence` by device `d`. */
-const ackHeader = (d: SecubeDevice, sequence: number): Uint8Array => encodeAckHeader({ userId: 'U1', serial: d.serial, sequence, fileHash: new Uint8Array(32) });
+const ackHeader = (d: SecubeDevice, sequence: number): Uint8Array =>
+  encodeAckHeader({ userId: 'U1', serial: d.serial, sequence, fileHash: new Uint8Array(32) });
 /** What a host relays about a device: serial, identity public key and certificate. */
-const peerOf = (d: SecubeDevice): ProvisioningPeer => ({ serial: d.serial, publicKey: d.identityPublicKey, certificate: d.certificate });
+const peerOf = (d: SecubeDevice): ProvisioningPeer => ({
+  serial: d.serial,
+  publicKey: d.identityPublicKey,
+  certificate: d.certificate,
+});
 const { adminToUserKeyId: A2U, userToAdminKeyId: U2A, wrappingKeyId: WRAP } = PAIR_IDS;
 
 /** One admin device and two users; the admin holds each user's keys under its own IDs, as a KMS would. */
-function fleet(): { admin: SecubeDevice; alice: SecubeDevice; bob: SecubeDevice; aliceIds: ProvisioningKeyIds; bobIds: ProvisioningKeyIds } {
+function fleet(): {
+  admin: SecubeDevice;
+  alice: SecubeDevice;
+  bob: SecubeDevice;
+  aliceIds: ProvisioningKeyIds;
+  bobIds: ProvisioningKeyIds;
+} {
   const admin = makeDevice('prov-admin').device;
   const alice = makeDevice('prov-alice').device;
   const bob = makeDevice('prov-bob').device;
@@ -52,27 +73,42 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
 
   it('derives exactly the documented HKDF-SHA256 outputs (RFC 5869) from the X25519 secret (RFC 7748)', () => {
     const { admin, user } = makeProvisionedPair('formula');
-    const shared = x25519.getSharedSecret(testOnlyHooks(admin.device).readIdentitySecret(), user.device.identityPublicKey);
-    expect(x25519.getSharedSecret(testOnlyHooks(user.device).readIdentitySecret(), admin.device.identityPublicKey)).toEqual(shared);
-    const transcript = Buffer.concat([text(admin.device.serial), admin.device.identityPublicKey, text(user.device.serial), user.device.identityPublicKey]);
-    const derive = (label: string): Uint8Array => hkdf(sha256, shared, undefined, Buffer.concat([text(label), Uint8Array.of(0), transcript]), 32);
+    const shared = x25519.getSharedSecret(
+      testOnlyHooks(admin.device).readIdentitySecret(),
+      user.device.identityPublicKey,
+    );
+    expect(
+      x25519.getSharedSecret(testOnlyHooks(user.device).readIdentitySecret(), admin.device.identityPublicKey),
+    ).toEqual(shared);
+    const transcript = Buffer.concat([
+      text(admin.device.serial),
+      admin.device.identityPublicKey,
+      text(user.device.serial),
+      user.device.identityPublicKey,
+    ]);
+    const derive = (label: string): Uint8Array =>
+      hkdf(sha256, shared, undefined, Buffer.concat([text(label), Uint8Array.of(0), transcript]), 32);
     expect(testOnlyHooks(user.device).readKey(A2U)).toEqual(derive('SEkey-TS provisioning v2 admin-to-user channel'));
     expect(testOnlyHooks(user.device).readKey(U2A)).toEqual(derive('SEkey-TS provisioning v2 user-to-admin channel'));
     expect(testOnlyHooks(user.device).readKey(WRAP)).toEqual(derive('SEkey-TS provisioning v2 wrapping'));
   });
 
-  it('admin→user: the admin seals, the user opens (in a user session); user→admin: the user acknowledges, the admin opens', () => {
-    const { admin, user } = makeProvisionedPair('directions');
-    relogin(user.device, 'user');
-    const aad = text('update for user #1');
-    const sealed = admin.device.seal(A2U, text('hello user'), aad);
-    expect(new TextDecoder().decode(user.device.open(A2U, sealed, aad))).toBe('hello user');
-    expectCode('AuthFailed', () => user.device.open(A2U, sealed, text('update for user #2')));
-    recordUpdate(admin.device, user.device, 1);
-    const header = ackHeader(user.device, 1);
-    const ack = user.device.acknowledge(U2A, header);
-    expect(admin.device.open(U2A, ack, header)).toEqual(new Uint8Array(0));
-  });
+  it(
+    'admin→user: the admin seals, the user opens (in a user session); user→admin: the user acknowledges, the admin ' +
+      'opens',
+    () => {
+      const { admin, user } = makeProvisionedPair('directions');
+      relogin(user.device, 'user');
+      const aad = text('update for user #1');
+      const sealed = admin.device.seal(A2U, text('hello user'), aad);
+      expect(new TextDecoder().decode(user.device.open(A2U, sealed, aad))).toBe('hello user');
+      expectCode('AuthFailed', () => user.device.open(A2U, sealed, text('update for user #2')));
+      recordUpdate(admin.device, user.device, 1);
+      const header = ackHeader(user.device, 1);
+      const ack = user.device.acknowledge(U2A, header);
+      expect(admin.device.open(U2A, ack, header)).toEqual(new Uint8Array(0));
+    },
+  );
 
   it('the user host cannot seal under admin→user nor open under user→admin (no forged admin messages, W1)', () => {
     const { admin, user } = makeProvisionedPair('no-forgery');
@@ -103,19 +139,25 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
     expectCode('AuthFailed', () => user.device.open(A2U, ack, header));
   });
 
-  it('admin exportWrapped under wrap → user importWrapped under unwrap at user level → both encrypt and decrypt alike', () => {
-    const { admin, user } = makeProvisionedPair('wrapping');
-    admin.device.generateKey(5000); // a group key, made by the admin TRNG
-    const { blob } = admin.device.exportWrapped(5000, WRAP);
-    relogin(user.device, 'user');
-    expect(user.device.importWrapped(5000, blob, WRAP)).toEqual({ id: 5000, purpose: 'data', bits: 256 });
-    const { nonce, ciphertext } = admin.device.encrypt(5000, text('group secret'), { aad: Uint8Array.of(9) });
-    expect(new TextDecoder().decode(user.device.decrypt(5000, nonce, ciphertext, Uint8Array.of(9)))).toBe('group secret');
-    const back = user.device.encrypt(5000, Uint8Array.of(4));
-    expect(admin.device.decrypt(5000, back.nonce, back.ciphertext)).toEqual(Uint8Array.of(4));
-    const sealed = user.device.seal(5000, Uint8Array.of(7), Uint8Array.of(1));
-    expect(admin.device.open(5000, sealed, Uint8Array.of(1))).toEqual(Uint8Array.of(7));
-  });
+  it(
+    'admin exportWrapped under wrap → user importWrapped under unwrap at user level → both encrypt and decrypt ' +
+      'alike',
+    () => {
+      const { admin, user } = makeProvisionedPair('wrapping');
+      admin.device.generateKey(5000); // a group key, made by the admin TRNG
+      const { blob } = admin.device.exportWrapped(5000, WRAP);
+      relogin(user.device, 'user');
+      expect(user.device.importWrapped(5000, blob, WRAP)).toEqual({ id: 5000, purpose: 'data', bits: 256 });
+      const { nonce, ciphertext } = admin.device.encrypt(5000, text('group secret'), { aad: Uint8Array.of(9) });
+      expect(new TextDecoder().decode(user.device.decrypt(5000, nonce, ciphertext, Uint8Array.of(9)))).toBe(
+        'group secret',
+      );
+      const back = user.device.encrypt(5000, Uint8Array.of(4));
+      expect(admin.device.decrypt(5000, back.nonce, back.ciphertext)).toEqual(Uint8Array.of(4));
+      const sealed = user.device.seal(5000, Uint8Array.of(7), Uint8Array.of(1));
+      expect(admin.device.open(5000, sealed, Uint8Array.of(1))).toEqual(Uint8Array.of(7));
+    },
+  );
 
   it('the user device can neither export nor wrap, and the admin device cannot unwrap under its wrap key', () => {
     const { admin, user } = makeProvisionedPair('one-way-wrap');
@@ -190,10 +232,26 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
     const good = peerOf(alice);
     // A low-order key is refused by X25519 even when certified (RFC 7748 §6.1).
     const zero = new Uint8Array(32);
-    expectCode('BadArgument', () => admin.installProvisionedKeys({ role: 'admin', peer: { ...good, publicKey: zero, certificate: TEST_MANUFACTURER.certify(good.serial, zero) }, ...PAIR_IDS }));
-    expectCode('BadArgument', () => admin.installProvisionedKeys({ role: 'admin', peer: { ...good, publicKey: new Uint8Array(31) }, ...PAIR_IDS }));
-    expectCode('BadArgument', () => admin.installProvisionedKeys({ role: 'admin', peer: { ...good, serial: 'short' }, ...PAIR_IDS }));
-    expectCode('BadArgument', () => admin.installProvisionedKeys({ role: 'admin', peer: { ...good, serial: `é${good.serial.slice(1)}` }, ...PAIR_IDS }));
+    expectCode('BadArgument', () =>
+      admin.installProvisionedKeys({
+        role: 'admin',
+        peer: { ...good, publicKey: zero, certificate: TEST_MANUFACTURER.certify(good.serial, zero) },
+        ...PAIR_IDS,
+      }),
+    );
+    expectCode('BadArgument', () =>
+      admin.installProvisionedKeys({ role: 'admin', peer: { ...good, publicKey: new Uint8Array(31) }, ...PAIR_IDS }),
+    );
+    expectCode('BadArgument', () =>
+      admin.installProvisionedKeys({ role: 'admin', peer: { ...good, serial: 'short' }, ...PAIR_IDS }),
+    );
+    expectCode('BadArgument', () =>
+      admin.installProvisionedKeys({
+        role: 'admin',
+        peer: { ...good, serial: `é${good.serial.slice(1)}` },
+        ...PAIR_IDS,
+      }),
+    );
     expectCode('BadArgument', () => admin.installProvisionedKeys({ role: 'peer' as 'admin', peer: good, ...PAIR_IDS }));
     expect(admin.listKeyIds()).toEqual([]);
     expect(alice.listKeyIds()).toEqual([]);
@@ -243,43 +301,51 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
     provisionUserDevice(admin, alice, fresh);
     alice.installProvisionedKeys({ role: 'user', peer: peerOf(admin), ...PAIR_IDS });
     expectCode('AuthFailed', () => alice.open(A2U, old, Uint8Array.of()));
-    expect(alice.open(2000, admin.seal(2000, Uint8Array.of(2), Uint8Array.of()), Uint8Array.of())).toEqual(Uint8Array.of(2));
-  });
-
-  it('a power cut during provisioning of the user device leaves a subset of the keys; rerunning with replace completes it', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), (cutAt, flashSeed) => {
-        const admin = makeDevice('cut-prov-admin').device;
-        const user = makeDevice('cut-prov-user', { flashSeed });
-        admin.login('admin', ADMIN_PIN);
-        user.device.login('admin', ADMIN_PIN);
-        user.flash.cutPowerAfter(cutAt);
-        try {
-          provisionUserDevice(admin, user.device, PAIR_IDS);
-        } catch (e) {
-          expect(e).toBeInstanceOf(PowerLossError);
-          user.device.powerOn();
-        }
-        user.flash.cancelPowerCut();
-        const again = reboot(user);
-        again.login('admin', ADMIN_PIN);
-        const present = again.listKeyIds();
-        // Whatever landed is whole and has its user-side purpose.
-        for (const id of present) {
-          expect(testOnlyHooks(again).readKey(id)).toEqual(testOnlyHooks(admin).readKey(id));
-          expect(again.keyInfo(id).purpose).toBe({ [A2U]: 'open', [U2A]: 'ack', [WRAP]: 'unwrap' }[id]);
-        }
-        provisionUserDevice(admin, again, PAIR_IDS, { replace: true });
-        expect(again.listKeyIds()).toEqual([A2U, U2A, WRAP]);
-        relogin(again, 'user');
-        expect(again.open(A2U, admin.seal(A2U, Uint8Array.of(5), Uint8Array.of()), Uint8Array.of())).toEqual(Uint8Array.of(5));
-      }),
-      propertyParams(15),
+    expect(alice.open(2000, admin.seal(2000, Uint8Array.of(2), Uint8Array.of()), Uint8Array.of())).toEqual(
+      Uint8Array.of(2),
     );
   });
+
+  it(
+    'a power cut during provisioning of the user device leaves a subset of the keys; rerunning with replace ' +
+      'completes it',
+    () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), (cutAt, flashSeed) => {
+          const admin = makeDevice('cut-prov-admin').device;
+          const user = makeDevice('cut-prov-user', { flashSeed });
+          admin.login('admin', ADMIN_PIN);
+          user.device.login('admin', ADMIN_PIN);
+          user.flash.cutPowerAfter(cutAt);
+          try {
+            provisionUserDevice(admin, user.device, PAIR_IDS);
+          } catch (e) {
+            expect(e).toBeInstanceOf(PowerLossError);
+            user.device.powerOn();
+          }
+          user.flash.cancelPowerCut();
+          const again = reboot(user);
+          again.login('admin', ADMIN_PIN);
+          const present = again.listKeyIds();
+          // Whatever landed is whole and has its user-side purpose.
+          for (const id of present) {
+            expect(testOnlyHooks(again).readKey(id)).toEqual(testOnlyHooks(admin).readKey(id));
+            expect(again.keyInfo(id).purpose).toBe({ [A2U]: 'open', [U2A]: 'ack', [WRAP]: 'unwrap' }[id]);
+          }
+          provisionUserDevice(admin, again, PAIR_IDS, { replace: true });
+          expect(again.listKeyIds()).toEqual([A2U, U2A, WRAP]);
+          relogin(again, 'user');
+          expect(again.open(A2U, admin.seal(A2U, Uint8Array.of(5), Uint8Array.of()), Uint8Array.of())).toEqual(
+            Uint8Array.of(5),
+          );
+        }),
+        propertyParams(15),
+      );
+    },
+  );
 });
 
-describe('provisioning refuses identities the device\'s manufacturer did not certify (attestation)', () => {
+describe("provisioning refuses identities the device's manufacturer did not certify (attestation)", () => {
   /** An admin device holding a data key the attacker wants, and the IDs the attacker would use. */
   function target(): { admin: SecubeDevice; alice: SecubeDevice; before: number[] } {
     const admin = makeDevice('attack-admin').device;
@@ -297,14 +363,40 @@ describe('provisioning refuses identities the device\'s manufacturer did not cer
     const evil = Manufacturer.generate('malware');
     const bob = makeDevice('attack-bob').device;
     const candidates: { why: string; peer: ProvisioningPeer }[] = [
-      { why: 'no certificate', peer: { serial: alice.serial, publicKey: host.publicKey, certificate: new Uint8Array(0) } },
-      { why: 'missing field', peer: { serial: alice.serial, publicKey: host.publicKey } as unknown as ProvisioningPeer },
-      { why: 'random bytes', peer: { serial: alice.serial, publicKey: host.publicKey, certificate: new Uint8Array(64).fill(0xa5) } },
-      { why: 'a genuine device\'s certificate, host key', peer: { ...peerOf(alice), publicKey: host.publicKey } },
-      { why: 'self-made manufacturer', peer: { serial: alice.serial, publicKey: host.publicKey, certificate: evil.certify(alice.serial, host.publicKey) } },
-      { why: 'forged: flipped genuine signature', peer: { ...peerOf(alice), certificate: peerOf(alice).certificate.map((b, i) => (i === 0 ? b ^ 1 : b)) } },
+      {
+        why: 'no certificate',
+        peer: { serial: alice.serial, publicKey: host.publicKey, certificate: new Uint8Array(0) },
+      },
+      {
+        why: 'missing field',
+        peer: { serial: alice.serial, publicKey: host.publicKey } as unknown as ProvisioningPeer,
+      },
+      {
+        why: 'random bytes',
+        peer: { serial: alice.serial, publicKey: host.publicKey, certificate: new Uint8Array(64).fill(0xa5) },
+      },
+      { why: "a genuine device's certificate, host key", peer: { ...peerOf(alice), publicKey: host.publicKey } },
+      {
+        why: 'self-made manufacturer',
+        peer: {
+          serial: alice.serial,
+          publicKey: host.publicKey,
+          certificate: evil.certify(alice.serial, host.publicKey),
+        },
+      },
+      {
+        why: 'forged: flipped genuine signature',
+        peer: { ...peerOf(alice), certificate: peerOf(alice).certificate.map((b, i) => (i === 0 ? b ^ 1 : b)) },
+      },
       { why: 'certificate for another serial', peer: { ...peerOf(bob), serial: alice.serial } },
-      { why: 'genuine manufacturer, another serial', peer: { serial: alice.serial, publicKey: host.publicKey, certificate: TEST_MANUFACTURER.certify(bob.serial, host.publicKey) } },
+      {
+        why: 'genuine manufacturer, another serial',
+        peer: {
+          serial: alice.serial,
+          publicKey: host.publicKey,
+          certificate: TEST_MANUFACTURER.certify(bob.serial, host.publicKey),
+        },
+      },
     ];
     for (const { why, peer } of candidates) {
       for (const replace of [false, true]) {
@@ -332,9 +424,13 @@ describe('provisioning refuses identities the device\'s manufacturer did not cer
     const stranger = new SecubeDevice({ flash, seed: 'stranger', pinIterations: 10, testHooks: true });
     stranger.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: other });
     stranger.login('admin', ADMIN_PIN);
-    expect(verifyIdentity(other.publicKey, stranger.serial, stranger.identityPublicKey, stranger.certificate)).toBe(true);
+    expect(verifyIdentity(other.publicKey, stranger.serial, stranger.identityPublicKey, stranger.certificate)).toBe(
+      true,
+    );
     expectCode('UntrustedPeer', () => provisionUserDevice(admin, stranger, PAIR_IDS));
-    expectCode('UntrustedPeer', () => stranger.installProvisionedKeys({ role: 'user', peer: peerOf(admin), ...PAIR_IDS }));
+    expectCode('UntrustedPeer', () =>
+      stranger.installProvisionedKeys({ role: 'user', peer: peerOf(admin), ...PAIR_IDS }),
+    );
     expectCode('UntrustedPeer', () => provisionUserDevice(stranger, admin, PAIR_IDS));
     expect(admin.listKeyIds()).toEqual(before);
     expect(stranger.listKeyIds()).toEqual([]);
@@ -345,7 +441,9 @@ describe('provisioning refuses identities the device\'s manufacturer did not cer
     const t = makeDevice('attest-reboot');
     const { device } = t;
     expect(device.manufacturerPublicKey).toEqual(TEST_MANUFACTURER.publicKey);
-    expect(verifyIdentity(device.manufacturerPublicKey, device.serial, device.identityPublicKey, device.certificate)).toBe(true);
+    expect(
+      verifyIdentity(device.manufacturerPublicKey, device.serial, device.identityPublicKey, device.certificate),
+    ).toBe(true);
     const again = reboot(t);
     expect(again.manufacturerPublicKey).toEqual(TEST_MANUFACTURER.publicKey);
     expect(again.certificate).toEqual(device.certificate);
@@ -364,7 +462,13 @@ describe('provisioning refuses identities the device\'s manufacturer did not cer
     const oldKey = device.identityPublicKey;
     device.login('admin', ADMIN_PIN);
     device.generateKey(9);
-    expectCode('WrongManufacturer', () => device.factoryReset({ userPin: 'other-user', adminPin: 'other-admin', manufacturer: Manufacturer.generate('other-factory') }));
+    expectCode('WrongManufacturer', () =>
+      device.factoryReset({
+        userPin: 'other-user',
+        adminPin: 'other-admin',
+        manufacturer: Manufacturer.generate('other-factory'),
+      }),
+    );
     // Refused before anything changed: same keys, same PINs, same identity.
     expect(device.listKeyIds()).toEqual([9]);
     expect(device.identityPublicKey).toEqual(oldKey);
@@ -372,7 +476,9 @@ describe('provisioning refuses identities the device\'s manufacturer did not cer
     expect(device.identityPublicKey).not.toEqual(oldKey);
     expect(device.certificate).not.toEqual(oldCert);
     expect(device.manufacturerPublicKey).toEqual(TEST_MANUFACTURER.publicKey);
-    expect(verifyIdentity(TEST_MANUFACTURER.publicKey, device.serial, device.identityPublicKey, device.certificate)).toBe(true);
+    expect(
+      verifyIdentity(TEST_MANUFACTURER.publicKey, device.serial, device.identityPublicKey, device.certificate),
+    ).toBe(true);
     // The old certificate does not vouch for the new key.
     expect(verifyIdentity(TEST_MANUFACTURER.publicKey, device.serial, device.identityPublicKey, oldCert)).toBe(false);
     const again = reboot(t);

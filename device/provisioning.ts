@@ -92,20 +92,39 @@ export function provisionUserDevice(
   const replace = options.replace === true;
   // Each device checks its own request before writing, but not its partner's: check both here, so that
   // a request the user device would refuse does not leave keys on the admin device (and vice versa).
-  for (const [device, role] of [[admin, 'admin'], [user, 'user']] as const) {
+  for (const [device, role] of [
+    [admin, 'admin'],
+    [user, 'user'],
+  ] as const) {
     const present = new Set(device.listKeyIds());
-    const wanted = { adminToUser: ids.adminToUserKeyId, userToAdmin: ids.userToAdminKeyId, wrapping: ids.wrappingKeyId };
+    const wanted = {
+      adminToUser: ids.adminToUserKeyId,
+      userToAdmin: ids.userToAdminKeyId,
+      wrapping: ids.wrappingKeyId,
+    };
     for (const [name, id] of Object.entries(wanted) as [keyof typeof wanted, number][]) {
       if (!present.has(id)) continue;
-      if (!replace) throw new DeviceError('KeyExists', `device ${device.serial} already has key ${id} (pass replace to re-provision)`);
+      if (!replace)
+        throw new DeviceError(
+          'KeyExists',
+          `device ${device.serial} already has key ${id} (pass replace to re-provision)`,
+        );
       const purpose = device.keyInfo(id).purpose;
-      if (purpose !== PROVISIONED_PURPOSES[role][name]) throw new DeviceError('BadArgument', `key ${id} on device ${device.serial} is a ${purpose} key; delete it before provisioning under its ID`);
+      if (purpose !== PROVISIONED_PURPOSES[role][name])
+        throw new DeviceError(
+          'BadArgument',
+          `key ${id} on device ${device.serial} is a ${purpose} key; delete it before provisioning under its ID`,
+        );
     }
   }
   // Each device verifies the other's certificate against its own root of trust before deriving.
   const adminPeer = { serial: admin.serial, publicKey: admin.identityPublicKey, certificate: admin.certificate };
   const userPeer = { serial: user.serial, publicKey: user.identityPublicKey, certificate: user.certificate };
-  const keyIds = { adminToUserKeyId: ids.adminToUserKeyId, userToAdminKeyId: ids.userToAdminKeyId, wrappingKeyId: ids.wrappingKeyId };
+  const keyIds = {
+    adminToUserKeyId: ids.adminToUserKeyId,
+    userToAdminKeyId: ids.userToAdminKeyId,
+    wrappingKeyId: ids.wrappingKeyId,
+  };
   admin.installProvisionedKeys({ role: 'admin', peer: userPeer, ...keyIds, replace });
   user.installProvisionedKeys({ role: 'user', peer: adminPeer, ...keyIds, replace });
   return {

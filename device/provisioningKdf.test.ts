@@ -4,7 +4,13 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
 import { CycleMeter } from './costModel.ts';
 import { hkdfSha256 } from './meteredCrypto.ts';
-import { PROVISIONED_KEY_NAMES, PROVISIONING_LABELS, deriveProvisioningKey, deriveProvisioningKeys, provisioningInfo } from './provisioningKdf.ts';
+import {
+  PROVISIONED_KEY_NAMES,
+  PROVISIONING_LABELS,
+  deriveProvisioningKey,
+  deriveProvisioningKeys,
+  provisioningInfo,
+} from './provisioningKdf.ts';
 import type { ProvisionedKeyName, ProvisioningKdfInput } from './provisioningKdf.ts';
 import { testOnlyHooks } from './secube.ts';
 import { expectCode, makeProvisionedPair, PAIR_IDS } from './secube.testkit.ts';
@@ -69,7 +75,11 @@ describe('provisioning key derivation (X25519, RFC 7748 §6.1 → HKDF-SHA256, R
 
   it('derives the known answers', () => {
     const keys = deriveProvisioningKeys(INPUT);
-    expect({ adminToUser: toHex(keys.adminToUser), userToAdmin: toHex(keys.userToAdmin), wrapping: toHex(keys.wrapping) }).toEqual(EXPECTED);
+    expect({
+      adminToUser: toHex(keys.adminToUser),
+      userToAdmin: toHex(keys.userToAdmin),
+      wrapping: toHex(keys.wrapping),
+    }).toEqual(EXPECTED);
     for (const name of PROVISIONED_KEY_NAMES) expect(toHex(deriveProvisioningKey(INPUT, name))).toBe(EXPECTED[name]);
   });
 
@@ -106,10 +116,16 @@ describe('provisioning key derivation (X25519, RFC 7748 §6.1 → HKDF-SHA256, R
     expectCode('BadArgument', () => deriveProvisioningKey({ ...INPUT, sharedSecret: new Uint8Array(31) }, 'wrapping'));
     expectCode('BadArgument', () => provisioningInfo('wrapping', { ...INPUT.admin, serial: 'SHORT' }, INPUT.user));
     // 32 characters but 33 UTF-8 bytes: not ASCII.
-    expectCode('BadArgument', () => provisioningInfo('wrapping', INPUT.admin, { ...INPUT.user, serial: `É${USER_SERIAL.slice(1)}` }));
+    expectCode('BadArgument', () =>
+      provisioningInfo('wrapping', INPUT.admin, { ...INPUT.user, serial: `É${USER_SERIAL.slice(1)}` }),
+    );
     // 32 UTF-8 bytes but 16 characters.
-    expectCode('BadArgument', () => provisioningInfo('wrapping', { ...INPUT.admin, serial: 'é'.repeat(16) }, INPUT.user));
-    expectCode('BadArgument', () => provisioningInfo('wrapping', INPUT.admin, { ...INPUT.user, publicKey: new Uint8Array(33) }));
+    expectCode('BadArgument', () =>
+      provisioningInfo('wrapping', { ...INPUT.admin, serial: 'é'.repeat(16) }, INPUT.user),
+    );
+    expectCode('BadArgument', () =>
+      provisioningInfo('wrapping', INPUT.admin, { ...INPUT.user, publicKey: new Uint8Array(33) }),
+    );
   });
 
   it('is what the devices store: a provisioned pair holds exactly these keys', () => {
@@ -120,7 +136,11 @@ describe('provisioning key derivation (X25519, RFC 7748 §6.1 → HKDF-SHA256, R
       admin: { serial: admin.device.serial, publicKey: admin.device.identityPublicKey },
       user: { serial: user.device.serial, publicKey: user.device.identityPublicKey },
     });
-    const ids = { adminToUser: PAIR_IDS.adminToUserKeyId, userToAdmin: PAIR_IDS.userToAdminKeyId, wrapping: PAIR_IDS.wrappingKeyId };
+    const ids = {
+      adminToUser: PAIR_IDS.adminToUserKeyId,
+      userToAdmin: PAIR_IDS.userToAdminKeyId,
+      wrapping: PAIR_IDS.wrappingKeyId,
+    };
     for (const name of PROVISIONED_KEY_NAMES) {
       expect(adminHooks.readKey(ids[name])).toEqual(keys[name]);
       expect(testOnlyHooks(user.device).readKey(ids[name])).toEqual(keys[name]);

@@ -60,8 +60,10 @@ const encoder = new TextEncoder();
 
 function partyBytes(party: ProvisioningParty, side: string): Uint8Array {
   const serial = encoder.encode(party.serial);
-  if (serial.length !== SERIAL_LENGTH || party.serial.length !== SERIAL_LENGTH) throw new DeviceError('BadArgument', `the ${side} serial must be ${SERIAL_LENGTH} ASCII characters`);
-  if (party.publicKey.length !== 32) throw new DeviceError('BadArgument', `the ${side} public key must be 32 bytes (RFC 7748 §5)`);
+  if (serial.length !== SERIAL_LENGTH || party.serial.length !== SERIAL_LENGTH)
+    throw new DeviceError('BadArgument', `the ${side} serial must be ${SERIAL_LENGTH} ASCII characters`);
+  if (party.publicKey.length !== 32)
+    throw new DeviceError('BadArgument', `the ${side} public key must be 32 bytes (RFC 7748 §5)`);
   return concatBytes(serial, party.publicKey);
 }
 
@@ -70,8 +72,17 @@ function partyBytes(party: ProvisioningParty, side: string): Uint8Array {
  * public key (RFC 5869 §3.2).
  * @throws DeviceError `BadArgument` for a serial or public key of the wrong length.
  */
-export function provisioningInfo(name: ProvisionedKeyName, admin: ProvisioningParty, user: ProvisioningParty): Uint8Array {
-  return concatBytes(encoder.encode(PROVISIONING_LABELS[name]), Uint8Array.of(0), partyBytes(admin, 'admin'), partyBytes(user, 'user'));
+export function provisioningInfo(
+  name: ProvisionedKeyName,
+  admin: ProvisioningParty,
+  user: ProvisioningParty,
+): Uint8Array {
+  return concatBytes(
+    encoder.encode(PROVISIONING_LABELS[name]),
+    Uint8Array.of(0),
+    partyBytes(admin, 'admin'),
+    partyBytes(user, 'user'),
+  );
 }
 
 /**
@@ -80,9 +91,20 @@ export function provisioningInfo(name: ProvisionedKeyName, admin: ProvisioningPa
  * should wipe) the result.
  * @throws DeviceError `BadArgument` for a shared secret that is not 32 bytes, or bad party values.
  */
-export function deriveProvisioningKey(input: ProvisioningKdfInput, name: ProvisionedKeyName, meter?: CycleMeter): Uint8Array {
-  if (input.sharedSecret.length !== 32) throw new DeviceError('BadArgument', 'an X25519 shared secret is 32 bytes (RFC 7748 §6.1)');
-  return hkdfSha256(input.sharedSecret, undefined, provisioningInfo(name, input.admin, input.user), AES256_KEY_BYTES, meter);
+export function deriveProvisioningKey(
+  input: ProvisioningKdfInput,
+  name: ProvisionedKeyName,
+  meter?: CycleMeter,
+): Uint8Array {
+  if (input.sharedSecret.length !== 32)
+    throw new DeviceError('BadArgument', 'an X25519 shared secret is 32 bytes (RFC 7748 §6.1)');
+  return hkdfSha256(
+    input.sharedSecret,
+    undefined,
+    provisioningInfo(name, input.admin, input.user),
+    AES256_KEY_BYTES,
+    meter,
+  );
 }
 
 /** All three keys of {@link deriveProvisioningKey}, by name. */

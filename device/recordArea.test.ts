@@ -64,33 +64,39 @@ describe('RecordArea', () => {
 
   it('after a power cut at any program or erase, the old or the new record is readable — never neither', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 60 }), fc.integer(), fc.integer({ min: 0, max: 200 }), (saves, cutAt, seed, len) => {
-        const flash = small(seed);
-        const area = new RecordArea({ flash, sectors: [1, 2] });
-        const size = (n: number): number => (len + n) % 200;
-        let lastDone: Uint8Array | undefined;
-        let inFlight: Uint8Array | undefined;
-        flash.cutPowerAfter(cutAt);
-        try {
-          for (let n = 0; n < saves; n++) {
-            inFlight = payload(n, size(n));
-            area.save(inFlight);
-            lastDone = inFlight;
-            inFlight = undefined;
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer(),
+        fc.integer({ min: 0, max: 200 }),
+        (saves, cutAt, seed, len) => {
+          const flash = small(seed);
+          const area = new RecordArea({ flash, sectors: [1, 2] });
+          const size = (n: number): number => (len + n) % 200;
+          let lastDone: Uint8Array | undefined;
+          let inFlight: Uint8Array | undefined;
+          flash.cutPowerAfter(cutAt);
+          try {
+            for (let n = 0; n < saves; n++) {
+              inFlight = payload(n, size(n));
+              area.save(inFlight);
+              lastDone = inFlight;
+              inFlight = undefined;
+            }
+          } catch (e) {
+            expect(e).toBeInstanceOf(PowerLossError);
           }
-        } catch (e) {
-          expect(e).toBeInstanceOf(PowerLossError);
-        }
-        flash.cancelPowerCut();
-        flash.powerOn();
-        const rebooted = new RecordArea({ flash, sectors: [1, 2] });
-        const got = rebooted.load();
-        if (lastDone === undefined && got === undefined) return;
-        expect(same(got, lastDone) || same(got, inFlight)).toBe(true);
-        // And the area keeps working after the cut.
-        rebooted.save(payload(999, 33));
-        expect(same(new RecordArea({ flash, sectors: [1, 2] }).load(), payload(999, 33))).toBe(true);
-      }),
+          flash.cancelPowerCut();
+          flash.powerOn();
+          const rebooted = new RecordArea({ flash, sectors: [1, 2] });
+          const got = rebooted.load();
+          if (lastDone === undefined && got === undefined) return;
+          expect(same(got, lastDone) || same(got, inFlight)).toBe(true);
+          // And the area keeps working after the cut.
+          rebooted.save(payload(999, 33));
+          expect(same(new RecordArea({ flash, sectors: [1, 2] }).load(), payload(999, 33))).toBe(true);
+        },
+      ),
       propertyParams(200),
     );
   });

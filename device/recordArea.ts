@@ -58,7 +58,8 @@ export class RecordArea {
     if (a === b) throw new RangeError('a record area needs two distinct sectors');
     const sa = options.flash.sector(a);
     const sb = options.flash.sector(b);
-    for (const s of [sa, sb]) if (s.size < 2 * ROW + HEADER + DIGEST) throw new RangeError(`sector ${s.index} is too small for a record area`);
+    for (const s of [sa, sb])
+      if (s.size < 2 * ROW + HEADER + DIGEST) throw new RangeError(`sector ${s.index} is too small for a record area`);
     this.#flash = options.flash;
     this.#sectors = [a, b];
   }
@@ -98,7 +99,8 @@ export class RecordArea {
     for (const which of [0, 1] as const) {
       const scan = this.#scan(this.#sectors[which]);
       for (const copy of scan.copies) {
-        if (best === null || copy.seq > best.seq) best = { sector: which, seq: copy.seq, payload: copy.payload, end: scan.end };
+        if (best === null || copy.seq > best.seq)
+          best = { sector: which, seq: copy.seq, payload: copy.payload, end: scan.end };
       }
     }
     this.#known = best;
@@ -128,7 +130,8 @@ export class RecordArea {
    * @throws PowerLossError from the flash when power is cut; the previous copy stays readable.
    */
   save(payload: Uint8Array): void {
-    if (payload.length > this.maxPayload) throw new DeviceError('StoreFull', `record of ${payload.length} B exceeds the area (${this.maxPayload} B)`);
+    if (payload.length > this.maxPayload)
+      throw new DeviceError('StoreFull', `record of ${payload.length} B exceeds the area (${this.maxPayload} B)`);
     const latest = this.#latest();
     const seq = latest === null ? 1 : (latest.seq + 1) >>> 0;
     const record = new Uint8Array(HEADER + pad(payload.length) + DIGEST);

@@ -135,12 +135,22 @@ describe('SdCard crash model (SQLite crash VFS: written / dropped / garbage)', (
 
   it('synced data always survives, unsynced data resolves per the report, reproducibly', () => {
     const op = fc.oneof(
-      fc.record({ kind: fc.constant('write' as const), sector: fc.nat(15), fill: fc.integer({ min: 1, max: 255 }), count: fc.integer({ min: 1, max: 3 }) }),
+      fc.record({
+        kind: fc.constant('write' as const),
+        sector: fc.nat(15),
+        fill: fc.integer({ min: 1, max: 255 }),
+        count: fc.integer({ min: 1, max: 3 }),
+      }),
       fc.record({ kind: fc.constant('sync' as const) }),
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 30 }), fc.integer(), (ops, seed) => {
-        const run = (): { card: SdCard; synced: Map<number, number>; pending: { sector: number; fill: number }[]; report: ReturnType<SdCard['cutPower']> } => {
+        const run = (): {
+          card: SdCard;
+          synced: Map<number, number>;
+          pending: { sector: number; fill: number }[];
+          report: ReturnType<SdCard['cutPower']>;
+        } => {
           const card = new SdCard({ sectorCount: 18 });
           const synced = new Map<number, number>();
           let pending: { sector: number; fill: number }[] = [];
@@ -182,18 +192,22 @@ describe('SdCard crash model (SQLite crash VFS: written / dropped / garbage)', (
 
   it('after a sync nothing is pending, so a cut loses nothing', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(7), fc.integer({ min: 0, max: 255 })), { maxLength: 20 }), fc.integer(), (writes, seed) => {
-        const card = new SdCard({ sectorCount: 8 });
-        const model = new Map<number, number>();
-        for (const [sector, fill] of writes) {
-          card.write(sector, filled(fill));
-          model.set(sector, fill);
-        }
-        card.sync();
-        expect(card.cutPower(seed).outcomes).toEqual([]);
-        card.powerOn();
-        for (let s = 0; s < 8; s++) expect(same(card.read(s), filled(model.get(s) ?? 0))).toBe(true);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.nat(7), fc.integer({ min: 0, max: 255 })), { maxLength: 20 }),
+        fc.integer(),
+        (writes, seed) => {
+          const card = new SdCard({ sectorCount: 8 });
+          const model = new Map<number, number>();
+          for (const [sector, fill] of writes) {
+            card.write(sector, filled(fill));
+            model.set(sector, fill);
+          }
+          card.sync();
+          expect(card.cutPower(seed).outcomes).toEqual([]);
+          card.powerOn();
+          for (let s = 0; s < 8; s++) expect(same(card.read(s), filled(model.get(s) ?? 0))).toBe(true);
+        },
+      ),
       propertyParams(100),
     );
   });

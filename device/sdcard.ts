@@ -77,7 +77,16 @@ interface Armed {
   countdown: number;
 }
 
-const NO_STATS: SdCardStats = { reads: 0, sectorsRead: 0, bytesRead: 0, writes: 0, sectorsWritten: 0, bytesWritten: 0, syncs: 0, powerCuts: 0 };
+const NO_STATS: SdCardStats = {
+  reads: 0,
+  sectorsRead: 0,
+  bytesRead: 0,
+  writes: 0,
+  sectorsWritten: 0,
+  bytesWritten: 0,
+  syncs: 0,
+  powerCuts: 0,
+};
 
 const IMAGE_MAGIC = new TextEncoder().encode('SEKSDIMG');
 const IMAGE_VERSION = 1;
@@ -141,7 +150,13 @@ export class SdCard {
   }
 
   #checkRange(sector: number, count: number): void {
-    if (!Number.isSafeInteger(sector) || !Number.isSafeInteger(count) || sector < 0 || count < 1 || sector + count > this.sectorCount) {
+    if (
+      !Number.isSafeInteger(sector) ||
+      !Number.isSafeInteger(count) ||
+      sector < 0 ||
+      count < 1 ||
+      sector + count > this.sectorCount
+    ) {
       throw new RangeError(`sectors ${sector}..${sector + count - 1} are outside 0..${this.sectorCount - 1}`);
     }
   }
@@ -262,7 +277,8 @@ export class SdCard {
    * {@link cutPower} with the card's seeded generator, and the call throws {@link PowerLossError}.
    */
   cutPowerAfter(nWrites: number): void {
-    if (!Number.isSafeInteger(nWrites) || nWrites < 1) throw new RangeError(`cutPowerAfter needs an integer >= 1, got ${nWrites}`);
+    if (!Number.isSafeInteger(nWrites) || nWrites < 1)
+      throw new RangeError(`cutPowerAfter needs an integer >= 1, got ${nWrites}`);
     this.#armed = { kind: 'write', countdown: nWrites };
   }
 
@@ -271,7 +287,8 @@ export class SdCard {
    * instead of making the pending writes durable.
    */
   cutPowerAtSync(nSyncs: number): void {
-    if (!Number.isSafeInteger(nSyncs) || nSyncs < 1) throw new RangeError(`cutPowerAtSync needs an integer >= 1, got ${nSyncs}`);
+    if (!Number.isSafeInteger(nSyncs) || nSyncs < 1)
+      throw new RangeError(`cutPowerAtSync needs an integer >= 1, got ${nSyncs}`);
     this.#armed = { kind: 'sync', countdown: nSyncs };
   }
 

@@ -13,13 +13,21 @@ import { PowerLossError } from './powerLossError.ts';
 import { encodeAckHeader } from './acknowledgement.ts';
 import { KEY_PURPOSES, MAX_KEY_ID, SecubeDevice, UPDATE_SEQUENCE_COUNTER, testOnlyHooks } from './secube.ts';
 import type { EncryptOptions, KeyPurpose } from './secube.ts';
-import { ADMIN_PIN, expectCode, makeDevice, reboot, relogin, sealUpdate, TEST_MANUFACTURER, USER_PIN } from './secube.testkit.ts';
+import {
+  ADMIN_PIN,
+  expectCode,
+  makeDevice,
+  reboot,
+  relogin,
+  sealUpdate,
+  TEST_MANUFACTURER,
+  USER_PIN,
+} from './secube.testkit.ts';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 /** A fixed 256-bit test key (test hooks only: real non-data keys come from provisioning). */
 const testKey = (fill: number): Uint8Array => new Uint8Array(32).fill(fill);
-
 
 describe('factory init and identity', () => {
   it('a blank device refuses everything but factory init, which runs once', () => {
@@ -28,12 +36,24 @@ describe('factory init and identity', () => {
     expect(device.initialized).toBe(false);
     expectCode('NotInitialized', () => device.serial);
     expectCode('NotInitialized', () => device.login('user', USER_PIN));
-    const { serial, identityPublicKey } = device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER });
+    const { serial, identityPublicKey } = device.factoryInit({
+      userPin: USER_PIN,
+      adminPin: ADMIN_PIN,
+      manufacturer: TEST_MANUFACTURER,
+    });
     expect(serial).toMatch(/^[0-9A-Z]{32}$/);
     expect(identityPublicKey.length).toBe(32);
     expect(device.identityPublicKey).toEqual(identityPublicKey);
-    expectCode('AlreadyInitialized', () => device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER }));
-    expectCode('BadArgument', () => new SecubeDevice({ flash: new Flash(), seed: 'x' }).factoryInit({ userPin: '1', adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER }));
+    expectCode('AlreadyInitialized', () =>
+      device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER }),
+    );
+    expectCode('BadArgument', () =>
+      new SecubeDevice({ flash: new Flash(), seed: 'x' }).factoryInit({
+        userPin: '1',
+        adminPin: ADMIN_PIN,
+        manufacturer: TEST_MANUFACTURER,
+      }),
+    );
   });
 
   it('draws the serial from the TRNG: reproducible when seeded, unrelated across seeds, no clock prefix (W10)', () => {
@@ -46,7 +66,13 @@ describe('factory init and identity', () => {
     expect(common).toBeLessThan(4);
     const epochPrefix = String(Math.floor(Date.now() / 1000)).slice(0, 6);
     expect(a.startsWith(epochPrefix) && b.startsWith(epochPrefix)).toBe(false);
-    expect(new SecubeDevice({ flash: new Flash() }).factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER }).serial).not.toBe(a);
+    expect(
+      new SecubeDevice({ flash: new Flash() }).factoryInit({
+        userPin: USER_PIN,
+        adminPin: ADMIN_PIN,
+        manufacturer: TEST_MANUFACTURER,
+      }).serial,
+    ).not.toBe(a);
   });
 
   it('keeps serial, identity, keys and counters across a reboot', () => {
@@ -134,7 +160,9 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
   it('a user session cannot factory-reset; a logged-out one can (the machine allows it)', () => {
     const { device } = makeDevice('reset-rights');
     device.login('user', USER_PIN);
-    expectCode('AccessDenied', () => device.factoryReset({ userPin: 'abcd', adminPin: 'efgh', manufacturer: TEST_MANUFACTURER }));
+    expectCode('AccessDenied', () =>
+      device.factoryReset({ userPin: 'abcd', adminPin: 'efgh', manufacturer: TEST_MANUFACTURER }),
+    );
     device.logout();
     device.factoryReset({ userPin: 'abcd', adminPin: 'efgh', manufacturer: TEST_MANUFACTURER });
     device.login('user', 'abcd');
@@ -145,7 +173,10 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
     expectCode('BadArgument', () => device.login('user', 'abc'));
     expect(device.retriesLeft.user).toBe(3);
     const five = new SecubeDevice({ flash: new Flash(), seed: 'five', pinIterations: 10 });
-    for (const bad of [0, 101, 2.5]) expectCode('BadArgument', () => five.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER, maxRetries: bad }));
+    for (const bad of [0, 101, 2.5])
+      expectCode('BadArgument', () =>
+        five.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER, maxRetries: bad }),
+      );
     five.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER, maxRetries: 5 });
     expect(five.retriesLeft).toEqual({ user: 5, admin: 5 });
   });
@@ -178,33 +209,38 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
 
   it('under a power cut at any flash operation of a login, a try whose PIN was compared is never refunded', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 4 }), fc.boolean(), fc.integer({ min: 1, max: 2 ** 31 - 1 }), (cutAt, rightPin, flashSeed) => {
-        const t = makeDevice('cut-any', { flashSeed });
-        let compared = false;
-        testOnlyHooks(t.device).onTrySpent = () => {
-          compared = true;
-        };
-        t.flash.cutPowerAfter(cutAt);
-        let outcome: 'ok' | 'wrong' | 'cut' = 'cut';
-        try {
-          t.device.login('user', rightPin ? USER_PIN : 'wrong-pin');
-          outcome = 'ok';
-        } catch (e) {
-          if (isDeviceError(e, 'WrongPin')) outcome = 'wrong';
-          else expect(e).toBeInstanceOf(PowerLossError);
-        }
-        t.flash.cancelPowerCut();
-        if (outcome === 'cut') t.device.powerOn();
-        const left = reboot(t).retriesLeft.user;
-        if (outcome === 'ok') expect(left).toBe(3);
-        if (outcome === 'wrong') expect(left).toBe(2);
-        if (outcome === 'cut') {
-          // Cut during the spend write: no comparison ran, and the write landed or not.
-          // Cut after the comparison: the spend was durable first; only a right PIN's restore may land.
-          if (compared && !rightPin) expect(left).toBe(2);
-          else expect([2, 3]).toContain(left);
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        (cutAt, rightPin, flashSeed) => {
+          const t = makeDevice('cut-any', { flashSeed });
+          let compared = false;
+          testOnlyHooks(t.device).onTrySpent = () => {
+            compared = true;
+          };
+          t.flash.cutPowerAfter(cutAt);
+          let outcome: 'ok' | 'wrong' | 'cut' = 'cut';
+          try {
+            t.device.login('user', rightPin ? USER_PIN : 'wrong-pin');
+            outcome = 'ok';
+          } catch (e) {
+            if (isDeviceError(e, 'WrongPin')) outcome = 'wrong';
+            else expect(e).toBeInstanceOf(PowerLossError);
+          }
+          t.flash.cancelPowerCut();
+          if (outcome === 'cut') t.device.powerOn();
+          const left = reboot(t).retriesLeft.user;
+          if (outcome === 'ok') expect(left).toBe(3);
+          if (outcome === 'wrong') expect(left).toBe(2);
+          if (outcome === 'cut') {
+            // Cut during the spend write: no comparison ran, and the write landed or not.
+            // Cut after the comparison: the spend was durable first; only a right PIN's restore may land.
+            if (compared && !rightPin) expect(left).toBe(2);
+            else expect([2, 3]).toContain(left);
+          }
+        },
+      ),
       propertyParams(40),
     );
   });
@@ -222,40 +258,46 @@ describe('keys by ID', () => {
     expect(device.listKeyIds()).toEqual([3, 5, 9, MAX_KEY_ID]);
     expect(device.keyInfo(3)).toEqual({ id: 3, purpose: 'data', bits: 256 });
     expectCode('UnknownKey', () => device.keyInfo(4));
-    for (const bad of [0, -1, 1.5, MAX_KEY_ID + 1, 2 ** 31, Number.NaN]) expectCode('BadArgument', () => device.generateKey(bad));
+    for (const bad of [0, -1, 1.5, MAX_KEY_ID + 1, 2 ** 31, Number.NaN])
+      expectCode('BadArgument', () => device.generateKey(bad));
     expectCode('BadArgument', () => device.generateKey(10, { length: 20 as 16 }));
     expect(device.deleteKey(5)).toBe(true);
     expect(device.deleteKey(5)).toBe(false);
     expect(device.listKeyIds()).toEqual([3, 9, MAX_KEY_ID]);
   });
 
-  it('keeps each key\'s purpose in its one record, for every purpose and up to MAX_KEY_ID = 2^29 − 1, across a reboot', () => {
-    const t = makeDevice('purposes');
-    t.device.login('admin', ADMIN_PIN);
-    const hooks = testOnlyHooks(t.device);
-    expect(MAX_KEY_ID).toBe(2 ** 29 - 1);
-    KEY_PURPOSES.forEach((purpose, i) => {
-      hooks.importPlainKey(10 + i, testKey(10 + i), purpose);
-      hooks.importPlainKey(MAX_KEY_ID - i, testKey(20 + i), purpose);
-    });
-    expectCode('BadArgument', () => hooks.importPlainKey(MAX_KEY_ID + 1, testKey(1), 'data'));
-    // Only data and local keys are generated: a fresh key of another purpose would have no peer.
-    for (const purpose of KEY_PURPOSES.filter((p) => p !== 'data' && p !== 'local')) expectCode('BadArgument', () => t.device.generateKey(100, { purpose: purpose as 'data' }));
-    const again = reboot(t);
-    again.login('user', USER_PIN);
-    const low = KEY_PURPOSES.map((_, i) => 10 + i);
-    const high = KEY_PURPOSES.map((_, i) => MAX_KEY_ID - i).reverse();
-    expect(again.listKeyIds()).toEqual([...low, ...high]);
-    KEY_PURPOSES.forEach((purpose, i) => {
-      expect(again.keyInfo(10 + i)).toEqual({ id: 10 + i, purpose, bits: 256 });
-      expect(again.keyInfo(MAX_KEY_ID - i).purpose).toBe(purpose);
-      expect(testOnlyHooks(again).readKey(MAX_KEY_ID - i)).toEqual(testKey(20 + i));
-    });
-    // The admin deletes keys of any purpose.
-    relogin(again, 'admin');
-    for (const id of [...low, ...high]) expect(again.deleteKey(id)).toBe(true);
-    expect(again.listKeyIds()).toEqual([]);
-  });
+  it(
+    "keeps each key's purpose in its one record, for every purpose and up to MAX_KEY_ID = 2^29 − 1, across a " +
+      'reboot',
+    () => {
+      const t = makeDevice('purposes');
+      t.device.login('admin', ADMIN_PIN);
+      const hooks = testOnlyHooks(t.device);
+      expect(MAX_KEY_ID).toBe(2 ** 29 - 1);
+      KEY_PURPOSES.forEach((purpose, i) => {
+        hooks.importPlainKey(10 + i, testKey(10 + i), purpose);
+        hooks.importPlainKey(MAX_KEY_ID - i, testKey(20 + i), purpose);
+      });
+      expectCode('BadArgument', () => hooks.importPlainKey(MAX_KEY_ID + 1, testKey(1), 'data'));
+      // Only data and local keys are generated: a fresh key of another purpose would have no peer.
+      for (const purpose of KEY_PURPOSES.filter((p) => p !== 'data' && p !== 'local'))
+        expectCode('BadArgument', () => t.device.generateKey(100, { purpose: purpose as 'data' }));
+      const again = reboot(t);
+      again.login('user', USER_PIN);
+      const low = KEY_PURPOSES.map((_, i) => 10 + i);
+      const high = KEY_PURPOSES.map((_, i) => MAX_KEY_ID - i).reverse();
+      expect(again.listKeyIds()).toEqual([...low, ...high]);
+      KEY_PURPOSES.forEach((purpose, i) => {
+        expect(again.keyInfo(10 + i)).toEqual({ id: 10 + i, purpose, bits: 256 });
+        expect(again.keyInfo(MAX_KEY_ID - i).purpose).toBe(purpose);
+        expect(testOnlyHooks(again).readKey(MAX_KEY_ID - i)).toEqual(testKey(20 + i));
+      });
+      // The admin deletes keys of any purpose.
+      relogin(again, 'admin');
+      for (const id of [...low, ...high]) expect(again.deleteKey(id)).toBe(true);
+      expect(again.listKeyIds()).toEqual([]);
+    },
+  );
 
   it('one ID names one key whatever its purpose: no second key under it, and a replace keeps the purpose', () => {
     const { device } = makeDevice('one-id');
@@ -300,7 +342,13 @@ describe('keys by ID', () => {
   it('reports a full store as StoreFull', () => {
     const meter = new CycleMeter();
     const flash = new Flash({ meter, geometry: Array.from({ length: 6 }, () => 1024) });
-    const device = new SecubeDevice({ flash, seed: 'full', pinIterations: 10, keyStore: { sectors: [2, 3, 4], maxFill: 0.05 }, stateSectors: [0, 1] });
+    const device = new SecubeDevice({
+      flash,
+      seed: 'full',
+      pinIterations: 10,
+      keyStore: { sectors: [2, 3, 4], maxFill: 0.05 },
+      stateSectors: [0, 1],
+    });
     device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER });
     device.login('admin', ADMIN_PIN);
     let id = 1;
@@ -319,13 +367,39 @@ describe('keys by ID', () => {
 // encrypt-by-ID (the IV is the device's own, NIST SP 800-38D §8.2.2).
 const GCM_K15 = 'feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308';
 const GCM_P15 =
-  'd9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255';
+  'd9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72' +
+  '1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255';
 const GCM_C15 =
-  '522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662898015ad';
+  '522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa' +
+  '8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662898015ad';
 const GCM_CASES = [
-  { name: 'Test Case 13', key: '00'.repeat(32), iv: '00'.repeat(12), pt: '', aad: '', ct: '', tag: '530f8afbc74536b9a963b4f1c4cb738b' },
-  { name: 'Test Case 14', key: '00'.repeat(32), iv: '00'.repeat(12), pt: '00'.repeat(16), aad: '', ct: 'cea7403d4d606b6e074ec5d3baf39d18', tag: 'd0d1c8a799996bf0265b98b5d48ab919' },
-  { name: 'Test Case 15', key: GCM_K15, iv: 'cafebabefacedbaddecaf888', pt: GCM_P15, aad: '', ct: GCM_C15, tag: 'b094dac5d93471bdec1a502270e3cc6c' },
+  {
+    name: 'Test Case 13',
+    key: '00'.repeat(32),
+    iv: '00'.repeat(12),
+    pt: '',
+    aad: '',
+    ct: '',
+    tag: '530f8afbc74536b9a963b4f1c4cb738b',
+  },
+  {
+    name: 'Test Case 14',
+    key: '00'.repeat(32),
+    iv: '00'.repeat(12),
+    pt: '00'.repeat(16),
+    aad: '',
+    ct: 'cea7403d4d606b6e074ec5d3baf39d18',
+    tag: 'd0d1c8a799996bf0265b98b5d48ab919',
+  },
+  {
+    name: 'Test Case 15',
+    key: GCM_K15,
+    iv: 'cafebabefacedbaddecaf888',
+    pt: GCM_P15,
+    aad: '',
+    ct: GCM_C15,
+    tag: 'b094dac5d93471bdec1a502270e3cc6c',
+  },
   {
     name: 'Test Case 16',
     key: GCM_K15,
@@ -357,51 +431,61 @@ describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
     });
   }
 
-  it('draws every nonce itself: a nonce passed by the host is refused, never silently replaced (NIST SP 800-38D §8.2.2)', () => {
-    const { device, meter } = makeDevice('gcm-no-host-nonce');
-    device.login('admin', ADMIN_PIN);
-    device.generateKey(1);
-    const pt = new TextEncoder().encode('attack at dawn');
-    // Callers written against the old API, or hostile ones, reach the device with a nonce field.
-    const smuggle = (nonce: unknown): EncryptOptions => ({ aad: Uint8Array.of(1), nonce }) as EncryptOptions;
-    const gcmBytes = (): number => meter.snapshot().byOp['ghash.byte']?.units ?? 0;
-    const before = gcmBytes();
-    for (const nonce of [new Uint8Array(12), new Uint8Array(8), undefined]) expectCode('BadArgument', () => device.encrypt(1, pt, smuggle(nonce)));
-    expect(gcmBytes()).toBe(before); // refused before any encryption
-    // The nonces the device draws differ each time, even for the same plaintext and AAD...
-    const nonces = new Set(Array.from({ length: 20 }, () => toHex(device.encrypt(1, pt, { aad: Uint8Array.of(1) }).nonce)));
-    expect(nonces.size).toBe(20);
-    // ...and a seeded TRNG makes them reproducible, for tests that need fixed bytes.
-    const twin = (): string => {
-      const { device: d } = makeDevice('gcm-seeded');
-      d.login('admin', ADMIN_PIN);
-      testOnlyHooks(d).importPlainKey(1, testKey(1), 'data');
-      const r = d.encrypt(1, pt);
-      return toHex(r.nonce) + toHex(r.ciphertext);
-    };
-    expect(twin()).toBe(twin());
-  });
+  it(
+    'draws every nonce itself: a nonce passed by the host is refused, never silently replaced (NIST SP 800-38D ' +
+      '§8.2.2)',
+    () => {
+      const { device, meter } = makeDevice('gcm-no-host-nonce');
+      device.login('admin', ADMIN_PIN);
+      device.generateKey(1);
+      const pt = new TextEncoder().encode('attack at dawn');
+      // Callers written against the old API, or hostile ones, reach the device with a nonce field.
+      const smuggle = (nonce: unknown): EncryptOptions => ({ aad: Uint8Array.of(1), nonce }) as EncryptOptions;
+      const gcmBytes = (): number => meter.snapshot().byOp['ghash.byte']?.units ?? 0;
+      const before = gcmBytes();
+      for (const nonce of [new Uint8Array(12), new Uint8Array(8), undefined])
+        expectCode('BadArgument', () => device.encrypt(1, pt, smuggle(nonce)));
+      expect(gcmBytes()).toBe(before); // refused before any encryption
+      // The nonces the device draws differ each time, even for the same plaintext and AAD...
+      const nonces = new Set(
+        Array.from({ length: 20 }, () => toHex(device.encrypt(1, pt, { aad: Uint8Array.of(1) }).nonce)),
+      );
+      expect(nonces.size).toBe(20);
+      // ...and a seeded TRNG makes them reproducible, for tests that need fixed bytes.
+      const twin = (): string => {
+        const { device: d } = makeDevice('gcm-seeded');
+        d.login('admin', ADMIN_PIN);
+        testOnlyHooks(d).importPlainKey(1, testKey(1), 'data');
+        const r = d.encrypt(1, pt);
+        return toHex(r.nonce) + toHex(r.ciphertext);
+      };
+      expect(twin()).toBe(twin());
+    },
+  );
 
-  it('enforces 12-byte nonces on decryption, authenticates ciphertext and AAD, and keeps wrapping keys off data', () => {
-    const { device } = makeDevice('gcm-rules');
-    device.login('admin', ADMIN_PIN);
-    device.generateKey(1);
-    testOnlyHooks(device).importPlainKey(2, testKey(2), 'wrap');
-    const pt = new TextEncoder().encode('attack at dawn');
-    const a = device.encrypt(1, pt, { aad: Uint8Array.of(1) });
-    const b = device.encrypt(1, pt, { aad: Uint8Array.of(1) });
-    expect(a.nonce.length).toBe(12);
-    expect(a.nonce).not.toEqual(b.nonce);
-    expect(device.decrypt(1, a.nonce, a.ciphertext, Uint8Array.of(1))).toEqual(pt);
-    expectCode('AuthFailed', () => device.decrypt(1, a.nonce, a.ciphertext, Uint8Array.of(2)));
-    const tampered = a.ciphertext.slice();
-    tampered[0] = (tampered[0] ?? 0) ^ 1;
-    expectCode('AuthFailed', () => device.decrypt(1, a.nonce, tampered, Uint8Array.of(1)));
-    expectCode('AuthFailed', () => device.decrypt(1, a.nonce, new Uint8Array(5)));
-    expectCode('BadNonce', () => device.decrypt(1, new Uint8Array(8), a.ciphertext));
-    expectCode('WrongKeyPurpose', () => device.encrypt(2, pt));
-    expectCode('UnknownKey', () => device.encrypt(3, pt));
-  });
+  it(
+    'enforces 12-byte nonces on decryption, authenticates ciphertext and AAD, and keeps wrapping keys off ' + 'data',
+    () => {
+      const { device } = makeDevice('gcm-rules');
+      device.login('admin', ADMIN_PIN);
+      device.generateKey(1);
+      testOnlyHooks(device).importPlainKey(2, testKey(2), 'wrap');
+      const pt = new TextEncoder().encode('attack at dawn');
+      const a = device.encrypt(1, pt, { aad: Uint8Array.of(1) });
+      const b = device.encrypt(1, pt, { aad: Uint8Array.of(1) });
+      expect(a.nonce.length).toBe(12);
+      expect(a.nonce).not.toEqual(b.nonce);
+      expect(device.decrypt(1, a.nonce, a.ciphertext, Uint8Array.of(1))).toEqual(pt);
+      expectCode('AuthFailed', () => device.decrypt(1, a.nonce, a.ciphertext, Uint8Array.of(2)));
+      const tampered = a.ciphertext.slice();
+      tampered[0] = (tampered[0] ?? 0) ^ 1;
+      expectCode('AuthFailed', () => device.decrypt(1, a.nonce, tampered, Uint8Array.of(1)));
+      expectCode('AuthFailed', () => device.decrypt(1, a.nonce, new Uint8Array(5)));
+      expectCode('BadNonce', () => device.decrypt(1, new Uint8Array(8), a.ciphertext));
+      expectCode('WrongKeyPurpose', () => device.encrypt(2, pt));
+      expectCode('UnknownKey', () => device.encrypt(3, pt));
+    },
+  );
 
   it('a local key (the database key) seals and opens but can never be exported', () => {
     const { device } = makeDevice('local-key');
@@ -421,21 +505,38 @@ describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
     const hooks = testOnlyHooks(device);
     // One key of each purpose; 'seal' and 'open' share bytes, as do 'wrap' and 'unwrap', as after provisioning.
     const idOf: Record<KeyPurpose, number> = { data: 1, wrap: 2, unwrap: 3, seal: 4, open: 5, local: 6, ack: 7 };
-    const bytesOf: Record<KeyPurpose, Uint8Array> = { data: testKey(1), wrap: testKey(2), unwrap: testKey(2), seal: testKey(4), open: testKey(4), local: testKey(6), ack: testKey(7) };
+    const bytesOf: Record<KeyPurpose, Uint8Array> = {
+      data: testKey(1),
+      wrap: testKey(2),
+      unwrap: testKey(2),
+      seal: testKey(4),
+      open: testKey(4),
+      local: testKey(6),
+      ack: testKey(7),
+    };
     for (const p of KEY_PURPOSES) hooks.importPlainKey(idOf[p], bytesOf[p], p);
     device.generateKey(9); // a data key to export and a target ID
     const aad = Uint8Array.of(7);
     // A message each key could open if its purpose allowed it (the purpose is checked first).
-    const sealedFor = (p: KeyPurpose): Uint8Array => device.seal(p === 'open' ? idOf.seal : p === 'local' ? idOf.local : idOf.data, Uint8Array.of(1), aad);
+    const sealedFor = (p: KeyPurpose): Uint8Array =>
+      device.seal(p === 'open' ? idOf.seal : p === 'local' ? idOf.local : idOf.data, Uint8Array.of(1), aad);
     const encrypted = device.encrypt(idOf.data, Uint8Array.of(1));
     const blob = device.exportWrapped(9, idOf.wrap).blob;
     // The 'open' key shares its bytes with the 'seal' key: an update sealed under one opens under the other.
     const update = sealUpdate(device, device.serial, 1, { keyId: idOf.seal });
     device.openUpdate(idOf.open, update.header, update.sealedBody);
     device.recordUpdateApplied(1);
-    const ackHeader = encodeAckHeader({ userId: 'U1', serial: device.serial, sequence: 1, fileHash: new Uint8Array(32) });
+    const ackHeader = encodeAckHeader({
+      userId: 'U1',
+      serial: device.serial,
+      sequence: 1,
+      fileHash: new Uint8Array(32),
+    });
     let next = 100;
-    const operations: Record<string, { readonly allowed: readonly KeyPurpose[]; readonly run: (id: number, p: KeyPurpose) => unknown }> = {
+    const operations: Record<
+      string,
+      { readonly allowed: readonly KeyPurpose[]; readonly run: (id: number, p: KeyPurpose) => unknown }
+    > = {
       encrypt: { allowed: ['data'], run: (id) => device.encrypt(id, Uint8Array.of(1)) },
       decrypt: { allowed: ['data'], run: (id) => device.decrypt(id, encrypted.nonce, encrypted.ciphertext) },
       seal: { allowed: ['data', 'seal', 'local'], run: (id) => device.seal(id, Uint8Array.of(1), aad) },
@@ -457,7 +558,9 @@ describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
             throw e;
           }
         })();
-        expect(`${name} with ${p}: ${outcome}`).toBe(`${name} with ${p}: ${op.allowed.includes(p) ? 'ok' : 'WrongKeyPurpose'}`);
+        expect(`${name} with ${p}: ${outcome}`).toBe(
+          `${name} with ${p}: ${op.allowed.includes(p) ? 'ok' : 'WrongKeyPurpose'}`,
+        );
       }
     }
   });
@@ -488,7 +591,9 @@ describe('key wrapping (RFC 3394)', () => {
     hooks.importPlainKey(53, kek, 'unwrap');
     hooks.importPlainKey(51, hex('00112233445566778899AABBCCDDEEFF000102030405060708090A0B0C0D0E0F'), 'data');
     const { blob } = device.exportWrapped(51, 50);
-    expect(toHex(blob).toUpperCase()).toBe('28C9F404C4B810F4CBCCB35CFB87F8263F5786E2D80ED326CBC7F0E71A99F43BFB988B9B7A02DD21');
+    expect(toHex(blob).toUpperCase()).toBe(
+      '28C9F404C4B810F4CBCCB35CFB87F8263F5786E2D80ED326CBC7F0E71A99F43BFB988B9B7A02DD21',
+    );
     // And back in, under another ID and the unwrap half: same key, as the encryptions show.
     expectCode('WrongKeyPurpose', () => device.importWrapped(52, blob, 50));
     device.importWrapped(52, blob, 53);
@@ -622,7 +727,12 @@ describe('power', () => {
     device.generateKey(1);
     device.cutPower();
     expect(device.powered).toBe(false);
-    for (const call of [() => device.listKeyIds(), () => device.login('user', USER_PIN), () => device.serial, () => device.encrypt(1, new Uint8Array(1))]) {
+    for (const call of [
+      () => device.listKeyIds(),
+      () => device.login('user', USER_PIN),
+      () => device.serial,
+      () => device.encrypt(1, new Uint8Array(1)),
+    ]) {
       expect(call).toThrow(PowerLossError);
     }
     device.powerOn();
@@ -631,42 +741,50 @@ describe('power', () => {
     expect(device.listKeyIds()).toEqual([1]);
   });
 
-  it('a cut during a factory reset leaves the old device (keys possibly erased) or the new one, and the reset can be rerun', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), (cutAt, flashSeed) => {
-        const t = makeDevice('reset-cut', { flashSeed });
-        t.device.login('admin', ADMIN_PIN);
-        t.device.generateKey(1);
-        t.flash.cutPowerAfter(cutAt);
-        try {
-          t.device.factoryReset({ userPin: 'new-user-pin', adminPin: 'new-admin-pin', manufacturer: TEST_MANUFACTURER });
-        } catch (e) {
-          expect(e).toBeInstanceOf(PowerLossError);
-          t.device.powerOn();
-        }
-        t.flash.cancelPowerCut();
-        const again = reboot(t);
-        let oldPins = true;
-        try {
-          again.login('admin', ADMIN_PIN);
-        } catch (e) {
-          expect(isDeviceError(e, 'WrongPin')).toBe(true);
-          oldPins = false;
-          again.login('admin', 'new-admin-pin');
-        }
-        const ids = again.listKeyIds();
-        if (oldPins) {
-          expect([[], [1]]).toContainEqual(ids);
-          again.factoryReset({ userPin: 'new-user-pin', adminPin: 'new-admin-pin', manufacturer: TEST_MANUFACTURER });
-          again.login('admin', 'new-admin-pin');
-          expect(again.listKeyIds()).toEqual([]);
-        } else {
-          expect(ids).toEqual([]);
-        }
-      }),
-      propertyParams(20),
-    );
-  });
+  it(
+    'a cut during a factory reset leaves the old device (keys possibly erased) or the new one, and the reset can ' +
+      'be rerun',
+    () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), (cutAt, flashSeed) => {
+          const t = makeDevice('reset-cut', { flashSeed });
+          t.device.login('admin', ADMIN_PIN);
+          t.device.generateKey(1);
+          t.flash.cutPowerAfter(cutAt);
+          try {
+            t.device.factoryReset({
+              userPin: 'new-user-pin',
+              adminPin: 'new-admin-pin',
+              manufacturer: TEST_MANUFACTURER,
+            });
+          } catch (e) {
+            expect(e).toBeInstanceOf(PowerLossError);
+            t.device.powerOn();
+          }
+          t.flash.cancelPowerCut();
+          const again = reboot(t);
+          let oldPins = true;
+          try {
+            again.login('admin', ADMIN_PIN);
+          } catch (e) {
+            expect(isDeviceError(e, 'WrongPin')).toBe(true);
+            oldPins = false;
+            again.login('admin', 'new-admin-pin');
+          }
+          const ids = again.listKeyIds();
+          if (oldPins) {
+            expect([[], [1]]).toContainEqual(ids);
+            again.factoryReset({ userPin: 'new-user-pin', adminPin: 'new-admin-pin', manufacturer: TEST_MANUFACTURER });
+            again.login('admin', 'new-admin-pin');
+            expect(again.listKeyIds()).toEqual([]);
+          } else {
+            expect(ids).toEqual([]);
+          }
+        }),
+        propertyParams(20),
+      );
+    },
+  );
 
   it('a cut during key generation leaves the key fully there or not at all', () => {
     fc.assert(
@@ -765,7 +883,10 @@ describe('modelled cycles (168 MHz Cortex-M4 cost table)', () => {
     const gcm = measure(() => device.encrypt(10, kib));
     const figures = { generate, insert, delete: del, wrap, unwrap, gcmEncrypt1KiB: gcm };
     for (const [name, snap] of Object.entries(figures)) {
-      console.info(`modelled cycles: ${name.padEnd(15)} ${Math.round(snap.cycles).toString().padStart(9)} cycles = ${snap.busyMs.toFixed(3)} ms`);
+      console.info(
+        `modelled cycles: ${name.padEnd(15)} ${Math.round(snap.cycles).toString().padStart(9)} cycles = ` +
+          `${snap.busyMs.toFixed(3)} ms`,
+      );
     }
     // Generation: 8 TRNG words for 256 bits; the record is programmed into flash (slot + entry).
     expect(generate.byOp['trng.word']?.units).toBe(8);
@@ -778,7 +899,8 @@ describe('modelled cycles (168 MHz Cortex-M4 cost table)', () => {
     // Delete: tombstone plus zeroing of the whole slot in place, no erase.
     expect(del.byOp['flash.program']?.units).toBeGreaterThanOrEqual(10);
     expect(Object.keys(del.byOp).some((op) => op.startsWith('flash.erase'))).toBe(false);
-    // GCM over 1 KiB: GCTR on 1024 B plus two blocks (H, tag mask), GHASH on 1024 B plus the length block, a 96-bit nonce.
+    // GCM over 1 KiB: GCTR on 1024 B plus two blocks (H, tag mask), GHASH on 1024 B plus the length block, a 96-bit
+    // nonce.
     expect(gcm.byOp['aes256.byte']?.units).toBe(1024 + 32);
     expect(gcm.byOp['ghash.byte']?.units).toBe(1024 + 16);
     expect(gcm.byOp['trng.word']?.units).toBe(3);
@@ -795,7 +917,9 @@ describe('reencrypt (re-protection inside the device)', () => {
     const aad = new Uint8Array([1]);
     const { nonce, ciphertext } = device.encrypt(2100, new TextEncoder().encode('rescue me'), { aad });
     const moved = device.reencrypt(2100, nonce, ciphertext, aad, 2101, new Uint8Array([2]));
-    expect(new TextDecoder().decode(device.decrypt(2101, moved.nonce, moved.ciphertext, new Uint8Array([2])))).toBe('rescue me');
+    expect(new TextDecoder().decode(device.decrypt(2101, moved.nonce, moved.ciphertext, new Uint8Array([2])))).toBe(
+      'rescue me',
+    );
     expect(() => device.reencrypt(2100, nonce, ciphertext, new Uint8Array([9]), 2101, aad)).toThrow(/AUTH|authent/i);
   });
 });

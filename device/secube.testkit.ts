@@ -31,10 +31,14 @@ export interface TestDevice {
 }
 
 /**
- * A factory-initialised device, certified by {@link TEST_MANUFACTURER}, with test hooks on, a seeded TRNG and cheap PIN hashing (10
+ * A factory-initialised device, certified by {@link TEST_MANUFACTURER}, with test hooks on, a seeded TRNG and cheap PIN
+ * hashing (10
  * PBKDF2 iterations keep the PIN suites fast; the default is used where cost is measured).
  */
-export function makeDevice(seed: string, options: Partial<Omit<SecubeDeviceOptions, 'flash'>> & { readonly flashSeed?: number } = {}): TestDevice {
+export function makeDevice(
+  seed: string,
+  options: Partial<Omit<SecubeDeviceOptions, 'flash'>> & { readonly flashSeed?: number } = {},
+): TestDevice {
   const meter = new CycleMeter();
   const flash = new Flash({ meter, seed: options.flashSeed ?? 1 });
   const { flashSeed: _ignored, ...rest } = options;
@@ -44,16 +48,26 @@ export function makeDevice(seed: string, options: Partial<Omit<SecubeDeviceOptio
 }
 
 /** Key IDs of the pairs made by {@link makeProvisionedPair}: the same on both devices. */
-export const PAIR_IDS: ProvisioningKeyIds = Object.freeze({ adminToUserKeyId: 1000, userToAdminKeyId: 1001, wrappingKeyId: 1002 });
+export const PAIR_IDS: ProvisioningKeyIds = Object.freeze({
+  adminToUserKeyId: 1000,
+  userToAdminKeyId: 1001,
+  wrappingKeyId: 1002,
+});
 
 /**
  * An admin device and a user device provisioned with `ids` (default {@link PAIR_IDS}), both left in
  * admin sessions; `userFlashSeed` seeds the user flash's torn-write model.
  */
-export function makeProvisionedPair(seed: string, options: { readonly ids?: ProvisioningKeyIds; readonly userFlashSeed?: number } = {}): { admin: TestDevice; user: TestDevice } {
+export function makeProvisionedPair(
+  seed: string,
+  options: { readonly ids?: ProvisioningKeyIds; readonly userFlashSeed?: number } = {},
+): { admin: TestDevice; user: TestDevice } {
   const ids = options.ids ?? PAIR_IDS;
   const admin = makeDevice(`${seed}-admin`);
-  const user = makeDevice(`${seed}-user`, options.userFlashSeed === undefined ? {} : { flashSeed: options.userFlashSeed });
+  const user = makeDevice(
+    `${seed}-user`,
+    options.userFlashSeed === undefined ? {} : { flashSeed: options.userFlashSeed },
+  );
   admin.device.login('admin', ADMIN_PIN);
   user.device.login('admin', ADMIN_PIN);
   provisionUserDevice(admin.device, user.device, ids);
@@ -70,9 +84,17 @@ export interface SealedUpdate {
  * Update `sequence` for the device with `serial`, its `body` sealed by `admin` (in a session) under
  * its `seal` key `keyId` (default: the pair's admin→user key), the header as AAD.
  */
-export function sealUpdate(admin: SecubeDevice, serial: string, sequence: number, options: { readonly keyId?: number; readonly body?: Uint8Array; readonly kind?: UpdateKind } = {}): SealedUpdate {
+export function sealUpdate(
+  admin: SecubeDevice,
+  serial: string,
+  sequence: number,
+  options: { readonly keyId?: number; readonly body?: Uint8Array; readonly kind?: UpdateKind } = {},
+): SealedUpdate {
   const body = options.body ?? new Uint8Array(0);
-  const header = encodeUpdateHeader({ kind: options.kind ?? 'incremental', userId: 'U1', serial, sequence, previousHash: new Uint8Array(32) }, body.length + 28);
+  const header = encodeUpdateHeader(
+    { kind: options.kind ?? 'incremental', userId: 'U1', serial, sequence, previousHash: new Uint8Array(32) },
+    body.length + 28,
+  );
   return { header, sealedBody: admin.seal(options.keyId ?? PAIR_IDS.adminToUserKeyId, body, header) };
 }
 
@@ -80,7 +102,12 @@ export function sealUpdate(admin: SecubeDevice, serial: string, sequence: number
  * The one way a user device's applied-update counter moves: `admin` seals update `sequence`, the
  * user device authenticates it (`openUpdate`) and records it as applied. Both need a session.
  */
-export function recordUpdate(admin: SecubeDevice, user: SecubeDevice, sequence: number, keyId = PAIR_IDS.adminToUserKeyId): void {
+export function recordUpdate(
+  admin: SecubeDevice,
+  user: SecubeDevice,
+  sequence: number,
+  keyId = PAIR_IDS.adminToUserKeyId,
+): void {
   const { header, sealedBody } = sealUpdate(admin, user.serial, sequence, { keyId });
   user.openUpdate(keyId, header, sealedBody);
   user.recordUpdateApplied(sequence);
@@ -100,12 +127,15 @@ export function reboot(t: TestDevice, seed = 'reboot'): SecubeDevice {
 /** Everything printable about a value, as a host would log it: JSON, inspect, String, and for errors the stack. */
 export function hostViews(value: unknown): string[] {
   const views: string[] = [];
-  const json = JSON.stringify(value, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
+  const json = JSON.stringify(value, (_k, v: unknown) =>
+    v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v,
+  );
   if (json !== undefined) views.push(json);
   views.push(inspect(value, { depth: 10, showHidden: true, maxArrayLength: Infinity, maxStringLength: Infinity }));
   views.push(String(value));
   if (value instanceof Error) views.push(value.message, value.stack ?? '', JSON.stringify({ ...value }));
-  if (value instanceof Uint8Array) views.push(Buffer.from(value).toString('hex'), Buffer.from(value).toString('latin1'));
+  if (value instanceof Uint8Array)
+    views.push(Buffer.from(value).toString('hex'), Buffer.from(value).toString('latin1'));
   return views;
 }
 

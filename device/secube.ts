@@ -138,12 +138,14 @@ export class SecubeDevice {
     return this.#run((core) => ownPublicKey(core).slice());
   }
 
-  /** The manufacturer's Ed25519 signature (RFC 8032 §5.1.6) of (serial, identity public key). @throws DeviceError `NoRootOfTrust`. */
+  /** The manufacturer's Ed25519 signature (RFC 8032 §5.1.6) of (serial, identity public key). @throws DeviceError
+   * `NoRootOfTrust`. */
   get certificate(): Uint8Array {
     return this.#run((core) => attestationOf(core).certificate.slice());
   }
 
-  /** The manufacturer's Ed25519 public key (RFC 8032 §5.1.5): the root of trust for peers. @throws DeviceError `NoRootOfTrust`. */
+  /** The manufacturer's Ed25519 public key (RFC 8032 §5.1.5): the root of trust for peers. @throws DeviceError
+   * `NoRootOfTrust`. */
   get manufacturerPublicKey(): Uint8Array {
     return this.#run((core) => attestationOf(core).rootOfTrust.slice());
   }
@@ -177,7 +179,8 @@ export class SecubeDevice {
     return this.#run(retriesLeft);
   }
 
-  /** Opens a session at `level`, spending the try in flash first. @throws DeviceError `WrongPin`, `PinLocked`, `DeviceLocked`, `SessionActive`. */
+  /** Opens a session at `level`, spending the try in flash first. @throws DeviceError `WrongPin`, `PinLocked`,
+   * `DeviceLocked`, `SessionActive`. */
   login(level: PinLevel, pin: Pin): void {
     this.#run((core) => login(core, level, pin));
   }
@@ -245,12 +248,21 @@ export class SecubeDevice {
     return this.#run((core) => decrypt(core, keyId, nonce, ciphertext, aad));
   }
 
-  /** Decrypts under `fromKeyId` and re-encrypts under `toKeyId` inside; the plaintext never leaves (NIST SP 800-57 Pt 1 §7). */
-  reencrypt(fromKeyId: number, nonce: Uint8Array, ciphertext: Uint8Array, fromAad: Uint8Array, toKeyId: number, toAad: Uint8Array): EncryptResult {
+  /** Decrypts under `fromKeyId` and re-encrypts under `toKeyId` inside; the plaintext never leaves (NIST SP 800-57 Pt 1
+   * §7). */
+  reencrypt(
+    fromKeyId: number,
+    nonce: Uint8Array,
+    ciphertext: Uint8Array,
+    fromAad: Uint8Array,
+    toKeyId: number,
+    toAad: Uint8Array,
+  ): EncryptResult {
     return this.#run((core) => reencrypt(core, { fromKeyId, nonce, ciphertext, fromAad, toKeyId, toAad }));
   }
 
-  /** Seals under a `data`, `seal` or `local` key (never an `ack` key): nonce ‖ ciphertext ‖ tag (NIST SP 800-38D §8.2.2). */
+  /** Seals under a `data`, `seal` or `local` key (never an `ack` key): nonce ‖ ciphertext ‖ tag (NIST SP 800-38D
+   * §8.2.2). */
   seal(keyId: number, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
     return this.#run((core) => seal(core, keyId, plaintext, aad));
   }
@@ -309,7 +321,12 @@ export class SecubeDevice {
    * Unwraps `blob` (RFC 3394 §2.2.2–2.2.3) under `unwrap` key `unwrappingKeyId` into data key
    * `keyId`; only an admin may replace. @throws DeviceError `UnwrapFailed`, `WrongKeyPurpose`.
    */
-  importWrapped(keyId: number, blob: Uint8Array, unwrappingKeyId: number, options: { readonly replace?: boolean } = {}): KeyInfo {
+  importWrapped(
+    keyId: number,
+    blob: Uint8Array,
+    unwrappingKeyId: number,
+    options: { readonly replace?: boolean } = {},
+  ): KeyInfo {
     return this.#run((core) => importWrapped(core, keyId, blob, unwrappingKeyId, options.replace === true));
   }
 
@@ -345,7 +362,10 @@ export class SecubeDevice {
   /** Serial, power, session and key count; never key material. */
   toString(): string {
     const s = this.#core.summary();
-    return `SecubeDevice(serial=${s.serial ?? 'uninitialized'}, ${s.powered ? 'on' : 'off'}, session=${s.session ?? '-'}, keys=${s.keys ?? '-'})`;
+    return (
+      `SecubeDevice(serial=${s.serial ?? 'uninitialized'}, ${s.powered ? 'on' : 'off'}, ` +
+      `session=${s.session ?? '-'}, keys=${s.keys ?? '-'})`
+    );
   }
 
   /** The same summary for `JSON.stringify`. */

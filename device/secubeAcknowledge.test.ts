@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { encodeAckHeader } from './acknowledgement.ts';
 import type { SecubeDevice } from './secube.ts';
-import { expectCode, makeProvisionedPair, PAIR_IDS, reboot, recordUpdate, relogin, USER_PIN } from './secube.testkit.ts';
+import {
+  expectCode,
+  makeProvisionedPair,
+  PAIR_IDS,
+  reboot,
+  recordUpdate,
+  relogin,
+  USER_PIN,
+} from './secube.testkit.ts';
 
 const { adminToUserKeyId: A2U, userToAdminKeyId: U2A, wrappingKeyId: WRAP } = PAIR_IDS;
 const header = (d: SecubeDevice, sequence: number, serial = d.serial): Uint8Array =>
@@ -28,7 +36,9 @@ describe('acknowledge: the HSM vouches only for updates it recorded as applied',
     }
     // A fresh TRNG nonce each time (NIST SP 800-38D §8.2.2).
     const h = header(user.device, 3);
-    expect(user.device.acknowledge(U2A, h).subarray(0, 12)).not.toEqual(user.device.acknowledge(U2A, h).subarray(0, 12));
+    expect(user.device.acknowledge(U2A, h).subarray(0, 12)).not.toEqual(
+      user.device.acknowledge(U2A, h).subarray(0, 12),
+    );
   });
 
   it('refuses a sequence above the applied-update counter (NotApplied), and accepts it once the counter moved', () => {
@@ -55,7 +65,9 @@ describe('acknowledge: the HSM vouches only for updates it recorded as applied',
     expectCode('BadArgument', () => u.acknowledge(U2A, good.subarray(0, good.length - 1)));
     expectCode('BadArgument', () => u.acknowledge(U2A, Uint8Array.from([...good, 0])));
     expectCode('BadArgument', () => u.acknowledge(U2A, Uint8Array.from([0, ...good.subarray(1)])));
-    expectCode('BadArgument', () => u.acknowledge(U2A, Uint8Array.from([...good.subarray(0, 4), 2, ...good.subarray(5)])));
+    expectCode('BadArgument', () =>
+      u.acknowledge(U2A, Uint8Array.from([...good.subarray(0, 4), 2, ...good.subarray(5)])),
+    );
     expectCode('BadArgument', () => u.acknowledge(U2A, new Uint8Array(0)));
     expectCode('BadArgument', () => u.acknowledge(U2A, 'SKAK' as unknown as Uint8Array));
     expectCode('BadArgument', () => u.acknowledge(U2A, header(u, 1, admin.device.serial)));

@@ -48,9 +48,14 @@ export function acknowledge(core: DeviceCore, keyId: number, header: Uint8Array)
     (error) => new DeviceError('BadArgument', `not an acknowledgement header: ${error.message}`),
   );
   if (ack === undefined) throw new DeviceError('BadArgument', 'not an acknowledgement header: bad magic or version');
-  if (ack.serial !== state.serial) throw new DeviceError('BadArgument', `the acknowledgement names device ${ack.serial}, not this one`);
+  if (ack.serial !== state.serial)
+    throw new DeviceError('BadArgument', `the acknowledgement names device ${ack.serial}, not this one`);
   if (ack.sequence < 1) throw new DeviceError('BadArgument', 'update sequences start at 1');
   const applied = state.counters.get(UPDATE_SEQUENCE_COUNTER) ?? 0;
-  if (ack.sequence > applied) throw new DeviceError('NotApplied', `update ${ack.sequence} is not applied: the HSM recorded update ${applied} as the last`);
+  if (ack.sequence > applied)
+    throw new DeviceError(
+      'NotApplied',
+      `update ${ack.sequence} is not applied: the HSM recorded update ${applied} as the last`,
+    );
   return sealUnder(core, store, keyId, purpose, new Uint8Array(0), aad);
 }

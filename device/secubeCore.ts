@@ -81,7 +81,12 @@ export interface SessionContext extends InitContext {
 export type SessionState = 'loggedOut' | 'user' | 'admin' | 'locked';
 
 /** What a device shows of itself (`toString`, `toJSON`, `util.inspect`): never a secret. */
-export type DeviceSummary = { serial: string | null; powered: boolean; session: SessionState | null; keys: number | null };
+export type DeviceSummary = {
+  serial: string | null;
+  powered: boolean;
+  session: SessionState | null;
+  keys: number | null;
+};
 
 /** DEVICE-INTERNAL: the RAM and the peripherals of one SEcube. */
 export class DeviceCore {
@@ -114,11 +119,13 @@ export class DeviceCore {
     this.flash = options.flash;
     this.meter = options.meter ?? options.flash.meter;
     const trngOptions = this.meter === undefined ? {} : { meter: this.meter };
-    this.trng = options.trng ?? new Trng(options.seed === undefined ? trngOptions : { ...trngOptions, seed: options.seed });
+    this.trng =
+      options.trng ?? new Trng(options.seed === undefined ? trngOptions : { ...trngOptions, seed: options.seed });
     this.keyStoreOptions = options.keyStore ?? {};
     const stateSectors = options.stateSectors ?? DEFAULT_STATE_SECTORS;
     const storeSectors = this.keyStoreOptions.sectors ?? DEFAULT_KEY_STORE_SECTORS;
-    if (stateSectors.some((s) => storeSectors.includes(s))) throw new RangeError('state sectors and key store sectors must not overlap');
+    if (stateSectors.some((s) => storeSectors.includes(s)))
+      throw new RangeError('state sectors and key store sectors must not overlap');
     this.area = new RecordArea({ flash: options.flash, sectors: stateSectors });
     this.sdcard = options.sdcard;
     this.pinIterations = options.pinIterations ?? DEFAULT_PIN_ITERATIONS;
@@ -146,7 +153,8 @@ export class DeviceCore {
 
   /** Pulls the plug: the session ends (the PIN machine's `POWER_LOSS`) and the SD card is cut too. */
   cutPower(): void {
-    if (this.powered && this.pin !== undefined) [this.pin] = transition(pinSessionMachine, this.pin, { type: 'POWER_LOSS' });
+    if (this.powered && this.pin !== undefined)
+      [this.pin] = transition(pinSessionMachine, this.pin, { type: 'POWER_LOSS' });
     this.powered = false;
     this.pin = undefined;
     this.authenticatedUpdate = undefined;
@@ -166,7 +174,8 @@ export class DeviceCore {
       return KeyStore.mount(this.flash, this.keyStoreOptions);
     } catch (e) {
       // Factory init formats the store before it saves the state, so this means damaged flash.
-      if (e instanceof KeyStoreNotFormattedError) throw new DeviceError('StateCorrupt', 'device state present but key store missing');
+      if (e instanceof KeyStoreNotFormattedError)
+        throw new DeviceError('StateCorrupt', 'device state present but key store missing');
       throw e;
     }
   }
@@ -196,7 +205,8 @@ export class DeviceCore {
   /** @throws DeviceError `NotInitialized` before factory init. */
   requireInit(): InitContext {
     this.requirePower();
-    if (this.state === undefined || this.pin === undefined || this.store === undefined) throw new DeviceError('NotInitialized', 'factory init has not run');
+    if (this.state === undefined || this.pin === undefined || this.store === undefined)
+      throw new DeviceError('NotInitialized', 'factory init has not run');
     if (this.storeNeedsMount) {
       this.store = this.mountStore();
       this.storeNeedsMount = false;
@@ -208,9 +218,12 @@ export class DeviceCore {
   requireSession(levels: readonly PinLevel[] = ['user', 'admin']): SessionContext {
     const ctx = this.requireInit();
     const value = ctx.pin.value;
-    if (value === 'locked') throw new DeviceError('DeviceLocked', 'admin PIN tries exhausted: only a factory reset helps');
-    if (value !== 'user' && value !== 'admin') throw new DeviceError('NotLoggedIn', 'this operation needs a PIN session');
-    if (!levels.includes(value)) throw new DeviceError('AccessDenied', `this operation needs the ${levels.join(' or ')} level`);
+    if (value === 'locked')
+      throw new DeviceError('DeviceLocked', 'admin PIN tries exhausted: only a factory reset helps');
+    if (value !== 'user' && value !== 'admin')
+      throw new DeviceError('NotLoggedIn', 'this operation needs a PIN session');
+    if (!levels.includes(value))
+      throw new DeviceError('AccessDenied', `this operation needs the ${levels.join(' or ')} level`);
     return { ...ctx, level: value };
   }
 

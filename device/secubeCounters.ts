@@ -18,7 +18,8 @@ import type { DeviceCore } from './secubeCore.ts';
 /** @throws DeviceError `BadArgument` unless `name` is 1..{@link MAX_COUNTER_NAME_BYTES} UTF-8 bytes. */
 function checkCounterName(name: string): void {
   const bytes = new TextEncoder().encode(name);
-  if (bytes.length < 1 || bytes.length > MAX_COUNTER_NAME_BYTES) throw new DeviceError('BadArgument', `counter names are 1..${MAX_COUNTER_NAME_BYTES} UTF-8 bytes`);
+  if (bytes.length < 1 || bytes.length > MAX_COUNTER_NAME_BYTES)
+    throw new DeviceError('BadArgument', `counter names are 1..${MAX_COUNTER_NAME_BYTES} UTF-8 bytes`);
 }
 
 /** Value of counter `name` (0 when never advanced). User or admin session. */
@@ -37,13 +38,19 @@ export function counterRead(core: DeviceCore, name: string): number {
 export function counterAdvance(core: DeviceCore, name: string, to: number): number {
   const { state } = core.requireSession();
   checkCounterName(name);
-  if (name === UPDATE_SEQUENCE_COUNTER) throw new DeviceError('ReservedCounter', `counter '${name}' moves only when the HSM records an update it authenticated (recordUpdateApplied)`);
+  if (name === UPDATE_SEQUENCE_COUNTER)
+    throw new DeviceError(
+      'ReservedCounter',
+      `counter '${name}' moves only when the HSM records an update it authenticated (recordUpdateApplied)`,
+    );
   if (!Number.isSafeInteger(to) || to < 0) throw new DeviceError('BadArgument', 'counter values are safe integers ≥ 0');
   const current = state.counters.get(name) ?? 0;
-  if (to < current) throw new DeviceError('CounterRollback', `counter '${name}' is at ${current}; it cannot go back to ${to}`);
+  if (to < current)
+    throw new DeviceError('CounterRollback', `counter '${name}' is at ${current}; it cannot go back to ${to}`);
   if (to === current) return current;
   const reservedSlot = state.counters.has(UPDATE_SEQUENCE_COUNTER) ? 0 : 1;
-  if (!state.counters.has(name) && state.counters.size + reservedSlot >= MAX_COUNTERS) throw new DeviceError('StoreFull', `at most ${MAX_COUNTERS} counters`);
+  if (!state.counters.has(name) && state.counters.size + reservedSlot >= MAX_COUNTERS)
+    throw new DeviceError('StoreFull', `at most ${MAX_COUNTERS} counters`);
   const counters = new Map(state.counters);
   counters.set(name, to);
   core.save({ ...state, counters });

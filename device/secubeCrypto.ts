@@ -52,13 +52,24 @@ export interface EncryptResult {
  * @throws DeviceError `WrongKeyPurpose` for any other key, `BadArgument` when `options` carries a
  *   `nonce` (the host never chooses one: a repeated nonce under a group key breaks GCM, §8).
  */
-export function encrypt(core: DeviceCore, keyId: number, plaintext: Uint8Array, options: EncryptOptions): EncryptResult {
+export function encrypt(
+  core: DeviceCore,
+  keyId: number,
+  plaintext: Uint8Array,
+  options: EncryptOptions,
+): EncryptResult {
   const { store } = core.requireSession();
   usableKey(store, keyId, DATA_ONLY, 'encrypt data');
   // A caller written against the old API, or a hostile one, must not believe its nonce was used.
-  if ('nonce' in options) throw new DeviceError('BadArgument', 'the device draws every GCM nonce itself (NIST SP 800-38D §8.2.2); a nonce cannot be passed');
+  if ('nonce' in options)
+    throw new DeviceError(
+      'BadArgument',
+      'the device draws every GCM nonce itself (NIST SP 800-38D §8.2.2); a nonce cannot be passed',
+    );
   const nonce = core.trng.randomBytes(GCM_NONCE_BYTES);
-  const ciphertext = withKey(store, keyId, 'data', (k) => aesGcmEncrypt(k, nonce, plaintext, options.aad ?? new Uint8Array(0), core.meter));
+  const ciphertext = withKey(store, keyId, 'data', (k) =>
+    aesGcmEncrypt(k, nonce, plaintext, options.aad ?? new Uint8Array(0), core.meter),
+  );
   return { nonce, ciphertext };
 }
 
@@ -67,7 +78,13 @@ export function encrypt(core: DeviceCore, keyId: number, plaintext: Uint8Array, 
  * @throws DeviceError `AuthFailed` when the tag does not verify (no plaintext is released),
  *   `WrongKeyPurpose` for a key other than a data key.
  */
-export function decrypt(core: DeviceCore, keyId: number, nonce: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Uint8Array {
+export function decrypt(
+  core: DeviceCore,
+  keyId: number,
+  nonce: Uint8Array,
+  ciphertext: Uint8Array,
+  aad: Uint8Array,
+): Uint8Array {
   const { store } = core.requireSession();
   usableKey(store, keyId, DATA_ONLY, 'decrypt data');
   return withKey(store, keyId, 'data', (k) => aesGcmDecrypt(k, nonce, ciphertext, aad, core.meter));
@@ -94,7 +111,9 @@ export function reencrypt(core: DeviceCore, r: ReencryptRequest): EncryptResult 
   const { store } = core.requireSession();
   usableKey(store, r.fromKeyId, DATA_ONLY, 'decrypt data');
   usableKey(store, r.toKeyId, DATA_ONLY, 'encrypt data');
-  const plaintext = withKey(store, r.fromKeyId, 'data', (k) => aesGcmDecrypt(k, r.nonce, r.ciphertext, r.fromAad, core.meter));
+  const plaintext = withKey(store, r.fromKeyId, 'data', (k) =>
+    aesGcmDecrypt(k, r.nonce, r.ciphertext, r.fromAad, core.meter),
+  );
   try {
     const fresh = core.trng.randomBytes(GCM_NONCE_BYTES);
     const out = withKey(store, r.toKeyId, 'data', (k) => aesGcmEncrypt(k, fresh, plaintext, r.toAad, core.meter));
@@ -121,7 +140,14 @@ export function seal(core: DeviceCore, keyId: number, plaintext: Uint8Array, aad
  * Seals `plaintext` under key `keyId` of `purpose`, already checked by the caller: nonce ‖
  * ciphertext ‖ tag with a fresh TRNG nonce (NIST SP 800-38D §7.1, §8.2.2).
  */
-export function sealUnder(core: DeviceCore, store: KeyStore, keyId: number, purpose: KeyPurpose, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+export function sealUnder(
+  core: DeviceCore,
+  store: KeyStore,
+  keyId: number,
+  purpose: KeyPurpose,
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+): Uint8Array {
   const nonce = core.trng.randomBytes(GCM_NONCE_BYTES);
   const ciphertext = withKey(store, keyId, purpose, (k) => aesGcmEncrypt(k, nonce, plaintext, aad, core.meter));
   return concatBytes(nonce, ciphertext);
@@ -142,8 +168,17 @@ export function open(core: DeviceCore, keyId: number, sealed: Uint8Array, aad: U
  * (NIST SP 800-38D §7.2).
  * @throws DeviceError `AuthFailed`
  */
-export function openSealed(core: DeviceCore, store: KeyStore, keyId: number, purpose: KeyPurpose, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
+export function openSealed(
+  core: DeviceCore,
+  store: KeyStore,
+  keyId: number,
+  purpose: KeyPurpose,
+  sealed: Uint8Array,
+  aad: Uint8Array,
+): Uint8Array {
   if (sealed.length < GCM_NONCE_BYTES) throw new DeviceError('AuthFailed', 'sealed message too short');
   const nonce = sealed.subarray(0, GCM_NONCE_BYTES);
-  return withKey(store, keyId, purpose, (k) => aesGcmDecrypt(k, nonce, sealed.subarray(GCM_NONCE_BYTES), aad, core.meter));
+  return withKey(store, keyId, purpose, (k) =>
+    aesGcmDecrypt(k, nonce, sealed.subarray(GCM_NONCE_BYTES), aad, core.meter),
+  );
 }

@@ -60,7 +60,11 @@ const MAX_PIN_RETRIES = 100;
  */
 export function attestationOf(core: DeviceCore): DeviceAttestation {
   const { state } = core.requireInit();
-  if (state.attestation === null) throw new DeviceError('NoRootOfTrust', 'this device has no root of trust or certificate: factory-reset it with its manufacturer');
+  if (state.attestation === null)
+    throw new DeviceError(
+      'NoRootOfTrust',
+      'this device has no root of trust or certificate: factory-reset it with its manufacturer',
+    );
   return state.attestation;
 }
 
@@ -87,7 +91,11 @@ function newSerial(core: DeviceCore): string {
  * A fresh X25519 identity made inside, and the certificate the factory station issues for it: the
  * device hands the manufacturer only its serial and public key.
  */
-function newIdentity(core: DeviceCore, serial: string, manufacturer: Manufacturer): { secret: Uint8Array; publicKey: Uint8Array; certificate: Uint8Array } {
+function newIdentity(
+  core: DeviceCore,
+  serial: string,
+  manufacturer: Manufacturer,
+): { secret: Uint8Array; publicKey: Uint8Array; certificate: Uint8Array } {
   const secret = core.trng.randomBytes(IDENTITY_SECRET_BYTES);
   const publicKey = x25519PublicKey(secret, core.meter);
   return { secret, publicKey, certificate: manufacturer.certify(serial, publicKey) };
@@ -102,10 +110,16 @@ export function factoryInit(core: DeviceCore, options: FactoryInitOptions): Fact
   core.requirePower();
   if (core.state !== undefined) throw new DeviceError('AlreadyInitialized', 'factory init already ran');
   const { maxRetries } = options;
-  if (maxRetries !== undefined && (!Number.isSafeInteger(maxRetries) || maxRetries < 1 || maxRetries > MAX_PIN_RETRIES)) {
+  if (
+    maxRetries !== undefined &&
+    (!Number.isSafeInteger(maxRetries) || maxRetries < 1 || maxRetries > MAX_PIN_RETRIES)
+  ) {
     throw new DeviceError('BadArgument', `maxRetries must be an integer in 1..${MAX_PIN_RETRIES}`);
   }
-  const [pin] = initialTransition(pinSessionMachine, options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries });
+  const [pin] = initialTransition(
+    pinSessionMachine,
+    options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries },
+  );
   const serial = newSerial(core);
   const pins = { user: newPinVerifier(core, options.userPin), admin: newPinVerifier(core, options.adminPin) };
   const identity = newIdentity(core, serial, options.manufacturer);
@@ -138,9 +152,14 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
  */
 export function factoryReset(core: DeviceCore, options: FactoryResetOptions): void {
   const { state, pin } = core.requireInit();
-  if (!pin.can({ type: 'FACTORY_RESET' })) throw new DeviceError('AccessDenied', 'a user session cannot factory-reset the device');
+  if (!pin.can({ type: 'FACTORY_RESET' }))
+    throw new DeviceError('AccessDenied', 'a user session cannot factory-reset the device');
   const root = state.attestation?.rootOfTrust ?? options.manufacturer.publicKey;
-  if (!equalBytes(root, options.manufacturer.publicKey)) throw new DeviceError('WrongManufacturer', 'this device was made by another manufacturer: only its own can re-certify it');
+  if (!equalBytes(root, options.manufacturer.publicKey))
+    throw new DeviceError(
+      'WrongManufacturer',
+      'this device was made by another manufacturer: only its own can re-certify it',
+    );
   const { next, eraseAllKeys } = feedPin(core, { type: 'FACTORY_RESET' });
   const users = newPinVerifier(core, options.userPin);
   const admins = newPinVerifier(core, options.adminPin);

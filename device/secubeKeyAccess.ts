@@ -27,7 +27,8 @@ export const DATA_ONLY: readonly KeyPurpose[] = Object.freeze(['data']);
 
 /** @throws DeviceError `BadArgument` unless `id` is an integer in 1..{@link MAX_KEY_ID}. */
 export function checkKeyId(id: number): void {
-  if (!Number.isSafeInteger(id) || id < 1 || id > MAX_KEY_ID) throw new DeviceError('BadArgument', `key IDs are integers in 1..${MAX_KEY_ID}, got ${String(id)}`);
+  if (!Number.isSafeInteger(id) || id < 1 || id > MAX_KEY_ID)
+    throw new DeviceError('BadArgument', `key IDs are integers in 1..${MAX_KEY_ID}, got ${String(id)}`);
 }
 
 /** Overwrites secrets in RAM with zeros. */
@@ -54,7 +55,11 @@ export function requireKey(store: KeyStore, id: number): KeyPurpose {
  */
 export function usableKey(store: KeyStore, id: number, allowed: readonly KeyPurpose[], use: string): KeyPurpose {
   const purpose = requireKey(store, id);
-  if (!allowed.includes(purpose)) throw new DeviceError('WrongKeyPurpose', `key ${id} is a ${purpose} key; it cannot ${use} (needs ${allowed.join(' or ')})`);
+  if (!allowed.includes(purpose))
+    throw new DeviceError(
+      'WrongKeyPurpose',
+      `key ${id} is a ${purpose} key; it cannot ${use} (needs ${allowed.join(' or ')})`,
+    );
   return purpose;
 }
 
@@ -81,14 +86,25 @@ export function checkPut(store: KeyStore, level: PinLevel, id: number, purpose: 
   if (existing === undefined) return;
   if (level !== 'admin') throw new DeviceError('AccessDenied', `a user session cannot replace key ${id}`);
   if (!replace) throw new DeviceError('KeyExists', `key ${id} exists (pass replace to overwrite it)`);
-  if (existing !== purpose) throw new DeviceError('BadArgument', `key ${id} is a ${existing} key; delete it before reusing its ID for a ${purpose} key`);
+  if (existing !== purpose)
+    throw new DeviceError(
+      'BadArgument',
+      `key ${id} is a ${existing} key; delete it before reusing its ID for a ${purpose} key`,
+    );
 }
 
 /**
  * Stores `key` under `id` with `purpose`: one key-store record, so key and purpose commit together.
  * @throws DeviceError as {@link checkPut}, and `StoreFull`.
  */
-export function putKey(store: KeyStore, level: PinLevel, id: number, key: Uint8Array, purpose: KeyPurpose, replace: boolean): void {
+export function putKey(
+  store: KeyStore,
+  level: PinLevel,
+  id: number,
+  key: Uint8Array,
+  purpose: KeyPurpose,
+  replace: boolean,
+): void {
   checkPut(store, level, id, purpose, replace);
   try {
     store.put(encodeStoreId(id, purpose), key);

@@ -44,10 +44,14 @@ export function generateKey(core: DeviceCore, id: number, options: GenerateKeyOp
   const { store, level } = core.requireSession();
   checkKeyId(id);
   const length = options.length ?? AES256_KEY_BYTES;
-  if (length !== 16 && length !== 24 && length !== 32) throw new DeviceError('BadArgument', 'key length must be 16, 24 or 32 bytes');
+  if (length !== 16 && length !== 24 && length !== 32)
+    throw new DeviceError('BadArgument', 'key length must be 16, 24 or 32 bytes');
   const purpose: KeyPurpose = options.purpose ?? 'data';
   if (purpose !== 'data' && purpose !== 'local') {
-    throw new DeviceError('BadArgument', `only data and local keys are generated; ${String(purpose)} keys come from provisioning`);
+    throw new DeviceError(
+      'BadArgument',
+      `only data and local keys are generated; ${String(purpose)} keys come from provisioning`,
+    );
   }
   const key = core.trng.randomBytes(length);
   try {
@@ -82,7 +86,8 @@ export function deleteKeyByOrder(core: DeviceCore, keyId: number, order: Uint8Ar
   const plaintext = openSealed(core, store, channelKeyId, 'open', order, deleteOrderAad());
   const decoded = decodeDeleteOrder(plaintext);
   if (decoded.serial !== state.serial) throw new DeviceError('BadOrder', 'the delete order is for another device');
-  if (decoded.keyId !== keyId) throw new DeviceError('BadOrder', `the delete order names key ${decoded.keyId}, not key ${keyId}`);
+  if (decoded.keyId !== keyId)
+    throw new DeviceError('BadOrder', `the delete order names key ${decoded.keyId}, not key ${keyId}`);
   const purpose = locateKey(store, keyId);
   if (purpose === undefined) return false;
   return store.delete(encodeStoreId(keyId, purpose));

@@ -40,7 +40,8 @@ export function feedPin(core: DeviceCore, event: PinEvent): { next: PinSnapshot;
 function persistRetries(core: DeviceCore, snapshot: PinSnapshot): void {
   const { state } = core.requireInit();
   const left = snapshot.context.retriesLeft;
-  if (left.user !== state.retriesLeft.user || left.admin !== state.retriesLeft.admin) core.save({ ...state, retriesLeft: { ...left } });
+  if (left.user !== state.retriesLeft.user || left.admin !== state.retriesLeft.admin)
+    core.save({ ...state, retriesLeft: { ...left } });
 }
 
 /** A fresh salted PBKDF2 verifier of `pin` (RFC 8018 §5.2), the salt from the TRNG, its cost charged. */
@@ -60,7 +61,8 @@ export function login(core: DeviceCore, level: PinLevel, pin: Pin): void {
   pinBytes(pin); // a malformed PIN is a usage error, not a guess: refuse it before spending a try
   const event: PinEvent = { type: 'LOGIN', level };
   if (!current.can(event)) {
-    if (current.value === 'locked') throw new DeviceError('DeviceLocked', 'admin PIN tries exhausted: only a factory reset helps');
+    if (current.value === 'locked')
+      throw new DeviceError('DeviceLocked', 'admin PIN tries exhausted: only a factory reset helps');
     if (current.value !== 'loggedOut') throw new DeviceError('SessionActive', 'log out first');
     throw new DeviceError('PinLocked', `the ${level} PIN has no tries left`);
   }
@@ -76,7 +78,8 @@ export function login(core: DeviceCore, level: PinLevel, pin: Pin): void {
   persistRetries(core, next);
   core.pin = next;
   if (!accepted) {
-    if (next.value === 'locked') throw new DeviceError('DeviceLocked', 'wrong admin PIN, no tries left: only a factory reset helps');
+    if (next.value === 'locked')
+      throw new DeviceError('DeviceLocked', 'wrong admin PIN, no tries left: only a factory reset helps');
     throw new DeviceError('WrongPin', `wrong ${level} PIN, ${next.context.retriesLeft[level]} tries left`);
   }
 }
@@ -92,10 +95,15 @@ export function logout(core: DeviceCore): void {
 /** Admin: a new user PIN, and the user level's tries restored (`RESET_USER_PIN`), in one record. */
 export function resetUserPin(core: DeviceCore, newPin: Pin): void {
   const { state, pin } = core.requireSession(['admin']);
-  if (!pin.can({ type: 'RESET_USER_PIN' })) throw new DeviceError('AccessDenied', 'the PIN machine refuses RESET_USER_PIN here');
+  if (!pin.can({ type: 'RESET_USER_PIN' }))
+    throw new DeviceError('AccessDenied', 'the PIN machine refuses RESET_USER_PIN here');
   const { next } = feedPin(core, { type: 'RESET_USER_PIN' });
   // New verifier and restored counter in one record: both or neither survive a cut.
-  core.save({ ...state, pins: { ...state.pins, user: newPinVerifier(core, newPin) }, retriesLeft: { ...next.context.retriesLeft } });
+  core.save({
+    ...state,
+    pins: { ...state.pins, user: newPinVerifier(core, newPin) },
+    retriesLeft: { ...next.context.retriesLeft },
+  });
   core.pin = next;
 }
 

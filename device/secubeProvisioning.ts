@@ -59,24 +59,41 @@ export interface ProvisioningRequest extends ProvisioningKeyIds {
  */
 export function installProvisionedKeys(core: DeviceCore, request: ProvisioningRequest): void {
   const { state, store, level } = core.requireSession(['admin']);
-  const ids = { adminToUser: request.adminToUserKeyId, userToAdmin: request.userToAdminKeyId, wrapping: request.wrappingKeyId };
+  const ids = {
+    adminToUser: request.adminToUserKeyId,
+    userToAdmin: request.userToAdminKeyId,
+    wrapping: request.wrappingKeyId,
+  };
   for (const id of Object.values(ids)) checkKeyId(id);
-  if (new Set(Object.values(ids)).size !== 3) throw new DeviceError('BadArgument', 'the three provisioned keys need distinct IDs');
-  if (request.role !== 'admin' && request.role !== 'user') throw new DeviceError('BadArgument', `role must be admin or user, got ${String(request.role)}`);
+  if (new Set(Object.values(ids)).size !== 3)
+    throw new DeviceError('BadArgument', 'the three provisioned keys need distinct IDs');
+  if (request.role !== 'admin' && request.role !== 'user')
+    throw new DeviceError('BadArgument', `role must be admin or user, got ${String(request.role)}`);
   // Fixed-length ASCII serials keep the HKDF info unambiguous.
-  if (request.peer.serial.length !== SERIAL_LENGTH || [...request.peer.serial].some((ch) => !SERIAL_ALPHABET.includes(ch))) {
+  if (
+    request.peer.serial.length !== SERIAL_LENGTH ||
+    [...request.peer.serial].some((ch) => !SERIAL_ALPHABET.includes(ch))
+  ) {
     throw new DeviceError('BadArgument', `peer serial must be ${SERIAL_LENGTH} characters of ${SERIAL_ALPHABET}`);
   }
   // Paired with itself, a device would hold both the seal and the open side of one channel.
-  if (request.peer.serial === state.serial) throw new DeviceError('BadArgument', 'a device cannot be provisioned with itself');
-  if (!(request.peer.publicKey instanceof Uint8Array) || request.peer.publicKey.length !== 32) throw new DeviceError('BadArgument', 'an X25519 public key is 32 bytes (RFC 7748 §5)');
+  if (request.peer.serial === state.serial)
+    throw new DeviceError('BadArgument', 'a device cannot be provisioned with itself');
+  if (!(request.peer.publicKey instanceof Uint8Array) || request.peer.publicKey.length !== 32)
+    throw new DeviceError('BadArgument', 'an X25519 public key is 32 bytes (RFC 7748 §5)');
   const { rootOfTrust } = attestationOf(core);
   // Modelled as two scalar multiplications: an Ed25519 verification is one double-base scalar
   // multiplication [S]B − [k]A (RFC 8032 §5.1.7 step 3), bounded by two variable-base ones.
   core.meter?.charge('x25519.scalarMult', 2);
   const certificate: unknown = request.peer.certificate;
-  if (!(certificate instanceof Uint8Array) || !verifyIdentity(rootOfTrust, request.peer.serial, request.peer.publicKey, certificate)) {
-    throw new DeviceError('UntrustedPeer', `the identity key of peer ${request.peer.serial} is not certified by this device's manufacturer`);
+  if (
+    !(certificate instanceof Uint8Array) ||
+    !verifyIdentity(rootOfTrust, request.peer.serial, request.peer.publicKey, certificate)
+  ) {
+    throw new DeviceError(
+      'UntrustedPeer',
+      `the identity key of peer ${request.peer.serial} is not certified by this device's manufacturer`,
+    );
   }
   const purposes = PROVISIONED_PURPOSES[request.role];
   const replace = request.replace === true;

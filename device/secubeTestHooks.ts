@@ -31,7 +31,8 @@ export function makeTestHooks(core: DeviceCore): SecubeTestHooks {
       core.guard(() => {
         const { store, level } = core.requireSession(['admin']);
         checkKeyId(id);
-        if (key.length !== 16 && key.length !== 24 && key.length !== 32) throw new DeviceError('BadArgument', 'key length must be 16, 24 or 32 bytes');
+        if (key.length !== 16 && key.length !== 24 && key.length !== 32)
+          throw new DeviceError('BadArgument', 'key length must be 16, 24 or 32 bytes');
         putKey(store, level, id, key, purpose, false);
       });
     },

@@ -4,39 +4,56 @@ import { Writer } from './binaryCodec.ts';
 import { PowerLossError } from './powerLossError.ts';
 import { UPDATE_SEQUENCE_COUNTER } from './secube.ts';
 import type { SecubeDevice } from './secube.ts';
-import { expectCode, makeProvisionedPair, PAIR_IDS, reboot, recordUpdate, relogin, sealUpdate, USER_PIN } from './secube.testkit.ts';
+import {
+  expectCode,
+  makeProvisionedPair,
+  PAIR_IDS,
+  reboot,
+  recordUpdate,
+  relogin,
+  sealUpdate,
+  USER_PIN,
+} from './secube.testkit.ts';
 import { UPDATE_FORMAT_VERSION, decodeUpdateHeader, encodeUpdateHeader } from './updateHeader.ts';
 
 const { adminToUserKeyId: A2U, userToAdminKeyId: U2A, wrappingKeyId: WRAP } = PAIR_IDS;
 const text = (s: string) => new TextEncoder().encode(s);
-const ackHeader = (d: SecubeDevice, sequence: number): Uint8Array => encodeAckHeader({ userId: 'U1', serial: d.serial, sequence, fileHash: new Uint8Array(32) });
+const ackHeader = (d: SecubeDevice, sequence: number): Uint8Array =>
+  encodeAckHeader({ userId: 'U1', serial: d.serial, sequence, fileHash: new Uint8Array(32) });
 
 /** A provisioned pair, the user device in a user session. */
-function pair(seed: string): { admin: SecubeDevice; user: SecubeDevice; userT: ReturnType<typeof makeProvisionedPair>['user'] } {
+function pair(seed: string): {
+  admin: SecubeDevice;
+  user: SecubeDevice;
+  userT: ReturnType<typeof makeProvisionedPair>['user'];
+} {
   const p = makeProvisionedPair(seed);
   relogin(p.user.device, 'user');
   return { admin: p.admin.device, user: p.user.device, userT: p.user };
 }
 
 describe('the applied-update counter is reserved', () => {
-  it('the generic counterAdvance refuses it at either level, so a forged advance cannot make the HSM acknowledge', () => {
-    const { admin, user } = pair('reserved');
-    for (const level of ['user', 'admin'] as const) {
-      relogin(user, level);
-      expectCode('ReservedCounter', () => user.counterAdvance(UPDATE_SEQUENCE_COUNTER, 1));
-      expectCode('ReservedCounter', () => user.counterAdvance(UPDATE_SEQUENCE_COUNTER, 0));
-    }
-    expect(user.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(0);
-    // The forged advance did nothing: the HSM still refuses to acknowledge update 1.
-    expectCode('NotApplied', () => user.acknowledge(U2A, ackHeader(user, 1)));
-    // Other counters still move.
-    expect(user.counterAdvance('db.generation', 3)).toBe(3);
-    // Once the HSM has authenticated update 1 and the host recorded it, the acknowledgement is sealed.
-    recordUpdate(admin, user, 1);
-    expect(admin.open(U2A, user.acknowledge(U2A, ackHeader(user, 1)), ackHeader(user, 1))).toEqual(new Uint8Array(0));
-    expectCode('ReservedCounter', () => user.counterAdvance(UPDATE_SEQUENCE_COUNTER, 2));
-    expectCode('NotApplied', () => user.acknowledge(U2A, ackHeader(user, 2)));
-  });
+  it(
+    'the generic counterAdvance refuses it at either level, so a forged advance cannot make the HSM ' + 'acknowledge',
+    () => {
+      const { admin, user } = pair('reserved');
+      for (const level of ['user', 'admin'] as const) {
+        relogin(user, level);
+        expectCode('ReservedCounter', () => user.counterAdvance(UPDATE_SEQUENCE_COUNTER, 1));
+        expectCode('ReservedCounter', () => user.counterAdvance(UPDATE_SEQUENCE_COUNTER, 0));
+      }
+      expect(user.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(0);
+      // The forged advance did nothing: the HSM still refuses to acknowledge update 1.
+      expectCode('NotApplied', () => user.acknowledge(U2A, ackHeader(user, 1)));
+      // Other counters still move.
+      expect(user.counterAdvance('db.generation', 3)).toBe(3);
+      // Once the HSM has authenticated update 1 and the host recorded it, the acknowledgement is sealed.
+      recordUpdate(admin, user, 1);
+      expect(admin.open(U2A, user.acknowledge(U2A, ackHeader(user, 1)), ackHeader(user, 1))).toEqual(new Uint8Array(0));
+      expectCode('ReservedCounter', () => user.counterAdvance(UPDATE_SEQUENCE_COUNTER, 2));
+      expectCode('NotApplied', () => user.acknowledge(U2A, ackHeader(user, 2)));
+    },
+  );
 });
 
 describe('openUpdate: the HSM authenticates an update file itself', () => {
@@ -48,7 +65,10 @@ describe('openUpdate: the HSM authenticates an update file itself', () => {
     }
     // The header the HSM parsed is the one codec's (the admin host wrote it with the same encoder).
     const u = sealUpdate(admin, user.serial, 7);
-    expect(decodeUpdateHeader(u.header)).toMatchObject({ header: { serial: user.serial, sequence: 7 }, bodyLength: 28 });
+    expect(decodeUpdateHeader(u.header)).toMatchObject({
+      header: { serial: user.serial, sequence: 7 },
+      bodyLength: 28,
+    });
   });
 
   it('refuses what is not the admin’s word for this device, and remembers nothing then', () => {
@@ -57,7 +77,10 @@ describe('openUpdate: the HSM authenticates an update file itself', () => {
     const flip = (b: Uint8Array, at: number) => b.map((v, i) => (i === at ? v ^ 1 : v));
     // Altered body or header (the header is the AAD), or sealed under another key.
     expectCode('AuthFailed', () => user.openUpdate(A2U, good.header, flip(good.sealedBody, 20)));
-    const otherSequence = encodeUpdateHeader({ kind: 'incremental', userId: 'U1', serial: user.serial, sequence: 4, previousHash: new Uint8Array(32) }, good.sealedBody.length);
+    const otherSequence = encodeUpdateHeader(
+      { kind: 'incremental', userId: 'U1', serial: user.serial, sequence: 4, previousHash: new Uint8Array(32) },
+      good.sealedBody.length,
+    );
     expectCode('AuthFailed', () => user.openUpdate(A2U, otherSequence, good.sealedBody));
     const other = makeProvisionedPair('open-refused-other');
     const foreign = sealUpdate(other.admin.device, user.serial, 3, { body: text('x') });
@@ -66,7 +89,8 @@ describe('openUpdate: the HSM authenticates an update file itself', () => {
     user.generateKey(77);
     const own = user.seal(77, text('x'), good.header);
     expectCode('WrongKeyPurpose', () => user.openUpdate(77, good.header, own));
-    for (const id of [U2A, WRAP]) expectCode('WrongKeyPurpose', () => user.openUpdate(id, good.header, good.sealedBody));
+    for (const id of [U2A, WRAP])
+      expectCode('WrongKeyPurpose', () => user.openUpdate(id, good.header, good.sealedBody));
     expectCode('UnknownKey', () => user.openUpdate(78, good.header, good.sealedBody));
     // An authentic update addressed to another device.
     const misaddressed = sealUpdate(admin, admin.serial, 3, { body: text('x') });
@@ -114,7 +138,8 @@ describe('recordUpdateApplied: the counter moves only to the update the HSM auth
     // Never backwards, even for an update authenticated now.
     open(4);
     expectCode('CounterRollback', () => user.recordUpdateApplied(4));
-    for (const sequence of [0, -1, 1.5, Number.NaN]) expectCode('BadArgument', () => user.recordUpdateApplied(sequence));
+    for (const sequence of [0, -1, 1.5, Number.NaN])
+      expectCode('BadArgument', () => user.recordUpdateApplied(sequence));
     // A resync may skip sequences.
     const resync = sealUpdate(admin, user.serial, 9, { kind: 'resync' });
     user.openUpdate(A2U, resync.header, resync.sealedBody);
@@ -146,29 +171,33 @@ describe('recordUpdateApplied: the counter moves only to the update the HSM auth
     expect(again.recordUpdateApplied(3)).toBe(3);
   });
 
-  it('a power cut while recording leaves the old or the new value, and the device forgets what it authenticated', () => {
-    let cuts = 0;
-    for (const cutAt of [1, 2, 3]) {
-      const { admin, user, userT } = pair(`record-cut-${cutAt}`);
-      recordUpdate(admin, user, 1);
-      const u = sealUpdate(admin, user.serial, 2);
-      user.openUpdate(A2U, u.header, u.sealedBody);
-      userT.flash.cutPowerAfter(cutAt);
-      let done = false;
-      try {
-        user.recordUpdateApplied(2);
-        done = true;
-      } catch (e) {
-        expect(e).toBeInstanceOf(PowerLossError);
+  it(
+    'a power cut while recording leaves the old or the new value, and the device forgets what it ' + 'authenticated',
+    () => {
+      let cuts = 0;
+      for (const cutAt of [1, 2, 3]) {
+        const { admin, user, userT } = pair(`record-cut-${cutAt}`);
+        recordUpdate(admin, user, 1);
+        const u = sealUpdate(admin, user.serial, 2);
+        user.openUpdate(A2U, u.header, u.sealedBody);
+        userT.flash.cutPowerAfter(cutAt);
+        let done = false;
+        try {
+          user.recordUpdateApplied(2);
+          done = true;
+        } catch (e) {
+          expect(e).toBeInstanceOf(PowerLossError);
+        }
+        userT.flash.cancelPowerCut();
+        if (done) continue;
+        cuts++;
+        user.powerOn();
+        user.login('user', USER_PIN);
+        expect([1, 2]).toContain(user.counterRead(UPDATE_SEQUENCE_COUNTER));
+        if (user.counterRead(UPDATE_SEQUENCE_COUNTER) === 1)
+          expectCode('UpdateNotAuthenticated', () => user.recordUpdateApplied(2));
       }
-      userT.flash.cancelPowerCut();
-      if (done) continue;
-      cuts++;
-      user.powerOn();
-      user.login('user', USER_PIN);
-      expect([1, 2]).toContain(user.counterRead(UPDATE_SEQUENCE_COUNTER));
-      if (user.counterRead(UPDATE_SEQUENCE_COUNTER) === 1) expectCode('UpdateNotAuthenticated', () => user.recordUpdateApplied(2));
-    }
-    expect(cuts).toBeGreaterThan(0);
-  });
+      expect(cuts).toBeGreaterThan(0);
+    },
+  );
 });

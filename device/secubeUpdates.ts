@@ -47,7 +47,8 @@ const UPDATE_OPENERS: readonly KeyPurpose[] = Object.freeze(['open']);
 export function openUpdate(core: DeviceCore, keyId: number, header: Uint8Array, sealedBody: Uint8Array): Uint8Array {
   const { state, store } = core.requireSession();
   const purpose = usableKey(store, keyId, UPDATE_OPENERS, 'open an update');
-  if (!(header instanceof Uint8Array) || !(sealedBody instanceof Uint8Array)) throw new DeviceError('BadArgument', 'an update header and body are bytes');
+  if (!(header instanceof Uint8Array) || !(sealedBody instanceof Uint8Array))
+    throw new DeviceError('BadArgument', 'an update header and body are bytes');
   // One copy is parsed and authenticated: what the device checked is what it records.
   const aad = header.slice();
   const read = mapCodecError(
@@ -55,7 +56,11 @@ export function openUpdate(core: DeviceCore, keyId: number, header: Uint8Array, 
     (error) => new DeviceError('BadArgument', `not an update header: ${error.message}`),
   );
   if ('refusal' in read) throw new DeviceError('BadArgument', `not an update header: ${read.refusal}`);
-  if (read.bodyLength !== sealedBody.length) throw new DeviceError('BadArgument', `the header announces a ${read.bodyLength}-byte body, not ${sealedBody.length}`);
+  if (read.bodyLength !== sealedBody.length)
+    throw new DeviceError(
+      'BadArgument',
+      `the header announces a ${read.bodyLength}-byte body, not ${sealedBody.length}`,
+    );
   const body = openSealed(core, store, keyId, purpose, sealedBody, aad);
   const { serial, sequence } = read.header;
   if (serial !== state.serial) {
@@ -76,13 +81,21 @@ export function openUpdate(core: DeviceCore, keyId: number, header: Uint8Array, 
  */
 export function recordUpdateApplied(core: DeviceCore, sequence: number): number {
   const { state } = core.requireSession();
-  if (!Number.isSafeInteger(sequence) || sequence < 1) throw new DeviceError('BadArgument', 'update sequences are safe integers ≥ 1');
+  if (!Number.isSafeInteger(sequence) || sequence < 1)
+    throw new DeviceError('BadArgument', 'update sequences are safe integers ≥ 1');
   const current = state.counters.get(UPDATE_SEQUENCE_COUNTER) ?? 0;
-  if (sequence < current) throw new DeviceError('CounterRollback', `the HSM recorded update ${current}; it cannot go back to ${sequence}`);
+  if (sequence < current)
+    throw new DeviceError('CounterRollback', `the HSM recorded update ${current}; it cannot go back to ${sequence}`);
   if (sequence === current) return current;
   if (core.authenticatedUpdate !== sequence) {
-    const seen = core.authenticatedUpdate === undefined ? 'none since it was powered on or logged in' : `update ${core.authenticatedUpdate}`;
-    throw new DeviceError('UpdateNotAuthenticated', `update ${sequence} was not authenticated by this HSM (it authenticated ${seen})`);
+    const seen =
+      core.authenticatedUpdate === undefined
+        ? 'none since it was powered on or logged in'
+        : `update ${core.authenticatedUpdate}`;
+    throw new DeviceError(
+      'UpdateNotAuthenticated',
+      `update ${sequence} was not authenticated by this HSM (it authenticated ${seen})`,
+    );
   }
   // The generic counterAdvance keeps a slot free for this counter, so the record has room for it.
   const counters = new Map(state.counters);

@@ -21,7 +21,9 @@ export function exportWrapped(core: DeviceCore, keyId: number, wrappingKeyId: nu
   const { store } = core.requireSession(['admin']);
   usableKey(store, wrappingKeyId, ['wrap'], 'wrap keys for export');
   usableKey(store, keyId, DATA_ONLY, 'be exported');
-  const blob = withKey(store, wrappingKeyId, 'wrap', (kek) => withKey(store, keyId, 'data', (k) => aesKeyWrap(kek, k, core.meter)));
+  const blob = withKey(store, wrappingKeyId, 'wrap', (kek) =>
+    withKey(store, keyId, 'data', (k) => aesKeyWrap(kek, k, core.meter)),
+  );
   return { blob };
 }
 
@@ -33,14 +35,21 @@ export function exportWrapped(core: DeviceCore, keyId: number, wrappingKeyId: nu
  * @throws DeviceError `UnwrapFailed` (wrong key, altered blob, not 16/24/32 bytes inside),
  *   `WrongKeyPurpose` when `unwrappingKeyId` is not an `unwrap` key.
  */
-export function importWrapped(core: DeviceCore, keyId: number, blob: Uint8Array, unwrappingKeyId: number, replace: boolean): KeyInfo {
+export function importWrapped(
+  core: DeviceCore,
+  keyId: number,
+  blob: Uint8Array,
+  unwrappingKeyId: number,
+  replace: boolean,
+): KeyInfo {
   const { store, level } = core.requireSession();
   checkKeyId(keyId);
   usableKey(store, unwrappingKeyId, ['unwrap'], 'import wrapped keys');
   checkPut(store, level, keyId, 'data', replace);
   const key = withKey(store, unwrappingKeyId, 'unwrap', (kek) => aesKeyUnwrap(kek, blob, core.meter));
   try {
-    if (key.length !== 16 && key.length !== 24 && key.length !== 32) throw new DeviceError('UnwrapFailed', 'unwrapped key is not 16, 24 or 32 bytes');
+    if (key.length !== 16 && key.length !== 24 && key.length !== 32)
+      throw new DeviceError('UnwrapFailed', 'unwrapped key is not 16, 24 or 32 bytes');
     putKey(store, level, keyId, key, 'data', replace);
     return { id: keyId, purpose: 'data', bits: key.length * 8 };
   } finally {

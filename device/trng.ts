@@ -100,7 +100,8 @@ export class Trng {
     for (let done = 0; done < count; ) {
       const chunk = this.#rawWords(Math.min(CHUNK_WORDS, count - done));
       for (const word of chunk) {
-        if (word === this.#previous) throw new DeviceError('TrngFailure', 'two consecutive RNG words are equal (FIPS 140-2 §4.9.2)');
+        if (word === this.#previous)
+          throw new DeviceError('TrngFailure', 'two consecutive RNG words are equal (FIPS 140-2 §4.9.2)');
         this.#previous = word;
         out[done++] = word;
       }

@@ -48,7 +48,8 @@ export interface ReadUpdateHeader {
  * @throws RangeError unless `previousHash` is 32 bytes.
  */
 export function encodeUpdateHeader(h: UpdateHeader, bodyLength: number): Uint8Array {
-  if (h.previousHash.length !== PREVIOUS_HASH_BYTES) throw new RangeError(`previousHash must be ${PREVIOUS_HASH_BYTES} bytes`);
+  if (h.previousHash.length !== PREVIOUS_HASH_BYTES)
+    throw new RangeError(`previousHash must be ${PREVIOUS_HASH_BYTES} bytes`);
   return new Writer()
     .bytes(UPDATE_MAGIC)
     .u8(UPDATE_FORMAT_VERSION)
@@ -78,7 +79,10 @@ export function readUpdateHeader(r: Reader): ReadUpdateHeader | { readonly refus
   const sequence = r.u64be();
   const previousHash = r.bytes(PREVIOUS_HASH_BYTES);
   const bodyLength = r.u32be();
-  return { header: { kind: kindByte === 1 ? 'resync' : 'incremental', userId, serial, sequence, previousHash }, bodyLength };
+  return {
+    header: { kind: kindByte === 1 ? 'resync' : 'incremental', userId, serial, sequence, previousHash },
+    bodyLength,
+  };
 }
 
 /**

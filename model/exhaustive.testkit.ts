@@ -48,7 +48,7 @@ export interface Exploration {
   readonly simplePaths: number | null;
 }
 
-function valueOf(snapshot: AnyMachineSnapshot): string {
+function stateValueOf(snapshot: AnyMachineSnapshot): string {
   if (typeof snapshot.value !== 'string') throw new Error('exhaustive checks support flat machines only');
   return snapshot.value;
 }
@@ -57,8 +57,7 @@ function valueOf(snapshot: AnyMachineSnapshot): string {
 export function explore(subject: ExhaustiveSubject): Exploration {
   const { machine, events } = subject;
   const serializeState =
-    subject.serializeState ??
-    ((s: AnyMachineSnapshot) => JSON.stringify({ value: s.value, context: s.context }));
+    subject.serializeState ?? ((s: AnyMachineSnapshot) => JSON.stringify({ value: s.value, context: s.context }));
   const options = {
     input: subject.input,
     events,
@@ -73,15 +72,15 @@ export function explore(subject: ExhaustiveSubject): Exploration {
   );
 
   const declaredStates = getStateNodes(machine.root).map((n) => n.key);
-  const reachedStates = [...new Set(vertices.map(valueOf))];
+  const reachedStates = [...new Set(vertices.map(stateValueOf))];
   const edges = declaredTransitions(machine);
 
   const targetsOf = (state: string, eventType: string): string[] =>
     edges.filter((e) => e.source === state && e.event === eventType).map((e) => e.target);
   const exercised = (edge: DeclaredEdge): boolean =>
     steps.some((step) => {
-      const from = valueOf(step.state as AnyMachineSnapshot);
-      const to = valueOf(step.nextState as AnyMachineSnapshot);
+      const from = stateValueOf(step.state as AnyMachineSnapshot);
+      const to = stateValueOf(step.nextState as AnyMachineSnapshot);
       if (edge.event === '') {
         return to === edge.target && targetsOf(from, step.event.type).includes(edge.source);
       }
@@ -99,15 +98,15 @@ export function explore(subject: ExhaustiveSubject): Exploration {
       const same =
         JSON.stringify({ v: next.value, c: next.context }) ===
         JSON.stringify({ v: snapshot.value, c: snapshot.context });
-      if (!same) refusalsThatChanged.push(`${valueOf(snapshot)} + ${JSON.stringify(event)}`);
-      refusedPairs.add(`${valueOf(snapshot)}:${event.type}`);
+      if (!same) refusalsThatChanged.push(`${stateValueOf(snapshot)} + ${JSON.stringify(event)}`);
+      refusedPairs.add(`${stateValueOf(snapshot)}:${event.type}`);
     }
   }
   const eventTypes = [...new Set(events.map((e) => e.type))];
   const uncoveredUnhandledPairs: string[] = [];
   for (const node of getStateNodes(machine.root)) {
     for (const type of eventTypes) {
-      const handled = Object.prototype.hasOwnProperty.call(node.config.on ?? {}, type);
+      const handled = Object.hasOwn(node.config.on ?? {}, type);
       if (!handled && !refusedPairs.has(`${node.key}:${type}`)) {
         uncoveredUnhandledPairs.push(`${node.key}:${type}`);
       }

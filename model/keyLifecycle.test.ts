@@ -87,9 +87,13 @@ describe('keyLifecycleMachine against KEY_TRANSITIONS', () => {
   }
 
   test('the machine declares exactly the table’s transitions, with the same guard names', () => {
-    const declared = declaredTransitions(keyLifecycleMachine).map((e) => `${e.source} ${e.event} ${e.target} ${e.guard ?? ''}`);
+    const declared = declaredTransitions(keyLifecycleMachine).map(
+      (e) => `${e.source} ${e.event} ${e.target} ${e.guard ?? ''}`,
+    );
     const table = KEY_STATES.flatMap((state) =>
-      Object.entries(KEY_TRANSITIONS[state]).map(([event, row]) => `${state} ${event} ${row.target} ${row.guard ?? ''}`),
+      Object.entries(KEY_TRANSITIONS[state]).map(
+        ([event, row]) => `${state} ${event} ${row.target} ${row.guard ?? ''}`,
+      ),
     );
     expect(declared.sort()).toEqual(table.sort());
   });
@@ -172,8 +176,7 @@ describe('timestamps', () => {
 
 describe('usage', () => {
   test('protect only in active; process in active, suspended, deactivated; reprotect also compromised', () => {
-    const where = (flag: 'protect' | 'process' | 'reprotect') =>
-      KEY_STATES.filter((s) => keyUsage(s)[flag]);
+    const where = (flag: 'protect' | 'process' | 'reprotect') => KEY_STATES.filter((s) => keyUsage(s)[flag]);
     expect(where('protect')).toEqual(['active']);
     expect(where('process')).toEqual(['active', 'suspended', 'deactivated']);
     expect(where('reprotect')).toEqual(['active', 'suspended', 'deactivated', 'compromised']);
@@ -196,9 +199,7 @@ describe('usage', () => {
 describe('exhaustive graph checks', () => {
   const events: KeyEvent[] = [
     { type: 'ACTIVATE', now: ACTIVATED_AT },
-    ...KEY_EVENT_TYPES.filter((t) => t !== 'ACTIVATE').flatMap((type) =>
-      TIMES.map((now) => ({ type, now })),
-    ),
+    ...KEY_EVENT_TYPES.filter((t) => t !== 'ACTIVATE').flatMap((type) => TIMES.map((now) => ({ type, now }))),
   ];
   // History grows around the suspend/resume loop; the guards only read expiresAt.
   const serializeState = (s: AnyMachineSnapshot) =>

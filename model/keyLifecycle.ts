@@ -110,13 +110,12 @@ export interface KeyTransition {
  * The transition table as data: every allowed (state, event) pair. Clause numbers: T2–T5 and T8–T12
  * match the text of SP 800-57 Pt 1 §7.1–§7.3; for T6/T7 (active → compromised / suspended) and
  * T13/T14 (deactivated → destroyed / compromised) the verbatim text was not available to us, and the
- * numbering follows the standard's pattern of listing the destroyed, then the compromised target. A pair not listed is refused and
+ * numbering follows the standard's pattern of listing the destroyed, then the compromised target. A pair not listed is
+ * refused and
  * leaves the key unchanged. The machine below is written out by hand as the readable specification;
  * a test proves the two agree on all 49 pairs, guards included.
  */
-export const KEY_TRANSITIONS: Readonly<
-  Record<KeyState, Readonly<Partial<Record<KeyEventType, KeyTransition>>>>
-> = {
+export const KEY_TRANSITIONS: Readonly<Record<KeyState, Readonly<Partial<Record<KeyEventType, KeyTransition>>>>> = {
   preActivation: {
     ACTIVATE: { target: 'active', clause: 'NIST T4' },
     COMPROMISE: { target: 'compromised', clause: 'NIST T3' },
@@ -182,10 +181,7 @@ export function keyUsage(state: KeyState): KeyUsage {
   return KEY_USAGE[state];
 }
 
-const stamp = (entry: KeyHistoryEntry, context: KeyLifecycleContext): KeyHistoryEntry[] => [
-  ...context.history,
-  entry,
-];
+const stamp = (entry: KeyHistoryEntry, context: KeyLifecycleContext): KeyHistoryEntry[] => [...context.history, entry];
 
 /**
  * The key life-cycle machine (XState v5). Refused events leave state and context unchanged; check
@@ -199,11 +195,9 @@ export const keyLifecycleMachine = setup({
   },
   guards: {
     /** The originator-usage period is over: `now >= expiresAt`. */
-    cryptoperiodEnded: ({ context, event }) =>
-      context.expiresAt !== null && event.now >= context.expiresAt,
+    cryptoperiodEnded: ({ context, event }) => context.expiresAt !== null && event.now >= context.expiresAt,
     /** The originator-usage period still runs: `now < expiresAt` (T10: resume only before its end). */
-    cryptoperiodRunning: ({ context, event }) =>
-      context.expiresAt !== null && event.now < context.expiresAt,
+    cryptoperiodRunning: ({ context, event }) => context.expiresAt !== null && event.now < context.expiresAt,
   },
   actions: {
     /** T4: the first activation starts the cryptoperiod. */
@@ -311,7 +305,8 @@ export type KeyLifecycleSnapshot = ReturnType<typeof keyLifecycleMachine.getInit
 
 /**
  * Usage of a key at time `now`: {@link keyUsage} of its state, except that protection also needs
- * `now` inside the originator-usage period `[activatedAt, expiresAt)`. Between the end of the cryptoperiod and the `EXPIRE` sweep a key is
+ * `now` inside the originator-usage period `[activatedAt, expiresAt)`. Between the end of the cryptoperiod and the
+ * `EXPIRE` sweep a key is
  * still `active` on paper, but it must not encrypt (NIST SP 800-57 Pt 1 §5.3.5: protection only
  * during the originator-usage period).
  */
@@ -320,7 +315,8 @@ export function keyUsageAt(state: KeyState, context: KeyLifecycleContext, now: n
   if (!usage.protect) return usage;
   // The originator-usage period is [activatedAt, expiresAt): a query for a time before activation
   // (a clock behind the one that activated the key) does not get to encrypt either.
-  const running = context.activatedAt !== null && context.expiresAt !== null && now >= context.activatedAt && now < context.expiresAt;
+  const running =
+    context.activatedAt !== null && context.expiresAt !== null && now >= context.activatedAt && now < context.expiresAt;
   return running ? usage : { ...usage, protect: false };
 }
 

@@ -32,12 +32,18 @@ function refuse(state: KmsState, op: KmsOperation): KmsError {
 }
 function addKey(state: KmsState, groupId: string, now: number, cryptoperiodMs?: number): [KmsState, string] {
   const op: KmsOperation =
-    cryptoperiodMs === undefined ? { type: 'addKey', groupId, name: 'k', now } : { type: 'addKey', groupId, name: 'k', now, cryptoperiodMs };
+    cryptoperiodMs === undefined
+      ? { type: 'addKey', groupId, name: 'k', now }
+      : { type: 'addKey', groupId, name: 'k', now, cryptoperiodMs };
   const r = applyOperation(state, op);
   if (!r.ok || r.keyId === undefined) throw new Error('addKey refused');
   return [r.state, r.keyId];
 }
-const activate = (keyId: string, now: number): KmsOperation => ({ type: 'keyEvent', keyId, event: { type: 'ACTIVATE', now } });
+const activate = (keyId: string, now: number): KmsOperation => ({
+  type: 'keyEvent',
+  keyId,
+  event: { type: 'ACTIVATE', now },
+});
 const key = (s: KmsState, id: string) => s.keys[id] as KeyRecord;
 
 /** U1..U4; G1 = {U1, U2, U3}, G2 = {U1, U2}. */
@@ -57,18 +63,30 @@ describe('users and groups', () => {
     expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'bob', name: 'b', now: T0 }).code).toBe('InvalidId');
     expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'U012', name: 'b', now: T0 }).code).toBe('InvalidId');
     expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'U1', name: '', now: T0 }).code).toBe('InvalidName');
-    expect(refuse(EMPTY_KMS, { type: 'addGroup', groupId: 'X1', name: 'g', policy, now: T0 }).message).toContain("'X1' must be G");
-    expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'U1', name: 'x'.repeat(101), now: T0 }).code).toBe('InvalidName');
+    expect(refuse(EMPTY_KMS, { type: 'addGroup', groupId: 'X1', name: 'g', policy, now: T0 }).message).toContain(
+      "'X1' must be G",
+    );
+    expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'U1', name: 'x'.repeat(101), now: T0 }).code).toBe(
+      'InvalidName',
+    );
     expect(refuse(world(), { type: 'addUser', userId: 'U1', name: 'again', now: T0 }).code).toBe('DuplicateUser');
-    for (const bad of [{ ...policy, maxKeys: 0 }, { ...policy, defaultCryptoperiodMs: 0 }, { ...policy, algorithm: 'DES' }]) {
-      expect(refuse(EMPTY_KMS, { type: 'addGroup', groupId: 'G1', name: 'g', policy: bad as GroupPolicy, now: T0 }).code).toBe('InvalidPolicy');
+    for (const bad of [
+      { ...policy, maxKeys: 0 },
+      { ...policy, defaultCryptoperiodMs: 0 },
+      { ...policy, algorithm: 'DES' },
+    ]) {
+      expect(
+        refuse(EMPTY_KMS, { type: 'addGroup', groupId: 'G1', name: 'g', policy: bad as GroupPolicy, now: T0 }).code,
+      ).toBe('InvalidPolicy');
     }
     expect(refuse(world(), { type: 'addMember', groupId: 'G1', userId: 'U1', now: T0 }).code).toBe('AlreadyMember');
     expect(refuse(world(), { type: 'removeMember', groupId: 'G2', userId: 'U3', now: T0 }).code).toBe('NotMember');
     expect(refuse(world(), { type: 'addMember', groupId: 'G9', userId: 'U1', now: T0 }).code).toBe('UnknownGroup');
     expect(refuse(world(), { type: 'addMember', groupId: 'G1', userId: 'U9', now: T0 }).code).toBe('UnknownUser');
     expect(refuse(world(), { type: 'renameKey', keyId: 'K1', name: 'x', now: T0 }).code).toBe('UnknownKey');
-    expect(refuse(world(), { type: 'changePolicy', groupId: 'G1', policy: { ...policy, maxKeys: 0 }, now: T0 }).code).toBe('InvalidPolicy');
+    expect(
+      refuse(world(), { type: 'changePolicy', groupId: 'G1', policy: { ...policy, maxKeys: 0 }, now: T0 }).code,
+    ).toBe('InvalidPolicy');
     expect(refuse(world(), { type: 'changePolicy', groupId: 'G9', policy, now: T0 }).code).toBe('UnknownGroup');
   });
 
@@ -90,7 +108,11 @@ describe('keys', () => {
     [s, a] = addKey(s, 'G2', T0);
     [s, b] = addKey(s, 'G2', T0);
     [s, c] = addKey(s, 'G2', T0);
-    s = apply(s, activate(a, T0), activate(b, T0), { type: 'keyEvent', keyId: b, event: { type: 'SUSPEND', now: T0 + 1 } });
+    s = apply(s, activate(a, T0), activate(b, T0), {
+      type: 'keyEvent',
+      keyId: b,
+      event: { type: 'SUSPEND', now: T0 + 1 },
+    });
     s = apply(s, { type: 'deleteGroup', groupId: 'G2', now: T0 + 5 });
     expect([a, b, c].map((id) => keyStateOf(key(s, id)))).toEqual(['deactivated', 'deactivated', 'destroyed']);
     expect(key(s, a).lifecycle.context.deactivatedAt).toBe(T0 + 5);
@@ -108,7 +130,11 @@ describe('keys', () => {
     expect(key(s, b).lifecycle.context.deactivatedAt).toBe(T0 + 10 + 2 * DAY);
     let c: string;
     [s, c] = addKey(s, 'G1', T0 + 10 * DAY, DAY);
-    s = apply(s, activate(c, T0 + 10 * DAY), { type: 'keyEvent', keyId: c, event: { type: 'DEACTIVATE', now: T0 + 10 * DAY + 7 } });
+    s = apply(s, activate(c, T0 + 10 * DAY), {
+      type: 'keyEvent',
+      keyId: c,
+      event: { type: 'DEACTIVATE', now: T0 + 10 * DAY + 7 },
+    });
     expect(key(s, c).lifecycle.context.deactivatedAt).toBe(T0 + 10 * DAY + 7);
   });
 
@@ -119,14 +145,23 @@ describe('keys', () => {
     expect(refuse(s, { type: 'addKey', groupId: 'G1', name: 'x', now: T0 }).code).toBe('MaxKeysReached');
     s = apply(s, { type: 'keyEvent', keyId: a, event: { type: 'DESTROY', now: T0 } });
     expect(addKey(s, 'G1', T0)[1]).toBe('K2003');
-    expect(refuse(s, { type: 'changePolicy', groupId: 'G1', policy: { ...policy, maxKeys: 1 }, now: T0 }).code).toBe('PolicyConflict');
+    expect(refuse(s, { type: 'changePolicy', groupId: 'G1', policy: { ...policy, maxKeys: 1 }, now: T0 }).code).toBe(
+      'PolicyConflict',
+    );
   });
 
   test('a cryptoperiod is at most the group default, and a policy cannot shorten it under live keys', () => {
-    expect(refuse(world(), { type: 'addKey', groupId: 'G1', name: 'k', now: T0, cryptoperiodMs: 31 * DAY }).code).toBe('CryptoperiodTooLong');
-    expect(refuse(world(), { type: 'addKey', groupId: 'G1', name: 'k', now: T0, cryptoperiodMs: 0 }).code).toBe('InvalidCryptoperiod');
+    expect(refuse(world(), { type: 'addKey', groupId: 'G1', name: 'k', now: T0, cryptoperiodMs: 31 * DAY }).code).toBe(
+      'CryptoperiodTooLong',
+    );
+    expect(refuse(world(), { type: 'addKey', groupId: 'G1', name: 'k', now: T0, cryptoperiodMs: 0 }).code).toBe(
+      'InvalidCryptoperiod',
+    );
     const [s] = addKey(world(), 'G1', T0);
-    expect(refuse(s, { type: 'changePolicy', groupId: 'G1', policy: { ...policy, defaultCryptoperiodMs: DAY }, now: T0 }).code).toBe('PolicyConflict');
+    expect(
+      refuse(s, { type: 'changePolicy', groupId: 'G1', policy: { ...policy, defaultCryptoperiodMs: DAY }, now: T0 })
+        .code,
+    ).toBe('PolicyConflict');
     expect(key(s, 'K2000').lifecycle.context.cryptoperiodMs).toBe(30 * DAY);
   });
 
@@ -218,32 +253,39 @@ describe('group key policy', () => {
     expect(key(t, h).holders).toEqual(['U1', 'U4']);
   });
 
-  test('backward secrecy: a pre-active key is shared with a joiner without a rekey, and a first member needs none', () => {
-    let s = world();
-    let pre: string;
-    [s, pre] = addKey(s, 'G1', T0);
-    s = apply(s, { type: 'addMember', groupId: 'G1', userId: 'U4', now: T0 + 1 });
-    expect(Object.keys(s.keys)).toEqual([pre]);
-    expect(key(s, pre).holders).toEqual(['U1', 'U2', 'U3', 'U4']);
-    let lonely: string;
-    let t = apply(world(), { type: 'addGroup', groupId: 'G3', name: 'new', policy, now: T0 });
-    [t, lonely] = addKey(t, 'G3', T0);
-    t = apply(t, activate(lonely, T0), { type: 'addMember', groupId: 'G3', userId: 'U1', now: T0 + 1 });
-    expect(keyStateOf(key(t, lonely))).toBe('active');
-    expect(key(t, lonely).holders).toEqual(['U1']);
-    t = apply(t, { type: 'keyEvent', keyId: lonely, event: { type: 'SUSPEND', now: T0 + 2 } });
-    t = apply(t, { type: 'addMember', groupId: 'G3', userId: 'U2', now: T0 + 3 });
-    expect(keyStateOf(key(t, lonely))).toBe('deactivated');
-    expect(key(t, lonely).holders).toEqual(['U1']);
-    expect(Object.values(t.keys).filter((k) => k.owner === 'G3').length).toBe(1);
-  });
+  test(
+    'backward secrecy: a pre-active key is shared with a joiner without a rekey, and a first member needs ' + 'none',
+    () => {
+      let s = world();
+      let pre: string;
+      [s, pre] = addKey(s, 'G1', T0);
+      s = apply(s, { type: 'addMember', groupId: 'G1', userId: 'U4', now: T0 + 1 });
+      expect(Object.keys(s.keys)).toEqual([pre]);
+      expect(key(s, pre).holders).toEqual(['U1', 'U2', 'U3', 'U4']);
+      let lonely: string;
+      let t = apply(world(), { type: 'addGroup', groupId: 'G3', name: 'new', policy, now: T0 });
+      [t, lonely] = addKey(t, 'G3', T0);
+      t = apply(t, activate(lonely, T0), { type: 'addMember', groupId: 'G3', userId: 'U1', now: T0 + 1 });
+      expect(keyStateOf(key(t, lonely))).toBe('active');
+      expect(key(t, lonely).holders).toEqual(['U1']);
+      t = apply(t, { type: 'keyEvent', keyId: lonely, event: { type: 'SUSPEND', now: T0 + 2 } });
+      t = apply(t, { type: 'addMember', groupId: 'G3', userId: 'U2', now: T0 + 3 });
+      expect(keyStateOf(key(t, lonely))).toBe('deactivated');
+      expect(key(t, lonely).holders).toEqual(['U1']);
+      expect(Object.values(t.keys).filter((k) => k.owner === 'G3').length).toBe(1);
+    },
+  );
 
   test('compromising an active key replaces it, leaving other keys alone', () => {
     let s = world();
     let a: string, b: string;
     [s, a] = addKey(s, 'G1', T0);
     [s, b] = addKey(s, 'G1', T0);
-    s = apply(s, activate(a, T0), activate(b, T0), { type: 'keyEvent', keyId: a, event: { type: 'COMPROMISE', now: T0 + 3 } });
+    s = apply(s, activate(a, T0), activate(b, T0), {
+      type: 'keyEvent',
+      keyId: a,
+      event: { type: 'COMPROMISE', now: T0 + 3 },
+    });
     expect(keyStateOf(key(s, a))).toBe('compromised');
     expect(keyStateOf(key(s, b))).toBe('active');
     expect(keyStateOf(key(s, 'K2002'))).toBe('active');
@@ -267,7 +309,12 @@ describe('selection and projection', () => {
     expect(code(pick('U1', ['U4']))).toBe('UnknownUser');
     expect(code(pick('U9', []))).toBe('UnknownUser');
     expect(code(pick('U4', []))).toBe('NoCommonGroup');
-    s = apply(s, { type: 'addGroup', groupId: 'G3', name: 'x', policy, now: T0 }, { type: 'addMember', groupId: 'G3', userId: 'U4', now: T0 }, { type: 'addMember', groupId: 'G3', userId: 'U3', now: T0 });
+    s = apply(
+      s,
+      { type: 'addGroup', groupId: 'G3', name: 'x', policy, now: T0 },
+      { type: 'addMember', groupId: 'G3', userId: 'U4', now: T0 },
+      { type: 'addMember', groupId: 'G3', userId: 'U3', now: T0 },
+    );
     expect(code(selectKey(s, 'U3', ['U4'], T0))).toBe('NoUsableKey');
     expect(code(selectKey(s, 'U1', ['U2'], T0 + 31 * DAY))).toBe('NoUsableKey');
   });
@@ -286,7 +333,11 @@ describe('selection and projection', () => {
     [s, twinA] = addKey(s, 'G1', T0, DAY);
     [s, twinB] = addKey(s, 'G1', T0, DAY);
     s = apply(s, { type: 'removeMember', groupId: 'G2', userId: 'U1', now: T0 + 1 });
-    s = apply(s, activate(twinA, T0 + 2), activate(twinB, T0 + 2), { type: 'keyEvent', keyId: 'K2004', event: { type: 'DEACTIVATE', now: T0 + 2 } });
+    s = apply(s, activate(twinA, T0 + 2), activate(twinB, T0 + 2), {
+      type: 'keyEvent',
+      keyId: 'K2004',
+      event: { type: 'DEACTIVATE', now: T0 + 2 },
+    });
     const r = selectKey(s, 'U1', ['U2'], T0 + 3);
     expect(r.ok && r.selection.keyId).toBe(twinB); // same activation and end: the highest number
   });
@@ -294,7 +345,11 @@ describe('selection and projection', () => {
   test('a projection is the user, its groups, their members and the keys it holds', () => {
     let [s, a] = addKey(world(), 'G2', T0);
     s = apply(s, activate(a, T0));
-    expect(projectUser(s, 'U3')).toMatchObject({ groups: [{ id: 'G1' }], users: [{ id: 'U1' }, { id: 'U2' }, { id: 'U3' }], keys: [] });
+    expect(projectUser(s, 'U3')).toMatchObject({
+      groups: [{ id: 'G1' }],
+      users: [{ id: 'U1' }, { id: 'U2' }, { id: 'U3' }],
+      keys: [],
+    });
     expect(projectUser(s, 'U1')?.keys.map((k) => [k.id, k.state])).toEqual([[a, 'active']]);
     expect(projectUser(s, 'U4')).toMatchObject({ groups: [], users: [{ id: 'U4' }], keys: [] });
     expect(projectUser(s, 'U9')).toBeNull();
@@ -302,8 +357,15 @@ describe('selection and projection', () => {
 
   test('affectedUsers names exactly the users whose devices must change', () => {
     const s = world();
-    expect(affectedUsers(s, apply(s, { type: 'renameGroup', groupId: 'G2', name: 'renamed', now: T0 }))).toEqual(['U1', 'U2']);
-    expect(affectedUsers(s, apply(s, { type: 'renameUser', userId: 'U3', name: 'c', now: T0 }))).toEqual(['U1', 'U2', 'U3']);
+    expect(affectedUsers(s, apply(s, { type: 'renameGroup', groupId: 'G2', name: 'renamed', now: T0 }))).toEqual([
+      'U1',
+      'U2',
+    ]);
+    expect(affectedUsers(s, apply(s, { type: 'renameUser', userId: 'U3', name: 'c', now: T0 }))).toEqual([
+      'U1',
+      'U2',
+      'U3',
+    ]);
     expect(affectedUsers(s, apply(s, { type: 'deleteUser', userId: 'U4', now: T0 }))).toEqual(['U4']);
     expect(affectedUsers(s, apply(s, { type: 'expireKeys', now: T0 }))).toEqual([]);
   });
@@ -313,7 +375,9 @@ describe('time', () => {
   test('an operation at a time that is not a finite number is refused', () => {
     for (const now of [Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(refuse(world(), { type: 'renameUser', userId: 'U1', name: 'x', now }).code).toBe('InvalidTime');
-      expect(refuse(world(), { type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now } }).code).toBe('InvalidTime');
+      expect(refuse(world(), { type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now } }).code).toBe(
+        'InvalidTime',
+      );
     }
   });
 

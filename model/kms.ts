@@ -193,7 +193,8 @@ function removeMemberNow(state: KmsState, group: GroupRecord, userId: UserId, no
 /**
  * Adds a member with backward secrecy: a newcomer must not read what was protected before it came,
  * as in MLS (RFC 9420), where every Add is committed into a new epoch whose secrets the Welcome gives
- * the joiner, and no earlier one. The original SEkey gave a joiner every past key. In a group that does not share its history, every active or suspended key that someone
+ * the joiner, and no earlier one. The original SEkey gave a joiner every past key. In a group that does not share its
+ * history, every active or suspended key that someone
  * already holds may have protected earlier messages, so it is retired (deactivated, T8 and T12: the
  * earlier members keep it for processing) and, if one was active, a fresh key is activated for
  * everybody, joiner included. The joiner receives only keys that never protected anything: the
@@ -249,7 +250,8 @@ export function operationTime(op: KmsOperation): number {
 export function applyOperation(state: KmsState, op: KmsOperation): KmsResult {
   const now = operationTime(op);
   // A NaN or infinite time would slip past every `now >= expiresAt` guard and never expire a key.
-  if (!Number.isFinite(now)) return fail(new KmsError('InvalidTime', `an operation's time must be a finite number, got ${now}`));
+  if (!Number.isFinite(now))
+    return fail(new KmsError('InvalidTime', `an operation's time must be a finite number, got ${now}`));
   return applyAfterExpiry(expireKeys(state, now), op);
 }
 
@@ -306,11 +308,21 @@ function applyAfterExpiry(state: KmsState, op: KmsOperation): KmsResult {
       if (error) return fail(error);
       const live = keysOf(state, group.id).filter((k) => LIVE_KEY_STATES.includes(keyStateOf(k)));
       if (live.length > op.policy.maxKeys) {
-        return fail(new KmsError('PolicyConflict', `group ${group.id} has ${live.length} live keys, more than maxKeys ${op.policy.maxKeys}`));
+        return fail(
+          new KmsError(
+            'PolicyConflict',
+            `group ${group.id} has ${live.length} live keys, more than maxKeys ${op.policy.maxKeys}`,
+          ),
+        );
       }
       const tooLong = live.find((k) => k.lifecycle.context.cryptoperiodMs > op.policy.defaultCryptoperiodMs);
       if (tooLong) {
-        return fail(new KmsError('PolicyConflict', `live key ${tooLong.id} has a longer cryptoperiod than ${op.policy.defaultCryptoperiodMs} ms`));
+        return fail(
+          new KmsError(
+            'PolicyConflict',
+            `live key ${tooLong.id} has a longer cryptoperiod than ${op.policy.defaultCryptoperiodMs} ms`,
+          ),
+        );
       }
       // A new algorithm applies to keys added from now on; each key keeps the algorithm it was made for.
       return ok(withGroup(state, { ...group, policy: { ...op.policy } }));
@@ -353,16 +365,23 @@ function applyAfterExpiry(state: KmsState, op: KmsOperation): KmsResult {
       if (error) return fail(error);
       const cryptoperiodMs = op.cryptoperiodMs ?? group.policy.defaultCryptoperiodMs;
       if (!Number.isSafeInteger(cryptoperiodMs) || cryptoperiodMs < 1) {
-        return fail(new KmsError('InvalidCryptoperiod', `cryptoperiodMs must be a positive integer, got ${cryptoperiodMs}`));
+        return fail(
+          new KmsError('InvalidCryptoperiod', `cryptoperiodMs must be a positive integer, got ${cryptoperiodMs}`),
+        );
       }
       if (cryptoperiodMs > group.policy.defaultCryptoperiodMs) {
         return fail(
-          new KmsError('CryptoperiodTooLong', `cryptoperiod ${cryptoperiodMs} ms exceeds group ${group.id}'s ${group.policy.defaultCryptoperiodMs} ms`),
+          new KmsError(
+            'CryptoperiodTooLong',
+            `cryptoperiod ${cryptoperiodMs} ms exceeds group ${group.id}'s ${group.policy.defaultCryptoperiodMs} ms`,
+          ),
         );
       }
       const live = countLiveKeys(state, group.id);
       if (live >= group.policy.maxKeys) {
-        return fail(new KmsError('MaxKeysReached', `group ${group.id} already has ${live} of ${group.policy.maxKeys} keys`));
+        return fail(
+          new KmsError('MaxKeysReached', `group ${group.id} already has ${live} of ${group.policy.maxKeys} keys`),
+        );
       }
       const { state: next, key } = allocateKey(state, group, op.name, cryptoperiodMs, op.now);
       return ok(next, key.id);

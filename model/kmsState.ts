@@ -101,7 +101,10 @@ const ID_PATTERN = { user: /^U[1-9][0-9]{0,9}$/, group: /^G[1-9][0-9]{0,9}$/ } a
 export function checkId(kind: 'user' | 'group', id: string): KmsError | null {
   return ID_PATTERN[kind].test(id)
     ? null
-    : new KmsError('InvalidId', `${kind} ID '${id}' must be ${kind === 'user' ? 'U' : 'G'} followed by a number (at most 11 characters)`);
+    : new KmsError(
+        'InvalidId',
+        `${kind} ID '${id}' must be ${kind === 'user' ? 'U' : 'G'} followed by a number (at most 11 characters)`,
+      );
 }
 
 /** The longest name, as the original's NAMELEN. */
@@ -121,7 +124,10 @@ export function checkPolicy(policy: GroupPolicy): KmsError | null {
     return new KmsError('InvalidPolicy', `maxKeys must be a positive integer, got ${policy.maxKeys}`);
   }
   if (!(ALGORITHMS as readonly string[]).includes(policy.algorithm)) {
-    return new KmsError('InvalidPolicy', `algorithm must be one of ${ALGORITHMS.join(', ')}, got '${policy.algorithm}'`);
+    return new KmsError(
+      'InvalidPolicy',
+      `algorithm must be one of ${ALGORITHMS.join(', ')}, got '${policy.algorithm}'`,
+    );
   }
   if (!Number.isSafeInteger(policy.defaultCryptoperiodMs) || policy.defaultCryptoperiodMs < 1) {
     return new KmsError(

@@ -27,7 +27,12 @@ describe('persistedSnapshot', () => {
   });
 
   test.each([
-    ['keyLifecycle', keyLifecycleMachine, { id: 'K1', createdAt: 0, cryptoperiodMs: DAY }, { type: 'ACTIVATE', now: 1 }],
+    [
+      'keyLifecycle',
+      keyLifecycleMachine,
+      { id: 'K1', createdAt: 0, cryptoperiodMs: DAY },
+      { type: 'ACTIVATE', now: 1 },
+    ],
     ['pinSession', pinSessionMachine, {}, { type: 'LOGIN', level: 'user' }],
     ['updateProcessing', updateProcessingMachine, {}, { type: 'OPEN', resync: false, fileHash: 'h' }],
     ['publication', publicationMachine, { userId: 'U1', staleAfterMs: DAY }, { type: 'PUBLISH', sequence: 1, now: 0 }],
@@ -51,16 +56,31 @@ describe('persistedSnapshot', () => {
   test('an unknown state is refused with a clear error', () => {
     const e = refusal(() => restoreSnapshot(keyLifecycleMachine, JSON.stringify({ value: 'revoked', context: {} })));
     expect(e.code).toBe('UnknownState');
-    expect(e.message).toMatch(/keyLifecycle: persisted state revoked is not a state of the machine \(it has preActivation, active/);
+    expect(e.message).toMatch(
+      /keyLifecycle: persisted state revoked is not a state of the machine \(it has preActivation, active/,
+    );
     // Inherited names are not states either.
-    expect(refusal(() => restoreSnapshot(keyLifecycleMachine, '{"value":"constructor","context":{}}')).code).toBe('UnknownState');
+    expect(refusal(() => restoreSnapshot(keyLifecycleMachine, '{"value":"constructor","context":{}}')).code).toBe(
+      'UnknownState',
+    );
     for (const value of [null, 3, [], {}]) {
-      expect(refusal(() => restoreSnapshot(keyLifecycleMachine, JSON.stringify({ value, context: {} }))).code).toBe('UnknownState');
+      expect(refusal(() => restoreSnapshot(keyLifecycleMachine, JSON.stringify({ value, context: {} }))).code).toBe(
+        'UnknownState',
+      );
     }
   });
 
   test('text that is not a persisted snapshot is refused', () => {
-    for (const text of ['', '{', '"active"', '[]', '{"value":"active"}', '{"value":"active","context":null}', '{"value":"active","context":[]}', '{"context":{}}']) {
+    for (const text of [
+      '',
+      '{',
+      '"active"',
+      '[]',
+      '{"value":"active"}',
+      '{"value":"active","context":null}',
+      '{"value":"active","context":[]}',
+      '{"context":{}}',
+    ]) {
       const e = refusal(() => restoreSnapshot(keyLifecycleMachine, text));
       expect(e.code, text).toBe('MalformedSnapshot');
       expect(e.name).toBe('PersistedSnapshotError');
@@ -76,7 +96,11 @@ describe('persistedSnapshot', () => {
     const [s] = initialTransition(nested);
     expect(restoreSnapshot(nested, persistSnapshot(s)).value).toEqual({ on: 'low' });
     expect(restoreSnapshot(nested, '{"value":{"on":"high"},"context":{}}').value).toEqual({ on: 'high' });
-    expect(refusal(() => restoreSnapshot(nested, '{"value":{"on":"max"},"context":{}}')).message).toMatch(/state on\.max is not/);
-    expect(refusal(() => restoreSnapshot(nested, '{"value":{"dim":"low"},"context":{}}')).message).toMatch(/state dim is not/);
+    expect(refusal(() => restoreSnapshot(nested, '{"value":{"on":"max"},"context":{}}')).message).toMatch(
+      /state on\.max is not/,
+    );
+    expect(refusal(() => restoreSnapshot(nested, '{"value":{"dim":"low"},"context":{}}')).message).toMatch(
+      /state dim is not/,
+    );
   });
 });

@@ -80,9 +80,13 @@ function parse(machineId: string, text: string): Persisted {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new PersistedSnapshotError('MalformedSnapshot', `${machineId}: persisted snapshot is not JSON (${String(error)})`);
+    throw new PersistedSnapshotError(
+      'MalformedSnapshot',
+      `${machineId}: persisted snapshot is not JSON (${String(error)})`,
+    );
   }
-  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
   if (!isObject(parsed) || !('value' in parsed) || !isObject(parsed.context)) {
     throw new PersistedSnapshotError('MalformedSnapshot', `${machineId}: persisted snapshot is not { value, context }`);
   }
@@ -104,7 +108,13 @@ export function restoreSnapshot<TMachine extends AnyStateMachine>(
   const bad = undeclaredPart(machine.root as StateNodeLike, persisted.value, '');
   if (bad !== null) {
     const known = Object.keys((machine.root as StateNodeLike).states).join(', ');
-    throw new PersistedSnapshotError('UnknownState', `${machine.id}: persisted state ${bad} is not a state of the machine (it has ${known})`);
+    throw new PersistedSnapshotError(
+      'UnknownState',
+      `${machine.id}: persisted state ${bad} is not a state of the machine (it has ${known})`,
+    );
   }
-  return machine.resolveState({ value: persisted.value, context: { ...persisted.context, ...context } }) as SnapshotFrom<TMachine>;
+  return machine.resolveState({
+    value: persisted.value,
+    context: { ...persisted.context, ...context },
+  }) as SnapshotFrom<TMachine>;
 }

@@ -41,7 +41,13 @@ describe('pinSession', () => {
     expect(locked.value).toBe('loggedOut');
     expect(locked.can({ type: 'LOGIN', level: 'user' })).toBe(false);
     expect(locked.can({ type: 'LOGIN', level: 'admin' })).toBe(true);
-    const reset = run([...wrong('user'), ...wrong('user'), ...wrong('user'), ...right('admin'), { type: 'RESET_USER_PIN' }]);
+    const reset = run([
+      ...wrong('user'),
+      ...wrong('user'),
+      ...wrong('user'),
+      ...right('admin'),
+      { type: 'RESET_USER_PIN' },
+    ]);
     expect(reset.context.retriesLeft.user).toBe(3);
     expect(reset.value).toBe('admin');
   });
@@ -68,7 +74,13 @@ describe('pinSession', () => {
 
   test('an actor runs the erase action on factory reset (the device hooks its wipe there)', () => {
     let erased = 0;
-    const machine = pinSessionMachine.provide({ actions: { eraseAllKeys: () => void (erased += 1) } });
+    const machine = pinSessionMachine.provide({
+      actions: {
+        eraseAllKeys: () => {
+          erased += 1;
+        },
+      },
+    });
     const actor = createActor(machine, { input: {} }).start();
     actor.send({ type: 'FACTORY_RESET' });
     expect(erased).toBe(1);
@@ -89,7 +101,12 @@ describe('pinSession', () => {
   });
 
   test('bad inputs are refused', () => {
-    for (const input of [{ maxRetries: 0 }, { maxRetries: 1.5 }, { retriesLeft: { user: 4, admin: 3 } }, { retriesLeft: { user: 1, admin: -1 } }]) {
+    for (const input of [
+      { maxRetries: 0 },
+      { maxRetries: 1.5 },
+      { retriesLeft: { user: 4, admin: 3 } },
+      { retriesLeft: { user: 1, admin: -1 } },
+    ]) {
       expect(initialTransition(pinSessionMachine, input)[0].status).toBe('error');
     }
   });

@@ -109,7 +109,11 @@ export const publicationMachine = setup({
   actions: {
     recordPublication: assign(({ context, event }) => {
       assertEvent(event, 'PUBLISH');
-      return { publishedSequence: event.sequence, pendingSince: context.pendingSince ?? event.now, lastPublishedAt: event.now };
+      return {
+        publishedSequence: event.sequence,
+        pendingSince: context.pendingSince ?? event.now,
+        lastPublishedAt: event.now,
+      };
     }),
     recordAcknowledgement: assign(({ event }) => {
       assertEvent(event, 'ACK');

@@ -35,9 +35,15 @@ describe('docs/spec.md', () => {
   });
 
   test('inline guards and actions are refused: the specification names everything', () => {
-    const inlineGuard = createMachine({ initial: 'a', states: { a: { on: { GO: { target: 'b', guard: () => true } } }, b: {} } });
+    const inlineGuard = createMachine({
+      initial: 'a',
+      states: { a: { on: { GO: { target: 'b', guard: () => true } } }, b: {} },
+    });
     expect(() => declaredTransitions(inlineGuard)).toThrow(/inline guard or action/);
-    const inlineAction = setup({}).createMachine({ initial: 'a', states: { a: { on: { GO: { target: 'b', actions: () => {} } } }, b: {} } });
+    const inlineAction = setup({}).createMachine({
+      initial: 'a',
+      states: { a: { on: { GO: { target: 'b', actions: () => {} } } }, b: {} },
+    });
     expect(() => declaredTransitions(inlineAction)).toThrow(/inline guard or action/);
   });
 });

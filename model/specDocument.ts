@@ -117,7 +117,11 @@ function usageTable(): string {
     const u = KEY_USAGE[s];
     return `| \`${s}\` | ${yes(u.protect)} | ${yes(u.process)} | ${yes(u.reprotect)} |`;
   });
-  return ['| State | Protect (encrypt) | Process (decrypt) | Reprotect in the HSM |', '|---|---|---|---|', ...rows].join('\n');
+  return [
+    '| State | Protect (encrypt) | Process (decrypt) | Reprotect in the HSM |',
+    '|---|---|---|---|',
+    ...rows,
+  ].join('\n');
 }
 
 function refusedPairs(): string {
@@ -142,40 +146,56 @@ const SECTIONS: readonly MachineSection[] = [
     title: 'Key life cycle (`model/keyLifecycle.ts`)',
     machine: keyLifecycleMachine,
     intro:
-      'NIST SP 800-57 Part 1 §7 (transitions T2–T15) with KMIP 2.1 §4.57 `Destroyed Compromised`. Every event carries `now`; ' +
-      'the end of the cryptoperiod is the explicit `EXPIRE` event, never a timer. `cryptoperiodEnded` is `now >= expiresAt`, ' +
-      '`cryptoperiodRunning` is `now < expiresAt`; the first activation sets `expiresAt = now + cryptoperiodMs`, which nothing moves afterwards.',
+      'NIST SP 800-57 Part 1 §7 (transitions T2–T15) with KMIP 2.1 §4.57 `Destroyed Compromised`. Every event ' +
+      'carries `now`; ' +
+      'the end of the cryptoperiod is the explicit `EXPIRE` event, never a timer. `cryptoperiodEnded` is `now >= ' +
+      'expiresAt`, ' +
+      '`cryptoperiodRunning` is `now < expiresAt`; the first activation sets `expiresAt = now + cryptoperiodMs`, ' +
+      'which nothing moves afterwards.',
     extra: {
       title: 'Clause',
       cell: (e) => KEY_TRANSITIONS[e.source as KeyState][e.event as KeyEventType]?.clause ?? '',
     },
-    after: `### Refused pairs\n\n${refusedPairs()}\n\n### Usage\n\n${usageTable()}\n\nAn \`active\` key whose cryptoperiod has ended no longer protects even before the \`EXPIRE\` sweep reaches it (\`keyUsageAt\`).`,
+    after:
+      `### Refused pairs\n\n${refusedPairs()}\n\n### Usage\n\n${usageTable()}\n\nAn \`active\` key whose ` +
+      `cryptoperiod has ended no longer protects even before the \`EXPIRE\` sweep reaches it (\`keyUsageAt\`).`,
   },
   {
     title: 'PIN session (`model/pinSession.ts`)',
     machine: pinSessionMachine,
     intro:
-      'A login spends one try of its level (`spendTry`, persisted to flash) before the PIN is compared in `checking`; a power cut there keeps the try spent. ' +
-      'A level with no tries refuses logins; an admin level with no tries locks the device until a factory reset, which erases every key. ' +
-      'A factory reset needs only physical possession (no session, or an admin session): it erases every key and the identity, so it reveals nothing.',
+      'A login spends one try of its level (`spendTry`, persisted to flash) before the PIN is compared in ' +
+      '`checking`; a power cut there keeps the try spent. ' +
+      'A level with no tries refuses logins; an admin level with no tries locks the device until a factory reset, ' +
+      'which erases every key. ' +
+      'A factory reset needs only physical possession (no session, or an admin session): it erases every key and ' +
+      'the identity, so it reveals nothing.',
   },
   {
     title: 'Update processing, user side (`model/updateProcessing.ts`)',
     machine: updateProcessingMachine,
     intro:
-      'Refusal reasons, checked in this order by `refusalFor`: `forged` (seal fails), `wrongRecipient`, `replayed` (sequence = last applied), ' +
-      '`rolledBack` (sequence < last), `gap` (incremental file with sequence > last + 1), `forged` (previous-file hash does not match); `truncated` and ' +
-      '`corrupt` come from parsing. A resync skips the `gap` and previous-hash checks (it replaces the replica) but never the sequence checks. ' +
-      'After `maxRefusals` consecutive refusals (default 5) the user is `blocked`: it opens only files named as a resync (`namedResync`) until one applies. ' +
-      '`OPEN` carries the hash of the file; a file refused since the last applied one is not opened again (`notRefusedBefore`, `namedResync`), so each file is ' +
-      'judged and counted once. `openingRefusal` says why a file is not opened: `gap` for a blocked user and a file not named as a resync, otherwise the reason ' +
-      'the file was refused for. `recordApplied` records the verified sequence and the opened hash; the snapshot it leaves is committed with the file.',
+      'Refusal reasons, checked in this order by `refusalFor`: `forged` (seal fails), `wrongRecipient`, `replayed` ' +
+      '(sequence = last applied), ' +
+      '`rolledBack` (sequence < last), `gap` (incremental file with sequence > last + 1), `forged` (previous-file ' +
+      'hash does not match); `truncated` and ' +
+      '`corrupt` come from parsing. A resync skips the `gap` and previous-hash checks (it replaces the replica) but ' +
+      'never the sequence checks. ' +
+      'After `maxRefusals` consecutive refusals (default 5) the user is `blocked`: it opens only files named as a ' +
+      'resync (`namedResync`) until one applies. ' +
+      '`OPEN` carries the hash of the file; a file refused since the last applied one is not opened again ' +
+      '(`notRefusedBefore`, `namedResync`), so each file is ' +
+      'judged and counted once. `openingRefusal` says why a file is not opened: `gap` for a blocked user and a file ' +
+      'not named as a resync, otherwise the reason ' +
+      'the file was refused for. `recordApplied` records the verified sequence and the opened hash; the snapshot it ' +
+      'leaves is committed with the file.',
   },
   {
     title: 'Publication, admin side per user (`model/publication.ts`)',
     machine: publicationMachine,
     intro:
-      '`upToDate` until the first publication; `pending` while files are unacknowledged; `acknowledged` once the latest is; `stale` after ' +
+      '`upToDate` until the first publication; `pending` while files are unacknowledged; `acknowledged` once the ' +
+      'latest is; `stale` after ' +
       '`staleAfterMs` without an acknowledgement of progress.',
   },
 ];
@@ -193,7 +213,16 @@ export function renderSpec(): string {
     '',
   ];
   for (const s of SECTIONS) {
-    parts.push(`## ${s.title}`, '', s.intro, '', mermaidDiagram(s.machine), '', transitionTable(s.machine, s.extra), '');
+    parts.push(
+      `## ${s.title}`,
+      '',
+      s.intro,
+      '',
+      mermaidDiagram(s.machine),
+      '',
+      transitionTable(s.machine, s.extra),
+      '',
+    );
     if (s.after) parts.push(s.after, '');
   }
   return parts.join('\n');

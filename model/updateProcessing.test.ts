@@ -12,9 +12,20 @@ import {
   stalenessAt,
   updateProcessingMachine,
 } from './updateProcessing.ts';
-import type { UpdateEvent, UpdateProcessingInput, UpdateProcessingSnapshot, VerifiedFacts } from './updateProcessing.ts';
+import type {
+  UpdateEvent,
+  UpdateProcessingInput,
+  UpdateProcessingSnapshot,
+  VerifiedFacts,
+} from './updateProcessing.ts';
 
-const good: VerifiedFacts = { authentic: true, forThisRecipient: true, sequence: 1, resync: false, extendsAppliedChain: true };
+const good: VerifiedFacts = {
+  authentic: true,
+  forThisRecipient: true,
+  sequence: 1,
+  resync: false,
+  extendsAppliedChain: true,
+};
 
 function run(events: readonly UpdateEvent[], input: UpdateProcessingInput = {}): UpdateProcessingSnapshot {
   let [s] = initialTransition(updateProcessingMachine, input);
@@ -26,7 +37,11 @@ function run(events: readonly UpdateEvent[], input: UpdateProcessingInput = {}):
 let files = 0;
 const freshHash = (): string => `f${++files}`;
 /** Opening a file: a fresh one unless `fileHash` is given. */
-const open = (resyncName = false, fileHash = freshHash()): UpdateEvent => ({ type: 'OPEN', resync: resyncName, fileHash });
+const open = (resyncName = false, fileHash = freshHash()): UpdateEvent => ({
+  type: 'OPEN',
+  resync: resyncName,
+  fileHash,
+});
 /** The events of one whole file, up to the verification. */
 const file = (facts: Partial<VerifiedFacts> = {}, resyncName = false, fileHash = freshHash()): UpdateEvent[] => [
   open(resyncName, fileHash),
@@ -60,7 +75,12 @@ describe('updateProcessing', () => {
   ] as const)('refuses %s and keeps the applied state (counted towards a block: %s)', (reason, events, counted) => {
     const s = run(events as readonly UpdateEvent[], { lastSequence: 3, lastFileHash: 'h3' });
     expect(s.value).toBe('refused');
-    expect(s.context).toMatchObject({ lastRefusal: reason, lastSequence: 3, lastFileHash: 'h3', consecutiveRefusals: counted });
+    expect(s.context).toMatchObject({
+      lastRefusal: reason,
+      lastSequence: 3,
+      lastFileHash: 'h3',
+      consecutiveRefusals: counted,
+    });
   });
 
   test('only authentic files that claim news count towards a block: junk and replays never block', () => {
@@ -81,7 +101,13 @@ describe('updateProcessing', () => {
 
   test('every refusal reason is reachable', () => {
     const seen = new Set<string>();
-    for (const facts of [{ authentic: false }, { forThisRecipient: false }, { sequence: 3 }, { sequence: 2 }, { sequence: 9 }]) {
+    for (const facts of [
+      { authentic: false },
+      { forThisRecipient: false },
+      { sequence: 3 },
+      { sequence: 2 },
+      { sequence: 9 },
+    ]) {
       seen.add(String(refusalFor(run([], { lastSequence: 3 }).context, { ...good, ...facts })));
     }
     seen.add(String(run([open(), { type: 'OPENED', truncated: true, malformed: false }]).context.lastRefusal));
@@ -95,7 +121,9 @@ describe('updateProcessing', () => {
     expect(s.context).toMatchObject({ lastSequence: 0, pending: null });
     expect(s.context.fileInHand).toBeNull();
     // The same file, opened again after the power cut, applies: a lost file is not a refused one.
-    expect(run([...file({}, false, 'h1'), { type: 'POWER_LOSS' }, ...file({}, false, 'h1'), applied]).context.lastSequence).toBe(1);
+    expect(
+      run([...file({}, false, 'h1'), { type: 'POWER_LOSS' }, ...file({}, false, 'h1'), applied]).context.lastSequence,
+    ).toBe(1);
   });
 
   test(`after ${DEFAULT_MAX_REFUSALS} consecutive refusals the user is blocked until a resync applies`, () => {
@@ -106,13 +134,24 @@ describe('updateProcessing', () => {
     // An incremental file dressed as a resync is still refused while blocked.
     expect(run([...bad, ...file({}, true)]).value).toBe('blocked');
     expect(run([...bad, ...file({}, true)]).context.lastRefusal).toBe('gap');
-    const resynced = run([...bad, ...file({ resync: true, sequence: 7, extendsAppliedChain: false }, true, 'h7'), applied]);
+    const resynced = run([
+      ...bad,
+      ...file({ resync: true, sequence: 7, extendsAppliedChain: false }, true, 'h7'),
+      applied,
+    ]);
     expect(resynced.value).toBe('applied');
-    expect(resynced.context).toMatchObject({ lastSequence: 7, lastFileHash: 'h7', consecutiveRefusals: 0, lastRefusal: null });
+    expect(resynced.context).toMatchObject({
+      lastSequence: 7,
+      lastFileHash: 'h7',
+      consecutiveRefusals: 0,
+      lastRefusal: null,
+    });
   });
 
   test('a resync may skip sequences but never go back', () => {
-    expect(run([...file({ resync: true, sequence: 9, extendsAppliedChain: false }), applied]).context.lastSequence).toBe(9);
+    expect(
+      run([...file({ resync: true, sequence: 9, extendsAppliedChain: false }), applied]).context.lastSequence,
+    ).toBe(9);
     expect(run(file({ resync: true, sequence: 2 }), { lastSequence: 4 }).context.lastRefusal).toBe('rolledBack');
   });
 
@@ -133,10 +172,17 @@ describe('updateProcessing', () => {
   test('a file refused once is not opened, judged or counted again; its reason is kept', () => {
     const junk = file({ authentic: false }, false, 'junk');
     const once = run(junk);
-    expect(once.context).toMatchObject({ consecutiveRefusals: 0, refusedFiles: [{ fileHash: 'junk', reason: 'forged' }], fileInHand: null });
+    expect(once.context).toMatchObject({
+      consecutiveRefusals: 0,
+      refusedFiles: [{ fileHash: 'junk', reason: 'forged' }],
+      fileInHand: null,
+    });
     // A counted refusal is counted once too.
     const early = file({ sequence: 9 }, false, 'early');
-    expect(run([...early, ...early, ...early]).context).toMatchObject({ consecutiveRefusals: 1, refusedFiles: [{ fileHash: 'early', reason: 'gap' }] });
+    expect(run([...early, ...early, ...early]).context).toMatchObject({
+      consecutiveRefusals: 1,
+      refusedFiles: [{ fileHash: 'early', reason: 'gap' }],
+    });
     expect(once.can(open(false, 'junk'))).toBe(false);
     expect(openingRefusal(once.context, { resync: false, fileHash: 'junk' })).toBe('forged');
     expect(openingRefusal(once.context, { resync: false, fileHash: 'other' })).toBeNull();
@@ -151,12 +197,31 @@ describe('updateProcessing', () => {
   });
 
   test('applying a file records the verified sequence and the opened hash, and forgets the refused files', () => {
-    const s = run([...file({ authentic: false }, false, 'junk'), ...file({ sequence: 4 }, false, 'h4'), applied], { lastSequence: 3, lastFileHash: 'h3' });
+    const s = run([...file({ authentic: false }, false, 'junk'), ...file({ sequence: 4 }, false, 'h4'), applied], {
+      lastSequence: 3,
+      lastFileHash: 'h3',
+    });
     expect(s.value).toBe('applied');
-    expect(s.context).toMatchObject({ lastSequence: 4, lastFileHash: 'h4', refusedFiles: [], fileInHand: null, pending: null });
+    expect(s.context).toMatchObject({
+      lastSequence: 4,
+      lastFileHash: 'h4',
+      refusedFiles: [],
+      fileInHand: null,
+      pending: null,
+    });
     // After the apply the old junk is judged afresh, against the new last sequence.
     expect(s.can(open(false, 'junk'))).toBe(true);
-    expect(run([...file({ authentic: false }, false, 'junk'), ...file({ sequence: 4 }, false, 'h4'), applied, ...file({ sequence: 4 }, false, 'junk')], { lastSequence: 3 }).context.lastRefusal).toBe('replayed');
+    expect(
+      run(
+        [
+          ...file({ authentic: false }, false, 'junk'),
+          ...file({ sequence: 4 }, false, 'h4'),
+          applied,
+          ...file({ sequence: 4 }, false, 'junk'),
+        ],
+        { lastSequence: 3 },
+      ).context.lastRefusal,
+    ).toBe('replayed');
   });
 
   test('a blocked user does not open a file not named as a resync (gap), nor a resync it refused before', () => {
@@ -172,7 +237,10 @@ describe('updateProcessing', () => {
   });
 
   test('a power cut while opening or verifying drops the file in hand, and does not refuse it', () => {
-    for (const events of [[open(false, 'x')], [open(false, 'x'), { type: 'OPENED', truncated: false, malformed: false }]] as UpdateEvent[][]) {
+    for (const events of [
+      [open(false, 'x')],
+      [open(false, 'x'), { type: 'OPENED', truncated: false, malformed: false }],
+    ] as UpdateEvent[][]) {
       const s = run([...events, { type: 'POWER_LOSS' }]);
       expect(s.value).toBe('idle');
       expect(s.context).toMatchObject({ fileInHand: null, pending: null, refusedFiles: [], consecutiveRefusals: 0 });
@@ -187,7 +255,14 @@ describe('updateProcessing', () => {
         for (const sequence of [0, 1, 2])
           for (const resync of [true, false])
             for (const extendsAppliedChain of [true, false])
-              verifiedVariants.push({ type: 'VERIFIED', authentic, forThisRecipient, sequence, resync, extendsAppliedChain });
+              verifiedVariants.push({
+                type: 'VERIFIED',
+                authentic,
+                forThisRecipient,
+                sequence,
+                resync,
+                extendsAppliedChain,
+              });
     const events: UpdateEvent[] = [
       // Three files: two refused block the user (maxRefusals 2), and the third may still be opened.
       ...['a', 'b', 'c'].flatMap((fileHash): UpdateEvent[] => [
@@ -217,7 +292,10 @@ describe('updateProcessing', () => {
   });
 
   test('freshness: the latest applied heartbeat is kept; the view is stale once it is older than its window', () => {
-    const beat = (issuedAt: number, windowMs = 100): UpdateEvent => ({ type: 'APPLIED', freshness: { issuedAt, windowMs } });
+    const beat = (issuedAt: number, windowMs = 100): UpdateEvent => ({
+      type: 'APPLIED',
+      freshness: { issuedAt, windowMs },
+    });
     // Nothing applied: not judged.
     expect(stalenessAt(run([]).context, 1e12)).toBeNull();
     const one = run([...file({ sequence: 1 }), beat(1000)]);
@@ -229,8 +307,14 @@ describe('updateProcessing', () => {
     // without a heartbeat keeps it; a refused file changes nothing.
     const two = run([...file({ sequence: 1 }), beat(1000), ...file({ sequence: 2 }), beat(900, 500)]);
     expect(two.context.freshness).toEqual({ issuedAt: 900, windowMs: 500 });
-    expect(run([...file({ sequence: 1 }), beat(1000), ...file({ sequence: 2 }), applied]).context.freshness).toEqual({ issuedAt: 1000, windowMs: 100 });
-    expect(run([...file({ sequence: 1 }), beat(1000), ...file({ sequence: 3 })]).context.freshness).toEqual({ issuedAt: 1000, windowMs: 100 });
+    expect(run([...file({ sequence: 1 }), beat(1000), ...file({ sequence: 2 }), applied]).context.freshness).toEqual({
+      issuedAt: 1000,
+      windowMs: 100,
+    });
+    expect(run([...file({ sequence: 1 }), beat(1000), ...file({ sequence: 3 })]).context.freshness).toEqual({
+      issuedAt: 1000,
+      windowMs: 100,
+    });
     // Files applied, none with a heartbeat (a replica of a version before them): stale.
     expect(stalenessAt(run([...file({ sequence: 1 }), applied]).context, 0)).toEqual({ reason: 'noStatement' });
   });

@@ -26,7 +26,8 @@
  * folder can drop there (`truncated`, `corrupt`, a seal that fails) and old authentic files replayed
  * under new names (`replayed`, `rolledBack`) are refused and remembered but never counted: they must
  * not stop a later authentic file from applying. After `maxRefusals` consecutive counted refusals
- * (default 5, as the original's TRY_LIMIT, SEkey's `sekey_update_userdata`) the user is `blocked`: only a file named as a full resync is
+ * (default 5, as the original's TRY_LIMIT, SEkey's `sekey_update_userdata`) the user is `blocked`: only a file named as
+ * a full resync is
  * opened then, and applying one clears the block. The original re-parsed everything from a
  * `.recovery` file with no freshness at all; here a resync must still carry a sequence newer than the
  * last applied one, so an old snapshot cannot be used to roll a user back.
@@ -182,7 +183,8 @@ export type Staleness =
  * that is `now − issuedAt ≤ windowMs` for the latest applied heartbeat. A user that has applied no
  * file at all is not judged (null): its replica is empty, so there is nothing to encrypt under. A
  * user whose files never carried a heartbeat is stale: it must sync, and the administrator sends
- * one to any user whose latest file is older than the heartbeat interval. A clock behind the admin's gives a negative age:
+ * one to any user whose latest file is older than the heartbeat interval. A clock behind the admin's gives a negative
+ * age:
  * fresh (the user's clock is the user's own business; see docs/update-format.md, "Freshness").
  */
 export function stalenessAt(context: UpdateProcessingContext, now: number): Staleness | null {
@@ -190,7 +192,9 @@ export function stalenessAt(context: UpdateProcessingContext, now: number): Stal
   const statement = context.freshness ?? null;
   if (statement === null) return { reason: 'noStatement' };
   const ageMs = now - statement.issuedAt;
-  return ageMs > statement.windowMs ? { reason: 'expired', issuedAt: statement.issuedAt, windowMs: statement.windowMs, ageMs } : null;
+  return ageMs > statement.windowMs
+    ? { reason: 'expired', issuedAt: statement.issuedAt, windowMs: statement.windowMs, ageMs }
+    : null;
 }
 
 /** The original SEkey's TRY_LIMIT. */
@@ -241,13 +245,19 @@ export function countsTowardsBlock(reason: RefusalReason, authentic: boolean): b
  * The context after refusing the file in hand for `reason`: remembered (judged once), and counted
  * when `counts` (see {@link countsTowardsBlock}).
  */
-function refusal(context: UpdateProcessingContext, reason: RefusalReason, counts: boolean): Partial<UpdateProcessingContext> {
+function refusal(
+  context: UpdateProcessingContext,
+  reason: RefusalReason,
+  counts: boolean,
+): Partial<UpdateProcessingContext> {
   // `opening` and `verifying`, where files are refused, are only entered with a file in hand.
   const fileHash = context.fileInHand as string;
   return {
     lastRefusal: reason,
     // Saturates at the limit: once blocked, more refusals change nothing but the last reason.
-    consecutiveRefusals: counts ? Math.min(context.consecutiveRefusals + 1, context.maxRefusals) : context.consecutiveRefusals,
+    consecutiveRefusals: counts
+      ? Math.min(context.consecutiveRefusals + 1, context.maxRefusals)
+      : context.consecutiveRefusals,
     refusedFiles: [...context.refusedFiles, { fileHash, reason }],
     fileInHand: null,
     pending: null,
@@ -290,8 +300,7 @@ export const updateProcessingMachine = setup({
     /** The verified facts leave no reason to refuse (see {@link refusalFor}). */
     acceptable: ({ context, event }) => refusalFor(context, verified(event)) === null,
     /** A blocked user accepts nothing but an acceptable resync. */
-    acceptableResync: ({ context, event }) =>
-      verified(event).resync && refusalFor(context, verified(event)) === null,
+    acceptableResync: ({ context, event }) => verified(event).resync && refusalFor(context, verified(event)) === null,
   },
   actions: {
     /** The file in hand is the one `OPEN` names. */
@@ -312,7 +321,8 @@ export const updateProcessingMachine = setup({
     }),
     /**
      * Records the applied file: its sequence and hash become the last applied, its heartbeat the
-     * latest freshness statement; the refusal count and the refused files are cleared. The snapshot this leaves is what the commit of the file writes.
+     * latest freshness statement; the refusal count and the refused files are cleared. The snapshot this leaves is what
+     * the commit of the file writes.
      */
     recordApplied: assign(({ context, event }) => {
       assertEvent(event, 'APPLIED');

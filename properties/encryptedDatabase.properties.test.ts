@@ -18,7 +18,10 @@ import { propertyParams } from '../testing/runConfig.ts';
 const SECTORS = 8192; // 4 MiB card: room for ~220 pages in shadow pairs
 
 /** A transaction of the test workload: rows of varying size, so some commits touch many pages. */
-type Step = { kind: 'insert'; id: number; size: number } | { kind: 'update'; id: number; size: number } | { kind: 'delete'; id: number };
+type Step =
+  | { kind: 'insert'; id: number; size: number }
+  | { kind: 'update'; id: number; size: number }
+  | { kind: 'delete'; id: number };
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant('insert' as const), id: fc.nat(40), size: fc.integer({ min: 1, max: 6000 }) }),
   fc.record({ kind: fc.constant('update' as const), id: fc.nat(40), size: fc.integer({ min: 1, max: 3000 }) }),
@@ -97,32 +100,37 @@ describe('encrypted database', () => {
 
   test('any flipped bit in the pages or manifests in use is detected', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 6 }), fc.nat(), fc.nat(7), async (steps, where, bit) => {
-        const { device, sd, db } = await fresh();
-        steps.forEach((s, i) => applyStep(db, s, i + 1));
-        // Flip one bit somewhere in what the committed database reads: its manifest or a page in use.
-        const pageCount = db.read((d) => Number(d.exec('PRAGMA page_count')[0]?.values[0]?.[0]));
-        const { manifestSectors, pagesStart } = cardLayout(SECTORS);
-        const current = db.generation % 2;
-        const targets: number[] = [];
-        for (let s = 0; s < manifestSectors; s++) targets.push((current * manifestSectors + s) * 512);
-        const pageSlots = Array.from({ length: pageCount }, (_, p) => p);
-        for (const p of pageSlots) {
-          for (const slot of [0, 1]) targets.push((pagesStart + (2 * p + slot) * PAGE_SECTORS) * 512);
-        }
-        const base = targets[where % targets.length] as number;
-        const offset = base + ((where >> 4) % 512);
-        const card = clone(sd);
-        poke(card, offset, Uint8Array.of((peek(card, offset, 1)[0] as number) ^ (1 << bit)));
-        const code = await reopenCode(device, card);
-        // A flip in the unused shadow slot is harmless; anywhere else it is caught, never misread.
-        if (code === 'ok') {
-          const reopened = await EncryptedDatabase.open(device, card);
-          expect(contents(reopened)).toBe(contents(db));
-        } else {
-          expect(['Tampered', 'RolledBack', 'Corrupt']).toContain(code);
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(stepArb, { minLength: 1, maxLength: 6 }),
+        fc.nat(),
+        fc.nat(7),
+        async (steps, where, bit) => {
+          const { device, sd, db } = await fresh();
+          steps.forEach((s, i) => applyStep(db, s, i + 1));
+          // Flip one bit somewhere in what the committed database reads: its manifest or a page in use.
+          const pageCount = db.read((d) => Number(d.exec('PRAGMA page_count')[0]?.values[0]?.[0]));
+          const { manifestSectors, pagesStart } = cardLayout(SECTORS);
+          const current = db.generation % 2;
+          const targets: number[] = [];
+          for (let s = 0; s < manifestSectors; s++) targets.push((current * manifestSectors + s) * 512);
+          const pageSlots = Array.from({ length: pageCount }, (_, p) => p);
+          for (const p of pageSlots) {
+            for (const slot of [0, 1]) targets.push((pagesStart + (2 * p + slot) * PAGE_SECTORS) * 512);
+          }
+          const base = targets[where % targets.length] as number;
+          const offset = base + ((where >> 4) % 512);
+          const card = clone(sd);
+          poke(card, offset, Uint8Array.of((peek(card, offset, 1)[0] as number) ^ (1 << bit)));
+          const code = await reopenCode(device, card);
+          // A flip in the unused shadow slot is harmless; anywhere else it is caught, never misread.
+          if (code === 'ok') {
+            const reopened = await EncryptedDatabase.open(device, card);
+            expect(contents(reopened)).toBe(contents(db));
+          } else {
+            expect(['Tampered', 'RolledBack', 'Corrupt']).toContain(code);
+          }
+        },
+      ),
       propertyParams(60),
     );
   });
@@ -175,32 +183,41 @@ describe('encrypted database', () => {
 
   test('a power cut at every SD write and sync of a commit leaves the state before or after', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 5 }), stepArb, fc.integer({ min: 1, max: 2 ** 31 }), async (steps, last, seed) => {
-        const probe = await fresh();
-        steps.forEach((s, i) => applyStep(probe.db, s, i + 1));
-        const before = contents(probe.db);
-        const writesBefore = probe.sd.stats().writes;
-        applyStep(probe.db, last, 200);
-        const after = contents(probe.db);
-        const writes = probe.sd.stats().writes - writesBefore;
-        // Cut at every write of the commit, and at each of its two syncs.
-        const cuts = [...Array.from({ length: writes }, (_, i) => ({ kind: 'write' as const, n: i + 1 })), { kind: 'sync' as const, n: 1 }, { kind: 'sync' as const, n: 2 }];
-        for (const cut of cuts) {
-          const run = await fresh(new SoftDatabaseDevice(), seed);
-          steps.forEach((s, i) => applyStep(run.db, s, i + 1));
-          if (cut.kind === 'write') run.sd.cutPowerAfter(cut.n);
-          else run.sd.cutPowerAtSync(cut.n);
-          expect(() => applyStep(run.db, last, 200)).toThrow();
-          expect(() => run.db.read(() => 0), 'a database that lost power must be reopened').toThrow(/reopened/);
-          run.sd.powerOn();
-          const reopened = await EncryptedDatabase.open(run.device, run.sd);
-          const seen = contents(reopened);
-          expect([before, after], `cut at ${cut.kind} #${cut.n}`).toContain(seen);
-          // And the database keeps working from there.
-          applyStep(reopened, { kind: 'insert', id: 1000, size: 5 }, 1);
-          expect((await EncryptedDatabase.open(run.device, run.sd)).generation).toBe(reopened.generation);
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(stepArb, { minLength: 1, maxLength: 5 }),
+        stepArb,
+        fc.integer({ min: 1, max: 2 ** 31 }),
+        async (steps, last, seed) => {
+          const probe = await fresh();
+          steps.forEach((s, i) => applyStep(probe.db, s, i + 1));
+          const before = contents(probe.db);
+          const writesBefore = probe.sd.stats().writes;
+          applyStep(probe.db, last, 200);
+          const after = contents(probe.db);
+          const writes = probe.sd.stats().writes - writesBefore;
+          // Cut at every write of the commit, and at each of its two syncs.
+          const cuts = [
+            ...Array.from({ length: writes }, (_, i) => ({ kind: 'write' as const, n: i + 1 })),
+            { kind: 'sync' as const, n: 1 },
+            { kind: 'sync' as const, n: 2 },
+          ];
+          for (const cut of cuts) {
+            const run = await fresh(new SoftDatabaseDevice(), seed);
+            steps.forEach((s, i) => applyStep(run.db, s, i + 1));
+            if (cut.kind === 'write') run.sd.cutPowerAfter(cut.n);
+            else run.sd.cutPowerAtSync(cut.n);
+            expect(() => applyStep(run.db, last, 200)).toThrow();
+            expect(() => run.db.read(() => 0), 'a database that lost power must be reopened').toThrow(/reopened/);
+            run.sd.powerOn();
+            const reopened = await EncryptedDatabase.open(run.device, run.sd);
+            const seen = contents(reopened);
+            expect([before, after], `cut at ${cut.kind} #${cut.n}`).toContain(seen);
+            // And the database keeps working from there.
+            applyStep(reopened, { kind: 'insert', id: 1000, size: 5 }, 1);
+            expect((await EncryptedDatabase.open(run.device, run.sd)).generation).toBe(reopened.generation);
+          }
+        },
+      ),
       propertyParams(25),
     );
   });
@@ -219,7 +236,8 @@ describe('encrypted database', () => {
         };
         const probe = await setup('probe');
         const before = contents(probe.db);
-        const flashOpsOf = () => probe.flash.stats().programCalls + probe.flash.stats().erases.reduce((a, b) => a + b, 0);
+        const flashOpsOf = () =>
+          probe.flash.stats().programCalls + probe.flash.stats().erases.reduce((a, b) => a + b, 0);
         const flashOps = flashOpsOf();
         const sdWrites = probe.sd.stats().writes;
         applyStep(probe.db, last, 200);

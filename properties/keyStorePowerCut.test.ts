@@ -29,7 +29,9 @@ const OPTIONS: KeyStoreOptions = { sectors: [0, 1, 2, 3], maxFill: 1 };
 const CI_RUNS = 80;
 const MIN_CUT_POINTS_AT_CI_SIZE = 2000;
 
-type Step = { readonly kind: 'put'; readonly id: number; readonly length: 16 | 24 | 32 } | { readonly kind: 'delete'; readonly id: number };
+type Step =
+  | { readonly kind: 'put'; readonly id: number; readonly length: 16 | 24 | 32 }
+  | { readonly kind: 'delete'; readonly id: number };
 
 interface Workload {
   /** IDs are drawn from [0, pool): small pools churn, large ones run the store near capacity. */
@@ -43,7 +45,14 @@ interface Workload {
 }
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('put' as const), id: fc.nat(99), length: fc.constantFrom(32 as const, 24 as const, 16 as const) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('put' as const),
+      id: fc.nat(99),
+      length: fc.constantFrom(32 as const, 24 as const, 16 as const),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), id: fc.nat(99) }) },
 );
 
@@ -134,7 +143,10 @@ function runWorkload(w: Workload): number {
       const recovered = KeyStore.mount(crashed, OPTIONS);
       const state = storeContents(recovered);
       if (!sameState(state, before) && !sameState(state, after)) {
-        expect.fail(`${where}: recovered ${describeState(state)}, expected before ${describeState(before)} or after ${describeState(after)} (or a value differs)`);
+        expect.fail(
+          `${where}: recovered ${describeState(state)}, expected before ${describeState(before)} or after ` +
+            `${describeState(after)} (or a value differs)`,
+        );
       }
       const live = new Set(state.values());
       const residue = findSecretResidue(
@@ -159,7 +171,12 @@ function runWorkload(w: Workload): number {
   });
 
   const live = new Set(model.values());
-  expect(findSecretResidue(rawImage(flash), everyValue.filter((v) => !live.has(hex(v))))).toBeUndefined();
+  expect(
+    findSecretResidue(
+      rawImage(flash),
+      everyValue.filter((v) => !live.has(hex(v))),
+    ),
+  ).toBeUndefined();
   return cutPoints;
 }
 

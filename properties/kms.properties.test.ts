@@ -34,7 +34,10 @@ const bootstrap = (now: number): KmsOperation[] => [
   ...[0, 1, 2].map((i): KmsOperation => ({ type: 'addMember', groupId: 'G1', userId: USER_IDS[i] as string, now })),
 ];
 
-function run(ops: readonly KmsOperation[], check: (before: KmsState, op: KmsOperation, after: KmsState) => void): KmsState {
+function run(
+  ops: readonly KmsOperation[],
+  check: (before: KmsState, op: KmsOperation, after: KmsState) => void,
+): KmsState {
   let state = EMPTY_KMS;
   for (const op of ops) {
     const snapshotBefore = JSON.stringify(state);
@@ -79,7 +82,9 @@ function checkInvariants(state: KmsState): void {
     if (keyState === 'destroyed' || keyState === 'destroyedCompromised') expect(key.holders).toEqual([]);
   }
   for (const group of Object.values(state.groups)) {
-    const live = Object.values(state.keys).filter((k) => k.owner === group.id && LIVE_KEY_STATES.includes(keyStateOf(k)));
+    const live = Object.values(state.keys).filter(
+      (k) => k.owner === group.id && LIVE_KEY_STATES.includes(keyStateOf(k)),
+    );
     expect(live.length).toBeLessThanOrEqual(group.policy.maxKeys);
     for (const member of group.members) expect(state.users[member]).toBeDefined();
   }
@@ -123,8 +128,15 @@ describe('KMS model under random operation sequences', () => {
         const removals: Array<{ userId: string; heldKeys: KeyRecord[]; groups: string[] }> = [];
         const state = run([...bootstrap(Date.UTC(2026, 0, 1)), ...ops], (before, op, after) => {
           if (op.type !== 'removeMember' && op.type !== 'deleteUser') return;
-          const groups = op.type === 'removeMember' ? [op.groupId] : Object.values(before.groups).filter((g) => g.members.includes(op.userId)).map((g) => g.id);
-          const heldKeys = Object.values(before.keys).filter((k) => k.holders.includes(op.userId) && groups.includes(k.owner));
+          const groups =
+            op.type === 'removeMember'
+              ? [op.groupId]
+              : Object.values(before.groups)
+                  .filter((g) => g.members.includes(op.userId))
+                  .map((g) => g.id);
+          const heldKeys = Object.values(before.keys).filter(
+            (k) => k.holders.includes(op.userId) && groups.includes(k.owner),
+          );
           removals.push({ userId: op.userId, heldKeys, groups });
           for (const k of heldKeys) {
             const nowKey = after.keys[k.id] as KeyRecord;
@@ -142,37 +154,48 @@ describe('KMS model under random operation sequences', () => {
     );
   });
 
-  test('backward secrecy: a joiner receives no key that could have protected data before it joined, unless the group shares history', () => {
-    fc.assert(
-      fc.property(operationSequence(10, 60), (ops) => {
-        run([...bootstrap(Date.UTC(2026, 0, 1)), ...ops], (before, op, after) => {
-          if (op.type !== 'addMember') return;
-          const group = after.groups[op.groupId];
-          if (!group) return;
-          for (const key of Object.values(after.keys)) {
-            if (key.owner !== op.groupId || !key.holders.includes(op.userId)) continue;
-            const s = keyStateOf(key);
-            expect(['compromised', 'destroyed', 'destroyedCompromised']).not.toContain(s);
-            if (!group.shareHistory) expect(LIVE_KEY_STATES).toContain(s);
-            expect(before.keys[key.id]?.holders ?? []).not.toContain(op.userId);
-            if (group.shareHistory) continue;
-            // Without shared history the joiner holds only keys that nobody could have used before:
-            // new ones, pre-active ones, or ones that nobody held.
-            const old = before.keys[key.id];
-            if (old !== undefined) expect(keyStateOf(old) === 'preActivation' || old.holders.length === 0, `${key.id} was usable before the join`).toBe(true);
-          }
-          // …and every key that could protect for the earlier members is retired for protection.
-          if (group.shareHistory) return;
-          for (const old of Object.values(before.keys)) {
-            if (old.owner !== op.groupId || old.holders.length === 0) continue;
-            const s = keyStateOf(old);
-            if (s === 'active' || s === 'suspended') expect(['active', 'suspended'], `${old.id} still protects after a join`).not.toContain(keyStateOf(after.keys[old.id] as KeyRecord));
-          }
-        });
-      }),
-      propertyParams(200),
-    );
-  });
+  test(
+    'backward secrecy: a joiner receives no key that could have protected data before it joined, unless the ' +
+      'group shares history',
+    () => {
+      fc.assert(
+        fc.property(operationSequence(10, 60), (ops) => {
+          run([...bootstrap(Date.UTC(2026, 0, 1)), ...ops], (before, op, after) => {
+            if (op.type !== 'addMember') return;
+            const group = after.groups[op.groupId];
+            if (!group) return;
+            for (const key of Object.values(after.keys)) {
+              if (key.owner !== op.groupId || !key.holders.includes(op.userId)) continue;
+              const s = keyStateOf(key);
+              expect(['compromised', 'destroyed', 'destroyedCompromised']).not.toContain(s);
+              if (!group.shareHistory) expect(LIVE_KEY_STATES).toContain(s);
+              expect(before.keys[key.id]?.holders ?? []).not.toContain(op.userId);
+              if (group.shareHistory) continue;
+              // Without shared history the joiner holds only keys that nobody could have used before:
+              // new ones, pre-active ones, or ones that nobody held.
+              const old = before.keys[key.id];
+              if (old !== undefined)
+                expect(
+                  keyStateOf(old) === 'preActivation' || old.holders.length === 0,
+                  `${key.id} was usable before the join`,
+                ).toBe(true);
+            }
+            // …and every key that could protect for the earlier members is retired for protection.
+            if (group.shareHistory) return;
+            for (const old of Object.values(before.keys)) {
+              if (old.owner !== op.groupId || old.holders.length === 0) continue;
+              const s = keyStateOf(old);
+              if (s === 'active' || s === 'suspended')
+                expect(['active', 'suspended'], `${old.id} still protects after a join`).not.toContain(
+                  keyStateOf(after.keys[old.id] as KeyRecord),
+                );
+            }
+          });
+        }),
+        propertyParams(200),
+      );
+    },
+  );
 });
 
 /** The brute-force oracle: every usable key of every group containing everyone, best first. */
@@ -231,15 +254,28 @@ describe('smallest-group selection', () => {
         };
         for (const u of USER_IDS) apply({ type: 'addUser', userId: u, name: u, now: 0 });
         groups.forEach((members, i) => {
-          apply({ type: 'addGroup', groupId: `G${i + 1}`, name: `g${i}`, policy: { maxKeys: 20, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 100 }, now: 0 });
+          apply({
+            type: 'addGroup',
+            groupId: `G${i + 1}`,
+            name: `g${i}`,
+            policy: { maxKeys: 20, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 100 },
+            now: 0,
+          });
           for (const m of members) apply({ type: 'addMember', groupId: `G${i + 1}`, userId: m, now: 0 });
         });
         for (const k of keys) {
-          const r = apply({ type: 'addKey', groupId: `G${(k.group % groups.length) + 1}`, name: 'k', cryptoperiodMs: k.cryptoperiod, now: 0 });
+          const r = apply({
+            type: 'addKey',
+            groupId: `G${(k.group % groups.length) + 1}`,
+            name: 'k',
+            cryptoperiodMs: k.cryptoperiod,
+            now: 0,
+          });
           if (!r.ok || r.keyId === undefined || k.later === 'never-activated') continue;
           // Bypass the sweep by applying events at activation time; `now` of the query decides usability.
           apply({ type: 'keyEvent', keyId: r.keyId, event: { type: 'ACTIVATE', now: k.activateAt } });
-          if (k.later !== 'none') apply({ type: 'keyEvent', keyId: r.keyId, event: { type: k.later, now: k.activateAt } });
+          if (k.later !== 'none')
+            apply({ type: 'keyEvent', keyId: r.keyId, event: { type: k.later, now: k.activateAt } });
         }
         const result = selectKey(state, sender, recipients, now);
         const expected = oracle(state, sender, recipients, now);

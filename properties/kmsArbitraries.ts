@@ -41,35 +41,95 @@ export type TimedOperation = (now: number) => KmsOperation;
 
 /** One random operation, weighted towards what grows an interesting state. */
 export const operationArbitrary: fc.Arbitrary<TimedOperation> = fc.oneof(
-  { weight: 3, arbitrary: fc.tuple(userId, name).map(([u, n]): TimedOperation => (now) => ({ type: 'addUser', userId: u, name: n, now })) },
-  { weight: 1, arbitrary: userId.map((u): TimedOperation => (now) => ({ type: 'deleteUser', userId: u, now })) },
-  { weight: 1, arbitrary: fc.tuple(userId, name).map(([u, n]): TimedOperation => (now) => ({ type: 'renameUser', userId: u, name: n, now })) },
+  {
+    weight: 3,
+    arbitrary: fc.tuple(userId, name).map(
+      ([u, n]): TimedOperation =>
+        (now) => ({ type: 'addUser', userId: u, name: n, now }),
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: userId.map(
+      (u): TimedOperation =>
+        (now) => ({ type: 'deleteUser', userId: u, now }),
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(userId, name).map(
+      ([u, n]): TimedOperation =>
+        (now) => ({ type: 'renameUser', userId: u, name: n, now }),
+    ),
+  },
   {
     weight: 2,
-    arbitrary: fc
-      .tuple(groupId, name, policy, fc.boolean())
-      .map(([g, n, p, h]): TimedOperation => (now) => ({ type: 'addGroup', groupId: g, name: n, policy: p, shareHistory: h, now })),
+    arbitrary: fc.tuple(groupId, name, policy, fc.boolean()).map(
+      ([g, n, p, h]): TimedOperation =>
+        (now) => ({ type: 'addGroup', groupId: g, name: n, policy: p, shareHistory: h, now }),
+    ),
   },
-  { weight: 1, arbitrary: groupId.map((g): TimedOperation => (now) => ({ type: 'deleteGroup', groupId: g, now })) },
-  { weight: 1, arbitrary: fc.tuple(groupId, name).map(([g, n]): TimedOperation => (now) => ({ type: 'renameGroup', groupId: g, name: n, now })) },
-  { weight: 1, arbitrary: fc.tuple(groupId, policy).map(([g, p]): TimedOperation => (now) => ({ type: 'changePolicy', groupId: g, policy: p, now })) },
-  { weight: 5, arbitrary: fc.tuple(groupId, userId).map(([g, u]): TimedOperation => (now) => ({ type: 'addMember', groupId: g, userId: u, now })) },
-  { weight: 2, arbitrary: fc.tuple(groupId, userId).map(([g, u]): TimedOperation => (now) => ({ type: 'removeMember', groupId: g, userId: u, now })) },
+  {
+    weight: 1,
+    arbitrary: groupId.map(
+      (g): TimedOperation =>
+        (now) => ({ type: 'deleteGroup', groupId: g, now }),
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(groupId, name).map(
+      ([g, n]): TimedOperation =>
+        (now) => ({ type: 'renameGroup', groupId: g, name: n, now }),
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(groupId, policy).map(
+      ([g, p]): TimedOperation =>
+        (now) => ({ type: 'changePolicy', groupId: g, policy: p, now }),
+    ),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.tuple(groupId, userId).map(
+      ([g, u]): TimedOperation =>
+        (now) => ({ type: 'addMember', groupId: g, userId: u, now }),
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(groupId, userId).map(
+      ([g, u]): TimedOperation =>
+        (now) => ({ type: 'removeMember', groupId: g, userId: u, now }),
+    ),
+  },
   {
     weight: 5,
     arbitrary: fc
       .tuple(groupId, name, fc.option(fc.constantFrom(HOUR / 2, HOUR, DAY, 30 * DAY), { nil: undefined }))
-      .map(([g, n, c]): TimedOperation => (now) =>
-        c === undefined ? { type: 'addKey', groupId: g, name: n, now } : { type: 'addKey', groupId: g, name: n, cryptoperiodMs: c, now },
+      .map(
+        ([g, n, c]): TimedOperation =>
+          (now) =>
+            c === undefined
+              ? { type: 'addKey', groupId: g, name: n, now }
+              : { type: 'addKey', groupId: g, name: n, cryptoperiodMs: c, now },
       ),
   },
   {
     weight: 10,
-    arbitrary: fc
-      .tuple(keyId, fc.constantFrom(...KEY_EVENT_TYPES))
-      .map(([k, type]): TimedOperation => (now) => ({ type: 'keyEvent', keyId: k, event: { type, now } })),
+    arbitrary: fc.tuple(keyId, fc.constantFrom(...KEY_EVENT_TYPES)).map(
+      ([k, type]): TimedOperation =>
+        (now) => ({ type: 'keyEvent', keyId: k, event: { type, now } }),
+    ),
   },
-  { weight: 1, arbitrary: fc.tuple(keyId, name).map(([k, n]): TimedOperation => (now) => ({ type: 'renameKey', keyId: k, name: n, now })) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(keyId, name).map(
+      ([k, n]): TimedOperation =>
+        (now) => ({ type: 'renameKey', keyId: k, name: n, now }),
+    ),
+  },
   { weight: 1, arbitrary: fc.constant((now: number): KmsOperation => ({ type: 'expireKeys', now })) },
 );
 
@@ -86,13 +146,11 @@ export function operationSequence(
   maxLength: number,
   start = Date.UTC(2026, 0, 1),
 ): fc.Arbitrary<KmsOperation[]> {
-  return fc
-    .array(fc.tuple(timeStepArbitrary, operationArbitrary), { minLength, maxLength })
-    .map((steps) => {
-      let now = start;
-      return steps.map(([dt, make]) => {
-        now += dt;
-        return make(now);
-      });
+  return fc.array(fc.tuple(timeStepArbitrary, operationArbitrary), { minLength, maxLength }).map((steps) => {
+    let now = start;
+    return steps.map(([dt, make]) => {
+      now += dt;
+      return make(now);
     });
+  });
 }

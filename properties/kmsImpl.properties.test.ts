@@ -10,7 +10,16 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { EMPTY_KMS, KmsError, affectedUsers, applyOperation, expireKeys, operationTime, projectUser, selectKey } from '../model/kms.ts';
+import {
+  EMPTY_KMS,
+  KmsError,
+  affectedUsers,
+  applyOperation,
+  expireKeys,
+  operationTime,
+  projectUser,
+  selectKey,
+} from '../model/kms.ts';
 import { keyViewOf } from '../model/projection.ts';
 import type { KmsOperation, KmsState } from '../model/kms.ts';
 import type { Admin } from '../impl/kms/admin.ts';
@@ -29,7 +38,9 @@ const START = Date.UTC(2026, 0, 1);
 function adminView(admin: Admin) {
   return {
     users: admin.listUsers().map(({ id, name }) => ({ id, name })),
-    groups: admin.listGroups().map(({ id, name, policy, shareHistory, members }) => ({ id, name, policy, shareHistory, members })),
+    groups: admin
+      .listGroups()
+      .map(({ id, name, policy, shareHistory, members }) => ({ id, name, policy, shareHistory, members })),
     keys: admin.listKeys(),
   };
 }
@@ -39,7 +50,15 @@ function modelView(state: KmsState) {
   const byId = <T extends { id: string }>(xs: T[]) => xs.sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1)));
   return {
     users: byId(Object.values(state.users).map(({ id, name }) => ({ id, name }))),
-    groups: byId(Object.values(state.groups).map(({ id, name, policy, shareHistory, members }) => ({ id, name, policy, shareHistory, members: [...members] }))),
+    groups: byId(
+      Object.values(state.groups).map(({ id, name, policy, shareHistory, members }) => ({
+        id,
+        name,
+        policy,
+        shareHistory,
+        members: [...members],
+      })),
+    ),
     keys: byId(Object.values(state.keys).map((k) => ({ ...keyViewOf(k), holders: [...k.holders] }))),
   };
 }
@@ -50,10 +69,14 @@ function modelChanges(before: KmsState, after: KmsState) {
   const old = keyIds.filter((id) => before.keys[id] !== undefined);
   const pair = (id: string) => [before.keys[id], after.keys[id]] as const;
   return {
-    created: keyIds.filter((id) => before.keys[id] === undefined).map((id) => modelView({ ...after, keys: { [id]: after.keys[id]! } }).keys[0]),
+    created: keyIds
+      .filter((id) => before.keys[id] === undefined)
+      .map((id) => modelView({ ...after, keys: { [id]: after.keys[id]! } }).keys[0]),
     steps: old.flatMap((id) => {
       const [b, a] = pair(id);
-      return b!.lifecycle.value === a!.lifecycle.value ? [] : [{ keyId: id, from: b!.lifecycle.value, to: a!.lifecycle.value }];
+      return b!.lifecycle.value === a!.lifecycle.value
+        ? []
+        : [{ keyId: id, from: b!.lifecycle.value, to: a!.lifecycle.value }];
     }),
     renamed: old.flatMap((id) => {
       const [b, a] = pair(id);
@@ -72,10 +95,13 @@ function modelChanges(before: KmsState, after: KmsState) {
 /** The implementation's change report in the same terms: each key's first and last state. */
 function reportedChanges(changes: AdminChanges) {
   const steps = new Map<string, { keyId: string; from: string; to: string }>();
-  for (const t of changes.transitions) steps.set(t.keyId, { keyId: t.keyId, from: steps.get(t.keyId)?.from ?? t.from, to: t.to });
+  for (const t of changes.transitions)
+    steps.set(t.keyId, { keyId: t.keyId, from: steps.get(t.keyId)?.from ?? t.from, to: t.to });
   return {
     created: changes.created.map((c) => c.key),
-    steps: [...steps.values()].filter((s) => s.from !== s.to).sort((a, b) => Number(a.keyId.slice(1)) - Number(b.keyId.slice(1))),
+    steps: [...steps.values()]
+      .filter((s) => s.from !== s.to)
+      .sort((a, b) => Number(a.keyId.slice(1)) - Number(b.keyId.slice(1))),
     renamed: changes.renamed,
     holders: changes.holders,
     usersAffected: changes.usersAffected,
@@ -96,7 +122,11 @@ function outcome(run: () => unknown): string {
   }
 }
 
-async function runBoth(ops: readonly KmsOperation[], selections: ReadonlyArray<readonly [number, number[]]>, syncEvery: number) {
+async function runBoth(
+  ops: readonly KmsOperation[],
+  selections: ReadonlyArray<readonly [number, number[]]>,
+  syncEvery: number,
+) {
   const world: World = await newWorld(START, 'kms-impl');
   let model: KmsState = EMPTY_KMS;
   for (const [step, op] of ops.entries()) {
@@ -124,9 +154,14 @@ async function runBoth(ops: readonly KmsOperation[], selections: ReadonlyArray<r
       const projection = projectUser(swept, userId);
       const seen = userView(user);
       expect(seen, `${label}: ${userId}'s replica`).toEqual(
-        projection === null ? { groups: [], users: [], keys: [] } : { groups: projection.groups, users: projection.users, keys: projection.keys },
+        projection === null
+          ? { groups: [], users: [], keys: [] }
+          : { groups: projection.groups, users: projection.users, keys: projection.keys },
       );
-      const held = user.device.listKeyIds().filter(isKmsDeviceKey).map((n) => `K${n}`);
+      const held = user.device
+        .listKeyIds()
+        .filter(isKmsDeviceKey)
+        .map((n) => `K${n}`);
       expect(held, `${label}: keys in ${userId}'s HSM`).toEqual((projection?.keys ?? []).map((k) => k.id));
       for (const [sender, recipients] of selections) {
         if (USER_IDS[sender] !== userId || projection === null) continue;
@@ -138,7 +173,10 @@ async function runBoth(ops: readonly KmsOperation[], selections: ReadonlyArray<r
         );
       }
     }
-    const adminHeld = world.adminDevice.listKeyIds().filter(isKmsDeviceKey).map((n) => `K${n}`);
+    const adminHeld = world.adminDevice
+      .listKeyIds()
+      .filter(isKmsDeviceKey)
+      .map((n) => `K${n}`);
     const live = Object.values(swept.keys)
       .filter((k) => k.lifecycle.value !== 'destroyed' && k.lifecycle.value !== 'destroyedCompromised')
       .map((k) => k.id)
@@ -150,16 +188,25 @@ async function runBoth(ops: readonly KmsOperation[], selections: ReadonlyArray<r
 
 const bootstrap = (now: number): KmsOperation[] => [
   ...USER_IDS.slice(0, 4).map((userId): KmsOperation => ({ type: 'addUser', userId, name: userId.toLowerCase(), now })),
-  { type: 'addGroup', groupId: 'G1', name: 'all', policy: { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 86_400_000 }, now },
+  {
+    type: 'addGroup',
+    groupId: 'G1',
+    name: 'all',
+    policy: { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 86_400_000 },
+    now,
+  },
   ...USER_IDS.slice(0, 3).map((userId): KmsOperation => ({ type: 'addMember', groupId: 'G1', userId, now })),
   { type: 'addKey', groupId: 'G1', name: 'first', now },
   { type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now } },
 ];
 
-const selectionArb = fc.array(fc.tuple(fc.nat(USER_IDS.length - 1), fc.uniqueArray(fc.nat(USER_IDS.length - 1), { maxLength: 3 })), {
-  minLength: 1,
-  maxLength: 4,
-});
+const selectionArb = fc.array(
+  fc.tuple(fc.nat(USER_IDS.length - 1), fc.uniqueArray(fc.nat(USER_IDS.length - 1), { maxLength: 3 })),
+  {
+    minLength: 1,
+    maxLength: 4,
+  },
+);
 
 describe('model against implementation', () => {
   test('agree after every step of random operation sequences (30+ operations each)', async () => {

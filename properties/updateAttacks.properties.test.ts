@@ -23,7 +23,11 @@ const policy: GroupPolicy = { maxKeys: 4, algorithm: 'AES-256-GCM', defaultCrypt
 /** Alice, bob, carol in G1 with an active key, synced; then a change is published but not applied. */
 async function scenario(seed = 'attacks'): Promise<{ w: World; pending: { name: string; bytes: Uint8Array } }> {
   const w = await newWorld(Date.UTC(2026, 0, 1), seed);
-  for (const [id, name] of [['U1', 'alice'], ['U2', 'bob'], ['U3', 'carol']] as const) {
+  for (const [id, name] of [
+    ['U1', 'alice'],
+    ['U2', 'bob'],
+    ['U3', 'carol'],
+  ] as const) {
     w.admin.addUser(id, name);
     await w.addDevice(id);
   }
@@ -74,40 +78,47 @@ describe('update files under attack', () => {
     expect(state(bob)).toBe(before);
   });
 
-  test('random tampering through a real sync changes nothing; unsealed junk never blocks, and the authentic file still applies', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 3 }), async (flips) => {
-        const { w, pending } = await scenario();
-        const bob = w.users.get('U2') as User;
-        const before = state(bob);
-        const bad = pending.bytes.slice();
-        for (const [at, mask] of flips) bad[at % bad.length] = (bad[at % bad.length] as number) ^ mask;
-        for (let attempt = 1; attempt <= 5; attempt++) {
-          // Five different bad files in a row (each also flips a byte of its own).
-          const variant = bad.slice();
-          variant[attempt] = (variant[attempt] as number) ^ 0x80;
-          await w.transport.write(updateStream('U2'), pending.name, variant);
-          const report = await bob.sync(w.transport);
-          expect(report.applied).toEqual([]);
-          expect(report.refused).toHaveLength(1);
-          expect(state(bob)).toBe(before);
-          // Junk anyone can drop into the share does not count towards the block.
-          expect(bob.blocked).toBe(false);
-          if (attempt === 1) {
-            // The same bad file seen again is not judged or counted again.
-            expect((await bob.sync(w.transport)).refused).toEqual([]);
+  test(
+    'random tampering through a real sync changes nothing; unsealed junk never blocks, and the authentic file ' +
+      'still applies',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 3 }),
+          async (flips) => {
+            const { w, pending } = await scenario();
+            const bob = w.users.get('U2') as User;
+            const before = state(bob);
+            const bad = pending.bytes.slice();
+            for (const [at, mask] of flips) bad[at % bad.length] = (bad[at % bad.length] as number) ^ mask;
+            for (let attempt = 1; attempt <= 5; attempt++) {
+              // Five different bad files in a row (each also flips a byte of its own).
+              const variant = bad.slice();
+              variant[attempt] = (variant[attempt] as number) ^ 0x80;
+              await w.transport.write(updateStream('U2'), pending.name, variant);
+              const report = await bob.sync(w.transport);
+              expect(report.applied).toEqual([]);
+              expect(report.refused).toHaveLength(1);
+              expect(state(bob)).toBe(before);
+              // Junk anyone can drop into the share does not count towards the block.
+              expect(bob.blocked).toBe(false);
+              if (attempt === 1) {
+                // The same bad file seen again is not judged or counted again.
+                expect((await bob.sync(w.transport)).refused).toEqual([]);
+                expect(bob.blocked).toBe(false);
+              }
+            }
+            // Five bad files later, the untouched authentic file still applies.
+            await w.transport.write(updateStream('U2'), pending.name, pending.bytes);
+            expect((await bob.sync(w.transport)).applied).toHaveLength(1);
             expect(bob.blocked).toBe(false);
-          }
-        }
-        // Five bad files later, the untouched authentic file still applies.
-        await w.transport.write(updateStream('U2'), pending.name, pending.bytes);
-        expect((await bob.sync(w.transport)).applied).toHaveLength(1);
-        expect(bob.blocked).toBe(false);
-        expect(bob.users().find((u) => u.id === 'U1')?.name).toBe('alice; DROP TABLE users;--');
-      }),
-      propertyParams(5),
-    );
-  });
+            expect(bob.users().find((u) => u.id === 'U1')?.name).toBe('alice; DROP TABLE users;--');
+          },
+        ),
+        propertyParams(5),
+      );
+    },
+  );
 
   test('replayed, reordered, misaddressed and user-forged files are refused', async () => {
     const { w, pending } = await scenario();
@@ -146,7 +157,13 @@ describe('update files under attack', () => {
     // A file forged by alice's device: it can seal under neither channel key (admin→user opens only,
     // user→admin seals acknowledgements only), so under a data key it made itself.
     const body = encodeRecords([{ type: 'userUpsert', id: 'U2', name: 'pwned' }]);
-    const header = { kind: 'resync' as const, userId: 'U2', serial: bob.device.serial, sequence: 999, previousHash: NO_PREVIOUS_FILE };
+    const header = {
+      kind: 'resync' as const,
+      userId: 'U2',
+      serial: bob.device.serial,
+      sequence: 999,
+      previousHash: NO_PREVIOUS_FILE,
+    };
     expect(() => alice.device.seal(alice.keyIds.adminToUserKeyId, body, new Uint8Array(1))).toThrow(/purpose/i);
     expect(() => alice.device.seal(alice.keyIds.userToAdminKeyId, body, new Uint8Array(1))).toThrow(/purpose/i);
     const ownKey = 500_000_000;
@@ -188,7 +205,10 @@ describe('power loss while applying an update', () => {
     for (const cut of cuts.slice(0, limit)) {
       const { w } = await scenario('power');
       const bob = w.users.get('U2') as User;
-      const target = w.hardware.get('U2') as { flash: import('../device/flash.ts').Flash; sd: import('../device/sdcard.ts').SdCard };
+      const target = w.hardware.get('U2') as {
+        flash: import('../device/flash.ts').Flash;
+        sd: import('../device/sdcard.ts').SdCard;
+      };
       if (cut.where === 'flash') target.flash.cutPowerAfter(cut.n);
       else target.sd.cutPowerAfter(cut.n);
       await expect(bob.sync(w.transport), `cut at ${cut.where} #${cut.n}`).rejects.toThrow();
@@ -201,9 +221,14 @@ describe('power loss while applying an update', () => {
       expect(state(reopened), `after resuming from ${cut.where} #${cut.n}`).toBe(afterState);
       // The HSM recorded the update (shown the file again if the cut fell before it could) and
       // acknowledged it: the administrator sees bob up to date.
-      expect(bob.device.counterRead(UPDATE_SEQUENCE_COUNTER), `counter after ${cut.where} #${cut.n}`).toBe(reopened.appliedSequence);
+      expect(bob.device.counterRead(UPDATE_SEQUENCE_COUNTER), `counter after ${cut.where} #${cut.n}`).toBe(
+        reopened.appliedSequence,
+      );
       await w.publisher.collectAcknowledgements();
-      expect(w.publisher.publicationStates().find((p) => p.userId === 'U2')?.state, `ack after ${cut.where} #${cut.n}`).toBe('acknowledged');
+      expect(
+        w.publisher.publicationStates().find((p) => p.userId === 'U2')?.state,
+        `ack after ${cut.where} #${cut.n}`,
+      ).toBe('acknowledged');
     }
     expect(cuts.length).toBeGreaterThan(10);
   });

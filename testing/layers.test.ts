@@ -29,7 +29,8 @@ function importsOf(file: string): { spec: string; target: string | null }[] {
 const LAYERS = ['testing', 'model', 'device', 'impl', 'properties', 'bench'] as const;
 const IMPL_ROOMS = ['db', 'protocol', 'kms', 'host', 'cli'] as const;
 const rank = (path: string): number => LAYERS.indexOf(path.split('/')[0] as (typeof LAYERS)[number]);
-const room = (path: string): number => (path.startsWith('impl/') ? IMPL_ROOMS.indexOf(path.split('/')[1] as (typeof IMPL_ROOMS)[number]) : -1);
+const room = (path: string): number =>
+  path.startsWith('impl/') ? IMPL_ROOMS.indexOf(path.split('/')[1] as (typeof IMPL_ROOMS)[number]) : -1;
 const isTest = (path: string): boolean => /\.(test|testkit)\.ts$/.test(path);
 
 describe('layers (DESIGN.md: arrows point down only)', () => {
@@ -47,7 +48,13 @@ describe('layers (DESIGN.md: arrows point down only)', () => {
   });
 
   test('model/ imports only xstate and itself', () => {
-    const outside = arrows.filter((a) => a.from.startsWith('model/') && !isTest(a.from) && a.target === null && !['xstate', 'xstate/graph'].includes(a.spec));
+    const outside = arrows.filter(
+      (a) =>
+        a.from.startsWith('model/') &&
+        !isTest(a.from) &&
+        a.target === null &&
+        !['xstate', 'xstate/graph'].includes(a.spec),
+    );
     expect(outside.map((a) => `${a.from} → ${a.spec}`)).toEqual([]);
   });
 
@@ -72,7 +79,11 @@ describe('layers (DESIGN.md: arrows point down only)', () => {
 
   test('production code imports no test kit, test file or testing/ helper', () => {
     const bad = arrows.filter(
-      (a) => !isTest(a.from) && !a.from.startsWith('properties/') && a.target !== null && (isTest(a.target) || a.target.startsWith('testing/')),
+      (a) =>
+        !isTest(a.from) &&
+        !a.from.startsWith('properties/') &&
+        a.target !== null &&
+        (isTest(a.target) || a.target.startsWith('testing/')),
     );
     expect(bad.map((a) => `${a.from} → ${a.spec}`)).toEqual([]);
   });

@@ -24,6 +24,7 @@ export interface AdminContext {
 }
 
 /** The work of a prepared command; may return an exit code (default 0). */
+// biome-ignore lint/suspicious/noConfusingVoidType: a command that ends normally returns nothing (exit 0)
 export type AdminWork = (ctx: AdminContext) => Promise<number | void>;
 
 /** One `sekey admin` subcommand. */
@@ -42,5 +43,8 @@ export interface AdminCommand {
   /** Whether it takes `--json`. */
   readonly lists?: boolean;
   /** Reads the command line (`json` already taken) and returns the work. */
-  readonly prepare: (args: Args, options: { readonly json: boolean; readonly cwd: string; readonly env: CliIo['env'] }) => AdminWork;
+  readonly prepare: (
+    args: Args,
+    options: { readonly json: boolean; readonly cwd: string; readonly env: CliIo['env'] },
+  ) => AdminWork;
 }

@@ -13,7 +13,11 @@ import { bytes, json, table, when } from './format.ts';
 /** One line saying what a publish wrote. */
 export function describePublish(report: PublishReport): string {
   if (report.published.length === 0) return "published: nothing (no provisioned user's view changed)";
-  const files = report.published.map((p) => `${p.userId} #${p.sequence}${p.kind === 'resync' ? ' resync' : ''}${p.heartbeatOnly ? ' heartbeat' : ''} (${bytes(p.bytes)})`);
+  const files = report.published.map(
+    (p) =>
+      `${p.userId} #${p.sequence}${p.kind === 'resync' ? ' resync' : ''}${p.heartbeatOnly ? ' heartbeat' : ''} ` +
+      `(${bytes(p.bytes)})`,
+  );
   return `published: ${files.join(', ')}`;
 }
 
@@ -22,18 +26,22 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
   {
     name: 'publish',
     args: '',
-    summary: 'write an update file to the share for every user whose view changed, a heartbeat to every user whose latest file is old',
+    summary:
+      'write an update file to the share for every user whose view changed, a heartbeat to every user whose latest ' +
+      'file is old',
     help: [
       'Every file carries a heartbeat (when it was issued); users refuse to encrypt once the latest one they',
-      'applied is older than the installation\'s freshness window. Run this from cron at least once per',
+      "applied is older than the installation's freshness window. Run this from cron at least once per",
       'heartbeat interval (e.g. hourly), so that users who sync keep encrypting: `sekey admin publish --pin …`.',
     ].join('\n'),
     mutates: false,
     lists: true,
-    prepare: (_args, { json: asJson }) => async ({ session, io }) => {
-      const report = await session.publisher.publish();
-      io.out(asJson ? json(report) : describePublish(report));
-    },
+    prepare:
+      (_args, { json: asJson }) =>
+      async ({ session, io }) => {
+        const report = await session.publisher.publish();
+        io.out(asJson ? json(report) : describePublish(report));
+      },
   },
   {
     name: 'collect-acks',
@@ -41,11 +49,18 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     summary: "read the users' acknowledgements from the share (each checked by the admin HSM)",
     mutates: false,
     lists: true,
-    prepare: (_args, { json: asJson }) => async ({ session, io }) => {
-      const accepted = await session.publisher.collectAcknowledgements();
-      if (asJson) io.out(json(accepted));
-      else io.out(accepted.length === 0 ? 'no new acknowledgement' : `acknowledged: ${accepted.map((a) => `${a.userId} #${a.sequence}`).join(', ')}`);
-    },
+    prepare:
+      (_args, { json: asJson }) =>
+      async ({ session, io }) => {
+        const accepted = await session.publisher.collectAcknowledgements();
+        if (asJson) io.out(json(accepted));
+        else
+          io.out(
+            accepted.length === 0
+              ? 'no new acknowledgement'
+              : `acknowledged: ${accepted.map((a) => `${a.userId} #${a.sequence}`).join(', ')}`,
+          );
+      },
   },
   {
     name: 'status',
@@ -53,17 +68,19 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     summary: "each provisioned user's publication state (counting acknowledgements waiting on the share)",
     mutates: false,
     lists: true,
-    prepare: (_args, { json: asJson }) => async ({ session, io }) => {
-      const states = session.publisher.publicationStates(await session.publisher.waitingAcknowledgements());
-      if (asJson) {
-        io.out(json(states));
-        return;
-      }
-      table(
-        ['USER', 'STATE', 'PUBLISHED', 'ACKNOWLEDGED'],
-        states.map((s) => [s.userId, s.state, `#${s.published}`, `#${s.acknowledged}`]),
-      ).forEach((l) => io.out(l));
-    },
+    prepare:
+      (_args, { json: asJson }) =>
+      async ({ session, io }) => {
+        const states = session.publisher.publicationStates(await session.publisher.waitingAcknowledgements());
+        if (asJson) {
+          io.out(json(states));
+          return;
+        }
+        table(
+          ['USER', 'STATE', 'PUBLISHED', 'ACKNOWLEDGED'],
+          states.map((s) => [s.userId, s.state, `#${s.published}`, `#${s.acknowledged}`]),
+        ).forEach((l) => io.out(l));
+      },
   },
   {
     name: 'stale',
@@ -71,15 +88,20 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     summary: 'users who left an update unacknowledged too long (counting acknowledgements waiting on the share)',
     mutates: false,
     lists: true,
-    prepare: (_args, { json: asJson }) => async ({ session, io, installation }) => {
-      const stale = session.publisher.staleUsers(await session.publisher.waitingAcknowledgements());
-      if (asJson) io.out(json(stale));
-      else if (stale.length === 0) io.out('no stale user');
-      else {
-        const days = installation.config().staleAfterMs / 86_400_000;
-        io.out(`stale (no acknowledgement for ${days} days): ${stale.join(', ')} — their updates may be withheld; \`sekey admin resync U\``);
-      }
-    },
+    prepare:
+      (_args, { json: asJson }) =>
+      async ({ session, io, installation }) => {
+        const stale = session.publisher.staleUsers(await session.publisher.waitingAcknowledgements());
+        if (asJson) io.out(json(stale));
+        else if (stale.length === 0) io.out('no stale user');
+        else {
+          const days = installation.config().staleAfterMs / 86_400_000;
+          io.out(
+            `stale (no acknowledgement for ${days} days): ${stale.join(', ')} — their updates may be withheld; ` +
+              `\`sekey admin resync U\``,
+          );
+        }
+      },
   },
   {
     name: 'resync',

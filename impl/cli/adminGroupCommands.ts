@@ -26,7 +26,8 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
       const cryptoperiod = args.option('--cryptoperiod');
       const shareHistory = args.flag('--share-history');
       const [id, name] = [args.positional('group ID'), args.positional('name')];
-      if (maxKeys === undefined || cryptoperiod === undefined) throw new UsageError('a group needs its policy: --max-keys N --cryptoperiod DURATION');
+      if (maxKeys === undefined || cryptoperiod === undefined)
+        throw new UsageError('a group needs its policy: --max-keys N --cryptoperiod DURATION');
       const policy = {
         maxKeys: positiveInteger(maxKeys, '--max-keys'),
         algorithm: ALGORITHMS[0],
@@ -34,7 +35,10 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
       };
       return async ({ session, io, report }) => {
         report(session.admin.addGroup(id, name, policy, { shareHistory }));
-        io.out(`added group ${id} '${name}': at most ${policy.maxKeys} keys, cryptoperiod ${formatDuration(policy.defaultCryptoperiodMs)}${shareHistory ? ', shares history' : ''}`);
+        io.out(
+          `added group ${id} '${name}': at most ${policy.maxKeys} keys, cryptoperiod ` +
+            `${formatDuration(policy.defaultCryptoperiodMs)}${shareHistory ? ', shares history' : ''}`,
+        );
       };
     },
   },
@@ -109,7 +113,11 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
         }
         fields([
           ['group', `${g.id} '${g.name}'`],
-          ['policy', `at most ${g.policy.maxKeys} keys, ${g.policy.algorithm}, cryptoperiod ${formatDuration(g.policy.defaultCryptoperiodMs)}`],
+          [
+            'policy',
+            `at most ${g.policy.maxKeys} keys, ${g.policy.algorithm}, cryptoperiod ` +
+              `${formatDuration(g.policy.defaultCryptoperiodMs)}`,
+          ],
           ['history', g.shareHistory ? 'shared with new members' : 'not shared'],
           ['members', ids(g.members)],
           ['keys', keys.length === 0 ? '-' : keys.map((k) => `${k.id} (${k.state})`).join(', ')],
@@ -123,17 +131,26 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     summary: 'list groups',
     mutates: false,
     lists: true,
-    prepare: (_args, { json: asJson }) => async ({ session, io }) => {
-      const groups = session.admin.listGroups();
-      if (asJson) {
-        io.out(json(groups));
-        return;
-      }
-      table(
-        ['ID', 'NAME', 'MEMBERS', 'MAX-KEYS', 'CRYPTOPERIOD', 'HISTORY'],
-        groups.map((g) => [g.id, g.name, ids(g.members), String(g.policy.maxKeys), formatDuration(g.policy.defaultCryptoperiodMs), g.shareHistory ? 'shared' : '-']),
-      ).forEach((l) => io.out(l));
-    },
+    prepare:
+      (_args, { json: asJson }) =>
+      async ({ session, io }) => {
+        const groups = session.admin.listGroups();
+        if (asJson) {
+          io.out(json(groups));
+          return;
+        }
+        table(
+          ['ID', 'NAME', 'MEMBERS', 'MAX-KEYS', 'CRYPTOPERIOD', 'HISTORY'],
+          groups.map((g) => [
+            g.id,
+            g.name,
+            ids(g.members),
+            String(g.policy.maxKeys),
+            formatDuration(g.policy.defaultCryptoperiodMs),
+            g.shareHistory ? 'shared' : '-',
+          ]),
+        ).forEach((l) => io.out(l));
+      },
   },
   {
     name: 'add-member',

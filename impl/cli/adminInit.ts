@@ -20,15 +20,16 @@ import { freshnessOf } from '../host/installationConfig.ts';
 
 /** The synopsis of `admin init`. */
 export const ADMIN_INIT_ARGS =
-  '--admin-pin PIN --user-pin PIN [--factory DIR] [--share DIR] [--clock system|manual] [--stale-after DURATION] [--heartbeat DURATION] [--freshness DURATION]';
+  '--admin-pin PIN --user-pin PIN [--factory DIR] [--share DIR] [--clock system|manual] [--stale-after DURATION] ' +
+  '[--heartbeat DURATION] [--freshness DURATION]';
 
 /** The help of `admin init`. */
 export const ADMIN_INIT_HELP = [
   'Factory-initialises the admin HSM (admin/flash.img, admin/sd.img) and creates the administrator.',
-  'The factory certifies the admin HSM\'s identity; it lives outside the installation (a real admin host never',
-  'holds a manufacturer\'s key), and the installation keeps only the manufacturer\'s public key.',
-  '  --admin-pin PIN         the admin HSM\'s admin-level PIN (4 to 64 bytes); later: --pin or $SEKEY_ADMIN_PIN',
-  '  --user-pin PIN          the admin HSM\'s user-level PIN (factory init sets both levels)',
+  "The factory certifies the admin HSM's identity; it lives outside the installation (a real admin host never",
+  "holds a manufacturer's key), and the installation keeps only the manufacturer's public key.",
+  "  --admin-pin PIN         the admin HSM's admin-level PIN (4 to 64 bytes); later: --pin or $SEKEY_ADMIN_PIN",
+  "  --user-pin PIN          the admin HSM's user-level PIN (factory init sets both levels)",
   '  --factory DIR           the factory folder (default $SEKEY_FACTORY): `sekey factory init --dir DIR`',
   '  --share DIR             where update files travel (a network share, a synced folder); default HOME/share',
   '  --clock system|manual   system: the host clock (default); manual: time moves only with --at',
@@ -55,15 +56,20 @@ export async function runAdminInit(args: Args, io: CliIo): Promise<number> {
   const freshness = args.option('--freshness');
   args.done();
   if (global.pin !== undefined) throw new UsageError('init sets the PINs: use --admin-pin and --user-pin, not --pin');
-  if (adminPin === undefined || userPin === undefined) throw new UsageError('init sets the admin HSM\'s PINs: give both --admin-pin PIN and --user-pin PIN');
-  if (clock !== undefined && clock !== 'system' && clock !== 'manual') throw new UsageError(`--clock must be system or manual, got '${clock}'`);
+  if (adminPin === undefined || userPin === undefined)
+    throw new UsageError("init sets the admin HSM's PINs: give both --admin-pin PIN and --user-pin PIN");
+  if (clock !== undefined && clock !== 'system' && clock !== 'manual')
+    throw new UsageError(`--clock must be system or manual, got '${clock}'`);
   const timings = {
     ...(heartbeat === undefined ? {} : { heartbeatIntervalMs: durationValue(heartbeat, '--heartbeat') }),
     ...(freshness === undefined ? {} : { freshnessWindowMs: durationValue(freshness, '--freshness') }),
   };
   const { heartbeatIntervalMs, freshnessWindowMs } = freshnessOf(timings);
   if (freshnessWindowMs <= heartbeatIntervalMs) {
-    throw new UsageError(`--freshness (${formatDuration(freshnessWindowMs)}) must be longer than the heartbeat interval (${formatDuration(heartbeatIntervalMs)})`);
+    throw new UsageError(
+      `--freshness (${formatDuration(freshnessWindowMs)}) must be longer than the heartbeat interval ` +
+        `(${formatDuration(heartbeatIntervalMs)})`,
+    );
   }
   const factory = requireFactory(factoryOption, io.env, io.cwd, 'init');
   const manufacturer = openFactory(factory, global.home);
@@ -87,11 +93,20 @@ export async function runAdminInit(args: Args, io: CliIo): Promise<number> {
   const config = installation.config();
   io.out(`initialised an SEkey installation in ${installation.home}`);
   io.out(`  admin HSM ${config.adminSerial}`);
-  io.out(`  factory   ${factory} (outside the installation; it keeps only the public key ${Buffer.from(manufacturer.publicKey).toString('hex').slice(0, 16)}…)`);
+  io.out(
+    `  factory   ${factory} (outside the installation; it keeps only the public key ` +
+      `${Buffer.from(manufacturer.publicKey).toString('hex').slice(0, 16)}…)`,
+  );
   io.out(`  share     ${installation.sharePath(config)}`);
-  io.out(`  clock     ${config.clock}${config.clock === 'manual' ? ' (moves only with --at)' : ''}, now ${formatTime(config.lastTime)}`);
+  io.out(
+    `  clock     ${config.clock}${config.clock === 'manual' ? ' (moves only with --at)' : ''}, now ` +
+      `${formatTime(config.lastTime)}`,
+  );
   io.out(`  stale after ${formatDuration(config.staleAfterMs)} without acknowledgement`);
   const f = freshnessOf(config);
-  io.out(`  heartbeat every ${formatDuration(f.heartbeatIntervalMs)} (run \`sekey admin publish\` from cron); users encrypt for ${formatDuration(f.freshnessWindowMs)} after the latest`);
+  io.out(
+    `  heartbeat every ${formatDuration(f.heartbeatIntervalMs)} (run \`sekey admin publish\` from cron); users ` +
+      `encrypt for ${formatDuration(f.freshnessWindowMs)} after the latest`,
+  );
   return 0;
 }

@@ -54,15 +54,19 @@ export const ADMIN_KEY_COMMANDS: readonly AdminCommand[] = [
     prepare: (args) => {
       const cryptoperiod = args.option('--cryptoperiod');
       const [group, name] = [args.positional('group ID'), args.positional('name')];
-      const options = cryptoperiod === undefined ? {} : { cryptoperiodMs: durationValue(cryptoperiod, '--cryptoperiod') };
-      return async ({ session, report }) => report(session.admin.apply({ type: 'addKey', groupId: group, name, ...options, now: session.clock.now() }));
+      const options =
+        cryptoperiod === undefined ? {} : { cryptoperiodMs: durationValue(cryptoperiod, '--cryptoperiod') };
+      return async ({ session, report }) =>
+        report(session.admin.apply({ type: 'addKey', groupId: group, name, ...options, now: session.clock.now() }));
     },
   },
   keyEvent('activate-key', 'activate a pre-active key (its cryptoperiod starts)', (a, k) => a.activateKey(k)),
   keyEvent('suspend-key', 'suspend an active key', (a, k) => a.suspendKey(k)),
   keyEvent('resume-key', 'resume a suspended key (before the end of its cryptoperiod)', (a, k) => a.resumeKey(k)),
   keyEvent('deactivate-key', 'deactivate a key (it still decrypts, never encrypts)', (a, k) => a.deactivateKey(k)),
-  keyEvent('compromise-key', 'mark a key compromised (an active one is replaced at once)', (a, k) => a.compromiseKey(k)),
+  keyEvent('compromise-key', 'mark a key compromised (an active one is replaced at once)', (a, k) =>
+    a.compromiseKey(k),
+  ),
   keyEvent('destroy-key', 'destroy a key: erased from every HSM, metadata kept', (a, k) => a.destroyKey(k)),
   {
     name: 'rename-key',
@@ -114,10 +118,13 @@ export const ADMIN_KEY_COMMANDS: readonly AdminCommand[] = [
     args: '',
     summary: 'expire every key whose cryptoperiod has ended (also done before every operation)',
     mutates: true,
-    prepare: () => async ({ session, io, expiredBeforeRun, report }) => {
-      const changes = session.admin.sweep();
-      report(changes);
-      if (expiredBeforeRun.length === 0 && changes.transitions.length === 0) io.out('no key has reached the end of its cryptoperiod');
-    },
+    prepare:
+      () =>
+      async ({ session, io, expiredBeforeRun, report }) => {
+        const changes = session.admin.sweep();
+        report(changes);
+        if (expiredBeforeRun.length === 0 && changes.transitions.length === 0)
+          io.out('no key has reached the end of its cryptoperiod');
+      },
   },
 ];

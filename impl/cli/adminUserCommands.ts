@@ -73,12 +73,16 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       return async ({ session, io }) => {
         const info = session.admin.userInfo(id);
         const serial = deviceSerialOf(session.admin, id);
-        const publication = serial === null ? null : (session.publisher.publicationStates().find((p) => p.userId === id) ?? null);
+        const publication =
+          serial === null ? null : (session.publisher.publicationStates().find((p) => p.userId === id) ?? null);
         if (asJson) {
           io.out(json({ ...info, serial, publication }));
           return;
         }
-        const pub = publication === null ? '-' : `${publication.state} (published #${publication.published}, acknowledged #${publication.acknowledged})`;
+        const pub =
+          publication === null
+            ? '-'
+            : `${publication.state} (published #${publication.published}, acknowledged #${publication.acknowledged})`;
         fields([
           ['user', `${info.id} '${info.name}'`],
           ['groups', ids(info.groups)],
@@ -94,17 +98,19 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
     summary: 'list users',
     mutates: false,
     lists: true,
-    prepare: (_args, { json: asJson }) => async ({ session, io }) => {
-      const users = session.admin.listUsers().map((u) => ({ ...u, serial: deviceSerialOf(session.admin, u.id) }));
-      if (asJson) {
-        io.out(json(users));
-        return;
-      }
-      table(
-        ['ID', 'NAME', 'GROUPS', 'HSM'],
-        users.map((u) => [u.id, u.name, ids(u.groups), u.serial ?? '-']),
-      ).forEach((l) => io.out(l));
-    },
+    prepare:
+      (_args, { json: asJson }) =>
+      async ({ session, io }) => {
+        const users = session.admin.listUsers().map((u) => ({ ...u, serial: deviceSerialOf(session.admin, u.id) }));
+        if (asJson) {
+          io.out(json(users));
+          return;
+        }
+        table(
+          ['ID', 'NAME', 'GROUPS', 'HSM'],
+          users.map((u) => [u.id, u.name, ids(u.groups), u.serial ?? '-']),
+        ).forEach((l) => io.out(l));
+      },
   },
   {
     name: 'provision',
@@ -126,7 +132,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       const factory = requireFactory(args.option('--factory'), env, cwd, 'provision');
       const id = args.positional('user ID');
       if (userPin === undefined || deviceAdminPin === undefined) {
-        throw new UsageError('provision sets the new HSM\'s PINs: give both --user-pin PIN and --device-admin-pin PIN');
+        throw new UsageError("provision sets the new HSM's PINs: give both --user-pin PIN and --device-admin-pin PIN");
       }
       return async ({ session, io, installation }) => {
         const manufacturer = openFactory(factory, installation.home);

@@ -9,7 +9,8 @@ import { UsageError } from './args.ts';
 /** A duration (`30d`, `12h`, `15m`, `90s`, or milliseconds) in milliseconds. */
 export function durationValue(text: string, what: string): number {
   const ms = parseDuration(text);
-  if (ms === null) throw new UsageError(`${what} must be a duration like 30d, 12h, 15m, 90s or milliseconds, got '${text}'`);
+  if (ms === null)
+    throw new UsageError(`${what} must be a duration like 30d, 12h, 15m, 90s or milliseconds, got '${text}'`);
   return ms;
 }
 
@@ -23,7 +24,11 @@ export function positiveInteger(text: string, what: string): number {
 /** `--at`: ISO 8601, milliseconds since the epoch, or `+DURATION`. */
 export function timeValue(text: string): TimeSpec {
   const spec = parseTimeSpec(text);
-  if (spec === null) throw new UsageError(`--at must be an ISO 8601 time (2026-01-05T09:00Z), milliseconds since the epoch, or +DURATION (+7d), got '${text}'`);
+  if (spec === null)
+    throw new UsageError(
+      `--at must be an ISO 8601 time (2026-01-05T09:00Z), milliseconds since the epoch, or +DURATION (+7d), got ` +
+        `'${text}'`,
+    );
   return spec;
 }
 

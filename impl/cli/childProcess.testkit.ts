@@ -17,7 +17,8 @@ function* sources(dir: string): Generator<string> {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) yield* sources(path);
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') && !entry.name.endsWith('.d.ts')) yield path;
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') && !entry.name.endsWith('.d.ts'))
+      yield path;
   }
 }
 
@@ -33,7 +34,10 @@ export function transpileForChild(outDir: string): string {
     for (const file of sources(join(ROOT, top))) {
       const out = join(outDir, relative(ROOT, file)).replace(/\.ts$/, '.js');
       mkdirSync(dirname(out), { recursive: true });
-      writeFileSync(out, ts.transpileModule(readFileSync(file, 'utf8'), { compilerOptions, fileName: file }).outputText);
+      writeFileSync(
+        out,
+        ts.transpileModule(readFileSync(file, 'utf8'), { compilerOptions, fileName: file }).outputText,
+      );
     }
   }
   writeFileSync(join(outDir, 'package.json'), JSON.stringify({ type: 'module' }));
@@ -50,7 +54,12 @@ export interface ChildRun {
 }
 
 /** Runs `outDir/<script>` (a path under the tree, `.js`) with `args` and `env` (added to a bare PATH). */
-export function runChild(outDir: string, script: string, args: readonly string[], env: Record<string, string>): ChildRun {
+export function runChild(
+  outDir: string,
+  script: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): ChildRun {
   const result = spawnSync(process.execPath, [join(outDir, script), ...args], {
     env: { PATH: process.env['PATH'] ?? '', ...env },
     encoding: 'utf8',

@@ -78,9 +78,19 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
   let figures: DeviceReport[] = [];
   const onDeviceReport = (r: DeviceReport): void => {
     figures.push(r);
-    const t = totals.get(r.device) ?? { serial: r.serial, sessions: 0, cycles: 0, busyMs: 0, lifetimeFlashErases: 0, sdBytesWritten: 0, flashImageBytes: 0, sdImageBytes: 0 };
+    const t = totals.get(r.device) ?? {
+      serial: r.serial,
+      sessions: 0,
+      cycles: 0,
+      busyMs: 0,
+      lifetimeFlashErases: 0,
+      sdBytesWritten: 0,
+      flashImageBytes: 0,
+      sdImageBytes: 0,
+    };
     // A re-provisioned device has a new serial: its figures start again.
-    if (t.serial !== r.serial) Object.assign(t, { serial: r.serial, sessions: 0, cycles: 0, busyMs: 0, sdBytesWritten: 0 });
+    if (t.serial !== r.serial)
+      Object.assign(t, { serial: r.serial, sessions: 0, cycles: 0, busyMs: 0, sdBytesWritten: 0 });
     t.sessions += 1;
     t.cycles += r.cycles;
     t.busyMs += r.busyMs;
@@ -97,7 +107,10 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
    * Runs one `sekey` command as a user would type it, printing it and its output. `quiet` prints
    * only the command; `fails` expects a refusal (exit 1); `figures` adds the devices' cost line.
    */
-  const sekey = async (line: string, how: { quiet?: boolean; fails?: boolean; figures?: boolean } = {}): Promise<string[]> => {
+  const sekey = async (
+    line: string,
+    how: { quiet?: boolean; fails?: boolean; figures?: boolean } = {},
+  ): Promise<string[]> => {
     const argv = line.split(' ');
     const output: string[] = [];
     const commandIo: CliIo = { out: (l) => output.push(l), err: (l) => output.push(l), env, cwd: desk, onDeviceReport };
@@ -105,14 +118,20 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
     print(`  $ sekey ${line}`);
     let code: number;
     try {
-      code = argv[0] === 'admin' ? await runAdmin(argv.slice(1), commandIo) : argv[0] === 'factory' ? await runFactory(argv.slice(1), commandIo) : await runUser(argv.slice(1), commandIo);
+      code =
+        argv[0] === 'admin'
+          ? await runAdmin(argv.slice(1), commandIo)
+          : argv[0] === 'factory'
+            ? await runFactory(argv.slice(1), commandIo)
+            : await runUser(argv.slice(1), commandIo);
     } catch (error) {
       code = reportError(`sekey ${argv.slice(0, argv[0] === 'user' ? 3 : 2).join(' ')}`, error, commandIo);
     }
     if (code !== 0 && how.fails !== true) throw new Error(`demo step failed: sekey ${line}\n${output.join('\n')}`);
     if (code === 0 && how.fails === true) throw new Error(`demo step should have been refused: sekey ${line}`);
     for (const l of output) {
-      for (const m of l.matchAll(/U\d+ #\d+(?: resync)? \(([\d,]+) B\)/g)) published.push(Number((m[1] ?? '0').replaceAll(',', '')));
+      for (const m of l.matchAll(/U\d+ #\d+(?: resync)? \(([\d,]+) B\)/g))
+        published.push(Number((m[1] ?? '0').replaceAll(',', '')));
     }
     if (how.quiet !== true) output.forEach((l) => print(`      ${l}`));
     if (how.figures === true) {
@@ -125,9 +144,14 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
 
   try {
     print('SEkey-TS demo: the real system on simulated SEcube HSMs');
-    print(`  installation ${home}${options.keep === undefined ? ' (temporary; `sekey demo --keep DIR` keeps one)' : ''}`);
+    print(
+      `  installation ${home}${options.keep === undefined ? ' (temporary; `sekey demo --keep DIR` keeps one)' : ''}`,
+    );
     print(`  simulated HSM factory ${factory} (outside the installation: it holds the manufacturer's key)`);
-    print(`  the commands below run with SEKEY_HOME and SEKEY_FACTORY set to them, SEKEY_ADMIN_PIN=${PINS.admin}, SEKEY_USER_PIN=${PINS.user}`);
+    print(
+      `  the commands below run with SEKEY_HOME and SEKEY_FACTORY set to them, SEKEY_ADMIN_PIN=${PINS.admin}, ` +
+        `SEKEY_USER_PIN=${PINS.user}`,
+    );
     print(`  the clock is simulated: it starts at ${START} and moves only with --at`);
     print();
 
@@ -147,7 +171,10 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
 
     print('2. Each user gets an HSM, paired with the admin HSM (no key crosses the host), and syncs');
     for (const [id] of PEOPLE) {
-      await sekey(`admin provision ${id} --user-pin ${PINS.user} --device-admin-pin ${PINS.deviceAdmin} --no-publish`, { quiet: id !== 'U1', figures: id === 'U1' });
+      await sekey(`admin provision ${id} --user-pin ${PINS.user} --device-admin-pin ${PINS.deviceAdmin} --no-publish`, {
+        quiet: id !== 'U1',
+        figures: id === 'U1',
+      });
     }
     await sekey('admin publish', { figures: true });
     for (const [id] of PEOPLE) await sekey(`user ${id} sync`, { figures: id === 'U1' });
@@ -220,10 +247,14 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
     });
     const header = ['device', 'sessions', 'HSM cycles', 'busy', 'flash erases', 'SD written', 'flash.img', 'sd.img'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-    for (const r of [header, ...rows]) print(`  ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ')}`);
+    for (const r of [header, ...rows])
+      print(`  ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ')}`);
     const sizes = [...published].sort((a, b) => a - b);
     const total = sizes.reduce((a, b) => a + b, 0);
-    print(`  update files: ${sizes.length} published, ${bytes(sizes[0] ?? 0)} to ${bytes(sizes.at(-1) ?? 0)}, ${bytes(total)} in all`);
+    print(
+      `  update files: ${sizes.length} published, ${bytes(sizes[0] ?? 0)} to ${bytes(sizes.at(-1) ?? 0)}, ` +
+        `${bytes(total)} in all`,
+    );
     print('  flash erases: lifetime sector erases. The key store appends records and zeroises deleted keys');
     print('  in place (NOR flash programs 1 → 0 at any time); only compaction erases, so wear stays low.');
     print('  busy time: each command is one session, and opening the encrypted database (every page');

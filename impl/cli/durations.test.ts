@@ -9,7 +9,8 @@ describe('durations', () => {
     expect(parseDuration('90s')).toBe(90_000);
     expect(parseDuration('250ms')).toBe(250);
     expect(parseDuration('1500')).toBe(1500);
-    for (const bad of ['', '0', '0d', '-1d', '1.5d', '3w', 'd', '99999999999999999d']) expect(parseDuration(bad), bad).toBeNull();
+    for (const bad of ['', '0', '0d', '-1d', '1.5d', '3w', 'd', '99999999999999999d'])
+      expect(parseDuration(bad), bad).toBeNull();
   });
 
   test('formatting picks the largest exact unit', () => {

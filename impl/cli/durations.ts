@@ -27,7 +27,6 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
-
 /**
  * Parses `--at`: `+DURATION` (relative), milliseconds since the epoch, or an ISO 8601 date/time
  * (`2026-01-05`, `2026-01-05T09:00Z`); null if it is none of those.

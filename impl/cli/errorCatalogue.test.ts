@@ -4,14 +4,23 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import type { CliIo } from './cliIo.ts';
-import { ERROR_CODE_PATTERN, ERROR_SOURCES, codedClassEntries, codeListEntries, errorCatalogue, readDocComment, renderErrorCatalogue } from './errorCatalogue.ts';
+import {
+  ERROR_CODE_PATTERN,
+  ERROR_SOURCES,
+  codedClassEntries,
+  codeListEntries,
+  errorCatalogue,
+  readDocComment,
+  renderErrorCatalogue,
+} from './errorCatalogue.ts';
 import { main } from './sekeyCommand.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
 
 /** `read`, with one file's text changed by `edit`. */
-const readEdited = (path: string, edit: (text: string) => string) => (p: string) => (p === path ? edit(read(p)) : read(p));
+const readEdited = (path: string, edit: (text: string) => string) => (p: string) =>
+  p === path ? edit(read(p)) : read(p);
 
 /** Every non-test source file of the layers that may declare error codes. */
 function sourceFiles(): string[] {
@@ -20,7 +29,8 @@ function sourceFiles(): string[] {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, e.name);
       if (e.isDirectory()) walk(path);
-      else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') && !e.name.endsWith('.testkit.ts')) files.push(relative(ROOT, path));
+      else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') && !e.name.endsWith('.testkit.ts'))
+        files.push(relative(ROOT, path));
     }
   };
   for (const layer of ['model', 'device', 'impl']) walk(join(ROOT, layer));
@@ -30,11 +40,16 @@ function sourceFiles(): string[] {
 describe('docs/errors.md', () => {
   test('is current (run `npm run errors` after changing an error code or its doc comment)', () => {
     const committed = readFileSync(join(ROOT, 'docs/errors.md'), 'utf8');
-    expect(committed === renderErrorCatalogue(read), 'docs/errors.md is stale: run `npm run errors` and commit it').toBe(true);
+    expect(
+      committed === renderErrorCatalogue(read),
+      'docs/errors.md is stale: run `npm run errors` and commit it',
+    ).toBe(true);
   });
 
   test('lists every file that declares error codes, and every code is PascalCase', () => {
-    const declaring = sourceFiles().filter((f) => /^export const \w+_ERROR_CODES = \[|^\s+readonly code = '|extends CodedError</m.test(read(f)));
+    const declaring = sourceFiles().filter((f) =>
+      /^export const \w+_ERROR_CODES = \[|^\s+readonly code = '|extends CodedError</m.test(read(f)),
+    );
     const listed = ERROR_SOURCES.map((s) => s.path);
     expect(declaring.sort()).toEqual([...listed].sort());
     const rows = errorCatalogue(read);
@@ -46,7 +61,9 @@ describe('docs/errors.md', () => {
 
   test('one table row per code, with its meaning and what to do', () => {
     const doc = renderErrorCatalogue(read);
-    expect(doc).toContain('| `DeviceError` | `WrongPin` | The PIN compared unequal; one try was spent. | Check the PIN and try again');
+    expect(doc).toContain(
+      '| `DeviceError` | `WrongPin` | The PIN compared unequal; one try was spent. | Check the PIN and try again',
+    );
     expect(doc).toContain('| `PowerLossError` | `PowerLoss` |');
     expect(doc.split('\n').filter((l) => l.startsWith('| `'))).toHaveLength(errorCatalogue(read).length);
   });
@@ -55,41 +72,69 @@ describe('docs/errors.md', () => {
 describe('the generator', () => {
   test('reads doc comments: text, @remedy, links, and pipes escaped in the table', () => {
     expect(readDocComment('/** One line. */')).toEqual({ meaning: 'One line.', remedy: null });
-    expect(readDocComment('/**\n   * Two\n   * lines, {@link X}.\n   * @remedy Do\n   *   this.\n   * @see y\n   */')).toEqual({
+    expect(
+      readDocComment('/**\n   * Two\n   * lines, {@link X}.\n   * @remedy Do\n   *   this.\n   * @see y\n   */'),
+    ).toEqual({
       meaning: 'Two lines, `X`.',
       remedy: 'Do this.',
     });
-    const source = "export const L = [\n  /** A | B.\n   * @remedy C. */\n  'Aa',\n  'Bb',\n  // 'not a code'\n] as const;";
+    const source =
+      "export const L = [\n  /** A | B.\n   * @remedy C. */\n  'Aa',\n  'Bb',\n  // 'not a code'\n] as const;";
     expect(codeListEntries(source, 'L')).toEqual([
       { code: 'Aa', comment: '/** A | B.\n   * @remedy C. */' },
       { code: 'Bb', comment: null },
     ]);
     expect(() => codeListEntries(source, 'M')).toThrow(/no `export const M/);
-    expect(codedClassEntries('/** Base. */\nexport abstract class B extends Error {\n  abstract readonly code: string;\n}\nexport class C extends B {\n  readonly code = \'Cc\' as const;\n}')).toEqual([
-      { className: 'C', code: 'Cc', comment: null },
-    ]);
-    const piped = readEdited('model/kmsError.ts', (t) => t.replace('A user with this ID already exists.', 'A user | with this ID already exists.'));
+    expect(
+      codedClassEntries(
+        '/** Base. */\nexport abstract class B extends Error {\n  abstract readonly code: string;\n}\nexport class ' +
+          "C extends B {\n  readonly code = 'Cc' as const;\n}",
+      ),
+    ).toEqual([{ className: 'C', code: 'Cc', comment: null }]);
+    const piped = readEdited('model/kmsError.ts', (t) =>
+      t.replace('A user with this ID already exists.', 'A user | with this ID already exists.'),
+    );
     expect(renderErrorCatalogue(piped)).toContain('| `DuplicateUser` | A user \\| with this ID already exists. |');
   });
 
-  test('refuses a code without a doc comment, without @remedy, in another casing, or a list that differs from the build', () => {
-    expect(() => errorCatalogue(readEdited('impl/db/databaseError.ts', (t) => t.replace(/\/\*\*\n {3}\* Written by a newer schema\.[\s\S]*?\*\/\n/, '')))).toThrow(
-      /DatabaseError `SchemaTooNew` has no doc comment/,
-    );
-    expect(() => errorCatalogue(readEdited('impl/host/installationError.ts', (t) => t.replace('@remedy Provision one', 'Provision one')))).toThrow(
-      /InstallationError `NoDevice`: its doc comment has no @remedy/,
-    );
-    expect(() => errorCatalogue(readEdited('device/powerLossError.ts', (t) => t.replace("'PowerLoss'", "'POWER_LOSS'")))).toThrow(
-      /PowerLossError `POWER_LOSS`: error codes are PascalCase/,
-    );
-    expect(() => errorCatalogue(readEdited('impl/protocol/sekeyError.ts', (t) => t.replace("'NotProvisioned',", "'NotProvisioned',\n  'Extra',")))).toThrow(
-      /SEKEY_ERROR_CODES reads .* at run time/,
-    );
-    expect(() => errorCatalogue(readEdited('device/flashErrors.ts', () => '/** Nothing. */\nexport class X extends Error {}'))).toThrow(/no class with a/);
-    expect(() => errorCatalogue(readEdited('model/kmsError.ts', (t) => t.replace(' * A user with this ID already exists.\n   * @remedy', ' * @remedy')))).toThrow(
-      /`DuplicateUser`: its doc comment does not say what it means/,
-    );
-  });
+  test(
+    'refuses a code without a doc comment, without @remedy, in another casing, or a list that differs from the ' +
+      'build',
+    () => {
+      expect(() =>
+        errorCatalogue(
+          readEdited('impl/db/databaseError.ts', (t) =>
+            t.replace(/\/\*\*\n {3}\* Written by a newer schema\.[\s\S]*?\*\/\n/, ''),
+          ),
+        ),
+      ).toThrow(/DatabaseError `SchemaTooNew` has no doc comment/);
+      expect(() =>
+        errorCatalogue(
+          readEdited('impl/host/installationError.ts', (t) => t.replace('@remedy Provision one', 'Provision one')),
+        ),
+      ).toThrow(/InstallationError `NoDevice`: its doc comment has no @remedy/);
+      expect(() =>
+        errorCatalogue(readEdited('device/powerLossError.ts', (t) => t.replace("'PowerLoss'", "'POWER_LOSS'"))),
+      ).toThrow(/PowerLossError `POWER_LOSS`: error codes are PascalCase/);
+      expect(() =>
+        errorCatalogue(
+          readEdited('impl/protocol/sekeyError.ts', (t) =>
+            t.replace("'NotProvisioned',", "'NotProvisioned',\n  'Extra',"),
+          ),
+        ),
+      ).toThrow(/SEKEY_ERROR_CODES reads .* at run time/);
+      expect(() =>
+        errorCatalogue(readEdited('device/flashErrors.ts', () => '/** Nothing. */\nexport class X extends Error {}')),
+      ).toThrow(/no class with a/);
+      expect(() =>
+        errorCatalogue(
+          readEdited('model/kmsError.ts', (t) =>
+            t.replace(' * A user with this ID already exists.\n   * @remedy', ' * @remedy'),
+          ),
+        ),
+      ).toThrow(/`DuplicateUser`: its doc comment does not say what it means/);
+    },
+  );
 });
 
 describe('sekey errors', () => {

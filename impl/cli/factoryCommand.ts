@@ -18,7 +18,7 @@ export const FACTORY_USAGE = 'sekey factory init [--dir DIR]';
 /** The help of `factory`. */
 export const FACTORY_HELP = [
   'Creates a simulated HSM factory in DIR (new or without a factory): DIR/manufacturer.json holds the',
-  'manufacturer\'s signing key, which certifies the identity of every HSM `admin init` and `admin provision`',
+  "manufacturer's signing key, which certifies the identity of every HSM `admin init` and `admin provision`",
   'create. SIMULATION ONLY: keep DIR outside every installation; a real admin host never holds this key.',
   '  --dir DIR   where (default $SEKEY_FACTORY)',
 ].join('\n');
@@ -27,7 +27,10 @@ export const FACTORY_HELP = [
 export async function runFactory(argv: readonly string[], io: CliIo): Promise<number> {
   const args = new Args(argv);
   const sub = args.optionalPositional();
-  if (sub !== 'init') throw new UsageError(sub === undefined ? 'missing subcommand: sekey factory init --dir DIR' : `unknown factory command '${sub}'`);
+  if (sub !== 'init')
+    throw new UsageError(
+      sub === undefined ? 'missing subcommand: sekey factory init --dir DIR' : `unknown factory command '${sub}'`,
+    );
   const dir = requireFactory(args.option('--dir'), io.env, io.cwd, 'factory init');
   args.done();
   const manufacturer = createFactory(dir);

@@ -44,7 +44,8 @@ export function takeGlobalOptions(args: Args, io: CliIo): GlobalOptions {
 export function requirePin(options: GlobalOptions, io: CliIo, level: 'admin' | 'user'): string {
   const env = level === 'admin' ? 'SEKEY_ADMIN_PIN' : 'SEKEY_USER_PIN';
   const pin = options.pin ?? io.env[env];
-  if (pin === undefined || pin === '') throw new UsageError(`this command needs the ${level} PIN: pass --pin PIN or set ${env}`);
+  if (pin === undefined || pin === '')
+    throw new UsageError(`this command needs the ${level} PIN: pass --pin PIN or set ${env}`);
   return pin;
 }
 
@@ -56,14 +57,23 @@ export function requirePin(options: GlobalOptions, io: CliIo, level: 'admin' | '
 export function requireFactory(option: string | undefined, env: CliIo['env'], cwd: string, what: string): string {
   const dir = option ?? env[FACTORY_ENV];
   if (dir === undefined || dir === '') {
-    throw new UsageError(`${what} needs the factory that certifies new HSMs: pass --factory DIR or set ${FACTORY_ENV} (\`sekey factory init --dir DIR\` creates a simulated one, outside the installation)`);
+    throw new UsageError(
+      `${what} needs the factory that certifies new HSMs: pass --factory DIR or set ${FACTORY_ENV} (\`sekey factory ` +
+        `init --dir DIR\` creates a simulated one, outside the installation)`,
+    );
   }
   return resolve(cwd, dir);
 }
 
 /** Prints a warning for each entry of the share a command skipped (`DirectoryTransport`). */
-export function shareWarnings(io: CliIo): (entry: { stream: string; name: string; reason: string; detail: string }) => void {
-  return (e) => io.err(`warning: skipped share entry ${e.stream}/${e.name === '' ? '' : JSON.stringify(e.name)}: ${e.reason} (${e.detail})`);
+export function shareWarnings(
+  io: CliIo,
+): (entry: { stream: string; name: string; reason: string; detail: string }) => void {
+  return (e) =>
+    io.err(
+      `warning: skipped share entry ${e.stream}/${e.name === '' ? '' : JSON.stringify(e.name)}: ${e.reason} ` +
+        `(${e.detail})`,
+    );
 }
 
 /** The installation the options name, wired to the io's clock and observer; skipped share entries are warned about. */

@@ -30,7 +30,11 @@ describe('key change lines', () => {
       ...NO_CHANGES,
       created: [
         { key: key({}), cause: 'added' },
-        { key: key({ id: 'K2010', name: 'replacement in G1', state: 'active', activatedAt: T, expiresAt: T + 7 * DAY }), cause: 'replacement', replaces: 'K2001' },
+        {
+          key: key({ id: 'K2010', name: 'replacement in G1', state: 'active', activatedAt: T, expiresAt: T + 7 * DAY }),
+          cause: 'replacement',
+          replaces: 'K2001',
+        },
       ],
       transitions: [
         { keyId: 'K2003', from: 'active', to: 'deactivated', cause: 'expiry', at: T - DAY },

@@ -13,19 +13,29 @@ import { ids, when } from './format.ts';
 
 /** One line per key whose cryptoperiod ended as the operation began. */
 export function describeExpiries(changes: AdminChanges): string[] {
-  return changes.transitions.filter((t) => t.cause === 'expiry').map((t) => `${t.keyId}: cryptoperiod ended ${when(t.at)} → ${t.to}`);
+  return changes.transitions
+    .filter((t) => t.cause === 'expiry')
+    .map((t) => `${t.keyId}: cryptoperiod ended ${when(t.at)} → ${t.to}`);
 }
 
 /** One line per key the operation generated or otherwise changed, by key number. */
 export function describeKeyChanges(changes: AdminChanges): string[] {
   const created = new Map(changes.created.map((c) => [c.key.id, c.key]));
   const steps = changes.transitions.filter((t) => t.cause !== 'expiry');
-  const keyIds = sortIds(new Set([...created.keys(), ...steps.map((t) => t.keyId), ...changes.renamed.map((r) => r.keyId), ...changes.holders.map((h) => h.keyId)]));
+  const keyIds = sortIds(
+    new Set([
+      ...created.keys(),
+      ...steps.map((t) => t.keyId),
+      ...changes.renamed.map((r) => r.keyId),
+      ...changes.holders.map((h) => h.keyId),
+    ]),
+  );
   const lines: string[] = [];
   for (const id of keyIds) {
     const k = created.get(id);
     if (k) {
-      const expiry = k.expiresAt === null ? `cryptoperiod ${formatDuration(k.cryptoperiodMs)}` : `expires ${when(k.expiresAt)}`;
+      const expiry =
+        k.expiresAt === null ? `cryptoperiod ${formatDuration(k.cryptoperiodMs)}` : `expires ${when(k.expiresAt)}`;
       lines.push(`${k.id}: new key of ${k.owner} '${k.name}', ${k.state}, ${expiry}, held by ${ids(k.holders)}`);
       continue;
     }
@@ -36,7 +46,8 @@ export function describeKeyChanges(changes: AdminChanges): string[] {
     const rename = changes.renamed.find((r) => r.keyId === id);
     if (rename) parts.push(`renamed '${rename.from}' → '${rename.to}'`);
     const holders = changes.holders.find((h) => h.keyId === id);
-    if (holders) parts.push(`holders ${[...holders.gained.map((h) => `+${h}`), ...holders.lost.map((h) => `-${h}`)].join(' ')}`);
+    if (holders)
+      parts.push(`holders ${[...holders.gained.map((h) => `+${h}`), ...holders.lost.map((h) => `-${h}`)].join(' ')}`);
     if (parts.length > 0) lines.push(`${id}: ${parts.join('; ')}`);
   }
   return lines;

@@ -63,16 +63,47 @@ describe('durable points: a killed command never gives back what the device made
     out = transpileForChild(join(scratch, 'child'));
     home = join(scratch, 'home');
     expect((await sekey(home, 'factory', 'init', '--dir', FACTORY)).code).toBe(0);
-    expect((await sekey(home, 'admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--at', '2026-01-05T09:00Z')).code).toBe(0);
+    expect(
+      (
+        await sekey(
+          home,
+          'admin',
+          'init',
+          '--admin-pin',
+          ADMIN_PIN,
+          '--user-pin',
+          USER_PIN,
+          '--at',
+          '2026-01-05T09:00Z',
+        )
+      ).code,
+    ).toBe(0);
     expect((await sekey(home, 'admin', 'add-user', 'U1', 'alice', '--no-publish')).code).toBe(0);
-    const provisioned = await sekey(home, 'admin', 'provision', 'U1', '--user-pin', USER_PIN, '--device-admin-pin', DEVICE_ADMIN_PIN);
+    const provisioned = await sekey(
+      home,
+      'admin',
+      'provision',
+      'U1',
+      '--user-pin',
+      USER_PIN,
+      '--device-admin-pin',
+      DEVICE_ADMIN_PIN,
+    );
     expect(provisioned.err).toBe('');
   });
 
   /** Runs `sekey argv` in a child that SIGKILLs itself at point `killAt` (0: never); returns the trace. */
-  function child(h: string, killAt: number, argv: readonly string[]): { points: string[]; signal: string | null; stderr: string } {
+  function child(
+    h: string,
+    killAt: number,
+    argv: readonly string[],
+  ): { points: string[]; signal: string | null; stderr: string } {
     const trace = join(scratch, `trace-${++homes}`);
-    const run = runChild(out, KILL_SWITCH, argv, { SEKEY_HOME: h, SEKEY_TEST_KILL_AT: String(killAt), SEKEY_TEST_TRACE: trace });
+    const run = runChild(out, KILL_SWITCH, argv, {
+      SEKEY_HOME: h,
+      SEKEY_TEST_KILL_AT: String(killAt),
+      SEKEY_TEST_TRACE: trace,
+    });
     let points: string[] = [];
     try {
       points = readFileSync(trace, 'utf8').trim().split('\n');
@@ -104,7 +135,11 @@ describe('durable points: a killed command never gives back what the device made
       if (k >= spent) expect(left, `killed at ${points[k - 1]}`).toBe(start - 1);
       else expect([start, start - 1]).toContain(left);
     }
-    expect(points.slice(0, spent).map((p) => p.replace(/^\d+ /, '').replace(/ 0x.*/, ''))).toEqual(['before program', 'save', 'after program']);
+    expect(points.slice(0, spent).map((p) => p.replace(/^\d+ /, '').replace(/ 0x.*/, ''))).toEqual([
+      'before program',
+      'save',
+      'after program',
+    ]);
     expect(points.at(-1)).toMatch(/save$/); // the session's own save, at the end
   });
 

@@ -27,7 +27,10 @@ export function machineSummary(): string[] {
   ];
   return machines.map(([name, m]) => {
     const states = Object.keys(m.root.states);
-    return `  ${name.padEnd(17)} ${String(states.length).padStart(2)} states, ${String(declaredTransitions(m).length).padStart(2)} transitions: ${states.join(', ')}`;
+    return (
+      `  ${name.padEnd(17)} ${String(states.length).padStart(2)} states, ` +
+      `${String(declaredTransitions(m).length).padStart(2)} transitions: ${states.join(', ')}`
+    );
   });
 }
 
@@ -54,7 +57,12 @@ export function runModelDemo(print: (line: string) => void, start = Date.UTC(202
   print(`  key states: ${KEY_STATES.join(', ')}`);
   print('');
   print('A walk through the KMS model:');
-  for (const [id, name] of [['U1', 'alice'], ['U2', 'bob'], ['U3', 'carol'], ['U4', 'dave']] as const) {
+  for (const [id, name] of [
+    ['U1', 'alice'],
+    ['U2', 'bob'],
+    ['U3', 'carol'],
+    ['U4', 'dave'],
+  ] as const) {
     apply({ type: 'addUser', userId: id, name, now: now });
   }
   const policy = { maxKeys: 4, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 30 * DAY } as const;
@@ -72,20 +80,30 @@ export function runModelDemo(print: (line: string) => void, start = Date.UTC(202
   print(`  alice → carol: ${pick('U1', ['U3'])}`);
   now += DAY;
   apply({ type: 'removeMember', groupId: 'G1', userId: 'U4', now }, 'day 1: dave leaves engineering');
-  print(`    ${k1} is now ${keyStateOf(state.keys[k1] as never)}; replacement: ${pick('U1', ['U3'])} (dave never had it)`);
+  print(
+    `    ${k1} is now ${keyStateOf(state.keys[k1] as never)}; replacement: ${pick('U1', ['U3'])} (dave never had it)`,
+  );
   print(`    dave's device now holds ${projectUser(state, 'U4')?.keys.length ?? 0} keys`);
   now += DAY;
   const replacement = pick('U1', ['U3']).split(' ')[0] as string;
-  apply({ type: 'keyEvent', keyId: replacement, event: { type: 'COMPROMISE', now } }, `day 2: ${replacement} reported compromised`);
+  apply(
+    { type: 'keyEvent', keyId: replacement, event: { type: 'COMPROMISE', now } },
+    `day 2: ${replacement} reported compromised`,
+  );
   print(`    alice → carol: ${pick('U1', ['U3'])}`);
   now += 6 * DAY;
   apply({ type: 'expireKeys', now });
   const expired = state.keys[k2] as KeyRecord;
   const since = ((expired.lifecycle.context.deactivatedAt ?? now) - start) / DAY;
-  print(`  day 8: expiry sweep — ${k2} is ${keyStateOf(expired)}, recorded at the end of its cryptoperiod (day ${since})`);
+  print(
+    `  day 8: expiry sweep — ${k2} is ${keyStateOf(expired)}, recorded at the end of its cryptoperiod (day ${since})`,
+  );
   print(`  alice → bob:   ${pick('U1', ['U2'])}   (G2 has no usable key, so the next smallest group)`);
   print(`  dave → alice:  ${pick('U4', ['U1'])}`);
   print('');
-  print(`Model state: ${Object.keys(state.users).length} users, ${Object.keys(state.groups).length} groups, ${Object.keys(state.keys).length} keys.`);
+  print(
+    `Model state: ${Object.keys(state.users).length} users, ${Object.keys(state.groups).length} groups, ` +
+      `${Object.keys(state.keys).length} keys.`,
+  );
   return state;
 }

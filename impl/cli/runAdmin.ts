@@ -24,7 +24,12 @@ import { globalOptionsHelp, installationFor, requirePin, takeGlobalOptions } fro
 import { describeExpiries, describeKeyChanges } from './keyChanges.ts';
 
 /** Every admin command but `init`, in help order. */
-export const ADMIN_COMMANDS: readonly AdminCommand[] = [...ADMIN_USER_COMMANDS, ...ADMIN_GROUP_COMMANDS, ...ADMIN_KEY_COMMANDS, ...ADMIN_DISTRIBUTION_COMMANDS];
+export const ADMIN_COMMANDS: readonly AdminCommand[] = [
+  ...ADMIN_USER_COMMANDS,
+  ...ADMIN_GROUP_COMMANDS,
+  ...ADMIN_KEY_COMMANDS,
+  ...ADMIN_DISTRIBUTION_COMMANDS,
+];
 
 function synopsis(c: AdminCommand): string {
   const extra = [c.mutates ? '[--no-publish]' : '', c.lists ? '[--json]' : ''].filter((s) => s !== '').join(' ');
@@ -56,7 +61,8 @@ export function adminCommandHelp(name: string): string | null {
   if (!c) return null;
   const lines = [`usage: ${synopsis(c)} [options]`, '', c.summary];
   if (c.help !== undefined) lines.push(c.help);
-  if (c.mutates) lines.push('  --no-publish            do not publish update files afterwards (batch; `sekey admin publish` later)');
+  if (c.mutates)
+    lines.push('  --no-publish            do not publish update files afterwards (batch; `sekey admin publish` later)');
   if (c.lists) lines.push('  --json                  machine-readable output');
   lines.push('', globalOptionsHelp('admin'));
   return lines.join('\n');
@@ -96,7 +102,8 @@ export async function runAdmin(argv: readonly string[], io: CliIo): Promise<numb
     describeExpiries(swept).forEach((l) => io.out(l));
     const expiredBeforeRun = swept.transitions.map((t) => t.keyId);
     const code = await work({ io, session, installation, expiredBeforeRun, report });
-    for (const changes of reports) [...describeExpiries(changes), ...describeKeyChanges(changes)].forEach((l) => io.out(l));
+    for (const changes of reports)
+      [...describeExpiries(changes), ...describeKeyChanges(changes)].forEach((l) => io.out(l));
     if (!noPublish) io.out(describePublish(await session.publisher.publish()));
     return code ?? 0;
   });

@@ -48,7 +48,8 @@ export async function runUser(argv: readonly string[], io: CliIo): Promise<numbe
     return userId === undefined ? 2 : 0;
   }
   if (name === undefined || name === '--help' || name === '-h') {
-    if (name === undefined) throw new UsageError(`missing command after 'user ${userId}' (sekey user --help lists them)`);
+    if (name === undefined)
+      throw new UsageError(`missing command after 'user ${userId}' (sekey user --help lists them)`);
     io.out(userUsage());
     return 0;
   }
@@ -60,7 +61,8 @@ export async function runUser(argv: readonly string[], io: CliIo): Promise<numbe
     return 0;
   }
   if (!command) throw new UsageError(`unknown user command '${name}' (sekey user --help lists them)`);
-  if (checkId('user', userId) !== null) throw new UsageError(`'${userId}' is not a user ID (U followed by a number): sekey user U <command>`);
+  if (checkId('user', userId) !== null)
+    throw new UsageError(`'${userId}' is not a user ID (U followed by a number): sekey user U <command>`);
   const args = new Args(rest);
   const global = takeGlobalOptions(args, io);
   const asJson = command.lists === true && args.flag('--json');

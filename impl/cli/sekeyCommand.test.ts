@@ -1,4 +1,14 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -33,7 +43,10 @@ function tempDir(): string {
 }
 
 /** Runs `sekey argv` in-process with its own io; env and cwd default to none / a temp dir. */
-async function sekey(argv: readonly string[], world: { env?: Record<string, string>; cwd?: string; clock?: CliIo['clock'] } = {}): Promise<Run> {
+async function sekey(
+  argv: readonly string[],
+  world: { env?: Record<string, string>; cwd?: string; clock?: CliIo['clock'] } = {},
+): Promise<Run> {
   const out: string[] = [];
   const err: string[] = [];
   const io: CliIo = {
@@ -167,7 +180,15 @@ describe('sekey on a persistent installation', () => {
     factory = join(tempDir(), 'factory');
     expect((await sekey(['factory', 'init', '--dir', factory])).code).toBe(0);
     env = { SEKEY_HOME: home, SEKEY_FACTORY: factory, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_USER_PIN: USER_PIN };
-    const init = await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, ...at('2026-01-05T09:00Z'));
+    const init = await run(
+      'admin',
+      'init',
+      '--admin-pin',
+      ADMIN_PIN,
+      '--user-pin',
+      USER_PIN,
+      ...at('2026-01-05T09:00Z'),
+    );
     expect(init.err).toBe('');
     expect(init.code).toBe(0);
     expect(init.out).toContain('clock     manual');
@@ -191,12 +212,27 @@ describe('sekey on a persistent installation', () => {
   });
 
   test('init → users, groups, keys → provision → publish → sync → encrypt/decrypt → audit', async () => {
-    for (const [id, name] of [['U1', 'alice'], ['U2', 'bob'], ['U3', 'carol']] as const) {
+    for (const [id, name] of [
+      ['U1', 'alice'],
+      ['U2', 'bob'],
+      ['U3', 'carol'],
+    ] as const) {
       expect((await run('admin', 'add-user', id, name, '--no-publish')).code).toBe(0);
     }
-    const group = await run('admin', 'add-group', 'G1', 'team', '--max-keys', '3', '--cryptoperiod', '30d', '--no-publish');
+    const group = await run(
+      'admin',
+      'add-group',
+      'G1',
+      'team',
+      '--max-keys',
+      '3',
+      '--cryptoperiod',
+      '30d',
+      '--no-publish',
+    );
     expect(group.out).toContain("added group G1 'team': at most 3 keys, cryptoperiod 30d");
-    for (const u of ['U1', 'U2', 'U3']) expect((await run('admin', 'add-member', 'G1', u, '--no-publish')).code).toBe(0);
+    for (const u of ['U1', 'U2', 'U3'])
+      expect((await run('admin', 'add-member', 'G1', u, '--no-publish')).code).toBe(0);
     const key = await run('admin', 'add-key', 'G1', 'team-key', '--cryptoperiod', '7d', '--no-publish');
     expect(key.out).toBe("K2000: new key of G1 'team-key', preActivation, cryptoperiod 7d, held by U1,U2,U3");
     const activate = await run('admin', 'activate-key', 'K2000');
@@ -204,15 +240,32 @@ describe('sekey on a persistent installation', () => {
     expect(activate.out).toContain("published: nothing (no provisioned user's view changed)");
 
     for (const u of ['U1', 'U2', 'U3']) {
-      const p = await run('admin', 'provision', u, '--user-pin', USER_PIN, '--device-admin-pin', DEVICE_ADMIN_PIN, '--no-publish');
+      const p = await run(
+        'admin',
+        'provision',
+        u,
+        '--user-pin',
+        USER_PIN,
+        '--device-admin-pin',
+        DEVICE_ADMIN_PIN,
+        '--no-publish',
+      );
       expect(p.code).toBe(0);
       expect(p.out).toMatch(new RegExp(`provisioned ${u}: HSM [0-9A-Z]{32}`));
       expect(readdirSync(join(home, 'users', u)).sort()).toEqual(['flash.img', 'sd.img']);
     }
     const published = await run('admin', 'publish');
     expect(published.out).toMatch(/^published: U1 #1 resync \([\d,]+ B\), U2 #1 resync \([\d,]+ B\), U3 #1 resync/);
-    const users = JSON.parse((await run('admin', 'users', '--json')).out) as Array<{ id: string; serial: string | null; groups: string[] }>;
-    expect(users.map((u) => [u.id, u.groups])).toEqual([['U1', ['G1']], ['U2', ['G1']], ['U3', ['G1']]]);
+    const users = JSON.parse((await run('admin', 'users', '--json')).out) as Array<{
+      id: string;
+      serial: string | null;
+      groups: string[];
+    }>;
+    expect(users.map((u) => [u.id, u.groups])).toEqual([
+      ['U1', ['G1']],
+      ['U2', ['G1']],
+      ['U3', ['G1']],
+    ]);
     expect(users.every((u) => u.serial !== null)).toBe(true);
 
     // A user can judge its update file before applying it.
@@ -237,7 +290,11 @@ describe('sekey on a persistent installation', () => {
     expect(readFileSync(join(desk, 'note-out.txt'), 'utf8')).toBe('meet at noon');
 
     const status = await run('admin', 'status');
-    expect(status.out.split('\n').slice(1)).toEqual(['U1    acknowledged  #1         #1', 'U2    acknowledged  #1         #1', 'U3    acknowledged  #1         #1']);
+    expect(status.out.split('\n').slice(1)).toEqual([
+      'U1    acknowledged  #1         #1',
+      'U2    acknowledged  #1         #1',
+      'U3    acknowledged  #1         #1',
+    ]);
     const audit = await run('admin', 'audit', '--verify');
     expect(audit.code).toBe(0);
     expect(audit.out).toMatch(/^audit log: \d+ entries, hash chain intact, head [0-9a-f]{64}$/);
@@ -249,12 +306,16 @@ describe('sekey on a persistent installation', () => {
   test('a member leaves: rekey on the next publish, and the leaver cannot read new messages', async () => {
     const leave = await run('admin', 'remove-member', 'G1', 'U3', ...at('+1d'));
     expect(leave.out).toContain('K2000: active → deactivated; holders -U3');
-    expect(leave.out).toMatch(/K2001: new key of G1 'replacement in G1', active, expires 2026-02-05 09:00Z, held by U1,U2/);
+    expect(leave.out).toMatch(
+      /K2001: new key of G1 'replacement in G1', active, expires 2026-02-05 09:00Z, held by U1,U2/,
+    );
     expect(leave.out).toMatch(/published: U1 #2 .*U2 #2 .*U3 #2/);
     for (const u of ['U1', 'U2', 'U3']) await run('user', u, 'sync');
     expect((await run('user', 'U3', 'keys')).out).toBe('(none)');
     writeFileSync(join(desk, 'after.txt'), 'carol left');
-    expect((await run('user', 'U1', 'encrypt', '--to', 'U2', 'after.txt', 'after.skm')).out).toContain('under K2001 of G1');
+    expect((await run('user', 'U1', 'encrypt', '--to', 'U2', 'after.txt', 'after.skm')).out).toContain(
+      'under K2001 of G1',
+    );
     const denied = await run('user', 'U3', 'decrypt', 'after.skm', 'x.txt');
     expect(denied.code).toBe(1);
     expect(denied.err).toBe('sekey user U3 decrypt: KeyUnavailable: this device holds no key K2001');
@@ -329,16 +390,31 @@ describe('sekey on a persistent installation', () => {
       expect(r.code, argv.join(' ')).toBe(0);
       return r.out;
     };
-    await ok('admin', 'add-group', 'G2', 'pair', '--max-keys', '2', '--cryptoperiod', '10d', '--share-history', '--no-publish');
+    await ok(
+      'admin',
+      'add-group',
+      'G2',
+      'pair',
+      '--max-keys',
+      '2',
+      '--cryptoperiod',
+      '10d',
+      '--share-history',
+      '--no-publish',
+    );
     await ok('admin', 'add-member', 'G2', 'U1', '--no-publish');
     expect(await ok('admin', 'add-member', 'G2', 'U2')).toMatch(/U2 joined G2\npublished: U1 #\d+ .*, U2 #\d+/);
     expect(await ok('admin', 'add-key', 'G2', 'p1', '--no-publish')).toContain('K2002: new key of G2');
     await ok('admin', 'activate-key', 'K2002', '--no-publish');
     expect(await ok('admin', 'suspend-key', 'K2002', '--no-publish')).toBe('K2002: active → suspended');
     expect(await ok('admin', 'resume-key', 'K2002', '--no-publish')).toBe('K2002: suspended → active');
-    expect(await ok('admin', 'rename-key', 'K2002', 'pair-key', '--no-publish')).toBe("K2002: renamed 'p1' → 'pair-key'");
+    expect(await ok('admin', 'rename-key', 'K2002', 'pair-key', '--no-publish')).toBe(
+      "K2002: renamed 'p1' → 'pair-key'",
+    );
     expect(await ok('admin', 'deactivate-key', 'K2002', '--no-publish')).toBe('K2002: active → deactivated');
-    expect(await ok('admin', 'destroy-key', 'K2002')).toMatch(/^K2002: deactivated → destroyed; holders -U1 -U2\npublished: /);
+    expect(await ok('admin', 'destroy-key', 'K2002')).toMatch(
+      /^K2002: deactivated → destroyed; holders -U1 -U2\npublished: /,
+    );
     expect(await ok('admin', 'set-max-keys', 'G2', '1', '--no-publish')).toBe('group G2: at most 1 keys');
     await ok('admin', 'add-key', 'G2', 'a', '--no-publish');
     expect((await run('admin', 'add-key', 'G2', 'b')).err).toContain('MaxKeysReached');
@@ -347,8 +423,14 @@ describe('sekey on a persistent installation', () => {
     const info = await ok('admin', 'group-info', 'G2');
     expect(info).toContain('members: U1,U2');
     expect(info).toContain('K2002 (destroyed), K2003 (preActivation)');
-    expect((JSON.parse(await ok('admin', 'group-info', 'G2', '--json')) as { shareHistory: boolean }).shareHistory).toBe(true);
-    expect(JSON.parse(await ok('admin', 'key-info', 'K2002', '--json'))).toMatchObject({ state: 'destroyed', name: 'pair-key', holders: [] });
+    expect(
+      (JSON.parse(await ok('admin', 'group-info', 'G2', '--json')) as { shareHistory: boolean }).shareHistory,
+    ).toBe(true);
+    expect(JSON.parse(await ok('admin', 'key-info', 'K2002', '--json'))).toMatchObject({
+      state: 'destroyed',
+      name: 'pair-key',
+      holders: [],
+    });
     expect(await ok('admin', 'key-info', 'K2003')).toMatch(/state: +preActivation/);
     expect((await ok('admin', 'keys', '--group', 'G2')).split('\n')).toHaveLength(3);
     expect(await ok('admin', 'groups')).toMatch(/G2 +pair +U1,U2 +1 +20d +shared/);
@@ -358,17 +440,29 @@ describe('sekey on a persistent installation', () => {
     expect(await ok('admin', 'users')).not.toContain('caroline');
     expect(await ok('admin', 'delete-group', 'G2')).toContain('K2003: preActivation → destroyed');
     expect(await ok('user', 'U1', 'sync')).toMatch(/^applied /);
-    expect(await ok('user', 'U1', 'status')).toMatch(/^U1 'alice' on HSM [0-9A-Z]{32}\n {2}applied update #\d+\n {2}groups G1; 2 keys held$/);
+    expect(await ok('user', 'U1', 'status')).toMatch(
+      /^U1 'alice' on HSM [0-9A-Z]{32}\n {2}applied update #\d+\n {2}groups G1; 2 keys held$/,
+    );
     expect(await ok('user', 'U1', 'groups')).toMatch(/G1 +core +U1,U2 +30d/);
     expect(await ok('user', 'U1', 'users')).toMatch(/U1 +alice\nU2 +bob/);
-    expect(await ok('user', 'U1', 'key-info', 'K2001')).toContain("K2001 'replacement in G1' of G1, AES-256-GCM: active");
+    expect(await ok('user', 'U1', 'key-info', 'K2001')).toContain(
+      "K2001 'replacement in G1' of G1, AES-256-GCM: active",
+    );
     expect((await run('user', 'U1', 'key-info', 'K2003')).err).toContain('KeyUnavailable');
   });
 
   test('provisioning again replaces a user HSM; the new one is brought up to date by a resync', async () => {
     const before = (await run('user', 'U2', 'keys')).out;
     const oldSerial = /HSM (\w+)/.exec((await run('user', 'U2', 'status')).out)?.[1];
-    const again = await run('admin', 'provision', 'U2', '--user-pin', 'new-user-pin', '--device-admin-pin', DEVICE_ADMIN_PIN);
+    const again = await run(
+      'admin',
+      'provision',
+      'U2',
+      '--user-pin',
+      'new-user-pin',
+      '--device-admin-pin',
+      DEVICE_ADMIN_PIN,
+    );
     expect(again.out).toMatch(/published: U2 #\d+ resync/);
     const newSerial = /HSM (\w+)/.exec(again.out)?.[1];
     expect(newSerial).not.toBe(oldSerial);
@@ -394,8 +488,18 @@ describe('sekey on a persistent installation', () => {
     const auditBefore = (await run('admin', 'audit', '--json', ...at('2026-03-01T00:00Z'))).out;
     const card = sd();
     const reads = [
-      ['status'], ['stale'], ['user-info', 'U1'], ['users'], ['groups'], ['keys'], ['key-info', 'K2001'], ['group-info', 'G1'],
-      ['audit'], ['audit', '--verify'], ['status', '--json'], ['keys', '--json'],
+      ['status'],
+      ['stale'],
+      ['user-info', 'U1'],
+      ['users'],
+      ['groups'],
+      ['keys'],
+      ['key-info', 'K2001'],
+      ['group-info', 'G1'],
+      ['audit'],
+      ['audit', '--verify'],
+      ['status', '--json'],
+      ['keys', '--json'],
     ];
     for (const argv of reads) expect((await run('admin', ...argv)).code, argv.join(' ')).toBe(0);
     expect((await run('admin', 'key-info', 'K2001')).out).toMatch(/state: +deactivated/);
@@ -405,7 +509,9 @@ describe('sekey on a persistent installation', () => {
     const sweep = await run('admin', 'sweep', '--no-publish');
     expect(sweep.out).toBe('K2001: cryptoperiod ended 2026-02-05 09:00Z → deactivated');
     expect(sd().equals(card)).toBe(false);
-    expect((JSON.parse((await run('admin', 'audit', '--json')).out) as Array<{ action: string }>).at(-1)?.action).toBe('expireKeys');
+    expect((JSON.parse((await run('admin', 'audit', '--json')).out) as Array<{ action: string }>).at(-1)?.action).toBe(
+      'expireKeys',
+    );
   });
 });
 
@@ -416,10 +522,17 @@ describe('sekey with the system clock', () => {
     const clock = { now: () => now };
     const factory = join(tempDir(), 'factory');
     expect((await sekey(['factory', 'init', '--dir', factory])).code).toBe(0);
-    const world = { env: { SEKEY_HOME: home, SEKEY_FACTORY: factory, SEKEY_ADMIN_PIN: ADMIN_PIN }, cwd: tempDir(), clock };
+    const world = {
+      env: { SEKEY_HOME: home, SEKEY_FACTORY: factory, SEKEY_ADMIN_PIN: ADMIN_PIN },
+      cwd: tempDir(),
+      clock,
+    };
     const share = join(tempDir(), 'synced-folder');
     mkdirSync(share);
-    const init = await sekey(['admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--share', share], world);
+    const init = await sekey(
+      ['admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--share', share],
+      world,
+    );
     expect(init.out).toContain('clock     system');
     expect(JSON.parse(readFileSync(join(home, 'installation.json'), 'utf8'))).toMatchObject({ share, clock: 'system' });
     now += 60_000;
@@ -440,64 +553,139 @@ describe('sekey admin provision and device attestation', () => {
     for (const dir of [factory, otherFactory]) expect((await sekey(['factory', 'init', '--dir', dir])).code).toBe(0);
     const env = { SEKEY_HOME: home, SEKEY_FACTORY: factory, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_USER_PIN: USER_PIN };
     const run = (...argv: string[]) => sekey(argv, { env });
-    expect((await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--at', '2026-01-05T09:00Z')).code).toBe(0);
+    expect(
+      (await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--at', '2026-01-05T09:00Z')).code,
+    ).toBe(0);
     expect((await run('admin', 'add-user', 'U9', 'mallory', '--no-publish')).code).toBe(0);
     // Another factory: the new HSM is certified by a manufacturer the admin HSM does not trust.
-    const refused = await run('admin', 'provision', 'U9', '--user-pin', USER_PIN, '--device-admin-pin', DEVICE_ADMIN_PIN, '--no-publish', '--factory', otherFactory);
+    const refused = await run(
+      'admin',
+      'provision',
+      'U9',
+      '--user-pin',
+      USER_PIN,
+      '--device-admin-pin',
+      DEVICE_ADMIN_PIN,
+      '--no-publish',
+      '--factory',
+      otherFactory,
+    );
     expect(refused.code).not.toBe(0);
     expect(refused.err).toContain('UntrustedPeer');
     expect(existsSync(join(home, 'users', 'U9', 'flash.img'))).toBe(false);
-    const users = JSON.parse((await run('admin', 'users', '--json')).out) as Array<{ id: string; serial: string | null }>;
+    const users = JSON.parse((await run('admin', 'users', '--json')).out) as Array<{
+      id: string;
+      serial: string | null;
+    }>;
     expect(users).toMatchObject([{ id: 'U9', serial: null }]);
   });
 });
 
-describe('sekey factory: the manufacturer\'s key stays outside the installation', () => {
-  test('factory init makes an owner-only folder once; init and provision refuse a missing factory or one inside the home', async () => {
-    const factory = join(tempDir(), 'factory');
-    const made = await sekey(['factory', 'init', '--dir', factory]);
-    expect(made.code).toBe(0);
-    expect(made.out).toMatch(/manufacturer's public key [0-9a-f]{64}/);
-    if (process.platform !== 'win32') expect(statSync(join(factory, 'manufacturer.json')).mode & 0o777).toBe(0o600);
-    expect((await sekey(['factory', 'init'], { env: { SEKEY_FACTORY: factory } })).err).toContain('AlreadyInitialized');
-    expect((await sekey(['factory', 'init'])).code).toBe(2);
-    expect((await sekey(['factory', 'frob'])).code).toBe(2);
-    expect((await sekey(['factory'])).code).toBe(2);
-    expect((await sekey(['factory', '--help'])).out).toMatch(/^usage: sekey factory init/);
+describe("sekey factory: the manufacturer's key stays outside the installation", () => {
+  test(
+    'factory init makes an owner-only folder once; init and provision refuse a missing factory or one inside the ' +
+      'home',
+    async () => {
+      const factory = join(tempDir(), 'factory');
+      const made = await sekey(['factory', 'init', '--dir', factory]);
+      expect(made.code).toBe(0);
+      expect(made.out).toMatch(/manufacturer's public key [0-9a-f]{64}/);
+      if (process.platform !== 'win32') expect(statSync(join(factory, 'manufacturer.json')).mode & 0o777).toBe(0o600);
+      expect((await sekey(['factory', 'init'], { env: { SEKEY_FACTORY: factory } })).err).toContain(
+        'AlreadyInitialized',
+      );
+      expect((await sekey(['factory', 'init'])).code).toBe(2);
+      expect((await sekey(['factory', 'frob'])).code).toBe(2);
+      expect((await sekey(['factory'])).code).toBe(2);
+      expect((await sekey(['factory', '--help'])).out).toMatch(/^usage: sekey factory init/);
 
-    const home = join(tempDir(), 'home');
-    const env = { SEKEY_HOME: home, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_USER_PIN: USER_PIN };
-    const run = (...argv: string[]) => sekey(argv, { env });
-    const noFactory = await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN);
-    expect(noFactory.code).toBe(2);
-    expect(noFactory.err).toContain('needs the factory that certifies new HSMs: pass --factory DIR or set SEKEY_FACTORY');
-    expect(existsSync(join(home, 'installation.json'))).toBe(false);
-    const inside = await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--factory', join(home, 'factory'));
-    expect(inside.code).toBe(1);
-    expect(inside.err).toContain('UnsafeFactory');
-    const empty = await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--factory', tempDir());
-    expect(empty.err).toMatch(/manufacturer\.json: missing: not a factory folder/);
-    expect((await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--factory', factory, '--at', '2026-01-05T09:00Z')).code).toBe(0);
-    expect((await run('admin', 'add-user', 'U1', 'alice', '--no-publish')).code).toBe(0);
+      const home = join(tempDir(), 'home');
+      const env = { SEKEY_HOME: home, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_USER_PIN: USER_PIN };
+      const run = (...argv: string[]) => sekey(argv, { env });
+      const noFactory = await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN);
+      expect(noFactory.code).toBe(2);
+      expect(noFactory.err).toContain(
+        'needs the factory that certifies new HSMs: pass --factory DIR or set SEKEY_FACTORY',
+      );
+      expect(existsSync(join(home, 'installation.json'))).toBe(false);
+      const inside = await run(
+        'admin',
+        'init',
+        '--admin-pin',
+        ADMIN_PIN,
+        '--user-pin',
+        USER_PIN,
+        '--factory',
+        join(home, 'factory'),
+      );
+      expect(inside.code).toBe(1);
+      expect(inside.err).toContain('UnsafeFactory');
+      const empty = await run(
+        'admin',
+        'init',
+        '--admin-pin',
+        ADMIN_PIN,
+        '--user-pin',
+        USER_PIN,
+        '--factory',
+        tempDir(),
+      );
+      expect(empty.err).toMatch(/manufacturer\.json: missing: not a factory folder/);
+      expect(
+        (
+          await run(
+            'admin',
+            'init',
+            '--admin-pin',
+            ADMIN_PIN,
+            '--user-pin',
+            USER_PIN,
+            '--factory',
+            factory,
+            '--at',
+            '2026-01-05T09:00Z',
+          )
+        ).code,
+      ).toBe(0);
+      expect((await run('admin', 'add-user', 'U1', 'alice', '--no-publish')).code).toBe(0);
 
-    const provision = (...extra: string[]) => run('admin', 'provision', 'U1', '--user-pin', USER_PIN, '--device-admin-pin', DEVICE_ADMIN_PIN, '--no-publish', ...extra);
-    const refused = await provision();
-    expect(refused.code).toBe(2);
-    expect(refused.err).toContain('provision needs the factory that certifies new HSMs');
-    expect((await provision('--factory', home)).err).toContain('UnsafeFactory');
-    expect(existsSync(join(home, 'users', 'U1'))).toBe(false);
-    expect((await provision('--factory', factory)).code).toBe(0);
+      const provision = (...extra: string[]) =>
+        run(
+          'admin',
+          'provision',
+          'U1',
+          '--user-pin',
+          USER_PIN,
+          '--device-admin-pin',
+          DEVICE_ADMIN_PIN,
+          '--no-publish',
+          ...extra,
+        );
+      const refused = await provision();
+      expect(refused.code).toBe(2);
+      expect(refused.err).toContain('provision needs the factory that certifies new HSMs');
+      expect((await provision('--factory', home)).err).toContain('UnsafeFactory');
+      expect(existsSync(join(home, 'users', 'U1'))).toBe(false);
+      expect((await provision('--factory', factory)).code).toBe(0);
 
-    // No file of the installation holds the manufacturer's private key, in any encoding.
-    const seedHex = (JSON.parse(readFileSync(join(factory, 'manufacturer.json'), 'utf8')) as { seed: string }).seed;
-    const needles = [Buffer.from(seedHex, 'hex'), Buffer.from(seedHex), Buffer.from(seedHex.toUpperCase()), Buffer.from(Buffer.from(seedHex, 'hex').toString('base64'))];
-    const files = readdirSync(home, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
-    expect(files.length).toBeGreaterThanOrEqual(5);
-    for (const file of files) {
-      const content = readFileSync(file);
-      for (const needle of needles) expect(content.includes(needle), file).toBe(false);
-    }
-  });
+      // No file of the installation holds the manufacturer's private key, in any encoding.
+      const seedHex = (JSON.parse(readFileSync(join(factory, 'manufacturer.json'), 'utf8')) as { seed: string }).seed;
+      const needles = [
+        Buffer.from(seedHex, 'hex'),
+        Buffer.from(seedHex),
+        Buffer.from(seedHex.toUpperCase()),
+        Buffer.from(Buffer.from(seedHex, 'hex').toString('base64')),
+      ];
+      const files = readdirSync(home, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => join(e.parentPath, e.name));
+      expect(files.length).toBeGreaterThanOrEqual(5);
+      for (const file of files) {
+        const content = readFileSync(file);
+        for (const needle of needles) expect(content.includes(needle), file).toBe(false);
+      }
+    },
+  );
 });
 
 describe('sekey on a hostile share', () => {
@@ -513,60 +701,76 @@ describe('sekey on a hostile share', () => {
     env = { SEKEY_HOME: home, SEKEY_FACTORY: factory, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_USER_PIN: USER_PIN };
     const ok = async (...argv: string[]) => expect((await run(...argv)).code, argv.join(' ')).toBe(0);
     await ok('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--at', '2026-01-05T09:00Z');
-    for (const [id, name] of [['U1', 'alice'], ['U2', 'bob']] as const) await ok('admin', 'add-user', id, name, '--no-publish');
+    for (const [id, name] of [
+      ['U1', 'alice'],
+      ['U2', 'bob'],
+    ] as const)
+      await ok('admin', 'add-user', id, name, '--no-publish');
     await ok('admin', 'add-group', 'G1', 'team', '--max-keys', '3', '--cryptoperiod', '30d', '--no-publish');
     for (const u of ['U1', 'U2']) await ok('admin', 'add-member', 'G1', u, '--no-publish');
     await ok('admin', 'add-key', 'G1', 'k', '--no-publish');
     await ok('admin', 'activate-key', 'K2000', '--no-publish');
-    for (const u of ['U1', 'U2']) await ok('admin', 'provision', u, '--user-pin', USER_PIN, '--device-admin-pin', DEVICE_ADMIN_PIN, '--no-publish');
+    for (const u of ['U1', 'U2'])
+      await ok('admin', 'provision', u, '--user-pin', USER_PIN, '--device-admin-pin', DEVICE_ADMIN_PIN, '--no-publish');
     await ok('admin', 'publish');
     for (const u of ['U1', 'U2']) await ok('user', u, 'sync');
     await ok('admin', 'collect-acks');
   });
   afterEach(() => killSafetyNets());
 
-  test('FIFOs, directories, links, odd names and oversize files in update and ack streams: sync, status and stale finish and report them; authentic updates still apply', async () => {
-    const updates = plantHostileEntries(streamDir(updateStream('U2')), updateFileName(2, 'incremental'), join(tempDir(), 'big'));
-    const acks = plantHostileEntries(streamDir(ackStream('U2')), ackFileName(2), join(tempDir(), 'big'));
-    // Five junk files with the names of the next update files: more than the refusal limit.
-    for (let s = 3; s <= 7; s++) writeFileSync(join(streamDir(updateStream('U2')), updateFileName(s, 'incremental')), `junk ${s}`);
-    const expectReported = (err: string, stream: string, names: HostileEntries['names']) => {
-      for (const { name, reason } of names) expect(err).toContain(`warning: skipped share entry ${stream}/${JSON.stringify(name)}: ${reason}`);
-    };
+  test(
+    'FIFOs, directories, links, odd names and oversize files in update and ack streams: sync, status and stale ' +
+      'finish and report them; authentic updates still apply',
+    async () => {
+      const updates = plantHostileEntries(
+        streamDir(updateStream('U2')),
+        updateFileName(2, 'incremental'),
+        join(tempDir(), 'big'),
+      );
+      const acks = plantHostileEntries(streamDir(ackStream('U2')), ackFileName(2), join(tempDir(), 'big'));
+      // Five junk files with the names of the next update files: more than the refusal limit.
+      for (let s = 3; s <= 7; s++)
+        writeFileSync(join(streamDir(updateStream('U2')), updateFileName(s, 'incremental')), `junk ${s}`);
+      const expectReported = (err: string, stream: string, names: HostileEntries['names']) => {
+        for (const { name, reason } of names)
+          expect(err).toContain(`warning: skipped share entry ${stream}/${JSON.stringify(name)}: ${reason}`);
+      };
 
-    const sync = await run('user', 'U2', 'sync');
-    expect(sync.out).toBe('nothing new (at update #1)');
-    expectReported(sync.err, updateStream('U2'), updates.names);
-    expect(sync.err).toContain('refused 000000000007.update: corrupt');
-    expect(sync.err).not.toContain('blocked');
-    expect((await run('user', 'U2', 'status')).out).not.toContain('BLOCKED');
+      const sync = await run('user', 'U2', 'sync');
+      expect(sync.out).toBe('nothing new (at update #1)');
+      expectReported(sync.err, updateStream('U2'), updates.names);
+      expect(sync.err).toContain('refused 000000000007.update: corrupt');
+      expect(sync.err).not.toContain('blocked');
+      expect((await run('user', 'U2', 'status')).out).not.toContain('BLOCKED');
 
-    for (const command of ['status', 'stale']) {
-      const r = await run('admin', command);
-      expect(r.code, command).toBe(0);
-      expectReported(r.err, ackStream('U2'), acks.names);
-    }
+      for (const command of ['status', 'stale']) {
+        const r = await run('admin', command);
+        expect(r.code, command).toBe(0);
+        expectReported(r.err, ackStream('U2'), acks.names);
+      }
 
-    // A rekey: bob's next file takes the FIFO's name, and applies although five junk files were refused.
-    const leave = await run('admin', 'remove-member', 'G1', 'U1', '--at', '+1d');
-    expect(leave.out).toMatch(/K2001: new key of G1 .*held by U2/);
-    expect(leave.out).toMatch(/published: .*U2 #2/);
-    const applied = await run('user', 'U2', 'sync');
-    expect(applied.out).toBe('applied #2; now at update #2');
-    expect((await run('user', 'U2', 'keys')).out).toContain('K2001');
-    expect((await run('user', 'U1', 'sync')).code).toBe(0);
-    expect((await run('admin', 'collect-acks')).out).toContain('U2 #2');
+      // A rekey: bob's next file takes the FIFO's name, and applies although five junk files were refused.
+      const leave = await run('admin', 'remove-member', 'G1', 'U1', '--at', '+1d');
+      expect(leave.out).toMatch(/K2001: new key of G1 .*held by U2/);
+      expect(leave.out).toMatch(/published: .*U2 #2/);
+      const applied = await run('user', 'U2', 'sync');
+      expect(applied.out).toBe('applied #2; now at update #2');
+      expect((await run('user', 'U2', 'keys')).out).toContain('K2001');
+      expect((await run('user', 'U1', 'sync')).code).toBe(0);
+      expect((await run('admin', 'collect-acks')).out).toContain('U2 #2');
 
-    // A withheld update is still noticed, with junk among the acknowledgements.
-    await run('admin', 'rename-group', 'G1', 'renamed');
-    for (const name of readdirSync(streamDir(updateStream('U2')))) if (name === updateFileName(3, 'incremental')) rmSync(join(streamDir(updateStream('U2')), name));
-    await run('user', 'U2', 'sync');
-    const stale = await run('admin', 'stale', '--at', '+8d');
-    expect(stale.code).toBe(0);
-    expect(stale.out).toMatch(/^stale \(no acknowledgement for 7 days\): U2 —/);
-    // (bob's authentic acknowledgement #2 replaced the FIFO of its name, and was collected.)
-    expectReported(stale.err, ackStream('U2'), acks.names.slice(1));
-  });
+      // A withheld update is still noticed, with junk among the acknowledgements.
+      await run('admin', 'rename-group', 'G1', 'renamed');
+      for (const name of readdirSync(streamDir(updateStream('U2'))))
+        if (name === updateFileName(3, 'incremental')) rmSync(join(streamDir(updateStream('U2')), name));
+      await run('user', 'U2', 'sync');
+      const stale = await run('admin', 'stale', '--at', '+8d');
+      expect(stale.code).toBe(0);
+      expect(stale.out).toMatch(/^stale \(no acknowledgement for 7 days\): U2 —/);
+      // (bob's authentic acknowledgement #2 replaced the FIFO of its name, and was collected.)
+      expectReported(stale.err, ackStream('U2'), acks.names.slice(1));
+    },
+  );
 
   test('a garbled or truncated device image is Tampered: one line, exit 1, no stack', async () => {
     const garble = (path: string, how: 'truncate' | 'flip') => {
@@ -578,14 +782,26 @@ describe('sekey on a hostile share', () => {
       }
       return bytes;
     };
-    for (const [who, argv] of [['users/U1', ['user', 'U1', 'keys']], ['admin', ['admin', 'users']]] as const) {
-      for (const [file, how] of [['sd.img', 'truncate'], ['sd.img', 'flip'], ['flash.img', 'flip']] as const) {
+    for (const [who, argv] of [
+      ['users/U1', ['user', 'U1', 'keys']],
+      ['admin', ['admin', 'users']],
+    ] as const) {
+      for (const [file, how] of [
+        ['sd.img', 'truncate'],
+        ['sd.img', 'flip'],
+        ['flash.img', 'flip'],
+      ] as const) {
         const path = join(home, who, file);
         const original = readFileSync(path);
         garble(path, how);
         const r = await run(...argv);
         expect(r.code, `${who}/${file} ${how}`).toBe(1);
-        expect(r.err, `${who}/${file} ${how}`).toMatch(new RegExp(`^sekey ${argv.slice(0, argv[0] === 'user' ? 3 : 2).join(' ')}: Tampered: .*${file} is not an intact device image`));
+        expect(r.err, `${who}/${file} ${how}`).toMatch(
+          new RegExp(
+            `^sekey ${argv.slice(0, argv[0] === 'user' ? 3 : 2).join(' ')}: Tampered: .*${file} is not an intact ` +
+              `device image`,
+          ),
+        );
         expect(r.err.split('\n')).toHaveLength(1);
         writeFileSync(path, original);
       }
@@ -595,59 +811,101 @@ describe('sekey on a hostile share', () => {
 });
 
 describe('freshness: heartbeats and NotFresh on a persistent installation', () => {
-  test('init takes --heartbeat and --freshness; publish sends heartbeats; a user who misses them may not encrypt until it syncs', async () => {
-    const home = join(tempDir(), 'home');
-    const desk = tempDir();
-    const factory = join(tempDir(), 'factory');
-    expect((await sekey(['factory', 'init', '--dir', factory])).code).toBe(0);
-    const env = { SEKEY_HOME: home, SEKEY_FACTORY: factory, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_USER_PIN: USER_PIN };
-    const run = (...argv: string[]) => sekey(argv, { env, cwd: desk });
-    const init = (...extra: string[]) => run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--at', '2026-01-05T09:00Z', ...extra);
-    const tooShort = await init('--freshness', '12h');
-    expect(tooShort.code).toBe(2);
-    expect(tooShort.err).toContain('--freshness (12h) must be longer than the heartbeat interval (1d)');
-    const made = await init('--heartbeat', '12h', '--freshness', '2d');
-    expect(made.code).toBe(0);
-    expect(made.out).toContain('heartbeat every 12h (run `sekey admin publish` from cron); users encrypt for 2d after the latest');
-    const config = JSON.parse(readFileSync(join(home, 'installation.json'), 'utf8')) as Record<string, unknown>;
-    expect(config).toMatchObject({ heartbeatIntervalMs: 12 * 3_600_000, freshnessWindowMs: 2 * 86_400_000 });
-    expect((await run('admin', 'publish', '--help')).out).toContain('from cron');
+  test(
+    'init takes --heartbeat and --freshness; publish sends heartbeats; a user who misses them may not encrypt ' +
+      'until it syncs',
+    async () => {
+      const home = join(tempDir(), 'home');
+      const desk = tempDir();
+      const factory = join(tempDir(), 'factory');
+      expect((await sekey(['factory', 'init', '--dir', factory])).code).toBe(0);
+      const env = { SEKEY_HOME: home, SEKEY_FACTORY: factory, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_USER_PIN: USER_PIN };
+      const run = (...argv: string[]) => sekey(argv, { env, cwd: desk });
+      const init = (...extra: string[]) =>
+        run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--at', '2026-01-05T09:00Z', ...extra);
+      const tooShort = await init('--freshness', '12h');
+      expect(tooShort.code).toBe(2);
+      expect(tooShort.err).toContain('--freshness (12h) must be longer than the heartbeat interval (1d)');
+      const made = await init('--heartbeat', '12h', '--freshness', '2d');
+      expect(made.code).toBe(0);
+      expect(made.out).toContain(
+        'heartbeat every 12h (run `sekey admin publish` from cron); users encrypt for 2d after the latest',
+      );
+      const config = JSON.parse(readFileSync(join(home, 'installation.json'), 'utf8')) as Record<string, unknown>;
+      expect(config).toMatchObject({ heartbeatIntervalMs: 12 * 3_600_000, freshnessWindowMs: 2 * 86_400_000 });
+      expect((await run('admin', 'publish', '--help')).out).toContain('from cron');
 
-    for (const [id, name] of [['U1', 'alice'], ['U2', 'bob']] as const) await run('admin', 'add-user', id, name, '--no-publish');
-    await run('admin', 'add-group', 'G1', 'pair', '--max-keys', '2', '--cryptoperiod', '30d', '--no-publish');
-    for (const u of ['U1', 'U2']) {
-      await run('admin', 'add-member', 'G1', u, '--no-publish');
-      expect((await run('admin', 'provision', u, '--user-pin', USER_PIN, '--device-admin-pin', DEVICE_ADMIN_PIN, '--no-publish')).code).toBe(0);
-    }
-    await run('admin', 'activate-key', (/K\d+/.exec((await run('admin', 'add-key', 'G1', 'k', '--no-publish')).out) as RegExpExecArray)[0]);
-    for (const u of ['U1', 'U2']) expect((await run('user', u, 'sync')).code).toBe(0);
-    writeFileSync(join(desk, 'note.txt'), 'hello');
-    expect((await run('user', 'U1', 'encrypt', '--to', 'U2', 'note.txt', 'note.skm')).code).toBe(0);
+      for (const [id, name] of [
+        ['U1', 'alice'],
+        ['U2', 'bob'],
+      ] as const)
+        await run('admin', 'add-user', id, name, '--no-publish');
+      await run('admin', 'add-group', 'G1', 'pair', '--max-keys', '2', '--cryptoperiod', '30d', '--no-publish');
+      for (const u of ['U1', 'U2']) {
+        await run('admin', 'add-member', 'G1', u, '--no-publish');
+        expect(
+          (
+            await run(
+              'admin',
+              'provision',
+              u,
+              '--user-pin',
+              USER_PIN,
+              '--device-admin-pin',
+              DEVICE_ADMIN_PIN,
+              '--no-publish',
+            )
+          ).code,
+        ).toBe(0);
+      }
+      await run(
+        'admin',
+        'activate-key',
+        (/K\d+/.exec((await run('admin', 'add-key', 'G1', 'k', '--no-publish')).out) as RegExpExecArray)[0],
+      );
+      for (const u of ['U1', 'U2']) expect((await run('user', u, 'sync')).code).toBe(0);
+      writeFileSync(join(desk, 'note.txt'), 'hello');
+      expect((await run('user', 'U1', 'encrypt', '--to', 'U2', 'note.txt', 'note.skm')).code).toBe(0);
 
-    expect((await run('admin', 'publish', '--at', '+11h')).out).toBe("published: nothing (no provisioned user's view changed)");
-    expect((await run('admin', 'publish', '--at', '+1h')).out).toMatch(/^published: U1 #2 heartbeat \(\d+ B\), U2 #2 heartbeat \(\d+ B\)$/);
-    await run('user', 'U2', 'sync');
-    // Alice misses that heartbeat: two days and a minute after her last update, she may not encrypt.
-    const late = await run('user', 'U1', 'encrypt', '--to', 'U2', 'note.txt', 'late.skm', '--at', '+2161m');
-    expect(late.code).toBe(1);
-    expect(late.err).toBe(
-      'sekey user U1 encrypt: NotFresh: the last authentic update from the administrator was issued 2026-01-05T09:00Z, 2 days ago; ' +
-        "this installation allows encrypting for 2 days after it: sync (`sekey user U1 sync`) to get the administrator's latest updates; " +
-        'if that brings nothing, the share may be withholding them: ask the administrator',
-    );
-    expect(existsSync(join(desk, 'late.skm'))).toBe(false);
-    expect((await run('user', 'U1', 'status')).out).toContain('NOT FRESH: latest update issued 2026-01-05 09:00Z, window 2d; encryption is refused until a sync brings a newer one');
-    const status = JSON.parse((await run('user', 'U1', 'status', '--json')).out) as { freshness: unknown };
-    expect(status.freshness).toEqual({
-      statement: { issuedAt: Date.UTC(2026, 0, 5, 9), windowMs: 2 * 86_400_000 },
-      staleness: { reason: 'expired', issuedAt: Date.UTC(2026, 0, 5, 9), windowMs: 2 * 86_400_000, ageMs: 2 * 86_400_000 + 60_000 },
-    });
-    expect((await run('user', 'U1', 'decrypt', 'note.skm', 'note-out.txt')).code).toBe(0);
-    // Bob synced the heartbeat: still fresh.
-    expect((await run('user', 'U2', 'encrypt', '--to', 'U1', 'note.txt', 'bob.skm')).code).toBe(0);
-    // Alice syncs; the heartbeat she missed is there: fresh again.
-    expect((await run('user', 'U1', 'sync')).out).toBe('applied #2; now at update #2');
-    expect((await run('user', 'U1', 'status')).out).not.toContain('NOT FRESH');
-    expect((await run('user', 'U1', 'encrypt', '--to', 'U2', 'note.txt', 'late.skm')).code).toBe(0);
-  });
+      expect((await run('admin', 'publish', '--at', '+11h')).out).toBe(
+        "published: nothing (no provisioned user's view changed)",
+      );
+      expect((await run('admin', 'publish', '--at', '+1h')).out).toMatch(
+        /^published: U1 #2 heartbeat \(\d+ B\), U2 #2 heartbeat \(\d+ B\)$/,
+      );
+      await run('user', 'U2', 'sync');
+      // Alice misses that heartbeat: two days and a minute after her last update, she may not encrypt.
+      const late = await run('user', 'U1', 'encrypt', '--to', 'U2', 'note.txt', 'late.skm', '--at', '+2161m');
+      expect(late.code).toBe(1);
+      expect(late.err).toBe(
+        'sekey user U1 encrypt: NotFresh: the last authentic update from the administrator was issued ' +
+          '2026-01-05T09:00Z, 2 days ago; ' +
+          'this installation allows encrypting for 2 days after it: sync (`sekey user U1 sync`) to get the ' +
+          "administrator's latest updates; " +
+          'if that brings nothing, the share may be withholding them: ask the administrator',
+      );
+      expect(existsSync(join(desk, 'late.skm'))).toBe(false);
+      expect((await run('user', 'U1', 'status')).out).toContain(
+        'NOT FRESH: latest update issued 2026-01-05 09:00Z, window 2d; encryption is refused until a sync brings a ' +
+          'newer one',
+      );
+      const status = JSON.parse((await run('user', 'U1', 'status', '--json')).out) as { freshness: unknown };
+      expect(status.freshness).toEqual({
+        statement: { issuedAt: Date.UTC(2026, 0, 5, 9), windowMs: 2 * 86_400_000 },
+        staleness: {
+          reason: 'expired',
+          issuedAt: Date.UTC(2026, 0, 5, 9),
+          windowMs: 2 * 86_400_000,
+          ageMs: 2 * 86_400_000 + 60_000,
+        },
+      });
+      expect((await run('user', 'U1', 'decrypt', 'note.skm', 'note-out.txt')).code).toBe(0);
+      // Bob synced the heartbeat: still fresh.
+      expect((await run('user', 'U2', 'encrypt', '--to', 'U1', 'note.txt', 'bob.skm')).code).toBe(0);
+      // Alice syncs; the heartbeat she missed is there: fresh again.
+      expect((await run('user', 'U1', 'sync')).out).toBe('applied #2; now at update #2');
+      expect((await run('user', 'U1', 'status')).out).not.toContain('NOT FRESH');
+      expect((await run('user', 'U1', 'encrypt', '--to', 'U2', 'note.txt', 'late.skm')).code).toBe(0);
+    },
+  );
 });

@@ -61,7 +61,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   'model-demo': {
     summary: 'walk through the KMS model (the specification) on built-in data',
     usage: 'sekey model-demo',
-    help: 'Prints the machines at a glance, then runs a small organisation through the KMS model:\nsmallest-group selection, a member leaving (rekey), a compromise and the expiry sweep.',
+    help:
+      'Prints the machines at a glance, then runs a small organisation through the KMS model:\nsmallest-group ' +
+      'selection, a member leaving (rekey), a compromise and the expiry sweep.',
     run: async (argv, io) => {
       new Args(argv).done();
       runModelDemo((line) => io.out(line));
@@ -81,11 +83,14 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   spec: {
     summary: 'write docs/spec.md from the machine definitions (--check: fail if stale)',
     usage: 'sekey spec [--check] [--out FILE]',
-    help: 'Renders the Mermaid diagrams and transition tables of every machine.\n  --out FILE  where to write (default: docs/spec.md under the current directory)\n  --check     write nothing; exit 1 if FILE differs from what would be written',
+    help:
+      'Renders the Mermaid diagrams and transition tables of every machine.\n  --out FILE  where to write ' +
+      '(default: docs/spec.md under the current directory)\n  --check     write nothing; exit 1 if FILE differs ' +
+      'from what would be written',
     run: async (argv, io) => generatedDocument(argv, io, 'docs/spec.md', 'spec', renderSpec),
   },
   errors: {
-    summary: 'write docs/errors.md from the error codes\' doc comments (--check: fail if stale)',
+    summary: "write docs/errors.md from the error codes' doc comments (--check: fail if stale)",
     usage: 'sekey errors [--check] [--out FILE]',
     help: [
       'Renders one table of every error code (class, code, meaning, what to do) from the doc comments of',
@@ -93,10 +98,13 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       '  --out FILE  where to write (default: docs/errors.md under the current directory)',
       '  --check     write nothing; exit 1 if FILE differs from what would be written',
     ].join('\n'),
-    run: async (argv, io) => generatedDocument(argv, io, 'docs/errors.md', 'errors', () => renderErrorCatalogue((path) => readFileSync(resolve(io.cwd, path), 'utf8'))),
+    run: async (argv, io) =>
+      generatedDocument(argv, io, 'docs/errors.md', 'errors', () =>
+        renderErrorCatalogue((path) => readFileSync(resolve(io.cwd, path), 'utf8')),
+      ),
   },
   factory: {
-    summary: 'create a simulated HSM factory (the manufacturer\'s key), outside every installation',
+    summary: "create a simulated HSM factory (the manufacturer's key), outside every installation",
     usage: FACTORY_USAGE,
     help: FACTORY_HELP,
     run: runFactory,
@@ -104,7 +112,13 @@ const COMMANDS: Readonly<Record<string, Command>> = {
 };
 
 /** Writes a generated document, or with `--check` fails (exit 1) when the file differs from it. */
-function generatedDocument(argv: readonly string[], io: CliIo, defaultOut: string, script: string, render: () => string): number {
+function generatedDocument(
+  argv: readonly string[],
+  io: CliIo,
+  defaultOut: string,
+  script: string,
+  render: () => string,
+): number {
   const args = new Args(argv);
   const check = args.flag('--check');
   const out = resolve(io.cwd, args.option('--out') ?? defaultOut);
@@ -145,7 +159,12 @@ export function usage(): string {
 
 /** The name a failing command is reported under: `sekey admin add-user`, `sekey user U1 sync`. */
 function commandPrefix(argv: readonly string[]): string {
-  const words = argv[0] === 'admin' || argv[0] === 'factory' ? argv.slice(0, 2) : argv[0] === 'user' ? argv.slice(0, 3) : argv.slice(0, 1);
+  const words =
+    argv[0] === 'admin' || argv[0] === 'factory'
+      ? argv.slice(0, 2)
+      : argv[0] === 'user'
+        ? argv.slice(0, 3)
+        : argv.slice(0, 1);
   return ['sekey', ...words.filter((w) => !w.startsWith('-'))].join(' ');
 }
 

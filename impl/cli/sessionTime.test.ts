@@ -21,7 +21,12 @@ test('a commit inside a session records the session time first', async () => {
   const env = { SEKEY_HOME: home, SEKEY_FACTORY: factory };
   const io: CliIo = { out: () => undefined, err: () => undefined, env, cwd: scratch };
   expect(await main(['factory', 'init', '--dir', factory], io)).toBe(0);
-  expect(await main(['admin', 'init', '--admin-pin', 'admin-pin-1', '--user-pin', 'user-pin-1', '--at', '2026-01-05T09:00Z'], io)).toBe(0);
+  expect(
+    await main(
+      ['admin', 'init', '--admin-pin', 'admin-pin-1', '--user-pin', 'user-pin-1', '--at', '2026-01-05T09:00Z'],
+      io,
+    ),
+  ).toBe(0);
   const before = readInstallationConfig(home).lastTime;
   const later = before + 86_400_000;
   const installation = new Installation(home, { at: { kind: 'absolute', ms: later } });

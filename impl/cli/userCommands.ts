@@ -31,8 +31,12 @@ export interface UserCommand {
   readonly summary: string;
   readonly help?: string;
   readonly lists?: boolean;
-  readonly prepare: (args: Args, options: { readonly json: boolean; readonly cwd: string }) => (ctx: UserContext) => Promise<number | void>;
+  readonly prepare: (args: Args, options: { readonly json: boolean; readonly cwd: string }) => UserWork;
 }
+
+/** The work of a prepared user command; may return an exit code (default 0). */
+// biome-ignore lint/suspicious/noConfusingVoidType: a command that ends normally returns nothing (exit 0)
+export type UserWork = (ctx: UserContext) => Promise<number | void>;
 
 /** Input files are read while the command line is checked, before any HSM is opened. */
 function readInput(cwd: string, path: string): Uint8Array {
@@ -44,96 +48,123 @@ export const USER_COMMANDS: readonly UserCommand[] = [
   {
     name: 'status',
     args: '',
-    summary: "the user, its HSM, and where its update stream stands",
+    summary: 'the user, its HSM, and where its update stream stands',
     lists: true,
-    prepare: (_args, { json: asJson }) => async ({ session, io }) => {
-      const { user } = session;
-      const me = user.me();
-      const status = {
-        user: me,
-        serial: user.device.serial,
-        appliedSequence: user.appliedSequence,
-        blocked: user.blocked,
-        groups: user.groups().map((g) => g.id),
-        keys: user.keys().length,
-        pendingDeviceWork: user.pendingDeviceWork(),
-        freshness: user.freshness(),
-      };
-      if (asJson) {
-        io.out(json(status));
-        return;
-      }
-      io.out(`${me.id} '${me.name}' on HSM ${status.serial}`);
-      io.out(`  applied update #${status.appliedSequence}${status.blocked ? ', BLOCKED: too many refused files, waiting for a resync' : ''}`);
-      io.out(`  groups ${ids(status.groups)}; ${status.keys} key${status.keys === 1 ? '' : 's'} held`);
-      const owed = status.pendingDeviceWork;
-      if (owed.operations > 0) io.out(`  HSM work owed by an applied update: ${owed.operations} operation(s)${owed.error ? ` — stuck: ${owed.error}` : ''}`);
-      // Shown only when it matters, like the owed HSM work: encryption is refused until a sync.
-      const { statement, staleness } = status.freshness;
-      if (staleness !== null) {
-        const since = statement === null ? 'no applied update says when it was issued' : `latest update issued ${when(statement.issuedAt)}, window ${formatDuration(statement.windowMs)}`;
-        io.out(`  NOT FRESH: ${since}; encryption is refused until a sync brings a newer one`);
-      }
-    },
+    prepare:
+      (_args, { json: asJson }) =>
+      async ({ session, io }) => {
+        const { user } = session;
+        const me = user.me();
+        const status = {
+          user: me,
+          serial: user.device.serial,
+          appliedSequence: user.appliedSequence,
+          blocked: user.blocked,
+          groups: user.groups().map((g) => g.id),
+          keys: user.keys().length,
+          pendingDeviceWork: user.pendingDeviceWork(),
+          freshness: user.freshness(),
+        };
+        if (asJson) {
+          io.out(json(status));
+          return;
+        }
+        io.out(`${me.id} '${me.name}' on HSM ${status.serial}`);
+        const blocked = status.blocked ? ', BLOCKED: too many refused files, waiting for a resync' : '';
+        io.out(`  applied update #${status.appliedSequence}${blocked}`);
+        io.out(`  groups ${ids(status.groups)}; ${status.keys} key${status.keys === 1 ? '' : 's'} held`);
+        const owed = status.pendingDeviceWork;
+        if (owed.operations > 0)
+          io.out(
+            `  HSM work owed by an applied update: ${owed.operations} ` +
+              `operation(s)${owed.error ? ` — stuck: ${owed.error}` : ''}`,
+          );
+        // Shown only when it matters, like the owed HSM work: encryption is refused until a sync.
+        const { statement, staleness } = status.freshness;
+        if (staleness !== null) {
+          const since =
+            statement === null
+              ? 'no applied update says when it was issued'
+              : `latest update issued ${when(statement.issuedAt)}, window ${formatDuration(statement.windowMs)}`;
+          io.out(`  NOT FRESH: ${since}; encryption is refused until a sync brings a newer one`);
+        }
+      },
   },
   {
     name: 'sync',
     args: '',
     summary: 'apply every new update file from the share and acknowledge it (exit 1 if one is refused)',
     lists: true,
-    prepare: (_args, { json: asJson }) => async ({ session, io }) => {
-      const report = await session.user.sync(session.transport);
-      if (asJson) io.out(json(report));
-      else {
-        io.out(report.applied.length === 0 ? `nothing new (at update #${report.sequence})` : `applied ${report.applied.map((s) => `#${s}`).join(', ')}; now at update #${report.sequence}`);
-      }
-      for (const r of report.refused) io.err(`refused ${r.name}: ${r.reason}`);
-      if (report.blocked) io.err('blocked: too many refused files in a row; ask the administrator for `sekey admin resync`');
-      return report.refused.length > 0 || report.blocked ? 1 : 0;
-    },
+    prepare:
+      (_args, { json: asJson }) =>
+      async ({ session, io }) => {
+        const report = await session.user.sync(session.transport);
+        if (asJson) io.out(json(report));
+        else {
+          io.out(
+            report.applied.length === 0
+              ? `nothing new (at update #${report.sequence})`
+              : `applied ${report.applied.map((s) => `#${s}`).join(', ')}; now at update #${report.sequence}`,
+          );
+        }
+        for (const r of report.refused) io.err(`refused ${r.name}: ${r.reason}`);
+        if (report.blocked)
+          io.err('blocked: too many refused files in a row; ask the administrator for `sekey admin resync`');
+        return report.refused.length > 0 || report.blocked ? 1 : 0;
+      },
   },
   {
     name: 'groups',
     args: '',
     summary: "the user's groups and their members",
     lists: true,
-    prepare: (_args, { json: asJson }) => async ({ session, io }) => {
-      const groups = session.user.groups();
-      if (asJson) io.out(json(groups));
-      else {
-        table(
-          ['ID', 'NAME', 'MEMBERS', 'CRYPTOPERIOD'],
-          groups.map((g) => [g.id, g.name, ids(g.members), formatDuration(g.policy.defaultCryptoperiodMs)]),
-        ).forEach((l) => io.out(l));
-      }
-    },
+    prepare:
+      (_args, { json: asJson }) =>
+      async ({ session, io }) => {
+        const groups = session.user.groups();
+        if (asJson) io.out(json(groups));
+        else {
+          table(
+            ['ID', 'NAME', 'MEMBERS', 'CRYPTOPERIOD'],
+            groups.map((g) => [g.id, g.name, ids(g.members), formatDuration(g.policy.defaultCryptoperiodMs)]),
+          ).forEach((l) => io.out(l));
+        }
+      },
   },
   {
     name: 'users',
     args: '',
     summary: 'the user and everyone sharing a group with it',
     lists: true,
-    prepare: (_args, { json: asJson }) => async ({ session, io }) => {
-      const users = session.user.users();
-      if (asJson) io.out(json(users));
-      else table(['ID', 'NAME'], users.map((u) => [u.id, u.name])).forEach((l) => io.out(l));
-    },
+    prepare:
+      (_args, { json: asJson }) =>
+      async ({ session, io }) => {
+        const users = session.user.users();
+        if (asJson) io.out(json(users));
+        else
+          table(
+            ['ID', 'NAME'],
+            users.map((u) => [u.id, u.name]),
+          ).forEach((l) => io.out(l));
+      },
   },
   {
     name: 'keys',
     args: '',
     summary: "the keys the user's HSM holds (metadata only)",
     lists: true,
-    prepare: (_args, { json: asJson }) => async ({ session, io }) => {
-      const keys = session.user.keys();
-      if (asJson) io.out(json(keys));
-      else {
-        table(
-          ['ID', 'NAME', 'GROUP', 'STATE', 'EXPIRES'],
-          keys.map((k) => [k.id, k.name, k.owner, k.state, when(k.expiresAt)]),
-        ).forEach((l) => io.out(l));
-      }
-    },
+    prepare:
+      (_args, { json: asJson }) =>
+      async ({ session, io }) => {
+        const keys = session.user.keys();
+        if (asJson) io.out(json(keys));
+        else {
+          table(
+            ['ID', 'NAME', 'GROUP', 'STATE', 'EXPIRES'],
+            keys.map((k) => [k.id, k.name, k.owner, k.state, when(k.expiresAt)]),
+          ).forEach((l) => io.out(l));
+        }
+      },
   },
   {
     name: 'key-info',
@@ -147,7 +178,10 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         if (asJson) io.out(json(k));
         else {
           io.out(`${k.id} '${k.name}' of ${k.owner}, ${k.algorithm}: ${k.state}`);
-          io.out(`  cryptoperiod ${formatDuration(k.cryptoperiodMs)}, activated ${when(k.activatedAt)}, expires ${when(k.expiresAt)}`);
+          io.out(
+            `  cryptoperiod ${formatDuration(k.cryptoperiodMs)}, activated ${when(k.activatedAt)}, expires ` +
+              `${when(k.expiresAt)}`,
+          );
         }
       };
     },
@@ -179,7 +213,10 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         const choice = session.user.findKey(recipients);
         const message = session.user.encrypt(recipients, data);
         writeFileAtomic(resolve(cwd, outPath), message);
-        io.out(`encrypted ${inPath} (${bytes(data.length)}) for ${recipients.join(',')} under ${choice.keyId} of ${choice.groupId} → ${outPath} (${bytes(message.length)})`);
+        io.out(
+          `encrypted ${inPath} (${bytes(data.length)}) for ${recipients.join(',')} under ${choice.keyId} of ` +
+            `${choice.groupId} → ${outPath} (${bytes(message.length)})`,
+        );
       };
     },
   },
@@ -209,7 +246,11 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         const out = session.user.reprotect(message);
         writeFileAtomic(resolve(cwd, outPath), out);
         const to = decodeMessage(out).keyId;
-        io.out(to === from ? `${inPath} is already under the best key ${from}; copied to ${outPath}` : `re-protected ${inPath} from ${from} to ${to} inside the HSM → ${outPath}`);
+        io.out(
+          to === from
+            ? `${inPath} is already under the best key ${from}; copied to ${outPath}`
+            : `re-protected ${inPath} from ${from} to ${to} inside the HSM → ${outPath}`,
+        );
       };
     },
   },

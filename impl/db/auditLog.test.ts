@@ -28,7 +28,11 @@ describe('audit log', () => {
     ['an edited entry', "UPDATE audit_log SET details = '{}' WHERE seq = 3", /entry 3 does not match/],
     ['a deleted entry', 'DELETE FROM audit_log WHERE seq = 2', /entry 2 is missing/],
     ['a re-hashed entry', "UPDATE audit_log SET hash = 'x' WHERE seq = 4", /entry 4 does not match/],
-    ['swapped entries', 'UPDATE audit_log SET at = CASE seq WHEN 1 THEN 1002 ELSE 1001 END WHERE seq IN (1, 2)', /entry 1 does not match/],
+    [
+      'swapped entries',
+      'UPDATE audit_log SET at = CASE seq WHEN 1 THEN 1002 ELSE 1001 END WHERE seq IN (1, 2)',
+      /entry 1 does not match/,
+    ],
   ])('detects %s', async (_what, sql, message) => {
     const db = await logWith(5);
     db.run(sql);

@@ -31,7 +31,14 @@ export interface AuditEntry {
 export const GENESIS_HASH = '0'.repeat(64);
 
 /** The hash of an entry, given its predecessor's hash. Length-prefixed fields: no ambiguity. */
-export function auditHash(prevHash: string, seq: number, at: number, actor: string, action: string, details: string): string {
+export function auditHash(
+  prevHash: string,
+  seq: number,
+  at: number,
+  actor: string,
+  action: string,
+  details: string,
+): string {
   const fields = [prevHash, String(seq), String(at), actor, action, details];
   const text = fields.map((f) => `${utf8ToBytes(f).length}:${f}`).join('|');
   return bytesToHex(sha256(utf8ToBytes(text)));
@@ -58,7 +65,8 @@ export function appendAudit(db: Database, at: number, actor: string, action: str
 
 /** Every entry, oldest first. */
 export function readAudit(db: Database): AuditEntry[] {
-  const rows = db.exec('SELECT seq, at, actor, action, details, prev_hash, hash FROM audit_log ORDER BY seq')[0]?.values ?? [];
+  const rows =
+    db.exec('SELECT seq, at, actor, action, details, prev_hash, hash FROM audit_log ORDER BY seq')[0]?.values ?? [];
   return rows.map(([seq, at, actor, action, details, prevHash, hash]) => ({
     seq: Number(seq),
     at: Number(at),
@@ -75,7 +83,8 @@ export function verifyAudit(db: Database): string {
   let prev = GENESIS_HASH;
   let expectedSeq = 1;
   for (const e of readAudit(db)) {
-    if (e.seq !== expectedSeq) throw new DatabaseError('AuditChainBroken', `audit entry ${expectedSeq} is missing (found ${e.seq})`);
+    if (e.seq !== expectedSeq)
+      throw new DatabaseError('AuditChainBroken', `audit entry ${expectedSeq} is missing (found ${e.seq})`);
     if (e.prevHash !== prev || auditHash(prev, e.seq, e.at, e.actor, e.action, e.details) !== e.hash) {
       throw new DatabaseError('AuditChainBroken', `audit entry ${e.seq} does not match the chain`);
     }

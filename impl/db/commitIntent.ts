@@ -40,7 +40,11 @@ export function encodeCommitIntent(intent: CommitIntent): number {
 /** The intent named by counter value `value`, or null for 0 (no intent ever recorded). */
 export function decodeCommitIntent(value: number): CommitIntent | null {
   if (value === 0) return null;
-  return { generation: Math.floor(value / RADIX / RADIX), previousAttempt: Math.floor(value / RADIX) % RADIX, attempt: value % RADIX };
+  return {
+    generation: Math.floor(value / RADIX / RADIX),
+    previousAttempt: Math.floor(value / RADIX) % RADIX,
+    attempt: value % RADIX,
+  };
 }
 
 /**
@@ -49,12 +53,24 @@ export function decodeCommitIntent(value: number): CommitIntent | null {
  * @throws DatabaseError `Tampered` when the current intent does not fit the committed generation;
  *   `NoSpace` after {@link MAX_ATTEMPTS} abandoned attempts of one generation.
  */
-export function nextCommitIntent(current: CommitIntent | null, committed: number, committedAttempt: number): CommitIntent {
+export function nextCommitIntent(
+  current: CommitIntent | null,
+  committed: number,
+  committedAttempt: number,
+): CommitIntent {
   const generation = committed + 1;
-  if (current === null || current.generation === committed) return { generation, previousAttempt: committedAttempt, attempt: 1 };
+  if (current === null || current.generation === committed)
+    return { generation, previousAttempt: committedAttempt, attempt: 1 };
   if (current.generation !== generation) {
-    throw new DatabaseError('Tampered', `the device's commit intent names generation ${current.generation}, but generation ${committed} is committed`);
+    throw new DatabaseError(
+      'Tampered',
+      `the device's commit intent names generation ${current.generation}, but generation ${committed} is committed`,
+    );
   }
-  if (current.attempt >= MAX_ATTEMPTS) throw new DatabaseError('NoSpace', `generation ${generation} was attempted ${MAX_ATTEMPTS} times without completing`);
+  if (current.attempt >= MAX_ATTEMPTS)
+    throw new DatabaseError(
+      'NoSpace',
+      `generation ${generation} was attempted ${MAX_ATTEMPTS} times without completing`,
+    );
   return { generation, previousAttempt: current.previousAttempt, attempt: current.attempt + 1 };
 }

@@ -21,7 +21,8 @@ export interface DatabaseDevice {
   commitGeneration(generation: number): void;
   /** The commit intent in device flash (`commitIntent.ts`), 0 before the first one. */
   commitIntent(): number;
-  /** Records commit intent `value` in device flash, durably, before its manifest is written; refuses to go backwards. */
+  /** Records commit intent `value` in device flash, durably, before its manifest is written; refuses to go backwards.
+   * */
   recordCommitIntent(value: number): void;
 }
 

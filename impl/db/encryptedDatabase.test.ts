@@ -6,7 +6,8 @@ import { PAGE_SIZE, cardLayout } from './pageStore.ts';
 import { SCHEMA_VERSION, schemaVersion } from './schema.ts';
 import { SoftDatabaseDevice } from './softDevice.testkit.ts';
 
-const count = (db: EncryptedDatabase) => db.read((d) => Number(d.exec('SELECT count(*) FROM users')[0]?.values[0]?.[0]));
+const count = (db: EncryptedDatabase) =>
+  db.read((d) => Number(d.exec('SELECT count(*) FROM users')[0]?.values[0]?.[0]));
 
 describe('EncryptedDatabase', () => {
   test('create migrates and commits generation 1; open finds it; a second create is refused', async () => {
@@ -37,7 +38,10 @@ describe('EncryptedDatabase', () => {
     sector.fill(0xff, 0, 8);
     sd.write(first, sector);
     sd.sync();
-    await expect(EncryptedDatabase.open(device, sd)).rejects.toMatchObject({ code: 'Tampered', message: /impossible generation/ });
+    await expect(EncryptedDatabase.open(device, sd)).rejects.toMatchObject({
+      code: 'Tampered',
+      message: /impossible generation/,
+    });
   });
 
   test('a transaction that throws changes nothing, in memory or on the card', async () => {

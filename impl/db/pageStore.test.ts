@@ -28,8 +28,10 @@ function clone(sd: SdCard): SdCard {
   return copy;
 }
 
-const names = (db: EncryptedDatabase) => db.read((d) => (d.exec('SELECT name FROM users ORDER BY id')[0]?.values ?? []).map((r) => String(r[0])));
-const addUser = (db: EncryptedDatabase, id: string, name: string) => db.transaction((d) => d.run('INSERT INTO users (id, name) VALUES (?, ?)', [id, name]));
+const names = (db: EncryptedDatabase) =>
+  db.read((d) => (d.exec('SELECT name FROM users ORDER BY id')[0]?.values ?? []).map((r) => String(r[0])));
+const addUser = (db: EncryptedDatabase, id: string, name: string) =>
+  db.transaction((d) => d.run('INSERT INTO users (id, name) VALUES (?, ?)', [id, name]));
 
 async function openCode(device: DatabaseDevice, sd: SdCard): Promise<string> {
   try {
@@ -54,49 +56,55 @@ describe('page store: commit intent', () => {
     expect(names(reopened)).toEqual(['alice', 'bob']);
   });
 
-  test('the card of an interrupted commit, saved and put back after the device committed another one, is refused', async () => {
-    const device = new CuttableDevice();
-    const sd = new SdCard({ sectorCount: SECTORS });
-    let db = await EncryptedDatabase.create(device, sd);
-    addUser(db, 'U1', 'alice');
-    const before = clone(sd);
-    // An interrupted save: the manifest of "add mallory" is on the card, the counter did not move.
-    device.cutNextCommit = true;
-    expect(() => addUser(db, 'U9', 'mallory')).toThrow('power cut');
-    const interrupted = clone(sd);
-    // The card goes back to before it (or the manifest was lost); the device goes on.
-    db = await EncryptedDatabase.open(device, before);
-    expect(names(db)).toEqual(['alice']);
-    addUser(db, 'U2', 'bob');
-    db.close();
-    const later = await EncryptedDatabase.open(device, before);
-    expect(names(later)).toEqual(['alice', 'bob']);
-    later.close();
-    // Put back, the saved card would make the admin forget bob and believe in mallory.
-    expect(await openCode(device, interrupted)).toBe('RolledBack');
-    await expect(EncryptedDatabase.open(device, interrupted)).rejects.toThrow(/not the commit the device recorded/);
-    expect(await openCode(device, before)).toBe('ok');
-  });
+  test(
+    'the card of an interrupted commit, saved and put back after the device committed another one, is ' + 'refused',
+    async () => {
+      const device = new CuttableDevice();
+      const sd = new SdCard({ sectorCount: SECTORS });
+      let db = await EncryptedDatabase.create(device, sd);
+      addUser(db, 'U1', 'alice');
+      const before = clone(sd);
+      // An interrupted save: the manifest of "add mallory" is on the card, the counter did not move.
+      device.cutNextCommit = true;
+      expect(() => addUser(db, 'U9', 'mallory')).toThrow('power cut');
+      const interrupted = clone(sd);
+      // The card goes back to before it (or the manifest was lost); the device goes on.
+      db = await EncryptedDatabase.open(device, before);
+      expect(names(db)).toEqual(['alice']);
+      addUser(db, 'U2', 'bob');
+      db.close();
+      const later = await EncryptedDatabase.open(device, before);
+      expect(names(later)).toEqual(['alice', 'bob']);
+      later.close();
+      // Put back, the saved card would make the admin forget bob and believe in mallory.
+      expect(await openCode(device, interrupted)).toBe('RolledBack');
+      await expect(EncryptedDatabase.open(device, interrupted)).rejects.toThrow(/not the commit the device recorded/);
+      expect(await openCode(device, before)).toBe('ok');
+    },
+  );
 
-  test('while a later commit is pending, only the committed manifest of the generation before is accepted', async () => {
-    const device = new CuttableDevice();
-    const sd = new SdCard({ sectorCount: SECTORS });
-    let db = await EncryptedDatabase.create(device, sd);
-    const before = clone(sd);
-    device.cutNextCommit = true;
-    expect(() => addUser(db, 'U9', 'mallory')).toThrow('power cut');
-    const interrupted = clone(sd);
-    db = await EncryptedDatabase.open(device, before);
-    addUser(db, 'U2', 'bob'); // generation 2, second attempt
-    // The next commit is cut after its intent and manifest; the card goes back to before it.
-    const committed = clone(before);
-    device.cutNextCommit = true;
-    expect(() => addUser(db, 'U3', 'carol')).toThrow('power cut');
-    expect(decodeCommitIntent(device.commitIntent())).toEqual({ generation: 3, previousAttempt: 2, attempt: 1 });
-    expect(names(await EncryptedDatabase.open(device, committed))).toEqual(['bob']);
-    // Generation 2 of the interrupted card is authentic, but not the attempt the device committed.
-    expect(await openCode(device, interrupted)).toBe('RolledBack');
-  });
+  test(
+    'while a later commit is pending, only the committed manifest of the generation before is ' + 'accepted',
+    async () => {
+      const device = new CuttableDevice();
+      const sd = new SdCard({ sectorCount: SECTORS });
+      let db = await EncryptedDatabase.create(device, sd);
+      const before = clone(sd);
+      device.cutNextCommit = true;
+      expect(() => addUser(db, 'U9', 'mallory')).toThrow('power cut');
+      const interrupted = clone(sd);
+      db = await EncryptedDatabase.open(device, before);
+      addUser(db, 'U2', 'bob'); // generation 2, second attempt
+      // The next commit is cut after its intent and manifest; the card goes back to before it.
+      const committed = clone(before);
+      device.cutNextCommit = true;
+      expect(() => addUser(db, 'U3', 'carol')).toThrow('power cut');
+      expect(decodeCommitIntent(device.commitIntent())).toEqual({ generation: 3, previousAttempt: 2, attempt: 1 });
+      expect(names(await EncryptedDatabase.open(device, committed))).toEqual(['bob']);
+      // Generation 2 of the interrupted card is authentic, but not the attempt the device committed.
+      expect(await openCode(device, interrupted)).toBe('RolledBack');
+    },
+  );
 
   test('a card of format 1 opens on a device that never recorded an intent; its next commit records one', async () => {
     const soft = new SoftDatabaseDevice();
@@ -133,7 +141,16 @@ describe('page store: commit intent', () => {
     expect(decodeCommitIntent(legacyIntent)).toEqual({ generation: 3, previousAttempt: 0, attempt: 1 });
     expect(names(await EncryptedDatabase.open(legacy, sd))).toEqual(['alice', 'bob']);
     // With an intent recorded, a format-1 manifest is no longer vouched for.
-    expect(await openCode({ ...legacy, commitIntent: () => encodeCommitIntent({ generation: 2, previousAttempt: 0, attempt: 1 }), committedGeneration: () => 2 }, clone(sd))).not.toBe('ok');
+    expect(
+      await openCode(
+        {
+          ...legacy,
+          commitIntent: () => encodeCommitIntent({ generation: 2, previousAttempt: 0, attempt: 1 }),
+          committedGeneration: () => 2,
+        },
+        clone(sd),
+      ),
+    ).not.toBe('ok');
   });
 
   test('a card ahead of everything the device committed or started is Tampered', async () => {
@@ -175,11 +192,19 @@ describe('commit intent encoding', () => {
     expect(encodeCommitIntent(retry)).toBeGreaterThan(encodeCommitIntent(a));
     expect(encodeCommitIntent(next)).toBeGreaterThan(encodeCommitIntent(retry));
     expect(nextCommitIntent(null, 4, 0)).toEqual({ generation: 5, previousAttempt: 0, attempt: 1 });
-    expect(Number.isSafeInteger(encodeCommitIntent({ generation: 2 ** 32, previousAttempt: MAX_ATTEMPTS, attempt: MAX_ATTEMPTS }))).toBe(true);
+    expect(
+      Number.isSafeInteger(
+        encodeCommitIntent({ generation: 2 ** 32, previousAttempt: MAX_ATTEMPTS, attempt: MAX_ATTEMPTS }),
+      ),
+    ).toBe(true);
   });
 
   test('refuses an intent of another generation, and a generation attempted too often', () => {
-    expect(() => nextCommitIntent({ generation: 9, previousAttempt: 1, attempt: 1 }, 4, 1)).toThrow(expect.objectContaining({ code: 'Tampered' }));
-    expect(() => nextCommitIntent({ generation: 5, previousAttempt: 1, attempt: MAX_ATTEMPTS }, 4, 1)).toThrow(expect.objectContaining({ code: 'NoSpace' }));
+    expect(() => nextCommitIntent({ generation: 9, previousAttempt: 1, attempt: 1 }, 4, 1)).toThrow(
+      expect.objectContaining({ code: 'Tampered' }),
+    );
+    expect(() => nextCommitIntent({ generation: 5, previousAttempt: 1, attempt: MAX_ATTEMPTS }, 4, 1)).toThrow(
+      expect.objectContaining({ code: 'NoSpace' }),
+    );
   });
 });

@@ -176,27 +176,48 @@ export class PageStore {
     const manifests = store.#readManifests().sort((a, b) => b.generation - a.generation || b.attempt - a.attempt);
     if (manifests.length === 0) {
       if (committed === 0) throw new DatabaseError('NotFound', 'no database on this card');
-      throw new DatabaseError('Tampered', `the device committed generation ${committed}, but the card holds no authentic database`);
+      throw new DatabaseError(
+        'Tampered',
+        `the device committed generation ${committed}, but the card holds no authentic database`,
+      );
     }
     let lastError: DatabaseError | null = null;
     for (const manifest of manifests) {
       if (manifest.generation < committed) {
-        throw lastError ?? new DatabaseError('RolledBack', `the card holds generation ${manifest.generation}, but the device committed ${committed}: an older copy`);
+        throw (
+          lastError ??
+          new DatabaseError(
+            'RolledBack',
+            `the card holds generation ${manifest.generation}, but the device committed ${committed}: an older copy`,
+          )
+        );
       }
       if (manifest.generation > committed + 1) {
-        lastError = new DatabaseError('Tampered', `manifest generation ${manifest.generation} is ahead of the device's ${committed}`);
+        lastError = new DatabaseError(
+          'Tampered',
+          `manifest generation ${manifest.generation} is ahead of the device's ${committed}`,
+        );
         continue;
       }
-      if (vouched === null ? manifest.attempt !== 0 : !vouched.some((v) => v.generation === manifest.generation && v.attempt === manifest.attempt)) {
+      if (
+        vouched === null
+          ? manifest.attempt !== 0
+          : !vouched.some((v) => v.generation === manifest.generation && v.attempt === manifest.attempt)
+      ) {
         // An older attempt of a generation the device started is a card put back; anything else
         // it never started.
         lastError =
           intent !== null && manifest.generation <= intent.generation
             ? new DatabaseError(
                 'RolledBack',
-                `manifest generation ${manifest.generation} (attempt ${manifest.attempt}) is not the commit the device recorded: a card saved during an interrupted commit and put back`,
+                `manifest generation ${manifest.generation} (attempt ${manifest.attempt}) is not the commit the ` +
+                  `device recorded: a card saved during an interrupted commit and put back`,
               )
-            : new DatabaseError('Tampered', `manifest generation ${manifest.generation} (attempt ${manifest.attempt}) is not a commit this device started`);
+            : new DatabaseError(
+                'Tampered',
+                `manifest generation ${manifest.generation} (attempt ${manifest.attempt}) is not a commit this ` +
+                  `device started`,
+              );
         continue;
       }
       try {
@@ -263,7 +284,8 @@ export class PageStore {
     for (let page = 0; page < pageCount; page++) {
       const slot = (((manifest.slots[page >> 3] as number) >> (page & 7)) & 1) as 0 | 1;
       const record = this.#readSectors(this.#slotSector(page, slot), PAGE_SECTORS);
-      if (record === null) throw new DatabaseError('Corrupt', `page ${page} lies beyond the end of the card (truncated?)`);
+      if (record === null)
+        throw new DatabaseError('Corrupt', `page ${page} lies beyond the end of the card (truncated?)`);
       const generation = recordGeneration(record, page);
       const sealed = record.subarray(PAGE_HEADER, PAGE_RECORD);
       let plain: Uint8Array;
@@ -277,7 +299,10 @@ export class PageStore {
     }
     const digest = pagesDigest(entries);
     if (!digest.every((b, i) => b === manifest.digest[i])) {
-      throw new DatabaseError('Tampered', `pages do not match manifest ${manifest.generation}: swapped, mixed or old pages`);
+      throw new DatabaseError(
+        'Tampered',
+        `pages do not match manifest ${manifest.generation}: swapped, mixed or old pages`,
+      );
     }
     this.#generation = manifest.generation;
     this.#attempt = manifest.attempt;
@@ -295,10 +320,14 @@ export class PageStore {
    * or the previous one, never a mix.
    */
   commit(image: Uint8Array): CommitStats {
-    if (image.length % PAGE_SIZE !== 0) throw new DatabaseError('Corrupt', `image of ${image.length} bytes is not whole pages`);
+    if (image.length % PAGE_SIZE !== 0)
+      throw new DatabaseError('Corrupt', `image of ${image.length} bytes is not whole pages`);
     const pageCount = image.length / PAGE_SIZE;
     if (pageCount > this.#layout.maxPages) {
-      throw new DatabaseError('NoSpace', `the database needs ${pageCount} pages; the card holds ${this.#layout.maxPages}`);
+      throw new DatabaseError(
+        'NoSpace',
+        `the database needs ${pageCount} pages; the card holds ${this.#layout.maxPages}`,
+      );
     }
     const generation = this.#generation + 1;
     // The intent first (durable in device flash): only the manifest it names can complete this commit.
@@ -357,7 +386,10 @@ export class PageStore {
  * The (generation, attempt) pairs the device vouches for, pending commit first; null for a device
  * that never recorded an intent (format-1 cards only).
  */
-function vouchedManifests(intent: CommitIntent | null, committed: number): { generation: number; attempt: number }[] | null {
+function vouchedManifests(
+  intent: CommitIntent | null,
+  committed: number,
+): { generation: number; attempt: number }[] | null {
   if (intent === null) return null;
   if (intent.generation === committed) return [{ generation: committed, attempt: intent.attempt }];
   if (intent.generation === committed + 1) {
@@ -366,6 +398,8 @@ function vouchedManifests(intent: CommitIntent | null, committed: number): { gen
       { generation: committed, attempt: intent.previousAttempt },
     ];
   }
-  throw new DatabaseError('Tampered', `the device's commit intent names generation ${intent.generation}, but generation ${committed} is committed`);
+  throw new DatabaseError(
+    'Tampered',
+    `the device's commit intent names generation ${intent.generation}, but generation ${committed} is committed`,
+  );
 }
-

@@ -181,7 +181,10 @@ export function migrate(db: Database, migrations: readonly Migration[] = MIGRATI
   let version = schemaVersion(db);
   const latest = migrations.length;
   if (version > latest) {
-    throw new DatabaseError('SchemaTooNew', `database schema version ${version} is newer than this program's ${latest}`);
+    throw new DatabaseError(
+      'SchemaTooNew',
+      `database schema version ${version} is newer than this program's ${latest}`,
+    );
   }
   for (const m of migrations.slice(version)) {
     db.run('BEGIN');

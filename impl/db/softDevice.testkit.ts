@@ -34,7 +34,8 @@ export class SoftDatabaseDevice implements DatabaseDevice {
   }
 
   commitGeneration(generation: number): void {
-    if (generation < this.#generation) throw new Error(`counter would go back from ${this.#generation} to ${generation}`);
+    if (generation < this.#generation)
+      throw new Error(`counter would go back from ${this.#generation} to ${generation}`);
     this.#generation = generation;
   }
 

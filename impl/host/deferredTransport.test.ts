@@ -19,11 +19,16 @@ describe('DeferredTransport', () => {
 
   test('one failing operation does not keep the others from the share; the first error is thrown after', async () => {
     const share = new MemoryTransport();
-    const failing = { ...share, list: share.list.bind(share), read: share.read.bind(share), remove: share.remove.bind(share),
+    const failing = {
+      ...share,
+      list: share.list.bind(share),
+      read: share.read.bind(share),
+      remove: share.remove.bind(share),
       write: async (stream: string, name: string, bytes: Uint8Array) => {
         if (stream === 'updates/U1') throw new Error('junk in the way');
         await share.write(stream, name, bytes);
-      } };
+      },
+    };
     const t = new DeferredTransport(failing);
     await t.write('updates/U1', 'a', Uint8Array.of(1));
     await t.write('updates/U2', 'b', Uint8Array.of(2));

@@ -13,7 +13,9 @@
  */
 import type { Transport } from '../protocol/transport.ts';
 
-type Operation = { readonly kind: 'write'; readonly stream: string; readonly name: string; readonly bytes: Uint8Array } | { readonly kind: 'remove'; readonly stream: string; readonly name: string };
+type Operation =
+  | { readonly kind: 'write'; readonly stream: string; readonly name: string; readonly bytes: Uint8Array }
+  | { readonly kind: 'remove'; readonly stream: string; readonly name: string };
 
 /** Reads go straight through; writes and removals are queued until {@link commit}. */
 export class DeferredTransport implements Transport {

@@ -21,7 +21,17 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fsyncDirectory, writeFileAtomic, writeFileDurable } from './atomicFile.ts';
 
@@ -68,7 +78,11 @@ function digest(bytes: Uint8Array): Uint8Array {
 function readCheckpoint(path: string): { seq: number; images: DeviceImages } | null {
   if (!existsSync(path)) return null;
   const bytes = new Uint8Array(readFileSync(path));
-  if (bytes.length < CHECKPOINT_HEADER + DIGEST || Buffer.from(bytes.subarray(0, 8)).toString('latin1') !== CHECKPOINT_MAGIC) return null;
+  if (
+    bytes.length < CHECKPOINT_HEADER + DIGEST ||
+    Buffer.from(bytes.subarray(0, 8)).toString('latin1') !== CHECKPOINT_MAGIC
+  )
+    return null;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const seq = view.getUint32(8, true);
   const flashLength = view.getUint32(12, true);
@@ -102,7 +116,10 @@ export function hasDeviceImages(dir: string): boolean {
 /** Reads a device's images, finishing an interrupted save first; a checkpoint wins over the pair it followed. */
 export function loadDeviceImages(dir: string): DeviceImages {
   recover(dir);
-  const base = { flash: new Uint8Array(readFileSync(join(dir, FILES.flash))), sd: new Uint8Array(readFileSync(join(dir, FILES.sd))) };
+  const base = {
+    flash: new Uint8Array(readFileSync(join(dir, FILES.flash))),
+    sd: new Uint8Array(readFileSync(join(dir, FILES.sd))),
+  };
   return newestCheckpoint(dir) ?? base;
 }
 

@@ -23,7 +23,21 @@
  * stale user (`sekey admin stale`) and repairs with a resync.
  * @module
  */
-import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { checkSegment } from '../protocol/transport.ts';
@@ -64,7 +78,13 @@ export interface DirectoryTransportOptions {
 const TEMPORARY = /^\.tmp-/;
 
 /** What kind of file system entry `stats` describes, for messages. */
-function kindOf(stats: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean }): string {
+function kindOf(stats: {
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+}): string {
   if (stats.isFile()) return 'a regular file';
   if (stats.isDirectory()) return 'a directory';
   if (stats.isSymbolicLink()) return 'a symbolic link';
@@ -116,7 +136,7 @@ export class DirectoryTransport implements Transport {
     let path = this.root;
     for (const segment of stream.split('/')) {
       path = join(path, segment);
-      let stats;
+      let stats: Stats;
       try {
         stats = lstatSync(path);
       } catch (error) {
@@ -151,7 +171,7 @@ export class DirectoryTransport implements Transport {
         this.#skip(stream, name, 'unsafeName', 'not a name this transport writes');
         continue;
       }
-      let stats;
+      let stats: Stats;
       try {
         stats = lstatSync(join(path, name));
       } catch (error) {
@@ -159,7 +179,8 @@ export class DirectoryTransport implements Transport {
         continue;
       }
       if (!stats.isFile()) this.#skip(stream, name, 'notRegularFile', kindOf(stats));
-      else if (stats.size > this.#maxFileBytes) this.#skip(stream, name, 'tooLarge', `${stats.size} bytes, more than ${this.#maxFileBytes}`);
+      else if (stats.size > this.#maxFileBytes)
+        this.#skip(stream, name, 'tooLarge', `${stats.size} bytes, more than ${this.#maxFileBytes}`);
       else listed.push(name);
     }
     return listed.sort();
@@ -176,7 +197,12 @@ export class DirectoryTransport implements Transport {
     } catch (error) {
       const code = errno(error);
       if (code === 'ENOENT') return null;
-      this.#skip(stream, name, code === 'ELOOP' ? 'notRegularFile' : 'unreadable', code === 'ELOOP' ? 'a symbolic link' : code);
+      this.#skip(
+        stream,
+        name,
+        code === 'ELOOP' ? 'notRegularFile' : 'unreadable',
+        code === 'ELOOP' ? 'a symbolic link' : code,
+      );
       return null;
     }
     try {
@@ -222,7 +248,11 @@ export class DirectoryTransport implements Transport {
     if (first.path !== null && first.missing) mkdirSync(first.path, { recursive: true });
     // Created just now: checked again, in case someone raced a symbolic link in.
     const dir = first.path !== null && first.missing ? this.#dir(stream).path : first.path;
-    if (dir === null) throw new InstallationError('UnsafeShare', `cannot write to ${stream} in ${this.root}: a folder on the way is not a real directory (remove it)`);
+    if (dir === null)
+      throw new InstallationError(
+        'UnsafeShare',
+        `cannot write to ${stream} in ${this.root}: a folder on the way is not a real directory (remove it)`,
+      );
     const target = join(dir, name);
     try {
       if (!lstatSync(target).isFile()) rmSync(target, { recursive: true, force: true });

@@ -13,7 +13,8 @@
  * `DEFAULT_STATE_SECTORS`): a program there is the device committing a counter. So the host watches
  * the flash ({@link Flash.setWriteListener}) and, on each program of a state sector, saves both
  * images at once — flash and the card's durable (synced) content, as one checkpoint of the pair
- * (`deviceImages.ts`: one file, one flush) — before the flash call returns to the device. The device's next step (the PIN
+ * (`deviceImages.ts`: one file, one flush) — before the flash call returns to the device. The device's next step (the
+ * PIN
  * comparison, the use of a new key) therefore happens only after the counter is on disk.
  *
  * Why the whole pair and not the changed sector alone: the counters refer to the card (the

@@ -43,7 +43,10 @@ export function lockHome(home: string): () => void {
         // Released between our open and this read: try again.
       }
       if (Number.isSafeInteger(owner) && owner > 0 && alive(owner)) {
-        throw new InstallationError('Busy', `another sekey process (pid ${owner}) is using ${home}; if it is gone, remove ${path}`);
+        throw new InstallationError(
+          'Busy',
+          `another sekey process (pid ${owner}) is using ${home}; if it is gone, remove ${path}`,
+        );
       }
       rmSync(path, { force: true });
     }

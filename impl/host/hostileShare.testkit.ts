@@ -28,7 +28,15 @@ const children: ChildProcess[] = [];
 /** Creates a FIFO at `path` with a safety-net writer that frees a blocked reader after `ms`. */
 export function plantFifo(path: string, ms = 15_000): void {
   execFileSync('mkfifo', [path]);
-  const child = spawn(process.execPath, ['-e', `setTimeout(() => { const fs = require('fs'); fs.closeSync(fs.openSync(${JSON.stringify(path)}, 'w')); }, ${ms});`], { stdio: 'ignore' });
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `setTimeout(() => { const fs = require('fs'); fs.closeSync(fs.openSync(${JSON.stringify(path)}, 'w')); }, ` +
+        `${ms});`,
+    ],
+    { stdio: 'ignore' },
+  );
   children.push(child);
 }
 

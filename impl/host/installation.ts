@@ -50,7 +50,12 @@ import type { DurablePoints } from './durablePoints.ts';
 import { provisionUser } from '../kms/distribution.ts';
 import type { ProvisioningRecord } from '../kms/distribution.ts';
 import { lockHome } from './homeLock.ts';
-import { INSTALLATION_FORMAT, freshnessOf, readInstallationConfig, writeInstallationConfig } from './installationConfig.ts';
+import {
+  INSTALLATION_FORMAT,
+  freshnessOf,
+  readInstallationConfig,
+  writeInstallationConfig,
+} from './installationConfig.ts';
 import type { ClockMode, InstallationConfig } from './installationConfig.ts';
 import { InstallationError } from './installationError.ts';
 import { Publisher, checkFreshnessOptions } from '../kms/publisher.ts';
@@ -62,7 +67,9 @@ import { User } from '../kms/user.ts';
 
 /** Capacity of each device's microSD card: 32 MiB (images are sparse, so size costs nothing). */
 /** A time given on the command line: absolute, or relative to the last recorded time. */
-export type TimeSpec = { readonly kind: 'absolute'; readonly ms: number } | { readonly kind: 'relative'; readonly ms: number };
+export type TimeSpec =
+  | { readonly kind: 'absolute'; readonly ms: number }
+  | { readonly kind: 'relative'; readonly ms: number };
 
 export const CARD_SECTORS = 65_536;
 
@@ -180,7 +187,10 @@ function parseImage<T>(path: string, parse: () => T): T {
   try {
     return parse();
   } catch (error) {
-    throw new InstallationError('Tampered', `${path} is not an intact device image (${error instanceof Error ? error.message : String(error)})`);
+    throw new InstallationError(
+      'Tampered',
+      `${path} is not an intact device image (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
 }
 
@@ -298,14 +308,26 @@ export class Installation {
     return this.#session(async (config, clock, transport, devices, recordTime) => {
       const d = loadDevice('admin', join(this.home, ADMIN_DIR), recordTime);
       if (d.device.serial !== config.adminSerial) {
-        throw new InstallationError('BadInstallation', `admin HSM serial ${d.device.serial} is not the installation's ${config.adminSerial}`);
+        throw new InstallationError(
+          'BadInstallation',
+          `admin HSM serial ${d.device.serial} is not the installation's ${config.adminSerial}`,
+        );
       }
       devices.push(d);
       d.device.login('admin', pin);
       const admin = await Admin.open({ device: d.device, sd: d.sd, clock });
       try {
-        const publisher = new Publisher(admin, transport, { staleAfterMs: config.staleAfterMs, ...freshnessOf(config) });
-        return await fn({ admin, publisher, config, clock, provision: (userId, pins, manufacturer) => this.#provision(d, admin, clock, userId, pins, manufacturer) });
+        const publisher = new Publisher(admin, transport, {
+          staleAfterMs: config.staleAfterMs,
+          ...freshnessOf(config),
+        });
+        return await fn({
+          admin,
+          publisher,
+          config,
+          clock,
+          provision: (userId, pins, manufacturer) => this.#provision(d, admin, clock, userId, pins, manufacturer),
+        });
       } finally {
         admin.close();
       }
@@ -317,7 +339,10 @@ export class Installation {
     const dir = this.userDir(userId);
     return this.#session(async (config, clock, transport, devices, recordTime) => {
       if (!hasDeviceImages(dir)) {
-        throw new InstallationError('NoDevice', `${userId} has no HSM in ${this.home}: run \`sekey admin provision ${userId} …\` first`);
+        throw new InstallationError(
+          'NoDevice',
+          `${userId} has no HSM in ${this.home}: run \`sekey admin provision ${userId} …\` first`,
+        );
       }
       const d = loadDevice(userId, dir, recordTime);
       devices.push(d);
@@ -331,7 +356,14 @@ export class Installation {
     });
   }
 
-  async #provision(adminDevice: LoadedDevice, admin: Admin, clock: Clock, userId: UserId, pins: ProvisionPins, manufacturer: Manufacturer): Promise<ProvisioningRecord> {
+  async #provision(
+    adminDevice: LoadedDevice,
+    admin: Admin,
+    clock: Clock,
+    userId: UserId,
+    pins: ProvisionPins,
+    manufacturer: Manufacturer,
+  ): Promise<ProvisioningRecord> {
     // The user device is saved before the admin's images may show it (see below), so the admin's
     // durable points wait until then.
     const release = adminDevice.durable?.hold() ?? (() => undefined);
@@ -376,7 +408,9 @@ export class Installation {
       const config = readInstallationConfig(this.home);
       const clock = this.#startClock(config);
       const onSkip = this.#options.onShareSkip;
-      const transport = new DeferredTransport(new DirectoryTransport(this.sharePath(config), onSkip === undefined ? {} : { onSkip }));
+      const transport = new DeferredTransport(
+        new DirectoryTransport(this.sharePath(config), onSkip === undefined ? {} : { onSkip }),
+      );
       const devices: LoadedDevice[] = [];
       // The session's time reaches installation.json before anything the device makes durable
       // mid-session (a commit stamped with it): a command killed after a commit must not leave a
@@ -409,7 +443,11 @@ export class Installation {
     if (at !== undefined) {
       const t = at.kind === 'absolute' ? at.ms : config.lastTime + at.ms;
       if (t < config.lastTime) {
-        throw new InstallationError('ClockWentBack', `--at ${new Date(t).toISOString()} is before the last recorded time ${new Date(config.lastTime).toISOString()}: time only moves forward`);
+        throw new InstallationError(
+          'ClockWentBack',
+          `--at ${new Date(t).toISOString()} is before the last recorded time ` +
+            `${new Date(config.lastTime).toISOString()}: time only moves forward`,
+        );
       }
       return sessionClock(t, null);
     }
@@ -418,7 +456,8 @@ export class Installation {
     if (now < config.lastTime) {
       throw new InstallationError(
         'ClockWentBack',
-        `the system clock (${new Date(now).toISOString()}) is behind the last recorded time ${new Date(config.lastTime).toISOString()}: fix the clock, or wait`,
+        `the system clock (${new Date(now).toISOString()}) is behind the last recorded time ` +
+          `${new Date(config.lastTime).toISOString()}: fix the clock, or wait`,
       );
     }
     return sessionClock(now, host);

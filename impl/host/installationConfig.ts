@@ -53,7 +53,10 @@ export function freshnessOf(config: Pick<InstallationConfig, 'heartbeatIntervalM
   readonly freshnessWindowMs: number;
 } {
   const heartbeatIntervalMs = config.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
-  return { heartbeatIntervalMs, freshnessWindowMs: config.freshnessWindowMs ?? defaultFreshnessWindow(heartbeatIntervalMs) };
+  return {
+    heartbeatIntervalMs,
+    freshnessWindowMs: config.freshnessWindowMs ?? defaultFreshnessWindow(heartbeatIntervalMs),
+  };
 }
 
 function invalid(why: string): never {
@@ -70,9 +73,12 @@ export function parseInstallationConfig(text: string): InstallationConfig {
   }
   if (typeof value !== 'object' || value === null) return invalid('not an object');
   const v = value as Record<string, unknown>;
-  if (v['format'] !== INSTALLATION_FORMAT) return invalid(`format ${String(v['format'])} is not supported (this sekey reads ${INSTALLATION_FORMAT})`);
-  const str = (k: string): string => (typeof v[k] === 'string' && v[k] !== '' ? (v[k] as string) : invalid(`'${k}' must be a non-empty string`));
-  const int = (k: string): number => (Number.isSafeInteger(v[k]) && (v[k] as number) >= 0 ? (v[k] as number) : invalid(`'${k}' must be an integer ≥ 0`));
+  if (v['format'] !== INSTALLATION_FORMAT)
+    return invalid(`format ${String(v['format'])} is not supported (this sekey reads ${INSTALLATION_FORMAT})`);
+  const str = (k: string): string =>
+    typeof v[k] === 'string' && v[k] !== '' ? (v[k] as string) : invalid(`'${k}' must be a non-empty string`);
+  const int = (k: string): number =>
+    Number.isSafeInteger(v[k]) && (v[k] as number) >= 0 ? (v[k] as number) : invalid(`'${k}' must be an integer ≥ 0`);
   const clock = v['clock'];
   if (clock !== 'system' && clock !== 'manual') return invalid("'clock' must be 'system' or 'manual'");
   const optional = (k: string): Record<string, number> => (v[k] === undefined ? {} : { [k]: int(k) });
@@ -102,7 +108,10 @@ export function readInstallationConfig(home: string): InstallationConfig {
     text = readFileSync(join(home, INSTALLATION_FILE), 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new InstallationError('NotInitialized', `no SEkey installation in ${home}: run \`sekey admin init\` (or pass --home / set SEKEY_HOME)`);
+      throw new InstallationError(
+        'NotInitialized',
+        `no SEkey installation in ${home}: run \`sekey admin init\` (or pass --home / set SEKEY_HOME)`,
+      );
     }
     throw error;
   }

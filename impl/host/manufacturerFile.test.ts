@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InstallationError } from './installationError.ts';
-import { MANUFACTURER_FILE, createFactory, createManufacturerFile, openFactory, readManufacturerFile } from './manufacturerFile.ts';
+import {
+  MANUFACTURER_FILE,
+  createFactory,
+  createManufacturerFile,
+  openFactory,
+  readManufacturerFile,
+} from './manufacturerFile.ts';
 
 const homes: string[] = [];
 function home(): string {

@@ -26,7 +26,7 @@ export const MANUFACTURER_FILE = 'manufacturer.json';
 export const MANUFACTURER_FILE_FORMAT = 1;
 
 const COMMENT =
-  'SIMULATION ONLY: the simulated factory\'s Ed25519 signing seed (RFC 8032). In a real deployment the ' +
+  "SIMULATION ONLY: the simulated factory's Ed25519 signing seed (RFC 8032). In a real deployment the " +
   'HSM manufacturer holds it and the admin host never sees it; keep this folder outside every installation.';
 
 function invalid(dir: string, why: string): never {
@@ -74,14 +74,16 @@ export function readManufacturerFile(dir: string): Manufacturer {
   if (v['format'] !== MANUFACTURER_FILE_FORMAT) return invalid(dir, `format ${String(v['format'])} is not supported`);
   const hex = (k: string, bytes: number): Uint8Array => {
     const s = v[k];
-    if (typeof s !== 'string' || !new RegExp(`^[0-9a-f]{${2 * bytes}}$`).test(s)) return invalid(dir, `'${k}' must be ${bytes} bytes in lowercase hex`);
+    if (typeof s !== 'string' || !new RegExp(`^[0-9a-f]{${2 * bytes}}$`).test(s))
+      return invalid(dir, `'${k}' must be ${bytes} bytes in lowercase hex`);
     return new Uint8Array(Buffer.from(s, 'hex'));
   };
   const seed = hex('seed', MANUFACTURER_SEED_BYTES);
   const publicKey = hex('publicKey', 32);
   const manufacturer = Manufacturer.generate(seed);
   seed.fill(0);
-  if (!Buffer.from(manufacturer.publicKey).equals(publicKey)) return invalid(dir, 'the seed does not give the recorded public key');
+  if (!Buffer.from(manufacturer.publicKey).equals(publicKey))
+    return invalid(dir, 'the seed does not give the recorded public key');
   return manufacturer;
 }
 
@@ -94,7 +96,8 @@ export const FACTORY_ENV = 'SEKEY_FACTORY';
  */
 export function createFactory(dir: string): Manufacturer {
   const path = resolve(dir);
-  if (existsSync(join(path, MANUFACTURER_FILE))) throw new InstallationError('AlreadyInitialized', `${path} already holds a factory`);
+  if (existsSync(join(path, MANUFACTURER_FILE)))
+    throw new InstallationError('AlreadyInitialized', `${path} already holds a factory`);
   mkdirSync(path, { recursive: true, mode: 0o700 });
   return createManufacturerFile(path);
 }
@@ -109,7 +112,10 @@ export function openFactory(dir: string, home: string): Manufacturer {
   const path = resolve(dir);
   const inside = relative(resolve(home), path);
   if (inside === '' || (!inside.startsWith('..') && !isAbsolute(inside))) {
-    throw new InstallationError('UnsafeFactory', `the factory ${path} is inside the installation ${resolve(home)}: keep the manufacturer's key outside it`);
+    throw new InstallationError(
+      'UnsafeFactory',
+      `the factory ${path} is inside the installation ${resolve(home)}: keep the manufacturer's key outside it`,
+    );
   }
   return readManufacturerFile(path);
 }

@@ -31,7 +31,13 @@ describe.each([
 
   test('refuses names that would leave the stream', async () => {
     const t = make();
-    for (const [stream, name] of [['../etc', 'x'], ['updates/U1', '../x'], ['updates/U1', '.hidden'], ['/abs', 'x'], ['updates/U1', 'a/b']]) {
+    for (const [stream, name] of [
+      ['../etc', 'x'],
+      ['updates/U1', '../x'],
+      ['updates/U1', '.hidden'],
+      ['/abs', 'x'],
+      ['updates/U1', 'a/b'],
+    ]) {
       await expect(t.write(stream as string, name as string, bytes('x'))).rejects.toThrow(/unsafe/);
     }
   });
@@ -58,30 +64,36 @@ describe('DirectoryTransport on a hostile share', () => {
     return root;
   }
 
-  test.each(['updates/U1', 'acks/U1'])('in %s: FIFOs, directories, links, odd names and oversize files are skipped and reported, never read', async (stream) => {
-    const root = share();
-    const next = stream.startsWith('acks') ? '000000000004.ack' : '000000000004.update';
-    const skipped: SkippedShareEntry[] = [];
-    const t = new DirectoryTransport(root, { onSkip: (e) => skipped.push(e) });
-    await t.write(stream, '000000000003.update', bytes('real'));
-    const planted = plantHostileEntries(join(root, ...stream.split('/')), next, join(root, 'big-outside-the-stream'));
-    expect(await t.list(stream)).toEqual(['000000000003.update']);
-    expect(skipped.map((e) => [e.name, e.reason]).sort()).toEqual(planted.names.map((e) => [e.name, e.reason]).sort());
-    expect(skipped.every((e) => e.stream === stream)).toBe(true);
-    // Read directly by name (as a caller that guessed it would): null, never a hang or a throw.
-    for (const { name } of planted.names.filter((e) => /^[0-9]/.test(e.name))) expect(await t.read(stream, name), name).toBeNull();
-    expect(new TextDecoder().decode((await t.read(stream, '000000000003.update')) as Uint8Array)).toBe('real');
-    expect(await t.read(stream, '000000000009.update')).toBeNull(); // gone: not reported
-    // Each entry is reported once per transport, however often it is met.
-    await t.list(stream);
-    expect(t.skipped).toHaveLength(planted.names.length);
-    // The administrator can still write over a junk entry that took the name it needs.
-    await t.write(stream, next, bytes('authentic'));
-    expect(new TextDecoder().decode((await t.read(stream, next)) as Uint8Array)).toBe('authentic');
-    // Removing never touches what is not a regular file.
-    await t.remove(stream, `1${next.slice(1)}`);
-    expect(lstatSync(join(root, ...stream.split('/'), `1${next.slice(1)}`)).isDirectory()).toBe(true);
-  });
+  test.each(['updates/U1', 'acks/U1'])(
+    'in %s: FIFOs, directories, links, odd names and oversize files are skipped and reported, never read',
+    async (stream) => {
+      const root = share();
+      const next = stream.startsWith('acks') ? '000000000004.ack' : '000000000004.update';
+      const skipped: SkippedShareEntry[] = [];
+      const t = new DirectoryTransport(root, { onSkip: (e) => skipped.push(e) });
+      await t.write(stream, '000000000003.update', bytes('real'));
+      const planted = plantHostileEntries(join(root, ...stream.split('/')), next, join(root, 'big-outside-the-stream'));
+      expect(await t.list(stream)).toEqual(['000000000003.update']);
+      expect(skipped.map((e) => [e.name, e.reason]).sort()).toEqual(
+        planted.names.map((e) => [e.name, e.reason]).sort(),
+      );
+      expect(skipped.every((e) => e.stream === stream)).toBe(true);
+      // Read directly by name (as a caller that guessed it would): null, never a hang or a throw.
+      for (const { name } of planted.names.filter((e) => /^[0-9]/.test(e.name)))
+        expect(await t.read(stream, name), name).toBeNull();
+      expect(new TextDecoder().decode((await t.read(stream, '000000000003.update')) as Uint8Array)).toBe('real');
+      expect(await t.read(stream, '000000000009.update')).toBeNull(); // gone: not reported
+      // Each entry is reported once per transport, however often it is met.
+      await t.list(stream);
+      expect(t.skipped).toHaveLength(planted.names.length);
+      // The administrator can still write over a junk entry that took the name it needs.
+      await t.write(stream, next, bytes('authentic'));
+      expect(new TextDecoder().decode((await t.read(stream, next)) as Uint8Array)).toBe('authentic');
+      // Removing never touches what is not a regular file.
+      await t.remove(stream, `1${next.slice(1)}`);
+      expect(lstatSync(join(root, ...stream.split('/'), `1${next.slice(1)}`)).isDirectory()).toBe(true);
+    },
+  );
 
   test('reads at most the cap: a file over it is skipped whether listed or read by name', async () => {
     const root = share();
@@ -95,29 +107,34 @@ describe('DirectoryTransport on a hostile share', () => {
     expect(skipped.map((e) => [e.name, e.reason])).toEqual([['b', 'tooLarge']]);
   });
 
-  test('a stream folder that is a link, a file or a FIFO reads as empty and is reported; writes into it are refused', async () => {
-    const root = share();
-    const outside = share();
-    writeFileSync(join(outside, '000000000001.update'), 'elsewhere');
-    const skipped: SkippedShareEntry[] = [];
-    const t = new DirectoryTransport(root, { onSkip: (e) => skipped.push(e) });
-    mkdirSync(join(root, 'updates'));
-    symlinkSync(outside, join(root, 'updates', 'U1'));
-    writeFileSync(join(root, 'updates', 'U2'), 'a file');
-    plantFifo(join(root, 'updates', 'U3'));
-    for (const u of ['U1', 'U2', 'U3']) {
-      expect(await t.list(`updates/${u}`)).toEqual([]);
-      expect(await t.read(`updates/${u}`, '000000000001.update')).toBeNull();
-      await t.remove(`updates/${u}`, '000000000001.update');
-      await expect(t.write(`updates/${u}`, '000000000002.update', bytes('x'))).rejects.toMatchObject({ code: 'UnsafeShare' });
-    }
-    expect(skipped.map((e) => [e.stream, e.name, e.reason])).toEqual([
-      ['updates/U1', '', 'notRegularFile'],
-      ['updates/U2', '', 'notRegularFile'],
-      ['updates/U3', '', 'notRegularFile'],
-    ]);
-    expect(readdirSync(outside)).toEqual(['000000000001.update']);
-  });
+  test(
+    'a stream folder that is a link, a file or a FIFO reads as empty and is reported; writes into it are ' + 'refused',
+    async () => {
+      const root = share();
+      const outside = share();
+      writeFileSync(join(outside, '000000000001.update'), 'elsewhere');
+      const skipped: SkippedShareEntry[] = [];
+      const t = new DirectoryTransport(root, { onSkip: (e) => skipped.push(e) });
+      mkdirSync(join(root, 'updates'));
+      symlinkSync(outside, join(root, 'updates', 'U1'));
+      writeFileSync(join(root, 'updates', 'U2'), 'a file');
+      plantFifo(join(root, 'updates', 'U3'));
+      for (const u of ['U1', 'U2', 'U3']) {
+        expect(await t.list(`updates/${u}`)).toEqual([]);
+        expect(await t.read(`updates/${u}`, '000000000001.update')).toBeNull();
+        await t.remove(`updates/${u}`, '000000000001.update');
+        await expect(t.write(`updates/${u}`, '000000000002.update', bytes('x'))).rejects.toMatchObject({
+          code: 'UnsafeShare',
+        });
+      }
+      expect(skipped.map((e) => [e.stream, e.name, e.reason])).toEqual([
+        ['updates/U1', '', 'notRegularFile'],
+        ['updates/U2', '', 'notRegularFile'],
+        ['updates/U3', '', 'notRegularFile'],
+      ]);
+      expect(readdirSync(outside)).toEqual(['000000000001.update']);
+    },
+  );
 
   test('a socket is skipped when listed, and unreadable when read by name', async () => {
     const root = share();
@@ -129,32 +146,39 @@ describe('DirectoryTransport on a hostile share', () => {
     try {
       expect(await t.list('acks/U1')).toEqual(['000000000001.ack']);
       expect(await t.read('acks/U1', '000000000002.ack')).toBeNull();
-      expect(skipped.map((e) => [e.name, e.reason, e.detail])).toEqual([['000000000002.ack', 'notRegularFile', 'a socket']]);
+      expect(skipped.map((e) => [e.name, e.reason, e.detail])).toEqual([
+        ['000000000002.ack', 'notRegularFile', 'a socket'],
+      ]);
       const fresh: SkippedShareEntry[] = [];
-      expect(await new DirectoryTransport(root, { onSkip: (e) => fresh.push(e) }).read('acks/U1', '000000000002.ack')).toBeNull();
+      expect(
+        await new DirectoryTransport(root, { onSkip: (e) => fresh.push(e) }).read('acks/U1', '000000000002.ack'),
+      ).toBeNull();
       expect(fresh.map((e) => [e.reason, e.detail])).toEqual([['unreadable', 'ENXIO']]);
     } finally {
       server.close();
     }
   });
 
-  test.skipIf(process.getuid?.() === 0)('an unreadable stream or file is reported, not thrown (not as root: root reads everything)', async () => {
-    const root = share();
-    const skipped: SkippedShareEntry[] = [];
-    const t = new DirectoryTransport(root, { onSkip: (e) => skipped.push(e) });
-    await t.write('acks/U1', '000000000001.ack', bytes('a'));
-    await t.write('acks/U2', '000000000001.ack', bytes('b'));
-    chmodSync(join(root, 'acks', 'U1', '000000000001.ack'), 0o000);
-    chmodSync(join(root, 'acks', 'U2'), 0o000);
-    try {
-      expect(await t.read('acks/U1', '000000000001.ack')).toBeNull();
-      expect(await t.list('acks/U2')).toEqual([]);
-      expect(skipped.map((e) => [e.stream, e.name, e.reason, e.detail])).toEqual([
-        ['acks/U1', '000000000001.ack', 'unreadable', 'EACCES'],
-        ['acks/U2', '', 'unreadable', 'EACCES'],
-      ]);
-    } finally {
-      chmodSync(join(root, 'acks', 'U2'), 0o700);
-    }
-  });
+  test.skipIf(process.getuid?.() === 0)(
+    'an unreadable stream or file is reported, not thrown (not as root: root reads everything)',
+    async () => {
+      const root = share();
+      const skipped: SkippedShareEntry[] = [];
+      const t = new DirectoryTransport(root, { onSkip: (e) => skipped.push(e) });
+      await t.write('acks/U1', '000000000001.ack', bytes('a'));
+      await t.write('acks/U2', '000000000001.ack', bytes('b'));
+      chmodSync(join(root, 'acks', 'U1', '000000000001.ack'), 0o000);
+      chmodSync(join(root, 'acks', 'U2'), 0o000);
+      try {
+        expect(await t.read('acks/U1', '000000000001.ack')).toBeNull();
+        expect(await t.list('acks/U2')).toEqual([]);
+        expect(skipped.map((e) => [e.stream, e.name, e.reason, e.detail])).toEqual([
+          ['acks/U1', '000000000001.ack', 'unreadable', 'EACCES'],
+          ['acks/U2', '', 'unreadable', 'EACCES'],
+        ]);
+      } finally {
+        chmodSync(join(root, 'acks', 'U2'), 0o700);
+      }
+    },
+  );
 });

@@ -22,41 +22,57 @@ const code = (fn: () => unknown): string => {
 };
 
 describe('Admin', () => {
-  test('B1: deleting a group retires its keys (active → deactivated, pre-active → destroyed) and erases them from devices', async () => {
-    const w = await team();
-    const active = w.admin.addKey('G1', 'a');
-    const pre = w.admin.addKey('G1', 'p');
-    w.admin.activateKey(active);
-    await w.syncByFiles();
-    w.clock.advance(1000);
-    w.admin.deleteGroup('G1');
-    expect(w.admin.keyInfo(active)).toMatchObject({ state: 'deactivated', deactivatedAt: w.clock.now(), holders: [] });
-    expect(w.admin.keyInfo(pre).state).toBe('destroyed');
-    expect(w.adminDevice.listKeyIds()).not.toContain(2001);
-    await w.syncByFiles();
-    for (const user of w.users.values()) expect(user.keys()).toEqual([]);
-    expect(w.users.get('U1')?.device.listKeyIds().filter((id) => id >= 2000 && id < 0x0c00_0000)).toEqual([]);
-  });
+  test(
+    'B1: deleting a group retires its keys (active → deactivated, pre-active → destroyed) and erases them from ' +
+      'devices',
+    async () => {
+      const w = await team();
+      const active = w.admin.addKey('G1', 'a');
+      const pre = w.admin.addKey('G1', 'p');
+      w.admin.activateKey(active);
+      await w.syncByFiles();
+      w.clock.advance(1000);
+      w.admin.deleteGroup('G1');
+      expect(w.admin.keyInfo(active)).toMatchObject({
+        state: 'deactivated',
+        deactivatedAt: w.clock.now(),
+        holders: [],
+      });
+      expect(w.admin.keyInfo(pre).state).toBe('destroyed');
+      expect(w.adminDevice.listKeyIds()).not.toContain(2001);
+      await w.syncByFiles();
+      for (const user of w.users.values()) expect(user.keys()).toEqual([]);
+      expect(
+        w.users
+          .get('U1')
+          ?.device.listKeyIds()
+          .filter((id) => id >= 2000 && id < 0x0c00_0000),
+      ).toEqual([]);
+    },
+  );
 
-  test('B2/B3: deactivation is stamped with the real time; expiry with each key’s own end of cryptoperiod', async () => {
-    const w = await team();
-    const a = w.admin.addKey('G1', 'a', { cryptoperiodMs: DAY });
-    const b = w.admin.addKey('G1', 'b', { cryptoperiodMs: 2 * DAY });
-    w.admin.activateKey(a);
-    const activatedA = w.clock.now();
-    w.clock.advance(5000);
-    w.admin.activateKey(b);
-    const activatedB = w.clock.now();
-    w.clock.advance(10 * DAY);
-    expect(w.admin.sweepExpired()).toEqual([a, b]);
-    expect(w.admin.keyInfo(a).deactivatedAt).toBe(activatedA + DAY);
-    expect(w.admin.keyInfo(b).deactivatedAt).toBe(activatedB + 2 * DAY);
-    const c = w.admin.addKey('G1', 'c', { cryptoperiodMs: DAY });
-    w.admin.activateKey(c);
-    w.clock.advance(60_000);
-    w.admin.deactivateKey(c);
-    expect(w.admin.keyInfo(c).deactivatedAt).toBe(w.clock.now());
-  });
+  test(
+    'B2/B3: deactivation is stamped with the real time; expiry with each key’s own end of ' + 'cryptoperiod',
+    async () => {
+      const w = await team();
+      const a = w.admin.addKey('G1', 'a', { cryptoperiodMs: DAY });
+      const b = w.admin.addKey('G1', 'b', { cryptoperiodMs: 2 * DAY });
+      w.admin.activateKey(a);
+      const activatedA = w.clock.now();
+      w.clock.advance(5000);
+      w.admin.activateKey(b);
+      const activatedB = w.clock.now();
+      w.clock.advance(10 * DAY);
+      expect(w.admin.sweepExpired()).toEqual([a, b]);
+      expect(w.admin.keyInfo(a).deactivatedAt).toBe(activatedA + DAY);
+      expect(w.admin.keyInfo(b).deactivatedAt).toBe(activatedB + 2 * DAY);
+      const c = w.admin.addKey('G1', 'c', { cryptoperiodMs: DAY });
+      w.admin.activateKey(c);
+      w.clock.advance(60_000);
+      w.admin.deactivateKey(c);
+      expect(w.admin.keyInfo(c).deactivatedAt).toBe(w.clock.now());
+    },
+  );
 
   test('B4: maxKeys is enforced on add, over keys that can still protect', async () => {
     const w = await team();
@@ -109,41 +125,53 @@ describe('Admin', () => {
     w.admin.activateKey(fresh);
     const joined = w.admin.addMember('G1', 'U4');
     const rekey = joined.created.find((c) => c.cause === 'rekey')?.key.id as string;
-    expect(joined.transitions).toContainEqual(expect.objectContaining({ keyId: fresh, from: 'active', to: 'deactivated', cause: 'retirement' }));
+    expect(joined.transitions).toContainEqual(
+      expect.objectContaining({ keyId: fresh, from: 'active', to: 'deactivated', cause: 'retirement' }),
+    );
     await w.syncByFiles();
     expect(dave.keys().map((k) => k.id)).toEqual([rekey]);
     expect(dave.keys()[0]?.state).toBe('active');
     expect(code(() => dave.decrypt(secret))).toBe('KeyUnavailable');
     // The earlier members keep the retired key for what it protected, and encrypt under the new one.
-    expect(w.users.get('U1')!.keys().map((k) => k.id)).toContain(fresh);
+    expect(
+      w.users
+        .get('U1')!
+        .keys()
+        .map((k) => k.id),
+    ).toContain(fresh);
     expect(w.users.get('U1')!.findKey(['U4'])).toEqual({ keyId: rekey, groupId: 'G1' });
   });
 
-  test('keys never leave an HSM in clear: no key byte on any card, in update files, acknowledgements, replicas or listings', async () => {
-    const w = await team();
-    const k = w.admin.addKey('G1', 'k');
-    w.admin.activateKey(k);
-    const { testOnlyHooks } = await import('../../device/secube.ts');
-    const secret = testOnlyHooks(w.adminDevice).readKey(2000);
-    const hex = Buffer.from(secret).toString('hex');
-    // Everything that crosses the share: update files, then acknowledgements (before the admin prunes them).
-    await w.publisher.publish();
-    for (const user of w.users.values()) await user.sync(w.transport);
-    const shared: string[] = [];
-    for (const [stream, files] of w.transport.streams) for (const [name, bytes] of files) shared.push(`${stream}/${name}:${Buffer.from(bytes).toString('hex')}`);
-    expect(shared.some((f) => f.startsWith('acks/'))).toBe(true);
-    expect(shared.length).toBeGreaterThan(3);
-    const haystacks = [
-      ...shared,
-      ...[...w.hardware.values()].map((h) => Buffer.from(h.sd.toImage()).toString('hex')),
-      Buffer.from(w.adminCard.toImage()).toString('hex'),
-      // What each user's replica holds after the sync (what a snapshot carried): users, groups, keys.
-      ...[...w.users.values()].map((u) => JSON.stringify({ users: u.users(), groups: u.groups(), keys: u.keys() })),
-      JSON.stringify(w.admin.listKeys()),
-      JSON.stringify(w.admin.auditLog()),
-    ];
-    for (const h of haystacks) expect(h.includes(hex.slice(0, 16))).toBe(false);
-  });
+  test(
+    'keys never leave an HSM in clear: no key byte on any card, in update files, acknowledgements, replicas or ' +
+      'listings',
+    async () => {
+      const w = await team();
+      const k = w.admin.addKey('G1', 'k');
+      w.admin.activateKey(k);
+      const { testOnlyHooks } = await import('../../device/secube.ts');
+      const secret = testOnlyHooks(w.adminDevice).readKey(2000);
+      const hex = Buffer.from(secret).toString('hex');
+      // Everything that crosses the share: update files, then acknowledgements (before the admin prunes them).
+      await w.publisher.publish();
+      for (const user of w.users.values()) await user.sync(w.transport);
+      const shared: string[] = [];
+      for (const [stream, files] of w.transport.streams)
+        for (const [name, bytes] of files) shared.push(`${stream}/${name}:${Buffer.from(bytes).toString('hex')}`);
+      expect(shared.some((f) => f.startsWith('acks/'))).toBe(true);
+      expect(shared.length).toBeGreaterThan(3);
+      const haystacks = [
+        ...shared,
+        ...[...w.hardware.values()].map((h) => Buffer.from(h.sd.toImage()).toString('hex')),
+        Buffer.from(w.adminCard.toImage()).toString('hex'),
+        // What each user's replica holds after the sync (what a snapshot carried): users, groups, keys.
+        ...[...w.users.values()].map((u) => JSON.stringify({ users: u.users(), groups: u.groups(), keys: u.keys() })),
+        JSON.stringify(w.admin.listKeys()),
+        JSON.stringify(w.admin.auditLog()),
+      ];
+      for (const h of haystacks) expect(h.includes(hex.slice(0, 16))).toBe(false);
+    },
+  );
 
   test('every operation is audited in a verifiable hash chain', async () => {
     const w = await team();
@@ -178,7 +206,11 @@ describe('Admin', () => {
     w.admin.listGroups();
     w.admin.groupInfo('G1');
     w.admin.verifyAuditLog();
-    expect(w.publisher.publicationStates().map((p) => p.state)).toEqual(['acknowledged', 'acknowledged', 'acknowledged']);
+    expect(w.publisher.publicationStates().map((p) => p.state)).toEqual([
+      'acknowledged',
+      'acknowledged',
+      'acknowledged',
+    ]);
     expect(w.publisher.staleUsers(await w.publisher.waitingAcknowledgements())).toEqual([]);
     expect(w.admin.generation).toBe(generation);
     expect(JSON.stringify(w.admin.auditLog())).toBe(audit);

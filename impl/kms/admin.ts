@@ -26,7 +26,15 @@
 import type { SdCard } from '../../device/sdcard.ts';
 import type { SecubeDevice } from '../../device/secube.ts';
 import type { KeyEventType } from '../../model/keyLifecycle.ts';
-import { DESTROYED_KEY_STATES, FIRST_KEY_NUMBER, KmsError, checkId, checkName, checkPolicy, sortIds } from '../../model/kms.ts';
+import {
+  DESTROYED_KEY_STATES,
+  FIRST_KEY_NUMBER,
+  KmsError,
+  checkId,
+  checkName,
+  checkPolicy,
+  sortIds,
+} from '../../model/kms.ts';
 import type { GroupId, GroupPolicy, KeyId, KmsOperation, UserId, UserRecord } from '../../model/kms.ts';
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
@@ -38,7 +46,17 @@ import type { Database } from '../db/sqlite.ts';
 import { deviceKeyNumber, isKmsDeviceKey } from '../protocol/deviceKeyIds.ts';
 import { ChangeRecorder, NO_CHANGES } from './adminChanges.ts';
 import type { AdminChanges, AdminKeyInfo } from './adminChanges.ts';
-import { column, keyView, readGroup, readGroups, readKeys, readUser, readUsers, writeGroup, writeKey } from './kmsRows.ts';
+import {
+  column,
+  keyView,
+  readGroup,
+  readGroups,
+  readKeys,
+  readUser,
+  readUsers,
+  writeGroup,
+  writeKey,
+} from './kmsRows.ts';
 import type { GroupRow, KeyRow } from './kmsRows.ts';
 import { holdersOf, viewersOfUser } from './rules/affectedUsers.ts';
 import { dueKeys, expireDueKeys, keyAsOf } from './rules/expiry.ts';
@@ -131,7 +149,12 @@ export class Admin {
    * as of their time instead, so that an expiry is always committed by, and reported with, a KMS
    * operation.
    */
-  #mutate<T>(action: string, details: Record<string, unknown>, fn: (m: Mutation) => T, sweep = true): { value: T; changes: AdminChanges } {
+  #mutate<T>(
+    action: string,
+    details: Record<string, unknown>,
+    fn: (m: Mutation) => T,
+    sweep = true,
+  ): { value: T; changes: AdminChanges } {
     const now = this.#clock.now();
     const generated: number[] = [];
     const toErase: number[] = [];
@@ -140,7 +163,8 @@ export class Admin {
     try {
       value = this.#db.transaction((db) => {
         const expired = sweep ? expireDueKeys(db, now, changes) : [];
-        if (expired.length > 0 && action !== 'expireKeys') appendAudit(db, now, 'admin', 'expireKeys', { keys: expired });
+        if (expired.length > 0 && action !== 'expireKeys')
+          appendAudit(db, now, 'admin', 'expireKeys', { keys: expired });
         const m: Mutation = {
           db,
           now,
@@ -193,7 +217,12 @@ export class Admin {
       case 'renameUser':
         return this.renameUser(op.userId, op.name);
       case 'addGroup':
-        return this.addGroup(op.groupId, op.name, op.policy, op.shareHistory === undefined ? {} : { shareHistory: op.shareHistory });
+        return this.addGroup(
+          op.groupId,
+          op.name,
+          op.policy,
+          op.shareHistory === undefined ? {} : { shareHistory: op.shareHistory },
+        );
       case 'deleteGroup':
         return this.deleteGroup(op.groupId);
       case 'renameGroup':
@@ -205,7 +234,11 @@ export class Admin {
       case 'removeMember':
         return this.removeMember(op.groupId, op.userId);
       case 'addKey':
-        return this.#addKey(op.groupId, op.name, op.cryptoperiodMs === undefined ? {} : { cryptoperiodMs: op.cryptoperiodMs }).changes;
+        return this.#addKey(
+          op.groupId,
+          op.name,
+          op.cryptoperiodMs === undefined ? {} : { cryptoperiodMs: op.cryptoperiodMs },
+        ).changes;
       case 'renameKey':
         return this.renameKey(op.keyId, op.name);
       case 'expireKeys':
@@ -272,13 +305,24 @@ export class Admin {
   // ---- groups ---------------------------------------------------------------------------------
 
   /** Adds a group with its policy (`sekey_add_group`). */
-  addGroup(groupId: GroupId, name: string, policy: GroupPolicy, options: { shareHistory?: boolean } = {}): AdminChanges {
-    return this.#mutate('addGroup', { groupId, name, policy, shareHistory: options.shareHistory ?? false }, ({ db }) => {
-      throwIf(checkId('group', groupId) ?? checkName(name) ?? checkPolicy(policy));
-      const exists = readGroup(db, groupId) !== null || column(db, 'SELECT id FROM retired_groups WHERE id = ?', [groupId]).length > 0;
-      if (exists) throw new KmsError('DuplicateGroup', `group ${groupId} exists or existed`);
-      writeGroup(db, { id: groupId, name, policy, shareHistory: options.shareHistory ?? false });
-    }).changes;
+  addGroup(
+    groupId: GroupId,
+    name: string,
+    policy: GroupPolicy,
+    options: { shareHistory?: boolean } = {},
+  ): AdminChanges {
+    return this.#mutate(
+      'addGroup',
+      { groupId, name, policy, shareHistory: options.shareHistory ?? false },
+      ({ db }) => {
+        throwIf(checkId('group', groupId) ?? checkName(name) ?? checkPolicy(policy));
+        const exists =
+          readGroup(db, groupId) !== null ||
+          column(db, 'SELECT id FROM retired_groups WHERE id = ?', [groupId]).length > 0;
+        if (exists) throw new KmsError('DuplicateGroup', `group ${groupId} exists or existed`);
+        writeGroup(db, { id: groupId, name, policy, shareHistory: options.shareHistory ?? false });
+      },
+    ).changes;
   }
 
   /** Renames a group (`sekey_group_change_name`). */
@@ -302,7 +346,11 @@ export class Admin {
       checkPolicyChange(db, groupId, policy);
       writeGroup(db, { ...group, policy });
       const p = group.policy;
-      if (p.maxKeys !== policy.maxKeys || p.algorithm !== policy.algorithm || p.defaultCryptoperiodMs !== policy.defaultCryptoperiodMs) {
+      if (
+        p.maxKeys !== policy.maxKeys ||
+        p.algorithm !== policy.algorithm ||
+        p.defaultCryptoperiodMs !== policy.defaultCryptoperiodMs
+      ) {
         changes.affects(group.members);
       }
     }).changes;
@@ -428,7 +476,12 @@ export class Admin {
 
   /** The original's `sekey_key_change_status`, by target state name. */
   changeKeyStatus(keyId: KeyId, to: 'suspended' | 'deactivated' | 'compromised' | 'destroyed'): AdminChanges {
-    const events = { suspended: 'SUSPEND', deactivated: 'DEACTIVATE', compromised: 'COMPROMISE', destroyed: 'DESTROY' } as const;
+    const events = {
+      suspended: 'SUSPEND',
+      deactivated: 'DEACTIVATE',
+      compromised: 'COMPROMISE',
+      destroyed: 'DESTROY',
+    } as const;
     return this.#keyEvent(keyId, events[to]);
   }
 
@@ -507,7 +560,8 @@ export class Admin {
 }
 
 function requireAdminSession(device: SecubeDevice): void {
-  if (device.session !== 'admin') throw new KmsError('IllegalTransition', 'the administrator needs its HSM logged in at admin level');
+  if (device.session !== 'admin')
+    throw new KmsError('IllegalTransition', 'the administrator needs its HSM logged in at admin level');
 }
 
 function groupsOf(db: Database, userId: UserId): GroupId[] {

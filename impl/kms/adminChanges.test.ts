@@ -21,7 +21,10 @@ describe('change reports', () => {
       { keyId: pre, gained: [], lost: ['U1', 'U2', 'U3'] },
     ]);
     expect(changes.created).toHaveLength(1);
-    expect(changes.created[0]).toMatchObject({ cause: 'rekey', key: { id: 'K2002', owner: 'G1', state: 'active', holders: ['U1', 'U2'] } });
+    expect(changes.created[0]).toMatchObject({
+      cause: 'rekey',
+      key: { id: 'K2002', owner: 'G1', state: 'active', holders: ['U1', 'U2'] },
+    });
     expect(changes.usersAffected).toEqual(['U1', 'U2', 'U3']);
     expect(changes.renamed).toEqual([]);
   });
@@ -32,7 +35,9 @@ describe('change reports', () => {
     w.admin.activateKey(k);
     const compromised = w.admin.compromiseKey(k);
     expect(compromised.transitions).toMatchObject([{ keyId: k, from: 'active', to: 'compromised', cause: 'event' }]);
-    expect(compromised.created).toMatchObject([{ cause: 'replacement', replaces: k, key: { state: 'active', holders: ['U1', 'U2', 'U3'] } }]);
+    expect(compromised.created).toMatchObject([
+      { cause: 'replacement', replaces: k, key: { state: 'active', holders: ['U1', 'U2', 'U3'] } },
+    ]);
     const destroyed = w.admin.destroyKey(k);
     expect(destroyed.transitions).toMatchObject([{ from: 'compromised', to: 'destroyedCompromised' }]);
     expect(destroyed.holders).toEqual([{ keyId: k, gained: [], lost: ['U1', 'U2', 'U3'] }]);
@@ -43,23 +48,52 @@ describe('change reports', () => {
     const w = await newTeam();
     const now = w.clock.now();
     const added = w.admin.apply({ type: 'addKey', groupId: 'G1', name: 'k', cryptoperiodMs: DAY, now });
-    expect(added.created).toMatchObject([{ cause: 'added', key: { id: 'K2000', name: 'k', state: 'preActivation', cryptoperiodMs: DAY } }]);
+    expect(added.created).toMatchObject([
+      { cause: 'added', key: { id: 'K2000', name: 'k', state: 'preActivation', cryptoperiodMs: DAY } },
+    ]);
     expect(added.usersAffected).toEqual(['U1', 'U2', 'U3']);
-    expect(w.admin.apply({ type: 'renameKey', keyId: 'K2000', name: 'k', now })).toMatchObject({ renamed: [], usersAffected: [] });
-    expect(w.admin.apply({ type: 'renameKey', keyId: 'K2000', name: 'k2', now }).renamed).toEqual([{ keyId: 'K2000', from: 'k', to: 'k2' }]);
+    expect(w.admin.apply({ type: 'renameKey', keyId: 'K2000', name: 'k', now })).toMatchObject({
+      renamed: [],
+      usersAffected: [],
+    });
+    expect(w.admin.apply({ type: 'renameKey', keyId: 'K2000', name: 'k2', now }).renamed).toEqual([
+      { keyId: 'K2000', from: 'k', to: 'k2' },
+    ]);
     expect(w.admin.apply({ type: 'renameUser', userId: 'U1', name: 'alice', now }).usersAffected).toEqual([]);
     expect(w.admin.apply({ type: 'renameGroup', groupId: 'G1', name: 'team', now }).usersAffected).toEqual([]);
-    expect(w.admin.apply({ type: 'changePolicy', groupId: 'G1', policy: { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 30 * DAY }, now }).usersAffected).toEqual([]);
+    expect(
+      w.admin.apply({
+        type: 'changePolicy',
+        groupId: 'G1',
+        policy: { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 30 * DAY },
+        now,
+      }).usersAffected,
+    ).toEqual([]);
     expect(w.admin.setMaxKeys('G1', 2).usersAffected).toEqual(['U1', 'U2', 'U3']);
     w.admin.addUser('U4', 'dave');
-    expect(w.admin.apply({ type: 'addMember', groupId: 'G1', userId: 'U4', now }).holders).toEqual([{ keyId: 'K2000', gained: ['U4'], lost: [] }]);
-    expect(w.admin.apply({ type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now } }).transitions).toMatchObject([{ to: 'active' }]);
+    expect(w.admin.apply({ type: 'addMember', groupId: 'G1', userId: 'U4', now }).holders).toEqual([
+      { keyId: 'K2000', gained: ['U4'], lost: [] },
+    ]);
+    expect(
+      w.admin.apply({ type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now } }).transitions,
+    ).toMatchObject([{ to: 'active' }]);
     const deleted = w.admin.apply({ type: 'deleteUser', userId: 'U4', now });
     expect(deleted.usersAffected).toEqual(['U1', 'U2', 'U3', 'U4']);
     expect(deleted.created).toMatchObject([{ cause: 'rekey', key: { holders: ['U1', 'U2', 'U3'] } }]);
     const group = w.admin.apply({ type: 'deleteGroup', groupId: 'G1', now });
-    expect(group.holders.map((h) => h.lost)).toEqual([['U1', 'U2', 'U3'], ['U1', 'U2', 'U3']]);
-    expect(w.admin.apply({ type: 'addGroup', groupId: 'G2', name: 'g', policy: { maxKeys: 1, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: DAY }, now })).toEqual(NO_CHANGES);
+    expect(group.holders.map((h) => h.lost)).toEqual([
+      ['U1', 'U2', 'U3'],
+      ['U1', 'U2', 'U3'],
+    ]);
+    expect(
+      w.admin.apply({
+        type: 'addGroup',
+        groupId: 'G2',
+        name: 'g',
+        policy: { maxKeys: 1, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: DAY },
+        now,
+      }),
+    ).toEqual(NO_CHANGES);
     expect(w.admin.apply({ type: 'expireKeys', now })).toEqual(NO_CHANGES);
   });
 
@@ -73,7 +107,9 @@ describe('change reports', () => {
       ['G1', 'rekey', ['U1', 'U2']],
       ['G2', 'rekey', ['U1']],
     ]);
-    expect(w.admin.changeKeyStatus('K2002', 'suspended').transitions).toMatchObject([{ from: 'active', to: 'suspended' }]);
+    expect(w.admin.changeKeyStatus('K2002', 'suspended').transitions).toMatchObject([
+      { from: 'active', to: 'suspended' },
+    ]);
     // An explicit EXPIRE: refused before the end of the cryptoperiod, and after it too, since every
     // operation expires due keys first.
     expect(() => w.admin.expireKey('K2002')).toThrow(/EXPIRE/);
@@ -81,18 +117,26 @@ describe('change reports', () => {
     expect(() => w.admin.expireKey('K2002')).toThrow(/deactivated/);
   });
 
-  test('an expiry is committed and reported by the next operation, stamped with the end of the cryptoperiod', async () => {
-    const w = await newTeam();
-    const k = w.admin.addKey('G1', 'k', { cryptoperiodMs: DAY });
-    w.admin.activateKey(k);
-    const end = w.clock.now() + DAY;
-    w.clock.advance(2 * DAY);
-    const changes = w.admin.renameUser('U1', 'alice2');
-    expect(changes.transitions).toEqual([{ keyId: k, from: 'active', to: 'deactivated', cause: 'expiry', at: end }]);
-    expect(changes.usersAffected).toEqual(['U1', 'U2', 'U3']);
-    expect(w.admin.auditLog().slice(-2).map((e) => e.action)).toEqual(['expireKeys', 'renameUser']);
-    expect(w.admin.sweep()).toEqual(NO_CHANGES);
-  });
+  test(
+    'an expiry is committed and reported by the next operation, stamped with the end of the ' + 'cryptoperiod',
+    async () => {
+      const w = await newTeam();
+      const k = w.admin.addKey('G1', 'k', { cryptoperiodMs: DAY });
+      w.admin.activateKey(k);
+      const end = w.clock.now() + DAY;
+      w.clock.advance(2 * DAY);
+      const changes = w.admin.renameUser('U1', 'alice2');
+      expect(changes.transitions).toEqual([{ keyId: k, from: 'active', to: 'deactivated', cause: 'expiry', at: end }]);
+      expect(changes.usersAffected).toEqual(['U1', 'U2', 'U3']);
+      expect(
+        w.admin
+          .auditLog()
+          .slice(-2)
+          .map((e) => e.action),
+      ).toEqual(['expireKeys', 'renameUser']);
+      expect(w.admin.sweep()).toEqual(NO_CHANGES);
+    },
+  );
 
   test('the recorder nets out holders gained and lost within one operation', () => {
     const r = new ChangeRecorder();

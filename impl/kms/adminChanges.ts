@@ -82,7 +82,13 @@ export interface AdminChanges {
 }
 
 /** An operation that changed nothing. */
-export const NO_CHANGES: AdminChanges = Object.freeze({ created: [], transitions: [], renamed: [], holders: [], usersAffected: [] });
+export const NO_CHANGES: AdminChanges = Object.freeze({
+  created: [],
+  transitions: [],
+  renamed: [],
+  holders: [],
+  usersAffected: [],
+});
 
 /** Collects the changes of one operation as its rules make them; {@link report} gives the result. */
 export class ChangeRecorder {
@@ -121,7 +127,12 @@ export class ChangeRecorder {
     this.#moveHolders(keyId, users, this.#lost, this.#gained);
   }
 
-  #moveHolders(keyId: KeyId, users: Iterable<UserId>, into: Map<KeyId, Set<UserId>>, undo: Map<KeyId, Set<UserId>>): void {
+  #moveHolders(
+    keyId: KeyId,
+    users: Iterable<UserId>,
+    into: Map<KeyId, Set<UserId>>,
+    undo: Map<KeyId, Set<UserId>>,
+  ): void {
     for (const u of users) {
       if (undo.get(keyId)?.delete(u)) continue;
       const set = into.get(keyId) ?? new Set<UserId>();
@@ -140,7 +151,11 @@ export class ChangeRecorder {
     const keyIds = sortIds(new Set([...this.#gained.keys(), ...this.#lost.keys()]));
     const holders = keyIds
       .filter((id) => !this.#created.has(id))
-      .map((keyId) => ({ keyId, gained: sortIds(this.#gained.get(keyId) ?? []), lost: sortIds(this.#lost.get(keyId) ?? []) }))
+      .map((keyId) => ({
+        keyId,
+        gained: sortIds(this.#gained.get(keyId) ?? []),
+        lost: sortIds(this.#lost.get(keyId) ?? []),
+      }))
       .filter((h) => h.gained.length > 0 || h.lost.length > 0);
     return {
       created: [...this.#created.values()].sort((a, b) => compareIds(a.key.id, b.key.id)),

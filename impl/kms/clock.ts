@@ -28,14 +28,16 @@ export class ManualClock implements Clock {
 
   /** Moves time forward by `ms` (never backwards: the KMS relies on monotonic time). */
   advance(ms: number): number {
-    if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`time only moves forward by a finite step, got ${ms} ms`);
+    if (!(ms >= 0) || !Number.isFinite(ms))
+      throw new RangeError(`time only moves forward by a finite step, got ${ms} ms`);
     this.#now += ms;
     return this.#now;
   }
 
   /** Sets the time, which may not go back. */
   set(at: number): void {
-    if (!Number.isFinite(at) || at < this.#now) throw new RangeError(`time only moves forward to a finite time: ${at} after ${this.#now}`);
+    if (!Number.isFinite(at) || at < this.#now)
+      throw new RangeError(`time only moves forward to a finite time: ${at} after ${this.#now}`);
     this.#now = at;
   }
 }

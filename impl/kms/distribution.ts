@@ -27,7 +27,11 @@ export interface ProvisioningRecord {
   readonly userId: UserId;
   readonly adminSerial: string;
   readonly userSerial: string;
-  readonly keyIds: { readonly adminToUserKeyId: number; readonly userToAdminKeyId: number; readonly wrappingKeyId: number };
+  readonly keyIds: {
+    readonly adminToUserKeyId: number;
+    readonly userToAdminKeyId: number;
+    readonly wrappingKeyId: number;
+  };
   /** Identity fingerprints, to compare out of band (both screens show them). */
   readonly adminFingerprint: string;
   readonly userFingerprint: string;
@@ -49,11 +53,11 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
     const keyIds = userKeyIds(index);
     const result = provisionUserDevice(admin.device, userDevice, keyIds, { replace: existing !== undefined });
     if (existing !== undefined) {
-      db.run('INSERT OR REPLACE INTO retired_devices SELECT serial, user_id, ? FROM user_devices WHERE user_id = ? AND serial <> ?', [
-        now,
-        userId,
-        userDevice.serial,
-      ]);
+      db.run(
+        'INSERT OR REPLACE INTO retired_devices SELECT serial, user_id, ? FROM user_devices WHERE user_id = ? AND ' +
+          'serial <> ?',
+        [now, userId, userDevice.serial],
+      );
       // A new device holds nothing yet: every key must be delivered again, by a resync that
       // continues the stream's sequence (the new device accepts any sequence for a resync).
       db.run('DELETE FROM delivered_keys WHERE user_id = ?', [userId]);
@@ -61,13 +65,19 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
       db.run('DELETE FROM outbox WHERE user_id = ?', [userId]);
       db.run('UPDATE streams SET resync = 1 WHERE user_id = ?', [userId]);
     }
-    db.run('INSERT OR REPLACE INTO user_devices (user_id, serial, key_base, provisioned_at, retired_at) VALUES (?, ?, ?, ?, NULL)', [
+    db.run(
+      'INSERT OR REPLACE INTO user_devices (user_id, serial, key_base, provisioned_at, retired_at) VALUES (?, ?, ?, ' +
+        '?, NULL)',
+      [userId, userDevice.serial, index, now],
+    );
+    return {
       userId,
-      userDevice.serial,
-      index,
-      now,
-    ]);
-    return { userId, userSerial: result.userSerial, adminSerial: result.adminSerial, keyIds, adminFingerprint: result.adminFingerprint, userFingerprint: result.userFingerprint };
+      userSerial: result.userSerial,
+      adminSerial: result.adminSerial,
+      keyIds,
+      adminFingerprint: result.adminFingerprint,
+      userFingerprint: result.userFingerprint,
+    };
   });
 }
 
@@ -75,8 +85,12 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
  * The provisioned device of a user, or an error. `inService` is false once the user was deleted:
  * the device then only ever gets an empty view (erase everything), until a new device is provisioned.
  */
-export function userDeviceOf(db: Database, userId: UserId): { serial: string; keyIds: ReturnType<typeof userKeyIds>; inService: boolean } {
-  const row = db.exec('SELECT serial, key_base, retired_at FROM user_devices WHERE user_id = ?', [userId])[0]?.values[0];
+export function userDeviceOf(
+  db: Database,
+  userId: UserId,
+): { serial: string; keyIds: ReturnType<typeof userKeyIds>; inService: boolean } {
+  const row = db.exec('SELECT serial, key_base, retired_at FROM user_devices WHERE user_id = ?', [userId])[0]
+    ?.values[0];
   if (!row) throw new SekeyError('NotProvisioned', `user ${userId} has no provisioned device`);
   return { serial: String(row[0]), keyIds: userKeyIds(Number(row[1])), inService: row[2] === null };
 }

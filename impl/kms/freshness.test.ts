@@ -7,7 +7,14 @@ import { describe, expect, test } from 'vitest';
 import { KmsError } from '../../model/kms.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
 import { updateFileName, updateStream } from '../protocol/streams.ts';
-import { NO_PREVIOUS_FILE, assembleUpdateFile, decodeRecords, encodeRecords, fileHash, parseUpdateFile } from '../protocol/updateFile.ts';
+import {
+  NO_PREVIOUS_FILE,
+  assembleUpdateFile,
+  decodeRecords,
+  encodeRecords,
+  fileHash,
+  parseUpdateFile,
+} from '../protocol/updateFile.ts';
 import { userDeviceOf } from './distribution.ts';
 import { MemoryTransport } from '../protocol/transport.ts';
 import { Publisher, checkFreshnessOptions, defaultFreshnessWindow } from './publisher.ts';
@@ -53,63 +60,75 @@ async function latestFile(w: World, userId: string): Promise<string> {
 }
 
 describe('freshness against withheld updates', () => {
-  test('a withheld rekey stops encryption once the window passes (NotFresh), decrypt still works; restored and synced, encryption works again', async () => {
-    const { w, alice, bob, carol } = await team();
-    const start = w.clock.now();
-    const early = alice.encrypt(['U2', 'U3'], text('before carol left'));
-    const oldKey = alice.findKey(['U2']).keyId;
+  test(
+    'a withheld rekey stops encryption once the window passes (NotFresh), decrypt still works; restored and ' +
+      'synced, encryption works again',
+    async () => {
+      const { w, alice, bob, carol } = await team();
+      const start = w.clock.now();
+      const early = alice.encrypt(['U2', 'U3'], text('before carol left'));
+      const oldKey = alice.findKey(['U2']).keyId;
 
-    w.admin.removeMember('G1', 'U3');
-    await w.publisher.publish();
-    // The attacker on the share deletes alice's rekey file, and deletes it again each time the
-    // administrator's publish writes it back (flush): alice never sees it.
-    const rekey = await latestFile(w, 'U1');
-    const withhold = async () => w.transport.remove(updateStream('U1'), rekey);
-    await withhold();
-    const cron = async () => {
+      w.admin.removeMember('G1', 'U3');
       await w.publisher.publish();
+      // The attacker on the share deletes alice's rekey file, and deletes it again each time the
+      // administrator's publish writes it back (flush): alice never sees it.
+      const rekey = await latestFile(w, 'U1');
+      const withhold = async () => w.transport.remove(updateStream('U1'), rekey);
       await withhold();
-      await alice.sync(w.transport);
-      await bob.sync(w.transport);
-      await w.publisher.collectAcknowledgements();
-    };
+      const cron = async () => {
+        await w.publisher.publish();
+        await withhold();
+        await alice.sync(w.transport);
+        await bob.sync(w.transport);
+        await w.publisher.collectAcknowledgements();
+      };
 
-    // Within the window alice still encrypts under the old key (the exposure is bounded, not zero).
-    for (let day = 1; day <= 3; day++) {
-      w.clock.advance(DAY);
-      await cron();
-      expect(alice.encrypt(['U2'], text(`day ${day}`)).length).toBeGreaterThan(0);
-      expect(alice.findKey(['U2']).keyId).toBe(oldKey);
-    }
-    // Heartbeats reached alice's stream every day, but each one is a gap behind the withheld file.
-    expect(alice.appliedSequence).toBe(1);
-    const refused = await alice.sync(w.transport);
-    expect(refused.applied).toEqual([]);
-    expect(alice.blocked).toBe(false);
-    expect(bob.appliedSequence).toBe(5);
+      // Within the window alice still encrypts under the old key (the exposure is bounded, not zero).
+      for (let day = 1; day <= 3; day++) {
+        w.clock.advance(DAY);
+        await cron();
+        expect(alice.encrypt(['U2'], text(`day ${day}`)).length).toBeGreaterThan(0);
+        expect(alice.findKey(['U2']).keyId).toBe(oldKey);
+      }
+      // Heartbeats reached alice's stream every day, but each one is a gap behind the withheld file.
+      expect(alice.appliedSequence).toBe(1);
+      const refused = await alice.sync(w.transport);
+      expect(refused.applied).toEqual([]);
+      expect(alice.blocked).toBe(false);
+      expect(bob.appliedSequence).toBe(5);
 
-    w.clock.set(start + w.publisher.freshness.freshnessWindowMs + 1);
-    expect(code(() => alice.encrypt(['U2'], text('too late')))).toBe('NotFresh');
-    expect(message(() => alice.encrypt(['U2'], text('too late')))).toBe(
-      'the last authentic update from the administrator was issued 2026-01-01T00:00Z, 3 days ago; this installation allows encrypting for 3 days after it: ' +
-        "sync (`sekey user U1 sync`) to get the administrator's latest updates; if that brings nothing, the share may be withholding them: ask the administrator",
-    );
-    expect(alice.freshness().staleness).toEqual({ reason: 'expired', issuedAt: start, windowMs: 3 * DAY, ageMs: 3 * DAY + 1 });
-    // Decrypt stays possible; bob, who got every file, still encrypts.
-    expect(read(alice.decrypt(early))).toBe('before carol left');
-    expect(read(bob.decrypt(early))).toBe('before carol left');
-    expect(code(() => bob.encrypt(['U1'], text('bob is fresh')))).toBe('ok');
+      w.clock.set(start + w.publisher.freshness.freshnessWindowMs + 1);
+      expect(code(() => alice.encrypt(['U2'], text('too late')))).toBe('NotFresh');
+      expect(message(() => alice.encrypt(['U2'], text('too late')))).toBe(
+        'the last authentic update from the administrator was issued 2026-01-01T00:00Z, 3 days ago; this ' +
+          'installation ' +
+          'allows encrypting for 3 days after it: ' +
+          "sync (`sekey user U1 sync`) to get the administrator's latest updates; if that brings nothing, the share " +
+          'may be withholding them: ask the administrator',
+      );
+      expect(alice.freshness().staleness).toEqual({
+        reason: 'expired',
+        issuedAt: start,
+        windowMs: 3 * DAY,
+        ageMs: 3 * DAY + 1,
+      });
+      // Decrypt stays possible; bob, who got every file, still encrypts.
+      expect(read(alice.decrypt(early))).toBe('before carol left');
+      expect(read(bob.decrypt(early))).toBe('before carol left');
+      expect(code(() => bob.encrypt(['U1'], text('bob is fresh')))).toBe('ok');
 
-    // The file comes back; a sync applies it and the heartbeats behind it: encryption works again,
-    // under the new key, which carol does not hold.
-    await w.publisher.flush();
-    const back = await alice.sync(w.transport);
-    expect(back.applied).toEqual([2, 3, 4, 5]);
-    const after = alice.encrypt(['U2'], text('carol left'));
-    expect(alice.findKey(['U2']).keyId).not.toBe(oldKey);
-    expect(read(bob.decrypt(after))).toBe('carol left');
-    expect(code(() => carol.decrypt(after))).toBe('KeyUnavailable');
-  });
+      // The file comes back; a sync applies it and the heartbeats behind it: encryption works again,
+      // under the new key, which carol does not hold.
+      await w.publisher.flush();
+      const back = await alice.sync(w.transport);
+      expect(back.applied).toEqual([2, 3, 4, 5]);
+      const after = alice.encrypt(['U2'], text('carol left'));
+      expect(alice.findKey(['U2']).keyId).not.toBe(oldKey);
+      expect(read(bob.decrypt(after))).toBe('carol left');
+      expect(code(() => carol.decrypt(after))).toBe('KeyUnavailable');
+    },
+  );
 
   test('heartbeats are published only when due, only to users in service, and only with what is due', async () => {
     const { w } = await team();
@@ -150,7 +169,12 @@ describe('freshness against withheld updates', () => {
     // Heartbeats are acknowledged like every file; a user who never acknowledges them turns stale.
     for (const u of ['U1', 'U2']) await w.users.get(u)!.sync(w.transport);
     await w.publisher.collectAcknowledgements();
-    expect(w.publisher.publicationStates().filter((p) => p.userId !== 'U3').map((p) => p.state)).toEqual(['acknowledged', 'acknowledged']);
+    expect(
+      w.publisher
+        .publicationStates()
+        .filter((p) => p.userId !== 'U3')
+        .map((p) => p.state),
+    ).toEqual(['acknowledged', 'acknowledged']);
   });
 
   test('a heartbeat-only file applies, is acknowledged, and refreshes freshness', async () => {
@@ -164,7 +188,10 @@ describe('freshness against withheld updates', () => {
     expect(report.applied).toEqual([2]);
     expect(alice.freshness()).toEqual({ statement: { issuedAt: w.clock.now(), windowMs: 3 * DAY }, staleness: null });
     await w.publisher.collectAcknowledgements();
-    expect(w.publisher.publicationStates().find((p) => p.userId === 'U1')).toMatchObject({ state: 'acknowledged', acknowledged: 2 });
+    expect(w.publisher.publicationStates().find((p) => p.userId === 'U1')).toMatchObject({
+      state: 'acknowledged',
+      acknowledged: 2,
+    });
     // Four days after the last change, one and a half after the heartbeat: still fresh.
     w.clock.advance(DAY + 12 * HOUR);
     expect(code(() => alice.encrypt(['U2'], text('fresh')))).toBe('ok');
@@ -196,7 +223,13 @@ describe('freshness against withheld updates', () => {
     // (bob's), which can seal under neither channel key, so under a data key it made itself.
     const bob = w.users.get('U2')!;
     const body = encodeRecords([{ type: 'heartbeat', issuedAt: w.clock.now(), freshnessWindowMs: 365 * DAY }]);
-    const header = { kind: 'resync' as const, userId: 'U1', serial: alice.device.serial, sequence: 99, previousHash: NO_PREVIOUS_FILE };
+    const header = {
+      kind: 'resync' as const,
+      userId: 'U1',
+      serial: alice.device.serial,
+      sequence: 99,
+      previousHash: NO_PREVIOUS_FILE,
+    };
     const ownKey = 500_000_000;
     bob.device.generateKey(ownKey);
     const forged = assembleUpdateFile(header, (aad) => bob.device.seal(ownKey, body, aad), body.length + 28);
@@ -217,44 +250,55 @@ describe('freshness against withheld updates', () => {
     await w.syncByFiles();
     // The administrator publishes nothing more (no cron): four days later alice's view is stale.
     w.clock.advance(4 * DAY + 5 * HOUR);
-    expect(message(() => alice.encrypt(['U2'], text('new')))).toContain('issued 2026-01-01T00:00Z, 4 days 5 h ago; this installation allows encrypting for 3 days after it');
+    expect(message(() => alice.encrypt(['U2'], text('new')))).toContain(
+      'issued 2026-01-01T00:00Z, 4 days 5 h ago; this installation allows encrypting for 3 days after it',
+    );
     const rescued = alice.reprotect(secret);
     expect(read(bob.decrypt(rescued))).toBe('rescue me');
     expect(code(() => bob.decrypt(secret))).toBe('UsageNotAllowed');
   });
 
-  test('a replica whose files carried no heartbeat (written before heartbeats) must sync before encrypting', async () => {
-    const w = await newTeam();
-    w.admin.activateKey(w.admin.addKey('G1', 'first'));
-    await w.publisher.publish();
-    const alice = w.users.get('U1')!;
-    // Alice's first file as an administrator of a version before heartbeats wrote it: the same
-    // records without the heartbeat, sealed by the admin HSM, and recorded as such by the admin.
-    const [name] = await w.transport.list(updateStream('U1'));
-    const original = parseUpdateFile((await w.transport.read(updateStream('U1'), name!))!);
-    const records = decodeRecords(alice.device.open(alice.keyIds.adminToUserKeyId, original.sealedBody, original.headerBytes));
-    expect(records.at(-1)?.type).toBe('heartbeat');
-    const body = encodeRecords(records.slice(0, -1));
-    const keyId = w.admin.readDatabase((db) => userDeviceOf(db, 'U1').keyIds.adminToUserKeyId);
-    const old = assembleUpdateFile(original.header, (aad) => w.adminDevice.seal(keyId, body, aad), body.length + 28);
-    await w.transport.write(updateStream('U1'), name!, old);
-    w.admin.transaction('test: a file published before heartbeats', {}, (d) => {
-      d.run("UPDATE streams SET last_hash = ? WHERE user_id = 'U1'", [fileHash(old)]);
-      d.run("UPDATE outbox SET file_hash = ?, bytes = ? WHERE user_id = 'U1'", [fileHash(old), old]);
-      // Nor did its publication state record the time of the file.
-      const saved = JSON.parse(String(d.exec("SELECT snapshot FROM publication WHERE user_id = 'U1'")[0]!.values[0]![0])) as { context: Record<string, unknown> };
-      delete saved.context['lastPublishedAt'];
-      d.run("UPDATE publication SET snapshot = ? WHERE user_id = 'U1'", [JSON.stringify(saved)]);
-    });
-    expect((await alice.sync(w.transport)).applied).toEqual([1]);
-    expect(alice.freshness()).toEqual({ statement: null, staleness: { reason: 'noStatement' } });
-    expect(message(() => alice.encrypt(['U2'], text('x')))).toMatch(/^no update applied on this device says when it was issued, so its view may be old: sync/);
-    // The administrator, upgraded, does not know when alice's last file went out: a heartbeat is
-    // due at once, and it chains onto the old file.
-    expect((await w.publisher.publish()).published.map((p) => [p.userId, p.heartbeatOnly])).toEqual([['U1', true]]);
-    expect((await alice.sync(w.transport)).applied).toEqual([2]);
-    expect(code(() => alice.encrypt(['U2'], text('x')))).toBe('ok');
-  });
+  test(
+    'a replica whose files carried no heartbeat (written before heartbeats) must sync before ' + 'encrypting',
+    async () => {
+      const w = await newTeam();
+      w.admin.activateKey(w.admin.addKey('G1', 'first'));
+      await w.publisher.publish();
+      const alice = w.users.get('U1')!;
+      // Alice's first file as an administrator of a version before heartbeats wrote it: the same
+      // records without the heartbeat, sealed by the admin HSM, and recorded as such by the admin.
+      const [name] = await w.transport.list(updateStream('U1'));
+      const original = parseUpdateFile((await w.transport.read(updateStream('U1'), name!))!);
+      const records = decodeRecords(
+        alice.device.open(alice.keyIds.adminToUserKeyId, original.sealedBody, original.headerBytes),
+      );
+      expect(records.at(-1)?.type).toBe('heartbeat');
+      const body = encodeRecords(records.slice(0, -1));
+      const keyId = w.admin.readDatabase((db) => userDeviceOf(db, 'U1').keyIds.adminToUserKeyId);
+      const old = assembleUpdateFile(original.header, (aad) => w.adminDevice.seal(keyId, body, aad), body.length + 28);
+      await w.transport.write(updateStream('U1'), name!, old);
+      w.admin.transaction('test: a file published before heartbeats', {}, (d) => {
+        d.run("UPDATE streams SET last_hash = ? WHERE user_id = 'U1'", [fileHash(old)]);
+        d.run("UPDATE outbox SET file_hash = ?, bytes = ? WHERE user_id = 'U1'", [fileHash(old), old]);
+        // Nor did its publication state record the time of the file.
+        const saved = JSON.parse(
+          String(d.exec("SELECT snapshot FROM publication WHERE user_id = 'U1'")[0]!.values[0]![0]),
+        ) as { context: Record<string, unknown> };
+        delete saved.context['lastPublishedAt'];
+        d.run("UPDATE publication SET snapshot = ? WHERE user_id = 'U1'", [JSON.stringify(saved)]);
+      });
+      expect((await alice.sync(w.transport)).applied).toEqual([1]);
+      expect(alice.freshness()).toEqual({ statement: null, staleness: { reason: 'noStatement' } });
+      expect(message(() => alice.encrypt(['U2'], text('x')))).toMatch(
+        /^no update applied on this device says when it was issued, so its view may be old: sync/,
+      );
+      // The administrator, upgraded, does not know when alice's last file went out: a heartbeat is
+      // due at once, and it chains onto the old file.
+      expect((await w.publisher.publish()).published.map((p) => [p.userId, p.heartbeatOnly])).toEqual([['U1', true]]);
+      expect((await alice.sync(w.transport)).applied).toEqual([2]);
+      expect(code(() => alice.encrypt(['U2'], text('x')))).toBe('ok');
+    },
+  );
 
   test('a device that applied no file is not judged: it holds nothing to encrypt with anyway', async () => {
     const w = await newTeam();
@@ -270,10 +314,14 @@ describe('freshness against withheld updates', () => {
     expect(() => checkFreshnessOptions(DAY, DAY)).toThrow(/longer than the heartbeat interval/);
     expect(() => checkFreshnessOptions(0, DAY)).toThrow(/positive/);
     const { w, alice } = await team();
-    expect(() => new Publisher(w.admin, w.transport, { heartbeatIntervalMs: 2 * DAY, freshnessWindowMs: DAY })).toThrow(RangeError);
+    expect(() => new Publisher(w.admin, w.transport, { heartbeatIntervalMs: 2 * DAY, freshnessWindowMs: DAY })).toThrow(
+      RangeError,
+    );
     const hourly = new Publisher(w.admin, w.transport, { heartbeatIntervalMs: HOUR, freshnessWindowMs: 5 * HOUR });
     expect(hourly.freshness).toEqual({ heartbeatIntervalMs: HOUR, freshnessWindowMs: 5 * HOUR });
-    expect(new Publisher(w.admin, new MemoryTransport(), { heartbeatIntervalMs: HOUR }).freshness.freshnessWindowMs).toBe(3 * HOUR);
+    expect(
+      new Publisher(w.admin, new MemoryTransport(), { heartbeatIntervalMs: HOUR }).freshness.freshnessWindowMs,
+    ).toBe(3 * HOUR);
     w.clock.advance(HOUR);
     expect((await hourly.publish()).published.map((p) => p.heartbeatOnly)).toEqual([true, true, true]);
     await alice.sync(w.transport);
@@ -281,6 +329,8 @@ describe('freshness against withheld updates', () => {
     w.clock.advance(5 * HOUR);
     expect(code(() => alice.encrypt(['U2'], text('x')))).toBe('ok');
     w.clock.advance(1);
-    expect(message(() => alice.encrypt(['U2'], text('x')))).toContain(', 5 h ago; this installation allows encrypting for 5 h after it');
+    expect(message(() => alice.encrypt(['U2'], text('x')))).toContain(
+      ', 5 h ago; this installation allows encrypting for 5 h after it',
+    );
   });
 });

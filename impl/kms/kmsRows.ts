@@ -121,7 +121,10 @@ export function writeKey(db: Database, key: KeyRow): void {
  */
 export function stepKey(key: KeyRow, event: KeyEvent): KeyRow {
   if (!key.lifecycle.can(event)) {
-    throw new KmsError('IllegalTransition', `key ${key.id} is ${stateOf(key)}: ${event.type} at ${event.now} is not allowed`);
+    throw new KmsError(
+      'IllegalTransition',
+      `key ${key.id} is ${stateOf(key)}: ${event.type} at ${event.now} is not allowed`,
+    );
   }
   const [lifecycle] = transition(keyLifecycleMachine, key.lifecycle, event);
   return { ...key, lifecycle };
@@ -172,7 +175,8 @@ export function readGroups(db: Database): GroupRow[] {
 /** Inserts or replaces a group's row (not its members). */
 export function writeGroup(db: Database, g: Omit<GroupRow, 'members'>): void {
   db.run(
-    `INSERT INTO kms_groups (id, name, max_keys, algorithm, default_cryptoperiod_ms, share_history) VALUES (?, ?, ?, ?, ?, ?)
+    `INSERT INTO kms_groups (id, name, max_keys, algorithm, default_cryptoperiod_ms, share_history)
+     VALUES (?, ?, ?, ?, ?, ?)
      ON CONFLICT(id) DO UPDATE SET name = excluded.name, max_keys = excluded.max_keys, algorithm = excluded.algorithm,
        default_cryptoperiod_ms = excluded.default_cryptoperiod_ms, share_history = excluded.share_history`,
     [g.id, g.name, g.policy.maxKeys, g.policy.algorithm, g.policy.defaultCryptoperiodMs, g.shareHistory ? 1 : 0],

@@ -104,24 +104,45 @@ export interface PublishReport {
 /** Builds the records that take a device from `before` to `after`. */
 function diffRecords(before: PublishedView, now: PublishedView, after: View, kind: UpdateKind): UpdateRecord[] {
   const fresh = kind === 'resync';
-  const changed = (table: Readonly<Record<string, string>>, id: string, hash: string | undefined) => fresh || table[id] !== hash;
+  const changed = (table: Readonly<Record<string, string>>, id: string, hash: string | undefined) =>
+    fresh || table[id] !== hash;
   const records: UpdateRecord[] = fresh ? [{ type: 'reset' }] : [];
   // Order matters for the replica's foreign keys: users before the groups naming them, groups
   // before their removal of users, keys after their groups.
-  for (const u of after.users) if (changed(before.users, u.id, now.users[u.id])) records.push({ type: 'userUpsert', id: u.id, name: u.name });
-  if (!fresh) for (const id of sortIds(Object.keys(before.groups))) if (!(id in now.groups)) records.push({ type: 'groupDelete', id });
+  for (const u of after.users)
+    if (changed(before.users, u.id, now.users[u.id])) records.push({ type: 'userUpsert', id: u.id, name: u.name });
+  if (!fresh)
+    for (const id of sortIds(Object.keys(before.groups)))
+      if (!(id in now.groups)) records.push({ type: 'groupDelete', id });
   for (const g of after.groups) {
     if (changed(before.groups, g.id, now.groups[g.id])) {
-      records.push({ type: 'groupUpsert', id: g.id, name: g.name, policy: g.policy, shareHistory: g.shareHistory, members: g.members });
+      records.push({
+        type: 'groupUpsert',
+        id: g.id,
+        name: g.name,
+        policy: g.policy,
+        shareHistory: g.shareHistory,
+        members: g.members,
+      });
     }
   }
-  if (!fresh) for (const id of sortIds(Object.keys(before.keys))) if (!(id in now.keys)) records.push({ type: 'keyDelete', id });
+  if (!fresh)
+    for (const id of sortIds(Object.keys(before.keys))) if (!(id in now.keys)) records.push({ type: 'keyDelete', id });
   for (const k of after.keys) {
     if (changed(before.keys, k.id, now.keys[k.id])) {
-      records.push({ type: 'keyUpsert', id: k.id, name: k.name, owner: k.owner, algorithm: k.algorithm, lifecycle: k.lifecycle });
+      records.push({
+        type: 'keyUpsert',
+        id: k.id,
+        name: k.name,
+        owner: k.owner,
+        algorithm: k.algorithm,
+        lifecycle: k.lifecycle,
+      });
     }
   }
-  if (!fresh) for (const id of sortIds(Object.keys(before.users))) if (!(id in now.users)) records.push({ type: 'userDelete', id });
+  if (!fresh)
+    for (const id of sortIds(Object.keys(before.users)))
+      if (!(id in now.users)) records.push({ type: 'userDelete', id });
   return records;
 }
 
@@ -134,7 +155,8 @@ function readPublication(db: Database, userId: UserId, staleAfterMs: number): Pu
 function writePublication(db: Database, userId: UserId, snapshot: PublicationSnapshot): void {
   const c = snapshot.context;
   db.run(
-    `INSERT INTO publication (user_id, state, published_sequence, acknowledged_sequence, snapshot) VALUES (?, ?, ?, ?, ?)
+    `INSERT INTO publication (user_id, state, published_sequence, acknowledged_sequence, snapshot)
+     VALUES (?, ?, ?, ?, ?)
      ON CONFLICT(user_id) DO UPDATE SET state = excluded.state, published_sequence = excluded.published_sequence,
        acknowledged_sequence = excluded.acknowledged_sequence, snapshot = excluded.snapshot`,
     [userId, String(snapshot.value), c.publishedSequence, c.acknowledgedSequence, persistSnapshot(snapshot)],
@@ -196,11 +218,16 @@ export function defaultFreshnessWindow(heartbeatIntervalMs: number): number {
 /** Checks a heartbeat interval and freshness window; RangeError if they cannot work together. */
 export function checkFreshnessOptions(heartbeatIntervalMs: number, freshnessWindowMs: number): void {
   if (!(Number.isSafeInteger(heartbeatIntervalMs) && heartbeatIntervalMs > 0)) {
-    throw new RangeError(`the heartbeat interval must be a positive number of milliseconds, got ${heartbeatIntervalMs}`);
+    throw new RangeError(
+      `the heartbeat interval must be a positive number of milliseconds, got ${heartbeatIntervalMs}`,
+    );
   }
   if (!(Number.isSafeInteger(freshnessWindowMs) && freshnessWindowMs > heartbeatIntervalMs)) {
     // A window no longer than the interval would leave users stale between two heartbeats.
-    throw new RangeError(`the freshness window (${freshnessWindowMs} ms) must be longer than the heartbeat interval (${heartbeatIntervalMs} ms)`);
+    throw new RangeError(
+      `the freshness window (${freshnessWindowMs} ms) must be longer than the heartbeat interval ` +
+        `(${heartbeatIntervalMs} ms)`,
+    );
   }
 }
 
@@ -261,14 +288,21 @@ export class Publisher {
   }
 
   /** Builds and commits the next file of `userId`, if there is anything to say. */
-  #prepare(db: Database, now: number, userId: UserId, source: ProjectionSource, hashes: Map<unknown, string>): { entry: PublishReport['published'][number]; name: string; file: Uint8Array } | null {
+  #prepare(
+    db: Database,
+    now: number,
+    userId: UserId,
+    source: ProjectionSource,
+    hashes: Map<unknown, string>,
+  ): { entry: PublishReport['published'][number]; name: string; file: Uint8Array } | null {
     const { serial, keyIds, inService } = userDeviceOf(db, userId);
     const stream = db.exec('SELECT sequence, last_hash, resync FROM streams WHERE user_id = ?', [userId])[0]?.values[0];
     const sequence = stream ? Number(stream[0]) + 1 : 1;
     const previousHash = stream ? (stream[1] as Uint8Array) : NO_PREVIOUS_FILE;
     const kind: UpdateKind = !stream || Number(stream[2]) === 1 ? 'resync' : 'incremental';
     const viewText = column(db, 'SELECT view FROM published_views WHERE user_id = ?', [userId])[0];
-    const before: PublishedView = viewText === undefined ? NOTHING_PUBLISHED : (JSON.parse(String(viewText)) as PublishedView);
+    const before: PublishedView =
+      viewText === undefined ? NOTHING_PUBLISHED : (JSON.parse(String(viewText)) as PublishedView);
     // A retired device (its user deleted) only ever learns that it must hold nothing.
     const exists = inService && column(db, 'SELECT id FROM users WHERE id = ?', [userId]).length > 0;
     const { users, groups, keys } = exists ? source.project(userId) : EMPTY_VIEW;
@@ -279,13 +313,19 @@ export class Publisher {
     const newKeys = kind === 'resync' ? after.keys : after.keys.filter((k) => !(k.id in before.keys));
     for (const k of newKeys) {
       const keyNumber = deviceKeyNumber(k.id);
-      records.push({ type: 'keyMaterial', keyNumber, blob: this.#admin.device.exportWrapped(keyNumber, keyIds.wrappingKeyId).blob });
+      records.push({
+        type: 'keyMaterial',
+        keyNumber,
+        blob: this.#admin.device.exportWrapped(keyNumber, keyIds.wrappingKeyId).blob,
+      });
     }
     // Erase orders: on a resync for every key ever delivered that the device must not hold, since
     // the admin does not know what a resynchronised device kept; otherwise for keys just dropped.
     const dropped: KeyId[] =
       kind === 'resync'
-        ? column(db, 'SELECT key_id FROM delivered_keys WHERE user_id = ?', [userId]).map(String).filter((id) => !held.has(id))
+        ? column(db, 'SELECT key_id FROM delivered_keys WHERE user_id = ?', [userId])
+            .map(String)
+            .filter((id) => !held.has(id))
         : Object.keys(before.keys).filter((id) => !held.has(id));
     for (const keyId of sortIds(dropped)) {
       const keyNumber = deviceKeyNumber(keyId);
@@ -297,20 +337,36 @@ export class Publisher {
     }
     const publication = readPublication(db, userId, this.#staleAfterMs);
     // A retired device gets nothing after its last file, heartbeats included.
-    const heartbeatOnly = records.length === 0 && exists && heartbeatDue(publication.context, now, this.#heartbeatIntervalMs);
+    const heartbeatOnly =
+      records.length === 0 && exists && heartbeatDue(publication.context, now, this.#heartbeatIntervalMs);
     if (kind === 'incremental' && records.length === 0 && !heartbeatOnly) return null;
     if (!exists && kind === 'resync' && records.length === 1 && viewText !== undefined) return null;
     // Every file says when it was issued: last, after the records that change the replica.
     records.push({ type: 'heartbeat', issuedAt: now, freshnessWindowMs: this.#freshnessWindowMs });
     const body = encodeRecords(records);
     const header = { kind, userId, serial, sequence, previousHash };
-    const file = assembleUpdateFile(header, (aad) => this.#admin.device.seal(keyIds.adminToUserKeyId, body, aad), body.length + 28);
+    const file = assembleUpdateFile(
+      header,
+      (aad) => this.#admin.device.seal(keyIds.adminToUserKeyId, body, aad),
+      body.length + 28,
+    );
     const name = updateFileName(sequence, kind);
-    db.run('INSERT OR REPLACE INTO streams (user_id, sequence, last_hash, resync) VALUES (?, ?, ?, 0)', [userId, sequence, fileHash(file)]);
+    db.run('INSERT OR REPLACE INTO streams (user_id, sequence, last_hash, resync) VALUES (?, ?, ?, 0)', [
+      userId,
+      sequence,
+      fileHash(file),
+    ]);
     db.run('INSERT OR REPLACE INTO published_views (user_id, view) VALUES (?, ?)', [userId, JSON.stringify(summary)]);
     if (kind === 'resync') db.run('DELETE FROM outbox WHERE user_id = ? AND sequence < ?', [userId, sequence]);
-    db.run('INSERT INTO outbox (user_id, sequence, name, file_hash, bytes) VALUES (?, ?, ?, ?, ?)', [userId, sequence, name, fileHash(file), file]);
-    for (const k of after.keys) db.run('INSERT OR IGNORE INTO delivered_keys (user_id, key_id) VALUES (?, ?)', [userId, k.id]);
+    db.run('INSERT INTO outbox (user_id, sequence, name, file_hash, bytes) VALUES (?, ?, ?, ?, ?)', [
+      userId,
+      sequence,
+      name,
+      fileHash(file),
+      file,
+    ]);
+    for (const k of after.keys)
+      db.run('INSERT OR IGNORE INTO delivered_keys (user_id, key_id) VALUES (?, ?)', [userId, k.id]);
     publicationEvent(db, userId, this.#staleAfterMs, { type: 'PUBLISH', sequence, now });
     return { entry: { userId, sequence, kind, bytes: file.length, heartbeatOnly }, name, file };
   }
@@ -324,9 +380,8 @@ export class Publisher {
   async flush(): Promise<number> {
     const pending = this.#admin.readDatabase(
       (db) =>
-        (db.exec('SELECT user_id, name, bytes FROM outbox WHERE bytes IS NOT NULL ORDER BY user_id, sequence')[0]?.values ?? []) as Array<
-          [string, string, Uint8Array]
-        >,
+        (db.exec('SELECT user_id, name, bytes FROM outbox WHERE bytes IS NOT NULL ORDER BY user_id, sequence')[0]
+          ?.values ?? []) as Array<[string, string, Uint8Array]>,
     );
     let written = 0;
     const listed = new Map<UserId, Set<string>>();
@@ -378,7 +433,10 @@ export class Publisher {
           } catch {
             return null;
           }
-          const hash = column(db, 'SELECT file_hash FROM outbox WHERE user_id = ? AND sequence = ?', [userId, parsed.ack.sequence])[0];
+          const hash = column(db, 'SELECT file_hash FROM outbox WHERE user_id = ? AND sequence = ?', [
+            userId,
+            parsed.ack.sequence,
+          ])[0];
           const matches = hash instanceof Uint8Array && bytesToHex(hash) === bytesToHex(parsed.ack.fileHash);
           return parsed.ack.userId === userId && parsed.ack.serial === serial && matches ? parsed.ack.sequence : null;
         });
@@ -400,7 +458,8 @@ export class Publisher {
     for (const ack of await this.waitingAcknowledgements()) {
       const { userId } = ack;
       const sequence = this.#admin.transaction('acknowledge', { userId, sequence: ack.sequence }, (db, now) => {
-        if (!publicationEvent(db, userId, this.#staleAfterMs, { type: 'ACK', sequence: ack.sequence, now })) return null;
+        if (!publicationEvent(db, userId, this.#staleAfterMs, { type: 'ACK', sequence: ack.sequence, now }))
+          return null;
         db.run('DELETE FROM outbox WHERE user_id = ? AND sequence <= ?', [userId, ack.sequence]);
         return ack.sequence;
       });
@@ -432,7 +491,12 @@ export class Publisher {
         }
         const tick = { type: 'TICK', now } as const;
         if (s.can(tick)) [s] = transition(publicationMachine, s, tick);
-        return { userId, state: s.value as PublicationState, published: s.context.publishedSequence, acknowledged: s.context.acknowledgedSequence };
+        return {
+          userId,
+          state: s.value as PublicationState,
+          published: s.context.publishedSequence,
+          acknowledged: s.context.acknowledgedSequence,
+        };
       });
     });
   }

@@ -25,7 +25,11 @@ describe('distribution by update files', () => {
     const bob = w.users.get('U2')!;
     const msg = alice.encrypt(['U2'], text('via files'));
     expect(new TextDecoder().decode(bob.decrypt(msg))).toBe('via files');
-    expect(w.publisher.publicationStates().map((p) => p.state)).toEqual(['acknowledged', 'acknowledged', 'acknowledged']);
+    expect(w.publisher.publicationStates().map((p) => p.state)).toEqual([
+      'acknowledged',
+      'acknowledged',
+      'acknowledged',
+    ]);
     w.admin.addGroup('G2', 'pair', policy);
     w.admin.addMember('G2', 'U1');
     w.admin.addMember('G2', 'U2');
@@ -34,7 +38,12 @@ describe('distribution by update files', () => {
     expect(report.published.every((p) => p.kind === 'incremental')).toBe(true);
     for (const u of w.users.values()) await u.sync(w.transport);
     expect(alice.groups().map((g) => g.id)).toEqual(['G1', 'G2']);
-    expect(w.users.get('U3')!.groups().map((g) => g.id)).toEqual(['G1']);
+    expect(
+      w.users
+        .get('U3')!
+        .groups()
+        .map((g) => g.id),
+    ).toEqual(['G1']);
   });
 
   test('a lost acknowledgement is sent again by the next sync', async () => {
@@ -60,7 +69,12 @@ describe('distribution by update files', () => {
     const w = await team();
     const bob = w.users.get('U2')!;
     const generation = bob.device.counterRead('db.generation');
-    for (let i = 1; i <= 8; i++) await w.transport.write(updateStream('U2'), updateFileName(bob.appliedSequence + i, 'incremental'), text(`junk ${i}`));
+    for (let i = 1; i <= 8; i++)
+      await w.transport.write(
+        updateStream('U2'),
+        updateFileName(bob.appliedSequence + i, 'incremental'),
+        text(`junk ${i}`),
+      );
     const report = await bob.sync(w.transport);
     expect(report.refused.map((r) => r.reason)).toEqual(Array(8).fill('corrupt'));
     expect(bob.device.counterRead('db.generation')).toBe(generation);
@@ -80,47 +94,67 @@ describe('distribution by update files', () => {
     expect(carol.device.listKeyIds()).not.toContain(2000);
   });
 
-  test('the HSM acknowledges only updates it recorded as applied: a host that skips an erase order cannot ack it', async () => {
-    const w = await team();
-    const k = w.admin.addKey('G1', 'k');
-    w.admin.activateKey(k);
-    await w.syncByFiles();
-    const carol = w.users.get('U3')!;
-    w.admin.removeMember('G1', 'U3');
-    await w.publisher.publish();
-    // Carol's host reads the file that orders her HSM to erase the key, and does not apply it.
-    const [name] = (await w.transport.list(updateStream('U3'))).slice(-1);
-    const bytes = (await w.transport.read(updateStream('U3'), name!))!;
-    const sequence = sequenceOfName(name!)!.sequence;
-    expect(sequence).toBe(carol.appliedSequence + 1);
-    const header = encodeAckHeader({ userId: 'U3', serial: carol.device.serial, sequence, fileHash: fileHash(bytes) });
-    const u2a = carol.keyIds.userToAdminKeyId;
-    // The generic seal does not take the user→admin key (before, it sealed this forged ack)...
-    expect(() => carol.device.seal(u2a, new Uint8Array(0), header)).toThrow(expect.objectContaining({ code: 'WrongKeyPurpose' }));
-    // ...and the HSM refuses to acknowledge a sequence above its applied-update counter.
-    expect(() => carol.device.acknowledge(u2a, header)).toThrow(expect.objectContaining({ code: 'NotApplied' }));
-    // Nor can her host raise that counter itself (before, the generic counterAdvance did, and the ack followed).
-    expect(() => carol.device.counterAdvance(UPDATE_SEQUENCE_COUNTER, sequence)).toThrow(expect.objectContaining({ code: 'ReservedCounter' }));
-    expect(() => carol.device.recordUpdateApplied(sequence)).toThrow(expect.objectContaining({ code: 'UpdateNotAuthenticated' }));
-    // Nor show it a file of its own making: only the admin→user channel key opens an update.
-    const own = 500_000_000;
-    carol.device.generateKey(own);
-    const parsed = parseUpdateFile(bytes);
-    const forgedBody = carol.device.seal(own, new Uint8Array(0), parsed.headerBytes);
-    expect(() => carol.device.openUpdate(own, parsed.headerBytes, forgedBody)).toThrow(expect.objectContaining({ code: 'WrongKeyPurpose' }));
-    expect(() => carol.device.openUpdate(carol.keyIds.adminToUserKeyId, parsed.headerBytes, forgedBody)).toThrow(expect.objectContaining({ code: 'BadArgument' }));
-    expect(() => carol.device.recordUpdateApplied(sequence)).toThrow(expect.objectContaining({ code: 'UpdateNotAuthenticated' }));
-    expect(() => carol.device.acknowledge(u2a, header)).toThrow(expect.objectContaining({ code: 'NotApplied' }));
-    expect(carol.device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence - 1);
-    expect(await w.publisher.collectAcknowledgements()).toEqual([]);
-    expect(w.publisher.publicationStates().find((p) => p.userId === 'U3')?.state).toBe('pending');
-    expect(carol.device.listKeyIds()).toContain(2000);
-    // The normal sync applies the file, erases the key and acknowledges it.
-    expect((await carol.sync(w.transport)).applied).toEqual([sequence]);
-    expect(carol.device.listKeyIds()).not.toContain(2000);
-    expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U3', sequence }]);
-    expect(w.publisher.publicationStates().find((p) => p.userId === 'U3')?.state).toBe('acknowledged');
-  });
+  test(
+    'the HSM acknowledges only updates it recorded as applied: a host that skips an erase order cannot ack ' + 'it',
+    async () => {
+      const w = await team();
+      const k = w.admin.addKey('G1', 'k');
+      w.admin.activateKey(k);
+      await w.syncByFiles();
+      const carol = w.users.get('U3')!;
+      w.admin.removeMember('G1', 'U3');
+      await w.publisher.publish();
+      // Carol's host reads the file that orders her HSM to erase the key, and does not apply it.
+      const [name] = (await w.transport.list(updateStream('U3'))).slice(-1);
+      const bytes = (await w.transport.read(updateStream('U3'), name!))!;
+      const sequence = sequenceOfName(name!)!.sequence;
+      expect(sequence).toBe(carol.appliedSequence + 1);
+      const header = encodeAckHeader({
+        userId: 'U3',
+        serial: carol.device.serial,
+        sequence,
+        fileHash: fileHash(bytes),
+      });
+      const u2a = carol.keyIds.userToAdminKeyId;
+      // The generic seal does not take the user→admin key (before, it sealed this forged ack)...
+      expect(() => carol.device.seal(u2a, new Uint8Array(0), header)).toThrow(
+        expect.objectContaining({ code: 'WrongKeyPurpose' }),
+      );
+      // ...and the HSM refuses to acknowledge a sequence above its applied-update counter.
+      expect(() => carol.device.acknowledge(u2a, header)).toThrow(expect.objectContaining({ code: 'NotApplied' }));
+      // Nor can her host raise that counter itself (before, the generic counterAdvance did, and the ack followed).
+      expect(() => carol.device.counterAdvance(UPDATE_SEQUENCE_COUNTER, sequence)).toThrow(
+        expect.objectContaining({ code: 'ReservedCounter' }),
+      );
+      expect(() => carol.device.recordUpdateApplied(sequence)).toThrow(
+        expect.objectContaining({ code: 'UpdateNotAuthenticated' }),
+      );
+      // Nor show it a file of its own making: only the admin→user channel key opens an update.
+      const own = 500_000_000;
+      carol.device.generateKey(own);
+      const parsed = parseUpdateFile(bytes);
+      const forgedBody = carol.device.seal(own, new Uint8Array(0), parsed.headerBytes);
+      expect(() => carol.device.openUpdate(own, parsed.headerBytes, forgedBody)).toThrow(
+        expect.objectContaining({ code: 'WrongKeyPurpose' }),
+      );
+      expect(() => carol.device.openUpdate(carol.keyIds.adminToUserKeyId, parsed.headerBytes, forgedBody)).toThrow(
+        expect.objectContaining({ code: 'BadArgument' }),
+      );
+      expect(() => carol.device.recordUpdateApplied(sequence)).toThrow(
+        expect.objectContaining({ code: 'UpdateNotAuthenticated' }),
+      );
+      expect(() => carol.device.acknowledge(u2a, header)).toThrow(expect.objectContaining({ code: 'NotApplied' }));
+      expect(carol.device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence - 1);
+      expect(await w.publisher.collectAcknowledgements()).toEqual([]);
+      expect(w.publisher.publicationStates().find((p) => p.userId === 'U3')?.state).toBe('pending');
+      expect(carol.device.listKeyIds()).toContain(2000);
+      // The normal sync applies the file, erases the key and acknowledges it.
+      expect((await carol.sync(w.transport)).applied).toEqual([sequence]);
+      expect(carol.device.listKeyIds()).not.toContain(2000);
+      expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U3', sequence }]);
+      expect(w.publisher.publicationStates().find((p) => p.userId === 'U3')?.state).toBe('acknowledged');
+    },
+  );
 
   /**
    * Carol applies the file that removes her from G1, and the power goes at the very moment her host
@@ -152,45 +186,59 @@ describe('distribution by update files', () => {
     expect(reopened.device.listKeyIds()).not.toContain(2000);
     expect(device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence - 1);
     expect(reopened.pendingDeviceWork()).toEqual({ operations: 0, error: null });
-    expect(() => device.recordUpdateApplied(sequence)).toThrow(expect.objectContaining({ code: 'UpdateNotAuthenticated' }));
+    expect(() => device.recordUpdateApplied(sequence)).toThrow(
+      expect.objectContaining({ code: 'UpdateNotAuthenticated' }),
+    );
     expect(await w.publisher.collectAcknowledgements()).toEqual([]);
     return { w, carol: reopened, sequence };
   }
 
-  test('a power cut between applying a file and recording it in the HSM: the next sync shows the HSM the file again and acknowledges it', async () => {
-    const { w, carol, sequence } = await cutBeforeRecording();
-    const report = await carol.sync(w.transport);
-    expect(report).toMatchObject({ applied: [], refused: [], sequence });
-    expect(carol.device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence);
-    expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U3', sequence }]);
-    expect(w.publisher.publicationStates().find((p) => p.userId === 'U3')?.state).toBe('acknowledged');
-    // Converged: a later sync has nothing to do, and the next file applies and is acknowledged as usual.
-    expect(await carol.sync(w.transport)).toMatchObject({ applied: [], refused: [], sequence });
-    w.admin.renameUser('U3', 'carol renamed');
-    await w.publisher.publish();
-    expect((await carol.sync(w.transport)).applied).toEqual([sequence + 1]);
-    expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U3', sequence: sequence + 1 }]);
-  });
+  test(
+    'a power cut between applying a file and recording it in the HSM: the next sync shows the HSM the file again ' +
+      'and acknowledges it',
+    async () => {
+      const { w, carol, sequence } = await cutBeforeRecording();
+      const report = await carol.sync(w.transport);
+      expect(report).toMatchObject({ applied: [], refused: [], sequence });
+      expect(carol.device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence);
+      expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U3', sequence }]);
+      expect(w.publisher.publicationStates().find((p) => p.userId === 'U3')?.state).toBe('acknowledged');
+      // Converged: a later sync has nothing to do, and the next file applies and is acknowledged as usual.
+      expect(await carol.sync(w.transport)).toMatchObject({ applied: [], refused: [], sequence });
+      w.admin.renameUser('U3', 'carol renamed');
+      await w.publisher.publish();
+      expect((await carol.sync(w.transport)).applied).toEqual([sequence + 1]);
+      expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U3', sequence: sequence + 1 }]);
+    },
+  );
 
-  test('if the applied file is gone from the share, the counter waits for the next file, which moves it past', async () => {
-    const { w, carol, sequence } = await cutBeforeRecording();
-    for (const name of await w.transport.list(updateStream('U3'))) await w.transport.remove(updateStream('U3'), name);
-    expect(await carol.sync(w.transport)).toMatchObject({ applied: [], refused: [], sequence });
-    expect(carol.device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence - 1);
-    expect(await w.publisher.collectAcknowledgements()).toEqual([]);
-    // A file of someone else's, or a different file under the applied name, is not shown to the HSM as the applied one.
-    const [alicesName] = (await w.transport.list(updateStream('U1'))).slice(-1);
-    await w.transport.write(updateStream('U3'), updateFileName(sequence, 'incremental'), (await w.transport.read(updateStream('U1'), alicesName!))!);
-    await carol.sync(w.transport);
-    expect(carol.device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence - 1);
-    // The administrator's next file for carol applies; the HSM authenticates it and records it.
-    w.admin.renameUser('U3', 'carol renamed');
-    await w.publisher.publish();
-    expect((await carol.sync(w.transport)).applied).toEqual([sequence + 1]);
-    expect(carol.device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence + 1);
-    expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U3', sequence: sequence + 1 }]);
-    expect(w.publisher.publicationStates().find((p) => p.userId === 'U3')?.state).toBe('acknowledged');
-  });
+  test(
+    'if the applied file is gone from the share, the counter waits for the next file, which moves it ' + 'past',
+    async () => {
+      const { w, carol, sequence } = await cutBeforeRecording();
+      for (const name of await w.transport.list(updateStream('U3'))) await w.transport.remove(updateStream('U3'), name);
+      expect(await carol.sync(w.transport)).toMatchObject({ applied: [], refused: [], sequence });
+      expect(carol.device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence - 1);
+      expect(await w.publisher.collectAcknowledgements()).toEqual([]);
+      // A file of someone else's, or a different file under the applied name, is not shown to the HSM
+      // as the applied one.
+      const [alicesName] = (await w.transport.list(updateStream('U1'))).slice(-1);
+      await w.transport.write(
+        updateStream('U3'),
+        updateFileName(sequence, 'incremental'),
+        (await w.transport.read(updateStream('U1'), alicesName!))!,
+      );
+      await carol.sync(w.transport);
+      expect(carol.device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence - 1);
+      // The administrator's next file for carol applies; the HSM authenticates it and records it.
+      w.admin.renameUser('U3', 'carol renamed');
+      await w.publisher.publish();
+      expect((await carol.sync(w.transport)).applied).toEqual([sequence + 1]);
+      expect(carol.device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence + 1);
+      expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U3', sequence: sequence + 1 }]);
+      expect(w.publisher.publicationStates().find((p) => p.userId === 'U3')?.state).toBe('acknowledged');
+    },
+  );
 
   test('a withheld update makes the user stale; a resync brings a blocked user back', async () => {
     const w = await team();
@@ -220,7 +268,15 @@ describe('distribution by update files', () => {
   test('a crash between committing a publication and writing it is repaired by flush', async () => {
     const w = await team();
     w.admin.addKey('G1', 'k');
-    const failing = { ...w.transport, list: w.transport.list.bind(w.transport), read: w.transport.read.bind(w.transport), remove: w.transport.remove.bind(w.transport), write: async () => { throw new Error('share unreachable'); } };
+    const failing = {
+      ...w.transport,
+      list: w.transport.list.bind(w.transport),
+      read: w.transport.read.bind(w.transport),
+      remove: w.transport.remove.bind(w.transport),
+      write: async () => {
+        throw new Error('share unreachable');
+      },
+    };
     const { Publisher } = await import('./publisher.ts');
     await expect(new Publisher(w.admin, failing).publish()).rejects.toThrow('share unreachable');
     expect((await w.users.get('U2')!.sync(w.transport)).applied).toEqual([]);
@@ -276,7 +332,9 @@ describe('distribution by update files', () => {
     const { secubeDatabaseDevice } = await import('../db/secubeDatabaseDevice.ts');
     const { User } = await import('./user.ts');
     const db = await EncryptedDatabase.open(secubeDatabaseDevice(bob.device), hw.sd);
-    db.transaction((d) => d.run("INSERT INTO pending_device_ops (kind, key_number, data) VALUES ('import', 2999, zeroblob(40))"));
+    db.transaction((d) =>
+      d.run("INSERT INTO pending_device_ops (kind, key_number, data) VALUES ('import', 2999, zeroblob(40))"),
+    );
     db.close();
     const reopened = await User.open({ device: bob.device, sd: hw.sd, clock: w.clock });
     expect(reopened.pendingDeviceWork()).toMatchObject({ operations: 1, error: expect.stringMatching(/UnwrapFailed/) });
@@ -284,82 +342,96 @@ describe('distribution by update files', () => {
     await expect(reopened.sync(w.transport)).rejects.toThrow(/UnwrapFailed/);
   });
 
-  test('update processing is restored from its saved snapshot: a counted refusal stays counted once after a reopen', async () => {
-    const w = await team();
-    w.admin.activateKey(w.admin.addKey('G1', 'k'));
-    await w.syncByFiles();
-    const bob = w.users.get('U2')!;
-    const hw = w.hardware.get('U2')!;
-    const stream = updateStream('U2');
-    w.admin.renameGroup('G1', 'a');
-    await w.publisher.publish();
-    w.admin.renameGroup('G1', 'b');
-    await w.publisher.publish();
-    const [withheldName, laterName] = (await w.transport.list(stream)).slice(-2) as [string, string];
-    const withheld = (await w.transport.read(stream, withheldName))!;
-    const later = (await w.transport.read(stream, laterName))!;
-    await w.transport.remove(stream, withheldName);
-    const first = await bob.sync(w.transport);
-    expect(first.refused).toEqual([{ name: laterName, reason: 'gap' }]);
-    bob.close();
-    const { User } = await import('./user.ts');
-    const reopened = await User.open({ device: bob.device, sd: hw.sd, clock: w.clock });
-    expect((await reopened.sync(w.transport)).refused).toEqual([]);
-    expect(reopened.check(later)).toBe('gap');
-    expect(reopened.blocked).toBe(false);
-    // The withheld file comes back: both apply, and the applied sequence and hash are the machine's.
-    await w.transport.write(stream, withheldName, withheld);
-    const applied = await reopened.sync(w.transport);
-    expect(applied.applied).toEqual([first.sequence + 1, first.sequence + 2]);
-    expect(reopened.appliedSequence).toBe(first.sequence + 2);
-    expect(reopened.groups()[0]?.name).toBe('b');
-  });
-
-  test('unsealed junk and replayed files never block a user; five refused authentic files still do, until a resync', async () => {
-    const w = await team();
-    w.admin.addKey('G1', 'k');
-    await w.syncByFiles();
-    const bob = w.users.get('U2')!;
-    const stream = updateStream('U2');
-    const clear = async () => {
-      for (const name of await w.transport.list(stream)) await w.transport.remove(stream, name);
-    };
-    // Five applied files, kept by an attacker.
-    const old: Uint8Array[] = [];
-    for (let i = 0; i < 5; i++) {
-      w.admin.renameGroup('G1', `name ${i}`);
+  test(
+    'update processing is restored from its saved snapshot: a counted refusal stays counted once after a ' + 'reopen',
+    async () => {
+      const w = await team();
+      w.admin.activateKey(w.admin.addKey('G1', 'k'));
+      await w.syncByFiles();
+      const bob = w.users.get('U2')!;
+      const hw = w.hardware.get('U2')!;
+      const stream = updateStream('U2');
+      w.admin.renameGroup('G1', 'a');
       await w.publisher.publish();
-      const [name] = (await w.transport.list(stream)).slice(-1);
-      old.push((await w.transport.read(stream, name as string))!);
-      await bob.sync(w.transport);
-    }
-    const at = bob.appliedSequence;
-    const junk = Array.from({ length: 6 }, (_, i) => new TextEncoder().encode(`junk ${i}`));
-    for (const [i, bytes] of [...junk, ...old].entries()) await w.transport.write(stream, updateFileName(at + 1 + i, 'incremental'), bytes);
-    const attacked = await bob.sync(w.transport);
-    expect(attacked.refused.map((r) => r.reason)).toEqual([...junk.map(() => 'corrupt'), 'rolledBack', 'rolledBack', 'rolledBack', 'rolledBack', 'replayed']);
-    expect(bob.blocked).toBe(false);
-    // The next authentic file applies.
-    await clear();
-    w.admin.renameGroup('G1', 'after the attack');
-    await w.publisher.publish();
-    expect((await bob.sync(w.transport)).applied).toEqual([at + 1]);
-
-    // A withheld file, then five authentic files that cannot apply without it: blocked.
-    w.admin.renameGroup('G1', 'withheld');
-    await w.publisher.publish();
-    for (let i = 0; i < 5; i++) {
-      w.admin.renameGroup('G1', `gap ${i}`);
+      w.admin.renameGroup('G1', 'b');
       await w.publisher.publish();
-    }
-    await w.transport.remove(stream, updateFileName(at + 2, 'incremental'));
-    const gaps = await bob.sync(w.transport);
-    expect(gaps.refused.map((r) => r.reason)).toEqual(['gap', 'gap', 'gap', 'gap', 'gap']);
-    expect(bob.blocked).toBe(true);
-    w.publisher.requestResync('U2');
-    await w.publisher.publish();
-    expect((await bob.sync(w.transport)).applied).toHaveLength(1);
-    expect(bob.blocked).toBe(false);
-    expect(bob.groups()[0]?.name).toBe('gap 4');
-  });
+      const [withheldName, laterName] = (await w.transport.list(stream)).slice(-2) as [string, string];
+      const withheld = (await w.transport.read(stream, withheldName))!;
+      const later = (await w.transport.read(stream, laterName))!;
+      await w.transport.remove(stream, withheldName);
+      const first = await bob.sync(w.transport);
+      expect(first.refused).toEqual([{ name: laterName, reason: 'gap' }]);
+      bob.close();
+      const { User } = await import('./user.ts');
+      const reopened = await User.open({ device: bob.device, sd: hw.sd, clock: w.clock });
+      expect((await reopened.sync(w.transport)).refused).toEqual([]);
+      expect(reopened.check(later)).toBe('gap');
+      expect(reopened.blocked).toBe(false);
+      // The withheld file comes back: both apply, and the applied sequence and hash are the machine's.
+      await w.transport.write(stream, withheldName, withheld);
+      const applied = await reopened.sync(w.transport);
+      expect(applied.applied).toEqual([first.sequence + 1, first.sequence + 2]);
+      expect(reopened.appliedSequence).toBe(first.sequence + 2);
+      expect(reopened.groups()[0]?.name).toBe('b');
+    },
+  );
+
+  test(
+    'unsealed junk and replayed files never block a user; five refused authentic files still do, until a ' + 'resync',
+    async () => {
+      const w = await team();
+      w.admin.addKey('G1', 'k');
+      await w.syncByFiles();
+      const bob = w.users.get('U2')!;
+      const stream = updateStream('U2');
+      const clear = async () => {
+        for (const name of await w.transport.list(stream)) await w.transport.remove(stream, name);
+      };
+      // Five applied files, kept by an attacker.
+      const old: Uint8Array[] = [];
+      for (let i = 0; i < 5; i++) {
+        w.admin.renameGroup('G1', `name ${i}`);
+        await w.publisher.publish();
+        const [name] = (await w.transport.list(stream)).slice(-1);
+        old.push((await w.transport.read(stream, name as string))!);
+        await bob.sync(w.transport);
+      }
+      const at = bob.appliedSequence;
+      const junk = Array.from({ length: 6 }, (_, i) => new TextEncoder().encode(`junk ${i}`));
+      for (const [i, bytes] of [...junk, ...old].entries())
+        await w.transport.write(stream, updateFileName(at + 1 + i, 'incremental'), bytes);
+      const attacked = await bob.sync(w.transport);
+      expect(attacked.refused.map((r) => r.reason)).toEqual([
+        ...junk.map(() => 'corrupt'),
+        'rolledBack',
+        'rolledBack',
+        'rolledBack',
+        'rolledBack',
+        'replayed',
+      ]);
+      expect(bob.blocked).toBe(false);
+      // The next authentic file applies.
+      await clear();
+      w.admin.renameGroup('G1', 'after the attack');
+      await w.publisher.publish();
+      expect((await bob.sync(w.transport)).applied).toEqual([at + 1]);
+
+      // A withheld file, then five authentic files that cannot apply without it: blocked.
+      w.admin.renameGroup('G1', 'withheld');
+      await w.publisher.publish();
+      for (let i = 0; i < 5; i++) {
+        w.admin.renameGroup('G1', `gap ${i}`);
+        await w.publisher.publish();
+      }
+      await w.transport.remove(stream, updateFileName(at + 2, 'incremental'));
+      const gaps = await bob.sync(w.transport);
+      expect(gaps.refused.map((r) => r.reason)).toEqual(['gap', 'gap', 'gap', 'gap', 'gap']);
+      expect(bob.blocked).toBe(true);
+      w.publisher.requestResync('U2');
+      await w.publisher.publish();
+      expect((await bob.sync(w.transport)).applied).toHaveLength(1);
+      expect(bob.blocked).toBe(false);
+      expect(bob.groups()[0]?.name).toBe('gap 4');
+    },
+  );
 });

@@ -24,11 +24,22 @@ import { UPDATE_SEQUENCE_COUNTER } from '../../device/acknowledgement.ts';
 import { keyUsage } from '../../model/keyLifecycle.ts';
 import { persistSnapshot, restoreSnapshot } from '../../model/persistedSnapshot.ts';
 import { openingRefusal, stalenessAt, updateProcessingMachine } from '../../model/updateProcessing.ts';
-import type { FreshnessStatement, RefusalReason, Staleness, UpdateProcessingSnapshot } from '../../model/updateProcessing.ts';
+import type {
+  FreshnessStatement,
+  RefusalReason,
+  Staleness,
+  UpdateProcessingSnapshot,
+} from '../../model/updateProcessing.ts';
 import { encodeAckHeader } from '../protocol/ackFile.ts';
 import { ackFileName, ackStream, sequenceOfName, updateStream } from '../protocol/streams.ts';
 import type { Transport } from '../protocol/transport.ts';
-import { NO_PREVIOUS_FILE, UpdateFormatError, decodeRecords, fileHash, parseUpdateFile } from '../protocol/updateFile.ts';
+import {
+  NO_PREVIOUS_FILE,
+  UpdateFormatError,
+  decodeRecords,
+  fileHash,
+  parseUpdateFile,
+} from '../protocol/updateFile.ts';
 import type { ParsedUpdateFile, UpdateRecord } from '../protocol/updateFile.ts';
 import { KmsError } from '../../model/kms.ts';
 import type { GroupId, KeyId, UserId, UserRecord } from '../../model/kms.ts';
@@ -43,7 +54,18 @@ import { secubeDatabaseDevice } from '../db/secubeDatabaseDevice.ts';
 import type { Database } from '../db/sqlite.ts';
 import { deviceKeyNumber } from '../protocol/deviceKeyIds.ts';
 import type { ProvisioningRecord } from './distribution.ts';
-import { column, keyView, readGroups, readKey, readKeys, readUsers, restoreLifecycle, stateOf, writeGroup, writeKey } from './kmsRows.ts';
+import {
+  column,
+  keyView,
+  readGroups,
+  readKey,
+  readKeys,
+  readUsers,
+  restoreLifecycle,
+  stateOf,
+  writeGroup,
+  writeKey,
+} from './kmsRows.ts';
 import type { KeyRow } from './kmsRows.ts';
 import { decodeMessage, encodeMessage, messageAad } from '../protocol/message.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
@@ -62,7 +84,13 @@ export class User {
   readonly #userId: UserId;
   readonly #keyIds: ProvisioningRecord['keyIds'];
 
-  private constructor(device: SecubeDevice, db: EncryptedDatabase, clock: Clock, userId: UserId, keyIds: ProvisioningRecord['keyIds']) {
+  private constructor(
+    device: SecubeDevice,
+    db: EncryptedDatabase,
+    clock: Clock,
+    userId: UserId,
+    keyIds: ProvisioningRecord['keyIds'],
+  ) {
     this.#device = device;
     this.#db = db;
     this.#clock = clock;
@@ -71,7 +99,12 @@ export class User {
   }
 
   /** Sets up a provisioned user device's database. */
-  static async create(options: { provisioning: ProvisioningRecord; device: SecubeDevice; sd: SdCard; clock?: Clock }): Promise<User> {
+  static async create(options: {
+    provisioning: ProvisioningRecord;
+    device: SecubeDevice;
+    sd: SdCard;
+    clock?: Clock;
+  }): Promise<User> {
     const { provisioning: p, device } = options;
     const db = await EncryptedDatabase.create(secubeDatabaseDevice(device), options.sd);
     db.transaction((d) =>
@@ -103,7 +136,10 @@ export class User {
     const counter = options.device.counterRead(UPDATE_SEQUENCE_COUNTER);
     if (counter > user.appliedSequence) {
       db.close();
-      throw new DatabaseError('RolledBack', `the replica applied update ${user.appliedSequence}, but the HSM recorded ${counter}`);
+      throw new DatabaseError(
+        'RolledBack',
+        `the replica applied update ${user.appliedSequence}, but the HSM recorded ${counter}`,
+      );
     }
     try {
       user.#finishDeviceWork();
@@ -265,9 +301,20 @@ export class User {
         throw new SekeyError('UsageNotAllowed', `key ${keyId} is ${stateOf(key)}: it may not re-protect`);
       }
       const members = readGroups(db).find((g) => g.id === key.owner)?.members ?? [this.#userId];
-      const fresh = this.#choose(db, members.filter((m) => m !== this.#userId), now);
+      const fresh = this.#choose(
+        db,
+        members.filter((m) => m !== this.#userId),
+        now,
+      );
       if (fresh.keyId === keyId) return message;
-      const out = this.#device.reencrypt(deviceKeyNumber(keyId), nonce, ciphertext, messageAad(keyId), deviceKeyNumber(fresh.keyId), messageAad(fresh.keyId));
+      const out = this.#device.reencrypt(
+        deviceKeyNumber(keyId),
+        nonce,
+        ciphertext,
+        messageAad(keyId),
+        deviceKeyNumber(fresh.keyId),
+        messageAad(fresh.keyId),
+      );
       return encodeMessage(fresh.keyId, out.nonce, out.ciphertext);
     });
   }
@@ -285,13 +332,19 @@ export class User {
   #requireFresh(): void {
     const { staleness } = this.freshness();
     if (staleness === null) return;
-    const sync = `sync (\`sekey user ${this.#userId} sync\`) to get the administrator's latest updates; if that brings nothing, the share may be withholding them: ask the administrator`;
+    const sync =
+      `sync (\`sekey user ${this.#userId} sync\`) to get the administrator's latest updates; if that ` +
+      `brings nothing, the share may be withholding them: ask the administrator`;
     if (staleness.reason === 'noStatement') {
-      throw new SekeyError('NotFresh', `no update applied on this device says when it was issued, so its view may be old: ${sync}`);
+      throw new SekeyError(
+        'NotFresh',
+        `no update applied on this device says when it was issued, so its view may be old: ${sync}`,
+      );
     }
     throw new SekeyError(
       'NotFresh',
-      `the last authentic update from the administrator was issued ${isoTime(staleness.issuedAt)}, ${hours(staleness.ageMs)} ago; ` +
+      `the last authentic update from the administrator was issued ${isoTime(staleness.issuedAt)}, ` +
+        `${hours(staleness.ageMs)} ago; ` +
         `this installation allows encrypting for ${hours(staleness.windowMs)} after it: ${sync}`,
     );
   }
@@ -306,18 +359,19 @@ export class User {
   /** Where update processing stands: the machine's persisted snapshot, or its start before any file. */
   #processing(db: Database): UpdateProcessingSnapshot {
     const text = column(db, 'SELECT snapshot FROM update_state WHERE id = 1')[0] ?? null;
-    return text === null ? initialTransition(updateProcessingMachine, {})[0] : restoreSnapshot(updateProcessingMachine, String(text));
+    return text === null
+      ? initialTransition(updateProcessingMachine, {})[0]
+      : restoreSnapshot(updateProcessingMachine, String(text));
   }
 
   /** Saves the machine's snapshot (inside the caller's transaction); the columns repeat it for readers. */
   #saveProcessing(db: Database, p: UpdateProcessingSnapshot): void {
     const c = p.context;
-    db.run('UPDATE update_state SET last_sequence = ?, last_file_hash = ?, consecutive_refusals = ?, snapshot = ? WHERE id = 1', [
-      c.lastSequence,
-      c.lastFileHash,
-      c.consecutiveRefusals,
-      persistSnapshot(p),
-    ]);
+    db.run(
+      'UPDATE update_state SET last_sequence = ?, last_file_hash = ?, consecutive_refusals = ?, snapshot = ? WHERE ' +
+        'id = 1',
+      [c.lastSequence, c.lastFileHash, c.consecutiveRefusals, persistSnapshot(p)],
+    );
   }
 
   /** Whether this user refused too many files in a row and waits for a resync. */
@@ -366,12 +420,15 @@ export class User {
         // Only a refusal that counts towards a block is committed. Junk anybody can drop into the
         // share costs a read and a failed open per sync, never a database commit (each of which
         // advances counters in the HSM's flash): a thousand junk files must not wear the device.
-        const counted = p.context.consecutiveRefusals !== this.#db.read((db) => this.#processing(db).context.consecutiveRefusals);
+        const counted =
+          p.context.consecutiveRefusals !== this.#db.read((db) => this.#processing(db).context.consecutiveRefusals);
         if (counted) this.#db.transaction((db) => this.#saveProcessing(db, p));
         continue;
       }
       // The file's heartbeat, if it has one, becomes the latest freshness statement (same commit).
-      const heartbeat = outcome.records.filter((r): r is Extract<UpdateRecord, { type: 'heartbeat' }> => r.type === 'heartbeat').at(-1);
+      const heartbeat = outcome.records
+        .filter((r): r is Extract<UpdateRecord, { type: 'heartbeat' }> => r.type === 'heartbeat')
+        .at(-1);
       const freshness = heartbeat ? { issuedAt: heartbeat.issuedAt, windowMs: heartbeat.freshnessWindowMs } : undefined;
       [p] = transition(updateProcessingMachine, p, freshness ? { type: 'APPLIED', freshness } : { type: 'APPLIED' });
       this.#apply(outcome.records, p);
@@ -397,7 +454,10 @@ export class User {
   }
 
   /** Parses and verifies one file; the machine decides. Returns the machine after OPENED/VERIFIED. */
-  #judge(p0: UpdateProcessingSnapshot, bytes: Uint8Array): { snapshot: UpdateProcessingSnapshot; records: UpdateRecord[] } {
+  #judge(
+    p0: UpdateProcessingSnapshot,
+    bytes: Uint8Array,
+  ): { snapshot: UpdateProcessingSnapshot; records: UpdateRecord[] } {
     let p = p0;
     let parsed: ParsedUpdateFile | null = null;
     let truncated = false;
@@ -407,13 +467,19 @@ export class User {
       if (!(error instanceof UpdateFormatError)) throw error;
       truncated = error.truncated;
     }
-    [p] = transition(updateProcessingMachine, p, { type: 'OPENED', truncated, malformed: parsed === null && !truncated });
+    [p] = transition(updateProcessingMachine, p, {
+      type: 'OPENED',
+      truncated,
+      malformed: parsed === null && !truncated,
+    });
     if (parsed === null) return { snapshot: p, records: [] };
     let records: UpdateRecord[] = [];
     let authentic = true;
     try {
       // The HSM authenticates the file itself (and remembers its sequence for recordUpdateApplied).
-      records = decodeRecords(this.#device.openUpdate(this.#keyIds.adminToUserKeyId, parsed.headerBytes, parsed.sealedBody));
+      records = decodeRecords(
+        this.#device.openUpdate(this.#keyIds.adminToUserKeyId, parsed.headerBytes, parsed.sealedBody),
+      );
     } catch (error) {
       // A seal that fails, or an authentic body that does not parse (only a broken or forked
       // admin could make one): either way the file is not the administrator's word. An authentic
@@ -451,7 +517,10 @@ export class User {
   /** Carries out the HSM work committed by an applied file, then forgets it. Idempotent. */
   #finishDeviceWork(): void {
     const work = this.#db.read(
-      (db) => (db.exec('SELECT seq, kind, key_number, data FROM pending_device_ops ORDER BY seq')[0]?.values ?? []) as Array<[number, string, number, Uint8Array]>,
+      (db) =>
+        (db.exec('SELECT seq, kind, key_number, data FROM pending_device_ops ORDER BY seq')[0]?.values ?? []) as Array<
+          [number, string, number, Uint8Array]
+        >,
     );
     if (work.length > 0) {
       const present = new Set(this.#device.listKeyIds());
@@ -488,7 +557,8 @@ export class User {
    */
   async #recordAfterReboot(transport: Transport): Promise<void> {
     const { lastSequence, lastFileHash } = this.#db.read((db) => this.#processing(db).context);
-    if (this.#device.counterRead(UPDATE_SEQUENCE_COUNTER) >= lastSequence) return this.#acknowledgeAgain(transport, lastSequence, lastFileHash);
+    if (this.#device.counterRead(UPDATE_SEQUENCE_COUNTER) >= lastSequence)
+      return this.#acknowledgeAgain(transport, lastSequence, lastFileHash);
     const stream = updateStream(this.#userId);
     for (const name of await transport.list(stream)) {
       if (sequenceOfName(name)?.sequence !== lastSequence) continue;
@@ -526,7 +596,6 @@ export class User {
     file.set(seal, header.length);
     await transport.write(ackStream(this.#userId), ackFileName(sequence), file);
   }
-
 }
 
 /** The HSM flash counter that mirrors the last applied update sequence (defined by the device, which reads it). */
@@ -547,7 +616,10 @@ function applyRecord(db: Database, rec: UpdateRecord): void {
       for (const table of ['key_holders', 'keys', 'memberships', 'kms_groups', 'users']) db.run(`DELETE FROM ${table}`);
       return;
     case 'userUpsert':
-      db.run('INSERT INTO users (id, name) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name', [rec.id, rec.name]);
+      db.run('INSERT INTO users (id, name) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name', [
+        rec.id,
+        rec.name,
+      ]);
       return;
     case 'userDelete':
       db.run('DELETE FROM users WHERE id = ?', [rec.id]);
@@ -561,16 +633,28 @@ function applyRecord(db: Database, rec: UpdateRecord): void {
       db.run('DELETE FROM kms_groups WHERE id = ?', [rec.id]);
       return;
     case 'keyUpsert':
-      writeKey(db, { id: rec.id, name: rec.name, owner: rec.owner, algorithm: rec.algorithm, lifecycle: restoreLifecycle(rec.lifecycle) });
+      writeKey(db, {
+        id: rec.id,
+        name: rec.name,
+        owner: rec.owner,
+        algorithm: rec.algorithm,
+        lifecycle: restoreLifecycle(rec.lifecycle),
+      });
       return;
     case 'keyDelete':
       db.run('DELETE FROM keys WHERE id = ?', [rec.id]);
       return;
     case 'keyMaterial':
-      db.run("INSERT INTO pending_device_ops (kind, key_number, data) VALUES ('import', ?, ?)", [rec.keyNumber, rec.blob]);
+      db.run("INSERT INTO pending_device_ops (kind, key_number, data) VALUES ('import', ?, ?)", [
+        rec.keyNumber,
+        rec.blob,
+      ]);
       return;
     case 'eraseOrder':
-      db.run("INSERT INTO pending_device_ops (kind, key_number, data) VALUES ('erase', ?, ?)", [rec.keyNumber, rec.order]);
+      db.run("INSERT INTO pending_device_ops (kind, key_number, data) VALUES ('erase', ?, ?)", [
+        rec.keyNumber,
+        rec.order,
+      ]);
       return;
     case 'heartbeat':
       // Not replica content: the machine's snapshot, saved in this same transaction, records it.

@@ -82,7 +82,11 @@ export const TEAM_POLICY = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCrypto
 /** A world with alice (U1), bob (U2) and carol (U3), each with a device, all in G1 "team". */
 export async function newTeam(): Promise<World> {
   const w = await newWorld();
-  for (const [id, name] of [['U1', 'alice'], ['U2', 'bob'], ['U3', 'carol']] as const) {
+  for (const [id, name] of [
+    ['U1', 'alice'],
+    ['U2', 'bob'],
+    ['U3', 'carol'],
+  ] as const) {
     w.admin.addUser(id, name);
     await w.addDevice(id);
   }

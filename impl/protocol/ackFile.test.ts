@@ -29,13 +29,17 @@ describe('acknowledgement files', () => {
   it('round-trip what they state, header and seal', () => {
     const ack = { userId: 'U', serial: SERIAL, sequence: 7, fileHash: HASH };
     fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 300 }), fc.nat({ max: Number.MAX_SAFE_INTEGER }), (userId, sequence) => {
-        const a = { ...ack, userId, sequence };
-        const parsed = parseAck(file(a));
-        expect(parsed.ack).toEqual(a);
-        expect(parsed.header).toEqual(encodeAckHeader(a));
-        expect(parsed.seal).toEqual(SEAL);
-      }),
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 300 }),
+        fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+        (userId, sequence) => {
+          const a = { ...ack, userId, sequence };
+          const parsed = parseAck(file(a));
+          expect(parsed.ack).toEqual(a);
+          expect(parsed.header).toEqual(encodeAckHeader(a));
+          expect(parsed.seal).toEqual(SEAL);
+        },
+      ),
       propertyParams(100),
     );
   });
@@ -51,7 +55,9 @@ describe('acknowledgement files', () => {
   it('refuse anything else', () => {
     const good = file({ userId: 'U1', serial: SERIAL, sequence: 1, fileHash: HASH });
     expect(refusal(good.subarray(0, 3)).truncated).toBe(true);
-    expect(refusal(Uint8Array.from([...good.subarray(0, 4), 2, ...good.subarray(5)])).message).toMatch(/bad magic or version/);
+    expect(refusal(Uint8Array.from([...good.subarray(0, 4), 2, ...good.subarray(5)])).message).toMatch(
+      /bad magic or version/,
+    );
     expect(refusal(Uint8Array.from([0, ...good.subarray(1)])).message).toMatch(/bad magic or version/);
     expect(refusal(good.subarray(0, good.length - 1)).truncated).toBe(true);
     expect(refusal(Uint8Array.from([...good, 0])).truncated).toBe(false);
@@ -61,6 +67,8 @@ describe('acknowledgement files', () => {
     expect(refusal(badUtf8).message).toMatch(/UTF-8/);
     const overlong = Uint8Array.from([...good.subarray(0, 5), 0x82, 0x00, ...good.subarray(6)]);
     expect(refusal(overlong).message).toMatch(/shortest form/);
-    expect(() => encodeAckHeader({ userId: 'U1', serial: SERIAL, sequence: 1, fileHash: new Uint8Array(31) })).toThrow(RangeError);
+    expect(() => encodeAckHeader({ userId: 'U1', serial: SERIAL, sequence: 1, fileHash: new Uint8Array(31) })).toThrow(
+      RangeError,
+    );
   });
 });

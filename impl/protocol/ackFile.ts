@@ -43,11 +43,15 @@ export function parseAck(file: Uint8Array): { ack: Acknowledgement; header: Uint
   const fail = (why: string, truncated = false): never => {
     throw new UpdateFormatError(`not an acknowledgement: ${why}`, truncated);
   };
-  return mapCodecError(() => {
-    const r = new Reader(file);
-    const ack = readAckHeader(r) ?? fail('bad magic or version');
-    const header = file.slice(0, r.offset);
-    if (r.remaining !== ACK_SEAL_BYTES) fail(`the seal is ${r.remaining} bytes, not ${ACK_SEAL_BYTES}`, r.remaining < ACK_SEAL_BYTES);
-    return { ack, header, seal: r.rest() };
-  }, (error) => new UpdateFormatError(`not an acknowledgement: ${error.message}`, error.code === 'Truncated'));
+  return mapCodecError(
+    () => {
+      const r = new Reader(file);
+      const ack = readAckHeader(r) ?? fail('bad magic or version');
+      const header = file.slice(0, r.offset);
+      if (r.remaining !== ACK_SEAL_BYTES)
+        fail(`the seal is ${r.remaining} bytes, not ${ACK_SEAL_BYTES}`, r.remaining < ACK_SEAL_BYTES);
+      return { ack, header, seal: r.rest() };
+    },
+    (error) => new UpdateFormatError(`not an acknowledgement: ${error.message}`, error.code === 'Truncated'),
+  );
 }

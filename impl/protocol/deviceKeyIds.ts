@@ -26,7 +26,11 @@ export function isKmsDeviceKey(id: number): boolean {
 }
 
 /** The device key IDs of the channel and wrapping keys of the user device provisioned `index`-th. */
-export function userKeyIds(index: number): { adminToUserKeyId: number; userToAdminKeyId: number; wrappingKeyId: number } {
+export function userKeyIds(index: number): {
+  adminToUserKeyId: number;
+  userToAdminKeyId: number;
+  wrappingKeyId: number;
+} {
   const base = USER_KEYS_BASE + USER_KEYS_STRIDE * index;
   return { adminToUserKeyId: base, userToAdminKeyId: base + 1, wrappingKeyId: base + 2 };
 }

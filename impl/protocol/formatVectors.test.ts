@@ -16,7 +16,13 @@ import type { DeviceState } from '../../device/deviceState.ts';
 import { aesGcmDecrypt, aesGcmEncrypt } from '../../device/meteredCrypto.ts';
 import { encodeAckHeader, parseAck } from './ackFile.ts';
 import type { FormatVector, FormatVectors, Json } from './formatVectors.testkit.ts';
-import { buildFormatVectors, deviceStateJson, fillMarkdown, markdownBlocks, recordJson } from './formatVectors.testkit.ts';
+import {
+  buildFormatVectors,
+  deviceStateJson,
+  fillMarkdown,
+  markdownBlocks,
+  recordJson,
+} from './formatVectors.testkit.ts';
 import { decodeMessage, encodeMessage, messageAad } from './message.ts';
 import { assembleUpdateFile, decodeRecords, encodeHeader, encodeRecords, parseUpdateFile } from './updateFile.ts';
 import type { UpdateRecord } from './updateFile.ts';
@@ -56,14 +62,21 @@ function deviceStateFromJson(f: Fields): DeviceState {
     attestation: { rootOfTrust: string; certificate: string };
     counters: Record<string, number>;
   };
-  const pin = (p: { salt: string; iterations: number; hash: string }) => ({ salt: hexToBytes(p.salt), iterations: p.iterations, hash: hexToBytes(p.hash) });
+  const pin = (p: { salt: string; iterations: number; hash: string }) => ({
+    salt: hexToBytes(p.salt),
+    iterations: p.iterations,
+    hash: hexToBytes(p.hash),
+  });
   return {
     serial: o.serial,
     maxRetries: o.maxRetries,
     retriesLeft: o.retriesLeft,
     pins: { user: pin(o.pins.user), admin: pin(o.pins.admin) },
     identitySecret: hexToBytes(o.identitySecret),
-    attestation: { rootOfTrust: hexToBytes(o.attestation.rootOfTrust), certificate: hexToBytes(o.attestation.certificate) },
+    attestation: {
+      rootOfTrust: hexToBytes(o.attestation.rootOfTrust),
+      certificate: hexToBytes(o.attestation.certificate),
+    },
     counters: new Map(Object.entries(o.counters)),
   };
 }
@@ -90,7 +103,13 @@ describe('format vectors (docs/vectors/formats.json)', () => {
     const f = v.fields;
     const key = hexToBytes(String(v.testKeys['adminToUserKey']));
     const parsed = parseUpdateFile(hexToBytes(v.hex));
-    expect({ ...parsed.header, previousHash: hex(parsed.header.previousHash) }).toEqual({ kind: f['kind'], userId: f['userId'], serial: f['serial'], sequence: f['sequence'], previousHash: f['previousHash'] });
+    expect({ ...parsed.header, previousHash: hex(parsed.header.previousHash) }).toEqual({
+      kind: f['kind'],
+      userId: f['userId'],
+      serial: f['serial'],
+      sequence: f['sequence'],
+      previousHash: f['previousHash'],
+    });
     const nonce = parsed.sealedBody.subarray(0, 12);
     expect(hex(nonce)).toBe(f['nonce']);
     const plaintext = aesGcmDecrypt(key, nonce, parsed.sealedBody.subarray(12), parsed.headerBytes);
@@ -99,7 +118,11 @@ describe('format vectors (docs/vectors/formats.json)', () => {
     const records = (f['records'] as Fields[]).map(recordFromJson);
     const body = encodeRecords(records);
     const bodyLength = 12 + body.length + 16;
-    const again = assembleUpdateFile(parsed.header, (aad) => Uint8Array.from([...nonce, ...aesGcmEncrypt(key, nonce, body, aad)]), bodyLength);
+    const again = assembleUpdateFile(
+      parsed.header,
+      (aad) => Uint8Array.from([...nonce, ...aesGcmEncrypt(key, nonce, body, aad)]),
+      bodyLength,
+    );
     expect(hex(again)).toBe(v.hex);
     expect(hex(encodeHeader(parsed.header, bodyLength))).toBe(hex(parsed.headerBytes));
   });
@@ -118,7 +141,12 @@ describe('format vectors (docs/vectors/formats.json)', () => {
     expect({ ...ack, fileHash: hex(ack.fileHash), nonce: hex(seal.subarray(0, 12)) }).toEqual(v.fields);
     expect(aesGcmDecrypt(key, seal.subarray(0, 12), seal.subarray(12), header)).toEqual(new Uint8Array(0));
     const f = v.fields;
-    const again = encodeAckHeader({ userId: String(f['userId']), serial: String(f['serial']), sequence: Number(f['sequence']), fileHash: hexToBytes(String(f['fileHash'])) });
+    const again = encodeAckHeader({
+      userId: String(f['userId']),
+      serial: String(f['serial']),
+      sequence: Number(f['sequence']),
+      fileHash: hexToBytes(String(f['fileHash'])),
+    });
     const nonce = hexToBytes(String(f['nonce']));
     expect(hex(again) + hex(nonce) + hex(aesGcmEncrypt(key, nonce, new Uint8Array(0), again))).toBe(v.hex);
     expect(f['fileHash']).toBe(hex(sha256(hexToBytes(vector('update-file').hex))));
@@ -150,7 +178,8 @@ describe('format vectors (docs/vectors/formats.json)', () => {
 describe('docs/formats.md', () => {
   it('shows every vector, and exactly the bytes of the vector file', () => {
     const blocks = markdownBlocks(stored);
-    for (const [name, block] of blocks) expect(docs, `block ${name}`).toContain(`<!-- vector:${name} -->\n${block}\n<!-- /vector:${name} -->`);
+    for (const [name, block] of blocks)
+      expect(docs, `block ${name}`).toContain(`<!-- vector:${name} -->\n${block}\n<!-- /vector:${name} -->`);
     expect(docs).toBe(fillMarkdown(docs, blocks));
   });
 
@@ -159,6 +188,8 @@ describe('docs/formats.md', () => {
   });
 
   it('refuses a marker for an unknown vector', () => {
-    expect(() => fillMarkdown('<!-- vector:nope -->\nx\n<!-- /vector:nope -->', new Map())).toThrow(/unknown vector 'nope'/);
+    expect(() => fillMarkdown('<!-- vector:nope -->\nx\n<!-- /vector:nope -->', new Map())).toThrow(
+      /unknown vector 'nope'/,
+    );
   });
 });

@@ -105,7 +105,8 @@ export const VECTOR_INPUTS = {
   messageNonce: counting(0xc0, 12),
   /** A `keyUpsert` life-cycle snapshot as `impl/kms/distribution.ts` writes it (captured once). */
   lifecycle:
-    '{"value":"preActivation","context":{"id":"K2001","cryptoperiodMs":2592000000,"createdAt":1767225600000,"activatedAt":null,"expiresAt":null,' +
+    '{"value":"preActivation","context":{"id":"K2001","cryptoperiodMs":2592000000,"createdAt":1767225600000,' +
+    '"activatedAt":null,"expiresAt":null,' +
     '"suspendedAt":null,"resumedAt":null,"deactivatedAt":null,"compromisedAt":null,"destroyedAt":null,"history":[]}}',
   message: 'hello, staff',
 } as const;
@@ -119,7 +120,14 @@ function updateRecords(): UpdateRecord[] {
   const I = VECTOR_INPUTS;
   return [
     { type: 'userUpsert', id: 'U1', name: 'alice' },
-    { type: 'groupUpsert', id: 'G1', name: 'staff', policy: { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: THIRTY_DAYS }, shareHistory: false, members: ['U1', 'U2'] },
+    {
+      type: 'groupUpsert',
+      id: 'G1',
+      name: 'staff',
+      policy: { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: THIRTY_DAYS },
+      shareHistory: false,
+      members: ['U1', 'U2'],
+    },
     { type: 'keyUpsert', id: 'K2001', name: 'staff-1', owner: 'G1', algorithm: 'AES-256-GCM', lifecycle: I.lifecycle },
     { type: 'keyMaterial', keyNumber: 2001, blob: aesKeyWrap(I.wrappingKey, I.groupKey) },
     { type: 'heartbeat', issuedAt: ISSUED_AT, freshnessWindowMs: THREE_DAYS },
@@ -153,10 +161,19 @@ function recordsVector(): FormatVector {
   body(
     5,
     'keyUpsert',
-    new Layout().str('id', 'K2001').str('name', 'staff-1').str('owner', 'G1').str('algorithm', 'AES-256-GCM').str('life cycle (JSON)', VECTOR_INPUTS.lifecycle),
+    new Layout()
+      .str('id', 'K2001')
+      .str('name', 'staff-1')
+      .str('owner', 'G1')
+      .str('algorithm', 'AES-256-GCM')
+      .str('life cycle (JSON)', VECTOR_INPUTS.lifecycle),
   );
   const blob = (records[3] as { blob: Uint8Array }).blob;
-  body(7, 'keyMaterial', new Layout().add('key number 2001 (u32be)', be(2001, 4)).add('AES-KW blob (RFC 3394, 40 bytes)', blob));
+  body(
+    7,
+    'keyMaterial',
+    new Layout().add('key number 2001 (u32be)', be(2001, 4)).add('AES-KW blob (RFC 3394, 40 bytes)', blob),
+  );
   body(
     9,
     'heartbeat',
@@ -190,10 +207,17 @@ export function recordJson(r: UpdateRecord): { readonly [k: string]: Json } {
 
 function updateFileVector(): FormatVector {
   const I = VECTOR_INPUTS;
-  const header: UpdateHeader = { kind: 'incremental', userId: I.userId, serial: I.serial, sequence: 1, previousHash: NO_PREVIOUS_FILE };
+  const header: UpdateHeader = {
+    kind: 'incremental',
+    userId: I.userId,
+    serial: I.serial,
+    sequence: 1,
+    previousHash: NO_PREVIOUS_FILE,
+  };
   const plaintext = encodeRecords(updateRecords());
   const bodyLength = 12 + plaintext.length + 16;
-  const sealed = (aad: Uint8Array): Uint8Array => Uint8Array.from([...I.updateNonce, ...aesGcmEncrypt(I.adminToUserKey, I.updateNonce, plaintext, aad)]);
+  const sealed = (aad: Uint8Array): Uint8Array =>
+    Uint8Array.from([...I.updateNonce, ...aesGcmEncrypt(I.adminToUserKey, I.updateNonce, plaintext, aad)]);
   const file = assembleUpdateFile(header, sealed, bodyLength);
   const ct = sealed(encodeHeader(header, bodyLength)).subarray(12);
   const L = new Layout()
@@ -275,7 +299,10 @@ export function vectorDeviceState(): DeviceState {
     serial: VECTOR_INPUTS.serial,
     maxRetries: 3,
     retriesLeft: { user: 2, admin: 3 },
-    pins: { user: { salt: filled(0x11, 16), iterations: 1000, hash: filled(0x22, 32) }, admin: { salt: filled(0x33, 16), iterations: 1000, hash: filled(0x44, 32) } },
+    pins: {
+      user: { salt: filled(0x11, 16), iterations: 1000, hash: filled(0x22, 32) },
+      admin: { salt: filled(0x33, 16), iterations: 1000, hash: filled(0x44, 32) },
+    },
     identitySecret: filled(0x55, 32),
     attestation: { rootOfTrust: filled(0x66, 32), certificate: filled(0x77, 64) },
     counters: new Map([['updates.sequence', 1]]),
@@ -284,14 +311,21 @@ export function vectorDeviceState(): DeviceState {
 
 /** A device state as JSON (byte strings as hex, counters as an object). */
 export function deviceStateJson(s: DeviceState): { readonly [k: string]: Json } {
-  const pin = (v: DeviceState['pins']['user']): Json => ({ salt: hex(v.salt), iterations: v.iterations, hash: hex(v.hash) });
+  const pin = (v: DeviceState['pins']['user']): Json => ({
+    salt: hex(v.salt),
+    iterations: v.iterations,
+    hash: hex(v.hash),
+  });
   return {
     serial: s.serial,
     maxRetries: s.maxRetries,
     retriesLeft: { ...s.retriesLeft },
     pins: { user: pin(s.pins.user), admin: pin(s.pins.admin) },
     identitySecret: hex(s.identitySecret),
-    attestation: s.attestation && { rootOfTrust: hex(s.attestation.rootOfTrust), certificate: hex(s.attestation.certificate) },
+    attestation: s.attestation && {
+      rootOfTrust: hex(s.attestation.rootOfTrust),
+      certificate: hex(s.attestation.certificate),
+    },
     counters: Object.fromEntries(s.counters),
   };
 }
@@ -306,7 +340,9 @@ function deviceStateVector(): FormatVector {
     .add('admin tries left 3 (u8)', Uint8Array.of(3));
   for (const level of ['user', 'admin'] as const) {
     const v = s.pins[level];
-    L.add(`${level} PIN salt (16)`, v.salt).add(`${level} PIN iterations 1000 (u32le)`, le(1000, 4)).add(`${level} PIN hash (32)`, v.hash);
+    L.add(`${level} PIN salt (16)`, v.salt)
+      .add(`${level} PIN iterations 1000 (u32le)`, le(1000, 4))
+      .add(`${level} PIN hash (32)`, v.hash);
   }
   L.add('identity secret (32, X25519)', s.identitySecret)
     .add('attestation present (u8)', Uint8Array.of(1))
@@ -327,7 +363,10 @@ function deviceStateVector(): FormatVector {
 
 function deleteOrderVector(): FormatVector {
   const serial = VECTOR_INPUTS.serial;
-  const L = new Layout().add('serial length 32 (u8)', Uint8Array.of(32)).add(`serial "${serial}"`, ascii(serial)).add('key ID 2001 (u32be)', be(2001, 4));
+  const L = new Layout()
+    .add('serial length 32 (u8)', Uint8Array.of(32))
+    .add(`serial "${serial}"`, ascii(serial))
+    .add('key ID 2001 (u32be)', be(2001, 4));
   return {
     name: 'delete-order',
     title: 'Delete order plaintext (key 2001 on the example device)',
@@ -347,9 +386,18 @@ export function buildFormatVectors(): FormatVectors {
   const updateBytes = Uint8Array.from(Buffer.from(update.hex, 'hex'));
   return {
     comment:
-      'Byte-exact examples of the SEkey-TS formats, documented in docs/formats.md. Generated by impl/protocol/formatVectors.testkit.ts and checked by impl/protocol/formatVectors.test.ts; keys and nonces are test values, never real ones.',
+      'Byte-exact examples of the SEkey-TS formats, documented in docs/formats.md. Generated by ' +
+      'impl/protocol/formatVectors.testkit.ts and checked by impl/protocol/formatVectors.test.ts; keys and nonces ' +
+      'are test values, never real ones.',
     varints: VARINT_EXAMPLES.map((value) => ({ value, hex: hex(leb128(value)) })),
-    vectors: [update, recordsVector(), ackVector(updateBytes), messageVector(), deviceStateVector(), deleteOrderVector()],
+    vectors: [
+      update,
+      recordsVector(),
+      ackVector(updateBytes),
+      messageVector(),
+      deviceStateVector(),
+      deleteOrderVector(),
+    ],
   };
 }
 
@@ -371,19 +419,29 @@ export function renderVector(v: FormatVector): string {
 
 /** The varint table of the docs. */
 export function renderVarints(varints: FormatVectors['varints']): string {
-  return ['| value | bytes |', '|---|---|', ...varints.map((x) => `| ${x.value} | \`${(x.hex.match(/../g) ?? []).join(' ')}\` |`)].join('\n');
+  return [
+    '| value | bytes |',
+    '|---|---|',
+    ...varints.map((x) => `| ${x.value} | \`${(x.hex.match(/../g) ?? []).join(' ')}\` |`),
+  ].join('\n');
 }
 
 /** Replaces the body of every `<!-- vector:NAME -->…<!-- /vector:NAME -->` block of `markdown`. */
 export function fillMarkdown(markdown: string, blocks: ReadonlyMap<string, string>): string {
-  return markdown.replace(/(<!-- vector:([a-z-]+) -->)[\s\S]*?(<!-- \/vector:\2 -->)/g, (_, open: string, name: string, close: string) => {
-    const body = blocks.get(name);
-    if (body === undefined) throw new Error(`docs name an unknown vector '${name}'`);
-    return `${open}\n${body}\n${close}`;
-  });
+  return markdown.replace(
+    /(<!-- vector:([a-z-]+) -->)[\s\S]*?(<!-- \/vector:\2 -->)/g,
+    (_, open: string, name: string, close: string) => {
+      const body = blocks.get(name);
+      if (body === undefined) throw new Error(`docs name an unknown vector '${name}'`);
+      return `${open}\n${body}\n${close}`;
+    },
+  );
 }
 
 /** The generated blocks, by marker name. */
 export function markdownBlocks(v: FormatVectors): Map<string, string> {
-  return new Map([['varints', renderVarints(v.varints)], ...v.vectors.map((x): [string, string] => [x.name, renderVector(x)])]);
+  return new Map([
+    ['varints', renderVarints(v.varints)],
+    ...v.vectors.map((x): [string, string] => [x.name, renderVector(x)]),
+  ]);
 }

@@ -19,7 +19,7 @@ function malformed(bytes: Uint8Array): void {
 
 describe('messages', () => {
   it('are "SKM1" ‖ u32be key number ‖ nonce ‖ ciphertext and tag; the first 8 bytes are the AAD', () => {
-    expect(hex(messageAad('K2001'))).toBe('534b4d31' + '000007d1');
+    expect(hex(messageAad('K2001'))).toBe('534b4d31000007d1');
     const m = encodeMessage('K2001', NONCE, CT);
     expect(hex(m)).toBe('534b4d31000007d1' + '11'.repeat(12) + '22'.repeat(21));
     expect(decodeMessage(m)).toEqual({ keyId: 'K2001', nonce: NONCE, ciphertext: CT });

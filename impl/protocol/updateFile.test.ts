@@ -16,7 +16,13 @@ import type { UpdateHeader, UpdateRecord } from './updateFile.ts';
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 const SERIAL = 'S'.repeat(32);
-const HEADER: UpdateHeader = { kind: 'incremental', userId: 'U1', serial: SERIAL, sequence: 1, previousHash: NO_PREVIOUS_FILE };
+const HEADER: UpdateHeader = {
+  kind: 'incremental',
+  userId: 'U1',
+  serial: SERIAL,
+  sequence: 1,
+  previousHash: NO_PREVIOUS_FILE,
+};
 
 function refusal(f: () => unknown): UpdateFormatError {
   try {
@@ -38,21 +44,42 @@ const record: fc.Arbitrary<UpdateRecord> = fc.oneof(
     type: fc.constant('groupUpsert' as const),
     id,
     name: id,
-    policy: fc.record({ maxKeys: fc.nat({ max: Number.MAX_SAFE_INTEGER }), algorithm: fc.constant('AES-256-GCM' as const), defaultCryptoperiodMs: fc.nat({ max: Number.MAX_SAFE_INTEGER }) }),
+    policy: fc.record({
+      maxKeys: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+      algorithm: fc.constant('AES-256-GCM' as const),
+      defaultCryptoperiodMs: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+    }),
     shareHistory: fc.boolean(),
     members: fc.array(id, { maxLength: 5 }),
   }),
-  fc.record({ type: fc.constant('keyUpsert' as const), id, name: id, owner: id, algorithm: fc.constant('AES-256-GCM' as const), lifecycle: fc.string({ maxLength: 300 }) }),
+  fc.record({
+    type: fc.constant('keyUpsert' as const),
+    id,
+    name: id,
+    owner: id,
+    algorithm: fc.constant('AES-256-GCM' as const),
+    lifecycle: fc.string({ maxLength: 300 }),
+  }),
   fc.record({ type: fc.constant('keyMaterial' as const), keyNumber: fc.nat({ max: 0xffff_ffff }), blob: bytes }),
   fc.record({ type: fc.constant('eraseOrder' as const), keyNumber: fc.nat({ max: 0xffff_ffff }), order: bytes }),
-  fc.record({ type: fc.constant('heartbeat' as const), issuedAt: fc.nat({ max: Number.MAX_SAFE_INTEGER }), freshnessWindowMs: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }) }),
+  fc.record({
+    type: fc.constant('heartbeat' as const),
+    issuedAt: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+    freshnessWindowMs: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+  }),
 );
 
 describe('update file header', () => {
   it('round-trips any header, and the file splits into header bytes and sealed body', () => {
     fc.assert(
       fc.property(
-        fc.record({ kind: fc.constantFrom('incremental' as const, 'resync' as const), userId: id, serial: id, sequence: fc.nat({ max: Number.MAX_SAFE_INTEGER }), previousHash: fc.uint8Array({ minLength: 32, maxLength: 32 }) }),
+        fc.record({
+          kind: fc.constantFrom('incremental' as const, 'resync' as const),
+          userId: id,
+          serial: id,
+          sequence: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+          previousHash: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        }),
         fc.uint8Array({ minLength: 28, maxLength: 200 }),
         (h, body) => {
           const file = assembleUpdateFile(h, () => body, body.length);
@@ -68,7 +95,9 @@ describe('update file header', () => {
 
   it('starts with "SKUP", version 1, kind, then varint-length strings', () => {
     expect(hex(encodeHeader(HEADER, 28).subarray(0, 9))).toBe('534b5550' + '01' + '00' + '02' + '5531');
-    expect(fileHash(new Uint8Array(0))).toEqual(unhex('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'));
+    expect(fileHash(new Uint8Array(0))).toEqual(
+      unhex('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'),
+    );
   });
 
   it('refuses truncated, malformed and over-long files, saying which', () => {
@@ -123,12 +152,23 @@ describe('update records', () => {
     const big = encodeRecords([{ type: 'keyDelete', id: 'k'.repeat(200) }]);
     expect(hex(big.subarray(0, 5))).toBe('06' + 'ca01' + 'c801');
     // A heartbeat: type 9, length, issuedAt and freshnessWindowMs as varints (1 ms after the epoch, 3 days).
-    expect(hex(encodeRecords([{ type: 'heartbeat', issuedAt: 1, freshnessWindowMs: 259_200_000 }]))).toBe('09' + '05' + '01' + '80a8cc7b');
+    expect(hex(encodeRecords([{ type: 'heartbeat', issuedAt: 1, freshnessWindowMs: 259_200_000 }]))).toBe(
+      '09' + '05' + '01' + '80a8cc7b',
+    );
     expect(() => encodeRecords([{ type: 'heartbeat', issuedAt: 1, freshnessWindowMs: 0 }])).toThrow(RangeError);
   });
 
   it('refuse anything malformed', () => {
-    const group = encodeRecords([{ type: 'groupUpsert', id: 'G', name: 'g', policy: { maxKeys: 1, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 1 }, shareHistory: true, members: [] }]);
+    const group = encodeRecords([
+      {
+        type: 'groupUpsert',
+        id: 'G',
+        name: 'g',
+        policy: { maxKeys: 1, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 1 },
+        shareHistory: true,
+        members: [],
+      },
+    ]);
     // 03 len | 01 47 | 01 67 | 01 | 0b "AES-256-GCM" | 01 | share | count
     const shareAt = group.length - 2;
     expect(group[shareAt]).toBe(1);

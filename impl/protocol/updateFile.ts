@@ -45,7 +45,14 @@ export type UpdateRecord =
       readonly members: readonly string[];
     }
   | { readonly type: 'groupDelete'; readonly id: string }
-  | { readonly type: 'keyUpsert'; readonly id: string; readonly name: string; readonly owner: string; readonly algorithm: Algorithm; readonly lifecycle: string }
+  | {
+      readonly type: 'keyUpsert';
+      readonly id: string;
+      readonly name: string;
+      readonly owner: string;
+      readonly algorithm: Algorithm;
+      readonly lifecycle: string;
+    }
   | { readonly type: 'keyDelete'; readonly id: string }
   /** A key for the recipient's HSM: AES-KW (RFC 3394) under the provisioned wrapping key. */
   | { readonly type: 'keyMaterial'; readonly keyNumber: number; readonly blob: Uint8Array }
@@ -57,7 +64,18 @@ export type UpdateRecord =
    */
   | { readonly type: 'heartbeat'; readonly issuedAt: number; readonly freshnessWindowMs: number };
 
-const RECORD_TYPES = ['reset', 'userUpsert', 'userDelete', 'groupUpsert', 'groupDelete', 'keyUpsert', 'keyDelete', 'keyMaterial', 'eraseOrder', 'heartbeat'] as const;
+const RECORD_TYPES = [
+  'reset',
+  'userUpsert',
+  'userDelete',
+  'groupUpsert',
+  'groupDelete',
+  'keyUpsert',
+  'keyDelete',
+  'keyMaterial',
+  'eraseOrder',
+  'heartbeat',
+] as const;
 
 /** Why bytes are not a v1 update file. */
 export class UpdateFormatError extends Error {
@@ -118,7 +136,11 @@ export function encodeRecords(records: readonly UpdateRecord[]): Uint8Array {
         f.string(rec.id);
         break;
       case 'groupUpsert':
-        f.string(rec.id).string(rec.name).varint(rec.policy.maxKeys).string(rec.policy.algorithm).varint(rec.policy.defaultCryptoperiodMs);
+        f.string(rec.id)
+          .string(rec.name)
+          .varint(rec.policy.maxKeys)
+          .string(rec.policy.algorithm)
+          .varint(rec.policy.defaultCryptoperiodMs);
         f.u8(rec.shareHistory ? 1 : 0).varint(rec.members.length);
         for (const m of rec.members) f.string(m);
         break;
@@ -132,7 +154,8 @@ export function encodeRecords(records: readonly UpdateRecord[]): Uint8Array {
         f.u32be(rec.keyNumber).bytes(rec.order);
         break;
       case 'heartbeat':
-        if (!(rec.freshnessWindowMs > 0)) throw new RangeError(`freshnessWindowMs must be positive, got ${rec.freshnessWindowMs}`);
+        if (!(rec.freshnessWindowMs > 0))
+          throw new RangeError(`freshnessWindowMs must be positive, got ${rec.freshnessWindowMs}`);
         f.varint(rec.issuedAt).varint(rec.freshnessWindowMs);
         break;
     }
@@ -175,14 +198,22 @@ export function decodeRecords(body: Uint8Array): UpdateRecord[] {
           if (shareFlag > 1) throw new UpdateFormatError(`shareHistory flag ${shareFlag} is not 0 or 1`, false);
           const count = f.varint();
           // Each member takes at least one byte: a larger count cannot be met (and must not allocate).
-          if (count > f.remaining) throw new UpdateFormatError(`${count} members announced, ${f.remaining} bytes left`, true);
+          if (count > f.remaining)
+            throw new UpdateFormatError(`${count} members announced, ${f.remaining} bytes left`, true);
           const members = Array.from({ length: count }, () => f.string());
           const shareHistory = shareFlag === 1;
           rec = { type, id, name, policy, shareHistory, members };
           break;
         }
         case 'keyUpsert':
-          rec = { type, id: f.string(), name: f.string(), owner: f.string(), algorithm: algorithm(f.string()), lifecycle: f.string() };
+          rec = {
+            type,
+            id: f.string(),
+            name: f.string(),
+            owner: f.string(),
+            algorithm: algorithm(f.string()),
+            lifecycle: f.string(),
+          };
           break;
         case 'keyMaterial':
           rec = { type, keyNumber: f.u32be(), blob: f.rest() };
@@ -208,10 +239,15 @@ export function decodeRecords(body: Uint8Array): UpdateRecord[] {
 }
 
 /** Assembles a file from its header and sealed body. */
-export function assembleUpdateFile(header: UpdateHeader, seal: (headerBytes: Uint8Array) => Uint8Array, bodyLength: number): Uint8Array {
+export function assembleUpdateFile(
+  header: UpdateHeader,
+  seal: (headerBytes: Uint8Array) => Uint8Array,
+  bodyLength: number,
+): Uint8Array {
   const headerBytes = encodeUpdateHeader(header, bodyLength);
   const sealed = seal(headerBytes);
-  if (sealed.length !== bodyLength) throw new RangeError(`sealed body is ${sealed.length} bytes, header says ${bodyLength}`);
+  if (sealed.length !== bodyLength)
+    throw new RangeError(`sealed body is ${sealed.length} bytes, header says ${bodyLength}`);
   const file = new Uint8Array(headerBytes.length + sealed.length);
   file.set(headerBytes);
   file.set(sealed, headerBytes.length);

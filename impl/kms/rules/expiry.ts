@@ -19,9 +19,10 @@ import { holdersOf } from './affectedUsers.ts';
 const EXPIRABLE_STATES = KEY_STATES.filter((s) => KEY_TRANSITIONS[s].EXPIRE !== undefined);
 
 function dueRows(db: Database, now: number): KeyRow[] {
-  return readKeys(db, `state IN (${EXPIRABLE_STATES.map(() => '?').join(', ')}) AND expires_at <= ?`, [...EXPIRABLE_STATES, now]).filter((k) =>
-    k.lifecycle.can({ type: 'EXPIRE', now }),
-  );
+  return readKeys(db, `state IN (${EXPIRABLE_STATES.map(() => '?').join(', ')}) AND expires_at <= ?`, [
+    ...EXPIRABLE_STATES,
+    now,
+  ]).filter((k) => k.lifecycle.can({ type: 'EXPIRE', now }));
 }
 
 /** Keys whose cryptoperiod has ended by `now` and that the machine would expire. */

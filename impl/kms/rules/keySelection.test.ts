@@ -25,7 +25,11 @@ describe('key selection on a user device', () => {
     const alice = w.users.get('U1')!;
     expect(code(() => alice.findKey(['U2']))).toBe('NoUsableKey');
     expect(code(() => alice.findKey(['U2', 'U4']))).toBe('NoCommonGroup');
-    const [a, b, c] = [w.admin.addKey('G1', 'a', { cryptoperiodMs: DAY }), w.admin.addKey('G1', 'b', { cryptoperiodMs: 2 * DAY }), w.admin.addKey('G1', 'c', { cryptoperiodMs: 2 * DAY })];
+    const [a, b, c] = [
+      w.admin.addKey('G1', 'a', { cryptoperiodMs: DAY }),
+      w.admin.addKey('G1', 'b', { cryptoperiodMs: 2 * DAY }),
+      w.admin.addKey('G1', 'c', { cryptoperiodMs: 2 * DAY }),
+    ];
     w.admin.activateKey(a);
     w.admin.activateKey(b);
     await w.syncByFiles();

@@ -40,7 +40,12 @@ export function preferredKey(db: Database, groupIds: readonly GroupId[], now: nu
  * `UnknownUser` for a recipient the sender cannot know, `NoCommonGroup`, `NoUsableKey`.
  * Mirrors `selectKey`.
  */
-export function selectKeyInDatabase(db: Database, sender: UserId, recipients: readonly UserId[], now: number): KeySelection {
+export function selectKeyInDatabase(
+  db: Database,
+  sender: UserId,
+  recipients: readonly UserId[],
+  now: number,
+): KeySelection {
   const known = new Set(column(db, 'SELECT id FROM users').map(String));
   for (const r of recipients) {
     if (r !== sender && !known.has(r)) throw new KmsError('UnknownUser', `${sender} shares no group with ${r}`);
@@ -55,9 +60,14 @@ export function selectKeyInDatabase(db: Database, sender: UserId, recipients: re
       ORDER BY size`,
     [...everyone, everyone.length],
   )[0]?.values ?? []) as Array<[string, number]>;
-  if (groups.length === 0) throw new KmsError('NoCommonGroup', `no group contains ${sender} and ${recipients.join(', ')}`);
+  if (groups.length === 0)
+    throw new KmsError('NoCommonGroup', `no group contains ${sender} and ${recipients.join(', ')}`);
   for (const size of new Set(groups.map(([, s]) => s))) {
-    const best = preferredKey(db, groups.filter(([, s]) => s === size).map(([id]) => id), now);
+    const best = preferredKey(
+      db,
+      groups.filter(([, s]) => s === size).map(([id]) => id),
+      now,
+    );
     if (best) return { keyId: best.id, groupId: best.owner };
   }
   throw new KmsError('NoUsableKey', `no active key in ${groups.map(([id]) => id).join(', ')}`);

@@ -66,7 +66,12 @@ export function projectionSource(db: Database, now: number): ProjectionSource {
       const mine = groups.filter((g) => g.members.includes(userId));
       const known = new Set<UserId>([userId, ...mine.flatMap((g) => g.members)]);
       const held = heldBy.get(userId) ?? new Set<KeyId>();
-      return { userId, users: users.filter((u) => known.has(u.id)), groups: mine, keys: keys.filter((k) => held.has(k.id)) };
+      return {
+        userId,
+        users: users.filter((u) => known.has(u.id)),
+        groups: mine,
+        keys: keys.filter((k) => held.has(k.id)),
+      };
     },
   };
 }

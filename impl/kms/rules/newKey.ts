@@ -14,7 +14,14 @@ import type { Mutation } from './mutation.ts';
  * Generates a pre-active key for `group`, held by its members. Mirrors `allocateKey` of
  * `model/kms.ts` (key IDs are `K` and a counter, as the model's `nextKeyNumber`).
  */
-export function insertNewKey(m: Mutation, group: GroupRow, name: string, cryptoperiodMs: number, cause: KeyCreationCause, replaces?: KeyId): KeyRow {
+export function insertNewKey(
+  m: Mutation,
+  group: GroupRow,
+  name: string,
+  cryptoperiodMs: number,
+  cause: KeyCreationCause,
+  replaces?: KeyId,
+): KeyRow {
   const id = m.generateKey();
   const key: KeyRow = {
     id,
@@ -35,7 +42,12 @@ export function insertNewKey(m: Mutation, group: GroupRow, name: string, cryptop
  * cryptoperiod: the rekey after a member leaves and the replacement of a compromised active key.
  * Mirrors `addReplacementKey` of `model/kms.ts`.
  */
-export function activateReplacement(m: Mutation, group: GroupRow, cause: 'rekey' | 'replacement', replaces?: KeyId): KeyRow {
+export function activateReplacement(
+  m: Mutation,
+  group: GroupRow,
+  cause: 'rekey' | 'replacement',
+  replaces?: KeyId,
+): KeyRow {
   const key = insertNewKey(m, group, `replacement in ${group.id}`, group.policy.defaultCryptoperiodMs, cause, replaces);
   const active = stepKey(key, { type: 'ACTIVATE', now: m.now });
   writeKey(m.db, active);

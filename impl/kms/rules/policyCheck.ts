@@ -24,7 +24,10 @@ export function checkNewKey(db: Database, group: GroupRow, requestedMs: number |
     throw new KmsError('InvalidCryptoperiod', `cryptoperiodMs must be a positive integer, got ${cryptoperiodMs}`);
   }
   if (cryptoperiodMs > group.policy.defaultCryptoperiodMs) {
-    throw new KmsError('CryptoperiodTooLong', `cryptoperiod ${cryptoperiodMs} ms exceeds group ${group.id}'s ${group.policy.defaultCryptoperiodMs} ms`);
+    throw new KmsError(
+      'CryptoperiodTooLong',
+      `cryptoperiod ${cryptoperiodMs} ms exceeds group ${group.id}'s ${group.policy.defaultCryptoperiodMs} ms`,
+    );
   }
   const live = liveKeysOf(db, group.id).length;
   if (live >= group.policy.maxKeys) {
@@ -40,10 +43,16 @@ export function checkNewKey(db: Database, group: GroupRow, requestedMs: number |
 export function checkPolicyChange(db: Database, groupId: GroupId, policy: GroupPolicy): void {
   const live = liveKeysOf(db, groupId);
   if (live.length > policy.maxKeys) {
-    throw new KmsError('PolicyConflict', `group ${groupId} has ${live.length} live keys, more than maxKeys ${policy.maxKeys}`);
+    throw new KmsError(
+      'PolicyConflict',
+      `group ${groupId} has ${live.length} live keys, more than maxKeys ${policy.maxKeys}`,
+    );
   }
   const tooLong = live.find((k) => k.lifecycle.context.cryptoperiodMs > policy.defaultCryptoperiodMs);
   if (tooLong) {
-    throw new KmsError('PolicyConflict', `live key ${tooLong.id} has a longer cryptoperiod than ${policy.defaultCryptoperiodMs} ms`);
+    throw new KmsError(
+      'PolicyConflict',
+      `live key ${tooLong.id} has a longer cryptoperiod than ${policy.defaultCryptoperiodMs} ms`,
+    );
   }
 }

@@ -32,7 +32,8 @@ export function addMemberAndRekey(m: Mutation, group: GroupRow, userId: UserId):
   for (const key of readKeys(m.db, 'owner_group = ?', [group.id])) {
     const state = stateOf(key);
     const shared = group.shareHistory && (LIVE_KEY_STATES.includes(state) || state === 'deactivated');
-    const unused = state === 'preActivation' || (LIVE_KEY_STATES.includes(state) && holdersOf(m.db, key.id).length === 0);
+    const unused =
+      state === 'preActivation' || (LIVE_KEY_STATES.includes(state) && holdersOf(m.db, key.id).length === 0);
     if (shared || (!group.shareHistory && unused)) {
       addHolders(m, key.id, [userId]);
     } else if (!group.shareHistory && LIVE_KEY_STATES.includes(state)) {
@@ -44,5 +45,10 @@ export function addMemberAndRekey(m: Mutation, group: GroupRow, userId: UserId):
       m.changes.affects(holdersOf(m.db, key.id));
     }
   }
-  if (rekey) activateReplacement(m, { ...group, members: [...group.members, userId].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))) }, 'rekey');
+  if (rekey)
+    activateReplacement(
+      m,
+      { ...group, members: [...group.members, userId].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))) },
+      'rekey',
+    );
 }
