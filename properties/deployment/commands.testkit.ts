@@ -103,6 +103,11 @@ export function setRunContext(next: RunContext | null): void {
   context = next;
 }
 
+/** The statistics of the run in progress. */
+export function runStats(): SuiteStats {
+  return ctx().stats;
+}
+
 function ctx(): RunContext {
   if (context === null) throw new Error('test bug: no run context');
   return context;
@@ -146,7 +151,9 @@ export function describe(spec: CommandSpec): string {
 
 function describeOp(op: KmsOperation): string {
   const { now: _now, ...rest } = op as KmsOperation & { now?: number };
-  if (op.type === 'keyEvent') return `${op.event.type} ${op.keyId}`;
+  const key = (id: string) => (id.startsWith('#') ? (id === '#0' ? 'the newest key' : `the key ${id.slice(1)} before the newest`) : id);
+  if (op.type === 'keyEvent') return `${op.event.type} ${key(op.keyId)}`;
+  if (op.type === 'renameKey') return `renameKey ${key(op.keyId)} to ${JSON.stringify(op.name)}`;
   return JSON.stringify(rest);
 }
 
@@ -156,9 +163,20 @@ function formatMs(ms: number): string {
   return `${Math.round(ms / 1000)} s`;
 }
 
-/** The operation with the model's time filled in. */
-function timed(op: KmsOperation, now: number): KmsOperation {
-  return op.type === 'keyEvent' ? { ...op, event: { ...op.event, now } } : { ...op, now };
+/**
+ * The operation with the model's time filled in, and a key named `#n` resolved to the n-th newest
+ * key the model allocated (so that generated life-cycle events hit keys that exist).
+ */
+function timed(op: KmsOperation, m: DeploymentModel): KmsOperation {
+  const now = m.now;
+  const resolve = (keyId: string): string => {
+    if (!keyId.startsWith('#')) return keyId;
+    const count = m.kms.nextKeyNumber - 2000;
+    return `K${count === 0 ? 2000 : m.kms.nextKeyNumber - 1 - (Number(keyId.slice(1)) % count)}`;
+  };
+  if (op.type === 'keyEvent') return { ...op, keyId: resolve(op.keyId), event: { ...op.event, now } };
+  if (op.type === 'renameKey') return { ...op, keyId: resolve(op.keyId), now };
+  return { ...op, now };
 }
 
 function isCut(r: Deployment, target: 'admin' | UserId): boolean {
@@ -280,7 +298,7 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
 
 async function adminOperation(m: DeploymentModel, r: Deployment, raw: KmsOperation, label: string): Promise<void> {
   const { stats } = ctx();
-  const op = timed(raw, m.now);
+  const op = timed(raw, m);
   const result = m.apply(op);
   let code = 'ok';
   try {
@@ -327,6 +345,7 @@ async function sync(m: DeploymentModel, r: Deployment, userId: UserId, label: st
     return;
   }
   r.output(report);
+  if (process.env['DEPLOY_DEBUG']) console.log(`step ${m.step} sync ${userId}: ${JSON.stringify(report)} clean=${clean} share=${JSON.stringify(await r.share.list(updateStream(userId)))}`);
   for (const refusal of report.refused) stats.count('errorCodes', `refused:${refusal.reason}`);
   if (report.blocked) stats.count('notes', 'a user blocked');
   if (clean) {
@@ -704,7 +723,11 @@ async function cut(m: DeploymentModel, r: Deployment, spec: Extract<CommandSpec,
 const deviceUser = fc.constantFrom(...DEVICE_USERS);
 const opUser = fc.constantFrom(...OP_USERS);
 const group = fc.constantFrom(...GROUPS);
-const keyId = fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 2000, max: 2004 }) }, { weight: 1, arbitrary: fc.integer({ min: 2000, max: 2011 }) }).map((n) => `K${n}`);
+/** `#n`: the n-th newest key at run time (mostly recent ones); sometimes a fixed ID that may not exist. */
+const keyId = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 0, max: 3 }).map((n) => `#${n}`) },
+  { weight: 1, arbitrary: fc.integer({ min: 2000, max: 2015 }).map((n) => `K${n}`) },
+);
 const name = fc.constantFrom('alpha', 'bob; DROP TABLE users;--', "o'brien", 'ünïcødé', 'x'.repeat(100));
 const policy: fc.Arbitrary<GroupPolicy> = fc.record({
   maxKeys: fc.integer({ min: 1, max: 4 }),

@@ -36,6 +36,8 @@ describe('deployment: model against a real deployment, under attack and power lo
     for (const [category, edges] of Object.entries(missing)) {
       const allowed = UNREACHABLE_EDGES[category as keyof typeof UNREACHABLE_EDGES] ?? {};
       expect(edges.filter((e) => !(e in allowed)), `${category}: declared edges never taken`).toEqual([]);
+      const taken = Object.keys(allowed).filter((e) => !edges.includes(e));
+      expect(taken, `${category}: edges listed as unreachable were taken: update coverage.testkit.ts`).toEqual([]);
     }
     for (const kind of ATTACK_KINDS) expect(s.counts.attackKinds[kind] ?? 0, `attack ${kind}`).toBeGreaterThan(0);
     for (const kind of ATTACK_KINDS) {

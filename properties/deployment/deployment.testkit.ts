@@ -124,6 +124,7 @@ export class Deployment {
     const secrets = new SecretTap();
     secrets.tap(device, 'admin');
     device.login('admin', ADMIN_PIN);
+    secrets.recordHeld(device, 'admin');
     const admin = await Admin.create({ device, sd: card, clock });
     return new Deployment(options, secrets, device, flash, card, admin, root, clock);
   }
@@ -185,8 +186,8 @@ export class Deployment {
     this.secrets.tap(slot.device, `${userId}#${slot.incarnation}`);
     slot.device.login('admin', ADMIN_PIN);
     const provisioning = provisionUser(this.admin, userId, slot.device);
-    slot.device.logout();
     this.secrets.recordHeld(slot.device, `${userId}#${slot.incarnation}`);
+    slot.device.logout();
     slot.device.login('user', USER_PIN);
     slot.user = await User.create({ provisioning, device: slot.device, sd: card, clock: this.clock });
   }
@@ -213,8 +214,8 @@ export class Deployment {
     this.secrets.tap(device, `${userId}#${incarnation}`);
     device.login('admin', ADMIN_PIN);
     const provisioning = provisionUser(this.admin, userId, device);
-    device.logout();
     this.secrets.recordHeld(device, `${userId}#${incarnation}`);
+    device.logout();
     device.login('user', USER_PIN);
     const user = await User.create({ provisioning, device, sd: card, clock: this.clock });
     old?.user?.close();

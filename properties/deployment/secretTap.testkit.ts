@@ -47,7 +47,7 @@ export class SecretTap {
 
   /**
    * Taps `device`: every key it generates from now on is recorded (its value read through the
-   * simulator's test hooks), and the keys it already holds (provisioned ones) are recorded at once.
+   * simulator's test hooks). Keys it already holds are recorded by {@link recordHeld}.
    */
   tap(device: SecubeDevice, name: string): void {
     const hooks = testOnlyHooks(device);
@@ -58,10 +58,9 @@ export class SecretTap {
       return info;
     };
     Object.defineProperty(device, 'generateKey', { value: tapped, configurable: true, writable: true });
-    this.recordHeld(device, name);
   }
 
-  /** Records every key `device` holds now (after provisioning) and its identity secret. */
+  /** Records every key `device` holds now (after provisioning) and its identity secret (needs a session). */
   recordHeld(device: SecubeDevice, name: string): void {
     const hooks = testOnlyHooks(device);
     for (const id of device.listKeyIds()) this.add(`${name} key ${id}`, hooks.readKey(id));
