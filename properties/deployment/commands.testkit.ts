@@ -93,7 +93,9 @@ export type CommandSpec =
 /** What a run shares with its commands. */
 export interface RunContext {
   readonly stats: SuiteStats;
-  readonly scanned: WeakMap<object, string>;
+  readonly scanned: WeakMap<object, Map<number, Uint8Array>>;
+  /** Share files already scanned, by hash. */
+  readonly scannedFiles: Set<string>;
 }
 
 let context: RunContext | null = null;
@@ -222,20 +224,37 @@ export async function execute(spec: CommandSpec, m: DeploymentModel, r: Deployme
   stats.commands += 1;
   stats.count('commands', spec.t === 'attack' ? `attack:${spec.kind}` : spec.t === 'pin' ? `pin:${spec.kind}` : spec.t === 'cut' ? `cut:${spec.inner.t}` : spec.t);
   const label = `step ${m.step} (${describe(spec)})`;
+  const t0 = performance.now();
   await run(spec, m, r, label);
+  if (process.env['DEPLOY_PROFILE']) PROFILE[`run:${spec.t}`] = (PROFILE[`run:${spec.t}`] ?? 0) + performance.now() - t0;
   await checkAfter(m, r);
 }
 
 /** The invariants checked after every command. */
 export async function checkAfter(m: DeploymentModel, r: Deployment): Promise<void> {
-  const { stats, scanned } = ctx();
+  const { stats, scanned, scannedFiles } = ctx();
+  const t = (name: string, t0: number) => {
+    if (process.env['DEPLOY_PROFILE']) PROFILE[name] = (PROFILE[name] ?? 0) + performance.now() - t0;
+  };
+  let t0 = performance.now();
   await r.observe(m.deviceIds());
-  await checkKeySecrecy(m, r, scanned);
+  t('observe', t0);
+  t0 = performance.now();
   checkNeedToKnow(m, r);
+  t('needToKnow', t0);
+  t0 = performance.now();
   checkIntegrity(m, r);
+  t('integrity', t0);
+  t0 = performance.now();
   checkLedger(m, r, stats);
-  await checkKeySecrecy(m, r, scanned);
+  t('ledger', t0);
+  t0 = performance.now();
+  await checkKeySecrecy(m, r, scanned, scannedFiles);
+  t('secrecy', t0);
 }
+
+/** Time per check (DEPLOY_PROFILE=1). */
+export const PROFILE: Record<string, number> = {};
 
 async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: string): Promise<void> {
   const { stats } = ctx();

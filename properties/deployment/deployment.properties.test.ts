@@ -26,6 +26,7 @@ describe('deployment: model against a real deployment, under attack and power lo
     const result = await runSuite({ suite: 'deployment', ciRuns: 12, maxCommands: 40, warmup: true });
     stats = result.stats;
     console.log(`deployment: ${result.stats.runs} runs, ${result.stats.commands} commands, ${result.stats.commandsPerCpuSecond} commands per CPU-second${result.pendingRekeyOnJoin ? '; NOTE: the implementation does not rekey on join yet (pending merge): the oracle uses the earlier join rule' : ''}`);
+    if (process.env['DEPLOY_PROFILE']) console.log(JSON.stringify((await import('./commands.testkit.ts')).PROFILE));
     if (result.failure) throw new Error(result.failure.report);
   }, 900_000);
 

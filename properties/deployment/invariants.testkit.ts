@@ -9,11 +9,11 @@ import { keyUsage } from '../../model/keyLifecycle.ts';
 import { LIVE_KEY_STATES, compareIds, keyStateOf } from '../../model/kms.ts';
 import type { KmsState, UserId } from '../../model/kms.ts';
 import { keyViewOf } from '../../model/projection.ts';
-import { ackStream, updateStream } from '../../impl/protocol/streams.ts';
 import type { Admin } from '../../impl/kms/admin.ts';
 import type { User } from '../../impl/kms/user.ts';
 import { column } from '../../impl/kms/kmsRows.ts';
 import type { Deployment, UserSlot } from './deployment.testkit.ts';
+import type { SdCard } from '../../device/sdcard.ts';
 import type { DeploymentModel, ReplicaView } from './model.testkit.ts';
 import type { SuiteStats } from './stats.testkit.ts';
 import { untapped } from './xstateTap.testkit.ts';
@@ -114,25 +114,19 @@ function heldIds(ids: readonly number[]): string[] {
 }
 
 /** key-secrecy: no key value in any host-visible byte. */
-export async function checkKeySecrecy(m: DeploymentModel, r: Deployment, scanned: WeakMap<object, string>): Promise<void> {
+export async function checkKeySecrecy(m: DeploymentModel, r: Deployment, scanned: WeakMap<object, Map<number, Uint8Array>>, scannedFiles: Set<string>): Promise<void> {
   const leak = (where: string, found: string | null) => {
     if (found !== null) violated('key-secrecy', `${found} found in ${where}`);
   };
-  const cards: Array<[string, { stats(): { writes: number; powerCuts: number }; toImage(): Uint8Array }]> = [['the admin SD card', r.adminCard]];
+  const cards: Array<[string, SdCard]> = [['the admin SD card', r.adminCard]];
   for (const slot of r.users.values()) cards.push([`${slot.userId}'s SD card`, slot.sd]);
-  for (const [name, card] of cards) {
-    const s = card.stats();
-    const signature = `${s.writes}/${s.powerCuts}`;
-    if (scanned.get(card) === signature) continue;
-    leak(name, r.secrets.findInBytes(card.toImage()));
-    scanned.set(card, signature);
-  }
-  for (const userId of m.deviceIds()) {
-    for (const stream of [updateStream(userId), ackStream(userId)]) {
-      for (const name of await r.share.list(stream)) {
-        const bytes = await r.share.read(stream, name);
-        if (bytes !== null) leak(`share file ${stream}/${name}`, r.secrets.findInBytes(bytes));
-      }
+  for (const [name, card] of cards) leak(name, r.secrets.findOnCard(card));
+  void scanned;
+  for (const [stream, files] of r.seen) {
+    for (const [hash, bytes] of files) {
+      if (scannedFiles.has(hash)) continue;
+      leak(`share file in ${stream}`, r.secrets.findInBytes(bytes));
+      scannedFiles.add(hash);
     }
   }
   for (const entry of m.ledger) leak(`message #${entry.id}`, r.secrets.findInBytes(entry.message));

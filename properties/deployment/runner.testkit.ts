@@ -152,7 +152,7 @@ export interface SuiteFailure {
 /** Replays bootstrap + `steps` (skipping those whose precondition fails) + convergence. */
 export async function replayScenario(steps: readonly CommandSpec[], options: { deploymentSeed: number; mutant?: Mutant; stats?: SuiteStats }): Promise<void> {
   const stats = options.stats ?? new SuiteStats();
-  setRunContext({ stats, scanned: new WeakMap() });
+  setRunContext({ stats, scanned: new WeakMap(), scannedFiles: new Set() });
   const m = new DeploymentModel(START, !(await implRekeysOnJoin()));
   const r = await Deployment.create({ seed: `deploy-${options.deploymentSeed}`, start: START, mutant: options.mutant });
   try {
@@ -190,7 +190,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
     if (failure === null) {
       const property = fc.asyncProperty(fc.nat(1_000_000), fc.commands([commandArb], { maxCommands: options.maxCommands, size: 'max' }), async (deploymentSeed, cmds) => {
         stats.runs += 1;
-        setRunContext({ stats, scanned: new WeakMap() });
+        setRunContext({ stats, scanned: new WeakMap(), scannedFiles: new Set() });
         const m = new DeploymentModel(START, pendingRekeyOnJoin);
         const r = await Deployment.create({ seed: `deploy-${deploymentSeed}`, start: START, mutant: options.mutant });
         try {

@@ -11,6 +11,7 @@
  */
 import type { SecubeDevice } from '../../device/secube.ts';
 import { testOnlyHooks } from '../../device/secube.ts';
+import type { SdCard } from '../../device/sdcard.ts';
 
 /** Every key value generated so far, and a fast scanner for them. */
 export class SecretTap {
@@ -67,6 +68,59 @@ export class SecretTap {
     this.add(`${name} identity`, hooks.readIdentitySecret());
   }
 
+  /**
+   * The first secret found in the sectors of an SD image (`SdCard.toImage`) that changed since the
+   * last scan with the same `cache`, or null. A 32-byte key split across two sectors still leaves at
+   * least two whole 8-byte windows in one of them, so scanning sector by sector misses nothing.
+   */
+  findInCardImage(image: Uint8Array, cache: Map<number, Uint8Array>): string | null {
+    const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
+    const count = view.getUint32(20, true);
+    let at = 24;
+    for (let i = 0; i < count; i++, at += 516) {
+      const sector = view.getUint32(at, true);
+      const data = image.subarray(at + 4, at + 516);
+      const before = cache.get(sector);
+      if (before !== undefined && Buffer.compare(before, data) === 0) continue;
+      cache.set(sector, data.slice());
+      const found = this.findInBytes(data);
+      if (found !== null) return `${found} in sector ${sector}`;
+    }
+    return null;
+  }
+
+  readonly #dirty = new WeakMap<SdCard, Set<number>>();
+
+  /**
+   * The first secret found on an SD card, or null: the whole card the first time it is seen (its
+   * image), then only the sectors written since (a tap on the card instance's `write`).
+   */
+  findOnCard(card: SdCard): string | null {
+    let dirty = this.#dirty.get(card);
+    if (dirty === undefined) {
+      const found = this.findInCardImage(card.toImage(), new Map());
+      const set = new Set<number>();
+      this.#dirty.set(card, set);
+      const write = card.write.bind(card);
+      Object.defineProperty(card, 'write', {
+        value: (sector: number, data: Uint8Array) => {
+          for (let i = 0; i < data.length / 512; i++) set.add(sector + i);
+          return write(sector, data);
+        },
+        configurable: true,
+        writable: true,
+      });
+      return found;
+    }
+    if (!card.powered || dirty.size === 0) return null;
+    for (const sector of dirty) {
+      const found = this.findInBytes(card.read(sector));
+      if (found !== null) return `${found} in sector ${sector}`;
+    }
+    dirty.clear();
+    return null;
+  }
+
   /** The first secret found in `bytes` (raw or as hex text), or null. */
   findInBytes(bytes: Uint8Array): string | null {
     const n = bytes.length;
@@ -80,23 +134,24 @@ export class SecretTap {
         }
       }
     }
-    return this.findInText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'));
+    return this.#findHex(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'));
   }
 
-  /** The first secret found in `text` as hex (any case) or as latin1 bytes, or null. */
-  findInText(text: string): string | null {
+  #findHex(text: string): string | null {
     for (const match of text.matchAll(/[0-9a-fA-F]{16,}/g)) {
       const run = match[0].toLowerCase();
-      for (let i = 0; i + 16 <= run.length; i += 2) {
-        const label = this.#hex.get(run.slice(i, i + 16));
-        if (label !== undefined) return `${label} (as hex text)`;
-      }
-      // An odd offset: a hex run may start mid-byte.
-      for (let i = 1; i + 16 <= run.length; i += 2) {
+      for (let i = 0; i + 16 <= run.length; i++) {
         const label = this.#hex.get(run.slice(i, i + 16));
         if (label !== undefined) return `${label} (as hex text)`;
       }
     }
+    return null;
+  }
+
+  /** The first secret found in `text` as hex (any case) or as latin1 bytes, or null. */
+  findInText(text: string): string | null {
+    const hex = this.#findHex(text);
+    if (hex !== null) return hex;
     for (let i = 0; i + 8 <= text.length; i++) {
       const head = ((text.charCodeAt(i) << 24) | (text.charCodeAt(i + 1) << 16) | (text.charCodeAt(i + 2) << 8) | text.charCodeAt(i + 3)) >>> 0;
       const candidates = this.#raw.get(head);
