@@ -43,7 +43,8 @@ import { SecretTap } from './secretTap.testkit.ts';
  * - `rollbackWholeDevice` (integrity): an SD rollback also rolls back the HSM's flash (a device
  *   without anti-rollback storage), so the old replica opens.
  * - `keyLostOnPowerCut` (durability): after a power cut the rebooted HSM loses one KMS key.
- * - `flushDropsFiles` (convergence): the publisher never rewrites files missing from the share.
+ * - `resyncIgnored` (convergence): the publisher ignores resync requests, so a blocked (or stuck)
+ *   user is never brought back.
  */
 export const MUTANTS = [
   'leakKeyIntoShare',
@@ -52,7 +53,7 @@ export const MUTANTS = [
   'findKeyLargestGroup',
   'rollbackWholeDevice',
   'keyLostOnPowerCut',
-  'flushDropsFiles',
+  'resyncIgnored',
 ] as const;
 /** A deliberately broken variant. */
 export type Mutant = (typeof MUTANTS)[number];
@@ -131,8 +132,8 @@ export class Deployment {
 
   #newPublisher(): Publisher {
     const publisher = new Publisher(this.admin, this.transport);
-    if (this.mutant === 'flushDropsFiles') {
-      Object.defineProperty(publisher, 'flush', { value: async () => 0 });
+    if (this.mutant === 'resyncIgnored') {
+      Object.defineProperty(publisher, 'requestResync', { value: () => undefined });
     }
     return publisher;
   }

@@ -59,6 +59,17 @@ export const WARMUP: readonly CommandSpec[] = [
   { t: 'checkPublication' },
   rename('U2', 'bob 2'), publish,
   sync('U1'), collect,
+  // PIN sessions: every edge, three factory resets (logged out, admin session, locked) and the
+  // re-provisioning of the reset devices.
+  pin('resetUserPin', 'U1'),
+  pin('wrongUserPin', 'U1', 3),
+  pin('wrongAdminPin', 'U2', 2),
+  pin('cutDuringLogin', 'U2'),
+  pin('cutInAdminSession', 'U3'),
+  pin('factoryReset', 'U2', 3),
+  pin('factoryReset', 'U1', 1),
+  pin('factoryReset', 'U3', 2),
+  publish, sync('U1'), sync('U2'), sync('U3'), collect,
   // Update processing: a reordered pair, a truncated and a corrupt file, five counted refusals, a
   // block, a replayed file named as a resync while blocked, then the resync that releases the user.
   attack('reorder', 'U3', 0),
@@ -89,17 +100,6 @@ export const WARMUP: readonly CommandSpec[] = [
   collect,
   attack('sdRollback', 'U1', 0),
   attack('sdSwap', 'U1', 0, 'U2'),
-  publish, sync('U1'), sync('U2'), sync('U3'), collect,
-  // PIN sessions: every edge, three factory resets (logged out, admin session, locked) and the
-  // re-provisioning of the reset devices.
-  pin('resetUserPin', 'U1'),
-  pin('wrongUserPin', 'U1', 3),
-  pin('wrongAdminPin', 'U2', 2),
-  pin('cutDuringLogin', 'U2'),
-  pin('cutInAdminSession', 'U3'),
-  pin('factoryReset', 'U2', 3),
-  pin('factoryReset', 'U1', 1),
-  pin('factoryReset', 'U3', 2),
   publish, sync('U1'), sync('U2'), sync('U3'), collect,
   // A power cut inside a user's sync (user session lost) and inside the admin's work.
   rename('U1', 'alice 8'), publish,
