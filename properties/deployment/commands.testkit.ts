@@ -596,6 +596,12 @@ async function pin(m: DeploymentModel, r: Deployment, kind: PinKind, userId: Use
       return stats.error(error);
     }
   };
+  const before = deviceState(r, userId);
+  /** A reboot inside a PIN command is a power cut too: the device must come back as it was. */
+  const durable = (what: string) => {
+    const after = deviceState(r, userId);
+    if (after !== before) violated('durability', `${userId}'s HSM and replica changed across a power cut ${what}\n  before: ${before}\n  after:  ${after}`);
+  };
   device.logout();
   switch (kind) {
     case 'wrongUserPin': {
@@ -632,6 +638,7 @@ async function pin(m: DeploymentModel, r: Deployment, kind: PinKind, userId: Use
       }
       stats.count('faultPoints', 'pin:between spent try and comparison');
       await r.reopenUser(userId);
+      durable('between a spent PIN try and its comparison');
       return;
     }
     case 'cutInAdminSession':
@@ -639,6 +646,7 @@ async function pin(m: DeploymentModel, r: Deployment, kind: PinKind, userId: Use
       device.cutPower();
       stats.count('faultPoints', 'pin:in admin session');
       await r.reopenUser(userId);
+      durable('in an admin session');
       return;
     case 'factoryReset': {
       const from = count % 3;

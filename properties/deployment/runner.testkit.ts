@@ -31,7 +31,10 @@ const DAY = 86_400_000;
 const TEAM: GroupPolicy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 7 * DAY };
 const op = (o: KmsOperation): CommandSpec => ({ t: 'admin', op: o });
 
-/** Every run begins with this: alice, bob and carol with devices, in G1 with an active key, synced. */
+/**
+ * Every run begins with this: alice, bob and carol with devices, all three in G1 and alice and bob
+ * in G2 (nested groups, so that the smallest group matters), each group with an active key, synced.
+ */
 export const BOOTSTRAP: readonly CommandSpec[] = [
   op({ type: 'addUser', userId: 'U1', name: 'alice', now: 0 }),
   op({ type: 'addUser', userId: 'U2', name: 'bob', now: 0 }),
@@ -45,6 +48,11 @@ export const BOOTSTRAP: readonly CommandSpec[] = [
   op({ type: 'addMember', groupId: 'G1', userId: 'U3', now: 0 }),
   op({ type: 'addKey', groupId: 'G1', name: 'first', now: 0 }),
   op({ type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now: 0 } }),
+  op({ type: 'addGroup', groupId: 'G2', name: 'pair', policy: TEAM, shareHistory: true, now: 0 }),
+  op({ type: 'addMember', groupId: 'G2', userId: 'U1', now: 0 }),
+  op({ type: 'addMember', groupId: 'G2', userId: 'U2', now: 0 }),
+  op({ type: 'addKey', groupId: 'G2', name: 'pair key', now: 0 }),
+  op({ type: 'keyEvent', keyId: 'K2001', event: { type: 'ACTIVATE', now: 0 } }),
   { t: 'publish' },
   { t: 'sync', user: 'U1' },
   { t: 'sync', user: 'U2' },
@@ -229,7 +237,7 @@ function describeFailure(options: SuiteOptions, error: unknown, seed: number, pa
   const lines = [
     `${options.suite}: ${invariant ? `invariant ${invariant} broke` : 'a run failed'}${options.mutant ? ` (broken variant: ${options.mutant})` : ''}`,
     `replay with: SEKEY_SEED=${seed} SEKEY_PATH="${path}"${options.mutant ? '' : ' npx vitest run properties/deployment/deployment.properties.test.ts'}`,
-    `deployment seed ${deploymentSeed}; after the bootstrap (${BOOTSTRAP.length} steps: alice, bob, carol in G1 with an active key, synced):`,
+    `deployment seed ${deploymentSeed}; after the bootstrap (${BOOTSTRAP.length} steps: alice, bob, carol in G1, alice and bob in G2, each group with an active key, synced):`,
     ...steps.map((s, i) => `  ${String(i + 1).padStart(2)}. ${describe(s)}`),
     `  then: convergence (publish, sync, resync the blocked and the unacknowledged)`,
     message,

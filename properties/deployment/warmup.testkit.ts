@@ -18,7 +18,7 @@ const LAB: GroupPolicy = { maxKeys: 4, algorithm: 'AES-256-GCM', defaultCryptope
 const admin = (op: KmsOperation): CommandSpec => ({ t: 'admin', op });
 const event = (type: KeyEventType, keyId = '#0'): CommandSpec => admin({ type: 'keyEvent', keyId, event: { type, now: 0 } });
 const addKey = (name: string, cryptoperiodMs?: number): CommandSpec =>
-  admin(cryptoperiodMs === undefined ? { type: 'addKey', groupId: 'G2', name, now: 0 } : { type: 'addKey', groupId: 'G2', name, cryptoperiodMs, now: 0 });
+  admin(cryptoperiodMs === undefined ? { type: 'addKey', groupId: 'G3', name, now: 0 } : { type: 'addKey', groupId: 'G3', name, cryptoperiodMs, now: 0 });
 const rename = (userId: string, name: string): CommandSpec => admin({ type: 'renameUser', userId, name, now: 0 });
 const sync = (user: string): CommandSpec => ({ t: 'sync', user });
 const attack = (kind: AttackKind, user: string, pick = 0, other = 'U1', mask = 0xff): CommandSpec => ({ t: 'attack', kind, user, other, pick, mask });
@@ -29,9 +29,10 @@ const collect: CommandSpec = { t: 'collectAcks' };
 /** The warm-up scenario (after the bootstrap). */
 export const WARMUP: readonly CommandSpec[] = [
   // Every key life-cycle edge, in a group sharing its history.
-  admin({ type: 'addGroup', groupId: 'G2', name: 'lab', policy: LAB, shareHistory: true, now: 0 }),
-  admin({ type: 'addMember', groupId: 'G2', userId: 'U1', now: 0 }),
-  admin({ type: 'addMember', groupId: 'G2', userId: 'U2', now: 0 }),
+  admin({ type: 'addGroup', groupId: 'G3', name: 'lab', policy: LAB, shareHistory: true, now: 0 }),
+  admin({ type: 'addMember', groupId: 'G3', userId: 'U1', now: 0 }),
+  admin({ type: 'addMember', groupId: 'G3', userId: 'U2', now: 0 }),
+  admin({ type: 'addMember', groupId: 'G3', userId: 'U3', now: 0 }),
   addKey('w1'), event('COMPROMISE'), event('DESTROY'),
   addKey('w2'), event('DESTROY'), event('COMPROMISE'),
   addKey('w3'), event('ACTIVATE'), event('SUSPEND'), event('RESUME'), event('SUSPEND'), event('DEACTIVATE'), event('DESTROY'),
@@ -41,13 +42,13 @@ export const WARMUP: readonly CommandSpec[] = [
   addKey('w7'), event('ACTIVATE'), event('DESTROY'),
   addKey('w8', HOUR), event('ACTIVATE'),
   addKey('w9', HOUR), event('ACTIVATE'), event('SUSPEND'),
-  publish, sync('U1'), sync('U2'),
-  { t: 'encrypt', user: 'U1', to: ['U2'], text: 'before expiry' },
+  publish, sync('U1'), sync('U2'), sync('U3'),
+  { t: 'encrypt', user: 'U1', to: ['U2', 'U3'], text: 'before expiry' },
   { t: 'time', ms: HOUR + 1 },
   admin({ type: 'expireKeys', now: 0 }),
   addKey('w10'), event('ACTIVATE'),
-  publish, sync('U1'), sync('U2'),
-  { t: 'encrypt', user: 'U1', to: ['U2'], text: 'soon compromised' },
+  publish, sync('U1'), sync('U2'), sync('U3'),
+  { t: 'encrypt', user: 'U1', to: ['U2', 'U3'], text: 'soon compromised' },
   event('COMPROMISE', '#0'),
   publish, sync('U1'), sync('U2'), collect,
   { t: 'reprotect', user: 'U2', pick: 7 },
@@ -72,6 +73,9 @@ export const WARMUP: readonly CommandSpec[] = [
   publish, sync('U1'), sync('U2'), sync('U3'), collect,
   // Update processing: a reordered pair, a truncated and a corrupt file, five counted refusals, a
   // block, a replayed file named as a resync while blocked, then the resync that releases the user.
+  rename('U1', 'alice 3a'), publish,
+  rename('U1', 'alice 3b'), publish,
+  rename('U1', 'alice 3c'), publish,
   attack('reorder', 'U3', 0),
   attack('truncate', 'U3', 2),
   sync('U3'),
@@ -81,6 +85,7 @@ export const WARMUP: readonly CommandSpec[] = [
   rename('U1', 'alice 5'), publish, sync('U3'),
   rename('U1', 'alice 6'), publish, sync('U3'),
   rename('U1', 'alice 7'), publish, sync('U3'),
+  rename('U1', 'alice 7b'), publish, sync('U3'),
   attack('replay', 'U3', 3),
   sync('U3'),
   attack('misdeliver', 'U3', 0, 'U1'),
