@@ -6,7 +6,7 @@
  */
 import { inspect } from 'node:util';
 import { keyUsage } from '../../model/keyLifecycle.ts';
-import { LIVE_KEY_STATES, compareIds, keyStateOf } from '../../model/kms.ts';
+import { compareIds, keyStateOf } from '../../model/kms.ts';
 import type { KmsState, UserId } from '../../model/kms.ts';
 import { keyViewOf } from '../../model/projection.ts';
 import type { Admin } from '../../impl/kms/admin.ts';
@@ -239,8 +239,14 @@ export function checkLedger(m: DeploymentModel, r: Deployment, stats: SuiteStats
   }
 }
 
-/** Under the pending merge, a joiner receives keys that were live at its join: not yet a violation. */
+/**
+ * Under the pending merge (no rekey on join), a joiner receives the keys that could still protect
+ * when it joined: reading a message sent before under such a key is that known gap, not a new one.
+ */
 function joinedHoldingLiveKey(m: DeploymentModel, entry: { keyId: string; groupId: string; step: number }, userId: UserId): boolean {
   const key = m.kms.keys[entry.keyId];
-  return key !== undefined && m.joinedAfter(entry.groupId, userId, entry.step) && LIVE_KEY_STATES.length > 0;
+  if (key === undefined) return false;
+  const c = key.lifecycle.context;
+  const liveAt = (t: number) => c.createdAt <= t && (c.deactivatedAt === null || c.deactivatedAt > t) && (c.compromisedAt === null || c.compromisedAt > t) && (c.destroyedAt === null || c.destroyedAt > t);
+  return m.memberLog.some((e) => e.joined && e.step > entry.step && e.groupId === entry.groupId && e.userId === userId && liveAt(e.now));
 }

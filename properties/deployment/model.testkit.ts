@@ -57,7 +57,7 @@ export class DeploymentModel {
   step = 0;
   ledger: LedgerEntry[] = [];
   nextMessage = 0;
-  readonly memberLog: Array<{ step: number; groupId: GroupId; userId: UserId; joined: boolean }> = [];
+  readonly memberLog: Array<{ step: number; now: number; groupId: GroupId; userId: UserId; joined: boolean }> = [];
   /** Users with a device. */
   readonly devices = new Set<UserId>();
   /** Devices whose user was deleted. */
@@ -97,8 +97,8 @@ export class DeploymentModel {
     for (const g of ids) {
       const was = new Set(before.groups[g]?.members ?? []);
       const is = new Set(result.state.groups[g]?.members ?? []);
-      for (const u of is) if (!was.has(u)) this.memberLog.push({ step: this.step, groupId: g, userId: u, joined: true });
-      for (const u of was) if (!is.has(u)) this.memberLog.push({ step: this.step, groupId: g, userId: u, joined: false });
+      for (const u of is) if (!was.has(u)) this.memberLog.push({ step: this.step, now: this.now, groupId: g, userId: u, joined: true });
+      for (const u of was) if (!is.has(u)) this.memberLog.push({ step: this.step, now: this.now, groupId: g, userId: u, joined: false });
     }
     if (op.type === 'deleteUser' && this.devices.has(op.userId)) this.retired.add(op.userId);
     this.dirty = true;
