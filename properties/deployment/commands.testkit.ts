@@ -59,6 +59,8 @@ export const ATTACK_KINDS = [
   'ackMisdeliver',
   'sdRollback',
   'sdSwap',
+  'adminSdRollback',
+  'foreignInstallation',
 ] as const;
 /** An attack kind. */
 export type AttackKind = (typeof ATTACK_KINDS)[number];
@@ -334,6 +336,7 @@ async function adminOperation(m: DeploymentModel, r: Deployment, raw: KmsOperati
 }
 
 async function publish(m: DeploymentModel, r: Deployment): Promise<void> {
+  r.archiveAdmin();
   const report = await r.publisher.publish();
   r.output(report);
   for (const p of report.published) m.recordPublished(p.userId, p.sequence);
@@ -529,6 +532,15 @@ async function attack(m: DeploymentModel, r: Deployment, spec: Extract<CommandSp
     }
     case 'sdRollback':
       return sdRollback(m, r, user, pick, label);
+    case 'adminSdRollback':
+      return adminSdRollback(m, r, pick, label);
+    case 'foreignInstallation': {
+      const files = (await foreignFiles()).get(user) ?? [];
+      const file = files[pick % Math.max(1, files.length)];
+      if (!file) return nothing();
+      await r.share.write(stream, nextName, file);
+      return taint();
+    }
     case 'sdSwap':
       return sdSwap(m, r, user, other, label);
   }
@@ -558,6 +570,56 @@ async function sdRollback(m: DeploymentModel, r: Deployment, userId: UserId, pic
   await r.restoreDevice(userId, genuine);
   if (deviceState(r, userId) !== before) violated('integrity', `${label}: ${userId}'s genuine card, put back, no longer shows the state before the attack`);
   void m;
+}
+
+async function adminSdRollback(m: DeploymentModel, r: Deployment, pick: number, label: string): Promise<void> {
+  const { stats } = ctx();
+  if (r.adminArchive.length === 0) return void stats.count('attackKinds', 'adminSdRollback:nothing to attack');
+  const genuine = r.adminCard.toImage();
+  const before = JSON.stringify(adminView(r.admin));
+  const old = r.adminArchive[pick % r.adminArchive.length] as Uint8Array;
+  const refusal = await r.insertAdminCard(old);
+  if (refusal === null) {
+    stats.count('errorCodes', 'adminSdRollback:opened');
+    if (JSON.stringify(adminView(r.admin)) !== before) violated('integrity', `${label}: the admin HSM opened an old copy of its card and now shows an older state`);
+  } else {
+    stats.error(refusal);
+    r.output(refusal);
+  }
+  await r.restoreAdmin(genuine);
+  if (JSON.stringify(adminView(r.admin)) !== before) violated('integrity', `${label}: the admin's genuine card, put back, no longer shows the state before the attack`);
+  checkModelAgreement(m, r, label);
+}
+
+let foreign: Promise<Map<UserId, Uint8Array[]>> | null = null;
+
+/**
+ * Update files of a second, unrelated installation (its own admin HSM and user HSMs, same user IDs):
+ * what an attacker who runs SEkey elsewhere can drop into this share. Built once per process.
+ */
+function foreignFiles(): Promise<Map<UserId, Uint8Array[]>> {
+  foreign ??= (async () => {
+    const { newWorld } = await import('../../impl/kms/world.testkit.ts');
+    const w = await newWorld(Date.UTC(2026, 0, 1), 'foreign-installation');
+    for (const u of DEVICE_USERS) {
+      w.admin.addUser(u, `foreign ${u}`);
+      await w.addDevice(u);
+    }
+    w.admin.addGroup('G1', 'foreign', { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 7 * DAY });
+    for (const u of DEVICE_USERS) w.admin.addMember('G1', u);
+    w.admin.activateKey(w.admin.addKey('G1', 'foreign key'));
+    await w.publisher.publish();
+    w.admin.renameGroup('G1', 'foreign 2');
+    await w.publisher.publish();
+    const out = new Map<UserId, Uint8Array[]>();
+    for (const u of DEVICE_USERS) {
+      const files: Uint8Array[] = [];
+      for (const name of await w.transport.list(updateStream(u))) files.push((await w.transport.read(updateStream(u), name)) as Uint8Array);
+      out.set(u, files);
+    }
+    return out;
+  })();
+  return foreign;
 }
 
 async function sdSwap(m: DeploymentModel, r: Deployment, a: UserId, b: UserId, label: string): Promise<void> {
@@ -817,9 +879,9 @@ export const commandSpecArb: fc.Arbitrary<CommandSpec> = fc.oneof(
   },
   { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...PIN_KINDS), deviceUser, fc.integer({ min: 1, max: 3 })).map(([kind, user, count]): CommandSpec => ({ t: 'pin', kind, user, count })) },
   {
-    weight: 3,
+    weight: 5,
     arbitrary: fc
-      .tuple(fc.constantFrom('flash' as const, 'sd' as const), fc.integer({ min: 1, max: 12 }), cuttable)
+      .tuple(fc.constantFrom('flash' as const, 'sd' as const), fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.integer({ min: 4, max: 12 }) }), cuttable)
       .map(([where, n, inner]): CommandSpec => ({ t: 'cut', where, n, inner })),
   },
 );

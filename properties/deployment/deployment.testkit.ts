@@ -94,7 +94,7 @@ export class Deployment {
   readonly seed: string;
   adminDevice: SecubeDevice;
   adminFlash: Flash;
-  readonly adminCard: SdCard;
+  adminCard: SdCard;
   admin: Admin;
   publisher: Publisher;
   /** Everything the host printed or got back in the current command: scanned for secrets. */
@@ -260,6 +260,40 @@ export class Deployment {
     const slot = this.users.get(userId);
     if (!slot) throw new Error(`test bug: ${userId} has no device`);
     return slot;
+  }
+
+  /** Older SD images of the admin device, newest last: what an attacker can put back. */
+  readonly adminArchive: Uint8Array[] = [];
+
+  /** Keeps the admin card's current image for later rollback attacks. */
+  archiveAdmin(): void {
+    this.adminArchive.push(this.adminCard.toImage());
+    if (this.adminArchive.length > ARCHIVE_DEPTH) this.adminArchive.shift();
+  }
+
+  /**
+   * Puts an old SD image into the admin HSM (an attacker, or a careless restore from backup) and
+   * tries to open the administrator. Returns the error if refused, null if it opened.
+   */
+  async insertAdminCard(image: Uint8Array): Promise<unknown | null> {
+    this.admin.close();
+    this.adminCard = SdCard.fromImage(image);
+    this.adminDevice = new SecubeDevice({ flash: this.adminFlash, sdcard: this.adminCard, seed: `${this.seed}-admin-reboot`, pinIterations: 10, testHooks: true });
+    this.secrets.tap(this.adminDevice, 'admin');
+    this.adminDevice.login('admin', ADMIN_PIN);
+    try {
+      this.admin = await Admin.open({ device: this.adminDevice, sd: this.adminCard, clock: this.clock });
+      this.publisher = this.#newPublisher();
+      return null;
+    } catch (error) {
+      return error;
+    }
+  }
+
+  /** Puts the admin's genuine card back and reopens the administrator. */
+  async restoreAdmin(image: Uint8Array): Promise<void> {
+    const refusal = await this.insertAdminCard(image);
+    if (refusal !== null) throw refusal;
   }
 
   /** Keeps the current images of a user's device for later rollback attacks. */

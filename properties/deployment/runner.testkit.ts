@@ -141,8 +141,10 @@ export interface SuiteOptions {
   readonly warmup?: boolean;
   /** Stop at the first failure without shrinking (bite tests). */
   readonly noShrink?: boolean;
-  /** Write `reports/properties.json` and the reproduction file (default true). */
+  /** Write the reproduction file of a failure to `reports/` (default true). */
   readonly reports?: boolean;
+  /** Write the statistics to `reports/properties.json` (default: as `reports`). */
+  readonly statistics?: boolean;
 }
 
 /** A failure, for people and for the bite tests. */
@@ -226,7 +228,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
     const cpu = process.cpuUsage(cpu0);
     stats.cpuMicros += cpu.user + cpu.system;
   }
-  if (options.reports !== false) writeStats(options.suite, stats);
+  if ((options.statistics ?? options.reports) !== false) writeStats(options.suite, stats);
   return { stats, failure, pendingRekeyOnJoin };
 }
 

@@ -105,6 +105,8 @@ export const WARMUP: readonly CommandSpec[] = [
   collect,
   attack('sdRollback', 'U1', 0),
   attack('sdSwap', 'U1', 0, 'U2'),
+  attack('adminSdRollback', 'U1', 0),
+  attack('foreignInstallation', 'U2', 1),
   publish, sync('U1'), sync('U2'), sync('U3'), collect,
   // A power cut inside a user's sync (user session lost) and inside the admin's work.
   rename('U1', 'alice 8'), publish,
