@@ -32,7 +32,7 @@ const BITES: Record<Mutant, InvariantName> = {
 
 describe('every invariant bites', () => {
   test.each(MUTANTS.map((m) => [m, BITES[m]] as const))('%s: the suite fails with invariant %s', async (mutant, invariant) => {
-    const { failure } = await runSuite({ suite: `bite-${mutant}`, ciRuns: 20, maxCommands: 40, mutant, warmup: false, noShrink: true, reports: false });
+    const { failure } = await runSuite({ suite: `bite-${mutant}`, ciRuns: 60, maxCommands: 50, mutant, warmup: false, noShrink: true, reports: false });
     expect(failure, `the suite must fail against ${mutant}`).not.toBeNull();
     expect(failure?.invariant, failure?.report).toBe(invariant);
     expect(failure?.message).toMatch(new RegExp(`^invariant ${invariant}:`));

@@ -17,6 +17,8 @@ export interface LedgerEntry {
   readonly id: number;
   /** The command step it was sent at. */
   readonly step: number;
+  /** The model's time when it was sent. */
+  readonly time: number;
   readonly sender: UserId;
   readonly recipients: readonly UserId[];
   readonly keyId: KeyId;
@@ -176,8 +178,8 @@ export class DeploymentModel {
   }
 
   /** Adds a message to the ledger (dropping the oldest beyond {@link LEDGER_SIZE}). */
-  record(entry: Omit<LedgerEntry, 'id' | 'step'>): LedgerEntry {
-    const full = { ...entry, id: this.nextMessage++, step: this.step };
+  record(entry: Omit<LedgerEntry, 'id' | 'step' | 'time'>): LedgerEntry {
+    const full = { ...entry, id: this.nextMessage++, step: this.step, time: this.now };
     this.ledger = [...this.ledger, full].slice(-LEDGER_SIZE);
     return full;
   }

@@ -102,6 +102,21 @@ export class SuiteStats {
     return out;
   }
 
+  /** A table for people: figures, then per category what was exercised (distinct names, total). */
+  table(): string {
+    const lines = [
+      `runs ${this.runs}, commands ${this.commands}, CPU ${(this.cpuMicros / 1e6).toFixed(1)} s, ${this.commandsPerCpuSecond} commands per CPU-second`,
+    ];
+    for (const [category, counts] of Object.entries(this.counts)) {
+      const names = Object.keys(counts);
+      const total = Object.values(counts).reduce((a, b) => a + b, 0);
+      const machine = MACHINES[category as keyof typeof MACHINES];
+      const declared = machine ? `/${declaredEdges(machine).length} declared` : '';
+      lines.push(`  ${category.padEnd(22)} ${String(names.length).padStart(3)}${declared} distinct, ${total} total`);
+    }
+    return lines.join('\n');
+  }
+
   /** The JSON entry of `reports/properties.json`. */
   toJSON(): Record<string, unknown> {
     return {
