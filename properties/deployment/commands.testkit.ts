@@ -205,8 +205,10 @@ export function precondition(spec: CommandSpec, m: DeploymentModel): boolean {
     case 'sync':
     case 'findKey':
     case 'encrypt':
-    case 'pin':
       return m.devices.has(spec.user);
+    case 'pin':
+      // A factory reset ends in re-provisioning, which needs the user to exist.
+      return m.devices.has(spec.user) && (spec.kind !== 'factoryReset' || m.kms.users[spec.user] !== undefined);
     case 'decrypt':
     case 'reprotect':
       return m.devices.has(spec.user) && m.ledger.length > 0;
