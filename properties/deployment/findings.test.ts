@@ -81,4 +81,25 @@ describe('known bugs found by the deployment suite', () => {
       r.dispose();
     }
   });
+
+  test('KNOWN BUG (same root cause): a deleted user whose last file was damaged keeps every key', async () => {
+    const r = await pair('finding-deleted-user-keeps-keys');
+    try {
+      r.admin.renameGroup('G1', 'team 2');
+      await r.publisher.publish();
+      const stream = updateStream('U2');
+      const name = updateFileName(openUser(r.slot('U2')).appliedSequence + 1, 'incremental');
+      const genuine = (await r.share.read(stream, name)) as Uint8Array;
+      await r.share.write(stream, name, genuine.slice(0, 3)); // truncated in place
+      r.admin.deleteUser('U2');
+      await r.publisher.publish(); // the retired device's last file: erase everything
+      const report = await r.sync('U2');
+      expect(report.refused.map((x) => x.reason)).toEqual(['truncated', 'gap']);
+      // Fixed behaviour: [] (the erase orders of the last file applied). Until the admin resyncs the
+      // retired device by hand, bob's HSM keeps every key of the groups he was removed from.
+      expect(r.heldKeys('U2')).toEqual(['K2000']);
+    } finally {
+      r.dispose();
+    }
+  });
 });

@@ -99,7 +99,8 @@ export async function converge(m: DeploymentModel, r: Deployment): Promise<void>
   const states = new Map(r.publisher.publicationStates().map((p) => [p.userId, p.state] as const));
   const needy = m.deviceIds().filter((u) => {
     const blocked = r.slot(u).user?.blocked === true;
-    const unacknowledged = m.inService(u) && states.get(u) !== 'acknowledged' && states.get(u) !== 'upToDate';
+    // Retired devices (their user deleted) too: the admin lists them, and they must learn to erase.
+    const unacknowledged = states.get(u) !== 'acknowledged' && states.get(u) !== 'upToDate';
     if (!blocked && unacknowledged) {
       const stale = JSON.stringify(replicaView(openUser(r.slot(u)))) !== JSON.stringify(m.currentView(u));
       stats().count('notes', stale ? 'convergence: resync of an unblocked user stuck behind' : 'convergence: resync of an up-to-date user whose acknowledgement was lost');
@@ -121,7 +122,6 @@ export async function converge(m: DeploymentModel, r: Deployment): Promise<void>
     if (slot.user.blocked) violated('convergence', `${userId} is still blocked after a resync`);
   }
   for (const p of r.publisher.publicationStates()) {
-    if (!m.inService(p.userId)) continue;
     if (p.state !== 'acknowledged' && p.state !== 'upToDate') {
       violated('convergence', `the admin still sees ${p.userId} as ${p.state} (published ${p.published}, acknowledged ${p.acknowledged}) after everyone synced`);
     }
