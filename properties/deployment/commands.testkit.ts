@@ -246,6 +246,12 @@ export async function checkAfter(m: DeploymentModel, r: Deployment): Promise<voi
   t0 = performance.now();
   checkNeedToKnow(m, r);
   t('needToKnow', t0);
+  for (const slot of r.users.values()) {
+    if (!usable(slot)) continue;
+    stats.count('invariantChecks', 'need-to-know:HSM keys vs groups ever joined');
+    stats.count('invariantChecks', 'integrity:replica is a published state');
+  }
+  stats.count('invariantChecks', 'key-secrecy:host-visible bytes scanned');
   t0 = performance.now();
   checkIntegrity(m, r);
   t('integrity', t0);
@@ -419,6 +425,7 @@ async function encrypt(m: DeploymentModel, r: Deployment, userId: UserId, to: re
     const code = stats.error(error);
     r.output(error);
     if (synced) {
+      stats.count('invariantChecks', 'smallest-group:encrypt refused');
       const expected = expectedSelection(m, userId, to);
       if (code !== expected) violated('smallest-group', `${label}: encryption failed with ${code}, the model gives ${expected}`);
     }
@@ -429,6 +436,7 @@ async function encrypt(m: DeploymentModel, r: Deployment, userId: UserId, to: re
   const keyId = messageKey(message);
   const groupId = m.kms.keys[keyId]?.owner ?? '?';
   if (synced) {
+    stats.count('invariantChecks', 'smallest-group:encrypt');
     const expected = expectedSelection(m, userId, to);
     if (`${keyId}@${groupId}` !== expected) violated('smallest-group', `${label}: encrypted under ${keyId}@${groupId}, the model's smallest group gives ${expected}`);
   }
@@ -456,6 +464,7 @@ async function reprotect(m: DeploymentModel, r: Deployment, userId: UserId, pick
   const groupId = m.kms.keys[keyId]?.owner ?? '?';
   const members = m.kms.groups[entry.groupId]?.members ?? [];
   if (synced) {
+    stats.count('invariantChecks', 'smallest-group:reprotect');
     const expected = expectedSelection(m, userId, members.filter((u) => u !== userId));
     if (`${keyId}@${groupId}` !== expected) violated('smallest-group', `${label}: re-protected under ${keyId}@${groupId}, the model gives ${expected}`);
   }

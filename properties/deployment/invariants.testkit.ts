@@ -224,6 +224,7 @@ export function checkLedger(m: DeploymentModel, r: Deployment, stats: SuiteStats
         stats.count('invariantChecks', `readability:${plain !== null ? 'reads' : 'refused'}`);
       }
       if (plain === null || !entry.senderSynced) continue;
+      stats.count('invariantChecks', 'forward/backward secrecy:reads checked');
       if (m.memberAt(entry.groupId, slot.userId, entry.step)) continue;
       const history = m.kms.groups[entry.groupId]?.shareHistory ?? false;
       if (history && m.joinedAfter(entry.groupId, slot.userId, entry.step)) continue;
