@@ -9,8 +9,8 @@
 import fc from 'fast-check';
 import { USER_PIN, ADMIN_PIN } from '../../device/secube.testkit.ts';
 import { testOnlyHooks } from '../../device/secube.ts';
-import { KEY_EVENT_TYPES, keyUsage } from '../../model/keyLifecycle.ts';
-import { expireKeys, keyStateOf, selectKey } from '../../model/kms.ts';
+import { KEY_EVENT_TYPES } from '../../model/keyLifecycle.ts';
+import { expireKeys, selectKey } from '../../model/kms.ts';
 import type { GroupPolicy, KmsOperation, UserId } from '../../model/kms.ts';
 import { applyAdminOperation } from '../../impl/kms/adminOperations.ts';
 import { ackFileName, ackStream, sequenceOfName, updateFileName, updateStream } from '../../impl/protocol/streams.ts';
@@ -95,7 +95,6 @@ export type CommandSpec =
 /** What a run shares with its commands. */
 export interface RunContext {
   readonly stats: SuiteStats;
-  readonly scanned: WeakMap<object, Map<number, Uint8Array>>;
   /** Share files already scanned, by hash. */
   readonly scannedFiles: Set<string>;
 }
@@ -236,7 +235,7 @@ export async function execute(spec: CommandSpec, m: DeploymentModel, r: Deployme
 
 /** The invariants checked after every command. */
 export async function checkAfter(m: DeploymentModel, r: Deployment): Promise<void> {
-  const { stats, scanned, scannedFiles } = ctx();
+  const { stats, scannedFiles } = ctx();
   const t = (name: string, t0: number) => {
     if (process.env['DEPLOY_PROFILE']) PROFILE[name] = (PROFILE[name] ?? 0) + performance.now() - t0;
   };
@@ -259,7 +258,7 @@ export async function checkAfter(m: DeploymentModel, r: Deployment): Promise<voi
   checkLedger(m, r, stats);
   t('ledger', t0);
   t0 = performance.now();
-  await checkKeySecrecy(m, r, scanned, scannedFiles);
+  await checkKeySecrecy(m, r, scannedFiles);
   t('secrecy', t0);
 }
 
@@ -364,7 +363,7 @@ async function sync(m: DeploymentModel, r: Deployment, userId: UserId, label: st
   if (!usable(slot)) return;
   r.archive(userId);
   const clean = !m.dirty && !m.tainted.has(userId) && (await r.streamIsGenuine(userId));
-  let report;
+  let report: Awaited<ReturnType<Deployment['sync']>>;
   try {
     report = await r.sync(userId);
   } catch (error) {
@@ -563,7 +562,7 @@ function deviceState(r: Deployment, userId: UserId): string {
   return JSON.stringify({ view: replicaView(user), held: r.heldKeys(userId), sequence: user.appliedSequence });
 }
 
-async function sdRollback(m: DeploymentModel, r: Deployment, userId: UserId, pick: number, label: string): Promise<void> {
+async function sdRollback(_m: DeploymentModel, r: Deployment, userId: UserId, pick: number, label: string): Promise<void> {
   const { stats } = ctx();
   const slot = r.slot(userId);
   if (!usable(slot) || slot.archive.length === 0) return void stats.count('attackKinds', 'sdRollback:nothing to attack');
@@ -580,7 +579,6 @@ async function sdRollback(m: DeploymentModel, r: Deployment, userId: UserId, pic
   }
   await r.restoreDevice(userId, genuine);
   if (deviceState(r, userId) !== before) violated('integrity', `${label}: ${userId}'s genuine card, put back, no longer shows the state before the attack`);
-  void m;
 }
 
 async function adminSdRollback(m: DeploymentModel, r: Deployment, pick: number, label: string): Promise<void> {
@@ -633,7 +631,7 @@ function foreignFiles(): Promise<Map<UserId, Uint8Array[]>> {
   return foreign;
 }
 
-async function sdSwap(m: DeploymentModel, r: Deployment, a: UserId, b: UserId, label: string): Promise<void> {
+async function sdSwap(_m: DeploymentModel, r: Deployment, a: UserId, b: UserId, label: string): Promise<void> {
   const { stats } = ctx();
   const [sa, sb] = [r.slot(a), r.slot(b)];
   if (!usable(sa) || !usable(sb)) return void stats.count('attackKinds', 'sdSwap:nothing to attack');
@@ -649,7 +647,6 @@ async function sdSwap(m: DeploymentModel, r: Deployment, a: UserId, b: UserId, l
     await r.restoreDevice(u, genuine.get(u) as { flash: Uint8Array; sd: Uint8Array });
     if (deviceState(r, u) !== before.get(u)) violated('integrity', `${label}: ${u}'s genuine card, put back, no longer shows the state before the swap`);
   }
-  void m;
 }
 
 // ---- PIN sessions ------------------------------------------------------------------------------
@@ -769,7 +766,6 @@ async function cut(m: DeploymentModel, r: Deployment, spec: Extract<CommandSpec,
   stats.count('faultPoints', `${spec.inner.t}:${spec.where}`);
   r.output(thrown);
   if (target === 'admin') {
-    const afterModel = m.save();
     try {
       await r.reopenAdmin();
     } catch (error) {
@@ -784,7 +780,6 @@ async function cut(m: DeploymentModel, r: Deployment, spec: Extract<CommandSpec,
       stats.count('faultPoints', `${spec.inner.t}:${spec.where}:before`);
     } else violated('durability', `${label}: after the cut the admin holds neither the state before nor after\n  admin: ${seen}\n  before: ${was}\n  after: ${is}`);
     same('durability', `${label}: keys in the admin HSM after the cut (no committed key lost)`, r.adminKeys(), liveKeyIds(m.swept()));
-    void afterModel;
     if (spec.inner.t === 'publish') {
       // Committed publications count as published; their files may be missing until the next flush.
       const after = streamSequences(r);
@@ -917,5 +912,3 @@ export class DeploymentCommand implements fc.AsyncCommand<DeploymentModel, Deplo
 /** The command arbitrary of `fc.commands`. */
 export const commandArb: fc.Arbitrary<fc.AsyncCommand<DeploymentModel, Deployment, false>> = commandSpecArb.map((spec) => new DeploymentCommand(spec));
 
-void keyUsage;
-void keyStateOf;

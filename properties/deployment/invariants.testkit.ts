@@ -11,7 +11,6 @@ import type { KmsState, UserId } from '../../model/kms.ts';
 import { keyViewOf } from '../../model/projection.ts';
 import type { Admin } from '../../impl/kms/admin.ts';
 import type { User } from '../../impl/kms/user.ts';
-import { column } from '../../impl/kms/kmsRows.ts';
 import type { Deployment, UserSlot } from './deployment.testkit.ts';
 import type { SdCard } from '../../device/sdcard.ts';
 import type { DeploymentModel, ReplicaView } from './model.testkit.ts';
@@ -114,14 +113,13 @@ function heldIds(ids: readonly number[]): string[] {
 }
 
 /** key-secrecy: no key value in any host-visible byte. */
-export async function checkKeySecrecy(m: DeploymentModel, r: Deployment, scanned: WeakMap<object, Map<number, Uint8Array>>, scannedFiles: Set<string>): Promise<void> {
+export async function checkKeySecrecy(m: DeploymentModel, r: Deployment, scannedFiles: Set<string>): Promise<void> {
   const leak = (where: string, found: string | null) => {
     if (found !== null) violated('key-secrecy', `${found} found in ${where}`);
   };
   const cards: Array<[string, SdCard]> = [['the admin SD card', r.adminCard]];
   for (const slot of r.users.values()) cards.push([`${slot.userId}'s SD card`, slot.sd]);
   for (const [name, card] of cards) leak(name, r.secrets.findOnCard(card));
-  void scanned;
   for (const [stream, files] of r.seen) {
     for (const [hash, bytes] of files) {
       if (scannedFiles.has(hash)) continue;
@@ -187,7 +185,6 @@ export function checkIntegrity(m: DeploymentModel, r: Deployment): void {
       violated('integrity', `the admin counts ${userId} as acknowledging ${acknowledged}, but its devices applied only up to ${applied}`);
     }
   }
-  void column;
 }
 
 /**
@@ -216,7 +213,7 @@ export function checkLedger(m: DeploymentModel, r: Deployment, stats: SuiteStats
       }
       if (synced) {
         const key = swept.keys[entry.keyId];
-        const holds = key !== undefined && key.holders.includes(slot.userId);
+        const holds = key?.holders.includes(slot.userId) === true;
         const may = key !== undefined && keyUsage(keyStateOf(key)).process;
         if ((plain !== null) !== (holds && may)) {
           violated('readability', `${label}: ${plain !== null ? 'succeeded' : `failed (${code})`}, but the model says the user ${holds ? 'holds' : 'does not hold'} the key, which is ${key ? keyStateOf(key) : 'unknown'}`);

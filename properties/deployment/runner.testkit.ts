@@ -18,7 +18,7 @@ import { newWorld } from '../../impl/kms/world.testkit.ts';
 import { propertyParams } from '../../testing/runConfig.ts';
 import { Deployment, openUser } from './deployment.testkit.ts';
 import type { Mutant } from './deployment.testkit.ts';
-import { commandArb, execute, runStats as stats, setRunContext } from './commands.testkit.ts';
+import { commandArb, describe, execute, precondition, runStats as stats, setRunContext } from './commands.testkit.ts';
 import type { CommandSpec } from './commands.testkit.ts';
 import { InvariantError, replicaView, same, usable, violated } from './invariants.testkit.ts';
 import { DeploymentModel } from './model.testkit.ts';
@@ -162,12 +162,11 @@ export interface SuiteFailure {
 /** Replays bootstrap + `steps` (skipping those whose precondition fails) + convergence. */
 export async function replayScenario(steps: readonly CommandSpec[], options: { deploymentSeed: number; mutant?: Mutant; stats?: SuiteStats }): Promise<void> {
   const stats = options.stats ?? new SuiteStats();
-  setRunContext({ stats, scanned: new WeakMap(), scannedFiles: new Set() });
+  setRunContext({ stats, scannedFiles: new Set() });
   const m = new DeploymentModel(START, !(await implRekeysOnJoin()));
   const r = await Deployment.create({ seed: `deploy-${options.deploymentSeed}`, start: START, mutant: options.mutant });
   try {
     for (const spec of BOOTSTRAP) await execute(spec, m, r);
-    const { precondition } = await import('./commands.testkit.ts');
     for (const spec of steps) if (precondition(spec, m)) await execute(spec, m, r);
     await converge(m, r);
   } finally {
@@ -194,13 +193,13 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
       try {
         await replayScenario(WARMUP, { deploymentSeed: 0, ...(options.mutant ? { mutant: options.mutant } : {}), stats });
       } catch (error) {
-        failure = describeFailure(options, error, 0, '', WARMUP, 0, stats);
+        failure = describeFailure(options, error, 0, '', WARMUP, 0);
       }
     }
     if (failure === null) {
       const property = fc.asyncProperty(fc.nat(1_000_000), fc.commands([commandArb], { maxCommands: options.maxCommands, size: 'max' }), async (deploymentSeed, cmds) => {
         stats.runs += 1;
-        setRunContext({ stats, scanned: new WeakMap(), scannedFiles: new Set() });
+        setRunContext({ stats, scannedFiles: new Set() });
         const m = new DeploymentModel(START, pendingRekeyOnJoin);
         const r = await Deployment.create({ seed: `deploy-${deploymentSeed}`, start: START, mutant: options.mutant });
         try {
@@ -217,9 +216,9 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
       if (out.failed && out.counterexample) {
         const [deploymentSeed, cmds] = out.counterexample;
         const ran = (cmds as unknown as { commands: Array<{ hasRan: boolean; cmd: { spec: CommandSpec } }> }).commands.filter((c) => c.hasRan).map((c) => c.cmd.spec);
-        failure = describeFailure(options, out.errorInstance, out.seed, out.counterexamplePath ?? '', ran, deploymentSeed, stats);
+        failure = describeFailure(options, out.errorInstance, out.seed, out.counterexamplePath ?? '', ran, deploymentSeed);
       } else if (out.failed) {
-        failure = describeFailure(options, out.errorInstance, out.seed, out.counterexamplePath ?? '', [], 0, stats);
+        failure = describeFailure(options, out.errorInstance, out.seed, out.counterexamplePath ?? '', [], 0);
       }
     }
   } finally {
@@ -232,10 +231,9 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
   return { stats, failure, pendingRekeyOnJoin };
 }
 
-function describeFailure(options: SuiteOptions, error: unknown, seed: number, path: string, steps: readonly CommandSpec[], deploymentSeed: number, stats: SuiteStats): SuiteFailure {
+function describeFailure(options: SuiteOptions, error: unknown, seed: number, path: string, steps: readonly CommandSpec[], deploymentSeed: number): SuiteFailure {
   const invariant = invariantOf(error);
   const message = error instanceof Error ? error.message : String(error);
-  const { describe } = commandsModule;
   const lines = [
     `${options.suite}: ${invariant ? `invariant ${invariant} broke` : 'a run failed'}${options.mutant ? ` (broken variant: ${options.mutant})` : ''}`,
     `replay with: SEKEY_SEED=${seed} SEKEY_PATH="${path}"${options.mutant ? '' : ' npx vitest run properties/deployment/deployment.properties.test.ts'}`,
@@ -251,7 +249,6 @@ function describeFailure(options: SuiteOptions, error: unknown, seed: number, pa
     writeFileSync(reproduction, reproductionFile(options, invariant, steps, deploymentSeed, lines));
     lines.push(`reproduction written to ${reproduction} (npx vitest run -c properties/deployment/repro.config.ts)`);
   }
-  void stats;
   return { invariant, message, seed, path, steps, deploymentSeed, report: lines.join('\n'), reproduction };
 }
 
@@ -274,4 +271,3 @@ test(${JSON.stringify(`${options.suite}: replay of a counterexample (${invariant
 `;
 }
 
-import * as commandsModule from './commands.testkit.ts';

@@ -96,7 +96,7 @@ export class SecretTap {
    * image), then only the sectors written since (a tap on the card instance's `write`).
    */
   findOnCard(card: SdCard): string | null {
-    let dirty = this.#dirty.get(card);
+    const dirty = this.#dirty.get(card);
     if (dirty === undefined) {
       const found = this.findInCardImage(card.toImage(), new Map());
       const set = new Set<number>();
