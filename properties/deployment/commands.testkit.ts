@@ -66,7 +66,14 @@ export const ATTACK_KINDS = [
 export type AttackKind = (typeof ATTACK_KINDS)[number];
 
 /** PIN-session commands on a user's HSM. */
-export const PIN_KINDS = ['wrongUserPin', 'wrongAdminPin', 'resetUserPin', 'cutDuringLogin', 'cutInAdminSession', 'factoryReset'] as const;
+export const PIN_KINDS = [
+  'wrongUserPin',
+  'wrongAdminPin',
+  'resetUserPin',
+  'cutDuringLogin',
+  'cutInAdminSession',
+  'factoryReset',
+] as const;
 /** A PIN-session command. */
 export type PinKind = (typeof PIN_KINDS)[number];
 
@@ -88,7 +95,14 @@ export type CommandSpec =
   | { readonly t: 'decrypt'; readonly user: UserId; readonly pick: number }
   | { readonly t: 'reprotect'; readonly user: UserId; readonly pick: number }
   | { readonly t: 'time'; readonly ms: number }
-  | { readonly t: 'attack'; readonly kind: AttackKind; readonly user: UserId; readonly other: UserId; readonly pick: number; readonly mask: number }
+  | {
+      readonly t: 'attack';
+      readonly kind: AttackKind;
+      readonly user: UserId;
+      readonly other: UserId;
+      readonly pick: number;
+      readonly mask: number;
+    }
   | { readonly t: 'pin'; readonly kind: PinKind; readonly user: UserId; readonly count: number }
   | { readonly t: 'cut'; readonly where: 'flash' | 'sd'; readonly n: number; readonly inner: CuttableSpec };
 
@@ -143,8 +157,11 @@ export function describe(spec: CommandSpec): string {
       return `${spec.user} re-protects ledger message ${spec.pick}`;
     case 'time':
       return `time passes: ${formatMs(spec.ms)}`;
-    case 'attack':
-      return `adversary: ${spec.kind} on ${spec.user}${spec.kind === 'misdeliver' || spec.kind === 'ackMisdeliver' || spec.kind === 'sdSwap' ? ` (with ${spec.other})` : ''} [pick ${spec.pick}, mask ${spec.mask}]`;
+    case 'attack': {
+      const pair = spec.kind === 'misdeliver' || spec.kind === 'ackMisdeliver' || spec.kind === 'sdSwap';
+      const withWhom = pair ? ` (with ${spec.other})` : '';
+      return `adversary: ${spec.kind} on ${spec.user}${withWhom} [pick ${spec.pick}, mask ${spec.mask}]`;
+    }
     case 'pin':
       return `${spec.user}'s HSM: ${spec.kind} (${spec.count})`;
     case 'cut':
@@ -154,7 +171,8 @@ export function describe(spec: CommandSpec): string {
 
 function describeOp(op: KmsOperation): string {
   const { now: _now, ...rest } = op as KmsOperation & { now?: number };
-  const key = (id: string) => (id.startsWith('#') ? (id === '#0' ? 'the newest key' : `the key ${id.slice(1)} before the newest`) : id);
+  const key = (id: string) =>
+    id.startsWith('#') ? (id === '#0' ? 'the newest key' : `the key ${id.slice(1)} before the newest`) : id;
   if (op.type === 'keyEvent') return `${op.event.type} ${key(op.keyId)}`;
   if (op.type === 'renameKey') return `renameKey ${key(op.keyId)} to ${JSON.stringify(op.name)}`;
   return JSON.stringify(rest);
@@ -213,7 +231,8 @@ export function precondition(spec: CommandSpec, m: DeploymentModel): boolean {
       return m.devices.has(spec.user) && m.ledger.length > 0;
     case 'attack':
       if (!m.devices.has(spec.user)) return false;
-      if (spec.kind === 'misdeliver' || spec.kind === 'ackMisdeliver' || spec.kind === 'sdSwap') return spec.other !== spec.user && m.devices.has(spec.other);
+      if (spec.kind === 'misdeliver' || spec.kind === 'ackMisdeliver' || spec.kind === 'sdSwap')
+        return spec.other !== spec.user && m.devices.has(spec.other);
       return true;
     case 'cut':
       return precondition(spec.inner, m);
@@ -225,11 +244,21 @@ export async function execute(spec: CommandSpec, m: DeploymentModel, r: Deployme
   const { stats } = ctx();
   m.step += 1;
   stats.commands += 1;
-  stats.count('commands', spec.t === 'attack' ? `attack:${spec.kind}` : spec.t === 'pin' ? `pin:${spec.kind}` : spec.t === 'cut' ? `cut:${spec.inner.t}` : spec.t);
+  stats.count(
+    'commands',
+    spec.t === 'attack'
+      ? `attack:${spec.kind}`
+      : spec.t === 'pin'
+        ? `pin:${spec.kind}`
+        : spec.t === 'cut'
+          ? `cut:${spec.inner.t}`
+          : spec.t,
+  );
   const label = `step ${m.step} (${describe(spec)})`;
   const t0 = performance.now();
   await run(spec, m, r, label);
-  if (process.env['DEPLOY_PROFILE']) PROFILE[`run:${spec.t}`] = (PROFILE[`run:${spec.t}`] ?? 0) + performance.now() - t0;
+  if (process.env['DEPLOY_PROFILE'])
+    PROFILE[`run:${spec.t}`] = (PROFILE[`run:${spec.t}`] ?? 0) + performance.now() - t0;
   await checkAfter(m, r);
 }
 
@@ -338,7 +367,12 @@ async function adminOperation(m: DeploymentModel, r: Deployment, raw: KmsOperati
   }
   if (code === 'ok') stats.count('errorCodes', `ok:${op.type}`);
   const expected = result.ok ? 'ok' : result.error.code;
-  if (code !== expected) violated('model-agreement', `${label}: the admin answered ${code}, the model ${expected}${m.pendingRekeyOnJoin ? ' (oracle: join without rekey, pending merge)' : ''}`);
+  if (code !== expected)
+    violated(
+      'model-agreement',
+      `${label}: the admin answered ${code}, the model ${expected}` +
+        (m.pendingRekeyOnJoin ? ' (oracle: join without rekey, pending merge)' : ''),
+    );
   checkModelAgreement(m, r, label);
 }
 
@@ -351,7 +385,9 @@ async function publish(m: DeploymentModel, r: Deployment): Promise<void> {
 }
 
 function streamSequences(r: Deployment): Map<string, number> {
-  const rows = r.admin.readDatabase((db) => (db.exec('SELECT user_id, sequence FROM streams')[0]?.values ?? []) as Array<[string, number]>);
+  const rows = r.admin.readDatabase(
+    (db) => (db.exec('SELECT user_id, sequence FROM streams')[0]?.values ?? []) as Array<[string, number]>,
+  );
   return new Map(rows.map(([u, s]) => [String(u), Number(s)]));
 }
 
@@ -374,7 +410,11 @@ async function sync(m: DeploymentModel, r: Deployment, userId: UserId, label: st
     return;
   }
   r.output(report);
-  if (process.env['DEPLOY_DEBUG']) console.log(`step ${m.step} sync ${userId}: ${JSON.stringify(report)} clean=${clean} share=${JSON.stringify(await r.share.list(updateStream(userId)))}`);
+  if (process.env['DEPLOY_DEBUG'])
+    console.log(
+      `step ${m.step} sync ${userId}: ${JSON.stringify(report)} clean=${clean} ` +
+        `share=${JSON.stringify(await r.share.list(updateStream(userId)))}`,
+    );
   for (const refusal of report.refused) stats.count('errorCodes', `refused:${refusal.reason}`);
   if (report.blocked) stats.count('notes', 'a user blocked');
   if (clean) {
@@ -389,7 +429,13 @@ function expectedSelection(m: DeploymentModel, sender: UserId, to: readonly User
   return result.ok ? `${result.selection.keyId}@${result.selection.groupId}` : result.error.code;
 }
 
-async function findKey(m: DeploymentModel, r: Deployment, userId: UserId, to: readonly UserId[], label: string): Promise<void> {
+async function findKey(
+  m: DeploymentModel,
+  r: Deployment,
+  userId: UserId,
+  to: readonly UserId[],
+  label: string,
+): Promise<void> {
   const { stats } = ctx();
   const slot = r.slot(userId);
   if (!usable(slot)) return;
@@ -407,10 +453,18 @@ async function findKey(m: DeploymentModel, r: Deployment, userId: UserId, to: re
   if (!synced) return;
   stats.count('invariantChecks', 'smallest-group:findKey');
   const expected = expectedSelection(m, userId, to);
-  if (got !== expected) violated('smallest-group', `${label}: ${userId} chose ${got}, the model's smallest group gives ${expected}`);
+  if (got !== expected)
+    violated('smallest-group', `${label}: ${userId} chose ${got}, the model's smallest group gives ${expected}`);
 }
 
-async function encrypt(m: DeploymentModel, r: Deployment, userId: UserId, to: readonly UserId[], text: string, label: string): Promise<void> {
+async function encrypt(
+  m: DeploymentModel,
+  r: Deployment,
+  userId: UserId,
+  to: readonly UserId[],
+  text: string,
+  label: string,
+): Promise<void> {
   const { stats } = ctx();
   const slot = r.slot(userId);
   if (!usable(slot)) return;
@@ -426,7 +480,8 @@ async function encrypt(m: DeploymentModel, r: Deployment, userId: UserId, to: re
     if (synced) {
       stats.count('invariantChecks', 'smallest-group:encrypt refused');
       const expected = expectedSelection(m, userId, to);
-      if (code !== expected) violated('smallest-group', `${label}: encryption failed with ${code}, the model gives ${expected}`);
+      if (code !== expected)
+        violated('smallest-group', `${label}: encryption failed with ${code}, the model gives ${expected}`);
     }
     return;
   }
@@ -437,12 +492,22 @@ async function encrypt(m: DeploymentModel, r: Deployment, userId: UserId, to: re
   if (synced) {
     stats.count('invariantChecks', 'smallest-group:encrypt');
     const expected = expectedSelection(m, userId, to);
-    if (`${keyId}@${groupId}` !== expected) violated('smallest-group', `${label}: encrypted under ${keyId}@${groupId}, the model's smallest group gives ${expected}`);
+    if (`${keyId}@${groupId}` !== expected)
+      violated(
+        'smallest-group',
+        `${label}: encrypted under ${keyId}@${groupId}, the model's smallest group gives ${expected}`,
+      );
   }
   m.record({ sender: userId, recipients: [...to], keyId, groupId, plaintext, message, senderSynced: synced });
 }
 
-async function reprotect(m: DeploymentModel, r: Deployment, userId: UserId, pick: number, label: string): Promise<void> {
+async function reprotect(
+  m: DeploymentModel,
+  r: Deployment,
+  userId: UserId,
+  pick: number,
+  label: string,
+): Promise<void> {
   const { stats } = ctx();
   const slot = r.slot(userId);
   const entry = m.ledger[pick % m.ledger.length];
@@ -464,15 +529,33 @@ async function reprotect(m: DeploymentModel, r: Deployment, userId: UserId, pick
   const members = m.kms.groups[entry.groupId]?.members ?? [];
   if (synced) {
     stats.count('invariantChecks', 'smallest-group:reprotect');
-    const expected = expectedSelection(m, userId, members.filter((u) => u !== userId));
-    if (`${keyId}@${groupId}` !== expected) violated('smallest-group', `${label}: re-protected under ${keyId}@${groupId}, the model gives ${expected}`);
+    const expected = expectedSelection(
+      m,
+      userId,
+      members.filter((u) => u !== userId),
+    );
+    if (`${keyId}@${groupId}` !== expected)
+      violated('smallest-group', `${label}: re-protected under ${keyId}@${groupId}, the model gives ${expected}`);
   }
-  m.record({ sender: userId, recipients: members.filter((u) => u !== userId), keyId, groupId, plaintext: entry.plaintext, message: out, senderSynced: synced });
+  m.record({
+    sender: userId,
+    recipients: members.filter((u) => u !== userId),
+    keyId,
+    groupId,
+    plaintext: entry.plaintext,
+    message: out,
+    senderSynced: synced,
+  });
 }
 
 // ---- the adversary -----------------------------------------------------------------------------
 
-async function attack(m: DeploymentModel, r: Deployment, spec: Extract<CommandSpec, { t: 'attack' }>, label: string): Promise<void> {
+async function attack(
+  m: DeploymentModel,
+  r: Deployment,
+  spec: Extract<CommandSpec, { t: 'attack' }>,
+  label: string,
+): Promise<void> {
   const { stats } = ctx();
   const { kind, user, other, pick, mask } = spec;
   const slot = r.slot(user);
@@ -562,23 +645,32 @@ function deviceState(r: Deployment, userId: UserId): string {
   return JSON.stringify({ view: replicaView(user), held: r.heldKeys(userId), sequence: user.appliedSequence });
 }
 
-async function sdRollback(_m: DeploymentModel, r: Deployment, userId: UserId, pick: number, label: string): Promise<void> {
+async function sdRollback(
+  _m: DeploymentModel,
+  r: Deployment,
+  userId: UserId,
+  pick: number,
+  label: string,
+): Promise<void> {
   const { stats } = ctx();
   const slot = r.slot(userId);
-  if (!usable(slot) || slot.archive.length === 0) return void stats.count('attackKinds', 'sdRollback:nothing to attack');
+  if (!usable(slot) || slot.archive.length === 0)
+    return void stats.count('attackKinds', 'sdRollback:nothing to attack');
   const genuine = { flash: slot.flash.toImage(), sd: slot.sd.toImage() };
   const before = deviceState(r, userId);
   const old = slot.archive[pick % slot.archive.length] as { flash: Uint8Array; sd: Uint8Array };
   const refusal = await r.insertCard(userId, old.sd, old.flash);
   if (refusal === null) {
     stats.count('errorCodes', 'sdRollback:opened');
-    if (deviceState(r, userId) !== before) violated('integrity', `${label}: an old SD image of ${userId} was accepted and changed its state`);
+    if (deviceState(r, userId) !== before)
+      violated('integrity', `${label}: an old SD image of ${userId} was accepted and changed its state`);
   } else {
     stats.error(refusal);
     r.output(refusal);
   }
   await r.restoreDevice(userId, genuine);
-  if (deviceState(r, userId) !== before) violated('integrity', `${label}: ${userId}'s genuine card, put back, no longer shows the state before the attack`);
+  if (deviceState(r, userId) !== before)
+    violated('integrity', `${label}: ${userId}'s genuine card, put back, no longer shows the state before the attack`);
 }
 
 async function adminSdRollback(m: DeploymentModel, r: Deployment, pick: number, label: string): Promise<void> {
@@ -590,13 +682,15 @@ async function adminSdRollback(m: DeploymentModel, r: Deployment, pick: number, 
   const refusal = await r.insertAdminCard(old);
   if (refusal === null) {
     stats.count('errorCodes', 'adminSdRollback:opened');
-    if (JSON.stringify(adminView(r.admin)) !== before) violated('integrity', `${label}: the admin HSM opened an old copy of its card and now shows an older state`);
+    if (JSON.stringify(adminView(r.admin)) !== before)
+      violated('integrity', `${label}: the admin HSM opened an old copy of its card and now shows an older state`);
   } else {
     stats.error(refusal);
     r.output(refusal);
   }
   await r.restoreAdmin(genuine);
-  if (JSON.stringify(adminView(r.admin)) !== before) violated('integrity', `${label}: the admin's genuine card, put back, no longer shows the state before the attack`);
+  if (JSON.stringify(adminView(r.admin)) !== before)
+    violated('integrity', `${label}: the admin's genuine card, put back, no longer shows the state before the attack`);
   checkModelAgreement(m, r, label);
 }
 
@@ -623,7 +717,8 @@ function foreignFiles(): Promise<Map<UserId, Uint8Array[]>> {
     const out = new Map<UserId, Uint8Array[]>();
     for (const u of DEVICE_USERS) {
       const files: Uint8Array[] = [];
-      for (const name of await w.transport.list(updateStream(u))) files.push((await w.transport.read(updateStream(u), name)) as Uint8Array);
+      for (const name of await w.transport.list(updateStream(u)))
+        files.push((await w.transport.read(updateStream(u), name)) as Uint8Array);
       out.set(u, files);
     }
     return out;
@@ -635,9 +730,14 @@ async function sdSwap(_m: DeploymentModel, r: Deployment, a: UserId, b: UserId, 
   const { stats } = ctx();
   const [sa, sb] = [r.slot(a), r.slot(b)];
   if (!usable(sa) || !usable(sb)) return void stats.count('attackKinds', 'sdSwap:nothing to attack');
-  const genuine = new Map([a, b].map((u) => [u, { flash: r.slot(u).flash.toImage(), sd: r.slot(u).sd.toImage() }] as const));
+  const genuine = new Map(
+    [a, b].map((u) => [u, { flash: r.slot(u).flash.toImage(), sd: r.slot(u).sd.toImage() }] as const),
+  );
   const before = new Map([a, b].map((u) => [u, deviceState(r, u)] as const));
-  for (const [target, source] of [[a, b], [b, a]] as const) {
+  for (const [target, source] of [
+    [a, b],
+    [b, a],
+  ] as const) {
     const refusal = await r.insertCard(target, (genuine.get(source) as { sd: Uint8Array }).sd);
     if (refusal === null) violated('integrity', `${label}: ${target}'s HSM opened ${source}'s SD card`);
     stats.error(refusal);
@@ -645,7 +745,8 @@ async function sdSwap(_m: DeploymentModel, r: Deployment, a: UserId, b: UserId, 
   }
   for (const u of [a, b]) {
     await r.restoreDevice(u, genuine.get(u) as { flash: Uint8Array; sd: Uint8Array });
-    if (deviceState(r, u) !== before.get(u)) violated('integrity', `${label}: ${u}'s genuine card, put back, no longer shows the state before the swap`);
+    if (deviceState(r, u) !== before.get(u))
+      violated('integrity', `${label}: ${u}'s genuine card, put back, no longer shows the state before the swap`);
   }
 }
 
@@ -670,7 +771,11 @@ async function pin(m: DeploymentModel, r: Deployment, kind: PinKind, userId: Use
   /** A reboot inside a PIN command is a power cut too: the device must come back as it was. */
   const durable = (what: string) => {
     const after = deviceState(r, userId);
-    if (after !== before) violated('durability', `${userId}'s HSM and replica changed across a power cut ${what}\n  before: ${before}\n  after:  ${after}`);
+    if (after !== before)
+      violated(
+        'durability',
+        `${userId}'s HSM and replica changed across a power cut ${what}\n  before: ${before}\n  after:  ${after}`,
+      );
   };
   device.logout();
   switch (kind) {
@@ -723,7 +828,8 @@ async function pin(m: DeploymentModel, r: Deployment, kind: PinKind, userId: Use
       if (from === 1) device.login('admin', ADMIN_PIN);
       if (from === 2) {
         for (let i = 0; i < 3; i++) attempt('admin', WRONG_PIN);
-        if (device.session !== 'locked') violated('durability', `${userId}'s HSM is not locked after three wrong admin PINs`);
+        if (device.session !== 'locked')
+          violated('durability', `${userId}'s HSM is not locked after three wrong admin PINs`);
         attempt('admin', ADMIN_PIN);
       }
       stats.count('notes', `factory reset from ${['loggedOut', 'admin', 'locked'][from]}`);
@@ -740,11 +846,23 @@ function targetOf(inner: CuttableSpec): 'admin' | UserId {
   return inner.t === 'sync' || inner.t === 'encrypt' ? inner.user : 'admin';
 }
 
-async function cut(m: DeploymentModel, r: Deployment, spec: Extract<CommandSpec, { t: 'cut' }>, label: string): Promise<void> {
+async function cut(
+  m: DeploymentModel,
+  r: Deployment,
+  spec: Extract<CommandSpec, { t: 'cut' }>,
+  label: string,
+): Promise<void> {
   const { stats } = ctx();
   const target = targetOf(spec.inner);
   if (target !== 'admin' && !usable(r.slot(target))) return;
-  const medium = target === 'admin' ? (spec.where === 'flash' ? r.adminFlash : r.adminCard) : spec.where === 'flash' ? r.slot(target).flash : r.slot(target).sd;
+  const medium =
+    target === 'admin'
+      ? spec.where === 'flash'
+        ? r.adminFlash
+        : r.adminCard
+      : spec.where === 'flash'
+        ? r.slot(target).flash
+        : r.slot(target).sd;
   const savedModel = m.save();
   const sequencesBefore = streamSequences(r);
   const userBefore = target === 'admin' ? null : deviceState(r, target);
@@ -778,8 +896,18 @@ async function cut(m: DeploymentModel, r: Deployment, spec: Extract<CommandSpec,
     else if (seen === was) {
       m.restore(savedModel);
       stats.count('faultPoints', `${spec.inner.t}:${spec.where}:before`);
-    } else violated('durability', `${label}: after the cut the admin holds neither the state before nor after\n  admin: ${seen}\n  before: ${was}\n  after: ${is}`);
-    same('durability', `${label}: keys in the admin HSM after the cut (no committed key lost)`, r.adminKeys(), liveKeyIds(m.swept()));
+    } else
+      violated(
+        'durability',
+        `${label}: after the cut the admin holds neither the state before nor after\n` +
+          `  admin: ${seen}\n  before: ${was}\n  after: ${is}`,
+      );
+    same(
+      'durability',
+      `${label}: keys in the admin HSM after the cut (no committed key lost)`,
+      r.adminKeys(),
+      liveKeyIds(m.swept()),
+    );
     if (spec.inner.t === 'publish') {
       // Committed publications count as published; their files may be missing until the next flush.
       const after = streamSequences(r);
@@ -801,7 +929,11 @@ async function cut(m: DeploymentModel, r: Deployment, spec: Extract<CommandSpec,
   const sequence = user.appliedSequence;
   const published = m.published.get(target) ?? 0;
   if (sequence < sequenceBefore || sequence > Math.max(published, sequenceBefore)) {
-    violated('durability', `${label}: ${target} applied ${sequence} after the cut; before it had ${sequenceBefore}, the latest published is ${published}`);
+    violated(
+      'durability',
+      `${label}: ${target} applied ${sequence} after the cut; ` +
+        `before it had ${sequenceBefore}, the latest published is ${published}`,
+    );
   }
   if (sequence === sequenceBefore && spec.inner.t === 'sync' && deviceState(r, target) !== userBefore) {
     // Same sequence: only local expiry may differ, which the integrity check below accepts.
@@ -810,7 +942,12 @@ async function cut(m: DeploymentModel, r: Deployment, spec: Extract<CommandSpec,
   const expected = m.viewAtSequence(target, sequence);
   if (expected === null) violated('durability', `${label}: ${target} is at sequence ${sequence}, never published`);
   same('durability', `${label}: ${target}'s replica after the cut`, replicaView(user), expected);
-  same('durability', `${label}: keys in ${target}'s HSM after the cut (no committed key lost)`, r.heldKeys(target), expected.keys.map((k) => k.id));
+  same(
+    'durability',
+    `${label}: keys in ${target}'s HSM after the cut (no committed key lost)`,
+    r.heldKeys(target),
+    expected.keys.map((k) => k.id),
+  );
 }
 
 // ---- generators ----------------------------------------------------------------------------------
@@ -832,23 +969,71 @@ const policy: fc.Arbitrary<GroupPolicy> = fc.record({
 
 /** Admin operations (times filled at run time). */
 export const adminOpArb: fc.Arbitrary<KmsOperation> = fc.oneof(
-  { weight: 2, arbitrary: fc.tuple(opUser, name).map(([u, n]): KmsOperation => ({ type: 'addUser', userId: u, name: n, now: 0 })) },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(opUser, name).map(([u, n]): KmsOperation => ({ type: 'addUser', userId: u, name: n, now: 0 })),
+  },
   { weight: 1, arbitrary: opUser.map((u): KmsOperation => ({ type: 'deleteUser', userId: u, now: 0 })) },
-  { weight: 1, arbitrary: fc.tuple(opUser, name).map(([u, n]): KmsOperation => ({ type: 'renameUser', userId: u, name: n, now: 0 })) },
-  { weight: 2, arbitrary: fc.tuple(group, name, policy, fc.boolean()).map(([g, n, p, h]): KmsOperation => ({ type: 'addGroup', groupId: g, name: n, policy: p, shareHistory: h, now: 0 })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(opUser, name)
+      .map(([u, n]): KmsOperation => ({ type: 'renameUser', userId: u, name: n, now: 0 })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(group, name, policy, fc.boolean())
+      .map(
+        ([g, n, p, h]): KmsOperation => ({ type: 'addGroup', groupId: g, name: n, policy: p, shareHistory: h, now: 0 }),
+      ),
+  },
   { weight: 1, arbitrary: group.map((g): KmsOperation => ({ type: 'deleteGroup', groupId: g, now: 0 })) },
-  { weight: 1, arbitrary: fc.tuple(group, name).map(([g, n]): KmsOperation => ({ type: 'renameGroup', groupId: g, name: n, now: 0 })) },
-  { weight: 1, arbitrary: fc.tuple(group, policy).map(([g, p]): KmsOperation => ({ type: 'changePolicy', groupId: g, policy: p, now: 0 })) },
-  { weight: 4, arbitrary: fc.tuple(group, opUser).map(([g, u]): KmsOperation => ({ type: 'addMember', groupId: g, userId: u, now: 0 })) },
-  { weight: 2, arbitrary: fc.tuple(group, opUser).map(([g, u]): KmsOperation => ({ type: 'removeMember', groupId: g, userId: u, now: 0 })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(group, name)
+      .map(([g, n]): KmsOperation => ({ type: 'renameGroup', groupId: g, name: n, now: 0 })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(group, policy)
+      .map(([g, p]): KmsOperation => ({ type: 'changePolicy', groupId: g, policy: p, now: 0 })),
+  },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(group, opUser)
+      .map(([g, u]): KmsOperation => ({ type: 'addMember', groupId: g, userId: u, now: 0 })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(group, opUser)
+      .map(([g, u]): KmsOperation => ({ type: 'removeMember', groupId: g, userId: u, now: 0 })),
+  },
   {
     weight: 4,
     arbitrary: fc
       .tuple(group, name, fc.option(fc.constantFrom(HOUR / 2, HOUR, DAY), { nil: undefined }))
-      .map(([g, n, c]): KmsOperation => (c === undefined ? { type: 'addKey', groupId: g, name: n, now: 0 } : { type: 'addKey', groupId: g, name: n, cryptoperiodMs: c, now: 0 })),
+      .map(
+        ([g, n, c]): KmsOperation =>
+          c === undefined
+            ? { type: 'addKey', groupId: g, name: n, now: 0 }
+            : { type: 'addKey', groupId: g, name: n, cryptoperiodMs: c, now: 0 },
+      ),
   },
-  { weight: 8, arbitrary: fc.tuple(keyId, fc.constantFrom(...KEY_EVENT_TYPES)).map(([k, type]): KmsOperation => ({ type: 'keyEvent', keyId: k, event: { type, now: 0 } })) },
-  { weight: 1, arbitrary: fc.tuple(keyId, name).map(([k, n]): KmsOperation => ({ type: 'renameKey', keyId: k, name: n, now: 0 })) },
+  {
+    weight: 8,
+    arbitrary: fc
+      .tuple(keyId, fc.constantFrom(...KEY_EVENT_TYPES))
+      .map(([k, type]): KmsOperation => ({ type: 'keyEvent', keyId: k, event: { type, now: 0 } })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(keyId, name).map(([k, n]): KmsOperation => ({ type: 'renameKey', keyId: k, name: n, now: 0 })),
+  },
   { weight: 1, arbitrary: fc.constant({ type: 'expireKeys', now: 0 } as KmsOperation) },
 );
 
@@ -860,7 +1045,12 @@ const cuttable: fc.Arbitrary<CuttableSpec> = fc.oneof(
   { weight: 2, arbitrary: fc.constant<CuttableSpec>({ t: 'publish' }) },
   { weight: 1, arbitrary: fc.constant<CuttableSpec>({ t: 'collectAcks' }) },
   { weight: 3, arbitrary: deviceUser.map((user): CuttableSpec => ({ t: 'sync', user })) },
-  { weight: 1, arbitrary: fc.tuple(deviceUser, recipients, text).map(([user, to, t]): CuttableSpec => ({ t: 'encrypt', user, to, text: t })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(deviceUser, recipients, text)
+      .map(([user, to, t]): CuttableSpec => ({ t: 'encrypt', user, to, text: t })),
+  },
 );
 
 /** Every command, weighted. */
@@ -872,22 +1062,51 @@ export const commandSpecArb: fc.Arbitrary<CommandSpec> = fc.oneof(
   { weight: 1, arbitrary: deviceUser.map((user): CommandSpec => ({ t: 'resync', user })) },
   { weight: 1, arbitrary: deviceUser.map((user): CommandSpec => ({ t: 'provision', user })) },
   { weight: 8, arbitrary: deviceUser.map((user): CommandSpec => ({ t: 'sync', user })) },
-  { weight: 2, arbitrary: fc.tuple(deviceUser, recipients).map(([user, to]): CommandSpec => ({ t: 'findKey', user, to })) },
-  { weight: 4, arbitrary: fc.tuple(deviceUser, recipients, text).map(([user, to, t]): CommandSpec => ({ t: 'encrypt', user, to, text: t })) },
-  { weight: 1, arbitrary: fc.tuple(deviceUser, fc.nat(20)).map(([user, pick]): CommandSpec => ({ t: 'decrypt', user, pick })) },
-  { weight: 1, arbitrary: fc.tuple(deviceUser, fc.nat(20)).map(([user, pick]): CommandSpec => ({ t: 'reprotect', user, pick })) },
-  { weight: 3, arbitrary: fc.constantFrom(5 * 60_000, HOUR, DAY + 1, 7 * DAY + 1).map((ms): CommandSpec => ({ t: 'time', ms })) },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(deviceUser, recipients).map(([user, to]): CommandSpec => ({ t: 'findKey', user, to })),
+  },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(deviceUser, recipients, text)
+      .map(([user, to, t]): CommandSpec => ({ t: 'encrypt', user, to, text: t })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(deviceUser, fc.nat(20)).map(([user, pick]): CommandSpec => ({ t: 'decrypt', user, pick })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(deviceUser, fc.nat(20)).map(([user, pick]): CommandSpec => ({ t: 'reprotect', user, pick })),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(5 * 60_000, HOUR, DAY + 1, 7 * DAY + 1).map((ms): CommandSpec => ({ t: 'time', ms })),
+  },
   {
     weight: 6,
     arbitrary: fc
       .tuple(fc.constantFrom(...ATTACK_KINDS), deviceUser, deviceUser, fc.nat(1000), fc.integer({ min: 1, max: 255 }))
       .map(([kind, user, other, pick, mask]): CommandSpec => ({ t: 'attack', kind, user, other, pick, mask })),
   },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...PIN_KINDS), deviceUser, fc.integer({ min: 1, max: 3 })).map(([kind, user, count]): CommandSpec => ({ t: 'pin', kind, user, count })) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...PIN_KINDS), deviceUser, fc.integer({ min: 1, max: 3 }))
+      .map(([kind, user, count]): CommandSpec => ({ t: 'pin', kind, user, count })),
+  },
   {
     weight: 5,
     arbitrary: fc
-      .tuple(fc.constantFrom('flash' as const, 'sd' as const), fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.integer({ min: 4, max: 12 }) }), cuttable)
+      .tuple(
+        fc.constantFrom('flash' as const, 'sd' as const),
+        fc.oneof(
+          { weight: 3, arbitrary: fc.integer({ min: 1, max: 3 }) },
+          { weight: 1, arbitrary: fc.integer({ min: 4, max: 12 }) },
+        ),
+        cuttable,
+      )
       .map(([where, n, inner]): CommandSpec => ({ t: 'cut', where, n, inner })),
   },
 );
@@ -910,5 +1129,6 @@ export class DeploymentCommand implements fc.AsyncCommand<DeploymentModel, Deplo
 }
 
 /** The command arbitrary of `fc.commands`. */
-export const commandArb: fc.Arbitrary<fc.AsyncCommand<DeploymentModel, Deployment, false>> = commandSpecArb.map((spec) => new DeploymentCommand(spec));
-
+export const commandArb: fc.Arbitrary<fc.AsyncCommand<DeploymentModel, Deployment, false>> = commandSpecArb.map(
+  (spec) => new DeploymentCommand(spec),
+);

@@ -7,7 +7,8 @@
 import type { MACHINES } from './stats.testkit.ts';
 
 const NO_POWER_LOSS_EVENT =
-  'impl/kms/user.ts never sends POWER_LOSS to the update-processing machine: a cut simply loses the uncommitted transaction, and the persisted snapshot is the one before (so the machine is never told)';
+  'impl/kms/user.ts never sends POWER_LOSS to the update-processing machine: a cut simply loses the ' +
+  'uncommitted transaction, and the persisted snapshot is the one before (so the machine is never told)';
 
 /** Per machine: edge name → why the implementation never takes it. */
 export const UNREACHABLE_EDGES: Partial<Record<keyof typeof MACHINES, Record<string, string>>> = {
@@ -18,6 +19,7 @@ export const UNREACHABLE_EDGES: Partial<Record<keyof typeof MACHINES, Record<str
     'applied -POWER_LOSS-> idle': NO_POWER_LOSS_EVENT,
     'refused -POWER_LOSS-> idle': NO_POWER_LOSS_EVENT,
     'idle -(always)[awaitingResync]-> blocked':
-      'impl/kms/user.ts restores the persisted snapshot (restoreSnapshot) instead of starting the machine from its input, so a device blocked before a reboot is restored as blocked and never passes through idle',
+      'impl/kms/user.ts restores the persisted snapshot (restoreSnapshot) instead of starting the machine ' +
+      'from its input, so a device blocked before a reboot is restored as blocked and never passes through idle',
   },
 };

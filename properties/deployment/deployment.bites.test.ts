@@ -11,7 +11,11 @@ import { describe, expect, test, vi } from 'vitest';
 vi.mock('xstate', async (importOriginal) => {
   const x = await importOriginal<typeof import('xstate')>();
   const tap = await import('./xstateTap.testkit.ts');
-  return { ...x, transition: tap.tapTransition(x.transition), initialTransition: tap.tapInitialTransition(x.initialTransition) };
+  return {
+    ...x,
+    transition: tap.tapTransition(x.transition),
+    initialTransition: tap.tapInitialTransition(x.initialTransition),
+  };
 });
 
 import { MUTANTS } from './deployment.testkit.ts';
@@ -31,15 +35,35 @@ const BITES: Record<Mutant, InvariantName> = {
 };
 
 describe('every invariant bites', () => {
-  test.each(MUTANTS.map((m) => [m, BITES[m]] as const))('%s: the suite fails with invariant %s', async (mutant, invariant) => {
-    const { failure } = await runSuite({ suite: `bite-${mutant}`, ciRuns: 60, maxCommands: 50, mutant, warmup: false, noShrink: true, reports: false });
-    expect(failure, `the suite must fail against ${mutant}`).not.toBeNull();
-    expect(failure?.invariant, failure?.report).toBe(invariant);
-    expect(failure?.message).toMatch(new RegExp(`^invariant ${invariant}:`));
-  }, 900_000);
+  test.each(MUTANTS.map((m) => [m, BITES[m]] as const))(
+    '%s: the suite fails with invariant %s',
+    async (mutant, invariant) => {
+      const { failure } = await runSuite({
+        suite: `bite-${mutant}`,
+        ciRuns: 60,
+        maxCommands: 50,
+        mutant,
+        warmup: false,
+        noShrink: true,
+        reports: false,
+      });
+      expect(failure, `the suite must fail against ${mutant}`).not.toBeNull();
+      expect(failure?.invariant, failure?.report).toBe(invariant);
+      expect(failure?.message).toMatch(new RegExp(`^invariant ${invariant}:`));
+    },
+    900_000,
+  );
 
-  test('a counterexample comes with its seed and path, numbered steps, and a runnable reproduction that fails the same way', async () => {
-    const { failure } = await runSuite({ suite: 'counterexample-demo', ciRuns: 20, maxCommands: 30, mutant: 'decryptLies', statistics: false });
+  const demo =
+    'a counterexample comes with its seed and path, numbered steps, and a reproduction that fails the same way';
+  test(demo, async () => {
+    const { failure } = await runSuite({
+      suite: 'counterexample-demo',
+      ciRuns: 20,
+      maxCommands: 30,
+      mutant: 'decryptLies',
+      statistics: false,
+    });
     expect(failure).not.toBeNull();
     const f = failure as NonNullable<typeof failure>;
     expect(f.invariant).toBe('readability');
@@ -55,6 +79,8 @@ describe('every invariant bites', () => {
     expect(text).toContain('replayScenario(steps');
     expect(text).toContain('"decryptLies"');
     // What the file does, done here: it fails with the same invariant.
-    await expect(replayScenario(f.steps, { deploymentSeed: f.deploymentSeed, mutant: 'decryptLies' })).rejects.toThrow(/^invariant readability:/);
+    await expect(replayScenario(f.steps, { deploymentSeed: f.deploymentSeed, mutant: 'decryptLies' })).rejects.toThrow(
+      /^invariant readability:/,
+    );
   }, 900_000);
 });

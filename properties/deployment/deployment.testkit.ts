@@ -100,7 +100,16 @@ export class Deployment {
   /** Everything the host printed or got back in the current command: scanned for secrets. */
   readonly outputs: unknown[] = [];
 
-  private constructor(options: DeploymentOptions, secrets: SecretTap, device: SecubeDevice, flash: Flash, card: SdCard, admin: Admin, root: string, clock: ManualClock) {
+  private constructor(
+    options: DeploymentOptions,
+    secrets: SecretTap,
+    device: SecubeDevice,
+    flash: Flash,
+    card: SdCard,
+    admin: Admin,
+    root: string,
+    clock: ManualClock,
+  ) {
     this.secrets = secrets;
     this.seed = options.seed;
     this.mutant = options.mutant;
@@ -181,7 +190,13 @@ export class Deployment {
     slot.device.factoryReset({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER });
     const card = new SdCard({ sectorCount: TEST_CARD_SECTORS });
     slot.sd = card;
-    slot.device = new SecubeDevice({ flash: slot.flash, sdcard: card, seed: `${this.seed}-${userId}-reset-${slot.incarnation}`, pinIterations: 10, testHooks: true });
+    slot.device = new SecubeDevice({
+      flash: slot.flash,
+      sdcard: card,
+      seed: `${this.seed}-${userId}-reset-${slot.incarnation}`,
+      pinIterations: 10,
+      testHooks: true,
+    });
     slot.incarnation += 1;
     slot.archive.length = 0;
     this.secrets.tap(slot.device, `${userId}#${slot.incarnation}`);
@@ -278,7 +293,13 @@ export class Deployment {
   async insertAdminCard(image: Uint8Array): Promise<unknown | null> {
     this.admin.close();
     this.adminCard = SdCard.fromImage(image);
-    this.adminDevice = new SecubeDevice({ flash: this.adminFlash, sdcard: this.adminCard, seed: `${this.seed}-admin-reboot`, pinIterations: 10, testHooks: true });
+    this.adminDevice = new SecubeDevice({
+      flash: this.adminFlash,
+      sdcard: this.adminCard,
+      seed: `${this.seed}-admin-reboot`,
+      pinIterations: 10,
+      testHooks: true,
+    });
     this.secrets.tap(this.adminDevice, 'admin');
     this.adminDevice.login('admin', ADMIN_PIN);
     try {
@@ -315,7 +336,13 @@ export class Deployment {
     if (flashImage !== undefined && this.mutant === 'rollbackWholeDevice') {
       slot.flash = Flash.fromImage(flashImage);
     }
-    slot.device = new SecubeDevice({ flash: slot.flash, sdcard: slot.sd, seed: `${this.seed}-${userId}-reboot`, pinIterations: 10, testHooks: true });
+    slot.device = new SecubeDevice({
+      flash: slot.flash,
+      sdcard: slot.sd,
+      seed: `${this.seed}-${userId}-reboot`,
+      pinIterations: 10,
+      testHooks: true,
+    });
     this.secrets.tap(slot.device, `${userId}#${slot.incarnation}`);
     slot.device.login('user', USER_PIN);
     try {
@@ -333,7 +360,13 @@ export class Deployment {
     slot.user = null;
     slot.sd = SdCard.fromImage(images.sd);
     slot.flash = Flash.fromImage(images.flash);
-    slot.device = new SecubeDevice({ flash: slot.flash, sdcard: slot.sd, seed: `${this.seed}-${userId}-restore`, pinIterations: 10, testHooks: true });
+    slot.device = new SecubeDevice({
+      flash: slot.flash,
+      sdcard: slot.sd,
+      seed: `${this.seed}-${userId}-restore`,
+      pinIterations: 10,
+      testHooks: true,
+    });
     this.secrets.tap(slot.device, `${userId}#${slot.incarnation}`);
     slot.device.login('user', USER_PIN);
     slot.user = await User.open({ device: slot.device, sd: slot.sd, clock: this.clock });
@@ -351,7 +384,15 @@ export class Deployment {
   #giveForeignKey(slot: UserSlot): void {
     const user = openUser(slot);
     const mine = new Set(user.groups().map((g) => g.id));
-    const foreign = this.admin.listKeys().find((k) => !mine.has(k.owner) && !k.holders.includes(slot.userId) && k.state !== 'destroyed' && k.state !== 'destroyedCompromised');
+    const foreign = this.admin
+      .listKeys()
+      .find(
+        (k) =>
+          !mine.has(k.owner) &&
+          !k.holders.includes(slot.userId) &&
+          k.state !== 'destroyed' &&
+          k.state !== 'destroyedCompromised',
+      );
     if (!foreign) return;
     const n = deviceKeyNumber(foreign.id);
     if (slot.device.listKeyIds().includes(n)) return;
@@ -392,12 +433,18 @@ export class Deployment {
 
   /** KMS keys in a user's HSM, as model key IDs. */
   heldKeys(userId: UserId): string[] {
-    return this.slot(userId).device.listKeyIds().filter(isKmsDeviceKey).map((n) => `K${n}`);
+    return this.slot(userId)
+      .device.listKeyIds()
+      .filter(isKmsDeviceKey)
+      .map((n) => `K${n}`);
   }
 
   /** KMS keys in the admin HSM, as model key IDs. */
   adminKeys(): string[] {
-    return this.adminDevice.listKeyIds().filter(isKmsDeviceKey).map((n) => `K${n}`);
+    return this.adminDevice
+      .listKeyIds()
+      .filter(isKmsDeviceKey)
+      .map((n) => `K${n}`);
   }
 }
 

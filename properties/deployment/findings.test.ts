@@ -31,10 +31,14 @@ async function pair(seed: string): Promise<Deployment> {
   return r;
 }
 
-const stateOf = (r: Deployment, userId: string) => r.publisher.publicationStates().find((p) => p.userId === userId)?.state;
+const stateOf = (r: Deployment, userId: string) =>
+  r.publisher.publicationStates().find((p) => p.userId === userId)?.state;
 
 describe('known bugs found by the deployment suite', () => {
-  test('KNOWN BUG: a power cut after an update commits and before its acknowledgement is written loses the acknowledgement for good', async () => {
+  const lostAck =
+    'KNOWN BUG: a power cut after an update commits and before its acknowledgement is written loses the ' +
+    'acknowledgement';
+  test(lostAck, async () => {
     const r = await pair('finding-lost-ack');
     try {
       r.admin.renameUser('U2', 'bob 2');
@@ -43,7 +47,11 @@ describe('known bugs found by the deployment suite', () => {
       r.slot('U2').flash.cutPowerAfter(1);
       await expect(r.sync('U2')).rejects.toThrow();
       await r.reopenUser('U2');
-      expect(openUser(r.slot('U2')).users().find((u) => u.id === 'U2')?.name).toBe('bob 2'); // applied
+      expect(
+        openUser(r.slot('U2'))
+          .users()
+          .find((u) => u.id === 'U2')?.name,
+      ).toBe('bob 2'); // applied
       await r.sync('U2');
       await r.publisher.collectAcknowledgements();
       // Fixed behaviour: 'acknowledged' (a sync should acknowledge the applied sequence if its ack is missing).
@@ -55,7 +63,9 @@ describe('known bugs found by the deployment suite', () => {
     }
   });
 
-  test('KNOWN BUG: flush rewrites files missing from the share but not damaged ones: one flipped byte stalls a user', async () => {
+  const damaged =
+    'KNOWN BUG: flush rewrites files missing from the share but not damaged ones: one flipped byte stalls a user';
+  test(damaged, async () => {
     const r = await pair('finding-damaged-file');
     try {
       r.admin.renameUser('U2', 'bob 2');
@@ -74,7 +84,11 @@ describe('known bugs found by the deployment suite', () => {
       expect(report.refused.map((x) => x.reason)).toEqual(['corrupt', 'gap']);
       // Fixed behaviour: 'bob 3'. Bob stays behind until five more files are refused (a block) or the
       // admin notices him stale after 7 days and resyncs him.
-      expect(openUser(r.slot('U2')).users().find((u) => u.id === 'U2')?.name).toBe('bob');
+      expect(
+        openUser(r.slot('U2'))
+          .users()
+          .find((u) => u.id === 'U2')?.name,
+      ).toBe('bob');
       await r.publisher.collectAcknowledgements();
       expect(stateOf(r, 'U2')).toBe('pending');
     } finally {

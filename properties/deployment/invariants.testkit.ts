@@ -64,7 +64,9 @@ export function replicaView(user: User): ReplicaView {
 export function adminView(admin: Admin) {
   return {
     users: admin.listUsers().map(({ id, name }) => ({ id, name })),
-    groups: admin.listGroups().map(({ id, name, policy, shareHistory, members }) => ({ id, name, policy, shareHistory, members })),
+    groups: admin
+      .listGroups()
+      .map(({ id, name, policy, shareHistory, members }) => ({ id, name, policy, shareHistory, members })),
     keys: admin.listKeys(),
   };
 }
@@ -74,7 +76,15 @@ export function modelAdminView(state: KmsState) {
   const byId = <T extends { id: string }>(xs: T[]) => xs.sort((a, b) => compareIds(a.id, b.id));
   return untapped(() => ({
     users: byId(Object.values(state.users).map(({ id, name }) => ({ id, name }))),
-    groups: byId(Object.values(state.groups).map(({ id, name, policy, shareHistory, members }) => ({ id, name, policy, shareHistory, members: [...members] }))),
+    groups: byId(
+      Object.values(state.groups).map(({ id, name, policy, shareHistory, members }) => ({
+        id,
+        name,
+        policy,
+        shareHistory,
+        members: [...members],
+      })),
+    ),
     keys: byId(Object.values(state.keys).map((k) => ({ ...keyViewOf(k), holders: [...k.holders] }))),
   }));
 }
@@ -145,9 +155,13 @@ export function checkNeedToKnow(m: DeploymentModel, r: Deployment): void {
     if (!slot.device.powered) continue;
     for (const keyId of heldIds(slot.device.listKeyIds())) {
       const key = m.kms.keys[keyId];
-      if (key === undefined) violated('need-to-know', `${slot.userId}'s HSM holds ${keyId}, which the model never generated`);
+      if (key === undefined)
+        violated('need-to-know', `${slot.userId}'s HSM holds ${keyId}, which the model never generated`);
       if (!m.everMember(key.owner, slot.userId)) {
-        violated('need-to-know', `${slot.userId}'s HSM holds ${keyId} of ${key.owner}, a group ${slot.userId} never belonged to`);
+        violated(
+          'need-to-know',
+          `${slot.userId}'s HSM holds ${keyId} of ${key.owner}, a group ${slot.userId} never belonged to`,
+        );
       }
     }
   }
@@ -158,8 +172,18 @@ export function checkSyncedExactly(m: DeploymentModel, r: Deployment, userId: Us
   const slot = r.slot(userId);
   if (!usable(slot)) violated('need-to-know', `${label}: ${userId}'s replica is not open after a clean sync`);
   const expected = m.currentView(userId);
-  same('need-to-know', `${label}: ${userId}'s replica after a sync with no attack pending`, replicaView(slot.user), expected);
-  same('need-to-know', `${label}: keys in ${userId}'s HSM after a sync with no attack pending`, r.heldKeys(userId), expected.keys.map((k) => k.id));
+  same(
+    'need-to-know',
+    `${label}: ${userId}'s replica after a sync with no attack pending`,
+    replicaView(slot.user),
+    expected,
+  );
+  same(
+    'need-to-know',
+    `${label}: keys in ${userId}'s HSM after a sync with no attack pending`,
+    r.heldKeys(userId),
+    expected.keys.map((k) => k.id),
+  );
   if (slot.user.blocked) violated('need-to-know', `${label}: ${userId} is blocked though no attack is pending`);
 }
 
@@ -173,16 +197,29 @@ export function checkIntegrity(m: DeploymentModel, r: Deployment): void {
     const sequence = slot.user.appliedSequence;
     m.maxApplied.set(slot.userId, Math.max(m.maxApplied.get(slot.userId) ?? 0, sequence));
     const expected = m.viewAtSequence(slot.userId, sequence);
-    if (expected === null) violated('integrity', `${slot.userId}'s replica applied sequence ${sequence}, which the administrator never published to it`);
-    same('integrity', `${slot.userId}'s replica at sequence ${sequence} is not what the administrator published`, replicaView(slot.user), expected);
+    if (expected === null)
+      violated(
+        'integrity',
+        `${slot.userId}'s replica applied sequence ${sequence}, which the administrator never published to it`,
+      );
+    same(
+      'integrity',
+      `${slot.userId}'s replica at sequence ${sequence} is not what the administrator published`,
+      replicaView(slot.user),
+      expected,
+    );
   }
   const acks = r.admin.readDatabase(
-    (db) => (db.exec('SELECT user_id, acknowledged_sequence FROM publication')[0]?.values ?? []) as Array<[string, number]>,
+    (db) =>
+      (db.exec('SELECT user_id, acknowledged_sequence FROM publication')[0]?.values ?? []) as Array<[string, number]>,
   );
   for (const [userId, acknowledged] of acks) {
     const applied = m.maxApplied.get(userId) ?? 0;
     if (Number(acknowledged) > applied) {
-      violated('integrity', `the admin counts ${userId} as acknowledging ${acknowledged}, but its devices applied only up to ${applied}`);
+      violated(
+        'integrity',
+        `the admin counts ${userId} as acknowledging ${acknowledged}, but its devices applied only up to ${applied}`,
+      );
     }
   }
 }
@@ -207,7 +244,9 @@ export function checkLedger(m: DeploymentModel, r: Deployment, stats: SuiteStats
         code = stats.error(error);
         r.output(error);
       }
-      const label = `${slot.userId} decrypting message #${entry.id} (sent by ${entry.sender} under ${entry.keyId} of ${entry.groupId} at step ${entry.step})`;
+      const label =
+        `${slot.userId} decrypting message #${entry.id} ` +
+        `(sent by ${entry.sender} under ${entry.keyId} of ${entry.groupId} at step ${entry.step})`;
       if (plain !== null && Buffer.compare(Buffer.from(plain), Buffer.from(entry.plaintext)) !== 0) {
         violated('readability', `${label}: got a plaintext other than the one sent`);
       }
@@ -216,7 +255,11 @@ export function checkLedger(m: DeploymentModel, r: Deployment, stats: SuiteStats
         const holds = key?.holders.includes(slot.userId) === true;
         const may = key !== undefined && keyUsage(keyStateOf(key)).process;
         if ((plain !== null) !== (holds && may)) {
-          violated('readability', `${label}: ${plain !== null ? 'succeeded' : `failed (${code})`}, but the model says the user ${holds ? 'holds' : 'does not hold'} the key, which is ${key ? keyStateOf(key) : 'unknown'}`);
+          violated(
+            'readability',
+            `${label}: ${plain !== null ? 'succeeded' : `failed (${code})`}, but the model says the user ` +
+              `${holds ? 'holds' : 'does not hold'} the key, which is ${key ? keyStateOf(key) : 'unknown'}`,
+          );
         }
         stats.count('invariantChecks', `readability:${plain !== null ? 'reads' : 'refused'}`);
       }
@@ -226,13 +269,19 @@ export function checkLedger(m: DeploymentModel, r: Deployment, stats: SuiteStats
       const history = m.kms.groups[entry.groupId]?.shareHistory ?? false;
       if (history && m.joinedAfter(entry.groupId, slot.userId, entry.step)) continue;
       if (m.everMember(entry.groupId, slot.userId, entry.step)) {
-        violated('forward-secrecy', `${label}: read by a user who had left ${entry.groupId} before the message was sent`);
+        violated(
+          'forward-secrecy',
+          `${label}: read by a user who had left ${entry.groupId} before the message was sent`,
+        );
       }
       if (m.pendingRekeyOnJoin && joinedHoldingLiveKey(m, entry, slot.userId)) {
         stats.count('notes', 'pending rekey-on-join: joiner read a message sent before it joined');
         continue;
       }
-      violated('backward-secrecy', `${label}: read by a user who joined ${entry.groupId} only after the message was sent`);
+      violated(
+        'backward-secrecy',
+        `${label}: read by a user who joined ${entry.groupId} only after the message was sent`,
+      );
     }
   }
 }
@@ -241,10 +290,20 @@ export function checkLedger(m: DeploymentModel, r: Deployment, stats: SuiteStats
  * Under the pending merge (no rekey on join), a joiner receives the keys that could still protect
  * when it joined: reading a message sent before under such a key is that known gap, not a new one.
  */
-function joinedHoldingLiveKey(m: DeploymentModel, entry: { keyId: string; groupId: string; step: number }, userId: UserId): boolean {
+function joinedHoldingLiveKey(
+  m: DeploymentModel,
+  entry: { keyId: string; groupId: string; step: number },
+  userId: UserId,
+): boolean {
   const key = m.kms.keys[entry.keyId];
   if (key === undefined) return false;
   const c = key.lifecycle.context;
-  const liveAt = (t: number) => c.createdAt <= t && (c.deactivatedAt === null || c.deactivatedAt > t) && (c.compromisedAt === null || c.compromisedAt > t) && (c.destroyedAt === null || c.destroyedAt > t);
-  return m.memberLog.some((e) => e.joined && e.step > entry.step && e.groupId === entry.groupId && e.userId === userId && liveAt(e.now));
+  const liveAt = (t: number) =>
+    c.createdAt <= t &&
+    (c.deactivatedAt === null || c.deactivatedAt > t) &&
+    (c.compromisedAt === null || c.compromisedAt > t) &&
+    (c.destroyedAt === null || c.destroyedAt > t);
+  return m.memberLog.some(
+    (e) => e.joined && e.step > entry.step && e.groupId === entry.groupId && e.userId === userId && liveAt(e.now),
+  );
 }

@@ -5,7 +5,15 @@
  * messages users encrypted. Test support only.
  * @module
  */
-import { EMPTY_KMS, LIVE_KEY_STATES, applyOperation, expireKeys, keyStateOf, projectUser, sortIds } from '../../model/kms.ts';
+import {
+  EMPTY_KMS,
+  LIVE_KEY_STATES,
+  applyOperation,
+  expireKeys,
+  keyStateOf,
+  projectUser,
+  sortIds,
+} from '../../model/kms.ts';
 import type { GroupId, KeyId, KmsOperation, KmsResult, KmsState, UserId } from '../../model/kms.ts';
 import type { GroupView, KeyView } from '../../model/projection.ts';
 import type { UserRecord } from '../../model/kms.ts';
@@ -99,8 +107,10 @@ export class DeploymentModel {
     for (const g of ids) {
       const was = new Set(before.groups[g]?.members ?? []);
       const is = new Set(result.state.groups[g]?.members ?? []);
-      for (const u of is) if (!was.has(u)) this.memberLog.push({ step: this.step, now: this.now, groupId: g, userId: u, joined: true });
-      for (const u of was) if (!is.has(u)) this.memberLog.push({ step: this.step, now: this.now, groupId: g, userId: u, joined: false });
+      for (const u of is)
+        if (!was.has(u)) this.memberLog.push({ step: this.step, now: this.now, groupId: g, userId: u, joined: true });
+      for (const u of was)
+        if (!is.has(u)) this.memberLog.push({ step: this.step, now: this.now, groupId: g, userId: u, joined: false });
     }
     if (op.type === 'deleteUser' && this.devices.has(op.userId)) this.retired.add(op.userId);
     this.dirty = true;
@@ -214,5 +224,9 @@ export function legacyJoin(state: KmsState, op: Extract<KmsOperation, { type: 'a
       keys[key.id] = { ...key, holders: sortIds([...key.holders, op.userId]) };
     }
   }
-  return { ...swept, keys, groups: { ...swept.groups, [op.groupId]: { ...group, members: sortIds([...group.members, op.userId]) } } };
+  return {
+    ...swept,
+    keys,
+    groups: { ...swept.groups, [op.groupId]: { ...group, members: sortIds([...group.members, op.userId]) } },
+  };
 }

@@ -103,7 +103,12 @@ export async function converge(m: DeploymentModel, r: Deployment): Promise<void>
     const unacknowledged = states.get(u) !== 'acknowledged' && states.get(u) !== 'upToDate';
     if (!blocked && unacknowledged) {
       const stale = JSON.stringify(replicaView(openUser(r.slot(u)))) !== JSON.stringify(m.currentView(u));
-      stats().count('notes', stale ? 'convergence: resync of an unblocked user stuck behind' : 'convergence: resync of an up-to-date user whose acknowledgement was lost');
+      stats().count(
+        'notes',
+        stale
+          ? 'convergence: resync of an unblocked user stuck behind'
+          : 'convergence: resync of an up-to-date user whose acknowledgement was lost',
+      );
     }
     return blocked || unacknowledged;
   });
@@ -117,13 +122,27 @@ export async function converge(m: DeploymentModel, r: Deployment): Promise<void>
     const slot = r.slot(userId);
     if (!usable(slot)) violated('convergence', `${userId}'s replica is not open at the end`);
     const expected = m.currentView(userId);
-    same('convergence', `${userId}'s replica once the adversary stopped (publish, sync, resync)`, replicaView(slot.user), expected);
-    same('convergence', `keys in ${userId}'s HSM once the adversary stopped`, r.heldKeys(userId), expected.keys.map((k) => k.id));
+    same(
+      'convergence',
+      `${userId}'s replica once the adversary stopped (publish, sync, resync)`,
+      replicaView(slot.user),
+      expected,
+    );
+    same(
+      'convergence',
+      `keys in ${userId}'s HSM once the adversary stopped`,
+      r.heldKeys(userId),
+      expected.keys.map((k) => k.id),
+    );
     if (slot.user.blocked) violated('convergence', `${userId} is still blocked after a resync`);
   }
   for (const p of r.publisher.publicationStates()) {
     if (p.state !== 'acknowledged' && p.state !== 'upToDate') {
-      violated('convergence', `the admin still sees ${p.userId} as ${p.state} (published ${p.published}, acknowledged ${p.acknowledged}) after everyone synced`);
+      violated(
+        'convergence',
+        `the admin still sees ${p.userId} as ${p.state} ` +
+          `(published ${p.published}, acknowledged ${p.acknowledged}) after everyone synced`,
+      );
     }
   }
   r.admin.verifyAuditLog();
@@ -160,7 +179,10 @@ export interface SuiteFailure {
 }
 
 /** Replays bootstrap + `steps` (skipping those whose precondition fails) + convergence. */
-export async function replayScenario(steps: readonly CommandSpec[], options: { deploymentSeed: number; mutant?: Mutant; stats?: SuiteStats }): Promise<void> {
+export async function replayScenario(
+  steps: readonly CommandSpec[],
+  options: { deploymentSeed: number; mutant?: Mutant; stats?: SuiteStats },
+): Promise<void> {
   const stats = options.stats ?? new SuiteStats();
   setRunContext({ stats, scannedFiles: new Set() });
   const m = new DeploymentModel(START, !(await implRekeysOnJoin()));
@@ -181,7 +203,9 @@ function invariantOf(error: unknown): string | null {
 }
 
 /** Runs the suite; returns its statistics and the failure, if any. */
-export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteStats; failure: SuiteFailure | null; pendingRekeyOnJoin: boolean }> {
+export async function runSuite(
+  options: SuiteOptions,
+): Promise<{ stats: SuiteStats; failure: SuiteFailure | null; pendingRekeyOnJoin: boolean }> {
   const stats = new SuiteStats();
   const pendingRekeyOnJoin = !(await implRekeysOnJoin());
   const cpu0 = process.cpuUsage();
@@ -191,32 +215,50 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
     if (options.warmup === true) {
       stats.runs += 1;
       try {
-        await replayScenario(WARMUP, { deploymentSeed: 0, ...(options.mutant ? { mutant: options.mutant } : {}), stats });
+        await replayScenario(WARMUP, {
+          deploymentSeed: 0,
+          ...(options.mutant ? { mutant: options.mutant } : {}),
+          stats,
+        });
       } catch (error) {
         failure = describeFailure(options, error, 0, '', WARMUP, 0);
       }
     }
     if (failure === null) {
-      const property = fc.asyncProperty(fc.nat(1_000_000), fc.commands([commandArb], { maxCommands: options.maxCommands, size: 'max' }), async (deploymentSeed, cmds) => {
-        stats.runs += 1;
-        setRunContext({ stats, scannedFiles: new Set() });
-        const m = new DeploymentModel(START, pendingRekeyOnJoin);
-        const r = await Deployment.create({ seed: `deploy-${deploymentSeed}`, start: START, mutant: options.mutant });
-        try {
-          for (const spec of BOOTSTRAP) await execute(spec, m, r);
-          await fc.asyncModelRun(() => ({ model: m, real: r }), cmds);
-          await converge(m, r);
-        } finally {
-          r.dispose();
-        }
-      });
-      const params: Parameters<[number, Iterable<fc.AsyncCommand<DeploymentModel, Deployment, false>>]> = propertyParams(options.ciRuns);
+      const property = fc.asyncProperty(
+        fc.nat(1_000_000),
+        fc.commands([commandArb], { maxCommands: options.maxCommands, size: 'max' }),
+        async (deploymentSeed, cmds) => {
+          stats.runs += 1;
+          setRunContext({ stats, scannedFiles: new Set() });
+          const m = new DeploymentModel(START, pendingRekeyOnJoin);
+          const r = await Deployment.create({ seed: `deploy-${deploymentSeed}`, start: START, mutant: options.mutant });
+          try {
+            for (const spec of BOOTSTRAP) await execute(spec, m, r);
+            await fc.asyncModelRun(() => ({ model: m, real: r }), cmds);
+            await converge(m, r);
+          } finally {
+            r.dispose();
+          }
+        },
+      );
+      const params: Parameters<[number, Iterable<fc.AsyncCommand<DeploymentModel, Deployment, false>>]> =
+        propertyParams(options.ciRuns);
       if (options.noShrink === true) params.endOnFailure = true;
       const out = await fc.check(property, params);
       if (out.failed && out.counterexample) {
         const [deploymentSeed, cmds] = out.counterexample;
-        const ran = (cmds as unknown as { commands: Array<{ hasRan: boolean; cmd: { spec: CommandSpec } }> }).commands.filter((c) => c.hasRan).map((c) => c.cmd.spec);
-        failure = describeFailure(options, out.errorInstance, out.seed, out.counterexamplePath ?? '', ran, deploymentSeed);
+        const ran = (cmds as unknown as { commands: Array<{ hasRan: boolean; cmd: { spec: CommandSpec } }> }).commands
+          .filter((c) => c.hasRan)
+          .map((c) => c.cmd.spec);
+        failure = describeFailure(
+          options,
+          out.errorInstance,
+          out.seed,
+          out.counterexamplePath ?? '',
+          ran,
+          deploymentSeed,
+        );
       } else if (out.failed) {
         failure = describeFailure(options, out.errorInstance, out.seed, out.counterexamplePath ?? '', [], 0);
       }
@@ -231,13 +273,23 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
   return { stats, failure, pendingRekeyOnJoin };
 }
 
-function describeFailure(options: SuiteOptions, error: unknown, seed: number, path: string, steps: readonly CommandSpec[], deploymentSeed: number): SuiteFailure {
+function describeFailure(
+  options: SuiteOptions,
+  error: unknown,
+  seed: number,
+  path: string,
+  steps: readonly CommandSpec[],
+  deploymentSeed: number,
+): SuiteFailure {
   const invariant = invariantOf(error);
   const message = error instanceof Error ? error.message : String(error);
   const lines = [
-    `${options.suite}: ${invariant ? `invariant ${invariant} broke` : 'a run failed'}${options.mutant ? ` (broken variant: ${options.mutant})` : ''}`,
-    `replay with: SEKEY_SEED=${seed} SEKEY_PATH="${path}"${options.mutant ? '' : ' npx vitest run properties/deployment/deployment.properties.test.ts'}`,
-    `deployment seed ${deploymentSeed}; after the bootstrap (${BOOTSTRAP.length} steps: alice, bob, carol in G1, alice and bob in G2, each group with an active key, synced):`,
+    `${options.suite}: ${invariant ? `invariant ${invariant} broke` : 'a run failed'}` +
+      (options.mutant ? ` (broken variant: ${options.mutant})` : ''),
+    `replay with: SEKEY_SEED=${seed} SEKEY_PATH="${path}"` +
+      (options.mutant ? '' : ' npx vitest run properties/deployment/deployment.properties.test.ts'),
+    `deployment seed ${deploymentSeed}; after the bootstrap (${BOOTSTRAP.length} steps: alice, bob, carol in G1, ` +
+      'alice and bob in G2, each group with an active key, synced):',
     ...steps.map((s, i) => `  ${String(i + 1).padStart(2)}. ${describe(s)}`),
     `  then: convergence (publish, sync, resync the blocked and the unacknowledged)`,
     message,
@@ -252,7 +304,13 @@ function describeFailure(options: SuiteOptions, error: unknown, seed: number, pa
   return { invariant, message, seed, path, steps, deploymentSeed, report: lines.join('\n'), reproduction };
 }
 
-function reproductionFile(options: SuiteOptions, invariant: string | null, steps: readonly CommandSpec[], deploymentSeed: number, lines: readonly string[]): string {
+function reproductionFile(
+  options: SuiteOptions,
+  invariant: string | null,
+  steps: readonly CommandSpec[],
+  deploymentSeed: number,
+  lines: readonly string[],
+): string {
   return `/**
  * Generated by the deployment suite: a counterexample, replayed. It fails the same way
  * (${invariant ? `invariant ${invariant}` : 'a failure'}) until the bug is fixed.
@@ -266,8 +324,9 @@ import type { CommandSpec } from '../properties/deployment/commands.testkit.ts';
 const steps: CommandSpec[] = ${JSON.stringify(steps, null, 2)};
 
 test(${JSON.stringify(`${options.suite}: replay of a counterexample (${invariant ?? 'failure'})`)}, async () => {
-  await replayScenario(steps, { deploymentSeed: ${deploymentSeed}${options.mutant ? `, mutant: ${JSON.stringify(options.mutant)}` : ''} });
+  await replayScenario(steps, {
+    deploymentSeed: ${deploymentSeed},${options.mutant ? `\n    mutant: ${JSON.stringify(options.mutant)},` : ''}
+  });
 }, 900_000);
 `;
 }
-

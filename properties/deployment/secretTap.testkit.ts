@@ -38,7 +38,11 @@ export class SecretTap {
     this.#secrets.push({ label, bytes: copy });
     for (let i = 0; i + 8 <= copy.length; i += 4) {
       const window = copy.subarray(i, i + 8);
-      const head = ((window[0] as number) << 24) | ((window[1] as number) << 16) | ((window[2] as number) << 8) | (window[3] as number);
+      const head =
+        ((window[0] as number) << 24) |
+        ((window[1] as number) << 16) |
+        ((window[2] as number) << 8) |
+        (window[3] as number);
       const list = this.#raw.get(head >>> 0) ?? [];
       list.push({ window, label });
       this.#raw.set(head >>> 0, list);
@@ -125,11 +129,21 @@ export class SecretTap {
   findInBytes(bytes: Uint8Array): string | null {
     const n = bytes.length;
     for (let i = 0; i + 8 <= n; i++) {
-      const head = (((bytes[i] as number) << 24) | ((bytes[i + 1] as number) << 16) | ((bytes[i + 2] as number) << 8) | (bytes[i + 3] as number)) >>> 0;
+      const head =
+        (((bytes[i] as number) << 24) |
+          ((bytes[i + 1] as number) << 16) |
+          ((bytes[i + 2] as number) << 8) |
+          (bytes[i + 3] as number)) >>>
+        0;
       const candidates = this.#raw.get(head);
       if (candidates === undefined) continue;
       for (const c of candidates) {
-        if (c.window[4] === bytes[i + 4] && c.window[5] === bytes[i + 5] && c.window[6] === bytes[i + 6] && c.window[7] === bytes[i + 7]) {
+        if (
+          c.window[4] === bytes[i + 4] &&
+          c.window[5] === bytes[i + 5] &&
+          c.window[6] === bytes[i + 6] &&
+          c.window[7] === bytes[i + 7]
+        ) {
           return `${c.label} (raw bytes at offset ${i})`;
         }
       }
@@ -153,7 +167,12 @@ export class SecretTap {
     const hex = this.#findHex(text);
     if (hex !== null) return hex;
     for (let i = 0; i + 8 <= text.length; i++) {
-      const head = ((text.charCodeAt(i) << 24) | (text.charCodeAt(i + 1) << 16) | (text.charCodeAt(i + 2) << 8) | text.charCodeAt(i + 3)) >>> 0;
+      const head =
+        ((text.charCodeAt(i) << 24) |
+          (text.charCodeAt(i + 1) << 16) |
+          (text.charCodeAt(i + 2) << 8) |
+          text.charCodeAt(i + 3)) >>>
+        0;
       const candidates = this.#raw.get(head);
       if (candidates === undefined || text.charCodeAt(i) > 255) continue;
       for (const c of candidates) {

@@ -25,7 +25,14 @@ export const MACHINES = {
 } as const satisfies Record<string, AnyStateMachine>;
 
 /** A statistics category. */
-export type Category = keyof typeof MACHINES | 'errorCodes' | 'attackKinds' | 'faultPoints' | 'commands' | 'invariantChecks' | 'notes';
+export type Category =
+  | keyof typeof MACHINES
+  | 'errorCodes'
+  | 'attackKinds'
+  | 'faultPoints'
+  | 'commands'
+  | 'invariantChecks'
+  | 'notes';
 
 /** An edge's name: `source -event[guard]-> target` (`(always)` for an eventless edge). */
 export function edgeName(e: { source: string; event: string; target: string; guard: string | null }): string {
@@ -105,7 +112,8 @@ export class SuiteStats {
   /** A table for people: figures, then per category what was exercised (distinct names, total). */
   table(): string {
     const lines = [
-      `runs ${this.runs}, commands ${this.commands}, CPU ${(this.cpuMicros / 1e6).toFixed(1)} s, ${this.commandsPerCpuSecond} commands per CPU-second`,
+      `runs ${this.runs}, commands ${this.commands}, CPU ${(this.cpuMicros / 1e6).toFixed(1)} s, ` +
+        `${this.commandsPerCpuSecond} commands per CPU-second`,
     ];
     for (const [category, counts] of Object.entries(this.counts)) {
       const names = Object.keys(counts);
@@ -132,7 +140,8 @@ export class SuiteStats {
 
 /** The stable code of an error: `code` if it has one, else its name. */
 export function codeOf(error: unknown): string {
-  if (error && typeof error === 'object' && typeof (error as { code?: unknown }).code === 'string') return (error as { code: string }).code;
+  if (error && typeof error === 'object' && typeof (error as { code?: unknown }).code === 'string')
+    return (error as { code: string }).code;
   return error instanceof Error ? error.name : typeof error;
 }
 

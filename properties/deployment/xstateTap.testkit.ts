@@ -48,8 +48,16 @@ function nameOf(guard: unknown): string | null {
 interface MachineLike {
   readonly id: string;
   readonly config: { readonly initial?: unknown };
-  getTransitionData(snapshot: unknown, event: unknown): Array<{ guard?: unknown; target?: ReadonlyArray<{ key: string }> }>;
-  readonly root: { readonly states: Record<string, { readonly always?: ReadonlyArray<{ guard?: unknown; target?: ReadonlyArray<{ key: string }> }> }> };
+  getTransitionData(
+    snapshot: unknown,
+    event: unknown,
+  ): Array<{ guard?: unknown; target?: ReadonlyArray<{ key: string }> }>;
+  readonly root: {
+    readonly states: Record<
+      string,
+      { readonly always?: ReadonlyArray<{ guard?: unknown; target?: ReadonlyArray<{ key: string }> }> }
+    >;
+  };
 }
 
 function emitEventless(machine: MachineLike, from: string, to: string): void {
@@ -71,7 +79,12 @@ export function tapTransition<F extends (...args: never[]) => unknown>(original:
         chosen = undefined;
       }
     }
-    const result = (original as unknown as (...a: unknown[]) => [{ value: unknown }, unknown])(machine, snapshot, event, ...rest);
+    const result = (original as unknown as (...a: unknown[]) => [{ value: unknown }, unknown])(
+      machine,
+      snapshot,
+      event,
+      ...rest,
+    );
     if (recording && chosen !== undefined && sink !== null) {
       const from = snapshot.value as string;
       const mid = chosen.target?.[0]?.key ?? from;
