@@ -12,7 +12,7 @@ import { testOnlyHooks } from '../../device/secube.ts';
 import { KEY_EVENT_TYPES } from '../../model/keyLifecycle.ts';
 import { expireKeys, selectKey } from '../../model/kms.ts';
 import type { GroupPolicy, KmsOperation, UserId } from '../../model/kms.ts';
-import { applyAdminOperation } from '../../impl/kms/adminOperations.ts';
+import { runAdminOperation } from './adminOps.testkit.ts';
 import { ackFileName, ackStream, sequenceOfName, updateFileName, updateStream } from '../../impl/protocol/streams.ts';
 import type { Deployment } from './deployment.testkit.ts';
 import { messageKey, openUser } from './deployment.testkit.ts';
@@ -359,7 +359,7 @@ async function adminOperation(m: DeploymentModel, r: Deployment, raw: KmsOperati
   const result = m.apply(op);
   let code = 'ok';
   try {
-    applyAdminOperation(r.admin, op);
+    runAdminOperation(r.admin, op);
   } catch (error) {
     if (isCut(r, 'admin')) throw error;
     code = stats.error(error);
