@@ -193,7 +193,7 @@ export class Deployment {
     slot.device = new SecubeDevice({
       flash: slot.flash,
       sdcard: card,
-      seed: `${this.seed}-${userId}-reset-${slot.incarnation}`,
+      seed: `${this.seed}-${userId}-reset-${slot.incarnation}-${this.#nextBoot()}`,
       pinIterations: 10,
       testHooks: true,
     });
@@ -206,6 +206,18 @@ export class Deployment {
     slot.device.logout();
     slot.device.login('user', USER_PIN);
     slot.user = await User.create({ provisioning, device: slot.device, sd: card, clock: this.clock });
+  }
+
+  #boots = 0;
+
+  /**
+   * A fresh seed suffix for each device object built over existing flash: the simulator's TRNG is
+   * seeded from the construction seed alone, so two boots with one seed would draw the same random
+   * bytes (nonces equal to an earlier key's bytes, which key-secrecy rightly reports).
+   */
+  #nextBoot(): number {
+    this.#boots += 1;
+    return this.#boots;
   }
 
   /** Removes the temporary folder. */
@@ -296,7 +308,7 @@ export class Deployment {
     this.adminDevice = new SecubeDevice({
       flash: this.adminFlash,
       sdcard: this.adminCard,
-      seed: `${this.seed}-admin-reboot`,
+      seed: `${this.seed}-admin-reboot-${this.#nextBoot()}`,
       pinIterations: 10,
       testHooks: true,
     });
@@ -339,7 +351,7 @@ export class Deployment {
     slot.device = new SecubeDevice({
       flash: slot.flash,
       sdcard: slot.sd,
-      seed: `${this.seed}-${userId}-reboot`,
+      seed: `${this.seed}-${userId}-reboot-${this.#nextBoot()}`,
       pinIterations: 10,
       testHooks: true,
     });
@@ -363,7 +375,7 @@ export class Deployment {
     slot.device = new SecubeDevice({
       flash: slot.flash,
       sdcard: slot.sd,
-      seed: `${this.seed}-${userId}-restore`,
+      seed: `${this.seed}-${userId}-restore-${this.#nextBoot()}`,
       pinIterations: 10,
       testHooks: true,
     });
