@@ -1,0 +1,1134 @@
+/**
+ * The commands of the deployment suite (fast-check `fc.commands`): admin operations, publication,
+ * users, time, the adversary on the share and on SD cards, PIN sessions, and power cuts at the k-th
+ * flash or SD write of another command. Each command is plain data ({@link CommandSpec}), so that a
+ * shrunk counterexample can be printed as numbered steps and written out as a runnable replay.
+ * After every command the invariants of `invariants.testkit.ts` run. Test support only.
+ * @module
+ */
+import fc from 'fast-check';
+import { USER_PIN, ADMIN_PIN } from '../../device/secube.testkit.ts';
+import { testOnlyHooks } from '../../device/secube.ts';
+import { KEY_EVENT_TYPES } from '../../model/keyLifecycle.ts';
+import { expireKeys, selectKey } from '../../model/kms.ts';
+import type { GroupPolicy, KmsOperation, UserId } from '../../model/kms.ts';
+import { runAdminOperation } from './adminOps.testkit.ts';
+import { ackFileName, ackStream, sequenceOfName, updateFileName, updateStream } from '../../impl/protocol/streams.ts';
+import type { Deployment } from './deployment.testkit.ts';
+import { messageKey, openUser } from './deployment.testkit.ts';
+import {
+  checkIntegrity,
+  checkKeySecrecy,
+  checkLedger,
+  checkModelAgreement,
+  checkNeedToKnow,
+  checkSyncedExactly,
+  isSynced,
+  liveKeyIds,
+  modelAdminView,
+  adminView,
+  replicaView,
+  same,
+  usable,
+  violated,
+} from './invariants.testkit.ts';
+import type { DeploymentModel } from './model.testkit.ts';
+import type { SuiteStats } from './stats.testkit.ts';
+import { untapped } from './xstateTap.testkit.ts';
+
+/** The users that may get devices (N = 4). */
+export const DEVICE_USERS = ['U1', 'U2', 'U3', 'U4'] as const;
+/** Users of admin operations: one more, who never gets a device. */
+const OP_USERS = [...DEVICE_USERS, 'U5'] as const;
+const GROUPS = ['G1', 'G2', 'G3'] as const;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** What the adversary does. */
+export const ATTACK_KINDS = [
+  'replay',
+  'reorder',
+  'drop',
+  'duplicate',
+  'truncate',
+  'corrupt',
+  'misdeliver',
+  'ackDrop',
+  'ackCorrupt',
+  'ackReplay',
+  'ackMisdeliver',
+  'sdRollback',
+  'sdSwap',
+  'adminSdRollback',
+  'foreignInstallation',
+] as const;
+/** An attack kind. */
+export type AttackKind = (typeof ATTACK_KINDS)[number];
+
+/** PIN-session commands on a user's HSM. */
+export const PIN_KINDS = [
+  'wrongUserPin',
+  'wrongAdminPin',
+  'resetUserPin',
+  'cutDuringLogin',
+  'cutInAdminSession',
+  'factoryReset',
+] as const;
+/** A PIN-session command. */
+export type PinKind = (typeof PIN_KINDS)[number];
+
+/** Commands a power cut can interrupt. */
+export type CuttableSpec =
+  | { readonly t: 'admin'; readonly op: KmsOperation }
+  | { readonly t: 'publish' }
+  | { readonly t: 'collectAcks' }
+  | { readonly t: 'sync'; readonly user: UserId }
+  | { readonly t: 'encrypt'; readonly user: UserId; readonly to: readonly UserId[]; readonly text: string };
+
+/** A command, as data. Operation times are the model's clock at run time. */
+export type CommandSpec =
+  | CuttableSpec
+  | { readonly t: 'checkPublication' }
+  | { readonly t: 'resync'; readonly user: UserId }
+  | { readonly t: 'provision'; readonly user: UserId }
+  | { readonly t: 'findKey'; readonly user: UserId; readonly to: readonly UserId[] }
+  | { readonly t: 'decrypt'; readonly user: UserId; readonly pick: number }
+  | { readonly t: 'reprotect'; readonly user: UserId; readonly pick: number }
+  | { readonly t: 'time'; readonly ms: number }
+  | {
+      readonly t: 'attack';
+      readonly kind: AttackKind;
+      readonly user: UserId;
+      readonly other: UserId;
+      readonly pick: number;
+      readonly mask: number;
+    }
+  | { readonly t: 'pin'; readonly kind: PinKind; readonly user: UserId; readonly count: number }
+  | { readonly t: 'cut'; readonly where: 'flash' | 'sd'; readonly n: number; readonly inner: CuttableSpec };
+
+/** What a run shares with its commands. */
+export interface RunContext {
+  readonly stats: SuiteStats;
+  /** Share files already scanned, by hash. */
+  readonly scannedFiles: Set<string>;
+}
+
+let context: RunContext | null = null;
+
+/** Sets the context of the run in progress. */
+export function setRunContext(next: RunContext | null): void {
+  context = next;
+}
+
+/** The statistics of the run in progress. */
+export function runStats(): SuiteStats {
+  return ctx().stats;
+}
+
+function ctx(): RunContext {
+  if (context === null) throw new Error('test bug: no run context');
+  return context;
+}
+
+/** One line for a command, for people. */
+export function describe(spec: CommandSpec): string {
+  switch (spec.t) {
+    case 'admin':
+      return `admin ${describeOp(spec.op)}`;
+    case 'publish':
+      return 'admin publishes';
+    case 'collectAcks':
+      return 'admin collects acknowledgements';
+    case 'checkPublication':
+      return 'admin checks who is stale';
+    case 'resync':
+      return `admin requests a resync of ${spec.user}`;
+    case 'provision':
+      return `admin provisions a (new) HSM for ${spec.user}`;
+    case 'sync':
+      return `${spec.user} syncs`;
+    case 'findKey':
+      return `${spec.user} finds the key for [${spec.to.join(',')}]`;
+    case 'encrypt':
+      return `${spec.user} encrypts '${spec.text}' to [${spec.to.join(',')}]`;
+    case 'decrypt':
+      return `${spec.user} decrypts ledger message ${spec.pick}`;
+    case 'reprotect':
+      return `${spec.user} re-protects ledger message ${spec.pick}`;
+    case 'time':
+      return `time passes: ${formatMs(spec.ms)}`;
+    case 'attack': {
+      const pair = spec.kind === 'misdeliver' || spec.kind === 'ackMisdeliver' || spec.kind === 'sdSwap';
+      const withWhom = pair ? ` (with ${spec.other})` : '';
+      return `adversary: ${spec.kind} on ${spec.user}${withWhom} [pick ${spec.pick}, mask ${spec.mask}]`;
+    }
+    case 'pin':
+      return `${spec.user}'s HSM: ${spec.kind} (${spec.count})`;
+    case 'cut':
+      return `power cut at ${spec.where} write #${spec.n} of: ${describe(spec.inner)}`;
+  }
+}
+
+function describeOp(op: KmsOperation): string {
+  const { now: _now, ...rest } = op as KmsOperation & { now?: number };
+  const key = (id: string) =>
+    id.startsWith('#') ? (id === '#0' ? 'the newest key' : `the key ${id.slice(1)} before the newest`) : id;
+  if (op.type === 'keyEvent') return `${op.event.type} ${key(op.keyId)}`;
+  if (op.type === 'renameKey') return `renameKey ${key(op.keyId)} to ${JSON.stringify(op.name)}`;
+  return JSON.stringify(rest);
+}
+
+function formatMs(ms: number): string {
+  if (ms >= DAY) return `${(ms / DAY).toFixed(2)} days`;
+  if (ms >= HOUR) return `${(ms / HOUR).toFixed(2)} h`;
+  return `${Math.round(ms / 1000)} s`;
+}
+
+/**
+ * The operation with the model's time filled in, and a key named `#n` resolved to the n-th newest
+ * key the model allocated (so that generated life-cycle events hit keys that exist).
+ */
+function timed(op: KmsOperation, m: DeploymentModel): KmsOperation {
+  const now = m.now;
+  const resolve = (keyId: string): string => {
+    if (!keyId.startsWith('#')) return keyId;
+    const count = m.kms.nextKeyNumber - 2000;
+    return `K${count === 0 ? 2000 : m.kms.nextKeyNumber - 1 - (Number(keyId.slice(1)) % count)}`;
+  };
+  if (op.type === 'keyEvent') return { ...op, keyId: resolve(op.keyId), event: { ...op.event, now } };
+  if (op.type === 'renameKey') return { ...op, keyId: resolve(op.keyId), now };
+  return { ...op, now };
+}
+
+function isCut(r: Deployment, target: 'admin' | UserId): boolean {
+  if (target === 'admin') return !r.adminDevice.powered || !r.adminFlash.powered || !r.adminCard.powered;
+  const slot = r.users.get(target);
+  return slot !== undefined && (!slot.device.powered || !slot.flash.powered || !slot.sd.powered);
+}
+
+/** Whether a command can run in model state `m`. */
+export function precondition(spec: CommandSpec, m: DeploymentModel): boolean {
+  switch (spec.t) {
+    case 'admin':
+    case 'publish':
+    case 'collectAcks':
+    case 'checkPublication':
+    case 'time':
+      return true;
+    case 'resync':
+      return m.devices.has(spec.user);
+    case 'provision':
+      return m.kms.users[spec.user] !== undefined;
+    case 'sync':
+    case 'findKey':
+    case 'encrypt':
+      return m.devices.has(spec.user);
+    case 'pin':
+      // A factory reset ends in re-provisioning, which needs the user to exist.
+      return m.devices.has(spec.user) && (spec.kind !== 'factoryReset' || m.kms.users[spec.user] !== undefined);
+    case 'decrypt':
+    case 'reprotect':
+      return m.devices.has(spec.user) && m.ledger.length > 0;
+    case 'attack':
+      if (!m.devices.has(spec.user)) return false;
+      if (spec.kind === 'misdeliver' || spec.kind === 'ackMisdeliver' || spec.kind === 'sdSwap')
+        return spec.other !== spec.user && m.devices.has(spec.other);
+      return true;
+    case 'cut':
+      return precondition(spec.inner, m);
+  }
+}
+
+/** Runs a command and then every invariant. */
+export async function execute(spec: CommandSpec, m: DeploymentModel, r: Deployment): Promise<void> {
+  const { stats } = ctx();
+  m.step += 1;
+  stats.commands += 1;
+  stats.count(
+    'commands',
+    spec.t === 'attack'
+      ? `attack:${spec.kind}`
+      : spec.t === 'pin'
+        ? `pin:${spec.kind}`
+        : spec.t === 'cut'
+          ? `cut:${spec.inner.t}`
+          : spec.t,
+  );
+  const label = `step ${m.step} (${describe(spec)})`;
+  const t0 = performance.now();
+  await run(spec, m, r, label);
+  if (process.env['DEPLOY_PROFILE'])
+    PROFILE[`run:${spec.t}`] = (PROFILE[`run:${spec.t}`] ?? 0) + performance.now() - t0;
+  await checkAfter(m, r);
+}
+
+/** The invariants checked after every command. */
+export async function checkAfter(m: DeploymentModel, r: Deployment): Promise<void> {
+  const { stats, scannedFiles } = ctx();
+  const t = (name: string, t0: number) => {
+    if (process.env['DEPLOY_PROFILE']) PROFILE[name] = (PROFILE[name] ?? 0) + performance.now() - t0;
+  };
+  let t0 = performance.now();
+  await r.observe(m.deviceIds());
+  t('observe', t0);
+  t0 = performance.now();
+  checkNeedToKnow(m, r);
+  t('needToKnow', t0);
+  for (const slot of r.users.values()) {
+    if (!usable(slot)) continue;
+    stats.count('invariantChecks', 'need-to-know:HSM keys vs groups ever joined');
+    stats.count('invariantChecks', 'integrity:replica is a published state');
+  }
+  stats.count('invariantChecks', 'key-secrecy:host-visible bytes scanned');
+  t0 = performance.now();
+  checkIntegrity(m, r);
+  t('integrity', t0);
+  t0 = performance.now();
+  checkLedger(m, r, stats);
+  t('ledger', t0);
+  t0 = performance.now();
+  await checkKeySecrecy(m, r, scannedFiles);
+  t('secrecy', t0);
+}
+
+/** Time per check (DEPLOY_PROFILE=1). */
+export const PROFILE: Record<string, number> = {};
+
+async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: string): Promise<void> {
+  const { stats } = ctx();
+  switch (spec.t) {
+    case 'admin':
+      return adminOperation(m, r, spec.op, label);
+    case 'publish':
+      return publish(m, r);
+    case 'collectAcks':
+      r.output(await r.publisher.collectAcknowledgements());
+      return;
+    case 'checkPublication':
+      r.output(r.publisher.publicationStates());
+      return;
+    case 'resync':
+      r.publisher.requestResync(spec.user);
+      m.dirty = true;
+      return;
+    case 'provision':
+      await r.provision(spec.user);
+      m.provisioned(spec.user);
+      return;
+    case 'sync':
+      return sync(m, r, spec.user, label);
+    case 'findKey':
+      return findKey(m, r, spec.user, spec.to, label);
+    case 'encrypt':
+      return encrypt(m, r, spec.user, spec.to, spec.text, label);
+    case 'decrypt': {
+      const slot = r.slot(spec.user);
+      if (!usable(slot)) return;
+      const entry = m.ledger[spec.pick % m.ledger.length];
+      if (!entry) return;
+      try {
+        r.decrypt(spec.user, entry.message);
+        stats.count('errorCodes', 'ok:decrypt');
+      } catch (error) {
+        stats.error(error);
+        r.output(error);
+      }
+      return;
+    }
+    case 'reprotect':
+      return reprotect(m, r, spec.user, spec.pick, label);
+    case 'time':
+      m.now += spec.ms;
+      r.clock.set(m.now);
+      return;
+    case 'attack':
+      stats.count('attackKinds', spec.kind);
+      return attack(m, r, spec, label);
+    case 'pin':
+      return pin(m, r, spec.kind, spec.user, spec.count);
+    case 'cut':
+      return cut(m, r, spec, label);
+  }
+}
+
+// ---- admin -------------------------------------------------------------------------------------
+
+async function adminOperation(m: DeploymentModel, r: Deployment, raw: KmsOperation, label: string): Promise<void> {
+  const { stats } = ctx();
+  const op = timed(raw, m);
+  const result = m.apply(op);
+  let code = 'ok';
+  try {
+    runAdminOperation(r.admin, op);
+  } catch (error) {
+    if (isCut(r, 'admin')) throw error;
+    code = stats.error(error);
+    r.output(error);
+  }
+  if (code === 'ok') stats.count('errorCodes', `ok:${op.type}`);
+  const expected = result.ok ? 'ok' : result.error.code;
+  if (code !== expected)
+    violated(
+      'model-agreement',
+      `${label}: the admin answered ${code}, the model ${expected}` +
+        (m.pendingRekeyOnJoin ? ' (oracle: join without rekey, pending merge)' : ''),
+    );
+  checkModelAgreement(m, r, label);
+}
+
+async function publish(m: DeploymentModel, r: Deployment): Promise<void> {
+  r.archiveAdmin();
+  const report = await r.publisher.publish();
+  r.output(report);
+  for (const p of report.published) m.recordPublished(p.userId, p.sequence);
+  m.dirty = false;
+}
+
+function streamSequences(r: Deployment): Map<string, number> {
+  const rows = r.admin.readDatabase(
+    (db) => (db.exec('SELECT user_id, sequence FROM streams')[0]?.values ?? []) as Array<[string, number]>,
+  );
+  return new Map(rows.map(([u, s]) => [String(u), Number(s)]));
+}
+
+// ---- users -------------------------------------------------------------------------------------
+
+async function sync(m: DeploymentModel, r: Deployment, userId: UserId, label: string): Promise<void> {
+  const { stats } = ctx();
+  const slot = r.slot(userId);
+  if (!usable(slot)) return;
+  r.archive(userId);
+  const clean = !m.dirty && !m.tainted.has(userId) && (await r.streamIsGenuine(userId));
+  let report: Awaited<ReturnType<Deployment['sync']>>;
+  try {
+    report = await r.sync(userId);
+  } catch (error) {
+    if (isCut(r, userId)) throw error;
+    stats.error(error);
+    r.output(error);
+    if (clean) violated('need-to-know', `${label}: a clean sync failed: ${String(error)}`);
+    return;
+  }
+  r.output(report);
+  if (process.env['DEPLOY_DEBUG'])
+    console.log(
+      `step ${m.step} sync ${userId}: ${JSON.stringify(report)} clean=${clean} ` +
+        `share=${JSON.stringify(await r.share.list(updateStream(userId)))}`,
+    );
+  for (const refusal of report.refused) stats.count('errorCodes', `refused:${refusal.reason}`);
+  if (report.blocked) stats.count('notes', 'a user blocked');
+  if (clean) {
+    checkSyncedExactly(m, r, userId, label);
+    stats.count('invariantChecks', 'need-to-know:clean sync');
+  }
+  if (m.tainted.has(userId) && isSynced(m, slot) && (await r.streamIsGenuine(userId))) m.tainted.delete(userId);
+}
+
+function expectedSelection(m: DeploymentModel, sender: UserId, to: readonly UserId[]): string {
+  const result = untapped(() => selectKey(m.swept(), sender, to, m.now));
+  return result.ok ? `${result.selection.keyId}@${result.selection.groupId}` : result.error.code;
+}
+
+async function findKey(
+  m: DeploymentModel,
+  r: Deployment,
+  userId: UserId,
+  to: readonly UserId[],
+  label: string,
+): Promise<void> {
+  const { stats } = ctx();
+  const slot = r.slot(userId);
+  if (!usable(slot)) return;
+  const synced = isSynced(m, slot) && m.inService(userId);
+  let got: string;
+  try {
+    const choice = r.findKey(userId, to);
+    r.output(choice);
+    got = `${choice.keyId}@${choice.groupId}`;
+    stats.count('errorCodes', 'ok:findKey');
+  } catch (error) {
+    got = stats.error(error);
+    r.output(error);
+  }
+  if (!synced) return;
+  stats.count('invariantChecks', 'smallest-group:findKey');
+  const expected = expectedSelection(m, userId, to);
+  if (got !== expected)
+    violated('smallest-group', `${label}: ${userId} chose ${got}, the model's smallest group gives ${expected}`);
+}
+
+async function encrypt(
+  m: DeploymentModel,
+  r: Deployment,
+  userId: UserId,
+  to: readonly UserId[],
+  text: string,
+  label: string,
+): Promise<void> {
+  const { stats } = ctx();
+  const slot = r.slot(userId);
+  if (!usable(slot)) return;
+  const synced = isSynced(m, slot) && m.inService(userId);
+  const plaintext = new TextEncoder().encode(`${text} #${m.step}`);
+  let message: Uint8Array;
+  try {
+    message = openUser(slot).encrypt(to, plaintext);
+  } catch (error) {
+    if (isCut(r, userId)) throw error;
+    const code = stats.error(error);
+    r.output(error);
+    if (synced) {
+      stats.count('invariantChecks', 'smallest-group:encrypt refused');
+      const expected = expectedSelection(m, userId, to);
+      if (code !== expected)
+        violated('smallest-group', `${label}: encryption failed with ${code}, the model gives ${expected}`);
+    }
+    return;
+  }
+  stats.count('errorCodes', 'ok:encrypt');
+  r.output(message);
+  const keyId = messageKey(message);
+  const groupId = m.kms.keys[keyId]?.owner ?? '?';
+  if (synced) {
+    stats.count('invariantChecks', 'smallest-group:encrypt');
+    const expected = expectedSelection(m, userId, to);
+    if (`${keyId}@${groupId}` !== expected)
+      violated(
+        'smallest-group',
+        `${label}: encrypted under ${keyId}@${groupId}, the model's smallest group gives ${expected}`,
+      );
+  }
+  m.record({ sender: userId, recipients: [...to], keyId, groupId, plaintext, message, senderSynced: synced });
+}
+
+async function reprotect(
+  m: DeploymentModel,
+  r: Deployment,
+  userId: UserId,
+  pick: number,
+  label: string,
+): Promise<void> {
+  const { stats } = ctx();
+  const slot = r.slot(userId);
+  const entry = m.ledger[pick % m.ledger.length];
+  if (!usable(slot) || !entry) return;
+  const synced = isSynced(m, slot) && m.inService(userId);
+  let out: Uint8Array;
+  try {
+    out = openUser(slot).reprotect(entry.message);
+  } catch (error) {
+    stats.error(error);
+    r.output(error);
+    return;
+  }
+  stats.count('errorCodes', 'ok:reprotect');
+  r.output(out);
+  if (out === entry.message) return;
+  const keyId = messageKey(out);
+  const groupId = m.kms.keys[keyId]?.owner ?? '?';
+  const members = m.kms.groups[entry.groupId]?.members ?? [];
+  if (synced) {
+    stats.count('invariantChecks', 'smallest-group:reprotect');
+    const expected = expectedSelection(
+      m,
+      userId,
+      members.filter((u) => u !== userId),
+    );
+    if (`${keyId}@${groupId}` !== expected)
+      violated('smallest-group', `${label}: re-protected under ${keyId}@${groupId}, the model gives ${expected}`);
+  }
+  m.record({
+    sender: userId,
+    recipients: members.filter((u) => u !== userId),
+    keyId,
+    groupId,
+    plaintext: entry.plaintext,
+    message: out,
+    senderSynced: synced,
+  });
+}
+
+// ---- the adversary -----------------------------------------------------------------------------
+
+async function attack(
+  m: DeploymentModel,
+  r: Deployment,
+  spec: Extract<CommandSpec, { t: 'attack' }>,
+  label: string,
+): Promise<void> {
+  const { stats } = ctx();
+  const { kind, user, other, pick, mask } = spec;
+  const slot = r.slot(user);
+  const applied = usable(slot) ? slot.user.appliedSequence : 0;
+  const isAck = kind.startsWith('ack');
+  const stream = isAck ? ackStream(user) : updateStream(user);
+  const names = await r.share.list(stream);
+  const seqs = names.map((n) => sequenceOfName(n)?.sequence ?? Number(/^(\d+)\.ack$/.exec(n)?.[1] ?? 0));
+  const top = Math.max(0, applied, m.published.get(user) ?? 0, ...seqs);
+  const nextName = isAck ? ackFileName(top + 1) : updateFileName(top + 1, pick % 3 === 0 ? 'resync' : 'incremental');
+  const pending = isAck ? names : names.filter((n) => (sequenceOfName(n)?.sequence ?? 0) > applied);
+  const pool = [...(r.seen.get(stream)?.values() ?? [])];
+  const nothing = () => stats.count('attackKinds', `${kind}:nothing to attack`);
+  const taint = () => {
+    if (!isAck) m.tainted.add(user);
+  };
+  switch (kind) {
+    case 'replay':
+    case 'ackReplay': {
+      const old = pool[pick % Math.max(1, pool.length)];
+      if (!old) return nothing();
+      await r.share.write(stream, nextName, old);
+      return taint();
+    }
+    case 'misdeliver':
+    case 'ackMisdeliver': {
+      const from = [...(r.seen.get(isAck ? ackStream(other) : updateStream(other))?.values() ?? [])];
+      const file = from[pick % Math.max(1, from.length)];
+      if (!file) return nothing();
+      await r.share.write(stream, nextName, file);
+      return taint();
+    }
+    case 'reorder': {
+      if (pending.length < 2) return nothing();
+      const a = pending[pick % pending.length] as string;
+      const b = pending[(pick + 1) % pending.length] as string;
+      const [x, y] = await Promise.all([r.share.read(stream, a), r.share.read(stream, b)]);
+      if (!x || !y) return nothing();
+      await r.share.write(stream, a, y);
+      await r.share.write(stream, b, x);
+      return taint();
+    }
+    case 'drop':
+    case 'ackDrop': {
+      if (pending.length === 0) return nothing();
+      await r.share.remove(stream, pending[pick % pending.length] as string);
+      return taint();
+    }
+    case 'duplicate': {
+      if (pending.length === 0) return nothing();
+      const bytes = await r.share.read(stream, pending[pick % pending.length] as string);
+      if (!bytes) return nothing();
+      await r.share.write(stream, nextName, bytes);
+      return taint();
+    }
+    case 'truncate':
+    case 'corrupt':
+    case 'ackCorrupt': {
+      if (pending.length === 0) return nothing();
+      const name = pending[pick % pending.length] as string;
+      const bytes = await r.share.read(stream, name);
+      if (!bytes || bytes.length === 0) return nothing();
+      const bad = kind === 'truncate' ? bytes.slice(0, pick % bytes.length) : bytes.slice();
+      if (kind !== 'truncate') bad[pick % bad.length] = (bad[pick % bad.length] as number) ^ (mask || 1);
+      await r.share.write(stream, name, bad);
+      return taint();
+    }
+    case 'sdRollback':
+      return sdRollback(m, r, user, pick, label);
+    case 'adminSdRollback':
+      return adminSdRollback(m, r, pick, label);
+    case 'foreignInstallation': {
+      const files = (await foreignFiles()).get(user) ?? [];
+      const file = files[pick % Math.max(1, files.length)];
+      if (!file) return nothing();
+      await r.share.write(stream, nextName, file);
+      return taint();
+    }
+    case 'sdSwap':
+      return sdSwap(m, r, user, other, label);
+  }
+}
+
+function deviceState(r: Deployment, userId: UserId): string {
+  const slot = r.slot(userId);
+  const user = openUser(slot);
+  return JSON.stringify({ view: replicaView(user), held: r.heldKeys(userId), sequence: user.appliedSequence });
+}
+
+async function sdRollback(
+  _m: DeploymentModel,
+  r: Deployment,
+  userId: UserId,
+  pick: number,
+  label: string,
+): Promise<void> {
+  const { stats } = ctx();
+  const slot = r.slot(userId);
+  if (!usable(slot) || slot.archive.length === 0)
+    return void stats.count('attackKinds', 'sdRollback:nothing to attack');
+  const genuine = { flash: slot.flash.toImage(), sd: slot.sd.toImage() };
+  const before = deviceState(r, userId);
+  const old = slot.archive[pick % slot.archive.length] as { flash: Uint8Array; sd: Uint8Array };
+  const refusal = await r.insertCard(userId, old.sd, old.flash);
+  if (refusal === null) {
+    stats.count('errorCodes', 'sdRollback:opened');
+    if (deviceState(r, userId) !== before)
+      violated('integrity', `${label}: an old SD image of ${userId} was accepted and changed its state`);
+  } else {
+    stats.error(refusal);
+    r.output(refusal);
+  }
+  await r.restoreDevice(userId, genuine);
+  if (deviceState(r, userId) !== before)
+    violated('integrity', `${label}: ${userId}'s genuine card, put back, no longer shows the state before the attack`);
+}
+
+async function adminSdRollback(m: DeploymentModel, r: Deployment, pick: number, label: string): Promise<void> {
+  const { stats } = ctx();
+  if (r.adminArchive.length === 0) return void stats.count('attackKinds', 'adminSdRollback:nothing to attack');
+  const genuine = r.adminCard.toImage();
+  const before = JSON.stringify(adminView(r.admin));
+  const old = r.adminArchive[pick % r.adminArchive.length] as Uint8Array;
+  const refusal = await r.insertAdminCard(old);
+  if (refusal === null) {
+    stats.count('errorCodes', 'adminSdRollback:opened');
+    if (JSON.stringify(adminView(r.admin)) !== before)
+      violated('integrity', `${label}: the admin HSM opened an old copy of its card and now shows an older state`);
+  } else {
+    stats.error(refusal);
+    r.output(refusal);
+  }
+  await r.restoreAdmin(genuine);
+  if (JSON.stringify(adminView(r.admin)) !== before)
+    violated('integrity', `${label}: the admin's genuine card, put back, no longer shows the state before the attack`);
+  checkModelAgreement(m, r, label);
+}
+
+let foreign: Promise<Map<UserId, Uint8Array[]>> | null = null;
+
+/**
+ * Update files of a second, unrelated installation (its own admin HSM and user HSMs, same user IDs):
+ * what an attacker who runs SEkey elsewhere can drop into this share. Built once per process.
+ */
+function foreignFiles(): Promise<Map<UserId, Uint8Array[]>> {
+  foreign ??= (async () => {
+    const { newWorld } = await import('../../impl/kms/world.testkit.ts');
+    const w = await newWorld(Date.UTC(2026, 0, 1), 'foreign-installation');
+    for (const u of DEVICE_USERS) {
+      w.admin.addUser(u, `foreign ${u}`);
+      await w.addDevice(u);
+    }
+    w.admin.addGroup('G1', 'foreign', { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 7 * DAY });
+    for (const u of DEVICE_USERS) w.admin.addMember('G1', u);
+    w.admin.activateKey(w.admin.addKey('G1', 'foreign key'));
+    await w.publisher.publish();
+    w.admin.renameGroup('G1', 'foreign 2');
+    await w.publisher.publish();
+    const out = new Map<UserId, Uint8Array[]>();
+    for (const u of DEVICE_USERS) {
+      const files: Uint8Array[] = [];
+      for (const name of await w.transport.list(updateStream(u)))
+        files.push((await w.transport.read(updateStream(u), name)) as Uint8Array);
+      out.set(u, files);
+    }
+    return out;
+  })();
+  return foreign;
+}
+
+async function sdSwap(_m: DeploymentModel, r: Deployment, a: UserId, b: UserId, label: string): Promise<void> {
+  const { stats } = ctx();
+  const [sa, sb] = [r.slot(a), r.slot(b)];
+  if (!usable(sa) || !usable(sb)) return void stats.count('attackKinds', 'sdSwap:nothing to attack');
+  const genuine = new Map(
+    [a, b].map((u) => [u, { flash: r.slot(u).flash.toImage(), sd: r.slot(u).sd.toImage() }] as const),
+  );
+  const before = new Map([a, b].map((u) => [u, deviceState(r, u)] as const));
+  for (const [target, source] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    const refusal = await r.insertCard(target, (genuine.get(source) as { sd: Uint8Array }).sd);
+    if (refusal === null) violated('integrity', `${label}: ${target}'s HSM opened ${source}'s SD card`);
+    stats.error(refusal);
+    r.output(refusal);
+  }
+  for (const u of [a, b]) {
+    await r.restoreDevice(u, genuine.get(u) as { flash: Uint8Array; sd: Uint8Array });
+    if (deviceState(r, u) !== before.get(u))
+      violated('integrity', `${label}: ${u}'s genuine card, put back, no longer shows the state before the swap`);
+  }
+}
+
+// ---- PIN sessions ------------------------------------------------------------------------------
+
+const WRONG_PIN = 'not-the-pin-0000';
+
+async function pin(m: DeploymentModel, r: Deployment, kind: PinKind, userId: UserId, count: number): Promise<void> {
+  const { stats } = ctx();
+  const slot = r.slot(userId);
+  if (!usable(slot)) return;
+  const device = slot.device;
+  const attempt = (level: 'user' | 'admin', p: string) => {
+    try {
+      device.login(level, p);
+      return 'ok';
+    } catch (error) {
+      return stats.error(error);
+    }
+  };
+  const before = deviceState(r, userId);
+  /** A reboot inside a PIN command is a power cut too: the device must come back as it was. */
+  const durable = (what: string) => {
+    const after = deviceState(r, userId);
+    if (after !== before)
+      violated(
+        'durability',
+        `${userId}'s HSM and replica changed across a power cut ${what}\n  before: ${before}\n  after:  ${after}`,
+      );
+  };
+  device.logout();
+  switch (kind) {
+    case 'wrongUserPin': {
+      for (let i = 0; i < count; i++) attempt('user', WRONG_PIN);
+      if (device.retriesLeft.user === 0) {
+        attempt('user', USER_PIN); // refused: the user level is locked
+        device.login('admin', ADMIN_PIN);
+        device.resetUserPin(USER_PIN);
+        device.logout();
+      }
+      device.login('user', USER_PIN);
+      return;
+    }
+    case 'wrongAdminPin': {
+      for (let i = 0; i < Math.min(count, 2); i++) attempt('admin', WRONG_PIN);
+      device.login('admin', ADMIN_PIN);
+      device.logout();
+      device.login('user', USER_PIN);
+      return;
+    }
+    case 'resetUserPin':
+      device.login('admin', ADMIN_PIN);
+      device.resetUserPin(USER_PIN);
+      device.logout();
+      device.login('user', USER_PIN);
+      return;
+    case 'cutDuringLogin': {
+      const hooks = testOnlyHooks(device);
+      hooks.onTrySpent = () => device.cutPower();
+      try {
+        attempt('user', USER_PIN);
+      } finally {
+        hooks.onTrySpent = undefined;
+      }
+      stats.count('faultPoints', 'pin:between spent try and comparison');
+      await r.reopenUser(userId);
+      durable('between a spent PIN try and its comparison');
+      return;
+    }
+    case 'cutInAdminSession':
+      device.login('admin', ADMIN_PIN);
+      device.cutPower();
+      stats.count('faultPoints', 'pin:in admin session');
+      await r.reopenUser(userId);
+      durable('in an admin session');
+      return;
+    case 'factoryReset': {
+      const from = count % 3;
+      if (from === 1) device.login('admin', ADMIN_PIN);
+      if (from === 2) {
+        for (let i = 0; i < 3; i++) attempt('admin', WRONG_PIN);
+        if (device.session !== 'locked')
+          violated('durability', `${userId}'s HSM is not locked after three wrong admin PINs`);
+        attempt('admin', ADMIN_PIN);
+      }
+      stats.count('notes', `factory reset from ${['loggedOut', 'admin', 'locked'][from]}`);
+      await r.resetAndReprovision(userId);
+      m.provisioned(userId);
+      return;
+    }
+  }
+}
+
+// ---- power cuts --------------------------------------------------------------------------------
+
+function targetOf(inner: CuttableSpec): 'admin' | UserId {
+  return inner.t === 'sync' || inner.t === 'encrypt' ? inner.user : 'admin';
+}
+
+async function cut(
+  m: DeploymentModel,
+  r: Deployment,
+  spec: Extract<CommandSpec, { t: 'cut' }>,
+  label: string,
+): Promise<void> {
+  const { stats } = ctx();
+  const target = targetOf(spec.inner);
+  if (target !== 'admin' && !usable(r.slot(target))) return;
+  const medium =
+    target === 'admin'
+      ? spec.where === 'flash'
+        ? r.adminFlash
+        : r.adminCard
+      : spec.where === 'flash'
+        ? r.slot(target).flash
+        : r.slot(target).sd;
+  const savedModel = m.save();
+  const sequencesBefore = streamSequences(r);
+  const userBefore = target === 'admin' ? null : deviceState(r, target);
+  const sequenceBefore = target === 'admin' ? 0 : openUser(r.slot(target)).appliedSequence;
+  medium.cutPowerAfter(spec.n);
+  let thrown: unknown = null;
+  try {
+    await run(spec.inner, m, r, label);
+  } catch (error) {
+    thrown = error;
+  } finally {
+    medium.cancelPowerCut();
+  }
+  if (!isCut(r, target)) {
+    if (thrown !== null) throw thrown;
+    stats.count('faultPoints', `${spec.inner.t}:${spec.where}:not reached`);
+    return;
+  }
+  stats.count('faultPoints', `${spec.inner.t}:${spec.where}`);
+  r.output(thrown);
+  if (target === 'admin') {
+    try {
+      await r.reopenAdmin();
+    } catch (error) {
+      violated('durability', `${label}: the admin cannot be reopened after the cut: ${String(error)}`);
+    }
+    const seen = JSON.stringify(adminView(r.admin));
+    const was = JSON.stringify(modelAdminView(untapped(() => expireKeys(savedModel.kms, m.now))));
+    const is = JSON.stringify(modelAdminView(m.swept()));
+    if (seen === is) stats.count('faultPoints', `${spec.inner.t}:${spec.where}:after`);
+    else if (seen === was) {
+      m.restore(savedModel);
+      stats.count('faultPoints', `${spec.inner.t}:${spec.where}:before`);
+    } else
+      violated(
+        'durability',
+        `${label}: after the cut the admin holds neither the state before nor after\n` +
+          `  admin: ${seen}\n  before: ${was}\n  after: ${is}`,
+      );
+    same(
+      'durability',
+      `${label}: keys in the admin HSM after the cut (no committed key lost)`,
+      r.adminKeys(),
+      liveKeyIds(m.swept()),
+    );
+    if (spec.inner.t === 'publish') {
+      // Committed publications count as published; their files may be missing until the next flush.
+      const after = streamSequences(r);
+      for (const [userId, sequence] of after) {
+        if (sequence > (sequencesBefore.get(userId) ?? 0)) {
+          m.recordPublished(userId, sequence);
+          m.tainted.add(userId);
+        }
+      }
+    }
+    return;
+  }
+  try {
+    await r.reopenUser(target);
+  } catch (error) {
+    violated('durability', `${label}: ${target}'s replica cannot be reopened after the cut: ${String(error)}`);
+  }
+  const user = openUser(r.slot(target));
+  const sequence = user.appliedSequence;
+  const published = m.published.get(target) ?? 0;
+  if (sequence < sequenceBefore || sequence > Math.max(published, sequenceBefore)) {
+    violated(
+      'durability',
+      `${label}: ${target} applied ${sequence} after the cut; ` +
+        `before it had ${sequenceBefore}, the latest published is ${published}`,
+    );
+  }
+  if (sequence === sequenceBefore && spec.inner.t === 'sync' && deviceState(r, target) !== userBefore) {
+    // Same sequence: only local expiry may differ, which the integrity check below accepts.
+    stats.count('faultPoints', `${spec.inner.t}:${spec.where}:before (local expiry)`);
+  }
+  const expected = m.viewAtSequence(target, sequence);
+  if (expected === null) violated('durability', `${label}: ${target} is at sequence ${sequence}, never published`);
+  same('durability', `${label}: ${target}'s replica after the cut`, replicaView(user), expected);
+  same(
+    'durability',
+    `${label}: keys in ${target}'s HSM after the cut (no committed key lost)`,
+    r.heldKeys(target),
+    expected.keys.map((k) => k.id),
+  );
+}
+
+// ---- generators ----------------------------------------------------------------------------------
+
+const deviceUser = fc.constantFrom(...DEVICE_USERS);
+const opUser = fc.constantFrom(...OP_USERS);
+const group = fc.constantFrom(...GROUPS);
+/** `#n`: the n-th newest key at run time (mostly recent ones); sometimes a fixed ID that may not exist. */
+const keyId = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 0, max: 3 }).map((n) => `#${n}`) },
+  { weight: 1, arbitrary: fc.integer({ min: 2000, max: 2015 }).map((n) => `K${n}`) },
+);
+const name = fc.constantFrom('alpha', 'bob; DROP TABLE users;--', "o'brien", 'ünïcødé', 'x'.repeat(100));
+const policy: fc.Arbitrary<GroupPolicy> = fc.record({
+  maxKeys: fc.integer({ min: 1, max: 4 }),
+  algorithm: fc.constant('AES-256-GCM' as const),
+  defaultCryptoperiodMs: fc.constantFrom(HOUR, DAY, 7 * DAY),
+});
+
+/** Admin operations (times filled at run time). */
+export const adminOpArb: fc.Arbitrary<KmsOperation> = fc.oneof(
+  {
+    weight: 2,
+    arbitrary: fc.tuple(opUser, name).map(([u, n]): KmsOperation => ({ type: 'addUser', userId: u, name: n, now: 0 })),
+  },
+  { weight: 1, arbitrary: opUser.map((u): KmsOperation => ({ type: 'deleteUser', userId: u, now: 0 })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(opUser, name)
+      .map(([u, n]): KmsOperation => ({ type: 'renameUser', userId: u, name: n, now: 0 })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(group, name, policy, fc.boolean())
+      .map(
+        ([g, n, p, h]): KmsOperation => ({ type: 'addGroup', groupId: g, name: n, policy: p, shareHistory: h, now: 0 }),
+      ),
+  },
+  { weight: 1, arbitrary: group.map((g): KmsOperation => ({ type: 'deleteGroup', groupId: g, now: 0 })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(group, name)
+      .map(([g, n]): KmsOperation => ({ type: 'renameGroup', groupId: g, name: n, now: 0 })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(group, policy)
+      .map(([g, p]): KmsOperation => ({ type: 'changePolicy', groupId: g, policy: p, now: 0 })),
+  },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(group, opUser)
+      .map(([g, u]): KmsOperation => ({ type: 'addMember', groupId: g, userId: u, now: 0 })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(group, opUser)
+      .map(([g, u]): KmsOperation => ({ type: 'removeMember', groupId: g, userId: u, now: 0 })),
+  },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(group, name, fc.option(fc.constantFrom(HOUR / 2, HOUR, DAY), { nil: undefined }))
+      .map(
+        ([g, n, c]): KmsOperation =>
+          c === undefined
+            ? { type: 'addKey', groupId: g, name: n, now: 0 }
+            : { type: 'addKey', groupId: g, name: n, cryptoperiodMs: c, now: 0 },
+      ),
+  },
+  {
+    weight: 8,
+    arbitrary: fc
+      .tuple(keyId, fc.constantFrom(...KEY_EVENT_TYPES))
+      .map(([k, type]): KmsOperation => ({ type: 'keyEvent', keyId: k, event: { type, now: 0 } })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(keyId, name).map(([k, n]): KmsOperation => ({ type: 'renameKey', keyId: k, name: n, now: 0 })),
+  },
+  { weight: 1, arbitrary: fc.constant({ type: 'expireKeys', now: 0 } as KmsOperation) },
+);
+
+const recipients = fc.uniqueArray(deviceUser, { maxLength: 3 });
+const text = fc.constantFrom('hello', 'report', 'x');
+
+const cuttable: fc.Arbitrary<CuttableSpec> = fc.oneof(
+  { weight: 3, arbitrary: adminOpArb.map((op): CuttableSpec => ({ t: 'admin', op })) },
+  { weight: 2, arbitrary: fc.constant<CuttableSpec>({ t: 'publish' }) },
+  { weight: 1, arbitrary: fc.constant<CuttableSpec>({ t: 'collectAcks' }) },
+  { weight: 3, arbitrary: deviceUser.map((user): CuttableSpec => ({ t: 'sync', user })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(deviceUser, recipients, text)
+      .map(([user, to, t]): CuttableSpec => ({ t: 'encrypt', user, to, text: t })),
+  },
+);
+
+/** Every command, weighted. */
+export const commandSpecArb: fc.Arbitrary<CommandSpec> = fc.oneof(
+  { weight: 12, arbitrary: adminOpArb.map((op): CommandSpec => ({ t: 'admin', op })) },
+  { weight: 5, arbitrary: fc.constant<CommandSpec>({ t: 'publish' }) },
+  { weight: 2, arbitrary: fc.constant<CommandSpec>({ t: 'collectAcks' }) },
+  { weight: 1, arbitrary: fc.constant<CommandSpec>({ t: 'checkPublication' }) },
+  { weight: 1, arbitrary: deviceUser.map((user): CommandSpec => ({ t: 'resync', user })) },
+  { weight: 1, arbitrary: deviceUser.map((user): CommandSpec => ({ t: 'provision', user })) },
+  { weight: 8, arbitrary: deviceUser.map((user): CommandSpec => ({ t: 'sync', user })) },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(deviceUser, recipients).map(([user, to]): CommandSpec => ({ t: 'findKey', user, to })),
+  },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(deviceUser, recipients, text)
+      .map(([user, to, t]): CommandSpec => ({ t: 'encrypt', user, to, text: t })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(deviceUser, fc.nat(20)).map(([user, pick]): CommandSpec => ({ t: 'decrypt', user, pick })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(deviceUser, fc.nat(20)).map(([user, pick]): CommandSpec => ({ t: 'reprotect', user, pick })),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(5 * 60_000, HOUR, DAY + 1, 7 * DAY + 1).map((ms): CommandSpec => ({ t: 'time', ms })),
+  },
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...ATTACK_KINDS), deviceUser, deviceUser, fc.nat(1000), fc.integer({ min: 1, max: 255 }))
+      .map(([kind, user, other, pick, mask]): CommandSpec => ({ t: 'attack', kind, user, other, pick, mask })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...PIN_KINDS), deviceUser, fc.integer({ min: 1, max: 3 }))
+      .map(([kind, user, count]): CommandSpec => ({ t: 'pin', kind, user, count })),
+  },
+  {
+    weight: 5,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom('flash' as const, 'sd' as const),
+        fc.oneof(
+          { weight: 3, arbitrary: fc.integer({ min: 1, max: 3 }) },
+          { weight: 1, arbitrary: fc.integer({ min: 4, max: 12 }) },
+        ),
+        cuttable,
+      )
+      .map(([where, n, inner]): CommandSpec => ({ t: 'cut', where, n, inner })),
+  },
+);
+
+/** A fast-check command made of a {@link CommandSpec}. */
+export class DeploymentCommand implements fc.AsyncCommand<DeploymentModel, Deployment, false> {
+  readonly spec: CommandSpec;
+  constructor(spec: CommandSpec) {
+    this.spec = spec;
+  }
+  check(m: Readonly<DeploymentModel>): boolean {
+    return precondition(this.spec, m as DeploymentModel);
+  }
+  async run(m: DeploymentModel, r: Deployment): Promise<void> {
+    await execute(this.spec, m, r);
+  }
+  toString(): string {
+    return describe(this.spec);
+  }
+}
+
+/** The command arbitrary of `fc.commands`. */
+export const commandArb: fc.Arbitrary<fc.AsyncCommand<DeploymentModel, Deployment, false>> = commandSpecArb.map(
+  (spec) => new DeploymentCommand(spec),
+);

@@ -1,0 +1,86 @@
+/**
+ * Each invariant of the deployment suite bites: the suite's random runs alone (no warm-up), against
+ * a deliberately broken variant of the system (a switch of `deployment.testkit.ts`, never of
+ * production code), fail, and fail with that invariant's name. And a failure reads well: seed and
+ * path, the shrunk scenario as numbered steps, and a reproduction in `reports/` that fails the same
+ * way.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, test, vi } from 'vitest';
+
+vi.mock('xstate', async (importOriginal) => {
+  const x = await importOriginal<typeof import('xstate')>();
+  const tap = await import('./xstateTap.testkit.ts');
+  return {
+    ...x,
+    transition: tap.tapTransition(x.transition),
+    initialTransition: tap.tapInitialTransition(x.initialTransition),
+  };
+});
+
+import { MUTANTS } from './deployment.testkit.ts';
+import type { Mutant } from './deployment.testkit.ts';
+import type { InvariantName } from './invariants.testkit.ts';
+import { replayScenario, runSuite } from './runner.testkit.ts';
+
+/** The invariant each broken variant must trip. */
+const BITES: Record<Mutant, InvariantName> = {
+  leakKeyIntoShare: 'key-secrecy',
+  foreignKeyToUser: 'need-to-know',
+  decryptLies: 'readability',
+  findKeyLargestGroup: 'smallest-group',
+  rollbackWholeDevice: 'integrity',
+  keyLostOnPowerCut: 'durability',
+  resyncIgnored: 'convergence',
+};
+
+describe('every invariant bites', () => {
+  test.each(MUTANTS.map((m) => [m, BITES[m]] as const))(
+    '%s: the suite fails with invariant %s',
+    async (mutant, invariant) => {
+      const { failure } = await runSuite({
+        suite: `bite-${mutant}`,
+        ciRuns: 60,
+        maxCommands: 50,
+        mutant,
+        warmup: false,
+        noShrink: true,
+        reports: false,
+      });
+      expect(failure, `the suite must fail against ${mutant}`).not.toBeNull();
+      expect(failure?.invariant, failure?.report).toBe(invariant);
+      expect(failure?.message).toMatch(new RegExp(`^invariant ${invariant}:`));
+    },
+    900_000,
+  );
+
+  const demo =
+    'a counterexample comes with its seed and path, numbered steps, and a reproduction that fails the same way';
+  test(demo, async () => {
+    const { failure } = await runSuite({
+      suite: 'counterexample-demo',
+      ciRuns: 20,
+      maxCommands: 30,
+      mutant: 'decryptLies',
+      statistics: false,
+    });
+    expect(failure).not.toBeNull();
+    const f = failure as NonNullable<typeof failure>;
+    expect(f.invariant).toBe('readability');
+    expect(f.report).toMatch(/SEKEY_SEED=-?\d+ SEKEY_PATH="[\d:]+"/);
+    expect(f.report).toMatch(/^ +1\. /m);
+    expect(f.steps.length).toBeGreaterThan(0);
+    // Shrunk: a handful of steps, not the whole random run.
+    expect(f.steps.length).toBeLessThanOrEqual(5);
+    expect(f.reproduction).not.toBeNull();
+    const file = f.reproduction as string;
+    expect(existsSync(file)).toBe(true);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain('replayScenario(steps');
+    expect(text).toContain('"decryptLies"');
+    // What the file does, done here: it fails with the same invariant.
+    await expect(replayScenario(f.steps, { deploymentSeed: f.deploymentSeed, mutant: 'decryptLies' })).rejects.toThrow(
+      /^invariant readability:/,
+    );
+  }, 900_000);
+});

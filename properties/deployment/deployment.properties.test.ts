@@ -1,0 +1,64 @@
+/**
+ * A real deployment against the model, under attack and power loss: the admin HSM, four user HSMs,
+ * their encrypted databases and the directory transport in a temporary folder, driven by random
+ * command sequences (`fc.commands` + `fc.asyncModelRun`; see `commands.testkit.ts`), with the named
+ * invariants of `invariants.testkit.ts` checked after every command and convergence at the end.
+ * The statistics go to `reports/properties.json`; the second test requires every declared edge of
+ * every machine and every attack kind to have been exercised.
+ */
+import { describe, expect, test, vi } from 'vitest';
+
+vi.mock('xstate', async (importOriginal) => {
+  const x = await importOriginal<typeof import('xstate')>();
+  const tap = await import('./xstateTap.testkit.ts');
+  return {
+    ...x,
+    transition: tap.tapTransition(x.transition),
+    initialTransition: tap.tapInitialTransition(x.initialTransition),
+  };
+});
+
+import { runSuite } from './runner.testkit.ts';
+import type { SuiteStats } from './stats.testkit.ts';
+import { ATTACK_KINDS } from './commands.testkit.ts';
+import { UNREACHABLE_EDGES } from './coverage.testkit.ts';
+
+let stats: SuiteStats | null = null;
+
+describe('deployment: model against a real deployment, under attack and power loss', () => {
+  test('every invariant holds after every command, and replicas converge once the adversary stops', async () => {
+    const result = await runSuite({ suite: 'deployment', ciRuns: 40, maxCommands: 50, warmup: true });
+    stats = result.stats;
+    console.log(`deployment statistics (reports/properties.json):\n${result.stats.table()}`);
+    if (result.pendingRekeyOnJoin)
+      console.log(
+        'NOTE: the implementation does not rekey on join yet (pending merge): the oracle uses the earlier ' +
+          'join rule (properties/deployment/model.testkit.ts legacyJoin) until it does',
+      );
+    if (process.env['DEPLOY_PROFILE']) console.log(JSON.stringify((await import('./commands.testkit.ts')).PROFILE));
+    if (result.failure) throw new Error(result.failure.report);
+  }, 900_000);
+
+  test('the runs exercised every declared edge of every machine and every attack kind', () => {
+    expect(stats, 'the suite ran first').not.toBeNull();
+    const s = stats as SuiteStats;
+    const missing = s.missingEdges();
+    for (const [category, edges] of Object.entries(missing)) {
+      const allowed = UNREACHABLE_EDGES[category as keyof typeof UNREACHABLE_EDGES] ?? {};
+      expect(
+        edges.filter((e) => !(e in allowed)),
+        `${category}: declared edges never taken`,
+      ).toEqual([]);
+      const taken = Object.keys(allowed).filter((e) => !edges.includes(e));
+      expect(taken, `${category}: edges listed as unreachable were taken: update coverage.testkit.ts`).toEqual([]);
+    }
+    for (const kind of ATTACK_KINDS) expect(s.counts.attackKinds[kind] ?? 0, `attack ${kind}`).toBeGreaterThan(0);
+    for (const kind of ATTACK_KINDS) {
+      const idle = s.counts.attackKinds[`${kind}:nothing to attack`] ?? 0;
+      expect(
+        (s.counts.attackKinds[kind] ?? 0) - idle,
+        `attack ${kind} that actually touched something`,
+      ).toBeGreaterThan(0);
+    }
+  });
+});

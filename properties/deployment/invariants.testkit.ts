@@ -1,0 +1,309 @@
+/**
+ * The named invariants of the deployment suite, checked after every command. Each failure throws an
+ * {@link InvariantError} whose message starts with `invariant <name>:`, so a failing run (and a bite
+ * test) says which rule broke. Test support only.
+ * @module
+ */
+import { inspect } from 'node:util';
+import { keyUsage } from '../../model/keyLifecycle.ts';
+import { compareIds, keyStateOf } from '../../model/kms.ts';
+import type { KmsState, UserId } from '../../model/kms.ts';
+import { keyViewOf } from '../../model/projection.ts';
+import type { Admin } from '../../impl/kms/admin.ts';
+import type { User } from '../../impl/kms/user.ts';
+import type { Deployment, UserSlot } from './deployment.testkit.ts';
+import type { SdCard } from '../../device/sdcard.ts';
+import type { DeploymentModel, ReplicaView } from './model.testkit.ts';
+import type { SuiteStats } from './stats.testkit.ts';
+import { untapped } from './xstateTap.testkit.ts';
+
+/** The invariants, by name. */
+export const INVARIANTS = [
+  'model-agreement',
+  'key-secrecy',
+  'need-to-know',
+  'readability',
+  'forward-secrecy',
+  'backward-secrecy',
+  'smallest-group',
+  'integrity',
+  'durability',
+  'convergence',
+] as const;
+/** An invariant's name. */
+export type InvariantName = (typeof INVARIANTS)[number];
+
+/** A broken invariant. */
+export class InvariantError extends Error {
+  readonly invariant: InvariantName;
+  constructor(invariant: InvariantName, detail: string) {
+    super(`invariant ${invariant}: ${detail}`);
+    this.name = 'InvariantError';
+    this.invariant = invariant;
+  }
+}
+
+/** Throws an {@link InvariantError}. */
+export function violated(invariant: InvariantName, detail: string): never {
+  throw new InvariantError(invariant, detail);
+}
+
+/** Fails `invariant` unless the two values are structurally equal. */
+export function same(invariant: InvariantName, what: string, actual: unknown, expected: unknown): void {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) violated(invariant, `${what}\n  actual:   ${a}\n  expected: ${e}`);
+}
+
+/** A replica's view. */
+export function replicaView(user: User): ReplicaView {
+  return { groups: user.groups(), users: user.users(), keys: user.keys() };
+}
+
+/** The admin's observable state, in the model's terms. */
+export function adminView(admin: Admin) {
+  return {
+    users: admin.listUsers().map(({ id, name }) => ({ id, name })),
+    groups: admin
+      .listGroups()
+      .map(({ id, name, policy, shareHistory, members }) => ({ id, name, policy, shareHistory, members })),
+    keys: admin.listKeys(),
+  };
+}
+
+/** The same, from the model. */
+export function modelAdminView(state: KmsState) {
+  const byId = <T extends { id: string }>(xs: T[]) => xs.sort((a, b) => compareIds(a.id, b.id));
+  return untapped(() => ({
+    users: byId(Object.values(state.users).map(({ id, name }) => ({ id, name }))),
+    groups: byId(
+      Object.values(state.groups).map(({ id, name, policy, shareHistory, members }) => ({
+        id,
+        name,
+        policy,
+        shareHistory,
+        members: [...members],
+      })),
+    ),
+    keys: byId(Object.values(state.keys).map((k) => ({ ...keyViewOf(k), holders: [...k.holders] }))),
+  }));
+}
+
+/** Live (not destroyed) key IDs of the model, sorted. */
+export function liveKeyIds(state: KmsState): string[] {
+  return Object.values(state.keys)
+    .filter((k) => keyStateOf(k) !== 'destroyed' && keyStateOf(k) !== 'destroyedCompromised')
+    .map((k) => k.id)
+    .sort(compareIds);
+}
+
+/** model-agreement: the admin's database and HSM equal the model. */
+export function checkModelAgreement(m: DeploymentModel, r: Deployment, label: string): void {
+  const swept = m.swept();
+  same('model-agreement', `${label}: the admin's view`, adminView(r.admin), modelAdminView(swept));
+  same('model-agreement', `${label}: keys in the admin HSM`, r.adminKeys(), liveKeyIds(swept));
+}
+
+/** Whether a slot's replica can be read now. */
+export function usable(slot: UserSlot): slot is UserSlot & { user: User } {
+  return slot.user !== null && slot.device.powered && slot.device.session === 'user';
+}
+
+/** Whether a user's replica and HSM equal the model's projection now (the user is synced). */
+export function isSynced(m: DeploymentModel, slot: UserSlot): boolean {
+  if (!usable(slot)) return false;
+  const expected = m.currentView(slot.userId);
+  if (JSON.stringify(replicaView(slot.user)) !== JSON.stringify(expected)) return false;
+  const held = slot.device.listKeyIds();
+  return JSON.stringify(heldIds(held)) === JSON.stringify(expected.keys.map((k) => k.id));
+}
+
+function heldIds(ids: readonly number[]): string[] {
+  return ids.filter((n) => n >= 2000 && n < 0x0c00_0000).map((n) => `K${n}`);
+}
+
+/** key-secrecy: no key value in any host-visible byte. */
+export async function checkKeySecrecy(m: DeploymentModel, r: Deployment, scannedFiles: Set<string>): Promise<void> {
+  const leak = (where: string, found: string | null) => {
+    if (found !== null) violated('key-secrecy', `${found} found in ${where}`);
+  };
+  const cards: Array<[string, SdCard]> = [['the admin SD card', r.adminCard]];
+  for (const slot of r.users.values()) cards.push([`${slot.userId}'s SD card`, slot.sd]);
+  for (const [name, card] of cards) leak(name, r.secrets.findOnCard(card));
+  for (const [stream, files] of r.seen) {
+    for (const [hash, bytes] of files) {
+      if (scannedFiles.has(hash)) continue;
+      leak(`share file in ${stream}`, r.secrets.findInBytes(bytes));
+      scannedFiles.add(hash);
+    }
+  }
+  for (const entry of m.ledger) leak(`message #${entry.id}`, r.secrets.findInBytes(entry.message));
+  for (const value of r.outputs) {
+    if (value instanceof Uint8Array) leak('a command output', r.secrets.findInBytes(value));
+    else {
+      const views = [inspect(value, { depth: 10, maxArrayLength: Infinity, maxStringLength: Infinity }), String(value)];
+      if (value instanceof Error) views.push(value.message, value.stack ?? '');
+      for (const v of views) leak('a command output or error message', r.secrets.findInText(v));
+    }
+  }
+  r.outputs.length = 0;
+}
+
+/** need-to-know (every step): no HSM holds a key of a group its user never belonged to. */
+export function checkNeedToKnow(m: DeploymentModel, r: Deployment): void {
+  for (const slot of r.users.values()) {
+    if (!slot.device.powered) continue;
+    for (const keyId of heldIds(slot.device.listKeyIds())) {
+      const key = m.kms.keys[keyId];
+      if (key === undefined)
+        violated('need-to-know', `${slot.userId}'s HSM holds ${keyId}, which the model never generated`);
+      if (!m.everMember(key.owner, slot.userId)) {
+        violated(
+          'need-to-know',
+          `${slot.userId}'s HSM holds ${keyId} of ${key.owner}, a group ${slot.userId} never belonged to`,
+        );
+      }
+    }
+  }
+}
+
+/** need-to-know after a clean sync: the replica equals the projection and the HSM holds exactly its keys. */
+export function checkSyncedExactly(m: DeploymentModel, r: Deployment, userId: UserId, label: string): void {
+  const slot = r.slot(userId);
+  if (!usable(slot)) violated('need-to-know', `${label}: ${userId}'s replica is not open after a clean sync`);
+  const expected = m.currentView(userId);
+  same(
+    'need-to-know',
+    `${label}: ${userId}'s replica after a sync with no attack pending`,
+    replicaView(slot.user),
+    expected,
+  );
+  same(
+    'need-to-know',
+    `${label}: keys in ${userId}'s HSM after a sync with no attack pending`,
+    r.heldKeys(userId),
+    expected.keys.map((k) => k.id),
+  );
+  if (slot.user.blocked) violated('need-to-know', `${label}: ${userId} is blocked though no attack is pending`);
+}
+
+/**
+ * integrity: every open replica holds a state the administrator published to it (a prefix of its
+ * published history), and the admin never counts an acknowledgement beyond what a device applied.
+ */
+export function checkIntegrity(m: DeploymentModel, r: Deployment): void {
+  for (const slot of r.users.values()) {
+    if (!usable(slot)) continue;
+    const sequence = slot.user.appliedSequence;
+    m.maxApplied.set(slot.userId, Math.max(m.maxApplied.get(slot.userId) ?? 0, sequence));
+    const expected = m.viewAtSequence(slot.userId, sequence);
+    if (expected === null)
+      violated(
+        'integrity',
+        `${slot.userId}'s replica applied sequence ${sequence}, which the administrator never published to it`,
+      );
+    same(
+      'integrity',
+      `${slot.userId}'s replica at sequence ${sequence} is not what the administrator published`,
+      replicaView(slot.user),
+      expected,
+    );
+  }
+  const acks = r.admin.readDatabase(
+    (db) =>
+      (db.exec('SELECT user_id, acknowledged_sequence FROM publication')[0]?.values ?? []) as Array<[string, number]>,
+  );
+  for (const [userId, acknowledged] of acks) {
+    const applied = m.maxApplied.get(userId) ?? 0;
+    if (Number(acknowledged) > applied) {
+      violated(
+        'integrity',
+        `the admin counts ${userId} as acknowledging ${acknowledged}, but its devices applied only up to ${applied}`,
+      );
+    }
+  }
+}
+
+/**
+ * readability, forward and backward secrecy over the ledger: every user with an open replica tries
+ * every message. A synced user decrypts iff the model says it holds the key in a state that allows
+ * processing; whoever decrypts gets the plaintext that was sent; a message sent by a synced sender is
+ * read only by members of its group at sending time (or later joiners of a group sharing history).
+ */
+export function checkLedger(m: DeploymentModel, r: Deployment, stats: SuiteStats): void {
+  const swept = m.swept();
+  for (const slot of r.users.values()) {
+    if (!usable(slot)) continue;
+    const synced = isSynced(m, slot);
+    for (const entry of m.ledger) {
+      let plain: Uint8Array | null = null;
+      let code = 'ok';
+      try {
+        plain = r.decrypt(slot.userId, entry.message);
+      } catch (error) {
+        code = stats.error(error);
+        r.output(error);
+      }
+      const label =
+        `${slot.userId} decrypting message #${entry.id} ` +
+        `(sent by ${entry.sender} under ${entry.keyId} of ${entry.groupId} at step ${entry.step})`;
+      if (plain !== null && Buffer.compare(Buffer.from(plain), Buffer.from(entry.plaintext)) !== 0) {
+        violated('readability', `${label}: got a plaintext other than the one sent`);
+      }
+      if (synced) {
+        const key = swept.keys[entry.keyId];
+        const holds = key?.holders.includes(slot.userId) === true;
+        const may = key !== undefined && keyUsage(keyStateOf(key)).process;
+        if ((plain !== null) !== (holds && may)) {
+          violated(
+            'readability',
+            `${label}: ${plain !== null ? 'succeeded' : `failed (${code})`}, but the model says the user ` +
+              `${holds ? 'holds' : 'does not hold'} the key, which is ${key ? keyStateOf(key) : 'unknown'}`,
+          );
+        }
+        stats.count('invariantChecks', `readability:${plain !== null ? 'reads' : 'refused'}`);
+      }
+      if (plain === null || !entry.senderSynced) continue;
+      stats.count('invariantChecks', 'forward/backward secrecy:reads checked');
+      if (m.memberAt(entry.groupId, slot.userId, entry.step)) continue;
+      const history = m.kms.groups[entry.groupId]?.shareHistory ?? false;
+      if (history && m.joinedAfter(entry.groupId, slot.userId, entry.step)) continue;
+      if (m.everMember(entry.groupId, slot.userId, entry.step)) {
+        violated(
+          'forward-secrecy',
+          `${label}: read by a user who had left ${entry.groupId} before the message was sent`,
+        );
+      }
+      if (m.pendingRekeyOnJoin && joinedHoldingLiveKey(m, entry, slot.userId)) {
+        stats.count('notes', 'pending rekey-on-join: joiner read a message sent before it joined');
+        continue;
+      }
+      violated(
+        'backward-secrecy',
+        `${label}: read by a user who joined ${entry.groupId} only after the message was sent`,
+      );
+    }
+  }
+}
+
+/**
+ * Under the pending merge (no rekey on join), a joiner receives the keys that could still protect
+ * when it joined: reading a message sent before under such a key is that known gap, not a new one.
+ */
+function joinedHoldingLiveKey(
+  m: DeploymentModel,
+  entry: { keyId: string; groupId: string; step: number },
+  userId: UserId,
+): boolean {
+  const key = m.kms.keys[entry.keyId];
+  if (key === undefined) return false;
+  const c = key.lifecycle.context;
+  const liveAt = (t: number) =>
+    c.createdAt <= t &&
+    (c.deactivatedAt === null || c.deactivatedAt > t) &&
+    (c.compromisedAt === null || c.compromisedAt > t) &&
+    (c.destroyedAt === null || c.destroyedAt > t);
+  return m.memberLog.some(
+    (e) => e.joined && e.step > entry.step && e.groupId === entry.groupId && e.userId === userId && liveAt(e.now),
+  );
+}

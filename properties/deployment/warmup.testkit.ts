@@ -1,0 +1,202 @@
+/**
+ * A fixed warm-up scenario for the deployment suite, run (after the bootstrap) before the random
+ * runs, so that rare edges of the machines and every attack kind are exercised at every CI run
+ * (see the statistics test): every key life-cycle edge, a user blocked by counted refusals and
+ * released by a resync, a stale user acknowledging, every PIN-session edge, a power cut inside a
+ * sync, and each attack on the share and on SD cards. Its invariants are checked like any run's.
+ * Test support only.
+ * @module
+ */
+import type { GroupPolicy, KmsOperation } from '../../model/kms.ts';
+import type { KeyEventType } from '../../model/keyLifecycle.ts';
+import type { AttackKind, CommandSpec, PinKind } from './commands.testkit.ts';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const LAB: GroupPolicy = { maxKeys: 4, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: DAY };
+
+const admin = (op: KmsOperation): CommandSpec => ({ t: 'admin', op });
+const event = (type: KeyEventType, keyId = '#0'): CommandSpec =>
+  admin({ type: 'keyEvent', keyId, event: { type, now: 0 } });
+const addKey = (name: string, cryptoperiodMs?: number): CommandSpec =>
+  admin(
+    cryptoperiodMs === undefined
+      ? { type: 'addKey', groupId: 'G3', name, now: 0 }
+      : { type: 'addKey', groupId: 'G3', name, cryptoperiodMs, now: 0 },
+  );
+const rename = (userId: string, name: string): CommandSpec => admin({ type: 'renameUser', userId, name, now: 0 });
+const sync = (user: string): CommandSpec => ({ t: 'sync', user });
+const attack = (kind: AttackKind, user: string, pick = 0, other = 'U1', mask = 0xff): CommandSpec => ({
+  t: 'attack',
+  kind,
+  user,
+  other,
+  pick,
+  mask,
+});
+const pin = (kind: PinKind, user: string, count = 1): CommandSpec => ({ t: 'pin', kind, user, count });
+const publish: CommandSpec = { t: 'publish' };
+const collect: CommandSpec = { t: 'collectAcks' };
+
+/** The warm-up scenario (after the bootstrap). */
+export const WARMUP: readonly CommandSpec[] = [
+  // Every key life-cycle edge, in a group sharing its history.
+  admin({ type: 'addGroup', groupId: 'G3', name: 'lab', policy: LAB, shareHistory: true, now: 0 }),
+  admin({ type: 'addMember', groupId: 'G3', userId: 'U1', now: 0 }),
+  admin({ type: 'addMember', groupId: 'G3', userId: 'U2', now: 0 }),
+  admin({ type: 'addMember', groupId: 'G3', userId: 'U3', now: 0 }),
+  addKey('w1'),
+  event('COMPROMISE'),
+  event('DESTROY'),
+  addKey('w2'),
+  event('DESTROY'),
+  event('COMPROMISE'),
+  addKey('w3'),
+  event('ACTIVATE'),
+  event('SUSPEND'),
+  event('RESUME'),
+  event('SUSPEND'),
+  event('DEACTIVATE'),
+  event('DESTROY'),
+  addKey('w4'),
+  event('ACTIVATE'),
+  event('DEACTIVATE'),
+  event('COMPROMISE'),
+  addKey('w5'),
+  event('ACTIVATE'),
+  event('SUSPEND'),
+  event('COMPROMISE'),
+  addKey('w6'),
+  event('ACTIVATE'),
+  event('SUSPEND'),
+  event('DESTROY'),
+  addKey('w7'),
+  event('ACTIVATE'),
+  event('DESTROY'),
+  addKey('w8', HOUR),
+  event('ACTIVATE'),
+  addKey('w9', HOUR),
+  event('ACTIVATE'),
+  event('SUSPEND'),
+  publish,
+  sync('U1'),
+  sync('U2'),
+  sync('U3'),
+  { t: 'encrypt', user: 'U1', to: ['U2', 'U3'], text: 'before expiry' },
+  { t: 'time', ms: HOUR + 1 },
+  admin({ type: 'expireKeys', now: 0 }),
+  addKey('w10'),
+  event('ACTIVATE'),
+  publish,
+  sync('U1'),
+  sync('U2'),
+  sync('U3'),
+  { t: 'encrypt', user: 'U1', to: ['U2', 'U3'], text: 'soon compromised' },
+  event('COMPROMISE', '#0'),
+  publish,
+  sync('U1'),
+  sync('U2'),
+  collect,
+  { t: 'reprotect', user: 'U2', pick: 7 },
+  { t: 'findKey', user: 'U1', to: ['U2'] },
+  // Publication: three files pending, the users go stale, one catches up and acknowledges.
+  rename('U1', 'alice 2'),
+  publish,
+  rename('U1', 'alice 3'),
+  publish,
+  { t: 'time', ms: 8 * DAY },
+  { t: 'checkPublication' },
+  rename('U2', 'bob 2'),
+  publish,
+  sync('U1'),
+  collect,
+  // PIN sessions: every edge, three factory resets (logged out, admin session, locked) and the
+  // re-provisioning of the reset devices.
+  pin('resetUserPin', 'U1'),
+  pin('wrongUserPin', 'U1', 3),
+  pin('wrongAdminPin', 'U2', 2),
+  pin('cutDuringLogin', 'U2'),
+  pin('cutInAdminSession', 'U3'),
+  pin('factoryReset', 'U2', 3),
+  pin('factoryReset', 'U1', 1),
+  pin('factoryReset', 'U3', 2),
+  publish,
+  sync('U1'),
+  sync('U2'),
+  sync('U3'),
+  collect,
+  // Update processing: a reordered pair, a truncated and a corrupt file, five counted refusals, a
+  // block, a replayed file named as a resync while blocked, then the resync that releases the user.
+  rename('U1', 'alice 3a'),
+  publish,
+  rename('U1', 'alice 3b'),
+  publish,
+  rename('U1', 'alice 3c'),
+  publish,
+  attack('reorder', 'U3', 0),
+  attack('truncate', 'U3', 2),
+  sync('U3'),
+  attack('corrupt', 'U3', 0),
+  sync('U3'),
+  rename('U1', 'alice 4'),
+  publish,
+  sync('U3'),
+  rename('U1', 'alice 5'),
+  publish,
+  sync('U3'),
+  rename('U1', 'alice 6'),
+  publish,
+  sync('U3'),
+  rename('U1', 'alice 7'),
+  publish,
+  sync('U3'),
+  rename('U1', 'alice 7b'),
+  publish,
+  sync('U3'),
+  attack('replay', 'U3', 3),
+  sync('U3'),
+  attack('misdeliver', 'U3', 0, 'U1'),
+  sync('U3'),
+  { t: 'resync', user: 'U3' },
+  publish,
+  sync('U3'),
+  sync('U1'),
+  sync('U2'),
+  collect,
+  // Every attack on the share and on SD cards.
+  admin({ type: 'renameGroup', groupId: 'G1', name: 'team 2', now: 0 }),
+  publish,
+  attack('duplicate', 'U1', 0),
+  attack('drop', 'U2', 0),
+  attack('misdeliver', 'U1', 0, 'U2'),
+  attack('replay', 'U2', 1),
+  sync('U1'),
+  sync('U2'),
+  sync('U3'),
+  attack('ackCorrupt', 'U1', 0),
+  attack('ackDrop', 'U3', 0),
+  attack('ackReplay', 'U2', 0),
+  attack('ackMisdeliver', 'U2', 0, 'U1'),
+  collect,
+  attack('sdRollback', 'U1', 0),
+  attack('sdSwap', 'U1', 0, 'U2'),
+  attack('adminSdRollback', 'U1', 0),
+  attack('foreignInstallation', 'U2', 1),
+  publish,
+  sync('U1'),
+  sync('U2'),
+  sync('U3'),
+  collect,
+  // A power cut inside a user's sync (user session lost) and inside the admin's work.
+  rename('U1', 'alice 8'),
+  publish,
+  { t: 'cut', where: 'flash', n: 1, inner: { t: 'sync', user: 'U1' } },
+  { t: 'cut', where: 'sd', n: 2, inner: { t: 'sync', user: 'U2' } },
+  {
+    t: 'cut',
+    where: 'sd',
+    n: 1,
+    inner: { t: 'admin', op: { type: 'renameUser', userId: 'U3', name: 'carol 2', now: 0 } },
+  },
+  { t: 'cut', where: 'flash', n: 1, inner: { t: 'publish' } },
+];
