@@ -23,6 +23,7 @@
  * @module
  */
 import { transition, initialTransition } from 'xstate';
+import { bytesEqual } from '../../device/binaryCodec.ts';
 import { DELETE_ORDER_AAD, encodeDeleteOrder } from '../../device/deleteOrder.ts';
 import { persistSnapshot, restoreSnapshot } from '../../model/persistedSnapshot.ts';
 import { heartbeatDue, publicationMachine } from '../../model/publication.ts';
@@ -88,6 +89,8 @@ function summarize(view: View, hashes: Map<unknown, string> = new Map()): Publis
   const index = <T extends { id: string }>(xs: readonly T[]) => Object.fromEntries(xs.map((x) => [x.id, hash(x)]));
   return { users: index(view.users), groups: index(view.groups), keys: index(view.keys) };
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** What one {@link Publisher.publish} did. */
 export interface PublishReport {
@@ -163,9 +166,16 @@ function writePublication(db: Database, userId: UserId, snapshot: PublicationSna
   );
 }
 
-/** Applies a publication event through the machine; refused events change nothing. */
+/**
+ * Applies a publication event through the machine; refused events change nothing. Time passes
+ * first (`TICK` at the event's time): a user that became stale since the last commit is stale when
+ * the publication or acknowledgement reaches it, as the machine says, although reads compute
+ * staleness without committing it.
+ */
 function publicationEvent(db: Database, userId: UserId, staleAfterMs: number, event: PublicationEvent): boolean {
-  const snapshot = readPublication(db, userId, staleAfterMs);
+  let snapshot = readPublication(db, userId, staleAfterMs);
+  const tick = { type: 'TICK', now: event.now } as const;
+  if (event.type !== 'TICK' && snapshot.can(tick)) [snapshot] = transition(publicationMachine, snapshot, tick);
   if (!snapshot.can(event)) return false;
   writePublication(db, userId, transition(publicationMachine, snapshot, event)[0]);
   return true;
@@ -372,8 +382,9 @@ export class Publisher {
   }
 
   /**
-   * Writes every committed, unacknowledged file that is missing from the transport: after a crash
-   * between a commit and its write, or when someone deleted files from the share. Byte for byte the
+   * Writes every committed, unacknowledged file that is missing from the transport or differs from
+   * the committed bytes: after a crash between a commit and its write, or when someone deleted,
+   * damaged or replaced files on the share. Byte for byte the
    * committed file (sealing is randomised; a regenerated file would fork the user's chain).
    * @returns how many files it wrote.
    */
@@ -391,7 +402,11 @@ export class Publisher {
         present = new Set(await this.#transport.list(updateStream(userId)));
         listed.set(userId, present);
       }
-      if (present.has(name)) continue;
+      // A file on the share is written again unless it is byte for byte the committed one: a missing,
+      // damaged, truncated or replaced file would otherwise stall its user (the erase orders of a
+      // deleted user's last file included) until five counted refusals or a manual resync.
+      if (present.has(name) && bytesEqual((await this.#transport.read(updateStream(userId), name)) ?? EMPTY, bytes))
+        continue;
       await this.#transport.write(updateStream(userId), name, bytes);
       written += 1;
     }

@@ -469,6 +469,9 @@ async function encrypt(
   const slot = r.slot(userId);
   if (!usable(slot)) return;
   const synced = isSynced(m, slot) && m.inService(userId);
+  // Protecting needs a fresh view first (the heartbeat rule), then the smallest-group selection.
+  const fresh = m.fresh(userId, openUser(slot).appliedSequence);
+  const expectedEncryption = (): string => (fresh ? expectedSelection(m, userId, to) : 'NotFresh');
   const plaintext = new TextEncoder().encode(`${text} #${m.step}`);
   let message: Uint8Array;
   try {
@@ -479,7 +482,7 @@ async function encrypt(
     r.output(error);
     if (synced) {
       stats.count('invariantChecks', 'smallest-group:encrypt refused');
-      const expected = expectedSelection(m, userId, to);
+      const expected = expectedEncryption();
       if (code !== expected)
         violated('smallest-group', `${label}: encryption failed with ${code}, the model gives ${expected}`);
     }
@@ -491,7 +494,7 @@ async function encrypt(
   const groupId = m.kms.keys[keyId]?.owner ?? '?';
   if (synced) {
     stats.count('invariantChecks', 'smallest-group:encrypt');
-    const expected = expectedSelection(m, userId, to);
+    const expected = expectedEncryption();
     if (`${keyId}@${groupId}` !== expected)
       violated(
         'smallest-group',

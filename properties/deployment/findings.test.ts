@@ -1,9 +1,8 @@
 /**
- * What the deployment suite found in the implementation, pinned as characterization tests on a real
- * deployment (directory transport in a temporary folder). Each asserts the faulty behaviour as it is
- * today, so it FAILS once the bug is fixed: then turn it into the test of the fixed behaviour (the
- * expected values are in the comments). In the random runs both show up as the convergence note
- * "resync of …" in reports/properties.json: publish + sync alone did not bring the user back.
+ * What the deployment suite found in the implementation, kept as regression tests on a real
+ * deployment (directory transport in a temporary folder). Each failed on the code the suite found it
+ * in; in the random runs they showed up as the convergence note "resync of …" in
+ * reports/properties.json (publish + sync alone did not bring the user back).
  */
 import { describe, expect, test } from 'vitest';
 import type { GroupPolicy } from '../../model/kms.ts';
@@ -34,17 +33,18 @@ async function pair(seed: string): Promise<Deployment> {
 const stateOf = (r: Deployment, userId: string) =>
   r.publisher.publicationStates().find((p) => p.userId === userId)?.state;
 
-describe('known bugs found by the deployment suite', () => {
+describe('bugs found by the deployment suite, fixed', () => {
   const lostAck =
-    'KNOWN BUG: a power cut after an update commits and before its acknowledgement is written loses the ' +
-    'acknowledgement';
+    'a power cut after an update commits and before its acknowledgement is written: the next sync sends ' +
+    'the acknowledgement again';
   test(lostAck, async () => {
     const r = await pair('finding-lost-ack');
     try {
       r.admin.renameUser('U2', 'bob 2');
       await r.publisher.publish();
-      // The first flash operation of bob's sync is the commit's generation counter: power goes right after it.
-      r.slot('U2').flash.cutPowerAfter(1);
+      // Bob's sync commits with two flash operations (the commit intent, then the generation counter):
+      // power goes right after the second, before the acknowledgement is written.
+      r.slot('U2').flash.cutPowerAfter(2);
       await expect(r.sync('U2')).rejects.toThrow();
       await r.reopenUser('U2');
       expect(
@@ -54,17 +54,16 @@ describe('known bugs found by the deployment suite', () => {
       ).toBe('bob 2'); // applied
       await r.sync('U2');
       await r.publisher.collectAcknowledgements();
-      // Fixed behaviour: 'acknowledged' (a sync should acknowledge the applied sequence if its ack is missing).
-      expect(stateOf(r, 'U2')).toBe('pending');
-      // It stays pending until the next file for bob is published (the admin goes stale after 7 days
-      // and resyncs a user that is up to date).
+      // Was 'pending' until the next file for bob (then stale after 7 days, and a resync of a user
+      // that was up to date).
+      expect(stateOf(r, 'U2')).toBe('acknowledged');
     } finally {
       r.dispose();
     }
   });
 
   const damaged =
-    'KNOWN BUG: flush rewrites files missing from the share but not damaged ones: one flipped byte stalls a user';
+    'flush rewrites damaged files on the share, not only missing ones: one flipped byte no longer stalls a user';
   test(damaged, async () => {
     const r = await pair('finding-damaged-file');
     try {
@@ -78,25 +77,25 @@ describe('known bugs found by the deployment suite', () => {
       await r.share.write(stream, name, damaged);
       r.admin.renameUser('U2', 'bob 3');
       await r.publisher.publish(); // runs flush() first
-      // Fixed behaviour: flush puts the committed bytes back (compare with the outbox's hash, not the name).
-      expect(Buffer.from((await r.share.read(stream, name)) as Uint8Array).equals(Buffer.from(damaged))).toBe(true);
+      // flush put the committed bytes back (it compares contents, not names).
+      expect(Buffer.from((await r.share.read(stream, name)) as Uint8Array).equals(Buffer.from(genuine))).toBe(true);
       const report = await r.sync('U2');
-      expect(report.refused.map((x) => x.reason)).toEqual(['corrupt', 'gap']);
-      // Fixed behaviour: 'bob 3'. Bob stays behind until five more files are refused (a block) or the
-      // admin notices him stale after 7 days and resyncs him.
+      expect(report.refused).toEqual([]);
+      // Was 'bob': bob stayed behind until five more files were refused (a block) or the admin
+      // noticed him stale after 7 days and resynced him.
       expect(
         openUser(r.slot('U2'))
           .users()
           .find((u) => u.id === 'U2')?.name,
-      ).toBe('bob');
+      ).toBe('bob 3');
       await r.publisher.collectAcknowledgements();
-      expect(stateOf(r, 'U2')).toBe('pending');
+      expect(stateOf(r, 'U2')).toBe('acknowledged');
     } finally {
       r.dispose();
     }
   });
 
-  test('KNOWN BUG (same root cause): a deleted user whose last file was damaged keeps every key', async () => {
+  test('(same root cause) a deleted user whose last file was damaged no longer keeps every key', async () => {
     const r = await pair('finding-deleted-user-keeps-keys');
     try {
       r.admin.renameGroup('G1', 'team 2');
@@ -108,10 +107,10 @@ describe('known bugs found by the deployment suite', () => {
       r.admin.deleteUser('U2');
       await r.publisher.publish(); // the retired device's last file: erase everything
       const report = await r.sync('U2');
-      expect(report.refused.map((x) => x.reason)).toEqual(['truncated', 'gap']);
-      // Fixed behaviour: [] (the erase orders of the last file applied). Until the admin resyncs the
-      // retired device by hand, bob's HSM keeps every key of the groups he was removed from.
-      expect(r.heldKeys('U2')).toEqual(['K2000']);
+      expect(report.refused).toEqual([]);
+      // Was ['K2000']: until the admin resynced the retired device by hand, bob's HSM kept every key
+      // of the groups he was removed from.
+      expect(r.heldKeys('U2')).toEqual([]);
     } finally {
       r.dispose();
     }

@@ -17,7 +17,11 @@ import {
 import type { GroupId, KeyId, KmsOperation, KmsResult, KmsState, UserId } from '../../model/kms.ts';
 import type { GroupView, KeyView } from '../../model/projection.ts';
 import type { UserRecord } from '../../model/kms.ts';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, defaultFreshnessWindow } from '../../impl/kms/publisher.ts';
 import { untapped } from './xstateTap.testkit.ts';
+
+/** The freshness window of the deployment's Publisher (its default). */
+const DEFAULT_FRESHNESS_WINDOW_MS = defaultFreshnessWindow(DEFAULT_HEARTBEAT_INTERVAL_MS);
 
 /** A message users exchanged. */
 export interface LedgerEntry {
@@ -42,6 +46,8 @@ export interface PublishedPoint {
   readonly kms: KmsState;
   /** False for a retired device (its user deleted): it is told to hold nothing. */
   readonly inService: boolean;
+  /** When the admin issued it: the time its sealed heartbeat states (freshness, TUF's timestamp role). */
+  readonly issuedAt: number;
 }
 
 /** A user's view, as the replica shows it and as the model projects it. */
@@ -54,7 +60,7 @@ export interface ReplicaView {
 /** The view of a device that holds nothing. */
 export const EMPTY_VIEW: ReplicaView = { groups: [], users: [], keys: [] };
 
-const NOTHING: PublishedPoint = { kms: EMPTY_KMS, inService: false };
+const NOTHING: PublishedPoint = { kms: EMPTY_KMS, inService: false, issuedAt: 0 };
 
 /** How many messages the ledger keeps (the oldest are dropped): bounds the per-step checks. */
 export const LEDGER_SIZE = 8;
@@ -143,7 +149,7 @@ export class DeploymentModel {
 
   /** What `userId`'s device must show now, given the model's current state. */
   currentView(userId: UserId): ReplicaView {
-    return viewAt({ kms: this.kms, inService: this.inService(userId) }, userId, this.now);
+    return viewAt({ kms: this.kms, inService: this.inService(userId), issuedAt: this.now }, userId, this.now);
   }
 
   /** What a device that applied `sequence` must show now, or null if that sequence was never published. */
@@ -152,10 +158,21 @@ export class DeploymentModel {
     return point === undefined ? null : viewAt(point, userId, this.now);
   }
 
+  /**
+   * Whether a device that applied `sequence` may still protect: the heartbeat of the file it applied
+   * last is at most the freshness window old (the Publisher's default window: the deployment does
+   * not change it). A device that applied nothing is not judged (its replica is empty).
+   */
+  fresh(userId: UserId, sequence: number): boolean {
+    if (sequence === 0) return true;
+    const point = this.history.get(userId)?.get(sequence);
+    return point === undefined || this.now - point.issuedAt <= DEFAULT_FRESHNESS_WINDOW_MS;
+  }
+
   /** Records a publication of `sequence` to `userId` (the current state). */
   recordPublished(userId: UserId, sequence: number): void {
     const h = this.history.get(userId) ?? new Map<number, PublishedPoint>();
-    h.set(sequence, { kms: this.swept(), inService: this.inService(userId) });
+    h.set(sequence, { kms: this.swept(), inService: this.inService(userId), issuedAt: this.now });
     this.history.set(userId, h);
     this.published.set(userId, Math.max(this.published.get(userId) ?? 0, sequence));
   }

@@ -125,8 +125,10 @@ export const WARMUP: readonly CommandSpec[] = [
   sync('U2'),
   sync('U3'),
   collect,
-  // Update processing: a reordered pair, a truncated and a corrupt file, five counted refusals, a
-  // block, a replayed file named as a resync while blocked, then the resync that releases the user.
+  // Update processing: a reordered pair, a truncated and a corrupt file (junk: refused, never counted),
+  // then five counted refusals: the next file is withheld again after every publish (whose flush puts
+  // it back) and each newer file is refused as a gap; a block, a replayed file named as a resync while
+  // blocked, then the resync that releases the user.
   rename('U1', 'alice 3a'),
   publish,
   rename('U1', 'alice 3b'),
@@ -138,21 +140,12 @@ export const WARMUP: readonly CommandSpec[] = [
   sync('U3'),
   attack('corrupt', 'U3', 0),
   sync('U3'),
-  rename('U1', 'alice 4'),
-  publish,
-  sync('U3'),
-  rename('U1', 'alice 5'),
-  publish,
-  sync('U3'),
-  rename('U1', 'alice 6'),
-  publish,
-  sync('U3'),
-  rename('U1', 'alice 7'),
-  publish,
-  sync('U3'),
-  rename('U1', 'alice 7b'),
-  publish,
-  sync('U3'),
+  ...['alice 4', 'alice 5', 'alice 6', 'alice 7', 'alice 7b', 'alice 7c'].flatMap((name) => [
+    rename('U1', name),
+    publish,
+    attack('drop', 'U3', 0),
+    sync('U3'),
+  ]),
   attack('replay', 'U3', 3),
   sync('U3'),
   attack('misdeliver', 'U3', 0, 'U1'),
