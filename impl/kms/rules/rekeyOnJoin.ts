@@ -12,14 +12,15 @@
  * ones, without a rekey. Compromised and destroyed keys are never given.
  * @module
  */
-import { LIVE_KEY_STATES } from '../../../model/kms.ts';
+import { LIVE_KEY_STATES, sortIds } from '../../../model/kms.ts';
 import type { UserId } from '../../../model/kms.ts';
-import { readKeys, stateOf, stepKey, writeKey } from '../kmsRows.ts';
+import { readKeys, stateOf } from '../kmsRows.ts';
 import type { GroupRow } from '../kmsRows.ts';
 import { holdersOf } from './affectedUsers.ts';
 import { addHolders } from './holders.ts';
 import type { Mutation } from './mutation.ts';
 import { activateReplacement } from './newKey.ts';
+import { retireKey } from './retire.ts';
 
 /**
  * Adds `userId` to `group` with backward secrecy (see the module comment). Mirrors `addMemberNow`
@@ -37,18 +38,11 @@ export function addMemberAndRekey(m: Mutation, group: GroupRow, userId: UserId):
     if (shared || (!group.shareHistory && unused)) {
       addHolders(m, key.id, [userId]);
     } else if (!group.shareHistory && LIVE_KEY_STATES.includes(state)) {
-      // Active or suspended, and held: it may have protected what the joiner must not read.
+      // Active or suspended, and held: it may have protected what the joiner must not read. The
+      // group key policy's retirement deactivates it (pre-active keys were handled above).
       rekey ||= state === 'active';
-      const retired = stepKey(key, { type: 'DEACTIVATE', now: m.now });
-      writeKey(m.db, retired);
-      m.changes.transition(key, retired, 'retirement', m.now);
-      m.changes.affects(holdersOf(m.db, key.id));
+      retireKey(m, key);
     }
   }
-  if (rekey)
-    activateReplacement(
-      m,
-      { ...group, members: [...group.members, userId].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))) },
-      'rekey',
-    );
+  if (rekey) activateReplacement(m, { ...group, members: sortIds([...group.members, userId]) }, 'rekey');
 }
