@@ -2,6 +2,8 @@
  * Bench entry point (`npm run bench`): runs every registered bench, merges each one's section into
  * `bench/results/latest.json` and prints its headline table.
  *
+ * Every section gets a `provenance` record (commit, date, machine, run size; see provenance.ts).
+ *
  * Usage: `node dist/bench/run.js [--quick] [name ...]` — names select benches (default: all).
  * @module
  */
@@ -9,7 +11,8 @@ import type { BenchModule, BenchOutput } from './benchModule.ts';
 import { dbCommitBench } from './dbCommit.ts';
 import { keyStoreWearBench } from './keyStoreWear.ts';
 import { updateDistributionBench } from './updateDistribution.ts';
-import { defaultResultsPath, mergeResults } from './results.ts';
+import { provenance } from './provenance.ts';
+import { defaultResultsPath, mergeResults, repositoryRoot } from './results.ts';
 
 /** Every bench; a new bench module adds itself here. */
 const BENCHES: readonly BenchModule[] = [keyStoreWearBench, dbCommitBench, updateDistributionBench];
@@ -32,6 +35,8 @@ async function main(argv: readonly string[]): Promise<void> {
     throw new Error(`unknown bench(es): ${unknown.join(', ')}; known: ${BENCHES.map((b) => b.name).join(', ')}`);
   const selected = names.length > 0 ? BENCHES.filter((b) => names.includes(b.name)) : BENCHES;
   const path = defaultResultsPath();
+  const root = repositoryRoot();
+  const writersBySection = new Map<string, string[]>();
   for (const bench of selected) {
     const started = Date.now();
     console.error(`[bench] ${bench.name}${quick ? ' (quick)' : ''}`);
@@ -39,7 +44,10 @@ async function main(argv: readonly string[]): Promise<void> {
       quick,
       progress: (message) => console.error(`[bench] ${bench.name}: ${message}`),
     });
-    mergeResults(bench.section, output.data, path);
+    const writers = [...new Set([...(writersBySection.get(bench.section) ?? []), bench.name])];
+    writersBySection.set(bench.section, writers);
+    // Provenance is replaced, not merged: a section names the run that last wrote it.
+    mergeResults(bench.section, { ...output.data, provenance: provenance(root, writers, quick) }, path);
     console.log(
       `\n${bench.name} -> ${path} (section "${bench.section}", ${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
     );
