@@ -236,15 +236,28 @@ describe('updateProcessing', () => {
     expect(blocked.can(open(true, 'new'))).toBe(true);
   });
 
-  test('a power cut while opening or verifying drops the file in hand, and does not refuse it', () => {
-    for (const events of [
-      [open(false, 'x')],
-      [open(false, 'x'), { type: 'OPENED', truncated: false, malformed: false }],
-    ] as UpdateEvent[][]) {
-      const s = run([...events, { type: 'POWER_LOSS' }]);
-      expect(s.value).toBe('idle');
-      expect(s.context).toMatchObject({ fileInHand: null, pending: null, refusedFiles: [], consecutiveRefusals: 0 });
-      expect(s.can(open(false, 'x'))).toBe(true);
+  test('a power cut while verifying drops the file in hand, and does not refuse it', () => {
+    const s = run([open(false, 'x'), { type: 'OPENED', truncated: false, malformed: false }, { type: 'POWER_LOSS' }]);
+    expect(s.value).toBe('idle');
+    expect(s.context).toMatchObject({ fileInHand: null, pending: null, refusedFiles: [], consecutiveRefusals: 0 });
+    expect(s.can(open(false, 'x'))).toBe(true);
+  });
+
+  test('opening takes no power loss: a parse in host memory; the cut is learnt at the check, in verifying', () => {
+    const opening = run([open(false, 'x')]);
+    expect(opening.value).toBe('opening');
+    expect(opening.can({ type: 'POWER_LOSS' })).toBe(false);
+  });
+
+  test('a power cut during the resync that would release a blocked user leaves it blocked', () => {
+    const bad = Array.from({ length: DEFAULT_MAX_REFUSALS }, () => file({ sequence: 9 })).flat();
+    for (const cutAfter of [1, 2]) {
+      // Cut while verifying the resync, or while applying it (before its commit).
+      const resync = file({ resync: true, sequence: 10 }, true, 'snapshot').slice(0, cutAfter + 1);
+      const s = run([...bad, ...resync, { type: 'POWER_LOSS' }]);
+      expect(s.value).toBe('blocked');
+      expect(s.context).toMatchObject({ fileInHand: null, pending: null, lastSequence: 0 });
+      expect(s.can(open(true, 'snapshot'))).toBe(true);
     }
   });
 

@@ -130,7 +130,10 @@ export interface VerifiedFacts {
  * - `APPLIED`: the file's changes and the snapshot this event leads to are committed together
  *   (database and key store in one atomic commit). It carries the file's heartbeat, if it has one
  *   (files of versions before heartbeats have none: the latest statement is then kept).
- * - `POWER_LOSS`: power went away; an uncommitted apply is as if it never started.
+ * - `POWER_LOSS`: power went away, as the host learns it: a device call fails (the cut HSM, its
+ *   flash or its card). An uncommitted apply or refusal is as if it never started. `opening` does
+ *   not take it: opening a file is parsing bytes in host memory, with no device call and no await
+ *   between `OPEN` and `OPENED`, so a cut then is learnt at the HSM's check, in `verifying`.
  */
 export type UpdateEvent =
   | ({ type: 'OPEN' } & OpenFacts)
@@ -385,7 +388,6 @@ export const updateProcessingMachine = setup({
           { guard: 'fileMalformed', target: 'refused', actions: 'refuseCorrupt' },
           { target: 'verifying' },
         ],
-        POWER_LOSS: { target: 'idle', actions: 'dropFile' },
       },
     },
     verifying: {

@@ -176,6 +176,10 @@ describe('distribution by update files', () => {
       return record(n);
     };
     await expect(carol.sync(w.transport)).rejects.toThrow(PowerLossError);
+    // The machine was told: the file was committed (applied), nothing is in hand any more.
+    expect(carol.interruptedSync?.at.value).toBe('applied');
+    expect(carol.interruptedSync?.answer.value).toBe('idle');
+    expect(carol.interruptedSync?.answer.context).toMatchObject({ lastSequence: sequence, fileInHand: null });
     device.recordUpdateApplied = record;
     device.powerOn();
     device.login('user', USER_PIN);
@@ -192,6 +196,47 @@ describe('distribution by update files', () => {
     expect(await w.publisher.collectAcknowledgements()).toEqual([]);
     return { w, carol: reopened, sequence };
   }
+
+  test('a power cut while the HSM checks a file, or during its commit: the machine drops the file', async () => {
+    const w = await team();
+    w.admin.activateKey(w.admin.addKey('G1', 'k'));
+    await w.syncByFiles();
+    w.admin.renameUser('U3', 'carol 2');
+    await w.publisher.publish();
+    const carol = w.users.get('U3')!;
+    const before = carol.appliedSequence;
+    expect(carol.interruptedSync).toBeNull();
+    const { device } = carol;
+    const check = device.openUpdate.bind(device);
+    device.openUpdate = (...args: Parameters<typeof check>) => {
+      device.cutPower();
+      return check(...args);
+    };
+    await expect(carol.sync(w.transport)).rejects.toThrow(PowerLossError);
+    device.openUpdate = check;
+    expect(carol.interruptedSync?.at.value).toBe('verifying');
+    expect(carol.interruptedSync?.answer.value).toBe('idle');
+    expect(carol.interruptedSync?.answer.context).toMatchObject({ lastSequence: before, fileInHand: null });
+    const reopen = async () => {
+      device.powerOn();
+      device.login('user', USER_PIN);
+      return User.open({ device, sd: w.hardware.get('U3')!.sd, clock: w.clock });
+    };
+    // Now the cut falls on the first card write of the apply's commit: nothing of the file is kept.
+    const again = await reopen();
+    w.hardware.get('U3')!.sd.cutPowerAfter(1);
+    await expect(again.sync(w.transport)).rejects.toThrow(PowerLossError);
+    w.hardware.get('U3')!.sd.cancelPowerCut();
+    device.cutPower();
+    expect(again.interruptedSync?.at.value).toBe('applying');
+    expect(again.interruptedSync?.at.context.pending?.sequence).toBe(before + 1);
+    expect(again.interruptedSync?.answer.value).toBe('idle');
+    expect(again.interruptedSync?.answer.context).toMatchObject({ lastSequence: before, pending: null });
+    const last = await reopen();
+    expect(last.appliedSequence).toBe(before);
+    expect((await last.sync(w.transport)).applied).toEqual([before + 1]);
+    expect(last.me().name).toBe('carol 2');
+  });
 
   test(
     'a power cut between applying a file and recording it in the HSM: the next sync shows the HSM the file again ' +

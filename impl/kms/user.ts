@@ -20,6 +20,7 @@ import type { SecubeDevice } from '../../device/secube.ts';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { initialTransition, transition } from 'xstate';
 import { isDeviceError } from '../../device/deviceError.ts';
+import { PowerLossError } from '../../device/powerLossError.ts';
 import { UPDATE_SEQUENCE_COUNTER } from '../../device/acknowledgement.ts';
 import { keyUsage } from '../../model/keyLifecycle.ts';
 import { persistSnapshot, restoreSnapshot } from '../../model/persistedSnapshot.ts';
@@ -28,6 +29,7 @@ import type {
   FreshnessStatement,
   RefusalReason,
   Staleness,
+  UpdateEvent,
   UpdateProcessingSnapshot,
 } from '../../model/updateProcessing.ts';
 import { encodeAckHeader } from '../protocol/ackFile.ts';
@@ -395,6 +397,51 @@ export class User {
    * is atomic and idempotent; every applied file is acknowledged to the administrator.
    */
   async sync(transport: Transport): Promise<SyncReport> {
+    this.#live = this.#db.read((db) => this.#processing(db));
+    try {
+      return await this.#syncStream(transport);
+    } catch (error) {
+      const at = this.#live;
+      // Power went away mid-sync (the device stops: every later call fails too). The machine is
+      // told, as the device tells its PIN machine (device/secubeCore.ts), and decides: the file in
+      // hand is dropped (an apply or a refusal whose commit did not complete never happened), and a
+      // user blocked before the file is blocked again. Nothing can be saved without power: the
+      // reboot restores the last commit (impl/db/pageStore.ts), before or after the interrupted one.
+      if (error instanceof PowerLossError && at !== null) {
+        const [answer] = transition(updateProcessingMachine, at, { type: 'POWER_LOSS' });
+        this.#interrupted = { at, answer };
+      }
+      throw error;
+    } finally {
+      this.#live = null;
+    }
+  }
+
+  /**
+   * The update-processing machine as the running sync holds it in RAM, between commits (null outside
+   * a sync): what the model's `POWER_LOSS` is sent to when the device loses power mid-sync.
+   */
+  #live: UpdateProcessingSnapshot | null = null;
+  #interrupted: InterruptedSync | null = null;
+
+  /**
+   * The last sync of this replica that power cut short: where the update-processing machine was,
+   * and its answer to `POWER_LOSS`; null if none was. For the host to say what was lost (the
+   * replica must be reopened before anything else): a reboot restores the answer's sequence, or
+   * the sequence of the file being applied if the cut fell after its commit point.
+   */
+  get interruptedSync(): InterruptedSync | null {
+    return this.#interrupted;
+  }
+
+  /** One step of the machine; during a sync, it is the live one (see {@link sync}). */
+  #step(p: UpdateProcessingSnapshot, event: UpdateEvent): UpdateProcessingSnapshot {
+    const [next] = transition(updateProcessingMachine, p, event);
+    if (this.#live !== null) this.#live = next;
+    return next;
+  }
+
+  async #syncStream(transport: Transport): Promise<SyncReport> {
     // First the HSM work an earlier apply still owes: nothing new is applied on top of it.
     this.#finishDeviceWork();
     this.#deviceWorkError = null;
@@ -405,6 +452,7 @@ export class User {
     for (const name of await transport.list(stream)) {
       const claimed = sequenceOfName(name);
       let p = this.#db.read((db) => this.#processing(db));
+      this.#live = p;
       // Files already applied are skipped unread; only names above the last sequence are news.
       if (claimed === null || claimed.sequence <= p.context.lastSequence) continue;
       const bytes = await transport.read(stream, name);
@@ -412,7 +460,7 @@ export class User {
       const open = { type: 'OPEN', resync: claimed.resync, fileHash: bytesToHex(fileHash(bytes)) } as const;
       // The machine does not open a file it refused before, nor, when blocked, one not named a resync.
       if (!p.can(open)) continue;
-      [p] = transition(updateProcessingMachine, p, open);
+      p = this.#step(p, open);
       const outcome = this.#judge(p, bytes);
       p = outcome.snapshot;
       if (p.value !== 'applying') {
@@ -430,8 +478,15 @@ export class User {
         .filter((r): r is Extract<UpdateRecord, { type: 'heartbeat' }> => r.type === 'heartbeat')
         .at(-1);
       const freshness = heartbeat ? { issuedAt: heartbeat.issuedAt, windowMs: heartbeat.freshnessWindowMs } : undefined;
-      [p] = transition(updateProcessingMachine, p, freshness ? { type: 'APPLIED', freshness } : { type: 'APPLIED' });
-      this.#apply(outcome.records, p);
+      // APPLIED names the snapshot committed with the file; the machine is there once the commit is.
+      const [next] = transition(
+        updateProcessingMachine,
+        p,
+        freshness ? { type: 'APPLIED', freshness } : { type: 'APPLIED' },
+      );
+      this.#apply(outcome.records, next);
+      this.#live = p = next;
+      this.#finishDeviceWork();
       applied.push(p.context.lastSequence);
       await this.#acknowledge(transport, p.context.lastSequence, fileHash(bytes));
     }
@@ -448,7 +503,7 @@ export class User {
     const open = { type: 'OPEN', resync: claimsResync, fileHash: bytesToHex(fileHash(bytes)) } as const;
     const unopened = openingRefusal(p.context, open);
     if (unopened !== null) return unopened;
-    [p] = transition(updateProcessingMachine, p, open);
+    p = this.#step(p, open);
     const judged = this.#judge(p, bytes).snapshot;
     return judged.value === 'applying' ? null : (judged.context.lastRefusal as RefusalReason);
   }
@@ -467,7 +522,7 @@ export class User {
       if (!(error instanceof UpdateFormatError)) throw error;
       truncated = error.truncated;
     }
-    [p] = transition(updateProcessingMachine, p, {
+    p = this.#step(p, {
       type: 'OPENED',
       truncated,
       malformed: parsed === null && !truncated,
@@ -488,7 +543,7 @@ export class User {
       authentic = isDeviceError(error, 'NotForThisDevice');
     }
     const h = parsed.header;
-    [p] = transition(updateProcessingMachine, p, {
+    p = this.#step(p, {
       type: 'VERIFIED',
       authentic,
       forThisRecipient: h.userId === this.#userId && h.serial === this.#device.serial,
@@ -502,16 +557,16 @@ export class User {
   /**
    * Applies one verified file atomically: the replica's changes, the machine's snapshot after
    * `APPLIED` (new sequence and hash, refusals cleared), and the HSM work to do (imports, erase
-   * orders) commit in one transaction; the HSM work is then carried out and cleared. A power cut
-   * before the commit leaves the state before; after it, reopening finishes the HSM work, giving the
-   * state after. The HSM's update counter follows the database.
+   * orders) commit in one transaction; the caller then carries out the HSM work
+   * ({@link #finishDeviceWork}). A power cut before the commit leaves the state before; after it,
+   * reopening finishes the HSM work, giving the state after. The HSM's update counter follows the
+   * database.
    */
   #apply(records: readonly UpdateRecord[], p: UpdateProcessingSnapshot): void {
     this.#db.transaction((db) => {
       for (const rec of records) applyRecord(db, rec);
       this.#saveProcessing(db, p);
     });
-    this.#finishDeviceWork();
   }
 
   /** Carries out the HSM work committed by an applied file, then forgets it. Idempotent. */
@@ -600,6 +655,14 @@ export class User {
 
 /** The HSM flash counter that mirrors the last applied update sequence (defined by the device, which reads it). */
 export { UPDATE_SEQUENCE_COUNTER };
+
+/** A sync that power cut short (see {@link User.interruptedSync}). */
+export interface InterruptedSync {
+  /** The machine when power went. */
+  readonly at: UpdateProcessingSnapshot;
+  /** The machine after `POWER_LOSS`: nothing in hand; idle, or blocked if it was before the file. */
+  readonly answer: UpdateProcessingSnapshot;
+}
 
 /** What one {@link User.sync} did. */
 export interface SyncReport {
