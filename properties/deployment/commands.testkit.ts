@@ -104,7 +104,13 @@ export type CommandSpec =
       readonly mask: number;
     }
   | { readonly t: 'pin'; readonly kind: PinKind; readonly user: UserId; readonly count: number }
-  | { readonly t: 'cut'; readonly where: 'flash' | 'sd'; readonly n: number; readonly inner: CuttableSpec };
+  | { readonly t: 'cut'; readonly where: CutPoint; readonly n: number; readonly inner: CuttableSpec };
+
+/**
+ * Where a power cut falls: at the n-th write to the device's flash or SD card, or at the n-th time
+ * its HSM checks an update file (`openUpdate`: a device call that writes nothing; only syncs make it).
+ */
+export type CutPoint = 'flash' | 'sd' | 'check';
 
 /** What a run shares with its commands. */
 export interface RunContext {
@@ -165,7 +171,9 @@ export function describe(spec: CommandSpec): string {
     case 'pin':
       return `${spec.user}'s HSM: ${spec.kind} (${spec.count})`;
     case 'cut':
-      return `power cut at ${spec.where} write #${spec.n} of: ${describe(spec.inner)}`;
+      return spec.where === 'check'
+        ? `power cut at the HSM's update check #${spec.n} of: ${describe(spec.inner)}`
+        : `power cut at ${spec.where} write #${spec.n} of: ${describe(spec.inner)}`;
   }
 }
 
@@ -367,12 +375,7 @@ async function adminOperation(m: DeploymentModel, r: Deployment, raw: KmsOperati
   }
   if (code === 'ok') stats.count('errorCodes', `ok:${op.type}`);
   const expected = result.ok ? 'ok' : result.error.code;
-  if (code !== expected)
-    violated(
-      'model-agreement',
-      `${label}: the admin answered ${code}, the model ${expected}` +
-        (m.pendingRekeyOnJoin ? ' (oracle: join without rekey, pending merge)' : ''),
-    );
+  if (code !== expected) violated('model-agreement', `${label}: the admin answered ${code}, the model ${expected}`);
   checkModelAgreement(m, r, label);
 }
 
@@ -859,13 +862,15 @@ async function cut(
   const target = targetOf(spec.inner);
   if (target !== 'admin' && !usable(r.slot(target))) return;
   const medium =
-    target === 'admin'
-      ? spec.where === 'flash'
-        ? r.adminFlash
-        : r.adminCard
-      : spec.where === 'flash'
-        ? r.slot(target).flash
-        : r.slot(target).sd;
+    spec.where === 'check'
+      ? r.updateCheckCut(target)
+      : target === 'admin'
+        ? spec.where === 'flash'
+          ? r.adminFlash
+          : r.adminCard
+        : spec.where === 'flash'
+          ? r.slot(target).flash
+          : r.slot(target).sd;
   const savedModel = m.save();
   const sequencesBefore = streamSequences(r);
   const userBefore = target === 'admin' ? null : deviceState(r, target);
@@ -923,6 +928,7 @@ async function cut(
     }
     return;
   }
+  const cutShort = r.slot(target).user?.interruptedSync ?? null;
   try {
     await r.reopenUser(target);
   } catch (error) {
@@ -930,6 +936,20 @@ async function cut(
   }
   const user = openUser(r.slot(target));
   const sequence = user.appliedSequence;
+  if (cutShort !== null) {
+    // The update-processing machine heard the power loss: the reboot keeps what it answered, or
+    // the file it was applying if the cut fell after that commit's point.
+    const { at, answer } = cutShort;
+    stats.count('faultPoints', `${spec.inner.t}:${spec.where}:machine in ${String(at.value)}`);
+    const kept = [answer.context.lastSequence];
+    if (at.value === 'applying' && at.context.pending !== null) kept.push(at.context.pending.sequence);
+    if (!kept.includes(sequence))
+      violated(
+        'durability',
+        `${label}: power went with update processing in ${String(at.value)}; the machine answered ` +
+          `${String(answer.value)} at sequence ${kept.join(' or ')}, but ${target} rebooted at ${sequence}`,
+      );
+  }
   const published = m.published.get(target) ?? 0;
   if (sequence < sequenceBefore || sequence > Math.max(published, sequenceBefore)) {
     violated(
@@ -1111,6 +1131,12 @@ export const commandSpecArb: fc.Arbitrary<CommandSpec> = fc.oneof(
         cuttable,
       )
       .map(([where, n, inner]): CommandSpec => ({ t: 'cut', where, n, inner })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(deviceUser, fc.integer({ min: 1, max: 3 }))
+      .map(([user, n]): CommandSpec => ({ t: 'cut', where: 'check', n, inner: { t: 'sync', user } })),
   },
 );
 

@@ -1,5 +1,6 @@
 /**
- * Each invariant of the deployment suite bites: the suite's random runs alone (no warm-up), against
+ * Each invariant of the deployment suite bites: the suite's random runs alone (no warm-up; the
+ * warm-up first for the two secrecy rules, see {@link WITH_WARMUP}), against
  * a deliberately broken variant of the system (a switch of `deployment.testkit.ts`, never of
  * production code), fail, and fail with that invariant's name. And a failure reads well: seed and
  * path, the shrunk scenario as numbered steps, and a reproduction in `reports/` that fails the same
@@ -18,6 +19,14 @@ vi.mock('xstate', async (importOriginal) => {
   };
 });
 
+// The secrecy mutants switch the implementation's rekey rules (brokenRekey.testkit.ts).
+vi.mock('../../impl/kms/rules/rekeyOnLeave.ts', async (importOriginal) =>
+  (await import('./brokenRekey.testkit.ts')).switchedRekeyOnLeave(await importOriginal()),
+);
+vi.mock('../../impl/kms/rules/rekeyOnJoin.ts', async (importOriginal) =>
+  (await import('./brokenRekey.testkit.ts')).switchedRekeyOnJoin(await importOriginal()),
+);
+
 import { MUTANTS } from './deployment.testkit.ts';
 import type { Mutant } from './deployment.testkit.ts';
 import type { InvariantName } from './invariants.testkit.ts';
@@ -32,7 +41,16 @@ const BITES: Record<Mutant, InvariantName> = {
   rollbackWholeDevice: 'integrity',
   keyLostOnPowerCut: 'durability',
   resyncIgnored: 'convergence',
+  noRekeyOnLeave: 'forward-secrecy',
+  noRekeyOnJoin: 'backward-secrecy',
 };
+
+/**
+ * Mutants the random runs alone rarely catch, so the suite's warm-up runs first: breaking a secrecy
+ * rule needs a leave (or join) published, a synced sender writing in that group and the leaver still
+ * stale (or the joiner synced) in the same run; the warm-up does exactly that, and fails at once.
+ */
+const WITH_WARMUP: ReadonlySet<Mutant> = new Set(['noRekeyOnLeave', 'noRekeyOnJoin']);
 
 describe('every invariant bites', () => {
   test.each(MUTANTS.map((m) => [m, BITES[m]] as const))(
@@ -43,7 +61,7 @@ describe('every invariant bites', () => {
         ciRuns: 60,
         maxCommands: 50,
         mutant,
-        warmup: false,
+        warmup: WITH_WARMUP.has(mutant),
         noShrink: true,
         reports: false,
       });

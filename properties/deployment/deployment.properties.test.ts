@@ -30,11 +30,6 @@ describe('deployment: model against a real deployment, under attack and power lo
     const result = await runSuite({ suite: 'deployment', ciRuns: 40, maxCommands: 50, warmup: true });
     stats = result.stats;
     console.log(`deployment statistics (reports/properties.json):\n${result.stats.table()}`);
-    if (result.pendingRekeyOnJoin)
-      console.log(
-        'NOTE: the implementation does not rekey on join yet (pending merge): the oracle uses the earlier ' +
-          'join rule (properties/deployment/model.testkit.ts legacyJoin) until it does',
-      );
     if (process.env['DEPLOY_PROFILE']) console.log(JSON.stringify((await import('./commands.testkit.ts')).PROFILE));
     if (result.failure) throw new Error(result.failure.report);
   }, 900_000);

@@ -30,6 +30,7 @@ import type { Transport } from '../../impl/protocol/transport.ts';
 import { deviceKeyNumber, isKmsDeviceKey } from '../../impl/protocol/deviceKeyIds.ts';
 import { decodeMessage } from '../../impl/protocol/message.ts';
 import { TEST_CARD_SECTORS } from '../../impl/kms/world.testkit.ts';
+import { BROKEN_REKEY } from './brokenRekey.testkit.ts';
 import { SecretTap } from './secretTap.testkit.ts';
 
 /**
@@ -45,6 +46,9 @@ import { SecretTap } from './secretTap.testkit.ts';
  * - `keyLostOnPowerCut` (durability): after a power cut the rebooted HSM loses one KMS key.
  * - `resyncIgnored` (convergence): the publisher ignores resync requests, so a blocked (or stuck)
  *   user is never brought back.
+ * - `noRekeyOnLeave` (forward-secrecy) and `noRekeyOnJoin` (backward-secrecy): membership changes
+ *   without the rekey in the model and in the implementation alike (`brokenRekey.testkit.ts`; the
+ *   implementation's rule is switched through `vi.mock`, so only test files that mock it run them).
  */
 export const MUTANTS = [
   'leakKeyIntoShare',
@@ -54,6 +58,8 @@ export const MUTANTS = [
   'rollbackWholeDevice',
   'keyLostOnPowerCut',
   'resyncIgnored',
+  'noRekeyOnLeave',
+  'noRekeyOnJoin',
 ] as const;
 /** A deliberately broken variant. */
 export type Mutant = (typeof MUTANTS)[number];
@@ -128,6 +134,8 @@ export class Deployment {
   /** A fresh installation: an admin HSM, its database, an empty share in a temporary folder. */
   static async create(options: DeploymentOptions): Promise<Deployment> {
     const root = mkdtempSync(join(tmpdir(), 'sekey-deploy-'));
+    BROKEN_REKEY.leave = options.mutant === 'noRekeyOnLeave';
+    BROKEN_REKEY.join = options.mutant === 'noRekeyOnJoin';
     const clock = new ManualClock(options.start);
     const card = new SdCard({ sectorCount: TEST_CARD_SECTORS });
     const { device, flash } = makeDevice(`${options.seed}-admin`, { sdcard: card });
@@ -280,6 +288,31 @@ export class Deployment {
     slot.user = null;
     slot.user = await User.open({ device: slot.device, sd: slot.sd, clock: this.clock });
     return slot.user;
+  }
+
+  /**
+   * A power cut armed at the n-th update check (`openUpdate`) of a user's HSM, with the interface
+   * of a medium's cut (`cutPowerAfter`, `cancelPowerCut`): the HSM loses power as it starts the check.
+   * The check writes nothing, so a cut at a write never falls there. The admin checks no update:
+   * armed on it, the cut is never reached.
+   */
+  updateCheckCut(target: 'admin' | UserId): { cutPowerAfter(n: number): void; cancelPowerCut(): void } {
+    if (target === 'admin') return { cutPowerAfter: () => {}, cancelPowerCut: () => {} };
+    const device = this.slot(target).device;
+    const check = device.openUpdate;
+    return {
+      cutPowerAfter(n: number) {
+        let calls = 0;
+        device.openUpdate = (...args: Parameters<typeof check>) => {
+          calls += 1;
+          if (calls === n) device.cutPower();
+          return check.apply(device, args);
+        };
+      },
+      cancelPowerCut() {
+        device.openUpdate = check;
+      },
+    };
   }
 
   /** The slot of a provisioned user. */

@@ -228,7 +228,13 @@ export function checkIntegrity(m: DeploymentModel, r: Deployment): void {
  * readability, forward and backward secrecy over the ledger: every user with an open replica tries
  * every message. A synced user decrypts iff the model says it holds the key in a state that allows
  * processing; whoever decrypts gets the plaintext that was sent; a message sent by a synced sender is
- * read only by members of its group at sending time (or later joiners of a group sharing history).
+ * read only by members of its group at sending time, or by later joiners of a group sharing its
+ * history. Forward secrecy: nobody who had left reads it (`removeMemberAndRekey`); backward
+ * secrecy: nobody who joined (or rejoined) after it reads it, unless the group shares its history
+ * (`addMemberAndRekey`). Checked after every command, so a leaver's read is caught before any later
+ * rejoin could blur which rule failed. A sender that is not synced may still use a key the model
+ * has retired (its replica is behind): the freshness window bounds that, and `encrypt` is checked
+ * against it separately.
  */
 export function checkLedger(m: DeploymentModel, r: Deployment, stats: SuiteStats): void {
   const swept = m.swept();
@@ -266,44 +272,23 @@ export function checkLedger(m: DeploymentModel, r: Deployment, stats: SuiteStats
       if (plain === null || !entry.senderSynced) continue;
       stats.count('invariantChecks', 'forward/backward secrecy:reads checked');
       if (m.memberAt(entry.groupId, slot.userId, entry.step)) continue;
-      const history = m.kms.groups[entry.groupId]?.shareHistory ?? false;
-      if (history && m.joinedAfter(entry.groupId, slot.userId, entry.step)) continue;
+      // Not a member when it was sent. Joined (again) since: only a group sharing its history gives
+      // it that message; otherwise the join should have kept it out.
+      if (m.joinedAfter(entry.groupId, slot.userId, entry.step)) {
+        if (m.kms.groups[entry.groupId]?.shareHistory === true) continue;
+        violated(
+          'backward-secrecy',
+          `${label}: read by a user who joined ${entry.groupId} only after the message was sent, and the group ` +
+            'does not share its history',
+        );
+      }
       if (m.everMember(entry.groupId, slot.userId, entry.step)) {
         violated(
           'forward-secrecy',
-          `${label}: read by a user who had left ${entry.groupId} before the message was sent`,
+          `${label}: read by a user who had left ${entry.groupId} before the message was sent, and has not rejoined`,
         );
       }
-      if (m.pendingRekeyOnJoin && joinedHoldingLiveKey(m, entry, slot.userId)) {
-        stats.count('notes', 'pending rekey-on-join: joiner read a message sent before it joined');
-        continue;
-      }
-      violated(
-        'backward-secrecy',
-        `${label}: read by a user who joined ${entry.groupId} only after the message was sent`,
-      );
+      violated('need-to-know', `${label}: read by a user who was never a member of ${entry.groupId}`);
     }
   }
-}
-
-/**
- * Under the pending merge (no rekey on join), a joiner receives the keys that could still protect
- * when it joined: reading a message sent before under such a key is that known gap, not a new one.
- */
-function joinedHoldingLiveKey(
-  m: DeploymentModel,
-  entry: { keyId: string; groupId: string; step: number },
-  userId: UserId,
-): boolean {
-  const key = m.kms.keys[entry.keyId];
-  if (key === undefined) return false;
-  const c = key.lifecycle.context;
-  const liveAt = (t: number) =>
-    c.createdAt <= t &&
-    (c.deactivatedAt === null || c.deactivatedAt > t) &&
-    (c.compromisedAt === null || c.compromisedAt > t) &&
-    (c.destroyedAt === null || c.destroyedAt > t);
-  return m.memberLog.some(
-    (e) => e.joined && e.step > entry.step && e.groupId === entry.groupId && e.userId === userId && liveAt(e.now),
-  );
 }

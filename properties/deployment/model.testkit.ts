@@ -5,19 +5,13 @@
  * messages users encrypted. Test support only.
  * @module
  */
-import {
-  EMPTY_KMS,
-  LIVE_KEY_STATES,
-  applyOperation,
-  expireKeys,
-  keyStateOf,
-  projectUser,
-  sortIds,
-} from '../../model/kms.ts';
+import { EMPTY_KMS, applyOperation, expireKeys, projectUser, sortIds } from '../../model/kms.ts';
 import type { GroupId, KeyId, KmsOperation, KmsResult, KmsState, UserId } from '../../model/kms.ts';
 import type { GroupView, KeyView } from '../../model/projection.ts';
 import type { UserRecord } from '../../model/kms.ts';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, defaultFreshnessWindow } from '../../impl/kms/publisher.ts';
+import { applyWithoutRekey } from './brokenRekey.testkit.ts';
+import type { Mutant } from './deployment.testkit.ts';
 import { untapped } from './xstateTap.testkit.ts';
 
 /** The freshness window of the deployment's Publisher (its default). */
@@ -88,24 +82,21 @@ export class DeploymentModel {
   dirty = false;
   /** Users whose update stream the adversary touched since they last converged on a clean stream. */
   readonly tainted = new Set<UserId>();
-  /**
-   * The implementation does not rekey on join yet (the pending merge): the oracle then uses the
-   * earlier join rule — see {@link legacyJoin} — and the suite reports it.
-   */
-  readonly pendingRekeyOnJoin: boolean;
+  /** Which rekey the model skips, for the secrecy mutants (`brokenRekey.testkit.ts`); none otherwise. */
+  readonly brokenRekey: { readonly leave: boolean; readonly join: boolean };
 
-  constructor(start: number, pendingRekeyOnJoin: boolean) {
+  constructor(start: number, mutant?: Mutant) {
     this.now = start;
-    this.pendingRekeyOnJoin = pendingRekeyOnJoin;
+    this.brokenRekey = { leave: mutant === 'noRekeyOnLeave', join: mutant === 'noRekeyOnJoin' };
   }
 
   /** Applies an admin operation to the model at the model's time; records membership changes. */
   apply(op: KmsOperation): KmsResult {
-    const result = untapped(() => {
-      const r = applyOperation(this.kms, op);
-      if (!r.ok || op.type !== 'addMember' || !this.pendingRekeyOnJoin) return r;
-      return { ok: true as const, state: legacyJoin(this.kms, op) };
-    });
+    const result = untapped(() =>
+      this.brokenRekey.leave || this.brokenRekey.join
+        ? applyWithoutRekey(this.kms, op, this.brokenRekey)
+        : applyOperation(this.kms, op),
+    );
     if (!result.ok) return result;
     const before = this.kms;
     this.kms = result.state;
@@ -222,28 +213,4 @@ export function viewAt(point: PublishedPoint, userId: UserId, now: number): Repl
   if (!point.inService) return EMPTY_VIEW;
   const p = untapped(() => projectUser(expireKeys(point.kms, now), userId));
   return p === null ? EMPTY_VIEW : { groups: p.groups, users: p.users, keys: p.keys };
-}
-
-/**
- * The join rule before rekey-on-join (the implementation in this worktree, pending the merge): the
- * joiner holds every key that can still protect, plus deactivated ones if the group shares its
- * history; nothing is retired and no key is generated.
- */
-export function legacyJoin(state: KmsState, op: Extract<KmsOperation, { type: 'addMember' }>): KmsState {
-  const swept = expireKeys(state, op.now);
-  const group = swept.groups[op.groupId];
-  if (!group) throw new Error('legacyJoin: the model accepted a join to a missing group');
-  const keys = { ...swept.keys };
-  for (const key of Object.values(swept.keys)) {
-    if (key.owner !== op.groupId) continue;
-    const s = keyStateOf(key);
-    if (LIVE_KEY_STATES.includes(s) || (group.shareHistory && s === 'deactivated')) {
-      keys[key.id] = { ...key, holders: sortIds([...key.holders, op.userId]) };
-    }
-  }
-  return {
-    ...swept,
-    keys,
-    groups: { ...swept.groups, [op.groupId]: { ...group, members: sortIds([...group.members, op.userId]) } },
-  };
 }

@@ -1,15 +1,17 @@
 /**
  * A fixed warm-up scenario for the deployment suite, run (after the bootstrap) before the random
  * runs, so that rare edges of the machines and every attack kind are exercised at every CI run
- * (see the statistics test): every key life-cycle edge, a user blocked by counted refusals and
- * released by a resync, a stale user acknowledging, every PIN-session edge, a power cut inside a
- * sync, and each attack on the share and on SD cards. Its invariants are checked like any run's.
+ * (see the statistics test): a member who leaves and rejoins around a message (forward and
+ * backward secrecy), every key life-cycle edge, a user blocked by counted refusals and
+ * released by a resync, a stale user acknowledging, every PIN-session edge, power cuts inside
+ * syncs in every state update processing can be in when power goes, and each attack on the share
+ * and on SD cards. Its invariants are checked like any run's.
  * Test support only.
  * @module
  */
 import type { GroupPolicy, KmsOperation } from '../../model/kms.ts';
 import type { KeyEventType } from '../../model/keyLifecycle.ts';
-import type { AttackKind, CommandSpec, PinKind } from './commands.testkit.ts';
+import type { AttackKind, CommandSpec, CuttableSpec, PinKind } from './commands.testkit.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -25,7 +27,7 @@ const addKey = (name: string, cryptoperiodMs?: number): CommandSpec =>
       : { type: 'addKey', groupId: 'G3', name, cryptoperiodMs, now: 0 },
   );
 const rename = (userId: string, name: string): CommandSpec => admin({ type: 'renameUser', userId, name, now: 0 });
-const sync = (user: string): CommandSpec => ({ t: 'sync', user });
+const sync = (user: string): CuttableSpec & CommandSpec => ({ t: 'sync', user });
 const attack = (kind: AttackKind, user: string, pick = 0, other = 'U1', mask = 0xff): CommandSpec => ({
   t: 'attack',
   kind,
@@ -40,6 +42,19 @@ const collect: CommandSpec = { t: 'collectAcks' };
 
 /** The warm-up scenario (after the bootstrap). */
 export const WARMUP: readonly CommandSpec[] = [
+  // Forward and backward secrecy: bob leaves G1 and stays stale while alice writes to carol under
+  // G1's key of the moment; then bob rejoins, syncs, and meets that message again.
+  admin({ type: 'removeMember', groupId: 'G1', userId: 'U2', now: 0 }),
+  publish,
+  sync('U1'),
+  { t: 'encrypt', user: 'U1', to: ['U3'], text: 'after bob left' },
+  sync('U2'),
+  admin({ type: 'addMember', groupId: 'G1', userId: 'U2', now: 0 }),
+  publish,
+  sync('U2'),
+  sync('U1'),
+  sync('U3'),
+  collect,
   // Every key life-cycle edge, in a group sharing its history.
   admin({ type: 'addGroup', groupId: 'G3', name: 'lab', policy: LAB, shareHistory: true, now: 0 }),
   admin({ type: 'addMember', groupId: 'G3', userId: 'U1', now: 0 }),
@@ -152,6 +167,8 @@ export const WARMUP: readonly CommandSpec[] = [
   sync('U3'),
   { t: 'resync', user: 'U3' },
   publish,
+  // Power goes during the resync's commit: the machine, back to idle, blocks again at once.
+  { t: 'cut', where: 'sd', n: 1, inner: sync('U3') },
   sync('U3'),
   sync('U1'),
   sync('U2'),
@@ -192,4 +209,21 @@ export const WARMUP: readonly CommandSpec[] = [
     inner: { t: 'admin', op: { type: 'renameUser', userId: 'U3', name: 'carol 2', now: 0 } },
   },
   { t: 'cut', where: 'flash', n: 1, inner: { t: 'publish' } },
+  // Power cuts in each state update processing can be in when one falls: the HSM's check
+  // (verifying), after an apply's commit (applied: flash writes 1 and 2 are the commit's intent and
+  // generation), and a counted refusal's commit (refused: a gap, the file before it withheld).
+  rename('U2', 'bob 3'),
+  publish,
+  { t: 'cut', where: 'check', n: 1, inner: sync('U1') },
+  { t: 'cut', where: 'flash', n: 3, inner: sync('U2') },
+  sync('U1'),
+  sync('U2'),
+  sync('U3'),
+  collect,
+  rename('U2', 'bob 4'),
+  publish,
+  rename('U2', 'bob 5'),
+  publish,
+  attack('drop', 'U2', 0),
+  { t: 'cut', where: 'sd', n: 1, inner: sync('U2') },
 ];
