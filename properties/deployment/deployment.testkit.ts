@@ -49,6 +49,8 @@ import { SecretTap } from './secretTap.testkit.ts';
  * - `noRekeyOnLeave` (forward-secrecy) and `noRekeyOnJoin` (backward-secrecy): membership changes
  *   without the rekey in the model and in the implementation alike (`brokenRekey.testkit.ts`; the
  *   implementation's rule is switched through `vi.mock`, so only test files that mock it run them).
+ * - `adminSkipsRekey` (model-agreement): the implementation alone skips the rekey on leave (same
+ *   switch); the model still rekeys.
  */
 export const MUTANTS = [
   'leakKeyIntoShare',
@@ -60,6 +62,7 @@ export const MUTANTS = [
   'resyncIgnored',
   'noRekeyOnLeave',
   'noRekeyOnJoin',
+  'adminSkipsRekey',
 ] as const;
 /** A deliberately broken variant. */
 export type Mutant = (typeof MUTANTS)[number];
@@ -134,7 +137,7 @@ export class Deployment {
   /** A fresh installation: an admin HSM, its database, an empty share in a temporary folder. */
   static async create(options: DeploymentOptions): Promise<Deployment> {
     const root = mkdtempSync(join(tmpdir(), 'sekey-deploy-'));
-    BROKEN_REKEY.leave = options.mutant === 'noRekeyOnLeave';
+    BROKEN_REKEY.leave = options.mutant === 'noRekeyOnLeave' || options.mutant === 'adminSkipsRekey';
     BROKEN_REKEY.join = options.mutant === 'noRekeyOnJoin';
     const clock = new ManualClock(options.start);
     const card = new SdCard({ sectorCount: TEST_CARD_SECTORS });
