@@ -29,6 +29,31 @@ export type GroupKeyEvent = (typeof GROUP_KEY_EVENTS)[number];
  */
 export type KeyFate = 'keep' | 'give' | 'retire' | 'retireIfHeld';
 
+/** Each {@link KeyFate} in words, for the specification. */
+export const KEY_FATES: Readonly<Record<KeyFate, string>> = {
+  keep: 'left as it is; a joiner does not receive it',
+  give: 'the joiner becomes a holder',
+  retire: 'destroyed if pre-active (NIST T2), deactivated if active or suspended (T8, T12)',
+  retireIfHeld:
+    'retired as above if somebody already holds it (it may have protected what the joiner must not read); given to ' +
+    'the joiner if nobody does (it never protected anything)',
+};
+
+/** Each {@link HolderChange} in words. */
+export const HOLDER_CHANGES: Readonly<Record<HolderChange, string>> = {
+  none: '—',
+  leaver: 'the leaver, from every key of the group',
+  everyone: 'every holder, from every key of the group',
+};
+
+/** Each {@link Replacement} in words. */
+export const REPLACEMENTS: Readonly<Record<Replacement, string>> = {
+  never: '—',
+  ifActiveLost:
+    "if the event took an active key out of `active`: one fresh key, activated at once with the group's default " +
+    'cryptoperiod',
+};
+
 /** Who stops holding the group's keys. */
 export type HolderChange = 'none' | 'leaver' | 'everyone';
 
