@@ -26,6 +26,10 @@
  *   group's default; deleting a group retires its live keys — active and suspended ones deactivated,
  *   pre-active ones destroyed (the original's B1 left them active).
  *
+ * The group key rules above are a table, `groupKeyPolicy.ts`, which this module reads; every
+ * operation is described with its refusals and effects in `kmsOperations.ts`; `docs/spec.md` prints
+ * both, with a worked example per rule (`specExamples.ts`).
+ *
  * @module
  */
 import { transition } from 'xstate';
@@ -197,14 +201,14 @@ function applyGroupKeyRule(
     let holders = key.holders;
     if (rule.holders === 'everyone') holders = [];
     else if (rule.holders === 'leaver') holders = holders.filter((h) => h !== userId);
-    let changed: KeyRecord = { ...key, holders };
+    let changed: KeyRecord = holders === key.holders ? key : { ...key, holders };
     if (fate === 'give' || (fate === 'retireIfHeld' && key.holders.length === 0)) {
       changed = { ...changed, holders: sortIds([...holders, userId as UserId]) };
     } else if (fate === 'retire' || fate === 'retireIfHeld') {
       changed = retire(changed, now);
       activeLost ||= keyState === 'active';
     }
-    next = withKey(next, changed);
+    if (changed !== key) next = withKey(next, changed);
   }
   return activeLost && rule.replacement === 'ifActiveLost' && after ? addReplacementKey(next, after, now) : next;
 }

@@ -129,7 +129,9 @@ export const PUBLICATION_DESCRIPTION: MachineDescription = {
     },
     {
       name: 'freshness window',
-      value: `${formatDuration(defaultFreshnessWindow(DEFAULT_HEARTBEAT_INTERVAL_MS))} (\`defaultFreshnessWindow\`: three heartbeat intervals)`,
+      value:
+        `${formatDuration(defaultFreshnessWindow(DEFAULT_HEARTBEAT_INTERVAL_MS))} ` +
+        '(`defaultFreshnessWindow`: three heartbeat intervals)',
       meaning:
         'Carried by every heartbeat: how long after a file was issued its user may still encrypt (see ' +
         '`stalenessAt`, update processing). It must exceed the heartbeat interval.',

@@ -295,8 +295,9 @@ export const UPDATE_PROCESSING_DESCRIPTION: MachineDescription = {
     refuseTruncated: 'Refuses the file in hand as `truncated`: remembered, not counted.',
     refuseCorrupt: 'Refuses the file in hand as `corrupt`: remembered, not counted.',
     refuseVerified:
-      'Refuses the file in hand for the reason `refusalFor` gives (`gap` for a blocked user and an incremental file): ' +
-      'remembered, and counted when `countsTowardsBlock` (an authentic file that is not a replay or a rollback).',
+      'Refuses the file in hand for the reason `refusalFor` gives (`gap` for a blocked user and an incremental ' +
+      'file): remembered, and counted when `countsTowardsBlock` (an authentic file that is not a replay or a ' +
+      'rollback).',
     rememberPending: '`pending = { sequence, resync }` from the verified header.',
     recordApplied:
       '`lastSequence = pending.sequence`, `lastFileHash = fileInHand`, `freshness` = the heartbeat of the file (if ' +
