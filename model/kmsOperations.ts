@@ -54,6 +54,10 @@ const NAME = { code: 'InvalidName', when: 'the name is empty or longer than 100 
 const UNKNOWN_USER = { code: 'UnknownUser', when: 'no user has this ID' } as const;
 const UNKNOWN_GROUP = { code: 'UnknownGroup', when: 'no group has this ID' } as const;
 const UNKNOWN_KEY = { code: 'UnknownKey', when: 'no key has this ID' } as const;
+const INVALID_POLICY = {
+  code: 'InvalidPolicy',
+  when: '`maxKeys` or the default cryptoperiod is not a positive integer, or the algorithm is unknown',
+} as const;
 
 /** Every operation, in the order the specification lists them. */
 export const OPERATION_RULES: readonly OperationRule[] = [
@@ -93,10 +97,7 @@ export const OPERATION_RULES: readonly OperationRule[] = [
     refusals: [
       { code: 'InvalidId', when: 'the ID is not `G` and a number without leading zero (at most 11 characters)' },
       NAME,
-      {
-        code: 'InvalidPolicy',
-        when: '`maxKeys` or the default cryptoperiod is not a positive integer, or the algorithm is unknown',
-      },
+      INVALID_POLICY,
       { code: 'DuplicateGroup', when: 'a group has this ID, or had it: group IDs are never reused' },
     ],
     effects: ['The group exists with no members and no keys; `shareHistory` is false unless asked for.'],
@@ -114,10 +115,7 @@ export const OPERATION_RULES: readonly OperationRule[] = [
     summary: "Replaces a group's policy.",
     refusals: [
       UNKNOWN_GROUP,
-      {
-        code: 'InvalidPolicy',
-        when: '`maxKeys` or the default cryptoperiod is not a positive integer, or the algorithm is unknown',
-      },
+      INVALID_POLICY,
       {
         code: 'PolicyConflict',
         when:

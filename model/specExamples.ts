@@ -136,6 +136,15 @@ const keyEvent = (keyId: KeyId, event: KeyEventType, day = 0, refused?: KmsError
 /** alice, bob and carol in G1 "team" (the `team` of every example that starts from it). */
 const TEAM: readonly OperationStep[] = [...addUsers('U1', 'U2', 'U3'), ...addGroup('G1', 'team', ['U1', 'U2', 'U3'])];
 const LONG_NAME = 'x'.repeat(101);
+/** One key of G1 in each state that can still protect: `K2000` active, `K2001` pre-active, `K2002` suspended. */
+const LIVE_KEYS: readonly OperationStep[] = [
+  addKey('G1', 'active'),
+  keyEvent('K2000', 'ACTIVATE'),
+  addKey('G1', 'pre-active'),
+  addKey('G1', 'suspended'),
+  keyEvent('K2002', 'ACTIVATE'),
+  keyEvent('K2002', 'SUSPEND'),
+];
 
 /** Every worked example, in the order of the rules they illustrate. */
 export const SPEC_EXAMPLES: readonly SpecExample[] = [
@@ -280,12 +289,7 @@ export const SPEC_EXAMPLES: readonly SpecExample[] = [
     rules: ['deleteGroup', 'policy:deleteGroup'],
     steps: [
       ...TEAM,
-      addKey('G1', 'active'),
-      keyEvent('K2000', 'ACTIVATE'),
-      addKey('G1', 'pre-active'),
-      addKey('G1', 'suspended'),
-      keyEvent('K2002', 'ACTIVATE'),
-      keyEvent('K2002', 'SUSPEND'),
+      ...LIVE_KEYS,
       { day: 1, op: { type: 'deleteGroup', groupId: 'G1' } },
       { day: 1, op: { type: 'deleteGroup', groupId: 'G1' }, refused: 'UnknownGroup' },
     ],
@@ -307,12 +311,7 @@ export const SPEC_EXAMPLES: readonly SpecExample[] = [
     steps: [
       ...TEAM,
       ...addUsers('U4'),
-      addKey('G1', 'active'),
-      keyEvent('K2000', 'ACTIVATE'),
-      addKey('G1', 'suspended'),
-      keyEvent('K2001', 'ACTIVATE'),
-      keyEvent('K2001', 'SUSPEND'),
-      addKey('G1', 'pre-active'),
+      ...LIVE_KEYS,
       { day: 1, op: { type: 'addMember', groupId: 'G1', userId: 'U4' } },
       { day: 1, op: { type: 'addMember', groupId: 'G9', userId: 'U4' }, refused: 'UnknownGroup' },
       { day: 1, op: { type: 'addMember', groupId: 'G1', userId: 'U9' }, refused: 'UnknownUser' },
@@ -322,8 +321,8 @@ export const SPEC_EXAMPLES: readonly SpecExample[] = [
     outcome: {
       keys: {
         K2000: { state: 'deactivated', holders: ['U1', 'U2', 'U3'] },
-        K2001: { state: 'deactivated', holders: ['U1', 'U2', 'U3'] },
-        K2002: { state: 'preActivation', holders: ['U1', 'U2', 'U3', 'U4'] },
+        K2001: { state: 'preActivation', holders: ['U1', 'U2', 'U3', 'U4'] },
+        K2002: { state: 'deactivated', holders: ['U1', 'U2', 'U3'] },
         K2003: { state: 'active', holders: ['U1', 'U2', 'U3', 'U4'] },
       },
       groups: { G1: ['U1', 'U2', 'U3', 'U4'] },
@@ -382,12 +381,7 @@ export const SPEC_EXAMPLES: readonly SpecExample[] = [
     steps: [
       ...TEAM,
       ...addUsers('U4'),
-      addKey('G1', 'active'),
-      keyEvent('K2000', 'ACTIVATE'),
-      addKey('G1', 'pre-active'),
-      addKey('G1', 'suspended'),
-      keyEvent('K2002', 'ACTIVATE'),
-      keyEvent('K2002', 'SUSPEND'),
+      ...LIVE_KEYS,
       { day: 1, op: { type: 'removeMember', groupId: 'G1', userId: 'U3' } },
       { day: 1, op: { type: 'removeMember', groupId: 'G9', userId: 'U3' }, refused: 'UnknownGroup' },
       { day: 1, op: { type: 'removeMember', groupId: 'G1', userId: 'U9' }, refused: 'UnknownUser' },
