@@ -21,6 +21,7 @@
  * @module
  */
 import { assign, initialTransition, setup } from 'xstate';
+import type { MachineDescription } from './machineDescription.ts';
 
 /** The seven key states. */
 export const KEY_STATES = [
@@ -180,6 +181,38 @@ export const KEY_USAGE: Readonly<Record<KeyState, KeyUsage>> = {
 export function keyUsage(state: KeyState): KeyUsage {
   return KEY_USAGE[state];
 }
+
+/**
+ * The guards, actions and parameters of {@link keyLifecycleMachine} in words, for the specification.
+ * Every action also appends the event to `history`.
+ */
+export const KEY_LIFECYCLE_DESCRIPTION: MachineDescription = {
+  guards: {
+    cryptoperiodEnded: "`expiresAt` is set and the event's `now >= expiresAt`: the originator-usage period is over.",
+    cryptoperiodRunning:
+      '`expiresAt` is set and `now < expiresAt`: a suspended key resumes only within its cryptoperiod (T10).',
+  },
+  actions: {
+    recordActivation:
+      '`activatedAt = now`, `expiresAt = now + cryptoperiodMs`. `ACTIVATE` leaves only `preActivation`, so this ' +
+      'happens once; nothing moves `expiresAt` afterwards.',
+    recordSuspension: '`suspendedAt = now`.',
+    recordResumption: '`resumedAt = now`; `expiresAt` unchanged, so a suspension never stretches a cryptoperiod.',
+    recordDeactivation: '`deactivatedAt = now` (a deactivation asked for).',
+    recordExpiry:
+      '`deactivatedAt = expiresAt`: the end of the cryptoperiod, however late the sweep ran, so every device ' +
+      'records the same time.',
+    recordCompromise: '`compromisedAt = now`.',
+    recordDestruction: '`destroyedAt = now`; the key material is erased from every HSM and the key has no holders.',
+  },
+  parameters: [
+    {
+      name: 'cryptoperiodMs',
+      value: "per key; at most its group's `defaultCryptoperiodMs`, which is also the default",
+      meaning: 'The originator-usage period (NIST SP 800-57 Pt 1 §5.3.5), counted from the first activation.',
+    },
+  ],
+};
 
 const stamp = (entry: KeyHistoryEntry, context: KeyLifecycleContext): KeyHistoryEntry[] => [...context.history, entry];
 

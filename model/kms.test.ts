@@ -10,6 +10,7 @@ import {
   selectKey,
   sortIds,
   compareIds,
+  compareKeyPreference,
 } from './kms.ts';
 import type { GroupPolicy, KeyRecord, KmsOperation, KmsState } from './kms.ts';
 
@@ -340,6 +341,7 @@ describe('selection and projection', () => {
     });
     const r = selectKey(s, 'U1', ['U2'], T0 + 3);
     expect(r.ok && r.selection.keyId).toBe(twinB); // same activation and end: the highest number
+    expect(compareKeyPreference(key(s, twinB), key(s, twinB))).toBe(0); // a key ties only with itself
   });
 
   test('a projection is the user, its groups, their members and the keys it holds', () => {

@@ -26,11 +26,17 @@
  *   group's default; deleting a group retires its live keys — active and suspended ones deactivated,
  *   pre-active ones destroyed (the original's B1 left them active).
  *
+ * The group key rules above are a table, `groupKeyPolicy.ts`, which this module reads; every
+ * operation is described with its refusals and effects in `kmsOperations.ts`; `docs/spec.md` prints
+ * both, with a worked example per rule (`specExamples.ts`).
+ *
  * @module
  */
 import { transition } from 'xstate';
 import { keyLifecycleMachine, newKeyLifecycle } from './keyLifecycle.ts';
 import type { KeyEvent } from './keyLifecycle.ts';
+import { groupKeyRule } from './groupKeyPolicy.ts';
+import type { GroupKeyRule } from './groupKeyPolicy.ts';
 import { KmsError } from './kmsError.ts';
 import {
   DESTROYED_KEY_STATES,
@@ -169,60 +175,71 @@ function addReplacementKey(state: KmsState, group: GroupRecord, now: number): Km
   return withKey(allocated.state, forceStep(allocated.key, { type: 'ACTIVATE', now }));
 }
 
-function hasActiveKey(state: KmsState, groupId: GroupId): boolean {
-  return keysOf(state, groupId).some((k) => keyStateOf(k) === 'active');
-}
-
 function countLiveKeys(state: KmsState, groupId: GroupId): number {
   return keysOf(state, groupId).filter((k) => LIVE_KEY_STATES.includes(keyStateOf(k))).length;
 }
 
-function removeMemberNow(state: KmsState, group: GroupRecord, userId: UserId, now: number): KmsState {
-  const hadActive = hasActiveKey(state, group.id);
-  const shrunk: GroupRecord = { ...group, members: group.members.filter((m) => m !== userId) };
-  let next = withGroup(state, shrunk);
-  for (const key of keysOf(next, group.id)) {
-    if (key.holders.includes(userId)) {
-      next = withKey(next, { ...key, holders: key.holders.filter((h) => h !== userId) });
+/**
+ * Carries out one row of the group key policy (`groupKeyPolicy.ts`, where the rules and their
+ * reasons are) on the keys of `before`, the group as it was. `after` is the group once the event is
+ * done (null when it is gone); `userId` is the joiner or the leaver; `activeLost` says whether the
+ * event itself already took an active key out of `active` (a compromise).
+ */
+function applyGroupKeyRule(
+  state: KmsState,
+  rule: GroupKeyRule,
+  before: GroupRecord,
+  after: GroupRecord | null,
+  userId: UserId | null,
+  now: number,
+  activeLost = false,
+): KmsState {
+  let next = state;
+  for (const key of keysOf(state, before.id)) {
+    const keyState = keyStateOf(key);
+    const fate = rule.keys[keyState];
+    let holders = key.holders;
+    if (rule.holders === 'everyone') holders = [];
+    else if (rule.holders === 'leaver') holders = holders.filter((h) => h !== userId);
+    let changed: KeyRecord = holders === key.holders ? key : { ...key, holders };
+    if (fate === 'give' || (fate === 'retireIfHeld' && key.holders.length === 0)) {
+      changed = { ...changed, holders: sortIds([...holders, userId as UserId]) };
+    } else if (fate === 'retire' || fate === 'retireIfHeld') {
+      changed = retire(changed, now);
+      activeLost ||= keyState === 'active';
     }
+    if (changed !== key) next = withKey(next, changed);
   }
-  for (const key of keysOf(next, group.id)) next = withKey(next, retire(key, now));
-  return hadActive ? addReplacementKey(next, shrunk, now) : next;
+  return activeLost && rule.replacement === 'ifActiveLost' && after ? addReplacementKey(next, after, now) : next;
+}
+
+function removeMemberNow(state: KmsState, group: GroupRecord, userId: UserId, now: number): KmsState {
+  const shrunk: GroupRecord = { ...group, members: group.members.filter((m) => m !== userId) };
+  return applyGroupKeyRule(
+    withGroup(state, shrunk),
+    groupKeyRule('leave', group.shareHistory),
+    group,
+    shrunk,
+    userId,
+    now,
+  );
 }
 
 /**
- * Adds a member with backward secrecy: a newcomer must not read what was protected before it came,
- * as in MLS (RFC 9420), where every Add is committed into a new epoch whose secrets the Welcome gives
- * the joiner, and no earlier one. The original SEkey gave a joiner every past key. In a group that does not share its
- * history, every active or suspended key that someone
- * already holds may have protected earlier messages, so it is retired (deactivated, T8 and T12: the
- * earlier members keep it for processing) and, if one was active, a fresh key is activated for
- * everybody, joiner included. The joiner receives only keys that never protected anything: the
- * pre-active ones and the fresh one. A group that shares its history gives the joiner every key that
- * can still protect and the deactivated ones; compromised and destroyed keys are never given.
+ * Adds a member with backward secrecy (the `join` rows of the group key policy): a newcomer must not
+ * read what was protected before it came, as in MLS (RFC 9420), where every Add is committed into a
+ * new epoch whose secrets the Welcome gives the joiner, and no earlier one.
  */
 function addMemberNow(state: KmsState, group: GroupRecord, userId: UserId, now: number): KmsState {
   const grown: GroupRecord = { ...group, members: sortIds([...group.members, userId]) };
-  let next = withGroup(state, grown);
-  const hold = (key: KeyRecord): KeyRecord => ({ ...key, holders: sortIds([...key.holders, userId]) });
-  if (group.shareHistory) {
-    for (const key of keysOf(next, group.id)) {
-      const keyState = keyStateOf(key);
-      if (LIVE_KEY_STATES.includes(keyState) || keyState === 'deactivated') next = withKey(next, hold(key));
-    }
-    return next;
-  }
-  let rekey = false;
-  for (const key of keysOf(next, group.id)) {
-    const keyState = keyStateOf(key);
-    if (keyState === 'preActivation') next = withKey(next, hold(key));
-    else if (LIVE_KEY_STATES.includes(keyState) && key.holders.length === 0) next = withKey(next, hold(key));
-    else if (LIVE_KEY_STATES.includes(keyState)) {
-      rekey ||= keyState === 'active';
-      next = withKey(next, retire(key, now));
-    }
-  }
-  return rekey ? addReplacementKey(next, grown, now) : next;
+  return applyGroupKeyRule(
+    withGroup(state, grown),
+    groupKeyRule('join', group.shareHistory),
+    group,
+    grown,
+    userId,
+    now,
+  );
 }
 
 function getGroup(state: KmsState, groupId: GroupId): GroupRecord | KmsError {
@@ -330,11 +347,8 @@ function applyAfterExpiry(state: KmsState, op: KmsOperation): KmsResult {
     case 'deleteGroup': {
       const group = getGroup(state, op.groupId);
       if (group instanceof KmsError) return fail(group);
-      let next = state;
-      for (const key of keysOf(state, group.id)) {
-        // Devices drop the group and everything it owned; the admin keeps the metadata.
-        next = withKey(next, { ...retire(key, op.now), holders: [] });
-      }
+      // Devices drop the group and everything it owned; the admin keeps the metadata.
+      const next = applyGroupKeyRule(state, groupKeyRule('deleteGroup', group.shareHistory), group, null, null, op.now);
       const { [group.id]: _removed, ...groups } = next.groups;
       return ok({ ...next, groups, retiredGroupIds: [...next.retiredGroupIds, group.id] });
     }
@@ -393,10 +407,10 @@ function applyAfterExpiry(state: KmsState, op: KmsOperation): KmsResult {
       if (stepped instanceof KmsError) return fail(stepped);
       const next = withKey(state, stepped);
       const group = state.groups[key.owner];
-      if (op.event.type === 'COMPROMISE' && keyStateOf(key) === 'active' && group) {
-        return ok(addReplacementKey(next, group, op.event.now));
-      }
-      return ok(next);
+      if (!group) return ok(next);
+      const rule = groupKeyRule(op.event.type === 'COMPROMISE' ? 'compromise' : 'otherKeyEvent', group.shareHistory);
+      const activeLost = keyStateOf(key) === 'active' && keyStateOf(stepped) !== 'active';
+      return ok(applyGroupKeyRule(next, rule, group, group, null, op.event.now, activeLost));
     }
     case 'renameKey': {
       const key = getKey(state, op.keyId);

@@ -20,6 +20,7 @@
  * @module
  */
 import { assertEvent, assign, setup } from 'xstate';
+import type { MachineDescription } from './machineDescription.ts';
 
 /** PIN levels, as the SEcube firmware's `SE3_ACCESS_USER` (100) and `SE3_ACCESS_ADMIN` (1000). */
 export type PinLevel = 'user' | 'admin';
@@ -78,6 +79,36 @@ export interface PinSessionContext {
 
 /** The number of tries per level, as on most smart cards (ISO 7816-4 VERIFY retry counters). */
 export const DEFAULT_PIN_RETRIES = 3;
+
+/** The guards, actions and parameters of {@link pinSessionMachine} in words, for the specification. */
+export const PIN_SESSION_DESCRIPTION: MachineDescription = {
+  guards: {
+    levelHasTries: '`retriesLeft[level] > 0` for the level the `LOGIN` asks for.',
+    adminLevelExhausted:
+      '`retriesLeft.admin = 0`. Checked on entering `loggedOut`, so also at boot with counters restored from flash.',
+    attemptingAdmin: "The attempt being compared is at admin level (`attempting = 'admin'`).",
+  },
+  actions: {
+    spendTry:
+      '`retriesLeft[level] -= 1`, `attempting = level`. The device persists the counter to flash before it compares ' +
+      'the PIN.',
+    restoreTries: '`retriesLeft[attempting] = maxRetries`, `attempting = null`: a correct PIN restores its level.',
+    endAttempt: '`attempting = null`; the spent try stays spent.',
+    restoreUserTries: '`retriesLeft.user = maxRetries`: an admin session resets the user PIN.',
+    restoreAllTries: 'Both levels back to `maxRetries`, `attempting = null`.',
+    eraseAllKeys:
+      'Handed back to the device, which erases every key, both PINs and its identity (it must be provisioned again).',
+  },
+  parameters: [
+    {
+      name: 'maxRetries',
+      value: `${DEFAULT_PIN_RETRIES} (\`DEFAULT_PIN_RETRIES\`), set at factory init`,
+      meaning:
+        'Consecutive wrong PINs a level tolerates (ISO 7816-4 VERIFY retry counters). A user level at 0 refuses user ' +
+        'logins until an admin resets it; an admin level at 0 locks the device until a factory reset.',
+    },
+  ],
+};
 
 /**
  * The PIN session machine. Counters are bounded, so the state graph is finite and the exhaustive

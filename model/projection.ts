@@ -9,6 +9,34 @@ import type { KeyLifecycleContext, KeyState } from './keyLifecycle.ts';
 import { compareIds } from './kmsState.ts';
 import type { Algorithm, GroupId, GroupPolicy, KeyId, KeyRecord, KmsState, UserId, UserRecord } from './kmsState.ts';
 
+/** One line of the need-to-know rule: what a user's device holds, and which of it. */
+export interface NeedToKnowRule {
+  readonly holds: string;
+  readonly rule: string;
+}
+
+/**
+ * The need-to-know rule in words, as {@link projectUser} applies it (the worked examples pin the
+ * two together), and who hears of a change ({@link affectedUsers}).
+ */
+export const NEED_TO_KNOW: readonly NeedToKnowRule[] = [
+  { holds: 'its user record', rule: "while the user exists; a deleted user's device holds nothing" },
+  { holds: 'groups', rule: 'the groups the user is a member of: ID, name, policy, members' },
+  { holds: 'user records', rule: 'the user and every member of its groups: ID and name' },
+  {
+    holds: 'keys',
+    rule:
+      'the keys the user is a holder of (the group key policy says who): metadata and life-cycle state, the key ' +
+      'material only inside its HSM',
+  },
+  {
+    holds: 'updates',
+    rule:
+      'an operation is published to exactly the users whose projection it changed, deleted users included, so ' +
+      'their devices learn it',
+  },
+];
+
 /** A group as a member's device sees it. */
 export interface GroupView {
   readonly id: GroupId;

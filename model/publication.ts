@@ -23,6 +23,8 @@
  * @module
  */
 import { assertEvent, assign, setup } from 'xstate';
+import { formatDuration } from './machineDescription.ts';
+import type { MachineDescription } from './machineDescription.ts';
 
 /** States of a user's publication. */
 export const PUBLICATION_STATES = ['upToDate', 'pending', 'acknowledged', 'stale'] as const;
@@ -78,6 +80,64 @@ export function heartbeatDue(context: PublicationContext, now: number, intervalM
   const last = context.lastPublishedAt ?? null;
   return last === null || now - last >= intervalMs;
 }
+
+/** How long a user may leave a publication unacknowledged before it is stale, by default: seven days. */
+export const DEFAULT_STALE_AFTER_MS = 7 * 86_400_000;
+
+/** The default heartbeat interval: one day. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 86_400_000;
+
+/**
+ * The default freshness window for a heartbeat interval: two intervals (a heartbeat missed by a
+ * late cron run, or a user syncing just before the next one) plus one more as margin for clock skew
+ * and a user's sync schedule — three days for the default one-day interval.
+ */
+export function defaultFreshnessWindow(heartbeatIntervalMs: number): number {
+  return 3 * heartbeatIntervalMs;
+}
+
+/** The guards, actions and parameters of {@link publicationMachine} in words, for the specification. */
+export const PUBLICATION_DESCRIPTION: MachineDescription = {
+  guards: {
+    nextSequence: '`PUBLISH.sequence > publishedSequence`: sequences published to one user only grow.',
+    acknowledgesLatest: '`ACK.sequence = publishedSequence`: the user has applied everything published.',
+    acknowledgesProgress:
+      '`acknowledgedSequence < ACK.sequence < publishedSequence`: progress, but files remain. An `ACK` that is ' +
+      'neither (older, or of a sequence never published) is refused: it can only be forged or replayed.',
+    overdue: '`pendingSince` is set and `now - pendingSince >= staleAfterMs`.',
+  },
+  actions: {
+    recordPublication:
+      '`publishedSequence = sequence`, `lastPublishedAt = now`; `pendingSince = now` unless already pending.',
+    recordAcknowledgement: '`acknowledgedSequence = sequence`, `lastAcknowledgedAt = now`, `pendingSince = null`.',
+    recordProgress:
+      '`acknowledgedSequence = sequence`, `lastAcknowledgedAt = now`, `pendingSince = now`: progress restarts the ' +
+      'staleness clock.',
+  },
+  parameters: [
+    {
+      name: 'staleAfterMs',
+      value: `${formatDuration(DEFAULT_STALE_AFTER_MS)} (\`DEFAULT_STALE_AFTER_MS\`), set per installation`,
+      meaning: 'How long a user may stay `pending` without acknowledging progress before it is `stale`.',
+    },
+    {
+      name: 'heartbeat interval',
+      value: `${formatDuration(DEFAULT_HEARTBEAT_INTERVAL_MS)} (\`DEFAULT_HEARTBEAT_INTERVAL_MS\`)`,
+      meaning:
+        'A user whose latest file is this old gets a heartbeat-only file at the next publication (`heartbeatDue`), ' +
+        'so a user who stops acknowledging becomes stale even when nothing changes.',
+    },
+    {
+      name: 'freshness window',
+      value:
+        `${formatDuration(defaultFreshnessWindow(DEFAULT_HEARTBEAT_INTERVAL_MS))} ` +
+        '(`defaultFreshnessWindow`: three heartbeat intervals)',
+      meaning:
+        'Carried by every heartbeat: how long after a file was issued its user may still encrypt (see ' +
+        '`stalenessAt`, update processing). It must exceed the heartbeat interval.',
+    },
+  ],
+};
 
 /** The per-user publication machine. */
 export const publicationMachine = setup({

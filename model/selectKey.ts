@@ -46,19 +46,50 @@ export function canProtect(key: KeyRecord, now: number): boolean {
   return keyUsageAt(keyStateOf(key), key.lifecycle.context, now).protect;
 }
 
+/** One criterion of the tie-break between usable keys, and why it is there. */
+export interface KeyPreferenceCriterion {
+  /** What is compared. */
+  readonly by: 'activatedAt' | 'expiresAt' | 'keyNumber';
+  /** The preferred end: the highest value wins. */
+  readonly prefer: 'latest' | 'highest';
+  readonly why: string;
+}
+
 /**
- * Orders usable keys, preferred first: latest activation, then latest end of cryptoperiod, then
- * highest key number.
+ * The tie-break between usable keys, in order: the first criterion that tells two keys apart
+ * decides. {@link compareKeyPreference} reads this list; the specification prints it.
  */
-export function compareKeyPreference(a: KeyRecord, b: KeyRecord): number {
+export const KEY_PREFERENCE: readonly KeyPreferenceCriterion[] = [
+  {
+    by: 'activatedAt',
+    prefer: 'latest',
+    why: 'after a rotation or a rekey new data moves to the new key at once, and the old one stops collecting exposure',
+  },
+  {
+    by: 'expiresAt',
+    prefer: 'latest',
+    why: 'of keys activated together, the one usable longest',
+  },
+  {
+    by: 'keyNumber',
+    prefer: 'highest',
+    why: 'the newest key; key numbers are never reused, so the order is total and independent of storage order',
+  },
+];
+
+function criterion(by: KeyPreferenceCriterion['by'], a: KeyRecord, b: KeyRecord): number {
+  if (by === 'keyNumber') return compareIds(b.id, a.id);
   // Only keys that can protect are compared, and those have been activated: both times are set.
-  const ca = a.lifecycle.context as { activatedAt: number; expiresAt: number };
-  const cb = b.lifecycle.context as { activatedAt: number; expiresAt: number };
-  const byActivation = cb.activatedAt - ca.activatedAt;
-  if (byActivation !== 0) return byActivation;
-  const byExpiry = cb.expiresAt - ca.expiresAt;
-  if (byExpiry !== 0) return byExpiry;
-  return compareIds(b.id, a.id);
+  return (b.lifecycle.context[by] as number) - (a.lifecycle.context[by] as number);
+}
+
+/** Orders usable keys, preferred first, by {@link KEY_PREFERENCE}. */
+export function compareKeyPreference(a: KeyRecord, b: KeyRecord): number {
+  for (const c of KEY_PREFERENCE) {
+    const order = criterion(c.by, a, b);
+    if (order !== 0) return order;
+  }
+  return 0;
 }
 
 /**

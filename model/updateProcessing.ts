@@ -57,6 +57,7 @@
  * @module
  */
 import { assertEvent, assign, setup } from 'xstate';
+import type { MachineDescription } from './machineDescription.ts';
 
 /** Why a file was refused. */
 export const REFUSAL_REASONS = [
@@ -272,6 +273,55 @@ function opened(event: UpdateEvent): OpenFacts {
   assertEvent(event, 'OPEN');
   return event;
 }
+
+/** The guards, actions and parameters of {@link updateProcessingMachine} in words, for the specification. */
+export const UPDATE_PROCESSING_DESCRIPTION: MachineDescription = {
+  guards: {
+    refusalLimitReached:
+      '`consecutiveRefusals >= maxRefusals`, read after a refusal was counted: the user is now blocked.',
+    awaitingResync: 'The same test, read before the file in hand: the user was already blocked.',
+    fileTruncated: 'The `OPENED` facts say the file ends before the length its header declares.',
+    fileMalformed: 'The file is complete but does not parse as a v1 update file.',
+    notRefusedBefore:
+      '`openingRefusal` is null: the user is not blocked (or the file is named as a resync), and the hash of the ' +
+      'file is not among the files refused since the last applied one.',
+    namedResync:
+      'The same test as `notRefusedBefore`, read in `blocked`: only a file named as a resync, and not refused ' +
+      'before, is opened.',
+    acceptable:
+      '`refusalFor` finds no reason: authentic, for this user and device, sequence > last applied and, for an ' +
+      'incremental file, sequence = last + 1 and previous-file hash = hash of the last applied file.',
+    acceptableResync: 'The verified header says resync, and `refusalFor` finds no reason (the sequence checks only).',
+  },
+  actions: {
+    takeFile: '`fileInHand = hash` of the file `OPEN` names.',
+    refuseTruncated: 'Refuses the file in hand as `truncated`: remembered, not counted.',
+    refuseCorrupt: 'Refuses the file in hand as `corrupt`: remembered, not counted.',
+    refuseVerified:
+      'Refuses the file in hand for the reason `refusalFor` gives (`gap` for a blocked user and an incremental ' +
+      'file): remembered, and counted when `countsTowardsBlock` (an authentic file that is not a replay or a ' +
+      'rollback).',
+    rememberPending: '`pending = { sequence, resync }` from the verified header.',
+    recordApplied:
+      '`lastSequence = pending.sequence`, `lastFileHash = fileInHand`, `freshness` = the heartbeat of the file (if ' +
+      'it has one); the refusal count and the refused files are cleared. Committed with the file.',
+    dropFile: '`fileInHand = null`, `pending = null`: without its commit nothing of the file is kept.',
+  },
+  parameters: [
+    {
+      name: 'maxRefusals',
+      value: `${DEFAULT_MAX_REFUSALS} (\`DEFAULT_MAX_REFUSALS\`, the original's TRY_LIMIT)`,
+      meaning: 'Consecutive counted refusals after which the user is `blocked` until a resync applies.',
+    },
+    {
+      name: 'freshness window',
+      value: "carried by each file's heartbeat (set by the administrator; see publication)",
+      meaning:
+        '`stalenessAt`: a user that has applied a file may encrypt only while `now - issuedAt <= windowMs` for the ' +
+        'latest applied heartbeat (TUF timestamp role, against a freeze attack).',
+    },
+  ],
+};
 
 /** The user-side update-processing machine. */
 export const updateProcessingMachine = setup({

@@ -10,9 +10,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { renderSpec } from '../../model/specDocument.ts';
+import { renderSpec, renderSpecFiles } from '../../model/specDocument.ts';
 import type { CliIo } from './cliIo.ts';
 import { ADMIN_COMMANDS } from './runAdmin.ts';
 import { USER_COMMANDS } from './userCommands.ts';
@@ -114,11 +114,19 @@ describe('sekey', () => {
     expect(missing.err).toContain('is missing');
     expect((await sekey(['spec', '--out', file])).code).toBe(0);
     expect(readFileSync(file, 'utf8')).toBe(renderSpec());
+    const machineFile = join(dirname(file), 'machines', 'keyLifecycle.json');
+    expect(readFileSync(machineFile, 'utf8')).toBe(renderSpecFiles()['machines/keyLifecycle.json']);
     expect((await sekey(['spec', '--check', '--out', file])).code).toBe(0);
     writeFileSync(file, 'old');
     const stale = await sekey(['spec', '--check', '--out', file]);
     expect(stale.code).toBe(1);
     expect(stale.err).toContain('is stale');
+    // A machine export is checked like the document.
+    expect((await sekey(['spec', '--out', file])).code).toBe(0);
+    writeFileSync(machineFile, '{}');
+    const staleMachine = await sekey(['spec', '--check', '--out', file]);
+    expect(staleMachine.code).toBe(1);
+    expect(staleMachine.err).toContain(`${machineFile} is stale`);
   });
 
   test('model-demo walks through the model and machines lists them', async () => {

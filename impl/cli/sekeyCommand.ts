@@ -6,9 +6,9 @@
  * and `spec` are about the specification in `model/`; `errors` writes the table of error codes.
  * @module
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { renderSpec } from '../../model/specDocument.ts';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { renderSpecFiles } from '../../model/specDocument.ts';
 import { renderErrorCatalogue } from './errorCatalogue.ts';
 import { Args } from './args.ts';
 import type { CliIo } from './cliIo.ts';
@@ -81,13 +81,22 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
   spec: {
-    summary: 'write docs/spec.md from the machine definitions (--check: fail if stale)',
+    summary: 'write docs/spec.md and docs/machines/*.json from model/ (--check: fail if stale)',
     usage: 'sekey spec [--check] [--out FILE]',
-    help:
-      'Renders the Mermaid diagrams and transition tables of every machine.\n  --out FILE  where to write ' +
-      '(default: docs/spec.md under the current directory)\n  --check     write nothing; exit 1 if FILE differs ' +
-      'from what would be written',
-    run: async (argv, io) => generatedDocument(argv, io, 'docs/spec.md', 'spec', renderSpec),
+    help: [
+      'Renders the specification: every machine (diagram, transitions, guards, actions, parameters), the KMS',
+      'rules, the worked examples and the differences from the original; and each machine as JSON for XState',
+      'tools in machines/NAME.json beside FILE.',
+      '  --out FILE  where to write (default: docs/spec.md under the current directory)',
+      '  --check     write nothing; exit 1 if a file differs from what would be written',
+    ].join('\n'),
+    run: async (argv, io) =>
+      generatedDocument(argv, io, 'docs/spec.md', 'spec', (out) =>
+        Object.entries(renderSpecFiles()).map(([path, text]) => [
+          path === 'spec.md' ? out : join(dirname(out), path),
+          text,
+        ]),
+      ),
   },
   errors: {
     summary: "write docs/errors.md from the error codes' doc comments (--check: fail if stale)",
@@ -99,9 +108,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       '  --check     write nothing; exit 1 if FILE differs from what would be written',
     ].join('\n'),
     run: async (argv, io) =>
-      generatedDocument(argv, io, 'docs/errors.md', 'errors', () =>
-        renderErrorCatalogue((path) => readFileSync(resolve(io.cwd, path), 'utf8')),
-      ),
+      generatedDocument(argv, io, 'docs/errors.md', 'errors', (out) => [
+        [out, renderErrorCatalogue((path) => readFileSync(resolve(io.cwd, path), 'utf8'))],
+      ]),
   },
   factory: {
     summary: "create a simulated HSM factory (the manufacturer's key), outside every installation",
@@ -111,35 +120,45 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
 };
 
-/** Writes a generated document, or with `--check` fails (exit 1) when the file differs from it. */
+/**
+ * Writes a generated document and its companion files (`render` maps the document's path to every
+ * file's path and text), or with `--check` fails (exit 1) when any file differs from what it would be.
+ */
 function generatedDocument(
   argv: readonly string[],
   io: CliIo,
   defaultOut: string,
   script: string,
-  render: () => string,
+  render: (out: string) => Array<[string, string]>,
 ): number {
   const args = new Args(argv);
   const check = args.flag('--check');
   const out = resolve(io.cwd, args.option('--out') ?? defaultOut);
   args.done();
-  const text = render();
+  const files = render(out);
   if (check) {
-    let current: string | null = null;
-    try {
-      current = readFileSync(out, 'utf8');
-    } catch {
-      current = null;
+    let failed = false;
+    for (const [path, text] of files) {
+      let current: string | null = null;
+      try {
+        current = readFileSync(path, 'utf8');
+      } catch {
+        current = null;
+      }
+      if (current !== text) {
+        io.err(`${path} is ${current === null ? 'missing' : 'stale'}: run \`npm run ${script}\` and commit it.`);
+        failed = true;
+      }
     }
-    if (current !== text) {
-      io.err(`${out} is ${current === null ? 'missing' : 'stale'}: run \`npm run ${script}\` and commit it.`);
-      return 1;
-    }
-    io.out(`${out} is current.`);
+    if (failed) return 1;
+    io.out(`${out} is current${files.length > 1 ? `, with ${files.length - 1} companion files` : ''}.`);
     return 0;
   }
-  writeFileSync(out, text);
-  io.out(`wrote ${out}`);
+  for (const [path, text] of files) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+    io.out(`wrote ${path}`);
+  }
   return 0;
 }
 

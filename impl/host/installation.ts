@@ -38,6 +38,7 @@ import { Flash } from '../../device/flash.ts';
 import { SdCard } from '../../device/sdcard.ts';
 import { DEFAULT_STATE_SECTORS, SecubeDevice } from '../../device/secube.ts';
 import { checkId } from '../../model/kms.ts';
+import { DEFAULT_STALE_AFTER_MS } from '../../model/publication.ts';
 import type { UserId } from '../../model/kms.ts';
 import { Admin } from '../kms/admin.ts';
 import { throwIf } from '../kms/rules/require.ts';
@@ -73,8 +74,8 @@ export type TimeSpec =
 
 export const CARD_SECTORS = 65_536;
 
-/** Default time before an unacknowledged publication makes its user stale: 7 days. */
-export const DEFAULT_STALE_AFTER_MS = 7 * 86_400_000;
+/** Default time before an unacknowledged publication makes its user stale: the publication machine's. */
+export { DEFAULT_STALE_AFTER_MS } from '../../model/publication.ts';
 
 /** What one device did in one session: the figures of the cost model and of the media. */
 export interface DeviceReport {

@@ -26,7 +26,13 @@ import { transition, initialTransition } from 'xstate';
 import { bytesEqual } from '../../device/binaryCodec.ts';
 import { DELETE_ORDER_AAD, encodeDeleteOrder } from '../../device/deleteOrder.ts';
 import { persistSnapshot, restoreSnapshot } from '../../model/persistedSnapshot.ts';
-import { heartbeatDue, publicationMachine } from '../../model/publication.ts';
+import {
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_STALE_AFTER_MS,
+  defaultFreshnessWindow,
+  heartbeatDue,
+  publicationMachine,
+} from '../../model/publication.ts';
 import type { PublicationEvent, PublicationSnapshot, PublicationState } from '../../model/publication.ts';
 import { sortIds } from '../../model/kms.ts';
 import type { KeyId, UserId } from '../../model/kms.ts';
@@ -213,17 +219,8 @@ export interface PublisherOptions {
   readonly freshnessWindowMs?: number;
 }
 
-/** The default heartbeat interval: one day. */
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 86_400_000;
-
-/**
- * The default freshness window for a heartbeat interval: two intervals (a heartbeat missed by a
- * late cron run, or a user syncing just before the next one) plus one more as margin for clock skew
- * and a user's sync schedule — three days for the default one-day interval.
- */
-export function defaultFreshnessWindow(heartbeatIntervalMs: number): number {
-  return 3 * heartbeatIntervalMs;
-}
+/** The defaults belong to the publication machine's specification (`model/publication.ts`). */
+export { DEFAULT_HEARTBEAT_INTERVAL_MS, defaultFreshnessWindow } from '../../model/publication.ts';
 
 /** Checks a heartbeat interval and freshness window; RangeError if they cannot work together. */
 export function checkFreshnessOptions(heartbeatIntervalMs: number, freshnessWindowMs: number): void {
@@ -252,7 +249,7 @@ export class Publisher {
   constructor(admin: Admin, transport: Transport, options: PublisherOptions = {}) {
     this.#admin = admin;
     this.#transport = transport;
-    this.#staleAfterMs = options.staleAfterMs ?? 7 * 86_400_000;
+    this.#staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
     this.#heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
     this.#freshnessWindowMs = options.freshnessWindowMs ?? defaultFreshnessWindow(this.#heartbeatIntervalMs);
     checkFreshnessOptions(this.#heartbeatIntervalMs, this.#freshnessWindowMs);
