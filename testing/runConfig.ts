@@ -5,6 +5,9 @@
  * - `SEKEY_RUNS`  number of runs per property (default: each suite's CI size)
  * - `SEKEY_SEED`  seed to use (default: fixed when `CI` is set, random otherwise)
  * - `SEKEY_PATH`  replay path printed by a failure (use together with `SEKEY_SEED`)
+ * - `SEKEY_DEADLINE` a time (ms since the epoch) after which a property stops drawing runs and passes
+ *   with the runs it made (fast-check's `interruptAfterTimeLimit`): how a campaign of
+ *   `npm run properties -- --time …` ends on its budget
  *
  * fast-check prints `{ seed, path, endOnFailure }` in every failure report; the same values passed
  * back through these variables replay that counterexample at once.
@@ -31,8 +34,10 @@ export function propertyParams<T>(ciRuns: number): Parameters<T> {
   const runs = readInt('SEKEY_RUNS') ?? ciRuns;
   const seed = readInt('SEKEY_SEED') ?? (process.env['CI'] ? CI_SEED : undefined);
   const path = process.env['SEKEY_PATH'];
+  const deadline = readInt('SEKEY_DEADLINE');
   const params: Parameters<T> = { numRuns: runs };
   if (seed !== undefined) params.seed = seed;
+  if (deadline !== undefined) params.interruptAfterTimeLimit = Math.max(1, deadline - Date.now());
   if (path !== undefined && path !== '') {
     params.path = path;
     params.endOnFailure = true;
