@@ -11,7 +11,7 @@ import { appendFileSync } from 'node:fs';
 import fc from 'fast-check';
 import type { Parameters, RunDetails } from 'fast-check';
 import { expect } from 'vitest';
-import { propertyParams } from '../testing/runConfig.ts';
+import { propertyParams, stoppedByDeadline } from '../testing/runConfig.ts';
 import { PROGRESS_FILE_ENV } from './runner/progressLine.ts';
 import type { DoneLine, ProgressLine } from './runner/progressLine.ts';
 
@@ -77,18 +77,19 @@ export class PropertyProgress {
     return {
       ...params,
       reporter: (details: RunDetails<Ts>) => {
+        const failed = details.failed && !stoppedByDeadline(details);
         this.finish({
           runs: details.numRuns,
-          failed: details.failed,
+          failed,
           interrupted: details.interrupted,
           seed: details.seed,
           path: details.counterexamplePath ?? '',
           counterexample: details.counterexample === null ? null : fc.stringify(details.counterexample),
-          error: details.failed ? String(details.errorInstance) : null,
+          error: failed ? String(details.errorInstance) : null,
           reproduction: null,
         });
         // fast-check's own report (seed, path, counterexample), as its default reporter throws it.
-        if (details.failed) throw new Error(fc.defaultReportMessage(details), { cause: details.errorInstance });
+        if (failed) throw new Error(fc.defaultReportMessage(details), { cause: details.errorInstance });
       },
     };
   }

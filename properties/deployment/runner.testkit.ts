@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import type { Parameters } from 'fast-check';
 import type { GroupPolicy, KmsOperation } from '../../model/kms.ts';
 import { newWorld } from '../../impl/kms/world.testkit.ts';
-import { propertyParams } from '../../testing/runConfig.ts';
+import { propertyParams, stoppedByDeadline } from '../../testing/runConfig.ts';
 import { Deployment, openUser } from './deployment.testkit.ts';
 import type { Mutant } from './deployment.testkit.ts';
 import { commandArb, describe, execute, precondition, runStats as stats, setRunContext } from './commands.testkit.ts';
@@ -211,8 +211,9 @@ export async function runSuite(
   const pendingRekeyOnJoin = !(await implRekeysOnJoin());
   // For `npm run properties`: runs and commands as they happen, the outcome at the end.
   const progress = new PropertyProgress(options.suite);
-  const params: Parameters<[number, Iterable<fc.AsyncCommand<DeploymentModel, Deployment, false>>]> =
-    propertyParams(options.ciRuns);
+  const params: Parameters<[number, Iterable<fc.AsyncCommand<DeploymentModel, Deployment, false>>]> = propertyParams(
+    options.ciRuns,
+  );
   progress.begin((params.numRuns ?? options.ciRuns) + (options.warmup === true ? 1 : 0));
   const counted = async (run: () => Promise<void>): Promise<void> => {
     const before = stats.commands;
@@ -279,7 +280,7 @@ export async function runSuite(
           ran,
           deploymentSeed,
         );
-      } else if (out.failed) {
+      } else if (out.failed && !stoppedByDeadline(out)) {
         failure = describeFailure(options, out.errorInstance, out.seed, out.counterexamplePath ?? '', [], 0);
       }
     }

@@ -55,7 +55,8 @@ counterexample or any failed test, 2 on bad usage.
 Options
   --suite NAME      run this suite (repeatable; default all): ${SUITES.map((s) => s.name).join(', ')}
   --runs N          runs per property (default: each suite's CI size)
-  --seed S          fast-check seed (default: random; the table shows the seed of each failure)
+  --seed S          fast-check seed (default: random; each failure shows its seed); a negative seed
+                    is written --seed=-S
   --path P          replay the counterexample at path P: needs exactly one --suite and --seed
   --test PATTERN    only tests whose name matches PATTERN (a regular expression)
   --scale X         scale the loop sizes of exhaustive suites (SEKEY_SCALE)
@@ -88,12 +89,16 @@ function integer(name: string, text: string | undefined, min: number): number | 
 function unknownOption(error: Error): UsageError {
   const m = /Unknown option '(-{1,2})([^']+)'/.exec(error.message);
   const guess = m ? closest(m[2] as string, Object.keys(OPTIONS)) : null;
-  return new UsageError(m ? `unknown option ${m[1]}${m[2]}${guess ? ` (did you mean --${guess}?)` : ''}` : error.message);
+  return new UsageError(
+    m ? `unknown option ${m[1]}${m[2]}${guess ? ` (did you mean --${guess}?)` : ''}` : error.message,
+  );
 }
 
 /** Parses the runner's arguments (those after `npm run properties --`). */
 export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
-  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: false; strict: true }>>['values'];
+  let values: ReturnType<
+    typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: false; strict: true }>
+  >['values'];
   try {
     ({ values } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: false, strict: true }));
   } catch (error) {
@@ -117,7 +122,8 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
   if (seed !== undefined && (values.seed?.trim() === '' || !Number.isSafeInteger(seed)))
     throw new UsageError(`--seed needs an integer, got '${values.seed}'`);
   const scale = values.scale === undefined ? undefined : Number(values.scale);
-  if (scale !== undefined && !(scale > 0)) throw new UsageError(`--scale needs a positive number, got '${values.scale}'`);
+  if (scale !== undefined && !(scale > 0))
+    throw new UsageError(`--scale needs a positive number, got '${values.scale}'`);
   const timeMs = values.time === undefined ? undefined : parseDuration(values.time);
   if (timeMs === null) throw new UsageError(`--time needs a duration such as 90s, 30m or 2h, got '${values.time}'`);
   const shard = values.shard === undefined ? WHOLE : parseShard(values.shard);

@@ -5,7 +5,9 @@
  * the suite writes — and `summary.json` rewritten after every batch, so that a campaign stopped
  * early still says what it covered. The first batch runs every test of the chosen suites; later
  * batches run only the properties (the tests that reported runs): the other tests do not depend on
- * the seed, and running them again would spend the budget on the same work.
+ * the seed, and running them again would spend the budget on the same work. Tests that check what a
+ * whole CI-size pass exercised (`Suite.notInCampaigns`) are never run: a batch cut short by the
+ * budget would fail them with no property failing.
  * @module
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -61,8 +63,9 @@ export function escapeRegExp(s: string): string {
 
 /** The command that replays a counterexample of `suite` (the test named, that seed and path). */
 export function replayCommand(suite: string, test: string, seed: number, path: string): string {
-  const pattern = escapeRegExp(ownName(test)).replace(/(["$`])/g, '\\$1');
-  return `npm run properties -- --suite ${suite} --seed ${seed} --path "${path}" --test "${pattern}"`;
+  // Inside double quotes a shell still expands $ and ` and ends at ": those are escaped.
+  const pattern = escapeRegExp(ownName(test)).replace(/(["$`\\])/g, '\\$1');
+  return `npm run properties -- --suite ${suite} --seed=${seed} --path "${path}" --test "${pattern}"`;
 }
 
 /**
@@ -77,8 +80,11 @@ export function copyReproduction(source: string, folder: string, n: number): str
   return target;
 }
 
-/** The failures of one batch, numbered from `next`, saved to the campaign folder. */
-function saveFailures(
+/**
+ * The failures of one batch, numbered from `next`, each saved to `failure-<n>.json` in the campaign
+ * folder: every counterexample, and every other failed test with its message.
+ */
+export function saveFailures(
   counts: Map<string, SuiteCount>,
   batch: number,
   folder: string,
@@ -113,7 +119,10 @@ function saveFailures(
 
 /** The campaign folder's name: `campaign-<UTC time>` and, for a shard, `-shard<i>of<n>`. */
 export function campaignFolder(startedAt: Date, shard: RunnerOptions['shard']): string {
-  const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = startedAt
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return join('reports', `campaign-${stamp}${shard.count > 1 ? `-shard${shard.index}of${shard.count}` : ''}`);
 }
 
@@ -147,7 +156,9 @@ export async function runCampaign(
     failures: [],
     errors: [],
   };
-  let properties: string | undefined;
+  const skipped = options.suites.flatMap((s) => s.notInCampaigns ?? []);
+  let properties: string | undefined =
+    skipped.length > 0 ? `^(?!.*(?:${skipped.map(escapeRegExp).join('|')}))` : undefined;
   for (let k = 0; Date.now() < endsAt; k++) {
     const index = shardBatchIndex(options.shard, k);
     const seed = campaignSeed(campaign, index);
@@ -174,6 +185,7 @@ export async function runCampaign(
     );
     if (k === 0 && options.test === undefined) {
       const names = new Set([...counts.values()].flatMap((c) => c.propertyTests).map(ownName));
+      // From the second batch on: only the tests that ran a property.
       if (names.size > 0) properties = [...names].map(escapeRegExp).join('|');
     }
     const failures = saveFailures(counts, index, folder, summary.failures.length + 1);

@@ -18,6 +18,12 @@ import type { SuiteCount } from './tally.ts';
 /** Exit codes. */
 export const EXIT = { held: 0, failed: 1, usage: 2 } as const;
 
+/** The exit code of a finished run: 1 when any suite failed or vitest reported an error outside them. */
+export function exitCodeOf(counts: readonly SuiteCount[], errors: readonly string[]): number {
+  const failed = errors.length > 0 || counts.some((c) => c.failures > 0 || c.counterexamples.length > 0);
+  return failed ? EXIT.failed : EXIT.held;
+}
+
 /** Where the runner writes. */
 export interface RunnerIo {
   readonly stdout: NodeJS.WriteStream;
@@ -83,7 +89,8 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
   );
   view.clear();
   const rows = options.suites.map((s) => counts.get(s.name) as SuiteCount);
-  const failed = errors.length > 0 || rows.some((c) => c.failures > 0 || c.counterexamples.length > 0);
+  const code = exitCodeOf(rows, errors);
+  const failed = code !== EXIT.held;
   if (options.json) {
     io.stdout.write(`${JSON.stringify({ ok: !failed, suites: rows.map(jsonRow), errors }, null, 2)}\n`);
   } else {
@@ -96,7 +103,7 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
         : `every property held (${formatDuration(Date.now() - start)})\n`,
     );
   }
-  return failed ? EXIT.failed : EXIT.held;
+  return code;
 }
 
 async function campaign(options: RunnerOptions, io: RunnerIo): Promise<number> {
@@ -115,11 +122,11 @@ async function campaign(options: RunnerOptions, io: RunnerIo): Promise<number> {
       }
       if (!options.json) io.stderr.write(`batch ${index}: seed ${seed}\n`);
     },
-    onLines: (counts, endsAt) =>
-      view.show(progressText(counts, Date.now() - start, { endsAt, now: Date.now() })),
+    onLines: (counts, endsAt) => view.show(progressText(counts, Date.now() - start, { endsAt, now: Date.now() })),
   });
   view.clear();
-  const failed = summary.failures.length > 0 || summary.errors.length > 0;
+  const code = exitCodeOf(totals, summary.errors);
+  const failed = code !== EXIT.held;
   if (options.json) {
     io.stdout.write(`${JSON.stringify({ ok: !failed, ...summary, suites: totals.map(jsonRow) }, null, 2)}\n`);
   } else {
@@ -132,7 +139,9 @@ async function campaign(options: RunnerOptions, io: RunnerIo): Promise<number> {
         `${thousands(operations)} operations in ${formatDuration(Date.now() - start)}\n`,
     );
     for (const f of summary.failures) {
-      io.stdout.write(`${f.suite}: "${f.test}" failed in batch ${f.batch}${f.seed === null ? '' : ` (seed ${f.seed})`}\n`);
+      io.stdout.write(
+        `${f.suite}: "${f.test}" failed in batch ${f.batch}${f.seed === null ? '' : ` (seed ${f.seed})`}\n`,
+      );
       if (f.replay) io.stdout.write(`  replay: ${f.replay}\n`);
       if (f.reproduction) io.stdout.write(`  reproduction: ${f.reproduction}\n`);
     }
@@ -143,7 +152,7 @@ async function campaign(options: RunnerOptions, io: RunnerIo): Promise<number> {
         : `no counterexample; coverage per suite in ${summary.folder}/summary.json\n`,
     );
   }
-  return failed ? EXIT.failed : EXIT.held;
+  return code;
 }
 
 /** Runs the runner on `argv` (the arguments after `--`); resolves to the exit code. */

@@ -56,7 +56,10 @@ export function campaignSeed(id: string, index: number): number {
 
 /** A fresh campaign id: the UTC time to the second and four random hex digits. */
 export function newCampaignId(now = new Date(), random = Math.random): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${Math.floor(random() * 0x10000)
     .toString(16)
     .padStart(4, '0')}`;
