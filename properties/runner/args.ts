@@ -114,7 +114,8 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
       SUITES.map((s) => s.name),
     );
     throw new UsageError(
-      `unknown suite '${name}'${guess ? ` (did you mean ${guess}?)` : ''}; suites: ${SUITES.map((s) => s.name).join(', ')}`,
+      `unknown suite '${name}'${guess ? ` (did you mean ${guess}?)` : ''}; ` +
+        `suites: ${SUITES.map((s) => s.name).join(', ')}`,
     );
   });
   const chosen = suites.length > 0 ? SUITES.filter((s) => suites.includes(s)) : SUITES;

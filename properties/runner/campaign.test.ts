@@ -51,7 +51,7 @@ describe('campaign helpers', () => {
     }
   });
 
-  test('every failure of a batch is saved: a counterexample with its replay and reproduction, another failed test', () => {
+  test('every failure of a batch is saved: a counterexample (replay, reproduction), another failed test', () => {
     const dir = mkdtempSync(join(tmpdir(), 'campaign-'));
     try {
       const repro = join(dir, 'deployment-convergence.repro.test.ts');

@@ -55,9 +55,10 @@ describe('failures in words', () => {
       { suite: 'kms', test: 'KMS model > fixed case', message: 'expected 1 to be 2\nat line 3' },
     );
     expect(describeFailures([c])).toEqual([
-      'kms: counterexample in "KMS model > a projection holds nothing outside the user’s groups" (seed 42, path 11:0:3)',
+      `kms: counterexample in "${counterexample.test}" (seed 42, path 11:0:3)`,
       '  [[{"type":"addUser"}]]',
-      '  replay: npm run properties -- --suite kms --seed=42 --path "11:0:3" --test "a projection holds nothing outside the user’s groups"',
+      '  replay: npm run properties -- --suite kms --seed=42 --path "11:0:3" ' +
+        '--test "a projection holds nothing outside the user’s groups"',
       'kms: "KMS model > fixed case" failed: expected 1 to be 2',
     ]);
   });

@@ -25,7 +25,8 @@ export function progressText(
   else if (runs === 0 || seconds === 0) left = 'time left unknown';
   else left = `≥${formatDuration(((planned - runs) * elapsedMs) / runs)} left`;
   const perSuite = counts.map((c) => `${c.suite} ${thousands(c.runsSeen)}`).join(' · ');
-  return `${thousands(runs)} runs (${perSuite}) · ${thousands(operations)} ops, ${thousands(perSecond)}/s · ${formatDuration(elapsedMs)} elapsed, ${left}`;
+  const rate = `${thousands(operations)} ops, ${thousands(perSecond)}/s`;
+  return `${thousands(runs)} runs (${perSuite}) · ${rate} · ${formatDuration(elapsedMs)} elapsed, ${left}`;
 }
 
 /** Redraws one line on a terminal stream; does nothing elsewhere. */
