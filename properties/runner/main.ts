@@ -76,6 +76,7 @@ export function describeFailures(counts: readonly SuiteCount[]): string[] {
 async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
   const view = new ProgressView(io.stderr);
   const start = Date.now();
+  let first: number | undefined;
   const { counts, errors } = await runBatch(
     {
       suites: options.suites,
@@ -85,7 +86,11 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
       scale: options.scale,
       testPattern: options.test,
     },
-    (live) => view.show(progressText([...live.values()], Date.now() - start, null)),
+    (live) => {
+      const now = Date.now();
+      first ??= now;
+      view.show(progressText([...live.values()], now - start, now - first, null));
+    },
   );
   view.clear();
   const rows = options.suites.map((s) => counts.get(s.name) as SuiteCount);
@@ -109,6 +114,7 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
 async function campaign(options: RunnerOptions, io: RunnerIo): Promise<number> {
   const view = new ProgressView(io.stderr);
   const start = Date.now();
+  let first: number | undefined;
   const { summary, totals } = await runCampaign(options, {
     onBatch: ({ index, seed, folder, campaign }) => {
       view.clear();
@@ -122,7 +128,11 @@ async function campaign(options: RunnerOptions, io: RunnerIo): Promise<number> {
       }
       if (!options.json) io.stderr.write(`batch ${index}: seed ${seed}\n`);
     },
-    onLines: (counts, endsAt) => view.show(progressText(counts, Date.now() - start, { endsAt, now: Date.now() })),
+    onLines: (counts, endsAt) => {
+      const now = Date.now();
+      first ??= now;
+      view.show(progressText(counts, now - start, now - first, { endsAt, now }));
+    },
   });
   view.clear();
   const code = exitCodeOf(totals, summary.errors);

@@ -10,14 +10,17 @@ describe('the progress line', () => {
   ];
 
   test('runs, operations per second, and the time the started properties still need (a lower bound)', () => {
-    expect(progressText(counts, 10_000, null)).toBe(
-      '50 runs (kms 40 · deployment 10) · 2,000 ops, 200/s · 10s elapsed, ≥18s left',
+    // 2,000 operations in the 8 s since the first run; 50 of 141 planned runs in those 8 s.
+    expect(progressText(counts, 12_000, 8_000, null)).toBe(
+      '50 runs · 2,000 ops, 250/s · 12s elapsed, ≥15s left · kms 40 · deployment 10',
     );
   });
 
   test('a campaign shows its budget left; nothing run yet shows no estimate', () => {
-    expect(progressText(counts, 10_000, { endsAt: 100_000, now: 40_000 })).toMatch(/10s elapsed, 1m00s left$/);
-    expect(progressText([countOf('kms')], 0, null)).toBe('0 runs (kms 0) · 0 ops, 0/s · 0s elapsed, time left unknown');
+    expect(progressText(counts, 10_000, 5_000, { endsAt: 100_000, now: 40_000 })).toMatch(/elapsed, 1m00s left ·/);
+    expect(progressText([countOf('kms')], 0, 0, null)).toBe(
+      '0 runs · 0 ops, 0/s · 0s elapsed, time left unknown · kms 0',
+    );
   });
 
   test('drawn in place on a terminal, cut to its width; nothing elsewhere', () => {

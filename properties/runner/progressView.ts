@@ -9,24 +9,28 @@ import { formatDuration } from './duration.ts';
 import type { SuiteCount } from './tally.ts';
 import { thousands } from './table.ts';
 
-/** The text of the progress line, `elapsedMs` after the start. */
+/**
+ * The text of the progress line, `elapsedMs` after the start and `runningMs` after the first run
+ * was reported (the rates leave out vitest's start-up), most telling first for narrow terminals.
+ */
 export function progressText(
   counts: readonly SuiteCount[],
   elapsedMs: number,
+  runningMs: number,
   budget: { readonly endsAt: number; readonly now: number } | null,
 ): string {
   const runs = counts.reduce((a, c) => a + c.runsSeen, 0);
   const operations = counts.reduce((a, c) => a + c.operationsSeen, 0);
   const planned = counts.reduce((a, c) => a + Math.max(c.planned, c.runsSeen), 0);
-  const seconds = elapsedMs / 1000;
+  const seconds = runningMs / 1000;
   const perSecond = seconds > 0 ? Math.round(operations / seconds) : 0;
   let left: string;
   if (budget) left = `${formatDuration(budget.endsAt - budget.now)} left`;
   else if (runs === 0 || seconds === 0) left = 'time left unknown';
-  else left = `≥${formatDuration(((planned - runs) * elapsedMs) / runs)} left`;
+  else left = `≥${formatDuration(((planned - runs) * runningMs) / runs)} left`;
   const perSuite = counts.map((c) => `${c.suite} ${thousands(c.runsSeen)}`).join(' · ');
   const rate = `${thousands(operations)} ops, ${thousands(perSecond)}/s`;
-  return `${thousands(runs)} runs (${perSuite}) · ${rate} · ${formatDuration(elapsedMs)} elapsed, ${left}`;
+  return `${thousands(runs)} runs · ${rate} · ${formatDuration(elapsedMs)} elapsed, ${left} · ${perSuite}`;
 }
 
 /** Redraws one line on a terminal stream; does nothing elsewhere. */
