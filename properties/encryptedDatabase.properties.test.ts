@@ -1,7 +1,8 @@
 /**
  * The encrypted database under attack and under power loss: random transactions, then bit flips,
  * page swaps, truncation, an older copy restored, and a power cut at every SD write and sync of a
- * commit. Each must be detected, or recovered to the state before or after — never a mix.
+ * commit. Each must be detected, or recovered to the state before or after — never a mix. An operation
+ * (for `npm run properties`) is a transaction step, or a reopen of a damaged or power-cut card.
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
@@ -13,8 +14,9 @@ import { PAGE_SECTORS, cardLayout } from '../impl/db/pageStore.ts';
 import { SoftDatabaseDevice } from '../impl/db/softDevice.testkit.ts';
 import { secubeDatabaseDevice } from '../impl/db/secubeDatabaseDevice.ts';
 import { USER_PIN, makeDevice } from '../device/secube.testkit.ts';
-import { propertyParams } from '../testing/runConfig.ts';
+import { PropertyProgress } from './progress.testkit.ts';
 
+const progress = new PropertyProgress('encryptedDatabase');
 const SECTORS = 8192; // 4 MiB card: room for ~220 pages in shadow pairs
 
 /** A transaction of the test workload: rows of varying size, so some commits touch many pages. */
@@ -93,8 +95,9 @@ describe('encrypted database', () => {
         const again = await EncryptedDatabase.open(device, sd);
         expect(contents(again)).toBe(contents(db));
         expect(again.generation).toBe(db.generation);
+        progress.ran(steps.length);
       }),
-      propertyParams(40),
+      progress.params(40),
     );
   });
 
@@ -129,9 +132,11 @@ describe('encrypted database', () => {
           } else {
             expect(['Tampered', 'RolledBack', 'Corrupt']).toContain(code);
           }
+          // The steps, and the reopen of the card with the flipped bit.
+          progress.ran(steps.length + 1);
         },
       ),
-      propertyParams(60),
+      progress.params(60),
     );
   });
 
@@ -216,9 +221,10 @@ describe('encrypted database', () => {
             applyStep(reopened, { kind: 'insert', id: 1000, size: 5 }, 1);
             expect((await EncryptedDatabase.open(run.device, run.sd)).generation).toBe(reopened.generation);
           }
+          progress.ran(steps.length + 1 + cuts.length);
         },
       ),
-      propertyParams(25),
+      progress.params(25),
     );
   });
 
@@ -260,8 +266,9 @@ describe('encrypted database', () => {
           const reopened = await EncryptedDatabase.open(secubeDatabaseDevice(run.device), run.sd);
           expect([before, after], `cut at ${cut.where} op #${cut.n}`).toContain(contents(reopened));
         }
+        progress.ran(steps.length + 1 + cuts.length);
       }),
-      propertyParams(6),
+      progress.params(6),
     );
   });
 });

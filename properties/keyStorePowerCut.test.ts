@@ -12,7 +12,8 @@
  * The store runs on four 1 KiB sectors (25 slots each) so that a few dozen steps reach compaction
  * many times; the logic is the same as on the 128 KiB sectors (the unit tests sweep a compaction on
  * real 16 KiB sectors). Run size: SEKEY_RUNS (runs), SEKEY_SCALE (workload length), SEKEY_SEED /
- * SEKEY_PATH to replay a failure.
+ * SEKEY_PATH to replay a failure. An operation (for `npm run properties`) is one cut point: a power cut
+ * at a flash operation followed by mount and recovery.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -22,11 +23,13 @@ import { findSecretResidue, hex, rawImage, storeContents } from '../device/keySt
 import { KeyStoreFullError } from '../device/keyStoreErrors.ts';
 import { PowerLossError } from '../device/powerLossError.ts';
 import { SeededPrng } from '../device/seededPrng.ts';
-import { propertyParams, scaled } from '../testing/runConfig.ts';
+import { scaled } from '../testing/runConfig.ts';
+import { PropertyProgress } from './progress.testkit.ts';
 
 const GEOMETRY = [1024, 1024, 1024, 1024];
 const OPTIONS: KeyStoreOptions = { sectors: [0, 1, 2, 3], maxFill: 1 };
 const CI_RUNS = 80;
+const progress = new PropertyProgress('keyStorePowerCut');
 const MIN_CUT_POINTS_AT_CI_SIZE = 2000;
 
 type Step =
@@ -187,9 +190,11 @@ describe('key store under power cuts', () => {
     fc.assert(
       fc.property(workloadArb, (w) => {
         runs++;
-        cutPoints += runWorkload(w);
+        const cuts = runWorkload(w);
+        cutPoints += cuts;
+        progress.ran(cuts);
       }),
-      propertyParams<[Workload]>(CI_RUNS),
+      progress.params<[Workload]>(CI_RUNS),
     );
     // Enough cut points for the size asked for (fast-check may add runs while shrinking a failure).
     console.info(`key store power-cut suite: ${runs} workloads, ${cutPoints} cut points`);

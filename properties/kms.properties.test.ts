@@ -1,7 +1,8 @@
 /**
  * Properties of the pure KMS model (model/kms.ts) under random operation sequences: the invariants
  * of DESIGN.md that the model alone can state, and smallest-group selection against a brute-force
- * oracle. CI size: SEKEY_RUNS overrides the run counts; a failure prints the seed and path.
+ * oracle. CI size: SEKEY_RUNS overrides the run counts; a failure prints the seed and path. An operation
+ * (for `npm run properties`) is a KMS operation applied to the model, or a key selection.
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
@@ -18,7 +19,9 @@ import {
 } from '../model/kms.ts';
 import type { KeyRecord, KmsOperation, KmsState } from '../model/kms.ts';
 import { GROUP_IDS, USER_IDS, operationSequence } from './kmsArbitraries.ts';
-import { propertyParams } from '../testing/runConfig.ts';
+import { PropertyProgress } from './progress.testkit.ts';
+
+const progress = new PropertyProgress('kms');
 
 const bootstrap = (now: number): KmsOperation[] => [
   ...USER_IDS.map((userId): KmsOperation => ({ type: 'addUser', userId, name: userId.toLowerCase(), now })),
@@ -48,6 +51,7 @@ function run(
       state = result.state;
     }
   }
+  progress.ran(ops.length);
   return state;
 }
 
@@ -97,7 +101,7 @@ describe('KMS model under random operation sequences', () => {
         const start = ops[0] && 'now' in ops[0] ? ops[0].now : Date.UTC(2026, 0, 1);
         run([...bootstrap(start), ...ops], (_before, _op, after) => checkInvariants(after));
       }),
-      propertyParams(300),
+      progress.params(300),
     );
   });
 
@@ -118,7 +122,7 @@ describe('KMS model under random operation sequences', () => {
           }
         }
       }),
-      propertyParams(200),
+      progress.params(200),
     );
   });
 
@@ -150,7 +154,7 @@ describe('KMS model under random operation sequences', () => {
           }
         }
       }),
-      propertyParams(200),
+      progress.params(200),
     );
   });
 
@@ -192,7 +196,7 @@ describe('KMS model under random operation sequences', () => {
             }
           });
         }),
-        propertyParams(200),
+        progress.params(200),
       );
     },
   );
@@ -247,7 +251,9 @@ describe('smallest-group selection', () => {
     fc.assert(
       fc.property(structure, ({ groups, keys, sender, recipients, now }) => {
         let state: KmsState = EMPTY_KMS;
+        let applied = 0;
         const apply = (op: KmsOperation) => {
+          applied += 1;
           const r = applyOperation(state, op);
           if (r.ok) state = r.state;
           return r;
@@ -278,6 +284,7 @@ describe('smallest-group selection', () => {
             apply({ type: 'keyEvent', keyId: r.keyId, event: { type: k.later, now: k.activateAt } });
         }
         const result = selectKey(state, sender, recipients, now);
+        progress.ran(applied + 1);
         const expected = oracle(state, sender, recipients, now);
         if (expected === null) {
           expect(result.ok).toBe(false);
@@ -286,7 +293,7 @@ describe('smallest-group selection', () => {
           expect(result.ok && result.selection.keyId).toBe(expected);
         }
       }),
-      propertyParams(1000),
+      progress.params(1000),
     );
   });
 });

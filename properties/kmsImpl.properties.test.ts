@@ -6,7 +6,8 @@
  * user's replica equals the model's projection, every HSM holds exactly the keys it should, and key
  * selection agrees with the model for random recipient sets. The change report of every accepted
  * operation (recorded by the implementation as it acts) equals the difference between the model's
- * states before and after, and its affected users are the model's `affectedUsers`.
+ * states before and after, and its affected users are the model's `affectedUsers`. An operation (for
+ * `npm run properties`) is one KMS operation applied to both, bootstrap included.
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
@@ -30,9 +31,10 @@ import type { User } from '../impl/kms/user.ts';
 import { newWorld } from '../impl/kms/world.testkit.ts';
 import type { World } from '../impl/kms/world.testkit.ts';
 import { USER_IDS, operationSequence } from './kmsArbitraries.ts';
-import { propertyParams } from '../testing/runConfig.ts';
+import { PropertyProgress } from './progress.testkit.ts';
 
 const START = Date.UTC(2026, 0, 1);
+const progress = new PropertyProgress('kmsImpl');
 
 /** The admin's observable state, in the model's terms. */
 function adminView(admin: Admin) {
@@ -212,9 +214,11 @@ describe('model against implementation', () => {
   test('agree after every step of random operation sequences (30+ operations each)', async () => {
     await fc.assert(
       fc.asyncProperty(operationSequence(30, 40, START), selectionArb, async (ops, selections) => {
-        await runBoth([...bootstrap(START), ...ops], selections, 8);
+        const all = [...bootstrap(START), ...ops];
+        await runBoth(all, selections, 8);
+        progress.ran(all.length);
       }),
-      propertyParams(200),
+      progress.params(200),
     );
   }, 900_000);
 });

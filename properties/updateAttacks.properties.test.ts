@@ -4,6 +4,7 @@
  * files with a user device it controls. Every such file must be refused with a reason and leave
  * the user's replica, keys and sequence exactly as they were. A power cut at every flash and SD
  * write while a file is applied must leave the state before or after, and a later sync must finish.
+ * An operation (for `npm run properties`) is one sync of a tampered or authentic file.
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
@@ -15,9 +16,11 @@ import { UPDATE_SEQUENCE_COUNTER, User } from '../impl/kms/user.ts';
 import { isKmsDeviceKey } from '../impl/protocol/deviceKeyIds.ts';
 import { newWorld } from '../impl/kms/world.testkit.ts';
 import type { World } from '../impl/kms/world.testkit.ts';
-import { propertyParams, scaled } from '../testing/runConfig.ts';
+import { scaled } from '../testing/runConfig.ts';
+import { PropertyProgress } from './progress.testkit.ts';
 
 const DAY = 86_400_000;
+const progress = new PropertyProgress('updateAttacks');
 const policy: GroupPolicy = { maxKeys: 4, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 30 * DAY };
 
 /** Alice, bob, carol in G1 with an active key, synced; then a change is published but not applied. */
@@ -115,9 +118,11 @@ describe('update files under attack', () => {
             expect((await bob.sync(w.transport)).applied).toHaveLength(1);
             expect(bob.blocked).toBe(false);
             expect(bob.users().find((u) => u.id === 'U1')?.name).toBe('alice; DROP TABLE users;--');
+            // Five bad files (the first synced twice), then the authentic one.
+            progress.ran(7);
           },
         ),
-        propertyParams(5),
+        progress.params(5),
       );
     },
   );

@@ -5,6 +5,9 @@
  * - `SEKEY_RUNS`  number of runs per property (default: each suite's CI size)
  * - `SEKEY_SEED`  seed to use (default: fixed when `CI` is set, random otherwise)
  * - `SEKEY_PATH`  replay path printed by a failure (use together with `SEKEY_SEED`)
+ * - `SEKEY_DEADLINE` a time (ms since the epoch) after which a property stops drawing runs and passes
+ *   with the runs it made (fast-check's `interruptAfterTimeLimit`), one run at least: how a campaign
+ *   of `npm run properties -- --time …` ends on its budget
  *
  * fast-check prints `{ seed, path, endOnFailure }` in every failure report; the same values passed
  * back through these variables replay that counterexample at once.
@@ -31,8 +34,16 @@ export function propertyParams<T>(ciRuns: number): Parameters<T> {
   const runs = readInt('SEKEY_RUNS') ?? ciRuns;
   const seed = readInt('SEKEY_SEED') ?? (process.env['CI'] ? CI_SEED : undefined);
   const path = process.env['SEKEY_PATH'];
+  const deadline = readInt('SEKEY_DEADLINE');
   const params: Parameters<T> = { numRuns: runs };
   if (seed !== undefined) params.seed = seed;
+  if (deadline !== undefined) {
+    // A property that starts after the deadline still makes one run (fast-check would otherwise count
+    // an interruption before any run as a failure): a campaign overruns by one run per property at most.
+    const left = deadline - Date.now();
+    if (left > 0) params.interruptAfterTimeLimit = left;
+    else params.numRuns = 1;
+  }
   if (path !== undefined && path !== '') {
     params.path = path;
     params.endOnFailure = true;
@@ -45,4 +56,17 @@ export function scaled(ciCount: number): number {
   const scale = Number(process.env['SEKEY_SCALE'] ?? '1');
   if (!(scale > 0)) throw new Error(`SEKEY_SCALE must be a positive number, got '${process.env['SEKEY_SCALE']}'`);
   return Math.max(1, Math.round(ciCount * scale));
+}
+
+/**
+ * Whether a fast-check result that reads as failed only means that `SEKEY_DEADLINE` came before the
+ * property's first run (fast-check counts an interruption with no successful run as a failure): no
+ * counterexample, nothing to report; the campaign that set the deadline is over.
+ */
+export function stoppedByDeadline(out: {
+  readonly failed: boolean;
+  readonly interrupted: boolean;
+  readonly counterexamplePath: string | null;
+}): boolean {
+  return out.failed && out.interrupted && out.counterexamplePath === null && readInt('SEKEY_DEADLINE') !== undefined;
 }

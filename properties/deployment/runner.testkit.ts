@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import type { Parameters } from 'fast-check';
 import type { GroupPolicy, KmsOperation } from '../../model/kms.ts';
-import { propertyParams } from '../../testing/runConfig.ts';
+import { propertyParams, stoppedByDeadline } from '../../testing/runConfig.ts';
 import { RULE_MOCKS_SOURCE } from './brokenRekey.testkit.ts';
 import { Deployment, openUser } from './deployment.testkit.ts';
 import type { Mutant } from './deployment.testkit.ts';
@@ -24,6 +24,7 @@ import { InvariantError, replicaView, same, usable, violated } from './invariant
 import { DeploymentModel } from './model.testkit.ts';
 import { SuiteStats, writeStats } from './stats.testkit.ts';
 import { WARMUP } from './warmup.testkit.ts';
+import { PropertyProgress } from '../progress.testkit.ts';
 
 /** Where every run starts. */
 export const START = Date.UTC(2026, 0, 1);
@@ -185,6 +186,22 @@ function invariantOf(error: unknown): string | null {
 /** Runs the suite; returns its statistics and the failure, if any. */
 export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteStats; failure: SuiteFailure | null }> {
   const stats = new SuiteStats();
+  // For `npm run properties`: runs and commands as they happen, the outcome at the end.
+  const progress = new PropertyProgress(options.suite);
+  const params: Parameters<[number, Iterable<fc.AsyncCommand<DeploymentModel, Deployment, false>>]> = propertyParams(
+    options.ciRuns,
+  );
+  progress.begin((params.numRuns ?? options.ciRuns) + (options.warmup === true ? 1 : 0));
+  const counted = async (run: () => Promise<void>): Promise<void> => {
+    const before = stats.commands;
+    try {
+      await run();
+    } finally {
+      progress.ran(stats.commands - before);
+    }
+  };
+  let interrupted = false;
+  let seed = params.seed ?? 0;
   const cpu0 = process.cpuUsage();
   stats.listen();
   let failure: SuiteFailure | null = null;
@@ -192,11 +209,13 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
     if (options.warmup === true) {
       stats.runs += 1;
       try {
-        await replayScenario(WARMUP, {
-          deploymentSeed: 0,
-          ...(options.mutant ? { mutant: options.mutant } : {}),
-          stats,
-        });
+        await counted(() =>
+          replayScenario(WARMUP, {
+            deploymentSeed: 0,
+            ...(options.mutant ? { mutant: options.mutant } : {}),
+            stats,
+          }),
+        );
       } catch (error) {
         failure = describeFailure(options, error, 0, '', WARMUP, 0);
       }
@@ -210,19 +229,21 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
           setRunContext({ stats, scannedFiles: new Set() });
           const m = new DeploymentModel(START, options.mutant);
           const r = await Deployment.create({ seed: `deploy-${deploymentSeed}`, start: START, mutant: options.mutant });
-          try {
-            for (const spec of BOOTSTRAP) await execute(spec, m, r);
-            await fc.asyncModelRun(() => ({ model: m, real: r }), cmds);
-            await converge(m, r);
-          } finally {
-            r.dispose();
-          }
+          await counted(async () => {
+            try {
+              for (const spec of BOOTSTRAP) await execute(spec, m, r);
+              await fc.asyncModelRun(() => ({ model: m, real: r }), cmds);
+              await converge(m, r);
+            } finally {
+              r.dispose();
+            }
+          });
         },
       );
-      const params: Parameters<[number, Iterable<fc.AsyncCommand<DeploymentModel, Deployment, false>>]> =
-        propertyParams(options.ciRuns);
       if (options.noShrink === true) params.endOnFailure = true;
       const out = await fc.check(property, params);
+      interrupted = out.interrupted;
+      seed = out.seed;
       if (out.failed && out.counterexample) {
         const [deploymentSeed, cmds] = out.counterexample;
         const ran = (cmds as unknown as { commands: Array<{ hasRan: boolean; cmd: { spec: CommandSpec } }> }).commands
@@ -236,7 +257,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
           ran,
           deploymentSeed,
         );
-      } else if (out.failed) {
+      } else if (out.failed && !stoppedByDeadline(out)) {
         failure = describeFailure(options, out.errorInstance, out.seed, out.counterexamplePath ?? '', [], 0);
       }
     }
@@ -247,6 +268,16 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
     stats.cpuMicros += cpu.user + cpu.system;
   }
   if ((options.statistics ?? options.reports) !== false) writeStats(options.suite, stats);
+  progress.finish({
+    runs: stats.runs,
+    failed: failure !== null,
+    interrupted,
+    seed: failure?.seed ?? seed,
+    path: failure?.path ?? '',
+    counterexample: failure ? failure.steps.map((step, i) => `${i + 1}. ${describe(step)}`).join('\n') : null,
+    error: failure?.message ?? null,
+    reproduction: failure?.reproduction ?? null,
+  });
   return { stats, failure };
 }
 

@@ -1,0 +1,96 @@
+/**
+ * What every property suite reports to `npm run properties`: one helper, used by all suites, that
+ * appends the lines of `runner/progressLine.ts` to the file named by `SEKEY_PROGRESS_FILE` (nothing
+ * at all when it is unset, as under plain vitest). A property starts (`params`), each run counts
+ * the operations it executed (`ran`; what an operation is per suite: `runner/suites.ts`), and the
+ * property ends with its runs, CPU time and counterexample (`params`' reporter, or `finish` for a
+ * suite that calls `fc.check` itself). Test support only.
+ * @module
+ */
+import { appendFileSync } from 'node:fs';
+import fc from 'fast-check';
+import type { Parameters, RunDetails } from 'fast-check';
+import { expect } from 'vitest';
+import { propertyParams, stoppedByDeadline } from '../testing/runConfig.ts';
+import { PROGRESS_FILE_ENV } from './runner/progressLine.ts';
+import type { DoneLine, ProgressLine } from './runner/progressLine.ts';
+
+/** How a property ended, as `finish` records it. */
+export type Outcome = Pick<
+  DoneLine,
+  'failed' | 'interrupted' | 'seed' | 'path' | 'counterexample' | 'error' | 'reproduction'
+> & { readonly runs: number };
+
+/** The progress of one suite's properties, one at a time (vitest runs a file's tests in sequence). */
+export class PropertyProgress {
+  private test = '';
+  private operations = 0;
+  private cpu0: NodeJS.CpuUsage = process.cpuUsage();
+
+  /** The suite's short name (`runner/suites.ts`). */
+  readonly suite: string;
+
+  constructor(suite: string) {
+    this.suite = suite;
+  }
+
+  private emit(line: ProgressLine): void {
+    const file = process.env[PROGRESS_FILE_ENV];
+    if (file) appendFileSync(file, `${JSON.stringify(line)}\n`);
+  }
+
+  /** A property of `planned` runs starts in the current test. */
+  begin(planned: number): void {
+    this.test = expect.getState().currentTestName ?? '';
+    this.operations = 0;
+    this.cpu0 = process.cpuUsage();
+    this.emit({ kind: 'begin', suite: this.suite, test: this.test, planned });
+  }
+
+  /** One run ended, having executed `operations`. */
+  ran(operations: number): void {
+    this.operations += operations;
+    this.emit({ kind: 'run', suite: this.suite, test: this.test, operations });
+  }
+
+  /** The property ended. */
+  finish(outcome: Outcome): void {
+    const cpu = process.cpuUsage(this.cpu0);
+    this.emit({
+      kind: 'done',
+      suite: this.suite,
+      test: this.test,
+      operations: this.operations,
+      cpuMicros: cpu.user + cpu.system,
+      ...outcome,
+    });
+  }
+
+  /**
+   * The suite's fast-check parameters (`propertyParams`), announced with `begin` and with a reporter
+   * that records the end with `finish` and then fails the test with fast-check's own report.
+   * @param ciRuns runs at CI size
+   */
+  params<Ts>(ciRuns: number): Parameters<Ts> {
+    const params = propertyParams<Ts>(ciRuns);
+    this.begin(params.numRuns ?? ciRuns);
+    return {
+      ...params,
+      reporter: (details: RunDetails<Ts>) => {
+        const failed = details.failed && !stoppedByDeadline(details);
+        this.finish({
+          runs: details.numRuns,
+          failed,
+          interrupted: details.interrupted,
+          seed: details.seed,
+          path: details.counterexamplePath ?? '',
+          counterexample: details.counterexample === null ? null : fc.stringify(details.counterexample),
+          error: failed ? String(details.errorInstance) : null,
+          reproduction: null,
+        });
+        // fast-check's own report (seed, path, counterexample), as its default reporter throws it.
+        if (failed) throw new Error(fc.defaultReportMessage(details), { cause: details.errorInstance });
+      },
+    };
+  }
+}

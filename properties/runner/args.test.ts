@@ -1,0 +1,90 @@
+import { describe, expect, test } from 'vitest';
+import { USAGE, UsageError, parseRunnerArgs } from './args.ts';
+import { SUITES } from './suites.ts';
+
+const names = (argv: string[]) => parseRunnerArgs(argv).suites.map((s) => s.name);
+const usage = (argv: string[]) => {
+  try {
+    parseRunnerArgs(argv);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return (error as Error).message;
+  }
+  throw new Error(`accepted: ${argv.join(' ')}`);
+};
+
+describe('parseRunnerArgs', () => {
+  test('no arguments: every suite once at CI size, no campaign', () => {
+    const o = parseRunnerArgs([]);
+    expect(o.suites).toEqual(SUITES);
+    expect(o).toMatchObject({ help: false, json: false, runs: undefined, seed: undefined, timeMs: undefined });
+    expect(o.shard).toEqual({ index: 1, count: 1 });
+  });
+
+  test('--suite is repeatable and keeps the runner’s order', () => {
+    expect(names(['--suite', 'deployment', '--suite', 'kms'])).toEqual(['kms', 'deployment']);
+    expect(names(['--suite', 'kms', '--suite', 'kms'])).toEqual(['kms']);
+  });
+
+  test('numbers, flags and replay', () => {
+    const o = parseRunnerArgs([
+      '--suite',
+      'kms',
+      '--runs',
+      '50',
+      '--seed=-3',
+      '--path',
+      '1:2',
+      '--json',
+      '--test',
+      'x',
+    ]);
+    expect(o).toMatchObject({ runs: 50, seed: -3, path: '1:2', json: true, test: 'x' });
+    expect(parseRunnerArgs(['--scale', '0.5']).scale).toBe(0.5);
+    expect(parseRunnerArgs(['-h']).help).toBe(true);
+  });
+
+  test('a campaign: duration, shard and id', () => {
+    const o = parseRunnerArgs(['--time', '2m', '--shard', '1/2', '--campaign', 'nightly-1']);
+    expect(o).toMatchObject({ timeMs: 120_000, shard: { index: 1, count: 2 }, campaign: 'nightly-1' });
+  });
+
+  test('unknown suites and options are bad usage, with a guess', () => {
+    expect(usage(['--suite', 'kmz'])).toMatch(/unknown suite 'kmz' \(did you mean kms\?\)/);
+    expect(usage(['--suite', 'deploy'])).toMatch(/did you mean deployment\?/);
+    expect(usage(['--suite', 'zzzzzzzz'])).not.toMatch(/did you mean/);
+    expect(usage(['--rums', '3'])).toMatch(/unknown option --rums \(did you mean --runs\?\)/);
+    expect(usage(['extra'])).toMatch(/extra/);
+  });
+
+  test('malformed values are bad usage', () => {
+    expect(usage(['--runs', '0'])).toMatch(/--runs needs an integer ≥ 1/);
+    expect(usage(['--runs', '2.5'])).toMatch(/--runs/);
+    expect(usage(['--seed', 'x'])).toMatch(/--seed needs an integer/);
+    expect(usage(['--scale', '-1'])).toMatch(/--scale/);
+    expect(usage(['--time', '10'])).toMatch(/--time needs a duration/);
+    expect(usage(['--time', '1m', '--shard', '3/2'])).toMatch(/--shard needs I\/N/);
+    expect(usage(['--time', '1m', '--campaign', 'a b'])).toMatch(/--campaign/);
+    expect(usage(['--runs'])).toMatch(/argument missing|--runs/);
+  });
+
+  test('replay needs exactly one suite and a seed, and no campaign', () => {
+    expect(usage(['--path', '1:2', '--seed', '1'])).toMatch(/exactly one --suite/);
+    expect(usage(['--path', '1:2', '--suite', 'kms', '--suite', 'kmsImpl', '--seed', '1'])).toMatch(/exactly one/);
+    expect(usage(['--path', '1:2', '--suite', 'kms'])).toMatch(/needs the --seed/);
+    expect(usage(['--path', '1:2', '--suite', 'kms', '--seed', '1', '--time', '1m'])).toMatch(/--time/);
+  });
+
+  test('campaign options need --time, and a campaign draws its own seeds', () => {
+    expect(usage(['--shard', '1/2'])).toMatch(/add --time/);
+    expect(usage(['--campaign', 'x'])).toMatch(/add --time/);
+    expect(usage(['--time', '1m', '--seed', '4'])).toMatch(/draws its own seeds/);
+  });
+
+  test('the usage text names every suite and every option', () => {
+    for (const s of SUITES) expect(USAGE).toContain(s.name);
+    for (const o of ['--suite', '--runs', '--seed', '--path', '--test', '--scale', '--time', '--shard', '--campaign'])
+      expect(USAGE).toContain(o);
+    expect(USAGE).toMatch(/Examples/);
+  });
+});

@@ -1,0 +1,157 @@
+/**
+ * The runner's command line (`npm run properties -- …`), parsed with `node:util` `parseArgs`. Bad
+ * usage is a `UsageError` (exit code 2), with "did you mean" for a misspelt suite or option.
+ * @module
+ */
+import { parseArgs } from 'node:util';
+import { parseDuration } from './duration.ts';
+import { WHOLE, parseShard } from './seeds.ts';
+import type { Shard } from './seeds.ts';
+import { SUITES, closest, suiteNamed } from './suites.ts';
+import type { Suite } from './suites.ts';
+
+/** Bad usage: the runner prints the message and exits with 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** What the command line asks for. */
+export interface RunnerOptions {
+  readonly help: boolean;
+  readonly json: boolean;
+  readonly suites: readonly Suite[];
+  readonly runs: number | undefined;
+  readonly seed: number | undefined;
+  readonly path: string | undefined;
+  readonly scale: number | undefined;
+  readonly test: string | undefined;
+  /** Campaign budget in ms; undefined for a single pass. */
+  readonly timeMs: number | undefined;
+  readonly shard: Shard;
+  readonly campaign: string | undefined;
+}
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  json: { type: 'boolean' },
+  suite: { type: 'string', multiple: true },
+  runs: { type: 'string' },
+  seed: { type: 'string' },
+  path: { type: 'string' },
+  scale: { type: 'string' },
+  test: { type: 'string' },
+  time: { type: 'string' },
+  shard: { type: 'string' },
+  campaign: { type: 'string' },
+} as const;
+
+/** The usage text of `--help`. */
+export const USAGE = `npm run properties -- [options]
+
+Runs the property suites (properties/) and prints, per suite: runs, operations, operations per
+CPU-second, failures, and where its statistics report is. Exit 0 when every property holds, 1 on a
+counterexample or any failed test, 2 on bad usage.
+
+Options
+  --suite NAME      run this suite (repeatable; default all): ${SUITES.map((s) => s.name).join(', ')}
+  --runs N          runs per property (default: each suite's CI size)
+  --seed S          fast-check seed (default: random; each failure shows its seed); a negative seed
+                    is written --seed=-S
+  --path P          replay the counterexample at path P: needs exactly one --suite and --seed
+  --test PATTERN    only tests whose name matches PATTERN (a regular expression)
+  --scale X         scale the loop sizes of exhaustive suites (SEKEY_SCALE)
+  --time T          campaign: draw fresh seeds until T has passed (90s, 30m, 2h, 1h30m)
+  --shard I/N       campaign share of machine I of N (disjoint seeds; needs --time)
+  --campaign ID     campaign id: shards given the same id share one sequence of seeds
+  --json            print the results as JSON on stdout instead of the table
+  -h, --help        this text
+
+Examples
+  npm run properties
+  npm run properties -- --suite kms --suite kmsImpl --runs 500
+  npm run properties -- --suite kms --seed 42 --path "3:1:0" --test "projection"
+  npm run properties -- --time 30m
+  npm run properties -- --time 2h --shard 1/4 --campaign nightly-2026-12-02
+  npm run properties -- --suite deployment --runs 5 --json
+
+A campaign writes reports/campaign-<timestamp>/summary.json and, per counterexample, its seed, path,
+shrunk scenario and a command (or, for the deployment suite, a test file) that replays it.`;
+
+function integer(name: string, text: string | undefined, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isSafeInteger(value) || value < min)
+    throw new UsageError(`--${name} needs an integer ≥ ${min}, got '${text}'`);
+  return value;
+}
+
+/** The option a misspelt one probably meant. */
+function unknownOption(error: Error): UsageError {
+  const m = /Unknown option '(-{1,2})([^']+)'/.exec(error.message);
+  const guess = m ? closest(m[2] as string, Object.keys(OPTIONS)) : null;
+  return new UsageError(
+    m ? `unknown option ${m[1]}${m[2]}${guess ? ` (did you mean --${guess}?)` : ''}` : error.message,
+  );
+}
+
+/** Parses the runner's arguments (those after `npm run properties --`). */
+export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
+  let values: ReturnType<
+    typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: false; strict: true }>
+  >['values'];
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: false, strict: true }));
+  } catch (error) {
+    if (error instanceof Error && /Unknown option/.test(error.message)) throw unknownOption(error);
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const names = values.suite ?? [];
+  const suites = names.map((name) => {
+    const suite = suiteNamed(name);
+    if (suite) return suite;
+    const guess = closest(
+      name,
+      SUITES.map((s) => s.name),
+    );
+    throw new UsageError(
+      `unknown suite '${name}'${guess ? ` (did you mean ${guess}?)` : ''}; ` +
+        `suites: ${SUITES.map((s) => s.name).join(', ')}`,
+    );
+  });
+  const chosen = suites.length > 0 ? SUITES.filter((s) => suites.includes(s)) : SUITES;
+  const seed = values.seed === undefined ? undefined : Number(values.seed);
+  if (seed !== undefined && (values.seed?.trim() === '' || !Number.isSafeInteger(seed)))
+    throw new UsageError(`--seed needs an integer, got '${values.seed}'`);
+  const scale = values.scale === undefined ? undefined : Number(values.scale);
+  if (scale !== undefined && !(scale > 0))
+    throw new UsageError(`--scale needs a positive number, got '${values.scale}'`);
+  const timeMs = values.time === undefined ? undefined : parseDuration(values.time);
+  if (timeMs === null) throw new UsageError(`--time needs a duration such as 90s, 30m or 2h, got '${values.time}'`);
+  const shard = values.shard === undefined ? WHOLE : parseShard(values.shard);
+  if (shard === null) throw new UsageError(`--shard needs I/N with 1 ≤ I ≤ N, got '${values.shard}'`);
+  if (values.path !== undefined) {
+    if (chosen.length !== 1 || suites.length !== 1)
+      throw new UsageError('--path replays one counterexample: give exactly one --suite');
+    if (seed === undefined) throw new UsageError('--path needs the --seed of the failure it replays');
+    if (timeMs !== undefined) throw new UsageError('--path replays one run; it does not go with --time');
+  }
+  if (timeMs === undefined && (values.shard !== undefined || values.campaign !== undefined))
+    throw new UsageError('--shard and --campaign belong to a campaign: add --time (e.g. --time 30m)');
+  if (timeMs !== undefined && seed !== undefined)
+    throw new UsageError('a campaign draws its own seeds: --seed does not go with --time (use --campaign)');
+  if (values.campaign !== undefined && !/^[\w.-]{1,100}$/.test(values.campaign))
+    throw new UsageError(`--campaign needs letters, digits, '.', '_' or '-', got '${values.campaign}'`);
+  return {
+    help: values.help === true,
+    json: values.json === true,
+    suites: chosen,
+    runs: integer('runs', values.runs, 1),
+    seed,
+    path: values.path,
+    scale,
+    test: values.test,
+    timeMs,
+    shard,
+    campaign: values.campaign,
+  };
+}

@@ -1,0 +1,114 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { campaignFolder, copyReproduction, escapeRegExp, replayCommand, saveFailures } from './campaign.ts';
+import { countOf } from './fixtures.testkit.ts';
+import type { SuiteCount } from './tally.ts';
+
+describe('campaign helpers', () => {
+  test('the folder is named after the start time, and after the shard when there are several', () => {
+    const at = new Date(Date.UTC(2026, 11, 2, 8, 30, 5, 250));
+    expect(campaignFolder(at, { index: 1, count: 1 })).toBe(join('reports', 'campaign-20261202T083005Z'));
+    expect(campaignFolder(at, { index: 2, count: 3 })).toBe(join('reports', 'campaign-20261202T083005Z-shard2of3'));
+  });
+
+  test('a test name becomes a pattern that matches exactly it', () => {
+    const name = 'agree after every step of random operation sequences (30+ operations each)';
+    const pattern = new RegExp(`^${escapeRegExp(name)}$`);
+    expect(pattern.test(name)).toBe(true);
+    expect(pattern.test('agree after every step of random operation sequences (30 operations each)')).toBe(false);
+  });
+
+  test('the replay command names the suite, seed, path and the test by its own name, quoted for a shell', () => {
+    const name = 'agree (30+ ops) for $HOME and `x` "quoted" \\ done';
+    const command = replayCommand('kmsImpl', `model against implementation > ${name}`, -12, '3:0');
+    expect(command).toMatch(/^npm run properties -- --suite kmsImpl --seed=-12 --path "3:0" --test "/);
+    // What a shell hands the runner is the pattern that matches exactly the test's own name.
+    const quoted = command.slice(command.indexOf('--test ') + 7);
+    const seen = execFileSync('bash', ['-c', `printf %s ${quoted}`], { encoding: 'utf8' });
+    expect(seen).toBe(escapeRegExp(name));
+    expect(new RegExp(seen).test(name)).toBe(true);
+  });
+
+  test('a reproduction is copied with its imports pointed one folder up; a missing one is no copy', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'campaign-'));
+    try {
+      const source = join(dir, 'deployment-convergence.repro.test.ts');
+      writeFileSync(source, "import { replayScenario } from '../properties/deployment/runner.testkit.ts';\n");
+      const folder = join(dir, 'campaign-x');
+      mkdirSync(folder);
+      const copy = copyReproduction(source, folder, 3) as string;
+      expect(copy).toBe(join(folder, 'failure-3-deployment-convergence.repro.test.ts'));
+      expect(readFileSync(copy, 'utf8')).toBe(
+        "import { replayScenario } from '../../properties/deployment/runner.testkit.ts';\n",
+      );
+      expect(copyReproduction(join(dir, 'none.ts'), folder, 4)).toBeNull();
+      expect(existsSync(join(folder, 'failure-4-none.ts'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('every failure of a batch is saved: a counterexample (replay, reproduction), another failed test', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'campaign-'));
+    try {
+      const repro = join(dir, 'deployment-convergence.repro.test.ts');
+      writeFileSync(repro, "import { x } from '../properties/deployment/runner.testkit.ts';\n");
+      const deployment = countOf('deployment', { failures: 2 });
+      deployment.counterexamples.push({
+        kind: 'done',
+        suite: 'deployment',
+        test: 'deployment > every invariant holds',
+        runs: 7,
+        operations: 300,
+        cpuMicros: 1,
+        failed: true,
+        interrupted: false,
+        seed: 5,
+        path: '6:2',
+        counterexample: '1. publish',
+        error: 'invariant convergence: …',
+        reproduction: repro,
+      });
+      deployment.failedTests.push(
+        { suite: 'deployment', test: 'deployment > every invariant holds', message: 'invariant convergence: …' },
+        { suite: 'deployment', test: 'deployment > fixed case', message: 'expected 1 to be 2' },
+      );
+      const counts = new Map<string, SuiteCount>([
+        ['deployment', deployment],
+        ['kms', countOf('kms')],
+      ]);
+      const saved = saveFailures(counts, 9, dir, 4);
+      expect(saved).toEqual([
+        {
+          suite: 'deployment',
+          test: 'deployment > every invariant holds',
+          batch: 9,
+          seed: 5,
+          path: '6:2',
+          counterexample: '1. publish',
+          error: 'invariant convergence: …',
+          replay: replayCommand('deployment', 'deployment > every invariant holds', 5, '6:2'),
+          reproduction: join(dir, 'failure-4-deployment-convergence.repro.test.ts'),
+        },
+        {
+          suite: 'deployment',
+          test: 'deployment > fixed case',
+          batch: 9,
+          seed: null,
+          path: null,
+          counterexample: null,
+          error: 'expected 1 to be 2',
+          replay: null,
+          reproduction: null,
+        },
+      ]);
+      expect(JSON.parse(readFileSync(join(dir, 'failure-4.json'), 'utf8'))).toEqual(saved[0]);
+      expect(JSON.parse(readFileSync(join(dir, 'failure-5.json'), 'utf8'))).toEqual(saved[1]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,215 @@
+/**
+ * Campaigns (`--time`): batch after batch with fresh seeds (`seeds.ts`) until the budget ends, every
+ * failure saved under `reports/campaign-<timestamp>/` as it is found — its seed, path, shrunk
+ * scenario and a command that replays it, plus for the deployment suite the runnable reproduction
+ * the suite writes — and `summary.json` rewritten after every batch, so that a campaign stopped
+ * early still says what it covered. The first batch runs every test of the chosen suites; later
+ * batches run only the properties (the tests that reported runs): the other tests do not depend on
+ * the seed, and running them again would spend the budget on the same work. Tests that check what a
+ * whole CI-size pass exercised (`Suite.notInCampaigns`) are never run: a batch cut short by the
+ * budget would fail them with no property failing.
+ * @module
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { RunnerOptions } from './args.ts';
+import { runBatch } from './runBatch.ts';
+import { campaignSeed, newCampaignId, shardBatchIndex } from './seeds.ts';
+import { emptyCount, mergeCount, opsPerCpuSecond } from './tally.ts';
+import type { SuiteCount } from './tally.ts';
+import type { DoneLine } from './progressLine.ts';
+
+/** One failure of a campaign, as saved to `failure-<n>.json`. */
+export interface CampaignFailure {
+  readonly suite: string;
+  readonly test: string;
+  readonly batch: number;
+  readonly seed: number | null;
+  readonly path: string | null;
+  readonly counterexample: string | null;
+  readonly error: string;
+  /** A command that replays it. */
+  readonly replay: string | null;
+  /** The runnable reproduction, copied into the campaign folder. */
+  readonly reproduction: string | null;
+}
+
+/** What a campaign covered, as written to `summary.json`. */
+export interface CampaignSummary {
+  readonly campaign: string;
+  readonly shard: string;
+  readonly folder: string;
+  readonly budgetSeconds: number;
+  readonly startedAt: string;
+  endedAt: string;
+  readonly batches: Array<{ index: number; seed: number; runs: number; operations: number; failures: number }>;
+  readonly suites: Record<
+    string,
+    { runs: number; operations: number; cpuSeconds: number; opsPerCpuSecond: number; failures: number }
+  >;
+  readonly failures: CampaignFailure[];
+  readonly errors: string[];
+}
+
+/** The last segment of vitest's full test name (`describe > test`). */
+function ownName(test: string): string {
+  return test.split(' > ').at(-1) ?? test;
+}
+
+/** A regular expression matching exactly the text `s`. */
+export function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The command that replays a counterexample of `suite` (the test named, that seed and path). */
+export function replayCommand(suite: string, test: string, seed: number, path: string): string {
+  // Inside double quotes a shell still expands $ and ` and ends at ": those are escaped.
+  const pattern = escapeRegExp(ownName(test)).replace(/(["$`\\])/g, '\\$1');
+  return `npm run properties -- --suite ${suite} --seed=${seed} --path "${path}" --test "${pattern}"`;
+}
+
+/**
+ * Copies a reproduction the deployment suite wrote to `reports/` into the campaign folder, with its
+ * relative imports (written for `reports/`) pointed one folder further up.
+ */
+export function copyReproduction(source: string, folder: string, n: number): string | null {
+  if (!existsSync(source)) return null;
+  const target = join(folder, `failure-${n}-${basename(source)}`);
+  copyFileSync(source, target);
+  writeFileSync(target, readFileSync(target, 'utf8').replaceAll("from '../", "from '../../"));
+  return target;
+}
+
+/**
+ * The failures of one batch, numbered from `next`, each saved to `failure-<n>.json` in the campaign
+ * folder: every counterexample, and every other failed test with its message.
+ */
+export function saveFailures(
+  counts: Map<string, SuiteCount>,
+  batch: number,
+  folder: string,
+  next: number,
+): CampaignFailure[] {
+  const saved: CampaignFailure[] = [];
+  for (const c of counts.values()) {
+    const explained = new Set(c.counterexamples.map((d) => d.test));
+    const entries: Array<{ test: string; message: string; done: DoneLine | null }> = [
+      ...c.counterexamples.map((d) => ({ test: d.test, message: d.error ?? '', done: d })),
+      ...c.failedTests.filter((t) => !explained.has(t.test)).map((t) => ({ ...t, done: null })),
+    ];
+    for (const { test, message, done } of entries) {
+      const n = next + saved.length;
+      const failure: CampaignFailure = {
+        suite: c.suite,
+        test,
+        batch,
+        seed: done?.seed ?? null,
+        path: done?.path ?? null,
+        counterexample: done?.counterexample ?? null,
+        error: message,
+        replay: done ? replayCommand(c.suite, test, done.seed, done.path) : null,
+        reproduction: done?.reproduction ? copyReproduction(done.reproduction, folder, n) : null,
+      };
+      writeFileSync(join(folder, `failure-${n}.json`), `${JSON.stringify(failure, null, 2)}\n`);
+      saved.push(failure);
+    }
+  }
+  return saved;
+}
+
+/** The campaign folder's name: `campaign-<UTC time>` and, for a shard, `-shard<i>of<n>`. */
+export function campaignFolder(startedAt: Date, shard: RunnerOptions['shard']): string {
+  const stamp = startedAt
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return join('reports', `campaign-${stamp}${shard.count > 1 ? `-shard${shard.index}of${shard.count}` : ''}`);
+}
+
+/**
+ * Runs a campaign of `options.timeMs`; `onBatch` hears of each batch as it starts, `onLines` of
+ * progress within it. Returns the summary (also written to the folder) and the totals per suite.
+ */
+export async function runCampaign(
+  options: RunnerOptions,
+  hooks: {
+    onBatch?: (info: { index: number; seed: number; folder: string; campaign: string }) => void;
+    onLines?: (counts: readonly SuiteCount[], endsAt: number) => void;
+  } = {},
+): Promise<{ summary: CampaignSummary; totals: SuiteCount[] }> {
+  const budget = options.timeMs as number;
+  const started = new Date();
+  const endsAt = started.getTime() + budget;
+  const campaign = options.campaign ?? newCampaignId(started);
+  const folder = campaignFolder(started, options.shard);
+  mkdirSync(folder, { recursive: true });
+  const totals = new Map<string, SuiteCount>(options.suites.map((s) => [s.name, emptyCount(s.name)]));
+  const summary: CampaignSummary = {
+    campaign,
+    shard: `${options.shard.index}/${options.shard.count}`,
+    folder,
+    budgetSeconds: budget / 1000,
+    startedAt: started.toISOString(),
+    endedAt: started.toISOString(),
+    batches: [],
+    suites: {},
+    failures: [],
+    errors: [],
+  };
+  const skipped = options.suites.flatMap((s) => s.notInCampaigns ?? []);
+  let properties: string | undefined =
+    skipped.length > 0 ? `^(?!.*(?:${skipped.map(escapeRegExp).join('|')}))` : undefined;
+  for (let k = 0; Date.now() < endsAt; k++) {
+    const index = shardBatchIndex(options.shard, k);
+    const seed = campaignSeed(campaign, index);
+    hooks.onBatch?.({ index, seed, folder, campaign });
+    const { counts, errors } = await runBatch(
+      {
+        suites: options.suites,
+        runs: options.runs,
+        seed,
+        scale: options.scale,
+        testPattern: options.test ?? properties,
+        deadline: endsAt,
+      },
+      (live) => {
+        const shown = options.suites.map((s) => {
+          const sum = emptyCount(s.name);
+          mergeCount(sum, totals.get(s.name) as SuiteCount);
+          const now = live.get(s.name);
+          if (now) mergeCount(sum, now);
+          return sum;
+        });
+        hooks.onLines?.(shown, endsAt);
+      },
+    );
+    if (k === 0 && options.test === undefined) {
+      const names = new Set([...counts.values()].flatMap((c) => c.propertyTests).map(ownName));
+      // From the second batch on: only the tests that ran a property.
+      if (names.size > 0) properties = [...names].map(escapeRegExp).join('|');
+    }
+    const failures = saveFailures(counts, index, folder, summary.failures.length + 1);
+    summary.failures.push(...failures);
+    summary.errors.push(...errors);
+    let runs = 0;
+    let operations = 0;
+    for (const [name, c] of counts) {
+      mergeCount(totals.get(name) as SuiteCount, c);
+      runs += c.runs;
+      operations += c.operations;
+    }
+    summary.batches.push({ index, seed, runs, operations, failures: failures.length });
+    summary.endedAt = new Date().toISOString();
+    for (const c of totals.values()) {
+      summary.suites[c.suite] = {
+        runs: c.runs,
+        operations: c.operations,
+        cpuSeconds: Math.round(c.cpuMicros / 1e4) / 100,
+        opsPerCpuSecond: opsPerCpuSecond(c),
+        failures: c.failures,
+      };
+    }
+    writeFileSync(join(folder, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  }
+  return { summary, totals: [...totals.values()] };
+}

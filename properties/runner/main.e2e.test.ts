@@ -1,0 +1,75 @@
+/**
+ * End to end: the runner runs real suites through vitest's Node API at tiny sizes (the KMS model's
+ * suite, the fastest) — once, as a failing run, and as a short sharded campaign — and reports what
+ * they ran. Each test starts a vitest of its own, hence the time limits.
+ */
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { campaignSeed } from './seeds.ts';
+import { main } from './main.ts';
+import { sink } from './fixtures.testkit.ts';
+
+describe('npm run properties, end to end', () => {
+  test('runs the kms suite at 3 runs per property and reports runs, operations and no failure', async () => {
+    const [stdout, stderr] = [sink(), sink()];
+    const code = await main(['--suite', 'kms', '--runs', '3', '--seed', '7', '--json'], { stdout, stderr });
+    expect(stderr.text()).toBe('');
+    const out = JSON.parse(stdout.text()) as { ok: boolean; suites: Array<Record<string, unknown>> };
+    expect(code).toBe(0);
+    expect(out.ok).toBe(true);
+    expect(out.suites.map((s) => s['suite'])).toEqual(['kms']);
+    const kms = out.suites[0] as Record<string, number>;
+    // Five properties, three runs each; each run applies at least one operation.
+    expect(kms['runs']).toBe(15);
+    expect(kms['operations']).toBeGreaterThanOrEqual(15);
+    expect(kms['opsPerCpuSecond']).toBeGreaterThan(0);
+    expect(kms['failures']).toBe(0);
+  }, 120_000);
+
+  test('a suite that fails exits 1 and says which test failed and why', async () => {
+    // At this scale the key store suite's workloads would be shorter than their minimum: the suite
+    // refuses to load, a failure outside any test.
+    const [stdout, stderr] = [sink(), sink()];
+    const code = await main(['--suite', 'keyStorePowerCut', '--runs', '1', '--scale', '0.001'], { stdout, stderr });
+    expect(code).toBe(1);
+    expect(stdout.text()).toMatch(/^suite\s+runs\s+operations\s+ops\/CPU-s\s+failures\s+statistics\n/);
+    expect(stdout.text()).toMatch(/keyStorePowerCut\s+0\s+0\s+0\s+1\s+-/);
+    expect(stdout.text()).toMatch(/keyStorePowerCut: "\(outside any test\)" failed: /);
+    expect(stdout.text()).toMatch(/FAILED/);
+  }, 120_000);
+
+  test('a short campaign on shard 2 of 2 runs that shard’s seeds and writes what it covered', async () => {
+    const [stdout, stderr] = [sink(), sink()];
+    const argv = ['--suite', 'kms', '--runs', '2', '--time', '3s', '--shard', '2/2', '--campaign', 'e2e', '--json'];
+    const code = await main(argv, { stdout, stderr });
+    const out = JSON.parse(stdout.text()) as {
+      ok: boolean;
+      folder: string;
+      batches: Array<{ index: number; seed: number; runs: number }>;
+      suites: Array<Record<string, number>>;
+    };
+    try {
+      expect(code).toBe(0);
+      expect(out.ok).toBe(true);
+      expect(out.batches.length).toBeGreaterThanOrEqual(1);
+      // Shard 2 of 2 takes the odd indices, each with the campaign's seed for that index.
+      out.batches.forEach((b, k) => {
+        expect(b.index).toBe(1 + 2 * k);
+        expect(b.seed).toBe(campaignSeed('e2e', b.index));
+      });
+      expect(out.folder).toMatch(/^reports[/\\]campaign-\d{8}T\d{6}Z-shard2of2$/);
+      const summary = JSON.parse(readFileSync(join(out.folder, 'summary.json'), 'utf8')) as Record<string, unknown>;
+      expect(summary['campaign']).toBe('e2e');
+      expect(summary['shard']).toBe('2/2');
+      const kms = (summary['suites'] as Record<string, { runs: number; operations: number }>)['kms'];
+      expect(kms?.runs).toBe(out.batches.reduce((a, b) => a + b.runs, 0));
+      expect(kms?.runs).toBeGreaterThan(0);
+      expect(kms?.operations).toBeGreaterThan(0);
+      expect(readdirSync(out.folder)).toEqual(['summary.json']);
+      expect(stderr.text()).toMatch(/campaign e2e, shard 2\/2, budget 3s/);
+    } finally {
+      if (out.folder && existsSync(out.folder)) rmSync(out.folder, { recursive: true, force: true });
+    }
+  }, 180_000);
+});

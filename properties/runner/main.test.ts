@@ -1,0 +1,65 @@
+import { describe, expect, test } from 'vitest';
+import { USAGE } from './args.ts';
+import { EXIT, describeFailures, exitCodeOf, main } from './main.ts';
+import { countOf, sink } from './fixtures.testkit.ts';
+import type { DoneLine } from './progressLine.ts';
+
+const counterexample: DoneLine = {
+  kind: 'done',
+  suite: 'kms',
+  test: 'KMS model > a projection holds nothing outside the user’s groups',
+  runs: 12,
+  operations: 300,
+  cpuMicros: 1000,
+  failed: true,
+  interrupted: false,
+  seed: 42,
+  path: '11:0:3',
+  counterexample: '[[{"type":"addUser"}]]',
+  error: 'Error: expected',
+  reproduction: null,
+};
+
+describe('exit codes', () => {
+  test('--help prints the usage and exits 0', async () => {
+    const [stdout, stderr] = [sink(), sink()];
+    expect(await main(['--help'], { stdout, stderr })).toBe(EXIT.held);
+    expect(stdout.text()).toBe(`${USAGE}\n`);
+  });
+
+  test('bad usage exits 2 with the reason on stderr, before anything runs', async () => {
+    const [stdout, stderr] = [sink(), sink()];
+    expect(await main(['--suite', 'deploymnt'], { stdout, stderr })).toBe(EXIT.usage);
+    expect(stdout.text()).toBe('');
+    expect(stderr.text()).toMatch(
+      /unknown suite 'deploymnt' \(did you mean deployment\?\)[^\n]*\n\(see npm run properties -- --help\)/,
+    );
+  });
+
+  test('0 when every property held; 1 on a counterexample, a failed test or an error outside the suites', () => {
+    expect(exitCodeOf([countOf('kms', { runs: 5 }), countOf('deployment')], [])).toBe(0);
+    const failedCase = countOf('kms');
+    failedCase.counterexamples.push(counterexample);
+    expect(exitCodeOf([failedCase], [])).toBe(1);
+    expect(exitCodeOf([countOf('kms', { failures: 1 })], [])).toBe(1);
+    expect(exitCodeOf([countOf('kms')], ['worker crashed'])).toBe(1);
+  });
+});
+
+describe('failures in words', () => {
+  test('a counterexample with its scenario and replay; another failed test with its first line', () => {
+    const c = countOf('kms', { failures: 2 });
+    c.counterexamples.push(counterexample);
+    c.failedTests.push(
+      { suite: 'kms', test: counterexample.test, message: 'Property failed after 12 tests' },
+      { suite: 'kms', test: 'KMS model > fixed case', message: 'expected 1 to be 2\nat line 3' },
+    );
+    expect(describeFailures([c])).toEqual([
+      `kms: counterexample in "${counterexample.test}" (seed 42, path 11:0:3)`,
+      '  [[{"type":"addUser"}]]',
+      '  replay: npm run properties -- --suite kms --seed=42 --path "11:0:3" ' +
+        '--test "a projection holds nothing outside the user’s groups"',
+      'kms: "KMS model > fixed case" failed: expected 1 to be 2',
+    ]);
+  });
+});

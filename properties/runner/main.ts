@@ -1,0 +1,183 @@
+/**
+ * `npm run properties`: every property suite, or those chosen, once at a chosen size or as a
+ * campaign against a time budget, with a progress line on a terminal and a closing table. Exit
+ * codes: 0 every property held, 1 a counterexample or another failed test, 2 bad usage.
+ * @module
+ */
+import { UsageError, USAGE, parseRunnerArgs } from './args.ts';
+import type { RunnerOptions } from './args.ts';
+import { replayCommand, runCampaign } from './campaign.ts';
+import { formatDuration } from './duration.ts';
+import { ProgressView, progressText } from './progressView.ts';
+import { runBatch } from './runBatch.ts';
+import { SUITES } from './suites.ts';
+import { formatTable, thousands } from './table.ts';
+import { opsPerCpuSecond } from './tally.ts';
+import type { SuiteCount } from './tally.ts';
+
+/** Exit codes. */
+export const EXIT = { held: 0, failed: 1, usage: 2 } as const;
+
+/** The exit code of a finished run: 1 when any suite failed or vitest reported an error outside them. */
+export function exitCodeOf(counts: readonly SuiteCount[], errors: readonly string[]): number {
+  const failed = errors.length > 0 || counts.some((c) => c.failures > 0 || c.counterexamples.length > 0);
+  return failed ? EXIT.failed : EXIT.held;
+}
+
+/** Where the runner writes. */
+export interface RunnerIo {
+  readonly stdout: NodeJS.WriteStream;
+  readonly stderr: NodeJS.WriteStream;
+}
+
+/** One suite's figures for `--json`. */
+function jsonRow(c: SuiteCount) {
+  const suite = SUITES.find((s) => s.name === c.suite);
+  return {
+    suite: c.suite,
+    file: suite?.file,
+    operation: suite?.operation,
+    runs: c.runs,
+    operations: c.operations,
+    cpuSeconds: Math.round(c.cpuMicros / 1e4) / 100,
+    opsPerCpuSecond: opsPerCpuSecond(c),
+    failures: c.failures,
+    statistics: suite?.statistics ?? null,
+    counterexamples: c.counterexamples.map((d) => ({
+      test: d.test,
+      seed: d.seed,
+      path: d.path,
+      counterexample: d.counterexample,
+      error: d.error,
+      reproduction: d.reproduction,
+      replay: replayCommand(c.suite, d.test, d.seed, d.path),
+    })),
+    failedTests: c.failedTests,
+  };
+}
+
+/** The failures in words: each counterexample with its replay, each other failed test with its message. */
+export function describeFailures(counts: readonly SuiteCount[]): string[] {
+  const out: string[] = [];
+  for (const c of counts) {
+    const explained = new Set(c.counterexamples.map((d) => d.test));
+    for (const d of c.counterexamples) {
+      out.push(`${c.suite}: counterexample in "${d.test}" (seed ${d.seed}, path ${d.path || '-'})`);
+      if (d.counterexample) out.push(...d.counterexample.split('\n').map((l) => `  ${l}`));
+      out.push(`  replay: ${replayCommand(c.suite, d.test, d.seed, d.path)}`);
+      if (d.reproduction) out.push(`  reproduction: ${d.reproduction}`);
+    }
+    for (const t of c.failedTests.filter((f) => !explained.has(f.test)))
+      out.push(`${c.suite}: "${t.test}" failed: ${t.message.split('\n')[0] ?? ''}`);
+  }
+  return out;
+}
+
+async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
+  const view = new ProgressView(io.stderr);
+  const start = Date.now();
+  let first: number | undefined;
+  const { counts, errors } = await runBatch(
+    {
+      suites: options.suites,
+      runs: options.runs,
+      seed: options.seed,
+      path: options.path,
+      scale: options.scale,
+      testPattern: options.test,
+    },
+    (live) => {
+      const now = Date.now();
+      first ??= now;
+      view.show(progressText([...live.values()], now - start, now - first, null));
+    },
+  );
+  view.clear();
+  const rows = options.suites.map((s) => counts.get(s.name) as SuiteCount);
+  const code = exitCodeOf(rows, errors);
+  const failed = code !== EXIT.held;
+  if (options.json) {
+    io.stdout.write(`${JSON.stringify({ ok: !failed, suites: rows.map(jsonRow), errors }, null, 2)}\n`);
+  } else {
+    io.stdout.write(`${formatTable(rows)}\n\n`);
+    for (const line of [...describeFailures(rows), ...errors.map((e) => `error outside any suite: ${e}`)])
+      io.stdout.write(`${line}\n`);
+    io.stdout.write(
+      failed
+        ? `FAILED (${formatDuration(Date.now() - start)})\n`
+        : `every property held (${formatDuration(Date.now() - start)})\n`,
+    );
+  }
+  return code;
+}
+
+async function campaign(options: RunnerOptions, io: RunnerIo): Promise<number> {
+  const view = new ProgressView(io.stderr);
+  const start = Date.now();
+  let first: number | undefined;
+  const { summary, totals } = await runCampaign(options, {
+    onBatch: ({ index, seed, folder, campaign }) => {
+      view.clear();
+      if (index === options.shard.index - 1) {
+        io.stderr.write(
+          `campaign ${campaign}, shard ${options.shard.index}/${options.shard.count}, budget ` +
+            `${formatDuration(options.timeMs as number)}; failures go to ${folder}/\n`,
+        );
+        if (options.shard.count > 1 && options.campaign === undefined)
+          io.stderr.write(`the other shards need the same id: --campaign ${campaign}\n`);
+      }
+      if (!options.json) io.stderr.write(`batch ${index}: seed ${seed}\n`);
+    },
+    onLines: (counts, endsAt) => {
+      const now = Date.now();
+      first ??= now;
+      view.show(progressText(counts, now - start, now - first, { endsAt, now }));
+    },
+  });
+  view.clear();
+  const code = exitCodeOf(totals, summary.errors);
+  const failed = code !== EXIT.held;
+  if (options.json) {
+    io.stdout.write(`${JSON.stringify({ ok: !failed, ...summary, suites: totals.map(jsonRow) }, null, 2)}\n`);
+  } else {
+    io.stdout.write(`${formatTable(totals)}\n\n`);
+    const runs = totals.reduce((a, c) => a + c.runs, 0);
+    const operations = totals.reduce((a, c) => a + c.operations, 0);
+    io.stdout.write(
+      `campaign ${summary.campaign} shard ${summary.shard}: ${summary.batches.length} batches ` +
+        `(seeds ${summary.batches.map((b) => b.seed).join(', ')}), ${thousands(runs)} runs, ` +
+        `${thousands(operations)} operations in ${formatDuration(Date.now() - start)}\n`,
+    );
+    for (const f of summary.failures) {
+      io.stdout.write(
+        `${f.suite}: "${f.test}" failed in batch ${f.batch}${f.seed === null ? '' : ` (seed ${f.seed})`}\n`,
+      );
+      if (f.replay) io.stdout.write(`  replay: ${f.replay}\n`);
+      if (f.reproduction) io.stdout.write(`  reproduction: ${f.reproduction}\n`);
+    }
+    for (const e of summary.errors) io.stdout.write(`error outside any suite: ${e}\n`);
+    io.stdout.write(
+      failed
+        ? `${summary.failures.length} failures saved in ${summary.folder}/ (summary.json)\n`
+        : `no counterexample; coverage per suite in ${summary.folder}/summary.json\n`,
+    );
+  }
+  return code;
+}
+
+/** Runs the runner on `argv` (the arguments after `--`); resolves to the exit code. */
+export async function main(argv: readonly string[], io: RunnerIo = process): Promise<number> {
+  let options: RunnerOptions;
+  try {
+    options = parseRunnerArgs(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr.write(`npm run properties: ${error.message}\n(see npm run properties -- --help)\n`);
+    return EXIT.usage;
+  }
+  if (options.help) {
+    io.stdout.write(`${USAGE}\n`);
+    return EXIT.held;
+  }
+  return options.timeMs === undefined ? single(options, io) : campaign(options, io);
+}

@@ -1,0 +1,102 @@
+/**
+ * What a property suite tells the runner, one JSON object per line appended to the file named by
+ * `SEKEY_PROGRESS_FILE` (written by `properties/progress.testkit.ts`, read by the runner while the
+ * suites run): a property starts, a run of it ends, the property ends. A file of lines rather than a
+ * vitest reporter, so that the counts survive a worker that crashes and need no vitest internals.
+ * @module
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+
+/** The environment variable that names the progress file. */
+export const PROGRESS_FILE_ENV = 'SEKEY_PROGRESS_FILE';
+
+/** A property starts with `planned` runs. */
+export interface BeginLine {
+  readonly kind: 'begin';
+  readonly suite: string;
+  readonly test: string;
+  readonly planned: number;
+}
+
+/** One run of a property ended (shrinking runs included), having executed `operations`. */
+export interface RunLine {
+  readonly kind: 'run';
+  readonly suite: string;
+  readonly test: string;
+  readonly operations: number;
+}
+
+/** A property ended: its runs, operations and CPU time, and its counterexample if it failed. */
+export interface DoneLine {
+  readonly kind: 'done';
+  readonly suite: string;
+  readonly test: string;
+  readonly runs: number;
+  readonly operations: number;
+  readonly cpuMicros: number;
+  readonly failed: boolean;
+  readonly interrupted: boolean;
+  readonly seed: number;
+  /** fast-check's replay path of the (shrunk) counterexample; empty when none. */
+  readonly path: string;
+  /** The shrunk counterexample, printed. */
+  readonly counterexample: string | null;
+  readonly error: string | null;
+  /** A runnable reproduction the suite wrote, if it writes one. */
+  readonly reproduction: string | null;
+}
+
+/** Any progress line. */
+export type ProgressLine = BeginLine | RunLine | DoneLine;
+
+/** Parses the complete lines of `text` (a trailing partial line is left for the next read). */
+export function parseProgress(text: string): { lines: ProgressLine[]; rest: string } {
+  const parts = text.split('\n');
+  const rest = parts.pop() ?? '';
+  const lines: ProgressLine[] = [];
+  for (const part of parts) {
+    if (part.trim() === '') continue;
+    const value = JSON.parse(part) as ProgressLine;
+    if (value.kind === 'begin' || value.kind === 'run' || value.kind === 'done') lines.push(value);
+  }
+  return { lines, rest };
+}
+
+/** Reads new lines of a progress file as it grows, from where the last read stopped. */
+export class ProgressReader {
+  private offset = 0;
+  private rest: Buffer = Buffer.alloc(0);
+
+  readonly file: string;
+
+  constructor(file: string) {
+    this.file = file;
+  }
+
+  /** Lines appended since the last call (none while the file does not exist). */
+  read(): ProgressLine[] {
+    let fd: number;
+    try {
+      fd = openSync(this.file, 'r');
+    } catch {
+      return [];
+    }
+    const chunks: Buffer[] = [];
+    try {
+      const buffer = Buffer.alloc(1 << 16);
+      for (;;) {
+        const n = readSync(fd, buffer, 0, buffer.length, this.offset);
+        if (n === 0) break;
+        chunks.push(Buffer.from(buffer.subarray(0, n)));
+        this.offset += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    // Decoded only up to the last newline: a line (or a character) cut by a read waits for its end.
+    const bytes = Buffer.concat([this.rest, ...chunks]);
+    const end = bytes.lastIndexOf(0x0a) + 1;
+    this.rest = Buffer.from(bytes.subarray(end));
+    return parseProgress(bytes.subarray(0, end).toString('utf8')).lines;
+  }
+}

@@ -1,0 +1,45 @@
+import { Writable } from 'node:stream';
+import { describe, expect, test } from 'vitest';
+import { ProgressView, progressText } from './progressView.ts';
+import { countOf } from './fixtures.testkit.ts';
+
+describe('the progress line', () => {
+  const counts = [
+    countOf('kms', { planned: 100, runsSeen: 40, operationsSeen: 1200 }),
+    countOf('deployment', { planned: 41, runsSeen: 10, operationsSeen: 800 }),
+  ];
+
+  test('runs, operations per second, and the time the started properties still need (a lower bound)', () => {
+    // 2,000 operations in the 8 s since the first run; 50 of 141 planned runs in those 8 s.
+    expect(progressText(counts, 12_000, 8_000, null)).toBe(
+      '50 runs · 2,000 ops, 250/s · 12s elapsed, ≥15s left · kms 40 · deployment 10',
+    );
+  });
+
+  test('a campaign shows its budget left; nothing run yet shows no estimate', () => {
+    expect(progressText(counts, 10_000, 5_000, { endsAt: 100_000, now: 40_000 })).toMatch(/elapsed, 1m00s left ·/);
+    expect(progressText([countOf('kms')], 0, 0, null)).toBe(
+      '0 runs · 0 ops, 0/s · 0s elapsed, time left unknown · kms 0',
+    );
+  });
+
+  test('drawn in place on a terminal, cut to its width; nothing elsewhere', () => {
+    const written: string[] = [];
+    const stream = new Writable({
+      write(chunk, _e, done) {
+        written.push(String(chunk));
+        done();
+      },
+    }) as unknown as NodeJS.WriteStream;
+    const pipe = new ProgressView(stream);
+    pipe.show('x');
+    pipe.clear();
+    expect(written).toEqual([]);
+    Object.assign(stream, { isTTY: true, columns: 10 });
+    const tty = new ProgressView(stream);
+    tty.show('0123456789abc');
+    tty.clear();
+    tty.clear();
+    expect(written).toEqual(['\r\x1b[2K01234567…', '\r\x1b[2K']);
+  });
+});

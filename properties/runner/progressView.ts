@@ -1,0 +1,64 @@
+/**
+ * The progress line on a terminal (stderr, redrawn in place): runs done, operations per second and
+ * time left. Time left is the campaign budget remaining, or, for a single pass, the runs still
+ * planned by the properties that have started at the current rate: a lower bound (properties not
+ * started yet are not known), shown with `≥`.
+ * @module
+ */
+import { formatDuration } from './duration.ts';
+import type { SuiteCount } from './tally.ts';
+import { thousands } from './table.ts';
+
+/**
+ * The text of the progress line, `elapsedMs` after the start and `runningMs` after the first run
+ * was reported (the rates leave out vitest's start-up), most telling first for narrow terminals.
+ */
+export function progressText(
+  counts: readonly SuiteCount[],
+  elapsedMs: number,
+  runningMs: number,
+  budget: { readonly endsAt: number; readonly now: number } | null,
+): string {
+  const runs = counts.reduce((a, c) => a + c.runsSeen, 0);
+  const operations = counts.reduce((a, c) => a + c.operationsSeen, 0);
+  const planned = counts.reduce((a, c) => a + Math.max(c.planned, c.runsSeen), 0);
+  const seconds = runningMs / 1000;
+  const perSecond = seconds > 0 ? Math.round(operations / seconds) : 0;
+  let left: string;
+  if (budget) left = `${formatDuration(budget.endsAt - budget.now)} left`;
+  else if (runs === 0 || seconds === 0) left = 'time left unknown';
+  else left = `≥${formatDuration(((planned - runs) * runningMs) / runs)} left`;
+  const perSuite = counts.map((c) => `${c.suite} ${thousands(c.runsSeen)}`).join(' · ');
+  const rate = `${thousands(operations)} ops, ${thousands(perSecond)}/s`;
+  return `${thousands(runs)} runs · ${rate} · ${formatDuration(elapsedMs)} elapsed, ${left} · ${perSuite}`;
+}
+
+/** Redraws one line on a terminal stream; does nothing elsewhere. */
+export class ProgressView {
+  private shown = false;
+  private readonly stream: NodeJS.WriteStream;
+
+  constructor(stream: NodeJS.WriteStream) {
+    this.stream = stream;
+  }
+
+  /** Whether the stream is a terminal. */
+  get enabled(): boolean {
+    return this.stream.isTTY === true;
+  }
+
+  /** Shows `text` in place of the previous line, cut to the terminal's width. */
+  show(text: string): void {
+    if (!this.enabled) return;
+    const width = this.stream.columns ?? 120;
+    this.stream.write(`\r\x1b[2K${text.length > width - 1 ? `${text.slice(0, width - 2)}…` : text}`);
+    this.shown = true;
+  }
+
+  /** Clears the line, so that what follows starts on a clean line. */
+  clear(): void {
+    if (!this.shown) return;
+    this.stream.write('\r\x1b[2K');
+    this.shown = false;
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * One batch: the chosen suites run once through vitest's Node API (`startVitest`), with the run-size
+ * knobs of `testing/runConfig.ts` set in the environment the test workers inherit, while the
+ * suites' progress lines are read as they come. vitest's own reporters are replaced by one that
+ * collects the verdicts, so the runner's output is its progress line and its table alone.
+ * @module
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Reporter, TestModule } from 'vitest/node';
+import { PROGRESS_FILE_ENV, ProgressReader } from './progressLine.ts';
+import type { Suite } from './suites.ts';
+import { addLine, emptyCount } from './tally.ts';
+import type { SuiteCount } from './tally.ts';
+
+/** What a batch runs. */
+export interface Batch {
+  readonly suites: readonly Suite[];
+  readonly runs?: number | undefined;
+  readonly seed?: number | undefined;
+  readonly path?: string | undefined;
+  readonly scale?: number | undefined;
+  /** Only tests whose name matches (vitest's `testNamePattern`). */
+  readonly testPattern?: string | undefined;
+  /** Properties stop drawing runs at this time (ms since the epoch). */
+  readonly deadline?: number | undefined;
+}
+
+/** How often the progress file is read while the suites run. */
+const POLL_MS = 250;
+
+/** The knob values of a batch, as environment variables (undefined: unset, so the CI size applies). */
+export function batchEnvironment(batch: Batch, progressFile: string): Record<string, string | undefined> {
+  const text = (v: number | string | undefined) => (v === undefined ? undefined : String(v));
+  return {
+    [PROGRESS_FILE_ENV]: progressFile,
+    SEKEY_RUNS: text(batch.runs),
+    SEKEY_SEED: text(batch.seed),
+    SEKEY_PATH: batch.path,
+    SEKEY_SCALE: text(batch.scale),
+    SEKEY_DEADLINE: text(batch.deadline),
+  };
+}
+
+/** Sets `env` on `process.env` (deleting undefined ones); returns a function that restores it. */
+function withEnvironment(env: Record<string, string | undefined>): () => void {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  const set = (values: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(values)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  set(env);
+  return () => set(saved);
+}
+
+/** Vitest's verdicts: the failed tests of each suite, and errors outside any test. */
+function verdicts(modules: ReadonlyArray<TestModule>, suites: readonly Suite[], counts: Map<string, SuiteCount>): void {
+  for (const module of modules) {
+    const suite = suites.find((s) => resolve(s.file) === resolve(module.moduleId));
+    if (!suite) continue;
+    const c = counts.get(suite.name) ?? emptyCount(suite.name);
+    counts.set(suite.name, c);
+    for (const test of module.children.allTests('failed')) {
+      c.failures += 1;
+      c.failedTests.push({ suite: suite.name, test: test.fullName, message: test.result().errors?.[0]?.message ?? '' });
+    }
+    // A file that fails to load or throws outside a test: one failure, with its error.
+    for (const error of module.errors()) {
+      c.failures += 1;
+      c.failedTests.push({ suite: suite.name, test: '(outside any test)', message: error.message });
+    }
+  }
+}
+
+/**
+ * Runs one batch; `onLines` sees the counts whenever new progress lines arrive. Returns the counts per
+ * suite (every chosen suite has one) and the errors vitest reported outside any suite.
+ */
+export async function runBatch(
+  batch: Batch,
+  onLines: (counts: ReadonlyMap<string, SuiteCount>) => void = () => {},
+): Promise<{ counts: Map<string, SuiteCount>; errors: string[] }> {
+  const { startVitest } = await import('vitest/node');
+  const dir = mkdtempSync(join(tmpdir(), 'sekey-properties-'));
+  const reader = new ProgressReader(join(dir, 'progress.jsonl'));
+  const counts = new Map<string, SuiteCount>(batch.suites.map((s) => [s.name, emptyCount(s.name)]));
+  const errors: string[] = [];
+  const drain = () => {
+    const lines = reader.read();
+    for (const line of lines) addLine(counts, line);
+    if (lines.length > 0) onLines(counts);
+  };
+  let modules: ReadonlyArray<TestModule> = [];
+  const collector: Reporter = {
+    onTestRunEnd(testModules, unhandledErrors) {
+      modules = testModules;
+      for (const e of unhandledErrors) errors.push(e.message);
+    },
+  };
+  const restore = withEnvironment(batchEnvironment(batch, reader.file));
+  const timer = setInterval(drain, POLL_MS);
+  try {
+    const vitest = await startVitest(
+      'test',
+      batch.suites.map((s) => s.file),
+      {
+        run: true,
+        watch: false,
+        reporters: [collector],
+        coverage: { enabled: false },
+        // No time limit per test: the runner is for runs deeper than CI's, on machines of any speed
+        // (at --runs 50 on a loaded two-core machine, CI's two minutes failed three sound properties).
+        // Tests that set their own limit (kmsImpl, deployment: 15 minutes) keep it.
+        testTimeout: 0,
+        ...(batch.testPattern === undefined ? {} : { testNamePattern: batch.testPattern }),
+      },
+    );
+    // startVitest reports a failed run through process.exitCode; the runner sets its own at the end.
+    process.exitCode = 0;
+    if (modules.length === 0) errors.push(...vitest.state.getUnhandledErrors().map((e) => String(e)));
+  } finally {
+    clearInterval(timer);
+    restore();
+    drain();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  verdicts(modules, batch.suites, counts);
+  return { counts, errors };
+}

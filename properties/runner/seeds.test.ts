@@ -1,0 +1,63 @@
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { WHOLE, campaignSeed, newCampaignId, parseShard, shardBatchIndex } from './seeds.ts';
+
+describe('campaign seeds and shards', () => {
+  test('shards parse as I/N with 1 ≤ I ≤ N', () => {
+    expect(parseShard('1/2')).toEqual({ index: 1, count: 2 });
+    expect(parseShard('4/4')).toEqual({ index: 4, count: 4 });
+    for (const bad of ['0/2', '3/2', '1/0', '1', 'a/b', '1/2/3', '-1/2']) expect(parseShard(bad), bad).toBeNull();
+  });
+
+  test('the shards of n are disjoint and together cover the first indices exactly once', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 20 }), (n, perShard) => {
+        const seen = new Map<number, number>();
+        for (let i = 1; i <= n; i++) {
+          for (let k = 0; k < perShard; k++) {
+            const index = shardBatchIndex({ index: i, count: n }, k);
+            expect(seen.has(index), `index ${index} in shards ${seen.get(index)} and ${i}`).toBe(false);
+            expect(index % n).toBe(i - 1);
+            seen.set(index, i);
+          }
+        }
+        expect([...seen.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: n * perShard }, (_, j) => j));
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  test('one machine takes every index in order', () => {
+    expect([0, 1, 2, 3].map((k) => shardBatchIndex(WHOLE, k))).toEqual([0, 1, 2, 3]);
+  });
+
+  test('distinct indices give distinct seeds (a bijection), the same id gives the same seeds', () => {
+    const seeds = new Set(Array.from({ length: 20_000 }, (_, i) => campaignSeed('c1', i)));
+    expect(seeds.size).toBe(20_000);
+    fc.assert(
+      fc.property(fc.string(), fc.nat(2 ** 32 - 1), fc.nat(2 ** 32 - 1), (id, a, b) => {
+        expect(campaignSeed(id, a)).toBe(campaignSeed(id, a));
+        if (a !== b) expect(campaignSeed(id, a)).not.toBe(campaignSeed(id, b));
+        const s = campaignSeed(id, a);
+        expect(Number.isSafeInteger(s) && s >= 0 && s < 2 ** 32).toBe(true);
+      }),
+    );
+  });
+
+  test('campaign ids change the sequence, and shards of one campaign agree on it', () => {
+    expect(campaignSeed('a', 0)).not.toBe(campaignSeed('b', 0));
+    const twoShards = [1, 2].flatMap((i) => [0, 1, 2].map((k) => shardBatchIndex({ index: i, count: 2 }, k)));
+    const alone = [0, 1, 2, 3, 4, 5];
+    expect(twoShards.map((i) => campaignSeed('x', i)).sort()).toEqual(alone.map((i) => campaignSeed('x', i)).sort());
+  });
+
+  test('indices outside 32 bits are refused', () => {
+    expect(() => campaignSeed('x', -1)).toThrow(RangeError);
+    expect(() => campaignSeed('x', 2 ** 32)).toThrow(RangeError);
+    expect(() => campaignSeed('x', 1.5)).toThrow(RangeError);
+  });
+
+  test('a new campaign id is the time and a random suffix', () => {
+    expect(newCampaignId(new Date(Date.UTC(2026, 11, 2, 8, 5, 9, 123)), () => 0.5)).toBe('20261202T080509Z-8000');
+  });
+});

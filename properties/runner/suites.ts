@@ -1,0 +1,95 @@
+/**
+ * The property suites the runner knows, by short stable name, with what one operation is in each:
+ * the unit of "operations" and "operations per CPU-second" in the runner's table. In a model-based
+ * suite (`fc.commands`) it is a command executed; in the others it is one step of the system under
+ * test that the property drives and then checks, named per suite below.
+ * @module
+ */
+
+/** One property suite: its test file and the unit it counts. */
+export interface Suite {
+  readonly name: string;
+  readonly file: string;
+  /** What one operation is in this suite. */
+  readonly operation: string;
+  /** Where the suite writes its statistics, if it does. */
+  readonly statistics: string | null;
+  /**
+   * Tests a campaign leaves out: checks of what a whole CI-size pass exercised, which a batch cut
+   * short by the campaign's budget would fail without any property failing (CI still runs them).
+   */
+  readonly notInCampaigns?: readonly string[];
+}
+
+/** Every suite, in the order the runner reports them. */
+export const SUITES: readonly Suite[] = [
+  {
+    name: 'kms',
+    file: 'properties/kms.properties.test.ts',
+    operation: 'a KMS operation applied to the model (or one key selection checked against the oracle)',
+    statistics: null,
+  },
+  {
+    name: 'kmsImpl',
+    file: 'properties/kmsImpl.properties.test.ts',
+    operation: 'a KMS operation applied to both the model and the implementation',
+    statistics: null,
+  },
+  {
+    name: 'updateAttacks',
+    file: 'properties/updateAttacks.properties.test.ts',
+    operation: 'a sync of a tampered or authentic update file',
+    statistics: null,
+  },
+  {
+    name: 'encryptedDatabase',
+    file: 'properties/encryptedDatabase.properties.test.ts',
+    operation: 'a transaction step, or a reopen of a damaged or power-cut card',
+    statistics: null,
+  },
+  {
+    name: 'keyStorePowerCut',
+    file: 'properties/keyStorePowerCut.test.ts',
+    operation: 'a cut point: a power cut at a flash operation, then mount and recovery',
+    statistics: null,
+  },
+  {
+    name: 'deployment',
+    file: 'properties/deployment/deployment.properties.test.ts',
+    operation: 'a command executed (fc.commands), bootstrap and convergence included',
+    statistics: 'reports/properties.json',
+    notInCampaigns: ['the runs exercised every declared edge of every machine and every attack kind'],
+  },
+];
+
+/** The suite called `name`, or undefined. */
+export function suiteNamed(name: string): Suite | undefined {
+  return SUITES.find((s) => s.name === name);
+}
+
+/** Edit distance, case-insensitive, for "did you mean". */
+function distance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let row = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= y.length; j++) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      next.push(Math.min((row[j] as number) + 1, (next[j - 1] as number) + 1, (row[j - 1] as number) + cost));
+    }
+    row = next;
+  }
+  return row[y.length] as number;
+}
+
+/** The closest name among `names` to a misspelt `name` (within a few edits, or a prefix), or null. */
+export function closest(name: string, names: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of names) {
+    const d = candidate.toLowerCase().startsWith(name.toLowerCase()) ? 0.5 : distance(name, candidate);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : null;
+}

@@ -1,0 +1,34 @@
+import { describe, expect, test } from 'vitest';
+import { formatTable, tableRow, thousands } from './table.ts';
+import { countOf } from './fixtures.testkit.ts';
+
+describe('the closing table', () => {
+  test('thousands separators', () => {
+    expect(thousands(0)).toBe('0');
+    expect(thousands(999)).toBe('999');
+    expect(thousands(1000)).toBe('1,000');
+    expect(thousands(1234567)).toBe('1,234,567');
+    expect(thousands(12345.6)).toBe('12,345.6');
+  });
+
+  test('a row: runs, operations, operations per CPU-second, failures, statistics report', () => {
+    const row = tableRow(countOf('deployment', { runs: 51, operations: 3000, cpuMicros: 40_000_000, failures: 1 }));
+    expect(row).toEqual(['deployment', '51', '3,000', '75', '1', 'reports/properties.json']);
+    expect(tableRow(countOf('kms'))).toEqual(['kms', '0', '0', '0', '0', '-']);
+  });
+
+  test('columns are aligned: names to the left, figures to the right', () => {
+    const table = formatTable([
+      countOf('kms', { runs: 1500, operations: 45_000, cpuMicros: 9_000_000 }),
+      countOf('deployment', { runs: 51, operations: 2_600, cpuMicros: 38_000_000, failures: 2 }),
+    ]);
+    expect(table).toBe(
+      [
+        'suite        runs  operations  ops/CPU-s  failures  statistics',
+        '----------  -----  ----------  ---------  --------  -----------------------',
+        'kms         1,500      45,000      5,000         0  -',
+        'deployment     51       2,600       68.4         2  reports/properties.json',
+      ].join('\n'),
+    );
+  });
+});

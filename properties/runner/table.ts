@@ -1,0 +1,46 @@
+/**
+ * The runner's closing table: one row per suite with its runs, operations, operations per
+ * CPU-second, failures and where its statistics report is, aligned for a terminal.
+ * @module
+ */
+import { SUITES } from './suites.ts';
+import { opsPerCpuSecond } from './tally.ts';
+import type { SuiteCount } from './tally.ts';
+
+const HEADER = ['suite', 'runs', 'operations', 'ops/CPU-s', 'failures', 'statistics'] as const;
+/** Columns aligned right (numbers). */
+const RIGHT = new Set([1, 2, 3, 4]);
+
+/** `n` with thousands separators: `12,345`. */
+export function thousands(n: number): string {
+  const [whole, fraction] = String(n).split('.');
+  const grouped = (whole as string).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return fraction === undefined ? grouped : `${grouped}.${fraction}`;
+}
+
+/** The row of one suite. */
+export function tableRow(c: SuiteCount): string[] {
+  const statistics = SUITES.find((s) => s.name === c.suite)?.statistics ?? '-';
+  return [
+    c.suite,
+    thousands(c.runs),
+    thousands(c.operations),
+    thousands(opsPerCpuSecond(c)),
+    String(c.failures),
+    statistics,
+  ];
+}
+
+/** The table of `counts`, a header, a rule, and one row per suite. */
+export function formatTable(counts: readonly SuiteCount[]): string {
+  const rows = [[...HEADER], ...counts.map(tableRow)];
+  const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
+  const line = (r: readonly string[]) =>
+    r
+      .map((cell, i) => (RIGHT.has(i) ? cell.padStart(widths[i] as number) : cell.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
+  return [line(rows[0] as string[]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join(
+    '\n',
+  );
+}

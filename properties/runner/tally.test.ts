@@ -1,0 +1,55 @@
+import { describe, expect, test } from 'vitest';
+import type { DoneLine } from './progressLine.ts';
+import { addLine, emptyCount, mergeCount, opsPerCpuSecond } from './tally.ts';
+import type { SuiteCount } from './tally.ts';
+
+const done = (figures: Partial<DoneLine>): DoneLine => ({
+  kind: 'done',
+  suite: 'kms',
+  test: 't',
+  runs: 0,
+  operations: 0,
+  cpuMicros: 0,
+  failed: false,
+  interrupted: false,
+  seed: 1,
+  path: '',
+  counterexample: null,
+  error: null,
+  reproduction: null,
+  ...figures,
+});
+
+describe('counts per suite', () => {
+  test('begin, run and done lines add up per suite', () => {
+    const counts = new Map<string, SuiteCount>();
+    addLine(counts, { kind: 'begin', suite: 'kms', test: 'a', planned: 10 });
+    addLine(counts, { kind: 'run', suite: 'kms', test: 'a', operations: 4 });
+    addLine(counts, { kind: 'run', suite: 'kms', test: 'a', operations: 6 });
+    addLine(counts, done({ test: 'a', runs: 2, operations: 10, cpuMicros: 500_000 }));
+    addLine(counts, { kind: 'begin', suite: 'deployment', test: 'b', planned: 3 });
+    addLine(counts, done({ suite: 'deployment', test: 'b', runs: 1, operations: 5, failed: true, seed: 9, path: '0' }));
+    const kms = counts.get('kms') as SuiteCount;
+    expect(kms).toMatchObject({ planned: 10, runsSeen: 2, operationsSeen: 10, runs: 2, operations: 10, properties: 1 });
+    expect(kms.propertyTests).toEqual(['a']);
+    expect(opsPerCpuSecond(kms)).toBe(20);
+    const deployment = counts.get('deployment') as SuiteCount;
+    expect(deployment.counterexamples.map((d) => d.seed)).toEqual([9]);
+    expect(opsPerCpuSecond(deployment)).toBe(0);
+  });
+
+  test('merging adds every figure and keeps each property test once', () => {
+    const a = Object.assign(emptyCount('kms'), {
+      runs: 1,
+      operations: 2,
+      cpuMicros: 3,
+      failures: 1,
+      propertyTests: ['x'],
+    });
+    const b = Object.assign(emptyCount('kms'), { runs: 10, operations: 20, cpuMicros: 30, propertyTests: ['x', 'y'] });
+    b.counterexamples.push(done({ failed: true }));
+    mergeCount(a, b);
+    expect(a).toMatchObject({ runs: 11, operations: 22, cpuMicros: 33, failures: 1, propertyTests: ['x', 'y'] });
+    expect(a.counterexamples).toHaveLength(1);
+  });
+});

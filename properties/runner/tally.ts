@@ -1,0 +1,94 @@
+/**
+ * Counts per suite, from the suites' progress lines (`progressLine.ts`) and vitest's verdicts: what
+ * the progress display shows while the suites run and what the closing table and the campaign
+ * summary add up. Runs are fast-check's runs (shrinking runs not included); operations and CPU time
+ * are those of every run, shrinking included, so that operations per CPU-second is like for like.
+ * @module
+ */
+import type { DoneLine, ProgressLine } from './progressLine.ts';
+
+/** A test that failed, with vitest's first error message. */
+export interface TestFailure {
+  readonly suite: string;
+  readonly test: string;
+  readonly message: string;
+}
+
+/** The counts of one suite. */
+export interface SuiteCount {
+  readonly suite: string;
+  /** Runs planned by the properties that have started. */
+  planned: number;
+  /** Runs reported so far (shrinking included): what the progress display counts. */
+  runsSeen: number;
+  operationsSeen: number;
+  /** Totals of the properties that ended. */
+  runs: number;
+  operations: number;
+  cpuMicros: number;
+  properties: number;
+  /** Tests vitest reported as failed. */
+  failures: number;
+  /** The tests that ran a property (vitest's full names). */
+  readonly propertyTests: string[];
+  /** Ended properties with a counterexample. */
+  readonly counterexamples: DoneLine[];
+  readonly failedTests: TestFailure[];
+}
+
+/** A fresh, empty count. */
+export function emptyCount(suite: string): SuiteCount {
+  return {
+    suite,
+    planned: 0,
+    runsSeen: 0,
+    operationsSeen: 0,
+    runs: 0,
+    operations: 0,
+    cpuMicros: 0,
+    properties: 0,
+    failures: 0,
+    propertyTests: [],
+    counterexamples: [],
+    failedTests: [],
+  };
+}
+
+/** Adds one progress line to `counts` (a count per suite, created on first sight). */
+export function addLine(counts: Map<string, SuiteCount>, line: ProgressLine): void {
+  const c = counts.get(line.suite) ?? emptyCount(line.suite);
+  counts.set(line.suite, c);
+  if (line.kind === 'begin') {
+    c.planned += line.planned;
+    if (!c.propertyTests.includes(line.test)) c.propertyTests.push(line.test);
+  } else if (line.kind === 'run') {
+    c.runsSeen += 1;
+    c.operationsSeen += line.operations;
+  } else {
+    c.runs += line.runs;
+    c.operations += line.operations;
+    c.cpuMicros += line.cpuMicros;
+    c.properties += 1;
+    if (line.failed) c.counterexamples.push(line);
+  }
+}
+
+/** Operations per CPU-second, to one decimal; 0 when no CPU time was recorded. */
+export function opsPerCpuSecond(c: Pick<SuiteCount, 'operations' | 'cpuMicros'>): number {
+  return c.cpuMicros > 0 ? Math.round((c.operations / (c.cpuMicros / 1e6)) * 10) / 10 : 0;
+}
+
+/** `into` plus `more` (a campaign adds its batches together). */
+export function mergeCount(into: SuiteCount, more: SuiteCount): void {
+  into.planned += more.planned;
+  into.runsSeen += more.runsSeen;
+  into.operationsSeen += more.operationsSeen;
+  into.runs += more.runs;
+  into.operations += more.operations;
+  into.cpuMicros += more.cpuMicros;
+  into.properties += more.properties;
+  into.failures += more.failures;
+  for (const t of more.propertyTests) if (!into.propertyTests.includes(t)) into.propertyTests.push(t);
+  into.counterexamples.push(...more.counterexamples);
+  into.failedTests.push(...more.failedTests);
+}

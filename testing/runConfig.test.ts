@@ -1,0 +1,48 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import { propertyParams, stoppedByDeadline } from './runConfig.ts';
+
+const KNOBS = ['SEKEY_RUNS', 'SEKEY_SEED', 'SEKEY_PATH', 'SEKEY_DEADLINE', 'CI'] as const;
+const saved = Object.fromEntries(KNOBS.map((k) => [k, process.env[k]]));
+function set(values: Partial<Record<(typeof KNOBS)[number], string>>): void {
+  for (const k of KNOBS) delete process.env[k];
+  Object.assign(process.env, values);
+}
+
+describe('the deadline knob of campaigns', () => {
+  afterEach(() => {
+    for (const k of KNOBS) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  });
+
+  test('before the deadline, a property is interrupted when it comes', () => {
+    set({ SEKEY_DEADLINE: String(Date.now() + 60_000), SEKEY_RUNS: '50' });
+    const p = propertyParams(10);
+    expect(p.numRuns).toBe(50);
+    expect(p.interruptAfterTimeLimit).toBeGreaterThan(50_000);
+    expect(p.interruptAfterTimeLimit).toBeLessThanOrEqual(60_000);
+  });
+
+  test('after it, a property makes exactly one run', () => {
+    set({ SEKEY_DEADLINE: String(Date.now() - 1), SEKEY_RUNS: '50' });
+    const p = propertyParams(10);
+    expect(p.numRuns).toBe(1);
+    expect(p.interruptAfterTimeLimit).toBeUndefined();
+  });
+
+  test('without it, nothing is interrupted', () => {
+    set({});
+    expect(propertyParams(10)).toEqual({ numRuns: 10 });
+  });
+
+  test('an interruption before any run is no counterexample only under a deadline', () => {
+    const interrupted = { failed: true, interrupted: true, counterexamplePath: null };
+    set({ SEKEY_DEADLINE: String(Date.now()) });
+    expect(stoppedByDeadline(interrupted)).toBe(true);
+    expect(stoppedByDeadline({ ...interrupted, counterexamplePath: '3:1' })).toBe(false);
+    expect(stoppedByDeadline({ ...interrupted, failed: false })).toBe(false);
+    set({});
+    expect(stoppedByDeadline(interrupted)).toBe(false);
+  });
+});
