@@ -27,7 +27,7 @@
 import { Manufacturer } from '../device/attestation.ts';
 import { Flash } from '../device/flash.ts';
 import { SdCard } from '../device/sdcard.ts';
-import { DEFAULT_STATE_SECTORS, SecubeDevice } from '../device/secube.ts';
+import { DEFAULT_STATE_SECTORS, SecubeDevice, UPDATE_SEQUENCE_COUNTER } from '../device/secube.ts';
 import { DEFAULT_KEY_STORE_SECTORS } from '../device/keyStore.ts';
 import { SeededPrng } from '../device/seededPrng.ts';
 import { encodeCommitIntent } from '../impl/db/commitIntent.ts';
@@ -49,8 +49,10 @@ export const LOGINS_PER_DAY = 100;
 export const MEMBERS = 20;
 /** Live keys in the admin's key store: the original's 90 % (2,012 × 0.9), for both. */
 export const LIVE_KEYS = 1810;
+/** Live keys of a member HSM: its provisioning and database keys and its group's keys. */
+export const MEMBER_LIVE_KEYS = 8;
 /** Simulated days replayed on a fresh device. */
-export const REPLAY_DAYS = 24;
+export const REPLAY_DAYS = 40;
 /** Rated erase cycles per sector (DS9405 N_END). */
 export const ENDURANCE_CYCLES = 10_000;
 
@@ -73,6 +75,8 @@ interface AdminProfile {
   readonly programsPerRotation: { readonly stateArea: number; readonly keyStore: number };
   /** Erases per sector over the measured window (expected: mostly none in so short a window). */
   readonly windowErases: Readonly<Record<number, number>>;
+  /** One member HSM per rotation: its database commits and applied-update counter steps. */
+  readonly member: { readonly commitsPerRotation: number; readonly updatesPerRotation: number };
 }
 
 async function measureAdmin(context: BenchContext, rotations: number): Promise<AdminProfile> {
@@ -86,6 +90,7 @@ async function measureAdmin(context: BenchContext, rotations: number): Promise<A
   const publisher = new Publisher(admin, transport);
   admin.addGroup('G1', 'rotated', { maxKeys: 4, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 30 * DAY_MS });
   const users: User[] = [];
+  const memberDevices: SecubeDevice[] = [];
   for (let i = 1; i <= MEMBERS; i++) {
     admin.addUser(`U${i}`, `member ${i}`);
     const card = new SdCard({ sectorCount: 16_384 });
@@ -95,6 +100,7 @@ async function measureAdmin(context: BenchContext, rotations: number): Promise<A
     device.logout();
     device.login('user', 'user');
     users.push(await User.create({ provisioning, device, sd: card, clock }));
+    memberDevices.push(device);
     admin.addMember('G1', `U${i}`);
   }
   const keys: string[] = [];
@@ -136,6 +142,10 @@ async function measureAdmin(context: BenchContext, rotations: number): Promise<A
     else if (DEFAULT_KEY_STORE_SECTORS.includes(write.sector)) programs.keyStore++;
   });
   const g = admin.generation;
+  const memberDevice = memberDevices[0];
+  const memberCounter = (name: string): number => memberDevice?.counterRead(name) ?? 0;
+  const m0 = memberCounter(DATABASE_GENERATION_COUNTER);
+  const u0 = memberCounter(UPDATE_SEQUENCE_COUNTER);
   for (let r = 0; r < rotations; r++) {
     await rotate(true);
     context.progress(`real admin: rotation ${r + 1}/${rotations}`);
@@ -153,6 +163,10 @@ async function measureAdmin(context: BenchContext, rotations: number): Promise<A
     commitsPerRotationByStep: Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, perRotation(v)])),
     programsPerRotation: { stateArea: perRotation(programs.stateArea), keyStore: perRotation(programs.keyStore) },
     windowErases,
+    member: {
+      commitsPerRotation: perRotation(memberCounter(DATABASE_GENERATION_COUNTER) - m0),
+      updatesPerRotation: perRotation(memberCounter(UPDATE_SEQUENCE_COUNTER) - u0),
+    },
   };
 }
 
@@ -162,16 +176,30 @@ interface Replay {
   readonly erasesPerDay: readonly number[];
 }
 
-/** Step 2 for ours: the admin HSM's device traffic of `days` days, on a fresh device. */
-function replayOurs(commitsPerRotation: number, days: number, context: BenchContext): Replay {
+/** The per-rotation device traffic of one HSM that a replay repeats. */
+interface Traffic {
+  readonly label: string;
+  readonly commitsPerRotation: number;
+  /** Applied-update counter steps (+1 each) per rotation: a member's, none for the admin. */
+  readonly updatesPerRotation: number;
+  readonly liveKeys: number;
+}
+
+/**
+ * Step 2 for ours: `traffic` for `days` days, on a fresh device. An applied update is replayed as a
+ * +1 advance of a counter of its own, the same journal traffic as `recordUpdateApplied` (which takes
+ * an update file the device authenticated); key imports and erase orders as key generations and
+ * deletions, the same key-store traffic.
+ */
+function replayOurs(traffic: Traffic, days: number, context: BenchContext): Replay {
   const flash = new Flash({ seed: 1 });
-  const device = hsm('wear-replay', flash);
+  const device = hsm(`wear-replay-${traffic.label}`, flash);
   device.login('admin', 'admin');
   const prng = new SeededPrng(7);
-  // The KMS key numbers the admin uses (from 2000); the store starts with LIVE_KEYS live keys.
+  // The KMS key numbers the admin uses (from 2000); the store starts with `liveKeys` live keys.
   let next = 2000;
   const live: number[] = [];
-  for (; live.length < LIVE_KEYS; next++) {
+  for (; live.length < traffic.liveKeys; next++) {
     device.generateKey(next, { purpose: 'data' });
     live.push(next);
   }
@@ -184,14 +212,19 @@ function replayOurs(commitsPerRotation: number, days: number, context: BenchCont
     );
     device.counterAdvance(DATABASE_GENERATION_COUNTER, generation);
   };
-  const before = flash.eraseCounts();
+  let before = flash.eraseCounts();
   let commitsDone = 0;
-  for (let day = 0; day < days; day++) {
+  let updates = 0;
+  // Day 0 is a warm-up: factory init and the first advance of each counter save whole records.
+  for (let day = -1; day < days; day++) {
+    if (day === 0) before = flash.eraseCounts();
     for (let r = 0; r < ROTATIONS_PER_DAY; r++) {
-      const rotation = day * ROTATIONS_PER_DAY + r;
-      const due = Math.floor((rotation + 1) * commitsPerRotation) - commitsDone;
+      const rotation = (day + 1) * ROTATIONS_PER_DAY + r;
+      const due = Math.floor((rotation + 1) * traffic.commitsPerRotation) - commitsDone;
       for (let c = 0; c < due; c++) commit();
       commitsDone += due;
+      const dueUpdates = Math.floor((rotation + 1) * traffic.updatesPerRotation);
+      for (; updates < dueUpdates; updates++) device.counterAdvance('bench.updates', updates + 1);
       device.generateKey(next, { purpose: 'data' });
       live.push(next++);
       const [old] = live.splice(prng.int(live.length), 1);
@@ -201,7 +234,7 @@ function replayOurs(commitsPerRotation: number, days: number, context: BenchCont
         device.login('admin', 'admin');
       }
     }
-    context.progress(`replay (ours): day ${day + 1}/${days}`);
+    context.progress(`replay (ours, ${traffic.label}): day ${day + 1}/${days}${day < 0 ? ' (warm-up)' : ''}`);
   }
   return { days, erasesPerDay: flash.eraseCounts().map((n, i) => (n - (before[i] ?? 0)) / days) };
 }
@@ -265,9 +298,15 @@ export const deviceWearBench: BenchModule = {
   async run(context: BenchContext): Promise<BenchOutput> {
     const profile = await measureAdmin(context, context.quick ? 3 : 10);
     const days = context.quick ? 4 : REPLAY_DAYS;
-    const ours = replayOurs(profile.commitsPerRotation, days, context);
+    const ours = replayOurs(
+      { label: 'admin', commitsPerRotation: profile.commitsPerRotation, updatesPerRotation: 0, liveKeys: LIVE_KEYS },
+      days,
+      context,
+    );
+    const member = replayOurs({ label: 'member', ...profile.member, liveKeys: MEMBER_LIVE_KEYS }, days, context);
     const original = replayOriginal(days, context);
     const oursSectors = sectorTable('ours', ours);
+    const memberSectors = sectorTable('ours', member);
     const originalSectors = sectorTable('original', original);
     const first = (table: ReturnType<typeof sectorTable>): number | null => {
       const lives = table.map((s) => s.lifetimeYears).filter((y): y is number => y !== null);
@@ -276,9 +315,18 @@ export const deviceWearBench: BenchModule = {
     const limiting = (table: ReturnType<typeof sectorTable>): number | undefined =>
       table.find((s) => s.lifetimeYears !== null && s.lifetimeYears === first(table))?.sector;
     const data = {
-      deviceLifetimeYears: { mixed: { ours: first(oursSectors), original: first(originalSectors) } },
-      limitingSector: { mixed: { ours: limiting(oursSectors), original: limiting(originalSectors) } },
-      sectorLifetimeYears: { mixed: { ours: oursSectors, original: originalSectors } },
+      deviceLifetimeYears: {
+        mixed: { ours: first(oursSectors), original: first(originalSectors) },
+        mixedMember: { ours: first(memberSectors) },
+      },
+      limitingSector: {
+        mixed: { ours: limiting(oursSectors), original: limiting(originalSectors) },
+        mixedMember: { ours: limiting(memberSectors) },
+      },
+      sectorLifetimeYears: {
+        mixed: { ours: oursSectors, original: originalSectors },
+        mixedMember: { ours: memberSectors },
+      },
       mixedWorkload: {
         rotationsPerDay: ROTATIONS_PER_DAY,
         loginsPerDay: LOGINS_PER_DAY,
@@ -290,8 +338,15 @@ export const deviceWearBench: BenchModule = {
           '(erased from the HSM), publish, the 20 members sync, collect-acks',
         commitsPerRotation: profile.commitsPerRotation,
         commitsPerRotationByStep: profile.commitsPerRotationByStep,
-        commitsMeasuredOver: `${profile.rotations} rotations of the real admin (impl/kms) with ${MEMBERS} real member HSMs`,
+        commitsMeasuredOver: `${profile.rotations} rotations of the real admin (impl/kms), ${MEMBERS} real member HSMs`,
         adminProgramsPerRotation: profile.programsPerRotation,
+        member: {
+          ...profile.member,
+          liveKeys: MEMBER_LIVE_KEYS,
+          note:
+            'one member HSM of the rotated group under the same workload (every rotation reaches it); the ' +
+            "original's member device writes only its key store, at a handful of live keys",
+        },
         adminWindowErases: profile.windowErases,
         original:
           "the original firmware's device state (reference notes §7.1, §7.3): PINs are clear-text records in the key " +
@@ -307,6 +362,11 @@ export const deviceWearBench: BenchModule = {
     const keySector = oursSectors[DEFAULT_KEY_STORE_SECTORS[0] ?? 17];
     const table: string[][] = [
       ['commits per rotation (real admin, 20 acks)', String(profile.commitsPerRotation), 'none written to flash'],
+      [
+        'member HSM lifetime, mixed workload (years)',
+        `${fmt(data.deviceLifetimeYears.mixedMember.ours)} (sector ${fmt(data.limitingSector.mixedMember.ours)})`,
+        '',
+      ],
       [
         'device lifetime, mixed workload (years)',
         `${fmt(data.deviceLifetimeYears.mixed.ours)} (sector ${fmt(data.limitingSector.mixed.ours)})`,

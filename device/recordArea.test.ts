@@ -162,7 +162,7 @@ describe('RecordArea', () => {
     );
   });
 
-  it('after a power cut at any program or erase of saves and advances, the state before or after it is readable', () => {
+  it('after a power cut at any program or erase of saves and advances, the state before or after is readable', () => {
     fc.assert(
       fc.property(
         fc.array(

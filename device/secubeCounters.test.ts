@@ -86,7 +86,7 @@ describe('counters and PIN tries in the record area journal', () => {
     expect(back.counterRead('db.intent')).toBe(600 * 2 ** 20 + 1);
   });
 
-  it('under a power cut at every flash operation of the counter path, a reboot shows a state the path passed through', () => {
+  it('under a power cut at every flash operation of the counter path, a reboot shows a state it passed through', () => {
     const commits = scaled(7);
     const dry = makeDevice('journal-cut');
     const start = dry.flash.operations;

@@ -16,6 +16,7 @@ const base: DeviceState = {
   identitySecret: new Uint8Array(32).fill(7),
   attestation: null,
 };
+const counters6 = (): Map<string, number> => new Map(base.counters).set('db.generation', 6);
 const expectCorrupt = (f: () => unknown): void => {
   try {
     f();
@@ -73,6 +74,20 @@ describe('state journal', () => {
     });
   });
 
+  it('ignores copies: equal bytes are the same field', () => {
+    const copy = {
+      ...base,
+      pins: { user: verifier(1), admin: verifier(2) },
+      identitySecret: base.identitySecret.slice(),
+    };
+    expect(journalMove(base, new Map(), { ...copy, counters: counters6() })).toEqual({ index: 0, delta: 1 });
+    const attested = { ...base, attestation: { rootOfTrust: new Uint8Array(32), certificate: new Uint8Array(64) } };
+    const sameAttestation = { rootOfTrust: new Uint8Array(32), certificate: new Uint8Array(64) };
+    expect(
+      journalMove(attested, new Map(), { ...attested, attestation: sameAttestation, counters: counters6() }),
+    ).toEqual({ index: 0, delta: 1 });
+  });
+
   it('leaves everything else to a new base record', () => {
     const none = new Map<number, number>();
     const back = new Map(base.counters).set('db.generation', 4);
@@ -88,6 +103,19 @@ describe('state journal', () => {
       { ...base, retriesLeft: { user: 1, admin: 2 } },
       { ...base, pins: { ...base.pins, admin: verifier(9) } },
       { ...base, counters: new Map(base.counters).set('db.generation', 6), identitySecret: new Uint8Array(32) },
+      { ...base, counters: new Map(base.counters).set('db.generation', 6), serial: 'B'.repeat(32) },
+      { ...base, retriesLeft: { user: 1, admin: 3 }, maxRetries: 4 },
+      { ...base, counters: counters6(), pins: { ...base.pins, user: { ...verifier(1), iterations: 11 } } },
+      {
+        ...base,
+        counters: counters6(),
+        pins: { ...base.pins, user: { ...verifier(1), hash: new Uint8Array(32).fill(1) } },
+      },
+      {
+        ...base,
+        counters: counters6(),
+        attestation: { rootOfTrust: new Uint8Array(32), certificate: new Uint8Array(64) },
+      },
       base,
     ])
       expect(journalMove(base, none, next)).toBeUndefined();

@@ -16,7 +16,7 @@
  */
 import type { PinLevel } from '../model/pinSession.ts';
 import { DeviceError } from './deviceError.ts';
-import { MAX_COUNTERS, counterNames, encodeDeviceState } from './deviceState.ts';
+import { MAX_COUNTERS, counterNames } from './deviceState.ts';
 import type { DeviceState } from './deviceState.ts';
 
 /** Journal index of the tries spent at each level since the base. */
@@ -100,10 +100,30 @@ export function journalMove(
       moves.push({ index: PIN_RESTORED_INDEX[level], delta: spent - restored });
     else return undefined;
   }
-  if (moves.length !== 1) return undefined;
-  // Everything else must be unchanged: compare the records with the journalled fields taken from `current`.
-  const rest = encodeDeviceState({ ...next, counters: current.counters, retriesLeft: current.retriesLeft });
-  const now = encodeDeviceState(current);
-  if (rest.length !== now.length || !rest.every((b, i) => b === now[i])) return undefined;
+  if (moves.length !== 1 || !sameOtherFields(current, next)) return undefined;
   return moves[0];
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
+}
+
+/** Everything but the counters and tries left is unchanged (the fields of `encodeDeviceState`). */
+function sameOtherFields(a: DeviceState, b: DeviceState): boolean {
+  const pins = (x: DeviceState['pins']['user'], y: DeviceState['pins']['user']): boolean =>
+    x === y || (x.iterations === y.iterations && sameBytes(x.salt, y.salt) && sameBytes(x.hash, y.hash));
+  const attestation =
+    a.attestation === b.attestation ||
+    (a.attestation !== null &&
+      b.attestation !== null &&
+      sameBytes(a.attestation.rootOfTrust, b.attestation.rootOfTrust) &&
+      sameBytes(a.attestation.certificate, b.attestation.certificate));
+  return (
+    a.serial === b.serial &&
+    a.maxRetries === b.maxRetries &&
+    pins(a.pins.user, b.pins.user) &&
+    pins(a.pins.admin, b.pins.admin) &&
+    sameBytes(a.identitySecret, b.identitySecret) &&
+    attestation
+  );
 }
