@@ -1,12 +1,22 @@
 /**
- * Flash key-store bench: density, write amplification, wear evenness, projected lifetime and
- * modelled time, for `device/keyStore.ts` ("ours") against a model of the original SEcube firmware
- * store ("original", `bench/originalKeyStore.ts`), both on the simulated STM32F429 flash.
+ * Flash key-store bench: write amplification, wear, projected lifetime, usable density and
+ * rotation latency of `device/keyStore.ts` ("ours") against a model of the original SEcube firmware
+ * store ("original", `bench/originalKeyStore.ts`), both on the simulated STM32F429 flash, like for
+ * like: the same flash budget and the same live keys.
  *
- * Workload ("random rotation"): fill the store to a share of its capacity with 256-bit keys, then
- * repeatedly pick a stored key uniformly at random and replace its value with fresh random bytes.
- * Ours replaces in place of the ID (`put`), the original deletes then inserts, as its firmware API
- * requires. A warm-up brings the log to steady state before anything is measured.
+ * Workload ("random rotation"): fill the store with N live 256-bit keys, then repeatedly pick a
+ * stored key uniformly at random and replace its value with fresh random bytes. Ours replaces in
+ * place of the ID (`put`), the original deletes then inserts, as its firmware API requires. A warm-up
+ * brings the log to steady state before anything is measured.
+ *
+ * Comparisons:
+ * - equal budget, 2 sectors: both stores on two 128 KiB sectors with the original's 90 % load,
+ *   1,810 live keys (2,012 × 0.9); and write amplification against raw-slot utilisation (live keys
+ *   ÷ raw slots of the budget: ours 2 × 3,540, the original 2 × 2,016) at the same live keys for both;
+ * - 7 sectors: ours on its default 7 sectors with the same 1,810 keys; the original's layout cannot
+ *   use more than its two ping-pong sectors, so it has no figure there;
+ * - full90: ours on its default 7 sectors at 90 % of its admitted capacity (8,920 keys), for the
+ *   latency tail (p99.9, max) and how often compaction runs.
  *
  * Definitions (all measured in the steady-state window):
  * - write amplification = bytes written into erased flash (bytes that were 0xFF and were programmed
@@ -14,16 +24,17 @@
  *   ÷ logical bytes (36 per rotation: the 4-byte ID and the 32-byte key). In-place overwrites of
  *   programmed bytes — deletion zeroisation and tombstones — consume no erased space and cause no
  *   erase, so they are reported separately (`writeAmplificationWithOverwrites`).
- * - erase max/mean: largest per-sector erase count ÷ mean, over the store's sectors (1 is ideal).
  * - lifetime: years until the most-erased sector reaches the 10,000-cycle endurance (DS9405 N_END)
  *   at 1,000 rotations a day, extrapolated from the window's per-sector erase rate.
- * - capacity share ("full50", "full90"): live keys ÷ the layout's key capacity — ours:
- *   `KeyStore.capacity.maxKeys`; original: 2016 blocks − 4 system nodes.
+ * - compactions per rotation: store sector erases in the window ÷ rotations (ours erases exactly one
+ *   victim per compaction; the original one sector per swap).
+ * - usable keys per sector: the keys a store admits ÷ the sectors it occupies (ours: the default
+ *   `KeyStore.capacity.maxKeys` over 7 sectors; original: 2,016 blocks − 4 system nodes over 2).
  * @module
  */
 import { CLOCK_HZ, CycleMeter } from '../device/costModel.ts';
 import { Flash } from '../device/flash.ts';
-import { KeyStore } from '../device/keyStore.ts';
+import { DEFAULT_KEY_STORE_SECTORS, KeyStore } from '../device/keyStore.ts';
 import { SeededPrng } from '../device/seededPrng.ts';
 import type { BenchContext, BenchModule, BenchOutput } from './benchModule.ts';
 import {
@@ -39,14 +50,15 @@ export const WEAR_BENCH_SEED = 20_201;
 export const LOGICAL_RECORD_BYTES = 36;
 /** Endurance used for lifetime projections (DS9405: N_END 10 kcycles minimum). */
 export const ENDURANCE_CYCLES = 10_000;
-/** Paper's claim of 256-bit keys per 128 KiB sector. */
-export const PAPER_KEYS_PER_SECTOR = 4096;
+/** The original's 90 % load: the live keys of every equal-budget comparison. */
+export const EQUAL_BUDGET_KEYS = Math.floor(0.9 * ORIGINAL_KEY_CAPACITY);
+/** Ours on the original's budget: two 128 KiB sectors of bank 2. */
+const TWO_SECTORS: readonly number[] = [17, 18];
 
 /** A key store under test, seen through the operations the workload needs. */
 interface Subject {
   readonly sectors: readonly number[];
-  readonly capacity: number;
-  readonly keysPerSector: number;
+  readonly rawSlots: number;
   insert(id: number, key: Uint8Array): void;
   rotate(id: number, key: Uint8Array): void;
   remove(id: number): void;
@@ -54,13 +66,18 @@ interface Subject {
 
 type SubjectName = 'ours' | 'original';
 
-function makeSubject(name: SubjectName, flash: Flash): Subject {
-  if (name === 'ours') {
-    const store = KeyStore.format(flash);
+/** A layout on a flash budget: ours on `sectors` (admitting every live key), or the original's two. */
+interface Layout {
+  readonly name: SubjectName;
+  readonly sectors: readonly number[];
+}
+
+function makeSubject(layout: Layout, flash: Flash): Subject {
+  if (layout.name === 'ours') {
+    const store = KeyStore.format(flash, { sectors: layout.sectors, maxFill: 1 });
     return {
-      sectors: [17, 18, 19, 20, 21, 22, 23],
-      capacity: store.capacity.maxKeys,
-      keysPerSector: store.capacity.slotsPerSector,
+      sectors: layout.sectors,
+      rawSlots: store.capacity.rawSlots,
       insert: (id, key) => store.put(id, key),
       rotate: (id, key) => store.put(id, key),
       remove: (id) => void store.delete(id),
@@ -69,8 +86,7 @@ function makeSubject(name: SubjectName, flash: Flash): Subject {
   const store = new OriginalKeyStore(flash);
   return {
     sectors: [...ORIGINAL_SECTORS],
-    capacity: ORIGINAL_KEY_CAPACITY,
-    keysPerSector: ORIGINAL_BLOCKS_PER_SECTOR,
+    rawSlots: ORIGINAL_SECTORS.length * ORIGINAL_BLOCKS_PER_SECTOR,
     insert: (id, key) => store.insert(id, key),
     rotate: (id, key) => {
       store.delete(id);
@@ -80,25 +96,32 @@ function makeSubject(name: SubjectName, flash: Flash): Subject {
   };
 }
 
-/** Steady-state figures of one (layout, fill) run. */
+/** Latency percentiles of one run. */
+interface Latency {
+  readonly mean: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+  /** p99.99: with compaction rarer than 1 in 1,000 rotations, the first percentile that shows it. */
+  readonly p9999: number;
+  readonly max: number;
+}
+
+/** Steady-state figures of one (layout, live keys) run. */
 export interface WearFigures {
   readonly liveKeys: number;
+  readonly sectors: number;
+  readonly rawSlotUtilisation: number;
   readonly rotations: number;
   readonly writeAmplification: number;
   readonly writeAmplificationWithOverwrites: number;
-  readonly erasesPerKeyWrite: number;
+  readonly compactionsPerRotation: number;
   readonly windowErases: readonly number[];
   readonly eraseMaxOverMean: number;
-  readonly eraseCoefficientOfVariation: number;
-  /** littlefs's wear statistic Σ(w − w̄)² / Σw (its tests require < 8). */
-  readonly littlefsWearStatistic: number;
-  readonly lifetimeYears: {
-    readonly rot100: number | null;
-    readonly rot1000: number | null;
-    readonly rot10000: number | null;
-  };
-  readonly rotationCycles: { readonly mean: number; readonly p50: number; readonly p99: number; readonly max: number };
-  readonly rotationMs: { readonly mean: number; readonly p50: number; readonly p99: number; readonly max: number };
+  /** Years at 1,000 rotations a day. */
+  readonly lifetimeYears: number | null;
+  readonly rotationCycles: Latency;
+  readonly rotationMs: Latency;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -116,22 +139,15 @@ function years(maxErasesPerRotation: number, perDay: number): number | null {
   return round(ENDURANCE_CYCLES / (maxErasesPerRotation * perDay * 365.25), 1);
 }
 
-function runWear(
-  name: SubjectName,
-  fill: number,
-  warmup: number,
-  rotations: number,
-  context: BenchContext,
-): WearFigures {
+function runWear(layout: Layout, live: number, warmup: number, rotations: number, context: BenchContext): WearFigures {
   const meter = new CycleMeter();
   const flash = new Flash({ meter, seed: WEAR_BENCH_SEED });
-  const subject = makeSubject(name, flash);
+  const subject = makeSubject(layout, flash);
   const prng = new SeededPrng(WEAR_BENCH_SEED);
-  const live = Math.floor(fill * subject.capacity);
   for (let id = 0; id < live; id++) subject.insert(id, prng.bytes(32));
-  const label = `${name} full${Math.round(fill * 100)}`;
+  const label = `${layout.name} ${layout.sectors.length} sectors, ${live} keys`;
   const total = warmup + rotations;
-  const step = Math.max(1, Math.floor(total / 10));
+  const step = Math.max(1, Math.floor(total / 4));
   for (let r = 0; r < warmup; r++) {
     subject.rotate(prng.int(live), prng.bytes(32));
     if ((r + 1) % step === 0) context.progress(`${label}: ${Math.round((100 * (r + 1)) / total)}% (warm-up)`);
@@ -152,41 +168,45 @@ function runWear(
   const sum = windowErases.reduce((a, b) => a + b, 0);
   const mean = sum / windowErases.length;
   const max = Math.max(...windowErases);
-  const variance = windowErases.reduce((a, w) => a + (w - mean) ** 2, 0) / windowErases.length;
   const logical = rotations * LOGICAL_RECORD_BYTES;
   const sorted = latency.slice().sort();
-  const toMs = (c: number): number => round((c / CLOCK_HZ) * 1000, 4);
-  const cycles = {
+  const cycles: Latency = {
     mean: round(last / rotations, 0),
     p50: percentile(sorted, 0.5),
     p99: percentile(sorted, 0.99),
+    p999: percentile(sorted, 0.999),
+    p9999: percentile(sorted, 0.9999),
     max: sorted[sorted.length - 1] ?? 0,
   };
+  const toMs = (c: number): number => round((c / CLOCK_HZ) * 1000, 4);
   return {
     liveKeys: live,
+    sectors: subject.sectors.length,
+    rawSlotUtilisation: round(live / subject.rawSlots, 4),
     rotations,
     writeAmplification: round(stats.freshBytes / logical, 4),
     writeAmplificationWithOverwrites: round((stats.freshBytes + stats.overwriteBytes) / logical, 4),
-    erasesPerKeyWrite: round(sum / rotations, 6),
+    compactionsPerRotation: round(sum / rotations, 7),
     windowErases,
     eraseMaxOverMean: mean > 0 ? round(max / mean, 4) : 0,
-    eraseCoefficientOfVariation: mean > 0 ? round(Math.sqrt(variance) / mean, 4) : 0,
-    littlefsWearStatistic: sum > 0 ? round((variance * windowErases.length) / sum, 4) : 0,
-    lifetimeYears: {
-      rot100: years(max / rotations, 100),
-      rot1000: years(max / rotations, 1000),
-      rot10000: years(max / rotations, 10_000),
-    },
+    lifetimeYears: years(max / rotations, 1000),
     rotationCycles: cycles,
-    rotationMs: { mean: toMs(cycles.mean), p50: toMs(cycles.p50), p99: toMs(cycles.p99), max: toMs(cycles.max) },
+    rotationMs: {
+      mean: toMs(cycles.mean),
+      p50: toMs(cycles.p50),
+      p99: toMs(cycles.p99),
+      p999: toMs(cycles.p999),
+      p9999: toMs(cycles.p9999),
+      max: toMs(cycles.max),
+    },
   };
 }
 
 /** Mean modelled cost of inserting and of deleting one 256-bit key, away from compaction. */
-function operationCycles(name: SubjectName): { insert: number; delete: number; insertOps: number; deleteOps: number } {
+function operationCycles(layout: Layout): { insert: number; delete: number; insertOps: number; deleteOps: number } {
   const meter = new CycleMeter();
   const flash = new Flash({ meter, seed: WEAR_BENCH_SEED });
-  const subject = makeSubject(name, flash);
+  const subject = makeSubject(layout, flash);
   const prng = new SeededPrng(WEAR_BENCH_SEED + 1);
   const n = 256;
   for (let id = 0; id < 1000; id++) subject.insert(id, prng.bytes(32)); // a store in use, not empty
@@ -206,9 +226,12 @@ function operationCycles(name: SubjectName): { insert: number; delete: number; i
   };
 }
 
-function us(cycles: number): number {
-  return round((cycles / CLOCK_HZ) * 1e6, 1);
-}
+const OURS_2: Layout = { name: 'ours', sectors: TWO_SECTORS };
+const OURS_7: Layout = { name: 'ours', sectors: DEFAULT_KEY_STORE_SECTORS };
+const ORIGINAL: Layout = { name: 'original', sectors: ORIGINAL_SECTORS };
+
+/** Live keys of the write-amplification curve on two sectors: the same for both stores. */
+const CURVE_KEYS: readonly number[] = [403, 1006, 1512, EQUAL_BUDGET_KEYS, 2000];
 
 /** The bench, for `bench/run.ts`. */
 export const keyStoreWearBench: BenchModule = {
@@ -216,167 +239,152 @@ export const keyStoreWearBench: BenchModule = {
   section: 'flash',
   async run(context: BenchContext): Promise<BenchOutput> {
     const scale = context.quick ? 0.1 : 1;
-    const plan: { name: SubjectName; fill: number; warmup: number; rotations: number }[] = [
-      { name: 'ours', fill: 0.5, warmup: 60_000, rotations: Math.round(800_000 * scale) },
-      { name: 'ours', fill: 0.9, warmup: 60_000, rotations: Math.round(1_500_000 * scale) },
-      { name: 'original', fill: 0.5, warmup: 10_000, rotations: Math.round(200_000 * scale) },
-      { name: 'original', fill: 0.9, warmup: 10_000, rotations: Math.round(200_000 * scale) },
-    ];
-    const figures = new Map<string, WearFigures>();
-    for (const p of plan) {
-      figures.set(`${p.name}${p.fill}`, runWear(p.name, p.fill, p.warmup, p.rotations, context));
+    const n = (rotations: number): number => Math.round(rotations * scale);
+    const probe = KeyStore.format(new Flash());
+    const full90 = Math.floor(0.9 * probe.capacity.maxKeys);
+
+    const curve: { ours: WearFigures[]; original: WearFigures[] } = { ours: [], original: [] };
+    for (const keys of CURVE_KEYS) {
+      curve.ours.push(runWear(OURS_2, keys, 20_000, n(300_000), context));
+      // Near its capacity the original swaps every few rotations: fewer rotations give as many swaps.
+      curve.original.push(runWear(ORIGINAL, keys, 10_000, n(keys >= 2000 ? 20_000 : 150_000), context));
       await Promise.resolve(); // let progress output flush between phases
     }
-    const get = (name: SubjectName, fill: number): WearFigures => {
-      const f = figures.get(`${name}${fill}`);
-      if (!f) throw new Error(`missing run ${name} ${fill}`);
+    const at1810 = (list: WearFigures[]): WearFigures => {
+      const f = list.find((w) => w.liveKeys === EQUAL_BUDGET_KEYS);
+      if (f === undefined) throw new Error('the curve lacks the equal-budget point');
       return f;
     };
-    const ourCycles = operationCycles('ours');
-    const originalCycles = operationCycles('original');
-    const probe = KeyStore.format(new Flash());
-    const pair = <K extends keyof WearFigures>(
-      key: K,
-      fill: number,
-    ): { ours: WearFigures[K]; original: WearFigures[K] } => ({
-      ours: get('ours', fill)[key],
-      original: get('original', fill)[key],
+    const ours2 = at1810(curve.ours);
+    const original2 = at1810(curve.original);
+    const ours7 = runWear(OURS_7, EQUAL_BUDGET_KEYS, 20_000, n(600_000), context);
+    const oursFull90 = runWear(OURS_7, full90, 60_000, n(1_500_000), context);
+    const ourCycles = operationCycles(OURS_7);
+    const originalCycles = operationCycles(ORIGINAL);
+    const ratio = (a: number | null, b: number | null): number | null =>
+      a === null || b === null || b === 0 ? null : round(a / b, 2);
+    const point = (w: WearFigures) => ({
+      liveKeys: w.liveKeys,
+      rawSlotUtilisation: w.rawSlotUtilisation,
+      writeAmplification: w.writeAmplification,
+      compactionsPerRotation: w.compactionsPerRotation,
+      lifetimeYears: w.lifetimeYears,
     });
 
     const data = {
-      keysPerSector: {
-        ours: probe.capacity.slotsPerSector,
-        original: ORIGINAL_BLOCKS_PER_SECTOR,
-        paper: PAPER_KEYS_PER_SECTOR,
+      usableKeysPerSector: {
+        ours: Math.floor(probe.capacity.maxKeys / probe.capacity.sectors),
+        original: ORIGINAL_KEY_CAPACITY / ORIGINAL_SECTORS.length,
       },
-      capacityKeys: {
-        ours: probe.capacity.maxKeys,
-        oursSectors: probe.capacity.sectors,
-        original: ORIGINAL_KEY_CAPACITY,
-        originalSectors: ORIGINAL_SECTORS.length,
-      },
-      writeAmplification: { full50: pair('writeAmplification', 0.5), full90: pair('writeAmplification', 0.9) },
-      writeAmplificationWithOverwrites: {
-        full50: pair('writeAmplificationWithOverwrites', 0.5),
-        full90: pair('writeAmplificationWithOverwrites', 0.9),
-      },
-      erasesPerKeyWrite: { full50: pair('erasesPerKeyWrite', 0.5), full90: pair('erasesPerKeyWrite', 0.9) },
-      eraseMaxOverMean: { full50: pair('eraseMaxOverMean', 0.5), full90: pair('eraseMaxOverMean', 0.9) },
-      eraseCoefficientOfVariation: { full90: pair('eraseCoefficientOfVariation', 0.9) },
-      littlefsWearStatistic: { full90: pair('littlefsWearStatistic', 0.9) },
-      windowErasesPerSector: { full50: pair('windowErases', 0.5), full90: pair('windowErases', 0.9) },
-      sectorsThatWear: { ours: probe.capacity.sectors, original: ORIGINAL_SECTORS.length },
-      lifetimeYears: {
-        rot100: {
-          full50: { ours: get('ours', 0.5).lifetimeYears.rot100, original: get('original', 0.5).lifetimeYears.rot100 },
-          full90: { ours: get('ours', 0.9).lifetimeYears.rot100, original: get('original', 0.9).lifetimeYears.rot100 },
-        },
-        rot1000: {
-          full50: {
-            ours: get('ours', 0.5).lifetimeYears.rot1000,
-            original: get('original', 0.5).lifetimeYears.rot1000,
-          },
-          full90: {
-            ours: get('ours', 0.9).lifetimeYears.rot1000,
-            original: get('original', 0.9).lifetimeYears.rot1000,
+      rawSlotsPerSector: { ours: probe.capacity.slotsPerSector, original: ORIGINAL_BLOCKS_PER_SECTOR },
+      equalBudget: {
+        sectors2: {
+          [`keys${EQUAL_BUDGET_KEYS}`]: {
+            writeAmplification: { ours: ours2.writeAmplification, original: original2.writeAmplification },
+            writeAmplificationWithOverwrites: {
+              ours: ours2.writeAmplificationWithOverwrites,
+              original: original2.writeAmplificationWithOverwrites,
+            },
+            lifetimeYears: { ours: ours2.lifetimeYears, original: original2.lifetimeYears },
+            lifetimeRatio: ratio(ours2.lifetimeYears, original2.lifetimeYears),
+            rawSlotUtilisation: { ours: ours2.rawSlotUtilisation, original: original2.rawSlotUtilisation },
+            compactionsPerRotation: { ours: ours2.compactionsPerRotation, original: original2.compactionsPerRotation },
+            windowErasesPerSector: { ours: ours2.windowErases, original: original2.windowErases },
+            rotationMs: { ours: ours2.rotationMs, original: original2.rotationMs },
+            rotations: { ours: ours2.rotations, original: original2.rotations },
           },
         },
-        rot10000: {
-          full50: {
-            ours: get('ours', 0.5).lifetimeYears.rot10000,
-            original: get('original', 0.5).lifetimeYears.rot10000,
-          },
-          full90: {
-            ours: get('ours', 0.9).lifetimeYears.rot10000,
-            original: get('original', 0.9).lifetimeYears.rot10000,
+        sectors7: {
+          [`keys${EQUAL_BUDGET_KEYS}`]: {
+            writeAmplification: { ours: ours7.writeAmplification, original: null },
+            lifetimeYears: { ours: ours7.lifetimeYears, original: null },
+            rawSlotUtilisation: { ours: ours7.rawSlotUtilisation, original: null },
+            compactionsPerRotation: { ours: ours7.compactionsPerRotation, original: null },
+            eraseMaxOverMean: { ours: ours7.eraseMaxOverMean, original: null },
+            original: "n/a: the original firmware's layout uses exactly two ping-pong sectors",
           },
         },
       },
+      writeAmplificationVsUtilisation: {
+        sectors2: { ours: curve.ours.map(point), original: curve.original.map(point) },
+      },
+      full90: {
+        ours: {
+          liveKeys: oursFull90.liveKeys,
+          rawSlotUtilisation: oursFull90.rawSlotUtilisation,
+          writeAmplification: oursFull90.writeAmplification,
+          eraseMaxOverMean: oursFull90.eraseMaxOverMean,
+          lifetimeYears: oursFull90.lifetimeYears,
+          rotations: oursFull90.rotations,
+        },
+      },
+      rotationLatencyMs: { full90: { ours: oursFull90.rotationMs } },
+      rotationLatencyCycles: { full90: { ours: oursFull90.rotationCycles } },
+      compactionsPerRotation: { full90: { ours: oursFull90.compactionsPerRotation } },
       cycles: {
         keyInsert: { ours: ourCycles.insert, original: originalCycles.insert },
         keyDelete: { ours: ourCycles.delete, original: originalCycles.delete },
-        keyInsertUs: { ours: us(ourCycles.insert), original: us(originalCycles.insert) },
-        keyDeleteUs: { ours: us(ourCycles.delete), original: us(originalCycles.delete) },
         flashWriteOpsPerInsert: { ours: ourCycles.insertOps, original: originalCycles.insertOps },
         flashWriteOpsPerDelete: { ours: ourCycles.deleteOps, original: originalCycles.deleteOps },
-        rotationFull90: { ours: get('ours', 0.9).rotationCycles, original: get('original', 0.9).rotationCycles },
       },
-      rotationLatencyMs: { full90: pair('rotationMs', 0.9) },
       workload: {
         seed: WEAR_BENCH_SEED,
         quick: context.quick,
-        plan: plan.map((p) => ({ ...p, liveKeys: get(p.name, p.fill).liveKeys })),
         rotation: 'uniformly random stored key gets a fresh 32-byte value (ours: put; original: delete + insert)',
         cyclesProfile: 'typical (DS9405 typical timings)',
+        full90: `ours on its default 7 sectors at 90% of KeyStore.capacity.maxKeys (${full90} keys)`,
       },
       definitions: {
         writeAmplification:
           'bytes written into erased flash (0xFF -> other value) / (36 B x rotations); in-place overwrites ' +
           '(zeroisation, tombstones) excluded and reported as writeAmplificationWithOverwrites',
-        eraseMaxOverMean: 'max per-sector erases / mean per-sector erases over the store sectors, steady-state window',
+        rawSlotUtilisation: 'live keys / raw slots of the budget (ours 3,540 per sector, original 2,016 per sector)',
         lifetimeYears:
-          'years until the most-erased sector reaches 10,000 erase cycles at N rotations/day, extrapolated from the ' +
-          'window erase rate',
-        fullNN:
-          'live keys = NN% of the layout capacity (ours: KeyStore.capacity.maxKeys; original: 2016 blocks - 4 ' +
-          'system nodes)',
+          'years until the most-erased sector reaches 10,000 erase cycles at 1,000 rotations/day, extrapolated from ' +
+          'the window erase rate',
+        compactionsPerRotation: 'store sector erases in the window / rotations',
+        usableKeysPerSector:
+          'keys the store admits / sectors it occupies (ours: default maxKeys over 7 sectors; original: 2,012 over 2)',
       },
     };
 
     const f = (v: number | null, digits = 3): string => (v === null ? 'n/a' : String(round(v, digits)));
     const table: string[][] = [
-      ['keys per 128 KiB sector (paper: 4096)', String(data.keysPerSector.ours), String(data.keysPerSector.original)],
+      ['usable keys per sector', String(data.usableKeysPerSector.ours), String(data.usableKeysPerSector.original)],
       [
-        'key capacity (sectors)',
-        `${data.capacityKeys.ours} (${probe.capacity.sectors})`,
-        `${ORIGINAL_KEY_CAPACITY} (2)`,
+        `write amplification, 2 sectors, ${EQUAL_BUDGET_KEYS} keys`,
+        f(ours2.writeAmplification),
+        f(original2.writeAmplification),
       ],
       [
-        'write amplification, 50% full',
-        f(data.writeAmplification.full50.ours),
-        f(data.writeAmplification.full50.original),
+        `lifetime years, 2 sectors, ${EQUAL_BUDGET_KEYS} keys, 1000 rot/day`,
+        f(ours2.lifetimeYears, 1),
+        f(original2.lifetimeYears, 1),
       ],
       [
-        'write amplification, 90% full',
-        f(data.writeAmplification.full90.ours),
-        f(data.writeAmplification.full90.original),
+        `write amplification / lifetime, 7 sectors, ${EQUAL_BUDGET_KEYS} keys`,
+        `${f(ours7.writeAmplification)} / ${f(ours7.lifetimeYears, 1)} y`,
+        'n/a (2 sectors only)',
       ],
+      ...curve.ours.map((o, i) => {
+        const g = curve.original[i];
+        return [
+          `  WA at ${o.liveKeys} keys (utilisation ours / original)`,
+          `${f(o.writeAmplification)} (${f(o.rawSlotUtilisation, 2)})`,
+          g === undefined ? 'n/a' : `${f(g.writeAmplification)} (${f(g.rawSlotUtilisation, 2)})`,
+        ];
+      }),
       [
-        '  incl. in-place overwrites, 90%',
-        f(data.writeAmplificationWithOverwrites.full90.ours),
-        f(data.writeAmplificationWithOverwrites.full90.original),
+        `rotation p50 / p99.9 / p99.99 / max ms, full90 (${full90} keys)`,
+        [
+          oursFull90.rotationMs.p50,
+          oursFull90.rotationMs.p999,
+          oursFull90.rotationMs.p9999,
+          oursFull90.rotationMs.max,
+        ].join(' / '),
+        '',
       ],
-      [
-        'erases per key write, 90%',
-        f(data.erasesPerKeyWrite.full90.ours, 6),
-        f(data.erasesPerKeyWrite.full90.original, 6),
-      ],
-      ['erase max/mean, 90%', f(data.eraseMaxOverMean.full90.ours), f(data.eraseMaxOverMean.full90.original)],
-      [
-        'lifetime years, 1000 rot/day, 90%',
-        f(data.lifetimeYears.rot1000.full90.ours, 1),
-        f(data.lifetimeYears.rot1000.full90.original, 1),
-      ],
-      [
-        'lifetime years, 1000 rot/day, 50%',
-        f(data.lifetimeYears.rot1000.full50.ours, 1),
-        f(data.lifetimeYears.rot1000.full50.original, 1),
-      ],
-      [
-        'key insert, cycles (µs)',
-        `${ourCycles.insert} (${us(ourCycles.insert)})`,
-        `${originalCycles.insert} (${us(originalCycles.insert)})`,
-      ],
-      [
-        'key delete, cycles (µs)',
-        `${ourCycles.delete} (${us(ourCycles.delete)})`,
-        `${originalCycles.delete} (${us(originalCycles.delete)})`,
-      ],
-      [
-        'rotation p99 / max ms, 90%',
-        `${get('ours', 0.9).rotationMs.p99} / ${get('ours', 0.9).rotationMs.max}`,
-        `${get('original', 0.9).rotationMs.p99} / ${get('original', 0.9).rotationMs.max}`,
-      ],
+      ['compactions per rotation, full90', f(oursFull90.compactionsPerRotation, 6), ''],
     ];
     return { data, table, columns: ['flash key store', 'ours', 'original'] };
   },

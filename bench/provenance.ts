@@ -11,7 +11,7 @@ import { availableParallelism, cpus } from 'node:os';
 export interface Provenance {
   /** `git rev-parse HEAD` of the measured tree, or `unknown` outside a git checkout. */
   readonly commit: string;
-  /** True when the working tree had uncommitted changes: the figure belongs to no commit. */
+  /** True when the working tree (results aside) had uncommitted changes: the figure belongs to no commit. */
   readonly dirty: boolean;
   /** ISO 8601 time the bench finished. */
   readonly date: string;
@@ -36,7 +36,9 @@ function git(args: readonly string[], cwd: string): string | undefined {
 /** Provenance of a run of `benches` in the repository at `root`. */
 export function provenance(root: string, benches: readonly string[], quick: boolean): Provenance {
   const commit = git(['rev-parse', 'HEAD'], root);
-  const status = git(['status', '--porcelain', '--untracked-files=no'], root);
+  // The results file itself is left out: a run writes it section by section, so a second bench of
+  // the same run would otherwise always see a dirty tree.
+  const status = git(['status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)bench/results'], root);
   return {
     commit: commit ?? 'unknown',
     dirty: status === undefined ? true : status.length > 0,

@@ -114,13 +114,22 @@ export function encodeDeviceState(state: DeviceState): Uint8Array {
   w.u8(att === null ? 0 : 1);
   if (att !== null) w.bytes(att.rootOfTrust).bytes(att.certificate);
   w.varint(state.counters.size);
-  for (const [name, value] of [...state.counters].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const name of counterNames(state)) {
+    const value = state.counters.get(name) ?? 0;
     const nameBytes = utf8(name);
     if (nameBytes.length > MAX_COUNTER_NAME_BYTES)
       throw new RangeError(`counter names are at most ${MAX_COUNTER_NAME_BYTES} bytes`);
     w.lenBytes(nameBytes).u64le(value);
   }
   return w.finish();
+}
+
+/**
+ * The counter names of `state` in the order the record stores them (ascending by UTF-16 code
+ * units); a name's position is also its index in the counter journal (`stateJournal.ts`).
+ */
+export function counterNames(state: DeviceState): string[] {
+  return [...state.counters.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /**

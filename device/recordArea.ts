@@ -1,42 +1,80 @@
 /**
- * A crash-safe home for one small, frequently rewritten record (the device state: PIN counters,
- * monotonic counters...) in two flash sectors used in ping-pong, apart from the key store.
+ * A crash-safe home for the device state in two flash sectors used in ping-pong, apart from the key
+ * store: one base record per sector, followed by a journal of counter advances that costs a few bits
+ * each instead of a new copy of the record.
  *
- * Each save appends a new copy: `magic ‖ sequence ‖ length ‖ 0 ‖ payload (padded to 16) ‖
- * SHA-256(header ‖ padded payload)[0..16]`, all in whole 128-bit rows (RM0090 §3.5.4: a program
- * must not cross a row). Load takes the valid copy with the highest sequence number in either
- * sector. A save goes after the last valid copy when the space there is still erased; otherwise (the
- * sector is full, or a torn copy sits there) it erases the *other* sector — which holds only older
- * copies — and starts it. So a power cut at any point leaves either the old or the new record
- * readable, never neither, and a torn copy is never mistaken for a good one (its digest fails).
- * Appending, rather than rewriting in place, spreads wear: a 16 KiB sector takes dozens of saves per
- * erase.
+ * Sector layout:
+ * ```
+ * base    = magic 'SKSJ' | seq u32 | length u32 | 0 u32 | payload (padded to 16) | SHA-256(...)[0..16]
+ * journal = entries of `counterJournal.ts` from the end of the base to the first erased entry
+ * ```
+ * all in whole 128-bit rows for the base (RM0090 §3.5.4: a program must not cross a row), x32 words
+ * for the journal. Load takes the valid base with the highest sequence number in either sector and
+ * adds up its journal. A {@link RecordArea.save} (a new base) always starts the *other* sector: it
+ * erases it unless it reads back fully erased, then programs the base, so a power cut at any point
+ * leaves the old base and journal or the new base readable, never neither, and a torn base is never
+ * mistaken for a good one (its digest fails). An {@link RecordArea.advance} programs one journal entry,
+ * or one bit of a tally block, in erased space of the active sector (NOR programs 1 → 0 without an
+ * erase, RM0090 §3.5.4): a cut leaves the advance done or not done (`counterJournal.ts`). When the
+ * journal is full the caller saves a new base, which folds the journal in: about one erase per
+ * 16 KiB of journal instead of one per 40-odd records.
+ *
+ * Sectors written before the journal existed hold appended whole copies under magic 'SKST'; they are
+ * still read (the newest copy is the base, with no journal), and the first advance after such a
+ * boot saves a new base in the new format.
  * @module
  */
 import { sha256 } from '@noble/hashes/sha2.js';
+import {
+  ENTRY_BYTES,
+  MAX_ENTRY_INDEX,
+  MAX_ENTRY_VALUE,
+  TALLY_BITS,
+  TALLY_BYTES,
+  encodeEntry,
+  readEntry,
+  tallyCount,
+  tallyStep,
+} from './counterJournal.ts';
 import { sha256Blocks } from './costModel.ts';
 import { DeviceError } from './deviceError.ts';
 import type { Flash } from './flash.ts';
 
-const MAGIC = 0x5453_4b53; // 'SKST' little-endian
+const LEGACY_MAGIC = 0x5453_4b53; // 'SKST' little-endian: whole copies appended, no journal
+const MAGIC = 0x4a53_4b53; // 'SKSJ' little-endian: one base, then the counter journal
 const HEADER = 16;
 const DIGEST = 16;
 const ROW = 16;
 const pad = (n: number): number => Math.ceil(n / ROW) * ROW;
 
+/** An open tally block in the active sector. */
+interface Tally {
+  readonly stride: number;
+  /** Byte offset of the block in the sector. */
+  readonly offset: number;
+  count: number;
+}
+
 interface Latest {
   readonly sector: 0 | 1;
   readonly seq: number;
   readonly payload: Uint8Array;
-  /** Offset after the last valid copy in that sector. */
-  readonly end: number;
+  /** False for a legacy copy, whose sector takes no journal. */
+  readonly journal: boolean;
+  /** Offset of the journal's end (the first erased entry). */
+  end: number;
+  /** Sum of the advances per counter index since the base. */
+  readonly sums: Map<number, number>;
+  /** The last delta or stride written per index: a repeat opens a tally. */
+  readonly lastValue: Map<number, number>;
+  readonly tallies: Map<number, Tally>;
 }
 
-interface ScanResult {
-  /** Valid copies in this sector, in order. */
-  readonly copies: readonly { readonly seq: number; readonly payload: Uint8Array }[];
-  /** Offset after the last valid copy. */
-  readonly end: number;
+/** What the area holds: the base record and the counter advances journalled since. */
+export interface AreaContent {
+  readonly payload: Uint8Array;
+  /** Sum of the journalled advances per counter index (absent: none). */
+  readonly advances: ReadonlyMap<number, number>;
 }
 
 /** Options of {@link RecordArea}. */
@@ -46,11 +84,11 @@ export interface RecordAreaOptions {
   readonly sectors: readonly [number, number];
 }
 
-/** Two flash sectors holding the latest copy of one record, crash-safely (see the module doc). */
+/** Two flash sectors holding the latest device state and its counter journal, crash-safely (see the module doc). */
 export class RecordArea {
   readonly #flash: Flash;
   readonly #sectors: readonly [number, number];
-  /** What the last scan or save established; `null` = blank area; undefined = rescan needed. */
+  /** What the last scan or write established; `null` = blank area; undefined = rescan needed. */
   #known: Latest | null | undefined;
 
   constructor(options: RecordAreaOptions) {
@@ -64,32 +102,74 @@ export class RecordArea {
     this.#sectors = [a, b];
   }
 
-  /** Largest payload a save accepts: one copy must fit in the smaller sector. */
+  /** Largest payload a save accepts: one base must fit in the smaller sector. */
   get maxPayload(): number {
     const size = Math.min(...this.#sectors.map((i) => this.#flash.sector(i).size));
     return size - HEADER - DIGEST;
   }
 
-  #scan(index: number): ScanResult {
-    const sector = this.#flash.sector(index);
-    const copies: { seq: number; payload: Uint8Array }[] = [];
-    let at = 0;
-    while (at + HEADER + DIGEST <= sector.size) {
-      const header = this.#flash.read(sector.address + at, HEADER);
-      const view = new DataView(header.buffer, header.byteOffset, HEADER);
-      if (view.getUint32(0, true) !== MAGIC || view.getUint32(12, true) !== 0) break;
-      const length = view.getUint32(8, true);
-      const size = HEADER + pad(length) + DIGEST;
-      if (at + size > sector.size) break;
-      const body = this.#flash.read(sector.address + at, HEADER + pad(length));
-      const digest = this.#flash.read(sector.address + at + HEADER + pad(length), DIGEST);
-      this.#flash.meter?.charge('sha256.block', sha256Blocks(body.length));
-      const want = sha256(body).subarray(0, DIGEST);
-      if (!want.every((x, i) => x === digest[i])) break;
-      copies.push({ seq: view.getUint32(4, true), payload: body.slice(HEADER, HEADER + length) });
-      at += size;
+  /** The record at `at` in sector image `cells`, when its digest verifies. */
+  #record(cells: Uint8Array, at: number, magic: number): { seq: number; payload: Uint8Array; end: number } | null {
+    if (at + HEADER + DIGEST > cells.length) return null;
+    const view = new DataView(cells.buffer, cells.byteOffset + at, HEADER);
+    if (view.getUint32(0, true) !== magic || view.getUint32(12, true) !== 0) return null;
+    const length = view.getUint32(8, true);
+    const end = at + HEADER + pad(length) + DIGEST;
+    if (end > cells.length) return null;
+    const body = cells.subarray(at, at + HEADER + pad(length));
+    this.#flash.meter?.charge('sha256.block', sha256Blocks(body.length));
+    const want = sha256(body).subarray(0, DIGEST);
+    const digest = cells.subarray(at + HEADER + pad(length), end);
+    if (!want.every((x, i) => x === digest[i])) return null;
+    return { seq: view.getUint32(4, true), payload: body.slice(HEADER, HEADER + length), end };
+  }
+
+  /** The newest valid base (or legacy copy) of one sector, with its journal added up. */
+  #scan(which: 0 | 1): Latest | null {
+    const sector = this.#flash.sector(this.#sectors[which]);
+    const cells = this.#flash.read(sector.address, sector.size);
+    const base = this.#record(cells, 0, MAGIC);
+    if (base === null) {
+      let newest: Latest | null = null;
+      let copy = this.#record(cells, 0, LEGACY_MAGIC);
+      while (copy !== null) {
+        if (newest === null || copy.seq > newest.seq) newest = legacy(which, copy);
+        copy = this.#record(cells, copy.end, LEGACY_MAGIC);
+      }
+      return newest;
     }
-    return { copies, end: at };
+    const latest: Latest = {
+      sector: which,
+      seq: base.seq,
+      payload: base.payload,
+      journal: true,
+      end: base.end,
+      sums: new Map(),
+      lastValue: new Map(),
+      tallies: new Map(),
+    };
+    let at = base.end;
+    while (at + ENTRY_BYTES <= cells.length) {
+      const reading = readEntry(cells.subarray(at, at + ENTRY_BYTES));
+      if (reading.kind === 'erased') break;
+      at += ENTRY_BYTES;
+      if (reading.kind === 'invalid') continue; // a torn entry: that advance never happened
+      const { kind, index, value } = reading.entry;
+      let times = 1;
+      if (kind === 'tally') {
+        const count = at + TALLY_BYTES <= cells.length ? tallyCount(cells.subarray(at, at + TALLY_BYTES)) : undefined;
+        if (count === undefined) throw new DeviceError('StateCorrupt', 'a counter tally in the record area is damaged');
+        latest.tallies.set(index, { stride: value, offset: at, count });
+        times += count;
+        at += TALLY_BYTES;
+      }
+      const sum = (latest.sums.get(index) ?? 0) + value * times;
+      if (!Number.isSafeInteger(sum)) throw new DeviceError('StateCorrupt', 'a journalled counter overflows');
+      latest.sums.set(index, sum);
+      latest.lastValue.set(index, value);
+    }
+    latest.end = at;
+    return latest;
   }
 
   /** Scans both sectors once (at boot), then trusts what this object itself wrote. */
@@ -97,22 +177,21 @@ export class RecordArea {
     if (this.#known !== undefined) return this.#known;
     let best: Latest | null = null;
     for (const which of [0, 1] as const) {
-      const scan = this.#scan(this.#sectors[which]);
-      for (const copy of scan.copies) {
-        if (best === null || copy.seq > best.seq)
-          best = { sector: which, seq: copy.seq, payload: copy.payload, end: scan.end };
-      }
+      const found = this.#scan(which);
+      if (found !== null && (best === null || found.seq > best.seq)) best = found;
     }
     this.#known = best;
     return best;
   }
 
   /**
-   * The payload of the newest valid copy, or undefined when neither sector holds one. The first
-   * call scans flash (boot); later ones answer from what was scanned or saved since.
+   * The newest base and the advances journalled since, or undefined when neither sector holds a
+   * base. The first call scans flash (boot); later ones answer from what was scanned or written since.
    */
-  load(): Uint8Array | undefined {
-    return this.#latest()?.payload.slice();
+  load(): AreaContent | undefined {
+    const latest = this.#latest();
+    if (latest === null) return undefined;
+    return { payload: latest.payload.slice(), advances: new Map(latest.sums) };
   }
 
   /** Forgets what was scanned, so the next call reads flash again (after a reboot). */
@@ -125,9 +204,10 @@ export class RecordArea {
   }
 
   /**
-   * Saves a new copy of the record (see the module doc for the crash argument).
+   * Saves a new base in the other sector; the journal starts empty (see the module doc for the crash
+   * argument).
    * @throws DeviceError `StoreFull` when the payload cannot fit in a sector.
-   * @throws PowerLossError from the flash when power is cut; the previous copy stays readable.
+   * @throws PowerLossError from the flash when power is cut; the previous state stays readable.
    */
   save(payload: Uint8Array): void {
     if (payload.length > this.maxPayload)
@@ -146,19 +226,81 @@ export class RecordArea {
 
     // Until this save completes, the flash may differ from what is cached: a failure forces a rescan.
     this.#known = undefined;
-    if (latest !== null) {
-      const sector = this.#flash.sector(this.#sectors[latest.sector]);
-      if (latest.end + record.length <= sector.size && this.#isErased(sector.address + latest.end, record.length)) {
-        this.#flash.program(sector.address + latest.end, record);
-        this.#known = { sector: latest.sector, seq, payload: payload.slice(), end: latest.end + record.length };
-        return;
-      }
-    }
-    // Start the other sector (or the first one, on a blank area). It holds only older copies.
+    // The other sector (or the first one, on a blank area) holds only older state.
     const which = latest === null ? 0 : latest.sector === 0 ? 1 : 0;
     const target = this.#flash.sector(this.#sectors[which]);
     if (!this.#isErased(target.address, target.size)) this.#flash.eraseSector(target.index);
     this.#flash.program(target.address, record);
-    this.#known = { sector: which, seq, payload: payload.slice(), end: record.length };
+    this.#known = {
+      sector: which,
+      seq,
+      payload: payload.slice(),
+      journal: true,
+      end: record.length,
+      sums: new Map(),
+      lastValue: new Map(),
+      tallies: new Map(),
+    };
   }
+
+  /**
+   * Journals an advance of counter `index` by `delta` in the active sector: one tally bit when the
+   * counter's open tally has that stride, else a tally entry when the counter's previous advance had
+   * the same delta, else a delta entry. Persisted before this returns.
+   * @returns false, having written nothing, when the journal cannot take it (no base, a legacy base,
+   *   no room, or a value out of an entry's range): the caller then saves a new base instead.
+   * @throws PowerLossError from the flash when power is cut; the advance is then done or not done.
+   */
+  advance(index: number, delta: number): boolean {
+    if (!Number.isSafeInteger(delta) || delta < 1 || delta > MAX_ENTRY_VALUE) return false;
+    if (!Number.isInteger(index) || index < 0 || index > MAX_ENTRY_INDEX) return false;
+    const latest = this.#latest();
+    if (latest === null || !latest.journal) return false;
+    const sector = this.#flash.sector(this.#sectors[latest.sector]);
+    const sum = (latest.sums.get(index) ?? 0) + delta;
+    if (!Number.isSafeInteger(sum)) return false;
+    const tally = latest.tallies.get(index);
+    let program: () => void;
+    if (tally !== undefined && tally.stride === delta && tally.count < TALLY_BITS) {
+      const step = tallyStep(tally.count);
+      program = () => {
+        this.#flash.program(sector.address + tally.offset + step.offset, step.word);
+        tally.count += 1;
+      };
+    } else if (latest.lastValue.get(index) === delta && latest.end + ENTRY_BYTES + TALLY_BYTES <= sector.size) {
+      const at = latest.end;
+      program = () => {
+        this.#flash.program(sector.address + at, encodeEntry({ kind: 'tally', index, value: delta }));
+        latest.tallies.set(index, { stride: delta, offset: at + ENTRY_BYTES, count: 0 });
+        latest.end = at + ENTRY_BYTES + TALLY_BYTES;
+      };
+    } else if (latest.end + ENTRY_BYTES <= sector.size) {
+      const at = latest.end;
+      program = () => {
+        this.#flash.program(sector.address + at, encodeEntry({ kind: 'delta', index, value: delta }));
+        latest.end = at + ENTRY_BYTES;
+      };
+    } else {
+      return false;
+    }
+    this.#known = undefined;
+    program();
+    latest.sums.set(index, sum);
+    latest.lastValue.set(index, delta);
+    this.#known = latest;
+    return true;
+  }
+}
+
+function legacy(sector: 0 | 1, copy: { seq: number; payload: Uint8Array; end: number }): Latest {
+  return {
+    sector,
+    seq: copy.seq,
+    payload: copy.payload,
+    journal: false,
+    end: copy.end,
+    sums: new Map(),
+    lastValue: new Map(),
+    tallies: new Map(),
+  };
 }

@@ -11,7 +11,8 @@
  * Power loss: flash operations are synchronous, so a cut surfaces as a {@link PowerLossError} thrown
  * out of whatever flash call was running; {@link DeviceCore.guard} then leaves the device off, as
  * firmware that just stops. Persistent state lives in the key store and in a two-sector
- * {@link RecordArea}, each written so that a cut leaves the state before or after.
+ * {@link RecordArea} (a base record and a journal of counter advances), each written so that a cut
+ * leaves the state before or after.
  * @module
  */
 import { initialTransition, transition } from 'xstate';
@@ -29,6 +30,7 @@ import { KeyStoreNotFormattedError } from './keyStoreErrors.ts';
 import { DEFAULT_PIN_ITERATIONS } from './pinHash.ts';
 import { PowerLossError } from './powerLossError.ts';
 import { RecordArea } from './recordArea.ts';
+import { foldJournal, journalMove } from './stateJournal.ts';
 import type { SdCard } from './sdcard.ts';
 import type { SecubeTestHooks } from './secubeTestHooks.ts';
 import { Trng } from './trng.ts';
@@ -98,7 +100,11 @@ export class DeviceCore {
   readonly sdcard: SdCard | undefined;
   readonly pinIterations: number;
   powered = false;
+  /** The current device state: the base record with the counter journal folded in. */
   state: DeviceState | undefined;
+  /** The base record in flash, and the journalled advances since it (`stateJournal.ts`). */
+  base: DeviceState | undefined;
+  journal = new Map<number, number>();
   store: KeyStore | undefined;
   /** A key-store operation failed half-way: the store's view must be rebuilt before the next use. */
   storeNeedsMount = false;
@@ -135,19 +141,24 @@ export class DeviceCore {
   boot(): void {
     this.powered = true;
     this.state = undefined;
+    this.base = undefined;
+    this.journal = new Map();
     this.store = undefined;
     this.storeNeedsMount = false;
     this.pin = undefined;
     this.identityPublic = undefined;
     this.authenticatedUpdate = undefined;
     this.area.remount();
-    const raw = this.area.load();
-    if (raw === undefined) return;
-    const state = decodeDeviceState(raw);
+    const content = this.area.load();
+    if (content === undefined) return;
+    const base = decodeDeviceState(content.payload);
+    const state = foldJournal(base, content.advances);
     const store = this.mountStore();
     // Counters come back from flash: the machine resumes exactly where the last persisted step left it.
     [this.pin] = initialTransition(pinSessionMachine, { maxRetries: state.maxRetries, retriesLeft: state.retriesLeft });
     this.store = store;
+    this.base = base;
+    this.journal = new Map(content.advances);
     this.state = state;
   }
 
@@ -227,9 +238,21 @@ export class DeviceCore {
     return { ...ctx, level: value };
   }
 
-  /** Persists `next` in the record area (atomic: old or new record after a cut), then adopts it. */
+  /**
+   * Persists `next` in the record area (atomic: old or new state after a cut), then adopts it. One
+   * counter moving forward (a monotonic counter, a spent try, restored tries) is journalled in a
+   * few bits (`stateJournal.ts`); anything else, or a full journal, saves a new base record.
+   */
   save(next: DeviceState): void {
+    const move = this.base === undefined ? undefined : journalMove(this.base, this.journal, next);
+    if (move !== undefined && this.area.advance(move.index, move.delta)) {
+      this.journal.set(move.index, (this.journal.get(move.index) ?? 0) + move.delta);
+      this.state = next;
+      return;
+    }
     this.area.save(encodeDeviceState(next));
+    this.base = next;
+    this.journal = new Map();
     this.state = next;
   }
 

@@ -1,8 +1,9 @@
 /**
  * DEVICE-INTERNAL. Named monotonic counters in device flash: the anti-rollback anchors of the KMS
  * (the last applied update sequence, the database generation). A counter only moves forward and is
- * persisted before the call returns, in the same power-safe record as the rest of the device state
- * (`deviceState.ts`), so no host can wind it back (the original has none, W2).
+ * persisted before the call returns, in the power-safe record area of the device state
+ * (`deviceState.ts`), as one advance of its counter journal — a bit or a few bytes of flash, not a new
+ * copy of the record (`stateJournal.ts`) — so no host can wind it back (the original has none, W2).
  *
  * One counter is reserved: the applied-update counter ({@link UPDATE_SEQUENCE_COUNTER}) is what the
  * HSM's acknowledgements vouch for, so it moves only through `recordUpdateApplied`

@@ -1,0 +1,54 @@
+/**
+ * The flash figures the README quotes are in the committed results, like for like, and meet what
+ * issue 11 asks of them: a whole device that lasts at least 20 years under the mixed workload, and
+ * on the original's own budget (2 sectors, 1,810 live keys) a key store that lasts at least 8 times
+ * as long as the original's.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import { defaultResultsPath } from './results.ts';
+
+type Json = { readonly [key: string]: unknown };
+const flash = (JSON.parse(readFileSync(defaultResultsPath(), 'utf8')) as Json)['flash'] as Json;
+
+function at(path: string): unknown {
+  return path.split('.').reduce<unknown>((node, key) => (node as Json | undefined)?.[key], flash);
+}
+const num = (path: string): number => {
+  const value = at(path);
+  expect(typeof value, path).toBe('number');
+  return value as number;
+};
+
+describe('flash results', () => {
+  test('hold every acceptance figure, for ours and the original', () => {
+    for (const who of ['ours', 'original']) {
+      num(`deviceLifetimeYears.mixed.${who}`);
+      num(`equalBudget.sectors2.keys1810.writeAmplification.${who}`);
+      num(`equalBudget.sectors2.keys1810.lifetimeYears.${who}`);
+      num(`usableKeysPerSector.${who}`);
+    }
+    num('rotationLatencyMs.full90.ours.p999');
+    num('rotationLatencyMs.full90.ours.max');
+    num('compactionsPerRotation.full90.ours');
+    num('mixedWorkload.commitsPerRotation');
+  });
+
+  test('report a lifetime for every sector of the device', () => {
+    for (const who of ['ours', 'original']) {
+      const sectors = at(`sectorLifetimeYears.mixed.${who}`) as readonly Json[];
+      expect(sectors.map((s) => s['sector'])).toEqual([...Array(24).keys()]);
+    }
+  });
+
+  test('meet the bounds: 20 years for the whole device, 8 times the original on its own budget', () => {
+    expect(num('deviceLifetimeYears.mixed.ours')).toBeGreaterThanOrEqual(20);
+    const ours = num('equalBudget.sectors2.keys1810.lifetimeYears.ours');
+    expect(ours).toBeGreaterThanOrEqual(8 * num('equalBudget.sectors2.keys1810.lifetimeYears.original'));
+  });
+
+  test('keep no figure that compares unequal budgets', () => {
+    for (const stale of ['keysPerSector', 'capacityKeys', 'writeAmplification', 'lifetimeYears'])
+      expect(flash[stale], stale).toBeUndefined();
+  });
+});
