@@ -7,6 +7,10 @@
  * selection agrees with the model for random recipient sets. The change report of every accepted
  * operation (recorded by the implementation as it acts) equals the difference between the model's
  * states before and after, and its affected users are the model's `affectedUsers`.
+ *
+ * Throughput: the operations applied and the CPU time of the property (`process.cpuUsage()`, this
+ * worker only) go to `reports/properties.json` under `kmsImpl`, with the device's crypto backend
+ * (`SEKEY_CRYPTO`); the throughput bench reads them from there.
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
@@ -31,8 +35,13 @@ import { newWorld } from '../impl/kms/world.testkit.ts';
 import type { World } from '../impl/kms/world.testkit.ts';
 import { USER_IDS, operationSequence } from './kmsArbitraries.ts';
 import { propertyParams } from '../testing/runConfig.ts';
+import { cryptoBackend } from '../device/cryptoBackend.ts';
+import { mergeSuiteReport } from './deployment/stats.testkit.ts';
 
 const START = Date.UTC(2026, 0, 1);
+
+/** Operations applied to both sides so far (every run, shrinking included). */
+let operationsApplied = 0;
 
 /** The admin's observable state, in the model's terms. */
 function adminView(admin: Admin) {
@@ -130,6 +139,7 @@ async function runBoth(
   const world: World = await newWorld(START, 'kms-impl');
   let model: KmsState = EMPTY_KMS;
   for (const [step, op] of ops.entries()) {
+    operationsApplied += 1;
     world.clock.set(Math.max(world.clock.now(), operationTime(op)));
     const result = applyOperation(model, op);
     let changes: AdminChanges = NO_CHANGES;
@@ -210,11 +220,27 @@ const selectionArb = fc.array(
 
 describe('model against implementation', () => {
   test('agree after every step of random operation sequences (30+ operations each)', async () => {
-    await fc.assert(
-      fc.asyncProperty(operationSequence(30, 40, START), selectionArb, async (ops, selections) => {
-        await runBoth([...bootstrap(START), ...ops], selections, 8);
-      }),
-      propertyParams(200),
-    );
+    const params = propertyParams<[KmsOperation[], Array<[number, number[]]>]>(200);
+    const cpu0 = process.cpuUsage();
+    operationsApplied = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(operationSequence(30, 40, START), selectionArb, async (ops, selections) => {
+          await runBoth([...bootstrap(START), ...ops], selections, 8);
+        }),
+        params,
+      );
+    } finally {
+      const cpu = process.cpuUsage(cpu0);
+      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+      mergeSuiteReport('kmsImpl', {
+        runs: params.numRuns,
+        seed: params.seed ?? null,
+        operations: operationsApplied,
+        cpuSeconds: Math.round(cpuSeconds * 100) / 100,
+        operationsPerCpuSecond: Math.round((operationsApplied / cpuSeconds) * 10) / 10,
+        crypto: cryptoBackend().name,
+      });
+    }
   }, 900_000);
 });
