@@ -107,7 +107,8 @@ export const throughputBench: BenchModule = {
   section: 'throughput',
   async run(context: BenchContext): Promise<BenchOutput> {
     const root = repositoryRoot();
-    const repetitions = context.quick ? 2 : 3;
+    // Three repetitions in either mode: a spread needs them, and --quick shrinks the runs instead.
+    const repetitions = 3;
     const samples = new Map<string, number[]>();
     const operations = new Map<string, number>();
     for (let rep = 1; rep <= repetitions; rep++) {
@@ -136,10 +137,11 @@ export const throughputBench: BenchModule = {
       data: {
         opsPerCpuSecond,
         speedup,
-        operationsPerRun: Object.fromEntries(operations),
+        operationsPerMeasurement: Object.fromEntries(operations),
         runs: Object.fromEntries(THROUGHPUT_SUITES.map((s) => [s.name, context.quick ? s.runs.quick : s.runs.full])),
         method:
-          'each suite run through vitest at the CI seed (CI=1) with SEKEY_RUNS runs; operations applied and the ' +
+          'each suite run through vitest at the CI seed (CI=1) with SEKEY_RUNS runs (the first runs of the CI ' +
+          'sequence when fewer than CI size); operations applied and the ' +
           "property's CPU time (process.cpuUsage, user + system, its worker only) as the suite records them in " +
           'reports/properties.json; `X` = host crypto (node:crypto), `XBaseline` = SEKEY_CRYPTO=noble (the @noble ' +
           'reference the device used before); engines and suites interleaved in every repetition',
