@@ -30,10 +30,12 @@ describe.each(BACKENDS)('$name backend against the standards’ vectors', (b) =>
     const iv = hex('cafebabefacedbaddecaf888');
     const aad = hex('feedfacedeadbeeffeedfacedeadbeefabaddad2');
     const text = hex(
-      'd9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39',
+      'd9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72' +
+        '1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39',
     );
     const sealed =
-      '522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662' +
+      '522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa' +
+      '8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662' +
       '76fc6ece0f4e1768cddf8853bb2d551b';
     expect(toHex(b.gcmEncrypt(key, iv, text, aad))).toBe(sealed);
     expect(b.gcmDecrypt(key, iv, hex(sealed), aad)).toEqual(text);

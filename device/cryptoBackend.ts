@@ -1,14 +1,15 @@
 /**
- * The primitives under the simulated device (AES-GCM, AES-KW, HMAC, HKDF, X25519), behind one interface so that the host's
- * native implementation (node:crypto, OpenSSL) can run them while @noble stays the reference.
+ * The primitives under the simulated device (AES-GCM, AES-KW, HMAC, HKDF, X25519), behind one
+ * interface so that the host's native implementation (node:crypto, OpenSSL) can run them while
+ * @noble stays the reference.
  *
  * Why two: the simulator charges every primitive its modelled Cortex-M4 cost (costModel.ts); how
  * fast the *host* computes the same bytes changes no modelled figure, only how many scenarios the
  * property suites get through per CPU-second (noble's AES-GCM in JavaScript was a quarter of the
- * model-against-implementation suite's time, X25519 in JavaScript a few per cent more). Both backends compute the same functions, so outputs
- * are identical: cryptoBackend.test.ts checks each against the standards' vectors and the two
- * against each other on random inputs. Metering stays in meteredCrypto.ts, outside the backend, so
- * the cycles charged cannot depend on the choice.
+ * model-against-implementation suite's time, X25519 in JavaScript a few per cent more). Both
+ * backends compute the same functions, so outputs are identical: cryptoBackend.test.ts checks each
+ * against the standards' vectors and the two against each other on random inputs. Metering stays
+ * in meteredCrypto.ts, outside the backend, so the cycles charged cannot depend on the choice.
  * @module
  */
 import { HOST_CRYPTO } from './hostCrypto.ts';
