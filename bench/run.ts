@@ -11,12 +11,19 @@ import type { BenchModule, BenchOutput } from './benchModule.ts';
 import { dbCommitBench } from './dbCommit.ts';
 import { deviceWearBench } from './deviceWear.ts';
 import { keyStoreWearBench } from './keyStoreWear.ts';
+import { throughputBench } from './throughput.ts';
 import { updateDistributionBench } from './updateDistribution.ts';
 import { provenance } from './provenance.ts';
 import { defaultResultsPath, mergeResults, repositoryRoot } from './results.ts';
 
 /** Every bench; a new bench module adds itself here. */
-const BENCHES: readonly BenchModule[] = [keyStoreWearBench, deviceWearBench, dbCommitBench, updateDistributionBench];
+const BENCHES: readonly BenchModule[] = [
+  keyStoreWearBench,
+  deviceWearBench,
+  dbCommitBench,
+  updateDistributionBench,
+  throughputBench,
+];
 
 function printTable(output: BenchOutput): void {
   const rows = [output.columns, ...output.table];

@@ -245,4 +245,29 @@ describe('bytesEqual', () => {
     expect(bytesEqual(unhex('0102'), unhex('0103'))).toBe(false);
     expect(bytesEqual(unhex('0102'), unhex('01'))).toBe(false);
   });
+
+  it('agrees with a byte-by-byte comparison on views at any offset, one byte changed anywhere or not', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 64 }),
+        fc.nat(5),
+        fc.nat(5),
+        fc.option(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { nil: undefined }),
+        (bytes, offsetA, offsetB, change) => {
+          const a = new Uint8Array(offsetA + bytes.length);
+          a.set(bytes, offsetA);
+          const b = new Uint8Array(offsetB + bytes.length + 3);
+          b.set(bytes, offsetB);
+          const viewA = a.subarray(offsetA);
+          const viewB = b.subarray(offsetB, offsetB + bytes.length);
+          if (change !== undefined && bytes.length > 0) {
+            const at = change[0] % bytes.length;
+            viewB[at] = ((viewB[at] as number) + change[1]) & 0xff;
+          }
+          expect(bytesEqual(viewA, viewB)).toBe(viewA.every((x, i) => x === viewB[i]));
+        },
+      ),
+      propertyParams(300),
+    );
+  });
 });

@@ -5,8 +5,7 @@
  * @module
  */
 import { concatBytes } from '@noble/hashes/utils.js';
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { cryptoBackend } from './cryptoBackend.ts';
 
 /** Output length of SHA-256, in bytes (`outlen` of SP 800-90A Table 2). */
 const OUTLEN = 32;
@@ -14,6 +13,9 @@ const OUTLEN = 32;
 export const HMAC_DRBG_MAX_REQUEST_BYTES = (1 << 19) / 8;
 /** SP 800-90A Table 2: reseed_interval ≤ 2^48 requests. */
 export const HMAC_DRBG_RESEED_INTERVAL = 2 ** 48;
+
+// HMAC with SHA-256 (SP 800-90A §10.1.2: HMAC_DRBG's HMAC), from the selected backend.
+const hmac = (key: Uint8Array, message: Uint8Array): Uint8Array => cryptoBackend().hmacSha256(key, message);
 
 /** HMAC_DRBG (SHA-256) internal state and algorithms, NIST SP 800-90A §10.1.2. */
 export class HmacDrbg {
@@ -32,11 +34,11 @@ export class HmacDrbg {
 
   /** HMAC_DRBG_Update (§10.1.2.2). */
   #update(provided: Uint8Array): void {
-    this.#key = hmac(sha256, this.#key, concatBytes(this.#v, Uint8Array.of(0x00), provided));
-    this.#v = hmac(sha256, this.#key, this.#v);
+    this.#key = hmac(this.#key, concatBytes(this.#v, Uint8Array.of(0x00), provided));
+    this.#v = hmac(this.#key, this.#v);
     if (provided.length === 0) return;
-    this.#key = hmac(sha256, this.#key, concatBytes(this.#v, Uint8Array.of(0x01), provided));
-    this.#v = hmac(sha256, this.#key, this.#v);
+    this.#key = hmac(this.#key, concatBytes(this.#v, Uint8Array.of(0x01), provided));
+    this.#v = hmac(this.#key, this.#v);
   }
 
   /** HMAC_DRBG_Reseed_algorithm (§10.1.2.4): Update(entropy ‖ additional_input). */
@@ -58,7 +60,7 @@ export class HmacDrbg {
     if (additionalInput.length > 0) this.#update(additionalInput);
     const out = new Uint8Array(length);
     for (let at = 0; at < length; at += OUTLEN) {
-      this.#v = hmac(sha256, this.#key, this.#v);
+      this.#v = hmac(this.#key, this.#v);
       out.set(this.#v.subarray(0, Math.min(OUTLEN, length - at)), at);
     }
     this.#update(additionalInput);

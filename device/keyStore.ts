@@ -64,6 +64,7 @@ import {
   type StoreLayout,
 } from './keyStoreLayout.ts';
 import { planRecovery } from './keyStoreRecovery.ts';
+import { isErased } from './erased.ts';
 
 /**
  * The 128 KiB sectors of bank 2 (RM0090 §3.4: sectors 17..23, 0x0812_0000..0x081F_FFFF). Bank 2 because
@@ -338,7 +339,7 @@ export class KeyStore {
     const erased: boolean[] = [];
     for (const sector of this.#sectors) {
       const image = flash.read(sector.address, sector.size);
-      erased.push(image.every((b) => b === 0xff));
+      erased.push(isErased(image));
       const reading = readHeader(layout, image);
       if (reading.kind !== 'valid') continue;
       maxEpoch = Math.max(maxEpoch, reading.header.epoch);
@@ -384,7 +385,7 @@ export class KeyStore {
         // Only an erased-looking header needs the whole image checked (a torn erase).
         return {
           reading,
-          blank: reading.kind === 'erased' && image.every((b) => b === 0xff),
+          blank: reading.kind === 'erased' && isErased(image),
           flashIndex: this.#sectors[pos]?.index ?? -1,
         };
       }),

@@ -32,6 +32,7 @@
  * @module
  */
 import { crc32Stm32 } from './crc32.ts';
+import { isErased } from './erased.ts';
 
 /** Bytes per record slot: 4-byte ID + 32-byte key area. */
 export const SLOT_BYTES = 36;
@@ -121,7 +122,7 @@ export type SlotContent =
  * delete or scrub, which mount turns into dead.
  */
 export function classifySlot(entry: number, body: Uint8Array): SlotContent {
-  if (entry === ENTRY_FREE) return body.every((b) => b === 0xff) ? { kind: 'free' } : { kind: 'torn' };
+  if (entry === ENTRY_FREE) return isErased(body) ? { kind: 'free' } : { kind: 'torn' };
   if ((entry & ALIVE) === 0) return body.every((b) => b === 0) ? { kind: 'dead' } : { kind: 'torn' };
   const code = (entry >>> 5) & 0b11;
   if (code !== CODE_FULL && code !== CODE_SHORT) return { kind: 'torn' };
@@ -198,7 +199,7 @@ export type HeaderReading =
 export function readHeader(layout: StoreLayout, sector: Uint8Array): HeaderReading {
   const v = new DataView(sector.buffer, sector.byteOffset, sector.byteLength);
   if (sector.length < 0x20) return { kind: 'invalid' };
-  if (v.getUint32(0, true) === WORD_ERASED && sector.subarray(0, layout.headerBytes).every((b) => b === 0xff)) {
+  if (v.getUint32(0, true) === WORD_ERASED && isErased(sector.subarray(0, layout.headerBytes))) {
     return { kind: 'erased' };
   }
   if (v.getUint32(0, true) !== SECTOR_MAGIC) return { kind: 'invalid' };

@@ -1,13 +1,12 @@
 /**
- * The device's cryptographic primitives (from @noble), each charging its modelled Cortex-M4 cost
- * to an optional {@link CycleMeter}. Only the device calls these: they take raw keys, which never
- * leave it.
+ * The device's cryptographic primitives, each charging its modelled Cortex-M4 cost to an optional
+ * {@link CycleMeter}. Only the device calls these: they take raw keys, which never leave it. They
+ * are computed by the selected {@link cryptoBackend} (node:crypto, or the @noble
+ * reference); the charge is made here, before and whatever the backend, so modelled cycles do not
+ * depend on it.
  * @module
  */
-import { aeskw, gcm } from '@noble/ciphers/aes.js';
-import { x25519 } from '@noble/curves/ed25519.js';
-import { hkdf } from '@noble/hashes/hkdf.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { cryptoBackend } from './cryptoBackend.ts';
 import { hmacSha256Compressions } from './costModel.ts';
 import type { CycleMeter } from './costModel.ts';
 import { DeviceError } from './deviceError.ts';
@@ -48,8 +47,7 @@ export function aesGcmEncrypt(
 ): Uint8Array {
   requireNonce(nonce);
   chargeGcm(meter, plaintext.length, aad.length);
-  // A fresh instance per message: noble refuses a second encrypt() on one instance anyway.
-  return gcm(key, nonce, aad).encrypt(plaintext);
+  return cryptoBackend().gcmEncrypt(key, nonce, plaintext, aad);
 }
 
 /**
@@ -67,7 +65,7 @@ export function aesGcmDecrypt(
   if (sealed.length < GCM_TAG_BYTES) throw new DeviceError('AuthFailed', 'ciphertext shorter than the tag');
   chargeGcm(meter, sealed.length - GCM_TAG_BYTES, aad.length);
   try {
-    return gcm(key, nonce, aad).decrypt(sealed);
+    return cryptoBackend().gcmDecrypt(key, nonce, sealed, aad);
   } catch {
     throw new DeviceError('AuthFailed', 'AES-GCM tag mismatch');
   }
@@ -85,7 +83,7 @@ export function aesKeyWrap(kek: Uint8Array, keyData: Uint8Array, meter?: CycleMe
   if (keyData.length < 16 || keyData.length % 8 !== 0)
     throw new DeviceError('BadArgument', 'key data must be n ≥ 2 semiblocks of 64 bits (RFC 3394 §2)');
   chargeKw(meter, keyData.length);
-  return aeskw(kek).encrypt(keyData);
+  return cryptoBackend().keyWrap(kek, keyData);
 }
 
 /**
@@ -97,7 +95,7 @@ export function aesKeyUnwrap(kek: Uint8Array, wrapped: Uint8Array, meter?: Cycle
     throw new DeviceError('UnwrapFailed', 'a wrapped key is n+1 ≥ 3 semiblocks of 64 bits (RFC 3394 §2)');
   chargeKw(meter, wrapped.length - 8);
   try {
-    return aeskw(kek).decrypt(wrapped);
+    return cryptoBackend().keyUnwrap(kek, wrapped);
   } catch {
     throw new DeviceError('UnwrapFailed', 'AES-KW integrity check failed (RFC 3394 §2.2.3)');
   }
@@ -118,13 +116,13 @@ export function hkdfSha256(
     for (let i = 1; i <= n; i++)
       meter.charge('hmacSha256.block', hmacSha256Compressions((i === 1 ? 0 : 32) + info.length + 1));
   }
-  return hkdf(sha256, ikm, salt, info, length);
+  return cryptoBackend().hkdfSha256(ikm, salt, info, length);
 }
 
 /** X25519 public key of a secret scalar, RFC 7748 §6.1 (one scalar multiplication by the base point). */
 export function x25519PublicKey(secret: Uint8Array, meter?: CycleMeter): Uint8Array {
   meter?.charge('x25519.scalarMult');
-  return x25519.getPublicKey(secret);
+  return cryptoBackend().x25519PublicKey(secret);
 }
 
 /**
@@ -137,7 +135,7 @@ export function x25519SharedSecret(secret: Uint8Array, peerPublicKey: Uint8Array
     throw new DeviceError('BadArgument', 'an X25519 public key is 32 bytes (RFC 7748 §5)');
   meter?.charge('x25519.scalarMult');
   try {
-    return x25519.getSharedSecret(secret, peerPublicKey);
+    return cryptoBackend().x25519SharedSecret(secret, peerPublicKey);
   } catch {
     throw new DeviceError('BadArgument', 'peer X25519 public key is invalid or of low order (RFC 7748 §6.1)');
   }

@@ -8,6 +8,10 @@
  * operation (recorded by the implementation as it acts) equals the difference between the model's
  * states before and after, and its affected users are the model's `affectedUsers`. An operation (for
  * `npm run properties`) is one KMS operation applied to both, bootstrap included.
+ *
+ * Throughput: the operations applied and the CPU time of the property (`process.cpuUsage()`, this
+ * worker only) go to `reports/properties.json` under `kmsImpl`, with the device's crypto backend
+ * (`SEKEY_CRYPTO`); the throughput bench reads them from there.
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
@@ -32,9 +36,14 @@ import { newWorld } from '../impl/kms/world.testkit.ts';
 import type { World } from '../impl/kms/world.testkit.ts';
 import { USER_IDS, operationSequence } from './kmsArbitraries.ts';
 import { PropertyProgress } from './progress.testkit.ts';
+import { cryptoBackend } from '../device/cryptoBackend.ts';
+import { mergeSuiteReport } from './deployment/stats.testkit.ts';
 
 const START = Date.UTC(2026, 0, 1);
 const progress = new PropertyProgress('kmsImpl');
+
+/** Operations applied to both sides so far (every run, shrinking included). */
+let operationsApplied = 0;
 
 /** The admin's observable state, in the model's terms. */
 function adminView(admin: Admin) {
@@ -132,6 +141,7 @@ async function runBoth(
   const world: World = await newWorld(START, 'kms-impl');
   let model: KmsState = EMPTY_KMS;
   for (const [step, op] of ops.entries()) {
+    operationsApplied += 1;
     world.clock.set(Math.max(world.clock.now(), operationTime(op)));
     const result = applyOperation(model, op);
     let changes: AdminChanges = NO_CHANGES;
@@ -212,13 +222,29 @@ const selectionArb = fc.array(
 
 describe('model against implementation', () => {
   test('agree after every step of random operation sequences (30+ operations each)', async () => {
-    await fc.assert(
-      fc.asyncProperty(operationSequence(30, 40, START), selectionArb, async (ops, selections) => {
-        const all = [...bootstrap(START), ...ops];
-        await runBoth(all, selections, 8);
-        progress.ran(all.length);
-      }),
-      progress.params(200),
-    );
+    const params = progress.params<[KmsOperation[], Array<[number, number[]]>]>(200);
+    const cpu0 = process.cpuUsage();
+    operationsApplied = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(operationSequence(30, 40, START), selectionArb, async (ops, selections) => {
+          const all = [...bootstrap(START), ...ops];
+          await runBoth(all, selections, 8);
+          progress.ran(all.length);
+        }),
+        params,
+      );
+    } finally {
+      const cpu = process.cpuUsage(cpu0);
+      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+      mergeSuiteReport('kmsImpl', {
+        runs: params.numRuns,
+        seed: params.seed ?? null,
+        operations: operationsApplied,
+        cpuSeconds: Math.round(cpuSeconds * 100) / 100,
+        operationsPerCpuSecond: Math.round((operationsApplied / cpuSeconds) * 10) / 10,
+        crypto: cryptoBackend().name,
+      });
+    }
   }, 900_000);
 });

@@ -150,6 +150,14 @@ export const PROPERTIES_REPORT = 'reports/properties.json';
 
 /** Merges `stats` under `suite` into `reports/properties.json`. */
 export function writeStats(suite: string, stats: SuiteStats, path = PROPERTIES_REPORT): void {
+  mergeSuiteReport(suite, stats.toJSON(), path);
+}
+
+/**
+ * Merges one suite's `entry` (with the time it was written) into `reports/properties.json`, keeping
+ * what other suites wrote there.
+ */
+export function mergeSuiteReport(suite: string, entry: Record<string, unknown>, path = PROPERTIES_REPORT): void {
   let all: Record<string, unknown> = {};
   if (existsSync(path)) {
     try {
@@ -158,7 +166,7 @@ export function writeStats(suite: string, stats: SuiteStats, path = PROPERTIES_R
       all = {};
     }
   }
-  all[suite] = { ...stats.toJSON(), writtenAt: new Date().toISOString() };
+  all[suite] = { ...entry, writtenAt: new Date().toISOString() };
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${JSON.stringify(all, null, 2)}\n`);
 }

@@ -1,0 +1,50 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { THROUGHPUT_SUITES, readMeasurement } from './throughput.ts';
+import { repositoryRoot } from './results.ts';
+
+const root = repositoryRoot();
+const [kmsImpl, deployment] = THROUGHPUT_SUITES as [(typeof THROUGHPUT_SUITES)[0], (typeof THROUGHPUT_SUITES)[0]];
+
+describe('throughput bench', () => {
+  test('names suites that exist, and a -t filter that selects a property in each', () => {
+    expect(THROUGHPUT_SUITES.map((s) => s.name)).toEqual(['kmsImpl', 'deployment']);
+    for (const suite of THROUGHPUT_SUITES) {
+      const text = readFileSync(join(root, suite.file), 'utf8');
+      expect(text, suite.file).toMatch(new RegExp(`test\\('[^']*${suite.test}`));
+      expect(suite.runs.quick).toBeLessThan(suite.runs.full);
+    }
+  });
+
+  test('full runs are the suites’ CI sizes', () => {
+    for (const suite of THROUGHPUT_SUITES) {
+      const text = readFileSync(join(root, suite.file), 'utf8');
+      expect(text, suite.file).toMatch(new RegExp(`(propertyParams<[^(]*>\\(|ciRuns: )${suite.runs.full}\\b`));
+    }
+  });
+
+  test('reads operations per CPU-second from the suites’ report entries', () => {
+    const report = JSON.stringify({
+      kmsImpl: { operations: 880, cpuSeconds: 11, operationsPerCpuSecond: 80 },
+      deployment: { runs: 5, commands: 250, cpuSeconds: 5, commandsPerCpuSecond: 50 },
+    });
+    expect(readMeasurement(report, kmsImpl)).toEqual({ operations: 880, cpuSeconds: 11, opsPerCpuSecond: 80 });
+    expect(readMeasurement(report, deployment)).toEqual({ operations: 250, cpuSeconds: 5, opsPerCpuSecond: 50 });
+    expect(() => readMeasurement(JSON.stringify({ kmsImpl: { operations: 3 } }), kmsImpl)).toThrow(/kmsImpl/);
+    expect(() => readMeasurement(JSON.stringify({ deployment: { commands: 1, cpuSeconds: 0 } }), deployment)).toThrow();
+  });
+
+  test('the results file holds throughput.opsPerCpuSecond for both suites and their baselines', () => {
+    const path = join(root, 'bench', 'results', 'latest.json');
+    expect(existsSync(path)).toBe(true);
+    const results = JSON.parse(readFileSync(path, 'utf8')) as {
+      throughput?: { opsPerCpuSecond?: Record<string, { median: number; repetitions: number }> };
+    };
+    const figures = results.throughput?.opsPerCpuSecond ?? {};
+    for (const key of ['kmsImpl', 'kmsImplBaseline', 'deployment', 'deploymentBaseline']) {
+      expect(figures[key]?.median, key).toBeGreaterThan(0);
+      expect(figures[key]?.repetitions, key).toBeGreaterThanOrEqual(3);
+    }
+  });
+});

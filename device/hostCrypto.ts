@@ -1,0 +1,85 @@
+/**
+ * The device's primitives computed by the host's OpenSSL through node:crypto: the fast
+ * backend of {@link CryptoBackend}. Same functions as the noble reference (nobleCrypto.ts), proven
+ * equal by cryptoBackend.test.ts.
+ * @module
+ */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  hkdfSync,
+} from 'node:crypto';
+import type { CipherGCMTypes, KeyObject } from 'node:crypto';
+import { concatBytes } from '@noble/hashes/utils.js';
+import type { CryptoBackend } from './cryptoBackend.ts';
+
+/** RFC 3394 §2.2.3.1 default initial value. */
+const KW_IV = new Uint8Array(8).fill(0xa6);
+const GCM_TAG = 16;
+
+// Copies into a plain Uint8Array (noble's concatBytes copies): node returns Buffers, which may view
+// a shared pool and compare unequal to Uint8Arrays in deep-equality checks; the device's callers
+// expect plain arrays that own their bytes.
+const plain = concatBytes;
+
+// DER framing of raw X25519 keys (RFC 8410 §7 private key in PKCS #8, §4 public key in SPKI).
+const X25519_PKCS8 = Uint8Array.from(Buffer.from('302e020100300506032b656e04220420', 'hex'));
+const X25519_SPKI = Uint8Array.from(Buffer.from('302a300506032b656e032100', 'hex'));
+const x25519Private = (secret: Uint8Array): KeyObject => {
+  if (secret.length !== 32) throw new Error('an X25519 secret is 32 bytes (RFC 7748 §5)');
+  return createPrivateKey({ key: Buffer.from(plain(X25519_PKCS8, secret)), format: 'der', type: 'pkcs8' });
+};
+const x25519Public = (raw: Uint8Array): KeyObject => {
+  if (raw.length !== 32) throw new Error('an X25519 public key is 32 bytes (RFC 7748 §5)');
+  return createPublicKey({ key: Buffer.from(plain(X25519_SPKI, raw)), format: 'der', type: 'spki' });
+};
+
+const gcmName = (key: Uint8Array): CipherGCMTypes => `aes-${key.length * 8}-gcm` as CipherGCMTypes;
+const wrap = (key: Uint8Array): string => `id-aes${key.length * 8}-wrap`;
+
+/** node:crypto (OpenSSL) implementation of the device's primitives. */
+export const HOST_CRYPTO: CryptoBackend = Object.freeze({
+  name: 'host',
+  gcmEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+    const cipher = createCipheriv(gcmName(key), key, nonce, { authTagLength: GCM_TAG });
+    cipher.setAAD(aad);
+    return plain(cipher.update(plaintext), cipher.final(), cipher.getAuthTag());
+  },
+  gcmDecrypt(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
+    if (sealed.length < GCM_TAG) throw new Error('ciphertext shorter than the tag');
+    const decipher = createDecipheriv(gcmName(key), key, nonce, { authTagLength: GCM_TAG });
+    decipher.setAAD(aad);
+    decipher.setAuthTag(sealed.subarray(sealed.length - GCM_TAG));
+    const text = decipher.update(sealed.subarray(0, sealed.length - GCM_TAG));
+    return plain(text, decipher.final());
+  },
+  keyWrap(kek: Uint8Array, keyData: Uint8Array): Uint8Array {
+    const cipher = createCipheriv(wrap(kek), kek, KW_IV);
+    return plain(cipher.update(keyData), cipher.final());
+  },
+  keyUnwrap(kek: Uint8Array, wrapped: Uint8Array): Uint8Array {
+    const decipher = createDecipheriv(wrap(kek), kek, KW_IV);
+    return plain(decipher.update(wrapped), decipher.final());
+  },
+  hmacSha256(key: Uint8Array, message: Uint8Array): Uint8Array {
+    return plain(createHmac('sha256', key).update(message).digest());
+  },
+  hkdfSha256(ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, length: number): Uint8Array {
+    // An empty HMAC key is zero-padded to the block size, exactly as RFC 5869's default salt of
+    // HashLen zeros is (RFC 2104 §2), so `undefined` and the empty salt give the same PRK.
+    return new Uint8Array(hkdfSync('sha256', ikm, salt ?? new Uint8Array(0), info, length));
+  },
+  x25519PublicKey(secret: Uint8Array): Uint8Array {
+    const spki = createPublicKey(x25519Private(secret)).export({ format: 'der', type: 'spki' });
+    return plain(spki.subarray(X25519_SPKI.length));
+  },
+  x25519SharedSecret(secret: Uint8Array, peerPublicKey: Uint8Array): Uint8Array {
+    // OpenSSL refuses an all-zero shared secret (low-order peer), the check RFC 7748 §6.1 allows.
+    const shared = diffieHellman({ privateKey: x25519Private(secret), publicKey: x25519Public(peerPublicKey) });
+    return plain(shared);
+  },
+});
