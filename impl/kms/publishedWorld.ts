@@ -65,7 +65,7 @@ export interface WorldChanges {
   changed(kind: EntityKind, id: string): boolean;
   /** The current users whose record is new or changed, by ID. */
   readonly users: readonly UserRecord[];
-  /** The groups whose members changed, including groups added or deleted. */
+  /** The groups whose set of members changed (a group added or deleted with members among them). */
   readonly membersChanged: ReadonlySet<GroupId>;
 }
 
