@@ -140,7 +140,7 @@ describe('the diff of a device view', () => {
     expect(diff(w, snapshot(w, []), 'U3', { inView: false, view: emptied }).records).toEqual([]);
   });
 
-  test('a resync resets and sends the whole view, and orders erased every key ever delivered but not held', async () => {
+  test('a resync sends the whole view after a reset, and orders erased every key delivered but not held', async () => {
     const w = await fourUsers();
     const before = snapshot(w, ALL);
     w.admin.removeMember('G1', 'U2');
