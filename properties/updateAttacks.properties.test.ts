@@ -185,8 +185,9 @@ describe('update files under attack', () => {
     const audited = w.admin.auditLog().length;
     const acks = await w.publisher.collectAcknowledgements();
     expect(acks.filter((x) => x.sequence === 999)).toEqual([]);
-    // A forged acknowledgement costs no commit: the audit log does not grow with junk.
-    expect(w.admin.auditLog().length).toBe(audited + acks.length);
+    // A forged acknowledgement costs no commit: the audit log does not grow with junk (a round of
+    // authentic acknowledgements is one entry).
+    expect(w.admin.auditLog().length).toBe(audited + (acks.length > 0 ? 1 : 0));
   });
 });
 

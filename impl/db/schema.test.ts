@@ -13,7 +13,8 @@ describe('schema', () => {
     expect(tables).toEqual([
       'audit_log',
       'counters',
-      'delivered_keys',
+      'device_groups',
+      'device_keys',
       'identity',
       'key_holders',
       'keys',
@@ -22,7 +23,8 @@ describe('schema', () => {
       'outbox',
       'pending_device_ops',
       'publication',
-      'published_views',
+      'published_entities',
+      'published_members',
       'retired_devices',
       'retired_groups',
       'sqlite_sequence',
@@ -31,6 +33,20 @@ describe('schema', () => {
       'user_devices',
       'users',
     ]);
+  });
+
+  test('version 4 keeps the keys ever delivered and makes the next file of every stream a resync', async () => {
+    const db = await openSqlite();
+    migrate(db, MIGRATIONS.slice(0, 3));
+    db.run("INSERT INTO streams (user_id, sequence, last_hash, resync) VALUES ('U1', 7, x'00', 0)");
+    db.run("INSERT INTO published_views VALUES ('U1', '{}')");
+    db.run("INSERT INTO delivered_keys VALUES ('U1', 'K2000'), ('U1', 'K2001')");
+    expect(migrate(db)).toBe(4);
+    expect(db.exec('SELECT key_id, user_id, held FROM device_keys ORDER BY key_id')[0]?.values).toEqual([
+      ['K2000', 'U1', 0],
+      ['K2001', 'U1', 0],
+    ]);
+    expect(db.exec('SELECT sequence, resync, device_view FROM streams')[0]?.values).toEqual([[7, 1, 'none']]);
   });
 
   test('enforces foreign keys and checks', async () => {

@@ -162,6 +162,47 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 4,
+    description: 'linear publishing: the world as last published, and what each device was given (admin)',
+    // published_views held, per user, a hash of every co-member: a group of n members cost n² rows
+    // of bookkeeping, all rewritten by any change (issue 11). Now the world as last published is
+    // kept once (published_entities, published_members) and each device's own part of it by group
+    // and by key (device_groups, device_keys, clustered by group and key so that a key given to a
+    // whole group lands in consecutive rows). The old views cannot be turned into the new rows
+    // (they keep hashes, not member lists), so every stream's next file is a resync; the keys ever
+    // delivered carry over, so that resync still orders erased what a device must no longer hold.
+    sql: `
+      DROP TABLE published_views;
+      CREATE TABLE published_entities (
+        kind TEXT NOT NULL CHECK (kind IN ('user', 'group', 'key')),
+        id   TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        PRIMARY KEY (kind, id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE published_members (
+        group_id TEXT NOT NULL,
+        user_id  TEXT NOT NULL,
+        PRIMARY KEY (group_id, user_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE device_groups (
+        group_id TEXT NOT NULL,
+        user_id  TEXT NOT NULL,
+        PRIMARY KEY (group_id, user_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE device_keys (
+        key_id  TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        held    INTEGER NOT NULL CHECK (held IN (0, 1)),
+        PRIMARY KEY (key_id, user_id)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO device_keys (key_id, user_id, held) SELECT key_id, user_id, 0 FROM delivered_keys;
+      DROP TABLE delivered_keys;
+      ALTER TABLE streams ADD COLUMN device_view TEXT NOT NULL DEFAULT 'none'
+        CHECK (device_view IN ('none', 'empty', 'projected'));
+      UPDATE streams SET resync = 1;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -16,6 +16,7 @@ import type { UserId } from '../../model/kms.ts';
 import type { Admin } from './admin.ts';
 import type { Database } from '../db/sqlite.ts';
 import { userKeyIds } from '../protocol/deviceKeyIds.ts';
+import { forgetDeviceView } from './deviceViews.ts';
 import { column } from './kmsRows.ts';
 import { requireUser } from './rules/require.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
@@ -60,8 +61,7 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
       );
       // A new device holds nothing yet: every key must be delivered again, by a resync that
       // continues the stream's sequence (the new device accepts any sequence for a resync).
-      db.run('DELETE FROM delivered_keys WHERE user_id = ?', [userId]);
-      db.run('DELETE FROM published_views WHERE user_id = ?', [userId]);
+      forgetDeviceView(db, userId);
       db.run('DELETE FROM outbox WHERE user_id = ?', [userId]);
       db.run('UPDATE streams SET resync = 1 WHERE user_id = ?', [userId]);
     }

@@ -3,11 +3,17 @@
  * what changed in that user's view (need-to-know), as an update file sealed by the admin HSM; collect
  * acknowledgements; know who is stale; resynchronise users on request.
  *
- * A user is affected when its view (the projection of `distribution.ts`) differs from the view last
- * published to it, so exactly the affected users get a file. The file, its sequence and the new view
- * are committed to the admin database (an outbox) before the file is written to the transport; a
- * crash in between is repaired by {@link Publisher.flush}, which writes the committed files again —
- * byte for byte, since sealing is randomised and a regenerated file would fork the user's chain.
+ * A user is affected when its view (need-to-know, `rules/needToKnow.ts`) differs from the view last
+ * published to it, so exactly the affected users get a file. What was last published is kept once for
+ * the world (`publishedWorld.ts`) and per device only as its own groups and keys (`deviceViews.ts`),
+ * so the bookkeeping of a round grows with what changed, not with the square of the group size
+ * (`viewDiff.ts`). The file, its sequence and the device's new view are committed to the admin
+ * database (an outbox) before the file is written to the transport; a crash in between is repaired
+ * by {@link Publisher.flush}, which writes the committed files again — byte for byte, since sealing
+ * is randomised and a regenerated file would fork the user's chain.
+ *
+ * Acknowledgements are collected in one transaction per round, however many users sent one: one
+ * database commit (and one audit entry) for a thousand users, not a thousand.
  *
  * Each user's publication state follows `model/publication.ts` (upToDate, pending, acknowledged,
  * stale), driven through xstate's pure `transition()`.
@@ -35,66 +41,24 @@ import {
 } from '../../model/publication.ts';
 import type { PublicationEvent, PublicationSnapshot, PublicationState } from '../../model/publication.ts';
 import { sortIds } from '../../model/kms.ts';
-import type { KeyId, UserId } from '../../model/kms.ts';
-import { sha256 } from '@noble/hashes/sha2.js';
+import type { UserId } from '../../model/kms.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { parseAck } from '../protocol/ackFile.ts';
 import type { Admin } from './admin.ts';
 import type { Database } from '../db/sqlite.ts';
 import { deviceKeyNumber } from '../protocol/deviceKeyIds.ts';
 import { userDeviceOf } from './distribution.ts';
+import { readDeviceViews, recordDeviceView } from './deviceViews.ts';
+import type { DeviceView } from './deviceViews.ts';
+import { readPublishedWorld, recordPublishedWorld, summarizeWorld, worldChanges } from './publishedWorld.ts';
 import { projectionSource } from './rules/needToKnow.ts';
-import type { ProjectionSource, SnapshotGroup, SnapshotKey } from './rules/needToKnow.ts';
+import { diffView } from './viewDiff.ts';
+import type { RoundWorld } from './viewDiff.ts';
 import { column } from './kmsRows.ts';
 import type { Transport } from '../protocol/transport.ts';
 import { ackStream, sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
 import { NO_PREVIOUS_FILE, assembleUpdateFile, encodeRecords, fileHash } from '../protocol/updateFile.ts';
 import type { UpdateKind, UpdateRecord } from '../protocol/updateFile.ts';
-import type { UserRecord } from '../../model/kms.ts';
-
-/** A user's current view: what its device must hold. */
-interface View {
-  readonly users: readonly UserRecord[];
-  readonly groups: readonly SnapshotGroup[];
-  readonly keys: readonly SnapshotKey[];
-}
-
-const EMPTY_VIEW: View = { users: [], groups: [], keys: [] };
-
-/**
- * A view as last published, reduced to what a diff needs: for each entity its ID and a short hash
- * of its content. Stored per user, so it is kept small: a user's view names every member of its
- * groups, which makes the table grow with the square of group size.
- */
-interface PublishedView {
-  readonly users: Readonly<Record<string, string>>;
-  readonly groups: Readonly<Record<string, string>>;
-  readonly keys: Readonly<Record<string, string>>;
-}
-
-const NOTHING_PUBLISHED: PublishedView = { users: {}, groups: {}, keys: {} };
-
-/** 64 bits of SHA-256 of an entity's JSON: enough to notice a change, not meant to resist collisions. */
-function contentHash(entity: unknown): string {
-  return bytesToHex(sha256(new TextEncoder().encode(JSON.stringify(entity))).subarray(0, 8));
-}
-
-/**
- * Summarises a view. `hashes` caches by entity object: within one publication round every user's
- * view shares the same entity objects, so each is hashed once, not once per user.
- */
-function summarize(view: View, hashes: Map<unknown, string> = new Map()): PublishedView {
-  const hash = (x: unknown): string => {
-    let h = hashes.get(x);
-    if (h === undefined) {
-      h = contentHash(x);
-      hashes.set(x, h);
-    }
-    return h;
-  };
-  const index = <T extends { id: string }>(xs: readonly T[]) => Object.fromEntries(xs.map((x) => [x.id, hash(x)]));
-  return { users: index(view.users), groups: index(view.groups), keys: index(view.keys) };
-}
 
 const EMPTY = new Uint8Array(0);
 
@@ -108,51 +72,6 @@ export interface PublishReport {
     /** Nothing changed in the user's view: the file only carries a heartbeat (its latest file was old). */
     readonly heartbeatOnly: boolean;
   }>;
-}
-
-/** Builds the records that take a device from `before` to `after`. */
-function diffRecords(before: PublishedView, now: PublishedView, after: View, kind: UpdateKind): UpdateRecord[] {
-  const fresh = kind === 'resync';
-  const changed = (table: Readonly<Record<string, string>>, id: string, hash: string | undefined) =>
-    fresh || table[id] !== hash;
-  const records: UpdateRecord[] = fresh ? [{ type: 'reset' }] : [];
-  // Order matters for the replica's foreign keys: users before the groups naming them, groups
-  // before their removal of users, keys after their groups.
-  for (const u of after.users)
-    if (changed(before.users, u.id, now.users[u.id])) records.push({ type: 'userUpsert', id: u.id, name: u.name });
-  if (!fresh)
-    for (const id of sortIds(Object.keys(before.groups)))
-      if (!(id in now.groups)) records.push({ type: 'groupDelete', id });
-  for (const g of after.groups) {
-    if (changed(before.groups, g.id, now.groups[g.id])) {
-      records.push({
-        type: 'groupUpsert',
-        id: g.id,
-        name: g.name,
-        policy: g.policy,
-        shareHistory: g.shareHistory,
-        members: g.members,
-      });
-    }
-  }
-  if (!fresh)
-    for (const id of sortIds(Object.keys(before.keys))) if (!(id in now.keys)) records.push({ type: 'keyDelete', id });
-  for (const k of after.keys) {
-    if (changed(before.keys, k.id, now.keys[k.id])) {
-      records.push({
-        type: 'keyUpsert',
-        id: k.id,
-        name: k.name,
-        owner: k.owner,
-        algorithm: k.algorithm,
-        lifecycle: k.lifecycle,
-      });
-    }
-  }
-  if (!fresh)
-    for (const id of sortIds(Object.keys(before.users)))
-      if (!(id in now.users)) records.push({ type: 'userDelete', id });
-  return records;
 }
 
 function readPublication(db: Database, userId: UserId, staleAfterMs: number): PublicationSnapshot {
@@ -271,11 +190,16 @@ export class Publisher {
     const files = this.#admin.transaction('publish', {}, (db, now) => {
       const entries: Array<{ entry: PublishReport['published'][number]; name: string; file: Uint8Array }> = [];
       const source = projectionSource(db, now);
-      const hashes = new Map<unknown, string>();
+      const published = readPublishedWorld(db);
+      const current = summarizeWorld(source);
+      const world: RoundWorld = { source, published, changes: worldChanges(published, current, source.users) };
+      const deviceView = readDeviceViews(db);
       for (const userId of sortIds(column(db, 'SELECT user_id FROM user_devices').map(String))) {
-        const prepared = this.#prepare(db, now, userId, source, hashes);
+        const prepared = this.#prepare(db, now, userId, world, deviceView(userId));
         if (prepared) entries.push(prepared);
       }
+      // Every device was brought to the current world (or needed nothing): it is the published one now.
+      recordPublishedWorld(db, published, current);
       return entries;
     });
     // Committed first, written second: a crash in between, or a file lost from the share later, is
@@ -299,26 +223,19 @@ export class Publisher {
     db: Database,
     now: number,
     userId: UserId,
-    source: ProjectionSource,
-    hashes: Map<unknown, string>,
+    world: RoundWorld,
+    before: DeviceView,
   ): { entry: PublishReport['published'][number]; name: string; file: Uint8Array } | null {
     const { serial, keyIds, inService } = userDeviceOf(db, userId);
     const stream = db.exec('SELECT sequence, last_hash, resync FROM streams WHERE user_id = ?', [userId])[0]?.values[0];
     const sequence = stream ? Number(stream[0]) + 1 : 1;
     const previousHash = stream ? (stream[1] as Uint8Array) : NO_PREVIOUS_FILE;
     const kind: UpdateKind = !stream || Number(stream[2]) === 1 ? 'resync' : 'incremental';
-    const viewText = column(db, 'SELECT view FROM published_views WHERE user_id = ?', [userId])[0];
-    const before: PublishedView =
-      viewText === undefined ? NOTHING_PUBLISHED : (JSON.parse(String(viewText)) as PublishedView);
     // A retired device (its user deleted) only ever learns that it must hold nothing.
     const exists = inService && column(db, 'SELECT id FROM users WHERE id = ?', [userId]).length > 0;
-    const { users, groups, keys } = exists ? source.project(userId) : EMPTY_VIEW;
-    const after: View = { users, groups, keys };
-    const summary = summarize(after, hashes);
-    const records = diffRecords(before, summary, after, kind);
-    const held = new Set(after.keys.map((k) => k.id));
-    const newKeys = kind === 'resync' ? after.keys : after.keys.filter((k) => !(k.id in before.keys));
-    for (const k of newKeys) {
+    const diff = diffView(world, userId, kind, exists, before);
+    const records: UpdateRecord[] = [...diff.records];
+    for (const k of diff.newKeys) {
       const keyNumber = deviceKeyNumber(k.id);
       records.push({
         type: 'keyMaterial',
@@ -326,15 +243,7 @@ export class Publisher {
         blob: this.#admin.device.exportWrapped(keyNumber, keyIds.wrappingKeyId).blob,
       });
     }
-    // Erase orders: on a resync for every key ever delivered that the device must not hold, since
-    // the admin does not know what a resynchronised device kept; otherwise for keys just dropped.
-    const dropped: KeyId[] =
-      kind === 'resync'
-        ? column(db, 'SELECT key_id FROM delivered_keys WHERE user_id = ?', [userId])
-            .map(String)
-            .filter((id) => !held.has(id))
-        : Object.keys(before.keys).filter((id) => !held.has(id));
-    for (const keyId of sortIds(dropped)) {
+    for (const keyId of diff.dropped) {
       const keyNumber = deviceKeyNumber(keyId);
       records.push({
         type: 'eraseOrder',
@@ -347,7 +256,8 @@ export class Publisher {
     const heartbeatOnly =
       records.length === 0 && exists && heartbeatDue(publication.context, now, this.#heartbeatIntervalMs);
     if (kind === 'incremental' && records.length === 0 && !heartbeatOnly) return null;
-    if (!exists && kind === 'resync' && records.length === 1 && viewText !== undefined) return null;
+    // A retired device already told to hold nothing needs no resync that has nothing to erase.
+    if (!exists && kind === 'resync' && records.length === 1 && before.state === 'empty') return null;
     // Every file says when it was issued: last, after the records that change the replica.
     records.push({ type: 'heartbeat', issuedAt: now, freshnessWindowMs: this.#freshnessWindowMs });
     const body = encodeRecords(records);
@@ -358,12 +268,13 @@ export class Publisher {
       body.length + 28,
     );
     const name = updateFileName(sequence, kind);
-    db.run('INSERT OR REPLACE INTO streams (user_id, sequence, last_hash, resync) VALUES (?, ?, ?, 0)', [
-      userId,
-      sequence,
-      fileHash(file),
-    ]);
-    db.run('INSERT OR REPLACE INTO published_views (user_id, view) VALUES (?, ?)', [userId, JSON.stringify(summary)]);
+    // An upsert keeps the row in place (INSERT OR REPLACE would move it, touching two pages).
+    db.run(
+      `INSERT INTO streams (user_id, sequence, last_hash, resync) VALUES (?, ?, ?, 0)
+       ON CONFLICT(user_id) DO UPDATE SET sequence = excluded.sequence, last_hash = excluded.last_hash, resync = 0`,
+      [userId, sequence, fileHash(file)],
+    );
+    recordDeviceView(db, userId, before, diff.after);
     if (kind === 'resync') db.run('DELETE FROM outbox WHERE user_id = ? AND sequence < ?', [userId, sequence]);
     db.run('INSERT INTO outbox (user_id, sequence, name, file_hash, bytes) VALUES (?, ?, ?, ?, ?)', [
       userId,
@@ -372,8 +283,6 @@ export class Publisher {
       fileHash(file),
       file,
     ]);
-    for (const k of after.keys)
-      db.run('INSERT OR IGNORE INTO delivered_keys (user_id, key_id) VALUES (?, ?)', [userId, k.id]);
     publicationEvent(db, userId, this.#staleAfterMs, { type: 'PUBLISH', sequence, now });
     return { entry: { userId, sequence, kind, bytes: file.length, heartbeatOnly }, name, file };
   }
@@ -461,29 +370,32 @@ export class Publisher {
   /**
    * Reads every user's acknowledgements, checks each inside the admin HSM, and advances that
    * user's publication state. Files up to an acknowledged sequence are removed from the outbox and
-   * the transport. Forged or stray acknowledgements are ignored (and left for inspection).
+   * the transport. Forged or stray acknowledgements are ignored (and left for inspection). One
+   * transaction for the whole round: one database commit and one audit entry however many users
+   * acknowledged, and none when nothing authentic is waiting.
    * @returns the acknowledgements accepted.
    */
   async collectAcknowledgements(): Promise<Array<{ userId: UserId; sequence: number }>> {
-    const accepted: Array<{ userId: UserId; sequence: number }> = [];
-    // Checked before any transaction: a forged or stray file costs no commit and no audit entry.
-    for (const ack of await this.waitingAcknowledgements()) {
-      const { userId } = ack;
-      const sequence = this.#admin.transaction('acknowledge', { userId, sequence: ack.sequence }, (db, now) => {
-        if (!publicationEvent(db, userId, this.#staleAfterMs, { type: 'ACK', sequence: ack.sequence, now }))
-          return null;
-        db.run('DELETE FROM outbox WHERE user_id = ? AND sequence <= ?', [userId, ack.sequence]);
-        return ack.sequence;
-      });
-      if (sequence === null) continue;
-      accepted.push({ userId, sequence });
-      await this.#transport.remove(ackStream(userId), ack.name);
+    // Checked before the transaction: a forged or stray file costs no commit and no audit entry.
+    const waiting = await this.waitingAcknowledgements();
+    if (waiting.length === 0) return [];
+    const details = { acknowledgements: waiting.map(({ userId, sequence }) => ({ userId, sequence })) };
+    const accepted = this.#admin.transaction('acknowledge', details, (db, now) =>
+      waiting.filter(({ userId, sequence }) => {
+        if (!publicationEvent(db, userId, this.#staleAfterMs, { type: 'ACK', sequence, now })) return false;
+        db.run('DELETE FROM outbox WHERE user_id = ? AND sequence <= ?', [userId, sequence]);
+        return true;
+      }),
+    );
+    // Committed first, cleaned second: files left behind by a crash here are stray and ignored.
+    for (const { userId, sequence, name } of accepted) {
+      await this.#transport.remove(ackStream(userId), name);
       for (const old of await this.#transport.list(updateStream(userId))) {
         const s = sequenceOfName(old);
         if (s && s.sequence <= sequence) await this.#transport.remove(updateStream(userId), old);
       }
     }
-    return accepted;
+    return accepted.map(({ userId, sequence }) => ({ userId, sequence }));
   }
 
   /**

@@ -35,10 +35,26 @@ export interface UserView {
   readonly keys: readonly SnapshotKey[];
 }
 
-/** The admin database read once, to project many users' views without re-reading it per user. */
+/**
+ * The admin database read once, to project many users' views without re-reading it per user. The
+ * parts of a view ({@link ProjectionSource.groupsOf}, {@link ProjectionSource.keysOf},
+ * {@link ProjectionSource.knows}) cost what the user's own groups and keys cost, not what its whole
+ * view costs: a publisher asking whether one renamed user is in a view need not list a thousand
+ * co-members to find out.
+ */
 export interface ProjectionSource {
+  /** Every user, group and key, by ID (keys as of the source's time). */
+  readonly users: readonly UserRecord[];
+  readonly groups: readonly SnapshotGroup[];
+  readonly keys: readonly SnapshotKey[];
   /** What `userId`'s device must hold (need-to-know). */
   project(userId: UserId): UserView;
+  /** The groups of `userId`'s view (those it is a member of), by ID. */
+  groupsOf(userId: UserId): readonly SnapshotGroup[];
+  /** The keys of `userId`'s view (those it holds), by ID. */
+  keysOf(userId: UserId): readonly SnapshotKey[];
+  /** Whether `otherId`'s record is in `userId`'s view: the same user, or one sharing a group with it. */
+  knows(userId: UserId, otherId: UserId): boolean;
 }
 
 /**
@@ -55,25 +71,39 @@ export function projectionSource(db: Database, now: number): ProjectionSource {
       lifecycle: persistSnapshot(k.lifecycle),
     };
   });
-  const heldBy = new Map<UserId, Set<KeyId>>();
-  for (const row of (db.exec('SELECT user_id, key_id FROM key_holders')[0]?.values ?? []) as Array<[string, string]>) {
-    const set = heldBy.get(row[0]) ?? new Set<KeyId>();
-    set.add(row[1]);
-    heldBy.set(row[0], set);
-  }
+  // Both indexes keep ID order: groups and keys are read sorted and appended in that order.
+  const groupsByMember = new Map<UserId, SnapshotGroup[]>();
+  for (const g of groups) for (const u of g.members) append(groupsByMember, u, g);
+  const holders = new Map<KeyId, UserId[]>();
+  const holderRows = (db.exec('SELECT user_id, key_id FROM key_holders')[0]?.values ?? []) as Array<[string, string]>;
+  for (const [userId, keyId] of holderRows) append(holders, keyId, userId);
+  const keysByHolder = new Map<UserId, SnapshotKey[]>();
+  for (const k of keys) for (const u of holders.get(k.id) ?? []) append(keysByHolder, u, k);
+  const groupsOf = (userId: UserId): readonly SnapshotGroup[] => groupsByMember.get(userId) ?? [];
+  const keysOf = (userId: UserId): readonly SnapshotKey[] => keysByHolder.get(userId) ?? [];
   return {
+    users,
+    groups,
+    keys,
+    groupsOf,
+    keysOf,
+    knows(userId, otherId) {
+      if (userId === otherId) return true;
+      const mine = groupsOf(userId);
+      return groupsOf(otherId).some((g) => mine.includes(g));
+    },
     project(userId) {
-      const mine = groups.filter((g) => g.members.includes(userId));
+      const mine = groupsOf(userId);
       const known = new Set<UserId>([userId, ...mine.flatMap((g) => g.members)]);
-      const held = heldBy.get(userId) ?? new Set<KeyId>();
-      return {
-        userId,
-        users: users.filter((u) => known.has(u.id)),
-        groups: mine,
-        keys: keys.filter((k) => held.has(k.id)),
-      };
+      return { userId, users: users.filter((u) => known.has(u.id)), groups: mine, keys: keysOf(userId) };
     },
   };
+}
+
+function append<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 /** What `userId`'s device must hold at `now`, read from the admin database. */

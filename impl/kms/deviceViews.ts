@@ -1,0 +1,105 @@
+/**
+ * What each user device was given, as the administrator records it: whether its last file gave it
+ * its user's view or an empty one, the groups of that view, the keys it holds, and every key ever
+ * delivered to it (which a resync orders erased unless the device must still hold it: the admin does
+ * not know what a resynchronised device kept).
+ *
+ * A device's own part only: its groups and keys, never its co-members, whose records and members
+ * are the world's (`publishedWorld.ts`). Its size follows the device's groups and keys, not the size
+ * of those groups. Rows are clustered by group and by key (`device_groups`, `device_keys`), so a new
+ * key given to a whole group adds consecutive rows instead of touching one page per member.
+ * @module
+ */
+import type { GroupId, KeyId, UserId } from '../../model/kms.ts';
+import type { Database } from '../db/sqlite.ts';
+
+/**
+ * What a device's last file left it holding: `none` before its first file (a new device), `empty`
+ * once its user was deleted (it was ordered to erase everything), `projected` for its user's view.
+ */
+export type DeviceViewState = 'none' | 'empty' | 'projected';
+
+/** A device's view as last published to it. */
+export interface DeviceView {
+  readonly state: DeviceViewState;
+  /** The groups of its view. */
+  readonly groups: ReadonlySet<GroupId>;
+  /** The keys it holds. */
+  readonly keys: ReadonlySet<KeyId>;
+  /** Every key ever delivered to it: a superset of {@link DeviceView.keys}. */
+  readonly delivered: ReadonlySet<KeyId>;
+}
+
+/** The view of a device that was given nothing yet. */
+export const NOTHING_GIVEN: DeviceView = { state: 'none', groups: new Set(), keys: new Set(), delivered: new Set() };
+
+/** Every device's view, read once per publication round. */
+export function readDeviceViews(db: Database): (userId: UserId) => DeviceView {
+  const views = new Map<
+    UserId,
+    { state: DeviceViewState; groups: Set<GroupId>; keys: Set<KeyId>; delivered: Set<KeyId> }
+  >();
+  const view = (userId: UserId) => {
+    let v = views.get(userId);
+    if (!v) {
+      v = { state: 'none', groups: new Set(), keys: new Set(), delivered: new Set() };
+      views.set(userId, v);
+    }
+    return v;
+  };
+  for (const [userId, state] of (db.exec('SELECT user_id, device_view FROM streams')[0]?.values ?? []) as Array<
+    [string, DeviceViewState]
+  >)
+    view(userId).state = state;
+  for (const [groupId, userId] of (db.exec('SELECT group_id, user_id FROM device_groups')[0]?.values ?? []) as Array<
+    [string, string]
+  >)
+    view(userId).groups.add(groupId);
+  for (const [keyId, userId, held] of (db.exec('SELECT key_id, user_id, held FROM device_keys')[0]?.values ??
+    []) as Array<[string, string, number]>) {
+    const v = view(userId);
+    v.delivered.add(keyId);
+    if (held === 1) v.keys.add(keyId);
+  }
+  return (userId) => views.get(userId) ?? NOTHING_GIVEN;
+}
+
+/**
+ * Records that `userId`'s device now holds `after`, writing only what differs from `before`. Its
+ * stream row must exist (the publisher writes it first, in the same transaction).
+ */
+export function recordDeviceView(
+  db: Database,
+  userId: UserId,
+  before: DeviceView,
+  after: { readonly state: DeviceViewState; readonly groups: readonly GroupId[]; readonly keys: readonly KeyId[] },
+): void {
+  if (after.state !== before.state)
+    db.run('UPDATE streams SET device_view = ? WHERE user_id = ?', [after.state, userId]);
+  const groups = new Set(after.groups);
+  for (const g of groups)
+    if (!before.groups.has(g)) db.run('INSERT INTO device_groups (group_id, user_id) VALUES (?, ?)', [g, userId]);
+  for (const g of before.groups)
+    if (!groups.has(g)) db.run('DELETE FROM device_groups WHERE group_id = ? AND user_id = ?', [g, userId]);
+  const keys = new Set(after.keys);
+  for (const k of keys) {
+    if (before.keys.has(k)) continue;
+    db.run(
+      `INSERT INTO device_keys (key_id, user_id, held) VALUES (?, ?, 1)
+       ON CONFLICT(key_id, user_id) DO UPDATE SET held = 1`,
+      [k, userId],
+    );
+  }
+  for (const k of before.keys)
+    if (!keys.has(k)) db.run('UPDATE device_keys SET held = 0 WHERE key_id = ? AND user_id = ?', [k, userId]);
+}
+
+/**
+ * Forgets what `userId`'s device was given: a newly provisioned device holds nothing yet, so every
+ * key must be delivered to it again (by a resync the caller requests).
+ */
+export function forgetDeviceView(db: Database, userId: UserId): void {
+  db.run('DELETE FROM device_groups WHERE user_id = ?', [userId]);
+  db.run('DELETE FROM device_keys WHERE user_id = ?', [userId]);
+  db.run("UPDATE streams SET device_view = 'none' WHERE user_id = ?", [userId]);
+}

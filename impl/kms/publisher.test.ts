@@ -1,0 +1,94 @@
+/**
+ * The publisher's bookkeeping scales with what changed (issue 11): per member it keeps and rewrites
+ * a bounded number of rows whatever the group size, and a round of acknowledgements is one commit.
+ */
+import { describe, expect, test } from 'vitest';
+import { ADMIN_PIN, makeDevice } from '../../device/secube.testkit.ts';
+import { provisionUser } from './distribution.ts';
+import { TEAM_POLICY, newTeam, newWorld } from './world.testkit.ts';
+import type { World } from './world.testkit.ts';
+
+/** A world with `members` (at most 9: IDs of one length) provisioned users (HSMs only) in G1, published once. */
+async function group(members: number): Promise<World> {
+  const w = await newWorld();
+  w.admin.addGroup('G1', 'everyone', TEAM_POLICY);
+  for (let i = 1; i <= members; i++) {
+    const id = `U${i}`;
+    w.admin.addUser(id, `user ${i}`);
+    const { device } = makeDevice(`publisher-${members}-${i}`);
+    device.login('admin', ADMIN_PIN);
+    provisionUser(w.admin, id, device);
+    w.admin.addMember('G1', id);
+  }
+  await w.publisher.publish();
+  return w;
+}
+
+const count = (w: World, sql: string): number => w.admin.readDatabase((db) => Number(db.exec(sql)[0]?.values[0]?.[0]));
+
+/** Rows changed (inserted, updated, deleted) in the admin database by `fn`, as SQLite counts them. */
+async function rowsChanged(w: World, fn: () => Promise<unknown>): Promise<number> {
+  const total = () => count(w, 'SELECT total_changes()');
+  const before = total();
+  await fn();
+  return total() - before;
+}
+
+describe('publishing at scale', () => {
+  test('the bookkeeping of a device follows its groups and keys, not the size of its groups', async () => {
+    const sizes = [3, 6, 9];
+    const device: number[] = [];
+    const world: number[] = [];
+    const churn: number[] = [];
+    for (const members of sizes) {
+      const w = await group(members);
+      w.admin.activateKey(w.admin.addKey('G1', 'new'));
+      churn.push(await rowsChanged(w, () => w.publisher.publish()));
+      // Bytes the publisher keeps about U1's device: its stream, its groups, its keys.
+      device.push(
+        count(
+          w,
+          "SELECT sum(length(user_id) + length(last_hash) + length(device_view)) FROM streams WHERE user_id = 'U1'",
+        ) +
+          count(w, "SELECT sum(length(group_id) + length(user_id)) FROM device_groups WHERE user_id = 'U1'") +
+          count(w, "SELECT sum(length(key_id) + length(user_id)) FROM device_keys WHERE user_id = 'U1'"),
+      );
+      // The world as published, kept once: every user, the group, the key, every membership.
+      expect(count(w, 'SELECT count(*) FROM published_entities')).toBe(members + 2);
+      world.push(
+        count(w, 'SELECT sum(length(kind) + length(id) + length(hash)) FROM published_entities') +
+          count(w, 'SELECT sum(length(group_id) + length(user_id)) FROM published_members'),
+      );
+    }
+    const linear = ([a, b, c]: number[]) => (b as number) - (a as number) === (c as number) - (b as number);
+    // The same bytes for U1's device in a group of 3, 6 or 9 (a per-user copy of every co-member's
+    // hash grew with the group, so the whole table with its square).
+    expect(new Set(device).size).toBe(1);
+    expect(linear(world)).toBe(true);
+    // Publishing one key changes a fixed number of rows per member (a linear cost, not a square).
+    expect(linear(churn)).toBe(true);
+    expect(((churn[2] as number) - (churn[1] as number)) / 3).toBeLessThanOrEqual(5);
+  });
+
+  test('one round of acknowledgements is one database commit and one audit entry', async () => {
+    const w = await newTeam();
+    w.admin.activateKey(w.admin.addKey('G1', 'k'));
+    await w.publisher.publish();
+    for (const user of w.users.values()) await user.sync(w.transport);
+    const generation = w.admin.generation;
+    const accepted = await w.publisher.collectAcknowledgements();
+    expect(accepted.map((a) => a.userId)).toEqual(['U1', 'U2', 'U3']);
+    expect(w.admin.generation).toBe(generation + 1);
+    const entry = w.admin.auditLog().at(-1)!;
+    expect(entry.action).toBe('acknowledge');
+    expect(JSON.parse(entry.details)).toEqual({ acknowledgements: accepted });
+    expect(w.publisher.publicationStates().map((p) => p.state)).toEqual([
+      'acknowledged',
+      'acknowledged',
+      'acknowledged',
+    ]);
+    // Nothing waiting: no commit at all.
+    expect(await w.publisher.collectAcknowledgements()).toEqual([]);
+    expect(w.admin.generation).toBe(generation + 1);
+  });
+});
