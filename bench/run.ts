@@ -9,13 +9,14 @@
  */
 import type { BenchModule, BenchOutput } from './benchModule.ts';
 import { dbCommitBench } from './dbCommit.ts';
+import { dbRealisticBench } from './dbRealistic.ts';
 import { keyStoreWearBench } from './keyStoreWear.ts';
 import { updateDistributionBench } from './updateDistribution.ts';
 import { provenance } from './provenance.ts';
 import { defaultResultsPath, mergeResults, repositoryRoot } from './results.ts';
 
 /** Every bench; a new bench module adds itself here. */
-const BENCHES: readonly BenchModule[] = [keyStoreWearBench, dbCommitBench, updateDistributionBench];
+const BENCHES: readonly BenchModule[] = [keyStoreWearBench, dbCommitBench, dbRealisticBench, updateDistributionBench];
 
 function printTable(output: BenchOutput): void {
   const rows = [output.columns, ...output.table];

@@ -11,6 +11,7 @@ describe('schema', () => {
     expect(migrate(db)).toBe(SCHEMA_VERSION);
     const tables = db.exec("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")[0]?.values.flat();
     expect(tables).toEqual([
+      'audit_head',
       'audit_log',
       'counters',
       'delivered_keys',
