@@ -286,9 +286,8 @@ export async function measureRealistic(scale: RealisticScale, context: BenchCont
     }
     const accepted = await publisher.collectAcknowledgements();
     peakBytes = Math.max(peakBytes, databaseBytes());
-    context.progress(
-      `${label}: ${accepted.length} acknowledgements, ${ledger.created} keys, database ${(databaseBytes() / MIB).toFixed(2)} MiB`,
-    );
+    const size = (databaseBytes() / MIB).toFixed(2);
+    context.progress(`${label}: ${accepted.length} acknowledgements, ${ledger.created} keys, database ${size} MiB`);
   };
 
   context.progress('first keys, first round');
