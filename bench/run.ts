@@ -10,6 +10,7 @@
 import type { BenchModule, BenchOutput } from './benchModule.ts';
 import { dbCommitBench } from './dbCommit.ts';
 import { deviceWearBench } from './deviceWear.ts';
+import { dbRealisticBench } from './dbRealistic.ts';
 import { keyStoreWearBench } from './keyStoreWear.ts';
 import { throughputBench } from './throughput.ts';
 import { updateDistributionBench } from './updateDistribution.ts';
@@ -21,6 +22,7 @@ const BENCHES: readonly BenchModule[] = [
   keyStoreWearBench,
   deviceWearBench,
   dbCommitBench,
+  dbRealisticBench,
   updateDistributionBench,
   throughputBench,
 ];

@@ -15,7 +15,7 @@ import type { DatabaseDevice } from './databaseDevice.ts';
 import { PageStore } from './pageStore.ts';
 import type { CommitStats } from './pageStore.ts';
 import { migrate } from './schema.ts';
-import { openSqlite } from './sqlite.ts';
+import { configureConnection, enableAutoVacuum, openSqlite } from './sqlite.ts';
 import type { Database } from './sqlite.ts';
 
 /** A device's encrypted metadata database. */
@@ -40,13 +40,17 @@ export class EncryptedDatabase {
     return edb;
   }
 
-  /** Opens the device's database from its card, migrating it if this code is newer. */
+  /**
+   * Opens the device's database from its card, migrating it if this code is newer (and, once, turning
+   * on `auto_vacuum` for a database made before it: `sqlite.ts`).
+   */
   static async open(device: DatabaseDevice, sd: SdCard): Promise<EncryptedDatabase> {
     const store = PageStore.open(device, sd);
     const db = await openSqlite(store.image);
     const edb = new EncryptedDatabase(db, store);
     const before = db.exec('PRAGMA user_version')[0]?.values[0]?.[0];
-    if (migrate(db) !== Number(before)) edb.#persist();
+    const migrated = migrate(db) !== Number(before);
+    if (enableAutoVacuum(db) || migrated) edb.#persist();
     return edb;
   }
 
@@ -110,8 +114,7 @@ export class EncryptedDatabase {
     // build a new Database from the committed image through the same constructor.
     const Ctor = this.#db.constructor as new (image: Uint8Array) => Database;
     this.#db.close();
-    this.#db = new Ctor(this.#store.image);
-    this.#db.run('PRAGMA foreign_keys = ON');
+    this.#db = configureConnection(new Ctor(this.#store.image));
   }
 
   /** Releases the in-memory database. */

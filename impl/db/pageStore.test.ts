@@ -1,9 +1,11 @@
+import { inflateRawSync } from 'node:zlib';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, test } from 'vitest';
 import { SdCard } from '../../device/sdcard.ts';
 import { MAX_ATTEMPTS, decodeCommitIntent, encodeCommitIntent, nextCommitIntent } from './commitIntent.ts';
 import type { DatabaseDevice } from './databaseDevice.ts';
 import { EncryptedDatabase } from './encryptedDatabase.ts';
-import { cardLayout } from './pageStore.ts';
+import { PAGE_SECTORS, cardLayout } from './pageStore.ts';
 import { SoftDatabaseDevice } from './softDevice.testkit.ts';
 
 const SECTORS = 4096;
@@ -151,6 +153,62 @@ describe('page store: commit intent', () => {
         clone(sd),
       ),
     ).not.toBe('ok');
+  });
+
+  test('uncompressed page records (format 1) still open, and mix with compressed ones after a commit', async () => {
+    const soft = new SoftDatabaseDevice();
+    const sd = new SdCard({ sectorCount: SECTORS });
+    const db = await EncryptedDatabase.create(soft, sd);
+    addUser(db, 'U1', 'alice');
+    db.close();
+    // Rewrite every page in use as format 1 wrote it (u64be generation, the page sealed as is under
+    // "SKDB page"), and the manifest's digest over the new tags.
+    const { manifestSectors, pagesStart } = cardLayout(SECTORS);
+    const text = (s: string) => new TextEncoder().encode(s);
+    const aad = (label: string, page: number, generation: number) => {
+      const out = new Uint8Array(label.length + 12);
+      out.set(text(label));
+      const view = new DataView(out.buffer);
+      view.setUint32(label.length, page);
+      view.setBigUint64(label.length + 4, BigInt(generation));
+      return out;
+    };
+    const slot = (soft.committedGeneration() % 2) * manifestSectors;
+    const bytes = sd.read(slot, manifestSectors);
+    const length = new DataView(bytes.buffer).getUint32(5);
+    const plain = soft.open(bytes.subarray(9, 9 + length), text('SKDB manifest v2'));
+    const pageCount = new DataView(plain.buffer, plain.byteOffset).getUint32(8);
+    const slots = plain.subarray(44);
+    const digest = sha256.create();
+    for (let page = 0; page < pageCount; page++) {
+      const at = pagesStart + (2 * page + (((slots[page >> 3] as number) >> (page & 7)) & 1)) * PAGE_SECTORS;
+      const record = sd.read(at, PAGE_SECTORS);
+      const view = new DataView(record.buffer, record.byteOffset);
+      expect(record[0]).toBe(1);
+      const generation = view.getUint16(2) * 2 ** 32 + view.getUint32(4);
+      const sealed = record.subarray(12, 12 + view.getUint32(8));
+      const page4k = inflateRawSync(soft.open(sealed, aad('SKDB page z', page, generation)));
+      const legacy = soft.seal(new Uint8Array(page4k), aad('SKDB page', page, generation));
+      const out = new Uint8Array(PAGE_SECTORS * 512);
+      new DataView(out.buffer).setBigUint64(0, BigInt(generation));
+      out.set(legacy, 8);
+      sd.write(at, out);
+      const entry = new Uint8Array(28);
+      new DataView(entry.buffer).setUint32(0, page);
+      new DataView(entry.buffer).setBigUint64(4, BigInt(generation));
+      entry.set(legacy.subarray(legacy.length - 16), 12);
+      digest.update(entry);
+    }
+    plain.set(digest.digest(), 12);
+    const resealed = soft.seal(plain, text('SKDB manifest v2'));
+    bytes.set(resealed, 9);
+    sd.write(slot, bytes);
+    sd.sync();
+    const reopened = await EncryptedDatabase.open(soft, sd);
+    expect(names(reopened)).toEqual(['alice']);
+    addUser(reopened, 'U2', 'bob');
+    expect(reopened.lastCommit?.pagesWritten).toBeLessThan(pageCount);
+    expect(names(await EncryptedDatabase.open(soft, sd))).toEqual(['alice', 'bob']);
   });
 
   test('a card ahead of everything the device committed or started is Tampered', async () => {

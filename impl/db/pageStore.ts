@@ -37,14 +37,18 @@
  * authentic manifest". The price is twice the card space, which SD cards have.
  *
  * Card layout, in 512-byte sectors: manifest slot A, manifest slot B (each `manifestSectors` long),
- * then for page `p` the slots `2p` and `2p + 1`, each `pageSectors` long.
+ * then for page `p` the slots `2p` and `2p + 1`, each `pageSectors` long; on a card larger than
+ * 32 MiB all of this fits in the first half, and the second half holds the audit log ({@link auditRegion}).
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes } from '@noble/hashes/utils.js';
 import { Reader, Writer, bytesEqual, mapCodecError, utf8 } from '../../device/binaryCodec.ts';
 import type { SdCard } from '../../device/sdcard.ts';
 import { SD_SECTOR_SIZE } from '../../device/sdcard.ts';
 import { decodeCommitIntent, encodeCommitIntent, nextCommitIntent } from './commitIntent.ts';
+import { compressPage, decompressPage, maxCompressedLength } from './compressedPage.ts';
 import type { CommitIntent } from './commitIntent.ts';
 import { DatabaseError } from './databaseError.ts';
 import type { DatabaseDevice } from './databaseDevice.ts';
@@ -52,14 +56,25 @@ import { SEAL_OVERHEAD } from './databaseDevice.ts';
 
 /** SQLite's default page size, and sql.js's. */
 export const PAGE_SIZE = 4096;
+const MAX_COMPRESSED_PAGE = maxCompressedLength(PAGE_SIZE);
 const MAGIC = utf8('SKDB');
 /** Manifest format: 2 carries the commit attempt (u16) before a 48-bit generation; 1 had a u64 generation. */
 const FORMAT_VERSION = 2;
 const LEGACY_FORMAT_VERSION = 1;
-const PAGE_HEADER = 8; // generation the page was written in, u64 big-endian
-const PAGE_RECORD = PAGE_HEADER + PAGE_SIZE + SEAL_OVERHEAD;
-/** Sectors per page slot. */
-export const PAGE_SECTORS = Math.ceil(PAGE_RECORD / SD_SECTOR_SIZE);
+/**
+ * A page record of format 1: u64be generation, then the sealed page (always 4096 + 28 bytes). Its
+ * first byte is 0, since generations stay below 2^48.
+ */
+const LEGACY_PAGE_HEADER = 8;
+const LEGACY_PAGE_RECORD = LEGACY_PAGE_HEADER + PAGE_SIZE + SEAL_OVERHEAD;
+/** First byte of a page record of format 2: the page is compressed (`compressedPage.ts`) before it is sealed. */
+const COMPRESSED_PAGE = 1;
+/** Format 2: u8 1 ‖ u8 0 ‖ 48-bit generation, big-endian ‖ u32be sealed length, then the sealed bytes. */
+const PAGE_HEADER = 12;
+/** Sectors per page slot: room for a legacy record and for any compressed page with its header. */
+export const PAGE_SECTORS = Math.ceil(
+  Math.max(LEGACY_PAGE_RECORD, PAGE_HEADER + MAX_COMPRESSED_PAGE + SEAL_OVERHEAD) / SD_SECTOR_SIZE,
+);
 
 /** What one commit cost. */
 export interface CommitStats {
@@ -86,9 +101,17 @@ interface Manifest {
   readonly digest: Uint8Array;
 }
 
-/** AAD of page `page` written in `generation`: "SKDB page" ‖ u32be page ‖ u64be generation. */
-function pageAad(page: number, generation: number): Uint8Array {
-  return new Writer().bytes(utf8('SKDB page')).u32be(page).u64be(generation).finish();
+/**
+ * AAD of page `page` written in `generation`: "SKDB page" ‖ u32be page ‖ u64be generation; a
+ * compressed page (format 2) says so in its AAD ("SKDB page z"), so that no record can be read as
+ * the other format.
+ */
+function pageAad(page: number, generation: number, compressed: boolean): Uint8Array {
+  return new Writer()
+    .bytes(utf8(compressed ? 'SKDB page z' : 'SKDB page'))
+    .u32be(page)
+    .u64be(generation)
+    .finish();
 }
 const MANIFEST_AAD: Readonly<Record<number, Uint8Array>> = {
   [LEGACY_FORMAT_VERSION]: utf8('SKDB manifest v1'),
@@ -102,11 +125,37 @@ function pagesDigest(entries: readonly PageEntry[]): Uint8Array {
   return h.digest();
 }
 
-/** The generation a page record says it was written in (its first 8 bytes, u64be). */
-function recordGeneration(record: Uint8Array, page: number): number {
+/** What a page record's header says: its format, the generation it was written in, its sealed length. */
+interface RecordHeader {
+  readonly compressed: boolean;
+  readonly generation: number;
+  readonly headerBytes: number;
+  readonly sealedLength: number;
+}
+
+/** Parses the header at the start of a page record (its first sector). */
+function recordHeader(first: Uint8Array, page: number): RecordHeader {
+  const impossible = () => new DatabaseError('Tampered', `page ${page} has an impossible record header`);
   return mapCodecError(
-    () => new Reader(record).u64be(),
-    () => new DatabaseError('Tampered', `page ${page} names an impossible generation`),
+    () => {
+      const r = new Reader(first);
+      if (first[0] !== COMPRESSED_PAGE) {
+        return {
+          compressed: false,
+          generation: r.u64be(),
+          headerBytes: LEGACY_PAGE_HEADER,
+          sealedLength: PAGE_SIZE + SEAL_OVERHEAD,
+        };
+      }
+      r.u8();
+      const reserved = r.u8();
+      const generation = r.u16be() * 2 ** 32 + r.u32be();
+      const sealedLength = r.u32be();
+      if (reserved !== 0 || sealedLength < SEAL_OVERHEAD || sealedLength > MAX_COMPRESSED_PAGE + SEAL_OVERHEAD)
+        throw impossible();
+      return { compressed: true, generation, headerBytes: PAGE_HEADER, sealedLength };
+    },
+    () => impossible(),
   );
 }
 
@@ -115,10 +164,33 @@ function manifestSectorsFor(maxPages: number): number {
   return Math.ceil((plain + SEAL_OVERHEAD) / SD_SECTOR_SIZE);
 }
 
+/**
+ * Cards up to this size (32 MiB, the size of every card before the audit log moved out of the
+ * database) give the database all their sectors; a larger card is split in halves: the database,
+ * then the audit log (`auditLog.ts`). Half of a 1 GiB card is room for a 240 MiB database, and a
+ * bounded database region also bounds the manifest that every commit writes.
+ */
+export const WHOLE_CARD_DATABASE_SECTORS = 65_536;
+
+/** Sectors the database may use: the whole of a small card, the first half of a larger one. */
+function databaseSectors(sectorCount: number): number {
+  return sectorCount <= WHOLE_CARD_DATABASE_SECTORS ? sectorCount : Math.floor(sectorCount / 2);
+}
+
+/**
+ * The sectors of the card's audit region, after the database's; null on a card of 32 MiB or less,
+ * whose audit log stays in the database.
+ */
+export function auditRegion(sectorCount: number): { readonly start: number; readonly end: number } | null {
+  const start = databaseSectors(sectorCount);
+  return start === sectorCount ? null : { start, end: sectorCount };
+}
+
 /** How many pages a card of `sectorCount` sectors holds, and where things are. */
 export function cardLayout(sectorCount: number): { maxPages: number; manifestSectors: number; pagesStart: number } {
-  let maxPages = Math.floor(sectorCount / (2 * PAGE_SECTORS));
-  while (maxPages > 0 && 2 * manifestSectorsFor(maxPages) + maxPages * 2 * PAGE_SECTORS > sectorCount) maxPages -= 1;
+  const usable = databaseSectors(sectorCount);
+  let maxPages = Math.floor(usable / (2 * PAGE_SECTORS));
+  while (maxPages > 0 && 2 * manifestSectorsFor(maxPages) + maxPages * 2 * PAGE_SECTORS > usable) maxPages -= 1;
   const manifestSectors = manifestSectorsFor(maxPages);
   return { maxPages, manifestSectors, pagesStart: 2 * manifestSectors };
 }
@@ -283,18 +355,28 @@ export class PageStore {
     const entries: PageEntry[] = [];
     for (let page = 0; page < pageCount; page++) {
       const slot = (((manifest.slots[page >> 3] as number) >> (page & 7)) & 1) as 0 | 1;
-      const record = this.#readSectors(this.#slotSector(page, slot), PAGE_SECTORS);
+      const at = this.#slotSector(page, slot);
+      // The first sector says how long the record is; only the sectors it fills are read.
+      const first = this.#readSectors(at, 1);
+      if (first === null)
+        throw new DatabaseError('Corrupt', `page ${page} lies beyond the end of the card (truncated?)`);
+      const header = recordHeader(first, page);
+      const { generation, compressed } = header;
+      const length = header.headerBytes + header.sealedLength;
+      const sectors = Math.ceil(length / SD_SECTOR_SIZE);
+      const record = sectors === 1 ? first : this.#readSectors(at + 1, sectors - 1);
       if (record === null)
         throw new DatabaseError('Corrupt', `page ${page} lies beyond the end of the card (truncated?)`);
-      const generation = recordGeneration(record, page);
-      const sealed = record.subarray(PAGE_HEADER, PAGE_RECORD);
+      const whole = sectors === 1 ? first : concatBytes(first, record);
+      const sealed = whole.subarray(header.headerBytes, length);
       let plain: Uint8Array;
       try {
-        plain = this.#device.open(sealed, pageAad(page, generation));
+        plain = this.#device.open(sealed, pageAad(page, generation, compressed));
       } catch {
         throw new DatabaseError('Tampered', `page ${page} fails authentication`);
       }
-      image.set(plain, page * PAGE_SIZE);
+      // Authentic, so written by commit(): a page that does not inflate to 4096 bytes cannot occur.
+      image.set(compressed ? decompressPage(plain, PAGE_SIZE) : plain, page * PAGE_SIZE);
       entries.push({ slot, generation, tag: sealed.slice(sealed.length - 16) });
     }
     const digest = pagesDigest(entries);
@@ -340,18 +422,28 @@ export class PageStore {
     for (let page = 0; page < pageCount; page++) {
       const bytes = image.subarray(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
       const old = this.#entries[page];
-      if (old !== undefined && bytesEqual(bytes, this.#image.subarray(page * PAGE_SIZE, (page + 1) * PAGE_SIZE))) {
+      if (old !== undefined && samePage(bytes, this.#image.subarray(page * PAGE_SIZE, (page + 1) * PAGE_SIZE))) {
         entries.push(old);
         continue;
       }
       const slot: 0 | 1 = old === undefined ? 0 : old.slot === 0 ? 1 : 0;
-      const sealed = this.#device.seal(bytes, pageAad(page, generation));
-      const record = new Uint8Array(PAGE_SECTORS * SD_SECTOR_SIZE);
-      record.set(new Writer().u64be(generation).finish(), 0);
+      // Compressed on the host (which holds the plaintext page anyway), so the HSM seals, and every
+      // open decrypts, only the compressed bytes.
+      const compressed = compressPage(bytes);
+      const sealed = this.#device.seal(compressed, pageAad(page, generation, true));
+      const header = new Writer()
+        .u8(COMPRESSED_PAGE)
+        .u8(0)
+        .u16be(Math.floor(generation / 2 ** 32))
+        .u32be(generation % 2 ** 32)
+        .u32be(sealed.length)
+        .finish();
+      const record = new Uint8Array(Math.ceil((PAGE_HEADER + sealed.length) / SD_SECTOR_SIZE) * SD_SECTOR_SIZE);
+      record.set(header, 0);
       record.set(sealed, PAGE_HEADER);
       this.#sd.write(this.#slotSector(page, slot), record);
       entries.push({ slot, generation, tag: sealed.slice(sealed.length - 16) });
-      bytesEncrypted += PAGE_SIZE;
+      bytesEncrypted += compressed.length;
       pagesWritten += 1;
     }
     this.#sd.sync();
@@ -368,8 +460,11 @@ export class PageStore {
       .bytes(slots)
       .finish();
     const sealed = this.#device.seal(plain, MANIFEST_AAD[FORMAT_VERSION] as Uint8Array);
-    const manifest = new Uint8Array(this.#layout.manifestSectors * SD_SECTOR_SIZE);
-    manifest.set(new Writer().bytes(MAGIC).u8(FORMAT_VERSION).u32be(sealed.length).bytes(sealed).finish());
+    // Only the sectors this manifest fills: the slot is sized for the largest database the card holds,
+    // and what lies after the sealed length is never read.
+    const bytes = new Writer().bytes(MAGIC).u8(FORMAT_VERSION).u32be(sealed.length).bytes(sealed).finish();
+    const manifest = new Uint8Array(Math.ceil(bytes.length / SD_SECTOR_SIZE) * SD_SECTOR_SIZE);
+    manifest.set(bytes);
     this.#sd.write((generation % 2) * this.#layout.manifestSectors, manifest);
     this.#sd.sync();
     bytesEncrypted += plain.length;
@@ -380,6 +475,11 @@ export class PageStore {
     this.#image = image.slice();
     return { generation, pagesWritten, bytesEncrypted, bytesWritten: this.#sd.stats().bytesWritten - bytesBefore };
   }
+}
+
+/** Whether two pages hold the same bytes: a native comparison, since every commit compares every page. */
+function samePage(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
 }
 
 /**

@@ -6,7 +6,7 @@
  * the HSM, hashed), every key timestamp of NIST SP 800-57 Pt 1 §7 in its own column, the persisted
  * life-cycle snapshot beside them, per-user publication state, the user's update-processing snapshot
  * (NULL until the first file is judged; its last sequence, hash and refusal count repeated as columns
- * for people reading the database), and a hash-chained audit log.
+ * for people reading the database), and the head of a hash-chained audit log (`auditLog.ts`).
  *
  * Migrations are numbered; `PRAGMA user_version` records the last one applied, and each runs in the
  * same transaction as its version bump, so a database is never half migrated.
@@ -201,6 +201,37 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE streams ADD COLUMN device_view TEXT NOT NULL DEFAULT 'none'
         CHECK (device_view IN ('none', 'empty', 'projected'));
       UPDATE streams SET resync = 1;
+    `,
+  },
+  {
+    version: 5,
+    description:
+      'a smaller database: the audit log beside it (its head here), key life cycles as columns and history, ' +
+      'pair tables without rowids (device_keys, which replaced delivered_keys in version 4, has none already)',
+    sql: `
+      CREATE TABLE audit_head (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        seq         INTEGER NOT NULL,
+        hash        TEXT NOT NULL,
+        next_sector INTEGER NOT NULL
+      ) STRICT;
+      UPDATE keys SET lifecycle = json_extract(lifecycle, '$.context.history');
+      CREATE TABLE memberships_v4 (
+        group_id TEXT NOT NULL REFERENCES kms_groups(id) ON DELETE CASCADE,
+        user_id  TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        PRIMARY KEY (group_id, user_id)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO memberships_v4 SELECT group_id, user_id FROM memberships;
+      DROP TABLE memberships;
+      ALTER TABLE memberships_v4 RENAME TO memberships;
+      CREATE TABLE key_holders_v4 (
+        key_id  TEXT NOT NULL REFERENCES keys(id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL,
+        PRIMARY KEY (key_id, user_id)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO key_holders_v4 SELECT key_id, user_id FROM key_holders;
+      DROP TABLE key_holders;
+      ALTER TABLE key_holders_v4 RENAME TO key_holders;
     `,
   },
 ];

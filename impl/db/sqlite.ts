@@ -14,12 +14,37 @@ export function loadSqlJs(): Promise<SqlJsStatic> {
   return loading;
 }
 
-/** A fresh database, or one opened from an image exported earlier. */
+/**
+ * A fresh database, or one opened from an image exported earlier.
+ *
+ * Two settings keep the image small, since every page of it is sealed by the HSM and decrypted at
+ * every open: `auto_vacuum = FULL` (set before the first table; SQLite then returns the pages a
+ * commit frees by truncating the file, instead of keeping them on a free list), and `secure_delete`
+ * (deleted rows are overwritten with zeros: nothing deleted lingers in a page, and zeros compress).
+ */
 export async function openSqlite(image?: Uint8Array): Promise<Database> {
   const SQL = await loadSqlJs();
   const db = image === undefined ? new SQL.Database() : new SQL.Database(image);
+  if (image === undefined) db.run('PRAGMA auto_vacuum = FULL');
+  return configureConnection(db);
+}
+
+/** The settings of every connection (they are not stored in the image): foreign keys, secure delete. */
+export function configureConnection(db: Database): Database {
   db.run('PRAGMA foreign_keys = ON');
+  db.run('PRAGMA secure_delete = ON');
   return db;
+}
+
+/**
+ * Turns `auto_vacuum` on for a database created without it (before this version), which takes one
+ * `VACUUM`: every page is rewritten once. Returns whether it did.
+ */
+export function enableAutoVacuum(db: Database): boolean {
+  if (Number(db.exec('PRAGMA auto_vacuum')[0]?.values[0]?.[0]) !== 0) return false;
+  db.run('PRAGMA auto_vacuum = FULL');
+  db.run('VACUUM');
+  return true;
 }
 
 export type { Database };

@@ -66,13 +66,17 @@ import type { Manufacturer } from '../../device/attestation.ts';
 import type { Transport } from '../protocol/transport.ts';
 import { User } from '../kms/user.ts';
 
-/** Capacity of each device's microSD card: 32 MiB (images are sparse, so size costs nothing). */
 /** A time given on the command line: absolute, or relative to the last recorded time. */
 export type TimeSpec =
   | { readonly kind: 'absolute'; readonly ms: number }
   | { readonly kind: 'relative'; readonly ms: number };
 
-export const CARD_SECTORS = 65_536;
+/**
+ * Capacity of each new device's microSD card: 1 GiB, half for the database and half for the audit
+ * log beside it (`pageStore.ts`, `auditRegion`); images are sparse, so size costs nothing. Devices
+ * made with the earlier 32 MiB cards keep them, and their audit log stays in the database.
+ */
+export const CARD_SECTORS = 2_097_152;
 
 /** Default time before an unacknowledged publication makes its user stale: the publication machine's. */
 export { DEFAULT_STALE_AFTER_MS } from '../../model/publication.ts';

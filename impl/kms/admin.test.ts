@@ -251,6 +251,34 @@ describe('User', () => {
     expect(() => alice.device.generateKey(2000, { replace: true })).toThrow();
   });
 
+  test('reads commit nothing, even with a key due to expire: they show it expired, as the admin will', async () => {
+    const w = await team();
+    const k = w.admin.addKey('G1', 'k', { cryptoperiodMs: DAY });
+    w.admin.activateKey(k);
+    await w.syncByFiles();
+    const alice = w.users.get('U1')!;
+    const bob = w.users.get('U2')!;
+    const message = alice.encrypt(['U2'], text('before the end'));
+    w.clock.advance(2 * DAY);
+    const generation = alice.device.counterRead('db.generation');
+    const card = w.hardware.get('U1')!.sd.toImage();
+    const shown = alice.keyInfo(k);
+    expect(shown).toMatchObject({ state: 'deactivated', deactivatedAt: w.clock.now() - 2 * DAY + DAY });
+    expect(alice.keys()).toEqual([shown]);
+    expect(code(() => alice.findKey(['U2']))).toBe('NoUsableKey');
+    expect(read(bob.decrypt(message))).toBe('before the end');
+    alice.groups();
+    alice.users();
+    alice.me();
+    expect(alice.device.counterRead('db.generation')).toBe(generation);
+    expect(w.hardware.get('U1')!.sd.toImage()).toEqual(card);
+    // The admin's next update carries the same expiry, stamped the same.
+    w.admin.sweep();
+    await w.syncByFiles();
+    expect(alice.keyInfo(k)).toEqual(shown);
+    expect(w.admin.keyInfo(k)).toMatchObject(shown);
+  });
+
   test('decrypt obeys the usage table: suspended and deactivated decrypt, compromised only re-protects', async () => {
     const w = await team();
     const k = w.admin.addKey('G1', 'k');

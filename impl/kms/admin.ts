@@ -39,7 +39,7 @@ import type { GroupId, GroupPolicy, KeyId, KmsOperation, UserId, UserRecord } fr
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
 import { appendAudit, readAudit, verifyAudit } from '../db/auditLog.ts';
-import type { AuditEntry } from '../db/auditLog.ts';
+import type { AuditCard, AuditEntry, AuditItem } from '../db/auditLog.ts';
 import { EncryptedDatabase } from '../db/encryptedDatabase.ts';
 import { DATABASE_KEY_ID, secubeDatabaseDevice } from '../db/secubeDatabaseDevice.ts';
 import type { Database } from '../db/sqlite.ts';
@@ -89,18 +89,22 @@ export class Admin {
   readonly #device: SecubeDevice;
   readonly #db: EncryptedDatabase;
   readonly #clock: Clock;
+  /** Where the audit log's sealed records go (`auditLog.ts`): beside the database, on the same card. */
+  readonly #audit: AuditCard;
 
-  private constructor(device: SecubeDevice, db: EncryptedDatabase, clock: Clock) {
+  private constructor(device: SecubeDevice, db: EncryptedDatabase, clock: Clock, audit: AuditCard) {
     this.#device = device;
     this.#db = db;
     this.#clock = clock;
+    this.#audit = audit;
   }
 
   /** Sets up the administrator on a fresh admin HSM (admin session) and its SD card. */
   static async create(options: { device: SecubeDevice; sd: SdCard; clock?: Clock }): Promise<Admin> {
     requireAdminSession(options.device);
-    const db = await EncryptedDatabase.create(secubeDatabaseDevice(options.device), options.sd);
-    const admin = new Admin(options.device, db, options.clock ?? systemClock);
+    const dbDevice = secubeDatabaseDevice(options.device);
+    const db = await EncryptedDatabase.create(dbDevice, options.sd);
+    const admin = new Admin(options.device, db, options.clock ?? systemClock, { device: dbDevice, sd: options.sd });
     admin.#mutate('initAdmin', {}, (m) => {
       m.db.run("INSERT INTO identity (id, role) VALUES (1, 'admin')");
       m.db.run('INSERT INTO counters VALUES (?, ?)', [NEXT_KEY_COUNTER, FIRST_KEY_NUMBER]);
@@ -115,8 +119,9 @@ export class Admin {
    */
   static async open(options: { device: SecubeDevice; sd: SdCard; clock?: Clock }): Promise<Admin> {
     requireAdminSession(options.device);
-    const db = await EncryptedDatabase.open(secubeDatabaseDevice(options.device), options.sd);
-    const admin = new Admin(options.device, db, options.clock ?? systemClock);
+    const dbDevice = secubeDatabaseDevice(options.device);
+    const db = await EncryptedDatabase.open(dbDevice, options.sd);
+    const admin = new Admin(options.device, db, options.clock ?? systemClock, { device: dbDevice, sd: options.sd });
     admin.#reconcileDevice();
     return admin;
   }
@@ -163,8 +168,10 @@ export class Admin {
     try {
       value = this.#db.transaction((db) => {
         const expired = sweep ? expireDueKeys(db, now, changes) : [];
+        // One sealed audit record per transaction, written last (`auditLog.ts`).
+        const audit: AuditItem[] = [];
         if (expired.length > 0 && action !== 'expireKeys')
-          appendAudit(db, now, 'admin', 'expireKeys', { keys: expired });
+          audit.push({ at: now, actor: 'admin', action: 'expireKeys', details: { keys: expired } });
         const m: Mutation = {
           db,
           now,
@@ -179,7 +186,8 @@ export class Admin {
           eraseAfterCommit: (keyId) => toErase.push(deviceKeyNumber(keyId)),
         };
         const result = fn(m);
-        appendAudit(db, now, 'admin', action, details);
+        audit.push({ at: now, actor: 'admin', action, details });
+        appendAudit(db, this.#audit, audit);
         return result;
       });
     } catch (error) {
@@ -531,12 +539,12 @@ export class Admin {
 
   /** The audit log, oldest first. */
   auditLog(): AuditEntry[] {
-    return this.#db.read(readAudit);
+    return this.#db.read((db) => readAudit(db, this.#audit));
   }
 
   /** Verifies the audit log's hash chain; returns its head hash. */
   verifyAuditLog(): string {
-    return this.#db.read(verifyAudit);
+    return this.#db.read((db) => verifyAudit(db, this.#audit));
   }
 
   /** Closes the database (the original's `sekey_stop`). */

@@ -1,14 +1,15 @@
 /**
  * Reading and writing KMS records in a device database (admin and user devices share the schema).
- * A key's life cycle is kept twice on purpose: as columns (state and every NIST timestamp, for SQL
- * queries and for people reading the database) and as the persisted machine snapshot, which is what
- * every transition starts from. Both are written together from the snapshot, so they cannot differ.
+ * A key's life cycle is kept as columns (state and every NIST timestamp, for SQL queries and for
+ * people reading the database) plus the machine's event history; the machine snapshot every
+ * transition starts from is restored from them, and they are written together from the snapshot,
+ * so they cannot differ.
  * @module
  */
 import { transition } from 'xstate';
 import { keyLifecycleMachine } from '../../model/keyLifecycle.ts';
 import type { KeyEvent, KeyLifecycleSnapshot, KeyState } from '../../model/keyLifecycle.ts';
-import { persistSnapshot, restoreSnapshot } from '../../model/persistedSnapshot.ts';
+import { restoreSnapshot } from '../../model/persistedSnapshot.ts';
 import { KmsError, compareIds, sortIds } from '../../model/kms.ts';
 import type { Algorithm, GroupId, GroupPolicy, KeyId, UserId, UserRecord } from '../../model/kms.ts';
 import { keyViewOf } from '../../model/projection.ts';
@@ -54,16 +55,51 @@ export function stateOf(key: KeyRow): KeyState {
   return key.lifecycle.value as KeyState;
 }
 
-const KEY_COLUMNS = 'id, name, owner_group, algorithm, lifecycle';
+/**
+ * The life-cycle context fields kept as columns, in the context's own order (the persisted text of
+ * a snapshot is `JSON.stringify({ value, context })`, and update files carry it byte for byte). The
+ * `lifecycle` column holds only what no column holds: the machine's event history (schema 4; it held
+ * the whole snapshot before, every time in it twice).
+ */
+const CONTEXT_COLUMNS = [
+  ['id', 'id'],
+  ['cryptoperiodMs', 'cryptoperiod_ms'],
+  ['createdAt', 'created_at'],
+  ['activatedAt', 'activated_at'],
+  ['expiresAt', 'expires_at'],
+  ['suspendedAt', 'suspended_at'],
+  ['resumedAt', 'resumed_at'],
+  ['deactivatedAt', 'deactivated_at'],
+  ['compromisedAt', 'compromised_at'],
+  ['destroyedAt', 'destroyed_at'],
+] as const;
+
+const KEY_COLUMNS = `name, owner_group, algorithm, state, ${CONTEXT_COLUMNS.map(([, c]) => c).join(', ')}, lifecycle`;
 
 function toKeyRow(r: Cell[]): KeyRow {
+  const context: Record<string, unknown> = {};
+  CONTEXT_COLUMNS.forEach(([field], i) => {
+    context[field] = r[4 + i] ?? null;
+  });
+  context['history'] = JSON.parse(String(r[4 + CONTEXT_COLUMNS.length]));
   return {
-    id: String(r[0]),
-    name: String(r[1]),
-    owner: String(r[2]),
-    algorithm: String(r[3]) as Algorithm,
-    lifecycle: restoreLifecycle(String(r[4])),
+    id: String(r[4]),
+    name: String(r[0]),
+    owner: String(r[1]),
+    algorithm: String(r[2]) as Algorithm,
+    // Through the machine's own restore, which refuses a state it does not declare.
+    lifecycle: restoreLifecycle(JSON.stringify({ value: String(r[3]), context })),
   };
+}
+
+/** The history of a snapshot whose context the columns hold exactly (a new context field must get a column). */
+function historyOf(key: KeyRow): string {
+  const { history, ...rest } = key.lifecycle.context;
+  const fields = Object.keys(rest);
+  if (fields.length !== CONTEXT_COLUMNS.length || CONTEXT_COLUMNS.some(([f], i) => fields[i] !== f)) {
+    throw new Error(`key life-cycle context fields ${fields.join(', ')} do not match the key columns`);
+  }
+  return JSON.stringify(history);
 }
 
 /** One key, or null. */
@@ -109,7 +145,7 @@ export function writeKey(db: Database, key: KeyRow): void {
       c.deactivatedAt,
       c.compromisedAt,
       c.destroyedAt,
-      persistSnapshot(key.lifecycle),
+      historyOf(key),
     ],
   );
 }

@@ -46,7 +46,7 @@ import type { ParsedUpdateFile, UpdateRecord } from '../protocol/updateFile.ts';
 import { KmsError } from '../../model/kms.ts';
 import type { GroupId, KeyId, UserId, UserRecord } from '../../model/kms.ts';
 import type { GroupView, KeyView } from '../../model/projection.ts';
-import { dueKeys, expireDueKeys } from './rules/expiry.ts';
+import { keyAsOf } from './rules/expiry.ts';
 import { preferredKey, selectKeyInDatabase } from './rules/keySelection.ts';
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
@@ -178,15 +178,20 @@ export class User {
   }
 
   /**
-   * Reads after expiring due keys locally (the user cannot change the KMS, but the end of a
-   * cryptoperiod needs nobody's decision; the machine stamps it with the end of the cryptoperiod,
-   * so the admin's later update records the very same time).
+   * Reads at the clock's time. Never commits: a read costs no database generation (an HSM flash
+   * counter) and no card write. Keys whose cryptoperiod has ended are shown as the expiry at `now`
+   * leaves them ({@link keyAsOf}: the machine's `EXPIRE`, stamped with the end of the cryptoperiod,
+   * exactly as the admin records it), and key selection and usage judge at `now` too; the replica
+   * itself learns of the expiry from the administrator's next update, which carries the same state.
    */
   #read<T>(fn: (db: Database, now: number) => T): T {
     const now = this.#clock.now();
-    const due = this.#db.read((db) => dueKeys(db, now).length);
-    if (due > 0) this.#db.transaction((db) => expireDueKeys(db, now));
     return this.#db.read((db) => fn(db, now));
+  }
+
+  /** The held key `keyId` as of `now`. */
+  #heldKeyAt(db: Database, keyId: KeyId, now: number): KeyRow {
+    return keyAsOf(this.#heldKey(db, keyId), now);
   }
 
   // ---- views ----------------------------------------------------------------------------------
@@ -208,12 +213,12 @@ export class User {
 
   /** The keys this user's device holds (metadata only). */
   keys(): KeyView[] {
-    return this.#read((db) => readKeys(db).map(keyView));
+    return this.#read((db, now) => readKeys(db).map((k) => keyView(keyAsOf(k, now))));
   }
 
   /** One held key's metadata. */
   keyInfo(keyId: KeyId): KeyView {
-    return this.#read((db) => keyView(this.#heldKey(db, keyId)));
+    return this.#read((db, now) => keyView(this.#heldKeyAt(db, keyId, now)));
   }
 
   #heldKey(db: Database, keyId: KeyId): KeyRow {
@@ -272,8 +277,8 @@ export class User {
    */
   decrypt(message: Uint8Array): Uint8Array {
     const { keyId, nonce, ciphertext } = decodeMessage(message);
-    return this.#read((db) => {
-      const key = this.#heldKey(db, keyId);
+    return this.#read((db, now) => {
+      const key = this.#heldKeyAt(db, keyId, now);
       const state = stateOf(key);
       if (!keyUsage(state).process) {
         const hint = state === 'compromised' ? ' (re-protect it under a fresh key instead)' : '';
@@ -298,7 +303,7 @@ export class User {
   reprotect(message: Uint8Array): Uint8Array {
     const { keyId, nonce, ciphertext } = decodeMessage(message);
     return this.#read((db, now) => {
-      const key = this.#heldKey(db, keyId);
+      const key = this.#heldKeyAt(db, keyId, now);
       if (!keyUsage(stateOf(key)).reprotect) {
         throw new SekeyError('UsageNotAllowed', `key ${keyId} is ${stateOf(key)}: it may not re-protect`);
       }
