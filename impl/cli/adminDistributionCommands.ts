@@ -9,6 +9,7 @@ import type { PublishReport } from '../kms/publisher.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { positiveInteger } from './argValues.ts';
 import { bytes, json, table, when } from './format.ts';
+import { deviceOf } from './adminUserCommands.ts';
 
 /** One line saying what a publish wrote. */
 export function describePublish(report: PublishReport): string {
@@ -71,14 +72,22 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     prepare:
       (_args, { json: asJson }) =>
       async ({ session, io }) => {
-        const states = session.publisher.publicationStates(await session.publisher.waitingAcknowledgements());
+        const states = session.publisher
+          .publicationStates(await session.publisher.waitingAcknowledgements())
+          .map((s) => ({ ...s, retired: deviceOf(session.admin, s.userId)?.inService === false }));
         if (asJson) {
           io.out(json(states));
           return;
         }
+        // A retired HSM (its user deleted) only has its erase order to acknowledge.
         table(
           ['USER', 'STATE', 'PUBLISHED', 'ACKNOWLEDGED'],
-          states.map((s) => [s.userId, s.state, `#${s.published}`, `#${s.acknowledged}`]),
+          states.map((s) => [
+            s.userId,
+            s.retired ? `${s.state}, HSM retired` : s.state,
+            `#${s.published}`,
+            `#${s.acknowledged}`,
+          ]),
         ).forEach((l) => io.out(l));
       },
   },

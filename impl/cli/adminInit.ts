@@ -60,6 +60,8 @@ export async function runAdminInit(args: Args, io: CliIo): Promise<number> {
     throw new UsageError("init sets the admin HSM's PINs: give both --admin-pin PIN and --user-pin PIN");
   if (clock !== undefined && clock !== 'system' && clock !== 'manual')
     throw new UsageError(`--clock must be system or manual, got '${clock}'`);
+  if (clock === 'system' && global.at !== undefined)
+    throw new UsageError('--at starts a manual clock: leave out --at with --clock system (the host clock is used)');
   const timings = {
     ...(heartbeat === undefined ? {} : { heartbeatIntervalMs: durationValue(heartbeat, '--heartbeat') }),
     ...(freshness === undefined ? {} : { freshnessWindowMs: durationValue(freshness, '--freshness') }),

@@ -11,14 +11,27 @@ import { fields, ids, json, table } from './format.ts';
 import { requireFactory } from './globalOptions.ts';
 import { openFactory } from '../host/manufacturerFile.ts';
 
-/** The serial of a user's provisioned HSM, or null. */
-export function deviceSerialOf(admin: Admin, userId: string): string | null {
+/**
+ * A user's HSM on record, or null: `inService` is false for the HSM of a deleted user, which is kept
+ * only to receive its erase order — also when the same user ID was added again, until a new HSM is
+ * provisioned for it.
+ */
+export function deviceOf(admin: Admin, userId: string): { serial: string; inService: boolean } | null {
   try {
-    return admin.readDatabase((db) => userDeviceOf(db, userId).serial);
+    return admin.readDatabase((db) => {
+      const { serial, inService } = userDeviceOf(db, userId);
+      return { serial, inService };
+    });
   } catch (error) {
     if (error instanceof SekeyError && error.code === 'NotProvisioned') return null;
     throw error;
   }
+}
+
+/** The HSM column of a user: its serial, `-`, or that it needs a new one (its last one retired). */
+export function deviceCell(device: { serial: string; inService: boolean } | null): string {
+  if (device === null) return '-';
+  return device.inService ? device.serial : `needs a new HSM (${device.serial} retired)`;
 }
 
 /** The user commands. */
@@ -72,11 +85,13 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       const id = args.positional('user ID');
       return async ({ session, io }) => {
         const info = session.admin.userInfo(id);
-        const serial = deviceSerialOf(session.admin, id);
+        const device = deviceOf(session.admin, id);
+        // The retired HSM of a deleted user whose ID was added again is not this user's.
+        const serial = device?.inService === true ? device.serial : null;
         const publication =
           serial === null ? null : (session.publisher.publicationStates().find((p) => p.userId === id) ?? null);
         if (asJson) {
-          io.out(json({ ...info, serial, publication }));
+          io.out(json({ ...info, serial, needsDevice: device?.inService === false, publication }));
           return;
         }
         const pub =
@@ -86,7 +101,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
         fields([
           ['user', `${info.id} '${info.name}'`],
           ['groups', ids(info.groups)],
-          ['HSM', serial ?? 'not provisioned'],
+          ['HSM', device === null ? 'not provisioned' : deviceCell(device)],
           ['updates', pub],
         ]).forEach((l) => io.out(l));
       };
@@ -101,14 +116,17 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
     prepare:
       (_args, { json: asJson }) =>
       async ({ session, io }) => {
-        const users = session.admin.listUsers().map((u) => ({ ...u, serial: deviceSerialOf(session.admin, u.id) }));
+        const users = session.admin.listUsers().map((u) => {
+          const device = deviceOf(session.admin, u.id);
+          return { ...u, serial: device?.inService ? device.serial : null, needsDevice: device?.inService === false };
+        });
         if (asJson) {
           io.out(json(users));
           return;
         }
         table(
           ['ID', 'NAME', 'GROUPS', 'HSM'],
-          users.map((u) => [u.id, u.name, ids(u.groups), u.serial ?? '-']),
+          users.map((u) => [u.id, u.name, ids(u.groups), deviceCell(deviceOf(session.admin, u.id))]),
         ).forEach((l) => io.out(l));
       },
   },

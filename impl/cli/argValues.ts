@@ -10,7 +10,10 @@ import { UsageError } from './args.ts';
 export function durationValue(text: string, what: string): number {
   const ms = parseDuration(text);
   if (ms === null)
-    throw new UsageError(`${what} must be a duration like 30d, 12h, 15m, 90s or milliseconds, got '${text}'`);
+    throw new UsageError(
+      `${what} must be a duration like 30d, 12h, 15m, 90s or milliseconds, of at most 100 years (36525d), got ` +
+        `'${text}'`,
+    );
   return ms;
 }
 
@@ -26,8 +29,8 @@ export function timeValue(text: string): TimeSpec {
   const spec = parseTimeSpec(text);
   if (spec === null)
     throw new UsageError(
-      `--at must be an ISO 8601 time (2026-01-05T09:00Z), milliseconds since the epoch, or +DURATION (+7d), got ` +
-        `'${text}'`,
+      `--at must be a real ISO 8601 date or time (2026-01-05T09:00Z), milliseconds since the epoch, or +DURATION ` +
+        `(+7d), got '${text}'`,
     );
   return spec;
 }

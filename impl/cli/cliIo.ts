@@ -20,6 +20,15 @@ export interface CliIo {
   readonly clock?: Clock;
   /** Receives each device's figures after a session saves it (the demo's numbers). */
   readonly onDeviceReport?: (report: DeviceReport) => void;
+  /** Standard input as bytes (a file argument `-`); default none. */
+  readonly readInput?: () => Uint8Array;
+  /** Bytes on standard output (a file argument `-`); default: refused. */
+  readonly writeOutput?: (bytes: Uint8Array) => void;
+  /**
+   * Present only on a terminal: asks `question` on it and returns the answer typed; `hidden` echoes
+   * nothing (PINs). Confirmations and PIN prompts need it; without one, `--yes` and `--pin` do.
+   */
+  readonly prompt?: (question: string, options?: { readonly hidden?: boolean }) => Promise<string>;
 }
 
 /** The process's own console, environment and directory. */

@@ -16,6 +16,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliIo } from './cliIo.ts';
+import { CliError } from './cliError.ts';
 import { reportError } from './reportError.ts';
 import { runAdmin } from './runAdmin.ts';
 import { runUser } from './runUser.ts';
@@ -66,7 +67,7 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
   const home = options.keep ?? mkdtempSync(join(tmpdir(), 'sekey-demo-'));
   if (options.keep !== undefined) {
     mkdirSync(home, { recursive: true });
-    if (readdirSync(home).length > 0) throw new Error(`--keep ${home}: the directory is not empty`);
+    if (readdirSync(home).length > 0) throw new CliError('NotEmpty', `--keep ${home}: the directory is not empty`);
   }
   // The simulated HSM factory lives outside the installation, as the manufacturer's key must.
   const factory = mkdtempSync(join(tmpdir(), 'sekey-demo-factory-'));

@@ -18,6 +18,7 @@ import { KMS_ERROR_CODES } from '../../model/kmsError.ts';
 import { DATABASE_ERROR_CODES } from '../db/databaseError.ts';
 import { INSTALLATION_ERROR_CODES } from '../host/installationError.ts';
 import { SEKEY_ERROR_CODES } from '../protocol/sekeyError.ts';
+import { CLI_ERROR_CODES } from './cliError.ts';
 
 /** Where codes are declared: a list of codes of one class, or a file of classes with one code each. */
 export type ErrorSource =
@@ -59,6 +60,13 @@ export const ERROR_SOURCES: readonly ErrorSource[] = [
     className: 'InstallationError',
     listName: 'INSTALLATION_ERROR_CODES',
     codes: INSTALLATION_ERROR_CODES,
+  },
+  {
+    kind: 'list',
+    path: 'impl/cli/cliError.ts',
+    className: 'CliError',
+    listName: 'CLI_ERROR_CODES',
+    codes: CLI_ERROR_CODES,
   },
   {
     kind: 'list',

@@ -12,6 +12,7 @@ import type { Args } from './args.ts';
 import { UsageError } from './args.ts';
 import { timeValue } from './argValues.ts';
 import type { CliIo } from './cliIo.ts';
+import { CliError } from './cliError.ts';
 
 /** The options shared by admin and user commands. */
 export interface GlobalOptions {
@@ -76,8 +77,20 @@ export function shareWarnings(
     );
 }
 
-/** The installation the options name, wired to the io's clock and observer; skipped share entries are warned about. */
+/**
+ * The installation the options name, wired to the io's clock and observer; skipped share entries are
+ * warned about.
+ * @throws CliError `SystemClock` for `--at` on an installation that follows the system clock: time
+ *   never goes back, so one `--at` in the future would block every command until the clock caught up.
+ */
 export function installationFor(options: GlobalOptions, io: CliIo): Installation {
+  if (options.at !== undefined && new Installation(options.home).config().clock === 'system') {
+    throw new CliError(
+      'SystemClock',
+      `--at is for installations with a manual clock; ${options.home} follows the system clock, and a time ` +
+        `given now would hold for good (leave out --at; simulations: \`sekey admin init --clock manual\`)`,
+    );
+  }
   return new Installation(options.home, {
     ...(options.at === undefined ? {} : { at: options.at }),
     ...(io.clock === undefined ? {} : { hostClock: io.clock }),

@@ -6,8 +6,9 @@
  * and `spec` are about the specification in `model/`; `errors` writes the table of error codes.
  * @module
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CliError } from './cliError.ts';
 import { renderSpec } from '../../model/specDocument.ts';
 import { renderErrorCatalogue } from './errorCatalogue.ts';
 import { Args } from './args.ts';
@@ -111,6 +112,16 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
 };
 
+/** Whether `dir` is the root of a clone of SEkey-TS (its package and its sources). */
+function inClone(dir: string): boolean {
+  try {
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown };
+    return pkg.name === 'sekey' && existsSync(join(dir, 'model')) && existsSync(join(dir, 'docs'));
+  } catch {
+    return false;
+  }
+}
+
 /** Writes a generated document, or with `--check` fails (exit 1) when the file differs from it. */
 function generatedDocument(
   argv: readonly string[],
@@ -121,8 +132,16 @@ function generatedDocument(
 ): number {
   const args = new Args(argv);
   const check = args.flag('--check');
-  const out = resolve(io.cwd, args.option('--out') ?? defaultOut);
+  const outOption = args.option('--out');
   args.done();
+  // The document is of a clone's sources: its default place, and for errors its input, is the clone.
+  if ((outOption === undefined || script === 'errors') && !inClone(io.cwd)) {
+    throw new CliError(
+      'NotInRepository',
+      `${io.cwd} is not the root of an SEkey-TS clone: \`sekey ${script}\` ${script === 'errors' ? 'reads its sources' : 'writes its docs/ (or give --out FILE)'}`,
+    );
+  }
+  const out = resolve(io.cwd, outOption ?? defaultOut);
   const text = render();
   if (check) {
     let current: string | null = null;
