@@ -94,7 +94,9 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
   {
     name: 'stale',
     args: '',
-    summary: 'users who left an update unacknowledged too long (counting acknowledgements waiting on the share)',
+    summary:
+      'users who left an update unacknowledged too long (counting acknowledgements waiting on the share); exit 1 ' +
+      'if any',
     mutates: false,
     lists: true,
     prepare:
@@ -110,6 +112,8 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
               `\`sekey admin resync U\``,
           );
         }
+        // Exit 1 when someone is stale, so that a monitoring script can act on the exit code alone.
+        return stale.length > 0 ? 1 : 0;
       },
   },
   {
@@ -119,8 +123,9 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     mutates: true,
     prepare: (args) => {
       const userId = args.positional('user ID');
-      return async ({ session, io }) => {
+      return async ({ session, io, did }) => {
         session.publisher.requestResync(userId);
+        did({ user: userId });
         io.out(`${userId}: the next update is a full resync`);
       };
     },

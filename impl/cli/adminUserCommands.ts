@@ -43,8 +43,9 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
     mutates: true,
     prepare: (args) => {
       const [id, name] = [args.positional('user ID'), args.positional('name')];
-      return async ({ session, io, report }) => {
+      return async ({ session, io, report, did }) => {
         report(session.admin.addUser(id, name));
+        did({ user: id });
         io.out(`added user ${id} '${name}' (provision its HSM with \`sekey admin provision ${id}\`)`);
       };
     },
@@ -54,10 +55,14 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
     args: 'U',
     summary: 'delete a user: its groups are rekeyed and its HSM is told to erase every key',
     mutates: true,
+    destructive: true,
     prepare: (args) => {
       const id = args.positional('user ID');
-      return async ({ session, io, report }) => {
+      return async ({ session, io, report, did, confirm }) => {
+        session.admin.userInfo(id);
+        await confirm(`delete user ${id}: its HSM erases every key it holds (old messages included)?`);
         report(session.admin.deleteUser(id));
+        did({ user: id });
         io.out(`deleted user ${id}`);
       };
     },
@@ -69,8 +74,9 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
     mutates: true,
     prepare: (args) => {
       const [id, name] = [args.positional('user ID'), args.positional('name')];
-      return async ({ session, io, report }) => {
+      return async ({ session, io, report, did }) => {
         report(session.admin.renameUser(id, name));
+        did({ user: id, name });
         io.out(`renamed user ${id} to '${name}'`);
       };
     },
@@ -144,6 +150,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       '                          `sekey factory init`, outside the installation, the same as at `admin init`)',
     ].join('\n'),
     mutates: true,
+    destructive: true,
     prepare: (args, { cwd, env }) => {
       const userPin = args.option('--user-pin');
       const deviceAdminPin = args.option('--device-admin-pin');
@@ -152,9 +159,17 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       if (userPin === undefined || deviceAdminPin === undefined) {
         throw new UsageError("provision sets the new HSM's PINs: give both --user-pin PIN and --device-admin-pin PIN");
       }
-      return async ({ session, io, installation }) => {
+      return async ({ session, io, installation, did, confirm }) => {
         const manufacturer = openFactory(factory, installation.home);
+        if (deviceOf(session.admin, id)?.inService === true)
+          await confirm(`provision ${id} again: its present HSM is replaced and can open nothing new?`);
         const r = await session.provision(id, { userPin, deviceAdminPin }, manufacturer);
+        did({
+          user: id,
+          serial: r.userSerial,
+          adminSerial: r.adminSerial,
+          fingerprints: { admin: r.adminFingerprint, user: r.userFingerprint },
+        });
         io.out(`provisioned ${id}: HSM ${r.userSerial}, paired with admin HSM ${r.adminSerial}`);
         io.out(`  fingerprints — admin ${r.adminFingerprint}, user ${r.userFingerprint}`);
       };

@@ -24,6 +24,14 @@ export function positiveInteger(text: string, what: string): number {
   return n;
 }
 
+/** A whole number of seconds, 0 to one day (`--wait`). */
+export function secondsValue(text: string, what: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n > 86_400)
+    throw new UsageError(`${what} must be a whole number of seconds up to 86400, got '${text}'`);
+  return n;
+}
+
 /** `--at`: ISO 8601, milliseconds since the epoch, or `+DURATION`. */
 export function timeValue(text: string): TimeSpec {
   const spec = parseTimeSpec(text);

@@ -126,7 +126,7 @@ describe('users and their devices over time', () => {
   });
 
   test('a deleted user added again needs a new HSM: its retired one is not shown as its own', async () => {
-    expect((await run('admin', 'delete-user', 'U1')).code).toBe(0);
+    expect((await run('admin', 'delete-user', 'U1', '--yes')).code).toBe(0);
     expect((await run('admin', 'add-user', 'U1', 'alice again')).code).toBe(0);
     const users = await run('admin', 'users');
     expect(users.out).toMatch(/U1 +alice again +- +needs a new HSM \(\w+ retired\)/);

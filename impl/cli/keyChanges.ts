@@ -52,3 +52,16 @@ export function describeKeyChanges(changes: AdminChanges): string[] {
   }
   return lines;
 }
+
+/**
+ * What several change reports did to keys, for `--json`: the keys created (with why: added, rekey,
+ * replacement), the life-cycle steps (expiries included), renames and changes of holders.
+ */
+export function keyChangesJson(reports: readonly AdminChanges[]): Omit<AdminChanges, 'usersAffected'> {
+  return {
+    created: reports.flatMap((r) => r.created),
+    transitions: reports.flatMap((r) => r.transitions),
+    renamed: reports.flatMap((r) => r.renamed),
+    holders: reports.flatMap((r) => r.holders),
+  };
+}

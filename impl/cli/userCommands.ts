@@ -4,7 +4,7 @@
  * the KMS; every key stays inside the HSM and messages only name the key.
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { writeFileAtomic } from '../host/atomicFile.ts';
 import { decodeMessage } from '../protocol/message.ts';
@@ -13,6 +13,7 @@ import { UpdateFormatError, parseUpdateFile } from '../protocol/updateFile.ts';
 import type { UserSession } from '../host/installation.ts';
 import type { Args } from './args.ts';
 import { UsageError } from './args.ts';
+import { CliError } from './cliError.ts';
 import { idList } from './argValues.ts';
 import type { CliIo } from './cliIo.ts';
 import { bytes, ids, json, table, when } from './format.ts';
@@ -22,6 +23,8 @@ import { formatDuration } from './durations.ts';
 export interface UserContext {
   readonly io: CliIo;
   readonly session: UserSession;
+  /** Says what the command did, for `--json` (commands without a JSON form of their own). */
+  readonly did: (fields: Readonly<Record<string, unknown>>) => void;
 }
 
 /** One `sekey user U` subcommand. */
@@ -31,17 +34,55 @@ export interface UserCommand {
   readonly summary: string;
   readonly help?: string;
   readonly lists?: boolean;
-  readonly prepare: (args: Args, options: { readonly json: boolean; readonly cwd: string }) => UserWork;
+  readonly prepare: (
+    args: Args,
+    options: { readonly json: boolean; readonly cwd: string; readonly io: CliIo },
+  ) => UserWork;
 }
 
 /** The work of a prepared user command; may return an exit code (default 0). */
 // biome-ignore lint/suspicious/noConfusingVoidType: a command that ends normally returns nothing (exit 0)
 export type UserWork = (ctx: UserContext) => Promise<number | void>;
 
-/** Input files are read while the command line is checked, before any HSM is opened. */
-function readInput(cwd: string, path: string): Uint8Array {
-  return new Uint8Array(readFileSync(resolve(cwd, path)));
+/** Input files are read while the command line is checked, before any HSM is opened; `-` is standard input. */
+function readInput(io: CliIo, path: string): Uint8Array {
+  if (path === '-') {
+    if (io.readInput === undefined) throw new UsageError('- (standard input) is not available here');
+    return io.readInput();
+  }
+  return new Uint8Array(readFileSync(resolve(io.cwd, path)));
 }
+
+/** Where a command writes its output: a file, or `-` for standard output. */
+interface Output {
+  /** Writes `bytes` (a file atomically: replaced whole or not at all). */
+  write(bytes: Uint8Array): void;
+  /** Where a command's own lines go: stderr when the data takes standard output. */
+  say(io: CliIo, line: string): void;
+}
+
+/**
+ * The output of `encrypt`, `decrypt` or `reprotect`, checked before any HSM is opened: `-` is
+ * standard output; an existing file is replaced only with `--force` (the input itself included:
+ * it has been read whole by then, and the replacement is atomic).
+ * @throws CliError `OutputExists`
+ */
+function openOutput(io: CliIo, path: string, force: boolean): Output {
+  if (path === '-') {
+    const write = io.writeOutput;
+    if (write === undefined) throw new UsageError('- (standard output) is not available here');
+    return { write, say: (to, line) => to.err(line) };
+  }
+  const full = resolve(io.cwd, path);
+  if (!force && existsSync(full))
+    throw new CliError('OutputExists', `${path} exists: pass --force to replace it, or choose another file`);
+  return { write: (bytes) => writeFileAtomic(full, bytes), say: (to, line) => to.out(line) };
+}
+
+const FILE_HELP = [
+  '  IN, OUT   files; - is standard input / standard output (the messages then go to standard error)',
+  '  --force   replace OUT if it exists (atomically; without it an existing OUT is refused: OutputExists)',
+].join('\n');
 
 /** The user commands. */
 export const USER_COMMANDS: readonly UserCommand[] = [
@@ -201,19 +242,31 @@ export const USER_COMMANDS: readonly UserCommand[] = [
   },
   {
     name: 'encrypt',
-    args: '--to U2[,U3…] IN OUT',
+    args: '--to U2[,U3…] [--force] IN OUT',
     summary: 'encrypt a file inside the HSM for the recipients (the message names its key, never holds it)',
-    prepare: (args, { cwd }) => {
+    help: FILE_HELP,
+    prepare: (args, { io: world }) => {
       const to = args.option('--to');
+      const force = args.flag('--force');
       const [inPath, outPath] = [args.positional('IN file'), args.positional('OUT file')];
       if (to === undefined) throw new UsageError('encrypt needs --to U2[,U3…]');
       const recipients = idList([to]);
-      const data = readInput(cwd, inPath);
-      return async ({ session, io }) => {
+      const data = readInput(world, inPath);
+      const output = openOutput(world, outPath, force);
+      return async ({ session, io, did }) => {
         const choice = session.user.findKey(recipients);
         const message = session.user.encrypt(recipients, data);
-        writeFileAtomic(resolve(cwd, outPath), message);
-        io.out(
+        output.write(message);
+        did({
+          in: inPath,
+          out: outPath,
+          recipients,
+          keyId: choice.keyId,
+          groupId: choice.groupId,
+          bytes: message.length,
+        });
+        output.say(
+          io,
           `encrypted ${inPath} (${bytes(data.length)}) for ${recipients.join(',')} under ${choice.keyId} of ` +
             `${choice.groupId} → ${outPath} (${bytes(message.length)})`,
         );
@@ -222,31 +275,41 @@ export const USER_COMMANDS: readonly UserCommand[] = [
   },
   {
     name: 'decrypt',
-    args: 'IN OUT',
+    args: '[--force] IN OUT',
     summary: 'decrypt a message inside the HSM (active, suspended or deactivated keys only)',
-    prepare: (args, { cwd }) => {
+    help: FILE_HELP,
+    prepare: (args, { io: world }) => {
+      const force = args.flag('--force');
       const [inPath, outPath] = [args.positional('IN file'), args.positional('OUT file')];
-      const message = readInput(cwd, inPath);
-      return async ({ session, io }) => {
+      const message = readInput(world, inPath);
+      const output = openOutput(world, outPath, force);
+      return async ({ session, io, did }) => {
         const plain = session.user.decrypt(message);
-        writeFileAtomic(resolve(cwd, outPath), plain);
-        io.out(`decrypted ${inPath} under ${decodeMessage(message).keyId} → ${outPath} (${bytes(plain.length)})`);
+        output.write(plain);
+        const { keyId } = decodeMessage(message);
+        did({ in: inPath, out: outPath, keyId, bytes: plain.length });
+        output.say(io, `decrypted ${inPath} under ${keyId} → ${outPath} (${bytes(plain.length)})`);
       };
     },
   },
   {
     name: 'reprotect',
-    args: 'IN OUT',
+    args: '[--force] IN OUT',
     summary: 're-encrypt a message under a fresh key inside the HSM (rescues data under a compromised key)',
-    prepare: (args, { cwd }) => {
+    help: FILE_HELP,
+    prepare: (args, { io: world }) => {
+      const force = args.flag('--force');
       const [inPath, outPath] = [args.positional('IN file'), args.positional('OUT file')];
-      const message = readInput(cwd, inPath);
-      return async ({ session, io }) => {
+      const message = readInput(world, inPath);
+      const output = openOutput(world, outPath, force);
+      return async ({ session, io, did }) => {
         const from = decodeMessage(message).keyId;
         const out = session.user.reprotect(message);
-        writeFileAtomic(resolve(cwd, outPath), out);
+        output.write(out);
         const to = decodeMessage(out).keyId;
-        io.out(
+        did({ in: inPath, out: outPath, from, to });
+        output.say(
+          io,
           to === from
             ? `${inPath} is already under the best key ${from}; copied to ${outPath}`
             : `re-protected ${inPath} from ${from} to ${to} inside the HSM → ${outPath}`,
@@ -258,11 +321,11 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     name: 'check-update',
     args: 'FILE',
     summary: 'judge an update file without applying it: would this HSM apply it next? (exit 1 if not)',
-    prepare: (args, { cwd }) => {
+    prepare: (args, { io: world }) => {
       const path = args.positional('update file');
-      const file = readInput(cwd, path);
+      const file = readInput(world, path);
       const claimsResync = sequenceOfName(basename(path))?.resync ?? false;
-      return async ({ session, io }) => {
+      return async ({ session, io, did }) => {
         const reason = session.user.check(file, claimsResync);
         let header = '';
         try {
@@ -271,6 +334,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         } catch (error) {
           if (!(error instanceof UpdateFormatError)) throw error;
         }
+        did({ file: path, applies: reason === null, reason });
         if (reason === null) {
           io.out(`${path}${header}: would be applied`);
           return 0;

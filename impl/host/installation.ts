@@ -104,6 +104,8 @@ export interface InstallationOptions {
   readonly observer?: (report: DeviceReport) => void;
   /** Told about each entry of the share that was skipped as implausible (a FIFO, a link, an odd name…). */
   readonly onShareSkip?: (entry: SkippedShareEntry) => void;
+  /** How long a session waits for another process's lock before `Busy` (default 0: at once). */
+  readonly waitMs?: number;
 }
 
 /** What `sekey admin init` needs. */
@@ -249,7 +251,7 @@ export class Installation {
     const installation = new Installation(home, options);
     const root = installation.home;
     mkdirSync(root, { recursive: true });
-    const release = lockHome(root);
+    const release = lockHome(root, options.waitMs);
     try {
       if (existsSync(join(root, 'installation.json'))) {
         throw new InstallationError('AlreadyInitialized', `${root} already holds an SEkey installation`);
@@ -403,7 +405,7 @@ export class Installation {
     ) => Promise<T>,
   ): Promise<T> {
     if (!existsSync(this.home)) readInstallationConfig(this.home); // throws NotInitialized
-    const release = lockHome(this.home);
+    const release = lockHome(this.home, this.#options.waitMs);
     try {
       const config = readInstallationConfig(this.home);
       const clock = this.#startClock(config);
