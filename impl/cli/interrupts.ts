@@ -16,12 +16,11 @@ export interface InterruptGuard {
   beginChanges(): void;
   /** The signal received while changing, if any. */
   interrupted(): NodeJS.Signals | null;
+  /** Stops catching the signals (their default action, ending the process, is back). */
+  release(): void;
 }
 
-/**
- * Catches SIGINT and SIGTERM for this process (once; later calls share the guard); `say` prints a
- * line on standard error, `exit` ends the process.
- */
+/** Catches SIGINT and SIGTERM for this process; `say` prints a line on standard error, `exit` ends the process. */
 export function guardInterrupts(
   say: (line: string) => void,
   exit: (code: number) => void = (code) => process.exit(code),
@@ -45,5 +44,9 @@ export function guardInterrupts(
       changing = true;
     },
     interrupted: () => received,
+    release: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
   };
 }

@@ -1,7 +1,10 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { propertyParams } from '../../testing/runConfig.ts';
+import { sequenceOfName, updateStream } from '../protocol/streams.ts';
 import { Flash } from '../../device/flash.ts';
 import { SdCard } from '../../device/sdcard.ts';
 import { SecubeDevice } from '../../device/secube.ts';
@@ -223,5 +226,90 @@ describe('watchDurablePoints', () => {
       throw new Error('ENOSPC');
     });
     expect(() => flash.program(flash.sector(0).address, new Uint8Array(16).fill(0))).toThrow('ENOSPC');
+  });
+});
+
+describe('nothing announced is lost: add-key killed or interrupted at random points', () => {
+  const scratchHome = join(scratch, 'announce');
+  let out: string;
+
+  beforeAll(async () => {
+    out = transpileForChild(join(scratch, 'child-announce'));
+    const run = (...argv: string[]) => sekey(scratchHome, ...argv);
+    if (!existsSync(FACTORY)) expect((await run('factory', 'init', '--dir', FACTORY)).code).toBe(0);
+    expect(
+      (await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--at', '2026-01-05')).code,
+    ).toBe(0);
+    for (const argv of [
+      ['admin', 'add-user', 'U1', 'alice', '--no-publish'],
+      ['admin', 'add-group', 'G1', 'team', '--max-keys', '50', '--cryptoperiod', '30d', '--no-publish'],
+      ['admin', 'add-member', 'G1', 'U1', '--no-publish'],
+      ['admin', 'provision', 'U1', '--user-pin', USER_PIN, '--device-admin-pin', DEVICE_ADMIN_PIN],
+    ])
+      expect((await run(...argv)).err, argv.join(' ')).toBe('');
+  });
+
+  /** Runs add-key in a child on a copy of the home, `signal` at point `k`; what it printed and left. */
+  async function addKeyStopped(k: number, signal: 'SIGKILL' | 'SIGINT' | 'SIGTERM') {
+    const h = copyHome(scratchHome);
+    const trace = join(scratch, `trace-${++homes}`);
+    const run = runChild(out, KILL_SWITCH, ['admin', 'add-key', 'G1', 'team'], {
+      SEKEY_HOME: h,
+      SEKEY_ADMIN_PIN: ADMIN_PIN,
+      SEKEY_TEST_KILL_AT: String(k),
+      SEKEY_TEST_SIGNAL: signal,
+      SEKEY_TEST_TRACE: trace,
+    });
+    const keys = JSON.parse((await sekey(h, 'admin', 'keys', '--json')).out) as Array<{ id: string }>;
+    const share = join(h, 'share', updateStream('U1'));
+    return { run, home: h, keys: keys.map((key) => key.id), files: existsSync(share) ? readdirSync(share) : [] };
+  }
+
+  test('every key ID and file announced is on disk, and the next add-key never reuses an announced ID', async () => {
+    const probe = await addKeyStopped(0, 'SIGKILL');
+    expect(probe.run.status).toBe(0);
+    expect(probe.run.stdout).toMatch(/^K2000: new key of G1 'team'/m);
+    const points = readFileSync(join(scratch, `trace-${homes}`), 'utf8')
+      .trim()
+      .split('\n');
+    const printed = points.findIndex((p) => p.endsWith('printed')) + 1;
+    const lastSave = points.length - [...points].reverse().findIndex((p) => p.endsWith(' save'));
+    expect(printed).toBeGreaterThan(lastSave); // lines come out only after the session's last save
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: points.length }),
+        fc.constantFrom('SIGKILL' as const, 'SIGINT' as const, 'SIGTERM' as const),
+        async (k, signal) => {
+          const { run, home: h, keys, files } = await addKeyStopped(k, signal);
+          // SIGINT and SIGTERM finish the change in progress and say so; SIGKILL stops the process.
+          if (signal === 'SIGKILL') expect(run.signal, `point ${k}`).toBe('SIGKILL');
+          else
+            expect({ status: run.status, signal: run.signal }, `${signal} at ${points[k - 1]}`).toEqual({
+              status: 0,
+              signal: null,
+            });
+          for (const [, id] of run.stdout.matchAll(/^(K\d+): new key/gm))
+            expect(keys, `killed at ${points[k - 1]}`).toContain(id);
+          for (const [, sequence] of run.stdout.matchAll(/U1 #(\d+)/g))
+            expect(
+              files.map((f) => sequenceOfName(f)?.sequence),
+              `killed at ${points[k - 1]}`,
+            ).toContain(Number(sequence));
+          const next = await sekey(h, 'admin', 'add-key', 'G1', 'next');
+          const fresh = /^(K\d+): new key/m.exec(next.out)?.[1];
+          expect(fresh).toBeDefined();
+          expect(run.stdout).not.toContain(`${fresh}:`);
+        },
+      ),
+      // The points right after the first line printed and around the share writes come first.
+      {
+        ...propertyParams<[number, 'SIGKILL' | 'SIGINT' | 'SIGTERM']>(6),
+        examples: [
+          [printed, 'SIGKILL'],
+          [lastSave, 'SIGKILL'],
+          [lastSave, 'SIGINT'],
+        ],
+      },
+    );
   });
 });

@@ -1,0 +1,45 @@
+import { describe, expect, test } from 'vitest';
+import { guardInterrupts } from './interrupts.ts';
+
+describe('interruptions', () => {
+  test('before any change: abandoned at once, exit 130 for SIGINT and 143 for SIGTERM', () => {
+    const said: string[] = [];
+    const exits: number[] = [];
+    const guard = guardInterrupts(
+      (line) => said.push(line),
+      (code) => exits.push(code),
+    );
+    try {
+      process.emit('SIGINT', 'SIGINT');
+      process.emit('SIGTERM', 'SIGTERM');
+      expect(exits).toEqual([130, 143]);
+      expect(said[0]).toBe('sekey: interrupted (SIGINT) before anything was changed');
+      expect(guard.interrupted()).toBeNull();
+    } finally {
+      guard.release();
+    }
+  });
+
+  test('while changing: finished first, the first signal remembered and said once', () => {
+    const listeners = process.listenerCount('SIGINT');
+    const said: string[] = [];
+    const exits: number[] = [];
+    const guard = guardInterrupts(
+      (line) => said.push(line),
+      (code) => exits.push(code),
+    );
+    try {
+      guard.beginChanges();
+      process.emit('SIGTERM', 'SIGTERM');
+      process.emit('SIGINT', 'SIGINT');
+      expect(exits).toEqual([]);
+      expect(guard.interrupted()).toBe('SIGTERM');
+      expect(said).toEqual([
+        'sekey: SIGTERM received: finishing the change in progress first (saved whole, never half)',
+      ]);
+    } finally {
+      guard.release();
+    }
+    expect(process.listenerCount('SIGINT')).toBe(listeners);
+  });
+});
