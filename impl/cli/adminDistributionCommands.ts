@@ -10,6 +10,7 @@ import type { AdminCommand } from './adminCommand.ts';
 import { positiveInteger } from './argValues.ts';
 import { bytes, json, table, when } from './format.ts';
 import { deviceOf } from './adminUserCommands.ts';
+import { formatDuration } from './durations.ts';
 
 /** One line saying what a publish wrote. */
 export function describePublish(report: PublishReport): string {
@@ -106,9 +107,9 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
         if (asJson) io.out(json(stale));
         else if (stale.length === 0) io.out('no stale user');
         else {
-          const days = installation.config().staleAfterMs / 86_400_000;
+          const after = formatDuration(installation.config().staleAfterMs);
           io.out(
-            `stale (no acknowledgement for ${days} days): ${stale.join(', ')} — their updates may be withheld; ` +
+            `stale (no acknowledgement for ${after}): ${stale.join(', ')} — their updates may be withheld; ` +
               `\`sekey admin resync U\``,
           );
         }

@@ -7,7 +7,7 @@ import { formatDuration } from './durations.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { UsageError } from './args.ts';
 import { durationValue, positiveInteger } from './argValues.ts';
-import { fields, ids, json, table } from './format.ts';
+import { fields, ids, json, quoted, table } from './format.ts';
 
 /** The group and membership commands. */
 export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
@@ -37,7 +37,7 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
         report(session.admin.addGroup(id, name, policy, { shareHistory }));
         did({ group: id });
         io.out(
-          `added group ${id} '${name}': at most ${policy.maxKeys} keys, cryptoperiod ` +
+          `added group ${id} ${quoted(name)}: at most ${policy.maxKeys} keys, cryptoperiod ` +
             `${formatDuration(policy.defaultCryptoperiodMs)}${shareHistory ? ', shares history' : ''}`,
         );
       };
@@ -70,7 +70,7 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
       return async ({ session, io, report, did }) => {
         report(session.admin.renameGroup(id, name));
         did({ group: id, name });
-        io.out(`renamed group ${id} to '${name}'`);
+        io.out(`renamed group ${id} to ${quoted(name)}`);
       };
     },
   },
@@ -120,7 +120,7 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
           return;
         }
         fields([
-          ['group', `${g.id} '${g.name}'`],
+          ['group', `${g.id} ${quoted(g.name)}`],
           [
             'policy',
             `at most ${g.policy.maxKeys} keys, ${g.policy.algorithm}, cryptoperiod ` +

@@ -10,7 +10,7 @@ import type { AdminChanges } from '../kms/adminChanges.ts';
 import { formatDuration } from './durations.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { durationValue } from './argValues.ts';
-import { fields, ids, json, table, when } from './format.ts';
+import { fields, ids, json, quoted, table, when } from './format.ts';
 
 /** A key event command: `NAME K`, calling `call` on the admin. */
 function keyEvent(
@@ -42,7 +42,7 @@ function keyEvent(
 /** The lines of `key-info`. */
 export function keyInfoLines(k: AdminKeyInfo): string[] {
   return fields([
-    ['key', `${k.id} '${k.name}' of ${k.owner}, ${k.algorithm}`],
+    ['key', `${k.id} ${quoted(k.name)} of ${k.owner}, ${k.algorithm}`],
     ['state', k.state],
     ['cryptoperiod', formatDuration(k.cryptoperiodMs)],
     ['created', when(k.createdAt)],

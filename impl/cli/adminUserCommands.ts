@@ -7,7 +7,7 @@ import { userDeviceOf } from '../kms/distribution.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { UsageError } from './args.ts';
-import { fields, ids, json, table } from './format.ts';
+import { fields, ids, json, quoted, table } from './format.ts';
 import { requireFactory } from './globalOptions.ts';
 import { openFactory } from '../host/manufacturerFile.ts';
 
@@ -46,7 +46,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       return async ({ session, io, report, did }) => {
         report(session.admin.addUser(id, name));
         did({ user: id });
-        io.out(`added user ${id} '${name}' (provision its HSM with \`sekey admin provision ${id}\`)`);
+        io.out(`added user ${id} ${quoted(name)} (provision its HSM with \`sekey admin provision ${id}\`)`);
       };
     },
   },
@@ -77,7 +77,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       return async ({ session, io, report, did }) => {
         report(session.admin.renameUser(id, name));
         did({ user: id, name });
-        io.out(`renamed user ${id} to '${name}'`);
+        io.out(`renamed user ${id} to ${quoted(name)}`);
       };
     },
   },
@@ -105,7 +105,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
             ? '-'
             : `${publication.state} (published #${publication.published}, acknowledged #${publication.acknowledged})`;
         fields([
-          ['user', `${info.id} '${info.name}'`],
+          ['user', `${info.id} ${quoted(info.name)}`],
           ['groups', ids(info.groups)],
           ['HSM', device === null ? 'not provisioned' : deviceCell(device)],
           ['updates', pub],

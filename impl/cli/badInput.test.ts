@@ -50,6 +50,14 @@ describe('bad input is refused before it can do harm', () => {
     expect(after.lastTime).toBe(before.lastTime);
   });
 
+  test('names with line breaks and terminal escapes are printed escaped, in lines and tables', async () => {
+    const added = await run('admin', 'add-user', 'U5', 'eve\u001b[2J\nU6  mallory');
+    expect(added.out).toContain("added user U5 'eve\\u{1b}[2J\\nU6  mallory'");
+    const users = await run('admin', 'users');
+    expect(users.out).toMatch(/^U5 +eve\\u\{1b\}\[2J\\nU6 {2}mallory +- +-$/m);
+    expect(users.out.split('\n')).toHaveLength(2);
+  });
+
   test('demo --keep on a folder that is not empty: a coded refusal, no stack', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'x'), 'x');

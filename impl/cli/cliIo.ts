@@ -8,6 +8,7 @@
 import { readFileSync, writeSync } from 'node:fs';
 import type { Clock } from '../kms/clock.ts';
 import type { DeviceReport } from '../host/installation.ts';
+import { terminalSafe } from './format.ts';
 import { guardInterrupts } from './interrupts.ts';
 
 /** The world of one command run. */
@@ -78,11 +79,11 @@ async function ask(question: string, hidden: boolean): Promise<string> {
 
 /** The process's own console, environment, directory, terminal and signals. */
 export function processIo(): CliIo {
-  const err = (line: string): void => console.error(line);
+  const err = (line: string): void => console.error(terminalSafe(line));
   const guard = guardInterrupts(err);
   const terminal = process.stdin.isTTY === true && process.stderr.isTTY === true;
   return {
-    out: (line) => console.log(line),
+    out: (line) => console.log(terminalSafe(line)),
     err,
     env: process.env,
     cwd: process.cwd(),

@@ -147,7 +147,7 @@ describe('sekey', () => {
     expect(text).toContain('sekey user U3 decrypt: UsageNotAllowed: key K2002 is compromised');
     expect(text).toContain('re-protected plan2.skm from K2002 to K2003 inside the HSM');
     expect(text).toContain('nothing new (at update #3)');
-    expect(text).toContain('stale (no acknowledgement for 7 days): U2');
+    expect(text).toContain('stale (no acknowledgement for 7d): U2');
     expect(text).toContain('U2 #5 resync');
     expect(text).toContain('hash chain intact');
     expect(text).toMatch(/update files: 15 published/);
@@ -374,7 +374,7 @@ describe('sekey on a persistent installation', () => {
     // Carol, out of G1, still gets heartbeats: she must sync them too, or she turns stale as well.
     await run('user', 'U3', 'sync');
     await run('admin', 'collect-acks');
-    expect((await run('admin', 'stale', ...at('+8d'))).out).toContain('stale (no acknowledgement for 7 days): U2');
+    expect((await run('admin', 'stale', ...at('+8d'))).out).toContain('stale (no acknowledgement for 7d): U2');
     expect((await run('admin', 'resync', 'U2')).out).toMatch(/published: .*U2 #4 resync/);
     expect((await run('user', 'U2', 'sync')).out).toBe('applied #4; now at update #4');
     expect((await run('user', 'U2', 'groups')).out).toContain('core');
@@ -769,7 +769,7 @@ describe('sekey on a hostile share', () => {
       await run('user', 'U2', 'sync');
       const stale = await run('admin', 'stale', '--at', '+8d');
       expect(stale.code).toBe(1);
-      expect(stale.out).toMatch(/^stale \(no acknowledgement for 7 days\): U2 —/);
+      expect(stale.out).toMatch(/^stale \(no acknowledgement for 7d\): U2 —/);
       // (bob's authentic acknowledgement #2 replaced the FIFO of its name, and was collected.)
       expectReported(stale.err, ackStream('U2'), acks.names.slice(1));
     },

@@ -16,7 +16,7 @@ import { UsageError } from './args.ts';
 import { CliError } from './cliError.ts';
 import { idList } from './argValues.ts';
 import type { CliIo } from './cliIo.ts';
-import { bytes, ids, json, table, when } from './format.ts';
+import { bytes, ids, json, quoted, table, when } from './format.ts';
 import { formatDuration } from './durations.ts';
 
 /** What a prepared user command runs with. */
@@ -110,7 +110,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
           io.out(json(status));
           return;
         }
-        io.out(`${me.id} '${me.name}' on HSM ${status.serial}`);
+        io.out(`${me.id} ${quoted(me.name)} on HSM ${status.serial}`);
         const blocked = status.blocked ? ', BLOCKED: too many refused files, waiting for a resync' : '';
         io.out(`  applied update #${status.appliedSequence}${blocked}`);
         io.out(`  groups ${ids(status.groups)}; ${status.keys} key${status.keys === 1 ? '' : 's'} held`);
@@ -218,7 +218,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         const k = session.user.keyInfo(keyId);
         if (asJson) io.out(json(k));
         else {
-          io.out(`${k.id} '${k.name}' of ${k.owner}, ${k.algorithm}: ${k.state}`);
+          io.out(`${k.id} ${quoted(k.name)} of ${k.owner}, ${k.algorithm}: ${k.state}`);
           io.out(
             `  cryptoperiod ${formatDuration(k.cryptoperiodMs)}, activated ${when(k.activatedAt)}, expires ` +
               `${when(k.expiresAt)}`,
