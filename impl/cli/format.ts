@@ -27,7 +27,7 @@ export function printable(text: string): string {
  * {@link printable}. The last guard on standard output and error, whatever a line was built from.
  */
 export function terminalSafe(line: string): string {
-  return line.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => printable(c));
+  return line.replace(/(?![\n\t])\p{Cc}/gu, (c) => printable(c));
 }
 
 /** A name in quotes, printable: `'alice'`. */

@@ -47,14 +47,23 @@ export function globalOptions(flags: GlobalFlags, io: CliIo): GlobalOptions {
 }
 
 /**
- * The PIN of `level`: `--pin`, else the environment, else typed at a hidden prompt on a terminal.
- * A PIN is never defaulted: without any of those, a usage error.
+ * The PIN of `level`: `--pin`, else the environment, else typed at a hidden prompt on a terminal
+ * (after `warning`, if it has one: the last try). A PIN is never defaulted: without any of those, a
+ * usage error.
  */
-export async function requirePin(options: GlobalOptions, io: CliIo, level: 'admin' | 'user'): Promise<string> {
+export async function requirePin(
+  options: GlobalOptions,
+  io: CliIo,
+  level: 'admin' | 'user',
+  warning: () => string | null = () => null,
+): Promise<string> {
   const env = level === 'admin' ? 'SEKEY_ADMIN_PIN' : 'SEKEY_USER_PIN';
   const given = options.pin ?? io.env[env];
   if (given !== undefined && given !== '') return given;
   if (io.prompt !== undefined) {
+    // Before the person types: if this is the last try, they should know before they guess.
+    const last = warning();
+    if (last !== null) io.err(last);
     const typed = await io.prompt(`${level === 'admin' ? 'admin HSM' : "user's HSM"} PIN: `, { hidden: true });
     if (typed !== '') return typed;
   }

@@ -12,13 +12,14 @@
  * @module
  */
 import type { AdminChanges } from '../kms/adminChanges.ts';
-import type { AdminCommand } from './adminCommand.ts';
+import type { AdminCommand, AdminWork } from './adminCommand.ts';
 import { ADMIN_DISTRIBUTION_COMMANDS, describePublish } from './adminDistributionCommands.ts';
 import { ADMIN_GROUP_COMMANDS } from './adminGroupCommands.ts';
 import { ADMIN_INIT_ARGS, ADMIN_INIT_HELP, runAdminInit } from './adminInit.ts';
 import { ADMIN_KEY_COMMANDS } from './adminKeyCommands.ts';
 import { ADMIN_USER_COMMANDS } from './adminUserCommands.ts';
-import type { AdminSession } from '../host/installation.ts';
+import { join } from 'node:path';
+import type { AdminSession, Installation } from '../host/installation.ts';
 import { announceAfterSaving } from './announce.ts';
 import { Args, UsageError } from './args.ts';
 import type { CliIo } from './cliIo.ts';
@@ -28,10 +29,20 @@ import { didYouMean } from './didYouMean.ts';
 import { json } from './format.ts';
 import { globalOptions, globalOptionsHelp, installationFor, requirePin } from './globalOptions.ts';
 import { describeExpiries, describeKeyChanges, keyChangesJson } from './keyChanges.ts';
+import {
+  ADMIN_CHANGE_PIN,
+  RECOVERY,
+  RESET_USER_PIN_ARGS,
+  RESET_USER_PIN_HELP,
+  lastTryWarning,
+  runResetUserPin,
+  triesLeftOnDisk,
+} from './pinCommands.ts';
 
 /** Every admin command but `init`, in help order. */
 export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   ...ADMIN_USER_COMMANDS,
+  ADMIN_CHANGE_PIN,
   ...ADMIN_GROUP_COMMANDS,
   ...ADMIN_KEY_COMMANDS,
   ...ADMIN_DISTRIBUTION_COMMANDS,
@@ -44,7 +55,7 @@ function synopsis(c: AdminCommand): string {
 
 /** The list of admin commands. */
 export function adminUsage(): string {
-  const names = ['init', ...ADMIN_COMMANDS.map((c) => c.name)];
+  const names = ['init', 'reset-user-pin', ...ADMIN_COMMANDS.map((c) => c.name)];
   const width = Math.max(...names.map((n) => n.length));
   return [
     'usage: sekey admin <command> [arguments] [options]',
@@ -52,6 +63,7 @@ export function adminUsage(): string {
     'commands:',
     `  ${'init'.padEnd(width)}  create an installation: factory-initialise the admin HSM`,
     ...ADMIN_COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    `  ${'reset-user-pin'.padEnd(width)}  a new user PIN on a user's HSM, its tries restored (its device admin PIN)`,
     '',
     'Mutating commands publish update files afterwards unless --no-publish.',
     'sekey admin <command> --help shows one command.',
@@ -63,6 +75,8 @@ export function adminUsage(): string {
 /** The help of one admin command. */
 export function adminCommandHelp(name: string): string | null {
   if (name === 'init') return `usage: sekey admin init ${ADMIN_INIT_ARGS}\n\n${ADMIN_INIT_HELP}`;
+  if (name === 'reset-user-pin')
+    return `usage: sekey admin reset-user-pin ${RESET_USER_PIN_ARGS}\n\n${RESET_USER_PIN_HELP}`;
   const c = ADMIN_COMMANDS.find((x) => x.name === name);
   if (!c) return null;
   const lines = [`usage: ${synopsis(c)} [options]`, '', c.summary];
@@ -81,7 +95,7 @@ export async function runAdmin(argv: readonly string[], io: CliIo, flags: Global
     io.out(adminUsage());
     return flags.help ? 0 : 2;
   }
-  const names = ['init', ...ADMIN_COMMANDS.map((c) => c.name)];
+  const names = ['init', 'reset-user-pin', ...ADMIN_COMMANDS.map((c) => c.name)];
   const unknown = (): UsageError =>
     new UsageError(`unknown admin command '${name}'${didYouMean(name, names)} (sekey admin --help lists them)`);
   if (flags.help) {
@@ -92,6 +106,7 @@ export async function runAdmin(argv: readonly string[], io: CliIo, flags: Global
   }
   const args = new Args(rest);
   if (name === 'init') return runAdminInit(args, io, flags);
+  if (name === 'reset-user-pin') return runResetUserPin(args, io, flags);
   const command = ADMIN_COMMANDS.find((c) => c.name === name);
   if (!command) throw unknown();
   const noPublish = command.mutates && args.flag('--no-publish');
@@ -99,8 +114,32 @@ export async function runAdmin(argv: readonly string[], io: CliIo, flags: Global
   const global = globalOptions(flags, io);
   const work = command.prepare(args, { json: flags.json, cwd: io.cwd, env: io.env });
   args.done();
-  const pin = await requirePin(global, io, 'admin');
+  const adminDir = join(global.home, 'admin');
+  const pin = await requirePin(global, io, 'admin', () =>
+    triesLeftOnDisk(adminDir, 'admin') === 1 ? `warning: ONE admin PIN try left: ${RECOVERY.admin} if it fails` : null,
+  );
   const installation = installationFor(global, io);
+  try {
+    return await adminSession(installation, pin, command, work, io, flags, { noPublish, yes });
+  } catch (error) {
+    const warning = lastTryWarning(error, adminDir, 'admin', 'the admin HSM', RECOVERY.admin);
+    if (warning !== null) io.err(warning);
+    throw error;
+  }
+}
+
+/** Runs a prepared admin command in an admin session; its lines are printed once the session is saved. */
+async function adminSession(
+  installation: Installation,
+  pin: string,
+  command: AdminCommand,
+  work: AdminWork,
+  io: CliIo,
+  flags: GlobalFlags,
+  options: { readonly noPublish: boolean; readonly yes: boolean },
+): Promise<number> {
+  const { noPublish, yes } = options;
+  const name = command.name;
   return announceAfterSaving(
     io,
     (inner: (session: AdminSession) => Promise<number>) => installation.withAdmin(pin, inner),

@@ -4,7 +4,7 @@
  * @module
  */
 import { checkId } from '../../model/kms.ts';
-import type { UserSession } from '../host/installation.ts';
+import type { Installation, UserSession } from '../host/installation.ts';
 import { announceAfterSaving } from './announce.ts';
 import { Args, UsageError } from './args.ts';
 import type { CliIo } from './cliIo.ts';
@@ -13,7 +13,8 @@ import { didYouMean } from './didYouMean.ts';
 import { json } from './format.ts';
 import { globalOptions, globalOptionsHelp, installationFor, requirePin } from './globalOptions.ts';
 import { USER_COMMANDS } from './userCommands.ts';
-import type { UserCommand } from './userCommands.ts';
+import type { UserCommand, UserWork } from './userCommands.ts';
+import { RECOVERY, lastTryWarning, triesLeftOnDisk } from './pinCommands.ts';
 
 function synopsis(c: UserCommand): string {
   return [`sekey user U ${c.name}`, c.args].filter((s) => s !== '').join(' ');
@@ -73,8 +74,31 @@ export async function runUser(argv: readonly string[], io: CliIo, flags: GlobalF
   const global = globalOptions(flags, io);
   const work = command.prepare(args, { json: flags.json, cwd: io.cwd, io });
   args.done();
-  const pin = await requirePin(global, io, 'user');
   const installation = installationFor(global, io);
+  const dir = installation.userDir(userId);
+  const pin = await requirePin(global, io, 'user', () =>
+    triesLeftOnDisk(dir, 'user') === 1 ? `warning: ONE user PIN try left: if it fails, ${RECOVERY.user}` : null,
+  );
+  try {
+    return await userSession(installation, userId, pin, command, work, io, flags);
+  } catch (error) {
+    const warning = lastTryWarning(error, dir, 'user', `${userId}'s HSM`, RECOVERY.user);
+    if (warning !== null) io.err(warning);
+    throw error;
+  }
+}
+
+/** Runs a prepared user command in a session; its lines are printed once the session is saved. */
+async function userSession(
+  installation: Installation,
+  userId: string,
+  pin: string,
+  command: UserCommand,
+  work: UserWork,
+  io: CliIo,
+  flags: GlobalFlags,
+): Promise<number> {
+  const name = command.name;
   return announceAfterSaving(
     io,
     (inner: (session: UserSession) => Promise<number>) => installation.withUser(userId, pin, inner),

@@ -358,6 +358,32 @@ export class Installation {
     });
   }
 
+  /**
+   * Runs `fn` on `userId`'s HSM logged in at its own admin level with `deviceAdminPin` (set at
+   * provisioning): the SEcube's way to reset a user PIN (`SecubeDevice.resetUserPin`). No database
+   * is opened; the images are saved like every session's.
+   */
+  async withUserDeviceAdmin<T>(
+    userId: UserId,
+    deviceAdminPin: string,
+    fn: (device: SecubeDevice) => Promise<T>,
+  ): Promise<T> {
+    const dir = this.userDir(userId);
+    return this.#session(async (_config, _clock, _transport, devices, recordTime) => {
+      if (!hasDeviceImages(dir)) {
+        throw new InstallationError('NoDevice', `${userId} has no HSM in ${this.home}`);
+      }
+      const d = loadDevice(userId, dir, recordTime);
+      devices.push(d);
+      d.device.login('admin', deviceAdminPin);
+      try {
+        return await fn(d.device);
+      } finally {
+        d.device.logout();
+      }
+    });
+  }
+
   async #provision(
     adminDevice: LoadedDevice,
     admin: Admin,
