@@ -210,8 +210,8 @@ export function renderErrorCatalogue(read: (path: string) => string): string {
     'Every refusal is a typed error with a stable `code`: programs switch on the class and the code, never on the ' +
       'message, which is for people and never holds key bytes, PINs or plaintext. A refused operation changes ' +
       'nothing. ' +
-      'The `sekey` command prints `code: message` and exits with 1 (2 for a wrong command line). A code can exist ' +
-      'in two ' +
+      'The `sekey` command prints `code: message` and exits with 1 (2 for a wrong command line, 3 for an internal ' +
+      'error; with `--json` it also prints `{"error": {code, message, exit}}`). A code can exist in two ' +
       'classes (`UnknownKey` of the KMS and of an HSM): the class tells them apart. The last rows are faults of the ' +
       "simulated HSM's storage: its key store, its flash and power loss.",
     '',
