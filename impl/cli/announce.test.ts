@@ -39,7 +39,7 @@ describe('announce after saving', () => {
     expect(printed).toEqual(['err: a warning goes out at once', '(saved)', 'did something in session']);
   });
 
-  test('a failing work still announces what it did (the session saved it); a failing save announces nothing', async () => {
+  test('a failing work still announces what it did (it was saved); a failing save announces nothing', async () => {
     const work = recordingIo();
     const refusal = new Error('refused');
     await expect(

@@ -30,7 +30,8 @@ export function globalOptionsHelp(level: 'admin' | 'user'): string {
   return [
     'options of every command (anywhere on the line):',
     '  --home DIR      the installation (default $SEKEY_HOME, else ./.sekey)',
-    `  --pin PIN       the ${level === 'admin' ? 'admin HSM' : "user's HSM"} PIN (default $${env}; else asked for on a terminal)`,
+    `  --pin PIN       the ${level === 'admin' ? 'admin HSM' : "user's HSM"} PIN (default $${env};`,
+    '                  else asked for on a terminal)',
     '  --at TIME       run at TIME (manual-clock installations): ISO 8601, ms since the epoch, or +DURATION',
     '                  after the last recorded time; never before the last recorded time',
     '  --wait SECONDS  wait this long for another sekey process using the installation (default: refuse, Busy)',

@@ -25,7 +25,7 @@ describe('PINs: change, reset, and the warning before the last try', () => {
     await provisionedUsers(run, [['U1', 'alice']]);
   });
 
-  test('a wrong user PIN that leaves one try warns what the next one does; reset-user-pin restores them all', async () => {
+  test('a wrong user PIN leaving one try warns what the next one does; reset-user-pin restores them', async () => {
     const dir = join(home, 'users', 'U1');
     expect(triesLeftOnDisk(dir, 'user')).toBe(3);
     const first = await run('user', 'U1', 'keys', '--pin', 'wrong-1');
@@ -72,7 +72,7 @@ describe('PINs: change, reset, and the warning before the last try', () => {
     expect((await run('user', 'U1', 'keys')).err).toContain('WrongPin');
   });
 
-  test('admin change-pin: the new PIN opens the admin HSM, the old one no longer; typed twice on a terminal', async () => {
+  test('admin change-pin: the new PIN opens the admin HSM, the old one no longer; typed twice if asked', async () => {
     const changed = await run('admin', 'change-pin', '--new-pin', 'second-admin-pin');
     expect(changed).toMatchObject({ code: 0 });
     expect(changed.out).toContain('the admin HSM has a new admin PIN');
