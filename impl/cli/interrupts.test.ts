@@ -1,14 +1,20 @@
 import { describe, expect, test } from 'vitest';
 import { guardInterrupts } from './interrupts.ts';
 
+/** A guard whose lines and exits are recorded. */
+function recordedGuard(): { guard: ReturnType<typeof guardInterrupts>; said: string[]; exits: number[] } {
+  const said: string[] = [];
+  const exits: number[] = [];
+  const guard = guardInterrupts(
+    (line) => said.push(line),
+    (code) => exits.push(code),
+  );
+  return { guard, said, exits };
+}
+
 describe('interruptions', () => {
   test('before any change: abandoned at once, exit 130 for SIGINT and 143 for SIGTERM', () => {
-    const said: string[] = [];
-    const exits: number[] = [];
-    const guard = guardInterrupts(
-      (line) => said.push(line),
-      (code) => exits.push(code),
-    );
+    const { guard, said, exits } = recordedGuard();
     try {
       process.emit('SIGINT', 'SIGINT');
       process.emit('SIGTERM', 'SIGTERM');
@@ -22,12 +28,7 @@ describe('interruptions', () => {
 
   test('while changing: finished first, the first signal remembered and said once', () => {
     const listeners = process.listenerCount('SIGINT');
-    const said: string[] = [];
-    const exits: number[] = [];
-    const guard = guardInterrupts(
-      (line) => said.push(line),
-      (code) => exits.push(code),
-    );
+    const { guard, said, exits } = recordedGuard();
     try {
       guard.beginChanges();
       process.emit('SIGTERM', 'SIGTERM');

@@ -8,8 +8,8 @@ import { sequenceOfName, updateStream } from '../protocol/streams.ts';
 import { Flash } from '../../device/flash.ts';
 import { SdCard } from '../../device/sdcard.ts';
 import { SecubeDevice } from '../../device/secube.ts';
-import { main } from './sekeyCommand.ts';
-import type { CliIo } from './cliIo.ts';
+import { ADMIN_PIN, DEVICE_ADMIN_PIN, USER_PIN, sekey as sekeyRun } from './sekeyRun.testkit.ts';
+import type { Run } from './sekeyRun.testkit.ts';
 import { DATABASE_GENERATION_COUNTER } from '../db/secubeDatabaseDevice.ts';
 import { UPDATE_SEQUENCE_COUNTER } from '../kms/user.ts';
 import { transpileForChild, runChild } from './childProcess.testkit.ts';
@@ -17,9 +17,6 @@ import { loadDeviceImages } from '../host/deviceImages.ts';
 import { watchDurablePoints } from '../host/durablePoints.ts';
 import { Installation } from '../host/installation.ts';
 
-const ADMIN_PIN = 'admin-pin-5678';
-const USER_PIN = 'user-pin-1234';
-const DEVICE_ADMIN_PIN = 'device-admin-9876';
 const KILL_SWITCH = 'impl/cli/killSwitch.testkit.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'sekey-durable-'));
@@ -28,13 +25,12 @@ let homes = 0;
 /** The simulated manufacturer, outside every home (as `sekey factory init` makes it). */
 const FACTORY = join(scratch, 'factory');
 
-async function sekey(home: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const env = { SEKEY_HOME: home, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_FACTORY: FACTORY };
-  const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), env, cwd: scratch };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
+/** `sekey argv` in-process on `home`. */
+function sekey(home: string, ...argv: string[]): Promise<Run> {
+  return sekeyRun(argv, {
+    env: { SEKEY_HOME: home, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_FACTORY: FACTORY },
+    cwd: scratch,
+  });
 }
 
 /** A copy of `home`, as if its directory had been copied. */
@@ -175,7 +171,9 @@ describe('durable points: a killed command never gives back what the device made
     const sync = ['user', 'U1', 'sync', '--pin', USER_PIN];
     const listed = child(copyHome(home), 0, sync);
     expect(listed.signal).toBeNull();
-    const programs = listed.points.map((p, i) => ({ p, k: i + 1 })).filter(({ p }) => p.includes('after'));
+    const programs = listed.points
+      .map((p, i) => ({ p, k: i + 1 }))
+      .filter(({ p }) => /^\d+ after (program|erase)/.test(p));
     let sequence = 0;
     for (const { k, p } of programs) {
       const h = copyHome(home);

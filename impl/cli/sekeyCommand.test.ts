@@ -2,63 +2,24 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   readdirSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { renderSpec } from '../../model/specDocument.ts';
-import type { CliIo } from './cliIo.ts';
 import { ADMIN_COMMANDS } from './runAdmin.ts';
 import { USER_COMMANDS } from './userCommands.ts';
 import { ackFileName, ackStream, updateFileName, updateStream } from '../protocol/streams.ts';
 import { killSafetyNets, plantHostileEntries } from '../host/hostileShare.testkit.ts';
 import type { HostileEntries } from '../host/hostileShare.testkit.ts';
-import { main, usage } from './sekeyCommand.ts';
+import { usage } from './sekeyCommand.ts';
+import { ADMIN_PIN, DEVICE_ADMIN_PIN, USER_PIN, removeTempDirs, sekey, tempDir } from './sekeyRun.testkit.ts';
 
-const ADMIN_PIN = 'admin-pin-5678';
-const USER_PIN = 'user-pin-1234';
-const DEVICE_ADMIN_PIN = 'device-admin-9876';
-
-interface Run {
-  readonly code: number;
-  readonly out: string;
-  readonly err: string;
-}
-
-const tempDirs: string[] = [];
-afterAll(() => {
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sekey-cli-'));
-  tempDirs.push(dir);
-  return dir;
-}
-
-/** Runs `sekey argv` in-process with its own io; env and cwd default to none / a temp dir. */
-async function sekey(
-  argv: readonly string[],
-  world: { env?: Record<string, string>; cwd?: string; clock?: CliIo['clock'] } = {},
-): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    env: world.env ?? {},
-    cwd: world.cwd ?? tmpdir(),
-    ...(world.clock === undefined ? {} : { clock: world.clock }),
-  };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+afterAll(removeTempDirs);
 
 describe('sekey', () => {
   test('no command prints the usage and fails; --help succeeds', async () => {
