@@ -70,6 +70,14 @@ describe('PINs: change, reset, and the warning before the last try', () => {
     expect(triesLeftOnDisk(dir, 'user')).toBe(3);
     expect((await run('user', 'U1', 'keys', '--pin', 'fresh-pin')).code).toBe(0);
     expect((await run('user', 'U1', 'keys')).err).toContain('WrongPin');
+    // The user changes it again, from its own session.
+    const changed = await run('user', 'U1', 'change-pin', '--pin', 'fresh-pin', '--new-pin', 'chosen-pin');
+    expect(changed).toMatchObject({
+      code: 0,
+      out: "U1's HSM has a new user PIN: use it from now on (--pin or SEKEY_USER_PIN)",
+    });
+    expect((await run('user', 'U1', 'keys', '--pin', 'fresh-pin')).err).toContain('WrongPin');
+    expect((await run('user', 'U1', 'keys', '--pin', 'chosen-pin')).code).toBe(0);
   });
 
   test('admin change-pin: the new PIN opens the admin HSM, the old one no longer; typed twice if asked', async () => {

@@ -18,6 +18,7 @@ import { idList } from './argValues.ts';
 import type { CliIo } from './cliIo.ts';
 import { bytes, ids, json, quoted, table, when } from './format.ts';
 import { formatDuration } from './durations.ts';
+import { newPinValue } from './pinCommands.ts';
 
 /** What a prepared user command runs with. */
 export interface UserContext {
@@ -314,6 +315,20 @@ export const USER_COMMANDS: readonly UserCommand[] = [
             ? `${inPath} is already under the best key ${from}; copied to ${outPath}`
             : `re-protected ${inPath} from ${from} to ${to} inside the HSM → ${outPath}`,
         );
+      };
+    },
+  },
+  {
+    name: 'change-pin',
+    args: '[--new-pin PIN]',
+    summary: "change the user's HSM PIN (--pin is the current one; the new one asked twice on a terminal)",
+    prepare: (args) => {
+      const option = args.option('--new-pin');
+      return async ({ session, io, did }) => {
+        const pin = await newPinValue(option, io, 'user PIN');
+        session.user.device.changeUserPin(pin);
+        did({ changed: 'user PIN' });
+        io.out(`${session.user.me().id}'s HSM has a new user PIN: use it from now on (--pin or SEKEY_USER_PIN)`);
       };
     },
   },
