@@ -43,7 +43,7 @@ export interface CliIo {
 }
 
 /** Writes all of `bytes` to file descriptor `fd`, waiting out a full pipe. */
-function writeAll(fd: number, bytes: Uint8Array): void {
+export function writeAll(fd: number, bytes: Uint8Array): void {
   for (let done = 0; done < bytes.length; ) {
     try {
       done += writeSync(fd, bytes, done);

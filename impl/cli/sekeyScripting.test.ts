@@ -100,6 +100,14 @@ describe('exit codes, --json and what changing commands return', () => {
     });
   });
 
+  test('after --, an argument may start with a dash: a user named -h, not the help', async () => {
+    const added = await run('admin', 'add-user', 'U3', '--no-publish', '--', '-h');
+    expect(added.code).toBe(0);
+    expect(added.out).toContain("added user U3 '-h'");
+    expect((await run('admin', 'add-user', 'U4', '-h')).out).toMatch(/^usage: sekey admin add-user U NAME/);
+    expect((await run('admin', 'delete-user', 'U3', '--yes', '--no-publish')).code).toBe(0);
+  });
+
   test('--json on refusals and usage errors too', async () => {
     expect(JSON.parse((await run('admin', 'add-user', 'U1', 'again', '--json')).out)).toEqual({
       error: { code: 'DuplicateUser', message: 'user U1 exists', exit: 1 },
