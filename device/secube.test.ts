@@ -190,6 +190,19 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
     device.login('admin', 'another-admin');
   });
 
+  it('a user can change its own PIN from a user session, never from an admin one', () => {
+    const { device } = makeDevice('change-user');
+    device.login('admin', ADMIN_PIN);
+    expectCode('AccessDenied', () => device.changeUserPin('another-user'));
+    device.logout();
+    device.login('user', USER_PIN);
+    device.changeUserPin('another-user');
+    device.logout();
+    expectCode('WrongPin', () => device.login('user', USER_PIN));
+    device.login('user', 'another-user');
+    expect(device.retriesLeft.user).toBe(3);
+  });
+
   it('a power cut between spending a try and comparing gives no free try: the spent tries stay spent', () => {
     const t = makeDevice('cut-between');
     const hooks = testOnlyHooks(t.device);

@@ -47,7 +47,7 @@ import { attestationOf, factoryInit, factoryReset, ownPublicKey } from './secube
 import type { FactoryInitOptions, FactoryInitResult, FactoryResetOptions } from './secubeFactory.ts';
 import { deleteKey, deleteKeyByOrder, generateKey, keyInfo, listKeyIds } from './secubeKeys.ts';
 import type { GenerateKeyOptions, KeyInfo } from './secubeKeys.ts';
-import { changeAdminPin, login, logout, resetUserPin, retriesLeft, sessionState } from './secubePin.ts';
+import { changeAdminPin, changeUserPin, login, logout, resetUserPin, retriesLeft, sessionState } from './secubePin.ts';
 import { installProvisionedKeys } from './secubeProvisioning.ts';
 import type { ProvisioningRequest } from './secubeProvisioning.ts';
 import { makeTestHooks } from './secubeTestHooks.ts';
@@ -193,6 +193,11 @@ export class SecubeDevice {
   /** Admin: sets a new user PIN and gives the user level all its tries back (`RESET_USER_PIN`). */
   resetUserPin(newPin: Pin): void {
     this.#run((core) => resetUserPin(core, newPin));
+  }
+
+  /** User: changes the user PIN (after logging in with the current one). */
+  changeUserPin(newPin: Pin): void {
+    this.#run((core) => changeUserPin(core, newPin));
   }
 
   /** Admin: changes the admin PIN. */

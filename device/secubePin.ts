@@ -107,6 +107,16 @@ export function resetUserPin(core: DeviceCore, newPin: Pin): void {
   core.pin = next;
 }
 
+/**
+ * User: a new user PIN, set from a user session — the holder proved the current one at login
+ * (NIST SP 800-63B §6.1.2.1: the subscriber may change a memorized secret after authenticating
+ * with it). The retry counter is untouched: the login already restored it.
+ */
+export function changeUserPin(core: DeviceCore, newPin: Pin): void {
+  const { state } = core.requireSession(['user']);
+  core.save({ ...state, pins: { ...state.pins, user: newPinVerifier(core, newPin) } });
+}
+
 /** Admin: a new admin PIN. */
 export function changeAdminPin(core: DeviceCore, newPin: Pin): void {
   const { state } = core.requireSession(['admin']);

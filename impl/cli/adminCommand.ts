@@ -21,6 +21,13 @@ export interface AdminContext {
   readonly expiredBeforeRun: readonly string[];
   /** Hands over what an admin operation did; a mutating command's key lines are printed from it. */
   readonly report: (changes: AdminChanges) => void;
+  /** Says what the command did besides key changes (the IDs it created or changed), for `--json`. */
+  readonly did: (fields: Readonly<Record<string, unknown>>) => void;
+  /**
+   * Asks for confirmation of a destructive step (`destructive` commands): passes with `--yes`, asks
+   * on a terminal, else refuses (a usage error: `--yes` is missing).
+   */
+  readonly confirm: (question: string) => Promise<void>;
 }
 
 /** The work of a prepared command; may return an exit code (default 0). */
@@ -40,8 +47,10 @@ export interface AdminCommand {
    * update files are published afterwards.
    */
   readonly mutates: boolean;
-  /** Whether it takes `--json`. */
+  /** Whether it prints its own `--json` form (otherwise `--json` prints what it did). */
   readonly lists?: boolean;
+  /** Whether it destroys something (asks on a terminal; `--yes` otherwise). */
+  readonly destructive?: boolean;
   /** Reads the command line (`json` already taken) and returns the work. */
   readonly prepare: (
     args: Args,

@@ -9,6 +9,8 @@ import type { PublishReport } from '../kms/publisher.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { positiveInteger } from './argValues.ts';
 import { bytes, json, table, when } from './format.ts';
+import { deviceOf } from './adminUserCommands.ts';
+import { formatDuration } from './durations.ts';
 
 /** One line saying what a publish wrote. */
 export function describePublish(report: PublishReport): string {
@@ -71,21 +73,31 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     prepare:
       (_args, { json: asJson }) =>
       async ({ session, io }) => {
-        const states = session.publisher.publicationStates(await session.publisher.waitingAcknowledgements());
+        const states = session.publisher
+          .publicationStates(await session.publisher.waitingAcknowledgements())
+          .map((s) => ({ ...s, retired: deviceOf(session.admin, s.userId)?.inService === false }));
         if (asJson) {
           io.out(json(states));
           return;
         }
+        // A retired HSM (its user deleted) only has its erase order to acknowledge.
         table(
           ['USER', 'STATE', 'PUBLISHED', 'ACKNOWLEDGED'],
-          states.map((s) => [s.userId, s.state, `#${s.published}`, `#${s.acknowledged}`]),
+          states.map((s) => [
+            s.userId,
+            s.retired ? `${s.state}, HSM retired` : s.state,
+            `#${s.published}`,
+            `#${s.acknowledged}`,
+          ]),
         ).forEach((l) => io.out(l));
       },
   },
   {
     name: 'stale',
     args: '',
-    summary: 'users who left an update unacknowledged too long (counting acknowledgements waiting on the share)',
+    summary:
+      'users who left an update unacknowledged too long (counting acknowledgements waiting on the share); exit 1 ' +
+      'if any',
     mutates: false,
     lists: true,
     prepare:
@@ -95,12 +107,14 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
         if (asJson) io.out(json(stale));
         else if (stale.length === 0) io.out('no stale user');
         else {
-          const days = installation.config().staleAfterMs / 86_400_000;
+          const after = formatDuration(installation.config().staleAfterMs);
           io.out(
-            `stale (no acknowledgement for ${days} days): ${stale.join(', ')} — their updates may be withheld; ` +
+            `stale (no acknowledgement for ${after}): ${stale.join(', ')} — their updates may be withheld; ` +
               `\`sekey admin resync U\``,
           );
         }
+        // Exit 1 when someone is stale, so that a monitoring script can act on the exit code alone.
+        return stale.length > 0 ? 1 : 0;
       },
   },
   {
@@ -110,8 +124,9 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     mutates: true,
     prepare: (args) => {
       const userId = args.positional('user ID');
-      return async ({ session, io }) => {
+      return async ({ session, io, did }) => {
         session.publisher.requestResync(userId);
+        did({ user: userId });
         io.out(`${userId}: the next update is a full resync`);
       };
     },

@@ -7,7 +7,7 @@ import { formatDuration } from './durations.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { UsageError } from './args.ts';
 import { durationValue, positiveInteger } from './argValues.ts';
-import { fields, ids, json, table } from './format.ts';
+import { fields, ids, json, quoted, table } from './format.ts';
 
 /** The group and membership commands. */
 export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
@@ -33,10 +33,11 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
         algorithm: ALGORITHMS[0],
         defaultCryptoperiodMs: durationValue(cryptoperiod, '--cryptoperiod'),
       };
-      return async ({ session, io, report }) => {
+      return async ({ session, io, report, did }) => {
         report(session.admin.addGroup(id, name, policy, { shareHistory }));
+        did({ group: id });
         io.out(
-          `added group ${id} '${name}': at most ${policy.maxKeys} keys, cryptoperiod ` +
+          `added group ${id} ${quoted(name)}: at most ${policy.maxKeys} keys, cryptoperiod ` +
             `${formatDuration(policy.defaultCryptoperiodMs)}${shareHistory ? ', shares history' : ''}`,
         );
       };
@@ -47,10 +48,14 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     args: 'G',
     summary: 'delete a group: its keys are retired and erased from the members’ HSMs',
     mutates: true,
+    destructive: true,
     prepare: (args) => {
       const id = args.positional('group ID');
-      return async ({ session, io, report }) => {
+      return async ({ session, io, report, did, confirm }) => {
+        session.admin.groupInfo(id);
+        await confirm(`delete group ${id}: its keys are retired and erased from the members' HSMs?`);
         report(session.admin.deleteGroup(id));
+        did({ group: id });
         io.out(`deleted group ${id}`);
       };
     },
@@ -62,9 +67,10 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     mutates: true,
     prepare: (args) => {
       const [id, name] = [args.positional('group ID'), args.positional('name')];
-      return async ({ session, io, report }) => {
+      return async ({ session, io, report, did }) => {
         report(session.admin.renameGroup(id, name));
-        io.out(`renamed group ${id} to '${name}'`);
+        did({ group: id, name });
+        io.out(`renamed group ${id} to ${quoted(name)}`);
       };
     },
   },
@@ -76,8 +82,9 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     prepare: (args) => {
       const id = args.positional('group ID');
       const n = positiveInteger(args.positional('N'), 'N');
-      return async ({ session, io, report }) => {
+      return async ({ session, io, report, did }) => {
         report(session.admin.setMaxKeys(id, n));
+        did({ group: id, maxKeys: n });
         io.out(`group ${id}: at most ${n} keys`);
       };
     },
@@ -90,8 +97,9 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     prepare: (args) => {
       const id = args.positional('group ID');
       const ms = durationValue(args.positional('DURATION'), 'DURATION');
-      return async ({ session, io, report }) => {
+      return async ({ session, io, report, did }) => {
         report(session.admin.setDefaultCryptoperiod(id, ms));
+        did({ group: id, cryptoperiodMs: ms });
         io.out(`group ${id}: cryptoperiod ${formatDuration(ms)}`);
       };
     },
@@ -112,7 +120,7 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
           return;
         }
         fields([
-          ['group', `${g.id} '${g.name}'`],
+          ['group', `${g.id} ${quoted(g.name)}`],
           [
             'policy',
             `at most ${g.policy.maxKeys} keys, ${g.policy.algorithm}, cryptoperiod ` +
@@ -159,8 +167,9 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     mutates: true,
     prepare: (args) => {
       const [g, u] = [args.positional('group ID'), args.positional('user ID')];
-      return async ({ session, io, report }) => {
+      return async ({ session, io, report, did }) => {
         report(session.admin.addMember(g, u));
+        did({ group: g, user: u });
         io.out(`${u} joined ${g}`);
       };
     },
@@ -172,8 +181,9 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     mutates: true,
     prepare: (args) => {
       const [g, u] = [args.positional('group ID'), args.positional('user ID')];
-      return async ({ session, io, report }) => {
+      return async ({ session, io, report, did }) => {
         report(session.admin.removeMember(g, u));
+        did({ group: g, user: u });
         io.out(`${u} left ${g}`);
       };
     },

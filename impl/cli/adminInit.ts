@@ -14,7 +14,9 @@ import type { Args } from './args.ts';
 import { UsageError } from './args.ts';
 import { durationValue } from './argValues.ts';
 import type { CliIo } from './cliIo.ts';
-import { requireFactory, takeGlobalOptions } from './globalOptions.ts';
+import type { GlobalFlags } from './commandLine.ts';
+import { json } from './format.ts';
+import { globalOptions, requireFactory } from './globalOptions.ts';
 import { openFactory } from '../host/manufacturerFile.ts';
 import { freshnessOf } from '../host/installationConfig.ts';
 
@@ -40,12 +42,12 @@ export const ADMIN_INIT_HELP = [
   '  --freshness DURATION    users refuse to encrypt (NotFresh) when the latest update they applied is older',
   '                          than this: withheld updates are noticed (default 3 × the heartbeat interval;',
   '                          must be longer than it). Installation-wide; carried in every heartbeat',
-  '  --home DIR, --at TIME   as for every command',
+  '  --home DIR, --at TIME, --wait SECONDS, --json   as for every command',
 ].join('\n');
 
 /** Runs `admin init` with its arguments (after `init`). */
-export async function runAdminInit(args: Args, io: CliIo): Promise<number> {
-  const global = takeGlobalOptions(args, io);
+export async function runAdminInit(args: Args, io: CliIo, flags: GlobalFlags): Promise<number> {
+  const global = globalOptions(flags, io);
   const adminPin = args.option('--admin-pin');
   const userPin = args.option('--user-pin');
   const share = args.option('--share');
@@ -60,6 +62,8 @@ export async function runAdminInit(args: Args, io: CliIo): Promise<number> {
     throw new UsageError("init sets the admin HSM's PINs: give both --admin-pin PIN and --user-pin PIN");
   if (clock !== undefined && clock !== 'system' && clock !== 'manual')
     throw new UsageError(`--clock must be system or manual, got '${clock}'`);
+  if (clock === 'system' && global.at !== undefined)
+    throw new UsageError('--at starts a manual clock: leave out --at with --clock system (the host clock is used)');
   const timings = {
     ...(heartbeat === undefined ? {} : { heartbeatIntervalMs: durationValue(heartbeat, '--heartbeat') }),
     ...(freshness === undefined ? {} : { freshnessWindowMs: durationValue(freshness, '--freshness') }),
@@ -73,6 +77,7 @@ export async function runAdminInit(args: Args, io: CliIo): Promise<number> {
   }
   const factory = requireFactory(factoryOption, io.env, io.cwd, 'init');
   const manufacturer = openFactory(factory, global.home);
+  io.beginChanges?.();
   const installation = await Installation.init(
     global.home,
     {
@@ -86,11 +91,16 @@ export async function runAdminInit(args: Args, io: CliIo): Promise<number> {
     },
     {
       ...(global.at === undefined ? {} : { at: global.at }),
+      ...(global.waitMs > 0 ? { waitMs: global.waitMs } : {}),
       ...(io.clock === undefined ? {} : { hostClock: io.clock }),
       ...(io.onDeviceReport === undefined ? {} : { observer: io.onDeviceReport }),
     },
   );
   const config = installation.config();
+  if (flags.json) {
+    io.out(json({ command: 'admin init', home: installation.home, ...config, share: installation.sharePath(config) }));
+    return 0;
+  }
   io.out(`initialised an SEkey installation in ${installation.home}`);
   io.out(`  admin HSM ${config.adminSerial}`);
   io.out(

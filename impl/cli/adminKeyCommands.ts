@@ -10,18 +10,31 @@ import type { AdminChanges } from '../kms/adminChanges.ts';
 import { formatDuration } from './durations.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { durationValue } from './argValues.ts';
-import { fields, ids, json, table, when } from './format.ts';
+import { fields, ids, json, quoted, table, when } from './format.ts';
 
 /** A key event command: `NAME K`, calling `call` on the admin. */
-function keyEvent(name: string, summary: string, call: (admin: Admin, keyId: string) => AdminChanges): AdminCommand {
+function keyEvent(
+  name: string,
+  summary: string,
+  call: (admin: Admin, keyId: string) => AdminChanges,
+  confirmation?: (keyId: string) => string,
+): AdminCommand {
   return {
     name,
     args: 'K',
     summary,
     mutates: true,
+    ...(confirmation === undefined ? {} : { destructive: true }),
     prepare: (args) => {
       const keyId = args.positional('key ID');
-      return async ({ session, report }) => report(call(session.admin, keyId));
+      return async ({ session, report, did, confirm }) => {
+        if (confirmation !== undefined) {
+          session.admin.keyInfo(keyId);
+          await confirm(confirmation(keyId));
+        }
+        report(call(session.admin, keyId));
+        did({ key: keyId });
+      };
     },
   };
 }
@@ -29,7 +42,7 @@ function keyEvent(name: string, summary: string, call: (admin: Admin, keyId: str
 /** The lines of `key-info`. */
 export function keyInfoLines(k: AdminKeyInfo): string[] {
   return fields([
-    ['key', `${k.id} '${k.name}' of ${k.owner}, ${k.algorithm}`],
+    ['key', `${k.id} ${quoted(k.name)} of ${k.owner}, ${k.algorithm}`],
     ['state', k.state],
     ['cryptoperiod', formatDuration(k.cryptoperiodMs)],
     ['created', when(k.createdAt)],
@@ -67,7 +80,12 @@ export const ADMIN_KEY_COMMANDS: readonly AdminCommand[] = [
   keyEvent('compromise-key', 'mark a key compromised (an active one is replaced at once)', (a, k) =>
     a.compromiseKey(k),
   ),
-  keyEvent('destroy-key', 'destroy a key: erased from every HSM, metadata kept', (a, k) => a.destroyKey(k)),
+  keyEvent(
+    'destroy-key',
+    'destroy a key: erased from every HSM, metadata kept',
+    (a, k) => a.destroyKey(k),
+    (k) => `destroy key ${k}: every HSM erases it, and what it protected cannot be decrypted any more?`,
+  ),
   {
     name: 'rename-key',
     args: 'K NAME',
@@ -75,7 +93,10 @@ export const ADMIN_KEY_COMMANDS: readonly AdminCommand[] = [
     mutates: true,
     prepare: (args) => {
       const [keyId, name] = [args.positional('key ID'), args.positional('name')];
-      return async ({ session, report }) => report(session.admin.renameKey(keyId, name));
+      return async ({ session, report, did }) => {
+        report(session.admin.renameKey(keyId, name));
+        did({ key: keyId, name });
+      };
     },
   },
   {

@@ -7,18 +7,31 @@ import { userDeviceOf } from '../kms/distribution.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { UsageError } from './args.ts';
-import { fields, ids, json, table } from './format.ts';
+import { fields, ids, json, quoted, table } from './format.ts';
 import { requireFactory } from './globalOptions.ts';
 import { openFactory } from '../host/manufacturerFile.ts';
 
-/** The serial of a user's provisioned HSM, or null. */
-export function deviceSerialOf(admin: Admin, userId: string): string | null {
+/**
+ * A user's HSM on record, or null: `inService` is false for the HSM of a deleted user, which is kept
+ * only to receive its erase order — also when the same user ID was added again, until a new HSM is
+ * provisioned for it.
+ */
+export function deviceOf(admin: Admin, userId: string): { serial: string; inService: boolean } | null {
   try {
-    return admin.readDatabase((db) => userDeviceOf(db, userId).serial);
+    return admin.readDatabase((db) => {
+      const { serial, inService } = userDeviceOf(db, userId);
+      return { serial, inService };
+    });
   } catch (error) {
     if (error instanceof SekeyError && error.code === 'NotProvisioned') return null;
     throw error;
   }
+}
+
+/** The HSM column of a user: its serial, `-`, or that it needs a new one (its last one retired). */
+export function deviceCell(device: { serial: string; inService: boolean } | null): string {
+  if (device === null) return '-';
+  return device.inService ? device.serial : `needs a new HSM (${device.serial} retired)`;
 }
 
 /** The user commands. */
@@ -30,9 +43,10 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
     mutates: true,
     prepare: (args) => {
       const [id, name] = [args.positional('user ID'), args.positional('name')];
-      return async ({ session, io, report }) => {
+      return async ({ session, io, report, did }) => {
         report(session.admin.addUser(id, name));
-        io.out(`added user ${id} '${name}' (provision its HSM with \`sekey admin provision ${id}\`)`);
+        did({ user: id });
+        io.out(`added user ${id} ${quoted(name)} (provision its HSM with \`sekey admin provision ${id}\`)`);
       };
     },
   },
@@ -41,10 +55,14 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
     args: 'U',
     summary: 'delete a user: its groups are rekeyed and its HSM is told to erase every key',
     mutates: true,
+    destructive: true,
     prepare: (args) => {
       const id = args.positional('user ID');
-      return async ({ session, io, report }) => {
+      return async ({ session, io, report, did, confirm }) => {
+        session.admin.userInfo(id);
+        await confirm(`delete user ${id}: its HSM erases every key it holds (old messages included)?`);
         report(session.admin.deleteUser(id));
+        did({ user: id });
         io.out(`deleted user ${id}`);
       };
     },
@@ -56,9 +74,10 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
     mutates: true,
     prepare: (args) => {
       const [id, name] = [args.positional('user ID'), args.positional('name')];
-      return async ({ session, io, report }) => {
+      return async ({ session, io, report, did }) => {
         report(session.admin.renameUser(id, name));
-        io.out(`renamed user ${id} to '${name}'`);
+        did({ user: id, name });
+        io.out(`renamed user ${id} to ${quoted(name)}`);
       };
     },
   },
@@ -72,11 +91,13 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       const id = args.positional('user ID');
       return async ({ session, io }) => {
         const info = session.admin.userInfo(id);
-        const serial = deviceSerialOf(session.admin, id);
+        const device = deviceOf(session.admin, id);
+        // The retired HSM of a deleted user whose ID was added again is not this user's.
+        const serial = device?.inService === true ? device.serial : null;
         const publication =
           serial === null ? null : (session.publisher.publicationStates().find((p) => p.userId === id) ?? null);
         if (asJson) {
-          io.out(json({ ...info, serial, publication }));
+          io.out(json({ ...info, serial, needsDevice: device?.inService === false, publication }));
           return;
         }
         const pub =
@@ -84,9 +105,9 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
             ? '-'
             : `${publication.state} (published #${publication.published}, acknowledged #${publication.acknowledged})`;
         fields([
-          ['user', `${info.id} '${info.name}'`],
+          ['user', `${info.id} ${quoted(info.name)}`],
           ['groups', ids(info.groups)],
-          ['HSM', serial ?? 'not provisioned'],
+          ['HSM', device === null ? 'not provisioned' : deviceCell(device)],
           ['updates', pub],
         ]).forEach((l) => io.out(l));
       };
@@ -101,14 +122,17 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
     prepare:
       (_args, { json: asJson }) =>
       async ({ session, io }) => {
-        const users = session.admin.listUsers().map((u) => ({ ...u, serial: deviceSerialOf(session.admin, u.id) }));
+        const users = session.admin.listUsers().map((u) => {
+          const device = deviceOf(session.admin, u.id);
+          return { ...u, serial: device?.inService ? device.serial : null, needsDevice: device?.inService === false };
+        });
         if (asJson) {
           io.out(json(users));
           return;
         }
         table(
           ['ID', 'NAME', 'GROUPS', 'HSM'],
-          users.map((u) => [u.id, u.name, ids(u.groups), u.serial ?? '-']),
+          users.map((u) => [u.id, u.name, ids(u.groups), deviceCell(deviceOf(session.admin, u.id))]),
         ).forEach((l) => io.out(l));
       },
   },
@@ -126,6 +150,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       '                          `sekey factory init`, outside the installation, the same as at `admin init`)',
     ].join('\n'),
     mutates: true,
+    destructive: true,
     prepare: (args, { cwd, env }) => {
       const userPin = args.option('--user-pin');
       const deviceAdminPin = args.option('--device-admin-pin');
@@ -134,9 +159,17 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       if (userPin === undefined || deviceAdminPin === undefined) {
         throw new UsageError("provision sets the new HSM's PINs: give both --user-pin PIN and --device-admin-pin PIN");
       }
-      return async ({ session, io, installation }) => {
+      return async ({ session, io, installation, did, confirm }) => {
         const manufacturer = openFactory(factory, installation.home);
+        if (deviceOf(session.admin, id)?.inService === true)
+          await confirm(`provision ${id} again: its present HSM is replaced and can open nothing new?`);
         const r = await session.provision(id, { userPin, deviceAdminPin }, manufacturer);
+        did({
+          user: id,
+          serial: r.userSerial,
+          adminSerial: r.adminSerial,
+          fingerprints: { admin: r.adminFingerprint, user: r.userFingerprint },
+        });
         io.out(`provisioned ${id}: HSM ${r.userSerial}, paired with admin HSM ${r.adminSerial}`);
         io.out(`  fingerprints — admin ${r.adminFingerprint}, user ${r.userFingerprint}`);
       };

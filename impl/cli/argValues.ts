@@ -10,7 +10,10 @@ import { UsageError } from './args.ts';
 export function durationValue(text: string, what: string): number {
   const ms = parseDuration(text);
   if (ms === null)
-    throw new UsageError(`${what} must be a duration like 30d, 12h, 15m, 90s or milliseconds, got '${text}'`);
+    throw new UsageError(
+      `${what} must be a duration like 30d, 12h, 15m, 90s or milliseconds, of at most 100 years (36525d), got ` +
+        `'${text}'`,
+    );
   return ms;
 }
 
@@ -21,13 +24,21 @@ export function positiveInteger(text: string, what: string): number {
   return n;
 }
 
+/** A whole number of seconds, 0 to one day (`--wait`). */
+export function secondsValue(text: string, what: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n > 86_400)
+    throw new UsageError(`${what} must be a whole number of seconds up to 86400, got '${text}'`);
+  return n;
+}
+
 /** `--at`: ISO 8601, milliseconds since the epoch, or `+DURATION`. */
 export function timeValue(text: string): TimeSpec {
   const spec = parseTimeSpec(text);
   if (spec === null)
     throw new UsageError(
-      `--at must be an ISO 8601 time (2026-01-05T09:00Z), milliseconds since the epoch, or +DURATION (+7d), got ` +
-        `'${text}'`,
+      `--at must be a real ISO 8601 date or time (2026-01-05T09:00Z), milliseconds since the epoch, or +DURATION ` +
+        `(+7d), got '${text}'`,
     );
   return spec;
 }

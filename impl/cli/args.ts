@@ -1,9 +1,14 @@
 /**
- * Command-line arguments of one `sekey` command: options (`--name value`), flags (`--name`) and
- * positionals, taken one by one by the command that knows them; whatever is left is an error. A
- * wrong command line is a {@link UsageError} (exit code 2), never a half-run command.
+ * Command-line arguments of one `sekey` command, parsed by Node's own parser (`node:util`
+ * `parseArgs`): `--name value` and `--name=value`, flags, positionals, and `--`, after which
+ * everything is a positional (a name may then start with a dash). A command takes its options
+ * first, by name (each option it asks for is declared to the parser then), then its positionals;
+ * whatever is left is an error. A wrong command line is a {@link UsageError} (exit code 2), never a
+ * half-run command.
  * @module
  */
+import { parseArgs } from 'node:util';
+import { didYouMean } from './didYouMean.ts';
 
 /** A wrong command line: printed with the command's usage, exit code 2. */
 export class UsageError extends Error {
@@ -13,31 +18,76 @@ export class UsageError extends Error {
   }
 }
 
+type Spec = Record<string, { type: 'string' | 'boolean'; multiple: true }>;
+
+/** `parseArgs`'s refusals, said as usage errors (its own messages suggest quoting tricks). */
+function usageErrorOf(error: unknown, spec: Spec): UsageError {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  const option = /'(-[^' ]*)/.exec(message)?.[1] ?? '';
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const known = Object.keys(spec).map((name) => `--${name}`);
+    return new UsageError(
+      `unknown option '${option}'${didYouMean(option, known)} (a value starting with '-' goes after '--')`,
+    );
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    if (/does not take an argument/.test(message)) return new UsageError(`${option} takes no value`);
+    if (/ambiguous/.test(message))
+      return new UsageError(`${option} needs a value (one starting with '-': ${option}=-…)`);
+    return new UsageError(`${option} needs a value`);
+  }
+  return new UsageError(message.split('\n')[0] ?? message);
+}
+
 /** The arguments of one command, consumed as the command reads them. */
 export class Args {
-  readonly #args: string[];
+  readonly #argv: readonly string[];
+  readonly #spec: Spec = {};
+  #positionals: string[] | null = null;
 
   constructor(argv: readonly string[]) {
-    this.#args = [...argv];
+    this.#argv = [...argv];
   }
 
-  /** The value of `--name value`, removed from the arguments; undefined when absent. */
+  /** Parses with the options declared so far; `strict` refuses unknown options. */
+  #parse(strict: boolean): ReturnType<typeof parseArgs<{ options: Spec; allowPositionals: true; strict: boolean }>> {
+    try {
+      return parseArgs({ args: [...this.#argv], options: this.#spec, strict, allowPositionals: true });
+    } catch (error) {
+      throw usageErrorOf(error, this.#spec);
+    }
+  }
+
+  #declare(name: string, type: 'string' | 'boolean'): string[] | boolean[] | undefined {
+    if (this.#positionals !== null) throw new Error(`option ${name} asked for after the positionals`);
+    const key = name.replace(/^--/, '');
+    this.#spec[key] = { type, multiple: true };
+    const values = this.#parse(false).values[key] as string[] | boolean[] | undefined;
+    if (values !== undefined && values.length > 1) throw new UsageError(`${name} given twice`);
+    return values;
+  }
+
+  /** The value of `--name value` or `--name=value`; undefined when absent. */
   option(name: string): string | undefined {
-    const i = this.#args.indexOf(name);
-    if (i === -1) return undefined;
-    const value = this.#args[i + 1];
-    if (value === undefined || value.startsWith('--')) throw new UsageError(`${name} needs a value`);
-    this.#args.splice(i, 2);
-    if (this.#args.includes(name)) throw new UsageError(`${name} given twice`);
+    const values = this.#declare(name, 'string');
+    const value = values?.[0];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string') throw new UsageError(`${name} needs a value`);
     return value;
   }
 
-  /** Whether `--name` is present (removed from the arguments). */
+  /** Whether `--name` is present. */
   flag(name: string): boolean {
-    const i = this.#args.indexOf(name);
-    if (i === -1) return false;
-    this.#args.splice(i, 1);
-    return true;
+    const value = this.#declare(name, 'boolean')?.[0];
+    if (typeof value === 'string') throw new UsageError(`${name} takes no value`);
+    return value === true;
+  }
+
+  /** The positionals, parsed once every option is declared: unknown options are refused here. */
+  #remaining(): string[] {
+    if (this.#positionals === null) this.#positionals = [...this.#parse(true).positionals];
+    return this.#positionals;
   }
 
   /** The next positional argument; `label` names it in the error when it is missing. */
@@ -49,23 +99,19 @@ export class Args {
 
   /** The next positional argument, if any. */
   optionalPositional(): string | undefined {
-    const i = this.#args.findIndex((a) => !a.startsWith('--'));
-    if (i === -1) return undefined;
-    return this.#args.splice(i, 1)[0];
+    return this.#remaining().shift();
   }
 
   /** Every remaining positional argument (at least one when `label` is given). */
   rest(label?: string): string[] {
-    const values: string[] = [];
-    for (let v = this.optionalPositional(); v !== undefined; v = this.optionalPositional()) values.push(v);
+    const values = this.#remaining().splice(0);
     if (label !== undefined && values.length === 0) throw new UsageError(`missing ${label}`);
     return values;
   }
 
   /** Refuses anything not consumed. */
   done(): void {
-    const first = this.#args[0];
-    if (first === undefined) return;
-    throw new UsageError(first.startsWith('--') ? `unknown option '${first}'` : `unexpected argument '${first}'`);
+    const first = this.#remaining()[0];
+    if (first !== undefined) throw new UsageError(`unexpected argument '${first}'`);
   }
 }

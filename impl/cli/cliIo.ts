@@ -1,11 +1,15 @@
 /**
  * What a `sekey` command may touch besides the installation: its output streams, its environment,
- * its working directory and the host clock. Passed in rather than taken from `process`, so tests and
- * the demo run commands in-process with their own.
+ * its working directory, the host clock, standard input and output as data, the terminal (prompts)
+ * and the interruption guard. Passed in rather than taken from `process`, so tests and the demo run
+ * commands in-process with their own.
  * @module
  */
+import { readFileSync, writeSync } from 'node:fs';
 import type { Clock } from '../kms/clock.ts';
 import type { DeviceReport } from '../host/installation.ts';
+import { terminalSafe } from './format.ts';
+import { guardInterrupts } from './interrupts.ts';
 
 /** The world of one command run. */
 export interface CliIo {
@@ -20,14 +24,73 @@ export interface CliIo {
   readonly clock?: Clock;
   /** Receives each device's figures after a session saves it (the demo's numbers). */
   readonly onDeviceReport?: (report: DeviceReport) => void;
+  /** Standard input as bytes (a file argument `-`); default none. */
+  readonly readInput?: () => Uint8Array;
+  /** Bytes on standard output (a file argument `-`); default: refused. */
+  readonly writeOutput?: (bytes: Uint8Array) => void;
+  /**
+   * Present only on a terminal: asks `question` on it and returns the answer typed; `hidden` echoes
+   * nothing (PINs). Confirmations and PIN prompts need it; without one, `--yes` and `--pin` do.
+   */
+  readonly prompt?: (question: string, options?: { readonly hidden?: boolean }) => Promise<string>;
+  /**
+   * Called when the command starts changing an installation (`announce.ts`): until then an
+   * interruption abandons it (nothing was changed); from then on, it is finished first.
+   */
+  readonly beginChanges?: () => void;
+  /** The signal that interrupted the command while it was changing something, if any (`interrupts.ts`). */
+  readonly interrupted?: () => string | null;
 }
 
-/** The process's own console, environment and directory. */
+/** Writes all of `bytes` to file descriptor `fd`, waiting out a full pipe. */
+export function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length; ) {
+    try {
+      done += writeSync(fd, bytes, done);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+    }
+  }
+}
+
+/** Asks on the terminal (standard error), echoing nothing when `hidden`. */
+async function ask(question: string, hidden: boolean): Promise<string> {
+  const { createInterface } = await import('node:readline');
+  const { Writable } = await import('node:stream');
+  let muted = false;
+  const output = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      if (!muted) process.stderr.write(chunk);
+      done();
+    },
+  });
+  const rl = createInterface({ input: process.stdin, output, terminal: true });
+  // Ctrl-C at a prompt goes to the process's own handler (nothing is being changed yet).
+  rl.on('SIGINT', () => process.kill(process.pid, 'SIGINT'));
+  process.stderr.write(question);
+  muted = hidden;
+  try {
+    return await new Promise<string>((resolve) => rl.question('', resolve));
+  } finally {
+    rl.close();
+    if (hidden) process.stderr.write('\n');
+  }
+}
+
+/** The process's own console, environment, directory, terminal and signals. */
 export function processIo(): CliIo {
+  const err = (line: string): void => console.error(terminalSafe(line));
+  const guard = guardInterrupts(err);
+  const terminal = process.stdin.isTTY === true && process.stderr.isTTY === true;
   return {
-    out: (line) => console.log(line),
-    err: (line) => console.error(line),
+    out: (line) => console.log(terminalSafe(line)),
+    err,
     env: process.env,
     cwd: process.cwd(),
+    readInput: () => new Uint8Array(readFileSync(0)),
+    writeOutput: (bytes) => writeAll(1, bytes),
+    ...(terminal ? { prompt: (question, options) => ask(question, options?.hidden === true) } : {}),
+    beginChanges: guard.beginChanges,
+    interrupted: guard.interrupted,
   };
 }

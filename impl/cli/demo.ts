@@ -16,10 +16,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliIo } from './cliIo.ts';
-import { reportError } from './reportError.ts';
-import { runAdmin } from './runAdmin.ts';
-import { runUser } from './runUser.ts';
-import { runFactory } from './factoryCommand.ts';
+import { CliError } from './cliError.ts';
+import { main } from './sekeyCommand.ts';
 import { bytes } from './format.ts';
 import type { DeviceReport } from '../host/installation.ts';
 import { updateStream } from '../protocol/streams.ts';
@@ -66,7 +64,7 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
   const home = options.keep ?? mkdtempSync(join(tmpdir(), 'sekey-demo-'));
   if (options.keep !== undefined) {
     mkdirSync(home, { recursive: true });
-    if (readdirSync(home).length > 0) throw new Error(`--keep ${home}: the directory is not empty`);
+    if (readdirSync(home).length > 0) throw new CliError('NotEmpty', `--keep ${home}: the directory is not empty`);
   }
   // The simulated HSM factory lives outside the installation, as the manufacturer's key must.
   const factory = mkdtempSync(join(tmpdir(), 'sekey-demo-factory-'));
@@ -116,17 +114,7 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
     const commandIo: CliIo = { out: (l) => output.push(l), err: (l) => output.push(l), env, cwd: desk, onDeviceReport };
     figures = [];
     print(`  $ sekey ${line}`);
-    let code: number;
-    try {
-      code =
-        argv[0] === 'admin'
-          ? await runAdmin(argv.slice(1), commandIo)
-          : argv[0] === 'factory'
-            ? await runFactory(argv.slice(1), commandIo)
-            : await runUser(argv.slice(1), commandIo);
-    } catch (error) {
-      code = reportError(`sekey ${argv.slice(0, argv[0] === 'user' ? 3 : 2).join(' ')}`, error, commandIo);
-    }
+    const code = await main(argv, commandIo);
     if (code !== 0 && how.fails !== true) throw new Error(`demo step failed: sekey ${line}\n${output.join('\n')}`);
     if (code === 0 && how.fails === true) throw new Error(`demo step should have been refused: sekey ${line}`);
     for (const l of output) {
@@ -220,7 +208,7 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
     await sekey('user U2 sync');
     await sekey('admin collect-acks');
     print('   Day 11: a week without an acknowledgement from bob');
-    await sekey('admin stale --at +8d');
+    await sekey('admin stale --at +8d', { fails: true });
     await sekey('admin resync U2');
     for (const [id] of PEOPLE) await sekey(`user ${id} sync`, { quiet: id !== 'U2' });
     await sekey('user U2 keys');

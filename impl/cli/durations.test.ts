@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { formatDuration, formatTime, parseDuration, parseTimeSpec } from './durations.ts';
+import { MAX_DURATION_MS, MAX_TIME_MS, formatDuration, formatTime, parseDuration, parseTimeSpec } from './durations.ts';
 
 describe('durations', () => {
   test('units and plain milliseconds parse; anything else is refused', () => {
@@ -11,6 +11,9 @@ describe('durations', () => {
     expect(parseDuration('1500')).toBe(1500);
     for (const bad of ['', '0', '0d', '-1d', '1.5d', '3w', 'd', '99999999999999999d'])
       expect(parseDuration(bad), bad).toBeNull();
+    // At most 100 years: a cryptoperiod of 100000000d used to be accepted, then break every listing.
+    expect(parseDuration('36525d')).toBe(MAX_DURATION_MS);
+    for (const huge of ['36526d', '100000000d', `${MAX_DURATION_MS + 1}`]) expect(parseDuration(huge), huge).toBeNull();
   });
 
   test('formatting picks the largest exact unit', () => {
@@ -28,5 +31,21 @@ describe('durations', () => {
     for (const bad of ['tomorrow', '+', '+x', '2026-13-45', 'Jan 5 2026']) expect(parseTimeSpec(bad), bad).toBeNull();
     expect(formatTime(Date.UTC(2026, 0, 5, 9))).toBe('2026-01-05 09:00Z');
     expect(formatTime(Date.UTC(2026, 0, 5, 9, 0, 7))).toBe('2026-01-05 09:00:07Z');
+    expect(formatTime(Date.UTC(2026, 0, 5) + 100_000_000 * 86_400_000)).toBe('never');
+  });
+
+  test('only real calendar dates and clock times: no silent roll-over to the next month or day', () => {
+    for (const bad of [
+      '2026-02-30',
+      '2026-02-29',
+      '2026-04-31',
+      '2026-00-10',
+      '2026-01-05T24:00Z',
+      '2026-01-05T09:60Z',
+    ])
+      expect(parseTimeSpec(bad), bad).toBeNull();
+    expect(parseTimeSpec('2028-02-29')).toEqual({ kind: 'absolute', ms: Date.UTC(2028, 1, 29) });
+    expect(parseTimeSpec('2026-12-31T23:59:59Z')).toEqual({ kind: 'absolute', ms: Date.UTC(2026, 11, 31, 23, 59, 59) });
+    expect(parseTimeSpec(String(MAX_TIME_MS + 1))).toBeNull();
   });
 });

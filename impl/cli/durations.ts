@@ -9,14 +9,26 @@ import type { TimeSpec } from '../host/installation.ts';
 const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as const;
 
 /**
- * Parses `30d`, `12h`, `15m`, `90s`, `250ms` or a plain number of milliseconds into a positive safe
- * integer of milliseconds; null if it is none of those.
+ * The longest duration the command accepts: 100 years (36525d). NIST SP 800-57 Pt 1 Rev 5 §5.3.6
+ * recommends cryptoperiods of at most a few years for every key type, so this bounds typing
+ * mistakes, not policy; and every time it can add to a date in the KMS (now + a cryptoperiod)
+ * stays far inside the range of a date (ECMA-262 §21.4.1.1, ±8.64e15 ms), where a larger one made
+ * every later listing fail on an invalid time.
+ */
+export const MAX_DURATION_MS = 36_525 * UNIT_MS.d;
+
+/** The latest time `--at` takes: the end of year 9999, the last one ISO 8601 writes in four digits. */
+export const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * Parses `30d`, `12h`, `15m`, `90s`, `250ms` or a plain number of milliseconds into a positive
+ * integer of milliseconds of at most {@link MAX_DURATION_MS}; null if it is none of those.
  */
 export function parseDuration(text: string): number | null {
   const m = /^(\d+)(d|h|m|s|ms)?$/.exec(text.trim());
   if (!m) return null;
   const ms = Number(m[1]) * UNIT_MS[(m[2] ?? 'ms') as keyof typeof UNIT_MS];
-  return Number.isSafeInteger(ms) && ms > 0 ? ms : null;
+  return Number.isSafeInteger(ms) && ms > 0 && ms <= MAX_DURATION_MS ? ms : null;
 }
 
 /** The shortest exact spelling of `ms` in the largest unit that divides it (`2592000000` → `30d`). */
@@ -38,16 +50,29 @@ export function parseTimeSpec(text: string): TimeSpec | null {
   }
   if (/^\d+$/.test(text)) {
     const ms = Number(text);
-    return Number.isSafeInteger(ms) ? { kind: 'absolute', ms } : null;
+    return Number.isSafeInteger(ms) && ms <= MAX_TIME_MS ? { kind: 'absolute', ms } : null;
   }
   // Only strings that look like ISO dates: Date.parse accepts much more, inconsistently.
-  if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/.test(text)) return null;
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2})?)?$/.exec(
+    text,
+  );
+  if (!m) return null;
+  // Real calendar dates and clock times only (ISO 8601-1 §5.2.2, §5.3.1): Date.parse rolls
+  // 2026-02-30 over to 2 March and 24:00 to the next day, and time never goes back afterwards.
+  const [year, month, day, hour, minute, second] = m.slice(1).map((v) => (v === undefined ? 0 : Number(v)));
+  const date = new Date(Date.UTC(year ?? 0, (month ?? 0) - 1, day ?? 0));
+  if (date.getUTCMonth() !== (month ?? 0) - 1 || date.getUTCDate() !== day) return null;
+  if ((hour ?? 0) > 23 || (minute ?? 0) > 59 || (second ?? 0) > 59) return null;
   const ms = Date.parse(text);
   return Number.isNaN(ms) ? null : { kind: 'absolute', ms };
 }
 
-/** A time for people: `2026-01-05 09:00Z`, with seconds only when they are not zero. */
+/**
+ * A time for people: `2026-01-05 09:00Z`, with seconds only when they are not zero; `never` for a
+ * time past what a date can hold (an installation made before durations were bounded may have one).
+ */
 export function formatTime(ms: number): string {
+  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return 'never';
   const iso = new Date(ms).toISOString();
   const seconds = iso.slice(17, 23);
   return `${iso.slice(0, 10)} ${iso.slice(11, 16)}${seconds === '00.000' ? '' : `:${seconds.replace(/\.000$/, '')}`}Z`;

@@ -18,6 +18,7 @@ import { KMS_ERROR_CODES } from '../../model/kmsError.ts';
 import { DATABASE_ERROR_CODES } from '../db/databaseError.ts';
 import { INSTALLATION_ERROR_CODES } from '../host/installationError.ts';
 import { SEKEY_ERROR_CODES } from '../protocol/sekeyError.ts';
+import { CLI_ERROR_CODES } from './cliError.ts';
 
 /** Where codes are declared: a list of codes of one class, or a file of classes with one code each. */
 export type ErrorSource =
@@ -59,6 +60,13 @@ export const ERROR_SOURCES: readonly ErrorSource[] = [
     className: 'InstallationError',
     listName: 'INSTALLATION_ERROR_CODES',
     codes: INSTALLATION_ERROR_CODES,
+  },
+  {
+    kind: 'list',
+    path: 'impl/cli/cliError.ts',
+    className: 'CliError',
+    listName: 'CLI_ERROR_CODES',
+    codes: CLI_ERROR_CODES,
   },
   {
     kind: 'list',
@@ -202,8 +210,8 @@ export function renderErrorCatalogue(read: (path: string) => string): string {
     'Every refusal is a typed error with a stable `code`: programs switch on the class and the code, never on the ' +
       'message, which is for people and never holds key bytes, PINs or plaintext. A refused operation changes ' +
       'nothing. ' +
-      'The `sekey` command prints `code: message` and exits with 1 (2 for a wrong command line). A code can exist ' +
-      'in two ' +
+      'The `sekey` command prints `code: message` and exits with 1 (2 for a wrong command line, 3 for an internal ' +
+      'error; with `--json` it also prints `{"error": {code, message, exit}}`). A code can exist in two ' +
       'classes (`UnknownKey` of the KMS and of an HSM): the class tells them apart. The last rows are faults of the ' +
       "simulated HSM's storage: its key store, its flash and power loss.",
     '',

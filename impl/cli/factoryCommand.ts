@@ -9,31 +9,31 @@
  */
 import { Args, UsageError } from './args.ts';
 import type { CliIo } from './cliIo.ts';
+import type { GlobalFlags } from './commandLine.ts';
+import { didYouMean } from './didYouMean.ts';
+import { json } from './format.ts';
 import { requireFactory } from './globalOptions.ts';
 import { createFactory } from '../host/manufacturerFile.ts';
 
-/** The synopsis of `factory`. */
-export const FACTORY_USAGE = 'sekey factory init [--dir DIR]';
-
-/** The help of `factory`. */
-export const FACTORY_HELP = [
-  'Creates a simulated HSM factory in DIR (new or without a factory): DIR/manufacturer.json holds the',
-  "manufacturer's signing key, which certifies the identity of every HSM `admin init` and `admin provision`",
-  'create. SIMULATION ONLY: keep DIR outside every installation; a real admin host never holds this key.',
-  '  --dir DIR   where (default $SEKEY_FACTORY)',
-].join('\n');
-
 /** Runs `sekey factory …` (argv after `factory`); returns the exit code. */
-export async function runFactory(argv: readonly string[], io: CliIo): Promise<number> {
+export async function runFactory(argv: readonly string[], io: CliIo, flags: GlobalFlags): Promise<number> {
   const args = new Args(argv);
+  const dirOption = args.option('--dir');
   const sub = args.optionalPositional();
   if (sub !== 'init')
     throw new UsageError(
-      sub === undefined ? 'missing subcommand: sekey factory init --dir DIR' : `unknown factory command '${sub}'`,
+      sub === undefined
+        ? 'missing subcommand: sekey factory init --dir DIR'
+        : `unknown factory command '${sub}'${didYouMean(sub, ['init'])}`,
     );
-  const dir = requireFactory(args.option('--dir'), io.env, io.cwd, 'factory init');
+  const dir = requireFactory(dirOption, io.env, io.cwd, 'factory init');
   args.done();
+  io.beginChanges?.();
   const manufacturer = createFactory(dir);
+  if (flags.json) {
+    io.out(json({ command: 'factory init', dir, publicKey: Buffer.from(manufacturer.publicKey).toString('hex') }));
+    return 0;
+  }
   io.out(`created a simulated HSM factory in ${dir}`);
   io.out(`  manufacturer's public key ${Buffer.from(manufacturer.publicKey).toString('hex')}`);
   io.out('  keep this folder outside every installation; pass it with --factory DIR or $SEKEY_FACTORY');

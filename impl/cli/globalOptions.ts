@@ -1,52 +1,74 @@
 /**
  * Options every installation command takes: where the installation is (`--home`, else `SEKEY_HOME`,
- * else `./.sekey`), the PIN (`--pin`, else `SEKEY_ADMIN_PIN` / `SEKEY_USER_PIN`), and the time
- * (`--at`). PINs are never defaulted: a command that needs one and has none is a usage error.
+ * else `./.sekey`), the PIN (`--pin`, else `SEKEY_ADMIN_PIN` / `SEKEY_USER_PIN`, else a hidden
+ * prompt on a terminal), the time (`--at`) and how long to wait for the lock (`--wait`). PINs are
+ * never defaulted: a command that needs one and has none is a usage error.
  * @module
  */
 import { resolve } from 'node:path';
 import type { TimeSpec } from '../host/installation.ts';
 import { Installation } from '../host/installation.ts';
 import { FACTORY_ENV } from '../host/manufacturerFile.ts';
-import type { Args } from './args.ts';
+import type { GlobalFlags } from './commandLine.ts';
 import { UsageError } from './args.ts';
-import { timeValue } from './argValues.ts';
+import { secondsValue, timeValue } from './argValues.ts';
 import type { CliIo } from './cliIo.ts';
+import { CliError } from './cliError.ts';
 
 /** The options shared by admin and user commands. */
 export interface GlobalOptions {
   readonly home: string;
   readonly pin: string | undefined;
   readonly at: TimeSpec | undefined;
+  /** How long to wait for another process's lock (`--wait SECONDS`); 0: refuse at once (`Busy`). */
+  readonly waitMs: number;
 }
 
 /** Help lines of the shared options. */
 export function globalOptionsHelp(level: 'admin' | 'user'): string {
   const env = level === 'admin' ? 'SEKEY_ADMIN_PIN' : 'SEKEY_USER_PIN';
   return [
-    'options of every command:',
-    '  --home DIR   the installation (default $SEKEY_HOME, else ./.sekey)',
-    `  --pin PIN    the ${level === 'admin' ? 'admin HSM' : "user's HSM"} PIN (default $${env})`,
-    '  --at TIME    run at TIME: ISO 8601, ms since the epoch, or +DURATION after the last recorded',
-    '               time; never before the last recorded time',
+    'options of every command (anywhere on the line):',
+    '  --home DIR      the installation (default $SEKEY_HOME, else ./.sekey)',
+    `  --pin PIN       the ${level === 'admin' ? 'admin HSM' : "user's HSM"} PIN (default $${env};`,
+    '                  else asked for on a terminal)',
+    '  --at TIME       run at TIME (manual-clock installations): ISO 8601, ms since the epoch, or +DURATION',
+    '                  after the last recorded time; never before the last recorded time',
+    '  --wait SECONDS  wait this long for another sekey process using the installation (default: refuse, Busy)',
+    '  --json          machine-readable output (also for errors)',
+    '  --debug         show the stack of an internal error',
   ].join('\n');
 }
 
-/** Takes `--home`, `--pin` and `--at` from `args`. */
-export function takeGlobalOptions(args: Args, io: CliIo): GlobalOptions {
-  const home = resolve(io.cwd, args.option('--home') ?? io.env['SEKEY_HOME'] ?? '.sekey');
-  const pin = args.option('--pin');
-  const at = args.option('--at');
-  return { home, pin, at: at === undefined ? undefined : timeValue(at) };
+/** The shared options from the global flags (`commandLine.ts`). */
+export function globalOptions(flags: GlobalFlags, io: CliIo): GlobalOptions {
+  const home = resolve(io.cwd, flags.home ?? io.env['SEKEY_HOME'] ?? '.sekey');
+  const waitMs = flags.wait === undefined ? 0 : secondsValue(flags.wait, '--wait') * 1000;
+  return { home, pin: flags.pin, at: flags.at === undefined ? undefined : timeValue(flags.at), waitMs };
 }
 
-/** The PIN of `level`, from `--pin` or the environment. */
-export function requirePin(options: GlobalOptions, io: CliIo, level: 'admin' | 'user'): string {
+/**
+ * The PIN of `level`: `--pin`, else the environment, else typed at a hidden prompt on a terminal
+ * (after `warning`, if it has one: the last try). A PIN is never defaulted: without any of those, a
+ * usage error.
+ */
+export async function requirePin(
+  options: GlobalOptions,
+  io: CliIo,
+  level: 'admin' | 'user',
+  warning: () => string | null = () => null,
+): Promise<string> {
   const env = level === 'admin' ? 'SEKEY_ADMIN_PIN' : 'SEKEY_USER_PIN';
-  const pin = options.pin ?? io.env[env];
-  if (pin === undefined || pin === '')
-    throw new UsageError(`this command needs the ${level} PIN: pass --pin PIN or set ${env}`);
-  return pin;
+  const given = options.pin ?? io.env[env];
+  if (given !== undefined && given !== '') return given;
+  if (io.prompt !== undefined) {
+    // Before the person types: if this is the last try, they should know before they guess.
+    const last = warning();
+    if (last !== null) io.err(last);
+    const typed = await io.prompt(`${level === 'admin' ? 'admin HSM' : "user's HSM"} PIN: `, { hidden: true });
+    if (typed !== '') return typed;
+  }
+  throw new UsageError(`this command needs the ${level} PIN: pass --pin PIN or set ${env}`);
 }
 
 /**
@@ -76,9 +98,22 @@ export function shareWarnings(
     );
 }
 
-/** The installation the options name, wired to the io's clock and observer; skipped share entries are warned about. */
+/**
+ * The installation the options name, wired to the io's clock and observer; skipped share entries are
+ * warned about.
+ * @throws CliError `SystemClock` for `--at` on an installation that follows the system clock: time
+ *   never goes back, so one `--at` in the future would block every command until the clock caught up.
+ */
 export function installationFor(options: GlobalOptions, io: CliIo): Installation {
+  if (options.at !== undefined && new Installation(options.home).config().clock === 'system') {
+    throw new CliError(
+      'SystemClock',
+      `--at is for installations with a manual clock; ${options.home} follows the system clock, and a time ` +
+        `given now would hold for good (leave out --at; simulations: \`sekey admin init --clock manual\`)`,
+    );
+  }
   return new Installation(options.home, {
+    ...(options.waitMs > 0 ? { waitMs: options.waitMs } : {}),
     ...(options.at === undefined ? {} : { at: options.at }),
     ...(io.clock === undefined ? {} : { hostClock: io.clock }),
     ...(io.onDeviceReport === undefined ? {} : { observer: io.onDeviceReport }),

@@ -9,7 +9,7 @@
 import { sortIds } from '../../model/kms.ts';
 import type { AdminChanges } from '../kms/adminChanges.ts';
 import { formatDuration } from './durations.ts';
-import { ids, when } from './format.ts';
+import { ids, quoted, when } from './format.ts';
 
 /** One line per key whose cryptoperiod ended as the operation began. */
 export function describeExpiries(changes: AdminChanges): string[] {
@@ -36,7 +36,7 @@ export function describeKeyChanges(changes: AdminChanges): string[] {
     if (k) {
       const expiry =
         k.expiresAt === null ? `cryptoperiod ${formatDuration(k.cryptoperiodMs)}` : `expires ${when(k.expiresAt)}`;
-      lines.push(`${k.id}: new key of ${k.owner} '${k.name}', ${k.state}, ${expiry}, held by ${ids(k.holders)}`);
+      lines.push(`${k.id}: new key of ${k.owner} ${quoted(k.name)}, ${k.state}, ${expiry}, held by ${ids(k.holders)}`);
       continue;
     }
     const parts: string[] = [];
@@ -44,11 +44,24 @@ export function describeKeyChanges(changes: AdminChanges): string[] {
     const [first, last] = [mine[0], mine.at(-1)];
     if (first && last && first.from !== last.to) parts.push(`${first.from} → ${last.to}`);
     const rename = changes.renamed.find((r) => r.keyId === id);
-    if (rename) parts.push(`renamed '${rename.from}' → '${rename.to}'`);
+    if (rename) parts.push(`renamed ${quoted(rename.from)} → ${quoted(rename.to)}`);
     const holders = changes.holders.find((h) => h.keyId === id);
     if (holders)
       parts.push(`holders ${[...holders.gained.map((h) => `+${h}`), ...holders.lost.map((h) => `-${h}`)].join(' ')}`);
     if (parts.length > 0) lines.push(`${id}: ${parts.join('; ')}`);
   }
   return lines;
+}
+
+/**
+ * What several change reports did to keys, for `--json`: the keys created (with why: added, rekey,
+ * replacement), the life-cycle steps (expiries included), renames and changes of holders.
+ */
+export function keyChangesJson(reports: readonly AdminChanges[]): Omit<AdminChanges, 'usersAffected'> {
+  return {
+    created: reports.flatMap((r) => r.created),
+    transitions: reports.flatMap((r) => r.transitions),
+    renamed: reports.flatMap((r) => r.renamed),
+    holders: reports.flatMap((r) => r.holders),
+  };
 }

@@ -3,9 +3,11 @@
  * for the tests of durable points (`durablePoints.ts`). No switch of this kind exists in production
  * code: this entry wraps the real `main` and patches the simulator's {@link Flash} from outside.
  *
- * Points are counted in order: before and after each flash program and erase, and at each
- * `Flash.toImage` (the start of every save of the images). Environment:
+ * Points are counted in order: before and after each flash program and erase, at each
+ * `Flash.toImage` (the start of every save of the images), before and after each file written to
+ * the share, and after each line printed on standard output. Environment:
  * - `SEKEY_TEST_KILL_AT=k`: SIGKILL at the k-th point (none when absent or 0);
+ * - `SEKEY_TEST_SIGNAL=SIGINT|SIGTERM`: send that signal instead (the process goes on and handles it);
  * - `SEKEY_TEST_TRACE=file`: appends one line per point (`k name`), so a first run can list them.
  *
  * Run it with plain node after {@link transpileForChild} (Node 20 cannot run TypeScript itself).
@@ -13,16 +15,18 @@
  */
 import { appendFileSync } from 'node:fs';
 import { Flash } from '../../device/flash.ts';
+import { DirectoryTransport } from '../host/directoryTransport.ts';
 import { main } from './sekeyCommand.ts';
 
 const killAt = Number(process.env['SEKEY_TEST_KILL_AT'] ?? '0');
+const signal = (process.env['SEKEY_TEST_SIGNAL'] ?? 'SIGKILL') as NodeJS.Signals;
 const trace = process.env['SEKEY_TEST_TRACE'];
 let points = 0;
 
 function point(name: string): void {
   points += 1;
   if (trace !== undefined) appendFileSync(trace, `${points} ${name}\n`);
-  if (points === killAt) process.kill(process.pid, 'SIGKILL');
+  if (points === killAt) process.kill(process.pid, signal);
 }
 
 const proto = Flash.prototype;
@@ -40,6 +44,18 @@ proto.eraseSector = function (this: Flash, ...args: Parameters<Flash['eraseSecto
 proto.toImage = function (this: Flash): Uint8Array {
   point('save');
   return toImage.apply(this);
+};
+
+const { write } = DirectoryTransport.prototype;
+DirectoryTransport.prototype.write = async function (this: DirectoryTransport, ...args: Parameters<typeof write>) {
+  point(`before share write ${args[1]}`);
+  await write.apply(this, args);
+  point(`after share write ${args[1]}`);
+};
+const { log } = console;
+console.log = (...args: unknown[]): void => {
+  log(...args);
+  point('printed');
 };
 
 process.exitCode = await main(process.argv.slice(2));

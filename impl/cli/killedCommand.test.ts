@@ -1,12 +1,15 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { propertyParams } from '../../testing/runConfig.ts';
+import { sequenceOfName, updateStream } from '../protocol/streams.ts';
 import { Flash } from '../../device/flash.ts';
 import { SdCard } from '../../device/sdcard.ts';
 import { SecubeDevice } from '../../device/secube.ts';
-import { main } from './sekeyCommand.ts';
-import type { CliIo } from './cliIo.ts';
+import { ADMIN_PIN, DEVICE_ADMIN_PIN, USER_PIN, sekey as sekeyRun } from './sekeyRun.testkit.ts';
+import type { Run } from './sekeyRun.testkit.ts';
 import { DATABASE_GENERATION_COUNTER } from '../db/secubeDatabaseDevice.ts';
 import { UPDATE_SEQUENCE_COUNTER } from '../kms/user.ts';
 import { transpileForChild, runChild } from './childProcess.testkit.ts';
@@ -14,9 +17,6 @@ import { loadDeviceImages } from '../host/deviceImages.ts';
 import { watchDurablePoints } from '../host/durablePoints.ts';
 import { Installation } from '../host/installation.ts';
 
-const ADMIN_PIN = 'admin-pin-5678';
-const USER_PIN = 'user-pin-1234';
-const DEVICE_ADMIN_PIN = 'device-admin-9876';
 const KILL_SWITCH = 'impl/cli/killSwitch.testkit.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'sekey-durable-'));
@@ -25,13 +25,12 @@ let homes = 0;
 /** The simulated manufacturer, outside every home (as `sekey factory init` makes it). */
 const FACTORY = join(scratch, 'factory');
 
-async function sekey(home: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const env = { SEKEY_HOME: home, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_FACTORY: FACTORY };
-  const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), env, cwd: scratch };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
+/** `sekey argv` in-process on `home`. */
+function sekey(home: string, ...argv: string[]): Promise<Run> {
+  return sekeyRun(argv, {
+    env: { SEKEY_HOME: home, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_FACTORY: FACTORY },
+    cwd: scratch,
+  });
 }
 
 /** A copy of `home`, as if its directory had been copied. */
@@ -172,7 +171,9 @@ describe('durable points: a killed command never gives back what the device made
     const sync = ['user', 'U1', 'sync', '--pin', USER_PIN];
     const listed = child(copyHome(home), 0, sync);
     expect(listed.signal).toBeNull();
-    const programs = listed.points.map((p, i) => ({ p, k: i + 1 })).filter(({ p }) => p.includes('after'));
+    const programs = listed.points
+      .map((p, i) => ({ p, k: i + 1 }))
+      .filter(({ p }) => /^\d+ after (program|erase)/.test(p));
     let sequence = 0;
     for (const { k, p } of programs) {
       const h = copyHome(home);
@@ -223,5 +224,90 @@ describe('watchDurablePoints', () => {
       throw new Error('ENOSPC');
     });
     expect(() => flash.program(flash.sector(0).address, new Uint8Array(16).fill(0))).toThrow('ENOSPC');
+  });
+});
+
+describe('nothing announced is lost: add-key killed or interrupted at random points', () => {
+  const scratchHome = join(scratch, 'announce');
+  let out: string;
+
+  beforeAll(async () => {
+    out = transpileForChild(join(scratch, 'child-announce'));
+    const run = (...argv: string[]) => sekey(scratchHome, ...argv);
+    if (!existsSync(FACTORY)) expect((await run('factory', 'init', '--dir', FACTORY)).code).toBe(0);
+    expect(
+      (await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--at', '2026-01-05')).code,
+    ).toBe(0);
+    for (const argv of [
+      ['admin', 'add-user', 'U1', 'alice', '--no-publish'],
+      ['admin', 'add-group', 'G1', 'team', '--max-keys', '50', '--cryptoperiod', '30d', '--no-publish'],
+      ['admin', 'add-member', 'G1', 'U1', '--no-publish'],
+      ['admin', 'provision', 'U1', '--user-pin', USER_PIN, '--device-admin-pin', DEVICE_ADMIN_PIN],
+    ])
+      expect((await run(...argv)).err, argv.join(' ')).toBe('');
+  });
+
+  /** Runs add-key in a child on a copy of the home, `signal` at point `k`; what it printed and left. */
+  async function addKeyStopped(k: number, signal: 'SIGKILL' | 'SIGINT' | 'SIGTERM') {
+    const h = copyHome(scratchHome);
+    const trace = join(scratch, `trace-${++homes}`);
+    const run = runChild(out, KILL_SWITCH, ['admin', 'add-key', 'G1', 'team'], {
+      SEKEY_HOME: h,
+      SEKEY_ADMIN_PIN: ADMIN_PIN,
+      SEKEY_TEST_KILL_AT: String(k),
+      SEKEY_TEST_SIGNAL: signal,
+      SEKEY_TEST_TRACE: trace,
+    });
+    const keys = JSON.parse((await sekey(h, 'admin', 'keys', '--json')).out) as Array<{ id: string }>;
+    const share = join(h, 'share', updateStream('U1'));
+    return { run, home: h, keys: keys.map((key) => key.id), files: existsSync(share) ? readdirSync(share) : [] };
+  }
+
+  test('every key ID and file announced is on disk, and the next add-key never reuses an announced ID', async () => {
+    const probe = await addKeyStopped(0, 'SIGKILL');
+    expect(probe.run.status).toBe(0);
+    expect(probe.run.stdout).toMatch(/^K2000: new key of G1 'team'/m);
+    const points = readFileSync(join(scratch, `trace-${homes}`), 'utf8')
+      .trim()
+      .split('\n');
+    const printed = points.findIndex((p) => p.endsWith('printed')) + 1;
+    const lastSave = points.length - [...points].reverse().findIndex((p) => p.endsWith(' save'));
+    expect(printed).toBeGreaterThan(lastSave); // lines come out only after the session's last save
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: points.length }),
+        fc.constantFrom('SIGKILL' as const, 'SIGINT' as const, 'SIGTERM' as const),
+        async (k, signal) => {
+          const { run, home: h, keys, files } = await addKeyStopped(k, signal);
+          // SIGINT and SIGTERM finish the change in progress and say so; SIGKILL stops the process.
+          if (signal === 'SIGKILL') expect(run.signal, `point ${k}`).toBe('SIGKILL');
+          else
+            expect({ status: run.status, signal: run.signal }, `${signal} at ${points[k - 1]}`).toEqual({
+              status: 0,
+              signal: null,
+            });
+          for (const [, id] of run.stdout.matchAll(/^(K\d+): new key/gm))
+            expect(keys, `killed at ${points[k - 1]}`).toContain(id);
+          for (const [, sequence] of run.stdout.matchAll(/U1 #(\d+)/g))
+            expect(
+              files.map((f) => sequenceOfName(f)?.sequence),
+              `killed at ${points[k - 1]}`,
+            ).toContain(Number(sequence));
+          const next = await sekey(h, 'admin', 'add-key', 'G1', 'next');
+          const fresh = /^(K\d+): new key/m.exec(next.out)?.[1];
+          expect(fresh).toBeDefined();
+          expect(run.stdout).not.toContain(`${fresh}:`);
+        },
+      ),
+      // The points right after the first line printed and around the share writes come first.
+      {
+        ...propertyParams<[number, 'SIGKILL' | 'SIGINT' | 'SIGTERM']>(6),
+        examples: [
+          [printed, 'SIGKILL'],
+          [lastSave, 'SIGKILL'],
+          [lastSave, 'SIGINT'],
+        ],
+      },
+    );
   });
 });

@@ -1,14 +1,16 @@
 /**
- * How a failed command ends: a wrong command line is a usage error (exit 2); a refusal with a
- * stable `code` — `KmsError`, `SekeyError`, `DatabaseError`, `DeviceError`, `InstallationError`, or a
- * file-system error — prints `code: message` (exit 1); anything else is a bug and prints its stack.
+ * How a failed command ends. A wrong command line is a usage error (exit 2); a refusal with a stable
+ * `code` — `KmsError`, `SekeyError`, `DatabaseError`, `DeviceError`, `InstallationError`,
+ * `CliError`, or a file-system error — prints `code: message` (exit 1); anything else is a bug:
+ * one line saying so (exit 3), its stack only with `--debug`. With `--json` the error is also
+ * printed on standard output as `{"error": {code, message, exit}}`.
  * @module
  */
 import { UsageError } from './args.ts';
 import type { CliIo } from './cliIo.ts';
 
 /** Exit codes of the `sekey` command. */
-export const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
+export const EXIT = { ok: 0, refused: 1, usage: 2, internal: 3 } as const;
 
 /** The stable code of an error, if it has one. */
 export function errorCode(error: unknown): string | null {
@@ -17,20 +19,36 @@ export function errorCode(error: unknown): string | null {
   return typeof code === 'string' && code !== '' ? code : null;
 }
 
+/** How `--json` and `--debug` change the report. */
+export interface ReportOptions {
+  readonly json?: boolean;
+  readonly debug?: boolean;
+}
+
 /** Prints `error` for the command `prefix` (e.g. `sekey admin add-user`); returns the exit code. */
-export function reportError(prefix: string, error: unknown, io: CliIo): number {
+export function reportError(prefix: string, error: unknown, io: CliIo, options: ReportOptions = {}): number {
+  const asJson = (code: string, message: string, exit: number): number => {
+    if (options.json === true) io.out(JSON.stringify({ error: { code, message, exit } }, null, 2));
+    return exit;
+  };
   if (error instanceof UsageError) {
     io.err(`${prefix}: ${error.message}`);
     io.err(`(${prefix} --help shows the usage)`);
-    return EXIT.usage;
+    return asJson('Usage', error.message, EXIT.usage);
   }
   const code = errorCode(error);
   if (code !== null && error instanceof Error) {
     // DeviceError messages already start with their code.
     const message = error.message.startsWith(`${code}: `) ? error.message.slice(code.length + 2) : error.message;
     io.err(`${prefix}: ${code}: ${message}`);
-    return EXIT.refused;
+    return asJson(code, message, EXIT.refused);
   }
-  io.err(`${prefix}: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  return EXIT.refused;
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const oneLine = message.split('\n')[0] ?? message;
+  if (options.debug === true && error instanceof Error && error.stack !== undefined) {
+    io.err(`${prefix}: internal error: ${error.stack}`);
+  } else {
+    io.err(`${prefix}: internal error (a bug; --debug shows where): ${oneLine}`);
+  }
+  return asJson('Internal', oneLine, EXIT.internal);
 }

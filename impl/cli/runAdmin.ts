@@ -12,33 +12,50 @@
  * @module
  */
 import type { AdminChanges } from '../kms/adminChanges.ts';
-import type { AdminCommand } from './adminCommand.ts';
+import type { AdminCommand, AdminWork } from './adminCommand.ts';
 import { ADMIN_DISTRIBUTION_COMMANDS, describePublish } from './adminDistributionCommands.ts';
 import { ADMIN_GROUP_COMMANDS } from './adminGroupCommands.ts';
 import { ADMIN_INIT_ARGS, ADMIN_INIT_HELP, runAdminInit } from './adminInit.ts';
 import { ADMIN_KEY_COMMANDS } from './adminKeyCommands.ts';
 import { ADMIN_USER_COMMANDS } from './adminUserCommands.ts';
+import { join } from 'node:path';
+import type { AdminSession, Installation } from '../host/installation.ts';
+import { announceAfterSaving } from './announce.ts';
 import { Args, UsageError } from './args.ts';
 import type { CliIo } from './cliIo.ts';
-import { globalOptionsHelp, installationFor, requirePin, takeGlobalOptions } from './globalOptions.ts';
-import { describeExpiries, describeKeyChanges } from './keyChanges.ts';
+import type { GlobalFlags } from './commandLine.ts';
+import { confirmStep } from './confirm.ts';
+import { didYouMean } from './didYouMean.ts';
+import { json } from './format.ts';
+import { globalOptions, globalOptionsHelp, installationFor, requirePin } from './globalOptions.ts';
+import { describeExpiries, describeKeyChanges, keyChangesJson } from './keyChanges.ts';
+import {
+  ADMIN_CHANGE_PIN,
+  RECOVERY,
+  RESET_USER_PIN_ARGS,
+  RESET_USER_PIN_HELP,
+  lastTryWarning,
+  runResetUserPin,
+  triesLeftOnDisk,
+} from './pinCommands.ts';
 
 /** Every admin command but `init`, in help order. */
 export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   ...ADMIN_USER_COMMANDS,
+  ADMIN_CHANGE_PIN,
   ...ADMIN_GROUP_COMMANDS,
   ...ADMIN_KEY_COMMANDS,
   ...ADMIN_DISTRIBUTION_COMMANDS,
 ];
 
 function synopsis(c: AdminCommand): string {
-  const extra = [c.mutates ? '[--no-publish]' : '', c.lists ? '[--json]' : ''].filter((s) => s !== '').join(' ');
+  const extra = [c.destructive ? '[--yes]' : '', c.mutates ? '[--no-publish]' : ''].filter((s) => s !== '').join(' ');
   return [`sekey admin ${c.name}`, c.args, extra].filter((s) => s !== '').join(' ');
 }
 
 /** The list of admin commands. */
 export function adminUsage(): string {
-  const names = ['init', ...ADMIN_COMMANDS.map((c) => c.name)];
+  const names = ['init', 'reset-user-pin', ...ADMIN_COMMANDS.map((c) => c.name)];
   const width = Math.max(...names.map((n) => n.length));
   return [
     'usage: sekey admin <command> [arguments] [options]',
@@ -46,6 +63,7 @@ export function adminUsage(): string {
     'commands:',
     `  ${'init'.padEnd(width)}  create an installation: factory-initialise the admin HSM`,
     ...ADMIN_COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    `  ${'reset-user-pin'.padEnd(width)}  a new user PIN on a user's HSM, its tries restored (its device admin PIN)`,
     '',
     'Mutating commands publish update files afterwards unless --no-publish.',
     'sekey admin <command> --help shows one command.',
@@ -57,54 +75,106 @@ export function adminUsage(): string {
 /** The help of one admin command. */
 export function adminCommandHelp(name: string): string | null {
   if (name === 'init') return `usage: sekey admin init ${ADMIN_INIT_ARGS}\n\n${ADMIN_INIT_HELP}`;
+  if (name === 'reset-user-pin')
+    return `usage: sekey admin reset-user-pin ${RESET_USER_PIN_ARGS}\n\n${RESET_USER_PIN_HELP}`;
   const c = ADMIN_COMMANDS.find((x) => x.name === name);
   if (!c) return null;
   const lines = [`usage: ${synopsis(c)} [options]`, '', c.summary];
   if (c.help !== undefined) lines.push(c.help);
+  if (c.destructive) lines.push('  --yes                   confirm (asked on a terminal; needed otherwise)');
   if (c.mutates)
     lines.push('  --no-publish            do not publish update files afterwards (batch; `sekey admin publish` later)');
-  if (c.lists) lines.push('  --json                  machine-readable output');
   lines.push('', globalOptionsHelp('admin'));
   return lines.join('\n');
 }
 
-/** Runs `sekey admin …` (argv after `admin`); returns the exit code. */
-export async function runAdmin(argv: readonly string[], io: CliIo): Promise<number> {
+/** Runs `sekey admin …` (argv after `admin`, global options taken out); returns the exit code. */
+export async function runAdmin(argv: readonly string[], io: CliIo, flags: GlobalFlags): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h') {
+  if (name === undefined) {
     io.out(adminUsage());
-    return name === undefined ? 2 : 0;
+    return flags.help ? 0 : 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  const names = ['init', 'reset-user-pin', ...ADMIN_COMMANDS.map((c) => c.name)];
+  const unknown = (): UsageError =>
+    new UsageError(`unknown admin command '${name}'${didYouMean(name, names)} (sekey admin --help lists them)`);
+  if (flags.help) {
     const help = adminCommandHelp(name);
-    if (help === null) throw new UsageError(`unknown admin command '${name}'`);
+    if (help === null) throw unknown();
     io.out(help);
     return 0;
   }
   const args = new Args(rest);
-  if (name === 'init') return runAdminInit(args, io);
+  if (name === 'init') return runAdminInit(args, io, flags);
+  if (name === 'reset-user-pin') return runResetUserPin(args, io, flags);
   const command = ADMIN_COMMANDS.find((c) => c.name === name);
-  if (!command) throw new UsageError(`unknown admin command '${name}' (sekey admin --help lists them)`);
-  const global = takeGlobalOptions(args, io);
-  const asJson = command.lists === true && args.flag('--json');
+  if (!command) throw unknown();
   const noPublish = command.mutates && args.flag('--no-publish');
-  const work = command.prepare(args, { json: asJson, cwd: io.cwd, env: io.env });
+  const yes = command.destructive === true && args.flag('--yes');
+  const global = globalOptions(flags, io);
+  const work = command.prepare(args, { json: flags.json, cwd: io.cwd, env: io.env });
   args.done();
-  const pin = requirePin(global, io, 'admin');
+  const adminDir = join(global.home, 'admin');
+  const pin = await requirePin(global, io, 'admin', () =>
+    triesLeftOnDisk(adminDir, 'admin') === 1 ? `warning: ONE admin PIN try left: ${RECOVERY.admin} if it fails` : null,
+  );
   const installation = installationFor(global, io);
-  return installation.withAdmin(pin, async (session) => {
-    const reports: AdminChanges[] = [];
-    const report = (changes: AdminChanges): void => void reports.push(changes);
-    if (!command.mutates) return (await work({ io, session, installation, expiredBeforeRun: [], report })) ?? 0;
-    // The expiry every operation starts with, committed first so that it is reported before the
-    // command's own lines (and so that `sweep` knows whether there was anything to do).
-    const swept = session.admin.sweep();
-    describeExpiries(swept).forEach((l) => io.out(l));
-    const expiredBeforeRun = swept.transitions.map((t) => t.keyId);
-    const code = await work({ io, session, installation, expiredBeforeRun, report });
-    for (const changes of reports)
-      [...describeExpiries(changes), ...describeKeyChanges(changes)].forEach((l) => io.out(l));
-    if (!noPublish) io.out(describePublish(await session.publisher.publish()));
-    return code ?? 0;
-  });
+  try {
+    return await adminSession(installation, pin, command, work, io, flags, { noPublish, yes });
+  } catch (error) {
+    const warning = lastTryWarning(error, adminDir, 'admin', 'the admin HSM', RECOVERY.admin);
+    if (warning !== null) io.err(warning);
+    throw error;
+  }
+}
+
+/** Runs a prepared admin command in an admin session; its lines are printed once the session is saved. */
+async function adminSession(
+  installation: Installation,
+  pin: string,
+  command: AdminCommand,
+  work: AdminWork,
+  io: CliIo,
+  flags: GlobalFlags,
+  options: { readonly noPublish: boolean; readonly yes: boolean },
+): Promise<number> {
+  const { noPublish, yes } = options;
+  const name = command.name;
+  return announceAfterSaving(
+    io,
+    (inner: (session: AdminSession) => Promise<number>) => installation.withAdmin(pin, inner),
+    async (session, held) => {
+      // With --json, a command without a JSON form of its own prints one object saying what it did.
+      const ownJson = command.lists === true;
+      const human: CliIo = flags.json && !ownJson ? { ...held, out: () => undefined } : held;
+      const reports: AdminChanges[] = [];
+      const did: Record<string, unknown> = {};
+      const context = {
+        io: human,
+        session,
+        installation,
+        expiredBeforeRun: [] as readonly string[],
+        report: (changes: AdminChanges): void => void reports.push(changes),
+        did: (fields: Readonly<Record<string, unknown>>): void => void Object.assign(did, fields),
+        confirm: (question: string) => confirmStep(io, yes, question),
+      };
+      if (!command.mutates) {
+        const code = (await work(context)) ?? 0;
+        if (flags.json && !ownJson) held.out(json({ command: `admin ${name}`, ...did }));
+        return code;
+      }
+      // The expiry every operation starts with, committed first so that it is reported before the
+      // command's own lines (and so that `sweep` knows whether there was anything to do).
+      const swept = session.admin.sweep();
+      describeExpiries(swept).forEach((l) => human.out(l));
+      const code = await work({ ...context, expiredBeforeRun: swept.transitions.map((t) => t.keyId) });
+      for (const changes of reports)
+        [...describeExpiries(changes), ...describeKeyChanges(changes)].forEach((l) => human.out(l));
+      const published = noPublish ? null : await session.publisher.publish();
+      if (published !== null) human.out(describePublish(published));
+      if (flags.json && !ownJson)
+        held.out(json({ command: `admin ${name}`, ...did, keys: keyChangesJson([swept, ...reports]), published }));
+      return code ?? 0;
+    },
+  );
 }

@@ -4,14 +4,20 @@
  * @module
  */
 import { checkId } from '../../model/kms.ts';
+import type { Installation, UserSession } from '../host/installation.ts';
+import { announceAfterSaving } from './announce.ts';
 import { Args, UsageError } from './args.ts';
 import type { CliIo } from './cliIo.ts';
-import { globalOptionsHelp, installationFor, requirePin, takeGlobalOptions } from './globalOptions.ts';
+import type { GlobalFlags } from './commandLine.ts';
+import { didYouMean } from './didYouMean.ts';
+import { json } from './format.ts';
+import { globalOptions, globalOptionsHelp, installationFor, requirePin } from './globalOptions.ts';
 import { USER_COMMANDS } from './userCommands.ts';
-import type { UserCommand } from './userCommands.ts';
+import type { UserCommand, UserWork } from './userCommands.ts';
+import { RECOVERY, lastTryWarning, triesLeftOnDisk } from './pinCommands.ts';
 
 function synopsis(c: UserCommand): string {
-  return [`sekey user U ${c.name}`, c.args, c.lists ? '[--json]' : ''].filter((s) => s !== '').join(' ');
+  return [`sekey user U ${c.name}`, c.args].filter((s) => s !== '').join(' ');
 }
 
 /** The list of user commands. */
@@ -35,39 +41,75 @@ export function userCommandHelp(name: string): string | null {
   if (!c) return null;
   const lines = [`usage: ${synopsis(c)} [options]`, '', c.summary];
   if (c.help !== undefined) lines.push(c.help);
-  if (c.lists) lines.push('  --json  machine-readable output');
   lines.push('', globalOptionsHelp('user'));
   return lines.join('\n');
 }
 
-/** Runs `sekey user …` (argv after `user`); returns the exit code. */
-export async function runUser(argv: readonly string[], io: CliIo): Promise<number> {
+/** Runs `sekey user …` (argv after `user`, global options taken out); returns the exit code. */
+export async function runUser(argv: readonly string[], io: CliIo, flags: GlobalFlags): Promise<number> {
   const [userId, name, ...rest] = argv;
-  if (userId === undefined || userId === '--help' || userId === '-h') {
+  if (userId === undefined || (name === undefined && flags.help)) {
     io.out(userUsage());
-    return userId === undefined ? 2 : 0;
+    return flags.help ? 0 : 2;
   }
-  if (name === undefined || name === '--help' || name === '-h') {
-    if (name === undefined)
-      throw new UsageError(`missing command after 'user ${userId}' (sekey user --help lists them)`);
-    io.out(userUsage());
-    return 0;
-  }
+  if (name === undefined) throw new UsageError(`missing command after 'user ${userId}' (sekey user --help lists them)`);
   const command = USER_COMMANDS.find((c) => c.name === name);
-  if (rest.includes('--help') || rest.includes('-h')) {
+  const unknown = (): UsageError =>
+    new UsageError(
+      `unknown user command '${name}'${didYouMean(
+        name,
+        USER_COMMANDS.map((c) => c.name),
+      )} (sekey user --help lists them)`,
+    );
+  if (flags.help) {
     const help = userCommandHelp(name);
-    if (help === null) throw new UsageError(`unknown user command '${name}'`);
+    if (help === null) throw unknown();
     io.out(help);
     return 0;
   }
-  if (!command) throw new UsageError(`unknown user command '${name}' (sekey user --help lists them)`);
+  if (!command) throw unknown();
   if (checkId('user', userId) !== null)
     throw new UsageError(`'${userId}' is not a user ID (U followed by a number): sekey user U <command>`);
   const args = new Args(rest);
-  const global = takeGlobalOptions(args, io);
-  const asJson = command.lists === true && args.flag('--json');
-  const work = command.prepare(args, { json: asJson, cwd: io.cwd });
+  const global = globalOptions(flags, io);
+  const work = command.prepare(args, { json: flags.json, cwd: io.cwd, io });
   args.done();
-  const pin = requirePin(global, io, 'user');
-  return installationFor(global, io).withUser(userId, pin, async (session) => (await work({ io, session })) ?? 0);
+  const installation = installationFor(global, io);
+  const dir = installation.userDir(userId);
+  const pin = await requirePin(global, io, 'user', () =>
+    triesLeftOnDisk(dir, 'user') === 1 ? `warning: ONE user PIN try left: if it fails, ${RECOVERY.user}` : null,
+  );
+  try {
+    return await userSession(installation, userId, pin, command, work, io, flags);
+  } catch (error) {
+    const warning = lastTryWarning(error, dir, 'user', `${userId}'s HSM`, RECOVERY.user);
+    if (warning !== null) io.err(warning);
+    throw error;
+  }
+}
+
+/** Runs a prepared user command in a session; its lines are printed once the session is saved. */
+async function userSession(
+  installation: Installation,
+  userId: string,
+  pin: string,
+  command: UserCommand,
+  work: UserWork,
+  io: CliIo,
+  flags: GlobalFlags,
+): Promise<number> {
+  const name = command.name;
+  return announceAfterSaving(
+    io,
+    (inner: (session: UserSession) => Promise<number>) => installation.withUser(userId, pin, inner),
+    async (session, held) => {
+      // With --json, a command without a JSON form of its own prints one object saying what it did.
+      const ownJson = command.lists === true;
+      const human: CliIo = flags.json && !ownJson ? { ...held, out: () => undefined } : held;
+      const did: Record<string, unknown> = {};
+      const code = (await work({ io: human, session, did: (f) => void Object.assign(did, f) })) ?? 0;
+      if (flags.json && !ownJson) held.out(json({ command: `user ${userId} ${name}`, ...did }));
+      return code;
+    },
+  );
 }

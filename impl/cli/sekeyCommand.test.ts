@@ -2,63 +2,24 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   readdirSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { renderSpec, renderSpecFiles } from '../../model/specDocument.ts';
-import type { CliIo } from './cliIo.ts';
 import { ADMIN_COMMANDS } from './runAdmin.ts';
 import { USER_COMMANDS } from './userCommands.ts';
 import { ackFileName, ackStream, updateFileName, updateStream } from '../protocol/streams.ts';
 import { killSafetyNets, plantHostileEntries } from '../host/hostileShare.testkit.ts';
 import type { HostileEntries } from '../host/hostileShare.testkit.ts';
-import { main, usage } from './sekeyCommand.ts';
+import { usage } from './sekeyCommand.ts';
+import { ADMIN_PIN, DEVICE_ADMIN_PIN, USER_PIN, removeTempDirs, sekey, tempDir } from './sekeyRun.testkit.ts';
 
-const ADMIN_PIN = 'admin-pin-5678';
-const USER_PIN = 'user-pin-1234';
-const DEVICE_ADMIN_PIN = 'device-admin-9876';
-
-interface Run {
-  readonly code: number;
-  readonly out: string;
-  readonly err: string;
-}
-
-const tempDirs: string[] = [];
-afterAll(() => {
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sekey-cli-'));
-  tempDirs.push(dir);
-  return dir;
-}
-
-/** Runs `sekey argv` in-process with its own io; env and cwd default to none / a temp dir. */
-async function sekey(
-  argv: readonly string[],
-  world: { env?: Record<string, string>; cwd?: string; clock?: CliIo['clock'] } = {},
-): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    env: world.env ?? {},
-    cwd: world.cwd ?? tmpdir(),
-    ...(world.clock === undefined ? {} : { clock: world.clock }),
-  };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+afterAll(removeTempDirs);
 
 describe('sekey', () => {
   test('no command prints the usage and fails; --help succeeds', async () => {
@@ -155,7 +116,7 @@ describe('sekey', () => {
     expect(text).toContain('sekey user U3 decrypt: UsageNotAllowed: key K2002 is compromised');
     expect(text).toContain('re-protected plan2.skm from K2002 to K2003 inside the HSM');
     expect(text).toContain('nothing new (at update #3)');
-    expect(text).toContain('stale (no acknowledgement for 7 days): U2');
+    expect(text).toContain('stale (no acknowledgement for 7d): U2');
     expect(text).toContain('U2 #5 resync');
     expect(text).toContain('hash chain intact');
     expect(text).toMatch(/update files: 15 published/);
@@ -382,7 +343,7 @@ describe('sekey on a persistent installation', () => {
     // Carol, out of G1, still gets heartbeats: she must sync them too, or she turns stale as well.
     await run('user', 'U3', 'sync');
     await run('admin', 'collect-acks');
-    expect((await run('admin', 'stale', ...at('+8d'))).out).toContain('stale (no acknowledgement for 7 days): U2');
+    expect((await run('admin', 'stale', ...at('+8d'))).out).toContain('stale (no acknowledgement for 7d): U2');
     expect((await run('admin', 'resync', 'U2')).out).toMatch(/published: .*U2 #4 resync/);
     expect((await run('user', 'U2', 'sync')).out).toBe('applied #4; now at update #4');
     expect((await run('user', 'U2', 'groups')).out).toContain('core');
@@ -420,7 +381,7 @@ describe('sekey on a persistent installation', () => {
       "K2002: renamed 'p1' → 'pair-key'",
     );
     expect(await ok('admin', 'deactivate-key', 'K2002', '--no-publish')).toBe('K2002: active → deactivated');
-    expect(await ok('admin', 'destroy-key', 'K2002')).toMatch(
+    expect(await ok('admin', 'destroy-key', 'K2002', '--yes')).toMatch(
       /^K2002: deactivated → destroyed; holders -U1 -U2\npublished: /,
     );
     expect(await ok('admin', 'set-max-keys', 'G2', '1', '--no-publish')).toBe('group G2: at most 1 keys');
@@ -444,9 +405,9 @@ describe('sekey on a persistent installation', () => {
     expect(await ok('admin', 'groups')).toMatch(/G2 +pair +U1,U2 +1 +20d +shared/);
     expect(await ok('admin', 'user-info', 'U2')).toMatch(/groups: +G1,G2/);
     await ok('admin', 'rename-user', 'U3', 'caroline', '--no-publish');
-    expect(await ok('admin', 'delete-user', 'U3')).toContain('deleted user U3');
+    expect(await ok('admin', 'delete-user', 'U3', '--yes')).toContain('deleted user U3');
     expect(await ok('admin', 'users')).not.toContain('caroline');
-    expect(await ok('admin', 'delete-group', 'G2')).toContain('K2003: preActivation → destroyed');
+    expect(await ok('admin', 'delete-group', 'G2', '--yes')).toContain('K2003: preActivation → destroyed');
     expect(await ok('user', 'U1', 'sync')).toMatch(/^applied /);
     expect(await ok('user', 'U1', 'status')).toMatch(
       /^U1 'alice' on HSM [0-9A-Z]{32}\n {2}applied update #\d+\n {2}groups G1; 2 keys held$/,
@@ -470,6 +431,7 @@ describe('sekey on a persistent installation', () => {
       'new-user-pin',
       '--device-admin-pin',
       DEVICE_ADMIN_PIN,
+      '--yes',
     );
     expect(again.out).toMatch(/published: U2 #\d+ resync/);
     const newSerial = /HSM (\w+)/.exec(again.out)?.[1];
@@ -509,7 +471,9 @@ describe('sekey on a persistent installation', () => {
       ['status', '--json'],
       ['keys', '--json'],
     ];
-    for (const argv of reads) expect((await run('admin', ...argv)).code, argv.join(' ')).toBe(0);
+    // `stale` exits 1 when someone is stale (everyone is, by March); every other read exits 0.
+    for (const argv of reads)
+      expect((await run('admin', ...argv)).code, argv.join(' ')).toBe(argv[0] === 'stale' ? 1 : 0);
     expect((await run('admin', 'key-info', 'K2001')).out).toMatch(/state: +deactivated/);
     expect(sd().equals(card)).toBe(true);
     expect((await run('admin', 'audit', '--json')).out).toBe(auditBefore);
@@ -773,8 +737,8 @@ describe('sekey on a hostile share', () => {
         if (name === updateFileName(3, 'incremental')) rmSync(join(streamDir(updateStream('U2')), name));
       await run('user', 'U2', 'sync');
       const stale = await run('admin', 'stale', '--at', '+8d');
-      expect(stale.code).toBe(0);
-      expect(stale.out).toMatch(/^stale \(no acknowledgement for 7 days\): U2 —/);
+      expect(stale.code).toBe(1);
+      expect(stale.out).toMatch(/^stale \(no acknowledgement for 7d\): U2 —/);
       // (bob's authentic acknowledgement #2 replaced the FIFO of its name, and was collected.)
       expectReported(stale.err, ackStream('U2'), acks.names.slice(1));
     },

@@ -1,31 +1,33 @@
 /**
- * The `sekey` command line: commands, their options and help. `impl/cli.ts` is the executable.
+ * The `sekey` command line: commands, their help, global options, exit codes. `sekey.ts` is the
+ * executable.
  *
  * `admin …` and `user …` work on a persistent installation (`installation.ts`; commands in
  * `impl/cli/`); `demo` runs a scripted story on a temporary installation; `model-demo`, `machines`
  * and `spec` are about the specification in `model/`; `errors` writes the table of error codes.
+ *
+ * Start-up is kept short: this module loads only the argument parser and the error report; each
+ * command's code (sql.js, the simulator, the KMS, the model) is imported when that command runs, so
+ * `sekey --help` and `sekey --version` load none of it.
  * @module
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { renderSpecFiles } from '../../model/specDocument.ts';
-import { renderErrorCatalogue } from './errorCatalogue.ts';
-import { Args } from './args.ts';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Args, UsageError } from './args.ts';
 import type { CliIo } from './cliIo.ts';
 import { processIo } from './cliIo.ts';
-import { reportError } from './reportError.ts';
-import { runAdmin } from './runAdmin.ts';
-import { runUser } from './runUser.ts';
-import { runDemo } from './demo.ts';
-import { FACTORY_HELP, FACTORY_USAGE, runFactory } from './factoryCommand.ts';
-import { machineSummary, runModelDemo } from './modelDemo.ts';
+import type { GlobalFlags } from './commandLine.ts';
+import { GLOBAL_OPTION_NAMES, splitGlobals } from './commandLine.ts';
+import { didYouMean } from './didYouMean.ts';
+import { EXIT, reportError } from './reportError.ts';
 
 interface Command {
   readonly summary: string;
   readonly usage: string;
   /** Null for commands that print their own help (`admin`, `user`). */
   readonly help: string | null;
-  readonly run: (args: readonly string[], io: CliIo) => Promise<number>;
+  readonly run: (args: readonly string[], io: CliIo, flags: GlobalFlags) => Promise<number>;
 }
 
 const COMMANDS: Readonly<Record<string, Command>> = {
@@ -33,13 +35,13 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'the administrator: users, groups, keys, HSM provisioning, publishing (sekey admin --help)',
     usage: 'sekey admin <command> [arguments] [options]',
     help: null,
-    run: runAdmin,
+    run: async (argv, io, flags) => (await import('./runAdmin.ts')).runAdmin(argv, io, flags),
   },
   user: {
     summary: "a user's HSM: sync, keys, encrypt, decrypt, re-protect (sekey user --help)",
     usage: 'sekey user U <command> [arguments] [options]',
     help: null,
-    run: runUser,
+    run: async (argv, io, flags) => (await import('./runUser.ts')).runUser(argv, io, flags),
   },
   demo: {
     summary: 'a scripted story on a real, temporary installation (what `npm start` runs)',
@@ -51,11 +53,13 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       'fixed by a resync; with update sizes, modelled HSM cycles and flash erase counts.',
       '  --keep DIR  build it in DIR (new or empty) and keep it, to explore with --home DIR',
     ].join('\n'),
-    run: async (argv, io) => {
+    run: async (argv, io, flags) => {
       const args = new Args(argv);
       const keep = args.option('--keep');
       args.done();
-      return runDemo(io, keep === undefined ? {} : { keep: resolve(io.cwd, keep) });
+      const { resolve } = await import('node:path');
+      const { runDemo } = await import('./demo.ts');
+      return linesAsJson(io, flags, (out) => runDemo(out, keep === undefined ? {} : { keep: resolve(io.cwd, keep) }));
     },
   },
   'model-demo': {
@@ -64,20 +68,26 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     help:
       'Prints the machines at a glance, then runs a small organisation through the KMS model:\nsmallest-group ' +
       'selection, a member leaving (rekey), a compromise and the expiry sweep.',
-    run: async (argv, io) => {
+    run: async (argv, io, flags) => {
       new Args(argv).done();
-      runModelDemo((line) => io.out(line));
-      return 0;
+      const { runModelDemo } = await import('./modelDemo.ts');
+      return linesAsJson(io, flags, async (out) => {
+        runModelDemo((line) => out.out(line));
+        return 0;
+      });
     },
   },
   machines: {
     summary: 'list the state machines of the specification',
     usage: 'sekey machines',
     help: 'One line per machine: its states and how many transitions it declares.',
-    run: async (argv, io) => {
+    run: async (argv, io, flags) => {
       new Args(argv).done();
-      machineSummary().forEach((l) => io.out(l.trimStart()));
-      return 0;
+      const { machineSummary } = await import('./modelDemo.ts');
+      return linesAsJson(io, flags, async (out) => {
+        machineSummary().forEach((l) => out.out(l.trimStart()));
+        return 0;
+      });
     },
   },
   spec: {
@@ -90,13 +100,19 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       '  --out FILE  where to write (default: docs/spec.md under the current directory)',
       '  --check     write nothing; exit 1 if a file differs from what would be written',
     ].join('\n'),
-    run: async (argv, io) =>
-      generatedDocument(argv, io, 'docs/spec.md', 'spec', (out) =>
-        Object.entries(renderSpecFiles()).map(([path, text]) => [
-          path === 'spec.md' ? out : join(dirname(out), path),
-          text,
-        ]),
-      ),
+    run: async (argv, io, flags) => {
+      const { runGeneratedDocument } = await import('./generatedDocument.ts');
+      const { renderSpecFiles } = await import('../../model/specDocument.ts');
+      return runGeneratedDocument(argv, io, flags, {
+        script: 'spec',
+        defaultOut: 'docs/spec.md',
+        readsSources: false,
+        render: (_cwd, out) =>
+          Object.entries(renderSpecFiles()).map(
+            ([path, text]) => [path === 'spec.md' ? out : join(dirname(out), path), text] as const,
+          ),
+      });
+    },
   },
   errors: {
     summary: "write docs/errors.md from the error codes' doc comments (--check: fail if stale)",
@@ -107,59 +123,41 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       '  --out FILE  where to write (default: docs/errors.md under the current directory)',
       '  --check     write nothing; exit 1 if FILE differs from what would be written',
     ].join('\n'),
-    run: async (argv, io) =>
-      generatedDocument(argv, io, 'docs/errors.md', 'errors', (out) => [
-        [out, renderErrorCatalogue((path) => readFileSync(resolve(io.cwd, path), 'utf8'))],
-      ]),
+    run: async (argv, io, flags) => {
+      const { runGeneratedDocument } = await import('./generatedDocument.ts');
+      const { renderErrorCatalogue } = await import('./errorCatalogue.ts');
+      const { resolve } = await import('node:path');
+      return runGeneratedDocument(argv, io, flags, {
+        script: 'errors',
+        defaultOut: 'docs/errors.md',
+        readsSources: true,
+        render: (cwd, out) => [[out, renderErrorCatalogue((path) => readFileSync(resolve(cwd, path), 'utf8'))]],
+      });
+    },
   },
   factory: {
     summary: "create a simulated HSM factory (the manufacturer's key), outside every installation",
-    usage: FACTORY_USAGE,
-    help: FACTORY_HELP,
-    run: runFactory,
+    usage: 'sekey factory init [--dir DIR]',
+    help: [
+      'Creates a simulated HSM factory in DIR (new or without a factory): DIR/manufacturer.json holds the',
+      "manufacturer's signing key, which certifies the identity of every HSM `admin init` and `admin provision`",
+      'create. SIMULATION ONLY: keep DIR outside every installation; a real admin host never holds this key.',
+      '  --dir DIR   where (default $SEKEY_FACTORY)',
+    ].join('\n'),
+    run: async (argv, io, flags) => (await import('./factoryCommand.ts')).runFactory(argv, io, flags),
   },
 };
 
 /**
- * Writes a generated document and its companion files (`render` maps the document's path to every
- * file's path and text), or with `--check` fails (exit 1) when any file differs from what it would be.
+ * Runs a command that only prints lines; with `--json`, prints them as one JSON object instead
+ * (`{"command": …, "lines": […]}`), so that every command answers `--json`.
  */
-function generatedDocument(
-  argv: readonly string[],
-  io: CliIo,
-  defaultOut: string,
-  script: string,
-  render: (out: string) => Array<[string, string]>,
-): number {
-  const args = new Args(argv);
-  const check = args.flag('--check');
-  const out = resolve(io.cwd, args.option('--out') ?? defaultOut);
-  args.done();
-  const files = render(out);
-  if (check) {
-    let failed = false;
-    for (const [path, text] of files) {
-      let current: string | null = null;
-      try {
-        current = readFileSync(path, 'utf8');
-      } catch {
-        current = null;
-      }
-      if (current !== text) {
-        io.err(`${path} is ${current === null ? 'missing' : 'stale'}: run \`npm run ${script}\` and commit it.`);
-        failed = true;
-      }
-    }
-    if (failed) return 1;
-    io.out(`${out} is current${files.length > 1 ? `, with ${files.length - 1} companion files` : ''}.`);
-    return 0;
-  }
-  for (const [path, text] of files) {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, text);
-    io.out(`wrote ${path}`);
-  }
-  return 0;
+async function linesAsJson(io: CliIo, flags: GlobalFlags, run: (io: CliIo) => Promise<number>): Promise<number> {
+  if (!flags.json) return run(io);
+  const lines: string[] = [];
+  const code = await run({ ...io, out: (line) => void lines.push(line) });
+  io.out(JSON.stringify({ lines }, null, 2));
+  return code;
 }
 
 /** The top-level help text. */
@@ -171,41 +169,70 @@ export function usage(): string {
     'commands:',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
-    'sekey <command> --help shows the options of one command.',
-    'Exit codes: 0 done, 1 refused (the error code and message are printed), 2 wrong command line.',
+    'sekey <command> --help shows the options of one command. Options of every command, anywhere on the line:',
+    '  --home DIR, --pin PIN, --at TIME, --wait SECONDS (see sekey admin --help), --json, --debug, --version',
+    "  --  ends the options: what follows is an argument even if it starts with '-'",
+    'Exit codes: 0 done, 1 refused (the error code and message are printed), 2 wrong command line, 3 internal',
+    'error (a bug: --debug shows its stack).',
   ].join('\n');
 }
 
+/** This package's version, from its package.json (found above this file, in the sources or in dist/). */
+export function version(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'sekey' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not here: look higher up
+    }
+    if (dirname(dir) === dir) return 'unknown';
+  }
+}
+
 /** The name a failing command is reported under: `sekey admin add-user`, `sekey user U1 sync`. */
-function commandPrefix(argv: readonly string[]): string {
-  const words =
-    argv[0] === 'admin' || argv[0] === 'factory'
-      ? argv.slice(0, 2)
-      : argv[0] === 'user'
-        ? argv.slice(0, 3)
-        : argv.slice(0, 1);
-  return ['sekey', ...words.filter((w) => !w.startsWith('-'))].join(' ');
+function commandPrefix(words: readonly string[]): string {
+  const n = words[0] === 'admin' || words[0] === 'factory' ? 2 : words[0] === 'user' ? 3 : 1;
+  return ['sekey', ...words.slice(0, n).filter((w) => !w.startsWith('-'))].join(' ');
 }
 
 /** Runs the CLI on `argv` (without node and script); returns the exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.out(usage());
-    return name === undefined ? 2 : 0;
-  }
-  const command = COMMANDS[name];
-  if (!command) {
-    io.err(`sekey: unknown command '${name}'\n\n${usage()}`);
-    return 2;
-  }
-  if (command.help !== null && (rest.includes('--help') || rest.includes('-h'))) {
-    io.out(`usage: ${command.usage}\n\n${command.help}`);
-    return 0;
-  }
+  let flags: GlobalFlags = { json: false, debug: argv.includes('--debug'), help: false, version: false };
+  let rest: readonly string[] = argv;
   try {
-    return await command.run(rest, io);
+    ({ flags, rest } = splitGlobals(argv));
+    const [name, ...args] = rest;
+    if (flags.version) {
+      io.out(flags.json ? JSON.stringify({ version: version() }) : `sekey ${version()}`);
+      return EXIT.ok;
+    }
+    if (name === undefined || name === 'help') {
+      io.out(usage());
+      return name === undefined && !flags.help ? EXIT.usage : EXIT.ok;
+    }
+    if (name.startsWith('-') && name !== '--') {
+      throw new UsageError(`unknown option '${name}'${didYouMean(name, GLOBAL_OPTION_NAMES)}`);
+    }
+    const command = COMMANDS[name];
+    if (!command) {
+      io.err(`sekey: unknown command '${name}'${didYouMean(name, Object.keys(COMMANDS))}\n\n${usage()}`);
+      return EXIT.usage;
+    }
+    if (command.help !== null && flags.help) {
+      io.out(`usage: ${command.usage}\n\n${command.help}`);
+      return EXIT.ok;
+    }
+    return interruptedNote(io, await command.run(args, io, flags));
   } catch (error) {
-    return reportError(commandPrefix(argv), error, io);
+    return interruptedNote(io, reportError(commandPrefix(rest), error, io, flags));
   }
+}
+
+/** Says, after a command that was interrupted while changing something, that it was finished first. */
+function interruptedNote(io: CliIo, code: number): number {
+  const signal = io.interrupted?.() ?? null;
+  if (signal !== null)
+    io.err(`sekey: interrupted (${signal}): the change in progress was finished and saved first; stopped after it`);
+  return code;
 }

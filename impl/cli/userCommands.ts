@@ -4,7 +4,7 @@
  * the KMS; every key stays inside the HSM and messages only name the key.
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { writeFileAtomic } from '../host/atomicFile.ts';
 import { decodeMessage } from '../protocol/message.ts';
@@ -13,15 +13,19 @@ import { UpdateFormatError, parseUpdateFile } from '../protocol/updateFile.ts';
 import type { UserSession } from '../host/installation.ts';
 import type { Args } from './args.ts';
 import { UsageError } from './args.ts';
+import { CliError } from './cliError.ts';
 import { idList } from './argValues.ts';
 import type { CliIo } from './cliIo.ts';
-import { bytes, ids, json, table, when } from './format.ts';
+import { bytes, ids, json, quoted, table, when } from './format.ts';
 import { formatDuration } from './durations.ts';
+import { newPinValue } from './pinCommands.ts';
 
 /** What a prepared user command runs with. */
 export interface UserContext {
   readonly io: CliIo;
   readonly session: UserSession;
+  /** Says what the command did, for `--json` (commands without a JSON form of their own). */
+  readonly did: (fields: Readonly<Record<string, unknown>>) => void;
 }
 
 /** One `sekey user U` subcommand. */
@@ -31,17 +35,55 @@ export interface UserCommand {
   readonly summary: string;
   readonly help?: string;
   readonly lists?: boolean;
-  readonly prepare: (args: Args, options: { readonly json: boolean; readonly cwd: string }) => UserWork;
+  readonly prepare: (
+    args: Args,
+    options: { readonly json: boolean; readonly cwd: string; readonly io: CliIo },
+  ) => UserWork;
 }
 
 /** The work of a prepared user command; may return an exit code (default 0). */
 // biome-ignore lint/suspicious/noConfusingVoidType: a command that ends normally returns nothing (exit 0)
 export type UserWork = (ctx: UserContext) => Promise<number | void>;
 
-/** Input files are read while the command line is checked, before any HSM is opened. */
-function readInput(cwd: string, path: string): Uint8Array {
-  return new Uint8Array(readFileSync(resolve(cwd, path)));
+/** Input files are read while the command line is checked, before any HSM is opened; `-` is standard input. */
+function readInput(io: CliIo, path: string): Uint8Array {
+  if (path === '-') {
+    if (io.readInput === undefined) throw new UsageError('- (standard input) is not available here');
+    return io.readInput();
+  }
+  return new Uint8Array(readFileSync(resolve(io.cwd, path)));
 }
+
+/** Where a command writes its output: a file, or `-` for standard output. */
+interface Output {
+  /** Writes `bytes` (a file atomically: replaced whole or not at all). */
+  write(bytes: Uint8Array): void;
+  /** Where a command's own lines go: stderr when the data takes standard output. */
+  say(io: CliIo, line: string): void;
+}
+
+/**
+ * The output of `encrypt`, `decrypt` or `reprotect`, checked before any HSM is opened: `-` is
+ * standard output; an existing file is replaced only with `--force` (the input itself included:
+ * it has been read whole by then, and the replacement is atomic).
+ * @throws CliError `OutputExists`
+ */
+function openOutput(io: CliIo, path: string, force: boolean): Output {
+  if (path === '-') {
+    const write = io.writeOutput;
+    if (write === undefined) throw new UsageError('- (standard output) is not available here');
+    return { write, say: (to, line) => to.err(line) };
+  }
+  const full = resolve(io.cwd, path);
+  if (!force && existsSync(full))
+    throw new CliError('OutputExists', `${path} exists: pass --force to replace it, or choose another file`);
+  return { write: (bytes) => writeFileAtomic(full, bytes), say: (to, line) => to.out(line) };
+}
+
+const FILE_HELP = [
+  '  IN, OUT   files; - is standard input / standard output (the messages then go to standard error)',
+  '  --force   replace OUT if it exists (atomically; without it an existing OUT is refused: OutputExists)',
+].join('\n');
 
 /** The user commands. */
 export const USER_COMMANDS: readonly UserCommand[] = [
@@ -69,7 +111,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
           io.out(json(status));
           return;
         }
-        io.out(`${me.id} '${me.name}' on HSM ${status.serial}`);
+        io.out(`${me.id} ${quoted(me.name)} on HSM ${status.serial}`);
         const blocked = status.blocked ? ', BLOCKED: too many refused files, waiting for a resync' : '';
         io.out(`  applied update #${status.appliedSequence}${blocked}`);
         io.out(`  groups ${ids(status.groups)}; ${status.keys} key${status.keys === 1 ? '' : 's'} held`);
@@ -177,7 +219,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         const k = session.user.keyInfo(keyId);
         if (asJson) io.out(json(k));
         else {
-          io.out(`${k.id} '${k.name}' of ${k.owner}, ${k.algorithm}: ${k.state}`);
+          io.out(`${k.id} ${quoted(k.name)} of ${k.owner}, ${k.algorithm}: ${k.state}`);
           io.out(
             `  cryptoperiod ${formatDuration(k.cryptoperiodMs)}, activated ${when(k.activatedAt)}, expires ` +
               `${when(k.expiresAt)}`,
@@ -201,19 +243,31 @@ export const USER_COMMANDS: readonly UserCommand[] = [
   },
   {
     name: 'encrypt',
-    args: '--to U2[,U3…] IN OUT',
+    args: '--to U2[,U3…] [--force] IN OUT',
     summary: 'encrypt a file inside the HSM for the recipients (the message names its key, never holds it)',
-    prepare: (args, { cwd }) => {
+    help: FILE_HELP,
+    prepare: (args, { io: world }) => {
       const to = args.option('--to');
+      const force = args.flag('--force');
       const [inPath, outPath] = [args.positional('IN file'), args.positional('OUT file')];
       if (to === undefined) throw new UsageError('encrypt needs --to U2[,U3…]');
       const recipients = idList([to]);
-      const data = readInput(cwd, inPath);
-      return async ({ session, io }) => {
+      const data = readInput(world, inPath);
+      const output = openOutput(world, outPath, force);
+      return async ({ session, io, did }) => {
         const choice = session.user.findKey(recipients);
         const message = session.user.encrypt(recipients, data);
-        writeFileAtomic(resolve(cwd, outPath), message);
-        io.out(
+        output.write(message);
+        did({
+          in: inPath,
+          out: outPath,
+          recipients,
+          keyId: choice.keyId,
+          groupId: choice.groupId,
+          bytes: message.length,
+        });
+        output.say(
+          io,
           `encrypted ${inPath} (${bytes(data.length)}) for ${recipients.join(',')} under ${choice.keyId} of ` +
             `${choice.groupId} → ${outPath} (${bytes(message.length)})`,
         );
@@ -222,31 +276,41 @@ export const USER_COMMANDS: readonly UserCommand[] = [
   },
   {
     name: 'decrypt',
-    args: 'IN OUT',
+    args: '[--force] IN OUT',
     summary: 'decrypt a message inside the HSM (active, suspended or deactivated keys only)',
-    prepare: (args, { cwd }) => {
+    help: FILE_HELP,
+    prepare: (args, { io: world }) => {
+      const force = args.flag('--force');
       const [inPath, outPath] = [args.positional('IN file'), args.positional('OUT file')];
-      const message = readInput(cwd, inPath);
-      return async ({ session, io }) => {
+      const message = readInput(world, inPath);
+      const output = openOutput(world, outPath, force);
+      return async ({ session, io, did }) => {
         const plain = session.user.decrypt(message);
-        writeFileAtomic(resolve(cwd, outPath), plain);
-        io.out(`decrypted ${inPath} under ${decodeMessage(message).keyId} → ${outPath} (${bytes(plain.length)})`);
+        output.write(plain);
+        const { keyId } = decodeMessage(message);
+        did({ in: inPath, out: outPath, keyId, bytes: plain.length });
+        output.say(io, `decrypted ${inPath} under ${keyId} → ${outPath} (${bytes(plain.length)})`);
       };
     },
   },
   {
     name: 'reprotect',
-    args: 'IN OUT',
+    args: '[--force] IN OUT',
     summary: 're-encrypt a message under a fresh key inside the HSM (rescues data under a compromised key)',
-    prepare: (args, { cwd }) => {
+    help: FILE_HELP,
+    prepare: (args, { io: world }) => {
+      const force = args.flag('--force');
       const [inPath, outPath] = [args.positional('IN file'), args.positional('OUT file')];
-      const message = readInput(cwd, inPath);
-      return async ({ session, io }) => {
+      const message = readInput(world, inPath);
+      const output = openOutput(world, outPath, force);
+      return async ({ session, io, did }) => {
         const from = decodeMessage(message).keyId;
         const out = session.user.reprotect(message);
-        writeFileAtomic(resolve(cwd, outPath), out);
+        output.write(out);
         const to = decodeMessage(out).keyId;
-        io.out(
+        did({ in: inPath, out: outPath, from, to });
+        output.say(
+          io,
           to === from
             ? `${inPath} is already under the best key ${from}; copied to ${outPath}`
             : `re-protected ${inPath} from ${from} to ${to} inside the HSM → ${outPath}`,
@@ -255,14 +319,28 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     },
   },
   {
+    name: 'change-pin',
+    args: '[--new-pin PIN]',
+    summary: "change the user's HSM PIN (--pin is the current one; the new one asked twice on a terminal)",
+    prepare: (args) => {
+      const option = args.option('--new-pin');
+      return async ({ session, io, did }) => {
+        const pin = await newPinValue(option, io, 'user PIN');
+        session.user.device.changeUserPin(pin);
+        did({ changed: 'user PIN' });
+        io.out(`${session.user.me().id}'s HSM has a new user PIN: use it from now on (--pin or SEKEY_USER_PIN)`);
+      };
+    },
+  },
+  {
     name: 'check-update',
     args: 'FILE',
     summary: 'judge an update file without applying it: would this HSM apply it next? (exit 1 if not)',
-    prepare: (args, { cwd }) => {
+    prepare: (args, { io: world }) => {
       const path = args.positional('update file');
-      const file = readInput(cwd, path);
+      const file = readInput(world, path);
       const claimsResync = sequenceOfName(basename(path))?.resync ?? false;
-      return async ({ session, io }) => {
+      return async ({ session, io, did }) => {
         const reason = session.user.check(file, claimsResync);
         let header = '';
         try {
@@ -271,6 +349,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         } catch (error) {
           if (!(error instanceof UpdateFormatError)) throw error;
         }
+        did({ file: path, applies: reason === null, reason });
         if (reason === null) {
           io.out(`${path}${header}: would be applied`);
           return 0;

@@ -22,11 +22,33 @@ function alive(pid: number): boolean {
   }
 }
 
+/** How often a waiting command looks at the lock again. */
+const RETRY_MS = 100;
+
+/** Sleeps `ms` without returning to the event loop: the lock is taken inside synchronous code. */
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 /**
- * Takes the lock of `home` (which must exist); returns the function that releases it.
- * @throws InstallationError `Busy` when a live process holds it.
+ * Takes the lock of `home` (which must exist); returns the function that releases it. With
+ * `waitMs`, a lock held by a live process is tried again every 100 ms until then (`--wait`).
+ * @throws InstallationError `Busy` when a live process holds it (still, after `waitMs`).
  */
-export function lockHome(home: string): () => void {
+export function lockHome(home: string, waitMs = 0): () => void {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return tryLockHome(home);
+    } catch (error) {
+      const busy = error instanceof InstallationError && error.code === 'Busy';
+      if (!busy || Date.now() >= deadline) throw error;
+      sleep(Math.min(RETRY_MS, Math.max(1, deadline - Date.now())));
+    }
+  }
+}
+
+function tryLockHome(home: string): () => void {
   const path = join(home, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -45,7 +67,8 @@ export function lockHome(home: string): () => void {
       if (Number.isSafeInteger(owner) && owner > 0 && alive(owner)) {
         throw new InstallationError(
           'Busy',
-          `another sekey process (pid ${owner}) is using ${home}; if it is gone, remove ${path}`,
+          `another sekey process (pid ${owner}) is using ${home}; wait for it (--wait SECONDS), or if it is gone, ` +
+            `remove ${path}`,
         );
       }
       rmSync(path, { force: true });

@@ -109,6 +109,8 @@ export interface InstallationOptions {
   readonly observer?: (report: DeviceReport) => void;
   /** Told about each entry of the share that was skipped as implausible (a FIFO, a link, an odd name…). */
   readonly onShareSkip?: (entry: SkippedShareEntry) => void;
+  /** How long a session waits for another process's lock before `Busy` (default 0: at once). */
+  readonly waitMs?: number;
 }
 
 /** What `sekey admin init` needs. */
@@ -254,7 +256,7 @@ export class Installation {
     const installation = new Installation(home, options);
     const root = installation.home;
     mkdirSync(root, { recursive: true });
-    const release = lockHome(root);
+    const release = lockHome(root, options.waitMs);
     try {
       if (existsSync(join(root, 'installation.json'))) {
         throw new InstallationError('AlreadyInitialized', `${root} already holds an SEkey installation`);
@@ -361,6 +363,32 @@ export class Installation {
     });
   }
 
+  /**
+   * Runs `fn` on `userId`'s HSM logged in at its own admin level with `deviceAdminPin` (set at
+   * provisioning): the SEcube's way to reset a user PIN (`SecubeDevice.resetUserPin`). No database
+   * is opened; the images are saved like every session's.
+   */
+  async withUserDeviceAdmin<T>(
+    userId: UserId,
+    deviceAdminPin: string,
+    fn: (device: SecubeDevice) => Promise<T>,
+  ): Promise<T> {
+    const dir = this.userDir(userId);
+    return this.#session(async (_config, _clock, _transport, devices, recordTime) => {
+      if (!hasDeviceImages(dir)) {
+        throw new InstallationError('NoDevice', `${userId} has no HSM in ${this.home}`);
+      }
+      const d = loadDevice(userId, dir, recordTime);
+      devices.push(d);
+      d.device.login('admin', deviceAdminPin);
+      try {
+        return await fn(d.device);
+      } finally {
+        d.device.logout();
+      }
+    });
+  }
+
   async #provision(
     adminDevice: LoadedDevice,
     admin: Admin,
@@ -408,7 +436,7 @@ export class Installation {
     ) => Promise<T>,
   ): Promise<T> {
     if (!existsSync(this.home)) readInstallationConfig(this.home); // throws NotInitialized
-    const release = lockHome(this.home);
+    const release = lockHome(this.home, this.#options.waitMs);
     try {
       const config = readInstallationConfig(this.home);
       const clock = this.#startClock(config);

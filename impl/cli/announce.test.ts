@@ -1,0 +1,69 @@
+import { describe, expect, test } from 'vitest';
+import { announceAfterSaving } from './announce.ts';
+import type { CliIo } from './cliIo.ts';
+
+function recordingIo(): { io: CliIo; printed: string[]; began: number[] } {
+  const printed: string[] = [];
+  const began: number[] = [];
+  return {
+    printed,
+    began,
+    io: {
+      out: (l) => printed.push(l),
+      err: (l) => printed.push(`err: ${l}`),
+      env: {},
+      cwd: '/',
+      beginChanges: () => began.push(printed.length),
+    },
+  };
+}
+
+describe('announce after saving', () => {
+  test('lines are held while the session runs and printed once it has saved', async () => {
+    const { io, printed, began } = recordingIo();
+    const result = await announceAfterSaving(
+      io,
+      async (inner: (s: string) => Promise<number>) => {
+        const r = await inner('session');
+        printed.push('(saved)');
+        return r;
+      },
+      async (session, held) => {
+        held.out(`did something in ${session}`);
+        held.err('a warning goes out at once');
+        return 7;
+      },
+    );
+    expect(result).toBe(7);
+    expect(began).toEqual([0]);
+    expect(printed).toEqual(['err: a warning goes out at once', '(saved)', 'did something in session']);
+  });
+
+  test('a failing work still announces what it did (it was saved); a failing save announces nothing', async () => {
+    const work = recordingIo();
+    const refusal = new Error('refused');
+    await expect(
+      announceAfterSaving(
+        work.io,
+        async (inner: (s: null) => Promise<void>) => inner(null),
+        async (_s, held) => {
+          held.out('K2001: new key');
+          throw refusal;
+        },
+      ),
+    ).rejects.toBe(refusal);
+    expect(work.printed).toEqual(['K2001: new key']);
+    const save = recordingIo();
+    await expect(
+      announceAfterSaving(
+        save.io,
+        async (inner: (s: null) => Promise<void>) => {
+          await inner(null);
+          throw new Error('disk full');
+        },
+        async (_s, held) => held.out('K2001: new key'),
+      ),
+    ).rejects.toThrow('disk full');
+    expect(save.printed).toEqual([]);
+  });
+});

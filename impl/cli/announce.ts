@@ -1,0 +1,44 @@
+/**
+ * Nothing is announced before it is durable. A command on an installation prints nothing while its
+ * session runs: its lines are held and printed only once the session has saved the device images
+ * and carried out its writes to the share (`Installation` does both before it returns). A command
+ * killed before then has announced nothing, so no key ID, user or file is ever announced and then
+ * lost — or handed out again by the next command.
+ * @module
+ */
+import type { CliIo } from './cliIo.ts';
+
+/**
+ * Opens a session with `open` and runs `work` in it with an io whose `out` lines are held, then
+ * prints them: once the session returned, or when `work` itself failed (what it did before failing
+ * was saved by the session), but not when saving failed (the session's error is then not the work's).
+ * Tells the io that changes begin (`beginChanges`: from here an interruption finishes the command).
+ */
+export async function announceAfterSaving<S, T>(
+  io: CliIo,
+  open: (inner: (session: S) => Promise<T>) => Promise<T>,
+  work: (session: S, held: CliIo) => Promise<T>,
+): Promise<T> {
+  const lines: string[] = [];
+  const held: CliIo = { ...io, out: (line) => void lines.push(line) };
+  const flush = (): void => {
+    for (const line of lines.splice(0)) io.out(line);
+  };
+  let failure: { readonly error: unknown } | null = null;
+  io.beginChanges?.();
+  try {
+    const result = await open(async (session) => {
+      try {
+        return await work(session, held);
+      } catch (error) {
+        failure = { error };
+        throw error;
+      }
+    });
+    flush();
+    return result;
+  } catch (error) {
+    if ((failure as { readonly error: unknown } | null)?.error === error) flush();
+    throw error;
+  }
+}

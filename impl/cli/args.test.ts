@@ -1,0 +1,46 @@
+import { describe, expect, test } from 'vitest';
+import { Args, UsageError } from './args.ts';
+
+describe('Args (node:util parseArgs)', () => {
+  test('options as --x y and --x=y, flags, positionals in order, -- ends the options', () => {
+    const args = new Args(['G1', '--cryptoperiod=30d', 'team', '--share-history', '--max-keys', '4', '--', '-h']);
+    expect(args.option('--cryptoperiod')).toBe('30d');
+    expect(args.option('--max-keys')).toBe('4');
+    expect(args.flag('--share-history')).toBe(true);
+    expect(args.flag('--absent')).toBe(false);
+    expect(args.option('--missing')).toBeUndefined();
+    expect(args.rest()).toEqual(['G1', 'team', '-h']);
+    args.done();
+  });
+
+  test('a value starting with a dash needs --x=-y; after -- a name may start with a dash', () => {
+    expect(new Args(['--pin=-secret']).option('--pin')).toBe('-secret');
+    expect(() => new Args(['--pin', '-secret']).option('--pin')).not.toThrow();
+    const ambiguous = new Args(['--pin', '-secret']);
+    ambiguous.option('--pin');
+    expect(() => ambiguous.done()).toThrow(/--pin needs a value \(one starting with '-': --pin=-…\)/);
+    const named = new Args(['U5', '--', '--help']);
+    expect([named.positional('ID'), named.positional('name')]).toEqual(['U5', '--help']);
+  });
+
+  test('usage errors: unknown option with a suggestion, twice, missing value, value on a flag, leftovers', () => {
+    const typo = new Args(['--cryptoperod', '30d']);
+    typo.option('--cryptoperiod');
+    expect(() => typo.done()).toThrow("unknown option '--cryptoperod' (did you mean '--cryptoperiod'?)");
+    expect(() => new Args(['--out', 'a', '--out=b']).option('--out')).toThrow('--out given twice');
+    const noValue = new Args(['--out']);
+    expect(() => {
+      noValue.option('--out');
+      noValue.done();
+    }).toThrow('--out needs a value');
+    expect(() => new Args(['--check=yes']).flag('--check')).toThrow('--check takes no value');
+    const extra = new Args(['a', 'b']);
+    expect(extra.positional('first')).toBe('a');
+    expect(() => extra.done()).toThrow("unexpected argument 'b'");
+    expect(() => new Args([]).positional('user ID')).toThrow(new UsageError('missing user ID'));
+    expect(() => new Args([]).rest('recipient')).toThrow('missing recipient');
+    const late = new Args(['x']);
+    late.positional('x');
+    expect(() => late.option('--x')).toThrow('asked for after the positionals');
+  });
+});

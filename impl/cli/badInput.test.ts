@@ -1,0 +1,148 @@
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ackStream } from '../protocol/streams.ts';
+import {
+  ADMIN_PIN,
+  USER_PIN,
+  manualInstallation,
+  provisionedUsers,
+  removeTempDirs,
+  sekey,
+  tempDir,
+} from './sekeyRun.testkit.ts';
+import type { Run } from './sekeyRun.testkit.ts';
+
+afterAll(removeTempDirs);
+
+describe('bad input is refused before it can do harm', () => {
+  let run: (...argv: string[]) => Promise<Run>;
+  let home: string;
+
+  beforeAll(async () => {
+    ({ run, home } = await manualInstallation());
+    expect((await run('admin', 'add-group', 'G1', 'team', '--max-keys', '4', '--cryptoperiod', '30d')).code).toBe(0);
+  });
+
+  test('a cryptoperiod over 100 years is a usage error, and the listings keep working', async () => {
+    for (const argv of [
+      ['admin', 'add-group', 'G2', 'big', '--max-keys', '2', '--cryptoperiod', '100000000d'],
+      ['admin', 'add-key', 'G1', 'k', '--cryptoperiod', '36526d'],
+      ['admin', 'set-cryptoperiod', 'G1', '100000000d'],
+    ]) {
+      const r = await run(...argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.err).toContain('at most 100 years (36525d)');
+    }
+    const keys = await run('admin', 'groups');
+    expect(keys.code).toBe(0);
+    expect(keys.out).not.toContain('G2');
+  });
+
+  test('dates that are not on the calendar are refused, and do not move the clock', async () => {
+    const before = JSON.parse(readFileSync(join(home, 'installation.json'), 'utf8')) as { lastTime: number };
+    for (const at of ['2026-02-30', '2026-04-31T10:00Z', '2026-01-06T24:00Z']) {
+      const r = await run('admin', 'add-user', 'U9', 'x', '--at', at);
+      expect(r.code, at).toBe(2);
+      expect(r.err).toContain('real ISO 8601 date');
+    }
+    const after = JSON.parse(readFileSync(join(home, 'installation.json'), 'utf8')) as { lastTime: number };
+    expect(after.lastTime).toBe(before.lastTime);
+  });
+
+  test('names with line breaks and terminal escapes are printed escaped, in lines and tables', async () => {
+    const added = await run('admin', 'add-user', 'U5', 'eve\u001b[2J\nU6  mallory');
+    expect(added.out).toContain("added user U5 'eve\\u{1b}[2J\\nU6  mallory'");
+    const users = await run('admin', 'users');
+    expect(users.out).toMatch(/^U5 +eve\\u\{1b\}\[2J\\nU6 {2}mallory +- +-$/m);
+    expect(users.out.split('\n')).toHaveLength(2);
+  });
+
+  test('demo --keep on a folder that is not empty: a coded refusal, no stack', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'x'), 'x');
+    const r = await sekey(['demo', '--keep', dir]);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`sekey demo: NotEmpty: --keep ${dir}: the directory is not empty`);
+    expect(readdirSync(dir)).toEqual(['x']);
+  });
+
+  test('spec and errors outside a clone: a coded refusal naming what to do, no stack', async () => {
+    const outside = tempDir();
+    for (const command of ['spec', 'errors']) {
+      const r = await sekey([command], { cwd: outside });
+      expect(r.code, command).toBe(1);
+      expect(r.err).toMatch(new RegExp(`^sekey ${command}: NotInRepository: .*root of an SEkey-TS clone`));
+      expect(r.err.split('\n')).toHaveLength(1);
+    }
+    // spec with --out writes anywhere.
+    const out = join(outside, 'spec.md');
+    expect((await sekey(['spec', '--out', out], { cwd: outside })).code).toBe(0);
+    expect(existsSync(out)).toBe(true);
+  });
+});
+
+describe('--at on an installation that follows the system clock', () => {
+  test('is refused with a hint, and nothing moves; init refuses --at with --clock system', async () => {
+    const home = join(tempDir(), 'home');
+    const factory = join(tempDir(), 'factory');
+    const now = Date.UTC(2026, 5, 1);
+    const world = {
+      env: { SEKEY_HOME: home, SEKEY_FACTORY: factory, SEKEY_ADMIN_PIN: ADMIN_PIN },
+      cwd: tempDir(),
+      clock: { now: () => now },
+    };
+    expect((await sekey(['factory', 'init'], world)).code).toBe(0);
+    const both = await sekey(
+      ['admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--clock', 'system', '--at', '+1d'],
+      world,
+    );
+    expect(both.code).toBe(2);
+    expect((await sekey(['admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN], world)).code).toBe(0);
+    const ahead = await sekey(['admin', 'add-user', 'U1', 'alice', '--at', '+1d'], world);
+    expect(ahead.code).toBe(1);
+    expect(ahead.err).toContain('SystemClock: --at is for installations with a manual clock');
+    // The clock did not move: the next command at the real time runs.
+    const users = await sekey(['admin', 'add-user', 'U1', 'alice'], world);
+    expect(users.code).toBe(0);
+    const config = JSON.parse(readFileSync(join(home, 'installation.json'), 'utf8')) as { lastTime: number };
+    expect(config.lastTime).toBe(now);
+  });
+});
+
+describe('users and their devices over time', () => {
+  let run: (...argv: string[]) => Promise<Run>;
+  let home: string;
+
+  beforeAll(async () => {
+    ({ run, home } = await manualInstallation());
+    await provisionedUsers(run, [['U1', 'alice']]);
+    expect((await run('admin', 'publish')).code).toBe(0);
+  });
+
+  test('a lost acknowledgement is sent again by the next sync', async () => {
+    expect((await run('user', 'U1', 'sync')).code).toBe(0);
+    const acks = join(home, 'share', ackStream('U1'));
+    const sent = readdirSync(acks);
+    expect(sent).toHaveLength(1);
+    for (const name of sent) rmSync(join(acks, name));
+    const again = await run('user', 'U1', 'sync');
+    expect(again.code).toBe(0);
+    expect(readdirSync(acks)).toEqual(sent);
+    expect((await run('admin', 'collect-acks')).out).toBe('acknowledged: U1 #1');
+    expect((await run('admin', 'status')).out).toMatch(/U1 +acknowledged/);
+  });
+
+  test('a deleted user added again needs a new HSM: its retired one is not shown as its own', async () => {
+    expect((await run('admin', 'delete-user', 'U1', '--yes')).code).toBe(0);
+    expect((await run('admin', 'add-user', 'U1', 'alice again')).code).toBe(0);
+    const users = await run('admin', 'users');
+    expect(users.out).toMatch(/U1 +alice again +- +needs a new HSM \(\w+ retired\)/);
+    const info = await run('admin', 'user-info', 'U1');
+    expect(info.out).toMatch(/HSM: +needs a new HSM/);
+    expect(info.out).toMatch(/updates: +-/);
+    const asJson = JSON.parse((await run('admin', 'user-info', 'U1', '--json')).out) as Record<string, unknown>;
+    expect(asJson).toMatchObject({ serial: null, needsDevice: true, publication: null });
+    expect((await run('admin', 'status')).out).toMatch(/U1 +pending, HSM retired/);
+  });
+});

@@ -1,0 +1,53 @@
+/**
+ * Typed refusals of the `sekey` command itself, as opposed to those of the installation
+ * (`InstallationError`) or of the KMS below it: what a person asked of the command line that it
+ * will not do as asked (overwrite a file, build a demo over a folder's contents, write a repository
+ * document outside a repository).
+ * @module
+ */
+import { CodedError } from '../../model/codedError.ts';
+
+/**
+ * Codes of command refusals. Each code's doc comment says what it means and, after `@remedy`, what
+ * the user should do: `docs/errors.md` is generated from them.
+ */
+export const CLI_ERROR_CODES = [
+  /**
+   * The output file of `encrypt`, `decrypt` or `reprotect` exists already; nothing was written.
+   * @remedy Choose another file, remove it, or pass `--force` to replace it (atomically).
+   */
+  'OutputExists',
+  /**
+   * `sekey demo --keep DIR` on a folder that is not empty; nothing was written.
+   * @remedy Give a new or empty folder.
+   */
+  'NotEmpty',
+  /**
+   * `sekey spec` or `sekey errors` run outside a clone of SEkey-TS: they read its sources and write
+   * its `docs/` folder.
+   * @remedy Run them at the root of the clone, or give `--out FILE` (spec only).
+   */
+  'NotInRepository',
+  /**
+   * `--at` on an installation that follows the system clock: a time in the future would hold for
+   * good (time never goes back), blocking every command until the clock caught up.
+   * @remedy Leave out `--at`; simulations use an installation made with `--clock manual` (or `--at`)
+   * at `sekey admin init`.
+   */
+  'SystemClock',
+  /**
+   * A destructive command (`destroy-key`, `delete-group`, `delete-user`, provisioning a user again)
+   * was not confirmed: it was answered no on the terminal; nothing was changed.
+   * @remedy Answer `yes` at the prompt, or pass `--yes` in scripts.
+   */
+  'NotConfirmed',
+] as const;
+/** A command refusal code. */
+export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];
+
+/** The command refused what it was asked; nothing changed. */
+export class CliError extends CodedError<CliErrorCode> {
+  constructor(code: CliErrorCode, message: string) {
+    super('CliError', code, message);
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * Confirmation of destructive commands (`destroy-key`, `delete-group`, `delete-user`, provisioning
+ * a user again): asked on a terminal, `--yes` otherwise — a script must say it means it.
+ * @module
+ */
+import { UsageError } from './args.ts';
+import { CliError } from './cliError.ts';
+import type { CliIo } from './cliIo.ts';
+
+/**
+ * Passes when `yes`, or when the person at the terminal answers `y` or `yes` to `question`.
+ * @throws CliError `NotConfirmed` for any other answer; UsageError without a terminal and `--yes`.
+ */
+export async function confirmStep(io: CliIo, yes: boolean, question: string): Promise<void> {
+  if (yes) return;
+  if (io.prompt === undefined)
+    throw new UsageError(`${question.replace(/\?$/, '')}: not on a terminal, so pass --yes to confirm`);
+  const answer = (await io.prompt(`${question} [y/N] `)).trim().toLowerCase();
+  if (answer !== 'y' && answer !== 'yes') throw new CliError('NotConfirmed', `not confirmed (${question})`);
+}

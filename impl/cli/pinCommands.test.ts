@@ -1,0 +1,113 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  ADMIN_PIN,
+  DEVICE_ADMIN_PIN,
+  USER_PIN,
+  manualInstallation,
+  provisionedUsers,
+  removeTempDirs,
+  sekey,
+} from './sekeyRun.testkit.ts';
+import type { Run } from './sekeyRun.testkit.ts';
+import { triesLeftOnDisk } from './pinCommands.ts';
+
+afterAll(removeTempDirs);
+
+describe('PINs: change, reset, and the warning before the last try', () => {
+  let run: (...argv: string[]) => Promise<Run>;
+  let home: string;
+  let env: Record<string, string>;
+  let desk: string;
+
+  beforeAll(async () => {
+    ({ run, home, env, desk } = await manualInstallation());
+    await provisionedUsers(run, [['U1', 'alice']]);
+  });
+
+  test('a wrong user PIN leaving one try warns what the next one does; reset-user-pin restores them', async () => {
+    const dir = join(home, 'users', 'U1');
+    expect(triesLeftOnDisk(dir, 'user')).toBe(3);
+    const first = await run('user', 'U1', 'keys', '--pin', 'wrong-1');
+    expect(first.code).toBe(1);
+    expect(first.err).not.toContain('warning');
+    const second = await run('user', 'U1', 'keys', '--pin', 'wrong-2');
+    expect(second.err).toContain('WrongPin');
+    expect(second.err).toContain(
+      "warning: ONE user PIN try left on U1's HSM: another wrong PIN locks it; then the administrator provisions",
+    );
+    // On a terminal the warning comes before the PIN is typed.
+    const { SEKEY_USER_PIN: _, ...noPin } = env;
+    const asked = await sekey(['user', 'U1', 'keys'], { env: noPin, cwd: desk, answers: [USER_PIN] });
+    expect(asked.code).toBe(0);
+    expect(asked.err.split('\n')[0]).toMatch(/^warning: ONE user PIN try left/);
+    await run('user', 'U1', 'keys', '--pin', 'wrong-3');
+    await run('user', 'U1', 'keys', '--pin', 'wrong-4');
+    expect((await run('user', 'U1', 'keys', '--pin', 'wrong-5')).err).toContain('WrongPin');
+    expect((await run('user', 'U1', 'keys')).err).toContain('PinLocked');
+    expect(triesLeftOnDisk(dir, 'user')).toBe(0);
+    const wrongDevice = await run(
+      'admin',
+      'reset-user-pin',
+      'U1',
+      '--device-admin-pin',
+      'nope',
+      '--new-pin',
+      'x-new-pin',
+    );
+    expect(wrongDevice.code).toBe(1);
+    expect(wrongDevice.err).toContain('WrongPin');
+    const reset = await run(
+      'admin',
+      'reset-user-pin',
+      'U1',
+      '--device-admin-pin',
+      DEVICE_ADMIN_PIN,
+      '--new-pin',
+      'fresh-pin',
+    );
+    expect(reset).toMatchObject({ code: 0, out: "U1's HSM has a new user PIN, with all its tries" });
+    expect(triesLeftOnDisk(dir, 'user')).toBe(3);
+    expect((await run('user', 'U1', 'keys', '--pin', 'fresh-pin')).code).toBe(0);
+    expect((await run('user', 'U1', 'keys')).err).toContain('WrongPin');
+    // The user changes it again, from its own session.
+    const changed = await run('user', 'U1', 'change-pin', '--pin', 'fresh-pin', '--new-pin', 'chosen-pin');
+    expect(changed).toMatchObject({
+      code: 0,
+      out: "U1's HSM has a new user PIN: use it from now on (--pin or SEKEY_USER_PIN)",
+    });
+    expect((await run('user', 'U1', 'keys', '--pin', 'fresh-pin')).err).toContain('WrongPin');
+    expect((await run('user', 'U1', 'keys', '--pin', 'chosen-pin')).code).toBe(0);
+  });
+
+  test('admin change-pin: the new PIN opens the admin HSM, the old one no longer; typed twice if asked', async () => {
+    const changed = await run('admin', 'change-pin', '--new-pin', 'second-admin-pin');
+    expect(changed).toMatchObject({ code: 0 });
+    expect(changed.out).toContain('the admin HSM has a new admin PIN');
+    expect((await run('admin', 'users', '--pin', 'second-admin-pin')).code).toBe(0);
+    expect((await run('admin', 'users', '--pin', ADMIN_PIN)).err).toContain('WrongPin');
+    const typo = await sekey(['admin', 'change-pin', '--pin', 'second-admin-pin'], {
+      env,
+      cwd: desk,
+      answers: ['third-admin-pin', 'third-admin-pn'],
+    });
+    expect(typo.code).toBe(2);
+    expect(typo.err).toContain('the two new admin PINs typed differ');
+    const typed = await sekey(['admin', 'change-pin', '--pin', 'second-admin-pin', '--json'], {
+      env,
+      cwd: desk,
+      answers: ['third-admin-pin', 'third-admin-pin'],
+    });
+    expect(JSON.parse(typed.out.slice(typed.out.indexOf('{')))).toEqual({
+      command: 'admin change-pin',
+      changed: 'admin PIN',
+    });
+    // Two wrong admin PINs in a row: the warning names what a locked admin HSM costs.
+    await run('admin', 'users', '--pin', 'wrong-admin-1');
+    const last = await run('admin', 'users', '--pin', 'wrong-admin-2');
+    expect(last.err).toContain('warning: ONE admin PIN try left on the admin HSM');
+    expect(last.err).toContain('loses the installation');
+    expect((await run('admin', 'users', '--pin', 'third-admin-pin')).code).toBe(0);
+    expect((await run('admin', 'change-pin', '--pin', 'third-admin-pin')).code).toBe(2);
+  });
+});

@@ -1,0 +1,240 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  ADMIN_PIN,
+  USER_PIN,
+  manualInstallation,
+  provisionedUsers,
+  removeTempDirs,
+  sekey,
+  tempDir,
+} from './sekeyRun.testkit.ts';
+import type { Run, World } from './sekeyRun.testkit.ts';
+import { version } from './sekeyCommand.ts';
+
+afterAll(removeTempDirs);
+
+describe('the command line', () => {
+  test('--version and --help anywhere, exit 0; no command is a usage error, exit 2', async () => {
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(version()).toBe(pkg.version);
+    expect(await sekey(['--version'])).toMatchObject({ code: 0, out: `sekey ${pkg.version}` });
+    expect(JSON.parse((await sekey(['--version', '--json'])).out)).toEqual({ version: pkg.version });
+    expect((await sekey(['admin', 'add-key', '--help'])).out).toMatch(/^usage: sekey admin add-key G NAME/);
+    expect((await sekey(['--help', 'admin', 'add-key'])).out).toMatch(/^usage: sekey admin add-key G NAME/);
+    expect((await sekey(['user', 'U1', 'encrypt', '-h'])).out).toMatch(/--force/);
+    expect((await sekey([])).code).toBe(2);
+  });
+
+  test('typos get a suggestion and exit 2', async () => {
+    const command = await sekey(['admn']);
+    expect(command.code).toBe(2);
+    expect(command.err).toContain("unknown command 'admn' (did you mean 'admin'?)");
+    const sub = await sekey(['admin', 'add-usr', 'U1', 'x']);
+    expect(sub.code).toBe(2);
+    expect(sub.err).toContain("unknown admin command 'add-usr' (did you mean 'add-user'?)");
+    const userSub = await sekey(['user', 'U1', 'decrpyt']);
+    expect(userSub.err).toContain("(did you mean 'decrypt'?)");
+    const option = await sekey(['admin', 'add-group', 'G1', 'g', '--max-key', '2', '--cryptoperiod', '1d']);
+    expect(option.code).toBe(2);
+    expect(option.err).toContain("unknown option '--max-key' (did you mean '--max-keys'?)");
+    const global = await sekey(['--jsno', 'admin', 'users']);
+    expect(global.code).toBe(2);
+    expect(global.err).toContain("(did you mean '--json'?)");
+  });
+});
+
+describe('exit codes, --json and what changing commands return', () => {
+  let run: (...argv: string[]) => Promise<Run>;
+  let env: Record<string, string>;
+  let desk: string;
+  let home: string;
+
+  beforeAll(async () => {
+    ({ run, env, desk, home } = await manualInstallation());
+    await provisionedUsers(run, [
+      ['U1', 'alice'],
+      ['U2', 'bob'],
+    ]);
+  });
+
+  test('0 done, 1 refused, 2 usage, 3 internal error (one line; the stack with --debug)', async () => {
+    expect((await run('admin', 'users')).code).toBe(0);
+    const refused = await run('admin', 'add-user', 'U1', 'again');
+    expect(refused.code).toBe(1);
+    expect(refused.err).toBe('sekey admin add-user: DuplicateUser: user U1 exists');
+    expect((await run('admin', 'add-user', 'U7')).code).toBe(2);
+    const broken: World = {
+      env,
+      cwd: desk,
+      clock: {
+        now: () => {
+          throw new Error('the host clock broke');
+        },
+      },
+    };
+    // The installation's clock is manual: the host clock is only read on a system-clock home.
+    const world = join(tempDir(), 'home');
+    const init = await sekey(
+      ['admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--home', world],
+      broken,
+    );
+    expect(init.code).toBe(3);
+    expect(init.err).toBe('sekey admin init: internal error (a bug; --debug shows where): Error: the host clock broke');
+    const debug = await sekey(
+      ['admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--home', world, '--debug'],
+      broken,
+    );
+    expect(debug.code).toBe(3);
+    expect(debug.err).toMatch(/internal error: Error: the host clock broke\n\s+at /);
+    const asJson = await sekey(
+      ['admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--home', world, '--json'],
+      broken,
+    );
+    expect(JSON.parse(asJson.out)).toEqual({
+      error: { code: 'Internal', message: 'Error: the host clock broke', exit: 3 },
+    });
+  });
+
+  test('after --, an argument may start with a dash: a user named -h, not the help', async () => {
+    const added = await run('admin', 'add-user', 'U3', '--no-publish', '--', '-h');
+    expect(added.code).toBe(0);
+    expect(added.out).toContain("added user U3 '-h'");
+    expect((await run('admin', 'add-user', 'U4', '-h')).out).toMatch(/^usage: sekey admin add-user U NAME/);
+    expect((await run('admin', 'delete-user', 'U3', '--yes', '--no-publish')).code).toBe(0);
+  });
+
+  test('--json on refusals and usage errors too', async () => {
+    expect(JSON.parse((await run('admin', 'add-user', 'U1', 'again', '--json')).out)).toEqual({
+      error: { code: 'DuplicateUser', message: 'user U1 exists', exit: 1 },
+    });
+    expect(JSON.parse((await run('--json', 'admin', 'add-user')).out)).toMatchObject({
+      error: { code: 'Usage', exit: 2 },
+    });
+  });
+
+  test('changing commands say what they did: IDs created, keys rekeyed and replaced, files published', async () => {
+    const group = JSON.parse(
+      (await run('admin', 'add-group', 'G1', 'team', '--max-keys=4', '--cryptoperiod=30d', '--json')).out,
+    );
+    // The first publish since the users were provisioned (--no-publish): a resync for each.
+    expect(group).toMatchObject({ command: 'admin add-group', group: 'G1' });
+    expect(group.published.published.map((p: { kind: string }) => p.kind)).toEqual(['resync', 'resync']);
+    await run('admin', 'add-member', 'G1', 'U1', '--no-publish');
+    await run('admin', 'add-member', 'G1', 'U2', '--no-publish');
+    const key = JSON.parse((await run('--json', 'admin', 'add-key', 'G1', 'k1')).out);
+    expect(key.keys.created).toEqual([
+      expect.objectContaining({ cause: 'added', key: expect.objectContaining({ id: 'K2000' }) }),
+    ]);
+    expect(key.published.published.map((p: { userId: string }) => p.userId)).toEqual(['U1', 'U2']);
+    expect((await run('admin', 'activate-key', 'K2000')).code).toBe(0);
+    const left = JSON.parse((await run('admin', 'remove-member', 'G1', 'U2', '--json')).out);
+    expect(left).toMatchObject({ command: 'admin remove-member', group: 'G1', user: 'U2' });
+    expect(left.keys.created).toEqual([expect.objectContaining({ cause: 'rekey' })]);
+    expect(left.keys.transitions).toEqual([
+      expect.objectContaining({ keyId: 'K2000', from: 'active', to: 'deactivated' }),
+    ]);
+    const rekeyed = left.keys.created[0].key.id;
+    const replaced = JSON.parse((await run('admin', 'compromise-key', rekeyed, '--json')).out);
+    expect(replaced.keys.created).toEqual([expect.objectContaining({ cause: 'replacement', replaces: rekeyed })]);
+    const provisioned = JSON.parse(
+      (
+        await run(
+          'admin',
+          'provision',
+          'U2',
+          '--user-pin',
+          USER_PIN,
+          '--device-admin-pin',
+          'dev-admin-pin',
+          '--yes',
+          '--json',
+        )
+      ).out,
+    );
+    expect(provisioned).toMatchObject({ user: 'U2', serial: expect.stringMatching(/^\w{32}$/) });
+    // Listing commands print their own JSON; so do user commands.
+    expect(JSON.parse((await run('admin', 'users', '--json')).out)).toHaveLength(2);
+    expect(JSON.parse((await run('user', 'U1', 'sync', '--json')).out)).toMatchObject({ refused: [] });
+    expect(JSON.parse((await run('--json', 'machines')).out).lines).toHaveLength(4);
+    expect(JSON.parse((await run('admin', 'stale', '--json')).out)).toEqual([]);
+  });
+
+  test('files: - for standard input and output; an existing output only with --force', async () => {
+    await run('user', 'U1', 'sync');
+    const plain = new TextEncoder().encode('meet at noon');
+    const encrypted = await sekey(['user', 'U1', 'encrypt', '--to', 'U1', '-', 'note.skm'], {
+      env,
+      cwd: desk,
+      stdin: plain,
+    });
+    expect(encrypted.err).toBe('');
+    expect(encrypted.code).toBe(0);
+    expect(encrypted.out).toMatch(/^encrypted - \(12 B\) for U1 under K\d+/);
+    const again = await run('user', 'U1', 'encrypt', '--to', 'U1', 'note.skm', 'note.skm');
+    expect(again.code).toBe(1);
+    expect(again.err).toContain('OutputExists: note.skm exists: pass --force');
+    const out = await run('user', 'U1', 'decrypt', 'note.skm', '-');
+    expect(out.code).toBe(0);
+    expect(new TextDecoder().decode(out.data)).toBe('meet at noon');
+    expect(out.out).toBe('');
+    expect(out.err).toMatch(/^decrypted note\.skm under K\d+ → -/);
+    writeFileSync(join(desk, 'note.txt'), 'old');
+    expect((await run('user', 'U1', 'decrypt', 'note.skm', 'note.txt')).code).toBe(1);
+    expect(readFileSync(join(desk, 'note.txt'), 'utf8')).toBe('old');
+    const forced = JSON.parse((await run('user', 'U1', 'decrypt', 'note.skm', 'note.txt', '--force', '--json')).out);
+    expect(forced).toMatchObject({ command: 'user U1 decrypt', out: 'note.txt', bytes: 12 });
+    expect(readFileSync(join(desk, 'note.txt'), 'utf8')).toBe('meet at noon');
+  });
+
+  test('destructive commands: asked on a terminal, --yes otherwise', async () => {
+    const noTerminal = await run('admin', 'delete-group', 'G1');
+    expect(noTerminal.code).toBe(2);
+    expect(noTerminal.err).toContain('not on a terminal, so pass --yes to confirm');
+    const no = await sekey(['admin', 'delete-group', 'G1'], { env, cwd: desk, answers: ['n'] });
+    expect(no.code).toBe(1);
+    expect(no.err).toContain("delete group G1: its keys are retired and erased from the members' HSMs? [y/N]");
+    expect(no.err).toContain('NotConfirmed');
+    expect((await run('admin', 'groups')).out).toContain('G1');
+    const yes = await sekey(['admin', 'delete-group', 'G1'], { env, cwd: desk, answers: ['yes'] });
+    expect(yes.code).toBe(0);
+    expect(yes.out).toContain('deleted group G1');
+  });
+
+  test('a PIN is asked for, hidden, on a terminal when neither --pin nor the environment gives it', async () => {
+    const { SEKEY_ADMIN_PIN: _, ...noPin } = env;
+    expect((await sekey(['admin', 'users'], { env: noPin, cwd: desk })).code).toBe(2);
+    const asked = await sekey(['admin', 'users'], { env: noPin, cwd: desk, answers: [ADMIN_PIN] });
+    expect(asked.code).toBe(0);
+    expect(asked.err).toBe('admin HSM PIN: ');
+  });
+
+  test('--wait: waits for another process holding the installation, instead of Busy at once', async () => {
+    const lock = join(home, '.lock');
+    const holder = spawn(process.execPath, [
+      '-e',
+      `const fs = require('node:fs'); fs.writeFileSync(${JSON.stringify(lock)}, String(process.pid)); ` +
+        `setTimeout(() => fs.rmSync(${JSON.stringify(lock)}), 1500)`,
+    ]);
+    const exited = new Promise((resolve) => holder.on('exit', resolve));
+    while (!existsSync(lock)) await new Promise((resolve) => setTimeout(resolve, 20));
+    const busy = await run('admin', 'users');
+    expect(busy.code).toBe(1);
+    expect(busy.err).toContain('Busy: another sekey process');
+    expect(busy.err).toContain('--wait SECONDS');
+    const waited = await run('admin', 'users', '--wait', '30');
+    expect(waited.code).toBe(0);
+    await exited;
+    expect((await run('admin', 'users', '--wait', 'soon')).code).toBe(2);
+  });
+  test('`stale` exits 1 when someone is stale', async () => {
+    const stale = await run('admin', 'stale', '--at', '+8d');
+    expect(stale.code).toBe(1);
+    expect(stale.out).toMatch(/^stale \(no acknowledgement for 7d\): .*U2/);
+    expect((await run('admin', 'stale', '--json')).code).toBe(1);
+  });
+});
