@@ -20,7 +20,9 @@ describe('throughput bench', () => {
   test('full runs are the suites’ CI sizes', () => {
     for (const suite of THROUGHPUT_SUITES) {
       const text = readFileSync(join(root, suite.file), 'utf8');
-      expect(text, suite.file).toMatch(new RegExp(`(propertyParams<[^(]*>\\(|ciRuns: )${suite.runs.full}\\b`));
+      expect(text, suite.file).toMatch(
+        new RegExp(`((propertyParams|progress\\.params)<[^(]*>\\(|ciRuns: )${suite.runs.full}\\b`),
+      );
     }
   });
 

@@ -37,7 +37,8 @@ export const CLI_ERROR_CODES = [
   'SystemClock',
   /**
    * A destructive command (`destroy-key`, `delete-group`, `delete-user`, provisioning a user again)
-   * was not confirmed: it was answered no on the terminal; nothing was changed.
+   * was not confirmed: it was answered no on the terminal, or a prompt (a confirmation, a PIN) was
+   * left with Ctrl-C; nothing was changed.
    * @remedy Answer `yes` at the prompt, or pass `--yes` in scripts.
    */
   'NotConfirmed',

@@ -5,6 +5,7 @@
  * commands in-process with their own.
  * @module
  */
+import { CliError } from './cliError.ts';
 import { readFileSync, writeSync } from 'node:fs';
 import type { Clock } from '../kms/clock.ts';
 import type { DeviceReport } from '../host/installation.ts';
@@ -65,12 +66,18 @@ async function ask(question: string, hidden: boolean): Promise<string> {
     },
   });
   const rl = createInterface({ input: process.stdin, output, terminal: true });
-  // Ctrl-C at a prompt goes to the process's own handler (nothing is being changed yet).
-  rl.on('SIGINT', () => process.kill(process.pid, 'SIGINT'));
   process.stderr.write(question);
   muted = hidden;
   try {
-    return await new Promise<string>((resolve) => rl.question('', resolve));
+    return await new Promise<string>((resolve, reject) => {
+      // Ctrl-C at a prompt is no answer: the question (a PIN, a confirmation) is abandoned and the
+      // command refused. It must not reach the process's signal guard, which, once a session is open,
+      // would wait for the change to finish while the prompt still waited for its answer.
+      rl.on('SIGINT', () =>
+        reject(new CliError('NotConfirmed', 'interrupted at the prompt (Ctrl-C): nothing was answered')),
+      );
+      rl.question('', resolve);
+    });
   } finally {
     rl.close();
     if (hidden) process.stderr.write('\n');

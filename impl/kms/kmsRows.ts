@@ -58,7 +58,7 @@ export function stateOf(key: KeyRow): KeyState {
 /**
  * The life-cycle context fields kept as columns, in the context's own order (the persisted text of
  * a snapshot is `JSON.stringify({ value, context })`, and update files carry it byte for byte). The
- * `lifecycle` column holds only what no column holds: the machine's event history (schema 4; it held
+ * `lifecycle` column holds only what no column holds: the machine's event history (schema 5; it held
  * the whole snapshot before, every time in it twice).
  */
 const CONTEXT_COLUMNS = [
