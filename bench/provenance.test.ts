@@ -4,16 +4,15 @@ import { repositoryRoot } from './results.ts';
 
 describe('bench provenance', () => {
   test('names the commit, the machine and the run', () => {
-    const p = provenance(repositoryRoot(), ['keyStoreWear'], true);
+    const p = provenance(repositoryRoot(), true);
     expect(p.commit).toMatch(/^([0-9a-f]{40}|unknown)$/);
     expect(p.cores).toBeGreaterThan(0);
     expect(Date.parse(p.date)).not.toBeNaN();
-    expect(p.benches).toEqual(['keyStoreWear']);
     expect(p.quick).toBe(true);
   });
 
   test('outside a git checkout the commit is unknown and the figure belongs to no commit', () => {
-    const p = provenance('/', ['x'], false);
+    const p = provenance('/', false);
     expect(p.commit).toBe('unknown');
     expect(p.dirty).toBe(true);
   });

@@ -7,7 +7,11 @@
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
 
-/** What produced a section: commit, date, machine, run size. */
+/**
+ * What produced a bench's figures: commit, date, machine, run size. A section holds one per bench
+ * that writes into it (`section.provenance[benchName]`), since benches sharing a section may run
+ * at different times.
+ */
 export interface Provenance {
   /** `git rev-parse HEAD` of the measured tree, or `unknown` outside a git checkout. */
   readonly commit: string;
@@ -21,8 +25,6 @@ export interface Provenance {
   readonly node: string;
   /** `--quick` smoke run (smaller workloads, noisier figures). */
   readonly quick: boolean;
-  /** The benches that wrote the section in this run. */
-  readonly benches: readonly string[];
 }
 
 function git(args: readonly string[], cwd: string): string | undefined {
@@ -33,8 +35,8 @@ function git(args: readonly string[], cwd: string): string | undefined {
   }
 }
 
-/** Provenance of a run of `benches` in the repository at `root`. */
-export function provenance(root: string, benches: readonly string[], quick: boolean): Provenance {
+/** Provenance of a bench run in the repository at `root`. */
+export function provenance(root: string, quick: boolean): Provenance {
   const commit = git(['rev-parse', 'HEAD'], root);
   // The results file itself is left out: a run writes it section by section, so a second bench of
   // the same run would otherwise always see a dirty tree.
@@ -47,7 +49,6 @@ export function provenance(root: string, benches: readonly string[], quick: bool
     cpuModel: cpus()[0]?.model ?? 'unknown',
     node: process.version,
     quick,
-    benches,
   };
 }
 

@@ -2,7 +2,8 @@
  * Bench entry point (`npm run bench`): runs every registered bench, merges each one's section into
  * `bench/results/latest.json` and prints its headline table.
  *
- * Every section gets a `provenance` record (commit, date, machine, run size; see provenance.ts).
+ * Every section gets a `provenance` record per bench that wrote it (commit, date, machine, run
+ * size; see provenance.ts).
  *
  * Usage: `node dist/bench/run.js [--quick] [name ...]` — names select benches (default: all).
  * @module
@@ -46,7 +47,6 @@ async function main(argv: readonly string[]): Promise<void> {
   const selected = names.length > 0 ? BENCHES.filter((b) => names.includes(b.name)) : BENCHES;
   const path = defaultResultsPath();
   const root = repositoryRoot();
-  const writersBySection = new Map<string, string[]>();
   for (const bench of selected) {
     const started = Date.now();
     console.error(`[bench] ${bench.name}${quick ? ' (quick)' : ''}`);
@@ -54,10 +54,8 @@ async function main(argv: readonly string[]): Promise<void> {
       quick,
       progress: (message) => console.error(`[bench] ${bench.name}: ${message}`),
     });
-    const writers = [...new Set([...(writersBySection.get(bench.section) ?? []), bench.name])];
-    writersBySection.set(bench.section, writers);
-    // Provenance is replaced, not merged: a section names the run that last wrote it.
-    mergeResults(bench.section, { ...output.data, provenance: provenance(root, writers, quick) }, path);
+    // One provenance record per bench: benches sharing a section may have run at different times.
+    mergeResults(bench.section, { ...output.data, provenance: { [bench.name]: provenance(root, quick) } }, path);
     console.log(
       `\n${bench.name} -> ${path} (section "${bench.section}", ${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
     );
