@@ -205,79 +205,92 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
   const cpu0 = process.cpuUsage();
   stats.listen();
   let failure: SuiteFailure | null = null;
+  // The runner hears the outcome even when the suite itself breaks (e.g. a reproduction file cannot be
+  // written): a run without its closing line would look like one still going.
+  let broke: unknown = null;
   try {
-    if (options.warmup === true) {
-      stats.runs += 1;
-      try {
-        await counted(() =>
-          replayScenario(WARMUP, {
-            deploymentSeed: 0,
-            ...(options.mutant ? { mutant: options.mutant } : {}),
-            stats,
-          }),
-        );
-      } catch (error) {
-        failure = describeFailure(options, error, 0, '', WARMUP, 0);
+    try {
+      if (options.warmup === true) {
+        stats.runs += 1;
+        try {
+          await counted(() =>
+            replayScenario(WARMUP, {
+              deploymentSeed: 0,
+              ...(options.mutant ? { mutant: options.mutant } : {}),
+              stats,
+            }),
+          );
+        } catch (error) {
+          failure = describeFailure(options, error, 0, '', WARMUP, 0);
+        }
       }
-    }
-    if (failure === null) {
-      const property = fc.asyncProperty(
-        fc.nat(1_000_000),
-        fc.commands([commandArb], { maxCommands: options.maxCommands, size: 'max' }),
-        async (deploymentSeed, cmds) => {
-          stats.runs += 1;
-          setRunContext({ stats, scannedFiles: new Set() });
-          const m = new DeploymentModel(START, options.mutant);
-          const r = await Deployment.create({ seed: `deploy-${deploymentSeed}`, start: START, mutant: options.mutant });
-          await counted(async () => {
-            try {
-              for (const spec of BOOTSTRAP) await execute(spec, m, r);
-              await fc.asyncModelRun(() => ({ model: m, real: r }), cmds);
-              await converge(m, r);
-            } finally {
-              r.dispose();
-            }
-          });
-        },
-      );
-      if (options.noShrink === true) params.endOnFailure = true;
-      const out = await fc.check(property, params);
-      interrupted = out.interrupted;
-      seed = out.seed;
-      if (out.failed && out.counterexample) {
-        const [deploymentSeed, cmds] = out.counterexample;
-        const ran = (cmds as unknown as { commands: Array<{ hasRan: boolean; cmd: { spec: CommandSpec } }> }).commands
-          .filter((c) => c.hasRan)
-          .map((c) => c.cmd.spec);
-        failure = describeFailure(
-          options,
-          out.errorInstance,
-          out.seed,
-          out.counterexamplePath ?? '',
-          ran,
-          deploymentSeed,
+      if (failure === null) {
+        const property = fc.asyncProperty(
+          fc.nat(1_000_000),
+          fc.commands([commandArb], { maxCommands: options.maxCommands, size: 'max' }),
+          async (deploymentSeed, cmds) => {
+            stats.runs += 1;
+            setRunContext({ stats, scannedFiles: new Set() });
+            const m = new DeploymentModel(START, options.mutant);
+            const r = await Deployment.create({
+              seed: `deploy-${deploymentSeed}`,
+              start: START,
+              mutant: options.mutant,
+            });
+            await counted(async () => {
+              try {
+                for (const spec of BOOTSTRAP) await execute(spec, m, r);
+                await fc.asyncModelRun(() => ({ model: m, real: r }), cmds);
+                await converge(m, r);
+              } finally {
+                r.dispose();
+              }
+            });
+          },
         );
-      } else if (out.failed && !stoppedByDeadline(out)) {
-        failure = describeFailure(options, out.errorInstance, out.seed, out.counterexamplePath ?? '', [], 0);
+        if (options.noShrink === true) params.endOnFailure = true;
+        const out = await fc.check(property, params);
+        interrupted = out.interrupted;
+        seed = out.seed;
+        if (out.failed && out.counterexample) {
+          const [deploymentSeed, cmds] = out.counterexample;
+          const ran = (cmds as unknown as { commands: Array<{ hasRan: boolean; cmd: { spec: CommandSpec } }> }).commands
+            .filter((c) => c.hasRan)
+            .map((c) => c.cmd.spec);
+          failure = describeFailure(
+            options,
+            out.errorInstance,
+            out.seed,
+            out.counterexamplePath ?? '',
+            ran,
+            deploymentSeed,
+          );
+        } else if (out.failed && !stoppedByDeadline(out)) {
+          failure = describeFailure(options, out.errorInstance, out.seed, out.counterexamplePath ?? '', [], 0);
+        }
       }
+    } finally {
+      stats.stopListening();
+      setRunContext(null);
+      const cpu = process.cpuUsage(cpu0);
+      stats.cpuMicros += cpu.user + cpu.system;
     }
+    if ((options.statistics ?? options.reports) !== false) writeStats(options.suite, stats);
+  } catch (error) {
+    broke = error;
+    throw error;
   } finally {
-    stats.stopListening();
-    setRunContext(null);
-    const cpu = process.cpuUsage(cpu0);
-    stats.cpuMicros += cpu.user + cpu.system;
+    progress.finish({
+      runs: stats.runs,
+      failed: failure !== null || broke !== null,
+      interrupted,
+      seed: failure?.seed ?? seed,
+      path: failure?.path ?? '',
+      counterexample: failure ? failure.steps.map((step, i) => `${i + 1}. ${describe(step)}`).join('\n') : null,
+      error: failure?.message ?? (broke === null ? null : String(broke)),
+      reproduction: failure?.reproduction ?? null,
+    });
   }
-  if ((options.statistics ?? options.reports) !== false) writeStats(options.suite, stats);
-  progress.finish({
-    runs: stats.runs,
-    failed: failure !== null,
-    interrupted,
-    seed: failure?.seed ?? seed,
-    path: failure?.path ?? '',
-    counterexample: failure ? failure.steps.map((step, i) => `${i + 1}. ${describe(step)}`).join('\n') : null,
-    error: failure?.message ?? null,
-    reproduction: failure?.reproduction ?? null,
-  });
   return { stats, failure };
 }
 
