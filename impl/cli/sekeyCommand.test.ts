@@ -17,7 +17,16 @@ import { ackFileName, ackStream, updateFileName, updateStream } from '../protoco
 import { killSafetyNets, plantHostileEntries } from '../host/hostileShare.testkit.ts';
 import type { HostileEntries } from '../host/hostileShare.testkit.ts';
 import { usage } from './sekeyCommand.ts';
-import { ADMIN_PIN, DEVICE_ADMIN_PIN, USER_PIN, removeTempDirs, sekey, tempDir } from './sekeyRun.testkit.ts';
+import {
+  ADMIN_PIN,
+  DEVICE_ADMIN_PIN,
+  USER_PIN,
+  manualInstallation,
+  removeTempDirs,
+  sekey,
+  tempDir,
+} from './sekeyRun.testkit.ts';
+import type { Run } from './sekeyRun.testkit.ts';
 
 afterAll(removeTempDirs);
 
@@ -139,28 +148,15 @@ describe('sekey on a persistent installation', () => {
   let home: string;
   let desk: string;
   let factory: string;
-  let env: Record<string, string>;
   const at = (t: string) => ['--at', t];
-  const run = (...argv: string[]) => sekey(argv, { env, cwd: desk });
+  let run: (...argv: string[]) => Promise<Run>;
 
   beforeAll(async () => {
-    home = join(tempDir(), 'home');
-    desk = tempDir();
-    factory = join(tempDir(), 'factory');
-    expect((await sekey(['factory', 'init', '--dir', factory])).code).toBe(0);
-    env = { SEKEY_HOME: home, SEKEY_FACTORY: factory, SEKEY_ADMIN_PIN: ADMIN_PIN, SEKEY_USER_PIN: USER_PIN };
-    const init = await run(
-      'admin',
-      'init',
-      '--admin-pin',
-      ADMIN_PIN,
-      '--user-pin',
-      USER_PIN,
-      ...at('2026-01-05T09:00Z'),
-    );
-    expect(init.err).toBe('');
-    expect(init.code).toBe(0);
-    expect(init.out).toContain('clock     manual');
+    const installation = await manualInstallation();
+    ({ home, desk, factory, run } = installation);
+    expect(installation.init.err).toBe('');
+    expect(installation.init.code).toBe(0);
+    expect(installation.init.out).toContain('clock     manual');
   });
 
   test('init lays out the home, needs its PINs, and refuses to run twice', async () => {

@@ -81,6 +81,8 @@ export async function manualInstallation(): Promise<{
   factory: string;
   env: Record<string, string>;
   run: (...argv: string[]) => Promise<Run>;
+  /** What `sekey admin init` printed. */
+  init: Run;
 }> {
   const home = join(tempDir(), 'home');
   const desk = tempDir();
@@ -99,7 +101,7 @@ export async function manualInstallation(): Promise<{
     '2026-01-05T09:00Z',
   );
   if (init.code !== 0) throw new Error(`admin init failed: ${init.err}`);
-  return { home, desk, factory, env, run };
+  return { home, desk, factory, env, run, init };
 }
 
 /** Adds and provisions each user (`U1 alice`, …) of `people` on the installation `run` works on. */
