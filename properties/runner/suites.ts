@@ -5,6 +5,7 @@
  * test that the property drives and then checks, named per suite below.
  * @module
  */
+import { editDistance } from '../../impl/cli/didYouMean.ts';
 
 /** One property suite: its test file and the unit it counts. */
 export interface Suite {
@@ -67,28 +68,17 @@ export function suiteNamed(name: string): Suite | undefined {
   return SUITES.find((s) => s.name === name);
 }
 
-/** Edit distance, case-insensitive, for "did you mean". */
-function distance(a: string, b: string): number {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  let row = Array.from({ length: y.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= x.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= y.length; j++) {
-      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
-      next.push(Math.min((row[j] as number) + 1, (next[j - 1] as number) + 1, (row[j - 1] as number) + cost));
-    }
-    row = next;
-  }
-  return row[y.length] as number;
-}
-
-/** The closest name among `names` to a misspelt `name` (within a few edits, or a prefix), or null. */
+/**
+ * The closest name among `names` to a misspelt `name` (within a few edits, case aside, or a prefix),
+ * or null. The edit distance is the `sekey` command's, so both tools suggest alike.
+ */
 export function closest(name: string, names: readonly string[]): string | null {
   let best: string | null = null;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of names) {
-    const d = candidate.toLowerCase().startsWith(name.toLowerCase()) ? 0.5 : distance(name, candidate);
+    const d = candidate.toLowerCase().startsWith(name.toLowerCase())
+      ? 0.5
+      : editDistance(name.toLowerCase(), candidate.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [candidate, d];
   }
   return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : null;
