@@ -3,19 +3,21 @@
  * users, time, the adversary on the share and on SD cards, PIN sessions, and power cuts at the k-th
  * flash or SD write of another command. Each command is plain data ({@link CommandSpec}), so that a
  * shrunk counterexample can be printed as numbered steps and written out as a runnable replay.
- * After every command the invariants of `invariants.testkit.ts` run. Test support only.
+ * After every command the invariants of `impl/simulation/invariants.ts` run. Test support only.
  * @module
  */
 import fc from 'fast-check';
 import { USER_PIN, ADMIN_PIN } from '../../device/secube.testkit.ts';
 import { testOnlyHooks } from '../../device/secube.ts';
 import { KEY_EVENT_TYPES } from '../../model/keyLifecycle.ts';
-import { expireKeys, selectKey } from '../../model/kms.ts';
+import { expireKeys } from '../../model/kms.ts';
 import type { GroupPolicy, KmsOperation, UserId } from '../../model/kms.ts';
-import { runAdminOperation } from './adminOps.testkit.ts';
-import { ackFileName, ackStream, sequenceOfName, updateFileName, updateStream } from '../../impl/protocol/streams.ts';
-import type { Deployment } from './deployment.testkit.ts';
-import { messageKey, openUser } from './deployment.testkit.ts';
+import { runAdminOperation } from '../../impl/simulation/adminOperation.ts';
+import { ATTACK_KINDS, runAttack } from '../../impl/simulation/attacks.ts';
+import type { AttackKind } from '../../impl/simulation/attacks.ts';
+import { updateStream } from '../../impl/protocol/streams.ts';
+import type { Deployment } from '../../impl/simulation/deployment.ts';
+import { messageKey, openUser } from '../../impl/simulation/deployment.ts';
 import {
   checkIntegrity,
   checkKeySecrecy,
@@ -23,6 +25,9 @@ import {
   checkModelAgreement,
   checkNeedToKnow,
   checkSyncedExactly,
+  deviceState,
+  checkProtection,
+  expectedSelection,
   isSynced,
   liveKeyIds,
   modelAdminView,
@@ -31,8 +36,8 @@ import {
   same,
   usable,
   violated,
-} from './invariants.testkit.ts';
-import type { DeploymentModel } from './model.testkit.ts';
+} from '../../impl/simulation/invariants.ts';
+import type { DeploymentModel } from '../../impl/simulation/referenceModel.ts';
 import type { SuiteStats } from './stats.testkit.ts';
 import { untapped } from './xstateTap.testkit.ts';
 
@@ -43,27 +48,6 @@ const OP_USERS = [...DEVICE_USERS, 'U5'] as const;
 const GROUPS = ['G1', 'G2', 'G3'] as const;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-
-/** What the adversary does. */
-export const ATTACK_KINDS = [
-  'replay',
-  'reorder',
-  'drop',
-  'duplicate',
-  'truncate',
-  'corrupt',
-  'misdeliver',
-  'ackDrop',
-  'ackCorrupt',
-  'ackReplay',
-  'ackMisdeliver',
-  'sdRollback',
-  'sdSwap',
-  'adminSdRollback',
-  'foreignInstallation',
-] as const;
-/** An attack kind. */
-export type AttackKind = (typeof ATTACK_KINDS)[number];
 
 /** PIN-session commands on a user's HSM. */
 export const PIN_KINDS = [
@@ -351,7 +335,7 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
       return;
     case 'attack':
       stats.count('attackKinds', spec.kind);
-      return attack(m, r, spec, label);
+      return runAttack(m, r, spec, label, stats);
     case 'pin':
       return pin(m, r, spec.kind, spec.user, spec.count);
     case 'cut':
@@ -387,13 +371,6 @@ async function publish(m: DeploymentModel, r: Deployment): Promise<void> {
   m.dirty = false;
 }
 
-function streamSequences(r: Deployment): Map<string, number> {
-  const rows = r.admin.readDatabase(
-    (db) => (db.exec('SELECT user_id, sequence FROM streams')[0]?.values ?? []) as Array<[string, number]>,
-  );
-  return new Map(rows.map(([u, s]) => [String(u), Number(s)]));
-}
-
 // ---- users -------------------------------------------------------------------------------------
 
 async function sync(m: DeploymentModel, r: Deployment, userId: UserId, label: string): Promise<void> {
@@ -425,11 +402,6 @@ async function sync(m: DeploymentModel, r: Deployment, userId: UserId, label: st
     stats.count('invariantChecks', 'need-to-know:clean sync');
   }
   if (m.tainted.has(userId) && isSynced(m, slot) && (await r.streamIsGenuine(userId))) m.tainted.delete(userId);
-}
-
-function expectedSelection(m: DeploymentModel, sender: UserId, to: readonly UserId[]): string {
-  const result = untapped(() => selectKey(m.swept(), sender, to, m.now));
-  return result.ok ? `${result.selection.keyId}@${result.selection.groupId}` : result.error.code;
 }
 
 async function findKey(
@@ -474,7 +446,6 @@ async function encrypt(
   const synced = isSynced(m, slot) && m.inService(userId);
   // Protecting needs a fresh view first (the heartbeat rule), then the smallest-group selection.
   const fresh = m.fresh(userId, openUser(slot).appliedSequence);
-  const expectedEncryption = (): string => (fresh ? expectedSelection(m, userId, to) : 'NotFresh');
   const plaintext = new TextEncoder().encode(`${text} #${m.step}`);
   let message: Uint8Array;
   try {
@@ -485,9 +456,7 @@ async function encrypt(
     r.output(error);
     if (synced) {
       stats.count('invariantChecks', 'smallest-group:encrypt refused');
-      const expected = expectedEncryption();
-      if (code !== expected)
-        violated('smallest-group', `${label}: encryption failed with ${code}, the model gives ${expected}`);
+      checkProtection(m, userId, to, fresh, { code }, label);
     }
     return;
   }
@@ -497,12 +466,7 @@ async function encrypt(
   const groupId = m.kms.keys[keyId]?.owner ?? '?';
   if (synced) {
     stats.count('invariantChecks', 'smallest-group:encrypt');
-    const expected = expectedEncryption();
-    if (`${keyId}@${groupId}` !== expected)
-      violated(
-        'smallest-group',
-        `${label}: encrypted under ${keyId}@${groupId}, the model's smallest group gives ${expected}`,
-      );
+    checkProtection(m, userId, to, fresh, { keyId, groupId }, label);
   }
   m.record({ sender: userId, recipients: [...to], keyId, groupId, plaintext, message, senderSynced: synced });
 }
@@ -535,13 +499,8 @@ async function reprotect(
   const members = m.kms.groups[entry.groupId]?.members ?? [];
   if (synced) {
     stats.count('invariantChecks', 'smallest-group:reprotect');
-    const expected = expectedSelection(
-      m,
-      userId,
-      members.filter((u) => u !== userId),
-    );
-    if (`${keyId}@${groupId}` !== expected)
-      violated('smallest-group', `${label}: re-protected under ${keyId}@${groupId}, the model gives ${expected}`);
+    const others = members.filter((u) => u !== userId);
+    checkProtection(m, userId, others, true, { keyId, groupId }, label, 're-protected');
   }
   m.record({
     sender: userId,
@@ -552,208 +511,6 @@ async function reprotect(
     message: out,
     senderSynced: synced,
   });
-}
-
-// ---- the adversary -----------------------------------------------------------------------------
-
-async function attack(
-  m: DeploymentModel,
-  r: Deployment,
-  spec: Extract<CommandSpec, { t: 'attack' }>,
-  label: string,
-): Promise<void> {
-  const { stats } = ctx();
-  const { kind, user, other, pick, mask } = spec;
-  const slot = r.slot(user);
-  const applied = usable(slot) ? slot.user.appliedSequence : 0;
-  const isAck = kind.startsWith('ack');
-  const stream = isAck ? ackStream(user) : updateStream(user);
-  const names = await r.share.list(stream);
-  const seqs = names.map((n) => sequenceOfName(n)?.sequence ?? Number(/^(\d+)\.ack$/.exec(n)?.[1] ?? 0));
-  const top = Math.max(0, applied, m.published.get(user) ?? 0, ...seqs);
-  const nextName = isAck ? ackFileName(top + 1) : updateFileName(top + 1, pick % 3 === 0 ? 'resync' : 'incremental');
-  const pending = isAck ? names : names.filter((n) => (sequenceOfName(n)?.sequence ?? 0) > applied);
-  const pool = [...(r.seen.get(stream)?.values() ?? [])];
-  const nothing = () => stats.count('attackKinds', `${kind}:nothing to attack`);
-  const taint = () => {
-    if (!isAck) m.tainted.add(user);
-  };
-  switch (kind) {
-    case 'replay':
-    case 'ackReplay': {
-      const old = pool[pick % Math.max(1, pool.length)];
-      if (!old) return nothing();
-      await r.share.write(stream, nextName, old);
-      return taint();
-    }
-    case 'misdeliver':
-    case 'ackMisdeliver': {
-      const from = [...(r.seen.get(isAck ? ackStream(other) : updateStream(other))?.values() ?? [])];
-      const file = from[pick % Math.max(1, from.length)];
-      if (!file) return nothing();
-      await r.share.write(stream, nextName, file);
-      return taint();
-    }
-    case 'reorder': {
-      if (pending.length < 2) return nothing();
-      const a = pending[pick % pending.length] as string;
-      const b = pending[(pick + 1) % pending.length] as string;
-      const [x, y] = await Promise.all([r.share.read(stream, a), r.share.read(stream, b)]);
-      if (!x || !y) return nothing();
-      await r.share.write(stream, a, y);
-      await r.share.write(stream, b, x);
-      return taint();
-    }
-    case 'drop':
-    case 'ackDrop': {
-      if (pending.length === 0) return nothing();
-      await r.share.remove(stream, pending[pick % pending.length] as string);
-      return taint();
-    }
-    case 'duplicate': {
-      if (pending.length === 0) return nothing();
-      const bytes = await r.share.read(stream, pending[pick % pending.length] as string);
-      if (!bytes) return nothing();
-      await r.share.write(stream, nextName, bytes);
-      return taint();
-    }
-    case 'truncate':
-    case 'corrupt':
-    case 'ackCorrupt': {
-      if (pending.length === 0) return nothing();
-      const name = pending[pick % pending.length] as string;
-      const bytes = await r.share.read(stream, name);
-      if (!bytes || bytes.length === 0) return nothing();
-      const bad = kind === 'truncate' ? bytes.slice(0, pick % bytes.length) : bytes.slice();
-      if (kind !== 'truncate') bad[pick % bad.length] = (bad[pick % bad.length] as number) ^ (mask || 1);
-      await r.share.write(stream, name, bad);
-      return taint();
-    }
-    case 'sdRollback':
-      return sdRollback(m, r, user, pick, label);
-    case 'adminSdRollback':
-      return adminSdRollback(m, r, pick, label);
-    case 'foreignInstallation': {
-      const files = (await foreignFiles()).get(user) ?? [];
-      const file = files[pick % Math.max(1, files.length)];
-      if (!file) return nothing();
-      await r.share.write(stream, nextName, file);
-      return taint();
-    }
-    case 'sdSwap':
-      return sdSwap(m, r, user, other, label);
-  }
-}
-
-function deviceState(r: Deployment, userId: UserId): string {
-  const slot = r.slot(userId);
-  const user = openUser(slot);
-  return JSON.stringify({ view: replicaView(user), held: r.heldKeys(userId), sequence: user.appliedSequence });
-}
-
-async function sdRollback(
-  _m: DeploymentModel,
-  r: Deployment,
-  userId: UserId,
-  pick: number,
-  label: string,
-): Promise<void> {
-  const { stats } = ctx();
-  const slot = r.slot(userId);
-  if (!usable(slot) || slot.archive.length === 0)
-    return void stats.count('attackKinds', 'sdRollback:nothing to attack');
-  const genuine = { flash: slot.flash.toImage(), sd: slot.sd.toImage() };
-  const before = deviceState(r, userId);
-  const old = slot.archive[pick % slot.archive.length] as { flash: Uint8Array; sd: Uint8Array };
-  const refusal = await r.insertCard(userId, old.sd, old.flash);
-  if (refusal === null) {
-    stats.count('errorCodes', 'sdRollback:opened');
-    if (deviceState(r, userId) !== before)
-      violated('integrity', `${label}: an old SD image of ${userId} was accepted and changed its state`);
-  } else {
-    stats.error(refusal);
-    r.output(refusal);
-  }
-  await r.restoreDevice(userId, genuine);
-  if (deviceState(r, userId) !== before)
-    violated('integrity', `${label}: ${userId}'s genuine card, put back, no longer shows the state before the attack`);
-}
-
-async function adminSdRollback(m: DeploymentModel, r: Deployment, pick: number, label: string): Promise<void> {
-  const { stats } = ctx();
-  if (r.adminArchive.length === 0) return void stats.count('attackKinds', 'adminSdRollback:nothing to attack');
-  const genuine = r.adminCard.toImage();
-  const before = JSON.stringify(adminView(r.admin));
-  const old = r.adminArchive[pick % r.adminArchive.length] as Uint8Array;
-  const refusal = await r.insertAdminCard(old);
-  if (refusal === null) {
-    stats.count('errorCodes', 'adminSdRollback:opened');
-    if (JSON.stringify(adminView(r.admin)) !== before)
-      violated('integrity', `${label}: the admin HSM opened an old copy of its card and now shows an older state`);
-  } else {
-    stats.error(refusal);
-    r.output(refusal);
-  }
-  await r.restoreAdmin(genuine);
-  if (JSON.stringify(adminView(r.admin)) !== before)
-    violated('integrity', `${label}: the admin's genuine card, put back, no longer shows the state before the attack`);
-  checkModelAgreement(m, r, label);
-}
-
-let foreign: Promise<Map<UserId, Uint8Array[]>> | null = null;
-
-/**
- * Update files of a second, unrelated installation (its own admin HSM and user HSMs, same user IDs):
- * what an attacker who runs SEkey elsewhere can drop into this share. Built once per process.
- */
-function foreignFiles(): Promise<Map<UserId, Uint8Array[]>> {
-  foreign ??= (async () => {
-    const { newWorld } = await import('../../impl/kms/world.testkit.ts');
-    const w = await newWorld(Date.UTC(2026, 0, 1), 'foreign-installation');
-    for (const u of DEVICE_USERS) {
-      w.admin.addUser(u, `foreign ${u}`);
-      await w.addDevice(u);
-    }
-    w.admin.addGroup('G1', 'foreign', { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 7 * DAY });
-    for (const u of DEVICE_USERS) w.admin.addMember('G1', u);
-    w.admin.activateKey(w.admin.addKey('G1', 'foreign key'));
-    await w.publisher.publish();
-    w.admin.renameGroup('G1', 'foreign 2');
-    await w.publisher.publish();
-    const out = new Map<UserId, Uint8Array[]>();
-    for (const u of DEVICE_USERS) {
-      const files: Uint8Array[] = [];
-      for (const name of await w.transport.list(updateStream(u)))
-        files.push((await w.transport.read(updateStream(u), name)) as Uint8Array);
-      out.set(u, files);
-    }
-    return out;
-  })();
-  return foreign;
-}
-
-async function sdSwap(_m: DeploymentModel, r: Deployment, a: UserId, b: UserId, label: string): Promise<void> {
-  const { stats } = ctx();
-  const [sa, sb] = [r.slot(a), r.slot(b)];
-  if (!usable(sa) || !usable(sb)) return void stats.count('attackKinds', 'sdSwap:nothing to attack');
-  const genuine = new Map(
-    [a, b].map((u) => [u, { flash: r.slot(u).flash.toImage(), sd: r.slot(u).sd.toImage() }] as const),
-  );
-  const before = new Map([a, b].map((u) => [u, deviceState(r, u)] as const));
-  for (const [target, source] of [
-    [a, b],
-    [b, a],
-  ] as const) {
-    const refusal = await r.insertCard(target, (genuine.get(source) as { sd: Uint8Array }).sd);
-    if (refusal === null) violated('integrity', `${label}: ${target}'s HSM opened ${source}'s SD card`);
-    stats.error(refusal);
-    r.output(refusal);
-  }
-  for (const u of [a, b]) {
-    await r.restoreDevice(u, genuine.get(u) as { flash: Uint8Array; sd: Uint8Array });
-    if (deviceState(r, u) !== before.get(u))
-      violated('integrity', `${label}: ${u}'s genuine card, put back, no longer shows the state before the swap`);
-  }
 }
 
 // ---- PIN sessions ------------------------------------------------------------------------------
@@ -872,7 +629,7 @@ async function cut(
           ? r.slot(target).flash
           : r.slot(target).sd;
   const savedModel = m.save();
-  const sequencesBefore = streamSequences(r);
+  const sequencesBefore = r.streamSequences();
   const userBefore = target === 'admin' ? null : deviceState(r, target);
   const sequenceBefore = target === 'admin' ? 0 : openUser(r.slot(target)).appliedSequence;
   medium.cutPowerAfter(spec.n);
@@ -898,8 +655,13 @@ async function cut(
       violated('durability', `${label}: the admin cannot be reopened after the cut: ${String(error)}`);
     }
     const seen = JSON.stringify(adminView(r.admin));
-    const was = JSON.stringify(modelAdminView(untapped(() => expireKeys(savedModel.kms, m.now))));
-    const is = JSON.stringify(modelAdminView(m.swept()));
+    const was = JSON.stringify(
+      modelAdminView(
+        untapped(() => expireKeys(savedModel.kms, m.now)),
+        untapped,
+      ),
+    );
+    const is = JSON.stringify(modelAdminView(m.swept(), untapped));
     if (seen === is) stats.count('faultPoints', `${spec.inner.t}:${spec.where}:after`);
     else if (seen === was) {
       m.restore(savedModel);
@@ -918,7 +680,7 @@ async function cut(
     );
     if (spec.inner.t === 'publish') {
       // Committed publications count as published; their files may be missing until the next flush.
-      const after = streamSequences(r);
+      const after = r.streamSequences();
       for (const [userId, sequence] of after) {
         if (sequence > (sequencesBefore.get(userId) ?? 0)) {
           m.recordPublished(userId, sequence);

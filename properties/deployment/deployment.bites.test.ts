@@ -29,7 +29,7 @@ vi.mock('../../impl/kms/rules/rekeyOnJoin.ts', async (importOriginal) =>
 
 import { MUTANTS } from './deployment.testkit.ts';
 import type { Mutant } from './deployment.testkit.ts';
-import type { InvariantName } from './invariants.testkit.ts';
+import type { InvariantName } from '../../impl/simulation/invariants.ts';
 import { replayScenario, runSuite } from './runner.testkit.ts';
 
 /** The invariant each broken variant must trip. */

@@ -2,7 +2,7 @@
  * A real deployment against the model, under attack and power loss: the admin HSM, four user HSMs,
  * their encrypted databases and the directory transport in a temporary folder, driven by random
  * command sequences (`fc.commands` + `fc.asyncModelRun`; see `commands.testkit.ts`), with the named
- * invariants of `invariants.testkit.ts` checked after every command and convergence at the end.
+ * invariants of `impl/simulation/invariants.ts` checked after every command and convergence at the end.
  * The statistics go to `reports/properties.json`; the second test requires every declared edge of
  * every machine and every attack kind to have been exercised.
  */
@@ -20,7 +20,7 @@ vi.mock('xstate', async (importOriginal) => {
 
 import { runSuite } from './runner.testkit.ts';
 import type { SuiteStats } from './stats.testkit.ts';
-import { ATTACK_KINDS } from './commands.testkit.ts';
+import { ATTACK_KINDS } from '../../impl/simulation/attacks.ts';
 import { UNREACHABLE_EDGES } from './coverage.testkit.ts';
 
 let stats: SuiteStats | null = null;

@@ -7,14 +7,16 @@
 import { describe, expect, test } from 'vitest';
 import type { GroupPolicy } from '../../model/kms.ts';
 import { updateFileName, updateStream } from '../../impl/protocol/streams.ts';
-import { Deployment, openUser } from './deployment.testkit.ts';
+import type { Deployment } from '../../impl/simulation/deployment.ts';
+import { openUser } from '../../impl/simulation/deployment.ts';
+import { createDeployment } from './deployment.testkit.ts';
 
 const START = Date.UTC(2026, 0, 1);
 const POLICY: GroupPolicy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 7 * 86_400_000 };
 
 /** Alice and bob with devices in G1 with an active key, synced and acknowledged. */
 async function pair(seed: string): Promise<Deployment> {
-  const r = await Deployment.create({ seed, start: START });
+  const r = await createDeployment({ seed, start: START });
   r.admin.addUser('U1', 'alice');
   r.admin.addUser('U2', 'bob');
   await r.provision('U1');

@@ -16,12 +16,15 @@ import type { Parameters } from 'fast-check';
 import type { GroupPolicy, KmsOperation } from '../../model/kms.ts';
 import { propertyParams, stoppedByDeadline } from '../../testing/runConfig.ts';
 import { RULE_MOCKS_SOURCE } from './brokenRekey.testkit.ts';
-import { Deployment, openUser } from './deployment.testkit.ts';
+import type { Deployment } from '../../impl/simulation/deployment.ts';
+import { openUser } from '../../impl/simulation/deployment.ts';
+import { createDeployment } from './deployment.testkit.ts';
 import type { Mutant } from './deployment.testkit.ts';
 import { commandArb, describe, execute, precondition, runStats as stats, setRunContext } from './commands.testkit.ts';
 import type { CommandSpec } from './commands.testkit.ts';
-import { InvariantError, replicaView, same, usable, violated } from './invariants.testkit.ts';
-import { DeploymentModel } from './model.testkit.ts';
+import { InvariantError, checkConverged, replicaView, usable, violated } from '../../impl/simulation/invariants.ts';
+import type { DeploymentModel } from '../../impl/simulation/referenceModel.ts';
+import { testModel } from './model.testkit.ts';
 import { SuiteStats, writeStats } from './stats.testkit.ts';
 import { WARMUP } from './warmup.testkit.ts';
 import { PropertyProgress } from '../progress.testkit.ts';
@@ -99,34 +102,7 @@ export async function converge(m: DeploymentModel, r: Deployment): Promise<void>
     for (const user of needy) await execute({ t: 'sync', user }, m, r);
     await execute({ t: 'collectAcks' }, m, r);
   }
-  for (const userId of m.deviceIds()) {
-    const slot = r.slot(userId);
-    if (!usable(slot)) violated('convergence', `${userId}'s replica is not open at the end`);
-    const expected = m.currentView(userId);
-    same(
-      'convergence',
-      `${userId}'s replica once the adversary stopped (publish, sync, resync)`,
-      replicaView(slot.user),
-      expected,
-    );
-    same(
-      'convergence',
-      `keys in ${userId}'s HSM once the adversary stopped`,
-      r.heldKeys(userId),
-      expected.keys.map((k) => k.id),
-    );
-    if (slot.user.blocked) violated('convergence', `${userId} is still blocked after a resync`);
-  }
-  for (const p of r.publisher.publicationStates()) {
-    if (p.state !== 'acknowledged' && p.state !== 'upToDate') {
-      violated(
-        'convergence',
-        `the admin still sees ${p.userId} as ${p.state} ` +
-          `(published ${p.published}, acknowledged ${p.acknowledged}) after everyone synced`,
-      );
-    }
-  }
-  r.admin.verifyAuditLog();
+  checkConverged(m, r);
 }
 
 /** Options of a suite run. */
@@ -166,8 +142,8 @@ export async function replayScenario(
 ): Promise<void> {
   const stats = options.stats ?? new SuiteStats();
   setRunContext({ stats, scannedFiles: new Set() });
-  const m = new DeploymentModel(START, options.mutant);
-  const r = await Deployment.create({ seed: `deploy-${options.deploymentSeed}`, start: START, mutant: options.mutant });
+  const m = testModel(START, options.mutant);
+  const r = await createDeployment({ seed: `deploy-${options.deploymentSeed}`, start: START, mutant: options.mutant });
   try {
     for (const spec of BOOTSTRAP) await execute(spec, m, r);
     for (const spec of steps) if (precondition(spec, m)) await execute(spec, m, r);
@@ -231,8 +207,8 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
           async (deploymentSeed, cmds) => {
             stats.runs += 1;
             setRunContext({ stats, scannedFiles: new Set() });
-            const m = new DeploymentModel(START, options.mutant);
-            const r = await Deployment.create({
+            const m = testModel(START, options.mutant);
+            const r = await createDeployment({
               seed: `deploy-${deploymentSeed}`,
               start: START,
               mutant: options.mutant,

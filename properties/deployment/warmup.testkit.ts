@@ -11,7 +11,8 @@
  */
 import type { GroupPolicy, KmsOperation } from '../../model/kms.ts';
 import type { KeyEventType } from '../../model/keyLifecycle.ts';
-import type { AttackKind, CommandSpec, CuttableSpec, PinKind } from './commands.testkit.ts';
+import type { AttackKind } from '../../impl/simulation/attacks.ts';
+import type { CommandSpec, CuttableSpec, PinKind } from './commands.testkit.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

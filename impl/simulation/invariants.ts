@@ -1,21 +1,34 @@
 /**
- * The named invariants of the deployment suite, checked after every command. Each failure throws an
- * {@link InvariantError} whose message starts with `invariant <name>:`, so a failing run (and a bite
- * test) says which rule broke. Test support only.
+ * The named invariants of a deployment (`deployment.ts`) against its reference model
+ * (`referenceModel.ts`): the deployment property suite checks them after every command, `sekey
+ * simulate` at the end of every simulated day. Each failure throws an {@link InvariantError} whose
+ * message starts with `invariant <name>:`: the property suite fails on it (and a bite test reads
+ * which rule broke), the simulation catches it, records it and goes on.
  * @module
  */
 import { inspect } from 'node:util';
 import { keyUsage } from '../../model/keyLifecycle.ts';
-import { compareIds, keyStateOf } from '../../model/kms.ts';
+import { compareIds, keyStateOf, selectKey } from '../../model/kms.ts';
 import type { KmsState, UserId } from '../../model/kms.ts';
 import { keyViewOf } from '../../model/projection.ts';
-import type { Admin } from '../../impl/kms/admin.ts';
-import type { User } from '../../impl/kms/user.ts';
-import type { Deployment, UserSlot } from './deployment.testkit.ts';
+import type { Admin } from '../kms/admin.ts';
+import type { User } from '../kms/user.ts';
+import type { Deployment, UserSlot } from './deployment.ts';
+import { openUser } from './deployment.ts';
 import type { SdCard } from '../../device/sdcard.ts';
-import type { DeploymentModel, ReplicaView } from './model.testkit.ts';
-import type { SuiteStats } from './stats.testkit.ts';
-import { untapped } from './xstateTap.testkit.ts';
+import type { DeploymentModel, ReplicaView } from './referenceModel.ts';
+import { runPure } from './referenceModel.ts';
+
+/**
+ * Where the checkers count what they checked and the refusals they met: the property suite's
+ * statistics, or the simulation's counters.
+ */
+export interface CheckTally {
+  /** Counts one check (`name` is `<invariant>:<what>`). */
+  count(category: 'invariantChecks', name: string): void;
+  /** Counts a refusal met while checking; returns its code. */
+  error(error: unknown): string;
+}
 
 /** The invariants, by name. */
 export const INVARIANTS = [
@@ -71,10 +84,10 @@ export function adminView(admin: Admin) {
   };
 }
 
-/** The same, from the model. */
-export function modelAdminView(state: KmsState) {
+/** The same, from the model (`pure` runs the model's computations: see `ModelHooks.pure`). */
+export function modelAdminView(state: KmsState, pure: <T>(fn: () => T) => T = runPure) {
   const byId = <T extends { id: string }>(xs: T[]) => xs.sort((a, b) => compareIds(a.id, b.id));
-  return untapped(() => ({
+  return pure(() => ({
     users: byId(Object.values(state.users).map(({ id, name }) => ({ id, name }))),
     groups: byId(
       Object.values(state.groups).map(({ id, name, policy, shareHistory, members }) => ({
@@ -100,7 +113,7 @@ export function liveKeyIds(state: KmsState): string[] {
 /** model-agreement: the admin's database and HSM equal the model. */
 export function checkModelAgreement(m: DeploymentModel, r: Deployment, label: string): void {
   const swept = m.swept();
-  same('model-agreement', `${label}: the admin's view`, adminView(r.admin), modelAdminView(swept));
+  same('model-agreement', `${label}: the admin's view`, adminView(r.admin), modelAdminView(swept, m.pure));
   same('model-agreement', `${label}: keys in the admin HSM`, r.adminKeys(), liveKeyIds(swept));
 }
 
@@ -167,24 +180,34 @@ export function checkNeedToKnow(m: DeploymentModel, r: Deployment): void {
   }
 }
 
-/** need-to-know after a clean sync: the replica equals the projection and the HSM holds exactly its keys. */
-export function checkSyncedExactly(m: DeploymentModel, r: Deployment, userId: UserId, label: string): void {
+/**
+ * need-to-know after a clean sync: the replica equals the projection and the HSM holds exactly its
+ * keys. The simulation checks the same of every user who synced a clean stream after the day's last
+ * publication, under the name `convergence` (`invariant`).
+ */
+export function checkSyncedExactly(
+  m: DeploymentModel,
+  r: Deployment,
+  userId: UserId,
+  label: string,
+  invariant: InvariantName = 'need-to-know',
+): void {
   const slot = r.slot(userId);
-  if (!usable(slot)) violated('need-to-know', `${label}: ${userId}'s replica is not open after a clean sync`);
+  if (!usable(slot)) violated(invariant, `${label}: ${userId}'s replica is not open after a clean sync`);
   const expected = m.currentView(userId);
   same(
-    'need-to-know',
+    invariant,
     `${label}: ${userId}'s replica after a sync with no attack pending`,
     replicaView(slot.user),
     expected,
   );
   same(
-    'need-to-know',
+    invariant,
     `${label}: keys in ${userId}'s HSM after a sync with no attack pending`,
     r.heldKeys(userId),
     expected.keys.map((k) => k.id),
   );
-  if (slot.user.blocked) violated('need-to-know', `${label}: ${userId} is blocked though no attack is pending`);
+  if (slot.user.blocked) violated(invariant, `${label}: ${userId} is blocked though no attack is pending`);
 }
 
 /**
@@ -236,7 +259,7 @@ export function checkIntegrity(m: DeploymentModel, r: Deployment): void {
  * has retired (its replica is behind): the freshness window bounds that, and `encrypt` is checked
  * against it separately.
  */
-export function checkLedger(m: DeploymentModel, r: Deployment, stats: SuiteStats): void {
+export function checkLedger(m: DeploymentModel, r: Deployment, stats: CheckTally): void {
   const swept = m.swept();
   for (const slot of r.users.values()) {
     if (!usable(slot)) continue;
@@ -290,5 +313,86 @@ export function checkLedger(m: DeploymentModel, r: Deployment, stats: SuiteStats
       }
       violated('need-to-know', `${label}: read by a user who was never a member of ${entry.groupId}`);
     }
+  }
+}
+
+/** A user's device as one string (replica, HSM keys, applied sequence): what an attack must not change. */
+export function deviceState(r: Deployment, userId: UserId): string {
+  const slot = r.slot(userId);
+  const user = openUser(slot);
+  return JSON.stringify({ view: replicaView(user), held: r.heldKeys(userId), sequence: user.appliedSequence });
+}
+
+/**
+ * smallest-group's oracle: what the model selects for `sender` protecting to `to` now
+ * (`keyId@groupId`, or the error code), by brute force over the model's groups (`model/selectKey.ts`).
+ */
+export function expectedSelection(m: DeploymentModel, sender: UserId, to: readonly UserId[]): string {
+  const result = m.pure(() => selectKey(m.swept(), sender, to, m.now));
+  return result.ok ? `${result.selection.keyId}@${result.selection.groupId}` : result.error.code;
+}
+
+/**
+ * convergence, once the adversary stopped and every user synced (and was resynced if it needed it):
+ * every replica equals the model's projection, its HSM holds exactly its keys, nobody is blocked,
+ * the admin sees every user as acknowledged, and the audit log verifies.
+ */
+export function checkConverged(m: DeploymentModel, r: Deployment): void {
+  for (const userId of m.deviceIds()) {
+    const slot = r.slot(userId);
+    if (!usable(slot)) violated('convergence', `${userId}'s replica is not open at the end`);
+    const expected = m.currentView(userId);
+    same(
+      'convergence',
+      `${userId}'s replica once the adversary stopped (publish, sync, resync)`,
+      replicaView(slot.user),
+      expected,
+    );
+    same(
+      'convergence',
+      `keys in ${userId}'s HSM once the adversary stopped`,
+      r.heldKeys(userId),
+      expected.keys.map((k) => k.id),
+    );
+    if (slot.user.blocked) violated('convergence', `${userId} is still blocked after a resync`);
+  }
+  for (const p of r.publisher.publicationStates()) {
+    if (p.state !== 'acknowledged' && p.state !== 'upToDate') {
+      violated(
+        'convergence',
+        `the admin still sees ${p.userId} as ${p.state} ` +
+          `(published ${p.published}, acknowledged ${p.acknowledged}) after everyone synced`,
+      );
+    }
+  }
+  r.admin.verifyAuditLog();
+}
+
+/** What a protection (encryption or re-protection) gave: the message's key and group, or a refusal. */
+export type ProtectionOutcome = { readonly code: string } | { readonly keyId: string; readonly groupId: string };
+
+/**
+ * smallest-group for a synced sender's protection: the key it used (`keyId@groupId`), or its
+ * refusal's code, must be the model's selection for `sender` and `to` — or `NotFresh` when its view
+ * is older than the freshness window (`fresh` false: the heartbeat rule comes first).
+ */
+export function checkProtection(
+  m: DeploymentModel,
+  sender: UserId,
+  to: readonly UserId[],
+  fresh: boolean,
+  outcome: ProtectionOutcome,
+  label: string,
+  verb: 'encrypted' | 're-protected' = 'encrypted',
+): void {
+  const want = fresh ? expectedSelection(m, sender, to) : 'NotFresh';
+  if ('code' in outcome) {
+    if (outcome.code !== want)
+      violated('smallest-group', `${label}: ${verb} nothing, refused with ${outcome.code}; the model gives ${want}`);
+  } else if (`${outcome.keyId}@${outcome.groupId}` !== want) {
+    violated(
+      'smallest-group',
+      `${label}: ${verb} under ${outcome.keyId}@${outcome.groupId}, the model's smallest group gives ${want}`,
+    );
   }
 }

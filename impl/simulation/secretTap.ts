@@ -1,12 +1,12 @@
 /**
- * Key secrecy for the deployment suite: a test-only tap on each simulated HSM's key generation (and
- * on the keys provisioning derives) records every key value, and a scanner looks for any 8-byte
- * window of them — raw, or as hex text — in host-visible bytes: SD images, share files, messages,
- * acknowledgements, command outputs and error messages.
+ * Key secrecy's oracle, for a simulated deployment (`deployment.ts`): a tap on each simulated HSM's
+ * key generation (and on the keys provisioning derives) records every key value, and a scanner looks
+ * for any 8-byte window of them — raw, or as hex text — in host-visible bytes: SD images, share
+ * files, messages, acknowledgements, command outputs and error messages.
  *
- * The tap overrides `generateKey` on the device *instance* the suite built (with `testHooks: true`)
- * and reads the new key through `testOnlyHooks`; production code paths are untouched.
- * Test support only.
+ * Only a simulator can know the keys: the tap overrides `generateKey` on the device *instance* the
+ * deployment built (with `testHooks: true`) and reads the new key through `testOnlyHooks`; the
+ * implementation's code paths are untouched, and no real HSM offers this.
  * @module
  */
 import type { SecubeDevice } from '../../device/secube.ts';

@@ -1,11 +1,11 @@
 /**
- * The model's operations carried out by the {@link Admin} through its named methods (the methods
- * exist on every version of the branch, whatever dispatcher impl/ offers on top of them).
- * Test support only.
+ * The model's operations (`KmsOperation`) carried out by the {@link Admin} through its named
+ * methods, so that a deployment and its reference model run the same operation: the deployment
+ * property suite and `sekey simulate` both drive the administrator through it.
  * @module
  */
 import type { KmsOperation } from '../../model/kms.ts';
-import type { Admin } from '../../impl/kms/admin.ts';
+import type { Admin } from '../kms/admin.ts';
 
 /** Carries out `op`; throws the model's `KmsError` on refusal. */
 export function runAdminOperation(admin: Admin, op: KmsOperation): void {

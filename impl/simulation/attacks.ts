@@ -1,0 +1,278 @@
+/**
+ * The adversary on a deployment's share and SD cards: what it can do to the update and
+ * acknowledgement files it sees (replay, reorder, drop, duplicate, truncate, corrupt, misdeliver,
+ * files of a foreign installation) and to the cards (an old image of a user's or the admin's card, two
+ * users' cards swapped). Every attack must be refused or change nothing: the card attacks check that
+ * here (`integrity`), the share attacks are judged by the invariants after the victims sync. The
+ * deployment property suite generates these attacks at random; `sekey simulate`'s hostile profile
+ * runs them a few times a day.
+ * @module
+ */
+import { DAY_MS } from './time.ts';
+import { Deployment } from './deployment.ts';
+import type { DeviceFactory } from './deployment.ts';
+import { adminView, checkModelAgreement, deviceState, usable, violated } from './invariants.ts';
+import type { DeploymentModel } from './referenceModel.ts';
+import type { UserId } from '../../model/kms.ts';
+import { ackFileName, ackStream, sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
+
+/** What the adversary does. */
+export const ATTACK_KINDS = [
+  'replay',
+  'reorder',
+  'drop',
+  'duplicate',
+  'truncate',
+  'corrupt',
+  'misdeliver',
+  'ackDrop',
+  'ackCorrupt',
+  'ackReplay',
+  'ackMisdeliver',
+  'sdRollback',
+  'sdSwap',
+  'adminSdRollback',
+  'foreignInstallation',
+] as const;
+/** An attack kind. */
+export type AttackKind = (typeof ATTACK_KINDS)[number];
+
+/** One attack: its kind, its victim, a second user (misdeliveries, swaps), and choices it draws on. */
+export interface AttackSpec {
+  readonly kind: AttackKind;
+  readonly user: UserId;
+  readonly other: UserId;
+  /** Picks a file, an image or an offset among those available. */
+  readonly pick: number;
+  /** The bits a corruption flips (1–255). */
+  readonly mask: number;
+}
+
+/** Where attacks count what they did (`attackKinds`) and the refusals they met (`errorCodes`). */
+export interface AttackTally {
+  count(category: 'attackKinds' | 'errorCodes', name: string): void;
+  /** Counts a refusal; returns its code. */
+  error(error: unknown): string;
+}
+
+/** Whether an attack needs a second user with a device (`other`). */
+export function attackNeedsOther(kind: AttackKind): boolean {
+  return kind === 'misdeliver' || kind === 'ackMisdeliver' || kind === 'sdSwap';
+}
+
+/**
+ * Runs one attack. Share attacks taint the victim's stream in the model (`tainted`: its next sync
+ * is not held to the model's projection); card attacks check integrity at once.
+ */
+export async function runAttack(
+  m: DeploymentModel,
+  r: Deployment,
+  spec: AttackSpec,
+  label: string,
+  stats: AttackTally,
+): Promise<void> {
+  const { kind, user, other, pick, mask } = spec;
+  const slot = r.slot(user);
+  const applied = usable(slot) ? slot.user.appliedSequence : 0;
+  const isAck = kind.startsWith('ack');
+  const stream = isAck ? ackStream(user) : updateStream(user);
+  const names = await r.share.list(stream);
+  const seqs = names.map((n) => sequenceOfName(n)?.sequence ?? Number(/^(\d+)\.ack$/.exec(n)?.[1] ?? 0));
+  const top = Math.max(0, applied, m.published.get(user) ?? 0, ...seqs);
+  const nextName = isAck ? ackFileName(top + 1) : updateFileName(top + 1, pick % 3 === 0 ? 'resync' : 'incremental');
+  const pending = isAck ? names : names.filter((n) => (sequenceOfName(n)?.sequence ?? 0) > applied);
+  const pool = [...(r.seen.get(stream)?.values() ?? [])];
+  const nothing = () => stats.count('attackKinds', `${kind}:nothing to attack`);
+  const taint = () => {
+    if (!isAck) m.tainted.add(user);
+  };
+  switch (kind) {
+    case 'replay':
+    case 'ackReplay': {
+      const old = pool[pick % Math.max(1, pool.length)];
+      if (!old) return nothing();
+      await r.share.write(stream, nextName, old);
+      return taint();
+    }
+    case 'misdeliver':
+    case 'ackMisdeliver': {
+      const from = [...(r.seen.get(isAck ? ackStream(other) : updateStream(other))?.values() ?? [])];
+      const file = from[pick % Math.max(1, from.length)];
+      if (!file) return nothing();
+      await r.share.write(stream, nextName, file);
+      return taint();
+    }
+    case 'reorder': {
+      if (pending.length < 2) return nothing();
+      const a = pending[pick % pending.length] as string;
+      const b = pending[(pick + 1) % pending.length] as string;
+      const [x, y] = await Promise.all([r.share.read(stream, a), r.share.read(stream, b)]);
+      if (!x || !y) return nothing();
+      await r.share.write(stream, a, y);
+      await r.share.write(stream, b, x);
+      return taint();
+    }
+    case 'drop':
+    case 'ackDrop': {
+      if (pending.length === 0) return nothing();
+      await r.share.remove(stream, pending[pick % pending.length] as string);
+      return taint();
+    }
+    case 'duplicate': {
+      if (pending.length === 0) return nothing();
+      const bytes = await r.share.read(stream, pending[pick % pending.length] as string);
+      if (!bytes) return nothing();
+      await r.share.write(stream, nextName, bytes);
+      return taint();
+    }
+    case 'truncate':
+    case 'corrupt':
+    case 'ackCorrupt': {
+      if (pending.length === 0) return nothing();
+      const name = pending[pick % pending.length] as string;
+      const bytes = await r.share.read(stream, name);
+      if (!bytes || bytes.length === 0) return nothing();
+      const bad = kind === 'truncate' ? bytes.slice(0, pick % bytes.length) : bytes.slice();
+      if (kind !== 'truncate') bad[pick % bad.length] = (bad[pick % bad.length] as number) ^ (mask || 1);
+      await r.share.write(stream, name, bad);
+      return taint();
+    }
+    case 'sdRollback':
+      return sdRollback(r, user, pick, label, stats);
+    case 'adminSdRollback':
+      return adminSdRollback(m, r, pick, label, stats);
+    case 'foreignInstallation': {
+      const files = await foreignFiles(r.devices, user);
+      const file = files[pick % Math.max(1, files.length)];
+      if (!file) return nothing();
+      await r.share.write(stream, nextName, file);
+      return taint();
+    }
+    case 'sdSwap':
+      return sdSwap(r, user, other, label, stats);
+  }
+}
+
+async function sdRollback(
+  r: Deployment,
+  userId: UserId,
+  pick: number,
+  label: string,
+  stats: AttackTally,
+): Promise<void> {
+  const slot = r.slot(userId);
+  if (!usable(slot) || slot.archive.length === 0)
+    return void stats.count('attackKinds', 'sdRollback:nothing to attack');
+  const genuine = { flash: slot.flash.toImage(), sd: slot.sd.toImage() };
+  const before = deviceState(r, userId);
+  const old = slot.archive[pick % slot.archive.length] as { flash: Uint8Array; sd: Uint8Array };
+  const refusal = await r.insertCard(userId, old.sd, old.flash);
+  if (refusal === null) {
+    stats.count('errorCodes', 'sdRollback:opened');
+    if (deviceState(r, userId) !== before)
+      violated('integrity', `${label}: an old SD image of ${userId} was accepted and changed its state`);
+  } else {
+    stats.error(refusal);
+    r.output(refusal);
+  }
+  await r.restoreDevice(userId, genuine);
+  if (deviceState(r, userId) !== before)
+    violated('integrity', `${label}: ${userId}'s genuine card, put back, no longer shows the state before the attack`);
+}
+
+async function adminSdRollback(
+  m: DeploymentModel,
+  r: Deployment,
+  pick: number,
+  label: string,
+  stats: AttackTally,
+): Promise<void> {
+  if (r.adminArchive.length === 0) return void stats.count('attackKinds', 'adminSdRollback:nothing to attack');
+  const genuine = r.adminCard.toImage();
+  const before = JSON.stringify(adminView(r.admin));
+  const old = r.adminArchive[pick % r.adminArchive.length] as Uint8Array;
+  const refusal = await r.insertAdminCard(old);
+  if (refusal === null) {
+    stats.count('errorCodes', 'adminSdRollback:opened');
+    if (JSON.stringify(adminView(r.admin)) !== before)
+      violated('integrity', `${label}: the admin HSM opened an old copy of its card and now shows an older state`);
+  } else {
+    stats.error(refusal);
+    r.output(refusal);
+  }
+  await r.restoreAdmin(genuine);
+  if (JSON.stringify(adminView(r.admin)) !== before)
+    violated('integrity', `${label}: the admin's genuine card, put back, no longer shows the state before the attack`);
+  checkModelAgreement(m, r, label);
+}
+
+/** A second, unrelated installation, made of the same kind of devices, and its files per user. */
+interface Foreign {
+  /** The installation after the last user it was asked about; requests run one after another. */
+  chain: Promise<Deployment>;
+  readonly files: Map<UserId, Promise<Uint8Array[]>>;
+}
+
+const foreignInstallations = new WeakMap<DeviceFactory, Foreign>();
+
+/**
+ * Update files of a second, unrelated installation (its own admin HSM and user HSMs, same user IDs):
+ * what an attacker who runs SEkey elsewhere can drop into this share. One installation per process
+ * and kind of devices; a user is added to it the first time its files are asked for.
+ */
+function foreignFiles(devices: DeviceFactory, userId: UserId): Promise<Uint8Array[]> {
+  let foreign = foreignInstallations.get(devices);
+  if (foreign === undefined) {
+    const made = Deployment.create({ seed: 'foreign-installation', start: Date.UTC(2026, 0, 1), devices }).then((d) => {
+      process.once('exit', () => d.dispose());
+      d.admin.addGroup('G1', 'foreign', { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 7 * DAY_MS });
+      return d;
+    });
+    foreign = { chain: made, files: new Map() };
+    foreignInstallations.set(devices, foreign);
+  }
+  const known = foreign.files.get(userId);
+  if (known !== undefined) return known;
+  const next = foreign.chain.then(async (d) => {
+    d.admin.addUser(userId, `foreign ${userId}`);
+    await d.provision(userId);
+    d.admin.addMember('G1', userId);
+    if (!d.admin.listKeys().some((k) => k.state === 'active')) d.admin.activateKey(d.admin.addKey('G1', 'foreign key'));
+    await d.publisher.publish();
+    d.admin.renameUser(userId, `foreign ${userId} 2`);
+    await d.publisher.publish();
+    return d;
+  });
+  foreign.chain = next;
+  const files = next.then(async (d) => {
+    const out: Uint8Array[] = [];
+    for (const name of await d.transport.list(updateStream(userId)))
+      out.push((await d.transport.read(updateStream(userId), name)) as Uint8Array);
+    return out;
+  });
+  foreign.files.set(userId, files);
+  return files;
+}
+
+async function sdSwap(r: Deployment, a: UserId, b: UserId, label: string, stats: AttackTally): Promise<void> {
+  const [sa, sb] = [r.slot(a), r.slot(b)];
+  if (!usable(sa) || !usable(sb)) return void stats.count('attackKinds', 'sdSwap:nothing to attack');
+  const genuine = new Map(
+    [a, b].map((u) => [u, { flash: r.slot(u).flash.toImage(), sd: r.slot(u).sd.toImage() }] as const),
+  );
+  const before = new Map([a, b].map((u) => [u, deviceState(r, u)] as const));
+  for (const [target, source] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    const refusal = await r.insertCard(target, (genuine.get(source) as { sd: Uint8Array }).sd);
+    if (refusal === null) violated('integrity', `${label}: ${target}'s HSM opened ${source}'s SD card`);
+    stats.error(refusal);
+    r.output(refusal);
+  }
+  for (const u of [a, b]) {
+    await r.restoreDevice(u, genuine.get(u) as { flash: Uint8Array; sd: Uint8Array });
+    if (deviceState(r, u) !== before.get(u))
+      violated('integrity', `${label}: ${u}'s genuine card, put back, no longer shows the state before the swap`);
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * The reference side of a deployment: the whole-KMS model (`model/kms.ts`) plus what a deployment
+ * adds to it — which users have a device, what the administrator published to each device and
+ * when (its history, by sequence), who was a member of which group at each step, and a ledger of the
+ * messages users encrypted. The invariants (`invariants.ts`) compare the real deployment
+ * (`deployment.ts`) to it; `sekey simulate` and the deployment property suite keep it in step with
+ * every operation they run.
+ * @module
+ */
+import { EMPTY_KMS, applyOperation, expireKeys, projectUser, sortIds } from '../../model/kms.ts';
+import type { GroupId, KeyId, KmsOperation, KmsResult, KmsState, UserId } from '../../model/kms.ts';
+import type { GroupView, KeyView } from '../../model/projection.ts';
+import type { UserRecord } from '../../model/kms.ts';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, defaultFreshnessWindow } from '../kms/publisher.ts';
+
+/**
+ * Where a caller may change how the model is run: the property suite runs the pure model outside
+ * its tap on xstate (`pure`) and, for its secrecy mutants, under a broken rekey rule
+ * (`applyOperation`). Without hooks the model is `model/kms.ts` as it is.
+ */
+export interface ModelHooks {
+  /** Applies an operation (default: `model/kms.ts`'s `applyOperation`). */
+  readonly applyOperation?: (state: KmsState, op: KmsOperation) => KmsResult;
+  /** Runs a pure model computation (default: just runs it). */
+  readonly pure?: <T>(fn: () => T) => T;
+}
+
+/** Runs `fn`: the default of {@link ModelHooks.pure}. */
+export const runPure = <T>(fn: () => T): T => fn();
+
+/** The freshness window of the deployment's Publisher (its default). */
+const DEFAULT_FRESHNESS_WINDOW_MS = defaultFreshnessWindow(DEFAULT_HEARTBEAT_INTERVAL_MS);
+
+/** A message users exchanged. */
+export interface LedgerEntry {
+  /** Its number in the run (stable across drops of old entries). */
+  readonly id: number;
+  /** The command step it was sent at. */
+  readonly step: number;
+  /** The model's time when it was sent. */
+  readonly time: number;
+  readonly sender: UserId;
+  readonly recipients: readonly UserId[];
+  readonly keyId: KeyId;
+  readonly groupId: GroupId;
+  readonly plaintext: Uint8Array;
+  readonly message: Uint8Array;
+  /** The sender's replica equalled the model's projection when it encrypted. */
+  readonly senderSynced: boolean;
+}
+
+/** What a published file brought a device to. */
+export interface PublishedPoint {
+  readonly kms: KmsState;
+  /** False for a retired device (its user deleted): it is told to hold nothing. */
+  readonly inService: boolean;
+  /** When the admin issued it: the time its sealed heartbeat states (freshness, TUF's timestamp role). */
+  readonly issuedAt: number;
+}
+
+/** A user's view, as the replica shows it and as the model projects it. */
+export interface ReplicaView {
+  readonly groups: readonly GroupView[];
+  readonly users: readonly UserRecord[];
+  readonly keys: readonly KeyView[];
+}
+
+/** The view of a device that holds nothing. */
+export const EMPTY_VIEW: ReplicaView = { groups: [], users: [], keys: [] };
+
+const NOTHING: PublishedPoint = { kms: EMPTY_KMS, inService: false, issuedAt: 0 };
+
+/** How many messages the ledger keeps (the oldest are dropped): bounds the per-step checks. */
+export const LEDGER_SIZE = 8;
+
+/** The reference model of a deployment. */
+export class DeploymentModel {
+  kms: KmsState = EMPTY_KMS;
+  now: number;
+  /** Commands run so far. */
+  step = 0;
+  ledger: LedgerEntry[] = [];
+  nextMessage = 0;
+  readonly memberLog: Array<{ step: number; now: number; groupId: GroupId; userId: UserId; joined: boolean }> = [];
+  /** Users with a device. */
+  readonly devices = new Set<UserId>();
+  /** Devices whose user was deleted. */
+  readonly retired = new Set<UserId>();
+  /** Per user: sequence → what that file brought the device to (0: a new device, nothing). */
+  readonly history = new Map<UserId, Map<number, PublishedPoint>>();
+  /** The latest sequence published to each user. */
+  readonly published = new Map<UserId, number>();
+  /** The highest sequence any device of a user applied (acknowledgements may not exceed it). */
+  readonly maxApplied = new Map<UserId, number>();
+  /** Something changed since the last publication. */
+  dirty = false;
+  /** Users whose update stream the adversary touched since they last converged on a clean stream. */
+  readonly tainted = new Set<UserId>();
+  /** Runs a pure model computation (see {@link ModelHooks.pure}). */
+  readonly pure: <T>(fn: () => T) => T;
+  readonly #applyOperation: (state: KmsState, op: KmsOperation) => KmsResult;
+
+  constructor(start: number, hooks: ModelHooks = {}) {
+    this.now = start;
+    this.pure = hooks.pure ?? runPure;
+    this.#applyOperation = hooks.applyOperation ?? applyOperation;
+  }
+
+  /** Applies an admin operation to the model at the model's time; records membership changes. */
+  apply(op: KmsOperation): KmsResult {
+    const result = this.pure(() => this.#applyOperation(this.kms, op));
+    if (!result.ok) return result;
+    const before = this.kms;
+    this.kms = result.state;
+    const ids = new Set([...Object.keys(before.groups), ...Object.keys(result.state.groups)]);
+    for (const g of ids) {
+      const was = new Set(before.groups[g]?.members ?? []);
+      const is = new Set(result.state.groups[g]?.members ?? []);
+      for (const u of is)
+        if (!was.has(u)) this.memberLog.push({ step: this.step, now: this.now, groupId: g, userId: u, joined: true });
+      for (const u of was)
+        if (!is.has(u)) this.memberLog.push({ step: this.step, now: this.now, groupId: g, userId: u, joined: false });
+    }
+    if (op.type === 'deleteUser' && this.devices.has(op.userId)) this.retired.add(op.userId);
+    this.dirty = true;
+    return result;
+  }
+
+  /** What an admin command may change, to restore after a power cut that kept the state before. */
+  save(): { kms: KmsState; log: number; retired: UserId[]; dirty: boolean } {
+    return { kms: this.kms, log: this.memberLog.length, retired: [...this.retired], dirty: this.dirty };
+  }
+
+  /** Restores what {@link save} returned. */
+  restore(saved: ReturnType<DeploymentModel['save']>): void {
+    this.kms = saved.kms;
+    this.memberLog.length = saved.log;
+    this.retired.clear();
+    for (const u of saved.retired) this.retired.add(u);
+    this.dirty = saved.dirty;
+  }
+
+  /** The KMS swept at the model's time. */
+  swept(): KmsState {
+    return this.pure(() => expireKeys(this.kms, this.now));
+  }
+
+  /** Whether `userId`'s device is in service (provisioned and its user not deleted since). */
+  inService(userId: UserId): boolean {
+    return this.devices.has(userId) && !this.retired.has(userId);
+  }
+
+  /** What `userId`'s device must show now, given the model's current state. */
+  currentView(userId: UserId): ReplicaView {
+    return viewAt(
+      { kms: this.kms, inService: this.inService(userId), issuedAt: this.now },
+      userId,
+      this.now,
+      this.pure,
+    );
+  }
+
+  /** What a device that applied `sequence` must show now, or null if that sequence was never published. */
+  viewAtSequence(userId: UserId, sequence: number): ReplicaView | null {
+    const point = sequence === 0 ? NOTHING : this.history.get(userId)?.get(sequence);
+    return point === undefined ? null : viewAt(point, userId, this.now, this.pure);
+  }
+
+  /**
+   * Whether a device that applied `sequence` may still protect: the heartbeat of the file it applied
+   * last is at most the freshness window old (the Publisher's default window: the deployment does
+   * not change it). A device that applied nothing is not judged (its replica is empty).
+   */
+  fresh(userId: UserId, sequence: number): boolean {
+    if (sequence === 0) return true;
+    const point = this.history.get(userId)?.get(sequence);
+    return point === undefined || this.now - point.issuedAt <= DEFAULT_FRESHNESS_WINDOW_MS;
+  }
+
+  /** Records a publication of `sequence` to `userId` (the current state). */
+  recordPublished(userId: UserId, sequence: number): void {
+    const h = this.history.get(userId) ?? new Map<number, PublishedPoint>();
+    h.set(sequence, { kms: this.swept(), inService: this.inService(userId), issuedAt: this.now });
+    this.history.set(userId, h);
+    this.published.set(userId, Math.max(this.published.get(userId) ?? 0, sequence));
+  }
+
+  /** A new device for `userId` (first or replacement). */
+  provisioned(userId: UserId): void {
+    this.devices.add(userId);
+    this.retired.delete(userId);
+    this.dirty = true;
+  }
+
+  /** Whether `userId` was a member of `groupId` right after step `step`. */
+  memberAt(groupId: GroupId, userId: UserId, step: number): boolean {
+    let member = false;
+    for (const e of this.memberLog) {
+      if (e.step > step) break;
+      if (e.groupId === groupId && e.userId === userId) member = e.joined;
+    }
+    return member;
+  }
+
+  /** Whether `userId` was ever a member of `groupId` up to step `step` (default: now). */
+  everMember(groupId: GroupId, userId: UserId, step = Number.POSITIVE_INFINITY): boolean {
+    return this.memberLog.some((e) => e.joined && e.step <= step && e.groupId === groupId && e.userId === userId);
+  }
+
+  /** Whether `userId` joined `groupId` after step `step`. */
+  joinedAfter(groupId: GroupId, userId: UserId, step: number): boolean {
+    return this.memberLog.some((e) => e.joined && e.step > step && e.groupId === groupId && e.userId === userId);
+  }
+
+  /** Adds a message to the ledger (dropping the oldest beyond {@link LEDGER_SIZE}). */
+  record(entry: Omit<LedgerEntry, 'id' | 'step' | 'time'>): LedgerEntry {
+    const full = { ...entry, id: this.nextMessage++, step: this.step, time: this.now };
+    this.ledger = [...this.ledger, full].slice(-LEDGER_SIZE);
+    return full;
+  }
+
+  /** Provisioned users, sorted. */
+  deviceIds(): UserId[] {
+    return sortIds(this.devices);
+  }
+}
+
+/** The view a device at `point` shows at `now` (keys past their cryptoperiod expire locally). */
+export function viewAt(
+  point: PublishedPoint,
+  userId: UserId,
+  now: number,
+  pure: <T>(fn: () => T) => T = runPure,
+): ReplicaView {
+  if (!point.inService) return EMPTY_VIEW;
+  const p = pure(() => projectUser(expireKeys(point.kms, now), userId));
+  return p === null ? EMPTY_VIEW : { groups: p.groups, users: p.users, keys: p.keys };
+}

@@ -1,0 +1,75 @@
+import { describe, expect, test } from 'vitest';
+import type { Transport } from '../protocol/transport.ts';
+import { runSimulation } from './runSimulation.ts';
+import type { SimulationConfig, SimulationReport } from './simulationReport.ts';
+import { validateSimulationReport } from './validateSimulationReport.ts';
+
+/** Small enough to be quick, long enough for a rotation (cryptoperiods are staggered from one day). */
+const SMALL: SimulationConfig = {
+  users: 4,
+  groups: 2,
+  days: 4,
+  seed: 7,
+  profile: 'default',
+  start: '2026-03-01T00:00:00.000Z',
+};
+
+const withoutHost = (r: SimulationReport) => JSON.stringify({ ...r, host: null });
+
+describe('runSimulation', () => {
+  test('a small default run: a valid report, no violation, and the same report for the same seed', async () => {
+    const first = await runSimulation(SMALL);
+    expect(validateSimulationReport(first)).toEqual([]);
+    expect(first.violationDetails).toEqual([]);
+    expect(first.violations).toBe(0);
+    expect(first.days).toHaveLength(SMALL.days);
+    expect(first.totals.operationsByKind['encrypt']).toBeGreaterThan(0);
+    expect(first.totals.updates.filesApplied).toBeGreaterThan(0);
+    expect(first.flashWear.map((d) => d.device)).toContain('admin');
+    for (const invariant of Object.values(first.invariants)) expect(invariant.checks).toBeGreaterThan(0);
+    const second = await runSimulation(SMALL);
+    expect(withoutHost(second)).toBe(withoutHost(first));
+    const other = await runSimulation({ ...SMALL, seed: 8 });
+    expect(withoutHost(other)).not.toBe(withoutHost(first));
+  }, 900_000);
+
+  test('a small hostile run: attacks and power cuts refused or survived, no violation', async () => {
+    const report = await runSimulation({ ...SMALL, profile: 'hostile', days: 6 });
+    expect(validateSimulationReport(report)).toEqual([]);
+    expect(report.violationDetails).toEqual([]);
+    const kinds = Object.keys(report.totals.operationsByKind);
+    expect(kinds.some((k) => k.startsWith('attack:'))).toBe(true);
+    expect(Object.keys(report.totals.refusals).length).toBeGreaterThan(0);
+  }, 900_000);
+
+  test('a planted fault (a key leaked into the share on day 2) is recorded with its day, and the run goes on', async () => {
+    let leaking = false;
+    const leak = (inner: Transport, secrets: { latest(): Uint8Array | undefined }): Transport => ({
+      list: (s) => inner.list(s),
+      read: (s, n) => inner.read(s, n),
+      remove: (s, n) => inner.remove(s, n),
+      write: (s, n, bytes) => {
+        const secret = secrets.latest();
+        if (!leaking || secret === undefined) return inner.write(s, n, bytes);
+        const out = new Uint8Array(bytes.length + secret.length);
+        out.set(bytes);
+        out.set(secret, bytes.length);
+        return inner.write(s, n, out);
+      },
+    });
+    const report = await runSimulation(SMALL, {
+      deploymentHooks: { transport: leak },
+      onDay: ({ day }) => {
+        leaking = day === 1;
+      },
+    });
+    expect(report.days).toHaveLength(SMALL.days);
+    const leaks = report.violationDetails.filter((v) => v.invariant === 'key-secrecy');
+    expect(leaks.length).toBeGreaterThan(0);
+    expect(leaks[0]).toMatchObject({ day: 2, date: '2026-03-02' });
+    expect(leaks[0]?.detail).toMatch(/^invariant key-secrecy: .* found in /);
+    expect(report.violations).toBe(report.violationDetails.length);
+    expect(report.days[1]?.violations).toBeGreaterThan(0);
+    expect(validateSimulationReport(report)).toEqual([]);
+  }, 900_000);
+});

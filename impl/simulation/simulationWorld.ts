@@ -1,0 +1,383 @@
+/**
+ * The simulated organisation's system and its oracle side by side: a real {@link Deployment} and its
+ * {@link DeploymentModel}, kept in step by every operation the workload runs, with the shared
+ * checkers (`invariants.ts`) judging the deployment. Operations run as in the deployment property
+ * suite (the same model bookkeeping: publications recorded, streams the adversary touched tainted,
+ * a clean sync held to the model's projection), but a broken invariant is recorded as a
+ * {@link ViolationDetail} and the day goes on.
+ * @module
+ */
+import type { KmsOperation, UserId } from '../../model/kms.ts';
+import { runAdminOperation } from './adminOperation.ts';
+import { runAttack } from './attacks.ts';
+import type { AttackSpec } from './attacks.ts';
+import { DayTally, bump, refusalCode } from './dayTally.ts';
+import type { Deployment } from './deployment.ts';
+import { messageKey, openUser } from './deployment.ts';
+import {
+  InvariantError,
+  checkIntegrity,
+  checkKeySecrecy,
+  checkLedger,
+  checkModelAgreement,
+  checkNeedToKnow,
+  checkSyncedExactly,
+  checkProtection,
+  isSynced,
+  usable,
+} from './invariants.ts';
+import type { InvariantName } from './invariants.ts';
+import type { DeploymentModel } from './referenceModel.ts';
+import { simulationInvariantOf } from './simulationInvariants.ts';
+import type { SimulationInvariant, ViolationDetail } from './simulationReport.ts';
+import { SIMULATION_INVARIANTS } from './simulationReport.ts';
+import { isoDate } from './time.ts';
+
+/** The model and the deployment, the day's counters, and what the checkers found. */
+export class SimulationWorld {
+  readonly m: DeploymentModel;
+  readonly r: Deployment;
+  day = 0;
+  tally = new DayTally();
+  readonly violations: ViolationDetail[] = [];
+  /** Checks run per invariant (each checker run, and each reader × message readability judged). */
+  readonly checks = Object.fromEntries(SIMULATION_INVARIANTS.map((i) => [i, 0])) as Record<SimulationInvariant, number>;
+  /** Share files key-secrecy already scanned, by hash. */
+  readonly #scanned = new Set<string>();
+  /** Sizes of published files, by `user/sequence`: the bytes a user applies. */
+  readonly #fileBytes = new Map<string, number>();
+  /** Users who synced a clean stream since the last publication. */
+  readonly syncedClean = new Set<UserId>();
+
+  /**
+   * Whether old card images are kept for the adversary (before each sync and publication): only
+   * when attacks run, since imaging every card costs more than the sync itself.
+   */
+  readonly #archive: boolean;
+
+  constructor(m: DeploymentModel, r: Deployment, options: { readonly archive: boolean }) {
+    this.m = m;
+    this.r = r;
+    this.#archive = options.archive;
+  }
+
+  /** Starts a new day's counters. */
+  newDay(day: number): void {
+    this.day = day;
+    this.tally = new DayTally();
+  }
+
+  /** Moves model and deployment to `time`. */
+  at(time: number): void {
+    this.m.now = time;
+    this.r.clock.set(time);
+  }
+
+  /** Records a violation of the day, found after `operation`. */
+  record(invariant: SimulationInvariant, operation: string, detail: string): void {
+    this.violations.push({ day: this.day, date: isoDate(this.m.now), operation, invariant, detail });
+  }
+
+  /**
+   * Runs a check: counts it under `invariant`, and records what it throws (an {@link InvariantError}
+   * under its own invariant, anything else under `invariant`).
+   */
+  async check(invariant: InvariantName, operation: string, run: () => void | Promise<void>): Promise<void> {
+    this.checks[simulationInvariantOf(invariant)] += 1;
+    try {
+      await run();
+    } catch (error) {
+      if (error instanceof InvariantError)
+        this.record(simulationInvariantOf(error.invariant), operation, error.message);
+      else this.record(simulationInvariantOf(invariant), operation, `the check itself failed: ${String(error)}`);
+    }
+  }
+
+  // ---- the admin ---------------------------------------------------------------------------------
+
+  /**
+   * Runs an admin operation on the model and the deployment; they must agree (a refusal the model
+   * does not give is a `model-agreement` failure, reported as integrity). Returns whether it was done.
+   */
+  async admin(kind: string, op: KmsOperation, label: string): Promise<boolean> {
+    const { m, r } = this;
+    m.step += 1;
+    this.tally.operation(kind);
+    const result = m.apply(op);
+    let code = 'ok';
+    try {
+      runAdminOperation(r.admin, op);
+    } catch (error) {
+      code = this.tally.error(error);
+      r.output(error);
+    }
+    const expected = result.ok ? 'ok' : result.error.code;
+    if (code !== expected)
+      this.record('integrity', label, `invariant model-agreement: the admin answered ${code}, the model ${expected}`);
+    return code === 'ok';
+  }
+
+  /** The admin publishes (its daily cron); a power cut at the n-th write of its flash or card, if `cut`. */
+  async publish(label: string, cut?: { where: 'flash' | 'sd'; n: number }): Promise<void> {
+    const { m, r } = this;
+    m.step += 1;
+    this.tally.operation('publish');
+    if (this.#archive) r.archiveAdmin();
+    const before = r.streamSequences();
+    if (cut !== undefined) (cut.where === 'flash' ? r.adminFlash : r.adminCard).cutPowerAfter(cut.n);
+    try {
+      const report = await r.publisher.publish();
+      r.output(report);
+      for (const p of report.published) {
+        m.recordPublished(p.userId, p.sequence);
+        this.#fileBytes.set(`${p.userId}/${p.sequence}`, p.bytes);
+        this.tally.updates.filesPublished += 1;
+        this.tally.updates.bytesPublished += p.bytes;
+      }
+      m.dirty = false;
+      this.syncedClean.clear();
+    } catch (error) {
+      if (r.adminDevice.powered && r.adminFlash.powered && r.adminCard.powered) throw error;
+      await this.#adminRebooted(label, before);
+    } finally {
+      r.adminFlash.cancelPowerCut();
+      r.adminCard.cancelPowerCut();
+    }
+  }
+
+  /**
+   * After a power cut during a publication: the admin reboots; publications committed before the cut
+   * count as published (their files may be missing until the next flush), so their users' streams
+   * are tainted (held to the model only once clean again).
+   */
+  async #adminRebooted(label: string, before: Map<UserId, number>): Promise<void> {
+    const { m, r } = this;
+    this.tally.operation('power-cut:publish');
+    try {
+      await r.reopenAdmin();
+    } catch (error) {
+      this.record(
+        'integrity',
+        label,
+        `invariant durability: the admin cannot be reopened after the cut: ${String(error)}`,
+      );
+      return;
+    }
+    for (const [userId, sequence] of r.streamSequences()) {
+      if (sequence > (before.get(userId) ?? 0)) {
+        m.recordPublished(userId, sequence);
+        m.tainted.add(userId);
+      }
+    }
+    await this.check('model-agreement', label, () => checkModelAgreement(m, r, label));
+  }
+
+  /** The admin collects acknowledgements and looks at who is stale; returns the stale users' count. */
+  async collect(): Promise<number> {
+    const { r } = this;
+    this.tally.operation('collect-acks');
+    r.output(await r.publisher.collectAcknowledgements());
+    const states = r.publisher.publicationStates();
+    r.output(states);
+    return states.filter((s) => s.state === 'stale').length;
+  }
+
+  /** The admin asks for a resync of a user (one who reported being blocked). */
+  resync(userId: UserId): void {
+    this.tally.operation('resync');
+    this.r.publisher.requestResync(userId);
+    this.m.dirty = true;
+  }
+
+  /** A (new or replacement) device for a user, provisioned by the admin. */
+  async provision(userId: UserId, kind: 'provision' | 'replace-device'): Promise<void> {
+    this.tally.operation(kind);
+    this.m.step += 1;
+    await this.r.provision(userId);
+    this.m.provisioned(userId);
+  }
+
+  // ---- users ---------------------------------------------------------------------------------------
+
+  /**
+   * A user syncs (a power cut at the n-th write of its flash or card, if `cut`). A clean sync (nothing
+   * changed since the publication, no attack on its stream) must bring the replica to the model's
+   * projection (need-to-know).
+   */
+  async sync(userId: UserId, label: string, cut?: { where: 'flash' | 'sd'; n: number }): Promise<void> {
+    const { m, r } = this;
+    const slot = r.slot(userId);
+    if (!usable(slot)) return;
+    m.step += 1;
+    this.tally.operation('sync');
+    if (this.#archive) r.archive(userId);
+    const clean = !m.dirty && !m.tainted.has(userId) && (await r.streamIsGenuine(userId));
+    if (cut !== undefined) (cut.where === 'flash' ? slot.flash : slot.sd).cutPowerAfter(cut.n);
+    let report: Awaited<ReturnType<Deployment['sync']>>;
+    try {
+      report = await r.sync(userId);
+    } catch (error) {
+      slot.flash.cancelPowerCut();
+      slot.sd.cancelPowerCut();
+      if (!slot.device.powered || !slot.flash.powered || !slot.sd.powered) {
+        this.tally.operation('power-cut:sync');
+        r.output(error);
+        try {
+          await r.reopenUser(userId);
+        } catch (reopen) {
+          this.record(
+            'integrity',
+            label,
+            `invariant durability: ${userId} cannot reopen after the cut: ${String(reopen)}`,
+          );
+        }
+        return;
+      }
+      this.tally.error(error);
+      r.output(error);
+      if (clean) this.record('need-to-know', label, `invariant need-to-know: a clean sync failed: ${String(error)}`);
+      return;
+    }
+    slot.flash.cancelPowerCut();
+    slot.sd.cancelPowerCut();
+    r.output(report);
+    for (const sequence of report.applied) {
+      this.tally.updates.filesApplied += 1;
+      this.tally.updates.bytesApplied += this.#fileBytes.get(`${userId}/${sequence}`) ?? 0;
+    }
+    for (const refusal of report.refused) this.tally.error({ code: `update-refused:${refusal.reason}` });
+    if (clean) {
+      await this.check('need-to-know', label, () => checkSyncedExactly(m, r, userId, label));
+      this.syncedClean.add(userId);
+    }
+    if (m.tainted.has(userId) && isSynced(m, slot) && (await r.streamIsGenuine(userId))) m.tainted.delete(userId);
+  }
+
+  /**
+   * A user encrypts to `to`; a synced sender's choice is held to the model's smallest group (a stale
+   * one must refuse with `NotFresh`). Returns whether a message was sent.
+   */
+  async encrypt(userId: UserId, to: readonly UserId[], text: string, label: string): Promise<boolean> {
+    const { m, r } = this;
+    const slot = r.slot(userId);
+    if (!usable(slot)) return false;
+    m.step += 1;
+    this.tally.operation('encrypt');
+    const synced = isSynced(m, slot) && m.inService(userId);
+    const fresh = m.fresh(userId, openUser(slot).appliedSequence);
+    const plaintext = new TextEncoder().encode(text);
+    let message: Uint8Array;
+    try {
+      message = openUser(slot).encrypt(to, plaintext);
+    } catch (error) {
+      const code = this.tally.error(error);
+      r.output(error);
+      if (synced)
+        await this.check('smallest-group', label, () => checkProtection(m, userId, to, fresh, { code }, label));
+      return false;
+    }
+    r.output(message);
+    const keyId = messageKey(message);
+    const groupId = m.kms.keys[keyId]?.owner ?? '?';
+    if (synced)
+      await this.check('smallest-group', label, () => checkProtection(m, userId, to, fresh, { keyId, groupId }, label));
+    m.record({ sender: userId, recipients: [...to], keyId, groupId, plaintext, message, senderSynced: synced });
+    return true;
+  }
+
+  /** A recipient decrypts a message of the ledger (judged by readability at the day's end). */
+  decrypt(userId: UserId, message: Uint8Array): void {
+    const slot = this.r.slot(userId);
+    if (!usable(slot)) return;
+    this.tally.operation('decrypt');
+    try {
+      this.r.output(this.r.decrypt(userId, message));
+    } catch (error) {
+      this.tally.error(error);
+      this.r.output(error);
+    }
+  }
+
+  /**
+   * A member re-protects a message under a compromised key (decrypt and re-encrypt inside the HSM);
+   * the new message joins the ledger, its key held to the smallest group of the old one's members.
+   */
+  async reprotect(userId: UserId, entry: DeploymentModel['ledger'][number], label: string): Promise<void> {
+    const { m, r } = this;
+    const slot = r.slot(userId);
+    if (!usable(slot)) return;
+    m.step += 1;
+    this.tally.operation('reprotect');
+    const synced = isSynced(m, slot) && m.inService(userId);
+    let out: Uint8Array;
+    try {
+      out = openUser(slot).reprotect(entry.message);
+    } catch (error) {
+      this.tally.error(error);
+      r.output(error);
+      return;
+    }
+    r.output(out);
+    if (out === entry.message) return;
+    const keyId = messageKey(out);
+    const groupId = m.kms.keys[keyId]?.owner ?? '?';
+    const others = (m.kms.groups[entry.groupId]?.members ?? []).filter((u) => u !== userId);
+    if (synced)
+      await this.check('smallest-group', label, () =>
+        checkProtection(m, userId, others, true, { keyId, groupId }, label, 're-protected'),
+      );
+    m.record({
+      sender: userId,
+      recipients: others,
+      keyId,
+      groupId,
+      plaintext: entry.plaintext,
+      message: out,
+      senderSynced: synced,
+    });
+  }
+
+  /** The adversary strikes (the property suite's attack kinds); card attacks check integrity at once. */
+  async attack(spec: AttackSpec, label: string): Promise<void> {
+    this.tally.operation(`attack:${spec.kind}`);
+    this.m.step += 1;
+    this.checks.integrity += 1;
+    try {
+      await runAttack(this.m, this.r, spec, label, this.tally);
+    } catch (error) {
+      if (error instanceof InvariantError) this.record(simulationInvariantOf(error.invariant), label, error.message);
+      else this.record('integrity', label, `the attack left the system broken: ${String(error)}`);
+    }
+  }
+
+  // ---- the day's checks ------------------------------------------------------------------------
+
+  /**
+   * The invariants at the end of a day: key secrecy over everything the host saw, need-to-know in
+   * every HSM, integrity of every replica and of the admin's database, readability of the ledger for
+   * every user, and convergence of the users who synced a clean stream since the last publication.
+   */
+  async endOfDay(label: string): Promise<void> {
+    const { m, r } = this;
+    await r.observe(m.deviceIds());
+    await this.check('key-secrecy', label, () => checkKeySecrecy(m, r, this.#scanned));
+    await this.check('need-to-know', label, () => checkNeedToKnow(m, r));
+    await this.check('integrity', label, () => checkIntegrity(m, r));
+    await this.check('model-agreement', label, () => checkModelAgreement(m, r, label));
+    // The checker's own trial decryptions (every user tries every message) are not the
+    // organisation's work: their refusals are not counted as refusals.
+    const judging = {
+      count: (_: 'invariantChecks', name: string) => bump(this.tally.checks, name),
+      error: refusalCode,
+    };
+    await this.check('readability', label, () => checkLedger(m, r, judging));
+    for (const userId of [...this.syncedClean].sort()) {
+      if (m.dirty || m.tainted.has(userId) || !m.devices.has(userId)) continue;
+      await this.check('convergence', label, () => checkSyncedExactly(m, r, userId, label, 'convergence'));
+    }
+    const judged = Object.entries(this.tally.checks)
+      .filter(([name]) => name.startsWith('readability:'))
+      .reduce((n, [, c]) => n + c, 0);
+    this.checks.readability += judged;
+  }
+}
