@@ -74,14 +74,14 @@ export interface SimulationOptions {
 }
 
 /**
- * The defaults (`npm start`): 12 users in 5 groups over 90 days of the default profile — a quarter of
- * a small team's life, three cryptoperiods — which takes about a minute on a 2-core machine
- * (measured: see `docs/simulation.md`).
+ * The defaults (`npm start`): 16 users in 6 groups over 120 days of the default profile — four months
+ * of a small organisation, four cryptoperiods — which take about a minute on this project's 2-core
+ * machine (measured: see `docs/simulation.md`).
  */
 export const DEFAULT_SIMULATION_CONFIG: SimulationConfig = {
-  users: 12,
-  groups: 5,
-  days: 90,
+  users: 16,
+  groups: 6,
+  days: 120,
   seed: 1,
   profile: 'default',
   start: '2026-01-01T00:00:00.000Z',
@@ -282,7 +282,7 @@ class Simulation {
     }
   }
 
-  /** The admin's morning: turnover, membership, compromises, lost devices, rotation, publication. */
+  /** The admin's morning: turnover, membership, compromises, lost devices, rotation. */
   async #morning(base: number): Promise<void> {
     const now = base + 8 * HOUR_MS;
     this.world.at(now);
