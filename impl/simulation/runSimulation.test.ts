@@ -42,7 +42,7 @@ describe('runSimulation', () => {
     expect(Object.keys(report.totals.refusals).length).toBeGreaterThan(0);
   }, 900_000);
 
-  test('a planted fault (a key leaked into the share on day 2) is recorded with its day, and the run goes on', async () => {
+  test('a planted fault (a key leaked into the share on day 2) is recorded with its day; the run goes on', async () => {
     let leaking = false;
     const leak = (inner: Transport, secrets: { latest(): Uint8Array | undefined }): Transport => ({
       list: (s) => inner.list(s),

@@ -201,7 +201,9 @@ class Simulation {
   }
 
   #label(hour: number, what: string): string {
-    return `day ${this.world.day} ${String(Math.floor(hour)).padStart(2, '0')}:${String(Math.round((hour % 1) * 60)).padStart(2, '0')} ${what}`;
+    const hh = String(Math.floor(hour)).padStart(2, '0');
+    const mm = String(Math.round((hour % 1) * 60)).padStart(2, '0');
+    return `day ${this.world.day} ${hh}:${mm} ${what}`;
   }
 
   #op(kind: string, op: KmsOperation, hour: number, what: string): Promise<boolean> {

@@ -3,12 +3,13 @@
  * means; the engine draws each day's counts from the seeded PRNG (a rate of 2.3 gives 2 or 3). See
  * `docs/simulation.md` for the day's timetable.
  *
- * | profile          | cryptoperiod | retention | messages/user/day | membership changes/day | turnover/30 d | compromises/yr | lost devices/user/yr | late / stale users | attacks/day | power cuts/day |
- * | ---------------- | ------------ | --------- | ----------------- | ---------------------- | ------------- | -------------- | -------------------- | ------------------ | ----------- | -------------- |
- * | `default`        | 30 d         | 30 d      | 1.5               | 0.3                    | 5 %           | 4              | 0.5                  | 20 % / 10 %        | 0           | 0              |
- * | `rotation-heavy` | 7 d          | 7 d       | 1.5               | 0.3                    | 5 %           | 12             | 0.5                  | 20 % / 10 %        | 0           | 0              |
- * | `churn`          | 30 d         | 30 d      | 1.5               | 2                      | 30 %          | 4              | 2                    | 20 % / 10 %        | 0           | 0              |
- * | `hostile`        | 30 d         | 30 d      | 1.5               | 0.3                    | 5 %           | 12             | 0.5                  | 20 % / 10 %        | 2           | 0.5            |
+ * Per profile (cryptoperiod / retention; messages per user a day; membership changes a day; turnover
+ * per 30 days; compromises a year; lost devices per user a year; late / stale users; attacks a day;
+ * power cuts a day):
+ * - `default`:        30 d / 30 d; 1.5; 0.3; 5 %;  4; 0.5; 20 % / 10 %; 0; 0
+ * - `rotation-heavy`:  7 d /  7 d; 1.5; 0.3; 5 %; 12; 0.5; 20 % / 10 %; 0; 0
+ * - `churn`:          30 d / 30 d; 1.5; 2;   30 %; 4; 2;   20 % / 10 %; 0; 0
+ * - `hostile`:        30 d / 30 d; 1.5; 0.3; 5 %; 12; 0.5; 20 % / 10 %; 2; 0.5
  *
  * The cryptoperiod of 30 days is within NIST SP 800-57 Part 1 Rev. 5 §5.3.6's recommendation for a
  * symmetric data-encryption key's originator-usage period ("up to two years"; shorter for high
