@@ -123,11 +123,27 @@ export function verifyIdentity(
 ): boolean {
   if (manufacturerPublicKey.length !== MANUFACTURER_PUBLIC_KEY_BYTES || certificate.length !== CERTIFICATE_BYTES)
     return false;
+  const message = certifiedMessage(serial, identityPublicKey);
+  const key = Buffer.concat([manufacturerPublicKey, certificate, message]).toString('base64');
+  const known = verified.get(key);
+  if (known !== undefined) return known;
+  let valid: boolean;
   try {
-    return ed25519.verify(certificate, certifiedMessage(serial, identityPublicKey), manufacturerPublicKey, {
-      zip215: false,
-    });
+    valid = ed25519.verify(certificate, message, manufacturerPublicKey, { zip215: false });
   } catch {
-    return false;
+    valid = false;
   }
+  if (verified.size >= VERIFIED_ENTRIES) verified.delete(verified.keys().next().value as string);
+  verified.set(key, valid);
+  return valid;
 }
+
+/**
+ * Answers of {@link verifyIdentity}, by its whole input (manufacturer key, certificate, certified
+ * message; all public). A verification is a pure function of them and costs a double scalar
+ * multiplication in JavaScript, while one installation checks the same certificates at every
+ * provisioning (and a simulation or a property suite rebuilds the same installations over and over).
+ * The device's modelled cost is charged by its caller, hit or miss.
+ */
+const verified = new Map<string, boolean>();
+const VERIFIED_ENTRIES = 1024;
