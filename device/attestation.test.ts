@@ -20,6 +20,16 @@ describe('device identity attestation (Ed25519, RFC 8032)', () => {
     expect(verifyIdentity(m.publicKey, SERIAL, KEY, flipped)).toBe(false);
   });
 
+  it('issues the same certificate for the same pair every time (Ed25519 is deterministic), each a copy', () => {
+    const m = Manufacturer.generate('again');
+    const first = m.certify(SERIAL, KEY);
+    first.fill(0);
+    const second = m.certify(SERIAL, KEY);
+    expect(verifyIdentity(m.publicKey, SERIAL, KEY, second)).toBe(true);
+    expect(m.certify(SERIAL, KEY)).toEqual(second);
+    expect(m.certify('B'.repeat(32), KEY)).not.toEqual(second);
+  });
+
   it('answers a repeated verification (remembered) exactly as the first, and a changed input afresh', () => {
     const m = Manufacturer.generate('repeated');
     const cert = m.certify(SERIAL, KEY);
