@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { THROUGHPUT_SUITES, readMeasurement } from './throughput.ts';
+import { BASELINE_COMMIT, THROUGHPUT_SUITES, baselineTree, readMeasurement } from './throughput.ts';
 import { repositoryRoot } from './results.ts';
 
 const root = repositoryRoot();
@@ -35,6 +35,21 @@ describe('throughput bench', () => {
     expect(readMeasurement(report, deployment)).toEqual({ operations: 250, cpuSeconds: 5, opsPerCpuSecond: 50 });
     expect(() => readMeasurement(JSON.stringify({ kmsImpl: { operations: 3 } }), kmsImpl)).toThrow(/kmsImpl/);
     expect(() => readMeasurement(JSON.stringify({ deployment: { commands: 1, cpuSeconds: 0 } }), deployment)).toThrow();
+  });
+
+  test('the baseline engine is the tree of its commit, with the suites and this checkout’s packages', () => {
+    expect(baselineTree(root, '0'.repeat(40))).toBeNull();
+    const dir = baselineTree(root);
+    // A checkout without the history (shallow clone, archive) records the figure instead.
+    if (dir === null) return;
+    try {
+      for (const suite of THROUGHPUT_SUITES) expect(existsSync(join(dir, suite.file)), suite.file).toBe(true);
+      expect(existsSync(join(dir, 'node_modules', 'vitest', 'vitest.mjs'))).toBe(true);
+      expect(readFileSync(join(dir, 'impl', 'db', 'encryptedDatabase.ts'), 'utf8')).toMatch(/migrate\(db\);/);
+      expect(BASELINE_COMMIT).toMatch(/^[0-9a-f]{40}$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('the results file holds throughput.opsPerCpuSecond for both suites and their baselines', () => {

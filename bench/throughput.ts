@@ -11,14 +11,16 @@
  * the CPU time of the property in its worker (`process.cpuUsage()`: user + system, so neither
  * vitest's start-up and transform time nor waiting for a shared CPU counts).
  *
- * Engines: `host` is the default device (symmetric crypto through node:crypto); `noble` runs the
- * same suites with `SEKEY_CRYPTO=noble`, the @noble reference backend the device computed with
- * before. Runs alternate engine and suite within each repetition (interleaved), so that a busy
- * machine slows both alike; each figure is the spread over the repetitions.
+ * Engines: `current` is this tree with the default device (symmetric crypto through node:crypto);
+ * `baseline` is the same suites on the tree of {@link BASELINE_COMMIT}, extracted from git, with
+ * the @noble crypto backend: the engine before the ten-times work, kept runnable in the same run.
+ * Runs alternate engine and suite within each repetition (interleaved), so that a busy machine
+ * slows both alike; each figure is the spread over the repetitions.
  * @module
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchContext, BenchModule, BenchOutput } from './benchModule.ts';
 import { spread } from './provenance.ts';
@@ -56,10 +58,24 @@ export const THROUGHPUT_SUITES: readonly ThroughputSuite[] = [
   },
 ];
 
-/** Device crypto backends compared (`SEKEY_CRYPTO`): today's first, then the reference. */
-export const ENGINES = ['host', 'noble'] as const;
-/** A device crypto backend. */
-export type Engine = (typeof ENGINES)[number];
+/**
+ * The engine before issue 12's ten-times work: the tree at this commit (the last one before the
+ * speed-ups of `impl/db`, `model/pureTransition.ts` and the attestation cache), run with the @noble
+ * crypto backend, which is what the device computed with when the issue measured its 68 operations
+ * per CPU-second. The faster erased-flash scan and native page comparison of earlier commits
+ * (ffb5d60, c4c0f76) are already in it, so the ratio against it understates the change since the
+ * issue; {@link ISSUE_BASELINE} keeps the issue's own figure beside it.
+ */
+export const BASELINE_COMMIT = '73fb6f81b2dcdafd589c84d969bbd2afd4214e50';
+/** The issue's figure for the suite before any change (operations per CPU-second, this machine). */
+export const ISSUE_BASELINE = { kmsImpl: 68 } as const;
+
+/** An engine the bench runs: a source tree and the device crypto backend (`SEKEY_CRYPTO`). */
+export interface Engine {
+  readonly name: 'current' | 'baseline';
+  readonly root: string;
+  readonly crypto: 'host' | 'noble';
+}
 
 /** One run of one suite. */
 export interface SuiteMeasurement {
@@ -81,21 +97,42 @@ export function readMeasurement(reportText: string, suite: ThroughputSuite): Sui
   return { operations, cpuSeconds, opsPerCpuSecond: operations / cpuSeconds };
 }
 
-/** Runs `suite` once under `engine` with `runs` runs at the CI seed; returns what it recorded. */
-function runSuite(root: string, suite: ThroughputSuite, engine: Engine, runs: number): SuiteMeasurement {
-  const env: NodeJS.ProcessEnv = { ...process.env, CI: '1', SEKEY_RUNS: String(runs), SEKEY_CRYPTO: engine };
+/**
+ * Extracts the tree of {@link BASELINE_COMMIT} into a temporary directory (with this checkout's
+ * node_modules linked in) and returns it; null when the commit is not in this repository (a
+ * shallow clone or a source archive), and the bench then records the issue's figure instead.
+ */
+export function baselineTree(root: string, commit: string = BASELINE_COMMIT): string | null {
+  const git = (args: string[]) => spawnSync('git', args, { cwd: root, maxBuffer: 256 * 1024 * 1024 });
+  if (git(['cat-file', '-e', `${commit}^{commit}`]).status !== 0) return null;
+  const dir = mkdtempSync(join(tmpdir(), 'sekey-throughput-baseline-'));
+  const archive = git(['archive', '--format=tar', commit]);
+  const tar = spawnSync('tar', ['-x', '-C', dir], { input: archive.stdout });
+  if (archive.status !== 0 || tar.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`could not extract the baseline tree ${commit}: ${String(archive.stderr)}${String(tar.stderr)}`);
+  }
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  return dir;
+}
+
+/** Runs `suite` once on `engine` with `runs` runs at the CI seed; returns what it recorded. */
+function runSuite(suite: ThroughputSuite, engine: Engine, runs: number): SuiteMeasurement {
+  const env: NodeJS.ProcessEnv = { ...process.env, CI: '1', SEKEY_RUNS: String(runs), SEKEY_CRYPTO: engine.crypto };
   delete env['SEKEY_SEED'];
   delete env['SEKEY_PATH'];
-  const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
+  const vitest = join(engine.root, 'node_modules', 'vitest', 'vitest.mjs');
   const result = spawnSync(process.execPath, [vitest, 'run', suite.file, '-t', suite.test, '--reporter=dot'], {
-    cwd: root,
+    cwd: engine.root,
     env,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
   if (result.status !== 0)
-    throw new Error(`${suite.name} (${engine}) failed:\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`);
-  return readMeasurement(readFileSync(join(root, 'reports', 'properties.json'), 'utf8'), suite);
+    throw new Error(
+      `${suite.name} (${engine.name}) failed:\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`,
+    );
+  return readMeasurement(readFileSync(join(engine.root, 'reports', 'properties.json'), 'utf8'), suite);
 }
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
@@ -107,56 +144,90 @@ export const throughputBench: BenchModule = {
   section: 'throughput',
   async run(context: BenchContext): Promise<BenchOutput> {
     const root = repositoryRoot();
+    const baselineRoot = baselineTree(root);
+    const engines: Engine[] = [
+      { name: 'current', root, crypto: 'host' },
+      ...(baselineRoot === null ? [] : [{ name: 'baseline', root: baselineRoot, crypto: 'noble' } as const]),
+    ];
     // Three repetitions in either mode: a spread needs them, and --quick shrinks the runs instead.
     const repetitions = 3;
     const samples = new Map<string, number[]>();
     const operations = new Map<string, number>();
-    for (let rep = 1; rep <= repetitions; rep++) {
-      for (const suite of THROUGHPUT_SUITES) {
-        const runs = context.quick ? suite.runs.quick : suite.runs.full;
-        // Alternate which engine goes first, so neither always runs on the busier half of a repetition.
-        const order = rep % 2 === 1 ? ENGINES : [...ENGINES].reverse();
-        for (const engine of order) {
-          context.progress(`repetition ${rep}/${repetitions}: ${suite.name}, ${runs} runs, ${engine} crypto`);
-          const m = runSuite(root, suite, engine, runs);
-          const key = engine === 'host' ? suite.name : `${suite.name}Baseline`;
-          samples.set(key, [...(samples.get(key) ?? []), m.opsPerCpuSecond]);
-          operations.set(key, m.operations);
-          context.progress(`  ${m.operations} operations in ${m.cpuSeconds} CPU-s: ${round1(m.opsPerCpuSecond)}/CPU-s`);
+    try {
+      for (let rep = 1; rep <= repetitions; rep++) {
+        for (const suite of THROUGHPUT_SUITES) {
+          const runs = context.quick ? suite.runs.quick : suite.runs.full;
+          // Alternate which engine goes first, so neither always runs on the busier half of a repetition.
+          const order = rep % 2 === 1 ? engines : [...engines].reverse();
+          for (const engine of order) {
+            context.progress(`repetition ${rep}/${repetitions}: ${suite.name}, ${runs} runs, ${engine.name} engine`);
+            const m = runSuite(suite, engine, runs);
+            const key = engine.name === 'current' ? suite.name : `${suite.name}Baseline`;
+            samples.set(key, [...(samples.get(key) ?? []), m.opsPerCpuSecond]);
+            operations.set(key, m.operations);
+            context.progress(
+              `  ${m.operations} operations in ${m.cpuSeconds} CPU-s: ${round1(m.opsPerCpuSecond)}/CPU-s`,
+            );
+          }
         }
       }
+    } finally {
+      if (baselineRoot !== null) rmSync(baselineRoot, { recursive: true, force: true });
     }
-    const opsPerCpuSecond = Object.fromEntries([...samples].map(([k, v]) => [k, rounded(spread(v))]));
-    const speedup = Object.fromEntries(
-      THROUGHPUT_SUITES.map((s) => [
-        s.name,
-        round1((opsPerCpuSecond[s.name] as Spread).median / (opsPerCpuSecond[`${s.name}Baseline`] as Spread).median),
-      ]),
+    const opsPerCpuSecond: Record<string, Spread | number> = Object.fromEntries(
+      [...samples].map(([k, v]) => [k, rounded(spread(v))]),
     );
+    // Without the baseline tree, the issue's figure stands in for the kmsImpl baseline (and none for deployment).
+    if (baselineRoot === null) opsPerCpuSecond['kmsImplBaseline'] = ISSUE_BASELINE.kmsImpl;
+    const median = (key: string): number | null => {
+      const f = opsPerCpuSecond[key];
+      return f === undefined ? null : typeof f === 'number' ? f : f.median;
+    };
+    const ratio = (a: number | null, b: number | null) => (a === null || b === null ? null : round1(a / b));
+    const speedup = {
+      ...Object.fromEntries(THROUGHPUT_SUITES.map((s) => [s.name, ratio(median(s.name), median(`${s.name}Baseline`))])),
+      kmsImplOverIssueFigure: ratio(median('kmsImpl'), ISSUE_BASELINE.kmsImpl),
+    };
     return {
       data: {
         opsPerCpuSecond,
         speedup,
+        issueBaseline: {
+          opsPerCpuSecond: ISSUE_BASELINE,
+          method:
+            "issue 12's figure for the kmsImpl suite before any throughput work (@noble crypto, measured on this " +
+            'machine when the issue was filed); `speedup.kmsImplOverIssueFigure` divides by it',
+        },
         operationsPerMeasurement: Object.fromEntries(operations),
         runs: Object.fromEntries(THROUGHPUT_SUITES.map((s) => [s.name, context.quick ? s.runs.quick : s.runs.full])),
+        baselineCommit: baselineRoot === null ? null : BASELINE_COMMIT,
         method:
           'each suite run through vitest at the CI seed (CI=1) with SEKEY_RUNS runs (the first runs of the CI ' +
           'sequence when fewer than CI size); operations applied and the ' +
           "property's CPU time (process.cpuUsage, user + system, its worker only) as the suite records them in " +
-          'reports/properties.json; `X` = host crypto (node:crypto), `XBaseline` = SEKEY_CRYPTO=noble (the @noble ' +
-          'reference the device used before); engines and suites interleaved in every repetition',
+          'reports/properties.json; `X` = this tree with host crypto (node:crypto); `XBaseline` = the tree of ' +
+          `commit ${BASELINE_COMMIT.slice(0, 7)} (git archive into a temporary directory, the same suites and ` +
+          'checks) with SEKEY_CRYPTO=noble, the engine before the ten-times work; engines and suites interleaved ' +
+          'in every repetition' +
+          (baselineRoot === null
+            ? '. This run had no git history: kmsImplBaseline is the issue figure, deployment has no baseline'
+            : ''),
       },
       columns: ['suite', 'engine', 'ops/CPU-s (median)', 'min', 'max', 'speedup'],
       table: THROUGHPUT_SUITES.flatMap((s) =>
-        (['', 'Baseline'] as const).map((suffix) => {
-          const f = opsPerCpuSecond[`${s.name}${suffix}`] as Spread;
+        (['', 'Baseline'] as const).flatMap((suffix) => {
+          const f = opsPerCpuSecond[`${s.name}${suffix}`];
+          if (f === undefined) return [];
+          const [med, min, max] = typeof f === 'number' ? [f, f, f] : [f.median, f.min, f.max];
           return [
-            s.name,
-            suffix === '' ? 'host' : 'noble',
-            String(f.median),
-            String(f.min),
-            String(f.max),
-            suffix === '' ? `${speedup[s.name]}×` : '',
+            [
+              s.name,
+              suffix === '' ? 'current (host crypto)' : `baseline ${BASELINE_COMMIT.slice(0, 7)} (noble)`,
+              String(med),
+              String(min),
+              String(max),
+              suffix === '' ? `${speedup[s.name as keyof typeof speedup] ?? '-'}×` : '',
+            ],
           ];
         }),
       ),

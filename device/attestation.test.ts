@@ -20,6 +20,33 @@ describe('device identity attestation (Ed25519, RFC 8032)', () => {
     expect(verifyIdentity(m.publicKey, SERIAL, KEY, flipped)).toBe(false);
   });
 
+  it('issues the same certificate for the same pair every time (Ed25519 is deterministic), each a copy', () => {
+    const m = Manufacturer.generate('again');
+    const first = m.certify(SERIAL, KEY);
+    first.fill(0);
+    const second = m.certify(SERIAL, KEY);
+    expect(verifyIdentity(m.publicKey, SERIAL, KEY, second)).toBe(true);
+    expect(m.certify(SERIAL, KEY)).toEqual(second);
+    expect(m.certify('B'.repeat(32), KEY)).not.toEqual(second);
+  });
+
+  it('answers a repeated verification (remembered) exactly as the first, and a changed input afresh', () => {
+    const m = Manufacturer.generate('repeated');
+    const cert = m.certify(SERIAL, KEY);
+    const flipped = cert.slice();
+    flipped[0] = (flipped[0] ?? 0) ^ 1;
+    for (let round = 0; round < 2; round++) {
+      expect(verifyIdentity(m.publicKey, SERIAL, KEY, cert)).toBe(true);
+      expect(verifyIdentity(m.publicKey, SERIAL, KEY, flipped)).toBe(false);
+      expect(verifyIdentity(m.publicKey, SERIAL.toLowerCase(), KEY, cert)).toBe(false);
+    }
+    // The inputs are copied into the key: changing the caller's array afterwards changes nothing remembered.
+    const mine = cert.slice();
+    expect(verifyIdentity(m.publicKey, SERIAL, KEY, mine)).toBe(true);
+    mine[5] = (mine[5] ?? 0) ^ 1;
+    expect(verifyIdentity(m.publicKey, SERIAL, KEY, mine)).toBe(false);
+  });
+
   it('signs the documented, length-prefixed, domain-separated message (RFC 8032 §5.1.6)', () => {
     const m = Manufacturer.generate('format');
     const enc = new TextEncoder();

@@ -15,7 +15,7 @@
  * leaves the state before or after.
  * @module
  */
-import { initialTransition, transition } from 'xstate';
+import { initialTransition, transition } from '../model/pureTransition.ts';
 import type { SnapshotFrom } from 'xstate';
 import { pinSessionMachine } from '../model/pinSession.ts';
 import type { PinLevel } from '../model/pinSession.ts';

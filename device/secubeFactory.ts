@@ -6,7 +6,7 @@
  * §5.1.6, `attestation.ts`).
  * @module
  */
-import { initialTransition } from 'xstate';
+import { initialTransition } from '../model/pureTransition.ts';
 import { pinSessionMachine } from '../model/pinSession.ts';
 import type { Manufacturer } from './attestation.ts';
 import { DeviceError } from './deviceError.ts';

@@ -9,7 +9,7 @@
  * constant time.
  * @module
  */
-import { transition } from 'xstate';
+import { transition } from '../model/pureTransition.ts';
 import type { PinEvent, PinLevel } from '../model/pinSession.ts';
 import { pinSessionMachine } from '../model/pinSession.ts';
 import { DeviceError } from './deviceError.ts';

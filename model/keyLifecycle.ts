@@ -20,7 +20,8 @@
  *
  * @module
  */
-import { assign, initialTransition, setup } from 'xstate';
+import { assign, setup } from 'xstate';
+import { initialTransition } from './pureTransition.ts';
 import type { MachineDescription } from './machineDescription.ts';
 
 /** The seven key states. */

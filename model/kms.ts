@@ -32,7 +32,7 @@
  *
  * @module
  */
-import { transition } from 'xstate';
+import { transition } from './pureTransition.ts';
 import { keyLifecycleMachine, newKeyLifecycle } from './keyLifecycle.ts';
 import type { KeyEvent } from './keyLifecycle.ts';
 import { groupKeyRule } from './groupKeyPolicy.ts';

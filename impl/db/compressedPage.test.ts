@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { compressPage, decompressPage, maxCompressedLength } from './compressedPage.ts';
+import { deflateRawSync } from 'node:zlib';
+import { COMPRESSED_PAGE_CACHE_ENTRIES, compressPage, decompressPage, maxCompressedLength } from './compressedPage.ts';
 
 describe('compressed pages', () => {
   test('round trip: repetitive pages shrink, random ones stay within the bound', () => {
@@ -19,5 +20,16 @@ describe('compressed pages', () => {
     expect(() => decompressPage(compressPage(new Uint8Array(8192)), 4096)).toThrow(
       expect.objectContaining({ code: 'Tampered' }),
     );
+  });
+
+  test('a page compressed again, from the cache or not, is exactly what DEFLATE gives, and owned by the caller', () => {
+    const page = (n: number) => new Uint8Array(4096).map((_, i) => (i % 97 === 0 ? n + i : 0) & 0xff);
+    const first = compressPage(page(1));
+    first.fill(0);
+    const again = compressPage(page(1));
+    expect(again).toEqual(new Uint8Array(deflateRawSync(page(1), { level: 9 })));
+    // Past the bound the oldest entries leave; the answers stay the same.
+    for (let n = 2; n < COMPRESSED_PAGE_CACHE_ENTRIES + 10; n += 1) compressPage(page(n));
+    expect(compressPage(page(1))).toEqual(new Uint8Array(deflateRawSync(page(1), { level: 9 })));
   });
 });

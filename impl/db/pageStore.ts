@@ -42,7 +42,7 @@
  * @module
  */
 import { Buffer } from 'node:buffer';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { createHash } from 'node:crypto';
 import { concatBytes } from '@noble/hashes/utils.js';
 import { Reader, Writer, bytesEqual, mapCodecError, utf8 } from '../../device/binaryCodec.ts';
 import type { SdCard } from '../../device/sdcard.ts';
@@ -118,11 +118,21 @@ const MANIFEST_AAD: Readonly<Record<number, Uint8Array>> = {
   [FORMAT_VERSION]: utf8('SKDB manifest v2'),
 };
 
-/** SHA-256 over every page's u32be number, u64be generation and tag, in page order. */
+/**
+ * SHA-256 over every page's u32be number, u64be generation and tag, in page order. Through
+ * node:crypto into one buffer (the same digest): every commit hashes every page's entry.
+ */
 function pagesDigest(entries: readonly PageEntry[]): Uint8Array {
-  const h = sha256.create();
-  entries.forEach((e, page) => h.update(new Writer().u32be(page).u64be(e.generation).bytes(e.tag).finish()));
-  return h.digest();
+  const entry = 4 + 8 + 16;
+  const all = Buffer.alloc(entries.length * entry);
+  entries.forEach((e, page) => {
+    const at = page * entry;
+    all.writeUInt32BE(page, at);
+    all.writeUInt32BE(Math.floor(e.generation / 2 ** 32), at + 4);
+    all.writeUInt32BE(e.generation % 2 ** 32, at + 8);
+    all.set(e.tag, at + 12);
+  });
+  return new Uint8Array(createHash('sha256').update(all).digest());
 }
 
 /** What a page record's header says: its format, the generation it was written in, its sealed length. */

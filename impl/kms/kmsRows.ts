@@ -6,7 +6,7 @@
  * so they cannot differ.
  * @module
  */
-import { transition } from 'xstate';
+import { transition } from '../../model/pureTransition.ts';
 import { keyLifecycleMachine } from '../../model/keyLifecycle.ts';
 import type { KeyEvent, KeyLifecycleSnapshot, KeyState } from '../../model/keyLifecycle.ts';
 import { restoreSnapshot } from '../../model/persistedSnapshot.ts';

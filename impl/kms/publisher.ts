@@ -28,7 +28,7 @@
  * the administrator chooses, carried in every heartbeat so users need no configuration.
  * @module
  */
-import { transition, initialTransition } from 'xstate';
+import { initialTransition, transition } from '../../model/pureTransition.ts';
 import { bytesEqual } from '../../device/binaryCodec.ts';
 import { DELETE_ORDER_AAD, encodeDeleteOrder } from '../../device/deleteOrder.ts';
 import { persistSnapshot, restoreSnapshot } from '../../model/persistedSnapshot.ts';

@@ -18,7 +18,7 @@
 import type { SdCard } from '../../device/sdcard.ts';
 import type { SecubeDevice } from '../../device/secube.ts';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { initialTransition, transition } from 'xstate';
+import { initialTransition, transition } from '../../model/pureTransition.ts';
 import { isDeviceError } from '../../device/deviceError.ts';
 import { PowerLossError } from '../../device/powerLossError.ts';
 import { UPDATE_SEQUENCE_COUNTER } from '../../device/acknowledgement.ts';

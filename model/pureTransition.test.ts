@@ -1,0 +1,52 @@
+import { describe, expect, test } from 'vitest';
+import { initialTransition as xInitial, transition as xTransition } from 'xstate';
+import { KEY_EVENT_TYPES, keyLifecycleMachine, newKeyLifecycle } from './keyLifecycle.ts';
+import { pinSessionMachine } from './pinSession.ts';
+import { initialTransition, transition } from './pureTransition.ts';
+
+describe('pure transitions with a reused scope', () => {
+  test('give the snapshots and actions of xstate’s own functions, call after call', () => {
+    const input = { maxRetries: 3 };
+    const [ours] = initialTransition(pinSessionMachine, input);
+    const [theirs] = xInitial(pinSessionMachine, input);
+    expect(ours.value).toEqual(theirs.value);
+    expect(ours.context).toEqual(theirs.context);
+    let a = ours;
+    let b = theirs;
+    const events = [
+      { type: 'LOGIN', level: 'user' },
+      { type: 'PIN_REJECTED' },
+      { type: 'LOGIN', level: 'user' },
+      { type: 'PIN_ACCEPTED' },
+      { type: 'LOGOUT' },
+      { type: 'LOGIN', level: 'admin' },
+      { type: 'PIN_REJECTED' },
+      { type: 'LOGIN', level: 'admin' },
+      { type: 'POWER_LOSS' },
+      { type: 'LOGIN', level: 'admin' },
+      { type: 'PIN_REJECTED' },
+      { type: 'FACTORY_RESET' },
+    ] as const;
+    for (const event of events) {
+      const [na, actionsA] = transition(pinSessionMachine, a, event as never);
+      const [nb, actionsB] = xTransition(pinSessionMachine, b, event as never);
+      expect(na.value).toEqual(nb.value);
+      expect(na.context).toEqual(nb.context);
+      expect(actionsA.map((x) => x.type)).toEqual(actionsB.map((x) => x.type));
+      a = na;
+      b = nb;
+    }
+  });
+
+  test('a key life cycle steps alike through every event, in turn', () => {
+    let ours = newKeyLifecycle({ id: 'K1', createdAt: 0, cryptoperiodMs: 1000 });
+    let theirs = ours;
+    for (const [i, type] of [...KEY_EVENT_TYPES, ...KEY_EVENT_TYPES].entries()) {
+      const event = { type, now: 5 + i } as never;
+      [ours] = transition(keyLifecycleMachine, ours, event);
+      [theirs] = xTransition(keyLifecycleMachine, theirs, event);
+      expect(ours.value).toEqual(theirs.value);
+      expect(ours.context).toEqual(theirs.context);
+    }
+  });
+});
