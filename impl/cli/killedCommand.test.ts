@@ -155,6 +155,33 @@ describe('durable points: a killed command never gives back what the device made
     expect(locked.err).toContain('PinLocked');
   });
 
+  test('reset-user-pin killed at any point: the user HSM has the old PIN state or the new one, and a rerun works', async () => {
+    const locked = copyHome(home);
+    for (let i = 1; i <= 3; i++) await sekey(locked, 'user', 'U1', 'keys', '--pin', `wrong-${i}`);
+    expect(deviceOnDisk(userDir(locked)).retriesLeft.user).toBe(0);
+    const reset = ['admin', 'reset-user-pin', 'U1', '--new-pin', 'reset-pin-1', '--pin', ADMIN_PIN];
+    const listed = child(copyHome(locked), 0, reset);
+    expect(listed.signal).toBeNull();
+    expect(listed.stderr).toBe('');
+    // Every point but 'before …' ones, which leave the disk as the point before them did.
+    const ks = listed.points.flatMap((p, i) => (/^\d+ before /.test(p) ? [] : [i + 1]));
+    for (const k of ks) {
+      const h = copyHome(locked);
+      expect(child(h, k, reset).signal, `point ${k}`).toBe('SIGKILL');
+      const where = `killed at ${listed.points[k - 1]}`;
+      const device = deviceOnDisk(userDir(h));
+      const tries = device.retriesLeft.user;
+      expect([0, 3], where).toContain(tries);
+      // New state: the new PIN opens it. Old state: still locked, the new PIN not set.
+      if (tries === 3) device.login('user', 'reset-pin-1');
+      else expect(() => device.login('user', 'reset-pin-1'), where).toThrow(/no tries left/);
+      // Whatever the cut left on the admin HSM, the next order is newer than any the user HSM took.
+      const again = await sekey(h, 'admin', 'reset-user-pin', 'U1', '--new-pin', 'reset-pin-2');
+      expect(again.err, where).toBe('');
+      deviceOnDisk(userDir(h)).login('user', 'reset-pin-2');
+    }
+  }, 600_000); // one child and one command per point (17 points), on a shared machine
+
   test('the update sequence and the database generation are on disk as soon as the device advanced them', async () => {
     const h = copyHome(home);
     expect(counterOnDisk(userDir(h), UPDATE_SEQUENCE_COUNTER)).toBe(0);
