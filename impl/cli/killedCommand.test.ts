@@ -155,7 +155,7 @@ describe('durable points: a killed command never gives back what the device made
     expect(locked.err).toContain('PinLocked');
   });
 
-  test('reset-user-pin killed at any point: the user HSM has the old PIN state or the new one, and a rerun works', async () => {
+  test('reset-user-pin killed anywhere: the user HSM holds the old PIN state or the new; a rerun works', async () => {
     const locked = copyHome(home);
     for (let i = 1; i <= 3; i++) await sekey(locked, 'user', 'U1', 'keys', '--pin', `wrong-${i}`);
     expect(deviceOnDisk(userDir(locked)).retriesLeft.user).toBe(0);
