@@ -46,9 +46,9 @@ export const DEVICE_ERROR_CODES = [
   'WrongPin',
   /**
    * The requested PIN level has no tries left.
-   * @remedy A locked user PIN is reset from an admin-level session on the HSM; with the `sekey`
-   * command, provision the user a new HSM (`sekey admin provision U`), then `sync`. For the admin
-   * PIN, see `DeviceLocked`.
+   * @remedy A locked user PIN: the administrator sets a new one through the admin HSM
+   * (`sekey admin reset-user-pin U`: a PIN reset order, no new HSM needed). For the admin PIN, see
+   * `DeviceLocked`.
    */
   'PinLocked',
   /**
@@ -109,11 +109,19 @@ export const DEVICE_ERROR_CODES = [
   /**
    * The generic `counterAdvance` was asked to move a counter that only the HSM itself moves: the
    * applied-update counter `updates.sequence`, which `recordUpdateApplied` moves only to an update
-   * the HSM authenticated (`openUpdate`).
+   * the HSM authenticated (`openUpdate`), or a PIN reset counter (`pin-reset.issued`,
+   * `pin-reset.accepted`), which moves only with an order issued or accepted.
    * @remedy A bug in, or tampering with, the host software: run `sync`, which records applied
    * updates through the HSM.
    */
   'ReservedCounter',
+  /**
+   * An authentic PIN reset order that is not newer than the last one this HSM accepted: a replay,
+   * or an older order delivered late.
+   * @remedy Nothing changed. If the user still cannot log in, the administrator issues a new order
+   * (`sekey admin reset-user-pin U`).
+   */
+  'StaleOrder',
   /**
    * The HSM was asked to record as applied an update sequence that it has not authenticated
    * (`openUpdate`) since it was last powered on or logged in: it records only updates it has seen.
@@ -123,9 +131,10 @@ export const DEVICE_ERROR_CODES = [
    */
   'UpdateNotAuthenticated',
   /**
-   * An authentic update file (sealed under this HSM's channel key) whose header names another
-   * device serial.
-   * @remedy Ask the administrator for a resync (`sekey admin resync U`), then `sync`.
+   * An authentic update file or PIN reset order (sealed under this HSM's channel key) that names
+   * another device serial.
+   * @remedy Ask the administrator for a resync (`sekey admin resync U`), then `sync`; for a PIN
+   * reset, a new order (`sekey admin reset-user-pin U`).
    */
   'NotForThisDevice',
   /**

@@ -689,13 +689,14 @@ describe('monotonic counters', () => {
     expectCode('NotLoggedIn', () => t.device.counterRead('updates/u1'));
   });
 
-  it('holds at most 64 counters, one slot kept for the applied-update counter', () => {
+  it('holds at most 64 counters, one slot kept for each reserved counter', () => {
     const { device } = makeDevice('many-counters');
     device.login('user', USER_PIN);
-    for (let i = 0; i < 63; i++) device.counterAdvance(`c${i}`, 1);
+    for (let i = 0; i < 61; i++) device.counterAdvance(`c${i}`, 1);
     expectCode('StoreFull', () => device.counterAdvance('one-more', 1));
     expect(device.counterAdvance('c0', 2)).toBe(2);
-    // The 64th slot is the applied-update counter's, which only recordUpdateApplied fills.
+    // The last three slots are the reserved counters': the applied-update counter's, which only
+    // recordUpdateApplied fills, and the two PIN reset counters'.
     relogin(device, 'admin');
     testOnlyHooks(device).importPlainKey(5, new Uint8Array(32).fill(5), 'seal');
     testOnlyHooks(device).importPlainKey(6, new Uint8Array(32).fill(5), 'open');
@@ -704,7 +705,7 @@ describe('monotonic counters', () => {
     expect(device.recordUpdateApplied(1)).toBe(1);
     expect(device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(1);
     expectCode('StoreFull', () => device.counterAdvance('one-more', 1));
-    expect(device.counterAdvance('c62', 3)).toBe(3);
+    expect(device.counterAdvance('c60', 3)).toBe(3);
   });
 
   it('after a power cut during an advance, the counter holds the old or the new value, never less', () => {

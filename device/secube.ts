@@ -9,6 +9,9 @@
  * - `secubePin.ts` — PINs: a retry counter per level, spent in flash **before** the comparison, and
  *   PINs kept only as salted PBKDF2 hashes compared in constant time (W8). Every PIN decision is
  *   taken by the model's `pinSessionMachine`; the device persists it and runs its effects.
+ * - `secubePinReset.ts`, `pinResetOrder.ts` — PIN reset orders: the admin HSM seals a new user PIN
+ *   for one paired device, which accepts it while logged out (the user level may be locked) if it
+ *   is authentic and fresher than the last one it accepted (no admin PINs of user devices needed).
  * - `secubeFactory.ts` — factory init and reset: a TRNG serial (W10), an X25519 identity made inside
  *   and certified by the manufacturer, whose public key is burned in as the root of trust.
  * - `secubeKeyAccess.ts`, `secubeKeys.ts` — one purpose per key, checked by every method (NIST SP
@@ -48,6 +51,7 @@ import type { FactoryInitOptions, FactoryInitResult, FactoryResetOptions } from 
 import { deleteKey, deleteKeyByOrder, generateKey, keyInfo, listKeyIds } from './secubeKeys.ts';
 import type { GenerateKeyOptions, KeyInfo } from './secubeKeys.ts';
 import { changeAdminPin, changeUserPin, login, logout, resetUserPin, retriesLeft, sessionState } from './secubePin.ts';
+import { acceptPinResetOrder, issuePinResetOrder } from './secubePinReset.ts';
 import { installProvisionedKeys } from './secubeProvisioning.ts';
 import type { ProvisioningRequest } from './secubeProvisioning.ts';
 import { makeTestHooks } from './secubeTestHooks.ts';
@@ -55,6 +59,7 @@ import type { SecubeTestHooks } from './secubeTestHooks.ts';
 import { exportWrapped, importWrapped } from './secubeWrap.ts';
 
 export { UPDATE_SEQUENCE_COUNTER } from './acknowledgement.ts';
+export { PIN_RESET_ACCEPTED_COUNTER, PIN_RESET_ISSUED_COUNTER } from './pinResetOrder.ts';
 export { KEY_PURPOSES, MAX_KEY_ID, PROVISIONED_PURPOSES } from './keyPurpose.ts';
 export type { KeyPurpose } from './keyPurpose.ts';
 export { DEFAULT_STATE_SECTORS } from './secubeCore.ts';
@@ -203,6 +208,29 @@ export class SecubeDevice {
   /** Admin: changes the admin PIN. */
   changeAdminPin(newPin: Pin): void {
     this.#run((core) => changeAdminPin(core, newPin));
+  }
+
+  // ---- PIN reset orders (secubePinReset.ts, pinResetOrder.ts) --------------------------------
+
+  /**
+   * Admin session: an order for the paired device `serial` to take `newPin` as its user PIN,
+   * sealed under `seal` key `channelKeyId` (the pair's admin→user channel key), its sequence taken
+   * from this HSM's order counter, which reaches flash first.
+   * @throws DeviceError `AccessDenied`, `WrongKeyPurpose`, `UnknownKey`, `BadArgument`, `BadOrder`.
+   */
+  issuePinResetOrder(channelKeyId: number, serial: string, newPin: Pin): Uint8Array {
+    return this.#run((core) => issuePinResetOrder(core, channelKeyId, serial, newPin));
+  }
+
+  /**
+   * Nobody logged in: carries out a PIN reset order of the admin HSM opened under `open` key
+   * `channelKeyId`: a new user PIN and all user tries, also when the user level is locked.
+   * @returns the order's sequence, now the last accepted.
+   * @throws DeviceError `AuthFailed`, `NotForThisDevice`, `StaleOrder`, `BadOrder`, `SessionActive`,
+   *   `DeviceLocked`, `WrongKeyPurpose`, `UnknownKey`.
+   */
+  acceptPinResetOrder(channelKeyId: number, order: Uint8Array): number {
+    return this.#run((core) => acceptPinResetOrder(core, channelKeyId, order));
   }
 
   // ---- keys (secubeKeys.ts) ------------------------------------------------------------------

@@ -5,16 +5,26 @@
  * (`deviceState.ts`), as one advance of its counter journal — a bit or a few bytes of flash, not a new
  * copy of the record (`stateJournal.ts`) — so no host can wind it back (the original has none, W2).
  *
- * One counter is reserved: the applied-update counter ({@link UPDATE_SEQUENCE_COUNTER}) is what the
- * HSM's acknowledgements vouch for, so it moves only through `recordUpdateApplied`
- * (`secubeUpdates.ts`), to an update the HSM authenticated; the generic {@link counterAdvance}
- * refuses it, and keeps one of the {@link MAX_COUNTERS} slots free for it.
+ * Three counters are reserved ({@link RESERVED_COUNTERS}): the generic {@link counterAdvance}
+ * refuses them and keeps one of the {@link MAX_COUNTERS} slots free for each. The applied-update
+ * counter ({@link UPDATE_SEQUENCE_COUNTER}) is what the HSM's acknowledgements vouch for, so it moves
+ * only through `recordUpdateApplied` (`secubeUpdates.ts`), to an update the HSM authenticated. The
+ * PIN reset counters (`pinResetOrder.ts`) move only when the HSM issues or accepts an order: a host
+ * that pushed the accepted one up would make its device refuse every future reset.
  * @module
  */
 import { UPDATE_SEQUENCE_COUNTER } from './acknowledgement.ts';
 import { DeviceError } from './deviceError.ts';
 import { MAX_COUNTERS, MAX_COUNTER_NAME_BYTES } from './deviceState.ts';
+import { PIN_RESET_ACCEPTED_COUNTER, PIN_RESET_ISSUED_COUNTER } from './pinResetOrder.ts';
 import type { DeviceCore } from './secubeCore.ts';
+
+/** Counters only the HSM itself moves, each by its own operation (see the module comment). */
+export const RESERVED_COUNTERS: readonly string[] = Object.freeze([
+  UPDATE_SEQUENCE_COUNTER,
+  PIN_RESET_ISSUED_COUNTER,
+  PIN_RESET_ACCEPTED_COUNTER,
+]);
 
 /** @throws DeviceError `BadArgument` unless `name` is 1..{@link MAX_COUNTER_NAME_BYTES} UTF-8 bytes. */
 function checkCounterName(name: string): void {
@@ -32,25 +42,27 @@ export function counterRead(core: DeviceCore, name: string): number {
 
 /**
  * Moves counter `name` forward to `to`, persisted before this returns; equal is a no-op.
- * @throws DeviceError `ReservedCounter` ({@link UPDATE_SEQUENCE_COUNTER}), `CounterRollback` (below
- *   the current value), `BadArgument`, `StoreFull` (more than {@link MAX_COUNTERS} counters, one of
- *   them kept for the applied-update counter).
+ * @throws DeviceError `ReservedCounter` (one of {@link RESERVED_COUNTERS}), `CounterRollback` (below
+ *   the current value), `BadArgument`, `StoreFull` (more than {@link MAX_COUNTERS} counters, one slot
+ *   kept for each reserved counter).
  */
 export function counterAdvance(core: DeviceCore, name: string, to: number): number {
   const { state } = core.requireSession();
   checkCounterName(name);
-  if (name === UPDATE_SEQUENCE_COUNTER)
+  if (RESERVED_COUNTERS.includes(name))
     throw new DeviceError(
       'ReservedCounter',
-      `counter '${name}' moves only when the HSM records an update it authenticated (recordUpdateApplied)`,
+      name === UPDATE_SEQUENCE_COUNTER
+        ? `counter '${name}' moves only when the HSM records an update it authenticated (recordUpdateApplied)`
+        : `counter '${name}' moves only when the HSM issues or accepts a PIN reset order`,
     );
   if (!Number.isSafeInteger(to) || to < 0) throw new DeviceError('BadArgument', 'counter values are safe integers ≥ 0');
   const current = state.counters.get(name) ?? 0;
   if (to < current)
     throw new DeviceError('CounterRollback', `counter '${name}' is at ${current}; it cannot go back to ${to}`);
   if (to === current) return current;
-  const reservedSlot = state.counters.has(UPDATE_SEQUENCE_COUNTER) ? 0 : 1;
-  if (!state.counters.has(name) && state.counters.size + reservedSlot >= MAX_COUNTERS)
+  const reservedSlots = RESERVED_COUNTERS.filter((r) => !state.counters.has(r)).length;
+  if (!state.counters.has(name) && state.counters.size + reservedSlots >= MAX_COUNTERS)
     throw new DeviceError('StoreFull', `at most ${MAX_COUNTERS} counters`);
   const counters = new Map(state.counters);
   counters.set(name, to);

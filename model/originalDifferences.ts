@@ -259,10 +259,11 @@ export const ORIGINAL_DIFFERENCES: readonly OriginalDifference[] = [
       'in flash and in the admin database.',
     ours:
       'A retry counter per level, spent in flash before the comparison; lockout; PINs kept only as salted hashes ' +
-      'in the HSM.',
+      "in the HSM; no device PIN in the admin database: a locked user PIN is reset by an order of the admin's HSM.",
     rule: { title: 'PIN session', link: '#pin-session' },
     tests: [
       { file: 'device/secube.test.ts', name: 'a power cut between spending a try and comparing gives no free try' },
+      { file: 'device/secubePinReset.test.ts', name: 'a locked user level takes the new PIN and all its tries' },
       { file: 'device/secube.test.ts', name: 'locks the whole device after 3 wrong admin PINs' },
       { file: 'device/secube.secrecy.test.ts', name: 'PINs are not stored in clear in flash' },
     ],

@@ -52,6 +52,24 @@ describe('pinSession', () => {
     expect(reset.value).toBe('admin');
   });
 
+  test('a reset order restores a locked user level while logged out, and is refused in every other state', () => {
+    const locked = run([...wrong('user'), ...wrong('user'), ...wrong('user')]);
+    expect(locked.can({ type: 'LOGIN', level: 'user' })).toBe(false);
+    const [reset, actions] = transition(pinSessionMachine, locked, { type: 'RESET_ORDER_ACCEPTED' });
+    expect(actions).toEqual([]); // nothing is erased
+    expect(reset.value).toBe('loggedOut');
+    expect(reset.context.retriesLeft).toEqual({ user: 3, admin: 3 });
+    expect(reset.can({ type: 'LOGIN', level: 'user' })).toBe(true);
+    // Only logged out: a session, an attempt being compared, or a locked device refuse it.
+    const order: PinEvent = { type: 'RESET_ORDER_ACCEPTED' };
+    expect(run(right('user')).can(order)).toBe(false);
+    expect(run(right('admin')).can(order)).toBe(false);
+    expect(run([{ type: 'LOGIN', level: 'user' }]).can(order)).toBe(false);
+    expect(run([...wrong('admin'), ...wrong('admin'), ...wrong('admin')]).can(order)).toBe(false);
+    // The admin level's spent tries stay spent: the order is about the user level only.
+    expect(run([...wrong('admin'), order]).context.retriesLeft).toEqual({ user: 3, admin: 2 });
+  });
+
   test('a user session can neither reset PINs nor factory-reset', () => {
     const user = run(right('user'));
     expect(user.can({ type: 'RESET_USER_PIN' })).toBe(false);
@@ -120,6 +138,7 @@ describe('pinSession', () => {
       { type: 'POWER_LOSS' },
       { type: 'LOGOUT' },
       { type: 'RESET_USER_PIN' },
+      { type: 'RESET_ORDER_ACCEPTED' },
       { type: 'FACTORY_RESET' },
     ];
     const e = explore({ machine: pinSessionMachine, input: {}, events });

@@ -9,7 +9,11 @@
  * guess — the classic attack on smart cards that decrement after the comparison.
  *
  * - A success restores that level's counter to the maximum.
- * - A user level with no tries left refuses user logins; an admin session may reset it.
+ * - A user level with no tries left refuses user logins; an admin session may reset it, and so may a
+ *   PIN reset order of the KMS administrator's HSM, accepted while nobody is logged in
+ *   (`RESET_ORDER_ACCEPTED`): recovery without the device's own admin PIN and without a new device,
+ *   as the RESET RETRY COUNTER command of ISO/IEC 7816-4 (INS '2C') unblocks a card's PIN with a
+ *   reset code held by its issuer.
  * - An admin level with no tries left makes the whole device `locked`: nothing but a factory reset,
  *   which erases every key (action `eraseAllKeys`), brings it back.
  * - A factory reset is also allowed when nobody is logged in (and in an admin session, not in a user
@@ -38,6 +42,7 @@ export const PIN_EVENT_TYPES = [
   'POWER_LOSS',
   'LOGOUT',
   'RESET_USER_PIN',
+  'RESET_ORDER_ACCEPTED',
   'FACTORY_RESET',
 ] as const;
 /** The type of a PIN session event. */
@@ -49,6 +54,10 @@ export type PinEventType = (typeof PIN_EVENT_TYPES)[number];
  * - `PIN_ACCEPTED` / `PIN_REJECTED`: the outcome of the comparison the device ran in `checking`.
  * - `POWER_LOSS`: power went away; every session ends, spent tries stay spent.
  * - `RESET_USER_PIN`: an admin session sets a new user PIN and restores the user tries.
+ * - `RESET_ORDER_ACCEPTED`: nobody logged in, the device verified a PIN reset order of the KMS
+ *   administrator's HSM (authentic, for this device, fresher than the last one it accepted): it sets
+ *   the new user PIN the order carries and restores the user tries. The device feeds it only after
+ *   those checks, which are about bytes the machine does not see (`device/pinResetOrder.ts`).
  * - `FACTORY_RESET`: erase every key, restore both counters (the PINs go back to the factory value).
  */
 export type PinEvent =
@@ -58,6 +67,7 @@ export type PinEvent =
   | { type: 'POWER_LOSS' }
   | { type: 'LOGOUT' }
   | { type: 'RESET_USER_PIN' }
+  | { type: 'RESET_ORDER_ACCEPTED' }
   | { type: 'FACTORY_RESET' };
 
 /** Input of {@link pinSessionMachine}. */
@@ -94,7 +104,9 @@ export const PIN_SESSION_DESCRIPTION: MachineDescription = {
       'the PIN.',
     restoreTries: '`retriesLeft[attempting] = maxRetries`, `attempting = null`: a correct PIN restores its level.',
     endAttempt: '`attempting = null`; the spent try stays spent.',
-    restoreUserTries: '`retriesLeft.user = maxRetries`: an admin session resets the user PIN.',
+    restoreUserTries:
+      '`retriesLeft.user = maxRetries`: an admin session, or a PIN reset order of the KMS administrator, resets the ' +
+      'user PIN.',
     restoreAllTries: 'Both levels back to `maxRetries`, `attempting = null`.',
     eraseAllKeys:
       'Handed back to the device, which erases every key, both PINs and its identity (it must be provisioned again).',
@@ -105,7 +117,8 @@ export const PIN_SESSION_DESCRIPTION: MachineDescription = {
       value: `${DEFAULT_PIN_RETRIES} (\`DEFAULT_PIN_RETRIES\`), set at factory init`,
       meaning:
         'Consecutive wrong PINs a level tolerates (ISO 7816-4 VERIFY retry counters). A user level at 0 refuses user ' +
-        'logins until an admin resets it; an admin level at 0 locks the device until a factory reset.',
+        "logins until an admin resets it (an admin session, or a reset order of the KMS administrator's HSM); an " +
+        'admin level at 0 locks the device until a factory reset.',
     },
   ],
 };
@@ -149,7 +162,7 @@ export const pinSessionMachine = setup({
     }),
     /** The comparison is over (or was cut short); the spent try stays spent. */
     endAttempt: assign({ attempting: null }),
-    /** An admin restores the user level after a lockout or a forgotten PIN. */
+    /** An admin (its session, or its HSM's reset order) restores the user level after a lockout or a forgotten PIN. */
     restoreUserTries: assign(({ context }) => ({
       retriesLeft: { ...context.retriesLeft, user: context.maxRetries },
     })),
@@ -188,6 +201,8 @@ export const pinSessionMachine = setup({
       always: { guard: 'adminLevelExhausted', target: 'locked' },
       on: {
         LOGIN: { guard: 'levelHasTries', target: 'checking', actions: 'spendTry' },
+        // Logged out only: no session is needed (the user level may be locked), and none is opened.
+        RESET_ORDER_ACCEPTED: { actions: 'restoreUserTries' },
         FACTORY_RESET: { target: 'loggedOut', actions: ['eraseAllKeys', 'restoreAllTries'] },
       },
     },

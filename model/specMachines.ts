@@ -87,7 +87,10 @@ export const MACHINE_SPECS: readonly MachineSpec[] = [
     intro:
       'A login spends one try of its level (`spendTry`, persisted to flash) before the PIN is compared in ' +
       '`checking`; a power cut there keeps the try spent. A level with no tries refuses logins; an admin level with ' +
-      'no tries locks the device until a factory reset, which erases every key. A factory reset needs only ' +
+      'no tries locks the device until a factory reset, which erases every key. A locked user level comes back ' +
+      "with an admin session on the device, or, logged out, with a PIN reset order of the KMS administrator's HSM " +
+      '(`RESET_ORDER_ACCEPTED`: the device first checks that the order is authentic, names it and is newer than ' +
+      'the last it accepted, `device/pinResetOrder.ts`). A factory reset needs only ' +
       'physical possession (no session, or an admin session): it erases every key and the identity, so it reveals ' +
       'nothing.',
   },

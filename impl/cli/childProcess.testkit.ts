@@ -4,8 +4,19 @@
  * anyway) into a scratch directory that mirrors the tree and links `node_modules`.
  * @module
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -66,4 +77,50 @@ export function runChild(
     timeout: 60_000,
   });
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * Runs `outDir/<script>` like {@link runChild}, in a child that pauses at point `pauseAt` of the
+ * kill switch (`killSwitch.testkit.ts`); while it is paused, sends it `signal` from here (a real
+ * signal, delivered by the kernel), then lets it go on. What the child did after the signal is
+ * therefore fixed: the signal arrived exactly at that point. `paused` is the point's name, or null
+ * when the child never reached it (it then ran to its end undisturbed).
+ */
+export async function runPausedChild(
+  outDir: string,
+  script: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  pauseAt: number,
+  signal: NodeJS.Signals,
+): Promise<ChildRun & { readonly paused: string | null }> {
+  const dir = mkdtempSync(join(tmpdir(), 'sekey-pause-'));
+  const child = spawn(process.execPath, [join(outDir, script), ...args], {
+    env: { PATH: process.env['PATH'] ?? '', ...env, SEKEY_TEST_PAUSE_AT: String(pauseAt), SEKEY_TEST_PAUSE_DIR: dir },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const ended = new Promise<{ status: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (status, endSignal) => resolve({ status, signal: endSignal })),
+  );
+  let exited = false;
+  void ended.then(() => {
+    exited = true;
+  });
+  const pausedFile = join(dir, 'paused');
+  while (!exited && !existsSync(pausedFile)) await new Promise((resolve) => setTimeout(resolve, 5));
+  const paused = existsSync(pausedFile) ? readFileSync(pausedFile, 'utf8') : null;
+  if (paused !== null) {
+    child.kill(signal);
+    writeFileSync(join(dir, 'resume'), '');
+  }
+  const end = await ended;
+  rmSync(dir, { recursive: true, force: true });
+  return { ...end, stdout, stderr, paused };
 }

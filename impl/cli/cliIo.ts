@@ -11,6 +11,7 @@ import type { Clock } from '../kms/clock.ts';
 import type { DeviceReport } from '../host/installation.ts';
 import { terminalSafe } from './format.ts';
 import { guardInterrupts } from './interrupts.ts';
+import type { CaughtSignal } from './interrupts.ts';
 
 /** The world of one command run. */
 export interface CliIo {
@@ -39,8 +40,12 @@ export interface CliIo {
    * interruption abandons it (nothing was changed); from then on, it is finished first.
    */
   readonly beginChanges?: () => void;
-  /** The signal that interrupted the command while it was changing something, if any (`interrupts.ts`). */
-  readonly interrupted?: () => string | null;
+  /**
+   * Called once, at the end of the command: waits until every signal delivered so far was recorded
+   * and returns the one that interrupted the command while it was changing something, if any; the
+   * exit code is then decided (`interrupts.ts`).
+   */
+  readonly finishInterrupts?: () => Promise<CaughtSignal | null>;
 }
 
 /** Writes all of `bytes` to file descriptor `fd`, waiting out a full pipe. */
@@ -98,6 +103,6 @@ export function processIo(): CliIo {
     writeOutput: (bytes) => writeAll(1, bytes),
     ...(terminal ? { prompt: (question, options) => ask(question, options?.hidden === true) } : {}),
     beginChanges: guard.beginChanges,
-    interrupted: guard.interrupted,
+    finishInterrupts: guard.finish,
   };
 }

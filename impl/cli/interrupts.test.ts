@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { guardInterrupts } from './interrupts.ts';
+import { SIGNAL_EXIT, guardInterrupts } from './interrupts.ts';
 
 /** A guard whose lines and exits are recorded. */
 function recordedGuard(): { guard: ReturnType<typeof guardInterrupts>; said: string[]; exits: number[] } {
@@ -42,5 +42,34 @@ describe('interruptions', () => {
       guard.release();
     }
     expect(process.listenerCount('SIGINT')).toBe(listeners);
+  });
+
+  test('finish: waits for the signals delivered so far, then decides once; later signals are ignored', async () => {
+    const { guard, said, exits } = recordedGuard();
+    try {
+      guard.beginChanges();
+      expect(await guard.finish()).toBeNull();
+      // Decided: a signal now neither exits nor changes the answer.
+      process.emit('SIGINT', 'SIGINT');
+      expect(await guard.finish()).toBeNull();
+      expect({ said, exits }).toEqual({ said: [], exits: [] });
+    } finally {
+      guard.release();
+    }
+  });
+
+  test('finish: a signal whose listener runs in a later turn of the event loop is still seen', async () => {
+    const { guard } = recordedGuard();
+    try {
+      guard.beginChanges();
+      // As libuv delivers a real signal: from the loop's poll phase, later than the synchronous
+      // code that received it. An I/O callback is the closest stand-in the test can schedule.
+      setImmediate(() => process.emit('SIGTERM', 'SIGTERM'));
+      const decided = await guard.finish();
+      expect(decided).toBe('SIGTERM');
+      expect(SIGNAL_EXIT[decided ?? 'SIGINT']).toBe(143);
+    } finally {
+      guard.release();
+    }
   });
 });

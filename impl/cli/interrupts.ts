@@ -2,22 +2,47 @@
  * Ctrl-C (SIGINT) and SIGTERM. Before a command starts changing an installation, an interruption
  * abandons it at once: nothing was changed. From then on it is finished first — a session is saved
  * whole or not at all, and its lines are printed only once saved (`announce.ts`) — and then the
- * command says that it was interrupted and that its change was finished. A kill -9 cannot be
+ * command says that it was interrupted and that its change was finished, and exits as a process
+ * ended by that signal does (130 for SIGINT, 143 for SIGTERM: 128 + the signal number, as shells
+ * report it), so a script sees the interruption even though the work was done. A kill -9 cannot be
  * caught; the durable points and the held output cover it (nothing announced was lost).
+ *
+ * Deterministic by construction: the signal handler only records the signal; the exit code is
+ * decided once, at the end, by {@link InterruptGuard.finish}. Node runs a signal's listeners from
+ * the event loop, not at delivery: the signal handler of libuv writes to a pipe that the loop reads
+ * in its poll phase. A command whose last steps run without reaching the poll phase (synchronous file
+ * writes, promises already settled) would otherwise end before its listener ran, and exit 0 or 130
+ * depending on timing. `finish` therefore lets the loop go round twice (`setImmediate` runs in the
+ * check phase, after the poll phase: the second one after a poll phase that began after `finish`
+ * was called), so every signal delivered before the end has been recorded when the code is decided;
+ * a signal after that finds the command already decided and ending, and is ignored.
  * @module
  */
 
 /** Exit status of a process ended by a signal, as shells report it (128 + the signal number). */
-const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+export const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** The signals the guard catches. */
+export type CaughtSignal = keyof typeof SIGNAL_EXIT;
 
 /** What the command's io needs from the interruption guard. */
 export interface InterruptGuard {
   /** From now on an interruption finishes the command first. */
   beginChanges(): void;
-  /** The signal received while changing, if any. */
-  interrupted(): NodeJS.Signals | null;
+  /** The signal recorded so far while changing, if any (not final: see {@link finish}). */
+  interrupted(): CaughtSignal | null;
+  /**
+   * The end of the command: waits until every signal delivered so far has reached the guard, then
+   * returns the one that interrupted the change, if any. Called once; later signals are ignored.
+   */
+  finish(): Promise<CaughtSignal | null>;
   /** Stops catching the signals (their default action, ending the process, is back). */
   release(): void;
+}
+
+/** Resolves after the event loop has gone through a poll phase that started after this call. */
+async function afterPollPhase(): Promise<void> {
+  for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 /** Catches SIGINT and SIGTERM for this process; `say` prints a line on standard error, `exit` ends the process. */
@@ -26,8 +51,10 @@ export function guardInterrupts(
   exit: (code: number) => void = (code) => process.exit(code),
 ): InterruptGuard {
   let changing = false;
-  let received: NodeJS.Signals | null = null;
-  const onSignal = (signal: 'SIGINT' | 'SIGTERM'): void => {
+  let decided = false;
+  let received: CaughtSignal | null = null;
+  const onSignal = (signal: CaughtSignal): void => {
+    if (decided) return; // the exit code is set and the process is ending
     if (!changing) {
       say(`sekey: interrupted (${signal}) before anything was changed`);
       exit(SIGNAL_EXIT[signal]);
@@ -44,6 +71,13 @@ export function guardInterrupts(
       changing = true;
     },
     interrupted: () => received,
+    finish: async () => {
+      if (!decided) {
+        await afterPollPhase();
+        decided = true;
+      }
+      return received;
+    },
     release: () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

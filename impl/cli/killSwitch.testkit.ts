@@ -8,12 +8,16 @@
  * the share, and after each line printed on standard output. Environment:
  * - `SEKEY_TEST_KILL_AT=k`: SIGKILL at the k-th point (none when absent or 0);
  * - `SEKEY_TEST_SIGNAL=SIGINT|SIGTERM`: send that signal instead (the process goes on and handles it);
+ * - `SEKEY_TEST_PAUSE_AT=k` with `SEKEY_TEST_PAUSE_DIR=dir`: at the k-th point, write `dir/paused`
+ *   (the point's name) and block until `dir/resume` exists, so that the test can send a real signal
+ *   from outside at exactly that point ({@link runPausedChild} in `childProcess.testkit.ts`);
  * - `SEKEY_TEST_TRACE=file`: appends one line per point (`k name`), so a first run can list them.
  *
  * Run it with plain node after {@link transpileForChild} (Node 20 cannot run TypeScript itself).
  * @module
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Flash } from '../../device/flash.ts';
 import { DirectoryTransport } from '../host/directoryTransport.ts';
 import { main } from './sekeyCommand.ts';
@@ -21,12 +25,26 @@ import { main } from './sekeyCommand.ts';
 const killAt = Number(process.env['SEKEY_TEST_KILL_AT'] ?? '0');
 const signal = (process.env['SEKEY_TEST_SIGNAL'] ?? 'SIGKILL') as NodeJS.Signals;
 const trace = process.env['SEKEY_TEST_TRACE'];
+const pauseAt = Number(process.env['SEKEY_TEST_PAUSE_AT'] ?? '0');
+const pauseDir = process.env['SEKEY_TEST_PAUSE_DIR'];
 let points = 0;
+
+/** Blocks the whole process (no event loop turn) until the test writes `resume`; 60 s at most. */
+function pause(name: string): void {
+  if (pauseDir === undefined) throw new Error('SEKEY_TEST_PAUSE_AT needs SEKEY_TEST_PAUSE_DIR');
+  writeFileSync(join(pauseDir, 'paused'), name);
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (let waited = 0; !existsSync(join(pauseDir, 'resume')); waited += 5) {
+    if (waited > 60_000) throw new Error(`paused at '${name}' for a minute: nobody resumed`);
+    Atomics.wait(sleeper, 0, 0, 5);
+  }
+}
 
 function point(name: string): void {
   points += 1;
   if (trace !== undefined) appendFileSync(trace, `${points} ${name}\n`);
   if (points === killAt) process.kill(process.pid, signal);
+  if (points === pauseAt) pause(name);
 }
 
 const proto = Flash.prototype;

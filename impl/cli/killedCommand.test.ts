@@ -12,7 +12,8 @@ import { ADMIN_PIN, DEVICE_ADMIN_PIN, USER_PIN, sekey as sekeyRun } from './seke
 import type { Run } from './sekeyRun.testkit.ts';
 import { DATABASE_GENERATION_COUNTER } from '../db/secubeDatabaseDevice.ts';
 import { UPDATE_SEQUENCE_COUNTER } from '../kms/user.ts';
-import { transpileForChild, runChild } from './childProcess.testkit.ts';
+import { runChild, runPausedChild, transpileForChild } from './childProcess.testkit.ts';
+import { SIGNAL_EXIT } from './interrupts.ts';
 import { loadDeviceImages } from '../host/deviceImages.ts';
 import { watchDurablePoints } from '../host/durablePoints.ts';
 import { Installation } from '../host/installation.ts';
@@ -154,6 +155,33 @@ describe('durable points: a killed command never gives back what the device made
     expect(locked.err).toContain('PinLocked');
   });
 
+  test('reset-user-pin killed anywhere: the user HSM holds the old PIN state or the new; a rerun works', async () => {
+    const locked = copyHome(home);
+    for (let i = 1; i <= 3; i++) await sekey(locked, 'user', 'U1', 'keys', '--pin', `wrong-${i}`);
+    expect(deviceOnDisk(userDir(locked)).retriesLeft.user).toBe(0);
+    const reset = ['admin', 'reset-user-pin', 'U1', '--new-pin', 'reset-pin-1', '--pin', ADMIN_PIN];
+    const listed = child(copyHome(locked), 0, reset);
+    expect(listed.signal).toBeNull();
+    expect(listed.stderr).toBe('');
+    // Every point but 'before …' ones, which leave the disk as the point before them did.
+    const ks = listed.points.flatMap((p, i) => (/^\d+ before /.test(p) ? [] : [i + 1]));
+    for (const k of ks) {
+      const h = copyHome(locked);
+      expect(child(h, k, reset).signal, `point ${k}`).toBe('SIGKILL');
+      const where = `killed at ${listed.points[k - 1]}`;
+      const device = deviceOnDisk(userDir(h));
+      const tries = device.retriesLeft.user;
+      expect([0, 3], where).toContain(tries);
+      // New state: the new PIN opens it. Old state: still locked, the new PIN not set.
+      if (tries === 3) device.login('user', 'reset-pin-1');
+      else expect(() => device.login('user', 'reset-pin-1'), where).toThrow(/no tries left/);
+      // Whatever the cut left on the admin HSM, the next order is newer than any the user HSM took.
+      const again = await sekey(h, 'admin', 'reset-user-pin', 'U1', '--new-pin', 'reset-pin-2');
+      expect(again.err, where).toBe('');
+      deviceOnDisk(userDir(h)).login('user', 'reset-pin-2');
+    }
+  }, 600_000); // one child and one command per point (17 points), on a shared machine
+
   test('the update sequence and the database generation are on disk as soon as the device advanced them', async () => {
     const h = copyHome(home);
     expect(counterOnDisk(userDir(h), UPDATE_SEQUENCE_COUNTER)).toBe(0);
@@ -279,13 +307,18 @@ describe('nothing announced is lost: add-key killed or interrupted at random poi
         fc.constantFrom('SIGKILL' as const, 'SIGINT' as const, 'SIGTERM' as const),
         async (k, signal) => {
           const { run, home: h, keys, files } = await addKeyStopped(k, signal);
-          // SIGINT and SIGTERM finish the change in progress and say so; SIGKILL stops the process.
+          // SIGINT and SIGTERM finish the change in progress, say so, and exit 130 / 143 (128 + the
+          // signal number); SIGKILL stops the process.
           if (signal === 'SIGKILL') expect(run.signal, `point ${k}`).toBe('SIGKILL');
-          else
+          else {
             expect({ status: run.status, signal: run.signal }, `${signal} at ${points[k - 1]}`).toEqual({
-              status: 0,
+              status: SIGNAL_EXIT[signal],
               signal: null,
             });
+            expect(run.stderr, `${signal} at ${points[k - 1]}`).toContain(
+              `sekey: interrupted (${signal}): the change in progress was finished and saved first`,
+            );
+          }
           for (const [, id] of run.stdout.matchAll(/^(K\d+): new key/gm))
             expect(keys, `killed at ${points[k - 1]}`).toContain(id);
           for (const [, sequence] of run.stdout.matchAll(/U1 #(\d+)/g))
@@ -309,5 +342,58 @@ describe('nothing announced is lost: add-key killed or interrupted at random poi
         ],
       },
     );
+  });
+
+  test('a real SIGINT or SIGTERM at a controlled point: the change is finished, said, exits 130 or 143', async () => {
+    const trace = join(scratch, `trace-${++homes}`);
+    const argv = ['admin', 'add-key', 'G1', 'team', '--json'];
+    const probe = runChild(out, KILL_SWITCH, argv, {
+      SEKEY_HOME: copyHome(scratchHome),
+      SEKEY_ADMIN_PIN: ADMIN_PIN,
+      SEKEY_TEST_TRACE: trace,
+    });
+    expect(probe.status).toBe(0);
+    const points = readFileSync(trace, 'utf8').trim().split('\n');
+    // The first durable point (the spent login try is saved inside its flash program), and the point
+    // right after the session's last save: the change is durable, nothing is printed yet.
+    const firstDurable = points.findIndex((p) => p.includes('after program')) + 1;
+    const afterLastSave = points.length - [...points].reverse().findIndex((p) => p.endsWith(' save')) + 1;
+    expect(points[afterLastSave - 1]).not.toMatch(/save$/);
+    // And the very last point, after the output: nothing asynchronous follows it, so only the guard's
+    // wait for the loop's poll phase (interrupts.ts) lets the signal's listener run before the exit
+    // code is decided.
+    expect(points.at(-1)).toMatch(/printed$/);
+    for (const [at, signal] of [
+      [firstDurable, 'SIGINT'],
+      [afterLastSave, 'SIGINT'],
+      [afterLastSave, 'SIGTERM'],
+      [points.length, 'SIGINT'],
+    ] as const) {
+      const h = copyHome(scratchHome);
+      const run = await runPausedChild(
+        out,
+        KILL_SWITCH,
+        argv,
+        { SEKEY_HOME: h, SEKEY_ADMIN_PIN: ADMIN_PIN },
+        at,
+        signal,
+      );
+      const where = `${signal} at ${points[at - 1]}`;
+      expect(run.paused, where).toBe(points[at - 1]?.replace(/^\d+ /, ''));
+      expect({ status: run.status, signal: run.signal }, where).toEqual({ status: SIGNAL_EXIT[signal], signal: null });
+      expect(run.stderr, where).toContain(`sekey: ${signal} received: finishing the change in progress first`);
+      expect(run.stderr, where).toContain(
+        `sekey: interrupted (${signal}): the change in progress was finished and saved first`,
+      );
+      // What it announced (in JSON) is what is on disk.
+      const announced = JSON.parse(run.stdout) as { keys: { created: Array<{ key: { id: string } }> } };
+      const created = announced.keys.created.map((c) => c.key.id);
+      expect(created, where).toHaveLength(1);
+      const keys = JSON.parse((await sekey(h, 'admin', 'keys', '--json')).out) as Array<{ id: string }>;
+      expect(
+        keys.map((k) => k.id),
+        where,
+      ).toEqual(created);
+    }
   });
 });

@@ -20,12 +20,18 @@ describe('PINs: change, reset, and the warning before the last try', () => {
   let env: Record<string, string>;
   let desk: string;
 
+  /** `sekey argv --json` on a terminal where `newPin` is typed twice; what it printed, parsed. */
+  async function typedJson(argv: readonly string[], newPin: string): Promise<unknown> {
+    const typed = await sekey([...argv, '--json'], { env, cwd: desk, answers: [newPin, newPin] });
+    return JSON.parse(typed.out.slice(typed.out.indexOf('{')));
+  }
+
   beforeAll(async () => {
     ({ run, home, env, desk } = await manualInstallation());
     await provisionedUsers(run, [['U1', 'alice']]);
   });
 
-  test('a wrong user PIN leaving one try warns what the next one does; reset-user-pin restores them', async () => {
+  test('a wrong user PIN leaving one try warns about the next; after lockout, reset-user-pin recovers', async () => {
     const dir = join(home, 'users', 'U1');
     expect(triesLeftOnDisk(dir, 'user')).toBe(3);
     const first = await run('user', 'U1', 'keys', '--pin', 'wrong-1');
@@ -34,7 +40,8 @@ describe('PINs: change, reset, and the warning before the last try', () => {
     const second = await run('user', 'U1', 'keys', '--pin', 'wrong-2');
     expect(second.err).toContain('WrongPin');
     expect(second.err).toContain(
-      "warning: ONE user PIN try left on U1's HSM: another wrong PIN locks it; then the administrator provisions",
+      "warning: ONE user PIN try left on U1's HSM: another wrong PIN locks it; then the administrator sets a new " +
+        'user PIN through the admin HSM (`sekey admin reset-user-pin U`)',
     );
     // On a terminal the warning comes before the PIN is typed.
     const { SEKEY_USER_PIN: _, ...noPin } = env;
@@ -46,27 +53,24 @@ describe('PINs: change, reset, and the warning before the last try', () => {
     expect((await run('user', 'U1', 'keys', '--pin', 'wrong-5')).err).toContain('WrongPin');
     expect((await run('user', 'U1', 'keys')).err).toContain('PinLocked');
     expect(triesLeftOnDisk(dir, 'user')).toBe(0);
-    const wrongDevice = await run(
-      'admin',
-      'reset-user-pin',
-      'U1',
-      '--device-admin-pin',
-      'nope',
-      '--new-pin',
-      'x-new-pin',
-    );
-    expect(wrongDevice.code).toBe(1);
-    expect(wrongDevice.err).toContain('WrongPin');
-    const reset = await run(
-      'admin',
-      'reset-user-pin',
-      'U1',
-      '--device-admin-pin',
-      DEVICE_ADMIN_PIN,
-      '--new-pin',
-      'fresh-pin',
-    );
-    expect(reset).toMatchObject({ code: 0, out: "U1's HSM has a new user PIN, with all its tries" });
+    // Refusals first: each changes nothing on U1's HSM.
+    expect((await run('admin', 'reset-user-pin', '--new-pin', 'x-new-pin')).code).toBe(2); // no user
+    const oldWay = await run('admin', 'reset-user-pin', 'U1', '--device-admin-pin', DEVICE_ADMIN_PIN);
+    expect(oldWay.code).toBe(2); // the device admin PIN is no longer the way
+    expect(oldWay.err).toContain('--device-admin-pin');
+    expect((await run('admin', 'reset-user-pin', 'U1', '--new-pin', 'abc')).err).toContain('BadArgument');
+    expect((await run('admin', 'reset-user-pin', 'U9', '--new-pin', 'x-new-pin')).err).toContain('UnknownUser');
+    const wrongAdmin = await run('admin', 'reset-user-pin', 'U1', '--new-pin', 'x-new-pin', '--pin', 'wrong-admin');
+    expect(wrongAdmin).toMatchObject({ code: 1 });
+    expect(wrongAdmin.err).toContain('WrongPin');
+    expect(triesLeftOnDisk(dir, 'user')).toBe(0);
+    // Through the admin HSM, with the admin PIN only: no device admin PIN, no new HSM.
+    const reset = await run('admin', 'reset-user-pin', 'U1', '--new-pin', 'fresh-pin');
+    expect(reset).toMatchObject({
+      code: 0,
+      err: '',
+      out: "U1's HSM has a new user PIN, with all its tries (PIN reset order #1 of the admin HSM)",
+    });
     expect(triesLeftOnDisk(dir, 'user')).toBe(3);
     expect((await run('user', 'U1', 'keys', '--pin', 'fresh-pin')).code).toBe(0);
     expect((await run('user', 'U1', 'keys')).err).toContain('WrongPin');
@@ -78,6 +82,16 @@ describe('PINs: change, reset, and the warning before the last try', () => {
     });
     expect((await run('user', 'U1', 'keys', '--pin', 'fresh-pin')).err).toContain('WrongPin');
     expect((await run('user', 'U1', 'keys', '--pin', 'chosen-pin')).code).toBe(0);
+    // A second reset, typed at a terminal, in JSON: the next order; the audit names user, never PIN.
+    expect(await typedJson(['admin', 'reset-user-pin', 'U1'], 'typed-pin')).toEqual({
+      command: 'admin reset-user-pin',
+      user: 'U1',
+      order: 2,
+    });
+    expect((await run('user', 'U1', 'keys', '--pin', 'typed-pin')).code).toBe(0);
+    const audit = await run('admin', 'audit');
+    expect(audit.out).toContain('resetUserPin');
+    expect(audit.out).not.toContain('typed-pin');
   });
 
   test('admin change-pin: the new PIN opens the admin HSM, the old one no longer; typed twice if asked', async () => {
@@ -93,12 +107,7 @@ describe('PINs: change, reset, and the warning before the last try', () => {
     });
     expect(typo.code).toBe(2);
     expect(typo.err).toContain('the two new admin PINs typed differ');
-    const typed = await sekey(['admin', 'change-pin', '--pin', 'second-admin-pin', '--json'], {
-      env,
-      cwd: desk,
-      answers: ['third-admin-pin', 'third-admin-pin'],
-    });
-    expect(JSON.parse(typed.out.slice(typed.out.indexOf('{')))).toEqual({
+    expect(await typedJson(['admin', 'change-pin', '--pin', 'second-admin-pin'], 'third-admin-pin')).toEqual({
       command: 'admin change-pin',
       changed: 'admin PIN',
     });

@@ -1,23 +1,19 @@
 /**
- * PINs from the command line: changing the admin HSM's PIN, resetting a user's PIN on the user's HSM
- * (its admin level restores the user level's tries, `RESET_USER_PIN` of `model/pinSession.ts`), and
- * the warning printed when a wrong PIN leaves one try: the next wrong one locks that level (the
- * SEcube's retry counter, NIST SP 800-63B §5.2.2 throttling), and recovery then costs a new HSM for a
- * user, a factory reset — which loses the installation — for the administrator.
+ * PINs from the command line: changing the admin HSM's PIN, resetting a user's PIN through the admin
+ * HSM (a PIN reset order, `RESET_ORDER_ACCEPTED` of `model/pinSession.ts`), and the warning printed
+ * when a wrong PIN leaves one try: the next wrong one locks that level (the SEcube's retry counter,
+ * NIST SP 800-63B §5.2.2 throttling); recovery then is a reset order for a user, a factory reset —
+ * which loses the installation — for the administrator.
  * @module
  */
 import { Flash } from '../../device/flash.ts';
 import { SdCard } from '../../device/sdcard.ts';
 import { SecubeDevice } from '../../device/secube.ts';
 import { hasDeviceImages, loadDeviceImages } from '../host/deviceImages.ts';
+import { issuePinReset } from '../kms/pinReset.ts';
 import type { AdminCommand } from './adminCommand.ts';
-import { announceAfterSaving } from './announce.ts';
-import type { Args } from './args.ts';
 import { UsageError } from './args.ts';
 import type { CliIo } from './cliIo.ts';
-import type { GlobalFlags } from './commandLine.ts';
-import { json } from './format.ts';
-import { globalOptions, installationFor } from './globalOptions.ts';
 import { errorCode } from './reportError.ts';
 
 /**
@@ -64,7 +60,7 @@ export function lastTryWarning(
 /** What a locked admin HSM and a locked user HSM leave to do (README: "PINs, lockout and recovery"). */
 export const RECOVERY = {
   admin: 'only a factory reset of the admin HSM helps, and it loses the installation (every key, user and group)',
-  user: 'the administrator provisions a new HSM for the user (`sekey admin provision U`), which then syncs',
+  user: 'the administrator sets a new user PIN through the admin HSM (`sekey admin reset-user-pin U`)',
 } as const;
 
 /** `sekey admin change-pin`: a new admin-level PIN for the admin HSM. */
@@ -84,46 +80,39 @@ export const ADMIN_CHANGE_PIN: AdminCommand = {
   },
 };
 
-/** The synopsis of `admin reset-user-pin`. */
-export const RESET_USER_PIN_ARGS = 'U --device-admin-pin PIN [--new-pin PIN]';
-
-/** The help of `admin reset-user-pin`. */
-export const RESET_USER_PIN_HELP = [
-  "Sets a new user PIN on U's HSM and gives its user level all its tries back (also when locked), from the",
-  "HSM's own admin level: the device admin PIN given at `sekey admin provision U`. The admin HSM is not",
-  'involved and no key moves.',
-  "  --device-admin-pin PIN  the admin PIN of U's HSM (its tries count: three wrong ones lock it for good)",
-  '  --new-pin PIN           the new user PIN (asked twice on a terminal)',
-].join('\n');
-
-/** Runs `sekey admin reset-user-pin U …`. */
-export async function runResetUserPin(args: Args, io: CliIo, flags: GlobalFlags): Promise<number> {
-  const deviceAdminPin = args.option('--device-admin-pin');
-  const option = args.option('--new-pin');
-  const userId = args.positional('user ID');
-  args.done();
-  if (deviceAdminPin === undefined) throw new UsageError("give U's HSM admin PIN with --device-admin-pin PIN");
-  const newPin = await newPinValue(option, io, `user PIN of ${userId}`);
-  const installation = installationFor(globalOptions(flags, io), io);
-  const dir = installation.userDir(userId);
-  try {
-    return await announceAfterSaving(
-      io,
-      (inner: (device: SecubeDevice) => Promise<number>) =>
-        installation.withUserDeviceAdmin(userId, deviceAdminPin, inner),
-      async (device, held) => {
-        device.resetUserPin(newPin);
-        held.out(
-          flags.json
-            ? json({ command: 'admin reset-user-pin', user: userId })
-            : `${userId}'s HSM has a new user PIN, with all its tries`,
-        );
-        return 0;
-      },
-    );
-  } catch (error) {
-    const warning = lastTryWarning(error, dir, 'admin', `${userId}'s HSM`, RECOVERY.user);
-    if (warning !== null) io.err(warning);
-    throw error;
-  }
-}
+/**
+ * `sekey admin reset-user-pin U`: a new user PIN for U's HSM, through the admin HSM. The admin HSM
+ * issues a PIN reset order (`device/pinResetOrder.ts`: the new PIN sealed to U's HSM alone, fresher
+ * than any order before it) and U's HSM, logged out, takes it — also when its user level is locked.
+ *
+ * The order goes straight from one HSM to the other, in the same session, because this command's
+ * installation keeps every HSM's images in one home, as provisioning relies on too (both devices on
+ * the admin's host, as the original's `sekey_init_user_SEcube`). The order needs no trusted path:
+ * its bytes are authenticated by U's HSM itself, so a deployment with the HSMs apart can carry them
+ * over the share or any other channel unchanged. Not through the update stream, though: a user
+ * applies update files in a user session, which is exactly what a locked user PIN rules out.
+ */
+export const ADMIN_RESET_USER_PIN: AdminCommand = {
+  name: 'reset-user-pin',
+  args: 'U [--new-pin PIN]',
+  summary: "a new user PIN on U's HSM, all tries back (also when locked): an order of the admin HSM",
+  help: [
+    "The admin HSM issues a PIN reset order for U's HSM: the new PIN sealed so that only U's HSM reads it,",
+    "numbered so that it is never accepted twice. U's HSM takes it without any PIN (its user level may be",
+    'locked) and gives the user level all its tries back. Nothing else changes and no key moves. Tell U the',
+    'new PIN out of band; U then sets one of its own (`sekey user U change-pin`).',
+    '  --new-pin PIN           the new user PIN (asked twice on a terminal)',
+  ].join('\n'),
+  mutates: false,
+  prepare: (args) => {
+    const option = args.option('--new-pin');
+    const userId = args.positional('user ID');
+    return async ({ session, io, did }) => {
+      const newPin = await newPinValue(option, io, `user PIN of ${userId}`);
+      const delivery = issuePinReset(session.admin, userId, newPin);
+      const sequence = session.userDevice(userId).acceptPinResetOrder(delivery.channelKeyId, delivery.order);
+      did({ user: userId, order: sequence });
+      io.out(`${userId}'s HSM has a new user PIN, with all its tries (PIN reset order #${sequence} of the admin HSM)`);
+    };
+  },
+};

@@ -29,20 +29,13 @@ import { didYouMean } from './didYouMean.ts';
 import { json } from './format.ts';
 import { globalOptions, globalOptionsHelp, installationFor, requirePin } from './globalOptions.ts';
 import { describeExpiries, describeKeyChanges, keyChangesJson } from './keyChanges.ts';
-import {
-  ADMIN_CHANGE_PIN,
-  RECOVERY,
-  RESET_USER_PIN_ARGS,
-  RESET_USER_PIN_HELP,
-  lastTryWarning,
-  runResetUserPin,
-  triesLeftOnDisk,
-} from './pinCommands.ts';
+import { ADMIN_CHANGE_PIN, ADMIN_RESET_USER_PIN, RECOVERY, lastTryWarning, triesLeftOnDisk } from './pinCommands.ts';
 
 /** Every admin command but `init`, in help order. */
 export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   ...ADMIN_USER_COMMANDS,
   ADMIN_CHANGE_PIN,
+  ADMIN_RESET_USER_PIN,
   ...ADMIN_GROUP_COMMANDS,
   ...ADMIN_KEY_COMMANDS,
   ...ADMIN_DISTRIBUTION_COMMANDS,
@@ -55,7 +48,7 @@ function synopsis(c: AdminCommand): string {
 
 /** The list of admin commands. */
 export function adminUsage(): string {
-  const names = ['init', 'reset-user-pin', ...ADMIN_COMMANDS.map((c) => c.name)];
+  const names = ['init', ...ADMIN_COMMANDS.map((c) => c.name)];
   const width = Math.max(...names.map((n) => n.length));
   return [
     'usage: sekey admin <command> [arguments] [options]',
@@ -63,7 +56,6 @@ export function adminUsage(): string {
     'commands:',
     `  ${'init'.padEnd(width)}  create an installation: factory-initialise the admin HSM`,
     ...ADMIN_COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
-    `  ${'reset-user-pin'.padEnd(width)}  a new user PIN on a user's HSM, its tries restored (its device admin PIN)`,
     '',
     'Mutating commands publish update files afterwards unless --no-publish.',
     'sekey admin <command> --help shows one command.',
@@ -75,8 +67,6 @@ export function adminUsage(): string {
 /** The help of one admin command. */
 export function adminCommandHelp(name: string): string | null {
   if (name === 'init') return `usage: sekey admin init ${ADMIN_INIT_ARGS}\n\n${ADMIN_INIT_HELP}`;
-  if (name === 'reset-user-pin')
-    return `usage: sekey admin reset-user-pin ${RESET_USER_PIN_ARGS}\n\n${RESET_USER_PIN_HELP}`;
   const c = ADMIN_COMMANDS.find((x) => x.name === name);
   if (!c) return null;
   const lines = [`usage: ${synopsis(c)} [options]`, '', c.summary];
@@ -95,7 +85,7 @@ export async function runAdmin(argv: readonly string[], io: CliIo, flags: Global
     io.out(adminUsage());
     return flags.help ? 0 : 2;
   }
-  const names = ['init', 'reset-user-pin', ...ADMIN_COMMANDS.map((c) => c.name)];
+  const names = ['init', ...ADMIN_COMMANDS.map((c) => c.name)];
   const unknown = (): UsageError =>
     new UsageError(`unknown admin command '${name}'${didYouMean(name, names)} (sekey admin --help lists them)`);
   if (flags.help) {
@@ -106,7 +96,6 @@ export async function runAdmin(argv: readonly string[], io: CliIo, flags: Global
   }
   const args = new Args(rest);
   if (name === 'init') return runAdminInit(args, io, flags);
-  if (name === 'reset-user-pin') return runResetUserPin(args, io, flags);
   const command = ADMIN_COMMANDS.find((c) => c.name === name);
   if (!command) throw unknown();
   const noPublish = command.mutates && args.flag('--no-publish');

@@ -20,6 +20,7 @@ import { processIo } from './cliIo.ts';
 import type { GlobalFlags } from './commandLine.ts';
 import { GLOBAL_OPTION_NAMES, splitGlobals } from './commandLine.ts';
 import { didYouMean } from './didYouMean.ts';
+import { SIGNAL_EXIT } from './interrupts.ts';
 import { EXIT, reportError } from './reportError.ts';
 
 interface Command {
@@ -196,43 +197,58 @@ function commandPrefix(words: readonly string[]): string {
   return ['sekey', ...words.slice(0, n).filter((w) => !w.startsWith('-'))].join(' ');
 }
 
-/** Runs the CLI on `argv` (without node and script); returns the exit code. */
+/** Runs the CLI on `argv` (without node and script); returns the exit code, decided once at the end. */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   let flags: GlobalFlags = { json: false, debug: argv.includes('--debug'), help: false, version: false };
   let rest: readonly string[] = argv;
+  let code: number;
   try {
     ({ flags, rest } = splitGlobals(argv));
-    const [name, ...args] = rest;
-    if (flags.version) {
-      io.out(flags.json ? JSON.stringify({ version: version() }) : `sekey ${version()}`);
-      return EXIT.ok;
-    }
-    if (name === undefined || name === 'help') {
-      io.out(usage());
-      return name === undefined && !flags.help ? EXIT.usage : EXIT.ok;
-    }
-    if (name.startsWith('-') && name !== '--') {
-      throw new UsageError(`unknown option '${name}'${didYouMean(name, GLOBAL_OPTION_NAMES)}`);
-    }
-    const command = COMMANDS[name];
-    if (!command) {
-      io.err(`sekey: unknown command '${name}'${didYouMean(name, Object.keys(COMMANDS))}\n\n${usage()}`);
-      return EXIT.usage;
-    }
-    if (command.help !== null && flags.help) {
-      io.out(`usage: ${command.usage}\n\n${command.help}`);
-      return EXIT.ok;
-    }
-    return interruptedNote(io, await command.run(args, io, flags));
+    code = await runCommand(rest, io, flags);
   } catch (error) {
-    return interruptedNote(io, reportError(commandPrefix(rest), error, io, flags));
+    code = reportError(commandPrefix(rest), error, io, flags);
   }
+  return exitCode(io, code);
 }
 
-/** Says, after a command that was interrupted while changing something, that it was finished first. */
-function interruptedNote(io: CliIo, code: number): number {
-  const signal = io.interrupted?.() ?? null;
-  if (signal !== null)
-    io.err(`sekey: interrupted (${signal}): the change in progress was finished and saved first; stopped after it`);
-  return code;
+/** Runs the command named by `rest[0]`; returns its exit code. */
+async function runCommand(rest: readonly string[], io: CliIo, flags: GlobalFlags): Promise<number> {
+  const [name, ...args] = rest;
+  if (flags.version) {
+    io.out(flags.json ? JSON.stringify({ version: version() }) : `sekey ${version()}`);
+    return EXIT.ok;
+  }
+  if (name === undefined || name === 'help') {
+    io.out(usage());
+    return name === undefined && !flags.help ? EXIT.usage : EXIT.ok;
+  }
+  if (name.startsWith('-') && name !== '--') {
+    throw new UsageError(`unknown option '${name}'${didYouMean(name, GLOBAL_OPTION_NAMES)}`);
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`sekey: unknown command '${name}'${didYouMean(name, Object.keys(COMMANDS))}\n\n${usage()}`);
+    return EXIT.usage;
+  }
+  if (command.help !== null && flags.help) {
+    io.out(`usage: ${command.usage}\n\n${command.help}`);
+    return EXIT.ok;
+  }
+  return await command.run(args, io, flags);
+}
+
+/**
+ * The exit code, decided once, after the command ended (its changes saved, its lines printed): a
+ * command interrupted while changing something finished that change first, says so, and exits as
+ * the signal would have ended it (130 for SIGINT, 143 for SIGTERM), whatever its own code was.
+ */
+async function exitCode(io: CliIo, code: number): Promise<number> {
+  const signal = (await io.finishInterrupts?.()) ?? null;
+  if (signal === null) return code;
+  io.err(
+    code === EXIT.ok
+      ? `sekey: interrupted (${signal}): the change in progress was finished and saved first; stopped after it`
+      : `sekey: interrupted (${signal}): the command ended with the error above; what it saved is whole`,
+  );
+  return SIGNAL_EXIT[signal];
 }

@@ -152,6 +152,12 @@ export interface AdminSession {
    * under `users/<U>/`.
    */
   provision(userId: UserId, pins: ProvisionPins, manufacturer: Manufacturer): Promise<ProvisioningRecord>;
+  /**
+   * `userId`'s HSM, loaded from its images into this session (logged out: nothing but a message
+   * sealed by the admin HSM, a PIN reset order, is for it) and saved with the session's devices.
+   * @throws InstallationError `NoDevice` when the user has no HSM here.
+   */
+  userDevice(userId: UserId): SecubeDevice;
 }
 
 /** An open user session. */
@@ -334,6 +340,7 @@ export class Installation {
           config,
           clock,
           provision: (userId, pins, manufacturer) => this.#provision(d, admin, clock, userId, pins, manufacturer),
+          userDevice: (userId) => this.#sessionUserDevice(userId, devices, recordTime),
         });
       } finally {
         admin.close();
@@ -363,30 +370,15 @@ export class Installation {
     });
   }
 
-  /**
-   * Runs `fn` on `userId`'s HSM logged in at its own admin level with `deviceAdminPin` (set at
-   * provisioning): the SEcube's way to reset a user PIN (`SecubeDevice.resetUserPin`). No database
-   * is opened; the images are saved like every session's.
-   */
-  async withUserDeviceAdmin<T>(
-    userId: UserId,
-    deviceAdminPin: string,
-    fn: (device: SecubeDevice) => Promise<T>,
-  ): Promise<T> {
+  /** `userId`'s HSM loaded (once) into the session's `devices`, so that the session saves it. */
+  #sessionUserDevice(userId: UserId, devices: LoadedDevice[], recordTime: () => void): SecubeDevice {
     const dir = this.userDir(userId);
-    return this.#session(async (_config, _clock, _transport, devices, recordTime) => {
-      if (!hasDeviceImages(dir)) {
-        throw new InstallationError('NoDevice', `${userId} has no HSM in ${this.home}`);
-      }
-      const d = loadDevice(userId, dir, recordTime);
-      devices.push(d);
-      d.device.login('admin', deviceAdminPin);
-      try {
-        return await fn(d.device);
-      } finally {
-        d.device.logout();
-      }
-    });
+    const loaded = devices.find((d) => d.dir === dir);
+    if (loaded !== undefined) return loaded.device;
+    if (!hasDeviceImages(dir)) throw new InstallationError('NoDevice', `${userId} has no HSM in ${this.home}`);
+    const d = loadDevice(userId, dir, recordTime);
+    devices.push(d);
+    return d.device;
   }
 
   async #provision(

@@ -11,6 +11,7 @@ import { hexToBytes } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
 import { Writer, readAll } from '../../device/binaryCodec.ts';
 import { decodeDeleteOrder, encodeDeleteOrder } from '../../device/deleteOrder.ts';
+import { decodePinResetOrder, encodePinResetOrder } from '../../device/pinResetOrder.ts';
 import { decodeDeviceState, encodeDeviceState } from '../../device/deviceState.ts';
 import type { DeviceState } from '../../device/deviceState.ts';
 import { aesGcmDecrypt, aesGcmEncrypt } from '../../device/meteredCrypto.ts';
@@ -172,6 +173,16 @@ describe('format vectors (docs/vectors/formats.json)', () => {
     const v = vector('delete-order');
     expect(decodeDeleteOrder(hexToBytes(v.hex))).toEqual(v.fields);
     expect(hex(encodeDeleteOrder(String(v.fields['serial']), Number(v.fields['keyId'])))).toBe(v.hex);
+  });
+
+  it('PIN reset order: decodes to its fields and re-encodes', () => {
+    const v = vector('pin-reset-order');
+    const order = decodePinResetOrder(hexToBytes(v.hex));
+    expect({ ...order, newPin: new TextDecoder().decode(order.newPin) }).toEqual(v.fields);
+    const fields = { serial: String(v.fields['serial']), sequence: Number(v.fields['sequence']) };
+    expect(hex(encodePinResetOrder({ ...fields, newPin: new TextEncoder().encode(String(v.fields['newPin'])) }))).toBe(
+      v.hex,
+    );
   });
 });
 

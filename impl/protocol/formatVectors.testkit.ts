@@ -15,6 +15,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { encodeDeleteOrder } from '../../device/deleteOrder.ts';
 import { encodeDeviceState } from '../../device/deviceState.ts';
+import { encodePinResetOrder } from '../../device/pinResetOrder.ts';
 import type { DeviceState } from '../../device/deviceState.ts';
 import { aesGcmEncrypt, aesKeyWrap } from '../../device/meteredCrypto.ts';
 import { encodeAckHeader } from './ackFile.ts';
@@ -377,6 +378,25 @@ function deleteOrderVector(): FormatVector {
   };
 }
 
+function pinResetOrderVector(): FormatVector {
+  const serial = VECTOR_INPUTS.serial;
+  const newPin = 'new-pin-1234';
+  const L = new Layout()
+    .add('serial length 32 (u8)', Uint8Array.of(32))
+    .add(`serial "${serial}"`, ascii(serial))
+    .add('sequence 1 (u64be)', be(1, 8))
+    .add('PIN length 12 (u8)', Uint8Array.of(12))
+    .add(`new PIN "${newPin}" (a test PIN)`, ascii(newPin));
+  return {
+    name: 'pin-reset-order',
+    title: 'PIN reset order plaintext (order 1 for the example device)',
+    fields: { serial, sequence: 1, newPin },
+    testKeys: {},
+    hex: hex(encodePinResetOrder({ serial, sequence: 1, newPin: ascii(newPin) })),
+    layout: L.fields,
+  };
+}
+
 /** Varint examples shown in the docs (DWARF 5 §7.6 and the edges). */
 const VARINT_EXAMPLES = [0, 1, 127, 128, 300, 16383, 16384, 2 ** 32 - 1, Number.MAX_SAFE_INTEGER];
 
@@ -397,6 +417,7 @@ export function buildFormatVectors(): FormatVectors {
       messageVector(),
       deviceStateVector(),
       deleteOrderVector(),
+      pinResetOrderVector(),
     ],
   };
 }

@@ -40,6 +40,7 @@ import {
 import type { DeploymentModel } from '../../impl/simulation/referenceModel.ts';
 import type { SuiteStats } from './stats.testkit.ts';
 import { untapped } from './xstateTap.testkit.ts';
+import { userDeviceOf } from '../../impl/kms/distribution.ts';
 
 /** The users that may get devices (N = 4). */
 export const DEVICE_USERS = ['U1', 'U2', 'U3', 'U4'] as const;
@@ -546,9 +547,25 @@ async function pin(m: DeploymentModel, r: Deployment, kind: PinKind, userId: Use
       for (let i = 0; i < count; i++) attempt('user', WRONG_PIN);
       if (device.retriesLeft.user === 0) {
         attempt('user', USER_PIN); // refused: the user level is locked
-        device.login('admin', ADMIN_PIN);
-        device.resetUserPin(USER_PIN);
-        device.logout();
+        if (r.adminDevice.powered && r.adminDevice.session === 'admin') {
+          // The way `sekey admin reset-user-pin` recovers: a PIN reset order of the admin HSM,
+          // taken logged out. Delivered twice: the copy is refused (StaleOrder) and changes nothing.
+          const { serial, keyIds } = r.admin.readDatabase((db) => userDeviceOf(db, userId));
+          const order = r.adminDevice.issuePinResetOrder(keyIds.adminToUserKeyId, serial, USER_PIN);
+          device.acceptPinResetOrder(keyIds.adminToUserKeyId, order);
+          let replayed = true;
+          try {
+            device.acceptPinResetOrder(keyIds.adminToUserKeyId, order);
+          } catch (error) {
+            replayed = false;
+            stats.error(error);
+          }
+          if (replayed) violated('integrity', `${userId}'s HSM took the same PIN reset order twice`);
+        } else {
+          device.login('admin', ADMIN_PIN);
+          device.resetUserPin(USER_PIN);
+          device.logout();
+        }
       }
       device.login('user', USER_PIN);
       return;
