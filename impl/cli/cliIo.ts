@@ -11,6 +11,7 @@ import type { Clock } from '../kms/clock.ts';
 import type { DeviceReport } from '../host/installation.ts';
 import { terminalSafe } from './format.ts';
 import { guardInterrupts } from './interrupts.ts';
+import { ProgressView } from './progressView.ts';
 
 /** The world of one command run. */
 export interface CliIo {
@@ -41,6 +42,11 @@ export interface CliIo {
   readonly beginChanges?: () => void;
   /** The signal that interrupted the command while it was changing something, if any (`interrupts.ts`). */
   readonly interrupted?: () => string | null;
+  /**
+   * Present only when standard error is a terminal: shows `line` as the status line, redrawn in
+   * place of the previous one (a progress bar); null clears it (`progressView.ts`).
+   */
+  readonly status?: (line: string | null) => void;
 }
 
 /** Writes all of `bytes` to file descriptor `fd`, waiting out a full pipe. */
@@ -89,6 +95,7 @@ export function processIo(): CliIo {
   const err = (line: string): void => console.error(terminalSafe(line));
   const guard = guardInterrupts(err);
   const terminal = process.stdin.isTTY === true && process.stderr.isTTY === true;
+  const view = new ProgressView(process.stderr);
   return {
     out: (line) => console.log(terminalSafe(line)),
     err,
@@ -99,5 +106,6 @@ export function processIo(): CliIo {
     ...(terminal ? { prompt: (question, options) => ask(question, options?.hidden === true) } : {}),
     beginChanges: guard.beginChanges,
     interrupted: guard.interrupted,
+    ...(view.enabled ? { status: (line) => (line === null ? view.clear() : view.show(terminalSafe(line))) } : {}),
   };
 }

@@ -41,7 +41,7 @@ describe('markup', () => {
     expect(parseMarkup('<p>a &amp; b</p>').errors).toEqual([]);
   });
 
-  test('elements: attributes quoted and escaped, absent ones left out; only void elements and SVG shapes self-close', () => {
+  test('elements: attributes quoted and escaped, absent ones left out; only void and SVG shapes self-close', () => {
     expect(element('a', { title: 'x"<y>', hidden: true, gone: undefined, off: false, n: -0.004 }, text('R&D'))).toBe(
       '<a title="x&quot;&lt;y&gt;" hidden="hidden" n="0">R&amp;D</a>',
     );

@@ -38,7 +38,9 @@ export function keysByStateChart(report: SimulationReport): Markup {
     {
       name: 'keys-by-state',
       title: 'Keys by state',
-      note: "Keys in the admin's database at the end of each day, by NIST SP 800-57 state, stacked; the legend gives the count at the end of the run.",
+      note:
+        "Keys in the admin's database at the end of each day, by NIST SP 800-57 state, stacked; " +
+        'the legend gives the count at the end of the run.',
     },
     timeChart({
       label: 'Keys by NIST SP 800-57 state at the end of each simulated day (stacked areas)',
@@ -63,7 +65,9 @@ export function operationsChart(report: SimulationReport): Markup {
     {
       name: 'operations',
       title: 'Operations by kind',
-      note: `${formatNumber(report.totals.operations)} operations over ${formatNumber(report.days.length)} days; attacks in red.`,
+      note:
+        `${formatNumber(report.totals.operations)} operations over ${formatNumber(report.days.length)} days; ` +
+        'attacks in red.',
     },
     barChart({
       label: 'Operations run over the whole simulation, by kind (horizontal bars)',
@@ -116,7 +120,10 @@ export function updateTrafficChart(report: SimulationReport): Markup {
     {
       name: 'update-traffic',
       title: 'Update traffic per day',
-      note: `Update files the admin published to the share and users' HSMs applied. Whole run: ${formatNumber(t.filesPublished)} files (${formatBytes(t.bytesPublished)}) published, ${formatNumber(t.filesApplied)} files (${formatBytes(t.bytesApplied)}) applied.`,
+      note:
+        "Update files the admin published to the share and users' HSMs applied. Whole run: " +
+        `${formatNumber(t.filesPublished)} files (${formatBytes(t.bytesPublished)}) published, ` +
+        `${formatNumber(t.filesApplied)} files (${formatBytes(t.bytesApplied)}) applied.`,
       wide: true,
     },
     element(
@@ -166,7 +173,9 @@ export function refusalsChart(report: SimulationReport): Markup {
     {
       name: 'refusals-stale',
       title: 'Refusals and stale users',
-      note: `Operations refused, by error code (${formatNumber(refusals)} in all), and users whose replica was stale at the end of each day (at most ${formatNumber(staleMax)} of ${formatNumber(report.config.users)}).`,
+      note:
+        `Operations refused, by error code (${formatNumber(refusals)} in all), and users whose replica was ` +
+        `stale at the end of each day (at most ${formatNumber(staleMax)} of ${formatNumber(report.config.users)}).`,
       wide: true,
     },
     element(
@@ -232,7 +241,9 @@ export function flashWearChart(report: SimulationReport): Markup {
         .slice(0, HEAT_MAP_ROWS),
     );
     rows = wear.filter((w) => kept.has(w));
-    left = ` The ${formatNumber(wear.length - rows.length)} least worn of ${formatNumber(wear.length)} devices are left out (all are in report.json).`;
+    left =
+      ` The ${formatNumber(wear.length - rows.length)} least worn of ${formatNumber(wear.length)} devices ` +
+      'are left out (all are in report.json).';
   }
   const columns = Math.max(0, ...rows.map((w) => w.sectorErases.length));
   const geometry = columns === STM32F429_SECTORS.length;
@@ -240,7 +251,10 @@ export function flashWearChart(report: SimulationReport): Markup {
     {
       name: 'flash-wear',
       title: 'Flash wear',
-      note: `Lifetime erase count of each flash sector of each HSM at the end of the run; the highest is ${formatNumber(report.totals.maxSectorErases)} (the STM32F429 datasheet DS9405 guarantees ${formatNumber(DEFAULT_ENDURANCE)} erase cycles per sector, N_END).${left}`,
+      note:
+        'Lifetime erase count of each flash sector of each HSM at the end of the run; the highest is ' +
+        `${formatNumber(report.totals.maxSectorErases)} (the STM32F429 datasheet, DS9405, guarantees ` +
+        `${formatNumber(DEFAULT_ENDURANCE)} erase cycles per sector).${left}`,
     },
     rows.length === 0
       ? element('p', { class: 'empty' }, text('No device reported its flash.'))
@@ -269,7 +283,9 @@ export function hsmTimeChart(report: SimulationReport): Markup {
     {
       name: 'hsm-time',
       title: 'HSM time by operation',
-      note: `Modelled device time, all HSMs, whole run: cycles ÷ ${formatNumber(hz / 1e6)} MHz clock. Total ${formatSeconds(report.totals.hsmSeconds)}.`,
+      note:
+        `Modelled device time, all HSMs, whole run: cycles ÷ ${formatNumber(hz / 1e6)} MHz clock. ` +
+        `Total ${formatSeconds(report.totals.hsmSeconds)}.`,
     },
     barChart({
       label: 'Modelled HSM time per operation kind over the whole simulation (horizontal bars)',

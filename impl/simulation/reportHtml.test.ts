@@ -1,19 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import { findAll, type Node, parseMarkup, textOf } from './parseMarkup.testkit.ts';
-import { renderReportHtml } from './reportHtml.ts';
+import { REPORT_CHARTS, renderReportHtml } from './reportHtml.ts';
 import type { SimulationReport } from './simulationReport.ts';
 import { HOSTILE, syntheticReport } from './syntheticReport.testkit.ts';
 
-/** The charts every report has, by `data-chart`. */
-const CHARTS = [
-  'invariants',
-  'keys-by-state',
-  'operations',
-  'update-traffic',
-  'refusals-stale',
-  'flash-wear',
-  'hsm-time',
-];
+/** The sections every report has, by `data-chart`: the renderer's list, checked against the page. */
+const CHARTS = Object.keys(REPORT_CHARTS);
 
 function page(report: SimulationReport): { html: string; root: Node } {
   const html = renderReportHtml(report);

@@ -20,6 +20,20 @@ import { REPORT_CSS } from './reportStyle.ts';
 import { invariantsSection, verdictOf } from './reportVerdicts.ts';
 import type { SimulationReport } from './simulationReport.ts';
 
+/**
+ * The page's sections, in order, by the stable name each gives itself (`id="chart-NAME"`,
+ * `data-chart="NAME"`): the verdicts first, then the charts, two to a row on a laptop screen.
+ */
+export const REPORT_CHARTS: Readonly<Record<string, (report: SimulationReport) => Markup>> = {
+  invariants: invariantsSection,
+  'keys-by-state': keysByStateChart,
+  operations: operationsChart,
+  'update-traffic': updateTrafficChart,
+  'refusals-stale': refusalsChart,
+  'flash-wear': flashWearChart,
+  'hsm-time': hsmTimeChart,
+};
+
 /** `[label, value]` pairs as a definition list. */
 function definitions(className: string, pairs: ReadonlyArray<readonly [string, string]>): Markup {
   return element(
@@ -59,7 +73,8 @@ function header(report: SimulationReport): Markup {
         { class: 'subtitle' },
         text(
           `${formatNumber(c.users)} users in ${formatNumber(c.groups)} groups over ${formatNumber(c.days)} days` +
-            ` (${c.start.slice(0, 10)}${last === undefined ? '' : ` to ${last}`}), profile ${c.profile}, seed ${c.seed}`,
+            ` (${c.start.slice(0, 10)}${last === undefined ? '' : ` to ${last}`}), ` +
+            `profile ${c.profile}, seed ${c.seed}`,
         ),
       ),
     ),
@@ -118,17 +133,7 @@ export function renderReportHtml(report: SimulationReport): string {
         'main',
         {},
         header(report),
-        element(
-          'div',
-          { class: 'charts' },
-          invariantsSection(report),
-          keysByStateChart(report),
-          operationsChart(report),
-          updateTrafficChart(report),
-          refusalsChart(report),
-          flashWearChart(report),
-          hsmTimeChart(report),
-        ),
+        element('div', { class: 'charts' }, ...Object.values(REPORT_CHARTS).map((chart) => chart(report))),
         element(
           'footer',
           {},

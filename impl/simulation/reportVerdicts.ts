@@ -39,7 +39,9 @@ export function verdictOf(report: SimulationReport): Verdict {
     return {
       kind: 'fail',
       word: 'FAIL',
-      sentence: `${formatNumber(report.violations)} invariant violation${report.violations === 1 ? '' : 's'} (${broken.join(', ') || 'see the details'}).`,
+      sentence:
+        `${formatNumber(report.violations)} invariant violation${report.violations === 1 ? '' : 's'} ` +
+        `(${broken.join(', ') || 'see the details'}).`,
     };
   }
   const unchecked = names.filter((n) => tally(report, n).checks === 0);
@@ -141,7 +143,9 @@ export function invariantsSection(report: SimulationReport): Markup {
     {
       name: 'invariants',
       title: 'Invariants',
-      note: 'Checked at the end of every simulated day with the deployment property suite’s checkers; a violation is recorded and the run goes on.',
+      note:
+        'Checked at the end of every simulated day with the deployment property suite’s checkers; ' +
+        'a violation is recorded and the run goes on.',
       wide: true,
     },
     table,
