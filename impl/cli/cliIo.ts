@@ -92,10 +92,14 @@ async function ask(question: string, hidden: boolean): Promise<string> {
 
 /** The process's own console, environment, directory, terminal and signals. */
 export function processIo(): CliIo {
-  const err = (line: string): void => console.error(terminalSafe(line));
+  const view = new ProgressView(process.stderr);
+  // A line on standard error first clears the status line, so that the two never share a line.
+  const err = (line: string): void => {
+    view.clear();
+    console.error(terminalSafe(line));
+  };
   const guard = guardInterrupts(err);
   const terminal = process.stdin.isTTY === true && process.stderr.isTTY === true;
-  const view = new ProgressView(process.stderr);
   return {
     out: (line) => console.log(terminalSafe(line)),
     err,

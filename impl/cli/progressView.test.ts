@@ -21,6 +21,9 @@ describe('the progress line', () => {
     tty.clear();
     tty.clear();
     expect(written).toEqual(['\r\x1b[2K01234567…', '\r\x1b[2K']);
+    Object.assign(stream, { columns: 0 });
+    new ProgressView(stream).show('a line of unknown width');
+    expect(written.at(-1)).toBe('\r\x1b[2Ka line of unknown width');
   });
 
   test('time spans for people', () => {

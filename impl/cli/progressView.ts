@@ -23,7 +23,9 @@ export class ProgressView {
   /** Shows `text` in place of the previous line, cut to the terminal's width. */
   show(text: string): void {
     if (!this.enabled) return;
-    const width = this.stream.columns ?? 120;
+    // A pseudo-terminal of unknown size reports 0 columns: then assume a common width.
+    const columns = this.stream.columns ?? 0;
+    const width = columns > 0 ? columns : 120;
     this.stream.write(`\r\x1b[2K${text.length > width - 1 ? `${text.slice(0, width - 2)}…` : text}`);
     this.shown = true;
   }

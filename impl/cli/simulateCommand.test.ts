@@ -188,9 +188,9 @@ describe('sekey simulate: what it writes and prints (stand-in engine)', () => {
     expect(r.err).toBe('');
     expect(status.slice(0, -1)).toHaveLength(12);
     for (const line of status.slice(0, -1)) {
-      expect(line).toMatch(/^simulating [█░]{20} day \d+\/12 · [\d,]+ ops, [\d,]+\/s · \d+s elapsed, \d+s left$/);
+      expect(line).toMatch(/^simulating [█░]{16} day \d+\/12 · [\d,]+ ops\/s · \d+s left$/);
     }
-    expect(status[11]).toMatch(/█{20} day 12\/12 · 480 ops/);
+    expect(status[11]).toMatch(/█{16} day 12\/12 · [\d,]+ ops\/s · 0s left/);
     expect(status.at(-1)).toBeNull();
   });
 
@@ -260,15 +260,17 @@ describe('sekey simulate: what it writes and prints (stand-in engine)', () => {
 });
 
 describe('the progress line', () => {
-  test('a bar of twenty cells, operations per second, time left at the pace so far', () => {
-    expect(progressBar(0, 90)).toBe('░'.repeat(20));
-    expect(progressBar(45, 90)).toBe(`${'█'.repeat(10)}${'░'.repeat(10)}`);
-    expect(progressBar(90, 90)).toBe('█'.repeat(20));
+  test('a bar of sixteen cells, operations per second, time left at the pace so far; within 80 columns', () => {
+    expect(progressBar(0, 90)).toBe('░'.repeat(16));
+    expect(progressBar(45, 90)).toBe(`${'█'.repeat(8)}${'░'.repeat(8)}`);
+    expect(progressBar(90, 90)).toBe('█'.repeat(16));
     expect(simulationProgressText({ day: 30, days: 90, operations: 12_000 }, 20_000)).toBe(
-      `simulating ${'█'.repeat(6)}${'░'.repeat(14)} day 30/90 · 12,000 ops, 600/s · 20s elapsed, 40s left`,
+      `simulating ${'█'.repeat(5)}${'░'.repeat(11)} day 30/90 · 600 ops/s · 40s left`,
     );
     expect(simulationProgressText({ day: 0, days: 1000, operations: 0 }, 0)).toBe(
-      `simulating ${'░'.repeat(20)} day 0/1,000 · 0 ops, 0/s · 0s elapsed, time left unknown`,
+      `simulating ${'░'.repeat(16)} day 0/1,000 · 0 ops/s · time left unknown`,
     );
+    const widest = simulationProgressText({ day: 3649, days: 3650, operations: 123_456_789 }, 99_000);
+    expect([...widest].length).toBeLessThanOrEqual(79);
   });
 });
