@@ -67,8 +67,8 @@ describe('sekey simulate: the command line', () => {
   });
 
   const wrong: ReadonlyArray<readonly [string[], RegExp]> = [
-    [['--users', '0'], /--users takes a whole number from 1 to 1000, not '0'/],
-    [['--users', '1001'], /--users takes a whole number from 1 to 1000, not '1001'/],
+    [['--users', '1'], /--users takes a whole number from 2 to 1000, not '1'/],
+    [['--users', '1001'], /--users takes a whole number from 2 to 1000, not '1001'/],
     [['--groups', '2.5'], /--groups takes a whole number from 1 to 1000, not '2.5'/],
     [['--days', '3651'], /--days takes a whole number from 1 to 3650/],
     [['--days', 'ninety'], /--days takes a whole number .* not 'ninety'/],
@@ -76,7 +76,7 @@ describe('sekey simulate: the command line', () => {
     [['--days', ' 9'], /--days takes a whole number .* not ' 9'/],
     [['--seed', '4294967296'], /--seed takes a whole number from 0 to 4294967295/],
     [['--seed', '99999999999999999999'], /--seed takes a whole number/],
-    [['--users', '-3'], /--users takes a whole number from 1 to 1000, not '-3'/],
+    [['--users', '-3'], /--users takes a whole number from 2 to 1000, not '-3'/],
     [['--days'], /--days needs a value/],
     [
       ['--profile', 'hostle'],
@@ -121,7 +121,7 @@ describe('sekey simulate: the command line', () => {
         /^usage: sekey simulate \[--users N\] \[--groups N\] \[--days N\] \[--seed S\] \[--profile P\] \[--out DIR\]\n/,
       );
       for (const line of [
-        `--users N      users, each with an HSM (default ${d.users}; 1 to 1000)`,
+        `--users N      users, each with an HSM (default ${d.users}; 2 to 1000)`,
         `--groups N     groups (default ${d.groups}; 1 to 1000)`,
         `--days N       simulated days from ${d.start.slice(0, 10)} (default ${d.days}; 1 to 3650)`,
         `--seed S       the seed of the workload (default ${d.seed}; 0 to 4294967295)`,

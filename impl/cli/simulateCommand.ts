@@ -36,14 +36,15 @@ export const SIMULATE_USAGE = 'sekey simulate [--users N] [--groups N] [--days N
 export const DEFAULT_REPORT_DIR = 'sekey-report';
 
 /**
- * The bounds of the numeric options. They catch typing mistakes, not policy: 1,000 users and
+ * The bounds of the numeric options. At least two users: a message goes from one user to another
+ * (the engine refuses fewer). Above, they catch typing mistakes, not policy: 1,000 users and
  * groups is the issue's realistic installation (bench `db-realistic`), ten years of days several
  * cryptoperiods (NIST SP 800-57 Pt 1 Rev 5 §5.3.6 recommends at most a few years); a seed is 32 bits
  * because the engine's generator uses only its low 32 bits (`device/seededPrng.ts`), so a larger
  * one would give the same run as a smaller one.
  */
 export const SIMULATION_BOUNDS = {
-  users: { min: 1, max: 1000 },
+  users: { min: 2, max: 1000 },
   groups: { min: 1, max: 1000 },
   days: { min: 1, max: 3650 },
   seed: { min: 0, max: 0xffff_ffff },
