@@ -53,7 +53,8 @@ export function heatMap(map: HeatMap): Markup {
   const rows = map.rows.slice(0, map.maxRows ?? map.rows.length);
   const columns = Math.max(1, ...rows.map((r) => r.values.length));
   const max = Math.max(0, ...rows.flatMap((r) => r.values));
-  const left = 8 + 7 * Math.min(NAME_CHARS, Math.max(5, ...rows.map((r) => [...r.name].length)));
+  // About 7.5 user units per character at the 12-unit font, and room on both sides of the names.
+  const left = 16 + 7.5 * Math.min(NAME_CHARS, Math.max(5, ...rows.map((r) => [...r.name].length)));
   const maxColumn = 56;
   const right = width - maxColumn;
   const cell = (right - left) / columns;
@@ -102,7 +103,7 @@ export function heatMap(map: HeatMap): Markup {
   const legendTop = bottom + 80;
   const legendLeft = left;
   const legendWidth = Math.min(320, right - left);
-  const ticks = niceTicks(Math.max(1, max), 4).filter((t) => t <= Math.max(1, max));
+  const ticks = niceTicks(Math.max(1, max), 4, 1).filter((t) => t <= Math.max(1, max));
   const tickX = (t: number): number => legendLeft + Math.sqrt(t / Math.max(1, max)) * legendWidth;
   const gradientId = 'wear-scale';
   const legend = element(
