@@ -4,8 +4,9 @@
  *
  * - layers point down only: `testing` ← `model` ← `device` ← `impl` ← `properties`, `bench`;
  *   `model/` imports nothing but xstate;
- * - inside `impl/`, rooms point down only: `db`, `protocol` ← `kms` ← `host` ← `simulation` ← `cli`; Admin and User
- *   are peers that talk through `protocol/` (neither imports the other nor the publisher);
+ * - inside `impl/`, rooms point down only: `db`, `protocol` ← `kms` ← `host` ← `simulation` ← `cli`;
+ *   Admin and User are peers that talk through `protocol/` (neither imports the other nor the
+ *   publisher);
  * - production code never imports a test kit (`*.testkit.ts`) or a test file, and only tests import
  *   `testing/`.
  */
@@ -62,7 +63,7 @@ describe('layers (DESIGN.md: arrows point down only)', () => {
     const bad = arrows.filter((a) => {
       if (a.target === null || !a.from.startsWith('impl/') || !a.target.startsWith('impl/')) return false;
       const [from, to] = [room(a.from), room(a.target)];
-      if (from < 0 || to < 0) return true; // a file outside the six rooms
+      if (from < 0 || to < 0) return true; // a file outside the rooms
       return to > from || (from <= 1 && to <= 1 && from !== to && !isTest(a.from));
     });
     expect(bad.map((a) => `${a.from} → ${a.spec}`)).toEqual([]);

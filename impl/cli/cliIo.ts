@@ -12,6 +12,7 @@ import type { DeviceReport } from '../host/installation.ts';
 import { terminalSafe } from './format.ts';
 import { guardInterrupts } from './interrupts.ts';
 import type { CaughtSignal } from './interrupts.ts';
+import { ProgressView } from './progressView.ts';
 
 /** The world of one command run. */
 export interface CliIo {
@@ -46,6 +47,11 @@ export interface CliIo {
    * exit code is then decided (`interrupts.ts`).
    */
   readonly finishInterrupts?: () => Promise<CaughtSignal | null>;
+  /**
+   * Present only when standard error is a terminal: shows `line` as the status line, redrawn in
+   * place of the previous one (a progress bar); null clears it (`progressView.ts`).
+   */
+  readonly status?: (line: string | null) => void;
 }
 
 /** Writes all of `bytes` to file descriptor `fd`, waiting out a full pipe. */
@@ -91,7 +97,12 @@ async function ask(question: string, hidden: boolean): Promise<string> {
 
 /** The process's own console, environment, directory, terminal and signals. */
 export function processIo(): CliIo {
-  const err = (line: string): void => console.error(terminalSafe(line));
+  const view = new ProgressView(process.stderr);
+  // A line on standard error first clears the status line, so that the two never share a line.
+  const err = (line: string): void => {
+    view.clear();
+    console.error(terminalSafe(line));
+  };
   const guard = guardInterrupts(err);
   const terminal = process.stdin.isTTY === true && process.stderr.isTTY === true;
   return {
@@ -104,5 +115,6 @@ export function processIo(): CliIo {
     ...(terminal ? { prompt: (question, options) => ask(question, options?.hidden === true) } : {}),
     beginChanges: guard.beginChanges,
     finishInterrupts: guard.finish,
+    ...(view.enabled ? { status: (line) => (line === null ? view.clear() : view.show(terminalSafe(line))) } : {}),
   };
 }

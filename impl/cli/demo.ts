@@ -1,5 +1,5 @@
 /**
- * `sekey demo`, what `npm start` runs: a short story told by running the real `sekey` commands on a
+ * `sekey demo`, a guided tour: a short story told by running the real `sekey` commands on a
  * real installation — device images on disk, update files on a share folder — in a temporary
  * directory. Every line under a `$` is the command's own output; the figures come from the devices'
  * cost model (cycles at 168 MHz), their flash erase counters and the files written. The clock is

@@ -3,7 +3,8 @@
  * executable.
  *
  * `admin …` and `user …` work on a persistent installation (`installation.ts`; commands in
- * `impl/cli/`); `demo` runs a scripted story on a temporary installation; `model-demo`, `machines`
+ * `impl/cli/`); `simulate` lives a deployment over simulated months and writes its report (what
+ * `npm start` runs); `demo` runs a scripted story on a temporary installation; `model-demo`, `machines`
  * and `spec` are about the specification in `model/`; `errors` writes the table of error codes.
  *
  * Start-up is kept short: this module loads only the argument parser and the error report; each
@@ -45,7 +46,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     run: async (argv, io, flags) => (await import('./runUser.ts')).runUser(argv, io, flags),
   },
   demo: {
-    summary: 'a scripted story on a real, temporary installation (what `npm start` runs)',
+    summary: 'a scripted story on a real, temporary installation: a guided tour of the commands',
     usage: 'sekey demo [--keep DIR]',
     help: [
       'Builds an installation in a temporary directory and runs the real implementation: an admin and',
@@ -146,6 +147,13 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       '  --dir DIR   where (default $SEKEY_FACTORY)',
     ].join('\n'),
     run: async (argv, io, flags) => (await import('./factoryCommand.ts')).runFactory(argv, io, flags),
+  },
+  simulate: {
+    summary: 'a deployment lived over simulated months: report.json and report.html (what `npm start` runs)',
+    usage: 'sekey simulate [options] (sekey simulate --help)',
+    // Its help names the engine's defaults, so it is printed by the command, loaded only then.
+    help: null,
+    run: async (argv, io, flags) => (await import('./simulateCommand.ts')).runSimulate(argv, io, flags, version()),
   },
 };
 

@@ -31,6 +31,8 @@ export interface World {
   readonly stdin?: Uint8Array;
   /** When given, the run is on a terminal and these are the answers typed, in order. */
   readonly answers?: readonly string[];
+  /** When given, standard error is a terminal and this receives its status lines (`CliIo.status`). */
+  readonly status?: (line: string | null) => void;
 }
 
 const dirs: string[] = [];
@@ -61,6 +63,7 @@ export async function sekey(argv: readonly string[], world: World = {}): Promise
     ...(world.clock === undefined ? {} : { clock: world.clock }),
     readInput: () => world.stdin ?? new Uint8Array(),
     writeOutput: (bytes) => void data.push(bytes),
+    ...(world.status === undefined ? {} : { status: world.status }),
     ...(answers === undefined
       ? {}
       : {

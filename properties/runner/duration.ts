@@ -1,6 +1,7 @@
 /**
  * Durations for `--time`: a whole number followed by a unit, `90s`, `30m`, `2h` (or a sum such as
- * `1h30m`), the way people write budgets in CI configurations.
+ * `1h30m`), the way people write budgets in CI configurations (printed back by `formatElapsed`,
+ * `impl/cli/progressView.ts`).
  * @module
  */
 
@@ -15,12 +16,4 @@ export function parseDuration(text: string): number | null {
     ms += Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
   }
   return ms > 0 && Number.isSafeInteger(ms) ? ms : null;
-}
-
-/** `ms` for people: `45s`, `2m05s`, `1h02m`. */
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }

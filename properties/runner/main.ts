@@ -7,8 +7,8 @@
 import { UsageError, USAGE, parseRunnerArgs } from './args.ts';
 import type { RunnerOptions } from './args.ts';
 import { replayCommand, runCampaign } from './campaign.ts';
-import { formatDuration } from './duration.ts';
-import { ProgressView, progressText } from './progressView.ts';
+import { formatElapsed, ProgressView } from '../../impl/cli/progressView.ts';
+import { progressText } from './progressView.ts';
 import { runBatch } from './runBatch.ts';
 import { SUITES } from './suites.ts';
 import { formatTable, thousands } from './table.ts';
@@ -104,8 +104,8 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
       io.stdout.write(`${line}\n`);
     io.stdout.write(
       failed
-        ? `FAILED (${formatDuration(Date.now() - start)})\n`
-        : `every property held (${formatDuration(Date.now() - start)})\n`,
+        ? `FAILED (${formatElapsed(Date.now() - start)})\n`
+        : `every property held (${formatElapsed(Date.now() - start)})\n`,
     );
   }
   return code;
@@ -121,7 +121,7 @@ async function campaign(options: RunnerOptions, io: RunnerIo): Promise<number> {
       if (index === options.shard.index - 1) {
         io.stderr.write(
           `campaign ${campaign}, shard ${options.shard.index}/${options.shard.count}, budget ` +
-            `${formatDuration(options.timeMs as number)}; failures go to ${folder}/\n`,
+            `${formatElapsed(options.timeMs as number)}; failures go to ${folder}/\n`,
         );
         if (options.shard.count > 1 && options.campaign === undefined)
           io.stderr.write(`the other shards need the same id: --campaign ${campaign}\n`);
@@ -146,7 +146,7 @@ async function campaign(options: RunnerOptions, io: RunnerIo): Promise<number> {
     io.stdout.write(
       `campaign ${summary.campaign} shard ${summary.shard}: ${summary.batches.length} batches ` +
         `(seeds ${summary.batches.map((b) => b.seed).join(', ')}), ${thousands(runs)} runs, ` +
-        `${thousands(operations)} operations in ${formatDuration(Date.now() - start)}\n`,
+        `${thousands(operations)} operations in ${formatElapsed(Date.now() - start)}\n`,
     );
     for (const f of summary.failures) {
       io.stdout.write(

@@ -1,6 +1,5 @@
-import { Writable } from 'node:stream';
 import { describe, expect, test } from 'vitest';
-import { ProgressView, progressText } from './progressView.ts';
+import { progressText } from './progressView.ts';
 import { countOf } from './fixtures.testkit.ts';
 
 describe('the progress line', () => {
@@ -21,25 +20,5 @@ describe('the progress line', () => {
     expect(progressText([countOf('kms')], 0, 0, null)).toBe(
       '0 runs · 0 ops, 0/s · 0s elapsed, time left unknown · kms 0',
     );
-  });
-
-  test('drawn in place on a terminal, cut to its width; nothing elsewhere', () => {
-    const written: string[] = [];
-    const stream = new Writable({
-      write(chunk, _e, done) {
-        written.push(String(chunk));
-        done();
-      },
-    }) as unknown as NodeJS.WriteStream;
-    const pipe = new ProgressView(stream);
-    pipe.show('x');
-    pipe.clear();
-    expect(written).toEqual([]);
-    Object.assign(stream, { isTTY: true, columns: 10 });
-    const tty = new ProgressView(stream);
-    tty.show('0123456789abc');
-    tty.clear();
-    tty.clear();
-    expect(written).toEqual(['\r\x1b[2K01234567…', '\r\x1b[2K']);
   });
 });

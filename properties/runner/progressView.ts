@@ -1,11 +1,11 @@
 /**
- * The progress line on a terminal (stderr, redrawn in place): runs done, operations per second and
- * time left. Time left is the campaign budget remaining, or, for a single pass, the runs still
- * planned by the properties that have started at the current rate: a lower bound (properties not
- * started yet are not known), shown with `≥`.
+ * The text of the progress line on a terminal (drawn by `impl/cli/progressView.ts`): runs done,
+ * operations per second and time left. Time left is the campaign budget remaining, or, for a
+ * single pass, the runs still planned by the properties that have started at the current rate: a
+ * lower bound (properties not started yet are not known), shown with `≥`.
  * @module
  */
-import { formatDuration } from './duration.ts';
+import { formatElapsed } from '../../impl/cli/progressView.ts';
 import type { SuiteCount } from './tally.ts';
 import { thousands } from './table.ts';
 
@@ -25,40 +25,10 @@ export function progressText(
   const seconds = runningMs / 1000;
   const perSecond = seconds > 0 ? Math.round(operations / seconds) : 0;
   let left: string;
-  if (budget) left = `${formatDuration(budget.endsAt - budget.now)} left`;
+  if (budget) left = `${formatElapsed(budget.endsAt - budget.now)} left`;
   else if (runs === 0 || seconds === 0) left = 'time left unknown';
-  else left = `≥${formatDuration(((planned - runs) * runningMs) / runs)} left`;
+  else left = `≥${formatElapsed(((planned - runs) * runningMs) / runs)} left`;
   const perSuite = counts.map((c) => `${c.suite} ${thousands(c.runsSeen)}`).join(' · ');
   const rate = `${thousands(operations)} ops, ${thousands(perSecond)}/s`;
-  return `${thousands(runs)} runs · ${rate} · ${formatDuration(elapsedMs)} elapsed, ${left} · ${perSuite}`;
-}
-
-/** Redraws one line on a terminal stream; does nothing elsewhere. */
-export class ProgressView {
-  private shown = false;
-  private readonly stream: NodeJS.WriteStream;
-
-  constructor(stream: NodeJS.WriteStream) {
-    this.stream = stream;
-  }
-
-  /** Whether the stream is a terminal. */
-  get enabled(): boolean {
-    return this.stream.isTTY === true;
-  }
-
-  /** Shows `text` in place of the previous line, cut to the terminal's width. */
-  show(text: string): void {
-    if (!this.enabled) return;
-    const width = this.stream.columns ?? 120;
-    this.stream.write(`\r\x1b[2K${text.length > width - 1 ? `${text.slice(0, width - 2)}…` : text}`);
-    this.shown = true;
-  }
-
-  /** Clears the line, so that what follows starts on a clean line. */
-  clear(): void {
-    if (!this.shown) return;
-    this.stream.write('\r\x1b[2K');
-    this.shown = false;
-  }
+  return `${thousands(runs)} runs · ${rate} · ${formatElapsed(elapsedMs)} elapsed, ${left} · ${perSuite}`;
 }

@@ -1,0 +1,276 @@
+/**
+ * `sekey simulate`'s command line: options, usage errors, help, and what it writes and prints. The
+ * engine is a stand-in here (the synthetic report test kit, with progress reported day by day), so
+ * that the command is tested whatever the engine does; `simulate.e2e.test.ts` runs the real one.
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, test, vi } from 'vitest';
+import { parseMarkup } from '../simulation/parseMarkup.testkit.ts';
+import { DEFAULT_SIMULATION_CONFIG, runSimulation } from '../simulation/runSimulation.ts';
+import type { SimulationConfig, SimulationReport } from '../simulation/simulationReport.ts';
+import { syntheticReport } from '../simulation/syntheticReport.testkit.ts';
+import { parseSimulateArgs, SIMULATION_BOUNDS } from './simulateCommand.ts';
+import { progressBar, simulationProgressText } from './simulationProgress.ts';
+import { removeTempDirs, sekey, tempDir } from './sekeyRun.testkit.ts';
+
+/** Seed of the stand-in run that finds violations. */
+const FAILING_SEED = 666;
+
+vi.mock('../simulation/runSimulation.ts', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../simulation/runSimulation.ts')>();
+  return {
+    ...original,
+    runSimulation: vi.fn(
+      async (config: SimulationConfig, options?: { onDay?: (p: object) => void; version?: string }) => {
+        for (let day = 1; day <= config.days; day++) options?.onDay?.({ day, days: config.days, operations: day * 40 });
+        const report = syntheticReport({ config, violations: config.seed === FAILING_SEED });
+        return { ...report, version: options?.version ?? report.version } satisfies SimulationReport;
+      },
+    ),
+  };
+});
+
+afterAll(removeTempDirs);
+beforeEach(() => {
+  vi.mocked(runSimulation).mockClear();
+});
+
+describe('sekey simulate: the command line', () => {
+  test('without options: the engine defaults and ./sekey-report', () => {
+    expect(parseSimulateArgs([], '/work')).toEqual({ config: DEFAULT_SIMULATION_CONFIG, out: '/work/sekey-report' });
+  });
+
+  test('every option, at its bounds', () => {
+    const argv = [
+      '--users',
+      '1000',
+      '--groups=1',
+      '--days',
+      '3650',
+      '--seed',
+      '4294967295',
+      '--profile',
+      'churn',
+      '--out',
+      'r',
+    ];
+    expect(parseSimulateArgs(argv, '/w')).toEqual({
+      config: { ...DEFAULT_SIMULATION_CONFIG, users: 1000, groups: 1, days: 3650, seed: 4294967295, profile: 'churn' },
+      out: '/w/r',
+    });
+    expect(parseSimulateArgs(['--seed', '0', '--out', '/abs'], '/w')).toMatchObject({
+      config: { seed: 0 },
+      out: '/abs',
+    });
+    expect(SIMULATION_BOUNDS.seed.max).toBe(2 ** 32 - 1);
+  });
+
+  const wrong: ReadonlyArray<readonly [string[], RegExp]> = [
+    [['--users', '1'], /--users takes a whole number from 2 to 1000, not '1'/],
+    [['--users', '1001'], /--users takes a whole number from 2 to 1000, not '1001'/],
+    [['--groups', '2.5'], /--groups takes a whole number from 1 to 1000, not '2.5'/],
+    [['--days', '3651'], /--days takes a whole number from 1 to 3650/],
+    [['--days', 'ninety'], /--days takes a whole number .* not 'ninety'/],
+    [['--days', '1e2'], /--days takes a whole number .* not '1e2'/],
+    [['--days', ' 9'], /--days takes a whole number .* not ' 9'/],
+    [['--seed', '4294967296'], /--seed takes a whole number from 0 to 4294967295/],
+    [['--seed', '99999999999999999999'], /--seed takes a whole number/],
+    [['--users', '-3'], /--users takes a whole number from 2 to 1000, not '-3'/],
+    [['--days'], /--days needs a value/],
+    [
+      ['--profile', 'hostle'],
+      /unknown profile 'hostle' \(did you mean 'hostile'\?\); profiles: default, rotation-heavy, churn, hostile/,
+    ],
+    [['--profile', 'rotation'], /unknown profile 'rotation'; profiles:/],
+    [['--user', '4'], /unknown option '--user' \(did you mean '--users'\?\)/],
+    [['--days', '5', '--days', '6'], /--days given twice/],
+    [['extra'], /unexpected argument 'extra'/],
+  ];
+
+  test.each(wrong)('%j is a usage error: exit 2, the engine never runs, nothing is written', async (argv, message) => {
+    const cwd = tempDir();
+    const r = await sekey(['simulate', ...argv], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.err).toMatch(/\(sekey simulate --help shows the usage\)/);
+    expect(r.out).toBe('');
+    expect(runSimulation).not.toHaveBeenCalled();
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  test('with --json a usage error is also a JSON error on standard output', async () => {
+    const r = await sekey(['simulate', '--profile', 'hostle', '--json'], { cwd: tempDir() });
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.out)).toEqual({
+      error: { code: 'Usage', message: expect.stringMatching(/did you mean 'hostile'/), exit: 2 },
+    });
+  });
+
+  test('--help: what it does, every option with its default, every profile, exit codes and an example', async () => {
+    for (const argv of [
+      ['simulate', '--help'],
+      ['simulate', '-h'],
+      ['--help', 'simulate'],
+    ]) {
+      const r = await sekey(argv);
+      expect(r.code).toBe(0);
+      expect(r.err).toBe('');
+      const d = DEFAULT_SIMULATION_CONFIG;
+      expect(r.out).toMatch(
+        /^usage: sekey simulate \[--users N\] \[--groups N\] \[--days N\] \[--seed S\] \[--profile P\] \[--out DIR\]\n/,
+      );
+      for (const line of [
+        `--users N      users, each with an HSM (default ${d.users}; 2 to 1000)`,
+        `--groups N     groups (default ${d.groups}; 1 to 1000)`,
+        `--days N       simulated days from ${d.start.slice(0, 10)} (default ${d.days}; 1 to 3650)`,
+        `--seed S       the seed of the workload (default ${d.seed}; 0 to 4294967295)`,
+        `--profile P    the workload (default ${d.profile}): default, rotation-heavy, churn, hostile`,
+        '--out DIR      where the report goes, created if needed (default ./sekey-report)',
+        '--json         print only the summary as JSON on standard output (no progress line)',
+      ]) {
+        expect(r.out).toContain(line);
+      }
+      for (const profile of ['default', 'rotation-heavy', 'churn', 'hostile'])
+        expect(r.out).toMatch(new RegExp(`^  ${profile} +\\w`, 'm'));
+      expect(r.out).toMatch(/Exit codes: 0 no invariant violated, 1 violations found/);
+      expect(r.out).toMatch(
+        /Example: .*\n {2}sekey simulate --users 20 --groups 6 --days 180 --profile hostile --out \.\/hostile-report\n/,
+      );
+      expect(r.out.split('\n').every((line) => line.length <= 100)).toBe(true);
+      expect(runSimulation).not.toHaveBeenCalled();
+    }
+  });
+
+  test('sekey --help lists simulate as what npm start runs; demo stays a command', async () => {
+    const r = await sekey(['--help']);
+    expect(r.out).toMatch(
+      new RegExp(
+        '^ {2}simulate +a deployment lived over simulated months: ' +
+          'report\\.json and report\\.html \\(what `npm start` runs\\)$',
+        'm',
+      ),
+    );
+    expect(r.out).toMatch(/^ {2}demo +a scripted story/m);
+    expect((await sekey(['simulat'])).err).toMatch(/unknown command 'simulat' \(did you mean 'simulate'\?\)/);
+  });
+});
+
+describe('sekey simulate: what it writes and prints (stand-in engine)', () => {
+  test('writes both files into a new folder, prints a summary and the page path; progress on a terminal', async () => {
+    const cwd = tempDir();
+    const status: (string | null)[] = [];
+    const r = await sekey(['simulate', '--days', '12', '--out', 'deep/report'], {
+      cwd,
+      status: (l) => void status.push(l),
+    });
+    expect(r.code).toBe(0);
+    const dir = join(cwd, 'deep', 'report');
+    expect(readdirSync(dir).sort()).toEqual(['report.html', 'report.json']);
+    const text = readFileSync(join(dir, 'report.json'), 'utf8');
+    const report = JSON.parse(text) as SimulationReport;
+    expect(text).toBe(`${JSON.stringify(report, null, 2)}\n`);
+    expect(report.config).toEqual({ ...DEFAULT_SIMULATION_CONFIG, days: 12 });
+    expect(report.version).toMatch(/^\d+\.\d+\.\d+/);
+    const page = parseMarkup(readFileSync(join(dir, 'report.html'), 'utf8'));
+    expect(page.errors).toEqual([]);
+    expect(r.out.split('\n')).toEqual([
+      `Simulated 12 days: ${DEFAULT_SIMULATION_CONFIG.users} users, ${DEFAULT_SIMULATION_CONFIG.groups} groups, ` +
+        'profile default, seed 1.',
+      expect.stringMatching(/^ {2}operations: {8}[\d,]+$/),
+      expect.stringMatching(/^ {2}files published: {3}[\d,]+ \([\d.,]+ (B|KiB|MiB)\), [\d,]+ applied$/),
+      expect.stringMatching(/^ {2}HSM time: {10}[\d.,]+ (s|ms) \(modelled, all devices\)$/),
+      expect.stringMatching(/^ {2}max sector erases: [\d,]+$/),
+      '  violations:        0: every invariant held',
+      '  wall time:         61.4 s',
+      `Report: ${join(dir, 'report.html')}`,
+    ]);
+    expect(r.err).toBe('');
+    expect(status.slice(0, -1)).toHaveLength(12);
+    for (const line of status.slice(0, -1)) {
+      expect(line).toMatch(/^simulating [█░]{16} day \d+\/12 · [\d,]+ ops\/s · \d+s left$/);
+    }
+    expect(status[11]).toMatch(/█{16} day 12\/12 · [\d,]+ ops\/s · 0s left/);
+    expect(status.at(-1)).toBeNull();
+  });
+
+  test('--json: the summary alone on standard output, no progress line even on a terminal', async () => {
+    const cwd = tempDir();
+    const status: (string | null)[] = [];
+    const r = await sekey(
+      ['simulate', '--json', '--users', '5', '--days', '7', '--profile', 'hostile', '--seed', '3'],
+      {
+        cwd,
+        status: (l) => void status.push(l),
+      },
+    );
+    expect(r.code).toBe(0);
+    expect(status).toEqual([]);
+    const summary = JSON.parse(r.out) as Record<string, unknown>;
+    const report = JSON.parse(readFileSync(join(cwd, 'sekey-report', 'report.json'), 'utf8')) as SimulationReport;
+    expect(Object.keys(summary).sort()).toEqual(
+      ['config', 'days', 'host', 'invariants', 'paths', 'schema', 'tool', 'totals', 'version', 'violations'].sort(),
+    );
+    expect(summary).toEqual({
+      schema: report.schema,
+      tool: 'sekey simulate',
+      version: report.version,
+      config: { ...DEFAULT_SIMULATION_CONFIG, users: 5, days: 7, profile: 'hostile', seed: 3 },
+      host: report.host,
+      totals: report.totals,
+      invariants: report.invariants,
+      violations: 0,
+      days: 7,
+      paths: { json: join(cwd, 'sekey-report', 'report.json'), html: join(cwd, 'sekey-report', 'report.html') },
+    });
+  });
+
+  test('violations: exit 1, said on standard error, the report written all the same', async () => {
+    const cwd = tempDir();
+    const r = await sekey(['simulate', '--seed', String(FAILING_SEED), '--days', '10', '--json'], { cwd });
+    expect(r.code).toBe(1);
+    const summary = JSON.parse(r.out) as { violations: number };
+    expect(summary.violations).toBeGreaterThan(0);
+    expect(r.err).toBe(
+      `sekey simulate: ${summary.violations} invariant violations: see ${join(cwd, 'sekey-report', 'report.html')}`,
+    );
+    const report = JSON.parse(readFileSync(join(cwd, 'sekey-report', 'report.json'), 'utf8')) as SimulationReport;
+    expect(report.violationDetails).toHaveLength(summary.violations);
+    expect(readFileSync(join(cwd, 'sekey-report', 'report.html'), 'utf8')).toContain('data-verdict="fail"');
+  });
+
+  test('a second run replaces the report whole, leaving no temporary file', async () => {
+    const cwd = tempDir();
+    expect((await sekey(['simulate', '--days', '3'], { cwd })).code).toBe(0);
+    expect((await sekey(['simulate', '--days', '4'], { cwd })).code).toBe(0);
+    const dir = join(cwd, 'sekey-report');
+    expect(readdirSync(dir).sort()).toEqual(['report.html', 'report.json']);
+    expect((JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as SimulationReport).days).toHaveLength(4);
+  });
+
+  test('an --out that cannot be a folder is refused before the simulation runs', async () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'taken'), 'a file');
+    const r = await sekey(['simulate', '--out', 'taken'], { cwd });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^sekey simulate: E(EXIST|NOTDIR): /);
+    expect(runSimulation).not.toHaveBeenCalled();
+    expect(existsSync(join(cwd, 'sekey-report'))).toBe(false);
+  });
+});
+
+describe('the progress line', () => {
+  test('a bar of sixteen cells, operations per second, time left at the pace so far; within 80 columns', () => {
+    expect(progressBar(0, 90)).toBe('░'.repeat(16));
+    expect(progressBar(45, 90)).toBe(`${'█'.repeat(8)}${'░'.repeat(8)}`);
+    expect(progressBar(90, 90)).toBe('█'.repeat(16));
+    expect(simulationProgressText({ day: 30, days: 90, operations: 12_000 }, 20_000)).toBe(
+      `simulating ${'█'.repeat(5)}${'░'.repeat(11)} day 30/90 · 600 ops/s · 40s left`,
+    );
+    expect(simulationProgressText({ day: 0, days: 1000, operations: 0 }, 0)).toBe(
+      `simulating ${'░'.repeat(16)} day 0/1,000 · 0 ops/s · time left unknown`,
+    );
+    const widest = simulationProgressText({ day: 3649, days: 3650, operations: 123_456_789 }, 99_000);
+    expect([...widest].length).toBeLessThanOrEqual(79);
+  });
+});

@@ -1,0 +1,215 @@
+/**
+ * `sekey simulate`: a deployment lived over simulated days by the simulation engine
+ * (`impl/simulation/runSimulation.ts`), its report written as `DIR/report.json` and
+ * `DIR/report.html`. The command reads and checks its options (a wrong one is a usage error, exit
+ * 2, before anything runs), shows a progress line on a terminal, writes both files atomically,
+ * and ends with a summary (or, with `--json`, the report's summary as JSON and nothing else on
+ * standard output). Exit 0 when no invariant was violated, 1 when some were (the report lists them).
+ *
+ * Loaded only when the command runs (`sekeyCommand.ts`): it brings the whole engine with it.
+ * @module
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../host/atomicFile.ts';
+import { formatBytes, formatNumber, formatSeconds } from '../simulation/chartScale.ts';
+import { renderReportHtml } from '../simulation/reportHtml.ts';
+import { DEFAULT_SIMULATION_CONFIG, runSimulation } from '../simulation/runSimulation.ts';
+import {
+  SIMULATION_PROFILES,
+  type SimulationConfig,
+  type SimulationProfile,
+  type SimulationReport,
+} from '../simulation/simulationReport.ts';
+import { Args, UsageError } from './args.ts';
+import type { CliIo } from './cliIo.ts';
+import type { GlobalFlags } from './commandLine.ts';
+import { didYouMean } from './didYouMean.ts';
+import { fields, json } from './format.ts';
+import { EXIT } from './reportError.ts';
+import { simulationProgressText } from './simulationProgress.ts';
+
+/** The command line. */
+export const SIMULATE_USAGE = 'sekey simulate [--users N] [--groups N] [--days N] [--seed S] [--profile P] [--out DIR]';
+
+/** Where the report goes without `--out`, from the working directory. */
+export const DEFAULT_REPORT_DIR = 'sekey-report';
+
+/**
+ * The bounds of the numeric options. At least two users: a message goes from one user to another
+ * (the engine refuses fewer). Above, they catch typing mistakes, not policy: 1,000 users and
+ * groups is the issue's realistic installation (bench `db-realistic`), ten years of days several
+ * cryptoperiods (NIST SP 800-57 Pt 1 Rev 5 §5.3.6 recommends at most a few years); a seed is 32 bits
+ * because the engine's generator uses only its low 32 bits (`device/seededPrng.ts`), so a larger
+ * one would give the same run as a smaller one.
+ */
+export const SIMULATION_BOUNDS = {
+  users: { min: 2, max: 1000 },
+  groups: { min: 1, max: 1000 },
+  days: { min: 1, max: 3650 },
+  seed: { min: 0, max: 0xffff_ffff },
+} as const;
+
+/** What each profile does, for `--help`. */
+const PROFILE_HELP: Readonly<Record<SimulationProfile, readonly string[]>> = {
+  default: ['an organisation at work: keys rotate at the end of each cryptoperiod, messages'],
+  'rotation-heavy': ['short cryptoperiods: keys are created, activated and retired far more often'],
+  churn: ['people join and leave groups, devices are lost and replaced, users sync late'],
+  hostile: [
+    'attacks on the share and on SD images (forged, replayed, rolled back), power cuts:',
+    'every attack must be refused and every fault survived',
+  ],
+};
+
+/** The `--help` text. */
+export function simulateHelp(): string {
+  const d = DEFAULT_SIMULATION_CONFIG;
+  const b = SIMULATION_BOUNDS;
+  const width = Math.max(...SIMULATION_PROFILES.map((p) => p.length));
+  return [
+    'Lives an SEkey deployment over simulated days with the real implementation, on a manual clock: an',
+    'admin HSM and one HSM per user, encrypted databases, update files through a directory share. Keys',
+    'rotate at the end of their cryptoperiods, members join and leave, messages are encrypted and',
+    'decrypted, devices are lost and replaced; every invariant is checked at the end of each day (a',
+    'violation is recorded, and the run goes on). Writes DIR/report.json and DIR/report.html: open the',
+    'page in a browser for the charts (keys by state, update traffic, flash wear, HSM time, refusals,',
+    'stale users) and the invariant verdicts. The same options and seed give the same report.',
+    `  --users N      users, each with an HSM (default ${d.users}; ${b.users.min} to ${b.users.max})`,
+    `  --groups N     groups (default ${d.groups}; ${b.groups.min} to ${b.groups.max})`,
+    `  --days N       simulated days from ${d.start.slice(0, 10)} (default ${d.days}; ${b.days.min} to ${b.days.max})`,
+    `  --seed S       the seed of the workload (default ${d.seed}; ${b.seed.min} to ${b.seed.max})`,
+    `  --profile P    the workload (default ${d.profile}): ${SIMULATION_PROFILES.join(', ')}`,
+    `  --out DIR      where the report goes, created if needed (default ./${DEFAULT_REPORT_DIR})`,
+    '  --json         print only the summary as JSON on standard output (no progress line)',
+    'Profiles:',
+    ...SIMULATION_PROFILES.flatMap((p) =>
+      PROFILE_HELP[p].map((line, i) => `  ${(i === 0 ? p : '').padEnd(width)}  ${line}`),
+    ),
+    'A progress line is shown on a terminal. Exit codes: 0 no invariant violated, 1 violations found',
+    '(listed in the report), 2 wrong command line, 3 internal error.',
+    '',
+    'Example: a hostile half-year for 20 users, then the report in a browser',
+    '  sekey simulate --users 20 --groups 6 --days 180 --profile hostile --out ./hostile-report',
+    '  xdg-open ./hostile-report/report.html   # macOS: open ./hostile-report/report.html',
+  ].join('\n');
+}
+
+/** `--name N`: a whole number within its bounds (decimal digits only), or the default. */
+function wholeNumber(args: Args, name: keyof typeof SIMULATION_BOUNDS, fallback: number): number {
+  const text = args.option(`--${name}`);
+  if (text === undefined) return fallback;
+  const { min, max } = SIMULATION_BOUNDS[name];
+  const value = /^\d{1,16}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(`--${name} takes a whole number from ${min} to ${max}, not '${text}'`);
+  }
+  return value;
+}
+
+/** The profile named by `--profile`, or the default. */
+function profileOption(args: Args, fallback: SimulationProfile): SimulationProfile {
+  const text = args.option('--profile');
+  if (text === undefined) return fallback;
+  if ((SIMULATION_PROFILES as readonly string[]).includes(text)) return text as SimulationProfile;
+  throw new UsageError(
+    `unknown profile '${text}'${didYouMean(text, SIMULATION_PROFILES)}; profiles: ${SIMULATION_PROFILES.join(', ')}`,
+  );
+}
+
+/** What the command line asks for. */
+export interface SimulateRequest {
+  readonly config: SimulationConfig;
+  /** The report's folder, absolute. */
+  readonly out: string;
+}
+
+/** Reads the command line; a wrong option is a {@link UsageError}. */
+export function parseSimulateArgs(argv: readonly string[], cwd: string): SimulateRequest {
+  const d = DEFAULT_SIMULATION_CONFIG;
+  const args = new Args(argv);
+  const config: SimulationConfig = {
+    ...d,
+    users: wholeNumber(args, 'users', d.users),
+    groups: wholeNumber(args, 'groups', d.groups),
+    days: wholeNumber(args, 'days', d.days),
+    seed: wholeNumber(args, 'seed', d.seed),
+    profile: profileOption(args, d.profile),
+  };
+  const out = args.option('--out');
+  args.done();
+  return { config, out: resolve(cwd, out ?? DEFAULT_REPORT_DIR) };
+}
+
+/** Where the files went. */
+export interface ReportPaths {
+  readonly json: string;
+  readonly html: string;
+}
+
+/** What `--json` prints: the report without its per-day series, wear table and details, and the paths. */
+export function simulationSummary(report: SimulationReport, paths: ReportPaths): object {
+  const { days: _days, flashWear: _wear, violationDetails: _details, ...summary } = report;
+  return { ...summary, days: report.days.length, paths };
+}
+
+/** The closing lines without `--json`. */
+function summaryLines(report: SimulationReport, paths: ReportPaths): string[] {
+  const c = report.config;
+  const t = report.totals;
+  const u = t.updates;
+  return [
+    `Simulated ${formatNumber(report.days.length)} days: ${c.users} users, ${c.groups} groups, ` +
+      `profile ${c.profile}, seed ${c.seed}.`,
+    ...fields([
+      ['operations', formatNumber(t.operations)],
+      [
+        'files published',
+        `${formatNumber(u.filesPublished)} (${formatBytes(u.bytesPublished)}), ${formatNumber(u.filesApplied)} applied`,
+      ],
+      ['HSM time', `${formatSeconds(t.hsmSeconds)} (modelled, all devices)`],
+      ['max sector erases', formatNumber(t.maxSectorErases)],
+      [
+        'violations',
+        report.violations === 0 ? '0: every invariant held' : `${formatNumber(report.violations)}: see the report`,
+      ],
+      ['wall time', `${formatNumber(report.host.wallSeconds, 1)} s`],
+    ]).map((line) => `  ${line}`),
+    `Report: ${paths.html}`,
+  ];
+}
+
+/** Runs `sekey simulate argv`; `version` labels the report. */
+export async function runSimulate(
+  argv: readonly string[],
+  io: CliIo,
+  flags: GlobalFlags,
+  version: string,
+): Promise<number> {
+  if (flags.help) {
+    io.out(`usage: ${SIMULATE_USAGE}\n\n${simulateHelp()}`);
+    return EXIT.ok;
+  }
+  const { config, out } = parseSimulateArgs(argv, io.cwd);
+  // Made before the run, so that a folder that cannot be made fails now, not after the simulation.
+  mkdirSync(out, { recursive: true });
+  const status = flags.json ? undefined : io.status;
+  const started = Date.now();
+  let report: SimulationReport;
+  try {
+    report = await runSimulation(config, {
+      version,
+      ...(status === undefined ? {} : { onDay: (p) => status(simulationProgressText(p, Date.now() - started)) }),
+    });
+  } finally {
+    status?.(null);
+  }
+  const paths: ReportPaths = { json: join(out, 'report.json'), html: join(out, 'report.html') };
+  io.beginChanges?.();
+  writeFileAtomic(paths.json, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileAtomic(paths.html, renderReportHtml(report));
+  if (flags.json) io.out(json(simulationSummary(report, paths)));
+  else for (const line of summaryLines(report, paths)) io.out(line);
+  if (report.violations === 0) return EXIT.ok;
+  io.err(`sekey simulate: ${formatNumber(report.violations)} invariant violations: see ${paths.html}`);
+  return EXIT.refused;
+}
