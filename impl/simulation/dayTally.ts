@@ -26,10 +26,17 @@ export class DayTally {
   readonly updates = { filesPublished: 0, bytesPublished: 0, filesApplied: 0, bytesApplied: 0 } satisfies UpdateTraffic;
   /** Checks by `<invariant>:<what>` as the shared checkers name them. */
   readonly checks: Record<string, number> = {};
+  /** Told of each operation as it starts (the device meters charge what follows to it). */
+  readonly #onOperation: ((kind: string) => void) | undefined;
 
-  /** Counts one operation of `kind`. */
+  constructor(onOperation?: (kind: string) => void) {
+    this.#onOperation = onOperation;
+  }
+
+  /** Counts one operation of `kind`, which starts now. */
   operation(kind: string): void {
     bump(this.operations, kind);
+    this.#onOperation?.(kind);
   }
 
   /** Counts a refusal; returns its code. */

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { Transport } from '../protocol/transport.ts';
+import { BEFORE_FIRST_OPERATION } from './deviceMeters.ts';
 import { runSimulation } from './runSimulation.ts';
 import type { SimulationConfig, SimulationReport } from './simulationReport.ts';
 import { validateSimulationReport } from './validateSimulationReport.ts';
@@ -27,6 +28,14 @@ describe('runSimulation', () => {
     expect(first.totals.updates.filesApplied).toBeGreaterThan(0);
     expect(first.flashWear.map((d) => d.device)).toContain('admin');
     for (const invariant of Object.values(first.invariants)) expect(invariant.checks).toBeGreaterThan(0);
+    // HSM time is charged to the organisation's operations (and the admin HSM's set-up), not to cost rows.
+    const charged = Object.keys(first.totals.hsmCycles);
+    expect(charged.filter((k) => k !== BEFORE_FIRST_OPERATION && !(k in first.totals.operationsByKind))).toEqual([]);
+    for (const kind of ['sync', 'encrypt', 'decrypt', 'publish'])
+      expect(first.totals.hsmCycles[kind]).toBeGreaterThan(0);
+    for (const day of first.days)
+      for (const kind of Object.keys(day.hsmCycles))
+        if (kind !== BEFORE_FIRST_OPERATION) expect(day.operations[kind], `day ${day.day} ${kind}`).toBeGreaterThan(0);
     const second = await runSimulation(SMALL);
     expect(withoutHost(second)).toBe(withoutHost(first));
     const other = await runSimulation({ ...SMALL, seed: 8 });

@@ -123,11 +123,12 @@ export async function runSimulation(
     ...(options.deploymentHooks === undefined ? {} : { hooks: options.deploymentHooks }),
   });
   try {
-    const sim = new Simulation(
-      config,
-      workload,
-      new SimulationWorld(new DeploymentModel(start), deployment, { archive: workload.attacksPerDay > 0 }),
-    );
+    const meters = new DeviceMeters(deployment);
+    const world = new SimulationWorld(new DeploymentModel(start), deployment, {
+      archive: workload.attacksPerDay > 0,
+      onOperation: (kind) => meters.operation(kind),
+    });
+    const sim = new Simulation(config, workload, world, meters);
     const days: SimulationDay[] = [];
     let operations = 0;
     for (let day = 1; day <= config.days; day++) {
@@ -158,12 +159,12 @@ class Simulation {
   /** Ledger entries already re-protected (by their number). */
   readonly #reprotected = new Set<number>();
 
-  constructor(config: SimulationConfig, workload: Workload, world: SimulationWorld) {
+  constructor(config: SimulationConfig, workload: Workload, world: SimulationWorld, meters: DeviceMeters) {
     this.#config = config;
     this.#w = workload;
     this.world = world;
     this.#prng = new SeededPrng(config.seed);
-    this.meters = new DeviceMeters(world.r);
+    this.meters = meters;
     this.#policy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: workload.cryptoperiodDays * DAY_MS };
   }
 

@@ -38,7 +38,7 @@ export class SimulationWorld {
   readonly m: DeploymentModel;
   readonly r: Deployment;
   day = 0;
-  tally = new DayTally();
+  tally: DayTally;
   readonly violations: ViolationDetail[] = [];
   /** Checks run per invariant (each checker run, and each reader × message readability judged). */
   readonly checks = Object.fromEntries(SIMULATION_INVARIANTS.map((i) => [i, 0])) as Record<SimulationInvariant, number>;
@@ -55,16 +55,25 @@ export class SimulationWorld {
    */
   readonly #archive: boolean;
 
-  constructor(m: DeploymentModel, r: Deployment, options: { readonly archive: boolean }) {
+  /** Told of each operation as it starts (the device meters). */
+  readonly #onOperation: ((kind: string) => void) | undefined;
+
+  constructor(
+    m: DeploymentModel,
+    r: Deployment,
+    options: { readonly archive: boolean; readonly onOperation?: (kind: string) => void },
+  ) {
     this.m = m;
     this.r = r;
     this.#archive = options.archive;
+    this.#onOperation = options.onOperation;
+    this.tally = new DayTally(this.#onOperation);
   }
 
   /** Starts a new day's counters. */
   newDay(day: number): void {
     this.day = day;
-    this.tally = new DayTally();
+    this.tally = new DayTally(this.#onOperation);
   }
 
   /** Moves model and deployment to `time`. */

@@ -9,8 +9,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, test, vi } from 'vitest';
 
-vi.mock('xstate', async (importOriginal) => {
-  const x = await importOriginal<typeof import('xstate')>();
+// Every machine steps through model/pureTransition.ts (xstate's pure functions with a reused scope).
+vi.mock('../../model/pureTransition.ts', async (importOriginal) => {
+  const x = await importOriginal<typeof import('../../model/pureTransition.ts')>();
   const tap = await import('./xstateTap.testkit.ts');
   return {
     ...x,

@@ -1,11 +1,12 @@
 /**
- * A tap on xstate's pure `transition()` and `initialTransition()`, installed by the deployment
- * suites with `vi.mock('xstate', …)`, so that the statistics count the edges of every machine the
- * implementation and the simulator actually take (key life cycle, update processing, publication,
+ * A tap on the pure `transition()` and `initialTransition()` every machine steps through
+ * (`model/pureTransition.ts`, xstate's functions with a reused scope), installed by the deployment
+ * suites with `vi.mock('../../model/pureTransition.ts', …)`, so that the statistics count the edges
+ * of every machine the implementation and the simulator actually take (key life cycle, update processing, publication,
  * PIN session) without any hook in production code.
  *
- * This module imports nothing (it is loaded from inside the mock factory of `xstate`, so importing a
- * module that imports `xstate` here would recurse). Test support only.
+ * This module imports nothing (it is loaded from inside the mock factory of
+ * `model/pureTransition.ts`, so importing a module that imports it here would recurse). Test support only.
  * @module
  */
 
