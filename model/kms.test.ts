@@ -71,6 +71,13 @@ describe('users and groups', () => {
       'InvalidName',
     );
     expect(refuse(world(), { type: 'addUser', userId: 'U1', name: 'again', now: T0 }).code).toBe('DuplicateUser');
+    // The bounds themselves are valid: a name of exactly 100 characters, a policy of one key and 1 ms.
+    const longest = apply(EMPTY_KMS, { type: 'addUser', userId: 'U1', name: 'x'.repeat(100), now: T0 });
+    expect(longest.users['U1']?.name).toHaveLength(100);
+    const smallest: GroupPolicy = { maxKeys: 1, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 1 };
+    expect(
+      apply(EMPTY_KMS, { type: 'addGroup', groupId: 'G1', name: 'g', policy: smallest, now: T0 }).groups['G1']?.policy,
+    ).toEqual(smallest);
     for (const bad of [
       { ...policy, maxKeys: 0 },
       { ...policy, defaultCryptoperiodMs: 0 },
@@ -158,6 +165,9 @@ describe('keys', () => {
     expect(refuse(world(), { type: 'addKey', groupId: 'G1', name: 'k', now: T0, cryptoperiodMs: 0 }).code).toBe(
       'InvalidCryptoperiod',
     );
+    // One millisecond is the shortest valid cryptoperiod.
+    const [shortest, id] = addKey(world(), 'G1', T0, 1);
+    expect(key(shortest, id).lifecycle.context.cryptoperiodMs).toBe(1);
     const [s] = addKey(world(), 'G1', T0);
     expect(
       refuse(s, { type: 'changePolicy', groupId: 'G1', policy: { ...policy, defaultCryptoperiodMs: DAY }, now: T0 })

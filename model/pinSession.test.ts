@@ -116,6 +116,8 @@ describe('pinSession', () => {
   test('counters restored from flash: a device with no admin tries boots locked', () => {
     expect(run([], { retriesLeft: { user: 3, admin: 0 } }).value).toBe('locked');
     expect(run([], { maxRetries: 5, retriesLeft: { user: 0, admin: 1 } }).value).toBe('loggedOut');
+    // A single try is a valid limit.
+    expect(run([], { maxRetries: 1 }).context.retriesLeft).toEqual({ user: 1, admin: 1 });
   });
 
   test('bad inputs are refused', () => {

@@ -164,9 +164,16 @@ describe('updateProcessing', () => {
 
   test('a device restored at the refusal limit boots blocked; bad inputs are refused', () => {
     expect(run([], { consecutiveRefusals: 5 }).value).toBe('blocked');
-    for (const input of [{ maxRefusals: 0 }, { lastSequence: -1 }, { consecutiveRefusals: 0.5 }]) {
+    for (const input of [
+      { maxRefusals: 0 },
+      { lastSequence: -1 },
+      { consecutiveRefusals: 0.5 },
+      { consecutiveRefusals: -1 },
+    ]) {
       expect(initialTransition(updateProcessingMachine, input)[0].status).toBe('error');
     }
+    // A limit of one refusal is valid.
+    expect(run([], { maxRefusals: 1 }).context.maxRefusals).toBe(1);
   });
 
   test('a file refused once is not opened, judged or counted again; its reason is kept', () => {

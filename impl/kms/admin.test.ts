@@ -83,9 +83,11 @@ describe('Admin', () => {
     expect(code(() => w.admin.setMaxKeys('G1', 2))).toBe('PolicyConflict');
   });
 
-  test('a cryptoperiod longer than the group default is refused', async () => {
+  test('a cryptoperiod longer than the group default, or under 1 ms, is refused; 1 ms is the shortest', async () => {
     const w = await team();
     expect(code(() => w.admin.addKey('G1', 'k', { cryptoperiodMs: 31 * DAY }))).toBe('CryptoperiodTooLong');
+    expect(code(() => w.admin.addKey('G1', 'k', { cryptoperiodMs: 0 }))).toBe('InvalidCryptoperiod');
+    expect(code(() => w.admin.addKey('G1', 'k', { cryptoperiodMs: 1 }))).toBe('ok');
   });
 
   test('forward secrecy: a removed member cannot read what is encrypted afterwards', async () => {

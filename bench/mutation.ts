@@ -1,0 +1,90 @@
+/**
+ * `npm run mutation` (issue 12): runs StrykerJS over each scope of stryker.config.mjs (model/, then
+ * the rule-bearing parts of impl/), times it, and writes each scope's score into
+ * `bench/results/latest.json` as `verification.mutationScore.<scope>`, with the run's provenance
+ * under `verification.provenance['mutation-<scope>']`. Reports (HTML, JSON) stay under
+ * `reports/mutation/<scope>/`; docs/mutation.md explains the scopes and lists the survivors.
+ *
+ * Usage: `node dist/bench/mutation.js [--report-only [--running-seconds=S]] [model|impl ...]` — names
+ * select scopes (default: both); `--report-only` reads the existing reports without running Stryker:
+ * the running time then stays what the last run recorded, or is `S` when the run was timed apart
+ * (`SEKEY_MUTATION_SCOPE=model npx stryker run stryker.config.mjs`).
+ * @module
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { asMutationReport, mutationScore, survivors } from './mutationScore.ts';
+import { provenance } from './provenance.ts';
+import { defaultResultsPath, mergeResults, repositoryRoot } from './results.ts';
+
+const SCOPES = ['model', 'impl'] as const;
+type Scope = (typeof SCOPES)[number];
+
+/** The goal of issue 12 per scope, in percent. */
+const GOALS: Readonly<Record<Scope, number>> = { model: 90, impl: 80 };
+
+function reportPath(root: string, scope: Scope): string {
+  return join(root, 'reports', 'mutation', scope, 'mutation.json');
+}
+
+/** Runs Stryker on `scope`; returns its wall time in seconds. */
+function runStryker(root: string, scope: Scope): number {
+  const started = process.hrtime.bigint();
+  const result = spawnSync(join(root, 'node_modules', '.bin', 'stryker'), ['run', 'stryker.config.mjs'], {
+    cwd: root,
+    env: { ...process.env, SEKEY_MUTATION_SCOPE: scope },
+    stdio: 'inherit',
+  });
+  if (result.error) throw result.error;
+  if (result.status !== 0) throw new Error(`stryker (${scope}) exited with ${result.status ?? result.signal}`);
+  return Math.round(Number(process.hrtime.bigint() - started) / 1e8) / 10;
+}
+
+function main(argv: readonly string[]): void {
+  const reportOnly = argv.includes('--report-only');
+  const timedApart = argv.find((a) => a.startsWith('--running-seconds='))?.slice('--running-seconds='.length);
+  if (timedApart !== undefined && (!reportOnly || !(Number(timedApart) > 0))) {
+    throw new Error(`--running-seconds takes a positive number of seconds, with --report-only; got '${timedApart}'`);
+  }
+  const names = argv.filter((a) => !a.startsWith('--'));
+  const unknown = names.filter((n) => !(SCOPES as readonly string[]).includes(n));
+  if (unknown.length > 0) throw new Error(`unknown scope(s): ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
+  const selected = names.length > 0 ? SCOPES.filter((s) => names.includes(s)) : SCOPES;
+  const root = repositoryRoot();
+  for (const scope of selected) {
+    const runningSeconds = reportOnly
+      ? timedApart === undefined
+        ? undefined
+        : Number(timedApart)
+      : runStryker(root, scope);
+    const path = reportPath(root, scope);
+    if (!existsSync(path)) throw new Error(`no report at ${path}: run without --report-only first`);
+    const report = asMutationReport(JSON.parse(readFileSync(path, 'utf8')));
+    const score = mutationScore(report);
+    mergeResults('verification', {
+      mutationScore: {
+        [scope]: { ...score, goal: GOALS[scope], ...(runningSeconds === undefined ? {} : { runningSeconds }) },
+      },
+      ...(runningSeconds === undefined ? {} : { provenance: { [`mutation-${scope}`]: provenance(root, false) } }),
+    });
+    const left = survivors(report);
+    console.log(
+      `\nmutation ${scope}: ${score.percent} % (goal ${GOALS[scope]} %) — ${score.killed} killed, ` +
+        `${score.timeout} timed out, ${score.survived} survived, ${score.noCoverage} not covered, ` +
+        `${score.ignored} ignored (static)` +
+        `${runningSeconds === undefined ? '' : `, ${runningSeconds} s`} -> ${defaultResultsPath()}`,
+    );
+    for (const s of left) {
+      const replacement = s.replacement.split('\n')[0]?.slice(0, 60) ?? '';
+      console.log(`  ${s.file}:${s.line}:${s.column}  ${s.mutator}  ${s.status}  ${replacement}`);
+    }
+  }
+}
+
+try {
+  main(process.argv.slice(2));
+} catch (error: unknown) {
+  console.error(error);
+  process.exitCode = 1;
+}
