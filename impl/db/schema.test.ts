@@ -50,7 +50,7 @@ describe('schema', () => {
     expect(db.exec('SELECT sequence, resync, device_view FROM streams')[0]?.values).toEqual([[7, 1, 'none']]);
   });
 
-  test('version 6 records, for the dropped keys already there, a file no earlier than the one that ordered them erased', async () => {
+  test('version 6 gives dropped keys already there a file no earlier than the one ordering the erase', async () => {
     const db = await openSqlite();
     migrate(db, MIGRATIONS.slice(0, 5));
     // U1's last file (7) ordered K2000 erased; U2's next file is a pending resync (8), which will.

@@ -50,7 +50,7 @@ describe('what each device was given', () => {
     expect(readDeviceViews(db)('U2').groups).toEqual(new Set(['G1']));
   });
 
-  test('a dropped key is forgotten once its device acknowledges the file that ordered it erased, or a later one', async () => {
+  test('a dropped key is forgotten once its device acknowledges the ordering file or a later one', async () => {
     const db = await database(['U1', 'U2']);
     recordDeviceView(db, 'U1', NOTHING_GIVEN, { state: 'projected', groups: ['G1'], keys: ['K2000', 'K2001'] }, 1);
     recordDeviceView(db, 'U2', NOTHING_GIVEN, { state: 'projected', groups: ['G1'], keys: ['K2000'] }, 1);

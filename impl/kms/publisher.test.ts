@@ -93,7 +93,7 @@ describe('publishing at scale', () => {
     expect(w.admin.generation).toBe(generation + 1);
   });
 
-  test('a dropped key is kept until the device acknowledges its erasure; a resync before that orders it erased again', async () => {
+  test('a dropped key stays until its erasure is acknowledged; a resync before then orders it again', async () => {
     const w = await newTeam();
     w.admin.activateKey(w.admin.addKey('G1', 'k'));
     await w.syncByFiles();
