@@ -50,6 +50,30 @@ describe('schema', () => {
     expect(db.exec('SELECT sequence, resync, device_view FROM streams')[0]?.values).toEqual([[7, 1, 'none']]);
   });
 
+  test('version 6 gives dropped keys already there a file no earlier than the one ordering the erase', async () => {
+    const db = await openSqlite();
+    migrate(db, MIGRATIONS.slice(0, 5));
+    // U1's last file (7) ordered K2000 erased; U2's next file is a pending resync (8), which will.
+    db.run(
+      "INSERT INTO streams (user_id, sequence, last_hash, resync) VALUES ('U1', 7, x'00', 0), ('U2', 7, x'00', 1)",
+    );
+    db.run(
+      "INSERT INTO device_keys (key_id, user_id, held) VALUES ('K2000', 'U1', 0), ('K2001', 'U1', 1), " +
+        "('K2000', 'U2', 0), ('K2000', 'U3', 0)",
+    );
+    expect(migrate(db)).toBe(SCHEMA_VERSION);
+    expect(
+      db.exec('SELECT key_id, user_id, held, dropped_in FROM device_keys ORDER BY user_id, key_id')[0]?.values,
+    ).toEqual([
+      ['K2000', 'U1', 0, 7],
+      ['K2001', 'U1', 1, null],
+      ['K2000', 'U2', 0, 8],
+      // Never published to: its first file, a resync, orders it erased.
+      ['K2000', 'U3', 0, 1],
+    ]);
+    expect(() => db.run("INSERT INTO device_keys VALUES ('K2002', 'U1', 0, NULL)")).toThrow(/CHECK/);
+  });
+
   test('enforces foreign keys and checks', async () => {
     const db = await openSqlite();
     migrate(db);

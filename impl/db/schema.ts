@@ -234,6 +234,32 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE key_holders_v4 RENAME TO key_holders;
     `,
   },
+  {
+    version: 6,
+    description: 'device_keys says which file ordered a dropped key erased, so that its acknowledgement prunes the row',
+    // A dropped key's row (held = 0) was kept for ever, so that a resync could order it erased again:
+    // after a year at the issue's size, most of the admin database (issue 11). The file that ordered
+    // the erase is now recorded, and once its device acknowledges that file or a later one the row
+    // goes (deviceViews.ts says why that is safe). For the rows already there the file is not known:
+    // every one was ordered erased in a file up to the stream's last sequence, except while a resync
+    // is pending (version 4's rows), which the next file orders erased; so the last sequence, or the
+    // next one when a resync is pending, is a bound that never prunes too early.
+    sql: `
+      CREATE TABLE device_keys_v6 (
+        key_id     TEXT NOT NULL,
+        user_id    TEXT NOT NULL,
+        held       INTEGER NOT NULL CHECK (held IN (0, 1)),
+        dropped_in INTEGER CHECK ((held = 1) = (dropped_in IS NULL)),
+        PRIMARY KEY (key_id, user_id)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO device_keys_v6 (key_id, user_id, held, dropped_in)
+        SELECT key_id, user_id, held, CASE held WHEN 1 THEN NULL ELSE coalesce(
+          (SELECT sequence + resync FROM streams WHERE streams.user_id = device_keys.user_id), 1) END
+        FROM device_keys;
+      DROP TABLE device_keys;
+      ALTER TABLE device_keys_v6 RENAME TO device_keys;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

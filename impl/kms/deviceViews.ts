@@ -1,8 +1,21 @@
 /**
  * What each user device was given, as the administrator records it: whether its last file gave it
- * its user's view or an empty one, the groups of that view, the keys it holds, and every key ever
- * delivered to it (which a resync orders erased unless the device must still hold it: the admin does
- * not know what a resynchronised device kept).
+ * its user's view or an empty one, the groups of that view, the keys it holds, and the keys delivered
+ * to it and dropped since whose erasure it has not acknowledged yet (which a resync orders erased
+ * again unless the device must still hold them: the admin does not know which files a
+ * resynchronised device applied).
+ *
+ * A dropped key is forgotten once its device acknowledges the file that ordered it erased, or a
+ * later one ({@link forgetErased}); before, the row stayed for ever and after a year at the issue's
+ * size made up most of the admin database (issue 11). That is safe because a device acknowledges a
+ * file only after applying it, and applies files in order: an incremental file only if it extends
+ * the chain it applied (from its last resync), a resync whatever came before. So a device that
+ * acknowledges sequence `s ≥ d`, `d` the file that ordered key `k` erased, applied either `d` itself
+ * or a later resync, and every resync orders erased each dropped key still recorded, `k` included
+ * (its row is pruned only by such an acknowledgement). Its HSM seals the acknowledgement only once
+ * the host recorded the update applied (`SecubeDevice.acknowledge`), which the host does after the
+ * file's erase orders (`User`'s pending device work): the same host that carries out every erase
+ * order, the resync's included, so keeping the row would not make the erasure surer.
  *
  * A device's own part only: its groups and keys, never its co-members, whose records and members
  * are the world's (`publishedWorld.ts`). Its size follows the device's groups and keys, not the size
@@ -26,7 +39,10 @@ export interface DeviceView {
   readonly groups: ReadonlySet<GroupId>;
   /** The keys it holds. */
   readonly keys: ReadonlySet<KeyId>;
-  /** Every key ever delivered to it: a superset of {@link DeviceView.keys}. */
+  /**
+   * Its keys and the keys delivered to it and dropped since whose erasure it has not acknowledged
+   * yet: a superset of {@link DeviceView.keys}.
+   */
   readonly delivered: ReadonlySet<KeyId>;
 }
 
@@ -65,14 +81,16 @@ export function readDeviceViews(db: Database): (userId: UserId) => DeviceView {
 }
 
 /**
- * Records that `userId`'s device now holds `after`, writing only what differs from `before`. Its
- * stream row must exist (the publisher writes it first, in the same transaction).
+ * Records that `userId`'s device now holds `after` once it applied file `sequence` (which orders
+ * erased every key of `before` that `after` does not hold), writing only what differs from `before`.
+ * Its stream row must exist (the publisher writes it first, in the same transaction).
  */
 export function recordDeviceView(
   db: Database,
   userId: UserId,
   before: DeviceView,
   after: { readonly state: DeviceViewState; readonly groups: readonly GroupId[]; readonly keys: readonly KeyId[] },
+  sequence: number,
 ): void {
   if (after.state !== before.state)
     db.run('UPDATE streams SET device_view = ? WHERE user_id = ?', [after.state, userId]);
@@ -86,12 +104,22 @@ export function recordDeviceView(
     if (before.keys.has(k)) continue;
     db.run(
       `INSERT INTO device_keys (key_id, user_id, held) VALUES (?, ?, 1)
-       ON CONFLICT(key_id, user_id) DO UPDATE SET held = 1`,
+       ON CONFLICT(key_id, user_id) DO UPDATE SET held = 1, dropped_in = NULL`,
       [k, userId],
     );
   }
-  for (const k of before.keys)
-    if (!keys.has(k)) db.run('UPDATE device_keys SET held = 0 WHERE key_id = ? AND user_id = ?', [k, userId]);
+  for (const k of before.keys) {
+    if (keys.has(k)) continue;
+    db.run('UPDATE device_keys SET held = 0, dropped_in = ? WHERE key_id = ? AND user_id = ?', [sequence, k, userId]);
+  }
+}
+
+/**
+ * Forgets the dropped keys whose erasure `userId`'s device confirmed by acknowledging file `sequence`
+ * (see the module's comment for why an acknowledgement of that file or a later one confirms it).
+ */
+export function forgetErased(db: Database, userId: UserId, sequence: number): void {
+  db.run('DELETE FROM device_keys WHERE user_id = ? AND held = 0 AND dropped_in <= ?', [userId, sequence]);
 }
 
 /**

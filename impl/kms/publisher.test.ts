@@ -5,6 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { ADMIN_PIN, makeDevice } from '../../device/secube.testkit.ts';
 import { provisionUser } from './distribution.ts';
+import { updateStream } from '../protocol/streams.ts';
 import { TEAM_POLICY, newTeam, newWorld } from './world.testkit.ts';
 import type { World } from './world.testkit.ts';
 
@@ -90,5 +91,41 @@ describe('publishing at scale', () => {
     // Nothing waiting: no commit at all.
     expect(await w.publisher.collectAcknowledgements()).toEqual([]);
     expect(w.admin.generation).toBe(generation + 1);
+  });
+
+  test('a dropped key stays until its erasure is acknowledged; a resync before then orders it again', async () => {
+    const w = await newTeam();
+    w.admin.activateKey(w.admin.addKey('G1', 'k'));
+    await w.syncByFiles();
+    const carol = w.users.get('U3')!;
+    const dropped = () =>
+      w.admin.readDatabase(
+        (db) =>
+          db.exec("SELECT key_id, dropped_in FROM device_keys WHERE user_id = 'U3' AND held = 0")[0]?.values ?? [],
+      );
+    w.admin.removeMember('G1', 'U3');
+    const first = (await w.publisher.publish()).published.find((p) => p.userId === 'U3')!;
+    expect(dropped()).toEqual([['K2000', first.sequence]]);
+    // The file is lost before Carol applies it, and a resync is asked for: it orders the key erased again.
+    for (const name of await w.transport.list(updateStream('U3'))) await w.transport.remove(updateStream('U3'), name);
+    w.publisher.requestResync('U3');
+    const resync = (await w.publisher.publish()).published.find((p) => p.userId === 'U3')!;
+    expect(resync.kind).toBe('resync');
+    expect(dropped()).toEqual([['K2000', first.sequence]]);
+    expect(carol.device.listKeyIds()).toContain(2000);
+    // Nothing acknowledged yet: still kept.
+    expect(await w.publisher.collectAcknowledgements()).toEqual([]);
+    expect(dropped()).toHaveLength(1);
+    expect((await carol.sync(w.transport)).applied).toEqual([resync.sequence]);
+    expect(carol.device.listKeyIds()).not.toContain(2000);
+    expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U3', sequence: resync.sequence }]);
+    expect(dropped()).toEqual([]);
+    // Bob's rows are untouched: he still holds the key (and the rekey's new one).
+    expect(
+      w.admin.readDatabase((db) => db.exec("SELECT key_id, held FROM device_keys WHERE user_id = 'U2'")[0]?.values),
+    ).toEqual([
+      ['K2000', 1],
+      ['K2001', 1],
+    ]);
   });
 });

@@ -48,7 +48,7 @@ import type { Admin } from './admin.ts';
 import type { Database } from '../db/sqlite.ts';
 import { deviceKeyNumber } from '../protocol/deviceKeyIds.ts';
 import { userDeviceOf } from './distribution.ts';
-import { readDeviceViews, recordDeviceView } from './deviceViews.ts';
+import { forgetErased, readDeviceViews, recordDeviceView } from './deviceViews.ts';
 import type { DeviceView } from './deviceViews.ts';
 import { readPublishedWorld, recordPublishedWorld, summarizeWorld, worldChanges } from './publishedWorld.ts';
 import { projectionSource } from './rules/needToKnow.ts';
@@ -274,7 +274,7 @@ export class Publisher {
        ON CONFLICT(user_id) DO UPDATE SET sequence = excluded.sequence, last_hash = excluded.last_hash, resync = 0`,
       [userId, sequence, fileHash(file)],
     );
-    recordDeviceView(db, userId, before, diff.after);
+    recordDeviceView(db, userId, before, diff.after, sequence);
     if (kind === 'resync') db.run('DELETE FROM outbox WHERE user_id = ? AND sequence < ?', [userId, sequence]);
     db.run('INSERT INTO outbox (user_id, sequence, name, file_hash, bytes) VALUES (?, ?, ?, ?, ?)', [
       userId,
@@ -370,7 +370,8 @@ export class Publisher {
   /**
    * Reads every user's acknowledgements, checks each inside the admin HSM, and advances that
    * user's publication state. Files up to an acknowledged sequence are removed from the outbox and
-   * the transport. Forged or stray acknowledgements are ignored (and left for inspection). One
+   * the transport, and the dropped keys whose erasure the acknowledgement confirms are forgotten
+   * (`deviceViews.ts`). Forged or stray acknowledgements are ignored (and left for inspection). One
    * transaction for the whole round: one database commit and one audit entry however many users
    * acknowledged, and none when nothing authentic is waiting.
    * @returns the acknowledgements accepted.
@@ -384,6 +385,8 @@ export class Publisher {
       waiting.filter(({ userId, sequence }) => {
         if (!publicationEvent(db, userId, this.#staleAfterMs, { type: 'ACK', sequence, now })) return false;
         db.run('DELETE FROM outbox WHERE user_id = ? AND sequence <= ?', [userId, sequence]);
+        // The device applied that file: it erased what that file and the ones before ordered erased.
+        forgetErased(db, userId, sequence);
         return true;
       }),
     );
