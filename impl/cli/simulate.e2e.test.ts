@@ -1,10 +1,9 @@
 /**
  * `sekey simulate` end to end, on the REAL engine (`impl/simulation/runSimulation.ts`): a small
  * deployment (4 users, 2 groups, 5 days) run in-process and once as the executable, checked for
- * its exit code, a sound `report.json` (every field, figures consistent), a well-formed
- * `report.html` with every chart, the `--json` summary, determinism for a seed, and the hostile
- * profile ending without violations. (On the report branch the engine is a placeholder that throws:
- * these tests fail there until the engine branch is merged; they are meant to.)
+ * its exit code, a valid `report.json` read back from disk (`validateSimulationReport`: every
+ * field, figures consistent), a well-formed `report.html` with every chart, the `--json` summary,
+ * determinism for a seed, and the hostile profile ending without violations.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -12,9 +11,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { findAll, parseMarkup } from '../simulation/parseMarkup.testkit.ts';
 import { REPORT_CHARTS } from '../simulation/reportHtml.ts';
-import { reportProblems } from '../simulation/reportProblems.testkit.ts';
 import { DEFAULT_SIMULATION_CONFIG } from '../simulation/runSimulation.ts';
 import type { SimulationReport } from '../simulation/simulationReport.ts';
+import { validateSimulationReport } from '../simulation/validateSimulationReport.ts';
 import { transpileForChild } from './childProcess.testkit.ts';
 import { removeTempDirs, sekey, tempDir } from './sekeyRun.testkit.ts';
 
@@ -43,7 +42,7 @@ describe('sekey simulate on the real engine', { timeout: 600_000 }, () => {
     expect(run.err).toBe('');
     expect(run.code).toBe(0);
     const r = report();
-    expect(reportProblems(r)).toEqual([]);
+    expect(validateSimulationReport(r)).toEqual([]);
     expect(r.config).toEqual({ ...DEFAULT_SIMULATION_CONFIG, users: 4, groups: 2, days: 5 });
     expect(r.violations).toBe(0);
     expect(r.totals.operations).toBeGreaterThan(0);
@@ -80,7 +79,7 @@ describe('sekey simulate on the real engine', { timeout: 600_000 }, () => {
     const { run, report } = await simulate(['--profile', 'hostile']);
     expect(run.code).toBe(0);
     const r = report();
-    expect(reportProblems(r)).toEqual([]);
+    expect(validateSimulationReport(r)).toEqual([]);
     expect(r.violations).toBe(0);
     // Every attack run is refused: attacks in the workload mean refusals in the report.
     const attacks = Object.entries(r.totals.operationsByKind).filter(([kind]) => kind.startsWith('attack'));

@@ -8,14 +8,19 @@ import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { parseMarkup } from '../simulation/parseMarkup.testkit.ts';
 import { DEFAULT_SIMULATION_CONFIG, runSimulation } from '../simulation/runSimulation.ts';
+import { SIMULATION_PROFILES } from '../simulation/simulationReport.ts';
 import type { SimulationConfig, SimulationReport } from '../simulation/simulationReport.ts';
 import { syntheticReport } from '../simulation/syntheticReport.testkit.ts';
-import { parseSimulateArgs, SIMULATION_BOUNDS } from './simulateCommand.ts';
+import { validateSimulationReport } from '../simulation/validateSimulationReport.ts';
+import { workloadSummary } from '../simulation/workloadSummary.ts';
+import { InvalidReport, parseSimulateArgs, SIMULATION_BOUNDS } from './simulateCommand.ts';
 import { progressBar, simulationProgressText } from './simulationProgress.ts';
 import { removeTempDirs, sekey, tempDir } from './sekeyRun.testkit.ts';
 
 /** Seed of the stand-in run that finds violations. */
 const FAILING_SEED = 666;
+/** Seed of the stand-in run whose report is broken (an engine bug): its operations do not add up. */
+const BROKEN_SEED = 777;
 
 vi.mock('../simulation/runSimulation.ts', async (importOriginal) => {
   const original = await importOriginal<typeof import('../simulation/runSimulation.ts')>();
@@ -25,7 +30,9 @@ vi.mock('../simulation/runSimulation.ts', async (importOriginal) => {
       async (config: SimulationConfig, options?: { onDay?: (p: object) => void; version?: string }) => {
         for (let day = 1; day <= config.days; day++) options?.onDay?.({ day, days: config.days, operations: day * 40 });
         const report = syntheticReport({ config, violations: config.seed === FAILING_SEED });
-        return { ...report, version: options?.version ?? report.version } satisfies SimulationReport;
+        const totals =
+          config.seed === BROKEN_SEED ? { ...report.totals, operations: report.totals.operations + 1 } : report.totals;
+        return { ...report, totals, version: options?.version ?? report.version } satisfies SimulationReport;
       },
     ),
   };
@@ -142,6 +149,22 @@ describe('sekey simulate: the command line', () => {
     }
   });
 
+  test("each profile's line, from workload.ts's rates, in --help and the README (which links the docs)", async () => {
+    const help = (await sekey(['simulate', '--help'])).out;
+    // The help wraps each line under its profile's name: joined again, it is the whole line.
+    const unwrapped = help.replace(/\n {18}/g, ' ');
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    for (const profile of SIMULATION_PROFILES) {
+      const line = workloadSummary(profile);
+      expect(unwrapped).toContain(`  ${profile.padEnd(14)}  ${line}\n`);
+      expect(readme).toContain(`\n- \`${profile}\`: ${line}\n`);
+    }
+    expect(workloadSummary('rotation-heavy')).toMatch(/7-day cryptoperiods/);
+    expect(workloadSummary('hostile')).toMatch(/2 attacks a day, 0\.5 power cuts a day/);
+    const section = readme.slice(readme.indexOf('## Simulating a deployment'), readme.indexOf('## Commands'));
+    expect(section).toContain('[docs/simulation.md](docs/simulation.md)');
+  });
+
   test('sekey --help lists simulate as what npm start runs; demo stays a command', async () => {
     const r = await sekey(['--help']);
     expect(r.out).toMatch(
@@ -237,6 +260,43 @@ describe('sekey simulate: what it writes and prints (stand-in engine)', () => {
     const report = JSON.parse(readFileSync(join(cwd, 'sekey-report', 'report.json'), 'utf8')) as SimulationReport;
     expect(report.violationDetails).toHaveLength(summary.violations);
     expect(readFileSync(join(cwd, 'sekey-report', 'report.html'), 'utf8')).toContain('data-verdict="fail"');
+  });
+
+  test('every report written is valid: the stand-in reports read back pass validateSimulationReport', async () => {
+    for (const argv of [
+      ['--days', '9'],
+      ['--seed', String(FAILING_SEED), '--days', '10', '--profile', 'hostile'],
+    ]) {
+      const cwd = tempDir();
+      await sekey(['simulate', ...argv], { cwd });
+      const report: unknown = JSON.parse(readFileSync(join(cwd, 'sekey-report', 'report.json'), 'utf8'));
+      expect(validateSimulationReport(report)).toEqual([]);
+    }
+  });
+
+  test('a report failing validation is an internal error (exit 3) naming its problems; nothing written', async () => {
+    const cwd = tempDir();
+    const r = await sekey(['simulate', '--seed', String(BROKEN_SEED), '--days', '5'], { cwd });
+    expect(r.code).toBe(3);
+    expect(r.err).toBe(
+      'sekey simulate: internal error (a bug; --debug shows where): InvalidReport: ' +
+        "the simulation's report fails validation, not written (1 problem): " +
+        'totals.operations: is not the sum of totals.operationsByKind',
+    );
+    expect(readdirSync(join(cwd, 'sekey-report'))).toEqual([]);
+    const json = await sekey(['simulate', '--seed', String(BROKEN_SEED), '--days', '5', '--json'], { cwd: tempDir() });
+    expect(json.code).toBe(3);
+    expect(JSON.parse(json.out)).toEqual({
+      error: { code: 'Internal', message: expect.stringMatching(/^InvalidReport: .*totals\.operations: /), exit: 3 },
+    });
+  });
+
+  test("an invalid report's problems: the first ten named, the rest counted", () => {
+    const problems = Array.from({ length: 12 }, (_, i) => `p${i}: wrong`);
+    expect(new InvalidReport(problems).message).toBe(
+      "the simulation's report fails validation, not written (12 problems): " +
+        `${problems.slice(0, 10).join('; ')}; and 2 more`,
+    );
   });
 
   test('a second run replaces the report whole, leaving no temporary file', async () => {

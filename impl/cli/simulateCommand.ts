@@ -5,6 +5,9 @@
  * 2, before anything runs), shows a progress line on a terminal, writes both files atomically,
  * and ends with a summary (or, with `--json`, the report's summary as JSON and nothing else on
  * standard output). Exit 0 when no invariant was violated, 1 when some were (the report lists them).
+ * The report is validated before it is written (`validateSimulationReport`: a pass over it, nothing
+ * beside the simulation): one that fails is a bug of the engine, an internal error (exit 3) naming
+ * the problems, and nothing is written, so that a `report.json` on disk is always a valid one.
  *
  * Loaded only when the command runs (`sekeyCommand.ts`): it brings the whole engine with it.
  * @module
@@ -15,6 +18,8 @@ import { writeFileAtomic } from '../host/atomicFile.ts';
 import { formatBytes, formatNumber, formatSeconds } from '../simulation/chartScale.ts';
 import { renderReportHtml } from '../simulation/reportHtml.ts';
 import { DEFAULT_SIMULATION_CONFIG, runSimulation } from '../simulation/runSimulation.ts';
+import { validateSimulationReport } from '../simulation/validateSimulationReport.ts';
+import { workloadSummary } from '../simulation/workloadSummary.ts';
 import {
   SIMULATION_PROFILES,
   type SimulationConfig,
@@ -50,16 +55,21 @@ export const SIMULATION_BOUNDS = {
   seed: { min: 0, max: 0xffff_ffff },
 } as const;
 
-/** What each profile does, for `--help`. */
-const PROFILE_HELP: Readonly<Record<SimulationProfile, readonly string[]>> = {
-  default: ['an organisation at work: keys rotate at the end of each cryptoperiod, messages'],
-  'rotation-heavy': ['short cryptoperiods: keys are created, activated and retired far more often'],
-  churn: ['people join and leave groups, devices are lost and replaced, users sync late'],
-  hostile: [
-    'attacks on the share and on SD images (forged, replayed, rolled back), power cuts:',
-    'every attack must be refused and every fault survived',
-  ],
-};
+/** `text` in lines of at most `width` characters, broken between words. */
+function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  return [...lines, line];
+}
+
+/** The width of `--help`'s lines. */
+const HELP_WIDTH = 100;
 
 /** The `--help` text. */
 export function simulateHelp(): string {
@@ -83,8 +93,12 @@ export function simulateHelp(): string {
     '  --json         print only the summary as JSON on standard output (no progress line)',
     'Profiles:',
     ...SIMULATION_PROFILES.flatMap((p) =>
-      PROFILE_HELP[p].map((line, i) => `  ${(i === 0 ? p : '').padEnd(width)}  ${line}`),
+      wrapWords(workloadSummary(p), HELP_WIDTH - width - 4).map(
+        (line, i) => `  ${(i === 0 ? p : '').padEnd(width)}  ${line}`,
+      ),
     ),
+    "Rates are means (the day draws its counts from the seed); docs/simulation.md has the day's",
+    'timetable and what the simulation simplifies.',
     'A progress line is shown on a terminal. Exit codes: 0 no invariant violated, 1 violations found',
     '(listed in the report), 2 wrong command line, 3 internal error.',
     '',
@@ -178,6 +192,28 @@ function summaryLines(report: SimulationReport, paths: ReportPaths): string[] {
   ];
 }
 
+/** How many of an invalid report's problems the error names (the first; the count says how many more). */
+const PROBLEMS_SHOWN = 10;
+
+/**
+ * The engine returned a report that fails validation: a bug, so it has no `code` (`reportError`
+ * makes it an internal error, exit 3). One line, as internal errors are printed.
+ */
+export class InvalidReport extends Error {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    const n = problems.length;
+    const more = n > PROBLEMS_SHOWN ? `; and ${n - PROBLEMS_SHOWN} more` : '';
+    super(
+      `the simulation's report fails validation, not written (${n} problem${n === 1 ? '' : 's'}): ` +
+        `${problems.slice(0, PROBLEMS_SHOWN).join('; ')}${more}`,
+    );
+    this.name = 'InvalidReport';
+    this.problems = problems;
+  }
+}
+
 /** Runs `sekey simulate argv`; `version` labels the report. */
 export async function runSimulate(
   argv: readonly string[],
@@ -203,6 +239,8 @@ export async function runSimulate(
   } finally {
     status?.(null);
   }
+  const problems = validateSimulationReport(report);
+  if (problems.length > 0) throw new InvalidReport(problems);
   const paths: ReportPaths = { json: join(out, 'report.json'), html: join(out, 'report.html') };
   io.beginChanges?.();
   writeFileAtomic(paths.json, `${JSON.stringify(report, null, 2)}\n`);

@@ -6,7 +6,8 @@
  * free-text field a renderer shows.
  *
  * It is a test kit: it imitates the shape of a run, not its behaviour. The engine's real reports are
- * tested against the same renderer in `impl/cli/simulate.e2e.test.ts`.
+ * tested against the same renderer in `impl/cli/simulate.e2e.test.ts`. Every report it makes passes
+ * `validateSimulationReport`, hostile names included (the schema allows any string).
  */
 import { SeededPrng } from '../../device/seededPrng.ts';
 import { KEY_STATES, type KeyState } from '../../model/keyLifecycle.ts';

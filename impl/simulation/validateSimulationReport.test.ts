@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { KEY_STATES } from '../../model/keyLifecycle.ts';
 import { SIMULATION_INVARIANTS } from './simulationReport.ts';
 import type { SimulationReport } from './simulationReport.ts';
+import { HOSTILE, syntheticReport } from './syntheticReport.testkit.ts';
 import { validateSimulationReport } from './validateSimulationReport.ts';
 
 const states = (n: number) => Object.fromEntries(KEY_STATES.map((s) => [s, s === 'active' ? n : 0]));
@@ -62,7 +63,7 @@ function broken(change: (r: Record<string, any>) => void): unknown {
   return r;
 }
 
-describe('validateSimulationReport', () => {
+describe('validateSimulationReport on a hand-made report', () => {
   test('accepts a valid report', () => {
     expect(validateSimulationReport(valid())).toEqual([]);
   });
@@ -99,15 +100,101 @@ describe('validateSimulationReport', () => {
     [
       'totals not the days',
       () => broken((r) => (r['totals']['updates']['bytesApplied'] = 1)),
-      /totals\.updates\.bytesApplied: is not the sum/,
+      /totals\.updates: is not the sum of the days \(at bytesApplied\)/,
     ],
     [
       'operations not their kinds',
       () => broken((r) => (r['totals']['operations'] = 7)),
       /totals\.operations: is not the sum of totals\.operationsByKind/,
     ],
-    ['a bad device name', () => broken((r) => (r['flashWear'][0]['device'] = 'bob')), /flashWear\[0\]\.device/],
-    ['a bad date', () => broken((r) => (r['days'][0]['date'] = 'Jan 1')), /days\[0\]\.date/],
+    ['an empty device name', () => broken((r) => (r['flashWear'][1]['device'] = '')), /flashWear\[1\]\.device/],
+    ['a bad date', () => broken((r) => (r['days'][0]['date'] = 'Jan 1')), /days\[0\]\.date: must be YYYY-MM-DD/],
+    [
+      'a date off the calendar',
+      () => broken((r) => (r['days'][1]['date'] = '2026-01-03')),
+      /days\[1\]\.date: must be 2026-01-02 \(config\.start \+ 1 days\)/,
+    ],
+    ['a field not in the schema', () => broken((r) => (r['totals']['extra'] = 1)), /totals\.extra: is not expected/],
+    [
+      'a kind of operation not the days',
+      () => broken((r) => (r['totals']['operationsByKind'] = { publish: 1, sync: 5 })),
+      /totals\.operationsByKind: is not the sum of the days \(at publish, sync\)/,
+    ],
+    [
+      'refusals not the days',
+      () => broken((r) => (r['totals']['refusals']['NotFresh'] = 3)),
+      /totals\.refusals: is not the sum of the days \(at NotFresh\)/,
+    ],
+    [
+      'HSM cycles not the days',
+      () => broken((r) => (r['days'][0]['hsmCycles']['sync'] = 5)),
+      /totals\.hsmCycles: is not the sum of the days \(at sync\)/,
+    ],
+    [
+      'HSM seconds not cycles over the clock',
+      () => broken((r) => (r['totals']['hsmSeconds'] *= 2)),
+      /totals\.hsmSeconds: is not the cycles over totals\.clockHz/,
+    ],
+    ['a clock of 0 Hz', () => broken((r) => (r['totals']['clockHz'] = 0)), /totals\.clockHz: must be more than 0/],
+    [
+      "final key states not the last day's",
+      () => broken((r) => (r['totals']['keysByState']['destroyed'] = 1)),
+      /totals\.keysByState: is not the last day's/,
+    ],
+    [
+      'an erase maximum not the wear table',
+      () => broken((r) => (r['totals']['maxSectorErases'] = 5)),
+      /totals\.maxSectorErases: is 5, the wear table's highest count is 1/,
+    ],
+    ['two admin devices', () => broken((r) => (r['flashWear'][1]['role'] = 'admin')), /flashWear: lists 2 admin/],
+    [
+      'a device listed twice',
+      () => broken((r) => (r['flashWear'][2]['device'] = 'U1')),
+      /flashWear\[2\]\.device: "U1" is listed twice/,
+    ],
+    [
+      'daily erases of an unknown device',
+      () => broken((r) => (r['days'][0]['flashErases']['U9'] = [0, 0, 0])),
+      /days\[0\]\.flashErases: names "U9", not in flashWear/,
+    ],
+    [
+      'daily erases with too few sectors',
+      () => broken((r) => (r['days'][0]['flashErases']['U1'] = [0])),
+      /days\[0\]\.flashErases: has 1 sectors of "U1", flashWear 3/,
+    ],
+    [
+      'more stale users than user devices',
+      () => broken((r) => (r['days'][1]['staleUsers'] = 3)),
+      /days\[1\]\.staleUsers: is 3, more than the 2 user devices/,
+    ],
+    [
+      "an invariant's violations not its details",
+      () =>
+        broken((r) => {
+          r['invariants']['integrity']['violations'] = 0;
+          r['invariants']['convergence']['violations'] = 1;
+        }),
+      /invariants\.integrity\.violations: is 0, violationDetails lists 1/,
+    ],
+    [
+      "a day's violations not its details",
+      () =>
+        broken((r) => {
+          r['days'][1]['violations'] = 0;
+          r['days'][0]['violations'] = 1;
+        }),
+      /days\[1\]\.violations: is 0, violationDetails lists 1/,
+    ],
+    [
+      'a violation after the last day',
+      () => broken((r) => (r['violationDetails'][0]['day'] = 3)),
+      /violationDetails\[0\]\.day: is not a day of the run \(1 to 2\)/,
+    ],
+    [
+      'a violation dated off its day',
+      () => broken((r) => (r['violationDetails'][0]['date'] = '2026-01-01')),
+      /violationDetails\[0\]\.date: must be day 2's date, 2026-01-02/,
+    ],
   ])('rejects %s', (_, make, problem) => {
     const problems = validateSimulationReport(make());
     expect(problems.length).toBeGreaterThan(0);
@@ -115,5 +202,65 @@ describe('validateSimulationReport', () => {
       problems.some((p) => problem.test(p)),
       problems.join('\n'),
     ).toBe(true);
+  });
+});
+
+describe('validateSimulationReport on the synthetic reports (test kit)', () => {
+  test.each([
+    ['default', {}],
+    ['with violations', { violations: true }],
+    ['hostile names with violations', { violations: true, hostileNames: true }],
+    ['hostile, a year', { config: { profile: 'hostile', days: 365, seed: 5 } }],
+    ['one day', { config: { days: 1, users: 1, groups: 1 } }],
+    ['a year, 60 users', { config: { days: 365, users: 60, groups: 20, seed: 3 } }],
+  ] as const)('%s: valid as read back from JSON, and the same for the same options', (_name, options) => {
+    const report = syntheticReport(options);
+    expect(validateSimulationReport(JSON.parse(JSON.stringify(report)))).toEqual([]);
+    expect(syntheticReport(options)).toEqual(report);
+  });
+
+  test("any device name is accepted (escaping it is the renderer's job)", () => {
+    const report = syntheticReport({ hostileNames: true });
+    expect(report.flashWear.map((w) => w.device)).toContain(HOSTILE.device);
+    expect(validateSimulationReport(report)).toEqual([]);
+  });
+
+  test('the inconsistencies of a long report are caught', () => {
+    const good = syntheticReport({ violations: true, config: { days: 20 } });
+    const [first, ...rest] = good.days as [SimulationReport['days'][number], ...SimulationReport['days']];
+    const broken: ReadonlyArray<readonly [string, unknown, RegExp]> = [
+      ['not an object', 'report', /^report: must be an object$/],
+      ['schema', { ...good, schema: 2 }, /^schema: must be 1$/],
+      ['missing day', { ...good, days: rest }, /^days: has 19 days, config\.days is 20$/],
+      ['renumbered', { ...good, days: [{ ...first, day: 2 }, ...rest] }, /^days\[0\]\.day: must be 1$/],
+      ['wrong date', { ...good, days: [{ ...first, date: '2025-12-31' }, ...rest] }, /^days\[0\]\.date: must be/],
+      [
+        'a state missing',
+        { ...good, days: [{ ...first, keysByState: { active: 1 } }, ...rest] },
+        /^days\[0\]\.keysByState\.preActivation: is missing$/,
+      ],
+      [
+        'traffic',
+        { ...good, totals: { ...good.totals, updates: { ...good.totals.updates, bytesApplied: 1 } } },
+        /^totals\.updates: is not the sum of the days \(at bytesApplied\)$/,
+      ],
+      [
+        'details',
+        { ...good, violationDetails: good.violationDetails.slice(1) },
+        /^violations: is \d+, but violationDetails lists \d+$/,
+      ],
+      [
+        'invariant',
+        { ...good, invariants: { ...good.invariants, integrity: undefined } },
+        /^invariants\.integrity: is missing$/,
+      ],
+    ];
+    for (const [name, report, problem] of broken) {
+      const problems = validateSimulationReport(JSON.parse(JSON.stringify(report)));
+      expect(
+        problems.some((p) => problem.test(p)),
+        `${name}:\n${problems.join('\n')}`,
+      ).toBe(true);
+    }
   });
 });

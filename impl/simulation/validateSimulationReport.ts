@@ -1,21 +1,45 @@
 /**
- * A validator of `report.json` (`simulationReport.ts`'s schema): every field present with its type,
- * counts whole and non-negative, every key state and invariant named, and the report consistent with
- * itself (as many days as configured, totals equal to the sums of the days, `violations` equal to
- * the details). `sekey simulate` can check what it writes; the tests check what the engine returns.
+ * The validator of `report.json` (`simulationReport.ts`'s schema), the only one: `sekey simulate`
+ * checks what it is about to write, and the tests check what the engine returns and what the
+ * synthetic report kit makes. Two passes:
+ * - shape: every field present with its type and no other, counts whole and non-negative, every key
+ *   state and invariant named, the profile known, dates `YYYY-MM-DD`;
+ * - consistency, once the shape is sound (so that a sum never reads a malformed field): as many
+ *   days as configured, numbered from 1 on consecutive dates from `config.start`; totals equal to the
+ *   sums of the days (operations, traffic, refusals, HSM cycles; zero entries aside), HSM seconds
+ *   equal to cycles over the clock, the final key states the last day's, the erase maximum the
+ *   maximum of the wear table; one admin device, no device twice, daily erases only of devices in the
+ *   wear table and with as many sectors; stale users no more than the user devices; violations
+ *   counted the same four ways (details, days, invariants, each day's details).
+ *
+ * Names (devices, operations, refusal codes, details) may be any string, as the schema says:
+ * escaping them is the renderer's job (`reportHtml.ts`), not a reason to refuse a report.
+ *
+ * Not checked, because the engine's reports do not satisfy it: that a device's lifetime wear is the
+ * sum of its daily erases (the wear counts the provisioning before day 1, and an SD or flash image
+ * put back after a refused attack carries its own counts: `deviceMeters.ts`).
  * @module
  */
 import { KEY_STATES } from '../../model/keyLifecycle.ts';
 import { SIMULATION_INVARIANTS, SIMULATION_PROFILES, SIMULATION_REPORT_SCHEMA } from './simulationReport.ts';
+import type { SimulationReport } from './simulationReport.ts';
 
 type Obj = Record<string, unknown>;
 
 const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
 const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 const isDate = (x: unknown): x is string => typeof x === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(x);
+const TRAFFIC = ['filesPublished', 'bytesPublished', 'filesApplied', 'bytesApplied'] as const;
+const DAY_MS = 86_400_000;
 
-/** The problems of a would-be report, one line each; empty when it is a valid report. */
+/** The problems of a would-be report, one line each (`path: what`); empty when it is a valid report. */
 export function validateSimulationReport(x: unknown): string[] {
+  const problems = shapeProblems(x);
+  return problems.length > 0 ? problems : consistencyProblems(x as SimulationReport);
+}
+
+/** Every field present with its type, and nothing else. */
+function shapeProblems(x: unknown): string[] {
   const problems: string[] = [];
   const fail = (path: string, what: string) => problems.push(`${path}: ${what}`);
   const obj = (path: string, v: unknown): Obj | null => {
@@ -23,32 +47,51 @@ export function validateSimulationReport(x: unknown): string[] {
     fail(path, 'must be an object');
     return null;
   };
+  const list = (path: string, v: unknown): unknown[] | null => {
+    if (Array.isArray(v)) return v;
+    fail(path, 'must be an array');
+    return null;
+  };
   const count = (path: string, v: unknown) => {
     if (!isCount(v)) fail(path, `must be a whole number >= 0, got ${JSON.stringify(v)}`);
   };
-  const counts = (path: string, v: unknown): Obj | null => {
-    const o = obj(path, v);
-    if (o) for (const [k, n] of Object.entries(o)) count(`${path}.${k}`, n);
-    return o;
+  const seconds = (path: string, v: unknown) => {
+    if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) fail(path, 'must be a number >= 0');
+  };
+  const string = (path: string, v: unknown) => {
+    if (typeof v !== 'string' || v === '') fail(path, 'must be a non-empty string');
   };
   const exactKeys = (path: string, o: Obj | null, keys: readonly string[]) => {
     if (!o) return;
     for (const k of keys) if (!(k in o)) fail(`${path}.${k}`, 'is missing');
     for (const k of Object.keys(o)) if (!keys.includes(k)) fail(`${path}.${k}`, 'is not expected');
   };
-  const traffic = (path: string, v: unknown) => {
+  const counts = (path: string, v: unknown): Obj | null => {
     const o = obj(path, v);
-    exactKeys(path, o, ['filesPublished', 'bytesPublished', 'filesApplied', 'bytesApplied']);
     if (o) for (const [k, n] of Object.entries(o)) count(`${path}.${k}`, n);
+    return o;
   };
-  const sum = (records: ReadonlyArray<unknown>, key: string): number =>
-    records.reduce<number>((n, r) => n + (isObj(r) && typeof r[key] === 'number' ? (r[key] as number) : 0), 0);
+  const countsOf = (path: string, v: unknown, keys: readonly string[]) => exactKeys(path, counts(path, v), keys);
+  const sectors = (path: string, v: unknown) => list(path, v)?.forEach((n, s) => count(`${path}[${s}]`, n));
 
   const r = obj('report', x);
   if (!r) return problems;
+  exactKeys('report', r, [
+    'schema',
+    'tool',
+    'version',
+    'config',
+    'host',
+    'totals',
+    'days',
+    'flashWear',
+    'invariants',
+    'violations',
+    'violationDetails',
+  ]);
   if (r['schema'] !== SIMULATION_REPORT_SCHEMA) fail('schema', `must be ${SIMULATION_REPORT_SCHEMA}`);
   if (r['tool'] !== 'sekey simulate') fail('tool', "must be 'sekey simulate'");
-  if (typeof r['version'] !== 'string') fail('version', 'must be a string');
+  string('version', r['version']);
 
   const config = obj('config', r['config']);
   exactKeys('config', config, ['users', 'groups', 'days', 'seed', 'profile', 'start']);
@@ -59,113 +102,191 @@ export function validateSimulationReport(x: unknown): string[] {
       fail('config.start', 'must be an ISO 8601 date');
   }
   const host = obj('host', r['host']);
+  exactKeys('host', host, ['startedAt', 'wallSeconds']);
   if (host) {
-    if (typeof host['startedAt'] !== 'string') fail('host.startedAt', 'must be a string');
-    if (typeof host['wallSeconds'] !== 'number' || !(host['wallSeconds'] >= 0))
-      fail('host.wallSeconds', 'must be a number >= 0');
+    string('host.startedAt', host['startedAt']);
+    seconds('host.wallSeconds', host['wallSeconds']);
   }
 
-  const days = Array.isArray(r['days']) ? (r['days'] as unknown[]) : null;
-  if (!days) fail('days', 'must be an array');
-  else if (config && isCount(config['days']) && days.length !== config['days'])
-    fail('days', `has ${days.length} days, config.days is ${String(config['days'])}`);
-  (days ?? []).forEach((d, i) => {
+  list('days', r['days'])?.forEach((d, i) => {
     const p = `days[${i}]`;
     const day = obj(p, d);
+    exactKeys(p, day, [
+      'day',
+      'date',
+      'keysByState',
+      'operations',
+      'updates',
+      'refusals',
+      'staleUsers',
+      'hsmCycles',
+      'flashErases',
+      'violations',
+    ]);
     if (!day) return;
-    if (day['day'] !== i + 1) fail(`${p}.day`, `must be ${i + 1}`);
+    count(`${p}.day`, day['day']);
     if (!isDate(day['date'])) fail(`${p}.date`, 'must be YYYY-MM-DD');
-    exactKeys(`${p}.keysByState`, counts(`${p}.keysByState`, day['keysByState']), KEY_STATES);
+    countsOf(`${p}.keysByState`, day['keysByState'], KEY_STATES);
     counts(`${p}.operations`, day['operations']);
-    traffic(`${p}.updates`, day['updates']);
+    countsOf(`${p}.updates`, day['updates'], TRAFFIC);
     counts(`${p}.refusals`, day['refusals']);
     count(`${p}.staleUsers`, day['staleUsers']);
     counts(`${p}.hsmCycles`, day['hsmCycles']);
     const erases = obj(`${p}.flashErases`, day['flashErases']);
-    if (erases)
-      for (const [device, sectors] of Object.entries(erases)) {
-        if (!Array.isArray(sectors)) fail(`${p}.flashErases.${device}`, 'must be an array');
-        else sectors.forEach((n, s) => count(`${p}.flashErases.${device}[${s}]`, n));
-      }
+    if (erases) for (const [device, s] of Object.entries(erases)) sectors(`${p}.flashErases.${device}`, s);
     count(`${p}.violations`, day['violations']);
   });
 
   const totals = obj('totals', r['totals']);
+  exactKeys('totals', totals, [
+    'operations',
+    'operationsByKind',
+    'updates',
+    'refusals',
+    'hsmCycles',
+    'hsmSeconds',
+    'clockHz',
+    'maxSectorErases',
+    'keysByState',
+  ]);
   if (totals) {
     count('totals.operations', totals['operations']);
-    const byKind = counts('totals.operationsByKind', totals['operationsByKind']);
-    if (byKind && totals['operations'] !== Object.values(byKind).reduce<number>((a, b) => a + Number(b), 0))
-      fail('totals.operations', 'is not the sum of totals.operationsByKind');
-    traffic('totals.updates', totals['updates']);
+    counts('totals.operationsByKind', totals['operationsByKind']);
+    countsOf('totals.updates', totals['updates'], TRAFFIC);
     counts('totals.refusals', totals['refusals']);
     counts('totals.hsmCycles', totals['hsmCycles']);
-    if (typeof totals['hsmSeconds'] !== 'number' || !(totals['hsmSeconds'] >= 0))
-      fail('totals.hsmSeconds', 'must be a number >= 0');
+    seconds('totals.hsmSeconds', totals['hsmSeconds']);
     count('totals.clockHz', totals['clockHz']);
+    if (totals['clockHz'] === 0) fail('totals.clockHz', 'must be more than 0');
     count('totals.maxSectorErases', totals['maxSectorErases']);
-    exactKeys('totals.keysByState', counts('totals.keysByState', totals['keysByState']), KEY_STATES);
-    if (days && isObj(totals['updates'])) {
-      const perDay = days.map((d) => (isObj(d) ? d['updates'] : null));
-      for (const k of ['filesPublished', 'bytesPublished', 'filesApplied', 'bytesApplied'])
-        if (totals['updates'][k] !== sum(perDay, k)) fail(`totals.updates.${k}`, 'is not the sum of the days');
-    }
-    if (days && byKind) {
-      const perDay = days.reduce<number>(
-        (n, d) =>
-          n +
-          (isObj(d) && isObj(d['operations'])
-            ? Object.values(d['operations']).reduce<number>((a, b) => a + Number(b), 0)
-            : 0),
-        0,
-      );
-      if (perDay !== totals['operations']) fail('totals.operations', 'is not the sum of the days');
-    }
+    countsOf('totals.keysByState', totals['keysByState'], KEY_STATES);
   }
 
-  const wear = Array.isArray(r['flashWear']) ? (r['flashWear'] as unknown[]) : null;
-  if (!wear) fail('flashWear', 'must be an array');
-  (wear ?? []).forEach((w, i) => {
+  list('flashWear', r['flashWear'])?.forEach((w, i) => {
     const p = `flashWear[${i}]`;
     const d = obj(p, w);
+    exactKeys(p, d, ['device', 'role', 'sectorErases']);
     if (!d) return;
-    if (typeof d['device'] !== 'string' || !/^(admin|U[1-9][0-9]*(#[2-9][0-9]*|#1[0-9]+)?)$/.test(d['device']))
-      fail(`${p}.device`, "must be 'admin' or a user ID, with '#n' for a replacement");
+    string(`${p}.device`, d['device']);
     if (d['role'] !== 'admin' && d['role'] !== 'user') fail(`${p}.role`, "must be 'admin' or 'user'");
-    if (!Array.isArray(d['sectorErases'])) fail(`${p}.sectorErases`, 'must be an array');
-    else d['sectorErases'].forEach((n, s) => count(`${p}.sectorErases[${s}]`, n));
+    sectors(`${p}.sectorErases`, d['sectorErases']);
   });
 
   const invariants = obj('invariants', r['invariants']);
   exactKeys('invariants', invariants, SIMULATION_INVARIANTS);
   if (invariants)
-    for (const [name, v] of Object.entries(invariants)) {
-      const o = obj(`invariants.${name}`, v);
-      exactKeys(`invariants.${name}`, o, ['checks', 'violations']);
-      if (o) for (const k of ['checks', 'violations']) count(`invariants.${name}.${k}`, o[k]);
-    }
+    for (const [name, v] of Object.entries(invariants)) countsOf(`invariants.${name}`, v, ['checks', 'violations']);
 
   count('violations', r['violations']);
-  const details = Array.isArray(r['violationDetails']) ? (r['violationDetails'] as unknown[]) : null;
-  if (!details) fail('violationDetails', 'must be an array');
-  (details ?? []).forEach((v, i) => {
+  list('violationDetails', r['violationDetails'])?.forEach((v, i) => {
     const p = `violationDetails[${i}]`;
     const d = obj(p, v);
+    exactKeys(p, d, ['day', 'date', 'operation', 'invariant', 'detail']);
     if (!d) return;
     count(`${p}.day`, d['day']);
     if (!isDate(d['date'])) fail(`${p}.date`, 'must be YYYY-MM-DD');
     for (const k of ['operation', 'detail']) if (typeof d[k] !== 'string') fail(`${p}.${k}`, 'must be a string');
     if (!SIMULATION_INVARIANTS.includes(d['invariant'] as never)) fail(`${p}.invariant`, 'is not an invariant');
   });
-  if (details && r['violations'] !== details.length)
-    fail('violations', `is ${String(r['violations'])}, but violationDetails lists ${details.length}`);
-  if (days && isCount(r['violations']) && sum(days, 'violations') !== r['violations'])
-    fail('violations', 'is not the sum of the days');
-  if (invariants && isCount(r['violations'])) {
-    const perInvariant = Object.values(invariants).reduce<number>(
-      (n, v) => n + (isObj(v) && typeof v['violations'] === 'number' ? v['violations'] : 0),
-      0,
-    );
-    if (perInvariant !== r['violations']) fail('violations', 'is not the sum over the invariants');
+  return problems;
+}
+
+const total = (values: Iterable<number>): number => {
+  let n = 0;
+  for (const v of values) n += v;
+  return n;
+};
+
+/** Adds records of counts key by key. */
+function sumRecords(records: Iterable<Readonly<Record<string, number>>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of records) for (const [k, n] of Object.entries(r)) out[k] = (out[k] ?? 0) + n;
+  return out;
+}
+
+/** The keys where two records of counts differ, zero entries counting as absent. */
+function differingKeys(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].filter((k) => (a[k] ?? 0) !== (b[k] ?? 0)).sort();
+}
+
+/** The figures of a well-shaped report agree with each other. */
+function consistencyProblems(r: SimulationReport): string[] {
+  const problems: string[] = [];
+  const fail = (path: string, what: string) => problems.push(`${path}: ${what}`);
+  const { config, days, totals, flashWear } = r;
+
+  if (days.length !== config.days) fail('days', `has ${days.length} days, config.days is ${config.days}`);
+  const start = Date.parse(config.start);
+  days.forEach((d, i) => {
+    if (d.day !== i + 1) fail(`days[${i}].day`, `must be ${i + 1}`);
+    const date = new Date(start + i * DAY_MS).toISOString().slice(0, 10);
+    if (d.date !== date) fail(`days[${i}].date`, `must be ${date} (config.start + ${i} days), is ${d.date}`);
+  });
+
+  const sumOfDays = (
+    path: string,
+    got: Readonly<Record<string, number>>,
+    pick: (d: (typeof days)[number]) => Readonly<Record<string, number>>,
+  ) => {
+    const wrong = differingKeys(got, sumRecords(days.map(pick)));
+    if (wrong.length > 0) fail(path, `is not the sum of the days (at ${wrong.join(', ')})`);
+  };
+  sumOfDays('totals.operationsByKind', totals.operationsByKind, (d) => d.operations);
+  if (totals.operations !== total(Object.values(totals.operationsByKind)))
+    fail('totals.operations', 'is not the sum of totals.operationsByKind');
+  sumOfDays('totals.updates', { ...totals.updates }, (d) => ({ ...d.updates }));
+  sumOfDays('totals.refusals', totals.refusals, (d) => d.refusals);
+  sumOfDays('totals.hsmCycles', totals.hsmCycles, (d) => d.hsmCycles);
+  const hsmSeconds = total(Object.values(totals.hsmCycles)) / totals.clockHz;
+  if (Math.abs(totals.hsmSeconds - hsmSeconds) > 1e-9 * Math.max(1, hsmSeconds))
+    fail('totals.hsmSeconds', `is not the cycles over totals.clockHz (${hsmSeconds})`);
+  const last = days.at(-1);
+  if (last && differingKeys(totals.keysByState, last.keysByState).length > 0)
+    fail('totals.keysByState', "is not the last day's");
+
+  // A fold, not `Math.max(...)`: a long run's wear table may have more counts than a call takes arguments.
+  const maxErases = flashWear.reduce((m, w) => w.sectorErases.reduce((a, b) => Math.max(a, b), m), 0);
+  if (totals.maxSectorErases !== maxErases)
+    fail('totals.maxSectorErases', `is ${totals.maxSectorErases}, the wear table's highest count is ${maxErases}`);
+  const admins = flashWear.filter((w) => w.role === 'admin').length;
+  if (admins !== 1) fail('flashWear', `lists ${admins} admin devices, not 1`);
+  const sectorsOf = new Map<string, number>();
+  flashWear.forEach((w, i) => {
+    if (sectorsOf.has(w.device)) fail(`flashWear[${i}].device`, `${JSON.stringify(w.device)} is listed twice`);
+    sectorsOf.set(w.device, w.sectorErases.length);
+  });
+  const userDevices = flashWear.length - admins;
+  days.forEach((d, i) => {
+    if (d.staleUsers > userDevices)
+      fail(`days[${i}].staleUsers`, `is ${d.staleUsers}, more than the ${userDevices} user devices`);
+    for (const [device, erases] of Object.entries(d.flashErases)) {
+      const n = sectorsOf.get(device);
+      if (n === undefined) fail(`days[${i}].flashErases`, `names ${JSON.stringify(device)}, not in flashWear`);
+      else if (erases.length !== n)
+        fail(`days[${i}].flashErases`, `has ${erases.length} sectors of ${JSON.stringify(device)}, flashWear ${n}`);
+    }
+  });
+
+  if (r.violations !== r.violationDetails.length)
+    fail('violations', `is ${r.violations}, but violationDetails lists ${r.violationDetails.length}`);
+  // With the two checks below (each invariant's and each day's count is its details'), `violations`
+  // is also the sum over the invariants and the sum of the days.
+  for (const name of SIMULATION_INVARIANTS) {
+    const listed = r.violationDetails.filter((v) => v.invariant === name).length;
+    if (r.invariants[name].violations !== listed)
+      fail(`invariants.${name}.violations`, `is ${r.invariants[name].violations}, violationDetails lists ${listed}`);
   }
+  r.violationDetails.forEach((v, i) => {
+    const day = days[v.day - 1];
+    if (day === undefined) fail(`violationDetails[${i}].day`, `is not a day of the run (1 to ${days.length})`);
+    else if (v.date !== day.date) fail(`violationDetails[${i}].date`, `must be day ${v.day}'s date, ${day.date}`);
+  });
+  const perDay = new Map<number, number>();
+  for (const v of r.violationDetails) perDay.set(v.day, (perDay.get(v.day) ?? 0) + 1);
+  days.forEach((d, i) => {
+    const listed = perDay.get(d.day) ?? 0;
+    if (d.violations !== listed) fail(`days[${i}].violations`, `is ${d.violations}, violationDetails lists ${listed}`);
+  });
   return problems;
 }
