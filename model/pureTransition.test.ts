@@ -1,5 +1,5 @@
-import { describe, expect, test } from 'vitest';
-import { initialTransition as xInitial, transition as xTransition } from 'xstate';
+import { describe, expect, test, vi } from 'vitest';
+import { log, setup, initialTransition as xInitial, transition as xTransition } from 'xstate';
 import { KEY_EVENT_TYPES, keyLifecycleMachine, newKeyLifecycle } from './keyLifecycle.ts';
 import { pinSessionMachine } from './pinSession.ts';
 import { initialTransition, transition } from './pureTransition.ts';
@@ -47,6 +47,23 @@ describe('pure transitions with a reused scope', () => {
       [theirs] = xTransition(keyLifecycleMachine, theirs, event);
       expect(ours.value).toEqual(theirs.value);
       expect(ours.context).toEqual(theirs.context);
+    }
+  });
+  test('the reused scope is inert: an action run from it logs nothing', () => {
+    const machine = setup({}).createMachine({
+      initial: 'a',
+      states: { a: { on: { GO: { target: 'b', actions: log('seen') } } }, b: {} },
+    });
+    const [start] = initialTransition(machine);
+    const [next, actions] = transition(machine, start, { type: 'GO' });
+    expect(next.value).toBe('b');
+    expect(actions.map((a) => a.type)).toEqual(['xstate.log']);
+    const spy = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      for (const action of actions) action.exec?.(action.info, action.params);
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
     }
   });
 });

@@ -81,4 +81,18 @@ describe('runSimulation', () => {
     expect(report.days[1]?.violations).toBeGreaterThan(0);
     expect(validateSimulationReport(report)).toEqual([]);
   }, 900_000);
+  test.each([
+    ['churn', ['add-user', 'delete-user', 'remove-member', 'replace-device']],
+    ['rotation-heavy', ['add-key', 'activate-key', 'destroy-key']],
+    ['hostile', ['power-cut:sync', 'power-cut:publish']],
+  ] as const)(
+    'a month of %s: a valid report, no violation, and the profile’s own operations',
+    async (profile, kinds) => {
+      const report = await runSimulation({ ...SMALL, users: 8, days: 30, profile });
+      expect(validateSimulationReport(report)).toEqual([]);
+      expect(report.violationDetails).toEqual([]);
+    for (const kind of kinds) expect(report.totals.operationsByKind[kind], kind).toBeGreaterThan(0);
+    },
+    900_000,
+  );
 });
