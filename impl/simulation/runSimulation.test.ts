@@ -91,7 +91,7 @@ describe('runSimulation', () => {
       const report = await runSimulation({ ...SMALL, users: 8, days: 30, profile });
       expect(validateSimulationReport(report)).toEqual([]);
       expect(report.violationDetails).toEqual([]);
-    for (const kind of kinds) expect(report.totals.operationsByKind[kind], kind).toBeGreaterThan(0);
+      for (const kind of kinds) expect(report.totals.operationsByKind[kind], kind).toBeGreaterThan(0);
     },
     900_000,
   );
