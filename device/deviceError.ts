@@ -116,6 +116,14 @@ export const DEVICE_ERROR_CODES = [
    */
   'ReservedCounter',
   /**
+   * The generic `seal` or `open` was asked to use the AAD of PIN reset orders, which only the HSM's
+   * own order functions use: sealing it would mint an order without advancing the order counter,
+   * opening it would show the new PIN to the host.
+   * @remedy A bug in, or tampering with, the host software: reset a PIN with
+   * `sekey admin reset-user-pin U`.
+   */
+  'ReservedAad',
+  /**
    * An authentic PIN reset order that is not newer than the last one this HSM accepted: a replay,
    * or an older order delivered late.
    * @remedy Nothing changed. If the user still cannot log in, the administrator issues a new order

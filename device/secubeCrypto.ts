@@ -25,6 +25,7 @@
  */
 import { concatBytes } from '@noble/hashes/utils.js';
 import { DeviceError } from './deviceError.ts';
+import { pinResetOrderAad } from './pinResetOrder.ts';
 import type { KeyStore } from './keyStore.ts';
 import type { KeyPurpose } from './keyPurpose.ts';
 import { GCM_NONCE_BYTES, aesGcmDecrypt, aesGcmEncrypt } from './meteredCrypto.ts';
@@ -123,16 +124,31 @@ export function reencrypt(core: DeviceCore, r: ReencryptRequest): EncryptResult 
   }
 }
 
+const RESERVED_AAD = pinResetOrderAad();
+
+/**
+ * Refuses the AAD of PIN reset orders: an order sealed through the generic `seal` would skip the
+ * order counter (any sequence could be minted, and one at the maximum would make every later order
+ * stale), and one opened through the generic `open` would show the new PIN to the host. Only
+ * `issuePinResetOrder` and `acceptPinResetOrder` seal and open under it.
+ * @throws DeviceError `ReservedAad`
+ */
+function refuseReservedAad(aad: Uint8Array): void {
+  if (aad.length === RESERVED_AAD.length && aad.every((b, i) => b === RESERVED_AAD[i]))
+    throw new DeviceError('ReservedAad', "the AAD of PIN reset orders is for the HSM's own order functions only");
+}
+
 /**
  * Seals under key `keyId` (a `data`, `seal` or `local` key): nonce ‖ ciphertext ‖ tag with a TRNG
  * nonce (NIST SP 800-38D §7.1, §8.2.2).
  * @throws DeviceError `WrongKeyPurpose` for an `open`, `wrap`, `unwrap` or `ack` key: in particular a
  *   user device can seal neither under the admin→user key nor, outside an acknowledgement, under the
- *   user→admin one.
+ *   user→admin one; `ReservedAad` for the AAD of PIN reset orders.
  */
 export function seal(core: DeviceCore, keyId: number, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
   const { store } = core.requireSession();
   const purpose = usableKey(store, keyId, SEALERS, 'seal');
+  refuseReservedAad(aad);
   return sealUnder(core, store, keyId, purpose, plaintext, aad);
 }
 
@@ -155,11 +171,13 @@ export function sealUnder(
 
 /**
  * Opens what {@link seal} produced under key `keyId` (a `data`, `open` or `local` key).
- * @throws DeviceError `AuthFailed` (altered, another key, other AAD), `WrongKeyPurpose`.
+ * @throws DeviceError `AuthFailed` (altered, another key, other AAD), `WrongKeyPurpose`,
+ *   `ReservedAad` (the AAD of PIN reset orders).
  */
 export function open(core: DeviceCore, keyId: number, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
   const { store } = core.requireSession();
   const purpose = usableKey(store, keyId, OPENERS, 'open');
+  refuseReservedAad(aad);
   return openSealed(core, store, keyId, purpose, sealed, aad);
 }
 

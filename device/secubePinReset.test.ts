@@ -103,6 +103,20 @@ describe('PIN reset orders: the admin HSM resets a locked user PIN without the d
     expect(user.device.acceptPinResetOrder(A2U, genuine)).toBe(1);
   });
 
+  it("the generic seal and open refuse the orders' AAD: no order past the counter, no PIN for a host", () => {
+    const { admin, user } = makeProvisionedPair('reset-reserved-aad');
+    const minted = encodePinResetOrder({ serial: user.device.serial, sequence: 2 ** 40, newPin: Buffer.from(NEW_PIN) });
+    expectCode('ReservedAad', () => admin.device.seal(A2U, minted, pinResetOrderAad()));
+    expect(admin.device.counterRead(PIN_RESET_ISSUED_COUNTER)).toBe(0);
+    const genuine = admin.device.issuePinResetOrder(A2U, user.device.serial, NEW_PIN);
+    // The user's host, in a user session, holding a genuine order from the share.
+    user.device.logout();
+    user.device.login('user', USER_PIN);
+    expectCode('ReservedAad', () => user.device.open(A2U, genuine, pinResetOrderAad()));
+    // Every other label still seals and opens (delete orders go through the generic pair by design).
+    const order = admin.device.seal(A2U, minted, DELETE_ORDER_AAD);
+    expect(user.device.open(A2U, order, DELETE_ORDER_AAD)).toEqual(minted);
+  });
   it('refuses a replayed or an older order (StaleOrder), also after a reboot', () => {
     const { admin, user } = lockedPair('reset-replay');
     const first = admin.device.issuePinResetOrder(A2U, user.device.serial, 'first-pin');
