@@ -308,12 +308,12 @@ describe('sekey simulate: what it writes and prints (stand-in engine)', () => {
     expect((JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as SimulationReport).days).toHaveLength(4);
   });
 
-  test('an --out that cannot be a folder is refused before the simulation runs', async () => {
+  test('an --out that cannot be a folder is a usage error (exit 2, never 1: violations), before the run', async () => {
     const cwd = tempDir();
     writeFileSync(join(cwd, 'taken'), 'a file');
     const r = await sekey(['simulate', '--out', 'taken'], { cwd });
-    expect(r.code).toBe(1);
-    expect(r.err).toMatch(/^sekey simulate: E(EXIST|NOTDIR): /);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^sekey simulate: --out .*taken: cannot make the folder \(E(EXIST|NOTDIR)\)/);
     expect(runSimulation).not.toHaveBeenCalled();
     expect(existsSync(join(cwd, 'sekey-report'))).toBe(false);
   });

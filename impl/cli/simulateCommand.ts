@@ -100,7 +100,8 @@ export function simulateHelp(): string {
     "Rates are means (the day draws its counts from the seed); docs/simulation.md has the day's",
     'timetable and what the simulation simplifies.',
     'A progress line is shown on a terminal. Exit codes: 0 no invariant violated, 1 violations found',
-    '(listed in the report), 2 wrong command line, 3 internal error.',
+    '(listed in the report) or the report could not be written (the error names the cause), 2 wrong',
+    'command line (an --out folder that cannot be made included), 3 internal error.',
     '',
     'Example: a hostile half-year for 20 users, then the report in a browser',
     '  sekey simulate --users 20 --groups 6 --days 180 --profile hostile --out ./hostile-report',
@@ -227,7 +228,13 @@ export async function runSimulate(
   }
   const { config, out } = parseSimulateArgs(argv, io.cwd);
   // Made before the run, so that a folder that cannot be made fails now, not after the simulation.
-  mkdirSync(out, { recursive: true });
+  // A folder that cannot be made is a wrong `--out` (exit 2), never confused with exit 1 (violations).
+  try {
+    mkdirSync(out, { recursive: true });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new UsageError(`--out ${out}: cannot make the folder (${typeof code === 'string' ? code : String(error)})`);
+  }
   const status = flags.json ? undefined : io.status;
   const started = Date.now();
   let report: SimulationReport;

@@ -63,15 +63,24 @@ export class DeviceMeters {
     this.#current = kind;
   }
 
-  /** The checkers are about to run: the running operation ends, and nothing is charged until resumed. */
+  /** Checks nested in checks (the end of day's, each counted on its own) pause once. */
+  #depth = 0;
+  /** The operation a check interrupted: it goes on after the check. */
+  #interrupted: string | null = null;
+
+  /** A checker is about to run: nothing is charged until resumed. */
   pause(): void {
+    if (this.#depth++ > 0) return;
     this.#charge();
+    this.#interrupted = this.#current;
     this.#current = null;
   }
 
-  /** The checkers are done; what they spent is left out. */
+  /** The checker is done; what it spent is left out, and the interrupted operation goes on. */
   resume(): void {
+    if (this.#depth === 0 || --this.#depth > 0) return;
     this.#mark = totalCycles(this.#deployment);
+    this.#current = this.#interrupted;
   }
 
   /** What was spent since the last call (or construction), checkers left out. */

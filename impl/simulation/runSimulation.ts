@@ -127,6 +127,7 @@ export async function runSimulation(
     const world = new SimulationWorld(new DeploymentModel(start), deployment, {
       archive: workload.attacksPerDay > 0,
       onOperation: (kind) => meters.operation(kind),
+      meters,
     });
     const sim = new Simulation(config, workload, world, meters);
     const days: SimulationDay[] = [];

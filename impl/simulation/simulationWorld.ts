@@ -57,16 +57,23 @@ export class SimulationWorld {
 
   /** Told of each operation as it starts (the device meters). */
   readonly #onOperation: ((kind: string) => void) | undefined;
+  readonly #meters: { pause(): void; resume(): void } | undefined;
 
   constructor(
     m: DeploymentModel,
     r: Deployment,
-    options: { readonly archive: boolean; readonly onOperation?: (kind: string) => void },
+    options: {
+      readonly archive: boolean;
+      readonly onOperation?: (kind: string) => void;
+      /** Told before and after each check, so that the checkers' device work is left out of the costs. */
+      readonly meters?: { pause(): void; resume(): void };
+    },
   ) {
     this.m = m;
     this.r = r;
     this.#archive = options.archive;
     this.#onOperation = options.onOperation;
+    this.#meters = options.meters;
     this.tally = new DayTally(this.#onOperation);
   }
 
@@ -93,12 +100,15 @@ export class SimulationWorld {
    */
   async check(invariant: InvariantName, operation: string, run: () => void | Promise<void>): Promise<void> {
     this.checks[simulationInvariantOf(invariant)] += 1;
+    this.#meters?.pause();
     try {
       await run();
     } catch (error) {
       if (error instanceof InvariantError)
         this.record(simulationInvariantOf(error.invariant), operation, error.message);
       else this.record(simulationInvariantOf(invariant), operation, `the check itself failed: ${String(error)}`);
+    } finally {
+      this.#meters?.resume();
     }
   }
 
