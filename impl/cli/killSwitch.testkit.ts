@@ -16,7 +16,7 @@
  * Run it with plain node after {@link transpileForChild} (Node 20 cannot run TypeScript itself).
  * @module
  */
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Flash } from '../../device/flash.ts';
 import { DirectoryTransport } from '../host/directoryTransport.ts';
@@ -32,7 +32,9 @@ let points = 0;
 /** Blocks the whole process (no event loop turn) until the test writes `resume`; 60 s at most. */
 function pause(name: string): void {
   if (pauseDir === undefined) throw new Error('SEKEY_TEST_PAUSE_AT needs SEKEY_TEST_PAUSE_DIR');
-  writeFileSync(join(pauseDir, 'paused'), name);
+  // Written aside and renamed: the test polls for the file and must never read it half-written.
+  writeFileSync(join(pauseDir, 'paused.tmp'), name);
+  renameSync(join(pauseDir, 'paused.tmp'), join(pauseDir, 'paused'));
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   for (let waited = 0; !existsSync(join(pauseDir, 'resume')); waited += 5) {
     if (waited > 60_000) throw new Error(`paused at '${name}' for a minute: nobody resumed`);
