@@ -25,9 +25,7 @@ import {
   projectUser,
   selectKey,
 } from '../model/kms.ts';
-import { keyViewOf } from '../model/projection.ts';
 import type { KmsOperation, KmsState } from '../model/kms.ts';
-import type { Admin } from '../impl/kms/admin.ts';
 import { NO_CHANGES } from '../impl/kms/adminChanges.ts';
 import type { AdminChanges } from '../impl/kms/adminChanges.ts';
 import { isKmsDeviceKey } from '../impl/protocol/deviceKeyIds.ts';
@@ -38,41 +36,13 @@ import { USER_IDS, operationSequence } from './kmsArbitraries.ts';
 import { PropertyProgress } from './progress.testkit.ts';
 import { cryptoBackend } from '../device/cryptoBackend.ts';
 import { mergeSuiteReport } from './deployment/stats.testkit.ts';
+import { adminView, modelAdminView } from '../impl/simulation/invariants.ts';
 
 const START = Date.UTC(2026, 0, 1);
 const progress = new PropertyProgress('kmsImpl');
 
 /** Operations applied to both sides so far (every run, shrinking included). */
 let operationsApplied = 0;
-
-/** The admin's observable state, in the model's terms. */
-function adminView(admin: Admin) {
-  return {
-    users: admin.listUsers().map(({ id, name }) => ({ id, name })),
-    groups: admin
-      .listGroups()
-      .map(({ id, name, policy, shareHistory, members }) => ({ id, name, policy, shareHistory, members })),
-    keys: admin.listKeys(),
-  };
-}
-
-/** The same, read from the model. */
-function modelView(state: KmsState) {
-  const byId = <T extends { id: string }>(xs: T[]) => xs.sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1)));
-  return {
-    users: byId(Object.values(state.users).map(({ id, name }) => ({ id, name }))),
-    groups: byId(
-      Object.values(state.groups).map(({ id, name, policy, shareHistory, members }) => ({
-        id,
-        name,
-        policy,
-        shareHistory,
-        members: [...members],
-      })),
-    ),
-    keys: byId(Object.values(state.keys).map((k) => ({ ...keyViewOf(k), holders: [...k.holders] }))),
-  };
-}
 
 /** What changed between two model states, in the terms of the implementation's change report. */
 function modelChanges(before: KmsState, after: KmsState) {
@@ -82,7 +52,7 @@ function modelChanges(before: KmsState, after: KmsState) {
   return {
     created: keyIds
       .filter((id) => before.keys[id] === undefined)
-      .map((id) => modelView({ ...after, keys: { [id]: after.keys[id]! } }).keys[0]),
+      .map((id) => modelAdminView({ ...after, keys: { [id]: after.keys[id]! } }).keys[0]),
     steps: old.flatMap((id) => {
       const [b, a] = pair(id);
       return b!.lifecycle.value === a!.lifecycle.value
@@ -156,7 +126,7 @@ async function runBoth(
     }
     if (op.type === 'addUser' && result.ok) await world.addDevice(op.userId);
     // Reads on the admin expire due keys first, so compare with the model as swept at the same time.
-    expect(adminView(world.admin), label).toEqual(modelView(expireKeys(model, world.clock.now())));
+    expect(adminView(world.admin), label).toEqual(modelAdminView(expireKeys(model, world.clock.now())));
 
     if ((step + 1) % syncEvery !== 0 && step !== ops.length - 1) continue;
     await world.syncByFiles();
