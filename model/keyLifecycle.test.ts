@@ -160,6 +160,26 @@ describe('timestamps', () => {
     }
   });
 
+  test('a fresh key has its creation time and nothing else: no other time, no history', () => {
+    expect(newKeyLifecycle(input).context).toEqual({
+      ...input,
+      activatedAt: null,
+      expiresAt: null,
+      suspendedAt: null,
+      resumedAt: null,
+      deactivatedAt: null,
+      compromisedAt: null,
+      destroyedAt: null,
+      history: [],
+    });
+  });
+
+  test('a bad cryptoperiod is refused with a message naming it', () => {
+    expect(() => newKeyLifecycle({ ...input, cryptoperiodMs: -7 })).toThrow(
+      /cryptoperiodMs must be a positive number, got -7/,
+    );
+  });
+
   test('the machine has no timers: a persisted and restored key behaves the same', () => {
     const actor = createActor(keyLifecycleMachine, { input }).start();
     actor.send({ type: 'ACTIVATE', now: ACTIVATED_AT });
@@ -193,6 +213,37 @@ describe('usage', () => {
     });
     expect(keyUsageAt('suspended', active.context, 0)).toBe(KEY_USAGE.suspended);
     expect(keyUsageAt('active', active.context, ACTIVATED_AT - 1).protect).toBe(false);
+  });
+});
+
+describe('snapshots the machine never makes', () => {
+  // A key's snapshot is restored from a database row or an update file (persistedSnapshot.ts checks
+  // the state name, not the times). A damaged row may say `active` or `suspended` with a time
+  // missing: such a key never protects, expires or resumes, at any time (null must not be read as 0).
+  const TIMES_AROUND_ZERO = [-50, 0, ACTIVATED_AT, EXPIRES_AT - 1, EXPIRES_AT];
+  const damaged = (state: 'active' | 'suspended', times: Partial<KeyLifecycleSnapshot['context']>) =>
+    keyLifecycleMachine.resolveState({ value: state, context: { ...reach(state).context, ...times } });
+
+  test('no protection without both ends of the originator-usage period', () => {
+    for (const times of [
+      { activatedAt: null },
+      { expiresAt: null },
+      { activatedAt: -100, expiresAt: null },
+      { activatedAt: null, expiresAt: null },
+    ]) {
+      const { context } = damaged('active', times);
+      for (const now of TIMES_AROUND_ZERO) expect(keyUsageAt('active', context, now).protect, `${now}`).toBe(false);
+    }
+  });
+
+  test('no expiry and no resumption without an end of the cryptoperiod', () => {
+    for (const state of ['active', 'suspended'] as const) {
+      const key = damaged(state, { expiresAt: null });
+      for (const now of TIMES_AROUND_ZERO) {
+        expect(key.can({ type: 'EXPIRE', now }), `${state} EXPIRE ${now}`).toBe(false);
+        if (state === 'suspended') expect(key.can({ type: 'RESUME', now }), `RESUME ${now}`).toBe(false);
+      }
+    }
   });
 });
 

@@ -409,3 +409,317 @@ describe('IDs', () => {
     expect(compareIds('U1', 'U1')).toBe(0);
   });
 });
+
+describe('refusal messages', () => {
+  // Programs branch on the code (model/codedError.ts); people read the message, which the CLI prints:
+  // each must name what is wrong (the offending ID, name or value), without pinning whole sentences.
+  const [withKeys] = addKey(addKey(world(), 'G1', T0)[0], 'G1', T0);
+  const full = addKey(withKeys, 'G1', T0)[0];
+  const cases: [string, KmsState, KmsOperation, string, RegExp][] = [
+    [
+      'bad user ID',
+      EMPTY_KMS,
+      { type: 'addUser', userId: 'bob', name: 'b', now: T0 },
+      'InvalidId',
+      /user ID 'bob' must be U followed/,
+    ],
+    [
+      'bad group ID',
+      EMPTY_KMS,
+      { type: 'addGroup', groupId: 'X1', name: 'g', policy, now: T0 },
+      'InvalidId',
+      /group ID 'X1' must be G followed/,
+    ],
+    [
+      'empty name',
+      EMPTY_KMS,
+      { type: 'addUser', userId: 'U1', name: '', now: T0 },
+      'InvalidName',
+      /1 to 100 characters, got 0/,
+    ],
+    [
+      'long name',
+      EMPTY_KMS,
+      { type: 'addUser', userId: 'U1', name: 'x'.repeat(101), now: T0 },
+      'InvalidName',
+      /got 101/,
+    ],
+    [
+      'duplicate user',
+      world(),
+      { type: 'addUser', userId: 'U3', name: 'c', now: T0 },
+      'DuplicateUser',
+      /user U3 exists/,
+    ],
+    [
+      'duplicate group',
+      world(),
+      { type: 'addGroup', groupId: 'G2', name: 'g', policy, now: T0 },
+      'DuplicateGroup',
+      /group G2 exists/,
+    ],
+    [
+      'maxKeys',
+      EMPTY_KMS,
+      { type: 'addGroup', groupId: 'G1', name: 'g', policy: { ...policy, maxKeys: 0 }, now: T0 },
+      'InvalidPolicy',
+      /maxKeys must be a positive integer, got 0/,
+    ],
+    [
+      'algorithm',
+      EMPTY_KMS,
+      {
+        type: 'addGroup',
+        groupId: 'G1',
+        name: 'g',
+        policy: { ...policy, algorithm: 'DES' as GroupPolicy['algorithm'] },
+        now: T0,
+      },
+      'InvalidPolicy',
+      /algorithm must be one of AES-256-GCM, got 'DES'/,
+    ],
+    [
+      'default cryptoperiod',
+      EMPTY_KMS,
+      { type: 'addGroup', groupId: 'G1', name: 'g', policy: { ...policy, defaultCryptoperiodMs: -5 }, now: T0 },
+      'InvalidPolicy',
+      /defaultCryptoperiodMs must be a positive integer, got -5/,
+    ],
+    [
+      'unknown group',
+      world(),
+      { type: 'addMember', groupId: 'G9', userId: 'U1', now: T0 },
+      'UnknownGroup',
+      /no group G9/,
+    ],
+    [
+      'unknown user',
+      world(),
+      { type: 'removeMember', groupId: 'G1', userId: 'U9', now: T0 },
+      'UnknownUser',
+      /no user U9/,
+    ],
+    ['unknown key', world(), { type: 'renameKey', keyId: 'K7', name: 'x', now: T0 }, 'UnknownKey', /no key K7/],
+    [
+      'already a member',
+      world(),
+      { type: 'addMember', groupId: 'G1', userId: 'U2', now: T0 },
+      'AlreadyMember',
+      /U2 is already in G1/,
+    ],
+    [
+      'not a member',
+      world(),
+      { type: 'removeMember', groupId: 'G2', userId: 'U3', now: T0 },
+      'NotMember',
+      /U3 is not in G2/,
+    ],
+    [
+      'cryptoperiod',
+      world(),
+      { type: 'addKey', groupId: 'G1', name: 'k', now: T0, cryptoperiodMs: 0 },
+      'InvalidCryptoperiod',
+      /positive integer, got 0/,
+    ],
+    [
+      'cryptoperiod too long',
+      world(),
+      { type: 'addKey', groupId: 'G2', name: 'k', now: T0, cryptoperiodMs: 31 * DAY },
+      'CryptoperiodTooLong',
+      new RegExp(`${31 * DAY} ms exceeds group G2's ${30 * DAY} ms`),
+    ],
+    [
+      'maxKeys reached',
+      full,
+      { type: 'addKey', groupId: 'G1', name: 'k', now: T0 },
+      'MaxKeysReached',
+      /group G1 already has 3 of 3 keys/,
+    ],
+    [
+      'too many live keys',
+      withKeys,
+      { type: 'changePolicy', groupId: 'G1', policy: { ...policy, maxKeys: 1 }, now: T0 },
+      'PolicyConflict',
+      /group G1 has 2 live keys, more than maxKeys 1/,
+    ],
+    [
+      'live key too long',
+      withKeys,
+      { type: 'changePolicy', groupId: 'G1', policy: { ...policy, defaultCryptoperiodMs: DAY }, now: T0 },
+      'PolicyConflict',
+      new RegExp(`live key K2000 has a longer cryptoperiod than ${DAY} ms`),
+    ],
+    [
+      'time',
+      world(),
+      { type: 'renameUser', userId: 'U1', name: 'x', now: Number.NaN },
+      'InvalidTime',
+      /finite number, got NaN/,
+    ],
+  ];
+  test.each(cases)('%s', (_label, state, op, code, message) => {
+    const error = refuse(state, op);
+    expect(error).toBeInstanceOf(KmsError);
+    expect(error.name).toBe('KmsError');
+    expect(error.code).toBe(code);
+    expect(error.message).toMatch(message);
+  });
+
+  test('key selection names the sender, the recipients and the groups', () => {
+    const s = apply(
+      world(),
+      { type: 'addGroup', groupId: 'G3', name: 'x', policy, now: T0 },
+      { type: 'addMember', groupId: 'G3', userId: 'U1', now: T0 },
+      { type: 'addMember', groupId: 'G3', userId: 'U4', now: T0 },
+    );
+    const message = (r: ReturnType<typeof selectKey>) => (r.ok ? 'ok' : `${r.error.code}: ${r.error.message}`);
+    expect(message(selectKey(s, 'U9', [], T0))).toMatch(/^UnknownUser: no user U9$/);
+    expect(message(selectKey(s, 'U3', ['U4'], T0))).toMatch(/^UnknownUser: U3 shares no group with U4$/);
+    expect(message(selectKey(s, 'U1', ['U3', 'U4'], T0))).toMatch(/^NoCommonGroup: no group contains U1 and U3, U4$/);
+    expect(message(selectKey(s, 'U1', ['U2'], T0))).toMatch(/^NoUsableKey: no active key in G1, G2$/);
+  });
+});
+
+describe('order', () => {
+  /** U10 and G10 are created before U9 and G9: the records are not in ID order. */
+  function outOfOrder(): KmsState {
+    return apply(
+      EMPTY_KMS,
+      ...['U10', 'U9'].map((userId): KmsOperation => ({ type: 'addUser', userId, name: userId, now: T0 })),
+      ...['G10', 'G9'].flatMap((groupId): KmsOperation[] => [
+        { type: 'addGroup', groupId, name: groupId, policy, now: T0 },
+        { type: 'addMember', groupId, userId: 'U10', now: T0 },
+        { type: 'addMember', groupId, userId: 'U9', now: T0 },
+      ]),
+    );
+  }
+  /** The same state with every record listed in reverse: a KmsState is plain data, and one read back
+   * from storage or built elsewhere need not list its records in ID order. */
+  function reversed(s: KmsState): KmsState {
+    const flip = <T>(r: Readonly<Record<string, T>>) => Object.fromEntries(Object.entries(r).reverse());
+    return { ...s, users: flip(s.users), groups: flip(s.groups), keys: flip(s.keys) };
+  }
+
+  test('projections and affected users are sorted by ID number, whatever the order of the records', () => {
+    let s = outOfOrder();
+    let a: string, b: string;
+    [s, a] = addKey(s, 'G9', T0);
+    [s, b] = addKey(s, 'G9', T0);
+    for (const t of [s, reversed(s)]) {
+      const view = projectUser(t, 'U9');
+      expect(view?.groups.map((g) => g.id)).toEqual(['G9', 'G10']);
+      expect(view?.users.map((u) => u.id)).toEqual(['U9', 'U10']);
+      expect(view?.keys.map((k) => k.id)).toEqual([a, b]);
+      expect(affectedUsers(t, apply(t, { type: 'renameGroup', groupId: 'G10', name: 'x', now: T0 }))).toEqual([
+        'U9',
+        'U10',
+      ]);
+      // The first offending key by ID is the one named.
+      const error = refuse(t, {
+        type: 'changePolicy',
+        groupId: 'G9',
+        policy: { ...policy, defaultCryptoperiodMs: DAY },
+        now: T0,
+      });
+      expect(error.message).toMatch(new RegExp(`live key ${a} `));
+    }
+  });
+
+  test('a deleted user leaves its groups in ID order: the replacement keys are numbered in that order', () => {
+    let s = outOfOrder();
+    let k10: string, k9: string;
+    [s, k10] = addKey(s, 'G10', T0);
+    [s, k9] = addKey(s, 'G9', T0);
+    s = apply(s, activate(k10, T0), activate(k9, T0), { type: 'deleteUser', userId: 'U10', now: T0 + 1 });
+    expect([k10, k9].map((id) => keyStateOf(key(s, id)))).toEqual(['deactivated', 'deactivated']);
+    expect([key(s, 'K2002').owner, key(s, 'K2003').owner]).toEqual(['G9', 'G10']);
+  });
+});
+
+describe('rules not covered above', () => {
+  test('deleting a user leaves the keys of groups it is not in alone', () => {
+    let s = world();
+    let g1: string, g2: string;
+    [s, g1] = addKey(s, 'G1', T0);
+    [s, g2] = addKey(s, 'G2', T0);
+    s = apply(s, activate(g1, T0), activate(g2, T0), { type: 'deleteUser', userId: 'U3', now: T0 + 1 });
+    expect(keyStateOf(key(s, g1))).toBe('deactivated');
+    expect(keyStateOf(key(s, g2))).toBe('active');
+    expect(key(s, g2).holders).toEqual(['U1', 'U2']);
+    // One replacement, in G1 only.
+    expect(Object.values(s.keys).map((k) => [k.id, k.owner])).toEqual([
+      [g1, 'G1'],
+      [g2, 'G2'],
+      ['K2002', 'G1'],
+    ]);
+  });
+
+  test('a policy change counts and checks only the keys that can still protect', () => {
+    let s = world();
+    let old: string, dead: string, live: string;
+    [s, old] = addKey(s, 'G1', T0);
+    [s, dead] = addKey(s, 'G1', T0);
+    [s, live] = addKey(s, 'G1', T0, DAY);
+    s = apply(
+      s,
+      activate(old, T0),
+      { type: 'keyEvent', keyId: old, event: { type: 'DEACTIVATE', now: T0 + 1 } },
+      { type: 'keyEvent', keyId: dead, event: { type: 'DESTROY', now: T0 + 1 } },
+    );
+    // `old` (deactivated, 30 days) and `dead` (destroyed) neither count towards maxKeys nor bound the cryptoperiod.
+    const changed = apply(s, {
+      type: 'changePolicy',
+      groupId: 'G1',
+      policy: { ...policy, maxKeys: 1, defaultCryptoperiodMs: DAY },
+      now: T0 + 2,
+    });
+    expect(changed.groups['G1']?.policy).toEqual({ ...policy, maxKeys: 1, defaultCryptoperiodMs: DAY });
+    expect(keyStateOf(key(changed, live))).toBe('preActivation');
+  });
+
+  test('only the loss of an active key to a compromise brings a replacement', () => {
+    let s = world();
+    let pre: string, susp: string, act: string;
+    [s, pre] = addKey(s, 'G1', T0);
+    [s, susp] = addKey(s, 'G1', T0);
+    [s, act] = addKey(s, 'G1', T0);
+    s = apply(s, activate(susp, T0), activate(act, T0), {
+      type: 'keyEvent',
+      keyId: susp,
+      event: { type: 'SUSPEND', now: T0 + 1 },
+    });
+    const compromise = (keyId: string): KmsOperation => ({
+      type: 'keyEvent',
+      keyId,
+      event: { type: 'COMPROMISE', now: T0 + 2 },
+    });
+    for (const keyId of [pre, susp]) expect(Object.keys(apply(s, compromise(keyId)).keys)).toEqual([pre, susp, act]);
+    // Other steps out of `active` do not replace either: the administrator rotates when it chooses.
+    for (const type of ['SUSPEND', 'DEACTIVATE', 'DESTROY'] as const) {
+      expect(Object.keys(apply(s, { type: 'keyEvent', keyId: act, event: { type, now: T0 + 2 } }).keys)).toEqual([
+        pre,
+        susp,
+        act,
+      ]);
+    }
+    expect(Object.keys(apply(s, compromise(act)).keys)).toEqual([pre, susp, act, 'K2003']);
+  });
+
+  test('a later activation wins over a higher key number', () => {
+    let s = world();
+    let older: string, newer: string;
+    [s, older] = addKey(s, 'G2', T0);
+    [s, newer] = addKey(s, 'G2', T0);
+    s = apply(s, activate(newer, T0), activate(older, T0 + 5));
+    const r = selectKey(s, 'U1', ['U2'], T0 + 10);
+    expect(r.ok && r.selection.keyId).toBe(older);
+  });
+
+  test('a result carries a key ID only when an operation added a key', () => {
+    const added = applyOperation(world(), { type: 'addKey', groupId: 'G1', name: 'k', now: T0 });
+    expect(added.ok && added.keyId).toBe('K2000');
+    const renamed = applyOperation(world(), { type: 'renameUser', userId: 'U1', name: 'x', now: T0 });
+    expect(renamed.ok).toBe(true);
+    expect(Object.keys(renamed)).toEqual(['ok', 'state']);
+  });
+});

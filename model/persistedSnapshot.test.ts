@@ -103,4 +103,31 @@ describe('persistedSnapshot', () => {
       /state dim is not/,
     );
   });
+  test('every region of a parallel state value is checked', () => {
+    const parallel = createMachine({
+      id: 'parallel',
+      type: 'parallel',
+      states: {
+        power: { initial: 'on', states: { on: {}, off: {} } },
+        mode: { initial: 'auto', states: { auto: {}, manual: {} } },
+      },
+    });
+    const [s] = initialTransition(parallel);
+    expect(restoreSnapshot(parallel, persistSnapshot(s)).value).toEqual({ power: 'on', mode: 'auto' });
+    const e = refusal(() => restoreSnapshot(parallel, '{"value":{"power":"off","mode":"turbo"},"context":{}}'));
+    expect(e.code).toBe('UnknownState');
+    expect(e.message).toMatch(/state mode\.turbo is not/);
+  });
+
+  test('refusals name the machine and what is wrong with the text', () => {
+    const message = (text: string) => refusal(() => restoreSnapshot(keyLifecycleMachine, text)).message;
+    expect(message('{')).toMatch(/^keyLifecycle: persisted snapshot is not JSON \(SyntaxError/);
+    expect(message('[]')).toMatch(/^keyLifecycle: persisted snapshot is not \{ value, context \}$/);
+    // A value that is not a state name nor an object of them is shown as JSON.
+    for (const value of [null, 3, ['active'], {}]) {
+      expect(message(JSON.stringify({ value, context: {} }))).toContain(
+        `persisted state ${JSON.stringify(value)} is not a state`,
+      );
+    }
+  });
 });

@@ -131,6 +131,14 @@ describe('pinSession', () => {
     }
   });
 
+  test('bad inputs are refused with a message naming the value', () => {
+    const message = (input: PinSessionInput) =>
+      String((initialTransition(pinSessionMachine, input)[0].error as Error).message);
+    expect(message({ maxRetries: 0 })).toMatch(/maxRetries must be a positive integer, got 0/);
+    expect(message({ retriesLeft: { user: 4, admin: 3 } })).toMatch(/retriesLeft\.user must be in 0\.\.3, got 4/);
+    expect(message({ retriesLeft: { user: 1, admin: -1 } })).toMatch(/retriesLeft\.admin must be in 0\.\.3, got -1/);
+  });
+
   test('exhaustive: every state reachable, every edge exercised, every refusal changes nothing', () => {
     const events: PinEvent[] = [
       { type: 'LOGIN', level: 'user' },

@@ -46,6 +46,18 @@ describe('publication', () => {
     expect(pending.can(publish(2, 5))).toBe(false);
     expect(run([]).can(ack(0, 1))).toBe(false);
     expect(initialTransition(publicationMachine, { userId: 'U1', staleAfterMs: 0 })[0].status).toBe('error');
+    const [bad] = initialTransition(publicationMachine, { userId: 'U1', staleAfterMs: -3 });
+    expect(String(bad.error)).toMatch(/staleAfterMs must be a positive number, got -3/);
+  });
+
+  test('a pending snapshot without its pending time (a damaged row) is never overdue: null is not time 0', () => {
+    const pending = run([publish(1, 0)]);
+    const damaged = publicationMachine.resolveState({
+      value: 'pending',
+      context: { ...pending.context, pendingSince: null },
+    });
+    expect(damaged.can(tick(1000))).toBe(false);
+    expect(pending.can(tick(1000))).toBe(true);
   });
 
   test('exhaustive: every state reachable, every edge exercised, every refusal changes nothing', () => {

@@ -176,6 +176,18 @@ describe('updateProcessing', () => {
     expect(run([], { maxRefusals: 1 }).context.maxRefusals).toBe(1);
   });
 
+  test('bad inputs are refused with a message naming the value; a device starts with no applied file', () => {
+    const message = (input: UpdateProcessingInput) =>
+      String((initialTransition(updateProcessingMachine, input)[0].error as Error).message);
+    expect(message({ maxRefusals: 0 })).toMatch(/maxRefusals must be a positive integer, got 0/);
+    expect(message({ lastSequence: -1 })).toMatch(/lastSequence must be a non-negative integer, got -1/);
+    expect(message({ consecutiveRefusals: 0.5 })).toMatch(
+      /consecutiveRefusals must be a non-negative integer, got 0.5/,
+    );
+    expect(run([]).context.lastFileHash).toBe('');
+    expect(run([], { lastFileHash: 'h1' }).context.lastFileHash).toBe('h1');
+  });
+
   test('a file refused once is not opened, judged or counted again; its reason is kept', () => {
     const junk = file({ authentic: false }, false, 'junk');
     const once = run(junk);
