@@ -66,4 +66,54 @@ describe('pure transitions with a reused scope', () => {
       spy.mockRestore();
     }
   });
+  test('one scope per machine, built once: every call runs with the same inert actor', () => {
+    const machine = setup({ actions: { note: () => {} } }).createMachine({
+      initial: 'a',
+      states: {
+        a: { on: { GO: { target: 'b', actions: 'note' } } },
+        b: { on: { GO: { target: 'a', actions: 'note' } } },
+      },
+    });
+    const [start] = initialTransition(machine);
+    const [b, [first]] = transition(machine, start, { type: 'GO' });
+    const [, [second]] = transition(machine, b, { type: 'GO' });
+    expect(first?.info.self).toBeDefined();
+    expect(second?.info.self).toBe(first?.info.self);
+    const [, [other]] = transition(
+      keyLifecycleMachine,
+      newKeyLifecycle({ id: 'K1', createdAt: 0, cryptoperiodMs: 9 }),
+      {
+        type: 'ACTIVATE',
+        now: 1,
+      },
+    );
+    expect(other?.info.self).not.toBe(first?.info.self);
+  });
+
+  test("a transition taken inside another one's guard does not take the outer transition's actions", () => {
+    let inner: readonly { type: string }[] = [];
+    const machine = setup({
+      actions: { outer: () => {}, inner: () => {} },
+      guards: {
+        // A guard that itself steps the same machine (through the same shared scope).
+        stepsInside: () => {
+          [, inner] = transition(machine, initialTransition(machine)[0], { type: 'INNER' });
+          return true;
+        },
+      },
+    }).createMachine({
+      types: { events: {} as { type: 'GO' } | { type: 'INNER' } },
+      initial: 'a',
+      states: {
+        a: {
+          on: { GO: { guard: 'stepsInside', target: 'b', actions: 'outer' }, INNER: { target: 'b', actions: 'inner' } },
+        },
+        b: {},
+      },
+    });
+    const [next, actions] = transition(machine, initialTransition(machine)[0], { type: 'GO' });
+    expect(next.value).toBe('b');
+    expect(actions.map((a) => a.type)).toEqual(['outer']);
+    expect(inner.map((a) => a.type)).toEqual(['inner']);
+  });
 });
