@@ -15,6 +15,7 @@ import type { Algorithm, GroupId, GroupPolicy, KeyId, UserId, UserRecord } from 
 import { keyViewOf } from '../../model/projection.ts';
 import type { KeyView } from '../../model/projection.ts';
 import type { Database } from '../db/sqlite.ts';
+import { execute, query } from '../db/statementCache.ts';
 
 /** A key as stored: metadata and its life-cycle snapshot. */
 export interface KeyRow {
@@ -37,7 +38,7 @@ export interface GroupRow {
 type Cell = number | string | Uint8Array | null;
 
 function rows(db: Database, sql: string, params: Cell[] = []): Cell[][] {
-  return (db.exec(sql, params)[0]?.values ?? []) as Cell[][];
+  return query(db, sql, params);
 }
 
 /** The first column of every row. */
@@ -121,7 +122,8 @@ export function readKeys(db: Database, where = '1', params: Cell[] = []): KeyRow
  */
 export function writeKey(db: Database, key: KeyRow): void {
   const c = key.lifecycle.context;
-  db.run(
+  execute(
+    db,
     `INSERT INTO keys (id, name, owner_group, algorithm, state, cryptoperiod_ms, created_at, activated_at,
        expires_at, suspended_at, resumed_at, deactivated_at, compromised_at, destroyed_at, lifecycle)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -210,7 +212,8 @@ export function readGroups(db: Database): GroupRow[] {
 
 /** Inserts or replaces a group's row (not its members). */
 export function writeGroup(db: Database, g: Omit<GroupRow, 'members'>): void {
-  db.run(
+  execute(
+    db,
     `INSERT INTO kms_groups (id, name, max_keys, algorithm, default_cryptoperiod_ms, share_history)
      VALUES (?, ?, ?, ?, ?, ?)
      ON CONFLICT(id) DO UPDATE SET name = excluded.name, max_keys = excluded.max_keys, algorithm = excluded.algorithm,
