@@ -48,6 +48,7 @@ import { ChangeRecorder, NO_CHANGES } from './adminChanges.ts';
 import type { AdminChanges, AdminKeyInfo } from './adminChanges.ts';
 import {
   column,
+  groupedIds,
   keyView,
   readGroup,
   readGroups,
@@ -308,7 +309,10 @@ export class Admin {
 
   /** Every user (`sekey_user_get_info_all`, `sekey_get_user_ids`). */
   listUsers(): AdminUserInfo[] {
-    return this.#view((db) => readUsers(db).map((u) => ({ ...u, groups: groupsOf(db, u.id) })));
+    return this.#view((db) => {
+      const groups = groupedIds(db, 'SELECT user_id, group_id FROM memberships');
+      return readUsers(db).map((u) => ({ ...u, groups: groups.get(u.id) ?? [] }));
+    });
   }
 
   // ---- groups ---------------------------------------------------------------------------------
@@ -516,7 +520,10 @@ export class Admin {
 
   /** Every key (`sekey_key_get_info_all`, `sekey_get_key_ids`), as of the clock's time. */
   listKeys(): AdminKeyInfo[] {
-    return this.#view((db, now) => readKeys(db).map((k) => adminKeyInfo(db, keyAsOf(k, now))));
+    return this.#view((db, now) => {
+      const holders = groupedIds(db, 'SELECT key_id, user_id FROM key_holders');
+      return readKeys(db).map((k) => ({ ...keyView(keyAsOf(k, now)), holders: holders.get(k.id) ?? [] }));
+    });
   }
 
   /**

@@ -46,6 +46,22 @@ export function column(db: Database, sql: string, params: Cell[] = []): Cell[] {
   return rows(db, sql, params).map((r) => r[0] ?? null);
 }
 
+/**
+ * Two-column rows grouped by the first column: the second's values of each, sorted by ID. One query
+ * for a whole table instead of one per owner when every owner is listed (`readGroups`, the admin's
+ * lists): each list is what `column(db, 'SELECT b ... WHERE a = ?', [a])` sorted would give.
+ */
+export function groupedIds(db: Database, sql: string): Map<string, string[]> {
+  const lists = new Map<string, string[]>();
+  for (const [owner, value] of rows(db, sql)) {
+    const list = lists.get(String(owner));
+    if (list) list.push(String(value));
+    else lists.set(String(owner), [String(value)]);
+  }
+  for (const [owner, list] of lists) lists.set(owner, sortIds(list));
+  return lists;
+}
+
 /** Restores a snapshot persisted by {@link writeKey}. */
 export function restoreLifecycle(text: string): KeyLifecycleSnapshot {
   return restoreSnapshot(keyLifecycleMachine, text);
@@ -184,14 +200,13 @@ export function readUser(db: Database, id: UserId): UserRecord | null {
   return r ? { id: String(r[0]), name: String(r[1]) } : null;
 }
 
-function toGroupRow(db: Database, r: Cell[]): GroupRow {
-  const id = String(r[0]);
+function toGroupRow(r: Cell[], members: readonly UserId[]): GroupRow {
   return {
-    id,
+    id: String(r[0]),
     name: String(r[1]),
     policy: { maxKeys: Number(r[2]), algorithm: String(r[3]) as Algorithm, defaultCryptoperiodMs: Number(r[4]) },
     shareHistory: Number(r[5]) === 1,
-    members: sortIds(column(db, 'SELECT user_id FROM memberships WHERE group_id = ?', [id]).map(String)),
+    members,
   };
 }
 
@@ -200,13 +215,16 @@ const GROUP_COLUMNS = 'id, name, max_keys, algorithm, default_cryptoperiod_ms, s
 /** One group with its members, or null. */
 export function readGroup(db: Database, id: GroupId): GroupRow | null {
   const r = rows(db, `SELECT ${GROUP_COLUMNS} FROM kms_groups WHERE id = ?`, [id])[0];
-  return r ? toGroupRow(db, r) : null;
+  return r
+    ? toGroupRow(r, sortIds(column(db, 'SELECT user_id FROM memberships WHERE group_id = ?', [id]).map(String)))
+    : null;
 }
 
 /** Every group with its members, by ID. */
 export function readGroups(db: Database): GroupRow[] {
+  const members = groupedIds(db, 'SELECT group_id, user_id FROM memberships');
   return rows(db, `SELECT ${GROUP_COLUMNS} FROM kms_groups`)
-    .map((r) => toGroupRow(db, r))
+    .map((r) => toGroupRow(r, members.get(String(r[0])) ?? []))
     .sort((a, b) => compareIds(a.id, b.id));
 }
 
