@@ -48,6 +48,7 @@ import { ChangeRecorder, NO_CHANGES } from './adminChanges.ts';
 import type { AdminChanges, AdminKeyInfo } from './adminChanges.ts';
 import {
   column,
+  groupedIds,
   keyView,
   readGroup,
   readGroups,
@@ -68,6 +69,7 @@ import { insertNewKey } from './rules/newKey.ts';
 import { checkNewKey, checkPolicyChange } from './rules/policyCheck.ts';
 import { removeMemberAndRekey } from './rules/rekeyOnLeave.ts';
 import { requireGroup, requireKey, requireUser, throwIf } from './rules/require.ts';
+import { execute } from '../db/statementCache.ts';
 
 export type { AdminKeyInfo } from './adminChanges.ts';
 
@@ -106,8 +108,8 @@ export class Admin {
     const db = await EncryptedDatabase.create(dbDevice, options.sd);
     const admin = new Admin(options.device, db, options.clock ?? systemClock, { device: dbDevice, sd: options.sd });
     admin.#mutate('initAdmin', {}, (m) => {
-      m.db.run("INSERT INTO identity (id, role) VALUES (1, 'admin')");
-      m.db.run('INSERT INTO counters VALUES (?, ?)', [NEXT_KEY_COUNTER, FIRST_KEY_NUMBER]);
+      execute(m.db, "INSERT INTO identity (id, role) VALUES (1, 'admin')");
+      execute(m.db, 'INSERT INTO counters VALUES (?, ?)', [NEXT_KEY_COUNTER, FIRST_KEY_NUMBER]);
     });
     return admin;
   }
@@ -178,7 +180,7 @@ export class Admin {
           changes,
           generateKey: () => {
             const n = Number(column(db, 'SELECT value FROM counters WHERE name = ?', [NEXT_KEY_COUNTER])[0]);
-            db.run('UPDATE counters SET value = ? WHERE name = ?', [n + 1, NEXT_KEY_COUNTER]);
+            execute(db, 'UPDATE counters SET value = ? WHERE name = ?', [n + 1, NEXT_KEY_COUNTER]);
             this.#device.generateKey(n, { purpose: 'data' });
             generated.push(n);
             return `K${n}`;
@@ -263,7 +265,7 @@ export class Admin {
     return this.#mutate('addUser', { userId, name }, ({ db, changes }) => {
       throwIf(checkId('user', userId) ?? checkName(name));
       if (readUser(db, userId)) throw new KmsError('DuplicateUser', `user ${userId} exists`);
-      db.run('INSERT INTO users (id, name) VALUES (?, ?)', [userId, name]);
+      execute(db, 'INSERT INTO users (id, name) VALUES (?, ?)', [userId, name]);
       changes.affects([userId]);
     }).changes;
   }
@@ -273,7 +275,7 @@ export class Admin {
     return this.#mutate('renameUser', { userId, name }, ({ db, changes }) => {
       const user = requireUser(db, userId);
       throwIf(checkName(name));
-      db.run('UPDATE users SET name = ? WHERE id = ?', [name, userId]);
+      execute(db, 'UPDATE users SET name = ? WHERE id = ?', [name, userId]);
       if (user.name !== name) changes.affects(viewersOfUser(db, userId));
     }).changes;
   }
@@ -292,8 +294,8 @@ export class Admin {
       }
       // The device stays on record, retired: it gets one last file ordering it to erase everything,
       // and never anything else — even if the same user ID is added again before a new device.
-      m.db.run('UPDATE user_devices SET retired_at = ? WHERE user_id = ?', [m.now, userId]);
-      m.db.run('DELETE FROM users WHERE id = ?', [userId]);
+      execute(m.db, 'UPDATE user_devices SET retired_at = ? WHERE user_id = ?', [m.now, userId]);
+      execute(m.db, 'DELETE FROM users WHERE id = ?', [userId]);
     }).changes;
   }
 
@@ -307,7 +309,10 @@ export class Admin {
 
   /** Every user (`sekey_user_get_info_all`, `sekey_get_user_ids`). */
   listUsers(): AdminUserInfo[] {
-    return this.#view((db) => readUsers(db).map((u) => ({ ...u, groups: groupsOf(db, u.id) })));
+    return this.#view((db) => {
+      const groups = groupedIds(db, 'SELECT user_id, group_id FROM memberships');
+      return readUsers(db).map((u) => ({ ...u, groups: groups.get(u.id) ?? [] }));
+    });
   }
 
   // ---- groups ---------------------------------------------------------------------------------
@@ -515,7 +520,10 @@ export class Admin {
 
   /** Every key (`sekey_key_get_info_all`, `sekey_get_key_ids`), as of the clock's time. */
   listKeys(): AdminKeyInfo[] {
-    return this.#view((db, now) => readKeys(db).map((k) => adminKeyInfo(db, keyAsOf(k, now))));
+    return this.#view((db, now) => {
+      const holders = groupedIds(db, 'SELECT key_id, user_id FROM key_holders');
+      return readKeys(db).map((k) => ({ ...keyView(keyAsOf(k, now)), holders: holders.get(k.id) ?? [] }));
+    });
   }
 
   /**

@@ -25,6 +25,7 @@
  */
 import type { GroupId, KeyId, UserId } from '../../model/kms.ts';
 import type { Database } from '../db/sqlite.ts';
+import { execute, query } from '../db/statementCache.ts';
 
 /**
  * What a device's last file left it holding: `none` before its first file (a new device), `empty`
@@ -63,16 +64,15 @@ export function readDeviceViews(db: Database): (userId: UserId) => DeviceView {
     }
     return v;
   };
-  for (const [userId, state] of (db.exec('SELECT user_id, device_view FROM streams')[0]?.values ?? []) as Array<
+  for (const [userId, state] of query(db, 'SELECT user_id, device_view FROM streams') as Array<
     [string, DeviceViewState]
   >)
     view(userId).state = state;
-  for (const [groupId, userId] of (db.exec('SELECT group_id, user_id FROM device_groups')[0]?.values ?? []) as Array<
-    [string, string]
-  >)
+  for (const [groupId, userId] of query(db, 'SELECT group_id, user_id FROM device_groups') as Array<[string, string]>)
     view(userId).groups.add(groupId);
-  for (const [keyId, userId, held] of (db.exec('SELECT key_id, user_id, held FROM device_keys')[0]?.values ??
-    []) as Array<[string, string, number]>) {
+  for (const [keyId, userId, held] of query(db, 'SELECT key_id, user_id, held FROM device_keys') as Array<
+    [string, string, number]
+  >) {
     const v = view(userId);
     v.delivered.add(keyId);
     if (held === 1) v.keys.add(keyId);
@@ -93,16 +93,17 @@ export function recordDeviceView(
   sequence: number,
 ): void {
   if (after.state !== before.state)
-    db.run('UPDATE streams SET device_view = ? WHERE user_id = ?', [after.state, userId]);
+    execute(db, 'UPDATE streams SET device_view = ? WHERE user_id = ?', [after.state, userId]);
   const groups = new Set(after.groups);
   for (const g of groups)
-    if (!before.groups.has(g)) db.run('INSERT INTO device_groups (group_id, user_id) VALUES (?, ?)', [g, userId]);
+    if (!before.groups.has(g)) execute(db, 'INSERT INTO device_groups (group_id, user_id) VALUES (?, ?)', [g, userId]);
   for (const g of before.groups)
-    if (!groups.has(g)) db.run('DELETE FROM device_groups WHERE group_id = ? AND user_id = ?', [g, userId]);
+    if (!groups.has(g)) execute(db, 'DELETE FROM device_groups WHERE group_id = ? AND user_id = ?', [g, userId]);
   const keys = new Set(after.keys);
   for (const k of keys) {
     if (before.keys.has(k)) continue;
-    db.run(
+    execute(
+      db,
       `INSERT INTO device_keys (key_id, user_id, held) VALUES (?, ?, 1)
        ON CONFLICT(key_id, user_id) DO UPDATE SET held = 1, dropped_in = NULL`,
       [k, userId],
@@ -110,7 +111,11 @@ export function recordDeviceView(
   }
   for (const k of before.keys) {
     if (keys.has(k)) continue;
-    db.run('UPDATE device_keys SET held = 0, dropped_in = ? WHERE key_id = ? AND user_id = ?', [sequence, k, userId]);
+    execute(db, 'UPDATE device_keys SET held = 0, dropped_in = ? WHERE key_id = ? AND user_id = ?', [
+      sequence,
+      k,
+      userId,
+    ]);
   }
 }
 
@@ -119,7 +124,7 @@ export function recordDeviceView(
  * (see the module's comment for why an acknowledgement of that file or a later one confirms it).
  */
 export function forgetErased(db: Database, userId: UserId, sequence: number): void {
-  db.run('DELETE FROM device_keys WHERE user_id = ? AND held = 0 AND dropped_in <= ?', [userId, sequence]);
+  execute(db, 'DELETE FROM device_keys WHERE user_id = ? AND held = 0 AND dropped_in <= ?', [userId, sequence]);
 }
 
 /**
@@ -127,7 +132,7 @@ export function forgetErased(db: Database, userId: UserId, sequence: number): vo
  * key must be delivered to it again (by a resync the caller requests).
  */
 export function forgetDeviceView(db: Database, userId: UserId): void {
-  db.run('DELETE FROM device_groups WHERE user_id = ?', [userId]);
-  db.run('DELETE FROM device_keys WHERE user_id = ?', [userId]);
-  db.run("UPDATE streams SET device_view = 'none' WHERE user_id = ?", [userId]);
+  execute(db, 'DELETE FROM device_groups WHERE user_id = ?', [userId]);
+  execute(db, 'DELETE FROM device_keys WHERE user_id = ?', [userId]);
+  execute(db, "UPDATE streams SET device_view = 'none' WHERE user_id = ?", [userId]);
 }

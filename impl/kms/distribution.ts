@@ -20,6 +20,7 @@ import { forgetDeviceView } from './deviceViews.ts';
 import { column } from './kmsRows.ts';
 import { requireUser } from './rules/require.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
+import { execute, query } from '../db/statementCache.ts';
 
 export type { SnapshotGroup, SnapshotKey } from './rules/needToKnow.ts';
 
@@ -54,7 +55,8 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
     const keyIds = userKeyIds(index);
     const result = provisionUserDevice(admin.device, userDevice, keyIds, { replace: existing !== undefined });
     if (existing !== undefined) {
-      db.run(
+      execute(
+        db,
         'INSERT OR REPLACE INTO retired_devices SELECT serial, user_id, ? FROM user_devices WHERE user_id = ? AND ' +
           'serial <> ?',
         [now, userId, userDevice.serial],
@@ -62,10 +64,11 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
       // A new device holds nothing yet: every key must be delivered again, by a resync that
       // continues the stream's sequence (the new device accepts any sequence for a resync).
       forgetDeviceView(db, userId);
-      db.run('DELETE FROM outbox WHERE user_id = ?', [userId]);
-      db.run('UPDATE streams SET resync = 1 WHERE user_id = ?', [userId]);
+      execute(db, 'DELETE FROM outbox WHERE user_id = ?', [userId]);
+      execute(db, 'UPDATE streams SET resync = 1 WHERE user_id = ?', [userId]);
     }
-    db.run(
+    execute(
+      db,
       'INSERT OR REPLACE INTO user_devices (user_id, serial, key_base, provisioned_at, retired_at) VALUES (?, ?, ?, ' +
         '?, NULL)',
       [userId, userDevice.serial, index, now],
@@ -89,8 +92,7 @@ export function userDeviceOf(
   db: Database,
   userId: UserId,
 ): { serial: string; keyIds: ReturnType<typeof userKeyIds>; inService: boolean } {
-  const row = db.exec('SELECT serial, key_base, retired_at FROM user_devices WHERE user_id = ?', [userId])[0]
-    ?.values[0];
+  const row = query(db, 'SELECT serial, key_base, retired_at FROM user_devices WHERE user_id = ?', [userId])[0];
   if (!row) throw new SekeyError('NotProvisioned', `user ${userId} has no provisioned device`);
   return { serial: String(row[0]), keyIds: userKeyIds(Number(row[1])), inService: row[2] === null };
 }

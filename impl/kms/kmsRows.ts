@@ -15,6 +15,7 @@ import type { Algorithm, GroupId, GroupPolicy, KeyId, UserId, UserRecord } from 
 import { keyViewOf } from '../../model/projection.ts';
 import type { KeyView } from '../../model/projection.ts';
 import type { Database } from '../db/sqlite.ts';
+import { execute, query } from '../db/statementCache.ts';
 
 /** A key as stored: metadata and its life-cycle snapshot. */
 export interface KeyRow {
@@ -37,12 +38,28 @@ export interface GroupRow {
 type Cell = number | string | Uint8Array | null;
 
 function rows(db: Database, sql: string, params: Cell[] = []): Cell[][] {
-  return (db.exec(sql, params)[0]?.values ?? []) as Cell[][];
+  return query(db, sql, params);
 }
 
 /** The first column of every row. */
 export function column(db: Database, sql: string, params: Cell[] = []): Cell[] {
   return rows(db, sql, params).map((r) => r[0] ?? null);
+}
+
+/**
+ * Two-column rows grouped by the first column: the second's values of each, sorted by ID. One query
+ * for a whole table instead of one per owner when every owner is listed (`readGroups`, the admin's
+ * lists): each list is what `column(db, 'SELECT b ... WHERE a = ?', [a])` sorted would give.
+ */
+export function groupedIds(db: Database, sql: string): Map<string, string[]> {
+  const lists = new Map<string, string[]>();
+  for (const [owner, value] of rows(db, sql)) {
+    const list = lists.get(String(owner));
+    if (list) list.push(String(value));
+    else lists.set(String(owner), [String(value)]);
+  }
+  for (const [owner, list] of lists) lists.set(owner, sortIds(list));
+  return lists;
 }
 
 /** Restores a snapshot persisted by {@link writeKey}. */
@@ -121,7 +138,8 @@ export function readKeys(db: Database, where = '1', params: Cell[] = []): KeyRow
  */
 export function writeKey(db: Database, key: KeyRow): void {
   const c = key.lifecycle.context;
-  db.run(
+  execute(
+    db,
     `INSERT INTO keys (id, name, owner_group, algorithm, state, cryptoperiod_ms, created_at, activated_at,
        expires_at, suspended_at, resumed_at, deactivated_at, compromised_at, destroyed_at, lifecycle)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -182,14 +200,13 @@ export function readUser(db: Database, id: UserId): UserRecord | null {
   return r ? { id: String(r[0]), name: String(r[1]) } : null;
 }
 
-function toGroupRow(db: Database, r: Cell[]): GroupRow {
-  const id = String(r[0]);
+function toGroupRow(r: Cell[], members: readonly UserId[]): GroupRow {
   return {
-    id,
+    id: String(r[0]),
     name: String(r[1]),
     policy: { maxKeys: Number(r[2]), algorithm: String(r[3]) as Algorithm, defaultCryptoperiodMs: Number(r[4]) },
     shareHistory: Number(r[5]) === 1,
-    members: sortIds(column(db, 'SELECT user_id FROM memberships WHERE group_id = ?', [id]).map(String)),
+    members,
   };
 }
 
@@ -198,19 +215,23 @@ const GROUP_COLUMNS = 'id, name, max_keys, algorithm, default_cryptoperiod_ms, s
 /** One group with its members, or null. */
 export function readGroup(db: Database, id: GroupId): GroupRow | null {
   const r = rows(db, `SELECT ${GROUP_COLUMNS} FROM kms_groups WHERE id = ?`, [id])[0];
-  return r ? toGroupRow(db, r) : null;
+  return r
+    ? toGroupRow(r, sortIds(column(db, 'SELECT user_id FROM memberships WHERE group_id = ?', [id]).map(String)))
+    : null;
 }
 
 /** Every group with its members, by ID. */
 export function readGroups(db: Database): GroupRow[] {
+  const members = groupedIds(db, 'SELECT group_id, user_id FROM memberships');
   return rows(db, `SELECT ${GROUP_COLUMNS} FROM kms_groups`)
-    .map((r) => toGroupRow(db, r))
+    .map((r) => toGroupRow(r, members.get(String(r[0])) ?? []))
     .sort((a, b) => compareIds(a.id, b.id));
 }
 
 /** Inserts or replaces a group's row (not its members). */
 export function writeGroup(db: Database, g: Omit<GroupRow, 'members'>): void {
-  db.run(
+  execute(
+    db,
     `INSERT INTO kms_groups (id, name, max_keys, algorithm, default_cryptoperiod_ms, share_history)
      VALUES (?, ?, ?, ?, ?, ?)
      ON CONFLICT(id) DO UPDATE SET name = excluded.name, max_keys = excluded.max_keys, algorithm = excluded.algorithm,

@@ -16,6 +16,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import type { GroupId, UserId, UserRecord } from '../../model/kms.ts';
 import type { Database } from '../db/sqlite.ts';
 import type { ProjectionSource } from './rules/needToKnow.ts';
+import { execute, query } from '../db/statementCache.ts';
 
 /** The kinds of entity a view holds. */
 export type EntityKind = 'user' | 'group' | 'key';
@@ -36,13 +37,14 @@ export interface WorldSummary {
 /** The world as last published, read from the admin database (empty before the first round). */
 export function readPublishedWorld(db: Database): WorldSummary {
   const hashes: Record<EntityKind, Map<string, string>> = { user: new Map(), group: new Map(), key: new Map() };
-  for (const [kind, id, hash] of (db.exec('SELECT kind, id, hash FROM published_entities')[0]?.values ?? []) as Array<
+  for (const [kind, id, hash] of query(db, 'SELECT kind, id, hash FROM published_entities') as Array<
     [EntityKind, string, string]
   >)
     hashes[kind].set(id, hash);
   const members = new Map<GroupId, UserId[]>();
-  for (const [groupId, userId] of (db.exec('SELECT group_id, user_id FROM published_members')[0]?.values ??
-    []) as Array<[string, string]>) {
+  for (const [groupId, userId] of query(db, 'SELECT group_id, user_id FROM published_members') as Array<
+    [string, string]
+  >) {
     const list = members.get(groupId);
     if (list) list.push(userId);
     else members.set(groupId, [userId]);
@@ -95,23 +97,24 @@ export function recordPublishedWorld(db: Database, published: WorldSummary, curr
     const now = current.hashes[kind];
     for (const [id, hash] of now) {
       if (before.get(id) === hash) continue;
-      db.run(
+      execute(
+        db,
         `INSERT INTO published_entities (kind, id, hash) VALUES (?, ?, ?)
          ON CONFLICT(kind, id) DO UPDATE SET hash = excluded.hash`,
         [kind, id, hash],
       );
     }
     for (const id of before.keys())
-      if (!now.has(id)) db.run('DELETE FROM published_entities WHERE kind = ? AND id = ?', [kind, id]);
+      if (!now.has(id)) execute(db, 'DELETE FROM published_entities WHERE kind = ? AND id = ?', [kind, id]);
   }
   for (const groupId of new Set([...published.members.keys(), ...current.members.keys()])) {
     const before = new Set(published.members.get(groupId) ?? []);
     const now = new Set(current.members.get(groupId) ?? []);
     for (const userId of now)
       if (!before.has(userId))
-        db.run('INSERT INTO published_members (group_id, user_id) VALUES (?, ?)', [groupId, userId]);
+        execute(db, 'INSERT INTO published_members (group_id, user_id) VALUES (?, ?)', [groupId, userId]);
     for (const userId of before)
       if (!now.has(userId))
-        db.run('DELETE FROM published_members WHERE group_id = ? AND user_id = ?', [groupId, userId]);
+        execute(db, 'DELETE FROM published_members WHERE group_id = ? AND user_id = ?', [groupId, userId]);
   }
 }

@@ -59,6 +59,7 @@ import type { Transport } from '../protocol/transport.ts';
 import { ackStream, sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
 import { NO_PREVIOUS_FILE, assembleUpdateFile, encodeRecords, fileHash } from '../protocol/updateFile.ts';
 import type { UpdateKind, UpdateRecord } from '../protocol/updateFile.ts';
+import { execute, query } from '../db/statementCache.ts';
 
 const EMPTY = new Uint8Array(0);
 
@@ -82,7 +83,8 @@ function readPublication(db: Database, userId: UserId, staleAfterMs: number): Pu
 
 function writePublication(db: Database, userId: UserId, snapshot: PublicationSnapshot): void {
   const c = snapshot.context;
-  db.run(
+  execute(
+    db,
     `INSERT INTO publication (user_id, state, published_sequence, acknowledged_sequence, snapshot)
      VALUES (?, ?, ?, ?, ?)
      ON CONFLICT(user_id) DO UPDATE SET state = excluded.state, published_sequence = excluded.published_sequence,
@@ -227,7 +229,7 @@ export class Publisher {
     before: DeviceView,
   ): { entry: PublishReport['published'][number]; name: string; file: Uint8Array } | null {
     const { serial, keyIds, inService } = userDeviceOf(db, userId);
-    const stream = db.exec('SELECT sequence, last_hash, resync FROM streams WHERE user_id = ?', [userId])[0]?.values[0];
+    const stream = query(db, 'SELECT sequence, last_hash, resync FROM streams WHERE user_id = ?', [userId])[0];
     const sequence = stream ? Number(stream[0]) + 1 : 1;
     const previousHash = stream ? (stream[1] as Uint8Array) : NO_PREVIOUS_FILE;
     const kind: UpdateKind = !stream || Number(stream[2]) === 1 ? 'resync' : 'incremental';
@@ -269,14 +271,15 @@ export class Publisher {
     );
     const name = updateFileName(sequence, kind);
     // An upsert keeps the row in place (INSERT OR REPLACE would move it, touching two pages).
-    db.run(
+    execute(
+      db,
       `INSERT INTO streams (user_id, sequence, last_hash, resync) VALUES (?, ?, ?, 0)
        ON CONFLICT(user_id) DO UPDATE SET sequence = excluded.sequence, last_hash = excluded.last_hash, resync = 0`,
       [userId, sequence, fileHash(file)],
     );
     recordDeviceView(db, userId, before, diff.after, sequence);
-    if (kind === 'resync') db.run('DELETE FROM outbox WHERE user_id = ? AND sequence < ?', [userId, sequence]);
-    db.run('INSERT INTO outbox (user_id, sequence, name, file_hash, bytes) VALUES (?, ?, ?, ?, ?)', [
+    if (kind === 'resync') execute(db, 'DELETE FROM outbox WHERE user_id = ? AND sequence < ?', [userId, sequence]);
+    execute(db, 'INSERT INTO outbox (user_id, sequence, name, file_hash, bytes) VALUES (?, ?, ?, ?, ?)', [
       userId,
       sequence,
       name,
@@ -297,8 +300,10 @@ export class Publisher {
   async flush(): Promise<number> {
     const pending = this.#admin.readDatabase(
       (db) =>
-        (db.exec('SELECT user_id, name, bytes FROM outbox WHERE bytes IS NOT NULL ORDER BY user_id, sequence')[0]
-          ?.values ?? []) as Array<[string, string, Uint8Array]>,
+        query(
+          db,
+          'SELECT user_id, name, bytes FROM outbox WHERE bytes IS NOT NULL ORDER BY user_id, sequence',
+        ) as Array<[string, string, Uint8Array]>,
     );
     let written = 0;
     const listed = new Map<UserId, Set<string>>();
@@ -328,7 +333,7 @@ export class Publisher {
     this.#admin.transaction('requestResync', { userIds: ids }, (db) => {
       for (const userId of ids) {
         userDeviceOf(db, userId);
-        db.run('UPDATE streams SET resync = 1 WHERE user_id = ?', [userId]);
+        execute(db, 'UPDATE streams SET resync = 1 WHERE user_id = ?', [userId]);
       }
     });
   }
@@ -384,7 +389,7 @@ export class Publisher {
     const accepted = this.#admin.transaction('acknowledge', details, (db, now) =>
       waiting.filter(({ userId, sequence }) => {
         if (!publicationEvent(db, userId, this.#staleAfterMs, { type: 'ACK', sequence, now })) return false;
-        db.run('DELETE FROM outbox WHERE user_id = ? AND sequence <= ?', [userId, sequence]);
+        execute(db, 'DELETE FROM outbox WHERE user_id = ? AND sequence <= ?', [userId, sequence]);
         // The device applied that file: it erased what that file and the ones before ordered erased.
         forgetErased(db, userId, sequence);
         return true;

@@ -71,6 +71,7 @@ import {
 import type { KeyRow } from './kmsRows.ts';
 import { decodeMessage, encodeMessage, messageAad } from '../protocol/message.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
+import { execute, query } from '../db/statementCache.ts';
 
 /** The key chosen for a message. */
 export interface KeyChoice {
@@ -110,7 +111,7 @@ export class User {
     const { provisioning: p, device } = options;
     const db = await EncryptedDatabase.create(secubeDatabaseDevice(device), options.sd);
     db.transaction((d) =>
-      d.run('INSERT INTO identity (id, role, user_id, peer_serial, key_base) VALUES (1, ?, ?, ?, ?)', [
+      execute(d, 'INSERT INTO identity (id, role, user_id, peer_serial, key_base) VALUES (1, ?, ?, ?, ?)', [
         'user',
         p.userId,
         p.adminSerial,
@@ -126,7 +127,7 @@ export class User {
    */
   static async open(options: { device: SecubeDevice; sd: SdCard; clock?: Clock }): Promise<User> {
     const db = await EncryptedDatabase.open(secubeDatabaseDevice(options.device), options.sd);
-    const row = db.read((d) => d.exec("SELECT user_id, key_base FROM identity WHERE role = 'user'")[0]?.values[0]);
+    const row = db.read((d) => query(d, "SELECT user_id, key_base FROM identity WHERE role = 'user'")[0]);
     if (!row) throw new SekeyError('NotProvisioned', 'this device holds no user identity');
     const base = Number(row[1]);
     const user = new User(options.device, db, options.clock ?? systemClock, String(row[0]), {
@@ -374,7 +375,8 @@ export class User {
   /** Saves the machine's snapshot (inside the caller's transaction); the columns repeat it for readers. */
   #saveProcessing(db: Database, p: UpdateProcessingSnapshot): void {
     const c = p.context;
-    db.run(
+    execute(
+      db,
       'UPDATE update_state SET last_sequence = ?, last_file_hash = ?, consecutive_refusals = ?, snapshot = ? WHERE ' +
         'id = 1',
       [c.lastSequence, c.lastFileHash, c.consecutiveRefusals, persistSnapshot(p)],
@@ -578,7 +580,7 @@ export class User {
   #finishDeviceWork(): void {
     const work = this.#db.read(
       (db) =>
-        (db.exec('SELECT seq, kind, key_number, data FROM pending_device_ops ORDER BY seq')[0]?.values ?? []) as Array<
+        query(db, 'SELECT seq, kind, key_number, data FROM pending_device_ops ORDER BY seq') as Array<
           [number, string, number, Uint8Array]
         >,
     );
@@ -594,7 +596,7 @@ export class User {
           this.#device.importWrapped(keyNumber, data, this.#keyIds.wrappingKeyId);
         }
       }
-      this.#db.transaction((db) => db.run('DELETE FROM pending_device_ops'));
+      this.#db.transaction((db) => execute(db, 'DELETE FROM pending_device_ops'));
     }
     const sequence = this.#db.read((db) => this.#processing(db).context.lastSequence);
     if (this.#device.counterRead(UPDATE_SEQUENCE_COUNTER) >= sequence) return;
@@ -681,24 +683,26 @@ export interface SyncReport {
 function applyRecord(db: Database, rec: UpdateRecord): void {
   switch (rec.type) {
     case 'reset':
-      for (const table of ['key_holders', 'keys', 'memberships', 'kms_groups', 'users']) db.run(`DELETE FROM ${table}`);
+      for (const table of ['key_holders', 'keys', 'memberships', 'kms_groups', 'users'])
+        execute(db, `DELETE FROM ${table}`);
       return;
     case 'userUpsert':
-      db.run('INSERT INTO users (id, name) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name', [
+      execute(db, 'INSERT INTO users (id, name) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name', [
         rec.id,
         rec.name,
       ]);
       return;
     case 'userDelete':
-      db.run('DELETE FROM users WHERE id = ?', [rec.id]);
+      execute(db, 'DELETE FROM users WHERE id = ?', [rec.id]);
       return;
     case 'groupUpsert':
       writeGroup(db, rec);
-      db.run('DELETE FROM memberships WHERE group_id = ?', [rec.id]);
-      for (const m of rec.members) db.run('INSERT INTO memberships (group_id, user_id) VALUES (?, ?)', [rec.id, m]);
+      execute(db, 'DELETE FROM memberships WHERE group_id = ?', [rec.id]);
+      for (const m of rec.members)
+        execute(db, 'INSERT INTO memberships (group_id, user_id) VALUES (?, ?)', [rec.id, m]);
       return;
     case 'groupDelete':
-      db.run('DELETE FROM kms_groups WHERE id = ?', [rec.id]);
+      execute(db, 'DELETE FROM kms_groups WHERE id = ?', [rec.id]);
       return;
     case 'keyUpsert':
       writeKey(db, {
@@ -710,16 +714,16 @@ function applyRecord(db: Database, rec: UpdateRecord): void {
       });
       return;
     case 'keyDelete':
-      db.run('DELETE FROM keys WHERE id = ?', [rec.id]);
+      execute(db, 'DELETE FROM keys WHERE id = ?', [rec.id]);
       return;
     case 'keyMaterial':
-      db.run("INSERT INTO pending_device_ops (kind, key_number, data) VALUES ('import', ?, ?)", [
+      execute(db, "INSERT INTO pending_device_ops (kind, key_number, data) VALUES ('import', ?, ?)", [
         rec.keyNumber,
         rec.blob,
       ]);
       return;
     case 'eraseOrder':
-      db.run("INSERT INTO pending_device_ops (kind, key_number, data) VALUES ('erase', ?, ?)", [
+      execute(db, "INSERT INTO pending_device_ops (kind, key_number, data) VALUES ('erase', ?, ?)", [
         rec.keyNumber,
         rec.order,
       ]);

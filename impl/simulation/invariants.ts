@@ -18,6 +18,7 @@ import { openUser } from './deployment.ts';
 import type { SdCard } from '../../device/sdcard.ts';
 import type { DeploymentModel, ReplicaView } from './referenceModel.ts';
 import { runPure } from './referenceModel.ts';
+import { query } from '../db/statementCache.ts';
 
 /**
  * Where the checkers count what they checked and the refusals they met: the property suite's
@@ -233,8 +234,7 @@ export function checkIntegrity(m: DeploymentModel, r: Deployment): void {
     );
   }
   const acks = r.admin.readDatabase(
-    (db) =>
-      (db.exec('SELECT user_id, acknowledged_sequence FROM publication')[0]?.values ?? []) as Array<[string, number]>,
+    (db) => query(db, 'SELECT user_id, acknowledged_sequence FROM publication') as Array<[string, number]>,
   );
   for (const [userId, acknowledged] of acks) {
     const applied = m.maxApplied.get(userId) ?? 0;

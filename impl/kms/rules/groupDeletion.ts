@@ -9,6 +9,7 @@ import type { GroupRow } from '../kmsRows.ts';
 import { dropHolders } from './holders.ts';
 import type { Mutation } from './mutation.ts';
 import { retireKey } from './retire.ts';
+import { execute } from '../../db/statementCache.ts';
 
 /** Deletes `group`, retiring its keys. Mirrors the `deleteGroup` case of `applyOperation` in `model/kms.ts`. */
 export function deleteGroupAndRetireKeys(m: Mutation, group: GroupRow): void {
@@ -17,6 +18,6 @@ export function deleteGroupAndRetireKeys(m: Mutation, group: GroupRow): void {
     retireKey(m, key);
     dropHolders(m, key.id);
   }
-  m.db.run('DELETE FROM kms_groups WHERE id = ?', [group.id]);
-  m.db.run('INSERT INTO retired_groups (id) VALUES (?)', [group.id]);
+  execute(m.db, 'DELETE FROM kms_groups WHERE id = ?', [group.id]);
+  execute(m.db, 'INSERT INTO retired_groups (id) VALUES (?)', [group.id]);
 }

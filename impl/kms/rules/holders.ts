@@ -6,10 +6,11 @@
 import type { KeyId, UserId } from '../../../model/kms.ts';
 import { holdersOf } from './affectedUsers.ts';
 import type { Mutation } from './mutation.ts';
+import { execute } from '../../db/statementCache.ts';
 
 /** `users` must now hold `keyId`. */
 export function addHolders(m: Mutation, keyId: KeyId, users: readonly UserId[]): void {
-  for (const u of users) m.db.run('INSERT INTO key_holders (key_id, user_id) VALUES (?, ?)', [keyId, u]);
+  for (const u of users) execute(m.db, 'INSERT INTO key_holders (key_id, user_id) VALUES (?, ?)', [keyId, u]);
   m.changes.holdersGained(keyId, users);
   m.changes.affects(users);
 }
@@ -18,7 +19,7 @@ export function addHolders(m: Mutation, keyId: KeyId, users: readonly UserId[]):
 export function dropHolders(m: Mutation, keyId: KeyId, users?: readonly UserId[]): void {
   const present = holdersOf(m.db, keyId);
   const gone = users === undefined ? present : present.filter((u) => users.includes(u));
-  for (const u of gone) m.db.run('DELETE FROM key_holders WHERE key_id = ? AND user_id = ?', [keyId, u]);
+  for (const u of gone) execute(m.db, 'DELETE FROM key_holders WHERE key_id = ? AND user_id = ?', [keyId, u]);
   m.changes.holdersLost(keyId, gone);
   m.changes.affects(gone);
 }

@@ -13,6 +13,7 @@ import type { GroupId, KeySelection, UserId } from '../../../model/kms.ts';
 import type { Database } from '../../db/sqlite.ts';
 import { column, readKeys, stateOf } from '../kmsRows.ts';
 import type { KeyRow } from '../kmsRows.ts';
+import { query } from '../../db/statementCache.ts';
 
 /** Whether `key` may encrypt at `now`: active and within its cryptoperiod. Mirrors `canProtect`. */
 export function canProtect(key: KeyRow, now: number): boolean {
@@ -53,13 +54,14 @@ export function selectKeyInDatabase(
   const everyone = [...new Set([sender, ...recipients])];
   const marks = everyone.map(() => '?').join(', ');
   // Groups containing everyone, smallest first; a group's size is its member count.
-  const groups = (db.exec(
+  const groups = query(
+    db,
     `SELECT g.id, (SELECT count(*) FROM memberships a WHERE a.group_id = g.id) AS size
        FROM kms_groups g
       WHERE (SELECT count(*) FROM memberships m WHERE m.group_id = g.id AND m.user_id IN (${marks})) = ?
       ORDER BY size`,
     [...everyone, everyone.length],
-  )[0]?.values ?? []) as Array<[string, number]>;
+  ) as Array<[string, number]>;
   if (groups.length === 0)
     throw new KmsError('NoCommonGroup', `no group contains ${sender} and ${recipients.join(', ')}`);
   for (const size of new Set(groups.map(([, s]) => s))) {

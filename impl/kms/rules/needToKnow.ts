@@ -11,6 +11,7 @@ import { persistSnapshot } from '../../../model/persistedSnapshot.ts';
 import type { Database } from '../../db/sqlite.ts';
 import { keyView, readGroups, readKeys, readUsers } from '../kmsRows.ts';
 import { keyAsOf } from './expiry.ts';
+import { query } from '../../db/statementCache.ts';
 
 /** A group as a member's device stores it. */
 export interface SnapshotGroup {
@@ -75,7 +76,7 @@ export function projectionSource(db: Database, now: number): ProjectionSource {
   const groupsByMember = new Map<UserId, SnapshotGroup[]>();
   for (const g of groups) for (const u of g.members) append(groupsByMember, u, g);
   const holders = new Map<KeyId, UserId[]>();
-  const holderRows = (db.exec('SELECT user_id, key_id FROM key_holders')[0]?.values ?? []) as Array<[string, string]>;
+  const holderRows = query(db, 'SELECT user_id, key_id FROM key_holders') as Array<[string, string]>;
   for (const [userId, keyId] of holderRows) append(holders, keyId, userId);
   const keysByHolder = new Map<UserId, SnapshotKey[]>();
   for (const k of keys) for (const u of holders.get(k.id) ?? []) append(keysByHolder, u, k);

@@ -9,6 +9,7 @@ import type { KeyCreationCause } from '../adminChanges.ts';
 import { stepKey, writeKey } from '../kmsRows.ts';
 import type { GroupRow, KeyRow } from '../kmsRows.ts';
 import type { Mutation } from './mutation.ts';
+import { execute } from '../../db/statementCache.ts';
 
 /**
  * Generates a pre-active key for `group`, held by its members. Mirrors `allocateKey` of
@@ -31,7 +32,8 @@ export function insertNewKey(
     lifecycle: newKeyLifecycle({ id, cryptoperiodMs, createdAt: m.now }),
   };
   writeKey(m.db, key);
-  for (const member of group.members) m.db.run('INSERT INTO key_holders (key_id, user_id) VALUES (?, ?)', [id, member]);
+  for (const member of group.members)
+    execute(m.db, 'INSERT INTO key_holders (key_id, user_id) VALUES (?, ?)', [id, member]);
   m.changes.created(key, group.members, cause, replaces);
   m.changes.affects(group.members);
   return key;

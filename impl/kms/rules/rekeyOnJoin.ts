@@ -21,13 +21,14 @@ import { addHolders } from './holders.ts';
 import type { Mutation } from './mutation.ts';
 import { activateReplacement } from './newKey.ts';
 import { retireKey } from './retire.ts';
+import { execute } from '../../db/statementCache.ts';
 
 /**
  * Adds `userId` to `group` with backward secrecy (see the module comment). Mirrors `addMemberNow`
  * of `model/kms.ts`.
  */
 export function addMemberAndRekey(m: Mutation, group: GroupRow, userId: UserId): void {
-  m.db.run('INSERT INTO memberships (group_id, user_id) VALUES (?, ?)', [group.id, userId]);
+  execute(m.db, 'INSERT INTO memberships (group_id, user_id) VALUES (?, ?)', [group.id, userId]);
   m.changes.affects([...group.members, userId]);
   let rekey = false;
   for (const key of readKeys(m.db, 'owner_group = ?', [group.id])) {

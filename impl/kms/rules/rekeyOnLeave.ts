@@ -12,12 +12,13 @@ import { dropHolders } from './holders.ts';
 import type { Mutation } from './mutation.ts';
 import { activateReplacement } from './newKey.ts';
 import { retireKey } from './retire.ts';
+import { execute } from '../../db/statementCache.ts';
 
 /** Removes `userId` from `group` and rekeys it. Mirrors `removeMemberNow` of `model/kms.ts`. */
 export function removeMemberAndRekey(m: Mutation, group: GroupRow, userId: UserId): void {
   const keys = readKeys(m.db, 'owner_group = ?', [group.id]);
   const hadActive = keys.some((k) => stateOf(k) === 'active');
-  m.db.run('DELETE FROM memberships WHERE group_id = ? AND user_id = ?', [group.id, userId]);
+  execute(m.db, 'DELETE FROM memberships WHERE group_id = ? AND user_id = ?', [group.id, userId]);
   m.changes.affects(group.members);
   for (const key of keys) dropHolders(m, key.id, [userId]);
   for (const key of keys) retireKey(m, key);
