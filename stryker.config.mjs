@@ -46,8 +46,10 @@ const SCOPES = {
       'impl/kms/kmsRows.ts:154-167',
     ],
     // The tests that drive those rules: the worked examples (the model's expected runs, replayed on
-    // the Admin and the devices), key selection, and the Admin's refusals.
-    testFiles: ['impl/kms/specExamples.test.ts', 'impl/kms/rules/keySelection.test.ts', 'impl/kms/admin.test.ts'],
+    // the Admin and the devices), the Admin's refusals, and the rules' own tests (impl/kms/rules/:
+    // key selection, refusal messages, the group key policy's causes and edge cases, need-to-know
+    // reads such as `knows`, which otherwise only the publisher's and the CLI's slower suites reach).
+    testFiles: ['impl/kms/specExamples.test.ts', 'impl/kms/admin.test.ts', 'impl/kms/rules/*.test.ts'],
   },
 };
 

@@ -7,7 +7,7 @@ import { SdCard } from '../../device/sdcard.ts';
 import { ADMIN_PIN, USER_PIN, makeDevice } from '../../device/secube.testkit.ts';
 import type { SecubeDevice } from '../../device/secube.ts';
 import type { Flash } from '../../device/flash.ts';
-import type { UserId } from '../../model/kms.ts';
+import type { GroupId, UserId } from '../../model/kms.ts';
 import { Admin } from './admin.ts';
 import { ManualClock } from './clock.ts';
 import { provisionUser } from './distribution.ts';
@@ -92,5 +92,33 @@ export async function newTeam(): Promise<World> {
   }
   w.admin.addGroup('G1', 'team', TEAM_POLICY);
   for (const u of ['U1', 'U2', 'U3']) w.admin.addMember('G1', u);
+  return w;
+}
+
+/** Test users, by ID: alice (U1), bob, carol, dave, erin, frank (U6). */
+export const PEOPLE: ReadonlyArray<readonly [UserId, string]> = [
+  ['U1', 'alice'],
+  ['U2', 'bob'],
+  ['U3', 'carol'],
+  ['U4', 'dave'],
+  ['U5', 'erin'],
+  ['U6', 'frank'],
+];
+
+/**
+ * The admin alone, no user devices (rule tests that read what the admin reports, not what devices
+ * receive): the first `userCount` of {@link PEOPLE}, then each of `groups` (ID, name, members) with
+ * {@link TEAM_POLICY}.
+ */
+export async function newAdminWorld(
+  userCount: number,
+  groups: ReadonlyArray<readonly [GroupId, string, readonly UserId[]]>,
+): Promise<World> {
+  const w = await newWorld();
+  for (const [id, name] of PEOPLE.slice(0, userCount)) w.admin.addUser(id, name);
+  for (const [id, name, members] of groups) {
+    w.admin.addGroup(id, name, TEAM_POLICY);
+    for (const u of members) w.admin.addMember(id, u);
+  }
   return w;
 }

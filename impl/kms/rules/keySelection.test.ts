@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { KmsError } from '../../../model/kms.ts';
-import { newTeam } from '../world.testkit.ts';
+import { TEAM_POLICY, newAdminWorld, newTeam, newWorld } from '../world.testkit.ts';
+import type { World } from '../world.testkit.ts';
+import { selectKeyInDatabase } from './keySelection.ts';
 
 const DAY = 86_400_000;
 
@@ -55,5 +57,59 @@ describe('key selection on a user device', () => {
     await w.syncByFiles();
     expect(alice.findKey([])).toEqual({ keyId: e, groupId: 'G2' });
     expect(alice.findKeyInGroup('G1')).toEqual({ keyId: d, groupId: 'G1' });
+  });
+});
+
+/** alice, bob and carol in G1, on the admin alone: selection needs no device here. */
+const adminTeam = (): Promise<World> => newAdminWorld(3, [['G1', 'team', ['U1', 'U2', 'U3']]]);
+
+/** Selection over the admin's database (every group and key): the same rule as on a device, no sync needed. */
+const select = (w: World, sender: string, recipients: readonly string[]) =>
+  w.admin.readDatabase((db, now) => selectKeyInDatabase(db, sender, recipients, now));
+
+describe('key selection: each tie-break decides where the later ones would not', () => {
+  test('the latest activation wins over a later end of cryptoperiod and a higher number', async () => {
+    const w = await adminTeam();
+    const early = w.admin.addKey('G1', 'early', { cryptoperiodMs: DAY });
+    const late = w.admin.addKey('G1', 'late', { cryptoperiodMs: 2 * DAY });
+    w.admin.activateKey(late);
+    w.clock.advance(1000);
+    w.admin.activateKey(early);
+    // early: lower number, ends first, activated last.
+    expect(select(w, 'U1', ['U2'])).toEqual({ keyId: early, groupId: 'G1' });
+  });
+
+  test('at the same activation, the later end of cryptoperiod wins over a higher number', async () => {
+    const w = await adminTeam();
+    const long = w.admin.addKey('G1', 'long', { cryptoperiodMs: 2 * DAY });
+    const short = w.admin.addKey('G1', 'short', { cryptoperiodMs: DAY });
+    w.admin.activateKey(long);
+    w.admin.activateKey(short);
+    expect(select(w, 'U1', ['U2'])).toEqual({ keyId: long, groupId: 'G1' });
+  });
+
+  test('the smallest common group wins even when a larger one has a preferred key', async () => {
+    const w = await adminTeam();
+    w.admin.addGroup('G2', 'pair', TEAM_POLICY);
+    for (const u of ['U1', 'U2']) w.admin.addMember('G2', u);
+    const pair = w.admin.addKey('G2', 'pair');
+    w.admin.activateKey(pair);
+    w.clock.advance(1000);
+    const team = w.admin.addKey('G1', 'team');
+    w.admin.activateKey(team);
+    expect(select(w, 'U1', ['U2'])).toEqual({ keyId: pair, groupId: 'G2' });
+    expect(select(w, 'U1', ['U3'])).toEqual({ keyId: team, groupId: 'G1' });
+  });
+});
+
+describe('key selection on a device that has not synced yet', () => {
+  test('the sender is never refused as unknown to itself: no group yet, NoCommonGroup', async () => {
+    const w = await newWorld();
+    w.admin.addUser('U1', 'alice');
+    const alice = await w.addDevice('U1');
+    // The replica is empty until the first update: not even alice's own record is in it.
+    expect(alice.users()).toEqual([]);
+    expect(code(() => alice.findKey(['U1']))).toBe('NoCommonGroup');
+    expect(code(() => alice.findKey(['U2']))).toBe('UnknownUser');
   });
 });
