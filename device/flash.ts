@@ -131,7 +131,13 @@ export class Flash {
   readonly endurance: number;
   readonly strict: boolean;
   readonly meter: CycleMeter | undefined;
-  readonly #cells: Uint8Array[];
+  /**
+   * The cells of each sector; `undefined` for a sector never programmed since construction, which
+   * reads as erased. A device uses a few of its 24 sectors, so the other ~1.5 MiB are never
+   * allocated and filled with 0xFF (a test makes a fresh device per scenario); the first program
+   * or interrupted erase allocates the sector. Observable behaviour is the same as a filled array.
+   */
+  readonly #cells: (Uint8Array | undefined)[];
   readonly #eraseCounts: number[];
   readonly #prng: SeededPrng;
   #powered = true;
@@ -152,7 +158,7 @@ export class Flash {
     this.strict = options.strict ?? false;
     this.meter = options.meter;
     this.#prng = new SeededPrng(options.seed ?? 1);
-    this.#cells = this.sectors.map((s) => new Uint8Array(s.size).fill(0xff));
+    this.#cells = this.sectors.map(() => undefined);
     this.#eraseCounts = this.sectors.map(() => 0);
     this.#statErases = this.sectors.map(() => 0);
   }
@@ -242,12 +248,13 @@ export class Flash {
    */
   read(address: number, length: number): Uint8Array {
     this.#requirePower();
-    const { cells, offset } = this.#locate(address, length);
+    const { sector, offset } = this.#locate(address, length);
     this.meter?.charge(
       'flash.read',
       length === 0 ? 0 : Math.floor((address + length - 1) / 16) - Math.floor(address / 16) + 1,
     );
-    return cells.slice(offset, offset + length);
+    const cells = this.#cells[sector.index];
+    return cells === undefined ? new Uint8Array(length).fill(0xff) : cells.slice(offset, offset + length);
   }
 
   /**
@@ -264,7 +271,8 @@ export class Flash {
         `program of ${data.length} B at 0x${address.toString(16)} is not aligned to PSIZE ${parallelism} (${unit} B)`,
       );
     }
-    const { sector, cells, offset } = this.#locate(address, data.length);
+    const { sector, offset } = this.#locate(address, data.length);
+    const cells = this.#materialize(sector.index);
     if (this.strict) {
       for (let i = 0; i < data.length; i++) {
         const d = data[i] ?? 0;
@@ -310,18 +318,16 @@ export class Flash {
     this.#requirePower();
     const sector = this.sector(index);
     if (!(parallelism in PSIZE_BYTES)) throw new RangeError(`unknown parallelism ${String(parallelism)}`);
-    const cells = this.#cells[index];
-    if (cells === undefined) throw new FlashRangeError(`no flash sector ${index}`);
     this.meter?.charge(eraseOp(sector.size, parallelism));
     this.#operations++;
     this.#eraseCounts[index] = (this.#eraseCounts[index] ?? 0) + 1;
     this.#statErases[index] = (this.#statErases[index] ?? 0) + 1;
     if (this.#consumeCut()) {
-      this.#garbage(cells);
+      this.#garbage(this.#materialize(index));
       this.#powered = false;
       throw new PowerLossError('flash', true, `erase of sector ${index} interrupted`);
     }
-    cells.fill(0xff);
+    this.#cells[index]?.fill(0xff);
     this.#listener?.({ kind: 'erase', sector: index, address: sector.address, length: sector.size });
   }
 
@@ -333,9 +339,9 @@ export class Flash {
     const n = this.sectors.length;
     const headerBytes = 8 + 4 + 4 + 4 + n * 12;
     let dataBytes = 0;
-    const erased = this.#cells.map(isErased);
+    const erased = this.#cells.map((c) => c === undefined || isErased(c));
     this.#cells.forEach((c, i) => {
-      if (!erased[i]) dataBytes += c.length;
+      if (c !== undefined && !erased[i]) dataBytes += c.length;
     });
     const image = new Uint8Array(headerBytes + dataBytes + 4);
     const view = new DataView(image.buffer);
@@ -353,7 +359,7 @@ export class Flash {
       p += 12;
     });
     this.#cells.forEach((c, i) => {
-      if (!erased[i]) {
+      if (c !== undefined && !erased[i]) {
         image.set(c, p);
         p += c.length;
       }
@@ -408,7 +414,7 @@ export class Flash {
       if (erased[i]) continue;
       const size = sizes[i] ?? 0;
       if (p + size > image.length - 4) throw new FlashImageError('flash image truncated');
-      flash.#cells[i]?.set(image.subarray(p, p + size));
+      flash.#materialize(i).set(image.subarray(p, p + size));
       p += size;
     }
     if (p !== image.length - 4) throw new FlashImageError('flash image has trailing bytes');
@@ -439,7 +445,18 @@ export class Flash {
     return true;
   }
 
-  #locate(address: number, length: number): { sector: SectorInfo; cells: Uint8Array; offset: number } {
+  /** The cells of sector `index`, allocated erased on first use. */
+  #materialize(index: number): Uint8Array {
+    const sector = this.sector(index);
+    let cells = this.#cells[index];
+    if (cells === undefined) {
+      cells = new Uint8Array(sector.size).fill(0xff);
+      this.#cells[index] = cells;
+    }
+    return cells;
+  }
+
+  #locate(address: number, length: number): { sector: SectorInfo; offset: number } {
     if (!Number.isSafeInteger(address) || !Number.isSafeInteger(length) || length < 0) {
       throw new FlashRangeError('address and length must be non-negative integers');
     }
@@ -448,9 +465,7 @@ export class Flash {
     if (offset + length > sector.size) {
       throw new FlashRangeError(`range 0x${address.toString(16)}+${length} crosses the end of sector ${sector.index}`);
     }
-    const cells = this.#cells[sector.index];
-    if (cells === undefined) throw new FlashRangeError(`no flash sector ${sector.index}`);
-    return { sector, cells, offset };
+    return { sector, offset };
   }
 
   #tear(cells: Uint8Array, offset: number, data: Uint8Array, unit: number): void {
