@@ -138,6 +138,8 @@ export class Flash {
    * or interrupted erase allocates the sector. Observable behaviour is the same as a filled array.
    */
   readonly #cells: (Uint8Array | undefined)[];
+  /** All 0xFF, as long as the largest sector: what {@link inspect} shows of an unallocated sector. */
+  #erasedView: Uint8Array | undefined;
   readonly #eraseCounts: number[];
   readonly #prng: SeededPrng;
   #powered = true;
@@ -249,12 +251,25 @@ export class Flash {
   read(address: number, length: number): Uint8Array {
     this.#requirePower();
     const { sector, offset } = this.#locate(address, length);
-    this.meter?.charge(
-      'flash.read',
-      length === 0 ? 0 : Math.floor((address + length - 1) / 16) - Math.floor(address / 16) + 1,
-    );
+    this.#chargeRead(address, length);
     const cells = this.#cells[sector.index];
     return cells === undefined ? new Uint8Array(length).fill(0xff) : cells.slice(offset, offset + length);
+  }
+
+  /**
+   * Reads `length` bytes at `address` (within one sector) as {@link read} does, charged the same,
+   * and hands them to `look` without copying them: for a driver that only looks at a span (is a
+   * sector blank, what does its header say) before deciding what to do. The view is only valid
+   * during the call, and `look` must not write into it or keep it (it is the array itself).
+   */
+  inspect<T>(address: number, length: number, look: (cells: Uint8Array) => T): T {
+    this.#requirePower();
+    const { sector, offset } = this.#locate(address, length);
+    this.#chargeRead(address, length);
+    const cells = this.#cells[sector.index];
+    if (cells !== undefined) return look(cells.subarray(offset, offset + length));
+    this.#erasedView ??= new Uint8Array(Math.max(...this.sectors.map((s) => s.size))).fill(0xff);
+    return look(this.#erasedView.subarray(0, length));
   }
 
   /**
@@ -431,6 +446,14 @@ export class Flash {
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString();
+  }
+
+  /** One flash line access per 128-bit line touched (RM0090 §3.5.1). */
+  #chargeRead(address: number, length: number): void {
+    this.meter?.charge(
+      'flash.read',
+      length === 0 ? 0 : Math.floor((address + length - 1) / 16) - Math.floor(address / 16) + 1,
+    );
   }
 
   #requirePower(): void {

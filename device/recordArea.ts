@@ -201,8 +201,9 @@ export class RecordArea {
   }
 
   #isErased(address: number, length: number): boolean {
-    // A word at a time (erased.ts), not a closure per byte: a save checks a whole 16 KiB sector.
-    return isErased(this.#flash.read(address, length));
+    // A word at a time (erased.ts), not a closure per byte, and on the cells themselves rather than
+    // a copy: a save checks a whole 16 KiB sector.
+    return this.#flash.inspect(address, length, isErased);
   }
 
   /**
