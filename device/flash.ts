@@ -138,6 +138,8 @@ export class Flash {
    * or interrupted erase allocates the sector. Observable behaviour is the same as a filled array.
    */
   readonly #cells: (Uint8Array | undefined)[];
+  /** The sector {@link sectorAt} found last (the table never changes). */
+  #lastSector: SectorInfo | undefined;
   /** All 0xFF, as long as the largest sector: what {@link inspect} shows of an unallocated sector. */
   #erasedView: Uint8Array | undefined;
   readonly #eraseCounts: number[];
@@ -174,7 +176,15 @@ export class Flash {
 
   /** The sector containing absolute address `address`. */
   sectorAt(address: number): SectorInfo {
-    for (const s of this.sectors) if (address >= s.address && address < s.address + s.size) return s;
+    // Drivers work in one sector at a time: try the last one found before searching the table.
+    const last = this.#lastSector;
+    if (last !== undefined && address >= last.address && address < last.address + last.size) return last;
+    for (const s of this.sectors) {
+      if (address >= s.address && address < s.address + s.size) {
+        this.#lastSector = s;
+        return s;
+      }
+    }
     throw new FlashRangeError(`address 0x${address.toString(16)} is outside the flash`);
   }
 
