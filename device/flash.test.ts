@@ -57,6 +57,36 @@ describe('NOR semantics', () => {
     expect(flash.read(S17, 8)).toEqual(new Uint8Array(8).fill(0xff));
   });
 
+  it('inspects a span as read() sees it, charged the same, in a sector never written and in one written', () => {
+    const meter = new CycleMeter();
+    const flash = new Flash({ meter });
+    const spans: [number, number][] = [
+      [S17 + 6, 30],
+      [S12, 16 * 1024],
+      [S17, 0],
+    ];
+    const seen = (): [number[], number][] =>
+      spans.map(([address, length]) => {
+        const before = meter.cycles;
+        const bytesSeen = flash.inspect(address, length, (cells) => [...cells]);
+        const charged = meter.cycles - before;
+        expect(bytesSeen).toEqual([...flash.read(address, length)]);
+        expect(meter.cycles - before).toBe(2 * charged);
+        return [bytesSeen, charged];
+      });
+    const blank = seen();
+    expect(blank[0]?.[0]).toEqual(new Array(30).fill(0xff));
+    flash.program(S17 + 8, bytes(1, 2, 3, 4));
+    flash.program(S12 + 100, bytes(0, 0, 0, 0));
+    const written = seen();
+    expect(written[0]?.[0].slice(2, 6)).toEqual([1, 2, 3, 4]);
+    expect(written.map(([, charged]) => charged)).toEqual(blank.map(([, charged]) => charged));
+    expect(() => flash.inspect(S12 + 16 * 1024 - 4, 8, () => 0)).toThrow(FlashRangeError);
+    flash.cutPowerAfter(1);
+    expect(() => flash.eraseSector(12)).toThrow(PowerLossError);
+    expect(() => flash.inspect(S17, 4, () => 0)).toThrow(PowerLossError);
+  });
+
   it('only clears bits: a 1 written over a 0 stays 0 (AND semantics by default)', () => {
     const flash = new Flash();
     flash.program(S17, bytes(0xf0, 0x0f, 0xaa, 0x55));

@@ -131,7 +131,17 @@ export class Flash {
   readonly endurance: number;
   readonly strict: boolean;
   readonly meter: CycleMeter | undefined;
-  readonly #cells: Uint8Array[];
+  /**
+   * The cells of each sector; `undefined` for a sector never programmed since construction, which
+   * reads as erased. A device uses a few of its 24 sectors, so the other ~1.5 MiB are never
+   * allocated and filled with 0xFF (a test makes a fresh device per scenario); the first program
+   * or interrupted erase allocates the sector. Observable behaviour is the same as a filled array.
+   */
+  readonly #cells: (Uint8Array | undefined)[];
+  /** The sector {@link sectorAt} found last (the table never changes). */
+  #lastSector: SectorInfo | undefined;
+  /** All 0xFF, as long as the largest sector: what {@link inspect} shows of an unallocated sector. */
+  #erasedView: Uint8Array | undefined;
   readonly #eraseCounts: number[];
   readonly #prng: SeededPrng;
   #powered = true;
@@ -152,7 +162,7 @@ export class Flash {
     this.strict = options.strict ?? false;
     this.meter = options.meter;
     this.#prng = new SeededPrng(options.seed ?? 1);
-    this.#cells = this.sectors.map((s) => new Uint8Array(s.size).fill(0xff));
+    this.#cells = this.sectors.map(() => undefined);
     this.#eraseCounts = this.sectors.map(() => 0);
     this.#statErases = this.sectors.map(() => 0);
   }
@@ -166,7 +176,15 @@ export class Flash {
 
   /** The sector containing absolute address `address`. */
   sectorAt(address: number): SectorInfo {
-    for (const s of this.sectors) if (address >= s.address && address < s.address + s.size) return s;
+    // Drivers work in one sector at a time: try the last one found before searching the table.
+    const last = this.#lastSector;
+    if (last !== undefined && address >= last.address && address < last.address + last.size) return last;
+    for (const s of this.sectors) {
+      if (address >= s.address && address < s.address + s.size) {
+        this.#lastSector = s;
+        return s;
+      }
+    }
     throw new FlashRangeError(`address 0x${address.toString(16)} is outside the flash`);
   }
 
@@ -242,12 +260,26 @@ export class Flash {
    */
   read(address: number, length: number): Uint8Array {
     this.#requirePower();
-    const { cells, offset } = this.#locate(address, length);
-    this.meter?.charge(
-      'flash.read',
-      length === 0 ? 0 : Math.floor((address + length - 1) / 16) - Math.floor(address / 16) + 1,
-    );
-    return cells.slice(offset, offset + length);
+    const { sector, offset } = this.#locate(address, length);
+    this.#chargeRead(address, length);
+    const cells = this.#cells[sector.index];
+    return cells === undefined ? new Uint8Array(length).fill(0xff) : cells.slice(offset, offset + length);
+  }
+
+  /**
+   * Reads `length` bytes at `address` (within one sector) as {@link read} does, charged the same,
+   * and hands them to `look` without copying them: for a driver that only looks at a span (is a
+   * sector blank, what does its header say) before deciding what to do. The view is only valid
+   * during the call, and `look` must not write into it or keep it (it is the array itself).
+   */
+  inspect<T>(address: number, length: number, look: (cells: Uint8Array) => T): T {
+    this.#requirePower();
+    const { sector, offset } = this.#locate(address, length);
+    this.#chargeRead(address, length);
+    const cells = this.#cells[sector.index];
+    if (cells !== undefined) return look(cells.subarray(offset, offset + length));
+    this.#erasedView ??= new Uint8Array(Math.max(...this.sectors.map((s) => s.size))).fill(0xff);
+    return look(this.#erasedView.subarray(0, length));
   }
 
   /**
@@ -264,7 +296,8 @@ export class Flash {
         `program of ${data.length} B at 0x${address.toString(16)} is not aligned to PSIZE ${parallelism} (${unit} B)`,
       );
     }
-    const { sector, cells, offset } = this.#locate(address, data.length);
+    const { sector, offset } = this.#locate(address, data.length);
+    const cells = this.#materialize(sector.index);
     if (this.strict) {
       for (let i = 0; i < data.length; i++) {
         const d = data[i] ?? 0;
@@ -310,18 +343,16 @@ export class Flash {
     this.#requirePower();
     const sector = this.sector(index);
     if (!(parallelism in PSIZE_BYTES)) throw new RangeError(`unknown parallelism ${String(parallelism)}`);
-    const cells = this.#cells[index];
-    if (cells === undefined) throw new FlashRangeError(`no flash sector ${index}`);
     this.meter?.charge(eraseOp(sector.size, parallelism));
     this.#operations++;
     this.#eraseCounts[index] = (this.#eraseCounts[index] ?? 0) + 1;
     this.#statErases[index] = (this.#statErases[index] ?? 0) + 1;
     if (this.#consumeCut()) {
-      this.#garbage(cells);
+      this.#garbage(this.#materialize(index));
       this.#powered = false;
       throw new PowerLossError('flash', true, `erase of sector ${index} interrupted`);
     }
-    cells.fill(0xff);
+    this.#cells[index]?.fill(0xff);
     this.#listener?.({ kind: 'erase', sector: index, address: sector.address, length: sector.size });
   }
 
@@ -333,9 +364,9 @@ export class Flash {
     const n = this.sectors.length;
     const headerBytes = 8 + 4 + 4 + 4 + n * 12;
     let dataBytes = 0;
-    const erased = this.#cells.map(isErased);
+    const erased = this.#cells.map((c) => c === undefined || isErased(c));
     this.#cells.forEach((c, i) => {
-      if (!erased[i]) dataBytes += c.length;
+      if (c !== undefined && !erased[i]) dataBytes += c.length;
     });
     const image = new Uint8Array(headerBytes + dataBytes + 4);
     const view = new DataView(image.buffer);
@@ -353,7 +384,7 @@ export class Flash {
       p += 12;
     });
     this.#cells.forEach((c, i) => {
-      if (!erased[i]) {
+      if (c !== undefined && !erased[i]) {
         image.set(c, p);
         p += c.length;
       }
@@ -408,7 +439,7 @@ export class Flash {
       if (erased[i]) continue;
       const size = sizes[i] ?? 0;
       if (p + size > image.length - 4) throw new FlashImageError('flash image truncated');
-      flash.#cells[i]?.set(image.subarray(p, p + size));
+      flash.#materialize(i).set(image.subarray(p, p + size));
       p += size;
     }
     if (p !== image.length - 4) throw new FlashImageError('flash image has trailing bytes');
@@ -427,6 +458,14 @@ export class Flash {
     return this.toString();
   }
 
+  /** One flash line access per 128-bit line touched (RM0090 §3.5.1). */
+  #chargeRead(address: number, length: number): void {
+    this.meter?.charge(
+      'flash.read',
+      length === 0 ? 0 : Math.floor((address + length - 1) / 16) - Math.floor(address / 16) + 1,
+    );
+  }
+
   #requirePower(): void {
     if (!this.#powered) throw new PowerLossError('flash', false, 'device is unpowered');
   }
@@ -439,7 +478,18 @@ export class Flash {
     return true;
   }
 
-  #locate(address: number, length: number): { sector: SectorInfo; cells: Uint8Array; offset: number } {
+  /** The cells of sector `index`, allocated erased on first use. */
+  #materialize(index: number): Uint8Array {
+    const sector = this.sector(index);
+    let cells = this.#cells[index];
+    if (cells === undefined) {
+      cells = new Uint8Array(sector.size).fill(0xff);
+      this.#cells[index] = cells;
+    }
+    return cells;
+  }
+
+  #locate(address: number, length: number): { sector: SectorInfo; offset: number } {
     if (!Number.isSafeInteger(address) || !Number.isSafeInteger(length) || length < 0) {
       throw new FlashRangeError('address and length must be non-negative integers');
     }
@@ -448,9 +498,7 @@ export class Flash {
     if (offset + length > sector.size) {
       throw new FlashRangeError(`range 0x${address.toString(16)}+${length} crosses the end of sector ${sector.index}`);
     }
-    const cells = this.#cells[sector.index];
-    if (cells === undefined) throw new FlashRangeError(`no flash sector ${sector.index}`);
-    return { sector, cells, offset };
+    return { sector, offset };
   }
 
   #tear(cells: Uint8Array, offset: number, data: Uint8Array, unit: number): void {

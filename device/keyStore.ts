@@ -338,9 +338,11 @@ export class KeyStore {
     let maxEpoch = 0;
     const erased: boolean[] = [];
     for (const sector of this.#sectors) {
-      const image = flash.read(sector.address, sector.size);
-      erased.push(isErased(image));
-      const reading = readHeader(layout, image);
+      // Looked at in place (no copy of each 128 KiB sector): readHeader keeps only decoded numbers.
+      const reading = flash.inspect(sector.address, sector.size, (image) => {
+        erased.push(isErased(image));
+        return readHeader(layout, image);
+      });
       if (reading.kind !== 'valid') continue;
       maxEpoch = Math.max(maxEpoch, reading.header.epoch);
       if (reading.sameLayout && (!newest || later(reading.header, newest.header))) newest = reading;

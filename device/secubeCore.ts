@@ -235,7 +235,7 @@ export class DeviceCore {
       throw new DeviceError('NotLoggedIn', 'this operation needs a PIN session');
     if (!levels.includes(value))
       throw new DeviceError('AccessDenied', `this operation needs the ${levels.join(' or ')} level`);
-    return { ...ctx, level: value };
+    return { state: ctx.state, pin: ctx.pin, store: ctx.store, level: value };
   }
 
   /**

@@ -14,6 +14,7 @@
  * @module
  */
 import { UPDATE_SEQUENCE_COUNTER } from './acknowledgement.ts';
+import { utf8 } from './binaryCodec.ts';
 import { DeviceError } from './deviceError.ts';
 import { MAX_COUNTERS, MAX_COUNTER_NAME_BYTES } from './deviceState.ts';
 import { PIN_RESET_ACCEPTED_COUNTER, PIN_RESET_ISSUED_COUNTER } from './pinResetOrder.ts';
@@ -28,7 +29,7 @@ export const RESERVED_COUNTERS: readonly string[] = Object.freeze([
 
 /** @throws DeviceError `BadArgument` unless `name` is 1..{@link MAX_COUNTER_NAME_BYTES} UTF-8 bytes. */
 function checkCounterName(name: string): void {
-  const bytes = new TextEncoder().encode(name);
+  const bytes = utf8(name);
   if (bytes.length < 1 || bytes.length > MAX_COUNTER_NAME_BYTES)
     throw new DeviceError('BadArgument', `counter names are 1..${MAX_COUNTER_NAME_BYTES} UTF-8 bytes`);
 }

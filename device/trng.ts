@@ -90,7 +90,10 @@ export class Trng {
     if (bytes.length !== count * 4) throw new DeviceError('TrngFailure', 'noise source returned a short read');
     this.#wordsDrawn += count;
     this.#meter?.charge('trng.word', count);
-    return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + count * 4));
+    // A view when aligned (the DRBG and the OS hand back arrays of their own); words() copies out of it at once.
+    return bytes.byteOffset % 4 === 0
+      ? new Uint32Array(bytes.buffer, bytes.byteOffset, count)
+      : new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + count * 4));
   }
 
   /** `count` words that passed the continuous test. */
@@ -99,7 +102,8 @@ export class Trng {
     const out = new Uint32Array(count);
     for (let done = 0; done < count; ) {
       const chunk = this.#rawWords(Math.min(CHUNK_WORDS, count - done));
-      for (const word of chunk) {
+      for (let i = 0; i < chunk.length; i++) {
+        const word = chunk[i] as number;
         if (word === this.#previous)
           throw new DeviceError('TrngFailure', 'two consecutive RNG words are equal (FIPS 140-2 §4.9.2)');
         this.#previous = word;
@@ -113,7 +117,8 @@ export class Trng {
   randomBytes(length: number): Uint8Array {
     if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`length must be ≥ 0, got ${length}`);
     const words = this.words(Math.ceil(length / 4));
-    return new Uint8Array(words.buffer, 0, length).slice();
+    // words() returns an array of its own: when it is exactly `length` bytes long, it is the answer.
+    return length === words.byteLength ? new Uint8Array(words.buffer) : new Uint8Array(words.buffer, 0, length).slice();
   }
 
   /** The DRBG state is secret. */
