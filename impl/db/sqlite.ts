@@ -4,7 +4,7 @@
  * @module
  */
 import initSqlJs from 'sql.js';
-import type { Database, SqlJsStatic } from 'sql.js';
+import type { Database, SqlJsStatic, Statement } from 'sql.js';
 
 let loading: Promise<SqlJsStatic> | null = null;
 
@@ -47,4 +47,4 @@ export function enableAutoVacuum(db: Database): boolean {
   return true;
 }
 
-export type { Database };
+export type { Database, Statement };
