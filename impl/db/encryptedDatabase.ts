@@ -12,32 +12,61 @@
 import type { SdCard } from '../../device/sdcard.ts';
 import { DatabaseError } from './databaseError.ts';
 import type { DatabaseDevice } from './databaseDevice.ts';
-import { openMigrated } from './migratedDatabase.ts';
+import { openMigratedExported } from './migratedDatabase.ts';
 import { PageStore } from './pageStore.ts';
 import type { CommitStats } from './pageStore.ts';
 import { migrate } from './schema.ts';
 import { configureConnection, enableAutoVacuum, openSqlite } from './sqlite.ts';
-import type { Database } from './sqlite.ts';
+import type { Database, Statement } from './sqlite.ts';
+
+/**
+ * The statements that open and end every transaction, prepared once per connection: `run` with SQL
+ * text parses it again each time (sqlite3_exec), and every transaction runs two of them.
+ */
+interface TransactionStatements {
+  readonly begin: Statement;
+  readonly commit: Statement;
+  readonly rollback: Statement;
+}
+
+function prepareTransactionStatements(db: Database): TransactionStatements {
+  return { begin: db.prepare('BEGIN IMMEDIATE'), commit: db.prepare('COMMIT'), rollback: db.prepare('ROLLBACK') };
+}
+
+/**
+ * Runs a prepared statement without parameters. On an error sql.js throws from `step` before its
+ * `reset`; the reset here leaves the statement ready for its next run either way.
+ */
+function runPrepared(statement: Statement): void {
+  try {
+    statement.step();
+  } finally {
+    statement.reset();
+  }
+}
 
 /** A device's encrypted metadata database. */
 export class EncryptedDatabase {
   #db: Database;
+  #tx: TransactionStatements;
   readonly #store: PageStore;
   #broken: Error | null = null;
   #lastCommit: CommitStats | null = null;
 
   private constructor(db: Database, store: PageStore) {
     this.#db = db;
+    this.#tx = prepareTransactionStatements(db);
     this.#store = store;
   }
 
   /** Creates the database of a fresh device: schema migrated and committed as generation 1. */
   static async create(device: DatabaseDevice, sd: SdCard): Promise<EncryptedDatabase> {
     const store = PageStore.create(device, sd);
-    // The migrated schema's image, not the migrations replayed: the same bytes, far cheaper.
-    const db = await openMigrated();
+    // The migrated schema's image, not the migrations replayed: the same bytes, far cheaper; and
+    // what its export() would give, without the export.
+    const { db, exported } = await openMigratedExported();
     const edb = new EncryptedDatabase(db, store);
-    edb.#persist();
+    edb.#persist(exported);
     return edb;
   }
 
@@ -83,22 +112,25 @@ export class EncryptedDatabase {
    */
   transaction<T>(fn: (db: Database) => T): T {
     const db = this.#usable();
-    db.run('BEGIN IMMEDIATE');
+    const tx = this.#tx;
+    runPrepared(tx.begin);
     let result: T;
     try {
       result = fn(db);
-      db.run('COMMIT');
+      runPrepared(tx.commit);
     } catch (error) {
-      db.run('ROLLBACK');
+      runPrepared(tx.rollback);
       throw error;
     }
     this.#persist();
     return result;
   }
 
-  #persist(): void {
+  /** Commits the database's image: `exported` when the caller has it already (it must be what export() gives). */
+  #persist(exported?: Uint8Array): void {
     try {
-      this.#lastCommit = this.#store.commit(this.#db.export());
+      // export() returns a new buffer each time, so the store may keep it (PageStore.commit).
+      this.#lastCommit = this.#store.commit(exported ?? this.#db.export());
     } catch (error) {
       if (error instanceof DatabaseError && error.code === 'NoSpace') {
         this.#restoreCommitted();
@@ -116,6 +148,7 @@ export class EncryptedDatabase {
     const Ctor = this.#db.constructor as new (image: Uint8Array) => Database;
     this.#db.close();
     this.#db = configureConnection(new Ctor(this.#store.image));
+    this.#tx = prepareTransactionStatements(this.#db);
   }
 
   /** Releases the in-memory database. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { migratedImage, openMigrated } from './migratedDatabase.ts';
+import { migratedImage, openMigrated, openMigratedExported } from './migratedDatabase.ts';
 import { SCHEMA_VERSION, migrate, schemaVersion } from './schema.ts';
 import { openSqlite } from './sqlite.ts';
 import type { Database } from './sqlite.ts';
@@ -38,5 +38,13 @@ describe('a database opened from the migrated image', () => {
     const b = await openMigrated();
     expect(b.exec('SELECT count(*) FROM users')[0]?.values[0]?.[0]).toBe(0);
     expect(await migratedImage()).toEqual(before);
+  });
+
+  test('comes with the bytes its export() gives, in a copy of its own', async () => {
+    const { db, exported } = await openMigratedExported();
+    expect(exported).toEqual(db.export());
+    expect(exported).toEqual(await migratedImage());
+    exported.fill(0);
+    expect((await openMigratedExported()).exported).toEqual(db.export());
   });
 });

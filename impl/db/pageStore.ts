@@ -410,6 +410,9 @@ export class PageStore {
    * Persists `image` as the next generation, writing only the pages that differ from the committed
    * image. Atomic: after a power cut anywhere in here, {@link PageStore.open} finds this generation
    * or the previous one, never a mix.
+   *
+   * The store keeps `image` itself as its committed image once the commit succeeds (no copy: a commit
+   * used to copy the whole database, every time); the caller hands it over and must not change it.
    */
   commit(image: Uint8Array): CommitStats {
     if (image.length % PAGE_SIZE !== 0)
@@ -429,13 +432,18 @@ export class PageStore {
     let bytesEncrypted = 0;
     let pagesWritten = 0;
     const entries: PageEntry[] = [];
+    const next = asBuffer(image);
+    const committed = asBuffer(this.#image);
     for (let page = 0; page < pageCount; page++) {
-      const bytes = image.subarray(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
+      const start = page * PAGE_SIZE;
+      const end = start + PAGE_SIZE;
       const old = this.#entries[page];
-      if (old !== undefined && samePage(bytes, this.#image.subarray(page * PAGE_SIZE, (page + 1) * PAGE_SIZE))) {
+      // Native and allocation-free: every commit compares every page.
+      if (old !== undefined && next.compare(committed, start, end, start, end) === 0) {
         entries.push(old);
         continue;
       }
+      const bytes = image.subarray(start, end);
       const slot: 0 | 1 = old === undefined ? 0 : old.slot === 0 ? 1 : 0;
       // Compressed on the host (which holds the plaintext page anyway), so the HSM seals, and every
       // open decrypts, only the compressed bytes.
@@ -482,14 +490,14 @@ export class PageStore {
     this.#generation = generation;
     this.#attempt = intent.attempt;
     this.#entries = entries;
-    this.#image = image.slice();
+    this.#image = image;
     return { generation, pagesWritten, bytesEncrypted, bytesWritten: this.#sd.stats().bytesWritten - bytesBefore };
   }
 }
 
-/** Whether two pages hold the same bytes: a native comparison, since every commit compares every page. */
-function samePage(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
+/** `bytes` as a Buffer over the same memory (no copy), for its native range comparison. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 /**
