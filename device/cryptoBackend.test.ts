@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { backendFromEnvironment, cryptoBackend, useCryptoBackend } from './cryptoBackend.ts';
 import type { CryptoBackend } from './cryptoBackend.ts';
 import { CycleMeter } from './costModel.ts';
-import { HOST_CRYPTO } from './hostCrypto.ts';
+import { HOST_CRYPTO, x25519PrivateFromDer } from './hostCrypto.ts';
+import { createPublicKey } from 'node:crypto';
 import { aesGcmEncrypt, aesKeyWrap, hkdfSha256, x25519PublicKey, x25519SharedSecret } from './meteredCrypto.ts';
 import { NOBLE_CRYPTO } from './nobleCrypto.ts';
 import { propertyParams } from '../testing/runConfig.ts';
@@ -91,6 +92,19 @@ describe.each(BACKENDS)('$name backend against the standards’ vectors', (b) =>
     expect(Object.getPrototypeOf(out)).toBe(Uint8Array.prototype);
     expect(out.byteOffset).toBe(0);
     expect(out.buffer.byteLength).toBe(32);
+  });
+});
+
+describe('host X25519 key import', () => {
+  it("the DER fallback (for a Node that checks a JWK private key's x) gives RFC 7748 §6.1's public keys", () => {
+    const raw = (secret: string) =>
+      toHex(Buffer.from(createPublicKey(x25519PrivateFromDer(hex(secret))).export({ format: 'jwk' }).x!, 'base64url'));
+    expect(raw('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a')).toBe(
+      '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a',
+    );
+    expect(raw('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb')).toBe(
+      'de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f',
+    );
   });
 });
 

@@ -33,13 +33,33 @@ const plain = concatBytes;
 // property suites make keys for every provisioning and factory init). Same raw key either way.
 const base64url = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+// DER framing of raw X25519 keys (RFC 8410 §7 private key in PKCS #8): the fallback below.
+const X25519_PKCS8 = Uint8Array.from(Buffer.from('302e020100300506032b656e04220420', 'hex'));
+
+/** A raw X25519 secret as an OpenSSL key through PKCS #8 DER: slower, accepted by every Node. */
+export function x25519PrivateFromDer(secret: Uint8Array): KeyObject {
+  return createPrivateKey({ key: Buffer.from(plain(X25519_PKCS8, secret)), format: 'der', type: 'pkcs8' });
+}
+
+/** Whether this Node takes a private OKP JWK without its public `x` (see below); learnt on first use. */
+let jwkWithoutPublicPart = true;
+
 const x25519Private = (secret: Uint8Array): KeyObject => {
   if (secret.length !== 32) throw new Error('an X25519 secret is 32 bytes (RFC 7748 §5)');
-  // Node reads only `d` of a private OKP JWK and requires `x` to be a string without checking it
+  // Node 20 reads only `d` of a private OKP JWK and requires `x` to be a string without checking it
   // against `d` (lib/internal/crypto/keys.js, getKeyObjectHandleFromJwk): the public key is what
-  // OpenSSL derives from `d`, never the `x` given, so none is computed here. cryptoBackend.test.ts
-  // checks the results against RFC 7748's vectors and against noble on random keys.
-  return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: base64url(secret), x: '' }, format: 'jwk' });
+  // OpenSSL derives from `d`, never the `x` given, so none is computed here. RFC 8037 §2 does make
+  // `x` required, and a Node that checks it refuses this JWK (ERR_CRYPTO_INVALID_JWK): from then on
+  // the DER import is used. cryptoBackend.test.ts checks both paths against RFC 7748's vectors.
+  if (jwkWithoutPublicPart) {
+    try {
+      return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: base64url(secret), x: '' }, format: 'jwk' });
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'ERR_CRYPTO_INVALID_JWK') throw error;
+      jwkWithoutPublicPart = false;
+    }
+  }
+  return x25519PrivateFromDer(secret);
 };
 const x25519Public = (raw: Uint8Array): KeyObject => {
   if (raw.length !== 32) throw new Error('an X25519 public key is 32 bytes (RFC 7748 §5)');
@@ -82,8 +102,9 @@ export const HOST_CRYPTO: CryptoBackend = Object.freeze({
     return new Uint8Array(hkdfSync('sha256', ikm, salt ?? new Uint8Array(0), info, length));
   },
   x25519PublicKey(secret: Uint8Array): Uint8Array {
-    // The JWK export of a private key carries its public key `x` (RFC 8037 §2), derived by OpenSSL.
-    const { x } = x25519Private(secret).export({ format: 'jwk' });
+    // The JWK of the public half carries the raw public key `x` (RFC 8037 §2), derived by OpenSSL;
+    // exporting the public half, not the private key, keeps `d` out of a JavaScript string.
+    const { x } = createPublicKey(x25519Private(secret)).export({ format: 'jwk' });
     if (x === undefined) throw new Error('OpenSSL exported an X25519 key without its public part');
     return new Uint8Array(Buffer.from(x, 'base64url'));
   },
