@@ -42,8 +42,6 @@ const SCOPES = {
       // Group key policy, life-cycle use, need-to-know projection, smallest-group key selection.
       'impl/kms/rules/*.ts',
       '!impl/kms/rules/*.test.ts',
-      // The only gate every key's life-cycle step goes through (stepKey).
-      'impl/kms/kmsRows.ts:154-167',
     ],
     // The tests that drive those rules: the worked examples (the model's expected runs, replayed on
     // the Admin and the devices), the Admin's refusals, and the rules' own tests (impl/kms/rules/:

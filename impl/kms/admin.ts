@@ -7,7 +7,7 @@
  * that the property suites comparing the two after every step can catch a disagreement; this class
  * checks arguments, runs the rules in a transaction and reports what they did. What is *not*
  * re-implemented is the life cycle: every key transition goes through the model's
- * `keyLifecycleMachine` (`kmsRows.stepKey`), and refusals surface as the model's `KmsError` with the
+ * `keyLifecycleMachine` (`rules/stepKey.ts`), and refusals surface as the model's `KmsError` with the
  * model's codes.
  *
  * Every operation is one database transaction that first expires due keys (audited as such), then

@@ -3,7 +3,8 @@ import { newKeyLifecycle } from '../../model/keyLifecycle.ts';
 import { persistSnapshot } from '../../model/persistedSnapshot.ts';
 import { MIGRATIONS, migrate } from '../db/schema.ts';
 import { openSqlite } from '../db/sqlite.ts';
-import { readKey, readKeys, stepKey, writeKey } from './kmsRows.ts';
+import { readKey, readKeys, writeKey } from './kmsRows.ts';
+import { stepKey } from './rules/stepKey.ts';
 import type { KeyRow } from './kmsRows.ts';
 
 const DAY = 86_400_000;

@@ -6,11 +6,10 @@
  * so they cannot differ.
  * @module
  */
-import { transition } from '../../model/pureTransition.ts';
 import { keyLifecycleMachine } from '../../model/keyLifecycle.ts';
-import type { KeyEvent, KeyLifecycleSnapshot, KeyState } from '../../model/keyLifecycle.ts';
+import type { KeyLifecycleSnapshot, KeyState } from '../../model/keyLifecycle.ts';
 import { restoreSnapshot } from '../../model/persistedSnapshot.ts';
-import { KmsError, compareIds, sortIds } from '../../model/kms.ts';
+import { compareIds, sortIds } from '../../model/kms.ts';
 import type { Algorithm, GroupId, GroupPolicy, KeyId, UserId, UserRecord } from '../../model/kms.ts';
 import { keyViewOf } from '../../model/projection.ts';
 import type { KeyView } from '../../model/projection.ts';
@@ -166,22 +165,6 @@ export function writeKey(db: Database, key: KeyRow): void {
       historyOf(key),
     ],
   );
-}
-
-/**
- * Sends `event` to the key's life-cycle machine. The machine alone decides whether the event is
- * allowed; a refusal becomes the model's `IllegalTransition`. Mirrors `stepKey` of `model/kms.ts`
- * (holders of a destroyed key are dropped by the rules, `rules/holders.ts`).
- */
-export function stepKey(key: KeyRow, event: KeyEvent): KeyRow {
-  if (!key.lifecycle.can(event)) {
-    throw new KmsError(
-      'IllegalTransition',
-      `key ${key.id} is ${stateOf(key)}: ${event.type} at ${event.now} is not allowed`,
-    );
-  }
-  const [lifecycle] = transition(keyLifecycleMachine, key.lifecycle, event);
-  return { ...key, lifecycle };
 }
 
 /** The metadata view of a key, exactly as the model's projection shows it. */

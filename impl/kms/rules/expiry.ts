@@ -11,7 +11,8 @@ import { KEY_STATES, KEY_TRANSITIONS } from '../../../model/keyLifecycle.ts';
 import type { KeyId } from '../../../model/kms.ts';
 import type { Database } from '../../db/sqlite.ts';
 import type { ChangeRecorder } from '../adminChanges.ts';
-import { readKeys, stepKey, writeKey } from '../kmsRows.ts';
+import { readKeys, writeKey } from '../kmsRows.ts';
+import { stepKey } from './stepKey.ts';
 import type { KeyRow } from '../kmsRows.ts';
 import { holdersOf } from './affectedUsers.ts';
 

@@ -7,7 +7,8 @@
  */
 import { DESTROYED_KEY_STATES } from '../../../model/kms.ts';
 import type { KeyEventType } from '../../../model/keyLifecycle.ts';
-import { readGroup, stateOf, stepKey, writeKey } from '../kmsRows.ts';
+import { readGroup, stateOf, writeKey } from '../kmsRows.ts';
+import { stepKey } from './stepKey.ts';
 import type { KeyRow } from '../kmsRows.ts';
 import { holdersOf } from './affectedUsers.ts';
 import { dropHolders } from './holders.ts';

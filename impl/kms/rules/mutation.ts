@@ -7,7 +7,7 @@
  * model is then an independent oracle, and `properties/kmsImpl.properties.test.ts` compares the two
  * after every step. Each rule names the model function it mirrors; a change to one is a change to
  * both. The key life cycle itself is not re-implemented: every step goes through the model's
- * machine (`kmsRows.stepKey`).
+ * machine (`rules/stepKey.ts`).
  *
  * | rule file               | mirrors                                                         |
  * |-------------------------|-----------------------------------------------------------------|
@@ -24,6 +24,7 @@
  * | `affectedUsers.ts`      | `affectedUsers` (`model/projection.ts`)                         |
  * | `require.ts`            | `getUser`, `getGroup`, `getKey` (`model/kms.ts`)                |
  * | `holders.ts`            | `KeyRecord.holders` updates (`model/kms.ts`)                    |
+ * | `stepKey.ts`            | `stepKey` (`model/kms.ts`): the key machine decides every step  |
  * @module
  */
 import type { KeyId } from '../../../model/kms.ts';

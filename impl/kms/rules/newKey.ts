@@ -6,7 +6,8 @@
 import { newKeyLifecycle } from '../../../model/keyLifecycle.ts';
 import type { KeyId } from '../../../model/kms.ts';
 import type { KeyCreationCause } from '../adminChanges.ts';
-import { stepKey, writeKey } from '../kmsRows.ts';
+import { writeKey } from '../kmsRows.ts';
+import { stepKey } from './stepKey.ts';
 import type { GroupRow, KeyRow } from '../kmsRows.ts';
 import type { Mutation } from './mutation.ts';
 import { execute } from '../../db/statementCache.ts';

@@ -5,7 +5,8 @@
  * @module
  */
 import { DESTROYED_KEY_STATES, LIVE_KEY_STATES } from '../../../model/kms.ts';
-import { stateOf, stepKey, writeKey } from '../kmsRows.ts';
+import { stateOf, writeKey } from '../kmsRows.ts';
+import { stepKey } from './stepKey.ts';
 import type { KeyRow } from '../kmsRows.ts';
 import { holdersOf } from './affectedUsers.ts';
 import { dropHolders } from './holders.ts';
