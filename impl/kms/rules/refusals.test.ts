@@ -113,6 +113,13 @@ describe('refusal messages name what is wrong', () => {
       code: 'NoUsableKey',
       names: [/G2, G1|G1, G2/],
     },
+    {
+      // The key machine refuses (stepKey): K2000 is pre-active, so it cannot be resumed.
+      name: 'a key event its life cycle does not allow',
+      refused: (w) => () => w.admin.resumeKey('K2000'),
+      code: 'IllegalTransition',
+      names: [/K2000/, /preActivation/, /RESUME/],
+    },
   ];
   test.each(cases)('$name', async ({ refused, code, names }) => {
     const w = await world();
