@@ -40,7 +40,7 @@ describe('the cause of every key step, as the change log reports it', () => {
     expect(JSON.parse(last?.details ?? 'null')).toEqual({ keys: [k] });
   });
 
-  test('compromising an active key activates a `replacement` that names it; a pre-active one is not replaced', async () => {
+  test('compromising an active key activates a `replacement` naming it; a pre-active one is not replaced', async () => {
     const w = await adminTeam();
     const pre = w.admin.addKey('G1', 'pre');
     expect(w.admin.compromiseKey(pre).created).toEqual([]);
