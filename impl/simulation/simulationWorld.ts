@@ -8,7 +8,6 @@
  * @module
  */
 import type { KmsOperation, UserId } from '../../model/kms.ts';
-import { runAdminOperation } from './adminOperation.ts';
 import { runAttack } from './attacks.ts';
 import type { AttackSpec } from './attacks.ts';
 import { DayTally, bump, refusalCode } from './dayTally.ts';
@@ -125,7 +124,7 @@ export class SimulationWorld {
     const result = m.apply(op);
     let code = 'ok';
     try {
-      runAdminOperation(r.admin, op);
+      r.admin.apply(op);
     } catch (error) {
       code = this.tally.error(error);
       r.output(error);

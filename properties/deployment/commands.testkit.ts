@@ -12,7 +12,6 @@ import { testOnlyHooks } from '../../device/secube.ts';
 import { KEY_EVENT_TYPES } from '../../model/keyLifecycle.ts';
 import { expireKeys } from '../../model/kms.ts';
 import type { GroupPolicy, KmsOperation, UserId } from '../../model/kms.ts';
-import { runAdminOperation } from '../../impl/simulation/adminOperation.ts';
 import { ATTACK_KINDS, runAttack } from '../../impl/simulation/attacks.ts';
 import type { AttackKind } from '../../impl/simulation/attacks.ts';
 import { updateStream } from '../../impl/protocol/streams.ts';
@@ -352,7 +351,7 @@ async function adminOperation(m: DeploymentModel, r: Deployment, raw: KmsOperati
   const result = m.apply(op);
   let code = 'ok';
   try {
-    runAdminOperation(r.admin, op);
+    r.admin.apply(op);
   } catch (error) {
     if (isCut(r, 'admin')) throw error;
     code = stats.error(error);
