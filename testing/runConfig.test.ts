@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { propertyParams, stoppedByDeadline } from './runConfig.ts';
+import { CI_SEED, propertyParams, stoppedByDeadline } from './runConfig.ts';
 
 const KNOBS = ['SEKEY_RUNS', 'SEKEY_SEED', 'SEKEY_PATH', 'SEKEY_DEADLINE', 'CI'] as const;
 const saved = Object.fromEntries(KNOBS.map((k) => [k, process.env[k]]));
@@ -8,13 +8,35 @@ function set(values: Partial<Record<(typeof KNOBS)[number], string>>): void {
   Object.assign(process.env, values);
 }
 
-describe('the deadline knob of campaigns', () => {
-  afterEach(() => {
-    for (const k of KNOBS) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
+function restore(): void {
+  for (const k of KNOBS) {
+    if (saved[k] === undefined) delete process.env[k];
+    else process.env[k] = saved[k];
+  }
+}
+
+describe('the seed', () => {
+  afterEach(restore);
+
+  test("CI's seed in CI, none (fast-check draws one) outside it", () => {
+    set({ CI: 'true' });
+    expect(propertyParams(10).seed).toBe(CI_SEED);
+    set({});
+    expect(propertyParams(10).seed).toBeUndefined();
   });
+
+  test('a fixed seed holds in and out of CI; SEKEY_SEED overrides it', () => {
+    set({});
+    expect(propertyParams(10, { fixedSeed: 7 }).seed).toBe(7);
+    set({ CI: 'true' });
+    expect(propertyParams(10, { fixedSeed: 7 }).seed).toBe(7);
+    set({ SEKEY_SEED: '42' });
+    expect(propertyParams(10, { fixedSeed: 7 }).seed).toBe(42);
+  });
+});
+
+describe('the deadline knob of campaigns', () => {
+  afterEach(restore);
 
   test('before the deadline, a property is interrupted when it comes', () => {
     set({ SEKEY_DEADLINE: String(Date.now() + 60_000), SEKEY_RUNS: '50' });

