@@ -5,7 +5,17 @@
  * with what other suites wrote). Test support only.
  * @module
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import type { AnyStateMachine } from 'xstate';
 import { keyLifecycleMachine } from '../../model/keyLifecycle.ts';
@@ -153,20 +163,60 @@ export function writeStats(suite: string, stats: SuiteStats, path = PROPERTIES_R
   mergeSuiteReport(suite, stats.toJSON(), path);
 }
 
+/** A lock older than this was left by a writer that died mid-merge (a merge takes milliseconds). */
+const STALE_LOCK_MS = 30_000;
+
+/**
+ * Runs `fn` holding `<path>.lock` (created exclusively, removed after): suites run in parallel
+ * workers (vitest's two, or several `npm run properties` shards on one machine), and each merges into
+ * the same report, so two unlocked read-modify-writes could each drop the other's entry.
+ */
+function withFileLock<T>(path: string, fn: () => T): T {
+  const lock = `${path}.lock`;
+  const giveUp = Date.now() + 2 * STALE_LOCK_MS;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    let age = 0;
+    try {
+      age = Date.now() - statSync(lock).mtimeMs;
+    } catch {
+      continue; // released between our open and stat: try again at once
+    }
+    if (age > STALE_LOCK_MS) rmSync(lock, { force: true });
+    else if (Date.now() > giveUp) throw new Error(`${lock} is held for too long: remove it if no suite is running`);
+    else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); // a short synchronous wait
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
 /**
  * Merges one suite's `entry` (with the time it was written) into `reports/properties.json`, keeping
- * what other suites wrote there.
+ * what other suites wrote there. Safe when suites finish at once in parallel workers: the merge holds
+ * a lock file, and the new report replaces the old by rename, so no reader ever sees half a file.
  */
 export function mergeSuiteReport(suite: string, entry: Record<string, unknown>, path = PROPERTIES_REPORT): void {
-  let all: Record<string, unknown> = {};
-  if (existsSync(path)) {
-    try {
-      all = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-    } catch {
-      all = {};
-    }
-  }
-  all[suite] = { ...entry, writtenAt: new Date().toISOString() };
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, `${JSON.stringify(all, null, 2)}\n`);
+  withFileLock(path, () => {
+    let all: Record<string, unknown> = {};
+    if (existsSync(path)) {
+      try {
+        all = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+      } catch {
+        all = {}; // not JSON (written by hand, or by a version that wrote in place): start again
+      }
+    }
+    all[suite] = { ...entry, writtenAt: new Date().toISOString() };
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(all, null, 2)}\n`);
+    renameSync(tmp, path);
+  });
 }
