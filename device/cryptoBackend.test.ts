@@ -4,7 +4,7 @@ import { backendFromEnvironment, cryptoBackend, useCryptoBackend } from './crypt
 import type { CryptoBackend } from './cryptoBackend.ts';
 import { CycleMeter } from './costModel.ts';
 import { HOST_CRYPTO, x25519PrivateFromDer } from './hostCrypto.ts';
-import { createPublicKey } from 'node:crypto';
+import { createHmac, createPublicKey } from 'node:crypto';
 import { aesGcmEncrypt, aesKeyWrap, hkdfSha256, x25519PublicKey, x25519SharedSecret } from './meteredCrypto.ts';
 import { NOBLE_CRYPTO } from './nobleCrypto.ts';
 import { propertyParams } from '../testing/runConfig.ts';
@@ -57,12 +57,37 @@ describe.each(BACKENDS)('$name backend against the standards’ vectors', (b) =>
     expect(() => b.keyUnwrap(kek, bad)).toThrow();
   });
 
-  it('HMAC-SHA-256: RFC 4231 §4.3 (test case 2)', () => {
-    const mac = b.hmacSha256(
-      new TextEncoder().encode('Jefe'),
-      new TextEncoder().encode('what do ya want for nothing?'),
-    );
-    expect(toHex(mac)).toBe('5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
+  it('HMAC-SHA-256: RFC 4231 §4.2–4.8 (test cases 1–4, 6 and 7: short keys, and keys longer than the block)', () => {
+    const text = (s: string) => new TextEncoder().encode(s);
+    const fill = (length: number, byte: number) => new Uint8Array(length).fill(byte);
+    const cases: readonly (readonly [Uint8Array, Uint8Array, string])[] = [
+      [fill(20, 0x0b), text('Hi There'), 'b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7'],
+      [
+        text('Jefe'),
+        text('what do ya want for nothing?'),
+        '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
+      ],
+      [fill(20, 0xaa), fill(50, 0xdd), '773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe'],
+      [
+        Uint8Array.from({ length: 25 }, (_, i) => i + 1),
+        fill(50, 0xcd),
+        '82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b',
+      ],
+      [
+        fill(131, 0xaa),
+        text('Test Using Larger Than Block-Size Key - Hash Key First'),
+        '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54',
+      ],
+      [
+        fill(131, 0xaa),
+        text(
+          'This is a test using a larger than block-size key and a larger than block-size data. The key needs ' +
+            'to be hashed before being used by the HMAC algorithm.',
+        ),
+        '9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2',
+      ],
+    ];
+    for (const [key, message, mac] of cases) expect(toHex(b.hmacSha256(key, message))).toBe(mac);
   });
 
   it('HKDF-SHA-256: RFC 5869 A.1 and A.3 (absent salt = HashLen zeros = empty salt)', () => {
@@ -175,6 +200,20 @@ describe('host backend equals the noble reference on random inputs', () => {
         );
       }),
       propertyParams(100),
+    );
+  });
+
+  it("HMAC-SHA-256 equals node's createHmac, for keys shorter and longer than the block, and long messages", () => {
+    // The host HMAC is built from two one-shot hashes (hostCrypto.ts), so OpenSSL's own HMAC is a
+    // second reference; messages past its 256-byte scratch make it grow, and the same inputs twice
+    // show nothing of one call leaks into the next.
+    fc.assert(
+      fc.property(bytes(200), bytes(1200), (k, m) => {
+        const expected = new Uint8Array(createHmac('sha256', k).update(m).digest());
+        expect(HOST_CRYPTO.hmacSha256(k, m)).toEqual(expected);
+        expect(HOST_CRYPTO.hmacSha256(k, m)).toEqual(expected);
+      }),
+      propertyParams(200),
     );
   });
 

@@ -32,12 +32,21 @@ export class HmacDrbg {
     this.#reseedCounter = 1;
   }
 
-  /** HMAC_DRBG_Update (§10.1.2.2). */
+  /**
+   * HMAC_DRBG_Update (§10.1.2.2). V ‖ 0x00 ‖ provided is built in one array, which the second round
+   * reuses for V ‖ 0x01 ‖ provided (only V and the separator byte change): every TRNG draw runs an
+   * Update, so it allocates once instead of concatenating twice.
+   */
   #update(provided: Uint8Array): void {
-    this.#key = hmac(this.#key, concatBytes(this.#v, Uint8Array.of(0x00), provided));
+    const message = new Uint8Array(OUTLEN + 1 + provided.length);
+    message.set(this.#v, 0);
+    message.set(provided, OUTLEN + 1);
+    this.#key = hmac(this.#key, message);
     this.#v = hmac(this.#key, this.#v);
     if (provided.length === 0) return;
-    this.#key = hmac(this.#key, concatBytes(this.#v, Uint8Array.of(0x01), provided));
+    message.set(this.#v, 0);
+    message[OUTLEN] = 0x01;
+    this.#key = hmac(this.#key, message);
     this.#v = hmac(this.#key, this.#v);
   }
 

@@ -11,7 +11,7 @@
  * metadata is, not what it says.
  * @module
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { DatabaseError } from './databaseError.ts';
 
@@ -37,7 +37,9 @@ export const COMPRESSED_PAGE_CACHE_ENTRIES = 4096;
 
 /** The page, compressed (DEFLATE at its best level: a page is compressed once per change, read many times). */
 export function compressPage(page: Uint8Array): Uint8Array {
-  const key = createHash('sha256').update(page).digest('base64');
+  // The one-shot `crypto.hash` (Node 20.12+) gives createHash(…).update(page).digest('base64')'s very
+  // string without building a Hash object (about a seventh of the 3 us a 4 KiB page took).
+  const key = hash('sha256', page, 'base64');
   const hit = recent.get(key);
   if (hit !== undefined) return hit.slice();
   const out = deflateRawSync(page, { level: 9 });

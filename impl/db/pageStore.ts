@@ -42,7 +42,7 @@
  * @module
  */
 import { Buffer } from 'node:buffer';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { concatBytes } from '@noble/hashes/utils.js';
 import { Reader, Writer, bytesEqual, mapCodecError, utf8 } from '../../device/binaryCodec.ts';
 import type { SdCard } from '../../device/sdcard.ts';
@@ -101,6 +101,9 @@ interface Manifest {
   readonly digest: Uint8Array;
 }
 
+// Encoded once: every page sealed or opened builds its AAD on them.
+const PAGE_AAD_COMPRESSED = utf8('SKDB page z');
+const PAGE_AAD_LEGACY = utf8('SKDB page');
 /**
  * AAD of page `page` written in `generation`: "SKDB page" ‖ u32be page ‖ u64be generation; a
  * compressed page (format 2) says so in its AAD ("SKDB page z"), so that no record can be read as
@@ -108,7 +111,7 @@ interface Manifest {
  */
 function pageAad(page: number, generation: number, compressed: boolean): Uint8Array {
   return new Writer()
-    .bytes(utf8(compressed ? 'SKDB page z' : 'SKDB page'))
+    .bytes(compressed ? PAGE_AAD_COMPRESSED : PAGE_AAD_LEGACY)
     .u32be(page)
     .u64be(generation)
     .finish();
@@ -120,11 +123,13 @@ const MANIFEST_AAD: Readonly<Record<number, Uint8Array>> = {
 
 /**
  * SHA-256 over every page's u32be number, u64be generation and tag, in page order. Through
- * node:crypto into one buffer (the same digest): every commit hashes every page's entry.
+ * node:crypto into one buffer (the same digest): every commit hashes every page's entry. The
+ * one-shot `crypto.hash` (Node 20.12+) skips the Hash object createHash builds; every byte of the
+ * buffer is written, so it need not be zeroed first.
  */
 function pagesDigest(entries: readonly PageEntry[]): Uint8Array {
   const entry = 4 + 8 + 16;
-  const all = Buffer.alloc(entries.length * entry);
+  const all = Buffer.allocUnsafe(entries.length * entry);
   entries.forEach((e, page) => {
     const at = page * entry;
     all.writeUInt32BE(page, at);
@@ -132,7 +137,7 @@ function pagesDigest(entries: readonly PageEntry[]): Uint8Array {
     all.writeUInt32BE(e.generation % 2 ** 32, at + 8);
     all.set(e.tag, at + 12);
   });
-  return new Uint8Array(createHash('sha256').update(all).digest());
+  return new Uint8Array(hash('sha256', all, 'buffer'));
 }
 
 /** What a page record's header says: its format, the generation it was written in, its sealed length. */
