@@ -501,7 +501,8 @@ export class User {
       if (claimed === null || claimed.sequence <= p.context.lastSequence) continue;
       const bytes = await transport.read(stream, name);
       if (bytes === null) continue;
-      const open = { type: 'OPEN', resync: claimed.resync, fileHash: bytesToHex(fileHash(bytes)) } as const;
+      const hash = fileHash(bytes);
+      const open = { type: 'OPEN', resync: claimed.resync, fileHash: bytesToHex(hash) } as const;
       // The machine does not open a file it refused before, nor, when blocked, one not named a resync.
       if (!p.can(open)) continue;
       p = this.#step(p, open);
@@ -531,7 +532,7 @@ export class User {
       this.#live = p = next;
       this.#finishDeviceWork();
       applied.push(p.context.lastSequence);
-      await this.#acknowledge(transport, p.context.lastSequence, fileHash(bytes));
+      await this.#acknowledge(transport, p.context.lastSequence, hash);
     }
     return { applied, refused, blocked: this.blocked, sequence: this.appliedSequence };
   }
