@@ -43,7 +43,7 @@ export class PersistedSnapshotError extends CodedError<PersistedSnapshotErrorCod
 }
 
 /** The part of a snapshot that is persisted. */
-interface Persisted {
+export interface Persisted {
   readonly value: StateValue;
   readonly context: Record<string, unknown>;
 }
@@ -104,7 +104,20 @@ export function restoreSnapshot<TMachine extends AnyStateMachine>(
   text: string,
   context: Partial<ContextFrom<TMachine>> = {},
 ): SnapshotFrom<TMachine> {
-  const persisted = parse(machine.id, text);
+  return restorePersisted(machine, parse(machine.id, text), context);
+}
+
+/**
+ * Restores a snapshot from its persisted parts already in hand (as {@link restoreSnapshot} would
+ * restore `JSON.stringify({ value, context })`, without writing and parsing the text): a reader that
+ * holds the value and context in columns builds them directly. The same check of the state value.
+ * The caller passes JSON values (what parsing the text would give).
+ */
+export function restorePersisted<TMachine extends AnyStateMachine>(
+  machine: TMachine,
+  persisted: Persisted,
+  context: Partial<ContextFrom<TMachine>> = {},
+): SnapshotFrom<TMachine> {
   const bad = undeclaredPart(machine.root as StateNodeLike, persisted.value, '');
   if (bad !== null) {
     const known = Object.keys((machine.root as StateNodeLike).states).join(', ');

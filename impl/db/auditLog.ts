@@ -28,6 +28,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { Reader, Writer, bytesEqual, utf8 } from '../../device/binaryCodec.ts';
+import { execute, query } from './statementCache.ts';
 import type { SdCard } from '../../device/sdcard.ts';
 import { SD_SECTOR_SIZE } from '../../device/sdcard.ts';
 import { DatabaseError } from './databaseError.ts';
@@ -102,7 +103,8 @@ function tableHead(db: Database): { seq: number; hash: string } {
 }
 
 function cardHead(db: Database, start: number): Head {
-  const row = db.exec('SELECT seq, hash, next_sector FROM audit_head WHERE id = 1')[0]?.values[0];
+  // Every operation reads and moves the head: kept statements (`statementCache.ts`), not parsed each time.
+  const row = query(db, 'SELECT seq, hash, next_sector FROM audit_head WHERE id = 1')[0];
   return row
     ? { seq: Number(row[0]), hash: String(row[1]), nextSector: Number(row[2]) }
     : { ...tableHead(db), nextSector: start };
@@ -174,7 +176,8 @@ export function appendAudit(db: Database, card: AuditCard | null, items: readonl
   // Not synced here: the page store syncs before it writes the manifest that commits the head.
   card.sd.write(head.nextSector, padded);
   const last = entries.at(-1) as AuditEntry;
-  db.run(
+  execute(
+    db,
     `INSERT INTO audit_head (id, seq, hash, next_sector) VALUES (1, ?, ?, ?)
      ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, next_sector = excluded.next_sector`,
     [last.seq, last.hash, head.nextSector + sectors],

@@ -8,7 +8,7 @@
  */
 import { keyLifecycleMachine } from '../../model/keyLifecycle.ts';
 import type { KeyLifecycleSnapshot, KeyState } from '../../model/keyLifecycle.ts';
-import { restoreSnapshot } from '../../model/persistedSnapshot.ts';
+import { restorePersisted, restoreSnapshot } from '../../model/persistedSnapshot.ts';
 import { compareIds, sortIds } from '../../model/kms.ts';
 import type { Algorithm, GroupId, GroupPolicy, KeyId, UserId, UserRecord } from '../../model/kms.ts';
 import { keyViewOf } from '../../model/projection.ts';
@@ -103,8 +103,9 @@ function toKeyRow(r: Cell[]): KeyRow {
     name: String(r[0]),
     owner: String(r[1]),
     algorithm: String(r[2]) as Algorithm,
-    // Through the machine's own restore, which refuses a state it does not declare.
-    lifecycle: restoreLifecycle(JSON.stringify({ value: String(r[3]), context })),
+    // Through the machine's own restore, which refuses a state it does not declare; the columns
+    // hold the context's JSON values, so no text needs writing and parsing in between.
+    lifecycle: restorePersisted(keyLifecycleMachine, { value: String(r[3]), context }),
   };
 }
 

@@ -46,7 +46,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { parseAck } from '../protocol/ackFile.ts';
 import type { Admin } from './admin.ts';
 import type { Database } from '../db/sqlite.ts';
-import { deviceKeyNumber } from '../protocol/deviceKeyIds.ts';
+import { deviceKeyNumber, userKeyIds } from '../protocol/deviceKeyIds.ts';
 import { userDeviceOf } from './distribution.ts';
 import { forgetErased, readDeviceViews, recordDeviceView } from './deviceViews.ts';
 import type { DeviceView } from './deviceViews.ts';
@@ -99,13 +99,58 @@ function writePublication(db: Database, userId: UserId, snapshot: PublicationSna
  * the publication or acknowledgement reaches it, as the machine says, although reads compute
  * staleness without committing it.
  */
-function publicationEvent(db: Database, userId: UserId, staleAfterMs: number, event: PublicationEvent): boolean {
-  let snapshot = readPublication(db, userId, staleAfterMs);
+function publicationEvent(
+  db: Database,
+  userId: UserId,
+  staleAfterMs: number,
+  event: PublicationEvent,
+  stored: PublicationSnapshot = readPublication(db, userId, staleAfterMs),
+): boolean {
+  let snapshot = stored;
   const tick = { type: 'TICK', now: event.now } as const;
   if (event.type !== 'TICK' && snapshot.can(tick)) [snapshot] = transition(publicationMachine, snapshot, tick);
   if (!snapshot.can(event)) return false;
   writePublication(db, userId, transition(publicationMachine, snapshot, event)[0]);
   return true;
+}
+
+/** A provisioned device as one publication round starts: where its stream stands, whether its user exists. */
+interface RoundDevice {
+  readonly userId: UserId;
+  readonly serial: string;
+  readonly keyIds: ReturnType<typeof userKeyIds>;
+  /** Its stream's last file and whether a resync was requested; null before its first file. */
+  readonly stream: { readonly sequence: number; readonly lastHash: Uint8Array; readonly resync: boolean } | null;
+  /** In service and its user exists: false for a retired device, which only learns to hold nothing. */
+  readonly exists: boolean;
+}
+
+/**
+ * Every provisioned device as the round starts, in one query rather than three per device: each
+ * device's rows (`user_devices`, `streams`, `users`) are read here before its own file is prepared,
+ * and a round writes only the stream row of the device it prepares, so each device's entry is what
+ * `userDeviceOf` and the per-device queries would read at its turn.
+ */
+function readRoundDevices(db: Database): Map<UserId, RoundDevice> {
+  const devices = new Map<UserId, RoundDevice>();
+  const rows = query(
+    db,
+    `SELECT d.user_id, d.serial, d.key_base, d.retired_at IS NULL, s.sequence, s.last_hash, s.resync, u.id IS NOT NULL
+     FROM user_devices d LEFT JOIN streams s ON s.user_id = d.user_id LEFT JOIN users u ON u.id = d.user_id`,
+  );
+  for (const [userId, serial, keyBase, inService, sequence, lastHash, resync, userExists] of rows) {
+    devices.set(String(userId), {
+      userId: String(userId),
+      serial: String(serial),
+      keyIds: userKeyIds(Number(keyBase)),
+      stream:
+        sequence === null || sequence === undefined
+          ? null
+          : { sequence: Number(sequence), lastHash: lastHash as Uint8Array, resync: Number(resync) === 1 },
+      exists: Number(inService) === 1 && Number(userExists) === 1,
+    });
+  }
+  return devices;
 }
 
 /** An authentic acknowledgement waiting on the transport, not yet collected. */
@@ -196,8 +241,9 @@ export class Publisher {
       const current = summarizeWorld(source);
       const world: RoundWorld = { source, published, changes: worldChanges(published, current, source.users) };
       const deviceView = readDeviceViews(db);
-      for (const userId of sortIds(column(db, 'SELECT user_id FROM user_devices').map(String))) {
-        const prepared = this.#prepare(db, now, userId, world, deviceView(userId));
+      const devices = readRoundDevices(db);
+      for (const userId of sortIds([...devices.keys()])) {
+        const prepared = this.#prepare(db, now, devices.get(userId) as RoundDevice, world, deviceView(userId));
         if (prepared) entries.push(prepared);
       }
       // Every device was brought to the current world (or needed nothing): it is the published one now.
@@ -224,17 +270,14 @@ export class Publisher {
   #prepare(
     db: Database,
     now: number,
-    userId: UserId,
+    device: RoundDevice,
     world: RoundWorld,
     before: DeviceView,
   ): { entry: PublishReport['published'][number]; name: string; file: Uint8Array } | null {
-    const { serial, keyIds, inService } = userDeviceOf(db, userId);
-    const stream = query(db, 'SELECT sequence, last_hash, resync FROM streams WHERE user_id = ?', [userId])[0];
-    const sequence = stream ? Number(stream[0]) + 1 : 1;
-    const previousHash = stream ? (stream[1] as Uint8Array) : NO_PREVIOUS_FILE;
-    const kind: UpdateKind = !stream || Number(stream[2]) === 1 ? 'resync' : 'incremental';
-    // A retired device (its user deleted) only ever learns that it must hold nothing.
-    const exists = inService && column(db, 'SELECT id FROM users WHERE id = ?', [userId]).length > 0;
+    const { userId, serial, keyIds, stream, exists } = device;
+    const sequence = stream ? stream.sequence + 1 : 1;
+    const previousHash = stream ? stream.lastHash : NO_PREVIOUS_FILE;
+    const kind: UpdateKind = !stream || stream.resync ? 'resync' : 'incremental';
     const diff = diffView(world, userId, kind, exists, before);
     const records: UpdateRecord[] = [...diff.records];
     for (const k of diff.newKeys) {
@@ -270,12 +313,13 @@ export class Publisher {
       body.length + 28,
     );
     const name = updateFileName(sequence, kind);
+    const hash = fileHash(file);
     // An upsert keeps the row in place (INSERT OR REPLACE would move it, touching two pages).
     execute(
       db,
       `INSERT INTO streams (user_id, sequence, last_hash, resync) VALUES (?, ?, ?, 0)
        ON CONFLICT(user_id) DO UPDATE SET sequence = excluded.sequence, last_hash = excluded.last_hash, resync = 0`,
-      [userId, sequence, fileHash(file)],
+      [userId, sequence, hash],
     );
     recordDeviceView(db, userId, before, diff.after, sequence);
     if (kind === 'resync') execute(db, 'DELETE FROM outbox WHERE user_id = ? AND sequence < ?', [userId, sequence]);
@@ -283,10 +327,11 @@ export class Publisher {
       userId,
       sequence,
       name,
-      fileHash(file),
+      hash,
       file,
     ]);
-    publicationEvent(db, userId, this.#staleAfterMs, { type: 'PUBLISH', sequence, now });
+    // The row read above: nothing in this round wrote it since.
+    publicationEvent(db, userId, this.#staleAfterMs, { type: 'PUBLISH', sequence, now }, publication);
     return { entry: { userId, sequence, kind, bytes: file.length, heartbeatOnly }, name, file };
   }
 

@@ -81,6 +81,39 @@ describe('distribution by update files', () => {
     expect(bob.blocked).toBe(false);
   });
 
+  test('the update state a user keeps between commits is the one its replica holds', async () => {
+    const w = await team();
+    const bob = w.users.get('U2')!;
+    w.admin.renameUser('U2', 'bob 2');
+    await w.publisher.publish();
+    w.admin.renameUser('U2', 'bob 3');
+    await w.publisher.publish();
+    // The first of the two files is lost: the second is refused (a gap), a refusal that counts.
+    const stream = updateStream('U2');
+    const names = await w.transport.list(stream);
+    const first = names.find((n) => sequenceOfName(n)?.sequence === bob.appliedSequence + 1)!;
+    const second = names.find((n) => sequenceOfName(n)?.sequence === bob.appliedSequence + 2)!;
+    const firstBytes = (await w.transport.read(stream, first))!;
+    const secondBytes = (await w.transport.read(stream, second))!;
+    await w.transport.remove(stream, first);
+    const generation = bob.device.counterRead('db.generation');
+    expect((await bob.sync(w.transport)).refused.map((r) => r.reason)).toEqual(['gap']);
+    expect(bob.device.counterRead('db.generation')).toBe(generation + 1);
+    const state = (u: User) => ({
+      blocked: u.blocked,
+      sequence: u.appliedSequence,
+      freshness: u.freshness(),
+      first: u.check(firstBytes),
+      second: u.check(secondBytes),
+    });
+    const reopen = () => User.open({ device: bob.device, sd: w.hardware.get('U2')!.sd, clock: w.clock });
+    expect(state(bob)).toEqual(state(await reopen()));
+    // Then both files apply (each commit, and the device work's, carried on).
+    await w.transport.write(stream, first, firstBytes);
+    expect((await bob.sync(w.transport)).applied).toHaveLength(2);
+    expect(state(bob)).toEqual(state(await reopen()));
+  });
+
   test('a member removed by file loses the keys on its HSM', async () => {
     const w = await team();
     const k = w.admin.addKey('G1', 'k');

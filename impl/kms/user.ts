@@ -332,7 +332,7 @@ export class User {
    * is too old to encrypt under now (null when it is not).
    */
   freshness(): { readonly statement: FreshnessStatement | null; readonly staleness: Staleness | null } {
-    const context = this.#db.read((db) => this.#processing(db).context);
+    const context = this.#processing().context;
     return { statement: context.freshness ?? null, staleness: stalenessAt(context, this.#clock.now()) };
   }
 
@@ -364,12 +364,49 @@ export class User {
 
   // ---- applying what the administrator sends: update files -------------------------------------
 
-  /** Where update processing stands: the machine's persisted snapshot, or its start before any file. */
-  #processing(db: Database): UpdateProcessingSnapshot {
-    const text = column(db, 'SELECT snapshot FROM update_state WHERE id = 1')[0] ?? null;
-    return text === null
-      ? initialTransition(updateProcessingMachine, {})[0]
-      : restoreSnapshot(updateProcessingMachine, String(text));
+  /**
+   * The update-processing snapshot committed at a database generation: what {@link #processing}
+   * returns while the generation is unchanged, without reading and parsing the row again (a sync
+   * asks several times per file). Safe because the row changes only through a commit, and every
+   * commit moves the generation (a failed one restores the committed state, row included); a
+   * reader never sees a transaction's uncommitted rows here, as #processing reads outside any.
+   */
+  #committed: { readonly generation: number; readonly snapshot: UpdateProcessingSnapshot } | null = null;
+
+  /**
+   * Where update processing stands: the machine's committed snapshot, or its start before any file.
+   * Read outside any transaction.
+   */
+  #processing(): UpdateProcessingSnapshot {
+    // Through read() even when remembered: a database broken by a failed commit refuses every read.
+    return this.#db.read((db) => {
+      const generation = this.#db.generation;
+      if (this.#committed?.generation === generation) return this.#committed.snapshot;
+      const text = column(db, 'SELECT snapshot FROM update_state WHERE id = 1')[0] ?? null;
+      const snapshot =
+        text === null
+          ? initialTransition(updateProcessingMachine, {})[0]
+          : restoreSnapshot(updateProcessingMachine, String(text));
+      this.#committed = { generation, snapshot };
+      return snapshot;
+    });
+  }
+
+  /**
+   * Commits `fn` with the machine's snapshot `p` saved in the same transaction (or, with `p` null, a
+   * transaction that leaves update_state alone), and remembers the committed snapshot for
+   * {@link #processing}. Carrying `p` is what restoring the saved row would give: the machine's
+   * behaviour depends on its state value and context only, which is what the row holds
+   * (`model/persistedSnapshot.ts`: no history states, no children, no delays).
+   */
+  #commit(p: UpdateProcessingSnapshot | null, fn: (db: Database) => void): void {
+    const unchanged = p === null && this.#committed?.generation === this.#db.generation ? this.#committed : null;
+    this.#db.transaction((db) => {
+      fn(db);
+      if (p !== null) this.#saveProcessing(db, p);
+    });
+    const snapshot = p ?? unchanged?.snapshot;
+    this.#committed = snapshot === undefined ? null : { generation: this.#db.generation, snapshot };
   }
 
   /** Saves the machine's snapshot (inside the caller's transaction); the columns repeat it for readers. */
@@ -385,12 +422,12 @@ export class User {
 
   /** Whether this user refused too many files in a row and waits for a resync. */
   get blocked(): boolean {
-    return this.#db.read((db) => this.#processing(db).value === 'blocked');
+    return this.#processing().value === 'blocked';
   }
 
   /** The sequence of the last applied update file. */
   get appliedSequence(): number {
-    return this.#db.read((db) => this.#processing(db).context.lastSequence);
+    return this.#processing().context.lastSequence;
   }
 
   /**
@@ -404,7 +441,7 @@ export class User {
    * is atomic and idempotent; every applied file is acknowledged to the administrator.
    */
   async sync(transport: Transport): Promise<SyncReport> {
-    this.#live = this.#db.read((db) => this.#processing(db));
+    this.#live = this.#processing();
     try {
       return await this.#syncStream(transport);
     } catch (error) {
@@ -458,13 +495,14 @@ export class User {
     const stream = updateStream(this.#userId);
     for (const name of await transport.list(stream)) {
       const claimed = sequenceOfName(name);
-      let p = this.#db.read((db) => this.#processing(db));
+      let p = this.#processing();
       this.#live = p;
       // Files already applied are skipped unread; only names above the last sequence are news.
       if (claimed === null || claimed.sequence <= p.context.lastSequence) continue;
       const bytes = await transport.read(stream, name);
       if (bytes === null) continue;
-      const open = { type: 'OPEN', resync: claimed.resync, fileHash: bytesToHex(fileHash(bytes)) } as const;
+      const hash = fileHash(bytes);
+      const open = { type: 'OPEN', resync: claimed.resync, fileHash: bytesToHex(hash) } as const;
       // The machine does not open a file it refused before, nor, when blocked, one not named a resync.
       if (!p.can(open)) continue;
       p = this.#step(p, open);
@@ -475,9 +513,8 @@ export class User {
         // Only a refusal that counts towards a block is committed. Junk anybody can drop into the
         // share costs a read and a failed open per sync, never a database commit (each of which
         // advances counters in the HSM's flash): a thousand junk files must not wear the device.
-        const counted =
-          p.context.consecutiveRefusals !== this.#db.read((db) => this.#processing(db).context.consecutiveRefusals);
-        if (counted) this.#db.transaction((db) => this.#saveProcessing(db, p));
+        const counted = p.context.consecutiveRefusals !== this.#processing().context.consecutiveRefusals;
+        if (counted) this.#commit(p, () => {});
         continue;
       }
       // The file's heartbeat, if it has one, becomes the latest freshness statement (same commit).
@@ -495,7 +532,7 @@ export class User {
       this.#live = p = next;
       this.#finishDeviceWork();
       applied.push(p.context.lastSequence);
-      await this.#acknowledge(transport, p.context.lastSequence, fileHash(bytes));
+      await this.#acknowledge(transport, p.context.lastSequence, hash);
     }
     return { applied, refused, blocked: this.blocked, sequence: this.appliedSequence };
   }
@@ -506,7 +543,7 @@ export class User {
    * was refused for). For inspecting files by hand.
    */
   check(bytes: Uint8Array, claimsResync = false): RefusalReason | null {
-    let p = this.#db.read((db) => this.#processing(db));
+    let p = this.#processing();
     const open = { type: 'OPEN', resync: claimsResync, fileHash: bytesToHex(fileHash(bytes)) } as const;
     const unopened = openingRefusal(p.context, open);
     if (unopened !== null) return unopened;
@@ -570,9 +607,8 @@ export class User {
    * database.
    */
   #apply(records: readonly UpdateRecord[], p: UpdateProcessingSnapshot): void {
-    this.#db.transaction((db) => {
+    this.#commit(p, (db) => {
       for (const rec of records) applyRecord(db, rec);
-      this.#saveProcessing(db, p);
     });
   }
 
@@ -596,9 +632,9 @@ export class User {
           this.#device.importWrapped(keyNumber, data, this.#keyIds.wrappingKeyId);
         }
       }
-      this.#db.transaction((db) => execute(db, 'DELETE FROM pending_device_ops'));
+      this.#commit(null, (db) => execute(db, 'DELETE FROM pending_device_ops'));
     }
-    const sequence = this.#db.read((db) => this.#processing(db).context.lastSequence);
+    const sequence = this.#processing().context.lastSequence;
     if (this.#device.counterRead(UPDATE_SEQUENCE_COUNTER) >= sequence) return;
     try {
       // The HSM moves its counter only to the update it authenticated last, in this session.
@@ -618,7 +654,7 @@ export class User {
    * superseded it), nothing is recorded here: the next applied file moves the counter past N.
    */
   async #recordAfterReboot(transport: Transport): Promise<void> {
-    const { lastSequence, lastFileHash } = this.#db.read((db) => this.#processing(db).context);
+    const { lastSequence, lastFileHash } = this.#processing().context;
     if (this.#device.counterRead(UPDATE_SEQUENCE_COUNTER) >= lastSequence)
       return this.#acknowledgeAgain(transport, lastSequence, lastFileHash);
     const stream = updateStream(this.#userId);
