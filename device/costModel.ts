@@ -284,6 +284,17 @@ export class CycleMeter {
     this.#byOp.clear();
   }
 
+  /**
+   * SIMULATOR ONLY: a new meter with this one's profile and totals, charged independently from now
+   * on (device snapshots, `SecubeDevice.simulatorClone`).
+   */
+  clone(): CycleMeter {
+    const copy = new CycleMeter(this.profile);
+    copy.#cycles = this.#cycles;
+    for (const [op, totals] of this.#byOp) copy.#byOp.set(op, { units: totals.units, cycles: totals.cycles });
+    return copy;
+  }
+
   /** A copy of the current totals, per operation. */
   snapshot(): CycleSnapshot {
     const byOp: Partial<Record<CostOp, OpTotals>> = {};

@@ -446,6 +446,38 @@ export class Flash {
     return flash;
   }
 
+  /**
+   * SIMULATOR ONLY, like a virtual machine's snapshot: an independent copy of this chip in its
+   * present state — every cell, lifetime erase counts, power, an armed cut, operation and bench
+   * counters, the fault generator's state — charging `meter`. A program or erase on either no
+   * longer touches the other. The write listener is not copied: it belongs to the host that keeps
+   * this chip in a file. Real flash cannot be copied with its wear; the test kit uses this to hand
+   * out factory-fresh devices without running factory init again (`secube.testkit.ts`).
+   */
+  clone(meter?: CycleMeter): Flash {
+    const sizes = this.sectors.map((s) => s.size);
+    const copy = new Flash({
+      parallelism: this.parallelism,
+      endurance: this.endurance,
+      strict: this.strict,
+      ...(this.sectors === STM32F429_SECTORS ? {} : { geometry: sizes }),
+      ...(meter === undefined ? {} : { meter }),
+    });
+    this.#cells.forEach((cells, i) => {
+      if (cells !== undefined) copy.#cells[i] = cells.slice();
+    });
+    this.#eraseCounts.forEach((n, i) => {
+      copy.#eraseCounts[i] = n;
+    });
+    copy.#prng.copyStateOf(this.#prng);
+    copy.#powered = this.#powered;
+    copy.#cutCountdown = this.#cutCountdown;
+    copy.#operations = this.#operations;
+    copy.#stats = { ...this.#stats };
+    copy.#statErases = [...this.#statErases];
+    return copy;
+  }
+
   /** A summary; never the memory contents, which hold key material. */
   toString(): string {
     return (

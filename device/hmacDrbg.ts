@@ -77,6 +77,19 @@ export class HmacDrbg {
     return out;
   }
 
+  /**
+   * SIMULATOR ONLY: an independent DRBG in this one's state (Key, V, reseed counter), whose outputs
+   * are the outputs this one would give (device snapshots, `SecubeDevice.simulatorClone`). A real
+   * generator's state never leaves it.
+   */
+  clone(): HmacDrbg {
+    const copy = new HmacDrbg(new Uint8Array(0), new Uint8Array(0));
+    copy.#key = this.#key.slice();
+    copy.#v = this.#v.slice();
+    copy.#reseedCounter = this.#reseedCounter;
+    return copy;
+  }
+
   /** The DRBG state is secret: never print it. */
   toString(): string {
     return 'HmacDrbg(SHA-256)';

@@ -139,6 +139,7 @@ let deviceRead: (store: KeyStore, id: number) => Uint8Array;
  */
 export class KeyStore {
   readonly #flash: Flash;
+  readonly #options: KeyStoreOptions;
   readonly #sectors: readonly SectorInfo[];
   readonly #layout: StoreLayout;
   readonly #maxKeys: number;
@@ -162,6 +163,7 @@ export class KeyStore {
     const indices = options.sectors ?? DEFAULT_KEY_STORE_SECTORS;
     if (new Set(indices).size !== indices.length) throw new KeyStoreConfigError('key store sectors must be distinct');
     this.#flash = flash;
+    this.#options = options;
     this.#sectors = indices.map((i) => flash.sector(i));
     const size = this.#sectors[0]?.size ?? 0;
     if (!this.#sectors.every((s) => s.size === size))
@@ -204,6 +206,32 @@ export class KeyStore {
     const store = new KeyStore(flash, options);
     store.#mount();
     return store;
+  }
+
+  /**
+   * SIMULATOR ONLY: this store's RAM state (index, sector states, wear, epoch, write position) over
+   * `flash`, which must be an exact copy of this store's flash (`Flash.clone`): the copy behaves, and
+   * charges, exactly as this store would (`SecubeDevice.simulatorClone`).
+   */
+  cloneOnto(flash: Flash): KeyStore {
+    const copy = new KeyStore(flash, this.#options);
+    this.#state.forEach((st, i) => {
+      const to = copy.#state[i] as SectorState;
+      to.used = st.used;
+      to.seq = st.seq;
+      to.live = st.live;
+      to.ids.set(st.ids);
+      to.liveFlags.set(st.liveFlags);
+    });
+    copy.#wear = [...this.#wear];
+    copy.#index = new Map(this.#index);
+    copy.#active = this.#active;
+    copy.#next = this.#next;
+    copy.#epoch = this.#epoch;
+    copy.#maxSeq = this.#maxSeq;
+    copy.#broken = this.#broken;
+    copy.#lastMount = this.#lastMount;
+    return copy;
   }
 
   /** Number of live keys. */

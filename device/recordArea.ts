@@ -103,6 +103,25 @@ export class RecordArea {
     this.#sectors = [a, b];
   }
 
+  /**
+   * SIMULATOR ONLY: takes over what `source` knows of its area, for an area on an exact copy of
+   * `source`'s flash (`SecubeDevice.simulatorClone`), so the copy scans, and charges, exactly what
+   * the source would.
+   */
+  adoptKnowledgeOf(source: RecordArea): void {
+    const known = source.#known;
+    this.#known =
+      known === null || known === undefined
+        ? known
+        : {
+            ...known,
+            payload: known.payload.slice(),
+            sums: new Map(known.sums),
+            lastValue: new Map(known.lastValue),
+            tallies: new Map([...known.tallies].map(([index, tally]) => [index, { ...tally }])),
+          };
+  }
+
   /** Largest payload a save accepts: one base must fit in the smaller sector. */
   get maxPayload(): number {
     const size = Math.min(...this.#sectors.map((i) => this.#flash.sector(i).size));

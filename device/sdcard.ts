@@ -129,6 +129,29 @@ export class SdCard {
     this.#prng = new SeededPrng(options.seed ?? 1);
   }
 
+  /** The meter this card charges, if any. */
+  get meter(): CycleMeter | undefined {
+    return this.#meter;
+  }
+
+  /**
+   * SIMULATOR ONLY, like a virtual machine's snapshot: an independent copy of this card in its
+   * present state — durable and pending sectors, power, an armed cut, the fault generator's state,
+   * the counters — charging `meter`. Writes to either no longer reach the other.
+   */
+  clone(meter?: CycleMeter): SdCard {
+    const copy = new SdCard({ sectorCount: this.sectorCount, ...(meter === undefined ? {} : { meter }) });
+    for (const [sector, data] of this.#durable) copy.#durable.set(sector, data.slice());
+    copy.#pending = this.#pending.map((w) => ({ sector: w.sector, data: w.data.slice() }));
+    // The latest pending content of a sector is the data of its last pending write: share those copies.
+    for (const w of copy.#pending) copy.#pendingLatest.set(w.sector, w.data);
+    copy.#powered = this.#powered;
+    copy.#armed = this.#armed === undefined ? undefined : { ...this.#armed };
+    copy.#prng.copyStateOf(this.#prng);
+    copy.#stats = { ...this.#stats };
+    return copy;
+  }
+
   /** False after a power cut, until {@link powerOn} (same name as the flash's). */
   get powered(): boolean {
     return this.#powered;

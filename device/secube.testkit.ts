@@ -9,6 +9,7 @@ import type { DeviceErrorCode } from './deviceError.ts';
 import { Manufacturer } from './attestation.ts';
 import { CycleMeter } from './costModel.ts';
 import { Flash } from './flash.ts';
+import { SdCard } from './sdcard.ts';
 import { provisionUserDevice } from './provisioning.ts';
 import { SecubeDevice } from './secube.ts';
 import type { ProvisioningKeyIds, SecubeDeviceOptions } from './secube.ts';
@@ -45,6 +46,51 @@ export function makeDevice(
   const device = new SecubeDevice({ flash, seed, pinIterations: 10, testHooks: true, ...rest });
   device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER });
   return { device, flash, meter };
+}
+
+/** A test device with its microSD card. */
+export interface TestDeviceWithCard extends TestDevice {
+  readonly sd: SdCard;
+}
+
+/**
+ * Factory-fresh devices by seed, flash seed and card size: the templates {@link freshDevice} copies.
+ * Bounded, oldest first out; a property suite uses a few dozen seeds over and over.
+ */
+const factoryFresh = new Map<string, SecubeDevice>();
+const FACTORY_FRESH_ENTRIES = 256;
+
+/**
+ * What {@link makeDevice}`(seed, { sdcard: new SdCard({ sectorCount: cardSectors }), flashSeed })`
+ * returns, with the card (and with `adminSession`, as after `login('admin', ADMIN_PIN)` on it) —
+ * but a copy (`SecubeDevice.simulatorClone`) of a device made so once in this process, not one
+ * made again. Why it is the same: factory init and that login are functions of the seed alone
+ * (seeded TRNG, fixed PINs and manufacturer, a blank flash and card), and the copy carries
+ * everything such a device has — flash cells and wear, card, meter totals, TRNG state, RAM — so
+ * it answers, writes and charges exactly as one made fresh would (`secube.clone.test.ts`). The
+ * template itself is never handed out, so nothing a test does reaches it.
+ */
+export function freshDevice(
+  seed: string,
+  options: { readonly flashSeed?: number; readonly cardSectors: number; readonly adminSession?: boolean },
+): TestDeviceWithCard {
+  const adminSession = options.adminSession === true;
+  const key = JSON.stringify([seed, options.flashSeed ?? 1, options.cardSectors, adminSession]);
+  let template = factoryFresh.get(key);
+  if (template === undefined) {
+    const sdcard = new SdCard({ sectorCount: options.cardSectors });
+    template = makeDevice(seed, {
+      sdcard,
+      ...(options.flashSeed === undefined ? {} : { flashSeed: options.flashSeed }),
+    }).device;
+    if (adminSession) template.login('admin', ADMIN_PIN);
+    if (factoryFresh.size >= FACTORY_FRESH_ENTRIES) factoryFresh.delete(factoryFresh.keys().next().value as string);
+    factoryFresh.set(key, template);
+  }
+  const { device, flash, meter } = template.simulatorClone();
+  const sd = device.sdcard;
+  if (meter === undefined || sd === undefined) throw new Error('a test device has a meter and here a card');
+  return { device, flash, meter, sd };
 }
 
 /** Key IDs of the pairs made by {@link makeProvisionedPair}: the same on both devices. */

@@ -36,6 +36,7 @@
  */
 import type { PinLevel } from '../model/pinSession.ts';
 import type { CycleMeter } from './costModel.ts';
+import type { Flash } from './flash.ts';
 import { DeviceError } from './deviceError.ts';
 import type { Pin } from './pinHash.ts';
 import type { SdCard } from './sdcard.ts';
@@ -71,6 +72,8 @@ export type { ProvisioningKeyIds, ProvisioningPeer, ProvisioningRequest } from '
 export type { SecubeTestHooks } from './secubeTestHooks.ts';
 
 const hooksOf = new WeakMap<SecubeDevice, SecubeTestHooks>();
+/** Set by {@link SecubeDevice.simulatorClone} for the one constructor call it makes: the core to adopt, not boot. */
+let adopting: DeviceCore | undefined;
 /** Node's `util.inspect.custom` (a registered symbol, so no dependency on node:util). */
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
@@ -83,13 +86,41 @@ export class SecubeDevice {
   readonly #core: DeviceCore;
 
   constructor(options: SecubeDeviceOptions) {
-    const core = new DeviceCore(options);
+    const adopted = adopting;
+    adopting = undefined;
+    const core = adopted ?? new DeviceCore(options);
     this.#core = core;
     if (options.testHooks === true) {
       core.testHooks = makeTestHooks(core);
       hooksOf.set(this, core.testHooks);
     }
-    core.guard(() => core.boot());
+    // A clone's core is already in its source's booted state: booting it again would charge the reads.
+    if (adopted === undefined) core.guard(() => core.boot());
+  }
+
+  /**
+   * SIMULATOR ONLY, like a virtual machine's snapshot: an independent device in exactly this one's
+   * state, on copies of its flash, meter, SD card and seeded TRNG (and RAM: session, key store
+   * view, caches), so every later call returns, writes and charges what it would on this device.
+   * A real HSM cannot be cloned — its secrets and its TRNG state never leave it — so only a device
+   * built with `testHooks: true` offers this; nothing in `impl/` uses it. It exists so the test kit
+   * can make a seeded, factory-fresh device once and hand out copies (`secube.testkit.ts`
+   * `freshDevice`), instead of running factory init for the same seed run after run;
+   * `secube.clone.test.ts` drives a copy and a freshly made device side by side and compares every
+   * output, cycle and byte.
+   * @throws DeviceError `AccessDenied` on a device without test hooks; RangeError when the TRNG was
+   *   handed in or is unseeded (no state to copy).
+   */
+  simulatorClone(): { readonly device: SecubeDevice; readonly flash: Flash; readonly meter: CycleMeter | undefined } {
+    const core = this.#core;
+    if (core.testHooks === undefined) throw new DeviceError('AccessDenied', 'only a test device can be cloned');
+    adopting = core.cloneSimulated();
+    const copy = adopting;
+    try {
+      return { device: new SecubeDevice({ flash: copy.flash, testHooks: true }), flash: copy.flash, meter: copy.meter };
+    } finally {
+      adopting = undefined;
+    }
   }
 
   /** Runs `step` on the core; a power cut in it leaves the device off (`DeviceCore.guard`). */

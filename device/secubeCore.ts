@@ -95,7 +95,10 @@ export class DeviceCore {
   readonly flash: Flash;
   readonly meter: CycleMeter | undefined;
   readonly trng: Trng;
+  /** True when this core made its TRNG (charging {@link meter}), false when it was handed one. */
+  ownTrng: boolean;
   readonly keyStoreOptions: KeyStoreOptions;
+  readonly stateSectors: readonly [number, number];
   readonly area: RecordArea;
   readonly sdcard: SdCard | undefined;
   readonly pinIterations: number;
@@ -125,10 +128,12 @@ export class DeviceCore {
     this.flash = options.flash;
     this.meter = options.meter ?? options.flash.meter;
     const trngOptions = this.meter === undefined ? {} : { meter: this.meter };
+    this.ownTrng = options.trng === undefined;
     this.trng =
       options.trng ?? new Trng(options.seed === undefined ? trngOptions : { ...trngOptions, seed: options.seed });
     this.keyStoreOptions = options.keyStore ?? {};
     const stateSectors = options.stateSectors ?? DEFAULT_STATE_SECTORS;
+    this.stateSectors = stateSectors;
     const storeSectors = this.keyStoreOptions.sectors ?? DEFAULT_KEY_STORE_SECTORS;
     if (stateSectors.some((s) => storeSectors.includes(s)))
       throw new RangeError('state sectors and key store sectors must not overlap');
@@ -254,6 +259,47 @@ export class DeviceCore {
     this.base = next;
     this.journal = new Map();
     this.state = next;
+  }
+
+  /**
+   * SIMULATOR ONLY (`SecubeDevice.simulatorClone`): a core in this one's exact state over copies of
+   * its peripherals — flash, meter(s), SD card and TRNG each cloned, RAM (device state, counter
+   * journal, mounted key store, record-area knowledge, PIN snapshot, identity key cache, session)
+   * copied — so the copy returns, writes and charges exactly what this core would from here on.
+   * PIN snapshots are immutable values (the model's pure transitions make new ones): shared.
+   * @throws RangeError when the TRNG was handed in (its meter is not this core's to re-wire), or a
+   *   peripheral cannot be cloned (an unseeded TRNG).
+   */
+  cloneSimulated(): DeviceCore {
+    if (!this.ownTrng) throw new RangeError('a device given its TRNG cannot be cloned');
+    const flashMeter = this.flash.meter?.clone();
+    const meter = this.meter === this.flash.meter ? flashMeter : this.meter?.clone();
+    const sameMeter = (m: CycleMeter | undefined): CycleMeter | undefined =>
+      m === undefined ? undefined : m === this.meter ? meter : m === this.flash.meter ? flashMeter : m.clone();
+    const flash = this.flash.clone(flashMeter);
+    const copy = new DeviceCore({
+      flash,
+      ...(meter === undefined ? {} : { meter }),
+      trng: this.trng.clone(meter),
+      keyStore: this.keyStoreOptions,
+      stateSectors: this.stateSectors,
+      ...(this.sdcard === undefined ? {} : { sdcard: this.sdcard.clone(sameMeter(this.sdcard.meter)) }),
+      pinIterations: this.pinIterations,
+    });
+    copy.ownTrng = true;
+    copy.powered = this.powered;
+    // structuredClone copies the Maps and byte arrays of a device state; base and state are often one object.
+    const state = this.state === undefined ? undefined : structuredClone(this.state);
+    copy.state = state;
+    copy.base = this.base === this.state ? state : this.base === undefined ? undefined : structuredClone(this.base);
+    copy.journal = new Map(this.journal);
+    copy.store = this.store?.cloneOnto(flash);
+    copy.storeNeedsMount = this.storeNeedsMount;
+    copy.pin = this.pin;
+    copy.identityPublic = this.identityPublic?.slice();
+    copy.authenticatedUpdate = this.authenticatedUpdate;
+    copy.area.adoptKnowledgeOf(this.area);
+    return copy;
   }
 
   /** Serial, power, session and key count; never key material. */

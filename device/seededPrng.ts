@@ -45,6 +45,17 @@ export class SeededPrng {
   }
 
   /** Next uniformly distributed unsigned 32-bit integer. */
+  /**
+   * SIMULATOR ONLY: takes over `source`'s state, so both continue with the same numbers (device
+   * snapshots, `SecubeDevice.simulatorClone`).
+   */
+  copyStateOf(source: SeededPrng): void {
+    this.#s0 = source.#s0;
+    this.#s1 = source.#s1;
+    this.#s2 = source.#s2;
+    this.#s3 = source.#s3;
+  }
+
   nextU32(): number {
     const result = Math.imul(rotl(Math.imul(this.#s1, 5), 7), 9) >>> 0;
     const t = this.#s1 << 9;

@@ -50,6 +50,16 @@ function seedBytes(seed: TrngSeed): Uint8Array {
   return new TextEncoder().encode(`str:${seed}`);
 }
 
+/** What {@link Trng.clone} hands its copy's constructor. */
+interface TrngClone {
+  readonly drbg: HmacDrbg;
+  readonly previous: number | undefined;
+  readonly wordsDrawn: number;
+}
+
+/** Set by {@link Trng.clone} for the one constructor call it makes. */
+let cloning: TrngClone | undefined;
+
 /**
  * A TRNG producing 32-bit words, charged per word. Output is drawn in whole words: asking for 5
  * bytes draws 2 words, as firmware calling `HAL_RNG_GenerateRandomNumber` does.
@@ -59,11 +69,23 @@ export class Trng {
   readonly deterministic: boolean;
   readonly #source: (length: number) => Uint8Array;
   readonly #meter: CycleMeter | undefined;
+  /** The seeded generator behind {@link deterministic} output (what {@link clone} copies). */
+  readonly #drbg: HmacDrbg | undefined;
   #previous: number | undefined;
   #wordsDrawn = 0;
 
   constructor(options: TrngOptions = {}) {
     this.#meter = options.meter;
+    const from = cloning;
+    cloning = undefined;
+    if (from !== undefined) {
+      this.deterministic = true;
+      this.#drbg = from.drbg;
+      this.#source = (length) => from.drbg.generate(length);
+      this.#previous = from.previous;
+      this.#wordsDrawn = from.wordsDrawn;
+      return;
+    }
     if (options.rawSource !== undefined) {
       this.deterministic = false;
       this.#source = options.rawSource;
@@ -74,6 +96,7 @@ export class Trng {
       this.deterministic = true;
       // SHA-256 of the seed gives the 256 bits of entropy input SP 800-90A asks for, whatever the seed's size.
       const drbg = new HmacDrbg(sha256(seedBytes(options.seed)), NONCE, PERSONALIZATION);
+      this.#drbg = drbg;
       this.#source = (length) => drbg.generate(length);
     }
     // FIPS 140-2 §4.9.2: the first block after power-up is only kept for comparison.
@@ -119,6 +142,18 @@ export class Trng {
     const words = this.words(Math.ceil(length / 4));
     // words() returns an array of its own: when it is exactly `length` bytes long, it is the answer.
     return length === words.byteLength ? new Uint8Array(words.buffer) : new Uint8Array(words.buffer, 0, length).slice();
+  }
+
+  /**
+   * SIMULATOR ONLY: an independent seeded TRNG in this one's state (DRBG, last word for the
+   * continuous test, words drawn), charging `meter`: it draws exactly the words this one would draw
+   * next. For device snapshots (`SecubeDevice.simulatorClone`); a real noise source cannot be copied.
+   * @throws RangeError for an unseeded TRNG (OS randomness or a raw source has no state to copy).
+   */
+  clone(meter?: CycleMeter): Trng {
+    if (this.#drbg === undefined) throw new RangeError('only a seeded TRNG can be cloned');
+    cloning = { drbg: this.#drbg.clone(), previous: this.#previous, wordsDrawn: this.#wordsDrawn };
+    return new Trng(meter === undefined ? {} : { meter });
   }
 
   /** The DRBG state is secret. */

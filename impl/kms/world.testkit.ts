@@ -1,10 +1,12 @@
 /**
  * A small SEkey installation for tests: an admin HSM with its SD card, user HSMs provisioned from
- * it, one manual clock. Test support only.
+ * it, one manual clock. Test support only. The HSMs are factory-fresh copies of seeded devices made
+ * once per process (`freshDevice` in `secube.testkit.ts`): byte for byte and cycle for cycle what a
+ * new `makeDevice` would give, without running factory init again for a seed seen before.
  * @module
  */
-import { SdCard } from '../../device/sdcard.ts';
-import { ADMIN_PIN, USER_PIN, makeDevice } from '../../device/secube.testkit.ts';
+import type { SdCard } from '../../device/sdcard.ts';
+import { USER_PIN, freshDevice } from '../../device/secube.testkit.ts';
 import type { SecubeDevice } from '../../device/secube.ts';
 import type { Flash } from '../../device/flash.ts';
 import type { GroupId, UserId } from '../../model/kms.ts';
@@ -39,9 +41,10 @@ export const TEST_CARD_SECTORS = 131_072;
 /** A fresh installation starting at `start`. */
 export async function newWorld(start = Date.UTC(2026, 0, 1), seed = 'world'): Promise<World> {
   const clock = new ManualClock(start);
-  const adminCard = new SdCard({ sectorCount: TEST_CARD_SECTORS });
-  const { device: adminDevice } = makeDevice(`${seed}-admin`, { sdcard: adminCard });
-  adminDevice.login('admin', ADMIN_PIN);
+  const { device: adminDevice, sd: adminCard } = freshDevice(`${seed}-admin`, {
+    cardSectors: TEST_CARD_SECTORS,
+    adminSession: true,
+  });
   const admin = await Admin.create({ device: adminDevice, sd: adminCard, clock });
   const users = new Map<UserId, User>();
   const hardware = new Map<UserId, { flash: Flash; sd: SdCard }>();
@@ -62,10 +65,9 @@ export async function newWorld(start = Date.UTC(2026, 0, 1), seed = 'world'): Pr
     users,
     hardware,
     async addDevice(userId) {
-      const card = new SdCard({ sectorCount: TEST_CARD_SECTORS });
-      const { device, flash } = makeDevice(`${seed}-${userId}-${users.size}`, { sdcard: card });
+      const name = `${seed}-${userId}-${users.size}`;
+      const { device, flash, sd: card } = freshDevice(name, { cardSectors: TEST_CARD_SECTORS, adminSession: true });
       hardware.set(userId, { flash, sd: card });
-      device.login('admin', ADMIN_PIN);
       const provisioning = provisionUser(admin, userId, device);
       device.logout();
       device.login('user', USER_PIN);
