@@ -96,7 +96,9 @@ function hmacScratch(length: number): Uint8Array {
  * 20.12+), which skips the Hash object that createHash/createHmac build per call (a few
  * microseconds each, against a fraction of one for the one-shot). The digest comes back as a
  * `'binary'` (latin1) string, one char per byte: Node 20's `'buffer'` output costs an allocation
- * several times the hash itself.
+ * several times the hash itself. Such a string cannot be wiped: the digests (the HMAC_DRBG's K and V
+ * among them) stay in the JS heap until collected, as the Buffers createHmac returned did before;
+ * only the simulator's host process holds them, never a real device's memory.
  */
 function sha256IntoScratch(data: Uint8Array, at: number): void {
   scratchBuffer.write(hash('sha256', data, 'binary'), at, SHA256_BYTES, 'latin1');

@@ -95,7 +95,10 @@ export class DeviceCore {
   readonly flash: Flash;
   readonly meter: CycleMeter | undefined;
   readonly trng: Trng;
-  /** True when this core made its TRNG (charging {@link meter}), false when it was handed one. */
+  /**
+   * True when this core made its TRNG (charging {@link meter}), false when it was handed one. Not
+   * readonly only so that {@link cloneSimulated}, which hands its copy a cloned TRNG, can mark it own.
+   */
   ownTrng: boolean;
   readonly keyStoreOptions: KeyStoreOptions;
   readonly stateSectors: readonly [number, number];

@@ -44,7 +44,6 @@ export class SeededPrng {
     this.#s3 = d;
   }
 
-  /** Next uniformly distributed unsigned 32-bit integer. */
   /**
    * SIMULATOR ONLY: takes over `source`'s state, so both continue with the same numbers (device
    * snapshots, `SecubeDevice.simulatorClone`).
@@ -56,6 +55,7 @@ export class SeededPrng {
     this.#s3 = source.#s3;
   }
 
+  /** Next uniformly distributed unsigned 32-bit integer. */
   nextU32(): number {
     const result = Math.imul(rotl(Math.imul(this.#s1, 5), 7), 9) >>> 0;
     const t = this.#s1 << 9;

@@ -5,17 +5,7 @@
  * with what other suites wrote). Test support only.
  * @module
  */
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AnyStateMachine } from 'xstate';
 import { keyLifecycleMachine } from '../../model/keyLifecycle.ts';
@@ -173,28 +163,40 @@ const STALE_LOCK_MS = 30_000;
  */
 function withFileLock<T>(path: string, fn: () => T): T {
   const lock = `${path}.lock`;
+  // Whose lock it is: released (or taken over) only by its content, so that a slow holder or a second
+  // waiter never removes a lock someone else took meanwhile.
+  const token = `${process.pid} ${Math.random()}`;
+  const holder = (): string | null => {
+    try {
+      return readFileSync(lock, 'utf8');
+    } catch {
+      return null;
+    }
+  };
   const giveUp = Date.now() + 2 * STALE_LOCK_MS;
   for (;;) {
     try {
-      closeSync(openSync(lock, 'wx'));
+      writeFileSync(lock, token, { flag: 'wx' });
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     let age = 0;
+    const stale = holder();
     try {
       age = Date.now() - statSync(lock).mtimeMs;
     } catch {
       continue; // released between our open and stat: try again at once
     }
-    if (age > STALE_LOCK_MS) rmSync(lock, { force: true });
-    else if (Date.now() > giveUp) throw new Error(`${lock} is held for too long: remove it if no suite is running`);
+    if (age > STALE_LOCK_MS) {
+      if (holder() === stale) rmSync(lock, { force: true });
+    } else if (Date.now() > giveUp) throw new Error(`${lock} is held for too long: remove it if no suite is running`);
     else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); // a short synchronous wait
   }
   try {
     return fn();
   } finally {
-    rmSync(lock, { force: true });
+    if (holder() === token) rmSync(lock, { force: true });
   }
 }
 
