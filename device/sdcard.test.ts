@@ -122,6 +122,24 @@ describe('SdCard crash model (SQLite crash VFS: written / dropped / garbage)', (
     expect(s0.some((b) => b === 1) || s0.every((b) => b === 2)).toBe(true);
   });
 
+  it('an armed cut can force how the pending writes resolve, as cutPower can', () => {
+    for (const outcome of ['written', 'dropped'] as const) {
+      const card = new SdCard({ sectorCount: 8, seed: 5 });
+      card.cutPowerAfter(2, { outcome });
+      card.write(0, filled(1));
+      expect(() => card.write(1, filled(2))).toThrow(PowerLossError);
+      card.powerOn();
+      const expected = outcome === 'written' ? [filled(1), filled(2)] : [filled(0), filled(0)];
+      expect([card.read(0), card.read(1)]).toEqual(expected);
+    }
+    const card = new SdCard({ sectorCount: 8, seed: 5 });
+    card.cutPowerAtSync(1, { outcome: 'written' });
+    card.write(3, filled(4));
+    expect(() => card.sync()).toThrow(PowerLossError);
+    card.powerOn();
+    expect(card.read(3)).toEqual(filled(4));
+  });
+
   it('cancelPowerCut disarms an armed cut, and bad counts are refused', () => {
     const card = new SdCard({ sectorCount: 2 });
     expect(() => card.cutPowerAfter(0)).toThrow(RangeError);

@@ -75,6 +75,8 @@ interface Armed {
   readonly kind: 'write' | 'sync';
   /** Operations of that kind until the cut; 1 = the next one is interrupted. */
   countdown: number;
+  /** How the pending writes resolve when it fires. */
+  readonly options: SdCutPowerOptions;
 }
 
 const NO_STATS: SdCardStats = {
@@ -250,7 +252,7 @@ export class SdCard {
     armed.countdown -= 1;
     if (armed.countdown > 0) return;
     this.#armed = undefined;
-    this.#resolvePending(this.#prng, {});
+    this.#resolvePending(this.#prng, armed.options);
     throw new PowerLossError('sd', true, `power cut during ${kind}`);
   }
 
@@ -297,22 +299,23 @@ export class SdCard {
   /**
    * Arms a power cut, counted as the flash counts it: the `nWrites`-th `write` from now (1 = the
    * next one) is interrupted — its sectors become pending, every pending write is resolved as in
-   * {@link cutPower} with the card's seeded generator, and the call throws {@link PowerLossError}.
+   * {@link cutPower} with the card's seeded generator (or as `options` force), and the call throws
+   * {@link PowerLossError}.
    */
-  cutPowerAfter(nWrites: number): void {
+  cutPowerAfter(nWrites: number, options: SdCutPowerOptions = {}): void {
     if (!Number.isSafeInteger(nWrites) || nWrites < 1)
       throw new RangeError(`cutPowerAfter needs an integer >= 1, got ${nWrites}`);
-    this.#armed = { kind: 'write', countdown: nWrites };
+    this.#armed = { kind: 'write', countdown: nWrites, options };
   }
 
   /**
    * Arms a power cut at a sync, as SQLite's crash VFS does: the `nSyncs`-th `sync` from now crashes
    * instead of making the pending writes durable.
    */
-  cutPowerAtSync(nSyncs: number): void {
+  cutPowerAtSync(nSyncs: number, options: SdCutPowerOptions = {}): void {
     if (!Number.isSafeInteger(nSyncs) || nSyncs < 1)
       throw new RangeError(`cutPowerAtSync needs an integer >= 1, got ${nSyncs}`);
-    this.#armed = { kind: 'sync', countdown: nSyncs };
+    this.#armed = { kind: 'sync', countdown: nSyncs, options };
   }
 
   /** Cancels an armed cut that has not fired yet (same name as the flash's). */

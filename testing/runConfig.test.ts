@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { CI_SEED, propertyParams, stoppedByDeadline } from './runConfig.ts';
+import { CI_SEED, propertyParams, replaying, stoppedByDeadline } from './runConfig.ts';
 
 const KNOBS = ['SEKEY_RUNS', 'SEKEY_SEED', 'SEKEY_PATH', 'SEKEY_DEADLINE', 'CI'] as const;
 const saved = Object.fromEntries(KNOBS.map((k) => [k, process.env[k]]));
@@ -32,6 +32,21 @@ describe('the seed', () => {
     expect(propertyParams(10, { fixedSeed: 7 }).seed).toBe(7);
     set({ SEKEY_SEED: '42' });
     expect(propertyParams(10, { fixedSeed: 7 }).seed).toBe(42);
+  });
+});
+
+describe('a replay', () => {
+  afterEach(restore);
+
+  test('SEKEY_PATH replays one counterexample and ends on it; empty or unset, no replay', () => {
+    set({ SEKEY_SEED: '42', SEKEY_PATH: '11:0:3' });
+    expect(replaying()).toBe(true);
+    expect(propertyParams(10)).toMatchObject({ seed: 42, path: '11:0:3', endOnFailure: true });
+    for (const values of [{}, { SEKEY_PATH: '' }]) {
+      set(values);
+      expect(replaying()).toBe(false);
+      expect(propertyParams(10).path).toBeUndefined();
+    }
   });
 });
 

@@ -54,6 +54,15 @@ export function propertyParams<T>(ciRuns: number, options: { readonly fixedSeed?
   return params;
 }
 
+/**
+ * Whether this process replays one counterexample (`SEKEY_PATH` set): one run, so checks about what
+ * a whole suite's runs covered do not apply.
+ */
+export function replaying(): boolean {
+  const path = process.env['SEKEY_PATH'];
+  return path !== undefined && path !== '';
+}
+
 /** Scales a CI-size count (loop bounds in exhaustive suites) by `SEKEY_SCALE` (default 1). */
 export function scaled(ciCount: number): number {
   const scale = Number(process.env['SEKEY_SCALE'] ?? '1');

@@ -94,6 +94,16 @@ export class EncryptedDatabase {
     return this.#lastCommit;
   }
 
+  /**
+   * Whether a commit failed without telling its outcome (power cut or device failure while writing
+   * the card or advancing the counter): the card holds the state before *or* after it, and only a
+   * reopen knows which. Until then nothing may be undone on the strength of the failure: the
+   * transaction may have committed.
+   */
+  get mustReopen(): boolean {
+    return this.#broken !== null;
+  }
+
   #usable(): Database {
     if (this.#broken) {
       throw new DatabaseError('Corrupt', `the database must be reopened after: ${this.#broken.message}`);

@@ -1,4 +1,6 @@
 import { describe, expect, test } from 'vitest';
+import { ADMIN_PIN } from '../../device/secube.testkit.ts';
+import { isKmsDeviceKey } from '../protocol/deviceKeyIds.ts';
 import { KmsError } from '../../model/kms.ts';
 import { Admin } from './admin.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
@@ -221,6 +223,45 @@ describe('Admin', () => {
     expect(again.generation).toBe(generation);
     expect(again.sweepExpired()).toEqual([k]);
     expect(again.generation).toBe(generation + 1);
+  });
+
+  // Found by the deployment suite (campaign stop21-2026-12-02): a card write cut short during the
+  // commit may still have landed its manifest, and the reopen then completes the commit. The admin
+  // used to delete the keys the transaction generated on any failure, so the new key was committed
+  // in the database and gone from the HSM.
+  test('a power cut on the card during a rekeying commit never loses a committed key', async () => {
+    const landed: number[] = [];
+    for (let n = 1; ; n++) {
+      const w = await team();
+      w.admin.activateKey(w.admin.addKey('G1', 'k'));
+      const before = w.admin.generation;
+      // Every write in flight lands: the cut at the manifest write leaves a commit the reopen completes.
+      w.adminCard.cutPowerAfter(n, { outcome: 'written' });
+      let cut = false;
+      try {
+        w.admin.removeMember('G1', 'U3');
+      } catch {
+        cut = true;
+      }
+      w.adminCard.cancelPowerCut();
+      if (!cut) break;
+      w.adminDevice.cutPower();
+      w.adminDevice.powerOn();
+      w.adminDevice.login('admin', ADMIN_PIN);
+      const again = await Admin.open({ device: w.adminDevice, sd: w.adminCard, clock: w.clock });
+      const live = again
+        .listKeys()
+        .filter((k) => k.state !== 'destroyed' && k.state !== 'destroyedCompromised')
+        .map((k) => k.id);
+      const inHsm = w.adminDevice
+        .listKeyIds()
+        .filter(isKmsDeviceKey)
+        .map((id) => `K${id}`);
+      expect(inHsm, `cut at card write #${n}`).toEqual(live);
+      if (again.generation > before) landed.push(n);
+    }
+    // The case that lost the key: the cut fell during the commit, which the reopen completed.
+    expect(landed.length).toBeGreaterThan(0);
   });
 
   test('reopening finds the same state and erases orphan keys', async () => {

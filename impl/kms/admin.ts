@@ -13,9 +13,10 @@
  * Every operation is one database transaction that first expires due keys (audited as such), then
  * changes tables, then appends a hash-chained audit entry; it returns what it did
  * ({@link AdminChanges}, recorded by the rules as they act). Keys are generated inside the admin HSM
- * (TRNG) during the transaction and deleted again if it fails; keys are erased from the HSM only
- * after the destruction is committed. A crash between the two leaves at worst an orphan key in
- * flash, which {@link Admin.open} erases (the original's `se3_flash_maintenance_routine`, done on
+ * (TRNG) during the transaction and deleted again if it fails before committing (a commit cut short
+ * may have landed: its keys stay until the reopen tells); keys are erased from the HSM only after the
+ * destruction is committed. A crash between the two leaves at worst an orphan key in flash, which
+ * {@link Admin.open} erases (the original's `se3_flash_maintenance_routine`, done on
  * start). Reads never commit: they show keys as expiry at the clock's time would leave them.
  *
  * Fixed here from the original (reference: SEkey's `SEkey.cpp`): B1 (deleting a group left its keys
@@ -193,11 +194,16 @@ export class Admin {
         return result;
       });
     } catch (error) {
-      for (const id of generated) {
-        try {
-          this.#device.deleteKey(id);
-        } catch {
-          // The device is gone (power cut): Admin.open erases the orphan later.
+      // A commit cut short may still have landed (its manifest written, the counter not yet
+      // advanced: the reopen completes it), so its keys stay; Admin.open erases those that turn out
+      // to be orphans. Only a transaction known not to have committed deletes what it generated.
+      if (!this.#db.mustReopen) {
+        for (const id of generated) {
+          try {
+            this.#device.deleteKey(id);
+          } catch {
+            // The device is gone (power cut): Admin.open erases the orphan later.
+          }
         }
       }
       throw error;

@@ -1,15 +1,19 @@
 /**
  * What the deployment suite found in the implementation, kept as regression tests on a real
  * deployment (directory transport in a temporary folder). Each failed on the code the suite found it
- * in; in the random runs they showed up as the convergence note "resync of …" in
- * reports/properties.json (publish + sync alone did not bring the user back).
+ * in. The first three showed up as the convergence note "resync of …" in reports/properties.json
+ * (publish + sync alone did not bring the user back); the last is a campaign's counterexample,
+ * replayed as the suite ran it.
  */
 import { describe, expect, test } from 'vitest';
 import type { GroupPolicy } from '../../model/kms.ts';
 import { updateFileName, updateStream } from '../../impl/protocol/streams.ts';
 import type { Deployment } from '../../impl/simulation/deployment.ts';
 import { openUser } from '../../impl/simulation/deployment.ts';
+import type { CommandSpec } from './commands.testkit.ts';
 import { createDeployment } from './deployment.testkit.ts';
+import { replayScenario } from './runner.testkit.ts';
+import { SuiteStats } from './stats.testkit.ts';
 
 const START = Date.UTC(2026, 0, 1);
 const POLICY: GroupPolicy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 7 * 86_400_000 };
@@ -117,4 +121,30 @@ describe('bugs found by the deployment suite, fixed', () => {
       r.dispose();
     }
   });
+
+  // Campaign stop21-2026-12-02, batch 25 (SEKEY_SEED=-1275315342 SEKEY_PATH="38:0:3:3:4:3:7"). The
+  // second cut falls on the card write of the removal's manifest, which lands: the reopen completes
+  // the commit. The admin deleted the new key K2002 from its HSM on the failure all the same, so the
+  // database held a committed key the HSM had lost (invariant durability). It keeps a generated key
+  // now while the commit's outcome is unknown; `Admin.open` erases it if the commit did not land.
+  test('two power cuts in a row: a removal whose commit lands after the cut keeps its new key', async () => {
+    const steps: CommandSpec[] = [
+      {
+        t: 'cut',
+        where: 'sd',
+        n: 2,
+        inner: { t: 'admin', op: { type: 'renameGroup', groupId: 'G1', name: 'alpha', now: 0 } },
+      },
+      {
+        t: 'cut',
+        where: 'sd',
+        n: 9,
+        inner: { t: 'admin', op: { type: 'removeMember', groupId: 'G1', userId: 'U1', now: 0 } },
+      },
+    ];
+    const stats = new SuiteStats();
+    await replayScenario(steps, { deploymentSeed: 0, stats });
+    // The removal's cut is the case: its commit completed on the reopen (the rename's did not).
+    expect(stats.counts.faultPoints).toMatchObject({ 'admin:sd:before': 1, 'admin:sd:after': 1 });
+  }, 900_000);
 });

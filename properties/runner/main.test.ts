@@ -62,4 +62,25 @@ describe('failures in words', () => {
       'kms: "KMS model > fixed case" failed: expected 1 to be 2',
     ]);
   });
+
+  test('a failure without a counterexample shows its error; a replay path that no longer fits says what to do', () => {
+    const broken = countOf('deployment', { failures: 1 });
+    broken.counterexamples.push({ ...counterexample, path: '', counterexample: null, error: 'Error: disk full\nat x' });
+    expect(describeFailures([broken])).toEqual([
+      `deployment: counterexample in "${counterexample.test}" (seed 42, path -)`,
+      '  Error: disk full',
+      '  replay: npm run properties -- --suite deployment --seed=42 --path "" ' +
+        '--test "a projection holds nothing outside the user’s groups"',
+    ]);
+    const stale = countOf('deployment', { failures: 1 });
+    stale.counterexamples.push({
+      ...counterexample,
+      counterexample: null,
+      error: 'Error: Unable to replay, got wrong path=38:0:3',
+    });
+    const [line, ...rest] = describeFailures([stale]);
+    expect(rest).toEqual([]);
+    expect(line).toMatch(/^deployment: ".*": the --path does not replay under seed 42 with this code\./);
+    expect(line).toMatch(/Replay the seed alone \(drop --path\), or run the reproduction file/);
+  });
 });

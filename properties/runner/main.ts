@@ -56,14 +56,27 @@ function jsonRow(c: SuiteCount) {
   };
 }
 
+/** fast-check's refusal of a replay path that does not fit the run (`pathWalk`). */
+const STALE_PATH = /Unable to replay, got wrong path/;
+
 /** The failures in words: each counterexample with its replay, each other failed test with its message. */
 export function describeFailures(counts: readonly SuiteCount[]): string[] {
   const out: string[] = [];
   for (const c of counts) {
     const explained = new Set(c.counterexamples.map((d) => d.test));
     for (const d of c.counterexamples) {
+      if (d.error !== null && STALE_PATH.test(d.error)) {
+        out.push(
+          `${c.suite}: "${d.test}": the --path does not replay under seed ${d.seed} with this code. A path ` +
+            'walks the shrinking of the run it was printed for, which depends on what the code did: after a ' +
+            'change (a fix, new commands) it no longer fits. Replay the seed alone (drop --path), or run the ' +
+            'reproduction file saved with the failure (reports/…repro.test.ts, or the campaign folder).',
+        );
+        continue;
+      }
       out.push(`${c.suite}: counterexample in "${d.test}" (seed ${d.seed}, path ${d.path || '-'})`);
       if (d.counterexample) out.push(...d.counterexample.split('\n').map((l) => `  ${l}`));
+      else if (d.error) out.push(`  ${d.error.split('\n')[0] ?? ''}`);
       out.push(`  replay: ${replayCommand(c.suite, d.test, d.seed, d.path)}`);
       if (d.reproduction) out.push(`  reproduction: ${d.reproduction}`);
     }
