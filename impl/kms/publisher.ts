@@ -389,13 +389,23 @@ export class Publisher {
    * are left out (and left for inspection).
    */
   async waitingAcknowledgements(): Promise<WaitingAcknowledgement[]> {
+    return (await this.#scanAcknowledgements()).waiting;
+  }
+
+  /**
+   * Every authentic acknowledgement on the transport: those waiting to be collected, and leftovers,
+   * already collected (their sequence is at most the user's acknowledged one) but still on the share
+   * because a crash came between a collection's commit and its clean-up.
+   */
+  async #scanAcknowledgements(): Promise<{ waiting: WaitingAcknowledgement[]; leftovers: WaitingAcknowledgement[] }> {
     const users = this.#admin.readDatabase((db) => sortIds(column(db, 'SELECT user_id FROM user_devices').map(String)));
     const waiting: WaitingAcknowledgement[] = [];
+    const leftovers: WaitingAcknowledgement[] = [];
     for (const userId of users) {
       for (const name of await this.#transport.list(ackStream(userId))) {
         const bytes = await this.#transport.read(ackStream(userId), name);
         if (bytes === null) continue;
-        const sequence = this.#admin.readDatabase((db) => {
+        const found = this.#admin.readDatabase((db) => {
           const { serial, keyIds } = userDeviceOf(db, userId);
           let parsed: ReturnType<typeof parseAck>;
           try {
@@ -404,17 +414,18 @@ export class Publisher {
           } catch {
             return null;
           }
-          const hash = column(db, 'SELECT file_hash FROM outbox WHERE user_id = ? AND sequence = ?', [
-            userId,
-            parsed.ack.sequence,
-          ])[0];
-          const matches = hash instanceof Uint8Array && bytesToHex(hash) === bytesToHex(parsed.ack.fileHash);
-          return parsed.ack.userId === userId && parsed.ack.serial === serial && matches ? parsed.ack.sequence : null;
+          const { sequence } = parsed.ack;
+          if (parsed.ack.userId !== userId || parsed.ack.serial !== serial) return null;
+          const hash = column(db, 'SELECT file_hash FROM outbox WHERE user_id = ? AND sequence = ?', [userId, sequence])[0];
+          if (hash instanceof Uint8Array && bytesToHex(hash) === bytesToHex(parsed.ack.fileHash))
+            return { sequence, leftover: false };
+          const acknowledged = column(db, 'SELECT acknowledged_sequence FROM publication WHERE user_id = ?', [userId])[0];
+          return sequence <= Number(acknowledged ?? 0) ? { sequence, leftover: true } : null;
         });
-        if (sequence !== null) waiting.push({ userId, sequence, name });
+        if (found !== null) (found.leftover ? leftovers : waiting).push({ userId, sequence: found.sequence, name });
       }
     }
-    return waiting;
+    return { waiting, leftovers };
   }
 
   /**
@@ -423,30 +434,37 @@ export class Publisher {
    * the transport, and the dropped keys whose erasure the acknowledgement confirms are forgotten
    * (`deviceViews.ts`). Forged or stray acknowledgements are ignored (and left for inspection). One
    * transaction for the whole round: one database commit and one audit entry however many users
-   * acknowledged, and none when nothing authentic is waiting.
+   * acknowledged, and none when nothing authentic is waiting. The clean-up a crash interrupted is
+   * finished here too: an authentic acknowledgement already collected is removed with the update
+   * files it covers, without a commit.
    * @returns the acknowledgements accepted.
    */
   async collectAcknowledgements(): Promise<Array<{ userId: UserId; sequence: number }>> {
     // Checked before the transaction: a forged or stray file costs no commit and no audit entry.
-    const waiting = await this.waitingAcknowledgements();
-    if (waiting.length === 0) return [];
-    const details = { acknowledgements: waiting.map(({ userId, sequence }) => ({ userId, sequence })) };
-    const accepted = this.#admin.transaction('acknowledge', details, (db, now) =>
-      waiting.filter(({ userId, sequence }) => {
-        if (!publicationEvent(db, userId, this.#staleAfterMs, { type: 'ACK', sequence, now })) return false;
-        execute(db, 'DELETE FROM outbox WHERE user_id = ? AND sequence <= ?', [userId, sequence]);
-        // The device applied that file: it erased what that file and the ones before ordered erased.
-        forgetErased(db, userId, sequence);
-        return true;
-      }),
-    );
-    // Committed first, cleaned second: files left behind by a crash here are stray and ignored.
-    for (const { userId, sequence, name } of accepted) {
-      await this.#transport.remove(ackStream(userId), name);
+    const { waiting, leftovers } = await this.#scanAcknowledgements();
+    const accepted =
+      waiting.length === 0
+        ? []
+        : this.#admin.transaction(
+            'acknowledge',
+            { acknowledgements: waiting.map(({ userId, sequence }) => ({ userId, sequence })) },
+            (db, now) =>
+              waiting.filter(({ userId, sequence }) => {
+                if (!publicationEvent(db, userId, this.#staleAfterMs, { type: 'ACK', sequence, now })) return false;
+                execute(db, 'DELETE FROM outbox WHERE user_id = ? AND sequence <= ?', [userId, sequence]);
+                // The device applied that file: it erased what that file and the ones before ordered erased.
+                forgetErased(db, userId, sequence);
+                return true;
+              }),
+          );
+    // Committed first, cleaned second, the acknowledgement last: while it is on the share, a crash
+    // may have left the update files it covers, and the next collection removes both (a leftover).
+    for (const { userId, sequence, name } of [...accepted, ...leftovers]) {
       for (const old of await this.#transport.list(updateStream(userId))) {
         const s = sequenceOfName(old);
         if (s && s.sequence <= sequence) await this.#transport.remove(updateStream(userId), old);
       }
+      await this.#transport.remove(ackStream(userId), name);
     }
     return accepted.map(({ userId, sequence }) => ({ userId, sequence }));
   }

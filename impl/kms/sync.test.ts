@@ -65,6 +65,34 @@ describe('distribution by update files', () => {
     expect(await w.transport.list(acks)).toEqual([]);
   });
 
+  test('a crash between collecting an acknowledgement and removing its files: the next collection removes them', async () => {
+    const w = await team();
+    w.admin.renameGroup('G1', 'renamed');
+    await w.publisher.publish();
+    const bob = w.users.get('U2')!;
+    await bob.sync(w.transport);
+    const acks = ackStream('U2');
+    const updates = updateStream('U2');
+    // What the collection will remove, kept to put back as a crash before its clean-up leaves them.
+    const kept = async (stream: string) =>
+      Promise.all((await w.transport.list(stream)).map(async (n) => [n, (await w.transport.read(stream, n))!] as const));
+    const files = { acks: await kept(acks), updates: await kept(updates) };
+    expect(files.acks).toHaveLength(1);
+    expect(files.updates.length).toBeGreaterThan(0);
+    expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U2', sequence: bob.appliedSequence }]);
+    for (const [name, bytes] of files.updates) await w.transport.write(updates, name, bytes);
+    for (const [name, bytes] of files.acks) await w.transport.write(acks, name, bytes);
+    // A forged acknowledgement beside them stays, for inspection.
+    await w.transport.write(acks, 'forged.ack', text('not an acknowledgement'));
+    const generation = w.admin.generation;
+    expect(await w.publisher.waitingAcknowledgements()).toEqual([]);
+    expect(await w.publisher.collectAcknowledgements()).toEqual([]);
+    expect(w.admin.generation).toBe(generation);
+    expect(await w.transport.list(updates)).toEqual([]);
+    expect(await w.transport.list(acks)).toEqual(['forged.ack']);
+    expect(w.publisher.publicationStates().find((p) => p.userId === 'U2')?.state).toBe('acknowledged');
+  });
+
   test('junk in the share costs no database commit on the user side', async () => {
     const w = await team();
     const bob = w.users.get('U2')!;
