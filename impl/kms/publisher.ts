@@ -416,10 +416,15 @@ export class Publisher {
           }
           const { sequence } = parsed.ack;
           if (parsed.ack.userId !== userId || parsed.ack.serial !== serial) return null;
-          const hash = column(db, 'SELECT file_hash FROM outbox WHERE user_id = ? AND sequence = ?', [userId, sequence])[0];
+          const hash = column(db, 'SELECT file_hash FROM outbox WHERE user_id = ? AND sequence = ?', [
+            userId,
+            sequence,
+          ])[0];
           if (hash instanceof Uint8Array && bytesToHex(hash) === bytesToHex(parsed.ack.fileHash))
             return { sequence, leftover: false };
-          const acknowledged = column(db, 'SELECT acknowledged_sequence FROM publication WHERE user_id = ?', [userId])[0];
+          const acknowledged = column(db, 'SELECT acknowledged_sequence FROM publication WHERE user_id = ?', [
+            userId,
+          ])[0];
           return sequence <= Number(acknowledged ?? 0) ? { sequence, leftover: true } : null;
         });
         if (found !== null) (found.leftover ? leftovers : waiting).push({ userId, sequence: found.sequence, name });

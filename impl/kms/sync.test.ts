@@ -75,7 +75,9 @@ describe('distribution by update files', () => {
     const updates = updateStream('U2');
     // What the collection will remove, kept to put back as a crash before its clean-up leaves them.
     const kept = async (stream: string) =>
-      Promise.all((await w.transport.list(stream)).map(async (n) => [n, (await w.transport.read(stream, n))!] as const));
+      Promise.all(
+        (await w.transport.list(stream)).map(async (n) => [n, (await w.transport.read(stream, n))!] as const),
+      );
     const files = { acks: await kept(acks), updates: await kept(updates) };
     expect(files.acks).toHaveLength(1);
     expect(files.updates.length).toBeGreaterThan(0);
