@@ -95,10 +95,10 @@ export class EncryptedDatabase {
   }
 
   /**
-   * Whether a commit failed without telling its outcome (power cut or device failure while writing
-   * the card or advancing the counter): the card holds the state before *or* after it, and only a
-   * reopen knows which. Until then nothing may be undone on the strength of the failure: the
-   * transaction may have committed.
+   * Whether this object is unusable until the database is reopened: after a commit that failed once
+   * it had begun writing (a power cut or a device failure on the card or in the HSM; the card then
+   * holds the state before *or* after it, and only a reopen knows which), or after {@link close}.
+   * Until then nothing may be undone on the strength of the failure: the transaction may have committed.
    */
   get mustReopen(): boolean {
     return this.#broken !== null;

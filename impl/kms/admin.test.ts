@@ -1,17 +1,41 @@
 import { describe, expect, test } from 'vitest';
-import { ADMIN_PIN } from '../../device/secube.testkit.ts';
-import { isKmsDeviceKey } from '../protocol/deviceKeyIds.ts';
+import { PowerLossError } from '../../device/powerLossError.ts';
+import type { SectorOutcome } from '../../device/sdcard.ts';
+import { ADMIN_PIN, USER_PIN, makeDevice } from '../../device/secube.testkit.ts';
+import { isKmsDeviceKey, userKeyIds } from '../protocol/deviceKeyIds.ts';
 import { KmsError } from '../../model/kms.ts';
 import { Admin } from './admin.ts';
+import { provisionUser } from './distribution.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
 import { updateStream } from '../protocol/streams.ts';
-import { newTeam } from './world.testkit.ts';
+import { newTeam, newWorld } from './world.testkit.ts';
+import type { World } from './world.testkit.ts';
 
 const DAY = 86_400_000;
 const text = (s: string) => new TextEncoder().encode(s);
 const read = (b: Uint8Array) => new TextDecoder().decode(b);
 
 const team = newTeam;
+
+/**
+ * Runs `act` with power cut at the admin card's n-th write from now, the writes in flight resolving
+ * as `outcome`; then reboots the admin HSM and reopens the admin. Null when `act` ended before that write.
+ */
+async function cutOnCard(w: World, n: number, outcome: SectorOutcome, act: () => unknown): Promise<Admin | null> {
+  w.adminCard.cutPowerAfter(n, { outcome });
+  try {
+    act();
+    return null;
+  } catch (error) {
+    if (!(error instanceof PowerLossError)) throw error;
+  } finally {
+    w.adminCard.cancelPowerCut();
+  }
+  w.adminDevice.cutPower();
+  w.adminDevice.powerOn();
+  w.adminDevice.login('admin', ADMIN_PIN);
+  return Admin.open({ device: w.adminDevice, sd: w.adminCard, clock: w.clock });
+}
 
 const code = (fn: () => unknown): string => {
   try {
@@ -236,19 +260,8 @@ describe('Admin', () => {
       w.admin.activateKey(w.admin.addKey('G1', 'k'));
       const before = w.admin.generation;
       // Every write in flight lands: the cut at the manifest write leaves a commit the reopen completes.
-      w.adminCard.cutPowerAfter(n, { outcome: 'written' });
-      let cut = false;
-      try {
-        w.admin.removeMember('G1', 'U3');
-      } catch {
-        cut = true;
-      }
-      w.adminCard.cancelPowerCut();
-      if (!cut) break;
-      w.adminDevice.cutPower();
-      w.adminDevice.powerOn();
-      w.adminDevice.login('admin', ADMIN_PIN);
-      const again = await Admin.open({ device: w.adminDevice, sd: w.adminCard, clock: w.clock });
+      const again = await cutOnCard(w, n, 'written', () => w.admin.removeMember('G1', 'U3'));
+      if (again === null) break;
       const live = again
         .listKeys()
         .filter((k) => k.state !== 'destroyed' && k.state !== 'destroyedCompromised')
@@ -262,6 +275,42 @@ describe('Admin', () => {
     }
     // The case that lost the key: the cut fell during the commit, which the reopen completed.
     expect(landed.length).toBeGreaterThan(0);
+  });
+
+  // Provisioning installs the channel and wrapping keys on both HSMs before its commit. A commit lost
+  // to a power cut left them under an index no device row names, and every later provisioning took
+  // that index again and was refused (KeyExists) for good.
+  test('a power cut on the card while provisioning: the device can be provisioned again', async () => {
+    for (const outcome of ['dropped', 'written'] as const) {
+      let landed = 0;
+      let lost = 0;
+      for (let n = 1; ; n++) {
+        const w = await newWorld(Date.UTC(2026, 0, 1), `provision-cut-${outcome}`);
+        w.admin.addUser('U1', 'alice');
+        const { device } = makeDevice(`provision-cut-${outcome}-${n}`);
+        device.login('admin', ADMIN_PIN);
+        const again = await cutOnCard(w, n, outcome, () => provisionUser(w.admin, 'U1', device));
+        if (again === null) break;
+        const provisioned =
+          again.readDatabase((db) => db.exec('SELECT count(*) FROM user_devices')[0]?.values[0]?.[0]) === 1;
+        if (provisioned) landed += 1;
+        else lost += 1;
+        // The admin HSM holds the device's keys exactly when its database records the device.
+        const channel = Object.values(userKeyIds(0));
+        const held = w.adminDevice.listKeyIds().filter((id) => channel.includes(id));
+        expect(held, `cut at card write #${n}`).toEqual(provisioned ? channel : []);
+        // Provisioning again works either way, and the user's HSM then opens what the admin sends.
+        provisionUser(again, 'U1', device);
+        device.logout();
+        device.login('user', USER_PIN);
+        const sealed = w.adminDevice.seal(userKeyIds(0).adminToUserKeyId, new Uint8Array([1, 2, 3]), new Uint8Array(0));
+        expect(device.open(userKeyIds(0).adminToUserKeyId, sealed, new Uint8Array(0))).toEqual(
+          new Uint8Array([1, 2, 3]),
+        );
+      }
+      // Both cases are exercised: a lost commit (each write dropped) and one the reopen completed.
+      expect(outcome === 'dropped' ? lost : landed, outcome).toBeGreaterThan(0);
+    }
   });
 
   test('reopening finds the same state and erases orphan keys', async () => {

@@ -44,7 +44,7 @@ import type { AuditCard, AuditEntry, AuditItem } from '../db/auditLog.ts';
 import { EncryptedDatabase } from '../db/encryptedDatabase.ts';
 import { DATABASE_KEY_ID, secubeDatabaseDevice } from '../db/secubeDatabaseDevice.ts';
 import type { Database } from '../db/sqlite.ts';
-import { deviceKeyNumber, isKmsDeviceKey } from '../protocol/deviceKeyIds.ts';
+import { deviceKeyNumber, isKmsDeviceKey, userKeyIndex } from '../protocol/deviceKeyIds.ts';
 import { ChangeRecorder, NO_CHANGES } from './adminChanges.ts';
 import type { AdminChanges, AdminKeyInfo } from './adminChanges.ts';
 import {
@@ -118,7 +118,8 @@ export class Admin {
   /**
    * Opens the administrator's database and reconciles the HSM with it: KMS keys in flash that the
    * database does not hold as live (orphans of an interrupted operation, or destroyed keys whose
-   * erase was cut short) are erased. Nothing is committed.
+   * erase was cut short), and provisioning keys of a device the database has no record of (a
+   * provisioning whose commit was lost), are erased. Nothing is committed.
    */
   static async open(options: { device: SecubeDevice; sd: SdCard; clock?: Clock }): Promise<Admin> {
     requireAdminSession(options.device);
@@ -146,8 +147,15 @@ export class Admin {
         .read((d) => column(d, `SELECT id FROM keys WHERE state NOT IN (${destroyed})`, [...DESTROYED_KEY_STATES]))
         .map((id) => deviceKeyNumber(String(id))),
     );
+    // Provisioning installs a device's channel and wrapping keys before its commit: a commit lost
+    // to a power cut leaves them under an index no device row names, and would block that index.
+    const provisioned = new Set(
+      this.#db.read((d) => column(d, 'SELECT key_base FROM user_devices')).map((index) => Number(index)),
+    );
     for (const id of this.#device.listKeyIds()) {
-      if (isKmsDeviceKey(id) && !wanted.has(id)) this.#device.deleteKey(id);
+      const index = userKeyIndex(id);
+      const orphan = isKmsDeviceKey(id) ? !wanted.has(id) : index !== null && !provisioned.has(index);
+      if (orphan) this.#device.deleteKey(id);
     }
   }
 

@@ -53,7 +53,10 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
         ? Number(existing)
         : Number(column(db, 'SELECT coalesce(max(key_base) + 1, 0) FROM user_devices')[0]);
     const keyIds = userKeyIds(index);
-    const result = provisionUserDevice(admin.device, userDevice, keyIds, { replace: existing !== undefined });
+    // Replacing, always: a re-provisioned user's index holds its old device's keys; a new index may
+    // hold the keys of an attempt whose commit a power cut lost, on the user's device (and on the
+    // admin's until `Admin.open` erased them), which would otherwise refuse this one for good.
+    const result = provisionUserDevice(admin.device, userDevice, keyIds, { replace: true });
     if (existing !== undefined) {
       execute(
         db,

@@ -34,3 +34,15 @@ export function userKeyIds(index: number): {
   const base = USER_KEYS_BASE + USER_KEYS_STRIDE * index;
   return { adminToUserKeyId: base, userToAdminKeyId: base + 1, wrappingKeyId: base + 2 };
 }
+
+/** Key IDs end below 2^28: the HSM keeps the top bits of its key-store IDs for the key's purpose. */
+const DEVICE_KEY_ID_END = 0x1000_0000;
+
+/**
+ * The provisioning index (as {@link userKeyIds} takes it) of device key `id`, or null for a key
+ * outside the provisioning range.
+ */
+export function userKeyIndex(id: number): number | null {
+  if (!Number.isSafeInteger(id) || id < USER_KEYS_BASE || id >= DEVICE_KEY_ID_END) return null;
+  return Math.floor((id - USER_KEYS_BASE) / USER_KEYS_STRIDE);
+}

@@ -40,6 +40,7 @@ import type { DeploymentModel } from '../../impl/simulation/referenceModel.ts';
 import type { SuiteStats } from './stats.testkit.ts';
 import { untapped } from './xstateTap.testkit.ts';
 import { userDeviceOf } from '../../impl/kms/distribution.ts';
+import { userKeyIndex } from '../../impl/protocol/deviceKeyIds.ts';
 
 /** The users that may get devices (N = 4). */
 export const DEVICE_USERS = ['U1', 'U2', 'U3', 'U4'] as const;
@@ -67,14 +68,14 @@ export type CuttableSpec =
   | { readonly t: 'publish' }
   | { readonly t: 'collectAcks' }
   | { readonly t: 'sync'; readonly user: UserId }
-  | { readonly t: 'encrypt'; readonly user: UserId; readonly to: readonly UserId[]; readonly text: string };
+  | { readonly t: 'encrypt'; readonly user: UserId; readonly to: readonly UserId[]; readonly text: string }
+  | { readonly t: 'provision'; readonly user: UserId };
 
 /** A command, as data. Operation times are the model's clock at run time. */
 export type CommandSpec =
   | CuttableSpec
   | { readonly t: 'checkPublication' }
   | { readonly t: 'resync'; readonly user: UserId }
-  | { readonly t: 'provision'; readonly user: UserId }
   | { readonly t: 'findKey'; readonly user: UserId; readonly to: readonly UserId[] }
   | { readonly t: 'decrypt'; readonly user: UserId; readonly pick: number }
   | { readonly t: 'reprotect'; readonly user: UserId; readonly pick: number }
@@ -621,6 +622,20 @@ async function pin(m: DeploymentModel, r: Deployment, kind: PinKind, userId: Use
 
 // ---- power cuts --------------------------------------------------------------------------------
 
+/** The provisioning indexes (`userKeyIds`) whose keys the admin HSM holds. */
+function provisioningIndexes(r: Deployment): number[] {
+  const indexes = r.adminDevice.listKeyIds().map(userKeyIndex);
+  return [...new Set(indexes.filter((i): i is number => i !== null))].sort((a, b) => a - b);
+}
+
+/** The provisioning indexes of the devices the admin's database records. */
+function recordedDeviceIndexes(r: Deployment): number[] {
+  return r.admin
+    .readDatabase((db) => db.exec('SELECT key_base FROM user_devices')[0]?.values ?? [])
+    .map(([index]) => Number(index))
+    .sort((a, b) => a - b);
+}
+
 function targetOf(inner: CuttableSpec): 'admin' | UserId {
   return inner.t === 'sync' || inner.t === 'encrypt' ? inner.user : 'admin';
 }
@@ -694,6 +709,18 @@ async function cut(
       r.adminKeys(),
       liveKeyIds(m.swept()),
     );
+    same(
+      'durability',
+      `${label}: provisioning keys in the admin HSM after the cut (those of the devices on record, no others)`,
+      provisioningIndexes(r),
+      recordedDeviceIndexes(r),
+    );
+    if (spec.inner.t === 'provision') {
+      // The operator saw provisioning fail and runs it again (with the next HSM from the box).
+      stats.count('notes', 'provisioning run again after a cut');
+      await r.provision(spec.inner.user);
+      m.provisioned(spec.inner.user);
+    }
     if (spec.inner.t === 'publish') {
       // Committed publications count as published; their files may be missing until the next flush.
       const after = r.streamSequences();
@@ -852,6 +879,7 @@ const cuttable: fc.Arbitrary<CuttableSpec> = fc.oneof(
       .tuple(deviceUser, recipients, text)
       .map(([user, to, t]): CuttableSpec => ({ t: 'encrypt', user, to, text: t })),
   },
+  { weight: 1, arbitrary: deviceUser.map((user): CuttableSpec => ({ t: 'provision', user })) },
 );
 
 /** Every command, weighted. */

@@ -4,8 +4,8 @@
  * (see the statistics test): a member who leaves and rejoins around a message (forward and
  * backward secrecy), every key life-cycle edge, a user blocked by counted refusals and
  * released by a resync, a stale user acknowledging, every PIN-session edge, power cuts inside
- * syncs in every state update processing can be in when power goes, and each attack on the share
- * and on SD cards. Its invariants are checked like any run's.
+ * syncs in every state update processing can be in when power goes, a provisioning whose commit
+ * power cut lost, and each attack on the share and on SD cards. Its invariants are checked like any run's.
  * Test support only.
  * @module
  */
@@ -227,4 +227,12 @@ export const WARMUP: readonly CommandSpec[] = [
   publish,
   attack('drop', 'U2', 0),
   { t: 'cut', where: 'sd', n: 1, inner: sync('U2') },
+  // A power cut loses the commit of dave's first provisioning, after both HSMs took the keys; the
+  // operator provisions again (`cut` does, with the next HSM), and dave joins and syncs.
+  admin({ type: 'addUser', userId: 'U4', name: 'dave', now: 0 }),
+  { t: 'cut', where: 'sd', n: 1, inner: { t: 'provision', user: 'U4' } },
+  admin({ type: 'addMember', groupId: 'G2', userId: 'U4', now: 0 }),
+  publish,
+  sync('U4'),
+  collect,
 ];

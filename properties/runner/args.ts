@@ -57,7 +57,9 @@ Options
   --runs N          runs per property (default: each suite's CI size)
   --seed S          fast-check seed (default: random; each failure shows its seed); a negative seed
                     is written --seed=-S
-  --path P          replay the counterexample at path P: needs exactly one --suite and --seed
+  --path P          replay the counterexample at path P: needs exactly one --suite and --seed, and
+                    the --test of the failure's replay line; a path fits only the code that printed
+                    it (after a change it is refused, or replays another case)
   --test PATTERN    only tests whose name matches PATTERN (a regular expression)
   --scale X         scale the loop sizes of exhaustive suites (SEKEY_SCALE)
   --time T          campaign: draw fresh seeds until T has passed (90s, 30m, 2h, 1h30m)

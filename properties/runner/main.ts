@@ -68,10 +68,12 @@ export function describeFailures(counts: readonly SuiteCount[]): string[] {
       if (d.error !== null && STALE_PATH.test(d.error)) {
         out.push(
           `${c.suite}: "${d.test}": the --path does not replay under seed ${d.seed} with this code. A path ` +
-            'walks the shrinking of the run it was printed for, which depends on what the code did: after a ' +
-            'change (a fix, new commands) it no longer fits. Replay the seed alone (drop --path), or run the ' +
-            'reproduction file saved with the failure (reports/…repro.test.ts, or the campaign folder).',
+            'walks the shrinking of the one property and run it was printed for, which depends on what the ' +
+            'code did: for another property (give --test) or after a change (a fix, new commands) it does ' +
+            'not fit. Replay the seed alone (drop --path), or run the reproduction file the failure saved, ' +
+            'if its suite writes one (the deployment suite does: reports/ or the campaign folder).',
         );
+        if (d.reproduction) out.push(`  reproduction: ${d.reproduction}`);
         continue;
       }
       out.push(`${c.suite}: counterexample in "${d.test}" (seed ${d.seed}, path ${d.path || '-'})`);
