@@ -59,14 +59,20 @@ export class EncryptedDatabase {
     this.#store = store;
   }
 
-  /** Creates the database of a fresh device: schema migrated and committed as generation 1. */
-  static async create(device: DatabaseDevice, sd: SdCard): Promise<EncryptedDatabase> {
+  /**
+   * Creates the database of a fresh device: schema migrated and, with `init`, what `init` writes
+   * (the device's identity), committed together as generation 1. One commit, so that a power cut
+   * leaves either no database (create again) or a complete one (open it): never a database without
+   * its identity, which neither `create` (the device holds a database) nor `open` would take.
+   */
+  static async create(device: DatabaseDevice, sd: SdCard, init?: (db: Database) => void): Promise<EncryptedDatabase> {
     const store = PageStore.create(device, sd);
     // The migrated schema's image, not the migrations replayed: the same bytes, far cheaper; and
     // what its export() would give, without the export.
     const { db, exported } = await openMigratedExported();
     const edb = new EncryptedDatabase(db, store);
-    edb.#persist(exported);
+    if (init === undefined) edb.#persist(exported);
+    else edb.transaction(init);
     return edb;
   }
 

@@ -1,14 +1,19 @@
 import { describe, expect, test } from 'vitest';
 import { PowerLossError } from '../../device/powerLossError.ts';
-import type { SectorOutcome } from '../../device/sdcard.ts';
-import { ADMIN_PIN, USER_PIN, makeDevice } from '../../device/secube.testkit.ts';
+import type { SdCard, SectorOutcome } from '../../device/sdcard.ts';
+import { ADMIN_PIN, USER_PIN, freshDevice, makeDevice } from '../../device/secube.testkit.ts';
 import { isKmsDeviceKey, userKeyIds } from '../protocol/deviceKeyIds.ts';
 import { KmsError } from '../../model/kms.ts';
 import { Admin } from './admin.ts';
 import { provisionUser } from './distribution.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
 import { updateStream } from '../protocol/streams.ts';
-import { newTeam, newWorld } from './world.testkit.ts';
+import { ManualClock } from './clock.ts';
+import { User } from './user.ts';
+import { EncryptedDatabase } from '../db/encryptedDatabase.ts';
+import { secubeDatabaseDevice } from '../db/secubeDatabaseDevice.ts';
+import type { SecubeDevice } from '../../device/secube.ts';
+import { TEAM_POLICY, TEST_CARD_SECTORS, newTeam, newWorld } from './world.testkit.ts';
 import type { World } from './world.testkit.ts';
 
 const DAY = 86_400_000;
@@ -311,6 +316,110 @@ describe('Admin', () => {
       // Both cases are exercised: a lost commit (each write dropped) and one the reopen completed.
       expect(outcome === 'dropped' ? lost : landed, outcome).toBeGreaterThan(0);
     }
+  });
+
+  // Setting up took two commits (the schema, then the identity): power lost in the second left a
+  // database without its identity, which `create` refused (the card holds one) and the admin opened
+  // half-made (no key counter: every addKey failed), the user's `open` refused (NotProvisioned).
+  describe('a power cut during setup: after the reboot the card opens complete, or setup runs again', () => {
+    /**
+     * For each card write of `setup` in turn, and each way the writes in flight resolve: fresh
+     * hardware from `make`, the cut, a reboot, then `recover`. Returns how the attempts recovered.
+     */
+    async function cutEachWrite<T extends { device: SecubeDevice; sd: SdCard }>(
+      make: () => Promise<T>,
+      setup: (hw: T) => Promise<unknown>,
+      recover: (hw: T) => Promise<string>,
+    ): Promise<Set<string>> {
+      const seen = new Set<string>();
+      for (let n = 1; ; n++) {
+        for (const outcome of ['dropped', 'written'] as const) {
+          const hw = await make();
+          const session = hw.device.session;
+          hw.sd.cutPowerAfter(n, { outcome });
+          try {
+            await setup(hw);
+            return seen;
+          } catch (error) {
+            if (!(error instanceof PowerLossError)) throw error;
+          } finally {
+            hw.sd.cancelPowerCut();
+          }
+          hw.device.cutPower();
+          hw.device.powerOn();
+          hw.device.login(session === 'admin' ? 'admin' : 'user', session === 'admin' ? ADMIN_PIN : USER_PIN);
+          seen.add(await recover(hw));
+        }
+      }
+    }
+
+    test('the administrator', async () => {
+      const clock = new ManualClock(Date.UTC(2026, 0, 1));
+      const seen = await cutEachWrite(
+        async () => freshDevice('setup-cut-admin', { cardSectors: TEST_CARD_SECTORS, adminSession: true }),
+        ({ device, sd }) => Admin.create({ device, sd, clock }),
+        async ({ device, sd }) => {
+          let admin: Admin;
+          let how = 'opened';
+          try {
+            admin = await Admin.open({ device, sd, clock });
+          } catch (error) {
+            expect(error).toMatchObject({ code: 'NotFound' });
+            admin = await Admin.create({ device, sd, clock });
+            how = 'set up again';
+          }
+          admin.addGroup('G1', 'team', TEAM_POLICY);
+          expect(admin.addKey('G1', 'k')).toBe('K2000');
+          expect(admin.auditLog().map((e) => e.action)).toEqual(['initAdmin', 'addGroup', 'addKey']);
+          return how;
+        },
+      );
+      expect(seen).toEqual(new Set(['opened', 'set up again']));
+    });
+
+    test('a user', async () => {
+      const seen = await cutEachWrite(
+        async () => {
+          const w = await newWorld(Date.UTC(2026, 0, 1), 'setup-cut');
+          w.admin.addUser('U1', 'alice');
+          w.admin.addGroup('G1', 'team', TEAM_POLICY);
+          w.admin.addMember('G1', 'U1');
+          const hw = freshDevice('setup-cut-user', { cardSectors: TEST_CARD_SECTORS, adminSession: true });
+          const provisioning = provisionUser(w.admin, 'U1', hw.device);
+          hw.device.logout();
+          hw.device.login('user', USER_PIN);
+          return { ...hw, w, provisioning };
+        },
+        ({ device, sd, w, provisioning }) => User.create({ provisioning, device, sd, clock: w.clock }),
+        async ({ device, sd, w, provisioning }) => {
+          let user: User;
+          let how = 'opened';
+          try {
+            user = await User.open({ device, sd, clock: w.clock });
+          } catch (error) {
+            expect(error).toMatchObject({ code: 'NotFound' });
+            user = await User.create({ provisioning, device, sd, clock: w.clock });
+            how = 'set up again';
+          }
+          await w.publisher.publish();
+          await user.sync(w.transport);
+          expect(user.me().name).toBe('alice');
+          expect(user.groups().map((g) => g.id)).toEqual(['G1']);
+          return how;
+        },
+      );
+      expect(seen).toEqual(new Set(['opened', 'set up again']));
+    });
+
+    test('an admin card without its identity (an old setup cut short) is refused, not opened half-made', async () => {
+      const clock = new ManualClock(Date.UTC(2026, 0, 1));
+      const { device, sd } = freshDevice('setup-cut-legacy', { cardSectors: TEST_CARD_SECTORS, adminSession: true });
+      (await EncryptedDatabase.create(secubeDatabaseDevice(device), sd)).close();
+      await expect(Admin.open({ device, sd, clock })).rejects.toMatchObject({
+        code: 'NotProvisioned',
+        message: expect.stringMatching(/no administrator identity/),
+      });
+    });
   });
 
   test('reopening finds the same state and erases orphan keys', async () => {

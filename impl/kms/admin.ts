@@ -45,6 +45,7 @@ import { EncryptedDatabase } from '../db/encryptedDatabase.ts';
 import { DATABASE_KEY_ID, secubeDatabaseDevice } from '../db/secubeDatabaseDevice.ts';
 import type { Database } from '../db/sqlite.ts';
 import { deviceKeyNumber, isKmsDeviceKey, userKeyIndex } from '../protocol/deviceKeyIds.ts';
+import { SekeyError } from '../protocol/sekeyError.ts';
 import { ChangeRecorder, NO_CHANGES } from './adminChanges.ts';
 import type { AdminChanges, AdminKeyInfo } from './adminChanges.ts';
 import {
@@ -102,17 +103,21 @@ export class Admin {
     this.#audit = audit;
   }
 
-  /** Sets up the administrator on a fresh admin HSM (admin session) and its SD card. */
+  /**
+   * Sets up the administrator on a fresh admin HSM (admin session) and its SD card: identity, key
+   * counter and the first audit entry, in the database's first commit (`EncryptedDatabase.create`).
+   */
   static async create(options: { device: SecubeDevice; sd: SdCard; clock?: Clock }): Promise<Admin> {
     requireAdminSession(options.device);
     const dbDevice = secubeDatabaseDevice(options.device);
-    const db = await EncryptedDatabase.create(dbDevice, options.sd);
-    const admin = new Admin(options.device, db, options.clock ?? systemClock, { device: dbDevice, sd: options.sd });
-    admin.#mutate('initAdmin', {}, (m) => {
-      execute(m.db, "INSERT INTO identity (id, role) VALUES (1, 'admin')");
-      execute(m.db, 'INSERT INTO counters VALUES (?, ?)', [NEXT_KEY_COUNTER, FIRST_KEY_NUMBER]);
+    const clock = options.clock ?? systemClock;
+    const audit: AuditCard = { device: dbDevice, sd: options.sd };
+    const db = await EncryptedDatabase.create(dbDevice, options.sd, (d) => {
+      execute(d, "INSERT INTO identity (id, role) VALUES (1, 'admin')");
+      execute(d, 'INSERT INTO counters VALUES (?, ?)', [NEXT_KEY_COUNTER, FIRST_KEY_NUMBER]);
+      appendAudit(d, audit, [{ at: clock.now(), actor: 'admin', action: 'initAdmin', details: {} }]);
     });
-    return admin;
+    return new Admin(options.device, db, clock, audit);
   }
 
   /**
@@ -125,6 +130,16 @@ export class Admin {
     requireAdminSession(options.device);
     const dbDevice = secubeDatabaseDevice(options.device);
     const db = await EncryptedDatabase.open(dbDevice, options.sd);
+    const role = db.read((d) => column(d, 'SELECT role FROM identity WHERE id = 1')[0]);
+    if (role !== 'admin') {
+      db.close();
+      throw new SekeyError(
+        'NotProvisioned',
+        role === undefined
+          ? 'this card holds no administrator identity (its setup never completed)'
+          : `this card holds a ${String(role)}'s database, not the administrator's`,
+      );
+    }
     const admin = new Admin(options.device, db, options.clock ?? systemClock, { device: dbDevice, sd: options.sd });
     admin.#reconcileDevice();
     return admin;

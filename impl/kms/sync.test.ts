@@ -65,7 +65,7 @@ describe('distribution by update files', () => {
     expect(await w.transport.list(acks)).toEqual([]);
   });
 
-  test('a crash between collecting an acknowledgement and removing its files: the next collection removes them', async () => {
+  test('a crash between collecting an acknowledgement and removing its files: the next collection does', async () => {
     const w = await team();
     w.admin.renameGroup('G1', 'renamed');
     await w.publisher.publish();

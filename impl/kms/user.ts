@@ -109,8 +109,7 @@ export class User {
     clock?: Clock;
   }): Promise<User> {
     const { provisioning: p, device } = options;
-    const db = await EncryptedDatabase.create(secubeDatabaseDevice(device), options.sd);
-    db.transaction((d) =>
+    const db = await EncryptedDatabase.create(secubeDatabaseDevice(device), options.sd, (d) =>
       execute(d, 'INSERT INTO identity (id, role, user_id, peer_serial, key_base) VALUES (1, ?, ?, ?, ?)', [
         'user',
         p.userId,
