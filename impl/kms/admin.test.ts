@@ -10,6 +10,7 @@ import { SekeyError } from '../protocol/sekeyError.ts';
 import { updateStream } from '../protocol/streams.ts';
 import { ManualClock } from './clock.ts';
 import { User } from './user.ts';
+import { Publisher } from './publisher.ts';
 import { EncryptedDatabase } from '../db/encryptedDatabase.ts';
 import { secubeDatabaseDevice } from '../db/secubeDatabaseDevice.ts';
 import type { SecubeDevice } from '../../device/secube.ts';
@@ -305,17 +306,44 @@ describe('Admin', () => {
         const held = w.adminDevice.listKeyIds().filter((id) => channel.includes(id));
         expect(held, `cut at card write #${n}`).toEqual(provisioned ? channel : []);
         // Provisioning again works either way, and the user's HSM then opens what the admin sends.
-        provisionUser(again, 'U1', device);
+        const { keyIds } = provisionUser(again, 'U1', device);
+        // A landed commit made this a re-provisioning, which takes a fresh index and erases the old one.
+        expect(keyIds).toEqual(userKeyIds(provisioned ? 1 : 0));
+        expect(w.adminDevice.listKeyIds().filter((id) => channel.includes(id))).toEqual(provisioned ? [] : channel);
         device.logout();
         device.login('user', USER_PIN);
-        const sealed = w.adminDevice.seal(userKeyIds(0).adminToUserKeyId, new Uint8Array([1, 2, 3]), new Uint8Array(0));
-        expect(device.open(userKeyIds(0).adminToUserKeyId, sealed, new Uint8Array(0))).toEqual(
-          new Uint8Array([1, 2, 3]),
-        );
+        const sealed = w.adminDevice.seal(keyIds.adminToUserKeyId, new Uint8Array([1, 2, 3]), new Uint8Array(0));
+        expect(device.open(keyIds.adminToUserKeyId, sealed, new Uint8Array(0))).toEqual(new Uint8Array([1, 2, 3]));
       }
       // Both cases are exercised: a lost commit (each write dropped) and one the reopen completed.
       expect(outcome === 'dropped' ? lost : landed, outcome).toBeGreaterThan(0);
     }
+  });
+
+  // Re-provisioning reused the user's index and overwrote its keys in the admin HSM before the
+  // commit: a lost commit left the device in service unable to open any new file (refused as forged)
+  // and its acknowledgements unverifiable, until a re-provisioning succeeded.
+  test('a power cut while replacing a device: a lost replacement leaves the device in service working', async () => {
+    let lost = 0;
+    for (let n = 1; ; n++) {
+      const w = await team();
+      await w.syncByFiles();
+      const { device: replacement } = makeDevice(`replacement-${n}`);
+      replacement.login('admin', ADMIN_PIN);
+      const again = await cutOnCard(w, n, 'dropped', () => provisionUser(w.admin, 'U1', replacement));
+      if (again === null) break;
+      lost += 1;
+      again.renameUser('U1', `alice ${n}`);
+      const publisher = new Publisher(again, w.transport);
+      await publisher.publish();
+      const alice = w.users.get('U1')!;
+      const report = await alice.sync(w.transport);
+      expect(report.refused, `cut at card write #${n}`).toEqual([]);
+      expect(report.applied).toHaveLength(1);
+      expect(alice.me().name).toBe(`alice ${n}`);
+      expect(await publisher.collectAcknowledgements()).toEqual([{ userId: 'U1', sequence: alice.appliedSequence }]);
+    }
+    expect(lost).toBeGreaterThan(0);
   });
 
   // Setting up took two commits (the schema, then the identity): power lost in the second left a

@@ -43,19 +43,22 @@ export interface ProvisioningRecord {
  * Provisions `userDevice` for `userId` (both HSMs in admin sessions, side by side, as the original's
  * `sekey_init_user_SEcube`, but no key ever crosses the host in clear: W3). Provisioning again
  * replaces the user's device; the old one is retired and can no longer open anything new.
+ *
+ * Each provisioning takes a fresh index for its keys (`userKeyIds`), never the user's current one:
+ * the keys are installed before the commit, and a commit lost to a power cut must leave the device
+ * in service with its own channel keys, not overwritten ones (it would refuse every new file as
+ * forged, and its acknowledgements would no longer verify). The old device's keys are erased from
+ * the admin HSM once the replacement is committed; a crash in between leaves them to `Admin.open`.
  */
 export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDevice): ProvisioningRecord {
-  return admin.transaction('provisionUser', { userId, serial: userDevice.serial }, (db, now) => {
+  const provisioned = admin.transaction('provisionUser', { userId, serial: userDevice.serial }, (db, now) => {
     requireUser(db, userId);
     const existing = column(db, 'SELECT key_base FROM user_devices WHERE user_id = ?', [userId])[0];
-    const index =
-      existing !== undefined
-        ? Number(existing)
-        : Number(column(db, 'SELECT coalesce(max(key_base) + 1, 0) FROM user_devices')[0]);
+    const index = Number(column(db, 'SELECT coalesce(max(key_base) + 1, 0) FROM user_devices')[0]);
     const keyIds = userKeyIds(index);
-    // Replacing, always: a re-provisioned user's index holds its old device's keys; a new index may
-    // hold the keys of an attempt whose commit a power cut lost, on the user's device (and on the
-    // admin's until `Admin.open` erased them), which would otherwise refuse this one for good.
+    // Replacing: the fresh index may hold the keys of an attempt whose commit a power cut lost, on
+    // the user's device (and on the admin's until `Admin.open` erased them), which would otherwise
+    // refuse this one for good.
     const result = provisionUserDevice(admin.device, userDevice, keyIds, { replace: true });
     if (existing !== undefined) {
       execute(
@@ -76,7 +79,7 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
         '?, NULL)',
       [userId, userDevice.serial, index, now],
     );
-    return {
+    const record: ProvisioningRecord = {
       userId,
       userSerial: result.userSerial,
       adminSerial: result.adminSerial,
@@ -84,7 +87,11 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
       adminFingerprint: result.adminFingerprint,
       userFingerprint: result.userFingerprint,
     };
+    return { record, retired: existing === undefined ? [] : Object.values(userKeyIds(Number(existing))) };
   });
+  const held = new Set(admin.device.listKeyIds());
+  for (const id of provisioned.retired) if (held.has(id)) admin.device.deleteKey(id);
+  return provisioned.record;
 }
 
 /**
