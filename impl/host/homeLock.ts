@@ -3,13 +3,23 @@
  * save their own version and one would silently undo the other (and the HSM's anti-rollback counter
  * would then refuse the loser's database). The lock is a file created exclusively, holding the
  * owner's process ID; a lock whose process is gone is taken over.
+ *
+ * Two races are closed. A lock file is created empty and its owner's ID written just after: an
+ * empty (or partly written) lock younger than {@link FRESH_MS} is being taken, so it counts as held,
+ * not as stale. And two processes finding the same stale lock must not both take over: each moves
+ * the lock aside by rename (atomic: one of them gets it) and checks that what it moved is the very
+ * file it judged stale; a fresh lock moved by mistake is put back, and the command reports `Busy`.
  * @module
  */
-import { openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { InstallationError } from './installationError.ts';
 
 const LOCK_FILE = '.lock';
+/** How long a lock without a process ID counts as being taken (created, its ID not yet written). */
+const FRESH_MS = 5_000;
 
 function alive(pid: number): boolean {
   if (pid === process.pid) return true;
@@ -50,7 +60,7 @@ export function lockHome(home: string, waitMs = 0): () => void {
 
 function tryLockHome(home: string): () => void {
   const path = join(home, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
+  for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = openSync(path, 'wx');
       writeSync(fd, String(process.pid));
@@ -58,21 +68,53 @@ function tryLockHome(home: string): () => void {
       return () => rmSync(path, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      let owner = Number.NaN;
-      try {
-        owner = Number(readFileSync(path, 'utf8').trim());
-      } catch {
-        // Released between our open and this read: try again.
-      }
-      if (Number.isSafeInteger(owner) && owner > 0 && alive(owner)) {
-        throw new InstallationError(
-          'Busy',
-          `another sekey process (pid ${owner}) is using ${home}; wait for it (--wait SECONDS), or if it is gone, ` +
-            `remove ${path}`,
-        );
-      }
-      rmSync(path, { force: true });
     }
+    let seen: BigIntStats;
+    let owner: number;
+    try {
+      seen = statSync(path, { bigint: true });
+      owner = Number(readFileSync(path, 'utf8').trim());
+    } catch {
+      continue; // released between our open and this read: try again
+    }
+    const named = Number.isSafeInteger(owner) && owner > 0;
+    if (named ? alive(owner) : Date.now() - Number(seen.mtimeMs) < FRESH_MS)
+      throw busy(home, path, named ? owner : null);
+    takeOverStale(home, path, seen);
   }
   throw new InstallationError('Busy', `could not lock ${home}`);
+}
+
+function busy(home: string, path: string, owner: number | null): InstallationError {
+  const who = owner === null ? 'another sekey process' : `another sekey process (pid ${owner})`;
+  return new InstallationError(
+    'Busy',
+    `${who} is using ${home}; wait for it (--wait SECONDS), or if it is gone, remove ${path}`,
+  );
+}
+
+/**
+ * Removes the stale lock `seen` (its stat when judged stale), unless another process replaced it
+ * meanwhile: then puts that one back and throws `Busy`. Exported for its test.
+ */
+export function takeOverStale(home: string, path: string, seen: BigIntStats): void {
+  const aside = `${path}.stale-${process.pid}-${randomUUID()}`;
+  try {
+    renameSync(path, aside);
+  } catch {
+    return; // someone else moved or released it first: try again
+  }
+  const moved = statSync(aside, { bigint: true });
+  if (moved.ino !== seen.ino || moved.mtimeNs !== seen.mtimeNs || moved.size !== seen.size) {
+    // A fresh lock, taken after ours was judged stale: give it back to its owner.
+    try {
+      linkSync(aside, path);
+    } catch {
+      // A third process locked in the meantime: the home is held either way.
+    } finally {
+      rmSync(aside, { force: true });
+    }
+    throw busy(home, path, null);
+  }
+  rmSync(aside, { force: true });
 }

@@ -1,0 +1,54 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { lockHome, takeOverStale } from './homeLock.ts';
+
+const homes: string[] = [];
+function home(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sekey-lock-'));
+  homes.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of homes.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the home lock', () => {
+  test('is held by its process ID and released', () => {
+    const h = home();
+    const release = lockHome(h);
+    expect(readFileSync(join(h, '.lock'), 'utf8')).toBe(String(process.pid));
+    expect(() => lockHome(h)).toThrow(/another sekey process \(pid \d+\)/);
+    release();
+    expect(existsSync(join(h, '.lock'))).toBe(false);
+  });
+
+  test('a lock without its process ID yet is being taken: held while fresh, stale once old', () => {
+    const h = home();
+    const lock = join(h, '.lock');
+    // What a competing process's lock looks like between its exclusive create and its write.
+    writeFileSync(lock, '');
+    expect(() => lockHome(h)).toThrow(expect.objectContaining({ code: 'Busy' }));
+    expect(existsSync(lock)).toBe(true);
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lock, old, old);
+    lockHome(h)();
+  });
+
+  test('a stale lock replaced after it was judged stale is put back, not taken over', () => {
+    const h = home();
+    const lock = join(h, '.lock');
+    writeFileSync(lock, '999999999');
+    const judged = statSync(lock, { bigint: true });
+    // Another process took the stale lock over and holds a fresh one (a new file) in its place.
+    rmSync(lock);
+    writeFileSync(lock, String(process.pid));
+    expect(() => takeOverStale(h, lock, judged)).toThrow(expect.objectContaining({ code: 'Busy' }));
+    expect(readFileSync(lock, 'utf8')).toBe(String(process.pid));
+    // The very file judged stale goes.
+    const again = statSync(lock, { bigint: true });
+    takeOverStale(h, lock, again);
+    expect(existsSync(lock)).toBe(false);
+  });
+});
