@@ -36,7 +36,7 @@ describe('the home lock', () => {
     lockHome(h)();
   });
 
-  test('a stale lock replaced after it was judged stale is put back, not taken over', () => {
+  test('a stale lock replaced after it was judged stale is left alone, not taken over', () => {
     const h = home();
     const lock = join(h, '.lock');
     writeFileSync(lock, '999999999');
@@ -46,9 +46,34 @@ describe('the home lock', () => {
     writeFileSync(lock, String(process.pid));
     expect(() => takeOverStale(h, lock, judged)).toThrow(expect.objectContaining({ code: 'Busy' }));
     expect(readFileSync(lock, 'utf8')).toBe(String(process.pid));
+    expect(existsSync(`${lock}.takeover`)).toBe(false);
     // The very file judged stale goes.
-    const again = statSync(lock, { bigint: true });
-    takeOverStale(h, lock, again);
+    takeOverStale(h, lock, statSync(lock, { bigint: true }));
     expect(existsSync(lock)).toBe(false);
+  });
+
+  test('one takeover at a time: a fresh takeover file means busy; one left by a crash is removed', () => {
+    const h = home();
+    const lock = join(h, '.lock');
+    writeFileSync(lock, '999999999');
+    writeFileSync(`${lock}.takeover`, '999999998');
+    expect(() => lockHome(h)).toThrow(expect.objectContaining({ code: 'Busy' }));
+    expect(readFileSync(lock, 'utf8')).toBe('999999999');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(`${lock}.takeover`, old, old);
+    const release = lockHome(h);
+    expect(readFileSync(lock, 'utf8')).toBe(String(process.pid));
+    expect(existsSync(`${lock}.takeover`)).toBe(false);
+    release();
+  });
+
+  test('a process releases only its own lock, not one that replaced it', () => {
+    const h = home();
+    const lock = join(h, '.lock');
+    const release = lockHome(h);
+    rmSync(lock);
+    writeFileSync(lock, '12345678');
+    release();
+    expect(readFileSync(lock, 'utf8')).toBe('12345678');
   });
 });

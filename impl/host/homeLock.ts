@@ -5,14 +5,14 @@
  * owner's process ID; a lock whose process is gone is taken over.
  *
  * Two races are closed. A lock file is created empty and its owner's ID written just after: an
- * empty (or partly written) lock younger than {@link FRESH_MS} is being taken, so it counts as held,
- * not as stale. And two processes finding the same stale lock must not both take over: each moves
- * the lock aside by rename (atomic: one of them gets it) and checks that what it moved is the very
- * file it judged stale; a fresh lock moved by mistake is put back, and the command reports `Busy`.
+ * empty (or unreadable) lock younger than {@link FRESH_MS} is being taken, so it counts as held, not
+ * as stale. And two processes finding the same stale lock must not both take over (one removing the
+ * other's fresh lock): a takeover holds a second exclusive file while it checks that the lock is
+ * still the very file judged stale and removes it; a process releases the lock only if it is still
+ * the one it created.
  * @module
  */
-import { randomUUID } from 'node:crypto';
-import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { InstallationError } from './installationError.ts';
@@ -61,14 +61,8 @@ export function lockHome(home: string, waitMs = 0): () => void {
 function tryLockHome(home: string): () => void {
   const path = join(home, LOCK_FILE);
   for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => rmSync(path, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
+    const mine = createExclusive(path);
+    if (mine !== null) return () => releaseIfMine(path, mine);
     let seen: BigIntStats;
     let owner: number;
     try {
@@ -77,12 +71,48 @@ function tryLockHome(home: string): () => void {
     } catch {
       continue; // released between our open and this read: try again
     }
+    // A lock younger than FRESH_MS may still be being written: only its process ID can say.
     const named = Number.isSafeInteger(owner) && owner > 0;
-    if (named ? alive(owner) : Date.now() - Number(seen.mtimeMs) < FRESH_MS)
-      throw busy(home, path, named ? owner : null);
+    const fresh = Date.now() - Number(seen.mtimeMs) < FRESH_MS;
+    if (named ? alive(owner) : fresh) throw busy(home, path, named ? owner : null);
     takeOverStale(home, path, seen);
   }
   throw new InstallationError('Busy', `could not lock ${home}`);
+}
+
+/** Creates `path` exclusively with this process's ID; its stat, or null if it exists already. */
+function createExclusive(path: string): BigIntStats | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return null;
+    throw error;
+  }
+  try {
+    writeSync(fd, String(process.pid));
+    return fstatSync(fd, { bigint: true });
+  } catch (error) {
+    rmSync(path, { force: true });
+    throw error;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Whether `now` is the very file `then` described (same inode, modification time and size). */
+function sameFile(now: BigIntStats, then: BigIntStats): boolean {
+  return now.ino === then.ino && now.mtimeNs === then.mtimeNs && now.size === then.size;
+}
+
+/** Removes the lock if it is still the one this process created (a takeover may have replaced it). */
+function releaseIfMine(path: string, mine: BigIntStats): void {
+  try {
+    // Not the inode alone: a file system may give a new file the inode of one just removed.
+    if (sameFile(statSync(path, { bigint: true }), mine)) rmSync(path, { force: true });
+  } catch {
+    // Already gone.
+  }
 }
 
 function busy(home: string, path: string, owner: number | null): InstallationError {
@@ -94,27 +124,36 @@ function busy(home: string, path: string, owner: number | null): InstallationErr
 }
 
 /**
- * Removes the stale lock `seen` (its stat when judged stale), unless another process replaced it
- * meanwhile: then puts that one back and throws `Busy`. Exported for its test.
+ * Removes the stale lock `seen` (its stat when judged stale) if it is still that very file. One
+ * process at a time may do so: it holds `<lock>.takeover`, created exclusively, while it checks and
+ * removes; nobody else removes a lock, and a new lock can only be created once the old one is gone,
+ * so the file checked is the file removed. A takeover file left by a crash is itself stale after
+ * {@link FRESH_MS} and removed. Exported for its test.
  */
 export function takeOverStale(home: string, path: string, seen: BigIntStats): void {
-  const aside = `${path}.stale-${process.pid}-${randomUUID()}`;
-  try {
-    renameSync(path, aside);
-  } catch {
-    return; // someone else moved or released it first: try again
-  }
-  const moved = statSync(aside, { bigint: true });
-  if (moved.ino !== seen.ino || moved.mtimeNs !== seen.mtimeNs || moved.size !== seen.size) {
-    // A fresh lock, taken after ours was judged stale: give it back to its owner.
+  const guard = `${path}.takeover`;
+  const held = createExclusive(guard);
+  if (held === null) {
+    let age = 0;
     try {
-      linkSync(aside, path);
+      age = Date.now() - Number(statSync(guard, { bigint: true }).mtimeMs);
     } catch {
-      // A third process locked in the meantime: the home is held either way.
-    } finally {
-      rmSync(aside, { force: true });
+      return; // released meanwhile: the caller tries again
     }
-    throw busy(home, path, null);
+    if (age < FRESH_MS) throw busy(home, path, null);
+    rmSync(guard, { force: true }); // left by a crash: the caller tries again
+    return;
   }
-  rmSync(aside, { force: true });
+  try {
+    let now: BigIntStats;
+    try {
+      now = statSync(path, { bigint: true });
+    } catch {
+      return; // released meanwhile: the caller tries again
+    }
+    if (!sameFile(now, seen)) throw busy(home, path, null);
+    rmSync(path, { force: true });
+  } finally {
+    releaseIfMine(guard, held);
+  }
 }

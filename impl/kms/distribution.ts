@@ -49,6 +49,8 @@ export interface ProvisioningRecord {
  * in service with its own channel keys, not overwritten ones (it would refuse every new file as
  * forged, and its acknowledgements would no longer verify). The old device's keys are erased from
  * the admin HSM once the replacement is committed; a crash in between leaves them to `Admin.open`.
+ * So the HSM to provision is a new one or a factory-reset one: the user's database on a device in
+ * service names its old keys, which a re-provisioning of that same HSM erases.
  */
 export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDevice): ProvisioningRecord {
   const provisioned = admin.transaction('provisionUser', { userId, serial: userDevice.serial }, (db, now) => {
