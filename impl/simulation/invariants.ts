@@ -281,13 +281,16 @@ export function checkLedger(m: DeploymentModel, r: Deployment, stats: CheckTally
       }
       if (synced) {
         const key = swept.keys[entry.keyId];
-        const holds = key?.holders.includes(slot.userId) === true;
+        // A retired device holds nothing, even once its user is added again (a re-added user gets a new
+        // device by provisioning; the model's holders name users, not devices).
+        const holds = m.inService(slot.userId) && key?.holders.includes(slot.userId) === true;
         const may = key !== undefined && keyUsage(keyStateOf(key)).process;
         if ((plain !== null) !== (holds && may)) {
           violated(
             'readability',
             `${label}: ${plain !== null ? 'succeeded' : `failed (${code})`}, but the model says the user ` +
-              `${holds ? 'holds' : 'does not hold'} the key, which is ${key ? keyStateOf(key) : 'unknown'}`,
+              `${holds ? 'holds' : 'does not hold'} the key, which is ${key ? keyStateOf(key) : 'unknown'}` +
+              (m.inService(slot.userId) ? '' : ' (the device is retired: its user was deleted)'),
           );
         }
         stats.count('invariantChecks', `readability:${plain !== null ? 'reads' : 'refused'}`);

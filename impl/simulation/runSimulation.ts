@@ -475,7 +475,7 @@ class Simulation {
     for (const entry of [...this.#m.ledger]) {
       const key = swept.keys[entry.keyId];
       if (key === undefined || keyStateOf(key) !== 'compromised' || this.#reprotected.has(entry.id)) continue;
-      const holder = key.holders.find((u) => this.#m.devices.has(u) && usable(this.world.r.slot(u)));
+      const holder = key.holders.find((u) => this.#m.inService(u) && usable(this.world.r.slot(u)));
       if (holder === undefined) continue;
       this.#reprotected.add(entry.id);
       await this.world.reprotect(holder, entry, this.#label(15, `${holder} re-protects message #${entry.id}`));

@@ -3,7 +3,8 @@
  * deployment (directory transport in a temporary folder). Each failed on the code the suite found it
  * in. The first three showed up as the convergence note "resync of …" in reports/properties.json
  * (publish + sync alone did not bring the user back); the last is a campaign's counterexample,
- * replayed as the suite ran it.
+ * replayed as the suite ran it. The second block keeps what a campaign found wrong in the suite's own
+ * checks: each replay failed on the checker it was found in.
  */
 import { describe, expect, test } from 'vitest';
 import type { GroupPolicy } from '../../model/kms.ts';
@@ -146,5 +147,26 @@ describe('bugs found by the deployment suite, fixed', () => {
     await replayScenario(steps, { deploymentSeed: 0, stats });
     // The removal's cut is the case: its commit completed on the reopen (the rename's did not).
     expect(stats.counts.faultPoints).toMatchObject({ 'admin:sd:before': 1, 'admin:sd:after': 1 });
+  }, 900_000);
+});
+
+describe('what the deployment suite got wrong, fixed', () => {
+  // Campaign stop22b-deployment, batch 114 (SEKEY_SEED=401421456 SEKEY_PATH="9:0:8:11:11:13:11:11:10:12:12").
+  // Carol is deleted, added again and put in G2, but never given a new HSM: her old device is retired
+  // and, once synced, erased. The readability check took the model's key holders (users) for the
+  // holders of keys on devices and expected her retired device to read G2's messages. It now expects
+  // a retired device to read nothing, and the deployment agrees.
+  test('a deleted user added again without a new HSM: her retired device reads nothing', async () => {
+    const steps: CommandSpec[] = [
+      { t: 'admin', op: { type: 'deleteUser', userId: 'U3', now: 0 } },
+      { t: 'admin', op: { type: 'addUser', userId: 'U3', name: 'alpha', now: 0 } },
+      { t: 'admin', op: { type: 'addMember', groupId: 'G2', userId: 'U3', now: 0 } },
+      { t: 'encrypt', user: 'U1', to: [], text: 'hello' },
+      { t: 'sync', user: 'U1' },
+    ];
+    const stats = new SuiteStats();
+    await replayScenario(steps, { deploymentSeed: 0, stats });
+    // The case: a synced reader refused every message it was checked against (carol's, at the least).
+    expect(stats.counts.invariantChecks?.['readability:refused']).toBeGreaterThan(0);
   }, 900_000);
 });
