@@ -25,6 +25,8 @@ export interface BenchOutput {
 /** A bench module: contributes `section` to the results file. */
 export interface BenchModule {
   readonly name: string;
+  /** One line for `npm run bench -- --help`: what it measures, against what. */
+  readonly summary: string;
   /** Top-level key in the results file; several benches may share one (their data is deep-merged). */
   readonly section: string;
   run(context: BenchContext): Promise<BenchOutput>;

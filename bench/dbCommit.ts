@@ -90,6 +90,7 @@ async function measure(
 /** The database commit bench. */
 export const dbCommitBench: BenchModule = {
   name: 'db-commit',
+  summary: 'a one-row database commit at 1 and 10 MiB: bytes, cycles; vs whole-image writes',
   section: 'db',
   async run(context): Promise<BenchOutput> {
     const sizes = context.quick ? { mib1: MIB } : { mib1: MIB, mib10: 10 * MIB };

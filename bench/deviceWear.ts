@@ -294,6 +294,7 @@ function sectorTable(design: 'ours' | 'original', replay: Replay) {
 /** The bench, for `bench/run.ts`. */
 export const deviceWearBench: BenchModule = {
   name: 'device-wear',
+  summary: 'years until an admin HSM flash sector wears out, mixed workload; vs the original',
   section: 'flash',
   async run(context: BenchContext): Promise<BenchOutput> {
     const profile = await measureAdmin(context, context.quick ? 3 : 10);

@@ -235,7 +235,8 @@ const CURVE_KEYS: readonly number[] = [403, 1006, 1512, EQUAL_BUDGET_KEYS, 2000]
 
 /** The bench, for `bench/run.ts`. */
 export const keyStoreWearBench: BenchModule = {
-  name: 'keyStoreWear',
+  name: 'key-store-wear',
+  summary: 'key store: flash wear, lifetime, density, rotation latency; vs the original firmware',
   section: 'flash',
   async run(context: BenchContext): Promise<BenchOutput> {
     const scale = context.quick ? 0.1 : 1;

@@ -5,21 +5,19 @@
  * under `verification.provenance['mutation-<scope>']`. Reports (HTML, JSON) stay under
  * `reports/mutation/<scope>/`; docs/mutation.md explains the scopes and lists the survivors.
  *
- * Usage: `node dist/bench/mutation.js [--report-only [--running-seconds=S]] [model|impl ...]` — names
- * select scopes (default: both); `--report-only` reads the existing reports without running Stryker:
- * the running time then stays what the last run recorded, or is `S` when the run was timed apart
- * (`SEKEY_MUTATION_SCOPE=model npx stryker run stryker.config.mjs`).
+ * Usage: {@link MUTATION_USAGE}. `--report-only` reads the existing reports without running Stryker:
+ * the running time then stays what the last run recorded, or is `S` when the run was timed apart.
  * @module
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { UsageError } from '../impl/cli/args.ts';
+import { MUTATION_USAGE, parseMutationArgs } from './mutationArgs.ts';
+import type { Scope } from './mutationArgs.ts';
 import { asMutationReport, mutationScore, survivors } from './mutationScore.ts';
 import { provenance } from './provenance.ts';
 import { defaultResultsPath, mergeResults, repositoryRoot } from './results.ts';
-
-const SCOPES = ['model', 'impl'] as const;
-type Scope = (typeof SCOPES)[number];
 
 /** The goal of issue 12 per scope, in percent. */
 const GOALS: Readonly<Record<Scope, number>> = { model: 90, impl: 80 };
@@ -42,15 +40,12 @@ function runStryker(root: string, scope: Scope): number {
 }
 
 function main(argv: readonly string[]): void {
-  const reportOnly = argv.includes('--report-only');
-  const timedApart = argv.find((a) => a.startsWith('--running-seconds='))?.slice('--running-seconds='.length);
-  if (timedApart !== undefined && (!reportOnly || !(Number(timedApart) > 0))) {
-    throw new Error(`--running-seconds takes a positive number of seconds, with --report-only; got '${timedApart}'`);
+  const request = parseMutationArgs(argv);
+  if (request.help) {
+    console.log(MUTATION_USAGE);
+    return;
   }
-  const names = argv.filter((a) => !a.startsWith('--'));
-  const unknown = names.filter((n) => !(SCOPES as readonly string[]).includes(n));
-  if (unknown.length > 0) throw new Error(`unknown scope(s): ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
-  const selected = names.length > 0 ? SCOPES.filter((s) => names.includes(s)) : SCOPES;
+  const { reportOnly, timedApart, selected } = request;
   const root = repositoryRoot();
   for (const scope of selected) {
     const runningSeconds = reportOnly
@@ -85,6 +80,11 @@ function main(argv: readonly string[]): void {
 try {
   main(process.argv.slice(2));
 } catch (error: unknown) {
-  console.error(error);
-  process.exitCode = 1;
+  if (error instanceof UsageError) {
+    console.error(`npm run mutation: ${error.message}\n(npm run mutation -- --help lists the scopes and options)`);
+    process.exitCode = 2;
+  } else {
+    console.error(error);
+    process.exitCode = 1;
+  }
 }

@@ -5,28 +5,15 @@
  * Every section gets a `provenance` record per bench that wrote it (commit, date, machine, run
  * size; see provenance.ts).
  *
- * Usage: `node dist/bench/run.js [--quick] [name ...]` — names select benches (default: all).
+ * Usage: `npm run bench -- [--quick] [NAME ...]` (`--help` lists the benches; `benchArgs.ts`).
  * @module
  */
-import type { BenchModule, BenchOutput } from './benchModule.ts';
-import { dbCommitBench } from './dbCommit.ts';
-import { deviceWearBench } from './deviceWear.ts';
-import { dbRealisticBench } from './dbRealistic.ts';
-import { keyStoreWearBench } from './keyStoreWear.ts';
-import { throughputBench } from './throughput.ts';
-import { updateDistributionBench } from './updateDistribution.ts';
+import { UsageError } from '../impl/cli/args.ts';
+import { benchUsage, parseBenchArgs } from './benchArgs.ts';
+import type { BenchOutput } from './benchModule.ts';
+import { BENCHES } from './benches.ts';
 import { provenance } from './provenance.ts';
 import { defaultResultsPath, mergeResults, repositoryRoot } from './results.ts';
-
-/** Every bench; a new bench module adds itself here. */
-const BENCHES: readonly BenchModule[] = [
-  keyStoreWearBench,
-  deviceWearBench,
-  dbCommitBench,
-  dbRealisticBench,
-  updateDistributionBench,
-  throughputBench,
-];
 
 function printTable(output: BenchOutput): void {
   const rows = [output.columns, ...output.table];
@@ -39,15 +26,15 @@ function printTable(output: BenchOutput): void {
 }
 
 async function main(argv: readonly string[]): Promise<void> {
-  const quick = argv.includes('--quick');
-  const names = argv.filter((a) => !a.startsWith('--'));
-  const unknown = names.filter((n) => !BENCHES.some((b) => b.name === n));
-  if (unknown.length > 0)
-    throw new Error(`unknown bench(es): ${unknown.join(', ')}; known: ${BENCHES.map((b) => b.name).join(', ')}`);
-  const selected = names.length > 0 ? BENCHES.filter((b) => names.includes(b.name)) : BENCHES;
+  const request = parseBenchArgs(argv, BENCHES);
+  if (request.help) {
+    console.log(benchUsage(BENCHES));
+    return;
+  }
+  const { quick } = request;
   const path = defaultResultsPath();
   const root = repositoryRoot();
-  for (const bench of selected) {
+  for (const bench of request.benches) {
     const started = Date.now();
     console.error(`[bench] ${bench.name}${quick ? ' (quick)' : ''}`);
     const output = await bench.run({
@@ -64,6 +51,11 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    console.error(`npm run bench: ${error.message}\n(npm run bench -- --help lists the benches and options)`);
+    process.exitCode = 2;
+    return;
+  }
   console.error(error);
   process.exitCode = 1;
 });

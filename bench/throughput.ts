@@ -141,6 +141,7 @@ const rounded = (s: Spread): Spread => ({ ...s, min: round1(s.min), median: roun
 /** The throughput bench (`throughput` section). */
 export const throughputBench: BenchModule = {
   name: 'throughput',
+  summary: 'property suites: operations per CPU-second (kmsImpl, deployment); vs commit 73fb6f8',
   section: 'throughput',
   async run(context: BenchContext): Promise<BenchOutput> {
     const root = repositoryRoot();

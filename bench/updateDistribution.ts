@@ -266,6 +266,7 @@ const perMember = (total: number, members: number) => Math.round(total / members
 /** The update distribution bench. */
 export const updateDistributionBench: BenchModule = {
   name: 'update-distribution',
+  summary: 'update file bytes per key, publishing to 10-3,000 users; vs the original, resyncs',
   section: 'update',
   async run(context): Promise<BenchOutput> {
     // [label, members, keep real users (acknowledgements), measure the full-resync baseline]
