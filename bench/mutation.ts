@@ -48,11 +48,17 @@ function main(argv: readonly string[]): void {
   const { reportOnly, timedApart, selected } = request;
   const root = repositoryRoot();
   for (const scope of selected) {
+    // A rerun with Stryker's incremental file runs only the mutants whose code or tests changed: its
+    // time is not the scope's running time, which stays that of the last full run (docs/mutation.md).
+    const incremental = !reportOnly && existsSync(join(root, 'reports', 'mutation', scope, 'incremental.json'));
+    const ran = reportOnly ? undefined : runStryker(root, scope);
     const runningSeconds = reportOnly
       ? timedApart === undefined
         ? undefined
         : Number(timedApart)
-      : runStryker(root, scope);
+      : incremental
+        ? undefined
+        : ran;
     const path = reportPath(root, scope);
     if (!existsSync(path)) throw new Error(`no report at ${path}: run without --report-only first`);
     const report = asMutationReport(JSON.parse(readFileSync(path, 'utf8')));
@@ -61,14 +67,17 @@ function main(argv: readonly string[]): void {
       mutationScore: {
         [scope]: { ...score, goal: GOALS[scope], ...(runningSeconds === undefined ? {} : { runningSeconds }) },
       },
-      ...(runningSeconds === undefined ? {} : { provenance: { [`mutation-${scope}`]: provenance(root, false) } }),
+      ...(runningSeconds === undefined && !incremental
+        ? {}
+        : { provenance: { [`mutation-${scope}`]: provenance(root, false) } }),
     });
     const left = survivors(report);
     console.log(
       `\nmutation ${scope}: ${score.percent} % (goal ${GOALS[scope]} %) — ${score.killed} killed, ` +
         `${score.timeout} timed out, ${score.survived} survived, ${score.noCoverage} not covered, ` +
         `${score.ignored} ignored (static)` +
-        `${runningSeconds === undefined ? '' : `, ${runningSeconds} s`} -> ${defaultResultsPath()}`,
+        `${runningSeconds === undefined ? '' : `, ${runningSeconds} s`}` +
+        `${incremental ? `, an incremental rerun in ${ran} s (the full run's time stays)` : ''} -> ${defaultResultsPath()}`,
     );
     for (const s of left) {
       const replacement = s.replacement.split('\n')[0]?.slice(0, 60) ?? '';
