@@ -16,7 +16,7 @@ import type { User } from '../kms/user.ts';
 import type { Deployment, UserSlot } from './deployment.ts';
 import { openUser } from './deployment.ts';
 import type { SdCard } from '../../device/sdcard.ts';
-import type { DeploymentModel, ReplicaView } from './referenceModel.ts';
+import type { DeploymentModel, LedgerEntry, ReplicaView } from './referenceModel.ts';
 import { runPure } from './referenceModel.ts';
 import { query } from '../db/statementCache.ts';
 
@@ -301,7 +301,7 @@ export function checkLedger(m: DeploymentModel, r: Deployment, stats: CheckTally
       // Not a member when it was sent. Joined (again) since: only a group sharing its history gives
       // it that message; otherwise the join should have kept it out.
       if (m.joinedAfter(entry.groupId, slot.userId, entry.step)) {
-        if (m.kms.groups[entry.groupId]?.shareHistory === true) continue;
+        if (m.joinedSharingAfter(entry.groupId, slot.userId, entry.step)) continue;
         violated(
           'backward-secrecy',
           `${label}: read by a user who joined ${entry.groupId} only after the message was sent, and the group ` +
@@ -373,6 +373,85 @@ export function checkConverged(m: DeploymentModel, r: Deployment): void {
 
 /** What a protection (encryption or re-protection) gave: the message's key and group, or a refusal. */
 export type ProtectionOutcome = { readonly code: string } | { readonly keyId: string; readonly groupId: string };
+
+/**
+ * A re-protection by a synced sender in service (`User.reprotect`): a sender that does not hold the
+ * message's key, or holds it in a state that may not re-protect (`UsageNotAllowed`), must refuse; one
+ * that may must end under the model's smallest group of the key's group's other members, which is
+ * the message unchanged when that is its key already, or refuse with the model's code when there is
+ * none. `outcome` is the refusal's code, or the key of the message returned (the old one when
+ * unchanged). Freshness does not apply: re-protecting with the best key known beats leaving data
+ * under a compromised one (`User.reprotect`).
+ */
+export function checkReprotection(
+  m: DeploymentModel,
+  sender: UserId,
+  entry: LedgerEntry,
+  outcome: ProtectionOutcome,
+  label: string,
+): void {
+  const key = m.swept().keys[entry.keyId];
+  const holds = key?.holders.includes(sender) === true;
+  if (!holds || !keyUsage(keyStateOf(key)).reprotect) {
+    const want = holds ? 'UsageNotAllowed' : 'a refusal';
+    const ok = 'code' in outcome && (!holds || outcome.code === 'UsageNotAllowed');
+    if (!ok) {
+      const got = 'code' in outcome ? `refused with ${outcome.code}` : `re-protected under ${outcome.keyId}`;
+      violated(
+        'smallest-group',
+        `${label}: ${got}; the model gives ${want} (${sender} ${holds ? 'holds' : 'does not hold'} ` +
+          `${entry.keyId}, which is ${key ? keyStateOf(key) : 'unknown'})`,
+      );
+    }
+    return;
+  }
+  const others = (m.kms.groups[entry.groupId]?.members ?? []).filter((u) => u !== sender);
+  checkProtection(m, sender, others, true, outcome, label, 're-protected');
+}
+
+/** Whether {@link checkEncryption} judges an encryption by `sender` from `replica`. */
+export function encryptionJudged(
+  m: DeploymentModel,
+  sender: UserId,
+  replica: { readonly synced: boolean; readonly sequence: number },
+): boolean {
+  return replica.synced || (m.inService(sender) && replica.sequence > 0);
+}
+
+/**
+ * An encryption, judged as far as the sender's replica allows: a synced sender by
+ * {@link checkProtection} (freshness, then the smallest group); a sender behind the model by the
+ * heartbeat rule alone, since its choice of key cannot be judged but its freshness can, and a sender
+ * kept behind by withheld updates is the very case the rule is for. Past the window after the file
+ * it applied last, encrypting must be refused with `NotFresh`; within it, never with `NotFresh`. A
+ * device that applied nothing (refused for want of any statement) and a retired one are not judged.
+ * Returns which check ran, for the statistics.
+ */
+export function checkEncryption(
+  m: DeploymentModel,
+  sender: UserId,
+  to: readonly UserId[],
+  replica: { readonly synced: boolean; readonly sequence: number },
+  outcome: ProtectionOutcome,
+  label: string,
+): 'protection' | 'freshness' | null {
+  const fresh = m.fresh(sender, replica.sequence);
+  if (replica.synced) {
+    checkProtection(m, sender, to, fresh, outcome, label);
+    return 'protection';
+  }
+  if (!encryptionJudged(m, sender, replica)) return null;
+  const refusedStale = 'code' in outcome && outcome.code === 'NotFresh';
+  if (refusedStale !== !fresh) {
+    const got = 'code' in outcome ? `refused with ${outcome.code}` : `encrypted under ${outcome.keyId}`;
+    violated(
+      'smallest-group',
+      `${label}: ${got}, from a replica behind the model at sequence ${replica.sequence}, whose last file ` +
+        `is ${fresh ? 'within' : 'past'} the freshness window (the model gives ${fresh ? 'no NotFresh' : 'NotFresh'})`,
+    );
+  }
+  return 'freshness';
+}
 
 /**
  * smallest-group for a synced sender's protection: the key it used (`keyId@groupId`), or its

@@ -81,7 +81,15 @@ export class DeploymentModel {
   step = 0;
   ledger: LedgerEntry[] = [];
   nextMessage = 0;
-  readonly memberLog: Array<{ step: number; now: number; groupId: GroupId; userId: UserId; joined: boolean }> = [];
+  /** Every join and leave, with whether the group shared its history then (its setting is lost once it is deleted). */
+  readonly memberLog: Array<{
+    step: number;
+    now: number;
+    groupId: GroupId;
+    userId: UserId;
+    joined: boolean;
+    shareHistory: boolean;
+  }> = [];
   /** Users with a device. */
   readonly devices = new Set<UserId>();
   /** Devices whose user was deleted. */
@@ -116,10 +124,10 @@ export class DeploymentModel {
     for (const g of ids) {
       const was = new Set(before.groups[g]?.members ?? []);
       const is = new Set(result.state.groups[g]?.members ?? []);
-      for (const u of is)
-        if (!was.has(u)) this.memberLog.push({ step: this.step, now: this.now, groupId: g, userId: u, joined: true });
-      for (const u of was)
-        if (!is.has(u)) this.memberLog.push({ step: this.step, now: this.now, groupId: g, userId: u, joined: false });
+      const shareHistory = (result.state.groups[g] ?? before.groups[g])?.shareHistory === true;
+      const entry = { step: this.step, now: this.now, groupId: g, shareHistory };
+      for (const u of is) if (!was.has(u)) this.memberLog.push({ ...entry, userId: u, joined: true });
+      for (const u of was) if (!is.has(u)) this.memberLog.push({ ...entry, userId: u, joined: false });
     }
     if (op.type === 'deleteUser' && this.devices.has(op.userId)) this.retired.add(op.userId);
     this.dirty = true;
@@ -210,6 +218,17 @@ export class DeploymentModel {
   /** Whether `userId` joined `groupId` after step `step`. */
   joinedAfter(groupId: GroupId, userId: UserId, step: number): boolean {
     return this.memberLog.some((e) => e.joined && e.step > step && e.groupId === groupId && e.userId === userId);
+  }
+
+  /**
+   * Whether `userId` joined `groupId` after step `step` while the group shared its history: the join
+   * that may give it the group's earlier keys. Read from the log, not from the group, which may have
+   * been deleted since (a member that has not synced the deletion still holds what the join gave it).
+   */
+  joinedSharingAfter(groupId: GroupId, userId: UserId, step: number): boolean {
+    return this.memberLog.some(
+      (e) => e.joined && e.shareHistory && e.step > step && e.groupId === groupId && e.userId === userId,
+    );
   }
 
   /** Adds a message to the ledger (dropping the oldest beyond {@link LEDGER_SIZE}). */

@@ -21,7 +21,9 @@ import {
   checkModelAgreement,
   checkNeedToKnow,
   checkSyncedExactly,
-  checkProtection,
+  checkEncryption,
+  checkReprotection,
+  encryptionJudged,
   isSynced,
   usable,
 } from './invariants.ts';
@@ -272,8 +274,8 @@ export class SimulationWorld {
   }
 
   /**
-   * A user encrypts to `to`; a synced sender's choice is held to the model's smallest group (a stale
-   * one must refuse with `NotFresh`). Returns whether a message was sent.
+   * A user encrypts to `to`; a synced sender's choice is held to the model's smallest group, and any
+   * sender's freshness to the heartbeat rule (`checkEncryption`). Returns whether a message was sent.
    */
   async encrypt(userId: UserId, to: readonly UserId[], text: string, label: string): Promise<boolean> {
     const { m, r } = this;
@@ -282,7 +284,7 @@ export class SimulationWorld {
     m.step += 1;
     this.tally.operation('encrypt');
     const synced = isSynced(m, slot) && m.inService(userId);
-    const fresh = m.fresh(userId, openUser(slot).appliedSequence);
+    const replica = { synced, sequence: openUser(slot).appliedSequence };
     const plaintext = new TextEncoder().encode(text);
     let message: Uint8Array;
     try {
@@ -290,15 +292,19 @@ export class SimulationWorld {
     } catch (error) {
       const code = this.tally.error(error);
       r.output(error);
-      if (synced)
-        await this.check('smallest-group', label, () => checkProtection(m, userId, to, fresh, { code }, label));
+      if (encryptionJudged(m, userId, replica))
+        await this.check('smallest-group', label, () => {
+          checkEncryption(m, userId, to, replica, { code }, label);
+        });
       return false;
     }
     r.output(message);
     const keyId = messageKey(message);
     const groupId = m.kms.keys[keyId]?.owner ?? '?';
-    if (synced)
-      await this.check('smallest-group', label, () => checkProtection(m, userId, to, fresh, { keyId, groupId }, label));
+    if (encryptionJudged(m, userId, replica))
+      await this.check('smallest-group', label, () => {
+        checkEncryption(m, userId, to, replica, { keyId, groupId }, label);
+      });
     m.record({ sender: userId, recipients: [...to], keyId, groupId, plaintext, message, senderSynced: synced });
     return true;
   }
@@ -331,19 +337,18 @@ export class SimulationWorld {
     try {
       out = openUser(slot).reprotect(entry.message);
     } catch (error) {
-      this.tally.error(error);
+      const code = this.tally.error(error);
       r.output(error);
+      if (synced) await this.check('smallest-group', label, () => checkReprotection(m, userId, entry, { code }, label));
       return;
     }
     r.output(out);
-    if (out === entry.message) return;
     const keyId = messageKey(out);
     const groupId = m.kms.keys[keyId]?.owner ?? '?';
-    const others = (m.kms.groups[entry.groupId]?.members ?? []).filter((u) => u !== userId);
     if (synced)
-      await this.check('smallest-group', label, () =>
-        checkProtection(m, userId, others, true, { keyId, groupId }, label, 're-protected'),
-      );
+      await this.check('smallest-group', label, () => checkReprotection(m, userId, entry, { keyId, groupId }, label));
+    if (out === entry.message) return;
+    const others = (m.kms.groups[entry.groupId]?.members ?? []).filter((u) => u !== userId);
     m.record({
       sender: userId,
       recipients: others,

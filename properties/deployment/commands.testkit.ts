@@ -25,7 +25,8 @@ import {
   checkNeedToKnow,
   checkSyncedExactly,
   deviceState,
-  checkProtection,
+  checkEncryption,
+  checkReprotection,
   expectedSelection,
   isSynced,
   liveKeyIds,
@@ -446,7 +447,7 @@ async function encrypt(
   if (!usable(slot)) return;
   const synced = isSynced(m, slot) && m.inService(userId);
   // Protecting needs a fresh view first (the heartbeat rule), then the smallest-group selection.
-  const fresh = m.fresh(userId, openUser(slot).appliedSequence);
+  const replica = { synced, sequence: openUser(slot).appliedSequence };
   const plaintext = new TextEncoder().encode(`${text} #${m.step}`);
   let message: Uint8Array;
   try {
@@ -455,20 +456,18 @@ async function encrypt(
     if (isCut(r, userId)) throw error;
     const code = stats.error(error);
     r.output(error);
-    if (synced) {
-      stats.count('invariantChecks', 'smallest-group:encrypt refused');
-      checkProtection(m, userId, to, fresh, { code }, label);
-    }
+    const judged = checkEncryption(m, userId, to, replica, { code }, label);
+    if (judged === 'protection') stats.count('invariantChecks', 'smallest-group:encrypt refused');
+    if (judged === 'freshness') stats.count('invariantChecks', 'smallest-group:freshness of a sender behind');
     return;
   }
   stats.count('errorCodes', 'ok:encrypt');
   r.output(message);
   const keyId = messageKey(message);
   const groupId = m.kms.keys[keyId]?.owner ?? '?';
-  if (synced) {
-    stats.count('invariantChecks', 'smallest-group:encrypt');
-    checkProtection(m, userId, to, fresh, { keyId, groupId }, label);
-  }
+  const judged = checkEncryption(m, userId, to, replica, { keyId, groupId }, label);
+  if (judged === 'protection') stats.count('invariantChecks', 'smallest-group:encrypt');
+  if (judged === 'freshness') stats.count('invariantChecks', 'smallest-group:freshness of a sender behind');
   m.record({ sender: userId, recipients: [...to], keyId, groupId, plaintext, message, senderSynced: synced });
 }
 
@@ -488,21 +487,27 @@ async function reprotect(
   try {
     out = openUser(slot).reprotect(entry.message);
   } catch (error) {
-    stats.error(error);
+    const code = stats.error(error);
     r.output(error);
+    if (synced) {
+      stats.count('invariantChecks', 'smallest-group:reprotect refused');
+      checkReprotection(m, userId, entry, { code }, label);
+    }
     return;
   }
   stats.count('errorCodes', 'ok:reprotect');
   r.output(out);
-  if (out === entry.message) return;
   const keyId = messageKey(out);
   const groupId = m.kms.keys[keyId]?.owner ?? '?';
-  const members = m.kms.groups[entry.groupId]?.members ?? [];
   if (synced) {
-    stats.count('invariantChecks', 'smallest-group:reprotect');
-    const others = members.filter((u) => u !== userId);
-    checkProtection(m, userId, others, true, { keyId, groupId }, label, 're-protected');
+    stats.count(
+      'invariantChecks',
+      out === entry.message ? 'smallest-group:reprotect unchanged' : 'smallest-group:reprotect',
+    );
+    checkReprotection(m, userId, entry, { keyId, groupId }, label);
   }
+  if (out === entry.message) return;
+  const members = m.kms.groups[entry.groupId]?.members ?? [];
   m.record({
     sender: userId,
     recipients: members.filter((u) => u !== userId),

@@ -28,6 +28,9 @@ vi.mock('../../impl/kms/rules/rekeyOnJoin.ts', async (importOriginal) =>
   (await import('./brokenRekey.testkit.ts')).switchedRekeyOnJoin(await importOriginal()),
 );
 
+import { User } from '../../impl/kms/user.ts';
+import { SekeyError } from '../../impl/protocol/sekeyError.ts';
+import type { CommandSpec } from './commands.testkit.ts';
 import { MUTANTS } from './deployment.testkit.ts';
 import type { Mutant } from './deployment.testkit.ts';
 import type { InvariantName } from '../../impl/simulation/invariants.ts';
@@ -115,5 +118,63 @@ describe('every invariant bites', () => {
     await expect(replayScenario(f.steps, { deploymentSeed: f.deploymentSeed, mutant: 'decryptLies' })).rejects.toThrow(
       /^invariant readability:/,
     );
+  }, 900_000);
+});
+
+/**
+ * Checks a review found missing, each shown to bite on a scenario against a broken `User` (a spy,
+ * restored after each test): the scenario passes on the real one and fails with the check's message
+ * on the broken one.
+ */
+describe('what a sender does is checked, synced or not', () => {
+  const DAY = 86_400_000;
+
+  test('a sender behind the model past the freshness window must refuse (withheld updates)', async () => {
+    // Alice has not synced the rename; her last file is 4 days old, past the 3-day window.
+    const steps: CommandSpec[] = [
+      { t: 'admin', op: { type: 'renameUser', userId: 'U1', name: 'alpha', now: 0 } },
+      { t: 'publish' },
+      { t: 'time', ms: 4 * DAY },
+      { t: 'encrypt', user: 'U1', to: ['U2'], text: 'late' },
+    ];
+    await replayScenario(steps, { deploymentSeed: 0 });
+    const spy = vi.spyOn(User.prototype, 'freshness').mockReturnValue({ statement: null, staleness: null });
+    try {
+      await expect(replayScenario(steps, { deploymentSeed: 0 })).rejects.toThrow(
+        /^invariant smallest-group: .*encrypted under K\d+, from a replica behind the model .* past the freshness/,
+      );
+    } finally {
+      spy.mockRestore();
+    }
+  }, 900_000);
+
+  const compromised: CommandSpec[] = [
+    { t: 'encrypt', user: 'U1', to: ['U2'], text: 'secret' },
+    { t: 'admin', op: { type: 'keyEvent', keyId: 'K2001', event: { type: 'COMPROMISE', now: 0 } } },
+    { t: 'publish' },
+    { t: 'sync', user: 'U1' },
+    { t: 'reprotect', user: 'U1', pick: 0 },
+  ];
+
+  test('a synced holder of a compromised key must re-protect under the new key', async () => {
+    await replayScenario(compromised, { deploymentSeed: 0 });
+    const unchanged = vi.spyOn(User.prototype, 'reprotect').mockImplementation((message) => message);
+    try {
+      await expect(replayScenario(compromised, { deploymentSeed: 0 })).rejects.toThrow(
+        /^invariant smallest-group: .*re-protected under K2001@G2, the model's smallest group gives K\d+@G2/,
+      );
+    } finally {
+      unchanged.mockRestore();
+    }
+    const refusing = vi.spyOn(User.prototype, 'reprotect').mockImplementation(() => {
+      throw new SekeyError('KeyUnavailable', 'broken on purpose');
+    });
+    try {
+      await expect(replayScenario(compromised, { deploymentSeed: 0 })).rejects.toThrow(
+        /^invariant smallest-group: .*re-protected nothing, refused with KeyUnavailable/,
+      );
+    } finally {
+      refusing.mockRestore();
+    }
   }, 900_000);
 });

@@ -169,4 +169,22 @@ describe('what the deployment suite got wrong, fixed', () => {
     // The case: a synced reader refused every message it was checked against (carol's, at the least).
     expect(stats.counts.invariantChecks?.['readability:refused']).toBeGreaterThan(0);
   }, 900_000);
+  // Found by a review of the checks (no campaign had drawn it yet). Carol joins G2, which shares its
+  // history, and her sync gives her G2's earlier key; then G2 is deleted. Until she syncs the deletion
+  // she still reads the message sent before she joined, rightly: but the backward-secrecy check read
+  // the group's setting from the current state, where G2 no longer is, and took it for a group that
+  // does not share its history. The setting is now read from the join itself (the model's log).
+  test('a member who joined a group sharing its history still reads its old messages once it is deleted', async () => {
+    const steps: CommandSpec[] = [
+      { t: 'encrypt', user: 'U1', to: ['U2'], text: 'before carol' },
+      { t: 'admin', op: { type: 'addMember', groupId: 'G2', userId: 'U3', now: 0 } },
+      { t: 'publish' },
+      { t: 'sync', user: 'U3' },
+      { t: 'admin', op: { type: 'deleteGroup', groupId: 'G2', now: 0 } },
+    ];
+    const stats = new SuiteStats();
+    await replayScenario(steps, { deploymentSeed: 0, stats });
+    // The case: a read by a later joiner was checked (carol's, of the message sent before she joined).
+    expect(stats.counts.invariantChecks?.['forward/backward secrecy:reads checked']).toBeGreaterThan(0);
+  }, 900_000);
 });
