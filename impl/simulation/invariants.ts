@@ -174,7 +174,8 @@ export function checkNeedToKnow(m: DeploymentModel, r: Deployment): void {
       if (!m.everMember(key.owner, slot.userId)) {
         violated(
           'need-to-know',
-          `${slot.userId}'s HSM holds ${keyId} of ${key.owner}, a group ${slot.userId} never belonged to`,
+          `${slot.userId}'s HSM holds ${keyId} of ${key.owner}, a group ${slot.userId} never belonged to ` +
+            '(as the user its device serves: an ID deleted and added again is someone new)',
         );
       }
     }

@@ -94,6 +94,14 @@ export class DeploymentModel {
   readonly devices = new Set<UserId>();
   /** Devices whose user was deleted. */
   readonly retired = new Set<UserId>();
+  /**
+   * Per user ID, its identities: from the step it was added to the step it was deleted (inclusive:
+   * the deletion's leaves are the old identity's). An ID added again is someone new to the checks:
+   * its device inherits no membership of the old one, and the old one's device none of the new.
+   */
+  identities = new Map<UserId, ReadonlyArray<{ readonly from: number; readonly to: number }>>();
+  /** The step at which each user's current device was provisioned (which identity it serves). */
+  readonly deviceSince = new Map<UserId, number>();
   /** Per user: sequence → what that file brought the device to (0: a new device, nothing). */
   readonly history = new Map<UserId, Map<number, PublishedPoint>>();
   /** The latest sequence published to each user. */
@@ -130,13 +138,35 @@ export class DeploymentModel {
       for (const u of was) if (!is.has(u)) this.memberLog.push({ ...entry, userId: u, joined: false });
     }
     if (op.type === 'deleteUser' && this.devices.has(op.userId)) this.retired.add(op.userId);
+    if (op.type === 'addUser' || op.type === 'deleteUser') {
+      const spans = this.identities.get(op.userId) ?? [];
+      const last = spans[spans.length - 1];
+      this.identities = new Map(this.identities).set(
+        op.userId,
+        op.type === 'addUser'
+          ? [...spans, { from: this.step, to: Number.POSITIVE_INFINITY }]
+          : [...spans.slice(0, -1), { from: last?.from ?? 0, to: this.step }],
+      );
+    }
     this.dirty = true;
     return result;
   }
 
   /** What an admin command may change, to restore after a power cut that kept the state before. */
-  save(): { kms: KmsState; log: number; retired: UserId[]; dirty: boolean } {
-    return { kms: this.kms, log: this.memberLog.length, retired: [...this.retired], dirty: this.dirty };
+  save(): {
+    kms: KmsState;
+    log: number;
+    retired: UserId[];
+    identities: DeploymentModel['identities'];
+    dirty: boolean;
+  } {
+    return {
+      kms: this.kms,
+      log: this.memberLog.length,
+      retired: [...this.retired],
+      identities: this.identities,
+      dirty: this.dirty,
+    };
   }
 
   /** Restores what {@link save} returned. */
@@ -145,6 +175,7 @@ export class DeploymentModel {
     this.memberLog.length = saved.log;
     this.retired.clear();
     for (const u of saved.retired) this.retired.add(u);
+    this.identities = saved.identities;
     this.dirty = saved.dirty;
   }
 
@@ -196,39 +227,56 @@ export class DeploymentModel {
   /** A new device for `userId` (first or replacement). */
   provisioned(userId: UserId): void {
     this.devices.add(userId);
+    this.deviceSince.set(userId, this.step);
     this.retired.delete(userId);
     this.dirty = true;
   }
 
-  /** Whether `userId` was a member of `groupId` right after step `step`. */
+  /**
+   * The steps of the identity `userId`'s current device serves (every step for a user without a
+   * device): membership outside them is another person's under the same ID.
+   */
+  #identityOfDevice(userId: UserId): { readonly from: number; readonly to: number } {
+    const since = this.deviceSince.get(userId);
+    const spans = this.identities.get(userId) ?? [];
+    const span = since === undefined ? undefined : [...spans].reverse().find((s) => s.from <= since);
+    return span ?? { from: Number.NEGATIVE_INFINITY, to: Number.POSITIVE_INFINITY };
+  }
+
+  /** The membership log of `userId` in `groupId`, as far as the identity of its current device goes. */
+  #logOf(groupId: GroupId, userId: UserId) {
+    const { from, to } = this.#identityOfDevice(userId);
+    return this.memberLog.filter((e) => e.groupId === groupId && e.userId === userId && e.step >= from && e.step <= to);
+  }
+
+  /** Whether `userId`'s device's identity was a member of `groupId` right after step `step`. */
   memberAt(groupId: GroupId, userId: UserId, step: number): boolean {
     let member = false;
-    for (const e of this.memberLog) {
+    for (const e of this.#logOf(groupId, userId)) {
       if (e.step > step) break;
-      if (e.groupId === groupId && e.userId === userId) member = e.joined;
+      member = e.joined;
     }
     return member;
   }
 
-  /** Whether `userId` was ever a member of `groupId` up to step `step` (default: now). */
+  /** Whether `userId`'s device's identity was ever a member of `groupId` up to step `step` (default: now). */
   everMember(groupId: GroupId, userId: UserId, step = Number.POSITIVE_INFINITY): boolean {
-    return this.memberLog.some((e) => e.joined && e.step <= step && e.groupId === groupId && e.userId === userId);
+    return this.#logOf(groupId, userId).some((e) => e.joined && e.step <= step);
   }
 
-  /** Whether `userId` joined `groupId` after step `step`. */
+  /** Whether `userId`'s device's identity joined `groupId` after step `step`. */
   joinedAfter(groupId: GroupId, userId: UserId, step: number): boolean {
-    return this.memberLog.some((e) => e.joined && e.step > step && e.groupId === groupId && e.userId === userId);
+    return this.#logOf(groupId, userId).some((e) => e.joined && e.step > step);
   }
 
   /**
-   * Whether `userId` joined `groupId` after step `step` while the group shared its history: the join
-   * that may give it the group's earlier keys. Read from the log, not from the group, which may have
-   * been deleted since (a member that has not synced the deletion still holds what the join gave it).
+   * Whether `userId`'s device's identity joined `groupId` after step `step` while the group shared
+   * its history: the join that may give it the group's earlier keys. Read from the log, not from the
+   * group, which may have been deleted since (a member that has not synced the deletion still holds
+   * what the join gave it).
    */
   joinedSharingAfter(groupId: GroupId, userId: UserId, step: number): boolean {
-    return this.memberLog.some(
-      (e) => e.joined && e.shareHistory && e.step > step && e.groupId === groupId && e.userId === userId,
-    );
+    return this.#logOf(groupId, userId).some((e) => e.joined && e.shareHistory && e.step > step);
   }
 
   /** Adds a message to the ledger (dropping the oldest beyond {@link LEDGER_SIZE}). */

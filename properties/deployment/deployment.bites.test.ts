@@ -29,6 +29,8 @@ vi.mock('../../impl/kms/rules/rekeyOnJoin.ts', async (importOriginal) =>
 );
 
 import { User } from '../../impl/kms/user.ts';
+import { deviceKeyNumber } from '../../impl/protocol/deviceKeyIds.ts';
+import { Deployment, openUser } from '../../impl/simulation/deployment.ts';
 import { SekeyError } from '../../impl/protocol/sekeyError.ts';
 import type { CommandSpec } from './commands.testkit.ts';
 import { MUTANTS } from './deployment.testkit.ts';
@@ -126,7 +128,7 @@ describe('every invariant bites', () => {
  * restored after each test): the scenario passes on the real one and fails with the check's message
  * on the broken one.
  */
-describe('what a sender does is checked, synced or not', () => {
+describe('checks a review found missing bite', () => {
   const DAY = 86_400_000;
 
   test('a sender behind the model past the freshness window must refuse (withheld updates)', async () => {
@@ -175,6 +177,53 @@ describe('what a sender does is checked, synced or not', () => {
       );
     } finally {
       refusing.mockRestore();
+    }
+  }, 900_000);
+
+  test('a user ID added again is someone new: its new HSM inherits none of the old groups', async () => {
+    // Carol is deleted and added again with a new HSM; the G3 addition keeps her sync from being
+    // clean (the exact check of a clean sync would catch the leak only later, at convergence).
+    const steps: CommandSpec[] = [
+      { t: 'admin', op: { type: 'deleteUser', userId: 'U3', now: 0 } },
+      { t: 'admin', op: { type: 'addUser', userId: 'U3', name: 'x', now: 0 } },
+      { t: 'provision', user: 'U3' },
+      { t: 'publish' },
+      {
+        t: 'admin',
+        op: {
+          type: 'addGroup',
+          groupId: 'G3',
+          name: 'g3',
+          policy: { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 7 * DAY },
+          shareHistory: false,
+          now: 0,
+        },
+      },
+      { t: 'sync', user: 'U3' },
+    ];
+    await replayScenario(steps, { deploymentSeed: 0 });
+    // Broken: the new carol's sync also hands her HSM K2000, a key of G1, the group the old carol was in.
+    const sync = Deployment.prototype.sync;
+    const spy = vi.spyOn(Deployment.prototype, 'sync').mockImplementation(async function (this: Deployment, userId) {
+      const report = await sync.call(this, userId);
+      const slot = this.slot(userId);
+      const n = deviceKeyNumber('K2000');
+      if (
+        userId === 'U3' &&
+        this.admin.listUsers().some((u) => u.name === 'x') &&
+        !slot.device.listKeyIds().includes(n)
+      ) {
+        const { wrappingKeyId } = openUser(slot).keyIds;
+        slot.device.importWrapped(n, this.adminDevice.exportWrapped(n, wrappingKeyId).blob, wrappingKeyId);
+      }
+      return report;
+    });
+    try {
+      await expect(replayScenario(steps, { deploymentSeed: 0 })).rejects.toThrow(
+        /^invariant need-to-know: U3's HSM holds K2000 of G1, a group U3 never belonged to/,
+      );
+    } finally {
+      spy.mockRestore();
     }
   }, 900_000);
 });
