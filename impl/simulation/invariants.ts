@@ -225,7 +225,8 @@ export function checkIntegrity(m: DeploymentModel, r: Deployment): void {
     if (expected === null)
       violated(
         'integrity',
-        `${slot.userId}'s replica applied sequence ${sequence}, which the administrator never published to it`,
+        `${slot.userId}'s replica applied sequence ${sequence}, which the administrator never published to this ` +
+          'device (to none, or to an earlier HSM of the same user ID)',
       );
     same(
       'integrity',

@@ -56,6 +56,8 @@ export interface PublishedPoint {
   readonly inService: boolean;
   /** When the admin issued it: the time its sealed heartbeat states (freshness, TUF's timestamp role). */
   readonly issuedAt: number;
+  /** The device it was published to: the step that device was provisioned at (see `deviceSince`). */
+  readonly device?: number | undefined;
 }
 
 /** A user's view, as the replica shows it and as the model projects it. */
@@ -199,10 +201,15 @@ export class DeploymentModel {
     );
   }
 
-  /** What a device that applied `sequence` must show now, or null if that sequence was never published. */
+  /**
+   * What `userId`'s current device, having applied `sequence`, must show now; null if that sequence
+   * was never published to this device (to none, or to an earlier device of the same user ID: a file
+   * sealed for the old HSM must not bring the new one anywhere).
+   */
   viewAtSequence(userId: UserId, sequence: number): ReplicaView | null {
     const point = sequence === 0 ? NOTHING : this.history.get(userId)?.get(sequence);
-    return point === undefined ? null : viewAt(point, userId, this.now, this.pure);
+    if (point === undefined || (sequence !== 0 && point.device !== this.deviceSince.get(userId))) return null;
+    return viewAt(point, userId, this.now, this.pure);
   }
 
   /**
@@ -219,7 +226,8 @@ export class DeploymentModel {
   /** Records a publication of `sequence` to `userId` (the current state). */
   recordPublished(userId: UserId, sequence: number): void {
     const h = this.history.get(userId) ?? new Map<number, PublishedPoint>();
-    h.set(sequence, { kms: this.swept(), inService: this.inService(userId), issuedAt: this.now });
+    const device = this.deviceSince.get(userId);
+    h.set(sequence, { kms: this.swept(), inService: this.inService(userId), issuedAt: this.now, device });
     this.history.set(userId, h);
     this.published.set(userId, Math.max(this.published.get(userId) ?? 0, sequence));
   }

@@ -1,0 +1,87 @@
+import { describe, expect, test } from 'vitest';
+import type { GroupPolicy, KmsOperation } from '../../model/kms.ts';
+import { DeploymentModel } from './referenceModel.ts';
+
+const START = Date.UTC(2026, 0, 1);
+const POLICY: GroupPolicy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 7 * 86_400_000 };
+
+/** Runs each operation as a command of its own (the step advances, as the suite's commands do). */
+function run(m: DeploymentModel, ...ops: KmsOperation[]): void {
+  for (const op of ops) {
+    m.step += 1;
+    const result = m.apply(op);
+    if (!result.ok) throw result.error;
+  }
+}
+
+function provision(m: DeploymentModel, userId: string): void {
+  m.step += 1;
+  m.provisioned(userId);
+}
+
+/** Carol (U3) in G1, with a device; then deleted and added again under the same ID. */
+function readded(withNewDevice: boolean): DeploymentModel {
+  const m = new DeploymentModel(START);
+  run(
+    m,
+    { type: 'addUser', userId: 'U3', name: 'carol', now: START },
+    { type: 'addGroup', groupId: 'G1', name: 'team', policy: POLICY, now: START },
+    { type: 'addGroup', groupId: 'G2', name: 'pair', policy: POLICY, shareHistory: true, now: START },
+    { type: 'addMember', groupId: 'G1', userId: 'U3', now: START },
+  );
+  provision(m, 'U3');
+  run(m, { type: 'deleteUser', userId: 'U3', now: START }, { type: 'addUser', userId: 'U3', name: 'x', now: START });
+  if (withNewDevice) provision(m, 'U3');
+  run(m, { type: 'addMember', groupId: 'G2', userId: 'U3', now: START });
+  return m;
+}
+
+describe('the reference model judges devices, not user IDs', () => {
+  test("a new HSM for an ID added again serves someone new: none of the old identity's groups", () => {
+    const m = readded(true);
+    expect(m.everMember('G1', 'U3')).toBe(false);
+    expect(m.memberAt('G1', 'U3', 4)).toBe(false);
+    expect(m.everMember('G2', 'U3')).toBe(true);
+    expect(m.joinedSharingAfter('G2', 'U3', 4)).toBe(true);
+  });
+
+  test("the old HSM, retired, keeps the old identity's groups and gains none of the new one's", () => {
+    const m = readded(false);
+    expect(m.inService('U3')).toBe(false);
+    expect(m.everMember('G1', 'U3')).toBe(true);
+    expect(m.memberAt('G1', 'U3', 4)).toBe(true);
+    // The deletion's leave belongs to the old identity: a member up to it, not after.
+    expect(m.memberAt('G1', 'U3', 6)).toBe(false);
+    expect(m.everMember('G2', 'U3')).toBe(false);
+  });
+
+  test('a power cut that keeps the state before an addition restores the identities too', () => {
+    const m = readded(true);
+    const saved = m.save();
+    run(m, { type: 'deleteUser', userId: 'U3', now: START });
+    expect(m.identities.get('U3')?.at(-1)?.to).toBe(m.step);
+    m.restore(saved);
+    expect(m.identities.get('U3')?.at(-1)?.to).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  test('a file published to an earlier HSM of the same ID is not a state of the new one', () => {
+    const m = new DeploymentModel(START);
+    run(m, { type: 'addUser', userId: 'U3', name: 'carol', now: START });
+    provision(m, 'U3');
+    m.recordPublished('U3', 1);
+    expect(m.viewAtSequence('U3', 1)).not.toBeNull();
+    provision(m, 'U3'); // a replacement HSM
+    expect(m.viewAtSequence('U3', 1)).toBeNull();
+    expect(m.viewAtSequence('U3', 0)).toEqual({ groups: [], users: [], keys: [] });
+    m.recordPublished('U3', 2);
+    expect(m.viewAtSequence('U3', 2)).not.toBeNull();
+  });
+
+  test("a group's shareHistory is read from the join, so it survives the group's deletion", () => {
+    const m = readded(true);
+    run(m, { type: 'deleteGroup', groupId: 'G2', now: START });
+    expect(m.kms.groups.G2).toBeUndefined();
+    expect(m.joinedSharingAfter('G2', 'U3', 4)).toBe(true);
+    expect(m.joinedSharingAfter('G1', 'U3', 0)).toBe(false);
+  });
+});
