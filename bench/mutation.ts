@@ -77,7 +77,8 @@ function main(argv: readonly string[]): void {
         `${score.timeout} timed out, ${score.survived} survived, ${score.noCoverage} not covered, ` +
         `${score.ignored} ignored (static)` +
         `${runningSeconds === undefined ? '' : `, ${runningSeconds} s`}` +
-        `${incremental ? `, an incremental rerun in ${ran} s (the full run's time stays)` : ''} -> ${defaultResultsPath()}`,
+        `${incremental ? `, an incremental rerun in ${ran} s (the full run's time stays)` : ''}` +
+        ` -> ${defaultResultsPath()}`,
     );
     for (const s of left) {
       const replacement = s.replacement.split('\n')[0]?.slice(0, 60) ?? '';
