@@ -668,6 +668,7 @@ async function cut(
   const sequencesBefore = r.streamSequences();
   const userBefore = target === 'admin' ? null : deviceState(r, target);
   const sequenceBefore = target === 'admin' ? 0 : openUser(r.slot(target)).appliedSequence;
+  const generationBefore = target === 'admin' ? r.admin.generation : 0;
   medium.cutPowerAfter(spec.n);
   let thrown: unknown = null;
   try {
@@ -698,7 +699,10 @@ async function cut(
       ),
     );
     const is = JSON.stringify(modelAdminView(m.swept(), untapped));
-    if (seen === is) stats.count('faultPoints', `${spec.inner.t}:${spec.where}:after`);
+    // Publishing, provisioning and collecting acknowledgements leave the KMS view as it was: whether
+    // their commit landed shows only in the database generation (Admin.open commits nothing).
+    const landed = was !== is || r.admin.generation > generationBefore;
+    if (seen === is) stats.count('faultPoints', `${spec.inner.t}:${spec.where}:${landed ? 'after' : 'before'}`);
     else if (seen === was) {
       m.restore(savedModel);
       stats.count('faultPoints', `${spec.inner.t}:${spec.where}:before`);
