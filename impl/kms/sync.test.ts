@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { GroupPolicy } from '../../model/kms.ts';
-import { encodeAckHeader } from '../protocol/ackFile.ts';
+import { ACK_SEAL_BYTES, encodeAckHeader } from '../protocol/ackFile.ts';
 import { ackStream, sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
 import { fileHash, parseUpdateFile } from '../protocol/updateFile.ts';
 import { USER_PIN } from '../../device/secube.testkit.ts';
@@ -63,6 +63,40 @@ describe('distribution by update files', () => {
     // Once collected, nothing is sent again.
     expect((await bob.sync(w.transport)).applied).toEqual([]);
     expect(await w.transport.list(acks)).toEqual([]);
+  });
+
+  test("an acknowledgement's name on a file that is not that acknowledgement: the next sync replaces it", async () => {
+    const w = await team();
+    w.admin.renameGroup('G1', 'renamed');
+    await w.publisher.publish();
+    const bob = w.users.get('U2')!;
+    const carol = w.users.get('U3')!;
+    await bob.sync(w.transport);
+    await carol.sync(w.transport);
+    const acks = ackStream('U2');
+    const [name] = await w.transport.list(acks);
+    const genuine = (await w.transport.read(acks, name!))!;
+    // Junk, then carol's own (authentic) acknowledgement, each under bob's acknowledgement's name.
+    const carols = (await w.transport.read(ackStream('U3'), (await w.transport.list(ackStream('U3')))[0]!))!;
+    const impostors = [text('junk'), genuine.subarray(0, genuine.length - 1), carols];
+    for (const impostor of impostors) {
+      await w.transport.write(acks, name!, impostor);
+      expect((await bob.sync(w.transport)).applied).toEqual([]);
+      const now = (await w.transport.read(acks, name!))!;
+      expect(now).not.toEqual(impostor);
+      // A fresh seal (new nonce) of the same header.
+      const header = genuine.length - ACK_SEAL_BYTES;
+      expect(now.subarray(0, header)).toEqual(genuine.subarray(0, header));
+      expect(now.subarray(header)).not.toEqual(genuine.subarray(header));
+    }
+    // A genuine one is left as it is: no new seal per sync.
+    const kept = (await w.transport.read(acks, name!))!;
+    await bob.sync(w.transport);
+    expect(await w.transport.read(acks, name!)).toEqual(kept);
+    expect(await w.publisher.collectAcknowledgements()).toEqual([
+      { userId: 'U2', sequence: bob.appliedSequence },
+      { userId: 'U3', sequence: carol.appliedSequence },
+    ]);
   });
 
   test('a crash between collecting an acknowledgement and removing its files: the next collection does', async () => {

@@ -32,7 +32,7 @@ import type {
   UpdateEvent,
   UpdateProcessingSnapshot,
 } from '../../model/updateProcessing.ts';
-import { encodeAckHeader } from '../protocol/ackFile.ts';
+import { encodeAckHeader, parseAck } from '../protocol/ackFile.ts';
 import { ackFileName, ackStream, sequenceOfName, updateStream } from '../protocol/streams.ts';
 import type { Transport } from '../protocol/transport.ts';
 import {
@@ -673,15 +673,39 @@ export class User {
    * Sends the acknowledgement of the last applied update again when it was lost: the process
    * stopped after the apply was durable but before the acknowledgement reached the share, or the
    * share lost it. While the admin has not collected it, the update file is still in the stream and
-   * no acknowledgement of it is; the HSM seals it again (it has recorded that sequence).
+   * no acknowledgement of it is; the HSM seals it again (it has recorded that sequence). A file of
+   * the acknowledgement's name that is not this device's acknowledgement of that very file (junk, or
+   * one left by an earlier HSM of the same user ID) is replaced: the admin ignores it, and leaving
+   * it would stall the stream until the next file. Only the header can be checked here: the seal
+   * is under a key this HSM can seal with but not open, so a forged seal behind a copied header
+   * still waits for the next file (whoever can write the share can delete files anyway).
    */
   async #acknowledgeAgain(transport: Transport, lastSequence: number, lastFileHash: string): Promise<void> {
     if (lastSequence === 0) return;
     const acks = await transport.list(ackStream(this.#userId));
-    if (acks.includes(ackFileName(lastSequence))) return;
+    if (acks.includes(ackFileName(lastSequence)) && (await this.#ackOnShare(transport, lastSequence, lastFileHash)))
+      return;
     const updates = await transport.list(updateStream(this.#userId));
     if (!updates.some((name) => sequenceOfName(name)?.sequence === lastSequence)) return;
     await this.#acknowledge(transport, lastSequence, hexToBytes(lastFileHash));
+  }
+
+  /** Whether the share's acknowledgement of `sequence` is this device's, of the file applied. */
+  async #ackOnShare(transport: Transport, sequence: number, hash: string): Promise<boolean> {
+    const bytes = await transport.read(ackStream(this.#userId), ackFileName(sequence));
+    if (bytes === null) return false;
+    try {
+      const { ack } = parseAck(bytes);
+      return (
+        ack.userId === this.#userId &&
+        ack.serial === this.#device.serial &&
+        ack.sequence === sequence &&
+        bytesToHex(ack.fileHash) === hash
+      );
+    } catch (error) {
+      if (error instanceof UpdateFormatError) return false;
+      throw error;
+    }
   }
 
   async #acknowledge(transport: Transport, sequence: number, hash: Uint8Array): Promise<void> {
