@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { sizedTimeout } from './testing/runConfig.ts';
 
 /**
  * One runner for unit tests (beside the file they test) and property suites (properties/).
@@ -20,7 +21,9 @@ export default defineConfig({
     // Both cores: vitest's default keeps one free for the main thread, which here mostly waits, and
     // the property suites are CPU-bound; two workers nearly halve the wall time of npm test.
     maxWorkers: 2,
-    testTimeout: 120_000,
+    // CI size: two minutes a test. A run sized by the knobs (SEKEY_RUNS, SEKEY_SCALE,
+    // SEKEY_DEADLINE) has no limit: its size bounds it (testing/runConfig.ts).
+    testTimeout: sizedTimeout(120_000),
     hookTimeout: 120_000,
     coverage: {
       provider: 'v8',

@@ -42,16 +42,22 @@ function run(
   check: (before: KmsState, op: KmsOperation, after: KmsState) => void,
 ): KmsState {
   let state = EMPTY_KMS;
-  for (const op of ops) {
-    const snapshotBefore = JSON.stringify(state);
-    const result = applyOperation(state, op);
-    expect(JSON.stringify(state), 'an operation mutated its input').toBe(snapshotBefore);
-    if (result.ok) {
-      check(state, op, result.state);
-      state = result.state;
+  let applied = 0;
+  try {
+    for (const op of ops) {
+      const snapshotBefore = JSON.stringify(state);
+      applied += 1;
+      const result = applyOperation(state, op);
+      expect(JSON.stringify(state), 'an operation mutated its input').toBe(snapshotBefore);
+      if (result.ok) {
+        check(state, op, result.state);
+        state = result.state;
+      }
     }
+  } finally {
+    // A failing run (and every shrinking run) counts the operations it applied.
+    progress.ran(applied);
   }
-  progress.ran(ops.length);
   return state;
 }
 

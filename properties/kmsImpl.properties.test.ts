@@ -34,6 +34,7 @@ import { newWorld } from '../impl/kms/world.testkit.ts';
 import type { World } from '../impl/kms/world.testkit.ts';
 import { USER_IDS, operationSequence } from './kmsArbitraries.ts';
 import { PropertyProgress } from './progress.testkit.ts';
+import { sizedTimeout } from '../testing/runConfig.ts';
 import { cryptoBackend } from '../device/cryptoBackend.ts';
 import { mergeSuiteReport } from './deployment/stats.testkit.ts';
 import { adminView, modelAdminView } from '../impl/simulation/invariants.ts';
@@ -195,33 +196,42 @@ const selectionArb = fc.array(
 );
 
 describe('model against implementation', () => {
-  test('agree after every step of random operation sequences (30+ operations each)', async () => {
-    const params = progress.params<[KmsOperation[], Array<[number, number[]]>]>(200);
-    const cpu0 = process.cpuUsage();
-    operationsApplied = 0;
-    // Runs made, shrinking included (a campaign's deadline may end the property before numRuns).
-    let runsMade = 0;
-    try {
-      await fc.assert(
-        fc.asyncProperty(operationSequence(30, 40, START), selectionArb, async (ops, selections) => {
-          const all = [...bootstrap(START), ...ops];
-          runsMade += 1;
-          await runBoth(all, selections, 8);
-          progress.ran(all.length);
-        }),
-        params,
-      );
-    } finally {
-      const cpu = process.cpuUsage(cpu0);
-      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-      mergeSuiteReport('kmsImpl', {
-        runs: runsMade,
-        seed: params.seed ?? null,
-        operations: operationsApplied,
-        cpuSeconds: Math.round(cpuSeconds * 100) / 100,
-        operationsPerCpuSecond: Math.round((operationsApplied / cpuSeconds) * 10) / 10,
-        crypto: cryptoBackend().name,
-      });
-    }
-  }, 900_000);
+  test(
+    'agree after every step of random operation sequences (30+ operations each)',
+    async () => {
+      const params = progress.params<[KmsOperation[], Array<[number, number[]]>]>(200);
+      const cpu0 = process.cpuUsage();
+      operationsApplied = 0;
+      // Runs made, shrinking included (a campaign's deadline may end the property before numRuns).
+      let runsMade = 0;
+      try {
+        await fc.assert(
+          fc.asyncProperty(operationSequence(30, 40, START), selectionArb, async (ops, selections) => {
+            const all = [...bootstrap(START), ...ops];
+            runsMade += 1;
+            const before = operationsApplied;
+            try {
+              await runBoth(all, selections, 8);
+            } finally {
+              // A failing run (and every shrinking run) counts the operations it applied.
+              progress.ran(operationsApplied - before);
+            }
+          }),
+          params,
+        );
+      } finally {
+        const cpu = process.cpuUsage(cpu0);
+        const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+        mergeSuiteReport('kmsImpl', {
+          runs: runsMade,
+          seed: params.seed ?? null,
+          operations: operationsApplied,
+          cpuSeconds: Math.round(cpuSeconds * 100) / 100,
+          operationsPerCpuSecond: Math.round((operationsApplied / cpuSeconds) * 10) / 10,
+          crypto: cryptoBackend().name,
+        });
+      }
+    },
+    sizedTimeout(900_000),
+  );
 });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { CI_SEED, propertyParams, replaying, stoppedByDeadline } from './runConfig.ts';
+import { CI_SEED, propertyParams, replaying, scaled, sizedTimeout, stoppedByDeadline } from './runConfig.ts';
 
-const KNOBS = ['SEKEY_RUNS', 'SEKEY_SEED', 'SEKEY_PATH', 'SEKEY_DEADLINE', 'CI'] as const;
+const KNOBS = ['SEKEY_RUNS', 'SEKEY_SEED', 'SEKEY_PATH', 'SEKEY_DEADLINE', 'SEKEY_SCALE', 'CI'] as const;
 const saved = Object.fromEntries(KNOBS.map((k) => [k, process.env[k]]));
 function set(values: Partial<Record<(typeof KNOBS)[number], string>>): void {
   for (const k of KNOBS) delete process.env[k];
@@ -81,5 +81,29 @@ describe('the deadline knob of campaigns', () => {
     expect(stoppedByDeadline({ ...interrupted, failed: false })).toBe(false);
     set({});
     expect(stoppedByDeadline(interrupted)).toBe(false);
+  });
+});
+
+describe('time limits and scale', () => {
+  afterEach(restore);
+
+  test("CI size keeps the limit; a run sized by a knob has none (0, vitest's no limit)", () => {
+    set({ CI: 'true', SEKEY_SEED: '42', SEKEY_PATH: '3:1' });
+    expect(sizedTimeout(900_000)).toBe(900_000);
+    for (const knob of ['SEKEY_RUNS', 'SEKEY_SCALE', 'SEKEY_DEADLINE'] as const) {
+      set({ [knob]: '5' });
+      expect(sizedTimeout(900_000), knob).toBe(0);
+      set({ [knob]: ' ' });
+      expect(sizedTimeout(900_000), `${knob} blank`).toBe(900_000);
+    }
+  });
+
+  test('a scale must be a positive finite number', () => {
+    set({ SEKEY_SCALE: '2.5' });
+    expect(scaled(4)).toBe(10);
+    for (const bad of ['0', '-1', 'abc', 'Infinity']) {
+      set({ SEKEY_SCALE: bad });
+      expect(() => scaled(4), bad).toThrow(/SEKEY_SCALE must be a positive number/);
+    }
   });
 });

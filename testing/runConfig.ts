@@ -63,10 +63,24 @@ export function replaying(): boolean {
   return path !== undefined && path !== '';
 }
 
+/** The knobs that size a run by hand (a replay's `SEKEY_PATH` makes it smaller, not larger). */
+const SIZE_KNOBS = ['SEKEY_RUNS', 'SEKEY_SCALE', 'SEKEY_DEADLINE'] as const;
+
+/**
+ * The time limit of a test whose size the knobs set: `ciMs` at CI size, none (0, vitest's "no
+ * limit") once `SEKEY_RUNS`, `SEKEY_SCALE` or `SEKEY_DEADLINE` sizes the run. A limit guards CI
+ * against a hang; a run a person sized is bounded by its size and watched through its progress,
+ * and a clock would fail it on a slower or busier machine with every property holding.
+ */
+export function sizedTimeout(ciMs: number): number {
+  return SIZE_KNOBS.some((k) => (process.env[k] ?? '').trim() !== '') ? 0 : ciMs;
+}
+
 /** Scales a CI-size count (loop bounds in exhaustive suites) by `SEKEY_SCALE` (default 1). */
 export function scaled(ciCount: number): number {
   const scale = Number(process.env['SEKEY_SCALE'] ?? '1');
-  if (!(scale > 0)) throw new Error(`SEKEY_SCALE must be a positive number, got '${process.env['SEKEY_SCALE']}'`);
+  if (!(scale > 0 && Number.isFinite(scale)))
+    throw new Error(`SEKEY_SCALE must be a positive number, got '${process.env['SEKEY_SCALE']}'`);
   return Math.max(1, Math.round(ciCount * scale));
 }
 

@@ -22,7 +22,8 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SOURCE_DIRS = ['model', 'device', 'impl', 'testing'];
+/** What the CLI's children need. */
+export const SOURCE_DIRS: readonly string[] = ['model', 'device', 'impl', 'testing'];
 
 function* sources(dir: string): Generator<string> {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -33,15 +34,15 @@ function* sources(dir: string): Generator<string> {
   }
 }
 
-/** Transpiles model/, device/, impl/ and testing/ into `outDir`; returns `outDir`. */
-export function transpileForChild(outDir: string): string {
+/** Transpiles model/, device/, impl/ and testing/ (or `dirs`) into `outDir`; returns `outDir`. */
+export function transpileForChild(outDir: string, dirs: readonly string[] = SOURCE_DIRS): string {
   const compilerOptions: ts.CompilerOptions = {
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.ESNext,
     verbatimModuleSyntax: true,
     rewriteRelativeImportExtensions: true,
   };
-  for (const top of SOURCE_DIRS) {
+  for (const top of dirs) {
     for (const file of sources(join(ROOT, top))) {
       const out = join(outDir, relative(ROOT, file)).replace(/\.ts$/, '.js');
       mkdirSync(dirname(out), { recursive: true });

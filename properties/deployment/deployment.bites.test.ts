@@ -37,7 +37,7 @@ import { MUTANTS } from './deployment.testkit.ts';
 import type { Mutant } from './deployment.testkit.ts';
 import type { InvariantName } from '../../impl/simulation/invariants.ts';
 import { replayScenario, runSuite } from './runner.testkit.ts';
-import { CI_SEED } from '../../testing/runConfig.ts';
+import { CI_SEED, sizedTimeout } from '../../testing/runConfig.ts';
 
 /** The invariant each broken variant must trip. */
 const BITES: Record<Mutant, InvariantName> = {
@@ -89,38 +89,42 @@ describe('every invariant bites', () => {
       expect(failure?.invariant, failure?.report).toBe(invariant);
       expect(failure?.message).toMatch(new RegExp(`^invariant ${invariant}:`));
     },
-    900_000,
+    sizedTimeout(900_000),
   );
 
   const demo =
     'a counterexample comes with its seed and path, numbered steps, and a reproduction that fails the same way';
-  test(demo, async () => {
-    const { failure } = await runSuite({
-      suite: 'counterexample-demo',
-      ciRuns: 20,
-      maxCommands: 30,
-      mutant: 'decryptLies',
-      statistics: false,
-    });
-    expect(failure).not.toBeNull();
-    const f = failure as NonNullable<typeof failure>;
-    expect(f.invariant).toBe('readability');
-    expect(f.report).toMatch(/SEKEY_SEED=-?\d+ SEKEY_PATH="[\d:]+"/);
-    expect(f.report).toMatch(/^ +1\. /m);
-    expect(f.steps.length).toBeGreaterThan(0);
-    // Shrunk: a handful of steps, not the whole random run.
-    expect(f.steps.length).toBeLessThanOrEqual(5);
-    expect(f.reproduction).not.toBeNull();
-    const file = f.reproduction as string;
-    expect(existsSync(file)).toBe(true);
-    const text = readFileSync(file, 'utf8');
-    expect(text).toContain('replayScenario(steps');
-    expect(text).toContain('"decryptLies"');
-    // What the file does, done here: it fails with the same invariant.
-    await expect(replayScenario(f.steps, { deploymentSeed: f.deploymentSeed, mutant: 'decryptLies' })).rejects.toThrow(
-      /^invariant readability:/,
-    );
-  }, 900_000);
+  test(
+    demo,
+    async () => {
+      const { failure } = await runSuite({
+        suite: 'counterexample-demo',
+        ciRuns: 20,
+        maxCommands: 30,
+        mutant: 'decryptLies',
+        statistics: false,
+      });
+      expect(failure).not.toBeNull();
+      const f = failure as NonNullable<typeof failure>;
+      expect(f.invariant).toBe('readability');
+      expect(f.report).toMatch(/SEKEY_SEED=-?\d+ SEKEY_PATH="[\d:]+"/);
+      expect(f.report).toMatch(/^ +1\. /m);
+      expect(f.steps.length).toBeGreaterThan(0);
+      // Shrunk: a handful of steps, not the whole random run.
+      expect(f.steps.length).toBeLessThanOrEqual(5);
+      expect(f.reproduction).not.toBeNull();
+      const file = f.reproduction as string;
+      expect(existsSync(file)).toBe(true);
+      const text = readFileSync(file, 'utf8');
+      expect(text).toContain('replayScenario(steps');
+      expect(text).toContain('"decryptLies"');
+      // What the file does, done here: it fails with the same invariant.
+      await expect(
+        replayScenario(f.steps, { deploymentSeed: f.deploymentSeed, mutant: 'decryptLies' }),
+      ).rejects.toThrow(/^invariant readability:/);
+    },
+    sizedTimeout(900_000),
+  );
 });
 
 /**
@@ -131,24 +135,28 @@ describe('every invariant bites', () => {
 describe('checks a review found missing bite', () => {
   const DAY = 86_400_000;
 
-  test('a sender behind the model past the freshness window must refuse (withheld updates)', async () => {
-    // Alice has not synced the rename; her last file is 4 days old, past the 3-day window.
-    const steps: CommandSpec[] = [
-      { t: 'admin', op: { type: 'renameUser', userId: 'U1', name: 'alpha', now: 0 } },
-      { t: 'publish' },
-      { t: 'time', ms: 4 * DAY },
-      { t: 'encrypt', user: 'U1', to: ['U2'], text: 'late' },
-    ];
-    await replayScenario(steps, { deploymentSeed: 0 });
-    const spy = vi.spyOn(User.prototype, 'freshness').mockReturnValue({ statement: null, staleness: null });
-    try {
-      await expect(replayScenario(steps, { deploymentSeed: 0 })).rejects.toThrow(
-        /^invariant smallest-group: .*encrypted under K\d+, from a replica behind the model .* past the freshness/,
-      );
-    } finally {
-      spy.mockRestore();
-    }
-  }, 900_000);
+  test(
+    'a sender behind the model past the freshness window must refuse (withheld updates)',
+    async () => {
+      // Alice has not synced the rename; her last file is 4 days old, past the 3-day window.
+      const steps: CommandSpec[] = [
+        { t: 'admin', op: { type: 'renameUser', userId: 'U1', name: 'alpha', now: 0 } },
+        { t: 'publish' },
+        { t: 'time', ms: 4 * DAY },
+        { t: 'encrypt', user: 'U1', to: ['U2'], text: 'late' },
+      ];
+      await replayScenario(steps, { deploymentSeed: 0 });
+      const spy = vi.spyOn(User.prototype, 'freshness').mockReturnValue({ statement: null, staleness: null });
+      try {
+        await expect(replayScenario(steps, { deploymentSeed: 0 })).rejects.toThrow(
+          /^invariant smallest-group: .*encrypted under K\d+, from a replica behind the model .* past the freshness/,
+        );
+      } finally {
+        spy.mockRestore();
+      }
+    },
+    sizedTimeout(900_000),
+  );
 
   const compromised: CommandSpec[] = [
     { t: 'encrypt', user: 'U1', to: ['U2'], text: 'secret' },
@@ -158,72 +166,80 @@ describe('checks a review found missing bite', () => {
     { t: 'reprotect', user: 'U1', pick: 0 },
   ];
 
-  test('a synced holder of a compromised key must re-protect under the new key', async () => {
-    await replayScenario(compromised, { deploymentSeed: 0 });
-    const unchanged = vi.spyOn(User.prototype, 'reprotect').mockImplementation((message) => message);
-    try {
-      await expect(replayScenario(compromised, { deploymentSeed: 0 })).rejects.toThrow(
-        /^invariant smallest-group: .*re-protected under K2001@G2, the model's smallest group gives K\d+@G2/,
-      );
-    } finally {
-      unchanged.mockRestore();
-    }
-    const refusing = vi.spyOn(User.prototype, 'reprotect').mockImplementation(() => {
-      throw new SekeyError('KeyUnavailable', 'broken on purpose');
-    });
-    try {
-      await expect(replayScenario(compromised, { deploymentSeed: 0 })).rejects.toThrow(
-        /^invariant smallest-group: .*re-protected nothing, refused with KeyUnavailable/,
-      );
-    } finally {
-      refusing.mockRestore();
-    }
-  }, 900_000);
-
-  test('a user ID added again is someone new: its new HSM inherits none of the old groups', async () => {
-    // Carol is deleted and added again with a new HSM; the G3 addition keeps her sync from being
-    // clean (the exact check of a clean sync would catch the leak only later, at convergence).
-    const steps: CommandSpec[] = [
-      { t: 'admin', op: { type: 'deleteUser', userId: 'U3', now: 0 } },
-      { t: 'admin', op: { type: 'addUser', userId: 'U3', name: 'x', now: 0 } },
-      { t: 'provision', user: 'U3' },
-      { t: 'publish' },
-      {
-        t: 'admin',
-        op: {
-          type: 'addGroup',
-          groupId: 'G3',
-          name: 'g3',
-          policy: { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 7 * DAY },
-          shareHistory: false,
-          now: 0,
-        },
-      },
-      { t: 'sync', user: 'U3' },
-    ];
-    await replayScenario(steps, { deploymentSeed: 0 });
-    // Broken: the new carol's sync also hands her HSM K2000, a key of G1, the group the old carol was in.
-    const sync = Deployment.prototype.sync;
-    const spy = vi.spyOn(Deployment.prototype, 'sync').mockImplementation(async function (this: Deployment, userId) {
-      const report = await sync.call(this, userId);
-      const slot = this.slot(userId);
-      const n = deviceKeyNumber('K2000');
-      if (
-        userId === 'U3' &&
-        this.admin.listUsers().some((u) => u.name === 'x') &&
-        !slot.device.listKeyIds().includes(n)
-      ) {
-        const { wrappingKeyId } = openUser(slot).keyIds;
-        slot.device.importWrapped(n, this.adminDevice.exportWrapped(n, wrappingKeyId).blob, wrappingKeyId);
+  test(
+    'a synced holder of a compromised key must re-protect under the new key',
+    async () => {
+      await replayScenario(compromised, { deploymentSeed: 0 });
+      const unchanged = vi.spyOn(User.prototype, 'reprotect').mockImplementation((message) => message);
+      try {
+        await expect(replayScenario(compromised, { deploymentSeed: 0 })).rejects.toThrow(
+          /^invariant smallest-group: .*re-protected under K2001@G2, the model's smallest group gives K\d+@G2/,
+        );
+      } finally {
+        unchanged.mockRestore();
       }
-      return report;
-    });
-    try {
-      await expect(replayScenario(steps, { deploymentSeed: 0 })).rejects.toThrow(
-        /^invariant need-to-know: U3's HSM holds K2000 of G1, a group U3 never belonged to/,
-      );
-    } finally {
-      spy.mockRestore();
-    }
-  }, 900_000);
+      const refusing = vi.spyOn(User.prototype, 'reprotect').mockImplementation(() => {
+        throw new SekeyError('KeyUnavailable', 'broken on purpose');
+      });
+      try {
+        await expect(replayScenario(compromised, { deploymentSeed: 0 })).rejects.toThrow(
+          /^invariant smallest-group: .*re-protected nothing, refused with KeyUnavailable/,
+        );
+      } finally {
+        refusing.mockRestore();
+      }
+    },
+    sizedTimeout(900_000),
+  );
+
+  test(
+    'a user ID added again is someone new: its new HSM inherits none of the old groups',
+    async () => {
+      // Carol is deleted and added again with a new HSM; the G3 addition keeps her sync from being
+      // clean (the exact check of a clean sync would catch the leak only later, at convergence).
+      const steps: CommandSpec[] = [
+        { t: 'admin', op: { type: 'deleteUser', userId: 'U3', now: 0 } },
+        { t: 'admin', op: { type: 'addUser', userId: 'U3', name: 'x', now: 0 } },
+        { t: 'provision', user: 'U3' },
+        { t: 'publish' },
+        {
+          t: 'admin',
+          op: {
+            type: 'addGroup',
+            groupId: 'G3',
+            name: 'g3',
+            policy: { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 7 * DAY },
+            shareHistory: false,
+            now: 0,
+          },
+        },
+        { t: 'sync', user: 'U3' },
+      ];
+      await replayScenario(steps, { deploymentSeed: 0 });
+      // Broken: the new carol's sync also hands her HSM K2000, a key of G1, the group the old carol was in.
+      const sync = Deployment.prototype.sync;
+      const spy = vi.spyOn(Deployment.prototype, 'sync').mockImplementation(async function (this: Deployment, userId) {
+        const report = await sync.call(this, userId);
+        const slot = this.slot(userId);
+        const n = deviceKeyNumber('K2000');
+        if (
+          userId === 'U3' &&
+          this.admin.listUsers().some((u) => u.name === 'x') &&
+          !slot.device.listKeyIds().includes(n)
+        ) {
+          const { wrappingKeyId } = openUser(slot).keyIds;
+          slot.device.importWrapped(n, this.adminDevice.exportWrapped(n, wrappingKeyId).blob, wrappingKeyId);
+        }
+        return report;
+      });
+      try {
+        await expect(replayScenario(steps, { deploymentSeed: 0 })).rejects.toThrow(
+          /^invariant need-to-know: U3's HSM holds K2000 of G1, a group U3 never belonged to/,
+        );
+      } finally {
+        spy.mockRestore();
+      }
+    },
+    sizedTimeout(900_000),
+  );
 });

@@ -19,7 +19,7 @@ vi.mock('../../model/pureTransition.ts', async (importOriginal) => {
   };
 });
 
-import { replaying } from '../../testing/runConfig.ts';
+import { replaying, sizedTimeout } from '../../testing/runConfig.ts';
 import { runSuite } from './runner.testkit.ts';
 import type { SuiteStats } from './stats.testkit.ts';
 import { ATTACK_KINDS } from '../../impl/simulation/attacks.ts';
@@ -28,13 +28,17 @@ import { UNREACHABLE_EDGES } from './coverage.testkit.ts';
 let stats: SuiteStats | null = null;
 
 describe('deployment: model against a real deployment, under attack and power loss', () => {
-  test('every invariant holds after every command, and replicas converge once the adversary stops', async () => {
-    const result = await runSuite({ suite: 'deployment', ciRuns: 40, maxCommands: 50, warmup: true });
-    stats = result.stats;
-    console.log(`deployment statistics (reports/properties.json):\n${result.stats.table()}`);
-    if (process.env['DEPLOY_PROFILE']) console.log(JSON.stringify((await import('./commands.testkit.ts')).PROFILE));
-    if (result.failure) throw new Error(result.failure.report);
-  }, 900_000);
+  test(
+    'every invariant holds after every command, and replicas converge once the adversary stops',
+    async () => {
+      const result = await runSuite({ suite: 'deployment', ciRuns: 40, maxCommands: 50, warmup: true });
+      stats = result.stats;
+      console.log(`deployment statistics (reports/properties.json):\n${result.stats.table()}`);
+      if (process.env['DEPLOY_PROFILE']) console.log(JSON.stringify((await import('./commands.testkit.ts')).PROFILE));
+      if (result.failure) throw new Error(result.failure.report);
+    },
+    sizedTimeout(900_000),
+  );
 
   // A replay (SEKEY_PATH) is one run: it cannot cover every edge, and is not meant to.
   test.skipIf(replaying())('the runs exercised every declared edge of every machine and every attack kind', () => {

@@ -15,6 +15,7 @@ import type { CommandSpec } from './commands.testkit.ts';
 import { createDeployment } from './deployment.testkit.ts';
 import { replayScenario } from './runner.testkit.ts';
 import { SuiteStats } from './stats.testkit.ts';
+import { sizedTimeout } from '../../testing/runConfig.ts';
 
 const START = Date.UTC(2026, 0, 1);
 const POLICY: GroupPolicy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 7 * 86_400_000 };
@@ -128,26 +129,30 @@ describe('bugs found by the deployment suite, fixed', () => {
   // the commit. The admin deleted the new key K2002 from its HSM on the failure all the same, so the
   // database held a committed key the HSM had lost (invariant durability). It keeps a generated key
   // now while the commit's outcome is unknown; `Admin.open` erases it if the commit did not land.
-  test('two power cuts in a row: a removal whose commit lands after the cut keeps its new key', async () => {
-    const steps: CommandSpec[] = [
-      {
-        t: 'cut',
-        where: 'sd',
-        n: 2,
-        inner: { t: 'admin', op: { type: 'renameGroup', groupId: 'G1', name: 'alpha', now: 0 } },
-      },
-      {
-        t: 'cut',
-        where: 'sd',
-        n: 9,
-        inner: { t: 'admin', op: { type: 'removeMember', groupId: 'G1', userId: 'U1', now: 0 } },
-      },
-    ];
-    const stats = new SuiteStats();
-    await replayScenario(steps, { deploymentSeed: 0, stats });
-    // The removal's cut is the case: its commit completed on the reopen (the rename's did not).
-    expect(stats.counts.faultPoints).toMatchObject({ 'admin:sd:before': 1, 'admin:sd:after': 1 });
-  }, 900_000);
+  test(
+    'two power cuts in a row: a removal whose commit lands after the cut keeps its new key',
+    async () => {
+      const steps: CommandSpec[] = [
+        {
+          t: 'cut',
+          where: 'sd',
+          n: 2,
+          inner: { t: 'admin', op: { type: 'renameGroup', groupId: 'G1', name: 'alpha', now: 0 } },
+        },
+        {
+          t: 'cut',
+          where: 'sd',
+          n: 9,
+          inner: { t: 'admin', op: { type: 'removeMember', groupId: 'G1', userId: 'U1', now: 0 } },
+        },
+      ];
+      const stats = new SuiteStats();
+      await replayScenario(steps, { deploymentSeed: 0, stats });
+      // The removal's cut is the case: its commit completed on the reopen (the rename's did not).
+      expect(stats.counts.faultPoints).toMatchObject({ 'admin:sd:before': 1, 'admin:sd:after': 1 });
+    },
+    sizedTimeout(900_000),
+  );
 });
 
 describe('what the deployment suite got wrong, fixed', () => {
@@ -156,35 +161,43 @@ describe('what the deployment suite got wrong, fixed', () => {
   // and, once synced, erased. The readability check took the model's key holders (users) for the
   // holders of keys on devices and expected her retired device to read G2's messages. It now expects
   // a retired device to read nothing, and the deployment agrees.
-  test('a deleted user added again without a new HSM: her retired device reads nothing', async () => {
-    const steps: CommandSpec[] = [
-      { t: 'admin', op: { type: 'deleteUser', userId: 'U3', now: 0 } },
-      { t: 'admin', op: { type: 'addUser', userId: 'U3', name: 'alpha', now: 0 } },
-      { t: 'admin', op: { type: 'addMember', groupId: 'G2', userId: 'U3', now: 0 } },
-      { t: 'encrypt', user: 'U1', to: [], text: 'hello' },
-      { t: 'sync', user: 'U1' },
-    ];
-    const stats = new SuiteStats();
-    await replayScenario(steps, { deploymentSeed: 0, stats });
-    // The case: a synced reader refused every message it was checked against (carol's, at the least).
-    expect(stats.counts.invariantChecks?.['readability:refused']).toBeGreaterThan(0);
-  }, 900_000);
+  test(
+    'a deleted user added again without a new HSM: her retired device reads nothing',
+    async () => {
+      const steps: CommandSpec[] = [
+        { t: 'admin', op: { type: 'deleteUser', userId: 'U3', now: 0 } },
+        { t: 'admin', op: { type: 'addUser', userId: 'U3', name: 'alpha', now: 0 } },
+        { t: 'admin', op: { type: 'addMember', groupId: 'G2', userId: 'U3', now: 0 } },
+        { t: 'encrypt', user: 'U1', to: [], text: 'hello' },
+        { t: 'sync', user: 'U1' },
+      ];
+      const stats = new SuiteStats();
+      await replayScenario(steps, { deploymentSeed: 0, stats });
+      // The case: a synced reader refused every message it was checked against (carol's, at the least).
+      expect(stats.counts.invariantChecks?.['readability:refused']).toBeGreaterThan(0);
+    },
+    sizedTimeout(900_000),
+  );
   // Found by a review of the checks (no campaign had drawn it yet). Carol joins G2, which shares its
   // history, and her sync gives her G2's earlier key; then G2 is deleted. Until she syncs the deletion
   // she still reads the message sent before she joined, rightly: but the backward-secrecy check read
   // the group's setting from the current state, where G2 no longer is, and took it for a group that
   // does not share its history. The setting is now read from the join itself (the model's log).
-  test('a member who joined a group sharing its history still reads its old messages once it is deleted', async () => {
-    const steps: CommandSpec[] = [
-      { t: 'encrypt', user: 'U1', to: ['U2'], text: 'before carol' },
-      { t: 'admin', op: { type: 'addMember', groupId: 'G2', userId: 'U3', now: 0 } },
-      { t: 'publish' },
-      { t: 'sync', user: 'U3' },
-      { t: 'admin', op: { type: 'deleteGroup', groupId: 'G2', now: 0 } },
-    ];
-    const stats = new SuiteStats();
-    await replayScenario(steps, { deploymentSeed: 0, stats });
-    // The case: a read by a later joiner was checked (carol's, of the message sent before she joined).
-    expect(stats.counts.invariantChecks?.['forward/backward secrecy:reads checked']).toBeGreaterThan(0);
-  }, 900_000);
+  test(
+    'a member who joined a group sharing its history still reads its old messages once it is deleted',
+    async () => {
+      const steps: CommandSpec[] = [
+        { t: 'encrypt', user: 'U1', to: ['U2'], text: 'before carol' },
+        { t: 'admin', op: { type: 'addMember', groupId: 'G2', userId: 'U3', now: 0 } },
+        { t: 'publish' },
+        { t: 'sync', user: 'U3' },
+        { t: 'admin', op: { type: 'deleteGroup', groupId: 'G2', now: 0 } },
+      ];
+      const stats = new SuiteStats();
+      await replayScenario(steps, { deploymentSeed: 0, stats });
+      // The case: a read by a later joiner was checked (carol's, of the message sent before she joined).
+      expect(stats.counts.invariantChecks?.['forward/backward secrecy:reads checked']).toBeGreaterThan(0);
+    },
+    sizedTimeout(900_000),
+  );
 });

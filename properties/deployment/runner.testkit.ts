@@ -129,7 +129,8 @@ export interface SuiteOptions {
 export interface SuiteFailure {
   readonly invariant: string | null;
   readonly message: string;
-  readonly seed: number;
+  /** fast-check's seed; null for a failure in the warm-up, which runs before any seeded run. */
+  readonly seed: number | null;
   readonly path: string;
   readonly steps: readonly CommandSpec[];
   readonly deploymentSeed: number;
@@ -200,7 +201,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
             }),
           );
         } catch (error) {
-          failure = describeFailure(options, error, 0, '', WARMUP, 0);
+          failure = describeFailure(options, error, null, '', WARMUP, 0);
         }
       }
       if (failure === null) {
@@ -263,7 +264,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
       runs: stats.runs,
       failed: failure !== null || broke !== null,
       interrupted,
-      seed: failure?.seed ?? seed,
+      seed: failure === null ? seed : failure.seed,
       path: failure?.path ?? '',
       counterexample: failure ? failure.steps.map((step, i) => `${i + 1}. ${describe(step)}`).join('\n') : null,
       error: failure?.message ?? (broke === null ? null : String(broke)),
@@ -276,7 +277,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
 function describeFailure(
   options: SuiteOptions,
   error: unknown,
-  seed: number,
+  seed: number | null,
   path: string,
   steps: readonly CommandSpec[],
   deploymentSeed: number,
@@ -286,8 +287,11 @@ function describeFailure(
   const lines = [
     `${options.suite}: ${invariant ? `invariant ${invariant} broke` : 'a run failed'}` +
       (options.mutant ? ` (broken variant: ${options.mutant})` : ''),
-    `replay with: SEKEY_SEED=${seed} SEKEY_PATH="${path}"` +
-      (options.mutant ? '' : ' npx vitest run properties/deployment/deployment.properties.test.ts'),
+    seed === null
+      ? 'in the warm-up, a fixed scenario every seed runs first' +
+        (options.mutant ? '' : ': replay with npx vitest run properties/deployment/deployment.properties.test.ts')
+      : `replay with: SEKEY_SEED=${seed} SEKEY_PATH="${path}"` +
+        (options.mutant ? '' : ' npx vitest run properties/deployment/deployment.properties.test.ts'),
     `deployment seed ${deploymentSeed}; after the bootstrap (${BOOTSTRAP.length} steps: alice, bob, carol in G1, ` +
       'alice and bob in G2, each group with an active key, synced):',
     ...steps.map((s, i) => `  ${String(i + 1).padStart(2)}. ${describe(s)}`),

@@ -88,3 +88,13 @@ describe('parseRunnerArgs', () => {
     expect(USAGE).toMatch(/Examples/);
   });
 });
+
+describe('values the parser would take for options', () => {
+  test('a negative number needs =; an infinite scale is refused', () => {
+    expect(() => parseRunnerArgs(['--runs', '-3'])).toThrow(
+      new UsageError("--runs needs a value; one that starts with '-' is written --runs=-…"),
+    );
+    expect(() => parseRunnerArgs(['--runs=-3'])).toThrow(/--runs needs an integer ≥ 1, got '-3'/);
+    expect(() => parseRunnerArgs(['--scale', 'Infinity'])).toThrow(/--scale needs a positive number/);
+  });
+});

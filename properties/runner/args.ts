@@ -55,13 +55,14 @@ counterexample or any failed test, 2 on bad usage.
 Options
   --suite NAME      run this suite (repeatable; default all): ${SUITES.map((s) => s.name).join(', ')}
   --runs N          runs per property (default: each suite's CI size)
-  --seed S          fast-check seed (default: random; each failure shows its seed); a negative seed
-                    is written --seed=-S
+  --seed S          fast-check seed (default: random, or 20201 when CI is set; each failure shows
+                    its seed); a negative seed is written --seed=-S
   --path P          replay the counterexample at path P: needs exactly one --suite and --seed, and
                     the --test of the failure's replay line; a path fits only the code that printed
                     it (after a change it is refused, or replays another case)
   --test PATTERN    only tests whose name matches PATTERN (a regular expression)
-  --scale X         scale the loop sizes of exhaustive suites (SEKEY_SCALE)
+  --scale X         scale the loop sizes of exhaustive suites (SEKEY_SCALE); --runs, --scale and
+                    --time lift the suites' time limits (the size bounds the run)
   --time T          campaign: draw fresh seeds until T has passed (90s, 30m, 2h, 1h30m)
   --shard I/N       campaign share of machine I of N (disjoint seeds; needs --time)
   --campaign ID     campaign id: shards given the same id share one sequence of seeds
@@ -74,7 +75,10 @@ Examples
   npm run properties -- --suite kms --seed 42 --path "3:1:0" --test "projection"
   npm run properties -- --time 30m
   npm run properties -- --time 2h --shard 1/4 --campaign nightly-2026-12-02
-  npm run properties -- --suite deployment --runs 5 --json
+  npm run -s properties -- --suite deployment --runs 5 --json > results.json
+
+Ctrl-C (SIGINT) or SIGTERM stops a run: it prints what the properties that ended covered, a
+campaign writes its summary, and the exit code is 130 or 143.
 
 A campaign writes reports/campaign-<timestamp>/summary.json and, per counterexample, its seed, path,
 shrunk scenario and a command (or, for the deployment suite, a test file) that replays it.`;
@@ -105,6 +109,10 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
     ({ values } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: false, strict: true }));
   } catch (error) {
     if (error instanceof Error && /Unknown option/.test(error.message)) throw unknownOption(error);
+    // parseArgs takes a value that starts with '-' for an option, and says so in three lines.
+    const dashed = error instanceof Error ? /Option '(--[a-z]+)/.exec(error.message) : null;
+    if (dashed && /ambiguous/.test((error as Error).message))
+      throw new UsageError(`${dashed[1]} needs a value; one that starts with '-' is written ${dashed[1]}=-…`);
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
   const names = values.suite ?? [];
@@ -125,7 +133,7 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
   if (seed !== undefined && (values.seed?.trim() === '' || !Number.isSafeInteger(seed)))
     throw new UsageError(`--seed needs an integer, got '${values.seed}'`);
   const scale = values.scale === undefined ? undefined : Number(values.scale);
-  if (scale !== undefined && !(scale > 0))
+  if (scale !== undefined && !(scale > 0 && Number.isFinite(scale)))
     throw new UsageError(`--scale needs a positive number, got '${values.scale}'`);
   const timeMs = values.time === undefined ? undefined : parseDuration(values.time);
   if (timeMs === null) throw new UsageError(`--time needs a duration such as 90s, 30m or 2h, got '${values.time}'`);

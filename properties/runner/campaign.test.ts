@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { campaignFolder, copyReproduction, escapeRegExp, replayCommand, saveFailures } from './campaign.ts';
+import { campaignFolder, copyReproduction, escapeRegExp, replayCommand, saveFailures, stopReason } from './campaign.ts';
 import { countOf } from './fixtures.testkit.ts';
 import type { SuiteCount } from './tally.ts';
 
@@ -110,5 +110,43 @@ describe('campaign helpers', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a campaign that cannot find anything new stops', () => {
+  test('on a failure in a fixed scenario, or a batch that could not run the suites; not on other errors', () => {
+    const counts = new Map([['deployment', countOf('deployment', { failures: 1 })]]);
+    expect(stopReason(counts, [])).toBeNull();
+    counts.get('deployment')?.counterexamples.push({
+      kind: 'done',
+      suite: 'deployment',
+      test: 'deployment > every invariant holds',
+      runs: 1,
+      operations: 40,
+      cpuMicros: 1,
+      failed: true,
+      interrupted: false,
+      seed: 5,
+      path: '1:2',
+      counterexample: null,
+      error: 'x',
+      reproduction: null,
+    });
+    expect(stopReason(counts, [])).toBeNull();
+    const seeded = counts.get('deployment')?.counterexamples[0];
+    if (seeded) counts.get('deployment')?.counterexamples.push({ ...seeded, seed: null, path: '' });
+    expect(stopReason(counts, [])).toMatch(/^deployment: "deployment > every invariant holds" failed in a fixed/);
+    expect(stopReason(new Map(), ['no test ran: the --test pattern matched no test of the chosen suites'])).toBe(
+      'a batch could not run the chosen suites: no test ran: the --test pattern matched no test of the chosen suites',
+    );
+  });
+
+  test('the replay of a failure without a seed runs its test again; one found at a scale replays at it', () => {
+    expect(replayCommand('deployment', 'd > warm', null, '')).toBe(
+      'npm run properties -- --suite deployment --test "warm"',
+    );
+    expect(replayCommand('keyStorePowerCut', 'k > p', 3, '1:2', 2)).toBe(
+      'npm run properties -- --suite keyStorePowerCut --seed=3 --path "1:2" --scale 2 --test "p"',
+    );
   });
 });

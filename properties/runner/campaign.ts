@@ -14,6 +14,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { basename, join } from 'node:path';
 import type { RunnerOptions } from './args.ts';
 import { runBatch } from './runBatch.ts';
+import { mergeStatistics } from './statistics.ts';
 import { campaignSeed, newCampaignId, shardBatchIndex } from './seeds.ts';
 import { emptyCount, mergeCount, opsPerCpuSecond } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
@@ -49,6 +50,8 @@ export interface CampaignSummary {
   >;
   readonly failures: CampaignFailure[];
   readonly errors: string[];
+  /** Why the campaign ended before its budget, if it did (see {@link runCampaign}). */
+  stoppedEarly: string | null;
 }
 
 /** The last segment of vitest's full test name (`describe > test`). */
@@ -61,11 +64,23 @@ export function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** The command that replays a counterexample of `suite` (the test named, that seed and path). */
-export function replayCommand(suite: string, test: string, seed: number, path: string): string {
+/**
+ * The command that replays a counterexample of `suite`: the test named, that seed and path, and the
+ * `--scale` it was found at (the exhaustive suites draw their sizes from it). A failure with no seed
+ * (a fixed scenario) replays by running the test again.
+ */
+export function replayCommand(
+  suite: string,
+  test: string,
+  seed: number | null,
+  path: string,
+  scale?: number | undefined,
+): string {
   // Inside double quotes a shell still expands $ and ` and ends at ": those are escaped.
   const pattern = escapeRegExp(ownName(test)).replace(/(["$`\\])/g, '\\$1');
-  return `npm run properties -- --suite ${suite} --seed=${seed} --path "${path}" --test "${pattern}"`;
+  const where = seed === null ? '' : ` --seed=${seed} --path "${path}"`;
+  const scaled = scale === undefined ? '' : ` --scale ${scale}`;
+  return `npm run properties -- --suite ${suite}${where}${scaled} --test "${pattern}"`;
 }
 
 /**
@@ -85,10 +100,11 @@ export function copyReproduction(source: string, folder: string, n: number): str
  * folder: every counterexample, and every other failed test with its message.
  */
 export function saveFailures(
-  counts: Map<string, SuiteCount>,
+  counts: ReadonlyMap<string, SuiteCount>,
   batch: number,
   folder: string,
   next: number,
+  scale?: number | undefined,
 ): CampaignFailure[] {
   const saved: CampaignFailure[] = [];
   for (const c of counts.values()) {
@@ -107,7 +123,7 @@ export function saveFailures(
         path: done?.path ?? null,
         counterexample: done?.counterexample ?? null,
         error: message,
-        replay: done ? replayCommand(c.suite, test, done.seed, done.path) : null,
+        replay: done ? replayCommand(c.suite, test, done.seed, done.path, scale) : null,
         reproduction: done?.reproduction ? copyReproduction(done.reproduction, folder, n) : null,
       };
       writeFileSync(join(folder, `failure-${n}.json`), `${JSON.stringify(failure, null, 2)}\n`);
@@ -115,6 +131,25 @@ export function saveFailures(
     }
   }
   return saved;
+}
+
+/**
+ * Why no further batch could find anything new, or null: a failure in a fixed scenario that every
+ * seed runs first (each batch would save it again, and test nothing behind it), or a batch in which
+ * a chosen suite did not run or no test ran (`unrunnable`, from `runBatch`). Other errors (a worker
+ * that crashed) are saved and the campaign goes on.
+ */
+export function stopReason(counts: ReadonlyMap<string, SuiteCount>, unrunnable: readonly string[]): string | null {
+  if (unrunnable.length > 0) return `a batch could not run the chosen suites: ${unrunnable[0]}`;
+  for (const c of counts.values()) {
+    const fixed = c.counterexamples.find((d) => d.seed === null);
+    if (fixed)
+      return (
+        `${c.suite}: "${fixed.test}" failed in a fixed scenario that every seed runs first; ` +
+        'fix it, then campaign again'
+      );
+  }
+  return null;
 }
 
 /** The campaign folder's name: `campaign-<UTC time>` and, for a shard, `-shard<i>of<n>`. */
@@ -135,6 +170,8 @@ export async function runCampaign(
   hooks: {
     onBatch?: (info: { index: number; seed: number; folder: string; campaign: string }) => void;
     onLines?: (counts: readonly SuiteCount[], endsAt: number) => void;
+    /** SIGINT or SIGTERM: the summary is written; the process ends after this returns. */
+    onStop?: (summary: CampaignSummary, totals: SuiteCount[]) => void;
   } = {},
 ): Promise<{ summary: CampaignSummary; totals: SuiteCount[] }> {
   const budget = options.timeMs as number;
@@ -155,15 +192,49 @@ export async function runCampaign(
     suites: {},
     failures: [],
     errors: [],
+    stoppedEarly: null,
   };
   const skipped = options.suites.flatMap((s) => s.notInCampaigns ?? []);
   let properties: string | undefined =
     skipped.length > 0 ? `^(?!.*(?:${skipped.map(escapeRegExp).join('|')}))` : undefined;
-  for (let k = 0; Date.now() < endsAt; k++) {
+  for (let k = 0; Date.now() < endsAt && summary.stoppedEarly === null; k++) {
     const index = shardBatchIndex(options.shard, k);
     const seed = campaignSeed(campaign, index);
     hooks.onBatch?.({ index, seed, folder, campaign });
-    const { counts, errors } = await runBatch(
+    const batchStart = Date.now();
+    /** Adds a batch's counts to the campaign, saves its failures, rewrites summary.json. */
+    const record = (
+      counts: ReadonlyMap<string, SuiteCount>,
+      errors: readonly string[],
+      unrunnable: readonly string[],
+      stopped: string | null,
+    ) => {
+      const failures = saveFailures(counts, index, folder, summary.failures.length + 1, options.scale);
+      summary.failures.push(...failures);
+      summary.errors.push(...errors);
+      let runs = 0;
+      let operations = 0;
+      for (const [name, c] of counts) {
+        mergeCount(totals.get(name) as SuiteCount, c);
+        runs += c.runs;
+        operations += c.operations;
+      }
+      summary.batches.push({ index, seed, runs, operations, failures: failures.length });
+      summary.endedAt = new Date().toISOString();
+      for (const c of totals.values()) {
+        summary.suites[c.suite] = {
+          runs: c.runs,
+          operations: c.operations,
+          cpuSeconds: Math.round(c.cpuMicros / 1e4) / 100,
+          opsPerCpuSecond: opsPerCpuSecond(c),
+          failures: c.failures,
+        };
+      }
+      summary.stoppedEarly = stopped ?? stopReason(counts, unrunnable);
+      mergeStatistics(folder, options.suites, batchStart);
+      writeFileSync(join(folder, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    };
+    const { counts, errors, unrunnable } = await runBatch(
       {
         suites: options.suites,
         runs: options.runs,
@@ -182,34 +253,19 @@ export async function runCampaign(
         });
         hooks.onLines?.(shown, endsAt);
       },
+      (live, signal) => {
+        // Only the properties that ended count (their runs, CPU time and counterexamples are known);
+        // those cut short are left out.
+        record(live, [], [], `stopped by ${signal} in batch ${index}; the properties then running are not counted`);
+        hooks.onStop?.(summary, [...totals.values()]);
+      },
     );
     if (k === 0 && options.test === undefined) {
       const names = new Set([...counts.values()].flatMap((c) => c.propertyTests).map(ownName));
       // From the second batch on: only the tests that ran a property.
       if (names.size > 0) properties = [...names].map(escapeRegExp).join('|');
     }
-    const failures = saveFailures(counts, index, folder, summary.failures.length + 1);
-    summary.failures.push(...failures);
-    summary.errors.push(...errors);
-    let runs = 0;
-    let operations = 0;
-    for (const [name, c] of counts) {
-      mergeCount(totals.get(name) as SuiteCount, c);
-      runs += c.runs;
-      operations += c.operations;
-    }
-    summary.batches.push({ index, seed, runs, operations, failures: failures.length });
-    summary.endedAt = new Date().toISOString();
-    for (const c of totals.values()) {
-      summary.suites[c.suite] = {
-        runs: c.runs,
-        operations: c.operations,
-        cpuSeconds: Math.round(c.cpuMicros / 1e4) / 100,
-        opsPerCpuSecond: opsPerCpuSecond(c),
-        failures: c.failures,
-      };
-    }
-    writeFileSync(join(folder, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    record(counts, errors, unrunnable, null);
   }
   return { summary, totals: [...totals.values()] };
 }

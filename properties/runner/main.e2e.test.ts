@@ -3,12 +3,15 @@
  * suite, the fastest) — once, as a failing run, and as a short sharded campaign — and reports what
  * they ran. Each test starts a vitest of its own, hence the time limits.
  */
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { campaignSeed } from './seeds.ts';
 import { main } from './main.ts';
 import { sink } from './fixtures.testkit.ts';
+import { SOURCE_DIRS, transpileForChild } from '../../impl/cli/childProcess.testkit.ts';
 
 describe('npm run properties, end to end', () => {
   test('runs the kms suite at 3 runs per property and reports runs, operations and no failure', async () => {
@@ -70,6 +73,65 @@ describe('npm run properties, end to end', () => {
       expect(stderr.text()).toMatch(/campaign e2e, shard 2\/2, budget 3s/);
     } finally {
       if (out.folder && existsSync(out.folder)) rmSync(out.folder, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
+
+describe('npm run properties, stopped or pointed at nothing', () => {
+  test('a --test that matches no test is a failure, not "every property held"', async () => {
+    const [stdout, stderr] = [sink(), sink()];
+    const code = await main(['--suite', 'kms', '--runs', '1', '--test', 'no such test zzz'], { stdout, stderr });
+    expect(code).toBe(1);
+    expect(stdout.text()).toMatch(/^error: no test ran: the --test pattern matched no test of the chosen suites$/m);
+    expect(stdout.text()).toMatch(/FAILED/);
+  }, 120_000);
+
+  test('SIGINT during a campaign: the table, the summary, exit code 130 (the executable, a real signal)', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'sekey-runner-'));
+    const built = transpileForChild(scratch, [...SOURCE_DIRS, 'properties/runner']);
+    const child = spawn(
+      process.execPath,
+      [
+        join(built, 'properties/runner/run.js'),
+        '--suite',
+        'kms',
+        '--runs',
+        '3',
+        '--time',
+        '5m',
+        '--campaign',
+        'sigint',
+      ],
+      { cwd: process.cwd(), env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '' } },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    const ended = new Promise<number | null>((resolve) => child.on('close', (status) => resolve(status)));
+    // Stopped once the second batch has started: the first is in the summary, the second is cut short.
+    await new Promise<void>((resolve) =>
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr += chunk;
+        if (/^batch 1: seed/m.test(stderr)) resolve();
+      }),
+    );
+    child.kill('SIGINT');
+    const status = await ended;
+    const folder = /failures go to (reports\/campaign-\S+)\//.exec(stderr)?.[1];
+    try {
+      expect(status, stderr).toBe(130);
+      expect(stdout).toMatch(/^suite\s+runs\s+operations/m);
+      expect(stdout).toMatch(/^stopped before the budget: stopped by SIGINT in batch 1;/m);
+      expect(folder).toBeDefined();
+      const summary = JSON.parse(readFileSync(join(folder as string, 'summary.json'), 'utf8'));
+      expect(summary.stoppedEarly).toMatch(/^stopped by SIGINT in batch 1;/);
+      expect(summary.batches[0].runs).toBeGreaterThan(0);
+      expect(summary.suites.kms.runs).toBeGreaterThanOrEqual(summary.batches[0].runs);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+      if (folder && existsSync(folder)) rmSync(folder, { recursive: true, force: true });
     }
   }, 180_000);
 });

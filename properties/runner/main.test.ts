@@ -57,9 +57,24 @@ describe('failures in words', () => {
     expect(describeFailures([c])).toEqual([
       `kms: counterexample in "${counterexample.test}" (seed 42, path 11:0:3)`,
       '  [[{"type":"addUser"}]]',
+      '  error: Error: expected',
       '  replay: npm run properties -- --suite kms --seed=42 --path "11:0:3" ' +
         '--test "a projection holds nothing outside the user’s groups"',
       'kms: "KMS model > fixed case" failed: expected 1 to be 2',
+    ]);
+    // Found at a scale: the replay runs at that scale.
+    expect(describeFailures([c], 2.5)[3]).toMatch(/--path "11:0:3" --scale 2\.5 --test /);
+  });
+
+  test('a failure in a fixed scenario (no seed) replays by running its test again', () => {
+    const warmup = countOf('deployment', { failures: 1 });
+    warmup.counterexamples.push({ ...counterexample, suite: 'deployment', seed: null, path: '' });
+    expect(describeFailures([warmup])).toEqual([
+      `deployment: "${counterexample.test}" failed in a fixed scenario that runs before any seeded run`,
+      '  [[{"type":"addUser"}]]',
+      '  error: Error: expected',
+      '  replay: npm run properties -- --suite deployment ' +
+        '--test "a projection holds nothing outside the user’s groups"',
     ]);
   });
 
@@ -68,7 +83,7 @@ describe('failures in words', () => {
     broken.counterexamples.push({ ...counterexample, path: '', counterexample: null, error: 'Error: disk full\nat x' });
     expect(describeFailures([broken])).toEqual([
       `deployment: counterexample in "${counterexample.test}" (seed 42, path -)`,
-      '  Error: disk full',
+      '  error: Error: disk full',
       '  replay: npm run properties -- --suite deployment --seed=42 --path "" ' +
         '--test "a projection holds nothing outside the user’s groups"',
     ]);

@@ -7,12 +7,16 @@
 import { UsageError, USAGE, parseRunnerArgs } from './args.ts';
 import type { RunnerOptions } from './args.ts';
 import { replayCommand, runCampaign } from './campaign.ts';
+import type { CampaignSummary } from './campaign.ts';
+import { STOP_SIGNALS } from './interrupt.ts';
+import type { StopSignal } from './interrupt.ts';
 import { formatElapsed, ProgressView } from '../../impl/cli/progressView.ts';
 import { progressText } from './progressView.ts';
 import { runBatch } from './runBatch.ts';
+import { statisticsOf } from './statistics.ts';
 import { SUITES } from './suites.ts';
 import { formatTable, thousands } from './table.ts';
-import { opsPerCpuSecond } from './tally.ts';
+import { emptyCount, opsPerCpuSecond } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
 
 /** Exit codes. */
@@ -31,7 +35,7 @@ export interface RunnerIo {
 }
 
 /** One suite's figures for `--json`. */
-function jsonRow(c: SuiteCount) {
+function jsonRow(c: SuiteCount, scale: number | undefined, campaignFolder?: string) {
   const suite = SUITES.find((s) => s.name === c.suite);
   return {
     suite: c.suite,
@@ -42,7 +46,7 @@ function jsonRow(c: SuiteCount) {
     cpuSeconds: Math.round(c.cpuMicros / 1e4) / 100,
     opsPerCpuSecond: opsPerCpuSecond(c),
     failures: c.failures,
-    statistics: suite?.statistics ?? null,
+    statistics: suite ? statisticsOf(suite, campaignFolder) : null,
     counterexamples: c.counterexamples.map((d) => ({
       test: d.test,
       seed: d.seed,
@@ -50,17 +54,22 @@ function jsonRow(c: SuiteCount) {
       counterexample: d.counterexample,
       error: d.error,
       reproduction: d.reproduction,
-      replay: replayCommand(c.suite, d.test, d.seed, d.path),
+      replay: replayCommand(c.suite, d.test, d.seed, d.path, scale),
     })),
     failedTests: c.failedTests,
   };
+}
+
+/** The first non-empty line of an error message. */
+function firstLine(message: string): string {
+  return message.split('\n').find((l) => l.trim() !== '') ?? '';
 }
 
 /** fast-check's refusal of a replay path that does not fit the run (`pathWalk`). */
 const STALE_PATH = /Unable to replay, got wrong path/;
 
 /** The failures in words: each counterexample with its replay, each other failed test with its message. */
-export function describeFailures(counts: readonly SuiteCount[]): string[] {
+export function describeFailures(counts: readonly SuiteCount[], scale?: number | undefined): string[] {
   const out: string[] = [];
   for (const c of counts) {
     const explained = new Set(c.counterexamples.map((d) => d.test));
@@ -76,10 +85,15 @@ export function describeFailures(counts: readonly SuiteCount[]): string[] {
         if (d.reproduction) out.push(`  reproduction: ${d.reproduction}`);
         continue;
       }
-      out.push(`${c.suite}: counterexample in "${d.test}" (seed ${d.seed}, path ${d.path || '-'})`);
+      out.push(
+        d.seed === null
+          ? `${c.suite}: "${d.test}" failed in a fixed scenario that runs before any seeded run`
+          : `${c.suite}: counterexample in "${d.test}" (seed ${d.seed}, path ${d.path || '-'})`,
+      );
       if (d.counterexample) out.push(...d.counterexample.split('\n').map((l) => `  ${l}`));
-      else if (d.error) out.push(`  ${d.error.split('\n')[0] ?? ''}`);
-      out.push(`  replay: ${replayCommand(c.suite, d.test, d.seed, d.path)}`);
+      // What broke, in the check's own words (the last line of a suite's report, or the error's first).
+      if (d.error) out.push(`  error: ${firstLine(d.error)}`);
+      out.push(`  replay: ${replayCommand(c.suite, d.test, d.seed, d.path, scale)}`);
       if (d.reproduction) out.push(`  reproduction: ${d.reproduction}`);
     }
     for (const t of c.failedTests.filter((f) => !explained.has(f.test)))
@@ -92,6 +106,8 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
   const view = new ProgressView(io.stderr);
   const start = Date.now();
   let first: number | undefined;
+  const rowsOf = (counts: ReadonlyMap<string, SuiteCount>) =>
+    options.suites.map((s) => counts.get(s.name) ?? emptyCount(s.name));
   const { counts, errors } = await runBatch(
     {
       suites: options.suites,
@@ -106,23 +122,38 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
       first ??= now;
       view.show(progressText([...live.values()], now - start, now - first, null));
     },
+    (live, signal) => {
+      view.clear();
+      closeSingle(rowsOf(live), [], options, io, start, signal);
+    },
   );
   view.clear();
-  const rows = options.suites.map((s) => counts.get(s.name) as SuiteCount);
-  const code = exitCodeOf(rows, errors);
+  return closeSingle(rowsOf(counts), errors, options, io, start, null);
+}
+
+/** The closing output of a single pass, ended or `stopped` by a signal; returns the exit code. */
+function closeSingle(
+  rows: readonly SuiteCount[],
+  errors: readonly string[],
+  options: RunnerOptions,
+  io: RunnerIo,
+  start: number,
+  stopped: StopSignal | null,
+): number {
+  const code = stopped === null ? exitCodeOf(rows, errors) : STOP_SIGNALS[stopped];
   const failed = code !== EXIT.held;
+  const elapsed = formatElapsed(Date.now() - start);
   if (options.json) {
-    io.stdout.write(`${JSON.stringify({ ok: !failed, suites: rows.map(jsonRow), errors }, null, 2)}\n`);
-  } else {
-    io.stdout.write(`${formatTable(rows)}\n\n`);
-    for (const line of [...describeFailures(rows), ...errors.map((e) => `error outside any suite: ${e}`)])
-      io.stdout.write(`${line}\n`);
-    io.stdout.write(
-      failed
-        ? `FAILED (${formatElapsed(Date.now() - start)})\n`
-        : `every property held (${formatElapsed(Date.now() - start)})\n`,
-    );
+    const suites = rows.map((r) => jsonRow(r, options.scale));
+    io.stdout.write(`${JSON.stringify({ ok: !failed, stopped, suites, errors }, null, 2)}\n`);
+    return code;
   }
+  io.stdout.write(`${formatTable(rows)}\n\n`);
+  for (const line of [...describeFailures(rows, options.scale), ...errors.map((e) => `error: ${e}`)])
+    io.stdout.write(`${line}\n`);
+  if (stopped !== null)
+    io.stdout.write(`stopped by ${stopped} (${elapsed}); the properties then running are not counted\n`);
+  else io.stdout.write(failed ? `FAILED (${elapsed})\n` : `every property held (${elapsed})\n`);
   return code;
 }
 
@@ -148,35 +179,54 @@ async function campaign(options: RunnerOptions, io: RunnerIo): Promise<number> {
       first ??= now;
       view.show(progressText(counts, now - start, now - first, { endsAt, now }));
     },
+    onStop: (stoppedSummary, stoppedTotals) => {
+      view.clear();
+      closeCampaign(stoppedSummary, stoppedTotals, options, io, start, true);
+    },
   });
   view.clear();
+  return closeCampaign(summary, totals, options, io, start, false);
+}
+
+/** The closing output of a campaign, ended or stopped by a signal; returns the exit code. */
+function closeCampaign(
+  summary: CampaignSummary,
+  totals: readonly SuiteCount[],
+  options: RunnerOptions,
+  io: RunnerIo,
+  start: number,
+  stopped: boolean,
+): number {
   const code = exitCodeOf(totals, summary.errors);
   const failed = code !== EXIT.held;
   if (options.json) {
-    io.stdout.write(`${JSON.stringify({ ok: !failed, ...summary, suites: totals.map(jsonRow) }, null, 2)}\n`);
-  } else {
-    io.stdout.write(`${formatTable(totals)}\n\n`);
-    const runs = totals.reduce((a, c) => a + c.runs, 0);
-    const operations = totals.reduce((a, c) => a + c.operations, 0);
-    io.stdout.write(
-      `campaign ${summary.campaign} shard ${summary.shard}: ${summary.batches.length} batches ` +
-        `(seeds ${summary.batches.map((b) => b.seed).join(', ')}), ${thousands(runs)} runs, ` +
-        `${thousands(operations)} operations in ${formatElapsed(Date.now() - start)}\n`,
-    );
-    for (const f of summary.failures) {
-      io.stdout.write(
-        `${f.suite}: "${f.test}" failed in batch ${f.batch}${f.seed === null ? '' : ` (seed ${f.seed})`}\n`,
-      );
-      if (f.replay) io.stdout.write(`  replay: ${f.replay}\n`);
-      if (f.reproduction) io.stdout.write(`  reproduction: ${f.reproduction}\n`);
-    }
-    for (const e of summary.errors) io.stdout.write(`error outside any suite: ${e}\n`);
-    io.stdout.write(
-      failed
-        ? `${summary.failures.length} failures saved in ${summary.folder}/ (summary.json)\n`
-        : `no counterexample; coverage per suite in ${summary.folder}/summary.json\n`,
-    );
+    const suites = totals.map((r) => jsonRow(r, options.scale, summary.folder));
+    io.stdout.write(`${JSON.stringify({ ok: !failed && !stopped, ...summary, suites }, null, 2)}\n`);
+    return code;
   }
+  io.stdout.write(`${formatTable(totals, summary.folder)}\n\n`);
+  const runs = totals.reduce((a, c) => a + c.runs, 0);
+  const operations = totals.reduce((a, c) => a + c.operations, 0);
+  io.stdout.write(
+    `campaign ${summary.campaign} shard ${summary.shard}: ${summary.batches.length} batches ` +
+      `(seeds ${summary.batches.map((b) => b.seed).join(', ')}), ${thousands(runs)} runs, ` +
+      `${thousands(operations)} operations in ${formatElapsed(Date.now() - start)}\n`,
+  );
+  for (const f of summary.failures) {
+    io.stdout.write(
+      `${f.suite}: "${f.test}" failed in batch ${f.batch}${f.seed === null ? '' : ` (seed ${f.seed})`}\n`,
+    );
+    if (f.error) io.stdout.write(`  error: ${firstLine(f.error)}\n`);
+    if (f.replay) io.stdout.write(`  replay: ${f.replay}\n`);
+    if (f.reproduction) io.stdout.write(`  reproduction: ${f.reproduction}\n`);
+  }
+  for (const e of summary.errors) io.stdout.write(`error: ${e}\n`);
+  if (summary.stoppedEarly !== null) io.stdout.write(`stopped before the budget: ${summary.stoppedEarly}\n`);
+  io.stdout.write(
+    failed
+      ? `${summary.failures.length} failures saved in ${summary.folder}/ (summary.json)\n`
+      : `no counterexample; coverage per suite in ${summary.folder}/summary.json\n`,
+  );
   return code;
 }
 

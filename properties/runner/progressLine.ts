@@ -36,7 +36,11 @@ export interface DoneLine {
   readonly cpuMicros: number;
   readonly failed: boolean;
   readonly interrupted: boolean;
-  readonly seed: number;
+  /**
+   * fast-check's seed; null for a failure in a fixed scenario that runs before any seeded run (the
+   * deployment suite's warm-up), which every seed would meet again.
+   */
+  readonly seed: number | null;
   /** fast-check's replay path of the (shrunk) counterexample; empty when none. */
   readonly path: string;
   /** The shrunk counterexample, printed. */

@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Reporter, TestModule } from 'vitest/node';
+import { onStopSignal } from './interrupt.ts';
+import type { StopSignal } from './interrupt.ts';
 import { PROGRESS_FILE_ENV, ProgressReader } from './progressLine.ts';
 import type { Suite } from './suites.ts';
 import { addLine, emptyCount } from './tally.ts';
@@ -56,13 +58,27 @@ function withEnvironment(env: Record<string, string | undefined>): () => void {
   return () => set(saved);
 }
 
-/** Vitest's verdicts: the failed tests of each suite, and errors outside any test. */
-function verdicts(modules: ReadonlyArray<TestModule>, suites: readonly Suite[], counts: Map<string, SuiteCount>): void {
+/**
+ * Vitest's verdicts: the tests run and failed of each suite, and errors outside any test. A chosen
+ * suite whose file vitest did not run, or a batch in which no test ran at all (a `--test` that
+ * matched nothing), is an error: "every property held" must mean that properties ran.
+ */
+export function verdicts(
+  modules: ReadonlyArray<TestModule>,
+  suites: readonly Suite[],
+  counts: Map<string, SuiteCount>,
+): string[] {
+  const errors: string[] = [];
+  for (const suite of suites) {
+    if (!modules.some((m) => resolve(m.moduleId) === resolve(suite.file)))
+      errors.push(`suite ${suite.name}: its file ${suite.file} did not run (missing, or not a test file)`);
+  }
   for (const module of modules) {
     const suite = suites.find((s) => resolve(s.file) === resolve(module.moduleId));
     if (!suite) continue;
     const c = counts.get(suite.name) ?? emptyCount(suite.name);
     counts.set(suite.name, c);
+    c.tests += [...module.children.allTests('passed')].length + [...module.children.allTests('failed')].length;
     for (const test of module.children.allTests('failed')) {
       c.failures += 1;
       c.failedTests.push({ suite: suite.name, test: test.fullName, message: test.result().errors?.[0]?.message ?? '' });
@@ -73,16 +89,23 @@ function verdicts(modules: ReadonlyArray<TestModule>, suites: readonly Suite[], 
       c.failedTests.push({ suite: suite.name, test: '(outside any test)', message: error.message });
     }
   }
+  if (errors.length === 0 && [...counts.values()].every((c) => c.tests === 0 && c.failures === 0))
+    errors.push('no test ran: the --test pattern matched no test of the chosen suites');
+  return errors;
 }
 
 /**
  * Runs one batch; `onLines` sees the counts whenever new progress lines arrive. Returns the counts per
- * suite (every chosen suite has one) and the errors vitest reported outside any suite.
+ * suite (every chosen suite has one) and the errors: vitest's outside any suite, and those of
+ * `verdicts` (also as `unrunnable`: no later batch would run better).
+ * On SIGINT or SIGTERM, `onStop` hears the counts so far (the properties that ended, with their
+ * counterexamples) before the process ends with the signal's exit code (`interrupt.ts`).
  */
 export async function runBatch(
   batch: Batch,
   onLines: (counts: ReadonlyMap<string, SuiteCount>) => void = () => {},
-): Promise<{ counts: Map<string, SuiteCount>; errors: string[] }> {
+  onStop: (counts: ReadonlyMap<string, SuiteCount>, signal: StopSignal) => void = () => {},
+): Promise<{ counts: Map<string, SuiteCount>; errors: string[]; unrunnable: string[] }> {
   const { startVitest } = await import('vitest/node');
   const dir = mkdtempSync(join(tmpdir(), 'sekey-properties-'));
   const reader = new ProgressReader(join(dir, 'progress.jsonl'));
@@ -102,6 +125,15 @@ export async function runBatch(
   };
   const restore = withEnvironment(batchEnvironment(batch, reader.file));
   const timer = setInterval(drain, POLL_MS);
+  const release = onStopSignal((signal) => {
+    clearInterval(timer);
+    try {
+      drain();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    onStop(counts, signal);
+  });
   try {
     const vitest = await startVitest(
       'test',
@@ -113,7 +145,8 @@ export async function runBatch(
         coverage: { enabled: false },
         // No time limit per test: the runner is for runs deeper than CI's, on machines of any speed
         // (at --runs 50 on a loaded two-core machine, CI's two minutes failed three sound properties).
-        // Tests that set their own limit (kmsImpl, deployment: 15 minutes) keep it.
+        // Tests that set their own (kmsImpl, deployment: 15 minutes) drop it once --runs, --scale or
+        // --time sizes the run (`sizedTimeout`, testing/runConfig.ts).
         testTimeout: 0,
         ...(batch.testPattern === undefined ? {} : { testNamePattern: batch.testPattern }),
       },
@@ -122,11 +155,13 @@ export async function runBatch(
     process.exitCode = 0;
     if (modules.length === 0) errors.push(...vitest.state.getUnhandledErrors().map((e) => String(e)));
   } finally {
+    release();
     clearInterval(timer);
     restore();
     drain();
     rmSync(dir, { recursive: true, force: true });
   }
-  verdicts(modules, batch.suites, counts);
-  return { counts, errors };
+  const unrunnable = verdicts(modules, batch.suites, counts);
+  errors.push(...unrunnable);
+  return { counts, errors, unrunnable };
 }

@@ -3,6 +3,7 @@
  * CPU-second, failures and where its statistics report is, aligned for a terminal.
  * @module
  */
+import { statisticsOf } from './statistics.ts';
 import { SUITES } from './suites.ts';
 import { opsPerCpuSecond } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
@@ -18,9 +19,10 @@ export function thousands(n: number): string {
   return fraction === undefined ? grouped : `${grouped}.${fraction}`;
 }
 
-/** The row of one suite. */
-export function tableRow(c: SuiteCount): string[] {
-  const statistics = SUITES.find((s) => s.name === c.suite)?.statistics ?? '-';
+/** The row of one suite; a campaign's statistics are in its folder (`statistics.ts`). */
+export function tableRow(c: SuiteCount, campaignFolder?: string): string[] {
+  const suite = SUITES.find((s) => s.name === c.suite);
+  const statistics = (suite && statisticsOf(suite, campaignFolder)) ?? '-';
   return [
     c.suite,
     thousands(c.runs),
@@ -32,8 +34,8 @@ export function tableRow(c: SuiteCount): string[] {
 }
 
 /** The table of `counts`, a header, a rule, and one row per suite. */
-export function formatTable(counts: readonly SuiteCount[]): string {
-  const rows = [[...HEADER], ...counts.map(tableRow)];
+export function formatTable(counts: readonly SuiteCount[], campaignFolder?: string): string {
+  const rows = [[...HEADER], ...counts.map((c) => tableRow(c, campaignFolder))];
   const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
   const line = (r: readonly string[]) =>
     r

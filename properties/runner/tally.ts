@@ -27,6 +27,8 @@ export interface SuiteCount {
   operations: number;
   cpuMicros: number;
   properties: number;
+  /** Tests that ran (passed or failed), from vitest's verdicts. */
+  tests: number;
   /** Tests vitest reported as failed. */
   failures: number;
   /** The tests that ran a property (vitest's full names). */
@@ -47,6 +49,7 @@ export function emptyCount(suite: string): SuiteCount {
     operations: 0,
     cpuMicros: 0,
     properties: 0,
+    tests: 0,
     failures: 0,
     propertyTests: [],
     counterexamples: [],
@@ -87,6 +90,7 @@ export function mergeCount(into: SuiteCount, more: SuiteCount): void {
   into.operations += more.operations;
   into.cpuMicros += more.cpuMicros;
   into.properties += more.properties;
+  into.tests += more.tests;
   into.failures += more.failures;
   for (const t of more.propertyTests) if (!into.propertyTests.includes(t)) into.propertyTests.push(t);
   into.counterexamples.push(...more.counterexamples);

@@ -1,0 +1,66 @@
+/**
+ * Stopping a run by hand or by a CI system's time limit (SIGINT from Ctrl-C, SIGTERM from `kill` or
+ * a job runner) must still say what the run covered and end with a failing exit code: a cancelled
+ * campaign that exits 0 with no output reads as a green one. vitest, which the runner hosts, ends the
+ * process on these signals with whatever exit code is already set (0 after a batch), so the runner's
+ * listeners go first and end the process themselves. vitest's test workers are child processes that
+ * would otherwise go on running their property after the runner ended: they are stopped first.
+ * @module
+ */
+import { execFileSync } from 'node:child_process';
+
+/** The signals that stop a run, with the exit code a shell reports for each (128 + its number). */
+export const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143 } as const;
+/** A signal that stops a run. */
+export type StopSignal = keyof typeof STOP_SIGNALS;
+
+/**
+ * Sends SIGTERM to this process's child processes (vitest's workers), found with `pgrep -P` (procps
+ * on Linux, and macOS). Where there is no `pgrep`, nothing is sent: a worker then ends when it next
+ * reports to the runner that is gone.
+ */
+export function stopChildProcesses(): void {
+  let pids: number[];
+  try {
+    pids = execFileSync('pgrep', ['-P', String(process.pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map(Number);
+  } catch {
+    return; // no pgrep, or no child (pgrep exits 1)
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * Until the returned function is called, SIGINT and SIGTERM call `report` (which must write what
+ * it has to say synchronously: the process ends right after), stop the child processes, and end
+ * the process with the signal's exit code. Listeners are prepended, so they run before vitest's.
+ */
+export function onStopSignal(
+  report: (signal: StopSignal) => void,
+  exit: (code: number) => never = process.exit,
+  stopChildren: () => void = stopChildProcesses,
+) {
+  const listeners = (Object.keys(STOP_SIGNALS) as StopSignal[]).map((signal) => {
+    const listener = () => {
+      try {
+        report(signal);
+      } finally {
+        stopChildren();
+        exit(STOP_SIGNALS[signal]);
+      }
+    };
+    process.prependListener(signal, listener);
+    return [signal, listener] as const;
+  });
+  return (): void => {
+    for (const [signal, listener] of listeners) process.off(signal, listener);
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * A campaign's statistics. A suite that keeps statistics writes them for one pass (its `statistics`
+ * file, `reports/properties.json`), so each batch of a campaign replaces the last; the runner adds
+ * every batch's into the campaign folder's own `properties.json`, which then covers the campaign.
+ *
+ * How two reports add up: counts add; a list keeps what both list (an edge is missing from the
+ * campaign only when no batch reached it); a rate per CPU-second is recomputed from the sums (the
+ * key it is a rate of, over `cpuSeconds`); the seed is dropped (`summary.json` lists every batch's);
+ * any other value is the later report's.
+ * @module
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Suite } from './suites.ts';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+function isRecord(v: Json | undefined): v is { [key: string]: Json } {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const RATE = /^(.+)PerCpuSecond$/;
+
+/** `into` and `more`, added up (see the module's rules). */
+export function addStatistics(into: Json | undefined, more: Json): Json {
+  if (typeof into === 'number' && typeof more === 'number') return Math.round((into + more) * 100) / 100;
+  if (Array.isArray(into) && Array.isArray(more)) {
+    const later = new Set(more.map((v) => JSON.stringify(v)));
+    return into.filter((v) => later.has(JSON.stringify(v)));
+  }
+  if (!isRecord(into) || !isRecord(more)) return more;
+  const out: { [key: string]: Json } = {};
+  for (const key of new Set([...Object.keys(into), ...Object.keys(more)])) {
+    if (key === 'seed') continue;
+    const a = into[key];
+    const b = more[key];
+    out[key] = b === undefined ? (a as Json) : a === undefined ? b : addStatistics(a, b);
+  }
+  for (const key of Object.keys(out)) {
+    const of = RATE.exec(key)?.[1];
+    const count = of === undefined ? undefined : out[of];
+    const cpu = out['cpuSeconds'];
+    if (typeof count === 'number' && typeof cpu === 'number')
+      out[key] = cpu > 0 ? Math.round((count / cpu) * 10) / 10 : 0;
+  }
+  return out;
+}
+
+/** The JSON object in `path`, or an empty one (missing, or not JSON). */
+function readReport(path: string): { [key: string]: Json } {
+  if (!existsSync(path)) return {};
+  try {
+    const value = JSON.parse(readFileSync(path, 'utf8')) as Json;
+    return isRecord(value) ? value : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Adds to `<folder>/properties.json` the statistics each of `suites` wrote during the batch that
+ * started at `batchStart` (ms since the epoch). An entry written before it is a report of an earlier
+ * batch (this one was stopped before its suite wrote), and is not counted twice.
+ */
+export function mergeStatistics(folder: string, suites: readonly Suite[], batchStart: number): void {
+  const target = join(folder, 'properties.json');
+  const campaign = readReport(target);
+  let changed = false;
+  for (const suite of suites) {
+    if (suite.statistics === null) continue;
+    const entry = readReport(suite.statistics)[suite.name];
+    if (!isRecord(entry)) continue;
+    const written = typeof entry['writtenAt'] === 'string' ? Date.parse(entry['writtenAt']) : Number.NaN;
+    if (!(written >= batchStart)) continue;
+    campaign[suite.name] = addStatistics(campaign[suite.name] ?? {}, entry);
+    changed = true;
+  }
+  if (!changed) return;
+  writeFileSync(`${target}.tmp`, `${JSON.stringify(campaign, null, 2)}\n`);
+  renameSync(`${target}.tmp`, target);
+}
+
+/** Where the statistics of `suite` are: its own file for one pass, the campaign's for a campaign. */
+export function statisticsOf(suite: Suite, campaignFolder?: string): string | null {
+  if (suite.statistics === null) return null;
+  return campaignFolder === undefined ? suite.statistics : join(campaignFolder, 'properties.json');
+}
