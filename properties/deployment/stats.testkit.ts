@@ -15,6 +15,7 @@ import { updateProcessingMachine } from '../../model/updateProcessing.ts';
 import { declaredTransitions } from '../../model/specDocument.ts';
 import { setTapSink } from './xstateTap.testkit.ts';
 import type { TapEdge } from './xstateTap.testkit.ts';
+import { STATISTICS_FILE_ENV } from '../runner/statistics.ts';
 
 /** The machines whose edges are counted, by statistics category. */
 export const MACHINES = {
@@ -148,8 +149,14 @@ export function codeOf(error: unknown): string {
 /** Where the statistics go. */
 export const PROPERTIES_REPORT = 'reports/properties.json';
 
-/** Merges `stats` under `suite` into `reports/properties.json`. */
-export function writeStats(suite: string, stats: SuiteStats, path = PROPERTIES_REPORT): void {
+/** Where this process writes the statistics: `SEKEY_STATISTICS_FILE` (a campaign's batch), or `reports/`. */
+function propertiesReport(): string {
+  const chosen = process.env[STATISTICS_FILE_ENV];
+  return chosen === undefined || chosen === '' ? PROPERTIES_REPORT : chosen;
+}
+
+/** Merges `stats` under `suite` into the statistics report (`reports/properties.json`). */
+export function writeStats(suite: string, stats: SuiteStats, path = propertiesReport()): void {
   mergeSuiteReport(suite, stats.toJSON(), path);
 }
 
@@ -205,7 +212,7 @@ function withFileLock<T>(path: string, fn: () => T): T {
  * what other suites wrote there. Safe when suites finish at once in parallel workers: the merge holds
  * a lock file, and the new report replaces the old by rename, so no reader ever sees half a file.
  */
-export function mergeSuiteReport(suite: string, entry: Record<string, unknown>, path = PROPERTIES_REPORT): void {
+export function mergeSuiteReport(suite: string, entry: Record<string, unknown>, path = propertiesReport()): void {
   mkdirSync(dirname(path), { recursive: true });
   withFileLock(path, () => {
     let all: Record<string, unknown> = {};

@@ -92,7 +92,10 @@ describe('parseRunnerArgs', () => {
 describe('values the parser would take for options', () => {
   test('a negative number needs =; an infinite scale is refused', () => {
     expect(() => parseRunnerArgs(['--runs', '-3'])).toThrow(
-      new UsageError("--runs needs a value; one that starts with '-' is written --runs=-…"),
+      new UsageError("--runs needs a value, not one that starts with '-'"),
+    );
+    expect(() => parseRunnerArgs(['--seed', '-3'])).toThrow(
+      /--seed needs a value; a negative seed is written --seed=-S/,
     );
     expect(() => parseRunnerArgs(['--runs=-3'])).toThrow(/--runs needs an integer ≥ 1, got '-3'/);
     expect(() => parseRunnerArgs(['--scale', 'Infinity'])).toThrow(/--scale needs a positive number/);

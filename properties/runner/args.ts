@@ -112,7 +112,11 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
     // parseArgs takes a value that starts with '-' for an option, and says so in three lines.
     const dashed = error instanceof Error ? /Option '(--[a-z]+)/.exec(error.message) : null;
     if (dashed && /ambiguous/.test((error as Error).message))
-      throw new UsageError(`${dashed[1]} needs a value; one that starts with '-' is written ${dashed[1]}=-…`);
+      throw new UsageError(
+        dashed[1] === '--seed'
+          ? '--seed needs a value; a negative seed is written --seed=-S'
+          : `${dashed[1]} needs a value, not one that starts with '-'`,
+      );
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
   const names = values.suite ?? [];

@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { campaignFolder, copyReproduction, escapeRegExp, replayCommand, saveFailures, stopReason } from './campaign.ts';
+import {
+  campaignFolder,
+  claimFolder,
+  copyReproduction,
+  escapeRegExp,
+  replayCommand,
+  saveFailures,
+  stopReason,
+} from './campaign.ts';
 import { countOf } from './fixtures.testkit.ts';
 import type { SuiteCount } from './tally.ts';
 
@@ -149,4 +157,14 @@ describe('a campaign that cannot find anything new stops', () => {
       'npm run properties -- --suite keyStorePowerCut --seed=3 --path "1:2" --scale 2 --test "p"',
     );
   });
+});
+
+test('two campaigns started in the same second get folders of their own', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sekey-claim-'));
+  try {
+    const base = join(dir, 'reports', 'campaign-20261203T071107Z');
+    expect([claimFolder(base), claimFolder(base), claimFolder(base)]).toEqual([base, `${base}-2`, `${base}-3`]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

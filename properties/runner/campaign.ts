@@ -11,9 +11,11 @@
  * @module
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { RunnerOptions } from './args.ts';
+import { onStopSignal } from './interrupt.ts';
 import { runBatch } from './runBatch.ts';
+import type { ActiveBatch, BatchResult } from './runBatch.ts';
 import { mergeStatistics } from './statistics.ts';
 import { campaignSeed, newCampaignId, shardBatchIndex } from './seeds.ts';
 import { emptyCount, mergeCount, opsPerCpuSecond } from './tally.ts';
@@ -162,6 +164,23 @@ export function campaignFolder(startedAt: Date, shard: RunnerOptions['shard']): 
 }
 
 /**
+ * Creates the folder `base`, or `base-2`, `base-3`… if taken: two campaigns started in the same
+ * second (on one machine, in one directory) must not write into one folder.
+ */
+export function claimFolder(base: string): string {
+  mkdirSync(dirname(base), { recursive: true });
+  for (let n = 1; ; n++) {
+    const folder = n === 1 ? base : `${base}-${n}`;
+    try {
+      mkdirSync(folder);
+      return folder;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+}
+
+/**
  * Runs a campaign of `options.timeMs`; `onBatch` hears of each batch as it starts, `onLines` of
  * progress within it. Returns the summary (also written to the folder) and the totals per suite.
  */
@@ -170,7 +189,7 @@ export async function runCampaign(
   hooks: {
     onBatch?: (info: { index: number; seed: number; folder: string; campaign: string }) => void;
     onLines?: (counts: readonly SuiteCount[], endsAt: number) => void;
-    /** SIGINT or SIGTERM: the summary is written; the process ends after this returns. */
+    /** SIGINT or SIGTERM, in a batch or between: the summary is written; the process ends after this returns. */
     onStop?: (summary: CampaignSummary, totals: SuiteCount[]) => void;
   } = {},
 ): Promise<{ summary: CampaignSummary; totals: SuiteCount[] }> {
@@ -178,8 +197,7 @@ export async function runCampaign(
   const started = new Date();
   const endsAt = started.getTime() + budget;
   const campaign = options.campaign ?? newCampaignId(started);
-  const folder = campaignFolder(started, options.shard);
-  mkdirSync(folder, { recursive: true });
+  const folder = claimFolder(campaignFolder(started, options.shard));
   const totals = new Map<string, SuiteCount>(options.suites.map((s) => [s.name, emptyCount(s.name)]));
   const summary: CampaignSummary = {
     campaign,
@@ -194,78 +212,101 @@ export async function runCampaign(
     errors: [],
     stoppedEarly: null,
   };
-  const skipped = options.suites.flatMap((s) => s.notInCampaigns ?? []);
-  let properties: string | undefined =
-    skipped.length > 0 ? `^(?!.*(?:${skipped.map(escapeRegExp).join('|')}))` : undefined;
-  for (let k = 0; Date.now() < endsAt && summary.stoppedEarly === null; k++) {
-    const index = shardBatchIndex(options.shard, k);
-    const seed = campaignSeed(campaign, index);
-    hooks.onBatch?.({ index, seed, folder, campaign });
-    const batchStart = Date.now();
-    /** Adds a batch's counts to the campaign, saves its failures, rewrites summary.json. */
-    const record = (
-      counts: ReadonlyMap<string, SuiteCount>,
-      errors: readonly string[],
-      unrunnable: readonly string[],
-      stopped: string | null,
-    ) => {
-      const failures = saveFailures(counts, index, folder, summary.failures.length + 1, options.scale);
-      summary.failures.push(...failures);
-      summary.errors.push(...errors);
-      let runs = 0;
-      let operations = 0;
-      for (const [name, c] of counts) {
-        mergeCount(totals.get(name) as SuiteCount, c);
-        runs += c.runs;
-        operations += c.operations;
-      }
-      summary.batches.push({ index, seed, runs, operations, failures: failures.length });
-      summary.endedAt = new Date().toISOString();
-      for (const c of totals.values()) {
-        summary.suites[c.suite] = {
-          runs: c.runs,
-          operations: c.operations,
-          cpuSeconds: Math.round(c.cpuMicros / 1e4) / 100,
-          opsPerCpuSecond: opsPerCpuSecond(c),
-          failures: c.failures,
-        };
-      }
-      summary.stoppedEarly = stopped ?? stopReason(counts, unrunnable);
-      mergeStatistics(folder, options.suites, batchStart);
-      writeFileSync(join(folder, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    };
-    const { counts, errors, unrunnable } = await runBatch(
-      {
-        suites: options.suites,
-        runs: options.runs,
-        seed,
-        scale: options.scale,
-        testPattern: options.test ?? properties,
-        deadline: endsAt,
-      },
-      (live) => {
-        const shown = options.suites.map((s) => {
-          const sum = emptyCount(s.name);
-          mergeCount(sum, totals.get(s.name) as SuiteCount);
-          const now = live.get(s.name);
-          if (now) mergeCount(sum, now);
-          return sum;
-        });
-        hooks.onLines?.(shown, endsAt);
-      },
-      (live, signal) => {
-        // Only the properties that ended count (their runs, CPU time and counterexamples are known);
-        // those cut short are left out.
-        record(live, [], [], `stopped by ${signal} in batch ${index}; the properties then running are not counted`);
-        hooks.onStop?.(summary, [...totals.values()]);
-      },
-    );
-    if (k === 0 && options.test === undefined) {
-      const names = new Set([...counts.values()].flatMap((c) => c.propertyTests).map(ownName));
-      // From the second batch on: only the tests that ran a property.
-      if (names.size > 0) properties = [...names].map(escapeRegExp).join('|');
+  const writeSummary = () => writeFileSync(join(folder, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  writeSummary();
+  /** Adds batch `index`'s counts to the campaign, saves its failures and statistics, writes the summary. */
+  const record = (
+    at: { readonly index: number; readonly seed: number },
+    counts: ReadonlyMap<string, SuiteCount>,
+    result: Pick<BatchResult, 'errors' | 'unrunnable' | 'statistics'>,
+    stopped: string | null,
+  ) => {
+    const failures = saveFailures(counts, at.index, folder, summary.failures.length + 1, options.scale);
+    summary.failures.push(...failures);
+    summary.errors.push(...result.errors);
+    let runs = 0;
+    let operations = 0;
+    for (const [name, c] of counts) {
+      mergeCount(totals.get(name) as SuiteCount, c);
+      runs += c.runs;
+      operations += c.operations;
     }
-    record(counts, errors, unrunnable, null);
+    summary.batches.push({ index: at.index, seed: at.seed, runs, operations, failures: failures.length });
+    summary.endedAt = new Date().toISOString();
+    for (const c of totals.values()) {
+      summary.suites[c.suite] = {
+        runs: c.runs,
+        operations: c.operations,
+        cpuSeconds: Math.round(c.cpuMicros / 1e4) / 100,
+        opsPerCpuSecond: opsPerCpuSecond(c),
+        failures: c.failures,
+      };
+    }
+    summary.stoppedEarly = stopped ?? stopReason(counts, result.unrunnable);
+    mergeStatistics(folder, options.suites, result.statistics);
+    writeSummary();
+  };
+  // One listener for the whole campaign, between batches too: the batch running, if any, counts
+  // what its ended properties covered (those cut short are left out), and the summary says why.
+  let current: { index: number; seed: number; active: ActiveBatch | null } | null = null;
+  const release = onStopSignal((signal) => {
+    const why = `stopped by ${signal}`;
+    if (current === null) {
+      summary.stoppedEarly = `${why} between batches`;
+      summary.endedAt = new Date().toISOString();
+      writeSummary();
+    } else {
+      const counts = current.active?.counts() ?? new Map<string, SuiteCount>();
+      current.active?.cleanUp();
+      const cut = `${why} in batch ${current.index}; the properties then running are not counted`;
+      record(current, counts, { errors: [], unrunnable: [], statistics: {} }, cut);
+    }
+    hooks.onStop?.(summary, [...totals.values()]);
+  });
+  try {
+    const skipped = options.suites.flatMap((s) => s.notInCampaigns ?? []);
+    let properties: string | undefined =
+      skipped.length > 0 ? `^(?!.*(?:${skipped.map(escapeRegExp).join('|')}))` : undefined;
+    for (let k = 0; Date.now() < endsAt && summary.stoppedEarly === null; k++) {
+      const index = shardBatchIndex(options.shard, k);
+      const seed = campaignSeed(campaign, index);
+      const batch: { index: number; seed: number; active: ActiveBatch | null } = { index, seed, active: null };
+      current = batch;
+      hooks.onBatch?.({ index, seed, folder, campaign });
+      const result = await runBatch(
+        {
+          suites: options.suites,
+          runs: options.runs,
+          seed,
+          scale: options.scale,
+          testPattern: options.test ?? properties,
+          deadline: endsAt,
+          ownStatistics: true,
+        },
+        (live) => {
+          const shown = options.suites.map((s) => {
+            const sum = emptyCount(s.name);
+            mergeCount(sum, totals.get(s.name) as SuiteCount);
+            const now = live.get(s.name);
+            if (now) mergeCount(sum, now);
+            return sum;
+          });
+          hooks.onLines?.(shown, endsAt);
+        },
+        (active) => {
+          batch.active = active;
+        },
+      );
+      current = null;
+      if (k === 0 && options.test === undefined) {
+        const names = new Set([...result.counts.values()].flatMap((c) => c.propertyTests).map(ownName));
+        // From the second batch on: only the tests that ran a property.
+        if (names.size > 0) properties = [...names].map(escapeRegExp).join('|');
+      }
+      record(batch, result.counts, result, null);
+    }
+  } finally {
+    release();
   }
   return { summary, totals: [...totals.values()] };
 }

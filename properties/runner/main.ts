@@ -8,11 +8,12 @@ import { UsageError, USAGE, parseRunnerArgs } from './args.ts';
 import type { RunnerOptions } from './args.ts';
 import { replayCommand, runCampaign } from './campaign.ts';
 import type { CampaignSummary } from './campaign.ts';
-import { STOP_SIGNALS } from './interrupt.ts';
+import { STOP_SIGNALS, onStopSignal } from './interrupt.ts';
 import type { StopSignal } from './interrupt.ts';
 import { formatElapsed, ProgressView } from '../../impl/cli/progressView.ts';
 import { progressText } from './progressView.ts';
 import { runBatch } from './runBatch.ts';
+import type { ActiveBatch, BatchResult } from './runBatch.ts';
 import { statisticsOf } from './statistics.ts';
 import { SUITES } from './suites.ts';
 import { formatTable, thousands } from './table.ts';
@@ -108,27 +109,39 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
   let first: number | undefined;
   const rowsOf = (counts: ReadonlyMap<string, SuiteCount>) =>
     options.suites.map((s) => counts.get(s.name) ?? emptyCount(s.name));
-  const { counts, errors } = await runBatch(
-    {
-      suites: options.suites,
-      runs: options.runs,
-      seed: options.seed,
-      path: options.path,
-      scale: options.scale,
-      testPattern: options.test,
-    },
-    (live) => {
-      const now = Date.now();
-      first ??= now;
-      view.show(progressText([...live.values()], now - start, now - first, null));
-    },
-    (live, signal) => {
-      view.clear();
-      closeSingle(rowsOf(live), [], options, io, start, signal);
-    },
-  );
+  let active: ActiveBatch | null = null;
+  // From the start: a signal before the batch is under way ends the run too, with what it has.
+  const release = onStopSignal((signal) => {
+    const live = active?.counts() ?? new Map<string, SuiteCount>();
+    active?.cleanUp();
+    view.clear();
+    closeSingle(rowsOf(live), [], options, io, start, signal);
+  });
+  let result: BatchResult;
+  try {
+    result = await runBatch(
+      {
+        suites: options.suites,
+        runs: options.runs,
+        seed: options.seed,
+        path: options.path,
+        scale: options.scale,
+        testPattern: options.test,
+      },
+      (live) => {
+        const now = Date.now();
+        first ??= now;
+        view.show(progressText([...live.values()], now - start, now - first, null));
+      },
+      (now) => {
+        active = now;
+      },
+    );
+  } finally {
+    release();
+  }
   view.clear();
-  return closeSingle(rowsOf(counts), errors, options, io, start, null);
+  return closeSingle(rowsOf(result.counts), result.errors, options, io, start, null);
 }
 
 /** The closing output of a single pass, ended or `stopped` by a signal; returns the exit code. */

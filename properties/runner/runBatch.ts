@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Reporter, TestModule } from 'vitest/node';
-import { onStopSignal } from './interrupt.ts';
-import type { StopSignal } from './interrupt.ts';
 import { PROGRESS_FILE_ENV, ProgressReader } from './progressLine.ts';
+import { STATISTICS_FILE_ENV, readStatistics } from './statistics.ts';
+import type { Json } from './statistics.ts';
 import type { Suite } from './suites.ts';
 import { addLine, emptyCount } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
@@ -27,16 +27,26 @@ export interface Batch {
   readonly testPattern?: string | undefined;
   /** Properties stop drawing runs at this time (ms since the epoch). */
   readonly deadline?: number | undefined;
+  /**
+   * The suites write their statistics to a file of the batch's own, returned as
+   * `BatchResult.statistics`, not to `reports/properties.json` (a campaign's batches: `statistics.ts`).
+   */
+  readonly ownStatistics?: boolean | undefined;
 }
 
 /** How often the progress file is read while the suites run. */
 const POLL_MS = 250;
 
 /** The knob values of a batch, as environment variables (undefined: unset, so the CI size applies). */
-export function batchEnvironment(batch: Batch, progressFile: string): Record<string, string | undefined> {
+export function batchEnvironment(
+  batch: Batch,
+  progressFile: string,
+  statisticsFile = '',
+): Record<string, string | undefined> {
   const text = (v: number | string | undefined) => (v === undefined ? undefined : String(v));
   return {
     [PROGRESS_FILE_ENV]: progressFile,
+    [STATISTICS_FILE_ENV]: statisticsFile === '' ? undefined : statisticsFile,
     SEKEY_RUNS: text(batch.runs),
     SEKEY_SEED: text(batch.seed),
     SEKEY_PATH: batch.path,
@@ -61,15 +71,18 @@ function withEnvironment(env: Record<string, string | undefined>): () => void {
 /**
  * Vitest's verdicts: the tests run and failed of each suite, and errors outside any test. A chosen
  * suite whose file vitest did not run, or a batch in which no test ran at all (a `--test` that
- * matched nothing), is an error: "every property held" must mean that properties ran.
+ * matched nothing), is an error: "every property held" must mean that properties ran. Not when
+ * vitest itself `crashed` (a worker killed, out of memory): its error says what happened, and the
+ * next batch may run.
  */
 export function verdicts(
   modules: ReadonlyArray<TestModule>,
   suites: readonly Suite[],
   counts: Map<string, SuiteCount>,
+  crashed = false,
 ): string[] {
   const errors: string[] = [];
-  for (const suite of suites) {
+  for (const suite of crashed ? [] : suites) {
     if (!modules.some((m) => resolve(m.moduleId) === resolve(suite.file)))
       errors.push(`suite ${suite.name}: its file ${suite.file} did not run (missing, or not a test file)`);
   }
@@ -89,26 +102,43 @@ export function verdicts(
       c.failedTests.push({ suite: suite.name, test: '(outside any test)', message: error.message });
     }
   }
-  if (errors.length === 0 && [...counts.values()].every((c) => c.tests === 0 && c.failures === 0))
+  if (!crashed && errors.length === 0 && [...counts.values()].every((c) => c.tests === 0 && c.failures === 0))
     errors.push('no test ran: the --test pattern matched no test of the chosen suites');
   return errors;
 }
 
 /**
- * Runs one batch; `onLines` sees the counts whenever new progress lines arrive. Returns the counts per
- * suite (every chosen suite has one) and the errors: vitest's outside any suite, and those of
- * `verdicts` (also as `unrunnable`: no later batch would run better).
- * On SIGINT or SIGTERM, `onStop` hears the counts so far (the properties that ended, with their
- * counterexamples) before the process ends with the signal's exit code (`interrupt.ts`).
+ * A batch while it runs, for a stop by signal (`interrupt.ts`): what it counted so far (the
+ * properties that ended, with their counterexamples), and its clean-up. Both are synchronous.
+ */
+export interface ActiveBatch {
+  counts(): ReadonlyMap<string, SuiteCount>;
+  cleanUp(): void;
+}
+
+/** What a batch found. */
+export interface BatchResult {
+  readonly counts: Map<string, SuiteCount>;
+  /** vitest's errors outside any suite, and those of `verdicts`. */
+  readonly errors: string[];
+  /** Those of `verdicts`: no later batch would run better. */
+  readonly unrunnable: string[];
+  /** With `Batch.ownStatistics`: the statistics the suites wrote, per suite. */
+  readonly statistics: { readonly [suite: string]: Json };
+}
+
+/**
+ * Runs one batch; `onLines` sees the counts whenever new progress lines arrive, `onActive` the batch
+ * as it starts (and null once it is over), before anything that awaits.
  */
 export async function runBatch(
   batch: Batch,
   onLines: (counts: ReadonlyMap<string, SuiteCount>) => void = () => {},
-  onStop: (counts: ReadonlyMap<string, SuiteCount>, signal: StopSignal) => void = () => {},
-): Promise<{ counts: Map<string, SuiteCount>; errors: string[]; unrunnable: string[] }> {
-  const { startVitest } = await import('vitest/node');
+  onActive: (active: ActiveBatch | null) => void = () => {},
+): Promise<BatchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'sekey-properties-'));
   const reader = new ProgressReader(join(dir, 'progress.jsonl'));
+  const statisticsFile = join(dir, 'properties.json');
   const counts = new Map<string, SuiteCount>(batch.suites.map((s) => [s.name, emptyCount(s.name)]));
   const errors: string[] = [];
   const drain = () => {
@@ -123,18 +153,21 @@ export async function runBatch(
       for (const e of unhandledErrors) errors.push(e.message);
     },
   };
-  const restore = withEnvironment(batchEnvironment(batch, reader.file));
+  const restore = withEnvironment(batchEnvironment(batch, reader.file, batch.ownStatistics ? statisticsFile : ''));
   const timer = setInterval(drain, POLL_MS);
-  const release = onStopSignal((signal) => {
-    clearInterval(timer);
-    try {
+  let statistics: BatchResult['statistics'] = {};
+  onActive({
+    counts: () => {
       drain();
-    } finally {
+      return counts;
+    },
+    cleanUp: () => {
+      clearInterval(timer);
       rmSync(dir, { recursive: true, force: true });
-    }
-    onStop(counts, signal);
+    },
   });
   try {
+    const { startVitest } = await import('vitest/node');
     const vitest = await startVitest(
       'test',
       batch.suites.map((s) => s.file),
@@ -155,13 +188,14 @@ export async function runBatch(
     process.exitCode = 0;
     if (modules.length === 0) errors.push(...vitest.state.getUnhandledErrors().map((e) => String(e)));
   } finally {
-    release();
+    onActive(null);
     clearInterval(timer);
     restore();
     drain();
+    if (batch.ownStatistics) statistics = readStatistics(statisticsFile);
     rmSync(dir, { recursive: true, force: true });
   }
-  const unrunnable = verdicts(modules, batch.suites, counts);
+  const unrunnable = verdicts(modules, batch.suites, counts, errors.length > 0);
   errors.push(...unrunnable);
-  return { counts, errors, unrunnable };
+  return { counts, errors, unrunnable, statistics };
 }

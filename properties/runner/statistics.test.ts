@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { addStatistics, mergeStatistics, statisticsOf } from './statistics.ts';
+import { STATISTICS_FILE_ENV, addStatistics, mergeStatistics, readStatistics, statisticsOf } from './statistics.ts';
+import { mergeSuiteReport } from '../deployment/stats.testkit.ts';
 import type { Suite } from './suites.ts';
 
 describe("a campaign's statistics", () => {
@@ -41,29 +42,37 @@ describe("a campaign's statistics", () => {
     expect(addStatistics({}, a)).toEqual(first);
   });
 
-  test('each batch is added once: a report older than the batch (it was stopped before writing) is not', () => {
+  test("each batch's own statistics are added to the campaign's; a suite that keeps none is left out", () => {
     const dir = mkdtempSync(join(tmpdir(), 'sekey-statistics-'));
     try {
-      const report = join(dir, 'properties.json');
-      const folder = join(dir, 'campaign');
-      const suite = { name: 'deployment', statistics: report } as Suite;
+      const suite = { name: 'deployment', statistics: 'reports/properties.json' } as Suite;
       const quiet = { name: 'kms', statistics: null } as Suite;
-      const write = (runs: number, at: number) =>
-        writeFileSync(report, JSON.stringify({ deployment: { runs, writtenAt: new Date(at).toISOString() } }));
-      const t0 = Date.parse('2026-12-03T07:00:00Z');
-      mkdirSync(folder);
-      write(10, t0 + 5);
-      mergeStatistics(folder, [suite, quiet], t0);
-      write(7, t0 + 65);
-      mergeStatistics(folder, [suite, quiet], t0 + 60);
-      // Stopped before the suite wrote: the file still holds the last batch's.
-      mergeStatistics(folder, [suite, quiet], t0 + 120);
-      const campaign = JSON.parse(readFileSync(join(folder, 'properties.json'), 'utf8'));
-      expect(campaign).toEqual({ deployment: { runs: 17, writtenAt: new Date(t0 + 65).toISOString() } });
-      expect(statisticsOf(suite, folder)).toBe(join(folder, 'properties.json'));
-      expect(statisticsOf(suite)).toBe(report);
-      expect(statisticsOf(quiet, folder)).toBeNull();
+      const batch = (runs: number) => ({ deployment: { runs, commands: runs * 50 }, kms: { runs: 1 } });
+      mergeStatistics(dir, [suite, quiet], batch(10));
+      // A batch stopped before its suites wrote: nothing to add.
+      mergeStatistics(dir, [suite, quiet], {});
+      mergeStatistics(dir, [suite, quiet], batch(7));
+      const campaign = JSON.parse(readFileSync(join(dir, 'properties.json'), 'utf8'));
+      expect(campaign).toEqual({ deployment: { runs: 17, commands: 850 } });
+      expect(statisticsOf(suite, dir)).toBe(join(dir, 'properties.json'));
+      expect(statisticsOf(suite)).toBe('reports/properties.json');
+      expect(statisticsOf(quiet, dir)).toBeNull();
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the suites write to the file the runner names, each batch to its own', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sekey-statistics-'));
+    const saved = process.env[STATISTICS_FILE_ENV];
+    try {
+      const file = join(dir, 'batch.json');
+      process.env[STATISTICS_FILE_ENV] = file;
+      mergeSuiteReport('deployment', { runs: 3 });
+      expect(readStatistics(file)['deployment']).toMatchObject({ runs: 3 });
+    } finally {
+      if (saved === undefined) delete process.env[STATISTICS_FILE_ENV];
+      else process.env[STATISTICS_FILE_ENV] = saved;
       rmSync(dir, { recursive: true, force: true });
     }
   });

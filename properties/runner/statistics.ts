@@ -13,7 +13,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Suite } from './suites.ts';
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 function isRecord(v: Json | undefined): v is { [key: string]: Json } {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -58,20 +58,29 @@ function readReport(path: string): { [key: string]: Json } {
 }
 
 /**
- * Adds to `<folder>/properties.json` the statistics each of `suites` wrote during the batch that
- * started at `batchStart` (ms since the epoch). An entry written before it is a report of an earlier
- * batch (this one was stopped before its suite wrote), and is not counted twice.
+ * The variable that points a suite's statistics elsewhere: each batch of a campaign has the suites
+ * write them to a file of its own, so that shards or runs sharing a working directory do not mix
+ * theirs (`reports/properties.json` holds one pass, whoever wrote last).
  */
-export function mergeStatistics(folder: string, suites: readonly Suite[], batchStart: number): void {
+export const STATISTICS_FILE_ENV = 'SEKEY_STATISTICS_FILE';
+
+/** The statistics a batch's suites wrote to `file`, if any (see {@link STATISTICS_FILE_ENV}). */
+export function readStatistics(file: string): { [suite: string]: Json } {
+  return readReport(file);
+}
+
+/** Adds to `<folder>/properties.json` the statistics of `suites` in a batch's `statistics`. */
+export function mergeStatistics(
+  folder: string,
+  suites: readonly Suite[],
+  statistics: { readonly [suite: string]: Json },
+): void {
   const target = join(folder, 'properties.json');
   const campaign = readReport(target);
   let changed = false;
   for (const suite of suites) {
-    if (suite.statistics === null) continue;
-    const entry = readReport(suite.statistics)[suite.name];
-    if (!isRecord(entry)) continue;
-    const written = typeof entry['writtenAt'] === 'string' ? Date.parse(entry['writtenAt']) : Number.NaN;
-    if (!(written >= batchStart)) continue;
+    const entry = statistics[suite.name];
+    if (suite.statistics === null || !isRecord(entry)) continue;
     campaign[suite.name] = addStatistics(campaign[suite.name] ?? {}, entry);
     changed = true;
   }
