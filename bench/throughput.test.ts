@@ -12,7 +12,7 @@ describe('throughput bench', () => {
     expect(THROUGHPUT_SUITES.map((s) => s.name)).toEqual(['kmsImpl', 'deployment']);
     for (const suite of THROUGHPUT_SUITES) {
       const text = readFileSync(join(root, suite.file), 'utf8');
-      expect(text, suite.file).toMatch(new RegExp(`test\\('[^']*${suite.test}`));
+      expect(text, suite.file).toMatch(new RegExp(`test\\(\\s*'[^']*${suite.test}`));
       expect(suite.runs.quick).toBeLessThan(suite.runs.full);
     }
   });
