@@ -92,7 +92,7 @@ export function describeFailures(counts: readonly SuiteCount[], scale?: number |
           : `${c.suite}: counterexample in "${d.test}" (seed ${d.seed}, path ${d.path || '-'})`,
       );
       if (d.counterexample) out.push(...d.counterexample.split('\n').map((l) => `  ${l}`));
-      // What broke, in the check's own words (the last line of a suite's report, or the error's first).
+      // What broke, in the check's own words (its message's first line).
       if (d.error) out.push(`  error: ${firstLine(d.error)}`);
       out.push(`  replay: ${replayCommand(c.suite, d.test, d.seed, d.path, scale)}`);
       if (d.reproduction) out.push(`  reproduction: ${d.reproduction}`);

@@ -91,8 +91,9 @@ export function verdicts(
     if (!suite) continue;
     const c = counts.get(suite.name) ?? emptyCount(suite.name);
     counts.set(suite.name, c);
-    c.tests += [...module.children.allTests('passed')].length + [...module.children.allTests('failed')].length;
-    for (const test of module.children.allTests('failed')) {
+    const failed = [...module.children.allTests('failed')];
+    c.tests += [...module.children.allTests('passed')].length + failed.length;
+    for (const test of failed) {
       c.failures += 1;
       c.failedTests.push({ suite: suite.name, test: test.fullName, message: test.result().errors?.[0]?.message ?? '' });
     }

@@ -46,8 +46,11 @@ export function addStatistics(into: Json | undefined, more: Json): Json {
   return out;
 }
 
-/** The JSON object in `path`, or an empty one (missing, or not JSON). */
-function readReport(path: string): { [key: string]: Json } {
+/**
+ * The statistics report in `path`, per suite (a batch's own file, see {@link STATISTICS_FILE_ENV},
+ * or the campaign's), or an empty one (missing, or not JSON).
+ */
+export function readStatistics(path: string): { [suite: string]: Json } {
   if (!existsSync(path)) return {};
   try {
     const value = JSON.parse(readFileSync(path, 'utf8')) as Json;
@@ -64,11 +67,6 @@ function readReport(path: string): { [key: string]: Json } {
  */
 export const STATISTICS_FILE_ENV = 'SEKEY_STATISTICS_FILE';
 
-/** The statistics a batch's suites wrote to `file`, if any (see {@link STATISTICS_FILE_ENV}). */
-export function readStatistics(file: string): { [suite: string]: Json } {
-  return readReport(file);
-}
-
 /** Adds to `<folder>/properties.json` the statistics of `suites` in a batch's `statistics`. */
 export function mergeStatistics(
   folder: string,
@@ -76,7 +74,7 @@ export function mergeStatistics(
   statistics: { readonly [suite: string]: Json },
 ): void {
   const target = join(folder, 'properties.json');
-  const campaign = readReport(target);
+  const campaign = readStatistics(target);
   let changed = false;
   for (const suite of suites) {
     const entry = statistics[suite.name];
