@@ -11,7 +11,14 @@ import { SLOT_BYTES, storeLayout } from './keyStoreLayout.ts';
 import { SdCard } from './sdcard.ts';
 import { PowerLossError } from './powerLossError.ts';
 import { encodeAckHeader } from './acknowledgement.ts';
-import { KEY_PURPOSES, MAX_KEY_ID, SecubeDevice, UPDATE_SEQUENCE_COUNTER, testOnlyHooks } from './secube.ts';
+import {
+  DEFAULT_STATE_SECTORS,
+  KEY_PURPOSES,
+  MAX_KEY_ID,
+  SecubeDevice,
+  UPDATE_SEQUENCE_COUNTER,
+  testOnlyHooks,
+} from './secube.ts';
 import type { EncryptOptions, KeyPurpose } from './secube.ts';
 import {
   ADMIN_PIN,
@@ -842,6 +849,66 @@ describe('failures below the device', () => {
     device.generateKey(2);
     expect(device.listKeyIds()).toEqual([1, 2]);
     expect(String(device)).toMatch(/keys=2\)$/);
+  });
+
+  /**
+   * A state write can land in flash and still fail: a worn-out program whose verify fails, or a write
+   * listener that throws after the write (`flash.ts`; the CLI's checkpoints are one). RAM must then
+   * read the record back: journalling the next step from the old view counted a spent try twice, and
+   * the next boot found the counter out of range (`StateCorrupt`) or the admin level locked.
+   */
+  function failNextStateProgram(flash: Flash): void {
+    let armed = true;
+    flash.setWriteListener((w) => {
+      if (armed && w.kind === 'program' && DEFAULT_STATE_SECTORS.includes(w.sector)) {
+        armed = false;
+        throw new Error('checkpoint failed (disk full)');
+      }
+    });
+  }
+
+  it('a spent user try that landed but failed is counted once, and the locked level still boots', () => {
+    const t = makeDevice('landed-user-try');
+    failNextStateProgram(t.flash);
+    expect(() => t.device.login('user', 'wrong-pin-1')).toThrow('disk full');
+    t.flash.setWriteListener(undefined);
+    // Flash holds the spent try (no comparison ran): RAM says so too.
+    expect(t.device.retriesLeft.user).toBe(2);
+    expectCode('WrongPin', () => t.device.login('user', 'wrong-pin-2'));
+    expectCode('WrongPin', () => t.device.login('user', 'wrong-pin-3'));
+    expectCode('PinLocked', () => t.device.login('user', 'wrong-pin-4'));
+    const booted = reboot(t);
+    expect(booted.retriesLeft).toEqual({ user: 0, admin: 3 });
+    expect(booted.session).toBe('loggedOut');
+  });
+
+  it('the same on the admin level: two compared wrong PINs leave one try, not a locked HSM', () => {
+    const t = makeDevice('landed-admin-try');
+    failNextStateProgram(t.flash);
+    expect(() => t.device.login('admin', 'wrong-admin-1')).toThrow('disk full');
+    t.flash.setWriteListener(undefined);
+    expectCode('WrongPin', () => t.device.login('admin', 'wrong-admin-2'));
+    expect(t.device.retriesLeft.admin).toBe(1);
+    const booted = reboot(t);
+    expect(booted.session).toBe('loggedOut');
+    expect(booted.retriesLeft.admin).toBe(1);
+    booted.login('admin', ADMIN_PIN);
+    expect(booted.retriesLeft.admin).toBe(3);
+  });
+
+  it('a counter step that landed but failed reads the same before and after a reboot; the session stays', () => {
+    const t = makeDevice('landed-counter');
+    t.device.login('admin', ADMIN_PIN);
+    t.device.counterAdvance('db.generation', 5);
+    failNextStateProgram(t.flash);
+    expect(() => t.device.counterAdvance('db.generation', 6)).toThrow('disk full');
+    t.flash.setWriteListener(undefined);
+    expect(t.device.session).toBe('admin');
+    expect(t.device.counterRead('db.generation')).toBe(6);
+    expect(t.device.counterAdvance('db.generation', 7)).toBe(7);
+    const booted = reboot(t);
+    booted.login('admin', ADMIN_PIN);
+    expect(booted.counterRead('db.generation')).toBe(7);
   });
 
   it('state without a key store is reported as StateCorrupt', () => {

@@ -252,16 +252,61 @@ export class DeviceCore {
    * few bits (`stateJournal.ts`); anything else, or a full journal, saves a new base record.
    */
   save(next: DeviceState): void {
-    const move = this.base === undefined ? undefined : journalMove(this.base, this.journal, next);
-    if (move !== undefined && this.area.advance(move.index, move.delta)) {
-      this.journal.set(move.index, (this.journal.get(move.index) ?? 0) + move.delta);
+    try {
+      const move = this.base === undefined ? undefined : journalMove(this.base, this.journal, next);
+      if (move !== undefined && this.area.advance(move.index, move.delta)) {
+        this.journal.set(move.index, (this.journal.get(move.index) ?? 0) + move.delta);
+        this.state = next;
+        return;
+      }
+      this.area.save(encodeDeviceState(next));
+      this.base = next;
+      this.journal = new Map();
       this.state = next;
-      return;
+    } catch (e) {
+      if (!(e instanceof PowerLossError)) this.#rereadState();
+      throw e;
     }
-    this.area.save(encodeDeviceState(next));
-    this.base = next;
-    this.journal = new Map();
-    this.state = next;
+  }
+
+  /**
+   * After a state write failed other than by a power cut (a worn-out program that landed before its
+   * verify failed; a write listener that threw after the write, `flash.ts`), flash may hold the new
+   * record while RAM holds the old: reads it back, as a boot would. Without this the next save
+   * journals from the stale view and flash counts the step twice: a spent PIN try counted twice
+   * over-spends the level, and the next boot finds its counter out of range (`StateCorrupt`) or the
+   * admin level locked for good. The PIN machine restarts from the counters read back only when they
+   * differ from its own (the write was a PIN try or a PIN reset), so a failed counter step keeps the
+   * session. If flash cannot be read back, the device stops (as after a cut) and its next boot decides.
+   */
+  #rereadState(): void {
+    try {
+      this.area.remount();
+      const content = this.area.load();
+      if (content === undefined) {
+        // Factory init's first record never landed: the device is as blank as before it.
+        this.state = undefined;
+        this.base = undefined;
+        this.journal = new Map();
+        return;
+      }
+      const base = decodeDeviceState(content.payload);
+      const state = foldJournal(base, content.advances);
+      this.base = base;
+      this.journal = new Map(content.advances);
+      this.state = state;
+      const left = this.pin?.context.retriesLeft;
+      if (left !== undefined && (left.user !== state.retriesLeft.user || left.admin !== state.retriesLeft.admin)) {
+        [this.pin] = initialTransition(pinSessionMachine, {
+          maxRetries: state.maxRetries,
+          retriesLeft: state.retriesLeft,
+        });
+      }
+    } catch {
+      this.powered = false;
+      this.pin = undefined;
+      this.authenticatedUpdate = undefined;
+    }
   }
 
   /**
