@@ -5,7 +5,7 @@
  * (for `npm run properties`) is a transaction step, or a reopen of a damaged or power-cut card.
  */
 import fc from 'fast-check';
-import { describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { SdCard } from '../device/sdcard.ts';
 import { DatabaseError } from '../impl/db/databaseError.ts';
 import type { DatabaseDevice } from '../impl/db/databaseDevice.ts';
@@ -30,9 +30,39 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant('delete' as const), id: fc.nat(40) }),
 );
 
+/**
+ * The databases the current property run opened. Each holds an SQLite connection in sql.js's
+ * WebAssembly memory, which the garbage collector cannot free, so {@link closing} closes them when
+ * the run ends: a deep run would otherwise grow by every run's databases.
+ */
+const opened: EncryptedDatabase[] = [];
+
+function track(db: EncryptedDatabase): EncryptedDatabase {
+  opened.push(db);
+  return db;
+}
+
+function closeOpened(): void {
+  for (const db of opened.splice(0)) db.close();
+}
+
+/** A property's predicate that closes, when it ends, every database it {@link track}ed. */
+function closing<A extends unknown[]>(predicate: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args) => {
+    try {
+      await predicate(...args);
+    } finally {
+      closeOpened();
+    }
+  };
+}
+
+// The tests that are not properties open a few databases each.
+afterEach(closeOpened);
+
 async function fresh(device: DatabaseDevice = new SoftDatabaseDevice(), seed = 7) {
   const sd = new SdCard({ sectorCount: SECTORS, seed });
-  const db = await EncryptedDatabase.create(device, sd);
+  const db = track(await EncryptedDatabase.create(device, sd));
   db.transaction((d) => d.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)'));
   return { device, sd, db };
 }
@@ -89,14 +119,17 @@ async function reopenCode(device: DatabaseDevice, sd: SdCard): Promise<string> {
 describe('encrypted database', () => {
   test('random transactions persist exactly: reopening shows the same rows', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 12 }), async (steps) => {
-        const { device, sd, db } = await fresh();
-        steps.forEach((s, i) => applyStep(db, s, i + 1));
-        const again = await EncryptedDatabase.open(device, sd);
-        expect(contents(again)).toBe(contents(db));
-        expect(again.generation).toBe(db.generation);
-        progress.ran(steps.length);
-      }),
+      fc.asyncProperty(
+        fc.array(stepArb, { minLength: 1, maxLength: 12 }),
+        closing(async (steps) => {
+          const { device, sd, db } = await fresh();
+          steps.forEach((s, i) => applyStep(db, s, i + 1));
+          const again = track(await EncryptedDatabase.open(device, sd));
+          expect(contents(again)).toBe(contents(db));
+          expect(again.generation).toBe(db.generation);
+          progress.ran(steps.length);
+        }),
+      ),
       progress.params(40),
     );
   });
@@ -107,7 +140,7 @@ describe('encrypted database', () => {
         fc.array(stepArb, { minLength: 1, maxLength: 6 }),
         fc.nat(),
         fc.nat(7),
-        async (steps, where, bit) => {
+        closing(async (steps, where, bit) => {
           const { device, sd, db } = await fresh();
           steps.forEach((s, i) => applyStep(db, s, i + 1));
           // Flip one bit somewhere in what the committed database reads: its manifest or a page in use.
@@ -127,14 +160,14 @@ describe('encrypted database', () => {
           const code = await reopenCode(device, card);
           // A flip in the unused shadow slot is harmless; anywhere else it is caught, never misread.
           if (code === 'ok') {
-            const reopened = await EncryptedDatabase.open(device, card);
+            const reopened = track(await EncryptedDatabase.open(device, card));
             expect(contents(reopened)).toBe(contents(db));
           } else {
             expect(['Tampered', 'RolledBack', 'Corrupt']).toContain(code);
           }
           // The steps, and the reopen of the card with the flipped bit.
           progress.ran(steps.length + 1);
-        },
+        }),
       ),
       progress.params(60),
     );
@@ -192,7 +225,7 @@ describe('encrypted database', () => {
         fc.array(stepArb, { minLength: 1, maxLength: 5 }),
         stepArb,
         fc.integer({ min: 1, max: 2 ** 31 }),
-        async (steps, last, seed) => {
+        closing(async (steps, last, seed) => {
           const probe = await fresh();
           steps.forEach((s, i) => applyStep(probe.db, s, i + 1));
           const before = contents(probe.db);
@@ -214,15 +247,15 @@ describe('encrypted database', () => {
             expect(() => applyStep(run.db, last, 200)).toThrow();
             expect(() => run.db.read(() => 0), 'a database that lost power must be reopened').toThrow(/reopened/);
             run.sd.powerOn();
-            const reopened = await EncryptedDatabase.open(run.device, run.sd);
+            const reopened = track(await EncryptedDatabase.open(run.device, run.sd));
             const seen = contents(reopened);
             expect([before, after], `cut at ${cut.kind} #${cut.n}`).toContain(seen);
             // And the database keeps working from there.
             applyStep(reopened, { kind: 'insert', id: 1000, size: 5 }, 1);
-            expect((await EncryptedDatabase.open(run.device, run.sd)).generation).toBe(reopened.generation);
+            expect(track(await EncryptedDatabase.open(run.device, run.sd)).generation).toBe(reopened.generation);
           }
           progress.ran(steps.length + 1 + cuts.length);
-        },
+        }),
       ),
       progress.params(25),
     );
@@ -230,44 +263,48 @@ describe('encrypted database', () => {
 
   test('the same holds on the HSM: a power cut at every flash and SD write of a commit', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 3 }), stepArb, async (steps, last) => {
-        const setup = async (seed: string) => {
-          const sd = new SdCard({ sectorCount: SECTORS, seed: 3 });
-          const t = makeDevice(seed, { sdcard: sd });
-          t.device.login('user', USER_PIN);
-          const db = await EncryptedDatabase.create(secubeDatabaseDevice(t.device), sd);
-          db.transaction((d) => d.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)'));
-          steps.forEach((s, i) => applyStep(db, s, i + 1));
-          return { ...t, sd, db };
-        };
-        const probe = await setup('probe');
-        const before = contents(probe.db);
-        const flashOpsOf = () =>
-          probe.flash.stats().programCalls + probe.flash.stats().erases.reduce((a, b) => a + b, 0);
-        const flashOps = flashOpsOf();
-        const sdWrites = probe.sd.stats().writes;
-        applyStep(probe.db, last, 200);
-        const after = contents(probe.db);
-        const flashCuts = flashOpsOf() - flashOps;
-        const sdCuts = probe.sd.stats().writes - sdWrites;
-        expect(flashCuts, 'the commit advances the generation counter in flash').toBeGreaterThan(0);
-        const cuts = [
-          ...Array.from({ length: flashCuts }, (_, i) => ({ where: 'flash' as const, n: i + 1 })),
-          ...Array.from({ length: sdCuts }, (_, i) => ({ where: 'sd' as const, n: i + 1 })),
-        ];
-        for (const cut of cuts) {
-          const run = await setup('probe');
-          if (cut.where === 'flash') run.flash.cutPowerAfter(cut.n);
-          else run.sd.cutPowerAfter(cut.n);
-          expect(() => applyStep(run.db, last, 200)).toThrow();
-          run.device.cutPower();
-          run.device.powerOn();
-          run.device.login('user', USER_PIN);
-          const reopened = await EncryptedDatabase.open(secubeDatabaseDevice(run.device), run.sd);
-          expect([before, after], `cut at ${cut.where} op #${cut.n}`).toContain(contents(reopened));
-        }
-        progress.ran(steps.length + 1 + cuts.length);
-      }),
+      fc.asyncProperty(
+        fc.array(stepArb, { minLength: 1, maxLength: 3 }),
+        stepArb,
+        closing(async (steps, last) => {
+          const setup = async (seed: string) => {
+            const sd = new SdCard({ sectorCount: SECTORS, seed: 3 });
+            const t = makeDevice(seed, { sdcard: sd });
+            t.device.login('user', USER_PIN);
+            const db = track(await EncryptedDatabase.create(secubeDatabaseDevice(t.device), sd));
+            db.transaction((d) => d.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)'));
+            steps.forEach((s, i) => applyStep(db, s, i + 1));
+            return { ...t, sd, db };
+          };
+          const probe = await setup('probe');
+          const before = contents(probe.db);
+          const flashOpsOf = () =>
+            probe.flash.stats().programCalls + probe.flash.stats().erases.reduce((a, b) => a + b, 0);
+          const flashOps = flashOpsOf();
+          const sdWrites = probe.sd.stats().writes;
+          applyStep(probe.db, last, 200);
+          const after = contents(probe.db);
+          const flashCuts = flashOpsOf() - flashOps;
+          const sdCuts = probe.sd.stats().writes - sdWrites;
+          expect(flashCuts, 'the commit advances the generation counter in flash').toBeGreaterThan(0);
+          const cuts = [
+            ...Array.from({ length: flashCuts }, (_, i) => ({ where: 'flash' as const, n: i + 1 })),
+            ...Array.from({ length: sdCuts }, (_, i) => ({ where: 'sd' as const, n: i + 1 })),
+          ];
+          for (const cut of cuts) {
+            const run = await setup('probe');
+            if (cut.where === 'flash') run.flash.cutPowerAfter(cut.n);
+            else run.sd.cutPowerAfter(cut.n);
+            expect(() => applyStep(run.db, last, 200)).toThrow();
+            run.device.cutPower();
+            run.device.powerOn();
+            run.device.login('user', USER_PIN);
+            const reopened = track(await EncryptedDatabase.open(secubeDatabaseDevice(run.device), run.sd));
+            expect([before, after], `cut at ${cut.where} op #${cut.n}`).toContain(contents(reopened));
+          }
+          progress.ran(steps.length + 1 + cuts.length);
+        }),
+      ),
       progress.params(6),
     );
   });

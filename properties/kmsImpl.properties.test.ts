@@ -110,6 +110,19 @@ async function runBoth(
   syncEvery: number,
 ) {
   const world: World = await newWorld(START, 'kms-impl');
+  try {
+    await checkBoth(world, ops, selections, syncEvery);
+  } finally {
+    world.close();
+  }
+}
+
+async function checkBoth(
+  world: World,
+  ops: readonly KmsOperation[],
+  selections: ReadonlyArray<readonly [number, number[]]>,
+  syncEvery: number,
+) {
   let model: KmsState = EMPTY_KMS;
   for (const [step, op] of ops.entries()) {
     operationsApplied += 1;

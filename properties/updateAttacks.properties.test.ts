@@ -90,36 +90,40 @@ describe('update files under attack', () => {
           fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 3 }),
           async (flips) => {
             const { w, pending } = await scenario();
-            const bob = w.users.get('U2') as User;
-            const before = state(bob);
-            const bad = pending.bytes.slice();
-            for (const [at, mask] of flips) bad[at % bad.length] = (bad[at % bad.length] as number) ^ mask;
-            for (let attempt = 1; attempt <= 5; attempt++) {
-              // Five different bad files in a row (each also flips a byte of its own).
-              const variant = bad.slice();
-              variant[attempt] = (variant[attempt] as number) ^ 0x80;
-              await w.transport.write(updateStream('U2'), pending.name, variant);
-              const report = await bob.sync(w.transport);
-              expect(report.applied).toEqual([]);
-              expect(report.refused).toHaveLength(1);
-              expect(state(bob)).toBe(before);
-              // Junk anyone can drop into the share does not count towards the block.
-              expect(bob.blocked).toBe(false);
-              if (attempt === 1) {
-                // The same bad file seen again is refused again (junk is not remembered: that would cost a
-                // commit), and still never counted.
-                expect((await bob.sync(w.transport)).refused).toHaveLength(1);
+            try {
+              const bob = w.users.get('U2') as User;
+              const before = state(bob);
+              const bad = pending.bytes.slice();
+              for (const [at, mask] of flips) bad[at % bad.length] = (bad[at % bad.length] as number) ^ mask;
+              for (let attempt = 1; attempt <= 5; attempt++) {
+                // Five different bad files in a row (each also flips a byte of its own).
+                const variant = bad.slice();
+                variant[attempt] = (variant[attempt] as number) ^ 0x80;
+                await w.transport.write(updateStream('U2'), pending.name, variant);
+                const report = await bob.sync(w.transport);
+                expect(report.applied).toEqual([]);
+                expect(report.refused).toHaveLength(1);
                 expect(state(bob)).toBe(before);
+                // Junk anyone can drop into the share does not count towards the block.
                 expect(bob.blocked).toBe(false);
+                if (attempt === 1) {
+                  // The same bad file seen again is refused again (junk is not remembered: that would cost a
+                  // commit), and still never counted.
+                  expect((await bob.sync(w.transport)).refused).toHaveLength(1);
+                  expect(state(bob)).toBe(before);
+                  expect(bob.blocked).toBe(false);
+                }
               }
+              // Five bad files later, the untouched authentic file still applies.
+              await w.transport.write(updateStream('U2'), pending.name, pending.bytes);
+              expect((await bob.sync(w.transport)).applied).toHaveLength(1);
+              expect(bob.blocked).toBe(false);
+              expect(bob.users().find((u) => u.id === 'U1')?.name).toBe('alice; DROP TABLE users;--');
+              // Five bad files (the first synced twice), then the authentic one.
+              progress.ran(7);
+            } finally {
+              w.close();
             }
-            // Five bad files later, the untouched authentic file still applies.
-            await w.transport.write(updateStream('U2'), pending.name, pending.bytes);
-            expect((await bob.sync(w.transport)).applied).toHaveLength(1);
-            expect(bob.blocked).toBe(false);
-            expect(bob.users().find((u) => u.id === 'U1')?.name).toBe('alice; DROP TABLE users;--');
-            // Five bad files (the first synced twice), then the authentic one.
-            progress.ran(7);
           },
         ),
         progress.params(5),
@@ -212,31 +216,37 @@ describe('power loss while applying an update', () => {
     const limit = scaled(cuts.length);
     for (const cut of cuts.slice(0, limit)) {
       const { w } = await scenario('power');
-      const bob = w.users.get('U2') as User;
-      const target = w.hardware.get('U2') as {
-        flash: import('../device/flash.ts').Flash;
-        sd: import('../device/sdcard.ts').SdCard;
-      };
-      if (cut.where === 'flash') target.flash.cutPowerAfter(cut.n);
-      else target.sd.cutPowerAfter(cut.n);
-      await expect(bob.sync(w.transport), `cut at ${cut.where} #${cut.n}`).rejects.toThrow();
-      bob.device.cutPower();
-      bob.device.powerOn();
-      bob.device.login('user', USER_PIN);
-      const reopened = await User.open({ device: bob.device, sd: target.sd, clock: w.clock });
-      expect([beforeState, afterState], `cut at ${cut.where} #${cut.n}`).toContain(state(reopened));
-      await reopened.sync(w.transport);
-      expect(state(reopened), `after resuming from ${cut.where} #${cut.n}`).toBe(afterState);
-      // The HSM recorded the update (shown the file again if the cut fell before it could) and
-      // acknowledged it: the administrator sees bob up to date.
-      expect(bob.device.counterRead(UPDATE_SEQUENCE_COUNTER), `counter after ${cut.where} #${cut.n}`).toBe(
-        reopened.appliedSequence,
-      );
-      await w.publisher.collectAcknowledgements();
-      expect(
-        w.publisher.publicationStates().find((p) => p.userId === 'U2')?.state,
-        `ack after ${cut.where} #${cut.n}`,
-      ).toBe('acknowledged');
+      let reopened: User | null = null;
+      try {
+        const bob = w.users.get('U2') as User;
+        const target = w.hardware.get('U2') as {
+          flash: import('../device/flash.ts').Flash;
+          sd: import('../device/sdcard.ts').SdCard;
+        };
+        if (cut.where === 'flash') target.flash.cutPowerAfter(cut.n);
+        else target.sd.cutPowerAfter(cut.n);
+        await expect(bob.sync(w.transport), `cut at ${cut.where} #${cut.n}`).rejects.toThrow();
+        bob.device.cutPower();
+        bob.device.powerOn();
+        bob.device.login('user', USER_PIN);
+        reopened = await User.open({ device: bob.device, sd: target.sd, clock: w.clock });
+        expect([beforeState, afterState], `cut at ${cut.where} #${cut.n}`).toContain(state(reopened));
+        await reopened.sync(w.transport);
+        expect(state(reopened), `after resuming from ${cut.where} #${cut.n}`).toBe(afterState);
+        // The HSM recorded the update (shown the file again if the cut fell before it could) and
+        // acknowledged it: the administrator sees bob up to date.
+        expect(bob.device.counterRead(UPDATE_SEQUENCE_COUNTER), `counter after ${cut.where} #${cut.n}`).toBe(
+          reopened.appliedSequence,
+        );
+        await w.publisher.collectAcknowledgements();
+        expect(
+          w.publisher.publicationStates().find((p) => p.userId === 'U2')?.state,
+          `ack after ${cut.where} #${cut.n}`,
+        ).toBe('acknowledged');
+      } finally {
+        w.close();
+        reopened?.close();
+      }
     }
     expect(cuts.length).toBeGreaterThan(10);
   });

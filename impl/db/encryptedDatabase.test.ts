@@ -1,10 +1,12 @@
 import { describe, expect, test } from 'vitest';
+import { PowerLossError } from '../../device/powerLossError.ts';
 import { SdCard } from '../../device/sdcard.ts';
 import { DatabaseError } from './databaseError.ts';
 import { EncryptedDatabase } from './encryptedDatabase.ts';
 import { PAGE_SIZE, cardLayout } from './pageStore.ts';
 import { SCHEMA_VERSION, schemaVersion } from './schema.ts';
 import { SoftDatabaseDevice } from './softDevice.testkit.ts';
+import { sqliteMemoryUsed } from './sqlite.ts';
 
 const count = (db: EncryptedDatabase) =>
   db.read((d) => Number(d.exec('SELECT count(*) FROM users')[0]?.values[0]?.[0]));
@@ -103,5 +105,16 @@ describe('EncryptedDatabase', () => {
     const db = await EncryptedDatabase.create(new SoftDatabaseDevice(), new SdCard({ sectorCount: 4096 }));
     db.close();
     expect(() => count(db)).toThrow(/reopened/);
+  });
+
+  test('a create or open that fails frees its SQLite connection: the caller never gets one to close', async () => {
+    const device = new SoftDatabaseDevice();
+    const sd = new SdCard({ sectorCount: 4096 });
+    const before = await sqliteMemoryUsed();
+    sd.cutPowerAfter(1);
+    await expect(
+      EncryptedDatabase.create(device, sd, (d) => d.run('INSERT INTO users (id, name) VALUES (1, 2)')),
+    ).rejects.toThrow(PowerLossError);
+    expect(await sqliteMemoryUsed()).toBe(before);
   });
 });

@@ -71,8 +71,13 @@ export class EncryptedDatabase {
     // what its export() would give, without the export.
     const { db, exported } = await openMigratedExported();
     const edb = new EncryptedDatabase(db, store);
-    if (init === undefined) edb.#persist(exported);
-    else edb.transaction(init);
+    try {
+      if (init === undefined) edb.#persist(exported);
+      else edb.transaction(init);
+    } catch (error) {
+      edb.close();
+      throw error;
+    }
     return edb;
   }
 
@@ -84,9 +89,15 @@ export class EncryptedDatabase {
     const store = PageStore.open(device, sd);
     const db = await openSqlite(store.image);
     const edb = new EncryptedDatabase(db, store);
-    const before = db.exec('PRAGMA user_version')[0]?.values[0]?.[0];
-    const migrated = migrate(db) !== Number(before);
-    if (enableAutoVacuum(db) || migrated) edb.#persist();
+    try {
+      const before = db.exec('PRAGMA user_version')[0]?.values[0]?.[0];
+      const migrated = migrate(db) !== Number(before);
+      if (enableAutoVacuum(db) || migrated) edb.#persist();
+    } catch (error) {
+      // The caller never gets the object, so it could never close it (`sqliteMemoryUsed`).
+      edb.close();
+      throw error;
+    }
     return edb;
   }
 

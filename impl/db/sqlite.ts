@@ -15,6 +15,17 @@ export function loadSqlJs(): Promise<SqlJsStatic> {
 }
 
 /**
+ * Bytes SQLite holds right now (`sqlite3_memory_used`, which sql.js exports but does not type): what
+ * its open connections take in sql.js's WebAssembly memory. The garbage collector cannot free
+ * these; only `close()` on the connection does, so whatever opens databases over and over (a
+ * simulation, a property suite) must close them. Tests read it to show that they do.
+ */
+export async function sqliteMemoryUsed(): Promise<number> {
+  const SQL = (await loadSqlJs()) as SqlJsStatic & { readonly _sqlite3_memory_used: () => bigint | number };
+  return Number(SQL._sqlite3_memory_used());
+}
+
+/**
  * A fresh database, or one opened from an image exported earlier.
  *
  * Two settings keep the image small, since every page of it is sealed by the HSM and decrypted at

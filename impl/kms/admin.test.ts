@@ -13,6 +13,7 @@ import { User } from './user.ts';
 import { Publisher } from './publisher.ts';
 import { EncryptedDatabase } from '../db/encryptedDatabase.ts';
 import { secubeDatabaseDevice } from '../db/secubeDatabaseDevice.ts';
+import { sqliteMemoryUsed } from '../db/sqlite.ts';
 import type { SecubeDevice } from '../../device/secube.ts';
 import { TEAM_POLICY, TEST_CARD_SECTORS, newTeam, newWorld } from './world.testkit.ts';
 import type { World } from './world.testkit.ts';
@@ -560,5 +561,35 @@ describe('User', () => {
     expect(alice.appliedSequence).toBe(0);
     expect(alice.groups()).toEqual([]);
     expect(alice.keys()).toEqual([]);
+  });
+});
+
+// Each open database holds an SQLite connection in sql.js's WebAssembly memory, which only close()
+// frees: an open that refuses must close what it opened, and a world must close all it opened.
+describe('databases are closed', () => {
+  test("a refused open frees its database: Admin.open of a user's card, User.open of the admin's", async () => {
+    const w = await team();
+    const alice = w.users.get('U1')!;
+    const aliceCard = w.hardware.get('U1')!.sd;
+    const before = await sqliteMemoryUsed();
+    alice.device.logout();
+    alice.device.login('admin', ADMIN_PIN);
+    await expect(Admin.open({ device: alice.device, sd: aliceCard })).rejects.toMatchObject({ code: 'NotProvisioned' });
+    await expect(User.open({ device: w.adminDevice, sd: w.adminCard })).rejects.toMatchObject({
+      code: 'NotProvisioned',
+    });
+    expect(await sqliteMemoryUsed()).toBe(before);
+    w.close();
+  });
+
+  test('World.close closes the admin and every replica, replaced ones included', async () => {
+    const before = await sqliteMemoryUsed();
+    const w = await team();
+    w.admin.activateKey(w.admin.addKey('G1', 'first'));
+    await w.syncByFiles();
+    await w.addDevice('U2'); // bob's lost HSM replaced: the old replica is not in `users` any more
+    expect(await sqliteMemoryUsed()).toBeGreaterThan(before);
+    w.close();
+    expect(await sqliteMemoryUsed()).toBe(before);
   });
 });

@@ -141,7 +141,12 @@ export class Admin {
       );
     }
     const admin = new Admin(options.device, db, options.clock ?? systemClock, { device: dbDevice, sd: options.sd });
-    admin.#reconcileDevice();
+    try {
+      admin.#reconcileDevice();
+    } catch (error) {
+      db.close();
+      throw error;
+    }
     return admin;
   }
 

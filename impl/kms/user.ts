@@ -127,7 +127,10 @@ export class User {
   static async open(options: { device: SecubeDevice; sd: SdCard; clock?: Clock }): Promise<User> {
     const db = await EncryptedDatabase.open(secubeDatabaseDevice(options.device), options.sd);
     const row = db.read((d) => query(d, "SELECT user_id, key_base FROM identity WHERE role = 'user'")[0]);
-    if (!row) throw new SekeyError('NotProvisioned', 'this device holds no user identity');
+    if (!row) {
+      db.close();
+      throw new SekeyError('NotProvisioned', 'this device holds no user identity');
+    }
     const base = Number(row[1]);
     const user = new User(options.device, db, options.clock ?? systemClock, String(row[0]), {
       adminToUserKeyId: base,
@@ -148,7 +151,10 @@ export class User {
     } catch (error) {
       // An HSM refusal (a full key store, say) must not make the replica unopenable: the work stays
       // pending, is retried by the next sync, and is reported by `pendingDeviceWork`.
-      if (!isDeviceError(error)) throw error;
+      if (!isDeviceError(error)) {
+        db.close();
+        throw error;
+      }
       user.#deviceWorkError = error;
     }
     return user;

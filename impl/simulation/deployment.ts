@@ -260,8 +260,14 @@ export class Deployment {
     });
   }
 
-  /** Removes the temporary folder. */
+  /**
+   * Closes the admin's and every replica's database and removes the temporary folder. Closing is
+   * what frees a database: each holds an SQLite connection in sql.js's WebAssembly memory, out of
+   * the garbage collector's reach.
+   */
   dispose(): void {
+    this.admin.close();
+    for (const slot of this.users.values()) slot.user?.close();
     rmSync(this.root, { recursive: true, force: true });
   }
 
@@ -311,6 +317,8 @@ export class Deployment {
     this.adminDevice.powerOn();
     this.adminDevice.login('admin', this.devices.adminPin);
     this.hooks.afterReboot?.(this.adminDevice);
+    // The host lost its memory with the power: the old connection is gone (and must be freed).
+    this.admin.close();
     this.admin = await Admin.open({ device: this.adminDevice, sd: this.adminCard, clock: this.clock });
     this.publisher = this.#newPublisher();
   }
@@ -328,6 +336,7 @@ export class Deployment {
       slot.device.logout();
     }
     slot.device.login('user', this.devices.userPin);
+    slot.user?.close();
     slot.user = null;
     slot.user = await User.open({ device: slot.device, sd: slot.sd, clock: this.clock });
     return slot.user;
