@@ -184,12 +184,33 @@ export class SimulationWorld {
       return;
     }
     for (const [userId, sequence] of r.streamSequences()) {
-      if (sequence > (before.get(userId) ?? 0)) {
+      const from = before.get(userId) ?? 0;
+      if (sequence > from) {
         m.recordPublished(userId, sequence);
         m.tainted.add(userId);
+        // Counted as published like any other file (the report would otherwise apply more than it
+        // published): sizes from the outbox, which holds each file's bytes until acknowledged.
+        for (const [published, bytes] of this.#outboxSizes(userId, from, sequence)) {
+          this.#fileBytes.set(`${userId}/${published}`, bytes);
+          this.tally.updates.filesPublished += 1;
+          this.tally.updates.bytesPublished += bytes;
+        }
       }
     }
     await this.check('model-agreement', label, () => checkModelAgreement(m, r, label));
+  }
+
+  /** Sequence and size of `userId`'s files in the admin's outbox after `from`, up to `to`. */
+  #outboxSizes(userId: UserId, from: number, to: number): Array<[number, number]> {
+    return this.r.admin.readDatabase((db) =>
+      (
+        (db.exec('SELECT sequence, length(bytes) FROM outbox WHERE user_id = ? AND sequence > ? AND sequence <= ?', [
+          userId,
+          from,
+          to,
+        ])[0]?.values ?? []) as Array<[number, number]>
+      ).map(([sequence, bytes]) => [Number(sequence), Number(bytes)]),
+    );
   }
 
   /** The admin collects acknowledgements and looks at who is stale; returns the stale users' count. */
