@@ -33,8 +33,9 @@ reports/mutation/<scope>/, and the survivors are printed. docs/mutation.md expla
 
 Scopes
   model   model/: the life cycle, PIN session, update and publication machines, the KMS model
-  impl    the rule-bearing parts of impl/: key selection, projection, life-cycle use, update
-          acceptance, group key policy
+          (update acceptance is the update machine's: it is tested here)
+  impl    the rule-bearing parts of impl/ (impl/kms/rules/): key selection, projection,
+          life-cycle use, group key policy
 
 Options
   --report-only          read the existing reports without running Stryker

@@ -6,10 +6,10 @@
  * What is saved is the state value and the context, nothing else: no timers, no spawned actors, no
  * history. That is why time is an input of every machine (an `EXPIRE` or `TICK` event carries `now`)
  * and never an xstate `after` delay, which a snapshot restored from value and context would lose
- * (DESIGN.md, "The model"). Restoring goes through `machine.resolveState` (xstate v5),
- * after checking that the value names states the machine declares: a row written by another version
- * of a machine, or tampered with, is refused with a {@link PersistedSnapshotError} rather than
- * resolved into a state nobody designed.
+ * (README, "The rules, in one place": time is an event input). Restoring goes through
+ * `machine.resolveState` (xstate v5), after checking that the value names states the machine
+ * declares: a row written by another version of a machine, or tampered with, is refused with a
+ * {@link PersistedSnapshotError} rather than resolved into a state nobody designed.
  *
  * The text is `JSON.stringify({ value, context })`, in that order, so it is byte-for-byte what earlier
  * versions wrote (key life cycles travel in update files, whose hashes must not move).

@@ -1,6 +1,6 @@
 /**
  * Properties of the pure KMS model (model/kms.ts) under random operation sequences: the invariants
- * of DESIGN.md that the model alone can state, and smallest-group selection against a brute-force
+ * of docs/spec.md that the model alone can state, and smallest-group selection against a brute-force
  * oracle. CI size: SEKEY_RUNS overrides the run counts; a failure prints the seed and path. An operation
  * (for `npm run properties`) is a KMS operation applied to the model, or a key selection.
  */

@@ -1,6 +1,7 @@
 /**
- * The house rules of DESIGN.md, checked on the import statements of every source file, so that a
- * change that breaks the layering fails the tests instead of waiting for a reviewer:
+ * The house rules (README, "What is here" and "Conventions"), checked on the import statements of
+ * every source file, so that a change that breaks the layering fails the tests instead of waiting
+ * for a reviewer:
  *
  * - layers point down only: `testing` ← `model` ← `device` ← `impl` ← `properties`, `bench`;
  *   `model/` imports nothing but xstate;
@@ -34,7 +35,7 @@ const room = (path: string): number =>
   path.startsWith('impl/') ? IMPL_ROOMS.indexOf(path.split('/')[1] as (typeof IMPL_ROOMS)[number]) : -1;
 const isTest = (path: string): boolean => /\.(test|testkit)\.ts$/.test(path);
 
-describe('layers (DESIGN.md: arrows point down only)', () => {
+describe('layers (README, "Conventions": arrows point down only)', () => {
   const sources = files.filter((f) => rank(f) >= 0);
   const arrows = sources.flatMap((from) => importsOf(from).map((i) => ({ from, ...i })));
 

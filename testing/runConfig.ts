@@ -55,8 +55,9 @@ export function propertyParams<T>(ciRuns: number, options: { readonly fixedSeed?
 }
 
 /**
- * Whether this process replays one counterexample (`SEKEY_PATH` set): one run, so checks about what
- * a whole suite's runs covered do not apply.
+ * Whether this process replays one counterexample (`SEKEY_PATH` set): a run from that case on (one
+ * run while it still fails; fast-check goes on from a case that passes), so checks about what a
+ * whole suite's runs covered do not apply.
  */
 export function replaying(): boolean {
   const path = process.env['SEKEY_PATH'];

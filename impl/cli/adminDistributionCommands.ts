@@ -135,6 +135,11 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     name: 'audit',
     args: '[--verify] [--last N]',
     summary: 'the hash-chained audit log; --verify checks the chain (exit 1 if broken)',
+    help: [
+      '  --verify                check the chain from the first entry to the last; exit 1 if it is broken',
+      '  --last N                only the last N entries',
+      '  example: sekey admin audit --verify --last 20',
+    ].join('\n'),
     mutates: false,
     lists: true,
     prepare: (args, { json: asJson }) => {

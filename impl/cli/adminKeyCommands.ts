@@ -63,6 +63,10 @@ export const ADMIN_KEY_COMMANDS: readonly AdminCommand[] = [
     name: 'add-key',
     args: 'G NAME [--cryptoperiod DURATION]',
     summary: "generate a key for a group in the admin HSM (pre-active; cryptoperiod at most the group's)",
+    help: [
+      "  --cryptoperiod DURATION its cryptoperiod (default the group's, and at most that): 7d, 12h, 15m, 90s",
+      '  example: sekey admin add-key G1 release-2026 --cryptoperiod 7d',
+    ].join('\n'),
     mutates: true,
     prepare: (args) => {
       const cryptoperiod = args.option('--cryptoperiod');
@@ -117,6 +121,7 @@ export const ADMIN_KEY_COMMANDS: readonly AdminCommand[] = [
     name: 'keys',
     args: '[--group G]',
     summary: 'list keys',
+    help: ['  --group G               only the keys of group G', '  example: sekey admin keys --group G1'].join('\n'),
     mutates: false,
     lists: true,
     prepare: (args, { json: asJson }) => {

@@ -26,7 +26,7 @@ export async function runFactory(argv: readonly string[], io: CliIo, flags: Glob
         ? 'missing subcommand: sekey factory init --dir DIR'
         : `unknown factory command '${sub}'${didYouMean(sub, ['init'])}`,
     );
-  const dir = requireFactory(dirOption, io.env, io.cwd, 'factory init');
+  const dir = requireFactory(dirOption, io.env, io.cwd, 'factory init', '--dir');
   args.done();
   io.beginChanges?.();
   const manufacturer = createFactory(dir);

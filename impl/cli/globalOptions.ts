@@ -72,16 +72,26 @@ export async function requirePin(
 }
 
 /**
- * The factory folder (`--factory DIR`, else `$SEKEY_FACTORY`), resolved against the working
- * directory: the simulated manufacturer that certifies the HSMs a command creates. Never defaulted,
- * and never inside the installation (`openFactory` checks).
+ * The factory folder (`--factory DIR`, or `--dir DIR` for `sekey factory init`: `optionName`; else
+ * `$SEKEY_FACTORY`), resolved against the working directory: the simulated manufacturer that
+ * certifies the HSMs a command creates. Never defaulted, and never inside the installation
+ * (`openFactory` checks).
  */
-export function requireFactory(option: string | undefined, env: CliIo['env'], cwd: string, what: string): string {
+export function requireFactory(
+  option: string | undefined,
+  env: CliIo['env'],
+  cwd: string,
+  what: string,
+  optionName = '--factory',
+): string {
   const dir = option ?? env[FACTORY_ENV];
   if (dir === undefined || dir === '') {
+    const creates =
+      optionName === '--factory'
+        ? ' (`sekey factory init --dir DIR` creates a simulated one, outside the installation)'
+        : '';
     throw new UsageError(
-      `${what} needs the factory that certifies new HSMs: pass --factory DIR or set ${FACTORY_ENV} (\`sekey factory ` +
-        `init --dir DIR\` creates a simulated one, outside the installation)`,
+      `${what} needs the factory that certifies new HSMs: pass ${optionName} DIR or set ${FACTORY_ENV}${creates}`,
     );
   }
   return resolve(cwd, dir);

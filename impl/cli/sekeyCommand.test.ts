@@ -562,7 +562,10 @@ describe("sekey factory: the manufacturer's key stays outside the installation",
       expect((await sekey(['factory', 'init'], { env: { SEKEY_FACTORY: factory } })).err).toContain(
         'AlreadyInitialized',
       );
-      expect((await sekey(['factory', 'init'])).code).toBe(2);
+      const noDir = await sekey(['factory', 'init']);
+      expect(noDir.code).toBe(2);
+      // It names the option this command takes (`--dir`), not `provision`'s `--factory`.
+      expect(noDir.err).toContain('factory init needs the factory that certifies new HSMs: pass --dir DIR or set');
       expect((await sekey(['factory', 'frob'])).code).toBe(2);
       expect((await sekey(['factory'])).code).toBe(2);
       expect((await sekey(['factory', '--help'])).out).toMatch(/^usage: sekey factory init/);

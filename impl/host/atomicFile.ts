@@ -4,7 +4,7 @@
  * directory so the rename itself is durable.
  * @module
  */
-import { closeSync, fsyncSync, openSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
@@ -39,7 +39,13 @@ export function fsyncDirectory(dir: string): void {
 export function writeFileAtomic(path: string, bytes: Uint8Array | string, mode?: number): void {
   const dir = dirname(path);
   const tmp = join(dir, `.tmp-${basename(path)}-${randomBytes(6).toString('hex')}`);
-  writeFileDurable(tmp, bytes, mode);
-  renameSync(tmp, path);
+  try {
+    writeFileDurable(tmp, bytes, mode);
+    renameSync(tmp, path);
+  } catch (error) {
+    // A full disk, or a folder where the file should be: nothing replaced, and nothing left behind.
+    rmSync(tmp, { force: true });
+    throw error;
+  }
   fsyncDirectory(dir);
 }

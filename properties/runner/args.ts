@@ -59,7 +59,8 @@ Options
                     its seed); a negative seed is written --seed=-S
   --path P          replay the counterexample at path P: needs exactly one --suite and --seed, and
                     the --test of the failure's replay line; a path fits only the code that printed
-                    it (after a change it is refused, or replays another case)
+                    it (after a change it is refused, or replays another case). A path whose case
+                    passes (the bug is fixed) does not stop there: fast-check goes on from it
   --test PATTERN    only tests whose name matches PATTERN (a regular expression)
   --scale X         scale the loop sizes of exhaustive suites (SEKEY_SCALE); --runs, --scale and
                     --time lift the suites' time limits (the size bounds the run)
