@@ -127,7 +127,20 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
 
   it('locks the user level after 3 wrong PINs; an admin resets it with a new PIN', () => {
     const { device } = makeDevice('user-lock');
-    for (let i = 0; i < 3; i++) expectCode('WrongPin', () => device.login('user', 'wrong-pin'));
+    // The message counts down in words a person reads, and the last one says the level is now locked.
+    const messages = [1, 2, 3].map(() => {
+      try {
+        device.login('user', 'wrong-pin');
+      } catch (e) {
+        return isDeviceError(e) && e.code === 'WrongPin' ? e.message : `unexpected: ${String(e)}`;
+      }
+      return 'accepted';
+    });
+    expect(messages.map((m) => m.replace(/^WrongPin: /, ''))).toEqual([
+      'wrong user PIN, 2 tries left',
+      'wrong user PIN, 1 try left',
+      'wrong user PIN, no tries left: the user level is locked until an admin resets its PIN',
+    ]);
     expectCode('PinLocked', () => device.login('user', USER_PIN));
     device.login('admin', ADMIN_PIN);
     device.resetUserPin('new-user-pin');

@@ -80,7 +80,14 @@ export function login(core: DeviceCore, level: PinLevel, pin: Pin): void {
   if (!accepted) {
     if (next.value === 'locked')
       throw new DeviceError('DeviceLocked', 'wrong admin PIN, no tries left: only a factory reset helps');
-    throw new DeviceError('WrongPin', `wrong ${level} PIN, ${next.context.retriesLeft[level]} tries left`);
+    const left = next.context.retriesLeft[level];
+    // The last wrong user PIN locks the level: say so, and who can lift it (model/pinSession.ts).
+    throw new DeviceError(
+      'WrongPin',
+      left === 0
+        ? `wrong ${level} PIN, no tries left: the ${level} level is locked until an admin resets its PIN`
+        : `wrong ${level} PIN, ${left} ${left === 1 ? 'try' : 'tries'} left`,
+    );
   }
 }
 

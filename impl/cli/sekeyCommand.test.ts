@@ -321,7 +321,7 @@ describe('sekey on a persistent installation', () => {
     const first = await run('user', 'U2', 'keys', '--pin', 'wrong-pin');
     expect(first.err).toBe('sekey user U2 keys: WrongPin: wrong user PIN, 2 tries left');
     const second = await run('user', 'U2', 'keys', '--pin', 'wrong-pin');
-    expect(second.err).toContain('1 tries left');
+    expect(second.err).toContain('1 try left');
     expect((await run('user', 'U2', 'keys')).code).toBe(0);
     expect((await run('user', 'U2', 'keys', '--pin', 'wrong-pin')).err).toContain('2 tries left');
   });
