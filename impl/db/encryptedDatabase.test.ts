@@ -117,4 +117,15 @@ describe('EncryptedDatabase', () => {
     ).rejects.toThrow(PowerLossError);
     expect(await sqliteMemoryUsed()).toBe(before);
   });
+
+  test('an open refused after reading (a schema newer than this program) frees its connection too', async () => {
+    const device = new SoftDatabaseDevice();
+    const sd = new SdCard({ sectorCount: 4096 });
+    const db = await EncryptedDatabase.create(device, sd);
+    db.transaction((d) => d.run('PRAGMA user_version = 999'));
+    db.close();
+    const before = await sqliteMemoryUsed();
+    await expect(EncryptedDatabase.open(device, sd)).rejects.toMatchObject({ code: 'SchemaTooNew' });
+    expect(await sqliteMemoryUsed()).toBe(before);
+  });
 });

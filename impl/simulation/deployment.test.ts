@@ -1,6 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import { ADMIN_PIN, TEST_MANUFACTURER, USER_PIN } from '../../device/secube.testkit.ts';
+import { PowerLossError } from '../../device/powerLossError.ts';
 import { sqliteMemoryUsed } from '../db/sqlite.ts';
+import { Admin } from '../kms/admin.ts';
+import { FIRST_KEY_NUMBER } from '../../model/kms.ts';
 import { Deployment } from './deployment.ts';
 import type { DeviceFactory } from './deployment.ts';
 
@@ -35,5 +38,16 @@ describe('Deployment', () => {
     expect(await sqliteMemoryUsed()).toBeGreaterThan(before);
     d.dispose();
     expect(await sqliteMemoryUsed()).toBe(before);
+  });
+
+  test('an Admin.open that fails while it reconciles the HSM (a power cut) frees what it opened', async () => {
+    const d = await Deployment.create({ seed: 'reconcile-cut', start: Date.UTC(2026, 0, 1), devices: DEVICES });
+    // A KMS key no row names (an interrupted operation's orphan): Admin.open erases it, a flash write.
+    d.adminDevice.generateKey(FIRST_KEY_NUMBER + 500);
+    const before = await sqliteMemoryUsed();
+    d.adminFlash.cutPowerAfter(1);
+    await expect(Admin.open({ device: d.adminDevice, sd: d.adminCard })).rejects.toThrow(PowerLossError);
+    expect(await sqliteMemoryUsed()).toBe(before);
+    d.dispose();
   });
 });
