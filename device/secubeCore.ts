@@ -39,6 +39,11 @@ import type { TrngSeed } from './trng.ts';
 /** Default record-area sectors: two 16 KiB sectors of bank 2 (RM0090 §3.4: sectors 12 and 13). */
 export const DEFAULT_STATE_SECTORS: readonly [number, number] = Object.freeze([12, 13]) as readonly [number, number];
 
+/** The PIN machine resumed from the counters of `state` (a boot; a state read back). */
+function resumedPin(state: DeviceState): PinSnapshot {
+  return initialTransition(pinSessionMachine, { maxRetries: state.maxRetries, retriesLeft: state.retriesLeft })[0];
+}
+
 /** Options of `SecubeDevice`. */
 export interface SecubeDeviceOptions {
   /** The device's internal flash (keep a reference only to inject faults or inspect wear). */
@@ -156,18 +161,35 @@ export class DeviceCore {
     this.pin = undefined;
     this.identityPublic = undefined;
     this.authenticatedUpdate = undefined;
-    this.area.remount();
-    const content = this.area.load();
-    if (content === undefined) return;
-    const base = decodeDeviceState(content.payload);
-    const state = foldJournal(base, content.advances);
+    const record = this.#readRecord();
+    if (record === undefined) return;
     const store = this.mountStore();
     // Counters come back from flash: the machine resumes exactly where the last persisted step left it.
-    [this.pin] = initialTransition(pinSessionMachine, { maxRetries: state.maxRetries, retriesLeft: state.retriesLeft });
+    this.pin = resumedPin(record.state);
     this.store = store;
-    this.base = base;
-    this.journal = new Map(content.advances);
-    this.state = state;
+    this.#adopt(record);
+  }
+
+  /** The state record in flash (re-read from the sectors): base, journal, and the two folded. */
+  #readRecord(): { base: DeviceState; journal: Map<number, number>; state: DeviceState } | undefined {
+    this.area.remount();
+    const content = this.area.load();
+    if (content === undefined) return undefined;
+    const base = decodeDeviceState(content.payload);
+    return { base, journal: new Map(content.advances), state: foldJournal(base, content.advances) };
+  }
+
+  #adopt(record: { base?: DeviceState; journal: Map<number, number>; state?: DeviceState }): void {
+    this.base = record.base;
+    this.journal = record.journal;
+    this.state = record.state;
+  }
+
+  /** The device stops, as firmware that loses power does: off, no session, nothing authenticated. */
+  #stop(): void {
+    this.powered = false;
+    this.pin = undefined;
+    this.authenticatedUpdate = undefined;
   }
 
   /** Pulls the plug: the session ends (the PIN machine's `POWER_LOSS`) and the SD card is cut too. */
@@ -204,11 +226,8 @@ export class DeviceCore {
     try {
       return step();
     } catch (e) {
-      if (e instanceof PowerLossError) {
-        this.powered = false;
-        this.pin = undefined;
-        this.authenticatedUpdate = undefined;
-      } else if (this.store !== undefined && !(e instanceof DeviceError)) {
+      if (e instanceof PowerLossError) this.#stop();
+      else if (this.store !== undefined && !(e instanceof DeviceError)) {
         // A key-store operation failed half-way (e.g. worn flash): its view must be rebuilt.
         this.storeNeedsMount = true;
       }
@@ -281,31 +300,19 @@ export class DeviceCore {
    */
   #rereadState(): void {
     try {
-      this.area.remount();
-      const content = this.area.load();
-      if (content === undefined) {
+      const record = this.#readRecord();
+      if (record === undefined) {
         // Factory init's first record never landed: the device is as blank as before it.
-        this.state = undefined;
-        this.base = undefined;
-        this.journal = new Map();
+        this.#adopt({ journal: new Map() });
         return;
       }
-      const base = decodeDeviceState(content.payload);
-      const state = foldJournal(base, content.advances);
-      this.base = base;
-      this.journal = new Map(content.advances);
-      this.state = state;
+      this.#adopt(record);
       const left = this.pin?.context.retriesLeft;
-      if (left !== undefined && (left.user !== state.retriesLeft.user || left.admin !== state.retriesLeft.admin)) {
-        [this.pin] = initialTransition(pinSessionMachine, {
-          maxRetries: state.maxRetries,
-          retriesLeft: state.retriesLeft,
-        });
-      }
+      const read = record.state.retriesLeft;
+      if (left !== undefined && (left.user !== read.user || left.admin !== read.admin))
+        this.pin = resumedPin(record.state);
     } catch {
-      this.powered = false;
-      this.pin = undefined;
-      this.authenticatedUpdate = undefined;
+      this.#stop();
     }
   }
 

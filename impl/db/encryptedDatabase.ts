@@ -71,14 +71,11 @@ export class EncryptedDatabase {
     // what its export() would give, without the export.
     const { db, exported } = await openMigratedExported();
     const edb = new EncryptedDatabase(db, store);
-    try {
+    return edb.closeIfThrows(() => {
       if (init === undefined) edb.#persist(exported);
       else edb.transaction(init);
-    } catch (error) {
-      edb.close();
-      throw error;
-    }
-    return edb;
+      return edb;
+    });
   }
 
   /**
@@ -89,16 +86,12 @@ export class EncryptedDatabase {
     const store = PageStore.open(device, sd);
     const db = await openSqlite(store.image);
     const edb = new EncryptedDatabase(db, store);
-    try {
+    return edb.closeIfThrows(() => {
       const before = db.exec('PRAGMA user_version')[0]?.values[0]?.[0];
       const migrated = migrate(db) !== Number(before);
       if (enableAutoVacuum(db) || migrated) edb.#persist();
-    } catch (error) {
-      // The caller never gets the object, so it could never close it (`sqliteMemoryUsed`).
-      edb.close();
-      throw error;
-    }
-    return edb;
+      return edb;
+    });
   }
 
   /** The committed generation (also the device's flash counter). */
@@ -126,6 +119,21 @@ export class EncryptedDatabase {
       throw new DatabaseError('Corrupt', `the database must be reopened after: ${this.#broken.message}`);
     }
     return this.#db;
+  }
+
+  /**
+   * Runs `fn`, the rest of opening something on this database; if it throws, closes the database
+   * and rethrows. Whoever opens a database and then refuses it (a wrong role, a rolled-back replica,
+   * a failed migration) must close it: the caller never gets an object to close, and an SQLite
+   * connection lives in sql.js's WebAssembly memory until closed (`sqliteMemoryUsed`).
+   */
+  closeIfThrows<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      this.close();
+      throw error;
+    }
   }
 
   /** Runs a read-only query function on the current state. */

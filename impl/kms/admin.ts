@@ -130,24 +130,20 @@ export class Admin {
     requireAdminSession(options.device);
     const dbDevice = secubeDatabaseDevice(options.device);
     const db = await EncryptedDatabase.open(dbDevice, options.sd);
-    const role = db.read((d) => column(d, 'SELECT role FROM identity WHERE id = 1')[0]);
-    if (role !== 'admin') {
-      db.close();
-      throw new SekeyError(
-        'NotProvisioned',
-        role === undefined
-          ? 'this card holds no administrator identity (its setup never completed)'
-          : `this card holds a ${String(role)}'s database, not the administrator's`,
-      );
-    }
-    const admin = new Admin(options.device, db, options.clock ?? systemClock, { device: dbDevice, sd: options.sd });
-    try {
+    return db.closeIfThrows(() => {
+      const role = db.read((d) => column(d, 'SELECT role FROM identity WHERE id = 1')[0]);
+      if (role !== 'admin') {
+        throw new SekeyError(
+          'NotProvisioned',
+          role === undefined
+            ? 'this card holds no administrator identity (its setup never completed)'
+            : `this card holds a ${String(role)}'s database, not the administrator's`,
+        );
+      }
+      const admin = new Admin(options.device, db, options.clock ?? systemClock, { device: dbDevice, sd: options.sd });
       admin.#reconcileDevice();
-    } catch (error) {
-      db.close();
-      throw error;
-    }
-    return admin;
+      return admin;
+    });
   }
 
   /** The database generation (grows by one per committed operation). */

@@ -126,38 +126,33 @@ export class User {
    */
   static async open(options: { device: SecubeDevice; sd: SdCard; clock?: Clock }): Promise<User> {
     const db = await EncryptedDatabase.open(secubeDatabaseDevice(options.device), options.sd);
-    const row = db.read((d) => query(d, "SELECT user_id, key_base FROM identity WHERE role = 'user'")[0]);
-    if (!row) {
-      db.close();
-      throw new SekeyError('NotProvisioned', 'this device holds no user identity');
-    }
-    const base = Number(row[1]);
-    const user = new User(options.device, db, options.clock ?? systemClock, String(row[0]), {
-      adminToUserKeyId: base,
-      userToAdminKeyId: base + 1,
-      wrappingKeyId: base + 2,
-    });
-    // The HSM's counter is the floor: a replica that applied less than the HSM recorded is old.
-    const counter = options.device.counterRead(UPDATE_SEQUENCE_COUNTER);
-    if (counter > user.appliedSequence) {
-      db.close();
-      throw new DatabaseError(
-        'RolledBack',
-        `the replica applied update ${user.appliedSequence}, but the HSM recorded ${counter}`,
-      );
-    }
-    try {
-      user.#finishDeviceWork();
-    } catch (error) {
-      // An HSM refusal (a full key store, say) must not make the replica unopenable: the work stays
-      // pending, is retried by the next sync, and is reported by `pendingDeviceWork`.
-      if (!isDeviceError(error)) {
-        db.close();
-        throw error;
+    return db.closeIfThrows(() => {
+      const row = db.read((d) => query(d, "SELECT user_id, key_base FROM identity WHERE role = 'user'")[0]);
+      if (!row) throw new SekeyError('NotProvisioned', 'this device holds no user identity');
+      const base = Number(row[1]);
+      const user = new User(options.device, db, options.clock ?? systemClock, String(row[0]), {
+        adminToUserKeyId: base,
+        userToAdminKeyId: base + 1,
+        wrappingKeyId: base + 2,
+      });
+      // The HSM's counter is the floor: a replica that applied less than the HSM recorded is old.
+      const counter = options.device.counterRead(UPDATE_SEQUENCE_COUNTER);
+      if (counter > user.appliedSequence) {
+        throw new DatabaseError(
+          'RolledBack',
+          `the replica applied update ${user.appliedSequence}, but the HSM recorded ${counter}`,
+        );
       }
-      user.#deviceWorkError = error;
-    }
-    return user;
+      try {
+        user.#finishDeviceWork();
+      } catch (error) {
+        // An HSM refusal (a full key store, say) must not make the replica unopenable: the work stays
+        // pending, is retried by the next sync, and is reported by `pendingDeviceWork`.
+        if (!isDeviceError(error)) throw error;
+        user.#deviceWorkError = error;
+      }
+      return user;
+    });
   }
 
   #deviceWorkError: Error | null = null;

@@ -1,18 +1,11 @@
 import { describe, expect, test } from 'vitest';
-import { ADMIN_PIN, TEST_MANUFACTURER, USER_PIN } from '../../device/secube.testkit.ts';
 import { PowerLossError } from '../../device/powerLossError.ts';
 import { sqliteMemoryUsed } from '../db/sqlite.ts';
 import { Admin } from '../kms/admin.ts';
 import { FIRST_KEY_NUMBER } from '../../model/kms.ts';
 import { Deployment } from './deployment.ts';
-import type { DeviceFactory } from './deployment.ts';
+import { TEST_DEVICES } from './testDevices.testkit.ts';
 
-const DEVICES: DeviceFactory = {
-  userPin: USER_PIN,
-  adminPin: ADMIN_PIN,
-  manufacturer: TEST_MANUFACTURER,
-  pinIterations: 10,
-};
 const POLICY = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 86_400_000 } as const;
 
 describe('Deployment', () => {
@@ -21,7 +14,7 @@ describe('Deployment', () => {
   // kmsImpl suite grew by 2.6 MB a run before its worlds were closed).
   test('dispose closes every database it opened, the replaced and reopened ones included', async () => {
     const before = await sqliteMemoryUsed();
-    const d = await Deployment.create({ seed: 'dispose', start: Date.UTC(2026, 0, 1), devices: DEVICES });
+    const d = await Deployment.create({ seed: 'dispose', start: Date.UTC(2026, 0, 1), devices: TEST_DEVICES });
     d.admin.addUser('U1', 'alice');
     d.admin.addUser('U2', 'bob');
     await d.provision('U1');
@@ -41,7 +34,7 @@ describe('Deployment', () => {
   });
 
   test('an Admin.open that fails while it reconciles the HSM (a power cut) frees what it opened', async () => {
-    const d = await Deployment.create({ seed: 'reconcile-cut', start: Date.UTC(2026, 0, 1), devices: DEVICES });
+    const d = await Deployment.create({ seed: 'reconcile-cut', start: Date.UTC(2026, 0, 1), devices: TEST_DEVICES });
     // A KMS key no row names (an interrupted operation's orphan): Admin.open erases it, a flash write.
     d.adminDevice.generateKey(FIRST_KEY_NUMBER + 500);
     const before = await sqliteMemoryUsed();

@@ -1,22 +1,15 @@
 import { describe, expect, test } from 'vitest';
-import { ADMIN_PIN, TEST_MANUFACTURER, USER_PIN } from '../../device/secube.testkit.ts';
 import type { KmsOperation } from '../../model/kms.ts';
 import { Deployment } from './deployment.ts';
-import type { DeviceFactory } from './deployment.ts';
+import { TEST_DEVICES } from './testDevices.testkit.ts';
 import { DeploymentModel } from './referenceModel.ts';
 import { SimulationWorld } from './simulationWorld.ts';
 
-const DEVICES: DeviceFactory = {
-  userPin: USER_PIN,
-  adminPin: ADMIN_PIN,
-  manufacturer: TEST_MANUFACTURER,
-  pinIterations: 10,
-};
 const START = Date.UTC(2026, 0, 1);
 
 /** Alice and bob provisioned and published to; then a change waiting to be published. */
 async function world(): Promise<SimulationWorld> {
-  const d = await Deployment.create({ seed: 'simulation-world', start: START, devices: DEVICES });
+  const d = await Deployment.create({ seed: 'simulation-world', start: START, devices: TEST_DEVICES });
   const w = new SimulationWorld(new DeploymentModel(START), d, { archive: false });
   const ops: KmsOperation[] = [
     { type: 'addUser', userId: 'U1', name: 'alice', now: START },

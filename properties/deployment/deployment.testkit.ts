@@ -6,12 +6,12 @@
  * Test support only.
  * @module
  */
-import { ADMIN_PIN, TEST_MANUFACTURER, USER_PIN } from '../../device/secube.testkit.ts';
 import type { SecubeDevice } from '../../device/secube.ts';
 import type { GroupId } from '../../model/kms.ts';
 import { Deployment } from '../../impl/simulation/deployment.ts';
-import type { DeploymentHooks, DeviceFactory, UserSlot } from '../../impl/simulation/deployment.ts';
+import type { DeploymentHooks, UserSlot } from '../../impl/simulation/deployment.ts';
 import { openUser } from '../../impl/simulation/deployment.ts';
+import { TEST_DEVICES } from '../../impl/simulation/testDevices.testkit.ts';
 import type { SecretTap } from '../../impl/simulation/secretTap.ts';
 import type { Transport } from '../../impl/protocol/transport.ts';
 import { deviceKeyNumber, isKmsDeviceKey } from '../../impl/protocol/deviceKeyIds.ts';
@@ -50,14 +50,6 @@ export const MUTANTS = [
 ] as const;
 /** A deliberately broken variant. */
 export type Mutant = (typeof MUTANTS)[number];
-
-/** The test devices: the test kit's PINs and manufacturer, 10 PBKDF2 iterations to keep runs fast. */
-export const TEST_DEVICES: DeviceFactory = {
-  userPin: USER_PIN,
-  adminPin: ADMIN_PIN,
-  manufacturer: TEST_MANUFACTURER,
-  pinIterations: 10,
-};
 
 /** A deployment on the test devices, through the broken variant `mutant` if one is given. */
 export async function createDeployment(options: {
