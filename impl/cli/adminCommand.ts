@@ -42,6 +42,8 @@ export interface AdminCommand {
   readonly summary: string;
   /** More lines of help, if the summary is not enough. */
   readonly help?: string;
+  /** Command lines that show it at work, run in order on the demo's installation (`commandExamples.ts`). */
+  readonly examples: readonly string[];
   /**
    * Whether it changes the KMS: then the key changes are reported and, unless `--no-publish`,
    * update files are published afterwards.

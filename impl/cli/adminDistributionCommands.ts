@@ -36,6 +36,7 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
       "applied is older than the installation's freshness window. Run this from cron at least once per",
       'heartbeat interval (e.g. hourly), so that users who sync keep encrypting: `sekey admin publish --pin …`.',
     ].join('\n'),
+    examples: ['sekey admin publish --at +1d'],
     mutates: false,
     lists: true,
     prepare:
@@ -49,6 +50,7 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     name: 'collect-acks',
     args: '',
     summary: "read the users' acknowledgements from the share (each checked by the admin HSM)",
+    examples: ['sekey admin collect-acks'],
     mutates: false,
     lists: true,
     prepare:
@@ -68,6 +70,7 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     name: 'status',
     args: '',
     summary: "each provisioned user's publication state (counting acknowledgements waiting on the share)",
+    examples: ['sekey admin status'],
     mutates: false,
     lists: true,
     prepare:
@@ -98,6 +101,7 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     summary:
       'users who left an update unacknowledged too long (counting acknowledgements waiting on the share); exit 1 ' +
       'if any',
+    examples: ['sekey admin stale'],
     mutates: false,
     lists: true,
     prepare:
@@ -121,6 +125,7 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     name: 'resync',
     args: 'U',
     summary: "make a user's next update file a full resync (recovers a stale or blocked user)",
+    examples: ['sekey admin resync U4'],
     mutates: true,
     prepare: (args) => {
       const userId = args.positional('user ID');
@@ -138,8 +143,8 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     help: [
       '  --verify                check the chain from the first entry to the last; exit 1 if it is broken',
       '  --last N                only the last N entries',
-      '  example: sekey admin audit --verify --last 20',
     ].join('\n'),
+    examples: ['sekey admin audit --verify --last 20'],
     mutates: false,
     lists: true,
     prepare: (args, { json: asJson }) => {

@@ -20,6 +20,7 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
       '  --cryptoperiod DURATION the default and longest cryptoperiod of its keys: 30d, 12h, 15m, 90s, ms',
       '  --share-history         new members also receive deactivated keys (read old data)',
     ].join('\n'),
+    examples: ['sekey admin add-group G3 auditors --max-keys 2 --cryptoperiod 90d --share-history'],
     mutates: true,
     prepare: (args) => {
       const maxKeys = args.option('--max-keys');
@@ -47,6 +48,7 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     name: 'delete-group',
     args: 'G',
     summary: 'delete a group: its keys are retired and erased from the members’ HSMs',
+    examples: ['sekey admin delete-group G2 --yes'],
     mutates: true,
     destructive: true,
     prepare: (args) => {
@@ -64,6 +66,7 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     name: 'rename-group',
     args: 'G NAME',
     summary: "change a group's name",
+    examples: ['sekey admin rename-group G1 platform'],
     mutates: true,
     prepare: (args) => {
       const [id, name] = [args.positional('group ID'), args.positional('name')];
@@ -78,6 +81,7 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     name: 'set-max-keys',
     args: 'G N',
     summary: "change a group's maxKeys (refused if its live keys exceed it)",
+    examples: ['sekey admin set-max-keys G1 6'],
     mutates: true,
     prepare: (args) => {
       const id = args.positional('group ID');
@@ -93,6 +97,7 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     name: 'set-cryptoperiod',
     args: 'G DURATION',
     summary: "change a group's default cryptoperiod (refused if a live key has a longer one)",
+    examples: ['sekey admin set-cryptoperiod G1 60d'],
     mutates: true,
     prepare: (args) => {
       const id = args.positional('group ID');
@@ -108,6 +113,7 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     name: 'group-info',
     args: 'G',
     summary: 'a group: policy, members and keys',
+    examples: ['sekey admin group-info G1'],
     mutates: false,
     lists: true,
     prepare: (args, { json: asJson }) => {
@@ -137,6 +143,7 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     name: 'groups',
     args: '',
     summary: 'list groups',
+    examples: ['sekey admin groups'],
     mutates: false,
     lists: true,
     prepare:
@@ -164,6 +171,7 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     name: 'add-member',
     args: 'G U',
     summary: 'add a user to a group (it gets the keys that can still protect; the history if shared)',
+    examples: ['sekey admin add-member G2 U3'],
     mutates: true,
     prepare: (args) => {
       const [g, u] = [args.positional('group ID'), args.positional('user ID')];
@@ -178,6 +186,7 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     name: 'remove-member',
     args: 'G U',
     summary: 'remove a user from a group and rekey it (forward secrecy)',
+    examples: ['sekey admin remove-member G1 U3'],
     mutates: true,
     prepare: (args) => {
       const [g, u] = [args.positional('group ID'), args.positional('user ID')];

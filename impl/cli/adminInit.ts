@@ -19,6 +19,7 @@ import { json } from './format.ts';
 import { globalOptions, requireFactory } from './globalOptions.ts';
 import { openFactory } from '../host/manufacturerFile.ts';
 import { freshnessOf } from '../host/installationConfig.ts';
+import { SETUP_EXAMPLES, SETUP_HEADING, examplesHelp } from './commandExamples.ts';
 
 /** The synopsis of `admin init`. */
 export const ADMIN_INIT_ARGS =
@@ -44,6 +45,7 @@ export const ADMIN_INIT_HELP = [
   '                          than this: withheld updates are noticed (default 3 × the heartbeat interval;',
   '                          must be longer than it). Installation-wide; carried in every heartbeat',
   '  --home DIR, --at TIME, --wait SECONDS, --json   as for every command',
+  examplesHelp(SETUP_EXAMPLES, SETUP_HEADING),
 ].join('\n');
 
 /** Runs `admin init` with its arguments (after `init`). */

@@ -16,6 +16,7 @@ import { fields, ids, json, quoted, table, when } from './format.ts';
 function keyEvent(
   name: string,
   summary: string,
+  examples: readonly string[],
   call: (admin: Admin, keyId: string) => AdminChanges,
   confirmation?: (keyId: string) => string,
 ): AdminCommand {
@@ -23,6 +24,7 @@ function keyEvent(
     name,
     args: 'K',
     summary,
+    examples,
     mutates: true,
     ...(confirmation === undefined ? {} : { destructive: true }),
     prepare: (args) => {
@@ -63,10 +65,8 @@ export const ADMIN_KEY_COMMANDS: readonly AdminCommand[] = [
     name: 'add-key',
     args: 'G NAME [--cryptoperiod DURATION]',
     summary: "generate a key for a group in the admin HSM (pre-active; cryptoperiod at most the group's)",
-    help: [
-      "  --cryptoperiod DURATION its cryptoperiod (default the group's, and at most that): 7d, 12h, 15m, 90s",
-      '  example: sekey admin add-key G1 release-2026 --cryptoperiod 7d',
-    ].join('\n'),
+    help: "  --cryptoperiod DURATION its cryptoperiod (default the group's, and at most that): 7d, 12h, 15m, 90s",
+    examples: ['sekey admin add-key G1 release-2026 --cryptoperiod 7d'],
     mutates: true,
     prepare: (args) => {
       const cryptoperiod = args.option('--cryptoperiod');
@@ -77,16 +77,35 @@ export const ADMIN_KEY_COMMANDS: readonly AdminCommand[] = [
         report(session.admin.apply({ type: 'addKey', groupId: group, name, ...options, now: session.clock.now() }));
     },
   },
-  keyEvent('activate-key', 'activate a pre-active key (its cryptoperiod starts)', (a, k) => a.activateKey(k)),
-  keyEvent('suspend-key', 'suspend an active key', (a, k) => a.suspendKey(k)),
-  keyEvent('resume-key', 'resume a suspended key (before the end of its cryptoperiod)', (a, k) => a.resumeKey(k)),
-  keyEvent('deactivate-key', 'deactivate a key (it still decrypts, never encrypts)', (a, k) => a.deactivateKey(k)),
-  keyEvent('compromise-key', 'mark a key compromised (an active one is replaced at once)', (a, k) =>
-    a.compromiseKey(k),
+  keyEvent(
+    'activate-key',
+    'activate a pre-active key (its cryptoperiod starts)',
+    ['sekey admin add-key G2 core-2027 --no-publish', 'sekey admin activate-key K2005'],
+    (a, k) => a.activateKey(k),
+  ),
+  keyEvent('suspend-key', 'suspend an active key', ['sekey admin suspend-key K2003'], (a, k) => a.suspendKey(k)),
+  keyEvent(
+    'resume-key',
+    'resume a suspended key (before the end of its cryptoperiod)',
+    ['sekey admin suspend-key K2003 --no-publish', 'sekey admin resume-key K2003'],
+    (a, k) => a.resumeKey(k),
+  ),
+  keyEvent(
+    'deactivate-key',
+    'deactivate a key (it still decrypts, never encrypts)',
+    ['sekey admin deactivate-key K2004'],
+    (a, k) => a.deactivateKey(k),
+  ),
+  keyEvent(
+    'compromise-key',
+    'mark a key compromised (an active one is replaced at once)',
+    ['sekey admin compromise-key K2003'],
+    (a, k) => a.compromiseKey(k),
   ),
   keyEvent(
     'destroy-key',
     'destroy a key: erased from every HSM, metadata kept',
+    ['sekey admin destroy-key K2000 --yes'],
     (a, k) => a.destroyKey(k),
     (k) => `destroy key ${k}: every HSM erases it, and what it protected cannot be decrypted any more?`,
   ),
@@ -94,6 +113,7 @@ export const ADMIN_KEY_COMMANDS: readonly AdminCommand[] = [
     name: 'rename-key',
     args: 'K NAME',
     summary: "change a key's name",
+    examples: ['sekey admin rename-key K2003 eng-2026-q1'],
     mutates: true,
     prepare: (args) => {
       const [keyId, name] = [args.positional('key ID'), args.positional('name')];
@@ -107,6 +127,7 @@ export const ADMIN_KEY_COMMANDS: readonly AdminCommand[] = [
     name: 'key-info',
     args: 'K',
     summary: "a key's metadata, life-cycle times and holders (never its bytes)",
+    examples: ['sekey admin key-info K2003'],
     mutates: false,
     lists: true,
     prepare: (args, { json: asJson }) => {
@@ -121,7 +142,8 @@ export const ADMIN_KEY_COMMANDS: readonly AdminCommand[] = [
     name: 'keys',
     args: '[--group G]',
     summary: 'list keys',
-    help: ['  --group G               only the keys of group G', '  example: sekey admin keys --group G1'].join('\n'),
+    help: '  --group G               only the keys of group G',
+    examples: ['sekey admin keys --group G1'],
     mutates: false,
     lists: true,
     prepare: (args, { json: asJson }) => {
@@ -143,6 +165,7 @@ export const ADMIN_KEY_COMMANDS: readonly AdminCommand[] = [
     name: 'sweep',
     args: '',
     summary: 'expire every key whose cryptoperiod has ended (also done before every operation)',
+    examples: ['sekey admin sweep --at +30d'],
     mutates: true,
     prepare:
       () =>

@@ -40,6 +40,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
     name: 'add-user',
     args: 'U NAME',
     summary: 'add a user (IDs are U followed by a number)',
+    examples: ['sekey admin add-user U5 erin'],
     mutates: true,
     prepare: (args) => {
       const [id, name] = [args.positional('user ID'), args.positional('name')];
@@ -54,6 +55,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
     name: 'delete-user',
     args: 'U',
     summary: 'delete a user: its groups are rekeyed and its HSM is told to erase every key',
+    examples: ['sekey admin delete-user U4 --yes'],
     mutates: true,
     destructive: true,
     prepare: (args) => {
@@ -71,6 +73,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
     name: 'rename-user',
     args: 'U NAME',
     summary: "change a user's name",
+    examples: ['sekey admin rename-user U3 caroline'],
     mutates: true,
     prepare: (args) => {
       const [id, name] = [args.positional('user ID'), args.positional('name')];
@@ -85,6 +88,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
     name: 'user-info',
     args: 'U',
     summary: 'a user: name, groups, HSM and publication state',
+    examples: ['sekey admin user-info U2'],
     mutates: false,
     lists: true,
     prepare: (args, { json: asJson }) => {
@@ -117,6 +121,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
     name: 'users',
     args: '',
     summary: 'list users',
+    examples: ['sekey admin users'],
     mutates: false,
     lists: true,
     prepare:
@@ -149,6 +154,10 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       '  --factory DIR           the factory that certifies the new HSM (default $SEKEY_FACTORY; created by',
       '                          `sekey factory init`, outside the installation, the same as at `admin init`)',
     ].join('\n'),
+    examples: [
+      'sekey admin add-user U5 erin --no-publish',
+      'sekey admin provision U5 --user-pin erin-pin-5 --device-admin-pin erin-hsm-admin-5 --yes',
+    ],
     mutates: true,
     destructive: true,
     prepare: (args, { cwd, env }) => {

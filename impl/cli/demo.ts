@@ -21,6 +21,7 @@ import { main } from './sekeyCommand.ts';
 import { bytes } from './format.ts';
 import type { DeviceReport } from '../host/installation.ts';
 import { updateStream } from '../protocol/streams.ts';
+import { DEMO_PINS } from './commandExamples.ts';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -28,8 +29,7 @@ export interface DemoOptions {
   readonly keep?: string;
 }
 
-/** PINs of the demo's devices (shown: this is a demo, and `--keep` users need them). */
-const PINS = { admin: 'demo-admin-pin', user: 'demo-user-pin', deviceAdmin: 'demo-device-admin-pin' } as const;
+const PINS = DEMO_PINS;
 const START = '2026-01-05T09:00Z';
 const PEOPLE = [
   ['U1', 'alice'],

@@ -68,6 +68,7 @@ export const ADMIN_CHANGE_PIN: AdminCommand = {
   name: 'change-pin',
   args: '[--new-pin PIN]',
   summary: "change the admin HSM's admin PIN (--pin is the current one; the new one asked twice on a terminal)",
+  examples: ['sekey admin change-pin --new-pin admin-pin-2027'],
   mutates: false,
   prepare: (args) => {
     const option = args.option('--new-pin');
@@ -103,6 +104,7 @@ export const ADMIN_RESET_USER_PIN: AdminCommand = {
     'new PIN out of band; U then sets one of its own (`sekey user U change-pin`).',
     '  --new-pin PIN           the new user PIN (asked twice on a terminal)',
   ].join('\n'),
+  examples: ['sekey admin reset-user-pin U2 --new-pin bob-temporary-1'],
   mutates: false,
   prepare: (args) => {
     const option = args.option('--new-pin');

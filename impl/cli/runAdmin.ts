@@ -25,6 +25,7 @@ import { Args, UsageError } from './args.ts';
 import type { CliIo } from './cliIo.ts';
 import type { GlobalFlags } from './commandLine.ts';
 import { confirmStep } from './confirm.ts';
+import { examplesHelp } from './commandExamples.ts';
 import { didYouMean } from './didYouMean.ts';
 import { json } from './format.ts';
 import { globalOptions, globalOptionsHelp, installationFor, requirePin } from './globalOptions.ts';
@@ -74,7 +75,7 @@ export function adminCommandHelp(name: string): string | null {
   if (c.destructive) lines.push('  --yes                   confirm (asked on a terminal; needed otherwise)');
   if (c.mutates)
     lines.push('  --no-publish            do not publish update files afterwards (batch; `sekey admin publish` later)');
-  lines.push('', globalOptionsHelp('admin'));
+  lines.push(examplesHelp(c.examples), '', globalOptionsHelp('admin'));
   return lines.join('\n');
 }
 

@@ -15,6 +15,7 @@ import { globalOptions, globalOptionsHelp, installationFor, requirePin } from '.
 import { USER_COMMANDS } from './userCommands.ts';
 import type { UserCommand, UserWork } from './userCommands.ts';
 import { RECOVERY, lastTryWarning, triesLeftOnDisk } from './pinCommands.ts';
+import { examplesHelp } from './commandExamples.ts';
 
 function synopsis(c: UserCommand): string {
   return [`sekey user U ${c.name}`, c.args].filter((s) => s !== '').join(' ');
@@ -41,7 +42,7 @@ export function userCommandHelp(name: string): string | null {
   if (!c) return null;
   const lines = [`usage: ${synopsis(c)} [options]`, '', c.summary];
   if (c.help !== undefined) lines.push(c.help);
-  lines.push('', globalOptionsHelp('user'));
+  lines.push(examplesHelp(c.examples), '', globalOptionsHelp('user'));
   return lines.join('\n');
 }
 

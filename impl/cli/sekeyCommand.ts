@@ -23,6 +23,7 @@ import { GLOBAL_OPTION_NAMES, splitGlobals } from './commandLine.ts';
 import { didYouMean } from './didYouMean.ts';
 import { SIGNAL_EXIT } from './interrupts.ts';
 import { EXIT, reportError } from './reportError.ts';
+import { DEMO_PINS, SETUP_EXAMPLES, SETUP_HEADING, examplesHelp } from './commandExamples.ts';
 
 interface Command {
   readonly summary: string;
@@ -53,7 +54,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       'four users with provisioned HSMs, groups, keys, update files on the share, syncs, messages, a',
       'member leaving (rekey), a compromise and re-protection, a withheld update caught as stale and',
       'fixed by a resync; with update sizes, modelled HSM cycles and flash erase counts.',
-      '  --keep DIR  build it in DIR (new or empty) and keep it, to explore with --home DIR',
+      '  --keep DIR  build it in DIR (new or empty) and keep it, to explore with --home DIR: the PINs are',
+      `              ${DEMO_PINS.admin} (admin HSM) and ${DEMO_PINS.user} (users' HSMs); every admin and user`,
+      "              command's help ends with examples that run on it",
+      examplesHelp(['sekey demo --keep ./sekey-demo'], 'example:'),
     ].join('\n'),
     run: async (argv, io, flags) => {
       const args = new Args(argv);
@@ -145,6 +149,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       "manufacturer's signing key, which certifies the identity of every HSM `admin init` and `admin provision`",
       'create. SIMULATION ONLY: keep DIR outside every installation; a real admin host never holds this key.',
       '  --dir DIR   where (default $SEKEY_FACTORY)',
+      examplesHelp(SETUP_EXAMPLES, SETUP_HEADING),
     ].join('\n'),
     run: async (argv, io, flags) => (await import('./factoryCommand.ts')).runFactory(argv, io, flags),
   },

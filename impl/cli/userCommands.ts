@@ -34,6 +34,8 @@ export interface UserCommand {
   readonly args: string;
   readonly summary: string;
   readonly help?: string;
+  /** Command lines that show it at work, run in order on the demo's installation (`commandExamples.ts`). */
+  readonly examples: readonly string[];
   readonly lists?: boolean;
   readonly prepare: (
     args: Args,
@@ -91,6 +93,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     name: 'status',
     args: '',
     summary: 'the user, its HSM, and where its update stream stands',
+    examples: ['sekey user U1 status'],
     lists: true,
     prepare:
       (_args, { json: asJson }) =>
@@ -136,6 +139,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     name: 'sync',
     args: '',
     summary: 'apply every new update file from the share and acknowledge it (exit 1 if one is refused)',
+    examples: ['sekey admin rename-group G2 crypto-team', 'sekey user U1 sync'],
     lists: true,
     prepare:
       (_args, { json: asJson }) =>
@@ -159,6 +163,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     name: 'groups',
     args: '',
     summary: "the user's groups and their members",
+    examples: ['sekey user U2 groups'],
     lists: true,
     prepare:
       (_args, { json: asJson }) =>
@@ -177,6 +182,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     name: 'users',
     args: '',
     summary: 'the user and everyone sharing a group with it',
+    examples: ['sekey user U2 users'],
     lists: true,
     prepare:
       (_args, { json: asJson }) =>
@@ -194,6 +200,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     name: 'keys',
     args: '',
     summary: "the keys the user's HSM holds (metadata only)",
+    examples: ['sekey user U2 keys'],
     lists: true,
     prepare:
       (_args, { json: asJson }) =>
@@ -212,6 +219,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     name: 'key-info',
     args: 'K',
     summary: "one held key's metadata",
+    examples: ['sekey user U2 key-info K2004'],
     lists: true,
     prepare: (args, { json: asJson }) => {
       const keyId = args.positional('key ID');
@@ -232,6 +240,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     name: 'find-key',
     args: 'U2 [U3 …]',
     summary: 'the key a message to these recipients would use (smallest common group)',
+    examples: ['sekey user U1 find-key U2 U3'],
     lists: true,
     prepare: (args, { json: asJson }) => {
       const recipients = idList(args.rest('recipient'));
@@ -246,6 +255,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     args: '--to U2[,U3…] [--force] IN OUT',
     summary: 'encrypt a file inside the HSM for the recipients (the message names its key, never holds it)',
     help: FILE_HELP,
+    examples: ['sekey user U1 encrypt --to U2,U3 plan.txt plan-2.skm'],
     prepare: (args, { io: world }) => {
       const to = args.option('--to');
       const force = args.flag('--force');
@@ -279,6 +289,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     args: '[--force] IN OUT',
     summary: 'decrypt a message inside the HSM (active, suspended or deactivated keys only)',
     help: FILE_HELP,
+    examples: ['sekey user U2 decrypt memo.skm memo-copy.txt'],
     prepare: (args, { io: world }) => {
       const force = args.flag('--force');
       const [inPath, outPath] = [args.positional('IN file'), args.positional('OUT file')];
@@ -298,6 +309,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     args: '[--force] IN OUT',
     summary: 're-encrypt a message under a fresh key inside the HSM (rescues data under a compromised key)',
     help: FILE_HELP,
+    examples: ['sekey user U1 reprotect memo.skm memo-2.skm'],
     prepare: (args, { io: world }) => {
       const force = args.flag('--force');
       const [inPath, outPath] = [args.positional('IN file'), args.positional('OUT file')];
@@ -322,6 +334,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     name: 'change-pin',
     args: '[--new-pin PIN]',
     summary: "change the user's HSM PIN (--pin is the current one; the new one asked twice on a terminal)",
+    examples: ['sekey user U1 change-pin --new-pin alice-pin-2027'],
     prepare: (args) => {
       const option = args.option('--new-pin');
       return async ({ session, io, did }) => {
@@ -336,6 +349,10 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     name: 'check-update',
     args: 'FILE',
     summary: 'judge an update file without applying it: would this HSM apply it next? (exit 1 if not)',
+    examples: [
+      'sekey admin rename-user U3 caroline',
+      'sekey user U3 check-update ../share/updates/U3/000000000006.update',
+    ],
     prepare: (args, { io: world }) => {
       const path = args.positional('update file');
       const file = readInput(world, path);
