@@ -37,7 +37,7 @@ import { keyLifecycleMachine, newKeyLifecycle } from './keyLifecycle.ts';
 import type { KeyEvent } from './keyLifecycle.ts';
 import { groupKeyRule } from './groupKeyPolicy.ts';
 import type { GroupKeyRule } from './groupKeyPolicy.ts';
-import { KmsError } from './kmsError.ts';
+import { KmsError, cryptoperiodTooLong, liveKeyOutlastsPolicy } from './kmsError.ts';
 import {
   DESTROYED_KEY_STATES,
   LIVE_KEY_STATES,
@@ -335,10 +335,7 @@ function applyAfterExpiry(state: KmsState, op: KmsOperation): KmsResult {
       const tooLong = live.find((k) => k.lifecycle.context.cryptoperiodMs > op.policy.defaultCryptoperiodMs);
       if (tooLong) {
         return fail(
-          new KmsError(
-            'PolicyConflict',
-            `live key ${tooLong.id} has a longer cryptoperiod than ${op.policy.defaultCryptoperiodMs} ms`,
-          ),
+          liveKeyOutlastsPolicy(tooLong.id, tooLong.lifecycle.context.cryptoperiodMs, op.policy.defaultCryptoperiodMs),
         );
       }
       // A new algorithm applies to keys added from now on; each key keeps the algorithm it was made for.
@@ -384,12 +381,7 @@ function applyAfterExpiry(state: KmsState, op: KmsOperation): KmsResult {
         );
       }
       if (cryptoperiodMs > group.policy.defaultCryptoperiodMs) {
-        return fail(
-          new KmsError(
-            'CryptoperiodTooLong',
-            `cryptoperiod ${cryptoperiodMs} ms exceeds group ${group.id}'s ${group.policy.defaultCryptoperiodMs} ms`,
-          ),
-        );
+        return fail(cryptoperiodTooLong(group.id, cryptoperiodMs, group.policy.defaultCryptoperiodMs));
       }
       const live = countLiveKeys(state, group.id);
       if (live >= group.policy.maxKeys) {

@@ -5,6 +5,7 @@
  * @module
  */
 import { CodedError } from './codedError.ts';
+import { formatDuration } from './machineDescription.ts';
 
 /**
  * Every error code of the KMS model. Each code's doc comment says what it means and, after
@@ -117,4 +118,23 @@ export class KmsError extends CodedError<KmsErrorCode> {
   constructor(code: KmsErrorCode, message: string) {
     super('KmsError', code, message);
   }
+}
+
+/**
+ * `CryptoperiodTooLong`: a new key's cryptoperiod is over its group's default. Durations in words
+ * (`45 days`), as an administrator gave them, not in milliseconds.
+ */
+export function cryptoperiodTooLong(groupId: string, requestedMs: number, limitMs: number): KmsError {
+  return new KmsError(
+    'CryptoperiodTooLong',
+    `a cryptoperiod of ${formatDuration(requestedMs)} exceeds group ${groupId}'s ${formatDuration(limitMs)}`,
+  );
+}
+
+/** `PolicyConflict`: a live key's cryptoperiod is over the group's new default. */
+export function liveKeyOutlastsPolicy(keyId: string, keyMs: number, limitMs: number): KmsError {
+  return new KmsError(
+    'PolicyConflict',
+    `live key ${keyId} has a cryptoperiod of ${formatDuration(keyMs)}, longer than the new ${formatDuration(limitMs)}`,
+  );
 }

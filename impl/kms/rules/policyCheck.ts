@@ -5,6 +5,7 @@
  */
 import { KmsError, LIVE_KEY_STATES } from '../../../model/kms.ts';
 import type { GroupId, GroupPolicy } from '../../../model/kms.ts';
+import { cryptoperiodTooLong, liveKeyOutlastsPolicy } from '../../../model/kmsError.ts';
 import type { Database } from '../../db/sqlite.ts';
 import { readKeys, stateOf } from '../kmsRows.ts';
 import type { GroupRow, KeyRow } from '../kmsRows.ts';
@@ -24,10 +25,7 @@ export function checkNewKey(db: Database, group: GroupRow, requestedMs: number |
     throw new KmsError('InvalidCryptoperiod', `cryptoperiodMs must be a positive integer, got ${cryptoperiodMs}`);
   }
   if (cryptoperiodMs > group.policy.defaultCryptoperiodMs) {
-    throw new KmsError(
-      'CryptoperiodTooLong',
-      `cryptoperiod ${cryptoperiodMs} ms exceeds group ${group.id}'s ${group.policy.defaultCryptoperiodMs} ms`,
-    );
+    throw cryptoperiodTooLong(group.id, cryptoperiodMs, group.policy.defaultCryptoperiodMs);
   }
   const live = liveKeysOf(db, group.id).length;
   if (live >= group.policy.maxKeys) {
@@ -50,9 +48,6 @@ export function checkPolicyChange(db: Database, groupId: GroupId, policy: GroupP
   }
   const tooLong = live.find((k) => k.lifecycle.context.cryptoperiodMs > policy.defaultCryptoperiodMs);
   if (tooLong) {
-    throw new KmsError(
-      'PolicyConflict',
-      `live key ${tooLong.id} has a longer cryptoperiod than ${policy.defaultCryptoperiodMs} ms`,
-    );
+    throw liveKeyOutlastsPolicy(tooLong.id, tooLong.lifecycle.context.cryptoperiodMs, policy.defaultCryptoperiodMs);
   }
 }

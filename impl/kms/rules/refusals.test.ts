@@ -69,7 +69,7 @@ describe('refusal messages name what is wrong', () => {
       name: 'a cryptoperiod over the group default',
       refused: (w) => () => w.admin.addKey('G1', 'x', { cryptoperiodMs: 31 * DAY }),
       code: 'CryptoperiodTooLong',
-      names: [new RegExp(String(31 * DAY)), /G1/, new RegExp(String(30 * DAY))],
+      names: [/31 days/, /G1/, /30 days/],
     },
     {
       name: 'a group at maxKeys',
@@ -93,7 +93,7 @@ describe('refusal messages name what is wrong', () => {
       name: 'a default cryptoperiod under a live key’s',
       refused: (w) => () => w.admin.setDefaultCryptoperiod('G1', DAY),
       code: 'PolicyConflict',
-      names: [/K2000/, new RegExp(String(DAY))],
+      names: [/K2000/, /30 days/, /1 day\b/],
     },
     {
       name: 'a recipient the sender shares no group with',
