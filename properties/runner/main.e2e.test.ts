@@ -37,7 +37,7 @@ describe('npm run properties, end to end', () => {
     const code = await main(['--suite', 'keyStorePowerCut', '--runs', '1', '--scale', '0.001'], { stdout, stderr });
     expect(code).toBe(1);
     expect(stdout.text()).toMatch(/^suite\s+runs\s+operations\s+ops\/CPU-s\s+failures\s+statistics\n/);
-    expect(stdout.text()).toMatch(/keyStorePowerCut\s+0\s+0\s+0\s+1\s+-/);
+    expect(stdout.text()).toMatch(/keyStorePowerCut\s+0\s+0\s+0\.0\s+1\s+-/);
     expect(stdout.text()).toMatch(/keyStorePowerCut: "\(outside any test\)" failed: /);
     expect(stdout.text()).toMatch(/FAILED/);
   }, 120_000);

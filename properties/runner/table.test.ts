@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { formatTable, tableRow, thousands } from './table.ts';
+import { formatTable, rate, tableRow, thousands } from './table.ts';
 import { countOf } from './fixtures.testkit.ts';
 
 describe('the closing table', () => {
@@ -9,12 +9,20 @@ describe('the closing table', () => {
     expect(thousands(1000)).toBe('1,000');
     expect(thousands(1234567)).toBe('1,234,567');
     expect(thousands(12345.6)).toBe('12,345.6');
+    expect(thousands('1234567.50')).toBe('1,234,567.50');
+  });
+
+  test('rates keep one decimal, so that a column lines up at the point', () => {
+    expect(rate(5011)).toBe('5,011.0');
+    expect(rate(12115.5)).toBe('12,115.5');
+    expect(rate(0)).toBe('0.0');
+    expect(rate(999.96)).toBe('1,000.0');
   });
 
   test('a row: runs, operations, operations per CPU-second, failures, statistics report', () => {
     const row = tableRow(countOf('deployment', { runs: 51, operations: 3000, cpuMicros: 40_000_000, failures: 1 }));
-    expect(row).toEqual(['deployment', '51', '3,000', '75', '1', 'reports/properties.json']);
-    expect(tableRow(countOf('kms'))).toEqual(['kms', '0', '0', '0', '0', '-']);
+    expect(row).toEqual(['deployment', '51', '3,000', '75.0', '1', 'reports/properties.json']);
+    expect(tableRow(countOf('kms'))).toEqual(['kms', '0', '0', '0.0', '0', '-']);
   });
 
   test('columns are aligned: names to the left, figures to the right', () => {
@@ -26,7 +34,7 @@ describe('the closing table', () => {
       [
         'suite        runs  operations  ops/CPU-s  failures  statistics',
         '----------  -----  ----------  ---------  --------  -----------------------',
-        'kms         1,500      45,000      5,000         0  -',
+        'kms         1,500      45,000    5,000.0         0  -',
         'deployment     51       2,600       68.4         2  reports/properties.json',
       ].join('\n'),
     );

@@ -12,11 +12,16 @@ const HEADER = ['suite', 'runs', 'operations', 'ops/CPU-s', 'failures', 'statist
 /** Columns aligned right (numbers). */
 const RIGHT = new Set([1, 2, 3, 4]);
 
-/** `n` with thousands separators: `12,345`. */
-export function thousands(n: number): string {
+/** `n` with thousands separators: `12,345` (a string: a number already written out, `12345.60`). */
+export function thousands(n: number | string): string {
   const [whole, fraction] = String(n).split('.');
   const grouped = (whole as string).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   return fraction === undefined ? grouped : `${grouped}.${fraction}`;
+}
+
+/** A rate to one decimal, always written (`5,011.0`), so that a column of rates lines up at the point. */
+export function rate(n: number): string {
+  return thousands(n.toFixed(1));
 }
 
 /** The row of one suite; a campaign's statistics are in its folder (`statistics.ts`). */
@@ -27,7 +32,7 @@ export function tableRow(c: SuiteCount, campaignFolder?: string): string[] {
     c.suite,
     thousands(c.runs),
     thousands(c.operations),
-    thousands(opsPerCpuSecond(c)),
+    rate(opsPerCpuSecond(c)),
     String(c.failures),
     statistics,
   ];
