@@ -125,7 +125,7 @@ describe('sekey simulate: the command line', () => {
       expect(r.err).toBe('');
       const d = DEFAULT_SIMULATION_CONFIG;
       expect(r.out).toMatch(
-        /^usage: sekey simulate \[--users N\] \[--groups N\] \[--days N\] \[--seed S\] \[--profile P\] \[--out DIR\]\n/,
+        /^usage: sekey simulate \[--users N\] \[--groups N\] \[--days N\] \[--seed S\] \[--profile P\] \[--out DIR\]\n {22}\[--json\]\n/,
       );
       for (const line of [
         `--users N      users, each with an HSM (default ${d.users}; 2 to 1000)`,

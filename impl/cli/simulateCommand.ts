@@ -35,7 +35,11 @@ import { EXIT } from './reportError.ts';
 import { simulationProgressText } from './simulationProgress.ts';
 
 /** The command line. */
-export const SIMULATE_USAGE = 'sekey simulate [--users N] [--groups N] [--days N] [--seed S] [--profile P] [--out DIR]';
+export const SIMULATE_USAGE = [
+  'sekey simulate [--users N] [--groups N] [--days N] [--seed S] [--profile P] [--out DIR]',
+  // Under the first line's options: the synopsis would pass the 100 columns the help keeps to.
+  '                      [--json]',
+].join('\n');
 
 /** Where the report goes without `--out`, from the working directory. */
 export const DEFAULT_REPORT_DIR = 'sekey-report';
