@@ -1,7 +1,9 @@
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { processIo, writeAll } from './cliIo.ts';
+import { PassThrough } from 'node:stream';
+import { askOn, processIo, writeAll } from './cliIo.ts';
+import { CliError } from './cliError.ts';
 import { removeTempDirs, tempDir } from './sekeyRun.testkit.ts';
 
 afterAll(removeTempDirs);
@@ -19,5 +21,44 @@ describe("the process's own io", () => {
     writeAll(fd, bytes);
     closeSync(fd);
     expect(new Uint8Array(readFileSync(path))).toEqual(bytes);
+  });
+});
+
+/** A terminal in memory: what is typed goes in, and everything shown on it is kept. */
+function fakeTerminal(): { input: PassThrough; output: PassThrough; shown: () => string } {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  const chunks: Buffer[] = [];
+  output.on('data', (chunk: Buffer) => chunks.push(chunk));
+  return { input, output, shown: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+describe('the terminal prompt', () => {
+  test('a PIN (hidden) is returned but never shown: the question, then only a new line', async () => {
+    const terminal = fakeTerminal();
+    const answer = askOn(terminal, 'admin PIN: ', true);
+    terminal.input.write('s3cret-pin\r');
+    expect(await answer).toBe('s3cret-pin');
+    expect(terminal.shown()).not.toContain('s3cret');
+    expect(terminal.shown()).toBe('admin PIN: \n');
+  });
+
+  test('a confirmation (not hidden) is echoed as it is typed', async () => {
+    const terminal = fakeTerminal();
+    const answer = askOn(terminal, 'destroy key K2000? [y/N] ', false);
+    terminal.input.write('yes\r');
+    expect(await answer).toBe('yes');
+    expect(terminal.shown()).toContain('destroy key K2000? [y/N] ');
+    expect(terminal.shown()).toContain('yes');
+  });
+
+  test('Ctrl-C at the prompt is no answer: NotConfirmed, and nothing typed before it is shown', async () => {
+    const terminal = fakeTerminal();
+    const answer = askOn(terminal, 'admin PIN: ', true);
+    terminal.input.write('half-a-pin\u0003');
+    const error = await answer.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CliError);
+    expect(error).toMatchObject({ code: 'NotConfirmed' });
+    expect(terminal.shown()).not.toContain('half-a-pin');
   });
 });

@@ -65,19 +65,29 @@ export function writeAll(fd: number, bytes: Uint8Array): void {
   }
 }
 
-/** Asks on the terminal (standard error), echoing nothing when `hidden`. */
-async function ask(question: string, hidden: boolean): Promise<string> {
+/** A terminal to ask on: where the answer is typed, and where the question and its echo go. */
+export interface Terminal {
+  readonly input: NodeJS.ReadableStream;
+  readonly output: NodeJS.WritableStream;
+}
+
+/**
+ * Asks `question` on `terminal` and returns the line typed, echoing nothing of it when `hidden`
+ * (PINs): readline echoes what is typed through an output the answer is muted on.
+ * @throws CliError `NotConfirmed` on Ctrl-C.
+ */
+export async function askOn(terminal: Terminal, question: string, hidden: boolean): Promise<string> {
   const { createInterface } = await import('node:readline');
   const { Writable } = await import('node:stream');
   let muted = false;
   const output = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      if (!muted) process.stderr.write(chunk);
+      if (!muted) terminal.output.write(chunk);
       done();
     },
   });
-  const rl = createInterface({ input: process.stdin, output, terminal: true });
-  process.stderr.write(question);
+  const rl = createInterface({ input: terminal.input, output, terminal: true });
+  terminal.output.write(question);
   muted = hidden;
   try {
     return await new Promise<string>((resolve, reject) => {
@@ -91,7 +101,7 @@ async function ask(question: string, hidden: boolean): Promise<string> {
     });
   } finally {
     rl.close();
-    if (hidden) process.stderr.write('\n');
+    if (hidden) terminal.output.write('\n');
   }
 }
 
@@ -112,7 +122,12 @@ export function processIo(): CliIo {
     cwd: process.cwd(),
     readInput: () => new Uint8Array(readFileSync(0)),
     writeOutput: (bytes) => writeAll(1, bytes),
-    ...(terminal ? { prompt: (question, options) => ask(question, options?.hidden === true) } : {}),
+    ...(terminal
+      ? {
+          prompt: (question, options) =>
+            askOn({ input: process.stdin, output: process.stderr }, question, options?.hidden === true),
+        }
+      : {}),
     beginChanges: guard.beginChanges,
     finishInterrupts: guard.finish,
     ...(view.enabled ? { status: (line) => (line === null ? view.clear() : view.show(terminalSafe(line))) } : {}),
