@@ -32,9 +32,10 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
       'write an update file to the share for every user whose view changed, a heartbeat to every user whose latest ' +
       'file is old',
     help: [
-      'Every file carries a heartbeat (when it was issued); users refuse to encrypt once the latest one they',
-      "applied is older than the installation's freshness window. Run this from cron at least once per",
-      'heartbeat interval (e.g. hourly), so that users who sync keep encrypting: `sekey admin publish --pin …`.',
+      'Every file carries a heartbeat (when it was issued); users refuse to encrypt once the latest one',
+      "they applied is older than the installation's freshness window. Run this from cron at least once per",
+      'heartbeat interval (e.g. hourly), so that users who sync keep encrypting: `sekey admin publish --pin',
+      '…`.',
     ].join('\n'),
     examples: ['sekey admin publish --at +1d'],
     mutates: false,

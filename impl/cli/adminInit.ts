@@ -28,9 +28,9 @@ export const ADMIN_INIT_ARGS =
 
 /** The help of `admin init`. */
 export const ADMIN_INIT_HELP = [
-  'Factory-initialises the admin HSM (admin/flash.img, admin/sd.img) and creates the administrator.',
-  "The factory certifies the admin HSM's identity; it lives outside the installation (a real admin host never",
-  "holds a manufacturer's key), and the installation keeps only the manufacturer's public key.",
+  'Factory-initialises the admin HSM (admin/flash.img, admin/sd.img) and creates the administrator. The',
+  "factory certifies the admin HSM's identity; it lives outside the installation (a real admin host",
+  "never holds a manufacturer's key), and the installation keeps only the manufacturer's public key.",
   "  --admin-pin PIN         the admin HSM's admin-level PIN (4 to 64 bytes); later: --pin or $SEKEY_ADMIN_PIN",
   "  --user-pin PIN          the admin HSM's user-level PIN (factory init sets both levels)",
   '  --factory DIR           the factory folder (default $SEKEY_FACTORY): `sekey factory init --dir DIR`',

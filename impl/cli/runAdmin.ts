@@ -31,6 +31,7 @@ import { json } from './format.ts';
 import { globalOptions, globalOptionsHelp, installationFor, requirePin } from './globalOptions.ts';
 import { describeExpiries, describeKeyChanges, keyChangesJson } from './keyChanges.ts';
 import { ADMIN_CHANGE_PIN, ADMIN_RESET_USER_PIN, RECOVERY, lastTryWarning, triesLeftOnDisk } from './pinCommands.ts';
+import { fitHelp } from './helpText.ts';
 
 /** Every admin command but `init`, in help order. */
 export const ADMIN_COMMANDS: readonly AdminCommand[] = [
@@ -51,23 +52,25 @@ function synopsis(c: AdminCommand): string {
 export function adminUsage(): string {
   const names = ['init', ...ADMIN_COMMANDS.map((c) => c.name)];
   const width = Math.max(...names.map((n) => n.length));
-  return [
-    'usage: sekey admin <command> [arguments] [options]',
-    '',
-    'commands:',
-    `  ${'init'.padEnd(width)}  create an installation: factory-initialise the admin HSM`,
-    ...ADMIN_COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
-    '',
-    'Mutating commands publish update files afterwards unless --no-publish.',
-    'sekey admin <command> --help shows one command.',
-    '',
-    globalOptionsHelp('admin'),
-  ].join('\n');
+  return fitHelp(
+    [
+      'usage: sekey admin <command> [arguments] [options]',
+      '',
+      'commands:',
+      `  ${'init'.padEnd(width)}  create an installation: factory-initialise the admin HSM`,
+      ...ADMIN_COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+      '',
+      'Mutating commands publish update files afterwards unless --no-publish.',
+      'sekey admin <command> --help shows one command.',
+      '',
+      globalOptionsHelp('admin'),
+    ].join('\n'),
+  );
 }
 
 /** The help of one admin command. */
 export function adminCommandHelp(name: string): string | null {
-  if (name === 'init') return `usage: sekey admin init ${ADMIN_INIT_ARGS}\n\n${ADMIN_INIT_HELP}`;
+  if (name === 'init') return fitHelp(`usage: sekey admin init ${ADMIN_INIT_ARGS}\n\n${ADMIN_INIT_HELP}`);
   const c = ADMIN_COMMANDS.find((x) => x.name === name);
   if (!c) return null;
   const lines = [`usage: ${synopsis(c)} [options]`, '', c.summary];
@@ -76,7 +79,7 @@ export function adminCommandHelp(name: string): string | null {
   if (c.mutates)
     lines.push('  --no-publish            do not publish update files afterwards (batch; `sekey admin publish` later)');
   lines.push(examplesHelp(c.examples), '', globalOptionsHelp('admin'));
-  return lines.join('\n');
+  return fitHelp(lines.join('\n'));
 }
 
 /** Runs `sekey admin …` (argv after `admin`, global options taken out); returns the exit code. */

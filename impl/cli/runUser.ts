@@ -16,6 +16,7 @@ import { USER_COMMANDS } from './userCommands.ts';
 import type { UserCommand, UserWork } from './userCommands.ts';
 import { RECOVERY, lastTryWarning, triesLeftOnDisk } from './pinCommands.ts';
 import { examplesHelp } from './commandExamples.ts';
+import { fitHelp } from './helpText.ts';
 
 function synopsis(c: UserCommand): string {
   return [`sekey user U ${c.name}`, c.args].filter((s) => s !== '').join(' ');
@@ -24,16 +25,18 @@ function synopsis(c: UserCommand): string {
 /** The list of user commands. */
 export function userUsage(): string {
   const width = Math.max(...USER_COMMANDS.map((c) => c.name.length));
-  return [
-    'usage: sekey user U <command> [arguments] [options]',
-    '',
-    'commands (U is the user ID, e.g. U1):',
-    ...USER_COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
-    '',
-    'sekey user U <command> --help shows one command.',
-    '',
-    globalOptionsHelp('user'),
-  ].join('\n');
+  return fitHelp(
+    [
+      'usage: sekey user U <command> [arguments] [options]',
+      '',
+      'commands (U is the user ID, e.g. U1):',
+      ...USER_COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+      '',
+      'sekey user U <command> --help shows one command.',
+      '',
+      globalOptionsHelp('user'),
+    ].join('\n'),
+  );
 }
 
 /** The help of one user command. */
@@ -43,7 +46,7 @@ export function userCommandHelp(name: string): string | null {
   const lines = [`usage: ${synopsis(c)} [options]`, '', c.summary];
   if (c.help !== undefined) lines.push(c.help);
   lines.push(examplesHelp(c.examples), '', globalOptionsHelp('user'));
-  return lines.join('\n');
+  return fitHelp(lines.join('\n'));
 }
 
 /** Runs `sekey user …` (argv after `user`, global options taken out); returns the exit code. */

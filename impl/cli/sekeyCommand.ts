@@ -24,6 +24,7 @@ import { didYouMean } from './didYouMean.ts';
 import { SIGNAL_EXIT } from './interrupts.ts';
 import { EXIT, reportError } from './reportError.ts';
 import { DEMO_PINS, SETUP_EXAMPLES, SETUP_HEADING, examplesHelp } from './commandExamples.ts';
+import { fitHelp } from './helpText.ts';
 
 interface Command {
   readonly summary: string;
@@ -35,7 +36,7 @@ interface Command {
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   admin: {
-    summary: 'the administrator: users, groups, keys, HSM provisioning, publishing (sekey admin --help)',
+    summary: 'the administrator: users, groups, keys, HSMs, publishing (sekey admin --help)',
     usage: 'sekey admin <command> [arguments] [options]',
     help: null,
     run: async (argv, io, flags) => (await import('./runAdmin.ts')).runAdmin(argv, io, flags),
@@ -100,9 +101,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'write docs/spec.md and docs/machines/*.json from model/ (--check: fail if stale)',
     usage: 'sekey spec [--check] [--out FILE]',
     help: [
-      'Renders the specification: every machine (diagram, transitions, guards, actions, parameters), the KMS',
-      'rules, the worked examples and the differences from the original; and each machine as JSON for XState',
-      'tools in machines/NAME.json beside FILE.',
+      'Renders the specification: every machine (diagram, transitions, guards, actions, parameters), the',
+      'KMS rules, the worked examples and the differences from the original; and each machine as JSON for',
+      'XState tools in machines/NAME.json beside FILE.',
       '  --out FILE  where to write (default: docs/spec.md under the current directory)',
       '  --check     write nothing; exit 1 if a file differs from what would be written',
     ].join('\n'),
@@ -146,15 +147,16 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: 'sekey factory init [--dir DIR]',
     help: [
       'Creates a simulated HSM factory in DIR (new or without a factory): DIR/manufacturer.json holds the',
-      "manufacturer's signing key, which certifies the identity of every HSM `admin init` and `admin provision`",
-      'create. SIMULATION ONLY: keep DIR outside every installation; a real admin host never holds this key.',
+      "manufacturer's signing key, which certifies the identity of every HSM `admin init` and `admin",
+      'provision` create. SIMULATION ONLY: keep DIR outside every installation; a real admin host never',
+      'holds this key.',
       '  --dir DIR   where (default $SEKEY_FACTORY)',
       examplesHelp(SETUP_EXAMPLES, SETUP_HEADING),
     ].join('\n'),
     run: async (argv, io, flags) => (await import('./factoryCommand.ts')).runFactory(argv, io, flags),
   },
   simulate: {
-    summary: 'a deployment lived over simulated months: report.json and report.html (what `npm start` runs)',
+    summary: 'a deployment over simulated months: report.json, report.html (what `npm start` runs)',
     usage: 'sekey simulate [options] (sekey simulate --help)',
     // Its help names the engine's defaults, so it is printed by the command, loaded only then.
     help: null,
@@ -177,18 +179,22 @@ async function linesAsJson(io: CliIo, flags: GlobalFlags, run: (io: CliIo) => Pr
 /** The top-level help text. */
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
-  return [
-    'usage: sekey <command> [options]',
-    '',
-    'commands:',
-    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
-    '',
-    'sekey <command> --help shows the options of one command. Options of every command, anywhere on the line:',
-    '  --home DIR, --pin PIN, --at TIME, --wait SECONDS (see sekey admin --help), --json, --debug, --version',
-    "  --  ends the options: what follows is an argument even if it starts with '-'",
-    'Exit codes: 0 done, 1 refused (the error code and message are printed), 2 wrong command line, 3 internal',
-    'error (a bug: --debug shows its stack).',
-  ].join('\n');
+  return fitHelp(
+    [
+      'usage: sekey <command> [options]',
+      '',
+      'commands:',
+      ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+      '',
+      'sekey <command> --help shows the options of one command. Options of every command, anywhere on',
+      'the line:',
+      '  --home DIR, --pin PIN, --at TIME, --wait SECONDS (sekey admin --help says what they do), --json,',
+      '  --debug, --version',
+      "  --  ends the options: what follows is an argument even if it starts with '-'",
+      'Exit codes: 0 done, 1 refused (the error code and message are printed), 2 wrong command line,',
+      '3 internal error (a bug: --debug shows its stack).',
+    ].join('\n'),
+  );
 }
 
 /** This package's version, from its package.json (found above this file, in the sources or in dist/). */
@@ -244,7 +250,7 @@ async function runCommand(rest: readonly string[], io: CliIo, flags: GlobalFlags
     return EXIT.usage;
   }
   if (command.help !== null && flags.help) {
-    io.out(`usage: ${command.usage}\n\n${command.help}`);
+    io.out(fitHelp(`usage: ${command.usage}\n\n${command.help}`));
     return EXIT.ok;
   }
   return await command.run(args, io, flags);

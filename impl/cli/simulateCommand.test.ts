@@ -125,7 +125,10 @@ describe('sekey simulate: the command line', () => {
       expect(r.err).toBe('');
       const d = DEFAULT_SIMULATION_CONFIG;
       expect(r.out).toMatch(
-        /^usage: sekey simulate \[--users N\] \[--groups N\] \[--days N\] \[--seed S\] \[--profile P\] \[--out DIR\]\n {22}\[--json\]\n/,
+        new RegExp(
+          '^usage: sekey simulate \\[--users N\\] \\[--groups N\\] \\[--days N\\] \\[--seed S\\] \\[--profile P\\] ' +
+            '\\[--out DIR\\]\n {22}\\[--json\\]\n',
+        ),
       );
       for (const line of [
         `--users N      users, each with an HSM (default ${d.users}; 2 to 1000)`,
@@ -169,8 +172,8 @@ describe('sekey simulate: the command line', () => {
     const r = await sekey(['--help']);
     expect(r.out).toMatch(
       new RegExp(
-        '^ {2}simulate +a deployment lived over simulated months: ' +
-          'report\\.json and report\\.html \\(what `npm start` runs\\)$',
+        '^ {2}simulate +a deployment over simulated months: ' +
+          'report\\.json, report\\.html \\(what `npm start` runs\\)$',
         'm',
       ),
     );

@@ -33,6 +33,7 @@ import { didYouMean } from './didYouMean.ts';
 import { fields, json } from './format.ts';
 import { EXIT } from './reportError.ts';
 import { simulationProgressText } from './simulationProgress.ts';
+import { fitHelp } from './helpText.ts';
 
 /** The command line. */
 export const SIMULATE_USAGE = [
@@ -227,7 +228,7 @@ export async function runSimulate(
   version: string,
 ): Promise<number> {
   if (flags.help) {
-    io.out(`usage: ${SIMULATE_USAGE}\n\n${simulateHelp()}`);
+    io.out(fitHelp(`usage: ${SIMULATE_USAGE}\n\n${simulateHelp()}`));
     return EXIT.ok;
   }
   const { config, out } = parseSimulateArgs(argv, io.cwd);

@@ -1,0 +1,61 @@
+import { describe, expect, test } from 'vitest';
+import { displayWidth } from './displayWidth.ts';
+import { HELP_WIDTH, fitHelp } from './helpText.ts';
+import { sekey } from './sekeyRun.testkit.ts';
+
+describe('help fitted to its width', () => {
+  test('lines that fit are left exactly as written, spacing included', () => {
+    const text = ['usage: sekey x', '', '  --a N     one', '    indented   prose  kept', ''].join('\n');
+    expect(fitHelp(text, 40)).toBe(text);
+  });
+
+  test('an option or command line continues under its description', () => {
+    expect(fitHelp('  --wait SECONDS  wait this long for another process (default: refuse)', 40)).toBe(
+      [
+        '  --wait SECONDS  wait this long for',
+        '                  another process',
+        '                  (default: refuse)',
+      ].join('\n'),
+    );
+  });
+
+  test('a usage line continues under its first argument, and an optional part is never split', () => {
+    expect(fitHelp('usage: sekey admin init --admin-pin PIN [--clock system|manual] [--share DIR]', 50)).toBe(
+      [
+        'usage: sekey admin init --admin-pin PIN',
+        '                        [--clock system|manual]',
+        '                        [--share DIR]',
+      ].join('\n'),
+    );
+  });
+
+  test('prose continues at its own indent; a code span stays whole', () => {
+    expect(fitHelp('  run `sekey admin publish --pin PIN` from cron', 30)).toBe(
+      ['  run', '  `sekey admin publish --pin PIN`', '  from cron'].join('\n'),
+    );
+  });
+
+  test(`every help sekey prints keeps to ${HELP_WIDTH} columns`, async () => {
+    const top = await sekey(['--help']);
+    const commands = [...top.out.matchAll(/^ {2}([a-z][a-z-]*) {2,}/gm)].map((m) => m[1] as string);
+    expect(commands).toEqual(expect.arrayContaining(['admin', 'user', 'simulate', 'factory', 'demo']));
+    const admin = await sekey(['admin', '--help']);
+    const user = await sekey(['user', '--help']);
+    const sub = (out: string) =>
+      [...out.slice(out.indexOf('commands')).matchAll(/^ {2}([a-z][a-z-]*) {2,}/gm)].map((m) => m[1] as string);
+    const helps = [
+      top,
+      admin,
+      user,
+      ...(await Promise.all(commands.map((c) => sekey([c, '--help'])))),
+      ...(await Promise.all(sub(admin.out).map((c) => sekey(['admin', c, '--help'])))),
+      ...(await Promise.all(sub(user.out).map((c) => sekey(['user', 'U1', c, '--help'])))),
+    ];
+    expect(helps.length).toBeGreaterThan(50);
+    for (const help of helps) {
+      expect(help.code, help.out.split('\n')[0] + help.err).toBe(0);
+      const long = help.out.split('\n').filter((line) => displayWidth(line) > HELP_WIDTH);
+      expect(long, help.out.split('\n')[0]).toEqual([]);
+    }
+  });
+});
