@@ -1,7 +1,9 @@
 /**
  * TEST KIT: runs the project's TypeScript in a child `node` process. Node 20 cannot strip types, so
- * the sources are transpiled once (TypeScript's `transpileModule`, no type check: `tsc` checks them
- * anyway) into a scratch directory that mirrors the tree and links `node_modules`.
+ * the sources are transpiled once (vite's `transformWithOxc`, what vitest itself runs the sources
+ * through; no type check: `tsc` checks them anyway) into a scratch directory that mirrors the tree
+ * and links `node_modules`. Not TypeScript's `transpileModule`: the native `tsc` (TypeScript 7) has
+ * no JavaScript API.
  * @module
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -19,7 +21,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
+import { transformWithOxc } from 'vite';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** What the CLI's children need. */
@@ -35,21 +37,18 @@ function* sources(dir: string): Generator<string> {
 }
 
 /** Transpiles model/, device/, impl/ and testing/ (or `dirs`) into `outDir`; returns `outDir`. */
-export function transpileForChild(outDir: string, dirs: readonly string[] = SOURCE_DIRS): string {
-  const compilerOptions: ts.CompilerOptions = {
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.ESNext,
-    verbatimModuleSyntax: true,
-    rewriteRelativeImportExtensions: true,
-  };
+export async function transpileForChild(outDir: string, dirs: readonly string[] = SOURCE_DIRS): Promise<string> {
   for (const top of dirs) {
     for (const file of sources(join(ROOT, top))) {
       const out = join(outDir, relative(ROOT, file)).replace(/\.ts$/, '.js');
       mkdirSync(dirname(out), { recursive: true });
-      writeFileSync(
-        out,
-        ts.transpileModule(readFileSync(file, 'utf8'), { compilerOptions, fileName: file }).outputText,
-      );
+      // What `tsc` emits for this tsconfig (ES2022, `rewriteRelativeImportExtensions`): types
+      // erased, `./x.ts` imported as `./x.js`, dynamic imports included.
+      const { code } = await transformWithOxc(readFileSync(file, 'utf8'), file, {
+        target: 'es2022',
+        typescript: { rewriteImportExtensions: 'rewrite' },
+      });
+      writeFileSync(out, code);
     }
   }
   writeFileSync(join(outDir, 'package.json'), JSON.stringify({ type: 'module' }));

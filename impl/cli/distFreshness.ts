@@ -1,7 +1,7 @@
 /**
  * Whether `dist/` holds a build of the current sources, so that `npm run sekey` runs the built
- * command at once instead of compiling the tree on every call (tsc takes tens of seconds; even
- * `tsc --incremental` spends seconds finding that nothing changed). Compares modification times,
+ * command at once instead of compiling the tree on every call (even the native tsc of TypeScript 7
+ * takes seconds, against a fraction of a second to run a command). Compares modification times,
  * as make(1) does: every source that `tsconfig.build.json` compiles must have its `.js` in `dist/`,
  * no older than the source and than the build's configuration. The `sekey` script of package.json
  * imports it from `dist/` and builds only when it finds something stale (or no `dist/` at all).

@@ -60,7 +60,7 @@ describe('durable points: a killed command never gives back what the device made
   const userDir = (h: string) => join(h, 'users', 'U1');
 
   beforeAll(async () => {
-    out = transpileForChild(join(scratch, 'child'));
+    out = await transpileForChild(join(scratch, 'child'));
     home = join(scratch, 'home');
     expect((await sekey(home, 'factory', 'init', '--dir', FACTORY)).code).toBe(0);
     expect(
@@ -260,7 +260,7 @@ describe('nothing announced is lost: add-key killed or interrupted at random poi
   let out: string;
 
   beforeAll(async () => {
-    out = transpileForChild(join(scratch, 'child-announce'));
+    out = await transpileForChild(join(scratch, 'child-announce'));
     const run = (...argv: string[]) => sekey(scratchHome, ...argv);
     if (!existsSync(FACTORY)) expect((await run('factory', 'init', '--dir', FACTORY)).code).toBe(0);
     expect(

@@ -20,13 +20,15 @@ function readmeBlock(heading: string): string {
   return block;
 }
 
-test('the persistent-installation block of the README runs as written, in a fresh folder', { timeout: 600_000 }, () => {
+test('the persistent-installation block of the README runs as written, in a fresh folder', {
+  timeout: 600_000,
+}, async () => {
   const block = readmeBlock('### A persistent installation');
   expect(block).toContain("echo 'meet at noon' > notes.txt");
   const home = tempDir();
   const bin = join(tempDir(), 'bin');
   mkdirSync(bin);
-  const built = transpileForChild(join(tempDir(), 'sekey'));
+  const built = await transpileForChild(join(tempDir(), 'sekey'));
   // What `npm link` installs: an executable named after package.json's bin, running the CLI.
   const shim = join(bin, 'sekey');
   writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${join(built, 'impl/cli/sekey.js')}" "$@"\n`);

@@ -88,8 +88,8 @@ describe('sekey simulate on the real engine', { timeout: 600_000 }, () => {
     expect(run.out).toMatch(/^Report: .*report\.html$/m);
   });
 
-  test('the executable: --json prints the summary and nothing else on standard output, no progress line', () => {
-    const built = transpileForChild(join(tempDir(), 'sekey'));
+  test('the executable: --json prints the summary and nothing else on standard output, no progress line', async () => {
+    const built = await transpileForChild(join(tempDir(), 'sekey'));
     const cwd = tempDir();
     const child = spawnSync(process.execPath, [join(built, 'impl/cli/sekey.js'), 'simulate', ...SMALL, '--json'], {
       cwd,

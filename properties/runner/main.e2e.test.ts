@@ -88,7 +88,7 @@ describe('npm run properties, stopped or pointed at nothing', () => {
 
   test('SIGINT during a campaign: the table, the summary, exit code 130 (the executable, a real signal)', async () => {
     const scratch = mkdtempSync(join(tmpdir(), 'sekey-runner-'));
-    const built = transpileForChild(scratch, [...SOURCE_DIRS, 'properties/runner']);
+    const built = await transpileForChild(scratch, [...SOURCE_DIRS, 'properties/runner']);
     const child = spawn(
       process.execPath,
       [
