@@ -6,7 +6,7 @@
  * @module
  */
 import { CliError } from './cliError.ts';
-import { readFileSync, writeSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import type { Clock } from '../kms/clock.ts';
 import type { DeviceReport } from '../host/installation.ts';
 import { terminalSafe } from './format.ts';
@@ -54,6 +54,11 @@ export interface CliIo {
   readonly status?: (line: string | null) => void;
 }
 
+/** Sleeps `ms` without returning to the event loop: the standard streams are read and written synchronously. */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 /** Writes all of `bytes` to file descriptor `fd`, waiting out a full pipe. */
 export function writeAll(fd: number, bytes: Uint8Array): void {
   for (let done = 0; done < bytes.length; ) {
@@ -61,8 +66,38 @@ export function writeAll(fd: number, bytes: Uint8Array): void {
       done += writeSync(fd, bytes, done);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      pause(5);
     }
   }
+}
+
+/**
+ * All of file descriptor `fd`, to its end, waiting out an empty pipe. Node makes standard input
+ * non-blocking once `process.stdin` is touched (checking `isTTY` does), and `readFileSync(0)` then
+ * failed with EAGAIN whenever the writer had not written yet: `(sleep 1; cat f) | sekey user U1
+ * encrypt --to U2 - out`, or one `sekey` piped into another that is still waiting for the HSM.
+ */
+export function readAll(fd: number): Uint8Array {
+  const chunks: Buffer[] = [];
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(64 * 1024);
+    let read: number;
+    try {
+      read = readSync(fd, chunk, 0, chunk.length, null);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        pause(5);
+        continue;
+      }
+      // A Windows pipe whose writer has closed reports its end as an error.
+      if (code === 'EOF') break;
+      throw error;
+    }
+    if (read === 0) break;
+    chunks.push(chunk.subarray(0, read));
+  }
+  return new Uint8Array(Buffer.concat(chunks));
 }
 
 /** A terminal to ask on: where the answer is typed, and where the question and its echo go. */
@@ -120,7 +155,7 @@ export function processIo(): CliIo {
     err,
     env: process.env,
     cwd: process.cwd(),
-    readInput: () => new Uint8Array(readFileSync(0)),
+    readInput: () => readAll(0),
     writeOutput: (bytes) => writeAll(1, bytes),
     ...(terminal
       ? {

@@ -1,11 +1,11 @@
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { DEMO_PINS, EXAMPLES_WORLD, SETUP_EXAMPLES } from './commandExamples.ts';
+import { EXAMPLES_WORLD, SETUP_EXAMPLES } from './commandExamples.ts';
 import { ADMIN_COMMANDS, adminCommandHelp } from './runAdmin.ts';
 import { userCommandHelp } from './runUser.ts';
 import { USER_COMMANDS } from './userCommands.ts';
-import { removeTempDirs, sekey, tempDir } from './sekeyRun.testkit.ts';
+import { demoInstallation, removeTempDirs, sekey, tempDir } from './sekeyRun.testkit.ts';
 import type { Run } from './sekeyRun.testkit.ts';
 
 /** Every command that shows examples on the demo's installation: `sekey admin NAME` or `sekey user U NAME`. */
@@ -31,11 +31,7 @@ async function runInOrder(lines: readonly string[], env: Record<string, string>,
   return runs;
 }
 
-const factories: string[] = [];
-afterAll(() => {
-  removeTempDirs();
-  for (const dir of factories) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(removeTempDirs);
 
 describe("the examples in every command's help", () => {
   test('every admin and user command has some, and shows itself at work last; plain words, 100 columns', () => {
@@ -51,27 +47,16 @@ describe("the examples in every command's help", () => {
   });
 
   describe('run, each command on a fresh copy of the installation `sekey demo --keep` leaves', () => {
-    let demo: string;
-    let factory: string;
+    let demo: Awaited<ReturnType<typeof demoInstallation>>;
 
     beforeAll(async () => {
-      demo = join(tempDir(), 'demo');
-      const built = await sekey(['demo', '--keep', demo]);
-      expect(built.code, built.err).toBe(0);
-      factory = /The factory is kept in (\S+) \(/.exec(built.out)?.[1] as string;
-      factories.push(factory);
-      expect(factory).toBeDefined();
+      demo = await demoInstallation();
     });
 
     test.each(COMMANDS.map((c) => [`${c.role} ${c.name}`, c] as const))('%s', async (_, { examples }) => {
       const home = join(tempDir(), 'home');
-      cpSync(demo, home, { recursive: true });
-      const env = {
-        SEKEY_HOME: home,
-        SEKEY_FACTORY: factory,
-        SEKEY_ADMIN_PIN: DEMO_PINS.admin,
-        SEKEY_USER_PIN: DEMO_PINS.user,
-      };
+      cpSync(demo.home, home, { recursive: true });
+      const env = { ...demo.env, SEKEY_HOME: home };
       const runs = await runInOrder(examples, env, join(home, 'desk'));
       // It did something to show: every example prints (a listing, a change, a publication).
       expect((runs.at(-1) as Run).out).not.toBe('');

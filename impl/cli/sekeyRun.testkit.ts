@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliIo } from './cliIo.ts';
+import { DEMO_PINS } from './commandExamples.ts';
 import { main } from './sekeyCommand.ts';
 
 export const ADMIN_PIN = 'admin-pin-5678';
@@ -44,9 +45,30 @@ export function tempDir(): string {
   return dir;
 }
 
-/** Removes every directory {@link tempDir} made (call in `afterAll`). */
+/** Removes every directory {@link tempDir} (or {@link demoInstallation}) made (call in `afterAll`). */
 export function removeTempDirs(): void {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * The installation `sekey demo --keep` leaves (users U1–U4, groups G1 and G2, keys K2000–K2004,
+ * files on its desk), in a fresh temporary directory, with the factory the demo keeps beside it and
+ * the environment its commands run with (home, factory, the demo's PINs).
+ */
+export async function demoInstallation(): Promise<{ home: string; factory: string; env: Record<string, string> }> {
+  const home = join(tempDir(), 'demo');
+  const built = await sekey(['demo', '--keep', home]);
+  if (built.code !== 0) throw new Error(`sekey demo --keep failed: ${built.err}`);
+  const factory = /The factory is kept in (\S+) \(/.exec(built.out)?.[1];
+  if (factory === undefined) throw new Error(`sekey demo --keep did not say where its factory is:\n${built.out}`);
+  dirs.push(factory);
+  const env = {
+    SEKEY_HOME: home,
+    SEKEY_FACTORY: factory,
+    SEKEY_ADMIN_PIN: DEMO_PINS.admin,
+    SEKEY_USER_PIN: DEMO_PINS.user,
+  };
+  return { home, factory, env };
 }
 
 /** Runs `sekey argv` in-process in `world`. */
