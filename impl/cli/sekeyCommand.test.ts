@@ -856,7 +856,8 @@ describe('freshness: heartbeats and NotFresh on a persistent installation', () =
           'if that brings nothing, the share may be withholding them: ask the administrator',
       );
       expect(existsSync(join(desk, 'late.skm'))).toBe(false);
-      expect((await run('user', 'U1', 'status')).out).toContain(
+      // The refusal recorded no time (sessionTime.test.ts): the status moves the clock there itself.
+      expect((await run('user', 'U1', 'status', '--at', '+2161m')).out).toContain(
         'NOT FRESH: latest update issued 2026-01-05 09:00Z, window 2d; encryption is refused until a sync brings a ' +
           'newer one',
       );

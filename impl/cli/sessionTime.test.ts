@@ -38,3 +38,39 @@ test('a commit inside a session records the session time first', async () => {
   });
   expect(readInstallationConfig(home).lastTime).toBe(later);
 });
+
+test('a refused command leaves the clock where it was; one that ran, or committed before it failed, moves it', async () => {
+  const home = join(scratch, 'refused');
+  const factory = join(scratch, 'refused-factory');
+  const env = { SEKEY_HOME: home, SEKEY_FACTORY: factory };
+  const errors: string[] = [];
+  const io: CliIo = { out: () => undefined, err: (l) => void errors.push(l), env, cwd: scratch };
+  const run = (...argv: string[]) => main(argv, io);
+  expect(await run('factory', 'init', '--dir', factory)).toBe(0);
+  expect(
+    await run('admin', 'init', '--admin-pin', 'admin-pin-1', '--user-pin', 'user-pin-1', '--at', '2026-01-05'),
+  ).toBe(0);
+  const start = readInstallationConfig(home).lastTime;
+  const day = 86_400_000;
+  // A wrong PIN spends a try (made durable at once), but stamps nothing: the clock stays.
+  expect(await run('admin', 'keys', '--at', '+30d', '--pin', 'wrong-pin')).toBe(1);
+  expect(errors.at(-1)).toMatch(/WrongPin/);
+  expect(readInstallationConfig(home).lastTime).toBe(start);
+  // So an earlier time than the refused command's is still open.
+  expect(await run('admin', 'users', '--at', '+1d', '--pin', 'admin-pin-1')).toBe(0);
+  expect(readInstallationConfig(home).lastTime).toBe(start + day);
+  // A refusal before any commit (nothing expired, so the sweep committed nothing) leaves it too.
+  expect(await run('admin', 'add-user', 'U1', 'alice', '--at', '+1d', '--pin', 'admin-pin-1')).toBe(0);
+  expect(await run('admin', 'add-user', 'U1', 'again', '--at', '+1d', '--pin', 'admin-pin-1')).toBe(1);
+  expect(errors.at(-1)).toMatch(/DuplicateUser/);
+  expect(readInstallationConfig(home).lastTime).toBe(start + 2 * day);
+  // A session that committed (stamped with its time) and then failed moves it to that time.
+  const installation = new Installation(home, { at: { kind: 'absolute', ms: start + 9 * day } });
+  await expect(
+    installation.withAdmin('admin-pin-1', async ({ admin }) => {
+      admin.addUser('U2', 'bob');
+      throw new Error('failed after a commit');
+    }),
+  ).rejects.toThrow('failed after a commit');
+  expect(readInstallationConfig(home).lastTime).toBe(start + 9 * day);
+});

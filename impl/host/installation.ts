@@ -207,6 +207,16 @@ function parseImage<T>(path: string, parse: () => T): T {
   }
 }
 
+/**
+ * Whether the session wrote to this card. Time stamps live only on the card (the database and the
+ * audit log); flash holds PIN counters, counters and keys, none stamped. A session that wrote no card
+ * (a wrong PIN, a refusal before any commit) made nothing durable that its time must cover.
+ */
+function stamped(sd: SdCard): boolean {
+  return sd.stats().bytesWritten > 0;
+}
+
+/** Loads a device; `beforeCheckpoint` runs before a checkpoint that may carry time stamps. */
 function loadDevice(name: string, dir: string, beforeCheckpoint: () => void): LoadedDevice {
   const images = loadDeviceImages(dir);
   const meter = new CycleMeter();
@@ -217,7 +227,7 @@ function loadDevice(name: string, dir: string, beforeCheckpoint: () => void): Lo
   // From now on, every counter the device commits (a spent PIN try first of all) is on disk
   // before the device goes on (durablePoints.ts).
   const durable = watchDurablePoints(flash, DEFAULT_STATE_SECTORS, () => {
-    beforeCheckpoint();
+    if (stamped(sd)) beforeCheckpoint();
     saveDeviceCheckpoint(dir, { flash: flash.toImage(), sd: sd.toImage() });
   });
   return { name, dir, device, flash, sd, meter, durable };
@@ -446,13 +456,19 @@ export class Installation {
         recorded = clock.latest;
         writeInstallationConfig(this.home, { ...config, lastTime: recorded });
       };
+      let done = false;
       try {
-        return await work(config, clock, transport, devices, recordTime);
+        const result = await work(config, clock, transport, devices, recordTime);
+        done = true;
+        return result;
       } finally {
         if (devices.length > 0) {
           for (const d of devices) d.durable?.detach();
           const reports = devices.map(saveDevice);
-          writeInstallationConfig(this.home, { ...config, lastTime: Math.max(config.lastTime, clock.latest) });
+          // A command that ran moves the clock to its time (`--at` moves a manual clock). A refused
+          // one (a wrong PIN under `--at +30d`) moves it only as far as what it made durable needs.
+          const time = done || devices.some((d) => stamped(d.sd)) ? clock.latest : recorded;
+          writeInstallationConfig(this.home, { ...config, lastTime: Math.max(config.lastTime, time) });
           await transport.commit();
           for (const r of reports) this.#options.observer?.(r);
         }
