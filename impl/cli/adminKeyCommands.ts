@@ -149,6 +149,8 @@ export const ADMIN_KEY_COMMANDS: readonly AdminCommand[] = [
     prepare: (args, { json: asJson }) => {
       const group = args.option('--group');
       return async ({ session, io }) => {
+        // A group that does not exist is refused (UnknownGroup), not listed as one without keys.
+        if (group !== undefined) session.admin.groupInfo(group);
         const keys = session.admin.listKeys().filter((k) => group === undefined || k.owner === group);
         if (asJson) {
           io.out(json(keys));

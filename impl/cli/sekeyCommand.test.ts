@@ -398,6 +398,8 @@ describe('sekey on a persistent installation', () => {
     });
     expect(await ok('admin', 'key-info', 'K2003')).toMatch(/state: +preActivation/);
     expect((await ok('admin', 'keys', '--group', 'G2')).split('\n')).toHaveLength(3);
+    const unknown = await run('admin', 'keys', '--group', 'G9');
+    expect([unknown.code, unknown.err]).toEqual([1, 'sekey admin keys: UnknownGroup: no group G9']);
     expect(await ok('admin', 'groups')).toMatch(/G2 +pair +U1,U2 +1 +20d +shared/);
     expect(await ok('admin', 'user-info', 'U2')).toMatch(/groups: +G1,G2/);
     await ok('admin', 'rename-user', 'U3', 'caroline', '--no-publish');
