@@ -87,7 +87,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
   {
     name: 'user-info',
     args: 'U',
-    summary: 'a user: name, groups, HSM and publication state',
+    summary: 'a user: name, groups, HSM and publication state (counting acknowledgements waiting on the share)',
     examples: ['sekey admin user-info U2'],
     mutates: false,
     lists: true,
@@ -98,8 +98,13 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
         const device = deviceOf(session.admin, id);
         // The retired HSM of a deleted user whose ID was added again is not this user's.
         const serial = device?.inService === true ? device.serial : null;
+        // As `status` and `stale` count it: an acknowledgement still on the share is one the user sent.
         const publication =
-          serial === null ? null : (session.publisher.publicationStates().find((p) => p.userId === id) ?? null);
+          serial === null
+            ? null
+            : (session.publisher
+                .publicationStates(await session.publisher.waitingAcknowledgements())
+                .find((p) => p.userId === id) ?? null);
         if (asJson) {
           io.out(json({ ...info, serial, needsDevice: device?.inService === false, publication }));
           return;

@@ -260,6 +260,10 @@ describe('sekey on a persistent installation', () => {
       'U2    acknowledged  #1         #1',
       'U3    acknowledged  #1         #1',
     ]);
+    // The acknowledgements are still on the share (no collect-acks yet): user-info counts them too.
+    expect((await run('admin', 'user-info', 'U2')).out).toMatch(
+      /updates: +acknowledged \(published #1, acknowledged #1\)/,
+    );
     const audit = await run('admin', 'audit', '--verify');
     expect(audit.code).toBe(0);
     expect(audit.out).toMatch(/^audit log: \d+ entries, hash chain intact, head [0-9a-f]{64}$/);
