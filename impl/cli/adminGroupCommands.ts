@@ -7,7 +7,7 @@ import { formatDuration } from './durations.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { UsageError } from './args.ts';
 import { durationValue, positiveInteger } from './argValues.ts';
-import { fields, ids, json, quoted, table } from './format.ts';
+import { count, fields, ids, json, quoted, table } from './format.ts';
 
 /** The group and membership commands. */
 export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
@@ -38,7 +38,7 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
         report(session.admin.addGroup(id, name, policy, { shareHistory }));
         did({ group: id });
         io.out(
-          `added group ${id} ${quoted(name)}: at most ${policy.maxKeys} keys, cryptoperiod ` +
+          `added group ${id} ${quoted(name)}: at most ${count(policy.maxKeys, 'key')}, cryptoperiod ` +
             `${formatDuration(policy.defaultCryptoperiodMs)}${shareHistory ? ', shares history' : ''}`,
         );
       };
@@ -89,7 +89,7 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
       return async ({ session, io, report, did }) => {
         report(session.admin.setMaxKeys(id, n));
         did({ group: id, maxKeys: n });
-        io.out(`group ${id}: at most ${n} keys`);
+        io.out(`group ${id}: at most ${count(n, 'key')}`);
       };
     },
   },
@@ -129,7 +129,7 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
           ['group', `${g.id} ${quoted(g.name)}`],
           [
             'policy',
-            `at most ${g.policy.maxKeys} keys, ${g.policy.algorithm}, cryptoperiod ` +
+            `at most ${count(g.policy.maxKeys, 'key')}, ${g.policy.algorithm}, cryptoperiod ` +
               `${formatDuration(g.policy.defaultCryptoperiodMs)}`,
           ],
           ['history', g.shareHistory ? 'shared with new members' : 'not shared'],

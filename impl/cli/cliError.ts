@@ -38,10 +38,18 @@ export const CLI_ERROR_CODES = [
   /**
    * A destructive command (`destroy-key`, `delete-group`, `delete-user`, provisioning a user again)
    * was not confirmed: it was answered no on the terminal, or a prompt (a confirmation, a PIN) was
-   * left with Ctrl-C; nothing was changed.
-   * @remedy Answer `yes` at the prompt, or pass `--yes` in scripts.
+   * left with Ctrl-C; or a new PIN typed twice differed. Nothing was changed.
+   * @remedy Answer `yes` at the prompt, or pass `--yes` in scripts; type the same new PIN twice.
    */
   'NotConfirmed',
+  /**
+   * One PIN try is left on the HSM, and the PIN came from `--pin` or the environment, not typed: it
+   * is not spent, since a stale PIN in a script or cron job would lock the HSM without anyone
+   * choosing to (a locked admin HSM loses the installation). Nothing was tried.
+   * @remedy Type the PIN at the prompt on a terminal (without `--pin` and the PIN variable), or add
+   * `--last-try` to spend the last try with it.
+   */
+  'LastPinTry',
 ] as const;
 /** A command refusal code. */
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];

@@ -54,10 +54,12 @@ describe("the examples in every command's help", () => {
     });
 
     test.each(COMMANDS.map((c) => [`${c.role} ${c.name}`, c] as const))('%s', async (_, { examples }) => {
+      // The demo's own installation stays as it was: each command's examples run on a copy.
       const home = join(tempDir(), 'home');
       cpSync(demo.home, home, { recursive: true });
-      const env = { ...demo.env, SEKEY_HOME: home };
-      const runs = await runInOrder(examples, env, join(home, 'desk'));
+      expect(demo.env).toMatchObject({ SEKEY_HOME: demo.home, SEKEY_ADMIN_PIN: 'demo-admin-pin' });
+      expect(demo.desk).toBe(join(demo.home, 'desk'));
+      const runs = await runInOrder(examples, { ...demo.env, SEKEY_HOME: home }, join(home, 'desk'));
       // It did something to show: every example prints (a listing, a change, a publication).
       expect((runs.at(-1) as Run).out).not.toBe('');
     });

@@ -14,9 +14,28 @@ export const DEMO_PINS = {
   deviceAdmin: 'demo-device-admin-pin',
 } as const;
 
-/** Where the examples run, said once in the help of each command. */
-export const EXAMPLES_WORLD =
-  'examples (on what `sekey demo --keep DIR` leaves: SEKEY_HOME=DIR, the demo PINs, cd DIR/desk):';
+/**
+ * Where the examples run, said once in the help of each command: each command's examples on a fresh
+ * `sekey demo --keep DIR`, in the shell set up as the demo's last lines say ({@link demoShellSetup}).
+ */
+export const EXAMPLES_WORLD = 'examples (on a fresh `sekey demo --keep DIR`, set up as its last lines say):';
+
+/** `path` as one shell word: as it is when it is plain, else in single quotes. */
+function shellWord(path: string): string {
+  return /^[\w./-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The shell line that sets up what the examples assume, for the installation in `home` and the
+ * factory in `factory` (absolute paths): its environment (home, factory, the demo's PINs), then the
+ * demo's desk, where its files are, as the working directory.
+ */
+export function demoShellSetup(home: string, factory: string): string {
+  return (
+    `export SEKEY_HOME=${shellWord(home)} SEKEY_FACTORY=${shellWord(factory)} ` +
+    `SEKEY_ADMIN_PIN=${DEMO_PINS.admin} SEKEY_USER_PIN=${DEMO_PINS.user}; cd ${shellWord(`${home}/desk`)}`
+  );
+}
 
 /** The examples section of a command's help: a blank line, the heading, one indented line each. */
 export function examplesHelp(examples: readonly string[], heading: string = EXAMPLES_WORLD): string {
@@ -33,4 +52,4 @@ export const SETUP_EXAMPLES: readonly string[] = [
 ];
 
 /** The heading of {@link SETUP_EXAMPLES}. */
-export const SETUP_HEADING = 'examples (in a new, empty folder):';
+export const SETUP_HEADING = 'examples (in an empty folder; the factory goes beside it, never inside):';

@@ -19,7 +19,16 @@ describe('global options, anywhere on the line', () => {
       '--debug',
       '-h',
     ]);
-    expect(flags).toEqual({ home: 'H', at: '+1d', wait: '5', json: true, debug: true, help: true, version: false });
+    expect(flags).toEqual({
+      home: 'H',
+      at: '+1d',
+      wait: '5',
+      json: true,
+      lastTry: false,
+      debug: true,
+      help: true,
+      version: false,
+    });
     expect(rest).toEqual(['admin', 'add-key', 'G1', 'k', '--cryptoperiod', '30d']);
   });
 

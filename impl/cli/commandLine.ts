@@ -15,6 +15,8 @@ export interface GlobalFlags {
   readonly at?: string;
   readonly wait?: string;
   readonly json: boolean;
+  /** Spend the last PIN try with a PIN from `--pin` or the environment (`pinCommands.ts`). */
+  readonly lastTry: boolean;
   readonly debug: boolean;
   readonly help: boolean;
   readonly version: boolean;
@@ -26,6 +28,7 @@ const GLOBAL_OPTIONS = {
   at: { type: 'string' },
   wait: { type: 'string' },
   json: { type: 'boolean' },
+  'last-try': { type: 'boolean' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
@@ -71,6 +74,7 @@ export function splitGlobals(argv: readonly string[]): { flags: GlobalFlags; res
       ...str('at'),
       ...str('wait'),
       json: values['json'] === true,
+      lastTry: values['last-try'] === true,
       debug: values['debug'] === true,
       help: values['help'] === true,
       version: values['version'] === true,

@@ -21,7 +21,7 @@ import { main } from './sekeyCommand.ts';
 import { bytes } from './format.ts';
 import type { DeviceReport } from '../host/installation.ts';
 import { updateStream } from '../protocol/streams.ts';
-import { DEMO_PINS } from './commandExamples.ts';
+import { DEMO_PINS, demoShellSetup } from './commandExamples.ts';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -206,6 +206,8 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
     print("      (someone deletes bob's update file from the share before he syncs)");
     await sekey('user U1 sync');
     await sekey('user U2 sync');
+    // carol and dave sync their heartbeats: a week on, bob is the only one without an acknowledgement.
+    for (const id of ['U3', 'U4']) await sekey(`user ${id} sync`, { quiet: true });
     await sekey('admin collect-acks');
     print('   Day 11: a week without an acknowledgement from bob');
     await sekey('admin stale --at +8d', { fails: true });
@@ -252,6 +254,9 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
     if (options.keep !== undefined) {
       print(`Kept in ${home}: try \`sekey admin status --home ${home} --pin ${PINS.admin}\`.`);
       print(`The factory is kept in ${factory} (--factory ${factory} to provision more HSMs).`);
+      print("To run the examples of every admin and user command's --help on it, set up the shell with:");
+      print(`  ${demoShellSetup(home, factory)}`);
+      print("Each command changes the installation: to run another command's examples on it as it was, keep a copy.");
     }
     return 0;
   } finally {

@@ -76,3 +76,8 @@ export function bytes(n: number): string {
 export function json(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v), 2);
 }
+
+/** `n` and the noun, plural unless `n` is 1: `1 key`, `4 keys`. */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}

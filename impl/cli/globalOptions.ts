@@ -22,6 +22,8 @@ export interface GlobalOptions {
   readonly at: TimeSpec | undefined;
   /** How long to wait for another process's lock (`--wait SECONDS`); 0: refuse at once (`Busy`). */
   readonly waitMs: number;
+  /** `--last-try`: a PIN from `--pin` or the environment may spend the last try (`requirePin`). */
+  readonly lastTry: boolean;
 }
 
 /** Help lines of the shared options. */
@@ -32,6 +34,8 @@ export function globalOptionsHelp(level: 'admin' | 'user'): string {
     '  --home DIR      the installation (default $SEKEY_HOME, else ./.sekey)',
     `  --pin PIN       the ${level === 'admin' ? 'admin HSM' : "user's HSM"} PIN (default $${env};`,
     '                  else asked for on a terminal)',
+    '  --last-try      spend the last PIN try with a PIN from --pin or the environment (refused otherwise,',
+    '                  LastPinTry: a stale PIN in a script would lock the HSM)',
     '  --at TIME       run at TIME (manual-clock installations): ISO 8601, ms since the epoch, or +DURATION',
     '                  after the last recorded time; never before the last recorded time',
     '  --wait SECONDS  wait this long for another sekey process using the installation (default: refuse, Busy)',
@@ -44,31 +48,8 @@ export function globalOptionsHelp(level: 'admin' | 'user'): string {
 export function globalOptions(flags: GlobalFlags, io: CliIo): GlobalOptions {
   const home = resolve(io.cwd, flags.home ?? io.env['SEKEY_HOME'] ?? '.sekey');
   const waitMs = flags.wait === undefined ? 0 : secondsValue(flags.wait, '--wait') * 1000;
-  return { home, pin: flags.pin, at: flags.at === undefined ? undefined : timeValue(flags.at), waitMs };
-}
-
-/**
- * The PIN of `level`: `--pin`, else the environment, else typed at a hidden prompt on a terminal
- * (after `warning`, if it has one: the last try). A PIN is never defaulted: without any of those, a
- * usage error.
- */
-export async function requirePin(
-  options: GlobalOptions,
-  io: CliIo,
-  level: 'admin' | 'user',
-  warning: () => string | null = () => null,
-): Promise<string> {
-  const env = level === 'admin' ? 'SEKEY_ADMIN_PIN' : 'SEKEY_USER_PIN';
-  const given = options.pin ?? io.env[env];
-  if (given !== undefined && given !== '') return given;
-  if (io.prompt !== undefined) {
-    // Before the person types: if this is the last try, they should know before they guess.
-    const last = warning();
-    if (last !== null) io.err(last);
-    const typed = await io.prompt(`${level === 'admin' ? 'admin HSM' : "user's HSM"} PIN: `, { hidden: true });
-    if (typed !== '') return typed;
-  }
-  throw new UsageError(`this command needs the ${level} PIN: pass --pin PIN or set ${env}`);
+  const at = flags.at === undefined ? undefined : timeValue(flags.at);
+  return { home, pin: flags.pin, at, waitMs, lastTry: flags.lastTry };
 }
 
 /**

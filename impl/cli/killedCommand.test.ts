@@ -147,7 +147,8 @@ describe('durable points: a killed command never gives back what the device made
     const h = copyHome(home);
     for (let i = 1; i <= 3; i++) {
       // Point 3 is the first after the spent try's program (see above): before the PIN is compared.
-      expect(child(h, 3, ['user', 'U1', 'keys', '--pin', `wrong-${i}`]).signal).toBe('SIGKILL');
+      // --last-try: the third wrong PIN comes from --pin, not a prompt (pinCommands.ts: LastPinTry).
+      expect(child(h, 3, ['user', 'U1', 'keys', '--pin', `wrong-${i}`, '--last-try']).signal).toBe('SIGKILL');
       expect(deviceOnDisk(userDir(h)).retriesLeft.user).toBe(3 - i);
     }
     const locked = await sekey(h, 'user', 'U1', 'keys', '--pin', USER_PIN);
@@ -157,7 +158,7 @@ describe('durable points: a killed command never gives back what the device made
 
   test('reset-user-pin killed anywhere: the user HSM holds the old PIN state or the new; a rerun works', async () => {
     const locked = copyHome(home);
-    for (let i = 1; i <= 3; i++) await sekey(locked, 'user', 'U1', 'keys', '--pin', `wrong-${i}`);
+    for (let i = 1; i <= 3; i++) await sekey(locked, 'user', 'U1', 'keys', '--pin', `wrong-${i}`, '--last-try');
     expect(deviceOnDisk(userDir(locked)).retriesLeft.user).toBe(0);
     const reset = ['admin', 'reset-user-pin', 'U1', '--new-pin', 'reset-pin-1', '--pin', ADMIN_PIN];
     const listed = child(copyHome(locked), 0, reset);

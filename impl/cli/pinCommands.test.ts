@@ -41,7 +41,7 @@ describe('PINs: change, reset, and the warning before the last try', () => {
     expect(second.err).toContain('WrongPin');
     expect(second.err).toContain(
       "warning: ONE user PIN try left on U1's HSM: another wrong PIN locks it; then the administrator sets a new " +
-        'user PIN through the admin HSM (`sekey admin reset-user-pin U`)',
+        'user PIN through the admin HSM (`sekey admin reset-user-pin U1`)',
     );
     // On a terminal the warning comes before the PIN is typed.
     const { SEKEY_USER_PIN: _, ...noPin } = env;
@@ -50,8 +50,25 @@ describe('PINs: change, reset, and the warning before the last try', () => {
     expect(asked.err.split('\n')[0]).toMatch(/^warning: ONE user PIN try left/);
     await run('user', 'U1', 'keys', '--pin', 'wrong-3');
     await run('user', 'U1', 'keys', '--pin', 'wrong-4');
-    expect((await run('user', 'U1', 'keys', '--pin', 'wrong-5')).err).toContain('WrongPin');
-    expect((await run('user', 'U1', 'keys')).err).toContain('PinLocked');
+    // The last try is not spent by a PIN that was not typed, from --pin or from the environment.
+    const fromOption = await run('user', 'U1', 'keys', '--pin', 'wrong-5');
+    expect(fromOption.code).toBe(1);
+    expect(fromOption.err).toMatch(
+      /^sekey user U1 keys: LastPinTry: ONE user PIN try left on U1's HSM, .*--pin is not/,
+    );
+    expect(fromOption.err).toContain('add --last-try');
+    expect((await run('user', 'U1', 'keys')).err).toContain('a PIN from $SEKEY_USER_PIN is not spent on it');
+    expect(triesLeftOnDisk(dir, 'user')).toBe(1);
+    // With --last-try it is, and the lockout says how to recover.
+    const spent = await run('user', 'U1', 'keys', '--pin', 'wrong-5', '--last-try');
+    expect(spent.err).toContain('WrongPin');
+    expect(spent.err).toContain(
+      "U1's HSM is locked at user level: the administrator sets a new user PIN through the admin HSM " +
+        '(`sekey admin reset-user-pin U1`)',
+    );
+    const locked = await run('user', 'U1', 'keys');
+    expect(locked.err).toContain('PinLocked');
+    expect(locked.err).toContain("U1's HSM is locked at user level");
     expect(triesLeftOnDisk(dir, 'user')).toBe(0);
     // Refusals first: each changes nothing on U1's HSM.
     expect((await run('admin', 'reset-user-pin', '--new-pin', 'x-new-pin')).code).toBe(2); // no user
@@ -105,8 +122,8 @@ describe('PINs: change, reset, and the warning before the last try', () => {
       cwd: desk,
       answers: ['third-admin-pin', 'third-admin-pn'],
     });
-    expect(typo.code).toBe(2);
-    expect(typo.err).toContain('the two new admin PINs typed differ');
+    expect(typo.code).toBe(1);
+    expect(typo.err).toContain('NotConfirmed: the two new admin PINs typed differ');
     expect(await typedJson(['admin', 'change-pin', '--pin', 'second-admin-pin'], 'third-admin-pin')).toEqual({
       command: 'admin change-pin',
       changed: 'admin PIN',
@@ -116,7 +133,17 @@ describe('PINs: change, reset, and the warning before the last try', () => {
     const last = await run('admin', 'users', '--pin', 'wrong-admin-2');
     expect(last.err).toContain('warning: ONE admin PIN try left on the admin HSM');
     expect(last.err).toContain('loses the installation');
-    expect((await run('admin', 'users', '--pin', 'third-admin-pin')).code).toBe(0);
+    // Even the right PIN is not tried from --pin on the last try: typed at the prompt, it is.
+    const notTried = await run('admin', 'users', '--pin', 'third-admin-pin');
+    expect([notTried.code, notTried.err]).toEqual([1, expect.stringContaining('LastPinTry')]);
+    const { SEKEY_ADMIN_PIN: _, ...noPin } = env;
+    const typed = await sekey(['admin', 'users'], { env: noPin, cwd: desk, answers: ['third-admin-pin'] });
+    expect(typed.code).toBe(0);
+    expect(typed.err.split('\n')).toEqual([
+      'warning: ONE admin PIN try left on the admin HSM: if it is wrong, only a factory reset of the admin HSM ' +
+        'helps, and it loses the installation (every key, user and group)',
+      'admin PIN of the admin HSM: ',
+    ]);
     expect((await run('admin', 'change-pin', '--pin', 'third-admin-pin')).code).toBe(2);
   });
 });

@@ -15,17 +15,19 @@ import type { AdminCommand } from './adminCommand.ts';
 import { UsageError } from './args.ts';
 import type { CliIo } from './cliIo.ts';
 import { errorCode } from './reportError.ts';
+import { CliError } from './cliError.ts';
+import type { GlobalOptions } from './globalOptions.ts';
 
 /**
  * A new PIN: `--new-pin`, else typed twice at a hidden prompt on a terminal.
- * @throws UsageError without either, or when the two typed differ.
+ * @throws UsageError without either; CliError `NotConfirmed` when the two typed differ.
  */
 export async function newPinValue(option: string | undefined, io: CliIo, what: string): Promise<string> {
   if (option !== undefined) return option;
   if (io.prompt === undefined) throw new UsageError(`give the new ${what} with --new-pin PIN`);
   const first = await io.prompt(`new ${what}: `, { hidden: true });
   const again = await io.prompt(`new ${what} again: `, { hidden: true });
-  if (first !== again) throw new UsageError(`the two new ${what}s typed differ; nothing was changed`);
+  if (first !== again) throw new CliError('NotConfirmed', `the two new ${what}s typed differ; nothing was changed`);
   return first;
 }
 
@@ -42,32 +44,100 @@ export function triesLeftOnDisk(dir: string, level: 'user' | 'admin'): number | 
   }
 }
 
-/**
- * After a wrong PIN: when one try is left, says what the next wrong one does and how to recover.
- * `hsm` names the device (`the admin HSM`, `U1's HSM`), `recovery` what to do once it is locked.
- */
-export function lastTryWarning(
-  error: unknown,
-  dir: string,
-  level: 'user' | 'admin',
-  hsm: string,
-  recovery: string,
-): string | null {
-  if (errorCode(error) !== 'WrongPin' || triesLeftOnDisk(dir, level) !== 1) return null;
-  return `warning: ONE ${level} PIN try left on ${hsm}: another wrong PIN locks it; then ${recovery}`;
+/** Whose PIN a command spends: a level of one HSM, where its images are, what is left once it locks. */
+export interface PinHolder {
+  readonly level: 'admin' | 'user';
+  /** The HSM as messages name it: `the admin HSM`, `U1's HSM`. */
+  readonly hsm: string;
+  /** The folder of its images (for {@link triesLeftOnDisk}). */
+  readonly dir: string;
+  /** What to do once the level is locked (README: "PIN tries, lockout and recovery"). */
+  readonly recovery: string;
+  /** Where a PIN that is not typed comes from. */
+  readonly env: 'SEKEY_ADMIN_PIN' | 'SEKEY_USER_PIN';
 }
 
-/** What a locked admin HSM and a locked user HSM leave to do (README: "PINs, lockout and recovery"). */
-export const RECOVERY = {
-  admin: 'only a factory reset of the admin HSM helps, and it loses the installation (every key, user and group)',
-  user: 'the administrator sets a new user PIN through the admin HSM (`sekey admin reset-user-pin U`)',
-} as const;
+/** The admin level of the admin HSM, whose images are in `dir`. */
+export function adminPinHolder(dir: string): PinHolder {
+  return {
+    level: 'admin',
+    hsm: 'the admin HSM',
+    dir,
+    recovery: 'only a factory reset of the admin HSM helps, and it loses the installation (every key, user and group)',
+    env: 'SEKEY_ADMIN_PIN',
+  };
+}
+
+/** The user level of `userId`'s HSM, whose images are in `dir`. */
+export function userPinHolder(userId: string, dir: string): PinHolder {
+  return {
+    level: 'user',
+    hsm: `${userId}'s HSM`,
+    dir,
+    recovery: `the administrator sets a new user PIN through the admin HSM (\`sekey admin reset-user-pin ${userId}\`)`,
+    env: 'SEKEY_USER_PIN',
+  };
+}
+
+/**
+ * The PIN of `holder`: `--pin`, else the environment, else typed at a hidden prompt on a terminal.
+ * A PIN is never defaulted: without any of those, a usage error.
+ *
+ * The last try is spent only by a PIN typed for it, or with `--last-try`: a PIN that is not typed
+ * may be stale (changed since the script or cron job that passes it was written), and three runs of
+ * it would lock the HSM without anyone choosing to; for the admin HSM that loses the installation.
+ * @throws CliError `LastPinTry`
+ */
+export async function requirePin(options: GlobalOptions, io: CliIo, holder: PinHolder): Promise<string> {
+  const lastTry = (): boolean => triesLeftOnDisk(holder.dir, holder.level) === 1;
+  const given = options.pin ?? io.env[holder.env];
+  if (given !== undefined && given !== '') {
+    if (!options.lastTry && lastTry()) {
+      throw new CliError(
+        'LastPinTry',
+        `ONE ${holder.level} PIN try left on ${holder.hsm}, and a wrong PIN locks it (then ${holder.recovery}); ` +
+          `a PIN from ${options.pin === undefined ? `$${holder.env}` : '--pin'} is not spent on it: type the PIN ` +
+          `at the prompt on a terminal (without --pin and $${holder.env}), or add --last-try`,
+      );
+    }
+    return given;
+  }
+  if (io.prompt !== undefined) {
+    // Before the person types: if this is the last try, they should know before they guess.
+    if (lastTry())
+      io.err(`warning: ONE ${holder.level} PIN try left on ${holder.hsm}: if it is wrong, ${holder.recovery}`);
+    const typed = await io.prompt(`${holder.level} PIN of ${holder.hsm}: `, { hidden: true });
+    if (typed !== '') return typed;
+  }
+  throw new UsageError(`this command needs the ${holder.level} PIN: pass --pin PIN or set ${holder.env}`);
+}
+
+/**
+ * What to say after a refusal about `holder`'s PIN: when a wrong PIN leaves one try, what the next
+ * wrong one does; once the level is locked, how to recover. Null after any other error.
+ */
+export function pinAdvice(error: unknown, holder: PinHolder): string | null {
+  const code = errorCode(error);
+  if (code !== 'WrongPin' && code !== 'PinLocked') return null;
+  const left = triesLeftOnDisk(holder.dir, holder.level);
+  if (code === 'WrongPin' && left === 1) {
+    const then = `another wrong PIN locks it; then ${holder.recovery}`;
+    return `warning: ONE ${holder.level} PIN try left on ${holder.hsm}: ${then}`;
+  }
+  // Locked now (the third wrong PIN) or before: the admin level's lock is DeviceLocked, whose
+  // message says it all.
+  if (holder.level === 'user' && left === 0) return `${holder.hsm} is locked at user level: ${holder.recovery}`;
+  return null;
+}
 
 /** `sekey admin change-pin`: a new admin-level PIN for the admin HSM. */
 export const ADMIN_CHANGE_PIN: AdminCommand = {
   name: 'change-pin',
   args: '[--new-pin PIN]',
   summary: "change the admin HSM's admin PIN (--pin is the current one; the new one asked twice on a terminal)",
+  help:
+    '  --new-pin PIN           the new admin PIN, 4 to 64 bytes (asked twice on a terminal without it); ' +
+    'then update every script and cron job that passes the old one',
   examples: ['sekey admin change-pin --new-pin admin-pin-2027'],
   mutates: false,
   prepare: (args) => {

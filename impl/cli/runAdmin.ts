@@ -28,9 +28,9 @@ import { confirmStep } from './confirm.ts';
 import { examplesHelp } from './commandExamples.ts';
 import { didYouMean } from './didYouMean.ts';
 import { json } from './format.ts';
-import { globalOptions, globalOptionsHelp, installationFor, requirePin } from './globalOptions.ts';
+import { globalOptions, globalOptionsHelp, installationFor } from './globalOptions.ts';
 import { describeExpiries, describeKeyChanges, keyChangesJson } from './keyChanges.ts';
-import { ADMIN_CHANGE_PIN, ADMIN_RESET_USER_PIN, RECOVERY, lastTryWarning, triesLeftOnDisk } from './pinCommands.ts';
+import { ADMIN_CHANGE_PIN, ADMIN_RESET_USER_PIN, adminPinHolder, pinAdvice, requirePin } from './pinCommands.ts';
 import { fitHelp } from './helpText.ts';
 
 /** Every admin command but `init`, in help order. */
@@ -107,16 +107,14 @@ export async function runAdmin(argv: readonly string[], io: CliIo, flags: Global
   const global = globalOptions(flags, io);
   const work = command.prepare(args, { json: flags.json, cwd: io.cwd, env: io.env });
   args.done();
-  const adminDir = join(global.home, 'admin');
-  const pin = await requirePin(global, io, 'admin', () =>
-    triesLeftOnDisk(adminDir, 'admin') === 1 ? `warning: ONE admin PIN try left: ${RECOVERY.admin} if it fails` : null,
-  );
+  const holder = adminPinHolder(join(global.home, 'admin'));
+  const pin = await requirePin(global, io, holder);
   const installation = installationFor(global, io);
   try {
     return await adminSession(installation, pin, command, work, io, flags, { noPublish, yes });
   } catch (error) {
-    const warning = lastTryWarning(error, adminDir, 'admin', 'the admin HSM', RECOVERY.admin);
-    if (warning !== null) io.err(warning);
+    const advice = pinAdvice(error, holder);
+    if (advice !== null) io.err(advice);
     throw error;
   }
 }

@@ -11,10 +11,10 @@ import type { CliIo } from './cliIo.ts';
 import type { GlobalFlags } from './commandLine.ts';
 import { didYouMean } from './didYouMean.ts';
 import { json } from './format.ts';
-import { globalOptions, globalOptionsHelp, installationFor, requirePin } from './globalOptions.ts';
+import { globalOptions, globalOptionsHelp, installationFor } from './globalOptions.ts';
 import { USER_COMMANDS } from './userCommands.ts';
 import type { UserCommand, UserWork } from './userCommands.ts';
-import { RECOVERY, lastTryWarning, triesLeftOnDisk } from './pinCommands.ts';
+import { pinAdvice, requirePin, userPinHolder } from './pinCommands.ts';
 import { examplesHelp } from './commandExamples.ts';
 import { fitHelp } from './helpText.ts';
 
@@ -56,6 +56,9 @@ export async function runUser(argv: readonly string[], io: CliIo, flags: GlobalF
     io.out(userUsage());
     return flags.help ? 0 : 2;
   }
+  if (!/^U\d+$/.test(userId) && USER_COMMANDS.some((c) => c.name === userId)) {
+    throw new UsageError(`'${userId}' is a command, not a user ID: sekey user U ${userId} (U is the user ID, e.g. U1)`);
+  }
   if (name === undefined) throw new UsageError(`missing command after 'user ${userId}' (sekey user --help lists them)`);
   const command = USER_COMMANDS.find((c) => c.name === name);
   const unknown = (): UsageError =>
@@ -79,15 +82,13 @@ export async function runUser(argv: readonly string[], io: CliIo, flags: GlobalF
   const work = command.prepare(args, { json: flags.json, cwd: io.cwd, io });
   args.done();
   const installation = installationFor(global, io);
-  const dir = installation.userDir(userId);
-  const pin = await requirePin(global, io, 'user', () =>
-    triesLeftOnDisk(dir, 'user') === 1 ? `warning: ONE user PIN try left: if it fails, ${RECOVERY.user}` : null,
-  );
+  const holder = userPinHolder(userId, installation.userDir(userId));
+  const pin = await requirePin(global, io, holder);
   try {
     return await userSession(installation, userId, pin, command, work, io, flags);
   } catch (error) {
-    const warning = lastTryWarning(error, dir, 'user', `${userId}'s HSM`, RECOVERY.user);
-    if (warning !== null) io.err(warning);
+    const advice = pinAdvice(error, holder);
+    if (advice !== null) io.err(advice);
     throw error;
   }
 }

@@ -125,7 +125,7 @@ describe('sekey', () => {
     expect(text).toContain('sekey user U3 decrypt: UsageNotAllowed: key K2002 is compromised');
     expect(text).toContain('re-protected plan2.skm from K2002 to K2003 inside the HSM');
     expect(text).toContain('nothing new (at update #3)');
-    expect(text).toContain('stale (no acknowledgement for 7d): U2');
+    expect(text).toContain('stale (no acknowledgement for 7d): U2 — their updates may be withheld');
     expect(text).toContain('U2 #5 resync');
     expect(text).toContain('hash chain intact');
     expect(text).toMatch(/update files: 15 published/);
@@ -326,7 +326,8 @@ describe('sekey on a persistent installation', () => {
     expect(first.err).toBe('sekey user U2 keys: WrongPin: wrong user PIN, 2 tries left');
     const second = await run('user', 'U2', 'keys', '--pin', 'wrong-pin');
     expect(second.err).toContain('1 try left');
-    expect((await run('user', 'U2', 'keys')).code).toBe(0);
+    // The right PIN from the environment, chosen for the last try (pinCommands.ts: LastPinTry).
+    expect((await run('user', 'U2', 'keys', '--last-try')).code).toBe(0);
     expect((await run('user', 'U2', 'keys', '--pin', 'wrong-pin')).err).toContain('2 tries left');
   });
 
@@ -384,7 +385,7 @@ describe('sekey on a persistent installation', () => {
     expect(await ok('admin', 'destroy-key', 'K2002', '--yes')).toMatch(
       /^K2002: deactivated → destroyed; holders -U1 -U2\npublished: /,
     );
-    expect(await ok('admin', 'set-max-keys', 'G2', '1', '--no-publish')).toBe('group G2: at most 1 keys');
+    expect(await ok('admin', 'set-max-keys', 'G2', '1', '--no-publish')).toBe('group G2: at most 1 key');
     await ok('admin', 'add-key', 'G2', 'a', '--no-publish');
     expect((await run('admin', 'add-key', 'G2', 'b')).err).toContain('MaxKeysReached');
     expect((await run('admin', 'set-cryptoperiod', 'G2', '5d')).err).toContain('PolicyConflict');

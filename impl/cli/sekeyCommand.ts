@@ -188,8 +188,8 @@ export function usage(): string {
       '',
       'sekey <command> --help shows the options of one command. Options of every command, anywhere on',
       'the line:',
-      '  --home DIR, --pin PIN, --at TIME, --wait SECONDS (sekey admin --help says what they do), --json,',
-      '  --debug, --version',
+      '  --home DIR, --pin PIN, --last-try, --at TIME, --wait SECONDS (sekey admin --help says what they',
+      '  do), --json, --debug, --version',
       "  --  ends the options: what follows is an argument even if it starts with '-'",
       'Exit codes: 0 done, 1 refused (the error code and message are printed), 2 wrong command line,',
       '3 internal error (a bug: --debug shows its stack).',
@@ -218,7 +218,13 @@ function commandPrefix(words: readonly string[]): string {
 
 /** Runs the CLI on `argv` (without node and script); returns the exit code, decided once at the end. */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  let flags: GlobalFlags = { json: false, debug: argv.includes('--debug'), help: false, version: false };
+  let flags: GlobalFlags = {
+    json: false,
+    lastTry: false,
+    debug: argv.includes('--debug'),
+    help: false,
+    version: false,
+  };
   let rest: readonly string[] = argv;
   let code: number;
   try {

@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliIo } from './cliIo.ts';
-import { DEMO_PINS } from './commandExamples.ts';
 import { main } from './sekeyCommand.ts';
 
 export const ADMIN_PIN = 'admin-pin-5678';
@@ -52,23 +51,26 @@ export function removeTempDirs(): void {
 
 /**
  * The installation `sekey demo --keep` leaves (users U1–U4, groups G1 and G2, keys K2000–K2004,
- * files on its desk), in a fresh temporary directory, with the factory the demo keeps beside it and
- * the environment its commands run with (home, factory, the demo's PINs).
+ * files on its desk), in a fresh temporary directory, with the factory the demo keeps beside it:
+ * the environment and working directory are read from the shell line the demo prints for the
+ * examples (`demoShellSetup`), so that the tests run them as a reader would.
  */
-export async function demoInstallation(): Promise<{ home: string; factory: string; env: Record<string, string> }> {
+export async function demoInstallation(): Promise<{
+  home: string;
+  factory: string;
+  env: Record<string, string>;
+  desk: string;
+}> {
   const home = join(tempDir(), 'demo');
   const built = await sekey(['demo', '--keep', home]);
   if (built.code !== 0) throw new Error(`sekey demo --keep failed: ${built.err}`);
-  const factory = /The factory is kept in (\S+) \(/.exec(built.out)?.[1];
-  if (factory === undefined) throw new Error(`sekey demo --keep did not say where its factory is:\n${built.out}`);
+  const setup = /^ {2}export (.*); cd (\S+)$/m.exec(built.out);
+  if (setup === null) throw new Error(`sekey demo --keep printed no shell setup:\n${built.out}`);
+  const env = Object.fromEntries((setup[1] as string).split(' ').map((pair) => pair.split('=') as [string, string]));
+  const factory = env['SEKEY_FACTORY'];
+  if (factory === undefined) throw new Error(`the demo's shell setup names no factory: ${setup[0]}`);
   dirs.push(factory);
-  const env = {
-    SEKEY_HOME: home,
-    SEKEY_FACTORY: factory,
-    SEKEY_ADMIN_PIN: DEMO_PINS.admin,
-    SEKEY_USER_PIN: DEMO_PINS.user,
-  };
-  return { home, factory, env };
+  return { home, factory, env, desk: setup[2] as string };
 }
 
 /** Runs `sekey argv` in-process in `world`. */

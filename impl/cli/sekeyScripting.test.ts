@@ -39,6 +39,11 @@ describe('the command line', () => {
     expect(sub.err).toContain("unknown admin command 'add-usr' (did you mean 'add-user'?)");
     const userSub = await sekey(['user', 'U1', 'decrpyt']);
     expect(userSub.err).toContain("(did you mean 'decrypt'?)");
+    const noUser = await sekey(['user', 'status']);
+    expect(noUser.code).toBe(2);
+    expect(noUser.err).toContain(
+      "'status' is a command, not a user ID: sekey user U status (U is the user ID, e.g. U1)",
+    );
     const option = await sekey(['admin', 'add-group', 'G1', 'g', '--max-key', '2', '--cryptoperiod', '1d']);
     expect(option.code).toBe(2);
     expect(option.err).toContain("unknown option '--max-key' (did you mean '--max-keys'?)");
@@ -210,7 +215,7 @@ describe('exit codes, --json and what changing commands return', () => {
     expect((await sekey(['admin', 'users'], { env: noPin, cwd: desk })).code).toBe(2);
     const asked = await sekey(['admin', 'users'], { env: noPin, cwd: desk, answers: [ADMIN_PIN] });
     expect(asked.code).toBe(0);
-    expect(asked.err).toBe('admin HSM PIN: ');
+    expect(asked.err).toBe('admin PIN of the admin HSM: ');
   });
 
   test('--wait: waits for another process holding the installation, instead of Busy at once', async () => {

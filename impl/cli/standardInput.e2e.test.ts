@@ -24,7 +24,7 @@ beforeAll(async () => {
 /** Runs `script` in `sh` on the demo's desk, with its environment. */
 function shell(script: string) {
   return spawnSync('sh', ['-c', script], {
-    cwd: join(demo.home, 'desk'),
+    cwd: demo.desk,
     env: { ...process.env, ...demo.env },
     encoding: 'utf8',
   });

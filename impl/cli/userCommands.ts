@@ -16,7 +16,7 @@ import { UsageError } from './args.ts';
 import { CliError } from './cliError.ts';
 import { idList } from './argValues.ts';
 import type { CliIo } from './cliIo.ts';
-import { bytes, ids, json, quoted, table, when } from './format.ts';
+import { bytes, count, ids, json, quoted, table, when } from './format.ts';
 import { formatDuration } from './durations.ts';
 import { newPinValue } from './pinCommands.ts';
 
@@ -117,7 +117,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         io.out(`${me.id} ${quoted(me.name)} on HSM ${status.serial}`);
         const blocked = status.blocked ? ', BLOCKED: too many refused files, waiting for a resync' : '';
         io.out(`  applied update #${status.appliedSequence}${blocked}`);
-        io.out(`  groups ${ids(status.groups)}; ${status.keys} key${status.keys === 1 ? '' : 's'} held`);
+        io.out(`  groups ${ids(status.groups)}; ${count(status.keys, 'key')} held`);
         const owed = status.pendingDeviceWork;
         if (owed.operations > 0)
           io.out(
@@ -309,7 +309,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     args: '[--force] IN OUT',
     summary: 're-encrypt a message under a fresh key inside the HSM (rescues data under a compromised key)',
     help: FILE_HELP,
-    examples: ['sekey user U1 reprotect memo.skm memo-2.skm'],
+    examples: ['sekey user U1 reprotect plan2.skm plan2-rescued.skm'],
     prepare: (args, { io: world }) => {
       const force = args.flag('--force');
       const [inPath, outPath] = [args.positional('IN file'), args.positional('OUT file')];
@@ -334,6 +334,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     name: 'change-pin',
     args: '[--new-pin PIN]',
     summary: "change the user's HSM PIN (--pin is the current one; the new one asked twice on a terminal)",
+    help: "  --new-pin PIN   the new PIN of the user's HSM, 4 to 64 bytes (asked twice on a terminal without it)",
     examples: ['sekey user U1 change-pin --new-pin alice-pin-2027'],
     prepare: (args) => {
       const option = args.option('--new-pin');
