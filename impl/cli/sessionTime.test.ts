@@ -39,7 +39,7 @@ test('a commit inside a session records the session time first', async () => {
   expect(readInstallationConfig(home).lastTime).toBe(later);
 });
 
-test('a refused command leaves the clock where it was; one that ran, or committed before it failed, moves it', async () => {
+test('a refused command leaves the clock; one that ran, or committed before it failed, moves it', async () => {
   const home = join(scratch, 'refused');
   const factory = join(scratch, 'refused-factory');
   const env = { SEKEY_HOME: home, SEKEY_FACTORY: factory };
