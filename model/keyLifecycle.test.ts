@@ -12,6 +12,7 @@ import {
   keyUsage,
   keyUsageAt,
   newKeyLifecycle,
+  refusalOf,
 } from './keyLifecycle.ts';
 import type { KeyEvent, KeyEventType, KeyLifecycleSnapshot, KeyState } from './keyLifecycle.ts';
 
@@ -271,5 +272,44 @@ describe('exhaustive graph checks', () => {
     expect(exploration.uncoveredUnhandledPairs).toEqual([]);
     const allowed = KEY_STATES.reduce((n, s) => n + Object.keys(KEY_TRANSITIONS[s]).length, 0);
     expect(exploration.declaredEdges).toHaveLength(allowed);
+  });
+});
+
+describe('refusals in words', () => {
+  const at = Date.UTC(2026, 1, 20, 9);
+
+  test('the step refused, and the steps the state allows (never EXPIRE, the sweep alone sends it)', () => {
+    expect(refusalOf('K2003', 'active', { type: 'ACTIVATE', now: at })).toBe(
+      'key K2003 is active: it cannot be activated; it can be suspended, deactivated, marked compromised or destroyed',
+    );
+    expect(refusalOf('K7', 'deactivated', { type: 'SUSPEND', now: at })).toBe(
+      'key K7 is deactivated: it cannot be suspended; it can be marked compromised or destroyed',
+    );
+    expect(refusalOf('K7', 'compromised', { type: 'RESUME', now: at })).toBe(
+      'key K7 is compromised: it cannot be resumed; it can be destroyed',
+    );
+    expect(refusalOf('K7', 'destroyedCompromised', { type: 'DESTROY', now: at })).toBe(
+      'key K7 is destroyedCompromised: it cannot be destroyed; it can take no further step',
+    );
+  });
+
+  test('a step the state has but its guard refused says why, and when', () => {
+    expect(refusalOf('K7', 'suspended', { type: 'RESUME', now: at })).toBe(
+      'key K7 is suspended: it cannot be resumed at 2026-02-20T09:00:00.000Z: its cryptoperiod has ended; ' +
+        'it can be deactivated, marked compromised or destroyed',
+    );
+    expect(refusalOf('K7', 'active', { type: 'EXPIRE', now: at })).toMatch(
+      /^key K7 is active: it cannot be expired at 2026-02-20T09:00:00\.000Z: its cryptoperiod is still running;/,
+    );
+  });
+
+  test('every refusal the machine makes reads so: each state, each event it refuses', () => {
+    for (const state of KEY_STATES) {
+      for (const type of KEY_EVENT_TYPES) {
+        const message = refusalOf('K1', state, { type, now: at });
+        expect(message).toMatch(new RegExp(`^key K1 is ${state}: it cannot be [a-z ]+(;| at )`));
+        expect(message).not.toMatch(/EXPIRE|ACTIVATE|undefined/);
+      }
+    }
   });
 });

@@ -150,6 +150,42 @@ export const KEY_TRANSITIONS: Readonly<Record<KeyState, Readonly<Partial<Record<
   destroyedCompromised: {},
 };
 
+/** How a refusal names each event: what the key would have been. */
+const EVENT_WORDS: Readonly<Record<KeyEventType, string>> = {
+  ACTIVATE: 'activated',
+  SUSPEND: 'suspended',
+  RESUME: 'resumed',
+  DEACTIVATE: 'deactivated',
+  EXPIRE: 'expired',
+  COMPROMISE: 'marked compromised',
+  DESTROY: 'destroyed',
+};
+
+/** Why a guard refused its event, in words. */
+const GUARD_WORDS: Readonly<Record<KeyGuard, string>> = {
+  cryptoperiodRunning: 'its cryptoperiod has ended',
+  cryptoperiodEnded: 'its cryptoperiod is still running',
+};
+
+/**
+ * Why a key in `state` does not take `event`, in words a key's administrator reads: the step it
+ * cannot take, why when a guard said no (and at what time, ISO 8601), and the steps it can take.
+ * `EXPIRE`, the expiry sweep's own event, is left out of what a key "can" do: no command sends it.
+ * (NIST SP 800-57 Pt 1 Rev 5 §7: the transitions of {@link KEY_TRANSITIONS}.)
+ */
+export function refusalOf(keyId: string, state: KeyState, event: KeyEvent): string {
+  const asked = EVENT_WORDS[event.type];
+  const steps = Object.entries(KEY_TRANSITIONS[state]) as [KeyEventType, KeyTransition][];
+  const guard = steps.find(([type]) => type === event.type)?.[1].guard;
+  const why = guard === undefined ? '' : ` at ${new Date(event.now).toISOString()}: ${GUARD_WORDS[guard]}`;
+  const can = steps.filter(([type]) => type !== 'EXPIRE' && type !== event.type).map(([type]) => EVENT_WORDS[type]);
+  const others =
+    can.length === 0
+      ? 'it can take no further step'
+      : `it can be ${can.length === 1 ? can[0] : `${can.slice(0, -1).join(', ')} or ${can.at(-1)}`}`;
+  return `key ${keyId} is ${state}: it cannot be ${asked}${why}; ${others}`;
+}
+
 /** What a key in a given state may be used for. */
 export interface KeyUsage {
   /** Apply protection: encrypt. */

@@ -33,7 +33,7 @@
  * @module
  */
 import { transition } from './pureTransition.ts';
-import { keyLifecycleMachine, newKeyLifecycle } from './keyLifecycle.ts';
+import { keyLifecycleMachine, newKeyLifecycle, refusalOf } from './keyLifecycle.ts';
 import type { KeyEvent } from './keyLifecycle.ts';
 import { groupKeyRule } from './groupKeyPolicy.ts';
 import type { GroupKeyRule } from './groupKeyPolicy.ts';
@@ -109,10 +109,7 @@ function keysOf(state: KmsState, groupId: GroupId): KeyRecord[] {
 /** Sends `event` to a key's machine; refusals become `IllegalTransition`. */
 function stepKey(key: KeyRecord, event: KeyEvent): KeyRecord | KmsError {
   if (!key.lifecycle.can(event)) {
-    return new KmsError(
-      'IllegalTransition',
-      `key ${key.id} is ${keyStateOf(key)}: ${event.type} at ${event.now} is not allowed`,
-    );
+    return new KmsError('IllegalTransition', refusalOf(key.id, keyStateOf(key), event));
   }
   const [lifecycle] = transition(keyLifecycleMachine, key.lifecycle, event);
   const holders = DESTROYED_KEY_STATES.includes(lifecycle.value) ? [] : key.holders;

@@ -4,7 +4,7 @@
  * of its own file so that the mutation score's impl scope (stryker.config.mjs) names it by file.
  * @module
  */
-import { keyLifecycleMachine } from '../../../model/keyLifecycle.ts';
+import { keyLifecycleMachine, refusalOf } from '../../../model/keyLifecycle.ts';
 import type { KeyEvent } from '../../../model/keyLifecycle.ts';
 import { KmsError } from '../../../model/kms.ts';
 import { transition } from '../../../model/pureTransition.ts';
@@ -18,10 +18,7 @@ import type { KeyRow } from '../kmsRows.ts';
  */
 export function stepKey(key: KeyRow, event: KeyEvent): KeyRow {
   if (!key.lifecycle.can(event)) {
-    throw new KmsError(
-      'IllegalTransition',
-      `key ${key.id} is ${stateOf(key)}: ${event.type} at ${event.now} is not allowed`,
-    );
+    throw new KmsError('IllegalTransition', refusalOf(key.id, stateOf(key), event));
   }
   const [lifecycle] = transition(keyLifecycleMachine, key.lifecycle, event);
   return { ...key, lifecycle };
