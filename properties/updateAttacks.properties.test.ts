@@ -195,6 +195,38 @@ describe('update files under attack', () => {
   });
 });
 
+describe('a file name carries no authority', () => {
+  test('a file withheld and the next offered under a resync name: still a gap, nothing applied', async () => {
+    const { w } = await scenario('renamed resync');
+    try {
+      const bob = w.users.get('U2') as User;
+      await bob.sync(w.transport);
+      w.admin.renameGroup('G1', 'one');
+      await w.publisher.publish();
+      w.admin.renameGroup('G1', 'two');
+      await w.publisher.publish();
+      const stream = updateStream('U2');
+      const [withheld, next] = (await w.transport.list(stream)).slice(-2) as [string, string];
+      const bytes = (await w.transport.read(stream, next)) as Uint8Array;
+      await w.transport.remove(stream, withheld);
+      await w.transport.remove(stream, next);
+      // The name claims a resync one past the newest file; the authenticated header says it is the
+      // incremental file after the one withheld. Trusting the name would skip the gap check.
+      const renamed = updateFileName(bob.appliedSequence + 3, 'resync');
+      await w.transport.write(stream, renamed, bytes);
+      const before = state(bob);
+      const result = await bob.sync(w.transport);
+      expect(result.applied).toEqual([]);
+      expect(result.refused.map((r) => [r.name, r.reason])).toEqual([[renamed, 'gap']]);
+      expect(state(bob)).toBe(before);
+      expect(bob.check(bytes, true)).toBe('gap');
+      progress.ran(1);
+    } finally {
+      w.close();
+    }
+  });
+});
+
 describe('power loss while applying an update', () => {
   test('a cut at every flash and SD write leaves the state before or after; the next sync finishes', async () => {
     // Probe: how many flash operations and SD writes bob's sync of the pending file makes.
