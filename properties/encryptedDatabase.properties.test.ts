@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, test } from 'vitest';
 import { SdCard } from '../device/sdcard.ts';
+import { bytesEqual } from '../device/binaryCodec.ts';
 import { DatabaseError } from '../impl/db/databaseError.ts';
 import type { DatabaseDevice } from '../impl/db/databaseDevice.ts';
 import { EncryptedDatabase } from '../impl/db/encryptedDatabase.ts';
@@ -209,6 +210,39 @@ describe('encrypted database', () => {
     const truncated = clone(sd, pagesStart + 3 * PAGE_SECTORS);
     expect(['Corrupt', 'Tampered']).toContain(await reopenCode(device, truncated));
     expect(await reopenCode(device, old)).toBe('RolledBack');
+    expect(await reopenCode(device, clone(sd))).toBe('ok');
+  });
+
+  test('an older authentic record of a page, in the slot the manifest names, is refused', async () => {
+    const { device, sd, db } = await fresh();
+    for (let i = 0; i < 4; i++) applyStep(db, { kind: 'insert', id: i, size: 500 }, i);
+    const { pagesStart } = cardLayout(SECTORS);
+    const slotBytes = PAGE_SECTORS * 512;
+    const record = (card: SdCard, page: number, slot: number) =>
+      peek(card, (pagesStart + (2 * page + slot) * PAGE_SECTORS) * 512, slotBytes);
+    const differs = (a: SdCard, b: SdCard, page: number) =>
+      [0, 1].some((slot) => !bytesEqual(record(a, page, slot), record(b, page, slot)));
+    // Two commits that both change the page of row 1: a page's slots alternate, so the second writes
+    // the slot that held the page's record before the first, which the manifest now names.
+    const twoBack = clone(sd);
+    applyStep(db, { kind: 'update', id: 1, size: 20 }, 10);
+    const oneBack = clone(sd);
+    applyStep(db, { kind: 'update', id: 1, size: 30 }, 11);
+    const page = Array.from({ length: 64 }, (_, p) => p).find(
+      (p) => differs(twoBack, oneBack, p) && differs(oneBack, sd, p),
+    );
+    expect(page).toBeDefined();
+    const mixed = clone(sd);
+    for (const slot of [0, 1]) {
+      poke(
+        mixed,
+        (pagesStart + (2 * (page as number) + slot) * PAGE_SECTORS) * 512,
+        record(twoBack, page as number, slot),
+      );
+    }
+    // That record is authentic (sealed by this device, under its own page number and generation):
+    // only the manifest's digest over every page's generation and tag tells it from the current one.
+    expect(await reopenCode(device, mixed)).toBe('Tampered');
     expect(await reopenCode(device, clone(sd))).toBe('ok');
   });
 
