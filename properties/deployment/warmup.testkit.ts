@@ -235,4 +235,10 @@ export const WARMUP: readonly CommandSpec[] = [
   publish,
   sync('U4'),
   collect,
+  // dave joins the lab, which shares its history: he receives its readable keys, never one of the
+  // keys compromised above (w1, w2, w4, w5).
+  admin({ type: 'addMember', groupId: 'G3', userId: 'U4', now: 0 }),
+  publish,
+  sync('U4'),
+  collect,
 ];
