@@ -62,11 +62,56 @@ export function violated(invariant: InvariantName, detail: string): never {
   throw new InvariantError(invariant, detail);
 }
 
-/** Fails `invariant` unless the two values are structurally equal. */
+/** An array's elements by the `id` they carry (users, groups, keys), or null if some carries none. */
+function byId(list: readonly unknown[]): Map<string, unknown> | null {
+  const map = new Map<string, unknown>();
+  for (const item of list) {
+    const id = (item as { id?: unknown } | null)?.id;
+    if (typeof id !== 'string') return null;
+    map.set(id, item);
+  }
+  return map;
+}
+
+/**
+ * Where two JSON values differ, as paths (`keys[K2003].holders`) with both sides, at most `limit`:
+ * elements of arrays whose elements all carry an `id` are matched by it, so one extra key is one
+ * difference, not one per key after it.
+ */
+export function differences(actual: unknown, expected: unknown, limit = 5): string[] {
+  const out: string[] = [];
+  const walk = (a: unknown, e: unknown, path: string): void => {
+    if (out.length >= limit || JSON.stringify(a) === JSON.stringify(e)) return;
+    if (Array.isArray(a) && Array.isArray(e)) {
+      const [ma, me] = [byId(a), byId(e)];
+      if (ma !== null && me !== null) {
+        for (const id of new Set([...ma.keys(), ...me.keys()])) walk(ma.get(id), me.get(id), `${path}[${id}]`);
+        return;
+      }
+      if (a.length === e.length) {
+        a.forEach((x, i) => walk(x, e[i], `${path}[${i}]`));
+        return;
+      }
+    } else if (a !== null && e !== null && typeof a === 'object' && typeof e === 'object' && !Array.isArray(a)) {
+      const keys = new Set([...Object.keys(a), ...Object.keys(e as object)]);
+      for (const k of keys) walk((a as Record<string, unknown>)[k], (e as Record<string, unknown>)[k], `${path}.${k}`);
+      return;
+    }
+    out.push(
+      `${path || '(the whole value)'}: actual ${JSON.stringify(a) ?? 'nothing'}, expected ${JSON.stringify(e) ?? 'nothing'}`,
+    );
+  };
+  walk(actual, expected, '');
+  return out.map((d) => (d.startsWith('.') ? d.slice(1) : d));
+}
+
+/** Fails `invariant` unless the two values are structurally equal; says first where they differ. */
 export function same(invariant: InvariantName, what: string, actual: unknown, expected: unknown): void {
   const a = JSON.stringify(actual);
   const e = JSON.stringify(expected);
-  if (a !== e) violated(invariant, `${what}\n  actual:   ${a}\n  expected: ${e}`);
+  if (a === e) return;
+  const where = differences(actual, expected).map((d) => `\n  differs at ${d}`);
+  violated(invariant, `${what}${where.join('')}\n  actual:   ${a}\n  expected: ${e}`);
 }
 
 /** A replica's view. */
