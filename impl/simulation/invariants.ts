@@ -97,9 +97,8 @@ export function differences(actual: unknown, expected: unknown, limit = 5): stri
       for (const k of keys) walk((a as Record<string, unknown>)[k], (e as Record<string, unknown>)[k], `${path}.${k}`);
       return;
     }
-    out.push(
-      `${path || '(the whole value)'}: actual ${JSON.stringify(a) ?? 'nothing'}, expected ${JSON.stringify(e) ?? 'nothing'}`,
-    );
+    const shown = (v: unknown) => JSON.stringify(v) ?? 'nothing';
+    out.push(`${path || '(the whole value)'}: actual ${shown(a)}, expected ${shown(e)}`);
   };
   walk(actual, expected, '');
   return out.map((d) => (d.startsWith('.') ? d.slice(1) : d));
