@@ -99,7 +99,12 @@ export const WARMUP: readonly CommandSpec[] = [
   sync('U2'),
   sync('U3'),
   { t: 'encrypt', user: 'U1', to: ['U2', 'U3'], text: 'before expiry' },
-  { t: 'time', ms: HOUR + 1 },
+  // Exactly the cryptoperiod of w8 and w9 (activated at this time, an hour long): a key expires at
+  // the end of its cryptoperiod, not a moment after (NIST SP 800-57 Pt 1 Rev 5 §5.3).
+  { t: 'time', ms: HOUR },
+  // w8, active until now: the sweep every operation starts with expires it first, so it can no
+  // longer be suspended (reads show a due key expired anyway; only what an operation may do tells).
+  event('SUSPEND', '#1'),
   admin({ type: 'expireKeys', now: 0 }),
   addKey('w10'),
   event('ACTIVATE'),
