@@ -9,6 +9,11 @@
  * states before and after, and its affected users are the model's `affectedUsers`. An operation (for
  * `npm run properties`) is one KMS operation applied to both, bootstrap included.
  *
+ * A second property starts from three nested groups, each with an active key, so that key selection
+ * has a choice to make (the first property's random events seldom leave two usable keys), and
+ * checks it again as time passes after a sync, ends of cryptoperiods included: a replica must judge
+ * each key's use at the time of the selection, not at the time of the sync.
+ *
  * Throughput: the operations applied and the CPU time of the property (`process.cpuUsage()`, this
  * worker only) go to `reports/properties.json` under `kmsImpl`, with the device's crypto backend
  * (`SEKEY_CRYPTO`); the throughput bench reads them from there.
@@ -247,4 +252,89 @@ describe('model against implementation', () => {
     },
     sizedTimeout(900_000),
   );
+});
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/**
+ * Three nested groups, each with an active key of another cryptoperiod: every selection among U1,
+ * U2 and U3 has a choice to make, so that the smallest common group is what decides it.
+ */
+const nestedGroups = (now: number): KmsOperation[] => {
+  const group = (groupId: string, members: number, cryptoperiodMs: number, key: number): KmsOperation[] => [
+    {
+      type: 'addGroup',
+      groupId,
+      name: `${members} members`,
+      policy: { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: cryptoperiodMs },
+      now,
+    },
+    ...USER_IDS.slice(0, members).map((userId): KmsOperation => ({ type: 'addMember', groupId, userId, now })),
+    { type: 'addKey', groupId, name: `key of ${groupId}`, now },
+    { type: 'keyEvent', keyId: `K${key}`, event: { type: 'ACTIVATE', now } },
+  ];
+  return [
+    ...USER_IDS.slice(0, 4).map(
+      (userId): KmsOperation => ({ type: 'addUser', userId, name: userId.toLowerCase(), now }),
+    ),
+    ...group('G1', 4, DAY, 2000),
+    ...group('G2', 2, HOUR, 2001),
+    ...group('G3', 3, 2 * HOUR, 2002),
+  ];
+};
+
+describe('key selection against the model, where the choice matters', () => {
+  test('the smallest common group whose key can protect now, also as time passes after a sync', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        operationSequence(0, 12, START),
+        selectionArb,
+        // Time after the sync, before each round of selections: exact ends of cryptoperiods included.
+        fc.array(fc.constantFrom(0, 1, HOUR - 1, HOUR, 2 * HOUR, DAY), { minLength: 1, maxLength: 2 }),
+        async (ops, selections, steps) => {
+          const world = await newWorld(START, 'kms-impl-selection');
+          let applied = 0;
+          try {
+            let model: KmsState = EMPTY_KMS;
+            for (const [step, op] of [...nestedGroups(START), ...ops].entries()) {
+              applied += 1;
+              world.clock.set(Math.max(world.clock.now(), operationTime(op)));
+              const result = applyOperation(model, op);
+              const implOutcome = outcome(() => world.admin.apply(op));
+              expect(implOutcome, `step ${step}: ${JSON.stringify(op)}`).toBe(result.ok ? 'ok' : result.error.code);
+              if (result.ok) model = result.state;
+              if (op.type === 'addUser' && result.ok) await world.addDevice(op.userId);
+            }
+            await world.syncByFiles();
+            for (const step of steps) {
+              // No sync: the replicas hold what they held, and must judge each key's use at this time.
+              world.clock.set(world.clock.now() + step);
+              const now = world.clock.now();
+              const swept = expireKeys(model, now);
+              for (const [sender, recipients] of selections) {
+                const userId = USER_IDS[sender] as string;
+                const user = world.users.get(userId);
+                if (user === undefined || projectUser(swept, userId) === null) continue;
+                const names = recipients.map((r) => USER_IDS[r] as string);
+                const expected = selectKey(swept, userId, names, now);
+                let choice: unknown;
+                const got = outcome(() => {
+                  choice = user.findKey(names);
+                });
+                expect(
+                  got === 'ok' ? choice : got,
+                  `+${step} ms after the sync: ${userId} → ${names.join(',')}`,
+                ).toEqual(expected.ok ? expected.selection : expected.error.code);
+              }
+            }
+          } finally {
+            world.close();
+            progress.ran(applied);
+          }
+        },
+      ),
+      progress.params(40),
+    );
+  });
 });
