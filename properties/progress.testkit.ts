@@ -8,6 +8,7 @@
  * @module
  */
 import { appendFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import fc from 'fast-check';
 import type { Parameters, RunDetails } from 'fast-check';
 import { expect } from 'vitest';
@@ -20,6 +21,26 @@ export type Outcome = Pick<
   DoneLine,
   'failed' | 'interrupted' | 'seed' | 'path' | 'counterexample' | 'error' | 'reproduction'
 > & { readonly runs: number };
+
+/** A pattern for `vitest -t` that matches `title` exactly as written (regular-expression characters escaped). */
+function titlePattern(title: string): string {
+  return title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * How to replay a counterexample: the failing test alone under vitest, at its seed and path
+ * (`SEKEY_SEED`, `SEKEY_PATH`, `testing/runConfig.ts`), or the same through `npm run properties`.
+ */
+export function replayCommand(suite: string, seed: number, path: string): string {
+  const { testPath, currentTestName } = expect.getState();
+  const file = testPath === undefined ? '<the test file>' : relative(process.cwd(), testPath);
+  const title = currentTestName?.split(' > ').at(-1);
+  const only = title === undefined ? '' : ` -t "${titlePattern(title)}"`;
+  return (
+    `replay: SEKEY_SEED=${seed} SEKEY_PATH="${path}" npx vitest run ${file}${only}\n` +
+    `    or: npm run properties -- --suite ${suite} --seed ${seed} --path "${path}"`
+  );
+}
 
 /** The progress of one suite's properties, one at a time (vitest runs a file's tests in sequence). */
 export class PropertyProgress {
@@ -88,8 +109,12 @@ export class PropertyProgress {
           error: failed ? String(details.errorInstance) : null,
           reproduction: null,
         });
-        // fast-check's own report (seed, path, counterexample), as its default reporter throws it.
-        if (failed) throw new Error(fc.defaultReportMessage(details), { cause: details.errorInstance });
+        // fast-check's own report (seed, path, counterexample), as its default reporter throws it, and
+        // the command that replays the counterexample alone, under plain vitest too.
+        if (failed) {
+          const replay = replayCommand(this.suite, details.seed, details.counterexamplePath ?? '');
+          throw new Error(`${fc.defaultReportMessage(details)}\n${replay}`, { cause: details.errorInstance });
+        }
       },
     };
   }
