@@ -58,6 +58,14 @@ describe('bad input is refused before it can do harm', () => {
     expect(users.out.split('\n')).toHaveLength(2);
   });
 
+  test('an input file that is missing or a folder: CannotRead, before any HSM is opened', async () => {
+    const missing = await run('user', 'U1', 'decrypt', 'no-such.skm', 'out.txt');
+    expect([missing.code, missing.err]).toEqual([1, 'sekey user U1 decrypt: CannotRead: no-such.skm: no such file']);
+    const folder = await run('user', 'U1', 'check-update', tempDir());
+    expect(folder.code).toBe(1);
+    expect(folder.err).toMatch(/: CannotRead: .*: a folder, not a file$/);
+  });
+
   test('demo --keep on a folder that is not empty: a coded refusal, no stack', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'x'), 'x');

@@ -50,6 +50,12 @@ export const CLI_ERROR_CODES = [
    * `--last-try` to spend the last try with it.
    */
   'LastPinTry',
+  /**
+   * An input file (of `encrypt`, `decrypt`, `reprotect` or `check-update`) does not exist, is a
+   * folder, or cannot be read; no HSM was opened.
+   * @remedy Check the path (relative to the working directory), or give `-` for standard input.
+   */
+  'CannotRead',
 ] as const;
 /** A command refusal code. */
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];

@@ -47,13 +47,30 @@ export interface UserCommand {
 // biome-ignore lint/suspicious/noConfusingVoidType: a command that ends normally returns nothing (exit 0)
 export type UserWork = (ctx: UserContext) => Promise<number | void>;
 
-/** Input files are read while the command line is checked, before any HSM is opened; `-` is standard input. */
+/**
+ * Input files are read while the command line is checked, before any HSM is opened; `-` is standard
+ * input. @throws CliError `CannotRead` for a file that is missing, a folder, or not readable.
+ */
 function readInput(io: CliIo, path: string): Uint8Array {
   if (path === '-') {
     if (io.readInput === undefined) throw new UsageError('- (standard input) is not available here');
     return io.readInput();
   }
-  return new Uint8Array(readFileSync(resolve(io.cwd, path)));
+  try {
+    return new Uint8Array(readFileSync(resolve(io.cwd, path)));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'a folder, not a file'
+          : code === 'EACCES' || code === 'EPERM'
+            ? 'not readable (permission denied)'
+            : null;
+    if (why === null) throw error;
+    throw new CliError('CannotRead', `${path}: ${why}`);
+  }
 }
 
 /** Where a command writes its output: a file, or `-` for standard output. */
