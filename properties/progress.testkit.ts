@@ -14,6 +14,7 @@ import type { Parameters, RunDetails } from 'fast-check';
 import { expect } from 'vitest';
 import { propertyParams, stoppedByDeadline } from '../testing/runConfig.ts';
 import { PROGRESS_FILE_ENV } from './runner/progressLine.ts';
+import { replayCommand, vitestReplayCommand } from './runner/replayCommand.ts';
 import type { DoneLine, ProgressLine } from './runner/progressLine.ts';
 
 /** How a property ended, as `finish` records it. */
@@ -22,24 +23,12 @@ export type Outcome = Pick<
   'failed' | 'interrupted' | 'seed' | 'path' | 'counterexample' | 'error' | 'reproduction'
 > & { readonly runs: number };
 
-/** A pattern for `vitest -t` that matches `title` exactly as written (regular-expression characters escaped). */
-function titlePattern(title: string): string {
-  return title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/**
- * How to replay a counterexample: the failing test alone under vitest, at its seed and path
- * (`SEKEY_SEED`, `SEKEY_PATH`, `testing/runConfig.ts`), or the same through `npm run properties`.
- */
-export function replayCommand(suite: string, seed: number, path: string): string {
+/** What replays the current test's counterexample at `seed` and `path`, in both forms. */
+function replayLines(suite: string, seed: number, path: string): string {
   const { testPath, currentTestName } = expect.getState();
   const file = testPath === undefined ? '<the test file>' : relative(process.cwd(), testPath);
-  const title = currentTestName?.split(' > ').at(-1);
-  const only = title === undefined ? '' : ` -t "${titlePattern(title)}"`;
-  return (
-    `replay: SEKEY_SEED=${seed} SEKEY_PATH="${path}" npx vitest run ${file}${only}\n` +
-    `    or: npm run properties -- --suite ${suite} --seed ${seed} --path "${path}"`
-  );
+  const test = currentTestName ?? '';
+  return `replay: ${vitestReplayCommand(file, test, seed, path)}\n    or: ${replayCommand(suite, test, seed, path)}`;
 }
 
 /** The progress of one suite's properties, one at a time (vitest runs a file's tests in sequence). */
@@ -112,7 +101,7 @@ export class PropertyProgress {
         // fast-check's own report (seed, path, counterexample), as its default reporter throws it, and
         // the command that replays the counterexample alone, under plain vitest too.
         if (failed) {
-          const replay = replayCommand(this.suite, details.seed, details.counterexamplePath ?? '');
+          const replay = replayLines(this.suite, details.seed, details.counterexamplePath ?? '');
           throw new Error(`${fc.defaultReportMessage(details)}\n${replay}`, { cause: details.errorInstance });
         }
       },

@@ -3,15 +3,8 @@ import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import {
-  campaignFolder,
-  claimFolder,
-  copyReproduction,
-  escapeRegExp,
-  replayCommand,
-  saveFailures,
-  stopReason,
-} from './campaign.ts';
+import { campaignFolder, claimFolder, copyReproduction, saveFailures, stopReason } from './campaign.ts';
+import { escapeRegExp, replayCommand, vitestReplayCommand } from './replayCommand.ts';
 import { countOf } from './fixtures.testkit.ts';
 import type { SuiteCount } from './tally.ts';
 
@@ -38,6 +31,13 @@ describe('campaign helpers', () => {
     const seen = execFileSync('bash', ['-c', `printf %s ${quoted}`], { encoding: 'utf8' });
     expect(seen).toBe(escapeRegExp(name));
     expect(new RegExp(seen).test(name)).toBe(true);
+    // Under plain vitest: the file, the same pattern as -t, the seed and path as SEKEY_* knobs.
+    const vitest = vitestReplayCommand('properties/kmsImpl.properties.test.ts', name, 7, '3:0');
+    expect(vitest).toMatch(/^SEKEY_SEED=7 SEKEY_PATH="3:0" npx vitest run properties\/kmsImpl.properties.test.ts -t "/);
+    const viaShell = execFileSync('bash', ['-c', `printf %s ${vitest.slice(vitest.indexOf(' -t ') + 4)}`], {
+      encoding: 'utf8',
+    });
+    expect(viaShell).toBe(escapeRegExp(name));
   });
 
   test('a reproduction is copied with its imports pointed one folder up; a missing one is no copy', () => {

@@ -21,6 +21,7 @@ import { campaignSeed, newCampaignId, shardBatchIndex } from './seeds.ts';
 import { emptyCount, mergeCount, opsPerCpuSecond } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
 import type { DoneLine } from './progressLine.ts';
+import { escapeRegExp, ownName, replayCommand } from './replayCommand.ts';
 
 /** One failure of a campaign, as saved to `failure-<n>.json`. */
 export interface CampaignFailure {
@@ -54,35 +55,6 @@ export interface CampaignSummary {
   readonly errors: string[];
   /** Why the campaign ended before its budget, if it did (see {@link runCampaign}). */
   stoppedEarly: string | null;
-}
-
-/** The last segment of vitest's full test name (`describe > test`). */
-function ownName(test: string): string {
-  return test.split(' > ').at(-1) ?? test;
-}
-
-/** A regular expression matching exactly the text `s`. */
-export function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/**
- * The command that replays a counterexample of `suite`: the test named, that seed and path, and the
- * `--scale` it was found at (the exhaustive suites draw their sizes from it). A failure with no seed
- * (a fixed scenario) replays by running the test again.
- */
-export function replayCommand(
-  suite: string,
-  test: string,
-  seed: number | null,
-  path: string,
-  scale?: number | undefined,
-): string {
-  // Inside double quotes a shell still expands $ and ` and ends at ": those are escaped.
-  const pattern = escapeRegExp(ownName(test)).replace(/(["$`\\])/g, '\\$1');
-  const where = seed === null ? '' : ` --seed=${seed} --path "${path}"`;
-  const scaled = scale === undefined ? '' : ` --scale ${scale}`;
-  return `npm run properties -- --suite ${suite}${where}${scaled} --test "${pattern}"`;
 }
 
 /**

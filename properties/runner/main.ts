@@ -6,7 +6,8 @@
  */
 import { UsageError, USAGE, parseRunnerArgs } from './args.ts';
 import type { RunnerOptions } from './args.ts';
-import { replayCommand, runCampaign } from './campaign.ts';
+import { runCampaign } from './campaign.ts';
+import { replayCommand } from './replayCommand.ts';
 import type { CampaignSummary } from './campaign.ts';
 import { STOP_SIGNALS, onStopSignal } from './interrupt.ts';
 import type { StopSignal } from './interrupt.ts';

@@ -1,0 +1,43 @@
+/**
+ * The commands that replay a counterexample: through `npm run properties`, and under plain vitest.
+ * Both name the failing test by a pattern that matches its title exactly, quoted for a shell. Light
+ * on purpose: every property suite's reporter prints them (`../progress.testkit.ts`).
+ * @module
+ */
+
+/** The last segment of vitest's full test name (`describe > test`). */
+export function ownName(test: string): string {
+  return test.split(' > ').at(-1) ?? test;
+}
+
+/** A regular expression matching exactly the text `s`. */
+export function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The pattern of `test`'s own title, for inside double quotes: a shell still expands $ and ` and ends at ". */
+function quotedPattern(test: string): string {
+  return escapeRegExp(ownName(test)).replace(/(["$`\\])/g, '\\$1');
+}
+
+/**
+ * The command that replays a counterexample of `suite`: the test named, that seed and path, and the
+ * `--scale` it was found at (the exhaustive suites draw their sizes from it). A failure with no seed
+ * (a fixed scenario) replays by running the test again.
+ */
+export function replayCommand(
+  suite: string,
+  test: string,
+  seed: number | null,
+  path: string,
+  scale?: number | undefined,
+): string {
+  const where = seed === null ? '' : ` --seed=${seed} --path "${path}"`;
+  const scaled = scale === undefined ? '' : ` --scale ${scale}`;
+  return `npm run properties -- --suite ${suite}${where}${scaled} --test "${quotedPattern(test)}"`;
+}
+
+/** The same under plain vitest: the test's file, its title, and the seed and path as `SEKEY_*` knobs. */
+export function vitestReplayCommand(file: string, test: string, seed: number, path: string): string {
+  return `SEKEY_SEED=${seed} SEKEY_PATH="${path}" npx vitest run ${file} -t "${quotedPattern(test)}"`;
+}
