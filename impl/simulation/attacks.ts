@@ -1,7 +1,7 @@
 /**
  * The adversary on a deployment's share and SD cards: what it can do to the update and
- * acknowledgement files it sees (replay, reorder, drop, duplicate, truncate, corrupt, misdeliver,
- * files of a foreign installation) and to the cards (an old image of a user's or the admin's card, two
+ * acknowledgement files it sees (replay, reorder, drop, a withheld file and the next renamed as a
+ * resync, duplicate, truncate, corrupt, misdeliver, files of a foreign installation) and to the cards (an old image of a user's or the admin's card, two
  * users' cards swapped). Every attack must be refused or change nothing: the card attacks check that
  * here (`integrity`), the share attacks are judged by the invariants after the victims sync. The
  * deployment property suite generates these attacks at random; `sekey simulate`'s hostile profile
@@ -21,6 +21,7 @@ export const ATTACK_KINDS = [
   'replay',
   'reorder',
   'drop',
+  'renameResync',
   'duplicate',
   'truncate',
   'corrupt',
@@ -116,6 +117,18 @@ export async function runAttack(
     case 'ackDrop': {
       if (pending.length === 0) return nothing();
       await r.share.remove(stream, pending[pick % pending.length] as string);
+      return taint();
+    }
+    case 'renameResync': {
+      // A file withheld, and the next one offered under a resync's name one past the newest: a name
+      // carries no authority (the header, authenticated, says incremental), so the gap stays a gap.
+      const [withheld, next] = [...pending].sort();
+      if (withheld === undefined || next === undefined) return nothing();
+      const bytes = await r.share.read(stream, next);
+      if (!bytes) return nothing();
+      await r.share.remove(stream, withheld);
+      await r.share.remove(stream, next);
+      await r.share.write(stream, updateFileName(top + 1, 'resync'), bytes);
       return taint();
     }
     case 'duplicate': {

@@ -179,7 +179,14 @@ export const WARMUP: readonly CommandSpec[] = [
   sync('U1'),
   sync('U2'),
   collect,
-  // Every attack on the share and on SD cards.
+  // Every attack on the share and on SD cards; first, two files pending for bob: the first is
+  // withheld and the second offered under a resync's name.
+  admin({ type: 'renameGroup', groupId: 'G1', name: 'team 1', now: 0 }),
+  publish,
+  rename('U2', 'bob 2b'),
+  publish,
+  attack('renameResync', 'U2', 0),
+  sync('U2'),
   admin({ type: 'renameGroup', groupId: 'G1', name: 'team 2', now: 0 }),
   publish,
   attack('duplicate', 'U1', 0),
