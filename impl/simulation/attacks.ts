@@ -1,11 +1,11 @@
 /**
  * The adversary on a deployment's share and SD cards: what it can do to the update and
  * acknowledgement files it sees (replay, reorder, drop, a withheld file and the next renamed as a
- * resync, duplicate, truncate, corrupt, misdeliver, files of a foreign installation) and to the cards (an old image of a user's or the admin's card, two
- * users' cards swapped). Every attack must be refused or change nothing: the card attacks check that
- * here (`integrity`), the share attacks are judged by the invariants after the victims sync. The
- * deployment property suite generates these attacks at random; `sekey simulate`'s hostile profile
- * runs them a few times a day.
+ * resync, duplicate, truncate, corrupt, misdeliver, files of a foreign installation) and to the
+ * cards (an old image of a user's or the admin's card, two users' cards swapped). Every attack
+ * must be refused or change nothing: the card attacks check that here (`integrity`), the share
+ * attacks are judged by the invariants after the victims sync. The deployment property suite
+ * generates these attacks at random; `sekey simulate`'s hostile profile runs them a few times a day.
  * @module
  */
 import { DAY_MS } from './time.ts';
