@@ -95,7 +95,11 @@ export function shareWarnings(
  * @throws CliError `SystemClock` for `--at` on an installation that follows the system clock: time
  *   never goes back, so one `--at` in the future would block every command until the clock caught up.
  */
-export function installationFor(options: GlobalOptions, io: CliIo): Installation {
+export function installationFor(
+  options: GlobalOptions,
+  io: CliIo,
+  beforeLogin?: (retriesLeft: number) => void,
+): Installation {
   if (options.at !== undefined && new Installation(options.home).config().clock === 'system') {
     throw new CliError(
       'SystemClock',
@@ -109,5 +113,6 @@ export function installationFor(options: GlobalOptions, io: CliIo): Installation
     ...(io.clock === undefined ? {} : { hostClock: io.clock }),
     ...(io.onDeviceReport === undefined ? {} : { observer: io.onDeviceReport }),
     onShareSkip: shareWarnings(io),
+    ...(beforeLogin === undefined ? {} : { beforeLogin }),
   });
 }

@@ -79,6 +79,13 @@ export function userPinHolder(userId: string, dir: string): PinHolder {
   };
 }
 
+/** A PIN a command was given, and where from. */
+export interface GivenPin {
+  readonly pin: string;
+  /** `--pin`, `$SEKEY_…_PIN`, or the prompt (typed now, knowing the tries left). */
+  readonly source: string;
+}
+
 /**
  * The PIN of `holder`: `--pin`, else the environment, else typed at a hidden prompt on a terminal.
  * A PIN is never defaulted: without any of those, a usage error.
@@ -86,30 +93,45 @@ export function userPinHolder(userId: string, dir: string): PinHolder {
  * The last try is spent only by a PIN typed for it, or with `--last-try`: a PIN that is not typed
  * may be stale (changed since the script or cron job that passes it was written), and three runs of
  * it would lock the HSM without anyone choosing to; for the admin HSM that loses the installation.
+ * This refuses early, from the images on disk; {@link lastTryGuard} decides under the session's lock.
  * @throws CliError `LastPinTry`
  */
-export async function requirePin(options: GlobalOptions, io: CliIo, holder: PinHolder): Promise<string> {
-  const lastTry = (): boolean => triesLeftOnDisk(holder.dir, holder.level) === 1;
+export async function requirePin(options: GlobalOptions, io: CliIo, holder: PinHolder): Promise<GivenPin> {
   const given = options.pin ?? io.env[holder.env];
   if (given !== undefined && given !== '') {
-    if (!options.lastTry && lastTry()) {
-      throw new CliError(
-        'LastPinTry',
-        `ONE ${holder.level} PIN try left on ${holder.hsm}, and a wrong PIN locks it (then ${holder.recovery}); ` +
-          `a PIN from ${options.pin === undefined ? `$${holder.env}` : '--pin'} is not spent on it: type the PIN ` +
-          `at the prompt on a terminal (without --pin and $${holder.env}), or add --last-try`,
-      );
-    }
-    return given;
+    const pin = { pin: given, source: options.pin === undefined ? `$${holder.env}` : '--pin' };
+    lastTryGuard(options, holder, pin)(triesLeftOnDisk(holder.dir, holder.level));
+    return pin;
   }
   if (io.prompt !== undefined) {
     // Before the person types: if this is the last try, they should know before they guess.
-    if (lastTry())
+    if (triesLeftOnDisk(holder.dir, holder.level) === 1)
       io.err(`warning: ONE ${holder.level} PIN try left on ${holder.hsm}: if it is wrong, ${holder.recovery}`);
     const typed = await io.prompt(`${holder.level} PIN of ${holder.hsm}: `, { hidden: true });
-    if (typed !== '') return typed;
+    if (typed !== '') return { pin: typed, source: 'the prompt' };
   }
   throw new UsageError(`this command needs the ${holder.level} PIN: pass --pin PIN or set ${holder.env}`);
+}
+
+/**
+ * The check of {@link requirePin}'s rule on the tries left (null: unknown), for the session to run
+ * under its lock right before the PIN is tried (`InstallationOptions.beforeLogin`).
+ * @throws CliError `LastPinTry`
+ */
+export function lastTryGuard(
+  options: GlobalOptions,
+  holder: PinHolder,
+  given: GivenPin,
+): (retriesLeft: number | null) => void {
+  return (retriesLeft) => {
+    if (retriesLeft !== 1 || options.lastTry || given.source === 'the prompt') return;
+    throw new CliError(
+      'LastPinTry',
+      `ONE ${holder.level} PIN try left on ${holder.hsm}, and a wrong PIN locks it (then ${holder.recovery}); ` +
+        `a PIN from ${given.source} is not spent on it: type the PIN at the prompt on a terminal (without ` +
+        `--pin and $${holder.env}), or add --last-try`,
+    );
+  };
 }
 
 /**

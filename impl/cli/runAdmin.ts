@@ -30,7 +30,14 @@ import { didYouMean } from './didYouMean.ts';
 import { json } from './format.ts';
 import { globalOptions, globalOptionsHelp, installationFor } from './globalOptions.ts';
 import { describeExpiries, describeKeyChanges, keyChangesJson } from './keyChanges.ts';
-import { ADMIN_CHANGE_PIN, ADMIN_RESET_USER_PIN, adminPinHolder, pinAdvice, requirePin } from './pinCommands.ts';
+import {
+  ADMIN_CHANGE_PIN,
+  ADMIN_RESET_USER_PIN,
+  adminPinHolder,
+  lastTryGuard,
+  pinAdvice,
+  requirePin,
+} from './pinCommands.ts';
 import { fitHelp } from './helpText.ts';
 
 /** Every admin command but `init`, in help order. */
@@ -108,10 +115,10 @@ export async function runAdmin(argv: readonly string[], io: CliIo, flags: Global
   const work = command.prepare(args, { json: flags.json, cwd: io.cwd, env: io.env });
   args.done();
   const holder = adminPinHolder(join(global.home, 'admin'));
-  const pin = await requirePin(global, io, holder);
-  const installation = installationFor(global, io);
+  const given = await requirePin(global, io, holder);
+  const installation = installationFor(global, io, lastTryGuard(global, holder, given));
   try {
-    return await adminSession(installation, pin, command, work, io, flags, { noPublish, yes });
+    return await adminSession(installation, given.pin, command, work, io, flags, { noPublish, yes });
   } catch (error) {
     const advice = pinAdvice(error, holder);
     if (advice !== null) io.err(advice);

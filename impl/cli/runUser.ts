@@ -4,7 +4,8 @@
  * @module
  */
 import { checkId } from '../../model/kms.ts';
-import type { Installation, UserSession } from '../host/installation.ts';
+import { Installation } from '../host/installation.ts';
+import type { UserSession } from '../host/installation.ts';
 import { announceAfterSaving } from './announce.ts';
 import { Args, UsageError } from './args.ts';
 import type { CliIo } from './cliIo.ts';
@@ -14,7 +15,7 @@ import { json } from './format.ts';
 import { globalOptions, globalOptionsHelp, installationFor } from './globalOptions.ts';
 import { USER_COMMANDS } from './userCommands.ts';
 import type { UserCommand, UserWork } from './userCommands.ts';
-import { pinAdvice, requirePin, userPinHolder } from './pinCommands.ts';
+import { lastTryGuard, pinAdvice, requirePin, userPinHolder } from './pinCommands.ts';
 import { examplesHelp } from './commandExamples.ts';
 import { fitHelp } from './helpText.ts';
 
@@ -81,11 +82,11 @@ export async function runUser(argv: readonly string[], io: CliIo, flags: GlobalF
   const global = globalOptions(flags, io);
   const work = command.prepare(args, { json: flags.json, cwd: io.cwd, io });
   args.done();
-  const installation = installationFor(global, io);
-  const holder = userPinHolder(userId, installation.userDir(userId));
-  const pin = await requirePin(global, io, holder);
+  const holder = userPinHolder(userId, new Installation(global.home).userDir(userId));
+  const given = await requirePin(global, io, holder);
+  const installation = installationFor(global, io, lastTryGuard(global, holder, given));
   try {
-    return await userSession(installation, userId, pin, command, work, io, flags);
+    return await userSession(installation, userId, given.pin, command, work, io, flags);
   } catch (error) {
     const advice = pinAdvice(error, holder);
     if (advice !== null) io.err(advice);

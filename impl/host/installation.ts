@@ -111,6 +111,13 @@ export interface InstallationOptions {
   readonly onShareSkip?: (entry: SkippedShareEntry) => void;
   /** How long a session waits for another process's lock before `Busy` (default 0: at once). */
   readonly waitMs?: number;
+  /**
+   * Called with the tries left at the level a session logs in at, under the session's lock, just
+   * before the PIN is tried; it may refuse by throwing. The command line refuses there to spend a
+   * last try on a PIN that was not typed for it (`LastPinTry`): checked any earlier, two runs
+   * waiting for the same lock would both see two tries left and spend the last one between them.
+   */
+  readonly beforeLogin?: (retriesLeft: number) => void;
 }
 
 /** What `sekey admin init` needs. */
@@ -337,6 +344,7 @@ export class Installation {
         );
       }
       devices.push(d);
+      this.#options.beforeLogin?.(d.device.retriesLeft.admin);
       d.device.login('admin', pin);
       const admin = await Admin.open({ device: d.device, sd: d.sd, clock });
       try {
@@ -370,6 +378,7 @@ export class Installation {
       }
       const d = loadDevice(userId, dir, recordTime);
       devices.push(d);
+      this.#options.beforeLogin?.(d.device.retriesLeft.user);
       d.device.login('user', pin);
       const user = await User.open({ device: d.device, sd: d.sd, clock });
       try {
