@@ -28,7 +28,11 @@ function replayLines(suite: string, seed: number, path: string): string {
   const { testPath, currentTestName } = expect.getState();
   const file = testPath === undefined ? '<the test file>' : relative(process.cwd(), testPath);
   const test = currentTestName ?? '';
-  return `replay: ${vitestReplayCommand(file, test, seed, path)}\n    or: ${replayCommand(suite, test, seed, path)}`;
+  // The exhaustive suites draw their sizes from SEKEY_SCALE: a replay needs the same.
+  const scale = process.env['SEKEY_SCALE'];
+  const runner = replayCommand(suite, test, seed, path, scale === undefined ? undefined : Number(scale));
+  const vitest = vitestReplayCommand(file, test, seed, path);
+  return `replay: ${scale === undefined ? '' : `SEKEY_SCALE=${scale} `}${vitest}\n    or: ${runner}`;
 }
 
 /** The progress of one suite's properties, one at a time (vitest runs a file's tests in sequence). */

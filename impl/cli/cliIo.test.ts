@@ -52,6 +52,16 @@ describe('the terminal prompt', () => {
     expect(terminal.shown()).toContain('yes');
   });
 
+  test('the end of input (Ctrl-D) at the prompt is no answer: NotConfirmed, and the promise settles', async () => {
+    const terminal = fakeTerminal();
+    const answer = askOn(terminal, 'destroy key K2000? [y/N] ', false);
+    terminal.input.end();
+    await expect(answer).rejects.toMatchObject({
+      code: 'NotConfirmed',
+      message: expect.stringContaining('end of input'),
+    });
+  });
+
   test('Ctrl-C at the prompt is no answer: NotConfirmed, and nothing typed before it is shown', async () => {
     const terminal = fakeTerminal();
     const answer = askOn(terminal, 'admin PIN: ', true);

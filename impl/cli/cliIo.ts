@@ -132,6 +132,10 @@ export async function askOn(terminal: Terminal, question: string, hidden: boolea
       rl.on('SIGINT', () =>
         reject(new CliError('NotConfirmed', 'interrupted at the prompt (Ctrl-C): nothing was answered')),
       );
+      // The end of input (Ctrl-D) is no answer either. Without this, the question stayed open with
+      // nothing left to answer it, and Node ended the process (exit 13) without ending the session.
+      // After an answer, the close that follows changes nothing: the promise is settled.
+      rl.on('close', () => reject(new CliError('NotConfirmed', 'end of input at the prompt: nothing was answered')));
       rl.question('', resolve);
     });
   } finally {

@@ -308,7 +308,9 @@ describe('sekey on a persistent installation', () => {
     expect((await run('admin', 'provision', 'U5')).code).toBe(2);
     expect((await run('user', 'U9', 'sync')).err).toContain('NoDevice');
     expect((await run('user', 'U1', 'encrypt', 'note.txt', 'x.skm')).err).toContain('--to');
-    expect((await run('user', 'U1', 'decrypt', 'missing.skm', 'x.txt')).err).toBe('sekey user U1 decrypt: CannotRead: missing.skm: no such file');
+    expect((await run('user', 'U1', 'decrypt', 'missing.skm', 'x.txt')).err).toBe(
+      'sekey user U1 decrypt: CannotRead: missing.skm: no such file',
+    );
     const back = await run('admin', 'users', ...at('2026-01-01'));
     expect(back.code).toBe(1);
     expect(back.err).toContain('ClockWentBack');
