@@ -35,6 +35,21 @@ describe('help fitted to its width', () => {
     );
   });
 
+  test('wide characters count two columns; a usage line without arguments; spaces are not kept at a break', () => {
+    // The description starts at column 12 (four CJK characters take eight): its continuation too.
+    expect(fitHelp('  名前名前  説明 説明 説明 説明', 22).split('\n')).toEqual([
+      '  名前名前  説明 説明',
+      '            説明 説明',
+    ]);
+    expect(fitHelp('usage: sekey some-very-long-command-name another-long-word', 40)).toBe(
+      'usage: sekey some-very-long-command-name\n       another-long-word',
+    );
+    expect(fitHelp('  --opt  aaaa bbbb  cccc dddd     ', 20).split('\n')).toEqual([
+      '  --opt  aaaa bbbb',
+      '         cccc dddd',
+    ]);
+  });
+
   test(`every help sekey prints keeps to ${HELP_WIDTH} columns`, async () => {
     const top = await sekey(['--help']);
     const commands = [...top.out.matchAll(/^ {2}([a-z][a-z-]*) {2,}/gm)].map((m) => m[1] as string);

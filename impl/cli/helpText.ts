@@ -15,13 +15,24 @@ import { displayWidth } from './displayWidth.ts';
 /** The width every help text keeps to: a terminal a little wider than the classic 80 columns. */
 export const HELP_WIDTH = 100;
 
-/** The column where a continuation of `line` starts (see the module comment). */
+/**
+ * The column where a continuation of `line` starts (see the module comment), in terminal columns:
+ * a wide character before it (CJK) takes two.
+ */
 function hangingIndent(line: string): number {
-  const usage = /^usage: (?:[a-z][\w-]* )+(?=[[A-Z<-])/.exec(line);
-  if (usage !== null) return usage[0].length;
+  const usage = /^usage: (?:[a-z][\w-]* )+(?=[[A-Z<-])/.exec(line) ?? /^usage: /.exec(line);
   const described = /^\s*\S.*?\s{2,}(?=\S)/.exec(line);
-  if (described !== null) return described[0].length;
-  return (/^\s*/.exec(line) as RegExpExecArray)[0].length;
+  return displayWidth((usage ?? described ?? (/^\s*/.exec(line) as RegExpExecArray))[0]);
+}
+
+/** The first `columns` terminal columns of `line` (its head, before the words that are wrapped). */
+function head(line: string, columns: number): string {
+  let taken = '';
+  for (const char of line) {
+    if (displayWidth(taken + char) > columns) break;
+    taken += char;
+  }
+  return taken;
 }
 
 /**
@@ -52,9 +63,10 @@ function fitLine(line: string, width: number): string[] {
   if (displayWidth(line) <= width) return [line];
   const indent = hangingIndent(line);
   const lines: string[] = [];
-  let current = line.slice(0, indent);
+  let current = head(line, indent);
   let empty = true;
-  for (const word of words(line.slice(indent))) {
+  // Runs of spaces inside the text, and after it, are not kept where a line is broken.
+  for (const word of words(line.slice(current.length).trimEnd()).filter((w) => w !== '')) {
     const longer = empty ? current + word : `${current} ${word}`;
     if (!empty && displayWidth(longer) > width) {
       lines.push(current);

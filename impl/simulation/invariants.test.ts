@@ -34,6 +34,23 @@ describe('how a broken invariant says where', () => {
     expect(differences(expected, structuredClone(expected))).toEqual([]);
   });
 
+  test('the same elements in another order, or an ID twice: the array itself is named', () => {
+    const k1 = { id: 'K1' };
+    const k2 = { id: 'K2' };
+    expect(differences({ keys: [k1, k2] }, { keys: [k2, k1] })).toEqual([
+      'keys: actual [{"id":"K1"},{"id":"K2"}], expected [{"id":"K2"},{"id":"K1"}]',
+    ]);
+    expect(
+      differences(
+        [
+          { id: 'K1', s: 1 },
+          { id: 'K1', s: 2 },
+        ],
+        [{ id: 'K1', s: 2 }],
+      ),
+    ).toEqual(['(the whole value): actual [{"id":"K1","s":1},{"id":"K1","s":2}], expected [{"id":"K1","s":2}]']);
+  });
+
   test('same() names the invariant, what was compared and where, then both values whole', () => {
     const broken = { ...expected, users: [{ id: 'U1', name: 'alicia' }] };
     let error: unknown;

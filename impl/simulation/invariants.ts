@@ -84,14 +84,15 @@ export function differences(actual: unknown, expected: unknown, limit = 5): stri
     if (out.length >= limit || JSON.stringify(a) === JSON.stringify(e)) return;
     if (Array.isArray(a) && Array.isArray(e)) {
       const [ma, me] = [byId(a), byId(e)];
-      if (ma !== null && me !== null) {
+      const found = out.length;
+      if (ma !== null && me !== null && ma.size === a.length && me.size === e.length) {
         for (const id of new Set([...ma.keys(), ...me.keys()])) walk(ma.get(id), me.get(id), `${path}[${id}]`);
-        return;
-      }
-      if (a.length === e.length) {
+      } else if (a.length === e.length) {
         a.forEach((x, i) => walk(x, e[i], `${path}[${i}]`));
-        return;
       }
+      // Nothing found element by element (the same elements in another order, an ID twice, other
+      // lengths): the array itself differs.
+      if (out.length > found) return;
     } else if (a !== null && e !== null && typeof a === 'object' && typeof e === 'object' && !Array.isArray(a)) {
       const keys = new Set([...Object.keys(a), ...Object.keys(e as object)]);
       for (const k of keys) walk((a as Record<string, unknown>)[k], (e as Record<string, unknown>)[k], `${path}.${k}`);
