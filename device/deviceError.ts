@@ -157,7 +157,8 @@ export const DEVICE_ERROR_CODES = [
    */
   'StoreFull',
   /**
-   * The TRNG failed its continuous test (FIPS 140-2 §4.9.2).
+   * The TRNG failed its health test: the same word three times in a row (NIST SP 800-90B §4.4.1
+   * repetition count test), which a healthy noise source does once in 2^64 words.
    * @remedy Retry; if it keeps failing, the HSM's noise source is faulty: replace the HSM.
    */
   'TrngFailure',

@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { COST_TABLE, CycleMeter } from './costModel.ts';
 import { isDeviceError } from './deviceError.ts';
-import { Trng } from './trng.ts';
+import { REPETITION_CUTOFF, Trng } from './trng.ts';
 
 describe('Trng', () => {
   it('replays bit for bit when seeded, and seeds of different kinds differ', () => {
@@ -51,16 +51,33 @@ describe('Trng', () => {
     expect(new Set(big.subarray(0, 4096)).size).toBeGreaterThan(200);
   });
 
-  it('fails the FIPS 140-2 §4.9.2 continuous test on a stuck source', () => {
+  it('fails the SP 800-90B §4.4.1 repetition count test on a stuck source, at its third equal word', () => {
     const stuck = new Trng({ rawSource: (n) => new Uint8Array(n).fill(0x5a) });
+    // The word after power-up is kept for comparison: the first word drawn is the second in a row.
+    expect(stuck.randomBytes(4)).toEqual(new Uint8Array(4).fill(0x5a));
     try {
       stuck.randomBytes(4);
       expect.unreachable('a stuck source must fail');
     } catch (e) {
       expect(isDeviceError(e, 'TrngFailure')).toBe(true);
+      expect(String(e)).toContain(`the same RNG word ${REPETITION_CUTOFF} times in a row`);
     }
     const short = new Trng({ rawSource: (n) => new Uint8Array(n === 4 ? 4 : n - 1) });
     expect(() => short.randomBytes(8)).toThrow(/short read/);
+  });
+
+  it('passes a word that comes twice in a row (a healthy source does, once in 2^32 words), not three times', () => {
+    // Words, little-endian: the power-up word 1, then 2, 2 (twice: passes), 3, 3, 3 (fails at the third).
+    const words = [1, 2, 2, 3, 3, 3];
+    let next = 0;
+    const source = (n: number) => {
+      const out = new Uint32Array(n / 4).map(() => words[next++] ?? 0);
+      return new Uint8Array(out.buffer);
+    };
+    const trng = new Trng({ rawSource: source });
+    expect([...trng.words(4)]).toEqual([2, 2, 3, 3]);
+    expect(() => trng.words(1)).toThrow(/3 times in a row/);
+    expect(REPETITION_CUTOFF).toBe(1 + Math.ceil(40 / 32));
   });
 
   it('refuses bad lengths', () => {
