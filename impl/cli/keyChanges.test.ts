@@ -57,4 +57,11 @@ describe('key change lines', () => {
     ]);
     expect(describeKeyChanges(NO_CHANGES)).toEqual([]);
   });
+
+  test('a new key of a group without members says so, not "held by -"', () => {
+    const changes: AdminChanges = { ...NO_CHANGES, created: [{ key: key({ holders: [] }), cause: 'added' }] };
+    expect(describeKeyChanges(changes)).toEqual([
+      "K2000: new key of G1 'k', preActivation, cryptoperiod 7d, held by no one yet (the group has no member)",
+    ]);
+  });
 });

@@ -36,7 +36,9 @@ export function describeKeyChanges(changes: AdminChanges): string[] {
     if (k) {
       const expiry =
         k.expiresAt === null ? `cryptoperiod ${formatDuration(k.cryptoperiodMs)}` : `expires ${when(k.expiresAt)}`;
-      lines.push(`${k.id}: new key of ${k.owner} ${quoted(k.name)}, ${k.state}, ${expiry}, held by ${ids(k.holders)}`);
+      const held =
+        k.holders.length === 0 ? 'held by no one yet (the group has no member)' : `held by ${ids(k.holders)}`;
+      lines.push(`${k.id}: new key of ${k.owner} ${quoted(k.name)}, ${k.state}, ${expiry}, ${held}`);
       continue;
     }
     const parts: string[] = [];
