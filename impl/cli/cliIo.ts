@@ -10,6 +10,7 @@ import { readSync, writeSync } from 'node:fs';
 import type { Clock } from '../kms/clock.ts';
 import type { DeviceReport } from '../host/installation.ts';
 import { terminalSafe } from './format.ts';
+import { sleepSync } from '../host/sleepSync.ts';
 import { guardInterrupts } from './interrupts.ts';
 import type { CaughtSignal } from './interrupts.ts';
 import { ProgressView } from './progressView.ts';
@@ -54,11 +55,6 @@ export interface CliIo {
   readonly status?: (line: string | null) => void;
 }
 
-/** Sleeps `ms` without returning to the event loop: the standard streams are read and written synchronously. */
-function pause(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
 /** Writes all of `bytes` to file descriptor `fd`, waiting out a full pipe. */
 export function writeAll(fd: number, bytes: Uint8Array): void {
   for (let done = 0; done < bytes.length; ) {
@@ -66,7 +62,7 @@ export function writeAll(fd: number, bytes: Uint8Array): void {
       done += writeSync(fd, bytes, done);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
-      pause(5);
+      sleepSync(5);
     }
   }
 }
@@ -87,7 +83,7 @@ export function readAll(fd: number): Uint8Array {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN') {
-        pause(5);
+        sleepSync(5);
         continue;
       }
       // A Windows pipe whose writer has closed reports its end as an error.

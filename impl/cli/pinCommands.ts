@@ -82,8 +82,8 @@ export function userPinHolder(userId: string, dir: string): PinHolder {
 /** A PIN a command was given, and where from. */
 export interface GivenPin {
   readonly pin: string;
-  /** `--pin`, `$SEKEY_…_PIN`, or the prompt (typed now, knowing the tries left). */
-  readonly source: string;
+  /** `--pin`, the environment, or the prompt (typed now, knowing the tries left). */
+  readonly source: '--pin' | `$${PinHolder['env']}` | 'the prompt';
 }
 
 /**
@@ -93,15 +93,14 @@ export interface GivenPin {
  * The last try is spent only by a PIN typed for it, or with `--last-try`: a PIN that is not typed
  * may be stale (changed since the script or cron job that passes it was written), and three runs of
  * it would lock the HSM without anyone choosing to; for the admin HSM that loses the installation.
- * This refuses early, from the images on disk; {@link lastTryGuard} decides under the session's lock.
- * @throws CliError `LastPinTry`
+ * {@link lastTryGuard} applies that rule, under the session's lock.
  */
 export async function requirePin(options: GlobalOptions, io: CliIo, holder: PinHolder): Promise<GivenPin> {
   const given = options.pin ?? io.env[holder.env];
   if (given !== undefined && given !== '') {
-    const pin = { pin: given, source: options.pin === undefined ? `$${holder.env}` : '--pin' };
-    lastTryGuard(options, holder, pin)(triesLeftOnDisk(holder.dir, holder.level));
-    return pin;
+    // The tries left are judged under the session's lock (lastTryGuard), where the device is loaded
+    // anyway: not here, which would boot the HSM from its images once more for every command.
+    return { pin: given, source: options.pin === undefined ? `$${holder.env}` : '--pin' };
   }
   if (io.prompt !== undefined) {
     // Before the person types: if this is the last try, they should know before they guess.
@@ -114,15 +113,15 @@ export async function requirePin(options: GlobalOptions, io: CliIo, holder: PinH
 }
 
 /**
- * The check of {@link requirePin}'s rule on the tries left (null: unknown), for the session to run
- * under its lock right before the PIN is tried (`InstallationOptions.beforeLogin`).
+ * The check of {@link requirePin}'s rule on the tries left, for the session to run under its lock
+ * right before the PIN is tried (`InstallationOptions.beforeLogin`).
  * @throws CliError `LastPinTry`
  */
 export function lastTryGuard(
   options: GlobalOptions,
   holder: PinHolder,
   given: GivenPin,
-): (retriesLeft: number | null) => void {
+): (retriesLeft: number) => void {
   return (retriesLeft) => {
     if (retriesLeft !== 1 || options.lastTry || given.source === 'the prompt') return;
     throw new CliError(

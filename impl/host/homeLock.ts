@@ -16,6 +16,7 @@ import { closeSync, fstatSync, openSync, readFileSync, rmSync, statSync, writeSy
 import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { InstallationError } from './installationError.ts';
+import { sleepSync } from './sleepSync.ts';
 
 const LOCK_FILE = '.lock';
 /** How long a lock without a process ID counts as being taken (created, its ID not yet written). */
@@ -35,11 +36,6 @@ function alive(pid: number): boolean {
 /** How often a waiting command looks at the lock again. */
 const RETRY_MS = 100;
 
-/** Sleeps `ms` without returning to the event loop: the lock is taken inside synchronous code. */
-function sleep(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
 /**
  * Takes the lock of `home` (which must exist); returns the function that releases it. With
  * `waitMs`, a lock held by a live process is tried again every 100 ms until then (`--wait`).
@@ -53,7 +49,7 @@ export function lockHome(home: string, waitMs = 0): () => void {
     } catch (error) {
       const busy = error instanceof InstallationError && error.code === 'Busy';
       if (!busy || Date.now() >= deadline) throw error;
-      sleep(Math.min(RETRY_MS, Math.max(1, deadline - Date.now())));
+      sleepSync(Math.min(RETRY_MS, Math.max(1, deadline - Date.now())));
     }
   }
 }
