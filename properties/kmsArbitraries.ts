@@ -8,6 +8,7 @@
 import fc from 'fast-check';
 import { KEY_EVENT_TYPES } from '../model/keyLifecycle.ts';
 import type { GroupPolicy, KmsOperation } from '../model/kms.ts';
+import { shrinkBelowMinimum } from './shrinkBelowMinimum.ts';
 
 /** User IDs random runs draw from. */
 export const USER_IDS = ['U1', 'U2', 'U3', 'U4', 'U5', 'U6'] as const;
@@ -140,17 +141,22 @@ export const timeStepArbitrary: fc.Arbitrary<number> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(HOUR, DAY, 7 * DAY) },
 );
 
-/** A sequence of operations with their times (monotonic, starting at `start`). */
+/**
+ * A sequence of operations with their times (monotonic, starting at `start`), at least `minLength`
+ * long when drawn; a counterexample shrinks below that, to the operations that matter
+ * (`shrinkBelowMinimum.ts`).
+ */
 export function operationSequence(
   minLength: number,
   maxLength: number,
   start = Date.UTC(2026, 0, 1),
 ): fc.Arbitrary<KmsOperation[]> {
-  return fc.array(fc.tuple(timeStepArbitrary, operationArbitrary), { minLength, maxLength }).map((steps) => {
+  const drawn = fc.array(fc.tuple(timeStepArbitrary, operationArbitrary), { minLength, maxLength }).map((steps) => {
     let now = start;
     return steps.map(([dt, make]) => {
       now += dt;
       return make(now);
     });
   });
+  return minLength === 0 ? drawn : shrinkBelowMinimum(drawn);
 }

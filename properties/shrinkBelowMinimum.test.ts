@@ -1,0 +1,74 @@
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { operationTime } from '../model/kms.ts';
+import type { KmsOperation } from '../model/kms.ts';
+import { operationSequence } from './kmsArbitraries.ts';
+import { shrinkBelowMinimum } from './shrinkBelowMinimum.ts';
+
+/** Drawn 20 to 30 long; a counterexample needs two 7s among them. */
+const DIGITS = fc.array(fc.nat(9), { minLength: 20, maxLength: 30 });
+const twoSevens = (arb: fc.Arbitrary<number[]>) => fc.property(arb, (xs) => xs.filter((x) => x === 7).length < 2);
+
+describe('shrinkBelowMinimum', () => {
+  test('draws exactly what the inner arbitrary draws, seed for seed', () => {
+    for (const seed of [1, 20_201, -7]) {
+      expect(fc.sample(shrinkBelowMinimum(DIGITS), { seed, numRuns: 50 })).toEqual(
+        fc.sample(DIGITS, { seed, numRuns: 50 }),
+      );
+    }
+  });
+
+  test('the same run fails; only the freed arbitrary shrinks below the minimum, to what matters', () => {
+    const params = { seed: 3, numRuns: 500 };
+    const plain = fc.check(twoSevens(DIGITS), params);
+    const freed = fc.check(twoSevens(shrinkBelowMinimum(DIGITS)), params);
+    expect(plain.failed && freed.failed).toBe(true);
+    expect(freed.numRuns).toBe(plain.numRuns);
+    expect(plain.counterexample?.[0]).toHaveLength(20);
+    expect(freed.counterexample?.[0]).toEqual([7, 7]);
+  });
+
+  test('the path fast-check reports replays the shrunk counterexample', () => {
+    const property = twoSevens(shrinkBelowMinimum(DIGITS));
+    const found = fc.check(property, { seed: 3, numRuns: 500 });
+    const replayed = fc.check(property, { seed: 3, path: found.counterexamplePath ?? '', endOnFailure: true });
+    expect(replayed.failed).toBe(true);
+    expect(replayed.counterexample).toEqual(found.counterexample);
+  });
+
+  test('removes halves, then quarters, down to single elements; nothing from an empty array', () => {
+    const arb = shrinkBelowMinimum(fc.array(fc.nat(), { minLength: 4 }));
+    // A value without a context of the inner arbitrary: removals only, largest chunks first.
+    const removed = (xs: number[]) => [...arb.shrink(xs, { inner: undefined, fromInner: false })].map((v) => v.value);
+    expect(removed([1, 2, 3, 4])).toEqual([
+      [3, 4],
+      [1, 2],
+      [2, 3, 4],
+      [1, 3, 4],
+      [1, 2, 4],
+      [1, 2, 3],
+    ]);
+    expect(removed([5])).toEqual([[]]);
+    expect(removed([])).toEqual([]);
+    expect(arb.canShrinkWithoutContext([1, 2, 3, 4])).toBe(false);
+  });
+});
+
+describe('operationSequence', () => {
+  /** Whether `ops` adds user U3 and later deletes it. */
+  const addsThenDeletesU3 = (ops: readonly KmsOperation[]): boolean => {
+    const added = ops.findIndex((op) => op.type === 'addUser' && op.userId === 'U3');
+    return added >= 0 && ops.slice(added + 1).some((op) => op.type === 'deleteUser' && op.userId === 'U3');
+  };
+
+  test('a counterexample of two operations among 30 or more shrinks to those two, times in order', () => {
+    const found = fc.check(
+      fc.property(operationSequence(30, 40), (ops) => !addsThenDeletesU3(ops)),
+      { seed: 42, numRuns: 2000 },
+    );
+    expect(found.failed).toBe(true);
+    const [ops] = found.counterexample ?? [[]];
+    expect(ops.map((op) => `${op.type} ${'userId' in op ? op.userId : ''}`)).toEqual(['addUser U3', 'deleteUser U3']);
+    expect(operationTime(ops[0]!)).toBeLessThanOrEqual(operationTime(ops[1]!));
+  });
+});
