@@ -1,9 +1,10 @@
 /**
  * The encrypted database under attack and under power loss: random transactions, then bit flips,
  * page swaps, truncation, an older copy restored, and a power cut at every SD write and sync of a
- * commit. Each must be detected, or recovered to the state before or after — never a mix. And no card
- * image ever taken, one imaged while a commit was interrupted included, opens once the device has
- * committed past it (the commit intent's attempt: `commitIntent.ts`). An operation
+ * commit. Each must be detected, or recovered to the state before or after — never a mix. Of the card
+ * images ever taken, those imaged while a commit was interrupted included, none opens to anything
+ * but the committed state or the pending commit's while that commit is pending, and none opens at
+ * all once the device has committed past it (the commit intent and its attempts: `commitIntent.ts`). An operation
  * (for `npm run properties`) is a transaction step, or a reopen of a damaged or power-cut card.
  */
 import fc from 'fast-check';
@@ -14,7 +15,9 @@ import { DatabaseError } from '../impl/db/databaseError.ts';
 import type { DatabaseDevice } from '../impl/db/databaseDevice.ts';
 import { EncryptedDatabase } from '../impl/db/encryptedDatabase.ts';
 import { PAGE_SECTORS, cardLayout } from '../impl/db/pageStore.ts';
-import { SoftDatabaseDevice } from '../impl/db/softDevice.testkit.ts';
+import { SoftDatabaseDevice, readOnlyView } from '../impl/db/softDevice.testkit.ts';
+import { openSqlite } from '../impl/db/sqlite.ts';
+import type { Database } from '../impl/db/sqlite.ts';
 import { secubeDatabaseDevice } from '../impl/db/secubeDatabaseDevice.ts';
 import { USER_PIN, makeDevice } from '../device/secube.testkit.ts';
 import { PropertyProgress } from './progress.testkit.ts';
@@ -70,11 +73,14 @@ async function fresh(device: DatabaseDevice = new SoftDatabaseDevice(), seed = 7
   return { device, sd, db };
 }
 
+/** The SQL of one step, on any connection (the encrypted database's, or a plain one that models it). */
+function runStep(d: Database, s: Step, tag: number): void {
+  if (s.kind === 'delete') d.run('DELETE FROM t WHERE id = ?', [s.id]);
+  else d.run('INSERT OR REPLACE INTO t VALUES (?, ?)', [s.id, new Uint8Array(s.size).fill(tag & 0xff)]);
+}
+
 function applyStep(db: EncryptedDatabase, s: Step, tag: number): void {
-  db.transaction((d) => {
-    if (s.kind === 'delete') d.run('DELETE FROM t WHERE id = ?', [s.id]);
-    else d.run('INSERT OR REPLACE INTO t VALUES (?, ?)', [s.id, new Uint8Array(s.size).fill(tag & 0xff)]);
-  });
+  db.transaction((d) => runStep(d, s, tag));
 }
 
 /** A copy of the card, as if its image were copied sector by sector. */
@@ -104,54 +110,13 @@ function peek(sd: SdCard, at: number, length: number): Uint8Array {
   return sd.read(first, last - first + 1).slice(at - first * 512, at - first * 512 + length);
 }
 
-/**
- * A database device whose next counter advance fails when {@link cutBeforeNextCounter} is set, as
- * if power were cut right before it: the commit's manifest is on the card, the counter not advanced.
- */
-class CutBeforeCounter implements DatabaseDevice {
-  cutBeforeNextCounter = false;
-  readonly #inner: DatabaseDevice;
-
-  constructor(inner: DatabaseDevice) {
-    this.#inner = inner;
-  }
-
-  seal(plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
-    return this.#inner.seal(plaintext, aad);
-  }
-
-  open(sealed: Uint8Array, aad: Uint8Array): Uint8Array {
-    return this.#inner.open(sealed, aad);
-  }
-
-  committedGeneration(): number {
-    return this.#inner.committedGeneration();
-  }
-
-  commitGeneration(generation: number): void {
-    if (this.cutBeforeNextCounter) {
-      this.cutBeforeNextCounter = false;
-      throw new Error('power cut before the counter advanced');
-    }
-    this.#inner.commitGeneration(generation);
-  }
-
-  commitIntent(): number {
-    return this.#inner.commitIntent();
-  }
-
-  recordCommitIntent(value: number): void {
-    this.#inner.recordCommitIntent(value);
-  }
-}
-
-/** The same device, read only: what a card would open to, without completing its commit in the device. */
-class NoCounter extends CutBeforeCounter {
-  override commitGeneration(): void {}
+/** The rows of a connection, as one string to compare. */
+function rows(d: Database): string {
+  return JSON.stringify(d.exec('SELECT id, length(v), hex(substr(v, 1, 4)) FROM t ORDER BY id'));
 }
 
 function contents(db: EncryptedDatabase): string {
-  return JSON.stringify(db.read((d) => d.exec('SELECT id, length(v), hex(substr(v, 1, 4)) FROM t ORDER BY id')));
+  return db.read(rows);
 }
 
 async function reopenCode(device: DatabaseDevice, sd: SdCard): Promise<string> {
@@ -298,7 +263,8 @@ describe('encrypted database', () => {
     // Each event commits a step; an interrupted one loses power after its manifest is on the card and
     // before the counter advanced, the card imaged in that window, and then goes on with that card
     // (the reopen completes the commit) or with the card as it was before the commit (the attempt is
-    // abandoned, and the next commit of that generation is another attempt).
+    // abandoned, and the next commit of that generation is another attempt). A plain SQLite database
+    // (no pages, no device) says what the rows must be.
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.record({ step: stepArb, interrupted: fc.boolean(), putBack: fc.boolean() }), {
@@ -306,35 +272,60 @@ describe('encrypted database', () => {
           maxLength: 8,
         }),
         closing(async (events) => {
-          const device = new CutBeforeCounter(new SoftDatabaseDevice());
+          const device = new SoftDatabaseDevice();
           let { sd, db } = await fresh(device);
-          // Images by the simulator's snapshot (`SdCard.clone`): what a sector-by-sector copy gives, sparse.
-          const seen: SdCard[] = [sd.clone()];
-          for (const [i, event] of events.entries()) {
-            const before = contents(db);
-            if (!event.interrupted) {
-              applyStep(db, event.step, i + 1);
-              seen.push(sd.clone());
-              continue;
+          const shadow = await openSqlite();
+          try {
+            shadow.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+            // Images by the simulator's snapshot (`SdCard.clone`), of a synced card: the sectors a copy would give.
+            const seen: SdCard[] = [sd.clone()];
+            let opens = 0;
+            for (const [i, event] of events.entries()) {
+              const committed = rows(shadow);
+              const generation = db.generation;
+              shadow.run('BEGIN');
+              runStep(shadow, event.step, i + 1);
+              const next = rows(shadow);
+              shadow.run(event.interrupted && event.putBack ? 'ROLLBACK' : 'COMMIT');
+              if (!event.interrupted) {
+                applyStep(db, event.step, i + 1);
+                expect(contents(db)).toBe(next);
+                seen.push(sd.clone());
+                continue;
+              }
+              const card = sd.clone();
+              device.cutBeforeNextCounter = true;
+              expect(() => applyStep(db, event.step, i + 1)).toThrow(/power cut/);
+              const window = sd.clone();
+              // While the commit is pending, every image opens to the committed rows or to this commit's, or is
+              // refused: the window's opens to this commit's (read only: the probe completes nothing).
+              for (const [n, image] of [...seen, window].entries()) {
+                const code = await reopenCode(readOnlyView(device), image);
+                opens += 1;
+                if (code !== 'ok') continue;
+                const opened = track(await EncryptedDatabase.open(readOnlyView(device), image));
+                expect([committed, next], `pending: image ${n} of ${seen.length + 1}`).toContain(contents(opened));
+              }
+              expect(contents(track(await EncryptedDatabase.open(readOnlyView(device), window.clone())))).toBe(next);
+              seen.push(window);
+              if (event.putBack) sd = card;
+              db = track(await EncryptedDatabase.open(device, sd));
+              expect(contents(db), event.putBack ? 'the attempt abandoned' : 'the commit completed').toBe(
+                event.putBack ? committed : next,
+              );
+              expect(db.generation).toBe(event.putBack ? generation : generation + 1);
+              expect(device.committedGeneration()).toBe(db.generation);
             }
-            const card = sd.clone();
-            device.cutBeforeNextCounter = true;
-            expect(() => applyStep(db, event.step, i + 1)).toThrow(/power cut/);
-            const after = contents(track(await EncryptedDatabase.open(new NoCounter(device), sd.clone())));
-            seen.push(sd.clone());
-            if (event.putBack) sd = card;
-            db = track(await EncryptedDatabase.open(device, sd));
-            expect(contents(db), event.putBack ? 'the attempt abandoned' : 'the commit completed').toBe(
-              event.putBack ? before : after,
-            );
+            // One more commit: the device is now past every image seen, the window of the last event included.
+            applyStep(db, { kind: 'insert', id: 999, size: 3 }, 0);
+            for (const [n, image] of seen.entries()) {
+              expect(await reopenCode(device, image), `image ${n} of ${seen.length}`).toBe('RolledBack');
+            }
+            expect(contents(track(await EncryptedDatabase.open(device, sd.clone())))).toBe(contents(db));
+            progress.ran(events.length + opens + seen.length + 1);
+          } finally {
+            shadow.close();
           }
-          // One more commit: the device is now past every image seen, the window of the last event included.
-          applyStep(db, { kind: 'insert', id: 999, size: 3 }, 0);
-          for (const [n, image] of seen.entries()) {
-            expect(await reopenCode(device, image), `image ${n} of ${seen.length}`).toBe('RolledBack');
-          }
-          expect(contents(track(await EncryptedDatabase.open(device, sd.clone())))).toBe(contents(db));
-          progress.ran(events.length + seen.length + 1);
         }),
       ),
       progress.params(30),

@@ -50,7 +50,30 @@ describe('shrinkBelowMinimum', () => {
     ]);
     expect(removed([5])).toEqual([[]]);
     expect(removed([])).toEqual([]);
-    expect(arb.canShrinkWithoutContext([1, 2, 3, 4])).toBe(false);
+  });
+
+  test('an example given without a context shrinks by removals', () => {
+    const found = fc.check(twoSevens(shrinkBelowMinimum(DIGITS)), {
+      seed: 1,
+      numRuns: 1,
+      examples: [[[1, 7, 2, 3, 7, 4, 5, 6, 8, 9, 0, 1, 2, 3, 4, 5, 6, 8, 9, 0, 1, 2]]],
+    });
+    expect(found.counterexample).toEqual([[7, 7]]);
+  });
+
+  test('elements with a clone method are cloned for every run, after removals too', () => {
+    let shared = 0;
+    const found = fc.check(
+      fc.property(shrinkBelowMinimum(fc.array(fc.context(), { minLength: 4, maxLength: 8 })), (contexts) => {
+        for (const c of contexts) c.log('this run');
+        // A context another run logged into too would hold two entries.
+        shared += contexts.filter((c) => c.size() !== 1).length;
+        return contexts.length < 2;
+      }),
+      { seed: 5, numRuns: 10 },
+    );
+    expect(found.counterexample?.[0]).toHaveLength(2);
+    expect(shared).toBe(0);
   });
 });
 

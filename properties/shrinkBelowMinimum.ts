@@ -12,8 +12,10 @@
  * 2. Shrinking first tries the inner arbitrary's own shrinks (shorter down to the minimum, simpler
  *    elements), then removes elements: halves first, then quarters, down to single elements, the
  *    chunk schedule of delta debugging's `ddmin` (Zeller and Hildebrandt, "Simplifying and
- *    isolating failure-inducing input", IEEE TSE 28(2), 2002, §3). A value found by removal has no
- *    context the inner shrinker understands, so from there on only removals are offered.
+ *    isolating failure-inducing input", IEEE TSE 28(2), 2002, §3; its complements only, not its
+ *    subsets). A value found by removal has no context the inner shrinker understands, so from
+ *    there on only removals are offered: elements are no longer simplified (a time keeps the gaps
+ *    of the operations removed before it).
  *
  * Removal keeps the order of what remains, so a sequence of operations with monotonic times stays
  * monotonic. Every shrink stream is a pure function of the value and its context: a replay by
@@ -43,6 +45,16 @@ function* removals<T>(value: readonly T[]): Generator<T[]> {
   }
 }
 
+/**
+ * A value that a removal made. Elements with a clone method (`fc.context()`, …) are cloned for each
+ * run that uses the value, as fast-check's own array does: no two runs share one.
+ */
+function removedValue<T>(elements: T[]): fc.Value<T[]> {
+  const context: ShrinkContext = { inner: undefined, fromInner: false };
+  if (!elements.some((e) => fc.hasCloneMethod(e))) return new fc.Value(elements, context);
+  return new fc.Value(elements, context, () => elements.map((e) => (fc.hasCloneMethod(e) ? e[fc.cloneMethod]() : e)));
+}
+
 class ShrinkBelowMinimum<T> extends fc.Arbitrary<T[]> {
   readonly #inner: fc.Arbitrary<T[]>;
 
@@ -57,11 +69,11 @@ class ShrinkBelowMinimum<T> extends fc.Arbitrary<T[]> {
   }
 
   /**
-   * Only values this arbitrary made can be shrunk: fast-check asks this of a value with no context
-   * (a counterexample given as an example), and the inner shrinker needs its own context.
+   * Any array: one given without a context (an `examples` entry) shrinks by removals alone, as one
+   * that a removal made does.
    */
-  canShrinkWithoutContext(_value: unknown): _value is T[] {
-    return false;
+  canShrinkWithoutContext(value: unknown): value is T[] {
+    return Array.isArray(value);
   }
 
   shrink(value: T[], context: unknown): fc.Stream<fc.Value<T[]>> {
@@ -72,9 +84,7 @@ class ShrinkBelowMinimum<T> extends fc.Arbitrary<T[]> {
             .shrink(value, own.inner)
             .map((v) => new fc.Value(v.value_, { inner: v.context, fromInner: true } satisfies ShrinkContext))
         : fc.Stream.nil<fc.Value<T[]>>();
-    const removed = new fc.Stream(removals(value)).map(
-      (v) => new fc.Value(v, { inner: undefined, fromInner: false } satisfies ShrinkContext),
-    );
+    const removed = new fc.Stream(removals(value)).map((v) => removedValue(v));
     return fromInner.join(removed);
   }
 }

@@ -10,18 +10,6 @@ import { SoftDatabaseDevice } from './softDevice.testkit.ts';
 
 const SECTORS = 4096;
 
-/** A soft device whose next generation advance can be cut, as a power cut after the manifest. */
-class CuttableDevice extends SoftDatabaseDevice {
-  cutNextCommit = false;
-  override commitGeneration(generation: number): void {
-    if (this.cutNextCommit) {
-      this.cutNextCommit = false;
-      throw new Error('power cut before the counter advanced');
-    }
-    super.commitGeneration(generation);
-  }
-}
-
 /** A copy of the card, sector by sector (an image of it). */
 function clone(sd: SdCard): SdCard {
   const copy = new SdCard({ sectorCount: sd.sectorCount });
@@ -46,11 +34,11 @@ async function openCode(device: DatabaseDevice, sd: SdCard): Promise<string> {
 
 describe('page store: commit intent', () => {
   test('a commit interrupted after its manifest is completed on open: it is the one the device recorded', async () => {
-    const device = new CuttableDevice();
+    const device = new SoftDatabaseDevice();
     const sd = new SdCard({ sectorCount: SECTORS });
     const db = await EncryptedDatabase.create(device, sd);
     addUser(db, 'U1', 'alice');
-    device.cutNextCommit = true;
+    device.cutBeforeNextCounter = true;
     expect(() => addUser(db, 'U2', 'bob')).toThrow('power cut');
     expect(device.committedGeneration()).toBe(2);
     const reopened = await EncryptedDatabase.open(device, sd);
@@ -61,13 +49,13 @@ describe('page store: commit intent', () => {
   test(
     'the card of an interrupted commit, saved and put back after the device committed another one, is ' + 'refused',
     async () => {
-      const device = new CuttableDevice();
+      const device = new SoftDatabaseDevice();
       const sd = new SdCard({ sectorCount: SECTORS });
       let db = await EncryptedDatabase.create(device, sd);
       addUser(db, 'U1', 'alice');
       const before = clone(sd);
       // An interrupted save: the manifest of "add mallory" is on the card, the counter did not move.
-      device.cutNextCommit = true;
+      device.cutBeforeNextCounter = true;
       expect(() => addUser(db, 'U9', 'mallory')).toThrow('power cut');
       const interrupted = clone(sd);
       // The card goes back to before it (or the manifest was lost); the device goes on.
@@ -88,18 +76,18 @@ describe('page store: commit intent', () => {
   test(
     'while a later commit is pending, only the committed manifest of the generation before is ' + 'accepted',
     async () => {
-      const device = new CuttableDevice();
+      const device = new SoftDatabaseDevice();
       const sd = new SdCard({ sectorCount: SECTORS });
       let db = await EncryptedDatabase.create(device, sd);
       const before = clone(sd);
-      device.cutNextCommit = true;
+      device.cutBeforeNextCounter = true;
       expect(() => addUser(db, 'U9', 'mallory')).toThrow('power cut');
       const interrupted = clone(sd);
       db = await EncryptedDatabase.open(device, before);
       addUser(db, 'U2', 'bob'); // generation 2, second attempt
       // The next commit is cut after its intent and manifest; the card goes back to before it.
       const committed = clone(before);
-      device.cutNextCommit = true;
+      device.cutBeforeNextCounter = true;
       expect(() => addUser(db, 'U3', 'carol')).toThrow('power cut');
       expect(decodeCommitIntent(device.commitIntent())).toEqual({ generation: 3, previousAttempt: 2, attempt: 1 });
       expect(names(await EncryptedDatabase.open(device, committed))).toEqual(['bob']);

@@ -14,6 +14,11 @@ export class SoftDatabaseDevice implements DatabaseDevice {
   #generation = 0;
   #intent = 0;
   sealedBytes = 0;
+  /**
+   * Set, the next counter advance fails (once), as if power were cut right before it: the commit's
+   * manifest is on the card, its intent recorded, the counter not advanced.
+   */
+  cutBeforeNextCounter = false;
 
   seal(plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
     const nonce = randomBytes(12);
@@ -34,6 +39,10 @@ export class SoftDatabaseDevice implements DatabaseDevice {
   }
 
   commitGeneration(generation: number): void {
+    if (this.cutBeforeNextCounter) {
+      this.cutBeforeNextCounter = false;
+      throw new Error('power cut before the counter advanced');
+    }
     if (generation < this.#generation)
       throw new Error(`counter would go back from ${this.#generation} to ${generation}`);
     this.#generation = generation;
@@ -47,4 +56,23 @@ export class SoftDatabaseDevice implements DatabaseDevice {
     if (value < this.#intent) throw new Error(`intent would go back from ${this.#intent} to ${value}`);
     this.#intent = value;
   }
+}
+
+/**
+ * `device` as a probe sees it: it opens and reads what `device` would, and writes nothing. Opening a
+ * card through it never completes that card's pending commit in the device (the counter stays), and
+ * anything that would seal or record an intent (a migration on open) throws rather than touch it.
+ */
+export function readOnlyView(device: DatabaseDevice): DatabaseDevice {
+  const refuse = (what: string) => () => {
+    throw new Error(`a read-only view of the device cannot ${what}`);
+  };
+  return {
+    seal: refuse('seal'),
+    open: (sealed, aad) => device.open(sealed, aad),
+    committedGeneration: () => device.committedGeneration(),
+    commitGeneration: () => {},
+    commitIntent: () => device.commitIntent(),
+    recordCommitIntent: refuse('record a commit intent'),
+  };
 }
