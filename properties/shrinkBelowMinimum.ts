@@ -46,13 +46,21 @@ function* removals<T>(value: readonly T[]): Generator<T[]> {
 }
 
 /**
- * A value that a removal made. Elements with a clone method (`fc.context()`, …) are cloned for each
- * run that uses the value, as fast-check's own array does: no two runs share one.
+ * `elements`, cloned when one has fast-check's clone method (`fc.context()`, …; `fc.cloneMethod` is
+ * public API), and given one that clones them again: the run that first reads the value gets fresh
+ * elements, not those of the value they were removed from (which its own run used), and every later
+ * read (fast-check clones a value on each but the first) fresh ones again, as fast-check's own array.
  */
+function cloneable<T>(elements: T[]): T[] {
+  if (!elements.some((e) => fc.hasCloneMethod(e))) return elements;
+  const fresh = elements.map((e) => (fc.hasCloneMethod(e) ? e[fc.cloneMethod]() : e));
+  Object.defineProperty(fresh, fc.cloneMethod, { value: () => cloneable(fresh), enumerable: false });
+  return fresh;
+}
+
+/** A value that a removal made. */
 function removedValue<T>(elements: T[]): fc.Value<T[]> {
-  const context: ShrinkContext = { inner: undefined, fromInner: false };
-  if (!elements.some((e) => fc.hasCloneMethod(e))) return new fc.Value(elements, context);
-  return new fc.Value(elements, context, () => elements.map((e) => (fc.hasCloneMethod(e) ? e[fc.cloneMethod]() : e)));
+  return new fc.Value(cloneable(elements), { inner: undefined, fromInner: false } satisfies ShrinkContext);
 }
 
 class ShrinkBelowMinimum<T> extends fc.Arbitrary<T[]> {
