@@ -10,7 +10,7 @@
  * @module
  */
 import { CERTIFICATE_BYTES, MANUFACTURER_PUBLIC_KEY_BYTES } from './attestation.ts';
-import { type Reader, Writer, decodeUtf8, mapCodecError, readAll, utf8 } from './binaryCodec.ts';
+import { type Reader, Writer, bytesEqual, decodeUtf8, mapCodecError, readAll, utf8 } from './binaryCodec.ts';
 import { DeviceError } from './deviceError.ts';
 import { PIN_HASH_BYTES, PIN_SALT_BYTES } from './pinHash.ts';
 import type { PinVerifier } from './pinHash.ts';
@@ -130,6 +130,22 @@ export function encodeDeviceState(state: DeviceState): Uint8Array {
  */
 export function counterNames(state: DeviceState): string[] {
   return [...state.counters.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * Whether `after` replaces a secret `before` held: the identity secret (a factory reset) or a PIN
+ * verifier (a PIN changed or reset; an old verifier is an offline guessing target for the old PIN,
+ * which users tend to reuse). The record area then erases the previous base at once
+ * (`RecordArea.save`'s `forgetPrevious`).
+ */
+export function supersedesSecret(before: DeviceState, after: DeviceState): boolean {
+  const verifier = (a: PinVerifier, b: PinVerifier): boolean =>
+    bytesEqual(a.salt, b.salt) && bytesEqual(a.hash, b.hash) && a.iterations === b.iterations;
+  return (
+    !bytesEqual(before.identitySecret, after.identitySecret) ||
+    !verifier(before.pins.user, after.pins.user) ||
+    !verifier(before.pins.admin, after.pins.admin)
+  );
 }
 
 /**

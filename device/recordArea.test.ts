@@ -21,11 +21,17 @@ const sums = (content: AreaContent | undefined): Record<number, number> =>
 interface Expected {
   readonly payload: Uint8Array;
   readonly sums: Readonly<Record<number, number>>;
+  /** Saved with `forgetPrevious`: then the other sector must be blank once the area is loaded. */
+  readonly forget?: boolean;
 }
 const matches = (content: AreaContent | undefined, want: Expected | undefined): boolean =>
   want === undefined
     ? content === undefined
     : same(content?.payload, want.payload) && JSON.stringify(sums(content)) === JSON.stringify(want.sums);
+
+/** How many of `sectors` read back fully erased. */
+const blankSectors = (flash: Flash, sectors: readonly number[]): number =>
+  sectors.filter((i) => flash.read(flash.sector(i).address, flash.sector(i).size).every((b) => b === 0xff)).length;
 
 describe('RecordArea', () => {
   it('is blank at first, then returns the latest save, also after a remount', () => {
@@ -162,12 +168,46 @@ describe('RecordArea', () => {
     );
   });
 
+  it('forgets the previous base at once when asked to, and only then', () => {
+    const flash = small();
+    const area = new RecordArea({ flash, sectors: [1, 2] });
+    area.save(payload(1));
+    area.save(payload(2));
+    expect(blankSectors(flash, [1, 2])).toBe(0); // the previous base stays, as a fallback
+    area.save(payload(3), { forgetPrevious: true });
+    expect(blankSectors(flash, [1, 2])).toBe(1);
+    expect(area.advance(0, 1)).toBe(true);
+    const reloaded = new RecordArea({ flash, sectors: [1, 2] }).load();
+    expect(matches(reloaded, { payload: payload(3), sums: { 0: 1 } })).toBe(true);
+    // The next ordinary save keeps its previous base again.
+    area.save(payload(4));
+    expect(blankSectors(flash, [1, 2])).toBe(0);
+    expect(same(new RecordArea({ flash, sectors: [1, 2] }).load()?.payload, payload(4))).toBe(true);
+  });
+
+  it('a base whose flags were altered is no base: the digest covers them', () => {
+    const flash = small();
+    const area = new RecordArea({ flash, sectors: [1, 2] });
+    area.save(payload(1));
+    area.save(payload(2), { forgetPrevious: true }); // in sector 2; sector 1 erased
+    const at = flash.sector(2).address;
+    // Clearing a bit of the flags word (NOR programs 1 → 0) cannot make it valid: the digest covers it.
+    const flags = flash.read(at + 12, 4);
+    expect(new DataView(flags.buffer).getUint32(0, true)).toBe(1);
+    flash.program(at + 12, Uint8Array.of(0, 0, 0, 0));
+    expect(new RecordArea({ flash, sectors: [1, 2] }).load()).toBeUndefined();
+  });
+
   it('after a power cut at any program or erase of saves and advances, the state before or after is readable', () => {
     fc.assert(
       fc.property(
         fc.array(
           fc.oneof(
-            fc.record({ kind: fc.constant('save' as const), len: fc.integer({ min: 0, max: 120 }) }),
+            fc.record({
+              kind: fc.constant('save' as const),
+              len: fc.integer({ min: 0, max: 120 }),
+              forget: fc.boolean(),
+            }),
             fc.record({
               kind: fc.constant('advance' as const),
               index: fc.integer({ min: 0, max: 3 }),
@@ -187,12 +227,12 @@ describe('RecordArea', () => {
           try {
             ops.forEach((op, n) => {
               if (op.kind === 'save') {
-                inFlight = { payload: payload(n, op.len), sums: {} };
-                area.save(inFlight.payload);
+                inFlight = { payload: payload(n, op.len), sums: {}, forget: op.forget };
+                area.save(inFlight.payload, { forgetPrevious: op.forget });
               } else {
                 if (done === undefined) return;
                 const total = (done.sums[op.index] ?? 0) + op.delta;
-                inFlight = { payload: done.payload, sums: { ...done.sums, [op.index]: total } };
+                inFlight = { ...done, sums: { ...done.sums, [op.index]: total } };
                 // A full journal is the caller's cue to fold: here, a save of the same payload.
                 if (!area.advance(op.index, op.delta)) {
                   inFlight = { payload: payload(n, 7), sums: {} };
@@ -210,6 +250,9 @@ describe('RecordArea', () => {
           const rebooted = new RecordArea({ flash, sectors: [1, 2] });
           const got = rebooted.load();
           expect(matches(got, done) || matches(got, inFlight)).toBe(true);
+          // A base that forgets its previous one stands alone, also when the cut fell in that erase.
+          const loaded = matches(got, done) ? done : inFlight;
+          if (loaded?.forget === true) expect(blankSectors(flash, [1, 2])).toBe(1);
           // And the area keeps working after the cut.
           rebooted.save(payload(999, 33));
           expect(rebooted.advance(2, 3)).toBe(true);

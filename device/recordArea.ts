@@ -5,7 +5,7 @@
  *
  * Sector layout:
  * ```
- * base    = magic 'SKSJ' | seq u32 | length u32 | 0 u32 | payload (padded to 16) | SHA-256(...)[0..16]
+ * base    = magic 'SKSJ' | seq u32 | length u32 | flags u32 | payload (padded to 16) | SHA-256(...)[0..16]
  * journal = entries of `counterJournal.ts` from the end of the base to the first erased entry
  * ```
  * all in whole 128-bit rows for the base (RM0090 §3.5.4: a program must not cross a row), x32 words
@@ -18,6 +18,13 @@
  * erase, RM0090 §3.5.4): a cut leaves the advance done or not done (`counterJournal.ts`). When the
  * journal is full the caller saves a new base, which folds the journal in: about one erase per
  * 16 KiB of journal instead of one per 40-odd records.
+ *
+ * A base saved with `forgetPrevious` (flag bit 0) supersedes a secret: the sector it leaves, which
+ * still holds the previous base, is erased as soon as the new base is programmed, and a boot that
+ * finds such a base with the other sector not erased (a cut came between the two) erases it then.
+ * Without that, a factory reset's old identity secret, or an old PIN's verifier, would stay
+ * readable in raw flash until the next base save, which the journal may put off indefinitely.
+ * Only secret changes ask for it (the caller decides): each costs one more sector erase.
  *
  * Sectors written before the journal existed hold appended whole copies under magic 'SKST'; they are
  * still read (the newest copy is the base, with no journal), and the first advance after such a
@@ -47,6 +54,8 @@ const HEADER = 16;
 const DIGEST = 16;
 const ROW = 16;
 const pad = (n: number): number => Math.ceil(n / ROW) * ROW;
+/** Header flag: the previous base held a secret this one supersedes; the other sector must be erased. */
+const FORGETS_PREVIOUS = 1;
 
 /** An open tally block in the active sector. */
 interface Tally {
@@ -62,6 +71,8 @@ interface Latest {
   readonly payload: Uint8Array;
   /** False for a legacy copy, whose sector takes no journal. */
   readonly journal: boolean;
+  /** Saved with `forgetPrevious`: the other sector must hold nothing. */
+  readonly forgetsPrevious: boolean;
   /** Offset of the journal's end (the first erased entry). */
   end: number;
   /** Sum of the advances per counter index since the base. */
@@ -129,10 +140,16 @@ export class RecordArea {
   }
 
   /** The record at `at` in sector image `cells`, when its digest verifies. */
-  #record(cells: Uint8Array, at: number, magic: number): { seq: number; payload: Uint8Array; end: number } | null {
+  #record(
+    cells: Uint8Array,
+    at: number,
+    magic: number,
+  ): { seq: number; payload: Uint8Array; end: number; flags: number } | null {
     if (at + HEADER + DIGEST > cells.length) return null;
     const view = new DataView(cells.buffer, cells.byteOffset + at, HEADER);
-    if (view.getUint32(0, true) !== magic || view.getUint32(12, true) !== 0) return null;
+    const flags = view.getUint32(12, true);
+    // Legacy copies never carry a flag.
+    if (view.getUint32(0, true) !== magic || (flags & ~(magic === MAGIC ? FORGETS_PREVIOUS : 0)) !== 0) return null;
     const length = view.getUint32(8, true);
     const end = at + HEADER + pad(length) + DIGEST;
     if (end > cells.length) return null;
@@ -141,11 +158,14 @@ export class RecordArea {
     const want = sha256(body).subarray(0, DIGEST);
     const digest = cells.subarray(at + HEADER + pad(length), end);
     if (!want.every((x, i) => x === digest[i])) return null;
-    return { seq: view.getUint32(4, true), payload: body.slice(HEADER, HEADER + length), end };
+    return { seq: view.getUint32(4, true), payload: body.slice(HEADER, HEADER + length), end, flags };
   }
 
-  /** The newest valid base (or legacy copy) of one sector, with its journal added up. */
-  #scan(which: 0 | 1): Latest | null {
+  /**
+   * The newest valid base (or legacy copy) of one sector, with its journal added up; and whether
+   * the sector is blank (fully erased), judged on the cells read for the scan.
+   */
+  #scan(which: 0 | 1): { latest: Latest | null; blank: boolean } {
     const sector = this.#flash.sector(this.#sectors[which]);
     const cells = this.#flash.read(sector.address, sector.size);
     const base = this.#record(cells, 0, MAGIC);
@@ -156,13 +176,14 @@ export class RecordArea {
         if (newest === null || copy.seq > newest.seq) newest = legacy(which, copy);
         copy = this.#record(cells, copy.end, LEGACY_MAGIC);
       }
-      return newest;
+      return { latest: newest, blank: newest === null && isErased(cells) };
     }
     const latest: Latest = {
       sector: which,
       seq: base.seq,
       payload: base.payload,
       journal: true,
+      forgetsPrevious: (base.flags & FORGETS_PREVIOUS) !== 0,
       end: base.end,
       sums: new Map(),
       lastValue: new Map(),
@@ -189,16 +210,26 @@ export class RecordArea {
       latest.lastValue.set(index, value);
     }
     latest.end = at;
-    return latest;
+    return { latest, blank: false };
   }
 
-  /** Scans both sectors once (at boot), then trusts what this object itself wrote. */
+  /**
+   * Scans both sectors once (at boot), then trusts what this object itself wrote. A base that
+   * forgets its previous one, found beside a sector that is not blank, finishes the save it came
+   * from: the other sector is erased (a cut here leaves the same situation for the next boot).
+   */
   #latest(): Latest | null {
     if (this.#known !== undefined) return this.#known;
     let best: Latest | null = null;
+    const blank = [false, false];
     for (const which of [0, 1] as const) {
-      const found = this.#scan(which);
+      const { latest: found, blank: empty } = this.#scan(which);
+      blank[which] = empty;
       if (found !== null && (best === null || found.seq > best.seq)) best = found;
+    }
+    if (best?.forgetsPrevious === true) {
+      const other = best.sector === 0 ? 1 : 0;
+      if (blank[other] !== true) this.#flash.eraseSector(this.#sectors[other]);
     }
     this.#known = best;
     return best;
@@ -227,11 +258,14 @@ export class RecordArea {
 
   /**
    * Saves a new base in the other sector; the journal starts empty (see the module doc for the crash
-   * argument).
+   * argument). With `forgetPrevious`, the sector left behind (the previous base) is then erased,
+   * for a payload that supersedes a secret the previous one held (see the module doc).
    * @throws DeviceError `StoreFull` when the payload cannot fit in a sector.
-   * @throws PowerLossError from the flash when power is cut; the previous state stays readable.
+   * @throws PowerLossError from the flash when power is cut; the previous state stays readable
+   *   until the new base is programmed, and after that the next boot finishes the forgetting.
    */
-  save(payload: Uint8Array): void {
+  save(payload: Uint8Array, options: { readonly forgetPrevious?: boolean } = {}): void {
+    const forgetPrevious = options.forgetPrevious === true;
     if (payload.length > this.maxPayload)
       throw new DeviceError('StoreFull', `record of ${payload.length} B exceeds the area (${this.maxPayload} B)`);
     const latest = this.#latest();
@@ -241,6 +275,7 @@ export class RecordArea {
     view.setUint32(0, MAGIC, true);
     view.setUint32(4, seq, true);
     view.setUint32(8, payload.length, true);
+    view.setUint32(12, forgetPrevious ? FORGETS_PREVIOUS : 0, true);
     record.set(payload, HEADER);
     const bodyLength = HEADER + pad(payload.length);
     this.#flash.meter?.charge('sha256.block', sha256Blocks(bodyLength));
@@ -253,11 +288,14 @@ export class RecordArea {
     const target = this.#flash.sector(this.#sectors[which]);
     if (!this.#isErased(target.address, target.size)) this.#flash.eraseSector(target.index);
     this.#flash.program(target.address, record);
+    // The new base is durable: the previous one (and its secret) can go. A cut here is finished at boot.
+    if (forgetPrevious && latest !== null) this.#flash.eraseSector(this.#sectors[latest.sector]);
     this.#known = {
       sector: which,
       seq,
       payload: payload.slice(),
       journal: true,
+      forgetsPrevious: forgetPrevious,
       end: record.length,
       sums: new Map(),
       lastValue: new Map(),
@@ -320,6 +358,7 @@ function legacy(sector: 0 | 1, copy: { seq: number; payload: Uint8Array; end: nu
     seq: copy.seq,
     payload: copy.payload,
     journal: false,
+    forgetsPrevious: false,
     end: copy.end,
     sums: new Map(),
     lastValue: new Map(),

@@ -21,7 +21,7 @@ import { pinSessionMachine } from '../model/pinSession.ts';
 import type { PinLevel } from '../model/pinSession.ts';
 import type { CycleMeter } from './costModel.ts';
 import { DeviceError } from './deviceError.ts';
-import { decodeDeviceState, encodeDeviceState } from './deviceState.ts';
+import { decodeDeviceState, encodeDeviceState, supersedesSecret } from './deviceState.ts';
 import type { DeviceState } from './deviceState.ts';
 import type { Flash } from './flash.ts';
 import { DEFAULT_KEY_STORE_SECTORS, KeyStore } from './keyStore.ts';
@@ -278,7 +278,9 @@ export class DeviceCore {
         this.state = next;
         return;
       }
-      this.area.save(encodeDeviceState(next));
+      // A new identity or PIN verifier must not outlive its save in the sector left behind.
+      const forgetPrevious = this.base !== undefined && supersedesSecret(this.base, next);
+      this.area.save(encodeDeviceState(next), { forgetPrevious });
       this.base = next;
       this.journal = new Map();
       this.state = next;
