@@ -258,6 +258,39 @@ describe('freshness against withheld updates', () => {
     expect(code(() => bob.decrypt(secret))).toBe('UsageNotAllowed');
   });
 
+  test('a stale view does not re-protect from a key that is not compromised: a withheld rekey stays out', async () => {
+    const w = await newTeam();
+    w.admin.activateKey(w.admin.addKey('G1', 'first'));
+    await w.syncByFiles();
+    const alice = w.users.get('U1')!;
+    const bob = w.users.get('U2')!;
+    w.admin.addUser('U4', 'mallory');
+    const mallory = await w.addDevice('U4');
+    // A message of alice's under the first key, before mallory ever joined (the team does not share history).
+    const secret = alice.encrypt(['U2'], text('before mallory'));
+    // Mallory joins (the first key retires, a second one goes to all four), then is removed (the
+    // second retires, a third goes to the rest); mallory, who can write the share, withholds
+    // alice's file of that rekey.
+    w.admin.addMember('G1', 'U4');
+    await w.syncByFiles();
+    expect(code(() => mallory.decrypt(secret))).toBe('KeyUnavailable');
+    w.admin.removeMember('G1', 'U4');
+    await w.publisher.publish();
+    for (const name of await w.transport.list(updateStream('U1'))) await w.transport.remove(updateStream('U1'), name);
+    w.clock.advance(4 * DAY);
+    // Alice's view is stale: it knows the second key as the group's best. Re-protecting the old
+    // message would move it under that key, which mallory holds: refused, as encrypting is.
+    expect(code(() => alice.encrypt(['U2'], text('new')))).toBe('NotFresh');
+    expect(message(() => alice.reprotect(secret))).toContain('allows encrypting for 3 days after it');
+    // Once synced (the next publication writes the missing file again), alice re-protects under the
+    // third key, which mallory never held.
+    await w.syncByFiles();
+    expect(alice.freshness().staleness).toBeNull();
+    const moved = alice.reprotect(secret);
+    expect(read(bob.decrypt(moved))).toBe('before mallory');
+    expect(code(() => mallory.decrypt(moved))).toBe('KeyUnavailable');
+  });
+
   test(
     'a replica whose files carried no heartbeat (written before heartbeats) must sync before ' + 'encrypting',
     async () => {

@@ -294,20 +294,26 @@ export class User {
    * never leaves the device. The way to rescue data under a compromised key (the original's
    * `secure_recrypt`).
    *
-   * Not refused when the view is stale ({@link freshness}), although it protects: it is the rescue
-   * path. Its input is already under a key known to be compromised, so moving the data under the
-   * best key this device knows is never worse than leaving it where the attacker can read it, even
-   * if a withheld update would have named a newer key; refusing would hold the data hostage to the
-   * same withholding. Once synced, the user can re-protect again from the result if its key turns
-   * out to be superseded.
+   * It protects, so a stale view ({@link freshness}) is refused with `NotFresh` as {@link encrypt}
+   * is, with one exception: a message under a compromised key, the rescue path. That input is
+   * already where the attacker can read it, so moving it under the best key this device knows is
+   * not worse than leaving it, even if a withheld update would have named a newer key; refusing
+   * would hold the data hostage to the same withholding. Once synced, the user can re-protect again
+   * from the result if its key turns out to be superseded. From any other key a stale view could
+   * move the data somewhere worse: under a key that a withheld rekey retired, which a removed member
+   * still holds.
+   * @throws SekeyError `KeyUnavailable`, `UsageNotAllowed`, `NotFresh` (in that order of checks).
    */
   reprotect(message: Uint8Array): Uint8Array {
     const { keyId, nonce, ciphertext } = decodeMessage(message);
     return this.#read((db, now) => {
       const key = this.#heldKeyAt(db, keyId, now);
-      if (!keyUsage(stateOf(key)).reprotect) {
-        throw new SekeyError('UsageNotAllowed', `key ${keyId} is ${stateOf(key)}: it may not re-protect`);
+      const state = stateOf(key);
+      if (!keyUsage(state).reprotect) {
+        throw new SekeyError('UsageNotAllowed', `key ${keyId} is ${state}: it may not re-protect`);
       }
+      // Before the key is chosen: a view that may be old must not choose it (as for encrypt).
+      if (state !== 'compromised') this.#requireFresh();
       const members = readGroups(db).find((g) => g.id === key.owner)?.members ?? [this.#userId];
       const fresh = this.#choose(
         db,

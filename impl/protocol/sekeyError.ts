@@ -37,8 +37,9 @@ export const SEKEY_ERROR_CODES = [
   'NotProvisioned',
   /**
    * The latest update applied from the administrator is older than its freshness window (TUF's
-   * timestamp role): updates may be withheld, so new data is not encrypted until a sync. Decrypt
-   * and re-protect still work.
+   * timestamp role): updates may be withheld, so new data is not encrypted, nor old data
+   * re-protected, until a sync. Decrypting still works, and so does re-protecting data under a
+   * compromised key (the rescue path).
    * @remedy Run `sync`; if nothing new arrives, the share may be withholding updates: ask the
    * administrator (who runs `sekey admin publish` at least once per heartbeat interval).
    */

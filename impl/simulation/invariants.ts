@@ -422,24 +422,49 @@ export function checkConverged(m: DeploymentModel, r: Deployment): void {
 export type ProtectionOutcome = { readonly code: string } | { readonly keyId: string; readonly groupId: string };
 
 /**
- * A re-protection by a synced sender in service (`User.reprotect`): a sender that does not hold the
- * message's key, or holds it in a state that may not re-protect (`UsageNotAllowed`), must refuse; one
- * that may must end under the model's smallest group of the key's group's other members, which is
- * the message unchanged when that is its key already, or refuse with the model's code when there is
- * none. `outcome` is the refusal's code, or the key of the message returned (the old one when
- * unchanged). Freshness does not apply: re-protecting with the best key known beats leaving data
- * under a compromised one (`User.reprotect`).
+ * A re-protection (`User.reprotect`), judged as far as the sender's replica allows, as
+ * {@link checkEncryption} judges an encryption.
+ *
+ * A synced sender in service that does not hold the message's key, or holds it in a state that may
+ * not re-protect (`UsageNotAllowed`), must refuse. One that may must then pass the heartbeat rule,
+ * unless the key is compromised (the rescue path: re-protecting with the best key known beats
+ * leaving data under a compromised one). It must end under the model's smallest group of the key's
+ * group's other members: the message unchanged when that is its key already, or a refusal with the
+ * model's code when there is none. `outcome` is the refusal's code, or the key of the message returned
+ * (the old one when unchanged).
+ *
+ * A sender behind the model is judged by the heartbeat rule alone, one way: a key the model does not
+ * know as compromised is not compromised on the replica either (its states are earlier ones of the
+ * same life cycle, and no state leads back from compromised), so past the window the replica must
+ * not re-protect from it. Without that rule a stale view could move old data under a key that a
+ * withheld rekey retired, one a removed member still holds.
  */
 export function checkReprotection(
   m: DeploymentModel,
   sender: UserId,
   entry: LedgerEntry,
+  replica: { readonly synced: boolean; readonly sequence: number },
   outcome: ProtectionOutcome,
   label: string,
-): void {
+): 'protection' | 'freshness' | null {
   const key = m.swept().keys[entry.keyId];
+  const state = key === undefined ? undefined : keyStateOf(key);
+  const rescue = state === 'compromised' || state === 'destroyedCompromised';
+  const fresh = rescue || m.fresh(sender, replica.sequence);
+  if (!replica.synced) {
+    if (!encryptionJudged(m, sender, replica)) return null;
+    if (!fresh && !('code' in outcome)) {
+      violated(
+        'smallest-group',
+        `${label}: re-protected under ${outcome.keyId} from a replica behind the model at sequence ` +
+          `${replica.sequence}, past the freshness window, from ${entry.keyId}, which is ${state ?? 'unknown'} ` +
+          '(not compromised: the model gives NotFresh)',
+      );
+    }
+    return 'freshness';
+  }
   const holds = key?.holders.includes(sender) === true;
-  if (!holds || !keyUsage(keyStateOf(key)).reprotect) {
+  if (!holds || state === undefined || !keyUsage(state).reprotect) {
     const want = holds ? 'UsageNotAllowed' : 'a refusal';
     const ok = 'code' in outcome && (!holds || outcome.code === 'UsageNotAllowed');
     if (!ok) {
@@ -447,13 +472,14 @@ export function checkReprotection(
       violated(
         'smallest-group',
         `${label}: ${got}; the model gives ${want} (${sender} ${holds ? 'holds' : 'does not hold'} ` +
-          `${entry.keyId}, which is ${key ? keyStateOf(key) : 'unknown'})`,
+          `${entry.keyId}, which is ${state ?? 'unknown'})`,
       );
     }
-    return;
+    return 'protection';
   }
   const others = (m.kms.groups[entry.groupId]?.members ?? []).filter((u) => u !== sender);
-  checkProtection(m, sender, others, true, outcome, label, 're-protected');
+  checkProtection(m, sender, others, fresh, outcome, label, 're-protected');
+  return 'protection';
 }
 
 /** Whether {@link checkEncryption} judges an encryption by `sender` from `replica`. */

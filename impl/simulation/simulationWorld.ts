@@ -354,20 +354,26 @@ export class SimulationWorld {
     m.step += 1;
     this.tally.operation('reprotect');
     const synced = isSynced(m, slot) && m.inService(userId);
+    const replica = { synced, sequence: openUser(slot).appliedSequence };
     let out: Uint8Array;
     try {
       out = openUser(slot).reprotect(entry.message);
     } catch (error) {
       const code = this.tally.error(error);
       r.output(error);
-      if (synced) await this.check('smallest-group', label, () => checkReprotection(m, userId, entry, { code }, label));
+      if (encryptionJudged(m, userId, replica))
+        await this.check('smallest-group', label, () => {
+          checkReprotection(m, userId, entry, replica, { code }, label);
+        });
       return;
     }
     r.output(out);
     const keyId = messageKey(out);
     const groupId = m.kms.keys[keyId]?.owner ?? '?';
-    if (synced)
-      await this.check('smallest-group', label, () => checkReprotection(m, userId, entry, { keyId, groupId }, label));
+    if (encryptionJudged(m, userId, replica))
+      await this.check('smallest-group', label, () => {
+        checkReprotection(m, userId, entry, replica, { keyId, groupId }, label);
+      });
     if (out === entry.message) return;
     const others = (m.kms.groups[entry.groupId]?.members ?? []).filter((u) => u !== userId);
     m.record({

@@ -483,29 +483,29 @@ async function reprotect(
   const entry = m.ledger[pick % m.ledger.length];
   if (!usable(slot) || !entry) return;
   const synced = isSynced(m, slot) && m.inService(userId);
+  const replica = { synced, sequence: openUser(slot).appliedSequence };
   let out: Uint8Array;
   try {
     out = openUser(slot).reprotect(entry.message);
   } catch (error) {
     const code = stats.error(error);
     r.output(error);
-    if (synced) {
-      stats.count('invariantChecks', 'smallest-group:reprotect refused');
-      checkReprotection(m, userId, entry, { code }, label);
-    }
+    const judged = checkReprotection(m, userId, entry, replica, { code }, label);
+    if (judged === 'protection') stats.count('invariantChecks', 'smallest-group:reprotect refused');
+    if (judged === 'freshness') stats.count('invariantChecks', 'smallest-group:reprotect freshness of a sender behind');
     return;
   }
   stats.count('errorCodes', 'ok:reprotect');
   r.output(out);
   const keyId = messageKey(out);
   const groupId = m.kms.keys[keyId]?.owner ?? '?';
-  if (synced) {
+  const judged = checkReprotection(m, userId, entry, replica, { keyId, groupId }, label);
+  if (judged === 'protection')
     stats.count(
       'invariantChecks',
       out === entry.message ? 'smallest-group:reprotect unchanged' : 'smallest-group:reprotect',
     );
-    checkReprotection(m, userId, entry, { keyId, groupId }, label);
-  }
+  if (judged === 'freshness') stats.count('invariantChecks', 'smallest-group:reprotect freshness of a sender behind');
   if (out === entry.message) return;
   const members = m.kms.groups[entry.groupId]?.members ?? [];
   m.record({
