@@ -1,3 +1,4 @@
+import { copyFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
@@ -109,6 +110,22 @@ describe('PINs: change, reset, and the warning before the last try', () => {
     const audit = await run('admin', 'audit');
     expect(audit.out).toContain('resetUserPin');
     expect(audit.out).not.toContain('typed-pin');
+  });
+
+  test('counting the tries left (outside the lock) leaves a save in progress alone', async () => {
+    // Another command is saving the admin HSM: its new images are written, its commit marker not yet.
+    // Counting tries before a prompt used to run the images' recovery, which deleted them: the
+    // saver then reported success with its change lost, or renamed a new card beside an old flash.
+    const dir = join(home, 'admin');
+    const files = readdirSync(dir).sort();
+    copyFileSync(join(dir, 'flash.img'), join(dir, 'flash.img.new'));
+    copyFileSync(join(dir, 'sd.img'), join(dir, 'sd.img.new'));
+    try {
+      expect(triesLeftOnDisk(dir, 'admin')).toBe(3);
+      expect(readdirSync(dir).sort()).toEqual([...files, 'flash.img.new', 'sd.img.new'].sort());
+    } finally {
+      for (const name of ['flash.img.new', 'sd.img.new']) rmSync(join(dir, name), { force: true });
+    }
   });
 
   test('admin change-pin: the new PIN opens the admin HSM, the old one no longer; typed twice if asked', async () => {

@@ -9,7 +9,7 @@
 import { Flash } from '../../device/flash.ts';
 import { SdCard } from '../../device/sdcard.ts';
 import { SecubeDevice } from '../../device/secube.ts';
-import { hasDeviceImages, loadDeviceImages } from '../host/deviceImages.ts';
+import { peekDeviceImages } from '../host/deviceImages.ts';
 import { issuePinReset } from '../kms/pinReset.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { UsageError } from './args.ts';
@@ -31,16 +31,20 @@ export async function newPinValue(option: string | undefined, io: CliIo, what: s
   return first;
 }
 
-/** The tries left at `level` of the HSM whose images are in `dir`, as the next command will boot it. */
+/**
+ * The tries left at `level` of the HSM whose images are in `dir`, as the next command will boot it.
+ * Read-only (`peekDeviceImages`): it runs outside the home's lock, while another command may be
+ * saving those images.
+ */
 export function triesLeftOnDisk(dir: string, level: 'user' | 'admin'): number | null {
-  if (!hasDeviceImages(dir)) return null;
   try {
-    const images = loadDeviceImages(dir);
+    const images = peekDeviceImages(dir);
+    if (images === null) return null;
     return new SecubeDevice({ flash: Flash.fromImage(images.flash), sdcard: SdCard.fromImage(images.sd) }).retriesLeft[
       level
     ];
   } catch {
-    return null; // a damaged image is reported by the command itself
+    return null; // a damaged image (or one read in the middle of a save) is reported by the command itself
   }
 }
 

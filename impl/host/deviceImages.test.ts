@@ -2,7 +2,13 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { hasDeviceImages, loadDeviceImages, saveDeviceCheckpoint, saveDeviceImages } from './deviceImages.ts';
+import {
+  hasDeviceImages,
+  loadDeviceImages,
+  peekDeviceImages,
+  saveDeviceCheckpoint,
+  saveDeviceImages,
+} from './deviceImages.ts';
 
 const images = (n: number) => ({ flash: Uint8Array.of(n, 1), sd: Uint8Array.of(n, 2) });
 const root = mkdtempSync(join(tmpdir(), 'sekey-img-'));
@@ -33,6 +39,36 @@ describe('device images', () => {
     expect(hasDeviceImages(dir)).toBe(true);
     expect(loadDeviceImages(dir)).toEqual(images(3));
     expect(readdirSync(dir).sort()).toEqual(['flash.img', 'sd.img']);
+  });
+
+  test('a peek gives what a load would, and finishes or discards nothing (another process may be saving)', () => {
+    const dir = join(root, 'peek');
+    expect(peekDeviceImages(dir)).toBeNull();
+    saveDeviceImages(dir, images(1));
+    expect(peekDeviceImages(dir)).toEqual(images(1));
+    // A save in progress: both new images written, no marker yet. Its files must stay where they are.
+    writeFileSync(join(dir, 'flash.img.new'), images(2).flash);
+    writeFileSync(join(dir, 'sd.img.new'), images(2).sd);
+    expect(peekDeviceImages(dir)).toEqual(images(1));
+    expect(readdirSync(dir).sort()).toEqual(['flash.img', 'flash.img.new', 'sd.img', 'sd.img.new']);
+    // One image written so far: the same.
+    rmSync(join(dir, 'sd.img.new'));
+    expect(peekDeviceImages(dir)).toEqual(images(1));
+    expect(readdirSync(dir).sort()).toEqual(['flash.img', 'flash.img.new', 'sd.img']);
+    // Committed, one rename done: the new pair, and the renames are left to the saver.
+    writeFileSync(join(dir, 'sd.img'), images(2).sd);
+    writeFileSync(join(dir, 'COMMIT'), '');
+    expect(peekDeviceImages(dir)).toEqual(images(2));
+    expect(readdirSync(dir).sort()).toEqual(['COMMIT', 'flash.img', 'flash.img.new', 'sd.img']);
+    expect(loadDeviceImages(dir)).toEqual(images(2));
+    // A checkpoint wins over the pair, as for a load; a committed save supersedes it.
+    saveDeviceCheckpoint(dir, images(3));
+    expect(peekDeviceImages(dir)).toEqual(images(3));
+    writeFileSync(join(dir, 'flash.img.new'), images(4).flash);
+    writeFileSync(join(dir, 'sd.img.new'), images(4).sd);
+    writeFileSync(join(dir, 'COMMIT'), '');
+    expect(peekDeviceImages(dir)).toEqual(images(4));
+    expect(loadDeviceImages(dir)).toEqual(images(4));
   });
 
   test('checkpoints: the newest valid one wins over the pair; a torn one falls back to the other slot', () => {

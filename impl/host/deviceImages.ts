@@ -95,13 +95,19 @@ function readCheckpoint(path: string): { seq: number; images: DeviceImages } | n
   return { seq, images: { flash, sd: bytes.slice(CHECKPOINT_HEADER + flashLength, body) } };
 }
 
-/** The newest valid checkpoint of `dir`, remembering where it is for the next one. */
-function newestCheckpoint(dir: string): DeviceImages | null {
+/** The newest valid checkpoint of `dir` and its slot, or null. */
+function readNewestCheckpoint(dir: string): { slot: 0 | 1; seq: number; images: DeviceImages } | null {
   let best: { slot: 0 | 1; seq: number; images: DeviceImages } | null = null;
   for (const slot of [0, 1] as const) {
     const found = readCheckpoint(join(dir, CHECKPOINTS[slot]));
     if (found !== null && (best === null || found.seq > best.seq)) best = { slot, ...found };
   }
+  return best;
+}
+
+/** The newest valid checkpoint of `dir`, remembering where it is for the next one. */
+function newestCheckpoint(dir: string): DeviceImages | null {
+  const best = readNewestCheckpoint(dir);
   newest.set(resolve(dir), best === null ? null : { slot: best.slot, seq: best.seq });
   return best?.images ?? null;
 }
@@ -121,6 +127,33 @@ export function loadDeviceImages(dir: string): DeviceImages {
     sd: new Uint8Array(readFileSync(join(dir, FILES.sd))),
   };
   return newestCheckpoint(dir) ?? base;
+}
+
+/**
+ * The images {@link loadDeviceImages} would give, read without finishing or discarding anything;
+ * null when `dir` holds no device. For a look from outside the home's lock (the CLI's count of PIN
+ * tries left, before a prompt and after a refusal): there another process may be in the middle of a
+ * save, and the recovery a load runs would delete that save's new images before its commit marker
+ * (its change lost although it reports success), or one of them (a new card beside an old flash:
+ * the installation refused as tampered from then on). Racing a save, what it reads may be a moment
+ * old, or fail to read or parse: its callers use it for advice only.
+ */
+export function peekDeviceImages(dir: string): DeviceImages | null {
+  const read = (name: string): Uint8Array | null => {
+    const path = join(dir, name);
+    return existsSync(path) ? new Uint8Array(readFileSync(path)) : null;
+  };
+  if (existsSync(join(dir, MARKER))) {
+    // A committed save whose renames are not finished: its new images are the pair, and it
+    // supersedes every checkpoint (recover() removes them).
+    const flash = read(`${FILES.flash}.new`) ?? read(FILES.flash);
+    const sd = read(`${FILES.sd}.new`) ?? read(FILES.sd);
+    return flash === null || sd === null ? null : { flash, sd };
+  }
+  const flash = read(FILES.flash);
+  const sd = read(FILES.sd);
+  if (flash === null || sd === null) return null;
+  return readNewestCheckpoint(dir)?.images ?? { flash, sd };
 }
 
 /**
