@@ -80,7 +80,6 @@ export async function runAdminInit(args: Args, io: CliIo, flags: GlobalFlags): P
   }
   const factory = requireFactory(factoryOption, io.env, io.cwd, 'init');
   const manufacturer = openFactory(factory, global.home);
-  io.beginChanges?.();
   const installation = await Installation.init(
     global.home,
     {
@@ -97,6 +96,7 @@ export async function runAdminInit(args: Args, io: CliIo, flags: GlobalFlags): P
       ...(global.waitMs > 0 ? { waitMs: global.waitMs } : {}),
       ...(io.clock === undefined ? {} : { hostClock: io.clock }),
       ...(io.onDeviceReport === undefined ? {} : { observer: io.onDeviceReport }),
+      ...(io.beginChanges === undefined ? {} : { onLocked: io.beginChanges }),
     },
   );
   const config = installation.config();

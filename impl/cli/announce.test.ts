@@ -2,25 +2,22 @@ import { describe, expect, test } from 'vitest';
 import { announceAfterSaving } from './announce.ts';
 import type { CliIo } from './cliIo.ts';
 
-function recordingIo(): { io: CliIo; printed: string[]; began: number[] } {
+function recordingIo(): { io: CliIo; printed: string[] } {
   const printed: string[] = [];
-  const began: number[] = [];
   return {
     printed,
-    began,
     io: {
       out: (l) => printed.push(l),
       err: (l) => printed.push(`err: ${l}`),
       env: {},
       cwd: '/',
-      beginChanges: () => began.push(printed.length),
     },
   };
 }
 
 describe('announce after saving', () => {
   test('lines are held while the session runs and printed once it has saved', async () => {
-    const { io, printed, began } = recordingIo();
+    const { io, printed } = recordingIo();
     const result = await announceAfterSaving(
       io,
       async (inner: (s: string) => Promise<number>) => {
@@ -35,7 +32,6 @@ describe('announce after saving', () => {
       },
     );
     expect(result).toBe(7);
-    expect(began).toEqual([0]);
     expect(printed).toEqual(['err: a warning goes out at once', '(saved)', 'did something in session']);
   });
 

@@ -12,7 +12,9 @@ import type { CliIo } from './cliIo.ts';
  * Opens a session with `open` and runs `work` in it with an io whose `out` lines are held, then
  * prints them: once the session returned, or when `work` itself failed (what it did before failing
  * was saved by the session), but not when saving failed (the session's error is then not the work's).
- * Tells the io that changes begin (`beginChanges`: from here an interruption finishes the command).
+ * The changes begin (`beginChanges`: from then on an interruption finishes the command) when the
+ * session holds the home's lock (`InstallationOptions.onLocked`, set by `installationFor`), not
+ * before: an interruption while the command still waits for another one's lock abandons it.
  */
 export async function announceAfterSaving<S, T>(
   io: CliIo,
@@ -25,7 +27,6 @@ export async function announceAfterSaving<S, T>(
     for (const line of lines.splice(0)) io.out(line);
   };
   let failure: { readonly error: unknown } | null = null;
-  io.beginChanges?.();
   try {
     const result = await open(async (session) => {
       try {

@@ -38,10 +38,11 @@ export interface CliIo {
    */
   readonly prompt?: (question: string, options?: { readonly hidden?: boolean }) => Promise<string>;
   /**
-   * Called when the command starts changing an installation (`announce.ts`): until then an
-   * interruption abandons it (nothing was changed); from then on, it is finished first.
+   * Awaited when the command starts changing an installation (`announce.ts`): until then an
+   * interruption abandons it (nothing was changed), a signal delivered during a synchronous wait
+   * before included; from then on, it is finished first.
    */
-  readonly beginChanges?: () => void;
+  readonly beginChanges?: () => Promise<void>;
   /**
    * Called once, at the end of the command: waits until every signal delivered so far was recorded
    * and returns the one that interrupted the command while it was changing something, if any; the

@@ -28,7 +28,7 @@ export async function runFactory(argv: readonly string[], io: CliIo, flags: Glob
     );
   const dir = requireFactory(dirOption, io.env, io.cwd, 'factory init', '--dir');
   args.done();
-  io.beginChanges?.();
+  await io.beginChanges?.();
   const manufacturer = createFactory(dir);
   if (flags.json) {
     io.out(json({ command: 'factory init', dir, publicKey: Buffer.from(manufacturer.publicKey).toString('hex') }));

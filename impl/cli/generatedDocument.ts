@@ -49,12 +49,12 @@ function readOrNull(path: string): string | null {
  * file differs from what would be written.
  * @throws CliError `NotInRepository` when run outside a clone and the document needs it.
  */
-export function runGeneratedDocument(
+export async function runGeneratedDocument(
   argv: readonly string[],
   io: CliIo,
   flags: GlobalFlags,
   doc: GeneratedDocument,
-): number {
+): Promise<number> {
   const args = new Args(argv);
   const check = args.flag('--check');
   const outOption = args.option('--out');
@@ -82,7 +82,7 @@ export function runGeneratedDocument(
     else for (const b of bad) io.err(`${b.path} is ${b.state}: run \`npm run ${doc.script}\` and commit it.`);
     return bad.length === 0 ? 0 : 1;
   }
-  io.beginChanges?.();
+  await io.beginChanges?.();
   for (const [path, text] of files) {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, text);

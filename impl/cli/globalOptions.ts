@@ -114,5 +114,6 @@ export function installationFor(
     ...(io.onDeviceReport === undefined ? {} : { observer: io.onDeviceReport }),
     onShareSkip: shareWarnings(io),
     ...(beforeLogin === undefined ? {} : { beforeLogin }),
+    ...(io.beginChanges === undefined ? {} : { onLocked: io.beginChanges }),
   });
 }

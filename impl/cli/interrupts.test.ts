@@ -26,11 +26,11 @@ describe('interruptions', () => {
     }
   });
 
-  test('while changing: finished first, the first signal remembered and said once', () => {
+  test('while changing: finished first, the first signal remembered and said once', async () => {
     const listeners = process.listenerCount('SIGINT');
     const { guard, said, exits } = recordedGuard();
     try {
-      guard.beginChanges();
+      await guard.beginChanges();
       process.emit('SIGTERM', 'SIGTERM');
       process.emit('SIGINT', 'SIGINT');
       expect(exits).toEqual([]);
@@ -44,10 +44,24 @@ describe('interruptions', () => {
     expect(process.listenerCount('SIGINT')).toBe(listeners);
   });
 
+  test('a signal delivered before the changes begin, not yet heard, still abandons the command', async () => {
+    const { guard, said, exits } = recordedGuard();
+    try {
+      // A command blocked in a synchronous wait (standard input) when Ctrl-C came: the listener runs
+      // only once the event loop turns, which beginChanges makes it do before changes begin.
+      setImmediate(() => process.emit('SIGINT', 'SIGINT'));
+      await guard.beginChanges();
+      expect(exits).toEqual([130]);
+      expect(said).toEqual(['sekey: interrupted (SIGINT) before anything was changed']);
+    } finally {
+      guard.release();
+    }
+  });
+
   test('finish: waits for the signals delivered so far, then decides once; later signals are ignored', async () => {
     const { guard, said, exits } = recordedGuard();
     try {
-      guard.beginChanges();
+      await guard.beginChanges();
       expect(await guard.finish()).toBeNull();
       // Decided: a signal now neither exits nor changes the answer.
       process.emit('SIGINT', 'SIGINT');
@@ -61,7 +75,7 @@ describe('interruptions', () => {
   test('finish: a signal whose listener runs in a later turn of the event loop is still seen', async () => {
     const { guard } = recordedGuard();
     try {
-      guard.beginChanges();
+      await guard.beginChanges();
       // As libuv delivers a real signal: from the loop's poll phase, later than the synchronous
       // code that received it. An I/O callback is the closest stand-in the test can schedule.
       setImmediate(() => process.emit('SIGTERM', 'SIGTERM'));

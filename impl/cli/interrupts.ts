@@ -27,8 +27,13 @@ export type CaughtSignal = keyof typeof SIGNAL_EXIT;
 
 /** What the command's io needs from the interruption guard. */
 export interface InterruptGuard {
-  /** From now on an interruption finishes the command first. */
-  beginChanges(): void;
+  /**
+   * From now on an interruption finishes the command first. A signal delivered before (while the
+   * command was blocked in a synchronous wait: reading standard input, waiting for the home's lock)
+   * has not reached its listener yet, so the event loop first goes round (as in {@link finish}): such
+   * a signal still abandons the command, which changed nothing.
+   */
+  beginChanges(): Promise<void>;
   /** The signal recorded so far while changing, if any (not final: see {@link finish}). */
   interrupted(): CaughtSignal | null;
   /**
@@ -67,7 +72,9 @@ export function guardInterrupts(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return {
-    beginChanges: () => {
+    beginChanges: async () => {
+      if (changing) return;
+      await afterPollPhase();
       changing = true;
     },
     interrupted: () => received,

@@ -1,4 +1,5 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -343,6 +344,37 @@ describe('nothing announced is lost: add-key killed or interrupted at random poi
         ],
       },
     );
+  });
+
+  test('Ctrl-C while waiting for another command to release the lock: abandoned, nothing changed', async () => {
+    const h = copyHome(scratchHome);
+    // Another sekey process holds the home: this one (a live process ID) stands in for it.
+    writeFileSync(join(h, '.lock'), String(process.pid));
+    const child = spawn(
+      process.execPath,
+      [join(out, 'impl/cli/sekey.js'), 'admin', 'add-user', 'U9', 'eve', '--wait', '60'],
+      {
+        env: { PATH: process.env['PATH'] ?? '', SEKEY_HOME: h, SEKEY_ADMIN_PIN: ADMIN_PIN },
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const ended = new Promise<{ code: number | null; at: number }>((resolve) =>
+      child.on('exit', (code) => resolve({ code, at: Date.now() })),
+    );
+    // Long enough for the child to load and reach the wait; the wait itself would last a minute.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const sent = Date.now();
+    child.kill('SIGINT');
+    const { code, at } = await ended;
+    expect(code).toBe(SIGNAL_EXIT.SIGINT);
+    expect(stderr).toContain('sekey: interrupted (SIGINT) before anything was changed');
+    expect(at - sent).toBeLessThan(30_000); // at once, not when the wait ends
+    rmSync(join(h, '.lock'));
+    const users = JSON.parse((await sekey(h, 'admin', 'users', '--json')).out) as Array<{ id: string }>;
+    expect(users.map((u) => u.id)).toEqual(['U1']);
   });
 
   test('a real SIGINT or SIGTERM at a controlled point: the change is finished, said, exits 130 or 143', async () => {

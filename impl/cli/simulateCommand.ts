@@ -254,7 +254,7 @@ export async function runSimulate(
   const problems = validateSimulationReport(report);
   if (problems.length > 0) throw new InvalidReport(problems);
   const paths: ReportPaths = { json: join(out, 'report.json'), html: join(out, 'report.html') };
-  io.beginChanges?.();
+  await io.beginChanges?.();
   writeFileAtomic(paths.json, `${JSON.stringify(report, null, 2)}\n`);
   writeFileAtomic(paths.html, renderReportHtml(report));
   if (flags.json) io.out(json(simulationSummary(report, paths)));

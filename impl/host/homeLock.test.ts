@@ -15,25 +15,25 @@ afterEach(() => {
 });
 
 describe('the home lock', () => {
-  test('is held by its process ID and released', () => {
+  test('is held by its process ID and released', async () => {
     const h = home();
-    const release = lockHome(h);
+    const release = await lockHome(h);
     expect(readFileSync(join(h, '.lock'), 'utf8')).toBe(String(process.pid));
-    expect(() => lockHome(h)).toThrow(/another sekey process \(pid \d+\)/);
+    await expect(lockHome(h)).rejects.toThrow(/another sekey process \(pid \d+\)/);
     release();
     expect(existsSync(join(h, '.lock'))).toBe(false);
   });
 
-  test('a lock without its process ID yet is being taken: held while fresh, stale once old', () => {
+  test('a lock without its process ID yet is being taken: held while fresh, stale once old', async () => {
     const h = home();
     const lock = join(h, '.lock');
     // What a competing process's lock looks like between its exclusive create and its write.
     writeFileSync(lock, '');
-    expect(() => lockHome(h)).toThrow(expect.objectContaining({ code: 'Busy' }));
+    await expect(lockHome(h)).rejects.toThrow(expect.objectContaining({ code: 'Busy' }));
     expect(existsSync(lock)).toBe(true);
     const old = new Date(Date.now() - 60_000);
     utimesSync(lock, old, old);
-    lockHome(h)();
+    (await lockHome(h))();
   });
 
   test('a stale lock replaced after it was judged stale is left alone, not taken over', () => {
@@ -52,25 +52,45 @@ describe('the home lock', () => {
     expect(existsSync(lock)).toBe(false);
   });
 
-  test('one takeover at a time: a fresh takeover file means busy; one left by a crash is removed', () => {
+  test('one takeover at a time: a fresh takeover file means busy; one left by a crash is removed', async () => {
     const h = home();
     const lock = join(h, '.lock');
     writeFileSync(lock, '999999999');
     writeFileSync(`${lock}.takeover`, '999999998');
-    expect(() => lockHome(h)).toThrow(expect.objectContaining({ code: 'Busy' }));
+    await expect(lockHome(h)).rejects.toThrow(expect.objectContaining({ code: 'Busy' }));
     expect(readFileSync(lock, 'utf8')).toBe('999999999');
     const old = new Date(Date.now() - 60_000);
     utimesSync(`${lock}.takeover`, old, old);
-    const release = lockHome(h);
+    const release = await lockHome(h);
     expect(readFileSync(lock, 'utf8')).toBe(String(process.pid));
     expect(existsSync(`${lock}.takeover`)).toBe(false);
     release();
   });
 
-  test('a process releases only its own lock, not one that replaced it', () => {
+  test('a wait retries until the lock is free, and lets timers (and signal listeners) run meanwhile', async () => {
+    const h = home();
+    const release = await lockHome(h);
+    let ticks = 0;
+    const ticker = setInterval(() => {
+      ticks += 1;
+    }, 20);
+    setTimeout(release, 250);
+    try {
+      const again = await lockHome(h, 5_000);
+      expect(ticks).toBeGreaterThan(3); // the event loop went round while it waited
+      again();
+    } finally {
+      clearInterval(ticker);
+    }
+    const held = await lockHome(h);
+    await expect(lockHome(h, 150)).rejects.toThrow(expect.objectContaining({ code: 'Busy' }));
+    held();
+  });
+
+  test('a process releases only its own lock, not one that replaced it', async () => {
     const h = home();
     const lock = join(h, '.lock');
-    const release = lockHome(h);
+    const release = await lockHome(h);
     rmSync(lock);
     writeFileSync(lock, '12345678');
     release();

@@ -16,7 +16,6 @@ import { closeSync, fstatSync, openSync, readFileSync, rmSync, statSync, writeSy
 import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { InstallationError } from './installationError.ts';
-import { sleepSync } from './sleepSync.ts';
 
 const LOCK_FILE = '.lock';
 /** How long a lock without a process ID counts as being taken (created, its ID not yet written). */
@@ -37,11 +36,13 @@ function alive(pid: number): boolean {
 const RETRY_MS = 100;
 
 /**
- * Takes the lock of `home` (which must exist); returns the function that releases it. With
- * `waitMs`, a lock held by a live process is tried again every 100 ms until then (`--wait`).
+ * Takes the lock of `home` (which must exist); resolves to the function that releases it. With
+ * `waitMs`, a lock held by a live process is tried again every 100 ms until then (`--wait`). The
+ * wait is a timer, not a blocking sleep: the process's signal listeners run while it waits, so
+ * Ctrl-C abandons a command that is still waiting for another one (`impl/cli/interrupts.ts`).
  * @throws InstallationError `Busy` when a live process holds it (still, after `waitMs`).
  */
-export function lockHome(home: string, waitMs = 0): () => void {
+export async function lockHome(home: string, waitMs = 0): Promise<() => void> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
@@ -49,7 +50,8 @@ export function lockHome(home: string, waitMs = 0): () => void {
     } catch (error) {
       const busy = error instanceof InstallationError && error.code === 'Busy';
       if (!busy || Date.now() >= deadline) throw error;
-      sleepSync(Math.min(RETRY_MS, Math.max(1, deadline - Date.now())));
+      const pause = Math.min(RETRY_MS, Math.max(1, deadline - Date.now()));
+      await new Promise<void>((resolve) => setTimeout(resolve, pause));
     }
   }
 }

@@ -118,6 +118,12 @@ export interface InstallationOptions {
    * waiting for the same lock would both see two tries left and spend the last one between them.
    */
   readonly beforeLogin?: (retriesLeft: number) => void;
+  /**
+   * Awaited once the session (or the init) holds the home's lock, before it loads or changes
+   * anything: the CLI's changes begin here (`beginChanges` of `impl/cli/interrupts.ts`), so that an
+   * interruption while the command still waits for another one's lock abandons it.
+   */
+  readonly onLocked?: () => Promise<void>;
 }
 
 /** What `sekey admin init` needs. */
@@ -279,8 +285,9 @@ export class Installation {
     const installation = new Installation(home, options);
     const root = installation.home;
     mkdirSync(root, { recursive: true });
-    const release = lockHome(root, options.waitMs);
+    const release = await lockHome(root, options.waitMs);
     try {
+      await options.onLocked?.();
       if (existsSync(join(root, 'installation.json'))) {
         throw new InstallationError('AlreadyInitialized', `${root} already holds an SEkey installation`);
       }
@@ -447,8 +454,9 @@ export class Installation {
     ) => Promise<T>,
   ): Promise<T> {
     if (!existsSync(this.home)) readInstallationConfig(this.home); // throws NotInitialized
-    const release = lockHome(this.home, this.#options.waitMs);
+    const release = await lockHome(this.home, this.#options.waitMs);
     try {
+      await this.#options.onLocked?.();
       const config = readInstallationConfig(this.home);
       const clock = this.#startClock(config);
       const onSkip = this.#options.onShareSkip;
