@@ -7,11 +7,14 @@
  * @module
  */
 import type { CliIo } from './cliIo.ts';
+import { errorCode } from './reportError.ts';
 
 /**
  * Opens a session with `open` and runs `work` in it with an io whose `out` lines are held, then
  * prints them: once the session returned, or when `work` itself failed (what it did before failing
- * was saved by the session), but not when saving failed (the session's error is then not the work's).
+ * was saved by the session), or when the share failed after the session saved the change
+ * (`ShareNotWritten`: the change stands), but not when saving failed (the session's error is then not
+ * the work's).
  * The changes begin (`beginChanges`: from then on an interruption finishes the command) when the
  * session holds the home's lock (`InstallationOptions.onLocked`, set by `installationFor`), not
  * before: an interruption while the command still waits for another one's lock abandons it.
@@ -39,7 +42,9 @@ export async function announceAfterSaving<S, T>(
     flush();
     return result;
   } catch (error) {
-    if ((failure as { readonly error: unknown } | null)?.error === error) flush();
+    // The work's own failure (what it did before was saved), or the share's after a saved change.
+    if ((failure as { readonly error: unknown } | null)?.error === error || errorCode(error) === 'ShareNotWritten')
+      flush();
     throw error;
   }
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
@@ -236,6 +236,35 @@ describe('exit codes, --json and what changing commands return', () => {
     await exited;
     expect((await run('admin', 'users', '--wait', 'soon')).code).toBe(2);
   });
+  test('a share that refuses the files of a saved change: announced, ShareNotWritten, not made twice', async () => {
+    expect((await run('admin', 'add-group', 'G9', 'share-test', '--max-keys', '3', '--cryptoperiod', '30d')).code).toBe(
+      0,
+    );
+    expect((await run('admin', 'add-member', 'G9', 'U1')).code).toBe(0);
+    // A folder of the share replaced by a file (anyone who can write the share can do this).
+    const folder = join(home, 'share', 'updates', 'U1');
+    const aside = `${folder}.aside`;
+    renameSync(folder, aside);
+    writeFileSync(folder, 'not a folder');
+    try {
+      const keysBefore = JSON.parse((await run('admin', 'keys', '--json')).out) as unknown[];
+      const added = await run('admin', 'add-key', 'G9', 'shared');
+      expect(added.code).toBe(1);
+      // What it did is said (it is saved), then why the share did not take it, and not to run it again.
+      expect(added.out, added.err).toMatch(/new key of G9 'shared'/);
+      expect(added.err).toContain('ShareNotWritten: the change is saved');
+      expect(added.err).toContain('do not run the command again');
+      const keysAfter = JSON.parse((await run('admin', 'keys', '--json')).out) as unknown[];
+      expect(keysAfter).toHaveLength(keysBefore.length + 1);
+    } finally {
+      rmSync(folder);
+      renameSync(aside, folder);
+    }
+    // Once the share is fixed, the next publication writes what was missing.
+    expect((await run('admin', 'publish')).code).toBe(0);
+    expect((await run('user', 'U1', 'sync')).code).toBe(0);
+  });
+
   test('`stale` exits 1 when someone is stale', async () => {
     const stale = await run('admin', 'stale', '--at', '+8d');
     expect(stale.code).toBe(1);

@@ -229,6 +229,26 @@ function stamped(sd: SdCard): boolean {
   return sd.stats().bytesWritten > 0;
 }
 
+/**
+ * Carries out the session's writes to the share, once its images are saved. When the work had
+ * succeeded, a failure here must not read as a refusal: the change stands, and the command run
+ * again would make it twice (a second key, a duplicate user refused). So it becomes
+ * `ShareNotWritten`, which the command line reports with what the command did (`announce.ts`).
+ */
+async function commitShare(transport: DeferredTransport, workDone: boolean): Promise<void> {
+  try {
+    await transport.commit();
+  } catch (error) {
+    if (!workDone) throw error;
+    const why = error instanceof Error ? error.message : String(error);
+    throw new InstallationError(
+      'ShareNotWritten',
+      `the change is saved, but the share did not take all of its files (${why}); do not run the command ` +
+        'again: fix the share, then `sekey admin publish` (or the user\'s next `sync`) writes them again',
+    );
+  }
+}
+
 /** Loads a device; `beforeCheckpoint` runs before a checkpoint that may carry time stamps. */
 function loadDevice(name: string, dir: string, beforeCheckpoint: () => void): LoadedDevice {
   const images = loadDeviceImages(dir);
@@ -486,7 +506,7 @@ export class Installation {
           // one (a wrong PIN under `--at +30d`) moves it only as far as what it made durable needs.
           const time = done || devices.some((d) => stamped(d.sd)) ? clock.latest : recorded;
           writeInstallationConfig(this.home, { ...config, lastTime: Math.max(config.lastTime, time) });
-          await transport.commit();
+          await commitShare(transport, done);
           for (const r of reports) this.#options.observer?.(r);
         }
       }

@@ -54,6 +54,15 @@ export const INSTALLATION_ERROR_CODES = [
    */
   'UnsafeShare',
   /**
+   * The command's change was made and saved (the HSM images hold it, and what it printed is so), but
+   * some of its files could not be written to the share (a folder there that is not a real
+   * directory, a full or unmounted share). Running the command again would make the change twice.
+   * @remedy Do not run the command again. Fix the share as the message says; the next
+   * `sekey admin publish` (for update files) or the user's next `sync` (for acknowledgements) writes
+   * the missing files again.
+   */
+  'ShareNotWritten',
+  /**
    * A factory folder inside the installation home: the manufacturer's key must live elsewhere.
    * @remedy Keep the factory outside the home (`sekey factory init --dir DIR`) and pass `--factory DIR`.
    */
@@ -62,7 +71,7 @@ export const INSTALLATION_ERROR_CODES = [
 /** An installation error code. */
 export type InstallationErrorCode = (typeof INSTALLATION_ERROR_CODES)[number];
 
-/** The installation could not be used as asked; nothing changed. */
+/** The installation could not be used as asked; nothing changed (but after `ShareNotWritten`: see there). */
 export class InstallationError extends CodedError<InstallationErrorCode> {
   constructor(code: InstallationErrorCode, message: string) {
     super('InstallationError', code, message);
