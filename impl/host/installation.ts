@@ -244,7 +244,7 @@ async function commitShare(transport: DeferredTransport, workDone: boolean): Pro
     throw new InstallationError(
       'ShareNotWritten',
       `the change is saved, but the share did not take all of its files (${why}); do not run the command ` +
-        'again: fix the share, then `sekey admin publish` (or the user\'s next `sync`) writes them again',
+        "again: fix the share, then `sekey admin publish` (or the user's next `sync`) writes them again",
     );
   }
 }
