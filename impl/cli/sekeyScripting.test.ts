@@ -265,6 +265,28 @@ describe('exit codes, --json and what changing commands return', () => {
     expect((await run('user', 'U1', 'sync')).code).toBe(0);
   });
 
+  test('a share that is not there (not mounted): sync says so; a change is saved, not published', async () => {
+    const share = join(home, 'share');
+    const aside = `${share}.unmounted`;
+    renameSync(share, aside);
+    try {
+      const sync = await run('user', 'U1', 'sync');
+      expect(sync.code).toBe(1);
+      expect(sync.err).toContain('ShareMissing: the share');
+      // The change is made and said (saved), then its publication stops at the missing share.
+      const added = await run('admin', 'add-user', 'U7', 'gina');
+      expect(added.code).toBe(1);
+      expect(added.out).toContain("U7 'gina'");
+      expect(added.err).toContain('ShareMissing: the share');
+      expect(existsSync(share)).toBe(false);
+      expect((await run('admin', 'users')).out).toContain('gina');
+    } finally {
+      renameSync(aside, share);
+    }
+    expect((await run('admin', 'publish')).code).toBe(0);
+    expect((await run('user', 'U1', 'sync')).code).toBe(0);
+  });
+
   test('`stale` exits 1 when someone is stale', async () => {
     const stale = await run('admin', 'stale', '--at', '+8d');
     expect(stale.code).toBe(1);

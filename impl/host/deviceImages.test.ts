@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -22,6 +22,15 @@ describe('device images', () => {
     saveDeviceImages(dir, images(2));
     expect(loadDeviceImages(dir)).toEqual(images(2));
     expect(readdirSync(dir).sort()).toEqual(['flash.img', 'sd.img']);
+  });
+
+  test.skipIf(process.platform === 'win32')('a device is owner-only: its folder, images and checkpoints', () => {
+    const dir = join(root, 'private', 'dev');
+    saveDeviceImages(dir, images(1));
+    saveDeviceCheckpoint(dir, images(2));
+    const mode = (name: string) => statSync(join(dir, name)).mode & 0o777;
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect([mode('flash.img'), mode('sd.img'), mode('checkpoint.0')]).toEqual([0o600, 0o600, 0o600]);
   });
 
   test('a save cut before its commit marker is rolled back; after it, rolled forward', () => {

@@ -47,6 +47,9 @@ const CHECKPOINTS = ['checkpoint.0', 'checkpoint.1'] as const;
 const CHECKPOINT_MAGIC = 'SKCKPT01';
 const CHECKPOINT_HEADER = 8 + 4 + 4 + 4;
 const DIGEST = 32;
+/** Modes of what holds a device (see {@link saveDeviceImages}). */
+const OWNER_ONLY_DIR = 0o700;
+const OWNER_ONLY_FILE = 0o600;
 
 /** Per directory: the slot holding the newest valid checkpoint and its sequence (this process's view). */
 const newest = new Map<string, { readonly slot: 0 | 1; readonly seq: number } | null>();
@@ -179,7 +182,7 @@ export function saveDeviceCheckpoint(dir: string, images: DeviceImages): void {
   body.set(images.sd, CHECKPOINT_HEADER + images.flash.length);
   const path = join(dir, CHECKPOINTS[slot]);
   const created = !existsSync(path);
-  const fd = openSync(path, 'w');
+  const fd = openSync(path, 'w', OWNER_ONLY_FILE);
   try {
     for (const part of [body, digest(body)]) {
       for (let at = 0; at < part.length; ) at += writeSync(fd, part, at);
@@ -192,12 +195,16 @@ export function saveDeviceCheckpoint(dir: string, images: DeviceImages): void {
   newest.set(key, { slot, seq });
 }
 
-/** Saves both images of a device as one atomic change (see the module comment). */
+/**
+ * Saves both images of a device as one atomic change (see the module comment). Owner-only (folder
+ * 0700, files 0600), as the factory's key is: the flash image is the HSM's key store, so whoever
+ * can read it holds a copy of the HSM.
+ */
 export function saveDeviceImages(dir: string, images: DeviceImages): void {
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: OWNER_ONLY_DIR });
   recover(dir);
-  writeFileDurable(join(dir, `${FILES.flash}.new`), images.flash);
-  writeFileDurable(join(dir, `${FILES.sd}.new`), images.sd);
+  writeFileDurable(join(dir, `${FILES.flash}.new`), images.flash, OWNER_ONLY_FILE);
+  writeFileDurable(join(dir, `${FILES.sd}.new`), images.sd, OWNER_ONLY_FILE);
   writeFileAtomic(join(dir, MARKER), 'flash.img.new sd.img.new\n');
   recover(dir);
 }

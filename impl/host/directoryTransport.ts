@@ -35,6 +35,7 @@ import {
   readdirSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import type { Stats } from 'node:fs';
@@ -72,6 +73,13 @@ export interface DirectoryTransportOptions {
   readonly onSkip?: (entry: SkippedShareEntry) => void;
   /** The largest file read (default {@link MAX_SHARE_FILE_BYTES}). */
   readonly maxFileBytes?: number;
+  /**
+   * The root must be there, as a directory: a share mounted (or synced) at that path. Without it
+   * every operation fails with InstallationError `ShareMissing`, instead of a missing root reading
+   * as a share with nothing new (a user's sync) or being created empty (the administrator then
+   * publishing into a local folder that no user sees, while the real share is not mounted).
+   */
+  readonly requireRoot?: boolean;
 }
 
 /** Our own temporary files (`write`): skipped without a report. */
@@ -106,12 +114,30 @@ export class DirectoryTransport implements Transport {
   readonly root: string;
   readonly #onSkip: ((entry: SkippedShareEntry) => void) | undefined;
   readonly #maxFileBytes: number;
+  readonly #requireRoot: boolean;
   readonly #skipped = new Map<string, SkippedShareEntry>();
 
   constructor(root: string, options: DirectoryTransportOptions = {}) {
     this.root = root;
     this.#onSkip = options.onSkip;
     this.#maxFileBytes = options.maxFileBytes ?? MAX_SHARE_FILE_BYTES;
+    this.#requireRoot = options.requireRoot === true;
+  }
+
+  /** @throws InstallationError `ShareMissing` when the root is not a directory (see `requireRoot`). */
+  #checkRoot(): void {
+    let directory = false;
+    try {
+      directory = statSync(this.root).isDirectory();
+    } catch (error) {
+      if (errno(error) !== 'ENOENT' && errno(error) !== 'ENOTDIR') throw error;
+    }
+    if (!directory)
+      throw new InstallationError(
+        'ShareMissing',
+        `the share ${this.root} is not there (not mounted, moved, or not synced yet): mount it, or fix the ` +
+          'share path in installation.json',
+      );
   }
 
   /** Every entry skipped so far, in the order met (each once). */
@@ -133,6 +159,7 @@ export class DirectoryTransport implements Transport {
    */
   #dir(stream: string): { path: string | null; missing: boolean } {
     checkSegment('stream', stream);
+    if (this.#requireRoot) this.#checkRoot();
     let path = this.root;
     for (const segment of stream.split('/')) {
       path = join(path, segment);

@@ -481,7 +481,10 @@ export class Installation {
       const clock = this.#startClock(config);
       const onSkip = this.#options.onShareSkip;
       const transport = new DeferredTransport(
-        new DirectoryTransport(this.sharePath(config), onSkip === undefined ? {} : { onSkip }),
+        new DirectoryTransport(this.sharePath(config), {
+          requireRoot: true,
+          ...(onSkip === undefined ? {} : { onSkip }),
+        }),
       );
       const devices: LoadedDevice[] = [];
       // The session's time reaches installation.json before anything the device makes durable

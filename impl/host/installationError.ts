@@ -63,6 +63,14 @@ export const INSTALLATION_ERROR_CODES = [
    */
   'ShareNotWritten',
   /**
+   * The installation's share folder is not there: a network share not mounted, a synced folder
+   * moved or not synced yet. Nothing was read from it or written to it (a change the command made
+   * is saved, and its files go out with the next publication: `ShareNotWritten`).
+   * @remedy Mount the share (or restore the folder), or correct `share` in `installation.json`, then
+   * run `sekey admin publish` or the user's `sync` again.
+   */
+  'ShareMissing',
+  /**
    * A factory folder inside the installation home: the manufacturer's key must live elsewhere.
    * @remedy Keep the factory outside the home (`sekey factory init --dir DIR`) and pass `--factory DIR`.
    */

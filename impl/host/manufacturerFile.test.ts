@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -67,7 +67,16 @@ describe('manufacturer.json (the simulated factory)', () => {
     expect(() => createFactory(factory)).toThrow(/already holds a factory/);
     // A sibling whose name merely starts like the home is outside it.
     expect(openFactory(factory, join(base, 'home')).publicKey).toEqual(made.publicKey);
-    for (const inside of [join(base, 'home'), join(base, 'home', 'factory'), join(base, 'home', 'a', 'b')]) {
+    // Inside: the home, folders in it (one whose name starts with '..' too), and a link into it.
+    mkdirSync(join(base, 'home', '..factory'), { recursive: true });
+    symlinkSync(join(base, 'home'), join(base, 'link-to-home'), 'dir');
+    for (const inside of [
+      join(base, 'home'),
+      join(base, 'home', 'factory'),
+      join(base, 'home', 'a', 'b'),
+      join(base, 'home', '..factory'),
+      join(base, 'link-to-home', 'factory'),
+    ]) {
       expect(() => openFactory(inside, join(base, 'home'))).toThrow(expect.objectContaining({ code: 'UnsafeFactory' }));
     }
     // The home's parent is not inside the home: the check passes, and the folder holds no factory.

@@ -13,8 +13,8 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, relative, resolve, isAbsolute } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { MANUFACTURER_SEED_BYTES, Manufacturer } from '../../device/attestation.ts';
 import { writeFileAtomic } from './atomicFile.ts';
 import { InstallationError } from './installationError.ts';
@@ -110,12 +110,23 @@ export function createFactory(dir: string): Manufacturer {
  */
 export function openFactory(dir: string, home: string): Manufacturer {
   const path = resolve(dir);
-  const inside = relative(resolve(home), path);
-  if (inside === '' || (!inside.startsWith('..') && !isAbsolute(inside))) {
+  // Judged on the real paths (a link into the home is inside it), and by whole path components: a
+  // folder of the home named `..factory` is inside it, though its relative path starts with '..'.
+  const inside = relative(realPath(home), realPath(path));
+  const outside = inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside);
+  if (!outside) {
     throw new InstallationError(
       'UnsafeFactory',
       `the factory ${path} is inside the installation ${resolve(home)}: keep the manufacturer's key outside it`,
     );
   }
   return readManufacturerFile(path);
+}
+
+/** `path` with every link resolved, as far as it exists (a home not made yet has no real path). */
+function realPath(path: string): string {
+  const absolute = resolve(path);
+  const parent = dirname(absolute);
+  if (existsSync(absolute)) return realpathSync(absolute);
+  return parent === absolute ? absolute : join(realPath(parent), basename(absolute));
 }

@@ -1,4 +1,14 @@
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -50,6 +60,28 @@ test('a directory write leaves no temporary file, and readers skip foreign tempo
   expect(readdirSync(join(root, 'acks', 'U1'))).toEqual(['000000000001.ack']);
   writeFileSync(join(root, 'acks', 'U1', '.tmp-crashed'), 'half');
   expect(await t.list('acks/U1')).toEqual(['000000000001.ack']);
+});
+
+test('a share that must be there: a missing root is ShareMissing for every operation, and is not created', async () => {
+  const root = join(mkdtempSync(join(tmpdir(), 'sekey-share-')), 'mount');
+  const strict = new DirectoryTransport(root, { requireRoot: true });
+  const missing = expect.objectContaining({ code: 'ShareMissing' });
+  await expect(strict.list('updates/U1')).rejects.toThrow(missing);
+  await expect(strict.read('updates/U1', '000000000001.upd')).rejects.toThrow(missing);
+  await expect(strict.write('acks/U1', '000000000001.ack', bytes('ack'))).rejects.toThrow(missing);
+  await expect(strict.remove('acks/U1', '000000000001.ack')).rejects.toThrow(missing);
+  expect(existsSync(root)).toBe(false);
+  // A file where the share should be is no share either.
+  writeFileSync(root, 'not a folder');
+  await expect(strict.list('updates/U1')).rejects.toThrow(missing);
+  rmSync(root);
+  // Mounted: an ordinary share, whose missing streams read as empty and are made on write.
+  mkdirSync(root);
+  expect(await strict.list('updates/U1')).toEqual([]);
+  await strict.write('acks/U1', '000000000001.ack', bytes('ack'));
+  expect(await strict.list('acks/U1')).toEqual(['000000000001.ack']);
+  // Without the option, a missing root reads as empty (a transport made before its folder).
+  expect(await new DirectoryTransport(join(root, 'elsewhere')).list('updates/U1')).toEqual([]);
 });
 
 describe('DirectoryTransport on a hostile share', () => {
