@@ -56,6 +56,12 @@ export const CLI_ERROR_CODES = [
    * @remedy Check the path (relative to the working directory), or give `-` for standard input.
    */
   'CannotRead',
+  /**
+   * The output file of `encrypt`, `decrypt` or `reprotect` cannot be written where it was asked
+   * for: its folder does not exist, or is not a folder; no HSM was opened.
+   * @remedy Create the folder first, or give another path (or `-` for standard output).
+   */
+  'CannotWrite',
 ] as const;
 /** A command refusal code. */
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];

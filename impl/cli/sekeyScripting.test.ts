@@ -194,6 +194,12 @@ describe('exit codes, --json and what changing commands return', () => {
     const forced = JSON.parse((await run('user', 'U1', 'decrypt', 'note.skm', 'note.txt', '--force', '--json')).out);
     expect(forced).toMatchObject({ command: 'user U1 decrypt', out: 'note.txt', bytes: 12 });
     expect(readFileSync(join(desk, 'note.txt'), 'utf8')).toBe('meet at noon');
+    // An output whose folder is not there is refused before the HSM works, naming the folder.
+    const nowhere = await run('user', 'U1', 'decrypt', 'note.skm', join('no-such-folder', 'note.txt'));
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.err).toContain('CannotWrite: cannot write no-such-folder/note.txt:');
+    expect(nowhere.err).not.toContain('.tmp-');
+    expect(existsSync(join(desk, 'no-such-folder'))).toBe(false);
   });
 
   test('destructive commands: asked on a terminal, --yes otherwise', async () => {
@@ -285,6 +291,22 @@ describe('exit codes, --json and what changing commands return', () => {
     }
     expect((await run('admin', 'publish')).code).toBe(0);
     expect((await run('user', 'U1', 'sync')).code).toBe(0);
+  });
+
+  test('init on a home that lost its installation.json but holds user HSMs: refused, nothing replaced', async () => {
+    const config = join(home, 'installation.json');
+    renameSync(config, `${config}.lost`);
+    const adminFlash = readFileSync(join(home, 'admin', 'flash.img'));
+    try {
+      const init = await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN);
+      expect(init.code).toBe(1);
+      expect(init.err).toContain('BadInstallation');
+      expect(init.err).toContain('restore installation.json from a backup');
+      expect(readFileSync(join(home, 'admin', 'flash.img')).equals(adminFlash)).toBe(true);
+    } finally {
+      renameSync(`${config}.lost`, config);
+    }
+    expect((await run('admin', 'users')).code).toBe(0);
   });
 
   test('`stale` exits 1 when someone is stale', async () => {

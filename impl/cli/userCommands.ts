@@ -4,8 +4,8 @@
  * the KMS; every key stays inside the HSM and messages only name the key.
  * @module
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { writeFileAtomic } from '../host/atomicFile.ts';
 import { decodeMessage } from '../protocol/message.ts';
 import { sequenceOfName } from '../protocol/streams.ts';
@@ -85,7 +85,7 @@ interface Output {
  * The output of `encrypt`, `decrypt` or `reprotect`, checked before any HSM is opened: `-` is
  * standard output; an existing file is replaced only with `--force` (the input itself included:
  * it has been read whole by then, and the replacement is atomic).
- * @throws CliError `OutputExists`
+ * @throws CliError `OutputExists`, `CannotWrite` (no folder to write it in)
  */
 function openOutput(io: CliIo, path: string, force: boolean): Output {
   if (path === '-') {
@@ -96,6 +96,11 @@ function openOutput(io: CliIo, path: string, force: boolean): Output {
   const full = resolve(io.cwd, path);
   if (!force && existsSync(full))
     throw new CliError('OutputExists', `${path} exists: pass --force to replace it, or choose another file`);
+  // Checked now, before the HSM does the work: the atomic write would fail only afterwards, naming
+  // its temporary file.
+  const folder = dirname(full);
+  if (!existsSync(folder) || !statSync(folder).isDirectory())
+    throw new CliError('CannotWrite', `cannot write ${path}: ${folder} is not a folder (create it first)`);
   return { write: (bytes) => writeFileAtomic(full, bytes), say: (to, line) => to.out(line) };
 }
 

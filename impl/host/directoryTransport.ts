@@ -287,14 +287,21 @@ export class DirectoryTransport implements Transport {
       if (errno(error) !== 'ENOENT') throw error;
     }
     const tmp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
-    writeFileSync(tmp, bytes, { flag: 'wx' });
-    const fd = openSync(tmp, 'r');
     try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      writeFileSync(tmp, bytes, { flag: 'wx' });
+      const fd = openSync(tmp, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, target);
+    } catch (error) {
+      // A full share, say: no half-written temporary file is left there (readers skip them, but
+      // they would pile up at every retry).
+      rmSync(tmp, { force: true });
+      throw error;
     }
-    renameSync(tmp, target);
   }
 
   /** Removes a regular file; no error if it is gone. Anything else of that name is left (and reported). */

@@ -31,7 +31,7 @@
  * time of one session; in `manual` clock mode time stands still between sessions until moved.
  * @module
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { CycleMeter } from '../../device/costModel.ts';
 import { Flash } from '../../device/flash.ts';
@@ -310,6 +310,17 @@ export class Installation {
       await options.onLocked?.();
       if (existsSync(join(root, 'installation.json'))) {
         throw new InstallationError('AlreadyInitialized', `${root} already holds an SEkey installation`);
+      }
+      // Without installation.json, an admin HSM alone is an init cut short (it is made again); user
+      // HSMs beside it are an installation whose installation.json was lost: a new admin HSM would
+      // leave them and their keys orphaned for good.
+      const users = join(root, USERS_DIR);
+      if (existsSync(users) && readdirSync(users).length > 0) {
+        throw new InstallationError(
+          'BadInstallation',
+          `${root} holds user HSMs (${USERS_DIR}/) but no installation.json: restore installation.json from a ` +
+            'backup; to start a new installation, choose another home (or move this one away)',
+        );
       }
       const host = options.hostClock ?? systemClock;
       const at = options.at;
