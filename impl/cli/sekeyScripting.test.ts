@@ -293,6 +293,19 @@ describe('exit codes, --json and what changing commands return', () => {
     expect((await run('user', 'U1', 'sync')).code).toBe(0);
   });
 
+  test('a --home that names a file: BadInstallation, for a command and for init', async () => {
+    const file = join(desk, 'not-a-home');
+    writeFileSync(file, 'x');
+    for (const argv of [
+      ['admin', 'users', '--home', file],
+      ['admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--home', file],
+    ]) {
+      const refused = await run(...argv);
+      expect(refused.code, argv.join(' ')).toBe(1);
+      expect(refused.err, argv.join(' ')).toContain(`BadInstallation: ${file} is not a folder`);
+    }
+  });
+
   test('init on a home that lost its installation.json but holds user HSMs: refused, nothing replaced', async () => {
     const config = join(home, 'installation.json');
     renameSync(config, `${config}.lost`);

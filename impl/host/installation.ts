@@ -31,7 +31,7 @@
  * time of one session; in `manual` clock mode time stands still between sessions until moved.
  * @module
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { CycleMeter } from '../../device/costModel.ts';
 import { Flash } from '../../device/flash.ts';
@@ -230,6 +230,15 @@ function stamped(sd: SdCard): boolean {
 }
 
 /**
+ * @throws InstallationError `BadInstallation` when `home` exists but is not a folder (`--home` naming
+ *   a file), rather than an errno from the lock file or a mkdir inside it.
+ */
+function requireFolder(home: string): void {
+  if (existsSync(home) && !statSync(home).isDirectory())
+    throw new InstallationError('BadInstallation', `${home} is not a folder: --home (or SEKEY_HOME) names a file`);
+}
+
+/**
  * Carries out the session's writes to the share, once its images are saved. When the work had
  * succeeded, a failure here must not read as a refusal: the change stands, and the command run
  * again would make it twice (a second key, a duplicate user refused). So it becomes
@@ -304,6 +313,7 @@ export class Installation {
     checkFreshnessOptions(timings.heartbeatIntervalMs, timings.freshnessWindowMs);
     const installation = new Installation(home, options);
     const root = installation.home;
+    requireFolder(root);
     mkdirSync(root, { recursive: true });
     const release = await lockHome(root, options.waitMs);
     try {
@@ -484,6 +494,7 @@ export class Installation {
       recordTime: () => void,
     ) => Promise<T>,
   ): Promise<T> {
+    requireFolder(this.home);
     if (!existsSync(this.home)) readInstallationConfig(this.home); // throws NotInitialized
     const release = await lockHome(this.home, this.#options.waitMs);
     try {
