@@ -97,6 +97,7 @@ export async function runAdminInit(args: Args, io: CliIo, flags: GlobalFlags): P
       ...(io.clock === undefined ? {} : { hostClock: io.clock }),
       ...(io.onDeviceReport === undefined ? {} : { observer: io.onDeviceReport }),
       ...(io.beginChanges === undefined ? {} : { onLocked: io.beginChanges }),
+      onLockWait: (busy: string) => io.err(`sekey: waiting (--wait): ${busy.replace(/; wait for it.*$/, '')}`),
     },
   );
   const config = installation.config();

@@ -115,5 +115,6 @@ export function installationFor(
     onShareSkip: shareWarnings(io),
     ...(beforeLogin === undefined ? {} : { beforeLogin }),
     ...(io.beginChanges === undefined ? {} : { onLocked: io.beginChanges }),
+    onLockWait: (busy) => io.err(`sekey: waiting (--wait): ${busy.replace(/; wait for it.*$/, '')}`),
   });
 }

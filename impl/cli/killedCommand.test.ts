@@ -364,8 +364,10 @@ describe('nothing announced is lost: add-key killed or interrupted at random poi
     const ended = new Promise<{ code: number | null; at: number }>((resolve) =>
       child.on('exit', (code) => resolve({ code, at: Date.now() })),
     );
-    // Long enough for the child to load and reach the wait; the wait itself would last a minute.
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    // Sent once the child says it waits (the wait itself would last a minute).
+    while (!stderr.includes('sekey: waiting (--wait): another sekey process')) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const sent = Date.now();
     child.kill('SIGINT');
     const { code, at } = await ended;

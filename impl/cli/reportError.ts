@@ -3,14 +3,17 @@
  * `code` — `KmsError`, `SekeyError`, `DatabaseError`, `DeviceError`, `InstallationError`,
  * `CliError`, or a file-system error — prints `code: message` (exit 1); anything else is a bug:
  * one line saying so (exit 3), its stack only with `--debug`. With `--json` the error is also
- * printed on standard output as `{"error": {code, message, exit}}`.
+ * printed on standard output as `{"error": {code, message, exit}}`. `ShareNotWritten` is no refusal:
+ * the change was made, saved and printed as done (`announce.ts`), only its files did not all reach
+ * the share; it exits 4, so that a script tells it from a refusal (and does not make the change
+ * again), and with `--json` standard output keeps the one object the command printed.
  * @module
  */
 import { UsageError } from './args.ts';
 import type { CliIo } from './cliIo.ts';
 
 /** Exit codes of the `sekey` command. */
-export const EXIT = { ok: 0, refused: 1, usage: 2, internal: 3 } as const;
+export const EXIT = { ok: 0, refused: 1, usage: 2, internal: 3, notPublished: 4 } as const;
 
 /** The stable code of an error, if it has one. */
 export function errorCode(error: unknown): string | null {
@@ -41,6 +44,7 @@ export function reportError(prefix: string, error: unknown, io: CliIo, options: 
     // DeviceError messages already start with their code.
     const message = error.message.startsWith(`${code}: `) ? error.message.slice(code.length + 2) : error.message;
     io.err(`${prefix}: ${code}: ${message}`);
+    if (code === 'ShareNotWritten') return EXIT.notPublished;
     return asJson(code, message, EXIT.refused);
   }
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -192,7 +192,8 @@ export function usage(): string {
       '  do), --json, --debug, --version',
       "  --  ends the options: what follows is an argument even if it starts with '-'",
       'Exit codes: 0 done, 1 refused (the error code and message are printed), 2 wrong command line,',
-      '3 internal error (a bug: --debug shows its stack).',
+      '3 internal error (a bug: --debug shows its stack), 4 done and saved but not all of its files reached',
+      'the share (ShareNotWritten: fix the share; the next publish or sync writes them).',
     ].join('\n'),
   );
 }

@@ -239,6 +239,7 @@ describe('exit codes, --json and what changing commands return', () => {
     expect(busy.err).toContain('--wait SECONDS');
     const waited = await run('admin', 'users', '--wait', '30');
     expect(waited.code).toBe(0);
+    expect(waited.err).toMatch(/^sekey: waiting \(--wait\): another sekey process \(pid \d+\) is using /);
     await exited;
     expect((await run('admin', 'users', '--wait', 'soon')).code).toBe(2);
   });
@@ -255,13 +256,18 @@ describe('exit codes, --json and what changing commands return', () => {
     try {
       const keysBefore = JSON.parse((await run('admin', 'keys', '--json')).out) as unknown[];
       const added = await run('admin', 'add-key', 'G9', 'shared');
-      expect(added.code).toBe(1);
-      // What it did is said (it is saved), then why the share did not take it, and not to run it again.
+      // Exit 4, not 1: done, not refused. What it did is said (it is saved), then why the share did
+      // not take it.
+      expect(added.code).toBe(4);
       expect(added.out, added.err).toMatch(/new key of G9 'shared'/);
       expect(added.err).toContain('ShareNotWritten: the change is saved');
-      expect(added.err).toContain('do not run the command again');
+      expect(added.err).toContain('would create it twice if run again');
+      // With --json, standard output is the command's one object, as when all went well.
+      const json = await run('admin', 'add-key', 'G9', 'second', '--json');
+      expect(json.code).toBe(4);
+      expect(JSON.parse(json.out)).toMatchObject({ command: 'admin add-key' });
       const keysAfter = JSON.parse((await run('admin', 'keys', '--json')).out) as unknown[];
-      expect(keysAfter).toHaveLength(keysBefore.length + 1);
+      expect(keysAfter).toHaveLength(keysBefore.length + 2);
     } finally {
       rmSync(folder);
       renameSync(aside, folder);

@@ -40,16 +40,20 @@ const RETRY_MS = 100;
  * `waitMs`, a lock held by a live process is tried again every 100 ms until then (`--wait`). The
  * wait is a timer, not a blocking sleep: the process's signal listeners run while it waits, so
  * Ctrl-C abandons a command that is still waiting for another one (`impl/cli/interrupts.ts`).
+ * `onWait` is told once, with the `Busy` error's message, when the wait begins.
  * @throws InstallationError `Busy` when a live process holds it (still, after `waitMs`).
  */
-export async function lockHome(home: string, waitMs = 0): Promise<() => void> {
+export async function lockHome(home: string, waitMs = 0, onWait?: (busy: string) => void): Promise<() => void> {
   const deadline = Date.now() + waitMs;
+  let told = false;
   for (;;) {
     try {
       return tryLockHome(home);
     } catch (error) {
       const busy = error instanceof InstallationError && error.code === 'Busy';
       if (!busy || Date.now() >= deadline) throw error;
+      if (!told) onWait?.(error.message);
+      told = true;
       const pause = Math.min(RETRY_MS, Math.max(1, deadline - Date.now()));
       await new Promise<void>((resolve) => setTimeout(resolve, pause));
     }

@@ -124,6 +124,8 @@ export interface InstallationOptions {
    * interruption while the command still waits for another one's lock abandons it.
    */
   readonly onLocked?: () => Promise<void>;
+  /** Told once when a session starts waiting for another process's lock (`waitMs`), with who holds it. */
+  readonly onLockWait?: (busy: string) => void;
 }
 
 /** What `sekey admin init` needs. */
@@ -252,8 +254,9 @@ async function commitShare(transport: DeferredTransport, workDone: boolean): Pro
     const why = error instanceof Error ? error.message : String(error);
     throw new InstallationError(
       'ShareNotWritten',
-      `the change is saved, but the share did not take all of its files (${why}); do not run the command ` +
-        "again: fix the share, then `sekey admin publish` (or the user's next `sync`) writes them again",
+      `the change is saved, but the share did not take all of its files (${why}): fix the share; the next ` +
+        "`sekey admin publish` (or, for acknowledgements, the user's next `sync`) writes them again. A command " +
+        'that created something (a key, a user) would create it twice if run again',
     );
   }
 }
@@ -315,7 +318,7 @@ export class Installation {
     const root = installation.home;
     requireFolder(root);
     mkdirSync(root, { recursive: true });
-    const release = await lockHome(root, options.waitMs);
+    const release = await lockHome(root, options.waitMs, options.onLockWait);
     try {
       await options.onLocked?.();
       if (existsSync(join(root, 'installation.json'))) {
@@ -496,7 +499,7 @@ export class Installation {
   ): Promise<T> {
     requireFolder(this.home);
     if (!existsSync(this.home)) readInstallationConfig(this.home); // throws NotInitialized
-    const release = await lockHome(this.home, this.#options.waitMs);
+    const release = await lockHome(this.home, this.#options.waitMs, this.#options.onLockWait);
     try {
       await this.#options.onLocked?.();
       const config = readInstallationConfig(this.home);
