@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { InvariantError, differences, same } from './invariants.ts';
+import { InvariantError, checkReprotection, differences, same } from './invariants.ts';
+import type { DeploymentModel, LedgerEntry } from './referenceModel.ts';
 
 describe('how a broken invariant says where', () => {
   const expected = {
@@ -66,5 +67,47 @@ describe('how a broken invariant says where', () => {
       '  differs at users[U1].name: actual "alicia", expected "alice"',
     ]);
     expect(() => same('model-agreement', 'x', expected, structuredClone(expected))).not.toThrow();
+  });
+});
+
+describe('smallest-group judges a re-protection from a replica behind the model one way', () => {
+  /** Just what the check reads of a model: K2000 of G1 in `state`; U1 in service; fresh or not. */
+  const model = (state: string, fresh: boolean) =>
+    ({
+      swept: () => ({ keys: { K2000: { id: 'K2000', owner: 'G1', holders: ['U1'], lifecycle: { value: state } } } }),
+      fresh: () => fresh,
+      inService: () => true,
+      kms: { groups: {} },
+    }) as unknown as DeploymentModel;
+  const entry = { keyId: 'K2000', groupId: 'G1' } as LedgerEntry;
+  const behind = { synced: false, sequence: 3 };
+  const moved = { keyId: 'K2001', groupId: 'G1' };
+
+  test('past the window, a success from a key the model does not know as compromised is a violation', () => {
+    for (const state of ['active', 'suspended', 'deactivated'])
+      expect(() => checkReprotection(model(state, false), 'U1', entry, behind, moved, 'step 9'), state).toThrow(
+        /re-protected under K2001 from a replica behind the model at sequence 3, past the freshness window/,
+      );
+  });
+
+  test('a synced sender past the window is held to NotFresh too, except from a compromised key', () => {
+    const synced = { synced: true, sequence: 3 };
+    expect(() => checkReprotection(model('deactivated', false), 'U1', entry, synced, moved, 'step 9')).toThrow(
+      /re-protected under K2001@G1, the model's smallest group gives NotFresh/,
+    );
+    expect(checkReprotection(model('active', false), 'U1', entry, synced, { code: 'NotFresh' }, 's')).toBe(
+      'protection',
+    );
+  });
+
+  test('within the window, from a compromised key (the rescue path), or refused: nothing to say', () => {
+    expect(checkReprotection(model('active', true), 'U1', entry, behind, moved, 'step 9')).toBe('freshness');
+    for (const state of ['compromised', 'destroyedCompromised'])
+      expect(checkReprotection(model(state, false), 'U1', entry, behind, moved, 'step 9')).toBe('freshness');
+    expect(checkReprotection(model('active', false), 'U1', entry, behind, { code: 'NotFresh' }, 's')).toBe('freshness');
+    // A device that applied nothing is not judged.
+    expect(checkReprotection(model('active', false), 'U1', entry, { synced: false, sequence: 0 }, moved, 's')).toBe(
+      null,
+    );
   });
 });
