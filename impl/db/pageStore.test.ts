@@ -5,7 +5,7 @@ import { SdCard } from '../../device/sdcard.ts';
 import { MAX_ATTEMPTS, decodeCommitIntent, encodeCommitIntent, nextCommitIntent } from './commitIntent.ts';
 import type { DatabaseDevice } from './databaseDevice.ts';
 import { EncryptedDatabase } from './encryptedDatabase.ts';
-import { PAGE_SECTORS, cardLayout } from './pageStore.ts';
+import { PAGE_SECTORS, PAGE_SIZE, PageStore, cardLayout } from './pageStore.ts';
 import { SoftDatabaseDevice } from './softDevice.testkit.ts';
 
 const SECTORS = 4096;
@@ -197,6 +197,25 @@ describe('page store: commit intent', () => {
     addUser(reopened, 'U2', 'bob');
     expect(reopened.lastCommit?.pagesWritten).toBeLessThan(pageCount);
     expect(names(await EncryptedDatabase.open(soft, sd))).toEqual(['alice', 'bob']);
+  });
+
+  test('commits tried with the card out spend no attempt: more than the attempts allowed, then it commits', () => {
+    const device = new SoftDatabaseDevice();
+    const sd = new SdCard({ sectorCount: SECTORS });
+    PageStore.create(device, sd).commit(new Uint8Array(2 * PAGE_SIZE).fill(1));
+    const intent = device.commitIntent();
+    // Opened, then the card pulled before the commit, again and again (once more than the attempts).
+    for (let i = 0; i <= MAX_ATTEMPTS; i++) {
+      const store = PageStore.open(device, sd);
+      sd.cutPower();
+      expect(() => store.commit(new Uint8Array(2 * PAGE_SIZE).fill(2))).toThrow('unpowered');
+      sd.powerOn();
+    }
+    // No attempt spent, no device write: the card back in, the next commit goes through.
+    expect(device.commitIntent()).toEqual(intent);
+    const store = PageStore.open(device, sd);
+    expect(store.commit(new Uint8Array(2 * PAGE_SIZE).fill(3)).generation).toBe(2);
+    expect(PageStore.open(device, sd).image).toEqual(new Uint8Array(2 * PAGE_SIZE).fill(3));
   });
 
   test('a card ahead of everything the device committed or started is Tampered', async () => {

@@ -47,6 +47,7 @@ import { concatBytes } from '@noble/hashes/utils.js';
 import { Reader, Writer, bytesEqual, mapCodecError, utf8 } from '../../device/binaryCodec.ts';
 import type { SdCard } from '../../device/sdcard.ts';
 import { SD_SECTOR_SIZE } from '../../device/sdcard.ts';
+import { PowerLossError } from '../../device/powerLossError.ts';
 import { decodeCommitIntent, encodeCommitIntent, nextCommitIntent } from './commitIntent.ts';
 import { compressPage, decompressPage, maxCompressedLength } from './compressedPage.ts';
 import type { CommitIntent } from './commitIntent.ts';
@@ -430,6 +431,10 @@ export class PageStore {
       );
     }
     const generation = this.#generation + 1;
+    // A card that is out (unpowered) fails at its first write anyway: fail before the intent, which
+    // would spend one of the generation's attempts (and a device flash write) for nothing. Retries
+    // with the card out cannot then exhaust the attempts and leave the database unable to commit.
+    if (!this.#sd.powered) throw new PowerLossError('sd', false, 'commit while the card is unpowered');
     // The intent first (durable in device flash): only the manifest it names can complete this commit.
     const intent = nextCommitIntent(decodeCommitIntent(this.#device.commitIntent()), this.#generation, this.#attempt);
     this.#device.recordCommitIntent(encodeCommitIntent(intent));
