@@ -168,10 +168,21 @@ async function adminSession(
       const code = await work({ ...context, expiredBeforeRun: swept.transitions.map((t) => t.keyId) });
       for (const changes of reports)
         [...describeExpiries(changes), ...describeKeyChanges(changes)].forEach((l) => human.out(l));
-      const published = noPublish ? null : await session.publisher.publish();
+      // A publication that fails (the share gone, say) comes after the change: what the command did is
+      // still said, --json included, before the failure (the session tells a saved change from a refusal).
+      let published: Awaited<ReturnType<typeof session.publisher.publish>> | null = null;
+      let publishFailure: { readonly error: unknown } | null = null;
+      if (!noPublish) {
+        try {
+          published = await session.publisher.publish();
+        } catch (error) {
+          publishFailure = { error };
+        }
+      }
       if (published !== null) human.out(describePublish(published));
       if (flags.json && !ownJson)
         held.out(json({ command: `admin ${name}`, ...did, keys: keyChangesJson([swept, ...reports]), published }));
+      if (publishFailure !== null) throw publishFailure.error;
       return code ?? 0;
     },
   );

@@ -31,6 +31,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readFileSync,
   readSync,
   readdirSync,
   renameSync,
@@ -43,6 +44,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { checkSegment } from '../protocol/transport.ts';
 import type { Transport } from '../protocol/transport.ts';
+import { writeFileAtomic } from './atomicFile.ts';
 import { InstallationError } from './installationError.ts';
 
 /**
@@ -74,12 +76,24 @@ export interface DirectoryTransportOptions {
   /** The largest file read (default {@link MAX_SHARE_FILE_BYTES}). */
   readonly maxFileBytes?: number;
   /**
-   * The root must be there, as a directory: a share mounted (or synced) at that path. Without it
-   * every operation fails with InstallationError `ShareMissing`, instead of a missing root reading
-   * as a share with nothing new (a user's sync) or being created empty (the administrator then
-   * publishing into a local folder that no user sees, while the real share is not mounted).
+   * The share of one installation: its root must be there, as a directory holding
+   * {@link SHARE_MARKER} with this content (the admin HSM's serial, written by `admin init`).
+   * Otherwise every operation fails with InstallationError `ShareMissing`, instead of a missing
+   * share reading as one with nothing new (a user's sync) or being created empty (the administrator
+   * then publishing into a local folder that no user sees). The marker is what tells an unmounted
+   * mount point (an empty folder that exists) from the share, and one installation's share from
+   * another's. A share made before markers (it holds `updates/` or `acks/` but no marker) is given
+   * one.
    */
-  readonly requireRoot?: boolean;
+  readonly shareOf?: string;
+}
+
+/** The file at the root of an installation's share naming its admin HSM (see `shareOf`). */
+export const SHARE_MARKER = '.sekey-share';
+
+/** Writes the marker of the share at `root` for the installation of admin HSM `serial` (see `shareOf`). */
+export function writeShareMarker(root: string, serial: string): void {
+  writeFileAtomic(join(root, SHARE_MARKER), `${serial}\n`);
 }
 
 /** Our own temporary files (`write`): skipped without a report. */
@@ -114,30 +128,47 @@ export class DirectoryTransport implements Transport {
   readonly root: string;
   readonly #onSkip: ((entry: SkippedShareEntry) => void) | undefined;
   readonly #maxFileBytes: number;
-  readonly #requireRoot: boolean;
+  readonly #shareOf: string | undefined;
+  #rootChecked = false;
   readonly #skipped = new Map<string, SkippedShareEntry>();
 
   constructor(root: string, options: DirectoryTransportOptions = {}) {
     this.root = root;
     this.#onSkip = options.onSkip;
     this.#maxFileBytes = options.maxFileBytes ?? MAX_SHARE_FILE_BYTES;
-    this.#requireRoot = options.requireRoot === true;
+    this.#shareOf = options.shareOf;
   }
 
-  /** @throws InstallationError `ShareMissing` when the root is not a directory (see `requireRoot`). */
-  #checkRoot(): void {
+  /** @throws InstallationError `ShareMissing` when the root is not this installation's share (see `shareOf`). */
+  #checkRoot(expected: string): void {
+    if (this.#rootChecked) return;
+    const missing = (why: string): InstallationError =>
+      new InstallationError(
+        'ShareMissing',
+        `the share ${this.root} ${why}: mount it (or restore it), or fix the share path in installation.json`,
+      );
     let directory = false;
     try {
       directory = statSync(this.root).isDirectory();
     } catch (error) {
       if (errno(error) !== 'ENOENT' && errno(error) !== 'ENOTDIR') throw error;
     }
-    if (!directory)
-      throw new InstallationError(
-        'ShareMissing',
-        `the share ${this.root} is not there (not mounted, moved, or not synced yet): mount it, or fix the ` +
-          'share path in installation.json',
-      );
+    if (!directory) throw missing('is not there (not mounted, moved, or not synced yet)');
+    const marker = join(this.root, SHARE_MARKER);
+    let found: string | null = null;
+    try {
+      found = readFileSync(marker, 'utf8').trim();
+    } catch (error) {
+      if (errno(error) !== 'ENOENT') throw error;
+    }
+    if (found === null) {
+      const used = readdirSync(this.root).some((name) => name === 'updates' || name === 'acks');
+      if (!used) throw missing(`holds no ${SHARE_MARKER} (an empty folder: not mounted?)`);
+      writeShareMarker(this.root, expected);
+    } else if (found !== expected) {
+      throw missing(`belongs to another installation (its ${SHARE_MARKER} names admin HSM ${found})`);
+    }
+    this.#rootChecked = true;
   }
 
   /** Every entry skipped so far, in the order met (each once). */
@@ -159,7 +190,7 @@ export class DirectoryTransport implements Transport {
    */
   #dir(stream: string): { path: string | null; missing: boolean } {
     checkSegment('stream', stream);
-    if (this.#requireRoot) this.#checkRoot();
+    if (this.#shareOf !== undefined) this.#checkRoot(this.#shareOf);
     let path = this.root;
     for (const segment of stream.split('/')) {
       path = join(path, segment);

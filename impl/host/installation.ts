@@ -60,7 +60,7 @@ import {
 import type { ClockMode, InstallationConfig } from './installationConfig.ts';
 import { InstallationError } from './installationError.ts';
 import { Publisher, checkFreshnessOptions } from '../kms/publisher.ts';
-import { DirectoryTransport } from './directoryTransport.ts';
+import { DirectoryTransport, writeShareMarker } from './directoryTransport.ts';
 import type { SkippedShareEntry } from './directoryTransport.ts';
 import type { Manufacturer } from '../../device/attestation.ts';
 import type { Transport } from '../protocol/transport.ts';
@@ -240,24 +240,35 @@ function requireFolder(home: string): void {
     throw new InstallationError('BadInstallation', `${home} is not a folder: --home (or SEKEY_HOME) names a file`);
 }
 
+/** Whether `error` is the share failing (missing, or a folder there that is not one). */
+function isShareFailure(error: unknown): boolean {
+  return error instanceof InstallationError && (error.code === 'ShareMissing' || error.code === 'UnsafeShare');
+}
+
+/** `ShareNotWritten` for a change that is saved while the share failed with `error`. */
+function shareNotWritten(error: unknown): InstallationError {
+  const why = error instanceof Error ? error.message : String(error);
+  return new InstallationError(
+    'ShareNotWritten',
+    `the change is saved, but the share did not take all of its files (${why}): fix the share; the next ` +
+      "`sekey admin publish` (or, for acknowledgements, the user's next `sync`) writes them again. A command " +
+      'that created something (a key, a user) would create it twice if run again',
+  );
+}
+
 /**
  * Carries out the session's writes to the share, once its images are saved. When the work had
  * succeeded, a failure here must not read as a refusal: the change stands, and the command run
  * again would make it twice (a second key, a duplicate user refused). So it becomes
- * `ShareNotWritten`, which the command line reports with what the command did (`announce.ts`).
+ * `ShareNotWritten`, which the command line reports with what the command did (`announce.ts`). When
+ * the work had failed, its own error is what the command reports, not this one (the files held go
+ * out with the next publication, from the administrator's outbox).
  */
 async function commitShare(transport: DeferredTransport, workDone: boolean): Promise<void> {
   try {
     await transport.commit();
   } catch (error) {
-    if (!workDone) throw error;
-    const why = error instanceof Error ? error.message : String(error);
-    throw new InstallationError(
-      'ShareNotWritten',
-      `the change is saved, but the share did not take all of its files (${why}): fix the share; the next ` +
-        "`sekey admin publish` (or, for acknowledgements, the user's next `sync`) writes them again. A command " +
-        'that created something (a key, a user) would create it twice if run again',
-    );
+    if (workDone) throw shareNotWritten(error);
   }
 }
 
@@ -350,7 +361,10 @@ export class Installation {
       admin.close();
       const report = saveDevice(d);
       const share = init.share === undefined ? 'share' : resolve(init.share);
-      mkdirSync(isAbsolute(share) ? share : join(root, share), { recursive: true });
+      const shareDir = isAbsolute(share) ? share : join(root, share);
+      mkdirSync(shareDir, { recursive: true });
+      // What tells the share from an empty folder where it is not mounted (DirectoryTransport shareOf).
+      writeShareMarker(shareDir, report.serial);
       writeInstallationConfig(root, {
         format: INSTALLATION_FORMAT,
         adminSerial: report.serial,
@@ -507,7 +521,7 @@ export class Installation {
       const onSkip = this.#options.onShareSkip;
       const transport = new DeferredTransport(
         new DirectoryTransport(this.sharePath(config), {
-          requireRoot: true,
+          shareOf: config.adminSerial,
           ...(onSkip === undefined ? {} : { onSkip }),
         }),
       );
@@ -526,6 +540,11 @@ export class Installation {
         const result = await work(config, clock, transport, devices, recordTime);
         done = true;
         return result;
+      } catch (error) {
+        // The share failing in the middle of the work (a publication listing it, say) after the work
+        // committed a change: the change stands (saved below), so this is no refusal either.
+        if (isShareFailure(error) && devices.some((d) => stamped(d.sd))) throw shareNotWritten(error);
+        throw error;
       } finally {
         if (devices.length > 0) {
           for (const d of devices) d.durable?.detach();

@@ -63,9 +63,11 @@ export const INSTALLATION_ERROR_CODES = [
    */
   'ShareNotWritten',
   /**
-   * The installation's share folder is not there: a network share not mounted, a synced folder
-   * moved or not synced yet. Nothing was read from it or written to it (a change the command made
-   * is saved, and its files go out with the next publication: `ShareNotWritten`).
+   * The installation's share is not there: the folder is missing, or holds no `.sekey-share` naming
+   * this installation's admin HSM (an empty mount point with the network share not mounted, a
+   * synced folder moved or not synced yet, another installation's share). Nothing was read from it
+   * or written to it; a change the command made before it met the share is saved, and then the
+   * command ends with `ShareNotWritten` instead.
    * @remedy Mount the share (or restore the folder), or correct `share` in `installation.json`, then
    * run `sekey admin publish` or the user's `sync` again.
    */

@@ -4,6 +4,7 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   readdirSync,
   rmSync,
   symlinkSync,
@@ -14,7 +15,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { MemoryTransport } from '../protocol/transport.ts';
-import { DirectoryTransport } from './directoryTransport.ts';
+import { DirectoryTransport, SHARE_MARKER, writeShareMarker } from './directoryTransport.ts';
 import type { SkippedShareEntry } from './directoryTransport.ts';
 import { killSafetyNets, plantFifo, plantHostileEntries } from './hostileShare.testkit.ts';
 import type { Transport } from '../protocol/transport.ts';
@@ -62,24 +63,40 @@ test('a directory write leaves no temporary file, and readers skip foreign tempo
   expect(await t.list('acks/U1')).toEqual(['000000000001.ack']);
 });
 
-test('a share that must be there: a missing root is ShareMissing for every operation, and is not created', async () => {
+test('the share of an installation: a missing root, an empty folder or another share is ShareMissing', async () => {
   const root = join(mkdtempSync(join(tmpdir(), 'sekey-share-')), 'mount');
-  const strict = new DirectoryTransport(root, { requireRoot: true });
-  const missing = expect.objectContaining({ code: 'ShareMissing' });
-  await expect(strict.list('updates/U1')).rejects.toThrow(missing);
-  await expect(strict.read('updates/U1', '000000000001.upd')).rejects.toThrow(missing);
-  await expect(strict.write('acks/U1', '000000000001.ack', bytes('ack'))).rejects.toThrow(missing);
-  await expect(strict.remove('acks/U1', '000000000001.ack')).rejects.toThrow(missing);
+  const strict = () => new DirectoryTransport(root, { shareOf: 'SERIAL-A' });
+  const missing = (why: RegExp) =>
+    expect.objectContaining({ code: 'ShareMissing', message: expect.stringMatching(why) });
+  for (const op of [
+    (t: DirectoryTransport) => t.list('updates/U1'),
+    (t: DirectoryTransport) => t.read('updates/U1', '000000000001.upd'),
+    (t: DirectoryTransport) => t.write('acks/U1', '000000000001.ack', bytes('ack')),
+    (t: DirectoryTransport) => t.remove('acks/U1', '000000000001.ack'),
+  ])
+    await expect(op(strict())).rejects.toThrow(missing(/is not there/));
   expect(existsSync(root)).toBe(false);
   // A file where the share should be is no share either.
   writeFileSync(root, 'not a folder');
-  await expect(strict.list('updates/U1')).rejects.toThrow(missing);
+  await expect(strict().list('updates/U1')).rejects.toThrow(missing(/is not there/));
   rmSync(root);
-  // Mounted: an ordinary share, whose missing streams read as empty and are made on write.
+  // An empty folder: a mount point with nothing mounted on it. Nothing is written there.
   mkdirSync(root);
-  expect(await strict.list('updates/U1')).toEqual([]);
-  await strict.write('acks/U1', '000000000001.ack', bytes('ack'));
-  expect(await strict.list('acks/U1')).toEqual(['000000000001.ack']);
+  await expect(strict().write('acks/U1', '000000000001.ack', bytes('ack'))).rejects.toThrow(missing(/not mounted/));
+  expect(readdirSync(root)).toEqual([]);
+  // Another installation's share.
+  writeShareMarker(root, 'SERIAL-B');
+  await expect(strict().list('updates/U1')).rejects.toThrow(missing(/another installation .*SERIAL-B/));
+  // Its own share: an ordinary one, whose missing streams read as empty and are made on write.
+  writeShareMarker(root, 'SERIAL-A');
+  const t = strict();
+  expect(await t.list('updates/U1')).toEqual([]);
+  await t.write('acks/U1', '000000000001.ack', bytes('ack'));
+  expect(await t.list('acks/U1')).toEqual(['000000000001.ack']);
+  // A share made before markers (it holds acks/) is given one.
+  rmSync(join(root, SHARE_MARKER));
+  expect(await strict().list('acks/U1')).toEqual(['000000000001.ack']);
+  expect(readFileSync(join(root, SHARE_MARKER), 'utf8')).toBe('SERIAL-A\n');
   // Without the option, a missing root reads as empty (a transport made before its folder).
   expect(await new DirectoryTransport(join(root, 'elsewhere')).list('updates/U1')).toEqual([]);
 });
