@@ -23,6 +23,7 @@ export async function announceAfterSaving<S, T>(
   io: CliIo,
   open: (inner: (session: S) => Promise<T>) => Promise<T>,
   work: (session: S, held: CliIo) => Promise<T>,
+  options: { readonly json?: boolean } = {},
 ): Promise<T> {
   const lines: string[] = [];
   const held: CliIo = { ...io, out: (line) => void lines.push(line) };
@@ -42,9 +43,11 @@ export async function announceAfterSaving<S, T>(
     flush();
     return result;
   } catch (error) {
-    // The work's own failure (what it did before was saved), or the share's after a saved change.
-    if ((failure as { readonly error: unknown } | null)?.error === error || errorCode(error) === 'ShareNotWritten')
-      flush();
+    // The share's failure after a saved change: said as done (exit 4, `reportError`). The work's own
+    // failure: what it did before failing was saved, so said too, but with --json the error object is
+    // the one document standard output holds.
+    const workFailed = (failure as { readonly error: unknown } | null)?.error === error;
+    if (errorCode(error) === 'ShareNotWritten' || (workFailed && options.json !== true)) flush();
     throw error;
   }
 }

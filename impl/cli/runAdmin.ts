@@ -185,5 +185,6 @@ async function adminSession(
       if (publishFailure !== null) throw publishFailure.error;
       return code ?? 0;
     },
+    { json: flags.json },
   );
 }

@@ -117,5 +117,6 @@ async function userSession(
       if (flags.json && !ownJson) held.out(json({ command: `user ${userId} ${name}`, ...did }));
       return code;
     },
+    { json: flags.json },
   );
 }

@@ -311,6 +311,26 @@ describe('exit codes, --json and what changing commands return', () => {
     expect((await run('user', 'U1', 'sync')).code).toBe(0);
   });
 
+  test('the share marker: no init takes a used share over; a refusal at the share is one JSON object', async () => {
+    const share = join(home, 'share');
+    const other = await run(
+      ...['admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--home', join(desk, 'second')],
+      ...['--share', share],
+    );
+    expect(other.code).toBe(1);
+    expect(other.err).toContain(`BadInstallation: the share ${share} belongs to another installation`);
+    expect((await run('admin', 'publish')).code).toBe(0);
+    // A refusal that meets the share (nothing was saved): exit 1, and with --json one object, the error.
+    renameSync(share, `${share}.away`);
+    try {
+      const status = await run('admin', 'status', '--json');
+      expect(status.code).toBe(1);
+      expect(JSON.parse(status.out)).toMatchObject({ error: { code: 'ShareMissing', exit: 1 } });
+    } finally {
+      renameSync(`${share}.away`, share);
+    }
+  });
+
   test('a --home that names a file: BadInstallation, for a command and for init', async () => {
     const file = join(desk, 'not-a-home');
     writeFileSync(file, 'x');

@@ -31,7 +31,6 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
-  readFileSync,
   readSync,
   readdirSync,
   renameSync,
@@ -96,6 +95,35 @@ export function writeShareMarker(root: string, serial: string): void {
   writeFileAtomic(join(root, SHARE_MARKER), `${serial}\n`);
 }
 
+/** A marker is a serial and a newline: anything longer is not one. */
+const MAX_MARKER_BYTES = 256;
+
+/**
+ * The content of the share marker at `root` (trimmed), or null when there is none. Read as hostile
+ * as every share file (a link, a FIFO, a folder or a huge file planted there): O_NOFOLLOW and
+ * O_NONBLOCK, a regular file of at most {@link MAX_MARKER_BYTES}; anything else reads as "not
+ * this installation's marker" (a string that names no serial).
+ */
+export function readShareMarker(root: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(join(root, SHARE_MARKER), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return null;
+    return `(unreadable: ${errno(error)})`;
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) return `(not a file: ${kindOf(stats)})`;
+    if (stats.size > MAX_MARKER_BYTES) return `(${stats.size} bytes: not a marker)`;
+    const bytes = Buffer.alloc(MAX_MARKER_BYTES + 1);
+    const length = readSync(fd, bytes, 0, bytes.length, 0);
+    return bytes.subarray(0, Math.min(length, MAX_MARKER_BYTES)).toString('utf8').trim();
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Our own temporary files (`write`): skipped without a report. */
 const TEMPORARY = /^\.tmp-/;
 
@@ -139,34 +167,38 @@ export class DirectoryTransport implements Transport {
     this.#shareOf = options.shareOf;
   }
 
-  /** @throws InstallationError `ShareMissing` when the root is not this installation's share (see `shareOf`). */
+  /**
+   * @throws InstallationError `ShareMissing` when the root is not this installation's share (see
+   *   `shareOf`), also when it cannot be read at all (a dead network mount: EIO, ESTALE, ENOTCONN…).
+   */
   #checkRoot(expected: string): void {
     if (this.#rootChecked) return;
     const missing = (why: string): InstallationError =>
       new InstallationError(
         'ShareMissing',
-        `the share ${this.root} ${why}: mount it (or restore it), or fix the share path in installation.json`,
+        `the share ${this.root} ${why}: mount it (or restore it), or fix the share path in installation.json; ` +
+          `if it is the share and new, create ${join(this.root, SHARE_MARKER)} holding the line ${expected}`,
       );
-    let directory = false;
+    let found: string | null;
+    let used: boolean;
     try {
-      directory = statSync(this.root).isDirectory();
+      if (!statSync(this.root).isDirectory()) throw missing('is not a folder');
+      found = readShareMarker(this.root);
+      used = found === null && readdirSync(this.root).some((name) => name === 'updates' || name === 'acks');
     } catch (error) {
-      if (errno(error) !== 'ENOENT' && errno(error) !== 'ENOTDIR') throw error;
-    }
-    if (!directory) throw missing('is not there (not mounted, moved, or not synced yet)');
-    const marker = join(this.root, SHARE_MARKER);
-    let found: string | null = null;
-    try {
-      found = readFileSync(marker, 'utf8').trim();
-    } catch (error) {
-      if (errno(error) !== 'ENOENT') throw error;
+      if (error instanceof InstallationError) throw error;
+      const code = errno(error);
+      throw missing(
+        code === 'ENOENT' || code === 'ENOTDIR'
+          ? 'is not there (not mounted, moved, or not synced yet)'
+          : `cannot be read (${code})`,
+      );
     }
     if (found === null) {
-      const used = readdirSync(this.root).some((name) => name === 'updates' || name === 'acks');
       if (!used) throw missing(`holds no ${SHARE_MARKER} (an empty folder: not mounted?)`);
       writeShareMarker(this.root, expected);
     } else if (found !== expected) {
-      throw missing(`belongs to another installation (its ${SHARE_MARKER} names admin HSM ${found})`);
+      throw missing(`belongs to another installation (its ${SHARE_MARKER} names ${JSON.stringify(found)})`);
     }
     this.#rootChecked = true;
   }

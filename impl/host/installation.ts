@@ -60,7 +60,7 @@ import {
 import type { ClockMode, InstallationConfig } from './installationConfig.ts';
 import { InstallationError } from './installationError.ts';
 import { Publisher, checkFreshnessOptions } from '../kms/publisher.ts';
-import { DirectoryTransport, writeShareMarker } from './directoryTransport.ts';
+import { DirectoryTransport, SHARE_MARKER, readShareMarker, writeShareMarker } from './directoryTransport.ts';
 import type { SkippedShareEntry } from './directoryTransport.ts';
 import type { Manufacturer } from '../../device/attestation.ts';
 import type { Transport } from '../protocol/transport.ts';
@@ -346,6 +346,19 @@ export class Installation {
             'backup; to start a new installation, choose another home (or move this one away)',
         );
       }
+      const share = init.share === undefined ? 'share' : resolve(init.share);
+      const shareDir = isAbsolute(share) ? share : join(root, share);
+      // Another installation's share (its marker names another admin HSM, and it has carried files)
+      // is not taken over: that installation would find its share gone. A marker alone, in an unused
+      // share, is an init cut short (made again).
+      const marker = existsSync(shareDir) ? readShareMarker(shareDir) : null;
+      if (marker !== null && readdirSync(shareDir).some((name) => name === 'updates' || name === 'acks')) {
+        throw new InstallationError(
+          'BadInstallation',
+          `the share ${shareDir} belongs to another installation (its ${SHARE_MARKER} names ` +
+            `${JSON.stringify(marker)}): give each installation its own share (--share DIR)`,
+        );
+      }
       const host = options.hostClock ?? systemClock;
       const at = options.at;
       const start = at === undefined ? host.now() : at.kind === 'absolute' ? at.ms : host.now() + at.ms;
@@ -360,8 +373,6 @@ export class Installation {
       const admin = await Admin.create({ device: d.device, sd: d.sd, clock });
       admin.close();
       const report = saveDevice(d);
-      const share = init.share === undefined ? 'share' : resolve(init.share);
-      const shareDir = isAbsolute(share) ? share : join(root, share);
       mkdirSync(shareDir, { recursive: true });
       // What tells the share from an empty folder where it is not mounted (DirectoryTransport shareOf).
       writeShareMarker(shareDir, report.serial);

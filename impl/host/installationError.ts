@@ -69,7 +69,9 @@ export const INSTALLATION_ERROR_CODES = [
    * or written to it; a change the command made before it met the share is saved, and then the
    * command ends with `ShareNotWritten` instead.
    * @remedy Mount the share (or restore the folder), or correct `share` in `installation.json`, then
-   * run `sekey admin publish` or the user's `sync` again.
+   * run `sekey admin publish` or the user's `sync` again. A share that is the right one but new and
+   * empty (an installation made before markers, or one whose share was mounted after init) needs the
+   * marker: the message gives the file and the line to put in it.
    */
   'ShareMissing',
   /**

@@ -78,7 +78,7 @@ test('the share of an installation: a missing root, an empty folder or another s
   expect(existsSync(root)).toBe(false);
   // A file where the share should be is no share either.
   writeFileSync(root, 'not a folder');
-  await expect(strict().list('updates/U1')).rejects.toThrow(missing(/is not there/));
+  await expect(strict().list('updates/U1')).rejects.toThrow(missing(/is not a folder/));
   rmSync(root);
   // An empty folder: a mount point with nothing mounted on it. Nothing is written there.
   mkdirSync(root);
@@ -100,6 +100,37 @@ test('the share of an installation: a missing root, an empty folder or another s
   // Without the option, a missing root reads as empty (a transport made before its folder).
   expect(await new DirectoryTransport(join(root, 'elsewhere')).list('updates/U1')).toEqual([]);
 });
+
+test('a planted share marker (a FIFO, a folder, a link, a huge file) never blocks nor fails raw', async () => {
+  for (const plant of ['fifo', 'folder', 'link', 'huge', 'empty'] as const) {
+    const root = mkdtempSync(join(tmpdir(), 'sekey-marker-'));
+    mkdirSync(join(root, 'updates'));
+    const marker = join(root, SHARE_MARKER);
+    if (plant === 'fifo') plantFifo(marker, 3_000);
+    if (plant === 'folder') mkdirSync(marker);
+    if (plant === 'link') symlinkSync('/dev/zero', marker);
+    if (plant === 'huge') writeFileSync(marker, 'A'.repeat(100_000));
+    if (plant === 'empty') writeFileSync(marker, '');
+    const started = Date.now();
+    const error = await new DirectoryTransport(root, { shareOf: 'SERIAL-A' }).list('updates/U1').catch((e) => e);
+    expect(Date.now() - started, plant).toBeLessThan(1_000);
+    expect(error, plant).toMatchObject({ name: 'InstallationError', code: 'ShareMissing' });
+    expect((error as Error).message, plant).toContain('belongs to another installation');
+    killSafetyNets();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test.skipIf(process.platform === 'win32')(
+  'a share root that cannot be read is ShareMissing, not a raw errno',
+  async () => {
+    // A link to itself: stat fails with ELOOP, as a dead network mount fails with EIO or ESTALE.
+    const root = join(mkdtempSync(join(tmpdir(), 'sekey-share-')), 'mount');
+    symlinkSync(root, root);
+    const error = await new DirectoryTransport(root, { shareOf: 'SERIAL-A' }).list('updates/U1').catch((e) => e);
+    expect(error).toMatchObject({ code: 'ShareMissing', message: expect.stringContaining('cannot be read (ELOOP)') });
+  },
+);
 
 describe('DirectoryTransport on a hostile share', () => {
   const roots: string[] = [];
