@@ -318,14 +318,31 @@ describe('exit codes, --json and what changing commands return', () => {
       ...['--share', share],
     );
     expect(other.code).toBe(1);
-    expect(other.err).toContain(`BadInstallation: the share ${share} belongs to another installation`);
+    expect(other.err).toContain(`BadInstallation: the share ${share} already carries another installation's files`);
+    // Also a share made before markers (files, no marker): it is used, so it is not taken over.
+    const legacy = join(desk, 'legacy-share');
+    mkdirSync(join(legacy, 'updates', 'U1'), { recursive: true });
+    writeFileSync(join(legacy, 'updates', 'U1', '000000000001.upd'), 'x');
+    const third = await run(
+      ...['admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--home', join(desk, 'third')],
+      ...['--share', legacy],
+    );
+    expect(third.code).toBe(1);
+    expect(existsSync(join(legacy, '.sekey-share'))).toBe(false);
     expect((await run('admin', 'publish')).code).toBe(0);
     // A refusal that meets the share (nothing was saved): exit 1, and with --json one object, the error.
+    // A publication due (a resync) that cannot reach the share commits nothing: a refusal, one object.
+    expect((await run('admin', 'resync', 'U1', '--no-publish')).code).toBe(0);
     renameSync(share, `${share}.away`);
     try {
-      const status = await run('admin', 'status', '--json');
-      expect(status.code).toBe(1);
-      expect(JSON.parse(status.out)).toMatchObject({ error: { code: 'ShareMissing', exit: 1 } });
+      for (const argv of [
+        ['admin', 'status', '--json'],
+        ['admin', 'publish', '--json'],
+      ]) {
+        const refused = await run(...argv);
+        expect(refused.code, argv.join(' ')).toBe(1);
+        expect(JSON.parse(refused.out), argv.join(' ')).toMatchObject({ error: { code: 'ShareMissing', exit: 1 } });
+      }
     } finally {
       renameSync(`${share}.away`, share);
     }

@@ -39,6 +39,10 @@ export class DeferredTransport implements Transport {
     return this.#inner.read(stream, name);
   }
 
+  async check(): Promise<void> {
+    await this.#inner.check?.();
+  }
+
   async write(stream: string, name: string, bytes: Uint8Array): Promise<void> {
     this.#queue.push({ kind: 'write', stream, name, bytes: bytes.slice() });
   }

@@ -203,6 +203,11 @@ export class DirectoryTransport implements Transport {
     this.#rootChecked = true;
   }
 
+  /** @throws InstallationError `ShareMissing` when the share is not this installation's (`shareOf`). */
+  async check(): Promise<void> {
+    if (this.#shareOf !== undefined) this.#checkRoot(this.#shareOf);
+  }
+
   /** Every entry skipped so far, in the order met (each once). */
   get skipped(): readonly SkippedShareEntry[] {
     return [...this.#skipped.values()];

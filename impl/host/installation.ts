@@ -348,15 +348,16 @@ export class Installation {
       }
       const share = init.share === undefined ? 'share' : resolve(init.share);
       const shareDir = isAbsolute(share) ? share : join(root, share);
-      // Another installation's share (its marker names another admin HSM, and it has carried files)
-      // is not taken over: that installation would find its share gone. A marker alone, in an unused
-      // share, is an init cut short (made again).
-      const marker = existsSync(shareDir) ? readShareMarker(shareDir) : null;
-      if (marker !== null && readdirSync(shareDir).some((name) => name === 'updates' || name === 'acks')) {
+      // A share that has carried files belongs to another installation (marked or made before
+      // markers): not taken over, or that installation would find its share gone. A marker alone, in
+      // an unused share, is an init cut short (made again).
+      if (existsSync(shareDir) && readdirSync(shareDir).some((name) => name === 'updates' || name === 'acks')) {
+        const marker = readShareMarker(shareDir);
         throw new InstallationError(
           'BadInstallation',
-          `the share ${shareDir} belongs to another installation (its ${SHARE_MARKER} names ` +
-            `${JSON.stringify(marker)}): give each installation its own share (--share DIR)`,
+          `the share ${shareDir} already carries another installation's files` +
+            `${marker === null ? '' : ` (its ${SHARE_MARKER} names ${JSON.stringify(marker)})`}: give each ` +
+            'installation its own share (--share DIR)',
         );
       }
       const host = options.hostClock ?? systemClock;

@@ -23,8 +23,11 @@ export const INSTALLATION_ERROR_CODES = [
   'AlreadyInitialized',
   /**
    * `installation.json` (or `manufacturer.json`) is unreadable or of an unknown format version, or
-   * the admin HSM is not the one the installation was made with.
-   * @remedy Restore the file from a backup, or upgrade SEkey to the version that wrote it.
+   * the admin HSM is not the one the installation was made with; or, at `admin init`, the home or
+   * the share belongs to another installation (user HSMs without `installation.json`; a share that
+   * carries files), or `--home` names a file.
+   * @remedy Restore the file from a backup, or upgrade SEkey to the version that wrote it; at init,
+   * give the new installation a home and a share of its own.
    */
   'BadInstallation',
   /**

@@ -232,6 +232,8 @@ export class Publisher {
    * the heartbeat interval old; then writes the committed files to the transport.
    */
   async publish(): Promise<PublishReport> {
+    // A share that is not there fails the publication before it commits anything (nothing then to say).
+    await this.#transport.check?.();
     await this.flush();
     // One transaction for all users: one database commit however many users are affected.
     const files = this.#admin.transaction('publish', {}, (db, now) => {

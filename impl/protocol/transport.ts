@@ -15,6 +15,12 @@ export interface Transport {
   write(stream: string, name: string, bytes: Uint8Array): Promise<void>;
   /** Removes a file; no error if it is already gone. */
   remove(stream: string, name: string): Promise<void>;
+  /**
+   * Throws when the transport cannot be used at all (a share that is not there), before a caller
+   * commits anything that must reach it (a publication). Optional: a transport that is always there
+   * has nothing to check.
+   */
+  check?(): Promise<void>;
 }
 
 const SAFE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
