@@ -92,7 +92,15 @@ export const SHARE_MARKER = '.sekey-share';
 
 /** Writes the marker of the share at `root` for the installation of admin HSM `serial` (see `shareOf`). */
 export function writeShareMarker(root: string, serial: string): void {
-  writeFileAtomic(join(root, SHARE_MARKER), `${serial}\n`);
+  const path = join(root, SHARE_MARKER);
+  // Junk planted under the marker's name (a folder, a FIFO) would make the rename fail: removed
+  // first, as a write removes what is not a regular file under its target's name.
+  try {
+    if (!lstatSync(path).isFile()) rmSync(path, { recursive: true, force: true });
+  } catch (error) {
+    if (errno(error) !== 'ENOENT') throw error;
+  }
+  writeFileAtomic(path, `${serial}\n`);
 }
 
 /** A marker is a serial and a newline: anything longer is not one. */

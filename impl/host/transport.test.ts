@@ -121,6 +121,14 @@ test('a planted share marker (a FIFO, a folder, a link, a huge file) never block
   }
 });
 
+test('a marker is written over junk planted under its name (a folder)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'sekey-marker-'));
+  mkdirSync(join(root, SHARE_MARKER, 'inside'), { recursive: true });
+  writeShareMarker(root, 'SERIAL-A');
+  expect(readFileSync(join(root, SHARE_MARKER), 'utf8')).toBe('SERIAL-A\n');
+  rmSync(root, { recursive: true, force: true });
+});
+
 test.skipIf(process.platform === 'win32')(
   'a share root that cannot be read is ShareMissing, not a raw errno',
   async () => {
