@@ -16,7 +16,7 @@ import { durationValue } from './argValues.ts';
 import type { CliIo } from './cliIo.ts';
 import type { GlobalFlags } from './commandLine.ts';
 import { json } from './format.ts';
-import { globalOptions, requireFactory } from './globalOptions.ts';
+import { globalOptions, lockWaitNotice, requireFactory } from './globalOptions.ts';
 import { openFactory } from '../host/manufacturerFile.ts';
 import { freshnessOf } from '../host/installationConfig.ts';
 import { SETUP_EXAMPLES, SETUP_HEADING, examplesHelp } from './commandExamples.ts';
@@ -97,7 +97,7 @@ export async function runAdminInit(args: Args, io: CliIo, flags: GlobalFlags): P
       ...(io.clock === undefined ? {} : { hostClock: io.clock }),
       ...(io.onDeviceReport === undefined ? {} : { observer: io.onDeviceReport }),
       ...(io.beginChanges === undefined ? {} : { onLocked: io.beginChanges }),
-      onLockWait: (busy: string) => io.err(`sekey: waiting (--wait): ${busy.replace(/; wait for it.*$/, '')}`),
+      onLockWait: lockWaitNotice(io),
     },
   );
   const config = installation.config();

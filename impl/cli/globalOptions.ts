@@ -89,6 +89,12 @@ export function shareWarnings(
     );
 }
 
+/** Says once, on standard error, that the command waits for another one's lock (`--wait`), and whose. */
+export function lockWaitNotice(io: CliIo): (busy: string) => void {
+  // The Busy message without its advice to wait: this command is waiting.
+  return (busy) => io.err(`sekey: waiting (--wait): ${busy.replace(/; wait for it.*$/, '')}`);
+}
+
 /**
  * The installation the options name, wired to the io's clock and observer; skipped share entries are
  * warned about.
@@ -115,6 +121,6 @@ export function installationFor(
     onShareSkip: shareWarnings(io),
     ...(beforeLogin === undefined ? {} : { beforeLogin }),
     ...(io.beginChanges === undefined ? {} : { onLocked: io.beginChanges }),
-    onLockWait: (busy) => io.err(`sekey: waiting (--wait): ${busy.replace(/; wait for it.*$/, '')}`),
+    onLockWait: lockWaitNotice(io),
   });
 }

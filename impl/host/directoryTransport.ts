@@ -103,6 +103,14 @@ export function writeShareMarker(root: string, serial: string): void {
   writeFileAtomic(path, `${serial}\n`);
 }
 
+/**
+ * Whether the share at `root` has carried files (`updates/` or `acks/`): a share in use, by the
+ * installation of its marker or, before markers, by one that never wrote it.
+ */
+export function shareCarriesFiles(root: string): boolean {
+  return readdirSync(root).some((name) => name === 'updates' || name === 'acks');
+}
+
 /** A marker is a serial and a newline: anything longer is not one. */
 const MAX_MARKER_BYTES = 256;
 
@@ -179,8 +187,9 @@ export class DirectoryTransport implements Transport {
    * @throws InstallationError `ShareMissing` when the root is not this installation's share (see
    *   `shareOf`), also when it cannot be read at all (a dead network mount: EIO, ESTALE, ENOTCONN…).
    */
-  #checkRoot(expected: string): void {
-    if (this.#rootChecked) return;
+  #checkRoot(): void {
+    const expected = this.#shareOf;
+    if (expected === undefined || this.#rootChecked) return;
     const missing = (why: string): InstallationError =>
       new InstallationError(
         'ShareMissing',
@@ -192,7 +201,7 @@ export class DirectoryTransport implements Transport {
     try {
       if (!statSync(this.root).isDirectory()) throw missing('is not a folder');
       found = readShareMarker(this.root);
-      used = found === null && readdirSync(this.root).some((name) => name === 'updates' || name === 'acks');
+      used = found === null && shareCarriesFiles(this.root);
     } catch (error) {
       if (error instanceof InstallationError) throw error;
       const code = errno(error);
@@ -213,7 +222,7 @@ export class DirectoryTransport implements Transport {
 
   /** @throws InstallationError `ShareMissing` when the share is not this installation's (`shareOf`). */
   async check(): Promise<void> {
-    if (this.#shareOf !== undefined) this.#checkRoot(this.#shareOf);
+    this.#checkRoot();
   }
 
   /** Every entry skipped so far, in the order met (each once). */
@@ -235,7 +244,7 @@ export class DirectoryTransport implements Transport {
    */
   #dir(stream: string): { path: string | null; missing: boolean } {
     checkSegment('stream', stream);
-    if (this.#shareOf !== undefined) this.#checkRoot(this.#shareOf);
+    this.#checkRoot();
     let path = this.root;
     for (const segment of stream.split('/')) {
       path = join(path, segment);

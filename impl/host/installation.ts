@@ -60,7 +60,13 @@ import {
 import type { ClockMode, InstallationConfig } from './installationConfig.ts';
 import { InstallationError } from './installationError.ts';
 import { Publisher, checkFreshnessOptions } from '../kms/publisher.ts';
-import { DirectoryTransport, SHARE_MARKER, readShareMarker, writeShareMarker } from './directoryTransport.ts';
+import {
+  DirectoryTransport,
+  SHARE_MARKER,
+  readShareMarker,
+  shareCarriesFiles,
+  writeShareMarker,
+} from './directoryTransport.ts';
 import type { SkippedShareEntry } from './directoryTransport.ts';
 import type { Manufacturer } from '../../device/attestation.ts';
 import type { Transport } from '../protocol/transport.ts';
@@ -351,7 +357,7 @@ export class Installation {
       // A share that has carried files belongs to another installation (marked or made before
       // markers): not taken over, or that installation would find its share gone. A marker alone, in
       // an unused share, is an init cut short (made again).
-      if (existsSync(shareDir) && readdirSync(shareDir).some((name) => name === 'updates' || name === 'acks')) {
+      if (existsSync(shareDir) && shareCarriesFiles(shareDir)) {
         const marker = readShareMarker(shareDir);
         throw new InstallationError(
           'BadInstallation',
