@@ -28,12 +28,26 @@ describe('throughput bench', () => {
 
   test('reads operations per CPU-second from the suites’ report entries', () => {
     const report = JSON.stringify({
-      kmsImpl: { operations: 880, cpuSeconds: 11, operationsPerCpuSecond: 80 },
+      kmsImpl: { runs: 20, operations: 880, cpuSeconds: 11, operationsPerCpuSecond: 80 },
       deployment: { runs: 5, commands: 250, cpuSeconds: 5, commandsPerCpuSecond: 50 },
     });
-    expect(readMeasurement(report, kmsImpl)).toEqual({ operations: 880, cpuSeconds: 11, opsPerCpuSecond: 80 });
-    expect(readMeasurement(report, deployment)).toEqual({ operations: 250, cpuSeconds: 5, opsPerCpuSecond: 50 });
+    expect(readMeasurement(report, kmsImpl)).toEqual({
+      operations: 880,
+      cpuSeconds: 11,
+      opsPerCpuSecond: 80,
+      runs: 20,
+      cpuMsPerRun: 550,
+    });
+    expect(readMeasurement(report, deployment)).toEqual({
+      operations: 250,
+      cpuSeconds: 5,
+      opsPerCpuSecond: 50,
+      runs: 5,
+      cpuMsPerRun: 1000,
+    });
     expect(() => readMeasurement(JSON.stringify({ kmsImpl: { operations: 3 } }), kmsImpl)).toThrow(/kmsImpl/);
+    // Without runs there is no figure per run: a report from a suite that recorded none is refused.
+    expect(() => readMeasurement(JSON.stringify({ kmsImpl: { operations: 3, cpuSeconds: 1 } }), kmsImpl)).toThrow();
     expect(() => readMeasurement(JSON.stringify({ deployment: { commands: 1, cpuSeconds: 0 } }), deployment)).toThrow();
   });
 

@@ -82,6 +82,10 @@ export interface SuiteMeasurement {
   readonly operations: number;
   readonly cpuSeconds: number;
   readonly opsPerCpuSecond: number;
+  /** Property runs made (the same runs for either engine: the CI seed's first ones). */
+  readonly runs: number;
+  /** CPU milliseconds per run: the same work for either engine, whatever each counts as operations. */
+  readonly cpuMsPerRun: number;
 }
 
 /**
@@ -92,9 +96,22 @@ export function readMeasurement(reportText: string, suite: ThroughputSuite): Sui
   const entry = (JSON.parse(reportText) as Record<string, Record<string, unknown> | undefined>)[suite.name];
   const operations = entry?.[suite.operationsField];
   const cpuSeconds = entry?.['cpuSeconds'];
-  if (typeof operations !== 'number' || typeof cpuSeconds !== 'number' || !(cpuSeconds > 0))
+  const runs = entry?.['runs'];
+  if (
+    typeof operations !== 'number' ||
+    typeof cpuSeconds !== 'number' ||
+    !(cpuSeconds > 0) ||
+    typeof runs !== 'number' ||
+    !(runs > 0)
+  )
     throw new Error(`reports/properties.json has no figures for ${suite.name}`);
-  return { operations, cpuSeconds, opsPerCpuSecond: operations / cpuSeconds };
+  return {
+    operations,
+    cpuSeconds,
+    opsPerCpuSecond: operations / cpuSeconds,
+    runs,
+    cpuMsPerRun: (cpuSeconds * 1000) / runs,
+  };
 }
 
 /**
@@ -153,6 +170,7 @@ export const throughputBench: BenchModule = {
     // Three repetitions in either mode: a spread needs them, and --quick shrinks the runs instead.
     const repetitions = 3;
     const samples = new Map<string, number[]>();
+    const perRun = new Map<string, number[]>();
     const operations = new Map<string, number>();
     try {
       for (let rep = 1; rep <= repetitions; rep++) {
@@ -165,9 +183,11 @@ export const throughputBench: BenchModule = {
             const m = runSuite(suite, engine, runs);
             const key = engine.name === 'current' ? suite.name : `${suite.name}Baseline`;
             samples.set(key, [...(samples.get(key) ?? []), m.opsPerCpuSecond]);
+            perRun.set(key, [...(perRun.get(key) ?? []), m.cpuMsPerRun]);
             operations.set(key, m.operations);
             context.progress(
-              `  ${m.operations} operations in ${m.cpuSeconds} CPU-s: ${round1(m.opsPerCpuSecond)}/CPU-s`,
+              `  ${m.operations} operations in ${m.cpuSeconds} CPU-s: ${round1(m.opsPerCpuSecond)}/CPU-s, ` +
+                `${round1(m.cpuMsPerRun)} CPU-ms a run`,
             );
           }
         }
@@ -185,13 +205,25 @@ export const throughputBench: BenchModule = {
       return f === undefined ? null : typeof f === 'number' ? f : f.median;
     };
     const ratio = (a: number | null, b: number | null) => (a === null || b === null ? null : round1(a / b));
+    const cpuMsPerRun: Record<string, Spread> = Object.fromEntries(
+      [...perRun].map(([k, v]) => [k, rounded(spread(v))]),
+    );
+    const perRunMedian = (key: string): number | null => cpuMsPerRun[key]?.median ?? null;
+    const bySuite: Record<string, number | null> = Object.fromEntries(
+      THROUGHPUT_SUITES.map((s) => [s.name, ratio(median(s.name), median(`${s.name}Baseline`))]),
+    );
     const speedup = {
-      ...Object.fromEntries(THROUGHPUT_SUITES.map((s) => [s.name, ratio(median(s.name), median(`${s.name}Baseline`))])),
+      ...bySuite,
       kmsImplOverIssueFigure: ratio(median('kmsImpl'), ISSUE_BASELINE.kmsImpl),
+      // Baseline CPU per run over ours: the same runs of the same sequences, however each engine counts operations.
+      perRun: Object.fromEntries(
+        THROUGHPUT_SUITES.map((s) => [s.name, ratio(perRunMedian(`${s.name}Baseline`), perRunMedian(s.name))]),
+      ),
     };
     return {
       data: {
         opsPerCpuSecond,
+        cpuMsPerRun,
         speedup,
         issueBaseline: {
           opsPerCpuSecond: ISSUE_BASELINE,
@@ -209,12 +241,15 @@ export const throughputBench: BenchModule = {
           'reports/properties.json; `X` = this tree with host crypto (node:crypto); `XBaseline` = the tree of ' +
           `commit ${BASELINE_COMMIT.slice(0, 7)} (git archive into a temporary directory, the same suites and ` +
           'checks) with SEKEY_CRYPTO=noble, the engine before the ten-times work; engines and suites interleaved ' +
-          'in every repetition' +
+          'in every repetition. Operations are those applied: the kmsImpl suite of this tree applies its fixed ' +
+          'bootstrap once per process and forks the installation for each run (World.fork), the baseline applies ' +
+          'it in every run, so `cpuMsPerRun` (the same runs for both) and `speedup.perRun` compare the same work ' +
+          'where the operation counts differ' +
           (baselineRoot === null
             ? '. This run had no git history: kmsImplBaseline is the issue figure, deployment has no baseline'
             : ''),
       },
-      columns: ['suite', 'engine', 'ops/CPU-s (median)', 'min', 'max', 'speedup'],
+      columns: ['suite', 'engine', 'ops/CPU-s (median)', 'min', 'max', 'speedup', 'CPU-ms/run', 'speedup/run'],
       table: THROUGHPUT_SUITES.flatMap((s) =>
         (['', 'Baseline'] as const).flatMap((suffix) => {
           const f = opsPerCpuSecond[`${s.name}${suffix}`];
@@ -227,7 +262,9 @@ export const throughputBench: BenchModule = {
               String(med),
               String(min),
               String(max),
-              suffix === '' ? `${speedup[s.name as keyof typeof speedup] ?? '-'}×` : '',
+              suffix === '' ? `${bySuite[s.name] ?? '-'}×` : '',
+              String(cpuMsPerRun[`${s.name}${suffix}`]?.median ?? '-'),
+              suffix === '' ? `${speedup.perRun[s.name] ?? '-'}×` : '',
             ],
           ];
         }),

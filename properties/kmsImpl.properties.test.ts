@@ -7,9 +7,11 @@
  * selection agrees with the model for random recipient sets. The change report of every accepted
  * operation (recorded by the implementation as it acts) equals the difference between the model's
  * states before and after, and its affected users are the model's `affectedUsers`. An operation (for
- * `npm run properties`) is one KMS operation applied to both, bootstrap included. Sequences are drawn
- * 30 to 40 operations long, for depth; a counterexample shrinks below that, to the random operations
- * that matter after the fixed bootstrap (`shrinkBelowMinimum.ts`).
+ * `npm run properties`) is one KMS operation applied to both. Every run starts from the same fixed
+ * bootstrap (four users with devices, a group of three with an active key), applied and checked once
+ * per process and forked for each run (`World.fork`), so its operations count once. Sequences are
+ * drawn 30 to 40 operations long, for depth; a counterexample shrinks below that, to the random
+ * operations that matter after the bootstrap (`shrinkBelowMinimum.ts`).
  *
  * A second property starts from three nested groups, each with an active key, so that key selection
  * has a choice to make (the first property's random events seldom leave two usable keys), and
@@ -111,27 +113,62 @@ function outcome(run: () => unknown): string {
   }
 }
 
+/**
+ * The installation after {@link bootstrap}, with the model's state there: built and checked step by
+ * step once per process (the bootstrap is fixed, so every run would build the very same one), and
+ * forked for each run (`World.fork`: every HSM and card cloned, the admin and the replicas opened
+ * again from them). Its sync (after the 8th operation) checks every sender against every set of
+ * up to two recipients, since no run's selections reach it.
+ */
+let bootstrapped: Promise<{ readonly world: World; readonly model: KmsState }> | undefined;
+
+async function afterBootstrap(): Promise<{ readonly world: World; readonly model: KmsState }> {
+  bootstrapped ??= (async () => {
+    const world = await newWorld(START, 'kms-impl');
+    const ids = USER_IDS.map((_, i) => i);
+    const everySelection = ids.flatMap((sender) =>
+      [[], ...ids.map((r) => [r]), ...ids.flatMap((r) => ids.filter((q) => q > r).map((q) => [r, q]))].map(
+        (recipients): readonly [number, number[]] => [sender, recipients],
+      ),
+    );
+    const ops = bootstrap(START);
+    operationsApplied += ops.length;
+    const model = await checkBoth(world, ops, everySelection, 8, { step: 0, model: EMPTY_KMS }, false);
+    return { world, model };
+  })();
+  return bootstrapped;
+}
+
 async function runBoth(
   ops: readonly KmsOperation[],
   selections: ReadonlyArray<readonly [number, number[]]>,
   syncEvery: number,
 ) {
-  const world: World = await newWorld(START, 'kms-impl');
+  const start = await afterBootstrap();
+  const world = await start.world.fork();
   try {
-    await checkBoth(world, ops, selections, syncEvery);
+    await checkBoth(world, ops, selections, syncEvery, { step: BOOTSTRAP_LENGTH, model: start.model }, true);
   } finally {
     world.close();
   }
 }
 
+/**
+ * Applies `ops` to the model (from `from.model`) and to `world`, comparing after every step; the
+ * steps are numbered from `from.step`, and the replicas sync after every `syncEvery`th step and,
+ * with `syncAtEnd`, after the last. Returns the model's state after the last.
+ */
 async function checkBoth(
   world: World,
   ops: readonly KmsOperation[],
   selections: ReadonlyArray<readonly [number, number[]]>,
   syncEvery: number,
-) {
-  let model: KmsState = EMPTY_KMS;
-  for (const [step, op] of ops.entries()) {
+  from: { readonly step: number; readonly model: KmsState },
+  syncAtEnd: boolean,
+): Promise<KmsState> {
+  let model = from.model;
+  for (const [index, op] of ops.entries()) {
+    const step = from.step + index;
     operationsApplied += 1;
     world.clock.set(Math.max(world.clock.now(), operationTime(op)));
     const result = applyOperation(model, op);
@@ -149,7 +186,7 @@ async function checkBoth(
     // Reads on the admin expire due keys first, so compare with the model as swept at the same time.
     expect(adminView(world.admin), label).toEqual(modelAdminView(expireKeys(model, world.clock.now())));
 
-    if ((step + 1) % syncEvery !== 0 && step !== ops.length - 1) continue;
+    if ((step + 1) % syncEvery !== 0 && !(syncAtEnd && index === ops.length - 1)) continue;
     await world.syncByFiles();
     const now = world.clock.now();
     const swept = expireKeys(model, now);
@@ -191,6 +228,7 @@ async function checkBoth(
     expect(adminHeld, `${label}: keys in the admin HSM`).toEqual(live);
   }
   world.admin.verifyAuditLog();
+  return model;
 }
 
 const bootstrap = (now: number): KmsOperation[] => [
@@ -206,6 +244,7 @@ const bootstrap = (now: number): KmsOperation[] => [
   { type: 'addKey', groupId: 'G1', name: 'first', now },
   { type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now } },
 ];
+const BOOTSTRAP_LENGTH = bootstrap(START).length;
 
 const selectionArb = fc.array(
   fc.tuple(fc.nat(USER_IDS.length - 1), fc.uniqueArray(fc.nat(USER_IDS.length - 1), { maxLength: 3 })),
@@ -227,11 +266,10 @@ describe('model against implementation', () => {
       try {
         await fc.assert(
           fc.asyncProperty(operationSequence(30, 40, START), selectionArb, async (ops, selections) => {
-            const all = [...bootstrap(START), ...ops];
             runsMade += 1;
             const before = operationsApplied;
             try {
-              await runBoth(all, selections, 8);
+              await runBoth(ops, selections, 8);
             } finally {
               // A failing run (and every shrinking run) counts the operations it applied.
               progress.ran(operationsApplied - before);
@@ -286,6 +324,35 @@ const nestedGroups = (now: number): KmsOperation[] => {
   ];
 };
 
+/**
+ * The installation after {@link nestedGroups}, applied and checked once per process (outcome by
+ * outcome against the model) and forked for each run, as the first property's bootstrap is.
+ */
+let nested: Promise<{ readonly world: World; readonly model: KmsState; readonly steps: number }> | undefined;
+
+function nestedStart(): Promise<{ readonly world: World; readonly model: KmsState; readonly steps: number }> {
+  nested ??= (async () => {
+    const world = await newWorld(START, 'kms-impl-selection');
+    let model: KmsState = EMPTY_KMS;
+    const ops = nestedGroups(START);
+    for (const [step, op] of ops.entries()) {
+      world.clock.set(Math.max(world.clock.now(), operationTime(op)));
+      const result = applyOperation(model, op);
+      expect(
+        outcome(() => world.admin.apply(op)),
+        `step ${step}: ${JSON.stringify(op)}`,
+      ).toBe('ok');
+      if (!result.ok) throw new Error(`the fixed groups are refused by the model: ${result.error.code}`);
+      model = result.state;
+      if (op.type === 'addUser') await world.addDevice(op.userId);
+    }
+    expect(adminView(world.admin)).toEqual(modelAdminView(expireKeys(model, world.clock.now())));
+    progress.ran(ops.length);
+    return { world, model, steps: ops.length };
+  })();
+  return nested;
+}
+
 describe('key selection against the model, where the choice matters', () => {
   test('the smallest common group whose key can protect now, also as time passes after a sync', async () => {
     await fc.assert(
@@ -295,11 +362,13 @@ describe('key selection against the model, where the choice matters', () => {
         // Time after the sync, before each round of selections: exact ends of cryptoperiods included.
         fc.array(fc.constantFrom(0, 1, HOUR - 1, HOUR, 2 * HOUR, DAY), { minLength: 1, maxLength: 2 }),
         async (ops, selections, steps) => {
-          const world = await newWorld(START, 'kms-impl-selection');
+          const start = await nestedStart();
+          const world = await start.world.fork();
           let applied = 0;
           try {
-            let model: KmsState = EMPTY_KMS;
-            for (const [step, op] of [...nestedGroups(START), ...ops].entries()) {
+            let model = start.model;
+            for (const [index, op] of ops.entries()) {
+              const step = start.steps + index;
               applied += 1;
               world.clock.set(Math.max(world.clock.now(), operationTime(op)));
               const result = applyOperation(model, op);

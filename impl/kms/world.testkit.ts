@@ -28,6 +28,15 @@ export interface World {
   readonly hardware: Map<UserId, { readonly flash: Flash; readonly sd: SdCard }>;
   /** Provisions a device for an existing user and opens its replica. */
   addDevice(userId: UserId): Promise<User>;
+  /**
+   * An independent copy of this installation, as a snapshot of every machine would give: each HSM
+   * cloned with its flash and SD card (`SecubeDevice.simulatorClone`: cells, wear, TRNG state, RAM
+   * and session), the share copied, a clock at the same time, and the admin and every replica
+   * opened again from their cloned cards, as a command would open them. What either world does
+   * later does not reach the other. For a suite that starts every run from the same installation:
+   * built and checked once, forked per run, instead of built again each time.
+   */
+  fork(): Promise<World>;
   /** The shared folder. */
   readonly transport: MemoryTransport;
   readonly publisher: Publisher;
@@ -52,13 +61,29 @@ export async function newWorld(start = Date.UTC(2026, 0, 1), seed = 'world'): Pr
     adminSession: true,
   });
   const admin = await Admin.create({ device: adminDevice, sd: adminCard, clock });
+  return assemble(seed, clock, adminDevice, adminCard, admin, new MemoryTransport()).world;
+}
+
+/** A world around an open admin: users are added by `addDevice` (or by `fork`, opened from clones). */
+function assemble(
+  seed: string,
+  clock: ManualClock,
+  adminDevice: SecubeDevice,
+  adminCard: SdCard,
+  admin: Admin,
+  transport: MemoryTransport,
+): { world: World; adopt(userId: UserId, user: User, hw: { flash: Flash; sd: SdCard }): void } {
   const users = new Map<UserId, User>();
   /** Every replica opened, those a later device of the same user replaced included. */
   const opened: User[] = [];
   const hardware = new Map<UserId, { flash: Flash; sd: SdCard }>();
-  const transport = new MemoryTransport();
   const publisher = new Publisher(admin, transport);
-  return {
+  const adopt = (userId: UserId, user: User, hw: { flash: Flash; sd: SdCard }) => {
+    hardware.set(userId, hw);
+    users.set(userId, user);
+    opened.push(user);
+  };
+  const world: World = {
     transport,
     publisher,
     async syncByFiles() {
@@ -84,11 +109,40 @@ export async function newWorld(start = Date.UTC(2026, 0, 1), seed = 'world'): Pr
       device.logout();
       device.login('user', USER_PIN);
       const user = await User.create({ provisioning, device, sd: card, clock });
-      users.set(userId, user);
-      opened.push(user);
+      adopt(userId, user, { flash, sd: card });
       return user;
     },
+    async fork() {
+      const forkClock = new ManualClock(clock.now());
+      const adminCopy = cloneWithCard(adminDevice);
+      const forkAdmin = await Admin.open({ device: adminCopy.device, sd: adminCopy.sd, clock: forkClock });
+      const share = new MemoryTransport();
+      for (const [stream, files] of transport.streams) {
+        share.streams.set(stream, new Map([...files].map(([name, bytes]) => [name, bytes.slice()])));
+      }
+      const copy = assemble(seed, forkClock, adminCopy.device, adminCopy.sd, forkAdmin, share);
+      try {
+        // In the order they were added, so that a later addDevice names its device as here.
+        for (const [userId, user] of users) {
+          const { device, flash, sd } = cloneWithCard(user.device);
+          copy.adopt(userId, await User.open({ device, sd, clock: forkClock }), { flash, sd });
+        }
+      } catch (error) {
+        copy.world.close();
+        throw error;
+      }
+      return copy.world;
+    },
   };
+  return { world, adopt };
+}
+
+/** A clone of a test device (`simulatorClone`) with its card. */
+function cloneWithCard(device: SecubeDevice): { device: SecubeDevice; flash: Flash; sd: SdCard } {
+  const copy = device.simulatorClone();
+  const sd = copy.device.sdcard;
+  if (sd === undefined) throw new Error('a world device has a card');
+  return { device: copy.device, flash: copy.flash, sd };
 }
 
 /** Policy of the team group: three keys, thirty-day cryptoperiod. */
