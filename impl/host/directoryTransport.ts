@@ -114,27 +114,40 @@ export function shareCarriesFiles(root: string): boolean {
 /** A marker is a serial and a newline: anything longer is not one. */
 const MAX_MARKER_BYTES = 256;
 
+/** What {@link readShareMarker} found under the marker's name. */
+export type ShareMarker =
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'serial'; readonly serial: string }
+  /** Something that is no marker: a link, a FIFO, a folder, a socket, an empty or a huge file. */
+  | { readonly kind: 'notMarker'; readonly what: string };
+
 /**
- * The content of the share marker at `root` (trimmed), or null when there is none. Read as hostile
- * as every share file (a link, a FIFO, a folder or a huge file planted there): O_NOFOLLOW and
- * O_NONBLOCK, a regular file of at most {@link MAX_MARKER_BYTES}; anything else reads as "not
- * this installation's marker" (a string that names no serial).
+ * The share marker at `root`. Read as hostile as every share file (a link, a FIFO, a folder or a
+ * huge file planted there): O_NOFOLLOW and O_NONBLOCK, a regular file of 1 to
+ * {@link MAX_MARKER_BYTES} bytes; anything else is `notMarker`.
+ * @throws the file system's error when the marker cannot be read at all (EIO, ESTALE, EACCES…): a
+ *   share that cannot be read is not judged by it.
  */
-export function readShareMarker(root: string): string | null {
+export function readShareMarker(root: string): ShareMarker {
   let fd: number;
   try {
     fd = openSync(join(root, SHARE_MARKER), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
-    if (errno(error) === 'ENOENT') return null;
-    return `(unreadable: ${errno(error)})`;
+    const code = errno(error);
+    if (code === 'ENOENT') return { kind: 'absent' };
+    // O_NOFOLLOW refuses a link with ELOOP; a socket (or a device without its driver) opens with ENXIO.
+    if (code === 'ELOOP') return { kind: 'notMarker', what: 'a symbolic link' };
+    if (code === 'ENXIO') return { kind: 'notMarker', what: 'a socket or a device' };
+    throw error;
   }
   try {
     const stats = fstatSync(fd);
-    if (!stats.isFile()) return `(not a file: ${kindOf(stats)})`;
-    if (stats.size > MAX_MARKER_BYTES) return `(${stats.size} bytes: not a marker)`;
+    if (!stats.isFile()) return { kind: 'notMarker', what: kindOf(stats) };
+    if (stats.size > MAX_MARKER_BYTES) return { kind: 'notMarker', what: `a file of ${stats.size} bytes` };
     const bytes = Buffer.alloc(MAX_MARKER_BYTES + 1);
     const length = readSync(fd, bytes, 0, bytes.length, 0);
-    return bytes.subarray(0, Math.min(length, MAX_MARKER_BYTES)).toString('utf8').trim();
+    const serial = bytes.subarray(0, Math.min(length, MAX_MARKER_BYTES)).toString('utf8').trim();
+    return serial === '' ? { kind: 'notMarker', what: 'an empty file' } : { kind: 'serial', serial };
   } finally {
     closeSync(fd);
   }
@@ -196,26 +209,26 @@ export class DirectoryTransport implements Transport {
         `the share ${this.root} ${why}: mount it (or restore it), or fix the share path in installation.json; ` +
           `if it is the share and new, create ${join(this.root, SHARE_MARKER)} holding the line ${expected}`,
       );
-    let found: string | null;
-    let used: boolean;
     try {
       if (!statSync(this.root).isDirectory()) throw missing('is not a folder');
-      found = readShareMarker(this.root);
-      used = found === null && shareCarriesFiles(this.root);
+      const found = readShareMarker(this.root);
+      if (found.kind === 'notMarker') throw missing(`holds a ${SHARE_MARKER} that is no marker (${found.what})`);
+      if (found.kind === 'serial' && found.serial !== expected) {
+        throw missing(`belongs to another installation (its ${SHARE_MARKER} names ${JSON.stringify(found.serial)})`);
+      }
+      if (found.kind === 'absent') {
+        if (!shareCarriesFiles(this.root)) throw missing(`holds no ${SHARE_MARKER} (an empty folder: not mounted?)`);
+        // A share made before markers: given its marker (a share that cannot take it cannot take acks either).
+        writeShareMarker(this.root, expected);
+      }
     } catch (error) {
       if (error instanceof InstallationError) throw error;
       const code = errno(error);
       throw missing(
         code === 'ENOENT' || code === 'ENOTDIR'
           ? 'is not there (not mounted, moved, or not synced yet)'
-          : `cannot be read (${code})`,
+          : `cannot be read or written (${code})`,
       );
-    }
-    if (found === null) {
-      if (!used) throw missing(`holds no ${SHARE_MARKER} (an empty folder: not mounted?)`);
-      writeShareMarker(this.root, expected);
-    } else if (found !== expected) {
-      throw missing(`belongs to another installation (its ${SHARE_MARKER} names ${JSON.stringify(found)})`);
     }
     this.#rootChecked = true;
   }

@@ -241,6 +241,16 @@ function stamped(sd: SdCard): boolean {
  * @throws InstallationError `BadInstallation` when `home` exists but is not a folder (`--home` naming
  *   a file), rather than an errno from the lock file or a mkdir inside it.
  */
+/** For a message about a share in use: what its marker names, if it can be read and names a serial. */
+function markerNaming(shareDir: string): string {
+  try {
+    const marker = readShareMarker(shareDir);
+    return marker.kind === 'serial' ? ` (its ${SHARE_MARKER} names ${JSON.stringify(marker.serial)})` : '';
+  } catch {
+    return '';
+  }
+}
+
 function requireFolder(home: string): void {
   if (existsSync(home) && !statSync(home).isDirectory())
     throw new InstallationError('BadInstallation', `${home} is not a folder: --home (or SEKEY_HOME) names a file`);
@@ -358,12 +368,10 @@ export class Installation {
       // markers): not taken over, or that installation would find its share gone. A marker alone, in
       // an unused share, is an init cut short (made again).
       if (existsSync(shareDir) && shareCarriesFiles(shareDir)) {
-        const marker = readShareMarker(shareDir);
         throw new InstallationError(
           'BadInstallation',
-          `the share ${shareDir} already carries another installation's files` +
-            `${marker === null ? '' : ` (its ${SHARE_MARKER} names ${JSON.stringify(marker)})`}: give each ` +
-            'installation its own share (--share DIR)',
+          `the share ${shareDir} already carries another installation's files${markerNaming(shareDir)}: give ` +
+            'each installation its own share (--share DIR)',
         );
       }
       const host = options.hostClock ?? systemClock;

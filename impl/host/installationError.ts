@@ -68,7 +68,9 @@ export const INSTALLATION_ERROR_CODES = [
   /**
    * The installation's share is not there: the folder is missing, or holds no `.sekey-share` naming
    * this installation's admin HSM (an empty mount point with the network share not mounted, a
-   * synced folder moved or not synced yet, another installation's share). Nothing was read from it
+   * synced folder moved or not synced yet, another installation's share, junk under the marker's
+   * name), or cannot be read (a dead network mount), or, made before markers, cannot take its
+   * marker (a share that cannot be written cannot take acknowledgements either). Nothing was read from it
    * or written to it; a change the command made before it met the share is saved, and then the
    * command ends with `ShareNotWritten` instead.
    * @remedy Mount the share (or restore the folder), or correct `share` in `installation.json`, then

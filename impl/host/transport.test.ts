@@ -13,6 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
+import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, test } from 'vitest';
 import { MemoryTransport } from '../protocol/transport.ts';
 import { DirectoryTransport, SHARE_MARKER, writeShareMarker } from './directoryTransport.ts';
@@ -115,7 +116,9 @@ test('a planted share marker (a FIFO, a folder, a link, a huge file) never block
     const error = await new DirectoryTransport(root, { shareOf: 'SERIAL-A' }).list('updates/U1').catch((e) => e);
     expect(Date.now() - started, plant).toBeLessThan(1_000);
     expect(error, plant).toMatchObject({ name: 'InstallationError', code: 'ShareMissing' });
-    expect((error as Error).message, plant).toContain('belongs to another installation');
+    // Named for what it is: junk under the marker's name, not another installation's serial.
+    expect((error as Error).message, plant).toContain(`holds a ${SHARE_MARKER} that is no marker`);
+    expect((error as Error).message, plant).not.toContain('another installation');
     killSafetyNets();
     rmSync(root, { recursive: true, force: true });
   }
@@ -136,7 +139,47 @@ test.skipIf(process.platform === 'win32')(
     const root = join(mkdtempSync(join(tmpdir(), 'sekey-share-')), 'mount');
     symlinkSync(root, root);
     const error = await new DirectoryTransport(root, { shareOf: 'SERIAL-A' }).list('updates/U1').catch((e) => e);
-    expect(error).toMatchObject({ code: 'ShareMissing', message: expect.stringContaining('cannot be read (ELOOP)') });
+    expect(error).toMatchObject({
+      code: 'ShareMissing',
+      message: expect.stringContaining('cannot be read or written (ELOOP)'),
+    });
+  },
+);
+
+/** Whether `chattr +i` works here (root on ext4 and the like): an immutable folder refuses even root's writes. */
+const canMakeImmutable = (() => {
+  if (process.platform !== 'linux') return false;
+  const dir = mkdtempSync(join(tmpdir(), 'sekey-chattr-'));
+  const made = spawnSync('chattr', ['+i', dir]).status === 0;
+  let refused = false;
+  if (made) {
+    try {
+      writeFileSync(join(dir, 'probe'), '');
+    } catch {
+      refused = true;
+    }
+    spawnSync('chattr', ['-i', dir]);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return refused;
+})();
+
+test.skipIf(!canMakeImmutable)(
+  'a share made before markers that cannot take its marker is ShareMissing, not a raw errno',
+  async () => {
+    const root = mkdtempSync(join(tmpdir(), 'sekey-share-'));
+    mkdirSync(join(root, 'acks'));
+    spawnSync('chattr', ['+i', root]);
+    try {
+      const error = await new DirectoryTransport(root, { shareOf: 'SERIAL-A' }).list('acks/U1').catch((e) => e);
+      expect(error).toMatchObject({
+        code: 'ShareMissing',
+        message: expect.stringMatching(/cannot be read or written \(E/),
+      });
+    } finally {
+      spawnSync('chattr', ['-i', root]);
+      rmSync(root, { recursive: true, force: true });
+    }
   },
 );
 
