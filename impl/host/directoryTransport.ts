@@ -135,8 +135,9 @@ export function readShareMarker(root: string): ShareMarker {
   } catch (error) {
     const code = errno(error);
     if (code === 'ENOENT') return { kind: 'absent' };
-    // O_NOFOLLOW refuses a link with ELOOP; a socket (or a device without its driver) opens with ENXIO.
-    if (code === 'ELOOP') return { kind: 'notMarker', what: 'a symbolic link' };
+    // O_NOFOLLOW refuses a link with ELOOP (EMLINK on FreeBSD); a socket (or a device without its
+    // driver) opens with ENXIO.
+    if (code === 'ELOOP' || code === 'EMLINK') return { kind: 'notMarker', what: 'a symbolic link' };
     if (code === 'ENXIO') return { kind: 'notMarker', what: 'a socket or a device' };
     throw error;
   }
@@ -212,7 +213,9 @@ export class DirectoryTransport implements Transport {
     try {
       if (!statSync(this.root).isDirectory()) throw missing('is not a folder');
       const found = readShareMarker(this.root);
-      if (found.kind === 'notMarker') throw missing(`holds a ${SHARE_MARKER} that is no marker (${found.what})`);
+      if (found.kind === 'notMarker') {
+        throw missing(`holds a ${SHARE_MARKER} that is no marker (${found.what}; remove it if it is junk)`);
+      }
       if (found.kind === 'serial' && found.serial !== expected) {
         throw missing(`belongs to another installation (its ${SHARE_MARKER} names ${JSON.stringify(found.serial)})`);
       }

@@ -237,10 +237,6 @@ function stamped(sd: SdCard): boolean {
   return sd.stats().bytesWritten > 0;
 }
 
-/**
- * @throws InstallationError `BadInstallation` when `home` exists but is not a folder (`--home` naming
- *   a file), rather than an errno from the lock file or a mkdir inside it.
- */
 /** For a message about a share in use: what its marker names, if it can be read and names a serial. */
 function markerNaming(shareDir: string): string {
   try {
@@ -251,6 +247,10 @@ function markerNaming(shareDir: string): string {
   }
 }
 
+/**
+ * @throws InstallationError `BadInstallation` when `home` exists but is not a folder (`--home` naming
+ *   a file), rather than an errno from the lock file or a mkdir inside it.
+ */
 function requireFolder(home: string): void {
   if (existsSync(home) && !statSync(home).isDirectory())
     throw new InstallationError('BadInstallation', `${home} is not a folder: --home (or SEKEY_HOME) names a file`);

@@ -103,10 +103,12 @@ test('the share of an installation: a missing root, an empty folder or another s
 });
 
 test('a planted share marker (a FIFO, a folder, a link, a huge file) never blocks nor fails raw', async () => {
-  for (const plant of ['fifo', 'folder', 'link', 'huge', 'empty'] as const) {
+  for (const plant of ['fifo', 'folder', 'link', 'huge', 'empty', 'socket'] as const) {
     const root = mkdtempSync(join(tmpdir(), 'sekey-marker-'));
     mkdirSync(join(root, 'updates'));
     const marker = join(root, SHARE_MARKER);
+    const server = createServer();
+    if (plant === 'socket') await new Promise<void>((done) => server.listen(marker, done));
     if (plant === 'fifo') plantFifo(marker, 3_000);
     if (plant === 'folder') mkdirSync(marker);
     if (plant === 'link') symlinkSync('/dev/zero', marker);
@@ -119,6 +121,10 @@ test('a planted share marker (a FIFO, a folder, a link, a huge file) never block
     // Named for what it is: junk under the marker's name, not another installation's serial.
     expect((error as Error).message, plant).toContain(`holds a ${SHARE_MARKER} that is no marker`);
     expect((error as Error).message, plant).not.toContain('another installation');
+    if (plant === 'socket') {
+      expect((error as Error).message).toContain('a socket or a device');
+      await new Promise((done) => server.close(done));
+    }
     killSafetyNets();
     rmSync(root, { recursive: true, force: true });
   }

@@ -29,12 +29,14 @@ export interface World {
   /** Provisions a device for an existing user and opens its replica. */
   addDevice(userId: UserId): Promise<User>;
   /**
-   * An independent copy of this installation, as a snapshot of every machine would give: each HSM
-   * cloned with its flash and SD card (`SecubeDevice.simulatorClone`: cells, wear, TRNG state, RAM
-   * and session), the share copied, a clock at the same time, and the admin and every replica
-   * opened again from their cloned cards, as a command would open them. What either world does
-   * later does not reach the other. For a suite that starts every run from the same installation:
-   * built and checked once, forked per run, instead of built again each time.
+   * An independent copy of this installation, as if every machine were powered off, copied and
+   * started again: each HSM cloned with its flash and SD card (`SecubeDevice.simulatorClone`:
+   * cells, wear, TRNG state, RAM and session), the share copied, a clock at the same time, and the
+   * admin and every current replica opened again from their cloned cards, as a command opens them
+   * (`Admin.open` erases orphan keys, `User.open` finishes owed HSM work; what a replica held only
+   * in memory, such as an interrupted sync's record, and replicas of replaced devices are not
+   * carried). What either world does later does not reach the other. For a suite that starts every
+   * run from the same settled installation: built and checked once, forked per run.
    */
   fork(): Promise<World>;
   /** The shared folder. */
