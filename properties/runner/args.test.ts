@@ -73,6 +73,36 @@ describe('parseRunnerArgs', () => {
     expect(usage(['--path', '1:2', '--suite', 'kms', '--suite', 'kmsImpl', '--seed', '1'])).toMatch(/exactly one/);
     expect(usage(['--path', '1:2', '--suite', 'kms'])).toMatch(/needs the --seed/);
     expect(usage(['--path', '1:2', '--suite', 'kms', '--seed', '1', '--time', '1m'])).toMatch(/--time/);
+    // The property it belongs to: without --test, every property of the suite would walk the path.
+    expect(usage(['--path', '1:2', '--suite', 'kms', '--seed', '1'])).toMatch(/needs the --test/);
+    expect(usage(['--path', 'abc', '--suite', 'kms', '--seed', '1', '--test', 'x'])).toMatch(/a path such as/);
+    // A suite named twice is still one suite.
+    expect(
+      parseRunnerArgs(['--path', '1:2', '--suite', 'kms', '--suite', 'kms', '--seed', '1', '--test', 'x']).path,
+    ).toBe('1:2');
+  });
+
+  test('an option given twice is refused (not --suite, which repeats), and a --test that is no regex', () => {
+    expect(usage(['--seed', '1', '--seed', '2'])).toMatch(/--seed is given twice/);
+    expect(usage(['--time', '1m', '--shard', '1/2', '--shard', '2/2'])).toMatch(/--shard is given twice/);
+    expect(usage(['--time', '1m', '--campaign', 'a', '--campaign', 'b'])).toMatch(/--campaign is given twice/);
+    expect(parseRunnerArgs(['--suite', 'kms', '--suite', 'kmsImpl']).suites.map((s) => s.name)).toEqual([
+      'kms',
+      'kmsImpl',
+    ]);
+    expect(usage(['--test', '['])).toMatch(/--test needs a regular expression/);
+  });
+
+  test('integers are written in decimal digits', () => {
+    for (const bad of ['0x10', '1e3', '1.0', ' 3'])
+      expect(usage(['--runs', bad]), bad).toMatch(/--runs needs an integer/);
+    for (const bad of ['0x10', '1e3']) expect(usage(['--seed', bad]), bad).toMatch(/--seed needs an integer/);
+    expect(parseRunnerArgs(['--seed=-42']).seed).toBe(-42);
+  });
+
+  test('--help wins over the rest of the line', () => {
+    expect(parseRunnerArgs(['--help', '--runs', '0']).help).toBe(true);
+    expect(parseRunnerArgs(['--runs', '0', '-h']).help).toBe(true);
   });
 
   test('campaign options need --time, and a campaign draws its own seeds', () => {

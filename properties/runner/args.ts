@@ -84,10 +84,25 @@ campaign writes its summary, and the exit code is 130 or 143.
 A campaign writes reports/campaign-<timestamp>/summary.json and, per counterexample, its seed, path,
 shrunk scenario and a command (or, for the deployment suite, a test file) that replays it.`;
 
+/** What a command line without options asks for. */
+const NO_OPTIONS: RunnerOptions = {
+  help: false,
+  json: false,
+  suites: SUITES,
+  runs: undefined,
+  seed: undefined,
+  path: undefined,
+  scale: undefined,
+  test: undefined,
+  timeMs: undefined,
+  shard: WHOLE,
+  campaign: undefined,
+};
+
 function integer(name: string, text: string | undefined, min: number): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (text.trim() === '' || !Number.isSafeInteger(value) || value < min)
+  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value) || value < min)
     throw new UsageError(`--${name} needs an integer ≥ ${min}, got '${text}'`);
   return value;
 }
@@ -106,8 +121,15 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
   let values: ReturnType<
     typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: false; strict: true }>
   >['values'];
+  let tokens: ReadonlyArray<{ readonly kind: string; readonly name?: string }>;
   try {
-    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: false, strict: true }));
+    ({ values, tokens } = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      allowPositionals: false,
+      strict: true,
+      tokens: true,
+    }));
   } catch (error) {
     if (error instanceof Error && /Unknown option/.test(error.message)) throw unknownOption(error);
     // parseArgs takes a value that starts with '-' for an option, and says so in three lines.
@@ -120,7 +142,16 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
       );
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
-  const names = values.suite ?? [];
+  // --help wins over everything else on the line, as it does for the sekey command.
+  if (values.help === true) return { ...NO_OPTIONS, help: true };
+  // One value per option (parseArgs keeps the last): two seeds or two shards are a mistake to say, not to guess.
+  const seen = new Set<string>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name === undefined || token.name === 'suite') continue;
+    if (seen.has(token.name)) throw new UsageError(`--${token.name} is given twice: give it once`);
+    seen.add(token.name);
+  }
+  const names = [...new Set(values.suite ?? [])];
   const suites = names.map((name) => {
     const suite = suiteNamed(name);
     if (suite) return suite;
@@ -135,8 +166,15 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
   });
   const chosen = suites.length > 0 ? SUITES.filter((s) => suites.includes(s)) : SUITES;
   const seed = values.seed === undefined ? undefined : Number(values.seed);
-  if (seed !== undefined && (values.seed?.trim() === '' || !Number.isSafeInteger(seed)))
+  if (seed !== undefined && (!/^-?\d+$/.test(values.seed ?? '') || !Number.isSafeInteger(seed)))
     throw new UsageError(`--seed needs an integer, got '${values.seed}'`);
+  if (values.test !== undefined) {
+    try {
+      new RegExp(values.test);
+    } catch {
+      throw new UsageError(`--test needs a regular expression, got '${values.test}'`);
+    }
+  }
   const scale = values.scale === undefined ? undefined : Number(values.scale);
   if (scale !== undefined && !(scale > 0 && Number.isFinite(scale)))
     throw new UsageError(`--scale needs a positive number, got '${values.scale}'`);
@@ -149,6 +187,11 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
       throw new UsageError('--path replays one counterexample: give exactly one --suite');
     if (seed === undefined) throw new UsageError('--path needs the --seed of the failure it replays');
     if (timeMs !== undefined) throw new UsageError('--path replays one run; it does not go with --time');
+    // Every other property of the suite would walk the same path through its own arbitraries.
+    if (values.test === undefined)
+      throw new UsageError("--path needs the --test of the failure's replay line (the property it belongs to)");
+    if (!/^\d+(:\d+)*$/.test(values.path))
+      throw new UsageError(`--path needs a path such as 3:1:0 (from a failure's replay line), got '${values.path}'`);
   }
   if (timeMs === undefined && (values.shard !== undefined || values.campaign !== undefined))
     throw new UsageError('--shard and --campaign belong to a campaign: add --time (e.g. --time 30m)');
@@ -157,7 +200,7 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
   if (values.campaign !== undefined && !/^[\w.-]{1,100}$/.test(values.campaign))
     throw new UsageError(`--campaign needs letters, digits, '.', '_' or '-', got '${values.campaign}'`);
   return {
-    help: values.help === true,
+    help: false,
     json: values.json === true,
     suites: chosen,
     runs: integer('runs', values.runs, 1),

@@ -3,12 +3,34 @@ import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { campaignFolder, claimFolder, copyReproduction, saveFailures, stopReason } from './campaign.ts';
+import {
+  batchTestPattern,
+  campaignFolder,
+  claimFolder,
+  copyReproduction,
+  saveFailures,
+  stopReason,
+} from './campaign.ts';
 import { escapeRegExp, replayCommand, vitestReplayCommand } from './replayCommand.ts';
 import { countOf } from './fixtures.testkit.ts';
 import type { SuiteCount } from './tally.ts';
 
 describe('campaign helpers', () => {
+  test('a --test narrows the campaign tests and never brings back one that campaigns skip', () => {
+    const skip = `^(?!.*(?:${escapeRegExp('every declared edge')}))`;
+    const names = [
+      'deployment suite every invariant holds',
+      'deployment suite the runs exercised every declared edge of every machine',
+      'kms projection',
+    ];
+    const matching = (pattern: string | undefined) => names.filter((n) => new RegExp(pattern ?? '').test(n));
+    expect(matching(batchTestPattern(skip, undefined))).toEqual([names[0], names[2]]);
+    expect(matching(batchTestPattern(skip, 'deployment'))).toEqual([names[0]]);
+    expect(matching(batchTestPattern(skip, '^kms'))).toEqual([names[2]]);
+    expect(matching(batchTestPattern(undefined, 'declared|projection'))).toEqual([names[1], names[2]]);
+    expect(batchTestPattern('a|b', undefined)).toBe('a|b');
+  });
+
   test('the folder is named after the start time, and after the shard when there are several', () => {
     const at = new Date(Date.UTC(2026, 11, 2, 8, 30, 5, 250));
     expect(campaignFolder(at, { index: 1, count: 1 })).toBe(join('reports', 'campaign-20261202T083005Z'));

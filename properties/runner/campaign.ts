@@ -18,7 +18,7 @@ import { runBatch } from './runBatch.ts';
 import type { ActiveBatch, BatchResult } from './runBatch.ts';
 import { mergeStatistics } from './statistics.ts';
 import { campaignSeed, newCampaignId, shardBatchIndex } from './seeds.ts';
-import { emptyCount, mergeCount, opsPerCpuSecond } from './tally.ts';
+import { emptyCount, failuresOf, mergeCount, opsPerCpuSecond } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
 import type { DoneLine } from './progressLine.ts';
 import { escapeRegExp, ownName, replayCommand } from './replayCommand.ts';
@@ -153,6 +153,16 @@ export function claimFolder(base: string): string {
 }
 
 /**
+ * The `-t` pattern of a campaign batch: the campaign's own (`base`: every test but those campaigns
+ * skip, later only the tests that ran a property) narrowed by the user's `--test`, which never
+ * brings back a test the campaign skips.
+ */
+export function batchTestPattern(base: string | undefined, user: string | undefined): string | undefined {
+  if (user === undefined) return base;
+  return `${base ?? '^'}(?=[\\s\\S]*?(?:${user}))`;
+}
+
+/**
  * Runs a campaign of `options.timeMs`; `onBatch` hears of each batch as it starts, `onLines` of
  * progress within it. Returns the summary (also written to the folder) and the totals per suite.
  */
@@ -211,7 +221,7 @@ export async function runCampaign(
         operations: c.operations,
         cpuSeconds: Math.round(c.cpuMicros / 1e4) / 100,
         opsPerCpuSecond: opsPerCpuSecond(c),
-        failures: c.failures,
+        failures: failuresOf(c),
       };
     }
     summary.stoppedEarly = stopped ?? stopReason(counts, result.unrunnable);
@@ -251,7 +261,7 @@ export async function runCampaign(
           runs: options.runs,
           seed,
           scale: options.scale,
-          testPattern: options.test ?? properties,
+          testPattern: batchTestPattern(properties, options.test),
           deadline: endsAt,
           ownStatistics: true,
         },

@@ -97,5 +97,15 @@ describe('failures in words', () => {
     expect(rest).toEqual([]);
     expect(line).toMatch(/^deployment: ".*": the --path does not replay under seed 42 with this code\./);
     expect(line).toMatch(/Replay the seed alone \(drop --path\), or run the reproduction file/);
+    // As a real run gives it: fast-check refuses the path before any run, so only the failed test says so.
+    const refused = countOf('kms', { failures: 1 });
+    refused.failedTests.push({
+      suite: 'kms',
+      test: 'the invariants hold',
+      message: 'Unable to replay, got wrong path=11:2:3',
+    });
+    const [said, ...more] = describeFailures([refused]);
+    expect(more).toEqual([]);
+    expect(said).toMatch(/^kms: "the invariants hold": the --path does not replay with this code\. /);
   });
 });

@@ -18,7 +18,7 @@ import type { ActiveBatch, BatchResult } from './runBatch.ts';
 import { statisticsOf } from './statistics.ts';
 import { SUITES } from './suites.ts';
 import { formatTable, thousands } from './table.ts';
-import { emptyCount, opsPerCpuSecond } from './tally.ts';
+import { emptyCount, failuresOf, opsPerCpuSecond } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
 
 /** Exit codes. */
@@ -47,7 +47,7 @@ function jsonRow(c: SuiteCount, scale: number | undefined, campaignFolder?: stri
     operations: c.operations,
     cpuSeconds: Math.round(c.cpuMicros / 1e4) / 100,
     opsPerCpuSecond: opsPerCpuSecond(c),
-    failures: c.failures,
+    failures: failuresOf(c),
     statistics: suite ? statisticsOf(suite, campaignFolder) : null,
     counterexamples: c.counterexamples.map((d) => ({
       test: d.test,
@@ -70,6 +70,23 @@ function firstLine(message: string): string {
 /** fast-check's refusal of a replay path that does not fit the run (`pathWalk`). */
 const STALE_PATH = /Unable to replay, got wrong path/;
 
+/** Why a --path did not replay, and what to do instead. */
+function stalePath(suite: string, test: string, seed: number | null): string {
+  return (
+    `${suite}: "${test}": the --path does not replay${seed === null ? '' : ` under seed ${seed}`} with this code. ` +
+    'A path walks the shrinking of the one property and run it was printed for, which depends on what the ' +
+    'code did: for another property (give --test) or after a change (a fix, new commands) it does ' +
+    'not fit. Replay the seed alone (drop --path), or run the reproduction file the failure saved, ' +
+    'if its suite writes one (the deployment suite does: reports/ or the campaign folder).'
+  );
+}
+
+/** The seed a fast-check failure message names (`{ seed: S, path: … }`), if any. */
+function seedOf(message: string): number | null {
+  const m = /seed: (-?\d+)/.exec(message);
+  return m ? Number(m[1]) : null;
+}
+
 /** The failures in words: each counterexample with its replay, each other failed test with its message. */
 export function describeFailures(counts: readonly SuiteCount[], scale?: number | undefined): string[] {
   const out: string[] = [];
@@ -77,13 +94,7 @@ export function describeFailures(counts: readonly SuiteCount[], scale?: number |
     const explained = new Set(c.counterexamples.map((d) => d.test));
     for (const d of c.counterexamples) {
       if (d.error !== null && STALE_PATH.test(d.error)) {
-        out.push(
-          `${c.suite}: "${d.test}": the --path does not replay under seed ${d.seed} with this code. A path ` +
-            'walks the shrinking of the one property and run it was printed for, which depends on what the ' +
-            'code did: for another property (give --test) or after a change (a fix, new commands) it does ' +
-            'not fit. Replay the seed alone (drop --path), or run the reproduction file the failure saved, ' +
-            'if its suite writes one (the deployment suite does: reports/ or the campaign folder).',
-        );
+        out.push(stalePath(c.suite, d.test, d.seed));
         if (d.reproduction) out.push(`  reproduction: ${d.reproduction}`);
         continue;
       }
@@ -98,8 +109,12 @@ export function describeFailures(counts: readonly SuiteCount[], scale?: number |
       out.push(`  replay: ${replayCommand(c.suite, d.test, d.seed, d.path, scale)}`);
       if (d.reproduction) out.push(`  reproduction: ${d.reproduction}`);
     }
-    for (const t of c.failedTests.filter((f) => !explained.has(f.test)))
-      out.push(`${c.suite}: "${t.test}" failed: ${t.message.split('\n')[0] ?? ''}`);
+    for (const t of c.failedTests.filter((f) => !explained.has(f.test))) {
+      // fast-check refuses a path that does not fit while walking it, before any run: no counterexample
+      // line then, only the failed test's message.
+      if (STALE_PATH.test(t.message)) out.push(stalePath(c.suite, t.test, seedOf(t.message)));
+      else out.push(`${c.suite}: "${t.test}" failed: ${t.message.split('\n')[0] ?? ''}`);
+    }
   }
   return out;
 }
@@ -238,7 +253,9 @@ function closeCampaign(
   if (summary.stoppedEarly !== null) io.stdout.write(`stopped before the budget: ${summary.stoppedEarly}\n`);
   io.stdout.write(
     failed
-      ? `${summary.failures.length} failures saved in ${summary.folder}/ (summary.json)\n`
+      ? summary.failures.length > 0
+        ? `${summary.failures.length} failures saved in ${summary.folder}/ (summary.json)\n`
+        : `the campaign failed (above); what it covered is in ${summary.folder}/summary.json\n`
       : `no counterexample; coverage per suite in ${summary.folder}/summary.json\n`,
   );
   return code;

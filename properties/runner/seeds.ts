@@ -46,12 +46,14 @@ function fmix32(x: number): number {
 }
 
 /**
- * The fast-check seed of batch `index` of campaign `id`: a 32-bit unsigned integer, distinct for
+ * The fast-check seed of batch `index` of campaign `id`: a 32-bit signed integer, distinct for
  * distinct indices below 2³² (the index is XORed with the campaign's key, then mixed bijectively).
+ * Signed because fast-check folds every seed to one (`seed | 0`) and reports failures with that:
+ * the summary's batch seed and the failure's replay seed are then the same number.
  */
 export function campaignSeed(id: string, index: number): number {
   if (!Number.isSafeInteger(index) || index < 0 || index >= 2 ** 32) throw new RangeError(`batch index ${index}`);
-  return fmix32((index ^ keyOf(id)) >>> 0);
+  return fmix32((index ^ keyOf(id)) >>> 0) | 0;
 }
 
 /** A fresh campaign id: the UTC time to the second and four random hex digits. */

@@ -23,6 +23,24 @@ describe('the closing table', () => {
     const row = tableRow(countOf('deployment', { runs: 51, operations: 3000, cpuMicros: 40_000_000, failures: 1 }));
     expect(row).toEqual(['deployment', '51', '3,000', '75.0', '1', 'reports/properties.json']);
     expect(tableRow(countOf('kms'))).toEqual(['kms', '0', '0', '0.0', '0', '-']);
+    // Stopped (Ctrl-C) before vitest gave its verdicts: a property that ended with a counterexample is a failure.
+    const stopped = countOf('kms');
+    stopped.counterexamples.push({
+      kind: 'done',
+      suite: 'kms',
+      test: 't',
+      runs: 1,
+      operations: 1,
+      cpuMicros: 1,
+      failed: true,
+      interrupted: true,
+      seed: 1,
+      path: '0',
+      counterexample: null,
+      error: null,
+      reproduction: null,
+    });
+    expect(tableRow(stopped)[4]).toBe('1');
   });
 
   test('columns are aligned: names to the left, figures to the right', () => {

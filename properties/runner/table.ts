@@ -5,7 +5,7 @@
  */
 import { statisticsOf } from './statistics.ts';
 import { SUITES } from './suites.ts';
-import { opsPerCpuSecond } from './tally.ts';
+import { failuresOf, opsPerCpuSecond } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
 
 const HEADER = ['suite', 'runs', 'operations', 'ops/CPU-s', 'failures', 'statistics'] as const;
@@ -33,7 +33,7 @@ export function tableRow(c: SuiteCount, campaignFolder?: string): string[] {
     thousands(c.runs),
     thousands(c.operations),
     rate(opsPerCpuSecond(c)),
-    String(c.failures),
+    String(failuresOf(c)),
     statistics,
   ];
 }

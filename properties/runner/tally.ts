@@ -76,6 +76,14 @@ export function addLine(counts: Map<string, SuiteCount>, line: ProgressLine): vo
   }
 }
 
+/**
+ * Failed tests of a suite, counterexamples included: vitest's verdicts, or, when a stop (Ctrl-C,
+ * SIGTERM) ended the run before vitest gave any, the properties that ended with a counterexample.
+ */
+export function failuresOf(c: Pick<SuiteCount, 'failures' | 'counterexamples'>): number {
+  return Math.max(c.failures, c.counterexamples.length);
+}
+
 /** Operations per CPU-second, to one decimal; 0 when no CPU time was recorded. */
 export function opsPerCpuSecond(c: Pick<SuiteCount, 'operations' | 'cpuMicros'>): number {
   return c.cpuMicros > 0 ? Math.round((c.operations / (c.cpuMicros / 1e6)) * 10) / 10 : 0;
