@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { USAGE } from './args.ts';
+import { USAGE, parseRunnerArgs } from './args.ts';
 import { EXIT, describeFailures, exitCodeOf, main } from './main.ts';
 import { countOf, sink } from './fixtures.testkit.ts';
 import type { DoneLine } from './progressLine.ts';
@@ -84,9 +84,18 @@ describe('failures in words', () => {
     expect(describeFailures([broken])).toEqual([
       `deployment: counterexample in "${counterexample.test}" (seed 42, path -)`,
       '  error: Error: disk full',
-      '  replay: npm run properties -- --suite deployment --seed=42 --path "" ' +
+      '  replay: npm run properties -- --suite deployment --seed=42 ' +
         '--test "a projection holds nothing outside the user’s groups"',
     ]);
+    // The replay lines the runner prints are command lines it accepts, with a path or without one.
+    const withPath = countOf('kms', { failures: 1 });
+    withPath.counterexamples.push({ ...counterexample, path: '3:1:0' });
+    for (const line of [...describeFailures([broken]), ...describeFailures([withPath])]) {
+      if (!line.startsWith('  replay: ')) continue;
+      const words = (line.split(' -- ')[1] ?? '').match(/"[^"]*"|\S+/g) ?? [];
+      const options = parseRunnerArgs(words.map((w) => w.replace(/^"(.*)"$/, '$1')));
+      expect(options.seed, line).toBe(42);
+    }
     const stale = countOf('deployment', { failures: 1 });
     stale.counterexamples.push({
       ...counterexample,

@@ -32,7 +32,8 @@ export function replayCommand(
   path: string,
   scale?: number | undefined,
 ): string {
-  const where = seed === null ? '' : ` --seed=${seed} --path "${path}"`;
+  // No path (a failure before any run, e.g. the suite breaking): the seed alone replays it.
+  const where = seed === null ? '' : ` --seed=${seed}${path === '' ? '' : ` --path "${path}"`}`;
   const scaled = scale === undefined ? '' : ` --scale ${scale}`;
   return `npm run properties -- --suite ${suite}${where}${scaled} --test "${quotedPattern(test)}"`;
 }

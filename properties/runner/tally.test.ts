@@ -49,7 +49,13 @@ describe('counts per suite', () => {
     const b = Object.assign(emptyCount('kms'), { runs: 10, operations: 20, cpuMicros: 30, propertyTests: ['x', 'y'] });
     b.counterexamples.push(done({ failed: true }));
     mergeCount(a, b);
-    expect(a).toMatchObject({ runs: 11, operations: 22, cpuMicros: 33, failures: 1, propertyTests: ['x', 'y'] });
+    // a's failed test, and b's counterexample from a batch stopped before vitest's verdicts (failures 0).
+    expect(a).toMatchObject({ runs: 11, operations: 22, cpuMicros: 33, failures: 2, propertyTests: ['x', 'y'] });
     expect(a.counterexamples).toHaveLength(1);
+    // A finished batch's counterexample is also its failed test: counted once.
+    const c = Object.assign(emptyCount('kms'), { failures: 1 });
+    c.counterexamples.push(done({ failed: true }));
+    mergeCount(a, c);
+    expect(a.failures).toBe(3);
   });
 });

@@ -99,7 +99,8 @@ export function mergeCount(into: SuiteCount, more: SuiteCount): void {
   into.cpuMicros += more.cpuMicros;
   into.properties += more.properties;
   into.tests += more.tests;
-  into.failures += more.failures;
+  // Each side's own count first: a batch stopped before vitest's verdicts counts its counterexamples.
+  into.failures = failuresOf(into) + failuresOf(more);
   for (const t of more.propertyTests) if (!into.propertyTests.includes(t)) into.propertyTests.push(t);
   into.counterexamples.push(...more.counterexamples);
   into.failedTests.push(...more.failedTests);
