@@ -173,9 +173,8 @@ export const throughputBench: BenchModule = {
     ];
     // Three repetitions in either mode: a spread needs them, and --quick shrinks the runs instead.
     const repetitions = 3;
-    const samples = new Map<string, number[]>();
-    const perRun = new Map<string, number[]>();
-    const operations = new Map<string, number>();
+    /** Every measurement of each engine and suite (`kmsImpl`, `kmsImplBaseline`, …), in order. */
+    const measured = new Map<string, SuiteMeasurement[]>();
     try {
       for (let rep = 1; rep <= repetitions; rep++) {
         for (const suite of THROUGHPUT_SUITES) {
@@ -186,9 +185,7 @@ export const throughputBench: BenchModule = {
             context.progress(`repetition ${rep}/${repetitions}: ${suite.name}, ${runs} runs, ${engine.name} engine`);
             const m = runSuite(suite, engine, runs);
             const key = engine.name === 'current' ? suite.name : `${suite.name}Baseline`;
-            samples.set(key, [...(samples.get(key) ?? []), m.opsPerCpuSecond]);
-            perRun.set(key, [...(perRun.get(key) ?? []), m.cpuMsPerRun]);
-            operations.set(key, m.operations);
+            measured.set(key, [...(measured.get(key) ?? []), m]);
             context.progress(
               `  ${m.operations} operations in ${m.cpuSeconds} CPU-s: ${round1(m.opsPerCpuSecond)}/CPU-s, ` +
                 `${round1(m.cpuMsPerRun)} CPU-ms a run`,
@@ -200,7 +197,7 @@ export const throughputBench: BenchModule = {
       if (baselineRoot !== null) rmSync(baselineRoot, { recursive: true, force: true });
     }
     const opsPerCpuSecond: Record<string, Spread | number> = Object.fromEntries(
-      [...samples].map(([k, v]) => [k, rounded(spread(v))]),
+      [...measured].map(([k, ms]) => [k, rounded(spread(ms.map((m) => m.opsPerCpuSecond)))]),
     );
     // Without the baseline tree, the issue's figure stands in for the kmsImpl baseline (and none for deployment).
     if (baselineRoot === null) opsPerCpuSecond['kmsImplBaseline'] = ISSUE_BASELINE.kmsImpl;
@@ -210,7 +207,7 @@ export const throughputBench: BenchModule = {
     };
     const ratio = (a: number | null, b: number | null) => (a === null || b === null ? null : round1(a / b));
     const cpuMsPerRun: Record<string, Spread> = Object.fromEntries(
-      [...perRun].map(([k, v]) => [k, rounded(spread(v))]),
+      [...measured].map(([k, ms]) => [k, rounded(spread(ms.map((m) => m.cpuMsPerRun)))]),
     );
     const perRunMedian = (key: string): number | null => cpuMsPerRun[key]?.median ?? null;
     const bySuite: Record<string, number | null> = Object.fromEntries(
@@ -236,7 +233,8 @@ export const throughputBench: BenchModule = {
             "issue 12's figure for the kmsImpl suite before any throughput work (@noble crypto, measured on this " +
             'machine when the issue was filed); `speedup.kmsImplOverIssueFigure` divides by it',
         },
-        operationsPerMeasurement: Object.fromEntries(operations),
+        // The last measurement's count: every repetition of an engine runs the same sequences.
+        operationsPerMeasurement: Object.fromEntries([...measured].map(([k, ms]) => [k, ms.at(-1)?.operations])),
         runs: Object.fromEntries(THROUGHPUT_SUITES.map((s) => [s.name, context.quick ? s.runs.quick : s.runs.full])),
         baselineCommit: baselineRoot === null ? null : BASELINE_COMMIT,
         method:

@@ -99,10 +99,13 @@ const NO_OPTIONS: RunnerOptions = {
   campaign: undefined,
 };
 
+/** An integer as the runner takes it: decimal digits, a sign at most (not 0x10, 1e3 or 1.0). */
+const DECIMAL = /^-?\d+$/;
+
 function integer(name: string, text: string | undefined, min: number): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value) || value < min)
+  if (!DECIMAL.test(text) || !Number.isSafeInteger(value) || value < min)
     throw new UsageError(`--${name} needs an integer ≥ ${min}, got '${text}'`);
   return value;
 }
@@ -166,7 +169,7 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
   });
   const chosen = suites.length > 0 ? SUITES.filter((s) => suites.includes(s)) : SUITES;
   const seed = values.seed === undefined ? undefined : Number(values.seed);
-  if (seed !== undefined && (!/^-?\d+$/.test(values.seed ?? '') || !Number.isSafeInteger(seed)))
+  if (seed !== undefined && (!DECIMAL.test(values.seed ?? '') || !Number.isSafeInteger(seed)))
     throw new UsageError(`--seed needs an integer, got '${values.seed}'`);
   if (values.test !== undefined) {
     try {
