@@ -35,6 +35,7 @@ export const SUITES: readonly Suite[] = [
     file: 'properties/kmsImpl.properties.test.ts',
     operation: 'a KMS operation applied to both the model and the implementation',
     statistics: null,
+    notInCampaigns: ['the live runs checked selections that the smallest-group rule decides'],
   },
   {
     name: 'updateAttacks',
