@@ -289,11 +289,12 @@ export const liveTimeStepArbitrary: fc.Arbitrary<number> = timeSteps(96, 1, 1);
  * A sequence of the live profile, drawn from the model's state `from` at time `start` (each
  * operation made against the state the ones before it leave). Why a second profile: with
  * {@link operationSequence}'s time steps a day passes every other operation or so, and its key
- * events name IDs blindly, so after the first few steps hardly a key can protect anything. Sampled from the kmsImpl bootstrap
- * (1,000 sequences, every sender against every recipient set of up to two at every sync point):
- * with the expiring profile 1.8 % of the selections had a key to choose and none was decided by
- * the smallest-group rule (no two common groups ever had usable keys); with this one 43 % had a
- * key, and 92 of the 1,000 sequences reached selections the smallest-group rule decides.
+ * events name IDs blindly, so after the first few steps hardly a key can protect anything.
+ * Sampled from the kmsImpl bootstrap (1,000 sequences, every sender against every recipient set
+ * of up to two at every sync point): with the expiring profile 1.8 % of the selections had a key
+ * to choose and none was decided by the smallest-group rule (no two common groups ever had usable
+ * keys); with this one 43 % had a key, and 92 of the 1,000 sequences reached selections the
+ * smallest-group rule decides.
  */
 export function liveOperationSequence(
   minLength: number,
