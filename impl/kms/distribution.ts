@@ -42,7 +42,14 @@ export interface ProvisioningRecord {
 /**
  * Provisions `userDevice` for `userId` (both HSMs in admin sessions, side by side, as the original's
  * `sekey_init_user_SEcube`, but no key ever crosses the host in clear: W3). Provisioning again
- * replaces the user's device; the old one is retired and can no longer open anything new.
+ * replaces the user's device; the old one is retired: its channel keys leave the admin HSM and its
+ * undelivered files the outbox, so it learns no key created from then on. It keeps the keys it
+ * holds, though, as a lost or stolen device does: replacing a device rekeys nothing, and a key it
+ * held still opens what is protected under it (and protects, while its view is fresh) until the
+ * key leaves `active`. To cut such a device off at once, compromise or deactivate the keys it held
+ * (or remove the user from the groups, which rekeys them). That includes a deleted user's device
+ * whose last file, the erase order, it had not fetched when the ID was provisioned again: the file
+ * is dropped with the rest of the outbox.
  *
  * Each provisioning takes a fresh index for its keys (`userKeyIds`), never the user's current one:
  * the keys are installed before the commit, and a commit lost to a power cut must leave the device

@@ -3,11 +3,13 @@ import type { GroupPolicy } from '../../model/kms.ts';
 import { ACK_SEAL_BYTES, encodeAckHeader } from '../protocol/ackFile.ts';
 import { ackStream, sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
 import { fileHash, parseUpdateFile } from '../protocol/updateFile.ts';
-import { USER_PIN } from '../../device/secube.testkit.ts';
+import { ADMIN_PIN, USER_PIN, makeDevice } from '../../device/secube.testkit.ts';
+import { SdCard } from '../../device/sdcard.ts';
+import { provisionUser } from './distribution.ts';
 import { PowerLossError } from '../../device/powerLossError.ts';
 import { UPDATE_SEQUENCE_COUNTER, User } from './user.ts';
 import type { World } from './world.testkit.ts';
-import { newTeam } from './world.testkit.ts';
+import { TEAM_POLICY, TEST_CARD_SECTORS, newTeam, newWorld } from './world.testkit.ts';
 
 const DAY = 86_400_000;
 const policy: GroupPolicy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 30 * DAY };
@@ -488,6 +490,59 @@ describe('distribution by update files', () => {
     expect(reopened.groups().map((g) => g.id)).toEqual(['G1']);
     await expect(reopened.sync(w.transport)).rejects.toThrow(/UnwrapFailed/);
   });
+
+  test(
+    'an import the HSM refuses during a sync: pendingDeviceWork says why, encrypt and decrypt say ' + 'KeyUnavailable',
+    async () => {
+      const w = await newWorld();
+      w.admin.addUser('U1', 'alice');
+      const alice = await w.addDevice('U1');
+      w.admin.addUser('U2', 'bob');
+      // Bob's HSM has room for a handful of keys: its channel keys and the database key, and a few more.
+      const sd = new SdCard({ sectorCount: TEST_CARD_SECTORS });
+      const { device } = makeDevice('small-bob', { sdcard: sd, keyStore: { maxFill: 0.0004 } });
+      device.login('admin', ADMIN_PIN);
+      const provisioning = provisionUser(w.admin, 'U2', device);
+      device.logout();
+      device.login('user', USER_PIN);
+      const bob = await User.create({ provisioning, device, sd, clock: w.clock });
+      w.users.set('U2', bob);
+      w.admin.addGroup('G1', 'team', TEAM_POLICY);
+      w.admin.addMember('G1', 'U1');
+      w.admin.addMember('G1', 'U2');
+      await w.syncByFiles();
+      // Any cause fills it: here keys of bob's own.
+      let filled = 0;
+      try {
+        for (;;) bob.device.generateKey(9000 + filled++, { purpose: 'local' });
+      } catch (error) {
+        expect(String(error)).toMatch(/StoreFull/);
+      }
+      w.admin.activateKey(w.admin.addKey('G1', 'k'));
+      await w.publisher.publish();
+      await alice.sync(w.transport);
+      await expect(bob.sync(w.transport)).rejects.toThrow(/StoreFull/);
+      expect(bob.pendingDeviceWork()).toEqual({ operations: 1, error: expect.stringMatching(/StoreFull/) });
+      // The replica lists the key (the file is applied); its material never reached the HSM.
+      expect(bob.keys().map((k) => [k.id, k.state])).toEqual([['K2000', 'active']]);
+      const unavailable = {
+        code: 'KeyUnavailable',
+        message: expect.stringMatching(/K2000 has not reached .*StoreFull/),
+      };
+      expect(() => bob.encrypt(['U1'], new Uint8Array([1]))).toThrow(expect.objectContaining(unavailable));
+      const message = alice.encrypt(['U2'], new Uint8Array([1]));
+      expect(() => bob.decrypt(message)).toThrow(expect.objectContaining(unavailable));
+      // Room again: the next sync carries the owed import out, and the error is forgotten.
+      bob.device.logout();
+      bob.device.login('admin', ADMIN_PIN);
+      bob.device.deleteKey(9000);
+      bob.device.logout();
+      bob.device.login('user', USER_PIN);
+      await bob.sync(w.transport);
+      expect(bob.pendingDeviceWork()).toEqual({ operations: 0, error: null });
+      expect(bob.decrypt(message)).toEqual(new Uint8Array([1]));
+    },
+  );
 
   test(
     'update processing is restored from its saved snapshot: a counted refusal stays counted once after a ' + 'reopen',

@@ -149,7 +149,6 @@ export class User {
         // An HSM refusal (a full key store, say) must not make the replica unopenable: the work stays
         // pending, is retried by the next sync, and is reported by `pendingDeviceWork`.
         if (!isDeviceError(error)) throw error;
-        user.#deviceWorkError = error;
       }
       return user;
     });
@@ -268,7 +267,9 @@ export class User {
     this.#requireFresh();
     const choice = this.findKey(recipients);
     const aad = messageAad(choice.keyId);
-    const { nonce, ciphertext } = this.#device.encrypt(deviceKeyNumber(choice.keyId), data, { aad });
+    const { nonce, ciphertext } = this.#withMaterial(choice.keyId, () =>
+      this.#device.encrypt(deviceKeyNumber(choice.keyId), data, { aad }),
+    );
     return encodeMessage(choice.keyId, nonce, ciphertext);
   }
 
@@ -285,8 +286,28 @@ export class User {
         const hint = state === 'compromised' ? ' (re-protect it under a fresh key instead)' : '';
         throw new SekeyError('UsageNotAllowed', `key ${keyId} is ${state}: it may not decrypt${hint}`);
       }
-      return this.#device.decrypt(deviceKeyNumber(keyId), nonce, ciphertext, messageAad(keyId));
+      return this.#withMaterial(keyId, () =>
+        this.#device.decrypt(deviceKeyNumber(keyId), nonce, ciphertext, messageAad(keyId)),
+      );
     });
+  }
+
+  /**
+   * Runs HSM work under key `keyId`, which the replica lists: if the HSM has no such key, its import
+   * is still owed (the HSM refused it, a full key store say: {@link pendingDeviceWork}), and the
+   * caller hears `KeyUnavailable`, as for a key never delivered, not the HSM's bare `UnknownKey`.
+   */
+  #withMaterial<T>(keyId: KeyId, work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      if (!isDeviceError(error, 'UnknownKey')) throw error;
+      const why = this.#deviceWorkError === null ? '' : ` (the HSM refused it: ${this.#deviceWorkError.message})`;
+      throw new SekeyError(
+        'KeyUnavailable',
+        `key ${keyId} has not reached this device's HSM yet${why}; sync again once the cause is fixed`,
+      );
+    }
   }
 
   /**
@@ -494,7 +515,6 @@ export class User {
   async #syncStream(transport: Transport): Promise<SyncReport> {
     // First the HSM work an earlier apply still owes: nothing new is applied on top of it.
     this.#finishDeviceWork();
-    this.#deviceWorkError = null;
     await this.#recordAfterReboot(transport);
     const applied: number[] = [];
     const refused: Array<{ name: string; reason: RefusalReason }> = [];
@@ -618,8 +638,22 @@ export class User {
     });
   }
 
-  /** Carries out the HSM work committed by an applied file, then forgets it. Idempotent. */
+  /**
+   * Carries out the HSM work committed by an applied file, then forgets it. Idempotent. Remembers
+   * why the HSM refused it, if it did, for {@link pendingDeviceWork} (on opening and in a sync
+   * alike), and forgets that once the work is done.
+   */
   #finishDeviceWork(): void {
+    try {
+      this.#carryOutDeviceWork();
+      this.#deviceWorkError = null;
+    } catch (error) {
+      if (isDeviceError(error)) this.#deviceWorkError = error;
+      throw error;
+    }
+  }
+
+  #carryOutDeviceWork(): void {
     const work = this.#db.read(
       (db) =>
         query(db, 'SELECT seq, kind, key_number, data FROM pending_device_ops ORDER BY seq') as Array<
