@@ -45,7 +45,7 @@ export const THROUGHPUT_SUITES: readonly ThroughputSuite[] = [
   {
     name: 'kmsImpl',
     file: 'properties/kmsImpl.properties.test.ts',
-    test: 'agree after every step',
+    test: 'agree after every step of random operation sequences',
     operationsField: 'operations',
     runs: { full: 200, quick: 20 },
   },
