@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { displayWidth, padDisplay } from './displayWidth.ts';
-import { fields, printable, quoted, table, terminalSafe } from './format.ts';
+import { fields, json, printable, quoted, table, terminalSafe } from './format.ts';
+import { reportError } from './reportError.ts';
+import type { CliIo } from './cliIo.ts';
 
 describe('output safety', () => {
   test('control characters, separators and bidi controls in names are escaped', () => {
@@ -14,6 +16,22 @@ describe('output safety', () => {
     expect(quoted('eve\nU1  admin')).toBe("'eve\\nU1  admin'");
     expect(fields([['user', 'U1 \u001b]0;pwned\u0007']])).toEqual(['user: U1 \\u{1b}]0;pwned\\u{7}']);
     expect(terminalSafe('line one\nline two\t\u001b[2J')).toBe('line one\nline two\t\\u{1b}[2J');
+  });
+
+  test('--json output with DEL and C1 controls in a value is valid JSON and terminal-safe', () => {
+    // JSON.stringify leaves U+007F-U+009F raw; the terminal guard then wrote them as \u{…}, not JSON.
+    const value = { name: 'a\u007fb\u0080c\u009b2J', key: new Uint8Array([1, 255]) };
+    const text = json(value);
+    expect(text).toContain('"a\\u007fb\\u0080c\\u009b2J"');
+    expect(terminalSafe(text)).toBe(text);
+    expect(JSON.parse(terminalSafe(text))).toEqual({ name: value.name, key: '01ff' });
+    // The error object of a refusal goes the same way.
+    const out: string[] = [];
+    const io = { out: (l: string) => void out.push(l), err: () => undefined } as unknown as CliIo;
+    const refusal = Object.assign(new Error('no user \u009b31m'), { code: 'UnknownUser' });
+    expect(reportError('sekey user', refusal, io, { json: true })).toBe(1);
+    const printed = terminalSafe(out.join('\n'));
+    expect(JSON.parse(printed)).toEqual({ error: { code: 'UnknownUser', message: 'no user \u009b31m', exit: 1 } });
   });
 
   test('display width: CJK and emoji take two columns, combining marks none', () => {

@@ -72,9 +72,16 @@ export function bytes(n: number): string {
   return `${n.toLocaleString('en-US')} B`;
 }
 
-/** JSON for `--json`: two-space indented, byte arrays as hex. */
+/**
+ * JSON for `--json`: two-space indented, byte arrays as hex. DEL and the C1 controls (U+007F–U+009F)
+ * are written as `\u00XX` escapes: JSON.stringify leaves them raw, and {@link terminalSafe} would then
+ * rewrite them as `\u{…}`, which is not JSON. They can only occur inside strings, so the escape keeps
+ * the text valid and the same value, and leaves nothing for the terminal guard to change.
+ */
 export function json(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v), 2);
+  const hex = (_k: string, v: unknown): unknown => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v);
+  const text = JSON.stringify(value, hex, 2);
+  return text.replace(/[\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** `n` and the noun, plural unless `n` is 1: `1 key`, `4 keys`. */

@@ -11,6 +11,7 @@
  */
 import { UsageError } from './args.ts';
 import type { CliIo } from './cliIo.ts';
+import { json } from './format.ts';
 
 /** Exit codes of the `sekey` command. */
 export const EXIT = { ok: 0, refused: 1, usage: 2, internal: 3, notPublished: 4 } as const;
@@ -31,7 +32,7 @@ export interface ReportOptions {
 /** Prints `error` for the command `prefix` (e.g. `sekey admin add-user`); returns the exit code. */
 export function reportError(prefix: string, error: unknown, io: CliIo, options: ReportOptions = {}): number {
   const asJson = (code: string, message: string, exit: number): number => {
-    if (options.json === true) io.out(JSON.stringify({ error: { code, message, exit } }, null, 2));
+    if (options.json === true) io.out(json({ error: { code, message, exit } }));
     return exit;
   };
   if (error instanceof UsageError) {

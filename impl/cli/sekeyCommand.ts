@@ -21,6 +21,7 @@ import { processIo } from './cliIo.ts';
 import type { GlobalFlags } from './commandLine.ts';
 import { GLOBAL_OPTION_NAMES, splitGlobals } from './commandLine.ts';
 import { didYouMean } from './didYouMean.ts';
+import { json } from './format.ts';
 import { SIGNAL_EXIT } from './interrupts.ts';
 import { EXIT, reportError } from './reportError.ts';
 import { DEMO_PINS, SETUP_EXAMPLES, SETUP_HEADING, examplesHelp } from './commandExamples.ts';
@@ -172,7 +173,7 @@ async function linesAsJson(io: CliIo, flags: GlobalFlags, run: (io: CliIo) => Pr
   if (!flags.json) return run(io);
   const lines: string[] = [];
   const code = await run({ ...io, out: (line) => void lines.push(line) });
-  io.out(JSON.stringify({ lines }, null, 2));
+  io.out(json({ lines }));
   return code;
 }
 
