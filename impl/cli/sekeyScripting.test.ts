@@ -16,6 +16,18 @@ import { version } from './sekeyCommand.ts';
 
 afterAll(removeTempDirs);
 
+/** Every file under `dir` and its content, to show that a refused command changed nothing. */
+function snapshot(dir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) {
+      const path = join(entry.parentPath, entry.name);
+      files[path] = readFileSync(path).toString('hex');
+    }
+  }
+  return files;
+}
+
 describe('the command line', () => {
   test('--version and --help anywhere, exit 0; no command is a usage error, exit 2', async () => {
     const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as {
@@ -200,6 +212,27 @@ describe('exit codes, --json and what changing commands return', () => {
     expect(nowhere.err).toContain('CannotWrite: cannot write no-such-folder/note.txt:');
     expect(nowhere.err).not.toContain('.tmp-');
     expect(existsSync(join(desk, 'no-such-folder'))).toBe(false);
+  });
+
+  test('--json with - as OUT is a usage error, before the input is read or any HSM opened', async () => {
+    await run('user', 'U1', 'sync');
+    writeFileSync(join(desk, 'in.txt'), 'for the JSON reader');
+    const message = await run('user', 'U1', 'encrypt', '--to', 'U1', 'in.txt', 'in.skm', '--force');
+    expect(message.code).toBe(0);
+    const before = snapshot(home);
+    // Both would go to standard output: the ciphertext and the JSON object, mixed in one stream.
+    for (const argv of [
+      ['encrypt', '--to', 'U1', 'in.txt', '-'],
+      ['decrypt', 'in.skm', '-'],
+      ['reprotect', 'in.skm', '-'],
+    ]) {
+      const mixed = await sekey(['user', 'U1', ...argv, '--json'], { env, cwd: desk });
+      expect(mixed.code).toBe(2);
+      expect(mixed.data.length).toBe(0);
+      expect(JSON.parse(mixed.out)).toMatchObject({ error: { code: 'Usage', exit: 2 } });
+      expect(mixed.err).toContain('--json and - as OUT would both write to standard output');
+    }
+    expect(snapshot(home)).toEqual(before);
   });
 
   test('destructive commands: asked on a terminal, --yes otherwise', async () => {

@@ -104,8 +104,22 @@ function openOutput(io: CliIo, path: string, force: boolean): Output {
   return { write: (bytes) => writeFileAtomic(full, bytes), say: (to, line) => to.out(line) };
 }
 
+/**
+ * `--json` prints one object on standard output, and `-` as OUT writes the data there too: together
+ * the two would be mixed in one stream that neither a JSON reader nor the data's reader can take
+ * apart. Refused while the command line is checked, before the input is read or any HSM opened.
+ * @throws UsageError
+ */
+function refuseJsonWithStdout(outPath: string, asJson: boolean): void {
+  if (asJson && outPath === '-')
+    throw new UsageError(
+      '--json and - as OUT would both write to standard output: write OUT to a file, or drop --json',
+    );
+}
+
 const FILE_HELP = [
   '  IN, OUT   files; - is standard input / standard output (the messages then go to standard error)',
+  '            - as OUT and --json are refused together: both would write to standard output',
   '  --force   replace OUT if it exists (atomically; without it an existing OUT is refused: OutputExists)',
 ].join('\n');
 
@@ -278,10 +292,11 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     summary: 'encrypt a file inside the HSM for the recipients (the message names its key, never holds it)',
     help: FILE_HELP,
     examples: ['sekey user U1 encrypt --to U2,U3 plan.txt plan-2.skm'],
-    prepare: (args, { io: world }) => {
+    prepare: (args, { io: world, json: asJson }) => {
       const to = args.option('--to');
       const force = args.flag('--force');
       const [inPath, outPath] = [args.positional('IN file'), args.positional('OUT file')];
+      refuseJsonWithStdout(outPath, asJson);
       if (to === undefined) throw new UsageError('encrypt needs --to U2[,U3…]');
       const recipients = idList([to]);
       const data = readInput(world, inPath);
@@ -312,9 +327,10 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     summary: 'decrypt a message inside the HSM (active, suspended or deactivated keys only)',
     help: FILE_HELP,
     examples: ['sekey user U2 decrypt memo.skm memo-copy.txt'],
-    prepare: (args, { io: world }) => {
+    prepare: (args, { io: world, json: asJson }) => {
       const force = args.flag('--force');
       const [inPath, outPath] = [args.positional('IN file'), args.positional('OUT file')];
+      refuseJsonWithStdout(outPath, asJson);
       const message = readInput(world, inPath);
       const output = openOutput(world, outPath, force);
       return async ({ session, io, did }) => {
@@ -332,9 +348,10 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     summary: 're-encrypt a message under a fresh key inside the HSM (rescues data under a compromised key)',
     help: FILE_HELP,
     examples: ['sekey user U1 reprotect plan2.skm plan2-rescued.skm'],
-    prepare: (args, { io: world }) => {
+    prepare: (args, { io: world, json: asJson }) => {
       const force = args.flag('--force');
       const [inPath, outPath] = [args.positional('IN file'), args.positional('OUT file')];
+      refuseJsonWithStdout(outPath, asJson);
       const message = readInput(world, inPath);
       const output = openOutput(world, outPath, force);
       return async ({ session, io, did }) => {
