@@ -37,8 +37,8 @@ export function timeValue(text: string): TimeSpec {
   const spec = parseTimeSpec(text);
   if (spec === null)
     throw new UsageError(
-      `--at must be a real ISO 8601 date or time (2026-01-05T09:00Z), milliseconds since the epoch, or +DURATION ` +
-        `(+7d), got '${text}'`,
+      `--at must be a real ISO 8601 date or time from 1970 to 9999 (2026-01-05T09:00Z), milliseconds since ` +
+        `the epoch, or +DURATION (+7d), got '${text}'`,
     );
   return spec;
 }

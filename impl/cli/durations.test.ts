@@ -48,4 +48,18 @@ describe('durations', () => {
     expect(parseTimeSpec('2026-12-31T23:59:59Z')).toEqual({ kind: 'absolute', ms: Date.UTC(2026, 11, 31, 23, 59, 59) });
     expect(parseTimeSpec(String(MAX_TIME_MS + 1))).toBeNull();
   });
+
+  test('an ISO time before the epoch or after the year 9999 is refused, as in milliseconds', () => {
+    // A negative time became the installation's last time, and no command could open it again.
+    for (const bad of [
+      '1969-12-31',
+      '1969-12-31T23:59:59Z',
+      '1970-01-01T00:30+01:00',
+      '0050-01-01',
+      '9999-12-31T23:59-01:00',
+    ])
+      expect(parseTimeSpec(bad), bad).toBeNull();
+    expect(parseTimeSpec('1970-01-01')).toEqual({ kind: 'absolute', ms: 0 });
+    expect(parseTimeSpec('9999-12-31T23:59:59.999Z')).toEqual({ kind: 'absolute', ms: MAX_TIME_MS });
+  });
 });

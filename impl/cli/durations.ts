@@ -41,7 +41,7 @@ export function formatDuration(ms: number): string {
 
 /**
  * Parses `--at`: `+DURATION` (relative), milliseconds since the epoch, or an ISO 8601 date/time
- * (`2026-01-05`, `2026-01-05T09:00Z`); null if it is none of those.
+ * (`2026-01-05`, `2026-01-05T09:00Z`), from the epoch to {@link MAX_TIME_MS}; null if it is none of those.
  */
 export function parseTimeSpec(text: string): TimeSpec | null {
   if (text.startsWith('+')) {
@@ -64,7 +64,9 @@ export function parseTimeSpec(text: string): TimeSpec | null {
   if (date.getUTCMonth() !== (month ?? 0) - 1 || date.getUTCDate() !== day) return null;
   if ((hour ?? 0) > 23 || (minute ?? 0) > 59 || (second ?? 0) > 59) return null;
   const ms = Date.parse(text);
-  return Number.isNaN(ms) ? null : { kind: 'absolute', ms };
+  // The range the milliseconds branch keeps too: a time before the epoch became an installation's
+  // last time, negative, which no command could open again; one past the year 9999 is no ISO date.
+  return Number.isNaN(ms) || ms < 0 || ms > MAX_TIME_MS ? null : { kind: 'absolute', ms };
 }
 
 /**

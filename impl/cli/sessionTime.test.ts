@@ -3,7 +3,7 @@
  * killed after a commit must not leave the database stamped later than `installation.json`'s last
  * recorded time, or the next session could run at an earlier time than a committed change.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
@@ -73,4 +73,25 @@ test('a refused command leaves the clock; one that ran, or committed before it f
     }),
   ).rejects.toThrow('failed after a commit');
   expect(readInstallationConfig(home).lastTime).toBe(start + 9 * day);
+});
+
+test('admin init --at before the epoch is a usage error and writes no installation', async () => {
+  const home = join(scratch, 'before-epoch');
+  const factory = join(scratch, 'before-epoch-factory');
+  const errors: string[] = [];
+  const io: CliIo = {
+    out: () => undefined,
+    err: (l) => void errors.push(l),
+    env: { SEKEY_FACTORY: factory },
+    cwd: scratch,
+  };
+  expect(await main(['factory', 'init', '--dir', factory], io)).toBe(0);
+  // It wrote an installation whose last time was negative, which no command could open afterwards.
+  const init = ['admin', 'init', '--home', home, '--admin-pin', 'admin-pin-1', '--user-pin', 'user-pin-1'];
+  expect(await main([...init, '--at', '1969-12-31'], io)).toBe(2);
+  expect(errors.join('\n')).toContain('--at must be a real ISO 8601 date or time from 1970 to 9999');
+  expect(existsSync(home)).toBe(false);
+  expect(await main([...init, '--at', '1970-01-01'], io)).toBe(0);
+  expect(readInstallationConfig(home).lastTime).toBe(0);
+  expect(await main(['admin', 'users', '--home', home, '--pin', 'admin-pin-1'], io)).toBe(0);
 });
