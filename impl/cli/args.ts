@@ -12,9 +12,16 @@ import { didYouMean } from './didYouMean.ts';
 
 /** A wrong command line: printed with the command's usage, exit code 2. */
 export class UsageError extends Error {
-  constructor(message: string) {
+  /**
+   * The command whose `--help` shows the usage (`sekey admin`), when it is not the one the line
+   * names: for an unknown subcommand, `sekey admin add-usr --help` would only fail again.
+   */
+  readonly usage: string | undefined;
+
+  constructor(message: string, options: { readonly usage?: string } = {}) {
     super(message);
     this.name = 'UsageError';
+    this.usage = options.usage;
   }
 }
 

@@ -25,6 +25,7 @@ export async function runFactory(argv: readonly string[], io: CliIo, flags: Glob
       sub === undefined
         ? 'missing subcommand: sekey factory init --dir DIR'
         : `unknown factory command '${sub}'${didYouMean(sub, ['init'])}`,
+      { usage: 'sekey factory' },
     );
   const dir = requireFactory(dirOption, io.env, io.cwd, 'factory init', '--dir');
   args.done();

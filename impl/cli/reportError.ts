@@ -36,8 +36,9 @@ export function reportError(prefix: string, error: unknown, io: CliIo, options: 
     return exit;
   };
   if (error instanceof UsageError) {
-    io.err(`${prefix}: ${error.message}`);
-    io.err(`(${prefix} --help shows the usage)`);
+    const command = error.usage ?? prefix;
+    io.err(`${command}: ${error.message}`);
+    io.err(`(${command} --help shows the usage)`);
     return asJson('Usage', error.message, EXIT.usage);
   }
   const code = errorCode(error);

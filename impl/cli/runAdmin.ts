@@ -98,7 +98,7 @@ export async function runAdmin(argv: readonly string[], io: CliIo, flags: Global
   }
   const names = ['init', ...ADMIN_COMMANDS.map((c) => c.name)];
   const unknown = (): UsageError =>
-    new UsageError(`unknown admin command '${name}'${didYouMean(name, names)} (sekey admin --help lists them)`);
+    new UsageError(`unknown admin command '${name}'${didYouMean(name, names)}`, { usage: 'sekey admin' });
   if (flags.help) {
     const help = adminCommandHelp(name);
     if (help === null) throw unknown();

@@ -58,16 +58,22 @@ export async function runUser(argv: readonly string[], io: CliIo, flags: GlobalF
     return flags.help ? 0 : 2;
   }
   if (!/^U\d+$/.test(userId) && USER_COMMANDS.some((c) => c.name === userId)) {
-    throw new UsageError(`'${userId}' is a command, not a user ID: sekey user U ${userId} (U is the user ID, e.g. U1)`);
+    throw new UsageError(
+      `'${userId}' is a command, not a user ID: sekey user U ${userId} (U is the user ID, e.g. U1)`,
+      {
+        usage: 'sekey user',
+      },
+    );
   }
-  if (name === undefined) throw new UsageError(`missing command after 'user ${userId}' (sekey user --help lists them)`);
+  if (name === undefined) throw new UsageError(`missing command after 'user ${userId}'`, { usage: 'sekey user' });
   const command = USER_COMMANDS.find((c) => c.name === name);
   const unknown = (): UsageError =>
     new UsageError(
       `unknown user command '${name}'${didYouMean(
         name,
         USER_COMMANDS.map((c) => c.name),
-      )} (sekey user --help lists them)`,
+      )}`,
+      { usage: 'sekey user' },
     );
   if (flags.help) {
     const help = userCommandHelp(name);

@@ -238,6 +238,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   return exitCode(io, code);
 }
 
+/** A word that names no command: `sekey --help` shows the usage, not `sekey WORD --help`. */
+const UNKNOWN = { usage: 'sekey' } as const;
+
 /** Runs the command named by `rest[0]`; returns its exit code. */
 async function runCommand(rest: readonly string[], io: CliIo, flags: GlobalFlags): Promise<number> {
   const [name, ...args] = rest;
@@ -250,13 +253,11 @@ async function runCommand(rest: readonly string[], io: CliIo, flags: GlobalFlags
     return name === undefined && !flags.help ? EXIT.usage : EXIT.ok;
   }
   if (name.startsWith('-') && name !== '--') {
-    throw new UsageError(`unknown option '${name}'${didYouMean(name, GLOBAL_OPTION_NAMES)}`);
+    throw new UsageError(`unknown option '${name}'${didYouMean(name, GLOBAL_OPTION_NAMES)}`, UNKNOWN);
   }
   const command = COMMANDS[name];
-  if (!command) {
-    io.err(`sekey: unknown command '${name}'${didYouMean(name, Object.keys(COMMANDS))}\n\n${usage()}`);
-    return EXIT.usage;
-  }
+  // Thrown like every other usage error, so that --json prints its error object on standard output.
+  if (!command) throw new UsageError(`unknown command '${name}'${didYouMean(name, Object.keys(COMMANDS))}`, UNKNOWN);
   if (command.help !== null && flags.help) {
     io.out(fitHelp(`usage: ${command.usage}\n\n${command.help}`));
     return EXIT.ok;

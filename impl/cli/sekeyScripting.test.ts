@@ -16,6 +16,9 @@ import { version } from './sekeyCommand.ts';
 
 afterAll(removeTempDirs);
 
+/** The line that follows a usage error: where the usage is shown. */
+const HINT = (command: string): string => `(${command} --help shows the usage)`;
+
 /** Every file under `dir` and its content, to show that a refused command changed nothing. */
 function snapshot(dir: string): Record<string, string> {
   const files: Record<string, string> = {};
@@ -51,6 +54,30 @@ describe('the command line', () => {
     expect(sub.err).toContain("unknown admin command 'add-usr' (did you mean 'add-user'?)");
     const userSub = await sekey(['user', 'U1', 'decrpyt']);
     expect(userSub.err).toContain("(did you mean 'decrypt'?)");
+    // The hint names the command whose --help lists the subcommands, not the unknown word (whose
+    // --help would only fail again).
+    expect(command.err.split('\n')).toEqual(["sekey: unknown command 'admn' (did you mean 'admin'?)", HINT('sekey')]);
+    expect(sub.err.split('\n')).toEqual([
+      "sekey admin: unknown admin command 'add-usr' (did you mean 'add-user'?)",
+      HINT('sekey admin'),
+    ]);
+    expect(userSub.err.split('\n').at(-1)).toBe(HINT('sekey user'));
+    expect((await sekey(['factory', 'int'])).err.split('\n').at(-1)).toBe(HINT('sekey factory'));
+    for (const hinted of ['sekey', 'sekey admin', 'sekey user', 'sekey factory']) {
+      const help = await sekey([...hinted.split(' ').slice(1), '--help']);
+      expect(help.code, hinted).toBe(0);
+      expect(help.out, hinted).toMatch(/^usage: /);
+    }
+    // With --json an unknown command is one error object on standard output, as an unknown subcommand is.
+    for (const argv of [
+      ['--json', 'bogus'],
+      ['--json', 'admin', 'bogus'],
+    ]) {
+      const asJson = await sekey(argv);
+      expect(asJson.code).toBe(2);
+      expect(JSON.parse(asJson.out)).toMatchObject({ error: { code: 'Usage', exit: 2 } });
+      expect(asJson.err).toContain('unknown ');
+    }
     const noUser = await sekey(['user', 'status']);
     expect(noUser.code).toBe(2);
     expect(noUser.err).toContain(
