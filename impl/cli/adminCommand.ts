@@ -30,9 +30,27 @@ export interface AdminContext {
   readonly confirm: (question: string) => Promise<void>;
 }
 
-/** The work of a prepared command; may return an exit code (default 0). */
+/**
+ * The work of a prepared command; may return an exit code (default 0). A destructive command's work
+ * also says the question it will ask ({@link asking}).
+ */
 // biome-ignore lint/suspicious/noConfusingVoidType: a command that ends normally returns nothing (exit 0)
-export type AdminWork = (ctx: AdminContext) => Promise<number | void>;
+export type AdminWork = ((ctx: AdminContext) => Promise<number | void>) & {
+  /**
+   * The confirmation the work will ask for, judged from the installation's files before any session
+   * (null: none is needed). Without a terminal and `--yes` the command is refused then: in the
+   * session, the expiry sweep every mutating command starts with would already have committed.
+   */
+  readonly confirmation?: (installation: Installation) => string | null;
+};
+
+/** `work`, which asks `question` (see {@link AdminWork}`.confirmation`). */
+export function asking(
+  question: (installation: Installation) => string | null,
+  work: (ctx: AdminContext) => ReturnType<AdminWork>,
+): AdminWork {
+  return Object.assign(work, { confirmation: question });
+}
 
 /** One `sekey admin` subcommand. */
 export interface AdminCommand {

@@ -5,6 +5,7 @@
 import { ALGORITHMS } from '../../model/kmsState.ts';
 import { formatDuration } from './durations.ts';
 import type { AdminCommand } from './adminCommand.ts';
+import { asking } from './adminCommand.ts';
 import { UsageError } from './args.ts';
 import { durationValue, positiveInteger } from './argValues.ts';
 import { count, fields, ids, json, quoted, table } from './format.ts';
@@ -53,13 +54,17 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     destructive: true,
     prepare: (args) => {
       const id = args.positional('group ID');
-      return async ({ session, io, report, did, confirm }) => {
-        session.admin.groupInfo(id);
-        await confirm(`delete group ${id}: its keys are retired and erased from the members' HSMs?`);
-        report(session.admin.deleteGroup(id));
-        did({ group: id });
-        io.out(`deleted group ${id}`);
-      };
+      const question = `delete group ${id}: its keys are retired and erased from the members' HSMs?`;
+      return asking(
+        () => question,
+        async ({ session, io, report, did, confirm }) => {
+          session.admin.groupInfo(id);
+          await confirm(question);
+          report(session.admin.deleteGroup(id));
+          did({ group: id });
+          io.out(`deleted group ${id}`);
+        },
+      );
     },
   },
   {

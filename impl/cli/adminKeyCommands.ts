@@ -9,6 +9,7 @@ import type { Admin, AdminKeyInfo } from '../kms/admin.ts';
 import type { AdminChanges } from '../kms/adminChanges.ts';
 import { formatDuration } from './durations.ts';
 import type { AdminCommand } from './adminCommand.ts';
+import { asking } from './adminCommand.ts';
 import { durationValue } from './argValues.ts';
 import { fields, ids, json, quoted, table, when } from './format.ts';
 
@@ -29,14 +30,17 @@ function keyEvent(
     ...(confirmation === undefined ? {} : { destructive: true }),
     prepare: (args) => {
       const keyId = args.positional('key ID');
-      return async ({ session, report, did, confirm }) => {
-        if (confirmation !== undefined) {
-          session.admin.keyInfo(keyId);
-          await confirm(confirmation(keyId));
-        }
-        report(call(session.admin, keyId));
-        did({ key: keyId });
-      };
+      return asking(
+        () => confirmation?.(keyId) ?? null,
+        async ({ session, report, did, confirm }) => {
+          if (confirmation !== undefined) {
+            session.admin.keyInfo(keyId);
+            await confirm(confirmation(keyId));
+          }
+          report(call(session.admin, keyId));
+          did({ key: keyId });
+        },
+      );
     },
   };
 }

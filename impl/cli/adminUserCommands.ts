@@ -6,6 +6,10 @@ import type { Admin } from '../kms/admin.ts';
 import { userDeviceOf } from '../kms/distribution.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
 import type { AdminCommand } from './adminCommand.ts';
+import { asking } from './adminCommand.ts';
+import { checkId } from '../../model/kms.ts';
+import { hasDeviceImages } from '../host/deviceImages.ts';
+import type { Installation } from '../host/installation.ts';
 import { UsageError } from './args.ts';
 import { fields, ids, json, quoted, table } from './format.ts';
 import { requireFactory } from './globalOptions.ts';
@@ -60,13 +64,17 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
     destructive: true,
     prepare: (args) => {
       const id = args.positional('user ID');
-      return async ({ session, io, report, did, confirm }) => {
-        session.admin.userInfo(id);
-        await confirm(`delete user ${id}: its HSM erases every key it holds (old messages included)?`);
-        report(session.admin.deleteUser(id));
-        did({ user: id });
-        io.out(`deleted user ${id}`);
-      };
+      const question = `delete user ${id}: its HSM erases every key it holds (old messages included)?`;
+      return asking(
+        () => question,
+        async ({ session, io, report, did, confirm }) => {
+          session.admin.userInfo(id);
+          await confirm(question);
+          report(session.admin.deleteUser(id));
+          did({ user: id });
+          io.out(`deleted user ${id}`);
+        },
+      );
     },
   },
   {
@@ -173,10 +181,14 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       if (userPin === undefined || deviceAdminPin === undefined) {
         throw new UsageError("provision sets the new HSM's PINs: give both --user-pin PIN and --device-admin-pin PIN");
       }
-      return async ({ session, io, installation, did, confirm }) => {
+      const question = `provision ${id} again: its present HSM is replaced and can open nothing new?`;
+      // Before the session, an HSM in the user's folder is what says it is provisioned again; the
+      // session asks when the admin has one in service (its images may be gone: a lost HSM).
+      const again = (installation: Installation): string | null =>
+        checkId('user', id) === null && hasDeviceImages(installation.userDir(id)) ? question : null;
+      return asking(again, async ({ session, io, installation, did, confirm }) => {
         const manufacturer = openFactory(factory, installation.home);
-        if (deviceOf(session.admin, id)?.inService === true)
-          await confirm(`provision ${id} again: its present HSM is replaced and can open nothing new?`);
+        if (deviceOf(session.admin, id)?.inService === true) await confirm(question);
         const r = await session.provision(id, { userPin, deviceAdminPin }, manufacturer);
         did({
           user: id,
@@ -186,7 +198,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
         });
         io.out(`provisioned ${id}: HSM ${r.userSerial}, paired with admin HSM ${r.adminSerial}`);
         io.out(`  fingerprints — admin ${r.adminFingerprint}, user ${r.userFingerprint}`);
-      };
+      });
     },
   },
 ];

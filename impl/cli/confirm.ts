@@ -7,14 +7,18 @@ import { UsageError } from './args.ts';
 import { CliError } from './cliError.ts';
 import type { CliIo } from './cliIo.ts';
 
+/** The refusal of a confirmation that no terminal can give and `--yes` did not. */
+export function notOnTerminal(question: string): UsageError {
+  return new UsageError(`${question.replace(/\?$/, '')}: not on a terminal, so pass --yes to confirm`);
+}
+
 /**
  * Passes when `yes`, or when the person at the terminal answers `y` or `yes` to `question`.
  * @throws CliError `NotConfirmed` for any other answer; UsageError without a terminal and `--yes`.
  */
 export async function confirmStep(io: CliIo, yes: boolean, question: string): Promise<void> {
   if (yes) return;
-  if (io.prompt === undefined)
-    throw new UsageError(`${question.replace(/\?$/, '')}: not on a terminal, so pass --yes to confirm`);
+  if (io.prompt === undefined) throw notOnTerminal(question);
   const answer = (await io.prompt(`${question} [y/N] `)).trim().toLowerCase();
   if (answer !== 'y' && answer !== 'yes') throw new CliError('NotConfirmed', `not confirmed (${question})`);
 }

@@ -19,12 +19,13 @@ import { ADMIN_INIT_ARGS, ADMIN_INIT_HELP, runAdminInit } from './adminInit.ts';
 import { ADMIN_KEY_COMMANDS } from './adminKeyCommands.ts';
 import { ADMIN_USER_COMMANDS } from './adminUserCommands.ts';
 import { join } from 'node:path';
-import type { AdminSession, Installation } from '../host/installation.ts';
+import { Installation } from '../host/installation.ts';
+import type { AdminSession } from '../host/installation.ts';
 import { announceAfterSaving } from './announce.ts';
 import { Args, UsageError } from './args.ts';
 import type { CliIo } from './cliIo.ts';
 import type { GlobalFlags } from './commandLine.ts';
-import { confirmStep } from './confirm.ts';
+import { confirmStep, notOnTerminal } from './confirm.ts';
 import { examplesHelp } from './commandExamples.ts';
 import { didYouMean } from './didYouMean.ts';
 import { json } from './format.ts';
@@ -114,6 +115,12 @@ export async function runAdmin(argv: readonly string[], io: CliIo, flags: Global
   const global = globalOptions(flags, io);
   const work = command.prepare(args, { json: flags.json, cwd: io.cwd, env: io.env });
   args.done();
+  // Without a terminal a confirmation can only be --yes: refused now, before the PIN is asked for or
+  // the session opened, where the expiry sweep would commit (and stamp the time) before the question.
+  if (!yes && io.prompt === undefined) {
+    const question = work.confirmation?.(new Installation(global.home)) ?? null;
+    if (question !== null) throw notOnTerminal(question);
+  }
   const holder = adminPinHolder(join(global.home, 'admin'));
   const given = await requirePin(global, io, holder);
   const installation = installationFor(global, io, lastTryGuard(global, holder, given));

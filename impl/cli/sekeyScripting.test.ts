@@ -92,6 +92,43 @@ describe('the command line', () => {
   });
 });
 
+describe('a destructive command without --yes and without a terminal', () => {
+  test('is refused before the session: the expiry sweep commits nothing, no file changes', async () => {
+    const { run, home } = await manualInstallation();
+    await provisionedUsers(run, [
+      ['U1', 'alice'],
+      ['U2', 'bob'],
+    ]);
+    const setup = [
+      ['admin', 'add-group', 'G1', 'team', '--max-keys=4', '--cryptoperiod=1d', '--no-publish'],
+      ['admin', 'add-member', 'G1', 'U1', '--no-publish'],
+      ['admin', 'add-key', 'G1', 'k1', '--no-publish'],
+      ['admin', 'activate-key', 'K2000'],
+    ];
+    for (const argv of setup) expect((await run(...argv)).code, argv.join(' ')).toBe(0);
+    const before = snapshot(home);
+    // K2000 has expired by then: the sweep that starts every mutating command would deactivate it.
+    const later = ['--at', '+30d'];
+    for (const argv of [
+      ['destroy-key', 'K2000'],
+      ['delete-user', 'U2'],
+      ['delete-group', 'G1'],
+      ['provision', 'U1', '--user-pin', USER_PIN, '--device-admin-pin', 'dev-admin-pin'],
+    ]) {
+      const refused = await run('admin', ...argv, ...later);
+      expect(refused.code, argv[0]).toBe(2);
+      expect(refused.err, argv[0]).toContain('not on a terminal, so pass --yes to confirm');
+      expect(refused.out, argv[0]).toBe('');
+    }
+    expect(snapshot(home)).toEqual(before);
+    // Provisioning a user for the first time asks nothing, terminal or not.
+    expect((await run('admin', 'add-user', 'U3', 'carol', '--no-publish', ...later)).code).toBe(0);
+    const first = await run('admin', 'provision', 'U3', '--user-pin', USER_PIN, '--device-admin-pin', 'd-pin-3');
+    expect(first.code).toBe(0);
+    expect(first.out).toContain('provisioned U3');
+  });
+});
+
 describe('exit codes, --json and what changing commands return', () => {
   let run: (...argv: string[]) => Promise<Run>;
   let env: Record<string, string>;
