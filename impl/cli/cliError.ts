@@ -58,8 +58,10 @@ export const CLI_ERROR_CODES = [
   'CannotRead',
   /**
    * The output file of `encrypt`, `decrypt` or `reprotect` cannot be written where it was asked
-   * for: its folder does not exist, or is not a folder; no HSM was opened.
-   * @remedy Create the folder first, or give another path (or `-` for standard output).
+   * for: its folder does not exist, or is not a folder, or the output itself is a folder; no HSM
+   * was opened.
+   * @remedy Create the folder first, or name a file (not a folder), or give another path (or `-` for
+   * standard output).
    */
   'CannotWrite',
 ] as const;

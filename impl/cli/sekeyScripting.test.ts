@@ -276,6 +276,20 @@ describe('exit codes, --json and what changing commands return', () => {
     expect(nowhere.err).toContain('CannotWrite: cannot write no-such-folder/note.txt:');
     expect(nowhere.err).not.toContain('.tmp-');
     expect(existsSync(join(desk, 'no-such-folder'))).toBe(false);
+    // A folder as OUT is refused the same way, --force or not, before the HSM works (it failed
+    // afterwards with a raw EISDIR naming a temporary file).
+    mkdirSync(join(desk, 'a-folder'));
+    for (const argv of [
+      ['encrypt', '--to', 'U1', 'note.txt', 'a-folder', '--force'],
+      ['decrypt', 'note.skm', 'a-folder', '--force'],
+      ['reprotect', 'note.skm', 'a-folder'],
+    ]) {
+      const folder = await run('user', 'U1', ...argv);
+      expect(folder.code, argv[0]).toBe(1);
+      expect(folder.err, argv[0]).toContain('CannotWrite: cannot write a-folder: it is a folder, not a file');
+      expect(folder.err, argv[0]).not.toContain('EISDIR');
+      expect(readdirSync(join(desk, 'a-folder')), argv[0]).toEqual([]);
+    }
   });
 
   test('--json with - as OUT is a usage error, before the input is read or any HSM opened', async () => {

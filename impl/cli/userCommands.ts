@@ -85,7 +85,7 @@ interface Output {
  * The output of `encrypt`, `decrypt` or `reprotect`, checked before any HSM is opened: `-` is
  * standard output; an existing file is replaced only with `--force` (the input itself included:
  * it has been read whole by then, and the replacement is atomic).
- * @throws CliError `OutputExists`, `CannotWrite` (no folder to write it in)
+ * @throws CliError `OutputExists`, `CannotWrite` (no folder to write it in, or OUT is a folder)
  */
 function openOutput(io: CliIo, path: string, force: boolean): Output {
   if (path === '-') {
@@ -94,6 +94,10 @@ function openOutput(io: CliIo, path: string, force: boolean): Output {
     return { write, say: (to, line) => to.err(line) };
   }
   const full = resolve(io.cwd, path);
+  // A folder is never replaced, --force or not: the atomic rename would fail after the HSM's work
+  // with a raw EISDIR naming its temporary file.
+  if (existsSync(full) && statSync(full).isDirectory())
+    throw new CliError('CannotWrite', `cannot write ${path}: it is a folder, not a file (name a file in it)`);
   if (!force && existsSync(full))
     throw new CliError('OutputExists', `${path} exists: pass --force to replace it, or choose another file`);
   // Checked now, before the HSM does the work: the atomic write would fail only afterwards, naming
