@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { writeFileAtomic } from './atomicFile.ts';
+import { createFileAtomic, writeFileAtomic } from './atomicFile.ts';
 
 describe('writeFileAtomic', () => {
   test('replaces the file whole, leaving no temporary file', () => {
@@ -19,5 +19,19 @@ describe('writeFileAtomic', () => {
     mkdirSync(join(dir, 'report.json'));
     expect(() => writeFileAtomic(join(dir, 'report.json'), 'x')).toThrow(/EISDIR|EEXIST|ENOTEMPTY|EPERM/);
     expect(readdirSync(dir)).toEqual(['report.json']);
+  });
+});
+
+describe('createFileAtomic', () => {
+  test('creates the file whole; an existing one is kept, EEXIST, and no temporary file is left', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sekey-atomic-'));
+    const path = join(dir, 'manufacturer.json');
+    createFileAtomic(path, 'first', 0o600);
+    expect(readFileSync(path, 'utf8')).toBe('first');
+    if (process.platform !== 'win32') expect(statSync(path).mode & 0o777).toBe(0o600);
+    // The second creator loses instead of replacing the first one's file.
+    expect(() => createFileAtomic(path, 'second')).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+    expect(readFileSync(path, 'utf8')).toBe('first');
+    expect(readdirSync(dir)).toEqual(['manufacturer.json']);
   });
 });

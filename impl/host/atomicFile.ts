@@ -4,7 +4,7 @@
  * directory so the rename itself is durable.
  * @module
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
@@ -46,6 +46,25 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string, mode?:
     // A full disk, or a folder where the file should be: nothing replaced, and nothing left behind.
     rmSync(tmp, { force: true });
     throw error;
+  }
+  fsyncDirectory(dir);
+}
+
+/**
+ * Creates `path` with `bytes`, whole, only if no file has that name: the bytes go to a temporary file
+ * next to it, flushed, which is then hard-linked as `path`. link(2) fails with EEXIST when the name
+ * is taken, so of processes creating the same file at once exactly one wins (a check for the file
+ * followed by a rename let each of them replace the last), and a reader never sees it half written.
+ * @throws the `EEXIST` error when `path` exists; nothing is changed, no temporary file left
+ */
+export function createFileAtomic(path: string, bytes: Uint8Array | string, mode?: number): void {
+  const dir = dirname(path);
+  const tmp = join(dir, `.tmp-${basename(path)}-${randomBytes(6).toString('hex')}`);
+  try {
+    writeFileDurable(tmp, bytes, mode);
+    linkSync(tmp, path);
+  } finally {
+    rmSync(tmp, { force: true });
   }
   fsyncDirectory(dir);
 }

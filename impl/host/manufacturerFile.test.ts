@@ -41,6 +41,9 @@ describe('manufacturer.json (the simulated factory)', () => {
     if (process.platform !== 'win32') expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(readFileSync(path, 'utf8')).toMatch(/SIMULATION ONLY/);
     expect(createManufacturerFile(home()).publicKey).not.toEqual(made.publicKey);
+    // Never over an existing one (it replaced it): a key already announced would be lost.
+    expect(() => createManufacturerFile(dir)).toThrow(expect.objectContaining({ code: 'AlreadyInitialized' }));
+    expect(readManufacturerFile(dir).publicKey).toEqual(made.publicKey);
   });
 
   it('refuses a missing, malformed or inconsistent file', () => {

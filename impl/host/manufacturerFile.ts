@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { MANUFACTURER_SEED_BYTES, Manufacturer } from '../../device/attestation.ts';
-import { writeFileAtomic } from './atomicFile.ts';
+import { createFileAtomic } from './atomicFile.ts';
 import { InstallationError } from './installationError.ts';
 
 /** The file's name in the factory folder. */
@@ -33,7 +33,12 @@ function invalid(dir: string, why: string): never {
   throw new InstallationError('BadInstallation', `${join(dir, MANUFACTURER_FILE)}: ${why}`);
 }
 
-/** Creates a random simulated manufacturer and writes it to `dir/manufacturer.json` (owner-only, atomically). */
+/**
+ * Creates a random simulated manufacturer and writes it to `dir/manufacturer.json` (owner-only,
+ * atomically), only if the folder holds none: of concurrent creators exactly one wins, so no
+ * public key is announced that another one then replaced.
+ * @throws InstallationError `AlreadyInitialized` when `dir` already holds a manufacturer
+ */
 export function createManufacturerFile(dir: string): Manufacturer {
   const seed = randomBytes(MANUFACTURER_SEED_BYTES);
   const manufacturer = Manufacturer.generate(new Uint8Array(seed));
@@ -44,7 +49,13 @@ export function createManufacturerFile(dir: string): Manufacturer {
     publicKey: Buffer.from(manufacturer.publicKey).toString('hex'),
   };
   seed.fill(0);
-  writeFileAtomic(join(dir, MANUFACTURER_FILE), `${JSON.stringify(body, null, 2)}\n`, 0o600);
+  try {
+    createFileAtomic(join(dir, MANUFACTURER_FILE), `${JSON.stringify(body, null, 2)}\n`, 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new InstallationError('AlreadyInitialized', `${resolve(dir)} already holds a factory`);
+    throw error;
+  }
   return manufacturer;
 }
 
@@ -96,8 +107,8 @@ export const FACTORY_ENV = 'SEKEY_FACTORY';
  */
 export function createFactory(dir: string): Manufacturer {
   const path = resolve(dir);
-  if (existsSync(join(path, MANUFACTURER_FILE)))
-    throw new InstallationError('AlreadyInitialized', `${path} already holds a factory`);
+  // No check for the file first: another process could create it between the check and the write.
+  // The file is created exclusively instead (createManufacturerFile).
   mkdirSync(path, { recursive: true, mode: 0o700 });
   return createManufacturerFile(path);
 }
