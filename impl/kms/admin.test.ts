@@ -533,6 +533,32 @@ describe('User', () => {
     expect(code(() => bob.decrypt(msg))).toBe('KeyUnavailable');
   });
 
+  test('reprotect under the best key still authenticates the message: a flipped bit fails as in decrypt', async () => {
+    const w = await team();
+    const k = w.admin.addKey('G1', 'k');
+    w.admin.activateKey(k);
+    await w.syncByFiles();
+    const alice = w.users.get('U1')!;
+    const bob = w.users.get('U2')!;
+    const msg = alice.encrypt(['U2'], text('hello'));
+    expect(bob.reprotect(msg)).toEqual(msg);
+    // The last byte lies in the AEAD tag; the message still names K and decodes.
+    const corrupted = msg.slice();
+    corrupted[corrupted.length - 1] = (corrupted.at(-1) ?? 0) ^ 1;
+    let decryptError: unknown = null;
+    try {
+      bob.decrypt(corrupted);
+    } catch (error) {
+      decryptError = error;
+    }
+    expect(decryptError).toBeInstanceOf(Error);
+    // It was returned unchecked, as if fine.
+    expect(() => bob.reprotect(corrupted)).toThrow(decryptError as Error);
+    expect(() => bob.reprotect(corrupted)).toThrow(
+      expect.objectContaining({ code: (decryptError as { code?: unknown }).code }),
+    );
+  });
+
   test('an expired key no longer encrypts, even before any sweep reaches the user', async () => {
     const w = await team();
     const k = w.admin.addKey('G1', 'k', { cryptoperiodMs: DAY });

@@ -323,7 +323,9 @@ export class User {
    * from the result if its key turns out to be superseded. From any other key a stale view could
    * move the data somewhere worse: under a key that a withheld rekey retired, which a removed member
    * still holds.
-   * @throws SekeyError `KeyUnavailable`, `UsageNotAllowed`, `NotFresh` (in that order of checks).
+   * A message already under the best key is returned as it is, once the HSM has authenticated it.
+   * @throws SekeyError `KeyUnavailable`, `UsageNotAllowed`, `NotFresh` (in that order of checks);
+   *   the device's error for a message that fails authentication, as {@link decrypt} does.
    */
   reprotect(message: Uint8Array): Uint8Array {
     const { keyId, nonce, ciphertext } = decodeMessage(message);
@@ -341,7 +343,13 @@ export class User {
         members.filter((m) => m !== this.#userId),
         now,
       );
-      if (fresh.keyId === keyId) return message;
+      if (fresh.keyId === keyId) {
+        // Already under the best key: returned as it is, but only once the HSM has authenticated it.
+        // Returned unchecked, a corrupted message was reported as re-protected and fine; it now fails
+        // as decrypt fails. The plaintext stays in this call and is wiped.
+        this.#device.decrypt(deviceKeyNumber(keyId), nonce, ciphertext, messageAad(keyId)).fill(0);
+        return message;
+      }
       const out = this.#device.reencrypt(
         deviceKeyNumber(keyId),
         nonce,
