@@ -532,6 +532,7 @@ describe('distribution by update files', () => {
       expect(() => bob.encrypt(['U1'], new Uint8Array([1]))).toThrow(expect.objectContaining(unavailable));
       const message = alice.encrypt(['U2'], new Uint8Array([1]));
       expect(() => bob.decrypt(message)).toThrow(expect.objectContaining(unavailable));
+      expect(() => bob.reprotect(message)).toThrow(expect.objectContaining(unavailable));
       // Room again: the next sync carries the owed import out, and the error is forgotten.
       bob.device.logout();
       bob.device.login('admin', ADMIN_PIN);

@@ -267,7 +267,7 @@ export class User {
     this.#requireFresh();
     const choice = this.findKey(recipients);
     const aad = messageAad(choice.keyId);
-    const { nonce, ciphertext } = this.#withMaterial(choice.keyId, () =>
+    const { nonce, ciphertext } = this.#withMaterial([choice.keyId], () =>
       this.#device.encrypt(deviceKeyNumber(choice.keyId), data, { aad }),
     );
     return encodeMessage(choice.keyId, nonce, ciphertext);
@@ -286,26 +286,28 @@ export class User {
         const hint = state === 'compromised' ? ' (re-protect it under a fresh key instead)' : '';
         throw new SekeyError('UsageNotAllowed', `key ${keyId} is ${state}: it may not decrypt${hint}`);
       }
-      return this.#withMaterial(keyId, () =>
+      return this.#withMaterial([keyId], () =>
         this.#device.decrypt(deviceKeyNumber(keyId), nonce, ciphertext, messageAad(keyId)),
       );
     });
   }
 
   /**
-   * Runs HSM work under key `keyId`, which the replica lists: if the HSM has no such key, its import
-   * is still owed (the HSM refused it, a full key store say: {@link pendingDeviceWork}), and the
-   * caller hears `KeyUnavailable`, as for a key never delivered, not the HSM's bare `UnknownKey`.
+   * Runs HSM work under keys the replica lists: if the HSM has one of them not, its import is still
+   * owed (the HSM refused it, a full key store say: {@link pendingDeviceWork}), and the caller hears
+   * `KeyUnavailable`, as for a key never delivered, not the HSM's bare `UnknownKey`.
    */
-  #withMaterial<T>(keyId: KeyId, work: () => T): T {
+  #withMaterial<T>(keyIds: readonly KeyId[], work: () => T): T {
     try {
       return work();
     } catch (error) {
       if (!isDeviceError(error, 'UnknownKey')) throw error;
+      const held = new Set(this.#device.listKeyIds());
+      const missing = keyIds.filter((k) => !held.has(deviceKeyNumber(k))).join(', ') || keyIds.join(', ');
       const why = this.#deviceWorkError === null ? '' : ` (the HSM refused it: ${this.#deviceWorkError.message})`;
       throw new SekeyError(
         'KeyUnavailable',
-        `key ${keyId} has not reached this device's HSM yet${why}; sync again once the cause is fixed`,
+        `key ${missing} has not reached this device's HSM yet${why}; sync again once the cause is fixed`,
       );
     }
   }
@@ -343,21 +345,20 @@ export class User {
         members.filter((m) => m !== this.#userId),
         now,
       );
-      if (fresh.keyId === keyId) {
-        // Already under the best key: returned as it is, but only once the HSM has authenticated it.
-        // Returned unchecked, a corrupted message was reported as re-protected and fine; it now fails
-        // as decrypt fails. The plaintext stays in this call and is wiped.
-        this.#device.decrypt(deviceKeyNumber(keyId), nonce, ciphertext, messageAad(keyId)).fill(0);
-        return message;
-      }
-      const out = this.#device.reencrypt(
-        deviceKeyNumber(keyId),
-        nonce,
-        ciphertext,
-        messageAad(keyId),
-        deviceKeyNumber(fresh.keyId),
-        messageAad(fresh.keyId),
+      // Re-protection inside the HSM, which authenticates the message first (the plaintext never
+      // leaves it). A message already under the best key is returned as it is, but only once that
+      // check passed: returned unchecked, a corrupted one was reported as re-protected and fine.
+      const out = this.#withMaterial([keyId, fresh.keyId], () =>
+        this.#device.reencrypt(
+          deviceKeyNumber(keyId),
+          nonce,
+          ciphertext,
+          messageAad(keyId),
+          deviceKeyNumber(fresh.keyId),
+          messageAad(fresh.keyId),
+        ),
       );
+      if (fresh.keyId === keyId) return message;
       return encodeMessage(fresh.keyId, out.nonce, out.ciphertext);
     });
   }
