@@ -1,6 +1,7 @@
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { askOn, processIo, writeAll } from './cliIo.ts';
 import { CliError } from './cliError.ts';
@@ -60,6 +61,16 @@ describe('the terminal prompt', () => {
       code: 'NotConfirmed',
       message: expect.stringContaining('end of input'),
     });
+  });
+
+  test('SIGTERM at the prompt is no answer: NotConfirmed, and the prompt stops listening for it', async () => {
+    const signals = new EventEmitter();
+    const answer = askOn({ ...fakeTerminal(), signals }, 'destroy key K2000? [y/N] ', false);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(signals.listenerCount('SIGTERM')).toBe(1);
+    signals.emit('SIGTERM', 'SIGTERM');
+    await expect(answer).rejects.toMatchObject({ code: 'NotConfirmed', message: expect.stringContaining('SIGTERM') });
+    expect(signals.listenerCount('SIGTERM')).toBe(0);
   });
 
   test('Ctrl-C at the prompt is no answer: NotConfirmed, and nothing typed before it is shown', async () => {

@@ -50,6 +50,12 @@ export interface CliIo {
    */
   readonly finishInterrupts?: () => Promise<CaughtSignal | null>;
   /**
+   * Registers `cleanup` to run if an interruption abandons the command (before it changed anything):
+   * the process then ends at once, past every `finally`, so what the command made for itself only
+   * (temporary folders, a demo's factory and its signing key) is removed here. Returns the undoing.
+   */
+  readonly onAbandon?: (cleanup: () => void) => () => void;
+  /**
    * Present only when standard error is a terminal: shows `line` as the status line, redrawn in
    * place of the previous one (a progress bar); null clears it (`progressView.ts`).
    */
@@ -101,6 +107,8 @@ export function readAll(fd: number): Uint8Array {
 export interface Terminal {
   readonly input: NodeJS.ReadableStream;
   readonly output: NodeJS.WritableStream;
+  /** Where SIGTERM is heard while asking (the process by default; a test passes its own). */
+  readonly signals?: NodeJS.EventEmitter;
 }
 
 /**
@@ -119,6 +127,8 @@ export async function askOn(terminal: Terminal, question: string, hidden: boolea
     },
   });
   const rl = createInterface({ input: terminal.input, output, terminal: true });
+  const signals = terminal.signals ?? process;
+  let onTerminate: (() => void) | undefined;
   terminal.output.write(question);
   muted = hidden;
   try {
@@ -133,9 +143,16 @@ export async function askOn(terminal: Terminal, question: string, hidden: boolea
       // nothing left to answer it, and Node ended the process (exit 13) without ending the session.
       // After an answer, the close that follows changes nothing: the promise is settled.
       rl.on('close', () => reject(new CliError('NotConfirmed', 'end of input at the prompt: nothing was answered')));
+      // SIGTERM (kill, a stopping service) is no answer either: the signal guard, once a session is
+      // open, only records it and waits for the change to end, which waited for this answer, forever
+      // and holding the home's lock. The question is abandoned; the guard still reports the signal.
+      onTerminate = () =>
+        reject(new CliError('NotConfirmed', 'SIGTERM at the prompt: nothing was answered, nothing was done'));
+      signals.on('SIGTERM', onTerminate);
       rl.question('', resolve);
     });
   } finally {
+    if (onTerminate !== undefined) signals.off('SIGTERM', onTerminate);
     rl.close();
     if (hidden) terminal.output.write('\n');
   }
@@ -166,6 +183,7 @@ export function processIo(): CliIo {
       : {}),
     beginChanges: guard.beginChanges,
     finishInterrupts: guard.finish,
+    onAbandon: guard.onAbandon,
     ...(view.enabled ? { status: (line) => (line === null ? view.clear() : view.show(terminalSafe(line))) } : {}),
   };
 }

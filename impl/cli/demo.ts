@@ -69,6 +69,14 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
   // The simulated HSM factory lives outside the installation, as the manufacturer's key must.
   const factory = mkdtempSync(join(tmpdir(), 'sekey-demo-factory-'));
   rmSync(factory, { recursive: true });
+  const removeTemporary = (): void => {
+    if (options.keep !== undefined) return;
+    rmSync(home, { recursive: true, force: true });
+    rmSync(factory, { recursive: true, force: true });
+  };
+  // Ctrl-C ends the demo at once (it never changes anything of the user's), past the finally below:
+  // its folders, the factory's signing key among them, must not stay behind in the temporary folder.
+  const forget = io.onAbandon?.(removeTemporary);
   const desk = join(home, 'desk');
   mkdirSync(desk, { recursive: true });
   const totals = new Map<string, DeviceTotals>();
@@ -260,9 +268,7 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
     }
     return 0;
   } finally {
-    if (options.keep === undefined) {
-      rmSync(home, { recursive: true, force: true });
-      rmSync(factory, { recursive: true, force: true });
-    }
+    forget?.();
+    removeTemporary();
   }
 }

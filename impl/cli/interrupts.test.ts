@@ -26,6 +26,29 @@ describe('interruptions', () => {
     }
   });
 
+  test('an abandoned command runs its cleanups before the exit, past one that throws; undone ones do not run', () => {
+    const { guard, said, exits } = recordedGuard();
+    const ran: string[] = [];
+    try {
+      guard.onAbandon(() => {
+        ran.push('first');
+        throw new Error('busy');
+      });
+      const undo = guard.onAbandon(() => ran.push('undone'));
+      guard.onAbandon(() => ran.push('last', `exits so far: ${exits.length}`));
+      undo();
+      process.emit('SIGINT', 'SIGINT');
+      expect(ran).toEqual(['first', 'last', 'exits so far: 0']);
+      expect(exits).toEqual([130]);
+      expect(said).toEqual([
+        'sekey: interrupted (SIGINT) before anything was changed',
+        'sekey: could not clean up: busy',
+      ]);
+    } finally {
+      guard.release();
+    }
+  });
+
   test('while changing: finished first, the first signal remembered and said once', async () => {
     const listeners = process.listenerCount('SIGINT');
     const { guard, said, exits } = recordedGuard();

@@ -41,6 +41,12 @@ export interface InterruptGuard {
    * returns the one that interrupted the change, if any. Called once; later signals are ignored.
    */
   finish(): Promise<CaughtSignal | null>;
+  /**
+   * Registers `cleanup` to run when an interruption abandons the command, just before the process
+   * ends (which skips every `finally`); returns the undoing. A cleanup that throws does not stop
+   * the others, nor the exit.
+   */
+  onAbandon(cleanup: () => void): () => void;
   /** Stops catching the signals (their default action, ending the process, is back). */
   release(): void;
 }
@@ -58,10 +64,18 @@ export function guardInterrupts(
   let changing = false;
   let decided = false;
   let received: CaughtSignal | null = null;
+  const cleanups = new Set<() => void>();
   const onSignal = (signal: CaughtSignal): void => {
     if (decided) return; // the exit code is set and the process is ending
     if (!changing) {
       say(`sekey: interrupted (${signal}) before anything was changed`);
+      for (const cleanup of cleanups) {
+        try {
+          cleanup();
+        } catch (error) {
+          say(`sekey: could not clean up: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
       exit(SIGNAL_EXIT[signal]);
       return;
     }
@@ -84,6 +98,10 @@ export function guardInterrupts(
         decided = true;
       }
       return received;
+    },
+    onAbandon: (cleanup) => {
+      cleanups.add(cleanup);
+      return () => cleanups.delete(cleanup);
     },
     release: () => {
       process.off('SIGINT', onSignal);
