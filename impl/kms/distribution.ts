@@ -43,13 +43,15 @@ export interface ProvisioningRecord {
  * Provisions `userDevice` for `userId` (both HSMs in admin sessions, side by side, as the original's
  * `sekey_init_user_SEcube`, but no key ever crosses the host in clear: W3). Provisioning again
  * replaces the user's device; the old one is retired: its channel keys leave the admin HSM and its
- * undelivered files the outbox, so it learns no key created from then on. It keeps the keys it
- * holds, though, as a lost or stolen device does: replacing a device rekeys nothing, and a key it
- * held still opens what is protected under it (and protects, while its view is fresh) until the
- * key leaves `active`. To cut such a device off at once, compromise or deactivate the keys it held
- * (or remove the user from the groups, which rekeys them). That includes a deleted user's device
- * whose last file, the erase order, it had not fetched when the ID was provisioned again: the file
- * is dropped with the rest of the outbox.
+ * undelivered files the outbox, so it learns no key created from then on, nor any change of the
+ * keys it holds. It keeps those keys, as a lost or stolen device does: replacing a device rekeys
+ * nothing, so the old one opens everything protected under them, data that others protect under
+ * them later included, for as long as they stay in `active` (and protects under them itself while
+ * its view is fresh). To stop new data reaching it, deactivate or compromise the keys it held (or
+ * remove the user from the groups, which rekeys them); what is already under them it can read.
+ * That includes a deleted user's device whose last file, the erase order, was still in the outbox
+ * when the ID was provisioned again: the file leaves the outbox (a copy already on the share stays
+ * until the next publication's resync clears the stream, and the device may still fetch it).
  *
  * Each provisioning takes a fresh index for its keys (`userKeyIds`), never the user's current one:
  * the keys are installed before the commit, and a commit lost to a power cut must leave the device

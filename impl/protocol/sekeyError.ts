@@ -18,9 +18,11 @@ export const SEKEY_ERROR_CODES = [
    */
   'UsageNotAllowed',
   /**
-   * The device holds no such key (destroyed, or never delivered).
-   * @remedy Run `sync` to receive new keys; if the key was destroyed or you left its group, the data
-   * under it can no longer be read on this device.
+   * The device holds no such key (destroyed, or never delivered), or its HSM does not have the
+   * material of a key the replica lists (the HSM refused the import: a full key store, say).
+   * @remedy Run `sync` to receive new keys; if the message says the HSM refused the key, fix that
+   * cause first (`status` shows pending HSM work; a full key store needs keys erased); if the key
+   * was destroyed or you left its group, the data under it can no longer be read on this device.
    */
   'KeyUnavailable',
   /**
