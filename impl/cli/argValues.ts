@@ -43,7 +43,13 @@ export function timeValue(text: string): TimeSpec {
   return spec;
 }
 
-/** A comma- and/or space-separated list of IDs (`U2,U3` or `U2 U3`). */
+/**
+ * A list of IDs, separated by commas within an argument and given in one argument or several
+ * (`U2,U3` or `U2 U3`). At least one: an empty list (`--to ""`, `find-key ,`) is a mistake in the
+ * command line, not a message for the sender alone, and is refused.
+ */
 export function idList(values: readonly string[]): string[] {
-  return values.flatMap((v) => v.split(',')).filter((v) => v !== '');
+  const ids = values.flatMap((v) => v.split(',')).filter((v) => v !== '');
+  if (ids.length === 0) throw new UsageError(`no user ID in '${values.join(' ')}': name at least one (U2 or U2,U3)`);
+  return ids;
 }
