@@ -31,6 +31,9 @@ describe('durations', () => {
     for (const bad of ['tomorrow', '+', '+x', '2026-13-45', 'Jan 5 2026']) expect(parseTimeSpec(bad), bad).toBeNull();
     expect(formatTime(Date.UTC(2026, 0, 5, 9))).toBe('2026-01-05 09:00Z');
     expect(formatTime(Date.UTC(2026, 0, 5, 9, 0, 7))).toBe('2026-01-05 09:00:07Z');
+    // Past the year 9999 (an expiry a century-long cryptoperiod away): a signed six-digit year.
+    expect(formatTime(Date.UTC(10099, 11, 31, 23))).toBe('+010099-12-31 23:00Z');
+    expect(formatTime(Date.UTC(10099, 11, 31, 23, 0, 7, 5))).toBe('+010099-12-31 23:00:07.005Z');
     expect(formatTime(Date.UTC(2026, 0, 5) + 100_000_000 * 86_400_000)).toBe('never');
   });
 

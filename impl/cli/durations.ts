@@ -75,7 +75,9 @@ export function parseTimeSpec(text: string): TimeSpec | null {
  */
 export function formatTime(ms: number): string {
   if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return 'never';
-  const iso = new Date(ms).toISOString();
-  const seconds = iso.slice(17, 23);
-  return `${iso.slice(0, 10)} ${iso.slice(11, 16)}${seconds === '00.000' ? '' : `:${seconds.replace(/\.000$/, '')}`}Z`;
+  // Split at the T, not at fixed offsets: past the year 9999 the year has six digits and a sign
+  // (`+010099-12-31T23:00:00.000Z`, ECMA-262 §21.4.1.32), which slicing garbled.
+  const [date, time = ''] = new Date(ms).toISOString().split('T');
+  const seconds = time.slice(6, 12);
+  return `${date} ${time.slice(0, 5)}${seconds === '00.000' ? '' : `:${seconds.replace(/\.000$/, '')}`}Z`;
 }
