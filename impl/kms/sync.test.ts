@@ -545,6 +545,58 @@ describe('distribution by update files', () => {
     },
   );
 
+  test('a full key store does not block the erase orders that free it: the owed import follows them', async () => {
+    const w = await newWorld();
+    w.admin.addUser('U1', 'alice');
+    await w.addDevice('U1');
+    w.admin.addUser('U2', 'bob');
+    const sd = new SdCard({ sectorCount: TEST_CARD_SECTORS });
+    const { device } = makeDevice('small-bob', { sdcard: sd, keyStore: { maxFill: 0.0004 } });
+    device.login('admin', ADMIN_PIN);
+    const provisioning = provisionUser(w.admin, 'U2', device);
+    device.logout();
+    device.login('user', USER_PIN);
+    const bob = await User.create({ provisioning, device, sd, clock: w.clock });
+    w.users.set('U2', bob);
+    w.admin.addGroup('G1', 'team', { ...TEAM_POLICY, maxKeys: 1 });
+    w.admin.addMember('G1', 'U1');
+    w.admin.addMember('G1', 'U2');
+    await w.syncByFiles();
+    // Retired keys stay held for decryption: they fill bob's HSM until an import is refused.
+    const keys: string[] = [];
+    let refused: unknown = null;
+    while (refused === null) {
+      const key = w.admin.addKey('G1', `k${keys.length}`);
+      w.admin.activateKey(key);
+      w.admin.deactivateKey(key);
+      keys.push(key);
+      await w.publisher.publish();
+      refused = await bob.sync(w.transport).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      await w.publisher.collectAcknowledgements();
+    }
+    expect(String(refused)).toMatch(/StoreFull/);
+    expect(bob.pendingDeviceWork()).toMatchObject({ operations: 1, error: expect.stringMatching(/StoreFull/) });
+    const acknowledgedBefore = w.publisher.publicationStates().find((s) => s.userId === 'U2')?.acknowledged;
+    // The remedy: the admin destroys the old keys; their erase orders come in the next file.
+    for (const key of keys.slice(0, -1)) w.admin.destroyKey(key);
+    await w.publisher.publish();
+    const report = await bob.sync(w.transport);
+    expect(report.applied).toHaveLength(1);
+    expect(bob.pendingDeviceWork()).toEqual({ operations: 0, error: null });
+    const last = Number(keys.at(-1)?.slice(1));
+    const kmsKeys = bob.device.listKeyIds().filter((id) => id >= 2000 && id < 0x0c00_0000);
+    expect(kmsKeys).toEqual([last]);
+    expect(bob.keys().map((k) => k.id)).toEqual([keys.at(-1)]);
+    // Acknowledged once the work was done: the one acknowledgement covers the file held back too.
+    await w.publisher.collectAcknowledgements();
+    const acknowledged = w.publisher.publicationStates().find((s) => s.userId === 'U2')?.acknowledged;
+    expect(acknowledged).toBe(report.sequence);
+    expect(acknowledged).toBeGreaterThan((acknowledgedBefore ?? 0) + 1);
+  });
+
   test(
     'update processing is restored from its saved snapshot: a counted refusal stays counted once after a ' + 'reopen',
     async () => {

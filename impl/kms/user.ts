@@ -20,6 +20,7 @@ import type { SecubeDevice } from '../../device/secube.ts';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { initialTransition, transition } from '../../model/pureTransition.ts';
 import { isDeviceError } from '../../device/deviceError.ts';
+import type { DeviceError } from '../../device/deviceError.ts';
 import { PowerLossError } from '../../device/powerLossError.ts';
 import { UPDATE_SEQUENCE_COUNTER } from '../../device/acknowledgement.ts';
 import { keyUsage } from '../../model/keyLifecycle.ts';
@@ -522,9 +523,13 @@ export class User {
   }
 
   async #syncStream(transport: Transport): Promise<SyncReport> {
-    // First the HSM work an earlier apply still owes: nothing new is applied on top of it.
-    this.#finishDeviceWork();
-    await this.#recordAfterReboot(transport);
+    // First the HSM work an earlier apply still owes. Nothing new is applied on top of it, unless
+    // the key store is full: then only later files can help (their erase orders free room), so they
+    // are applied, their work added to the owed work, and nothing is recorded in the HSM or
+    // acknowledged until all of it is done (an acknowledgement tells the admin that the device
+    // carried out what the files up to it ordered: `Publisher.collectAcknowledgements`).
+    let full = this.#finishDeviceWorkUnlessFull();
+    if (full === null) await this.#recordAfterReboot(transport);
     const applied: number[] = [];
     const refused: Array<{ name: string; reason: RefusalReason }> = [];
     const stream = updateStream(this.#userId);
@@ -565,10 +570,14 @@ export class User {
       );
       this.#apply(outcome.records, next);
       this.#live = p = next;
-      this.#finishDeviceWork();
+      full = this.#finishDeviceWorkUnlessFull();
       applied.push(p.context.lastSequence);
-      await this.#acknowledge(transport, p.context.lastSequence, hash);
+      // Acknowledged once its work (and all owed before it) is done; the acknowledgement covers
+      // the files before it too.
+      if (full === null) await this.#acknowledge(transport, p.context.lastSequence, hash);
     }
+    // Still full after every file: the sync fails as the HSM did (pendingDeviceWork says why).
+    if (full !== null) throw full;
     return { applied, refused, blocked: this.blocked, sequence: this.appliedSequence };
   }
 
@@ -662,6 +671,20 @@ export class User {
     }
   }
 
+  /**
+   * {@link #finishDeviceWork}, except that a full key store is returned instead of thrown: the one
+   * refusal of owed work that files still to come can cure. Every other failure is thrown.
+   */
+  #finishDeviceWorkUnlessFull(): DeviceError | null {
+    try {
+      this.#finishDeviceWork();
+      return null;
+    } catch (error) {
+      if (isDeviceError(error, 'StoreFull')) return error;
+      throw error;
+    }
+  }
+
   #carryOutDeviceWork(): void {
     const work = this.#db.read(
       (db) =>
@@ -670,14 +693,18 @@ export class User {
         >,
     );
     if (work.length > 0) {
-      const present = new Set(this.#device.listKeyIds());
+      // The last order for a key decides: work of several files may be owed at once (a full key
+      // store holds it back while later files apply), and a key erased by one can be delivered
+      // again by a later one (rejoining a group that shares its history).
+      const last = new Map<number, { readonly kind: string; readonly data: Uint8Array }>();
+      for (const [, kind, keyNumber, data] of work) last.set(keyNumber, { kind, data });
       // Erase orders first: they free key-store space that the imports may need.
-      for (const [, kind, keyNumber, data] of work) {
+      for (const [keyNumber, { kind, data }] of last) {
         if (kind === 'erase') this.#device.deleteKeyByOrder(keyNumber, data, this.#keyIds.adminToUserKeyId);
       }
-      const erased = new Set(work.filter(([, kind]) => kind === 'erase').map(([, , keyNumber]) => keyNumber));
-      for (const [, kind, keyNumber, data] of work) {
-        if (kind === 'import' && !present.has(keyNumber) && !erased.has(keyNumber)) {
+      const present = new Set(this.#device.listKeyIds());
+      for (const [keyNumber, { kind, data }] of last) {
+        if (kind === 'import' && !present.has(keyNumber)) {
           this.#device.importWrapped(keyNumber, data, this.#keyIds.wrappingKeyId);
         }
       }
