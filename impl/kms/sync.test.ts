@@ -17,6 +17,30 @@ const text = (s: string) => new TextEncoder().encode(s);
 
 const team = newTeam;
 
+/**
+ * Alice (U1) and Bob (U2) in group G1 of `policy`, synced; Bob's HSM has room for a handful of keys
+ * only (its channel keys, the database key and a few more), so that imports meet a full key store.
+ */
+async function smallBob(policy: GroupPolicy): Promise<{ w: World; alice: User; bob: User }> {
+  const w = await newWorld();
+  w.admin.addUser('U1', 'alice');
+  const alice = await w.addDevice('U1');
+  w.admin.addUser('U2', 'bob');
+  const sd = new SdCard({ sectorCount: TEST_CARD_SECTORS });
+  const { device } = makeDevice('small-bob', { sdcard: sd, keyStore: { maxFill: 0.0004 } });
+  device.login('admin', ADMIN_PIN);
+  const provisioning = provisionUser(w.admin, 'U2', device);
+  device.logout();
+  device.login('user', USER_PIN);
+  const bob = await User.create({ provisioning, device, sd, clock: w.clock });
+  w.users.set('U2', bob);
+  w.admin.addGroup('G1', 'team', policy);
+  w.admin.addMember('G1', 'U1');
+  w.admin.addMember('G1', 'U2');
+  await w.syncByFiles();
+  return { w, alice, bob };
+}
+
 describe('distribution by update files', () => {
   test('users converge through files, acknowledge, and only affected users get files', async () => {
     const w = await team();
@@ -494,23 +518,7 @@ describe('distribution by update files', () => {
   test(
     'an import the HSM refuses during a sync: pendingDeviceWork says why, encrypt and decrypt say ' + 'KeyUnavailable',
     async () => {
-      const w = await newWorld();
-      w.admin.addUser('U1', 'alice');
-      const alice = await w.addDevice('U1');
-      w.admin.addUser('U2', 'bob');
-      // Bob's HSM has room for a handful of keys: its channel keys and the database key, and a few more.
-      const sd = new SdCard({ sectorCount: TEST_CARD_SECTORS });
-      const { device } = makeDevice('small-bob', { sdcard: sd, keyStore: { maxFill: 0.0004 } });
-      device.login('admin', ADMIN_PIN);
-      const provisioning = provisionUser(w.admin, 'U2', device);
-      device.logout();
-      device.login('user', USER_PIN);
-      const bob = await User.create({ provisioning, device, sd, clock: w.clock });
-      w.users.set('U2', bob);
-      w.admin.addGroup('G1', 'team', TEAM_POLICY);
-      w.admin.addMember('G1', 'U1');
-      w.admin.addMember('G1', 'U2');
-      await w.syncByFiles();
+      const { w, alice, bob } = await smallBob(TEAM_POLICY);
       // Any cause fills it: here keys of bob's own.
       let filled = 0;
       try {
@@ -546,22 +554,7 @@ describe('distribution by update files', () => {
   );
 
   test('a full key store does not block the erase orders that free it: the owed import follows them', async () => {
-    const w = await newWorld();
-    w.admin.addUser('U1', 'alice');
-    await w.addDevice('U1');
-    w.admin.addUser('U2', 'bob');
-    const sd = new SdCard({ sectorCount: TEST_CARD_SECTORS });
-    const { device } = makeDevice('small-bob', { sdcard: sd, keyStore: { maxFill: 0.0004 } });
-    device.login('admin', ADMIN_PIN);
-    const provisioning = provisionUser(w.admin, 'U2', device);
-    device.logout();
-    device.login('user', USER_PIN);
-    const bob = await User.create({ provisioning, device, sd, clock: w.clock });
-    w.users.set('U2', bob);
-    w.admin.addGroup('G1', 'team', { ...TEAM_POLICY, maxKeys: 1 });
-    w.admin.addMember('G1', 'U1');
-    w.admin.addMember('G1', 'U2');
-    await w.syncByFiles();
+    const { w, bob } = await smallBob({ ...TEAM_POLICY, maxKeys: 1 });
     // Retired keys stay held for decryption: they fill bob's HSM until an import is refused.
     const keys: string[] = [];
     let refused: unknown = null;
