@@ -32,12 +32,14 @@ export function globalOptionsHelp(level: 'admin' | 'user'): string {
   return [
     'options of every command (anywhere on the line):',
     '  --home DIR      the installation (default $SEKEY_HOME, else ./.sekey)',
-    `  --pin PIN       the ${level === 'admin' ? 'admin HSM' : "user's HSM"} PIN (default $${env};`,
-    '                  else asked for on a terminal)',
-    '  --last-try      spend the last PIN try with a PIN from --pin or the environment (refused otherwise,',
-    '                  LastPinTry: a stale PIN in a script would lock the HSM)',
-    '  --at TIME       run at TIME (manual-clock installations): ISO 8601, ms since the epoch, or +DURATION',
-    '                  after the last recorded time; never before the last recorded time',
+    // One line per option: the help printer wraps each at the width, under its description's column
+    // (helpText.ts, fitLine); lines broken here by hand were wrapped again, mid-sentence.
+    `  --pin PIN       the ${level === 'admin' ? 'admin HSM' : "user's HSM"} PIN (default $${env}; ` +
+      'else asked for on a terminal)',
+    '  --last-try      spend the last PIN try with a PIN from --pin or the environment (refused otherwise, ' +
+      'LastPinTry: a stale PIN in a script would lock the HSM)',
+    '  --at TIME       run at TIME (manual-clock installations): ISO 8601, ms since the epoch, or +DURATION after ' +
+      'the last recorded time; never before the last recorded time',
     '  --wait SECONDS  wait this long for another sekey process using the installation (default: refuse, Busy)',
     '  --json          machine-readable output (also for errors)',
     '  --debug         show the stack of an internal error',
