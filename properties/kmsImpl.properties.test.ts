@@ -176,6 +176,20 @@ afterAll(async () => {
   for (const template of [bootstrapped, nested]) (await template?.catch(() => undefined))?.world.close();
 });
 
+/** One run of a random-sequence property, syncing every 8 operations, its operations reported to the progress. */
+async function runCounted(
+  ops: readonly KmsOperation[],
+  selections: ReadonlyArray<readonly [number, number[]]>,
+): Promise<void> {
+  const before = operationsApplied;
+  try {
+    await runBoth(ops, selections, 8);
+  } finally {
+    // A failing run (and every shrinking run) counts the operations it applied.
+    progress.ran(operationsApplied - before);
+  }
+}
+
 async function runBoth(
   ops: readonly KmsOperation[],
   selections: ReadonlyArray<readonly [number, number[]]>,
@@ -312,13 +326,7 @@ describe('model against implementation', () => {
         await fc.assert(
           fc.asyncProperty(operationSequence(30, 40, START), selectionArb, async (ops, selections) => {
             runsMade += 1;
-            const before = operationsApplied;
-            try {
-              await runBoth(ops, selections, 8);
-            } finally {
-              // A failing run (and every shrinking run) counts the operations it applied.
-              progress.ran(operationsApplied - before);
-            }
+            await runCounted(ops, selections);
           }),
           params,
         );
@@ -355,12 +363,7 @@ describe('model against implementation', () => {
         await fc.assert(
           fc.asyncProperty(liveOperationSequence(30, 40, start.model, START), async (ops) => {
             runsMade += 1;
-            const before = operationsApplied;
-            try {
-              await runBoth(ops, EVERY_SELECTION, 8);
-            } finally {
-              progress.ran(operationsApplied - before);
-            }
+            await runCounted(ops, EVERY_SELECTION);
           }),
           params,
         );

@@ -33,21 +33,34 @@ export function fsyncDirectory(dir: string): void {
 }
 
 /**
- * Replaces `path` with `bytes` atomically: readers see the old file or the new one, never a mix.
- * `mode` sets the permissions of the new file (e.g. `0o600` for owner-only).
+ * Writes `bytes` to a flushed temporary file next to `path`, then `place`s it as `path` (a rename
+ * replaces, a hard link only creates) and flushes the folder. The temporary file never stays
+ * behind: after a rename it is gone, after a link or a failure it is removed.
  */
-export function writeFileAtomic(path: string, bytes: Uint8Array | string, mode?: number): void {
+function placeDurably(
+  path: string,
+  bytes: Uint8Array | string,
+  mode: number | undefined,
+  place: (tmp: string, path: string) => void,
+): void {
   const dir = dirname(path);
   const tmp = join(dir, `.tmp-${basename(path)}-${randomBytes(6).toString('hex')}`);
   try {
     writeFileDurable(tmp, bytes, mode);
-    renameSync(tmp, path);
-  } catch (error) {
+    place(tmp, path);
+  } finally {
     // A full disk, or a folder where the file should be: nothing replaced, and nothing left behind.
     rmSync(tmp, { force: true });
-    throw error;
   }
   fsyncDirectory(dir);
+}
+
+/**
+ * Replaces `path` with `bytes` atomically: readers see the old file or the new one, never a mix.
+ * `mode` sets the permissions of the new file (e.g. `0o600` for owner-only).
+ */
+export function writeFileAtomic(path: string, bytes: Uint8Array | string, mode?: number): void {
+  placeDurably(path, bytes, mode, renameSync);
 }
 
 /**
@@ -58,13 +71,5 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string, mode?:
  * @throws the `EEXIST` error when `path` exists; nothing is changed, no temporary file left
  */
 export function createFileAtomic(path: string, bytes: Uint8Array | string, mode?: number): void {
-  const dir = dirname(path);
-  const tmp = join(dir, `.tmp-${basename(path)}-${randomBytes(6).toString('hex')}`);
-  try {
-    writeFileDurable(tmp, bytes, mode);
-    linkSync(tmp, path);
-  } finally {
-    rmSync(tmp, { force: true });
-  }
-  fsyncDirectory(dir);
+  placeDurably(path, bytes, mode, linkSync);
 }
