@@ -3,7 +3,7 @@
  * @module
  */
 import type { Admin } from '../kms/admin.ts';
-import { userDeviceOf } from '../kms/distribution.ts';
+import { keysHeldByDevice, userDeviceOf } from '../kms/distribution.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { asking } from './adminCommand.ts';
@@ -36,6 +36,19 @@ export function deviceOf(admin: Admin, userId: string): { serial: string; inServ
 export function deviceCell(device: { serial: string; inService: boolean } | null): string {
   if (device === null) return '-';
   return device.inService ? device.serial : `needs a new HSM (${device.serial} retired)`;
+}
+
+/**
+ * What a replaced HSM keeps: provisioning rekeys nothing, so the old HSM opens whatever is protected
+ * under these keys while they stay active. Said at the moment it matters, with the remedy for a lost
+ * HSM (an active key compromised is replaced at once; the others can never protect again).
+ */
+function keptLine(serial: string, kept: readonly string[]): string {
+  if (kept.length === 0) return `  the replaced HSM ${serial} holds no key that can still protect`;
+  const command = `sekey admin compromise-key ${kept.length === 1 ? kept[0] : 'K'}`;
+  const howMany = kept.length === 1 ? '' : ' for each';
+  const keeps = `  the replaced HSM ${serial} keeps ${ids(kept)}, which can still protect`;
+  return `${keeps}; if it was lost: ${command}${howMany}`;
 }
 
 /** The user commands. */
@@ -162,8 +175,9 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       'The new HSM gets its PINs (--user-pin for its user, --device-admin-pin for its admin level), makes',
       'its X25519 identity inside, and derives the channel and wrapping keys with the admin HSM: no key',
       'crosses the host. Compare the two fingerprints out of band. It is stored under users/U/.',
-      'Provisioning again replaces the device: the old one can open nothing new, and the new one gets',
-      'everything by a resync.',
+      'Provisioning again replaces the device: the new one gets everything by a resync; the old one learns',
+      'no new key but keeps the keys it holds, and opens whatever is protected under them while they stay',
+      'active. They are listed after provisioning: if the old HSM was lost or stolen, compromise them.',
       '  --factory DIR           the factory that certifies the new HSM (default $SEKEY_FACTORY; created by',
       '                          `sekey factory init`, outside the installation, the same as at `admin init`)',
     ].join('\n'),
@@ -181,23 +195,28 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       if (userPin === undefined || deviceAdminPin === undefined) {
         throw new UsageError("provision sets the new HSM's PINs: give both --user-pin PIN and --device-admin-pin PIN");
       }
-      const question = `provision ${id} again: its present HSM is replaced and can open nothing new?`;
+      const question = `provision ${id} again: its present HSM is replaced (learns no new key, keeps those it has)?`;
       // Before the session, an HSM in the user's folder is what says it is provisioned again; the
       // session asks when the admin has one in service (its images may be gone: a lost HSM).
       const again = (installation: Installation): string | null =>
         checkId('user', id) === null && hasDeviceImages(installation.userDir(id)) ? question : null;
       return asking(again, async ({ session, io, installation, did, confirm }) => {
         const manufacturer = openFactory(factory, installation.home);
-        if (deviceOf(session.admin, id)?.inService === true) await confirm(question);
+        const replaced = deviceOf(session.admin, id);
+        // Read before the replacement forgets what the old HSM was given.
+        const kept = replaced?.inService === true ? session.admin.readDatabase((db) => keysHeldByDevice(db, id)) : [];
+        if (replaced?.inService === true) await confirm(question);
         const r = await session.provision(id, { userPin, deviceAdminPin }, manufacturer);
         did({
           user: id,
           serial: r.userSerial,
           adminSerial: r.adminSerial,
           fingerprints: { admin: r.adminFingerprint, user: r.userFingerprint },
+          ...(replaced?.inService === true ? { replaced: { serial: replaced.serial, keeps: kept } } : {}),
         });
         io.out(`provisioned ${id}: HSM ${r.userSerial}, paired with admin HSM ${r.adminSerial}`);
         io.out(`  fingerprints — admin ${r.adminFingerprint}, user ${r.userFingerprint}`);
+        if (replaced?.inService === true) io.out(keptLine(replaced.serial, kept));
       });
     },
   },

@@ -174,6 +174,12 @@ describe('sekey on a persistent installation', () => {
     const again = await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN);
     expect(again.code).toBe(1);
     expect(again.err).toContain('AlreadyInitialized');
+    // A PIN the HSM would refuse is refused before the home is made: nothing is left behind.
+    const fresh = join(tempDir(), 'never-made');
+    const shortPin = await run('admin', 'init', '--home', fresh, '--admin-pin', 'abc', '--user-pin', USER_PIN);
+    expect(shortPin.code).toBe(1);
+    expect(shortPin.err).toContain('BadArgument: a PIN must be 4..64 bytes long');
+    expect(existsSync(fresh)).toBe(false);
   });
 
   test('init → users, groups, keys → provision → publish → sync → encrypt/decrypt → audit', async () => {
@@ -427,6 +433,11 @@ describe('sekey on a persistent installation', () => {
 
   test('provisioning again replaces a user HSM; the new one is brought up to date by a resync', async () => {
     const before = (await run('user', 'U2', 'keys')).out;
+    const held = (
+      JSON.parse((await run('admin', 'keys', '--json')).out) as Array<{ id: string; state: string; holders: string[] }>
+    )
+      .filter((k) => k.holders.includes('U2') && ['preActivation', 'active', 'suspended'].includes(k.state))
+      .map((k) => k.id);
     const oldSerial = /HSM (\w+)/.exec((await run('user', 'U2', 'status')).out)?.[1];
     const again = await run(
       'admin',
@@ -441,6 +452,11 @@ describe('sekey on a persistent installation', () => {
     expect(again.out).toMatch(/published: U2 #\d+ resync/);
     const newSerial = /HSM (\w+)/.exec(again.out)?.[1];
     expect(newSerial).not.toBe(oldSerial);
+    // Replacing rekeys nothing: the old HSM keeps the keys it was given, and the admin is told which
+    // of them can still protect, with the remedy if it was lost.
+    expect(held.length).toBeGreaterThan(0);
+    expect(again.out).toContain(`the replaced HSM ${oldSerial} keeps ${held.join(',')}, which can still protect`);
+    expect(again.out).toContain('if it was lost: sekey admin compromise-key');
     expect((await run('user', 'U2', 'sync')).code).toBe(1); // the old PIN is not the new HSM's
     expect((await run('user', 'U2', 'sync', '--pin', 'new-user-pin')).out).toMatch(/^applied #\d+/);
     expect((await run('user', 'U2', 'keys', '--pin', 'new-user-pin')).out).toBe(before);

@@ -34,6 +34,7 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { CycleMeter } from '../../device/costModel.ts';
+import { pinBytes } from '../../device/pinHash.ts';
 import { Flash } from '../../device/flash.ts';
 import { SdCard } from '../../device/sdcard.ts';
 import { DEFAULT_STATE_SECTORS, SecubeDevice } from '../../device/secube.ts';
@@ -339,8 +340,12 @@ export class Installation {
    */
   static async init(home: string, init: InitOptions, options: InstallationOptions = {}): Promise<Installation> {
     const timings = freshnessOf(init);
-    // RangeError before anything is created: a window no longer than the interval cannot work.
+    // Refused before anything is created: a window no longer than the interval cannot work (a
+    // RangeError), and a PIN the HSM would refuse (DeviceError BadArgument) would otherwise leave an
+    // empty home behind.
     checkFreshnessOptions(timings.heartbeatIntervalMs, timings.freshnessWindowMs);
+    pinBytes(init.adminPin);
+    pinBytes(init.userPin);
     const installation = new Installation(home, options);
     const root = installation.home;
     requireFolder(root);

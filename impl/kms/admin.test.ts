@@ -5,7 +5,7 @@ import { ADMIN_PIN, USER_PIN, freshDevice, makeDevice } from '../../device/secub
 import { isKmsDeviceKey, userKeyIds } from '../protocol/deviceKeyIds.ts';
 import { KmsError } from '../../model/kms.ts';
 import { Admin } from './admin.ts';
-import { provisionUser } from './distribution.ts';
+import { keysHeldByDevice, provisionUser } from './distribution.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
 import { updateStream } from '../protocol/streams.ts';
 import { ManualClock } from './clock.ts';
@@ -142,6 +142,42 @@ describe('Admin', () => {
     expect(code(() => carol!.decrypt(before))).toBe('KeyUnavailable');
     // The old key still decrypts for the remaining members (deactivated keys process).
     expect(read(bob!.decrypt(before))).toBe('before');
+  });
+
+  test('a replaced device keeps the keys it was given that can still protect, until its user is deleted', async () => {
+    const w = await team();
+    const held = (u: string) => w.admin.readDatabase((db) => keysHeldByDevice(db, u));
+    // Added in this order: a group holds at most 3 keys that can still protect (TEAM_POLICY).
+    const deactivated = w.admin.addKey('G1', 'd');
+    w.admin.activateKey(deactivated);
+    w.admin.deactivateKey(deactivated);
+    const [active, preActive, suspended] = ['a', 'p', 's'].map((n) => w.admin.addKey('G1', n));
+    for (const k of [active, suspended]) w.admin.activateKey(k!);
+    w.admin.suspendKey(suspended!);
+    expect(held('U3')).toEqual([]); // nothing published to it yet
+    await w.syncByFiles();
+    expect(held('U3')).toEqual([active, preActive, suspended]);
+    // A key never published is not on the device.
+    w.clock.advance(1000);
+    w.admin.addGroup('G2', 'pair', TEAM_POLICY);
+    w.admin.addMember('G2', 'U3');
+    const later = w.admin.addKey('G2', 'later');
+    w.admin.activateKey(later);
+    expect(held('U3')).toEqual([active, preActive, suspended]);
+    w.admin.removeMember('G1', 'U3');
+    await w.publisher.publish();
+    const usable = new Set(
+      w.admin
+        .listKeys()
+        .filter((k) => ['preActivation', 'active', 'suspended'].includes(k.state))
+        .map((k) => k.id),
+    );
+    // Leaving G1 rekeys it: its old keys can no longer protect. The same file gives the device G2's key.
+    expect(held('U3')).toEqual([active, preActive, suspended, later].filter((k) => usable.has(k!)));
+    expect(held('U3')).toContain(later);
+    // A deleted user's device is retired: it was told to erase everything and its groups rekeyed.
+    w.admin.deleteUser('U3');
+    expect(held('U3')).toEqual([]);
   });
 
   test('backward secrecy: a new member gets only the key its joining creates (the group is rekeyed)', async () => {

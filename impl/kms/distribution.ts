@@ -12,7 +12,8 @@
  */
 import { provisionUserDevice } from '../../device/provisioning.ts';
 import type { SecubeDevice } from '../../device/secube.ts';
-import type { UserId } from '../../model/kms.ts';
+import type { KeyId, UserId } from '../../model/kms.ts';
+import { compareIds } from '../../model/kmsState.ts';
 import type { Admin } from './admin.ts';
 import type { Database } from '../db/sqlite.ts';
 import { userKeyIds } from '../protocol/deviceKeyIds.ts';
@@ -47,8 +48,9 @@ export interface ProvisioningRecord {
  * keys it holds. It keeps those keys, as a lost or stolen device does: replacing a device rekeys
  * nothing, so the old one opens everything protected under them, data that others protect under
  * them later included, for as long as they stay in `active` (and protects under them itself while
- * its view is fresh). To stop new data reaching it, deactivate or compromise the keys it held (or
- * remove the user from the groups, which rekeys them); what is already under them it can read.
+ * its view is fresh). To stop new data reaching it, deactivate or compromise the keys it held
+ * ({@link keysHeldByDevice}, read before the replacement; `sekey admin provision` lists them) or
+ * remove the user from the groups, which rekeys them; what is already under them it can read.
  * That includes a deleted user's device whose last file, the erase order, was still in the outbox
  * when the ID was provisioned again: the file leaves the outbox (a copy already on the share stays
  * until the next publication's resync clears the stream, and the device may still fetch it).
@@ -116,4 +118,24 @@ export function userDeviceOf(
   const row = query(db, 'SELECT serial, key_base, retired_at FROM user_devices WHERE user_id = ?', [userId])[0];
   if (!row) throw new SekeyError('NotProvisioned', `user ${userId} has no provisioned device`);
   return { serial: String(row[0]), keyIds: userKeyIds(Number(row[1])), inService: row[2] === null };
+}
+
+/**
+ * The keys that `userId`'s device in service may hold and that can still protect new data
+ * (pre-active, active or suspended): what the device keeps if it is replaced ({@link provisionUser}
+ * rekeys nothing), so what a lost device can go on opening unless they are compromised. The
+ * admin's record of what it gave the device, a superset of what the device applied: keys published
+ * to it, and keys dropped whose erasure it has not acknowledged. Empty when the user has no device
+ * in service (none yet, or its last one ordered to erase everything).
+ */
+export function keysHeldByDevice(db: Database, userId: UserId): KeyId[] {
+  const device = query(db, 'SELECT 1 FROM user_devices WHERE user_id = ? AND retired_at IS NULL', [userId]);
+  if (device.length === 0) return [];
+  const rows = query(
+    db,
+    `SELECT d.key_id FROM device_keys d JOIN keys k ON k.id = d.key_id
+     WHERE d.user_id = ? AND k.state IN ('preActivation', 'active', 'suspended')`,
+    [userId],
+  );
+  return rows.map((row) => String(row[0])).sort(compareIds);
 }
