@@ -157,9 +157,15 @@ export class User {
 
   #deviceWorkError: Error | null = null;
 
-  /** HSM work an applied update still owes (imports, erase orders), and why it is stuck, if it is. */
+  /**
+   * HSM work applied updates still owe (imports, erase orders), and why it is stuck, if it is. One
+   * operation per key: when several files' work is owed, the last order for a key is the one
+   * carried out ({@link #carryOutDeviceWork}).
+   */
   pendingDeviceWork(): { readonly operations: number; readonly error: string | null } {
-    const operations = this.#db.read((db) => Number(column(db, 'SELECT count(*) FROM pending_device_ops')[0]));
+    const operations = this.#db.read((db) =>
+      Number(column(db, 'SELECT count(DISTINCT key_number) FROM pending_device_ops')[0]),
+    );
     return { operations, error: this.#deviceWorkError?.message ?? null };
   }
 
