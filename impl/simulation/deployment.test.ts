@@ -3,7 +3,9 @@ import { PowerLossError } from '../../device/powerLossError.ts';
 import { sqliteMemoryUsed } from '../db/sqlite.ts';
 import { Admin } from '../kms/admin.ts';
 import { FIRST_KEY_NUMBER } from '../../model/kms.ts';
-import { Deployment } from './deployment.ts';
+import { Deployment, SEEN_PER_STREAM } from './deployment.ts';
+import { checkKeySecrecy } from './invariants.ts';
+import { DeploymentModel } from './referenceModel.ts';
 import { TEST_DEVICES } from './testDevices.testkit.ts';
 
 const POLICY = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 86_400_000 } as const;
@@ -31,6 +33,42 @@ describe('Deployment', () => {
     expect(await sqliteMemoryUsed()).toBeGreaterThan(before);
     d.dispose();
     expect(await sqliteMemoryUsed()).toBe(before);
+  });
+
+  test('the adversary sees each file as written, even one gone before it looks, each is scanned once', async () => {
+    const start = Date.UTC(2026, 0, 1);
+    const d = await Deployment.create({ seed: 'seen', start, devices: TEST_DEVICES });
+    try {
+      d.admin.addUser('U1', 'alice');
+      await d.provision('U1');
+      d.admin.addGroup('G1', 'team', POLICY);
+      d.admin.addMember('G1', 'U1');
+      d.admin.activateKey(d.admin.addKey('G1', 'first'));
+      await d.publisher.publish();
+      // Applied, acknowledged and collected before anyone looked at the share (a simulated day).
+      await d.sync('U1');
+      await d.publisher.collectAcknowledgements();
+      expect(await d.share.list('updates/U1')).toEqual([]);
+      await d.observe(['U1']);
+      expect([...d.seen.keys()].sort()).toEqual(['acks/U1', 'updates/U1']);
+      expect(d.takeUnscanned().map((f) => f.stream)).toEqual(['updates/U1', 'acks/U1']);
+      expect(d.takeUnscanned()).toEqual([]);
+      // A key in a file that leaves the share at once is found all the same.
+      const key = d.secrets.latest() as Uint8Array;
+      await d.transport.write('acks/U1', '000000000009.ack', new Uint8Array([1, 2, 3, ...key]));
+      await d.share.remove('acks/U1', '000000000009.ack');
+      await expect(checkKeySecrecy(new DeploymentModel(start), d)).rejects.toThrow(
+        /key-secrecy: .* share file in acks\/U1/,
+      );
+      // The replay pool keeps the newest files of a stream; every file is still scanned once.
+      for (let i = 0; i < SEEN_PER_STREAM + 6; i++)
+        await d.transport.write('acks/U1', `${100 + i}.ack`, new Uint8Array([i]));
+      expect(d.seen.get('acks/U1')?.size).toBe(SEEN_PER_STREAM);
+      expect([...(d.seen.get('acks/U1')?.values() ?? [])].at(-1)).toEqual(new Uint8Array([SEEN_PER_STREAM + 5]));
+      expect(d.takeUnscanned()).toHaveLength(SEEN_PER_STREAM + 6);
+    } finally {
+      d.dispose();
+    }
   });
 
   test('an Admin.open that fails while it reconciles the HSM (a power cut) frees what it opened', async () => {

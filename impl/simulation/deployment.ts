@@ -153,7 +153,7 @@ export class Deployment {
     this.hardware.set('admin', { name: 'admin', role: 'admin', meter: admin.meter, flash: admin.flash });
     this.share = new DirectoryTransport(join(root, 'share'));
     const inner = this.hooks.transport?.(this.share, this.secrets) ?? this.share;
-    this.transport = recordingTransport(inner, this.share, this.genuine);
+    this.transport = recordingTransport(inner, this.share, this.genuine, (stream, bytes) => this.#see(stream, bytes));
     this.publisher = this.#newPublisher();
   }
 
@@ -184,19 +184,41 @@ export class Deployment {
    * publisher and by users' acknowledgements), by `stream/name`.
    */
   readonly genuine = new Map<string, string>();
-  /** Everything the adversary has seen on the share, by stream: its recordings for replays. */
+  /**
+   * What the adversary has seen on the share, by stream and bytes hash: its recordings for replays,
+   * the newest {@link SEEN_PER_STREAM} files of each stream. It sees every file as it is written
+   * (the system's through {@link transport}): a file published and acknowledged between two looks
+   * at the share, the usual case in a day, is seen all the same.
+   */
   readonly seen = new Map<string, Map<string, Uint8Array>>();
+  /** Files seen and not yet scanned for key bytes (`checkKeySecrecy` takes them). */
+  #unscanned: Array<{ readonly stream: string; readonly bytes: Uint8Array }> = [];
 
-  /** The adversary records every file on the share (the checks scan what it saw). */
+  #see(stream: string, bytes: Uint8Array): void {
+    const recorded = this.seen.get(stream) ?? new Map<string, Uint8Array>();
+    this.seen.set(stream, recorded);
+    const hash = hashOf(bytes);
+    if (recorded.has(hash)) return;
+    recorded.set(hash, bytes);
+    if (recorded.size > SEEN_PER_STREAM) recorded.delete(recorded.keys().next().value as string);
+    this.#unscanned.push({ stream, bytes });
+  }
+
+  /** The files seen since the last call, each once: what the key-secrecy check must scan. */
+  takeUnscanned(): Array<{ readonly stream: string; readonly bytes: Uint8Array }> {
+    const files = this.#unscanned;
+    this.#unscanned = [];
+    return files;
+  }
+
+  /** The adversary looks at every file on the share: what others (itself included) put there. */
   async observe(userIds: readonly UserId[]): Promise<void> {
     for (const userId of userIds) {
       for (const stream of [updateStream(userId), ackStream(userId)]) {
-        const recorded = this.seen.get(stream) ?? new Map<string, Uint8Array>();
         for (const name of await this.share.list(stream)) {
           const bytes = await this.share.read(stream, name);
-          if (bytes !== null) recorded.set(hashOf(bytes), bytes);
+          if (bytes !== null) this.#see(stream, bytes);
         }
-        this.seen.set(stream, recorded);
       }
     }
   }
@@ -546,12 +568,26 @@ export function messageKey(message: Uint8Array): string {
   return decodeMessage(message).keyId;
 }
 
+/**
+ * Files of one stream the adversary keeps for replays: the newest, enough for every replay and
+ * misdelivery to draw among many, bounded so that a simulation of years does not keep them all.
+ */
+export const SEEN_PER_STREAM = 64;
+
 function hashOf(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Records, by `stream/name`, the hash of what actually landed on the share for every write. */
-function recordingTransport(inner: Transport, share: Transport, genuine: Map<string, string>): Transport {
+/**
+ * Records, by `stream/name`, the hash of what actually landed on the share for every write, and
+ * shows the adversary (`see`) what landed.
+ */
+function recordingTransport(
+  inner: Transport,
+  share: Transport,
+  genuine: Map<string, string>,
+  see: (stream: string, bytes: Uint8Array) => void,
+): Transport {
   return {
     list: (s) => inner.list(s),
     read: (s, n) => inner.read(s, n),
@@ -559,7 +595,9 @@ function recordingTransport(inner: Transport, share: Transport, genuine: Map<str
     write: async (s, n, bytes) => {
       await inner.write(s, n, bytes);
       const landed = await share.read(s, n);
-      if (landed !== null) genuine.set(`${s}/${n}`, hashOf(landed));
+      if (landed === null) return;
+      genuine.set(`${s}/${n}`, hashOf(landed));
+      see(s, landed);
     },
   };
 }

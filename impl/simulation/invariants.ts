@@ -181,21 +181,19 @@ function heldIds(ids: readonly number[]): string[] {
   return ids.filter((n) => n >= 2000 && n < 0x0c00_0000).map((n) => `K${n}`);
 }
 
-/** key-secrecy: no key value in any host-visible byte. */
-export async function checkKeySecrecy(m: DeploymentModel, r: Deployment, scannedFiles: Set<string>): Promise<void> {
+/**
+ * key-secrecy: no key value in any host-visible byte: the SD cards, every file written to the share
+ * or seen on it (each scanned once, as the deployment saw it), every message, every command's
+ * output and error.
+ */
+export async function checkKeySecrecy(m: DeploymentModel, r: Deployment): Promise<void> {
   const leak = (where: string, found: string | null) => {
     if (found !== null) violated('key-secrecy', `${found} found in ${where}`);
   };
   const cards: Array<[string, SdCard]> = [['the admin SD card', r.adminCard]];
   for (const slot of r.users.values()) cards.push([`${slot.userId}'s SD card`, slot.sd]);
   for (const [name, card] of cards) leak(name, r.secrets.findOnCard(card));
-  for (const [stream, files] of r.seen) {
-    for (const [hash, bytes] of files) {
-      if (scannedFiles.has(hash)) continue;
-      leak(`share file in ${stream}`, r.secrets.findInBytes(bytes));
-      scannedFiles.add(hash);
-    }
-  }
+  for (const { stream, bytes } of r.takeUnscanned()) leak(`share file in ${stream}`, r.secrets.findInBytes(bytes));
   for (const entry of m.ledger) leak(`message #${entry.id}`, r.secrets.findInBytes(entry.message));
   for (const value of r.outputs) {
     if (value instanceof Uint8Array) leak('a command output', r.secrets.findInBytes(value));

@@ -44,7 +44,6 @@ export class SimulationWorld {
   /** Checks run per invariant (each checker run, and each reader × message readability judged). */
   readonly checks = Object.fromEntries(SIMULATION_INVARIANTS.map((i) => [i, 0])) as Record<SimulationInvariant, number>;
   /** Share files key-secrecy already scanned, by hash. */
-  readonly #scanned = new Set<string>();
   /** Sizes of published files, by `user/sequence`: the bytes a user applies. */
   readonly #fileBytes = new Map<string, number>();
   /** Users who synced a clean stream since the last publication. */
@@ -410,7 +409,7 @@ export class SimulationWorld {
   async endOfDay(label: string): Promise<void> {
     const { m, r } = this;
     await r.observe(m.deviceIds());
-    await this.check('key-secrecy', label, () => checkKeySecrecy(m, r, this.#scanned));
+    await this.check('key-secrecy', label, () => checkKeySecrecy(m, r));
     await this.check('need-to-know', label, () => checkNeedToKnow(m, r));
     await this.check('integrity', label, () => checkIntegrity(m, r));
     await this.check('model-agreement', label, () => checkModelAgreement(m, r, label));

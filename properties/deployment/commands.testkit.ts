@@ -101,8 +101,6 @@ export type CutPoint = 'flash' | 'sd' | 'check';
 /** What a run shares with its commands. */
 export interface RunContext {
   readonly stats: SuiteStats;
-  /** Share files already scanned, by hash. */
-  readonly scannedFiles: Set<string>;
 }
 
 let context: RunContext | null = null;
@@ -258,7 +256,7 @@ export async function execute(spec: CommandSpec, m: DeploymentModel, r: Deployme
 
 /** The invariants checked after every command. */
 export async function checkAfter(m: DeploymentModel, r: Deployment): Promise<void> {
-  const { stats, scannedFiles } = ctx();
+  const { stats } = ctx();
   const t = (name: string, t0: number) => {
     if (process.env['DEPLOY_PROFILE']) PROFILE[name] = (PROFILE[name] ?? 0) + performance.now() - t0;
   };
@@ -281,7 +279,7 @@ export async function checkAfter(m: DeploymentModel, r: Deployment): Promise<voi
   checkLedger(m, r, stats);
   t('ledger', t0);
   t0 = performance.now();
-  await checkKeySecrecy(m, r, scannedFiles);
+  await checkKeySecrecy(m, r);
   t('secrecy', t0);
 }
 

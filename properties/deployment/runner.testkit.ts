@@ -144,7 +144,7 @@ export async function replayScenario(
   options: { deploymentSeed: number; mutant?: Mutant; stats?: SuiteStats },
 ): Promise<void> {
   const stats = options.stats ?? new SuiteStats();
-  setRunContext({ stats, scannedFiles: new Set() });
+  setRunContext({ stats });
   const m = testModel(START, options.mutant);
   const r = await createDeployment({ seed: `deploy-${options.deploymentSeed}`, start: START, mutant: options.mutant });
   try {
@@ -210,7 +210,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
           fc.commands([commandArb], { maxCommands: options.maxCommands, size: 'max' }),
           async (deploymentSeed, cmds) => {
             stats.runs += 1;
-            setRunContext({ stats, scannedFiles: new Set() });
+            setRunContext({ stats });
             const m = testModel(START, options.mutant);
             const r = await createDeployment({
               seed: `deploy-${deploymentSeed}`,
