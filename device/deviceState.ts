@@ -185,11 +185,17 @@ function readState(r: Reader): DeviceState {
   const counters = new Map<string, number>();
   const nCounters = r.varint();
   if (nCounters > MAX_COUNTERS) corrupt(`${nCounters} counters, more than ${MAX_COUNTERS}`);
+  let previous: string | null = null;
   for (let i = 0; i < nCounters; i++) {
     const nameBytes = r.lenBytes();
     if (nameBytes.length > MAX_COUNTER_NAME_BYTES)
       corrupt(`a counter name of ${nameBytes.length} bytes, more than ${MAX_COUNTER_NAME_BYTES}`);
-    counters.set(decodeUtf8(nameBytes), r.u64le());
+    const name = decodeUtf8(nameBytes);
+    // Stored in strictly ascending order (counterNames): the journal indexes counters by position,
+    // so a duplicate or a name out of place would credit journalled advances to another counter.
+    if (previous !== null && !(previous < name)) corrupt('counter names not in strictly ascending order');
+    previous = name;
+    counters.set(name, r.u64le());
   }
   return { serial, maxRetries, pins, retriesLeft, counters, identitySecret, attestation };
 }

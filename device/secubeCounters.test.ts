@@ -115,3 +115,25 @@ describe('counters and PIN tries in the record area journal', () => {
     }
   });
 });
+
+describe('counter names', () => {
+  it('are well-formed Unicode: a lone surrogate, which flash would keep as U+FFFD, is refused', () => {
+    const t = makeDevice('counter-names');
+    const { device } = t;
+    device.login('user', USER_PIN);
+    for (const name of ['a\uD800', 'a\uDC00', '\uD800x'])
+      expect(() => device.counterAdvance(name, 1)).toThrow(expect.objectContaining({ code: 'BadArgument' }));
+    // Before the check, two such names became one record, and a counter sorted after them took the
+    // advances journalled for another: db.generation read 5 after a reboot, having reached 9.
+    device.counterAdvance('db.generation', 5);
+    device.counterAdvance('zz', 1);
+    device.counterAdvance('db.generation', 9);
+    // A surrogate pair is one code point: a name like any other, kept across reboots.
+    device.counterAdvance('key \u{1F511}', 3);
+    const again = reboot(t);
+    again.login('user', USER_PIN);
+    expect([again.counterRead('db.generation'), again.counterRead('zz'), again.counterRead('key \u{1F511}')]).toEqual([
+      9, 1, 3,
+    ]);
+  });
+});

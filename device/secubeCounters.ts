@@ -27,8 +27,18 @@ export const RESERVED_COUNTERS: readonly string[] = Object.freeze([
   PIN_RESET_ACCEPTED_COUNTER,
 ]);
 
-/** @throws DeviceError `BadArgument` unless `name` is 1..{@link MAX_COUNTER_NAME_BYTES} UTF-8 bytes. */
+/**
+ * @throws DeviceError `BadArgument` unless `name` is well-formed Unicode (no lone surrogate) of
+ * 1..{@link MAX_COUNTER_NAME_BYTES} UTF-8 bytes. A lone surrogate encodes as U+FFFD (WHATWG
+ * Encoding, "UTF-8 encode"), so such a name would come back from flash as another name: its value
+ * lost after a reboot, two names merged into one, and the journal's indices, positions in the
+ * sorted names, pointing at other counters (a counter moved backwards, or a device that no
+ * longer boots).
+ */
 function checkCounterName(name: string): void {
+  // `\p{Cs}` with the `u` flag matches only lone surrogates (a pair is one code point); as
+  // String.prototype.isWellFormed, which the project's TypeScript library (ES2023) does not declare.
+  if (/\p{Cs}/u.test(name)) throw new DeviceError('BadArgument', 'a counter name must be well-formed Unicode');
   const bytes = utf8(name);
   if (bytes.length < 1 || bytes.length > MAX_COUNTER_NAME_BYTES)
     throw new DeviceError('BadArgument', `counter names are 1..${MAX_COUNTER_NAME_BYTES} UTF-8 bytes`);
