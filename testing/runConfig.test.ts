@@ -1,5 +1,13 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { CI_SEED, propertyParams, replaying, scaled, sizedTimeout, stoppedByDeadline } from './runConfig.ts';
+import {
+  CI_SEED,
+  commandsReplayPath,
+  propertyParams,
+  replaying,
+  scaled,
+  sizedTimeout,
+  stoppedByDeadline,
+} from './runConfig.ts';
 
 const KNOBS = ['SEKEY_RUNS', 'SEKEY_SEED', 'SEKEY_PATH', 'SEKEY_DEADLINE', 'SEKEY_SCALE', 'CI'] as const;
 const saved = Object.fromEntries(KNOBS.map((k) => [k, process.env[k]]));
@@ -42,11 +50,19 @@ describe('a replay', () => {
     set({ SEKEY_SEED: '42', SEKEY_PATH: '11:0:3' });
     expect(replaying()).toBe(true);
     expect(propertyParams(10)).toMatchObject({ seed: 42, path: '11:0:3', endOnFailure: true });
+    expect(commandsReplayPath()).toBeUndefined();
     for (const values of [{}, { SEKEY_PATH: '' }]) {
       set(values);
       expect(replaying()).toBe(false);
       expect(propertyParams(10).path).toBeUndefined();
+      expect(commandsReplayPath()).toBeUndefined();
     }
+  });
+
+  test('a suite of fc.commands carries its commands replay path after @: fast-check gets each part', () => {
+    set({ SEKEY_SEED: '5', SEKEY_PATH: '0:0:2@AQA:F' });
+    expect(propertyParams(10)).toMatchObject({ seed: 5, path: '0:0:2', endOnFailure: true });
+    expect(commandsReplayPath()).toBe('AQA:F');
   });
 });
 

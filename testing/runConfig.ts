@@ -4,7 +4,8 @@
  *
  * - `SEKEY_RUNS`  number of runs per property (default: each suite's CI size)
  * - `SEKEY_SEED`  seed to use (default: fixed when `CI` is set, random otherwise)
- * - `SEKEY_PATH`  replay path printed by a failure (use together with `SEKEY_SEED`)
+ * - `SEKEY_PATH`  replay path printed by a failure (use together with `SEKEY_SEED`); a suite of
+ *   `fc.commands` adds its commands' replay path after `@` ({@link commandsReplayPath})
  * - `SEKEY_DEADLINE` a time (ms since the epoch) after which a property stops drawing runs and passes
  *   with the runs it made (fast-check's `interruptAfterTimeLimit`), one run at least: how a campaign
  *   of `npm run properties -- --time …` ends on its budget
@@ -48,10 +49,22 @@ export function propertyParams<T>(ciRuns: number, options: { readonly fixedSeed?
     else params.numRuns = 1;
   }
   if (path !== undefined && path !== '') {
-    params.path = path;
+    params.path = path.split('@')[0] as string;
     params.endOnFailure = true;
   }
   return params;
+}
+
+/**
+ * The replay path of a counterexample's commands (`fc.commands`' `replayPath` option), the part of
+ * `SEKEY_PATH` after `@`, if any. fast-check shrinks a command sequence by the commands that ran, which
+ * a replay cannot know before running them: without this, a path with shrink steps walks another
+ * tree and replays another case, or none. Suites of `fc.commands` print it after their path.
+ */
+export function commandsReplayPath(): string | undefined {
+  const path = process.env['SEKEY_PATH'];
+  const at = path?.indexOf('@') ?? -1;
+  return path === undefined || at < 0 ? undefined : path.slice(at + 1);
 }
 
 /**

@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import type { Parameters } from 'fast-check';
 import type { GroupPolicy, KmsOperation } from '../../model/kms.ts';
-import { propertyParams, stoppedByDeadline } from '../../testing/runConfig.ts';
+import { commandsReplayPath, propertyParams, replaying, stoppedByDeadline } from '../../testing/runConfig.ts';
 import { RULE_MOCKS_SOURCE } from './brokenRekey.testkit.ts';
 import type { Deployment } from '../../impl/simulation/deployment.ts';
 import { openUser } from '../../impl/simulation/deployment.ts';
@@ -182,6 +182,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
   };
   let interrupted = false;
   let seed = params.seed ?? 0;
+  const replayCommands = commandsReplayPath();
   const cpu0 = process.cpuUsage();
   stats.listen();
   let failure: SuiteFailure | null = null;
@@ -207,7 +208,11 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
       if (failure === null) {
         const property = fc.asyncProperty(
           fc.nat(1_000_000),
-          fc.commands([commandArb], { maxCommands: options.maxCommands, size: 'max' }),
+          fc.commands([commandArb], {
+            maxCommands: options.maxCommands,
+            size: 'max',
+            ...(replayCommands === undefined ? {} : { replayPath: replayCommands }),
+          }),
           async (deploymentSeed, cmds) => {
             stats.runs += 1;
             setRunContext({ stats });
@@ -230,10 +235,20 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
         );
         if (options.noShrink === true) params.endOnFailure = true;
         const out = await fc.check(property, params);
+        // Runs as every suite counts them, fast-check's (shrinking runs not included), and the
+        // warm-up's fixed scenario; the property counted every execution, shrinks included, for progress.
+        stats.runs = (options.warmup === true ? 1 : 0) + out.numRuns;
+        // A replay whose path leads to no case ran nothing: that is not "every property held".
+        if (replaying() && out.numRuns === 0 && !out.failed)
+          throw new Error(`Unable to replay, got wrong path: ${process.env['SEKEY_PATH']} leads to no case`);
         interrupted = out.interrupted;
         seed = out.seed;
         if (out.failed && out.counterexample) {
           const [deploymentSeed, cmds] = out.counterexample;
+          // What the replay of these commands needs besides the path (commandsReplayPath).
+          const replay = /replayPath="([^"]*)"/.exec(
+            (cmds as unknown as { metadataForReplay: () => string }).metadataForReplay(),
+          )?.[1];
           const ran = (cmds as unknown as { commands: Array<{ hasRan: boolean; cmd: { spec: CommandSpec } }> }).commands
             .filter((c) => c.hasRan)
             .map((c) => c.cmd.spec);
@@ -241,7 +256,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
             options,
             out.errorInstance,
             out.seed,
-            out.counterexamplePath ?? '',
+            `${out.counterexamplePath ?? ''}${replay ? `@${replay}` : ''}`,
             ran,
             deploymentSeed,
           );

@@ -76,6 +76,11 @@ describe('parseRunnerArgs', () => {
     // The property it belongs to: without --test, every property of the suite would walk the path.
     expect(usage(['--path', '1:2', '--suite', 'kms', '--seed', '1'])).toMatch(/needs the --test/);
     expect(usage(['--path', 'abc', '--suite', 'kms', '--seed', '1', '--test', 'x'])).toMatch(/a path such as/);
+    expect(usage(['--path', '1:2@A!', '--suite', 'kms', '--seed', '1', '--test', 'x'])).toMatch(/a path such as/);
+    // The deployment suite's paths carry its commands' replay path after '@' (fast-check's base64).
+    expect(
+      parseRunnerArgs(['--path', '0:0:2@AQA:F+/', '--suite', 'deployment', '--seed', '5', '--test', 'x']).path,
+    ).toBe('0:0:2@AQA:F+/');
     // A suite named twice is still one suite.
     expect(
       parseRunnerArgs(['--path', '1:2', '--suite', 'kms', '--suite', 'kms', '--seed', '1', '--test', 'x']).path,

@@ -60,7 +60,8 @@ Options
   --path P          replay the counterexample at path P: needs exactly one --suite and --seed, and
                     the --test of the failure's replay line; a path fits only the code that printed
                     it (after a change it is refused, or replays another case). A path whose case
-                    passes (the bug is fixed) does not stop there: fast-check goes on from it
+                    passes (the bug is fixed) does not stop there: fast-check goes on from it.
+                    The deployment suite's paths end in @ and its commands' replay path: copy it whole
   --test PATTERN    only tests whose name matches PATTERN (a regular expression)
   --scale X         scale the loop sizes of exhaustive suites (SEKEY_SCALE); --runs, --scale and
                     --time lift the suites' time limits (the size bounds the run)
@@ -193,7 +194,8 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
     // Every other property of the suite would walk the same path through its own arbitraries.
     if (values.test === undefined)
       throw new UsageError("--path needs the --test of the failure's replay line (the property it belongs to)");
-    if (!/^\d+(:\d+)*$/.test(values.path))
+    // A suite of fc.commands adds its commands' replay path after '@' (base64 digits and ':').
+    if (!/^\d+(:\d+)*(@[A-Za-z0-9+/]*:[A-Za-z0-9+/]*)?$/.test(values.path))
       throw new UsageError(`--path needs a path such as 3:1:0 (from a failure's replay line), got '${values.path}'`);
   }
   if (timeMs === undefined && (values.shard !== undefined || values.campaign !== undefined))
