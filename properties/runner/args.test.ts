@@ -62,6 +62,14 @@ describe('parseRunnerArgs', () => {
     expect(usage(['--runs', '2.5'])).toMatch(/--runs/);
     expect(usage(['--seed', 'x'])).toMatch(/--seed needs an integer/);
     expect(usage(['--scale', '-1'])).toMatch(/--scale/);
+    // fast-check folds seeds to 32 bits: 4294967303 would run seed 7, and report it.
+    expect(usage(['--seed', '4294967303'])).toMatch(/--seed needs an integer from -2147483648 to 2147483647/);
+    expect(usage(['--seed=-2147483649'])).toMatch(/--seed needs an integer from/);
+    expect(parseRunnerArgs(['--seed=-2147483648']).seed).toBe(-(2 ** 31));
+    expect(parseRunnerArgs(['--seed', '2147483647']).seed).toBe(2 ** 31 - 1);
+    for (const bad of ['0x10', '1e308', '1e3', '0'])
+      expect(usage(['--scale', bad]), bad).toMatch(/--scale needs a positive decimal number/);
+    expect(parseRunnerArgs(['--scale', '.5']).scale).toBe(0.5);
     expect(usage(['--time', '10'])).toMatch(/--time needs a duration/);
     expect(usage(['--time', '1m', '--shard', '3/2'])).toMatch(/--shard needs I\/N/);
     expect(usage(['--time', '1m', '--campaign', 'a b'])).toMatch(/--campaign/);
@@ -133,6 +141,6 @@ describe('values the parser would take for options', () => {
       /--seed needs a value; a negative seed is written --seed=-S/,
     );
     expect(() => parseRunnerArgs(['--runs=-3'])).toThrow(/--runs needs an integer ≥ 1, got '-3'/);
-    expect(() => parseRunnerArgs(['--scale', 'Infinity'])).toThrow(/--scale needs a positive number/);
+    expect(() => parseRunnerArgs(['--scale', 'Infinity'])).toThrow(/--scale needs a positive decimal number/);
   });
 });

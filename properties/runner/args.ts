@@ -170,8 +170,9 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
   });
   const chosen = suites.length > 0 ? SUITES.filter((s) => suites.includes(s)) : SUITES;
   const seed = values.seed === undefined ? undefined : Number(values.seed);
-  if (seed !== undefined && (!DECIMAL.test(values.seed ?? '') || !Number.isSafeInteger(seed)))
-    throw new UsageError(`--seed needs an integer, got '${values.seed}'`);
+  // fast-check folds a seed to 32 bits (`seed | 0`): a larger one would run, and report, another seed.
+  if (seed !== undefined && (!DECIMAL.test(values.seed ?? '') || seed < -(2 ** 31) || seed >= 2 ** 31))
+    throw new UsageError(`--seed needs an integer from -2147483648 to 2147483647, got '${values.seed}'`);
   if (values.test !== undefined) {
     try {
       new RegExp(values.test);
@@ -180,8 +181,9 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
     }
   }
   const scale = values.scale === undefined ? undefined : Number(values.scale);
-  if (scale !== undefined && !(scale > 0 && Number.isFinite(scale)))
-    throw new UsageError(`--scale needs a positive number, got '${values.scale}'`);
+  // Written in decimal, and bounded: a loop scaled past a million times its CI size never ends.
+  if (scale !== undefined && !(/^\d*\.?\d+$/.test(values.scale ?? '') && scale > 0 && scale <= 1e6))
+    throw new UsageError(`--scale needs a positive decimal number up to 1000000, got '${values.scale}'`);
   const timeMs = values.time === undefined ? undefined : parseDuration(values.time);
   if (timeMs === null) throw new UsageError(`--time needs a duration such as 90s, 30m or 2h, got '${values.time}'`);
   const shard = values.shard === undefined ? WHOLE : parseShard(values.shard);

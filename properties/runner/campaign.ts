@@ -239,9 +239,11 @@ export async function runCampaign(
       writeSummary();
     } else {
       const counts = current.active?.counts() ?? new Map<string, SuiteCount>();
+      // Read before the clean-up removes the batch's folder, and its statistics file with it.
+      const statistics = current.active?.statistics() ?? {};
       current.active?.cleanUp();
       const cut = `${why} in batch ${current.index}; the properties then running are not counted`;
-      record(current, counts, { errors: [], unrunnable: [], statistics: {} }, cut);
+      record(current, counts, { errors: [], unrunnable: [], statistics }, cut);
     }
     hooks.onStop?.(summary, [...totals.values()]);
   });
@@ -280,9 +282,10 @@ export async function runCampaign(
         },
       );
       current = null;
-      if (k === 0 && options.test === undefined) {
+      if (k === 0) {
         const names = new Set([...result.counts.values()].flatMap((c) => c.propertyTests).map(ownName));
-        // From the second batch on: only the tests that ran a property.
+        // From the second batch on: only the tests that ran a property (within --test, if given:
+        // its exhaustive tests would otherwise do the same work again in every batch).
         if (names.size > 0) properties = [...names].map(escapeRegExp).join('|');
       }
       record(batch, result.counts, result, null);

@@ -114,6 +114,8 @@ export function verdicts(
  */
 export interface ActiveBatch {
   counts(): ReadonlyMap<string, SuiteCount>;
+  /** The statistics the suites wrote so far (with `Batch.ownStatistics`; none otherwise). */
+  statistics(): BatchResult['statistics'];
   cleanUp(): void;
 }
 
@@ -162,6 +164,7 @@ export async function runBatch(
       drain();
       return counts;
     },
+    statistics: () => (batch.ownStatistics ? readStatistics(statisticsFile) : {}),
     cleanUp: () => {
       clearInterval(timer);
       rmSync(dir, { recursive: true, force: true });
