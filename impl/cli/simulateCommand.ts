@@ -15,7 +15,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../host/atomicFile.ts';
-import { formatBytes, formatNumber, formatSeconds } from '../simulation/chartScale.ts';
+import { count, formatBytes, formatNumber, formatSeconds } from '../simulation/chartScale.ts';
 import { renderReportHtml } from '../simulation/reportHtml.ts';
 import { DEFAULT_SIMULATION_CONFIG, runSimulation } from '../simulation/runSimulation.ts';
 import { validateSimulationReport } from '../simulation/validateSimulationReport.ts';
@@ -178,7 +178,7 @@ function summaryLines(report: SimulationReport, paths: ReportPaths): string[] {
   const t = report.totals;
   const u = t.updates;
   return [
-    `Simulated ${formatNumber(report.days.length)} days: ${c.users} users, ${c.groups} groups, ` +
+    `Simulated ${count(report.days.length, 'day')}: ${count(c.users, 'user')}, ${count(c.groups, 'group')}, ` +
       `profile ${c.profile}, seed ${c.seed}.`,
     ...fields([
       ['operations', formatNumber(t.operations)],

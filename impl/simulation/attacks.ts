@@ -38,6 +38,9 @@ export const ATTACK_KINDS = [
 /** An attack kind. */
 export type AttackKind = (typeof ATTACK_KINDS)[number];
 
+/** The operation a simulation counts for an attack that found nothing to attack (`runAttack`). */
+export const NOTHING_TO_ATTACK = 'attack:nothing to attack';
+
 /** One attack: its kind, its victim, a second user (misdeliveries, swaps), and choices it draws on. */
 export interface AttackSpec {
   readonly kind: AttackKind;
@@ -63,7 +66,9 @@ export function attackNeedsOther(kind: AttackKind): boolean {
 
 /**
  * Runs one attack. Share attacks taint the victim's stream in the model (`tainted`: its next sync
- * is not held to the model's projection); card attacks check integrity at once.
+ * is not held to the model's projection); card attacks check integrity at once. Returns whether it
+ * did anything: with nothing to attack (no file pending, no recording, no old image) it changes
+ * nothing and checks nothing, and says so (`attackKinds`, `KIND:nothing to attack`).
  */
 export async function runAttack(
   m: DeploymentModel,
@@ -71,7 +76,7 @@ export async function runAttack(
   spec: AttackSpec,
   label: string,
   stats: AttackTally,
-): Promise<void> {
+): Promise<boolean> {
   const { kind, user, other, pick, mask } = spec;
   const slot = r.slot(user);
   const applied = usable(slot) ? slot.user.appliedSequence : 0;
@@ -83,9 +88,10 @@ export async function runAttack(
   const nextName = isAck ? ackFileName(top + 1) : updateFileName(top + 1, pick % 3 === 0 ? 'resync' : 'incremental');
   const pending = isAck ? names : names.filter((n) => (sequenceOfName(n)?.sequence ?? 0) > applied);
   const pool = [...(r.seen.get(stream)?.values() ?? [])];
-  const nothing = () => stats.count('attackKinds', `${kind}:nothing to attack`);
-  const taint = () => {
+  const nothing = () => nothingToAttack(stats, kind);
+  const taint = (): true => {
     if (!isAck) m.tainted.add(user);
+    return true;
   };
   switch (kind) {
     case 'replay':
@@ -166,16 +172,21 @@ export async function runAttack(
   }
 }
 
+/** Counts an attack that found nothing to attack; returns false (it did nothing). */
+function nothingToAttack(stats: AttackTally, kind: AttackKind): false {
+  stats.count('attackKinds', `${kind}:nothing to attack`);
+  return false;
+}
+
 async function sdRollback(
   r: Deployment,
   userId: UserId,
   pick: number,
   label: string,
   stats: AttackTally,
-): Promise<void> {
+): Promise<boolean> {
   const slot = r.slot(userId);
-  if (!usable(slot) || slot.archive.length === 0)
-    return void stats.count('attackKinds', 'sdRollback:nothing to attack');
+  if (!usable(slot) || slot.archive.length === 0) return nothingToAttack(stats, 'sdRollback');
   const genuine = { flash: slot.flash.toImage(), sd: slot.sd.toImage() };
   const before = deviceState(r, userId);
   const old = slot.archive[pick % slot.archive.length] as { flash: Uint8Array; sd: Uint8Array };
@@ -191,6 +202,7 @@ async function sdRollback(
   await r.restoreDevice(userId, genuine);
   if (deviceState(r, userId) !== before)
     violated('integrity', `${label}: ${userId}'s genuine card, put back, no longer shows the state before the attack`);
+  return true;
 }
 
 async function adminSdRollback(
@@ -199,8 +211,8 @@ async function adminSdRollback(
   pick: number,
   label: string,
   stats: AttackTally,
-): Promise<void> {
-  if (r.adminArchive.length === 0) return void stats.count('attackKinds', 'adminSdRollback:nothing to attack');
+): Promise<boolean> {
+  if (r.adminArchive.length === 0) return nothingToAttack(stats, 'adminSdRollback');
   const genuine = r.adminCard.toImage();
   const before = JSON.stringify(adminView(r.admin));
   const old = r.adminArchive[pick % r.adminArchive.length] as Uint8Array;
@@ -217,6 +229,7 @@ async function adminSdRollback(
   if (JSON.stringify(adminView(r.admin)) !== before)
     violated('integrity', `${label}: the admin's genuine card, put back, no longer shows the state before the attack`);
   checkModelAgreement(m, r, label);
+  return true;
 }
 
 /** A second, unrelated installation, made of the same kind of devices, and its files per user. */
@@ -267,9 +280,9 @@ function foreignFiles(devices: DeviceFactory, userId: UserId): Promise<Uint8Arra
   return files;
 }
 
-async function sdSwap(r: Deployment, a: UserId, b: UserId, label: string, stats: AttackTally): Promise<void> {
+async function sdSwap(r: Deployment, a: UserId, b: UserId, label: string, stats: AttackTally): Promise<boolean> {
   const [sa, sb] = [r.slot(a), r.slot(b)];
-  if (!usable(sa) || !usable(sb)) return void stats.count('attackKinds', 'sdSwap:nothing to attack');
+  if (!usable(sa) || !usable(sb)) return nothingToAttack(stats, 'sdSwap');
   const genuine = new Map(
     [a, b].map((u) => [u, { flash: r.slot(u).flash.toImage(), sd: r.slot(u).sd.toImage() }] as const),
   );
@@ -288,4 +301,5 @@ async function sdSwap(r: Deployment, a: UserId, b: UserId, label: string, stats:
     if (deviceState(r, u) !== before.get(u))
       violated('integrity', `${label}: ${u}'s genuine card, put back, no longer shows the state before the swap`);
   }
+  return true;
 }

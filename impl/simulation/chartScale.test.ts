@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { byteUnit, dayTicks, formatBytes, formatSeconds, formatTick, niceTicks } from './chartScale.ts';
+import { byteUnit, count, dayTicks, formatBytes, formatSeconds, formatTick, niceTicks } from './chartScale.ts';
 import { noteRuns } from './heatMap.ts';
 import { heatColour } from './palette.ts';
 
@@ -42,6 +42,17 @@ describe('chart scales', () => {
       { note: '64', from: 2, to: 2 },
       { note: '128', from: 3, to: 4 },
       { note: '16', from: 5, to: 5 },
+    ]);
+  });
+});
+
+describe('count', () => {
+  test('a noun singular for exactly one, plural otherwise, with separators', () => {
+    expect([count(1, 'day'), count(0, 'day'), count(2, 'group'), count(12345, 'user')]).toEqual([
+      '1 day',
+      '0 days',
+      '2 groups',
+      '12,345 users',
     ]);
   });
 });

@@ -34,6 +34,11 @@ export function formatNumber(n: number, decimals = 2): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: decimals });
 }
 
+/** `n` and its noun, singular for exactly one: `1 day`, `12,345 users`. */
+export function count(n: number, noun: string): string {
+  return `${formatNumber(n)} ${n === 1 ? noun : `${noun}s`}`;
+}
+
 /** A tick label: `950`, `12k`, `3.5M`. */
 export function formatTick(n: number): string {
   const abs = Math.abs(n);

@@ -39,6 +39,17 @@ export class DayTally {
     this.#onOperation?.(kind);
   }
 
+  /**
+   * Counts the last operation of `from` as one of `to` instead: what an operation turned out to be
+   * once done (an attack that found nothing to attack). It spent nothing, so no cycles move.
+   */
+  reclassify(from: string, to: string): void {
+    const left = (this.operations[from] ?? 0) - 1;
+    if (left > 0) this.operations[from] = left;
+    else delete this.operations[from];
+    bump(this.operations, to);
+  }
+
   /** Counts a refusal; returns its code. */
   error(error: unknown): string {
     const code = refusalCode(error);

@@ -8,7 +8,7 @@ import { STM32F429_SECTORS } from '../../device/flashGeometry.ts';
 import { KEY_STATES } from '../../model/keyLifecycle.ts';
 import { type Bar, barChart, rankedBars } from './barChart.ts';
 import { chartSection } from './chartFrame.ts';
-import { byteUnit, formatBytes, formatNumber, formatSeconds, secondUnit } from './chartScale.ts';
+import { byteUnit, count, formatBytes, formatNumber, formatSeconds, secondUnit } from './chartScale.ts';
 import { heatMap } from './heatMap.ts';
 import { element, type Markup, text } from './markup.ts';
 import { KEY_STATE_STYLE, seriesColour } from './palette.ts';
@@ -66,7 +66,7 @@ export function operationsChart(report: SimulationReport): Markup {
       name: 'operations',
       title: 'Operations by kind',
       note:
-        `${formatNumber(report.totals.operations)} operations over ${formatNumber(report.days.length)} days; ` +
+        `${count(report.totals.operations, 'operation')} over ${count(report.days.length, 'day')}; ` +
         'attacks in red.',
     },
     barChart({

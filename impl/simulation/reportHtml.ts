@@ -6,7 +6,7 @@
  * XML, so a strict XML parser can check it (`reportHtml.test.ts`).
  * @module
  */
-import { formatBytes, formatNumber, formatSeconds } from './chartScale.ts';
+import { count, formatBytes, formatNumber, formatSeconds } from './chartScale.ts';
 import { element, join, type Markup, raw, text } from './markup.ts';
 import {
   flashWearChart,
@@ -72,7 +72,7 @@ function header(report: SimulationReport): Markup {
         'p',
         { class: 'subtitle' },
         text(
-          `${formatNumber(c.users)} users in ${formatNumber(c.groups)} groups over ${formatNumber(c.days)} days` +
+          `${count(c.users, 'user')} in ${count(c.groups, 'group')} over ${count(c.days, 'day')}` +
             ` (${c.start.slice(0, 10)}${last === undefined ? '' : ` to ${last}`}), ` +
             `profile ${c.profile}, seed ${c.seed}`,
         ),
@@ -114,7 +114,7 @@ function header(report: SimulationReport): Markup {
 /** The whole page, as one string (UTF-8 when written). */
 export function renderReportHtml(report: SimulationReport): string {
   const c = report.config;
-  const title = `SEkey simulation: ${c.profile}, ${c.users} users, ${c.days} days, seed ${c.seed}`;
+  const title = `SEkey simulation: ${c.profile}, ${count(c.users, 'user')}, ${count(c.days, 'day')}, seed ${c.seed}`;
   const page = element(
     'html',
     { xmlns: 'http://www.w3.org/1999/xhtml', lang: 'en', 'xml:lang': 'en' },

@@ -35,6 +35,7 @@ import type { KeyState } from '../../model/keyLifecycle.ts';
 import { keyStateOf } from '../../model/kms.ts';
 import type { GroupId, GroupPolicy, KmsOperation, UserId } from '../../model/kms.ts';
 import { ATTACK_KINDS, attackNeedsOther } from './attacks.ts';
+import type { AttackSpec } from './attacks.ts';
 import { bump } from './dayTally.ts';
 import { Deployment } from './deployment.ts';
 import type { DeploymentHooks } from './deployment.ts';
@@ -400,17 +401,36 @@ class Simulation {
   }
 
   /** The adversary's attacks of the day (`hostile`). */
-  async #attacks(base: number): Promise<void> {
+  /**
+   * The day's attacks, drawn at 08:30. Those on acknowledgements wait for 12:00 (returned): the
+   * acknowledgements the users write at their 09:00 sync lie on the share until the 18:00
+   * collection, and at 08:30 the streams are empty.
+   */
+  async #attacks(base: number): Promise<AttackSpec[]> {
     this.world.at(base + 8.5 * HOUR_MS);
+    const later: AttackSpec[] = [];
     for (let i = this.#draw(this.#w.attacksPerDay); i > 0; i--) {
       const kind = this.#pick(ATTACK_KINDS);
       const devices = this.#m.deviceIds().filter((u) => usable(this.world.r.slot(u)));
       const [user, other] = this.#sample(devices, 2);
       if (kind === undefined || user === undefined || (attackNeedsOther(kind) && other === undefined)) continue;
       const spec = { kind, user, other: other ?? user, pick: this.#prng.int(1000), mask: 1 + this.#prng.int(255) };
-      const pair = attackNeedsOther(kind) ? ` (with ${spec.other})` : '';
-      await this.world.attack(spec, this.#label(8.5, `adversary: ${kind} on ${user}${pair}`));
+      if (kind.startsWith('ack')) later.push(spec);
+      else await this.#attack(spec, 8.5);
     }
+    return later;
+  }
+
+  async #attack(spec: AttackSpec, hour: number): Promise<void> {
+    const pair = attackNeedsOther(spec.kind) ? ` (with ${spec.other})` : '';
+    await this.world.attack(spec, this.#label(hour, `adversary: ${spec.kind} on ${spec.user}${pair}`));
+  }
+
+  /** The attacks on acknowledgements drawn this morning, between the syncs and the collection. */
+  async #ackAttacks(base: number, specs: readonly AttackSpec[]): Promise<void> {
+    if (specs.length === 0) return;
+    this.world.at(base + 12 * HOUR_MS);
+    for (const spec of specs) await this.#attack(spec, 12);
   }
 
   /** The users due today sync; the blocked ones are resynced by the admin. */
@@ -521,8 +541,9 @@ class Simulation {
     if (day === 1) await this.#install(base);
     await this.#morning(base);
     await this.#publish(8, this.#w.powerCutsPerDay / 2);
-    if (this.#w.attacksPerDay > 0) await this.#attacks(base);
+    const ackAttacks = this.#w.attacksPerDay > 0 ? await this.#attacks(base) : [];
     await this.#syncs(base, day);
+    await this.#ackAttacks(base, ackAttacks);
     await this.#messages(base);
     await this.#reprotect(base);
     world.at(base + 18 * HOUR_MS);

@@ -8,7 +8,7 @@
  * @module
  */
 import type { KmsOperation, UserId } from '../../model/kms.ts';
-import { runAttack } from './attacks.ts';
+import { NOTHING_TO_ATTACK, runAttack } from './attacks.ts';
 import type { AttackSpec } from './attacks.ts';
 import { DayTally, bump, refusalCode } from './dayTally.ts';
 import type { Deployment } from './deployment.ts';
@@ -386,17 +386,25 @@ export class SimulationWorld {
     });
   }
 
-  /** The adversary strikes (the property suite's attack kinds); card attacks check integrity at once. */
+  /**
+   * The adversary strikes (the property suite's attack kinds); card attacks check integrity at once.
+   * An attack that finds nothing to attack (no file pending in the stream, no recording, no old
+   * card image) did nothing: it is counted as `attack:nothing to attack`, not as its kind, and checks
+   * nothing.
+   */
   async attack(spec: AttackSpec, label: string): Promise<void> {
-    this.tally.operation(`attack:${spec.kind}`);
+    const kind = `attack:${spec.kind}`;
+    this.tally.operation(kind);
     this.m.step += 1;
-    this.checks.integrity += 1;
+    let acted = true;
     try {
-      await runAttack(this.m, this.r, spec, label, this.tally);
+      acted = await runAttack(this.m, this.r, spec, label, this.tally);
     } catch (error) {
       if (error instanceof InvariantError) this.record(simulationInvariantOf(error.invariant), label, error.message);
       else this.record('integrity', label, `the attack left the system broken: ${String(error)}`);
     }
+    if (acted) this.checks.integrity += 1;
+    else this.tally.reclassify(kind, NOTHING_TO_ATTACK);
   }
 
   // ---- the day's checks ------------------------------------------------------------------------

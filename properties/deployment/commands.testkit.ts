@@ -335,7 +335,8 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
       return;
     case 'attack':
       stats.count('attackKinds', spec.kind);
-      return runAttack(m, r, spec, label, stats);
+      await runAttack(m, r, spec, label, stats);
+      return;
     case 'pin':
       return pin(m, r, spec.kind, spec.user, spec.count);
     case 'cut':
