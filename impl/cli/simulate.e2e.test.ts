@@ -5,8 +5,8 @@
  * field, figures consistent), a well-formed `report.html` with every chart, the `--json` summary,
  * determinism for a seed, and the hostile profile ending without violations.
  */
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { findAll, parseMarkup } from '../simulation/parseMarkup.testkit.ts';
@@ -102,5 +102,43 @@ describe('sekey simulate on the real engine', { timeout: 600_000 }, () => {
     expect(summary.violations).toBe(0);
     expect(summary.paths.html).toBe(join(cwd, 'sekey-report', 'report.html'));
     expect(readFileSync(summary.paths.html, 'utf8')).toMatch(/^<!DOCTYPE html>/);
+  });
+
+  test('Ctrl-C mid-run ends it with 130; neither the temporary deployment nor the --out folder stays', async () => {
+    const built = await transpileForChild(join(tempDir(), 'sekey'));
+    const cwd = tempDir();
+    const tmp = join(cwd, 'tmp');
+    mkdirSync(tmp);
+    const out = join(cwd, 'made', 'out');
+    // Years of days: the run is interrupted long before its end.
+    const child = spawn(
+      process.execPath,
+      [join(built, 'impl/cli/sekey.js'), 'simulate', '--users', '4', '--groups', '2', '--days', '3000', '--out', out],
+      { cwd, env: { PATH: process.env['PATH'] ?? '', TMPDIR: tmp } },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const ended = new Promise<number | null>((resolve) => child.on('close', (status) => resolve(status)));
+    // Once the deployment exists (its temporary folder), the simulation is under way.
+    while (readdirSync(tmp).length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    child.kill('SIGINT');
+    expect(await ended, stderr).toBe(130);
+    // Handled between two simulated days: before, the signal waited for the end of the run, whose
+    // report then went to a folder that nothing removed.
+    expect(stderr).toContain('sekey: interrupted (SIGINT)');
+    expect(readdirSync(tmp)).toEqual([]);
+    expect(existsSync(join(cwd, 'made'))).toBe(false);
+  });
+
+  test('a report path taken by a folder is refused before either file is written', async () => {
+    const cwd = tempDir();
+    mkdirSync(join(cwd, 'out', 'report.html'), { recursive: true });
+    const run = await sekey(['simulate', '--users', '2', '--groups', '1', '--days', '1', '--out', 'out'], { cwd });
+    expect(run.code).toBe(1);
+    expect(run.err).toContain('CannotWrite');
+    expect(readdirSync(join(cwd, 'out'))).toEqual(['report.html']);
   });
 });

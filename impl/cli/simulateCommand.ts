@@ -12,8 +12,8 @@
  * Loaded only when the command runs (`sekeyCommand.ts`): it brings the whole engine with it.
  * @module
  */
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../host/atomicFile.ts';
 import { count, formatBytes, formatNumber, formatSeconds } from '../simulation/chartScale.ts';
 import { renderReportHtml } from '../simulation/reportHtml.ts';
@@ -27,6 +27,7 @@ import {
   type SimulationReport,
 } from '../simulation/simulationReport.ts';
 import { Args, UsageError } from './args.ts';
+import { CliError } from './cliError.ts';
 import type { CliIo } from './cliIo.ts';
 import type { GlobalFlags } from './commandLine.ts';
 import { didYouMean } from './didYouMean.ts';
@@ -220,6 +221,22 @@ export class InvalidReport extends Error {
   }
 }
 
+/**
+ * Removes `folder` and its parents up to `top` (the first one this command made), each only if empty:
+ * what an abandoned run made and never used.
+ */
+function removeEmptyFolders(folder: string, top: string): void {
+  try {
+    for (let f = resolve(folder); ; f = dirname(f)) {
+      if (readdirSync(f).length > 0) return;
+      rmdirSync(f);
+      if (f === resolve(top)) return;
+    }
+  } catch {
+    // Best effort, on the way out: a folder already gone or not ours to remove stays as it is.
+  }
+}
+
 /** Runs `sekey simulate argv`; `version` labels the report. */
 export async function runSimulate(
   argv: readonly string[],
@@ -234,12 +251,15 @@ export async function runSimulate(
   const { config, out } = parseSimulateArgs(argv, io.cwd);
   // Made before the run, so that a folder that cannot be made fails now, not after the simulation.
   // A folder that cannot be made is a wrong `--out` (exit 2), never confused with exit 1 (violations).
+  let made: string | undefined;
   try {
-    mkdirSync(out, { recursive: true });
+    made = mkdirSync(out, { recursive: true });
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     throw new UsageError(`--out ${out}: cannot make the folder (${typeof code === 'string' ? code : String(error)})`);
   }
+  // Ctrl-C before the report is written leaves no folder this command made, empty, behind.
+  const forgetOut = made === undefined ? undefined : io.onAbandon?.(() => removeEmptyFolders(out, made as string));
   const status = flags.json ? undefined : io.status;
   const started = Date.now();
   let report: SimulationReport;
@@ -247,6 +267,7 @@ export async function runSimulate(
     report = await runSimulation(config, {
       version,
       ...(status === undefined ? {} : { onDay: (p) => status(simulationProgressText(p, Date.now() - started)) }),
+      ...(io.onAbandon === undefined ? {} : { onAbandon: io.onAbandon }),
     });
   } finally {
     status?.(null);
@@ -254,9 +275,16 @@ export async function runSimulate(
   const problems = validateSimulationReport(report);
   if (problems.length > 0) throw new InvalidReport(problems);
   const paths: ReportPaths = { json: join(out, 'report.json'), html: join(out, 'report.html') };
+  forgetOut?.();
+  // Both made, and both paths checked, before either is written: a failure leaves the old pair.
+  const html = renderReportHtml(report);
+  for (const path of [paths.json, paths.html]) {
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true)
+      throw new CliError('CannotWrite', `cannot write ${path}: it is a folder (move it away)`);
+  }
   await io.beginChanges?.();
   writeFileAtomic(paths.json, `${JSON.stringify(report, null, 2)}\n`);
-  writeFileAtomic(paths.html, renderReportHtml(report));
+  writeFileAtomic(paths.html, html);
   if (flags.json) io.out(json(simulationSummary(report, paths)));
   else for (const line of summaryLines(report, paths)) io.out(line);
   if (report.violations === 0) return EXIT.ok;

@@ -72,6 +72,11 @@ export interface SimulationOptions {
   readonly version?: string;
   /** Seams of the deployment (`DeploymentHooks`): only tests plant faults through them. */
   readonly deploymentHooks?: DeploymentHooks;
+  /**
+   * Registers what must be undone if the process is ended mid-run, past every `finally` (a CLI's
+   * Ctrl-C: `CliIo.onAbandon`): the deployment's temporary folder. Returns the unregistration.
+   */
+  readonly onAbandon?: (cleanup: () => void) => () => void;
 }
 
 /**
@@ -123,6 +128,7 @@ export async function runSimulation(
     start,
     ...(options.deploymentHooks === undefined ? {} : { hooks: options.deploymentHooks }),
   });
+  const forget = options.onAbandon?.(() => deployment.dispose());
   try {
     const meters = new DeviceMeters(deployment);
     const world = new SimulationWorld(new DeploymentModel(start), deployment, {
@@ -138,12 +144,16 @@ export async function runSimulation(
       days.push(record);
       for (const n of Object.values(record.operations)) operations += n;
       options.onDay?.({ day, days: config.days, operations });
+      // A turn of the event loop between days: a day's awaits all resolve as microtasks, so without
+      // it a signal (Ctrl-C) is not handled until the whole run has ended.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     return report(config, options.version ?? 'dev', days, sim, {
       startedAt,
       wallSeconds: (performance.now() - wall0) / 1000,
     });
   } finally {
+    forget?.();
     deployment.dispose();
   }
 }
