@@ -249,8 +249,14 @@ const foreignInstallations = new WeakMap<DeviceFactory, Foreign>();
 function foreignFiles(devices: DeviceFactory, userId: UserId): Promise<Uint8Array[]> {
   let foreign = foreignInstallations.get(devices);
   if (foreign === undefined) {
-    const made = Deployment.create({ seed: 'foreign-installation', start: Date.UTC(2026, 0, 1), devices }).then((d) => {
-      process.once('exit', () => d.dispose());
+    // Kept for the whole process, which may end without exit handlers (a test worker): its share
+    // is in memory, so nothing stays on disk; its databases go with the process.
+    const made = Deployment.create({
+      seed: 'foreign-installation',
+      start: Date.UTC(2026, 0, 1),
+      devices,
+      share: 'memory',
+    }).then((d) => {
       d.admin.addGroup('G1', 'foreign', { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 7 * DAY_MS });
       return d;
     });

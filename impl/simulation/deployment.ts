@@ -29,6 +29,7 @@ import { Publisher } from '../kms/publisher.ts';
 import { User } from '../kms/user.ts';
 import type { KeyChoice, SyncReport } from '../kms/user.ts';
 import { DirectoryTransport } from '../host/directoryTransport.ts';
+import { MemoryTransport } from '../protocol/transport.ts';
 import type { Transport } from '../protocol/transport.ts';
 import { ackStream, updateStream } from '../protocol/streams.ts';
 import { isKmsDeviceKey } from '../protocol/deviceKeyIds.ts';
@@ -102,6 +103,12 @@ export interface DeploymentOptions {
   readonly start: number;
   readonly devices?: DeviceFactory;
   readonly hooks?: DeploymentHooks;
+  /**
+   * Where the share lives: a temporary folder (the default: the files a real share carries), or
+   * memory, for an installation kept for the whole process (the foreign one of the attacks), which
+   * no `finally` disposes of: a worker ends without running exit handlers, so a folder would stay.
+   */
+  readonly share?: 'folder' | 'memory';
 }
 
 /** A physical device's name: `admin`, a user's ID for its first device, `U3#2` for its second. */
@@ -120,10 +127,11 @@ export interface Hardware {
 
 /** The real system. */
 export class Deployment {
-  readonly root: string;
+  /** The temporary folder holding the share; null for a share in memory. */
+  readonly root: string | null;
   readonly clock: ManualClock;
   readonly secrets: SecretTap;
-  readonly share: DirectoryTransport;
+  readonly share: Transport;
   readonly transport: Transport;
   readonly users = new Map<UserId, UserSlot>();
   readonly seed: string;
@@ -139,7 +147,7 @@ export class Deployment {
   /** Everything the host printed or got back since the last key-secrecy check: scanned for secrets. */
   readonly outputs: unknown[] = [];
 
-  private constructor(options: DeploymentOptions, devices: DeviceFactory, admin: AdminParts, root: string) {
+  private constructor(options: DeploymentOptions, devices: DeviceFactory, admin: AdminParts, root: string | null) {
     this.secrets = admin.secrets;
     this.seed = options.seed;
     this.devices = devices;
@@ -151,7 +159,7 @@ export class Deployment {
     this.adminCard = admin.card;
     this.admin = admin.admin;
     this.hardware.set('admin', { name: 'admin', role: 'admin', meter: admin.meter, flash: admin.flash });
-    this.share = new DirectoryTransport(join(root, 'share'));
+    this.share = root === null ? new MemoryTransport() : new DirectoryTransport(join(root, 'share'));
     const inner = this.hooks.transport?.(this.share, this.secrets) ?? this.share;
     this.transport = recordingTransport(inner, this.share, this.genuine, (stream, bytes) => this.#see(stream, bytes));
     this.publisher = this.#newPublisher();
@@ -160,7 +168,7 @@ export class Deployment {
   /** A fresh installation: an admin HSM, its database, an empty share in a temporary folder. */
   static async create(options: DeploymentOptions): Promise<Deployment> {
     const devices = options.devices ?? DEFAULT_DEVICE_FACTORY;
-    const root = mkdtempSync(join(tmpdir(), 'sekey-deploy-'));
+    const root = options.share === 'memory' ? null : mkdtempSync(join(tmpdir(), 'sekey-deploy-'));
     const clock = new ManualClock(options.start);
     const meter = new CycleMeter();
     const card = new SdCard({ sectorCount: DEPLOYMENT_CARD_SECTORS, meter });
@@ -290,7 +298,7 @@ export class Deployment {
   dispose(): void {
     this.admin.close();
     for (const slot of this.users.values()) slot.user?.close();
-    rmSync(this.root, { recursive: true, force: true });
+    if (this.root !== null) rmSync(this.root, { recursive: true, force: true });
   }
 
   /** Records what the host saw (scanned by key-secrecy). */

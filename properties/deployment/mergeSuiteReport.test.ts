@@ -1,10 +1,22 @@
 /** The merge of suite entries into the properties report: nothing lost, no torn file, no lock left. */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { mergeSuiteReport } from './stats.testkit.ts';
+
+const scratchDirs: string[] = [];
+afterAll(() => {
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A scratch folder, removed after the tests. */
+function scratch(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sekey-report-'));
+  scratchDirs.push(dir);
+  return dir;
+}
 
 function report(path: string): Record<string, Record<string, unknown>> {
   return JSON.parse(readFileSync(path, 'utf8')) as Record<string, Record<string, unknown>>;
@@ -12,7 +24,7 @@ function report(path: string): Record<string, Record<string, unknown>> {
 
 describe('mergeSuiteReport', () => {
   test("keeps other suites' entries, replaces its own, and leaves neither lock nor temporary file", () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sekey-report-'));
+    const dir = scratch();
     const path = join(dir, 'reports', 'properties.json');
     mergeSuiteReport('kms', { runs: 1 }, path);
     mergeSuiteReport('deployment', { runs: 2 }, path);
@@ -23,7 +35,7 @@ describe('mergeSuiteReport', () => {
   });
 
   test('a held lock is waited for, not taken over', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sekey-report-'));
+    const dir = scratch();
     const path = join(dir, 'properties.json');
     const released = join(dir, 'released');
     writeFileSync(`${path}.lock`, '');
@@ -40,7 +52,7 @@ describe('mergeSuiteReport', () => {
   });
 
   test('a lock left by a writer that died is taken over once stale', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sekey-report-'));
+    const dir = scratch();
     const path = join(dir, 'properties.json');
     writeFileSync(`${path}.lock`, '');
     const old = new Date(Date.now() - 60_000);
@@ -51,7 +63,7 @@ describe('mergeSuiteReport', () => {
   });
 
   test('a report that is not JSON is started again rather than failing the suite', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sekey-report-'));
+    const dir = scratch();
     const path = join(dir, 'properties.json');
     writeFileSync(path, '{"kms": {');
     mergeSuiteReport('deployment', { runs: 2 }, path);
