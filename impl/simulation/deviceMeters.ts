@@ -44,9 +44,14 @@ export class DeviceMeters {
   #cycles: Record<string, number> = {};
   #erases: Map<string, number[]>;
 
+  /**
+   * Built once the deployment exists, whose admin HSM was set up already: the mark starts at zero,
+   * so the next charge gives that set-up's cycles (every meter counts from zero) to
+   * {@link BEFORE_FIRST_OPERATION}, as the report says.
+   */
   constructor(deployment: Deployment) {
     this.#deployment = deployment;
-    this.#mark = totalCycles(deployment);
+    this.#mark = 0;
     this.#erases = eraseCounts(deployment);
   }
 

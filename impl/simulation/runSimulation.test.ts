@@ -31,8 +31,10 @@ describe('runSimulation', () => {
     // HSM time is charged to the organisation's operations (and the admin HSM's set-up), not to cost rows.
     const charged = Object.keys(first.totals.hsmCycles);
     expect(charged.filter((k) => k !== BEFORE_FIRST_OPERATION && !(k in first.totals.operationsByKind))).toEqual([]);
-    for (const kind of ['sync', 'encrypt', 'decrypt', 'publish'])
-      expect(first.totals.hsmCycles[kind]).toBeGreaterThan(0);
+    for (const kind of ['sync', 'encrypt', 'decrypt', 'publish', BEFORE_FIRST_OPERATION])
+      expect(first.totals.hsmCycles[kind], kind).toBeGreaterThan(0);
+    // The admin HSM's set-up, before the first operation, is on day 1 only.
+    expect(first.days[0]?.hsmCycles[BEFORE_FIRST_OPERATION]).toBe(first.totals.hsmCycles[BEFORE_FIRST_OPERATION]);
     for (const day of first.days)
       for (const kind of Object.keys(day.hsmCycles))
         if (kind !== BEFORE_FIRST_OPERATION) expect(day.operations[kind], `day ${day.day} ${kind}`).toBeGreaterThan(0);
