@@ -102,6 +102,27 @@ describe('factory init and identity', () => {
 });
 
 describe('PIN sessions (driven by the pinSession machine)', () => {
+  it('a login whose outcome cannot be written (worn flash) leaves the device logged out, not stuck', () => {
+    const flash = new Flash({ seed: 1, endurance: 2 });
+    const device = new SecubeDevice({ flash, seed: 's', pinIterations: 10 });
+    device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER });
+    device.login('user', USER_PIN);
+    for (let i = 0; i < 7; i++) device.changeUserPin(USER_PIN); // wears the state sectors
+    device.logout();
+    // The try is spent, the PIN compared, then the write giving the try back fails (not a power cut).
+    expect(() => device.login('user', USER_PIN)).toThrow(/worn out/);
+    // Before, the PIN machine stayed in `checking`: every later login said SessionActive, every
+    // logout NotLoggedIn, until a power cycle.
+    expect(device.session).toBe('loggedOut');
+    let outcome: unknown = null;
+    try {
+      device.login('admin', ADMIN_PIN);
+    } catch (error) {
+      outcome = error;
+    }
+    expect(isDeviceError(outcome, 'SessionActive')).toBe(false);
+  });
+
   it('logs in at either level, and out', () => {
     const { device } = makeDevice('pins');
     expect(device.session).toBe('loggedOut');

@@ -296,9 +296,10 @@ export class DeviceCore {
    * record while RAM holds the old: reads it back, as a boot would. Without this the next save
    * journals from the stale view and flash counts the step twice: a spent PIN try counted twice
    * over-spends the level, and the next boot finds its counter out of range (`StateCorrupt`) or the
-   * admin level locked for good. The PIN machine restarts from the counters read back only when they
-   * differ from its own (the write was a PIN try or a PIN reset), so a failed counter step keeps the
-   * session. If flash cannot be read back, the device stops (as after a cut) and its next boot decides.
+   * admin level locked for good. The PIN machine restarts from the counters read back when they
+   * differ from its own (the write was a PIN try or a PIN reset) or a login was being checked, so a
+   * failed counter step keeps the session. If flash cannot be read back, the device stops (as after a
+   * cut) and its next boot decides.
    */
   #rereadState(): void {
     try {
@@ -311,8 +312,11 @@ export class DeviceCore {
       this.#adopt(record);
       const left = this.pin?.context.retriesLeft;
       const read = record.state.retriesLeft;
-      if (left !== undefined && (left.user !== read.user || left.admin !== read.admin))
-        this.pin = resumedPin(record.state);
+      // Also when a login's check was under way (`checking`): the write that failed was its outcome
+      // (the try given back), and a machine left in `checking` would refuse every later login and
+      // logout until a power cycle. It restarts logged out, with the tries flash holds.
+      const changed = left !== undefined && (left.user !== read.user || left.admin !== read.admin);
+      if (changed || this.pin?.value === 'checking') this.pin = resumedPin(record.state);
     } catch {
       this.#stop();
     }
