@@ -395,12 +395,15 @@ export class KeyStore {
       this.#erase(target);
       erased[target] = true;
     }
+    // The sectors still holding data are erased after the new header lands (a cut in between must
+    // find the new epoch, never an old store), but the header carries the wear table: their erases
+    // are counted in it first, or the next mount, adopting the header's table, would lose them.
+    const stale = this.#sectors.map((_, i) => i).filter((i) => i !== target && !erased[i]);
+    for (const i of stale) this.#wear[i] = (this.#wear[i] ?? 0) + 1;
     this.#openSector(target, undefined);
     this.#active = target;
     this.#next = 0;
-    this.#sectors.forEach((_, i) => {
-      if (i !== target && !erased[i]) this.#erase(i);
-    });
+    for (const i of stale) this.#erase(i, { counted: true });
     this.#index.clear();
     this.#broken = false;
   }
@@ -626,14 +629,15 @@ export class KeyStore {
     }
   }
 
-  #erase(pos: number): void {
+  /** Erases the sector at `pos`, counting the erase in the wear table unless it was `counted` already. */
+  #erase(pos: number, options: { readonly counted?: boolean } = {}): void {
     const sector = this.#sectors[pos];
     const st = this.#state[pos];
     if (!sector || !st) throw new KeyStoreCorruptError(`no store sector at position ${pos}`);
     st.used = false;
     st.live = 0;
     st.liveFlags.fill(0);
-    this.#wear[pos] = (this.#wear[pos] ?? 0) + 1;
+    if (options.counted !== true) this.#wear[pos] = (this.#wear[pos] ?? 0) + 1;
     this.#flash.eraseSector(sector.index);
   }
 
