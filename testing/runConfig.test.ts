@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterEach, describe, expect, test } from 'vitest';
 import {
   CI_SEED,
@@ -9,7 +10,15 @@ import {
   stoppedByDeadline,
 } from './runConfig.ts';
 
-const KNOBS = ['SEKEY_RUNS', 'SEKEY_SEED', 'SEKEY_PATH', 'SEKEY_DEADLINE', 'SEKEY_SCALE', 'CI'] as const;
+const KNOBS = [
+  'SEKEY_RUNS',
+  'SEKEY_SEED',
+  'SEKEY_PATH',
+  'SEKEY_DEADLINE',
+  'SEKEY_SCALE',
+  'SEKEY_SHRINK',
+  'CI',
+] as const;
 const saved = Object.fromEntries(KNOBS.map((k) => [k, process.env[k]]));
 function set(values: Partial<Record<(typeof KNOBS)[number], string>>): void {
   for (const k of KNOBS) delete process.env[k];
@@ -63,6 +72,30 @@ describe('a replay', () => {
     set({ SEKEY_SEED: '5', SEKEY_PATH: '0:0:2@AQA:F' });
     expect(propertyParams(10)).toMatchObject({ seed: 5, path: '0:0:2', endOnFailure: true });
     expect(commandsReplayPath()).toBe('AQA:F');
+  });
+
+  test('SEKEY_SHRINK goes on shrinking from the replayed case, to where a whole shrink ends', () => {
+    // Fails once a list holds three numbers over 100; fully shrunk: [101, 101, 101].
+    const property = fc.property(
+      fc.array(fc.nat(1000), { maxLength: 30 }),
+      (xs) => xs.filter((x) => x > 100).length < 3,
+    );
+    set({});
+    const whole = fc.check(property, { seed: 42 });
+    // A shrink cut short (as a campaign's deadline cuts it): the first failure, unshrunk.
+    const cut = fc.check(property, { seed: 42, endOnFailure: true });
+    expect(cut.counterexample).not.toEqual(whole.counterexample);
+    set({ SEKEY_SEED: '42', SEKEY_PATH: cut.counterexamplePath ?? '' });
+    const replayed = fc.check(property, propertyParams(10));
+    expect(replayed.counterexample).toEqual(cut.counterexample);
+    set({ SEKEY_SEED: '42', SEKEY_PATH: cut.counterexamplePath ?? '', SEKEY_SHRINK: '1' });
+    expect(propertyParams(10).endOnFailure).toBeUndefined();
+    const resumed = fc.check(property, propertyParams(10));
+    expect(resumed.counterexample).toEqual([[101, 101, 101]]);
+    expect(resumed.counterexample).toEqual(whole.counterexample);
+    // The path it reports is the whole one from the seed: it replays the shrunk case alone.
+    expect(resumed.counterexamplePath).toBe(whole.counterexamplePath);
+    expect(sizedTimeout(120_000)).toBe(0);
   });
 });
 

@@ -9,6 +9,9 @@
  * - `SEKEY_DEADLINE` a time (ms since the epoch) after which a property stops drawing runs and passes
  *   with the runs it made (fast-check's `interruptAfterTimeLimit`), one run at least: how a campaign
  *   of `npm run properties -- --time …` ends on its budget
+ * - `SEKEY_SHRINK=1` with `SEKEY_PATH`: go on shrinking from the replayed case instead of ending on
+ *   it: how a counterexample whose shrinking a deadline cut (fast-check's `interrupted`) is shrunk
+ *   on, from where it stopped
  *
  * fast-check prints `{ seed, path, endOnFailure }` in every failure report; the same values passed
  * back through these variables replay that counterexample at once.
@@ -50,7 +53,9 @@ export function propertyParams<T>(ciRuns: number, options: { readonly fixedSeed?
   }
   if (path !== undefined && path !== '') {
     params.path = path.split('@')[0] as string;
-    params.endOnFailure = true;
+    // fast-check replays the case at `path` and, without endOnFailure, shrinks on from it: the path
+    // it then reports is the whole path from the seed (its `mergePaths`).
+    if (process.env['SEKEY_SHRINK'] !== '1') params.endOnFailure = true;
   }
   return params;
 }
@@ -77,12 +82,15 @@ export function replaying(): boolean {
   return path !== undefined && path !== '';
 }
 
-/** The knobs that size a run by hand (a replay's `SEKEY_PATH` makes it smaller, not larger). */
-const SIZE_KNOBS = ['SEKEY_RUNS', 'SEKEY_SCALE', 'SEKEY_DEADLINE'] as const;
+/**
+ * The knobs that size a run by hand (a replay's `SEKEY_PATH` makes it smaller, not larger; shrinking
+ * on from it, `SEKEY_SHRINK`, takes as long as the counterexample needs).
+ */
+const SIZE_KNOBS = ['SEKEY_RUNS', 'SEKEY_SCALE', 'SEKEY_DEADLINE', 'SEKEY_SHRINK'] as const;
 
 /**
  * The time limit of a test whose size the knobs set: `ciMs` at CI size, none (0, vitest's "no
- * limit") once `SEKEY_RUNS`, `SEKEY_SCALE` or `SEKEY_DEADLINE` sizes the run. A limit guards CI
+ * limit") once `SEKEY_RUNS`, `SEKEY_SCALE`, `SEKEY_DEADLINE` or `SEKEY_SHRINK` sizes the run. A limit guards CI
  * against a hang; a run a person sized is bounded by its size and watched through its progress,
  * and a clock would fail it on a slower or busier machine with every property holding.
  */

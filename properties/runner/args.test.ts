@@ -39,7 +39,11 @@ describe('parseRunnerArgs', () => {
       '--test',
       'x',
     ]);
-    expect(o).toMatchObject({ runs: 50, seed: -3, path: '1:2', json: true, test: 'x' });
+    expect(o).toMatchObject({ runs: 50, seed: -3, path: '1:2', json: true, test: 'x', shrink: false });
+    const replay = ['--suite', 'kms', '--seed', '3', '--path', '1:2', '--test', 'x'];
+    expect(parseRunnerArgs([...replay, '--shrink']).shrink).toBe(true);
+    // Shrinking on starts from a replayed case: without --path there is none.
+    expect(usage(['--suite', 'kms', '--shrink'])).toMatch(/--shrink goes on shrinking from a replayed case/);
     expect(parseRunnerArgs(['--scale', '0.5']).scale).toBe(0.5);
     expect(parseRunnerArgs(['-h']).help).toBe(true);
   });
@@ -126,7 +130,19 @@ describe('parseRunnerArgs', () => {
 
   test('the usage text names every suite and every option', () => {
     for (const s of SUITES) expect(USAGE).toContain(s.name);
-    for (const o of ['--suite', '--runs', '--seed', '--path', '--test', '--scale', '--time', '--shard', '--campaign'])
+    for (const o of [
+      '--suite',
+      '--runs',
+      '--seed',
+      '--path',
+      '--shrink',
+      '--test',
+      '--scale',
+      '--time',
+      '--shard',
+      '--campaign',
+      '--json',
+    ])
       expect(USAGE).toContain(o);
     expect(USAGE).toMatch(/Examples/);
   });

@@ -23,6 +23,8 @@ export interface RunnerOptions {
   readonly runs: number | undefined;
   readonly seed: number | undefined;
   readonly path: string | undefined;
+  /** With `path`: shrink on from the replayed case. */
+  readonly shrink: boolean;
   readonly scale: number | undefined;
   readonly test: string | undefined;
   /** Campaign budget in ms; undefined for a single pass. */
@@ -38,6 +40,7 @@ const OPTIONS = {
   runs: { type: 'string' },
   seed: { type: 'string' },
   path: { type: 'string' },
+  shrink: { type: 'boolean' },
   scale: { type: 'string' },
   test: { type: 'string' },
   time: { type: 'string' },
@@ -62,6 +65,8 @@ Options
                     it (after a change it is refused, or replays another case). A path whose case
                     passes (the bug is fixed) does not stop there: fast-check goes on from it.
                     The deployment suite's paths end in @ and its commands' replay path: copy it whole
+  --shrink          with --path: go on shrinking from that case instead of stopping at it (for a
+                    campaign's failure marked "shrinking cut", whose counterexample may not be minimal)
   --test PATTERN    only tests whose name matches PATTERN (a regular expression)
   --scale X         scale the loop sizes of exhaustive suites (SEKEY_SCALE); --runs, --scale and
                     --time lift the suites' time limits (the size bounds the run)
@@ -83,7 +88,8 @@ Ctrl-C (SIGINT) or SIGTERM stops a run: it prints what the properties that ended
 campaign writes its summary, and the exit code is 130 or 143.
 
 A campaign writes reports/campaign-<timestamp>/summary.json and, per counterexample, its seed, path,
-shrunk scenario and a command (or, for the deployment suite, a test file) that replays it.`;
+shrunk scenario and a command (or, for the deployment suite, a test file) that replays it. A failure
+found as the budget runs out is shrunk on after it, for at most a tenth of the budget (1m at least).`;
 
 /** What a command line without options asks for. */
 const NO_OPTIONS: RunnerOptions = {
@@ -93,6 +99,7 @@ const NO_OPTIONS: RunnerOptions = {
   runs: undefined,
   seed: undefined,
   path: undefined,
+  shrink: false,
   scale: undefined,
   test: undefined,
   timeMs: undefined,
@@ -200,6 +207,8 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
     if (!/^\d+(:\d+)*(@[A-Za-z0-9+/]*:[A-Za-z0-9+/]*)?$/.test(values.path))
       throw new UsageError(`--path needs a path such as 3:1:0 (from a failure's replay line), got '${values.path}'`);
   }
+  if (values.shrink === true && values.path === undefined)
+    throw new UsageError('--shrink goes on shrinking from a replayed case: give its --seed, --path and --test');
   if (timeMs === undefined && (values.shard !== undefined || values.campaign !== undefined))
     throw new UsageError('--shard and --campaign belong to a campaign: add --time (e.g. --time 30m)');
   if (timeMs !== undefined && seed !== undefined)
@@ -213,6 +222,7 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
     runs: integer('runs', values.runs, 1),
     seed,
     path: values.path,
+    shrink: values.shrink === true,
     scale,
     test: values.test,
     timeMs,

@@ -9,8 +9,14 @@ import {
   claimFolder,
   copyReproduction,
   saveFailures,
+  shrinkBudget,
+  shrinkCutFailures,
   stopReason,
 } from './campaign.ts';
+import type { CampaignFailure } from './campaign.ts';
+import type { Batch, BatchResult } from './runBatch.ts';
+import { SUITES } from './suites.ts';
+import type { DoneLine } from './progressLine.ts';
 import { escapeRegExp, replayCommand, vitestReplayCommand } from './replayCommand.ts';
 import { countOf } from './fixtures.testkit.ts';
 import type { SuiteCount } from './tally.ts';
@@ -122,6 +128,7 @@ describe('campaign helpers', () => {
           error: 'invariant convergence: …',
           replay: replayCommand('deployment', 'deployment > every invariant holds', 5, '6:2'),
           reproduction: join(dir, 'failure-4-deployment-convergence.repro.test.ts'),
+          shrinkCut: false,
         },
         {
           suite: 'deployment',
@@ -133,6 +140,7 @@ describe('campaign helpers', () => {
           error: 'expected 1 to be 2',
           replay: null,
           reproduction: null,
+          shrinkCut: false,
         },
       ]);
       expect(JSON.parse(readFileSync(join(dir, 'failure-4.json'), 'utf8'))).toEqual(saved[0]);
@@ -141,6 +149,122 @@ describe('campaign helpers', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('a failure whose shrinking the budget cut', () => {
+  const found: DoneLine = {
+    kind: 'done',
+    suite: 'kmsImpl',
+    test: 'model against implementation > agree after every step',
+    runs: 40,
+    operations: 1500,
+    cpuMicros: 1,
+    failed: true,
+    interrupted: true,
+    seed: 77,
+    path: '39:2',
+    counterexample: '[[30 operations]]',
+    error: 'expected accepted',
+    reproduction: null,
+  };
+
+  test('is saved as cut; one whose shrinking ended, or with no path to shrink on from, is not', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'campaign-'));
+    try {
+      const kmsImpl = countOf('kmsImpl', { failures: 3 });
+      kmsImpl.counterexamples.push(found, { ...found, interrupted: false }, { ...found, path: '' });
+      const saved = saveFailures(new Map([['kmsImpl', kmsImpl]]), 3, dir, 1);
+      expect(saved.map((f) => f.shrinkCut)).toEqual([true, false, false]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('is shrunk on after the budget from its seed and path; its file then holds the smaller case', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'campaign-'));
+    try {
+      const counts = new Map([['kmsImpl', countOf('kmsImpl', { failures: 2 })]]);
+      counts
+        .get('kmsImpl')
+        ?.counterexamples.push(found, { ...found, test: `${found.test} (live)`, interrupted: false });
+      const failures = saveFailures(counts, 3, dir, 1);
+      const batches: Batch[] = [];
+      // The replay fails again, shrunk further; shrinking ends this time.
+      const run = async (batch: Batch): Promise<BatchResult> => {
+        batches.push(batch);
+        const c = countOf('kmsImpl', { failures: 1 });
+        c.counterexamples.push({
+          ...found,
+          path: '39:2:0:0:5',
+          counterexample: '[[2 operations]]',
+          interrupted: false,
+        });
+        return { counts: new Map([['kmsImpl', c]]), errors: [], unrunnable: [], statistics: {} };
+      };
+      const heard: number[] = [];
+      const until = Date.now() + 60_000;
+      const out = await shrinkCutFailures(failures, { suites: SUITES, scale: undefined }, dir, until, {
+        run,
+        onShrink: (_f, n) => heard.push(n),
+      });
+      // Only the failure that was cut is replayed: its seed and path, shrinking on, until the end given.
+      expect(heard).toEqual([1]);
+      expect(batches).toHaveLength(1);
+      expect(batches[0]).toMatchObject({ seed: 77, path: '39:2', shrink: true, deadline: until, ownStatistics: true });
+      expect(batches[0]?.suites.map((s) => s.name)).toEqual(['kmsImpl']);
+      expect(new RegExp(batches[0]?.testPattern ?? '^$').test('agree after every step')).toBe(true);
+      expect(out[0]).toMatchObject({
+        path: '39:2:0:0:5',
+        counterexample: '[[2 operations]]',
+        shrinkCut: false,
+        replay: replayCommand('kmsImpl', found.test, 77, '39:2:0:0:5'),
+      });
+      expect(JSON.parse(readFileSync(join(dir, 'failure-1.json'), 'utf8'))).toEqual(out[0]);
+      expect(out[1]).toEqual(failures[1]);
+      expect(JSON.parse(readFileSync(join(dir, 'failure-2.json'), 'utf8'))).toEqual(failures[1]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('stays as found when its replay does not fail again, or when the time is already up', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'campaign-'));
+    try {
+      const failure = cutFailure();
+      let runs = 0;
+      const passes = async (): Promise<BatchResult> => {
+        runs += 1;
+        return { counts: new Map([['kmsImpl', countOf('kmsImpl')]]), errors: [], unrunnable: [], statistics: {} };
+      };
+      const options = { suites: SUITES, scale: undefined };
+      expect(await shrinkCutFailures([failure], options, dir, Date.now() + 60_000, { run: passes })).toEqual([failure]);
+      expect(runs).toBe(1);
+      expect(await shrinkCutFailures([failure], options, dir, Date.now() - 1, { run: passes })).toEqual([failure]);
+      expect(runs).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the time allowed after the budget is a tenth of it, a minute at least', () => {
+    expect(shrinkBudget(120_000)).toBe(60_000);
+    expect(shrinkBudget(2 * 3_600_000)).toBe(720_000);
+  });
+
+  function cutFailure(): CampaignFailure {
+    return {
+      suite: 'kmsImpl',
+      test: found.test,
+      batch: 3,
+      seed: 77,
+      path: '39:2',
+      counterexample: '[[30 operations]]',
+      error: 'expected accepted',
+      replay: replayCommand('kmsImpl', found.test, 77, '39:2'),
+      reproduction: null,
+      shrinkCut: true,
+    };
+  }
 });
 
 describe('a campaign that cannot find anything new stops', () => {

@@ -36,6 +36,12 @@ export interface CampaignFailure {
   readonly replay: string | null;
   /** The runnable reproduction, copied into the campaign folder. */
   readonly reproduction: string | null;
+  /**
+   * Whether a deadline cut its shrinking (fast-check's `interrupted`): the counterexample may not be
+   * minimal. A campaign shrinks such failures on after its budget ({@link shrinkBudget}); one still
+   * cut then shrinks on by its replay command with `--shrink`.
+   */
+  readonly shrinkCut: boolean;
 }
 
 /** What a campaign covered, as written to `summary.json`. */
@@ -99,12 +105,77 @@ export function saveFailures(
         error: message,
         replay: done ? replayCommand(c.suite, test, done.seed, done.path, scale) : null,
         reproduction: done?.reproduction ? copyReproduction(done.reproduction, folder, n) : null,
+        shrinkCut: done?.interrupted === true && done.seed !== null && done.path !== '',
       };
       writeFileSync(join(folder, `failure-${n}.json`), `${JSON.stringify(failure, null, 2)}\n`);
       saved.push(failure);
     }
   }
   return saved;
+}
+
+/**
+ * What a campaign spends after its budget shrinking on the failures the budget cut short (found in
+ * its last minutes, their shrinking interrupted with the batch): a tenth of the budget, one minute at
+ * least. A failure saved unshrunk is a long scenario to read; shrinking on from its path costs only
+ * the shrinking left, and the campaign says when it does.
+ */
+export function shrinkBudget(budgetMs: number): number {
+  return Math.max(60_000, Math.round(budgetMs / 10));
+}
+
+/**
+ * Shrinks on, until `until`, each failure whose shrinking a deadline cut: its property replayed at
+ * its seed and path and shrunk on from there (`SEKEY_SHRINK`), the failure's file rewritten with the
+ * smaller case. A replay that does not fail again leaves the failure as it was. `failures` are those
+ * of the campaign, numbered from 1 as their files are; their runs are not counted in its coverage
+ * (they replay one case). Returns the failures, updated.
+ */
+export async function shrinkCutFailures(
+  failures: readonly CampaignFailure[],
+  options: Pick<RunnerOptions, 'suites' | 'scale'>,
+  folder: string,
+  until: number,
+  hooks: {
+    readonly run?: typeof runBatch;
+    readonly onShrink?: (failure: CampaignFailure, n: number) => void;
+    readonly onActive?: (active: ActiveBatch | null) => void;
+  } = {},
+): Promise<CampaignFailure[]> {
+  const out = [...failures];
+  for (const [i, f] of failures.entries()) {
+    const suite = options.suites.find((s) => s.name === f.suite);
+    if (!f.shrinkCut || f.seed === null || f.path === null || suite === undefined || Date.now() >= until) continue;
+    hooks.onShrink?.(f, i + 1);
+    const result = await (hooks.run ?? runBatch)(
+      {
+        suites: [suite],
+        seed: f.seed,
+        path: f.path,
+        shrink: true,
+        scale: options.scale,
+        testPattern: escapeRegExp(ownName(f.test)),
+        deadline: until,
+        ownStatistics: true,
+      },
+      () => {},
+      hooks.onActive,
+    );
+    const done = result.counts.get(f.suite)?.counterexamples.find((d) => d.test === f.test && d.path !== '');
+    if (done === undefined || done.seed === null) continue;
+    const shrunk: CampaignFailure = {
+      ...f,
+      path: done.path,
+      counterexample: done.counterexample,
+      error: done.error ?? f.error,
+      replay: replayCommand(f.suite, f.test, done.seed, done.path, options.scale),
+      reproduction: done.reproduction ? copyReproduction(done.reproduction, folder, i + 1) : f.reproduction,
+      shrinkCut: done.interrupted,
+    };
+    writeFileSync(join(folder, `failure-${i + 1}.json`), `${JSON.stringify(shrunk, null, 2)}\n`);
+    out[i] = shrunk;
+  }
+  return out;
 }
 
 /**
@@ -173,6 +244,8 @@ export async function runCampaign(
     onLines?: (counts: readonly SuiteCount[], endsAt: number) => void;
     /** SIGINT or SIGTERM, in a batch or between: the summary is written; the process ends after this returns. */
     onStop?: (summary: CampaignSummary, totals: SuiteCount[]) => void;
+    /** The budget is over and failure `n`, whose shrinking it cut, is shrunk on until `until`. */
+    onShrink?: (failure: CampaignFailure, n: number, until: number) => void;
   } = {},
 ): Promise<{ summary: CampaignSummary; totals: SuiteCount[] }> {
   const budget = options.timeMs as number;
@@ -231,9 +304,15 @@ export async function runCampaign(
   // One listener for the whole campaign, between batches too: the batch running, if any, counts
   // what its ended properties covered (those cut short are left out), and the summary says why.
   let current: { index: number; seed: number; active: ActiveBatch | null } | null = null;
+  // The replay shrinking on a failure after the budget, if one runs: a stop ends it, the failure saved as found.
+  let shrinking: ActiveBatch | null = null;
   const release = onStopSignal((signal) => {
     const why = `stopped by ${signal}`;
-    if (current === null) {
+    if (shrinking !== null) {
+      shrinking.cleanUp();
+      summary.endedAt = new Date().toISOString();
+      writeSummary();
+    } else if (current === null) {
       summary.stoppedEarly = `${why} between batches`;
       summary.endedAt = new Date().toISOString();
       writeSummary();
@@ -289,6 +368,18 @@ export async function runCampaign(
         if (names.size > 0) properties = [...names].map(escapeRegExp).join('|');
       }
       record(batch, result.counts, result, null);
+    }
+    if (summary.stoppedEarly === null && summary.failures.some((f) => f.shrinkCut)) {
+      const until = Date.now() + shrinkBudget(budget);
+      const shrunk = await shrinkCutFailures(summary.failures, options, folder, until, {
+        onShrink: (f, n) => hooks.onShrink?.(f, n, until),
+        onActive: (active) => {
+          shrinking = active;
+        },
+      });
+      summary.failures.splice(0, summary.failures.length, ...shrunk);
+      summary.endedAt = new Date().toISOString();
+      writeSummary();
     }
   } finally {
     release();

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { USAGE, parseRunnerArgs } from './args.ts';
-import { EXIT, describeFailures, exitCodeOf, main } from './main.ts';
+import { EXIT, describeFailures, exitCodeOf, main, seedList } from './main.ts';
 import { countOf, sink } from './fixtures.testkit.ts';
 import type { DoneLine } from './progressLine.ts';
 
@@ -117,4 +117,9 @@ describe('failures in words', () => {
     expect(more).toEqual([]);
     expect(said).toMatch(/^kms: "the invariants hold": the --path does not replay with this code\. /);
   });
+});
+
+test('a campaign closing line names its first seeds, not all of a long campaign', () => {
+  expect(seedList([3, -7])).toBe('seeds 3, -7');
+  expect(seedList([1, 2, 3, 4, 5, 6, 7, 8])).toBe('seeds 1, 2, 3, 4, 5 and 3 more in summary.json');
 });

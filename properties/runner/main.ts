@@ -141,6 +141,7 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
         runs: options.runs,
         seed: options.seed,
         path: options.path,
+        shrink: options.shrink,
         scale: options.scale,
         testPattern: options.test,
       },
@@ -212,9 +213,22 @@ async function campaign(options: RunnerOptions, io: RunnerIo): Promise<number> {
       view.clear();
       closeCampaign(stoppedSummary, stoppedTotals, options, io, start, true);
     },
+    onShrink: (f, n, until) => {
+      view.clear();
+      io.stderr.write(
+        `budget over: failure ${n} (${f.suite}: "${f.test}") was found as it ran out; shrinking on ` +
+          `from where it stopped, for at most ${formatElapsed(until - Date.now())}\n`,
+      );
+    },
   });
   view.clear();
   return closeCampaign(summary, totals, options, io, start, false);
+}
+
+/** Seeds most recent last, the first few of a long campaign only (summary.json lists them all). */
+export function seedList(seeds: readonly number[], shown = 5): string {
+  if (seeds.length <= shown) return `seeds ${seeds.join(', ')}`;
+  return `seeds ${seeds.slice(0, shown).join(', ')} and ${seeds.length - shown} more in summary.json`;
 }
 
 /** The closing output of a campaign, ended or stopped by a signal; returns the exit code. */
@@ -238,7 +252,7 @@ function closeCampaign(
   const operations = totals.reduce((a, c) => a + c.operations, 0);
   io.stdout.write(
     `campaign ${summary.campaign} shard ${summary.shard}: ${summary.batches.length} batches ` +
-      `(seeds ${summary.batches.map((b) => b.seed).join(', ')}), ${thousands(runs)} runs, ` +
+      `(${seedList(summary.batches.map((b) => b.seed))}), ${thousands(runs)} runs, ` +
       `${thousands(operations)} operations in ${formatElapsed(Date.now() - start)}\n`,
   );
   for (const f of summary.failures) {
@@ -248,6 +262,8 @@ function closeCampaign(
     if (f.error) io.stdout.write(`  error: ${firstLine(f.error)}\n`);
     if (f.replay) io.stdout.write(`  replay: ${f.replay}\n`);
     if (f.reproduction) io.stdout.write(`  reproduction: ${f.reproduction}\n`);
+    if (f.shrinkCut && f.replay)
+      io.stdout.write(`  shrinking cut short (the case may not be minimal); shrink on: ${f.replay} --shrink\n`);
   }
   for (const e of summary.errors) io.stdout.write(`error: ${e}\n`);
   if (summary.stoppedEarly !== null) io.stdout.write(`stopped before the budget: ${summary.stoppedEarly}\n`);

@@ -22,6 +22,8 @@ export interface Batch {
   readonly runs?: number | undefined;
   readonly seed?: number | undefined;
   readonly path?: string | undefined;
+  /** With `path`: go on shrinking from that case instead of ending on it (`SEKEY_SHRINK`). */
+  readonly shrink?: boolean | undefined;
   readonly scale?: number | undefined;
   /** Only tests whose name matches (vitest's `testNamePattern`). */
   readonly testPattern?: string | undefined;
@@ -50,6 +52,7 @@ export function batchEnvironment(
     SEKEY_RUNS: text(batch.runs),
     SEKEY_SEED: text(batch.seed),
     SEKEY_PATH: batch.path,
+    SEKEY_SHRINK: batch.shrink === true ? '1' : undefined,
     SEKEY_SCALE: text(batch.scale),
     SEKEY_DEADLINE: text(batch.deadline),
   };
