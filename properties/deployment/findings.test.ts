@@ -13,7 +13,7 @@ import type { Deployment } from '../../impl/simulation/deployment.ts';
 import { openUser } from '../../impl/simulation/deployment.ts';
 import type { CommandSpec } from './commands.testkit.ts';
 import { createDeployment } from './deployment.testkit.ts';
-import { replayScenario } from './runner.testkit.ts';
+import { replayScenario, reproductionPath } from './runner.testkit.ts';
 import { SuiteStats } from './stats.testkit.ts';
 import { sizedTimeout } from '../../testing/runConfig.ts';
 
@@ -156,6 +156,22 @@ describe('bugs found by the deployment suite, fixed', () => {
 });
 
 describe('what the deployment suite got wrong, fixed', () => {
+  // A fresh-eyes hunt: two shards of a campaign in one folder wrote one reproduction file per
+  // invariant, so a shard could save the other's case under its own failure.
+  test('a campaign batch names its reproduction after the seed; a single run keeps one file per invariant', () => {
+    expect(reproductionPath('deployment', 'convergence', 7, false)).toBe(
+      'reports/deployment-convergence.repro.test.ts',
+    );
+    expect(reproductionPath('deployment', 'convergence', 7, true)).toBe(
+      'reports/deployment-convergence-seed7.repro.test.ts',
+    );
+    expect(reproductionPath('deployment', 'convergence', -7, true)).not.toBe(
+      reproductionPath('deployment', 'convergence', 7, true),
+    );
+    // The warm-up's fixed scenario has no seed: every batch would meet the same case.
+    expect(reproductionPath('deployment live', null, null, true)).toBe('reports/deployment-live-failure.repro.test.ts');
+  });
+
   // Campaign stop22b-deployment, batch 114 (SEKEY_SEED=401421456 SEKEY_PATH="9:0:8:11:11:13:11:11:10:12:12").
   // Carol is deleted, added again and put in G2, but never given a new HSM: her old device is retired
   // and, once synced, erased. The readability check took the model's key holders (users) for the

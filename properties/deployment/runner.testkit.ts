@@ -316,11 +316,21 @@ function describeFailure(
   let reproduction: string | null = null;
   if (options.reports !== false) {
     mkdirSync('reports', { recursive: true });
-    reproduction = `reports/${options.suite.replace(/[^A-Za-z0-9-]/g, '-')}-${invariant ?? 'failure'}.repro.test.ts`;
+    reproduction = reproductionPath(options.suite, invariant, seed, (process.env['SEKEY_DEADLINE'] ?? '') !== '');
     writeFileSync(reproduction, reproductionFile(options, invariant, steps, deploymentSeed, lines));
     lines.push(`reproduction written to ${reproduction} (npx vitest run -c properties/deployment/repro.config.ts)`);
   }
   return { invariant, message, seed, path, steps, deploymentSeed, report: lines.join('\n'), reproduction };
+}
+
+/**
+ * Where a failure's reproduction goes: `reports/<suite>-<invariant>.repro.test.ts`, rewritten by the
+ * next failure of that invariant. In a campaign's batch (`SEKEY_DEADLINE` set) the seed too: shards
+ * running in one folder would otherwise write one file, and a campaign copy the other shard's case.
+ */
+export function reproductionPath(suite: string, invariant: string | null, seed: number | null, campaign: boolean) {
+  const tag = campaign && seed !== null ? `-seed${seed}` : '';
+  return `reports/${suite.replace(/[^A-Za-z0-9-]/g, '-')}-${invariant ?? 'failure'}${tag}.repro.test.ts`;
 }
 
 function reproductionFile(

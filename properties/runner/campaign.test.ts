@@ -68,7 +68,7 @@ describe('campaign helpers', () => {
     expect(viaShell).toBe(escapeRegExp(name));
   });
 
-  test('a reproduction is copied with its imports pointed one folder up; a missing one is no copy', () => {
+  test('a reproduction is moved with its imports pointed one folder up; a missing one is no copy', () => {
     const dir = mkdtempSync(join(tmpdir(), 'campaign-'));
     try {
       const source = join(dir, 'deployment-convergence.repro.test.ts');
@@ -80,6 +80,8 @@ describe('campaign helpers', () => {
       expect(readFileSync(copy, 'utf8')).toBe(
         "import { replayScenario } from '../../properties/deployment/runner.testkit.ts';\n",
       );
+      // Moved: the campaign's copy is the one to run.
+      expect(existsSync(source)).toBe(false);
       expect(copyReproduction(join(dir, 'none.ts'), folder, 4)).toBeNull();
       expect(existsSync(join(folder, 'failure-4-none.ts'))).toBe(false);
     } finally {

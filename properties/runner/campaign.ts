@@ -10,7 +10,7 @@
  * budget would fail them with no property failing.
  * @module
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { RunnerOptions } from './args.ts';
 import { onStopSignal } from './interrupt.ts';
@@ -64,14 +64,15 @@ export interface CampaignSummary {
 }
 
 /**
- * Copies a reproduction the deployment suite wrote to `reports/` into the campaign folder, with its
- * relative imports (written for `reports/`) pointed one folder further up.
+ * Moves a reproduction the deployment suite wrote to `reports/` into the campaign folder, with its
+ * relative imports (written for `reports/`) pointed one folder further up: the campaign's copy is
+ * the one to run, and a campaign's failures do not pile up in `reports/`.
  */
 export function copyReproduction(source: string, folder: string, n: number): string | null {
   if (!existsSync(source)) return null;
   const target = join(folder, `failure-${n}-${basename(source)}`);
-  copyFileSync(source, target);
-  writeFileSync(target, readFileSync(target, 'utf8').replaceAll("from '../", "from '../../"));
+  writeFileSync(target, readFileSync(source, 'utf8').replaceAll("from '../", "from '../../"));
+  rmSync(source, { force: true });
   return target;
 }
 
