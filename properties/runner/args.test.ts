@@ -57,6 +57,7 @@ describe('parseRunnerArgs', () => {
     expect(usage(['--suite', 'kmz'])).toMatch(/unknown suite 'kmz' \(did you mean kms\?\)/);
     expect(usage(['--suite', 'deploy'])).toMatch(/did you mean deployment\?/);
     expect(usage(['--suite', 'zzzzzzzz'])).not.toMatch(/did you mean/);
+    expect(usage(['--suite', ''])).toMatch(/^unknown suite '';/);
     expect(usage(['--rums', '3'])).toMatch(/unknown option --rums \(did you mean --runs\?\)/);
     expect(usage(['extra'])).toMatch(/extra/);
   });
@@ -151,8 +152,10 @@ describe('parseRunnerArgs', () => {
 describe('values the parser would take for options', () => {
   test('a negative number needs =; an infinite scale is refused', () => {
     expect(() => parseRunnerArgs(['--runs', '-3'])).toThrow(
-      new UsageError("--runs needs a value, not one that starts with '-'"),
+      new UsageError("--runs needs an integer ≥ 1, not a value that starts with '-'"),
     );
+    expect(() => parseRunnerArgs(['--time', '-1m'])).toThrow(/--time needs a duration such as 90s/);
+    expect(() => parseRunnerArgs(['--test', '-x'])).toThrow(/--test needs a value, not one that starts with '-'/);
     expect(() => parseRunnerArgs(['--seed', '-3'])).toThrow(
       /--seed needs a value; a negative seed is written --seed=-S/,
     );

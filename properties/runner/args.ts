@@ -127,6 +127,24 @@ function unknownOption(error: Error): UsageError {
   );
 }
 
+/**
+ * Why a value that starts with '-' was refused (parseArgs takes it for an option): the seed is the
+ * one option a negative value fits; for the others a negative number is out of range anyway.
+ */
+function dashedValue(option: string): string {
+  if (option === '--seed') return '--seed needs a value; a negative seed is written --seed=-S';
+  const wants: Record<string, string> = {
+    '--runs': 'an integer ≥ 1',
+    '--scale': 'a positive decimal number',
+    '--time': 'a duration such as 90s, 30m or 2h',
+    '--shard': 'I/N with 1 ≤ I ≤ N',
+  };
+  const want = wants[option];
+  return want
+    ? `${option} needs ${want}, not a value that starts with '-'`
+    : `${option} needs a value, not one that starts with '-'`;
+}
+
 /** Parses the runner's arguments (those after `npm run properties --`). */
 export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
   let values: ReturnType<
@@ -145,12 +163,7 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
     if (error instanceof Error && /Unknown option/.test(error.message)) throw unknownOption(error);
     // parseArgs takes a value that starts with '-' for an option, and says so in three lines.
     const dashed = error instanceof Error ? /Option '(--[a-z]+)/.exec(error.message) : null;
-    if (dashed && /ambiguous/.test((error as Error).message))
-      throw new UsageError(
-        dashed[1] === '--seed'
-          ? '--seed needs a value; a negative seed is written --seed=-S'
-          : `${dashed[1]} needs a value, not one that starts with '-'`,
-      );
+    if (dashed && /ambiguous/.test((error as Error).message)) throw new UsageError(dashedValue(dashed[1] as string));
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
   // --help wins over everything else on the line, as it does for the sekey command.

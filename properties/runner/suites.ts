@@ -74,6 +74,8 @@ export function suiteNamed(name: string): Suite | undefined {
  * or null. The edit distance is the `sekey` command's, so both tools suggest alike.
  */
 export function closest(name: string, names: readonly string[]): string | null {
+  // Every name starts with the empty one: no guess for it.
+  if (name.trim() === '') return null;
   let best: string | null = null;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of names) {
