@@ -75,6 +75,37 @@ describe('metered primitives', () => {
     expect(aesKeyUnwrap(kek, blob)).toEqual(new Uint8Array(16).fill(5));
   });
 
+  it('charges AES at the key length it runs with: AES-128, -192 or -256 (FIPS 197 §5)', () => {
+    // A fresh-eyes hunt: 16- and 24-byte keys (the key store holds all three lengths) were charged as AES-256.
+    const nonce = new Uint8Array(12).fill(3);
+    const charged = (keyBytes: number) => {
+      const meter = new CycleMeter();
+      const key = new Uint8Array(keyBytes).fill(7);
+      const sealed = aesGcmEncrypt(key, nonce, new Uint8Array(100), new Uint8Array(0), meter);
+      aesGcmDecrypt(key, nonce, sealed, new Uint8Array(0), meter);
+      aesKeyUnwrap(key, aesKeyWrap(key, new Uint8Array(32), meter), meter);
+      return meter.snapshot().byOp;
+    };
+    for (const [bits, keyBytes] of [
+      [128, 16],
+      [192, 24],
+      [256, 32],
+    ] as const) {
+      const byOp = charged(keyBytes);
+      const byte = `aes${bits}.byte` as const;
+      const schedule = `aes${bits}.keySchedule` as const;
+      // Two GCM passes over 7 blocks of text plus H and J0, two key wraps of 6·4 blocks.
+      expect(byOp[byte]).toEqual({ units: 2 * (112 + 32) + 2 * 24 * 16, cycles: expect.any(Number) });
+      expect(byOp[byte]?.cycles).toBeCloseTo((byOp[byte]?.units ?? 0) * COST_TABLE[byte].cycles, 6);
+      expect(byOp[schedule]?.units).toBe(4);
+      // Only that length's rows.
+      const aesRows = Object.keys(byOp).filter((op) => op.startsWith('aes'));
+      expect(aesRows.sort()).toEqual([byte, schedule]);
+    }
+    expect(COST_TABLE['aes128.byte'].cycles).toBeLessThan(COST_TABLE['aes192.byte'].cycles);
+    expect(COST_TABLE['aes192.byte'].cycles).toBeLessThan(COST_TABLE['aes256.byte'].cycles);
+  });
+
   it('charges PBKDF2 as two midstates plus two compressions per iteration', () => {
     const meter = new CycleMeter();
     chargePbkdf2(meter, 1000);

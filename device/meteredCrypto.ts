@@ -8,7 +8,7 @@
  */
 import { cryptoBackend } from './cryptoBackend.ts';
 import { hmacSha256Compressions } from './costModel.ts';
-import type { CycleMeter } from './costModel.ts';
+import type { CostOp, CycleMeter } from './costModel.ts';
 import { DeviceError } from './deviceError.ts';
 
 /** AES-GCM nonce length the device accepts: 96 bits (NIST SP 800-38D §5.2.1.1, §8.2). */
@@ -28,11 +28,22 @@ function requireNonce(nonce: Uint8Array): void {
     throw new DeviceError('BadNonce', `AES-GCM nonces must be ${GCM_NONCE_BYTES} bytes, got ${nonce.length}`);
 }
 
-function chargeGcm(meter: CycleMeter | undefined, textBytes: number, aadBytes: number): void {
+/**
+ * The cost rows of AES under a key of `keyBytes` (FIPS 197 §5: 16, 24 or 32 bytes, 10, 12 or 14
+ * rounds); the key store holds keys of each length, and the cipher is charged as it runs.
+ */
+function aesRows(keyBytes: number): { readonly schedule: CostOp; readonly byte: CostOp } {
+  if (keyBytes === 16) return { schedule: 'aes128.keySchedule', byte: 'aes128.byte' };
+  if (keyBytes === 24) return { schedule: 'aes192.keySchedule', byte: 'aes192.byte' };
+  return { schedule: 'aes256.keySchedule', byte: 'aes256.byte' };
+}
+
+function chargeGcm(meter: CycleMeter | undefined, keyBytes: number, textBytes: number, aadBytes: number): void {
   if (meter === undefined) return;
-  meter.charge('aes256.keySchedule');
+  const aes = aesRows(keyBytes);
+  meter.charge(aes.schedule);
   // GCTR over the text, plus E(K, 0^128) for H and E(K, J0) for the tag (SP 800-38D §7.1 steps 1, 6).
-  meter.charge('aes256.byte', pad16(textBytes) + 2 * AES_BLOCK);
+  meter.charge(aes.byte, pad16(textBytes) + 2 * AES_BLOCK);
   // GHASH over the padded AAD, the padded ciphertext and the length block (§7.1 step 5).
   meter.charge('ghash.byte', pad16(aadBytes) + pad16(textBytes) + AES_BLOCK);
 }
@@ -46,7 +57,7 @@ export function aesGcmEncrypt(
   meter?: CycleMeter,
 ): Uint8Array {
   requireNonce(nonce);
-  chargeGcm(meter, plaintext.length, aad.length);
+  chargeGcm(meter, key.length, plaintext.length, aad.length);
   return cryptoBackend().gcmEncrypt(key, nonce, plaintext, aad);
 }
 
@@ -63,7 +74,7 @@ export function aesGcmDecrypt(
 ): Uint8Array {
   requireNonce(nonce);
   if (sealed.length < GCM_TAG_BYTES) throw new DeviceError('AuthFailed', 'ciphertext shorter than the tag');
-  chargeGcm(meter, sealed.length - GCM_TAG_BYTES, aad.length);
+  chargeGcm(meter, key.length, sealed.length - GCM_TAG_BYTES, aad.length);
   try {
     return cryptoBackend().gcmDecrypt(key, nonce, sealed, aad);
   } catch {
@@ -71,18 +82,19 @@ export function aesGcmDecrypt(
   }
 }
 
-function chargeKw(meter: CycleMeter | undefined, keyDataBytes: number): void {
+function chargeKw(meter: CycleMeter | undefined, kekBytes: number, keyDataBytes: number): void {
   if (meter === undefined) return;
-  meter.charge('aes256.keySchedule');
+  const aes = aesRows(kekBytes);
+  meter.charge(aes.schedule);
   // RFC 3394 §2.2.1: 6·n block encryptions for n 64-bit semiblocks of key data.
-  meter.charge('aes256.byte', 6 * (keyDataBytes / 8) * AES_BLOCK);
+  meter.charge(aes.byte, 6 * (keyDataBytes / 8) * AES_BLOCK);
 }
 
 /** AES Key Wrap, RFC 3394 §2.2.1 (default IV A6A6A6A6A6A6A6A6, §2.2.3.1). */
 export function aesKeyWrap(kek: Uint8Array, keyData: Uint8Array, meter?: CycleMeter): Uint8Array {
   if (keyData.length < 16 || keyData.length % 8 !== 0)
     throw new DeviceError('BadArgument', 'key data must be n ≥ 2 semiblocks of 64 bits (RFC 3394 §2)');
-  chargeKw(meter, keyData.length);
+  chargeKw(meter, kek.length, keyData.length);
   return cryptoBackend().keyWrap(kek, keyData);
 }
 
@@ -93,7 +105,7 @@ export function aesKeyWrap(kek: Uint8Array, keyData: Uint8Array, meter?: CycleMe
 export function aesKeyUnwrap(kek: Uint8Array, wrapped: Uint8Array, meter?: CycleMeter): Uint8Array {
   if (wrapped.length < 24 || wrapped.length % 8 !== 0)
     throw new DeviceError('UnwrapFailed', 'a wrapped key is n+1 ≥ 3 semiblocks of 64 bits (RFC 3394 §2)');
-  chargeKw(meter, wrapped.length - 8);
+  chargeKw(meter, kek.length, wrapped.length - 8);
   try {
     return cryptoBackend().keyUnwrap(kek, wrapped);
   } catch {
