@@ -58,9 +58,11 @@ export class Args {
   }
 
   /** Parses with the options declared so far; `strict` refuses unknown options. */
-  #parse(strict: boolean): ReturnType<typeof parseArgs<{ options: Spec; allowPositionals: true; strict: boolean }>> {
+  #parse(
+    strict: boolean,
+  ): ReturnType<typeof parseArgs<{ options: Spec; allowPositionals: true; strict: boolean; tokens: true }>> {
     try {
-      return parseArgs({ args: [...this.#argv], options: this.#spec, strict, allowPositionals: true });
+      return parseArgs({ args: [...this.#argv], options: this.#spec, strict, allowPositionals: true, tokens: true });
     } catch (error) {
       throw usageErrorOf(error, this.#spec);
     }
@@ -70,7 +72,15 @@ export class Args {
     if (this.#positionals !== null) throw new Error(`option ${name} asked for after the positionals`);
     const key = name.replace(/^--/, '');
     this.#spec[key] = { type, multiple: true };
-    const values = this.#parse(false).values[key] as string[] | boolean[] | undefined;
+    const parsed = this.#parse(false);
+    // Options are declared one at a time, so this parse is not strict, and a lenient parseArgs hands
+    // `--users --out x` the value '--out': refused here as the strict parse refuses it, alike for
+    // every option (a value starting with '-' is written --users=-…).
+    const ambiguous = parsed.tokens.find(
+      (t) => t.kind === 'option' && t.name === key && t.inlineValue === false && t.value?.startsWith('-'),
+    );
+    if (ambiguous) throw new UsageError(`${name} needs a value (one starting with '-': ${name}=-…)`);
+    const values = parsed.values[key] as string[] | boolean[] | undefined;
     if (values !== undefined && values.length > 1) throw new UsageError(`${name} given twice`);
     return values;
   }

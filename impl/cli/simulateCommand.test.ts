@@ -83,7 +83,10 @@ describe('sekey simulate: the command line', () => {
     [['--days', ' 9'], /--days takes a whole number .* not ' 9'/],
     [['--seed', '4294967296'], /--seed takes a whole number from 0 to 4294967295/],
     [['--seed', '99999999999999999999'], /--seed takes a whole number/],
-    [['--users', '-3'], /--users takes a whole number from 2 to 1000, not '-3'/],
+    [['--users=-3'], /--users takes a whole number from 2 to 1000, not '-3'/],
+    // Before, --users took the next option for its value and called it no number; --out said it needed one.
+    [['--users', '--out', 'x'], /--users needs a value \(one starting with '-': --users=-…\)/],
+    [['--profile', '--days', '3'], /--profile needs a value/],
     [['--days'], /--days needs a value/],
     [
       ['--profile', 'hostle'],
