@@ -398,6 +398,10 @@ export class KeyStore {
     // The sectors still holding data are erased after the new header lands (a cut in between must
     // find the new epoch, never an old store), but the header carries the wear table: their erases
     // are counted in it first, or the next mount, adopting the header's table, would lose them.
+    // A cut after the header and before those erases makes the mount erase them, and count them, once
+    // more: the table then runs one erase ahead of the flash for each (a fresh-eyes review). Kept so,
+    // as an over-count errs on the safe side (wear levelling spares a sector a little early, the wear
+    // reported is never below the truth); marking the pre-count in the header would change its format.
     const stale = this.#sectors.map((_, i) => i).filter((i) => i !== target && !erased[i]);
     for (const i of stale) this.#wear[i] = (this.#wear[i] ?? 0) + 1;
     this.#openSector(target, undefined);

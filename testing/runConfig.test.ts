@@ -147,12 +147,23 @@ describe('time limits and scale', () => {
     }
   });
 
-  test('a scale must be a positive finite number', () => {
+  test('a scale must be a positive decimal number up to a million, as --scale takes it; blank is unset', () => {
     set({ SEKEY_SCALE: '2.5' });
     expect(scaled(4)).toBe(10);
-    for (const bad of ['0', '-1', 'abc', 'Infinity']) {
+    set({ SEKEY_SCALE: ' ' });
+    expect(scaled(4)).toBe(4);
+    for (const bad of ['0', '-1', 'abc', 'Infinity', '1e308', '0x10', '1000001']) {
       set({ SEKEY_SCALE: bad });
-      expect(() => scaled(4), bad).toThrow(/SEKEY_SCALE must be a positive number/);
+      expect(() => scaled(4), bad).toThrow(/SEKEY_SCALE must be a positive decimal number up to 1000000/);
+    }
+  });
+
+  test('a seed must fit 32 bits, as --seed takes it: fast-check would fold a larger one to another', () => {
+    set({ SEKEY_SEED: '-2147483648' });
+    expect(propertyParams(10).seed).toBe(-(2 ** 31));
+    for (const bad of ['4294967303', '2147483648', '-2147483649']) {
+      set({ SEKEY_SEED: bad });
+      expect(() => propertyParams(10), bad).toThrow(/SEKEY_SEED must be an integer from -2147483648 to 2147483647/);
     }
   });
 });

@@ -39,7 +39,11 @@ function readInt(name: string): number | undefined {
  */
 export function propertyParams<T>(ciRuns: number, options: { readonly fixedSeed?: number } = {}): Parameters<T> {
   const runs = readInt('SEKEY_RUNS') ?? ciRuns;
-  const seed = readInt('SEKEY_SEED') ?? options.fixedSeed ?? (process.env['CI'] ? CI_SEED : undefined);
+  const given = readInt('SEKEY_SEED');
+  // fast-check folds a seed to 32 bits (`seed | 0`): a larger one would run, and report, another seed.
+  if (given !== undefined && (given < -(2 ** 31) || given >= 2 ** 31))
+    throw new Error(`SEKEY_SEED must be an integer from -2147483648 to 2147483647, got '${given}'`);
+  const seed = given ?? options.fixedSeed ?? (process.env['CI'] ? CI_SEED : undefined);
   const path = process.env['SEKEY_PATH'];
   const deadline = readInt('SEKEY_DEADLINE');
   const params: Parameters<T> = { numRuns: runs };
@@ -100,9 +104,12 @@ export function sizedTimeout(ciMs: number): number {
 
 /** Scales a CI-size count (loop bounds in exhaustive suites) by `SEKEY_SCALE` (default 1). */
 export function scaled(ciCount: number): number {
-  const scale = Number(process.env['SEKEY_SCALE'] ?? '1');
-  if (!(scale > 0 && Number.isFinite(scale)))
-    throw new Error(`SEKEY_SCALE must be a positive number, got '${process.env['SEKEY_SCALE']}'`);
+  // Blank is unset, as for the other knobs.
+  const text = (process.env['SEKEY_SCALE'] ?? '').trim() || '1';
+  const scale = Number(text);
+  // As `--scale` takes it: decimal, and bounded (a loop scaled past a million times its CI size never ends).
+  if (!(/^\d*\.?\d+$/.test(text) && scale > 0 && scale <= 1e6))
+    throw new Error(`SEKEY_SCALE must be a positive decimal number up to 1000000, got '${text}'`);
   return Math.max(1, Math.round(ciCount * scale));
 }
 

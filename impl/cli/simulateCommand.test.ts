@@ -13,7 +13,9 @@ import type { SimulationConfig, SimulationReport } from '../simulation/simulatio
 import { syntheticReport } from '../simulation/syntheticReport.testkit.ts';
 import { validateSimulationReport } from '../simulation/validateSimulationReport.ts';
 import { workloadSummary } from '../simulation/workloadSummary.ts';
-import { InvalidReport, parseSimulateArgs, SIMULATION_BOUNDS } from './simulateCommand.ts';
+import type { CliIo } from './cliIo.ts';
+import { guardInterrupts } from './interrupts.ts';
+import { InvalidReport, parseSimulateArgs, runSimulate, SIMULATION_BOUNDS } from './simulateCommand.ts';
 import { progressBar, simulationProgressText } from './simulationProgress.ts';
 import { removeTempDirs, sekey, tempDir } from './sekeyRun.testkit.ts';
 
@@ -289,12 +291,52 @@ describe('sekey simulate: what it writes and prints (stand-in engine)', () => {
         "the simulation's report fails validation, not written (1 problem): " +
         'totals.operations: is not the sum of totals.operationsByKind',
     );
-    expect(readdirSync(join(cwd, 'sekey-report'))).toEqual([]);
+    // Nor the folder it made for the report (a fresh-eyes review: left behind, empty).
+    expect(existsSync(join(cwd, 'sekey-report'))).toBe(false);
     const json = await sekey(['simulate', '--seed', String(BROKEN_SEED), '--days', '5', '--json'], { cwd: tempDir() });
     expect(json.code).toBe(3);
     expect(JSON.parse(json.out)).toEqual({
       error: { code: 'Internal', message: expect.stringMatching(/^InvalidReport: .*totals\.operations: /), exit: 3 },
     });
+  });
+
+  test('Ctrl-C after the last day, while the report is rendered: exit 130, and the folder made is gone', async () => {
+    // A fresh-eyes review: the clean-up was given up before the changes began, and a signal that came
+    // while the report was rendered (synchronous work, handled when changes begin) left the folder.
+    const cwd = tempDir();
+    const said: string[] = [];
+    const exits: number[] = [];
+    class Exited extends Error {}
+    const guard = guardInterrupts(
+      (line) => said.push(line),
+      (code) => {
+        exits.push(code);
+        throw new Exited();
+      },
+    );
+    try {
+      const io: CliIo = {
+        out: () => {},
+        err: (line) => said.push(line),
+        env: {},
+        cwd,
+        readInput: () => new Uint8Array(),
+        writeOutput: () => {},
+        beginChanges: async () => {
+          process.emit('SIGINT', 'SIGINT');
+          await guard.beginChanges();
+        },
+        onAbandon: guard.onAbandon,
+      };
+      const flags = { json: false, lastTry: false, debug: false, help: false, version: false };
+      const run = runSimulate(['--days', '2', '--out', 'made/report'], io, flags, 'test');
+      await expect(run).rejects.toThrow(Exited);
+      expect(exits).toEqual([130]);
+      expect(said).toEqual(['sekey: interrupted (SIGINT) before anything was changed']);
+      expect(existsSync(join(cwd, 'made'))).toBe(false);
+    } finally {
+      guard.release();
+    }
   });
 
   test("an invalid report's problems: the first ten named, the rest counted", () => {

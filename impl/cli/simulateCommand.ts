@@ -258,31 +258,43 @@ export async function runSimulate(
     const code = (error as { code?: unknown }).code;
     throw new UsageError(`--out ${out}: cannot make the folder (${typeof code === 'string' ? code : String(error)})`);
   }
-  // Ctrl-C before the report is written leaves no folder this command made, empty, behind.
-  const forgetOut = made === undefined ? undefined : io.onAbandon?.(() => removeEmptyFolders(out, made as string));
+  // Ctrl-C before the report is written, or a failure, leaves no folder this command made, empty,
+  // behind. Given up only once the changes begin: a signal that came while the report was rendered
+  // (synchronous work) is handled there, and must still find the clean-up.
+  const dropOut = () => {
+    if (made !== undefined) removeEmptyFolders(out, made);
+  };
+  const forgetOut = made === undefined ? undefined : io.onAbandon?.(dropOut);
   const status = flags.json ? undefined : io.status;
   const started = Date.now();
-  let report: SimulationReport;
-  try {
-    report = await runSimulation(config, {
-      version,
-      ...(status === undefined ? {} : { onDay: (p) => status(simulationProgressText(p, Date.now() - started)) }),
-      ...(io.onAbandon === undefined ? {} : { onAbandon: io.onAbandon }),
-    });
-  } finally {
-    status?.(null);
-  }
-  const problems = validateSimulationReport(report);
-  if (problems.length > 0) throw new InvalidReport(problems);
   const paths: ReportPaths = { json: join(out, 'report.json'), html: join(out, 'report.html') };
-  forgetOut?.();
-  // Both made, and both paths checked, before either is written: a failure leaves the old pair.
-  const html = renderReportHtml(report);
-  for (const path of [paths.json, paths.html]) {
-    if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true)
-      throw new CliError('CannotWrite', `cannot write ${path}: it is a folder (move it away)`);
+  let report: SimulationReport;
+  let html: string;
+  try {
+    try {
+      report = await runSimulation(config, {
+        version,
+        ...(status === undefined ? {} : { onDay: (p) => status(simulationProgressText(p, Date.now() - started)) }),
+        ...(io.onAbandon === undefined ? {} : { onAbandon: io.onAbandon }),
+      });
+    } finally {
+      status?.(null);
+    }
+    const problems = validateSimulationReport(report);
+    if (problems.length > 0) throw new InvalidReport(problems);
+    // Both made, and both paths checked, before either is written: a failure leaves the old pair.
+    html = renderReportHtml(report);
+    for (const path of [paths.json, paths.html]) {
+      if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true)
+        throw new CliError('CannotWrite', `cannot write ${path}: it is a folder (move it away)`);
+    }
+    await io.beginChanges?.();
+  } catch (error) {
+    forgetOut?.();
+    dropOut();
+    throw error;
   }
-  await io.beginChanges?.();
+  forgetOut?.();
   writeFileAtomic(paths.json, `${JSON.stringify(report, null, 2)}\n`);
   writeFileAtomic(paths.html, html);
   if (flags.json) io.out(json(simulationSummary(report, paths)));

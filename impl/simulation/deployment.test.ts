@@ -60,6 +60,17 @@ describe('Deployment', () => {
       await expect(checkKeySecrecy(new DeploymentModel(start), d)).rejects.toThrow(
         /key-secrecy: .* share file in acks\/U1/,
       );
+      // Two leaks before one check (a fresh-eyes review: the first stopped the scan, and the second
+      // file, already handed over, was never scanned): both are named, and nothing is left behind.
+      await d.transport.write('acks/U1', '000000000010.ack', new Uint8Array([4, ...key]));
+      await d.transport.write('acks/U1', '000000000011.ack', new Uint8Array([5, 6, ...key]));
+      const both = await checkKeySecrecy(new DeploymentModel(start), d).then(
+        () => '',
+        (e: Error) => e.message,
+      );
+      expect(both.match(/found in share file in acks\/U1/g)).toHaveLength(2);
+      expect(both).toMatch(/found in share file in acks\/U1$/);
+      await expect(checkKeySecrecy(new DeploymentModel(start), d)).resolves.toBeUndefined();
       // The replay pool keeps the newest files of a stream; every file is still scanned once.
       for (let i = 0; i < SEEN_PER_STREAM + 6; i++)
         await d.transport.write('acks/U1', `${100 + i}.ack`, new Uint8Array([i]));

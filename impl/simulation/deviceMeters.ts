@@ -45,14 +45,15 @@ export class DeviceMeters {
   #erases: Map<string, number[]>;
 
   /**
-   * Built once the deployment exists, whose admin HSM was set up already: the mark starts at zero,
-   * so the next charge gives that set-up's cycles (every meter counts from zero) to
-   * {@link BEFORE_FIRST_OPERATION}, as the report says.
+   * Built once the deployment exists, whose admin HSM was set up already: the mark and the erase
+   * counts start at zero, so the first day gives that set-up's cycles (every meter counts from zero)
+   * to {@link BEFORE_FIRST_OPERATION}, as the report says, and its erases to the first day, so that
+   * the days' erases add up to each device's lifetime wear.
    */
   constructor(deployment: Deployment) {
     this.#deployment = deployment;
     this.#mark = 0;
-    this.#erases = eraseCounts(deployment);
+    this.#erases = new Map();
   }
 
   /** Charges what was spent since the mark to the running operation, and moves the mark. */

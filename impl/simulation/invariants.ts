@@ -187,8 +187,12 @@ function heldIds(ids: readonly number[]): string[] {
  * output and error.
  */
 export async function checkKeySecrecy(m: DeploymentModel, r: Deployment): Promise<void> {
+  // Every place is scanned before the check fails, and the failure names every leak: the share files
+  // are handed over once (`takeUnscanned`), and the outputs cleared, so a check that stopped at the
+  // first leak would never scan the rest, nor anything behind a leak that stays on a card.
+  const leaks: string[] = [];
   const leak = (where: string, found: string | null) => {
-    if (found !== null) violated('key-secrecy', `${found} found in ${where}`);
+    if (found !== null) leaks.push(`${found} found in ${where}`);
   };
   const cards: Array<[string, SdCard]> = [['the admin SD card', r.adminCard]];
   for (const slot of r.users.values()) cards.push([`${slot.userId}'s SD card`, slot.sd]);
@@ -204,6 +208,7 @@ export async function checkKeySecrecy(m: DeploymentModel, r: Deployment): Promis
     }
   }
   r.outputs.length = 0;
+  if (leaks.length > 0) violated('key-secrecy', [...new Set(leaks)].join('; also '));
 }
 
 /** need-to-know (every step): no HSM holds a key of a group its user never belonged to. */

@@ -38,6 +38,11 @@ describe('runSimulation', () => {
     for (const day of first.days)
       for (const kind of Object.keys(day.hsmCycles))
         if (kind !== BEFORE_FIRST_OPERATION) expect(day.operations[kind], `day ${day.day} ${kind}`).toBeGreaterThan(0);
+    // Every erase is some day's, the admin HSM's set-up's on day 1: the days add up to the lifetime wear.
+    for (const { device, sectorErases } of first.flashWear) {
+      const daily = sectorErases.map((_, i) => first.days.reduce((a, d) => a + (d.flashErases[device]?.[i] ?? 0), 0));
+      expect(daily, device).toEqual(sectorErases);
+    }
     const second = await runSimulation(SMALL);
     expect(withoutHost(second)).toBe(withoutHost(first));
     const other = await runSimulation({ ...SMALL, seed: 8 });
@@ -45,16 +50,21 @@ describe('runSimulation', () => {
   }, 900_000);
 
   test('a small hostile run: attacks and power cuts refused or survived, no violation', async () => {
-    const report = await runSimulation({ ...SMALL, profile: 'hostile', days: 6 });
+    // Seed 8: its draws include attacks on acknowledgements other than replays.
+    const report = await runSimulation({ ...SMALL, profile: 'hostile', days: 6, seed: 8 });
     expect(validateSimulationReport(report)).toEqual([]);
     expect(report.violationDetails).toEqual([]);
     const kinds = Object.keys(report.totals.operationsByKind);
     expect(kinds.some((k) => k.startsWith('attack:'))).toBe(true);
     expect(Object.keys(report.totals.refusals).length).toBeGreaterThan(0);
-    // Attacks on acknowledgements run while there are some (between the syncs and the collection),
-    // and an attack with nothing to attack is not counted as its kind.
-    const ran = report.days.flatMap((d) => Object.keys(d.operations)).filter((k) => k.startsWith('attack:ack'));
-    expect(ran.length).toBeGreaterThan(0);
+    // Attacks on acknowledgements act in a hostile run: an attack counts as its kind only when it
+    // found something to attack (simulationWorld.test.ts), and a replay needs only an old recording, so
+    // another kind must show. (That they wait for the acknowledgements of the 09:00 syncs is not
+    // pinned here: acknowledgements left from earlier days lie on the share at 08:30 too.)
+    const ran = new Set(
+      report.days.flatMap((d) => Object.keys(d.operations)).filter((k) => k.startsWith('attack:ack')),
+    );
+    expect([...ran].filter((k) => k !== 'attack:ackReplay').length, [...ran].join(', ')).toBeGreaterThan(0);
     expect(report.violationDetails).toEqual([]);
   }, 900_000);
 

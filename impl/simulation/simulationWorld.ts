@@ -43,7 +43,6 @@ export class SimulationWorld {
   readonly violations: ViolationDetail[] = [];
   /** Checks run per invariant (each checker run, and each reader × message readability judged). */
   readonly checks = Object.fromEntries(SIMULATION_INVARIANTS.map((i) => [i, 0])) as Record<SimulationInvariant, number>;
-  /** Share files key-secrecy already scanned, by hash. */
   /** Sizes of published files, by `user/sequence`: the bytes a user applies. */
   readonly #fileBytes = new Map<string, number>();
   /** Users who synced a clean stream since the last publication. */

@@ -37,6 +37,24 @@ describe('campaign helpers', () => {
     expect(batchTestPattern('a|b', undefined)).toBe('a|b');
   });
 
+  test('from the second batch on, the names of the properties that ran, still narrowed by --test', () => {
+    // A fresh-eyes review: the lookahead of --test came after the names, where the full name had
+    // nothing left, so every batch after the first ran no test and the campaign stopped on it.
+    // vitest matches the full name: describe names, then the test's own.
+    const full = (describe: string, own: string) => `${describe} ${own}`;
+    const kms = 'KMS model under random operation sequences';
+    const ran = ['a projection holds nothing outside the user’s groups', 'invariants hold after every step'];
+    const later = ran.map(escapeRegExp).join('|');
+    for (const user of ['projection', 'KMS model', 'holds nothing', '^KMS']) {
+      const pattern = new RegExp(batchTestPattern(later, user) as string);
+      expect(pattern.test(full(kms, ran[0] as string)), user).toBe(true);
+    }
+    // Narrowed as a whole: the other property that ran, which --test does not name, stays out.
+    expect(new RegExp(batchTestPattern(later, 'projection') as string).test(full(kms, ran[1] as string))).toBe(false);
+    // And a test that did not run a property stays out whatever --test says.
+    expect(new RegExp(batchTestPattern(later, 'KMS') as string).test(full(kms, 'forward secrecy'))).toBe(false);
+  });
+
   test('the folder is named after the start time, and after the shard when there are several', () => {
     const at = new Date(Date.UTC(2026, 11, 2, 8, 30, 5, 250));
     expect(campaignFolder(at, { index: 1, count: 1 })).toBe(join('reports', 'campaign-20261202T083005Z'));

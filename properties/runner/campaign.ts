@@ -231,7 +231,11 @@ export function claimFolder(base: string): string {
  */
 export function batchTestPattern(base: string | undefined, user: string | undefined): string | undefined {
   if (user === undefined) return base;
-  return `${base ?? '^'}(?=[\\s\\S]*?(?:${user}))`;
+  // Both anywhere in the full name (vitest matches "describe > test"), each as a whole: the user's
+  // from the start, in a lookahead; the base after it, grouped, so that an alternation of test names
+  // (the later batches' base) is narrowed as a whole. A lookahead placed after the base would look
+  // past the end of the test's own name, the last part of the full name, and match nothing.
+  return `^(?=[\\s\\S]*?(?:${user}))[\\s\\S]*?(?:${base ?? ''})`;
 }
 
 /**

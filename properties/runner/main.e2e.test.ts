@@ -77,6 +77,30 @@ describe('npm run properties, end to end', () => {
   }, 180_000);
 });
 
+test('a campaign with --test runs the named property in every batch, not only the first', async () => {
+  // A fresh-eyes review: from the second batch on, the pattern matched no test, and the campaign
+  // stopped with "no test ran" (an error, and stoppedEarly), however long the budget.
+  const [stdout, stderr] = [sink(), sink()];
+  const argv = ['--suite', 'kms', '--runs', '1', '--time', '6s', '--test', 'projection', '--json'];
+  const code = await main(argv, { stdout, stderr });
+  const out = JSON.parse(stdout.text()) as {
+    ok: boolean;
+    folder: string;
+    errors: string[];
+    stoppedEarly: string | null;
+    batches: Array<{ runs: number }>;
+  };
+  try {
+    expect(out.errors).toEqual([]);
+    expect(out.stoppedEarly).toBeNull();
+    expect(code).toBe(0);
+    // The first batch ran its run; a batch the budget catches before its first run counts none.
+    expect(out.batches[0]?.runs).toBe(1);
+  } finally {
+    if (out.folder && existsSync(out.folder)) rmSync(out.folder, { recursive: true, force: true });
+  }
+}, 180_000);
+
 describe('npm run properties, stopped or pointed at nothing', () => {
   test('a --test that matches no test is a failure, not "every property held"', async () => {
     const [stdout, stderr] = [sink(), sink()];
