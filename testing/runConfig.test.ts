@@ -147,20 +147,26 @@ describe('time limits and scale', () => {
     }
   });
 
-  test('a scale must be a positive decimal number up to a million, as --scale takes it; blank is unset', () => {
+  test('a scale must be a decimal number from a millionth to a million, as --scale takes it; blank is unset', () => {
     set({ SEKEY_SCALE: '2.5' });
     expect(scaled(4)).toBe(10);
     set({ SEKEY_SCALE: ' ' });
     expect(scaled(4)).toBe(4);
-    for (const bad of ['0', '-1', 'abc', 'Infinity', '1e308', '0x10', '1000001']) {
+    for (const bad of ['0', '-1', 'abc', 'Infinity', '1e308', '0x10', '1000001', '0.0000001']) {
       set({ SEKEY_SCALE: bad });
-      expect(() => scaled(4), bad).toThrow(/SEKEY_SCALE must be a positive decimal number up to 1000000/);
+      expect(() => scaled(4), bad).toThrow(/SEKEY_SCALE must be a decimal number from 0.000001 to 1000000/);
     }
+    set({ SEKEY_SCALE: '0.000001' });
+    expect(scaled(4)).toBe(1);
   });
 
   test('a seed must fit 32 bits, as --seed takes it: fast-check would fold a larger one to another', () => {
     set({ SEKEY_SEED: '-2147483648' });
     expect(propertyParams(10).seed).toBe(-(2 ** 31));
+    for (const bad of ['1e3', '0x10']) {
+      set({ SEKEY_SEED: bad });
+      expect(() => propertyParams(10), bad).toThrow(/SEKEY_SEED must be an integer/);
+    }
     for (const bad of ['4294967303', '2147483648', '-2147483649']) {
       set({ SEKEY_SEED: bad });
       expect(() => propertyParams(10), bad).toThrow(/SEKEY_SEED must be an integer from -2147483648 to 2147483647/);

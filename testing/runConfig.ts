@@ -26,7 +26,9 @@ function readInt(name: string): number | undefined {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === '') return undefined;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value)) throw new Error(`${name} must be an integer, got '${raw}'`);
+  // Decimal digits, as the runner's options take them (not 1e3 or 0x10).
+  if (!/^\s*-?\d+\s*$/.test(raw) || !Number.isSafeInteger(value))
+    throw new Error(`${name} must be an integer, got '${raw}'`);
   return value;
 }
 
@@ -107,9 +109,10 @@ export function scaled(ciCount: number): number {
   // Blank is unset, as for the other knobs.
   const text = (process.env['SEKEY_SCALE'] ?? '').trim() || '1';
   const scale = Number(text);
-  // As `--scale` takes it: decimal, and bounded (a loop scaled past a million times its CI size never ends).
-  if (!(/^\d*\.?\d+$/.test(text) && scale > 0 && scale <= 1e6))
-    throw new Error(`SEKEY_SCALE must be a positive decimal number up to 1000000, got '${text}'`);
+  // As `--scale` takes it: decimal, and bounded (a loop scaled past a million times its CI size never
+  // ends; below a millionth, the runner would write the scale with an exponent).
+  if (!(/^\d*\.?\d+$/.test(text) && scale >= 1e-6 && scale <= 1e6))
+    throw new Error(`SEKEY_SCALE must be a decimal number from 0.000001 to 1000000, got '${text}'`);
   return Math.max(1, Math.round(ciCount * scale));
 }
 

@@ -21,6 +21,8 @@ describe('Args (node:util parseArgs)', () => {
       /--pin needs a value \(one starting with '-': --pin=-…\)/,
     );
     expect(() => new Args(['--users', '--out', 'x']).option('--users')).toThrow(/--users needs a value/);
+    // A lone '-' is a value (a file named -), as for the strict parse.
+    expect(new Args(['--out', '-']).option('--out')).toBe('-');
     const named = new Args(['U5', '--', '--help']);
     expect([named.positional('ID'), named.positional('name')]).toEqual(['U5', '--help']);
   });

@@ -75,9 +75,15 @@ export class Args {
     const parsed = this.#parse(false);
     // Options are declared one at a time, so this parse is not strict, and a lenient parseArgs hands
     // `--users --out x` the value '--out': refused here as the strict parse refuses it, alike for
-    // every option (a value starting with '-' is written --users=-…).
+    // every option (a value starting with '-' is written --users=-…); a lone '-' is a value, as there.
     const ambiguous = parsed.tokens.find(
-      (t) => t.kind === 'option' && t.name === key && t.inlineValue === false && t.value?.startsWith('-'),
+      (t) =>
+        t.kind === 'option' &&
+        t.name === key &&
+        t.inlineValue === false &&
+        t.value !== undefined &&
+        t.value.length > 1 &&
+        t.value.startsWith('-'),
     );
     if (ambiguous) throw new UsageError(`${name} needs a value (one starting with '-': ${name}=-…)`);
     const values = parsed.values[key] as string[] | boolean[] | undefined;

@@ -161,7 +161,9 @@ export class Deployment {
     this.hardware.set('admin', { name: 'admin', role: 'admin', meter: admin.meter, flash: admin.flash });
     this.share = root === null ? new MemoryTransport() : new DirectoryTransport(join(root, 'share'));
     const inner = this.hooks.transport?.(this.share, this.secrets) ?? this.share;
-    this.transport = recordingTransport(inner, this.share, this.genuine, (stream, bytes) => this.#see(stream, bytes));
+    this.transport = recordingTransport(inner, this.share, this.genuine, (stream, name, bytes) =>
+      this.#see(stream, name, bytes),
+    );
     this.publisher = this.#newPublisher();
   }
 
@@ -200,20 +202,20 @@ export class Deployment {
    */
   readonly seen = new Map<string, Map<string, Uint8Array>>();
   /** Files seen and not yet scanned for key bytes (`checkKeySecrecy` takes them). */
-  #unscanned: Array<{ readonly stream: string; readonly bytes: Uint8Array }> = [];
+  #unscanned: Array<ShareFile> = [];
 
-  #see(stream: string, bytes: Uint8Array): void {
+  #see(stream: string, name: string, bytes: Uint8Array): void {
     const recorded = this.seen.get(stream) ?? new Map<string, Uint8Array>();
     this.seen.set(stream, recorded);
     const hash = hashOf(bytes);
     if (recorded.has(hash)) return;
     recorded.set(hash, bytes);
     if (recorded.size > SEEN_PER_STREAM) recorded.delete(recorded.keys().next().value as string);
-    this.#unscanned.push({ stream, bytes });
+    this.#unscanned.push({ stream, name, bytes });
   }
 
   /** The files seen since the last call, each once: what the key-secrecy check must scan. */
-  takeUnscanned(): Array<{ readonly stream: string; readonly bytes: Uint8Array }> {
+  takeUnscanned(): ShareFile[] {
     const files = this.#unscanned;
     this.#unscanned = [];
     return files;
@@ -225,7 +227,7 @@ export class Deployment {
       for (const stream of [updateStream(userId), ackStream(userId)]) {
         for (const name of await this.share.list(stream)) {
           const bytes = await this.share.read(stream, name);
-          if (bytes !== null) this.#see(stream, bytes);
+          if (bytes !== null) this.#see(stream, name, bytes);
         }
       }
     }
@@ -586,6 +588,13 @@ function hashOf(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** A file as it lay on the share: its stream, its name and its bytes. */
+export interface ShareFile {
+  readonly stream: string;
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
+
 /**
  * Records, by `stream/name`, the hash of what actually landed on the share for every write, and
  * shows the adversary (`see`) what landed.
@@ -594,7 +603,7 @@ function recordingTransport(
   inner: Transport,
   share: Transport,
   genuine: Map<string, string>,
-  see: (stream: string, bytes: Uint8Array) => void,
+  see: (stream: string, name: string, bytes: Uint8Array) => void,
 ): Transport {
   return {
     list: (s) => inner.list(s),
@@ -605,7 +614,7 @@ function recordingTransport(
       const landed = await share.read(s, n);
       if (landed === null) return;
       genuine.set(`${s}/${n}`, hashOf(landed));
-      see(s, landed);
+      see(s, n, landed);
     },
   };
 }

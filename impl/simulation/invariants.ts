@@ -189,7 +189,8 @@ function heldIds(ids: readonly number[]): string[] {
 export async function checkKeySecrecy(m: DeploymentModel, r: Deployment): Promise<void> {
   // Every place is scanned before the check fails, and the failure names every leak: the share files
   // are handed over once (`takeUnscanned`), and the outputs cleared, so a check that stopped at the
-  // first leak would never scan the rest, nor anything behind a leak that stays on a card.
+  // first leak would never scan the rest, nor anything behind a leak that stays on a card. The same
+  // leak said twice (an error's several views) is said once.
   const leaks: string[] = [];
   const leak = (where: string, found: string | null) => {
     if (found !== null) leaks.push(`${found} found in ${where}`);
@@ -197,7 +198,8 @@ export async function checkKeySecrecy(m: DeploymentModel, r: Deployment): Promis
   const cards: Array<[string, SdCard]> = [['the admin SD card', r.adminCard]];
   for (const slot of r.users.values()) cards.push([`${slot.userId}'s SD card`, slot.sd]);
   for (const [name, card] of cards) leak(name, r.secrets.findOnCard(card));
-  for (const { stream, bytes } of r.takeUnscanned()) leak(`share file in ${stream}`, r.secrets.findInBytes(bytes));
+  for (const { stream, name, bytes } of r.takeUnscanned())
+    leak(`share file ${stream}/${name}`, r.secrets.findInBytes(bytes));
   for (const entry of m.ledger) leak(`message #${entry.id}`, r.secrets.findInBytes(entry.message));
   for (const value of r.outputs) {
     if (value instanceof Uint8Array) leak('a command output', r.secrets.findInBytes(value));

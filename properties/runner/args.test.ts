@@ -72,8 +72,8 @@ describe('parseRunnerArgs', () => {
     expect(usage(['--seed=-2147483649'])).toMatch(/--seed needs an integer from/);
     expect(parseRunnerArgs(['--seed=-2147483648']).seed).toBe(-(2 ** 31));
     expect(parseRunnerArgs(['--seed', '2147483647']).seed).toBe(2 ** 31 - 1);
-    for (const bad of ['0x10', '1e308', '1e3', '0'])
-      expect(usage(['--scale', bad]), bad).toMatch(/--scale needs a positive decimal number/);
+    for (const bad of ['0x10', '1e308', '1e3', '0', '0.0000001'])
+      expect(usage(['--scale', bad]), bad).toMatch(/--scale needs a decimal number from 0.000001 to 1000000/);
     expect(parseRunnerArgs(['--scale', '.5']).scale).toBe(0.5);
     expect(usage(['--time', '10'])).toMatch(/--time needs a duration/);
     expect(usage(['--time', '1m', '--shard', '3/2'])).toMatch(/--shard needs I\/N/);
@@ -160,6 +160,8 @@ describe('values the parser would take for options', () => {
       /--seed needs a value; a negative seed is written --seed=-S/,
     );
     expect(() => parseRunnerArgs(['--runs=-3'])).toThrow(/--runs needs an integer ≥ 1, got '-3'/);
-    expect(() => parseRunnerArgs(['--scale', 'Infinity'])).toThrow(/--scale needs a positive decimal number/);
+    expect(() => parseRunnerArgs(['--scale', 'Infinity'])).toThrow(
+      /--scale needs a decimal number from 0.000001 to 1000000/,
+    );
   });
 });

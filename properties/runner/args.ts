@@ -135,7 +135,7 @@ function dashedValue(option: string): string {
   if (option === '--seed') return '--seed needs a value; a negative seed is written --seed=-S';
   const wants: Record<string, string> = {
     '--runs': 'an integer ≥ 1',
-    '--scale': 'a positive decimal number',
+    '--scale': 'a decimal number from 0.000001 to 1000000',
     '--time': 'a duration such as 90s, 30m or 2h',
     '--shard': 'I/N with 1 ≤ I ≤ N',
   };
@@ -201,9 +201,10 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
     }
   }
   const scale = values.scale === undefined ? undefined : Number(values.scale);
-  // Written in decimal, and bounded: a loop scaled past a million times its CI size never ends.
-  if (scale !== undefined && !(/^\d*\.?\d+$/.test(values.scale ?? '') && scale > 0 && scale <= 1e6))
-    throw new UsageError(`--scale needs a positive decimal number up to 1000000, got '${values.scale}'`);
+  // Written in decimal, and bounded: a loop scaled past a million times its CI size never ends, and
+  // below a millionth the suites would be handed the scale with an exponent (String(1e-7)).
+  if (scale !== undefined && !(/^\d*\.?\d+$/.test(values.scale ?? '') && scale >= 1e-6 && scale <= 1e6))
+    throw new UsageError(`--scale needs a decimal number from 0.000001 to 1000000, got '${values.scale}'`);
   const timeMs = values.time === undefined ? undefined : parseDuration(values.time);
   if (timeMs === null) throw new UsageError(`--time needs a duration such as 90s, 30m or 2h, got '${values.time}'`);
   const shard = values.shard === undefined ? WHOLE : parseShard(values.shard);

@@ -128,9 +128,10 @@ export function shrinkBudget(budgetMs: number): number {
 /**
  * Shrinks on, until `until`, each failure whose shrinking a deadline cut: its property replayed at
  * its seed and path and shrunk on from there (`SEKEY_SHRINK`), the failure's file rewritten with the
- * smaller case. A replay that does not fail again leaves the failure as it was. `failures` are those
- * of the campaign, numbered from 1 as their files are; their runs are not counted in its coverage
- * (they replay one case). Returns the failures, updated.
+ * smaller case; `onShrunk` hears of each as it is rewritten (a stop may come before the next). A
+ * replay that does not fail again leaves the failure as it was. `failures` are those of the campaign,
+ * numbered from 1 as their files are; their runs are not counted in its coverage (they replay one
+ * case). Returns the failures, updated.
  */
 export async function shrinkCutFailures(
   failures: readonly CampaignFailure[],
@@ -140,6 +141,8 @@ export async function shrinkCutFailures(
   hooks: {
     readonly run?: typeof runBatch;
     readonly onShrink?: (failure: CampaignFailure, n: number) => void;
+    /** Failure `n` (was `before`) is now `after`, as the property's end reported it (`done`). */
+    readonly onShrunk?: (n: number, before: CampaignFailure, after: CampaignFailure, done: DoneLine) => void;
     readonly onActive?: (active: ActiveBatch | null) => void;
   } = {},
 ): Promise<CampaignFailure[]> {
@@ -155,7 +158,8 @@ export async function shrinkCutFailures(
         path: f.path,
         shrink: true,
         scale: options.scale,
-        testPattern: escapeRegExp(ownName(f.test)),
+        // Its own title, to the end of the full name: no other property walks this path.
+        testPattern: `${escapeRegExp(ownName(f.test))}$`,
         deadline: until,
         ownStatistics: true,
       },
@@ -173,8 +177,11 @@ export async function shrinkCutFailures(
       reproduction: done.reproduction ? copyReproduction(done.reproduction, folder, i + 1) : f.reproduction,
       shrinkCut: done.interrupted,
     };
+    // The case may now break another invariant, hence another reproduction file: the old one goes.
+    if (f.reproduction !== null && f.reproduction !== shrunk.reproduction) rmSync(f.reproduction, { force: true });
     writeFileSync(join(folder, `failure-${i + 1}.json`), `${JSON.stringify(shrunk, null, 2)}\n`);
     out[i] = shrunk;
+    hooks.onShrunk?.(i + 1, f, shrunk, done);
   }
   return out;
 }
@@ -283,6 +290,13 @@ export async function runCampaign(
   ) => {
     const failures = saveFailures(counts, at.index, folder, summary.failures.length + 1, options.scale);
     summary.failures.push(...failures);
+    // The reproductions were moved into the folder: the counts (--json's rows) name them there.
+    for (const c of counts.values()) {
+      c.counterexamples.forEach((d, k) => {
+        const saved = failures.find((f) => f.suite === d.suite && f.test === d.test && f.path === d.path);
+        if (saved && d.reproduction !== null) c.counterexamples[k] = { ...d, reproduction: saved.reproduction };
+      });
+    }
     summary.errors.push(...result.errors);
     let runs = 0;
     let operations = 0;
@@ -315,6 +329,9 @@ export async function runCampaign(
     const why = `stopped by ${signal}`;
     if (shrinking !== null) {
       shrinking.cleanUp();
+      summary.stoppedEarly =
+        `${why} while shrinking on after the budget; the failures keep what was shrunk so far ` +
+        '(shrinkCut: true for those not done)';
       summary.endedAt = new Date().toISOString();
       writeSummary();
     } else if (current === null) {
@@ -376,13 +393,21 @@ export async function runCampaign(
     }
     if (summary.stoppedEarly === null && summary.failures.some((f) => f.shrinkCut)) {
       const until = Date.now() + shrinkBudget(budget);
-      const shrunk = await shrinkCutFailures(summary.failures, options, folder, until, {
+      await shrinkCutFailures(summary.failures, options, folder, until, {
         onShrink: (f, n) => hooks.onShrink?.(f, n, until),
+        // Each failure as it is shrunk, in the summary and in the counts: a stop may come before the next.
+        onShrunk: (n, before, after, done) => {
+          summary.failures[n - 1] = after;
+          const c = totals.get(after.suite);
+          const k = c?.counterexamples.findIndex((d) => d.test === before.test && d.path === before.path) ?? -1;
+          if (c && k >= 0) c.counterexamples[k] = { ...done, reproduction: after.reproduction };
+          summary.endedAt = new Date().toISOString();
+          writeSummary();
+        },
         onActive: (active) => {
           shrinking = active;
         },
       });
-      summary.failures.splice(0, summary.failures.length, ...shrunk);
       summary.endedAt = new Date().toISOString();
       writeSummary();
     }

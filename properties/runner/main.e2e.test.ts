@@ -147,7 +147,7 @@ describe('npm run properties, stopped or pointed at nothing', () => {
     try {
       expect(status, stderr).toBe(130);
       expect(stdout).toMatch(/^suite\s+runs\s+operations/m);
-      expect(stdout).toMatch(/^stopped before the budget: stopped by SIGINT in batch 1;/m);
+      expect(stdout).toMatch(/^stopped early: stopped by SIGINT in batch 1;/m);
       expect(folder).toBeDefined();
       const summary = JSON.parse(readFileSync(join(folder as string, 'summary.json'), 'utf8'));
       expect(summary.stoppedEarly).toMatch(/^stopped by SIGINT in batch 1;/);

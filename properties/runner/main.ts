@@ -225,7 +225,7 @@ async function campaign(options: RunnerOptions, io: RunnerIo): Promise<number> {
   return closeCampaign(summary, totals, options, io, start, false);
 }
 
-/** Seeds most recent last, the first few of a long campaign only (summary.json lists them all). */
+/** The campaign's first seeds, in order; of a long campaign the first five (summary.json lists them all). */
 export function seedList(seeds: readonly number[], shown = 5): string {
   if (seeds.length <= shown) return `seeds ${seeds.join(', ')}`;
   return `seeds ${seeds.slice(0, shown).join(', ')} and ${seeds.length - shown} more in summary.json`;
@@ -266,7 +266,7 @@ function closeCampaign(
       io.stdout.write(`  shrinking cut short (the case may not be minimal); shrink on: ${f.replay} --shrink\n`);
   }
   for (const e of summary.errors) io.stdout.write(`error: ${e}\n`);
-  if (summary.stoppedEarly !== null) io.stdout.write(`stopped before the budget: ${summary.stoppedEarly}\n`);
+  if (summary.stoppedEarly !== null) io.stdout.write(`stopped early: ${summary.stoppedEarly}\n`);
   io.stdout.write(
     failed
       ? summary.failures.length > 0

@@ -1,0 +1,143 @@
+/**
+ * A campaign's shrink phase, with vitest's batches stood in for (`runBatch` mocked: each batch finds
+ * two failures whose shrinking the budget cut; each shrink replay returns a smaller case) and the
+ * stop signal raised by hand (`interrupt.ts` mocked): what the summary, the failure files and the
+ * --json output say once the failures are shrunk on, or when a stop comes in the middle.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, expect, test, vi } from 'vitest';
+import { parseRunnerArgs } from './args.ts';
+import type { RunnerOptions } from './args.ts';
+import { countOf, sink } from './fixtures.testkit.ts';
+import type { DoneLine } from './progressLine.ts';
+import type { ActiveBatch, Batch, BatchResult } from './runBatch.ts';
+
+const h = vi.hoisted(() => ({
+  stop: null as null | ((signal: 'SIGINT') => void),
+  /** Raise SIGINT while the second failure is shrunk on. */
+  stopInSecondShrink: false,
+  batches: [] as Batch[],
+}));
+
+vi.mock('./interrupt.ts', () => ({
+  onStopSignal: (report: (signal: 'SIGINT') => void) => {
+    h.stop = report;
+    return () => {
+      h.stop = null;
+    };
+  },
+  STOP_SIGNALS: { SIGINT: 130, SIGTERM: 143 },
+}));
+
+const found = (test: string, seed: number): DoneLine => ({
+  kind: 'done',
+  suite: 'kms',
+  test,
+  runs: 4,
+  operations: 10,
+  cpuMicros: 1,
+  failed: true,
+  interrupted: true,
+  seed,
+  path: '3:1',
+  counterexample: '[[long]]',
+  error: 'boom',
+  reproduction: null,
+});
+
+vi.mock('./runBatch.ts', () => ({
+  runBatch: async (
+    batch: Batch,
+    _onLines: unknown,
+    onActive: (active: ActiveBatch | null) => void,
+  ): Promise<BatchResult> => {
+    h.batches.push(batch);
+    const c = countOf('kms', { failures: 2, runs: 4 });
+    onActive({ counts: () => new Map(), statistics: () => ({}), cleanUp: () => {} });
+    const seed = batch.seed ?? 0;
+    if (batch.shrink !== true) {
+      c.counterexamples.push(found('D > first', seed), found('D > second', seed));
+      // The budget (10 ms) ends during the batch: one batch only.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    } else if (/first/.test(batch.testPattern ?? '') || !h.stopInSecondShrink) {
+      const test = /first/.test(batch.testPattern ?? '') ? 'D > first' : 'D > second';
+      c.counterexamples.push({
+        ...found(test, seed),
+        path: '3:1:0:0',
+        counterexample: '[[short]]',
+        interrupted: false,
+      });
+    } else {
+      h.stop?.('SIGINT');
+    }
+    onActive(null);
+    return { counts: new Map([['kms', c]]), errors: [], unrunnable: [], statistics: {} };
+  },
+}));
+
+const { runCampaign } = await import('./campaign.ts');
+const { main } = await import('./main.ts');
+
+// A budget of 10 ms: the one batch outlasts it.
+const OPTIONS: RunnerOptions = {
+  ...parseRunnerArgs(['--suite', 'kms', '--time', '1s', '--campaign', 'shrink-test']),
+  timeMs: 10,
+};
+
+const folders: string[] = [];
+afterEach(() => {
+  for (const f of folders.splice(0)) rmSync(f, { recursive: true, force: true });
+  h.stopInSecondShrink = false;
+  h.batches.length = 0;
+});
+
+const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+
+test('after the budget both failures are shrunk on: files, summary and the replay agree', async () => {
+  const { summary } = await runCampaign(OPTIONS);
+  folders.push(summary.folder);
+  const shrinks = h.batches.filter((b) => b.shrink === true);
+  expect(shrinks.map((b) => [b.path, b.testPattern])).toEqual([
+    ['3:1', 'first$'],
+    ['3:1', 'second$'],
+  ]);
+  for (const n of [1, 2]) {
+    const file = readJson(join(summary.folder, `failure-${n}.json`));
+    expect(file).toMatchObject({ path: '3:1:0:0', counterexample: '[[short]]', shrinkCut: false });
+    expect(readJson(join(summary.folder, 'summary.json')).failures[n - 1]).toEqual(file);
+  }
+  expect(summary.stoppedEarly).toBeNull();
+});
+
+test('--json: the failures and the suite rows give the same, shrunk, replay', async () => {
+  const [stdout, stderr] = [sink(), sink()];
+  await main(['--suite', 'kms', '--time', '1s', '--campaign', 'shrink-json', '--json'], { stdout, stderr });
+  const out = JSON.parse(stdout.text());
+  folders.push(out.folder);
+  expect(out.failures.map((f: { replay: string }) => f.replay)).toEqual(
+    out.suites[0].counterexamples.map((d: { replay: string }) => d.replay),
+  );
+  expect(out.failures[0].replay).toMatch(/--path "3:1:0:0"/);
+  expect(stderr.text()).toMatch(/budget over: failure 1 \(kms: "D > first"\) was found as it ran out/);
+});
+
+test('a stop while the second shrinks: the summary holds the first shrunk, says it stopped, and why', async () => {
+  h.stopInSecondShrink = true;
+  const stops: Array<{ stoppedEarly: string | null; failures: Array<{ path: string | null; shrinkCut: boolean }> }> =
+    [];
+  const { summary } = await runCampaign(OPTIONS, {
+    onStop: (s) => {
+      stops.push(readJson(join(s.folder, 'summary.json')));
+    },
+  });
+  folders.push(summary.folder);
+  expect(stops).toHaveLength(1);
+  const written = stops[0] as (typeof stops)[number];
+  expect(written.stoppedEarly).toMatch(/^stopped by SIGINT while shrinking on after the budget/);
+  expect(written.failures.map((f) => [f.path, f.shrinkCut])).toEqual([
+    ['3:1:0:0', false],
+    ['3:1', true],
+  ]);
+  expect(readJson(join(summary.folder, 'failure-1.json')).path).toBe('3:1:0:0');
+});
