@@ -53,6 +53,13 @@ export function keysByStateChart(report: SimulationReport): Markup {
   );
 }
 
+/**
+ * Bars of the operations chart: every kind a run can have (about 15 of the organisation's, 16 attack
+ * kinds and `nothing to attack`), each on its own. At 16 bars a hostile run's rarer attacks were
+ * summed into an "others" bar, in another colour than attacks, which hid what the run was for.
+ */
+export const OPERATION_BARS = 40;
+
 /** Every operation run, by kind; attacks in their own colour. */
 export function operationsChart(report: SimulationReport): Markup {
   const bars: Bar[] = Object.entries(report.totals.operationsByKind).map(([name, value]) => ({
@@ -71,7 +78,7 @@ export function operationsChart(report: SimulationReport): Markup {
     },
     barChart({
       label: 'Operations run over the whole simulation, by kind (horizontal bars)',
-      bars: rankedBars(bars, 16, seriesColour(7), (v) => formatNumber(v)),
+      bars: rankedBars(bars, OPERATION_BARS, seriesColour(7), (v) => formatNumber(v)),
       xTitle: 'operations (count, whole run)',
     }),
   );
@@ -289,7 +296,7 @@ export function hsmTimeChart(report: SimulationReport): Markup {
     },
     barChart({
       label: 'Modelled HSM time per operation kind over the whole simulation (horizontal bars)',
-      bars: rankedBars(bars, 16, seriesColour(7), formatSeconds),
+      bars: rankedBars(bars, OPERATION_BARS, seriesColour(7), formatSeconds),
       xTitle: `HSM time (${unit.name}, whole run)`,
       divisor: unit.divisor,
     }),

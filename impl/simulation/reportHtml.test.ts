@@ -3,6 +3,7 @@ import { findAll, type Node, parseMarkup, textOf } from './parseMarkup.testkit.t
 import { REPORT_CHARTS, renderReportHtml } from './reportHtml.ts';
 import type { SimulationReport } from './simulationReport.ts';
 import { HOSTILE, syntheticReport } from './syntheticReport.testkit.ts';
+import { ATTACK_KINDS, NOTHING_TO_ATTACK } from './attacks.ts';
 
 /** The sections every report has, by `data-chart`: the renderer's list, checked against the page. */
 const CHARTS = Object.keys(REPORT_CHARTS);
@@ -114,6 +115,21 @@ describe('report.html', () => {
     expect(findAll(map, byName('linearGradient'))).toHaveLength(1);
     expect(textOf(map)).toContain('never erased');
     expect(textOf(map)).toContain(`${report.totals.maxSectorErases}`);
+  });
+
+  test('operations by kind: a hostile run shows every attack kind as its own bar, none summed into others', () => {
+    const base = variants['default'] as SimulationReport;
+    const kinds = [
+      ...['sync', 'encrypt', 'decrypt', 'publish', 'collect-acks', 'add-key', 'activate-key', 'add-user'],
+      ...['add-group', 'add-member', 'remove-member', 'delete-user', 'provision', 'power-cut', 'reprotect'],
+      ...ATTACK_KINDS.map((k) => `attack:${k}`),
+      NOTHING_TO_ATTACK,
+    ];
+    const operationsByKind = Object.fromEntries(kinds.map((k, i) => [k, 1000 - 30 * i]));
+    const { root } = page({ ...base, totals: { ...base.totals, operationsByKind } });
+    const shown = textOf(chart(root, 'operations'));
+    for (const kind of kinds.filter((k) => k.startsWith('attack:'))) expect(shown, kind).toContain(kind.slice(0, 20));
+    expect(shown).not.toMatch(/others/);
   });
 
   test('HSM time is cycles over the clock, in seconds', () => {
