@@ -242,14 +242,17 @@ export const throughputBench: BenchModule = {
           'sequence when fewer than CI size); operations applied and the ' +
           "property's CPU time (process.cpuUsage, user + system, its worker only) as the suite records them in " +
           'reports/properties.json; `X` = this tree with host crypto (node:crypto); `XBaseline` = the tree of ' +
-          `commit ${BASELINE_COMMIT.slice(0, 7)} (git archive into a temporary directory, the same suites and ` +
-          'checks) with SEKEY_CRYPTO=noble, the engine before the ten-times work; engines and suites interleaved ' +
-          'in every repetition. Operations are those applied: the kmsImpl suite of this tree applies its fixed ' +
-          'bootstrap once per process and forks the installation for each run (World.fork), the baseline applies ' +
-          'it in every run: `cpuMsPerRun` is CPU for the same runs of the same sequences and checks, and ' +
-          '`speedup.perRun` divides the two, so for kmsImpl it counts that harness change (about 1.3x when it ' +
-          'landed, same engine) with the engine gains; `speedup.kmsImpl` divides operations per CPU-second, each ' +
-          "engine's operations counted as applied" +
+          `commit ${BASELINE_COMMIT.slice(0, 7)} (git archive into a temporary directory) with its own version of ` +
+          'each suite, run with SEKEY_CRYPTO=noble: the @noble crypto that the issue figure (68) was measured ' +
+          'with (that tree already had the node:crypto backend, as its default: the speedups count the switch to ' +
+          'it among the gains); engines and suites interleaved in every repetition. The suites have changed ' +
+          'since that commit (the kmsImpl bootstrap checks every selection; the deployment suite applies other ' +
+          'commands at the same seed: see operationsPerMeasurement), so the two do the same number of runs at ' +
+          'the same seed, not identical work. Operations are those applied: the kmsImpl suite of this tree ' +
+          'applies its fixed bootstrap once per process and forks the installation for each run (World.fork), ' +
+          'the baseline applies it in every run: `speedup.perRun` divides CPU per run, so for kmsImpl it counts ' +
+          'that harness change (about 1.3x when it landed, same engine) with the engine gains; ' +
+          "`speedup.kmsImpl` divides operations per CPU-second, each engine's operations counted as applied" +
           (baselineRoot === null
             ? '. This run had no git history: kmsImplBaseline is the issue figure, deployment has no baseline'
             : ''),
