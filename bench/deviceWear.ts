@@ -12,11 +12,10 @@
  * Two steps, both in this run:
  * 1. Measure, on the real admin with 20 real member HSMs, the commits per rotation, and the flash
  *    writes the admin HSM makes per rotation in each sector (a cross-check of step 2).
- * 2. Replay that per-rotation device traffic on a fresh admin HSM for {@link REPLAY_DAYS} simulated days
- *    (each commit advances the commit-intent and generation counters exactly as
+ * 2. Replay that per-rotation device traffic on a fresh admin HSM for {@link WARMUP_DAYS} simulated days,
+ *    then count the erases of every sector over {@link REPLAY_DAYS} more (each commit advances the commit-intent and generation counters exactly as
  *    `impl/db/secubeDatabaseDevice.ts` does; each rotation generates one key and destroys one, with
- *    {@link LIVE_KEYS} live keys; each login spends and restores a try), count the erases of every
- *    sector, and project. Faster than running the admin for weeks, and the same flash operations.
+ *    {@link LIVE_KEYS} live keys; each login spends and restores a try), and project. Faster than running the admin for weeks, and the same flash operations.
  *
  * The original, as the reference notes describe its firmware: PINs are clear-text records written
  * at initialisation only, with no retry counter and no anti-rollback counter, so logins and commits
@@ -59,7 +58,7 @@ export const MEMBER_LIVE_KEYS = 8;
  * 1,095 years, where its steady state is 657, the key-store-wear bench's figure).
  */
 export const WARMUP_DAYS = 60;
-/** Simulated days measured after the warm-up, a year: some 15 erases a key-store sector, 25 a state sector. */
+/** Simulated days measured after the warm-up, a year: some 15 erases a key-store sector, 23 a state sector. */
 export const REPLAY_DAYS = 365;
 /** Rated erase cycles per sector (DS9405 N_END). */
 export const ENDURANCE_CYCLES = 10_000;
@@ -195,7 +194,7 @@ interface Traffic {
 }
 
 /**
- * Step 2 for ours: `traffic` for `days` days, on a fresh device. An applied update is replayed as a
+ * Step 2 for ours: `traffic` for `warmup` days on a fresh device, then `days` days counted. An applied update is replayed as a
  * +1 advance of a counter of its own, the same journal traffic as `recordUpdateApplied` (which takes
  * an update file the device authenticated); key imports and erase orders as key generations and
  * deletions, the same key-store traffic.
@@ -229,7 +228,8 @@ function replayOurs(traffic: Traffic, warmup: number, days: number, context: Ben
   for (let day = -warmup; day < days; day++) {
     if (day === 0) before = flash.eraseCounts();
     for (let r = 0; r < ROTATIONS_PER_DAY; r++) {
-      const rotation = (day + 1) * ROTATIONS_PER_DAY + r;
+      // Counted from the first warm-up day: the commits and update advances due run from the start.
+      const rotation = (day + warmup) * ROTATIONS_PER_DAY + r;
       const due = Math.floor((rotation + 1) * traffic.commitsPerRotation) - commitsDone;
       for (let c = 0; c < due; c++) commit();
       commitsDone += due;

@@ -63,10 +63,15 @@ function main(argv: readonly string[]): void {
     if (!existsSync(path)) throw new Error(`no report at ${path}: run without --report-only first`);
     const report = asMutationReport(JSON.parse(readFileSync(path, 'utf8')));
     const score = mutationScore(report);
-    // The running time names the commit it was measured on: an incremental rerun later moves the
-    // scope's provenance on, and keeps the full run's time.
+    // The running time names the commit it was measured on when this command measured it (an
+    // incremental rerun later moves the scope's provenance on and keeps the full run's time); a time
+    // measured apart (--report-only with a time) names none: this command cannot know it.
     const timed =
-      runningSeconds === undefined ? {} : { runningSeconds, runningSecondsCommit: provenance(root, false).commit };
+      runningSeconds === undefined
+        ? {}
+        : reportOnly
+          ? { runningSeconds, runningSecondsCommit: null }
+          : { runningSeconds, runningSecondsCommit: provenance(root, false).commit };
     mergeResults('verification', {
       mutationScore: {
         [scope]: { ...score, goal: GOALS[scope], ...timed },

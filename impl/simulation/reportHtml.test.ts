@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { findAll, type Node, parseMarkup, textOf } from './parseMarkup.testkit.ts';
+import { OPERATION_BARS } from './reportCharts.ts';
 import { REPORT_CHARTS, renderReportHtml } from './reportHtml.ts';
 import type { SimulationReport } from './simulationReport.ts';
 import { HOSTILE, syntheticReport } from './syntheticReport.testkit.ts';
@@ -119,12 +120,15 @@ describe('report.html', () => {
 
   test('operations by kind: a hostile run shows every attack kind as its own bar, none summed into others', () => {
     const base = variants['default'] as SimulationReport;
+    // Every kind the simulation counts (runSimulation.ts, simulationWorld.ts), attacks included.
     const kinds = [
-      ...['sync', 'encrypt', 'decrypt', 'publish', 'collect-acks', 'add-key', 'activate-key', 'add-user'],
-      ...['add-group', 'add-member', 'remove-member', 'delete-user', 'provision', 'power-cut', 'reprotect'],
+      ...['add-user', 'add-group', 'add-member', 'remove-member', 'delete-user', 'provision', 'replace-device'],
+      ...['add-key', 'activate-key', 'compromise-key', 'destroy-key', 'publish', 'collect-acks', 'resync'],
+      ...['sync', 'encrypt', 'decrypt', 'reprotect', 'power-cut:publish', 'power-cut:sync'],
       ...ATTACK_KINDS.map((k) => `attack:${k}`),
       NOTHING_TO_ATTACK,
     ];
+    expect(OPERATION_BARS).toBeGreaterThanOrEqual(kinds.length);
     const operationsByKind = Object.fromEntries(kinds.map((k, i) => [k, 1000 - 30 * i]));
     const { root } = page({ ...base, totals: { ...base.totals, operationsByKind } });
     const shown = textOf(chart(root, 'operations'));
