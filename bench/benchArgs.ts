@@ -20,7 +20,8 @@ export function benchUsage(benches: readonly BenchModule[]): string {
 
 Runs the benchmarks (default: all, in this order) and merges each one's figures into
 bench/results/latest.json with the commit, date and machine they come from, then prints its table.
-Every figure stands beside a baseline doing the same work in the same run.
+Figures stand beside a baseline doing the same work in the same run, where one exists (db-realistic,
+the 90%-full rotation latency and the 7-sector key store have none: the original has no such case).
 
 Benches
 ${benches.map((b) => `  ${b.name.padEnd(width)}  ${b.summary}`).join('\n')}

@@ -69,7 +69,7 @@ export const ADMIN_KEY_COMMANDS: readonly AdminCommand[] = [
     name: 'add-key',
     args: 'G NAME [--cryptoperiod DURATION]',
     summary: "generate a key for a group in the admin HSM (pre-active; cryptoperiod at most the group's)",
-    help: "  --cryptoperiod DURATION its cryptoperiod (default the group's, and at most that): 7d, 12h, 15m, 90s",
+    help: "  --cryptoperiod DURATION its cryptoperiod, at most the group's (its default): 7d, 12h, 15m, 90s",
     examples: ['sekey admin add-key G1 release-2026 --cryptoperiod 7d'],
     mutates: true,
     prepare: (args) => {
