@@ -57,7 +57,8 @@ counterexample or any failed test, 2 on bad usage.
 
 Options
   --suite NAME      run this suite (repeatable; default all): ${SUITES.map((s) => s.name).join(', ')}
-  --runs N          runs per property (default: each suite's CI size)
+  --runs N          runs per property (default: each suite's CI size; the deployment suite counts
+                    its fixed warm-up scenario as one run more)
   --seed S          fast-check seed (default: random, or 20201 when CI is set; each failure shows
                     its seed); a negative seed is written --seed=-S
   --path P          replay the counterexample at path P: needs exactly one --suite and --seed, and
