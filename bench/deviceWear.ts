@@ -12,10 +12,12 @@
  * Two steps, both in this run:
  * 1. Measure, on the real admin with 20 real member HSMs, the commits per rotation, and the flash
  *    writes the admin HSM makes per rotation in each sector (a cross-check of step 2).
- * 2. Replay that per-rotation device traffic on a fresh admin HSM for {@link WARMUP_DAYS} simulated days,
- *    then count the erases of every sector over {@link REPLAY_DAYS} more (each commit advances the commit-intent and generation counters exactly as
- *    `impl/db/secubeDatabaseDevice.ts` does; each rotation generates one key and destroys one, with
- *    {@link LIVE_KEYS} live keys; each login spends and restores a try), and project. Faster than running the admin for weeks, and the same flash operations.
+ * 2. Replay that per-rotation device traffic on a fresh admin HSM for {@link WARMUP_DAYS} simulated
+ *    days, then count the erases of every sector over {@link REPLAY_DAYS} more (each commit advances
+ *    the commit-intent and generation counters exactly as `impl/db/secubeDatabaseDevice.ts` does;
+ *    each rotation generates one key and destroys one, with {@link LIVE_KEYS} live keys; each login
+ *    spends and restores a try), and project. Faster than running the admin for weeks, and the same
+ *    flash operations.
  *
  * The original, as the reference notes describe its firmware: PINs are clear-text records written
  * at initialisation only, with no retry counter and no anti-rollback counter, so logins and commits
@@ -194,10 +196,10 @@ interface Traffic {
 }
 
 /**
- * Step 2 for ours: `traffic` for `warmup` days on a fresh device, then `days` days counted. An applied update is replayed as a
- * +1 advance of a counter of its own, the same journal traffic as `recordUpdateApplied` (which takes
- * an update file the device authenticated); key imports and erase orders as key generations and
- * deletions, the same key-store traffic.
+ * Step 2 for ours: `traffic` for `warmup` days on a fresh device, then `days` days counted. An
+ * applied update is replayed as a +1 advance of a counter of its own, the same journal traffic as
+ * `recordUpdateApplied` (which takes an update file the device authenticated); key imports and
+ * erase orders as key generations and deletions, the same key-store traffic.
  */
 function replayOurs(traffic: Traffic, warmup: number, days: number, context: BenchContext): Replay {
   const flash = new Flash({ seed: 1 });
