@@ -22,6 +22,21 @@ import type { Parameters } from 'fast-check';
 /** The seed CI uses, so that a red CI run is reproducible on any machine. */
 export const CI_SEED = 20_201;
 
+/** Whether `seed` is one fast-check runs as given: it folds a seed to 32 bits (`seed | 0`). */
+export function isSeed(seed: number): boolean {
+  return Number.isSafeInteger(seed) && seed >= -(2 ** 31) && seed < 2 ** 31;
+}
+
+/**
+ * The scale `text` writes, or null: decimal, from a millionth to a million (a loop scaled past a
+ * million times its CI size never ends; below a millionth, `String` would write it with an exponent).
+ * The same for `SEKEY_SCALE` and the runner's `--scale`, which sets it.
+ */
+export function parseScale(text: string): number | null {
+  const scale = Number(text);
+  return /^\d*\.?\d+$/.test(text) && scale >= 1e-6 && scale <= 1e6 ? scale : null;
+}
+
 function readInt(name: string): number | undefined {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === '') return undefined;
@@ -42,8 +57,7 @@ function readInt(name: string): number | undefined {
 export function propertyParams<T>(ciRuns: number, options: { readonly fixedSeed?: number } = {}): Parameters<T> {
   const runs = readInt('SEKEY_RUNS') ?? ciRuns;
   const given = readInt('SEKEY_SEED');
-  // fast-check folds a seed to 32 bits (`seed | 0`): a larger one would run, and report, another seed.
-  if (given !== undefined && (given < -(2 ** 31) || given >= 2 ** 31))
+  if (given !== undefined && !isSeed(given))
     throw new Error(`SEKEY_SEED must be an integer from -2147483648 to 2147483647, got '${given}'`);
   const seed = given ?? options.fixedSeed ?? (process.env['CI'] ? CI_SEED : undefined);
   const path = process.env['SEKEY_PATH'];
@@ -108,11 +122,8 @@ export function sizedTimeout(ciMs: number): number {
 export function scaled(ciCount: number): number {
   // Blank is unset, as for the other knobs.
   const text = (process.env['SEKEY_SCALE'] ?? '').trim() || '1';
-  const scale = Number(text);
-  // As `--scale` takes it: decimal, and bounded (a loop scaled past a million times its CI size never
-  // ends; below a millionth, the runner would write the scale with an exponent).
-  if (!(/^\d*\.?\d+$/.test(text) && scale >= 1e-6 && scale <= 1e6))
-    throw new Error(`SEKEY_SCALE must be a decimal number from 0.000001 to 1000000, got '${text}'`);
+  const scale = parseScale(text);
+  if (scale === null) throw new Error(`SEKEY_SCALE must be a decimal number from 0.000001 to 1000000, got '${text}'`);
   return Math.max(1, Math.round(ciCount * scale));
 }
 

@@ -4,6 +4,7 @@
  * @module
  */
 import { parseArgs } from 'node:util';
+import { isSeed, parseScale } from '../../testing/runConfig.ts';
 import { parseDuration } from './duration.ts';
 import { WHOLE, parseShard } from './seeds.ts';
 import type { Shard } from './seeds.ts';
@@ -191,8 +192,8 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
   });
   const chosen = suites.length > 0 ? SUITES.filter((s) => suites.includes(s)) : SUITES;
   const seed = values.seed === undefined ? undefined : Number(values.seed);
-  // fast-check folds a seed to 32 bits (`seed | 0`): a larger one would run, and report, another seed.
-  if (seed !== undefined && (!DECIMAL.test(values.seed ?? '') || seed < -(2 ** 31) || seed >= 2 ** 31))
+  // fast-check folds a seed to 32 bits: a larger one would run, and report, another seed.
+  if (seed !== undefined && (!DECIMAL.test(values.seed ?? '') || !isSeed(seed)))
     throw new UsageError(`--seed needs an integer from -2147483648 to 2147483647, got '${values.seed}'`);
   if (values.test !== undefined) {
     try {
@@ -201,10 +202,8 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
       throw new UsageError(`--test needs a regular expression, got '${values.test}'`);
     }
   }
-  const scale = values.scale === undefined ? undefined : Number(values.scale);
-  // Written in decimal, and bounded: a loop scaled past a million times its CI size never ends, and
-  // below a millionth the suites would be handed the scale with an exponent (String(1e-7)).
-  if (scale !== undefined && !(/^\d*\.?\d+$/.test(values.scale ?? '') && scale >= 1e-6 && scale <= 1e6))
+  const scale = values.scale === undefined ? undefined : parseScale(values.scale);
+  if (scale === null)
     throw new UsageError(`--scale needs a decimal number from 0.000001 to 1000000, got '${values.scale}'`);
   const timeMs = values.time === undefined ? undefined : parseDuration(values.time);
   if (timeMs === null) throw new UsageError(`--time needs a duration such as 90s, 30m or 2h, got '${values.time}'`);
