@@ -75,15 +75,17 @@ describe('campaign helpers', () => {
     // What a shell hands the runner is the pattern that matches exactly the test's own name.
     const quoted = command.slice(command.indexOf('--test ') + 7);
     const seen = execFileSync('bash', ['-c', `printf %s ${quoted}`], { encoding: 'utf8' });
-    expect(seen).toBe(escapeRegExp(name));
-    expect(new RegExp(seen).test(name)).toBe(true);
+    expect(seen).toBe(`${escapeRegExp(name)}$`);
+    // vitest matches against the full name: this test's, and not one whose title only begins with it.
+    expect(new RegExp(seen).test(`model against implementation ${name}`)).toBe(true);
+    expect(new RegExp(seen).test(`model against implementation ${name}, again`)).toBe(false);
     // Under plain vitest: the file, the same pattern as -t, the seed and path as SEKEY_* knobs.
     const vitest = vitestReplayCommand('properties/kmsImpl.properties.test.ts', name, 7, '3:0');
     expect(vitest).toMatch(/^SEKEY_SEED=7 SEKEY_PATH="3:0" npx vitest run properties\/kmsImpl.properties.test.ts -t "/);
     const viaShell = execFileSync('bash', ['-c', `printf %s ${vitest.slice(vitest.indexOf(' -t ') + 4)}`], {
       encoding: 'utf8',
     });
-    expect(viaShell).toBe(escapeRegExp(name));
+    expect(viaShell).toBe(`${escapeRegExp(name)}$`);
   });
 
   test('a reproduction is moved with its imports pointed one folder up; a missing one is no copy', () => {
@@ -317,10 +319,10 @@ describe('a campaign that cannot find anything new stops', () => {
 
   test('the replay of a failure without a seed runs its test again; one found at a scale replays at it', () => {
     expect(replayCommand('deployment', 'd > warm', null, '')).toBe(
-      'npm run properties -- --suite deployment --test "warm"',
+      'npm run properties -- --suite deployment --test "warm\\$"',
     );
     expect(replayCommand('keyStorePowerCut', 'k > p', 3, '1:2', 2)).toBe(
-      'npm run properties -- --suite keyStorePowerCut --seed=3 --path "1:2" --scale 2 --test "p"',
+      'npm run properties -- --suite keyStorePowerCut --seed=3 --path "1:2" --scale 2 --test "p\\$"',
     );
   });
 });

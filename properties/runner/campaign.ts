@@ -21,7 +21,7 @@ import { campaignSeed, newCampaignId, shardBatchIndex } from './seeds.ts';
 import { emptyCount, failuresOf, mergeCount, opsPerCpuSecond } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
 import type { DoneLine } from './progressLine.ts';
-import { escapeRegExp, ownName, replayCommand } from './replayCommand.ts';
+import { escapeRegExp, ownName, ownNamePattern, replayCommand } from './replayCommand.ts';
 
 /** One failure of a campaign, as saved to `failure-<n>.json`. */
 export interface CampaignFailure {
@@ -159,7 +159,7 @@ export async function shrinkCutFailures(
         shrink: true,
         scale: options.scale,
         // Its own title, to the end of the full name: no other property walks this path.
-        testPattern: `${escapeRegExp(ownName(f.test))}$`,
+        testPattern: ownNamePattern(f.test),
         deadline: until,
         ownStatistics: true,
       },

@@ -59,7 +59,7 @@ describe('failures in words', () => {
       '  [[{"type":"addUser"}]]',
       '  error: Error: expected',
       '  replay: npm run properties -- --suite kms --seed=42 --path "11:0:3" ' +
-        '--test "a projection holds nothing outside the user’s groups"',
+        '--test "a projection holds nothing outside the user’s groups\\$"',
       'kms: "KMS model > fixed case" failed: expected 1 to be 2',
     ]);
     // Found at a scale: the replay runs at that scale.
@@ -74,7 +74,7 @@ describe('failures in words', () => {
       '  [[{"type":"addUser"}]]',
       '  error: Error: expected',
       '  replay: npm run properties -- --suite deployment ' +
-        '--test "a projection holds nothing outside the user’s groups"',
+        '--test "a projection holds nothing outside the user’s groups\\$"',
     ]);
   });
 
@@ -85,7 +85,7 @@ describe('failures in words', () => {
       `deployment: counterexample in "${counterexample.test}" (seed 42, path -)`,
       '  error: Error: disk full',
       '  replay: npm run properties -- --suite deployment --seed=42 ' +
-        '--test "a projection holds nothing outside the user’s groups"',
+        '--test "a projection holds nothing outside the user’s groups\\$"',
     ]);
     // The replay lines the runner prints are command lines it accepts, with a path or without one.
     const withPath = countOf('kms', { failures: 1 });

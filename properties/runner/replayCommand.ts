@@ -1,6 +1,8 @@
 /**
  * The commands that replay a counterexample: through `npm run properties`, and under plain vitest.
- * Both name the failing test by a pattern that matches its title exactly, quoted for a shell. Light
+ * Both name the failing test by a pattern that matches its title exactly, quoted for a shell: its own
+ * title escaped and anchored at the end, as vitest matches a pattern against the full name
+ * (`describe` titles first), so that a test whose title merely begins with it is not run too. Light
  * on purpose: every property suite's reporter prints them (`../progress.testkit.ts`).
  * @module
  */
@@ -15,9 +17,14 @@ export function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** The pattern of `test`'s own title, for inside double quotes: a shell still expands $ and ` and ends at ". */
+/** The pattern that matches `test`'s own title at the end of a full name (the campaign's shrink phase uses it too). */
+export function ownNamePattern(test: string): string {
+  return `${escapeRegExp(ownName(test))}$`;
+}
+
+/** {@link ownNamePattern}, for inside double quotes: a shell still expands $ and ` and ends at ". */
 function quotedPattern(test: string): string {
-  return escapeRegExp(ownName(test)).replace(/(["$`\\])/g, '\\$1');
+  return ownNamePattern(test).replace(/(["$`\\])/g, '\\$1');
 }
 
 /**

@@ -75,16 +75,24 @@ function withEnvironment(env: Record<string, string | undefined>): () => void {
  * Vitest's verdicts: the tests run and failed of each suite, and errors outside any test. A chosen
  * suite whose file vitest did not run, or a batch in which no test ran at all (a `--test` that
  * matched nothing), is an error: "every property held" must mean that properties ran. Not when
- * vitest itself `crashed` (a worker killed, out of memory): its error says what happened, and the
- * next batch may run.
+ * vitest reported `crash` errors (a worker killed, out of memory): they say what happened, and the
+ * next batch may run. A chosen suite that such a batch left unfinished (its file never reported, or
+ * still pending: vitest then has no result for any of its tests, not even those that passed) counts
+ * one failure in its own row, with the crash's error, so that its row does not read as clean.
  */
 export function verdicts(
   modules: ReadonlyArray<TestModule>,
   suites: readonly Suite[],
   counts: Map<string, SuiteCount>,
-  crashed = false,
+  crash: readonly string[] = [],
 ): string[] {
   const errors: string[] = [];
+  const crashed = crash.length > 0;
+  const countOf = (suite: Suite) => {
+    const c = counts.get(suite.name) ?? emptyCount(suite.name);
+    counts.set(suite.name, c);
+    return c;
+  };
   for (const suite of crashed ? [] : suites) {
     if (!modules.some((m) => resolve(m.moduleId) === resolve(suite.file)))
       errors.push(`suite ${suite.name}: its file ${suite.file} did not run (missing, or not a test file)`);
@@ -92,8 +100,7 @@ export function verdicts(
   for (const module of modules) {
     const suite = suites.find((s) => resolve(s.file) === resolve(module.moduleId));
     if (!suite) continue;
-    const c = counts.get(suite.name) ?? emptyCount(suite.name);
-    counts.set(suite.name, c);
+    const c = countOf(suite);
     const failed = [...module.children.allTests('failed')];
     c.tests += [...module.children.allTests('passed')].length + failed.length;
     for (const test of failed) {
@@ -105,6 +112,17 @@ export function verdicts(
       c.failures += 1;
       c.failedTests.push({ suite: suite.name, test: '(outside any test)', message: error.message });
     }
+  }
+  for (const suite of crashed ? suites : []) {
+    const state = modules.find((m) => resolve(m.moduleId) === resolve(suite.file))?.state();
+    if (state !== undefined && state !== 'pending' && state !== 'queued') continue;
+    const c = countOf(suite);
+    c.failures += 1;
+    c.failedTests.push({
+      suite: suite.name,
+      test: '(unfinished)',
+      message: `vitest stopped before this suite finished: ${crash.join('; ')}`,
+    });
   }
   if (!crashed && errors.length === 0 && [...counts.values()].every((c) => c.tests === 0 && c.failures === 0))
     errors.push('no test ran: the --test pattern matched no test of the chosen suites');
@@ -202,7 +220,7 @@ export async function runBatch(
     if (batch.ownStatistics) statistics = readStatistics(statisticsFile);
     rmSync(dir, { recursive: true, force: true });
   }
-  const unrunnable = verdicts(modules, batch.suites, counts, errors.length > 0);
+  const unrunnable = verdicts(modules, batch.suites, counts, errors);
   errors.push(...unrunnable);
   return { counts, errors, unrunnable, statistics };
 }
