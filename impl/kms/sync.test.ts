@@ -8,6 +8,7 @@ import { SdCard } from '../../device/sdcard.ts';
 import { provisionUser } from './distribution.ts';
 import { PowerLossError } from '../../device/powerLossError.ts';
 import { UPDATE_SEQUENCE_COUNTER, User } from './user.ts';
+import { SyncStalledError } from './syncStalledError.ts';
 import type { World } from './world.testkit.ts';
 import { TEAM_POLICY, TEST_CARD_SECTORS, newTeam, newWorld } from './world.testkit.ts';
 
@@ -529,7 +530,16 @@ describe('distribution by update files', () => {
       w.admin.activateKey(w.admin.addKey('G1', 'k'));
       await w.publisher.publish();
       await alice.sync(w.transport);
-      await expect(bob.sync(w.transport)).rejects.toThrow(/StoreFull/);
+      const stalled = await bob.sync(w.transport).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      // The device's refusal, with what the sync did: the file is applied, its import owed.
+      expect(stalled).toBeInstanceOf(SyncStalledError);
+      expect(stalled).toMatchObject({ code: 'StoreFull', report: { applied: [bob.appliedSequence], refused: [] } });
+      expect(String(stalled)).toMatch(
+        new RegExp(`this sync: update #${bob.appliedSequence} applied .*HSM work owed; nothing is acknowledged`),
+      );
       expect(bob.pendingDeviceWork()).toEqual({ operations: 1, error: expect.stringMatching(/StoreFull/) });
       // The replica lists the key (the file is applied); its material never reached the HSM.
       expect(bob.keys().map((k) => [k.id, k.state])).toEqual([['K2000', 'active']]);
@@ -571,6 +581,9 @@ describe('distribution by update files', () => {
       await w.publisher.collectAcknowledgements();
     }
     expect(String(refused)).toMatch(/StoreFull/);
+    // The last file is applied all the same: the replica lists its key, whose import is owed.
+    expect((refused as SyncStalledError).report.applied).toEqual([bob.appliedSequence]);
+    expect(bob.keys().map((k) => k.id)).toContain(keys.at(-1));
     expect(bob.pendingDeviceWork()).toMatchObject({ operations: 1, error: expect.stringMatching(/StoreFull/) });
     const acknowledgedBefore = w.publisher.publicationStates().find((s) => s.userId === 'U2')?.acknowledged;
     // The remedy: the admin destroys the old keys; their erase orders come in the next file.

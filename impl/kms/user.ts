@@ -57,6 +57,7 @@ import { secubeDatabaseDevice } from '../db/secubeDatabaseDevice.ts';
 import type { Database } from '../db/sqlite.ts';
 import { deviceKeyNumber } from '../protocol/deviceKeyIds.ts';
 import type { ProvisioningRecord } from './distribution.ts';
+import { SyncStalledError } from './syncStalledError.ts';
 import {
   column,
   keyView,
@@ -480,8 +481,10 @@ export class User {
    * rolled-back, out-of-order, truncated or corrupt files are refused with a reason and change
    * nothing; after too many refusals in a row of authentic files that claim news (junk anyone can
    * drop into the share and replayed old files do not count) the user is blocked until a resync
-   * applies. Applying
-   * is atomic and idempotent; every applied file is acknowledged to the administrator.
+   * applies. Applying is atomic and idempotent; every applied file is acknowledged to the
+   * administrator once the HSM carried out the work it orders.
+   * @throws SyncStalledError (a `DeviceError` `StoreFull`, with the sync's report) when the key store
+   *   stays full after every file: what was applied stays applied, its HSM work owed.
    */
   async sync(transport: Transport): Promise<SyncReport> {
     this.#live = this.#processing();
@@ -582,9 +585,11 @@ export class User {
       // the files before it too.
       if (full === null) await this.#acknowledge(transport, p.context.lastSequence, hash);
     }
-    // Still full after every file: the sync fails as the HSM did (pendingDeviceWork says why).
-    if (full !== null) throw full;
-    return { applied, refused, blocked: this.blocked, sequence: this.appliedSequence };
+    const report = { applied, refused, blocked: this.blocked, sequence: this.appliedSequence };
+    // Still full after every file: the sync fails as the HSM did (pendingDeviceWork says why), and
+    // says what it applied: those files are committed, their work owed.
+    if (full !== null) throw new SyncStalledError(full, report);
+    return report;
   }
 
   /**
