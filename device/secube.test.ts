@@ -966,6 +966,23 @@ describe('failures below the device', () => {
     t.device.powerOn();
     expect(sdcard.read(0)).toEqual(new Uint8Array(512).fill(1));
   });
+
+  it('a cut that fires inside a flash operation cuts the SD card too: one supply', () => {
+    const sdcard = new SdCard({ sectorCount: 16 });
+    const t = makeDevice('flash-cut-sd', { sdcard });
+    t.device.login('user', USER_PIN);
+    sdcard.write(0, new Uint8Array(512).fill(1));
+    sdcard.sync();
+    sdcard.write(1, new Uint8Array(512).fill(2));
+    t.flash.cutPowerAfter(1);
+    expect(() => t.device.counterAdvance('n', 1)).toThrow(PowerLossError);
+    // The card's unsynced write went through the crash model, as in a cut of the whole device.
+    expect(sdcard.powered).toBe(false);
+    expect(sdcard.stats().powerCuts).toBe(1);
+    expect(() => sdcard.read(0)).toThrow(PowerLossError);
+    t.device.powerOn();
+    expect(sdcard.read(0)).toEqual(new Uint8Array(512).fill(1));
+  });
 });
 
 describe('test hooks', () => {

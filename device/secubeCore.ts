@@ -221,12 +221,20 @@ export class DeviceCore {
     }
   }
 
-  /** Runs a step; a power cut anywhere in it leaves the device off (firmware just stops). */
+  /**
+   * Runs a step; a power cut anywhere in it leaves the device off (firmware just stops). The SD card
+   * sits on the same supply, so a cut that fired inside a flash operation cuts the card too: its
+   * writes not yet synced are resolved as a cut resolves them (written, dropped or garbage), rather
+   * than surviving a power loss that the flash saw.
+   */
   guard<T>(step: () => T): T {
     try {
       return step();
     } catch (e) {
-      if (e instanceof PowerLossError) this.#stop();
+      if (e instanceof PowerLossError) {
+        this.#stop();
+        if (this.sdcard?.powered === true) this.sdcard.cutPower();
+      }
       else if (this.store !== undefined && !(e instanceof DeviceError)) {
         // A key-store operation failed half-way (e.g. worn flash): its view must be rebuilt.
         this.storeNeedsMount = true;
