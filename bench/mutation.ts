@@ -18,6 +18,7 @@ import type { Scope } from './mutationArgs.ts';
 import { asMutationReport, mutationScore, survivors } from './mutationScore.ts';
 import { provenance } from './provenance.ts';
 import { defaultResultsPath, mergeResults, repositoryRoot } from './results.ts';
+import { ignoreClosedPipes } from '../impl/cli/ignoreClosedPipes.ts';
 
 /** The goal of issue 12 per scope, in percent. */
 const GOALS: Readonly<Record<Scope, number>> = { model: 90, impl: 80 };
@@ -96,6 +97,7 @@ function main(argv: readonly string[]): void {
   }
 }
 
+ignoreClosedPipes(process.stdout, process.stderr);
 try {
   main(process.argv.slice(2));
 } catch (error: unknown) {

@@ -9,6 +9,7 @@
  * @module
  */
 import { UsageError } from '../impl/cli/args.ts';
+import { ignoreClosedPipes } from '../impl/cli/ignoreClosedPipes.ts';
 import { benchUsage, parseBenchArgs } from './benchArgs.ts';
 import type { BenchOutput } from './benchModule.ts';
 import { BENCHES } from './benches.ts';
@@ -50,6 +51,7 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
+ignoreClosedPipes(process.stdout, process.stderr);
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError) {
     console.error(`npm run bench: ${error.message}\n(npm run bench -- --help lists the benches and options)`);

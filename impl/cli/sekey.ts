@@ -4,5 +4,7 @@
  * @module
  */
 import { main } from './sekeyCommand.ts';
+import { ignoreClosedPipes } from './ignoreClosedPipes.ts';
 
+ignoreClosedPipes(process.stdout, process.stderr);
 process.exitCode = await main(process.argv.slice(2));

@@ -6,5 +6,7 @@
  * @module
  */
 import { main } from './main.ts';
+import { ignoreClosedPipes } from '../../impl/cli/ignoreClosedPipes.ts';
 
+ignoreClosedPipes(process.stdout, process.stderr);
 process.exitCode = await main(process.argv.slice(2));
