@@ -62,7 +62,8 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
 const workloadArb: fc.Arbitrary<Workload> = fc.record({
   pool: fc.constantFrom(6, 24, 70),
   prefill: fc.nat(70),
-  steps: fc.array(stepArb, { minLength: 20, maxLength: scaled(80) }),
+  // Never below the minimum: a small --scale shortens the longest workloads, not the shortest.
+  steps: fc.array(stepArb, { minLength: 20, maxLength: Math.max(20, scaled(80)) }),
   faultSeed: fc.integer(),
   doubleFault: fc.boolean(),
 });

@@ -109,6 +109,7 @@ describe('parseRunnerArgs', () => {
       'kmsImpl',
     ]);
     expect(usage(['--test', '['])).toMatch(/--test needs a regular expression/);
+    expect(usage(['--test='])).toBe("--test needs a regular expression, got ''");
   });
 
   test('integers are written in decimal digits', () => {

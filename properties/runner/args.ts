@@ -196,6 +196,8 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
   if (seed !== undefined && (!DECIMAL.test(values.seed ?? '') || !isSeed(seed)))
     throw new UsageError(`--seed needs an integer from -2147483648 to 2147483647, got '${values.seed}'`);
   if (values.test !== undefined) {
+    // An empty pattern matches every test: almost surely a variable that was not set.
+    if (values.test === '') throw new UsageError("--test needs a regular expression, got ''");
     try {
       new RegExp(values.test);
     } catch {

@@ -8,6 +8,7 @@ import {
   campaignFolder,
   claimFolder,
   copyReproduction,
+  leftOutNamed,
   saveFailures,
   shrinkBudget,
   shrinkCutFailures,
@@ -312,9 +313,33 @@ describe('a campaign that cannot find anything new stops', () => {
     const seeded = counts.get('deployment')?.counterexamples[0];
     if (seeded) counts.get('deployment')?.counterexamples.push({ ...seeded, seed: null, path: '' });
     expect(stopReason(counts, [])).toMatch(/^deployment: "deployment > every invariant holds" failed in a fixed/);
+    // A test file that fails before any test (at load): every seed would fail it the same way.
+    const unloadable = countOf('keyStorePowerCut', { failures: 1 });
+    unloadable.failedTests.push({ suite: 'keyStorePowerCut', test: '(outside any test)', message: 'bad bound\nat x' });
+    expect(stopReason(new Map([['keyStorePowerCut', unloadable]]), [])).toBe(
+      'keyStorePowerCut: its test file failed before any test ran (bad bound), as it would at every seed; ' +
+        'fix it, then campaign again',
+    );
+    // A hook's failure after tests ran may be the seed's: the campaign goes on.
+    expect(stopReason(new Map([['keyStorePowerCut', { ...unloadable, tests: 3 }]]), [])).toBeNull();
     expect(stopReason(new Map(), ['no test ran: the --test pattern matched no test of the chosen suites'])).toBe(
       'a batch could not run the chosen suites: no test ran: the --test pattern matched no test of the chosen suites',
     );
+  });
+
+  test('"no test ran" says so when --test named only a test that campaigns leave out', () => {
+    const result = { errors: ['no test ran: the --test pattern matched no test of the chosen suites'], unrunnable: [] };
+    const leftOut = ['the live runs checked selections that the smallest-group rule decides'];
+    const explained = leftOutNamed({ ...result, unrunnable: result.errors }, leftOut, 'smallest-group rule decides');
+    expect(explained.unrunnable[0]).toBe(
+      'no test ran: the --test pattern matched no test of the chosen suites: campaigns leave out ' +
+        '"the live runs checked selections that the smallest-group rule decides" (a check of what a whole ' +
+        'CI-size pass exercised, which a batch cut short by the budget would fail); run it without --time',
+    );
+    expect(explained.errors).toEqual(explained.unrunnable);
+    // A --test that names none of them leaves the message as it is.
+    expect(leftOutNamed(result, leftOut, 'projection')).toBe(result);
+    expect(leftOutNamed(result, leftOut, undefined)).toBe(result);
   });
 
   test('the replay of a failure without a seed runs its test again; one found at a scale replays at it', () => {

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { basename, dirname, join } from 'node:path';
 import type { RunnerOptions } from './args.ts';
 import { onStopSignal } from './interrupt.ts';
-import { runBatch } from './runBatch.ts';
+import { OUTSIDE_ANY_TEST, runBatch } from './runBatch.ts';
 import type { ActiveBatch, BatchResult } from './runBatch.ts';
 import { mergeStatistics } from './statistics.ts';
 import { campaignSeed, newCampaignId, shardBatchIndex } from './seeds.ts';
@@ -188,13 +188,21 @@ export async function shrinkCutFailures(
 
 /**
  * Why no further batch could find anything new, or null: a failure in a fixed scenario that every
- * seed runs first (each batch would save it again, and test nothing behind it), or a batch in which
- * a chosen suite did not run or no test ran (`unrunnable`, from `runBatch`). Other errors (a worker
- * that crashed) are saved and the campaign goes on.
+ * seed runs first (each batch would save it again, and test nothing behind it), a test file that
+ * failed before any of its tests ran (it fails to load, at any seed: a `--scale` its workloads cannot
+ * take, a syntax error), or a batch in which a chosen suite did not run or no test ran
+ * (`unrunnable`, from `runBatch`). Other errors (a worker that crashed) are saved and the campaign
+ * goes on.
  */
 export function stopReason(counts: ReadonlyMap<string, SuiteCount>, unrunnable: readonly string[]): string | null {
   if (unrunnable.length > 0) return `a batch could not run the chosen suites: ${unrunnable[0]}`;
   for (const c of counts.values()) {
+    const broken = c.tests === 0 ? c.failedTests.find((t) => t.test === OUTSIDE_ANY_TEST) : undefined;
+    if (broken)
+      return (
+        `${c.suite}: its test file failed before any test ran (${broken.message.split('\n')[0] ?? ''}), as it ` +
+        'would at every seed; fix it, then campaign again'
+      );
     const fixed = c.counterexamples.find((d) => d.seed === null);
     if (fixed)
       return (
@@ -243,6 +251,25 @@ export function batchTestPattern(base: string | undefined, user: string | undefi
   // (the later batches' base) is narrowed as a whole. A lookahead placed after the base would look
   // past the end of the test's own name, the last part of the full name, and match nothing.
   return `^(?=[\\s\\S]*?(?:${user}))[\\s\\S]*?(?:${base ?? ''})`;
+}
+
+/**
+ * A batch's errors, with "no test ran" explained when the user's `--test` named only tests that
+ * campaigns leave out (`skipped`): the pattern did match, the campaign left the test out.
+ */
+export function leftOutNamed<R extends Pick<BatchResult, 'errors' | 'unrunnable'>>(
+  result: R,
+  skipped: readonly string[],
+  test: string | undefined,
+): R {
+  const named = test === undefined ? [] : skipped.filter((name) => new RegExp(test).test(name));
+  if (named.length === 0) return result;
+  const explain = (message: string) =>
+    message.startsWith('no test ran')
+      ? `${message}: campaigns leave out ${named.map((n) => `"${n}"`).join(', ')} (a check of what a whole ` +
+        'CI-size pass exercised, which a batch cut short by the budget would fail); run it without --time'
+      : message;
+  return { ...result, errors: result.errors.map(explain), unrunnable: result.unrunnable.map(explain) };
 }
 
 /**
@@ -389,7 +416,7 @@ export async function runCampaign(
         // its exhaustive tests would otherwise do the same work again in every batch).
         if (names.size > 0) properties = [...names].map(escapeRegExp).join('|');
       }
-      record(batch, result.counts, result, null);
+      record(batch, result.counts, leftOutNamed(result, skipped, options.test), null);
     }
     if (summary.stoppedEarly === null && summary.failures.some((f) => f.shrinkCut)) {
       const until = Date.now() + shrinkBudget(budget);

@@ -31,14 +31,25 @@ describe('npm run properties, end to end', () => {
   }, 120_000);
 
   test('a suite that fails exits 1 and says which test failed and why', async () => {
-    // At this scale the key store suite's workloads would be shorter than their minimum: the suite
-    // refuses to load, a failure outside any test.
+    // A replay whose path fits no run of this property: fast-check refuses it, the test fails.
     const [stdout, stderr] = [sink(), sink()];
-    const code = await main(['--suite', 'keyStorePowerCut', '--runs', '1', '--scale', '0.001'], { stdout, stderr });
+    const argv = [
+      '--suite',
+      'kms',
+      '--runs',
+      '1',
+      '--seed',
+      '1',
+      '--path',
+      '999:999:999',
+      '--test',
+      'projection holds',
+    ];
+    const code = await main(argv, { stdout, stderr });
     expect(code).toBe(1);
     expect(stdout.text()).toMatch(/^suite\s+runs\s+operations\s+ops\/CPU-s\s+failures\s+statistics\n/);
-    expect(stdout.text()).toMatch(/keyStorePowerCut\s+0\s+0\s+0\.0\s+1\s+-/);
-    expect(stdout.text()).toMatch(/keyStorePowerCut: "\(outside any test\)" failed: /);
+    expect(stdout.text()).toMatch(/\nkms\s+0\s+0\s+0\.0\s+1\s+-\n/);
+    expect(stdout.text()).toMatch(/kms: "[^"]*a projection holds nothing outside [^"]*": the --path does not replay/);
     expect(stdout.text()).toMatch(/FAILED/);
   }, 120_000);
 

@@ -71,6 +71,9 @@ function withEnvironment(env: Record<string, string | undefined>): () => void {
   return () => set(saved);
 }
 
+/** The name a failure of a test file outside any of its tests (failing to load, a hook) is counted under. */
+export const OUTSIDE_ANY_TEST = '(outside any test)';
+
 /**
  * Vitest's verdicts: the tests run and failed of each suite, and errors outside any test. A chosen
  * suite whose file vitest did not run, or a batch in which no test ran at all (a `--test` that
@@ -110,7 +113,7 @@ export function verdicts(
     // A file that fails to load or throws outside a test: one failure, with its error.
     for (const error of module.errors()) {
       c.failures += 1;
-      c.failedTests.push({ suite: suite.name, test: '(outside any test)', message: error.message });
+      c.failedTests.push({ suite: suite.name, test: OUTSIDE_ANY_TEST, message: error.message });
     }
   }
   for (const suite of crashed ? suites : []) {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { STATISTICS_FILE_ENV, addStatistics, mergeStatistics, readStatistics, statisticsOf } from './statistics.ts';
 import { mergeSuiteReport } from '../deployment/stats.testkit.ts';
+import { suiteNamed } from './suites.ts';
 import type { Suite } from './suites.ts';
 
 describe("a campaign's statistics", () => {
@@ -57,6 +58,28 @@ describe("a campaign's statistics", () => {
       expect(statisticsOf(suite, dir)).toBe(join(dir, 'properties.json'));
       expect(statisticsOf(suite)).toBe('reports/properties.json');
       expect(statisticsOf(quiet, dir)).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a suite that writes several entries has each of them added up', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sekey-statistics-'));
+    try {
+      const kmsImpl = suiteNamed('kmsImpl') as Suite;
+      const batch = (runs: number) => ({
+        kmsImpl: { runs, operations: runs * 30, cpuSeconds: 1, operationsPerCpuSecond: runs * 30 },
+        kmsImplLive: { runs: 1, selections: { checked: 5, chosen: 1, decidedBySize: runs } },
+        stray: { runs: 1 },
+      });
+      mergeStatistics(dir, [kmsImpl], batch(10));
+      mergeStatistics(dir, [kmsImpl], batch(2));
+      expect(JSON.parse(readFileSync(join(dir, 'properties.json'), 'utf8'))).toEqual({
+        kmsImpl: { runs: 12, operations: 360, cpuSeconds: 2, operationsPerCpuSecond: 180 },
+        kmsImplLive: { runs: 2, selections: { checked: 10, chosen: 2, decidedBySize: 12 } },
+      });
+      // The table points at them too.
+      expect(statisticsOf(kmsImpl)).toBe('reports/properties.json');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -67,20 +67,23 @@ export function readStatistics(path: string): { [suite: string]: Json } {
  */
 export const STATISTICS_FILE_ENV = 'SEKEY_STATISTICS_FILE';
 
-/** Adds to `<folder>/properties.json` the statistics of `suites` in a batch's `statistics`. */
+/** Adds to `<folder>/properties.json` the statistics of `suites` (each of their entries) in a batch's `statistics`. */
 export function mergeStatistics(
   folder: string,
   suites: readonly Suite[],
-  statistics: { readonly [suite: string]: Json },
+  statistics: { readonly [entry: string]: Json },
 ): void {
   const target = join(folder, 'properties.json');
   const campaign = readStatistics(target);
   let changed = false;
   for (const suite of suites) {
-    const entry = statistics[suite.name];
-    if (suite.statistics === null || !isRecord(entry)) continue;
-    campaign[suite.name] = addStatistics(campaign[suite.name] ?? {}, entry);
-    changed = true;
+    if (suite.statistics === null) continue;
+    for (const name of suite.statisticsEntries ?? [suite.name]) {
+      const entry = statistics[name];
+      if (!isRecord(entry)) continue;
+      campaign[name] = addStatistics(campaign[name] ?? {}, entry);
+      changed = true;
+    }
   }
   if (!changed) return;
   writeFileSync(`${target}.tmp`, `${JSON.stringify(campaign, null, 2)}\n`);
