@@ -245,6 +245,37 @@ describe('exit codes, --json and what changing commands return', () => {
     expect(JSON.parse((await run('admin', 'stale', '--json')).out)).toEqual([]);
   });
 
+  test('a sync behind a missing file keeps saying so, exit 1, until the file is back', async () => {
+    await run('user', 'U1', 'sync');
+    const stream = join(home, 'share', 'updates', 'U1');
+    await run('admin', 'rename-user', 'U1', 'alice two');
+    await run('admin', 'rename-user', 'U1', 'alice three');
+    // The first of the two files goes missing (a publish would write it again: no publish until it is back).
+    const [missing] = readdirSync(stream).sort().slice(-2);
+    const aside = join(desk, 'missing.update');
+    renameSync(join(stream, missing as string), aside);
+    try {
+      const first = await run('user', 'U1', 'sync');
+      expect(first.code).toBe(1);
+      expect(first.err).toMatch(/^refused \S+: gap$/m);
+      // Judged once; the next sync names it still, and the remedy, rather than "nothing new", exit 0.
+      const again = await run('user', 'U1', 'sync');
+      expect(again.code).toBe(1);
+      expect(again.out).toMatch(/^nothing new/);
+      expect(again.err).toMatch(/^still refused \S+: gap \(judged by an earlier sync\)$/m);
+      expect(again.err).toContain('ask the administrator to restore what is missing or `sekey admin resync`');
+      expect(JSON.parse((await run('user', 'U1', 'sync', '--json')).out)).toMatchObject({
+        applied: [],
+        held: [{ reason: 'gap' }],
+      });
+    } finally {
+      renameSync(aside, join(stream, missing as string));
+    }
+    const caughtUp = await run('user', 'U1', 'sync', '--json');
+    expect(caughtUp.code).toBe(0);
+    expect(JSON.parse(caughtUp.out)).toMatchObject({ applied: [expect.any(Number), expect.any(Number)], held: [] });
+  });
+
   test('files: - for standard input and output; an existing output only with --force', async () => {
     await run('user', 'U1', 'sync');
     const plain = new TextEncoder().encode('meet at noon');

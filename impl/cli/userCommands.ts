@@ -178,7 +178,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
   {
     name: 'sync',
     args: '',
-    summary: 'apply every new update file from the share and acknowledge it (exit 1 if one is refused)',
+    summary: 'apply every new update file from the share and acknowledge it (exit 1 if one is refused, now or before)',
     examples: ['sekey admin rename-group G2 crypto-team', 'sekey user U1 sync'],
     lists: true,
     prepare:
@@ -194,9 +194,14 @@ export const USER_COMMANDS: readonly UserCommand[] = [
           );
         }
         for (const r of report.refused) io.err(`refused ${r.name}: ${r.reason}`);
+        for (const r of report.held) io.err(`still refused ${r.name}: ${r.reason} (judged by an earlier sync)`);
         if (report.blocked)
           io.err('blocked: too many refused files in a row; ask the administrator for `sekey admin resync`');
-        return report.refused.length > 0 || report.blocked ? 1 : 0;
+        else if (report.held.length > 0)
+          io.err(
+            'this HSM is behind those files: ask the administrator to restore what is missing or `sekey admin resync`',
+          );
+        return report.refused.length > 0 || report.held.length > 0 || report.blocked ? 1 : 0;
       },
   },
   {

@@ -541,6 +541,7 @@ export class User {
     if (full === null) await this.#recordAfterReboot(transport);
     const applied: number[] = [];
     const refused: Array<{ name: string; reason: RefusalReason }> = [];
+    const held: Array<{ name: string; reason: RefusalReason }> = [];
     const stream = updateStream(this.#userId);
     for (const name of await transport.list(stream)) {
       const claimed = sequenceOfName(name);
@@ -553,7 +554,12 @@ export class User {
       const hash = fileHash(bytes);
       const open = { type: 'OPEN', resync: claimed.resync, fileHash: bytesToHex(hash) } as const;
       // The machine does not open a file it refused before, nor, when blocked, one not named a resync.
-      if (!p.can(open)) continue;
+      // Such a file still claims news: the report names it, so that a sync behind it does not read
+      // as up to date (the remedy, a missing file restored or a resync, is the administrator's).
+      if (!p.can(open)) {
+        held.push({ name, reason: openingRefusal(p.context, open) ?? 'gap' });
+        continue;
+      }
       p = this.#step(p, open);
       const outcome = this.#judge(p, bytes);
       p = outcome.snapshot;
@@ -585,7 +591,7 @@ export class User {
       // the files before it too.
       if (full === null) await this.#acknowledge(transport, p.context.lastSequence, hash);
     }
-    const report = { applied, refused, blocked: this.blocked, sequence: this.appliedSequence };
+    const report = { applied, refused, held, blocked: this.blocked, sequence: this.appliedSequence };
     // Still full after every file: the sync fails as the HSM did (pendingDeviceWork says why), and
     // says what it applied: those files are committed, their work owed.
     if (full !== null) throw new SyncStalledError(full, report);
@@ -821,7 +827,13 @@ export interface InterruptedSync {
 /** What one {@link User.sync} did. */
 export interface SyncReport {
   readonly applied: readonly number[];
+  /** Files judged and refused by this sync. */
   readonly refused: ReadonlyArray<{ readonly name: string; readonly reason: RefusalReason }>;
+  /**
+   * Files on the share that claim news but were refused by an earlier sync (or, while blocked, are
+   * no resync), with the reason: not judged again, and still in the way.
+   */
+  readonly held: ReadonlyArray<{ readonly name: string; readonly reason: RefusalReason }>;
   readonly blocked: boolean;
   readonly sequence: number;
 }
