@@ -7,9 +7,9 @@
  * the public key its HSMs carry as their root of trust.
  * @module
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { formatDuration, formatTime } from './durations.ts';
-import { Installation } from '../host/installation.ts';
+import { DEFAULT_SHARE_FOLDER, Installation } from '../host/installation.ts';
 import type { Args } from './args.ts';
 import { UsageError } from './args.ts';
 import { durationValue } from './argValues.ts';
@@ -34,7 +34,8 @@ export const ADMIN_INIT_HELP = [
   "  --admin-pin PIN         the admin HSM's admin-level PIN (4 to 64 bytes); later: --pin or $SEKEY_ADMIN_PIN",
   "  --user-pin PIN          the admin HSM's user-level PIN (factory init sets both levels)",
   '  --factory DIR           the factory folder (default $SEKEY_FACTORY): `sekey factory init --dir DIR`',
-  '  --share DIR             where update files travel (a network share, a synced folder); default HOME/share',
+  '  --share DIR             where update files travel (a network share, a synced folder); default HOME/share.',
+  '                          Not the home, nor over its admin/ or users/ folders, nor over the factory',
   '  --clock system|manual   system: the host clock (default); manual: time moves only with --at',
   '                          (default when --at is given: simulations and demos)',
   '  --stale-after DURATION  a user with an update out and no acknowledgement seen for this long',
@@ -82,14 +83,15 @@ export async function runAdminInit(args: Args, io: CliIo, flags: GlobalFlags): P
     );
   }
   const factory = requireFactory(factoryOption, io.env, io.cwd, 'init');
-  const manufacturer = openFactory(factory, global.home);
+  const shareDir = share === undefined ? undefined : resolve(io.cwd, share);
+  const manufacturer = openFactory(factory, global.home, shareDir ?? join(global.home, DEFAULT_SHARE_FOLDER));
   const installation = await Installation.init(
     global.home,
     {
       adminPin,
       userPin,
       manufacturer,
-      ...(share === undefined ? {} : { share: resolve(io.cwd, share) }),
+      ...(shareDir === undefined ? {} : { share: shareDir }),
       ...(clock === undefined ? {} : { clock }),
       ...(staleAfter === undefined ? {} : { staleAfterMs: durationValue(staleAfter, '--stale-after') }),
       ...timings,

@@ -201,7 +201,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       const again = (installation: Installation): string | null =>
         checkId('user', id) === null && hasDeviceImages(installation.userDir(id)) ? question : null;
       return asking(again, async ({ session, io, installation, did, confirm }) => {
-        const manufacturer = openFactory(factory, installation.home);
+        const manufacturer = openFactory(factory, installation.home, installation.sharePath());
         const replaced = deviceOf(session.admin, id);
         // Read before the replacement forgets what the old HSM was given.
         const kept = replaced?.inService === true ? session.admin.readDatabase((db) => keysHeldByDevice(db, id)) : [];

@@ -7,6 +7,7 @@ describe('idList', () => {
     expect(idList(['U2,U3'])).toEqual(['U2', 'U3']);
     expect(idList(['U2', 'U3,U4'])).toEqual(['U2', 'U3', 'U4']);
     expect(idList(['U2,,U3,'])).toEqual(['U2', 'U3']);
+    expect(idList(['U3,U2', 'U3'])).toEqual(['U3', 'U2']);
   });
 
   test('an empty list is a usage error, not a message for the sender alone', () => {

@@ -45,11 +45,12 @@ export function timeValue(text: string): TimeSpec {
 
 /**
  * A list of IDs, separated by commas within an argument and given in one argument or several
- * (`U2,U3` or `U2 U3`). At least one: an empty list (`--to ""`, `find-key ,`) is a mistake in the
+ * (`U2,U3` or `U2 U3`), each once. At least one: an empty list (`--to ""`, `find-key ,`) is a mistake in the
  * command line, not a message for the sender alone, and is refused.
  */
 export function idList(values: readonly string[]): string[] {
-  const ids = values.flatMap((v) => v.split(',')).filter((v) => v !== '');
+  // Each once, in the order first named: `--to U3,U3` is a message for U3.
+  const ids = [...new Set(values.flatMap((v) => v.split(',')).filter((v) => v !== ''))];
   if (ids.length === 0) throw new UsageError(`no user ID in '${values.join(' ')}': name at least one (U2 or U2,U3)`);
   return ids;
 }

@@ -21,6 +21,9 @@ describe('Args (node:util parseArgs)', () => {
       /--pin needs a value \(one starting with '-': --pin=-…\)/,
     );
     expect(() => new Args(['--users', '--out', 'x']).option('--users')).toThrow(/--users needs a value/);
+    // Empty, inline or separate: an unset variable, refused rather than read as the working directory.
+    expect(() => new Args(['--out=']).option('--out')).toThrow("--out needs a value, got ''");
+    expect(() => new Args(['--out', '']).option('--out')).toThrow("--out needs a value, got ''");
     // A lone '-' is a value (a file named -), as for the strict parse.
     expect(new Args(['--out', '-']).option('--out')).toBe('-');
     const named = new Args(['U5', '--', '--help']);

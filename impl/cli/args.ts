@@ -97,6 +97,9 @@ export class Args {
     const value = values?.[0];
     if (value === undefined) return undefined;
     if (typeof value !== 'string') throw new UsageError(`${name} needs a value`);
+    // An empty value is a variable that was not set (`--out "$DIR"`), never a choice: a folder of ''
+    // would be the working directory, a name of '' nothing.
+    if (value === '') throw new UsageError(`${name} needs a value, got ''`);
     return value;
   }
 

@@ -42,5 +42,6 @@ describe('global options, anywhere on the line', () => {
     expect(() => splitGlobals(['--json', 'admin', '--json'])).toThrow('--json given twice');
     expect(() => splitGlobals(['--json=1'])).toThrow('--json takes no value');
     expect(() => splitGlobals(['admin', 'users', '--home'])).toThrow('--home needs a value');
+    expect(() => splitGlobals(['admin', 'users', '--home='])).toThrow("--home needs a value, got ''");
   });
 });

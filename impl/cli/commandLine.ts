@@ -60,6 +60,8 @@ export function splitGlobals(argv: readonly string[]): { flags: GlobalFlags; res
       continue;
     }
     if (token.value === undefined) throw new UsageError(`${token.rawName} needs a value`);
+    // As for every option (`Args.option`): `--home ""` would be the working directory.
+    if (token.value === '') throw new UsageError(`${token.rawName} needs a value, got ''`);
     if (!token.inlineValue) taken.add(token.index + 1);
     values[token.name] = token.value;
   }

@@ -453,6 +453,32 @@ describe('exit codes, --json and what changing commands return', () => {
     expect((await run('user', 'U1', 'sync')).code).toBe(0);
   });
 
+  test('no init puts the share over the home, its HSM folders or the factory; an empty --share is none', async () => {
+    const fresh = join(desk, 'unsafe-share-home');
+    const init = (...more: string[]) =>
+      run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--home', fresh, ...more);
+    for (const [share, code] of [
+      [fresh, 'ShareOverlapsHome'],
+      [desk, 'ShareOverlapsHome'],
+      [join(fresh, 'admin'), 'ShareOverlapsHome'],
+      [join(fresh, 'users', 'x'), 'ShareOverlapsHome'],
+      [env['SEKEY_FACTORY'] as string, 'UnsafeFactory'],
+      [join(env['SEKEY_FACTORY'] as string, 'share'), 'UnsafeFactory'],
+    ] as const) {
+      const refused = await init('--share', share);
+      expect(refused.code, share).toBe(1);
+      expect(refused.err, share).toContain(code);
+      // Refused before anything was made: no home, nothing on the would-be share.
+      expect(existsSync(fresh), share).toBe(false);
+      expect(existsSync(join(share, '.sekey-share')), share).toBe(false);
+    }
+    const empty = await init('--share=');
+    expect(empty.code).toBe(2);
+    expect(empty.err).toContain("--share needs a value, got ''");
+    // A folder of its own in the home is fine (the default is one).
+    expect((await init('--share', join(fresh, 'my-share'))).code).toBe(0);
+  });
+
   test('the share marker: no init takes a used share over; a refusal at the share is one JSON object', async () => {
     const share = join(home, 'share');
     const other = await run(

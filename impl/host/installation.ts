@@ -59,6 +59,7 @@ import {
   writeInstallationConfig,
 } from './installationConfig.ts';
 import type { ClockMode, InstallationConfig } from './installationConfig.ts';
+import { pathInside } from './pathInside.ts';
 import { InstallationError } from './installationError.ts';
 import { Publisher, checkFreshnessOptions } from '../kms/publisher.ts';
 import {
@@ -209,6 +210,8 @@ interface SessionClock extends Clock {
 
 const ADMIN_DIR = 'admin';
 const USERS_DIR = 'users';
+/** Where the share is, in the home, unless `init` is told otherwise. */
+export const DEFAULT_SHARE_FOLDER = 'share';
 
 function freshDevice(name: string, dir: string): LoadedDevice {
   const meter = new CycleMeter();
@@ -349,6 +352,17 @@ export class Installation {
     const installation = new Installation(home, options);
     const root = installation.home;
     requireFolder(root);
+    const share = init.share === undefined ? DEFAULT_SHARE_FOLDER : resolve(init.share);
+    const shareDir = isAbsolute(share) ? share : join(root, share);
+    // The share is the untrusted folder: it may lie in the home, but never over the home's own files.
+    const own = [ADMIN_DIR, USERS_DIR].find((folder) => pathInside(shareDir, join(root, folder)));
+    if (pathInside(root, shareDir) || own !== undefined) {
+      const where = own === undefined ? 'is the installation home or holds it' : `lies in the home's ${own}/ folder`;
+      throw new InstallationError(
+        'ShareOverlapsHome',
+        `the share ${shareDir} ${where}: its readers would reach the HSM images; give the share a folder of its own`,
+      );
+    }
     mkdirSync(root, { recursive: true });
     const release = await lockHome(root, options.waitMs, options.onLockWait);
     try {
@@ -367,8 +381,6 @@ export class Installation {
             'backup; to start a new installation, choose another home (or move this one away)',
         );
       }
-      const share = init.share === undefined ? 'share' : resolve(init.share);
-      const shareDir = isAbsolute(share) ? share : join(root, share);
       // A share that has carried files belongs to another installation (marked or made before
       // markers): not taken over, or that installation would find its share gone. A marker alone, in
       // an unused share, is an init cut short (made again).

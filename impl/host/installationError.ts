@@ -80,10 +80,20 @@ export const INSTALLATION_ERROR_CODES = [
    */
   'ShareMissing',
   /**
-   * A factory folder inside the installation home: the manufacturer's key must live elsewhere.
-   * @remedy Keep the factory outside the home (`sekey factory init --dir DIR`) and pass `--factory DIR`.
+   * A factory folder inside the installation home, or overlapping its share: the manufacturer's key
+   * must live elsewhere, and never where the share's readers could take it.
+   * @remedy Keep the factory outside the home and the share (`sekey factory init --dir DIR`) and pass
+   * `--factory DIR`.
    */
   'UnsafeFactory',
+  /**
+   * A share that is the installation home, holds it, or lies inside the admin HSM's or the user HSMs'
+   * folders: whoever reads or writes the share (every user, the network) would reach the HSM images
+   * and the installation's files.
+   * @remedy Give the share a folder of its own (`--share DIR`), outside the home or in a new folder
+   * of it (the default is `share` in the home).
+   */
+  'ShareOverlapsHome',
 ] as const;
 /** An installation error code. */
 export type InstallationErrorCode = (typeof INSTALLATION_ERROR_CODES)[number];

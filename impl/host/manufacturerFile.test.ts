@@ -85,4 +85,17 @@ describe('manufacturer.json (the simulated factory)', () => {
     // The home's parent is not inside the home: the check passes, and the folder holds no factory.
     expect(() => openFactory(base, factory)).toThrow(/missing: not a factory folder/);
   });
+
+  it('is never opened where it and the share overlap: the share, a folder in it, or one that holds it', () => {
+    const base = home();
+    const factory = join(base, 'factory');
+    createFactory(factory);
+    const at = join(base, 'home');
+    expect(openFactory(factory, at, join(base, 'share')).publicKey).toHaveLength(32);
+    for (const share of [factory, base, join(factory, 'share')]) {
+      expect(() => openFactory(factory, at, share)).toThrow(
+        expect.objectContaining({ code: 'UnsafeFactory', message: expect.stringMatching(/overlap/) }),
+      );
+    }
+  });
 });

@@ -13,11 +13,12 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { MANUFACTURER_SEED_BYTES, Manufacturer } from '../../device/attestation.ts';
 import { createFileAtomic } from './atomicFile.ts';
 import { InstallationError } from './installationError.ts';
+import { pathInside } from './pathInside.ts';
 
 /** The file's name in the factory folder. */
 export const MANUFACTURER_FILE = 'manufacturer.json';
@@ -114,30 +115,26 @@ export function createFactory(dir: string): Manufacturer {
 }
 
 /**
- * The manufacturer of factory folder `dir`, for work on the installation in `home`.
+ * The manufacturer of factory folder `dir`, for work on the installation in `home` whose share is
+ * `share`.
  * @throws InstallationError `UnsafeFactory` when `dir` is `home` or inside it (the manufacturer's
- *   signing key must never be part of an installation); `BadInstallation` when it holds no valid
- *   factory.
+ *   signing key must never be part of an installation), or when it and the share overlap (the share
+ *   is the untrusted folder every user and the network can read); `BadInstallation` when it holds no
+ *   valid factory.
  */
-export function openFactory(dir: string, home: string): Manufacturer {
+export function openFactory(dir: string, home: string, share?: string): Manufacturer {
   const path = resolve(dir);
-  // Judged on the real paths (a link into the home is inside it), and by whole path components: a
-  // folder of the home named `..factory` is inside it, though its relative path starts with '..'.
-  const inside = relative(realPath(home), realPath(path));
-  const outside = inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside);
-  if (!outside) {
+  if (pathInside(path, home)) {
     throw new InstallationError(
       'UnsafeFactory',
       `the factory ${path} is inside the installation ${resolve(home)}: keep the manufacturer's key outside it`,
     );
   }
+  if (share !== undefined && (pathInside(path, share) || pathInside(share, path))) {
+    throw new InstallationError(
+      'UnsafeFactory',
+      `the factory ${path} and the share ${resolve(share)} overlap: the manufacturer's key would be on the share`,
+    );
+  }
   return readManufacturerFile(path);
-}
-
-/** `path` with every link resolved, as far as it exists (a home not made yet has no real path). */
-function realPath(path: string): string {
-  const absolute = resolve(path);
-  const parent = dirname(absolute);
-  if (existsSync(absolute)) return realpathSync(absolute);
-  return parent === absolute ? absolute : join(realPath(parent), basename(absolute));
 }
