@@ -12,15 +12,19 @@ import { bytes, json, table, when } from './format.ts';
 import { deviceOf } from './adminUserCommands.ts';
 import { formatDuration } from './durations.ts';
 
-/** One line saying what a publish wrote. */
+/** One line saying what a publish wrote: its new files, and those of earlier publications it wrote again. */
 export function describePublish(report: PublishReport): string {
-  if (report.published.length === 0) return "published: nothing (no provisioned user's view changed)";
+  const again =
+    report.rewritten.length === 0
+      ? ''
+      : `; wrote again, missing from the share: ${report.rewritten.map((f) => `${f.userId} #${f.sequence}`).join(', ')}`;
+  if (report.published.length === 0) return `published: nothing (no provisioned user's view changed)${again}`;
   const files = report.published.map(
     (p) =>
       `${p.userId} #${p.sequence}${p.kind === 'resync' ? ' resync' : ''}${p.heartbeatOnly ? ' heartbeat' : ''} ` +
       `(${bytes(p.bytes)})`,
   );
-  return `published: ${files.join(', ')}`;
+  return `published: ${files.join(', ')}${again}`;
 }
 
 /** The distribution and audit commands. */

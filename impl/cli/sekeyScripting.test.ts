@@ -415,8 +415,11 @@ describe('exit codes, --json and what changing commands return', () => {
       rmSync(folder);
       renameSync(aside, folder);
     }
-    // Once the share is fixed, the next publication writes what was missing.
-    expect((await run('admin', 'publish')).code).toBe(0);
+    // Once the share is fixed, the next publication writes what was missing, and says so.
+    const publish = await run('admin', 'publish');
+    expect(publish.code).toBe(0);
+    expect(publish.out).toMatch(/^published: .*; wrote again, missing from the share: U1 #\d+, U1 #\d+$/);
+    expect(JSON.parse((await run('admin', 'publish', '--json')).out)).toMatchObject({ rewritten: [] });
     expect((await run('user', 'U1', 'sync')).code).toBe(0);
   });
 

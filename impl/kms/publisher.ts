@@ -73,6 +73,18 @@ export interface PublishReport {
     /** Nothing changed in the user's view: the file only carries a heartbeat (its latest file was old). */
     readonly heartbeatOnly: boolean;
   }>;
+  /**
+   * Files of earlier publications written to the share again first ({@link Publisher.flush}): they
+   * had not reached it (a crash, a share that refused them) or were missing or damaged there.
+   */
+  readonly rewritten: ReadonlyArray<RewrittenFile>;
+}
+
+/** A committed file written to the share again. */
+export interface RewrittenFile {
+  readonly userId: UserId;
+  readonly sequence: number;
+  readonly name: string;
 }
 
 function readPublication(db: Database, userId: UserId, staleAfterMs: number): PublicationSnapshot {
@@ -234,7 +246,7 @@ export class Publisher {
   async publish(): Promise<PublishReport> {
     // A share that is not there fails the publication before it commits anything (nothing then to say).
     await this.#transport.check?.();
-    await this.flush();
+    const rewritten = await this.flush();
     // One transaction for all users: one database commit however many users are affected.
     const files = this.#admin.transaction('publish', {}, (db, now) => {
       const entries: Array<{ entry: PublishReport['published'][number]; name: string; file: Uint8Array }> = [];
@@ -265,7 +277,7 @@ export class Publisher {
         if (s === null || s.sequence < p.sequence) await this.#transport.remove(updateStream(p.userId), old);
       }
     }
-    return { published };
+    return { published, rewritten };
   }
 
   /** Builds and commits the next file of `userId`, if there is anything to say. */
@@ -342,19 +354,19 @@ export class Publisher {
    * the committed bytes: after a crash between a commit and its write, or when someone deleted,
    * damaged or replaced files on the share. Byte for byte the
    * committed file (sealing is randomised; a regenerated file would fork the user's chain).
-   * @returns how many files it wrote.
+   * @returns the files it wrote.
    */
-  async flush(): Promise<number> {
+  async flush(): Promise<RewrittenFile[]> {
     const pending = this.#admin.readDatabase(
       (db) =>
         query(
           db,
-          'SELECT user_id, name, bytes FROM outbox WHERE bytes IS NOT NULL ORDER BY user_id, sequence',
-        ) as Array<[string, string, Uint8Array]>,
+          'SELECT user_id, sequence, name, bytes FROM outbox WHERE bytes IS NOT NULL ORDER BY user_id, sequence',
+        ) as Array<[string, number, string, Uint8Array]>,
     );
-    let written = 0;
+    const written: RewrittenFile[] = [];
     const listed = new Map<UserId, Set<string>>();
-    for (const [userId, name, bytes] of pending) {
+    for (const [userId, sequence, name, bytes] of pending) {
       let present = listed.get(userId);
       if (!present) {
         present = new Set(await this.#transport.list(updateStream(userId)));
@@ -366,7 +378,7 @@ export class Publisher {
       if (present.has(name) && bytesEqual((await this.#transport.read(updateStream(userId), name)) ?? EMPTY, bytes))
         continue;
       await this.#transport.write(updateStream(userId), name, bytes);
-      written += 1;
+      written.push({ userId, sequence: Number(sequence), name });
     }
     return written;
   }
