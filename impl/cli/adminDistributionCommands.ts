@@ -14,10 +14,8 @@ import { formatDuration } from './durations.ts';
 
 /** One line saying what a publish wrote: its new files, and those of earlier publications it wrote again. */
 export function describePublish(report: PublishReport): string {
-  const again =
-    report.rewritten.length === 0
-      ? ''
-      : `; wrote again, missing from the share: ${report.rewritten.map((f) => `${f.userId} #${f.sequence}`).join(', ')}`;
+  const rewritten = report.rewritten.map((f) => `${f.userId} #${f.sequence}`);
+  const again = rewritten.length === 0 ? '' : `; wrote again, missing from the share: ${rewritten.join(', ')}`;
   if (report.published.length === 0) return `published: nothing (no provisioned user's view changed)${again}`;
   const files = report.published.map(
     (p) =>
