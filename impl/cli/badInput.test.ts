@@ -87,6 +87,15 @@ describe('bad input is refused before it can do harm', () => {
     const out = join(outside, 'spec.md');
     expect((await sekey(['spec', '--out', out], { cwd: outside })).code).toBe(0);
     expect(existsSync(out)).toBe(true);
+    // Not to a folder, nor under a file: a coded refusal in words, not the file system's EISDIR or EEXIST.
+    for (const [target, why] of [
+      [outside, 'it is a folder'],
+      [join(out, 'spec.md'), 'a folder on its path is a file'],
+    ] as const) {
+      const r = await sekey(['spec', '--out', target], { cwd: outside });
+      expect(r.code, target).toBe(1);
+      expect(r.err, target).toMatch(new RegExp(`^sekey spec: CannotWrite: cannot write .*: ${why}`));
+    }
   });
 });
 

@@ -59,7 +59,8 @@ export const CLI_ERROR_CODES = [
   /**
    * The output file of `encrypt`, `decrypt` or `reprotect` cannot be written where it was asked
    * for: its folder does not exist, or is not a folder, or the output itself is a folder; no HSM
-   * was opened.
+   * was opened. Also an output of `spec`, `errors` or `simulate` that is a folder, lies under a
+   * file, or may not be written.
    * @remedy Create the folder first, or name a file (not a folder), or give another path (or `-` for
    * standard output).
    */

@@ -84,8 +84,12 @@ export async function runGeneratedDocument(
   }
   await io.beginChanges?.();
   for (const [path, text] of files) {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, text);
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, text);
+    } catch (error) {
+      throw cannotWrite(path, error);
+    }
   }
   const written = files.map(([path]) => path);
   io.out(
@@ -94,4 +98,20 @@ export async function runGeneratedDocument(
       : written.map((p) => `wrote ${p}`).join('\n'),
   );
   return 0;
+}
+
+/**
+ * The file-system refusals of writing `path` as the user's mistake they are (`--out` naming a folder,
+ * or a path through a file), in words; anything else as it was.
+ */
+function cannotWrite(path: string, error: unknown): unknown {
+  const why: Record<string, string> = {
+    EISDIR: 'it is a folder (name a file in it)',
+    ENOTDIR: 'a folder on its path is a file',
+    EEXIST: 'a folder on its path is a file',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+  };
+  const reason = why[(error as NodeJS.ErrnoException).code ?? ''];
+  return reason === undefined ? error : new CliError('CannotWrite', `cannot write ${path}: ${reason}`);
 }
