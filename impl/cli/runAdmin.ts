@@ -94,6 +94,8 @@ export function adminCommandHelp(name: string): string | null {
 export async function runAdmin(argv: readonly string[], io: CliIo, flags: GlobalFlags): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined) {
+    // With --json, standard output is one JSON object: the usage error's, not the help text.
+    if (!flags.help && flags.json) throw new UsageError('missing admin command', { usage: 'sekey admin' });
     io.out(adminUsage());
     return flags.help ? 0 : 2;
   }

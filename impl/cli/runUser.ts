@@ -54,6 +54,8 @@ export function userCommandHelp(name: string): string | null {
 export async function runUser(argv: readonly string[], io: CliIo, flags: GlobalFlags): Promise<number> {
   const [userId, name, ...rest] = argv;
   if (userId === undefined || (name === undefined && flags.help)) {
+    // With --json, standard output is one JSON object: the usage error's, not the help text.
+    if (!flags.help && flags.json) throw new UsageError('missing user ID and command', { usage: 'sekey user' });
     io.out(userUsage());
     return flags.help ? 0 : 2;
   }

@@ -36,6 +36,12 @@ describe('sekey', () => {
     expect(none.code).toBe(2);
     expect(none.out).toBe(usage());
     expect((await sekey(['--help'])).code).toBe(0);
+    // With --json, standard output is the usage error's one object, for sekey, sekey admin and sekey user alike.
+    for (const argv of [['--json'], ['admin', '--json'], ['user', '--json']]) {
+      const asJson = await sekey(argv);
+      expect(asJson.code, argv.join(' ')).toBe(2);
+      expect(JSON.parse(asJson.out), argv.join(' ')).toMatchObject({ error: { code: 'Usage', exit: 2 } });
+    }
     expect(usage()).toMatch(/admin .*\n.*user .*\n.*demo .*\n.*model-demo .*\n.*machines .*\n.*spec /);
   });
 

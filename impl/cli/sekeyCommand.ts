@@ -249,6 +249,8 @@ async function runCommand(rest: readonly string[], io: CliIo, flags: GlobalFlags
     return EXIT.ok;
   }
   if (name === undefined || name === 'help') {
+    // With --json, standard output is one JSON object: the usage error's, not the help text.
+    if (name === undefined && !flags.help && flags.json) throw new UsageError('missing command', UNKNOWN);
     io.out(usage());
     return name === undefined && !flags.help ? EXIT.usage : EXIT.ok;
   }
