@@ -42,6 +42,10 @@ describe('sekey', () => {
       expect(asJson.code, argv.join(' ')).toBe(2);
       expect(JSON.parse(asJson.out), argv.join(' ')).toMatchObject({ error: { code: 'Usage', exit: 2 } });
     }
+    // The installation's options are refused by a command that uses none, not ignored.
+    const simulate = await sekey(['simulate', '--home', 'elsewhere', '--days', '1']);
+    expect(simulate.code).toBe(2);
+    expect(simulate.err).toContain('--home: simulate uses no installation (only admin and user commands do)');
     expect(usage()).toMatch(/admin .*\n.*user .*\n.*demo .*\n.*model-demo .*\n.*machines .*\n.*spec /);
   });
 

@@ -33,6 +33,18 @@ interface Command {
   /** Null for commands that print their own help (`admin`, `user`). */
   readonly help: string | null;
   readonly run: (args: readonly string[], io: CliIo, flags: GlobalFlags) => Promise<number>;
+  /** Works on an installation (`admin`, `user`): the only commands the installation options mean anything to. */
+  readonly installation?: true;
+}
+
+/**
+ * The global options given that only an installation's commands read (`--home`, `--pin`, `--at`,
+ * `--wait`, `--last-try`): refused by the others (a `simulate` or a `demo` makes its own), rather
+ * than ignored, so that nobody believes they took effect.
+ */
+function installationOptionsGiven(flags: GlobalFlags): string[] {
+  const given = (['home', 'pin', 'at', 'wait'] as const).filter((k) => flags[k] !== undefined).map((k) => `--${k}`);
+  return flags.lastTry ? [...given, '--last-try'] : given;
 }
 
 const COMMANDS: Readonly<Record<string, Command>> = {
@@ -41,12 +53,14 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: 'sekey admin <command> [arguments] [options]',
     help: null,
     run: async (argv, io, flags) => (await import('./runAdmin.ts')).runAdmin(argv, io, flags),
+    installation: true,
   },
   user: {
     summary: "a user's HSM: sync, keys, encrypt, decrypt, re-protect (sekey user --help)",
     usage: 'sekey user U <command> [arguments] [options]',
     help: null,
     run: async (argv, io, flags) => (await import('./runUser.ts')).runUser(argv, io, flags),
+    installation: true,
   },
   demo: {
     summary: 'a scripted story on a real, temporary installation: a guided tour of the commands',
@@ -187,10 +201,9 @@ export function usage(): string {
       'commands:',
       ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
       '',
-      'sekey <command> --help shows the options of one command. Options of every command, anywhere on',
-      'the line:',
-      '  --home DIR, --pin PIN, --last-try, --at TIME, --wait SECONDS (sekey admin --help says what they',
-      '  do), --json, --debug, --version',
+      'sekey <command> --help shows the options of one command. Options anywhere on the line: of the',
+      'admin and user commands, --home DIR, --pin PIN, --last-try, --at TIME, --wait SECONDS (sekey admin',
+      '--help says what they do); of every command, --json, --debug, --version',
       "  --  ends the options: what follows is an argument even if it starts with '-'",
       'Exit codes: 0 done, 1 refused (the error code and message are printed), 2 wrong command line,',
       '3 internal error (a bug: --debug shows its stack), 4 done and saved but not all of its files reached',
@@ -263,6 +276,12 @@ async function runCommand(rest: readonly string[], io: CliIo, flags: GlobalFlags
   if (command.help !== null && flags.help) {
     io.out(fitHelp(`usage: ${command.usage}\n\n${command.help}`));
     return EXIT.ok;
+  }
+  const ignored = command.installation ? [] : installationOptionsGiven(flags);
+  if (ignored.length > 0 && !flags.help) {
+    throw new UsageError(`${ignored.join(', ')}: ${name} uses no installation (only admin and user commands do)`, {
+      usage: `sekey ${name}`,
+    });
   }
   return await command.run(args, io, flags);
 }
