@@ -223,9 +223,10 @@ export class DeviceCore {
 
   /**
    * Runs a step; a power cut anywhere in it leaves the device off (firmware just stops). The SD card
-   * sits on the same supply, so a cut that fired inside a flash operation cuts the card too: its
-   * writes not yet synced are resolved as a cut resolves them (written, dropped or garbage), rather
-   * than surviving a power loss that the flash saw.
+   * sits on the same supply, so a cut that fired inside a flash operation (`interrupted`) cuts the
+   * card too: its writes not yet synced are resolved as a cut resolves them (written, dropped or
+   * garbage), rather than surviving a power loss that the flash saw. A call refused because the
+   * device is already off is no new cut: the card is left as it is.
    */
   guard<T>(step: () => T): T {
     try {
@@ -233,9 +234,8 @@ export class DeviceCore {
     } catch (e) {
       if (e instanceof PowerLossError) {
         this.#stop();
-        if (this.sdcard?.powered === true) this.sdcard.cutPower();
-      }
-      else if (this.store !== undefined && !(e instanceof DeviceError)) {
+        if (e.interrupted && this.sdcard?.powered === true) this.sdcard.cutPower();
+      } else if (this.store !== undefined && !(e instanceof DeviceError)) {
         // A key-store operation failed half-way (e.g. worn flash): its view must be rebuilt.
         this.storeNeedsMount = true;
       }

@@ -15,7 +15,7 @@ import { formatDuration } from './durations.ts';
 /** One line saying what a publish wrote: its new files, and those of earlier publications it wrote again. */
 export function describePublish(report: PublishReport): string {
   const rewritten = report.rewritten.map((f) => `${f.userId} #${f.sequence}`);
-  const again = rewritten.length === 0 ? '' : `; wrote again, missing from the share: ${rewritten.join(', ')}`;
+  const again = rewritten.length === 0 ? '' : `; wrote again, not on the share as committed: ${rewritten.join(', ')}`;
   if (report.published.length === 0) return `published: nothing (no provisioned user's view changed)${again}`;
   const files = report.published.map(
     (p) =>

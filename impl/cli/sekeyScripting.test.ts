@@ -1,5 +1,14 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
@@ -418,7 +427,7 @@ describe('exit codes, --json and what changing commands return', () => {
     // Once the share is fixed, the next publication writes what was missing, and says so.
     const publish = await run('admin', 'publish');
     expect(publish.code).toBe(0);
-    expect(publish.out).toMatch(/^published: .*; wrote again, missing from the share: U1 #\d+, U1 #\d+$/);
+    expect(publish.out).toMatch(/^published: .*; wrote again, not on the share as committed: U1 #\d+, U1 #\d+$/);
     expect(JSON.parse((await run('admin', 'publish', '--json')).out)).toMatchObject({ rewritten: [] });
     expect((await run('user', 'U1', 'sync')).code).toBe(0);
   });
@@ -475,11 +484,25 @@ describe('exit codes, --json and what changing commands return', () => {
       expect(existsSync(fresh), share).toBe(false);
       expect(existsSync(join(share, '.sekey-share')), share).toBe(false);
     }
+    // Also through a link to the home that init is about to make.
+    symlinkSync(fresh, join(desk, 'link-to-fresh-home'), 'dir');
+    const linked = await init('--share', join(desk, 'link-to-fresh-home'));
+    expect(linked.err).toContain('ShareOverlapsHome');
+    expect(existsSync(fresh)).toBe(false);
     const empty = await init('--share=');
     expect(empty.code).toBe(2);
     expect(empty.err).toContain("--share needs a value, got ''");
     // A folder of its own in the home is fine (the default is one).
     expect((await init('--share', join(fresh, 'my-share'))).code).toBe(0);
+    // An installation.json edited to name the home as the share: every command refuses it.
+    const config = join(fresh, 'installation.json');
+    writeFileSync(
+      config,
+      readFileSync(config, 'utf8').replace(/"share": "[^"]*"/, `"share": ${JSON.stringify(fresh)}`),
+    );
+    const edited = await run('admin', 'users', '--home', fresh);
+    expect(edited.code).toBe(1);
+    expect(edited.err).toContain('ShareOverlapsHome: the share installation.json names');
   });
 
   test('the share marker: no init takes a used share over; a refusal at the share is one JSON object', async () => {

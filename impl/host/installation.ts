@@ -53,6 +53,7 @@ import { provisionUser } from '../kms/distribution.ts';
 import type { ProvisioningRecord } from '../kms/distribution.ts';
 import { lockHome } from './homeLock.ts';
 import {
+  INSTALLATION_FILE,
   INSTALLATION_FORMAT,
   freshnessOf,
   readInstallationConfig,
@@ -213,6 +214,22 @@ const USERS_DIR = 'users';
 /** Where the share is, in the home, unless `init` is told otherwise. */
 export const DEFAULT_SHARE_FOLDER = 'share';
 
+/**
+ * The share is the untrusted folder (every user and the network read and write it): it may lie in
+ * the home, but never over the home's own files.
+ * @throws InstallationError `ShareOverlapsHome` when `shareDir` is the home, holds it, or lies in its
+ *   admin HSM's or user HSMs' folders.
+ */
+function requireShareOffHome(shareDir: string, home: string, what: string): void {
+  const own = [ADMIN_DIR, USERS_DIR].find((folder) => pathInside(shareDir, join(home, folder)));
+  if (!pathInside(home, shareDir) && own === undefined) return;
+  const where = own === undefined ? 'is the installation home or holds it' : `lies in the home's ${own}/ folder`;
+  throw new InstallationError(
+    'ShareOverlapsHome',
+    `${what}, ${shareDir}, ${where}: its readers would reach the HSM images; give the share a folder of its own`,
+  );
+}
+
 function freshDevice(name: string, dir: string): LoadedDevice {
   const meter = new CycleMeter();
   const flash = new Flash({ meter });
@@ -354,20 +371,12 @@ export class Installation {
     requireFolder(root);
     const share = init.share === undefined ? DEFAULT_SHARE_FOLDER : resolve(init.share);
     const shareDir = isAbsolute(share) ? share : join(root, share);
-    // The share is the untrusted folder: it may lie in the home, but never over the home's own files.
-    const own = [ADMIN_DIR, USERS_DIR].find((folder) => pathInside(shareDir, join(root, folder)));
-    if (pathInside(root, shareDir) || own !== undefined) {
-      const where = own === undefined ? 'is the installation home or holds it' : `lies in the home's ${own}/ folder`;
-      throw new InstallationError(
-        'ShareOverlapsHome',
-        `the share ${shareDir} ${where}: its readers would reach the HSM images; give the share a folder of its own`,
-      );
-    }
+    requireShareOffHome(shareDir, root, 'the share');
     mkdirSync(root, { recursive: true });
     const release = await lockHome(root, options.waitMs, options.onLockWait);
     try {
       await options.onLocked?.();
-      if (existsSync(join(root, 'installation.json'))) {
+      if (existsSync(join(root, INSTALLATION_FILE))) {
         throw new InstallationError('AlreadyInitialized', `${root} already holds an SEkey installation`);
       }
       // Without installation.json, an admin HSM alone is an init cut short (it is made again); user
@@ -430,9 +439,15 @@ export class Installation {
     return readInstallationConfig(this.home);
   }
 
-  /** The share's directory. */
+  /**
+   * The share's directory.
+   * @throws InstallationError `ShareOverlapsHome` when `installation.json` names one over the home's
+   *   own files (init refuses such a share; an edited file could name one).
+   */
   sharePath(config: InstallationConfig = this.config()): string {
-    return resolve(this.home, config.share);
+    const dir = resolve(this.home, config.share);
+    requireShareOffHome(dir, this.home, `the share ${INSTALLATION_FILE} names`);
+    return dir;
   }
 
   /** Where `userId`'s HSM images live. */

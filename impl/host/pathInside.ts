@@ -1,19 +1,34 @@
 /**
  * Whether one folder lies inside another, for the checks that keep secrets off the share and out of
- * the home: judged on real paths (a link into a folder is inside it; a path not made yet is judged by
- * its nearest existing parent) and by whole path components (a folder named `..factory` inside the
- * home is inside it, though its relative path starts with '..').
+ * the home: judged on real paths (a link into a folder is inside it, also a link whose target is not
+ * made yet: init makes it; a path not made yet is judged by its nearest existing parent) and by
+ * whole path components (a folder named `..factory` inside the home is inside it, though its
+ * relative path starts with '..').
  * @module
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
-/** `path` with every link resolved, as far as it exists. */
-function realPath(path: string): string {
+/** Links followed at most, as the kernel does (ELOOP beyond): a cycle of links ends here. */
+const MAX_LINKS = 40;
+
+/** The target of `path` if it is a link (dangling ones included), else null. */
+function linkTarget(path: string): string | null {
+  try {
+    return lstatSync(path).isSymbolicLink() ? resolve(dirname(path), readlinkSync(path)) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** `path` with every link resolved, as far as it exists; links to what does not exist yet followed too. */
+function realPath(path: string, links = 0): string {
   const absolute = resolve(path);
-  const parent = dirname(absolute);
   if (existsSync(absolute)) return realpathSync(absolute);
-  return parent === absolute ? absolute : join(realPath(parent), basename(absolute));
+  const target = links < MAX_LINKS ? linkTarget(absolute) : null;
+  if (target !== null) return realPath(target, links + 1);
+  const parent = dirname(absolute);
+  return parent === absolute ? absolute : join(realPath(parent, links), basename(absolute));
 }
 
 /** Whether `path` is `folder` or lies inside it. */

@@ -554,10 +554,12 @@ export class User {
       const hash = fileHash(bytes);
       const open = { type: 'OPEN', resync: claimed.resync, fileHash: bytesToHex(hash) } as const;
       // The machine does not open a file it refused before, nor, when blocked, one not named a resync.
-      // Such a file still claims news: the report names it, so that a sync behind it does not read
-      // as up to date (the remedy, a missing file restored or a resync, is the administrator's).
+      // One refused before still claims news: the report names it, so that a sync behind it does not
+      // read as up to date (the remedy, a missing file restored or a resync, is the administrator's).
+      // One left unopened while blocked is not named: `blocked` says why.
       if (!p.can(open)) {
-        held.push({ name, reason: openingRefusal(p.context, open) ?? 'gap' });
+        const before = p.context.refusedFiles.find((f) => f.fileHash === open.fileHash);
+        if (before !== undefined) held.push({ name, reason: before.reason });
         continue;
       }
       p = this.#step(p, open);
@@ -830,8 +832,8 @@ export interface SyncReport {
   /** Files judged and refused by this sync. */
   readonly refused: ReadonlyArray<{ readonly name: string; readonly reason: RefusalReason }>;
   /**
-   * Files on the share that claim news but were refused by an earlier sync (or, while blocked, are
-   * no resync), with the reason: not judged again, and still in the way.
+   * Files on the share that claim news but were refused by an earlier sync, with the reason: not
+   * judged again, and still in the way.
    */
   readonly held: ReadonlyArray<{ readonly name: string; readonly reason: RefusalReason }>;
   readonly blocked: boolean;
