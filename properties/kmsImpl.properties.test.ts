@@ -93,6 +93,11 @@ const EVERY_SELECTION: ReadonlyArray<readonly [number, number[]]> = (() => {
   return ids.flatMap((sender) => sets.map((recipients): readonly [number, number[]] => [sender, recipients]));
 })();
 
+/** The recipients of a selection as a counterexample's message names them: none is a message for the sender alone. */
+function recipientsLabel(names: readonly string[]): string {
+  return names.length === 0 ? '(no other recipient)' : names.join(',');
+}
+
 /** What changed between two model states, in the terms of the implementation's change report. */
 function modelChanges(before: KmsState, after: KmsState) {
   const keyIds = Object.keys(after.keys).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
@@ -266,7 +271,7 @@ async function checkBoth(
         const got = outcome(() => {
           choice = user.findKey(names);
         });
-        expect(got === 'ok' ? choice : got, `${label}: ${userId} → ${names.join(',')}`).toEqual(
+        expect(got === 'ok' ? choice : got, `${label}: ${userId} → ${recipientsLabel(names)}`).toEqual(
           expected.ok ? expected.selection : expected.error.code,
         );
       }
@@ -498,7 +503,7 @@ describe('key selection against the model, where the choice matters', () => {
                 });
                 expect(
                   got === 'ok' ? choice : got,
-                  `+${step} ms after the sync: ${userId} → ${names.join(',')}`,
+                  `+${step} ms after the sync: ${userId} → ${recipientsLabel(names)}`,
                 ).toEqual(expected.ok ? expected.selection : expected.error.code);
               }
             }
