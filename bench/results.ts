@@ -3,9 +3,10 @@
  * section into what is already there, so running one bench never erases another's figures.
  * @module
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeFolders } from '../impl/host/makeFolders.ts';
 
 /** Plain JSON object. */
 export type JsonObject = { [key: string]: unknown };
@@ -50,7 +51,7 @@ export function mergeResults(section: string, data: Readonly<JsonObject>, path =
   const document = isPlainObject(existing) ? existing : {};
   const merged = deepMerge(document, { [section]: data });
   merged['updatedAt'] = new Date().toISOString();
-  mkdirSync(dirname(path), { recursive: true });
+  makeFolders(dirname(path));
   const tmp = `${path}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(merged, null, 2)}\n`);
   renameSync(tmp, path);

@@ -12,7 +12,7 @@
  * update is noticed as stale and repaired by a resync; the audit chain is verified.
  * @module
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliIo } from './cliIo.ts';
@@ -22,6 +22,7 @@ import { bytes } from './format.ts';
 import type { DeviceReport } from '../host/installation.ts';
 import { updateStream } from '../protocol/streams.ts';
 import { DEMO_PINS, demoShellSetup } from './commandExamples.ts';
+import { makeFolders } from '../host/makeFolders.ts';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -63,7 +64,7 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
   const started = performance.now();
   const home = options.keep ?? mkdtempSync(join(tmpdir(), 'sekey-demo-'));
   if (options.keep !== undefined) {
-    mkdirSync(home, { recursive: true });
+    makeFolders(home);
     if (readdirSync(home).length > 0) throw new CliError('NotEmpty', `--keep ${home}: the directory is not empty`);
   }
   // The simulated HSM factory lives outside the installation, as the manufacturer's key must.
@@ -78,7 +79,7 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
   // its folders, the factory's signing key among them, must not stay behind in the temporary folder.
   const forget = io.onAbandon?.(removeTemporary);
   const desk = join(home, 'desk');
-  mkdirSync(desk, { recursive: true });
+  makeFolders(desk);
   const totals = new Map<string, DeviceTotals>();
   const published: number[] = [];
   let figures: DeviceReport[] = [];

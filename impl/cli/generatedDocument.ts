@@ -3,13 +3,14 @@
  * the error code lists), written under `docs/`, or with `--check` compared with what is there.
  * @module
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Args } from './args.ts';
 import { CliError } from './cliError.ts';
 import type { CliIo } from './cliIo.ts';
 import type { GlobalFlags } from './commandLine.ts';
 import { json } from './format.ts';
+import { makeFolders } from '../host/makeFolders.ts';
 
 /** Whether `dir` is the root of a clone of SEkey-TS (its package and its sources). */
 export function inClone(dir: string): boolean {
@@ -85,7 +86,7 @@ export async function runGeneratedDocument(
   await io.beginChanges?.();
   for (const [path, text] of files) {
     try {
-      mkdirSync(dirname(path), { recursive: true });
+      makeFolders(dirname(path));
       writeFileSync(path, text);
     } catch (error) {
       throw cannotWrite(path, error);
@@ -107,6 +108,7 @@ export async function runGeneratedDocument(
 function cannotWrite(path: string, error: unknown): unknown {
   const why: Record<string, string> = {
     EISDIR: 'it is a folder (name a file in it)',
+    ENOENT: 'its folder cannot be made there',
     ENOTDIR: 'a folder on its path is a file',
     EEXIST: 'a folder on its path is a file',
     EACCES: 'permission denied',

@@ -12,7 +12,7 @@
  * Loaded only when the command runs (`sekeyCommand.ts`): it brings the whole engine with it.
  * @module
  */
-import { mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { readdirSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../host/atomicFile.ts';
 import { count, formatBytes, formatNumber, formatSeconds } from '../simulation/chartScale.ts';
@@ -35,6 +35,7 @@ import { fields, json } from './format.ts';
 import { EXIT } from './reportError.ts';
 import { simulationProgressText } from './simulationProgress.ts';
 import { fitHelp } from './helpText.ts';
+import { makeFolders } from '../host/makeFolders.ts';
 
 /** The command line. */
 export const SIMULATE_USAGE = [
@@ -253,7 +254,7 @@ export async function runSimulate(
   // A folder that cannot be made is a wrong `--out` (exit 2), never confused with exit 1 (violations).
   let made: string | undefined;
   try {
-    made = mkdirSync(out, { recursive: true });
+    made = makeFolders(out);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     throw new UsageError(`--out ${out}: cannot make the folder (${typeof code === 'string' ? code : String(error)})`);

@@ -21,19 +21,10 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  fdatasyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fsyncDirectory, writeFileAtomic, writeFileDurable } from './atomicFile.ts';
+import { makeFolders } from './makeFolders.ts';
 
 /** The two images of one device. */
 export interface DeviceImages {
@@ -201,7 +192,7 @@ export function saveDeviceCheckpoint(dir: string, images: DeviceImages): void {
  * can read it holds a copy of the HSM.
  */
 export function saveDeviceImages(dir: string, images: DeviceImages): void {
-  mkdirSync(dir, { recursive: true, mode: OWNER_ONLY_DIR });
+  makeFolders(dir, OWNER_ONLY_DIR);
   recover(dir);
   writeFileDurable(join(dir, `${FILES.flash}.new`), images.flash, OWNER_ONLY_FILE);
   writeFileDurable(join(dir, `${FILES.sd}.new`), images.sd, OWNER_ONLY_FILE);

@@ -29,7 +29,6 @@ import {
   fstatSync,
   fsyncSync,
   lstatSync,
-  mkdirSync,
   openSync,
   readSync,
   readdirSync,
@@ -45,6 +44,7 @@ import { checkSegment } from '../protocol/transport.ts';
 import type { Transport } from '../protocol/transport.ts';
 import { writeFileAtomic } from './atomicFile.ts';
 import { InstallationError } from './installationError.ts';
+import { makeFolders } from './makeFolders.ts';
 
 /**
  * The largest file the transport reads: 16 MiB. A legitimate update file is far smaller — a full
@@ -373,7 +373,7 @@ export class DirectoryTransport implements Transport {
   async write(stream: string, name: string, bytes: Uint8Array): Promise<void> {
     checkSegment('file', name);
     const first = this.#dir(stream);
-    if (first.path !== null && first.missing) mkdirSync(first.path, { recursive: true });
+    if (first.path !== null && first.missing) makeFolders(first.path);
     // Created just now: checked again, in case someone raced a symbolic link in.
     const dir = first.path !== null && first.missing ? this.#dir(stream).path : first.path;
     if (dir === null)

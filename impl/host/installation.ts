@@ -31,7 +31,7 @@
  * time of one session; in `manual` clock mode time stands still between sessions until moved.
  * @module
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { CycleMeter } from '../../device/costModel.ts';
 import { pinBytes } from '../../device/pinHash.ts';
@@ -74,6 +74,7 @@ import type { SkippedShareEntry } from './directoryTransport.ts';
 import type { Manufacturer } from '../../device/attestation.ts';
 import type { Transport } from '../protocol/transport.ts';
 import { User } from '../kms/user.ts';
+import { makeFolders } from './makeFolders.ts';
 
 /** A time given on the command line: absolute, or relative to the last recorded time. */
 export type TimeSpec =
@@ -372,7 +373,7 @@ export class Installation {
     const share = init.share === undefined ? DEFAULT_SHARE_FOLDER : resolve(init.share);
     const shareDir = isAbsolute(share) ? share : join(root, share);
     requireShareOffHome(shareDir, root, 'the share');
-    mkdirSync(root, { recursive: true });
+    makeFolders(root);
     const release = await lockHome(root, options.waitMs, options.onLockWait);
     try {
       await options.onLocked?.();
@@ -414,7 +415,7 @@ export class Installation {
       const admin = await Admin.create({ device: d.device, sd: d.sd, clock });
       admin.close();
       const report = saveDevice(d);
-      mkdirSync(shareDir, { recursive: true });
+      makeFolders(shareDir);
       // What tells the share from an empty folder where it is not mounted (DirectoryTransport shareOf).
       writeShareMarker(shareDir, report.serial);
       writeInstallationConfig(root, {

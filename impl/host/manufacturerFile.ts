@@ -13,12 +13,13 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MANUFACTURER_SEED_BYTES, Manufacturer } from '../../device/attestation.ts';
 import { createFileAtomic } from './atomicFile.ts';
 import { InstallationError } from './installationError.ts';
 import { pathInside } from './pathInside.ts';
+import { makeFolders } from './makeFolders.ts';
 
 /** The file's name in the factory folder. */
 export const MANUFACTURER_FILE = 'manufacturer.json';
@@ -110,7 +111,7 @@ export function createFactory(dir: string): Manufacturer {
   const path = resolve(dir);
   // No check for the file first: another process could create it between the check and the write.
   // The file is created exclusively instead (createManufacturerFile).
-  mkdirSync(path, { recursive: true, mode: 0o700 });
+  makeFolders(path, 0o700);
   return createManufacturerFile(path);
 }
 

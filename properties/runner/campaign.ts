@@ -22,6 +22,7 @@ import { emptyCount, failuresOf, mergeCount, opsPerCpuSecond } from './tally.ts'
 import type { SuiteCount } from './tally.ts';
 import type { DoneLine } from './progressLine.ts';
 import { escapeRegExp, ownName, ownNamePattern, replayCommand } from './replayCommand.ts';
+import { makeFolders } from '../../impl/host/makeFolders.ts';
 
 /** One failure of a campaign, as saved to `failure-<n>.json`. */
 export interface CampaignFailure {
@@ -227,7 +228,7 @@ export function campaignFolder(startedAt: Date, shard: RunnerOptions['shard']): 
  * second (on one machine, in one directory) must not write into one folder.
  */
 export function claimFolder(base: string): string {
-  mkdirSync(dirname(base), { recursive: true });
+  makeFolders(dirname(base));
   for (let n = 1; ; n++) {
     const folder = n === 1 ? base : `${base}-${n}`;
     try {
