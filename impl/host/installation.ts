@@ -416,6 +416,9 @@ export class Installation {
       admin.close();
       const report = saveDevice(d);
       makeFolders(shareDir);
+      // Again now that the share exists and every link on its way resolves exactly: whatever a guess
+      // about paths not made yet missed, no marker goes into the home (the init is cut short, not saved).
+      requireShareOffHome(shareDir, root, 'the share');
       // What tells the share from an empty folder where it is not mounted (DirectoryTransport shareOf).
       writeShareMarker(shareDir, report.serial);
       writeInstallationConfig(root, {

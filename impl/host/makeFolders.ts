@@ -24,8 +24,9 @@ function present(path: string): boolean {
 
 /**
  * Makes the folder `path` and every missing folder above it (with `mode`, if given), as
- * `mkdirSync(path, { recursive: true, mode })` does, and returns the same: the first folder made, or
- * undefined when `path` was a folder already.
+ * `mkdirSync(path, { recursive: true, mode })` does, and returns the first folder this call made
+ * (absolute: `path` is resolved first, `..` by its text as `path.resolve` does), or undefined when
+ * it made none (a folder already, or made by another process meanwhile).
  * @throws the file system's error (ENOENT, ENOTDIR, EEXIST for a file at `path`, EACCES…) where
  *   Node's recursive mode would hang or throw.
  */
@@ -41,13 +42,15 @@ export function makeFolders(path: string, mode?: number): string | undefined {
     if (statSync(absolute).isDirectory()) return undefined;
     mkdirSync(absolute);
   }
+  let first: string | undefined;
   for (const folder of missing) {
     try {
       mkdirSync(folder, mode === undefined ? undefined : { mode });
+      first ??= folder;
     } catch (error) {
-      // Made by another process meanwhile: as good as made here.
+      // Made by another process meanwhile: as good as made here, but not this call's to report.
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(folder).isDirectory()) throw error;
     }
   }
-  return missing[0];
+  return first;
 }

@@ -25,6 +25,12 @@ describe('pathInside', () => {
     expect(pathInside(join(base, 'to-future'), future)).toBe(true);
     expect(pathInside(join(base, 'to-future', 'share'), future)).toBe(true);
     expect(pathInside(join(base, 'to-future-admin', 'x'), join(future, 'admin'))).toBe(true);
+    // A relative target is read from where the link really lies, reached here through another link.
+    mkdirSync(join(base, 'deep', 'sub'), { recursive: true });
+    symlinkSync(join(base, 'deep', 'sub'), join(base, 'to-sub'), 'dir');
+    symlinkSync(join('..', '..', 'future-home'), join(base, 'deep', 'sub', 'up'), 'dir');
+    expect(pathInside(join(base, 'to-sub', 'up'), future)).toBe(true);
+    expect(pathInside(join(base, 'to-sub', 'up'), join(base, 'deep'))).toBe(false);
     symlinkSync(join(base, 'loop-b'), join(base, 'loop-a'));
     symlinkSync(join(base, 'loop-a'), join(base, 'loop-b'));
     expect(pathInside(join(base, 'loop-a'), future)).toBe(false);

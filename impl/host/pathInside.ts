@@ -21,14 +21,19 @@ function linkTarget(path: string): string | null {
   }
 }
 
-/** `path` with every link resolved, as far as it exists; links to what does not exist yet followed too. */
+/**
+ * `path` with every link resolved, as far as it exists; links to what does not exist yet followed
+ * too. The parent is resolved first, so that a relative link target is read from the folder the
+ * link really lies in, as the kernel reads it (the parent may be reached through a link itself).
+ */
 function realPath(path: string, links = 0): string {
   const absolute = resolve(path);
   if (existsSync(absolute)) return realpathSync(absolute);
-  const target = links < MAX_LINKS ? linkTarget(absolute) : null;
-  if (target !== null) return realPath(target, links + 1);
   const parent = dirname(absolute);
-  return parent === absolute ? absolute : join(realPath(parent, links), basename(absolute));
+  if (parent === absolute) return absolute;
+  const here = join(realPath(parent, links), basename(absolute));
+  const target = links < MAX_LINKS ? linkTarget(here) : null;
+  return target === null ? here : realPath(target, links + 1);
 }
 
 /** Whether `path` is `folder` or lies inside it. */
