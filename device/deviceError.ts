@@ -194,8 +194,12 @@ export type DeviceErrorCode = (typeof DEVICE_ERROR_CODES)[number];
  * The message is for people; programs switch on `code`.
  */
 export class DeviceError extends CodedError<DeviceErrorCode> {
+  /** The message without its leading code: for a caller that words its own error around this one. */
+  readonly detail: string;
+
   constructor(code: DeviceErrorCode, message: string) {
     super('DeviceError', code, `${code}: ${message}`);
+    this.detail = message;
   }
 }
 

@@ -221,7 +221,12 @@ function atRefusalLimit(context: UpdateProcessingContext): boolean {
  */
 export function openingRefusal(context: UpdateProcessingContext, open: OpenFacts): RefusalReason | null {
   if (atRefusalLimit(context) && !open.resync) return 'gap';
-  return context.refusedFiles.find((f) => f.fileHash === open.fileHash)?.reason ?? null;
+  return refusedBefore(context, open.fileHash);
+}
+
+/** The reason the file with `fileHash` was refused for since the last applied one, or null if it was not. */
+export function refusedBefore(context: UpdateProcessingContext, fileHash: string): RefusalReason | null {
+  return context.refusedFiles.find((f) => f.fileHash === fileHash)?.reason ?? null;
 }
 
 /** The refusal reason for a verified file, or null when it may be applied. Order matters. */

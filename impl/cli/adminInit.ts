@@ -7,9 +7,9 @@
  * the public key its HSMs carry as their root of trust.
  * @module
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { formatDuration, formatTime } from './durations.ts';
-import { DEFAULT_SHARE_FOLDER, Installation } from '../host/installation.ts';
+import { Installation, initialShare } from '../host/installation.ts';
 import type { Args } from './args.ts';
 import { UsageError } from './args.ts';
 import { durationValue } from './argValues.ts';
@@ -84,7 +84,7 @@ export async function runAdminInit(args: Args, io: CliIo, flags: GlobalFlags): P
   }
   const factory = requireFactory(factoryOption, io.env, io.cwd, 'init');
   const shareDir = share === undefined ? undefined : resolve(io.cwd, share);
-  const manufacturer = openFactory(factory, global.home, shareDir ?? join(global.home, DEFAULT_SHARE_FOLDER));
+  const manufacturer = openFactory(factory, global.home, initialShare(global.home, shareDir).dir);
   const installation = await Installation.init(
     global.home,
     {

@@ -154,12 +154,10 @@ export const USER_COMMANDS: readonly UserCommand[] = [
           io.out(json(status));
           return;
         }
-        // A replica without the user itself: before its first sync, or after the user was deleted
-        // (its last file resets the replica). Said, rather than printed as a user named ''.
-        const listed = user.users().some((u) => u.id === me.id);
-        const name = listed
-          ? quoted(me.name)
-          : '(not in this replica: not synced yet, or deleted by the administrator)';
+        // A replica without the user itself (`User.me`: no name): before its first sync, or after the
+        // user was deleted (its last file resets the replica). Said, rather than printed as named ''.
+        const name =
+          me.name !== '' ? quoted(me.name) : '(not in this replica: not synced yet, or deleted by the administrator)';
         io.out(`${me.id} ${name} on HSM ${status.serial}`);
         const blocked = status.blocked ? ', BLOCKED: too many refused files, waiting for a resync' : '';
         io.out(`  applied update #${status.appliedSequence}${blocked}`);

@@ -32,7 +32,7 @@
  * @module
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CycleMeter } from '../../device/costModel.ts';
 import { pinBytes } from '../../device/pinHash.ts';
 import { Flash } from '../../device/flash.ts';
@@ -213,7 +213,16 @@ interface SessionClock extends Clock {
 const ADMIN_DIR = 'admin';
 const USERS_DIR = 'users';
 /** Where the share is, in the home, unless `init` is told otherwise. */
-export const DEFAULT_SHARE_FOLDER = 'share';
+const DEFAULT_SHARE_FOLDER = 'share';
+
+/**
+ * The share an `init` in `home` makes, given `share` or not: as `installation.json` records it (the
+ * default relative to the home, so that the home can move) and as a folder.
+ */
+export function initialShare(home: string, share?: string): { readonly recorded: string; readonly dir: string } {
+  const recorded = share === undefined ? DEFAULT_SHARE_FOLDER : resolve(share);
+  return { recorded, dir: resolve(home, recorded) };
+}
 
 /**
  * The share is the untrusted folder (every user and the network read and write it): it may lie in
@@ -370,8 +379,7 @@ export class Installation {
     const installation = new Installation(home, options);
     const root = installation.home;
     requireFolder(root);
-    const share = init.share === undefined ? DEFAULT_SHARE_FOLDER : resolve(init.share);
-    const shareDir = isAbsolute(share) ? share : join(root, share);
+    const { recorded: share, dir: shareDir } = initialShare(root, init.share);
     requireShareOffHome(shareDir, root, 'the share');
     makeFolders(root);
     const release = await lockHome(root, options.waitMs, options.onLockWait);

@@ -16,15 +16,12 @@ export class SyncStalledError extends DeviceError {
   readonly report: SyncReport;
 
   constructor(cause: DeviceError, report: SyncReport) {
-    const message = cause.message.startsWith(`${cause.code}: `)
-      ? cause.message.slice(cause.code.length + 2)
-      : cause.message;
     const applied =
       report.applied.length === 0
         ? `no new update file was applied (the replica is at update #${report.sequence})`
         : `update ${report.applied.map((s) => `#${s}`).join(', ')} applied (the replica is at update ` +
           `#${report.sequence}), their HSM work owed`;
-    super(cause.code, `${message}; this sync: ${applied}; nothing is acknowledged until the work is done`);
+    super(cause.code, `${cause.detail}; this sync: ${applied}; nothing is acknowledged until the work is done`);
     this.report = report;
   }
 }

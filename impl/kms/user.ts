@@ -25,7 +25,7 @@ import { PowerLossError } from '../../device/powerLossError.ts';
 import { UPDATE_SEQUENCE_COUNTER } from '../../device/acknowledgement.ts';
 import { keyUsage } from '../../model/keyLifecycle.ts';
 import { persistSnapshot, restoreSnapshot } from '../../model/persistedSnapshot.ts';
-import { openingRefusal, stalenessAt, updateProcessingMachine } from '../../model/updateProcessing.ts';
+import { openingRefusal, refusedBefore, stalenessAt, updateProcessingMachine } from '../../model/updateProcessing.ts';
 import type {
   FreshnessStatement,
   RefusalReason,
@@ -204,7 +204,10 @@ export class User {
 
   // ---- views ----------------------------------------------------------------------------------
 
-  /** The user itself. */
+  /**
+   * The user itself; with the name '' when this replica holds no record of it (before its first
+   * sync, or once the administrator deleted it): a real name is never empty (the model's `InvalidName`).
+   */
   me(): UserRecord {
     return this.#read((db) => readUsers(db).find((u) => u.id === this.#userId) ?? { id: this.#userId, name: '' });
   }
@@ -558,8 +561,8 @@ export class User {
       // read as up to date (the remedy, a missing file restored or a resync, is the administrator's).
       // One left unopened while blocked is not named: `blocked` says why.
       if (!p.can(open)) {
-        const before = p.context.refusedFiles.find((f) => f.fileHash === open.fileHash);
-        if (before !== undefined) held.push({ name, reason: before.reason });
+        const before = refusedBefore(p.context, open.fileHash);
+        if (before !== null) held.push({ name, reason: before });
         continue;
       }
       p = this.#step(p, open);
