@@ -295,7 +295,20 @@ describe('encrypted database', () => {
               }
               const card = sd.clone();
               device.cutBeforeNextCounter = true;
-              expect(() => applyStep(db, event.step, i + 1)).toThrow(/power cut/);
+              let cut = false;
+              try {
+                applyStep(db, event.step, i + 1);
+              } catch (error) {
+                expect(String(error)).toMatch(/power cut/);
+                cut = true;
+              }
+              if (!cut) {
+                // A step that changes no page commits nothing (`PageStore.commit`): no manifest, no
+                // counter, so no window for the cut; the rows are the committed ones either way.
+                device.cutBeforeNextCounter = false;
+                expect([next, contents(db), db.generation]).toEqual([committed, committed, generation]);
+                continue;
+              }
               const window = sd.clone();
               seen.push(window);
               // While the commit is pending, every image opens to the committed rows or to this commit's, or is
@@ -349,9 +362,16 @@ describe('encrypted database', () => {
           steps.forEach((s, i) => applyStep(probe.db, s, i + 1));
           const before = contents(probe.db);
           const writesBefore = probe.sd.stats().writes;
+          const generation = probe.db.generation;
           applyStep(probe.db, last, 200);
           const after = contents(probe.db);
           const writes = probe.sd.stats().writes - writesBefore;
+          if (probe.db.generation === generation) {
+            // A step that changes no page commits nothing (`PageStore.commit`): no write or sync to cut.
+            expect([after, writes]).toEqual([before, 0]);
+            progress.ran(steps.length + 1);
+            return;
+          }
           // Cut at every write of the commit, and at each of its two syncs.
           const cuts = [
             ...Array.from({ length: writes }, (_, i) => ({ kind: 'write' as const, n: i + 1 })),
@@ -405,6 +425,12 @@ describe('encrypted database', () => {
           const after = contents(probe.db);
           const flashCuts = flashOpsOf() - flashOps;
           const sdCuts = probe.sd.stats().writes - sdWrites;
+          if (after === before && flashCuts === 0) {
+            // A step that changes no page commits nothing (`PageStore.commit`): no write of either kind.
+            expect(sdCuts).toBe(0);
+            progress.ran(steps.length + 1);
+            return;
+          }
           expect(flashCuts, 'the commit advances the generation counter in flash').toBeGreaterThan(0);
           const cuts = [
             ...Array.from({ length: flashCuts }, (_, i) => ({ where: 'flash' as const, n: i + 1 })),

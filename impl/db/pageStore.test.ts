@@ -218,6 +218,38 @@ describe('page store: commit intent', () => {
     expect(PageStore.open(device, sd).image).toEqual(new Uint8Array(2 * PAGE_SIZE).fill(3));
   });
 
+  test('an image equal to the committed one writes nothing: no intent, no card write, the same generation', () => {
+    const device = new SoftDatabaseDevice();
+    const sd = new SdCard({ sectorCount: SECTORS });
+    PageStore.create(device, sd).commit(new Uint8Array(2 * PAGE_SIZE).fill(1));
+    const store = PageStore.open(device, sd);
+    const intent = device.commitIntent();
+    const written = sd.stats().bytesWritten;
+    // Even with the card out: there is nothing to write.
+    sd.cutPower();
+    expect(store.commit(new Uint8Array(2 * PAGE_SIZE).fill(1))).toEqual({
+      generation: 1,
+      pagesWritten: 0,
+      bytesEncrypted: 0,
+      bytesWritten: 0,
+    });
+    sd.powerOn();
+    expect([device.commitIntent(), device.committedGeneration(), sd.stats().bytesWritten]).toEqual([
+      intent,
+      1,
+      written,
+    ]);
+    // One byte changed, or one page more, is a commit.
+    const changed = new Uint8Array(2 * PAGE_SIZE).fill(1);
+    changed[PAGE_SIZE + 7] = 2;
+    expect(store.commit(changed)).toMatchObject({ generation: 2, pagesWritten: 1 });
+    expect(store.commit(new Uint8Array(3 * PAGE_SIZE).fill(1).fill(2, PAGE_SIZE + 7, PAGE_SIZE + 8))).toMatchObject({
+      generation: 3,
+      pagesWritten: 1,
+    });
+    expect(PageStore.open(device, sd).image.length).toBe(3 * PAGE_SIZE);
+  });
+
   test('a card ahead of everything the device committed or started is Tampered', async () => {
     const soft = new SoftDatabaseDevice();
     const sd = new SdCard({ sectorCount: SECTORS });

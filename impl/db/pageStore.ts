@@ -415,7 +415,8 @@ export class PageStore {
   /**
    * Persists `image` as the next generation, writing only the pages that differ from the committed
    * image. Atomic: after a power cut anywhere in here, {@link PageStore.open} finds this generation
-   * or the previous one, never a mix.
+   * or the previous one, never a mix. An image equal to the committed one is durable already: it is
+   * kept, nothing is written, and the generation stays (`pagesWritten` 0).
    *
    * The store keeps `image` itself as its committed image once the commit succeeds (no copy: a commit
    * used to copy the whole database, every time); the caller hands it over and must not change it.
@@ -430,6 +431,21 @@ export class PageStore {
         `the database needs ${pageCount} pages; the card holds ${this.#layout.maxPages}`,
       );
     }
+    const next = asBuffer(image);
+    const committed = asBuffer(this.#image);
+    // Native and allocation-free: every commit compares every page.
+    const unchanged = (page: number): boolean =>
+      this.#entries[page] !== undefined &&
+      next.compare(committed, page * PAGE_SIZE, (page + 1) * PAGE_SIZE, page * PAGE_SIZE, (page + 1) * PAGE_SIZE) === 0;
+    // What is committed already is durable: a transaction that changed nothing (a publication with
+    // nothing to say, a refused change) spends no commit intent in device flash, no card write, and no
+    // generation of the rollback counter.
+    let changed = pageCount !== this.#entries.length;
+    for (let page = 0; !changed && page < pageCount; page++) changed = !unchanged(page);
+    if (!changed) {
+      this.#image = image;
+      return { generation: this.#generation, pagesWritten: 0, bytesEncrypted: 0, bytesWritten: 0 };
+    }
     const generation = this.#generation + 1;
     // A card that is out (unpowered) fails at its first write anyway: fail before the intent, which
     // would spend one of the generation's attempts (and a device flash write) for nothing. Retries
@@ -442,18 +458,13 @@ export class PageStore {
     let bytesEncrypted = 0;
     let pagesWritten = 0;
     const entries: PageEntry[] = [];
-    const next = asBuffer(image);
-    const committed = asBuffer(this.#image);
     for (let page = 0; page < pageCount; page++) {
-      const start = page * PAGE_SIZE;
-      const end = start + PAGE_SIZE;
       const old = this.#entries[page];
-      // Native and allocation-free: every commit compares every page.
-      if (old !== undefined && next.compare(committed, start, end, start, end) === 0) {
+      if (old !== undefined && unchanged(page)) {
         entries.push(old);
         continue;
       }
-      const bytes = image.subarray(start, end);
+      const bytes = image.subarray(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
       const slot: 0 | 1 = old === undefined ? 0 : old.slot === 0 ? 1 : 0;
       // Compressed on the host (which holds the plaintext page anyway), so the HSM seals, and every
       // open decrypts, only the compressed bytes.

@@ -250,6 +250,9 @@ describe('Admin', () => {
     const log = w.admin.auditLog();
     expect(log.map((e) => e.action)).toContain('renameUser');
     expect(w.admin.verifyAuditLog()).toBe(log.at(-1)?.hash);
+    // An entry names what the operation made, not only what it was asked.
+    const keyId = w.admin.addKey('G1', 'audited');
+    expect(JSON.parse(w.admin.auditLog().at(-1)!.details)).toMatchObject({ groupId: 'G1', name: 'audited', keyId });
   });
 
   test('refused operations leave nothing behind, not even a generated key', async () => {

@@ -11,7 +11,8 @@
  * model's codes.
  *
  * Every operation is one database transaction that first expires due keys (audited as such), then
- * changes tables, then appends a hash-chained audit entry; it returns what it did
+ * changes tables, then appends a hash-chained audit entry (a transaction that did nothing leaves
+ * none, and an unchanged database commits nothing: `PageStore.commit`); it returns what it did
  * ({@link AdminChanges}, recorded by the rules as they act). Keys are generated inside the admin HSM
  * (TRNG) during the transaction and deleted again if it fails before committing (a commit cut short
  * may have landed: its keys stay until the reopen tells); keys are erased from the HSM only after the
@@ -85,6 +86,13 @@ export interface AddKeyOptions {
   /** At most the group's default (which is also the default). */
   readonly cryptoperiodMs?: number;
 }
+
+/**
+ * What an admin transaction's audit entry says: fixed details, or details drawn from its result (the
+ * ID of the key it made, the files it published); null for a transaction that did nothing worth an
+ * entry (a publication with nothing to say), which then leaves no entry.
+ */
+export type AuditDetails<T> = Record<string, unknown> | ((result: T) => Record<string, unknown> | null);
 
 const NEXT_KEY_COUNTER = 'nextKeyNumber';
 
@@ -183,7 +191,7 @@ export class Admin {
    */
   #mutate<T>(
     action: string,
-    details: Record<string, unknown>,
+    details: AuditDetails<T>,
     fn: (m: Mutation) => T,
     sweep = true,
   ): { value: T; changes: AdminChanges } {
@@ -213,7 +221,8 @@ export class Admin {
           eraseAfterCommit: (keyId) => toErase.push(deviceKeyNumber(keyId)),
         };
         const result = fn(m);
-        audit.push({ at: now, actor: 'admin', action, details });
+        const said = typeof details === 'function' ? details(result) : details;
+        if (said !== null) audit.push({ at: now, actor: 'admin', action, details: said });
         appendAudit(db, this.#audit, audit);
         return result;
       });
@@ -471,12 +480,16 @@ export class Admin {
   }
 
   #addKey(groupId: GroupId, name: string, options: AddKeyOptions): { value: KeyId; changes: AdminChanges } {
-    return this.#mutate('addKey', { groupId, name, ...options }, (m) => {
-      const group = requireGroup(m.db, groupId);
-      throwIf(checkName(name));
-      const cryptoperiodMs = checkNewKey(m.db, group, options.cryptoperiodMs);
-      return insertNewKey(m, group, name, cryptoperiodMs, 'added').id;
-    });
+    return this.#mutate(
+      'addKey',
+      (keyId) => ({ groupId, name, keyId, ...options }),
+      (m) => {
+        const group = requireGroup(m.db, groupId);
+        throwIf(checkName(name));
+        const cryptoperiodMs = checkNewKey(m.db, group, options.cryptoperiodMs);
+        return insertNewKey(m, group, name, cryptoperiodMs, 'added').id;
+      },
+    );
   }
 
   /** Activates a key (`sekey_activate_key`): NIST T4 (first activation starts the cryptoperiod). */
@@ -600,7 +613,7 @@ export class Admin {
    * provisioning, publication, acknowledgements). It expires nothing: keys due at `now` are to be
    * read through `rules/expiry.ts`'s `keyAsOf`.
    */
-  transaction<T>(action: string, details: Record<string, unknown>, fn: (db: Database, now: number) => T): T {
+  transaction<T>(action: string, details: AuditDetails<T>, fn: (db: Database, now: number) => T): T {
     return this.#mutate(action, details, (m) => fn(m.db, m.now), false).value;
   }
 }

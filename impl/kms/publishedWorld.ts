@@ -90,31 +90,39 @@ function sameMembers(a: readonly UserId[], b: readonly UserId[]): boolean {
   return b.every((u) => set.has(u));
 }
 
-/** Makes `current` the world as last published, writing only the entries that differ from `published`. */
-export function recordPublishedWorld(db: Database, published: WorldSummary, current: WorldSummary): void {
+/**
+ * Makes `current` the world as last published, writing only the entries that differ from `published`.
+ * @returns the rows written or deleted (0: the world is as published).
+ */
+export function recordPublishedWorld(db: Database, published: WorldSummary, current: WorldSummary): number {
+  let written = 0;
+  const write = (sql: string, params: Array<string>): void => {
+    execute(db, sql, params);
+    written += 1;
+  };
   for (const kind of KINDS) {
     const before = published.hashes[kind];
     const now = current.hashes[kind];
     for (const [id, hash] of now) {
       if (before.get(id) === hash) continue;
-      execute(
-        db,
+      write(
         `INSERT INTO published_entities (kind, id, hash) VALUES (?, ?, ?)
          ON CONFLICT(kind, id) DO UPDATE SET hash = excluded.hash`,
         [kind, id, hash],
       );
     }
     for (const id of before.keys())
-      if (!now.has(id)) execute(db, 'DELETE FROM published_entities WHERE kind = ? AND id = ?', [kind, id]);
+      if (!now.has(id)) write('DELETE FROM published_entities WHERE kind = ? AND id = ?', [kind, id]);
   }
   for (const groupId of new Set([...published.members.keys(), ...current.members.keys()])) {
     const before = new Set(published.members.get(groupId) ?? []);
     const now = new Set(current.members.get(groupId) ?? []);
     for (const userId of now)
       if (!before.has(userId))
-        execute(db, 'INSERT INTO published_members (group_id, user_id) VALUES (?, ?)', [groupId, userId]);
+        write('INSERT INTO published_members (group_id, user_id) VALUES (?, ?)', [groupId, userId]);
     for (const userId of before)
       if (!now.has(userId))
-        execute(db, 'DELETE FROM published_members WHERE group_id = ? AND user_id = ?', [groupId, userId]);
+        write('DELETE FROM published_members WHERE group_id = ? AND user_id = ?', [groupId, userId]);
   }
+  return written;
 }

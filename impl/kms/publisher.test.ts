@@ -93,6 +93,22 @@ describe('publishing at scale', () => {
     expect(w.admin.generation).toBe(generation + 1);
   });
 
+  test('a publication is audited by the files it wrote; one with nothing to say commits nothing', async () => {
+    const w = await newTeam();
+    w.admin.activateKey(w.admin.addKey('G1', 'k'));
+    const report = await w.publisher.publish();
+    expect(report.published.length).toBe(3);
+    const entry = w.admin.auditLog().at(-1)!;
+    expect(entry.action).toBe('publish');
+    expect(JSON.parse(entry.details)).toEqual({
+      files: report.published.map((p) => `${p.userId} #${p.sequence} ${p.kind}`),
+    });
+    const generation = w.admin.generation;
+    const entries = w.admin.auditLog().length;
+    expect((await w.publisher.publish()).published).toEqual([]);
+    expect([w.admin.generation, w.admin.auditLog().length]).toEqual([generation, entries]);
+  });
+
   test('a dropped key stays until its erasure is acknowledged; a resync before then orders it again', async () => {
     const w = await newTeam();
     w.admin.activateKey(w.admin.addKey('G1', 'k'));

@@ -80,6 +80,13 @@ export interface PublishReport {
   readonly rewritten: ReadonlyArray<RewrittenFile>;
 }
 
+/** A file a publication prepares: what it reports, its name on the share, its bytes. */
+interface PreparedFile {
+  readonly entry: PublishReport['published'][number];
+  readonly name: string;
+  readonly file: Uint8Array;
+}
+
 /** A committed file written to the share again. */
 export interface RewrittenFile {
   readonly userId: UserId;
@@ -248,8 +255,13 @@ export class Publisher {
     await this.#transport.check?.();
     const rewritten = await this.flush();
     // One transaction for all users: one database commit however many users are affected.
-    const files = this.#admin.transaction('publish', {}, (db, now) => {
-      const entries: Array<{ entry: PublishReport['published'][number]; name: string; file: Uint8Array }> = [];
+    // Audited by what it wrote; a publication with nothing to say leaves no entry and commits nothing.
+    const said = ({ entries, recorded }: { entries: PreparedFile[]; recorded: number }) =>
+      entries.length === 0 && recorded === 0
+        ? null
+        : { files: entries.map(({ entry }) => `${entry.userId} #${entry.sequence} ${entry.kind}`) };
+    const { entries: files } = this.#admin.transaction('publish', said, (db, now) => {
+      const entries: PreparedFile[] = [];
       const source = projectionSource(db, now);
       const published = readPublishedWorld(db);
       const current = summarizeWorld(source);
@@ -261,8 +273,7 @@ export class Publisher {
         if (prepared) entries.push(prepared);
       }
       // Every device was brought to the current world (or needed nothing): it is the published one now.
-      recordPublishedWorld(db, published, current);
-      return entries;
+      return { entries, recorded: recordPublishedWorld(db, published, current) };
     });
     // Committed first, written second: a crash in between, or a file lost from the share later, is
     // repaired by flush(), which the next publish runs first. The outbox keeps a file's bytes until
@@ -281,13 +292,7 @@ export class Publisher {
   }
 
   /** Builds and commits the next file of `userId`, if there is anything to say. */
-  #prepare(
-    db: Database,
-    now: number,
-    device: RoundDevice,
-    world: RoundWorld,
-    before: DeviceView,
-  ): { entry: PublishReport['published'][number]; name: string; file: Uint8Array } | null {
+  #prepare(db: Database, now: number, device: RoundDevice, world: RoundWorld, before: DeviceView): PreparedFile | null {
     const { userId, serial, keyIds, stream, exists } = device;
     const sequence = stream ? stream.sequence + 1 : 1;
     const previousHash = stream ? stream.lastHash : NO_PREVIOUS_FILE;
