@@ -123,6 +123,8 @@ export class SdCard {
   #armed: Armed | undefined;
   readonly #prng: SeededPrng;
   #stats: { -readonly [K in keyof SdCardStats]: number } = { ...NO_STATS };
+  /** Told after every cut: the board this card is powered by ({@link onPowerCut}). */
+  #supply: (() => void) | undefined;
 
   constructor(options: SdCardOptions) {
     assertSectorCount(options.sectorCount);
@@ -152,6 +154,15 @@ export class SdCard {
     copy.#prng.copyStateOf(this.#prng);
     copy.#stats = { ...this.#stats };
     return copy;
+  }
+
+  /**
+   * Registers what else loses power when this card does: the card sits on the SEcube's board, on its
+   * supply, so a cut the card sees is the board's (`SecubeDevice` registers itself). The latest
+   * registration replaces the one before (a device rebuilt on the same card); clones start with none.
+   */
+  onPowerCut(listener: () => void): void {
+    this.#supply = listener;
   }
 
   /** False after a power cut, until {@link powerOn} (same name as the flash's). */
@@ -293,6 +304,7 @@ export class SdCard {
     this.#armed = undefined;
     this.#powered = false;
     this.#stats.powerCuts += 1;
+    this.#supply?.();
     return { outcomes };
   }
 

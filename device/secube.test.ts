@@ -983,6 +983,29 @@ describe('failures below the device', () => {
     t.device.powerOn();
     expect(sdcard.read(0)).toEqual(new Uint8Array(512).fill(1));
   });
+
+  it('a cut that fires inside an SD operation stops the device too: one supply, either way', () => {
+    const sdcard = new SdCard({ sectorCount: 16 });
+    const t = makeDevice('sd-cut-device', { sdcard });
+    t.device.login('user', USER_PIN);
+    sdcard.write(0, new Uint8Array(512).fill(1));
+    sdcard.cutPowerAtSync(1);
+    expect(() => sdcard.sync()).toThrow(PowerLossError);
+    // Off, the session gone (the PIN machine's POWER_LOSS), as after a cut of the whole device.
+    expect(t.device.powered).toBe(false);
+    expect(String(t.device)).toMatch(/, off, session=-, keys=-\)$/);
+    expect(() => t.device.counterAdvance('n', 1)).toThrow(PowerLossError);
+    expect(sdcard.stats().powerCuts).toBe(1);
+    t.device.powerOn();
+    expect([t.device.powered, t.device.session, sdcard.powered]).toEqual([true, 'loggedOut', true]);
+    // A device rebuilt on the same card takes over the supply; a clone of the card has none.
+    const rebuilt = new SecubeDevice({ flash: t.flash, sdcard });
+    const clone = sdcard.clone();
+    clone.cutPower();
+    expect([rebuilt.powered, t.device.powered]).toEqual([true, true]);
+    sdcard.cutPower();
+    expect([rebuilt.powered, t.device.powered]).toEqual([false, true]);
+  });
 });
 
 describe('test hooks', () => {

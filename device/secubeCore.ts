@@ -147,6 +147,10 @@ export class DeviceCore {
       throw new RangeError('state sectors and key store sectors must not overlap');
     this.area = new RecordArea({ flash: options.flash, sectors: stateSectors });
     this.sdcard = options.sdcard;
+    // One supply: a cut the card sees (during a write or a sync the host makes) stops the device too.
+    this.sdcard?.onPowerCut(() => {
+      if (this.powered) this.cutPower();
+    });
     this.pinIterations = options.pinIterations ?? DEFAULT_PIN_ITERATIONS;
   }
 
