@@ -12,7 +12,7 @@ import { formatDuration, formatTime } from './durations.ts';
 import { Installation, initialShare } from '../host/installation.ts';
 import type { Args } from './args.ts';
 import { UsageError } from './args.ts';
-import { durationValue } from './argValues.ts';
+import { durationValue, pinValue } from './argValues.ts';
 import type { CliIo } from './cliIo.ts';
 import type { GlobalFlags } from './commandLine.ts';
 import { json } from './format.ts';
@@ -67,6 +67,8 @@ export async function runAdminInit(args: Args, io: CliIo, flags: GlobalFlags): P
   if (global.pin !== undefined) throw new UsageError('init sets the PINs: use --admin-pin and --user-pin, not --pin');
   if (adminPin === undefined || userPin === undefined)
     throw new UsageError("init sets the admin HSM's PINs: give both --admin-pin PIN and --user-pin PIN");
+  pinValue(adminPin, '--admin-pin');
+  pinValue(userPin, '--user-pin');
   if (clock !== undefined && clock !== 'system' && clock !== 'manual')
     throw new UsageError(`--clock must be system or manual, got '${clock}'`);
   if (clock === 'system' && global.at !== undefined)

@@ -11,6 +11,7 @@ import { checkId } from '../../model/kms.ts';
 import { hasDeviceImages } from '../host/deviceImages.ts';
 import type { Installation } from '../host/installation.ts';
 import { UsageError } from './args.ts';
+import { pinValue } from './argValues.ts';
 import { fields, ids, json, quoted, table } from './format.ts';
 import { requireFactory } from './globalOptions.ts';
 import { openFactory } from '../host/manufacturerFile.ts';
@@ -195,6 +196,8 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       if (userPin === undefined || deviceAdminPin === undefined) {
         throw new UsageError("provision sets the new HSM's PINs: give both --user-pin PIN and --device-admin-pin PIN");
       }
+      pinValue(userPin, '--user-pin');
+      pinValue(deviceAdminPin, '--device-admin-pin');
       const question = `provision ${id} again: its present HSM is replaced (learns no new key, keeps those it has)?`;
       // Before the session, an HSM in the user's folder is what says it is provisioned again; the
       // session asks when the admin has one in service (its images may be gone: a lost HSM).

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { idList } from './argValues.ts';
+import { idList, pinValue } from './argValues.ts';
 import { UsageError } from './args.ts';
 
 describe('idList', () => {
@@ -14,6 +14,19 @@ describe('idList', () => {
     for (const values of [[''], [','], ['', ',']]) {
       expect(() => idList(values)).toThrow(UsageError);
       expect(() => idList(values)).toThrow(/no user ID/);
+    }
+  });
+});
+
+describe('pinValue', () => {
+  test('4 to 64 bytes of UTF-8, counted in bytes; a refusal names the source, not the length', () => {
+    expect(pinValue('abcd', '--pin')).toBe('abcd');
+    expect(pinValue('é'.repeat(32), '--pin')).toBe('é'.repeat(32)); // 64 bytes
+    for (const pin of ['', 'abc', 'é'.repeat(33), 'a'.repeat(65)]) {
+      expect(() => pinValue(pin, '$SEKEY_USER_PIN')).toThrow(UsageError);
+      expect(() => pinValue(pin, '$SEKEY_USER_PIN')).toThrow(
+        /^\$SEKEY_USER_PIN: a PIN must be 4 to 64 bytes long \(UTF-8\)$/,
+      );
     }
   });
 });

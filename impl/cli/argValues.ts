@@ -2,6 +2,7 @@
  * Typed values from command-line strings; each refusal is a usage error naming the argument.
  * @module
  */
+import { PIN_MAX_BYTES, PIN_MIN_BYTES } from '../../device/pinHash.ts';
 import { parseDuration, parseTimeSpec } from './durations.ts';
 import type { TimeSpec } from '../host/installation.ts';
 import { UsageError } from './args.ts';
@@ -41,6 +42,18 @@ export function timeValue(text: string): TimeSpec {
         `the epoch, or +DURATION (+7d), got '${text}'`,
     );
   return spec;
+}
+
+/**
+ * A PIN the HSM can take: 4 to 64 bytes of UTF-8 (`device/pinHash.ts`). Checked here so that the
+ * refusal names where the PIN came from (`--user-pin`, `$SEKEY_ADMIN_PIN`, the prompt), which the
+ * HSM cannot; its length is not said, the PIN being a secret.
+ */
+export function pinValue(pin: string, what: string): string {
+  const length = new TextEncoder().encode(pin).length;
+  if (length < PIN_MIN_BYTES || length > PIN_MAX_BYTES)
+    throw new UsageError(`${what}: a PIN must be ${PIN_MIN_BYTES} to ${PIN_MAX_BYTES} bytes long (UTF-8)`);
+  return pin;
 }
 
 /**

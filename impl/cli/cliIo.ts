@@ -52,9 +52,10 @@ export interface CliIo {
   /**
    * Registers `cleanup` to run if an interruption abandons the command (before it changed anything):
    * the process then ends at once, past every `finally`, so what the command made for itself only
-   * (temporary folders, a demo's factory and its signing key) is removed here. Returns the undoing.
+   * (temporary folders, a demo's factory and its signing key) is removed here, and `--json` prints
+   * its error object. Returns the undoing.
    */
-  readonly onAbandon?: (cleanup: () => void) => () => void;
+  readonly onAbandon?: (cleanup: (signal: CaughtSignal) => void) => () => void;
   /**
    * Present only when standard error is a terminal: shows `line` as the status line, redrawn in
    * place of the previous one (a progress bar); null clears it (`progressView.ts`).

@@ -5,6 +5,7 @@
  * @module
  */
 import type { TimeSpec } from '../host/installation.ts';
+import { LATEST_TIME_MS } from '../host/installation.ts';
 
 const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as const;
 
@@ -18,7 +19,7 @@ const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as co
 export const MAX_DURATION_MS = 36_525 * UNIT_MS.d;
 
 /** The latest time `--at` takes: the end of year 9999, the last one ISO 8601 writes in four digits. */
-export const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+export const MAX_TIME_MS = LATEST_TIME_MS;
 
 /**
  * Parses `30d`, `12h`, `15m`, `90s`, `250ms` or a plain number of milliseconds into a positive

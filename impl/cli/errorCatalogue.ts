@@ -213,7 +213,9 @@ export function renderErrorCatalogue(read: (path: string) => string): string {
       'The `sekey` command prints `code: message` and exits with 1 (2 for a wrong command line, 3 for an internal ' +
       'error; with `--json` it also prints `{"error": {code, message, exit}}`). One code is not a refusal: ' +
       '`ShareNotWritten` (exit 4) says the change was made and saved, and printed as done (with `--json`, the ' +
-      "command's own object, and no error object), but its files did not all reach the share. A code can exist " +
+      "command's own object, and no error object), but its files did not all reach the share. A command that " +
+      'Ctrl-C or SIGTERM abandons before it changed anything exits 130 or 143 (with `--json`, the code is ' +
+      '`Interrupted`); one interrupted while changing finishes the change first. A code can exist ' +
       'in two classes (`UnknownKey` of the KMS and of an HSM): the class tells them apart. The last rows are ' +
       "faults of the simulated HSM's storage: its key store, its flash and power loss.",
     '',

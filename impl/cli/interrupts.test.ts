@@ -35,10 +35,10 @@ describe('interruptions', () => {
         throw new Error('busy');
       });
       const undo = guard.onAbandon(() => ran.push('undone'));
-      guard.onAbandon(() => ran.push('last', `exits so far: ${exits.length}`));
+      guard.onAbandon((signal) => ran.push('last', `exits so far: ${exits.length}`, signal));
       undo();
       process.emit('SIGINT', 'SIGINT');
-      expect(ran).toEqual(['first', 'last', 'exits so far: 0']);
+      expect(ran).toEqual(['first', 'last', 'exits so far: 0', 'SIGINT']);
       expect(exits).toEqual([130]);
       expect(said).toEqual([
         'sekey: interrupted (SIGINT) before anything was changed',

@@ -42,11 +42,11 @@ export interface InterruptGuard {
    */
   finish(): Promise<CaughtSignal | null>;
   /**
-   * Registers `cleanup` to run when an interruption abandons the command, just before the process
-   * ends (which skips every `finally`); returns the undoing. A cleanup that throws does not stop
+   * Registers `cleanup` to run, with the signal, when an interruption abandons the command, just
+   * before the process ends (which skips every `finally`); returns the undoing. A cleanup that throws does not stop
    * the others, nor the exit.
    */
-  onAbandon(cleanup: () => void): () => void;
+  onAbandon(cleanup: (signal: CaughtSignal) => void): () => void;
   /** Stops catching the signals (their default action, ending the process, is back). */
   release(): void;
 }
@@ -64,14 +64,14 @@ export function guardInterrupts(
   let changing = false;
   let decided = false;
   let received: CaughtSignal | null = null;
-  const cleanups = new Set<() => void>();
+  const cleanups = new Set<(signal: CaughtSignal) => void>();
   const onSignal = (signal: CaughtSignal): void => {
     if (decided) return; // the exit code is set and the process is ending
     if (!changing) {
       say(`sekey: interrupted (${signal}) before anything was changed`);
       for (const cleanup of cleanups) {
         try {
-          cleanup();
+          cleanup(signal);
         } catch (error) {
           say(`sekey: could not clean up: ${error instanceof Error ? error.message : String(error)}`);
         }

@@ -346,23 +346,27 @@ describe('nothing announced is lost: add-key killed or interrupted at random poi
     );
   });
 
-  test('Ctrl-C while waiting for another command to release the lock: abandoned, nothing changed', async () => {
+  test('Ctrl-C while waiting for the lock: abandoned, nothing changed, and said in JSON', async () => {
     const h = copyHome(scratchHome);
     // Another sekey process holds the home: this one (a live process ID) stands in for it.
     writeFileSync(join(h, '.lock'), String(process.pid));
     const child = spawn(
       process.execPath,
-      [join(out, 'impl/cli/sekey.js'), 'admin', 'add-user', 'U9', 'eve', '--wait', '60'],
+      [join(out, 'impl/cli/sekey.js'), 'admin', 'add-user', 'U9', 'eve', '--wait', '60', '--json'],
       {
         env: { PATH: process.env['PATH'] ?? '', SEKEY_HOME: h, SEKEY_ADMIN_PIN: ADMIN_PIN },
       },
     );
     let stderr = '';
+    let stdout = '';
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
     const ended = new Promise<{ code: number | null; at: number }>((resolve) =>
-      child.on('exit', (code) => resolve({ code, at: Date.now() })),
+      child.on('close', (code) => resolve({ code, at: Date.now() })),
     );
     // Sent once the child says it waits (the wait itself would last a minute).
     while (!stderr.includes('sekey: waiting (--wait): another sekey process')) {
@@ -373,6 +377,10 @@ describe('nothing announced is lost: add-key killed or interrupted at random poi
     const { code, at } = await ended;
     expect(code).toBe(SIGNAL_EXIT.SIGINT);
     expect(stderr).toContain('sekey: interrupted (SIGINT) before anything was changed');
+    // --json: standard output holds the one error object, as for any other failure.
+    expect(JSON.parse(stdout)).toEqual({
+      error: { code: 'Interrupted', message: 'interrupted (SIGINT) before anything was changed', exit: 130 },
+    });
     expect(at - sent).toBeLessThan(30_000); // at once, not when the wait ends
     rmSync(join(h, '.lock'));
     const users = JSON.parse((await sekey(h, 'admin', 'users', '--json')).out) as Array<{ id: string }>;

@@ -13,6 +13,7 @@ import { peekDeviceImages } from '../host/deviceImages.ts';
 import { issuePinReset } from '../kms/pinReset.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { UsageError } from './args.ts';
+import { pinValue } from './argValues.ts';
 import type { CliIo } from './cliIo.ts';
 import { errorCode } from './reportError.ts';
 import { CliError } from './cliError.ts';
@@ -23,12 +24,12 @@ import type { GlobalOptions } from './globalOptions.ts';
  * @throws UsageError without either; CliError `NotConfirmed` when the two typed differ.
  */
 export async function newPinValue(option: string | undefined, io: CliIo, what: string): Promise<string> {
-  if (option !== undefined) return option;
+  if (option !== undefined) return pinValue(option, '--new-pin');
   if (io.prompt === undefined) throw new UsageError(`give the new ${what} with --new-pin PIN`);
   const first = await io.prompt(`new ${what}: `, { hidden: true });
   const again = await io.prompt(`new ${what} again: `, { hidden: true });
   if (first !== again) throw new CliError('NotConfirmed', `the two new ${what}s typed differ; nothing was changed`);
-  return first;
+  return pinValue(first, `the new ${what} typed`);
 }
 
 /**
@@ -104,14 +105,15 @@ export async function requirePin(options: GlobalOptions, io: CliIo, holder: PinH
   if (given !== undefined && given !== '') {
     // The tries left are judged under the session's lock (lastTryGuard), where the device is loaded
     // anyway: not here, which would boot the HSM from its images once more for every command.
-    return { pin: given, source: options.pin === undefined ? `$${holder.env}` : '--pin' };
+    const source = options.pin === undefined ? (`$${holder.env}` as const) : '--pin';
+    return { pin: pinValue(given, source), source };
   }
   if (io.prompt !== undefined) {
     // Before the person types: if this is the last try, they should know before they guess.
     if (triesLeftOnDisk(holder.dir, holder.level) === 1)
       io.err(`warning: ONE ${holder.level} PIN try left on ${holder.hsm}: if it is wrong, ${holder.recovery}`);
     const typed = await io.prompt(`${holder.level} PIN of ${holder.hsm}: `, { hidden: true });
-    if (typed !== '') return { pin: typed, source: 'the prompt' };
+    if (typed !== '') return { pin: pinValue(typed, `the ${holder.level} PIN typed`), source: 'the prompt' };
   }
   throw new UsageError(`this command needs the ${holder.level} PIN: pass --pin PIN or set ${holder.env}`);
 }

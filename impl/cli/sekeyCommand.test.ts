@@ -187,8 +187,8 @@ describe('sekey on a persistent installation', () => {
     // A PIN the HSM would refuse is refused before the home is made: nothing is left behind.
     const fresh = join(tempDir(), 'never-made');
     const shortPin = await run('admin', 'init', '--home', fresh, '--admin-pin', 'abc', '--user-pin', USER_PIN);
-    expect(shortPin.code).toBe(1);
-    expect(shortPin.err).toContain('BadArgument: a PIN must be 4..64 bytes long');
+    expect(shortPin.code).toBe(2);
+    expect(shortPin.err).toContain('--admin-pin: a PIN must be 4 to 64 bytes long');
     expect(existsSync(fresh)).toBe(false);
   });
 

@@ -23,6 +23,7 @@ import { GLOBAL_OPTION_NAMES, splitGlobals } from './commandLine.ts';
 import { didYouMean } from './didYouMean.ts';
 import { json } from './format.ts';
 import { SIGNAL_EXIT } from './interrupts.ts';
+import type { CaughtSignal } from './interrupts.ts';
 import { EXIT, reportError } from './reportError.ts';
 import { DEMO_PINS, SETUP_EXAMPLES, SETUP_HEADING, examplesHelp } from './commandExamples.ts';
 import { fitHelp } from './helpText.ts';
@@ -244,11 +245,22 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   let code: number;
   try {
     ({ flags, rest } = splitGlobals(argv));
+    // Standard output under --json holds one object, also when an interruption abandons the command.
+    if (flags.json) io.onAbandon?.((signal) => io.out(json({ error: interruptedBeforeChanges(signal) })));
     code = await runCommand(rest, io, flags);
   } catch (error) {
     code = reportError(commandPrefix(rest), error, io, flags);
   }
   return exitCode(io, code);
+}
+
+/** The `--json` error object of a command an interruption abandoned: it had changed nothing. */
+export function interruptedBeforeChanges(signal: CaughtSignal): { code: string; message: string; exit: number } {
+  return {
+    code: 'Interrupted',
+    message: `interrupted (${signal}) before anything was changed`,
+    exit: SIGNAL_EXIT[signal],
+  };
 }
 
 /** A word that names no command: `sekey --help` shows the usage, not `sekey WORD --help`. */

@@ -95,3 +95,28 @@ test('admin init --at before the epoch is a usage error and writes no installati
   expect(readInstallationConfig(home).lastTime).toBe(0);
   expect(await main(['admin', 'users', '--home', home, '--pin', 'admin-pin-1'], io)).toBe(0);
 });
+
+test('a relative --at never lands after the year 9999; the clock stays', async () => {
+  const home = join(scratch, 'far');
+  const factory = join(scratch, 'far-factory');
+  const errors: string[] = [];
+  const io: CliIo = {
+    out: () => undefined,
+    err: (l) => void errors.push(l),
+    env: { SEKEY_HOME: home, SEKEY_FACTORY: factory },
+    cwd: scratch,
+  };
+  const run = (...argv: string[]) => main(argv, io);
+  expect(await run('factory', 'init', '--dir', factory)).toBe(0);
+  const pins = ['--admin-pin', 'admin-pin-1', '--user-pin', 'user-pin-1'];
+  expect(await run('admin', 'init', ...pins, '--at', '9999-12-01')).toBe(0);
+  const start = readInstallationConfig(home).lastTime;
+  expect(await run('admin', 'users', '--at', '+31d', '--pin', 'admin-pin-1')).toBe(1);
+  expect(errors.at(-1)).toBe(
+    'sekey admin users: TimeOutOfRange: --at names 9999-12-01T00:00:00.000Z + 31 days, after the end of the year 9999',
+  );
+  expect(readInstallationConfig(home).lastTime).toBe(start);
+  // The last millisecond of the year is still a time.
+  expect(await run('admin', 'users', '--at', `+${30 * 86_400_000 + 86_399_999}`, '--pin', 'admin-pin-1')).toBe(0);
+  expect(readInstallationConfig(home).lastTime).toBe(Date.UTC(9999, 11, 31, 23, 59, 59, 999));
+});

@@ -76,6 +76,24 @@ import type { Transport } from '../protocol/transport.ts';
 import { User } from '../kms/user.ts';
 import { makeFolders } from './makeFolders.ts';
 
+/** The latest time an installation takes: the end of the year 9999, the last one ISO 8601 writes in four digits. */
+export const LATEST_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * `spec` resolved against `base` (the last recorded time, or the host's time at init).
+ * @throws InstallationError `TimeOutOfRange` past {@link LATEST_TIME_MS} (only a relative time can be).
+ */
+function resolveTime(spec: TimeSpec, base: number): number {
+  const t = spec.kind === 'absolute' ? spec.ms : base + spec.ms;
+  if (t > LATEST_TIME_MS)
+    throw new InstallationError(
+      'TimeOutOfRange',
+      `--at names ${new Date(base).toISOString()} + ${+(spec.ms / 86_400_000).toFixed(3)} days, after the end ` +
+        'of the year 9999',
+    );
+  return t;
+}
+
 /** A time given on the command line: absolute, or relative to the last recorded time. */
 export type TimeSpec =
   | { readonly kind: 'absolute'; readonly ms: number }
@@ -411,7 +429,7 @@ export class Installation {
       }
       const host = options.hostClock ?? systemClock;
       const at = options.at;
-      const start = at === undefined ? host.now() : at.kind === 'absolute' ? at.ms : host.now() + at.ms;
+      const start = at === undefined ? host.now() : resolveTime(at, host.now());
       const mode: ClockMode = init.clock ?? (at === undefined ? 'system' : 'manual');
       const clock = sessionClock(start, mode === 'system' && at === undefined ? host : null);
       // A half-finished earlier init (no installation.json) is simply overwritten.
@@ -636,7 +654,7 @@ export class Installation {
     const host = this.#options.hostClock ?? systemClock;
     const at = this.#options.at;
     if (at !== undefined) {
-      const t = at.kind === 'absolute' ? at.ms : config.lastTime + at.ms;
+      const t = resolveTime(at, config.lastTime);
       if (t < config.lastTime) {
         throw new InstallationError(
           'ClockWentBack',

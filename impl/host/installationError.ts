@@ -41,6 +41,12 @@ export const INSTALLATION_ERROR_CODES = [
    */
   'ClockWentBack',
   /**
+   * `--at +DURATION` lands after the end of the year 9999 (the last year ISO 8601 writes in four
+   * digits, and so the last time listings, reports and `--at` itself can name).
+   * @remedy Give a shorter duration, or an absolute time up to 9999-12-31T23:59:59.999Z.
+   */
+  'TimeOutOfRange',
+  /**
    * Another `sekey` process holds the installation's lock.
    * @remedy Wait for it to finish and retry; if it is gone, remove the lock file the message names.
    */
