@@ -20,6 +20,9 @@ import { provenance } from './provenance.ts';
 import { defaultResultsPath, mergeResults, repositoryRoot } from './results.ts';
 import { ignoreClosedPipes } from '../impl/cli/ignoreClosedPipes.ts';
 
+/** A run that could not score a scope (Stryker failed, no report to read): said in one line, exit 1. */
+class MutationFailure extends Error {}
+
 /** The goal of issue 12 per scope, in percent. */
 const GOALS: Readonly<Record<Scope, number>> = { model: 90, impl: 80 };
 
@@ -36,7 +39,8 @@ function runStryker(root: string, scope: Scope): number {
     stdio: 'inherit',
   });
   if (result.error) throw result.error;
-  if (result.status !== 0) throw new Error(`stryker (${scope}) exited with ${result.status ?? result.signal}`);
+  if (result.status !== 0)
+    throw new MutationFailure(`stryker (${scope}) exited with ${result.status ?? result.signal}`);
   return Math.round(Number(process.hrtime.bigint() - started) / 1e8) / 10;
 }
 
@@ -61,7 +65,7 @@ function main(argv: readonly string[]): void {
         ? undefined
         : ran;
     const path = reportPath(root, scope);
-    if (!existsSync(path)) throw new Error(`no report at ${path}: run without --report-only first`);
+    if (!existsSync(path)) throw new MutationFailure(`no report at ${path}: run without --report-only first`);
     const report = asMutationReport(JSON.parse(readFileSync(path, 'utf8')));
     const score = mutationScore(report);
     // The running time names the commit it was measured on when this command measured it (an
@@ -104,6 +108,9 @@ try {
   if (error instanceof UsageError) {
     console.error(`npm run mutation: ${error.message}\n(npm run mutation -- --help lists the scopes and options)`);
     process.exitCode = 2;
+  } else if (error instanceof MutationFailure) {
+    console.error(`npm run mutation: ${error.message}`);
+    process.exitCode = 1;
   } else {
     console.error(error);
     process.exitCode = 1;

@@ -48,7 +48,8 @@ Examples
   SEKEY_MUTATION_SCOPE=model npx stryker run stryker.config.mjs   # by hand, then:
   npm run mutation -- --report-only --running-seconds=1200 model
 
-Exit 0 when every selected scope was scored, 1 when Stryker failed, 2 on bad usage.`;
+Exit 0 when every selected scope was scored, 1 when Stryker failed or --report-only found no report, 2 on bad
+usage.`;
 
 /** What the command line asks for; throws {@link UsageError} on a wrong one. */
 export function parseMutationArgs(argv: readonly string[]): MutationRequest {

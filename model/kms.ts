@@ -10,8 +10,9 @@
  * - **Forward secrecy on leave.** When a member leaves a group (or is deleted), every key of the
  *   group that could still protect is retired — pre-active keys destroyed (NIST T2), active and
  *   suspended ones deactivated (T8, T12) — and, if the group had an active key, a fresh key is
- *   generated and activated at once for the remaining members. The leaver's device still has the old
- *   keys (we cannot make a device forget), but nothing new is ever encrypted under them.
+ *   generated and activated at once for the remaining members. The leaver's device is ordered to
+ *   erase the old keys, but its host may not carry the order out (and the leaver had them anyway):
+ *   what protects the group is that nothing new is ever encrypted under them.
  * - **Replacement on compromise.** Compromising an active key activates a fresh key for the group
  *   at once; the group's other keys are left alone (they are not suspect).
  * - **Backward secrecy on join.** In a group that does not share its history, a join retires every

@@ -105,7 +105,8 @@ export const KMS_ERROR_CODES = [
    */
   'NoCommonGroup',
   /**
-   * The smallest groups containing everyone have no active key within its cryptoperiod.
+   * No group containing everyone has an active key within its cryptoperiod (selection tries the
+   * smallest such groups first, then the next smallest: the message names every group it tried).
    * @remedy Ask the administrator to activate a key of the group (`activate-key`), then `sync`.
    */
   'NoUsableKey',

@@ -159,8 +159,9 @@ export const OPERATION_RULES: readonly OperationRule[] = [
     effects: [
       "The `leave` rule of the group key policy: the leaver holds none of the group's keys any more, live keys " +
         'are retired and, if one was active, a fresh key is activated for the remaining members.',
-      "The group and its keys leave the leaver's projection (its device keeps the key material it had: nothing " +
-        'makes a device forget, which is why the keys are retired).',
+      "The group and its keys leave the leaver's projection. Its device is ordered to erase that key material " +
+        "(the implementation's erase orders), but carrying the order out is the leaver's own host's business, and " +
+        'a leaver had the keys anyway: that is why the keys are retired.',
     ],
   },
   {

@@ -25,19 +25,26 @@ export function describePublish(report: PublishReport): string {
   return `published: ${files.join(', ')}${again}`;
 }
 
+/** One line naming the acknowledgements a command collected. */
+function describeAcknowledged(accepted: ReadonlyArray<{ readonly userId: string; readonly sequence: number }>): string {
+  return `acknowledged: ${accepted.map((a) => `${a.userId} #${a.sequence}`).join(', ')}`;
+}
+
 /** The distribution and audit commands. */
 export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
   {
     name: 'publish',
     args: '',
     summary:
-      'write an update file to the share for every user whose view changed, a heartbeat to every user whose latest ' +
-      'file is old',
+      'collect acknowledgements, then write an update file to the share for every user whose view changed, a ' +
+      'heartbeat to every user whose latest file is old',
     help: [
       'Every file carries a heartbeat (when it was issued); users refuse to encrypt once the latest one',
       "they applied is older than the installation's freshness window. Run this from cron at least once per",
       'heartbeat interval (e.g. hourly), so that users who sync keep encrypting: `sekey admin publish --pin',
-      '…`.',
+      '…`. It first collects the acknowledgements waiting on the share (as collect-acks does): an',
+      'acknowledgement carries no time, so the admin dates it when it collects it, and `stale` then counts',
+      'from a run of the cron job, not from whenever someone last ran collect-acks.',
     ].join('\n'),
     examples: ['sekey admin publish --at +1d'],
     mutates: false,
@@ -45,8 +52,15 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     prepare:
       (_args, { json: asJson }) =>
       async ({ session, io }) => {
+        // Collected first: the staleness clock of a user who acknowledged starts now, not at some
+        // later collect-acks (README: the publisher runs from cron, nothing else needs to).
+        const acknowledged = await session.publisher.collectAcknowledgements();
         const report = await session.publisher.publish();
-        io.out(asJson ? json(report) : describePublish(report));
+        if (asJson) io.out(json({ acknowledged, ...report }));
+        else {
+          if (acknowledged.length > 0) io.out(describeAcknowledged(acknowledged));
+          io.out(describePublish(report));
+        }
       },
   },
   {
@@ -61,12 +75,7 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
       async ({ session, io }) => {
         const accepted = await session.publisher.collectAcknowledgements();
         if (asJson) io.out(json(accepted));
-        else
-          io.out(
-            accepted.length === 0
-              ? 'no new acknowledgement'
-              : `acknowledged: ${accepted.map((a) => `${a.userId} #${a.sequence}`).join(', ')}`,
-          );
+        else io.out(accepted.length === 0 ? 'no new acknowledgement' : describeAcknowledged(accepted));
       },
   },
   {

@@ -59,8 +59,9 @@ export const CLI_ERROR_CODES = [
   /**
    * The output file of `encrypt`, `decrypt` or `reprotect` cannot be written where it was asked
    * for: its folder does not exist, or is not a folder, or the output itself is a folder; no HSM
-   * was opened. Also an output of `spec`, `errors` or `simulate` that is a folder, lies under a
-   * file, or may not be written.
+   * was opened. Also an output of `spec` or `errors` that is a folder, lies under a file, or may not
+   * be written, and a report file of `simulate` that is a folder (an `--out` folder that cannot be
+   * made is a usage error: exit 2).
    * @remedy Create the folder first, or name a file (not a folder), or give another path (or `-` for
    * standard output).
    */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { DeferredTransport } from './deferredTransport.ts';
+import { DeferredTransport, ShareOperationsFailed } from './deferredTransport.ts';
 import { MemoryTransport } from '../protocol/transport.ts';
 
 describe('DeferredTransport', () => {
@@ -17,7 +17,7 @@ describe('DeferredTransport', () => {
     expect(await share.list('acks/U1')).toEqual([]);
   });
 
-  test('one failing operation does not keep the others from the share; the first error is thrown after', async () => {
+  test('one failing operation does not keep the others from the share; every failure is named after', async () => {
     const share = new MemoryTransport();
     const failing = {
       ...share,
@@ -32,7 +32,14 @@ describe('DeferredTransport', () => {
     const t = new DeferredTransport(failing);
     await t.write('updates/U1', 'a', Uint8Array.of(1));
     await t.write('updates/U2', 'b', Uint8Array.of(2));
-    await expect(t.commit()).rejects.toThrow('junk in the way');
+    await t.write('updates/U1', 'c', Uint8Array.of(3));
+    const error = await t.commit().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ShareOperationsFailed);
+    expect((error as ShareOperationsFailed).message).toBe('junk in the way');
+    expect((error as ShareOperationsFailed).failed).toEqual(['write updates/U1/a', 'write updates/U1/c']);
     expect(await share.read('updates/U2', 'b')).toEqual(Uint8Array.of(2));
     expect(t.pending).toBe(0);
   });

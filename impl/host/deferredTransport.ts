@@ -17,6 +17,22 @@ type Operation =
   | { readonly kind: 'write'; readonly stream: string; readonly name: string; readonly bytes: Uint8Array }
   | { readonly kind: 'remove'; readonly stream: string; readonly name: string };
 
+/**
+ * What {@link DeferredTransport.commit} throws when operations failed: the first failure's message,
+ * and every operation that did not happen (`write updates/U1/000000000006.update`), so that the
+ * command can say which of the files it announced did not reach the share.
+ */
+export class ShareOperationsFailed extends Error {
+  /** The operations that failed, in the order they were tried: `write STREAM/NAME` or `remove STREAM/NAME`. */
+  readonly failed: readonly string[];
+
+  constructor(failed: readonly string[], first: unknown) {
+    super(first instanceof Error ? first.message : String(first), { cause: first });
+    this.name = 'ShareOperationsFailed';
+    this.failed = failed;
+  }
+}
+
 /** Reads go straight through; writes and removals are queued until {@link commit}. */
 export class DeferredTransport implements Transport {
   readonly #inner: Transport;
@@ -53,21 +69,23 @@ export class DeferredTransport implements Transport {
 
   /**
    * Carries out the queued operations in order. One that fails does not stop the others (a junk
-   * entry in one user's stream must not keep every other user's file from the share); the first
-   * error is thrown once all were tried.
+   * entry in one user's stream must not keep every other user's file from the share); once all
+   * were tried, {@link ShareOperationsFailed} names those that failed, with the first error's message.
    */
   async commit(): Promise<void> {
     const queue = this.#queue;
     this.#queue = [];
     const errors: unknown[] = [];
+    const failed: string[] = [];
     for (const op of queue) {
       try {
         if (op.kind === 'write') await this.#inner.write(op.stream, op.name, op.bytes);
         else await this.#inner.remove(op.stream, op.name);
       } catch (error) {
         errors.push(error);
+        failed.push(`${op.kind} ${op.stream}/${op.name}`);
       }
     }
-    if (errors.length > 0) throw errors[0];
+    if (errors.length > 0) throw new ShareOperationsFailed(failed, errors[0]);
   }
 }

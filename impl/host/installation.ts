@@ -45,7 +45,7 @@ import { Admin } from '../kms/admin.ts';
 import { throwIf } from '../kms/rules/require.ts';
 import type { Clock } from '../kms/clock.ts';
 import { systemClock } from '../kms/clock.ts';
-import { DeferredTransport } from './deferredTransport.ts';
+import { DeferredTransport, ShareOperationsFailed } from './deferredTransport.ts';
 import { hasDeviceImages, loadDeviceImages, saveDeviceCheckpoint, saveDeviceImages } from './deviceImages.ts';
 import { watchDurablePoints } from './durablePoints.ts';
 import type { DurablePoints } from './durablePoints.ts';
@@ -310,12 +310,20 @@ function isShareFailure(error: unknown): boolean {
   return error instanceof InstallationError && (error.code === 'ShareMissing' || error.code === 'UnsafeShare');
 }
 
+/** The first few of `items`, and how many more (a share that refused a long outbox). */
+function someOf(items: readonly string[], shown = 4): string {
+  const more = items.length - shown;
+  return `${items.slice(0, shown).join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+}
+
 /** `ShareNotWritten` for a change that is saved while the share failed with `error`. */
 function shareNotWritten(error: unknown): InstallationError {
   const why = error instanceof Error ? error.message : String(error);
+  // What was printed is committed; these did not reach the share (a `published:` line included).
+  const missed = error instanceof ShareOperationsFailed ? `; not on the share: ${someOf(error.failed)}` : '';
   return new InstallationError(
     'ShareNotWritten',
-    `the change is saved, but the share did not take all of its files (${why}): fix the share; the next ` +
+    `the change is saved, but the share did not take all of its files (${why}${missed}): fix the share; the next ` +
       "`sekey admin publish` (or, for acknowledgements, the user's next `sync`) writes them again. A command " +
       'that created something (a key, a user) would create it twice if run again',
   );

@@ -244,6 +244,21 @@ describe('Admin', () => {
     },
   );
 
+  test("a user's record and groups; a group's default cryptoperiod (get_info, default_cryptoperiod)", async () => {
+    const w = await team();
+    w.admin.addGroup('G2', 'ops', TEAM_POLICY);
+    w.admin.addMember('G2', 'U2');
+    expect(w.admin.userInfo('U2')).toMatchObject({ id: 'U2', name: 'bob', groups: ['G1', 'G2'] });
+    expect(w.admin.userInfo('U3').groups).toEqual(['G1']);
+    expect(code(() => w.admin.userInfo('U9'))).toBe('UnknownUser');
+    const before = w.admin.groupInfo('G1').policy;
+    w.admin.setDefaultCryptoperiod('G1', 90 * DAY);
+    // Only the default changes; a key added without a cryptoperiod takes it.
+    expect(w.admin.groupInfo('G1').policy).toEqual({ ...before, defaultCryptoperiodMs: 90 * DAY });
+    expect(w.admin.keyInfo(w.admin.addKey('G1', 'k')).cryptoperiodMs).toBe(90 * DAY);
+    expect(code(() => w.admin.setDefaultCryptoperiod('G9', DAY))).toBe('UnknownGroup');
+  });
+
   test('every operation is audited in a verifiable hash chain', async () => {
     const w = await team();
     w.admin.renameUser('U1', 'alice; DROP TABLE users;--');

@@ -1,8 +1,9 @@
 /**
  * Forward secrecy on leave: when a member leaves a group (removed, or deleted as a user), every key
  * of the group that could still protect is retired and, if the group had an active key, a fresh
- * one is activated for the remaining members. The leaver's device still has the old keys (nothing
- * makes a device forget), but nothing new is encrypted under them. The original never rotates (W6).
+ * one is activated for the remaining members. The leaver's device is sent erase orders for the old
+ * keys (`deviceViews.ts`), but its host may skip them, and the leaver had the keys anyway: what
+ * protects the group is that nothing new is encrypted under them. The original never rotates (W6).
  * @module
  */
 import type { UserId } from '../../../model/kms.ts';
