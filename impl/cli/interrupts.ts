@@ -1,11 +1,12 @@
 /**
- * Ctrl-C (SIGINT) and SIGTERM. Before a command starts changing an installation, an interruption
- * abandons it at once: nothing was changed. From then on it is finished first — a session is saved
- * whole or not at all, and its lines are printed only once saved (`announce.ts`) — and then the
- * command says that it was interrupted and that its change was finished, and exits as a process
- * ended by that signal does (130 for SIGINT, 143 for SIGTERM: 128 + the signal number, as shells
- * report it), so a script sees the interruption even though the work was done. A kill -9 cannot be
- * caught; the durable points and the held output cover it (nothing announced was lost).
+ * Ctrl-C (SIGINT), SIGTERM and SIGHUP (the terminal closed). Before a command starts changing an
+ * installation, an interruption abandons it at once: nothing was changed. From then on it is
+ * finished first — a session is saved whole or not at all, and its lines are printed only once saved
+ * (`announce.ts`) — and then the command says that it was interrupted and that its change was
+ * finished, and exits as a process ended by that signal does (130 for SIGINT, 143 for SIGTERM, 129
+ * for SIGHUP: 128 + the signal number, as shells report it), so a script sees the interruption even
+ * though the work was done. A kill -9 cannot be caught; the durable points and the held output cover
+ * it (nothing announced was lost).
  *
  * Deterministic by construction: the signal handler only records the signal; the exit code is
  * decided once, at the end, by {@link InterruptGuard.finish}. Node runs a signal's listeners from
@@ -19,8 +20,14 @@
  * @module
  */
 
-/** Exit status of a process ended by a signal, as shells report it (128 + the signal number). */
-export const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+/**
+ * Exit status of a process ended by a signal, as shells report it (128 + the signal number). SIGHUP
+ * is a closed terminal (an ssh session dropped): treated as Ctrl-C, so that a long command leaves no
+ * temporary folder and no half change behind.
+ */
+export const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+
+const SIGNALS = Object.keys(SIGNAL_EXIT) as CaughtSignal[];
 
 /** The signals the guard catches. */
 export type CaughtSignal = keyof typeof SIGNAL_EXIT;
@@ -83,8 +90,7 @@ export function guardInterrupts(
     received = signal;
     say(`sekey: ${signal} received: finishing the change in progress first (saved whole, never half)`);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of SIGNALS) process.on(signal, onSignal);
   return {
     beginChanges: async () => {
       if (changing) return;
@@ -104,8 +110,7 @@ export function guardInterrupts(
       return () => cleanups.delete(cleanup);
     },
     release: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      for (const signal of SIGNALS) process.off(signal, onSignal);
     },
   };
 }

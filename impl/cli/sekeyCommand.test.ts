@@ -36,6 +36,14 @@ describe('sekey', () => {
     expect(none.code).toBe(2);
     expect(none.out).toBe(usage());
     expect((await sekey(['--help'])).code).toBe(0);
+    expect((await sekey(['help'])).out).toBe(usage());
+    // `sekey help X` is `sekey X --help`, for every command and admin and user subcommands alike.
+    for (const argv of [['simulate'], ['spec'], ['admin', 'add-user'], ['user', 'U1', 'sync']]) {
+      const [asked, asFlag] = [await sekey(['help', ...argv]), await sekey([...argv, '--help'])];
+      expect([asked.code, asked.out], argv.join(' ')).toEqual([0, asFlag.out]);
+      expect(asked.out, argv.join(' ')).toMatch(/^usage: sekey /);
+    }
+    expect((await sekey(['help', 'frob'])).err).toContain("unknown command 'frob'");
     // With --json, standard output is the usage error's one object, for sekey, sekey admin and sekey user alike.
     for (const argv of [['--json'], ['admin', '--json'], ['user', '--json']]) {
       const asJson = await sekey(argv);

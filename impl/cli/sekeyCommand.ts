@@ -273,6 +273,8 @@ async function runCommand(rest: readonly string[], io: CliIo, flags: GlobalFlags
     io.out(flags.json ? JSON.stringify({ version: version() }) : `sekey ${version()}`);
     return EXIT.ok;
   }
+  // `sekey help simulate` is `sekey simulate --help` (`sekey help admin add-user` too).
+  if (name === 'help' && args.length > 0) return runCommand(args, io, { ...flags, help: true });
   if (name === undefined || name === 'help') {
     // With --json, standard output is one JSON object: the usage error's, not the help text.
     if (name === undefined && !flags.help && flags.json) throw new UsageError('missing command', UNKNOWN);

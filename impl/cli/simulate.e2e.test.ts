@@ -104,39 +104,45 @@ describe('sekey simulate on the real engine', { timeout: 600_000 }, () => {
     expect(readFileSync(summary.paths.html, 'utf8')).toMatch(/^<!DOCTYPE html>/);
   });
 
-  test('Ctrl-C mid-run ends it with 130; neither the temporary deployment nor the --out folder stays', async () => {
+  test('Ctrl-C or a closed terminal (SIGHUP) mid-run: exit 130 or 129; no temporary or --out folder left', async () => {
     const built = await transpileForChild(join(tempDir(), 'sekey'));
-    const cwd = tempDir();
-    const tmp = join(cwd, 'tmp');
-    mkdirSync(tmp);
-    const out = join(cwd, 'made', 'out');
-    // Years of days: the run is interrupted long before its end.
-    const child = spawn(
-      process.execPath,
-      [join(built, 'impl/cli/sekey.js'), 'simulate', '--users', '4', '--groups', '2', '--days', '3000', '--out', out],
-      { cwd, env: { PATH: process.env['PATH'] ?? '', TMPDIR: tmp } },
-    );
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    const ended = new Promise<number | null>((resolve) => child.on('close', (status) => resolve(status)));
-    // Once the deployment exists (its temporary folder), the simulation is under way.
-    while (readdirSync(tmp).length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    child.kill('SIGINT');
-    expect(await ended, stderr).toBe(130);
-    // Handled between two simulated days: before, the signal waited for the end of the run, whose
-    // report then went to a folder that nothing removed.
-    expect(stderr).toContain('sekey: interrupted (SIGINT)');
-    expect(readdirSync(tmp)).toEqual([]);
-    expect(existsSync(join(cwd, 'made'))).toBe(false);
+    for (const [signal, code] of [
+      ['SIGINT', 130],
+      ['SIGHUP', 129],
+    ] as const) {
+      const cwd = tempDir();
+      const tmp = join(cwd, 'tmp');
+      mkdirSync(tmp);
+      const out = join(cwd, 'made', 'out');
+      // Years of days: the run is interrupted long before its end.
+      const child = spawn(
+        process.execPath,
+        [join(built, 'impl/cli/sekey.js'), 'simulate', '--users', '4', '--groups', '2', '--days', '3000', '--out', out],
+        { cwd, env: { PATH: process.env['PATH'] ?? '', TMPDIR: tmp } },
+      );
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr += chunk;
+      });
+      const ended = new Promise<number | null>((resolve) => child.on('close', (status) => resolve(status)));
+      // Once the deployment exists (its temporary folder), the simulation is under way.
+      while (readdirSync(tmp).length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      child.kill(signal);
+      expect(await ended, stderr).toBe(code);
+      // Handled between two simulated days: before, the signal waited for the end of the run, whose
+      // report then went to a folder that nothing removed.
+      expect(stderr).toContain(`sekey: interrupted (${signal})`);
+      expect(readdirSync(tmp), signal).toEqual([]);
+      expect(existsSync(join(cwd, 'made')), signal).toBe(false);
+    }
   });
 
-  test('a report path taken by a folder is refused before either file is written', async () => {
+  test('a report path taken by a folder is refused before the run, and before either file is written', async () => {
     const cwd = tempDir();
     mkdirSync(join(cwd, 'out', 'report.html'), { recursive: true });
-    const run = await sekey(['simulate', '--users', '2', '--groups', '1', '--days', '1', '--out', 'out'], { cwd });
+    // Ten simulated years (minutes of work) if the run started: refused at once instead.
+    const run = await sekey(['simulate', '--users', '2', '--groups', '1', '--days', '3650', '--out', 'out'], { cwd });
     expect(run.code).toBe(1);
     expect(run.err).toContain('CannotWrite');
     expect(readdirSync(join(cwd, 'out'))).toEqual(['report.html']);

@@ -11,6 +11,7 @@ import { DEFAULT_SIMULATION_CONFIG, runSimulation } from '../simulation/runSimul
 import { SIMULATION_PROFILES } from '../simulation/simulationReport.ts';
 import type { SimulationConfig, SimulationReport } from '../simulation/simulationReport.ts';
 import { syntheticReport } from '../simulation/syntheticReport.testkit.ts';
+import { rerunCommand } from '../simulation/reportHtml.ts';
 import { validateSimulationReport } from '../simulation/validateSimulationReport.ts';
 import { workloadSummary } from '../simulation/workloadSummary.ts';
 import type { CliIo } from './cliIo.ts';
@@ -73,6 +74,23 @@ describe('sekey simulate: the command line', () => {
       out: '/abs',
     });
     expect(SIMULATION_BOUNDS.seed.max).toBe(2 ** 32 - 1);
+  });
+
+  test("the report's rerun command parses back to the report's settings", () => {
+    const config = {
+      ...DEFAULT_SIMULATION_CONFIG,
+      users: 40,
+      groups: 3,
+      days: 9,
+      seed: 77,
+      profile: 'hostile' as const,
+    };
+    const rerun = rerunCommand({ config } as SimulationReport);
+    expect(rerun).toBe('sekey simulate --users 40 --groups 3 --days 9 --seed 77 --profile hostile');
+    expect(parseSimulateArgs(rerun.split(' ').slice(2), '/w').config).toEqual(config);
+    expect(rerunCommand({ config: { ...config, start: '2027-01-01T00:00:00.000Z' } } as SimulationReport)).toMatch(
+      /--profile hostile \(from runSimulation with start 2027-01-01T00:00:00\.000Z\)$/,
+    );
   });
 
   const wrong: ReadonlyArray<readonly [string[], RegExp]> = [
@@ -378,6 +396,10 @@ describe('the progress line', () => {
     expect(simulationProgressText({ day: 0, days: 1000, operations: 0 }, 0)).toBe(
       `simulating ${'░'.repeat(16)} day 0/1,000 · 0 ops/s · time left unknown`,
     );
+    // From within a day (a large installation's first day takes minutes): what that day is doing.
+    expect(
+      simulationProgressText({ day: 0, days: 2, operations: 40, during: 'provisioning 340/1000 users' }, 2_000),
+    ).toBe(`simulating ${'░'.repeat(16)} day 0/2 · 20 ops/s · time left unknown · day 1: provisioning 340/1000 users`);
     const widest = simulationProgressText({ day: 3649, days: 3650, operations: 123_456_789 }, 99_000);
     expect([...widest].length).toBeLessThanOrEqual(79);
   });

@@ -14,7 +14,7 @@
  */
 import { readdirSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { writeFileAtomic } from '../host/atomicFile.ts';
+import { writeFilesAtomic } from '../host/atomicFile.ts';
 import { count, formatBytes, formatNumber, formatSeconds } from '../simulation/chartScale.ts';
 import { renderReportHtml } from '../simulation/reportHtml.ts';
 import { DEFAULT_SIMULATION_CONFIG, runSimulation } from '../simulation/runSimulation.ts';
@@ -238,6 +238,14 @@ function removeEmptyFolders(folder: string, top: string): void {
   }
 }
 
+/** @throws CliError `CannotWrite` when a report file's path is a folder. */
+function refuseFolders(paths: ReportPaths): void {
+  for (const path of [paths.json, paths.html]) {
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true)
+      throw new CliError('CannotWrite', `cannot write ${path}: it is a folder (move it away)`);
+  }
+}
+
 /** Runs `sekey simulate argv`; `version` labels the report. */
 export async function runSimulate(
   argv: readonly string[],
@@ -269,6 +277,14 @@ export async function runSimulate(
   const status = flags.json ? undefined : io.status;
   const started = Date.now();
   const paths: ReportPaths = { json: join(out, 'report.json'), html: join(out, 'report.html') };
+  // Before the run too: a report path taken by a folder is known now, not after an hour of simulation.
+  try {
+    refuseFolders(paths);
+  } catch (error) {
+    forgetOut?.();
+    dropOut();
+    throw error;
+  }
   let report: SimulationReport;
   let html: string;
   try {
@@ -283,12 +299,10 @@ export async function runSimulate(
     }
     const problems = validateSimulationReport(report);
     if (problems.length > 0) throw new InvalidReport(problems);
-    // Both made, and both paths checked, before either is written: a failure leaves the old pair.
+    // Both made, and both paths checked again (a folder may have appeared during the run), before
+    // either is written: a failure leaves the old pair.
     html = renderReportHtml(report);
-    for (const path of [paths.json, paths.html]) {
-      if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true)
-        throw new CliError('CannotWrite', `cannot write ${path}: it is a folder (move it away)`);
-    }
+    refuseFolders(paths);
     await io.beginChanges?.();
   } catch (error) {
     forgetOut?.();
@@ -296,8 +310,11 @@ export async function runSimulate(
     throw error;
   }
   forgetOut?.();
-  writeFileAtomic(paths.json, `${JSON.stringify(report, null, 2)}\n`);
-  writeFileAtomic(paths.html, html);
+  // Together: a full disk leaves the old pair, never this run's data beside the last run's page.
+  writeFilesAtomic([
+    [paths.json, `${JSON.stringify(report, null, 2)}\n`],
+    [paths.html, html],
+  ]);
   if (flags.json) io.out(json(simulationSummary(report, paths)));
   else for (const line of summaryLines(report, paths)) io.out(line);
   if (report.violations === 0) return EXIT.ok;

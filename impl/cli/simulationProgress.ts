@@ -15,17 +15,21 @@ export function progressBar(done: number, total: number): string {
   return `${'█'.repeat(filled)}${'░'.repeat(BAR - filled)}`;
 }
 
-/** The line after `day` of `days` with `operations` run, `elapsedMs` after the start. */
+/**
+ * The line after `day` of `days` with `operations` run, `elapsedMs` after the start; `during` says
+ * what the next day is doing when the line comes from within it.
+ */
 export function simulationProgressText(
-  progress: { readonly day: number; readonly days: number; readonly operations: number },
+  progress: { readonly day: number; readonly days: number; readonly operations: number; readonly during?: string },
   elapsedMs: number,
 ): string {
-  const { day, days, operations } = progress;
+  const { day, days, operations, during } = progress;
   const seconds = elapsedMs / 1000;
   const rate = seconds > 0 ? Math.round(operations / seconds) : 0;
   const left = day > 0 ? `${formatElapsed((elapsedMs / day) * (days - day))} left` : 'time left unknown';
   return (
     `simulating ${progressBar(day, days)} day ${day.toLocaleString('en-US')}/${days.toLocaleString('en-US')}` +
-    ` · ${rate.toLocaleString('en-US')} ops/s · ${left}`
+    ` · ${rate.toLocaleString('en-US')} ops/s · ${left}` +
+    (during === undefined ? '' : ` · day ${(day + 1).toLocaleString('en-US')}: ${during}`)
   );
 }

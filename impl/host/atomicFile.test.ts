@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { createFileAtomic, writeFileAtomic } from './atomicFile.ts';
+import { createFileAtomic, writeFileAtomic, writeFilesAtomic } from './atomicFile.ts';
 
 describe('writeFileAtomic', () => {
   test('replaces the file whole, leaving no temporary file', () => {
@@ -33,5 +33,31 @@ describe('createFileAtomic', () => {
     expect(() => createFileAtomic(path, 'second')).toThrow(expect.objectContaining({ code: 'EEXIST' }));
     expect(readFileSync(path, 'utf8')).toBe('first');
     expect(readdirSync(dir)).toEqual(['manufacturer.json']);
+  });
+});
+
+describe('writeFilesAtomic', () => {
+  test('replaces files together; one that cannot be written replaces none, and leaves nothing behind', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sekey-atomic-'));
+    const [json, html] = [join(dir, 'report.json'), join(dir, 'report.html')];
+    writeFilesAtomic([
+      [json, 'old data'],
+      [html, 'old page'],
+    ]);
+    // The page's folder is gone (a full disk fails the same way, while writing): the data stays old too.
+    expect(() =>
+      writeFilesAtomic([
+        [json, 'new data'],
+        [join(dir, 'gone', 'report.html'), 'new page'],
+      ]),
+    ).toThrow(/ENOENT/);
+    expect([readFileSync(json, 'utf8'), readFileSync(html, 'utf8')]).toEqual(['old data', 'old page']);
+    expect(readdirSync(dir).sort()).toEqual(['report.html', 'report.json']);
+    writeFilesAtomic([
+      [json, 'new data'],
+      [html, 'new page'],
+    ]);
+    expect([readFileSync(json, 'utf8'), readFileSync(html, 'utf8')]).toEqual(['new data', 'new page']);
+    expect(readdirSync(dir).sort()).toEqual(['report.html', 'report.json']);
   });
 });

@@ -73,3 +73,25 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string, mode?:
 export function createFileAtomic(path: string, bytes: Uint8Array | string, mode?: number): void {
   placeDurably(path, bytes, mode, linkSync);
 }
+
+/**
+ * Replaces several files together, as far as a file system allows: every new file is written and
+ * flushed beside its target first, and only then are they renamed over their targets, one after
+ * the other. A failure while writing (a full disk) replaces none of them, so files that belong
+ * together (a report's data and its rendering) never mix two runs; only a crash between the renames,
+ * which need no space, can leave some replaced and some not.
+ */
+export function writeFilesAtomic(files: ReadonlyArray<readonly [path: string, bytes: Uint8Array | string]>): void {
+  const written: Array<readonly [tmp: string, path: string]> = [];
+  try {
+    for (const [path, bytes] of files) {
+      const tmp = join(dirname(path), `.tmp-${basename(path)}-${randomBytes(6).toString('hex')}`);
+      written.push([tmp, path]);
+      writeFileDurable(tmp, bytes);
+    }
+    for (const [tmp, path] of written) renameSync(tmp, path);
+  } finally {
+    for (const [tmp] of written) rmSync(tmp, { force: true });
+  }
+  for (const dir of new Set(files.map(([path]) => dirname(path)))) fsyncDirectory(dir);
+}

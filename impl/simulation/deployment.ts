@@ -37,10 +37,20 @@ import { decodeMessage } from '../protocol/message.ts';
 import { SecretTap } from './secretTap.ts';
 
 /**
- * SD card size of every simulated device: 131,072 sectors of 512 bytes (64 MiB), ample for a
- * database of a few thousand keys and small enough to image quickly.
+ * SD card size of every simulated user device: 131,072 sectors of 512 bytes (64 MiB), ample for a
+ * replica of a few thousand keys. Cards are sparse (`SdCard`): a larger one costs nothing until
+ * written.
  */
 export const DEPLOYMENT_CARD_SECTORS = 131_072;
+
+/**
+ * SD card size of the simulated admin HSM: 2,097,152 sectors (1 GiB, a small microSD card). The
+ * admin's database holds every file published and not yet acknowledged (the outbox), and a first
+ * publication to n users holds n resync files that each list the users their reader shares a group
+ * with: about n² bytes. At `sekey simulate`'s largest installation (1,000 users) that first
+ * publication needs about 6,600 pages (27 MB), past the 3,640 a 64 MiB card holds.
+ */
+export const ADMIN_CARD_SECTORS = 2_097_152;
 
 /** How the simulated devices are made: their PINs, their manufacturer, and the PIN hashing cost. */
 export interface DeviceFactory {
@@ -173,7 +183,7 @@ export class Deployment {
     const root = options.share === 'memory' ? null : mkdtempSync(join(tmpdir(), 'sekey-deploy-'));
     const clock = new ManualClock(options.start);
     const meter = new CycleMeter();
-    const card = new SdCard({ sectorCount: DEPLOYMENT_CARD_SECTORS, meter });
+    const card = new SdCard({ sectorCount: ADMIN_CARD_SECTORS, meter });
     const { device, flash } = newDevice(devices, `${options.seed}-admin`, card, meter);
     const secrets = new SecretTap();
     secrets.tap(device, 'admin');

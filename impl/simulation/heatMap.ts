@@ -6,7 +6,7 @@
  * @module
  */
 import { svg } from './chartFrame.ts';
-import { formatNumber, formatTick, niceTicks } from './chartScale.ts';
+import { count, formatTick, niceTicks } from './chartScale.ts';
 import { element, type Markup, num, text } from './markup.ts';
 import { heatColour, heatStops, NEVER_ERASED } from './palette.ts';
 
@@ -21,8 +21,8 @@ export interface HeatMap {
   readonly label: string;
   readonly rows: readonly HeatRow[];
   readonly xTitle: string;
-  /** What a cell counts, with its unit, for the legend and the tooltips. */
-  readonly valueTitle: string;
+  /** What a cell counts, one of it (`erase`): `3 erases` in the tooltips, `erases` in the legend. */
+  readonly valueNoun: string;
   /** Rows past this many are left out (the caller says which and why). */
   readonly maxRows?: number;
   readonly width?: number;
@@ -66,7 +66,7 @@ export function heatMap(map: HeatMap): Markup {
       element(
         'rect',
         { x: left + c * cell, y: top + i * ROW, width: cell - 1, height: ROW - 1, fill: shade(v) },
-        element('title', {}, text(`${r.name}, sector ${c}: ${formatNumber(v)} ${map.valueTitle}`)),
+        element('title', {}, text(`${r.name}, sector ${c}: ${count(v, map.valueNoun)}`)),
       ),
     ),
   );
@@ -121,7 +121,7 @@ export function heatMap(map: HeatMap): Markup {
     element(
       'text',
       { class: 'axis-title', x: legendLeft, y: legendTop - 6 },
-      text(`${map.valueTitle} (colour scale, square root)`),
+      text(`${map.valueNoun}s (colour scale, square root)`),
     ),
     element('rect', { x: legendLeft, y: legendTop, width: legendWidth, height: 12, fill: `url(#${gradientId})` }),
     ...ticks.map((t) =>

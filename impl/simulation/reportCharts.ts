@@ -249,8 +249,9 @@ export function flashWearChart(report: SimulationReport): Markup {
     );
     rows = wear.filter((w) => kept.has(w));
     left =
-      ` The ${formatNumber(wear.length - rows.length)} least worn of ${formatNumber(wear.length)} devices ` +
-      'are left out (all are in report.json).';
+      ` Shown: the admin HSM and the ${formatNumber(rows.length - 1)} most worn of the others (ties by name); ` +
+      `the other ${formatNumber(wear.length - rows.length)} of ${formatNumber(wear.length)} devices are no more ` +
+      'worn than those shown (all are in report.json).';
   }
   const columns = Math.max(0, ...rows.map((w) => w.sectorErases.length));
   const geometry = columns === STM32F429_SECTORS.length;
@@ -269,7 +270,7 @@ export function flashWearChart(report: SimulationReport): Markup {
           label: 'Flash sector erase counts per device (heat map, devices by sectors)',
           rows: rows.map((w) => ({ name: w.device, values: w.sectorErases })),
           xTitle: geometry ? 'flash sector (RM0090 numbering), bracketed by sector size in KiB' : 'flash sector',
-          valueTitle: 'erases',
+          valueNoun: 'erase',
           ...(geometry ? { columnNotes: STM32F429_SECTORS.map((s) => `${s.size / 1024}`) } : {}),
         }),
   );

@@ -19,6 +19,7 @@ import {
 import { REPORT_CSS } from './reportStyle.ts';
 import { invariantsSection, verdictOf } from './reportVerdicts.ts';
 import type { SimulationReport } from './simulationReport.ts';
+import { DEFAULT_SIMULATION_CONFIG } from './runSimulation.ts';
 
 /**
  * The page's sections, in order, by the stable name each gives itself (`id="chart-NAME"`,
@@ -91,6 +92,7 @@ function header(report: SimulationReport): Markup {
       ['seed', String(c.seed)],
       ['profile', c.profile],
       ['start', c.start],
+      ['rerun', rerunCommand(report)],
       ['tool', `${report.tool} ${report.version}`],
       ['schema', String(report.schema)],
       ['run at', report.host.startedAt],
@@ -146,4 +148,19 @@ export function renderReportHtml(report: SimulationReport): string {
     ),
   );
   return join([raw('<!DOCTYPE html>\n'), page, raw('\n')]);
+}
+
+/**
+ * The command that runs this simulation again, to the same report (the wall time and date aside):
+ * every setting `sekey simulate` takes. The start date is fixed (`DEFAULT_SIMULATION_CONFIG`); a report
+ * of another start came from the library (`runSimulation`), and says so.
+ */
+export function rerunCommand(report: SimulationReport): string {
+  const c = report.config;
+  const command =
+    `sekey simulate --users ${c.users} --groups ${c.groups} --days ${c.days} --seed ${c.seed} ` +
+    `--profile ${c.profile}`;
+  return c.start === DEFAULT_SIMULATION_CONFIG.start
+    ? command
+    : `${command} (from runSimulation with start ${c.start})`;
 }

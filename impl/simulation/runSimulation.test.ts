@@ -43,8 +43,15 @@ describe('runSimulation', () => {
       const daily = sectorErases.map((_, i) => first.days.reduce((a, d) => a + (d.flashErases[device]?.[i] ?? 0), 0));
       expect(daily, device).toEqual(sectorErases);
     }
-    const second = await runSimulation(SMALL);
+    // Progress within each day, at every step: the same report (a turn of the event loop changes nothing).
+    const progress: Array<{ day: number; during?: string }> = [];
+    const second = await runSimulation(SMALL, { progressEveryMs: 0, onDay: (p) => progress.push(p) });
     expect(withoutHost(second)).toBe(withoutHost(first));
+    expect(progress.filter((p) => p.during?.startsWith('provisioning')).map((p) => [p.day, p.during])).toEqual(
+      [1, 2, 3, 4].map((i) => [0, `provisioning ${i}/4 users`]),
+    );
+    expect(progress.filter((p) => p.during === undefined).map((p) => p.day)).toEqual([1, 2, 3, 4]);
+    expect(progress.some((p) => p.day === 3 && p.during?.startsWith('syncs 0/'))).toBe(true);
     const other = await runSimulation({ ...SMALL, seed: 8 });
     expect(withoutHost(other)).not.toBe(withoutHost(first));
   }, 900_000);

@@ -62,12 +62,22 @@ export interface SimulationProgress {
   readonly days: number;
   /** Operations run so far. */
   readonly operations: number;
+  /**
+   * What the day after `day` is doing, when the report comes from within it ("provisioning 340/1000
+   * users"): a large installation's day takes minutes.
+   */
+  readonly during?: string;
 }
+
+/** How often a long day reports progress and lets the event loop run (a Ctrl-C is handled then). */
+const PROGRESS_EVERY_MS = 250;
 
 /** Options of a run. */
 export interface SimulationOptions {
-  /** Called after each simulated day (a progress bar). */
+  /** Called after each simulated day, and within a long one (a progress bar). */
   readonly onDay?: (progress: SimulationProgress) => void;
+  /** How often, at most, `onDay` is called within a day (default a quarter second; 0: at every step). */
+  readonly progressEveryMs?: number;
   /** The tool's version, for the report. */
   readonly version?: string;
   /** Seams of the deployment (`DeploymentHooks`): only tests plant faults through them. */
@@ -136,9 +146,20 @@ export async function runSimulation(
       onOperation: (kind) => meters.operation(kind),
       meters,
     });
-    const sim = new Simulation(config, workload, world, meters);
     const days: SimulationDay[] = [];
     let operations = 0;
+    let breathed = performance.now();
+    // Within a day: progress, and a turn of the event loop, so that a day of a thousand users (minutes
+    // of work) neither looks stuck nor keeps a Ctrl-C waiting. Yielding changes no result.
+    const breathe = async (during: string): Promise<void> => {
+      if (performance.now() - breathed < (options.progressEveryMs ?? PROGRESS_EVERY_MS)) return;
+      let today = 0;
+      for (const n of Object.values(world.tally.operations)) today += n;
+      options.onDay?.({ day: days.length, days: config.days, operations: operations + today, during });
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      breathed = performance.now();
+    };
+    const sim = new Simulation(config, workload, world, meters, breathe);
     for (let day = 1; day <= config.days; day++) {
       const record = await sim.live(day);
       days.push(record);
@@ -147,6 +168,7 @@ export async function runSimulation(
       // A turn of the event loop between days: a day's awaits all resolve as microtasks, so without
       // it a signal (Ctrl-C) is not handled until the whole run has ended.
       await new Promise<void>((resolve) => setImmediate(resolve));
+      breathed = performance.now();
     }
     return report(config, options.version ?? 'dev', days, sim, {
       startedAt,
@@ -170,8 +192,17 @@ class Simulation {
   #nextUser = 1;
   /** Ledger entries already re-protected (by their number). */
   readonly #reprotected = new Set<number>();
+  /** Called between the steps of a long phase: progress, and a turn of the event loop. */
+  readonly #breathe: (during: string) => Promise<void>;
 
-  constructor(config: SimulationConfig, workload: Workload, world: SimulationWorld, meters: DeviceMeters) {
+  constructor(
+    config: SimulationConfig,
+    workload: Workload,
+    world: SimulationWorld,
+    meters: DeviceMeters,
+    breathe: (during: string) => Promise<void> = async () => {},
+  ) {
+    this.#breathe = breathe;
     this.#config = config;
     this.#w = workload;
     this.world = world;
@@ -276,6 +307,7 @@ class Simulation {
         if (second !== undefined) mine.push(second);
       }
       await this.#hire(now, mine, draws[i]);
+      await this.#breathe(`provisioning ${i + 1}/${users} users`);
     }
     // The first keys' cryptoperiods are staggered, so that groups do not all rotate on one day.
     for (const groupId of Object.keys(this.#m.kms.groups).sort()) {
@@ -451,7 +483,8 @@ class Simulation {
       return (day + habit.offset) % habit.period === 0 || day === 1;
     });
     const cuts = new Set(this.#sample(due, this.#draw(this.#w.powerCutsPerDay / 2)));
-    for (const userId of due) {
+    for (const [i, userId] of due.entries()) {
+      await this.#breathe(`syncs ${i}/${due.length}`);
       const cut = cuts.has(userId)
         ? { where: this.#prng.next() < 0.5 ? ('flash' as const) : ('sd' as const), n: 1 + this.#prng.int(6) }
         : undefined;
