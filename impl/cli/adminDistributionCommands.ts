@@ -5,6 +5,7 @@
  * (acknowledgements waiting on the share are counted, not collected).
  * @module
  */
+import { fileLabel } from '../kms/publisher.ts';
 import type { PublishReport } from '../kms/publisher.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { positiveInteger } from './argValues.ts';
@@ -17,11 +18,7 @@ export function describePublish(report: PublishReport): string {
   const rewritten = report.rewritten.map((f) => `${f.userId} #${f.sequence}`);
   const again = rewritten.length === 0 ? '' : `; wrote again, not on the share as committed: ${rewritten.join(', ')}`;
   if (report.published.length === 0) return `published: nothing (no provisioned user's view changed)${again}`;
-  const files = report.published.map(
-    (p) =>
-      `${p.userId} #${p.sequence}${p.kind === 'resync' ? ' resync' : ''}${p.heartbeatOnly ? ' heartbeat' : ''} ` +
-      `(${bytes(p.bytes)})`,
-  );
+  const files = report.published.map((p) => `${fileLabel(p)} (${bytes(p.bytes)})`);
   return `published: ${files.join(', ')}${again}`;
 }
 

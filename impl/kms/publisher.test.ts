@@ -96,13 +96,14 @@ describe('publishing at scale', () => {
   test('a publication is audited by the files it wrote; one with nothing to say commits nothing', async () => {
     const w = await newTeam();
     w.admin.activateKey(w.admin.addKey('G1', 'k'));
-    const report = await w.publisher.publish();
-    expect(report.published.length).toBe(3);
+    expect((await w.publisher.publish()).published.length).toBe(3);
     const entry = w.admin.auditLog().at(-1)!;
     expect(entry.action).toBe('publish');
-    expect(JSON.parse(entry.details)).toEqual({
-      files: report.published.map((p) => `${p.userId} #${p.sequence} ${p.kind}`),
-    });
+    expect(JSON.parse(entry.details)).toEqual({ files: ['U1 #1 resync', 'U2 #1 resync', 'U3 #1 resync'] });
+    // A plain file, named as `sekey admin publish` names it.
+    w.admin.renameGroup('G1', 'renamed');
+    await w.publisher.publish();
+    expect(JSON.parse(w.admin.auditLog().at(-1)!.details)).toEqual({ files: ['U1 #2', 'U2 #2', 'U3 #2'] });
     const generation = w.admin.generation;
     const entries = w.admin.auditLog().length;
     expect((await w.publisher.publish()).published).toEqual([]);

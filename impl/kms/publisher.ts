@@ -87,6 +87,16 @@ interface PreparedFile {
   readonly file: Uint8Array;
 }
 
+/**
+ * A published file in a few bytes, as `sekey admin publish` names it (`U7 #12`, `U7 #13 resync`,
+ * `U7 #14 heartbeat`): the publication's audit entry lists one per file, so a heartbeat round to a
+ * thousand users adds about ten kilobytes to the log, not a record per file.
+ */
+export function fileLabel(entry: PublishReport['published'][number]): string {
+  const kind = entry.kind === 'resync' ? ' resync' : '';
+  return `${entry.userId} #${entry.sequence}${kind}${entry.heartbeatOnly ? ' heartbeat' : ''}`;
+}
+
 /** A committed file written to the share again. */
 export interface RewrittenFile {
   readonly userId: UserId;
@@ -257,9 +267,7 @@ export class Publisher {
     // One transaction for all users: one database commit however many users are affected.
     // Audited by what it wrote; a publication with nothing to say leaves no entry and commits nothing.
     const said = ({ entries, recorded }: { entries: PreparedFile[]; recorded: number }) =>
-      entries.length === 0 && recorded === 0
-        ? null
-        : { files: entries.map(({ entry }) => `${entry.userId} #${entry.sequence} ${entry.kind}`) };
+      entries.length === 0 && recorded === 0 ? null : { files: entries.map(({ entry }) => fileLabel(entry)) };
     const { entries: files } = this.#admin.transaction('publish', said, (db, now) => {
       const entries: PreparedFile[] = [];
       const source = projectionSource(db, now);
