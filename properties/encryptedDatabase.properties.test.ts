@@ -368,9 +368,10 @@ describe('encrypted database', () => {
           const writes = probe.sd.stats().writes - writesBefore;
           if (probe.db.generation === generation) {
             // A step that changes no page commits nothing (`PageStore.commit`): no write or sync to cut.
+            // Checked, then not counted as a run: a third of the draws (a delete of a missing row) would
+            // otherwise cut nothing.
             expect([after, writes]).toEqual([before, 0]);
-            progress.ran(steps.length + 1);
-            return;
+            fc.pre(false);
           }
           // Cut at every write of the commit, and at each of its two syncs.
           const cuts = [
@@ -427,9 +428,9 @@ describe('encrypted database', () => {
           const sdCuts = probe.sd.stats().writes - sdWrites;
           if (after === before && flashCuts === 0) {
             // A step that changes no page commits nothing (`PageStore.commit`): no write of either kind.
+            // Checked, then not counted as a run (as above).
             expect(sdCuts).toBe(0);
-            progress.ran(steps.length + 1);
-            return;
+            fc.pre(false);
           }
           expect(flashCuts, 'the commit advances the generation counter in flash').toBeGreaterThan(0);
           const cuts = [

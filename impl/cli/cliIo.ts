@@ -49,6 +49,8 @@ export interface CliIo {
    * exit code is then decided (`interrupts.ts`).
    */
   readonly finishInterrupts?: () => Promise<CaughtSignal | null>;
+  /** Whether the command began changing something (the interruption guard's `changesBegun`). */
+  readonly changesBegun?: () => boolean;
   /**
    * Registers `cleanup` to run if an interruption abandons the command (before it changed anything):
    * the process then ends at once, past every `finally`, so what the command made for itself only
@@ -184,6 +186,7 @@ export function processIo(): CliIo {
       : {}),
     beginChanges: guard.beginChanges,
     finishInterrupts: guard.finish,
+    changesBegun: guard.changesBegun,
     onAbandon: guard.onAbandon,
     ...(view.enabled ? { status: (line) => (line === null ? view.clear() : view.show(terminalSafe(line))) } : {}),
   };

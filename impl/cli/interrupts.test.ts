@@ -95,6 +95,22 @@ describe('interruptions', () => {
     }
   });
 
+  test('finish of a command that changed nothing: a signal seen only now is recorded, not an abandon', async () => {
+    // A command that ran without giving the loop a turn (demo --json) has printed its one object
+    // when its signal is seen: an abandon would print a second (the --json error) and lie about it.
+    const { guard, said, exits } = recordedGuard();
+    const cleaned: string[] = [];
+    try {
+      guard.onAbandon((signal) => cleaned.push(signal));
+      expect(guard.changesBegun()).toBe(false);
+      setImmediate(() => process.emit('SIGINT', 'SIGINT'));
+      expect(await guard.finish()).toBe('SIGINT');
+      expect({ said, exits, cleaned }).toEqual({ said: [], exits: [], cleaned: [] });
+    } finally {
+      guard.release();
+    }
+  });
+
   test('finish: a signal whose listener runs in a later turn of the event loop is still seen', async () => {
     const { guard } = recordedGuard();
     try {

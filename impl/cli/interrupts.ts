@@ -43,9 +43,13 @@ export interface InterruptGuard {
   beginChanges(): Promise<void>;
   /** The signal recorded so far while changing, if any (not final: see {@link finish}). */
   interrupted(): CaughtSignal | null;
+  /** Whether the command began changing something ({@link beginChanges}). */
+  changesBegun(): boolean;
   /**
    * The end of the command: waits until every signal delivered so far has reached the guard, then
-   * returns the one that interrupted the change, if any. Called once; later signals are ignored.
+   * returns the one that interrupted the change, if any. A signal that reaches the guard only now
+   * (the command ran without giving the event loop a turn) no longer abandons anything: the command
+   * is over and has printed what it did; it is returned too. Called once; later signals are ignored.
    */
   finish(): Promise<CaughtSignal | null>;
   /**
@@ -63,18 +67,23 @@ async function afterPollPhase(): Promise<void> {
   for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
-/** Catches SIGINT and SIGTERM for this process; `say` prints a line on standard error, `exit` ends the process. */
+/**
+ * Catches SIGINT, SIGTERM and SIGHUP for this process; `say` prints a line on standard error, `exit`
+ * ends the process.
+ */
 export function guardInterrupts(
   say: (line: string) => void,
   exit: (code: number) => void = (code) => process.exit(code),
 ): InterruptGuard {
   let changing = false;
+  /** Set when the command has ended (`finish`): its output is out, and there is nothing left to abandon. */
+  let ending = false;
   let decided = false;
   let received: CaughtSignal | null = null;
   const cleanups = new Set<(signal: CaughtSignal) => void>();
   const onSignal = (signal: CaughtSignal): void => {
     if (decided) return; // the exit code is set and the process is ending
-    if (!changing) {
+    if (!changing && !ending) {
       say(`sekey: interrupted (${signal}) before anything was changed`);
       for (const cleanup of cleanups) {
         try {
@@ -88,7 +97,9 @@ export function guardInterrupts(
     }
     if (received !== null) return;
     received = signal;
-    say(`sekey: ${signal} received: finishing the change in progress first (saved whole, never half)`);
+    // At the end, the signal only sets the exit code: the command's output (one JSON object under
+    // --json) is out already, and an abandon's error object would have made it two.
+    if (!ending) say(`sekey: ${signal} received: finishing the change in progress first (saved whole, never half)`);
   };
   for (const signal of SIGNALS) process.on(signal, onSignal);
   return {
@@ -98,8 +109,10 @@ export function guardInterrupts(
       changing = true;
     },
     interrupted: () => received,
+    changesBegun: () => changing,
     finish: async () => {
       if (!decided) {
+        ending = true;
         await afterPollPhase();
         decided = true;
       }

@@ -355,6 +355,13 @@ describe('sekey on a persistent installation', () => {
     // The right PIN from the environment, chosen for the last try (pinCommands.ts: LastPinTry).
     expect((await run('user', 'U2', 'keys', '--last-try')).code).toBe(0);
     expect((await run('user', 'U2', 'keys', '--pin', 'wrong-pin')).err).toContain('2 tries left');
+    // A PIN no HSM takes is a wrong command line, named by where it came from, and spends no try.
+    const short = await run('user', 'U2', 'keys', '--pin', 'abc');
+    expect([short.code, short.err]).toEqual([2, expect.stringContaining('--pin: a PIN must be 4 to 64 bytes')]);
+    const provision = await run('admin', 'provision', 'U2', '--user-pin', 'x', '--device-admin-pin', 'device-pin-1');
+    expect([provision.code, provision.err]).toEqual([2, expect.stringContaining('--user-pin: a PIN must be 4')]);
+    expect((await run('user', 'U2', 'keys', '--pin', 'wrong-pin')).err).toContain('1 try left');
+    expect((await run('user', 'U2', 'keys', '--last-try')).code).toBe(0);
   });
 
   test('a withheld update makes its user stale, with only the publisher run (cron); a resync repairs it', async () => {

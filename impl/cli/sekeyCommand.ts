@@ -309,9 +309,11 @@ async function exitCode(io: CliIo, code: number): Promise<number> {
   const signal = (await io.finishInterrupts?.()) ?? null;
   if (signal === null) return code;
   io.err(
-    code === EXIT.ok
-      ? `sekey: interrupted (${signal}): the change in progress was finished and saved first; stopped after it`
-      : `sekey: interrupted (${signal}): the command ended with the error above; what it saved is whole`,
+    code !== EXIT.ok
+      ? `sekey: interrupted (${signal}): the command ended with the error above; what it saved is whole`
+      : io.changesBegun?.() === false
+        ? `sekey: interrupted (${signal}) as it ended: its work was done and printed first`
+        : `sekey: interrupted (${signal}): the change in progress was finished and saved first; stopped after it`,
   );
   return SIGNAL_EXIT[signal];
 }

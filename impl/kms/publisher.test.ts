@@ -108,6 +108,13 @@ describe('publishing at scale', () => {
     const entries = w.admin.auditLog().length;
     expect((await w.publisher.publish()).published).toEqual([]);
     expect([w.admin.generation, w.admin.auditLog().length]).toEqual([generation, entries]);
+    // A change no device sees (a user with no HSM yet) moves the world as published, but sends no
+    // file: committed, and audited as a publication of no file.
+    w.admin.addUser('U9', 'ivan');
+    const before = w.admin.generation;
+    expect((await w.publisher.publish()).published).toEqual([]);
+    expect(w.admin.generation).toBe(before + 1);
+    expect(w.admin.auditLog().at(-1)).toMatchObject({ action: 'publish', details: '{"files":[]}' });
   });
 
   test('a dropped key stays until its erasure is acknowledged; a resync before then orders it again', async () => {
