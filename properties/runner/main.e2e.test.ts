@@ -53,6 +53,16 @@ describe('npm run properties, end to end', () => {
     expect(stdout.text()).toMatch(/FAILED/);
   }, 120_000);
 
+  test("a replay (--path) keeps no statistics: the last pass's reports/properties.json stays", async () => {
+    const [stdout, stderr] = [sink(), sink()];
+    const test = 'agree after every step of random operation sequences';
+    const argv = ['--suite', 'kmsImpl', '--runs', '1', '--seed', '7', '--path', '0', '--test', test, '--json'];
+    const code = await main(argv, { stdout, stderr });
+    const out = JSON.parse(stdout.text()) as { ok: boolean; suites: Array<Record<string, unknown>> };
+    expect([code, out.ok]).toEqual([0, true]);
+    expect(out.suites[0]).toMatchObject({ suite: 'kmsImpl', runs: 1, statistics: null });
+  }, 120_000);
+
   test('a short campaign on shard 2 of 2 runs that shard’s seeds and writes what it covered', async () => {
     const [stdout, stderr] = [sink(), sink()];
     const argv = ['--suite', 'kms', '--runs', '2', '--time', '3s', '--shard', '2/2', '--campaign', 'e2e', '--json'];

@@ -16,6 +16,7 @@ import { progressText } from './progressView.ts';
 import { runBatch } from './runBatch.ts';
 import type { ActiveBatch, BatchResult } from './runBatch.ts';
 import { statisticsOf } from './statistics.ts';
+import type { StatisticsPlace } from './statistics.ts';
 import { SUITES } from './suites.ts';
 import { formatTable, thousands } from './table.ts';
 import { emptyCount, failuresOf, opsPerCpuSecond } from './tally.ts';
@@ -37,7 +38,7 @@ export interface RunnerIo {
 }
 
 /** One suite's figures for `--json`. */
-function jsonRow(c: SuiteCount, scale: number | undefined, campaignFolder?: string) {
+function jsonRow(c: SuiteCount, scale: number | undefined, place: StatisticsPlace = 'pass') {
   const suite = SUITES.find((s) => s.name === c.suite);
   return {
     suite: c.suite,
@@ -48,7 +49,7 @@ function jsonRow(c: SuiteCount, scale: number | undefined, campaignFolder?: stri
     cpuSeconds: Math.round(c.cpuMicros / 1e4) / 100,
     opsPerCpuSecond: opsPerCpuSecond(c),
     failures: failuresOf(c),
-    statistics: suite ? statisticsOf(suite, campaignFolder) : null,
+    statistics: suite ? statisticsOf(suite, place) : null,
     counterexamples: c.counterexamples.map((d) => ({
       test: d.test,
       seed: d.seed,
@@ -141,6 +142,9 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
         runs: options.runs,
         seed: options.seed,
         path: options.path,
+        // A replay's statistics go to the batch's own file and are dropped: reports/properties.json
+        // keeps the last pass's.
+        ownStatistics: options.path !== undefined,
         shrink: options.shrink,
         scale: options.scale,
         testPattern: options.test,
@@ -161,6 +165,11 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
   return closeSingle(rowsOf(result.counts), result.errors, options, io, start, null);
 }
 
+/** Where a single run keeps its statistics: a replay keeps none. */
+function placeOf(options: RunnerOptions): StatisticsPlace {
+  return options.path === undefined ? 'pass' : 'replay';
+}
+
 /** The closing output of a single pass, ended or `stopped` by a signal; returns the exit code. */
 function closeSingle(
   rows: readonly SuiteCount[],
@@ -174,11 +183,13 @@ function closeSingle(
   const failed = code !== EXIT.held;
   const elapsed = formatElapsed(Date.now() - start);
   if (options.json) {
-    const suites = rows.map((r) => jsonRow(r, options.scale));
+    const suites = rows.map((r) => jsonRow(r, options.scale, placeOf(options)));
     io.stdout.write(`${JSON.stringify({ ok: !failed, stopped, suites, errors }, null, 2)}\n`);
     return code;
   }
-  io.stdout.write(`${formatTable(rows)}\n\n`);
+  io.stdout.write(`${formatTable(rows, placeOf(options))}\n\n`);
+  if (options.path !== undefined)
+    io.stdout.write("a replay keeps no statistics: reports/properties.json holds the last pass's\n");
   for (const line of [...describeFailures(rows, options.scale), ...errors.map((e) => `error: ${e}`)])
     io.stdout.write(`${line}\n`);
   if (stopped !== null)
@@ -243,11 +254,11 @@ function closeCampaign(
   const code = exitCodeOf(totals, summary.errors);
   const failed = code !== EXIT.held;
   if (options.json) {
-    const suites = totals.map((r) => jsonRow(r, options.scale, summary.folder));
+    const suites = totals.map((r) => jsonRow(r, options.scale, { campaign: summary.folder }));
     io.stdout.write(`${JSON.stringify({ ok: !failed && !stopped, ...summary, suites }, null, 2)}\n`);
     return code;
   }
-  io.stdout.write(`${formatTable(totals, summary.folder)}\n\n`);
+  io.stdout.write(`${formatTable(totals, { campaign: summary.folder })}\n\n`);
   const runs = totals.reduce((a, c) => a + c.runs, 0);
   const operations = totals.reduce((a, c) => a + c.operations, 0);
   io.stdout.write(

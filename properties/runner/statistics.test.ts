@@ -55,9 +55,10 @@ describe("a campaign's statistics", () => {
       mergeStatistics(dir, [suite, quiet], batch(7));
       const campaign = JSON.parse(readFileSync(join(dir, 'properties.json'), 'utf8'));
       expect(campaign).toEqual({ deployment: { runs: 17, commands: 850 } });
-      expect(statisticsOf(suite, dir)).toBe(join(dir, 'properties.json'));
+      expect(statisticsOf(suite, { campaign: dir })).toBe(join(dir, 'properties.json'));
+      expect(statisticsOf(suite, 'replay')).toBeNull();
       expect(statisticsOf(suite)).toBe('reports/properties.json');
-      expect(statisticsOf(quiet, dir)).toBeNull();
+      expect(statisticsOf(quiet, { campaign: dir })).toBeNull();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -90,8 +90,15 @@ export function mergeStatistics(
   renameSync(`${target}.tmp`, target);
 }
 
-/** Where the statistics of `suite` are: its own file for one pass, the campaign's for a campaign. */
-export function statisticsOf(suite: Suite, campaignFolder?: string): string | null {
-  if (suite.statistics === null) return null;
-  return campaignFolder === undefined ? suite.statistics : join(campaignFolder, 'properties.json');
+/**
+ * Where a run keeps the suites' statistics: one pass writes each suite's own file; a campaign adds
+ * every batch's into its folder's; a replay (`--path`) keeps none, so that replaying one case does
+ * not replace the report of the last pass with the figures of a single run.
+ */
+export type StatisticsPlace = 'pass' | 'replay' | { readonly campaign: string };
+
+/** Where the statistics of `suite` are after a run of that kind; null where none are kept. */
+export function statisticsOf(suite: Suite, place: StatisticsPlace = 'pass'): string | null {
+  if (suite.statistics === null || place === 'replay') return null;
+  return place === 'pass' ? suite.statistics : join(place.campaign, 'properties.json');
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import { statisticsOf } from './statistics.ts';
+import type { StatisticsPlace } from './statistics.ts';
 import { SUITES } from './suites.ts';
 import { failuresOf, opsPerCpuSecond } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
@@ -24,10 +25,10 @@ export function rate(n: number): string {
   return thousands(n.toFixed(1));
 }
 
-/** The row of one suite; a campaign's statistics are in its folder (`statistics.ts`). */
-export function tableRow(c: SuiteCount, campaignFolder?: string): string[] {
+/** The row of one suite; a campaign's statistics are in its folder, a replay keeps none (`statistics.ts`). */
+export function tableRow(c: SuiteCount, place: StatisticsPlace = 'pass'): string[] {
   const suite = SUITES.find((s) => s.name === c.suite);
-  const statistics = (suite && statisticsOf(suite, campaignFolder)) ?? '-';
+  const statistics = (suite && statisticsOf(suite, place)) ?? '-';
   return [
     c.suite,
     thousands(c.runs),
@@ -39,8 +40,8 @@ export function tableRow(c: SuiteCount, campaignFolder?: string): string[] {
 }
 
 /** The table of `counts`, a header, a rule, and one row per suite. */
-export function formatTable(counts: readonly SuiteCount[], campaignFolder?: string): string {
-  const rows = [[...HEADER], ...counts.map((c) => tableRow(c, campaignFolder))];
+export function formatTable(counts: readonly SuiteCount[], place: StatisticsPlace = 'pass'): string {
+  const rows = [[...HEADER], ...counts.map((c) => tableRow(c, place))];
   const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
   const line = (r: readonly string[]) =>
     r
