@@ -14,6 +14,8 @@ export interface AdminContext {
   readonly io: CliIo;
   readonly session: AdminSession;
   readonly installation: Installation;
+  /** The admin PIN the session logged in with (`change-pin` refuses it as the new one). */
+  readonly pin: string;
   /**
    * Keys the expiry sweep that precedes every mutating command moved to `deactivated` (already
    * reported; `sweep` needs them to say what it did).

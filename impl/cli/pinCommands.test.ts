@@ -135,6 +135,13 @@ describe('PINs: change, reset, and the warning before the last try', () => {
     expect(changed.out).toContain('the admin HSM has a new admin PIN');
     expect((await run('admin', 'users', '--pin', 'second-admin-pin')).code).toBe(0);
     expect((await run('admin', 'users', '--pin', ADMIN_PIN)).err).toContain('WrongPin');
+    // The PIN in use is no new PIN: refused, not announced as a change.
+    const same = await run('admin', 'change-pin', '--pin', 'second-admin-pin', '--new-pin', 'second-admin-pin');
+    expect([same.code, same.err]).toEqual([
+      2,
+      expect.stringContaining('--new-pin: this is the admin PIN in use; nothing was changed'),
+    ]);
+    expect(same.out).toBe('');
     const typo = await sekey(['admin', 'change-pin', '--pin', 'second-admin-pin'], {
       env,
       cwd: desk,

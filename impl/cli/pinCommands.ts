@@ -20,16 +20,28 @@ import { CliError } from './cliError.ts';
 import type { GlobalOptions } from './globalOptions.ts';
 
 /**
- * A new PIN: `--new-pin`, else typed twice at a hidden prompt on a terminal.
- * @throws UsageError without either; CliError `NotConfirmed` when the two typed differ.
+ * A new PIN: `--new-pin`, else typed twice at a hidden prompt on a terminal; with `current` (a change
+ * of the PIN the session logged in with), never that one: announced as new, it would be no change.
+ * @throws UsageError without either, or for the current PIN; CliError `NotConfirmed` when the two
+ * typed differ.
  */
-export async function newPinValue(option: string | undefined, io: CliIo, what: string): Promise<string> {
-  if (option !== undefined) return pinValue(option, '--new-pin');
+export async function newPinValue(
+  option: string | undefined,
+  io: CliIo,
+  what: string,
+  current?: string,
+): Promise<string> {
+  const checked = (pin: string, source: string): string => {
+    if (pinValue(pin, source) === current)
+      throw new UsageError(`${source}: this is the ${what} in use; nothing was changed`);
+    return pin;
+  };
+  if (option !== undefined) return checked(option, '--new-pin');
   if (io.prompt === undefined) throw new UsageError(`give the new ${what} with --new-pin PIN`);
   const first = await io.prompt(`new ${what}: `, { hidden: true });
   const again = await io.prompt(`new ${what} again: `, { hidden: true });
   if (first !== again) throw new CliError('NotConfirmed', `the two new ${what}s typed differ; nothing was changed`);
-  return pinValue(first, `the new ${what} typed`);
+  return checked(first, `the new ${what} typed`);
 }
 
 /**
@@ -169,8 +181,8 @@ export const ADMIN_CHANGE_PIN: AdminCommand = {
   mutates: false,
   prepare: (args) => {
     const option = args.option('--new-pin');
-    return async ({ session, io, did }) => {
-      const pin = await newPinValue(option, io, 'admin PIN');
+    return async ({ session, io, did, pin: current }) => {
+      const pin = await newPinValue(option, io, 'admin PIN', current);
       session.admin.device.changeAdminPin(pin);
       did({ changed: 'admin PIN' });
       io.out('the admin HSM has a new admin PIN: use it from now on (--pin or SEKEY_ADMIN_PIN)');

@@ -160,6 +160,7 @@ async function adminSession(
         io: human,
         session,
         installation,
+        pin,
         expiredBeforeRun: [] as readonly string[],
         report: (changes: AdminChanges): void => void reports.push(changes),
         did: (fields: Readonly<Record<string, unknown>>): void => void Object.assign(did, fields),

@@ -121,7 +121,7 @@ async function userSession(
       const ownJson = command.lists === true;
       const human: CliIo = flags.json && !ownJson ? { ...held, out: () => undefined } : held;
       const did: Record<string, unknown> = {};
-      const code = (await work({ io: human, session, did: (f) => void Object.assign(did, f) })) ?? 0;
+      const code = (await work({ io: human, session, pin, did: (f) => void Object.assign(did, f) })) ?? 0;
       if (flags.json && !ownJson) held.out(json({ command: `user ${userId} ${name}`, ...did }));
       return code;
     },

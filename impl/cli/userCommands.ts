@@ -24,6 +24,8 @@ import { newPinValue } from './pinCommands.ts';
 export interface UserContext {
   readonly io: CliIo;
   readonly session: UserSession;
+  /** The PIN the session logged in with (`change-pin` refuses it as the new one). */
+  readonly pin: string;
   /** Says what the command did, for `--json` (commands without a JSON form of their own). */
   readonly did: (fields: Readonly<Record<string, unknown>>) => void;
 }
@@ -390,8 +392,8 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     examples: ['sekey user U1 change-pin --new-pin alice-pin-2027'],
     prepare: (args) => {
       const option = args.option('--new-pin');
-      return async ({ session, io, did }) => {
-        const pin = await newPinValue(option, io, 'user PIN');
+      return async ({ session, io, did, pin: current }) => {
+        const pin = await newPinValue(option, io, 'user PIN', current);
         session.user.device.changeUserPin(pin);
         did({ changed: 'user PIN' });
         io.out(`${session.user.me().id}'s HSM has a new user PIN: use it from now on (--pin or SEKEY_USER_PIN)`);
