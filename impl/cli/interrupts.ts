@@ -97,9 +97,9 @@ export function guardInterrupts(
     }
     if (received !== null) return;
     received = signal;
-    // At the end, the signal only sets the exit code: the command's output (one JSON object under
-    // --json) is out already, and an abandon's error object would have made it two.
-    if (!ending) say(`sekey: ${signal} received: finishing the change in progress first (saved whole, never half)`);
+    // A command that changed nothing and has ended: the signal only sets the exit code. Its output (one
+    // JSON object under --json) is out already, and an abandon's error object would have made it two.
+    if (changing) say(`sekey: ${signal} received: finishing the change in progress first (saved whole, never half)`);
   };
   for (const signal of SIGNALS) process.on(signal, onSignal);
   return {
