@@ -198,7 +198,9 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       }
       pinValue(userPin, '--user-pin');
       pinValue(deviceAdminPin, '--device-admin-pin');
-      const question = `provision ${id} again: its present HSM is replaced (learns no new key, keeps those it has)?`;
+      // Also asked for a new user whose ID a deleted one had: its old HSM is still in the folder.
+      const inService = 'one in service learns no new key, keeps those it has';
+      const question = `provision ${id}, replacing the HSM in its folder (${inService})?`;
       // Before the session, an HSM in the user's folder is what says it is provisioned again; the
       // session asks when the admin has one in service (its images may be gone: a lost HSM).
       const again = (installation: Installation): string | null =>

@@ -465,6 +465,13 @@ describe('sekey on a persistent installation', () => {
       .filter((k) => k.holders.includes('U2') && ['preActivation', 'active', 'suspended'].includes(k.state))
       .map((k) => k.id);
     const oldSerial = /HSM (\w+)/.exec((await run('user', 'U2', 'status')).out)?.[1];
+    // Off a terminal, only --yes confirms; the question says what is replaced.
+    const pins = ['--user-pin', 'new-user-pin', '--device-admin-pin', DEVICE_ADMIN_PIN];
+    const unconfirmed = await run('admin', 'provision', 'U2', ...pins);
+    expect([unconfirmed.code, unconfirmed.err]).toEqual([
+      2,
+      expect.stringContaining('provision U2, replacing the HSM in'),
+    ]);
     const again = await run(
       'admin',
       'provision',
