@@ -38,8 +38,14 @@ export const ATTACK_KINDS = [
 /** An attack kind. */
 export type AttackKind = (typeof ATTACK_KINDS)[number];
 
-/** The operation a simulation counts for an attack that found nothing to attack (`runAttack`). */
-export const NOTHING_TO_ATTACK = 'attack:nothing to attack';
+/**
+ * The operation a simulation counts for an attack of `kind` that found nothing to attack
+ * (`runAttack`): by kind, so that a report shows which attacks never acted (one whose precondition
+ * the workload seldom meets, such as `renameResync`'s two pending files).
+ */
+export function nothingToAttackOperation(kind: AttackKind): string {
+  return `attack:${kind} (nothing to attack)`;
+}
 
 /** One attack: its kind, its victim, a second user (misdeliveries, swaps), and choices it draws on. */
 export interface AttackSpec {

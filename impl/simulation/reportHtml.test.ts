@@ -4,7 +4,7 @@ import { OPERATION_BARS } from './reportCharts.ts';
 import { REPORT_CHARTS, renderReportHtml } from './reportHtml.ts';
 import type { SimulationReport } from './simulationReport.ts';
 import { HOSTILE, syntheticReport } from './syntheticReport.testkit.ts';
-import { ATTACK_KINDS, NOTHING_TO_ATTACK } from './attacks.ts';
+import { ATTACK_KINDS, nothingToAttackOperation } from './attacks.ts';
 
 /** The sections every report has, by `data-chart`: the renderer's list, checked against the page. */
 const CHARTS = Object.keys(REPORT_CHARTS);
@@ -126,7 +126,7 @@ describe('report.html', () => {
       ...['add-key', 'activate-key', 'compromise-key', 'destroy-key', 'publish', 'collect-acks', 'resync'],
       ...['sync', 'encrypt', 'decrypt', 'reprotect', 'power-cut:publish', 'power-cut:sync'],
       ...ATTACK_KINDS.map((k) => `attack:${k}`),
-      NOTHING_TO_ATTACK,
+      ...ATTACK_KINDS.map(nothingToAttackOperation),
     ];
     expect(OPERATION_BARS).toBeGreaterThanOrEqual(kinds.length);
     const operationsByKind = Object.fromEntries(kinds.map((k, i) => [k, 1000 - 30 * i]));

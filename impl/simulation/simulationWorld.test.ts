@@ -63,11 +63,11 @@ describe('SimulationWorld', () => {
       const spec = { kind: 'ackDrop', user: 'U1', other: 'U2', pick: 0, mask: 1 } as const;
       // No acknowledgement lies on the share yet: nothing to drop.
       await w.attack(spec, 'attack');
-      expect(w.tally.operations).toEqual({ 'attack:nothing to attack': 1 });
+      expect(w.tally.operations).toEqual({ 'attack:ackDrop (nothing to attack)': 1 });
       expect(w.checks.integrity).toBe(0);
       await w.sync('U1', 'sync');
       await w.attack(spec, 'attack');
-      expect(w.tally.operations).toMatchObject({ 'attack:nothing to attack': 1, 'attack:ackDrop': 1 });
+      expect(w.tally.operations).toMatchObject({ 'attack:ackDrop (nothing to attack)': 1, 'attack:ackDrop': 1 });
       expect(w.checks.integrity).toBe(1);
     } finally {
       w.r.dispose();

@@ -8,7 +8,7 @@
  * @module
  */
 import type { KmsOperation, UserId } from '../../model/kms.ts';
-import { NOTHING_TO_ATTACK, runAttack } from './attacks.ts';
+import { nothingToAttackOperation, runAttack } from './attacks.ts';
 import type { AttackSpec } from './attacks.ts';
 import { DayTally, bump, refusalCode } from './dayTally.ts';
 import type { Deployment } from './deployment.ts';
@@ -388,8 +388,8 @@ export class SimulationWorld {
   /**
    * The adversary strikes (the property suite's attack kinds); card attacks check integrity at once.
    * An attack that finds nothing to attack (no file pending in the stream, no recording, no old
-   * card image) did nothing: it is counted as `attack:nothing to attack`, not as its kind, and checks
-   * nothing.
+   * card image) did nothing: it is counted as `attack:KIND (nothing to attack)`, not as its kind, and
+   * checks nothing.
    */
   async attack(spec: AttackSpec, label: string): Promise<void> {
     const kind = `attack:${spec.kind}`;
@@ -403,7 +403,7 @@ export class SimulationWorld {
       else this.record('integrity', label, `the attack left the system broken: ${String(error)}`);
     }
     if (acted) this.checks.integrity += 1;
-    else this.tally.reclassify(kind, NOTHING_TO_ATTACK);
+    else this.tally.reclassify(kind, nothingToAttackOperation(spec.kind));
   }
 
   // ---- the day's checks ------------------------------------------------------------------------
