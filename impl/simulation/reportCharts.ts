@@ -5,6 +5,7 @@
  */
 import { DEFAULT_ENDURANCE } from '../../device/flash.ts';
 import { STM32F429_SECTORS } from '../../device/flashGeometry.ts';
+import { SD_SECTOR_SIZE } from '../../device/sdcard.ts';
 import { KEY_STATES } from '../../model/keyLifecycle.ts';
 import { type Bar, barChart, rankedBars } from './barChart.ts';
 import { chartSection } from './chartFrame.ts';
@@ -263,7 +264,7 @@ export function flashWearChart(report: SimulationReport): Markup {
       note:
         'Lifetime erase count of each flash sector of each HSM at the end of the run; the highest is ' +
         `${formatNumber(report.totals.maxSectorErases)} (the STM32F429 datasheet, DS9405, guarantees ` +
-        `${formatNumber(DEFAULT_ENDURANCE)} erase cycles per sector).${left}`,
+        `${formatNumber(DEFAULT_ENDURANCE)} erase cycles per sector).${left}${sdWritesNote(report)}`,
     },
     rows.length === 0
       ? element('p', { class: 'empty' }, text('No device reported its flash.'))
@@ -274,6 +275,28 @@ export function flashWearChart(report: SimulationReport): Markup {
           valueNoun: 'erase',
           ...(geometry ? { columnNotes: STM32F429_SECTORS.map((s) => `${s.size / 1024}`) } : {}),
         }),
+  );
+}
+
+/**
+ * What the SD cards took: the admin's card and the most written user card, in bytes written over the
+ * run (every commit writes its changed pages, its manifest and, for the admin, its audit record).
+ */
+export function sdWritesNote(report: SimulationReport): string {
+  const bytesOf = (w: (typeof report.flashWear)[number]) => w.sdSectorsWritten * SD_SECTOR_SIZE;
+  const admin = report.flashWear.find((w) => w.role === 'admin');
+  const users = report.flashWear.filter((w) => w.role === 'user');
+  if (admin === undefined) return '';
+  const most = users.reduce<(typeof users)[number] | undefined>(
+    (m, w) => (m === undefined || w.sdSectorsWritten > m.sdSectorsWritten ? w : m),
+    undefined,
+  );
+  const perDay = (bytes: number) => formatBytes(bytes / Math.max(1, report.days.length));
+  return (
+    ` SD cards: ${formatBytes(bytesOf(admin))} written to the admin's (${perDay(bytesOf(admin))} a day)` +
+    (most === undefined
+      ? '.'
+      : `, at most ${formatBytes(bytesOf(most))} to a user's (${most.device}, ${perDay(bytesOf(most))} a day).`)
   );
 }
 

@@ -1,10 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import { findAll, type Node, parseMarkup, textOf } from './parseMarkup.testkit.ts';
-import { OPERATION_BARS } from './reportCharts.ts';
+import { OPERATION_BARS, sdWritesNote } from './reportCharts.ts';
 import { REPORT_CHARTS, renderReportHtml } from './reportHtml.ts';
 import type { SimulationReport } from './simulationReport.ts';
 import { HOSTILE, syntheticReport } from './syntheticReport.testkit.ts';
 import { ATTACK_KINDS, nothingToAttackOperation } from './attacks.ts';
+import { formatBytes } from './chartScale.ts';
 
 /** The sections every report has, by `data-chart`: the renderer's list, checked against the page. */
 const CHARTS = Object.keys(REPORT_CHARTS);
@@ -113,6 +114,16 @@ describe('report.html', () => {
     expect(cells).toHaveLength(report.flashWear.length * 24);
     const admin = report.flashWear.find((w) => w.device === 'admin');
     expect(cells.map(textOf)).toContain(`admin, sector 12: ${admin?.sectorErases[12]} erases`);
+    // The SD cards' writes, from the report: the admin's, and the most written user card.
+    const days = report.days.length;
+    const most = Math.max(...report.flashWear.filter((w) => w.role === 'user').map((w) => w.sdSectorsWritten));
+    const who = report.flashWear.find((w) => w.role === 'user' && w.sdSectorsWritten === most)?.device;
+    const adminBytes = (admin?.sdSectorsWritten ?? 0) * 512;
+    expect(sdWritesNote(report)).toBe(
+      ` SD cards: ${formatBytes(adminBytes)} written to the admin's (${formatBytes(adminBytes / days)} a day), ` +
+        `at most ${formatBytes(most * 512)} to a user's (${who}, ${formatBytes((most * 512) / days)} a day).`,
+    );
+    expect(textOf(chart(root, 'flash-wear'))).toContain(sdWritesNote(report).trim().slice(0, 30));
     expect(findAll(map, byName('linearGradient'))).toHaveLength(1);
     expect(textOf(map)).toContain('never erased');
     expect(textOf(map)).toContain(`${report.totals.maxSectorErases}`);

@@ -38,6 +38,10 @@ describe('runSimulation', () => {
     for (const day of first.days)
       for (const kind of Object.keys(day.hsmCycles))
         if (kind !== BEFORE_FIRST_OPERATION) expect(day.operations[kind], `day ${day.day} ${kind}`).toBeGreaterThan(0);
+    // Every device's SD card took the commits it made; the admin's, which takes every admin commit, the most.
+    const sd = new Map(first.flashWear.map((w) => [w.device, w.sdSectorsWritten]));
+    for (const [device, sectors] of sd) expect(sectors, device).toBeGreaterThan(0);
+    expect(Math.max(...sd.values())).toBe(sd.get('admin'));
     // Every erase is some day's, the admin HSM's set-up's on day 1: the days add up to the lifetime wear.
     for (const { device, sectorErases } of first.flashWear) {
       const daily = sectorErases.map((_, i) => first.days.reduce((a, d) => a + (d.flashErases[device]?.[i] ?? 0), 0));

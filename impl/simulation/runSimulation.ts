@@ -643,6 +643,8 @@ function report(
     device: h.name,
     role: h.role,
     sectorErases: h.flash.eraseCounts(),
+    // Every card the device had charged this meter (cards are made with it): the run's whole traffic.
+    sdSectorsWritten: h.meter.snapshot().byOp['sd.sectorWrite']?.units ?? 0,
   }));
   const world = sim.world;
   const invariants = Object.fromEntries(

@@ -11,7 +11,7 @@
 import type { KeyState } from '../../model/keyLifecycle.ts';
 
 /** Version of this schema; bump on any incompatible change. */
-export const SIMULATION_REPORT_SCHEMA = 1;
+export const SIMULATION_REPORT_SCHEMA = 2;
 
 /** The workload profiles. */
 export const SIMULATION_PROFILES = ['default', 'rotation-heavy', 'churn', 'hostile'] as const;
@@ -79,6 +79,11 @@ export interface DeviceWear {
   readonly role: 'admin' | 'user';
   /** Lifetime erase count per sector, index = sector (STM32F429: 24 sectors). */
   readonly sectorErases: readonly number[];
+  /**
+   * Sectors of 512 bytes written to its SD cards during the run (a replaced card's included), as its
+   * cycle meter counted them: what a card's write endurance has to take. Added in schema 2.
+   */
+  readonly sdSectorsWritten: number;
 }
 
 /** One invariant violation; the run goes on after it. */

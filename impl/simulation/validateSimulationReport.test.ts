@@ -23,7 +23,7 @@ function valid(): SimulationReport {
     violations,
   });
   return {
-    schema: 1,
+    schema: 2,
     tool: 'sekey simulate',
     version: 'test',
     config: { users: 2, groups: 1, days: 2, seed: 1, profile: 'default', start: '2026-01-01T00:00:00.000Z' },
@@ -41,9 +41,9 @@ function valid(): SimulationReport {
     },
     days: [day(1, 0), day(2, 1)] as unknown as SimulationReport['days'],
     flashWear: [
-      { device: 'admin', role: 'admin', sectorErases: [0, 1, 0] },
-      { device: 'U1', role: 'user', sectorErases: [0, 0, 0] },
-      { device: 'U1#2', role: 'user', sectorErases: [0, 0, 0] },
+      { device: 'admin', role: 'admin', sectorErases: [0, 1, 0], sdSectorsWritten: 120 },
+      { device: 'U1', role: 'user', sectorErases: [0, 0, 0], sdSectorsWritten: 30 },
+      { device: 'U1#2', role: 'user', sectorErases: [0, 0, 0], sdSectorsWritten: 0 },
     ],
     invariants: Object.fromEntries(
       SIMULATION_INVARIANTS.map((i) => [i, { checks: 3, violations: i === 'integrity' ? 1 : 0 }]),
@@ -73,7 +73,7 @@ describe('validateSimulationReport on a hand-made report', () => {
     ['a missing field', () => broken((r) => delete r['totals']), /totals: must be an object/],
     ['a negative count', () => broken((r) => (r['days'][0]['staleUsers'] = -1)), /days\[0\]\.staleUsers/],
     ['a fractional count', () => broken((r) => (r['totals']['hsmCycles']['x'] = 1.5)), /totals\.hsmCycles\.x/],
-    ['a wrong schema', () => broken((r) => (r['schema'] = 2)), /^schema/],
+    ['a wrong schema', () => broken((r) => (r['schema'] = 1)), /^schema/],
     ['an unknown profile', () => broken((r) => (r['config']['profile'] = 'lazy')), /config\.profile/],
     ['too few days', () => broken((r) => r['days'].pop()), /days: has 1 days, config\.days is 2/],
     ['a day out of order', () => broken((r) => (r['days'][1]['day'] = 3)), /days\[1\]\.day: must be 2/],
@@ -108,6 +108,16 @@ describe('validateSimulationReport on a hand-made report', () => {
       /totals\.operations: is not the sum of totals\.operationsByKind/,
     ],
     ['an empty device name', () => broken((r) => (r['flashWear'][1]['device'] = '')), /flashWear\[1\]\.device/],
+    [
+      'SD writes that are no count',
+      () => broken((r) => (r['flashWear'][1]['sdSectorsWritten'] = -1)),
+      /flashWear\[1\]\.sdSectorsWritten/,
+    ],
+    [
+      'a device without its SD writes (schema 1)',
+      () => broken((r) => delete r['flashWear'][0]['sdSectorsWritten']),
+      /flashWear\[0\]/,
+    ],
     ['a bad date', () => broken((r) => (r['days'][0]['date'] = 'Jan 1')), /days\[0\]\.date: must be YYYY-MM-DD/],
     [
       'a date off the calendar',
@@ -230,7 +240,7 @@ describe('validateSimulationReport on the synthetic reports (test kit)', () => {
     const [first, ...rest] = good.days as [SimulationReport['days'][number], ...SimulationReport['days']];
     const broken: ReadonlyArray<readonly [string, unknown, RegExp]> = [
       ['not an object', 'report', /^report: must be an object$/],
-      ['schema', { ...good, schema: 2 }, /^schema: must be 1$/],
+      ['schema', { ...good, schema: 1 }, /^schema: must be 2$/],
       ['missing day', { ...good, days: rest }, /^days: has 19 days, config\.days is 20$/],
       ['renumbered', { ...good, days: [{ ...first, day: 2 }, ...rest] }, /^days\[0\]\.day: must be 1$/],
       ['wrong date', { ...good, days: [{ ...first, date: '2025-12-31' }, ...rest] }, /^days\[0\]\.date: must be/],

@@ -165,11 +165,12 @@ function shapeProblems(x: unknown): string[] {
   list('flashWear', r['flashWear'])?.forEach((w, i) => {
     const p = `flashWear[${i}]`;
     const d = obj(p, w);
-    exactKeys(p, d, ['device', 'role', 'sectorErases']);
+    exactKeys(p, d, ['device', 'role', 'sectorErases', 'sdSectorsWritten']);
     if (!d) return;
     string(`${p}.device`, d['device']);
     if (d['role'] !== 'admin' && d['role'] !== 'user') fail(`${p}.role`, "must be 'admin' or 'user'");
     sectors(`${p}.sectorErases`, d['sectorErases']);
+    count(`${p}.sdSectorsWritten`, d['sdSectorsWritten']);
   });
 
   const invariants = obj('invariants', r['invariants']);
