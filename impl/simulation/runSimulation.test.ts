@@ -42,6 +42,13 @@ describe('runSimulation', () => {
     const sd = new Map(first.flashWear.map((w) => [w.device, w.sdSectorsWritten]));
     for (const [device, sectors] of sd) expect(sectors, device).toBeGreaterThan(0);
     expect(Math.max(...sd.values())).toBe(sd.get('admin'));
+    // A day lists only the devices that erased something that day.
+    for (const day of first.days)
+      for (const [device, erases] of Object.entries(day.flashErases))
+        expect(
+          erases.some((n) => n > 0),
+          `day ${day.day} ${device}`,
+        ).toBe(true);
     // Every erase is some day's, the admin HSM's set-up's on day 1: the days add up to the lifetime wear.
     for (const { device, sectorErases } of first.flashWear) {
       const daily = sectorErases.map((_, i) => first.days.reduce((a, d) => a + (d.flashErases[device]?.[i] ?? 0), 0));

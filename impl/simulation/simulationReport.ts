@@ -66,7 +66,10 @@ export interface SimulationDay {
   readonly staleUsers: number;
   /** Modelled HSM cycles spent that day, by operation kind (all devices). */
   readonly hsmCycles: Readonly<Record<string, number>>;
-  /** Flash sector erases that day, by device name, one number per sector (index = sector). */
+  /**
+   * Flash sector erases that day, by device name, one number per sector (index = sector); a device
+   * that erased nothing that day is left out (since schema 2).
+   */
   readonly flashErases: Readonly<Record<string, readonly number[]>>;
   /** Invariant violations found that day. */
   readonly violations: number;
