@@ -198,7 +198,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       }
       pinValue(userPin, '--user-pin');
       pinValue(deviceAdminPin, '--device-admin-pin');
-      // Also asked for a new user whose ID a deleted one had: its old HSM is still in the folder.
+      // Before the session, only the folder is known: also a new user whose ID a deleted one had.
       const inService = 'one in service learns no new key, keeps those it has';
       const question = `provision ${id}, replacing the HSM in its folder (${inService})?`;
       // Before the session, an HSM in the user's folder is what says it is provisioned again; the
@@ -210,7 +210,12 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
         const replaced = deviceOf(session.admin, id);
         // Read before the replacement forgets what the old HSM was given.
         const kept = replaced?.inService === true ? session.admin.readDatabase((db) => keysHeldByDevice(db, id)) : [];
-        if (replaced?.inService === true) await confirm(question);
+        // In the session the admin knows the HSM in service, also one lost with its images.
+        if (replaced?.inService === true)
+          await confirm(
+            `provision ${id} again: HSM ${replaced.serial}, in service, is replaced (it learns no new key, ` +
+              'keeps those it has)?',
+          );
         const r = await session.provision(id, { userPin, deviceAdminPin }, manufacturer);
         did({
           user: id,

@@ -77,7 +77,15 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
   };
   // Ctrl-C ends the demo at once (it never changes anything of the user's), past the finally below:
   // its folders, the factory's signing key among them, must not stay behind in the temporary folder.
-  const forget = io.onAbandon?.(removeTemporary);
+  // With --keep, a demo cut short is no installation to keep: the folder (empty before) is emptied
+  // again, so that the same --keep works next time, and the factory goes too.
+  const forget = io.onAbandon?.(() => {
+    if (options.keep !== undefined) {
+      for (const entry of readdirSync(home)) rmSync(join(home, entry), { recursive: true, force: true });
+      rmSync(factory, { recursive: true, force: true });
+    }
+    removeTemporary();
+  });
   const desk = join(home, 'desk');
   makeFolders(desk);
   const totals = new Map<string, DeviceTotals>();

@@ -111,6 +111,21 @@ describe('interruptions', () => {
     }
   });
 
+  test('finish of a command that changed something: a signal seen only now is said and recorded', async () => {
+    const { guard, said, exits } = recordedGuard();
+    try {
+      await guard.beginChanges();
+      setImmediate(() => process.emit('SIGINT', 'SIGINT'));
+      expect(await guard.finish()).toBe('SIGINT');
+      expect(said).toEqual([
+        'sekey: SIGINT received: finishing the change in progress first (saved whole, never half)',
+      ]);
+      expect(exits).toEqual([]);
+    } finally {
+      guard.release();
+    }
+  });
+
   test('finish: a signal whose listener runs in a later turn of the event loop is still seen', async () => {
     const { guard } = recordedGuard();
     try {

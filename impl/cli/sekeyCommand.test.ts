@@ -4,6 +4,7 @@ import {
   mkdirSync,
   readFileSync,
   readdirSync,
+  renameSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -152,6 +153,19 @@ describe('sekey', () => {
     expect(home).toBeDefined();
     expect(existsSync(home as string)).toBe(false);
   });
+
+  test('demo --keep, abandoned by an interruption, leaves the folder empty again, and no factory', async () => {
+    const dir = join(tempDir(), 'kept');
+    const cleanups: Array<(signal: 'SIGINT') => void> = [];
+    const r = await sekey(['demo', '--keep', dir], { onAbandon: (c) => (cleanups.push(c), () => undefined) });
+    expect(r.code).toBe(0);
+    const factory = /simulated HSM factory (\S+)/.exec(r.out)?.[1] as string;
+    expect([readdirSync(dir).length > 0, existsSync(factory)]).toEqual([true, true]);
+    // As an interruption before the end would: the demo's cleanup, past every finally.
+    for (const cleanup of cleanups) cleanup('SIGINT');
+    expect([readdirSync(dir), existsSync(factory)]).toEqual([[], false]);
+    expect((await sekey(['demo', '--keep', dir])).code).toBe(0);
+  }, 300_000);
 
   test('demo --keep refuses a directory that is not empty', async () => {
     const dir = tempDir();
@@ -472,6 +486,19 @@ describe('sekey on a persistent installation', () => {
       2,
       expect.stringContaining('provision U2, replacing the HSM in'),
     ]);
+    // A lost HSM (its images gone): the admin, in its session, names the HSM in service that is replaced.
+    const folder = join(home, 'users', 'U2');
+    renameSync(folder, `${folder}.lost`);
+    try {
+      const lost = await run('admin', 'provision', 'U2', ...pins);
+      expect([lost.code, lost.err]).toEqual([
+        2,
+        expect.stringContaining(`provision U2 again: HSM ${oldSerial}, in service, is replaced`),
+      ]);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+      renameSync(`${folder}.lost`, folder);
+    }
     const again = await run(
       'admin',
       'provision',

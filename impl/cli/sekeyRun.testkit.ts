@@ -33,6 +33,8 @@ export interface World {
   readonly answers?: readonly string[];
   /** When given, standard error is a terminal and this receives its status lines (`CliIo.status`). */
   readonly status?: (line: string | null) => void;
+  /** Receives what the command registers to undo if an interruption abandoned it (`CliIo.onAbandon`). */
+  readonly onAbandon?: CliIo['onAbandon'];
 }
 
 const dirs: string[] = [];
@@ -88,6 +90,7 @@ export async function sekey(argv: readonly string[], world: World = {}): Promise
     readInput: () => world.stdin ?? new Uint8Array(),
     writeOutput: (bytes) => void data.push(bytes),
     ...(world.status === undefined ? {} : { status: world.status }),
+    ...(world.onAbandon === undefined ? {} : { onAbandon: world.onAbandon }),
     ...(answers === undefined
       ? {}
       : {

@@ -149,13 +149,19 @@ export function codeOf(error: unknown): string {
 /** Where the statistics go. */
 export const PROPERTIES_REPORT = 'reports/properties.json';
 
-/** Where this process writes the statistics: `SEKEY_STATISTICS_FILE` (a campaign's batch), or `reports/`. */
-function propertiesReport(): string {
+/**
+ * Where this process writes the statistics: `SEKEY_STATISTICS_FILE` (a campaign's batch, or the
+ * runner's replay, which drops them), else `reports/`; nowhere for a replay under plain vitest
+ * (`SEKEY_PATH`): the figures of one replayed case would replace those of the last pass.
+ */
+export function propertiesReport(): string | null {
   const chosen = process.env[STATISTICS_FILE_ENV];
-  return chosen === undefined || chosen === '' ? PROPERTIES_REPORT : chosen;
+  if (chosen !== undefined && chosen !== '') return chosen;
+  const replay = process.env['SEKEY_PATH'];
+  return replay !== undefined && replay !== '' ? null : PROPERTIES_REPORT;
 }
 
-/** Merges `stats` under `suite` into the statistics report (`reports/properties.json`). */
+/** Merges `stats` under `suite` into the statistics report (`reports/properties.json`); null: nowhere. */
 export function writeStats(suite: string, stats: SuiteStats, path = propertiesReport()): void {
   mergeSuiteReport(suite, stats.toJSON(), path);
 }
@@ -212,7 +218,12 @@ function withFileLock<T>(path: string, fn: () => T): T {
  * what other suites wrote there. Safe when suites finish at once in parallel workers: the merge holds
  * a lock file, and the new report replaces the old by rename, so no reader ever sees half a file.
  */
-export function mergeSuiteReport(suite: string, entry: Record<string, unknown>, path = propertiesReport()): void {
+export function mergeSuiteReport(
+  suite: string,
+  entry: Record<string, unknown>,
+  path: string | null = propertiesReport(),
+): void {
+  if (path === null) return;
   mkdirSync(dirname(path), { recursive: true });
   withFileLock(path, () => {
     let all: Record<string, unknown> = {};

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { STATISTICS_FILE_ENV, addStatistics, mergeStatistics, readStatistics, statisticsOf } from './statistics.ts';
-import { mergeSuiteReport } from '../deployment/stats.testkit.ts';
+import { mergeSuiteReport, propertiesReport } from '../deployment/stats.testkit.ts';
 import { suiteNamed } from './suites.ts';
 import type { Suite } from './suites.ts';
 
@@ -94,6 +94,21 @@ describe("a campaign's statistics", () => {
       process.env[STATISTICS_FILE_ENV] = file;
       mergeSuiteReport('deployment', { runs: 3 });
       expect(readStatistics(file)['deployment']).toMatchObject({ runs: 3 });
+      // A replay under plain vitest (SEKEY_PATH, no file named) writes nowhere; one the runner makes,
+      // to the file it names (which it then drops).
+      const savedPath = process.env['SEKEY_PATH'];
+      process.env['SEKEY_PATH'] = '0:1';
+      try {
+        mergeSuiteReport('deployment', { runs: 4 });
+        expect(readStatistics(file)['deployment']).toMatchObject({ runs: 4 });
+        delete process.env[STATISTICS_FILE_ENV];
+        expect(propertiesReport()).toBeNull();
+        delete process.env['SEKEY_PATH'];
+        expect(propertiesReport()).toBe('reports/properties.json');
+      } finally {
+        if (savedPath === undefined) delete process.env['SEKEY_PATH'];
+        else process.env['SEKEY_PATH'] = savedPath;
+      }
     } finally {
       if (saved === undefined) delete process.env[STATISTICS_FILE_ENV];
       else process.env[STATISTICS_FILE_ENV] = saved;
