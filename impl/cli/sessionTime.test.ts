@@ -15,6 +15,12 @@ import { main } from './sekeyCommand.ts';
 const scratch = mkdtempSync(join(tmpdir(), 'sekey-time-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
+/** An io in the scratch folder with `env`, keeping what is said on standard error. */
+function recordingIo(env: Record<string, string>): { io: CliIo; errors: string[] } {
+  const errors: string[] = [];
+  return { io: { out: () => undefined, err: (l) => void errors.push(l), env, cwd: scratch }, errors };
+}
+
 test('a commit inside a session records the session time first', async () => {
   const home = join(scratch, 'home');
   const factory = join(scratch, 'factory');
@@ -42,9 +48,7 @@ test('a commit inside a session records the session time first', async () => {
 test('a refused command leaves the clock; one that ran, or committed before it failed, moves it', async () => {
   const home = join(scratch, 'refused');
   const factory = join(scratch, 'refused-factory');
-  const env = { SEKEY_HOME: home, SEKEY_FACTORY: factory };
-  const errors: string[] = [];
-  const io: CliIo = { out: () => undefined, err: (l) => void errors.push(l), env, cwd: scratch };
+  const { io, errors } = recordingIo({ SEKEY_HOME: home, SEKEY_FACTORY: factory });
   const run = (...argv: string[]) => main(argv, io);
   expect(await run('factory', 'init', '--dir', factory)).toBe(0);
   expect(
@@ -78,13 +82,7 @@ test('a refused command leaves the clock; one that ran, or committed before it f
 test('admin init --at before the epoch is a usage error and writes no installation', async () => {
   const home = join(scratch, 'before-epoch');
   const factory = join(scratch, 'before-epoch-factory');
-  const errors: string[] = [];
-  const io: CliIo = {
-    out: () => undefined,
-    err: (l) => void errors.push(l),
-    env: { SEKEY_FACTORY: factory },
-    cwd: scratch,
-  };
+  const { io, errors } = recordingIo({ SEKEY_FACTORY: factory });
   expect(await main(['factory', 'init', '--dir', factory], io)).toBe(0);
   // It wrote an installation whose last time was negative, which no command could open afterwards.
   const init = ['admin', 'init', '--home', home, '--admin-pin', 'admin-pin-1', '--user-pin', 'user-pin-1'];
@@ -99,13 +97,7 @@ test('admin init --at before the epoch is a usage error and writes no installati
 test('a relative --at never lands after the year 9999; the clock stays', async () => {
   const home = join(scratch, 'far');
   const factory = join(scratch, 'far-factory');
-  const errors: string[] = [];
-  const io: CliIo = {
-    out: () => undefined,
-    err: (l) => void errors.push(l),
-    env: { SEKEY_HOME: home, SEKEY_FACTORY: factory },
-    cwd: scratch,
-  };
+  const { io, errors } = recordingIo({ SEKEY_HOME: home, SEKEY_FACTORY: factory });
   const run = (...argv: string[]) => main(argv, io);
   expect(await run('factory', 'init', '--dir', factory)).toBe(0);
   const pins = ['--admin-pin', 'admin-pin-1', '--user-pin', 'user-pin-1'];

@@ -277,17 +277,11 @@ export async function runSimulate(
   const status = flags.json ? undefined : io.status;
   const started = Date.now();
   const paths: ReportPaths = { json: join(out, 'report.json'), html: join(out, 'report.html') };
-  // Before the run too: a report path taken by a folder is known now, not after an hour of simulation.
-  try {
-    refuseFolders(paths);
-  } catch (error) {
-    forgetOut?.();
-    dropOut();
-    throw error;
-  }
   let report: SimulationReport;
   let html: string;
   try {
+    // Before the run too: a report path taken by a folder is known now, not after an hour of simulation.
+    refuseFolders(paths);
     try {
       report = await runSimulation(config, {
         version,
