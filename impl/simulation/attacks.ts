@@ -65,6 +65,63 @@ export interface AttackTally {
   error(error: unknown): string;
 }
 
+/**
+ * How many of the victim's files an attack of `kind` needs on the share before it can act: files
+ * of its update stream not yet applied (`reorder` and `renameResync` need two), or, for the attacks
+ * on acknowledgements, files of its acknowledgement stream not yet collected. 0 for attacks that
+ * need none (a replay needs a recording, a card attack an image: they check those themselves).
+ */
+export function pendingFilesNeeded(kind: AttackKind): number {
+  switch (kind) {
+    case 'reorder':
+    case 'renameResync':
+      return 2;
+    case 'drop':
+    case 'duplicate':
+    case 'truncate':
+    case 'corrupt':
+    case 'ackDrop':
+    case 'ackCorrupt':
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+/**
+ * The files of `user`'s stream an attack of `kind` can work on: the update files past what its
+ * replica applied, or every acknowledgement on the share (none is collected while it lies there).
+ */
+export async function pendingFiles(r: Deployment, kind: AttackKind, user: UserId): Promise<string[]> {
+  const isAck = kind.startsWith('ack');
+  const names = await r.share.list(isAck ? ackStream(user) : updateStream(user));
+  return pendingAmong(names, isAck, appliedSequence(r, user));
+}
+
+/** The sequence number `user`'s replica has applied (0 without a usable device). */
+function appliedSequence(r: Deployment, user: UserId): number {
+  const slot = r.slot(user);
+  return usable(slot) ? slot.user.appliedSequence : 0;
+}
+
+/** Of a stream's file names, those an attack can work on (see {@link pendingFiles}). */
+function pendingAmong(names: readonly string[], isAck: boolean, applied: number): string[] {
+  return isAck ? [...names] : names.filter((n) => (sequenceOfName(n)?.sequence ?? 0) > applied);
+}
+
+/**
+ * The users among `candidates` that an attack of `kind` can act on now: an adversary who reads
+ * the share aims at a stream with the files the attack needs (`pendingFilesNeeded`), not at random.
+ * Every candidate when the kind needs no file, none when no stream has enough.
+ */
+export async function targetsOf(r: Deployment, kind: AttackKind, candidates: readonly UserId[]): Promise<UserId[]> {
+  const needed = pendingFilesNeeded(kind);
+  if (needed === 0) return [...candidates];
+  const targets: UserId[] = [];
+  for (const user of candidates) if ((await pendingFiles(r, kind, user)).length >= needed) targets.push(user);
+  return targets;
+}
+
 /** Whether an attack needs a second user with a device (`other`). */
 export function attackNeedsOther(kind: AttackKind): boolean {
   return kind === 'misdeliver' || kind === 'ackMisdeliver' || kind === 'sdSwap';
@@ -84,21 +141,21 @@ export async function runAttack(
   stats: AttackTally,
 ): Promise<boolean> {
   const { kind, user, other, pick, mask } = spec;
-  const slot = r.slot(user);
-  const applied = usable(slot) ? slot.user.appliedSequence : 0;
+  const applied = appliedSequence(r, user);
   const isAck = kind.startsWith('ack');
   const stream = isAck ? ackStream(user) : updateStream(user);
   const names = await r.share.list(stream);
   const seqs = names.map((n) => sequenceOfName(n)?.sequence ?? Number(/^(\d+)\.ack$/.exec(n)?.[1] ?? 0));
   const top = Math.max(0, applied, m.published.get(user) ?? 0, ...seqs);
   const nextName = isAck ? ackFileName(top + 1) : updateFileName(top + 1, pick % 3 === 0 ? 'resync' : 'incremental');
-  const pending = isAck ? names : names.filter((n) => (sequenceOfName(n)?.sequence ?? 0) > applied);
+  const pending = pendingAmong(names, isAck, applied);
   const pool = [...(r.seen.get(stream)?.values() ?? [])];
   const nothing = () => nothingToAttack(stats, kind);
   const taint = (): true => {
     if (!isAck) m.tainted.add(user);
     return true;
   };
+  if (pending.length < pendingFilesNeeded(kind)) return nothing();
   switch (kind) {
     case 'replay':
     case 'ackReplay': {
@@ -116,7 +173,6 @@ export async function runAttack(
       return taint();
     }
     case 'reorder': {
-      if (pending.length < 2) return nothing();
       const a = pending[pick % pending.length] as string;
       const b = pending[(pick + 1) % pending.length] as string;
       const [x, y] = await Promise.all([r.share.read(stream, a), r.share.read(stream, b)]);
@@ -127,15 +183,13 @@ export async function runAttack(
     }
     case 'drop':
     case 'ackDrop': {
-      if (pending.length === 0) return nothing();
       await r.share.remove(stream, pending[pick % pending.length] as string);
       return taint();
     }
     case 'renameResync': {
       // A file withheld, and the next one offered under a resync's name one past the newest: a name
       // carries no authority (the header, authenticated, says incremental), so the gap stays a gap.
-      const [withheld, next] = [...pending].sort();
-      if (withheld === undefined || next === undefined) return nothing();
+      const [withheld, next] = [...pending].sort() as [string, string];
       const bytes = await r.share.read(stream, next);
       if (!bytes) return nothing();
       await r.share.remove(stream, withheld);
@@ -144,7 +198,6 @@ export async function runAttack(
       return taint();
     }
     case 'duplicate': {
-      if (pending.length === 0) return nothing();
       const bytes = await r.share.read(stream, pending[pick % pending.length] as string);
       if (!bytes) return nothing();
       await r.share.write(stream, nextName, bytes);
@@ -153,7 +206,6 @@ export async function runAttack(
     case 'truncate':
     case 'corrupt':
     case 'ackCorrupt': {
-      if (pending.length === 0) return nothing();
       const name = pending[pick % pending.length] as string;
       const bytes = await r.share.read(stream, name);
       if (!bytes || bytes.length === 0) return nothing();

@@ -34,8 +34,8 @@ import { KEY_STATES } from '../../model/keyLifecycle.ts';
 import type { KeyState } from '../../model/keyLifecycle.ts';
 import { keyStateOf } from '../../model/kms.ts';
 import type { GroupId, GroupPolicy, KmsOperation, UserId } from '../../model/kms.ts';
-import { ATTACK_KINDS, attackNeedsOther } from './attacks.ts';
-import type { AttackSpec } from './attacks.ts';
+import { ATTACK_KINDS, attackNeedsOther, targetsOf } from './attacks.ts';
+import type { AttackKind, AttackSpec } from './attacks.ts';
 import { bump } from './dayTally.ts';
 import { Deployment } from './deployment.ts';
 import type { DeploymentHooks } from './deployment.ts';
@@ -108,6 +108,9 @@ interface SyncHabit {
   readonly period: number;
   readonly offset: number;
 }
+
+/** An attack drawn in the morning, before its victim is chosen (`AttackSpec` without the users). */
+type AttackDraw = Omit<AttackSpec, 'user' | 'other'>;
 
 /** Checks a configuration; throws a `RangeError` naming the first bad field. */
 export function checkSimulationConfig(config: SimulationConfig): void {
@@ -442,37 +445,47 @@ class Simulation {
       await this.world.publish(this.#label(hour, 'admin publishes again after the reboot'));
   }
 
-  /** The adversary's attacks of the day (`hostile`). */
   /**
-   * The day's attacks, drawn at 08:30. Those on acknowledgements wait for 12:00 (returned): the
-   * acknowledgements the users write at their 09:00 sync lie on the share until the 18:00
-   * collection, and at 08:30 the streams are empty.
+   * The day's attacks, drawn at 08:30 (their kinds and choices). Those on acknowledgements wait for
+   * 12:00 (returned): the acknowledgements the users write at their 09:00 sync lie on the share
+   * until the 18:00 collection, and at 08:30 the streams are empty.
    */
-  async #attacks(base: number): Promise<AttackSpec[]> {
+  async #attacks(base: number): Promise<AttackDraw[]> {
     this.world.at(base + 8.5 * HOUR_MS);
-    const later: AttackSpec[] = [];
+    const later: AttackDraw[] = [];
     for (let i = this.#draw(this.#w.attacksPerDay); i > 0; i--) {
-      const kind = this.#pick(ATTACK_KINDS);
-      const devices = this.#m.deviceIds().filter((u) => usable(this.world.r.slot(u)));
-      const [user, other] = this.#sample(devices, 2);
-      if (kind === undefined || user === undefined || (attackNeedsOther(kind) && other === undefined)) continue;
-      const spec = { kind, user, other: other ?? user, pick: this.#prng.int(1000), mask: 1 + this.#prng.int(255) };
-      if (kind.startsWith('ack')) later.push(spec);
-      else await this.#attack(spec, 8.5);
+      const kind = this.#pick(ATTACK_KINDS) as AttackKind;
+      const draw = { kind, pick: this.#prng.int(1000), mask: 1 + this.#prng.int(255) };
+      if (kind.startsWith('ack')) later.push(draw);
+      else await this.#attack(draw, 8.5);
     }
     return later;
   }
 
-  async #attack(spec: AttackSpec, hour: number): Promise<void> {
+  /**
+   * One attack, its victim chosen now among the users in service whose streams it can act on
+   * (`targetsOf`: an adversary reading the share aims where the files are); among them all when
+   * none can be, and the attack then counts as having found nothing.
+   */
+  async #attack(draw: AttackDraw, hour: number): Promise<void> {
+    const devices = this.#m.deviceIds().filter((u) => usable(this.world.r.slot(u)));
+    const targets = await targetsOf(this.world.r, draw.kind, devices);
+    const [user] = this.#sample(targets.length > 0 ? targets : devices, 1);
+    const [other] = this.#sample(
+      devices.filter((u) => u !== user),
+      1,
+    );
+    if (user === undefined || (attackNeedsOther(draw.kind) && other === undefined)) return;
+    const spec: AttackSpec = { ...draw, user, other: other ?? user };
     const pair = attackNeedsOther(spec.kind) ? ` (with ${spec.other})` : '';
     await this.world.attack(spec, this.#label(hour, `adversary: ${spec.kind} on ${spec.user}${pair}`));
   }
 
   /** The attacks on acknowledgements drawn this morning, between the syncs and the collection. */
-  async #ackAttacks(base: number, specs: readonly AttackSpec[]): Promise<void> {
-    if (specs.length === 0) return;
+  async #ackAttacks(base: number, draws: readonly AttackDraw[]): Promise<void> {
+    if (draws.length === 0) return;
     this.world.at(base + 12 * HOUR_MS);
-    for (const spec of specs) await this.#attack(spec, 12);
+    for (const draw of draws) await this.#attack(draw, 12);
   }
 
   /** The users due today sync; the blocked ones are resynced by the admin. */

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { KmsOperation } from '../../model/kms.ts';
+import { ATTACK_KINDS, pendingFilesNeeded, targetsOf } from './attacks.ts';
 import { Deployment } from './deployment.ts';
 import { TEST_DEVICES } from './testDevices.testkit.ts';
 import { DeploymentModel } from './referenceModel.ts';
@@ -69,6 +70,46 @@ describe('SimulationWorld', () => {
       await w.attack(spec, 'attack');
       expect(w.tally.operations).toMatchObject({ 'attack:ackDrop (nothing to attack)': 1, 'attack:ackDrop': 1 });
       expect(w.checks.integrity).toBe(1);
+    } finally {
+      w.r.dispose();
+    }
+  });
+
+  test('an attack is aimed at the streams holding the files it needs, and acts on each of them', async () => {
+    const w = await world();
+    try {
+      const users = ['U1', 'U2'] as const;
+      // Each has the setup's file pending; U1 alone is in G1, so only U1 gets the second file.
+      await w.publish('second');
+      expect(await targetsOf(w.r, 'renameResync', users)).toEqual(['U1']);
+      expect(await targetsOf(w.r, 'reorder', users)).toEqual(['U1']);
+      expect(await targetsOf(w.r, 'drop', users)).toEqual(['U1', 'U2']);
+      expect(await targetsOf(w.r, 'ackDrop', users)).toEqual([]);
+      expect(await targetsOf(w.r, 'sdSwap', users)).toEqual(['U1', 'U2']);
+      // Not a target: the attack finds nothing, as targetsOf said.
+      await w.attack({ kind: 'renameResync', user: 'U2', other: 'U1', pick: 0, mask: 1 }, 'attack');
+      expect(w.tally.operations).toEqual({ publish: 1, 'attack:renameResync (nothing to attack)': 1 });
+      // A target: it acts, and the victim's sync refuses the renamed file (a gap stays a gap).
+      await w.attack({ kind: 'renameResync', user: 'U1', other: 'U2', pick: 0, mask: 1 }, 'attack');
+      expect(w.tally.operations).toMatchObject({ 'attack:renameResync': 1 });
+      await w.sync('U1', 'sync');
+      expect(w.tally.refusals).toMatchObject({ 'update-refused:gap': 1 });
+      // U1 applied nothing (its first file was withheld): no acknowledgement. U2's sync writes one.
+      expect(await targetsOf(w.r, 'ackDrop', users)).toEqual([]);
+      await w.sync('U2', 'sync');
+      expect(await targetsOf(w.r, 'ackDrop', users)).toEqual(['U2']);
+      expect(w.violations).toEqual([]);
+      // Every kind that needs files says how many; the attacks on acknowledgements need one.
+      expect(ATTACK_KINDS.filter((k) => pendingFilesNeeded(k) > 0)).toEqual([
+        'reorder',
+        'drop',
+        'renameResync',
+        'duplicate',
+        'truncate',
+        'corrupt',
+        'ackDrop',
+        'ackCorrupt',
+      ]);
     } finally {
       w.r.dispose();
     }
