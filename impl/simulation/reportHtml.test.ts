@@ -135,7 +135,7 @@ describe('report.html', () => {
     const kinds = [
       ...['add-user', 'add-group', 'add-member', 'remove-member', 'delete-user', 'provision', 'replace-device'],
       ...['add-key', 'activate-key', 'compromise-key', 'destroy-key', 'publish', 'collect-acks', 'resync'],
-      ...['sync', 'encrypt', 'decrypt', 'reprotect', 'power-cut:publish', 'power-cut:sync'],
+      ...['sync', 'encrypt', 'decrypt', 'reprotect', 'power-cut:publish', 'power-cut:sync', 'hand-back-device'],
       ...ATTACK_KINDS.map((k) => `attack:${k}`),
       ...ATTACK_KINDS.map(nothingToAttackOperation),
     ];

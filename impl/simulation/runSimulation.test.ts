@@ -117,7 +117,7 @@ describe('runSimulation', () => {
     expect(validateSimulationReport(report)).toEqual([]);
   }, 900_000);
   test.each([
-    ['churn', ['add-user', 'delete-user', 'remove-member', 'replace-device']],
+    ['churn', ['add-user', 'delete-user', 'remove-member', 'replace-device', 'hand-back-device']],
     ['rotation-heavy', ['add-key', 'activate-key', 'destroy-key']],
     ['hostile', ['power-cut:sync', 'power-cut:publish']],
   ] as const)(
@@ -127,6 +127,9 @@ describe('runSimulation', () => {
       expect(validateSimulationReport(report)).toEqual([]);
       expect(report.violationDetails).toEqual([]);
       for (const kind of kinds) expect(report.totals.operationsByKind[kind], kind).toBeGreaterThan(0);
+      // A device is handed back once, after its user was deleted.
+      const count = (kind: string) => report.totals.operationsByKind[kind] ?? 0;
+      expect(count('hand-back-device')).toBeLessThanOrEqual(count('delete-user'));
       // Each file is applied once at most, so never more applied than published: files a power cut
       // left committed but unwritten count as published too (the hostile README run applied 3,426
       // files of 3,386 counted before they did).

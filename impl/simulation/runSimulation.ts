@@ -20,9 +20,11 @@
  *   and publishes; the user syncs again at 11:00.
  * - 13:00: messages, each from a random user to 1–3 members of one of its groups, decrypted by every
  *   recipient at once. 15:00: messages under a compromised key are re-protected by a member.
- * - 18:00: the admin collects acknowledgements and counts stale users; then the invariants.
- * - Last day, 19:00: convergence — the admin publishes, everyone syncs, the blocked and unacknowledged
- *   are resynced, and every replica must equal the model's projection.
+ * - 18:00: the admin collects acknowledgements and counts stale users; a retired device that has
+ *   learned to hold nothing is handed back (it syncs no more); then the invariants.
+ * - Last day, 19:00: convergence — the admin publishes, everyone syncs (but the devices handed
+ *   back), the blocked and unacknowledged are resynced, and every replica must equal the model's
+ *   projection.
  *
  * Deterministic: every choice comes from a PRNG seeded with the configuration's seed, devices are
  * seeded from it, and time is the manual clock; only `host` (wall time) varies between runs.
@@ -191,6 +193,11 @@ class Simulation {
   readonly #prng: SeededPrng;
   readonly meters: DeviceMeters;
   readonly #habits = new Map<UserId, SyncHabit>();
+  /**
+   * Retired devices handed back (`#handBack`): they sync no more. User IDs are never reused here
+   * (`#hire` counts on) and only staff lose devices, so a device handed back never returns to service.
+   */
+  readonly #handedBack = new Set<UserId>();
   readonly #policy: GroupPolicy;
   #nextUser = 1;
   /** Ledger entries already re-protected (by their number). */
@@ -491,7 +498,7 @@ class Simulation {
   /** The users due today sync; the blocked ones are resynced by the admin. */
   async #syncs(base: number, day: number): Promise<void> {
     this.world.at(base + 9 * HOUR_MS);
-    const due = this.#m.deviceIds().filter((u) => {
+    const due = this.#syncing().filter((u) => {
       const habit = this.#habits.get(u) ?? { period: 1, offset: 0 };
       return (day + habit.offset) % habit.period === 0 || day === 1;
     });
@@ -507,7 +514,7 @@ class Simulation {
         cut,
       );
     }
-    const blocked = this.#m.deviceIds().filter((u) => this.world.r.slot(u).user?.blocked === true);
+    const blocked = this.#syncing().filter((u) => this.world.r.slot(u).user?.blocked === true);
     if (blocked.length === 0) return;
     this.world.at(base + 11 * HOUR_MS);
     for (const userId of blocked) this.world.resync(userId);
@@ -558,6 +565,30 @@ class Simulation {
     }
   }
 
+  /** Provisioned devices that still sync: every one but those handed back. */
+  #syncing(): UserId[] {
+    return this.#m.deviceIds().filter((u) => !this.#handedBack.has(u));
+  }
+
+  /**
+   * At the end of the day, a retired device (its user deleted) that has learned to hold nothing is
+   * handed back and syncs no more: it applied the last file published to it, and that file took it
+   * out of service (the admin publishes nothing to a retired device after that one, heartbeats
+   * included). Before, retired devices synced every day for the rest of the run, so the sync counts
+   * and HSM time grew with staff turnover. The end-of-day checks still judge it (it must hold nothing).
+   */
+  #handBack(): void {
+    for (const userId of this.#syncing()) {
+      if (this.#m.inService(userId)) continue;
+      const slot = this.world.r.slot(userId);
+      const last = this.#m.published.get(userId) ?? 0;
+      if (!usable(slot) || slot.user.blocked || slot.user.appliedSequence !== last) continue;
+      if (this.#m.history.get(userId)?.get(last)?.inService !== false) continue;
+      this.#handedBack.add(userId);
+      this.world.tally.operation('hand-back-device');
+    }
+  }
+
   /** The end of the run: publish, sync, resync the blocked and unacknowledged, and converge. */
   async #converge(base: number): Promise<void> {
     const { m, r } = this.world;
@@ -572,10 +603,11 @@ class Simulation {
       }
     }
     await this.world.publish(label);
-    for (const userId of m.deviceIds()) await this.world.sync(userId, label);
+    // Devices handed back are not synced: the checks below then show that nothing was published to them.
+    for (const userId of this.#syncing()) await this.world.sync(userId, label);
     await this.world.collect();
     const states = new Map(r.publisher.publicationStates().map((p) => [p.userId, p.state] as const));
-    const needy = m.deviceIds().filter((u) => {
+    const needy = this.#syncing().filter((u) => {
       const state = states.get(u);
       return r.slot(u).user?.blocked === true || (state !== 'acknowledged' && state !== 'upToDate');
     });
@@ -604,6 +636,7 @@ class Simulation {
     await this.#reprotect(base);
     world.at(base + 18 * HOUR_MS);
     const staleUsers = await world.collect();
+    this.#handBack();
     if (day === this.#config.days) await this.#converge(base);
     this.meters.pause();
     await world.endOfDay(this.#label(18, 'end-of-day checks'));
