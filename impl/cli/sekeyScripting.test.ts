@@ -585,4 +585,28 @@ describe('exit codes, --json and what changing commands return', () => {
     expect(stale.out).toMatch(/^stale \(no acknowledgement for 7d\): .*U2/);
     expect((await run('admin', 'stale', '--json')).code).toBe(1);
   });
+
+  test(
+    'an acknowledgement the share refuses: the update applies, ' + 'ShareNotWritten names it, the next sync sends it',
+    async () => {
+      await run('user', 'U1', 'sync');
+      await run('admin', 'collect-acks');
+      const acks = join(home, 'share', 'acks', 'U1');
+      rmSync(acks, { recursive: true, force: true });
+      mkdirSync(join(home, 'share', 'acks'), { recursive: true });
+      writeFileSync(acks, 'planted where the folder should be');
+      await run('admin', 'rename-user', 'U1', 'alice four');
+      // The command's share writes wait for its save (DeferredTransport), so the refused write cannot
+      // stop the sync: it reports what did not reach the share once the update is applied and saved.
+      const refused = await run('user', 'U1', 'sync');
+      expect(refused.code).toBe(4);
+      expect(refused.out).toMatch(/^applied #\d+; now at update #\d+$/m);
+      expect(refused.err).toMatch(/ShareNotWritten: .*not on the share: write acks\/U1\/\d+\.ack/);
+      rmSync(acks);
+      const sent = await run('user', 'U1', 'sync', '--json');
+      expect(sent.code).toBe(0);
+      expect(JSON.parse(sent.out)).toMatchObject({ applied: [], unacknowledged: null });
+      expect((await run('admin', 'collect-acks')).out).toMatch(/U1/);
+    },
+  );
 });

@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { DirectoryTransport } from '../host/directoryTransport.ts';
+import { Publisher } from './publisher.ts';
 import type { GroupPolicy } from '../../model/kms.ts';
 import { ACK_SEAL_BYTES, encodeAckHeader } from '../protocol/ackFile.ts';
 import { ackStream, sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
@@ -91,6 +96,45 @@ describe('distribution by update files', () => {
     expect((await bob.sync(w.transport)).applied).toEqual([]);
     expect(await w.transport.list(acks)).toEqual([]);
   });
+
+  test(
+    'an acknowledgement the share refuses does not stop the sync: later ' +
+      'files apply, and it is sent once it can be',
+    async () => {
+      const w = await team();
+      const root = mkdtempSync(join(tmpdir(), 'sekey-acks-'));
+      try {
+        const share = new DirectoryTransport(root);
+        const publisher = new Publisher(w.admin, share);
+        const bob = w.users.get('U2')!;
+        await publisher.publish();
+        await bob.sync(share);
+        await publisher.collectAcknowledgements();
+        // An entry planted where bob's acknowledgement folder should be: every write there fails.
+        rmSync(join(root, 'acks', 'U2'), { recursive: true, force: true });
+        writeFileSync(join(root, 'acks', 'U2'), 'planted');
+        for (const name of ['r1', 'r2']) {
+          w.admin.renameGroup('G1', name);
+          await publisher.publish();
+          const report = await bob.sync(share);
+          // Before, the refused write ended the sync before its file: bob stayed at the first update for good.
+          expect(report.applied).toEqual([bob.appliedSequence]);
+          expect(report.unacknowledged).toMatchObject({
+            sequence: bob.appliedSequence,
+            error: expect.stringMatching(/acks/),
+          });
+          expect(bob.groups()[0]?.name).toBe(name);
+        }
+        expect(publisher.publicationStates().find((p) => p.userId === 'U2')?.state).toBe('pending');
+        // The entry removed, the next sync sends the acknowledgement it owes, and the admin collects it.
+        rmSync(join(root, 'acks', 'U2'));
+        expect(await bob.sync(share)).toMatchObject({ applied: [], unacknowledged: null });
+        expect(await publisher.collectAcknowledgements()).toEqual([{ userId: 'U2', sequence: bob.appliedSequence }]);
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    },
+  );
 
   test("an acknowledgement's name on a file that is not that acknowledgement: the next sync replaces it", async () => {
     const w = await team();

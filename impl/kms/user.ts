@@ -541,7 +541,8 @@ export class User {
     // acknowledged until all of it is done (an acknowledgement tells the admin that the device
     // carried out what the files up to it ordered: `Publisher.collectAcknowledgements`).
     let full = this.#finishDeviceWorkUnlessFull();
-    if (full === null) await this.#recordAfterReboot(transport);
+    // The acknowledgement last attempted, if the share refused it (a later one that lands covers it).
+    let unacknowledged: AckFailure | null = full === null ? await this.#recordAfterReboot(transport) : null;
     const applied: number[] = [];
     const refused: Array<{ name: string; reason: RefusalReason }> = [];
     const held: Array<{ name: string; reason: RefusalReason }> = [];
@@ -594,9 +595,9 @@ export class User {
       applied.push(p.context.lastSequence);
       // Acknowledged once its work (and all owed before it) is done; the acknowledgement covers
       // the files before it too.
-      if (full === null) await this.#acknowledge(transport, p.context.lastSequence, hash);
+      if (full === null) unacknowledged = await this.#acknowledge(transport, p.context.lastSequence, hash);
     }
-    const report = { applied, refused, held, blocked: this.blocked, sequence: this.appliedSequence };
+    const report = { applied, refused, held, blocked: this.blocked, sequence: this.appliedSequence, unacknowledged };
     // Still full after every file: the sync fails as the HSM did (pendingDeviceWork says why), and
     // says what it applied: those files are committed, their work owed.
     if (full !== null) throw new SyncStalledError(full, report);
@@ -751,7 +752,7 @@ export class User {
    * hash as the one applied), records it and acknowledges it. If the file is gone (a resync
    * superseded it), nothing is recorded here: the next applied file moves the counter past N.
    */
-  async #recordAfterReboot(transport: Transport): Promise<void> {
+  async #recordAfterReboot(transport: Transport): Promise<AckFailure | null> {
     const { lastSequence, lastFileHash } = this.#processing().context;
     if (this.#device.counterRead(UPDATE_SEQUENCE_COUNTER) >= lastSequence)
       return this.#acknowledgeAgain(transport, lastSequence, lastFileHash);
@@ -763,9 +764,9 @@ export class User {
       const parsed = parseUpdateFile(bytes);
       this.#device.openUpdate(this.#keyIds.adminToUserKeyId, parsed.headerBytes, parsed.sealedBody);
       this.#device.recordUpdateApplied(lastSequence);
-      await this.#acknowledge(transport, lastSequence, fileHash(bytes));
-      return;
+      return this.#acknowledge(transport, lastSequence, fileHash(bytes));
     }
+    return null;
   }
 
   /**
@@ -779,14 +780,18 @@ export class User {
    * is under a key this HSM can seal with but not open, so a forged seal behind a copied header
    * still waits for the next file (whoever can write the share can delete files anyway).
    */
-  async #acknowledgeAgain(transport: Transport, lastSequence: number, lastFileHash: string): Promise<void> {
-    if (lastSequence === 0) return;
+  async #acknowledgeAgain(
+    transport: Transport,
+    lastSequence: number,
+    lastFileHash: string,
+  ): Promise<AckFailure | null> {
+    if (lastSequence === 0) return null;
     const acks = await transport.list(ackStream(this.#userId));
     if (acks.includes(ackFileName(lastSequence)) && (await this.#ackOnShare(transport, lastSequence, lastFileHash)))
-      return;
+      return null;
     const updates = await transport.list(updateStream(this.#userId));
-    if (!updates.some((name) => sequenceOfName(name)?.sequence === lastSequence)) return;
-    await this.#acknowledge(transport, lastSequence, hexToBytes(lastFileHash));
+    if (!updates.some((name) => sequenceOfName(name)?.sequence === lastSequence)) return null;
+    return this.#acknowledge(transport, lastSequence, hexToBytes(lastFileHash));
   }
 
   /** Whether the share's acknowledgement of `sequence` is this device's, of the file applied. */
@@ -807,14 +812,28 @@ export class User {
     }
   }
 
-  async #acknowledge(transport: Transport, sequence: number, hash: Uint8Array): Promise<void> {
+  /**
+   * Seals the acknowledgement of `sequence` and writes it to the share. A write the share refuses
+   * (an entry planted where the stream's folder should be, a full or read-only share) is returned,
+   * not thrown: the file is applied and its work done whether or not the admin hears of it, and the
+   * next sync sends the acknowledgement again (`#acknowledgeAgain`). Thrown, it ended the sync
+   * before any later file, sync after sync: one planted entry under `acks/` held the user at its
+   * current update for good, resyncs included, since the admin never clears that folder.
+   */
+  async #acknowledge(transport: Transport, sequence: number, hash: Uint8Array): Promise<AckFailure | null> {
     const header = encodeAckHeader({ userId: this.#userId, serial: this.#device.serial, sequence, fileHash: hash });
     // The HSM seals it only if its applied-update counter has reached `sequence`.
     const seal = this.#device.acknowledge(this.#keyIds.userToAdminKeyId, header);
     const file = new Uint8Array(header.length + seal.length);
     file.set(header);
     file.set(seal, header.length);
-    await transport.write(ackStream(this.#userId), ackFileName(sequence), file);
+    try {
+      await transport.write(ackStream(this.#userId), ackFileName(sequence), file);
+      return null;
+    } catch (error) {
+      if (error instanceof PowerLossError) throw error;
+      return { sequence, error: error instanceof Error ? error.message : String(error) };
+    }
   }
 }
 
@@ -841,6 +860,18 @@ export interface SyncReport {
   readonly held: ReadonlyArray<{ readonly name: string; readonly reason: RefusalReason }>;
   readonly blocked: boolean;
   readonly sequence: number;
+  /**
+   * The acknowledgement this sync last tried to write, if the share refused it (null when it
+   * landed, or none was due): the updates stay applied, the admin does not know yet, and the next
+   * sync sends it again.
+   */
+  readonly unacknowledged: AckFailure | null;
+}
+
+/** An acknowledgement the share did not take: of which update, and the share's error. */
+export interface AckFailure {
+  readonly sequence: number;
+  readonly error: string;
 }
 
 /** Applies one record to the replica (inside the caller's transaction). */
