@@ -43,7 +43,7 @@ import {
   fileHash,
   parseUpdateFile,
 } from '../protocol/updateFile.ts';
-import type { ParsedUpdateFile, UpdateRecord } from '../protocol/updateFile.ts';
+import type { ParsedUpdateFile, UpdateHeader, UpdateRecord } from '../protocol/updateFile.ts';
 import { KmsError } from '../../model/kms.ts';
 import type { GroupId, KeyId, UserId, UserRecord } from '../../model/kms.ts';
 import type { GroupView, KeyView } from '../../model/projection.ts';
@@ -546,15 +546,17 @@ export class User {
     const applied: number[] = [];
     const refused: Array<{ name: string; reason: RefusalReason }> = [];
     const held: Array<{ name: string; reason: RefusalReason }> = [];
-    const stream = updateStream(this.#userId);
-    for (const name of await transport.list(stream)) {
-      const claimed = sequenceOfName(name);
+    // Whether this sync refused a file as a gap: the incremental files after it wait for the next sync.
+    let gapRefused = false;
+    for (const { name, claimed, header, bytes } of await this.#news(transport)) {
       let p = this.#processing();
       this.#live = p;
-      // Files already applied are skipped unread; only names above the last sequence are news.
-      if (claimed === null || claimed.sequence <= p.context.lastSequence) continue;
-      const bytes = await transport.read(stream, name);
-      if (bytes === null) continue;
+      // After a gap, an incremental file whose header claims a later sequence still cannot apply
+      // (the missing file comes first), and judged, it would count towards a block too: five files
+      // behind one that is late (a synced folder delivers in any order) blocked the user in a single
+      // sync. It waits for the next sync, so a missing file blocks only when it stays missing sync
+      // after sync. Anything else is judged: a resync may apply, junk is refused without counting.
+      if (gapRefused && header?.kind === 'incremental' && header.sequence > p.context.lastSequence + 1) continue;
       const hash = fileHash(bytes);
       const open = { type: 'OPEN', resync: claimed.resync, fileHash: bytesToHex(hash) } as const;
       // The machine does not open a file it refused before, nor, when blocked, one not named a resync.
@@ -571,6 +573,7 @@ export class User {
       p = outcome.snapshot;
       if (p.value !== 'applying') {
         refused.push({ name, reason: p.context.lastRefusal as RefusalReason });
+        if (p.context.lastRefusal === 'gap') gapRefused = true;
         // Only a refusal that counts towards a block is committed. Junk anybody can drop into the
         // share costs a read and a failed open per sync, never a database commit (each of which
         // advances counters in the HSM's flash): a thousand junk files must not wear the device.
@@ -602,6 +605,37 @@ export class User {
     // says what it applied: those files are committed, their work owed.
     if (full !== null) throw new SyncStalledError(full, report);
     return report;
+  }
+
+  /**
+   * The files of this user's stream that claim news, read, in the order of the sequence their
+   * header claims. Files named at or below the last applied sequence are skipped unread (the admin
+   * removes them once acknowledged). The header is not authenticated yet (the HSM does that in
+   * `#judge`), but it is the only order an authentic file can apply in: judged in name order, two
+   * files delivered under each other's names were a gap and then the older file, and one file
+   * renamed to sort last put every file after it behind a gap. A header that does not parse orders
+   * its file by its name (it is junk, refused whatever its place).
+   */
+  async #news(transport: Transport): Promise<NewFile[]> {
+    const stream = updateStream(this.#userId);
+    const last = this.#processing().context.lastSequence;
+    const files: NewFile[] = [];
+    for (const name of await transport.list(stream)) {
+      const claimed = sequenceOfName(name);
+      if (claimed === null || claimed.sequence <= last) continue;
+      const bytes = await transport.read(stream, name);
+      if (bytes === null) continue;
+      let header: UpdateHeader | null = null;
+      try {
+        header = parseUpdateFile(bytes).header;
+      } catch (error) {
+        if (!(error instanceof UpdateFormatError)) throw error;
+      }
+      files.push({ name, claimed, header, bytes });
+    }
+    // Stable: files claiming the same sequence keep their name order.
+    const order = (f: NewFile) => f.header?.sequence ?? f.claimed.sequence;
+    return files.sort((a, b) => order(a) - order(b));
   }
 
   /**
@@ -839,6 +873,16 @@ export class User {
 
 /** The HSM flash counter that mirrors the last applied update sequence (defined by the device, which reads it). */
 export { UPDATE_SEQUENCE_COUNTER };
+
+/** A file of the user's stream that claims news, as {@link User.sync} reads it. */
+interface NewFile {
+  readonly name: string;
+  /** The sequence and kind its name claims. */
+  readonly claimed: NonNullable<ReturnType<typeof sequenceOfName>>;
+  /** Its header, not yet authenticated (the HSM does that); null when the file does not parse. */
+  readonly header: UpdateHeader | null;
+  readonly bytes: Uint8Array;
+}
 
 /** A sync that power cut short (see {@link User.interruptedSync}). */
 export interface InterruptedSync {

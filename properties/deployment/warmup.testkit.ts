@@ -159,6 +159,10 @@ export const WARMUP: readonly CommandSpec[] = [
   attack('reorder', 'U3', 0),
   attack('truncate', 'U3', 2),
   sync('U3'),
+  // The reordered pair applied (files are judged in the order their headers claim): one more file,
+  // so that the corruption has a file pending to spoil (a corrupt magic: malformed).
+  rename('U1', 'alice 3d'),
+  publish,
   attack('corrupt', 'U3', 0),
   sync('U3'),
   ...['alice 4', 'alice 5', 'alice 6', 'alice 7', 'alice 7b', 'alice 7c'].flatMap((name) => [
