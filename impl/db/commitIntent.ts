@@ -67,10 +67,15 @@ export function nextCommitIntent(
       `the device's commit intent names generation ${current.generation}, but generation ${committed} is committed`,
     );
   }
+  // The counter only grows, and its attempt field is full: no intent can name this generation again,
+  // and a later one would leave this one unaccounted for (which is what the rollback check relies on).
+  // Reaching this takes 1,023 interrupted commits of one change: a failing supply or card, or an
+  // adversary with the device in hand, who could as well destroy it. Not recoverable in this format.
   if (current.attempt >= MAX_ATTEMPTS)
     throw new DatabaseError(
       'NoSpace',
-      `generation ${generation} was attempted ${MAX_ATTEMPTS} times without completing`,
+      `commit ${generation} was attempted ${MAX_ATTEMPTS} times without completing (power or card failures): ` +
+        'the HSM has no commit attempt left for it, so this database can commit no more (docs/errors.md)',
     );
   return { generation, previousAttempt: current.previousAttempt, attempt: current.attempt + 1 };
 }

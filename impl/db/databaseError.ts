@@ -53,9 +53,14 @@ export const DATABASE_ERROR_CODES = [
    */
   'AuditChainBroken',
   /**
-   * The database does not fit on the card; the commit was refused and nothing changed.
+   * The database does not fit on the card; the commit was refused and nothing changed. Also: one
+   * commit was attempted 1,023 times without completing (each attempt cut short by a power loss or
+   * a card failure between its intent in the HSM's flash and its manifest on the card): the HSM's
+   * anti-rollback counter has no attempt left for it, and the database opens but commits no more.
    * @remedy Free space (destroy keys that are no longer needed, delete users who left), or move to
-   * a larger card.
+   * a larger card. When the message says the commit was attempted too often: fix the power supply or
+   * the card; a user's device is then replaced (`sekey admin provision U`, then `sync`); for the
+   * administrator's HSM this version has no remedy (the database can still be read, not changed).
    */
   'NoSpace',
 ] as const;

@@ -300,8 +300,12 @@ describe('commit intent encoding', () => {
     expect(() => nextCommitIntent({ generation: 9, previousAttempt: 1, attempt: 1 }, 4, 1)).toThrow(
       expect.objectContaining({ code: 'Tampered' }),
     );
+    // Not a card that is full: the message says which, and that it lasts.
     expect(() => nextCommitIntent({ generation: 5, previousAttempt: 1, attempt: MAX_ATTEMPTS }, 4, 1)).toThrow(
-      expect.objectContaining({ code: 'NoSpace' }),
+      expect.objectContaining({
+        code: 'NoSpace',
+        message: expect.stringMatching(/^commit 5 was attempted 1023 times .* can commit no more/),
+      }),
     );
   });
 });
