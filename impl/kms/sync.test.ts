@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, test } from 'vitest';
 import type { GroupPolicy } from '../../model/kms.ts';
 import { ACK_SEAL_BYTES, encodeAckHeader } from '../protocol/ackFile.ts';
@@ -16,6 +18,9 @@ import { TEAM_POLICY, TEST_CARD_SECTORS, newTeam, newWorld } from './world.testk
 const DAY = 86_400_000;
 const policy: GroupPolicy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 30 * DAY };
 const text = (s: string) => new TextEncoder().encode(s);
+
+// For the memory test: a collection before each measurement.
+setFlagsFromString('--expose-gc');
 
 const team = newTeam;
 
@@ -148,6 +153,38 @@ describe('distribution by update files', () => {
     await w.transport.write(stream, late!, bytes);
     expect((await bob.sync(w.transport)).applied).toHaveLength(6);
     expect(bob.groups()[0]?.name).toBe('name 5');
+  });
+
+  test('junk planted in the stream is held in memory one file at a time, not all at once', async () => {
+    const w = await team();
+    const bob = w.users.get('U2')!;
+    const at = bob.appliedSequence;
+    w.admin.renameGroup('G1', 'legit');
+    await w.publisher.publish();
+    const stream = updateStream('U2');
+    const size = 4 * 2 ** 20;
+    const junk = Array.from({ length: 24 }, (_, i) => updateFileName(at + 1000 + i, 'incremental'));
+    const gc = runInNewContext('gc') as () => void;
+    let peak = 0;
+    const share: Transport = {
+      list: async (s) => (s === stream ? [...(await w.transport.list(s)), ...junk].sort() : w.transport.list(s)),
+      read: async (s, n) => {
+        if (s !== stream || !junk.includes(n)) return w.transport.read(s, n);
+        // What is still referenced when the next junk file is read: a fresh buffer each time, as a
+        // directory share gives.
+        gc();
+        peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+        return new Uint8Array(size).fill(0xff);
+      },
+      write: (s, n, bytes) => w.transport.write(s, n, bytes),
+      remove: (s, n) => w.transport.remove(s, n),
+    };
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
+    expect((await bob.sync(share)).applied).toEqual([at + 1]);
+    // Before, every new file was read and kept until the sync ended: 24 × 4 MiB, and a share
+    // holding a few hundred files of the 16 MiB a directory share allows ran the process out of memory.
+    expect((peak - before) / size).toBeLessThan(4);
   });
 
   test("an acknowledgement's name on a file that is not that acknowledgement: the next sync replaces it", async () => {

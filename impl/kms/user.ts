@@ -548,7 +548,8 @@ export class User {
     const held: Array<{ name: string; reason: RefusalReason }> = [];
     // Whether this sync refused a file as a gap: the incremental files after it wait for the next sync.
     let gapRefused = false;
-    for (const { name, claimed, header, bytes } of await this.#news(transport)) {
+    const stream = updateStream(this.#userId);
+    for (const { name, claimed, header } of await this.#news(transport)) {
       let p = this.#processing();
       this.#live = p;
       // After a gap, an incremental file whose header claims a later sequence still cannot apply
@@ -557,6 +558,10 @@ export class User {
       // sync. It waits for the next sync, so a missing file blocks only when it stays missing sync
       // after sync. Anything else is judged: a resync may apply, junk is refused without counting.
       if (gapRefused && header?.kind === 'incremental' && header.sequence > p.context.lastSequence + 1) continue;
+      // Read again: #news keeps no file's bytes, so a sync holds one file at a time whatever the
+      // number of files planted in the stream (each may be up to the transport's size limit).
+      const bytes = await transport.read(stream, name);
+      if (bytes === null) continue;
       const hash = fileHash(bytes);
       const open = { type: 'OPEN', resync: claimed.resync, fileHash: bytesToHex(hash) } as const;
       // The machine does not open a file it refused before, nor, when blocked, one not named a resync.
@@ -608,13 +613,13 @@ export class User {
   }
 
   /**
-   * The files of this user's stream that claim news, read, in the order of the sequence their
-   * header claims. Files named at or below the last applied sequence are skipped unread (the admin
-   * removes them once acknowledged). The header is not authenticated yet (the HSM does that in
-   * `#judge`), but it is the only order an authentic file can apply in: judged in name order, two
-   * files delivered under each other's names were a gap and then the older file, and one file
-   * renamed to sort last put every file after it behind a gap. A header that does not parse orders
-   * its file by its name (it is junk, refused whatever its place).
+   * The files of this user's stream that claim news, in the order of the sequence their header
+   * claims (each read once for its header; the bytes are not kept). Files named at or below the
+   * last applied sequence are skipped unread (the admin removes them once acknowledged). The header
+   * is not authenticated yet (the HSM does that in `#judge`), but it is the only order an authentic
+   * file can apply in: judged in name order, two files delivered under each other's names were a
+   * gap and then the older file, and one file renamed to sort last put every file after it behind a
+   * gap. A header that does not parse orders its file by its name (junk, refused wherever it is).
    */
   async #news(transport: Transport): Promise<NewFile[]> {
     const stream = updateStream(this.#userId);
@@ -631,7 +636,7 @@ export class User {
       } catch (error) {
         if (!(error instanceof UpdateFormatError)) throw error;
       }
-      files.push({ name, claimed, header, bytes });
+      files.push({ name, claimed, header });
     }
     // Stable: files claiming the same sequence keep their name order.
     const order = (f: NewFile) => f.header?.sequence ?? f.claimed.sequence;
@@ -879,9 +884,8 @@ interface NewFile {
   readonly name: string;
   /** The sequence and kind its name claims. */
   readonly claimed: NonNullable<ReturnType<typeof sequenceOfName>>;
-  /** Its header, not yet authenticated (the HSM does that); null when the file does not parse. */
+  /** Its header when it was listed, not authenticated (the HSM does that); null if it did not parse. */
   readonly header: UpdateHeader | null;
-  readonly bytes: Uint8Array;
 }
 
 /** A sync that power cut short (see {@link User.interruptedSync}). */
