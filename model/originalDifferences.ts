@@ -174,7 +174,7 @@ export const ORIGINAL_DIFFERENCES: readonly OriginalDifference[] = [
       { file: 'device/provisioning.test.ts', name: 'the user host cannot seal under admin→user' },
       {
         file: 'properties/updateAttacks.properties.test.ts',
-        name: 'replayed, reordered, misaddressed and user-forged',
+        name: 'replayed, misaddressed and user-forged files are refused',
       },
     ],
   },

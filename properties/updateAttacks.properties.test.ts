@@ -2,8 +2,10 @@
  * Update files under attack and under power loss. The attacker owns the shared folder: it flips
  * bytes, truncates, reorders, replays old files, moves another user's file into a stream, and seals
  * files with a user device it controls. Every such file must be refused with a reason and leave
- * the user's replica, keys and sequence exactly as they were. A power cut at every flash and SD
- * write while a file is applied must leave the state before or after, and a later sync must finish.
+ * the user's replica, keys and sequence exactly as they were; authentic files are judged in the
+ * order their headers claim, so a delivery of them under any names applies them all. A power cut at
+ * every flash and SD write while a file is applied must leave the state before or after, and a
+ * later sync must finish.
  * An operation (for `npm run properties`) is one sync of a tampered or authentic file.
  */
 import fc from 'fast-check';
@@ -136,7 +138,7 @@ describe('update files under attack', () => {
     },
   );
 
-  test('replayed, reordered, misaddressed and user-forged files are refused', async () => {
+  test('replayed, misaddressed and user-forged files are refused; reordered ones apply in order', async () => {
     const { w, pending } = await scenario();
     const bob = w.users.get('U2') as User;
     const alice = w.users.get('U1') as User;
@@ -246,6 +248,56 @@ describe('a file name carries no authority', () => {
     } finally {
       w.close();
     }
+  });
+});
+
+describe('update files delivered under any names', () => {
+  test('every file present applies in one sync, in order, whatever names above the last it lies under', async () => {
+    // Names are hints: files are judged in the order their headers claim. A shuffled, renamed or
+    // resync-named delivery of the same authentic files must apply them all, refuse none, block
+    // nobody, and end where the untouched delivery ends (`expected`, computed on an untouched world).
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 2, max: 5 }).chain((count) =>
+          fc.record({
+            count: fc.constant(count),
+            // Each file's new name: a distinct sequence among the next 3 × count, and its kind.
+            sequences: fc.uniqueArray(fc.integer({ min: 1, max: 3 * count }), { minLength: count, maxLength: count }),
+            resync: fc.array(fc.boolean(), { minLength: count, maxLength: count }),
+          }),
+        ),
+        async ({ count, sequences, resync }) => {
+          const { w } = await scenario('names');
+          try {
+            const bob = w.users.get('U2') as User;
+            for (let i = 1; i < count; i++) {
+              w.admin.renameGroup('G1', `name ${i}`);
+              await w.publisher.publish();
+            }
+            const stream = updateStream('U2');
+            const names = await w.transport.list(stream);
+            expect(names).toHaveLength(count);
+            const files = await Promise.all(names.map((n) => w.transport.read(stream, n)));
+            for (const name of names) await w.transport.remove(stream, name);
+            const last = bob.appliedSequence;
+            for (const [i, bytes] of files.entries()) {
+              const name = updateFileName(last + (sequences[i] as number), resync[i] ? 'resync' : 'incremental');
+              await w.transport.write(stream, name, bytes as Uint8Array);
+            }
+            const report = await bob.sync(w.transport);
+            expect(report.refused).toEqual([]);
+            expect(report.applied).toEqual(Array.from({ length: count }, (_, i) => last + 1 + i));
+            expect(bob.blocked).toBe(false);
+            expect(bob.groups()[0]?.name).toBe(`name ${count - 1}`);
+            expect(bob.users().find((u) => u.id === 'U1')?.name).toBe('alice; DROP TABLE users;--');
+            progress.ran(1);
+          } finally {
+            w.close();
+          }
+        },
+      ),
+      progress.params<[{ count: number; sequences: number[]; resync: boolean[] }]>(5),
+    );
   });
 });
 
