@@ -40,8 +40,8 @@ export type AttackKind = (typeof ATTACK_KINDS)[number];
 
 /**
  * The operation a simulation counts for an attack of `kind` that found nothing to attack
- * (`runAttack`): by kind, so that a report shows which attacks never acted (one whose precondition
- * the workload seldom meets, such as `renameResync`'s two pending files).
+ * (`runAttack`): by kind, so that a report shows which attacks never acted (an attack on files
+ * when no stream held what it needs: `targetsOf`).
  */
 export function nothingToAttackOperation(kind: AttackKind): string {
   return `attack:${kind} (nothing to attack)`;

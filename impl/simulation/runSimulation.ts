@@ -21,7 +21,8 @@
  * - 13:00: messages, each from a random user to 1–3 members of one of its groups, decrypted by every
  *   recipient at once. 15:00: messages under a compromised key are re-protected by a member.
  * - 18:00: the admin collects acknowledgements and counts stale users; a retired device that has
- *   learned to hold nothing is handed back (it syncs no more); then the invariants.
+ *   learned to hold nothing, and whose acknowledgement the admin holds, is handed back (it syncs no
+ *   more); then the invariants.
  * - Last day, 19:00: convergence — the admin publishes, everyone syncs (but the devices handed
  *   back), the blocked and unacknowledged are resynced, and every replica must equal the model's
  *   projection.
@@ -470,12 +471,14 @@ class Simulation {
   }
 
   /**
-   * One attack, its victim chosen now among the users in service whose streams it can act on
+   * One attack, its victim chosen now among the devices still syncing whose streams it can act on
    * (`targetsOf`: an adversary reading the share aims where the files are); among them all when
    * none can be, and the attack then counts as having found nothing.
    */
   async #attack(draw: AttackDraw, hour: number): Promise<void> {
-    const devices = this.#m.deviceIds().filter((u) => usable(this.world.r.slot(u)));
+    // Not a device handed back: it never syncs again, so an attack on its stream would be counted
+    // as carried out and never judged.
+    const devices = this.#syncing().filter((u) => usable(this.world.r.slot(u)));
     const targets = await targetsOf(this.world.r, draw.kind, devices);
     const [user] = this.#sample(targets.length > 0 ? targets : devices, 1);
     const [other] = this.#sample(
@@ -571,19 +574,15 @@ class Simulation {
   }
 
   /**
-   * At the end of the day, a retired device (its user deleted) that has learned to hold nothing is
-   * handed back and syncs no more: it applied the last file published to it, and that file took it
-   * out of service (the admin publishes nothing to a retired device after that one, heartbeats
-   * included). Before, retired devices synced every day for the rest of the run, so the sync counts
-   * and HSM time grew with staff turnover. The end-of-day checks still judge it (it must hold nothing).
+   * At the end of the day, after the collection, a retired device (its user deleted) that has
+   * learned to hold nothing and been heard of is handed back and syncs no more
+   * (`SimulationWorld.retiredAndDone`). Before, retired devices synced every day for the rest of the
+   * run, so the sync counts grew with staff turnover. The end-of-day checks still judge it (it must
+   * hold nothing), and the last day's convergence that nothing more was published to it.
    */
   #handBack(): void {
     for (const userId of this.#syncing()) {
-      if (this.#m.inService(userId)) continue;
-      const slot = this.world.r.slot(userId);
-      const last = this.#m.published.get(userId) ?? 0;
-      if (!usable(slot) || slot.user.blocked || slot.user.appliedSequence !== last) continue;
-      if (this.#m.history.get(userId)?.get(last)?.inService !== false) continue;
+      if (!this.world.retiredAndDone(userId)) continue;
       this.#handedBack.add(userId);
       this.world.tally.operation('hand-back-device');
     }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { KmsOperation } from '../../model/kms.ts';
 import { ATTACK_KINDS, pendingFilesNeeded, targetsOf } from './attacks.ts';
+import { ackStream } from '../protocol/streams.ts';
 import { Deployment } from './deployment.ts';
 import { TEST_DEVICES } from './testDevices.testkit.ts';
 import { DeploymentModel } from './referenceModel.ts';
@@ -72,6 +73,35 @@ describe('SimulationWorld', () => {
       expect(w.checks.integrity).toBe(1);
     } finally {
       w.r.dispose();
+    }
+  });
+
+  test('a retired device is done once it applied its last file and the admin holds its acknowledgement', async () => {
+    for (const kind of ['ackDrop', 'ackCorrupt'] as const) {
+      const w = await world();
+      try {
+        await w.sync('U2', 'sync');
+        await w.collect();
+        expect(w.retiredAndDone('U2')).toBe(false); // in service
+        await w.admin('delete-user', { type: 'deleteUser', userId: 'U2', now: START }, 'deletes U2');
+        await w.publish('publish');
+        await w.sync('U2', 'sync');
+        // Applied the file that took it out of service; its acknowledgement spoiled before the
+        // collection (a corruption of its last byte: the seal's tag, the header intact).
+        const [ack] = await w.r.share.list(ackStream('U2'));
+        const pick = ((await w.r.share.read(ackStream('U2'), ack as string)) as Uint8Array).length - 1;
+        await w.attack({ kind, user: 'U2', other: 'U1', pick, mask: 1 }, 'attack');
+        await w.collect();
+        expect(w.retiredAndDone('U2'), kind).toBe(false);
+        // A dropped acknowledgement is sent again at the next sync; a spoiled one is not (its header
+        // still names the file), so the admin keeps waiting and the device must keep syncing.
+        await w.sync('U2', 'sync');
+        await w.collect();
+        expect(w.retiredAndDone('U2'), kind).toBe(kind === 'ackDrop');
+        expect(w.violations).toEqual([]);
+      } finally {
+        w.r.dispose();
+      }
     }
   });
 

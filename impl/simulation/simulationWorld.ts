@@ -221,6 +221,26 @@ export class SimulationWorld {
     return states.filter((s) => s.state === 'stale').length;
   }
 
+  /**
+   * Whether `userId`'s device is retired and done: its user was deleted, it applied the last file
+   * published to it, which took it out of service (the admin publishes nothing to a retired device
+   * after that one, heartbeats included), and the admin holds its acknowledgement of that file.
+   * Without the last condition a device whose acknowledgement an adversary spoiled was handed back
+   * with the admin still waiting for it (a convergence violation at the end of the run): the device
+   * resends a missing acknowledgement at its next sync, and a spoiled one only with its next file,
+   * which a retired device never gets, so that it stays stale (the admin's view says so).
+   */
+  retiredAndDone(userId: UserId): boolean {
+    const { m, r } = this;
+    if (m.inService(userId)) return false;
+    const slot = r.slot(userId);
+    const last = m.published.get(userId) ?? 0;
+    if (!usable(slot) || slot.user.blocked || slot.user.appliedSequence !== last) return false;
+    if (m.history.get(userId)?.get(last)?.inService !== false) return false;
+    const admin = r.publisher.publicationStates().find((p) => p.userId === userId);
+    return admin !== undefined && admin.published === last && admin.acknowledged === last;
+  }
+
   /** The admin asks for a resync of a user (one who reported being blocked). */
   resync(userId: UserId): void {
     this.tally.operation('resync');
