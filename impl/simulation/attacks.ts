@@ -92,7 +92,7 @@ export function pendingFilesNeeded(kind: AttackKind): number {
  * The files of `user`'s stream an attack of `kind` can work on: the update files past what its
  * replica applied, or every acknowledgement on the share (none is collected while it lies there).
  */
-export async function pendingFiles(r: Deployment, kind: AttackKind, user: UserId): Promise<string[]> {
+async function pendingFiles(r: Deployment, kind: AttackKind, user: UserId): Promise<string[]> {
   const isAck = kind.startsWith('ack');
   const names = await r.share.list(isAck ? ackStream(user) : updateStream(user));
   return pendingAmong(names, isAck, appliedSequence(r, user));

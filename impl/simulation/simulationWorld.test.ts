@@ -79,27 +79,23 @@ describe('SimulationWorld', () => {
   test('a message under a compromised key is re-protected by a member, checked, and joins the ledger', async () => {
     const w = await world();
     try {
+      const keyEvent = (kind: string, keyId: string, type: 'ACTIVATE' | 'COMPROMISE') =>
+        w.admin(kind, { type: 'keyEvent', keyId, event: { type, now: START } }, kind);
+      const publishAndSync = async () => {
+        await w.publish('publish');
+        for (const u of ['U1', 'U2']) await w.sync(u, 'sync');
+      };
       await w.admin('add-member', { type: 'addMember', groupId: 'G1', userId: 'U2', now: START }, 'setup');
       await w.admin('add-key', { type: 'addKey', groupId: 'G1', name: 'k', now: START }, 'setup');
-      const [first] = Object.keys(w.m.kms.keys);
-      await w.admin(
-        'activate-key',
-        { type: 'keyEvent', keyId: first as string, event: { type: 'ACTIVATE', now: START } },
-        'setup',
-      );
-      await w.publish('publish');
-      for (const u of ['U1', 'U2']) await w.sync(u, 'sync');
+      const first = Object.keys(w.m.kms.keys)[0] as string;
+      await keyEvent('activate-key', first, 'ACTIVATE');
+      await publishAndSync();
       expect(await w.encrypt('U1', ['U2'], 'before the leak', 'encrypt')).toBe(true);
       const [entry] = w.m.ledger;
-      await w.admin(
-        'compromise-key',
-        { type: 'keyEvent', keyId: first as string, event: { type: 'COMPROMISE', now: START } },
-        'compromise',
-      );
+      await keyEvent('compromise-key', first, 'COMPROMISE');
       // The members learn of it; U2 re-protects the message (decrypted and encrypted again inside its
       // HSM), its choice of key checked against the smallest group.
-      await w.publish('publish');
-      for (const u of ['U1', 'U2']) await w.sync(u, 'sync');
+      await publishAndSync();
       await w.reprotect('U2', entry as NonNullable<typeof entry>, 're-protect');
       expect(w.tally.operations).toMatchObject({ reprotect: 1 });
       // The model's rule activated a replacement in G1: the message, re-encrypted under it, joined the ledger.
