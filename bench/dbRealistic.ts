@@ -290,7 +290,7 @@ export async function measureRealistic(scale: RealisticScale, context: BenchCont
       const report = await (userSessions.get(userId) as User).sync(transport);
       if (report.refused.length > 0) throw new Error(`${userId} refused ${JSON.stringify(report.refused)}`);
     }
-    const accepted = await publisher.collectAcknowledgements();
+    const accepted = (await publisher.collectAcknowledgements()).accepted;
     peakBytes = Math.max(peakBytes, databaseBytes());
     const size = (databaseBytes() / MIB).toFixed(2);
     context.progress(`${label}: ${accepted.length} acknowledgements, ${ledger.created} keys, database ${size} MiB`);

@@ -228,8 +228,8 @@ async function measureSize(
     if (keepUsers) {
       await syncEveryone(inst, context);
       const round = await measure(inst, () => publisher.collectAcknowledgements());
-      if (round.result.length !== members)
-        throw new Error(`expected ${members} acknowledgements, collected ${round.result.length}`);
+      if (round.result.accepted.length !== members)
+        throw new Error(`expected ${members} acknowledgements, collected ${round.result.accepted.length}`);
       acks.push(round.cost);
     }
   }

@@ -211,7 +211,7 @@ describe('update files under attack', () => {
     // A forged acknowledgement is ignored by the admin.
     await w.transport.write(ackStream('U2'), '000000000999.ack', forged);
     const audited = w.admin.auditLog().length;
-    const acks = await w.publisher.collectAcknowledgements();
+    const acks = (await w.publisher.collectAcknowledgements()).accepted;
     expect(acks.filter((x) => x.sequence === 999)).toEqual([]);
     // A forged acknowledgement costs no commit: the audit log does not grow with junk (a round of
     // authentic acknowledgements is one entry).

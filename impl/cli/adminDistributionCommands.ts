@@ -6,7 +6,8 @@
  * @module
  */
 import { fileLabel } from '../kms/publisher.ts';
-import type { PublishReport } from '../kms/publisher.ts';
+import type { PublishReport, SetAsideAcknowledgement } from '../kms/publisher.ts';
+import { refusedAckStream } from '../protocol/streams.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { positiveInteger } from './argValues.ts';
 import { bytes, json, table, when } from './format.ts';
@@ -25,6 +26,15 @@ export function describePublish(report: PublishReport): string {
 /** One line naming the acknowledgements a command collected. */
 function describeAcknowledged(accepted: ReadonlyArray<{ readonly userId: string; readonly sequence: number }>): string {
   return `acknowledged: ${accepted.map((a) => `${a.userId} #${a.sequence}`).join(', ')}`;
+}
+
+/**
+ * The refused acknowledgement files a collection moved out of the users' streams: whoever wrote them
+ * can write the share, which the administrator wants to know (docs/update-format.md).
+ */
+function describeSetAside(setAside: readonly SetAsideAcknowledgement[]): string {
+  const files = setAside.map((f) => `${refusedAckStream(f.userId)}/${f.name}`);
+  return `refused and set aside (not an authentic acknowledgement of a published file): ${files.join(', ')}`;
 }
 
 /** The distribution and audit commands. */
@@ -51,11 +61,12 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
       async ({ session, io }) => {
         // Collected first: the staleness clock of a user who acknowledged starts now, not at some
         // later collect-acks (README: the publisher runs from cron, nothing else needs to).
-        const acknowledged = await session.publisher.collectAcknowledgements();
+        const { accepted: acknowledged, setAside } = await session.publisher.collectAcknowledgements();
         const report = await session.publisher.publish();
-        if (asJson) io.out(json({ acknowledged, ...report }));
+        if (asJson) io.out(json({ acknowledged, setAside, ...report }));
         else {
           if (acknowledged.length > 0) io.out(describeAcknowledged(acknowledged));
+          if (setAside.length > 0) io.out(describeSetAside(setAside));
           io.out(describePublish(report));
         }
       },
@@ -70,9 +81,13 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     prepare:
       (_args, { json: asJson }) =>
       async ({ session, io }) => {
-        const accepted = await session.publisher.collectAcknowledgements();
-        if (asJson) io.out(json(accepted));
-        else io.out(accepted.length === 0 ? 'no new acknowledgement' : describeAcknowledged(accepted));
+        const collected = await session.publisher.collectAcknowledgements();
+        if (asJson) io.out(json(collected));
+        else {
+          const { accepted, setAside } = collected;
+          io.out(accepted.length === 0 ? 'no new acknowledgement' : describeAcknowledged(accepted));
+          if (setAside.length > 0) io.out(describeSetAside(setAside));
+        }
       },
   },
   {

@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { renderSpec, renderSpecFiles } from '../../model/specDocument.ts';
 import { ADMIN_COMMANDS } from './runAdmin.ts';
 import { USER_COMMANDS } from './userCommands.ts';
-import { ackFileName, ackStream, updateFileName, updateStream } from '../protocol/streams.ts';
+import { ackFileName, ackStream, refusedAckStream, updateFileName, updateStream } from '../protocol/streams.ts';
 import { killSafetyNets, plantHostileEntries } from '../host/hostileShare.testkit.ts';
 import type { HostileEntries } from '../host/hostileShare.testkit.ts';
 import { usage } from './sekeyCommand.ts';
@@ -827,6 +827,21 @@ describe('sekey on a hostile share', () => {
       expectReported(stale.err, ackStream('U2'), acks.names.slice(1));
     },
   );
+
+  test('collect-acks sets refused acknowledgement files aside and says where', async () => {
+    const acks = streamDir(ackStream('U1'));
+    mkdirSync(acks, { recursive: true });
+    writeFileSync(join(acks, ackFileName(99)), 'not an acknowledgement');
+    const collect = await run('admin', 'collect-acks');
+    expect(collect.code).toBe(0);
+    expect(collect.out).toContain(`refused and set aside (not an authentic acknowledgement of a published file): `);
+    expect(collect.out).toContain(`refused-acks/U1/${ackFileName(99)}`);
+    expect(existsSync(join(acks, ackFileName(99)))).toBe(false);
+    expect(readFileSync(join(streamDir(refusedAckStream('U1')), ackFileName(99)), 'utf8')).toBe(
+      'not an acknowledgement',
+    );
+    expect(JSON.parse((await run('admin', 'collect-acks', '--json')).out)).toEqual({ accepted: [], setAside: [] });
+  });
 
   test('a garbled or truncated device image is Tampered: one line, exit 1, no stack', async () => {
     const garble = (path: string, how: 'truncate' | 'flip') => {

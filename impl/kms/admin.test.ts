@@ -396,7 +396,9 @@ describe('Admin', () => {
       expect(report.refused, `cut at card write #${n}`).toEqual([]);
       expect(report.applied).toHaveLength(1);
       expect(alice.me().name).toBe(`alice ${n}`);
-      expect(await publisher.collectAcknowledgements()).toEqual([{ userId: 'U1', sequence: alice.appliedSequence }]);
+      expect((await publisher.collectAcknowledgements()).accepted).toEqual([
+        { userId: 'U1', sequence: alice.appliedSequence },
+      ]);
     }
     expect(lost).toBeGreaterThan(0);
   });

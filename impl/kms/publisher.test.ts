@@ -77,7 +77,7 @@ describe('publishing at scale', () => {
     await w.publisher.publish();
     for (const user of w.users.values()) await user.sync(w.transport);
     const generation = w.admin.generation;
-    const accepted = await w.publisher.collectAcknowledgements();
+    const accepted = (await w.publisher.collectAcknowledgements()).accepted;
     expect(accepted.map((a) => a.userId)).toEqual(['U1', 'U2', 'U3']);
     expect(w.admin.generation).toBe(generation + 1);
     const entry = w.admin.auditLog().at(-1)!;
@@ -89,7 +89,7 @@ describe('publishing at scale', () => {
       'acknowledged',
     ]);
     // Nothing waiting: no commit at all.
-    expect(await w.publisher.collectAcknowledgements()).toEqual([]);
+    expect((await w.publisher.collectAcknowledgements()).accepted).toEqual([]);
     expect(w.admin.generation).toBe(generation + 1);
   });
 
@@ -138,11 +138,13 @@ describe('publishing at scale', () => {
     expect(dropped()).toEqual([['K2000', first.sequence]]);
     expect(carol.device.listKeyIds()).toContain(2000);
     // Nothing acknowledged yet: still kept.
-    expect(await w.publisher.collectAcknowledgements()).toEqual([]);
+    expect((await w.publisher.collectAcknowledgements()).accepted).toEqual([]);
     expect(dropped()).toHaveLength(1);
     expect((await carol.sync(w.transport)).applied).toEqual([resync.sequence]);
     expect(carol.device.listKeyIds()).not.toContain(2000);
-    expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U3', sequence: resync.sequence }]);
+    expect((await w.publisher.collectAcknowledgements()).accepted).toEqual([
+      { userId: 'U3', sequence: resync.sequence },
+    ]);
     expect(dropped()).toEqual([]);
     // Bob's rows are untouched: he still holds the key (and the rekey's new one).
     expect(

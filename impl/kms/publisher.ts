@@ -56,7 +56,7 @@ import { diffView } from './viewDiff.ts';
 import type { RoundWorld } from './viewDiff.ts';
 import { column } from './kmsRows.ts';
 import type { Transport } from '../protocol/transport.ts';
-import { ackStream, sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
+import { ackStream, refusedAckStream, sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
 import { NO_PREVIOUS_FILE, assembleUpdateFile, encodeRecords, fileHash } from '../protocol/updateFile.ts';
 import type { UpdateKind, UpdateRecord } from '../protocol/updateFile.ts';
 import { execute, query } from '../db/statementCache.ts';
@@ -188,6 +188,24 @@ export interface WaitingAcknowledgement {
   readonly sequence: number;
   /** Its file name in the user's acknowledgement stream. */
   readonly name: string;
+}
+
+/**
+ * A file of a user's acknowledgement stream that the admin refused (not this user's current HSM's
+ * authentic acknowledgement of a file published to it), moved to {@link refusedAckStream}.
+ */
+export interface SetAsideAcknowledgement {
+  readonly userId: UserId;
+  /** Its file name, the same in the acknowledgement stream it left and the refused stream it went to. */
+  readonly name: string;
+}
+
+/** What a collection of acknowledgements did (`Publisher.collectAcknowledgements`). */
+export interface CollectedAcknowledgements {
+  /** The acknowledgements accepted, one per user at most (its latest). */
+  readonly accepted: Array<{ readonly userId: UserId; readonly sequence: number }>;
+  /** The refused files moved out of the acknowledgement streams. */
+  readonly setAside: SetAsideAcknowledgement[];
 }
 
 /** A user's publication state as {@link Publisher.publicationStates} reports it. */
@@ -412,8 +430,8 @@ export class Publisher {
 
   /**
    * The acknowledgements waiting on the transport that the admin HSM accepts as authentic, in the
-   * order they would be collected; nothing is committed and nothing removed. Forged or stray files
-   * are left out (and left for inspection).
+   * order they would be collected; nothing is committed and nothing moved. Forged or stray files are
+   * left out.
    */
   async waitingAcknowledgements(): Promise<WaitingAcknowledgement[]> {
     return (await this.#scanAcknowledgements()).waiting;
@@ -422,12 +440,17 @@ export class Publisher {
   /**
    * Every authentic acknowledgement on the transport: those waiting to be collected, and leftovers,
    * already collected (their sequence is at most the user's acknowledged one) but still on the share
-   * because a crash came between a collection's commit and its clean-up.
+   * because a crash came between a collection's commit and its clean-up; and the files refused.
    */
-  async #scanAcknowledgements(): Promise<{ waiting: WaitingAcknowledgement[]; leftovers: WaitingAcknowledgement[] }> {
+  async #scanAcknowledgements(): Promise<{
+    waiting: WaitingAcknowledgement[];
+    leftovers: WaitingAcknowledgement[];
+    refused: Array<SetAsideAcknowledgement & { readonly bytes: Uint8Array }>;
+  }> {
     const users = this.#admin.readDatabase((db) => sortIds(column(db, 'SELECT user_id FROM user_devices').map(String)));
     const waiting: WaitingAcknowledgement[] = [];
     const leftovers: WaitingAcknowledgement[] = [];
+    const refused: Array<SetAsideAcknowledgement & { readonly bytes: Uint8Array }> = [];
     for (const userId of users) {
       for (const name of await this.#transport.list(ackStream(userId))) {
         const bytes = await this.#transport.read(ackStream(userId), name);
@@ -454,26 +477,35 @@ export class Publisher {
           ])[0];
           return sequence <= Number(acknowledged ?? 0) ? { sequence, leftover: true } : null;
         });
-        if (found !== null) (found.leftover ? leftovers : waiting).push({ userId, sequence: found.sequence, name });
+        if (found === null) refused.push({ userId, name, bytes });
+        else (found.leftover ? leftovers : waiting).push({ userId, sequence: found.sequence, name });
       }
     }
-    return { waiting, leftovers };
+    return { waiting, leftovers, refused };
   }
 
   /**
    * Reads every user's acknowledgements, checks each inside the admin HSM, and advances that
    * user's publication state. Files up to an acknowledged sequence are removed from the outbox and
    * the transport, and the dropped keys whose erasure the acknowledgement confirms are forgotten
-   * (`deviceViews.ts`). Forged or stray acknowledgements are ignored (and left for inspection). One
-   * transaction for the whole round: one database commit and one audit entry however many users
-   * acknowledged, and none when nothing authentic is waiting. The clean-up a crash interrupted is
-   * finished here too: an authentic acknowledgement already collected is removed with the update
-   * files it covers, without a commit.
-   * @returns the acknowledgements accepted.
+   * (`deviceViews.ts`). One transaction for the whole round: one database commit and one audit entry
+   * however many users acknowledged, and none when nothing authentic is waiting. The clean-up a
+   * crash interrupted is finished here too: an authentic acknowledgement already collected is
+   * removed with the update files it covers, without a commit.
+   *
+   * Every other file of an acknowledgement stream (forged, spoiled, stray, or left by an earlier HSM
+   * of the same user) is refused and set aside: moved, unchanged, to the user's
+   * {@link refusedAckStream}, for inspection. Left where it was, a file under the name of the
+   * acknowledgement the admin waits for stood in for it: the user's device sees an acknowledgement
+   * of the right file there (it can read the header, but not open the seal, which only the admin HSM
+   * can) and does not send it again (`User.sync`), so one byte flipped in a seal held the user
+   * unacknowledged until its next update, for good if it had none coming (a deleted user's retired
+   * device). Once the file is set aside the device's next sync sends the acknowledgement again.
+   * Costs no commit either; a file of that name already set aside is replaced.
    */
-  async collectAcknowledgements(): Promise<Array<{ userId: UserId; sequence: number }>> {
+  async collectAcknowledgements(): Promise<CollectedAcknowledgements> {
     // Checked before the transaction: a forged or stray file costs no commit and no audit entry.
-    const { waiting, leftovers } = await this.#scanAcknowledgements();
+    const { waiting, leftovers, refused } = await this.#scanAcknowledgements();
     const accepted =
       waiting.length === 0
         ? []
@@ -498,7 +530,18 @@ export class Publisher {
       }
       await this.#transport.remove(ackStream(userId), name);
     }
-    return accepted.map(({ userId, sequence }) => ({ userId, sequence }));
+    const setAside: SetAsideAcknowledgement[] = [];
+    for (const { userId, name, bytes } of refused) {
+      // Replaced or gone since it was judged (the user's device may write it at any time): the next
+      // collection judges what is there now. (Replaced between this read and the removal, the new
+      // file is set aside with the old one's bytes kept, and the device sends it again: a delay.)
+      const now = await this.#transport.read(ackStream(userId), name);
+      if (now === null || !bytesEqual(now, bytes)) continue;
+      await this.#transport.write(refusedAckStream(userId), name, bytes);
+      await this.#transport.remove(ackStream(userId), name);
+      setAside.push({ userId, name });
+    }
+    return { accepted: accepted.map(({ userId, sequence }) => ({ userId, sequence })), setAside };
   }
 
   /**

@@ -3,12 +3,13 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, test } from 'vitest';
 import type { GroupPolicy } from '../../model/kms.ts';
 import { ACK_SEAL_BYTES, encodeAckHeader } from '../protocol/ackFile.ts';
-import { ackStream, sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
+import { ackStream, refusedAckStream, sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
 import { fileHash, parseUpdateFile } from '../protocol/updateFile.ts';
 import type { Transport } from '../protocol/transport.ts';
 import { ADMIN_PIN, USER_PIN, makeDevice } from '../../device/secube.testkit.ts';
 import { SdCard } from '../../device/sdcard.ts';
 import { provisionUser } from './distribution.ts';
+import { Publisher } from './publisher.ts';
 import { PowerLossError } from '../../device/powerLossError.ts';
 import { UPDATE_SEQUENCE_COUNTER, User } from './user.ts';
 import { SyncStalledError } from './syncStalledError.ts';
@@ -46,6 +47,19 @@ async function smallBob(policy: GroupPolicy): Promise<{ w: World; alice: User; b
   w.admin.addMember('G1', 'U2');
   await w.syncByFiles();
   return { w, alice, bob };
+}
+
+/** The team after one published change that Bob applied: his acknowledgement of it, waiting on the share. */
+async function bobAcknowledged() {
+  const w = await team();
+  w.admin.renameGroup('G1', 'renamed');
+  await w.publisher.publish();
+  const bob = w.users.get('U2')!;
+  await bob.sync(w.transport);
+  const acks = ackStream('U2');
+  const name = (await w.transport.list(acks))[0] as string;
+  const genuine = (await w.transport.read(acks, name)) as Uint8Array;
+  return { w, bob, acks, name, genuine };
 }
 
 describe('distribution by update files', () => {
@@ -89,9 +103,11 @@ describe('distribution by update files', () => {
     const acks = ackStream('U2');
     // The acknowledgement never reaches the admin (the process stopped, or the share lost it).
     for (const name of await w.transport.list(acks)) await w.transport.remove(acks, name);
-    expect(await w.publisher.collectAcknowledgements()).toEqual([]);
+    expect((await w.publisher.collectAcknowledgements()).accepted).toEqual([]);
     expect((await bob.sync(w.transport)).applied).toEqual([]);
-    expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U2', sequence: bob.appliedSequence }]);
+    expect((await w.publisher.collectAcknowledgements()).accepted).toEqual([
+      { userId: 'U2', sequence: bob.appliedSequence },
+    ]);
     expect(w.publisher.publicationStates().find((p) => p.userId === 'U2')?.state).toBe('acknowledged');
     // Once collected, nothing is sent again.
     expect((await bob.sync(w.transport)).applied).toEqual([]);
@@ -132,7 +148,9 @@ describe('distribution by update files', () => {
     // The share repaired, the next sync sends the acknowledgement it owes, and the admin collects it.
     refusing = false;
     expect(await bob.sync(share)).toMatchObject({ applied: [], unacknowledged: null });
-    expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U2', sequence: bob.appliedSequence }]);
+    expect((await w.publisher.collectAcknowledgements()).accepted).toEqual([
+      { userId: 'U2', sequence: bob.appliedSequence },
+    ]);
   });
 
   test('a file that arrives late (synced folders deliver in any order): a gap, no block, then all apply', async () => {
@@ -215,19 +233,64 @@ describe('distribution by update files', () => {
     const kept = (await w.transport.read(acks, name!))!;
     await bob.sync(w.transport);
     expect(await w.transport.read(acks, name!)).toEqual(kept);
-    expect(await w.publisher.collectAcknowledgements()).toEqual([
+    expect((await w.publisher.collectAcknowledgements()).accepted).toEqual([
       { userId: 'U2', sequence: bob.appliedSequence },
       { userId: 'U3', sequence: carol.appliedSequence },
     ]);
   });
 
-  test('a crash between collecting an acknowledgement and removing its files: the next collection does', async () => {
-    const w = await team();
-    w.admin.renameGroup('G1', 'renamed');
-    await w.publisher.publish();
-    const bob = w.users.get('U2')!;
+  test('a spoiled seal under the right header: the admin sets it aside and the next sync sends it again', async () => {
+    const { w, bob, acks, name, genuine } = await bobAcknowledged();
+    // The header (which bob's host can read) intact, the seal (which only the admin HSM can open) not.
+    const spoiled = genuine.slice();
+    spoiled[spoiled.length - 1]! ^= 1;
+    await w.transport.write(acks, name, spoiled);
+    // Bob's device cannot tell: it leaves the file, as it leaves a genuine one.
     await bob.sync(w.transport);
-    const acks = ackStream('U2');
+    expect(await w.transport.read(acks, name)).toEqual(spoiled);
+    expect(await w.publisher.collectAcknowledgements()).toEqual({
+      accepted: [],
+      setAside: [{ userId: 'U2', name }],
+    });
+    expect(await w.transport.list(acks)).toEqual([]);
+    expect(await w.transport.read(refusedAckStream('U2'), name)).toEqual(spoiled);
+    // Before, nothing moved it: bob stayed unacknowledged until the admin published to him again.
+    expect((await bob.sync(w.transport)).applied).toEqual([]);
+    expect(await w.publisher.collectAcknowledgements()).toEqual({
+      accepted: [{ userId: 'U2', sequence: bob.appliedSequence }],
+      setAside: [],
+    });
+    expect(w.publisher.publicationStates().find((p) => p.userId === 'U2')?.state).toBe('acknowledged');
+  });
+
+  test('a refused file replaced by the user since the admin judged it is not set aside', async () => {
+    const { w, bob, acks, name, genuine } = await bobAcknowledged();
+    await w.transport.write(acks, name, text('junk'));
+    // The device writes its acknowledgement just after the admin has read the junk.
+    let replaced = false;
+    const racing: Transport = {
+      list: (stream) => w.transport.list(stream),
+      write: (stream, file, bytes) => w.transport.write(stream, file, bytes),
+      remove: (stream, file) => w.transport.remove(stream, file),
+      read: async (stream, file) => {
+        const bytes = await w.transport.read(stream, file);
+        if (stream === acks && file === name && !replaced) {
+          replaced = true;
+          await w.transport.write(acks, name, genuine);
+        }
+        return bytes;
+      },
+    };
+    expect(await new Publisher(w.admin, racing).collectAcknowledgements()).toEqual({ accepted: [], setAside: [] });
+    expect(await w.transport.read(acks, name)).toEqual(genuine);
+    expect(await w.transport.list(refusedAckStream('U2'))).toEqual([]);
+    expect((await w.publisher.collectAcknowledgements()).accepted).toEqual([
+      { userId: 'U2', sequence: bob.appliedSequence },
+    ]);
+  });
+
+  test('a crash between collecting an acknowledgement and removing its files: the next collection does', async () => {
+    const { w, bob, acks } = await bobAcknowledged();
     const updates = updateStream('U2');
     // What the collection will remove, kept to put back as a crash before its clean-up leaves them.
     const kept = async (stream: string) =>
@@ -237,17 +300,23 @@ describe('distribution by update files', () => {
     const files = { acks: await kept(acks), updates: await kept(updates) };
     expect(files.acks).toHaveLength(1);
     expect(files.updates.length).toBeGreaterThan(0);
-    expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U2', sequence: bob.appliedSequence }]);
+    expect((await w.publisher.collectAcknowledgements()).accepted).toEqual([
+      { userId: 'U2', sequence: bob.appliedSequence },
+    ]);
     for (const [name, bytes] of files.updates) await w.transport.write(updates, name, bytes);
     for (const [name, bytes] of files.acks) await w.transport.write(acks, name, bytes);
-    // A forged acknowledgement beside them stays, for inspection.
+    // A forged acknowledgement beside them is set aside, unchanged, for inspection.
     await w.transport.write(acks, 'forged.ack', text('not an acknowledgement'));
     const generation = w.admin.generation;
     expect(await w.publisher.waitingAcknowledgements()).toEqual([]);
-    expect(await w.publisher.collectAcknowledgements()).toEqual([]);
+    expect(await w.publisher.collectAcknowledgements()).toEqual({
+      accepted: [],
+      setAside: [{ userId: 'U2', name: 'forged.ack' }],
+    });
     expect(w.admin.generation).toBe(generation);
     expect(await w.transport.list(updates)).toEqual([]);
-    expect(await w.transport.list(acks)).toEqual(['forged.ack']);
+    expect(await w.transport.list(acks)).toEqual([]);
+    expect(await w.transport.read(refusedAckStream('U2'), 'forged.ack')).toEqual(text('not an acknowledgement'));
     expect(w.publisher.publicationStates().find((p) => p.userId === 'U2')?.state).toBe('acknowledged');
   });
 
@@ -367,13 +436,13 @@ describe('distribution by update files', () => {
       );
       expect(() => carol.device.acknowledge(u2a, header)).toThrow(expect.objectContaining({ code: 'NotApplied' }));
       expect(carol.device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence - 1);
-      expect(await w.publisher.collectAcknowledgements()).toEqual([]);
+      expect((await w.publisher.collectAcknowledgements()).accepted).toEqual([]);
       expect(w.publisher.publicationStates().find((p) => p.userId === 'U3')?.state).toBe('pending');
       expect(carol.device.listKeyIds()).toContain(2000);
       // The normal sync applies the file, erases the key and acknowledges it.
       expect((await carol.sync(w.transport)).applied).toEqual([sequence]);
       expect(carol.device.listKeyIds()).not.toContain(2000);
-      expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U3', sequence }]);
+      expect((await w.publisher.collectAcknowledgements()).accepted).toEqual([{ userId: 'U3', sequence }]);
       expect(w.publisher.publicationStates().find((p) => p.userId === 'U3')?.state).toBe('acknowledged');
     },
   );
@@ -415,7 +484,7 @@ describe('distribution by update files', () => {
     expect(() => device.recordUpdateApplied(sequence)).toThrow(
       expect.objectContaining({ code: 'UpdateNotAuthenticated' }),
     );
-    expect(await w.publisher.collectAcknowledgements()).toEqual([]);
+    expect((await w.publisher.collectAcknowledgements()).accepted).toEqual([]);
     return { w, carol: reopened, sequence };
   }
 
@@ -468,14 +537,16 @@ describe('distribution by update files', () => {
       const report = await carol.sync(w.transport);
       expect(report).toMatchObject({ applied: [], refused: [], sequence });
       expect(carol.device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence);
-      expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U3', sequence }]);
+      expect((await w.publisher.collectAcknowledgements()).accepted).toEqual([{ userId: 'U3', sequence }]);
       expect(w.publisher.publicationStates().find((p) => p.userId === 'U3')?.state).toBe('acknowledged');
       // Converged: a later sync has nothing to do, and the next file applies and is acknowledged as usual.
       expect(await carol.sync(w.transport)).toMatchObject({ applied: [], refused: [], sequence });
       w.admin.renameUser('U3', 'carol renamed');
       await w.publisher.publish();
       expect((await carol.sync(w.transport)).applied).toEqual([sequence + 1]);
-      expect(await w.publisher.collectAcknowledgements()).toEqual([{ userId: 'U3', sequence: sequence + 1 }]);
+      expect((await w.publisher.collectAcknowledgements()).accepted).toEqual([
+        { userId: 'U3', sequence: sequence + 1 },
+      ]);
     },
   );
 
@@ -487,7 +558,7 @@ describe('distribution by update files', () => {
       for (const name of await w.transport.list(updateStream('U3'))) await w.transport.remove(updateStream('U3'), name);
       expect(await carol.sync(w.transport)).toMatchObject({ applied: [], refused: [], sequence });
       expect(carol.device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence - 1);
-      expect(await w.publisher.collectAcknowledgements()).toEqual([]);
+      expect((await w.publisher.collectAcknowledgements()).accepted).toEqual([]);
       // A file of someone else's, or a different file under the applied name, is not shown to the HSM
       // as the applied one.
       const [alicesName] = (await w.transport.list(updateStream('U1'))).slice(-1);
@@ -504,7 +575,7 @@ describe('distribution by update files', () => {
       await w.publisher.publish();
       expect((await carol.sync(w.transport)).applied).toEqual([sequence + 1]);
       expect(carol.device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence + 1);
-      expect(await w.publisher.collectAcknowledgements()).toEqual([
+      expect((await w.publisher.collectAcknowledgements()).accepted).toEqual([
         { userId: 'U3', sequence },
         { userId: 'U3', sequence: sequence + 1 },
       ]);

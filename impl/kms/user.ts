@@ -816,8 +816,9 @@ export class User {
    * the acknowledgement's name that is not this device's acknowledgement of that very file (junk, or
    * one left by an earlier HSM of the same user ID) is replaced: the admin ignores it, and leaving
    * it would stall the stream until the next file. Only the header can be checked here: the seal
-   * is under a key this HSM can seal with but not open, so a forged seal behind a copied header
-   * still waits for the next file (whoever can write the share can delete files anyway).
+   * is under a key this HSM can seal with but not open. A spoiled seal behind the right header is
+   * for the admin to find: its next collection sets the file aside (`Publisher.collectAcknowledgements`),
+   * and the sync after that finds the acknowledgement missing and sends it again.
    */
   async #acknowledgeAgain(
     transport: Transport,

@@ -18,6 +18,15 @@ export function ackStream(userId: UserId): string {
   return `acks/${userId}`;
 }
 
+/**
+ * Where the admin moves the files of a user's acknowledgement stream that it refused, out of the way
+ * of the user's device, which would take one under its own acknowledgement's name for it
+ * (`Publisher.collectAcknowledgements`).
+ */
+export function refusedAckStream(userId: UserId): string {
+  return `refused-acks/${userId}`;
+}
+
 /** The file name of update `sequence`: sortable, and saying whether it claims to be a resync. */
 export function updateFileName(sequence: number, kind: UpdateKind): string {
   return `${String(sequence).padStart(12, '0')}.${kind === 'resync' ? 'resync' : 'update'}`;

@@ -225,10 +225,10 @@ export class SimulationWorld {
    * Whether `userId`'s device is retired and done: its user was deleted, it applied the last file
    * published to it, which took it out of service (the admin publishes nothing to a retired device
    * after that one, heartbeats included), and the admin holds its acknowledgement of that file.
-   * Without the last condition a device whose acknowledgement an adversary spoiled was handed back
-   * with the admin still waiting for it (a convergence violation at the end of the run): the device
-   * resends a missing acknowledgement at its next sync, and a spoiled one only with its next file,
-   * which a retired device never gets, so that it stays stale (the admin's view says so).
+   * Without the last condition a device whose acknowledgement an adversary dropped or spoiled was
+   * handed back with the admin still waiting for it (a convergence violation at the end of the run):
+   * the device sends a missing acknowledgement again at its next sync, and a spoiled one once the
+   * admin's collection has set it aside.
    */
   retiredAndDone(userId: UserId): boolean {
     const { m, r } = this;

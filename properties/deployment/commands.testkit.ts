@@ -294,7 +294,7 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
     case 'publish':
       return publish(m, r);
     case 'collectAcks':
-      r.output(await r.publisher.collectAcknowledgements());
+      r.output((await r.publisher.collectAcknowledgements()).accepted);
       return;
     case 'checkPublication':
       r.output(r.publisher.publicationStates());
