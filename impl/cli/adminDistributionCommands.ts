@@ -29,12 +29,14 @@ function describeAcknowledged(accepted: ReadonlyArray<{ readonly userId: string;
 }
 
 /**
- * The refused acknowledgement files a collection moved out of the users' streams: whoever wrote them
+ * The spoiled acknowledgements a collection moved out of the users' streams: whoever spoiled them
  * can write the share, which the administrator wants to know (docs/update-format.md).
  */
 function describeSetAside(setAside: readonly SetAsideAcknowledgement[]): string {
   const files = setAside.map((f) => `${refusedAckStream(f.userId)}/${f.name}`);
-  return `refused and set aside (not an authentic acknowledgement of a published file): ${files.join(', ')}`;
+  return (
+    `set aside, their seal broken (each device sends its acknowledgement again at its next sync): ` + files.join(', ')
+  );
 }
 
 /** The distribution and audit commands. */

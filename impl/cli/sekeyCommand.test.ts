@@ -828,19 +828,31 @@ describe('sekey on a hostile share', () => {
     },
   );
 
-  test('collect-acks sets refused acknowledgement files aside and says where', async () => {
+  test('collect-acks sets a spoiled acknowledgement aside and says where; the next sync sends it again', async () => {
+    expect((await run('admin', 'resync', 'U1')).code).toBe(0);
+    expect((await run('user', 'U1', 'sync')).code).toBe(0);
     const acks = streamDir(ackStream('U1'));
-    mkdirSync(acks, { recursive: true });
-    writeFileSync(join(acks, ackFileName(99)), 'not an acknowledgement');
+    const [name] = readdirSync(acks);
+    const path = join(acks, name as string);
+    const spoiled = readFileSync(path);
+    spoiled[spoiled.length - 1] = (spoiled[spoiled.length - 1] as number) ^ 1;
+    writeFileSync(path, spoiled);
     const collect = await run('admin', 'collect-acks');
     expect(collect.code).toBe(0);
-    expect(collect.out).toContain(`refused and set aside (not an authentic acknowledgement of a published file): `);
-    expect(collect.out).toContain(`refused-acks/U1/${ackFileName(99)}`);
-    expect(existsSync(join(acks, ackFileName(99)))).toBe(false);
-    expect(readFileSync(join(streamDir(refusedAckStream('U1')), ackFileName(99)), 'utf8')).toBe(
-      'not an acknowledgement',
+    expect(collect.out).toBe(
+      'no new acknowledgement\n' +
+        'set aside, their seal broken (each device sends its acknowledgement again at its next sync): ' +
+        `refused-acks/U1/${name}`,
     );
-    expect(JSON.parse((await run('admin', 'collect-acks', '--json')).out)).toEqual({ accepted: [], setAside: [] });
+    expect(existsSync(path)).toBe(false);
+    expect(readFileSync(join(streamDir(refusedAckStream('U1')), name as string))).toEqual(spoiled);
+    expect((await run('user', 'U1', 'sync')).code).toBe(0);
+    const again = JSON.parse((await run('admin', 'collect-acks', '--json')).out) as {
+      accepted: Array<{ userId: string }>;
+      setAside: unknown[];
+    };
+    expect(again.accepted.map((a) => a.userId)).toEqual(['U1']);
+    expect(again.setAside).toEqual([]);
   });
 
   test('a garbled or truncated device image is Tampered: one line, exit 1, no stack', async () => {

@@ -56,8 +56,22 @@ import { diffView } from './viewDiff.ts';
 import type { RoundWorld } from './viewDiff.ts';
 import { column } from './kmsRows.ts';
 import type { Transport } from '../protocol/transport.ts';
-import { ackStream, refusedAckStream, sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
-import { NO_PREVIOUS_FILE, assembleUpdateFile, encodeRecords, fileHash } from '../protocol/updateFile.ts';
+import {
+  ackFileName,
+  ackStream,
+  refusedAckStream,
+  sequenceOfName,
+  updateFileName,
+  updateStream,
+} from '../protocol/streams.ts';
+import {
+  NO_PREVIOUS_FILE,
+  UpdateFormatError,
+  assembleUpdateFile,
+  encodeRecords,
+  fileHash,
+} from '../protocol/updateFile.ts';
+import { isDeviceError } from '../../device/deviceError.ts';
 import type { UpdateKind, UpdateRecord } from '../protocol/updateFile.ts';
 import { execute, query } from '../db/statementCache.ts';
 
@@ -191,8 +205,9 @@ export interface WaitingAcknowledgement {
 }
 
 /**
- * A file of a user's acknowledgement stream that the admin refused (not this user's current HSM's
- * authentic acknowledgement of a file published to it), moved to {@link refusedAckStream}.
+ * A spoiled acknowledgement that a collection moved to {@link refusedAckStream}: under the name of
+ * an acknowledgement the admin waits for, with that acknowledgement's header and a seal the admin
+ * HSM refuses.
  */
 export interface SetAsideAcknowledgement {
   readonly userId: UserId;
@@ -202,9 +217,9 @@ export interface SetAsideAcknowledgement {
 
 /** What a collection of acknowledgements did (`Publisher.collectAcknowledgements`). */
 export interface CollectedAcknowledgements {
-  /** The acknowledgements accepted, one per user at most (its latest). */
+  /** The acknowledgements accepted. */
   readonly accepted: Array<{ readonly userId: UserId; readonly sequence: number }>;
-  /** The refused files moved out of the acknowledgement streams. */
+  /** The spoiled acknowledgements moved out of the acknowledgement streams. */
   readonly setAside: SetAsideAcknowledgement[];
 }
 
@@ -440,17 +455,27 @@ export class Publisher {
   /**
    * Every authentic acknowledgement on the transport: those waiting to be collected, and leftovers,
    * already collected (their sequence is at most the user's acknowledged one) but still on the share
-   * because a crash came between a collection's commit and its clean-up; and the files refused.
+   * because a crash came between a collection's commit and its clean-up; and the spoiled ones.
+   *
+   * Spoiled: a file under the name of an acknowledgement the admin waits for, whose header is that
+   * acknowledgement's (this user, this HSM, a file in the outbox with its hash) and whose seal the
+   * admin HSM refuses. Only these are set aside (`collectAcknowledgements`): the user's device reads
+   * the header, not the seal, so only these stand in for the acknowledgement; anything else under
+   * that name it replaces itself, and junk under other names stands in for nothing (it is left
+   * where it lies, as is an acknowledgement of a file a resync superseded). So at most one file per
+   * file in the outbox is set aside, each the size of an acknowledgement, however much junk the
+   * share holds. A file the HSM could not judge (power lost, logged out) is not refused: the error
+   * is thrown, and the next collection judges it.
    */
   async #scanAcknowledgements(): Promise<{
     waiting: WaitingAcknowledgement[];
     leftovers: WaitingAcknowledgement[];
-    refused: Array<SetAsideAcknowledgement & { readonly bytes: Uint8Array }>;
+    spoiled: Array<SetAsideAcknowledgement & { readonly bytes: Uint8Array }>;
   }> {
     const users = this.#admin.readDatabase((db) => sortIds(column(db, 'SELECT user_id FROM user_devices').map(String)));
     const waiting: WaitingAcknowledgement[] = [];
     const leftovers: WaitingAcknowledgement[] = [];
-    const refused: Array<SetAsideAcknowledgement & { readonly bytes: Uint8Array }> = [];
+    const spoiled: Array<SetAsideAcknowledgement & { readonly bytes: Uint8Array }> = [];
     for (const userId of users) {
       for (const name of await this.#transport.list(ackStream(userId))) {
         const bytes = await this.#transport.read(ackStream(userId), name);
@@ -460,9 +485,9 @@ export class Publisher {
           let parsed: ReturnType<typeof parseAck>;
           try {
             parsed = parseAck(bytes);
-            this.#admin.device.open(keyIds.userToAdminKeyId, parsed.seal, parsed.header);
-          } catch {
-            return null;
+          } catch (error) {
+            if (error instanceof UpdateFormatError) return null;
+            throw error;
           }
           const { sequence } = parsed.ack;
           if (parsed.ack.userId !== userId || parsed.ack.serial !== serial) return null;
@@ -470,18 +495,25 @@ export class Publisher {
             userId,
             sequence,
           ])[0];
-          if (hash instanceof Uint8Array && bytesToHex(hash) === bytesToHex(parsed.ack.fileHash))
-            return { sequence, leftover: false };
+          const awaited = hash instanceof Uint8Array && bytesToHex(hash) === bytesToHex(parsed.ack.fileHash);
+          try {
+            this.#admin.device.open(keyIds.userToAdminKeyId, parsed.seal, parsed.header);
+          } catch (error) {
+            if (!isDeviceError(error, 'AuthFailed')) throw error;
+            return awaited && name === ackFileName(sequence) ? ('spoiled' as const) : null;
+          }
+          if (awaited) return { sequence, leftover: false };
           const acknowledged = column(db, 'SELECT acknowledged_sequence FROM publication WHERE user_id = ?', [
             userId,
           ])[0];
           return sequence <= Number(acknowledged ?? 0) ? { sequence, leftover: true } : null;
         });
-        if (found === null) refused.push({ userId, name, bytes });
-        else (found.leftover ? leftovers : waiting).push({ userId, sequence: found.sequence, name });
+        if (found === 'spoiled') spoiled.push({ userId, name, bytes });
+        else if (found !== null)
+          (found.leftover ? leftovers : waiting).push({ userId, sequence: found.sequence, name });
       }
     }
-    return { waiting, leftovers, refused };
+    return { waiting, leftovers, spoiled };
   }
 
   /**
@@ -493,19 +525,20 @@ export class Publisher {
    * crash interrupted is finished here too: an authentic acknowledgement already collected is
    * removed with the update files it covers, without a commit.
    *
-   * Every other file of an acknowledgement stream (forged, spoiled, stray, or left by an earlier HSM
-   * of the same user) is refused and set aside: moved, unchanged, to the user's
-   * {@link refusedAckStream}, for inspection. Left where it was, a file under the name of the
-   * acknowledgement the admin waits for stood in for it: the user's device sees an acknowledgement
-   * of the right file there (it can read the header, but not open the seal, which only the admin HSM
-   * can) and does not send it again (`User.sync`), so one byte flipped in a seal held the user
-   * unacknowledged until its next update, for good if it had none coming (a deleted user's retired
-   * device). Once the file is set aside the device's next sync sends the acknowledgement again.
-   * Costs no commit either; a file of that name already set aside is replaced.
+   * A spoiled acknowledgement (its header that of an acknowledgement the admin waits for, its seal
+   * refused by the admin HSM, under that acknowledgement's name) is set aside: moved, unchanged, to
+   * the user's {@link refusedAckStream}, for inspection. Left where it was, it stood in for the real
+   * one: the user's device can read the header but not open the seal (only the admin HSM can), so it
+   * took the file for its acknowledgement and did not send it again (`User.sync`), and the user
+   * stayed unacknowledged until its next update, for good if it had none coming (a deleted user's
+   * retired device). Once it is set aside, the device's next sync sends the acknowledgement again.
+   * Other junk is left where it lies (the device replaces a file under its acknowledgement's name
+   * whose header is not its own). Costs no commit either; a file already set aside under the same
+   * name is replaced.
    */
   async collectAcknowledgements(): Promise<CollectedAcknowledgements> {
     // Checked before the transaction: a forged or stray file costs no commit and no audit entry.
-    const { waiting, leftovers, refused } = await this.#scanAcknowledgements();
+    const { waiting, leftovers, spoiled } = await this.#scanAcknowledgements();
     const accepted =
       waiting.length === 0
         ? []
@@ -531,7 +564,7 @@ export class Publisher {
       await this.#transport.remove(ackStream(userId), name);
     }
     const setAside: SetAsideAcknowledgement[] = [];
-    for (const { userId, name, bytes } of refused) {
+    for (const { userId, name, bytes } of spoiled) {
       // Replaced or gone since it was judged (the user's device may write it at any time): the next
       // collection judges what is there now. (Replaced between this read and the removal, the new
       // file is set aside with the old one's bytes kept, and the device sends it again: a delay.)

@@ -49,6 +49,13 @@ async function smallBob(policy: GroupPolicy): Promise<{ w: World; alice: User; b
   return { w, alice, bob };
 }
 
+/** An acknowledgement with its seal's last byte (the tag's) flipped: the header, which a user's host reads, intact. */
+function spoil(ack: Uint8Array): Uint8Array {
+  const spoiled = ack.slice();
+  spoiled[spoiled.length - 1]! ^= 1;
+  return spoiled;
+}
+
 /** The team after one published change that Bob applied: his acknowledgement of it, waiting on the share. */
 async function bobAcknowledged() {
   const w = await team();
@@ -242,8 +249,7 @@ describe('distribution by update files', () => {
   test('a spoiled seal under the right header: the admin sets it aside and the next sync sends it again', async () => {
     const { w, bob, acks, name, genuine } = await bobAcknowledged();
     // The header (which bob's host can read) intact, the seal (which only the admin HSM can open) not.
-    const spoiled = genuine.slice();
-    spoiled[spoiled.length - 1]! ^= 1;
+    const spoiled = spoil(genuine);
     await w.transport.write(acks, name, spoiled);
     // Bob's device cannot tell: it leaves the file, as it leaves a genuine one.
     await bob.sync(w.transport);
@@ -263,10 +269,60 @@ describe('distribution by update files', () => {
     expect(w.publisher.publicationStates().find((p) => p.userId === 'U2')?.state).toBe('acknowledged');
   });
 
-  test('a refused file replaced by the user since the admin judged it is not set aside', async () => {
+  test('only a spoiled acknowledgement under its own name is set aside; other junk stays where it lies', async () => {
     const { w, bob, acks, name, genuine } = await bobAcknowledged();
-    await w.transport.write(acks, name, text('junk'));
-    // The device writes its acknowledgement just after the admin has read the junk.
+    const spoiled = spoil(genuine);
+    // The same spoiled bytes under another name, junk of every kind, and a big file under the
+    // awaited name: none of them can stand in for the acknowledgement (bob replaces the last one).
+    await w.transport.write(acks, 'copy.ack', spoiled);
+    for (let i = 0; i < 5; i++) await w.transport.write(acks, `junk${i}.ack`, text(`junk ${i}`));
+    await w.transport.write(acks, name, new Uint8Array(2 ** 20));
+    expect((await w.publisher.collectAcknowledgements()).setAside).toEqual([]);
+    expect((await bob.sync(w.transport)).applied).toEqual([]);
+    expect((await w.publisher.collectAcknowledgements()).accepted).toEqual([
+      { userId: 'U2', sequence: bob.appliedSequence },
+    ]);
+    expect((await w.transport.list(acks)).sort()).toEqual(['copy.ack', ...[0, 1, 2, 3, 4].map((i) => `junk${i}.ack`)]);
+    expect(await w.transport.list(refusedAckStream('U2'))).toEqual([]);
+  });
+
+  test('an acknowledgement of a file a resync superseded is not set aside', async () => {
+    const { w, bob, acks, name } = await bobAcknowledged();
+    const spoiled = spoil((await w.transport.read(acks, name))!);
+    await w.transport.write(acks, name, spoiled);
+    // The admin no longer waits for it: the resync it publishes replaces the file it acknowledges.
+    w.publisher.requestResync('U2');
+    await w.publisher.publish();
+    expect((await w.publisher.collectAcknowledgements()).setAside).toEqual([]);
+    expect(await w.transport.read(acks, name)).toEqual(spoiled);
+    expect((await bob.sync(w.transport)).applied).toHaveLength(1);
+    expect((await w.publisher.collectAcknowledgements()).accepted).toEqual([
+      { userId: 'U2', sequence: bob.appliedSequence },
+    ]);
+  });
+
+  test.each(['logged out', 'unpowered'] as const)(
+    'an acknowledgement the admin HSM could not check (%s) is not set aside',
+    async (how) => {
+      const { w, bob, acks, name, genuine } = await bobAcknowledged();
+      if (how === 'logged out') w.adminDevice.logout();
+      else w.adminDevice.cutPower();
+      await expect(w.publisher.collectAcknowledgements()).rejects.toThrow();
+      expect(await w.transport.read(acks, name)).toEqual(genuine);
+      expect(await w.transport.list(refusedAckStream('U2'))).toEqual([]);
+      if (how === 'unpowered') w.adminDevice.powerOn();
+      w.adminDevice.login('admin', ADMIN_PIN);
+      expect((await w.publisher.collectAcknowledgements()).accepted).toEqual([
+        { userId: 'U2', sequence: bob.appliedSequence },
+      ]);
+    },
+  );
+
+  test('a spoiled acknowledgement replaced by the device since the admin judged it is not set aside', async () => {
+    const { w, bob, acks, name, genuine } = await bobAcknowledged();
+    const spoiled = spoil(genuine);
+    await w.transport.write(acks, name, spoiled);
+    // The device writes its acknowledgement again just after the admin has read the spoiled one.
     let replaced = false;
     const racing: Transport = {
       list: (stream) => w.transport.list(stream),
@@ -305,18 +361,14 @@ describe('distribution by update files', () => {
     ]);
     for (const [name, bytes] of files.updates) await w.transport.write(updates, name, bytes);
     for (const [name, bytes] of files.acks) await w.transport.write(acks, name, bytes);
-    // A forged acknowledgement beside them is set aside, unchanged, for inspection.
+    // A forged acknowledgement beside them stays, for inspection.
     await w.transport.write(acks, 'forged.ack', text('not an acknowledgement'));
     const generation = w.admin.generation;
     expect(await w.publisher.waitingAcknowledgements()).toEqual([]);
-    expect(await w.publisher.collectAcknowledgements()).toEqual({
-      accepted: [],
-      setAside: [{ userId: 'U2', name: 'forged.ack' }],
-    });
+    expect((await w.publisher.collectAcknowledgements()).accepted).toEqual([]);
     expect(w.admin.generation).toBe(generation);
     expect(await w.transport.list(updates)).toEqual([]);
-    expect(await w.transport.list(acks)).toEqual([]);
-    expect(await w.transport.read(refusedAckStream('U2'), 'forged.ack')).toEqual(text('not an acknowledgement'));
+    expect(await w.transport.list(acks)).toEqual(['forged.ack']);
     expect(w.publisher.publicationStates().find((p) => p.userId === 'U2')?.state).toBe('acknowledged');
   });
 

@@ -19,8 +19,8 @@ export function ackStream(userId: UserId): string {
 }
 
 /**
- * Where the admin moves the files of a user's acknowledgement stream that it refused, out of the way
- * of the user's device, which would take one under its own acknowledgement's name for it
+ * Where the admin moves a user's spoiled acknowledgements (the right header, a seal its HSM
+ * refuses), out of the way of the user's device, which would take one for its own
  * (`Publisher.collectAcknowledgements`).
  */
 export function refusedAckStream(userId: UserId): string {
