@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { PowerLossError } from '../../device/powerLossError.ts';
 import type { SdCard, SectorOutcome } from '../../device/sdcard.ts';
-import { ADMIN_PIN, USER_PIN, freshDevice, makeDevice } from '../../device/secube.testkit.ts';
+import { ADMIN_PIN, TEST_MANUFACTURER, USER_PIN, freshDevice, makeDevice } from '../../device/secube.testkit.ts';
 import { isKmsDeviceKey, userKeyIds } from '../protocol/deviceKeyIds.ts';
 import { KmsError } from '../../model/kms.ts';
 import { Admin } from './admin.ts';
@@ -341,6 +341,37 @@ describe('Admin', () => {
   // Provisioning installs the channel and wrapping keys on both HSMs before its commit. A commit lost
   // to a power cut left them under an index no device row names, and every later provisioning took
   // that index again and was refused (KeyExists) for good.
+  test('an HSM that is not new is refused for provisioning (DeviceInUse) until it is factory-reset', async () => {
+    const w = await team();
+    const k = w.admin.addKey('G1', 'k');
+    w.admin.activateKey(k);
+    await w.syncByFiles();
+    w.admin.addUser('U4', 'dave');
+    const hsm = w.users.get('U1')!.device;
+    hsm.logout();
+    hsm.login('admin', ADMIN_PIN);
+    const refused = (pattern: RegExp) => {
+      const generation = w.admin.generation;
+      let error: unknown;
+      try {
+        provisionUser(w.admin, 'U4', hsm);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(SekeyError);
+      expect(error).toMatchObject({ code: 'DeviceInUse', message: expect.stringMatching(pattern) });
+      expect(w.admin.generation).toBe(generation);
+    };
+    // In service for alice: provisioned for dave too, alice's PIN would open dave's keys.
+    refused(/in service for U1/);
+    // Retired (alice has a new HSM), it still holds alice's keys, which dave's view never orders erased.
+    await w.addDevice('U1');
+    refused(/holds 4 key\(s\) of an earlier use/);
+    hsm.factoryReset({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER });
+    hsm.login('admin', ADMIN_PIN);
+    expect(provisionUser(w.admin, 'U4', hsm).userId).toBe('U4');
+  });
+
   test('a power cut on the card while provisioning: the device can be provisioned again', async () => {
     for (const outcome of ['dropped', 'written'] as const) {
       let landed = 0;

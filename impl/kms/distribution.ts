@@ -16,7 +16,7 @@ import type { KeyId, UserId } from '../../model/kms.ts';
 import { compareIds } from '../../model/kmsState.ts';
 import type { Admin } from './admin.ts';
 import type { Database } from '../db/sqlite.ts';
-import { userKeyIds } from '../protocol/deviceKeyIds.ts';
+import { isKmsDeviceKey, userKeyIds, userKeyIndex } from '../protocol/deviceKeyIds.ts';
 import { forgetDeviceView } from './deviceViews.ts';
 import { column } from './kmsRows.ts';
 import { requireUser } from './rules/require.ts';
@@ -60,8 +60,8 @@ export interface ProvisioningRecord {
  * in service with its own channel keys, not overwritten ones (it would refuse every new file as
  * forged, and its acknowledgements would no longer verify). The old device's keys are erased from
  * the admin HSM once the replacement is committed; a crash in between leaves them to `Admin.open`.
- * So the HSM to provision is a new one or a factory-reset one: the user's database on a device in
- * service names its old keys, which a re-provisioning of that same HSM erases.
+ * So the HSM to provision must be a new one or a factory-reset one, and one that is not is refused
+ * (`DeviceInUse`, {@link refuseDeviceInUse}).
  */
 export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDevice): ProvisioningRecord {
   const provisioned = admin.transaction('provisionUser', { userId, serial: userDevice.serial }, (db, now) => {
@@ -69,6 +69,7 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
     const existing = column(db, 'SELECT key_base FROM user_devices WHERE user_id = ?', [userId])[0];
     const index = Number(column(db, 'SELECT coalesce(max(key_base) + 1, 0) FROM user_devices')[0]);
     const keyIds = userKeyIds(index);
+    refuseDeviceInUse(db, userId, userDevice, index);
     // Replacing: the fresh index may hold the keys of an attempt whose commit a power cut lost, on
     // the user's device (and on the admin's until `Admin.open` erased them), which would otherwise
     // refuse this one for good.
@@ -105,6 +106,43 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
   const held = new Set(admin.device.listKeyIds());
   for (const id of provisioned.retired) if (held.has(id)) admin.device.deleteKey(id);
   return provisioned.record;
+}
+
+/**
+ * Refuses an HSM that is not new or factory-reset (`DeviceInUse`): one in service for another user
+ * (an HSM serves one user; with it, that user's PIN holder would receive this user's channel keys
+ * and, by the resync, every key this user holds: one person reading as two), or one holding keys
+ * of an earlier use: KMS keys (a retired or found-again HSM keeps those of groups its holder may
+ * have left, and the new user's view would never order them erased) or another provisioning's
+ * channel keys. The channel keys of this provisioning's own index are allowed (an attempt a power
+ * cut lost may have installed them, and it is run again on the same HSM), and so are those of the
+ * user's provisioning in service on this very HSM (the attempt's commit landed after all).
+ */
+function refuseDeviceInUse(db: Database, userId: UserId, userDevice: SecubeDevice, index: number): void {
+  const serial = userDevice.serial;
+  const inService = query(db, 'SELECT user_id, key_base FROM user_devices WHERE serial = ? AND retired_at IS NULL', [
+    serial,
+  ]);
+  const owner = inService.find(([id]) => id !== userId)?.[0];
+  if (owner !== undefined) {
+    throw new SekeyError(
+      'DeviceInUse',
+      `HSM ${serial} is in service for ${String(owner)}; retire it first (provision a replacement for ` +
+        `${String(owner)}, or delete that user), then factory-reset it`,
+    );
+  }
+  // Run again after a cut that did not lose the commit, the HSM is this user's device in service
+  // already, holding the channel keys of that provisioning: those are replaced too.
+  const allowed = new Set([index, ...inService.map(([, base]) => Number(base))]);
+  const leftovers = userDevice
+    .listKeyIds()
+    .filter((id) => isKmsDeviceKey(id) || !allowed.has(userKeyIndex(id) ?? index));
+  if (leftovers.length > 0) {
+    throw new SekeyError(
+      'DeviceInUse',
+      `HSM ${serial} holds ${leftovers.length} key(s) of an earlier use; factory-reset it before provisioning it`,
+    );
+  }
 }
 
 /**
