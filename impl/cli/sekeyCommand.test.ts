@@ -142,7 +142,11 @@ describe('sekey', () => {
     expect(text).toMatch(/K2002: new key of G1 .*held by U1,U2,U3\n/);
     expect(text).toContain('sekey user U4 decrypt: KeyUnavailable: this device holds no key K2002');
     expect(text).toContain('sekey user U3 decrypt: UsageNotAllowed: key K2002 is compromised');
-    expect(text).toContain('re-protected plan2.skm from K2002 to K2003 inside the HSM');
+    // Who can read the result is said: re-protection re-encrypts for the group as it is now.
+    expect(text).toContain(
+      're-protected plan2.skm from K2002 to K2003 inside the HSM → plan2-safe.skm, ' +
+        "readable by G1's members U1, U2, U3\n",
+    );
     expect(text).toContain('nothing new (at update #3)');
     expect(text).toContain('stale (no acknowledgement for 7d): U2 — their updates may be withheld');
     expect(text).toContain('U2 #5 resync');

@@ -138,6 +138,45 @@ describe('a destructive command without --yes and without a terminal', () => {
   });
 });
 
+describe('reprotect says who can read the result', () => {
+  test('the group it is under now, and when that is not the key’s own group', async () => {
+    const { run, desk } = await manualInstallation();
+    await provisionedUsers(run, [
+      ['U1', 'alice'],
+      ['U2', 'bob'],
+      ['U3', 'carol'],
+    ]);
+    const ok = async (...argv: string[]) => {
+      const r = await run(...argv);
+      expect(r.code, `${argv.join(' ')}: ${r.err}`).toBe(0);
+      return r;
+    };
+    for (const [g, name, members] of [
+      ['G1', 'all', ['U1', 'U2', 'U3']],
+      ['G2', 'pair', ['U1', 'U2']],
+    ] as const) {
+      await ok('admin', 'add-group', g, name, '--max-keys', '3', '--cryptoperiod', '30d', '--no-publish');
+      for (const u of members) await ok('admin', 'add-member', g, u, '--no-publish');
+      await ok('admin', 'add-key', g, `${name} key`, '--no-publish');
+    }
+    // K2000 is G1's, K2001 G2's.
+    for (const k of ['K2000', 'K2001']) await ok('admin', 'activate-key', k, '--no-publish');
+    await ok('admin', 'publish');
+    await ok('user', 'U1', 'sync');
+    writeFileSync(join(desk, 'pair.txt'), 'for bob');
+    expect((await ok('user', 'U1', 'encrypt', '--to', 'U2', 'pair.txt', 'pair.skm')).out).toContain('K2001 of G2');
+    // Suspended, then compromised: G2 is left with no key that can protect (no replacement for a
+    // key that was not active), so the data moves to the smallest group holding G2's members.
+    await ok('admin', 'suspend-key', 'K2001', '--no-publish');
+    await ok('admin', 'compromise-key', 'K2001');
+    await ok('user', 'U1', 'sync');
+    expect((await ok('user', 'U1', 'reprotect', 'pair.skm', 'pair-safe.skm')).out).toBe(
+      "re-protected pair.skm from K2001 to K2000 inside the HSM → pair-safe.skm, readable by G1's members U1, U2, " +
+        'U3 (G2 has no key that can protect: the smallest group holding its members)',
+    );
+  });
+});
+
 describe('exit codes, --json and what changing commands return', () => {
   let run: (...argv: string[]) => Promise<Run>;
   let env: Record<string, string>;

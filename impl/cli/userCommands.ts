@@ -374,12 +374,22 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         const out = session.user.reprotect(message);
         output.write(out);
         const to = decodeMessage(out).keyId;
-        did({ in: inPath, out: outPath, from, to });
+        // Who can read it now, said every time: re-protection re-encrypts for the group as it is
+        // now, which may be more people than could read it before (User.reprotect).
+        const ownerOf = (keyId: string) => session.user.keys().find((k) => k.id === keyId)?.owner;
+        const [fromGroup, groupId] = [ownerOf(from), ownerOf(to)];
+        const readers = session.user.groups().find((g) => g.id === groupId)?.members ?? [];
+        did({ in: inPath, out: outPath, from, to, groupId, readers });
+        const audience = `readable by ${groupId}'s members ${readers.join(', ')}`;
+        const moved =
+          fromGroup === groupId
+            ? ''
+            : ` (${fromGroup} has no key that can protect: the smallest group holding its members)`;
         output.say(
           io,
           to === from
             ? `${inPath} is already under the best key ${from}; copied to ${outPath}`
-            : `re-protected ${inPath} from ${from} to ${to} inside the HSM → ${outPath}`,
+            : `re-protected ${inPath} from ${from} to ${to} inside the HSM → ${outPath}, ${audience}${moved}`,
         );
       };
     },

@@ -337,6 +337,15 @@ export class User {
    * move the data somewhere worse: under a key that a withheld rekey retired, which a removed member
    * still holds.
    * A message already under the best key is returned as it is, once the HSM has authenticated it.
+   *
+   * It re-encrypts for the key's group as it is now: the key chosen is the one {@link encrypt} would
+   * choose for the group's other members, so it may be readable by more people than the message was.
+   * In a group that does not share its history, a member who joined since the message was protected
+   * (and never held its key) can read the result; and when the group has no key that can protect
+   * (its key was suspended, then compromised: no replacement comes for a key that was not active),
+   * the message moves to the smallest group holding the group's members, as encrypt falls back.
+   * A device cannot do better on its own: it knows its groups' members, not who held which key (a
+   * device's view carries no key holders). `sekey user reprotect` says who can read the result.
    * @throws SekeyError `KeyUnavailable`, `UsageNotAllowed`, `NotFresh` (in that order of checks);
    *   the device's error for a message that fails authentication, as {@link decrypt} does.
    */
