@@ -172,7 +172,7 @@ describe('reprotect says who can read the result', () => {
     await ok('user', 'U1', 'sync');
     expect((await ok('user', 'U1', 'reprotect', 'pair.skm', 'pair-safe.skm')).out).toBe(
       "re-protected pair.skm from K2001 to K2000 inside the HSM → pair-safe.skm, readable by G1's members U1, U2, " +
-        'U3 (G2 has no key that can protect: the smallest group holding its members)',
+        "U3 (G1's key, not G2's: the one encrypt chooses for G2's members)",
     );
   });
 });

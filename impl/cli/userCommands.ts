@@ -384,7 +384,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         const moved =
           fromGroup === groupId
             ? ''
-            : ` (${fromGroup} has no key that can protect: the smallest group holding its members)`;
+            : ` (${groupId}'s key, not ${fromGroup}'s: the one encrypt chooses for ${fromGroup}'s members)`;
         output.say(
           io,
           to === from

@@ -338,9 +338,6 @@ describe('Admin', () => {
     expect(landed.length).toBeGreaterThan(0);
   });
 
-  // Provisioning installs the channel and wrapping keys on both HSMs before its commit. A commit lost
-  // to a power cut left them under an index no device row names, and every later provisioning took
-  // that index again and was refused (KeyExists) for good.
   test('an HSM that is not new is refused for provisioning (DeviceInUse) until it is factory-reset', async () => {
     const w = await team();
     const k = w.admin.addKey('G1', 'k');
@@ -364,14 +361,43 @@ describe('Admin', () => {
     };
     // In service for alice: provisioned for dave too, alice's PIN would open dave's keys.
     refused(/in service for U1/);
-    // Retired (alice has a new HSM), it still holds alice's keys, which dave's view never orders erased.
+    // Retired (alice has a new HSM), it still holds alice's keys (her KMS key, which dave's view would never
+    // order erased, her channel keys and her database key).
     await w.addDevice('U1');
-    refused(/holds 4 key\(s\) of an earlier use/);
+    refused(/holds 5 key\(s\) of an earlier use \(the admin retired it\)/);
     hsm.factoryReset({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER });
     hsm.login('admin', ADMIN_PIN);
     expect(provisionUser(w.admin, 'U4', hsm).userId).toBe('U4');
   });
 
+  test('a provisioning a power cut lost runs again on its HSM after another took its index', async () => {
+    const w = await newWorld(Date.UTC(2026, 0, 1), 'provision-lost-then-other');
+    w.admin.addUser('U1', 'alice');
+    w.admin.addUser('U2', 'bob');
+    const { device: x } = makeDevice('provision-lost-x');
+    x.login('admin', ADMIN_PIN);
+    // The commit's first card write dropped: the keys are on both HSMs, the commit is lost.
+    w.adminCard.cutPowerAfter(1, { outcome: 'dropped' });
+    expect(() => provisionUser(w.admin, 'U1', x)).toThrow(PowerLossError);
+    w.adminCard.cancelPowerCut();
+    w.adminDevice.cutPower();
+    w.adminDevice.powerOn();
+    w.adminDevice.login('admin', ADMIN_PIN);
+    const admin = await Admin.open({ device: w.adminDevice, sd: w.adminCard, clock: w.clock });
+    expect(x.listKeyIds()).toEqual(Object.values(userKeyIds(0)));
+    // Bob, on another new HSM, takes index 0 meanwhile; alice's HSM, never in service, is still new.
+    const { device: y } = makeDevice('provision-lost-y');
+    y.login('admin', ADMIN_PIN);
+    expect(provisionUser(admin, 'U2', y).keyIds).toEqual(userKeyIds(0));
+    expect(provisionUser(admin, 'U1', x).keyIds).toEqual(userKeyIds(1));
+    // The admin's own HSM passed as a user's is refused for what it is, not as one to factory-reset.
+    expect(() => provisionUser(admin, 'U1', w.adminDevice)).toThrow(/cannot be provisioned with itself/);
+    admin.close();
+  });
+
+  // Provisioning installs the channel and wrapping keys on both HSMs before its commit. A commit lost
+  // to a power cut left them under an index no device row names, and every later provisioning took
+  // that index again and was refused (KeyExists) for good.
   test('a power cut on the card while provisioning: the device can be provisioned again', async () => {
     for (const outcome of ['dropped', 'written'] as const) {
       let landed = 0;

@@ -16,7 +16,7 @@ import type { KeyId, UserId } from '../../model/kms.ts';
 import { compareIds } from '../../model/kmsState.ts';
 import type { Admin } from './admin.ts';
 import type { Database } from '../db/sqlite.ts';
-import { isKmsDeviceKey, userKeyIds, userKeyIndex } from '../protocol/deviceKeyIds.ts';
+import { isKmsDeviceKey, userKeyIds } from '../protocol/deviceKeyIds.ts';
 import { forgetDeviceView } from './deviceViews.ts';
 import { column } from './kmsRows.ts';
 import { requireUser } from './rules/require.ts';
@@ -69,7 +69,8 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
     const existing = column(db, 'SELECT key_base FROM user_devices WHERE user_id = ?', [userId])[0];
     const index = Number(column(db, 'SELECT coalesce(max(key_base) + 1, 0) FROM user_devices')[0]);
     const keyIds = userKeyIds(index);
-    refuseDeviceInUse(db, userId, userDevice, index);
+    // The admin's own HSM is refused by the provisioning itself (BadArgument), not as one in use.
+    if (userDevice.serial !== admin.device.serial) refuseDeviceInUse(db, userId, userDevice);
     // Replacing: the fresh index may hold the keys of an attempt whose commit a power cut lost, on
     // the user's device (and on the admin's until `Admin.open` erased them), which would otherwise
     // refuse this one for good.
@@ -111,19 +112,23 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
 /**
  * Refuses an HSM that is not new or factory-reset (`DeviceInUse`): one in service for another user
  * (an HSM serves one user; with it, that user's PIN holder would receive this user's channel keys
- * and, by the resync, every key this user holds: one person reading as two), or one holding keys
- * of an earlier use: KMS keys (a retired or found-again HSM keeps those of groups its holder may
- * have left, and the new user's view would never order them erased) or another provisioning's
- * channel keys. The channel keys of this provisioning's own index are allowed (an attempt a power
- * cut lost may have installed them, and it is run again on the same HSM), and so are those of the
- * user's provisioning in service on this very HSM (the attempt's commit landed after all).
+ * and, by the resync, every key this user holds: one person reading as two); one holding KMS keys
+ * (a replaced, found-again HSM keeps those of groups its holder may have left, and the new user's
+ * view would never order them erased); and one the admin retired (replaced, or its user deleted)
+ * that holds any key at all, which only a factory reset takes away.
+ *
+ * Channel keys alone are allowed on an HSM the admin has not retired: they are left by a
+ * provisioning a power cut lost, run again on the same HSM (at the fresh index, at one another
+ * provisioning took since, whose keys pair with nothing the admin holds, or at this user's
+ * in-service one on this HSM if the commit landed after all).
  */
-function refuseDeviceInUse(db: Database, userId: UserId, userDevice: SecubeDevice, index: number): void {
+function refuseDeviceInUse(db: Database, userId: UserId, userDevice: SecubeDevice): void {
   const serial = userDevice.serial;
-  const inService = query(db, 'SELECT user_id, key_base FROM user_devices WHERE serial = ? AND retired_at IS NULL', [
-    serial,
-  ]);
-  const owner = inService.find(([id]) => id !== userId)?.[0];
+  const owner = column(
+    db,
+    'SELECT user_id FROM user_devices WHERE serial = ? AND retired_at IS NULL AND user_id <> ?',
+    [serial, userId],
+  )[0];
   if (owner !== undefined) {
     throw new SekeyError(
       'DeviceInUse',
@@ -131,16 +136,20 @@ function refuseDeviceInUse(db: Database, userId: UserId, userDevice: SecubeDevic
         `${String(owner)}, or delete that user), then factory-reset it`,
     );
   }
-  // Run again after a cut that did not lose the commit, the HSM is this user's device in service
-  // already, holding the channel keys of that provisioning: those are replaced too.
-  const allowed = new Set([index, ...inService.map(([, base]) => Number(base))]);
-  const leftovers = userDevice
-    .listKeyIds()
-    .filter((id) => isKmsDeviceKey(id) || !allowed.has(userKeyIndex(id) ?? index));
+  const retired =
+    column(
+      db,
+      'SELECT 1 FROM retired_devices WHERE serial = ? UNION SELECT 1 FROM user_devices WHERE serial = ? AND ' +
+        'retired_at IS NOT NULL',
+      [serial, serial],
+    ).length > 0;
+  const keys = userDevice.listKeyIds();
+  const leftovers = retired ? keys : keys.filter(isKmsDeviceKey);
   if (leftovers.length > 0) {
     throw new SekeyError(
       'DeviceInUse',
-      `HSM ${serial} holds ${leftovers.length} key(s) of an earlier use; factory-reset it before provisioning it`,
+      `HSM ${serial} holds ${leftovers.length} key(s) of an earlier use${retired ? ' (the admin retired it)' : ''}; ` +
+        'factory-reset it before provisioning it',
     );
   }
 }

@@ -343,7 +343,8 @@ export class User {
    * In a group that does not share its history, a member who joined since the message was protected
    * (and never held its key) can read the result; and when the group has no key that can protect
    * (its key was suspended, then compromised: no replacement comes for a key that was not active),
-   * the message moves to the smallest group holding the group's members, as encrypt falls back.
+   * the message moves to the smallest group holding the group's members, as encrypt falls back; so
+   * it does to a group of the same members whose key was activated later (the tie-break).
    * A device cannot do better on its own: it knows its groups' members, not who held which key (a
    * device's view carries no key holders). `sekey user reprotect` says who can read the result.
    * @throws SekeyError `KeyUnavailable`, `UsageNotAllowed`, `NotFresh` (in that order of checks);
