@@ -8,7 +8,7 @@ import { SekeyError } from '../protocol/sekeyError.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { asking } from './adminCommand.ts';
 import { checkId } from '../../model/kms.ts';
-import { hasDeviceImages } from '../host/deviceImages.ts';
+import { peekDeviceImages } from '../host/deviceImages.ts';
 import type { Installation } from '../host/installation.ts';
 import { UsageError } from './args.ts';
 import { pinValue } from './argValues.ts';
@@ -202,9 +202,12 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       const inService = 'one in service learns no new key, keeps those it has';
       const question = `provision ${id}, replacing the HSM in its folder (${inService})?`;
       // Before the session, an HSM in the user's folder is what says it is provisioned again; the
-      // session asks when the admin has one in service (its images may be gone: a lost HSM).
+      // session asks when the admin has one in service (its images may be gone: a lost HSM). Looked
+      // at without recovering anything (`peekDeviceImages`): this runs outside the home's lock, where
+      // a recovery would delete another process's save in flight (a sync reporting an update
+      // applied, its acknowledgement sent, and its images thrown away).
       const again = (installation: Installation): string | null =>
-        checkId('user', id) === null && hasDeviceImages(installation.userDir(id)) ? question : null;
+        checkId('user', id) === null && peekDeviceImages(installation.userDir(id)) !== null ? question : null;
       return asking(again, async ({ session, io, installation, did, confirm }) => {
         const manufacturer = openFactory(factory, installation.home, installation.sharePath());
         const replaced = deviceOf(session.admin, id);

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import {
+  copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   readFileSync,
@@ -10,6 +12,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../host/atomicFile.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   ADMIN_PIN,
@@ -135,6 +138,33 @@ describe('a destructive command without --yes and without a terminal', () => {
     const first = await run('admin', 'provision', 'U3', '--user-pin', USER_PIN, '--device-admin-pin', 'd-pin-3');
     expect(first.code).toBe(0);
     expect(first.out).toContain('provisioned U3');
+  });
+
+  test('is judged without touching another process’s save in flight (it runs outside the lock)', async () => {
+    const { home, env, desk, run } = await manualInstallation();
+    await provisionedUsers(run, [['U1', 'alice']]);
+    expect((await run('admin', 'publish')).code).toBe(0);
+    expect((await run('user', 'U1', 'sync')).code).toBe(0);
+    expect((await run('admin', 'rename-user', 'U1', 'alicia')).code).toBe(0);
+    // The images U1's sync of update #2 saves (made on a copy of the home), as that sync has written
+    // them beside the pair, before its commit marker.
+    const copy = join(tempDir(), 'copy');
+    cpSync(home, copy, { recursive: true });
+    const synced = await sekey(['user', 'U1', 'sync'], { env: { ...env, SEKEY_HOME: copy }, cwd: desk });
+    expect(synced.out).toContain('applied #2');
+    const u1 = join(home, 'users', 'U1');
+    for (const f of ['flash.img', 'sd.img']) copyFileSync(join(copy, 'users', 'U1', f), join(u1, `${f}.new`));
+    // Refused, as it should be; before, its look at U1's folder recovered it, deleting the save's
+    // new images: the sync reported #2 applied and sent its acknowledgement, and U1 stayed at #1.
+    const provision = await run('admin', 'provision', 'U1', '--user-pin', USER_PIN, '--device-admin-pin', 'd-pin');
+    expect(provision.code).toBe(2);
+    expect(['flash.img.new', 'sd.img.new'].filter((f) => existsSync(join(u1, f)))).toEqual([
+      'flash.img.new',
+      'sd.img.new',
+    ]);
+    // The sync then commits its save.
+    writeFileAtomic(join(u1, 'COMMIT'), 'flash.img.new sd.img.new\n');
+    expect(JSON.parse((await run('user', 'U1', 'status', '--json')).out).appliedSequence).toBe(2);
   });
 });
 
