@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import {
+  chmodSync,
   copyFileSync,
   cpSync,
   existsSync,
@@ -8,6 +9,7 @@ import {
   readdirSync,
   renameSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -376,9 +378,13 @@ describe('exit codes, --json and what changing commands return', () => {
     writeFileSync(join(desk, 'note.txt'), 'old');
     expect((await run('user', 'U1', 'decrypt', 'note.skm', 'note.txt')).code).toBe(1);
     expect(readFileSync(join(desk, 'note.txt'), 'utf8')).toBe('old');
+    // An owner-only file stays owner-only when replaced (it became readable by everyone: a fresh
+    // file renamed over it took the default mode).
+    chmodSync(join(desk, 'note.txt'), 0o600);
     const forced = JSON.parse((await run('user', 'U1', 'decrypt', 'note.skm', 'note.txt', '--force', '--json')).out);
     expect(forced).toMatchObject({ command: 'user U1 decrypt', out: 'note.txt', bytes: 12 });
     expect(readFileSync(join(desk, 'note.txt'), 'utf8')).toBe('meet at noon');
+    expect(statSync(join(desk, 'note.txt')).mode & 0o777).toBe(0o600);
     // An output whose folder is not there is refused before the HSM works, naming the folder.
     const nowhere = await run('user', 'U1', 'decrypt', 'note.skm', join('no-such-folder', 'note.txt'));
     expect(nowhere.code).toBe(1);

@@ -107,7 +107,12 @@ function openOutput(io: CliIo, path: string, force: boolean): Output {
   const folder = dirname(full);
   if (!existsSync(folder) || !statSync(folder).isDirectory())
     throw new CliError('CannotWrite', `cannot write ${path}: ${folder} is not a folder (create it first)`);
-  return { write: (bytes) => writeFileAtomic(full, bytes), say: (to, line) => to.out(line) };
+  // A replaced file keeps its permissions (as cp and a shell's > do): the new file is a fresh one
+  // renamed over it, which would otherwise get the default mode, and an owner-only plaintext
+  // replaced by decrypt --force became readable by everyone (the temporary file too, while written).
+  const write = (bytes: Uint8Array) =>
+    writeFileAtomic(full, bytes, existsSync(full) ? statSync(full).mode & 0o777 : undefined);
+  return { write, say: (to, line) => to.out(line) };
 }
 
 /**
