@@ -13,8 +13,9 @@ import { errorCode } from './reportError.ts';
  * Opens a session with `open` and runs `work` in it with an io whose `out` lines are held, then
  * prints them: once the session returned, or when `work` itself failed (what it did before failing
  * was saved by the session), or when the share failed after the session saved the change
- * (`ShareNotWritten`: the change stands), but not when saving failed (the session's error is then not
- * the work's).
+ * (`ShareNotWritten`: the change stands), or when the last save failed while a checkpoint already
+ * held the change (`ImagesNotSaved`: it stands too), but not when another save failure ended the
+ * session (its error is then not the work's).
  * The changes begin (`beginChanges`: from then on an interruption finishes the command) when the
  * session holds the home's lock (`InstallationOptions.onLocked`, set by `installationFor`), not
  * before: an interruption while the command still waits for another one's lock abandons it.
@@ -47,7 +48,8 @@ export async function announceAfterSaving<S, T>(
     // failure: what it did before failing was saved, so said too, but with --json the error object is
     // the one document standard output holds.
     const workFailed = (failure as { readonly error: unknown } | null)?.error === error;
-    if (errorCode(error) === 'ShareNotWritten' || (workFailed && options.json !== true)) flush();
+    const standing = errorCode(error) === 'ShareNotWritten' || errorCode(error) === 'ImagesNotSaved';
+    if (standing || (workFailed && options.json !== true)) flush();
     throw error;
   }
 }

@@ -213,9 +213,10 @@ export function renderErrorCatalogue(read: (path: string) => string): string {
       'The `sekey` command prints `code: message` and exits with 1 (2 for a wrong command line, 3 for an internal ' +
       'error; with `--json` it also prints `{"error": {code, message, exit}}`, whose code is `Usage` for a wrong ' +
       'command line and `Internal` for an internal error, neither of them in the table; a file-system error ' +
-      "keeps the system's code, such as `ENOENT` or `EACCES`). One code is not a refusal: " +
+      "keeps the system's code, such as `ENOENT` or `EACCES`). Two codes are not refusals: " +
       '`ShareNotWritten` (exit 4) says the change was made and saved, and printed as done (with `--json`, the ' +
-      "command's own object, and no error object), but its files did not all reach the share. A command that " +
+      "command's own object, and no error object), but its files did not all reach the share; `ImagesNotSaved` " +
+      '(exit 4 too) says the change is in effect, held by a checkpoint, but the last save failed. A command that ' +
       'Ctrl-C or SIGTERM abandons before it changed anything exits 130 or 143 (with `--json`, the code is ' +
       '`Interrupted`); one interrupted while changing finishes the change first. A code can exist ' +
       'in two classes (`UnknownKey` of the KMS and of an HSM): the class tells them apart. The last rows are ' +

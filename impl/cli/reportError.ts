@@ -6,7 +6,8 @@
  * printed on standard output as `{"error": {code, message, exit}}`. `ShareNotWritten` is no refusal:
  * the change was made, saved and printed as done (`announce.ts`), only its files did not all reach
  * the share; it exits 4, so that a script tells it from a refusal (and does not make the change
- * again), and with `--json` standard output keeps the one object the command printed.
+ * again), and with `--json` standard output keeps the one object the command printed. So does
+ * `ImagesNotSaved`: the change is in effect (a checkpoint holds it), only the last save failed.
  * @module
  */
 import { UsageError } from './args.ts';
@@ -46,7 +47,7 @@ export function reportError(prefix: string, error: unknown, io: CliIo, options: 
     // DeviceError messages already start with their code.
     const message = error.message.startsWith(`${code}: `) ? error.message.slice(code.length + 2) : error.message;
     io.err(`${prefix}: ${code}: ${message}`);
-    if (code === 'ShareNotWritten') return EXIT.notPublished;
+    if (code === 'ShareNotWritten' || code === 'ImagesNotSaved') return EXIT.notPublished;
     return asJson(code, message, EXIT.refused);
   }
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -207,8 +207,9 @@ export function usage(): string {
       '--help says what they do); of every command, --json, --debug, --version',
       "  --  ends the options: what follows is an argument even if it starts with '-'",
       'Exit codes: 0 done, 1 refused (the error code and message are printed), 2 wrong command line,',
-      '3 internal error (a bug: --debug shows its stack), 4 done and saved but not all of its files reached',
-      'the share (ShareNotWritten: fix the share; the next publish or sync writes them).',
+      '3 internal error (a bug: --debug shows its stack), 4 done but not all of it reached the share',
+      '(ShareNotWritten: fix the share; the next publish or sync writes them) or the disk (ImagesNotSaved:',
+      'a checkpoint holds the change; free space, and the next command completes the save).',
     ].join('\n'),
   );
 }

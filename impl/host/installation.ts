@@ -221,6 +221,8 @@ interface LoadedDevice {
   readonly meter: CycleMeter;
   /** For a device loaded from images: its durable points (`durablePoints.ts`). */
   readonly durable?: DurablePoints;
+  /** Whether a durable point saved a checkpoint this session: something it did is in effect. */
+  readonly checkpointed?: () => boolean;
 }
 
 /** A clock that never goes back and remembers the latest time it gave. */
@@ -330,6 +332,37 @@ function shareNotWritten(error: unknown): InstallationError {
 }
 
 /**
+ * Saves a session's device images, then its time (`saveTime`). What the work made durable is in
+ * effect whether or not this succeeds (a checkpoint holds it), so when it fails after that, the
+ * failure is `ImagesNotSaved`, no refusal: said as one (the raw errno, exit 1, no line printed), a
+ * retry made a second key, and a changed PIN was reported unchanged (the old one then spent the
+ * tries: a locked HSM).
+ */
+function saveSession(devices: readonly LoadedDevice[], workDone: boolean, saveTime: () => void): DeviceReport[] {
+  try {
+    const reports = devices.map(saveDevice);
+    saveTime();
+    return reports;
+  } catch (error) {
+    if (workDone || devices.some((d) => d.checkpointed?.() === true)) throw imagesNotSaved(error);
+    throw error;
+  }
+}
+
+/** `ImagesNotSaved` for a session whose work is in effect (checkpointed) while the last save failed with `error`. */
+function imagesNotSaved(error: unknown): InstallationError {
+  const why = error instanceof Error ? error.message : String(error);
+  return new InstallationError(
+    'ImagesNotSaved',
+    `the change is made and in effect (a checkpoint of the HSM images holds it), but saving the images failed ` +
+      `(${why}), and its files were not written to the share: free space or fix the file, then the next command ` +
+      'completes the save; the next `sekey admin publish` (or, for acknowledgements, the next `sync`) writes the ' +
+      'files. A command that created something (a key, a user) would create it twice if run again; a changed PIN ' +
+      'is the new one',
+  );
+}
+
+/**
  * Carries out the session's writes to the share, once its images are saved. When the work had
  * succeeded, a failure here must not read as a refusal: the change stands, and the command run
  * again would make it twice (a second key, a duplicate user refused). So it becomes
@@ -355,11 +388,13 @@ function loadDevice(name: string, dir: string, beforeCheckpoint: () => void): Lo
   const device = new SecubeDevice({ flash, sdcard: sd, stateSectors: DEFAULT_STATE_SECTORS });
   // From now on, every counter the device commits (a spent PIN try first of all) is on disk
   // before the device goes on (durablePoints.ts).
+  let checkpoints = 0;
   const durable = watchDurablePoints(flash, DEFAULT_STATE_SECTORS, () => {
     if (stamped(sd)) beforeCheckpoint();
     saveDeviceCheckpoint(dir, { flash: flash.toImage(), sd: sd.toImage() });
+    checkpoints += 1;
   });
-  return { name, dir, device, flash, sd, meter, durable };
+  return { name, dir, device, flash, sd, meter, durable, checkpointed: () => checkpoints > 0 };
 }
 
 function saveDevice(d: LoadedDevice): DeviceReport {
@@ -644,11 +679,12 @@ export class Installation {
       } finally {
         if (devices.length > 0) {
           for (const d of devices) d.durable?.detach();
-          const reports = devices.map(saveDevice);
-          // A command that ran moves the clock to its time (`--at` moves a manual clock). A refused
-          // one (a wrong PIN under `--at +30d`) moves it only as far as what it made durable needs.
-          const time = done || devices.some((d) => stamped(d.sd)) ? clock.latest : recorded;
-          writeInstallationConfig(this.home, { ...config, lastTime: Math.max(config.lastTime, time) });
+          const reports = saveSession(devices, done, () => {
+            // A command that ran moves the clock to its time (`--at` moves a manual clock). A refused
+            // one (a wrong PIN under `--at +30d`) moves it only as far as what it made durable needs.
+            const time = done || devices.some((d) => stamped(d.sd)) ? clock.latest : recorded;
+            writeInstallationConfig(this.home, { ...config, lastTime: Math.max(config.lastTime, time) });
+          });
           await commitShare(transport, done);
           for (const r of reports) this.#options.observer?.(r);
         }

@@ -73,6 +73,17 @@ export const INSTALLATION_ERROR_CODES = [
    */
   'ShareNotWritten',
   /**
+   * The command's change was made and is in effect: the HSM images' checkpoint, written as it went,
+   * holds it, and the next command loads it. But the last save of the images, or of
+   * `installation.json`, failed (a full disk, a read-only file), and none of its files was written to
+   * the share. The `sekey` command exits 4 for it, not 1: it is no refusal. Running a command that
+   * created something (a key, a user) again would create it twice, and a PIN it changed is the new one.
+   * @remedy Fix the cause the message names (free space, make the file writable); the next command on
+   * the installation completes the save, and the next `sekey admin publish` (for update files) or the
+   * user's next `sync` (for acknowledgements) writes the files.
+   */
+  'ImagesNotSaved',
+  /**
    * The installation's share is not there: the folder is missing, or holds no `.sekey-share` naming
    * this installation's admin HSM (an empty mount point with the network share not mounted, a
    * synced folder moved or not synced yet, another installation's share, junk under the marker's
