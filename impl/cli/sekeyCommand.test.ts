@@ -528,7 +528,9 @@ describe('sekey on a persistent installation', () => {
   });
 
   test('the lock keeps two commands off one installation', async () => {
-    writeFileSync(join(home, '.lock'), String(process.pid));
+    // A live process (this one's parent), not this one: a lock naming this process's own ID that it
+    // does not hold is an earlier process's with the same ID (homeLock.ts).
+    writeFileSync(join(home, '.lock'), String(process.ppid));
     const busy = await run('admin', 'users');
     expect(busy.code).toBe(1);
     expect(busy.err).toContain('Busy');

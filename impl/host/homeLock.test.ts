@@ -24,6 +24,17 @@ describe('the home lock', () => {
     expect(existsSync(join(h, '.lock'))).toBe(false);
   });
 
+  test('a lock naming this process’s ID that this process does not hold is stale (a container’s PID 1)', async () => {
+    const h = home();
+    // Left by a killed command that had the same process ID (PID 1 in a container, every time).
+    writeFileSync(join(h, '.lock'), String(process.pid));
+    const release = await lockHome(h);
+    // Held now, by this process: a second command in it is still refused.
+    await expect(lockHome(h)).rejects.toThrow(expect.objectContaining({ code: 'Busy' }));
+    release();
+    expect(existsSync(join(h, '.lock'))).toBe(false);
+  });
+
   test('a lock without its process ID yet is being taken: held while fresh, stale once old', async () => {
     const h = home();
     const lock = join(h, '.lock');

@@ -21,8 +21,25 @@ const LOCK_FILE = '.lock';
 /** How long a lock without a process ID counts as being taken (created, its ID not yet written). */
 const FRESH_MS = 5_000;
 
+/**
+ * The locks this process holds, by path, with the stat of the file it created. A lock naming this
+ * process's own ID is held only if it is one of these: otherwise an earlier process had the same ID
+ * and is gone. That is the rule in a container, where `sekey` runs as PID 1 every time: a lock left
+ * by one killed there named the next one's own ID, which counted as alive, and every command was
+ * `Busy` until someone removed the file by hand.
+ */
+const heldHere = new Map<string, BigIntStats>();
+
+/** Whether the lock at `path`, as `seen`, naming process `pid`, is held by a live process. */
+function held(path: string, seen: BigIntStats, pid: number): boolean {
+  if (pid === process.pid) {
+    const mine = heldHere.get(path);
+    return mine !== undefined && sameFile(seen, mine);
+  }
+  return alive(pid);
+}
+
 function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
     return true;
@@ -64,7 +81,13 @@ function tryLockHome(home: string): () => void {
   const path = join(home, LOCK_FILE);
   for (let attempt = 0; attempt < 3; attempt++) {
     const mine = createExclusive(path);
-    if (mine !== null) return () => releaseIfMine(path, mine);
+    if (mine !== null) {
+      heldHere.set(path, mine);
+      return () => {
+        if (heldHere.get(path) === mine) heldHere.delete(path);
+        releaseIfMine(path, mine);
+      };
+    }
     let seen: BigIntStats;
     let owner: number;
     try {
@@ -76,7 +99,7 @@ function tryLockHome(home: string): () => void {
     // A lock younger than FRESH_MS may still be being written: only its process ID can say.
     const named = Number.isSafeInteger(owner) && owner > 0;
     const fresh = Date.now() - Number(seen.mtimeMs) < FRESH_MS;
-    if (named ? alive(owner) : fresh) throw busy(home, path, named ? owner : null);
+    if (named ? held(path, seen, owner) : fresh) throw busy(home, path, named ? owner : null);
     takeOverStale(home, path, seen);
   }
   throw new InstallationError('Busy', `could not lock ${home}`);
