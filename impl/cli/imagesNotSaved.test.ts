@@ -44,3 +44,31 @@ test('a changed PIN whose last save failed is said as changed: the new PIN is th
   expect((await sekey(['admin', 'users', '--pin', 'brand-new-pin-1'], { env, cwd: desk })).code).toBe(0);
   expect((await run('admin', 'users')).err).toContain('WrongPin');
 });
+
+test('a refusal whose last save failed is still the refusal (exit 1), with its JSON error object', async () => {
+  const { run, env, desk } = await manualInstallation();
+  fault.failSave = true;
+  // A wrong PIN spends a try (kept in a checkpoint) but changes nothing: it must not read as changed.
+  const wrong = await sekey(['admin', 'change-pin', '--pin', 'not-the-pin-1', '--new-pin', 'brand-new-pin-1'], {
+    env,
+    cwd: desk,
+  });
+  const refused = await run('admin', 'add-key', 'G9', 'payroll', '--no-publish', '--json');
+  fault.failSave = false;
+  expect(wrong.code).toBe(1);
+  expect(wrong.err).toContain('WrongPin');
+  expect(wrong.err).not.toContain('ImagesNotSaved');
+  expect(refused.code).toBe(1);
+  expect(JSON.parse(refused.out)).toMatchObject({ error: { code: 'UnknownGroup', exit: 1 } });
+  expect((await run('admin', 'users')).code).toBe(0);
+});
+
+test('with --json, a change in effect whose last save failed prints its one object', async () => {
+  const { run } = await manualInstallation();
+  expect((await run('admin', 'add-group', 'G1', 'team', '--max-keys', '5', '--cryptoperiod', '30d')).code).toBe(0);
+  fault.failSave = true;
+  const added = await run('admin', 'add-key', 'G1', 'payroll', '--no-publish', '--json');
+  fault.failSave = false;
+  expect(added.code).toBe(4);
+  expect(JSON.parse(added.out)).toMatchObject({ command: 'admin add-key' });
+});

@@ -14,6 +14,23 @@ describe('writeFileAtomic', () => {
     expect(readdirSync(dir)).toEqual(['report.json']);
   });
 
+  test('a mode given is the file’s mode exactly, the umask notwithstanding, and needs no read permission', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sekey-atomic-'));
+    const path = join(dir, 'out.bin');
+    const previous = process.umask(0o022);
+    try {
+      // 0o664 came out 0o644 under the umask; a write-only mode was reopened for reading to be
+      // flushed, which fails for anyone but root.
+      for (const mode of [0o664, 0o200, 0o600]) {
+        writeFileAtomic(path, 'bytes', mode);
+        expect(statSync(path).mode & 0o777, mode.toString(8)).toBe(mode);
+      }
+    } finally {
+      process.umask(previous);
+    }
+    expect(readFileSync(path, 'utf8')).toBe('bytes');
+  });
+
   test('a rename that fails (a folder where the file should be) throws and leaves nothing behind', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sekey-atomic-'));
     mkdirSync(join(dir, 'report.json'));

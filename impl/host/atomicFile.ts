@@ -4,15 +4,20 @@
  * directory so the rename itself is durable.
  * @module
  */
-import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
-/** Writes `bytes` to `path` and flushes them to stable storage; `mode` sets a new file's permissions. */
+/**
+ * Writes `bytes` to `path` and flushes them to stable storage, through one descriptor: reopening
+ * the file to flush it failed for a mode without read permission (a write-only file replaced with
+ * its own mode kept). `mode` sets the file's permissions exactly (the umask does not narrow them).
+ */
 export function writeFileDurable(path: string, bytes: Uint8Array | string, mode?: number): void {
-  writeFileSync(path, bytes, mode === undefined ? undefined : { mode });
-  const fd = openSync(path, 'r');
+  const fd = openSync(path, 'w', mode);
   try {
+    if (mode !== undefined) fchmodSync(fd, mode);
+    writeFileSync(fd, bytes);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -221,8 +221,6 @@ interface LoadedDevice {
   readonly meter: CycleMeter;
   /** For a device loaded from images: its durable points (`durablePoints.ts`). */
   readonly durable?: DurablePoints;
-  /** Whether a durable point saved a checkpoint this session: something it did is in effect. */
-  readonly checkpointed?: () => boolean;
 }
 
 /** A clock that never goes back and remembers the latest time it gave. */
@@ -333,19 +331,25 @@ function shareNotWritten(error: unknown): InstallationError {
 
 /**
  * Saves a session's device images, then its time (`saveTime`). What the work made durable is in
- * effect whether or not this succeeds (a checkpoint holds it), so when it fails after that, the
- * failure is `ImagesNotSaved`, no refusal: said as one (the raw errno, exit 1, no line printed), a
- * retry made a second key, and a changed PIN was reported unchanged (the old one then spent the
- * tries: a locked HSM).
+ * effect whether or not this succeeds (a checkpoint holds it), so when it fails after work that
+ * succeeded, the failure is `ImagesNotSaved`, no refusal: said as one (the raw errno, exit 1, no line
+ * printed), a retry made a second key, and a changed PIN was reported unchanged (the old one then
+ * spent the tries: a locked HSM). After work that failed (`workError`), that failure is what the
+ * command reports, not the save's: a wrong PIN stays `WrongPin` (its spent try is in a checkpoint,
+ * and the next command completes the save).
  */
-function saveSession(devices: readonly LoadedDevice[], workDone: boolean, saveTime: () => void): DeviceReport[] {
+function saveSession(
+  devices: readonly LoadedDevice[],
+  work: { readonly done: boolean; readonly error: unknown },
+  saveTime: () => void,
+): DeviceReport[] {
   try {
     const reports = devices.map(saveDevice);
     saveTime();
     return reports;
   } catch (error) {
-    if (workDone || devices.some((d) => d.checkpointed?.() === true)) throw imagesNotSaved(error);
-    throw error;
+    if (work.done) throw imagesNotSaved(error);
+    throw work.error ?? error;
   }
 }
 
@@ -388,13 +392,11 @@ function loadDevice(name: string, dir: string, beforeCheckpoint: () => void): Lo
   const device = new SecubeDevice({ flash, sdcard: sd, stateSectors: DEFAULT_STATE_SECTORS });
   // From now on, every counter the device commits (a spent PIN try first of all) is on disk
   // before the device goes on (durablePoints.ts).
-  let checkpoints = 0;
   const durable = watchDurablePoints(flash, DEFAULT_STATE_SECTORS, () => {
     if (stamped(sd)) beforeCheckpoint();
     saveDeviceCheckpoint(dir, { flash: flash.toImage(), sd: sd.toImage() });
-    checkpoints += 1;
   });
-  return { name, dir, device, flash, sd, meter, durable, checkpointed: () => checkpoints > 0 };
+  return { name, dir, device, flash, sd, meter, durable };
 }
 
 function saveDevice(d: LoadedDevice): DeviceReport {
@@ -667,6 +669,7 @@ export class Installation {
         writeInstallationConfig(this.home, { ...config, lastTime: recorded });
       };
       let done = false;
+      let failure: unknown = null;
       try {
         const result = await work(config, clock, transport, devices, recordTime);
         done = true;
@@ -674,12 +677,12 @@ export class Installation {
       } catch (error) {
         // The share failing in the middle of the work (a publication listing it, say) after the work
         // committed a change: the change stands (saved below), so this is no refusal either.
-        if (isShareFailure(error) && devices.some((d) => stamped(d.sd))) throw shareNotWritten(error);
-        throw error;
+        failure = isShareFailure(error) && devices.some((d) => stamped(d.sd)) ? shareNotWritten(error) : error;
+        throw failure;
       } finally {
         if (devices.length > 0) {
           for (const d of devices) d.durable?.detach();
-          const reports = saveSession(devices, done, () => {
+          const reports = saveSession(devices, { done, error: failure }, () => {
             // A command that ran moves the clock to its time (`--at` moves a manual clock). A refused
             // one (a wrong PIN under `--at +30d`) moves it only as far as what it made durable needs.
             const time = done || devices.some((d) => stamped(d.sd)) ? clock.latest : recorded;
