@@ -17,6 +17,19 @@ import { requireFactory } from './globalOptions.ts';
 import { openFactory } from '../host/manufacturerFile.ts';
 
 /**
+ * Whether `dir` holds a device, looked at from outside the home's lock without recovering anything
+ * (`peekDeviceImages`). A save finishing while it reads may make the read fail: the folder holds a
+ * device then, so the answer is yes (and the command asks).
+ */
+function holdsDevice(dir: string): boolean {
+  try {
+    return peekDeviceImages(dir) !== null;
+  } catch {
+    return true;
+  }
+}
+
+/**
  * A user's HSM on record, or null: `inService` is false for the HSM of a deleted user, which is kept
  * only to receive its erase order — also when the same user ID was added again, until a new HSM is
  * provisioned for it.
@@ -207,7 +220,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       // a recovery would delete another process's save in flight (a sync reporting an update
       // applied, its acknowledgement sent, and its images thrown away).
       const again = (installation: Installation): string | null =>
-        checkId('user', id) === null && peekDeviceImages(installation.userDir(id)) !== null ? question : null;
+        checkId('user', id) === null && holdsDevice(installation.userDir(id)) ? question : null;
       return asking(again, async ({ session, io, installation, did, confirm }) => {
         const manufacturer = openFactory(factory, installation.home, installation.sharePath());
         const replaced = deviceOf(session.admin, id);
