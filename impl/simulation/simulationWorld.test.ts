@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { KmsOperation } from '../../model/kms.ts';
 import { ATTACK_KINDS, pendingFilesNeeded, targetsOf } from './attacks.ts';
-import { ackStream, refusedAckStream } from '../protocol/streams.ts';
+import { ackStream, refusedAckStream, updateStream } from '../protocol/streams.ts';
 import { Deployment } from './deployment.ts';
 import { TEST_DEVICES } from './testDevices.testkit.ts';
 import { DeploymentModel } from './referenceModel.ts';
@@ -79,7 +79,7 @@ describe('SimulationWorld', () => {
   test('a message under a compromised key is re-protected by a member, checked, and joins the ledger', async () => {
     const w = await world();
     try {
-      const keyEvent = (kind: string, keyId: string, type: 'ACTIVATE' | 'COMPROMISE') =>
+      const keyEvent = (kind: string, keyId: string, type: 'ACTIVATE' | 'COMPROMISE' | 'DESTROY') =>
         w.admin(kind, { type: 'keyEvent', keyId, event: { type, now: START } }, kind);
       const publishAndSync = async () => {
         await w.publish('publish');
@@ -101,6 +101,33 @@ describe('SimulationWorld', () => {
       // The model's rule activated a replacement in G1: the message, re-encrypted under it, joined the ledger.
       expect(w.m.ledger.map((e) => e.keyId)).toEqual([first, expect.not.stringMatching(`^${first}$`)]);
       expect(w.checks['smallest-group']).toBeGreaterThan(0);
+      // Destroyed, the key is erased from the members' HSMs: a re-protection from it is refused, and
+      // the refusal is judged against the model too.
+      const checked = w.checks['smallest-group'] as number;
+      await keyEvent('destroy-key', first, 'DESTROY');
+      await publishAndSync();
+      await w.reprotect('U2', entry as NonNullable<typeof entry>, 're-protect after the destruction');
+      expect(w.tally.refusals).toMatchObject({ KeyUnavailable: 1 });
+      expect(w.checks['smallest-group']).toBe(checked + 1);
+      expect(w.m.ledger).toHaveLength(2);
+      expect(w.violations).toEqual([]);
+    } finally {
+      w.r.dispose();
+    }
+  });
+
+  test('the admin resyncs a user: its next file is a resync, which it applies', async () => {
+    const w = await world();
+    try {
+      await w.sync('U2', 'sync');
+      w.resync('U2');
+      expect(w.tally.operations).toMatchObject({ resync: 1 });
+      await w.publish('publish');
+      expect((await w.r.share.list(updateStream('U2'))).filter((n) => n.endsWith('.resync'))).toHaveLength(1);
+      await w.sync('U2', 'sync');
+      expect(await w.r.share.list(updateStream('U2'))).not.toEqual([]);
+      await w.collect();
+      expect(await w.r.share.list(updateStream('U2'))).toEqual([]);
       expect(w.violations).toEqual([]);
     } finally {
       w.r.dispose();
