@@ -358,8 +358,9 @@ function imagesNotSaved(error: unknown): InstallationError {
   const why = error instanceof Error ? error.message : String(error);
   return new InstallationError(
     'ImagesNotSaved',
-    `the change is made and in effect (a checkpoint of the HSM images holds it), but saving the images failed ` +
-      `(${why}), and its files were not written to the share: free space or fix the file, then the next command ` +
+    'the change is made and in effect (a checkpoint of the HSM images holds it), but saving the images or ' +
+      `installation.json failed (${why}), and its files were not written to the share: free space or fix the ` +
+      'file, then the next command ' +
       'completes the save; the next `sekey admin publish` (or, for acknowledgements, the next `sync`) writes the ' +
       'files. A command that created something (a key, a user) would create it twice if run again; a changed PIN ' +
       'is the new one',
