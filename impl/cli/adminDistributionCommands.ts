@@ -35,7 +35,7 @@ function describeAcknowledged(accepted: ReadonlyArray<{ readonly userId: string;
 function describeSetAside(setAside: readonly SetAsideAcknowledgement[]): string {
   const files = setAside.map((f) => `${refusedAckStream(f.userId)}/${f.name}`);
   return (
-    `set aside, their seal broken (each device sends its acknowledgement again at its next sync): ` + files.join(', ')
+    'set aside, their seal broken (each device sends its acknowledgement again at its next sync): ' + files.join(', ')
   );
 }
 

@@ -48,7 +48,8 @@ export async function announceAfterSaving<S, T>(
     // failure: what it did before failing was saved, so said too, but with --json the error object is
     // the one document standard output holds.
     const workFailed = (failure as { readonly error: unknown } | null)?.error === error;
-    const standing = errorCode(error) === 'ShareNotWritten' || errorCode(error) === 'ImagesNotSaved';
+    const code = errorCode(error);
+    const standing = code === 'ShareNotWritten' || code === 'ImagesNotSaved';
     if (standing || (workFailed && options.json !== true)) flush();
     throw error;
   }

@@ -379,9 +379,10 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         const out = session.user.reprotect(message);
         output.write(out);
         const to = decodeMessage(out).keyId;
-        // Who can read it now, said every time: re-protection re-encrypts for the group as it is
-        // now, which may be more people than could read it before (User.reprotect).
-        const ownerOf = (keyId: string) => session.user.keys().find((k) => k.id === keyId)?.owner;
+        // Who can read it now, said whenever it moved: re-protection re-encrypts for the group as it
+        // is now, which may be more people than could read it before (User.reprotect).
+        const keys = session.user.keys();
+        const ownerOf = (keyId: string) => keys.find((k) => k.id === keyId)?.owner;
         const [fromGroup, groupId] = [ownerOf(from), ownerOf(to)];
         const readers = session.user.groups().find((g) => g.id === groupId)?.members ?? [];
         did({ in: inPath, out: outPath, from, to, groupId, readers });

@@ -334,7 +334,7 @@ function shareNotWritten(error: unknown): InstallationError {
  * effect whether or not this succeeds (a checkpoint holds it), so when it fails after work that
  * succeeded, the failure is `ImagesNotSaved`, no refusal: said as one (the raw errno, exit 1, no line
  * printed), a retry made a second key, and a changed PIN was reported unchanged (the old one then
- * spent the tries: a locked HSM). After work that failed (`workError`), that failure is what the
+ * spent the tries: a locked HSM). After work that failed (`work.error`), that failure is what the
  * command reports, not the save's: a wrong PIN stays `WrongPin` (its spent try is in a checkpoint,
  * and the next command completes the save).
  */
@@ -360,10 +360,9 @@ function imagesNotSaved(error: unknown): InstallationError {
     'ImagesNotSaved',
     'the change is made and in effect (a checkpoint of the HSM images holds it), but saving the images or ' +
       `installation.json failed (${why}), and its files were not written to the share: free space or fix the ` +
-      'file, then the next command ' +
-      'completes the save; the next `sekey admin publish` (or, for acknowledgements, the next `sync`) writes the ' +
-      'files. A command that created something (a key, a user) would create it twice if run again; a changed PIN ' +
-      'is the new one',
+      'file, then the next command completes the save; the next `sekey admin publish` (or, for acknowledgements, ' +
+      'the next `sync`) writes the files. A command that created something (a key, a user) would create it twice ' +
+      'if run again; a changed PIN is the new one',
   );
 }
 

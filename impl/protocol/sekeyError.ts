@@ -47,9 +47,9 @@ export const SEKEY_ERROR_CODES = [
    */
   'NotFresh',
   /**
-   * The HSM to provision is not new: it is in service for another user, or it holds keys of an
-   * earlier use (KMS keys, or another provisioning's channel keys). An HSM serves one user, and a
-   * used one would keep keys its new user's view never orders erased.
+   * The HSM to provision is not new: it is in service for another user, it holds KMS keys, or the
+   * administrator retired it (replaced it, or deleted its user) and it still holds a key. An HSM
+   * serves one user, and a used one would keep keys its new user's view never orders erased.
    * @remedy Use a new HSM (`sekey admin provision` initialises one). To reuse this one, retire it
    * first if it is in service (provision a replacement for its user, or delete that user), then
    * factory-reset it, which erases its keys.

@@ -364,8 +364,10 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
 async function aim(m: DeploymentModel, r: Deployment, spec: Extract<CommandSpec, { t: 'attack' }>): Promise<UserId> {
   const ids = m.deviceIds();
   const from = Math.max(0, ids.indexOf(spec.user));
-  const rotated = [...ids.slice(from), ...ids.slice(0, from)];
-  return (await targetsOf(r, spec.kind, rotated))[0] ?? spec.user;
+  // One stream at a time, stopping at the first that holds what the attack needs.
+  for (const user of [...ids.slice(from), ...ids.slice(0, from)])
+    if ((await targetsOf(r, spec.kind, [user])).length > 0) return user;
+  return spec.user;
 }
 
 // ---- admin -------------------------------------------------------------------------------------
