@@ -834,7 +834,8 @@ describe('sekey on a hostile share', () => {
     },
   );
 
-  test('collect-acks sets a spoiled acknowledgement aside and says where; the next sync sends it again', async () => {
+  /** U1 resynced and synced, its acknowledgement on the share with the seal's last byte flipped. */
+  async function spoilAcknowledgement() {
     expect((await run('admin', 'resync', 'U1')).code).toBe(0);
     expect((await run('user', 'U1', 'sync')).code).toBe(0);
     const acks = streamDir(ackStream('U1'));
@@ -843,6 +844,11 @@ describe('sekey on a hostile share', () => {
     const spoiled = readFileSync(path);
     spoiled[spoiled.length - 1] = (spoiled[spoiled.length - 1] as number) ^ 1;
     writeFileSync(path, spoiled);
+    return { name: name as string, path, spoiled };
+  }
+
+  test('collect-acks sets a spoiled acknowledgement aside and says where; the next sync sends it again', async () => {
+    const { name, path, spoiled } = await spoilAcknowledgement();
     const collect = await run('admin', 'collect-acks');
     expect(collect.code).toBe(0);
     expect(collect.out).toBe(
@@ -859,6 +865,24 @@ describe('sekey on a hostile share', () => {
     };
     expect(again.accepted.map((a) => a.userId)).toEqual(['U1']);
     expect(again.setAside).toEqual([]);
+  });
+
+  test('a share refusing the copy of a spoiled acknowledgement: ShareNotWritten names it, the rest done', async () => {
+    const { name, path } = await spoilAcknowledgement();
+    // A regular file where the refused streams' folder goes.
+    const refused = dirname(streamDir(refusedAckStream('U1')));
+    rmSync(refused, { recursive: true, force: true });
+    writeFileSync(refused, 'in the way');
+    await run('admin', 'rename-group', 'G1', 'once more', '--no-publish');
+    const publish = await run('admin', 'publish');
+    expect(publish.code).toBe(4);
+    expect(publish.out).toMatch(/\npublished: U2 #\d+/);
+    expect(publish.err).toContain(`write ${refusedAckStream('U1')}/${name}`);
+    expect(existsSync(path)).toBe(false);
+    rmSync(refused);
+    // U1's acknowledgement comes again: U1 is not held back.
+    expect((await run('user', 'U1', 'sync')).code).toBe(0);
+    expect((await run('admin', 'collect-acks')).out).toMatch(/U1 #/);
   });
 
   test('a garbled or truncated device image is Tampered: one line, exit 1, no stack', async () => {

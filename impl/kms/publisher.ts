@@ -213,6 +213,14 @@ export interface SetAsideAcknowledgement {
   readonly userId: UserId;
   /** Its file name, the same in the acknowledgement stream it left and the refused stream it went to. */
   readonly name: string;
+  /**
+   * Present when the copy under the refused stream could not be written: the share's error. The
+   * file was removed all the same (its seal is broken; left in place it stands in for the
+   * acknowledgement), so only the evidence is lost, not the acknowledgement. (Through `sekey`, whose
+   * writes to the share wait for its save, a refused copy is `ShareNotWritten` instead, naming it; the
+   * removal is carried out all the same.)
+   */
+  readonly notKept?: string;
 }
 
 /** What a collection of acknowledgements did (`Publisher.collectAcknowledgements`). */
@@ -361,8 +369,16 @@ export class Publisher {
     const heartbeatOnly =
       records.length === 0 && exists && heartbeatDue(publication.context, now, this.#heartbeatIntervalMs);
     if (kind === 'incremental' && records.length === 0 && !heartbeatOnly) return null;
-    // A retired device already told to hold nothing needs no resync that has nothing to erase.
-    if (!exists && kind === 'resync' && records.length === 1 && before.state === 'empty') return null;
+    // A retired device that acknowledged a file telling it to hold nothing needs no resync with
+    // nothing to erase: the request is done with. One that did not acknowledge it (blocked by a
+    // withheld file, so it never applied the file that emptied it) still holds the deleted user's
+    // groups and members, and keys if it had any: the resync asked for, a reset, is what empties it.
+    const { publishedSequence, acknowledgedSequence } = publication.context;
+    const emptied = before.state === 'empty' && acknowledgedSequence >= publishedSequence;
+    if (!exists && kind === 'resync' && records.length === 1 && emptied) {
+      if (stream?.resync) execute(db, 'UPDATE streams SET resync = 0 WHERE user_id = ?', [userId]);
+      return null;
+    }
     // Every file says when it was issued: last, after the records that change the replica.
     records.push({ type: 'heartbeat', issuedAt: now, freshnessWindowMs: this.#freshnessWindowMs });
     const body = encodeRecords(records);
@@ -431,7 +447,8 @@ export class Publisher {
 
   /**
    * Makes the next file of each user a full resync (the original's `sekey_recovery_request`), in one
-   * transaction however many users are named.
+   * transaction however many users are named. A deleted user's HSM that acknowledged a file telling
+   * it to hold nothing gets none (there is nothing left to erase): the request is dropped.
    */
   requestResync(userIds: UserId | readonly UserId[]): void {
     const ids = typeof userIds === 'string' ? [userIds] : [...userIds];
@@ -534,7 +551,8 @@ export class Publisher {
    * retired device). Once it is set aside, the device's next sync sends the acknowledgement again.
    * Other junk is left where it lies (the device replaces a file under its acknowledgement's name
    * whose header is not its own). Costs no commit either; a file already set aside under the same
-   * name is replaced.
+   * name is replaced. When the share refuses the copy, the spoiled file is removed all the same and
+   * the entry says why no copy was kept (`notKept`).
    */
   async collectAcknowledgements(): Promise<CollectedAcknowledgements> {
     // Checked before the transaction: a forged or stray file costs no commit and no audit entry.
@@ -570,9 +588,19 @@ export class Publisher {
       // file is set aside with the old one's bytes kept, and the device sends it again: a delay.)
       const now = await this.#transport.read(ackStream(userId), name);
       if (now === null || !bytesEqual(now, bytes)) continue;
-      await this.#transport.write(refusedAckStream(userId), name, bytes);
+      // The copy is evidence; the removal is what lets the device send its acknowledgement again. A
+      // copy the share refuses (a file planted where the refused stream's folder goes, a share that
+      // lets the admin write only the update and acknowledgement streams) must not cost that: thrown,
+      // it failed every collection, and so every `sekey admin publish`, heartbeats included, for
+      // as long as the spoiled file lay there.
+      let notKept: string | undefined;
+      try {
+        await this.#transport.write(refusedAckStream(userId), name, bytes);
+      } catch (error) {
+        notKept = error instanceof Error ? error.message : String(error);
+      }
       await this.#transport.remove(ackStream(userId), name);
-      setAside.push({ userId, name });
+      setAside.push(notKept === undefined ? { userId, name } : { userId, name, notKept });
     }
     return { accepted: accepted.map(({ userId, sequence }) => ({ userId, sequence })), setAside };
   }

@@ -269,6 +269,35 @@ describe('distribution by update files', () => {
     expect(w.publisher.publicationStates().find((p) => p.userId === 'U2')?.state).toBe('acknowledged');
   });
 
+  test('a share that refuses the copy of a spoiled acknowledgement: removed all the same, sent again', async () => {
+    const { w, bob, acks, name, genuine } = await bobAcknowledged();
+    const spoiled = spoil(genuine);
+    await w.transport.write(acks, name, spoiled);
+    // A share that lets the admin write only the update and acknowledgement streams.
+    const strict: Transport = {
+      list: (stream) => w.transport.list(stream),
+      read: (stream, file) => w.transport.read(stream, file),
+      remove: (stream, file) => w.transport.remove(stream, file),
+      write: async (stream, file, bytes) => {
+        if (stream === refusedAckStream('U2')) throw new Error('permission denied');
+        await w.transport.write(stream, file, bytes);
+      },
+    };
+    const strictPublisher = new Publisher(w.admin, strict);
+    expect(await strictPublisher.collectAcknowledgements()).toEqual({
+      accepted: [],
+      setAside: [{ userId: 'U2', name, notKept: 'permission denied' }],
+    });
+    expect(await w.transport.list(acks)).toEqual([]);
+    expect((await bob.sync(w.transport)).applied).toEqual([]);
+    expect((await strictPublisher.collectAcknowledgements()).accepted).toEqual([
+      { userId: 'U2', sequence: bob.appliedSequence },
+    ]);
+    // And the publication after it goes out.
+    w.admin.renameGroup('G1', 'again');
+    expect((await strictPublisher.publish()).published.map((p) => p.userId)).toContain('U2');
+  });
+
   test('only a spoiled acknowledgement under its own name is set aside; other junk stays where it lies', async () => {
     const { w, bob, acks, name, genuine } = await bobAcknowledged();
     const spoiled = spoil(genuine);
@@ -658,6 +687,49 @@ describe('distribution by update files', () => {
     await w.syncByFiles();
     expect(w.publisher.staleUsers()).toEqual([]);
     expect(w.users.get('U2')!.groups()[0]?.name).toBe('renamed');
+  });
+
+  test('a deleted user whose blocked HSM held no key: a resync empties it; once acknowledged, none is', async () => {
+    const w = await newWorld();
+    w.admin.addUser('U1', 'alice');
+    w.admin.addUser('U2', 'bob');
+    const alice = await w.addDevice('U1');
+    await w.addDevice('U2');
+    // A group with no key yet: alice's replica learns its name and members, her HSM no key.
+    w.admin.addGroup('G9', 'merger-talks', TEAM_POLICY);
+    w.admin.addMember('G9', 'U1');
+    w.admin.addMember('G9', 'U2');
+    await w.syncByFiles();
+    // The share withholds alice's next file until she is blocked.
+    const withheld = alice.appliedSequence + 1;
+    while (!alice.blocked) {
+      w.clock.advance(DAY);
+      await w.publisher.publish();
+      for (const name of await w.transport.list(updateStream('U1')))
+        if (sequenceOfName(name)?.sequence === withheld) await w.transport.remove(updateStream('U1'), name);
+      await alice.sync(w.transport);
+    }
+    w.admin.deleteUser('U1');
+    await w.publisher.publish();
+    w.clock.advance(8 * DAY);
+    expect(w.publisher.staleUsers()).toContain('U1');
+    // What `sekey admin stale` advises: the resync is published, though alice's view was already
+    // told to hold nothing (in a file she never applied).
+    w.publisher.requestResync('U1');
+    const { published } = await w.publisher.publish();
+    expect(published.filter((p) => p.userId === 'U1').map((p) => p.kind)).toEqual(['resync']);
+    await alice.sync(w.transport);
+    expect(alice.blocked).toBe(false);
+    expect([alice.groups(), alice.users(), alice.keys()]).toEqual([[], [], []]);
+    await w.publisher.collectAcknowledgements();
+    expect(w.publisher.staleUsers()).not.toContain('U1');
+    // Acknowledged: a resync asked for again has nothing to erase, and none is sent, nor left pending.
+    w.publisher.requestResync('U1');
+    expect((await w.publisher.publish()).published).toEqual([]);
+    expect((await w.publisher.publish()).published).toEqual([]);
+    expect(w.admin.readDatabase((db) => db.exec("SELECT resync FROM streams WHERE user_id = 'U1'")[0]?.values)).toEqual(
+      [[0]],
+    );
   });
 
   test('a crash between committing a publication and writing it is repaired by flush', async () => {
