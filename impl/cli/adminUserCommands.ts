@@ -78,7 +78,10 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       return async ({ session, io, report, did }) => {
         report(session.admin.addUser(id, name));
         did({ user: id });
-        io.out(`added user ${id} ${quoted(name)} (provision its HSM with \`sekey admin provision ${id}\`)`);
+        io.out(
+          `added user ${id} ${quoted(name)} (provision its HSM with ` +
+            `\`sekey admin provision ${id} --user-pin PIN --device-admin-pin PIN\`)`,
+        );
       };
     },
   },

@@ -14,8 +14,9 @@ import { errorCode } from './reportError.ts';
  * prints them: once the session returned, or when `work` itself failed (what it did before failing
  * was saved by the session), or when the share failed after the session saved the change
  * (`ShareNotWritten`: the change stands), or when the last save failed while a checkpoint already
- * held the change (`ImagesNotSaved`: it stands too), but not when another save failure ended the
- * session (its error is then not the work's).
+ * held the change (`ImagesNotSaved`: it stands too), or when a durable point's save failed and stopped
+ * the work there (`CheckpointNotSaved`: what it did before stands), but not when another save failure
+ * ended the session (its error is then not the work's).
  * The changes begin (`beginChanges`: from then on an interruption finishes the command) when the
  * session holds the home's lock (`InstallationOptions.onLocked`, set by `installationFor`), not
  * before: an interruption while the command still waits for another one's lock abandons it.
@@ -47,8 +48,11 @@ export async function announceAfterSaving<S, T>(
     // The share's failure after a saved change: said as done (exit 4, `reportError`). The work's own
     // failure: what it did before failing was saved, so said too, but with --json the error object is
     // the one document standard output holds.
-    const workFailed = (failure as { readonly error: unknown } | null)?.error === error;
     const code = errorCode(error);
+    // A durable point that could not be saved stopped the work: like its own failure, what it did
+    // before (each step with its checkpoint saved) stands.
+    const workFailed =
+      (failure as { readonly error: unknown } | null)?.error === error || code === 'CheckpointNotSaved';
     const standing = code === 'ShareNotWritten' || code === 'ImagesNotSaved';
     if (standing || (workFailed && options.json !== true)) flush();
     throw error;

@@ -3,6 +3,7 @@
  * @module
  */
 import { PIN_MAX_BYTES, PIN_MIN_BYTES } from '../../device/pinHash.ts';
+import { checkId } from '../../model/kms.ts';
 import { parseDuration, parseTimeSpec } from './durations.ts';
 import type { TimeSpec } from '../host/installation.ts';
 import { UsageError } from './args.ts';
@@ -65,5 +66,11 @@ export function idList(values: readonly string[]): string[] {
   // Each once, in the order first named: `--to U3,U3` is a message for U3.
   const ids = [...new Set(values.flatMap((v) => v.split(',')).filter((v) => v !== ''))];
   if (ids.length === 0) throw new UsageError(`no user ID in '${values.join(' ')}': name at least one (U2 or U2,U3)`);
+  // Said as what it is: looked up as a user, a group ID read "U1 shares no group with G2".
+  for (const id of ids) {
+    if (checkId('user', id) === null) continue;
+    const group = checkId('group', id) === null ? `: ${id} is a group (find-key --group ${id} names its key)` : '';
+    throw new UsageError(`'${id}' is not a user ID (U followed by a number)${group}`);
+  }
   return ids;
 }

@@ -217,8 +217,8 @@ export function renderErrorCatalogue(read: (path: string) => string): string {
       '`ShareNotWritten` (exit 4) says the change was made and saved, and printed as done (with `--json`, the ' +
       "command's own object, and no error object), but its files did not all reach the share; `ImagesNotSaved` " +
       '(exit 4 too) says the change is in effect, held by a checkpoint, but the last save failed. A command that ' +
-      'Ctrl-C or SIGTERM abandons before it changed anything exits 130 or 143 (with `--json`, the code is ' +
-      '`Interrupted`); one interrupted while changing finishes the change first. A code can exist ' +
+      'Ctrl-C, SIGTERM or SIGHUP abandons before it changed anything exits 130, 143 or 129 (with `--json`, the ' +
+      'code is `Interrupted`); one interrupted while changing finishes the change first. A code can exist ' +
       'in two classes (`UnknownKey` of the KMS and of an HSM): the class tells them apart. The last rows are ' +
       "faults of the simulated HSM's storage: its key store, its flash and power loss.",
     '',

@@ -70,6 +70,7 @@ export function adminUsage(): string {
       '',
       'Mutating commands publish update files afterwards unless --no-publish.',
       'sekey admin <command> --help shows one command.',
+      examplesHelp(['sekey admin users', 'sekey admin add-user U5 eve', 'sekey admin stale']),
       '',
       globalOptionsHelp('admin'),
     ].join('\n'),

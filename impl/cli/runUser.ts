@@ -34,6 +34,7 @@ export function userUsage(): string {
       ...USER_COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
       '',
       'sekey user U <command> --help shows one command.',
+      examplesHelp(['sekey user U1 sync', 'sekey user U1 keys', 'sekey user U1 find-key U2']),
       '',
       globalOptionsHelp('user'),
     ].join('\n'),

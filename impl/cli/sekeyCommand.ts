@@ -90,7 +90,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: 'sekey model-demo',
     help:
       'Prints the machines at a glance, then runs a small organisation through the KMS model:\nsmallest-group ' +
-      'selection, a member leaving (rekey), a compromise and the expiry sweep.',
+      'selection, a member leaving (rekey), a compromise and the expiry sweep.\n' +
+      examplesHelp(['sekey model-demo', 'sekey model-demo --json > model-demo.json'], 'examples:'),
     run: async (argv, io, flags) => {
       new Args(argv).done();
       const { runModelDemo } = await import('./modelDemo.ts');
@@ -103,7 +104,13 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   machines: {
     summary: 'list the state machines of the specification',
     usage: 'sekey machines',
-    help: 'One line per machine: its states and how many transitions it declares.',
+    help: [
+      'One line per machine: its states and how many transitions it declares.',
+      examplesHelp(
+        ['sekey machines', 'sekey spec --out /tmp/spec/spec.md'],
+        'examples (the second draws each one in full):',
+      ),
+    ].join('\n'),
     run: async (argv, io, flags) => {
       new Args(argv).done();
       const { machineSummary } = await import('./modelDemo.ts');
@@ -122,6 +129,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       'XState tools in machines/NAME.json beside FILE.',
       '  --out FILE  where to write (default: docs/spec.md under the current directory)',
       '  --check     write nothing; exit 1 if a file differs from what would be written',
+      examplesHelp(['sekey spec --check', 'sekey spec --out /tmp/spec/spec.md'], 'examples (in a clone of SEkey-TS):'),
     ].join('\n'),
     run: async (argv, io, flags) => {
       const { runGeneratedDocument } = await import('./generatedDocument.ts');
@@ -145,6 +153,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       'the error code lists and error classes, read from the SEkey-TS sources under the current directory.',
       '  --out FILE  where to write (default: docs/errors.md under the current directory)',
       '  --check     write nothing; exit 1 if FILE differs from what would be written',
+      examplesHelp(['sekey errors --check', 'sekey errors --out /tmp/errors.md'], 'examples (in a clone of SEkey-TS):'),
     ].join('\n'),
     run: async (argv, io, flags) => {
       const { runGeneratedDocument } = await import('./generatedDocument.ts');
@@ -210,6 +219,14 @@ export function usage(): string {
       '3 internal error (a bug: --debug shows its stack), 4 done but not all of it reached the share',
       '(ShareNotWritten: fix the share; the next publish or sync writes them) or the disk (ImagesNotSaved:',
       'a checkpoint holds the change; free space, and the next command completes the save).',
+      examplesHelp(
+        [
+          'sekey demo --keep ./sekey-demo     # an installation to explore, as its last lines say',
+          "sekey admin --help                 # the administrator's commands",
+          'sekey simulate --days 30           # a month of a simulated deployment: report.html',
+        ],
+        'examples:',
+      ),
     ].join('\n'),
   );
 }

@@ -294,11 +294,20 @@ export const USER_COMMANDS: readonly UserCommand[] = [
   },
   {
     name: 'find-key',
-    args: 'U2 [U3 …]',
-    summary: 'the key a message to these recipients would use (smallest common group)',
-    examples: ['sekey user U1 find-key U2 U3'],
+    args: 'U2 [U3 …] | --group G',
+    summary: 'the key a message to these recipients would use (smallest common group), or a group of yours',
+    help: [
+      "  --group G   the preferred usable key of group G, one of this user's (the original's sekey_find_key_v2)",
+    ].join('\n'),
+    examples: ['sekey user U1 find-key U2 U3', 'sekey user U1 find-key --group G1'],
     lists: true,
     prepare: (args, { json: asJson }) => {
+      const group = args.option('--group');
+      if (group !== undefined)
+        return async ({ session, io }) => {
+          const choice = session.user.findKeyInGroup(group);
+          io.out(asJson ? json(choice) : `${choice.keyId} of ${choice.groupId}`);
+        };
       const recipients = idList(args.rest('recipient'));
       return async ({ session, io }) => {
         const choice = session.user.findKey(recipients);

@@ -13,13 +13,14 @@ export const DATABASE_ERROR_CODES = [
   /**
    * A page or manifest fails authentication: modified, swapped or mixed.
    * @remedy The card was altered: restore its image from a backup. A user's device can instead be
-   * replaced: the administrator provisions a new HSM (`sekey admin provision U`), then `sync`.
+   * replaced: the administrator provisions a new HSM (`sekey admin provision U --user-pin PIN
+   * --device-admin-pin PIN`), then `sync`.
    */
   'Tampered',
   /**
    * An authentic database older than the device's committed generation: a rollback.
    * @remedy An old copy of the card was put back: restore the newest one. A user's device can
-   * instead be replaced (`sekey admin provision U`, then `sync`).
+   * instead be replaced (`sekey admin provision U --user-pin PIN --device-admin-pin PIN`, then `sync`).
    */
   'RolledBack',
   /**
@@ -32,7 +33,7 @@ export const DATABASE_ERROR_CODES = [
   /**
    * No database on this card.
    * @remedy Initialise the installation (`sekey admin init`) or provision the user
-   * (`sekey admin provision U`) first, or point at the right home (`--home`).
+   * (`sekey admin provision U --user-pin PIN --device-admin-pin PIN`) first, or point at the right home (`--home`).
    */
   'NotFound',
   /**
@@ -59,8 +60,9 @@ export const DATABASE_ERROR_CODES = [
    * anti-rollback counter has no attempt left for it, and the database opens but commits no more.
    * @remedy Free space (destroy keys that are no longer needed, delete users who left), or move to
    * a larger card. When the message says the commit was attempted too often: fix the power supply or
-   * the card; a user's device is then replaced (`sekey admin provision U`, then `sync`); for the
-   * administrator's HSM this version has no remedy (the database can still be read, not changed).
+   * the card; a user's device is then replaced (`sekey admin provision U --user-pin PIN
+   * --device-admin-pin PIN`, then `sync`); for the administrator's HSM this version has no remedy
+   * (the database can still be read, not changed).
    */
   'NoSpace',
 ] as const;

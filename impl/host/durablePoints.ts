@@ -38,25 +38,46 @@ export interface DurablePoints {
   hold(): () => void;
   /** Durable points reached so far (saves done). */
   readonly saves: number;
+  /**
+   * What stopped this device's durable points (a save that failed, or {@link stop}), or null. Once
+   * stopped, every later durable point fails with the same error and saves nothing.
+   */
+  readonly failure: { readonly error: unknown } | null;
+  /**
+   * Stops the durable points as a failed save does (for a save the host makes itself, such as the
+   * new user device's at provisioning, that must come before this device's next one).
+   */
+  stop(error: unknown): void;
   /** Stops watching the flash. */
   detach(): void;
 }
 
 /**
  * Calls `save` after every program of one of `stateSectors` on `flash` (see the module doc).
- * A failing `save` (disk full) fails the flash operation, so the device stops before relying on it.
+ * A failing `save` (disk full) fails the flash operation, so the device stops before relying on it;
+ * and it stays stopped: the flash in memory is already past the point the disk could not take, so a
+ * later save (space freed meanwhile, a smaller file) would put that point on disk after the command
+ * was told it failed. The host then saves nothing more of the session: the disk keeps the last
+ * durable point, as after a power cut there (`Installation`, `CheckpointNotSaved`).
  */
 export function watchDurablePoints(flash: Flash, stateSectors: readonly number[], save: () => void): DurablePoints {
   let holds = 0;
   let deferred = false;
   let saves = 0;
+  let failure: { readonly error: unknown } | null = null;
   const reach = (): void => {
+    if (failure !== null) throw failure.error;
     if (holds > 0) {
       deferred = true;
       return;
     }
     deferred = false;
-    save();
+    try {
+      save();
+    } catch (error) {
+      failure = { error };
+      throw error;
+    }
     saves += 1;
   };
   flash.setWriteListener((write: FlashWrite) => {
@@ -75,6 +96,12 @@ export function watchDurablePoints(flash: Flash, stateSectors: readonly number[]
     },
     get saves() {
       return saves;
+    },
+    get failure() {
+      return failure;
+    },
+    stop(error: unknown) {
+      failure ??= { error };
     },
     detach() {
       flash.setWriteListener(undefined);

@@ -340,7 +340,7 @@ function shareNotWritten(error: unknown): InstallationError {
  */
 function saveSession(
   devices: readonly LoadedDevice[],
-  work: { readonly done: boolean; readonly error: unknown },
+  work: { readonly done: boolean; readonly error: unknown; readonly filesHeld: boolean },
   saveTime: () => void,
 ): DeviceReport[] {
   try {
@@ -348,21 +348,48 @@ function saveSession(
     saveTime();
     return reports;
   } catch (error) {
-    if (work.done) throw imagesNotSaved(error);
+    if (work.done) throw imagesNotSaved(error, work.filesHeld);
     throw work.error ?? error;
   }
 }
 
-/** `ImagesNotSaved` for a session whose work is in effect (checkpointed) while the last save failed with `error`. */
-function imagesNotSaved(error: unknown): InstallationError {
+/**
+ * Ends a session one of whose durable points could not be saved, before anything else is saved:
+ * saving then would put on disk what the command was told failed (a commit it reported failed, a
+ * spent PIN try that was never compared). As after a power cut at that point, nothing more is saved
+ * and nothing goes to the share.
+ * @throws InstallationError `CheckpointNotSaved` when a device's durable points stopped.
+ */
+function refuseAfterFailedCheckpoint(devices: readonly LoadedDevice[]): void {
+  const stopped = devices.find((d) => d.durable?.failure)?.durable?.failure;
+  if (!stopped) return;
+  const why = stopped.error instanceof Error ? stopped.error.message : String(stopped.error);
+  throw new InstallationError(
+    'CheckpointNotSaved',
+    `saving the HSM images at a durable point failed (${why}), so the command stopped there, as a power cut ` +
+      'would have stopped it: what it printed is done, nothing after its last saved checkpoint is kept (a PIN ' +
+      'try spent before it stays spent), and none of its files went to the share. Free space or fix the file ' +
+      '(a checkpoint holds both images of an HSM at once), then run it again',
+  );
+}
+
+/**
+ * `ImagesNotSaved` for a session whose work is in effect (checkpointed) while the last save failed
+ * with `error`; `filesHeld` when the work had files for the share, which then were not written. Worded
+ * for any command: a listing whose last save failed changed nothing, and must not read as a change.
+ */
+function imagesNotSaved(error: unknown, filesHeld: boolean): InstallationError {
   const why = error instanceof Error ? error.message : String(error);
+  const files = filesHeld
+    ? ', and its files were not written to the share (the next `sekey admin publish`, or for acknowledgements ' +
+      'the next `sync`, writes them)'
+    : '';
   return new InstallationError(
     'ImagesNotSaved',
-    'the change is made and in effect (a checkpoint of the HSM images holds it), but saving the images or ' +
-      `installation.json failed (${why}), and its files were not written to the share: free space or fix the ` +
-      'file, then the next command completes the save; the next `sekey admin publish` (or, for acknowledgements, ' +
-      'the next `sync`) writes the files. A command that created something (a key, a user) would create it twice ' +
-      'if run again; a changed PIN is the new one',
+    'what the command printed is done and in effect (a checkpoint of the HSM images holds it), but the last ' +
+      `save of the images or installation.json failed (${why})${files}: free space or fix the file; the next ` +
+      'command completes the save. Do not run again a command that created something (a key, a user): it would ' +
+      'create it twice; a PIN it changed is the new one',
   );
 }
 
@@ -623,7 +650,15 @@ export class Installation {
       // Saved now, before the admin's images: a crash in between leaves a device the admin does not
       // know, and provisioning again replaces it. The other order would leave the admin believing in
       // a device that does not exist.
-      const report = saveDevice(d);
+      let report: DeviceReport;
+      try {
+        report = saveDevice(d);
+      } catch (error) {
+        // Not saved, so the admin's images must not show it either: its held durable points fail
+        // with this error (as a crash here would have left them unsaved), and the session ends.
+        adminDevice.durable?.stop(error);
+        throw error;
+      }
       this.#options.observer?.(report);
       return record;
     } finally {
@@ -682,7 +717,8 @@ export class Installation {
       } finally {
         if (devices.length > 0) {
           for (const d of devices) d.durable?.detach();
-          const reports = saveSession(devices, { done, error: failure }, () => {
+          refuseAfterFailedCheckpoint(devices);
+          const reports = saveSession(devices, { done, error: failure, filesHeld: transport.pending > 0 }, () => {
             // A command that ran moves the clock to its time (`--at` moves a manual clock). A refused
             // one (a wrong PIN under `--at +30d`) moves it only as far as what it made durable needs.
             const time = done || devices.some((d) => stamped(d.sd)) ? clock.latest : recorded;

@@ -32,7 +32,7 @@ export const INSTALLATION_ERROR_CODES = [
   'BadInstallation',
   /**
    * The user has no HSM in this installation.
-   * @remedy Provision one: `sekey admin provision U`.
+   * @remedy Provision one: `sekey admin provision U --user-pin PIN --device-admin-pin PIN`.
    */
   'NoDevice',
   /**
@@ -54,7 +54,7 @@ export const INSTALLATION_ERROR_CODES = [
   /**
    * A device image (`flash.img`, `sd.img`) is not a well-formed, intact image: garbled or cut.
    * @remedy Restore the device's folder from a backup; a user's HSM can also be re-provisioned
-   * (`sekey admin provision U`). Nothing was changed.
+   * (`sekey admin provision U --user-pin PIN --device-admin-pin PIN`). Nothing was changed.
    */
   'Tampered',
   /**
@@ -83,6 +83,19 @@ export const INSTALLATION_ERROR_CODES = [
    * user's next `sync` (for acknowledgements) writes the files.
    */
   'ImagesNotSaved',
+  /**
+   * Saving the HSM images at a durable point failed mid-command (a full disk, a file-size limit,
+   * `ulimit -f`): the device had just committed a counter to its flash (a PIN try spent before the
+   * comparison, a database generation, an update sequence) that must be on disk before it goes on.
+   * So the command stopped there, as a power cut would have stopped it: what it printed is done
+   * (each of those steps had its checkpoint saved), nothing after its last saved checkpoint is kept,
+   * and none of its files went to the share. A PIN try spent before the failure stays spent; one
+   * whose own save failed was never compared, and is not spent.
+   * @remedy Free space or fix the file the message names (a checkpoint holds both images of an HSM
+   * at once), then run the command again; what it printed before stopping is done and need not be
+   * repeated.
+   */
+  'CheckpointNotSaved',
   /**
    * The installation's share is not there: the folder is missing, or holds no `.sekey-share` naming
    * this installation's admin HSM (an empty mount point with the network share not mounted, a
