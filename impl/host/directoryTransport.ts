@@ -42,7 +42,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { checkSegment } from '../protocol/transport.ts';
 import type { Transport } from '../protocol/transport.ts';
-import { writeFileAtomic } from './atomicFile.ts';
+import { fsyncDirectory, writeFileAtomic } from './atomicFile.ts';
 import { InstallationError } from './installationError.ts';
 import { makeFolders } from './makeFolders.ts';
 
@@ -397,6 +397,10 @@ export class DirectoryTransport implements Transport {
         closeSync(fd);
       }
       renameSync(tmp, target);
+      // The rename itself durable too: said written (an update file announced as published, an
+      // acknowledgement as sent), it must not vanish with the host's power. (Either would come back
+      // anyway: the outbox writes a missing file again, the next sync acknowledges again; late.)
+      fsyncDirectory(dir);
     } catch (error) {
       // A full share, say: no half-written temporary file is left there (readers skip them, but
       // they would pile up at every retry).
