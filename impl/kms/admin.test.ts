@@ -368,6 +368,33 @@ describe('Admin', () => {
     hsm.factoryReset({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER });
     hsm.login('admin', ADMIN_PIN);
     expect(provisionUser(w.admin, 'U4', hsm).userId).toBe('U4');
+    // In service for dave now, it is no longer the HSM the admin retired: run again (unsure whether
+    // the first run landed), dave's provisioning is not refused for the channel keys it left.
+    expect(provisionUser(w.admin, 'U4', hsm).userId).toBe('U4');
+    // And when alice is replaced again, the HSM in service for dave is not recorded as hers, retired.
+    await w.addDevice('U1');
+    expect(
+      w.admin.readDatabase((db) => db.exec('SELECT user_id FROM retired_devices WHERE serial = ?', [hsm.serial])),
+    ).toEqual([]);
+  });
+
+  test("a deleted user's HSM reset and in service for another, is not marked retired when its ID returns", async () => {
+    const w = await team();
+    const x = w.users.get('U3')!.device;
+    w.admin.deleteUser('U3');
+    x.logout();
+    x.login('admin', ADMIN_PIN);
+    x.factoryReset({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER });
+    x.login('admin', ADMIN_PIN);
+    w.admin.addUser('U4', 'dave');
+    provisionUser(w.admin, 'U4', x);
+    // Carol's ID comes back, on a new HSM: her old row (serial x) is replaced, x is dave's.
+    w.admin.addUser('U3', 'carol again');
+    await w.addDevice('U3');
+    const retired = w.admin.readDatabase((db) => db.exec('SELECT 1 FROM retired_devices WHERE serial = ?', [x.serial]));
+    expect(retired).toEqual([]);
+    // Run again on x (unsure whether it landed), dave's provisioning is not refused as a retired HSM's.
+    expect(provisionUser(w.admin, 'U4', x).userId).toBe('U4');
   });
 
   test('a provisioning a power cut lost runs again on its HSM after another took its index', async () => {

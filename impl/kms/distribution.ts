@@ -79,8 +79,8 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
       execute(
         db,
         'INSERT OR REPLACE INTO retired_devices SELECT serial, user_id, ? FROM user_devices WHERE user_id = ? AND ' +
-          'serial <> ?',
-        [now, userId, userDevice.serial],
+          'serial <> ? AND serial NOT IN (SELECT serial FROM user_devices WHERE user_id <> ? AND retired_at IS NULL)',
+        [now, userId, userDevice.serial, userId],
       );
       // A new device holds nothing yet: every key must be delivered again, by a resync that
       // continues the stream's sequence (the new device accepts any sequence for a resync).
@@ -94,6 +94,8 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
         '?, NULL)',
       [userId, userDevice.serial, index, now],
     );
+    // In service again (factory-reset since it was retired): no longer a retired HSM.
+    execute(db, 'DELETE FROM retired_devices WHERE serial = ?', [userDevice.serial]);
     const record: ProvisioningRecord = {
       userId,
       userSerial: result.userSerial,
@@ -115,7 +117,8 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
  * and, by the resync, every key this user holds: one person reading as two); one holding KMS keys
  * (a replaced, found-again HSM keeps those of groups its holder may have left, and the new user's
  * view would never order them erased); and one the admin retired (replaced, or its user deleted)
- * that holds any key at all, which only a factory reset takes away.
+ * that holds any key at all, which only a factory reset takes away. An HSM in service since it was
+ * retired (factory-reset and provisioned again) is no longer the retired one.
  *
  * Channel keys alone are allowed on an HSM the admin has not retired: they are left by a
  * provisioning a power cut lost, run again on the same HSM (at the fresh index, at one another
@@ -136,7 +139,12 @@ function refuseDeviceInUse(db: Database, userId: UserId, userDevice: SecubeDevic
         `${String(owner)}, or delete that user), then factory-reset it`,
     );
   }
+  // Retired, unless in service since (for this user: a provisioning run again after it landed); a
+  // factory-reset HSM provisioned for another user is that user's now, not the retired one.
+  const inService =
+    column(db, 'SELECT 1 FROM user_devices WHERE serial = ? AND retired_at IS NULL', [serial]).length > 0;
   const retired =
+    !inService &&
     column(
       db,
       'SELECT 1 FROM retired_devices WHERE serial = ? UNION SELECT 1 FROM user_devices WHERE serial = ? AND ' +
