@@ -156,9 +156,13 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     prepare: (args) => {
       const userId = args.positional('user ID');
       return async ({ session, io, did }) => {
-        session.publisher.requestResync(userId);
-        did({ user: userId });
-        io.out(`${userId}: the next update is a full resync`);
+        const notNeeded = session.publisher.requestResync(userId).includes(userId);
+        did({ user: userId, resync: !notNeeded });
+        io.out(
+          notNeeded
+            ? `${userId}: deleted, and its retired HSM acknowledged holding nothing: no resync is needed`
+            : `${userId}: the next update is a full resync`,
+        );
       };
     },
   },

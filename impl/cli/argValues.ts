@@ -69,7 +69,8 @@ export function idList(values: readonly string[]): string[] {
   // Said as what it is: looked up as a user, a group ID read "U1 shares no group with G2".
   for (const id of ids) {
     if (checkId('user', id) === null) continue;
-    const group = checkId('group', id) === null ? `: ${id} is a group (find-key --group ${id} names its key)` : '';
+    const group =
+      checkId('group', id) === null ? `: ${id} is a group, recipients are users (find-key --group ${id}: its key)` : '';
     throw new UsageError(`'${id}' is not a user ID (U followed by a number)${group}`);
   }
   return ids;

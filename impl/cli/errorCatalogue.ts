@@ -216,7 +216,8 @@ export function renderErrorCatalogue(read: (path: string) => string): string {
       "keeps the system's code, such as `ENOENT` or `EACCES`). Two codes are not refusals: " +
       '`ShareNotWritten` (exit 4) says the change was made and saved, and printed as done (with `--json`, the ' +
       "command's own object, and no error object), but its files did not all reach the share; `ImagesNotSaved` " +
-      '(exit 4 too) says the change is in effect, held by a checkpoint, but the last save failed. A command that ' +
+      '(exit 4 too) says the change is in effect, held by a checkpoint, but the last save failed; ' +
+      '`CheckpointNotSaved` exits 4 too when the command had changed something before it stopped. A command that ' +
       'Ctrl-C, SIGTERM or SIGHUP abandons before it changed anything exits 130, 143 or 129 (with `--json`, the ' +
       'code is `Interrupted`); one interrupted while changing finishes the change first. A code can exist ' +
       'in two classes (`UnknownKey` of the KMS and of an HSM): the class tells them apart. The last rows are ' +

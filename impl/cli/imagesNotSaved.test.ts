@@ -1,6 +1,13 @@
 import { afterAll, describe, expect, test, vi } from 'vitest';
 import { join } from 'node:path';
-import { DEVICE_ADMIN_PIN, USER_PIN, manualInstallation, removeTempDirs, sekey } from './sekeyRun.testkit.ts';
+import {
+  DEVICE_ADMIN_PIN,
+  USER_PIN,
+  manualInstallation,
+  provisionedUsers,
+  removeTempDirs,
+  sekey,
+} from './sekeyRun.testkit.ts';
 
 // The last save of the HSM images fails (a full disk, a read-only image file) once the command's
 // change is durable in a checkpoint (every database commit and PIN change is a durable point).
@@ -116,7 +123,7 @@ describe('a checkpoint that cannot be saved stops the command there, and nothing
       const users = await withCheckpointFailing(1, () => run('admin', 'users'));
       expect(users.code).toBe(1);
       expect(users.err).toMatch(
-        /^sekey admin users: CheckpointNotSaved: saving the HSM images at a durable point failed \(ENOSPC/,
+        /^sekey admin users: CheckpointNotSaved: saving the HSM images .* at a durable point failed \(ENOSPC/,
       );
     }
     // Before: each run saved the spent try at its end; the third locked the HSM.
@@ -144,16 +151,48 @@ describe('a checkpoint that cannot be saved stops the command there, and nothing
     const { run } = await manualInstallation();
     // add-user commits (checkpoints 3 and 4), then publishes (5: its intent fails).
     const added = await withCheckpointFailing(5, () => run('admin', 'add-user', 'U1', 'alice'));
-    expect(added.code).toBe(1);
+    // Not a refusal: it did something (exit 4, as for a change not all saved), and says what.
+    expect(added.code).toBe(4);
     expect(added.out).toMatch(/^added user U1 'alice'/);
     expect(added.err).toContain('CheckpointNotSaved');
+    expect(added.err).toContain('do not run again a command that created something');
     const users = JSON.parse((await run('admin', 'users', '--json')).out) as Array<{ id: string }>;
     expect(users.map((u) => u.id)).toEqual(['U1']);
     // With --json the error object is the one document on standard output.
     const json = await withCheckpointFailing(4, () => run('admin', 'add-user', 'U2', 'bob', '--json'));
     expect(json.code).toBe(1);
     expect(JSON.parse(json.out)).toMatchObject({ error: { code: 'CheckpointNotSaved', exit: 1 } });
+    // A step saved before the failure: the error object says exit 4 (the command printed none of its own).
+    const group = ['admin', 'add-group', 'G1', 'team', '--max-keys', '5', '--cryptoperiod', '30d', '--json'];
+    const key = await withCheckpointFailing(5, () => run(...group));
+    expect(key.code).toBe(4);
+    expect(JSON.parse(key.out)).toMatchObject({ error: { code: 'CheckpointNotSaved', exit: 4 } });
+    expect(JSON.parse((await run('admin', 'groups', '--json')).out)).toHaveLength(1);
     expect((await run('admin', 'audit', '--verify')).code).toBe(0);
+  });
+
+  test('a correct PIN whose tries given back could not be checkpointed does not cost a try', async () => {
+    const { run } = await manualInstallation();
+    for (let i = 0; i < 4; i++) {
+      // The second checkpoint: the tries given back after the comparison.
+      const users = await withCheckpointFailing(2, () => run('admin', 'users'));
+      expect(users.code).toBe(1);
+      expect(users.err).toContain('CheckpointNotSaved');
+    }
+    // Before, each run left a try spent: LastPinTry after two runs, a locked HSM after three.
+    expect((await run('admin', 'users')).code).toBe(0);
+  });
+
+  test('a provisioning stopped after the new HSM was saved says so; run again, it pairs', async () => {
+    const { run } = await manualInstallation();
+    await provisionedUsers(run, [['U1', 'alice']]);
+    const provision = ['admin', 'provision', 'U1', '--user-pin', USER_PIN, '--device-admin-pin', DEVICE_ADMIN_PIN];
+    // Checkpoints: the try spent, the tries given back, then the admin's held one, after the new HSM's save.
+    const failed = await withCheckpointFailing(3, () => run(...provision, '--yes', '--no-publish'));
+    expect(failed.code).toBe(1);
+    expect(failed.err).toMatch(/U1's folder now holds the new HSM \w+, which the admin's images do not pair with U1/);
+    expect((await run(...provision, '--yes')).code).toBe(0);
+    expect((await run('user', 'U1', 'sync')).code).toBe(0);
   });
 
   test("a new user HSM whose images could not be saved: the admin's images do not show it either", async () => {

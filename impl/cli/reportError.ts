@@ -7,7 +7,9 @@
  * the change was made, saved and printed as done (`announce.ts`), only its files did not all reach
  * the share; it exits 4, so that a script tells it from a refusal (and does not make the change
  * again), and with `--json` standard output keeps the one object the command printed. So does
- * `ImagesNotSaved`: the change is in effect (a checkpoint holds it), only the last save failed.
+ * `ImagesNotSaved`: the change is in effect (a checkpoint holds it), only the last save failed. And
+ * `CheckpointNotSaved` after steps whose change was saved (`changed`): exit 4 with its error object,
+ * as the command stopped before printing one of its own; without such steps it is a refusal (exit 1).
  * @module
  */
 import { UsageError } from './args.ts';
@@ -48,6 +50,10 @@ export function reportError(prefix: string, error: unknown, io: CliIo, options: 
     const message = error.message.startsWith(`${code}: `) ? error.message.slice(code.length + 2) : error.message;
     io.err(`${prefix}: ${code}: ${message}`);
     if (code === 'ShareNotWritten' || code === 'ImagesNotSaved') return EXIT.notPublished;
+    // Stopped at a checkpoint after steps whose change is saved: not all done, but not nothing either.
+    // The command printed no object of its own (its work failed), so the error object is printed.
+    if (code === 'CheckpointNotSaved' && (error as { changed?: unknown }).changed === true)
+      return asJson(code, message, EXIT.notPublished);
     return asJson(code, message, EXIT.refused);
   }
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

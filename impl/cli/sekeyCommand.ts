@@ -218,7 +218,8 @@ export function usage(): string {
       'Exit codes: 0 done, 1 refused (the error code and message are printed), 2 wrong command line,',
       '3 internal error (a bug: --debug shows its stack), 4 done but not all of it reached the share',
       '(ShareNotWritten: fix the share; the next publish or sync writes them) or the disk (ImagesNotSaved:',
-      'a checkpoint holds the change; free space, and the next command completes the save).',
+      'a checkpoint holds the change; free space, and the next command completes the save; CheckpointNotSaved:',
+      'the disk refused a checkpoint after steps that changed something, which are done, the rest not).',
       examplesHelp(
         [
           'sekey demo --keep ./sekey-demo     # an installation to explore, as its last lines say',

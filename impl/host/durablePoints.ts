@@ -39,15 +39,17 @@ export interface DurablePoints {
   /** Durable points reached so far (saves done). */
   readonly saves: number;
   /**
-   * What stopped this device's durable points (a save that failed, or {@link stop}), or null. Once
-   * stopped, every later durable point fails with the same error and saves nothing.
+   * What stopped this device's durable points, or null: a save that failed (`saveFailed`), or
+   * {@link stop}. Once stopped, every later durable point fails with the same error and saves nothing.
    */
-  readonly failure: { readonly error: unknown } | null;
+  readonly failure: { readonly error: unknown; readonly saveFailed: boolean } | null;
   /**
-   * Stops the durable points as a failed save does (for a save the host makes itself, such as the
-   * new user device's at provisioning, that must come before this device's next one).
+   * Stops the durable points as a failed save does: for a step the host takes itself that must
+   * succeed before this device's next durable point may be saved (the new user device's images at
+   * provisioning: the admin's images must not show an HSM that was not saved). `saveFailed` when
+   * that step was a save that failed.
    */
-  stop(error: unknown): void;
+  stop(error: unknown, saveFailed: boolean): void;
   /** Stops watching the flash. */
   detach(): void;
 }
@@ -64,7 +66,7 @@ export function watchDurablePoints(flash: Flash, stateSectors: readonly number[]
   let holds = 0;
   let deferred = false;
   let saves = 0;
-  let failure: { readonly error: unknown } | null = null;
+  let failure: { readonly error: unknown; readonly saveFailed: boolean } | null = null;
   const reach = (): void => {
     if (failure !== null) throw failure.error;
     if (holds > 0) {
@@ -75,7 +77,7 @@ export function watchDurablePoints(flash: Flash, stateSectors: readonly number[]
     try {
       save();
     } catch (error) {
-      failure = { error };
+      failure = { error, saveFailed: true };
       throw error;
     }
     saves += 1;
@@ -100,8 +102,8 @@ export function watchDurablePoints(flash: Flash, stateSectors: readonly number[]
     get failure() {
       return failure;
     },
-    stop(error: unknown) {
-      failure ??= { error };
+    stop(error: unknown, saveFailed: boolean) {
+      failure ??= { error, saveFailed };
     },
     detach() {
       flash.setWriteListener(undefined);

@@ -221,6 +221,16 @@ interface LoadedDevice {
   readonly meter: CycleMeter;
   /** For a device loaded from images: its durable points (`durablePoints.ts`). */
   readonly durable?: DurablePoints;
+  /**
+   * Set when the durable point that failed was the PIN tries given back after a correct PIN
+   * ({@link logIn}): saving that state at the end puts nothing on disk that the command was told
+   * failed, and not saving it would spend a try of every correct PIN while the disk is short.
+   */
+  triesGivenBack?: boolean;
+  /** What the host says about the state it leaves when this device's durable points stopped. */
+  stoppedNote?: string;
+  /** Whether a checkpoint holding a card write of this session was saved (a change is durable). */
+  readonly changeSaved?: () => boolean;
 }
 
 /** A clock that never goes back and remembers the latest time it gave. */
@@ -354,22 +364,69 @@ function saveSession(
 }
 
 /**
- * Ends a session one of whose durable points could not be saved, before anything else is saved:
- * saving then would put on disk what the command was told failed (a commit it reported failed, a
- * spent PIN try that was never compared). As after a power cut at that point, nothing more is saved
- * and nothing goes to the share.
- * @throws InstallationError `CheckpointNotSaved` when a device's durable points stopped.
+ * Logs `d` in with `login`. The device spends a PIN try (a durable point) before it compares, and
+ * gives the tries back (another) after a correct PIN. When only that second one could not be saved,
+ * the PIN was right: {@link refuseAfterFailedCheckpoint} then saves the images as they are (tries
+ * given back, nothing else changed since the last checkpoint), so that a disk short of room for a
+ * checkpoint does not spend a try of every correct PIN until the HSM locks.
  */
-function refuseAfterFailedCheckpoint(devices: readonly LoadedDevice[]): void {
-  const stopped = devices.find((d) => d.durable?.failure)?.durable?.failure;
-  if (!stopped) return;
-  const why = stopped.error instanceof Error ? stopped.error.message : String(stopped.error);
-  throw new InstallationError(
-    'CheckpointNotSaved',
-    `saving the HSM images at a durable point failed (${why}), so the command stopped there, as a power cut ` +
-      'would have stopped it: what it printed is done, nothing after its last saved checkpoint is kept (a PIN ' +
-      'try spent before it stays spent), and none of its files went to the share. Free space or fix the file ' +
-      '(a checkpoint holds both images of an HSM at once), then run it again',
+function logIn(d: LoadedDevice, login: () => void): void {
+  const before = d.durable?.saves ?? 0;
+  try {
+    login();
+  } catch (error) {
+    const failure = d.durable?.failure;
+    if (failure?.saveFailed && failure.error === error && d.durable?.saves === before + 1) d.triesGivenBack = true;
+    throw error;
+  }
+}
+
+/** Whether `error` is the file system's (an errno: a full disk, a read-only file, `ulimit -f`). */
+function isFileSystemError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return error instanceof Error && typeof code === 'string' && /^E[A-Z0-9]+$/.test(code);
+}
+
+/**
+ * Ends a session one of whose devices' durable points stopped (a save that failed, or a step the
+ * host stopped them for), before anything else is saved: saving then would put on disk what the
+ * command was told failed (a commit it reported failed, a spent PIN try that was never compared,
+ * an admin pairing for an HSM that was never saved). As after a power cut at that point, nothing
+ * more is saved and nothing goes to the share; except the PIN tries a correct PIN gave back
+ * ({@link logIn}). `changed` when a checkpoint holding a change of this session (a card write) was
+ * saved before: then the command did something, which the error says (`CheckpointNotSaved`, exit 4).
+ * @throws InstallationError `CheckpointNotSaved` when a save failed; the error that stopped the
+ *   durable points otherwise (the work's own).
+ */
+function refuseAfterFailedCheckpoint(devices: readonly LoadedDevice[], changed: boolean): void {
+  const stopped = devices.find((d) => d.durable?.failure);
+  const failure = stopped?.durable?.failure;
+  if (!stopped || !failure) return;
+  for (const d of devices) {
+    if (!d.triesGivenBack) continue;
+    try {
+      saveDevice(d);
+    } catch {
+      // The try stays spent, as after a power cut between the comparison and its save.
+    }
+  }
+  if (!failure.saveFailed) throw failure.error;
+  const why = failure.error instanceof Error ? failure.error.message : String(failure.error);
+  const done = changed
+    ? 'the steps it completed before are done and in effect (in text, the lines it printed): do not run again a ' +
+      'command that created something (a key, a user), it would create it twice; check (`sekey admin keys`, ' +
+      '`users`, `status`) what is missing'
+    : 'nothing it was asked to do is done; free space or fix the file, then run it again';
+  const note = stopped.stoppedNote === undefined ? '' : `. ${stopped.stoppedNote}`;
+  // `changed` goes with the error: the command line exits 4 for it, as for a change not all saved.
+  throw Object.assign(
+    new InstallationError(
+      'CheckpointNotSaved',
+      `saving the HSM images (or installation.json) at a durable point failed (${why}), so the command stopped ` +
+        `there, as a power cut would have stopped it: nothing after it is kept and none of its files went to the ` +
+        `share (a PIN try spent before it may stay spent); ${done}${note}`,
+    ),
+    { changed },
   );
 }
 
@@ -419,11 +476,17 @@ function loadDevice(name: string, dir: string, beforeCheckpoint: () => void): Lo
   const device = new SecubeDevice({ flash, sdcard: sd, stateSectors: DEFAULT_STATE_SECTORS });
   // From now on, every counter the device commits (a spent PIN try first of all) is on disk
   // before the device goes on (durablePoints.ts).
+  let changeSaved = false;
   const durable = watchDurablePoints(flash, DEFAULT_STATE_SECTORS, () => {
     if (stamped(sd)) beforeCheckpoint();
+    // A card synced in this session: a commit's pages and manifest are durable, so the checkpoint
+    // holds a change (a card write not yet synced, such as the audit record a commit writes before
+    // its intent, is not in the checkpoint, which saves the card's durable content only).
+    const change = sd.stats().syncs > 0;
     saveDeviceCheckpoint(dir, { flash: flash.toImage(), sd: sd.toImage() });
+    changeSaved ||= change;
   });
-  return { name, dir, device, flash, sd, meter, durable };
+  return { name, dir, device, flash, sd, meter, durable, changeSaved: () => changeSaved };
 }
 
 function saveDevice(d: LoadedDevice): DeviceReport {
@@ -570,7 +633,7 @@ export class Installation {
       }
       devices.push(d);
       this.#options.beforeLogin?.(d.device.retriesLeft.admin);
-      d.device.login('admin', pin);
+      logIn(d, () => d.device.login('admin', pin));
       const admin = await Admin.open({ device: d.device, sd: d.sd, clock });
       try {
         const publisher = new Publisher(admin, transport, {
@@ -604,7 +667,7 @@ export class Installation {
       const d = loadDevice(userId, dir, recordTime);
       devices.push(d);
       this.#options.beforeLogin?.(d.device.retriesLeft.user);
-      d.device.login('user', pin);
+      logIn(d, () => d.device.login('user', pin));
       const user = await User.open({ device: d.device, sd: d.sd, clock });
       try {
         return await fn({ user, transport, config, clock });
@@ -636,6 +699,7 @@ export class Installation {
     // The user device is saved before the admin's images may show it (see below), so the admin's
     // durable points wait until then.
     const release = adminDevice.durable?.hold() ?? (() => undefined);
+    let saved: string | null = null;
     try {
       // The factory certifies the new HSM's identity; each device checks the other's certificate
       // against the root burned into it before deriving the pair's keys.
@@ -650,19 +714,28 @@ export class Installation {
       // Saved now, before the admin's images: a crash in between leaves a device the admin does not
       // know, and provisioning again replaces it. The other order would leave the admin believing in
       // a device that does not exist.
-      let report: DeviceReport;
-      try {
-        report = saveDevice(d);
-      } catch (error) {
-        // Not saved, so the admin's images must not show it either: its held durable points fail
-        // with this error (as a crash here would have left them unsaved), and the session ends.
-        adminDevice.durable?.stop(error);
-        throw error;
-      }
+      const report = saveDevice(d);
+      saved = d.device.serial;
       this.#options.observer?.(report);
       return record;
+    } catch (error) {
+      // The new HSM not saved (its set-up or its save failed): the admin's images must not show it
+      // either. Its held durable points fail with this error, as a crash here would have left them
+      // unsaved, and the session saves nothing more.
+      adminDevice.durable?.stop(error, isFileSystemError(error));
+      throw error;
     } finally {
-      release();
+      try {
+        release();
+      } catch (error) {
+        // The admin's pairing could not be saved after the new HSM was (a crash there leaves the same).
+        if (saved !== null)
+          adminDevice.stoppedNote =
+            `${userId}'s folder now holds the new HSM ${saved}, which the admin's images do not pair with ${userId}: ` +
+            `run the provisioning again (\`sekey admin provision ${userId} … --yes\`)`;
+        // biome-ignore lint/correctness/noUnsafeFinally: the save that failed is the session's error
+        throw error;
+      }
     }
   }
 
@@ -717,7 +790,10 @@ export class Installation {
       } finally {
         if (devices.length > 0) {
           for (const d of devices) d.durable?.detach();
-          refuseAfterFailedCheckpoint(devices);
+          refuseAfterFailedCheckpoint(
+            devices,
+            devices.some((d) => d.changeSaved?.() === true),
+          );
           const reports = saveSession(devices, { done, error: failure, filesHeld: transport.pending > 0 }, () => {
             // A command that ran moves the clock to its time (`--at` moves a manual clock). A refused
             // one (a wrong PIN under `--at +30d`) moves it only as far as what it made durable needs.

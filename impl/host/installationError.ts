@@ -75,8 +75,8 @@ export const INSTALLATION_ERROR_CODES = [
   /**
    * The command's change was made and is in effect: the HSM images' checkpoint, written as it went,
    * holds it, and the next command loads it. But the last save of the images, or of
-   * `installation.json`, failed (a full disk, a read-only file), and none of its files was written to
-   * the share. The `sekey` command exits 4 for it, not 1: it is no refusal. Running a command that
+   * `installation.json`, failed (a full disk, a read-only file), and its files, if it had some, were
+   * not written to the share. The `sekey` command exits 4 for it, not 1: it is no refusal. Running a command that
    * created something (a key, a user) again would create it twice, and a PIN it changed is the new one.
    * @remedy Fix the cause the message names (free space, make the file writable); the next command on
    * the installation completes the save, and the next `sekey admin publish` (for update files) or the
@@ -84,16 +84,19 @@ export const INSTALLATION_ERROR_CODES = [
    */
   'ImagesNotSaved',
   /**
-   * Saving the HSM images at a durable point failed mid-command (a full disk, a file-size limit,
-   * `ulimit -f`): the device had just committed a counter to its flash (a PIN try spent before the
-   * comparison, a database generation, an update sequence) that must be on disk before it goes on.
-   * So the command stopped there, as a power cut would have stopped it: what it printed is done
-   * (each of those steps had its checkpoint saved), nothing after its last saved checkpoint is kept,
-   * and none of its files went to the share. A PIN try spent before the failure stays spent; one
-   * whose own save failed was never compared, and is not spent.
+   * Saving the HSM images (or `installation.json`) at a durable point failed mid-command (a full
+   * disk, a file-size limit, `ulimit -f`): the device had just committed a counter to its flash (a
+   * PIN try spent before the comparison, a database generation, an update sequence) that must be on
+   * disk before it goes on. So the command stopped there, as a power cut would have stopped it:
+   * nothing after that point is kept, and none of its files went to the share. The steps it
+   * completed before (each with its checkpoint saved) are done: when there were some that changed
+   * something, the `sekey` command exits 4 (the lines printed say what; with `--json` only this error
+   * object is printed), else 1. A PIN try spent before the failure may stay spent; one whose own save
+   * failed was never compared, and one a correct PIN gave back is saved at the end.
    * @remedy Free space or fix the file the message names (a checkpoint holds both images of an HSM
-   * at once), then run the command again; what it printed before stopping is done and need not be
-   * repeated.
+   * at once). With exit 1, run the command again; with exit 4, check what it did (`sekey admin keys`,
+   * `users`, `status`) before repeating anything: a command that created something would create it
+   * twice. After a provisioning that stopped so, run the provisioning again.
    */
   'CheckpointNotSaved',
   /**

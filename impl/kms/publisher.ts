@@ -448,15 +448,23 @@ export class Publisher {
   /**
    * Makes the next file of each user a full resync (the original's `sekey_recovery_request`), in one
    * transaction however many users are named. A deleted user's HSM that acknowledged a file telling
-   * it to hold nothing gets none (there is nothing left to erase): the request is dropped.
+   * it to hold nothing gets none (there is nothing left to erase): the request is dropped, and the
+   * user is among those returned.
+   * @returns The users named whose HSM needs no resync (retired and acknowledged empty).
    */
-  requestResync(userIds: UserId | readonly UserId[]): void {
+  requestResync(userIds: UserId | readonly UserId[]): UserId[] {
     const ids = typeof userIds === 'string' ? [userIds] : [...userIds];
-    this.#admin.transaction('requestResync', { userIds: ids }, (db) => {
+    return this.#admin.transaction('requestResync', { userIds: ids }, (db) => {
+      const views = readDeviceViews(db);
+      const notNeeded: UserId[] = [];
       for (const userId of ids) {
-        userDeviceOf(db, userId);
-        execute(db, 'UPDATE streams SET resync = 1 WHERE user_id = ?', [userId]);
+        const { inService } = userDeviceOf(db, userId);
+        const { publishedSequence, acknowledgedSequence } = readPublication(db, userId, this.#staleAfterMs).context;
+        const emptied = views(userId).state === 'empty' && acknowledgedSequence >= publishedSequence;
+        if (!inService && emptied) notNeeded.push(userId);
+        else execute(db, 'UPDATE streams SET resync = 1 WHERE user_id = ?', [userId]);
       }
+      return notNeeded;
     });
   }
 

@@ -715,7 +715,7 @@ describe('distribution by update files', () => {
     expect(w.publisher.staleUsers()).toContain('U1');
     // What `sekey admin stale` advises: the resync is published, though alice's view was already
     // told to hold nothing (in a file she never applied).
-    w.publisher.requestResync('U1');
+    expect(w.publisher.requestResync('U1')).toEqual([]);
     const { published } = await w.publisher.publish();
     expect(published.filter((p) => p.userId === 'U1').map((p) => p.kind)).toEqual(['resync']);
     await alice.sync(w.transport);
@@ -724,7 +724,7 @@ describe('distribution by update files', () => {
     await w.publisher.collectAcknowledgements();
     expect(w.publisher.staleUsers()).not.toContain('U1');
     // Acknowledged: a resync asked for again has nothing to erase, and none is sent, nor left pending.
-    w.publisher.requestResync('U1');
+    expect(w.publisher.requestResync('U1')).toEqual(['U1']);
     expect((await w.publisher.publish()).published).toEqual([]);
     expect((await w.publisher.publish()).published).toEqual([]);
     expect(w.admin.readDatabase((db) => db.exec("SELECT resync FROM streams WHERE user_id = 'U1'")[0]?.values)).toEqual(
