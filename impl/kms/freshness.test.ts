@@ -200,6 +200,22 @@ describe('freshness against withheld updates', () => {
     expect(w.users.get('U2')!.freshness().staleness).toMatchObject({ reason: 'expired', ageMs: 4 * DAY });
   });
 
+  // A delay attack: the share holds a file back and hands it over days later. Dated by its arrival,
+  // it made the view look fresh (a seeded bug that no property suite caught).
+  test('a file applied days after it was issued is dated by its issue, not by when it arrived', async () => {
+    const { w, alice } = await team();
+    w.admin.renameGroup('G1', 'renamed');
+    await w.publisher.publish();
+    const issuedAt = w.clock.now();
+    w.clock.advance(4 * DAY);
+    expect((await alice.sync(w.transport)).applied).toHaveLength(1);
+    expect(alice.freshness()).toEqual({
+      statement: { issuedAt, windowMs: 3 * DAY },
+      staleness: { reason: 'expired', issuedAt, ageMs: 4 * DAY, windowMs: 3 * DAY },
+    });
+    expect(code(() => alice.encrypt(['U2'], text('late')))).toBe('NotFresh');
+  });
+
   test('a replayed, forged or misaddressed heartbeat does not refresh freshness', async () => {
     const { w, alice } = await team();
     w.clock.advance(DAY);

@@ -856,6 +856,59 @@ describe('distribution by update files', () => {
     },
   );
 
+  // A seeded bug that no property suite caught: with work held back, the first order owed for a key
+  // won over a later one, so a key erased and then delivered again stayed erased on the HSM.
+  test('HSM work held back by a full key store: a key erased, then delivered again, ends up on the HSM', async () => {
+    const w = await newWorld();
+    w.admin.addUser('U1', 'alice');
+    await w.addDevice('U1');
+    w.admin.addUser('U2', 'bob');
+    const sd = new SdCard({ sectorCount: TEST_CARD_SECTORS });
+    const { device } = makeDevice('small-bob-rejoins', { sdcard: sd, keyStore: { maxFill: 0.0004 } });
+    device.login('admin', ADMIN_PIN);
+    const provisioning = provisionUser(w.admin, 'U2', device);
+    device.logout();
+    device.login('user', USER_PIN);
+    const bob = await User.create({ provisioning, device, sd, clock: w.clock });
+    w.users.set('U2', bob);
+    w.admin.addGroup('G1', 'team', { ...TEAM_POLICY, maxKeys: 4 });
+    w.admin.addGroup('G2', 'share', TEAM_POLICY, { shareHistory: true });
+    for (const g of ['G1', 'G2']) for (const u of ['U1', 'U2']) w.admin.addMember(g, u);
+    const kept = w.admin.addKey('G2', 'kept');
+    w.admin.activateKey(kept);
+    await w.syncByFiles();
+    expect(bob.device.listKeyIds()).toContain(Number(kept.slice(1)));
+    // Keys of G1 until bob's key store is full: the work of the last file is held back.
+    const filler: string[] = [];
+    let stalled: unknown = null;
+    while (stalled === null) {
+      for (let i = 0; i < 2; i++) {
+        const key = w.admin.addKey('G1', `k${filler.length}`);
+        w.admin.activateKey(key);
+        w.admin.deactivateKey(key);
+        filler.push(key);
+      }
+      await w.publisher.publish();
+      stalled = await bob.sync(w.transport).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      await w.publisher.collectAcknowledgements();
+    }
+    expect(stalled).toBeInstanceOf(SyncStalledError);
+    // Bob leaves G2 (its key ordered erased) and joins again (it shares its history: delivered again).
+    w.admin.removeMember('G2', 'U2');
+    await w.publisher.publish();
+    w.admin.addMember('G2', 'U2');
+    await w.publisher.publish();
+    for (const key of filler) w.admin.destroyKey(key);
+    await w.publisher.publish();
+    for (let i = 0; i < 2; i++) await bob.sync(w.transport).catch(() => null);
+    expect(bob.pendingDeviceWork().operations).toBe(0);
+    expect(bob.keys().map((k) => k.id)).toContain(kept);
+    expect(bob.device.listKeyIds()).toContain(Number(kept.slice(1)));
+  });
+
   test('a full key store does not block the erase orders that free it: the owed import follows them', async () => {
     const { w, bob } = await smallBob({ ...TEAM_POLICY, maxKeys: 1 });
     // Retired keys stay held for decryption: they fill bob's HSM until an import is refused.

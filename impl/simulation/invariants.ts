@@ -390,7 +390,7 @@ export function expectedSelection(m: DeploymentModel, sender: UserId, to: readon
 /**
  * convergence, once the adversary stopped and every user synced (and was resynced if it needed it):
  * every replica equals the model's projection, its HSM holds exactly its keys, nobody is blocked,
- * the admin sees every user as acknowledged, and the audit log verifies.
+ * every user in service is fresh, the admin sees every user as acknowledged, and the audit log verifies.
  */
 export function checkConverged(m: DeploymentModel, r: Deployment): void {
   for (const userId of m.deviceIds()) {
@@ -410,6 +410,17 @@ export function checkConverged(m: DeploymentModel, r: Deployment): void {
       expected.keys.map((k) => k.id),
     );
     if (slot.user.blocked) violated('convergence', `${userId} is still blocked after a resync`);
+    // Every file carries a heartbeat, and the publication sends one to each user in service whose
+    // latest file is at least the heartbeat interval old: once everyone synced, no user in service
+    // may be stale. (The reference model learns publications from what the admin publishes, so a
+    // publisher that stopped sending heartbeats looked right to every other check: a seeded bug.)
+    const { staleness } = slot.user.freshness();
+    if (m.inService(userId) && staleness !== null) {
+      violated(
+        'convergence',
+        `${userId}'s view is stale (${staleness.reason}) after the admin published and everyone synced`,
+      );
+    }
   }
   for (const p of r.publisher.publicationStates()) {
     if (p.state !== 'acknowledged' && p.state !== 'upToDate') {
