@@ -859,21 +859,9 @@ describe('distribution by update files', () => {
   // A seeded bug that no property suite caught: with work held back, the first order owed for a key
   // won over a later one, so a key erased and then delivered again stayed erased on the HSM.
   test('HSM work held back by a full key store: a key erased, then delivered again, ends up on the HSM', async () => {
-    const w = await newWorld();
-    w.admin.addUser('U1', 'alice');
-    await w.addDevice('U1');
-    w.admin.addUser('U2', 'bob');
-    const sd = new SdCard({ sectorCount: TEST_CARD_SECTORS });
-    const { device } = makeDevice('small-bob-rejoins', { sdcard: sd, keyStore: { maxFill: 0.0004 } });
-    device.login('admin', ADMIN_PIN);
-    const provisioning = provisionUser(w.admin, 'U2', device);
-    device.logout();
-    device.login('user', USER_PIN);
-    const bob = await User.create({ provisioning, device, sd, clock: w.clock });
-    w.users.set('U2', bob);
-    w.admin.addGroup('G1', 'team', { ...TEAM_POLICY, maxKeys: 4 });
+    const { w, bob } = await smallBob({ ...TEAM_POLICY, maxKeys: 4 });
     w.admin.addGroup('G2', 'share', TEAM_POLICY, { shareHistory: true });
-    for (const g of ['G1', 'G2']) for (const u of ['U1', 'U2']) w.admin.addMember(g, u);
+    for (const u of ['U1', 'U2']) w.admin.addMember('G2', u);
     const kept = w.admin.addKey('G2', 'kept');
     w.admin.activateKey(kept);
     await w.syncByFiles();
