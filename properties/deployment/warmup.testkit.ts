@@ -271,4 +271,17 @@ export const WARMUP: readonly CommandSpec[] = [
   sync('U1'),
   sync('U2'),
   collect,
+  // A sender whose view is older than the freshness window may not re-protect from a key that is
+  // not compromised (a withheld rekey could have retired it): a seeded bug that dropped this check
+  // passed every CI-size run, whose few re-protections seldom had a stale sender. Pick 839 is the
+  // newest message: 839 is one less than a multiple of every ledger length up to 8.
+  { t: 'encrypt', user: 'U1', to: ['U3'], text: 'then left behind' },
+  { t: 'time', ms: 4 * DAY },
+  { t: 'reprotect', user: 'U1', pick: 839 },
+  publish,
+  sync('U1'),
+  sync('U2'),
+  sync('U3'),
+  sync('U4'),
+  collect,
 ];
