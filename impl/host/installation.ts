@@ -381,27 +381,22 @@ function logIn(d: LoadedDevice, login: () => void): void {
   }
 }
 
-/** Whether `error` is the file system's (an errno: a full disk, a read-only file, `ulimit -f`). */
-function isFileSystemError(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | null)?.code;
-  return error instanceof Error && typeof code === 'string' && /^E[A-Z0-9]+$/.test(code);
-}
-
 /**
  * Ends a session one of whose devices' durable points stopped (a save that failed, or a step the
  * host stopped them for), before anything else is saved: saving then would put on disk what the
  * command was told failed (a commit it reported failed, a spent PIN try that was never compared,
  * an admin pairing for an HSM that was never saved). As after a power cut at that point, nothing
  * more is saved and nothing goes to the share; except the PIN tries a correct PIN gave back
- * ({@link logIn}). `changed` when a checkpoint holding a change of this session (a card write) was
- * saved before: then the command did something, which the error says (`CheckpointNotSaved`, exit 4).
+ * ({@link logIn}). When a checkpoint holding a change of this session (a synced card write) was saved
+ * before, the command did something, which the error says (`changed`: `CheckpointNotSaved`, exit 4).
  * @throws InstallationError `CheckpointNotSaved` when a save failed; the error that stopped the
  *   durable points otherwise (the work's own).
  */
-function refuseAfterFailedCheckpoint(devices: readonly LoadedDevice[], changed: boolean): void {
+function refuseAfterFailedCheckpoint(devices: readonly LoadedDevice[]): void {
   const stopped = devices.find((d) => d.durable?.failure);
   const failure = stopped?.durable?.failure;
   if (!stopped || !failure) return;
+  const changed = devices.some((d) => d.changeSaved?.() === true);
   for (const d of devices) {
     if (!d.triesGivenBack) continue;
     try {
@@ -714,15 +709,21 @@ export class Installation {
       // Saved now, before the admin's images: a crash in between leaves a device the admin does not
       // know, and provisioning again replaces it. The other order would leave the admin believing in
       // a device that does not exist.
-      const report = saveDevice(d);
+      let report: DeviceReport;
+      try {
+        report = saveDevice(d);
+      } catch (error) {
+        adminDevice.durable?.stop(error, true);
+        throw error;
+      }
       saved = d.device.serial;
       this.#options.observer?.(report);
       return record;
     } catch (error) {
-      // The new HSM not saved (its set-up or its save failed): the admin's images must not show it
-      // either. Its held durable points fail with this error, as a crash here would have left them
-      // unsaved, and the session saves nothing more.
-      adminDevice.durable?.stop(error, isFileSystemError(error));
+      // The new HSM not saved (its set-up or, above, its save failed): the admin's images must not
+      // show it either. Its held durable points fail with this error, as a crash here would have left
+      // them unsaved, and the session saves nothing more. (A save failure stopped them first.)
+      adminDevice.durable?.stop(error, false);
       throw error;
     } finally {
       try {
@@ -790,10 +791,7 @@ export class Installation {
       } finally {
         if (devices.length > 0) {
           for (const d of devices) d.durable?.detach();
-          refuseAfterFailedCheckpoint(
-            devices,
-            devices.some((d) => d.changeSaved?.() === true),
-          );
+          refuseAfterFailedCheckpoint(devices);
           const reports = saveSession(devices, { done, error: failure, filesHeld: transport.pending > 0 }, () => {
             // A command that ran moves the clock to its time (`--at` moves a manual clock). A refused
             // one (a wrong PIN under `--at +30d`) moves it only as far as what it made durable needs.

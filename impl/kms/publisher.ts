@@ -124,6 +124,18 @@ function readPublication(db: Database, userId: UserId, staleAfterMs: number): Pu
   return restoreSnapshot(publicationMachine, String(text), { staleAfterMs });
 }
 
+/**
+ * Whether a device acknowledged a view that holds nothing: told to hold nothing (its user deleted)
+ * and every file published to it acknowledged. A retired device so emptied needs no resync (there is
+ * nothing left to erase); one that did not acknowledge (blocked by a withheld file, it never applied
+ * the file that emptied it) still holds the deleted user's groups and members, and keys if it had
+ * any, and the resync's reset is what empties it.
+ */
+function acknowledgedEmpty(view: DeviceView, publication: PublicationSnapshot): boolean {
+  const { publishedSequence, acknowledgedSequence } = publication.context;
+  return view.state === 'empty' && acknowledgedSequence >= publishedSequence;
+}
+
 function writePublication(db: Database, userId: UserId, snapshot: PublicationSnapshot): void {
   const c = snapshot.context;
   execute(
@@ -369,13 +381,9 @@ export class Publisher {
     const heartbeatOnly =
       records.length === 0 && exists && heartbeatDue(publication.context, now, this.#heartbeatIntervalMs);
     if (kind === 'incremental' && records.length === 0 && !heartbeatOnly) return null;
-    // A retired device that acknowledged a file telling it to hold nothing needs no resync with
-    // nothing to erase: the request is done with. One that did not acknowledge it (blocked by a
-    // withheld file, so it never applied the file that emptied it) still holds the deleted user's
-    // groups and members, and keys if it had any: the resync asked for, a reset, is what empties it.
-    const { publishedSequence, acknowledgedSequence } = publication.context;
-    const emptied = before.state === 'empty' && acknowledgedSequence >= publishedSequence;
-    if (!exists && kind === 'resync' && records.length === 1 && emptied) {
+    // A retired device that acknowledged holding nothing needs no resync with nothing to erase: the
+    // request (made before it acknowledged) is done with.
+    if (!exists && kind === 'resync' && records.length === 1 && acknowledgedEmpty(before, publication)) {
       if (stream?.resync) execute(db, 'UPDATE streams SET resync = 0 WHERE user_id = ?', [userId]);
       return null;
     }
@@ -459,9 +467,8 @@ export class Publisher {
       const notNeeded: UserId[] = [];
       for (const userId of ids) {
         const { inService } = userDeviceOf(db, userId);
-        const { publishedSequence, acknowledgedSequence } = readPublication(db, userId, this.#staleAfterMs).context;
-        const emptied = views(userId).state === 'empty' && acknowledgedSequence >= publishedSequence;
-        if (!inService && emptied) notNeeded.push(userId);
+        const publication = readPublication(db, userId, this.#staleAfterMs);
+        if (!inService && acknowledgedEmpty(views(userId), publication)) notNeeded.push(userId);
         else execute(db, 'UPDATE streams SET resync = 1 WHERE user_id = ?', [userId]);
       }
       return notNeeded;

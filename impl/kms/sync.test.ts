@@ -49,6 +49,30 @@ async function smallBob(policy: GroupPolicy): Promise<{ w: World; alice: User; b
   return { w, alice, bob };
 }
 
+/**
+ * Retired keys of G1, `perFile` to a publication, until bob's sync is refused (his small key store
+ * full: retired keys stay held for decryption); each publication's acknowledgements collected.
+ */
+async function fillBobsStore(w: World, bob: User, perFile: number): Promise<{ keys: string[]; refused: unknown }> {
+  const keys: string[] = [];
+  let refused: unknown = null;
+  while (refused === null) {
+    for (let i = 0; i < perFile; i++) {
+      const key = w.admin.addKey('G1', `k${keys.length}`);
+      w.admin.activateKey(key);
+      w.admin.deactivateKey(key);
+      keys.push(key);
+    }
+    await w.publisher.publish();
+    refused = await bob.sync(w.transport).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    await w.publisher.collectAcknowledgements();
+  }
+  return { keys, refused };
+}
+
 /** An acknowledgement with its seal's last byte (the tag's) flipped: the header, which a user's host reads, intact. */
 function spoil(ack: Uint8Array): Uint8Array {
   const spoiled = ack.slice();
@@ -867,22 +891,7 @@ describe('distribution by update files', () => {
     await w.syncByFiles();
     expect(bob.device.listKeyIds()).toContain(Number(kept.slice(1)));
     // Keys of G1 until bob's key store is full: the work of the last file is held back.
-    const filler: string[] = [];
-    let stalled: unknown = null;
-    while (stalled === null) {
-      for (let i = 0; i < 2; i++) {
-        const key = w.admin.addKey('G1', `k${filler.length}`);
-        w.admin.activateKey(key);
-        w.admin.deactivateKey(key);
-        filler.push(key);
-      }
-      await w.publisher.publish();
-      stalled = await bob.sync(w.transport).then(
-        () => null,
-        (e: unknown) => e,
-      );
-      await w.publisher.collectAcknowledgements();
-    }
+    const { keys: filler, refused: stalled } = await fillBobsStore(w, bob, 2);
     expect(stalled).toBeInstanceOf(SyncStalledError);
     // Bob leaves G2 (its key ordered erased) and joins again (it shares its history: delivered again).
     w.admin.removeMember('G2', 'U2');
@@ -900,20 +909,7 @@ describe('distribution by update files', () => {
   test('a full key store does not block the erase orders that free it: the owed import follows them', async () => {
     const { w, bob } = await smallBob({ ...TEAM_POLICY, maxKeys: 1 });
     // Retired keys stay held for decryption: they fill bob's HSM until an import is refused.
-    const keys: string[] = [];
-    let refused: unknown = null;
-    while (refused === null) {
-      const key = w.admin.addKey('G1', `k${keys.length}`);
-      w.admin.activateKey(key);
-      w.admin.deactivateKey(key);
-      keys.push(key);
-      await w.publisher.publish();
-      refused = await bob.sync(w.transport).then(
-        () => null,
-        (error: unknown) => error,
-      );
-      await w.publisher.collectAcknowledgements();
-    }
+    const { keys, refused } = await fillBobsStore(w, bob, 1);
     expect(String(refused)).toMatch(/StoreFull/);
     // The last file is applied all the same: the replica lists its key, whose import is owed.
     expect((refused as SyncStalledError).report.applied).toEqual([bob.appliedSequence]);
