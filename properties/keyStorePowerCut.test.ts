@@ -25,6 +25,7 @@ import { PowerLossError } from '../device/powerLossError.ts';
 import { SeededPrng } from '../device/seededPrng.ts';
 import { scaled } from '../testing/runConfig.ts';
 import { PropertyProgress } from './progress.testkit.ts';
+import { shrinkBelowMinimum } from './shrinkBelowMinimum.ts';
 
 const GEOMETRY = [1024, 1024, 1024, 1024];
 const OPTIONS: KeyStoreOptions = { sectors: [0, 1, 2, 3], maxFill: 1 };
@@ -62,8 +63,9 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
 const workloadArb: fc.Arbitrary<Workload> = fc.record({
   pool: fc.constantFrom(6, 24, 70),
   prefill: fc.nat(70),
-  // Never below the minimum: a small --scale shortens the longest workloads, not the shortest.
-  steps: fc.array(stepArb, { minLength: 20, maxLength: Math.max(20, scaled(80)) }),
+  // Never below the minimum: a small --scale shortens the longest workloads, not the shortest. The
+  // minimum binds drawing only: a counterexample shrinks below it, to the steps that matter.
+  steps: shrinkBelowMinimum(fc.array(stepArb, { minLength: 20, maxLength: Math.max(20, scaled(80)) })),
   faultSeed: fc.integer(),
   doubleFault: fc.boolean(),
 });
@@ -93,8 +95,11 @@ function apply(store: KeyStore, step: Step, id: number, key: Uint8Array | undefi
   }
 }
 
-/** Runs one workload with a cut at every operation of every step; returns the number of cut points. */
-function runWorkload(w: Workload): number {
+/**
+ * Runs one workload with a cut at every operation of every step, counting each cut point into
+ * `tally` as it is made (a failing workload's count stands at its failure).
+ */
+function runWorkload(w: Workload, tally: { cuts: number }): void {
   const keys = new SeededPrng(w.faultSeed ^ 0x5eed);
   const faults = new SeededPrng(w.faultSeed);
   const everyValue: Uint8Array[] = [];
@@ -108,7 +113,6 @@ function runWorkload(w: Workload): number {
     model.set(id, hex(key));
   }
 
-  let cutPoints = 0;
   w.steps.forEach((step, index) => {
     const id = step.id % w.pool;
     const key = step.kind === 'put' ? keys.bytes(step.length) : undefined;
@@ -119,7 +123,7 @@ function runWorkload(w: Workload): number {
     const after: State = storeContents(store);
 
     for (let cut = 1; ; cut++) {
-      const where = `step ${index} (${step.kind} ${id}), cut at operation ${cut}`;
+      const where = `step ${index + 1} (${step.kind} ${id}), cut at operation ${cut}`;
       const crashed = Flash.fromImage(image, { seed: faults.nextU32() });
       const replay = KeyStore.mount(crashed, OPTIONS);
       crashed.cutPowerAfter(cut);
@@ -131,7 +135,7 @@ function runWorkload(w: Workload): number {
         if (!(e instanceof PowerLossError)) throw e;
       }
       crashed.powerOn();
-      cutPoints++;
+      tally.cuts++;
 
       if (w.doubleFault) {
         crashed.cutPowerAfter(1 + faults.int(6));
@@ -181,7 +185,6 @@ function runWorkload(w: Workload): number {
       everyValue.filter((v) => !live.has(hex(v))),
     ),
   ).toBeUndefined();
-  return cutPoints;
 }
 
 describe('key store under power cuts', () => {
@@ -191,9 +194,14 @@ describe('key store under power cuts', () => {
     fc.assert(
       fc.property(workloadArb, (w) => {
         runs++;
-        const cuts = runWorkload(w);
-        cutPoints += cuts;
-        progress.ran(cuts);
+        // A failing workload (and each shrinking one) counts the cut points it made.
+        const tally = { cuts: 0 };
+        try {
+          runWorkload(w, tally);
+        } finally {
+          cutPoints += tally.cuts;
+          progress.ran(tally.cuts);
+        }
       }),
       progress.params<[Workload]>(CI_RUNS),
     );

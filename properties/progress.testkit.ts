@@ -40,6 +40,15 @@ export class PropertyProgress {
   private test = '';
   private operations = 0;
   private cpu0: NodeJS.CpuUsage = process.cpuUsage();
+  private ended = 0;
+
+  /**
+   * Runs of the last property that ended through {@link params}' reporter, as fast-check counts
+   * them (shrinking runs not included, the failing run included); 0 until one ends.
+   */
+  get runs(): number {
+    return this.ended;
+  }
 
   /** The suite's short name (`runner/suites.ts`). */
   readonly suite: string;
@@ -55,6 +64,7 @@ export class PropertyProgress {
 
   /** A property of `planned` runs starts in the current test. */
   begin(planned: number): void {
+    this.ended = 0;
     this.test = expect.getState().currentTestName ?? '';
     this.operations = 0;
     this.cpu0 = process.cpuUsage();
@@ -91,6 +101,7 @@ export class PropertyProgress {
     return {
       ...params,
       reporter: (details: RunDetails<Ts>) => {
+        this.ended = details.numRuns;
         const failed = details.failed && !stoppedByDeadline(details);
         this.finish({
           runs: details.numRuns,

@@ -34,6 +34,11 @@ describe('Args (node:util parseArgs)', () => {
     const typo = new Args(['--cryptoperod', '30d']);
     typo.option('--cryptoperiod');
     expect(() => typo.done()).toThrow("unknown option '--cryptoperod' (did you mean '--cryptoperiod'?)");
+    // A dash-led word that is no option name is likelier a value: that one is told where values go.
+    expect(() => new Args(['--frob']).done()).toThrow(/^unknown option '--frob'$/);
+    expect(() => new Args(['-notes']).done()).toThrow(
+      "unknown option '-n' (a value starting with '-' goes after '--')",
+    );
     expect(() => new Args(['--out', 'a', '--out=b']).option('--out')).toThrow('--out given twice');
     const noValue = new Args(['--out']);
     expect(() => {

@@ -34,9 +34,9 @@ function usageErrorOf(error: unknown, spec: Spec): UsageError {
   const option = /'(-[^' ]*)/.exec(message)?.[1] ?? '';
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     const known = Object.keys(spec).map((name) => `--${name}`);
-    return new UsageError(
-      `unknown option '${option}'${didYouMean(option, known)} (a value starting with '-' goes after '--')`,
-    );
+    // '--frobnicate' was meant as an option; '-1' or '-notes' more likely as a positional value.
+    const hint = option.startsWith('--') ? '' : " (a value starting with '-' goes after '--')";
+    return new UsageError(`unknown option '${option}'${didYouMean(option, known)}${hint}`);
   }
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
     if (/does not take an argument/.test(message)) return new UsageError(`${option} takes no value`);
@@ -85,6 +85,7 @@ export class Args {
         t.value.length > 1 &&
         t.value.startsWith('-'),
     );
+    // Not said with the value given: it may be a PIN.
     if (ambiguous) throw new UsageError(`${name} needs a value (one starting with '-': ${name}=-…)`);
     const values = parsed.values[key] as string[] | boolean[] | undefined;
     if (values !== undefined && values.length > 1) throw new UsageError(`${name} given twice`);

@@ -77,7 +77,8 @@ function stalePath(suite: string, test: string, seed: number | null): string {
     `${suite}: "${test}": the --path does not replay${seed === null ? '' : ` under seed ${seed}`} with this code. ` +
     'A path walks the shrinking of the one property and run it was printed for, which depends on what the ' +
     'code did: for another property (give --test) or after a change (a fix, new commands) it does ' +
-    'not fit. Replay the seed alone (drop --path), or run the reproduction file the failure saved, ' +
+    "not fit, nor does a path copied in part (copy it whole, quoted: the deployment suite's goes on " +
+    'after an @). Replay the seed alone (drop --path), or run the reproduction file the failure saved, ' +
     'if its suite writes one (the deployment suite does: reports/ or the campaign folder).'
   );
 }
