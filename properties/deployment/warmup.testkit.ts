@@ -284,4 +284,24 @@ export const WARMUP: readonly CommandSpec[] = [
   sync('U3'),
   sync('U4'),
   collect,
+  // A key delivered again is held again: dave leaves the lab (which shares its history), rejoins
+  // before acknowledging his removal (his dropped keys still recorded) and syncs, then leaves again.
+  // Seeded bugs that kept the re-delivered keys recorded as dropped (never ordered erased at the
+  // second removal), or that counted dropped keys as held (never delivered again), passed every
+  // CI-size run, which seldom rejoin before the acknowledgement.
+  admin({ type: 'removeMember', groupId: 'G3', userId: 'U4', now: 0 }),
+  publish,
+  admin({ type: 'addMember', groupId: 'G3', userId: 'U4', now: 0 }),
+  publish,
+  sync('U4'),
+  admin({ type: 'removeMember', groupId: 'G3', userId: 'U4', now: 0 }),
+  publish,
+  sync('U4'),
+  // Power goes after the commit of a file that delivers keys, before the HSM imports them (flash
+  // writes 1 and 2 are the commit's): reopening the replica must carry out the imports it owes.
+  admin({ type: 'addMember', groupId: 'G3', userId: 'U4', now: 0 }),
+  publish,
+  { t: 'cut', where: 'flash', n: 3, inner: sync('U4') },
+  sync('U4'),
+  collect,
 ];
