@@ -5,7 +5,9 @@
  * backward secrecy), every key life-cycle edge, a user blocked by counted refusals and
  * released by a resync, a stale user acknowledging, every PIN-session edge, power cuts inside
  * syncs in every state update processing can be in when power goes, a provisioning whose commit
- * power cut lost, and each attack on the share and on SD cards. Its invariants are checked like any run's.
+ * power cut lost, each attack on the share and on SD cards, a rejoin before the removal is
+ * acknowledged, a cut between a file's commit and its HSM imports, and a retired HSM offered for
+ * provisioning. Its invariants are checked like any run's.
  * Test support only.
  * @module
  */
@@ -304,4 +306,14 @@ export const WARMUP: readonly CommandSpec[] = [
   { t: 'cut', where: 'flash', n: 3, inner: sync('U4') },
   sync('U4'),
   collect,
+  // dave is deleted and his HSM erases every KMS key; his ID comes back, and the operator offers
+  // his old HSM, not factory-reset, then alice's, in service: both must be refused (DeviceInUse).
+  // A seeded bug that let a retired HSM holding channel keys alone be provisioned passed every
+  // CI-size run, whose provisionings always take a new HSM.
+  admin({ type: 'deleteUser', userId: 'U4', now: 0 }),
+  publish,
+  sync('U4'),
+  admin({ type: 'addUser', userId: 'U4', name: 'dave again', now: 0 }),
+  { t: 'reuseHsm', user: 'U4', from: 'U4' },
+  { t: 'reuseHsm', user: 'U4', from: 'U1' },
 ];
