@@ -264,11 +264,24 @@ export function checkSyncedExactly(
 
 /**
  * integrity: every open replica holds a state the administrator published to it (a prefix of its
- * published history), and the admin never counts an acknowledgement beyond what a device applied.
+ * published history), the last file it applied is byte for byte one the system wrote (an authentic
+ * file with bytes appended, say, is not: its header and seal alone must not carry it), and the admin
+ * never counts an acknowledgement beyond what a device applied.
  */
 export function checkIntegrity(m: DeploymentModel, r: Deployment): void {
+  let written: Set<string> | null = null;
   for (const slot of r.users.values()) {
     if (!usable(slot)) continue;
+    const fileHash = slot.user.appliedFileHash;
+    if (fileHash !== '') {
+      written ??= new Set(r.genuine.values());
+      if (!written.has(fileHash))
+        violated(
+          'integrity',
+          `${slot.userId}'s replica applied update ${slot.user.appliedSequence} from a file the system never wrote ` +
+            `(SHA-256 ${fileHash.slice(0, 16)}…, the hash of no file it wrote to the share)`,
+        );
+    }
     const sequence = slot.user.appliedSequence;
     m.maxApplied.set(slot.userId, Math.max(m.maxApplied.get(slot.userId) ?? 0, sequence));
     const expected = m.viewAtSequence(slot.userId, sequence);

@@ -316,4 +316,13 @@ export const WARMUP: readonly CommandSpec[] = [
   admin({ type: 'addUser', userId: 'U4', name: 'dave again', now: 0 }),
   { t: 'reuseHsm', user: 'U4', from: 'U4' },
   { t: 'reuseHsm', user: 'U4', from: 'U1' },
+  // An authentic file with bytes appended is not the administrator's file: refused, and put back
+  // whole by the next publish. A seeded bug that ignored bytes after the sealed body passed every
+  // CI-size run, whose attacks only flipped bits and cut files short.
+  rename('U2', 'bob 6'),
+  publish,
+  attack('append', 'U2', 0),
+  sync('U2'),
+  publish,
+  sync('U2'),
 ];
