@@ -19,6 +19,8 @@ import type { SdCard } from '../../device/sdcard.ts';
 import type { DeploymentModel, LedgerEntry, ReplicaView } from './referenceModel.ts';
 import { runPure } from './referenceModel.ts';
 import { query } from '../db/statementCache.ts';
+import { updateStream } from '../protocol/streams.ts';
+import { bytesEqual } from '../../device/binaryCodec.ts';
 
 /**
  * Where the checkers count what they checked and the refusals they met: the property suite's
@@ -398,6 +400,32 @@ export function deviceState(r: Deployment, userId: UserId): string {
 export function expectedSelection(m: DeploymentModel, sender: UserId, to: readonly UserId[]): string {
   const result = m.pure(() => selectKey(m.swept(), sender, to, m.now));
   return result.ok ? `${result.selection.keyId}@${result.selection.groupId}` : result.error.code;
+}
+
+/**
+ * convergence, right after a publication: every committed file that its user has not acknowledged
+ * (the admin's outbox) lies on the share byte for byte. The flush each publication starts with
+ * writes back a file that is missing, damaged, cut short or lengthened; left as it is, the file
+ * stalls its user (the erase orders of a deleted user's last file included) until a resync.
+ */
+export async function checkOutboxOnShare(r: Deployment, label: string): Promise<void> {
+  const outbox = r.admin.readDatabase(
+    (db) =>
+      query(db, 'SELECT user_id, name, bytes FROM outbox WHERE bytes IS NOT NULL') as Array<
+        [string, string, Uint8Array]
+      >,
+  );
+  for (const [userId, name, bytes] of outbox) {
+    const onShare = await r.share.read(updateStream(userId), name);
+    if (onShare !== null && bytesEqual(onShare, bytes)) continue;
+    violated(
+      'convergence',
+      `${label}: after the publication, ${userId}'s committed file ${name} ` +
+        (onShare === null
+          ? 'is missing from the share'
+          : `differs on the share (${onShare.length} bytes there, ${bytes.length} committed)`),
+    );
+  }
 }
 
 /**

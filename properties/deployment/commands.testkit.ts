@@ -26,6 +26,7 @@ import { messageKey, openUser } from '../../impl/simulation/deployment.ts';
 import {
   checkIntegrity,
   checkKeySecrecy,
+  checkOutboxOnShare,
   checkLedger,
   checkModelAgreement,
   checkNeedToKnow,
@@ -265,11 +266,20 @@ export async function execute(spec: CommandSpec, m: DeploymentModel, r: Deployme
   );
   const label = `step ${m.step} (${describe(spec)})`;
   const t0 = performance.now();
+  published = false;
   await run(spec, m, r, label);
   if (process.env['DEPLOY_PROFILE'])
     PROFILE[`run:${spec.t}`] = (PROFILE[`run:${spec.t}`] ?? 0) + performance.now() - t0;
   await checkAfter(m, r);
+  // After key-secrecy, so that a leak through the share is reported as the leak it is.
+  if (published) {
+    await checkOutboxOnShare(r, label);
+    stats.count('invariantChecks', 'convergence:outbox on the share after a publication');
+  }
 }
+
+/** Whether the command in progress completed a publication (a power cut may have stopped it). */
+let published = false;
 
 /** The invariants checked after every command. */
 export async function checkAfter(m: DeploymentModel, r: Deployment): Promise<void> {
@@ -409,6 +419,7 @@ async function publish(m: DeploymentModel, r: Deployment): Promise<void> {
   r.output(report);
   for (const p of report.published) m.recordPublished(p.userId, p.sequence);
   m.dirty = false;
+  published = true;
 }
 
 /**
