@@ -403,6 +403,30 @@ export function expectedSelection(m: DeploymentModel, sender: UserId, to: readon
 }
 
 /**
+ * model-agreement of the publication machine (`model/publication.ts`), right after a publication or
+ * a collection of acknowledgements: time passes before an event reaches a user's record (`TICK` at
+ * the event's time), so the state committed with a file or an acknowledgement is the one the record
+ * reads as at that very time (`publicationStates`, which lets time pass first). A user pending past
+ * the stale limit is stale when its next file goes out, not pending.
+ */
+export function checkPublicationRecords(r: Deployment, userIds: readonly UserId[], label: string): void {
+  if (userIds.length === 0) return;
+  const reads = new Map(r.publisher.publicationStates().map((p) => [p.userId, p.state] as const));
+  const stored = new Map(
+    r.admin.readDatabase((db) => query(db, 'SELECT user_id, state FROM publication') as Array<[string, string]>),
+  );
+  for (const userId of new Set(userIds)) {
+    const [committed, read] = [stored.get(userId), reads.get(userId)];
+    if (committed !== read)
+      violated(
+        'model-agreement',
+        `${label}: ${userId}'s publication record was committed ${String(committed)} with the event, but at the ` +
+          `same time reads ${String(read)}: time did not pass before the event (the machine's TICK)`,
+      );
+  }
+}
+
+/**
  * convergence, right after a publication: every committed file that its user has not acknowledged
  * (the admin's outbox) lies on the share byte for byte. The flush each publication starts with
  * writes back a file that is missing, damaged, cut short or lengthened; left as it is, the file

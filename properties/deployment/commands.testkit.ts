@@ -27,6 +27,7 @@ import {
   checkIntegrity,
   checkKeySecrecy,
   checkOutboxOnShare,
+  checkPublicationRecords,
   checkLedger,
   checkModelAgreement,
   checkNeedToKnow,
@@ -319,10 +320,17 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
     case 'admin':
       return adminOperation(m, r, spec.op, label);
     case 'publish':
-      return publish(m, r);
-    case 'collectAcks':
-      r.output((await r.publisher.collectAcknowledgements()).accepted);
+      return publish(m, r, label);
+    case 'collectAcks': {
+      const { accepted } = await r.publisher.collectAcknowledgements();
+      r.output(accepted);
+      checkPublicationRecords(
+        r,
+        accepted.map((a) => a.userId),
+        label,
+      );
       return;
+    }
     case 'checkPublication':
       r.output(r.publisher.publicationStates());
       return;
@@ -413,13 +421,18 @@ async function adminOperation(m: DeploymentModel, r: Deployment, raw: KmsOperati
   checkModelAgreement(m, r, label);
 }
 
-async function publish(m: DeploymentModel, r: Deployment): Promise<void> {
+async function publish(m: DeploymentModel, r: Deployment, label: string): Promise<void> {
   r.archiveAdmin();
   const report = await r.publisher.publish();
   r.output(report);
   for (const p of report.published) m.recordPublished(p.userId, p.sequence);
   m.dirty = false;
   published = true;
+  checkPublicationRecords(
+    r,
+    report.published.map((p) => p.userId),
+    label,
+  );
 }
 
 /**
