@@ -1,7 +1,7 @@
 /**
  * Update files under attack and under power loss. The attacker owns the shared folder: it flips
- * bytes, truncates, reorders, replays old files, moves another user's file into a stream, and seals
- * files with a user device it controls. Every such file must be refused with a reason and leave
+ * bytes, truncates, appends bytes, reorders, replays old files, moves another user's file into a
+ * stream, and seals files with a user device it controls. Every such file must be refused with a reason and leave
  * the user's replica, keys and sequence exactly as they were; authentic files are judged in the
  * order their headers claim, so a delivery of them under any names applies them all. A power cut at
  * every flash and SD write while a file is applied must leave the state before or after, and a
@@ -62,7 +62,7 @@ function state(user: User) {
 }
 
 describe('update files under attack', () => {
-  test('every single-byte change and every truncation of a file is refused', async () => {
+  test('every single-byte change, every truncation and bytes appended to a file are refused', async () => {
     const { w, pending } = await scenario();
     const bob = w.users.get('U2') as User;
     const before = state(bob);
@@ -79,6 +79,12 @@ describe('update files under attack', () => {
     for (let length = 0; length < pending.bytes.length; length++) {
       const reason = bob.check(pending.bytes.slice(0, length));
       expect(['truncated', 'corrupt'], `cut to ${length} bytes`).toContain(reason);
+    }
+    // Header and seal intact, bytes after the sealed body: not the administrator's file either.
+    for (const extra of [1, 2, 16, 1000]) {
+      const longer = new Uint8Array(pending.bytes.length + extra);
+      longer.set(pending.bytes);
+      expect(bob.check(longer), `${extra} byte(s) appended`).toBe('corrupt');
     }
     expect([...reasons].sort()).toEqual(expect.arrayContaining(['corrupt', 'forged']));
     expect(state(bob)).toBe(before);

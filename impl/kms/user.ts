@@ -488,6 +488,14 @@ export class User {
   }
 
   /**
+   * The SHA-256 (hex) of the last applied update file, whole, '' before the first: what its
+   * acknowledgement carries and what the next incremental file must name as its predecessor.
+   */
+  get appliedFileHash(): string {
+    return this.#processing().context.lastFileHash;
+  }
+
+  /**
    * Reads this user's update stream and applies every new file in order (the original's
    * `sekey_update_userdata`). Each file is checked by the HSM (seal under the admin→user channel
    * key, header as AAD) and judged by `model/updateProcessing`: forged, wrong-recipient, replayed,

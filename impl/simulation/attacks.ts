@@ -1,7 +1,7 @@
 /**
  * The adversary on a deployment's share and SD cards: what it can do to the update and
  * acknowledgement files it sees (replay, reorder, drop, a withheld file and the next renamed as a
- * resync, duplicate, truncate, corrupt, misdeliver, files of a foreign installation) and to the
+ * resync, duplicate, truncate, corrupt, append, misdeliver, files of a foreign installation) and to the
  * cards (an old image of a user's or the admin's card, two users' cards swapped). Every attack
  * must be refused or change nothing: the card attacks check that here (`integrity`), the share
  * attacks are judged by the invariants after the victims sync. The deployment property suite
@@ -25,6 +25,7 @@ export const ATTACK_KINDS = [
   'duplicate',
   'truncate',
   'corrupt',
+  'append',
   'misdeliver',
   'ackDrop',
   'ackCorrupt',
@@ -80,6 +81,7 @@ export function pendingFilesNeeded(kind: AttackKind): number {
     case 'duplicate':
     case 'truncate':
     case 'corrupt':
+    case 'append':
     case 'ackDrop':
     case 'ackCorrupt':
       return 1;
@@ -212,6 +214,17 @@ export async function runAttack(
       const bad = kind === 'truncate' ? bytes.slice(0, pick % bytes.length) : bytes.slice();
       if (kind !== 'truncate') bad[pick % bad.length] = (bad[pick % bad.length] as number) ^ (mask || 1);
       await r.share.write(stream, name, bad);
+      return taint();
+    }
+    case 'append': {
+      // An authentic file with bytes after its sealed body (1 to 16 bytes of `mask`): not the
+      // administrator's file, though its header and seal are intact, so it must be refused.
+      const name = pending[pick % pending.length] as string;
+      const bytes = await r.share.read(stream, name);
+      if (!bytes) return nothing();
+      const longer = new Uint8Array(bytes.length + 1 + (pick % 16)).fill(mask);
+      longer.set(bytes);
+      await r.share.write(stream, name, longer);
       return taint();
     }
     case 'sdRollback':

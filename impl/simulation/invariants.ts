@@ -19,6 +19,8 @@ import type { SdCard } from '../../device/sdcard.ts';
 import type { DeploymentModel, LedgerEntry, ReplicaView } from './referenceModel.ts';
 import { runPure } from './referenceModel.ts';
 import { query } from '../db/statementCache.ts';
+import { updateStream } from '../protocol/streams.ts';
+import { bytesEqual } from '../../device/binaryCodec.ts';
 
 /**
  * Where the checkers count what they checked and the refusals they met: the property suite's
@@ -264,11 +266,24 @@ export function checkSyncedExactly(
 
 /**
  * integrity: every open replica holds a state the administrator published to it (a prefix of its
- * published history), and the admin never counts an acknowledgement beyond what a device applied.
+ * published history), the last file it applied is byte for byte one the system wrote (an authentic
+ * file with bytes appended, say, is not: its header and seal alone must not carry it), and the admin
+ * never counts an acknowledgement beyond what a device applied.
  */
 export function checkIntegrity(m: DeploymentModel, r: Deployment): void {
+  let written: Set<string> | null = null;
   for (const slot of r.users.values()) {
     if (!usable(slot)) continue;
+    const fileHash = slot.user.appliedFileHash;
+    if (fileHash !== '') {
+      written ??= new Set(r.genuine.values());
+      if (!written.has(fileHash))
+        violated(
+          'integrity',
+          `${slot.userId}'s replica applied update ${slot.user.appliedSequence} from a file the system never wrote ` +
+            `(SHA-256 ${fileHash.slice(0, 16)}…, the hash of no file it wrote to the share)`,
+        );
+    }
     const sequence = slot.user.appliedSequence;
     m.maxApplied.set(slot.userId, Math.max(m.maxApplied.get(slot.userId) ?? 0, sequence));
     const expected = m.viewAtSequence(slot.userId, sequence);
@@ -385,6 +400,56 @@ export function deviceState(r: Deployment, userId: UserId): string {
 export function expectedSelection(m: DeploymentModel, sender: UserId, to: readonly UserId[]): string {
   const result = m.pure(() => selectKey(m.swept(), sender, to, m.now));
   return result.ok ? `${result.selection.keyId}@${result.selection.groupId}` : result.error.code;
+}
+
+/**
+ * model-agreement of the publication machine (`model/publication.ts`), right after a publication or
+ * a collection of acknowledgements: time passes before an event reaches a user's record (`TICK` at
+ * the event's time), so the state committed with a file or an acknowledgement is the one the record
+ * reads as at that very time (`publicationStates`, which lets time pass first). A user pending past
+ * the stale limit is stale when its next file goes out, not pending.
+ */
+export function checkPublicationRecords(r: Deployment, userIds: readonly UserId[], label: string): void {
+  if (userIds.length === 0) return;
+  const reads = new Map(r.publisher.publicationStates().map((p) => [p.userId, p.state] as const));
+  const stored = new Map(
+    r.admin.readDatabase((db) => query(db, 'SELECT user_id, state FROM publication') as Array<[string, string]>),
+  );
+  for (const userId of new Set(userIds)) {
+    const [committed, read] = [stored.get(userId), reads.get(userId)];
+    if (committed !== read)
+      violated(
+        'model-agreement',
+        `${label}: ${userId}'s publication record was committed ${String(committed)} with the event, but at the ` +
+          `same time reads ${String(read)}: time did not pass before the event (the machine's TICK)`,
+      );
+  }
+}
+
+/**
+ * convergence, right after a publication: every committed file that its user has not acknowledged
+ * (the admin's outbox) lies on the share byte for byte. The flush each publication starts with
+ * writes back a file that is missing, damaged, cut short or lengthened; left as it is, the file
+ * stalls its user (the erase orders of a deleted user's last file included) until a resync.
+ */
+export async function checkOutboxOnShare(r: Deployment, label: string): Promise<void> {
+  const outbox = r.admin.readDatabase(
+    (db) =>
+      query(db, 'SELECT user_id, name, bytes FROM outbox WHERE bytes IS NOT NULL') as Array<
+        [string, string, Uint8Array]
+      >,
+  );
+  for (const [userId, name, bytes] of outbox) {
+    const onShare = await r.share.read(updateStream(userId), name);
+    if (onShare !== null && bytesEqual(onShare, bytes)) continue;
+    violated(
+      'convergence',
+      `${label}: after the publication, ${userId}'s committed file ${name} ` +
+        (onShare === null
+          ? 'is missing from the share'
+          : `differs on the share (${onShare.length} bytes there, ${bytes.length} committed)`),
+    );
+  }
 }
 
 /**

@@ -196,6 +196,7 @@ describe('SimulationWorld', () => {
         'duplicate',
         'truncate',
         'corrupt',
+        'append',
         'ackDrop',
         'ackCorrupt',
       ]);

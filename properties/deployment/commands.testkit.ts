@@ -26,6 +26,8 @@ import { messageKey, openUser } from '../../impl/simulation/deployment.ts';
 import {
   checkIntegrity,
   checkKeySecrecy,
+  checkOutboxOnShare,
+  checkPublicationRecords,
   checkLedger,
   checkModelAgreement,
   checkNeedToKnow,
@@ -46,7 +48,7 @@ import {
 import type { DeploymentModel } from '../../impl/simulation/referenceModel.ts';
 import type { SuiteStats } from './stats.testkit.ts';
 import { untapped } from './xstateTap.testkit.ts';
-import { userDeviceOf } from '../../impl/kms/distribution.ts';
+import { provisionUser, userDeviceOf } from '../../impl/kms/distribution.ts';
 import { userKeyIndex } from '../../impl/protocol/deviceKeyIds.ts';
 
 /** The users that may get devices (N = 4). */
@@ -83,6 +85,7 @@ export type CommandSpec =
   | CuttableSpec
   | { readonly t: 'checkPublication' }
   | { readonly t: 'resync'; readonly user: UserId }
+  | { readonly t: 'reuseHsm'; readonly user: UserId; readonly from: UserId }
   | { readonly t: 'findKey'; readonly user: UserId; readonly to: readonly UserId[] }
   | { readonly t: 'decrypt'; readonly user: UserId; readonly pick: number }
   | { readonly t: 'reprotect'; readonly user: UserId; readonly pick: number }
@@ -141,6 +144,8 @@ export function describe(spec: CommandSpec): string {
       return `admin requests a resync of ${spec.user}`;
     case 'provision':
       return `admin provisions a (new) HSM for ${spec.user}`;
+    case 'reuseHsm':
+      return `admin provisions ${spec.user} on ${spec.from}'s HSM as it is, not factory-reset (must be refused)`;
     case 'sync':
       return `${spec.user} syncs`;
     case 'findKey':
@@ -217,6 +222,14 @@ export function precondition(spec: CommandSpec, m: DeploymentModel): boolean {
       return m.devices.has(spec.user);
     case 'provision':
       return m.kms.users[spec.user] !== undefined;
+    case 'reuseHsm':
+      // An HSM in service for its own user may take that user's provisioning again (a run whose
+      // commit a power cut may have lost): only another user's HSM, or a retired one, is judged.
+      return (
+        m.kms.users[spec.user] !== undefined &&
+        m.devices.has(spec.from) &&
+        (spec.user !== spec.from || !m.inService(spec.from))
+      );
     case 'sync':
     case 'findKey':
     case 'encrypt':
@@ -254,11 +267,20 @@ export async function execute(spec: CommandSpec, m: DeploymentModel, r: Deployme
   );
   const label = `step ${m.step} (${describe(spec)})`;
   const t0 = performance.now();
+  published = false;
   await run(spec, m, r, label);
   if (process.env['DEPLOY_PROFILE'])
     PROFILE[`run:${spec.t}`] = (PROFILE[`run:${spec.t}`] ?? 0) + performance.now() - t0;
   await checkAfter(m, r);
+  // After key-secrecy, so that a leak through the share is reported as the leak it is.
+  if (published) {
+    await checkOutboxOnShare(r, label);
+    stats.count('invariantChecks', 'convergence:outbox on the share after a publication');
+  }
 }
+
+/** Whether the command in progress completed a publication (a power cut may have stopped it). */
+let published = false;
 
 /** The invariants checked after every command. */
 export async function checkAfter(m: DeploymentModel, r: Deployment): Promise<void> {
@@ -298,10 +320,17 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
     case 'admin':
       return adminOperation(m, r, spec.op, label);
     case 'publish':
-      return publish(m, r);
-    case 'collectAcks':
-      r.output((await r.publisher.collectAcknowledgements()).accepted);
+      return publish(m, r, label);
+    case 'collectAcks': {
+      const { accepted } = await r.publisher.collectAcknowledgements();
+      r.output(accepted);
+      checkPublicationRecords(
+        r,
+        accepted.map((a) => a.userId),
+        label,
+      );
       return;
+    }
     case 'checkPublication':
       r.output(r.publisher.publicationStates());
       return;
@@ -313,6 +342,8 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
       await r.provision(spec.user);
       m.provisioned(spec.user);
       return;
+    case 'reuseHsm':
+      return reuseHsm(m, r, spec.user, spec.from, label);
     case 'sync':
       return sync(m, r, spec.user, label);
     case 'findKey':
@@ -390,12 +421,52 @@ async function adminOperation(m: DeploymentModel, r: Deployment, raw: KmsOperati
   checkModelAgreement(m, r, label);
 }
 
-async function publish(m: DeploymentModel, r: Deployment): Promise<void> {
+async function publish(m: DeploymentModel, r: Deployment, label: string): Promise<void> {
   r.archiveAdmin();
   const report = await r.publisher.publish();
   r.output(report);
   for (const p of report.published) m.recordPublished(p.userId, p.sequence);
   m.dirty = false;
+  published = true;
+  checkPublicationRecords(
+    r,
+    report.published.map((p) => p.userId),
+    label,
+  );
+}
+
+/**
+ * The operator offers `from`'s HSM as it is (no factory reset) for `userId`'s provisioning: one in
+ * service for another user, or one the admin retired (its user deleted, or replaced), which keeps
+ * keys of its earlier use (channel keys at least, once its last file erased every KMS key). Either
+ * must be refused (`DeviceInUse`) and change nothing, on the HSM or in the admin's database: with
+ * it, one HSM would serve two identities (need-to-know).
+ */
+async function reuseHsm(m: DeploymentModel, r: Deployment, userId: UserId, from: UserId, label: string): Promise<void> {
+  const { stats } = ctx();
+  const slot = r.slot(from);
+  if (!usable(slot) || slot.device.session !== 'user') return;
+  const device = slot.device;
+  const keys = JSON.stringify(device.listKeyIds());
+  const generation = r.admin.generation;
+  device.logout();
+  device.login('admin', ADMIN_PIN);
+  let code = 'ok';
+  try {
+    r.output(provisionUser(r.admin, userId, device));
+  } catch (error) {
+    code = stats.error(error);
+    r.output(error);
+  } finally {
+    device.logout();
+    device.login('user', USER_PIN);
+  }
+  stats.count('invariantChecks', 'need-to-know:an HSM in use refused for provisioning');
+  const whose = `${from}'s ${m.inService(from) ? 'HSM in service' : 'retired HSM'}`;
+  if (code !== 'DeviceInUse')
+    violated('need-to-know', `${label}: provisioning ${userId} on ${whose} answered ${code}, expected DeviceInUse`);
+  if (r.admin.generation !== generation || JSON.stringify(device.listKeyIds()) !== keys)
+    violated('need-to-know', `${label}: the refused provisioning of ${userId} on ${whose} changed something`);
 }
 
 // ---- users -------------------------------------------------------------------------------------
@@ -924,6 +995,10 @@ export const commandSpecArb: fc.Arbitrary<CommandSpec> = fc.oneof(
   { weight: 1, arbitrary: fc.constant<CommandSpec>({ t: 'checkPublication' }) },
   { weight: 1, arbitrary: deviceUser.map((user): CommandSpec => ({ t: 'resync', user })) },
   { weight: 1, arbitrary: deviceUser.map((user): CommandSpec => ({ t: 'provision', user })) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(opUser, deviceUser).map(([user, from]): CommandSpec => ({ t: 'reuseHsm', user, from })),
+  },
   { weight: 8, arbitrary: deviceUser.map((user): CommandSpec => ({ t: 'sync', user })) },
   {
     weight: 2,

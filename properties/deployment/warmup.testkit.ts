@@ -5,7 +5,9 @@
  * backward secrecy), every key life-cycle edge, a user blocked by counted refusals and
  * released by a resync, a stale user acknowledging, every PIN-session edge, power cuts inside
  * syncs in every state update processing can be in when power goes, a provisioning whose commit
- * power cut lost, and each attack on the share and on SD cards. Its invariants are checked like any run's.
+ * power cut lost, each attack on the share and on SD cards, a rejoin before the removal is
+ * acknowledged, a cut between a file's commit and its HSM imports, and a retired HSM offered for
+ * provisioning. Its invariants are checked like any run's.
  * Test support only.
  * @module
  */
@@ -284,4 +286,43 @@ export const WARMUP: readonly CommandSpec[] = [
   sync('U3'),
   sync('U4'),
   collect,
+  // A key delivered again is held again: dave leaves the lab (which shares its history), rejoins
+  // before acknowledging his removal (his dropped keys still recorded) and syncs, then leaves again.
+  // Seeded bugs that kept the re-delivered keys recorded as dropped (never ordered erased at the
+  // second removal), or that counted dropped keys as held (never delivered again), passed every
+  // CI-size run, which seldom rejoin before the acknowledgement.
+  admin({ type: 'removeMember', groupId: 'G3', userId: 'U4', now: 0 }),
+  publish,
+  admin({ type: 'addMember', groupId: 'G3', userId: 'U4', now: 0 }),
+  publish,
+  sync('U4'),
+  admin({ type: 'removeMember', groupId: 'G3', userId: 'U4', now: 0 }),
+  publish,
+  sync('U4'),
+  // Power goes after the commit of a file that delivers keys, before the HSM imports them (flash
+  // writes 1 and 2 are the commit's): reopening the replica must carry out the imports it owes.
+  admin({ type: 'addMember', groupId: 'G3', userId: 'U4', now: 0 }),
+  publish,
+  { t: 'cut', where: 'flash', n: 3, inner: sync('U4') },
+  sync('U4'),
+  collect,
+  // dave is deleted and his HSM erases every KMS key; his ID comes back, and the operator offers
+  // his old HSM, not factory-reset, then alice's, in service: both must be refused (DeviceInUse).
+  // A seeded bug that let a retired HSM holding channel keys alone be provisioned passed every
+  // CI-size run, whose provisionings always take a new HSM.
+  admin({ type: 'deleteUser', userId: 'U4', now: 0 }),
+  publish,
+  sync('U4'),
+  admin({ type: 'addUser', userId: 'U4', name: 'dave again', now: 0 }),
+  { t: 'reuseHsm', user: 'U4', from: 'U4' },
+  { t: 'reuseHsm', user: 'U4', from: 'U1' },
+  // An authentic file with bytes appended is not the administrator's file: refused, and put back
+  // whole by the next publish. A seeded bug that ignored bytes after the sealed body passed every
+  // CI-size run, whose attacks only flipped bits and cut files short.
+  rename('U2', 'bob 6'),
+  publish,
+  attack('append', 'U2', 0),
+  sync('U2'),
+  publish,
+  sync('U2'),
 ];
