@@ -5,7 +5,8 @@
  * backward secrecy), every key life-cycle edge, a user blocked by counted refusals and
  * released by a resync, a stale user acknowledging, every PIN-session edge, power cuts inside
  * syncs in every state update processing can be in when power goes, a provisioning whose commit
- * power cut lost, and each attack on the share and on SD cards. Its invariants are checked like any run's.
+ * power cut lost, each attack on the share and on SD cards, and a deleted user's HSM lost before its
+ * last file and forgotten. Its invariants are checked like any run's.
  * Test support only.
  * @module
  */
@@ -283,5 +284,18 @@ export const WARMUP: readonly CommandSpec[] = [
   sync('U2'),
   sync('U3'),
   sync('U4'),
+  collect,
+  // Dave is deleted and his HSM lost before it syncs the file that orders it to erase his keys: it
+  // would stay stale for good. Forgotten as lost, every key it holds is compromised (the lab's
+  // readable keys, retired by his leaving), as the model's compromise does it; the others learn it.
+  admin({ type: 'deleteUser', userId: 'U4', now: 0 }),
+  publish,
+  { t: 'time', ms: 8 * DAY },
+  { t: 'checkPublication' },
+  { t: 'forgetHsm', user: 'U4', fate: 'lost' },
+  publish,
+  sync('U1'),
+  sync('U2'),
+  sync('U3'),
   collect,
 ];
