@@ -4,6 +4,8 @@
  */
 import type { Admin } from '../kms/admin.ts';
 import { keysHeldByDevice, userDeviceOf } from '../kms/distribution.ts';
+import { findRetiredHsm } from '../kms/retiredHsms.ts';
+import type { ForgottenHsm } from '../kms/retiredHsms.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { asking } from './adminCommand.ts';
@@ -59,10 +61,29 @@ export function deviceCell(device: { serial: string; inService: boolean } | null
  */
 function keptLine(serial: string, kept: readonly string[]): string {
   if (kept.length === 0) return `  the replaced HSM ${serial} holds no key that can still protect`;
-  const command = `sekey admin compromise-key ${kept.length === 1 ? kept[0] : 'K'}`;
-  const howMany = kept.length === 1 ? '' : ' for each';
   const keeps = `  the replaced HSM ${serial} keeps ${ids(kept)}, which can still protect`;
-  return `${keeps}; if it was lost: ${command}${howMany}`;
+  return `${keeps}; if it was lost: sekey admin forget-hsm ${serial} --lost (compromises every key it holds)`;
+}
+
+/** The lines of `forget-hsm`: what was forgotten, and for a lost HSM what became of the keys it may hold. */
+export function forgottenLines(f: ForgottenHsm): string[] {
+  const served = f.users.length === 0 ? '' : ` (served ${ids(f.users)})`;
+  const lines = [`forgot HSM ${f.serial}${served} as ${f.fate}: nothing is published to it any more`];
+  if (f.fate === 'destroyed') return lines;
+  if (f.compromised.length > 0) lines.push(`  compromised, as a lost HSM may hold them: ${ids(f.compromised)}`);
+  if (f.skipped.length > 0) {
+    const skipped = f.skipped.map((s) => `${s.keyId} (${s.state})`).join(', ');
+    lines.push(`  left as they were (what they protected is exposed all the same): ${skipped}`);
+  }
+  if (f.keysUnknown) {
+    lines.push(
+      '  its keys were not recorded when it was replaced (before this version): compromise those it held by hand ' +
+        '(sekey admin compromise-key K)',
+    );
+  } else if (f.compromised.length === 0 && f.skipped.length === 0) {
+    lines.push('  it holds no key the admin knows of: nothing to compromise');
+  }
+  return lines;
 }
 
 /** The user commands. */
@@ -247,6 +268,51 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
         io.out(`  fingerprints — admin ${r.adminFingerprint}, user ${r.userFingerprint}`);
         if (replaced?.inService === true) io.out(keptLine(replaced.serial, kept));
       });
+    },
+  },
+  {
+    name: 'forget-hsm',
+    args: 'SERIAL|U --destroyed|--lost',
+    summary: 'forget a retired HSM that will never sync again (destroyed, or lost: its keys are compromised)',
+    help: [
+      "A retired HSM serves no one: a deleted user's is owed a last file ordering it to erase its keys",
+      '(its user stays stale until it acknowledges it); a replaced one gets nothing and keeps its keys.',
+      'One that will never sync again (destroyed, lost, factory-reset) is forgotten here: nothing more',
+      'is published to it and `stale` no longer names its user. Name it by its serial, or by the user ID',
+      'it served when that names one retired HSM. An HSM in service is refused: retire it first (delete',
+      'its user, or provision a replacement).',
+      '  --destroyed             it was destroyed (or its keys erased): it holds no key',
+      '  --lost                  it was lost or stolen: every key it may hold (what was published to it and',
+      '                          not acknowledged as erased) is marked compromised, an active one replaced',
+      '                          (NIST SP 800-57 Pt 1); keys compromised or destroyed already are left so',
+    ].join('\n'),
+    examples: ['sekey admin delete-user U3 --yes --no-publish', 'sekey admin forget-hsm U3 --lost --yes'],
+    mutates: true,
+    destructive: true,
+    prepare: (args) => {
+      const destroyed = args.flag('--destroyed');
+      const lost = args.flag('--lost');
+      const hsm = args.positional('HSM serial or user ID');
+      if (destroyed === lost)
+        throw new UsageError('forget-hsm needs what became of the HSM: --destroyed or --lost (one of them)');
+      const fate = destroyed ? 'destroyed' : 'lost';
+      const question =
+        fate === 'lost'
+          ? `forget HSM ${hsm} as lost: every key it may hold is marked compromised?`
+          : `forget HSM ${hsm} as destroyed: nothing is published to it any more?`;
+      return asking(
+        () => question,
+        async ({ session, io, report, did, confirm }) => {
+          // Refused (unknown, in service, forgotten already) before the question is asked.
+          session.admin.readDatabase((db) => findRetiredHsm(db, hsm));
+          await confirm(question);
+          const forgotten = session.admin.forgetHsm(hsm, fate);
+          report(forgotten.changes);
+          const { changes: _changes, ...what } = forgotten;
+          did({ forgotten: what });
+          forgottenLines(forgotten).forEach((l) => io.out(l));
+        },
+      );
     },
   },
 ];

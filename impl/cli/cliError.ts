@@ -36,8 +36,8 @@ export const CLI_ERROR_CODES = [
    */
   'SystemClock',
   /**
-   * A destructive command (`destroy-key`, `delete-group`, `delete-user`, provisioning a user again)
-   * was not confirmed: it was answered no on the terminal, or a prompt (a confirmation, a PIN) was
+   * A destructive command (`destroy-key`, `delete-group`, `delete-user`, `forget-hsm`, provisioning a
+   * user again) was not confirmed: it was answered no on the terminal, or a prompt (a confirmation, a PIN) was
    * left with Ctrl-C; or a new PIN typed twice differed. Nothing was changed.
    * @remedy Answer `yes` at the prompt, or pass `--yes` in scripts; type the same new PIN twice.
    */

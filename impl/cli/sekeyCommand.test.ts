@@ -520,7 +520,7 @@ describe('sekey on a persistent installation', () => {
     // of them can still protect, with the remedy if it was lost.
     expect(held.length).toBeGreaterThan(0);
     expect(again.out).toContain(`the replaced HSM ${oldSerial} keeps ${held.join(',')}, which can still protect`);
-    expect(again.out).toContain('if it was lost: sekey admin compromise-key');
+    expect(again.out).toContain(`if it was lost: sekey admin forget-hsm ${oldSerial} --lost`);
     expect((await run('user', 'U2', 'sync')).code).toBe(1); // the old PIN is not the new HSM's
     expect((await run('user', 'U2', 'sync', '--pin', 'new-user-pin')).out).toMatch(/^applied #\d+/);
     expect((await run('user', 'U2', 'keys', '--pin', 'new-user-pin')).out).toBe(before);

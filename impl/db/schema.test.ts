@@ -16,6 +16,7 @@ describe('schema', () => {
       'counters',
       'device_groups',
       'device_keys',
+      'forgotten_devices',
       'identity',
       'key_holders',
       'keys',
@@ -26,6 +27,7 @@ describe('schema', () => {
       'publication',
       'published_entities',
       'published_members',
+      'retired_device_keys',
       'retired_devices',
       'retired_groups',
       'sqlite_sequence',
@@ -72,6 +74,39 @@ describe('schema', () => {
       ['K2000', 'U3', 0, 1],
     ]);
     expect(() => db.run("INSERT INTO device_keys VALUES ('K2002', 'U1', 0, NULL)")).toThrow(/CHECK/);
+  });
+
+  test('version 7 drops the records of deleted users whose HSM is in service for another user since', async () => {
+    const db = await openSqlite();
+    migrate(db, MIGRATIONS.slice(0, 6));
+    // U1 was deleted and its HSM A reset and provisioned for U2; U3 was deleted, its HSM B is not in service.
+    db.run(
+      "INSERT INTO user_devices VALUES ('U1', 'A', 0, 1, 5), ('U2', 'A', 1, 6, NULL), ('U3', 'B', 2, 1, 5), " +
+        "('U4', 'C', 3, 1, NULL)",
+    );
+    db.run("INSERT INTO retired_devices VALUES ('D', 'U4', 3)");
+    for (const u of ['U1', 'U3']) {
+      db.run(
+        "INSERT INTO streams (user_id, sequence, last_hash, resync, device_view) VALUES (?, 7, x'00', 0, 'empty')",
+        [u],
+      );
+      db.run("INSERT INTO device_keys VALUES ('K2000', ?, 0, 7)", [u]);
+      db.run("INSERT INTO device_groups VALUES ('G1', ?)", [u]);
+      db.run("INSERT INTO outbox VALUES (?, 7, 'n', x'00', x'00')", [u]);
+      db.run("INSERT INTO publication VALUES (?, 'pending', 7, 6, '{}')", [u]);
+    }
+    expect(migrate(db)).toBe(SCHEMA_VERSION);
+    const column = (sql: string) => db.exec(sql)[0]?.values ?? [];
+    expect(column('SELECT user_id FROM user_devices ORDER BY user_id')).toEqual([['U2'], ['U3'], ['U4']]);
+    for (const table of ['device_keys', 'device_groups', 'outbox', 'publication'])
+      expect(column(`SELECT user_id FROM ${table}`), table).toEqual([['U3']]);
+    // The stream stays the user ID's, its next file a resync; the replaced HSM's keys are not known.
+    expect(column('SELECT user_id, sequence, resync, device_view FROM streams ORDER BY user_id')).toEqual([
+      ['U1', 7, 1, 'none'],
+      ['U3', 7, 0, 'empty'],
+    ]);
+    expect(column('SELECT serial, keys_recorded FROM retired_devices')).toEqual([['D', 0]]);
+    expect(column("SELECT name FROM sqlite_temp_master WHERE type = 'table'")).toEqual([]);
   });
 
   test('enforces foreign keys and checks', async () => {

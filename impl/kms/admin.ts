@@ -27,7 +27,7 @@
  */
 import type { SdCard } from '../../device/sdcard.ts';
 import type { SecubeDevice } from '../../device/secube.ts';
-import type { KeyEventType } from '../../model/keyLifecycle.ts';
+import type { KeyEventType, KeyState } from '../../model/keyLifecycle.ts';
 import {
   DESTROYED_KEY_STATES,
   FIRST_KEY_NUMBER,
@@ -58,6 +58,7 @@ import {
   readKeys,
   readUser,
   readUsers,
+  stateOf,
   writeGroup,
   writeKey,
 } from './kmsRows.ts';
@@ -72,6 +73,8 @@ import { insertNewKey } from './rules/newKey.ts';
 import { checkNewKey, checkPolicyChange } from './rules/policyCheck.ts';
 import { removeMemberAndRekey } from './rules/rekeyOnLeave.ts';
 import { requireGroup, requireKey, requireUser, throwIf } from './rules/require.ts';
+import { findRetiredHsm, forgetRetiredHsm, keysRetiredHsmMayHold } from './retiredHsms.ts';
+import type { ForgottenHsm, HsmFate } from './retiredHsms.ts';
 import { execute } from '../db/statementCache.ts';
 
 export type { AdminKeyInfo } from './adminChanges.ts';
@@ -187,13 +190,15 @@ export class Admin {
    * Runs one admin operation as a single audited transaction; see the module comment. KMS
    * operations first expire due keys (`sweep`); distribution's transactions do not, and show keys
    * as of their time instead, so that an expiry is always committed by, and reported with, a KMS
-   * operation.
+   * operation. `followUps` are entries the operation's own entry is followed by, in the same sealed
+   * record (the key events `forgetHsm` takes, each as `compromise-key` would log it).
    */
   #mutate<T>(
     action: string,
     details: AuditDetails<T>,
     fn: (m: Mutation) => T,
     sweep = true,
+    followUps: (result: T) => ReadonlyArray<{ action: string; details: Record<string, unknown> }> = () => [],
   ): { value: T; changes: AdminChanges } {
     const now = this.#clock.now();
     const generated: number[] = [];
@@ -223,6 +228,7 @@ export class Admin {
         const result = fn(m);
         const said = typeof details === 'function' ? details(result) : details;
         if (said !== null) audit.push({ at: now, actor: 'admin', action, details: said });
+        for (const item of followUps(result)) audit.push({ at: now, actor: 'admin', ...item });
         appendAudit(db, this.#audit, audit);
         return result;
       });
@@ -352,6 +358,57 @@ export class Admin {
       const groups = groupedIds(db, 'SELECT user_id, group_id FROM memberships');
       return readUsers(db).map((u) => ({ ...u, groups: groups.get(u.id) ?? [] }));
     });
+  }
+
+  /**
+   * Forgets a retired HSM (replaced, or its user deleted) that will never acknowledge its last file:
+   * the administrator attests it is `destroyed` or `lost`. Every record of it goes
+   * (`retiredHsms.ts`): the publisher owes it nothing more, `stale` no longer names its user, and
+   * its channel keys leave the admin HSM after the commit. `hsm` is its serial, or the user ID it
+   * served (when that user had one retired HSM).
+   *
+   * A `lost` HSM may still hold every key it was given, and whoever finds it may get them out: NIST
+   * SP 800-57 Pt 1 Rev 5 treats keying material whose protection is no longer assured as compromised
+   * (§5.5, compromise of keys and other keying material; §6, protection requirements). So each key
+   * the administrator's records say it may hold ({@link keysRetiredHsmMayHold}) is marked
+   * compromised, by the same life-cycle event as {@link compromiseKey} (an active one is replaced at
+   * once), each logged as that command logs it after the `forgetHsm` entry. Keys already
+   * compromised or destroyed are left as they are (reported as skipped). All of it is one
+   * transaction: a power cut leaves the HSM on record as before, or forgotten, and forgetting it
+   * again is refused (`AlreadyForgotten`).
+   * @throws SekeyError `UnknownHsm`, `HsmInService`, `AlreadyForgotten`, `AmbiguousHsm`.
+   */
+  forgetHsm(hsm: string, fate: HsmFate): ForgottenHsm {
+    type Forgetting = Omit<ForgottenHsm, 'fate' | 'changes'> & { readonly channelKeys: readonly number[] };
+    const { value, changes } = this.#mutate<Forgetting>(
+      'forgetHsm',
+      (r) => ({ hsm: r.serial, users: r.users, fate, compromised: r.compromised, skipped: r.skipped }),
+      (m) => {
+        const retired = findRetiredHsm(m.db, hsm);
+        const compromised: KeyId[] = [];
+        const skipped: Array<{ keyId: KeyId; state: KeyState }> = [];
+        for (const keyId of fate === 'lost' ? keysRetiredHsmMayHold(m.db, retired) : []) {
+          const key = requireKey(m.db, keyId);
+          const state = stateOf(key);
+          if (state === 'compromised' || DESTROYED_KEY_STATES.includes(state)) skipped.push({ keyId, state });
+          else {
+            applyKeyEvent(m, key, 'COMPROMISE');
+            compromised.push(keyId);
+          }
+        }
+        const channelKeys = forgetRetiredHsm(m.db, retired, fate, m.now);
+        const users = retired.deletedUsers.map((d) => d.userId);
+        if (retired.replacedFor !== null && !users.includes(retired.replacedFor)) users.push(retired.replacedFor);
+        const keysUnknown = fate === 'lost' && !retired.keysRecorded;
+        return { serial: retired.serial, users: sortIds(users), compromised, skipped, keysUnknown, channelKeys };
+      },
+      true,
+      (r) => r.compromised.map((keyId) => ({ action: 'key:COMPROMISE', details: { keyId, hsm: r.serial } })),
+    );
+    const held = new Set(this.#device.listKeyIds());
+    for (const id of value.channelKeys) if (held.has(id)) this.#device.deleteKey(id);
+    const { channelKeys: _erased, ...forgotten } = value;
+    return { ...forgotten, fate, changes };
   }
 
   // ---- groups ---------------------------------------------------------------------------------

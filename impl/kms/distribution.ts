@@ -18,6 +18,7 @@ import type { Admin } from './admin.ts';
 import type { Database } from '../db/sqlite.ts';
 import { isKmsDeviceKey, userKeyIds } from '../protocol/deviceKeyIds.ts';
 import { forgetDeviceView } from './deviceViews.ts';
+import { dropDeletedUsersHsm } from './retiredHsms.ts';
 import { column } from './kmsRows.ts';
 import { requireUser } from './rules/require.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
@@ -76,11 +77,24 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
     // refuse this one for good.
     const result = provisionUserDevice(admin.device, userDevice, keyIds, { replace: true });
     if (existing !== undefined) {
+      // The old HSM is retired, unless it is this one again or in service for another user since
+      // (factory-reset). It keeps the keys its view says it may hold: recorded, so that forgetting
+      // it as lost (`Admin.forgetHsm`) compromises them.
+      const retiring =
+        'WHERE d.user_id = ? AND d.serial <> ? AND ' +
+        'd.serial NOT IN (SELECT serial FROM user_devices WHERE user_id <> ? AND retired_at IS NULL)';
+      const params = [userId, userDevice.serial, userId];
       execute(
         db,
-        'INSERT OR REPLACE INTO retired_devices SELECT serial, user_id, ? FROM user_devices WHERE user_id = ? AND ' +
-          'serial <> ? AND serial NOT IN (SELECT serial FROM user_devices WHERE user_id <> ? AND retired_at IS NULL)',
-        [now, userId, userDevice.serial, userId],
+        'INSERT OR IGNORE INTO retired_device_keys (serial, key_id) SELECT d.serial, k.key_id FROM user_devices d ' +
+          `JOIN device_keys k ON k.user_id = d.user_id ${retiring}`,
+        params,
+      );
+      execute(
+        db,
+        'INSERT OR REPLACE INTO retired_devices (serial, user_id, retired_at, keys_recorded) ' +
+          `SELECT d.serial, d.user_id, ?, 1 FROM user_devices d ${retiring}`,
+        [now, ...params],
       );
       // A new device holds nothing yet: every key must be delivered again, by a resync that
       // continues the stream's sequence (the new device accepts any sequence for a resync).
@@ -88,14 +102,25 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
       execute(db, 'DELETE FROM outbox WHERE user_id = ?', [userId]);
       execute(db, 'UPDATE streams SET resync = 1 WHERE user_id = ?', [userId]);
     }
+    // A deleted user's retired HSM provisioned for someone else: refuseDeviceInUse made sure it was
+    // factory-reset, so it will never apply that user's last file; its record goes, as if forgotten
+    // as destroyed (`retiredHsms.ts`), or the deleted user stayed stale for good.
+    const reset = query(
+      db,
+      'SELECT user_id, key_base FROM user_devices WHERE serial = ? AND retired_at IS NOT NULL AND user_id <> ?',
+      [userDevice.serial, userId],
+    );
+    for (const [deleted] of reset) dropDeletedUsersHsm(db, String(deleted));
     execute(
       db,
       'INSERT OR REPLACE INTO user_devices (user_id, serial, key_base, provisioned_at, retired_at) VALUES (?, ?, ?, ' +
         '?, NULL)',
       [userId, userDevice.serial, index, now],
     );
-    // In service again (factory-reset since it was retired): no longer a retired HSM.
+    // In service again (factory-reset since it was retired or forgotten): no longer a retired HSM.
     execute(db, 'DELETE FROM retired_devices WHERE serial = ?', [userDevice.serial]);
+    execute(db, 'DELETE FROM retired_device_keys WHERE serial = ?', [userDevice.serial]);
+    execute(db, 'DELETE FROM forgotten_devices WHERE serial = ?', [userDevice.serial]);
     const record: ProvisioningRecord = {
       userId,
       userSerial: result.userSerial,
@@ -104,7 +129,8 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
       adminFingerprint: result.adminFingerprint,
       userFingerprint: result.userFingerprint,
     };
-    return { record, retired: existing === undefined ? [] : Object.values(userKeyIds(Number(existing))) };
+    const retired = [...(existing === undefined ? [] : [existing]), ...reset.map((row) => row[1])];
+    return { record, retired: retired.flatMap((base) => Object.values(userKeyIds(Number(base)))) };
   });
   const held = new Set(admin.device.listKeyIds());
   for (const id of provisioned.retired) if (held.has(id)) admin.device.deleteKey(id);
@@ -117,8 +143,9 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
  * and, by the resync, every key this user holds: one person reading as two); one holding KMS keys
  * (a replaced, found-again HSM keeps those of groups its holder may have left, and the new user's
  * view would never order them erased); and one the admin retired (replaced, or its user deleted)
- * that holds any key at all, which only a factory reset takes away. An HSM in service since it was
- * retired (factory-reset and provisioned again) is no longer the retired one.
+ * or forgot (`Admin.forgetHsm`: a lost HSM found again) that holds any key at all, which only a
+ * factory reset takes away. An HSM in service since it was retired (factory-reset and provisioned
+ * again) is no longer the retired one.
  *
  * Channel keys alone are allowed on an HSM the admin has not retired: they are left by a
  * provisioning a power cut lost, run again on the same HSM (at the fresh index, at one another
@@ -148,8 +175,8 @@ function refuseDeviceInUse(db: Database, userId: UserId, userDevice: SecubeDevic
     column(
       db,
       'SELECT 1 FROM retired_devices WHERE serial = ? UNION SELECT 1 FROM user_devices WHERE serial = ? AND ' +
-        'retired_at IS NOT NULL',
-      [serial, serial],
+        'retired_at IS NOT NULL UNION SELECT 1 FROM forgotten_devices WHERE serial = ?',
+      [serial, serial, serial],
     ).length > 0;
   const keys = userDevice.listKeyIds();
   const leftovers = retired ? keys : keys.filter(isKmsDeviceKey);

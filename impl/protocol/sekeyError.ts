@@ -55,6 +55,32 @@ export const SEKEY_ERROR_CODES = [
    * factory-reset it, which erases its keys.
    */
   'DeviceInUse',
+  /**
+   * `forget-hsm` named an HSM the administrator has no record of: no HSM with this serial was ever
+   * provisioned here, or the user ID names no retired HSM (none, or one that was provisioned again).
+   * @remedy Check the serial (`sekey admin provision` printed it; `sekey admin users` shows a deleted
+   * user's retired HSM once the ID is added again) or name the HSM by the user ID it served.
+   */
+  'UnknownHsm',
+  /**
+   * `forget-hsm` named an HSM in service for a user: only a retired HSM (replaced, or its user
+   * deleted) can be forgotten.
+   * @remedy Retire it first: provision a replacement for its user, or delete that user; then forget it.
+   */
+  'HsmInService',
+  /**
+   * `forget-hsm` named an HSM the administrator forgot already (as destroyed or lost): its bookkeeping
+   * is gone, and the keys it held were compromised then if it was lost. Running the command again
+   * after a power cut lands here when the first run was saved.
+   * @remedy Nothing: the HSM is forgotten. `sekey admin audit` shows when, and what was compromised.
+   */
+  'AlreadyForgotten',
+  /**
+   * `forget-hsm` named a user ID that served more than one retired HSM (replaced ones, and the one a
+   * deletion retired): the message lists their serials.
+   * @remedy Name the HSM by its serial.
+   */
+  'AmbiguousHsm',
 ] as const;
 /** An operational error code. */
 export type SekeyErrorCode = (typeof SEKEY_ERROR_CODES)[number];

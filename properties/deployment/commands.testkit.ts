@@ -46,6 +46,9 @@ import {
   violated,
 } from '../../impl/simulation/invariants.ts';
 import type { DeploymentModel } from '../../impl/simulation/referenceModel.ts';
+import { viewAt } from '../../impl/simulation/referenceModel.ts';
+import type { ForgottenHsm, HsmFate } from '../../impl/kms/retiredHsms.ts';
+import { keyStateOf } from '../../model/kms.ts';
 import type { SuiteStats } from './stats.testkit.ts';
 import { untapped } from './xstateTap.testkit.ts';
 import { provisionUser, userDeviceOf } from '../../impl/kms/distribution.ts';
@@ -86,6 +89,7 @@ export type CommandSpec =
   | { readonly t: 'checkPublication' }
   | { readonly t: 'resync'; readonly user: UserId }
   | { readonly t: 'reuseHsm'; readonly user: UserId; readonly from: UserId }
+  | { readonly t: 'forgetHsm'; readonly user: UserId; readonly fate: HsmFate }
   | { readonly t: 'findKey'; readonly user: UserId; readonly to: readonly UserId[] }
   | { readonly t: 'decrypt'; readonly user: UserId; readonly pick: number }
   | { readonly t: 'reprotect'; readonly user: UserId; readonly pick: number }
@@ -142,6 +146,8 @@ export function describe(spec: CommandSpec): string {
       return 'admin checks who is stale';
     case 'resync':
       return `admin requests a resync of ${spec.user}`;
+    case 'forgetHsm':
+      return `admin forgets ${spec.user}'s retired HSM as ${spec.fate}`;
     case 'provision':
       return `admin provisions a (new) HSM for ${spec.user}`;
     case 'reuseHsm':
@@ -220,6 +226,9 @@ export function precondition(spec: CommandSpec, m: DeploymentModel): boolean {
       return true;
     case 'resync':
       return m.devices.has(spec.user);
+    case 'forgetHsm':
+      // A deleted user's HSM, still on record: never synced again from here (destroyed or lost).
+      return m.devices.has(spec.user) && !m.inService(spec.user);
     case 'provision':
       return m.kms.users[spec.user] !== undefined;
     case 'reuseHsm':
@@ -338,6 +347,8 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
       r.publisher.requestResync(spec.user);
       m.dirty = true;
       return;
+    case 'forgetHsm':
+      return forgetHsm(m, r, spec.user, spec.fate, label);
     case 'provision':
       await r.provision(spec.user);
       m.provisioned(spec.user);
@@ -467,6 +478,67 @@ async function reuseHsm(m: DeploymentModel, r: Deployment, userId: UserId, from:
     violated('need-to-know', `${label}: provisioning ${userId} on ${whose} answered ${code}, expected DeviceInUse`);
   if (r.admin.generation !== generation || JSON.stringify(device.listKeyIds()) !== keys)
     violated('need-to-know', `${label}: the refused provisioning of ${userId} on ${whose} changed something`);
+}
+
+/**
+ * The admin forgets a deleted user's HSM that will never sync again (`Admin.forgetHsm`). Expected of
+ * the model: accepted (the model's device is retired); for a lost HSM, every KMS key its own key store
+ * holds is compromised now unless it was compromised or destroyed already (nothing it holds escapes),
+ * every key named was published to this device (nothing it was never sent is compromised), and each
+ * compromise is the model's `keyEvent COMPROMISE`, which must accept it and agree on the result
+ * (replacements included). The admin then lists the user no more; the HSM is gone from the run: it
+ * leaves the model's devices and its replica is closed (the slot stays, so that a device provisioned
+ * for the same ID later is a new incarnation).
+ */
+async function forgetHsm(m: DeploymentModel, r: Deployment, userId: UserId, fate: HsmFate, label: string) {
+  const { stats } = ctx();
+  const slot = r.slot(userId);
+  // What the lost HSM physically holds, when it can be read (a device cut short is reopened by its command).
+  const holds = slot.device.powered ? r.heldKeys(userId) : null;
+  const since = m.deviceSince.get(userId);
+  const sent = new Set<string>();
+  for (const point of m.history.get(userId)?.values() ?? [])
+    if (point.device === since) for (const k of viewAt(point, userId, m.now, m.pure).keys) sent.add(k.id);
+  const before = m.swept();
+  let forgotten: ForgottenHsm;
+  try {
+    forgotten = r.admin.forgetHsm(userId, fate);
+  } catch (error) {
+    violated('model-agreement', `${label}: the admin refused to forget a retired HSM: ${stats.error(error)}`);
+  }
+  stats.count('errorCodes', `ok:forgetHsm:${fate}`);
+  r.output(forgotten);
+  const finished = (state: string | undefined) =>
+    state === 'compromised' || state === 'destroyed' || state === 'destroyedCompromised';
+  const stateBefore = (keyId: string) => {
+    const key = before.keys[keyId];
+    return key === undefined ? undefined : keyStateOf(key);
+  };
+  if (fate === 'lost') {
+    for (const keyId of holds ?? [])
+      if (!forgotten.compromised.includes(keyId) && !finished(stateBefore(keyId)))
+        violated('model-agreement', `${label}: the lost HSM holds ${keyId} (${stateBefore(keyId)}), not compromised`);
+    for (const { keyId } of [...forgotten.compromised.map((keyId) => ({ keyId })), ...forgotten.skipped])
+      if (!sent.has(keyId)) violated('model-agreement', `${label}: ${keyId} was never published to the lost HSM`);
+    for (const { keyId } of forgotten.skipped)
+      if (!finished(stateBefore(keyId))) violated('model-agreement', `${label}: ${keyId} skipped, though live`);
+    for (const keyId of forgotten.compromised) {
+      if (finished(stateBefore(keyId))) violated('model-agreement', `${label}: ${keyId} compromised again`);
+      const result = m.apply({ type: 'keyEvent', keyId, event: { type: 'COMPROMISE', now: m.now } });
+      if (!result.ok) violated('model-agreement', `${label}: the model refuses to compromise ${keyId}`);
+    }
+    if (holds !== null) stats.count('invariantChecks', 'model-agreement:a lost HSM keeps no key uncompromised');
+  } else if (forgotten.compromised.length > 0) {
+    violated('model-agreement', `${label}: forgetting a destroyed HSM compromised ${forgotten.compromised.join(',')}`);
+  }
+  checkModelAgreement(m, r, label);
+  if (r.publisher.publicationStates().some((p) => p.userId === userId))
+    violated('convergence', `${label}: the admin still lists ${userId} after forgetting its HSM`);
+  slot.user?.close();
+  slot.user = null;
+  m.devices.delete(userId);
+  m.retired.delete(userId);
+  m.dirty = true;
 }
 
 // ---- users -------------------------------------------------------------------------------------
@@ -994,6 +1066,12 @@ export const commandSpecArb: fc.Arbitrary<CommandSpec> = fc.oneof(
   { weight: 2, arbitrary: fc.constant<CommandSpec>({ t: 'collectAcks' }) },
   { weight: 1, arbitrary: fc.constant<CommandSpec>({ t: 'checkPublication' }) },
   { weight: 1, arbitrary: deviceUser.map((user): CommandSpec => ({ t: 'resync', user })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(deviceUser, fc.constantFrom<HsmFate>('destroyed', 'lost'))
+      .map(([user, fate]): CommandSpec => ({ t: 'forgetHsm', user, fate })),
+  },
   { weight: 1, arbitrary: deviceUser.map((user): CommandSpec => ({ t: 'provision', user })) },
   {
     weight: 1,

@@ -6,8 +6,9 @@
  * released by a resync, a stale user acknowledging, every PIN-session edge, power cuts inside
  * syncs in every state update processing can be in when power goes, a provisioning whose commit
  * power cut lost, each attack on the share and on SD cards, a rejoin before the removal is
- * acknowledged, a cut between a file's commit and its HSM imports, and a retired HSM offered for
- * provisioning. Its invariants are checked like any run's.
+ * acknowledged, a cut between a file's commit and its HSM imports, a retired HSM offered for
+ * provisioning, and a deleted user's HSM lost before its last file and forgotten. Its invariants
+ * are checked like any run's.
  * Test support only.
  * @module
  */
@@ -325,4 +326,16 @@ export const WARMUP: readonly CommandSpec[] = [
   sync('U2'),
   publish,
   sync('U2'),
+  // Bob is deleted and his HSM lost before it syncs the file that orders it to erase his keys: it
+  // would stay stale for good. Forgotten as lost, every key it holds is compromised (G1's, G2's and
+  // the lab's), as the model's compromise does it; the others learn it.
+  admin({ type: 'deleteUser', userId: 'U2', now: 0 }),
+  publish,
+  { t: 'time', ms: 8 * DAY },
+  { t: 'checkPublication' },
+  { t: 'forgetHsm', user: 'U2', fate: 'lost' },
+  publish,
+  sync('U1'),
+  sync('U3'),
+  collect,
 ];

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { NO_CHANGES } from '../kms/adminChanges.ts';
+import { forgottenLines } from './adminUserCommands.ts';
+import { DEVICE_ADMIN_PIN, manualInstallation, provisionedUsers, removeTempDirs } from './sekeyRun.testkit.ts';
+import type { Run } from './sekeyRun.testkit.ts';
+
+afterAll(removeTempDirs);
+
+describe('sekey admin forget-hsm', () => {
+  let run: (...argv: string[]) => Promise<Run>;
+
+  beforeAll(async () => {
+    ({ run } = await manualInstallation());
+    await provisionedUsers(run, [
+      ['U1', 'alice'],
+      ['U2', 'bob'],
+      ['U3', 'carol'],
+    ]);
+    for (const argv of [
+      ['add-group', 'G1', 'team', '--max-keys', '4', '--cryptoperiod', '30d', '--no-publish'],
+      ...['U1', 'U2', 'U3'].map((u) => ['add-member', 'G1', u, '--no-publish']),
+      ['add-key', 'G1', 'k', '--no-publish'],
+      ['activate-key', 'K2000'],
+    ])
+      expect((await run('admin', ...argv)).code, argv.join(' ')).toBe(0);
+    for (const u of ['U1', 'U2', 'U3']) expect((await run('user', u, 'sync')).code).toBe(0);
+  });
+
+  test("a deleted user's HSM that never syncs keeps it stale; forgotten as lost, its keys compromised", async () => {
+    const carol = /HSM: +(\w+)/.exec((await run('admin', 'user-info', 'U3')).out)?.[1] as string;
+    expect((await run('admin', 'delete-user', 'U3', '--yes')).out).toMatch(/published: .*U3 #\d+/);
+    // Carol's HSM is lost before it syncs; the others acknowledge.
+    for (const u of ['U1', 'U2']) await run('user', u, 'sync');
+    await run('admin', 'publish');
+    const stale = await run('admin', 'stale', '--at', '+8d');
+    expect([stale.code, stale.out]).toEqual([1, expect.stringContaining('stale (no acknowledgement for 7d): U3 ')]);
+    // A wrong command line (exit 2), an HSM in service and an unconfirmed one (exit 1) change nothing.
+    const both = await run('admin', 'forget-hsm', 'U3', '--destroyed', '--lost', '--yes');
+    expect([both.code, both.err]).toEqual([2, expect.stringContaining('--destroyed or --lost (one of them)')]);
+    const neither = await run('admin', 'forget-hsm', 'U3', '--yes');
+    expect(neither.code).toBe(2);
+    const unconfirmed = await run('admin', 'forget-hsm', 'U3', '--lost');
+    expect([unconfirmed.code, unconfirmed.err]).toEqual([
+      2,
+      expect.stringContaining('forget HSM U3 as lost: every key it may hold is marked compromised'),
+    ]);
+    const inService = await run('admin', 'forget-hsm', 'U1', '--destroyed', '--yes');
+    expect([inService.code, inService.err]).toEqual([1, expect.stringMatching(/HsmInService: U1 has no retired HSM/)]);
+    expect((await run('admin', 'stale')).code).toBe(1);
+
+    const forgotten = await run('admin', 'forget-hsm', 'U3', '--lost', '--yes');
+    expect(forgotten.code, forgotten.err).toBe(0);
+    expect(forgotten.out.split('\n')).toEqual([
+      `forgot HSM ${carol} (served U3) as lost: nothing is published to it any more`,
+      '  compromised, as a lost HSM may hold them: K2000',
+      'K2000: deactivated → compromised',
+      expect.stringMatching(/^published: U1 #\d+ .*, U2 #\d+ /),
+    ]);
+    expect((await run('admin', 'stale')).out).toBe('no stale user');
+    expect((await run('admin', 'status')).out).not.toContain('U3');
+    const audit = (await run('admin', 'audit', '--last', '3')).out;
+    expect(audit).toMatch(/forgetHsm +\{"hsm":"\w+","users":\["U3"\],"fate":"lost","compromised":\["K2000"\]/);
+    expect(audit).toContain('key:COMPROMISE  {"keyId":"K2000"');
+    // Run again (a power cut after the first run was saved, say): refused as done, by ID or serial.
+    const again = await run('admin', 'forget-hsm', carol, '--lost', '--yes', '--json');
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.out)).toMatchObject({ error: { code: 'AlreadyForgotten', exit: 1 } });
+  });
+
+  test('a replaced HSM, named by its serial, forgotten as destroyed; --json says what was done', async () => {
+    const pins = ['--user-pin', 'new-user-pin', '--device-admin-pin', DEVICE_ADMIN_PIN];
+    const replaced = await run('admin', 'provision', 'U2', ...pins, '--yes');
+    const old = /the replaced HSM (\w+) keeps/.exec(replaced.out)?.[1] as string;
+    expect(replaced.out).toContain(`if it was lost: sekey admin forget-hsm ${old} --lost`);
+    const forgotten = await run('admin', 'forget-hsm', old, '--destroyed', '--yes', '--json');
+    expect(forgotten.code, forgotten.err).toBe(0);
+    expect(JSON.parse(forgotten.out)).toMatchObject({
+      command: 'admin forget-hsm',
+      forgotten: { serial: old, users: ['U2'], fate: 'destroyed', compromised: [], skipped: [], keysUnknown: false },
+      keys: { created: [], transitions: [] },
+    });
+    const unknown = await run('admin', 'forget-hsm', 'U2', '--destroyed', '--yes');
+    expect([unknown.code, unknown.err]).toEqual([1, expect.stringContaining('AlreadyForgotten: U2')]);
+  });
+
+  test('what it says of a lost HSM that holds nothing known, or whose keys were not recorded', () => {
+    const lost = {
+      serial: 'S1',
+      users: ['U2'],
+      fate: 'lost',
+      compromised: [],
+      skipped: [],
+      keysUnknown: false,
+      changes: NO_CHANGES,
+    } as const;
+    const first = 'forgot HSM S1 (served U2) as lost: nothing is published to it any more';
+    expect(forgottenLines(lost)).toEqual([first, '  it holds no key the admin knows of: nothing to compromise']);
+    expect(forgottenLines({ ...lost, keysUnknown: true })).toEqual([
+      first,
+      '  its keys were not recorded when it was replaced (before this version): compromise those it held by hand ' +
+        '(sekey admin compromise-key K)',
+    ]);
+  });
+});
