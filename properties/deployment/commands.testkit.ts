@@ -36,6 +36,7 @@ import {
   checkEncryption,
   checkReprotection,
   expectedSelection,
+  InvariantError,
   isSynced,
   liveKeyIds,
   modelAdminView,
@@ -280,7 +281,16 @@ export async function execute(spec: CommandSpec, m: DeploymentModel, r: Deployme
   await run(spec, m, r, label);
   if (process.env['DEPLOY_PROFILE'])
     PROFILE[`run:${spec.t}`] = (PROFILE[`run:${spec.t}`] ?? 0) + performance.now() - t0;
-  await checkAfter(m, r);
+  try {
+    await checkAfter(m, r);
+  } catch (error) {
+    // The checks of the whole deployment do not know the command they follow: named here, unless the
+    // message names its step already, so that every failure points into the listed steps.
+    if (!(error instanceof InvariantError)) throw error;
+    const head = `invariant ${error.invariant}: `;
+    if (error.message.startsWith(`${head}step `)) throw error;
+    throw new InvariantError(error.invariant, `after ${label}: ${error.message.slice(head.length)}`);
+  }
   // After key-secrecy, so that a leak through the share is reported as the leak it is.
   if (published) {
     await checkOutboxOnShare(r, label);

@@ -36,7 +36,7 @@ import type { CommandSpec } from './commands.testkit.ts';
 import { MUTANTS } from './deployment.testkit.ts';
 import type { Mutant } from './deployment.testkit.ts';
 import type { InvariantName } from '../../impl/simulation/invariants.ts';
-import { replayScenario, runSuite } from './runner.testkit.ts';
+import { BOOTSTRAP, replayScenario, runSuite } from './runner.testkit.ts';
 import { CI_SEED, sizedTimeout } from '../../testing/runConfig.ts';
 
 /** The invariant each broken variant must trip. */
@@ -109,7 +109,10 @@ describe('every invariant bites', () => {
       expect(f.invariant).toBe('readability');
       const replay = /SEKEY_SEED=(-?\d+) SEKEY_PATH="([\d:]+@[A-Za-z0-9+/]*:[A-Za-z0-9+/]*)"/.exec(f.report);
       expect(replay).not.toBeNull();
-      expect(f.report).toMatch(/^ +1\. /m);
+      // Numbered on from the bootstrap's steps, as the failing invariant's message numbers it.
+      expect(f.report).toMatch(new RegExp(`^ +${BOOTSTRAP.length + 1}\\. `, 'm'));
+      const failing = /step (\d+) \(([^)]*)\)/.exec(f.message);
+      if (failing !== null) expect(f.report).toContain(`${failing[1]}. ${failing[2]}`);
       expect(f.steps.length).toBeGreaterThan(0);
       // Shrunk: a handful of steps, not the whole random run.
       expect(f.steps.length).toBeLessThanOrEqual(5);
@@ -256,7 +259,7 @@ describe('checks a review found missing bite', () => {
       });
       try {
         await expect(replayScenario(steps, { deploymentSeed: 0 })).rejects.toThrow(
-          /^invariant need-to-know: U3's HSM holds K2000 of G1, a group U3 never belonged to/,
+          /^invariant need-to-know: after step \d+ \([^)]*\): U3's HSM holds K2000 of G1, a group U3 never belonged to/,
         );
       } finally {
         spy.mockRestore();

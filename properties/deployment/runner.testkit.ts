@@ -141,7 +141,13 @@ export interface SuiteFailure {
 /** Replays bootstrap + `steps` (skipping those whose precondition fails) + convergence. */
 export async function replayScenario(
   steps: readonly CommandSpec[],
-  options: { deploymentSeed: number; mutant?: Mutant; stats?: SuiteStats },
+  options: {
+    deploymentSeed: number;
+    mutant?: Mutant;
+    stats?: SuiteStats;
+    /** Receives each step as it starts (not those whose precondition fails): what a failure lists. */
+    ran?: CommandSpec[];
+  },
 ): Promise<void> {
   const stats = options.stats ?? new SuiteStats();
   setRunContext({ stats });
@@ -149,7 +155,11 @@ export async function replayScenario(
   const r = await createDeployment({ seed: `deploy-${options.deploymentSeed}`, start: START, mutant: options.mutant });
   try {
     for (const spec of BOOTSTRAP) await execute(spec, m, r);
-    for (const spec of steps) if (precondition(spec, m)) await execute(spec, m, r);
+    for (const spec of steps) {
+      if (!precondition(spec, m)) continue;
+      options.ran?.push(spec);
+      await execute(spec, m, r);
+    }
     await converge(m, r);
   } finally {
     r.dispose();
@@ -167,10 +177,10 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
   const stats = new SuiteStats();
   // For `npm run properties`: runs and commands as they happen, the outcome at the end.
   const progress = new PropertyProgress(options.suite);
-  const params: Parameters<[number, Iterable<fc.AsyncCommand<DeploymentModel, Deployment, false>>]> = propertyParams(
-    options.ciRuns,
-    options.fixedSeed === undefined ? {} : { fixedSeed: options.fixedSeed },
-  );
+  type Params = Parameters<[number, Iterable<fc.AsyncCommand<DeploymentModel, Deployment, false>>]>;
+  const paramsNow = (): Params =>
+    propertyParams(options.ciRuns, options.fixedSeed === undefined ? {} : { fixedSeed: options.fixedSeed });
+  let params = paramsNow();
   progress.begin((params.numRuns ?? options.ciRuns) + (options.warmup === true ? 1 : 0));
   const counted = async (run: () => Promise<void>): Promise<void> => {
     const before = stats.commands;
@@ -193,16 +203,19 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
     try {
       if (options.warmup === true) {
         stats.runs += 1;
+        // The steps it ran, up to the one that failed: what the failure lists and numbers.
+        const ran: CommandSpec[] = [];
         try {
           await counted(() =>
             replayScenario(WARMUP, {
               deploymentSeed: 0,
               ...(options.mutant ? { mutant: options.mutant } : {}),
               stats,
+              ran,
             }),
           );
         } catch (error) {
-          failure = describeFailure(options, error, null, '', WARMUP, 0);
+          failure = describeFailure(options, error, null, '', ran, 0);
         }
       }
       if (failure === null) {
@@ -233,6 +246,8 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
             });
           },
         );
+        // Read again after the warm-up: a campaign's deadline (SEKEY_DEADLINE) is a time left from now.
+        params = paramsNow();
         if (options.noShrink === true) params.endOnFailure = true;
         const out = await fc.check(property, params);
         // Runs as every suite counts them, fast-check's (shrinking runs not included), and the
@@ -307,9 +322,10 @@ function describeFailure(
         (options.mutant ? '' : ': replay with npx vitest run properties/deployment/deployment.properties.test.ts')
       : `replay with: SEKEY_SEED=${seed} SEKEY_PATH="${path}"` +
         (options.mutant ? '' : ' npx vitest run properties/deployment/deployment.properties.test.ts'),
-    `deployment seed ${deploymentSeed}; after the bootstrap (${BOOTSTRAP.length} steps: alice, bob, carol in G1, ` +
-      'alice and bob in G2, each group with an active key, synced):',
-    ...steps.map((s, i) => `  ${String(i + 1).padStart(2)}. ${describe(s)}`),
+    `deployment seed ${deploymentSeed}; after the bootstrap (steps 1 to ${BOOTSTRAP.length}: alice, bob, carol ` +
+      'in G1, alice and bob in G2, each group with an active key, synced):',
+    // Numbered on from the bootstrap, as the invariants' messages number them ("step 22 (…)").
+    ...steps.map((s, i) => `  ${String(BOOTSTRAP.length + i + 1).padStart(3)}. ${describe(s)}`),
     `  then: convergence (publish, sync, resync the blocked and the unacknowledged)`,
     message,
   ];
