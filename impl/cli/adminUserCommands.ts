@@ -68,7 +68,11 @@ function keptLine(serial: string, kept: readonly string[]): string {
 /** The lines of `forget-hsm`: what was forgotten, and for a lost HSM what became of the keys it may hold. */
 export function forgottenLines(f: ForgottenHsm): string[] {
   const served = f.users.length === 0 ? '' : ` (served ${ids(f.users)})`;
-  const lines = [`forgot HSM ${f.serial}${served} as ${f.fate}: nothing is published to it any more`];
+  const lines = [
+    f.previously === null
+      ? `forgot HSM ${f.serial}${served} as ${f.fate}: nothing is published to it any more`
+      : `HSM ${f.serial}${served}, forgotten as ${f.previously}, is recorded as ${f.fate} after all`,
+  ];
   if (f.fate === 'destroyed') return lines;
   if (f.compromised.length > 0) lines.push(`  compromised, as a lost HSM may hold them: ${ids(f.compromised)}`);
   if (f.skipped.length > 0) {
@@ -280,7 +284,9 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       'One that will never sync again (destroyed, lost, factory-reset) is forgotten here: nothing more',
       'is published to it and `stale` no longer names its user. Name it by its serial, or by the user ID',
       'it served when that names one retired HSM. An HSM in service is refused: retire it first (delete',
-      'its user, or provision a replacement).',
+      'its user, or provision a replacement). One forgotten as destroyed that turns out lost (found, or',
+      'offered for sale) is forgotten again with --lost: the keys it may hold, recorded then, are',
+      'compromised.',
       '  --destroyed             it was destroyed (or its keys erased): it holds no key',
       '  --lost                  it was lost or stolen: every key it may hold (what was published to it and',
       '                          not acknowledged as erased) is marked compromised, an active one replaced',
@@ -304,7 +310,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
         () => question,
         async ({ session, io, report, did, confirm }) => {
           // Refused (unknown, in service, forgotten already) before the question is asked.
-          session.admin.readDatabase((db) => findRetiredHsm(db, hsm));
+          session.admin.readDatabase((db) => findRetiredHsm(db, hsm, fate));
           await confirm(question);
           const forgotten = session.admin.forgetHsm(hsm, fate);
           report(forgotten.changes);

@@ -59,7 +59,9 @@ describe('sekey admin forget-hsm', () => {
     expect((await run('admin', 'stale')).out).toBe('no stale user');
     expect((await run('admin', 'status')).out).not.toContain('U3');
     const audit = (await run('admin', 'audit', '--last', '3')).out;
-    expect(audit).toMatch(/forgetHsm +\{"hsm":"\w+","users":\["U3"\],"fate":"lost","compromised":\["K2000"\]/);
+    expect(audit).toMatch(
+      /forgetHsm +\{"hsm":"\w+","users":\["U3"\],"fate":"lost","previously":null,"compromised":\["K2000"\]/,
+    );
     expect(audit).toContain('key:COMPROMISE  {"keyId":"K2000"');
     // Run again (a power cut after the first run was saved, say): refused as done, by ID or serial.
     const again = await run('admin', 'forget-hsm', carol, '--lost', '--yes', '--json');
@@ -67,7 +69,7 @@ describe('sekey admin forget-hsm', () => {
     expect(JSON.parse(again.out)).toMatchObject({ error: { code: 'AlreadyForgotten', exit: 1 } });
   });
 
-  test('a replaced HSM, named by its serial, forgotten as destroyed; --json says what was done', async () => {
+  test('a replaced HSM, by its serial, forgotten as destroyed (--json says what was done), then as lost', async () => {
     const pins = ['--user-pin', 'new-user-pin', '--device-admin-pin', DEVICE_ADMIN_PIN];
     const replaced = await run('admin', 'provision', 'U2', ...pins, '--yes');
     const old = /the replaced HSM (\w+) keeps/.exec(replaced.out)?.[1] as string;
@@ -79,8 +81,21 @@ describe('sekey admin forget-hsm', () => {
       forgotten: { serial: old, users: ['U2'], fate: 'destroyed', compromised: [], skipped: [], keysUnknown: false },
       keys: { created: [], transitions: [] },
     });
-    const unknown = await run('admin', 'forget-hsm', 'U2', '--destroyed', '--yes');
-    expect([unknown.code, unknown.err]).toEqual([1, expect.stringContaining('AlreadyForgotten: U2')]);
+    const again = await run('admin', 'forget-hsm', old, '--destroyed', '--yes');
+    expect([again.code, again.err]).toEqual([1, expect.stringContaining(`AlreadyForgotten: HSM ${old} was forgotten`)]);
+    // Bob's ID names his HSM in service now, not the one forgotten.
+    const byId = await run('admin', 'forget-hsm', 'U2', '--lost', '--yes');
+    expect([byId.code, byId.err]).toEqual([
+      1,
+      expect.stringMatching(`HsmInService: U2 has no retired HSM: .*; its earlier HSM ${old}, forgotten as destroyed`),
+    ]);
+    // It turns up for sale: lost after all, the key it kept (K2000's replacement) is compromised.
+    const lost = await run('admin', 'forget-hsm', old, '--lost', '--yes', '--no-publish');
+    expect([lost.code, lost.err]).toEqual([0, '']);
+    expect(lost.out.split('\n').slice(0, 2)).toEqual([
+      `HSM ${old} (served U2), forgotten as destroyed, is recorded as lost after all`,
+      '  compromised, as a lost HSM may hold them: K2001',
+    ]);
   });
 
   test('what it says of a lost HSM that holds nothing known, or whose keys were not recorded', () => {
@@ -88,6 +103,7 @@ describe('sekey admin forget-hsm', () => {
       serial: 'S1',
       users: ['U2'],
       fate: 'lost',
+      previously: null,
       compromised: [],
       skipped: [],
       keysUnknown: false,

@@ -16,6 +16,7 @@ describe('schema', () => {
       'counters',
       'device_groups',
       'device_keys',
+      'forgotten_device_keys',
       'forgotten_devices',
       'identity',
       'key_holders',

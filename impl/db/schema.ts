@@ -265,7 +265,9 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'forgetting retired HSMs: the keys a replaced HSM kept, and the HSMs the administrator forgot',
     // A retired HSM that never acknowledges its last file (destroyed, lost, reset before it synced)
     // kept its user stale for good: `sekey admin forget-hsm` drops its bookkeeping, remembering the
-    // HSM here (forgotten_devices) so that running it again says so. A replaced HSM's keys were
+    // HSM here (forgotten_devices) so that running it again says so; one forgotten as destroyed keeps
+    // the keys it may hold (forgotten_device_keys), so that finding out it was lost after all still
+    // compromises them, and keys_recorded says whether those are known. A replaced HSM's keys were
     // forgotten with its view at the replacement; they are now kept (retired_device_keys), so that
     // forgetting it as lost compromises what it holds. For the HSMs replaced before this version they
     // are not known: keys_recorded says which rows have them. A deleted user's HSM that was
@@ -278,7 +280,13 @@ export const MIGRATIONS: readonly Migration[] = [
         user_id      TEXT NOT NULL,
         fate         TEXT NOT NULL CHECK (fate IN ('destroyed', 'lost')),
         forgotten_at INTEGER NOT NULL,
+        keys_recorded INTEGER NOT NULL CHECK (keys_recorded IN (0, 1)),
         PRIMARY KEY (serial, user_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE forgotten_device_keys (
+        serial TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        PRIMARY KEY (serial, key_id)
       ) STRICT, WITHOUT ROWID;
       CREATE TABLE retired_device_keys (
         serial TEXT NOT NULL,

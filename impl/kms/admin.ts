@@ -375,16 +375,25 @@ export class Admin {
    * once), each logged as that command logs it after the `forgetHsm` entry. Keys already
    * compromised or destroyed are left as they are (reported as skipped). All of it is one
    * transaction: a power cut leaves the HSM on record as before, or forgotten, and forgetting it
-   * again is refused (`AlreadyForgotten`).
+   * again is refused (`AlreadyForgotten`), except as lost one forgotten as destroyed: it turned up
+   * (for sale, say), and the keys recorded with it when it was forgotten are compromised now.
    * @throws SekeyError `UnknownHsm`, `HsmInService`, `AlreadyForgotten`, `AmbiguousHsm`.
    */
   forgetHsm(hsm: string, fate: HsmFate): ForgottenHsm {
     type Forgetting = Omit<ForgottenHsm, 'fate' | 'changes'> & { readonly channelKeys: readonly number[] };
     const { value, changes } = this.#mutate<Forgetting>(
       'forgetHsm',
-      (r) => ({ hsm: r.serial, users: r.users, fate, compromised: r.compromised, skipped: r.skipped }),
+      (r) => ({
+        hsm: r.serial,
+        users: r.users,
+        fate,
+        previously: r.previously,
+        compromised: r.compromised,
+        skipped: r.skipped,
+        keysUnknown: r.keysUnknown,
+      }),
       (m) => {
-        const retired = findRetiredHsm(m.db, hsm);
+        const retired = findRetiredHsm(m.db, hsm, fate);
         const compromised: KeyId[] = [];
         const skipped: Array<{ keyId: KeyId; state: KeyState }> = [];
         for (const keyId of fate === 'lost' ? keysRetiredHsmMayHold(m.db, retired) : []) {
@@ -397,10 +406,19 @@ export class Admin {
           }
         }
         const channelKeys = forgetRetiredHsm(m.db, retired, fate, m.now);
-        const users = retired.deletedUsers.map((d) => d.userId);
+        const users = [...(retired.forgottenFor ?? []), ...retired.deletedUsers.map((d) => d.userId)];
         if (retired.replacedFor !== null && !users.includes(retired.replacedFor)) users.push(retired.replacedFor);
         const keysUnknown = fate === 'lost' && !retired.keysRecorded;
-        return { serial: retired.serial, users: sortIds(users), compromised, skipped, keysUnknown, channelKeys };
+        const previously = retired.forgottenFor === null ? null : 'destroyed';
+        return {
+          serial: retired.serial,
+          users: sortIds(users),
+          previously,
+          compromised,
+          skipped,
+          keysUnknown,
+          channelKeys,
+        };
       },
       true,
       (r) => r.compromised.map((keyId) => ({ action: 'key:COMPROMISE', details: { keyId, hsm: r.serial } })),
