@@ -77,7 +77,7 @@ export function forgottenLines(f: ForgottenHsm): string[] {
   if (f.compromised.length > 0) lines.push(`  compromised, as a lost HSM may hold them: ${ids(f.compromised)}`);
   if (f.skipped.length > 0) {
     const skipped = f.skipped.map((s) => `${s.keyId} (${s.state})`).join(', ');
-    lines.push(`  left as they were (what they protected is exposed all the same): ${skipped}`);
+    lines.push(`  left as they were, compromised already: ${skipped}`);
   }
   if (f.keysUnknown) {
     lines.push(
@@ -290,7 +290,8 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       '  --destroyed             it was destroyed (or its keys erased): it holds no key',
       '  --lost                  it was lost or stolen: every key it may hold (what was published to it and',
       '                          not acknowledged as erased) is marked compromised, an active one replaced',
-      '                          (NIST SP 800-57 Pt 1); keys compromised or destroyed already are left so',
+      '                          (NIST SP 800-57 Pt 1), a destroyed one made destroyedCompromised; keys',
+      '                          compromised already are left so',
     ].join('\n'),
     examples: ['sekey admin delete-user U3 --yes --no-publish', 'sekey admin forget-hsm U3 --lost --yes'],
     mutates: true,

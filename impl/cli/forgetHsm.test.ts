@@ -98,7 +98,7 @@ describe('sekey admin forget-hsm', () => {
     ]);
   });
 
-  test('what it says of a lost HSM that holds nothing known, or whose keys were not recorded', () => {
+  test('what it says of a lost HSM: keys compromised and left, none known, or not recorded', () => {
     const lost = {
       serial: 'S1',
       users: ['U2'],
@@ -115,6 +115,15 @@ describe('sekey admin forget-hsm', () => {
       first,
       '  its keys were not recorded when it was replaced (before this version): compromise those it held by hand ' +
         '(sekey admin compromise-key K)',
+    ]);
+    const skipped = [
+      { keyId: 'K2001', state: 'compromised' },
+      { keyId: 'K2002', state: 'destroyedCompromised' },
+    ] as const;
+    expect(forgottenLines({ ...lost, compromised: ['K2003'], skipped })).toEqual([
+      first,
+      '  compromised, as a lost HSM may hold them: K2003',
+      '  left as they were, compromised already: K2001 (compromised), K2002 (destroyedCompromised)',
     ]);
   });
 });

@@ -372,11 +372,12 @@ export class Admin {
    * (§5.5, compromise of keys and other keying material; §6, protection requirements). So each key
    * the administrator's records say it may hold ({@link keysRetiredHsmMayHold}) is marked
    * compromised, by the same life-cycle event as {@link compromiseKey} (an active one is replaced at
-   * once), each logged as that command logs it after the `forgetHsm` entry. Keys already
-   * compromised or destroyed are left as they are (reported as skipped). All of it is one
-   * transaction: a power cut leaves the HSM on record as before, or forgotten, and forgetting it
-   * again is refused (`AlreadyForgotten`), except as lost one forgotten as destroyed: it turned up
-   * (for sale, say), and the keys recorded with it when it was forgotten are compromised now.
+   * once, a destroyed one becomes `destroyedCompromised`), each logged as that command logs it after
+   * the `forgetHsm` entry. Keys already `compromised` or `destroyedCompromised` are left as they are
+   * (reported as skipped). All of it is one transaction: a power cut leaves the HSM on record as
+   * before, or forgotten, and forgetting it again is refused (`AlreadyForgotten`), except as lost one
+   * forgotten as destroyed: it turned up (for sale, say), and the keys recorded with it when it was
+   * forgotten are compromised now.
    * @throws SekeyError `UnknownHsm`, `HsmInService`, `AlreadyForgotten`, `AmbiguousHsm`.
    */
   forgetHsm(hsm: string, fate: HsmFate): ForgottenHsm {
@@ -399,7 +400,7 @@ export class Admin {
         for (const keyId of fate === 'lost' ? keysRetiredHsmMayHold(m.db, retired) : []) {
           const key = requireKey(m.db, keyId);
           const state = stateOf(key);
-          if (state === 'compromised' || DESTROYED_KEY_STATES.includes(state)) skipped.push({ keyId, state });
+          if (state === 'compromised' || state === 'destroyedCompromised') skipped.push({ keyId, state });
           else {
             applyKeyEvent(m, key, 'COMPROMISE');
             compromised.push(keyId);

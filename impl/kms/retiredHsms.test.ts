@@ -143,26 +143,26 @@ describe('forgetting a retired HSM', () => {
       const generation = w.admin.generation;
       const forgotten = w.admin.forgetHsm('U3', 'lost');
       expect(w.admin.generation).toBe(generation + 1);
-      expect(forgotten.compromised).toEqual([a, b, replacement]);
-      expect(forgotten.skipped).toEqual([
-        { keyId: c, state: 'compromised' },
-        { keyId: d, state: 'destroyed' },
-      ]);
+      // d was destroyed, but her HSM never applied the erase order: it may hold d, which becomes
+      // destroyedCompromised (what d protected is exposed), as compromise-key would take it.
+      expect(forgotten.compromised).toEqual([a, b, d, replacement]);
+      expect(forgotten.skipped).toEqual([{ keyId: c, state: 'compromised' }]);
       expect(forgotten.keysUnknown).toBe(false);
       expect(forgotten.changes.transitions.map((t) => [t.keyId, t.from, t.to, t.cause])).toEqual([
         [a, 'deactivated', 'compromised', 'event'],
         [b, 'deactivated', 'compromised', 'event'],
+        [d, 'destroyed', 'destroyedCompromised', 'event'],
         [replacement, 'deactivated', 'compromised', 'event'],
       ]);
       // The keys she never held, or acknowledged erasing, are left alone.
       const after = new Map(w.admin.listKeys().map((k) => [k.id, k]));
-      for (const k of before) if (![a, b, replacement].includes(k.id)) expect(after.get(k.id), k.id).toEqual(k);
+      for (const k of before) if (![a, b, d, replacement].includes(k.id)) expect(after.get(k.id), k.id).toEqual(k);
       // The same as the administrator compromising each key: the model's operation, audited as such.
-      for (const k of [a, b, replacement]) copy.admin.compromiseKey(k);
+      for (const k of [a, b, d, replacement]) copy.admin.compromiseKey(k);
       expect(w.admin.listKeys()).toEqual(copy.admin.listKeys());
-      const audit = w.admin.auditLog().slice(-4);
-      expect(audit.map((e) => e.action)).toEqual(['forgetHsm', 'key:COMPROMISE', 'key:COMPROMISE', 'key:COMPROMISE']);
-      expect(new Set(audit.map((e) => e.seq)).size).toBe(4);
+      const audit = w.admin.auditLog().slice(-5);
+      expect(audit.map((e) => e.action)).toEqual(['forgetHsm', ...Array(4).fill('key:COMPROMISE')]);
+      expect(new Set(audit.map((e) => e.seq)).size).toBe(5);
       expect(JSON.parse(audit[1]!.details)).toMatchObject({ keyId: a });
       // The others learn it: the compromised keys no longer decrypt on their HSMs, only re-protect.
       await syncAllBut(w, 'U3');

@@ -48,12 +48,13 @@ export interface ForgottenHsm {
   readonly fate: HsmFate;
   /** `destroyed` when it had been forgotten as destroyed, and is now known lost; null the first time. */
   readonly previously: 'destroyed' | null;
-  /** The keys marked compromised (a lost HSM): those it may hold that were neither compromised nor destroyed. */
-  readonly compromised: readonly KeyId[];
   /**
-   * The keys it may hold that were left as they were: compromised already, or destroyed (a lost HSM
-   * may still hold a destroyed key: what it protected is exposed all the same).
+   * The keys marked compromised (a lost HSM), as `compromise-key` does: those it may hold that were
+   * not compromised already; a destroyed one becomes `destroyedCompromised` (a lost HSM may still
+   * hold a key destroyed since: what it protected is exposed).
    */
+  readonly compromised: readonly KeyId[];
+  /** The keys it may hold that were left as they were: `compromised` or `destroyedCompromised` already. */
   readonly skipped: ReadonlyArray<{ readonly keyId: KeyId; readonly state: KeyState }>;
   /**
    * A lost HSM replaced before schema version 7, whose keys were not recorded: the administrator
