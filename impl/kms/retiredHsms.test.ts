@@ -387,6 +387,8 @@ describe('forgetting a retired HSM', () => {
 
   test("a deleted user's HSM reset and provisioned for another user leaves no stale record behind", async () => {
     const w = await newTeam();
+    const k = w.admin.addKey('G1', 'k');
+    w.admin.activateKey(k);
     await w.syncByFiles();
     const hsm = w.users.get('U3')!.device;
     w.admin.deleteUser('U3');
@@ -402,5 +404,10 @@ describe('forgetting a retired HSM', () => {
     w.clock.advance(8 * DAY);
     expect(w.publisher.staleUsers()).not.toContain('U3');
     expect(refusal(() => w.admin.forgetHsm('U3', 'destroyed'))).toMatch(/^UnknownHsm/);
+    // Retired again (dave, in no group, is given another HSM), it is dave's retired HSM alone:
+    // forgetting it as lost compromises nothing carol held (it was reset since).
+    provisionUser(w.admin, 'U4', newHsm('forget-dave-2'));
+    expect(refusal(() => w.admin.forgetHsm('U3', 'lost'))).toMatch(/^UnknownHsm/);
+    expect(w.admin.forgetHsm(hsm.serial, 'lost')).toMatchObject({ users: ['U4'], compromised: [] });
   });
 });
