@@ -110,6 +110,24 @@ describe('forgetting a retired HSM', () => {
     expect(newCarol.keys().map((k) => k.state)).toContain('active');
   });
 
+  test('its publication state goes: a new HSM for the same ID is not stale for the old one', async () => {
+    const w = await newTeam();
+    await w.syncByFiles();
+    w.admin.deleteUser('U3');
+    await syncAllBut(w, 'U3');
+    w.clock.advance(8 * DAY);
+    expect(w.publisher.staleUsers()).toEqual(['U3']);
+    expect(rows(w.admin, "SELECT state FROM publication WHERE user_id = 'U3'")).toHaveLength(1);
+    w.admin.forgetHsm('U3', 'lost');
+    expect(rows(w.admin, "SELECT state FROM publication WHERE user_id = 'U3'")).toEqual([]);
+    // Carol again, on a new HSM: its first file was published just now, it is pending, not stale.
+    w.admin.addUser('U3', 'carol again');
+    await w.addDevice('U3');
+    await w.publisher.publish();
+    expect(w.publisher.staleUsers()).toEqual([]);
+    expect(w.publisher.publicationStates().find((p) => p.userId === 'U3')?.state).toBe('pending');
+  });
+
   test('a lost HSM: exactly the keys it may hold are compromised, as compromise-key would', async () => {
     const w = await newTeam();
     w.admin.changePolicy('G1', { ...TEAM_POLICY, maxKeys: 6 });
@@ -199,6 +217,28 @@ describe('forgetting a retired HSM', () => {
     expect(rows(w.admin, 'SELECT count(*) FROM retired_device_keys')).toEqual([[0]]);
     // Alice's HSM in service is untouched.
     expect(rows(w.admin, "SELECT serial FROM user_devices WHERE user_id = 'U1'")).toEqual([[hsm.serial]]);
+  });
+
+  test('a replaced HSM that never acknowledged erasing a key: the key is recorded, and compromised', async () => {
+    const w = await newTeam();
+    w.admin.addGroup('G3', 'side', TEAM_POLICY);
+    w.admin.addMember('G3', 'U1');
+    w.admin.addMember('G3', 'U3');
+    const side = w.admin.addKey('G3', 'side');
+    w.admin.activateKey(side);
+    await w.syncByFiles();
+    // Carol leaves G3: the erase order is published, her HSM never applies it, and is replaced.
+    w.admin.removeMember('G3', 'U3');
+    await syncAllBut(w, 'U3');
+    const old = w.users.get('U3')!.device;
+    expect(old.listKeyIds()).toContain(Number(side.slice(1)));
+    provisionUser(w.admin, 'U3', newHsm('forget-unacknowledged-U3'));
+    expect(rows(w.admin, 'SELECT key_id FROM retired_device_keys WHERE serial = ?', [old.serial]).flat()).toContain(
+      side,
+    );
+    const forgotten = w.admin.forgetHsm(old.serial, 'lost');
+    expect(forgotten.compromised).toContain(side);
+    expect(w.admin.keyInfo(side).state).toBe('compromised');
   });
 
   test('a replaced HSM whose keys were not recorded (replaced before version 7) is forgotten, saying so', async () => {
