@@ -1,16 +1,21 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { NO_CHANGES } from '../kms/adminChanges.ts';
 import { forgottenLines } from './adminUserCommands.ts';
-import { DEVICE_ADMIN_PIN, manualInstallation, provisionedUsers, removeTempDirs } from './sekeyRun.testkit.ts';
+import { DEVICE_ADMIN_PIN, manualInstallation, provisionedUsers, removeTempDirs, sekey } from './sekeyRun.testkit.ts';
 import type { Run } from './sekeyRun.testkit.ts';
 
 afterAll(removeTempDirs);
 
 describe('sekey admin forget-hsm', () => {
   let run: (...argv: string[]) => Promise<Run>;
+  /** Runs on a terminal that answers `answer` to the question. */
+  let answering: (answer: string, ...argv: string[]) => Promise<Run>;
 
   beforeAll(async () => {
-    ({ run } = await manualInstallation());
+    const installation = await manualInstallation();
+    run = installation.run;
+    const { env, desk } = installation;
+    answering = (answer, ...argv) => sekey(argv, { env, cwd: desk, answers: [answer] });
     await provisionedUsers(run, [
       ['U1', 'alice'],
       ['U2', 'bob'],
@@ -32,8 +37,14 @@ describe('sekey admin forget-hsm', () => {
     // Carol's HSM is lost before it syncs; the others acknowledge.
     for (const u of ['U1', 'U2']) await run('user', u, 'sync');
     await run('admin', 'publish');
+    // Deleted, carol will never sync: stale says to forget her HSM, not only to resync.
     const stale = await run('admin', 'stale', '--at', '+8d');
-    expect([stale.code, stale.out]).toEqual([1, expect.stringContaining('stale (no acknowledgement for 7d): U3 ')]);
+    expect([stale.code, stale.out]).toEqual([
+      1,
+      'stale (no acknowledgement for 7d): U3 — deleted, their retired HSM never acknowledged its last file (the ' +
+        'order to erase its keys); one that never will (destroyed, lost): `sekey admin forget-hsm U ' +
+        '--destroyed|--lost`, else `sekey admin resync U`',
+    ]);
     // A wrong command line (exit 2), an HSM in service and an unconfirmed one (exit 1) change nothing.
     const both = await run('admin', 'forget-hsm', 'U3', '--destroyed', '--lost', '--yes');
     expect([both.code, both.err]).toEqual([2, expect.stringContaining('--destroyed or --lost (one of them)')]);
@@ -44,6 +55,13 @@ describe('sekey admin forget-hsm', () => {
       2,
       expect.stringContaining('forget HSM U3 as lost: every key it may hold is marked compromised'),
     ]);
+    // On a terminal, the question names the HSM by its serial, and whom it served.
+    const no = await answering('n', 'admin', 'forget-hsm', 'U3', '--lost');
+    expect([no.code, no.err]).toEqual([
+      1,
+      expect.stringContaining(`forget HSM ${carol} (served U3) as lost: every key it may hold is marked compromised?`),
+    ]);
+    expect(no.err).toContain('NotConfirmed');
     const inService = await run('admin', 'forget-hsm', 'U1', '--destroyed', '--yes');
     expect([inService.code, inService.err]).toEqual([1, expect.stringMatching(/HsmInService: U1 has no retired HSM/)]);
     expect((await run('admin', 'stale')).code).toBe(1);
@@ -95,6 +113,24 @@ describe('sekey admin forget-hsm', () => {
     expect(lost.out.split('\n').slice(0, 2)).toEqual([
       `HSM ${old} (served U2), forgotten as destroyed, is recorded as lost after all`,
       '  compromised, as a lost HSM may hold them: K2001',
+    ]);
+  });
+
+  test('a lost HSM whose acknowledgement waits on the share: collected first, its erased keys left', async () => {
+    await provisionedUsers(run, [['U4', 'dave']]);
+    expect((await run('admin', 'add-member', 'G1', 'U4')).code).toBe(0);
+    expect((await run('user', 'U4', 'sync')).code).toBe(0);
+    expect((await run('user', 'U4', 'keys')).out).toMatch(/ active /);
+    // Dave is deleted; his HSM applies the erase order and acknowledges, then is lost before the
+    // admin collects.
+    expect((await run('admin', 'delete-user', 'U4', '--yes')).code).toBe(0);
+    expect((await run('user', 'U4', 'sync')).code).toBe(0);
+    const forgotten = await run('admin', 'forget-hsm', 'U4', '--lost', '--yes', '--no-publish');
+    expect(forgotten.code, forgotten.err).toBe(0);
+    expect(forgotten.out.split('\n')).toEqual([
+      expect.stringMatching(/^acknowledged: U4 #\d+(, U4 #\d+)*$/),
+      expect.stringMatching(/^forgot HSM \w+ \(served U4\) as lost: nothing is published to it any more$/),
+      '  it holds no key the admin knows of: nothing to compromise',
     ]);
   });
 

@@ -73,7 +73,7 @@ import { insertNewKey } from './rules/newKey.ts';
 import { checkNewKey, checkPolicyChange } from './rules/policyCheck.ts';
 import { removeMemberAndRekey } from './rules/rekeyOnLeave.ts';
 import { requireGroup, requireKey, requireUser, throwIf } from './rules/require.ts';
-import { findRetiredHsm, forgetRetiredHsm, keysRetiredHsmMayHold } from './retiredHsms.ts';
+import { findRetiredHsm, forgetRetiredHsm, keysRetiredHsmMayHold, usersServed } from './retiredHsms.ts';
 import type { ForgottenHsm, HsmFate } from './retiredHsms.ts';
 import { execute } from '../db/statementCache.ts';
 
@@ -377,7 +377,9 @@ export class Admin {
    * (reported as skipped). All of it is one transaction: a power cut leaves the HSM on record as
    * before, or forgotten, and forgetting it again is refused (`AlreadyForgotten`), except as lost one
    * forgotten as destroyed: it turned up (for sale, say), and the keys recorded with it when it was
-   * forgotten are compromised now.
+   * forgotten are compromised now. Acknowledgements waiting on the share are not read here: an HSM
+   * that acknowledged erasing keys before it was lost no longer holds them, so collect them first
+   * (`Publisher.collectAcknowledgements`, as `sekey admin forget-hsm --lost` does).
    * @throws SekeyError `UnknownHsm`, `HsmInService`, `AlreadyForgotten`, `AmbiguousHsm`.
    */
   forgetHsm(hsm: string, fate: HsmFate): ForgottenHsm {
@@ -407,13 +409,11 @@ export class Admin {
           }
         }
         const channelKeys = forgetRetiredHsm(m.db, retired, fate, m.now);
-        const users = [...(retired.forgottenFor ?? []), ...retired.deletedUsers.map((d) => d.userId)];
-        if (retired.replacedFor !== null && !users.includes(retired.replacedFor)) users.push(retired.replacedFor);
         const keysUnknown = fate === 'lost' && !retired.keysRecorded;
         const previously = retired.forgottenFor === null ? null : 'destroyed';
         return {
           serial: retired.serial,
-          users: sortIds(users),
+          users: usersServed(retired),
           previously,
           compromised,
           skipped,

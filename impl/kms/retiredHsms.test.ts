@@ -267,6 +267,8 @@ describe('forgetting a retired HSM', () => {
       compromised: [],
       keysUnknown: true,
     });
+    // The audit says so too.
+    expect(JSON.parse(w.admin.auditLog().at(-1)!.details)).toMatchObject({ hsm: older, keysUnknown: true });
   });
 
   test('forgotten as destroyed, then found lost: the keys recorded with it are compromised then', async () => {

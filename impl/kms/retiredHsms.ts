@@ -145,6 +145,13 @@ function forgottenHsm(db: Database, serial: string, fate: HsmFate, userId: UserI
   };
 }
 
+/** The users a retired HSM served, as its records name them (deleted, replaced for, or forgotten for), sorted. */
+export function usersServed(hsm: RetiredHsm): UserId[] {
+  const users = new Set([...(hsm.forgottenFor ?? []), ...hsm.deletedUsers.map((d) => d.userId)]);
+  if (hsm.replacedFor !== null) users.add(hsm.replacedFor);
+  return sortIds(users);
+}
+
 /** The serial of the one retired HSM `userId` served (deleted, or replaced), or an error saying why there is none. */
 function retiredSerialOf(db: Database, userId: UserId, fate: HsmFate): string {
   const serials = column(
@@ -251,9 +258,7 @@ export function forgetRetiredHsm(db: Database, hsm: RetiredHsm, fate: HsmFate, n
   }
   execute(db, 'DELETE FROM retired_devices WHERE serial = ?', [hsm.serial]);
   execute(db, 'DELETE FROM retired_device_keys WHERE serial = ?', [hsm.serial]);
-  const users = new Set(hsm.deletedUsers.map((d) => d.userId));
-  if (hsm.replacedFor !== null) users.add(hsm.replacedFor);
-  for (const userId of users) {
+  for (const userId of usersServed(hsm)) {
     execute(
       db,
       'INSERT OR REPLACE INTO forgotten_devices (serial, user_id, fate, forgotten_at, keys_recorded) ' +
