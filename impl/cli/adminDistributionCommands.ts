@@ -6,8 +6,8 @@
  * @module
  */
 import { fileLabel } from '../kms/publisher.ts';
-import type { PublishReport, SetAsideAcknowledgement } from '../kms/publisher.ts';
-import { refusedAckStream } from '../protocol/streams.ts';
+import type { PublishReport } from '../kms/publisher.ts';
+import { describeAcknowledged, describeSetAside } from './acknowledgementLines.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { positiveInteger } from './argValues.ts';
 import { bytes, json, table, when } from './format.ts';
@@ -21,22 +21,6 @@ export function describePublish(report: PublishReport): string {
   if (report.published.length === 0) return `published: nothing (no provisioned user's view changed)${again}`;
   const files = report.published.map((p) => `${fileLabel(p)} (${bytes(p.bytes)})`);
   return `published: ${files.join(', ')}${again}`;
-}
-
-/** One line naming the acknowledgements a command collected. */
-function describeAcknowledged(accepted: ReadonlyArray<{ readonly userId: string; readonly sequence: number }>): string {
-  return `acknowledged: ${accepted.map((a) => `${a.userId} #${a.sequence}`).join(', ')}`;
-}
-
-/**
- * The spoiled acknowledgements a collection moved out of the users' streams: whoever spoiled them
- * can write the share, which the administrator wants to know (docs/update-format.md).
- */
-function describeSetAside(setAside: readonly SetAsideAcknowledgement[]): string {
-  const files = setAside.map((f) => `${refusedAckStream(f.userId)}/${f.name}`);
-  return (
-    'set aside, their seal broken (each device sends its acknowledgement again at its next sync): ' + files.join(', ')
-  );
 }
 
 /** The distribution and audit commands. */
@@ -138,10 +122,23 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
         else if (stale.length === 0) io.out('no stale user');
         else {
           const after = formatDuration(installation.config().staleAfterMs);
-          io.out(
-            `stale (no acknowledgement for ${after}): ${stale.join(', ')} — their updates may be withheld; ` +
-              `\`sekey admin resync U\``,
-          );
+          // A deleted user's HSM is owed only its erase order: a resync changes nothing for one that
+          // will never sync again; forgetting it does.
+          const retired = stale.filter((u) => deviceOf(session.admin, u)?.inService === false);
+          const live = stale.filter((u) => !retired.includes(u));
+          if (live.length > 0) {
+            io.out(
+              `stale (no acknowledgement for ${after}): ${live.join(', ')} — their updates may be withheld; ` +
+                `\`sekey admin resync U\``,
+            );
+          }
+          if (retired.length > 0) {
+            io.out(
+              `stale (no acknowledgement for ${after}): ${retired.join(', ')} — deleted, their retired HSM never ` +
+                'acknowledged its last file (the order to erase its keys); one that never will (destroyed, lost): ' +
+                `\`sekey admin forget-hsm U --destroyed|--lost\`, else \`sekey admin resync U\``,
+            );
+          }
         }
         // Exit 1 when someone is stale, so that a monitoring script can act on the exit code alone.
         return stale.length > 0 ? 1 : 0;

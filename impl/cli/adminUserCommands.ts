@@ -4,8 +4,9 @@
  */
 import type { Admin } from '../kms/admin.ts';
 import { keysHeldByDevice, userDeviceOf } from '../kms/distribution.ts';
-import { findRetiredHsm } from '../kms/retiredHsms.ts';
-import type { ForgottenHsm } from '../kms/retiredHsms.ts';
+import { findRetiredHsm, usersServed } from '../kms/retiredHsms.ts';
+import type { ForgottenHsm, HsmFate } from '../kms/retiredHsms.ts';
+import { describeAcknowledged, describeSetAside } from './acknowledgementLines.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { asking } from './adminCommand.ts';
@@ -65,15 +66,27 @@ function keptLine(serial: string, kept: readonly string[]): string {
   return `${keeps}; if it was lost: sekey admin forget-hsm ${serial} --lost (compromises every key it holds)`;
 }
 
+/** The question `forget-hsm` asks: the HSM as named, and in the session by its serial with the users it served. */
+function forgetQuestion(hsm: string, fate: HsmFate, served: readonly string[]): string {
+  const whose = served.length === 0 ? '' : ` (served ${ids(served)})`;
+  return fate === 'lost'
+    ? `forget HSM ${hsm}${whose} as lost: every key it may hold is marked compromised?`
+    : `forget HSM ${hsm}${whose} as destroyed: nothing is published to it any more?`;
+}
+
 /** The lines of `forget-hsm`: what was forgotten, and for a lost HSM what became of the keys it may hold. */
 export function forgottenLines(f: ForgottenHsm): string[] {
   const served = f.users.length === 0 ? '' : ` (served ${ids(f.users)})`;
-  const lines = [`forgot HSM ${f.serial}${served} as ${f.fate}: nothing is published to it any more`];
+  const lines = [
+    f.previously === null
+      ? `forgot HSM ${f.serial}${served} as ${f.fate}: nothing is published to it any more`
+      : `HSM ${f.serial}${served}, forgotten as ${f.previously}, is recorded as ${f.fate} after all`,
+  ];
   if (f.fate === 'destroyed') return lines;
   if (f.compromised.length > 0) lines.push(`  compromised, as a lost HSM may hold them: ${ids(f.compromised)}`);
   if (f.skipped.length > 0) {
     const skipped = f.skipped.map((s) => `${s.keyId} (${s.state})`).join(', ');
-    lines.push(`  left as they were (what they protected is exposed all the same): ${skipped}`);
+    lines.push(`  left as they were, compromised already: ${skipped}`);
   }
   if (f.keysUnknown) {
     lines.push(
@@ -280,11 +293,15 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       'One that will never sync again (destroyed, lost, factory-reset) is forgotten here: nothing more',
       'is published to it and `stale` no longer names its user. Name it by its serial, or by the user ID',
       'it served when that names one retired HSM. An HSM in service is refused: retire it first (delete',
-      'its user, or provision a replacement).',
+      'its user, or provision a replacement). One forgotten as destroyed that turns out lost (found, or',
+      'offered for sale) is forgotten again with --lost: the keys it may hold, recorded then, are',
+      'compromised.',
       '  --destroyed             it was destroyed (or its keys erased): it holds no key',
       '  --lost                  it was lost or stolen: every key it may hold (what was published to it and',
-      '                          not acknowledged as erased) is marked compromised, an active one replaced',
-      '                          (NIST SP 800-57 Pt 1); keys compromised or destroyed already are left so',
+      '                          not acknowledged as erased: acknowledgements on the share are collected',
+      '                          first) is marked compromised, an active one replaced',
+      '                          (NIST SP 800-57 Pt 1), a destroyed one made destroyedCompromised; keys',
+      '                          compromised already are left so',
     ].join('\n'),
     examples: ['sekey admin delete-user U3 --yes --no-publish', 'sekey admin forget-hsm U3 --lost --yes'],
     mutates: true,
@@ -296,20 +313,22 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       if (destroyed === lost)
         throw new UsageError('forget-hsm needs what became of the HSM: --destroyed or --lost (one of them)');
       const fate = destroyed ? 'destroyed' : 'lost';
-      const question =
-        fate === 'lost'
-          ? `forget HSM ${hsm} as lost: every key it may hold is marked compromised?`
-          : `forget HSM ${hsm} as destroyed: nothing is published to it any more?`;
       return asking(
-        () => question,
+        () => forgetQuestion(hsm, fate, []),
         async ({ session, io, report, did, confirm }) => {
-          // Refused (unknown, in service, forgotten already) before the question is asked.
-          session.admin.readDatabase((db) => findRetiredHsm(db, hsm));
-          await confirm(question);
-          const forgotten = session.admin.forgetHsm(hsm, fate);
+          // Refused (unknown, in service, forgotten already) before the question is asked, which
+          // names the HSM by its serial and the users it served, whatever named it.
+          const found = session.admin.readDatabase((db) => findRetiredHsm(db, hsm, fate));
+          await confirm(forgetQuestion(found.serial, fate, usersServed(found)));
+          // A lost HSM that acknowledged erasing keys, its acknowledgement still on the share, does
+          // not hold them: collected first, so that they are not compromised for nothing.
+          const collected = fate === 'lost' ? await session.publisher.collectAcknowledgements() : null;
+          const forgotten = session.admin.forgetHsm(found.serial, fate);
           report(forgotten.changes);
           const { changes: _changes, ...what } = forgotten;
-          did({ forgotten: what });
+          did({ forgotten: what, ...(collected === null ? {} : { acknowledged: collected.accepted }) });
+          if (collected !== null && collected.accepted.length > 0) io.out(describeAcknowledged(collected.accepted));
+          if (collected !== null && collected.setAside.length > 0) io.out(describeSetAside(collected.setAside));
           forgottenLines(forgotten).forEach((l) => io.out(l));
         },
       );

@@ -1,16 +1,21 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { NO_CHANGES } from '../kms/adminChanges.ts';
 import { forgottenLines } from './adminUserCommands.ts';
-import { DEVICE_ADMIN_PIN, manualInstallation, provisionedUsers, removeTempDirs } from './sekeyRun.testkit.ts';
+import { DEVICE_ADMIN_PIN, manualInstallation, provisionedUsers, removeTempDirs, sekey } from './sekeyRun.testkit.ts';
 import type { Run } from './sekeyRun.testkit.ts';
 
 afterAll(removeTempDirs);
 
 describe('sekey admin forget-hsm', () => {
   let run: (...argv: string[]) => Promise<Run>;
+  /** Runs on a terminal that answers `answer` to the question. */
+  let answering: (answer: string, ...argv: string[]) => Promise<Run>;
 
   beforeAll(async () => {
-    ({ run } = await manualInstallation());
+    const installation = await manualInstallation();
+    run = installation.run;
+    const { env, desk } = installation;
+    answering = (answer, ...argv) => sekey(argv, { env, cwd: desk, answers: [answer] });
     await provisionedUsers(run, [
       ['U1', 'alice'],
       ['U2', 'bob'],
@@ -32,8 +37,14 @@ describe('sekey admin forget-hsm', () => {
     // Carol's HSM is lost before it syncs; the others acknowledge.
     for (const u of ['U1', 'U2']) await run('user', u, 'sync');
     await run('admin', 'publish');
+    // Deleted, carol will never sync: stale says to forget her HSM, not only to resync.
     const stale = await run('admin', 'stale', '--at', '+8d');
-    expect([stale.code, stale.out]).toEqual([1, expect.stringContaining('stale (no acknowledgement for 7d): U3 ')]);
+    expect([stale.code, stale.out]).toEqual([
+      1,
+      'stale (no acknowledgement for 7d): U3 — deleted, their retired HSM never acknowledged its last file (the ' +
+        'order to erase its keys); one that never will (destroyed, lost): `sekey admin forget-hsm U ' +
+        '--destroyed|--lost`, else `sekey admin resync U`',
+    ]);
     // A wrong command line (exit 2), an HSM in service and an unconfirmed one (exit 1) change nothing.
     const both = await run('admin', 'forget-hsm', 'U3', '--destroyed', '--lost', '--yes');
     expect([both.code, both.err]).toEqual([2, expect.stringContaining('--destroyed or --lost (one of them)')]);
@@ -44,6 +55,13 @@ describe('sekey admin forget-hsm', () => {
       2,
       expect.stringContaining('forget HSM U3 as lost: every key it may hold is marked compromised'),
     ]);
+    // On a terminal, the question names the HSM by its serial, and whom it served.
+    const no = await answering('n', 'admin', 'forget-hsm', 'U3', '--lost');
+    expect([no.code, no.err]).toEqual([
+      1,
+      expect.stringContaining(`forget HSM ${carol} (served U3) as lost: every key it may hold is marked compromised?`),
+    ]);
+    expect(no.err).toContain('NotConfirmed');
     const inService = await run('admin', 'forget-hsm', 'U1', '--destroyed', '--yes');
     expect([inService.code, inService.err]).toEqual([1, expect.stringMatching(/HsmInService: U1 has no retired HSM/)]);
     expect((await run('admin', 'stale')).code).toBe(1);
@@ -59,7 +77,9 @@ describe('sekey admin forget-hsm', () => {
     expect((await run('admin', 'stale')).out).toBe('no stale user');
     expect((await run('admin', 'status')).out).not.toContain('U3');
     const audit = (await run('admin', 'audit', '--last', '3')).out;
-    expect(audit).toMatch(/forgetHsm +\{"hsm":"\w+","users":\["U3"\],"fate":"lost","compromised":\["K2000"\]/);
+    expect(audit).toMatch(
+      /forgetHsm +\{"hsm":"\w+","users":\["U3"\],"fate":"lost","previously":null,"compromised":\["K2000"\]/,
+    );
     expect(audit).toContain('key:COMPROMISE  {"keyId":"K2000"');
     // Run again (a power cut after the first run was saved, say): refused as done, by ID or serial.
     const again = await run('admin', 'forget-hsm', carol, '--lost', '--yes', '--json');
@@ -67,7 +87,7 @@ describe('sekey admin forget-hsm', () => {
     expect(JSON.parse(again.out)).toMatchObject({ error: { code: 'AlreadyForgotten', exit: 1 } });
   });
 
-  test('a replaced HSM, named by its serial, forgotten as destroyed; --json says what was done', async () => {
+  test('a replaced HSM, by its serial, forgotten as destroyed (--json says what was done), then as lost', async () => {
     const pins = ['--user-pin', 'new-user-pin', '--device-admin-pin', DEVICE_ADMIN_PIN];
     const replaced = await run('admin', 'provision', 'U2', ...pins, '--yes');
     const old = /the replaced HSM (\w+) keeps/.exec(replaced.out)?.[1] as string;
@@ -79,15 +99,47 @@ describe('sekey admin forget-hsm', () => {
       forgotten: { serial: old, users: ['U2'], fate: 'destroyed', compromised: [], skipped: [], keysUnknown: false },
       keys: { created: [], transitions: [] },
     });
-    const unknown = await run('admin', 'forget-hsm', 'U2', '--destroyed', '--yes');
-    expect([unknown.code, unknown.err]).toEqual([1, expect.stringContaining('AlreadyForgotten: U2')]);
+    const again = await run('admin', 'forget-hsm', old, '--destroyed', '--yes');
+    expect([again.code, again.err]).toEqual([1, expect.stringContaining(`AlreadyForgotten: HSM ${old} was forgotten`)]);
+    // Bob's ID names his HSM in service now, not the one forgotten.
+    const byId = await run('admin', 'forget-hsm', 'U2', '--lost', '--yes');
+    expect([byId.code, byId.err]).toEqual([
+      1,
+      expect.stringMatching(`HsmInService: U2 has no retired HSM: .*; its earlier HSM ${old}, forgotten as destroyed`),
+    ]);
+    // It turns up for sale: lost after all, the key it kept (K2000's replacement) is compromised.
+    const lost = await run('admin', 'forget-hsm', old, '--lost', '--yes', '--no-publish');
+    expect([lost.code, lost.err]).toEqual([0, '']);
+    expect(lost.out.split('\n').slice(0, 2)).toEqual([
+      `HSM ${old} (served U2), forgotten as destroyed, is recorded as lost after all`,
+      '  compromised, as a lost HSM may hold them: K2001',
+    ]);
   });
 
-  test('what it says of a lost HSM that holds nothing known, or whose keys were not recorded', () => {
+  test('a lost HSM whose acknowledgement waits on the share: collected first, its erased keys left', async () => {
+    await provisionedUsers(run, [['U4', 'dave']]);
+    expect((await run('admin', 'add-member', 'G1', 'U4')).code).toBe(0);
+    expect((await run('user', 'U4', 'sync')).code).toBe(0);
+    expect((await run('user', 'U4', 'keys')).out).toMatch(/ active /);
+    // Dave is deleted; his HSM applies the erase order and acknowledges, then is lost before the
+    // admin collects.
+    expect((await run('admin', 'delete-user', 'U4', '--yes')).code).toBe(0);
+    expect((await run('user', 'U4', 'sync')).code).toBe(0);
+    const forgotten = await run('admin', 'forget-hsm', 'U4', '--lost', '--yes', '--no-publish');
+    expect(forgotten.code, forgotten.err).toBe(0);
+    expect(forgotten.out.split('\n')).toEqual([
+      expect.stringMatching(/^acknowledged: U4 #\d+(, U4 #\d+)*$/),
+      expect.stringMatching(/^forgot HSM \w+ \(served U4\) as lost: nothing is published to it any more$/),
+      '  it holds no key the admin knows of: nothing to compromise',
+    ]);
+  });
+
+  test('what it says of a lost HSM: keys compromised and left, none known, or not recorded', () => {
     const lost = {
       serial: 'S1',
       users: ['U2'],
       fate: 'lost',
+      previously: null,
       compromised: [],
       skipped: [],
       keysUnknown: false,
@@ -99,6 +151,15 @@ describe('sekey admin forget-hsm', () => {
       first,
       '  its keys were not recorded when it was replaced (before this version): compromise those it held by hand ' +
         '(sekey admin compromise-key K)',
+    ]);
+    const skipped = [
+      { keyId: 'K2001', state: 'compromised' },
+      { keyId: 'K2002', state: 'destroyedCompromised' },
+    ] as const;
+    expect(forgottenLines({ ...lost, compromised: ['K2003'], skipped })).toEqual([
+      first,
+      '  compromised, as a lost HSM may hold them: K2003',
+      '  left as they were, compromised already: K2001 (compromised), K2002 (destroyedCompromised)',
     ]);
   });
 });

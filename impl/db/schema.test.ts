@@ -16,6 +16,7 @@ describe('schema', () => {
       'counters',
       'device_groups',
       'device_keys',
+      'forgotten_device_keys',
       'forgotten_devices',
       'identity',
       'key_holders',
@@ -76,16 +77,20 @@ describe('schema', () => {
     expect(() => db.run("INSERT INTO device_keys VALUES ('K2002', 'U1', 0, NULL)")).toThrow(/CHECK/);
   });
 
-  test('version 7 drops the records of deleted users whose HSM is in service for another user since', async () => {
+  test('version 7 drops the records of deleted users whose HSM was provisioned for another user since', async () => {
     const db = await openSqlite();
     migrate(db, MIGRATIONS.slice(0, 6));
-    // U1 was deleted and its HSM A reset and provisioned for U2; U3 was deleted, its HSM B is not in service.
+    // U1 was deleted and its HSM A reset and provisioned for U2, in service; U3 was deleted, its HSM
+    // B never provisioned again. U5 was deleted and its HSM E reset and provisioned for U6, deleted
+    // since (U6's record is the later one: its key base is greater). U7 was deleted and its HSM F
+    // reset and provisioned for U8, who was given G since (F was retired again, replaced).
     db.run(
       "INSERT INTO user_devices VALUES ('U1', 'A', 0, 1, 5), ('U2', 'A', 1, 6, NULL), ('U3', 'B', 2, 1, 5), " +
-        "('U4', 'C', 3, 1, NULL)",
+        "('U4', 'C', 3, 1, NULL), ('U5', 'E', 4, 1, 5), ('U6', 'E', 5, 6, 10), ('U7', 'F', 6, 1, 5), " +
+        "('U8', 'G', 8, 9, NULL)",
     );
-    db.run("INSERT INTO retired_devices VALUES ('D', 'U4', 3)");
-    for (const u of ['U1', 'U3']) {
+    db.run("INSERT INTO retired_devices VALUES ('D', 'U4', 3), ('F', 'U8', 9)");
+    for (const u of ['U1', 'U3', 'U5', 'U6', 'U7']) {
       db.run(
         "INSERT INTO streams (user_id, sequence, last_hash, resync, device_view) VALUES (?, 7, x'00', 0, 'empty')",
         [u],
@@ -97,15 +102,22 @@ describe('schema', () => {
     }
     expect(migrate(db)).toBe(SCHEMA_VERSION);
     const column = (sql: string) => db.exec(sql)[0]?.values ?? [];
-    expect(column('SELECT user_id FROM user_devices ORDER BY user_id')).toEqual([['U2'], ['U3'], ['U4']]);
+    const users = (sql: string) => column(sql).map((row) => row[0]);
+    expect(users('SELECT user_id FROM user_devices ORDER BY user_id')).toEqual(['U2', 'U3', 'U4', 'U6', 'U8']);
     for (const table of ['device_keys', 'device_groups', 'outbox', 'publication'])
-      expect(column(`SELECT user_id FROM ${table}`), table).toEqual([['U3']]);
+      expect(users(`SELECT user_id FROM ${table} ORDER BY user_id`), table).toEqual(['U3', 'U6']);
     // The stream stays the user ID's, its next file a resync; the replaced HSM's keys are not known.
     expect(column('SELECT user_id, sequence, resync, device_view FROM streams ORDER BY user_id')).toEqual([
       ['U1', 7, 1, 'none'],
       ['U3', 7, 0, 'empty'],
+      ['U5', 7, 1, 'none'],
+      ['U6', 7, 0, 'empty'],
+      ['U7', 7, 1, 'none'],
     ]);
-    expect(column('SELECT serial, keys_recorded FROM retired_devices')).toEqual([['D', 0]]);
+    expect(column('SELECT serial, keys_recorded FROM retired_devices ORDER BY serial')).toEqual([
+      ['D', 0],
+      ['F', 0],
+    ]);
     expect(column("SELECT name FROM sqlite_temp_master WHERE type = 'table'")).toEqual([]);
   });
 

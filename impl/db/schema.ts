@@ -265,20 +265,34 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'forgetting retired HSMs: the keys a replaced HSM kept, and the HSMs the administrator forgot',
     // A retired HSM that never acknowledges its last file (destroyed, lost, reset before it synced)
     // kept its user stale for good: `sekey admin forget-hsm` drops its bookkeeping, remembering the
-    // HSM here (forgotten_devices) so that running it again says so. A replaced HSM's keys were
+    // HSM here (forgotten_devices) so that running it again says so; one forgotten as destroyed keeps
+    // the keys it may hold (forgotten_device_keys), so that finding out it was lost after all still
+    // compromises them, and keys_recorded says whether those are known. A replaced HSM's keys were
     // forgotten with its view at the replacement; they are now kept (retired_device_keys), so that
     // forgetting it as lost compromises what it holds. For the HSMs replaced before this version they
     // are not known: keys_recorded says which rows have them. A deleted user's HSM that was
-    // factory-reset and provisioned for another user (provisioning refuses it otherwise) will never
-    // apply that user's last file either: provisioning now drops such a record, and so does this
-    // migration for those already there (its channel keys are erased by the next Admin.open).
+    // factory-reset and provisioned for another user since (provisioning refuses it otherwise) will
+    // never apply that user's last file either: provisioning now drops such a record, and so does
+    // this migration for those already there (their channel keys are erased by the next Admin.open),
+    // whether that HSM is in service now or was retired again since. "Since" is read from the tables,
+    // not from times (--at may set the clock back): provisioning takes key bases in increasing order
+    // and version 6 never deleted a user_devices row, so a record of the same serial with a greater
+    // key base is a later provisioning; and version 6 deleted a serial's retired_devices row whenever
+    // it was provisioned again, so a standing one was retired after the serial's last provisioning,
+    // later than any deleted user's record of it.
     sql: `
       CREATE TABLE forgotten_devices (
         serial       TEXT NOT NULL,
         user_id      TEXT NOT NULL,
         fate         TEXT NOT NULL CHECK (fate IN ('destroyed', 'lost')),
         forgotten_at INTEGER NOT NULL,
+        keys_recorded INTEGER NOT NULL CHECK (keys_recorded IN (0, 1)),
         PRIMARY KEY (serial, user_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE forgotten_device_keys (
+        serial TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        PRIMARY KEY (serial, key_id)
       ) STRICT, WITHOUT ROWID;
       CREATE TABLE retired_device_keys (
         serial TEXT NOT NULL,
@@ -286,8 +300,10 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (serial, key_id)
       ) STRICT, WITHOUT ROWID;
       ALTER TABLE retired_devices ADD COLUMN keys_recorded INTEGER NOT NULL DEFAULT 0 CHECK (keys_recorded IN (0, 1));
-      CREATE TEMP TABLE reset_hsms AS SELECT d.user_id FROM user_devices d WHERE d.retired_at IS NOT NULL AND
-        EXISTS (SELECT 1 FROM user_devices e WHERE e.serial = d.serial AND e.retired_at IS NULL);
+      CREATE TEMP TABLE reset_hsms AS SELECT d.user_id FROM user_devices d WHERE d.retired_at IS NOT NULL AND (
+        EXISTS (SELECT 1 FROM user_devices e WHERE e.serial = d.serial AND
+          (e.retired_at IS NULL OR e.key_base > d.key_base)) OR
+        EXISTS (SELECT 1 FROM retired_devices r WHERE r.serial = d.serial));
       DELETE FROM device_groups WHERE user_id IN (SELECT user_id FROM reset_hsms);
       DELETE FROM device_keys WHERE user_id IN (SELECT user_id FROM reset_hsms);
       DELETE FROM outbox WHERE user_id IN (SELECT user_id FROM reset_hsms);

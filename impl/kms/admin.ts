@@ -73,7 +73,7 @@ import { insertNewKey } from './rules/newKey.ts';
 import { checkNewKey, checkPolicyChange } from './rules/policyCheck.ts';
 import { removeMemberAndRekey } from './rules/rekeyOnLeave.ts';
 import { requireGroup, requireKey, requireUser, throwIf } from './rules/require.ts';
-import { findRetiredHsm, forgetRetiredHsm, keysRetiredHsmMayHold } from './retiredHsms.ts';
+import { findRetiredHsm, forgetRetiredHsm, keysRetiredHsmMayHold, usersServed } from './retiredHsms.ts';
 import type { ForgottenHsm, HsmFate } from './retiredHsms.ts';
 import { execute } from '../db/statementCache.ts';
 
@@ -372,35 +372,54 @@ export class Admin {
    * (§5.5, compromise of keys and other keying material; §6, protection requirements). So each key
    * the administrator's records say it may hold ({@link keysRetiredHsmMayHold}) is marked
    * compromised, by the same life-cycle event as {@link compromiseKey} (an active one is replaced at
-   * once), each logged as that command logs it after the `forgetHsm` entry. Keys already
-   * compromised or destroyed are left as they are (reported as skipped). All of it is one
-   * transaction: a power cut leaves the HSM on record as before, or forgotten, and forgetting it
-   * again is refused (`AlreadyForgotten`).
+   * once, a destroyed one becomes `destroyedCompromised`), each logged as that command logs it after
+   * the `forgetHsm` entry. Keys already `compromised` or `destroyedCompromised` are left as they are
+   * (reported as skipped). All of it is one transaction: a power cut leaves the HSM on record as
+   * before, or forgotten, and forgetting it again is refused (`AlreadyForgotten`), except as lost one
+   * forgotten as destroyed: it turned up (for sale, say), and the keys recorded with it when it was
+   * forgotten are compromised now. Acknowledgements waiting on the share are not read here: an HSM
+   * that acknowledged erasing keys before it was lost no longer holds them, so collect them first
+   * (`Publisher.collectAcknowledgements`, as `sekey admin forget-hsm --lost` does).
    * @throws SekeyError `UnknownHsm`, `HsmInService`, `AlreadyForgotten`, `AmbiguousHsm`.
    */
   forgetHsm(hsm: string, fate: HsmFate): ForgottenHsm {
     type Forgetting = Omit<ForgottenHsm, 'fate' | 'changes'> & { readonly channelKeys: readonly number[] };
     const { value, changes } = this.#mutate<Forgetting>(
       'forgetHsm',
-      (r) => ({ hsm: r.serial, users: r.users, fate, compromised: r.compromised, skipped: r.skipped }),
+      (r) => ({
+        hsm: r.serial,
+        users: r.users,
+        fate,
+        previously: r.previously,
+        compromised: r.compromised,
+        skipped: r.skipped,
+        keysUnknown: r.keysUnknown,
+      }),
       (m) => {
-        const retired = findRetiredHsm(m.db, hsm);
+        const retired = findRetiredHsm(m.db, hsm, fate);
         const compromised: KeyId[] = [];
         const skipped: Array<{ keyId: KeyId; state: KeyState }> = [];
         for (const keyId of fate === 'lost' ? keysRetiredHsmMayHold(m.db, retired) : []) {
           const key = requireKey(m.db, keyId);
           const state = stateOf(key);
-          if (state === 'compromised' || DESTROYED_KEY_STATES.includes(state)) skipped.push({ keyId, state });
+          if (state === 'compromised' || state === 'destroyedCompromised') skipped.push({ keyId, state });
           else {
             applyKeyEvent(m, key, 'COMPROMISE');
             compromised.push(keyId);
           }
         }
         const channelKeys = forgetRetiredHsm(m.db, retired, fate, m.now);
-        const users = retired.deletedUsers.map((d) => d.userId);
-        if (retired.replacedFor !== null && !users.includes(retired.replacedFor)) users.push(retired.replacedFor);
         const keysUnknown = fate === 'lost' && !retired.keysRecorded;
-        return { serial: retired.serial, users: sortIds(users), compromised, skipped, keysUnknown, channelKeys };
+        const previously = retired.forgottenFor === null ? null : 'destroyed';
+        return {
+          serial: retired.serial,
+          users: usersServed(retired),
+          previously,
+          compromised,
+          skipped,
+          keysUnknown,
+          channelKeys,
+        };
       },
       true,
       (r) => r.compromised.map((keyId) => ({ action: 'key:COMPROMISE', details: { keyId, hsm: r.serial } })),

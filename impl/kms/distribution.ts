@@ -121,6 +121,7 @@ export function provisionUser(admin: Admin, userId: UserId, userDevice: SecubeDe
     execute(db, 'DELETE FROM retired_devices WHERE serial = ?', [userDevice.serial]);
     execute(db, 'DELETE FROM retired_device_keys WHERE serial = ?', [userDevice.serial]);
     execute(db, 'DELETE FROM forgotten_devices WHERE serial = ?', [userDevice.serial]);
+    execute(db, 'DELETE FROM forgotten_device_keys WHERE serial = ?', [userDevice.serial]);
     const record: ProvisioningRecord = {
       userId,
       userSerial: result.userSerial,

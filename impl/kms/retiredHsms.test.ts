@@ -13,6 +13,7 @@ import { SekeyError } from '../protocol/sekeyError.ts';
 import { updateStream } from '../protocol/streams.ts';
 import { Admin } from './admin.ts';
 import { provisionUser } from './distribution.ts';
+import type { HsmFate } from './retiredHsms.ts';
 import { TEAM_POLICY, newTeam } from './world.testkit.ts';
 import type { World } from './world.testkit.ts';
 
@@ -109,6 +110,24 @@ describe('forgetting a retired HSM', () => {
     expect(newCarol.keys().map((k) => k.state)).toContain('active');
   });
 
+  test('its publication state goes: a new HSM for the same ID is not stale for the old one', async () => {
+    const w = await newTeam();
+    await w.syncByFiles();
+    w.admin.deleteUser('U3');
+    await syncAllBut(w, 'U3');
+    w.clock.advance(8 * DAY);
+    expect(w.publisher.staleUsers()).toEqual(['U3']);
+    expect(rows(w.admin, "SELECT state FROM publication WHERE user_id = 'U3'")).toHaveLength(1);
+    w.admin.forgetHsm('U3', 'lost');
+    expect(rows(w.admin, "SELECT state FROM publication WHERE user_id = 'U3'")).toEqual([]);
+    // Carol again, on a new HSM: its first file was published just now, it is pending, not stale.
+    w.admin.addUser('U3', 'carol again');
+    await w.addDevice('U3');
+    await w.publisher.publish();
+    expect(w.publisher.staleUsers()).toEqual([]);
+    expect(w.publisher.publicationStates().find((p) => p.userId === 'U3')?.state).toBe('pending');
+  });
+
   test('a lost HSM: exactly the keys it may hold are compromised, as compromise-key would', async () => {
     const w = await newTeam();
     w.admin.changePolicy('G1', { ...TEAM_POLICY, maxKeys: 6 });
@@ -142,26 +161,26 @@ describe('forgetting a retired HSM', () => {
       const generation = w.admin.generation;
       const forgotten = w.admin.forgetHsm('U3', 'lost');
       expect(w.admin.generation).toBe(generation + 1);
-      expect(forgotten.compromised).toEqual([a, b, replacement]);
-      expect(forgotten.skipped).toEqual([
-        { keyId: c, state: 'compromised' },
-        { keyId: d, state: 'destroyed' },
-      ]);
+      // d was destroyed, but her HSM never applied the erase order: it may hold d, which becomes
+      // destroyedCompromised (what d protected is exposed), as compromise-key would take it.
+      expect(forgotten.compromised).toEqual([a, b, d, replacement]);
+      expect(forgotten.skipped).toEqual([{ keyId: c, state: 'compromised' }]);
       expect(forgotten.keysUnknown).toBe(false);
       expect(forgotten.changes.transitions.map((t) => [t.keyId, t.from, t.to, t.cause])).toEqual([
         [a, 'deactivated', 'compromised', 'event'],
         [b, 'deactivated', 'compromised', 'event'],
+        [d, 'destroyed', 'destroyedCompromised', 'event'],
         [replacement, 'deactivated', 'compromised', 'event'],
       ]);
       // The keys she never held, or acknowledged erasing, are left alone.
       const after = new Map(w.admin.listKeys().map((k) => [k.id, k]));
-      for (const k of before) if (![a, b, replacement].includes(k.id)) expect(after.get(k.id), k.id).toEqual(k);
+      for (const k of before) if (![a, b, d, replacement].includes(k.id)) expect(after.get(k.id), k.id).toEqual(k);
       // The same as the administrator compromising each key: the model's operation, audited as such.
-      for (const k of [a, b, replacement]) copy.admin.compromiseKey(k);
+      for (const k of [a, b, d, replacement]) copy.admin.compromiseKey(k);
       expect(w.admin.listKeys()).toEqual(copy.admin.listKeys());
-      const audit = w.admin.auditLog().slice(-4);
-      expect(audit.map((e) => e.action)).toEqual(['forgetHsm', 'key:COMPROMISE', 'key:COMPROMISE', 'key:COMPROMISE']);
-      expect(new Set(audit.map((e) => e.seq)).size).toBe(4);
+      const audit = w.admin.auditLog().slice(-5);
+      expect(audit.map((e) => e.action)).toEqual(['forgetHsm', ...Array(4).fill('key:COMPROMISE')]);
+      expect(new Set(audit.map((e) => e.seq)).size).toBe(5);
       expect(JSON.parse(audit[1]!.details)).toMatchObject({ keyId: a });
       // The others learn it: the compromised keys no longer decrypt on their HSMs, only re-protect.
       await syncAllBut(w, 'U3');
@@ -200,6 +219,28 @@ describe('forgetting a retired HSM', () => {
     expect(rows(w.admin, "SELECT serial FROM user_devices WHERE user_id = 'U1'")).toEqual([[hsm.serial]]);
   });
 
+  test('a replaced HSM that never acknowledged erasing a key: the key is recorded, and compromised', async () => {
+    const w = await newTeam();
+    w.admin.addGroup('G3', 'side', TEAM_POLICY);
+    w.admin.addMember('G3', 'U1');
+    w.admin.addMember('G3', 'U3');
+    const side = w.admin.addKey('G3', 'side');
+    w.admin.activateKey(side);
+    await w.syncByFiles();
+    // Carol leaves G3: the erase order is published, her HSM never applies it, and is replaced.
+    w.admin.removeMember('G3', 'U3');
+    await syncAllBut(w, 'U3');
+    const old = w.users.get('U3')!.device;
+    expect(old.listKeyIds()).toContain(Number(side.slice(1)));
+    provisionUser(w.admin, 'U3', newHsm('forget-unacknowledged-U3'));
+    expect(rows(w.admin, 'SELECT key_id FROM retired_device_keys WHERE serial = ?', [old.serial]).flat()).toContain(
+      side,
+    );
+    const forgotten = w.admin.forgetHsm(old.serial, 'lost');
+    expect(forgotten.compromised).toContain(side);
+    expect(w.admin.keyInfo(side).state).toBe('compromised');
+  });
+
   test('a replaced HSM whose keys were not recorded (replaced before version 7) is forgotten, saying so', async () => {
     const w = await newTeam();
     w.admin.activateKey(w.admin.addKey('G1', 'k'));
@@ -213,6 +254,69 @@ describe('forgetting a retired HSM', () => {
     });
     const forgotten = w.admin.forgetHsm(old, 'lost');
     expect(forgotten).toMatchObject({ compromised: [], skipped: [], keysUnknown: true });
+    // Forgotten as destroyed first, then found lost: still not known.
+    const older = w.users.get('U1')!.device.serial;
+    provisionUser(w.admin, 'U1', newHsm('forget-unrecorded-U1'));
+    w.admin.transaction('test', {}, (db) => {
+      db.run('DELETE FROM retired_device_keys');
+      db.run('UPDATE retired_devices SET keys_recorded = 0');
+    });
+    expect(w.admin.forgetHsm(older, 'destroyed').keysUnknown).toBe(false);
+    expect(w.admin.forgetHsm(older, 'lost')).toMatchObject({
+      previously: 'destroyed',
+      compromised: [],
+      keysUnknown: true,
+    });
+    // The audit says so too.
+    expect(JSON.parse(w.admin.auditLog().at(-1)!.details)).toMatchObject({ hsm: older, keysUnknown: true });
+  });
+
+  test('forgotten as destroyed, then found lost: the keys recorded with it are compromised then', async () => {
+    const w = await newTeam();
+    const k = w.admin.addKey('G1', 'k');
+    w.admin.activateKey(k);
+    await w.syncByFiles();
+    const hsm = w.users.get('U3')!.device;
+    w.admin.deleteUser('U3');
+    await syncAllBut(w, 'U3');
+    expect(hsm.listKeyIds()).toContain(Number(k.slice(1)));
+    const destroyed = w.admin.forgetHsm(hsm.serial, 'destroyed');
+    expect(destroyed).toMatchObject({ previously: null, compromised: [], keysUnknown: false });
+    expect(w.admin.keyInfo(k).state).toBe('deactivated');
+    // Its record is gone but for the forgetting, which keeps the keys it may hold.
+    expect(trackedRows(w.admin, 'U3')).toMatchObject({ user_devices: 0, device_keys: 0 });
+    expect(rows(w.admin, 'SELECT serial, key_id FROM forgotten_device_keys')).toEqual([[hsm.serial, k]]);
+    expect(refusal(() => w.admin.forgetHsm(hsm.serial, 'destroyed'))).toMatch(
+      /^AlreadyForgotten: HSM \w+ was forgotten already, as destroyed, at .* \(if it turns out lost, forget it again/,
+    );
+    // It turns up for sale: forgotten again, as lost, by the user ID it served.
+    const copy = await w.fork();
+    try {
+      const generation = w.admin.generation;
+      const lost = w.admin.forgetHsm('U3', 'lost');
+      expect(w.admin.generation).toBe(generation + 1);
+      expect(lost).toMatchObject({
+        serial: hsm.serial,
+        users: ['U3'],
+        fate: 'lost',
+        previously: 'destroyed',
+        compromised: [k],
+        skipped: [],
+        keysUnknown: false,
+      });
+      copy.admin.compromiseKey(k);
+      expect(w.admin.listKeys()).toEqual(copy.admin.listKeys());
+    } finally {
+      copy.close();
+    }
+    expect(rows(w.admin, 'SELECT serial, user_id, fate FROM forgotten_devices')).toEqual([[hsm.serial, 'U3', 'lost']]);
+    expect(rows(w.admin, 'SELECT count(*) FROM forgotten_device_keys')).toEqual([[0]]);
+    const audit = w.admin.auditLog().slice(-2);
+    expect(audit.map((e) => e.action)).toEqual(['forgetHsm', 'key:COMPROMISE']);
+    expect(JSON.parse(audit[0]!.details)).toMatchObject({ fate: 'lost', previously: 'destroyed', keysUnknown: false });
+    // Lost is final: neither fate is taken again.
+    for (const fate of ['destroyed', 'lost'] as const)
+      expect(refusal(() => w.admin.forgetHsm(hsm.serial, fate))).toMatch(/^AlreadyForgotten: .* as lost, at [^(]*$/);
   });
 
   test('refused, changing nothing: unknown, in service, forgotten already, ambiguous', async () => {
@@ -227,20 +331,32 @@ describe('forgetting a retired HSM', () => {
     provisionUser(w.admin, 'U2', second);
     provisionUser(w.admin, 'U2', newHsm('forget-bob-3'));
     const generation = w.admin.generation;
-    const cases: Array<[string, RegExp]> = [
-      ['NOTASERIAL', /^UnknownHsm: no HSM NOTASERIAL on record$/],
-      ['U9', /^UnknownHsm: U9 has no retired HSM on record$/],
-      [alice, new RegExp(`^HsmInService: HSM ${alice} is in service for U1`)],
-      ['U1', new RegExp(`^HsmInService: U1 has no retired HSM: its HSM ${alice} is in service`)],
-      [carol, new RegExp(`^AlreadyForgotten: HSM ${carol} was forgotten already, as destroyed, at `)],
-      ['U3', new RegExp(`^AlreadyForgotten: U3's HSM ${carol} was forgotten already`)],
-      ['U2', new RegExp(`^AmbiguousHsm: U2 has 2 retired HSMs: ${[...bobs].sort().join(', ')}; name the one`)],
+    const cases: Array<[string, RegExp, ...HsmFate[]]> = [
+      ['NOTASERIAL', /^UnknownHsm: no HSM NOTASERIAL on record$/, 'destroyed', 'lost'],
+      ['U9', /^UnknownHsm: U9 has no retired HSM on record$/, 'destroyed', 'lost'],
+      [alice, new RegExp(`^HsmInService: HSM ${alice} is in service for U1`), 'destroyed', 'lost'],
+      ['U1', new RegExp(`^HsmInService: U1 has no retired HSM: its HSM ${alice} is in service`), 'destroyed', 'lost'],
+      // Forgotten as destroyed: it may be forgotten again as lost (tested above), not as destroyed.
+      [carol, new RegExp(`^AlreadyForgotten: HSM ${carol} was forgotten already, as destroyed, at `), 'destroyed'],
+      ['U3', new RegExp(`^AlreadyForgotten: U3's HSM ${carol} was forgotten already`), 'destroyed'],
+      ['U2', new RegExp(`^AmbiguousHsm: U2 has 2 retired HSMs: ${[...bobs].sort().join(', ')}; name the one`), 'lost'],
     ];
-    for (const [hsm, expected] of cases) {
-      for (const fate of ['destroyed', 'lost'] as const)
-        expect(refusal(() => w.admin.forgetHsm(hsm, fate))).toMatch(expected);
-    }
+    for (const [hsm, expected, ...fates] of cases)
+      for (const fate of fates) expect(refusal(() => w.admin.forgetHsm(hsm, fate))).toMatch(expected);
     expect(w.admin.generation).toBe(generation);
+    // Carol's ID with a new HSM in service names that one, not the one forgotten earlier.
+    w.admin.addUser('U3', 'carol again');
+    const newCarol = newHsm('forget-carol-2');
+    provisionUser(w.admin, 'U3', newCarol);
+    expect(refusal(() => w.admin.forgetHsm('U3', 'lost'))).toMatch(
+      new RegExp(
+        `^HsmInService: U3 has no retired HSM: its HSM ${newCarol.serial} is in service .*; its earlier HSM ` +
+          `${carol}, forgotten as destroyed, is named by its serial$`,
+      ),
+    );
+    expect(refusal(() => w.admin.forgetHsm('U3', 'destroyed'))).toMatch(
+      /^HsmInService: .*is in service \(only a retired HSM can be forgotten\)$/,
+    );
     // By serial, each of bob's is forgotten.
     for (const serial of bobs) expect(w.admin.forgetHsm(serial, 'destroyed').users).toEqual(['U2']);
   });
@@ -297,7 +413,7 @@ describe('forgetting a retired HSM', () => {
     await w.syncByFiles();
     const hsm = w.users.get('U3')!.device;
     w.admin.deleteUser('U3');
-    w.admin.forgetHsm('U3', 'lost');
+    w.admin.forgetHsm('U3', 'destroyed');
     w.admin.addUser('U4', 'dave');
     hsm.logout();
     hsm.login('admin', ADMIN_PIN);
@@ -306,11 +422,15 @@ describe('forgetting a retired HSM', () => {
     hsm.login('admin', ADMIN_PIN);
     provisionUser(w.admin, 'U4', hsm);
     expect(rows(w.admin, 'SELECT count(*) FROM forgotten_devices')).toEqual([[0]]);
-    expect(refusal(() => w.admin.forgetHsm(hsm.serial, 'destroyed'))).toMatch(/^HsmInService: .* for U4/);
+    expect(rows(w.admin, 'SELECT count(*) FROM forgotten_device_keys')).toEqual([[0]]);
+    for (const fate of ['destroyed', 'lost'] as const)
+      expect(refusal(() => w.admin.forgetHsm(hsm.serial, fate))).toMatch(/^HsmInService: .* for U4/);
   });
 
   test("a deleted user's HSM reset and provisioned for another user leaves no stale record behind", async () => {
     const w = await newTeam();
+    const k = w.admin.addKey('G1', 'k');
+    w.admin.activateKey(k);
     await w.syncByFiles();
     const hsm = w.users.get('U3')!.device;
     w.admin.deleteUser('U3');
@@ -326,5 +446,10 @@ describe('forgetting a retired HSM', () => {
     w.clock.advance(8 * DAY);
     expect(w.publisher.staleUsers()).not.toContain('U3');
     expect(refusal(() => w.admin.forgetHsm('U3', 'destroyed'))).toMatch(/^UnknownHsm/);
+    // Retired again (dave, in no group, is given another HSM), it is dave's retired HSM alone:
+    // forgetting it as lost compromises nothing carol held (it was reset since).
+    provisionUser(w.admin, 'U4', newHsm('forget-dave-2'));
+    expect(refusal(() => w.admin.forgetHsm('U3', 'lost'))).toMatch(/^UnknownHsm/);
+    expect(w.admin.forgetHsm(hsm.serial, 'lost')).toMatchObject({ users: ['U4'], compromised: [] });
   });
 });

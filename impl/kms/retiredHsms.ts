@@ -10,6 +10,13 @@
  * {@link forgetRetiredHsm} is that remedy (`Admin.forgetHsm`, `sekey admin forget-hsm`): the
  * administrator attests that the HSM is gone, and every table that tracks it lets go of it.
  *
+ * What the administrator attests may turn out wrong one way only: an HSM forgotten as destroyed may
+ * turn up (for sale, say), lost after all. So one forgotten as destroyed keeps, with its record
+ * (`forgotten_devices`), the keys it may hold (`forgotten_device_keys`), and it can be forgotten
+ * again as lost, which compromises them; one forgotten as lost has had its keys compromised, and
+ * forgetting it again either way is refused (`AlreadyForgotten`), as is forgetting one destroyed as
+ * destroyed again.
+ *
  * A deleted user's stream itself (`streams`: its sequence and last file's hash) belongs to the user
  * ID, not to the HSM: it stays, marked for a resync, so that a new HSM provisioned for the same ID
  * continues its sequence (file names on the share are never reused) and its first file, a resync,
@@ -39,12 +46,15 @@ export interface ForgottenHsm {
   /** The users it served whose records it left: deleted users, the user it was replaced for. */
   readonly users: readonly UserId[];
   readonly fate: HsmFate;
-  /** The keys marked compromised (a lost HSM): those it may hold that were neither compromised nor destroyed. */
-  readonly compromised: readonly KeyId[];
+  /** `destroyed` when it had been forgotten as destroyed, and is now known lost; null the first time. */
+  readonly previously: 'destroyed' | null;
   /**
-   * The keys it may hold that were left as they were: compromised already, or destroyed (a lost HSM
-   * may still hold a destroyed key: what it protected is exposed all the same).
+   * The keys marked compromised (a lost HSM), as `compromise-key` does: those it may hold that were
+   * not compromised already; a destroyed one becomes `destroyedCompromised` (a lost HSM may still
+   * hold a key destroyed since: what it protected is exposed).
    */
+  readonly compromised: readonly KeyId[];
+  /** The keys it may hold that were left as they were: `compromised` or `destroyedCompromised` already. */
   readonly skipped: ReadonlyArray<{ readonly keyId: KeyId; readonly state: KeyState }>;
   /**
    * A lost HSM replaced before schema version 7, whose keys were not recorded: the administrator
@@ -70,15 +80,24 @@ export interface RetiredHsm {
    * HSM replaced before): false means the administrator does not know what it holds.
    */
   readonly keysRecorded: boolean;
+  /**
+   * For an HSM forgotten as destroyed already (no other record of it stands), the users it served,
+   * as that record names them: it is being forgotten again, as lost. Null otherwise.
+   */
+  readonly forgottenFor: readonly UserId[] | null;
 }
 
 /**
- * The retired HSM that `hsm` names: a serial, or a user ID (the one retired HSM that user had).
+ * The retired HSM that `hsm` names, to forget as `fate`: a serial, or a user ID (the one retired HSM
+ * that user had; failing that, the last one forgotten for it). An HSM forgotten as destroyed is found
+ * again to be forgotten as lost.
  * @throws SekeyError `UnknownHsm` (no such HSM on record, or the user had none retired), `HsmInService`,
- * `AlreadyForgotten`, `AmbiguousHsm` (a user ID that served several retired HSMs).
+ * `AlreadyForgotten` (forgotten as lost, or as destroyed and `fate` is destroyed), `AmbiguousHsm` (a
+ * user ID that served several retired HSMs).
  */
-export function findRetiredHsm(db: Database, hsm: string): RetiredHsm {
-  const serial = checkId('user', hsm) === null ? retiredSerialOf(db, hsm) : hsm;
+export function findRetiredHsm(db: Database, hsm: string, fate: HsmFate): RetiredHsm {
+  const byUser = checkId('user', hsm) === null;
+  const serial = byUser ? retiredSerialOf(db, hsm, fate) : hsm;
   const owner = column(db, 'SELECT user_id FROM user_devices WHERE serial = ? AND retired_at IS NULL', [serial])[0];
   if (owner !== undefined) {
     throw new SekeyError(
@@ -93,21 +112,48 @@ export function findRetiredHsm(db: Database, hsm: string): RetiredHsm {
     [serial],
   ).map(([userId, keyBase]) => ({ userId: String(userId), keyBase: Number(keyBase) }));
   const replaced = query(db, 'SELECT user_id, keys_recorded FROM retired_devices WHERE serial = ?', [serial])[0];
-  if (deletedUsers.length === 0 && replaced === undefined) {
-    const forgotten = query(db, 'SELECT fate, forgotten_at FROM forgotten_devices WHERE serial = ?', [serial])[0];
-    if (forgotten !== undefined) throw alreadyForgotten(serial, forgotten);
-    throw new SekeyError('UnknownHsm', `no HSM ${serial} on record`);
-  }
+  if (deletedUsers.length === 0 && replaced === undefined) return forgottenHsm(db, serial, fate, byUser ? hsm : null);
   return {
     serial,
     deletedUsers,
     replacedFor: replaced === undefined ? null : String(replaced[0]),
     keysRecorded: replaced === undefined || Number(replaced[1]) === 1,
+    forgottenFor: null,
   };
 }
 
+/**
+ * An HSM with no record but that of its forgetting: to forget again as lost if it was forgotten as
+ * destroyed; refused otherwise. Its rows (one per user it served) were written, and are rewritten,
+ * together: they agree on its fate.
+ */
+function forgottenHsm(db: Database, serial: string, fate: HsmFate, userId: UserId | null): RetiredHsm {
+  const rows = query(
+    db,
+    'SELECT user_id, fate, forgotten_at, keys_recorded FROM forgotten_devices WHERE serial = ? ORDER BY user_id',
+    [serial],
+  );
+  const first = rows[0];
+  if (first === undefined) throw new SekeyError('UnknownHsm', `no HSM ${serial} on record`);
+  if (fate === 'destroyed' || first[1] === 'lost') throw alreadyForgotten(serial, first.slice(1), userId);
+  return {
+    serial,
+    deletedUsers: [],
+    replacedFor: null,
+    keysRecorded: rows.every((row) => Number(row[3]) === 1),
+    forgottenFor: rows.map((row) => String(row[0])),
+  };
+}
+
+/** The users a retired HSM served, as its records name them (deleted, replaced for, or forgotten for), sorted. */
+export function usersServed(hsm: RetiredHsm): UserId[] {
+  const users = new Set([...(hsm.forgottenFor ?? []), ...hsm.deletedUsers.map((d) => d.userId)]);
+  if (hsm.replacedFor !== null) users.add(hsm.replacedFor);
+  return sortIds(users);
+}
+
 /** The serial of the one retired HSM `userId` served (deleted, or replaced), or an error saying why there is none. */
-function retiredSerialOf(db: Database, userId: UserId): string {
+function retiredSerialOf(db: Database, userId: UserId, fate: HsmFate): string {
   const serials = column(
     db,
     `SELECT serial FROM user_devices WHERE user_id = ? AND retired_at IS NOT NULL
@@ -121,43 +167,54 @@ function retiredSerialOf(db: Database, userId: UserId): string {
     );
   }
   if (serials.length === 1) return serials[0] as string;
+  // The last one forgotten for it: forgotten again as lost if it was destroyed, or refused as done
+  // (an earlier one is named by its serial, never reached by a command run again after a power cut).
+  // Its HSM in service comes first: that is the one a user ID names now.
   const forgotten = query(
     db,
-    'SELECT serial, fate, forgotten_at FROM forgotten_devices WHERE user_id = ? ORDER BY forgotten_at DESC, serial',
+    'SELECT serial, fate FROM forgotten_devices WHERE user_id = ? ORDER BY forgotten_at DESC, serial',
     [userId],
   )[0];
-  if (forgotten !== undefined) throw alreadyForgotten(String(forgotten[0]), forgotten.slice(1), userId);
   const inService = column(db, 'SELECT serial FROM user_devices WHERE user_id = ? AND retired_at IS NULL', [userId])[0];
   if (inService !== undefined) {
+    const earlier =
+      fate === 'lost' && forgotten?.[1] === 'destroyed'
+        ? `; its earlier HSM ${String(forgotten[0])}, forgotten as destroyed, is named by its serial`
+        : '';
     throw new SekeyError(
       'HsmInService',
-      `${userId} has no retired HSM: its HSM ${String(inService)} is in service (only a retired HSM can be forgotten)`,
+      `${userId} has no retired HSM: its HSM ${String(inService)} is in service (only a retired HSM can be ` +
+        `forgotten)${earlier}`,
     );
   }
+  if (forgotten !== undefined) return String(forgotten[0]);
   throw new SekeyError('UnknownHsm', `${userId} has no retired HSM on record`);
 }
 
-function alreadyForgotten(serial: string, [fate, at]: ReadonlyArray<unknown>, userId?: UserId): SekeyError {
-  const whose = userId === undefined ? `HSM ${serial}` : `${userId}'s HSM ${serial}`;
+function alreadyForgotten(serial: string, [fate, at]: ReadonlyArray<unknown>, userId: UserId | null): SekeyError {
+  const whose = userId === null ? `HSM ${serial}` : `${userId}'s HSM ${serial}`;
+  const lost = fate === 'lost' ? '' : ' (if it turns out lost, forget it again as lost)';
   return new SekeyError(
     'AlreadyForgotten',
-    `${whose} was forgotten already, as ${String(fate)}, at ${new Date(Number(at)).toISOString()}`,
+    `${whose} was forgotten already, as ${String(fate)}, at ${new Date(Number(at)).toISOString()}${lost}`,
   );
 }
 
 /**
  * Every key a retired HSM may still hold, as the administrator's records say: for a deleted user's
  * HSM, its view (`device_keys`: the keys last published to it, and those dropped since whose erasure
- * it has not acknowledged); for a replaced one, what that view held when it was replaced. A superset
- * of what it holds: it may have applied fewer files than were published to it. Sorted by number.
+ * it has not acknowledged); for a replaced one, what that view held when it was replaced; for one
+ * forgotten as destroyed, what these said when it was forgotten. A superset of what it holds: it may
+ * have applied fewer files than were published to it. Sorted by number.
  */
 export function keysRetiredHsmMayHold(db: Database, hsm: RetiredHsm): KeyId[] {
   const keys = new Set<KeyId>();
   for (const { userId } of hsm.deletedUsers)
     for (const keyId of column(db, 'SELECT key_id FROM device_keys WHERE user_id = ?', [userId]))
       keys.add(String(keyId));
-  for (const keyId of column(db, 'SELECT key_id FROM retired_device_keys WHERE serial = ?', [hsm.serial]))
-    keys.add(String(keyId));
+  for (const table of ['retired_device_keys', 'forgotten_device_keys'])
+    for (const keyId of column(db, `SELECT key_id FROM ${table} WHERE serial = ?`, [hsm.serial]))
+      keys.add(String(keyId));
   return sortIds(keys);
 }
 
@@ -179,10 +236,21 @@ export function dropDeletedUsersHsm(db: Database, userId: UserId): void {
  * Forgets a retired HSM: drops every record of it (`user_devices`, and for its deleted users'
  * streams the outbox, publication state and device view; `retired_devices`, `retired_device_keys`)
  * and remembers it as forgotten (`forgotten_devices`), so that forgetting it again is refused as
- * done. Part of the caller's transaction.
+ * done; forgotten as destroyed, with the keys it may hold (`forgotten_device_keys`), for the day it
+ * turns out lost. One forgotten as destroyed already is marked lost, and its keys let go (the
+ * caller compromised them). Part of the caller's transaction.
  * @returns the IDs of the channel keys the admin HSM holds for it, to erase once this is committed.
  */
 export function forgetRetiredHsm(db: Database, hsm: RetiredHsm, fate: HsmFate, now: number): number[] {
+  if (hsm.forgottenFor !== null) {
+    execute(db, 'UPDATE forgotten_devices SET fate = ?, forgotten_at = ? WHERE serial = ?', [fate, now, hsm.serial]);
+    execute(db, 'DELETE FROM forgotten_device_keys WHERE serial = ?', [hsm.serial]);
+    return [];
+  }
+  if (fate === 'destroyed') {
+    for (const keyId of keysRetiredHsmMayHold(db, hsm))
+      execute(db, 'INSERT INTO forgotten_device_keys (serial, key_id) VALUES (?, ?)', [hsm.serial, keyId]);
+  }
   const channelKeys: number[] = [];
   for (const { userId, keyBase } of hsm.deletedUsers) {
     dropDeletedUsersHsm(db, userId);
@@ -190,15 +258,13 @@ export function forgetRetiredHsm(db: Database, hsm: RetiredHsm, fate: HsmFate, n
   }
   execute(db, 'DELETE FROM retired_devices WHERE serial = ?', [hsm.serial]);
   execute(db, 'DELETE FROM retired_device_keys WHERE serial = ?', [hsm.serial]);
-  const users = new Set(hsm.deletedUsers.map((d) => d.userId));
-  if (hsm.replacedFor !== null) users.add(hsm.replacedFor);
-  for (const userId of users) {
-    execute(db, 'INSERT OR REPLACE INTO forgotten_devices (serial, user_id, fate, forgotten_at) VALUES (?, ?, ?, ?)', [
-      hsm.serial,
-      userId,
-      fate,
-      now,
-    ]);
+  for (const userId of usersServed(hsm)) {
+    execute(
+      db,
+      'INSERT OR REPLACE INTO forgotten_devices (serial, user_id, fate, forgotten_at, keys_recorded) ' +
+        'VALUES (?, ?, ?, ?, ?)',
+      [hsm.serial, userId, fate, now, hsm.keysRecorded ? 1 : 0],
+    );
   }
   return channelKeys;
 }

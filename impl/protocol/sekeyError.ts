@@ -69,10 +69,13 @@ export const SEKEY_ERROR_CODES = [
    */
   'HsmInService',
   /**
-   * `forget-hsm` named an HSM the administrator forgot already (as destroyed or lost): its bookkeeping
-   * is gone, and the keys it held were compromised then if it was lost. Running the command again
-   * after a power cut lands here when the first run was saved.
-   * @remedy Nothing: the HSM is forgotten. `sekey admin audit` shows when, and what was compromised.
+   * `forget-hsm` named an HSM the administrator forgot already: as lost (the keys it may hold were
+   * compromised then), or as destroyed and named as destroyed again. Running the command again after
+   * a power cut lands here when the first run was saved.
+   * @remedy Nothing: the HSM is forgotten. `sekey admin audit` shows when, and what was compromised. One
+   * forgotten as destroyed that turns out lost (found, or offered for sale) is forgotten again with
+   * `sekey admin forget-hsm SERIAL --lost`: the keys it may hold, recorded when it was forgotten, are
+   * compromised then.
    */
   'AlreadyForgotten',
   /**

@@ -493,8 +493,10 @@ async function reuseHsm(m: DeploymentModel, r: Deployment, userId: UserId, from:
 /**
  * The admin forgets a deleted user's HSM that will never sync again (`Admin.forgetHsm`). Expected of
  * the model: accepted (the model's device is retired); for a lost HSM, every KMS key its own key store
- * holds is compromised now unless it was compromised or destroyed already (nothing it holds escapes),
- * every key named was published to this device (nothing it was never sent is compromised), and each
+ * holds is compromised now unless it was compromised already (`compromised`, `destroyedCompromised`;
+ * a destroyed key it still holds goes to `destroyedCompromised`, as compromise-key takes it: nothing
+ * it holds escapes), every key named was published to this device (nothing it was never sent is
+ * compromised), and each
  * compromise is the model's `keyEvent COMPROMISE`, which must accept it and agree on the result
  * (replacements included). The admin then lists the user no more; the HSM is gone from the run: it
  * leaves the model's devices and its replica is closed (the slot stays, so that a device provisioned
@@ -518,8 +520,8 @@ async function forgetHsm(m: DeploymentModel, r: Deployment, userId: UserId, fate
   }
   stats.count('errorCodes', `ok:forgetHsm:${fate}`);
   r.output(forgotten);
-  const finished = (state: string | undefined) =>
-    state === 'compromised' || state === 'destroyed' || state === 'destroyedCompromised';
+  // Compromised already: nothing more to do. A destroyed key is not: the lost HSM may still hold it.
+  const finished = (state: string | undefined) => state === 'compromised' || state === 'destroyedCompromised';
   const stateBefore = (keyId: string) => {
     const key = before.keys[keyId];
     return key === undefined ? undefined : keyStateOf(key);
