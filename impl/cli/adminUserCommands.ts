@@ -295,11 +295,10 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       'it served when that names one retired HSM. An HSM in service is refused: retire it first (delete',
       'its user, or provision a replacement). One forgotten as destroyed that turns out lost (found, or',
       'offered for sale) is forgotten again with --lost: the keys it may hold, recorded then, are',
-      'compromised.',
+      'compromised. Either way, the acknowledgements waiting on the share are collected first.',
       '  --destroyed             it was destroyed (or its keys erased): it holds no key',
       '  --lost                  it was lost or stolen: every key it may hold (what was published to it and',
-      '                          not acknowledged as erased: acknowledgements on the share are collected',
-      '                          first) is marked compromised, an active one replaced',
+      '                          not acknowledged as erased) is marked compromised, an active one replaced',
       '                          (NIST SP 800-57 Pt 1), a destroyed one made destroyedCompromised; keys',
       '                          compromised already are left so',
     ].join('\n'),
@@ -320,15 +319,16 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
           // names the HSM by its serial and the users it served, whatever named it.
           const found = session.admin.readDatabase((db) => findRetiredHsm(db, hsm, fate));
           await confirm(forgetQuestion(found.serial, fate, usersServed(found)));
-          // A lost HSM that acknowledged erasing keys, its acknowledgement still on the share, does
-          // not hold them: collected first, so that they are not compromised for nothing.
-          const collected = fate === 'lost' ? await session.publisher.collectAcknowledgements() : null;
+          // An HSM that acknowledged erasing keys, its acknowledgement still on the share, does not
+          // hold them: collected first, for either fate, so that they are not compromised for nothing,
+          // now (lost) or later from the keys recorded with a destroyed one (then known lost).
+          const { accepted: acknowledged, setAside } = await session.publisher.collectAcknowledgements();
           const forgotten = session.admin.forgetHsm(found.serial, fate);
           report(forgotten.changes);
           const { changes: _changes, ...what } = forgotten;
-          did({ forgotten: what, ...(collected === null ? {} : { acknowledged: collected.accepted }) });
-          if (collected !== null && collected.accepted.length > 0) io.out(describeAcknowledged(collected.accepted));
-          if (collected !== null && collected.setAside.length > 0) io.out(describeSetAside(collected.setAside));
+          did({ forgotten: what, acknowledged, setAside });
+          if (acknowledged.length > 0) io.out(describeAcknowledged(acknowledged));
+          if (setAside.length > 0) io.out(describeSetAside(setAside));
           forgottenLines(forgotten).forEach((l) => io.out(l));
         },
       );

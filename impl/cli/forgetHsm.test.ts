@@ -116,7 +116,7 @@ describe('sekey admin forget-hsm', () => {
     ]);
   });
 
-  test('a lost HSM whose acknowledgement waits on the share: collected first, its erased keys left', async () => {
+  test('an HSM whose acknowledgement waits on the share: collected first, its erased keys left', async () => {
     await provisionedUsers(run, [['U4', 'dave']]);
     expect((await run('admin', 'add-member', 'G1', 'U4')).code).toBe(0);
     expect((await run('user', 'U4', 'sync')).code).toBe(0);
@@ -125,11 +125,20 @@ describe('sekey admin forget-hsm', () => {
     // admin collects.
     expect((await run('admin', 'delete-user', 'U4', '--yes')).code).toBe(0);
     expect((await run('user', 'U4', 'sync')).code).toBe(0);
+    // Forgotten as destroyed first: collected all the same, so that the keys kept with it (for a
+    // later --lost) are those it may hold, not those it acknowledged erasing. --json says both.
+    const destroyed = await run('admin', 'forget-hsm', 'U4', '--destroyed', '--yes', '--json');
+    expect(destroyed.code, destroyed.err).toBe(0);
+    expect(JSON.parse(destroyed.out)).toMatchObject({
+      forgotten: { users: ['U4'], fate: 'destroyed' },
+      acknowledged: expect.arrayContaining([expect.objectContaining({ userId: 'U4' })]),
+      setAside: [],
+    });
+    // It turns up, lost after all: nothing it acknowledged erasing is compromised.
     const forgotten = await run('admin', 'forget-hsm', 'U4', '--lost', '--yes', '--no-publish');
     expect(forgotten.code, forgotten.err).toBe(0);
     expect(forgotten.out.split('\n')).toEqual([
-      expect.stringMatching(/^acknowledged: U4 #\d+(, U4 #\d+)*$/),
-      expect.stringMatching(/^forgot HSM \w+ \(served U4\) as lost: nothing is published to it any more$/),
+      expect.stringMatching(/^HSM \w+ \(served U4\), forgotten as destroyed, is recorded as lost after all$/),
       '  it holds no key the admin knows of: nothing to compromise',
     ]);
   });

@@ -319,6 +319,36 @@ describe('forgetting a retired HSM', () => {
       expect(refusal(() => w.admin.forgetHsm(hsm.serial, fate))).toMatch(/^AlreadyForgotten: .* as lost, at [^(]*$/);
   });
 
+  test('two HSMs of one user forgotten as destroyed: a user ID is refused for --lost, a serial is not', async () => {
+    const w = await newTeam();
+    w.admin.activateKey(w.admin.addKey('G1', 'k'));
+    await w.syncByFiles();
+    const first = w.users.get('U2')!.device.serial;
+    const replacement = newHsm('bob-2');
+    provisionUser(w.admin, 'U2', replacement);
+    await w.syncByFiles();
+    const k2 = w.admin.addKey('G1', 'k2');
+    w.admin.activateKey(k2);
+    await w.syncByFiles();
+    // k2 was published to the replacement only (never to the first HSM): the records say it may hold it.
+    w.admin.deleteUser('U2');
+    // Forgotten in the order that once made the user ID name the older HSM, which never held k2.
+    w.admin.forgetHsm(replacement.serial, 'destroyed');
+    w.clock.advance(1000);
+    w.admin.forgetHsm(first, 'destroyed');
+    const generation = w.admin.generation;
+    expect(refusal(() => w.admin.forgetHsm('U2', 'lost'))).toMatch(
+      new RegExp(
+        `^AmbiguousHsm: U2 has 2 forgotten HSMs: ${first} \\(destroyed\\), ${replacement.serial} .*by its serial`,
+      ),
+    );
+    expect(w.admin.generation).toBe(generation);
+    expect(w.admin.forgetHsm(replacement.serial, 'lost').compromised).toContain(k2);
+    expect(w.admin.keyInfo(k2).state).toBe('compromised');
+    // One destroyed and one lost: still named by serial (a rerun must not reach the other one).
+    expect(refusal(() => w.admin.forgetHsm('U2', 'lost'))).toMatch(/^AmbiguousHsm: U2 has 2 forgotten HSMs/);
+  });
+
   test('refused, changing nothing: unknown, in service, forgotten already, ambiguous', async () => {
     const w = await newTeam();
     const alice = w.users.get('U1')!.device.serial;

@@ -167,19 +167,21 @@ function retiredSerialOf(db: Database, userId: UserId, fate: HsmFate): string {
     );
   }
   if (serials.length === 1) return serials[0] as string;
-  // The last one forgotten for it: forgotten again as lost if it was destroyed, or refused as done
-  // (an earlier one is named by its serial, never reached by a command run again after a power cut).
-  // Its HSM in service comes first: that is the one a user ID names now.
-  const forgotten = query(
+  // One forgotten for it: forgotten again as lost if it was destroyed, or refused as done. With
+  // several, one of them destroyed, the one to forget as lost is named by its serial: the order they
+  // were forgotten in does not tell which is lost, and a command run again after a power cut must
+  // not reach an older one. Its HSM in service comes first: that is the one a user ID names now.
+  const rows = query(
     db,
     'SELECT serial, fate FROM forgotten_devices WHERE user_id = ? ORDER BY forgotten_at DESC, serial',
     [userId],
-  )[0];
+  );
+  const destroyed = rows.filter((row) => row[1] === 'destroyed').map((row) => String(row[0]));
   const inService = column(db, 'SELECT serial FROM user_devices WHERE user_id = ? AND retired_at IS NULL', [userId])[0];
   if (inService !== undefined) {
     const earlier =
-      fate === 'lost' && forgotten?.[1] === 'destroyed'
-        ? `; its earlier HSM ${String(forgotten[0])}, forgotten as destroyed, is named by its serial`
+      fate === 'lost' && destroyed.length > 0
+        ? `; its earlier HSM ${destroyed.sort().join(', ')}, forgotten as destroyed, is named by its serial`
         : '';
     throw new SekeyError(
       'HsmInService',
@@ -187,6 +189,14 @@ function retiredSerialOf(db: Database, userId: UserId, fate: HsmFate): string {
         `forgotten)${earlier}`,
     );
   }
+  if (fate === 'lost' && destroyed.length > 0 && rows.length > 1) {
+    const named = rows.map((row) => `${String(row[0])} (${String(row[1])})`).join(', ');
+    throw new SekeyError(
+      'AmbiguousHsm',
+      `${userId} has ${rows.length} forgotten HSMs: ${named}; name the one that is lost by its serial`,
+    );
+  }
+  const forgotten = rows[0];
   if (forgotten !== undefined) return String(forgotten[0]);
   throw new SekeyError('UnknownHsm', `${userId} has no retired HSM on record`);
 }
