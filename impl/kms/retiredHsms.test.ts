@@ -50,6 +50,21 @@ function refusal(fn: () => unknown): string {
 }
 
 /** A new HSM, in an admin session (for `provisionUser`). */
+/**
+ * A team with an active key K2000 that everyone holds; carol is then deleted, and the others (not
+ * she) sync and acknowledge: her HSM still holds the key and owes its last file.
+ */
+async function carolDeletedUnsynced(): Promise<{ w: World; k: KeyId; hsm: SecubeDevice }> {
+  const w = await newTeam();
+  const k = w.admin.addKey('G1', 'k');
+  w.admin.activateKey(k);
+  await w.syncByFiles();
+  const hsm = w.users.get('U3')!.device;
+  w.admin.deleteUser('U3');
+  await syncAllBut(w, 'U3');
+  return { w, k, hsm };
+}
+
 function newHsm(name: string): SecubeDevice {
   const { device } = makeDevice(name);
   device.login('admin', ADMIN_PIN);
@@ -272,13 +287,7 @@ describe('forgetting a retired HSM', () => {
   });
 
   test('forgotten as destroyed, then found lost: the keys recorded with it are compromised then', async () => {
-    const w = await newTeam();
-    const k = w.admin.addKey('G1', 'k');
-    w.admin.activateKey(k);
-    await w.syncByFiles();
-    const hsm = w.users.get('U3')!.device;
-    w.admin.deleteUser('U3');
-    await syncAllBut(w, 'U3');
+    const { w, k, hsm } = await carolDeletedUnsynced();
     expect(hsm.listKeyIds()).toContain(Number(k.slice(1)));
     const destroyed = w.admin.forgetHsm(hsm.serial, 'destroyed');
     expect(destroyed).toMatchObject({ previously: null, compromised: [], keysUnknown: false });
@@ -458,13 +467,7 @@ describe('forgetting a retired HSM', () => {
   });
 
   test("a deleted user's HSM reset and provisioned for another user leaves no stale record behind", async () => {
-    const w = await newTeam();
-    const k = w.admin.addKey('G1', 'k');
-    w.admin.activateKey(k);
-    await w.syncByFiles();
-    const hsm = w.users.get('U3')!.device;
-    w.admin.deleteUser('U3');
-    await syncAllBut(w, 'U3');
+    const { w, hsm } = await carolDeletedUnsynced();
     hsm.logout();
     hsm.login('admin', ADMIN_PIN);
     hsm.factoryReset({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: TEST_MANUFACTURER });
