@@ -11,7 +11,7 @@ import { USER_PIN, ADMIN_PIN } from '../../device/secube.testkit.ts';
 import { testOnlyHooks } from '../../device/secube.ts';
 import { KEY_EVENT_TYPES } from '../../model/keyLifecycle.ts';
 import { expireKeys } from '../../model/kms.ts';
-import type { GroupPolicy, KmsOperation, UserId } from '../../model/kms.ts';
+import type { GroupPolicy, KmsOperation, KmsState, UserId } from '../../model/kms.ts';
 import {
   ATTACK_KINDS,
   attackNeedsOther,
@@ -80,6 +80,7 @@ export type CuttableSpec =
   | { readonly t: 'admin'; readonly op: KmsOperation }
   | { readonly t: 'publish' }
   | { readonly t: 'collectAcks' }
+  | { readonly t: 'forgetHsm'; readonly user: UserId; readonly fate: HsmFate }
   | { readonly t: 'sync'; readonly user: UserId }
   | { readonly t: 'encrypt'; readonly user: UserId; readonly to: readonly UserId[]; readonly text: string }
   | { readonly t: 'provision'; readonly user: UserId };
@@ -90,7 +91,6 @@ export type CommandSpec =
   | { readonly t: 'checkPublication' }
   | { readonly t: 'resync'; readonly user: UserId }
   | { readonly t: 'reuseHsm'; readonly user: UserId; readonly from: UserId }
-  | { readonly t: 'forgetHsm'; readonly user: UserId; readonly fate: HsmFate }
   | { readonly t: 'findKey'; readonly user: UserId; readonly to: readonly UserId[] }
   | { readonly t: 'decrypt'; readonly user: UserId; readonly pick: number }
   | { readonly t: 'reprotect'; readonly user: UserId; readonly pick: number }
@@ -504,34 +504,75 @@ async function reuseHsm(m: DeploymentModel, r: Deployment, userId: UserId, from:
  */
 async function forgetHsm(m: DeploymentModel, r: Deployment, userId: UserId, fate: HsmFate, label: string) {
   const { stats } = ctx();
-  const slot = r.slot(userId);
-  // What the lost HSM physically holds, when it can be read (a device cut short is reopened by its command).
-  const holds = slot.device.powered ? r.heldKeys(userId) : null;
-  const since = m.deviceSince.get(userId);
-  const sent = new Set<string>();
-  for (const point of m.history.get(userId)?.values() ?? [])
-    if (point.device === since) for (const k of viewAt(point, userId, m.now, m.pure).keys) sent.add(k.id);
-  const before = m.swept();
+  const before = beforeForgetting(m, r, userId);
+  forgetting = { userId, fate, before };
   let forgotten: ForgottenHsm;
   try {
     forgotten = r.admin.forgetHsm(userId, fate);
   } catch (error) {
+    // Cut short: left for the cut's judgement (forgetAfterCut).
+    if (isCut(r, 'admin')) throw error;
     violated('model-agreement', `${label}: the admin refused to forget a retired HSM: ${stats.error(error)}`);
   }
+  forgetting = null;
   stats.count('errorCodes', `ok:forgetHsm:${fate}`);
   r.output(forgotten);
+  judgeForgotten(m, r, userId, fate, before, forgotten, label);
+}
+
+/** What {@link judgeForgotten} compares with: read before the admin forgets the HSM. */
+interface BeforeForgetting {
+  /** What the lost HSM physically holds, when it can be read (a device cut short is reopened by its command). */
+  readonly holds: readonly string[] | null;
+  /** Every key published to this HSM (its incarnation of the user ID), by the model's history. */
+  readonly sent: ReadonlySet<string>;
+  /** The model's KMS, swept. */
+  readonly kms: KmsState;
+  /** The admin's last audit entry. */
+  readonly auditSeq: number;
+}
+
+/** The forgetting in progress, for a power cut inside it ({@link forgetAfterCut}). */
+let forgetting: { readonly userId: UserId; readonly fate: HsmFate; readonly before: BeforeForgetting } | null = null;
+
+function beforeForgetting(m: DeploymentModel, r: Deployment, userId: UserId): BeforeForgetting {
+  const slot = r.slot(userId);
+  const since = m.deviceSince.get(userId);
+  const sent = new Set<string>();
+  for (const point of m.history.get(userId)?.values() ?? [])
+    if (point.device === since) for (const k of viewAt(point, userId, m.now, m.pure).keys) sent.add(k.id);
+  const auditSeq = r.admin.auditLog().at(-1)?.seq ?? 0;
+  return { holds: slot.device.powered ? r.heldKeys(userId) : null, sent, kms: m.swept(), auditSeq };
+}
+
+/**
+ * Judges a forgetting the admin committed, from what it reported (`Admin.forgetHsm`'s answer, or after
+ * a power cut its audit entry), applies it to the model and checks they agree; then the HSM is gone
+ * from the run.
+ */
+function judgeForgotten(
+  m: DeploymentModel,
+  r: Deployment,
+  userId: UserId,
+  fate: HsmFate,
+  before: BeforeForgetting,
+  forgotten: Pick<ForgottenHsm, 'compromised' | 'skipped'>,
+  label: string,
+): void {
+  const { stats } = ctx();
   // Compromised already: nothing more to do. A destroyed key is not: the lost HSM may still hold it.
   const finished = (state: string | undefined) => state === 'compromised' || state === 'destroyedCompromised';
   const stateBefore = (keyId: string) => {
-    const key = before.keys[keyId];
+    const key = before.kms.keys[keyId];
     return key === undefined ? undefined : keyStateOf(key);
   };
   if (fate === 'lost') {
-    for (const keyId of holds ?? [])
+    for (const keyId of before.holds ?? [])
       if (!forgotten.compromised.includes(keyId) && !finished(stateBefore(keyId)))
         violated('model-agreement', `${label}: the lost HSM holds ${keyId} (${stateBefore(keyId)}), not compromised`);
     for (const { keyId } of [...forgotten.compromised.map((keyId) => ({ keyId })), ...forgotten.skipped])
-      if (!sent.has(keyId)) violated('model-agreement', `${label}: ${keyId} was never published to the lost HSM`);
+      if (!before.sent.has(keyId))
+        violated('model-agreement', `${label}: ${keyId} was never published to the lost HSM`);
     for (const { keyId } of forgotten.skipped)
       if (!finished(stateBefore(keyId))) violated('model-agreement', `${label}: ${keyId} skipped, though live`);
     for (const keyId of forgotten.compromised) {
@@ -539,18 +580,63 @@ async function forgetHsm(m: DeploymentModel, r: Deployment, userId: UserId, fate
       const result = m.apply({ type: 'keyEvent', keyId, event: { type: 'COMPROMISE', now: m.now } });
       if (!result.ok) violated('model-agreement', `${label}: the model refuses to compromise ${keyId}`);
     }
-    if (holds !== null) stats.count('invariantChecks', 'model-agreement:a lost HSM keeps no key uncompromised');
+    if (before.holds !== null) stats.count('invariantChecks', 'model-agreement:a lost HSM keeps no key uncompromised');
   } else if (forgotten.compromised.length > 0) {
     violated('model-agreement', `${label}: forgetting a destroyed HSM compromised ${forgotten.compromised.join(',')}`);
   }
   checkModelAgreement(m, r, label);
   if (r.publisher.publicationStates().some((p) => p.userId === userId))
     violated('convergence', `${label}: the admin still lists ${userId} after forgetting its HSM`);
+  const slot = r.slot(userId);
   slot.user?.close();
   slot.user = null;
   m.devices.delete(userId);
   m.retired.delete(userId);
   m.dirty = true;
+}
+
+/**
+ * A power cut fell inside `forget-hsm`, and the admin is open again. The operator saw the command
+ * fail; if its transaction committed (the database generation moved: opening commits nothing),
+ * the audit log's last entry says what it did, which is judged as the command's answer would have
+ * been, and running the command again is refused (`AlreadyForgotten`): the HSM is not forgotten
+ * twice nor its keys compromised again. If it did not commit, nothing changed, and the operator's
+ * second run is judged as any forgetting.
+ */
+async function forgetAfterCut(m: DeploymentModel, r: Deployment, landed: boolean, label: string): Promise<void> {
+  const { stats } = ctx();
+  const cutShort = forgetting;
+  forgetting = null;
+  if (cutShort === null) return;
+  const { userId, fate, before } = cutShort;
+  if (!landed) {
+    stats.count('notes', 'forget-hsm run again after a cut');
+    await forgetHsm(m, r, userId, fate, `${label}, run again`);
+    return;
+  }
+  // Its entries: the forgetting's, then one `key:COMPROMISE` per key, as compromise-key logs them.
+  const entries = r.admin.auditLog().filter((e) => e.seq > before.auditSeq);
+  const [entry, ...compromises] = entries;
+  if (entry?.action !== 'forgetHsm' || compromises.some((e) => e.action !== 'key:COMPROMISE'))
+    violated('durability', `${label}: the committed forgetting logged ${entries.map((e) => e.action).join(', ')}`);
+  const said = JSON.parse(entry.details) as Pick<ForgottenHsm, 'compromised' | 'skipped' | 'fate'>;
+  if (said.fate !== fate) violated('durability', `${label}: the audit log says ${said.fate}, not ${fate}`);
+  const logged = compromises.map((e) => (JSON.parse(e.details) as { keyId: string }).keyId);
+  if (JSON.stringify(logged) !== JSON.stringify(said.compromised))
+    violated(
+      'durability',
+      `${label}: the audit log compromised ${logged.join(',')}, not ${said.compromised.join(',')}`,
+    );
+  judgeForgotten(m, r, userId, fate, before, said, `${label} (as its audit entry says)`);
+  let code = 'ok';
+  try {
+    r.admin.forgetHsm(userId, fate);
+  } catch (error) {
+    code = stats.error(error);
+  }
+  stats.count('invariantChecks', 'durability:a forgetting that landed is not done twice');
+  if (code !== 'AlreadyForgotten')
+    violated('durability', `${label}: forgetting ${userId}'s HSM again after the cut answered ${code}`);
 }
 
 // ---- users -------------------------------------------------------------------------------------
@@ -871,6 +957,10 @@ async function cut(
     } catch (error) {
       violated('durability', `${label}: the admin cannot be reopened after the cut: ${String(error)}`);
     }
+    // A forgetting that committed is applied to the model now, from the audit log, so that the
+    // state after is the model's; one that did not is run again once the state before is checked.
+    const forgetLanded = spec.inner.t === 'forgetHsm' && r.admin.generation > generationBefore;
+    if (forgetLanded) await forgetAfterCut(m, r, true, label);
     const seen = JSON.stringify(adminView(r.admin));
     const was = JSON.stringify(
       modelAdminView(
@@ -910,6 +1000,7 @@ async function cut(
       await r.provision(spec.inner.user);
       m.provisioned(spec.inner.user);
     }
+    if (spec.inner.t === 'forgetHsm' && !forgetLanded) await forgetAfterCut(m, r, false, label);
     if (spec.inner.t === 'publish') {
       // Committed publications count as published; their files may be missing until the next flush.
       const after = r.streamSequences();
@@ -1057,10 +1148,15 @@ export const adminOpArb: fc.Arbitrary<KmsOperation> = fc.oneof(
 const recipients = fc.uniqueArray(deviceUser, { maxLength: 3 });
 const text = fc.constantFrom('hello', 'report', 'x');
 
+const forgetHsmArb = fc
+  .tuple(deviceUser, fc.constantFrom<HsmFate>('destroyed', 'lost'))
+  .map(([user, fate]): CuttableSpec => ({ t: 'forgetHsm', user, fate }));
+
 const cuttable: fc.Arbitrary<CuttableSpec> = fc.oneof(
   { weight: 3, arbitrary: adminOpArb.map((op): CuttableSpec => ({ t: 'admin', op })) },
   { weight: 2, arbitrary: fc.constant<CuttableSpec>({ t: 'publish' }) },
   { weight: 1, arbitrary: fc.constant<CuttableSpec>({ t: 'collectAcks' }) },
+  { weight: 1, arbitrary: forgetHsmArb },
   { weight: 3, arbitrary: deviceUser.map((user): CuttableSpec => ({ t: 'sync', user })) },
   {
     weight: 1,
@@ -1078,12 +1174,7 @@ export const commandSpecArb: fc.Arbitrary<CommandSpec> = fc.oneof(
   { weight: 2, arbitrary: fc.constant<CommandSpec>({ t: 'collectAcks' }) },
   { weight: 1, arbitrary: fc.constant<CommandSpec>({ t: 'checkPublication' }) },
   { weight: 1, arbitrary: deviceUser.map((user): CommandSpec => ({ t: 'resync', user })) },
-  {
-    weight: 1,
-    arbitrary: fc
-      .tuple(deviceUser, fc.constantFrom<HsmFate>('destroyed', 'lost'))
-      .map(([user, fate]): CommandSpec => ({ t: 'forgetHsm', user, fate })),
-  },
+  { weight: 1, arbitrary: forgetHsmArb },
   { weight: 1, arbitrary: deviceUser.map((user): CommandSpec => ({ t: 'provision', user })) },
   {
     weight: 1,

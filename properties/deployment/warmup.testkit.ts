@@ -317,6 +317,9 @@ export const WARMUP: readonly CommandSpec[] = [
   admin({ type: 'addUser', userId: 'U4', name: 'dave again', now: 0 }),
   { t: 'reuseHsm', user: 'U4', from: 'U4' },
   { t: 'reuseHsm', user: 'U4', from: 'U1' },
+  // His old HSM, destroyed, is forgotten; power goes at the admin's first card write, before the
+  // commit: nothing changed, and the operator's second run does it.
+  { t: 'cut', where: 'sd', n: 1, inner: { t: 'forgetHsm', user: 'U4', fate: 'destroyed' } },
   // An authentic file with bytes appended is not the administrator's file: refused, and put back
   // whole by the next publish. A seeded bug that ignored bytes after the sealed body passed every
   // CI-size run, whose attacks only flipped bits and cut files short.
@@ -328,12 +331,14 @@ export const WARMUP: readonly CommandSpec[] = [
   sync('U2'),
   // Bob is deleted and his HSM lost before it syncs the file that orders it to erase his keys: it
   // would stay stale for good. Forgotten as lost, every key it holds is compromised (G1's, G2's and
-  // the lab's), as the model's compromise does it; the others learn it.
+  // the lab's), as the model's compromise does it; the others learn it. Power goes at the admin's
+  // third flash write, after the commit, as the channel keys are erased: the audit log tells the
+  // operator what was done, a second run is refused, and the admin erases the orphan keys on opening.
   admin({ type: 'deleteUser', userId: 'U2', now: 0 }),
   publish,
   { t: 'time', ms: 8 * DAY },
   { t: 'checkPublication' },
-  { t: 'forgetHsm', user: 'U2', fate: 'lost' },
+  { t: 'cut', where: 'flash', n: 3, inner: { t: 'forgetHsm', user: 'U2', fate: 'lost' } },
   publish,
   sync('U1'),
   sync('U3'),
