@@ -21,12 +21,22 @@
  * u32 keyId        big-endian, 1..MAX_KEY_ID
  * ```
  *
- * Replay: an order carries no sequence number. Replaying one is harmless because the key it names is
- * already gone (the device answers `false`) and KMS key IDs are never reused — a new key always gets a
- * new ID. The same rule applies to provisioning IDs: if an order deleted a channel key, re-provision
- * under fresh IDs (or after a factory reset of the user device, which changes its identity and so
- * every derived key); re-provisioning the same pair under the same IDs would derive the same channel
- * key and make the old order valid again.
+ * Replay: an order carries no sequence number, so it stays valid for as long as its channel key.
+ * Replayed after its key is gone, it does nothing (the device answers `false`). But a key can come
+ * back under the same ID: a member removed from a group that shares its history and added again
+ * gets its keys delivered again. Replaying the first removal's order then erases the re-delivered
+ * key. Only the recipient's own host can do that: the order travels inside the sealed update body,
+ * which only that device opens, and its host needs the user PIN to pass it on. What it gains is
+ * the loss of its own user's key, which the administrator still records as held, so no file delivers it
+ * again until a resync (`sekey admin resync`). A host that controls its HSM can withhold
+ * orders anyway (skip an erase); a replay is the same kind of harm to itself, not a way into keys.
+ *
+ * Channel keys: the provisioning derivation (`provisioningKdf.ts`) binds the channel keys to the
+ * two devices' serials and identity keys, not to the key IDs they are stored under. Provisioning the
+ * same HSM again without a factory reset (which gives it a new identity) derives the same channel
+ * key, whatever IDs it uses, and the orders of its earlier service are valid on it again: a replay
+ * is then the case above, harm to its own user only. The administrator allows that only for an HSM
+ * that holds no key at all (`DeviceInUse` otherwise, `impl/kms/distribution.ts`).
  * @module
  */
 import { Writer, decodeUtf8, mapCodecError, readAll, utf8 } from './binaryCodec.ts';
