@@ -11,7 +11,7 @@ import { updateStream } from '../protocol/streams.ts';
 import { decodeRecords, parseUpdateFile } from '../protocol/updateFile.ts';
 import { TEAM_POLICY, newWorld } from './world.testkit.ts';
 
-test('an erase order replayed by its own host erases a key delivered again; a resync delivers it once more', async () => {
+test('an erase order replayed by its own host erases a key delivered again; a resync brings it back', async () => {
   const w = await newWorld();
   try {
     w.admin.addUser('U1', 'alice');

@@ -53,7 +53,8 @@ import { keyStateOf } from '../../model/kms.ts';
 import type { SuiteStats } from './stats.testkit.ts';
 import { untapped } from './xstateTap.testkit.ts';
 import { provisionUser, userDeviceOf } from '../../impl/kms/distribution.ts';
-import { userKeyIndex } from '../../impl/protocol/deviceKeyIds.ts';
+import { isKmsDeviceKey, userKeyIndex } from '../../impl/protocol/deviceKeyIds.ts';
+import type { SecubeDevice } from '../../device/secube.ts';
 
 /** The users that may get devices (N = 4). */
 export const DEVICE_USERS = ['U1', 'U2', 'U3', 'U4'] as const;
@@ -91,6 +92,7 @@ export type CommandSpec =
   | { readonly t: 'checkPublication' }
   | { readonly t: 'resync'; readonly user: UserId }
   | { readonly t: 'reuseHsm'; readonly user: UserId; readonly from: UserId }
+  | { readonly t: 'forgetOldHsm'; readonly pick: number; readonly fate: HsmFate }
   | { readonly t: 'findKey'; readonly user: UserId; readonly to: readonly UserId[] }
   | { readonly t: 'decrypt'; readonly user: UserId; readonly pick: number }
   | { readonly t: 'reprotect'; readonly user: UserId; readonly pick: number }
@@ -119,10 +121,29 @@ export interface RunContext {
 
 let context: RunContext | null = null;
 
-/** Sets the context of the run in progress. */
+/** Sets the context of the run in progress (and empties the attic: {@link atticHsms}). */
 export function setRunContext(next: RunContext | null): void {
   context = next;
+  atticHsms.clear();
 }
+
+/**
+ * An HSM out of service that the admin still has on record, or forgot: one replaced by a new
+ * provisioning, or a deleted user's that was forgotten. The operator keeps it in a drawer, by
+ * serial; `forgetOldHsm` has the admin forget it (again).
+ */
+interface AtticHsm {
+  readonly userId: UserId;
+  /** The physical HSM, as it was when it left service: its key store is what a finder gets. */
+  readonly device: SecubeDevice;
+  /** Every key published to it (its incarnation of the user ID), by the model's history. */
+  readonly sent: ReadonlySet<string>;
+  /** How the admin forgot it, if it did. */
+  forgotten: HsmFate | null;
+}
+
+/** The run's attic, by serial, in the order the HSMs left service. */
+const atticHsms = new Map<string, AtticHsm>();
 
 /** The statistics of the run in progress. */
 export function runStats(): SuiteStats {
@@ -151,6 +172,8 @@ export function describe(spec: CommandSpec): string {
       return `admin forgets ${spec.user}'s retired HSM as ${spec.fate}`;
     case 'provision':
       return `admin provisions a (new) HSM for ${spec.user}`;
+    case 'forgetOldHsm':
+      return `admin forgets, by serial, the out-of-service HSM ${spec.pick} (of those in the drawer) as ${spec.fate}`;
     case 'reuseHsm':
       return `admin provisions ${spec.user} on ${spec.from}'s HSM as it is, not factory-reset (must be refused)`;
     case 'sync':
@@ -224,6 +247,7 @@ export function precondition(spec: CommandSpec, m: DeploymentModel): boolean {
     case 'collectAcks':
     case 'checkPublication':
     case 'time':
+    case 'forgetOldHsm':
       return true;
     case 'resync':
       return m.devices.has(spec.user);
@@ -360,9 +384,9 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
     case 'forgetHsm':
       return forgetHsm(m, r, spec.user, spec.fate, label);
     case 'provision':
-      await r.provision(spec.user);
-      m.provisioned(spec.user);
-      return;
+      return provision(m, r, spec.user);
+    case 'forgetOldHsm':
+      return forgetOldHsm(m, r, spec.pick, spec.fate, label);
     case 'reuseHsm':
       return reuseHsm(m, r, spec.user, spec.from, label);
     case 'sync':
@@ -457,6 +481,78 @@ async function publish(m: DeploymentModel, r: Deployment, label: string): Promis
 }
 
 /**
+ * Provisions a new HSM for `userId`. The HSM it had on record (in service, or its deleted user's)
+ * goes to the attic: the admin keeps it on record as replaced, or as the deleted user's.
+ */
+async function provision(m: DeploymentModel, r: Deployment, userId: UserId): Promise<void> {
+  const old = m.devices.has(userId) ? r.slot(userId) : undefined;
+  const leaving =
+    old === undefined || !old.device.powered
+      ? null
+      : { serial: old.device.serial, userId, device: old.device, sent: sentTo(m, userId), forgotten: null };
+  await r.provision(userId);
+  m.provisioned(userId);
+  if (leaving !== null) atticHsms.set(leaving.serial, leaving);
+}
+
+/** Every key published to `userId`'s current HSM, by the model's history. */
+function sentTo(m: DeploymentModel, userId: UserId): Set<string> {
+  const since = m.deviceSince.get(userId);
+  const sent = new Set<string>();
+  for (const point of m.history.get(userId)?.values() ?? [])
+    if (point.device === since) for (const k of viewAt(point, userId, m.now, m.pure).keys) sent.add(k.id);
+  return sent;
+}
+
+/**
+ * The admin forgets an HSM from the attic by its serial: a replaced one (never forgotten), or one
+ * forgotten already. Expected: refused `AlreadyForgotten` after `lost`, and after `destroyed` when
+ * named `destroyed` again; otherwise accepted, and judged as {@link forgetHsm} judges (for `lost`,
+ * every KMS key the HSM physically holds compromised unless it was already, every key named
+ * published to it, the model agreeing), `previously` saying `destroyed` when it was forgotten so.
+ */
+async function forgetOldHsm(m: DeploymentModel, r: Deployment, pick: number, fate: HsmFate, label: string) {
+  const { stats } = ctx();
+  const hsms = [...atticHsms.entries()];
+  const picked = hsms[pick % Math.max(1, hsms.length)];
+  if (picked === undefined) return;
+  const [serial, hsm] = picked;
+  const before: BeforeForgetting = {
+    holds: hsm.device.powered ? kmsKeysIn(hsm.device) : null,
+    sent: hsm.sent,
+    kms: m.swept(),
+    auditSeq: 0,
+  };
+  const refused = hsm.forgotten === 'lost' || (hsm.forgotten === 'destroyed' && fate === 'destroyed');
+  let forgotten: ForgottenHsm | null = null;
+  let code = 'ok';
+  try {
+    forgotten = r.admin.forgetHsm(serial, fate);
+  } catch (error) {
+    code = stats.error(error);
+    r.output(error);
+  }
+  const what = `${label}: forgetting ${hsm.userId}'s old HSM ${serial} (${hsm.forgotten ?? 'on record'}) as ${fate}`;
+  if (code !== (refused ? 'AlreadyForgotten' : 'ok'))
+    violated('model-agreement', `${what} answered ${code}, expected ${refused ? 'AlreadyForgotten' : 'ok'}`);
+  if (forgotten === null) return;
+  stats.count('errorCodes', `ok:forgetOldHsm:${hsm.forgotten ?? 'on record'}:${fate}`);
+  r.output(forgotten);
+  if (forgotten.previously !== (hsm.forgotten === 'destroyed' ? 'destroyed' : null) || forgotten.keysUnknown)
+    violated('model-agreement', `${what}: previously ${forgotten.previously}, keys unknown ${forgotten.keysUnknown}`);
+  judgeCompromises(m, r, fate, before, forgotten, what);
+  hsm.forgotten = fate;
+}
+
+/** The KMS keys in an HSM's key store. */
+function kmsKeysIn(device: SecubeDevice): string[] {
+  return device
+    .listKeyIds()
+    .filter(isKmsDeviceKey)
+    .map((n) => `K${n}`);
+}
+
+/**
  * The operator offers `from`'s HSM as it is (no factory reset) for `userId`'s provisioning: one in
  * service for another user, or one the admin retired (its user deleted, or replaced), which keeps
  * keys of its earlier use (channel keys at least, once its last file erased every KMS key). Either
@@ -537,10 +633,7 @@ let forgetting: { readonly userId: UserId; readonly fate: HsmFate; readonly befo
 
 function beforeForgetting(m: DeploymentModel, r: Deployment, userId: UserId): BeforeForgetting {
   const slot = r.slot(userId);
-  const since = m.deviceSince.get(userId);
-  const sent = new Set<string>();
-  for (const point of m.history.get(userId)?.values() ?? [])
-    if (point.device === since) for (const k of viewAt(point, userId, m.now, m.pure).keys) sent.add(k.id);
+  const sent = sentTo(m, userId);
   const auditSeq = r.admin.auditLog().at(-1)?.seq ?? 0;
   return { holds: slot.device.powered ? r.heldKeys(userId) : null, sent, kms: m.swept(), auditSeq };
 }
@@ -554,6 +647,31 @@ function judgeForgotten(
   m: DeploymentModel,
   r: Deployment,
   userId: UserId,
+  fate: HsmFate,
+  before: BeforeForgetting,
+  forgotten: Pick<ForgottenHsm, 'compromised' | 'skipped'>,
+  label: string,
+): void {
+  judgeCompromises(m, r, fate, before, forgotten, label);
+  if (r.publisher.publicationStates().some((p) => p.userId === userId))
+    violated('convergence', `${label}: the admin still lists ${userId} after forgetting its HSM`);
+  const slot = r.slot(userId);
+  if (slot.device.powered)
+    atticHsms.set(slot.device.serial, { userId, device: slot.device, sent: before.sent, forgotten: fate });
+  slot.user?.close();
+  slot.user = null;
+  m.devices.delete(userId);
+  m.retired.delete(userId);
+  m.dirty = true;
+}
+
+/**
+ * Judges the keys a forgetting compromised (for a lost HSM, those it holds; for a destroyed one,
+ * none), applies the compromises to the model and checks they agree.
+ */
+function judgeCompromises(
+  m: DeploymentModel,
+  r: Deployment,
   fate: HsmFate,
   before: BeforeForgetting,
   forgotten: Pick<ForgottenHsm, 'compromised' | 'skipped'>,
@@ -577,6 +695,7 @@ function judgeForgotten(
       if (!finished(stateBefore(keyId))) violated('model-agreement', `${label}: ${keyId} skipped, though live`);
     for (const keyId of forgotten.compromised) {
       if (finished(stateBefore(keyId))) violated('model-agreement', `${label}: ${keyId} compromised again`);
+      if (stateBefore(keyId) === 'destroyed') stats.count('notes', 'a destroyed key a lost HSM holds compromised');
       const result = m.apply({ type: 'keyEvent', keyId, event: { type: 'COMPROMISE', now: m.now } });
       if (!result.ok) violated('model-agreement', `${label}: the model refuses to compromise ${keyId}`);
     }
@@ -585,14 +704,6 @@ function judgeForgotten(
     violated('model-agreement', `${label}: forgetting a destroyed HSM compromised ${forgotten.compromised.join(',')}`);
   }
   checkModelAgreement(m, r, label);
-  if (r.publisher.publicationStates().some((p) => p.userId === userId))
-    violated('convergence', `${label}: the admin still lists ${userId} after forgetting its HSM`);
-  const slot = r.slot(userId);
-  slot.user?.close();
-  slot.user = null;
-  m.devices.delete(userId);
-  m.retired.delete(userId);
-  m.dirty = true;
 }
 
 /**
@@ -997,8 +1108,7 @@ async function cut(
     if (spec.inner.t === 'provision') {
       // The operator saw provisioning fail and runs it again (with the next HSM from the box).
       stats.count('notes', 'provisioning run again after a cut');
-      await r.provision(spec.inner.user);
-      m.provisioned(spec.inner.user);
+      await provision(m, r, spec.inner.user);
     }
     if (spec.inner.t === 'forgetHsm' && !forgetLanded) await forgetAfterCut(m, r, false, label);
     if (spec.inner.t === 'publish') {
@@ -1175,6 +1285,12 @@ export const commandSpecArb: fc.Arbitrary<CommandSpec> = fc.oneof(
   { weight: 1, arbitrary: fc.constant<CommandSpec>({ t: 'checkPublication' }) },
   { weight: 1, arbitrary: deviceUser.map((user): CommandSpec => ({ t: 'resync', user })) },
   { weight: 1, arbitrary: forgetHsmArb },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.nat(7), fc.constantFrom<HsmFate>('destroyed', 'lost'))
+      .map(([pick, fate]): CommandSpec => ({ t: 'forgetOldHsm', pick, fate })),
+  },
   { weight: 1, arbitrary: deviceUser.map((user): CommandSpec => ({ t: 'provision', user })) },
   {
     weight: 1,

@@ -343,4 +343,27 @@ export const WARMUP: readonly CommandSpec[] = [
   sync('U1'),
   sync('U3'),
   collect,
+  // Alice's HSM is replaced while it holds the lab's newest key (w9) and G1's: the admin keeps the
+  // old one on record with the keys it may hold. w9 is destroyed since. The operator forgets the
+  // old HSM as destroyed (nothing compromised; again is refused), then learns it was lost after all:
+  // every key it holds is compromised then, w9 as destroyedCompromised (a finder gets what it
+  // protected). Bob's HSM, forgotten as lost, is refused by serial too. In the drawer, by when each
+  // left service: dave's (0), bob's (1), alice's (2). (Not carol's: the warm-up leaves her
+  // blocked, her resync waiting, for the convergence at the end to judge.)
+  addKey('w9'),
+  event('ACTIVATE'),
+  publish,
+  sync('U1'),
+  { t: 'provision', user: 'U1' },
+  event('DEACTIVATE'),
+  event('DESTROY'),
+  { t: 'forgetOldHsm', pick: 2, fate: 'destroyed' },
+  { t: 'forgetOldHsm', pick: 2, fate: 'destroyed' },
+  { t: 'forgetOldHsm', pick: 2, fate: 'lost' },
+  { t: 'forgetOldHsm', pick: 2, fate: 'lost' },
+  { t: 'forgetOldHsm', pick: 1, fate: 'destroyed' },
+  publish,
+  sync('U1'),
+  sync('U3'),
+  collect,
 ];
