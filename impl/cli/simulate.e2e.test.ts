@@ -57,6 +57,7 @@ describe('sekey simulate on the real engine', { timeout: 600_000 }, () => {
       invariants: r.invariants,
       violations: 0,
       days: 5,
+      firstViolations: [],
       paths: { json: join(dir, 'report.json'), html: join(dir, 'report.html') },
     });
     const page = parseMarkup(read('report.html'));

@@ -16,7 +16,15 @@ import { validateSimulationReport } from '../simulation/validateSimulationReport
 import { workloadSummary } from '../simulation/workloadSummary.ts';
 import type { CliIo } from './cliIo.ts';
 import { guardInterrupts } from './interrupts.ts';
-import { InvalidReport, parseSimulateArgs, runSimulate, SIMULATION_BOUNDS } from './simulateCommand.ts';
+import {
+  InvalidReport,
+  parseSimulateArgs,
+  runSimulate,
+  SIMULATION_BOUNDS,
+  VIOLATIONS_SHOWN,
+  violationLine,
+  violationLines,
+} from './simulateCommand.ts';
 import { progressBar, simulationProgressText } from './simulationProgress.ts';
 import { removeTempDirs, sekey, tempDir } from './sekeyRun.testkit.ts';
 
@@ -258,7 +266,19 @@ describe('sekey simulate: what it writes and prints (stand-in engine)', () => {
     const summary = JSON.parse(r.out) as Record<string, unknown>;
     const report = JSON.parse(readFileSync(join(cwd, 'sekey-report', 'report.json'), 'utf8')) as SimulationReport;
     expect(Object.keys(summary).sort()).toEqual(
-      ['config', 'days', 'host', 'invariants', 'paths', 'schema', 'tool', 'totals', 'version', 'violations'].sort(),
+      [
+        'config',
+        'days',
+        'firstViolations',
+        'host',
+        'invariants',
+        'paths',
+        'schema',
+        'tool',
+        'totals',
+        'version',
+        'violations',
+      ].sort(),
     );
     expect(summary).toEqual({
       schema: report.schema,
@@ -270,6 +290,7 @@ describe('sekey simulate: what it writes and prints (stand-in engine)', () => {
       invariants: report.invariants,
       violations: 0,
       days: 7,
+      firstViolations: [],
       paths: { json: join(cwd, 'sekey-report', 'report.json'), html: join(cwd, 'sekey-report', 'report.html') },
     });
   });
@@ -278,14 +299,43 @@ describe('sekey simulate: what it writes and prints (stand-in engine)', () => {
     const cwd = tempDir();
     const r = await sekey(['simulate', '--seed', String(FAILING_SEED), '--days', '10', '--json'], { cwd });
     expect(r.code).toBe(1);
-    const summary = JSON.parse(r.out) as { violations: number };
+    const summary = JSON.parse(r.out) as { violations: number; firstViolations: unknown[] };
     expect(summary.violations).toBeGreaterThan(0);
-    expect(r.err).toBe(
-      `sekey simulate: ${summary.violations} invariant violations: see ${join(cwd, 'sekey-report', 'report.html')}`,
-    );
     const report = JSON.parse(readFileSync(join(cwd, 'sekey-report', 'report.json'), 'utf8')) as SimulationReport;
     expect(report.violationDetails).toHaveLength(summary.violations);
+    // Each named on standard error too, printable (the stand-in's details hold control characters).
+    expect(summary.firstViolations).toEqual(report.violationDetails);
+    expect(r.err.split('\n')).toEqual([
+      `sekey simulate: ${summary.violations} invariant violations: see ${join(cwd, 'sekey-report', 'report.html')}`,
+      ...report.violationDetails.map((v) => `  ${violationLine(v)}`),
+    ]);
+    expect(r.err).toContain(`day ${report.violationDetails[0]?.day} (`);
     expect(readFileSync(join(cwd, 'sekey-report', 'report.html'), 'utf8')).toContain('data-verdict="fail"');
+  });
+
+  test('standard error names the first violations, one a line, printable, and how many more the report holds', () => {
+    const base = syntheticReport({ violations: true });
+    const one = base.violationDetails[0];
+    if (one === undefined) throw new Error('the stand-in report has no violation');
+    const details = Array.from({ length: VIOLATIONS_SHOWN + 2 }, (_, i) => ({
+      ...one,
+      day: i + 1,
+      detail: i === 0 ? 'U1 holds K2001\u001b[2J\nforged line' : `detail ${i}`,
+    }));
+    const report = { ...base, violations: details.length, violationDetails: details };
+    const paths = { json: '/r/report.json', html: '/r/report.html' };
+    const lines = violationLines(report, paths);
+    expect(lines[0]).toBe(`sekey simulate: ${VIOLATIONS_SHOWN + 2} invariant violations: see /r/report.html`);
+    expect(lines[1]).toBe(
+      `  day 1 (${one.date}), ${one.invariant}, after ${one.operation}: U1 holds K2001\\u{1b}[2J\\nforged line`,
+    );
+    expect(lines).toHaveLength(1 + VIOLATIONS_SHOWN + 1);
+    expect(lines.at(-1)).toBe('  and 2 more in /r/report.json');
+    const single = violationLines({ ...report, violations: 1, violationDetails: details.slice(1, 2) }, paths);
+    expect(single).toEqual([
+      'sekey simulate: 1 invariant violation: see /r/report.html',
+      `  ${violationLine(details[1] as (typeof details)[number])}`,
+    ]);
   });
 
   test('every report written is valid: the stand-in reports read back pass validateSimulationReport', async () => {

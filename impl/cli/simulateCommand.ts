@@ -25,13 +25,14 @@ import {
   type SimulationConfig,
   type SimulationProfile,
   type SimulationReport,
+  type ViolationDetail,
 } from '../simulation/simulationReport.ts';
 import { Args, UsageError } from './args.ts';
 import { CliError } from './cliError.ts';
 import type { CliIo } from './cliIo.ts';
 import type { GlobalFlags } from './commandLine.ts';
 import { didYouMean } from './didYouMean.ts';
-import { fields, json } from './format.ts';
+import { fields, json, printable } from './format.ts';
 import { EXIT } from './reportError.ts';
 import { simulationProgressText } from './simulationProgress.ts';
 import { fitHelp } from './helpText.ts';
@@ -97,7 +98,8 @@ export function simulateHelp(): string {
     `  --seed S       the seed of the workload (default ${d.seed}; ${b.seed.min} to ${b.seed.max})`,
     `  --profile P    the workload (default ${d.profile}): ${SIMULATION_PROFILES.join(', ')}`,
     `  --out DIR      where the report goes, created if needed (default ./${DEFAULT_REPORT_DIR})`,
-    '  --json         print only the summary as JSON on standard output (no progress line)',
+    '  --json         print only the summary as JSON on standard output (no progress line), the first',
+    `                 ${VIOLATIONS_SHOWN} violations with it (firstViolations)`,
     'Profiles:',
     ...SIMULATION_PROFILES.flatMap((p) =>
       wrapWords(workloadSummary(p), HELP_WIDTH - width - 4).map(
@@ -106,9 +108,10 @@ export function simulateHelp(): string {
     ),
     "Rates are means (the day draws its counts from the seed); docs/simulation.md has the day's",
     'timetable and what the simulation simplifies.',
-    'A progress line is shown on a terminal. Exit codes: 0 no invariant violated, 1 violations found',
-    '(listed in the report) or the report could not be written (the error names the cause), 2 wrong',
-    'command line (an --out folder that cannot be made included), 3 internal error.',
+    'A progress line is shown on a terminal. Violations are listed in the report, the first ten on',
+    'standard error too. Exit codes: 0 no invariant violated, 1 violations found or the report could',
+    'not be written (the error names the cause), 2 wrong command line (an --out folder that cannot be',
+    'made included), 3 internal error.',
     '',
     'Example: a hostile half-year for 20 users, then the report in a browser',
     '  sekey simulate --users 20 --groups 6 --days 180 --profile hostile --out ./hostile-report',
@@ -168,10 +171,42 @@ export interface ReportPaths {
   readonly html: string;
 }
 
-/** What `--json` prints: the report without its per-day series, wear table and details, and the paths. */
+/** How many violations the closing lines and `--json` name: the report lists every one. */
+export const VIOLATIONS_SHOWN = 10;
+
+/**
+ * What `--json` prints: the report without its per-day series and wear table, the first
+ * {@link VIOLATIONS_SHOWN} violations (`firstViolations`, in the order found; `report.json` has
+ * them all), and the paths.
+ */
 export function simulationSummary(report: SimulationReport, paths: ReportPaths): object {
-  const { days: _days, flashWear: _wear, violationDetails: _details, ...summary } = report;
-  return { ...summary, days: report.days.length, paths };
+  const { days: _days, flashWear: _wear, violationDetails, ...summary } = report;
+  return {
+    ...summary,
+    days: report.days.length,
+    firstViolations: violationDetails.slice(0, VIOLATIONS_SHOWN),
+    paths,
+  };
+}
+
+/** One violation on one line: when, which invariant, after what, and what was wrong (printable). */
+export function violationLine(v: ViolationDetail): string {
+  return printable(`day ${v.day} (${v.date}), ${v.invariant}, after ${v.operation}: ${v.detail}`);
+}
+
+/**
+ * What standard error says of a run with violations: their number and the page, then the first
+ * {@link VIOLATIONS_SHOWN}, one a line, and how many more the report holds.
+ */
+export function violationLines(report: SimulationReport, paths: ReportPaths): string[] {
+  const n = report.violations;
+  const shown = report.violationDetails.slice(0, VIOLATIONS_SHOWN);
+  const more = n - shown.length;
+  return [
+    `sekey simulate: ${formatNumber(n)} invariant violation${n === 1 ? '' : 's'}: see ${paths.html}`,
+    ...shown.map((v) => `  ${violationLine(v)}`),
+    ...(more > 0 ? [`  and ${formatNumber(more)} more in ${paths.json}`] : []),
+  ];
 }
 
 /** The closing lines without `--json`. */
@@ -312,6 +347,6 @@ export async function runSimulate(
   if (flags.json) io.out(json(simulationSummary(report, paths)));
   else for (const line of summaryLines(report, paths)) io.out(line);
   if (report.violations === 0) return EXIT.ok;
-  io.err(`sekey simulate: ${formatNumber(report.violations)} invariant violations: see ${paths.html}`);
+  for (const line of violationLines(report, paths)) io.err(line);
   return EXIT.refused;
 }
