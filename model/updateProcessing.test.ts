@@ -9,6 +9,7 @@ import {
   UPDATE_STATES,
   openingRefusal,
   refusalFor,
+  freshSince,
   stalenessAt,
   updateProcessingMachine,
 } from './updateProcessing.ts';
@@ -334,7 +335,13 @@ describe('updateProcessing', () => {
     expect(one.context.freshness).toEqual({ issuedAt: 1000, windowMs: 100 });
     expect(stalenessAt(one.context, 1100)).toBeNull();
     expect(stalenessAt(one.context, 900)).toBeNull(); // a user clock behind the admin's
-    expect(stalenessAt(one.context, 1101)).toEqual({ reason: 'expired', issuedAt: 1000, windowMs: 100, ageMs: 101 });
+    expect(stalenessAt(one.context, 1101)).toEqual({
+      reason: 'expired',
+      issuedAt: 1000,
+      since: 1000,
+      windowMs: 100,
+      ageMs: 101,
+    });
     // The next file's heartbeat replaces it, even an earlier one (the admin's latest word); a file
     // without a heartbeat keeps it; a refused file changes nothing.
     const two = run([...file({ sequence: 1 }), beat(1000), ...file({ sequence: 2 }), beat(900, 500)]);
@@ -347,6 +354,30 @@ describe('updateProcessing', () => {
       issuedAt: 1000,
       windowMs: 100,
     });
+    // Applied later than issued (the usual case): the window counts from the issue.
+    const late = run([
+      ...file({ sequence: 1 }),
+      { type: 'APPLIED', freshness: { issuedAt: 1000, windowMs: 100, appliedAt: 1050 } },
+    ]);
+    expect(stalenessAt(late.context, 1100)).toBeNull();
+    expect(stalenessAt(late.context, 1101)).toMatchObject({ reason: 'expired', since: 1000, ageMs: 101 });
+    // Dated ahead of the user's clock when it came (the admin's clock ran fast): from its arrival.
+    const ahead = run([
+      ...file({ sequence: 1 }),
+      { type: 'APPLIED', freshness: { issuedAt: 5000, windowMs: 100, appliedAt: 1000 } },
+    ]);
+    expect(ahead.context.freshness).toEqual({ issuedAt: 5000, windowMs: 100, appliedAt: 1000 });
+    expect(freshSince({ issuedAt: 5000, windowMs: 100, appliedAt: 1000 })).toBe(1000);
+    expect(stalenessAt(ahead.context, 1100)).toBeNull();
+    expect(stalenessAt(ahead.context, 1101)).toEqual({
+      reason: 'expired',
+      issuedAt: 5000,
+      since: 1000,
+      windowMs: 100,
+      ageMs: 101,
+    });
+    // A statement saved before arrival times were kept counts from its issue, as it did.
+    expect(freshSince({ issuedAt: 5000, windowMs: 100 })).toBe(5000);
     // Files applied, none with a heartbeat (a replica of a version before them): stale.
     expect(stalenessAt(run([...file({ sequence: 1 }), applied]).context, 0)).toEqual({ reason: 'noStatement' });
   });

@@ -94,11 +94,30 @@ export interface OpenFacts {
 
 /**
  * The administrator's sealed statement of when a file was issued (its heartbeat): `issuedAt` on
- * the admin's clock, ms since the epoch, and how long after it a user may still encrypt.
+ * the admin's clock, ms since the epoch, and how long after it a user may still encrypt; with when
+ * this user applied the file, on its own clock.
  */
 export interface FreshnessStatement {
   readonly issuedAt: number;
   readonly windowMs: number;
+  /**
+   * When the user applied the file (its clock); absent in snapshots saved before it was kept. The
+   * window counts from the earlier of the two ({@link freshSince}).
+   */
+  readonly appliedAt?: number;
+}
+
+/**
+ * Where a statement's window starts: `issuedAt`, or when the user applied the file if that was
+ * earlier. A heartbeat is the administrator's word on time, and its clock can run ahead of real
+ * time (a wrong host clock): dated a week ahead, it would keep its users fresh a week longer, time
+ * in which an adversary on the share withholds every later file (a rekey after a removal among
+ * them) unnoticed. No file can have been issued after it reached the user, so the user's clock at
+ * application bounds the date from above. A user clock behind the admin's then measures the whole
+ * window on its own clock from when the file came, which is what the window means to it.
+ */
+export function freshSince(statement: FreshnessStatement): number {
+  return Math.min(statement.issuedAt, statement.appliedAt ?? statement.issuedAt);
 }
 
 /** Facts from parsing a file's bytes (before any cryptography). */
@@ -179,25 +198,32 @@ export interface UpdateProcessingContext {
 export type Staleness =
   /** Files were applied, but none carried a heartbeat (a replica of a version before them). */
   | { readonly reason: 'noStatement' }
-  /** The latest heartbeat is older than its window. */
-  | { readonly reason: 'expired'; readonly issuedAt: number; readonly windowMs: number; readonly ageMs: number };
+  /** The latest heartbeat is older than its window: `ageMs` counted from `since` ({@link freshSince}). */
+  | {
+      readonly reason: 'expired';
+      readonly issuedAt: number;
+      readonly since: number;
+      readonly windowMs: number;
+      readonly ageMs: number;
+    };
 
 /**
  * Whether the view is too old to encrypt under at `now` (the user's clock): null when it is fresh,
- * that is `now − issuedAt ≤ windowMs` for the latest applied heartbeat. A user that has applied no
- * file at all is not judged (null): its replica is empty, so there is nothing to encrypt under. A
- * user whose files never carried a heartbeat is stale: it must sync, and the administrator sends
- * one to any user whose latest file is older than the heartbeat interval. A clock behind the admin's gives a negative
- * age:
- * fresh (the user's clock is the user's own business; see docs/update-format.md, "Freshness").
+ * that is `now − since ≤ windowMs` for the latest applied heartbeat, `since` being its
+ * {@link freshSince}. A user that has applied no file at all is not judged (null): its replica is
+ * empty, so there is nothing to encrypt under. A user whose files never carried a heartbeat is
+ * stale: it must sync, and the administrator sends one to any user whose latest file is older than
+ * the heartbeat interval. A clock set back gives a negative age: fresh (the user's clock is the
+ * user's own business; see docs/update-format.md, "Freshness").
  */
 export function stalenessAt(context: UpdateProcessingContext, now: number): Staleness | null {
   if (context.lastSequence === 0) return null;
   const statement = context.freshness ?? null;
   if (statement === null) return { reason: 'noStatement' };
-  const ageMs = now - statement.issuedAt;
+  const since = freshSince(statement);
+  const ageMs = now - since;
   return ageMs > statement.windowMs
-    ? { reason: 'expired', issuedAt: statement.issuedAt, windowMs: statement.windowMs, ageMs }
+    ? { reason: 'expired', issuedAt: statement.issuedAt, since, windowMs: statement.windowMs, ageMs }
     : null;
 }
 
@@ -322,8 +348,9 @@ export const UPDATE_PROCESSING_DESCRIPTION: MachineDescription = {
       name: 'freshness window',
       value: "carried by each file's heartbeat (set by the administrator; see publication)",
       meaning:
-        '`stalenessAt`: a user that has applied a file may encrypt only while `now - issuedAt <= windowMs` for the ' +
-        'latest applied heartbeat (TUF timestamp role, against a freeze attack).',
+        '`stalenessAt`: a user that has applied a file may encrypt only while `now - since <= windowMs` for the ' +
+        'latest applied heartbeat, `since` being the earlier of `issuedAt` and when the user applied it ' +
+        '(`freshSince`: a heartbeat dated ahead buys no time) (TUF timestamp role, against a freeze attack).',
     },
   ],
 };

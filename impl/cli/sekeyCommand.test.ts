@@ -1006,10 +1006,11 @@ describe('freshness: heartbeats and NotFresh on a persistent installation', () =
       );
       const status = JSON.parse((await run('user', 'U1', 'status', '--json')).out) as { freshness: unknown };
       expect(status.freshness).toEqual({
-        statement: { issuedAt: Date.UTC(2026, 0, 5, 9), windowMs: 2 * 86_400_000 },
+        statement: { issuedAt: Date.UTC(2026, 0, 5, 9), windowMs: 2 * 86_400_000, appliedAt: Date.UTC(2026, 0, 5, 9) },
         staleness: {
           reason: 'expired',
           issuedAt: Date.UTC(2026, 0, 5, 9),
+          since: Date.UTC(2026, 0, 5, 9),
           windowMs: 2 * 86_400_000,
           ageMs: 2 * 86_400_000 + 60_000,
         },

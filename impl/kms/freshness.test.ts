@@ -18,7 +18,8 @@ import {
 import { userDeviceOf } from './distribution.ts';
 import { MemoryTransport } from '../protocol/transport.ts';
 import { Publisher, checkFreshnessOptions, defaultFreshnessWindow } from './publisher.ts';
-import type { User } from './user.ts';
+import { ManualClock } from './clock.ts';
+import { User } from './user.ts';
 import { newTeam } from './world.testkit.ts';
 import type { World } from './world.testkit.ts';
 
@@ -110,6 +111,7 @@ describe('freshness against withheld updates', () => {
       expect(alice.freshness().staleness).toEqual({
         reason: 'expired',
         issuedAt: start,
+        since: start,
         windowMs: 3 * DAY,
         ageMs: 3 * DAY + 1,
       });
@@ -180,13 +182,17 @@ describe('freshness against withheld updates', () => {
   test('a heartbeat-only file applies, is acknowledged, and refreshes freshness', async () => {
     const { w, alice } = await team();
     const first = alice.freshness().statement!;
-    expect(first).toEqual({ issuedAt: w.clock.now(), windowMs: 3 * DAY });
+    expect(first).toEqual({ issuedAt: w.clock.now(), windowMs: 3 * DAY, appliedAt: w.clock.now() });
     w.clock.advance(2 * DAY + 12 * HOUR);
     const beat = await w.publisher.publish();
     expect(beat.published.every((p) => p.heartbeatOnly)).toBe(true);
     const report = await alice.sync(w.transport);
     expect(report.applied).toEqual([2]);
-    expect(alice.freshness()).toEqual({ statement: { issuedAt: w.clock.now(), windowMs: 3 * DAY }, staleness: null });
+    const now = w.clock.now();
+    expect(alice.freshness()).toEqual({
+      statement: { issuedAt: now, windowMs: 3 * DAY, appliedAt: now },
+      staleness: null,
+    });
     await w.publisher.collectAcknowledgements();
     expect(w.publisher.publicationStates().find((p) => p.userId === 'U1')).toMatchObject({
       state: 'acknowledged',
@@ -210,10 +216,54 @@ describe('freshness against withheld updates', () => {
     w.clock.advance(4 * DAY);
     expect((await alice.sync(w.transport)).applied).toHaveLength(1);
     expect(alice.freshness()).toEqual({
-      statement: { issuedAt, windowMs: 3 * DAY },
-      staleness: { reason: 'expired', issuedAt, ageMs: 4 * DAY, windowMs: 3 * DAY },
+      statement: { issuedAt, windowMs: 3 * DAY, appliedAt: issuedAt + 4 * DAY },
+      staleness: { reason: 'expired', issuedAt, since: issuedAt, ageMs: 4 * DAY, windowMs: 3 * DAY },
     });
     expect(code(() => alice.encrypt(['U2'], text('late')))).toBe('NotFresh');
+  });
+
+  // From a security review: a heartbeat dated ahead (the admin host's clock ran fast) counted from
+  // its date, so it kept its users fresh until then plus the window while the share withheld
+  // every later file.
+  test('a heartbeat dated ahead of the user clock counts from when it came, not from its date', async () => {
+    const { w, alice, bob } = await team();
+    // Alice's host keeps real time; the administrator's clock runs ten days fast from here.
+    const aliceClock = new ManualClock(w.clock.now());
+    const hardware = w.hardware.get('U1');
+    if (hardware === undefined) throw new Error('alice has no device');
+    const aliceOnTime = await User.open({ device: alice.device, sd: hardware.sd, clock: aliceClock });
+    try {
+      w.clock.advance(10 * DAY);
+      w.admin.renameGroup('G1', 'renamed');
+      await w.publisher.publish();
+      aliceClock.advance(HOUR);
+      expect((await aliceOnTime.sync(w.transport)).applied).toHaveLength(1);
+      const dated = w.clock.now();
+      const came = aliceClock.now();
+      expect(aliceOnTime.freshness().statement).toEqual({ issuedAt: dated, windowMs: 3 * DAY, appliedAt: came });
+      // Every later file withheld: three days after it came, alice stops, not thirteen.
+      aliceClock.advance(3 * DAY);
+      expect(code(() => aliceOnTime.encrypt(['U2'], text('in time')))).toBe('ok');
+      aliceClock.advance(1);
+      expect(aliceOnTime.freshness().staleness).toEqual({
+        reason: 'expired',
+        issuedAt: dated,
+        since: came,
+        windowMs: 3 * DAY,
+        ageMs: 3 * DAY + 1,
+      });
+      expect(message(() => aliceOnTime.encrypt(['U2'], text('too late')))).toBe(
+        'the last authentic update from the administrator is dated 2026-01-11T00:00Z but came ' +
+          "2026-01-01T01:00Z, 3 days ago (the administrator's clock was ahead); this installation allows " +
+          "encrypting for 3 days after it: sync (`sekey user U1 sync`) to get the administrator's latest " +
+          'updates; if that brings nothing, the share may be withholding them: ask the administrator',
+      );
+      // Bob's host shares the administrator's clock: for him nothing changes.
+      await bob.sync(w.transport);
+      expect(bob.freshness().statement).toEqual({ issuedAt: dated, windowMs: 3 * DAY, appliedAt: dated });
+    } finally {
+      aliceOnTime.close();
+    }
   });
 
   test('a replayed, forged or misaddressed heartbeat does not refresh freshness', async () => {
@@ -374,7 +424,11 @@ describe('freshness against withheld updates', () => {
     w.clock.advance(HOUR);
     expect((await hourly.publish()).published.map((p) => p.heartbeatOnly)).toEqual([true, true, true]);
     await alice.sync(w.transport);
-    expect(alice.freshness().statement).toEqual({ issuedAt: w.clock.now(), windowMs: 5 * HOUR });
+    expect(alice.freshness().statement).toEqual({
+      issuedAt: w.clock.now(),
+      windowMs: 5 * HOUR,
+      appliedAt: w.clock.now(),
+    });
     w.clock.advance(5 * HOUR);
     expect(code(() => alice.encrypt(['U2'], text('x')))).toBe('ok');
     w.clock.advance(1);

@@ -406,10 +406,15 @@ export class User {
         `no update applied on this device says when it was issued, so its view may be old: ${sync}`,
       );
     }
+    // Dated ahead of this device's clock when it came: the window counted from its arrival.
+    const issued =
+      staleness.since === staleness.issuedAt
+        ? `was issued ${isoTime(staleness.issuedAt)}, ${hours(staleness.ageMs)} ago`
+        : `is dated ${isoTime(staleness.issuedAt)} but came ${isoTime(staleness.since)}, ` +
+          `${hours(staleness.ageMs)} ago (the administrator's clock was ahead)`;
     throw new SekeyError(
       'NotFresh',
-      `the last authentic update from the administrator was issued ${isoTime(staleness.issuedAt)}, ` +
-        `${hours(staleness.ageMs)} ago; ` +
+      `the last authentic update from the administrator ${issued}; ` +
         `this installation allows encrypting for ${hours(staleness.windowMs)} after it: ${sync}`,
     );
   }
@@ -608,7 +613,10 @@ export class User {
       const heartbeat = outcome.records
         .filter((r): r is Extract<UpdateRecord, { type: 'heartbeat' }> => r.type === 'heartbeat')
         .at(-1);
-      const freshness = heartbeat ? { issuedAt: heartbeat.issuedAt, windowMs: heartbeat.freshnessWindowMs } : undefined;
+      // With when it came, by this host's clock: a heartbeat dated ahead of it buys no time (freshSince).
+      const freshness = heartbeat
+        ? { issuedAt: heartbeat.issuedAt, windowMs: heartbeat.freshnessWindowMs, appliedAt: this.#clock.now() }
+        : undefined;
       // APPLIED names the snapshot committed with the file; the machine is there once the commit is.
       const [next] = transition(
         updateProcessingMachine,
