@@ -654,6 +654,53 @@ describe('exit codes, --json and what changing commands return', () => {
     expect((await run('admin', 'users')).code).toBe(0);
   });
 
+  // From a CLI review: NotInitialized said to run `admin init`, which made a new admin HSM over the
+  // old one (an admin HSM without installation.json was taken for an init cut short).
+  test('init on an admin HSM that lost installation.json: refused; an init cut short is made again', async () => {
+    const solo = join(desk, 'lost-config');
+    const init = () =>
+      run(
+        ...['admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--home', solo],
+        ...['--share', join(desk, 'lost-config-share')],
+      );
+    expect((await init()).code).toBe(0);
+    expect(existsSync(join(solo, '.init-pending'))).toBe(false);
+    expect((await run('admin', 'add-user', 'U1', 'alice', '--no-publish', '--home', solo)).code).toBe(0);
+    const config = join(solo, 'installation.json');
+    renameSync(config, `${config}.lost`);
+    const adminFlash = readFileSync(join(solo, 'admin', 'flash.img'));
+    // What a command says now: not to run init, which is refused.
+    const users = await run('admin', 'users', '--home', solo);
+    expect(users.code).toBe(1);
+    expect(users.err).toContain(
+      `NotInitialized: ${solo} holds an admin HSM (admin/) but no installation.json: restore`,
+    );
+    const refused = await init();
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain(
+      `BadInstallation: ${solo} holds an admin HSM (admin/) but no installation.json: restore installation.json ` +
+        'from a backup',
+    );
+    expect(readFileSync(join(solo, 'admin', 'flash.img')).equals(adminFlash)).toBe(true);
+    renameSync(`${config}.lost`, config);
+    expect((await run('admin', 'users', '--home', solo)).out).toContain('alice');
+    // An init that did not get as far as installation.json leaves its marker: made again.
+    rmSync(config);
+    writeFileSync(join(solo, '.init-pending'), '2026-01-05T09:00:00.000Z\n');
+    expect((await init()).code).toBe(0);
+    expect(existsSync(join(solo, '.init-pending'))).toBe(false);
+    expect((await run('admin', 'users', '--home', solo)).out).not.toContain('alice');
+    // Its share carries no file yet, but its marker names this admin HSM: no other init takes it.
+    const marker = readFileSync(join(desk, 'lost-config-share', '.sekey-share'), 'utf8');
+    const other = await run(
+      ...['admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--home', join(desk, 'other-home')],
+      ...['--share', join(desk, 'lost-config-share')],
+    );
+    expect(other.code).toBe(1);
+    expect(other.err).toContain(`BadInstallation: the share ${join(desk, 'lost-config-share')} belongs to another`);
+    expect(readFileSync(join(desk, 'lost-config-share', '.sekey-share'), 'utf8')).toBe(marker);
+  });
+
   test('`stale` exits 1 when someone is stale', async () => {
     const stale = await run('admin', 'stale', '--at', '+8d');
     expect(stale.code).toBe(1);

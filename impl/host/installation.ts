@@ -31,7 +31,7 @@
  * time of one session; in `manual` clock mode time stands still between sessions until moved.
  * @module
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CycleMeter } from '../../device/costModel.ts';
 import { pinBytes } from '../../device/pinHash.ts';
@@ -45,6 +45,7 @@ import { Admin } from '../kms/admin.ts';
 import { throwIf } from '../kms/rules/require.ts';
 import type { Clock } from '../kms/clock.ts';
 import { systemClock } from '../kms/clock.ts';
+import { writeFileAtomic } from './atomicFile.ts';
 import { DeferredTransport, ShareOperationsFailed } from './deferredTransport.ts';
 import { hasDeviceImages, loadDeviceImages, saveDeviceCheckpoint, saveDeviceImages } from './deviceImages.ts';
 import { watchDurablePoints } from './durablePoints.ts';
@@ -53,6 +54,7 @@ import { provisionUser } from '../kms/distribution.ts';
 import type { ProvisioningRecord } from '../kms/distribution.ts';
 import { lockHome } from './homeLock.ts';
 import {
+  ADMIN_DIR,
   INSTALLATION_FILE,
   INSTALLATION_FORMAT,
   freshnessOf,
@@ -238,8 +240,13 @@ interface SessionClock extends Clock {
   readonly latest: number;
 }
 
-const ADMIN_DIR = 'admin';
 const USERS_DIR = 'users';
+/**
+ * Written in the home before `admin init` makes anything, removed once `installation.json` is
+ * saved: what tells an init cut short (made again) from an installation whose `installation.json`
+ * was lost (refused: a new admin HSM over the old one would throw away its keys and database).
+ */
+export const INIT_PENDING_FILE = '.init-pending';
 /** Where the share is, in the home, unless `init` is told otherwise. */
 const DEFAULT_SHARE_FOLDER = 'share';
 
@@ -303,6 +310,27 @@ function markerNaming(shareDir: string): string {
     return marker.kind === 'serial' ? ` (its ${SHARE_MARKER} names ${JSON.stringify(marker.serial)})` : '';
   } catch {
     return '';
+  }
+}
+
+/** The serial a share's marker names, or null (no marker, no serial in it, or unreadable). */
+function markedSerial(shareDir: string): string | null {
+  try {
+    const marker = readShareMarker(shareDir);
+    return marker.kind === 'serial' ? marker.serial : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The serial of the admin HSM an init cut short left in `home` (its marker still there), or null. */
+function cutShortSerial(home: string, pending: string): string | null {
+  const dir = join(home, ADMIN_DIR);
+  if (!existsSync(pending) || !hasDeviceImages(dir)) return null;
+  try {
+    return loadDevice('admin', dir, () => {}).device.serial;
+  } catch {
+    return null; // not even a device: nothing of it to keep
   }
 }
 
@@ -536,9 +564,18 @@ export class Installation {
       if (existsSync(join(root, INSTALLATION_FILE))) {
         throw new InstallationError('AlreadyInitialized', `${root} already holds an SEkey installation`);
       }
-      // Without installation.json, an admin HSM alone is an init cut short (it is made again); user
-      // HSMs beside it are an installation whose installation.json was lost: a new admin HSM would
-      // leave them and their keys orphaned for good.
+      // Without installation.json, an admin HSM is an init cut short only if that init's marker is
+      // still there; without it, the admin HSM is an installation whose installation.json was lost,
+      // and a new one over it would throw away every key and record it holds. User HSMs beside it
+      // are such an installation too: a new admin HSM would leave them and their keys orphaned.
+      const pending = join(root, INIT_PENDING_FILE);
+      if (hasDeviceImages(join(root, ADMIN_DIR)) && !existsSync(pending)) {
+        throw new InstallationError(
+          'BadInstallation',
+          `${root} holds an admin HSM (${ADMIN_DIR}/) but no installation.json: restore installation.json from ` +
+            'a backup; to start a new installation, choose another home (or move this one away)',
+        );
+      }
       const users = join(root, USERS_DIR);
       if (existsSync(users) && readdirSync(users).length > 0) {
         throw new InstallationError(
@@ -557,12 +594,24 @@ export class Installation {
             'each installation its own share (--share DIR)',
         );
       }
+      // Nor one marked by another admin HSM, files or none: that installation would find its share
+      // taken. Only the marker of this home's own init cut short (its admin HSM's serial) is made again.
+      const marked = existsSync(shareDir) ? markedSerial(shareDir) : null;
+      if (marked !== null && marked !== cutShortSerial(root, pending)) {
+        throw new InstallationError(
+          'BadInstallation',
+          `the share ${shareDir} belongs to another installation${markerNaming(shareDir)}: give each ` +
+            'installation its own share (--share DIR)',
+        );
+      }
       const host = options.hostClock ?? systemClock;
       const at = options.at;
       const start = at === undefined ? host.now() : resolveTime(at, host.now());
       const mode: ClockMode = init.clock ?? (at === undefined ? 'system' : 'manual');
       const clock = sessionClock(start, mode === 'system' && at === undefined ? host : null);
-      // A half-finished earlier init (no installation.json) is simply overwritten.
+      // A half-finished earlier init (no installation.json) is simply overwritten; this one is
+      // marked as such until its installation.json is saved.
+      writeFileAtomic(pending, `${new Date(start).toISOString()}\n`);
       // The factory (outside the home) plays the manufacturer: in a real deployment the admin HSM
       // arrives already initialised and certified, and its key never reaches the admin host.
       const d = freshDevice('admin', join(root, ADMIN_DIR));
@@ -587,6 +636,7 @@ export class Installation {
         ...timings,
         createdAt: start,
       });
+      rmSync(pending, { force: true });
       options.observer?.(report);
       return installation;
     } finally {

@@ -6,7 +6,7 @@
  * encrypt after the latest one.
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomicFile.ts';
 import { InstallationError } from './installationError.ts';
@@ -17,6 +17,8 @@ export const INSTALLATION_FORMAT = 1;
 
 /** The file's name in the home directory. */
 export const INSTALLATION_FILE = 'installation.json';
+/** The admin HSM's folder in the home (its flash and card images). */
+export const ADMIN_DIR = 'admin';
 
 /**
  * How a command learns the time: `system` reads the host clock (and refuses to run if it is behind
@@ -108,6 +110,15 @@ export function readInstallationConfig(home: string): InstallationConfig {
     text = readFileSync(join(home, INSTALLATION_FILE), 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      // An admin HSM without its configuration is an installation that lost the file, not none:
+      // `admin init` refuses it (it would make a new admin HSM over the old one).
+      if (existsSync(join(home, ADMIN_DIR))) {
+        throw new InstallationError(
+          'NotInitialized',
+          `${home} holds an admin HSM (${ADMIN_DIR}/) but no ${INSTALLATION_FILE}: restore ${INSTALLATION_FILE} ` +
+            'from a backup (or pass --home / set SEKEY_HOME to the installation you meant)',
+        );
+      }
       throw new InstallationError(
         'NotInitialized',
         `no SEkey installation in ${home}: run \`sekey admin init\` (or pass --home / set SEKEY_HOME)`,

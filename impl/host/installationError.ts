@@ -12,8 +12,10 @@ import { CodedError } from '../../model/codedError.ts';
  */
 export const INSTALLATION_ERROR_CODES = [
   /**
-   * No `installation.json` in the home directory.
-   * @remedy Run `sekey admin init`, or point at the installation (`--home DIR` or `SEKEY_HOME`).
+   * No `installation.json` in the home directory: no installation there, or (when the home holds an
+   * admin HSM, `admin/`) one whose `installation.json` was lost.
+   * @remedy Point at the installation (`--home DIR` or `SEKEY_HOME`); with none, run `sekey admin init`.
+   * With an admin HSM there, restore `installation.json` from a backup: `admin init` refuses that home.
    */
   'NotInitialized',
   /**
@@ -24,8 +26,9 @@ export const INSTALLATION_ERROR_CODES = [
   /**
    * `installation.json` (or `manufacturer.json`) is unreadable or of an unknown format version, or
    * the admin HSM is not the one the installation was made with; or, at `admin init`, the home or
-   * the share belongs to another installation (user HSMs without `installation.json`; a share that
-   * carries files), or `--home` names a file.
+   * the share belongs to another installation (an admin HSM or user HSMs without
+   * `installation.json`, unless an init cut short left them; a share that carries files, or whose
+   * marker names another admin HSM), or `--home` names a file.
    * @remedy Restore the file from a backup, or upgrade SEkey to the version that wrote it; at init,
    * give the new installation a home and a share of its own.
    */
