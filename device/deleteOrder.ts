@@ -36,7 +36,8 @@
  * same HSM again without a factory reset (which gives it a new identity) derives the same channel
  * key, whatever IDs it uses, and the orders of its earlier service are valid on it again: a replay
  * is then the case above, harm to its own user only. The administrator allows that only for an HSM
- * that holds no key at all (`DeviceInUse` otherwise, `impl/kms/distribution.ts`).
+ * that holds no KMS key (channel keys alone are accepted: a provisioning run again after a power
+ * cut; a retired HSM must hold none at all), `DeviceInUse` otherwise (`impl/kms/distribution.ts`).
  * @module
  */
 import { Writer, decodeUtf8, mapCodecError, readAll, utf8 } from './binaryCodec.ts';

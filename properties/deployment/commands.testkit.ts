@@ -125,6 +125,7 @@ let context: RunContext | null = null;
 export function setRunContext(next: RunContext | null): void {
   context = next;
   atticHsms.clear();
+  forgetting = null;
 }
 
 /**
@@ -587,24 +588,44 @@ async function reuseHsm(m: DeploymentModel, r: Deployment, userId: UserId, from:
 }
 
 /**
- * The admin forgets a deleted user's HSM that will never sync again (`Admin.forgetHsm`). Expected of
- * the model: accepted (the model's device is retired); for a lost HSM, every KMS key its own key store
- * holds is compromised now unless it was compromised already (`compromised`, `destroyedCompromised`;
- * a destroyed key it still holds goes to `destroyedCompromised`, as compromise-key takes it: nothing
- * it holds escapes), every key named was published to this device (nothing it was never sent is
- * compromised), and each
- * compromise is the model's `keyEvent COMPROMISE`, which must accept it and agree on the result
- * (replacements included). The admin then lists the user no more; the HSM is gone from the run: it
- * leaves the model's devices and its replica is closed (the slot stays, so that a device provisioned
- * for the same ID later is a new incarnation).
+ * The admin forgets a deleted user's HSM that will never sync again (`Admin.forgetHsm`), named by
+ * the user ID, or by its serial when the admin keeps another retired HSM of that ID (then the ID must
+ * be refused `AmbiguousHsm`). Expected of the model: accepted (the model's device is retired); for a
+ * lost HSM, every KMS key its own key store holds is compromised now unless it was compromised
+ * already (`compromised`, `destroyedCompromised`; a destroyed key it still holds goes to
+ * `destroyedCompromised`, as compromise-key takes it: nothing it holds escapes), every key named was
+ * published to this device (nothing it was never sent is compromised), and each compromise is the
+ * model's `keyEvent COMPROMISE`, which must accept it and agree on the result (replacements
+ * included). The admin then lists the user no more; the HSM is gone from the run: it leaves the
+ * model's devices and its replica is closed (the slot stays, so that a device provisioned for the
+ * same ID later is a new incarnation).
  */
 async function forgetHsm(m: DeploymentModel, r: Deployment, userId: UserId, fate: HsmFate, label: string) {
   const { stats } = ctx();
+  const slot = r.slot(userId);
+  // The user ID names this HSM unless the admin keeps another retired one of the same ID on record
+  // (replaced, in the attic and not forgotten): then it must refuse the ID (AmbiguousHsm), changing
+  // nothing, and the HSM is named by its serial.
+  let name: string = userId;
+  if ([...atticHsms.values()].some((h) => h.userId === userId && h.forgotten === null)) {
+    const generation = r.admin.generation;
+    let code = 'ok';
+    try {
+      r.admin.forgetHsm(userId, fate);
+    } catch (error) {
+      code = stats.error(error);
+    }
+    stats.count('invariantChecks', 'model-agreement:a user ID with several retired HSMs is ambiguous');
+    if (code !== 'AmbiguousHsm' || r.admin.generation !== generation)
+      violated('model-agreement', `${label}: ${userId} names several retired HSMs, but forgetting it answered ${code}`);
+    if (!slot.device.powered) return;
+    name = slot.device.serial;
+  }
   const before = beforeForgetting(m, r, userId);
   forgetting = { userId, fate, before };
   let forgotten: ForgottenHsm;
   try {
-    forgotten = r.admin.forgetHsm(userId, fate);
+    forgotten = r.admin.forgetHsm(name, fate);
   } catch (error) {
     // Cut short: left for the cut's judgement (forgetAfterCut).
     if (isCut(r, 'admin')) throw error;
@@ -730,7 +751,9 @@ async function forgetAfterCut(m: DeploymentModel, r: Deployment, landed: boolean
   const [entry, ...compromises] = entries;
   if (entry?.action !== 'forgetHsm' || compromises.some((e) => e.action !== 'key:COMPROMISE'))
     violated('durability', `${label}: the committed forgetting logged ${entries.map((e) => e.action).join(', ')}`);
-  const said = JSON.parse(entry.details) as Pick<ForgottenHsm, 'compromised' | 'skipped' | 'fate'>;
+  const said = JSON.parse(entry.details) as Pick<ForgottenHsm, 'compromised' | 'skipped' | 'fate'> & {
+    readonly hsm: string;
+  };
   if (said.fate !== fate) violated('durability', `${label}: the audit log says ${said.fate}, not ${fate}`);
   const logged = compromises.map((e) => (JSON.parse(e.details) as { keyId: string }).keyId);
   if (JSON.stringify(logged) !== JSON.stringify(said.compromised))
@@ -739,9 +762,10 @@ async function forgetAfterCut(m: DeploymentModel, r: Deployment, landed: boolean
       `${label}: the audit log compromised ${logged.join(',')}, not ${said.compromised.join(',')}`,
     );
   judgeForgotten(m, r, userId, fate, before, said, `${label} (as its audit entry says)`);
+  // Run again by the serial its audit entry names (by user ID, an older HSM of the ID could answer).
   let code = 'ok';
   try {
-    r.admin.forgetHsm(userId, fate);
+    r.admin.forgetHsm(said.hsm, fate);
   } catch (error) {
     code = stats.error(error);
   }

@@ -216,6 +216,42 @@ describe('what the deployment suite got wrong, fixed', () => {
     },
     sizedTimeout(900_000),
   );
+  // Found by a review of the checks (no campaign had drawn them yet): forgetHsm named the HSM by its
+  // user ID and expected the admin to accept, but a user ID whose earlier HSM was replaced names two
+  // retired HSMs (AmbiguousHsm, rightly); and after a power cut that let a forgetting land, running it
+  // again by user ID could reach the earlier, destroyed one (AmbiguousHsm again) rather than answer
+  // AlreadyForgotten. The ID is now used only when unambiguous (else it must be refused and the
+  // serial named), and the run after a cut names the serial its audit entry gives.
+  test(
+    'forgetting by user ID an HSM whose user had another: refused as ambiguous, done by serial, cut or not',
+    async () => {
+      const deleteU1: CommandSpec[] = [
+        { t: 'admin', op: { type: 'deleteUser', userId: 'U1', now: 0 } },
+        { t: 'publish' },
+      ];
+      const replaced: CommandSpec[] = [{ t: 'provision', user: 'U1' }, ...deleteU1];
+      const destroyedFirst: CommandSpec[] = [
+        { t: 'provision', user: 'U1' },
+        { t: 'forgetOldHsm', pick: 0, fate: 'destroyed' },
+        ...deleteU1,
+      ];
+      const stats = new SuiteStats();
+      await replayScenario([...replaced, { t: 'forgetHsm', user: 'U1', fate: 'lost' }], { deploymentSeed: 0, stats });
+      expect(stats.counts.invariantChecks?.['model-agreement:a user ID with several retired HSMs is ambiguous']).toBe(
+        1,
+      );
+      expect(stats.counts.errorCodes?.['ok:forgetHsm:lost']).toBe(1);
+      for (const where of ['flash', 'sd'] as const)
+        for (let n = 1; n <= 6; n++) {
+          const cut: CommandSpec = { t: 'cut', where, n, inner: { t: 'forgetHsm', user: 'U1', fate: 'lost' } };
+          await replayScenario([...destroyedFirst, cut], { deploymentSeed: 0, stats });
+        }
+      expect(stats.counts.invariantChecks?.['durability:a forgetting that landed is not done twice']).toBeGreaterThan(
+        0,
+      );
+    },
+    sizedTimeout(900_000),
+  );
   // Found by a 60-minute campaign (stop26-all, batch 5: seed 769122642, path 39). With deployment seed
   // 864470 the admin HSM's TRNG drew two equal words in a row (its 423rd, b5905fea twice), which a
   // healthy 32-bit source does once in 2^32 words; FIPS 140-2's continuous test, which the simulator
