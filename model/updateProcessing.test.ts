@@ -364,20 +364,38 @@ describe('updateProcessing', () => {
     // Dated ahead of the user's clock when it came (the admin's clock ran fast): from its arrival.
     const ahead = run([
       ...file({ sequence: 1 }),
-      { type: 'APPLIED', freshness: { issuedAt: 5000, windowMs: 100, appliedAt: 1000 } },
+      { type: 'APPLIED', freshness: { issuedAt: 1050, windowMs: 100, appliedAt: 1000 } },
     ]);
-    expect(ahead.context.freshness).toEqual({ issuedAt: 5000, windowMs: 100, appliedAt: 1000 });
-    expect(freshSince({ issuedAt: 5000, windowMs: 100, appliedAt: 1000 })).toBe(1000);
+    expect(ahead.context.freshness).toEqual({ issuedAt: 1050, windowMs: 100, appliedAt: 1000 });
+    expect(freshSince({ issuedAt: 1050, windowMs: 100, appliedAt: 1000 })).toBe(1000);
     expect(stalenessAt(ahead.context, 1100)).toBeNull();
     expect(stalenessAt(ahead.context, 1101)).toEqual({
       reason: 'expired',
-      issuedAt: 5000,
+      issuedAt: 1050,
       since: 1000,
       windowMs: 100,
       ageMs: 101,
     });
+    // Dated more than its window ahead when it came: no freshness at all, whatever the time now.
+    const far = run([
+      ...file({ sequence: 1 }),
+      { type: 'APPLIED', freshness: { issuedAt: 1101, windowMs: 100, appliedAt: 1000 } },
+    ]);
+    expect(stalenessAt(far.context, 1000)).toEqual({
+      reason: 'datedAhead',
+      issuedAt: 1101,
+      appliedAt: 1000,
+      windowMs: 100,
+    });
+    const edge = run([
+      ...file({ sequence: 1 }),
+      { type: 'APPLIED', freshness: { issuedAt: 1100, windowMs: 100, appliedAt: 1000 } },
+    ]);
+    expect(stalenessAt(edge.context, 1000)).toBeNull();
+    expect(stalenessAt(edge.context, 1101)).toMatchObject({ reason: 'expired', since: 1000 });
     // A statement saved before arrival times were kept counts from its issue, as it did.
     expect(freshSince({ issuedAt: 5000, windowMs: 100 })).toBe(5000);
+    expect(stalenessAt(run([...file({ sequence: 1 }), beat(5000)]).context, 1000)).toBeNull();
     // Files applied, none with a heartbeat (a replica of a version before them): stale.
     expect(stalenessAt(run([...file({ sequence: 1 }), applied]).context, 0)).toEqual({ reason: 'noStatement' });
   });

@@ -115,6 +115,12 @@ export interface FreshnessStatement {
  * them) unnoticed. No file can have been issued after it reached the user, so the user's clock at
  * application bounds the date from above. A user clock behind the admin's then measures the whole
  * window on its own clock from when the file came, which is what the window means to it.
+ *
+ * That alone answers a passive share only: an adversary who holds each file back until just before
+ * its date makes arrival and date meet again. So a heartbeat dated more than its own window ahead of
+ * the user's clock when it came gives no freshness at all ({@link stalenessAt}: `datedAhead`): what
+ * a fast admin clock can still buy such an adversary is bounded by one window, the exposure the
+ * window accepts anyway, and a grossly wrong clock stops encryption where everyone sees it.
  */
 export function freshSince(statement: FreshnessStatement): number {
   return Math.min(statement.issuedAt, statement.appliedAt ?? statement.issuedAt);
@@ -198,6 +204,8 @@ export interface UpdateProcessingContext {
 export type Staleness =
   /** Files were applied, but none carried a heartbeat (a replica of a version before them). */
   | { readonly reason: 'noStatement' }
+  /** The latest heartbeat was dated more than its window ahead of the user's clock when it came. */
+  | { readonly reason: 'datedAhead'; readonly issuedAt: number; readonly appliedAt: number; readonly windowMs: number }
   /** The latest heartbeat is older than its window: `ageMs` counted from `since` ({@link freshSince}). */
   | {
       readonly reason: 'expired';
@@ -220,6 +228,9 @@ export function stalenessAt(context: UpdateProcessingContext, now: number): Stal
   if (context.lastSequence === 0) return null;
   const statement = context.freshness ?? null;
   if (statement === null) return { reason: 'noStatement' };
+  const { issuedAt, appliedAt, windowMs } = statement;
+  if (appliedAt !== undefined && issuedAt - appliedAt > windowMs)
+    return { reason: 'datedAhead', issuedAt, appliedAt, windowMs };
   const since = freshSince(statement);
   const ageMs = now - since;
   return ageMs > statement.windowMs
@@ -350,7 +361,8 @@ export const UPDATE_PROCESSING_DESCRIPTION: MachineDescription = {
       meaning:
         '`stalenessAt`: a user that has applied a file may encrypt only while `now - since <= windowMs` for the ' +
         'latest applied heartbeat, `since` being the earlier of `issuedAt` and when the user applied it ' +
-        '(`freshSince`: a heartbeat dated ahead buys no time) (TUF timestamp role, against a freeze attack).',
+        '(`freshSince`), and none if it was dated more than the window ahead of the user clock when it came ' +
+        '(TUF timestamp role, against a freeze attack).',
     },
   ],
 };

@@ -178,10 +178,15 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         // Shown only when it matters, like the owed HSM work: encryption is refused until a sync.
         const { statement, staleness } = status.freshness;
         if (staleness !== null) {
+          // As NotFresh says it: the date, and when the update came if it was dated ahead of this clock.
+          const came =
+            statement?.appliedAt !== undefined && statement.appliedAt < statement.issuedAt
+              ? ` (came ${when(statement.appliedAt)}: dated ahead of this device's clock)`
+              : '';
           const since =
             statement === null
               ? 'no applied update says when it was issued'
-              : `latest update issued ${when(statement.issuedAt)}, window ${formatDuration(statement.windowMs)}`;
+              : `latest update issued ${when(statement.issuedAt)}${came}, window ${formatDuration(statement.windowMs)}`;
           io.out(`  NOT FRESH: ${since}; encryption is refused until a sync brings a newer one`);
         }
       },

@@ -224,16 +224,19 @@ describe('freshness against withheld updates', () => {
 
   // From a security review: a heartbeat dated ahead (the admin host's clock ran fast) counted from
   // its date, so it kept its users fresh until then plus the window while the share withheld
-  // every later file.
-  test('a heartbeat dated ahead of the user clock counts from when it came, not from its date', async () => {
+  // every later file. A second review: counting from arrival alone answers a passive share only (an
+  // adversary releases each file just before its date), hence no freshness from a date more than a
+  // window ahead.
+  test('a heartbeat dated ahead counts from when it came; more than a window ahead, for nothing', async () => {
     const { w, alice, bob } = await team();
-    // Alice's host keeps real time; the administrator's clock runs ten days fast from here.
+    // Alice's host keeps real time; the administrator's clock runs fast from here.
     const aliceClock = new ManualClock(w.clock.now());
     const hardware = w.hardware.get('U1');
     if (hardware === undefined) throw new Error('alice has no device');
     const aliceOnTime = await User.open({ device: alice.device, sd: hardware.sd, clock: aliceClock });
     try {
-      w.clock.advance(10 * DAY);
+      // Two days fast: within the window, the date counts from the update's arrival.
+      w.clock.advance(2 * DAY);
       w.admin.renameGroup('G1', 'renamed');
       await w.publisher.publish();
       aliceClock.advance(HOUR);
@@ -241,7 +244,6 @@ describe('freshness against withheld updates', () => {
       const dated = w.clock.now();
       const came = aliceClock.now();
       expect(aliceOnTime.freshness().statement).toEqual({ issuedAt: dated, windowMs: 3 * DAY, appliedAt: came });
-      // Every later file withheld: three days after it came, alice stops, not thirteen.
       aliceClock.advance(3 * DAY);
       expect(code(() => aliceOnTime.encrypt(['U2'], text('in time')))).toBe('ok');
       aliceClock.advance(1);
@@ -253,14 +255,34 @@ describe('freshness against withheld updates', () => {
         ageMs: 3 * DAY + 1,
       });
       expect(message(() => aliceOnTime.encrypt(['U2'], text('too late')))).toBe(
-        'the last authentic update from the administrator is dated 2026-01-11T00:00Z but came ' +
+        'the last authentic update from the administrator is dated 2026-01-03T00:00Z but came ' +
           "2026-01-01T01:00Z, 3 days ago (the administrator's clock was ahead); this installation allows " +
           "encrypting for 3 days after it: sync (`sekey user U1 sync`) to get the administrator's latest " +
           'updates; if that brings nothing, the share may be withholding them: ask the administrator',
       );
+      // Ten days fast, more than the window: no freshness from it at all, at once.
+      w.clock.advance(8 * DAY);
+      w.admin.renameGroup('G1', 'again');
+      await w.publisher.publish();
+      expect((await aliceOnTime.sync(w.transport)).applied).toHaveLength(1);
+      expect(aliceOnTime.freshness().staleness).toEqual({
+        reason: 'datedAhead',
+        issuedAt: w.clock.now(),
+        appliedAt: aliceClock.now(),
+        windowMs: 3 * DAY,
+      });
+      expect(message(() => aliceOnTime.encrypt(['U2'], text('dated ahead')))).toBe(
+        'the last authentic update from the administrator is dated 2026-01-11T00:00Z, more than the 3 days ' +
+          "freshness window ahead of this device's clock when it came (2026-01-04T01:00Z): the administrator's " +
+          'clock, or this one, is wrong, and so far ahead a date could let the share withhold updates unnoticed; ' +
+          'ask the administrator to check the clocks',
+      );
       // Bob's host shares the administrator's clock: for him nothing changes.
       await bob.sync(w.transport);
-      expect(bob.freshness().statement).toEqual({ issuedAt: dated, windowMs: 3 * DAY, appliedAt: dated });
+      expect(bob.freshness()).toEqual({
+        statement: { issuedAt: w.clock.now(), windowMs: 3 * DAY, appliedAt: w.clock.now() },
+        staleness: null,
+      });
     } finally {
       aliceOnTime.close();
     }

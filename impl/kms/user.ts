@@ -406,6 +406,15 @@ export class User {
         `no update applied on this device says when it was issued, so its view may be old: ${sync}`,
       );
     }
+    if (staleness.reason === 'datedAhead') {
+      throw new SekeyError(
+        'NotFresh',
+        `the last authentic update from the administrator is dated ${isoTime(staleness.issuedAt)}, more than ` +
+          `the ${hours(staleness.windowMs)} freshness window ahead of this device's clock when it came ` +
+          `(${isoTime(staleness.appliedAt)}): the administrator's clock, or this one, is wrong, and so far ahead ` +
+          'a date could let the share withhold updates unnoticed; ask the administrator to check the clocks',
+      );
+    }
     // Dated ahead of this device's clock when it came: the window counted from its arrival.
     const issued =
       staleness.since === staleness.issuedAt

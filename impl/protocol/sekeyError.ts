@@ -41,9 +41,11 @@ export const SEKEY_ERROR_CODES = [
    * The latest update applied from the administrator is older than its freshness window (TUF's
    * timestamp role): updates may be withheld, so new data is not encrypted, nor old data
    * re-protected, until a sync. Decrypting still works, and so does re-protecting data under a
-   * compromised key (the rescue path).
+   * compromised key (the rescue path). Also when that update was dated more than the window ahead
+   * of this device's clock when it came: one of the clocks is wrong.
    * @remedy Run `sync`; if nothing new arrives, the share may be withholding updates: ask the
-   * administrator (who runs `sekey admin publish` at least once per heartbeat interval).
+   * administrator (who runs `sekey admin publish` at least once per heartbeat interval). A date
+   * ahead: have the administrator's host clock and this one checked.
    */
   'NotFresh',
   /**
