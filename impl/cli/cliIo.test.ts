@@ -63,14 +63,30 @@ describe('the terminal prompt', () => {
     });
   });
 
-  test('SIGTERM at the prompt is no answer: NotConfirmed, and the prompt stops listening for it', async () => {
-    const signals = new EventEmitter();
-    const answer = askOn({ ...fakeTerminal(), signals }, 'destroy key K2000? [y/N] ', false);
+  // SIGINT and SIGHUP from a CLI review: only SIGTERM gave the prompt up, so `kill -INT` (or the
+  // window closing) at a confirmation after the session opened left the command waiting for good,
+  // holding the home's lock.
+  test.each(['SIGTERM', 'SIGINT', 'SIGHUP'])(
+    '%s at the prompt is no answer: NotConfirmed, and the prompt stops listening for it',
+    async (signal) => {
+      const signals = new EventEmitter();
+      const answer = askOn({ ...fakeTerminal(), signals }, 'destroy key K2000? [y/N] ', false);
+      await new Promise((resolve) => setImmediate(resolve));
+      for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP']) expect(signals.listenerCount(s)).toBe(1);
+      signals.emit(signal, signal);
+      await expect(answer).rejects.toMatchObject({ code: 'NotConfirmed', message: expect.stringContaining(signal) });
+      for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP']) expect(signals.listenerCount(s)).toBe(0);
+    },
+  );
+
+  test('a terminal that goes away at the prompt (EIO) is no answer, not a crash', async () => {
+    const terminal = fakeTerminal();
+    const answer = askOn(terminal, 'admin PIN: ', true);
     await new Promise((resolve) => setImmediate(resolve));
-    expect(signals.listenerCount('SIGTERM')).toBe(1);
-    signals.emit('SIGTERM', 'SIGTERM');
-    await expect(answer).rejects.toMatchObject({ code: 'NotConfirmed', message: expect.stringContaining('SIGTERM') });
-    expect(signals.listenerCount('SIGTERM')).toBe(0);
+    terminal.input.emit('error', Object.assign(new Error('read EIO'), { code: 'EIO' }));
+    await expect(answer).rejects.toMatchObject({ code: 'NotConfirmed', message: expect.stringContaining('EIO') });
+    // A later error of the gone terminal finds a listener still.
+    expect(() => terminal.input.emit('error', new Error('read EIO'))).not.toThrow();
   });
 
   test('Ctrl-C at the prompt is no answer: NotConfirmed, and nothing typed before it is shown', async () => {

@@ -131,7 +131,7 @@ export async function askOn(terminal: Terminal, question: string, hidden: boolea
   });
   const rl = createInterface({ input: terminal.input, output, terminal: true });
   const signals = terminal.signals ?? process;
-  let onTerminate: (() => void) | undefined;
+  const listening: Array<[PromptSignal, () => void]> = [];
   terminal.output.write(question);
   muted = hidden;
   try {
@@ -146,20 +146,42 @@ export async function askOn(terminal: Terminal, question: string, hidden: boolea
       // nothing left to answer it, and Node ended the process (exit 13) without ending the session.
       // After an answer, the close that follows changes nothing: the promise is settled.
       rl.on('close', () => reject(new CliError('NotConfirmed', 'end of input at the prompt: nothing was answered')));
-      // SIGTERM (kill, a stopping service) is no answer either: the signal guard, once a session is
+      // A signal sent to the process (SIGTERM from kill or a stopping service, SIGINT from kill -INT,
+      // SIGHUP when the terminal closes) is no answer either: the signal guard, once a session is
       // open, only records it and waits for the change to end, which waited for this answer, forever
       // and holding the home's lock. The question is abandoned; the guard still reports the signal.
-      onTerminate = () =>
-        reject(new CliError('NotConfirmed', 'SIGTERM at the prompt: nothing was answered, nothing was done'));
-      signals.on('SIGTERM', onTerminate);
+      for (const signal of PROMPT_SIGNALS) {
+        const listener = () =>
+          reject(new CliError('NotConfirmed', `${signal} at the prompt: nothing was answered, nothing was done`));
+        listening.push([signal, listener]);
+        signals.on(signal, listener);
+      }
+      // A terminal that went away (its window closed) fails the read with EIO: no answer, not a crash.
+      // readline passes its input's errors on as its own (an 'error' nobody hears ends the process).
+      const gone = (error: Error) =>
+        reject(
+          new CliError('NotConfirmed', `the terminal went away at the prompt (${error.message}): nothing was answered`),
+        );
+      rl.on('error', gone);
+      terminal.input.on('error', gone);
       rl.question('', resolve);
     });
   } finally {
-    if (onTerminate !== undefined) signals.off('SIGTERM', onTerminate);
-    rl.close();
-    if (hidden) terminal.output.write('\n');
+    for (const [signal, listener] of listening) signals.off(signal, listener);
+    try {
+      rl.close();
+      if (hidden) terminal.output.write('\n');
+    } catch {
+      // The terminal is gone (EIO restoring its mode): nothing left to restore or to write to.
+    }
+    // The input's error listener stays: a terminal that goes away after the answer fails its next
+    // read too, and an error nobody listens for ends the process (the promise is settled: a no-op).
   }
 }
+
+/** The signals a prompt gives up on (`guardInterrupts` reports them). */
+const PROMPT_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+type PromptSignal = (typeof PROMPT_SIGNALS)[number];
 
 /** The process's own console, environment, directory, terminal and signals. */
 export function processIo(): CliIo {
