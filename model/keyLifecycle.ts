@@ -221,7 +221,8 @@ export function keyUsage(state: KeyState): KeyUsage {
 
 /**
  * The guards, actions and parameters of {@link keyLifecycleMachine} in words, for the specification.
- * Every action also appends the event to `history`.
+ * Every action also appends the event to `history` (`EXPIRE` dated at the end of the cryptoperiod,
+ * as `recordExpiry` dates the deactivation).
  */
 export const KEY_LIFECYCLE_DESCRIPTION: MachineDescription = {
   guards: {
@@ -237,8 +238,8 @@ export const KEY_LIFECYCLE_DESCRIPTION: MachineDescription = {
     recordResumption: '`resumedAt = now`; `expiresAt` unchanged, so a suspension never stretches a cryptoperiod.',
     recordDeactivation: '`deactivatedAt = now` (a deactivation asked for).',
     recordExpiry:
-      '`deactivatedAt = expiresAt`: the end of the cryptoperiod, however late the sweep ran, so every device ' +
-      'records the same time.',
+      '`deactivatedAt = expiresAt`, and the history entry dated `expiresAt` too: the end of the cryptoperiod, ' +
+      'however late the sweep ran, so every device records the same key.',
     recordCompromise: '`compromisedAt = now`.',
     recordDestruction: '`destroyedAt = now`; the key material is erased from every HSM and the key has no holders.',
   },
@@ -289,10 +290,16 @@ export const keyLifecycleMachine = setup({
       deactivatedAt: event.now,
       history: stamp(event, context),
     })),
-    /** An expiry is recorded at the end of the cryptoperiod, however late it was processed. */
+    /**
+     * An expiry is recorded at the end of the cryptoperiod, however late it was processed, in the
+     * history too: a key expired by a sweep at any time after its end is the same key, so devices,
+     * replays and the publisher's content hashes agree (with the sweep's own time there, every read of
+     * a due key as expired, `keyAsOf`, differed, and the publisher sent its holders a new file each
+     * round). Replaying it passes the guard: `now >= expiresAt`, with equality.
+     */
     recordExpiry: assign(({ context, event }) => ({
       deactivatedAt: context.expiresAt,
-      history: stamp(event, context),
+      history: stamp({ ...event, now: context.expiresAt ?? event.now }, context),
     })),
     recordCompromise: assign(({ context, event }) => ({
       compromisedAt: event.now,

@@ -229,8 +229,9 @@ export function stalenessAt(context: UpdateProcessingContext, now: number): Stal
   const statement = context.freshness ?? null;
   if (statement === null) return { reason: 'noStatement' };
   const { issuedAt, appliedAt, windowMs } = statement;
-  if (appliedAt !== undefined && issuedAt - appliedAt > windowMs)
-    return { reason: 'datedAhead', issuedAt, appliedAt, windowMs };
+  // A statement kept before arrival times were is never ahead (it counts from its date, as it did).
+  if (issuedAt - (appliedAt ?? issuedAt) > windowMs)
+    return { reason: 'datedAhead', issuedAt, appliedAt: appliedAt ?? issuedAt, windowMs };
   const since = freshSince(statement);
   const ageMs = now - since;
   return ageMs > statement.windowMs

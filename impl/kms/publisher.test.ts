@@ -25,6 +25,7 @@ async function group(members: number): Promise<World> {
   return w;
 }
 
+const HOUR = 3_600_000;
 const count = (w: World, sql: string): number => w.admin.readDatabase((db) => Number(db.exec(sql)[0]?.values[0]?.[0]));
 
 /** Rows changed (inserted, updated, deleted) in the admin database by `fn`, as SQLite counts them. */
@@ -115,6 +116,31 @@ describe('publishing at scale', () => {
     expect((await w.publisher.publish()).published).toEqual([]);
     expect(w.admin.generation).toBe(before + 1);
     expect(w.admin.auditLog().at(-1)).toMatchObject({ action: 'publish', details: '{"files":[]}' });
+  });
+
+  // From a CLI review: an expired key nobody committed the expiry of (publish does not sweep) was sent
+  // to its holders again at every round, a full file each hour under cron: the expiry read as of each
+  // round's time was dated by that time in the key's history, so its content never matched the last.
+  test('a key past its cryptoperiod is published expired once, not again every round', async () => {
+    const w = await newTeam();
+    const DAY = 86_400_000;
+    w.admin.addGroup('G9', 'short', { ...TEAM_POLICY, defaultCryptoperiodMs: DAY });
+    w.admin.addMember('G9', 'U1');
+    const key = w.admin.addKey('G9', 'k');
+    w.admin.activateKey(key);
+    await w.syncByFiles();
+    w.clock.advance(2 * DAY);
+    const first = await w.publisher.publish();
+    expect(first.published.filter((p) => !p.heartbeatOnly).map((p) => p.userId)).toEqual(['U1']);
+    await w.syncByFiles();
+    expect(w.users.get('U1')?.keys().find((k) => k.id === key)?.state).toBe('deactivated');
+    for (let round = 0; round < 3; round++) {
+      w.clock.advance(HOUR);
+      expect((await w.publisher.publish()).published, `round ${round}`).toEqual([]);
+    }
+    // The expiry committed later (any KMS command sweeps) is the same key: nothing to send either.
+    w.admin.sweep();
+    expect((await w.publisher.publish()).published).toEqual([]);
   });
 
   test('a dropped key stays until its erasure is acknowledged; a resync before then orders it again', async () => {
