@@ -229,6 +229,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       'Provisioning again replaces the device: the new one gets everything by a resync; the old one learns',
       'no new key but keeps the keys it holds, and opens whatever is protected under them while they stay',
       'active. They are listed after provisioning: if the old HSM was lost or stolen, compromise them.',
+      'The acknowledgements waiting on the share are collected first (as collect-acks does).',
       '  --factory DIR           the factory that certifies the new HSM (default $SEKEY_FACTORY; created by',
       '                          `sekey factory init`, outside the installation, the same as at `admin init`)',
     ].join('\n'),
@@ -269,6 +270,10 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
             `provision ${id} again: HSM ${replaced.serial}, in service, is replaced (it learns no new key, ` +
               'keeps those it has)?',
           );
+        // The acknowledgements waiting on the share first (as forget-hsm does): a deleted user's HSM
+        // that acknowledged erasing its keys before its ID got this new one is recorded as having done
+        // so, not as holding them (a later forget-hsm --lost would compromise them for nothing).
+        const { accepted: acknowledged, setAside } = await session.publisher.collectAcknowledgements();
         const r = await session.provision(id, { userPin, deviceAdminPin }, manufacturer);
         did({
           user: id,
@@ -276,7 +281,11 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
           adminSerial: r.adminSerial,
           fingerprints: { admin: r.adminFingerprint, user: r.userFingerprint },
           ...(replaced?.inService === true ? { replaced: { serial: replaced.serial, keeps: kept } } : {}),
+          acknowledged,
+          setAside,
         });
+        if (acknowledged.length > 0) io.out(describeAcknowledged(acknowledged));
+        if (setAside.length > 0) io.out(describeSetAside(setAside));
         io.out(`provisioned ${id}: HSM ${r.userSerial}, paired with admin HSM ${r.adminSerial}`);
         io.out(`  fingerprints — admin ${r.adminFingerprint}, user ${r.userFingerprint}`);
         if (replaced?.inService === true) io.out(keptLine(replaced.serial, kept));

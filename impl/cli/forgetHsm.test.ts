@@ -143,6 +143,28 @@ describe('sekey admin forget-hsm', () => {
     ]);
   });
 
+  // From a CLI review: provisioning a new HSM for a deleted user's ID left the old HSM's erase
+  // acknowledgement on the share uncollected, and a later --lost compromised the keys it had erased.
+  test("provisioning a deleted user's ID again collects the acknowledgements first", async () => {
+    await provisionedUsers(run, [['U5', 'erin']]);
+    expect((await run('admin', 'add-member', 'G1', 'U5')).code).toBe(0);
+    expect((await run('user', 'U5', 'sync')).code).toBe(0);
+    const old = /HSM: +(\w+)/.exec((await run('admin', 'user-info', 'U5')).out)?.[1] as string;
+    expect((await run('admin', 'delete-user', 'U5', '--yes')).code).toBe(0);
+    expect((await run('user', 'U5', 'sync')).code).toBe(0);
+    expect((await run('admin', 'add-user', 'U5', 'erin again', '--no-publish')).code).toBe(0);
+    const pins = ['--user-pin', 'erin-pin-5', '--device-admin-pin', DEVICE_ADMIN_PIN];
+    const provisioned = await run('admin', 'provision', 'U5', ...pins, '--yes', '--json');
+    expect(provisioned.code, provisioned.err).toBe(0);
+    expect(JSON.parse(provisioned.out)).toMatchObject({
+      acknowledged: expect.arrayContaining([expect.objectContaining({ userId: 'U5' })]),
+      setAside: [],
+    });
+    const lost = await run('admin', 'forget-hsm', old, '--lost', '--yes', '--no-publish');
+    expect(lost.code, lost.err).toBe(0);
+    expect(lost.out).toContain('it holds no key the admin knows of: nothing to compromise');
+  });
+
   test('what it says of a lost HSM: keys compromised and left, none known, or not recorded', () => {
     const lost = {
       serial: 'S1',

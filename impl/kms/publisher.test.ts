@@ -133,7 +133,12 @@ describe('publishing at scale', () => {
     const first = await w.publisher.publish();
     expect(first.published.filter((p) => !p.heartbeatOnly).map((p) => p.userId)).toEqual(['U1']);
     await w.syncByFiles();
-    expect(w.users.get('U1')?.keys().find((k) => k.id === key)?.state).toBe('deactivated');
+    expect(
+      w.users
+        .get('U1')
+        ?.keys()
+        .find((k) => k.id === key)?.state,
+    ).toBe('deactivated');
     for (let round = 0; round < 3; round++) {
       w.clock.advance(HOUR);
       expect((await w.publisher.publish()).published, `round ${round}`).toEqual([]);
