@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { idList, pinValue } from './argValues.ts';
+import { durationValue, idList, pinValue } from './argValues.ts';
 import { UsageError } from './args.ts';
 
 describe('idList', () => {
@@ -37,5 +37,17 @@ describe('pinValue', () => {
         /^\$SEKEY_USER_PIN: a PIN must be 4 to 64 bytes long \(UTF-8\)$/,
       );
     }
+  });
+});
+
+describe('durationValue', () => {
+  test('a duration with its unit; a bare number is refused with the units it could mean', () => {
+    expect(durationValue('30d', '--cryptoperiod')).toBe(30 * 86_400_000);
+    expect(() => durationValue('30', '--cryptoperiod')).toThrow(UsageError);
+    expect(() => durationValue('30', '--cryptoperiod')).toThrow(
+      "--cryptoperiod must be a duration like 30d, 12h, 15m, 90s or 500ms, of at most 100 years (36525d), got '30' " +
+        '(a unit is needed: 30d for days, 30ms for milliseconds)',
+    );
+    expect(() => durationValue('3w', '--cryptoperiod')).toThrow(/got '3w'$/);
   });
 });

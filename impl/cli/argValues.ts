@@ -8,14 +8,19 @@ import { parseDuration, parseTimeSpec } from './durations.ts';
 import type { TimeSpec } from '../host/installation.ts';
 import { UsageError } from './args.ts';
 
-/** A duration (`30d`, `12h`, `15m`, `90s`, or milliseconds) in milliseconds. */
+/** A duration (`30d`, `12h`, `15m`, `90s`, `250ms`) in milliseconds. */
 export function durationValue(text: string, what: string): number {
   const ms = parseDuration(text);
-  if (ms === null)
+  if (ms === null) {
+    // A bare number: say which units there are rather than guess one.
+    const bare = /^\d+$/.test(text.trim())
+      ? ` (a unit is needed: ${text.trim()}d for days, ${text.trim()}ms for milliseconds)`
+      : '';
     throw new UsageError(
-      `${what} must be a duration like 30d, 12h, 15m, 90s or milliseconds, of at most 100 years (36525d), got ` +
-        `'${text}'`,
+      `${what} must be a duration like 30d, 12h, 15m, 90s or 500ms, of at most 100 years (36525d), ` +
+        `got '${text}'${bare}`,
     );
+  }
   return ms;
 }
 

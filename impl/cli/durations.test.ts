@@ -2,18 +2,20 @@ import { describe, expect, test } from 'vitest';
 import { MAX_DURATION_MS, MAX_TIME_MS, formatDuration, formatTime, parseDuration, parseTimeSpec } from './durations.ts';
 
 describe('durations', () => {
-  test('units and plain milliseconds parse; anything else is refused', () => {
+  test('numbers with a unit parse; anything else is refused, a bare number too', () => {
     expect(parseDuration('30d')).toBe(30 * 86_400_000);
     expect(parseDuration('12h')).toBe(12 * 3_600_000);
     expect(parseDuration('15m')).toBe(900_000);
     expect(parseDuration('90s')).toBe(90_000);
     expect(parseDuration('250ms')).toBe(250);
-    expect(parseDuration('1500')).toBe(1500);
-    for (const bad of ['', '0', '0d', '-1d', '1.5d', '3w', 'd', '99999999999999999d'])
+    expect(parseDuration('1500ms')).toBe(1500);
+    // A bare number was milliseconds: `--cryptoperiod 30` gave keys that expired at once.
+    for (const bad of ['', '0', '0d', '-1d', '1.5d', '3w', 'd', '99999999999999999d', '1500', '30'])
       expect(parseDuration(bad), bad).toBeNull();
     // At most 100 years: a cryptoperiod of 100000000d used to be accepted, then break every listing.
     expect(parseDuration('36525d')).toBe(MAX_DURATION_MS);
-    for (const huge of ['36526d', '100000000d', `${MAX_DURATION_MS + 1}`]) expect(parseDuration(huge), huge).toBeNull();
+    for (const huge of ['36526d', '100000000d', `${MAX_DURATION_MS + 1}ms`])
+      expect(parseDuration(huge), huge).toBeNull();
   });
 
   test('formatting picks the largest exact unit', () => {

@@ -22,13 +22,14 @@ export const MAX_DURATION_MS = 36_525 * UNIT_MS.d;
 export const MAX_TIME_MS = LATEST_TIME_MS;
 
 /**
- * Parses `30d`, `12h`, `15m`, `90s`, `250ms` or a plain number of milliseconds into a positive
- * integer of milliseconds of at most {@link MAX_DURATION_MS}; null if it is none of those.
+ * Parses `30d`, `12h`, `15m`, `90s` or `250ms` into a positive integer of milliseconds of at most
+ * {@link MAX_DURATION_MS}; null if it is none of those. The unit is required: a bare `30` read as
+ * milliseconds (as it was) gave a group keys that expire at once to an administrator who meant days.
  */
 export function parseDuration(text: string): number | null {
-  const m = /^(\d+)(d|h|m|s|ms)?$/.exec(text.trim());
+  const m = /^(\d+)(d|h|m|s|ms)$/.exec(text.trim());
   if (!m) return null;
-  const ms = Number(m[1]) * UNIT_MS[(m[2] ?? 'ms') as keyof typeof UNIT_MS];
+  const ms = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
   return Number.isSafeInteger(ms) && ms > 0 && ms <= MAX_DURATION_MS ? ms : null;
 }
 

@@ -109,6 +109,6 @@ test('a relative --at never lands after the year 9999; the clock stays', async (
   );
   expect(readInstallationConfig(home).lastTime).toBe(start);
   // The last millisecond of the year is still a time.
-  expect(await run('admin', 'users', '--at', `+${30 * 86_400_000 + 86_399_999}`, '--pin', 'admin-pin-1')).toBe(0);
+  expect(await run('admin', 'users', '--at', `+${30 * 86_400_000 + 86_399_999}ms`, '--pin', 'admin-pin-1')).toBe(0);
   expect(readInstallationConfig(home).lastTime).toBe(Date.UTC(9999, 11, 31, 23, 59, 59, 999));
 });
