@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import { Installation } from '../host/installation.ts';
-import { readInstallationConfig } from '../host/installationConfig.ts';
+import { readInstallationConfig, writeInstallationConfig } from '../host/installationConfig.ts';
 import type { CliIo } from './cliIo.ts';
 import { main } from './sekeyCommand.ts';
 
@@ -111,4 +111,36 @@ test('a relative --at never lands after the year 9999; the clock stays', async (
   // The last millisecond of the year is still a time.
   expect(await run('admin', 'users', '--at', `+${30 * 86_400_000 + 86_399_999}ms`, '--pin', 'admin-pin-1')).toBe(0);
   expect(readInstallationConfig(home).lastTime).toBe(Date.UTC(9999, 11, 31, 23, 59, 59, 999));
+});
+
+// From a CLI review: time only went forward as far as installation.json's lastTime, a file anyone can
+// edit or restore from an old backup; set back, the admin stamped audit entries before recorded ones.
+test('a session before the last audited operation is refused, whatever installation.json says', async () => {
+  const home = join(scratch, 'backdated');
+  const factory = join(scratch, 'backdated-factory');
+  const { io, errors } = recordingIo({ SEKEY_HOME: home, SEKEY_FACTORY: factory });
+  const run = (...argv: string[]) => main(argv, io);
+  expect(await run('factory', 'init', '--dir', factory)).toBe(0);
+  const pins = ['--admin-pin', 'admin-pin-1', '--user-pin', 'user-pin-1'];
+  expect(await run('admin', 'init', ...pins, '--at', '2026-03-01T09:00Z')).toBe(0);
+  expect(await run('admin', 'add-user', 'U1', 'alice', '--pin', 'admin-pin-1', '--no-publish')).toBe(0);
+  const config = readInstallationConfig(home);
+  writeInstallationConfig(home, { ...config, lastTime: 1 });
+  expect(await run('admin', 'add-user', 'U2', 'bob', '--pin', 'admin-pin-1', '--no-publish')).toBe(1);
+  expect(errors.at(-1)).toBe(
+    "sekey admin add-user: ClockWentBack: this session's time 1970-01-01T00:00:00.001Z is before the last audited " +
+      'operation (2026-03-01T09:00:00.000Z, in the admin database): time only moves forward; if installation.json ' +
+      'was restored or edited, its lastTime is behind: fix the clock, or on a manual clock give --at after that time',
+  );
+  // Nothing was done; at the right time the command runs.
+  expect(
+    await run('admin', 'add-user', 'U2', 'bob', '--pin', 'admin-pin-1', '--no-publish', '--at', '2026-03-02'),
+  ).toBe(0);
+  const audit = new Installation(home).withAdmin('admin-pin-1', async ({ admin }) =>
+    admin.auditLog().map((e) => [e.action, new Date(e.at).toISOString()]),
+  );
+  expect((await audit).filter(([action]) => action === 'addUser')).toEqual([
+    ['addUser', '2026-03-01T09:00:00.000Z'],
+    ['addUser', '2026-03-02T00:00:00.000Z'],
+  ]);
 });

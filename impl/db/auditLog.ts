@@ -178,9 +178,10 @@ export function appendAudit(db: Database, card: AuditCard | null, items: readonl
   const last = entries.at(-1) as AuditEntry;
   execute(
     db,
-    `INSERT INTO audit_head (id, seq, hash, next_sector) VALUES (1, ?, ?, ?)
-     ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, next_sector = excluded.next_sector`,
-    [last.seq, last.hash, head.nextSector + sectors],
+    `INSERT INTO audit_head (id, seq, hash, next_sector, at) VALUES (1, ?, ?, ?, ?)
+     ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, next_sector = excluded.next_sector,
+       at = max(at, excluded.at)`,
+    [last.seq, last.hash, head.nextSector + sectors, Math.max(...entries.map((e) => e.at))],
   );
   return entries;
 }
@@ -240,6 +241,15 @@ function cardEntries(db: Database, card: AuditCard, start: number, tail: { seq: 
     throw new DatabaseError('AuditChainBroken', `the audit log ends at entry ${prev.seq}, not at the committed head`);
   }
   return entries;
+}
+
+/**
+ * The time of the latest audited operation (the latest `at` the head was written with): what a
+ * session may not run before. 0 before the first entry, and for a head written before schema
+ * version 8 until its next entry.
+ */
+export function lastAuditedAt(db: Database): number {
+  return Number(query(db, 'SELECT at FROM audit_head WHERE id = 1')[0]?.[0] ?? 0);
 }
 
 /** Every entry, oldest first: the table's, then the card's records up to the committed head. */

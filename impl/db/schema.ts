@@ -313,6 +313,18 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TABLE reset_hsms;
     `,
   },
+  {
+    version: 8,
+    description: 'the time of the last audited operation, beside the audit head',
+    // The time only went forward as far as installation.json said (its lastTime, a file anyone can
+    // edit or restore from an old backup): set back, the admin stamped key events and audit entries
+    // before ones already recorded. The head is written by every audited transaction, in the same
+    // page, so keeping its time here costs no page more; a session earlier than it is refused
+    // (ClockWentBack). Heads written before this version read 0 until the next entry.
+    sql: `
+      ALTER TABLE audit_head ADD COLUMN at INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -681,6 +681,7 @@ export class Installation {
       logIn(d, () => d.device.login('admin', pin));
       const admin = await Admin.open({ device: d.device, sd: d.sd, clock });
       try {
+        requireTimeAfterAudit(admin.lastAuditedAt(), clock.now());
         const publisher = new Publisher(admin, transport, {
           staleAfterMs: config.staleAfterMs,
           ...freshnessOf(config),
@@ -882,6 +883,23 @@ export class Installation {
     }
     return sessionClock(now, host);
   }
+}
+
+/**
+ * The session's time against the latest audited operation, which the sealed admin database holds:
+ * `installation.json`'s `lastTime` is a file anyone can edit or restore from an old backup, and a
+ * session before the audit's last entry would stamp key events and entries back in time.
+ * @throws InstallationError `ClockWentBack`.
+ */
+function requireTimeAfterAudit(audited: number, now: number): void {
+  if (now >= audited) return;
+  throw new InstallationError(
+    'ClockWentBack',
+    `this session's time ${new Date(now).toISOString()} is before the last audited operation ` +
+      `(${new Date(audited).toISOString()}, in the admin database): time only moves forward; if ` +
+      `${INSTALLATION_FILE} was restored or edited, its lastTime is behind: fix the clock, or on a manual clock ` +
+      'give --at after that time',
+  );
 }
 
 /** A clock starting at `start`: fixed, or following `host` without ever going back. */

@@ -39,7 +39,9 @@ export const INSTALLATION_ERROR_CODES = [
    */
   'NoDevice',
   /**
-   * The requested or system time is before the last recorded time (the KMS needs monotonic time).
+   * The requested or system time is before the last recorded time (the KMS needs monotonic time):
+   * `installation.json`'s `lastTime`, or the last audited operation in the admin database (which an
+   * edited or restored `installation.json` cannot set back).
    * @remedy Fix the system clock, or wait; with `--at`, give a time after the last recorded one.
    */
   'ClockWentBack',

@@ -40,7 +40,7 @@ import {
 import type { GroupId, GroupPolicy, KeyId, KmsOperation, UserId, UserRecord } from '../../model/kms.ts';
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
-import { appendAudit, readAudit, verifyAudit } from '../db/auditLog.ts';
+import { appendAudit, lastAuditedAt, readAudit, verifyAudit } from '../db/auditLog.ts';
 import type { AuditCard, AuditEntry, AuditItem } from '../db/auditLog.ts';
 import { EncryptedDatabase } from '../db/encryptedDatabase.ts';
 import { DATABASE_KEY_ID, secubeDatabaseDevice } from '../db/secubeDatabaseDevice.ts';
@@ -663,6 +663,14 @@ export class Admin {
   }
 
   // ---- audit ----------------------------------------------------------------------------------
+
+  /**
+   * The time of the latest audited operation, from the sealed database: no session may run before
+   * it (the host refuses one, `ClockWentBack`, whatever its own record of time says).
+   */
+  lastAuditedAt(): number {
+    return this.#db.read(lastAuditedAt);
+  }
 
   /** The audit log, oldest first. */
   auditLog(): AuditEntry[] {
