@@ -19,8 +19,8 @@ export const KMS_ERROR_CODES = [
    */
   'InvalidId',
   /**
-   * A user, group or key name that is empty or longer than 100 characters.
-   * @remedy Give a name of 1 to 100 characters.
+   * A user, group or key name that is empty, blank (white space alone) or longer than 100 characters.
+   * @remedy Give a name of 1 to 100 characters, not all of them white space.
    */
   'InvalidName',
   /**

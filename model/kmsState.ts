@@ -110,12 +110,16 @@ export function checkId(kind: 'user' | 'group', id: string): KmsError | null {
 /** The longest name, as the original's NAMELEN. */
 export const MAX_NAME_LENGTH = 100;
 
-/** Checks a name: 1–100 characters of any content; returns an `InvalidName` error or null. */
+/**
+ * Checks a name: 1–100 characters of any content (B7: the original allowed anything; so do we) but
+ * not blank: a name of spaces alone lists as an empty column, nobody can tell it from none. Returns
+ * an `InvalidName` error or null.
+ */
 export function checkName(name: string): KmsError | null {
   const length = [...name].length;
-  return length >= 1 && length <= MAX_NAME_LENGTH
-    ? null
-    : new KmsError('InvalidName', `a name must have 1 to ${MAX_NAME_LENGTH} characters, got ${length}`);
+  if (length < 1 || length > MAX_NAME_LENGTH)
+    return new KmsError('InvalidName', `a name must have 1 to ${MAX_NAME_LENGTH} characters, got ${length}`);
+  return name.trim() === '' ? new KmsError('InvalidName', 'a name must not be blank (white space alone)') : null;
 }
 
 /** Checks a group policy; returns an `InvalidPolicy` error or null. */

@@ -217,9 +217,11 @@ export function usage(): string {
       "  --  ends the options: what follows is an argument even if it starts with '-'",
       'Exit codes: 0 done, 1 refused (the error code and message are printed), 2 wrong command line,',
       '3 internal error (a bug: --debug shows its stack), 4 done but not all of it reached the share',
-      '(ShareNotWritten: fix the share; the next publish or sync writes them) or the disk (ImagesNotSaved:',
-      'a checkpoint holds the change; free space, and the next command completes the save; CheckpointNotSaved:',
-      'the disk refused a checkpoint after steps that changed something, which are done, the rest not).',
+      '(ShareNotWritten: fix the share; the next publish or sync writes them) or the disk',
+      '(ImagesNotSaved: a checkpoint holds the change; free space, and the next command completes the',
+      'save; CheckpointNotSaved: the disk refused a checkpoint after steps that changed something, which',
+      'are done, the rest not), 130/143/129 Ctrl-C, SIGTERM or SIGHUP (Interrupted: nothing changed; or',
+      'the change in progress was finished and saved first, as standard error says).',
       examplesHelp(
         [
           'sekey demo --keep ./sekey-demo     # an installation to explore, as its last lines say',
