@@ -276,7 +276,8 @@ export class PageStore {
           lastError ??
           new DatabaseError(
             'RolledBack',
-            `the card holds generation ${manifest.generation}, but the device committed ${committed}: an older copy`,
+            `the card holds generation ${manifest.generation}, but the device committed ${committed}: an older ` +
+              'copy of the card was put back; put the newest one back (a user can instead be given a new HSM)',
           )
         );
       }

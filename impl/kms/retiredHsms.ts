@@ -179,10 +179,15 @@ function retiredSerialOf(db: Database, userId: UserId, fate: HsmFate): string {
   const destroyed = rows.filter((row) => row[1] === 'destroyed').map((row) => String(row[0]));
   const inService = column(db, 'SELECT serial FROM user_devices WHERE user_id = ? AND retired_at IS NULL', [userId])[0];
   if (inService !== undefined) {
+    // Say what became of the earlier ones: running forget-hsm again by the ID (after a power cut, or
+    // by mistake) otherwise reads as if the HSM it meant had never been forgotten.
+    const named = rows.map((row) => `${String(row[0])} (${String(row[1])})`).join(', ');
     const earlier =
       fate === 'lost' && destroyed.length > 0
         ? `; its earlier HSM ${destroyed.sort().join(', ')}, forgotten as destroyed, is named by its serial`
-        : '';
+        : rows.length > 0
+          ? `; its earlier HSM${rows.length > 1 ? 's' : ''} ${named} ${rows.length > 1 ? 'were' : 'was'} forgotten already`
+          : '';
     throw new SekeyError(
       'HsmInService',
       `${userId} has no retired HSM: its HSM ${String(inService)} is in service (only a retired HSM can be ` +

@@ -234,7 +234,12 @@ export class User {
 
   #heldKey(db: Database, keyId: KeyId): KeyRow {
     const key = readKey(db, keyId);
-    if (!key) throw new SekeyError('KeyUnavailable', `this device holds no key ${keyId}`);
+    if (!key)
+      throw new SekeyError(
+        'KeyUnavailable',
+        `this device holds no key ${keyId}: it was not given to ${this.#userId}, or not yet ` +
+          `(\`sekey user ${this.#userId} sync\` brings what the administrator gave since)`,
+      );
     return key;
   }
 
