@@ -186,7 +186,7 @@ function retiredSerialOf(db: Database, userId: UserId, fate: HsmFate): string {
       fate === 'lost' && destroyed.length > 0
         ? `; its earlier HSM ${destroyed.sort().join(', ')}, forgotten as destroyed, is named by its serial`
         : rows.length > 0
-          ? `; its earlier HSM${rows.length > 1 ? 's' : ''} ${named} ${rows.length > 1 ? 'were' : 'was'} forgotten already`
+          ? `; its earlier HSM${rows.length > 1 ? `s ${named} were` : ` ${named} was`} forgotten already`
           : '';
     throw new SekeyError(
       'HsmInService',
