@@ -66,12 +66,15 @@ describe('users and groups', () => {
     expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'U1', name: '', now: T0 }).code).toBe('InvalidName');
     // Blank is no name either (a CLI review: a name of spaces listed as an empty column); inner and
     // outer spaces around something visible are kept as given.
-    for (const blank of [' ', '  ', '\t\n', '\u00a0'])
+    for (const blank of [' ', '  ', '\t\n', '\u00a0', '\u200b', '\u3164', '\u2800 \u115f\u1160\uffa0', '\u202e'])
       expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'U1', name: blank, now: T0 })).toMatchObject({
         code: 'InvalidName',
         message: 'a name must not be blank (white space alone)',
       });
     expect(apply(EMPTY_KMS, { type: 'addUser', userId: 'U1', name: ' a b ', now: T0 }).users['U1']?.name).toBe(' a b ');
+    expect(apply(EMPTY_KMS, { type: 'addUser', userId: 'U1', name: '\u200bx', now: T0 }).users['U1']?.name).toBe(
+      '\u200bx',
+    );
     expect(refuse(EMPTY_KMS, { type: 'addGroup', groupId: 'X1', name: 'g', policy, now: T0 }).message).toContain(
       "'X1' must be G",
     );

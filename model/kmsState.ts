@@ -119,8 +119,15 @@ export function checkName(name: string): KmsError | null {
   const length = [...name].length;
   if (length < 1 || length > MAX_NAME_LENGTH)
     return new KmsError('InvalidName', `a name must have 1 to ${MAX_NAME_LENGTH} characters, got ${length}`);
-  return name.trim() === '' ? new KmsError('InvalidName', 'a name must not be blank (white space alone)') : null;
+  return BLANK.test(name) ? new KmsError('InvalidName', 'a name must not be blank (white space alone)') : null;
 }
+
+/**
+ * Nothing visible: white space, format characters (zero-width space and joiners, direction marks:
+ * Unicode category Cf) and the fillers that render as blank (Hangul fillers U+115F, U+1160, U+3164,
+ * U+FFA0; the blank Braille pattern U+2800). `trim()` misses all but the white space.
+ */
+const BLANK = /^[\p{White_Space}\p{Cf}\u115F\u1160\u3164\uFFA0\u2800]*$/u;
 
 /** Checks a group policy; returns an `InvalidPolicy` error or null. */
 export function checkPolicy(policy: GroupPolicy): KmsError | null {

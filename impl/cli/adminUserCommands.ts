@@ -12,6 +12,7 @@ import type { AdminCommand } from './adminCommand.ts';
 import { asking } from './adminCommand.ts';
 import { checkId } from '../../model/kms.ts';
 import { peekDeviceImages } from '../host/deviceImages.ts';
+import { isShareFailure } from '../host/installation.ts';
 import type { Installation } from '../host/installation.ts';
 import { UsageError } from './args.ts';
 import { pinValue } from './argValues.ts';
@@ -273,7 +274,19 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
         // The acknowledgements waiting on the share first (as forget-hsm does): a deleted user's HSM
         // that acknowledged erasing its keys before its ID got this new one is recorded as having done
         // so, not as holding them (a later forget-hsm --lost would compromise them for nothing).
-        const { accepted: acknowledged, setAside } = await session.publisher.collectAcknowledgements();
+        // Provisioning is done face to face and must not wait on the share: one that cannot be read
+        // leaves the acknowledgements for the next publish or collect-acks, said on standard error.
+        let collected: Awaited<ReturnType<typeof session.publisher.collectAcknowledgements>> = {
+          accepted: [],
+          setAside: [],
+        };
+        try {
+          collected = await session.publisher.collectAcknowledgements();
+        } catch (error) {
+          if (!isShareFailure(error)) throw error;
+          io.err(`acknowledgements not collected (${(error as Error).message}): the next publish collects them`);
+        }
+        const { accepted: acknowledged, setAside } = collected;
         const r = await session.provision(id, { userPin, deviceAdminPin }, manufacturer);
         did({
           user: id,

@@ -588,6 +588,26 @@ describe('exit codes, --json and what changing commands return', () => {
     expect(edited.err).toContain('ShareOverlapsHome: the share installation.json names');
   });
 
+  // From a review: provisioning started collecting acknowledgements first, and then failed with the
+  // share out of reach, though it is done face to face and never needed the share.
+  test('provisioning with the share out of reach: done, the acknowledgements left for the next publish', async () => {
+    const share = join(home, 'share');
+    expect((await run('admin', 'add-user', 'U88', 'hana', '--no-publish')).code).toBe(0);
+    renameSync(share, `${share}.away`);
+    try {
+      const provisioned = await run(
+        ...['admin', 'provision', 'U88', '--user-pin', USER_PIN, '--device-admin-pin', 'd-pin-88', '--no-publish'],
+      );
+      expect(provisioned.code, provisioned.err).toBe(0);
+      expect(provisioned.out).toMatch(/^provisioned U88: HSM \w+/m);
+      expect(provisioned.err).toMatch(/^acknowledgements not collected \(.*\): the next publish collects them$/);
+    } finally {
+      renameSync(`${share}.away`, share);
+    }
+    expect((await run('admin', 'publish')).code).toBe(0);
+    expect((await run('user', 'U88', 'sync')).code).toBe(0);
+  });
+
   test('the share marker: no init takes a used share over; a refusal at the share is one JSON object', async () => {
     const share = join(home, 'share');
     const other = await run(
@@ -684,9 +704,19 @@ describe('exit codes, --json and what changing commands return', () => {
     expect(readFileSync(join(solo, 'admin', 'flash.img')).equals(adminFlash)).toBe(true);
     renameSync(`${config}.lost`, config);
     expect((await run('admin', 'users', '--home', solo)).out).toContain('alice');
-    // An init that did not get as far as installation.json leaves its marker: made again.
+    // A marker beside a saved installation.json (a home restored from a copy taken mid-init) is
+    // cleared by the next command: it must not let a later init take the installation for one cut short.
+    writeFileSync(join(solo, '.init-pending'), '2026-01-05T09:00:00.000Z\n');
+    expect((await run('admin', 'users', '--home', solo)).code).toBe(0);
+    expect(existsSync(join(solo, '.init-pending'))).toBe(false);
+    // An init that did not get as far as installation.json leaves its marker: commands say to run it
+    // again, and it is made again.
     rmSync(config);
     writeFileSync(join(solo, '.init-pending'), '2026-01-05T09:00:00.000Z\n');
+    expect((await run('admin', 'users', '--home', solo)).err).toContain(
+      `NotInitialized: the SEkey installation in ${solo} was cut short while \`sekey admin init\` made it: ` +
+        'run it again',
+    );
     expect((await init()).code).toBe(0);
     expect(existsSync(join(solo, '.init-pending'))).toBe(false);
     expect((await run('admin', 'users', '--home', solo)).out).not.toContain('alice');

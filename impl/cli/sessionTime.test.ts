@@ -129,7 +129,7 @@ test('a session before the last audited operation is refused, whatever installat
   expect(await run('admin', 'add-user', 'U2', 'bob', '--pin', 'admin-pin-1', '--no-publish')).toBe(1);
   expect(errors.at(-1)).toBe(
     "sekey admin add-user: ClockWentBack: this session's time 1970-01-01T00:00:00.001Z is before the last audited " +
-      'operation (2026-03-01T09:00:00.000Z, in the admin database): time only moves forward; if installation.json ' +
+      'operation (in the admin database), 2026-03-01T09:00:00.000Z: time only moves forward; if installation.json ' +
       'was restored or edited, its lastTime is behind: fix the clock, or on a manual clock give --at after that time',
   );
   // Nothing was done; at the right time the command runs.
@@ -143,4 +143,15 @@ test('a session before the last audited operation is refused, whatever installat
     ['addUser', '2026-03-01T09:00:00.000Z'],
     ['addUser', '2026-03-02T00:00:00.000Z'],
   ]);
+  // A user's HSM holds its own record of time: the last update it applied. Set back, a user session
+  // is refused too (it would take that update's heartbeat for one dated ahead of its clock).
+  const provision = ['--user-pin', 'user-pin-1', '--device-admin-pin', 'dev-admin-pin-1', '--pin', 'admin-pin-1'];
+  expect(await run('admin', 'provision', 'U1', ...provision, '--yes')).toBe(0);
+  expect(await run('user', 'U1', 'sync', '--pin', 'user-pin-1', '--at', '2026-03-03')).toBe(0);
+  writeInstallationConfig(home, { ...readInstallationConfig(home), lastTime: Date.UTC(2026, 2, 2) });
+  expect(await run('user', 'U1', 'status', '--pin', 'user-pin-1')).toBe(1);
+  expect(errors.at(-1)).toContain(
+    "sekey user U1 status: ClockWentBack: this session's time 2026-03-02T00:00:00.000Z is before the last update " +
+      "U1's HSM applied (in its database), 2026-03-03T00:00:00.000Z",
+  );
 });

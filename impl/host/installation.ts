@@ -55,6 +55,7 @@ import type { ProvisioningRecord } from '../kms/distribution.ts';
 import { lockHome } from './homeLock.ts';
 import {
   ADMIN_DIR,
+  INIT_PENDING_FILE,
   INSTALLATION_FILE,
   INSTALLATION_FORMAT,
   freshnessOf,
@@ -229,6 +230,11 @@ interface LoadedDevice {
    * failed, and not saving it would spend a try of every correct PIN while the disk is short.
    */
   triesGivenBack?: boolean;
+  /**
+   * Card bytes written once the database was open: what opening wrote (a schema migration, run by the
+   * first command of a new version) is no change of the command's (see {@link changedCard}).
+   */
+  openedBytes?: number;
   /** What the host says about the state it leaves when this device's durable points stopped. */
   stoppedNote?: string;
   /** Whether a checkpoint holding a card write of this session was saved (a change is durable). */
@@ -241,12 +247,7 @@ interface SessionClock extends Clock {
 }
 
 const USERS_DIR = 'users';
-/**
- * Written in the home before `admin init` makes anything, removed once `installation.json` is
- * saved: what tells an init cut short (made again) from an installation whose `installation.json`
- * was lost (refused: a new admin HSM over the old one would throw away its keys and database).
- */
-export const INIT_PENDING_FILE = '.init-pending';
+
 /** Where the share is, in the home, unless `init` is told otherwise. */
 const DEFAULT_SHARE_FOLDER = 'share';
 
@@ -303,6 +304,14 @@ function stamped(sd: SdCard): boolean {
   return sd.stats().bytesWritten > 0;
 }
 
+/**
+ * Whether the command changed the device's card, beyond what opening its database wrote (a migration
+ * carries no time and no change of the command's: a refusal after it is no "saved" change).
+ */
+function changedCard(d: LoadedDevice): boolean {
+  return d.sd.stats().bytesWritten > (d.openedBytes ?? 0);
+}
+
 /** For a message about a share in use: what its marker names, if it can be read and names a serial. */
 function markerNaming(shareDir: string): string {
   try {
@@ -344,7 +353,7 @@ function requireFolder(home: string): void {
 }
 
 /** Whether `error` is the share failing (missing, or a folder there that is not one). */
-function isShareFailure(error: unknown): boolean {
+export function isShareFailure(error: unknown): boolean {
   return error instanceof InstallationError && (error.code === 'ShareMissing' || error.code === 'UnsafeShare');
 }
 
@@ -626,6 +635,11 @@ export class Installation {
       requireShareOffHome(shareDir, root, 'the share');
       // What tells the share from an empty folder where it is not mounted (DirectoryTransport shareOf).
       writeShareMarker(shareDir, report.serial);
+      // The marker goes before installation.json comes: a cut in between leaves an admin HSM with
+      // neither, which the next init refuses (safe: nothing is overwritten; the advice says to move
+      // it away if an init was cut short). The other order could leave a stale marker beside a saved
+      // installation, and a later lost installation.json would then let init overwrite it all.
+      rmSync(pending, { force: true });
       writeInstallationConfig(root, {
         format: INSTALLATION_FORMAT,
         adminSerial: report.serial,
@@ -636,7 +650,6 @@ export class Installation {
         ...timings,
         createdAt: start,
       });
-      rmSync(pending, { force: true });
       options.observer?.(report);
       return installation;
     } finally {
@@ -680,8 +693,9 @@ export class Installation {
       this.#options.beforeLogin?.(d.device.retriesLeft.admin);
       logIn(d, () => d.device.login('admin', pin));
       const admin = await Admin.open({ device: d.device, sd: d.sd, clock });
+      d.openedBytes = d.sd.stats().bytesWritten;
       try {
-        requireTimeAfterAudit(admin.lastAuditedAt(), clock.now());
+        requireTimeAfter(admin.lastAuditedAt(), clock.now(), 'the last audited operation (in the admin database)');
         const publisher = new Publisher(admin, transport, {
           staleAfterMs: config.staleAfterMs,
           ...freshnessOf(config),
@@ -715,6 +729,16 @@ export class Installation {
       this.#options.beforeLogin?.(d.device.retriesLeft.user);
       logIn(d, () => d.device.login('user', pin));
       const user = await User.open({ device: d.device, sd: d.sd, clock });
+      d.openedBytes = d.sd.stats().bytesWritten;
+      // As for the admin: the replica's own record of time, not installation.json's alone. A session
+      // before the last update it applied would take that update's heartbeat as dated ahead.
+      const applied = user.freshness().statement?.appliedAt ?? 0;
+      try {
+        requireTimeAfter(applied, clock.now(), `the last update ${userId}'s HSM applied (in its database)`);
+      } catch (error) {
+        user.close();
+        throw error;
+      }
       try {
         return await fn({ user, transport, config, clock });
       } finally {
@@ -810,6 +834,9 @@ export class Installation {
     try {
       await this.#options.onLocked?.();
       const config = readInstallationConfig(this.home);
+      // An init's marker beside a saved installation.json (a home restored from a copy taken while
+      // an init ran) would let a later init take the installation for one cut short: it goes.
+      rmSync(join(this.home, INIT_PENDING_FILE), { force: true });
       const clock = this.#startClock(config);
       const onSkip = this.#options.onShareSkip;
       const transport = new DeferredTransport(
@@ -837,7 +864,7 @@ export class Installation {
       } catch (error) {
         // The share failing in the middle of the work (a publication listing it, say) after the work
         // committed a change: the change stands (saved below), so this is no refusal either.
-        failure = isShareFailure(error) && devices.some((d) => stamped(d.sd)) ? shareNotWritten(error) : error;
+        failure = isShareFailure(error) && devices.some(changedCard) ? shareNotWritten(error) : error;
         throw failure;
       } finally {
         if (devices.length > 0) {
@@ -846,7 +873,7 @@ export class Installation {
           const reports = saveSession(devices, { done, error: failure, filesHeld: transport.pending > 0 }, () => {
             // A command that ran moves the clock to its time (`--at` moves a manual clock). A refused
             // one (a wrong PIN under `--at +30d`) moves it only as far as what it made durable needs.
-            const time = done || devices.some((d) => stamped(d.sd)) ? clock.latest : recorded;
+            const time = done || devices.some(changedCard) ? clock.latest : recorded;
             writeInstallationConfig(this.home, { ...config, lastTime: Math.max(config.lastTime, time) });
           });
           await commitShare(transport, done);
@@ -886,19 +913,20 @@ export class Installation {
 }
 
 /**
- * The session's time against the latest audited operation, which the sealed admin database holds:
- * `installation.json`'s `lastTime` is a file anyone can edit or restore from an old backup, and a
- * session before the audit's last entry would stamp key events and entries back in time.
+ * The session's time against the latest time a device's sealed database records (`what`): the
+ * admin's last audited operation, a user's last applied update. `installation.json`'s `lastTime` is
+ * a file anyone can edit or restore from an old backup, and a session before what the database
+ * holds would stamp key events and audit entries back in time, or (a user) take the latest
+ * heartbeat for one dated ahead of its clock.
  * @throws InstallationError `ClockWentBack`.
  */
-function requireTimeAfterAudit(audited: number, now: number): void {
-  if (now >= audited) return;
+function requireTimeAfter(recorded: number, now: number, what: string): void {
+  if (now >= recorded) return;
   throw new InstallationError(
     'ClockWentBack',
-    `this session's time ${new Date(now).toISOString()} is before the last audited operation ` +
-      `(${new Date(audited).toISOString()}, in the admin database): time only moves forward; if ` +
-      `${INSTALLATION_FILE} was restored or edited, its lastTime is behind: fix the clock, or on a manual clock ` +
-      'give --at after that time',
+    `this session's time ${new Date(now).toISOString()} is before ${what}, ` +
+      `${new Date(recorded).toISOString()}: time only moves forward; if ${INSTALLATION_FILE} was restored or ` +
+      'edited, its lastTime is behind: fix the clock, or on a manual clock give --at after that time',
   );
 }
 

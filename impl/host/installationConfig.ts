@@ -19,6 +19,12 @@ export const INSTALLATION_FORMAT = 1;
 export const INSTALLATION_FILE = 'installation.json';
 /** The admin HSM's folder in the home (its flash and card images). */
 export const ADMIN_DIR = 'admin';
+/**
+ * Written in the home before `admin init` makes anything, removed just before `installation.json`
+ * is saved: what tells an init cut short (made again) from an installation whose `installation.json`
+ * was lost (refused: a new admin HSM over the old one would throw away its keys and database).
+ */
+export const INIT_PENDING_FILE = '.init-pending';
 
 /**
  * How a command learns the time: `system` reads the host clock (and refuses to run if it is behind
@@ -112,11 +118,18 @@ export function readInstallationConfig(home: string): InstallationConfig {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       // An admin HSM without its configuration is an installation that lost the file, not none:
       // `admin init` refuses it (it would make a new admin HSM over the old one).
-      if (existsSync(join(home, ADMIN_DIR))) {
+      if (existsSync(join(home, INIT_PENDING_FILE))) {
+        throw new InstallationError(
+          'NotInitialized',
+          `the SEkey installation in ${home} was cut short while \`sekey admin init\` made it: run it again`,
+        );
+      }
+      if (existsSync(join(home, ADMIN_DIR, 'flash.img'))) {
         throw new InstallationError(
           'NotInitialized',
           `${home} holds an admin HSM (${ADMIN_DIR}/) but no ${INSTALLATION_FILE}: restore ${INSTALLATION_FILE} ` +
-            'from a backup (or pass --home / set SEKEY_HOME to the installation you meant)',
+            'from a backup (or pass --home / set SEKEY_HOME to the installation you meant); if an `admin init` ' +
+            `there was cut short, move ${ADMIN_DIR}/ away and run it again`,
         );
       }
       throw new InstallationError(
