@@ -66,12 +66,24 @@ describe('users and groups', () => {
     expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'U1', name: '', now: T0 }).code).toBe('InvalidName');
     // Blank is no name either (a CLI review: a name of spaces listed as an empty column); inner and
     // outer spaces around something visible are kept as given.
-    for (const blank of [' ', '  ', '\t\n', '\u00a0', '\u200b', '\u3164', '\u2800 \u115f\u1160\uffa0', '\u202e'])
+    for (const blank of [
+      ' ',
+      '\t\n',
+      '\u00a0',
+      '\u200b',
+      '\u3164',
+      '\u2800 \u115f\u1160\uffa0',
+      '\u202e',
+      '\ufe0f\u034f',
+    ])
       expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'U1', name: blank, now: T0 })).toMatchObject({
         code: 'InvalidName',
         message: 'a name must not be blank (white space alone)',
       });
     expect(apply(EMPTY_KMS, { type: 'addUser', userId: 'U1', name: ' a b ', now: T0 }).users['U1']?.name).toBe(' a b ');
+    // A visible character with them is a name; so is a prepended mark that shows a glyph (۝).
+    for (const name of ['\u06dd', '\u{1f468}\u200d\u{1f469}'])
+      expect(apply(EMPTY_KMS, { type: 'addUser', userId: 'U1', name, now: T0 }).users['U1']?.name).toBe(name);
     expect(apply(EMPTY_KMS, { type: 'addUser', userId: 'U1', name: '\u200bx', now: T0 }).users['U1']?.name).toBe(
       '\u200bx',
     );

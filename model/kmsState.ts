@@ -123,11 +123,13 @@ export function checkName(name: string): KmsError | null {
 }
 
 /**
- * Nothing visible: white space, format characters (zero-width space and joiners, direction marks:
- * Unicode category Cf) and the fillers that render as blank (Hangul fillers U+115F, U+1160, U+3164,
- * U+FFA0; the blank Braille pattern U+2800). `trim()` misses all but the white space.
+ * Nothing visible: white space, and what Unicode says to render as nothing unless supported
+ * (`Default_Ignorable_Code_Point`: zero-width space and joiners, direction controls, variation
+ * selectors, the Hangul fillers U+115F, U+1160, U+3164, U+FFA0, soft hyphen), and the blank Braille
+ * pattern U+2800. `trim()` misses all but the white space; the format characters that show a glyph
+ * (U+0600, U+06DD: prepended marks) are not default-ignorable, and a name of them is kept.
  */
-const BLANK = /^[\p{White_Space}\p{Cf}\u115F\u1160\u3164\uFFA0\u2800]*$/u;
+const BLANK = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800]*$/u;
 
 /** Checks a group policy; returns an `InvalidPolicy` error or null. */
 export function checkPolicy(policy: GroupPolicy): KmsError | null {

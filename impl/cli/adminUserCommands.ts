@@ -274,8 +274,11 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
         // The acknowledgements waiting on the share first (as forget-hsm does): a deleted user's HSM
         // that acknowledged erasing its keys before its ID got this new one is recorded as having done
         // so, not as holding them (a later forget-hsm --lost would compromise them for nothing).
-        // Provisioning is done face to face and must not wait on the share: one that cannot be read
-        // leaves the acknowledgements for the next publish or collect-acks, said on standard error.
+        // A first provisioning is done face to face and need not wait on the share: one that cannot
+        // be read leaves the acknowledgements for the next publish, said on standard error. Not so
+        // when the ID has an HSM on record: once a new one serves the ID, the old one's
+        // acknowledgements are no longer accepted, and a later forget-hsm --lost would compromise
+        // the keys it acknowledged erasing. Then the share failure refuses the provisioning.
         let collected: Awaited<ReturnType<typeof session.publisher.collectAcknowledgements>> = {
           accepted: [],
           setAside: [],
@@ -283,7 +286,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
         try {
           collected = await session.publisher.collectAcknowledgements();
         } catch (error) {
-          if (!isShareFailure(error)) throw error;
+          if (!isShareFailure(error) || replaced !== null) throw error;
           io.err(`acknowledgements not collected (${(error as Error).message}): the next publish collects them`);
         }
         const { accepted: acknowledged, setAside } = collected;

@@ -601,6 +601,14 @@ describe('exit codes, --json and what changing commands return', () => {
       expect(provisioned.code, provisioned.err).toBe(0);
       expect(provisioned.out).toMatch(/^provisioned U88: HSM \w+/m);
       expect(provisioned.err).toMatch(/^acknowledgements not collected \(.*\): the next publish collects them$/);
+      // Not once the ID has an HSM on record: the new one would leave the old one's acknowledgements
+      // unaccepted for good (and a later forget-hsm --lost would compromise what it erased).
+      const again = await run(
+        ...['admin', 'provision', 'U88', '--user-pin', USER_PIN, '--device-admin-pin', 'd-pin-88b', '--no-publish'],
+        '--yes',
+      );
+      expect(again.code).toBe(1);
+      expect(again.err).toContain('ShareMissing');
     } finally {
       renameSync(`${share}.away`, share);
     }

@@ -635,11 +635,6 @@ export class Installation {
       requireShareOffHome(shareDir, root, 'the share');
       // What tells the share from an empty folder where it is not mounted (DirectoryTransport shareOf).
       writeShareMarker(shareDir, report.serial);
-      // The marker goes before installation.json comes: a cut in between leaves an admin HSM with
-      // neither, which the next init refuses (safe: nothing is overwritten; the advice says to move
-      // it away if an init was cut short). The other order could leave a stale marker beside a saved
-      // installation, and a later lost installation.json would then let init overwrite it all.
-      rmSync(pending, { force: true });
       writeInstallationConfig(root, {
         format: INSTALLATION_FORMAT,
         adminSerial: report.serial,
@@ -650,6 +645,10 @@ export class Installation {
         ...timings,
         createdAt: start,
       });
+      // After the save: a cut before it leaves the marker, and the init is made again. A cut between
+      // the save and this leaves a stale marker beside installation.json, which the next command
+      // clears (#session), before a lost installation.json could let an init take it for one cut short.
+      rmSync(pending, { force: true });
       options.observer?.(report);
       return installation;
     } finally {

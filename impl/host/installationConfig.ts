@@ -20,8 +20,8 @@ export const INSTALLATION_FILE = 'installation.json';
 /** The admin HSM's folder in the home (its flash and card images). */
 export const ADMIN_DIR = 'admin';
 /**
- * Written in the home before `admin init` makes anything, removed just before `installation.json`
- * is saved: what tells an init cut short (made again) from an installation whose `installation.json`
+ * Written in the home before `admin init` makes anything, removed once `installation.json` is
+ * saved: what tells an init cut short (made again) from an installation whose `installation.json`
  * was lost (refused: a new admin HSM over the old one would throw away its keys and database).
  */
 export const INIT_PENDING_FILE = '.init-pending';
@@ -128,8 +128,7 @@ export function readInstallationConfig(home: string): InstallationConfig {
         throw new InstallationError(
           'NotInitialized',
           `${home} holds an admin HSM (${ADMIN_DIR}/) but no ${INSTALLATION_FILE}: restore ${INSTALLATION_FILE} ` +
-            'from a backup (or pass --home / set SEKEY_HOME to the installation you meant); if an `admin init` ' +
-            `there was cut short, move ${ADMIN_DIR}/ away and run it again`,
+            'from a backup (or pass --home / set SEKEY_HOME to the installation you meant)',
         );
       }
       throw new InstallationError(
