@@ -314,12 +314,8 @@ function changedCard(d: LoadedDevice): boolean {
 
 /** For a message about a share in use: what its marker names, if it can be read and names a serial. */
 function markerNaming(shareDir: string): string {
-  try {
-    const marker = readShareMarker(shareDir);
-    return marker.kind === 'serial' ? ` (its ${SHARE_MARKER} names ${JSON.stringify(marker.serial)})` : '';
-  } catch {
-    return '';
-  }
+  const serial = markedSerial(shareDir);
+  return serial === null ? '' : ` (its ${SHARE_MARKER} names ${JSON.stringify(serial)})`;
 }
 
 /** The serial a share's marker names, or null (no marker, no serial in it, or unreadable). */
