@@ -21,7 +21,7 @@ import {
 } from '../../impl/simulation/attacks.ts';
 import type { AttackKind } from '../../impl/simulation/attacks.ts';
 import { updateStream } from '../../impl/protocol/streams.ts';
-import type { Deployment } from '../../impl/simulation/deployment.ts';
+import type { Deployment, UserSlot } from '../../impl/simulation/deployment.ts';
 import { messageKey, openUser } from '../../impl/simulation/deployment.ts';
 import {
   checkIntegrity,
@@ -55,6 +55,7 @@ import { untapped } from './xstateTap.testkit.ts';
 import { provisionUser, userDeviceOf } from '../../impl/kms/distribution.ts';
 import { isKmsDeviceKey, userKeyIndex } from '../../impl/protocol/deviceKeyIds.ts';
 import type { SecubeDevice } from '../../device/secube.ts';
+import type { Flash } from '../../device/flash.ts';
 
 /** The users that may get devices (N = 4). */
 export const DEVICE_USERS = ['U1', 'U2', 'U3', 'U4'] as const;
@@ -92,6 +93,7 @@ export type CommandSpec =
   | { readonly t: 'checkPublication' }
   | { readonly t: 'resync'; readonly user: UserId }
   | { readonly t: 'reuseHsm'; readonly user: UserId; readonly from: UserId }
+  | { readonly t: 'hsmDies'; readonly user: UserId }
   | { readonly t: 'forgetOldHsm'; readonly pick: number; readonly fate: HsmFate }
   | { readonly t: 'findKey'; readonly user: UserId; readonly to: readonly UserId[] }
   | { readonly t: 'decrypt'; readonly user: UserId; readonly pick: number }
@@ -125,6 +127,7 @@ let context: RunContext | null = null;
 export function setRunContext(next: RunContext | null): void {
   context = next;
   atticHsms.clear();
+  deadHsms.clear();
   forgetting = null;
 }
 
@@ -143,8 +146,41 @@ interface AtticHsm {
   forgotten: HsmFate | null;
 }
 
+/**
+ * Users whose HSM died (`hsmDies`): no power, for good. Nothing runs on it again; the operator's
+ * answer is a new HSM (`provision`), or, for a deleted user's, forgetting it. Kept beside the model
+ * (as the attic is), since the reference model, shared with `sekey simulate`, has no broken hardware.
+ */
+const deadHsms = new Set<UserId>();
+
+/** Whether `userId` has an HSM that can run a command (one that died cannot). */
+function alive(m: DeploymentModel, userId: UserId): boolean {
+  return m.devices.has(userId) && !deadHsms.has(userId);
+}
+
 /** The run's attic, by serial, in the order the HSMs left service. */
 const atticHsms = new Map<string, AtticHsm>();
+
+/**
+ * The serial of every HSM the run provisioned, read as it was provisioned: an HSM without power
+ * cannot say it, and one that lost power for good (a cut it never came back from) still leaves
+ * service when its user gets a new one, and the operator still holds it, by the serial on its case.
+ */
+const serials = new WeakMap<Flash, string>();
+
+/**
+ * The serial of the HSM in `slot`, read now if it has power, else as it was provisioned. Kept by its
+ * flash, which holds its identity: a reboot (after a cut, or with old images put back) makes a new
+ * device object of the same HSM, and a factory reset a new identity on the same flash.
+ */
+function serialOf(slot: UserSlot): string | undefined {
+  return slot.device.powered ? slot.device.serial : serials.get(slot.flash);
+}
+
+/** Notes the serial of the HSM just provisioned in `slot`. */
+function noteSerial(slot: UserSlot): void {
+  serials.set(slot.flash, slot.device.serial);
+}
 
 /** The statistics of the run in progress. */
 export function runStats(): SuiteStats {
@@ -177,6 +213,8 @@ export function describe(spec: CommandSpec): string {
       return `admin forgets, by serial, the out-of-service HSM ${spec.pick} (of those in the drawer) as ${spec.fate}`;
     case 'reuseHsm':
       return `admin provisions ${spec.user} on ${spec.from}'s HSM as it is, not factory-reset (must be refused)`;
+    case 'hsmDies':
+      return `${spec.user}'s HSM dies: no power, for good (a new HSM, or forgetting it, is the way on)`;
     case 'sync':
       return `${spec.user} syncs`;
     case 'findKey':
@@ -262,23 +300,24 @@ export function precondition(spec: CommandSpec, m: DeploymentModel): boolean {
       // commit a power cut may have lost): only another user's HSM, or a retired one, is judged.
       return (
         m.kms.users[spec.user] !== undefined &&
-        m.devices.has(spec.from) &&
+        alive(m, spec.from) &&
         (spec.user !== spec.from || !m.inService(spec.from))
       );
+    case 'hsmDies':
     case 'sync':
     case 'findKey':
     case 'encrypt':
-      return m.devices.has(spec.user);
+      return alive(m, spec.user);
     case 'pin':
       // A factory reset ends in re-provisioning, which needs the user to exist.
-      return m.devices.has(spec.user) && (spec.kind !== 'factoryReset' || m.kms.users[spec.user] !== undefined);
+      return alive(m, spec.user) && (spec.kind !== 'factoryReset' || m.kms.users[spec.user] !== undefined);
     case 'decrypt':
     case 'reprotect':
-      return m.devices.has(spec.user) && m.ledger.length > 0;
+      return alive(m, spec.user) && m.ledger.length > 0;
     case 'attack':
-      if (!m.devices.has(spec.user)) return false;
+      if (!alive(m, spec.user)) return false;
       if (spec.kind === 'misdeliver' || spec.kind === 'ackMisdeliver' || spec.kind === 'sdSwap')
-        return spec.other !== spec.user && m.devices.has(spec.other);
+        return spec.other !== spec.user && alive(m, spec.other);
       return true;
     case 'cut':
       return precondition(spec.inner, m);
@@ -390,6 +429,8 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
       return forgetOldHsm(m, r, spec.pick, spec.fate, label);
     case 'reuseHsm':
       return reuseHsm(m, r, spec.user, spec.from, label);
+    case 'hsmDies':
+      return hsmDies(r, spec.user);
     case 'sync':
       return sync(m, r, spec.user, label);
     case 'findKey':
@@ -487,13 +528,38 @@ async function publish(m: DeploymentModel, r: Deployment, label: string): Promis
  */
 async function provision(m: DeploymentModel, r: Deployment, userId: UserId): Promise<void> {
   const old = m.devices.has(userId) ? r.slot(userId) : undefined;
+  const serial = old === undefined ? undefined : serialOf(old);
+  // One without power leaves service all the same: its key store cannot be read, so forgetting it
+  // is judged by what was sent to it alone (`forgetOldHsm`).
   const leaving =
-    old === undefined || !old.device.powered
+    old === undefined || serial === undefined
       ? null
-      : { serial: old.device.serial, userId, device: old.device, sent: sentTo(m, userId), forgotten: null };
-  await r.provision(userId);
+      : { serial, userId, device: old.device, sent: sentTo(m, userId), forgotten: null };
+  noteSerial(await r.provision(userId));
+  deadHsms.delete(userId);
   m.provisioned(userId);
   if (leaving !== null) atticHsms.set(leaving.serial, leaving);
+}
+
+/**
+ * `userId`'s HSM dies (its power gone for good, as after a fall or a flood): what it holds stays in
+ * its flash, out of everyone's reach, and it never syncs or acknowledges again. The admin learns
+ * nothing from it; what follows is the operator's: a new HSM for the user (the dead one then leaves
+ * service and goes to the attic, to be forgotten by serial, judged by what was sent to it), or,
+ * for a deleted user's, forgetting it. `converge` does one or the other at the end of a run.
+ */
+function hsmDies(r: Deployment, userId: UserId): void {
+  const slot = r.slot(userId);
+  slot.user?.close();
+  slot.user = null;
+  slot.device.cutPower();
+  deadHsms.add(userId);
+  ctx().stats.count('notes', 'an HSM died');
+}
+
+/** Users whose HSM died, in the order they died. */
+export function deadUsers(): UserId[] {
+  return [...deadHsms];
 }
 
 /** Every key published to `userId`'s current HSM, by the model's history. */
@@ -518,8 +584,9 @@ async function forgetOldHsm(m: DeploymentModel, r: Deployment, pick: number, fat
   const picked = hsms[pick % Math.max(1, hsms.length)];
   if (picked === undefined) return;
   const [serial, hsm] = picked;
+  if (!hsm.device.powered) stats.count('notes', 'an HSM that died forgotten by serial');
   const before: BeforeForgetting = {
-    holds: hsm.device.powered ? kmsKeysIn(hsm.device) : null,
+    holds: keysOnHsm(hsm.device),
     sent: hsm.sent,
     kms: m.swept(),
     auditSeq: 0,
@@ -551,6 +618,36 @@ function kmsKeysIn(device: SecubeDevice): string[] {
     .listKeyIds()
     .filter(isKmsDeviceKey)
     .map((n) => `K${n}`);
+}
+
+/**
+ * The KMS keys physically in `device`'s key store: what a finder gets. One that died (no power) is
+ * powered up for the reading, as a finder would repair it, and then cut off again: its flash kept
+ * every key it held. Null when no PIN level opens it (both locked).
+ */
+function keysOnHsm(device: SecubeDevice): string[] | null {
+  if (device.powered) return kmsKeysIn(device);
+  device.powerOn();
+  try {
+    for (const [level, pin] of [
+      ['admin', ADMIN_PIN],
+      ['user', USER_PIN],
+    ] as const) {
+      try {
+        device.login(level, pin);
+      } catch {
+        continue;
+      }
+      try {
+        return kmsKeysIn(device);
+      } finally {
+        device.logout();
+      }
+    }
+    return null;
+  } finally {
+    device.cutPower();
+  }
 }
 
 /**
@@ -618,8 +715,9 @@ async function forgetHsm(m: DeploymentModel, r: Deployment, userId: UserId, fate
     stats.count('invariantChecks', 'model-agreement:a user ID with several retired HSMs is ambiguous');
     if (code !== 'AmbiguousHsm' || r.admin.generation !== generation)
       violated('model-agreement', `${label}: ${userId} names several retired HSMs, but forgetting it answered ${code}`);
-    if (!slot.device.powered) return;
-    name = slot.device.serial;
+    const serial = serialOf(slot);
+    if (serial === undefined) return;
+    name = serial;
   }
   const before = beforeForgetting(m, r, userId);
   forgetting = { userId, fate, before };
@@ -639,7 +737,10 @@ async function forgetHsm(m: DeploymentModel, r: Deployment, userId: UserId, fate
 
 /** What {@link judgeForgotten} compares with: read before the admin forgets the HSM. */
 interface BeforeForgetting {
-  /** What the lost HSM physically holds, when it can be read (a device cut short is reopened by its command). */
+  /**
+   * What the lost HSM physically holds (`keysOnHsm`); null when no PIN opens it. A device cut short
+   * is reopened by its command, so one without power here is one that died.
+   */
   readonly holds: readonly string[] | null;
   /** Every key published to this HSM (its incarnation of the user ID), by the model's history. */
   readonly sent: ReadonlySet<string>;
@@ -656,7 +757,7 @@ function beforeForgetting(m: DeploymentModel, r: Deployment, userId: UserId): Be
   const slot = r.slot(userId);
   const sent = sentTo(m, userId);
   const auditSeq = r.admin.auditLog().at(-1)?.seq ?? 0;
-  return { holds: slot.device.powered ? r.heldKeys(userId) : null, sent, kms: m.swept(), auditSeq };
+  return { holds: keysOnHsm(slot.device), sent, kms: m.swept(), auditSeq };
 }
 
 /**
@@ -677,8 +778,8 @@ function judgeForgotten(
   if (r.publisher.publicationStates().some((p) => p.userId === userId))
     violated('convergence', `${label}: the admin still lists ${userId} after forgetting its HSM`);
   const slot = r.slot(userId);
-  if (slot.device.powered)
-    atticHsms.set(slot.device.serial, { userId, device: slot.device, sent: before.sent, forgotten: fate });
+  const serial = serialOf(slot);
+  if (serial !== undefined) atticHsms.set(serial, { userId, device: slot.device, sent: before.sent, forgotten: fate });
   slot.user?.close();
   slot.user = null;
   m.devices.delete(userId);
@@ -1020,6 +1121,8 @@ async function pin(m: DeploymentModel, r: Deployment, kind: PinKind, userId: Use
       }
       stats.count('notes', `factory reset from ${['loggedOut', 'admin', 'locked'][from]}`);
       await r.resetAndReprovision(userId);
+      // A factory reset gives the HSM a new identity, serial included.
+      noteSerial(r.slot(userId));
       m.provisioned(userId);
       return;
     }
@@ -1320,6 +1423,7 @@ export const commandSpecArb: fc.Arbitrary<CommandSpec> = fc.oneof(
     weight: 1,
     arbitrary: fc.tuple(opUser, deviceUser).map(([user, from]): CommandSpec => ({ t: 'reuseHsm', user, from })),
   },
+  { weight: 1, arbitrary: deviceUser.map((user): CommandSpec => ({ t: 'hsmDies', user })) },
   { weight: 8, arbitrary: deviceUser.map((user): CommandSpec => ({ t: 'sync', user })) },
   {
     weight: 2,

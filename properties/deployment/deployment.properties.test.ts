@@ -61,6 +61,8 @@ describe('deployment: model against a real deployment, under attack and power lo
       expect(taken, `${category}: edges listed as unreachable were taken: update coverage.testkit.ts`).toEqual([]);
     }
     for (const kind of ATTACK_KINDS) expect(s.counts.attackKinds[kind] ?? 0, `attack ${kind}`).toBeGreaterThan(0);
+    // The warm-up's HSM that dies and is forgotten as lost, judged by what its flash holds.
+    expect(s.counts.notes['an HSM that died forgotten by serial'] ?? 0, 'a dead HSM forgotten').toBeGreaterThan(0);
     for (const kind of ATTACK_KINDS) {
       const idle = s.counts.attackKinds[`${kind}:nothing to attack`] ?? 0;
       expect(

@@ -20,7 +20,15 @@ import type { Deployment } from '../../impl/simulation/deployment.ts';
 import { openUser } from '../../impl/simulation/deployment.ts';
 import { createDeployment } from './deployment.testkit.ts';
 import type { Mutant } from './deployment.testkit.ts';
-import { commandArb, describe, execute, precondition, runStats as stats, setRunContext } from './commands.testkit.ts';
+import {
+  commandArb,
+  deadUsers,
+  describe,
+  execute,
+  precondition,
+  runStats as stats,
+  setRunContext,
+} from './commands.testkit.ts';
 import type { CommandSpec } from './commands.testkit.ts';
 import { InvariantError, checkConverged, replicaView, usable, violated } from '../../impl/simulation/invariants.ts';
 import type { DeploymentModel } from '../../impl/simulation/referenceModel.ts';
@@ -65,6 +73,12 @@ export const BOOTSTRAP: readonly CommandSpec[] = [
 
 /** Once the adversary stops: publish, sync, resync the blocked, and every replica must converge. */
 export async function converge(m: DeploymentModel, r: Deployment): Promise<void> {
+  // An HSM that died is the operator's to deal with first: a new one for a user who still exists,
+  // the dead one forgotten as lost for a deleted user's (`hsmDies`).
+  for (const user of deadUsers()) {
+    if (m.kms.users[user] !== undefined) await execute({ t: 'provision', user }, m, r);
+    else if (m.devices.has(user)) await execute({ t: 'forgetHsm', user, fate: 'lost' }, m, r);
+  }
   for (const userId of m.deviceIds()) {
     const slot = r.slot(userId);
     if (usable(slot)) continue;

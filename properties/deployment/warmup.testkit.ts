@@ -7,7 +7,8 @@
  * syncs in every state update processing can be in when power goes, a provisioning whose commit
  * power cut lost, each attack on the share and on SD cards, a rejoin before the removal is
  * acknowledged, a cut between a file's commit and its HSM imports, a retired HSM offered for
- * provisioning, and a deleted user's HSM lost before its last file and forgotten. Its invariants
+ * provisioning, a deleted user's HSM lost before its last file and forgotten, and an HSM that dies,
+ * replaced and forgotten as lost. Its invariants
  * are checked like any run's.
  * Test support only.
  * @module
@@ -362,6 +363,17 @@ export const WARMUP: readonly CommandSpec[] = [
   { t: 'forgetOldHsm', pick: 2, fate: 'lost' },
   { t: 'forgetOldHsm', pick: 2, fate: 'lost' },
   { t: 'forgetOldHsm', pick: 1, fate: 'destroyed' },
+  publish,
+  sync('U1'),
+  sync('U3'),
+  collect,
+  // Alice's new HSM dies (no power, for good) holding the keys the compromises above replaced. The
+  // operator gives her another; the dead one goes to the drawer (3) and is forgotten as lost: what
+  // its flash holds, read as a finder who repaired it would, must all be compromised, though the
+  // HSM never said a word since it died.
+  { t: 'hsmDies', user: 'U1' },
+  { t: 'provision', user: 'U1' },
+  { t: 'forgetOldHsm', pick: 3, fate: 'lost' },
   publish,
   sync('U1'),
   sync('U3'),
