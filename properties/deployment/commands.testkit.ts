@@ -847,11 +847,30 @@ async function forgetAfterCut(m: DeploymentModel, r: Deployment, landed: boolean
     await forgetHsm(m, r, userId, fate, `${label}, run again`);
     return;
   }
-  // Its entries: the forgetting's, then one `key:COMPROMISE` per key, as compromise-key logs them.
+  // Its entries: the expiry of keys whose cryptoperiod ended (every admin transaction sweeps first,
+  // and says so first), then the forgetting's, then one `key:COMPROMISE` per key, as compromise-key
+  // logs them.
   const entries = r.admin.auditLog().filter((e) => e.seq > before.auditSeq);
-  const [entry, ...compromises] = entries;
+  const swept = entries[0]?.action === 'expireKeys' ? entries[0] : undefined;
+  const [entry, ...compromises] = swept === undefined ? entries : entries.slice(1);
   if (entry?.action !== 'forgetHsm' || compromises.some((e) => e.action !== 'key:COMPROMISE'))
     violated('durability', `${label}: the committed forgetting logged ${entries.map((e) => e.action).join(', ')}`);
+  if (swept !== undefined) {
+    // The keys it expired: those the model's sweep at this time expires, no more, no fewer.
+    const state = (kms: KmsState, k: string) => {
+      const key = kms.keys[k];
+      return key === undefined ? undefined : keyStateOf(key);
+    };
+    const expired = Object.keys(before.kms.keys).filter(
+      (k) => state(before.kms, k) === 'deactivated' && state(m.kms, k) !== 'deactivated',
+    );
+    const logged = (JSON.parse(swept.details) as { keys: string[] }).keys;
+    if (JSON.stringify([...logged].sort()) !== JSON.stringify(expired.sort()))
+      violated(
+        'durability',
+        `${label}: the forgetting's sweep expired ${logged.join(',')}, the model ${expired.join(',')}`,
+      );
+  }
   const said = JSON.parse(entry.details) as Pick<ForgottenHsm, 'compromised' | 'skipped' | 'fate'> & {
     readonly hsm: string;
   };
