@@ -67,8 +67,9 @@ export default {
   // The machine is shared: two workers at most.
   concurrency: 2,
   // A static mutant (module-load-time code: machine configurations, tables, documentation text)
-  // reloads the module and runs every test of the scope: 790 of model/'s 1,812 mutants (2,376 of
-  // 3,828 before the documentation renderers left the scope), estimated at 12 hours on this machine. They are left out of the score and counted apart in
+  // reloads the module and runs every test of the scope: 799 of model/'s 1,838 mutants at the last run
+  // (2,376 of 3,828 before the documentation renderers left the scope), estimated at 12 hours on this
+  // machine. They are left out of the score and counted apart in
   // docs/mutation.md; the machines' transitions are killed by their own test files instead.
   ignoreStatic: true,
   // Reruns test only the mutants whose code or covering tests changed.

@@ -11,8 +11,8 @@
  * | `data`   | encrypt, decrypt, seal, open          | yes (wrapped, admin level) |
  * | `wrap`   | exportWrapped (as the KEK)            | no         |
  * | `unwrap` | importWrapped (as the KEK)            | no         |
- * | `seal`   | seal (messages this device sends)     | no         |
- * | `open`   | open, openUpdate, deleteKeyByOrder (messages from the peer) | no |
+ * | `seal`   | seal, issuePinResetOrder (messages this device sends) | no |
+ * | `open`   | open, openUpdate, deleteKeyByOrder, acceptPinResetOrder (messages from the peer) | no |
  * | `local`  | seal, open (the device's own storage: the database key) | no |
  * | `ack`    | acknowledge only (acknowledgements this user device sends) | no |
  *

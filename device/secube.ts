@@ -4,8 +4,8 @@
  * an X25519 identity key — with every secret kept inside.
  *
  * {@link SecubeDevice} is a facade: its state is a private `DeviceCore` (`secubeCore.ts`) and each
- * concern is a module of functions over it. What they fix in the original firmware (see the design
- * brief; W-numbers as in `reference/original-sekey.md` §8):
+ * concern is a module of functions over it. What they fix in the original firmware (W-numbers as in
+ * `docs/spec.md`, "Differences from the original"):
  * - `secubePin.ts` — PINs: a retry counter per level, spent in flash **before** the comparison, and
  *   PINs kept only as salted PBKDF2 hashes compared in constant time (W8). Every PIN decision is
  *   taken by the model's `pinSessionMachine`; the device persists it and runs its effects.

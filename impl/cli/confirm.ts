@@ -1,6 +1,6 @@
 /**
- * Confirmation of destructive commands (`destroy-key`, `delete-group`, `delete-user`, provisioning
- * a user again): asked on a terminal, `--yes` otherwise — a script must say it means it.
+ * Confirmation of destructive commands (`destroy-key`, `delete-group`, `delete-user`, `forget-hsm`,
+ * provisioning a user again): asked on a terminal, `--yes` otherwise — a script must say it means it.
  * @module
  */
 import { UsageError } from './args.ts';

@@ -1,7 +1,9 @@
 /**
- * Durations and points in time as people type them on a command line, and back. Cryptoperiods are
- * given as `30d`, `12h`, `15m`, `90s` or plain milliseconds; times as ISO 8601, milliseconds since
- * the epoch, or `+DURATION` after the installation's last recorded time (simulations step forward).
+ * Durations and points in time as people type them on a command line, and back. Durations
+ * (cryptoperiods, `--stale-after`, `--heartbeat`, `--freshness`, `+DURATION`) are given as `30d`,
+ * `12h`, `15m`, `90s` or `500ms`, always with a unit (a bare number is refused); times as ISO 8601,
+ * milliseconds since the epoch, or `+DURATION` after the installation's last recorded time
+ * (simulations step forward).
  * @module
  */
 import type { TimeSpec } from '../host/installation.ts';

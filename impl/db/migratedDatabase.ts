@@ -2,9 +2,9 @@
  * A fresh database at the latest schema, opened from the image of one that was migrated once in this
  * process instead of replaying every migration again.
  *
- * Why: every new device (admin or user) creates its database, and replaying the five migrations on
- * an empty database costs SQLite about thirty times more than opening their result (the property
- * suites create one per provisioned device). The result is the same database byte for byte: the
+ * Why: every new device (admin or user) creates its database, and replaying every migration
+ * (`MIGRATIONS` of `schema.ts`) on an empty database costs SQLite many times more than opening their
+ * result (the property suites create one per provisioned device). The result is the same database byte for byte: the
  * image is `export()` of a freshly migrated database, and SQLite reopens an image exactly as
  * written (`migratedDatabase.test.ts` compares both, before and after a transaction), so every page
  * the encrypted store seals, and every cycle the device charges for it, is unchanged.

@@ -12,7 +12,8 @@
  * applied one is kept in the update state, and {@link User.encrypt} refuses with `NotFresh` once it
  * is older than its window (`stalenessAt` of `model/updateProcessing.ts`): files withheld from the
  * share — a rekey after a member left — no longer let the user encrypt under keys the removed
- * member still holds. Decrypting and re-protecting stay possible.
+ * member still holds. Decrypting stays possible, and so does re-protecting data under a compromised
+ * key (the rescue path); re-protecting from any other key is refused `NotFresh`, as encrypting is.
  * @module
  */
 import type { SdCard } from '../../device/sdcard.ts';

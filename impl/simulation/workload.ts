@@ -25,7 +25,10 @@ import type { SimulationProfile } from './simulationReport.ts';
 export interface Workload {
   /** Default (and maximum) cryptoperiod of every group's keys, in days. */
   readonly cryptoperiodDays: number;
-  /** How long a deactivated key is kept (its data still readable) before the admin destroys it, in days. */
+  /**
+   * How long a deactivated or compromised key is kept (its data still readable) before the admin
+   * destroys it, in days, from its deactivation or compromise.
+   */
   readonly retentionDays: number;
   /** Messages each user sends per day (mean). */
   readonly messagesPerUserDay: number;
