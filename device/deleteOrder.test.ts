@@ -4,9 +4,11 @@ import { propertyParams } from '../testing/runConfig.ts';
 import {
   DELETE_ORDER_AAD,
   DELETE_ORDER_LABEL,
+  DELETE_ORDER_V1_LABEL,
   decodeDeleteOrder,
   deleteOrderAad,
   encodeDeleteOrder,
+  encodeDeleteOrderV1,
 } from './deleteOrder.ts';
 import { PowerLossError } from './powerLossError.ts';
 import { encodeAckHeader } from './acknowledgement.ts';
@@ -46,27 +48,41 @@ function withGroupKeys(seed: string): {
   return { admin: admin.device, user: user.device, adminT: admin, userT: user };
 }
 
-function orderFor(admin: SecubeDevice, serial: string, keyId: number): Uint8Array {
-  return admin.seal(A2U, encodeDeleteOrder(serial, keyId), DELETE_ORDER_AAD);
+/** The admin's order to erase `keyId`, carried by update file `sequence` (1: the first file). */
+function orderFor(admin: SecubeDevice, serial: string, keyId: number, sequence = 1): Uint8Array {
+  return admin.seal(A2U, encodeDeleteOrder(serial, keyId, sequence), DELETE_ORDER_AAD);
+}
+
+/** The same order as an administrator before version 2 sent it: no update sequence. */
+function v1OrderFor(admin: SecubeDevice, serial: string, keyId: number): Uint8Array {
+  return admin.seal(A2U, encodeDeleteOrderV1(serial, keyId), deleteOrderAad(1));
 }
 
 describe('delete order encoding', () => {
-  it('is u8 serial length ‖ UTF-8 serial ‖ big-endian u32 key ID, under the AAD label', () => {
-    expect(Buffer.from(encodeDeleteOrder('AB', 0x01020304)).toString('hex')).toBe('024142' + '01020304');
-    expect(Buffer.from(DELETE_ORDER_AAD).toString()).toBe('SEKEY delete-order v1');
-    expect(DELETE_ORDER_LABEL).toBe('SEKEY delete-order v1');
+  it('is u8 serial length ‖ UTF-8 serial ‖ u32be key ID ‖ u64be update sequence, under the AAD label', () => {
+    expect(Buffer.from(encodeDeleteOrder('AB', 0x01020304, 0x0506070809)).toString('hex')).toBe(
+      '024142' + '01020304' + '0000000506070809',
+    );
+    expect(Buffer.from(DELETE_ORDER_AAD).toString()).toBe('SEKEY delete-order v2');
+    expect(DELETE_ORDER_LABEL).toBe('SEKEY delete-order v2');
     const copy = deleteOrderAad();
     expect(copy).toEqual(DELETE_ORDER_AAD);
     expect(copy).not.toBe(deleteOrderAad());
+    // Version 1: no sequence, its own label.
+    expect(Buffer.from(encodeDeleteOrderV1('AB', 0x01020304)).toString('hex')).toBe('024142' + '01020304');
+    expect(Buffer.from(deleteOrderAad(1)).toString()).toBe(DELETE_ORDER_V1_LABEL);
+    expect(DELETE_ORDER_V1_LABEL).toBe('SEKEY delete-order v1');
   });
 
-  it('round-trips any serial of 1..255 UTF-8 bytes and any key ID in 1..MAX_KEY_ID', () => {
+  it('round-trips any serial of 1..255 UTF-8 bytes, key ID in 1..MAX_KEY_ID and sequence, in both versions', () => {
     fc.assert(
       fc.property(
         fc.string({ minLength: 1, maxLength: 60, unit: 'binary' }),
         fc.integer({ min: 1, max: MAX_KEY_ID }),
-        (serial, keyId) => {
-          expect(decodeDeleteOrder(encodeDeleteOrder(serial, keyId))).toEqual({ serial, keyId });
+        fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+        (serial, keyId, sequence) => {
+          expect(decodeDeleteOrder(encodeDeleteOrder(serial, keyId, sequence))).toEqual({ serial, keyId, sequence });
+          expect(decodeDeleteOrder(encodeDeleteOrderV1(serial, keyId), 1)).toEqual({ serial, keyId, sequence: null });
         },
       ),
       propertyParams(100),
@@ -82,21 +98,33 @@ describe('delete order encoding', () => {
       ['AB', 1.5],
       ['AB', -1],
     ] as const) {
-      expectCode('BadOrder', () => encodeDeleteOrder(serial, keyId));
+      expectCode('BadOrder', () => encodeDeleteOrder(serial, keyId, 1));
+      expectCode('BadOrder', () => encodeDeleteOrderV1(serial, keyId));
     }
-    expect(decodeDeleteOrder(encodeDeleteOrder('x'.repeat(255), MAX_KEY_ID)).keyId).toBe(MAX_KEY_ID);
-    const good = encodeDeleteOrder('AB', 7);
+    for (const sequence of [0, -1, 1.5, Number.MAX_SAFE_INTEGER + 1]) {
+      expectCode('BadOrder', () => encodeDeleteOrder('AB', 7, sequence));
+    }
+    expect(decodeDeleteOrder(encodeDeleteOrder('x'.repeat(255), MAX_KEY_ID, 1)).keyId).toBe(MAX_KEY_ID);
+    const good = encodeDeleteOrder('AB', 7, 1);
+    const v1 = encodeDeleteOrderV1('AB', 7);
+    const sequence = (...bytes: number[]) => Uint8Array.of(2, 0x41, 0x42, 0, 0, 0, 7, ...bytes);
     for (const bad of [
       new Uint8Array(0),
       good.subarray(0, good.length - 1),
       Uint8Array.of(...good, 0),
-      Uint8Array.of(0, 0, 0, 0, 7), // empty serial
-      Uint8Array.of(2, 0xc3, 0x28, 0, 0, 0, 7), // invalid UTF-8
-      Uint8Array.of(2, 0x41, 0x42, 0, 0, 0, 0), // key ID 0
-      Uint8Array.of(2, 0x41, 0x42, 0x20, 0, 0, 0), // key ID above MAX_KEY_ID
+      v1, // a version 1 plaintext read as version 2: no sequence
+      Uint8Array.of(0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 1), // empty serial
+      Uint8Array.of(2, 0xc3, 0x28, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 1), // invalid UTF-8
+      Uint8Array.of(2, 0x41, 0x42, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1), // key ID 0
+      Uint8Array.of(2, 0x41, 0x42, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1), // key ID above MAX_KEY_ID
+      sequence(0, 0, 0, 0, 0, 0, 0, 0), // sequence 0
+      sequence(0, 0x20, 0, 0, 0, 0, 0, 0), // sequence above 2^53 - 1
     ]) {
       expectCode('BadOrder', () => decodeDeleteOrder(bad));
     }
+    // Version 1 read strictly too: a version 2 plaintext is no version 1 order.
+    expectCode('BadOrder', () => decodeDeleteOrder(good, 1));
+    expect(decodeDeleteOrder(v1, 1)).toEqual({ serial: 'AB', keyId: 7, sequence: null });
   });
 });
 
@@ -121,13 +149,56 @@ describe('deleteKeyByOrder (authorised deletion in a user session)', () => {
     },
   );
 
-  it('replaying an order is harmless: the key is already gone, so the answer is false', () => {
+  it('an order carried out again before its file is recorded finds its key gone: the answer is false', () => {
     const { admin, user } = withGroupKeys('order-replay');
     const order = orderFor(admin, user.serial, GROUP_KEY);
     expect(user.deleteKeyByOrder(GROUP_KEY, order, A2U)).toBe(true);
     expect(user.deleteKeyByOrder(GROUP_KEY, order, A2U)).toBe(false);
     expect(user.listKeyIds()).toContain(OTHER_KEY);
   });
+
+  it(
+    'an order is spent once its update file is recorded as applied: replayed on the key delivered again by a ' +
+      'later file, it is refused and erases nothing',
+    () => {
+      const { admin, user } = withGroupKeys('order-spent');
+      // Update 1 orders the key erased; the host carries the order out, then the HSM records update 1.
+      const order = orderFor(admin, user.serial, GROUP_KEY, 1);
+      expect(user.deleteKeyByOrder(GROUP_KEY, order, A2U)).toBe(true);
+      recordUpdate(admin, user, 1);
+      // Update 2 delivers the key again (the user rejoined a group that shares its history).
+      user.importWrapped(GROUP_KEY, admin.exportWrapped(GROUP_KEY, WRAP).blob, WRAP);
+      recordUpdate(admin, user, 2);
+      // The host replays update 1's order: spent. So is an order of update 2 once it is recorded.
+      expect(() => user.deleteKeyByOrder(GROUP_KEY, order, A2U)).toThrow(/update 1, which this HSM recorded/);
+      expectCode('BadOrder', () => user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, user.serial, GROUP_KEY, 2), A2U));
+      expect(user.listKeyIds()).toContain(GROUP_KEY);
+      // An order of a file beyond the recorded one is taken: the administrator ordered that erasure.
+      expect(user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, user.serial, GROUP_KEY, 3), A2U)).toBe(true);
+    },
+  );
+
+  it(
+    'takes version 1 orders (no sequence), as administrators before version 2 sent them: still replayable, the ' +
+      'limit version 2 closes',
+    () => {
+      const { admin, user } = withGroupKeys('order-v1');
+      const order = v1OrderFor(admin, user.serial, GROUP_KEY);
+      expect(user.deleteKeyByOrder(GROUP_KEY, order, A2U)).toBe(true);
+      recordUpdate(admin, user, 1);
+      user.importWrapped(GROUP_KEY, admin.exportWrapped(GROUP_KEY, WRAP).blob, WRAP);
+      recordUpdate(admin, user, 2);
+      expect(user.deleteKeyByOrder(GROUP_KEY, order, A2U)).toBe(true);
+      // The versions are told apart by length: a version 2 plaintext sealed under version 1's label,
+      // or the reverse, fails to authenticate.
+      const swapped = [
+        admin.seal(A2U, encodeDeleteOrder(user.serial, OTHER_KEY, 3), deleteOrderAad(1)),
+        admin.seal(A2U, encodeDeleteOrderV1(user.serial, OTHER_KEY), DELETE_ORDER_AAD),
+      ];
+      for (const bad of swapped) expectCode('AuthFailed', () => user.deleteKeyByOrder(OTHER_KEY, bad, A2U));
+      expect(user.listKeyIds()).toContain(OTHER_KEY);
+    },
+  );
 
   it(
     'refuses an order for another device, for another key, malformed, tampered, or under another AAD, and deletes ' +
@@ -152,7 +223,11 @@ describe('deleteKeyByOrder (authorised deletion in a user session)', () => {
       expectCode('AuthFailed', () => user.deleteKeyByOrder(GROUP_KEY, order.subarray(0, 11), A2U));
       expectCode('AuthFailed', () => user.deleteKeyByOrder(GROUP_KEY, order.subarray(0, 20), A2U));
       // A message sealed for another purpose under the same channel key (an update file, say).
-      const update = admin.seal(A2U, encodeDeleteOrder(user.serial, GROUP_KEY), new TextEncoder().encode('update #1'));
+      const update = admin.seal(
+        A2U,
+        encodeDeleteOrder(user.serial, GROUP_KEY, 1),
+        new TextEncoder().encode('update #1'),
+      );
       expectCode('AuthFailed', () => user.deleteKeyByOrder(GROUP_KEY, update, A2U));
       // Sealed for the other user's device: another channel key.
       expectCode('AuthFailed', () => other.deleteKeyByOrder(GROUP_KEY, order, A2U));
@@ -164,7 +239,7 @@ describe('deleteKeyByOrder (authorised deletion in a user session)', () => {
     'the user host cannot forge an order: it cannot seal under its open key, and its own keys are not ' + 'accepted',
     () => {
       const { admin, user } = withGroupKeys('order-forged');
-      const plaintext = encodeDeleteOrder(user.serial, GROUP_KEY);
+      const plaintext = encodeDeleteOrder(user.serial, GROUP_KEY, 5);
       expectCode('WrongKeyPurpose', () => user.seal(A2U, plaintext, DELETE_ORDER_AAD));
       // Nor under its user→admin key, which seals acknowledgements only; an acknowledgement is no order.
       expectCode('WrongKeyPurpose', () => user.seal(U2A, plaintext, DELETE_ORDER_AAD));

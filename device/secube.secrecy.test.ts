@@ -110,7 +110,7 @@ describe('key secrecy: no key byte in anything host-visible', () => {
           wrappingKeyId: 72,
         }),
       );
-      const order = a.seal(a2u, encodeDeleteOrder(u.serial, 12), DELETE_ORDER_AAD);
+      const order = a.seal(a2u, encodeDeleteOrder(u.serial, 12, 2), DELETE_ORDER_AAD);
       seen.push(order);
       observe(seen, () => u.deleteKeyByOrder(11, order, a2u));
       observe(seen, () =>

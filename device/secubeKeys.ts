@@ -5,11 +5,13 @@
  * leaves them until the next sector swap, W7).
  * @module
  */
-import { decodeDeleteOrder, deleteOrderAad } from './deleteOrder.ts';
+import { UPDATE_SEQUENCE_COUNTER } from './acknowledgement.ts';
+import { utf8 } from './binaryCodec.ts';
+import { decodeDeleteOrder, deleteOrderAad, deleteOrderVersion } from './deleteOrder.ts';
 import { DeviceError } from './deviceError.ts';
 import { decodeStoreId, encodeStoreId } from './keyPurpose.ts';
 import type { KeyPurpose } from './keyPurpose.ts';
-import { AES256_KEY_BYTES } from './meteredCrypto.ts';
+import { AES256_KEY_BYTES, GCM_NONCE_BYTES, GCM_TAG_BYTES } from './meteredCrypto.ts';
 import type { DeviceCore } from './secubeCore.ts';
 import { openSealed } from './secubeCrypto.ts';
 import { checkKeyId, locateKey, putKey, requireKey, usableKey, wipe, withKey } from './secubeKeyAccess.ts';
@@ -73,21 +75,34 @@ export function deleteKey(core: DeviceCore, id: number): boolean {
 /**
  * Carries out a delete order of the admin device (need-to-know after a member leaves or a key is
  * destroyed, NIST SP 800-57 Part 1 §8.3.4) in a user or admin session, without reopening W5: the
- * order is opened with `open` key `channelKeyId` under the fixed AAD of `deleteOrder.ts`
- * (AES-256-GCM, NIST SP 800-38D §7.2), must name this device's serial and `keyId`, and the key is
- * zeroised at once. Only an `open` key will do, so the host cannot forge an order.
- * @returns false when there is no such key (a replayed order; KMS key IDs are never reused).
- * @throws DeviceError `UnknownKey` / `WrongKeyPurpose`, `AuthFailed`, `BadOrder`; nothing is deleted then.
+ * order is opened with `open` key `channelKeyId` under the fixed AAD of `deleteOrder.ts`'s version
+ * (AES-256-GCM, NIST SP 800-38D §7.2), must name this device's serial and `keyId` and, from version 2,
+ * an update file this device has not recorded as applied yet; then the key is zeroised at once.
+ * Only an `open` key will do, so the host cannot forge an order.
+ * @returns false when there is no such key (erased already, or never delivered).
+ * @throws DeviceError `UnknownKey` / `WrongKeyPurpose`, `AuthFailed`, `BadOrder` (also for an order
+ *   whose update file is recorded as applied: spent); nothing is deleted then.
  */
 export function deleteKeyByOrder(core: DeviceCore, keyId: number, order: Uint8Array, channelKeyId: number): boolean {
   const { state, store } = core.requireSession();
   checkKeyId(keyId);
   usableKey(store, channelKeyId, ['open'], 'authenticate a delete order');
-  const plaintext = openSealed(core, store, channelKeyId, 'open', order, deleteOrderAad());
-  const decoded = decodeDeleteOrder(plaintext);
+  const version = deleteOrderVersion(order.length, utf8(state.serial).length, GCM_NONCE_BYTES + GCM_TAG_BYTES);
+  const plaintext = openSealed(core, store, channelKeyId, 'open', order, deleteOrderAad(version));
+  const decoded = decodeDeleteOrder(plaintext, version);
   if (decoded.serial !== state.serial) throw new DeviceError('BadOrder', 'the delete order is for another device');
   if (decoded.keyId !== keyId)
     throw new DeviceError('BadOrder', `the delete order names key ${decoded.keyId}, not key ${keyId}`);
+  // Spent once its update file is recorded as applied: a replay cannot reach a key delivered again
+  // by a later file (`deleteOrder.ts`, "Replay").
+  const applied = state.counters.get(UPDATE_SEQUENCE_COUNTER) ?? 0;
+  if (decoded.sequence !== null && decoded.sequence <= applied) {
+    throw new DeviceError(
+      'BadOrder',
+      `the delete order came with update ${decoded.sequence}, which this HSM recorded as applied (it is at ` +
+        `update ${applied}): it is spent`,
+    );
+  }
   const purpose = locateKey(store, keyId);
   if (purpose === undefined) return false;
   return store.delete(encodeStoreId(keyId, purpose));

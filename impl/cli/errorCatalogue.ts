@@ -3,7 +3,8 @@
  * user should do. It is generated, never written by hand, from the doc comments in the sources:
  * each entry of a `*_ERROR_CODES` list (the codes of `KmsError`, `SekeyError`, `DatabaseError`,
  * `InstallationError`, `DeviceError`, `CliError`, the binary codec's and the persisted snapshot's)
- * and each storage-fault class with its own `code` (flash, key store, power loss). The comment's text is the meaning; its `@remedy` tag, what to do.
+ * and each storage-fault class with its own `code` (flash, key store, power loss). The comment's
+ * text is the meaning; its `@remedy` tag, what to do.
  *
  * Nothing can drift: a code without a comment or a `@remedy` fails the generation, a list read from
  * the source must equal the list at run time, every code must be PascalCase, `npm run errors --

@@ -373,7 +373,12 @@ export class Publisher {
       records.push({
         type: 'eraseOrder',
         keyNumber,
-        order: this.#admin.device.seal(keyIds.adminToUserKeyId, encodeDeleteOrder(serial, keyNumber), DELETE_ORDER_AAD),
+        order: this.#admin.device.seal(
+          keyIds.adminToUserKeyId,
+          // Bound to this file: once the device records it as applied, the order is spent.
+          encodeDeleteOrder(serial, keyNumber, sequence),
+          DELETE_ORDER_AAD,
+        ),
       });
     }
     const publication = readPublication(db, userId, this.#staleAfterMs);

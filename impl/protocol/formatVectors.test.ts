@@ -172,7 +172,9 @@ describe('format vectors (docs/vectors/formats.json)', () => {
   it('delete order: decodes to its fields and re-encodes', () => {
     const v = vector('delete-order');
     expect(decodeDeleteOrder(hexToBytes(v.hex))).toEqual(v.fields);
-    expect(hex(encodeDeleteOrder(String(v.fields['serial']), Number(v.fields['keyId'])))).toBe(v.hex);
+    expect(
+      hex(encodeDeleteOrder(String(v.fields['serial']), Number(v.fields['keyId']), Number(v.fields['sequence']))),
+    ).toBe(v.hex);
   });
 
   it('PIN reset order: decodes to its fields and re-encodes', () => {

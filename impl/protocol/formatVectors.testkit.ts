@@ -367,13 +367,14 @@ function deleteOrderVector(): FormatVector {
   const L = new Layout()
     .add('serial length 32 (u8)', Uint8Array.of(32))
     .add(`serial "${serial}"`, ascii(serial))
-    .add('key ID 2001 (u32be)', be(2001, 4));
+    .add('key ID 2001 (u32be)', be(2001, 4))
+    .add('update sequence 3 (u64be): the file that carries it', be(3, 8));
   return {
     name: 'delete-order',
-    title: 'Delete order plaintext (key 2001 on the example device)',
-    fields: { serial, keyId: 2001 },
+    title: 'Delete order plaintext (key 2001 on the example device, carried by update 3)',
+    fields: { serial, keyId: 2001, sequence: 3 },
     testKeys: {},
-    hex: hex(encodeDeleteOrder(serial, 2001)),
+    hex: hex(encodeDeleteOrder(serial, 2001, 3)),
     layout: L.fields,
   };
 }
