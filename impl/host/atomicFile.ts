@@ -4,19 +4,74 @@
  * directory so the rename itself is durable.
  * @module
  */
-import { closeSync, fchmodSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  linkSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
+
+/** O_NOFOLLOW where the platform has it (not on Windows, which has no such links to fear here). */
+const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
+
+/**
+ * Opens `path` for writing from its start, as a file of this process's alone: never through a
+ * symbolic link (O_NOFOLLOW), and never into a file that has another name (a hard link) or another
+ * owner. What stands under the name otherwise is removed (the name only: a link's target, or the
+ * file's other names, are left as they are) and the file created anew, exclusively, so that no one
+ * can slip one in between. Then it is emptied and given `mode` exactly (the umask does not narrow
+ * it). Such a name can only have been planted by someone who may write in the folder, which the
+ * installation refuses anyway (`privateFolder.ts`): this is the second line.
+ * @returns the open file descriptor; the caller closes it.
+ */
+export function openOwnFile(path: string, mode?: number): number {
+  const flags = constants.O_WRONLY | constants.O_CREAT | NO_FOLLOW;
+  const uid = process.getuid?.();
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, flags, mode ?? 0o666);
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.nlink !== 1 || (uid !== undefined && st.uid !== uid)) {
+      closeSync(fd);
+      fd = undefined;
+    }
+  } catch (error) {
+    // ELOOP: a symbolic link under the name (O_NOFOLLOW); replaced below like any stranger.
+    if ((error as NodeJS.ErrnoException).code !== 'ELOOP') throw error;
+  }
+  if (fd === undefined) {
+    rmSync(path, { force: true });
+    fd = openSync(path, flags | constants.O_EXCL, mode ?? 0o666);
+  }
+  try {
+    ftruncateSync(fd, 0);
+    if (mode !== undefined) fchmodSync(fd, mode);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  return fd;
+}
 
 /**
  * Writes `bytes` to `path` and flushes them to stable storage, through one descriptor: reopening
  * the file to flush it failed for a mode without read permission (a write-only file replaced with
  * its own mode kept). `mode` sets the file's permissions exactly (the umask does not narrow them).
+ * The file is opened by {@link openOwnFile}: nothing under the name but a file of this user's own
+ * is written through.
  */
 export function writeFileDurable(path: string, bytes: Uint8Array | string, mode?: number): void {
-  const fd = openSync(path, 'w', mode);
+  const fd = openOwnFile(path, mode);
   try {
-    if (mode !== undefined) fchmodSync(fd, mode);
     writeFileSync(fd, bytes);
     fsyncSync(fd);
   } finally {

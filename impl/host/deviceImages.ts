@@ -21,9 +21,9 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fsyncDirectory, writeFileAtomic, writeFileDurable } from './atomicFile.ts';
+import { fsyncDirectory, openOwnFile, writeFileAtomic, writeFileDurable } from './atomicFile.ts';
 import { makeFolders } from './makeFolders.ts';
 
 /** The two images of one device. */
@@ -173,7 +173,8 @@ export function saveDeviceCheckpoint(dir: string, images: DeviceImages): void {
   body.set(images.sd, CHECKPOINT_HEADER + images.flash.length);
   const path = join(dir, CHECKPOINTS[slot]);
   const created = !existsSync(path);
-  const fd = openSync(path, 'w', OWNER_ONLY_FILE);
+  // Written in place (one flush, no rename), but only into a file of this user's own (`openOwnFile`).
+  const fd = openOwnFile(path, OWNER_ONLY_FILE);
   try {
     for (const part of [body, digest(body)]) {
       for (let at = 0; at < part.length; ) at += writeSync(fd, part, at);

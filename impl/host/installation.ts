@@ -32,7 +32,7 @@
  * @module
  */
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { CycleMeter } from '../../device/costModel.ts';
 import { pinBytes } from '../../device/pinHash.ts';
 import { Flash } from '../../device/flash.ts';
@@ -78,6 +78,7 @@ import type { Manufacturer } from '../../device/attestation.ts';
 import type { Transport } from '../protocol/transport.ts';
 import { User } from '../kms/user.ts';
 import { makeFolders } from './makeFolders.ts';
+import { notPrivate } from './privateFolder.ts';
 
 /** The latest time an installation takes: the end of the year 9999, the last one ISO 8601 writes in four digits. */
 export const LATEST_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
@@ -277,6 +278,7 @@ function requireShareOffHome(shareDir: string, home: string, what: string): void
 }
 
 function freshDevice(name: string, dir: string): LoadedDevice {
+  requirePrivate(dir, false);
   const meter = new CycleMeter();
   const flash = new Flash({ meter });
   const sd = new SdCard({ sectorCount: CARD_SECTORS, meter });
@@ -347,6 +349,27 @@ function requireFolder(home: string): void {
   if (existsSync(home) && !statSync(home).isDirectory())
     throw new InstallationError('BadInstallation', `${home} is not a folder: --home (or SEKEY_HOME) names a file`);
 }
+
+/**
+ * @throws InstallationError `UnsafeHome` when `path` is not its user's alone to change
+ *   (`privateFolder.ts`): the home (`follow`: it may be a link its owner made), or a folder of HSM
+ *   images in it, whose parent is checked too when it is `users/`.
+ */
+function requirePrivate(path: string, follow: boolean): void {
+  const folders = !follow && basename(dirname(path)) === USERS_DIR ? [dirname(path), path] : [path];
+  for (const folder of folders) {
+    const why = notPrivate(folder, follow);
+    if (why === null) continue;
+    throw new InstallationError(
+      'UnsafeHome',
+      `${folder} ${why}: whoever may change it could make this command write a copy of an HSM into a file ` +
+        `of theirs; nothing was read or written (chmod go-w ${folder}, or a home of your own)`,
+    );
+  }
+}
+
+/** The mode of a home `init` makes: its owner's to change, readable by others (the share may be in it). */
+const HOME_MODE = 0o755;
 
 /** Whether `error` is the share failing (missing, or a folder there that is not one). */
 export function isShareFailure(error: unknown): boolean {
@@ -496,6 +519,7 @@ async function commitShare(transport: DeferredTransport, workDone: boolean): Pro
 
 /** Loads a device; `beforeCheckpoint` runs before a checkpoint that may carry time stamps. */
 function loadDevice(name: string, dir: string, beforeCheckpoint: () => void): LoadedDevice {
+  requirePrivate(dir, false);
   const images = loadDeviceImages(dir);
   const meter = new CycleMeter();
   const flash = parseImage(join(dir, 'flash.img'), () => Flash.fromImage(images.flash, { meter }));
@@ -562,7 +586,8 @@ export class Installation {
     requireFolder(root);
     const { recorded: share, dir: shareDir } = initialShare(root, init.share);
     requireShareOffHome(shareDir, root, 'the share');
-    makeFolders(root);
+    makeFolders(root, HOME_MODE);
+    requirePrivate(root, true);
     const release = await lockHome(root, options.waitMs, options.onLockWait);
     try {
       await options.onLocked?.();
@@ -825,6 +850,7 @@ export class Installation {
   ): Promise<T> {
     requireFolder(this.home);
     if (!existsSync(this.home)) readInstallationConfig(this.home); // throws NotInitialized
+    requirePrivate(this.home, true);
     const release = await lockHome(this.home, this.#options.waitMs, this.#options.onLockWait);
     try {
       await this.#options.onLocked?.();

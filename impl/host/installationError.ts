@@ -63,6 +63,17 @@ export const INSTALLATION_ERROR_CODES = [
    */
   'Tampered',
   /**
+   * The home, or a folder of HSM images in it (`admin/`, `users/`, `users/U`), is not its user's
+   * alone to change: owned by another user, writable by its group or by others, or (inside the home)
+   * a symbolic link. Whoever may change entries there can make a command write a copy of an HSM
+   * into a file of theirs (`impl/host/privateFolder.ts`). Nothing was read or written.
+   * @remedy Make the folder the message names yours and closed to others (`chmod go-w FOLDER`, and
+   * `chown` it to yourself); if someone else could change it, move the installation to a new home
+   * of your own (copy it over, then check the HSMs' folders hold only `flash.img`, `sd.img` and
+   * checkpoints of your own).
+   */
+  'UnsafeHome',
+  /**
    * A folder of the share that the transport writes to is not a real directory (a link, a file).
    * @remedy Remove the entry the message names from the share, then run the command again.
    */

@@ -1,0 +1,45 @@
+/**
+ * Whether a folder of an installation is its owner's alone to change. The home holds the HSM images
+ * (`admin/flash.img` is the admin HSM's key store: whoever reads it holds a copy of the HSM), and a
+ * command writes them there again and again. Whoever else may create, rename or link entries in
+ * those folders can make a command write a copy of an HSM into a file of theirs (a checkpoint slot
+ * linked to their own file, or `admin/` renamed and put back as a folder of theirs): a security
+ * review did exactly that with a home another user owned, a home made world-writable, and with
+ * hard links. So, as OpenSSH's `StrictModes` does for `~/.ssh` (sshd_config(5)), every command checks
+ * the home and the folders of HSMs it opens: each must be a folder owned by the user running it (or
+ * by root), that neither its group nor others may write to.
+ *
+ * What it does not see: the folders above the home (an attacker who may rename the home's parent
+ * entries can swap the whole home; keep it under a folder only you can change, as `~` is) and
+ * ACLs beyond the mode bits. Where the platform has no user IDs (Windows), nothing is checked.
+ * @module
+ */
+import { lstatSync, statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+
+/** Mode bits that let the folder's group or others create, remove or rename entries in it. */
+const WRITABLE_BY_OTHERS = 0o022;
+
+/**
+ * Why the folder at `path` is not private, or null when it is (or when the platform has no user
+ * IDs). `follow`: a symbolic link to a folder is taken as that folder (the home may be one, made by
+ * its owner); inside the home, a link is refused, since only someone who can write there made it.
+ * A missing folder is no reason (nothing is in it to protect yet).
+ */
+export function notPrivate(path: string, follow: boolean): string | null {
+  const uid = process.getuid?.();
+  if (uid === undefined) return null;
+  let st: Stats;
+  try {
+    st = follow ? statSync(path) : lstatSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  if (st.isSymbolicLink()) return 'is a symbolic link';
+  if (!st.isDirectory()) return 'is not a folder';
+  if (st.uid !== uid && st.uid !== 0) return `belongs to user ID ${st.uid}, not to you (${uid})`;
+  if ((st.mode & WRITABLE_BY_OTHERS) === 0) return null;
+  const who = [(st.mode & 0o020) !== 0 ? 'its group' : '', (st.mode & 0o002) !== 0 ? 'others' : ''].filter(Boolean);
+  return `may be written to by ${who.join(' and ')} (mode ${(st.mode & 0o7777).toString(8)})`;
+}
