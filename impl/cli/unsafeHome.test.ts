@@ -1,0 +1,49 @@
+/**
+ * The commands refuse a home others may change (`impl/host/privateFolder.ts`), before anything is
+ * read or written; init makes a home closed to others whatever the umask.
+ */
+import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { manualInstallation, removeTempDirs, tempDir } from './sekeyRun.testkit.ts';
+
+afterAll(removeTempDirs);
+
+describe.skipIf(process.getuid === undefined)('a home others may change is refused (UnsafeHome)', () => {
+  test('every command refuses a group-writable home, and an admin/ that is a link: nothing read or written', async () => {
+    const { home, run } = await manualInstallation();
+    chmodSync(home, 0o777);
+    const open = await run('admin', 'status');
+    expect(open.code).toBe(1);
+    expect(open.err).toMatch(/UnsafeHome: .* may be written to by its group and others \(mode 777\).*chmod go-w/);
+    chmodSync(home, 0o755);
+    expect((await run('admin', 'status')).code).toBe(0);
+    const before = readFileSync(join(home, 'admin', 'flash.img'));
+    // Someone moved admin/ away and put a link to it in its place.
+    renameSync(join(home, 'admin'), join(home, 'admin.real'));
+    symlinkSync(join(home, 'admin.real'), join(home, 'admin'));
+    const linked = await run('admin', 'add-user', 'U1', 'alice');
+    expect(linked.code).toBe(1);
+    expect(linked.err).toMatch(/UnsafeHome: .*admin is a symbolic link/);
+    expect(readFileSync(join(home, 'admin.real', 'flash.img'))).toEqual(before);
+  });
+
+  test('init refuses a home others may write to, and makes one closed to them whatever the umask', async () => {
+    const open = join(tempDir(), 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    const { run } = await manualInstallation();
+    const refused = await run('admin', 'init', '--home', open, '--admin-pin', 'admin-pin', '--user-pin', 'user-pin');
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/UnsafeHome/);
+    const previous = process.umask(0o002);
+    try {
+      const made = join(tempDir(), 'made');
+      const init = await run('admin', 'init', '--home', made, '--admin-pin', 'admin-pin', '--user-pin', 'user-pin');
+      expect(init.code, init.err).toBe(0);
+      expect(statSync(made).mode & 0o022).toBe(0);
+    } finally {
+      process.umask(previous);
+    }
+  });
+});
