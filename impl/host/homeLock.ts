@@ -1,42 +1,160 @@
 /**
  * One command at a time per installation: two processes loading the same device images would each
  * save their own version and one would silently undo the other (and the HSM's anti-rollback counter
- * would then refuse the loser's database). The lock is a file created exclusively, holding the
- * owner's process ID; a lock whose process is gone is taken over.
+ * would then refuse the loser's database). The lock is a file created exclusively, recording who
+ * holds it; a lock whose process is gone is taken over.
  *
- * Two races are closed. A lock file is created empty and its owner's ID written just after: an
- * empty (or unreadable) lock younger than {@link FRESH_MS} is being taken, so it counts as held, not
- * as stale. And two processes finding the same stale lock must not both take over (one removing the
- * other's fresh lock): a takeover holds a second exclusive file while it checks that the lock is
- * still the very file judged stale and removes it; a process releases the lock only if it is still
- * the one it created.
+ * A process ID means something only in its own PID namespace, on its own host, in its own boot:
+ * two containers sharing the home's volume, or two hosts sharing it over NFS, each see the other's
+ * ID as dead (or, both PID 1, as their own), and judging by the ID alone both took the lock and one
+ * undid the other's saved change. So the lock records, besides the ID, the host name, the boot ID,
+ * the PID namespace and the process's start time (the last three where `/proc` gives them: Linux).
+ * It is taken over only when it was written on this host, in this boot and PID namespace (as far as
+ * both sides can read them) and its process is gone or its ID was reused (another start time); or
+ * when it was written before this host last booted, when its process is gone for certain. A lock
+ * held elsewhere is `Busy` until it is released, or removed by hand once its process is gone. A lock
+ * holding its ID alone (written by an earlier version) is judged by the ID, as then.
+ *
+ * Two races are closed. A lock file is created empty and its record written just after: an empty
+ * (or unreadable, or half-written) lock younger than {@link FRESH_MS} is being taken, so it counts as
+ * held, not as stale. And two processes finding the same stale lock must not both take over (one
+ * removing the other's fresh lock): a takeover holds a second exclusive file while it checks that
+ * the lock is still the very file judged stale and removes it; a process releases the lock only if
+ * it is still the one it created.
  * @module
  */
-import { closeSync, fstatSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readlinkSync, rmSync, statSync, writeSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
+import { hostname, uptime } from 'node:os';
 import { join } from 'node:path';
 import { InstallationError } from './installationError.ts';
 
 const LOCK_FILE = '.lock';
-/** How long a lock without a process ID counts as being taken (created, its ID not yet written). */
+/** How long a lock without its record counts as being taken (created, its record not yet written). */
 const FRESH_MS = 5_000;
+
+/** Who holds a lock, as its file records it. A field left out could not be read by its writer. */
+interface Holder {
+  pid: number;
+  /** Left out by earlier versions, whose lock holds the process ID alone. */
+  host?: string | undefined;
+  /** `/proc/sys/kernel/random/boot_id`: a new one each time the host boots. */
+  boot?: string | undefined;
+  /** The link `/proc/self/ns/pid`, such as `pid:[4026531836]`. */
+  pidns?: string | undefined;
+  /** Field 22 of `/proc/<pid>/stat`: clock ticks from boot to the process's start. */
+  start?: string | undefined;
+}
+
+let me: Holder | undefined;
+/** This process, as its lock records it. */
+function self(): Holder {
+  me ??= {
+    pid: process.pid,
+    host: hostname(),
+    boot: readProc('/proc/sys/kernel/random/boot_id'),
+    pidns: readProcLink('/proc/self/ns/pid'),
+    start: startOf('self'),
+  };
+  return me;
+}
+
+function readProc(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim() || undefined;
+  } catch {
+    return undefined; // no /proc (macOS, Windows), or hidden
+  }
+}
+
+function readProcLink(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function startOf(pid: number | 'self'): string | undefined {
+  const stat = readProc(`/proc/${pid}/stat`);
+  // After the command name (field 2), in parentheses, which may hold spaces and parentheses itself.
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[22 - 3];
+}
+
+/**
+ * The lock's text: `key=value` lines, the process ID last, so that a record read while it is being
+ * written (a prefix) is told apart: it does not yet end with the line naming the process.
+ */
+function record(): string {
+  const { pid, ...where } = self();
+  const lines = Object.entries({ ...where, pid }).filter(([, value]) => value !== undefined);
+  return lines.map(([key, value]) => `${key}=${value}\n`).join('');
+}
+
+/** The holder a lock's text records, or null if it does not yet (being written) or cannot. */
+function parseHolder(text: string): Holder | null {
+  if (!text.includes('=')) {
+    const pid = Number(text.trim()); // an earlier version's lock: the process ID alone
+    return Number.isSafeInteger(pid) && pid > 0 ? { pid } : null;
+  }
+  if (!text.endsWith('\n')) return null;
+  const fields = new Map(
+    text.split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+  const pid = Number(fields.get('pid'));
+  if (!Number.isSafeInteger(pid) || pid <= 0) return null;
+  return {
+    pid,
+    host: fields.get('host'),
+    boot: fields.get('boot'),
+    pidns: fields.get('pidns'),
+    start: fields.get('start'),
+  };
+}
+
+/** Where a lock's holder runs: here (its ID can be checked), `gone` (an earlier boot), or elsewhere. */
+type Place = 'here' | 'gone' | { elsewhere: string };
+
+/** Where `holder`, of the lock as `seen`, runs; unknown fields must be unknown on both sides to match. */
+function place(holder: Holder, seen: BigIntStats): Place {
+  if (holder.host === undefined) return 'here'; // an earlier version's lock: judged by the ID, as then
+  const now = self();
+  if (holder.boot !== undefined && now.boot !== undefined && holder.boot !== now.boot) {
+    // Another boot: an earlier one of this host, whose processes are all gone, if this host's name
+    // and written before it booted. Written since, it is another host's (under the same name, maybe).
+    const beforeBoot = Number(seen.mtimeMs) < Date.now() - uptime() * 1000;
+    return holder.host === now.host && beforeBoot ? 'gone' : { elsewhere: `another host named ${holder.host}` };
+  }
+  // The same boot ID is the same kernel, whatever the host name (a container's own, or renamed).
+  const sameKernel = holder.boot !== undefined && holder.boot === now.boot;
+  if (!sameKernel && holder.host !== now.host) return { elsewhere: `another host named ${holder.host}` };
+  if (holder.boot !== now.boot || holder.pidns !== now.pidns) {
+    return { elsewhere: `another PID namespace (a container?) on host ${holder.host}` };
+  }
+  return 'here';
+}
 
 /**
  * The locks this process holds, by path, with the stat of the file it created. A lock naming this
- * process's own ID is held only if it is one of these: otherwise an earlier process had the same ID
- * and is gone. That is the rule in a container, where `sekey` runs as PID 1 every time: a lock left
- * by one killed there named the next one's own ID, which counted as alive, and every command was
- * `Busy` until someone removed the file by hand.
+ * process's own ID (in this PID namespace) is held only if it is one of these: otherwise an earlier
+ * process had the same ID and is gone. That is the rule in a container, where `sekey` runs as PID 1
+ * every time: a lock left by one killed there named the next one's own ID, which counted as alive,
+ * and every command was `Busy` until someone removed the file by hand. (A lock recording its PID
+ * namespace is judged so only in that namespace: a container started anew has a new one, where a
+ * killed run's lock is another namespace's, not provably stale.)
  */
 const heldHere = new Map<string, BigIntStats>();
 
-/** Whether the lock at `path`, as `seen`, naming process `pid`, is held by a live process. */
-function held(path: string, seen: BigIntStats, pid: number): boolean {
-  if (pid === process.pid) {
+/** Whether the lock at `path`, as `seen`, recording `holder` of this PID namespace, is held by it. */
+function held(path: string, seen: BigIntStats, holder: Holder): boolean {
+  if (holder.pid === process.pid) {
     const mine = heldHere.get(path);
     return mine !== undefined && sameFile(seen, mine);
   }
-  return alive(pid);
+  if (!alive(holder.pid)) return false;
+  // Alive, but maybe another process given the ID since: then its start time is not the holder's.
+  const start = holder.start === undefined ? undefined : startOf(holder.pid);
+  return start === undefined || start === holder.start;
 }
 
 function alive(pid: number): boolean {
@@ -89,23 +207,27 @@ function tryLockHome(home: string): () => void {
       };
     }
     let seen: BigIntStats;
-    let owner: number;
+    let holder: Holder | null;
     try {
       seen = statSync(path, { bigint: true });
-      owner = Number(readFileSync(path, 'utf8').trim());
+      holder = parseHolder(readFileSync(path, 'utf8'));
     } catch {
       continue; // released between our open and this read: try again
     }
-    // A lock younger than FRESH_MS may still be being written: only its process ID can say.
-    const named = Number.isSafeInteger(owner) && owner > 0;
-    const fresh = Date.now() - Number(seen.mtimeMs) < FRESH_MS;
-    if (named ? held(path, seen, owner) : fresh) throw busy(home, path, named ? owner : null);
+    // A lock younger than FRESH_MS may still be being written: only its record can say.
+    if (holder === null) {
+      if (Date.now() - Number(seen.mtimeMs) < FRESH_MS) throw busy(home, path, null);
+    } else {
+      const at = place(holder, seen);
+      if (typeof at === 'object') throw busy(home, path, holder.pid, at.elsewhere);
+      if (at === 'here' && held(path, seen, holder)) throw busy(home, path, holder.pid);
+    }
     takeOverStale(home, path, seen);
   }
   throw new InstallationError('Busy', `could not lock ${home}`);
 }
 
-/** Creates `path` exclusively with this process's ID; its stat, or null if it exists already. */
+/** Creates `path` exclusively with this process's record; its stat, or null if it exists already. */
 function createExclusive(path: string): BigIntStats | null {
   let fd: number;
   try {
@@ -115,7 +237,7 @@ function createExclusive(path: string): BigIntStats | null {
     throw error;
   }
   try {
-    writeSync(fd, String(process.pid));
+    writeSync(fd, record()); // one write: a reader sees a prefix of it at worst
     return fstatSync(fd, { bigint: true });
   } catch (error) {
     rmSync(path, { force: true });
@@ -140,11 +262,19 @@ function releaseIfMine(path: string, mine: BigIntStats): void {
   }
 }
 
-function busy(home: string, path: string, owner: number | null): InstallationError {
+/** `Busy`; `elsewhere`, where the holder runs when this process cannot tell whether it still does. */
+function busy(home: string, path: string, owner: number | null, elsewhere?: string): InstallationError {
   const who = owner === null ? 'another sekey process' : `another sekey process (pid ${owner})`;
+  if (elsewhere === undefined) {
+    return new InstallationError(
+      'Busy',
+      `${who} is using ${home}; wait for it (--wait SECONDS), or if it is gone, remove ${path}`,
+    );
+  }
   return new InstallationError(
     'Busy',
-    `${who} is using ${home}; wait for it (--wait SECONDS), or if it is gone, remove ${path}`,
+    `${who} is using ${home} from ${elsewhere}, where this one cannot tell whether it still runs; ` +
+      `wait for it (--wait SECONDS), or remove ${path} only once that process is gone`,
   );
 }
 
