@@ -10,7 +10,7 @@ import { manualInstallation, removeTempDirs, tempDir } from './sekeyRun.testkit.
 afterAll(removeTempDirs);
 
 describe.skipIf(process.getuid === undefined)('a home others may change is refused (UnsafeHome)', () => {
-  test('every command refuses a group-writable home, and an admin/ that is a link: nothing read or written', async () => {
+  test('commands refuse a group-writable home, and an admin/ that is a link: nothing touched', async () => {
     const { home, run } = await manualInstallation();
     chmodSync(home, 0o777);
     const open = await run('admin', 'status');
