@@ -52,8 +52,10 @@ export const INSTALLATION_ERROR_CODES = [
    */
   'TimeOutOfRange',
   /**
-   * Another `sekey` process holds the installation's lock.
-   * @remedy Wait for it to finish and retry; if it is gone, remove the lock file the message names.
+   * Another `sekey` process holds the installation's lock: here, or (the message says where) on
+   * another host or in another PID namespace (a container), where this one cannot tell whether it runs.
+   * @remedy Wait for it (`--wait SECONDS`) and retry; remove the lock file the message names only once
+   * that process is gone.
    */
   'Busy',
   /**
