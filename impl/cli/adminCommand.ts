@@ -73,9 +73,12 @@ export interface AdminCommand {
   readonly lists?: boolean;
   /** Whether it destroys something (asks on a terminal; `--yes` otherwise). */
   readonly destructive?: boolean;
-  /** Reads the command line (`json` already taken) and returns the work. */
+  /**
+   * Reads the command line (`json` already taken) and returns the work; `terminal`: whether the
+   * work can ask (`CliIo.prompt`), for a command that refuses, before any session, what it cannot ask.
+   */
   readonly prepare: (
     args: Args,
-    options: { readonly json: boolean; readonly cwd: string; readonly env: CliIo['env'] },
+    options: { readonly json: boolean; readonly cwd: string; readonly env: CliIo['env']; readonly terminal: boolean },
   ) => AdminWork;
 }

@@ -1,29 +1,33 @@
 /**
  * `sekey admin init`: creates an installation — factory-initialises the admin HSM with the PINs
- * given (explicitly: an installation's PINs are never taken from the environment or defaulted),
- * creates the administrator's encrypted database, and records the share and the clock mode. The
- * admin HSM is certified by a factory folder outside the installation (`--factory DIR` or
- * `$SEKEY_FACTORY`, made by `sekey factory init`); the installation keeps no manufacturer's key, only
- * the public key its HSMs carry as their root of trust.
+ * given (`--admin-pin`, `--user-pin`, else `$SEKEY_NEW_ADMIN_PIN`, `$SEKEY_NEW_USER_PIN`, else typed
+ * twice on a terminal: never defaulted, nor taken from the variables other commands log in with;
+ * `pinCommands.ts`, `NEW_PIN_ENV`), creates the administrator's encrypted database, and records the
+ * share and the clock mode. The admin HSM is certified by a factory folder outside the installation
+ * (`--factory DIR` or `$SEKEY_FACTORY`, made by `sekey factory init`); the installation keeps no
+ * manufacturer's key, only the public key its HSMs carry as their root of trust.
  * @module
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { formatDuration, formatTime } from './durations.ts';
 import { Installation, initialShare } from '../host/installation.ts';
 import type { Args } from './args.ts';
 import { UsageError } from './args.ts';
-import { durationValue, pinValue } from './argValues.ts';
+import { durationValue } from './argValues.ts';
 import type { CliIo } from './cliIo.ts';
 import type { GlobalFlags } from './commandLine.ts';
 import { json } from './format.ts';
 import { globalOptions, lockWaitNotice, requireFactory } from './globalOptions.ts';
 import { openFactory } from '../host/manufacturerFile.ts';
-import { freshnessOf } from '../host/installationConfig.ts';
+import { INSTALLATION_FILE, freshnessOf } from '../host/installationConfig.ts';
+import { InstallationError } from '../host/installationError.ts';
 import { SETUP_EXAMPLES, SETUP_HEADING, examplesHelp } from './commandExamples.ts';
+import { NEW_PINS_WARNING, pinToSet, requirePinsToSet, settledPin } from './pinCommands.ts';
 
 /** The synopsis of `admin init`. */
 export const ADMIN_INIT_ARGS =
-  '--admin-pin PIN --user-pin PIN [--factory DIR] [--share DIR] [--clock system|manual] [--stale-after DURATION] ' +
+  '[--admin-pin PIN] [--user-pin PIN] [--factory DIR] [--share DIR] [--clock system|manual] [--stale-after DURATION] ' +
   '[--heartbeat DURATION] [--freshness DURATION]';
 
 /** The help of `admin init`. */
@@ -31,8 +35,13 @@ export const ADMIN_INIT_HELP = [
   'Factory-initialises the admin HSM (admin/flash.img, admin/sd.img) and creates the administrator. The',
   "factory certifies the admin HSM's identity; it lives outside the installation (a real admin host",
   "never holds a manufacturer's key), and the installation keeps only the manufacturer's public key.",
-  "  --admin-pin PIN         the admin HSM's admin-level PIN (4 to 64 bytes); later: --pin or $SEKEY_ADMIN_PIN",
-  "  --user-pin PIN          the admin HSM's user-level PIN (factory init sets both levels)",
+  // One line, wrapped by the help printer (helpText.ts); the example is run by newHsmPins.test.ts.
+  NEW_PINS_WARNING,
+  '  SEKEY_NEW_ADMIN_PIN=2468-admin SEKEY_NEW_USER_PIN=1357-user sekey admin init --factory ../factory',
+  "  --admin-pin PIN         the admin HSM's admin-level PIN (4 to 64 bytes; else $SEKEY_NEW_ADMIN_PIN, else " +
+    'asked twice on a terminal); later: --pin or $SEKEY_ADMIN_PIN',
+  "  --user-pin PIN          the admin HSM's user-level PIN (factory init sets both levels; else " +
+    '$SEKEY_NEW_USER_PIN, else asked twice on a terminal)',
   '  --factory DIR           the factory folder (default $SEKEY_FACTORY): `sekey factory init --dir DIR`',
   '  --share DIR             where update files travel (a network share, a synced folder); default HOME/share.',
   '                          Not the home, nor over its admin/ or users/ folders, nor over the factory',
@@ -55,8 +64,8 @@ export const ADMIN_INIT_HELP = [
 /** Runs `admin init` with its arguments (after `init`). */
 export async function runAdminInit(args: Args, io: CliIo, flags: GlobalFlags): Promise<number> {
   const global = globalOptions(flags, io);
-  const adminPin = args.option('--admin-pin');
-  const userPin = args.option('--user-pin');
+  const adminPinOption = args.option('--admin-pin');
+  const userPinOption = args.option('--user-pin');
   const share = args.option('--share');
   const clock = args.option('--clock');
   const staleAfter = args.option('--stale-after');
@@ -64,11 +73,17 @@ export async function runAdminInit(args: Args, io: CliIo, flags: GlobalFlags): P
   const heartbeat = args.option('--heartbeat');
   const freshness = args.option('--freshness');
   args.done();
-  if (global.pin !== undefined) throw new UsageError('init sets the PINs: use --admin-pin and --user-pin, not --pin');
-  if (adminPin === undefined || userPin === undefined)
-    throw new UsageError("init sets the admin HSM's PINs: give both --admin-pin PIN and --user-pin PIN");
-  pinValue(adminPin, '--admin-pin');
-  pinValue(userPin, '--user-pin');
+  if (global.pin !== undefined) {
+    throw new UsageError(
+      'init sets the PINs: use --admin-pin and --user-pin (or SEKEY_NEW_ADMIN_PIN and SEKEY_NEW_USER_PIN, or ' +
+        'the prompts), not --pin',
+    );
+  }
+  const pins = [
+    pinToSet('--admin-pin', 'admin', 'the admin HSM', adminPinOption, io.env),
+    pinToSet('--user-pin', 'user', 'the admin HSM', userPinOption, io.env),
+  ] as const;
+  requirePinsToSet(pins, io.prompt !== undefined, "init sets the admin HSM's PINs");
   if (clock !== undefined && clock !== 'system' && clock !== 'manual')
     throw new UsageError(`--clock must be system or manual, got '${clock}'`);
   if (clock === 'system' && global.at !== undefined)
@@ -87,6 +102,12 @@ export async function runAdminInit(args: Args, io: CliIo, flags: GlobalFlags): P
   const factory = requireFactory(factoryOption, io.env, io.cwd, 'init');
   const shareDir = share === undefined ? undefined : resolve(io.cwd, share);
   const manufacturer = openFactory(factory, global.home, initialShare(global.home, shareDir).dir);
+  // Typed last, once the command line has passed every check that needs no HSM; not for a home that
+  // holds an installation, which Installation.init refuses (under the lock: this is only a courtesy).
+  if (pins.some((p) => p.given === undefined) && existsSync(join(global.home, INSTALLATION_FILE)))
+    throw new InstallationError('AlreadyInitialized', `${global.home} already holds an SEkey installation`);
+  const adminPin = await settledPin(pins[0], io, 'nothing was created');
+  const userPin = await settledPin(pins[1], io, 'nothing was created');
   const installation = await Installation.init(
     global.home,
     {

@@ -15,7 +15,7 @@ import { peekDeviceImages } from '../host/deviceImages.ts';
 import { isShareFailure } from '../host/installation.ts';
 import type { Installation } from '../host/installation.ts';
 import { UsageError } from './args.ts';
-import { pinValue } from './argValues.ts';
+import { NEW_PINS_WARNING, pinToSet, requirePinsToSet, settledPin } from './pinCommands.ts';
 import { fields, ids, json, quoted, table } from './format.ts';
 import { requireFactory } from './globalOptions.ts';
 import { openFactory } from '../host/manufacturerFile.ts';
@@ -221,7 +221,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
   },
   {
     name: 'provision',
-    args: 'U --user-pin PIN --device-admin-pin PIN [--factory DIR]',
+    args: 'U [--user-pin PIN] [--device-admin-pin PIN] [--factory DIR]',
     summary: 'factory-initialise a new HSM for a user and pair it with the admin HSM (replaces any earlier one)',
     help: [
       'The new HSM gets its PINs (--user-pin for its user, --device-admin-pin for its admin level), makes',
@@ -231,6 +231,13 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       'no new key but keeps the keys it holds, and opens whatever is protected under them while they stay',
       'active. They are listed after provisioning: if the old HSM was lost or stolen, compromise them.',
       'The acknowledgements waiting on the share are collected first (as collect-acks does).',
+      // One line, wrapped by the help printer (helpText.ts); the example is run by newHsmPins.test.ts.
+      NEW_PINS_WARNING,
+      '  SEKEY_NEW_USER_PIN=erin-pin-5 SEKEY_NEW_DEVICE_ADMIN_PIN=erin-hsm-admin-5 sekey admin provision U5',
+      "  --user-pin PIN          the new HSM's user PIN, 4 to 64 bytes (else $SEKEY_NEW_USER_PIN, else asked twice " +
+        'on a terminal): U logs in with it',
+      "  --device-admin-pin PIN  the new HSM's own admin-level PIN (else $SEKEY_NEW_DEVICE_ADMIN_PIN, else asked " +
+        'twice on a terminal)',
       '  --factory DIR           the factory that certifies the new HSM (default $SEKEY_FACTORY; created by',
       '                          `sekey factory init`, outside the installation, the same as at `admin init`)',
     ].join('\n'),
@@ -240,16 +247,17 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
     ],
     mutates: true,
     destructive: true,
-    prepare: (args, { cwd, env }) => {
-      const userPin = args.option('--user-pin');
-      const deviceAdminPin = args.option('--device-admin-pin');
+    prepare: (args, { cwd, env, terminal }) => {
+      const userPinOption = args.option('--user-pin');
+      const deviceAdminPinOption = args.option('--device-admin-pin');
       const factory = requireFactory(args.option('--factory'), env, cwd, 'provision');
       const id = args.positional('user ID');
-      if (userPin === undefined || deviceAdminPin === undefined) {
-        throw new UsageError("provision sets the new HSM's PINs: give both --user-pin PIN and --device-admin-pin PIN");
-      }
-      pinValue(userPin, '--user-pin');
-      pinValue(deviceAdminPin, '--device-admin-pin');
+      const pins = [
+        pinToSet('--user-pin', 'user', `${id}'s new HSM`, userPinOption, env),
+        pinToSet('--device-admin-pin', 'admin', `${id}'s new HSM`, deviceAdminPinOption, env),
+      ] as const;
+      // Refused before the admin PIN is asked for, as a missing --yes is.
+      requirePinsToSet(pins, terminal, "provision sets the new HSM's PINs");
       // Before the session, only the folder is known: also a new user whose ID a deleted one had.
       const inService = 'one in service learns no new key, keeps those it has';
       const question = `provision ${id}, replacing the HSM in its folder (${inService})?`;
@@ -271,6 +279,12 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
             `provision ${id} again: HSM ${replaced.serial}, in service, is replaced (it learns no new key, ` +
               'keeps those it has)?',
           );
+        // Typed (when not given) by the administrator logged in, the replacement confirmed, and for a
+        // user who exists: not typed four times to hear of an unknown ID (UnknownUser) after.
+        if (pins.some((p) => p.given === undefined)) session.admin.userInfo(id);
+        const unchanged = `${id} was not provisioned`;
+        const userPin = await settledPin(pins[0], io, unchanged);
+        const deviceAdminPin = await settledPin(pins[1], io, unchanged);
         // The acknowledgements waiting on the share first (as forget-hsm does): a deleted user's HSM
         // that acknowledged erasing its keys before its ID got this new one is recorded as having done
         // so, not as holding them (a later forget-hsm --lost would compromise them for nothing).

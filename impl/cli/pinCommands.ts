@@ -38,10 +38,112 @@ export async function newPinValue(
   };
   if (option !== undefined) return checked(option, '--new-pin');
   if (io.prompt === undefined) throw new UsageError(`give the new ${what} with --new-pin PIN`);
-  const first = await io.prompt(`new ${what}: `, { hidden: true });
-  const again = await io.prompt(`new ${what} again: `, { hidden: true });
-  if (first !== again) throw new CliError('NotConfirmed', `the two new ${what}s typed differ; nothing was changed`);
-  return checked(first, `the new ${what} typed`);
+  const typed = await typedTwice(io.prompt, what, `the two new ${what}s typed differ; nothing was changed`);
+  return checked(typed, `the new ${what} typed`);
+}
+
+/**
+ * A new `what` typed twice at hidden prompts, the second time to catch a typo nobody could see.
+ * @throws CliError `NotConfirmed` (saying `differ`) when the two typed differ.
+ */
+async function typedTwice(prompt: NonNullable<CliIo['prompt']>, what: string, differ: string): Promise<string> {
+  const first = await prompt(`new ${what}: `, { hidden: true });
+  const again = await prompt(`new ${what} again: `, { hidden: true });
+  if (first !== again) throw new CliError('NotConfirmed', differ);
+  return first;
+}
+
+/**
+ * The variables that stand in for the options of the PINs `admin init` and `admin provision` set on
+ * the HSM they create: a PIN on the command line is visible to every local user while the command
+ * runs (`ps`, /proc/PID/cmdline), the environment only to the user running it. Names of their own,
+ * not SEKEY_ADMIN_PIN or SEKEY_USER_PIN: a PIN exported to log in with never becomes a new HSM's PIN
+ * unasked, and one exported to be set is never tried as a login (spending a try).
+ */
+export const NEW_PIN_ENV = {
+  '--admin-pin': 'SEKEY_NEW_ADMIN_PIN',
+  '--user-pin': 'SEKEY_NEW_USER_PIN',
+  '--device-admin-pin': 'SEKEY_NEW_DEVICE_ADMIN_PIN',
+} as const;
+
+/** What the help of `admin init` and `admin provision` says about their PIN options (an example follows). */
+export const NEW_PINS_WARNING =
+  'A PIN on the command line is visible to every local user while the command runs (`ps`): leave a PIN ' +
+  'option out to type that PIN twice at a hidden prompt, or give it in the environment, which other users ' +
+  'cannot read (the variable each option names), e.g.:';
+
+/** An option giving a PIN to set on a new HSM. */
+export type NewPinOption = keyof typeof NEW_PIN_ENV;
+
+/** A PIN a command sets on an HSM it creates. */
+export interface PinToSet {
+  readonly option: NewPinOption;
+  readonly level: 'admin' | 'user';
+  /** The HSM as prompts name it: `the admin HSM`, `U5's new HSM`. */
+  readonly hsm: string;
+  /** From the option, else its variable (a valid PIN); undefined: to be typed ({@link settledPin}). */
+  readonly given: string | undefined;
+}
+
+/**
+ * The PIN to set of `option`: the option's `value`, else its variable in `env` (empty is unset), each
+ * checked as a PIN now, before anything is touched; else none yet, to be typed.
+ * @throws UsageError for a PIN no HSM takes, named by where it came from.
+ */
+export function pinToSet(
+  option: NewPinOption,
+  level: PinToSet['level'],
+  hsm: string,
+  value: string | undefined,
+  env: CliIo['env'],
+): PinToSet {
+  const variable = env[NEW_PIN_ENV[option]];
+  const given =
+    value !== undefined
+      ? pinValue(value, option)
+      : variable !== undefined && variable !== ''
+        ? pinValue(variable, `$${NEW_PIN_ENV[option]}`)
+        : undefined;
+  return { option, level, hsm, given };
+}
+
+/**
+ * Refuses, before any HSM is touched, a command that has no terminal to type the PINs it was not
+ * given: `sets` says what it does (`init sets the admin HSM's PINs`); the refusal names the three ways.
+ * @throws UsageError
+ */
+export function requirePinsToSet(pins: readonly PinToSet[], terminal: boolean, sets: string): void {
+  const missing = pins.filter((p) => p.given === undefined).map((p) => p.option);
+  if (missing.length > 0 && !terminal) throw noWayToSet(missing, sets);
+}
+
+/** The refusal of {@link requirePinsToSet}. */
+function noWayToSet(missing: readonly NewPinOption[], sets: string): UsageError {
+  const them = missing.length === 1 ? 'it' : 'them';
+  return new UsageError(
+    `${sets}, and none was given for ${missing.join(', ')}: set ${missing.map((o) => NEW_PIN_ENV[o]).join(' and ')}, ` +
+      `or run it on a terminal to type ${them} (hidden, twice), or pass ` +
+      `${missing.map((o) => `${o} PIN`).join(' and ')} (a PIN on the command line is visible to other local ` +
+      'users: ps)',
+  );
+}
+
+/**
+ * The PIN `pin` sets: the one given, else typed twice at a hidden prompt; `unchanged` ends the refusal
+ * when the two typed differ (`nothing was created`).
+ * @throws CliError `NotConfirmed` when they differ; UsageError for a PIN no HSM takes, or without a
+ * terminal (refused before, by {@link requirePinsToSet}).
+ */
+export async function settledPin(pin: PinToSet, io: CliIo, unchanged: string): Promise<string> {
+  if (pin.given !== undefined) return pin.given;
+  const what = `${pin.level} PIN of ${pin.hsm}`;
+  if (io.prompt === undefined) throw noWayToSet([pin.option], `this command sets the ${what}`);
+  const typed = await typedTwice(
+    io.prompt,
+    what,
+    `the two ${pin.level} PINs typed for ${pin.hsm} differ; ${unchanged}`,
+  );
+  return pinValue(typed, `the new ${what} typed`);
 }
 
 /**

@@ -116,7 +116,7 @@ export async function runAdmin(argv: readonly string[], io: CliIo, flags: Global
   const noPublish = command.mutates && args.flag('--no-publish');
   const yes = command.destructive === true && args.flag('--yes');
   const global = globalOptions(flags, io);
-  const work = command.prepare(args, { json: flags.json, cwd: io.cwd, env: io.env });
+  const work = command.prepare(args, { json: flags.json, cwd: io.cwd, env: io.env, terminal: io.prompt !== undefined });
   args.done();
   // Without a terminal a confirmation can only be --yes: refused now, before the PIN is asked for or
   // the session opened, where the expiry sweep would commit (and stamp the time) before the question.
