@@ -171,4 +171,49 @@ describe('PINs: change, reset, and the warning before the last try', () => {
     ]);
     expect((await run('admin', 'change-pin', '--pin', 'third-admin-pin')).code).toBe(2);
   });
+
+  test('a new PIN from the environment (SEKEY_NEW_ADMIN_PIN, SEKEY_NEW_USER_PIN), off the command line', async () => {
+    const own = await manualInstallation();
+    await provisionedUsers(own.run, [['U1', 'alice']]);
+    const withEnv = (extra: Record<string, string>, ...argv: string[]) =>
+      sekey(argv, { env: { ...own.env, ...extra }, cwd: own.desk });
+    const none = await own.run('admin', 'change-pin');
+    expect([none.code, none.err]).toEqual([2, expect.stringContaining('set SEKEY_NEW_ADMIN_PIN, or run it on a')]);
+    expect((await withEnv({ SEKEY_NEW_ADMIN_PIN: 'env-admin-pin' }, 'admin', 'change-pin')).code).toBe(0);
+    expect((await own.run('admin', 'users', '--pin', 'env-admin-pin')).code).toBe(0);
+    const reset = await withEnv(
+      { SEKEY_ADMIN_PIN: 'env-admin-pin', SEKEY_NEW_USER_PIN: 'env-user-pin' },
+      'admin',
+      'reset-user-pin',
+      'U1',
+    );
+    expect(reset.code, reset.err).toBe(0);
+    expect((await own.run('user', 'U1', 'keys', '--pin', 'env-user-pin')).code).toBe(0);
+    // The PIN in use, named by its variable, is no change.
+    const same = await withEnv(
+      { SEKEY_NEW_USER_PIN: 'env-user-pin' },
+      'user',
+      'U1',
+      'change-pin',
+      '--pin',
+      'env-user-pin',
+    );
+    expect([same.code, same.err]).toEqual([
+      2,
+      expect.stringContaining('$SEKEY_NEW_USER_PIN: this is the user PIN in use'),
+    ]);
+    // The option still wins over the variable.
+    const option = await withEnv(
+      { SEKEY_NEW_USER_PIN: 'not-this-one' },
+      'user',
+      'U1',
+      'change-pin',
+      '--pin',
+      'env-user-pin',
+      '--new-pin',
+      'option-user-pin',
+    );
+    expect(option.code, option.err).toBe(0);
+    expect((await own.run('user', 'U1', 'keys', '--pin', 'option-user-pin')).code).toBe(0);
+  });
 });

@@ -20,15 +20,18 @@ import { CliError } from './cliError.ts';
 import type { GlobalOptions } from './globalOptions.ts';
 
 /**
- * A new PIN: `--new-pin`, else typed twice at a hidden prompt on a terminal; with `current` (a change
- * of the PIN the session logged in with), never that one: announced as new, it would be no change.
- * @throws UsageError without either, or for the current PIN; CliError `NotConfirmed` when the two
+ * A new PIN: `--new-pin`, else the environment's `variable` (a PIN on the command line is visible to
+ * every local user: {@link NEW_PIN_ENV}), else typed twice at a hidden prompt on a terminal; with
+ * `current` (a change of the PIN the session logged in with), never that one: announced as new, it
+ * would be no change.
+ * @throws UsageError without any, or for the current PIN; CliError `NotConfirmed` when the two
  * typed differ.
  */
 export async function newPinValue(
   option: string | undefined,
   io: CliIo,
   what: string,
+  variable: (typeof NEW_PIN_ENV)['--admin-pin' | '--user-pin'],
   current?: string,
 ): Promise<string> {
   const checked = (pin: string, source: string): string => {
@@ -37,7 +40,13 @@ export async function newPinValue(
     return pin;
   };
   if (option !== undefined) return checked(option, '--new-pin');
-  if (io.prompt === undefined) throw new UsageError(`give the new ${what} with --new-pin PIN`);
+  const fromEnv = io.env[variable];
+  if (fromEnv !== undefined && fromEnv !== '') return checked(fromEnv, `$${variable}`);
+  if (io.prompt === undefined)
+    throw new UsageError(
+      `give the new ${what}: set ${variable}, or run it on a terminal to type it (hidden, twice), or pass ` +
+        '--new-pin PIN (visible to other local users: ps)',
+    );
   const typed = await typedTwice(io.prompt, what, `the two new ${what}s typed differ; nothing was changed`);
   return checked(typed, `the new ${what} typed`);
 }
@@ -277,14 +286,14 @@ export const ADMIN_CHANGE_PIN: AdminCommand = {
   args: '[--new-pin PIN]',
   summary: "change the admin HSM's admin PIN (--pin is the current one; the new one asked twice on a terminal)",
   help:
-    '  --new-pin PIN           the new admin PIN, 4 to 64 bytes (asked twice on a terminal without it); ' +
-    'then update every script and cron job that passes the old one',
+    '  --new-pin PIN           the new admin PIN, 4 to 64 bytes (else $SEKEY_NEW_ADMIN_PIN, else asked twice ' +
+    'on a terminal); then update every script and cron job that passes the old one',
   examples: ['sekey admin change-pin --new-pin admin-pin-2027'],
   mutates: false,
   prepare: (args) => {
     const option = args.option('--new-pin');
     return async ({ session, io, did, pin: current }) => {
-      const pin = await newPinValue(option, io, 'admin PIN', current);
+      const pin = await newPinValue(option, io, 'admin PIN', NEW_PIN_ENV['--admin-pin'], current);
       session.admin.device.changeAdminPin(pin);
       did({ changed: 'admin PIN' });
       io.out('the admin HSM has a new admin PIN: use it from now on (--pin or SEKEY_ADMIN_PIN)');
@@ -313,7 +322,7 @@ export const ADMIN_RESET_USER_PIN: AdminCommand = {
     "it, numbered so that it is never accepted twice. U's HSM takes it without any PIN (its user level",
     'may be locked) and gives the user level all its tries back. Nothing else changes and no key moves.',
     'Tell U the new PIN out of band; U then sets one of its own (`sekey user U change-pin`).',
-    '  --new-pin PIN           the new user PIN (asked twice on a terminal)',
+    '  --new-pin PIN           the new user PIN (else $SEKEY_NEW_USER_PIN, else asked twice on a terminal)',
   ].join('\n'),
   examples: ['sekey admin reset-user-pin U2 --new-pin bob-temporary-1'],
   mutates: false,
@@ -321,7 +330,7 @@ export const ADMIN_RESET_USER_PIN: AdminCommand = {
     const option = args.option('--new-pin');
     const userId = args.positional('user ID');
     return async ({ session, io, did }) => {
-      const newPin = await newPinValue(option, io, `user PIN of ${userId}`);
+      const newPin = await newPinValue(option, io, `user PIN of ${userId}`, NEW_PIN_ENV['--user-pin']);
       const delivery = issuePinReset(session.admin, userId, newPin);
       const sequence = session.userDevice(userId).acceptPinResetOrder(delivery.channelKeyId, delivery.order);
       did({ user: userId, order: sequence });

@@ -18,7 +18,7 @@ import { idList } from './argValues.ts';
 import type { CliIo } from './cliIo.ts';
 import { bytes, count, ids, json, quoted, table, when } from './format.ts';
 import { formatDuration } from './durations.ts';
-import { newPinValue } from './pinCommands.ts';
+import { NEW_PIN_ENV, newPinValue } from './pinCommands.ts';
 
 /** What a prepared user command runs with. */
 export interface UserContext {
@@ -423,12 +423,14 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     name: 'change-pin',
     args: '[--new-pin PIN]',
     summary: "change the user's HSM PIN (--pin is the current one; the new one asked twice on a terminal)",
-    help: "  --new-pin PIN   the new PIN of the user's HSM, 4 to 64 bytes (asked twice on a terminal without it)",
+    help:
+      "  --new-pin PIN   the new PIN of the user's HSM, 4 to 64 bytes (else $SEKEY_NEW_USER_PIN, else asked twice " +
+      'on a terminal)',
     examples: ['sekey user U1 change-pin --new-pin alice-pin-2027'],
     prepare: (args) => {
       const option = args.option('--new-pin');
       return async ({ session, io, did, pin: current }) => {
-        const pin = await newPinValue(option, io, 'user PIN', current);
+        const pin = await newPinValue(option, io, 'user PIN', NEW_PIN_ENV['--user-pin'], current);
         session.user.device.changeUserPin(pin);
         did({ changed: 'user PIN' });
         io.out(`${session.user.me().id}'s HSM has a new user PIN: use it from now on (--pin or SEKEY_USER_PIN)`);
