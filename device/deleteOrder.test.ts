@@ -171,8 +171,12 @@ describe('deleteKeyByOrder (authorised deletion in a user session)', () => {
       recordUpdate(admin, user, 2);
       // The host replays update 1's order: spent. So is an order of update 2 once it is recorded.
       expect(() => user.deleteKeyByOrder(GROUP_KEY, order, A2U)).toThrow(/update 1, which this HSM recorded/);
-      expectCode('BadOrder', () => user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, user.serial, GROUP_KEY, 2), A2U));
+      expectCode('SpentOrder', () => user.deleteKeyByOrder(GROUP_KEY, order, A2U));
+      expectCode('SpentOrder', () => user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, user.serial, GROUP_KEY, 2), A2U));
       expect(user.listKeyIds()).toContain(GROUP_KEY);
+      // A spent order for a key that is gone is no refusal: nothing to erase, as ever.
+      expect(user.deleteKeyByOrder(OTHER_KEY, orderFor(admin, user.serial, OTHER_KEY, 3), A2U)).toBe(true);
+      expect(user.deleteKeyByOrder(OTHER_KEY, orderFor(admin, user.serial, OTHER_KEY, 1), A2U)).toBe(false);
       // An order of a file beyond the recorded one is taken: the administrator ordered that erasure.
       expect(user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, user.serial, GROUP_KEY, 3), A2U)).toBe(true);
     },

@@ -33,9 +33,11 @@
  * orders before the device records the file, and it records nothing while any owed work is left
  * (`impl/kms/user.ts`), so every genuine order is carried out in time, and once its file is recorded
  * the order is spent. A key delivered again comes in a later file, so no order sent before reaches it.
- * What is left: until its file is recorded, the order may be carried out again, on the key it was
- * meant for; and the host may carry out an order of a file the share holds before applying that
- * file, which erases only what the administrator ordered erased.
+ * What is left: until its file is recorded, the order may be carried out again (a host that holds
+ * back the record could apply a later file delivering the key again and then replay the order: its
+ * own user's loss, as before); and the host may carry out an order of a file the share holds before
+ * applying that file, which erases only what the administrator ordered erased. A spent order is
+ * refused `SpentOrder`, and only for a key that is there (one that is gone is `false`, as ever).
  *
  * Version 1 (`SEKEY delete-order v1`: the same layout without the sequence) is still taken, as
  * administrators before version 2 issued it: files already on the share must keep working. Such an

@@ -101,6 +101,14 @@ export const DEVICE_ERROR_CODES = [
    */
   'BadOrder',
   /**
+   * A delete order whose update file this HSM has recorded as applied: spent (`deleteOrder.ts`,
+   * "Replay"). Its file's work was carried out before the record, so the key it names, if present,
+   * came back with a later file; the order no longer reaches it. A user's sync skips such an order.
+   * @remedy Nothing to do: the order was carried out when its file was applied. Offered by hand, it
+   * is a replay, which the HSM refuses.
+   */
+  'SpentOrder',
+  /**
    * The HSM was asked to acknowledge an update sequence above its applied-update counter
    * (`updates.sequence`): it vouches only for updates recorded as applied.
    * @remedy Run `sync` so that the update is applied first; the acknowledgement is then sent with it.

@@ -80,8 +80,8 @@ export function deleteKey(core: DeviceCore, id: number): boolean {
  * an update file this device has not recorded as applied yet; then the key is zeroised at once.
  * Only an `open` key will do, so the host cannot forge an order.
  * @returns false when there is no such key (erased already, or never delivered).
- * @throws DeviceError `UnknownKey` / `WrongKeyPurpose`, `AuthFailed`, `BadOrder` (also for an order
- *   whose update file is recorded as applied: spent); nothing is deleted then.
+ * @throws DeviceError `UnknownKey` / `WrongKeyPurpose`, `AuthFailed`, `BadOrder`, `SpentOrder` (an order
+ *   whose update file is recorded as applied, for a key that is there); nothing is deleted then.
  */
 export function deleteKeyByOrder(core: DeviceCore, keyId: number, order: Uint8Array, channelKeyId: number): boolean {
   const { state, store } = core.requireSession();
@@ -93,18 +93,18 @@ export function deleteKeyByOrder(core: DeviceCore, keyId: number, order: Uint8Ar
   if (decoded.serial !== state.serial) throw new DeviceError('BadOrder', 'the delete order is for another device');
   if (decoded.keyId !== keyId)
     throw new DeviceError('BadOrder', `the delete order names key ${decoded.keyId}, not key ${keyId}`);
+  const purpose = locateKey(store, keyId);
+  if (purpose === undefined) return false;
   // Spent once its update file is recorded as applied: a replay cannot reach a key delivered again
-  // by a later file (`deleteOrder.ts`, "Replay").
+  // by a later file (`deleteOrder.ts`, "Replay"). A key that is gone anyway is no replay's to spare.
   const applied = state.counters.get(UPDATE_SEQUENCE_COUNTER) ?? 0;
   if (decoded.sequence !== null && decoded.sequence <= applied) {
     throw new DeviceError(
-      'BadOrder',
+      'SpentOrder',
       `the delete order came with update ${decoded.sequence}, which this HSM recorded as applied (it is at ` +
-        `update ${applied}): it is spent`,
+        `update ${applied}): it was carried out then, and the key is back since`,
     );
   }
-  const purpose = locateKey(store, keyId);
-  if (purpose === undefined) return false;
   return store.delete(encodeStoreId(keyId, purpose));
 }
 

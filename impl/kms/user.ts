@@ -788,6 +788,20 @@ export class User {
     }
   }
 
+  /**
+   * Carries out one erase order. A spent one (its file recorded as applied: `SpentOrder`) was carried
+   * out when that file was, so it is done with; the key it names came back with a later file. No
+   * genuine order is owed once spent (the HSM records a file only after its work), but should one
+   * ever be, refusing it would stop every sync before its first file, a resync's included.
+   */
+  #eraseByOrder(keyNumber: number, order: Uint8Array): void {
+    try {
+      this.#device.deleteKeyByOrder(keyNumber, order, this.#keyIds.adminToUserKeyId);
+    } catch (error) {
+      if (!isDeviceError(error, 'SpentOrder')) throw error;
+    }
+  }
+
   #carryOutDeviceWork(): void {
     const work = this.#db.read(
       (db) =>
@@ -803,7 +817,7 @@ export class User {
       for (const [, kind, keyNumber, data] of work) last.set(keyNumber, { kind, data });
       // Erase orders first: they free key-store space that the imports may need.
       for (const [keyNumber, { kind, data }] of last) {
-        if (kind === 'erase') this.#device.deleteKeyByOrder(keyNumber, data, this.#keyIds.adminToUserKeyId);
+        if (kind === 'erase') this.#eraseByOrder(keyNumber, data);
       }
       const present = new Set(this.#device.listKeyIds());
       for (const [keyNumber, { kind, data }] of last) {
