@@ -25,32 +25,38 @@ const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
 
 /**
  * Opens `path` for writing from its start, as a file of this process's alone: never through a
- * symbolic link (O_NOFOLLOW), and never into a file that has another name (a hard link) or another
- * owner. What stands under the name otherwise is removed (the name only: a link's target, or the
- * file's other names, are left as they are) and the file created anew, exclusively, so that no one
- * can slip one in between. Then it is emptied and given `mode` exactly (the umask does not narrow
- * it). Such a name can only have been planted by someone who may write in the folder, which the
- * installation refuses anyway (`privateFolder.ts`): this is the second line.
- * @returns the open file descriptor; the caller closes it.
+ * symbolic link (O_NOFOLLOW), never blocking on a FIFO (O_NONBLOCK, which a regular file ignores),
+ * and never into a file that has another name (a hard link) or another owner, nor anything but a
+ * regular file. What stands under the name otherwise is removed (the name only: a link's target,
+ * or the file's other names, are left as they are) and the file created anew, exclusively, so that
+ * no one can slip one in between. Then it is emptied and given `mode` exactly (the umask does not
+ * narrow it). Such a name can only have been planted by someone who may write in the folder, which
+ * the installation refuses anyway (`privateFolder.ts`): this is the second line.
+ * @returns the open file descriptor, which the caller closes, and whether the name is a new entry
+ *   of the folder (the caller flushes the folder for it to last).
  */
-export function openOwnFile(path: string, mode?: number): number {
-  const flags = constants.O_WRONLY | constants.O_CREAT | NO_FOLLOW;
+export function openOwnFile(path: string, mode?: number): { readonly fd: number; readonly created: boolean } {
+  const flags = constants.O_WRONLY | NO_FOLLOW;
   const uid = process.getuid?.();
   let fd: number | undefined;
+  let created = false;
   try {
-    fd = openSync(path, flags, mode ?? 0o666);
+    fd = openSync(path, flags | (constants.O_NONBLOCK ?? 0));
     const st = fstatSync(fd);
     if (!st.isFile() || st.nlink !== 1 || (uid !== undefined && st.uid !== uid)) {
       closeSync(fd);
       fd = undefined;
     }
   } catch (error) {
-    // ELOOP: a symbolic link under the name (O_NOFOLLOW); replaced below like any stranger.
-    if ((error as NodeJS.ErrnoException).code !== 'ELOOP') throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    // ENOENT: nothing there yet. ELOOP: a symbolic link under the name (O_NOFOLLOW). ENXIO: a FIFO
+    // with no reader (O_NONBLOCK). Each is created anew below.
+    if (code !== 'ENOENT' && code !== 'ELOOP' && code !== 'ENXIO') throw error;
   }
   if (fd === undefined) {
     rmSync(path, { force: true });
-    fd = openSync(path, flags | constants.O_EXCL, mode ?? 0o666);
+    fd = openSync(path, flags | constants.O_CREAT | constants.O_EXCL, mode ?? 0o666);
+    created = true;
   }
   try {
     ftruncateSync(fd, 0);
@@ -59,7 +65,7 @@ export function openOwnFile(path: string, mode?: number): number {
     closeSync(fd);
     throw error;
   }
-  return fd;
+  return { fd, created };
 }
 
 /**
@@ -70,7 +76,7 @@ export function openOwnFile(path: string, mode?: number): number {
  * is written through.
  */
 export function writeFileDurable(path: string, bytes: Uint8Array | string, mode?: number): void {
-  const fd = openOwnFile(path, mode);
+  const { fd } = openOwnFile(path, mode);
   try {
     writeFileSync(fd, bytes);
     fsyncSync(fd);

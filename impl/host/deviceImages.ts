@@ -172,9 +172,9 @@ export function saveDeviceCheckpoint(dir: string, images: DeviceImages): void {
   body.set(images.flash, CHECKPOINT_HEADER);
   body.set(images.sd, CHECKPOINT_HEADER + images.flash.length);
   const path = join(dir, CHECKPOINTS[slot]);
-  const created = !existsSync(path);
-  // Written in place (one flush, no rename), but only into a file of this user's own (`openOwnFile`).
-  const fd = openOwnFile(path, OWNER_ONLY_FILE);
+  // Written in place (one flush, no rename), but only into a file of this user's own (`openOwnFile`),
+  // made anew when what was there was not (then, as for a first checkpoint, the folder is flushed).
+  const { fd, created } = openOwnFile(path, OWNER_ONLY_FILE);
   try {
     for (const part of [body, digest(body)]) {
       for (let at = 0; at < part.length; ) at += writeSync(fd, part, at);

@@ -363,7 +363,7 @@ function requirePrivate(path: string, follow: boolean): void {
     throw new InstallationError(
       'UnsafeHome',
       `${folder} ${why}: whoever may change it could make this command write a copy of an HSM into a file ` +
-        `of theirs; nothing was read or written (chmod go-w ${folder}, or a home of your own)`,
+        `of theirs, so the command stopped before using it (chmod go-w ${folder}, or a home of your own)`,
     );
   }
 }
@@ -850,7 +850,13 @@ export class Installation {
   ): Promise<T> {
     requireFolder(this.home);
     if (!existsSync(this.home)) readInstallationConfig(this.home); // throws NotInitialized
-    requirePrivate(this.home, true);
+    // The HSMs' folders too, before any is opened (a user's own folder is checked when it is).
+    for (const [path, follow] of [
+      [this.home, true],
+      [join(this.home, ADMIN_DIR), false],
+      [join(this.home, USERS_DIR), false],
+    ] as const)
+      requirePrivate(path, follow);
     const release = await lockHome(this.home, this.#options.waitMs, this.#options.onLockWait);
     try {
       await this.#options.onLocked?.();

@@ -143,5 +143,7 @@ export function readInstallationConfig(home: string): InstallationConfig {
 
 /** Writes the configuration atomically. */
 export function writeInstallationConfig(home: string, config: InstallationConfig): void {
-  writeFileAtomic(join(home, INSTALLATION_FILE), `${JSON.stringify(config, null, 2)}\n`);
+  // Its owner's to change whatever the umask (a group-writable one under umask 002 let others move the
+  // share or set the time back), readable by all: it holds no secret.
+  writeFileAtomic(join(home, INSTALLATION_FILE), `${JSON.stringify(config, null, 2)}\n`, 0o644);
 }

@@ -5,11 +5,12 @@
  */
 import { chmodSync, closeSync, linkSync, readFileSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, test } from 'vitest';
 import { openOwnFile, writeFileDurable } from './atomicFile.ts';
-import { notPrivate } from './privateFolder.ts';
+import { notPrivate, privateGroup } from './privateFolder.ts';
 
 const posix = process.getuid !== undefined;
 const dirs: string[] = [];
@@ -27,7 +28,10 @@ describe.skipIf(!posix)('a home that others may change is refused (UnsafeHome)',
     const dir = tempDir();
     expect(notPrivate(dir, true)).toBeNull();
     chmodSync(dir, 0o775);
-    expect(notPrivate(dir, true)).toMatch(/may be written to by its group \(mode 775\)/);
+    // Group-writable passes only when the group is the user's private one (umask 002 systems).
+    const own = privateGroup(statSync(dir).gid, process.getuid?.() ?? -1);
+    if (own) expect(notPrivate(dir, true)).toBeNull();
+    else expect(notPrivate(dir, true)).toMatch(/may be written to by its group \(mode 775\)/);
     chmodSync(dir, 0o757);
     expect(notPrivate(dir, true)).toMatch(/may be written to by others \(mode 757\)/);
     chmodSync(dir, 0o700);
@@ -41,9 +45,30 @@ describe.skipIf(!posix)('a home that others may change is refused (UnsafeHome)',
   });
 });
 
+describe('private groups (umask 002 systems)', () => {
+  test("only the user's primary group, named after it, with no other member or account, is private", () => {
+    const dir = tempDir();
+    const lookup = (group: string, passwd: string) => {
+      writeFileSync(join(dir, 'group'), group);
+      writeFileSync(join(dir, 'passwd'), passwd);
+      return { name: 'alice', primaryGid: 1001, groupFile: join(dir, 'group'), passwdFile: join(dir, 'passwd') };
+    };
+    const passwd = 'root:x:0:0::/root:/bin/sh\nalice:x:1001:1001::/home/alice:/bin/sh\n';
+    expect(privateGroup(1001, 1001, lookup('root:x:0:\nalice:x:1001:\n', passwd))).toBe(true);
+    expect(privateGroup(1001, 1001, lookup('alice:x:1001:alice\n', passwd))).toBe(true);
+    // Another member, another name, another account's primary group, not her primary group, no file.
+    expect(privateGroup(1001, 1001, lookup('alice:x:1001:alice,mallory\n', passwd))).toBe(false);
+    expect(privateGroup(1001, 1001, lookup('staff:x:1001:\n', passwd))).toBe(false);
+    const shared = `${passwd}mallory:x:1002:1001::/home/mallory:/bin/sh\n`;
+    expect(privateGroup(1001, 1001, lookup('alice:x:1001:\n', shared))).toBe(false);
+    expect(privateGroup(100, 1001, lookup('users:x:100:\nalice:x:1001:\n', passwd))).toBe(false);
+    expect(privateGroup(1001, 1001, { ...lookup('', ''), groupFile: join(dir, 'absent') })).toBe(false);
+  });
+});
+
 describe.skipIf(!posix)('openOwnFile: never writes through a name someone else planted', () => {
   const write = (path: string, text: string) => {
-    const fd = openOwnFile(path, 0o600);
+    const { fd } = openOwnFile(path, 0o600);
     try {
       writeSync(fd, text);
     } finally {
@@ -64,6 +89,18 @@ describe.skipIf(!posix)('openOwnFile: never writes through a name someone else p
       const st = statSync(join(dir, slot));
       expect([st.nlink, st.mode & 0o777, readFileSync(join(dir, slot), 'utf8')]).toEqual([1, 0o600, 'HSM copy']);
     }
+  });
+
+  test('a FIFO under the name does not block it: replaced too; a new entry says so, one rewritten does not', () => {
+    const dir = tempDir();
+    const fifo = join(dir, 'checkpoint.0');
+    if (spawnSync('mkfifo', [fifo]).status !== 0) return; // no mkfifo here: nothing to show
+    const opened = openOwnFile(fifo, 0o600);
+    closeSync(opened.fd);
+    expect([opened.created, statSync(fifo).isFile()]).toEqual([true, true]);
+    const again = openOwnFile(fifo, 0o600);
+    closeSync(again.fd);
+    expect(again.created).toBe(false);
   });
 
   test('a file of its own is written in place from its start, its mode set exactly', () => {

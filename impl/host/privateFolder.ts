@@ -9,13 +9,21 @@
  * the home and the folders of HSMs it opens: each must be a folder owned by the user running it (or
  * by root), that neither its group nor others may write to.
  *
+ * A folder its group may write to passes when that group is the user's own private group (named
+ * after the user, the user's primary group, no other member and no other account's primary group):
+ * the default on Debian, Ubuntu, Fedora and RHEL, where users run with umask 002 and earlier
+ * versions made homes 0775. Debian's OpenSSH accepts the same (its `user-group-modes` patch). The
+ * group database is read from `/etc/group` and `/etc/passwd`: a group known only to a directory
+ * service (LDAP, NSS) is not seen as private.
+ *
  * What it does not see: the folders above the home (an attacker who may rename the home's parent
  * entries can swap the whole home; keep it under a folder only you can change, as `~` is) and
  * ACLs beyond the mode bits. Where the platform has no user IDs (Windows), nothing is checked.
  * @module
  */
-import { lstatSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
+import { userInfo } from 'node:os';
 
 /** Mode bits that let the folder's group or others create, remove or rename entries in it. */
 const WRITABLE_BY_OTHERS = 0o022;
@@ -40,6 +48,49 @@ export function notPrivate(path: string, follow: boolean): string | null {
   if (!st.isDirectory()) return 'is not a folder';
   if (st.uid !== uid && st.uid !== 0) return `belongs to user ID ${st.uid}, not to you (${uid})`;
   if ((st.mode & WRITABLE_BY_OTHERS) === 0) return null;
+  if ((st.mode & 0o002) === 0 && privateGroup(st.gid, uid)) return null;
   const who = [(st.mode & 0o020) !== 0 ? 'its group' : '', (st.mode & 0o002) !== 0 ? 'others' : ''].filter(Boolean);
   return `may be written to by ${who.join(' and ')} (mode ${(st.mode & 0o7777).toString(8)})`;
+}
+
+/** The lines of a colon-separated database (`/etc/group`, `/etc/passwd`), split; none if unreadable. */
+function database(path: string): string[][] {
+  try {
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('#'))
+      .map((line) => line.split(':'));
+  } catch {
+    return [];
+  }
+}
+
+/** Who asks, and where the group database is: this process's user and `/etc`, unless a test says. */
+export interface GroupLookup {
+  readonly name: string;
+  readonly primaryGid: number;
+  readonly groupFile: string;
+  readonly passwdFile: string;
+}
+
+function thisUser(): GroupLookup {
+  return {
+    name: userInfo().username,
+    primaryGid: process.getgid?.() ?? -1,
+    groupFile: '/etc/group',
+    passwdFile: '/etc/passwd',
+  };
+}
+
+/**
+ * Whether group `gid` is the private group of user `uid`: the user's primary group, named after the
+ * user, no member listed but the user, and no other account's primary group (group(5), passwd(5)).
+ */
+export function privateGroup(gid: number, uid: number, who: GroupLookup = thisUser()): boolean {
+  if (gid !== who.primaryGid) return false;
+  const group = database(who.groupFile).find((fields) => Number(fields[2]) === gid);
+  if (group === undefined || group[0] !== who.name) return false;
+  const members = (group[3] ?? '').split(',').filter((m) => m !== '');
+  if (members.some((m) => m !== who.name)) return false;
+  return !database(who.passwdFile).some((fields) => Number(fields[3]) === gid && Number(fields[2]) !== uid);
 }
