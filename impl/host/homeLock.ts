@@ -1,42 +1,64 @@
 /**
  * One command at a time per installation: two processes loading the same device images would each
  * save their own version and one would silently undo the other (and the HSM's anti-rollback counter
- * would then refuse the loser's database). The lock is a file created exclusively, recording who
- * holds it; a lock whose process is gone is taken over.
+ * would then refuse the loser's database). The lock is a file, `.lock`, created exclusively and
+ * holding the owner's process ID alone, as every version wrote it; a lock whose process is gone is
+ * taken over.
  *
  * A process ID means something only in its own PID namespace, on its own host, in its own boot:
  * two containers sharing the home's volume, or two hosts sharing it over NFS, each see the other's
  * ID as dead (or, both PID 1, as their own), and judging by the ID alone both took the lock and one
- * undid the other's saved change. So the lock records, besides the ID, the host name, the boot ID,
- * the PID namespace and the process's start time (the last three where `/proc` gives them: Linux).
- * It is taken over only when it was written on this host, in this boot and PID namespace (as far as
- * both sides can read them) and its process is gone or its ID was reused (another start time); or
- * when it was written before this host last booted, when its process is gone for certain. A lock
- * held elsewhere is `Busy` until it is released, or removed by hand once its process is gone. A lock
- * holding its ID alone (written by an earlier version) is judged by the ID, as then.
+ * undid the other's saved change. So the owner records who it is in a second file, `.lock.who`,
+ * written just after it created `.lock` (and removed before it): the ID again, the host name, the
+ * boot ID, the PID namespace and the process's start time (the last three where `/proc` gives them:
+ * Linux). `.lock` itself stays the ID alone because an earlier `sekey` reads it as a number: given
+ * anything else it sees a lock still being written, and five seconds later takes it over while its
+ * holder works. Judging the ID, it finds the holder alive, as before (on this host and namespace).
  *
- * Two races are closed. A lock file is created empty and its record written just after: an empty
- * (or unreadable, or half-written) lock younger than {@link FRESH_MS} is being taken, so it counts as
- * held, not as stale. And two processes finding the same stale lock must not both take over (one
- * removing the other's fresh lock): a takeover holds a second exclusive file while it checks that
- * the lock is still the very file judged stale and removes it; a process releases the lock only if
- * it is still the one it created.
+ * A lock with its record is taken over only when it was written on this host, in this boot and PID
+ * namespace (as far as both sides can read them) and its process is gone or its ID was reused
+ * (another start time); or when it was written before this host last booted, when its process is
+ * gone for certain. A lock held elsewhere is `Busy` until it is released, or removed by hand once its
+ * process is gone. A lock without its record counts as being taken for {@link FRESH_MS} (its owner
+ * has not written the record yet); older, it is an earlier version's and is judged by its ID, as
+ * then. A record naming another ID than `.lock`, or older than it, is left over (a crash between the
+ * two files, or an earlier version's takeover, which removes `.lock` alone) and counts as none. A
+ * `.lock` holding a record itself (written by the version of commit 4e5f006) is judged by it.
+ *
+ * Two races are closed. A lock file is created empty and its ID written just after: an empty (or
+ * unreadable) lock younger than {@link FRESH_MS} is being taken, so it counts as held, not as stale.
+ * And two processes finding the same stale lock must not both take over (one removing the other's
+ * fresh lock): a takeover holds a third exclusive file while it checks that the lock is still the
+ * very file judged stale and removes it with its record; a process releases the lock (and its
+ * record) only if it is still the one it created.
  * @module
  */
-import { closeSync, fstatSync, openSync, readFileSync, readlinkSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { hostname, uptime } from 'node:os';
 import { join } from 'node:path';
 import { InstallationError } from './installationError.ts';
 
 const LOCK_FILE = '.lock';
+/** Beside the lock, the record of who holds it. */
+const WHO = '.who';
 /** How long a lock without its record counts as being taken (created, its record not yet written). */
 const FRESH_MS = 5_000;
 
-/** Who holds a lock, as its file records it. A field left out could not be read by its writer. */
+/** Who holds a lock, as its record says. A field left out could not be read by its writer. */
 interface Holder {
   pid: number;
-  /** Left out by earlier versions, whose lock holds the process ID alone. */
+  /** Left out for a lock without its record (an earlier version's), judged by the process ID alone. */
   host?: string | undefined;
   /** `/proc/sys/kernel/random/boot_id`: a new one each time the host boots. */
   boot?: string | undefined;
@@ -82,7 +104,7 @@ function startOf(pid: number | 'self'): string | undefined {
 }
 
 /**
- * The lock's text: `key=value` lines, the process ID last, so that a record read while it is being
+ * The record's text: `key=value` lines, the process ID last, so that a record read while it is being
  * written (a prefix) is told apart: it does not yet end with the line naming the process.
  */
 function record(): string {
@@ -91,10 +113,14 @@ function record(): string {
   return lines.map(([key, value]) => `${key}=${value}\n`).join('');
 }
 
-/** The holder a lock's text records, or null if it does not yet (being written) or cannot. */
+/**
+ * The holder a lock's or a record's text names: a bare process ID (`.lock`), or `key=value` lines
+ * (`.lock.who`, or `.lock` as commit 4e5f006 wrote it). Null if it does not yet (being written) or
+ * cannot.
+ */
 function parseHolder(text: string): Holder | null {
   if (!text.includes('=')) {
-    const pid = Number(text.trim()); // an earlier version's lock: the process ID alone
+    const pid = Number(text.trim());
     return Number.isSafeInteger(pid) && pid > 0 ? { pid } : null;
   }
   if (!text.endsWith('\n')) return null;
@@ -117,7 +143,7 @@ type Place = 'here' | 'gone' | { elsewhere: string };
 
 /** Where `holder`, of the lock as `seen`, runs; unknown fields must be unknown on both sides to match. */
 function place(holder: Holder, seen: BigIntStats): Place {
-  if (holder.host === undefined) return 'here'; // an earlier version's lock: judged by the ID, as then
+  if (holder.host === undefined) return 'here'; // no record (an earlier version's lock): judged by the ID, as then
   const now = self();
   if (holder.boot !== undefined && now.boot !== undefined && holder.boot !== now.boot) {
     // Another boot: an earlier one of this host, whose processes are all gone, if this host's name
@@ -200,23 +226,28 @@ function tryLockHome(home: string): () => void {
   for (let attempt = 0; attempt < 3; attempt++) {
     const mine = createExclusive(path);
     if (mine !== null) {
+      writeRecord(home, path, mine);
       heldHere.set(path, mine);
       return () => {
         if (heldHere.get(path) === mine) heldHere.delete(path);
-        releaseIfMine(path, mine);
+        releaseLock(path, mine);
       };
     }
     let seen: BigIntStats;
-    let holder: Holder | null;
+    let named: Holder | null;
     try {
       seen = statSync(path, { bigint: true });
-      holder = parseHolder(readFileSync(path, 'utf8'));
+      named = parseHolder(readFileSync(path, 'utf8'));
     } catch {
       continue; // released between our open and this read: try again
     }
-    // A lock younger than FRESH_MS may still be being written: only its record can say.
+    const fresh = Date.now() - Number(seen.mtimeMs) < FRESH_MS;
+    // Judged by its record (or by the lock itself, as 4e5f006 wrote it). Without one, a lock younger
+    // than FRESH_MS is being taken (its record not written yet); older, an earlier version's: its ID.
+    let holder = named;
+    if (named !== null && named.host === undefined) holder = recordOf(path, seen, named.pid) ?? (fresh ? null : named);
     if (holder === null) {
-      if (Date.now() - Number(seen.mtimeMs) < FRESH_MS) throw busy(home, path, null);
+      if (fresh) throw busy(home, path, named?.pid ?? null);
     } else {
       const at = place(holder, seen);
       if (typeof at === 'object') throw busy(home, path, holder.pid, at.elsewhere);
@@ -227,7 +258,50 @@ function tryLockHome(home: string): () => void {
   throw new InstallationError('Busy', `could not lock ${home}`);
 }
 
-/** Creates `path` exclusively with this process's record; its stat, or null if it exists already. */
+/**
+ * The record beside the lock at `path` (as `seen`) naming process `pid`; null if there is none, or
+ * not whole yet, or it is left over: naming another process, or written before the lock was.
+ */
+function recordOf(path: string, seen: BigIntStats, pid: number): Holder | null {
+  let record: Holder | null = null;
+  try {
+    const fd = openSync(`${path}${WHO}`, 'r');
+    try {
+      // The stat of the file read (not of the name, which a client may answer from its cache).
+      const written = fstatSync(fd, { bigint: true });
+      const text = readFileSync(fd, 'utf8');
+      if (written.mtimeNs >= seen.mtimeNs) record = parseHolder(text);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // No record.
+  }
+  return record?.host !== undefined && record.pid === pid ? record : null;
+}
+
+/**
+ * Writes this process's record beside the lock it just created (`mine`). If the lock is no longer
+ * this one's by then (its owner was stopped for longer than {@link FRESH_MS}, and a process that
+ * saw its ID as dead took over), this process does not hold it: `Busy`.
+ */
+function writeRecord(home: string, path: string, mine: BigIntStats): void {
+  try {
+    writeFileSync(`${path}${WHO}`, record()); // one write: a reader sees a prefix of it at worst
+  } catch (error) {
+    releaseLock(path, mine);
+    throw error;
+  }
+  let now: BigIntStats | undefined;
+  try {
+    now = statSync(path, { bigint: true });
+  } catch {
+    // Taken over and released.
+  }
+  if (now === undefined || !sameFile(now, mine)) throw busy(home, path, null);
+}
+
+/** Creates `path` exclusively with this process's ID; its stat, or null if it exists already. */
 function createExclusive(path: string): BigIntStats | null {
   let fd: number;
   try {
@@ -237,7 +311,7 @@ function createExclusive(path: string): BigIntStats | null {
     throw error;
   }
   try {
-    writeSync(fd, record()); // one write: a reader sees a prefix of it at worst
+    writeSync(fd, String(process.pid)); // as every version wrote it: an earlier one reads it
     return fstatSync(fd, { bigint: true });
   } catch (error) {
     rmSync(path, { force: true });
@@ -252,14 +326,24 @@ function sameFile(now: BigIntStats, then: BigIntStats): boolean {
   return now.ino === then.ino && now.mtimeNs === then.mtimeNs && now.size === then.size;
 }
 
-/** Removes the lock if it is still the one this process created (a takeover may have replaced it). */
-function releaseIfMine(path: string, mine: BigIntStats): void {
+/**
+ * Removes the file `path` if it is still the one this process created (a takeover may have replaced
+ * it); first, the files `also` beside it (a lock's record: only its owner writes it).
+ */
+function releaseIfMine(path: string, mine: BigIntStats, also: string[] = []): void {
   try {
     // Not the inode alone: a file system may give a new file the inode of one just removed.
-    if (sameFile(statSync(path, { bigint: true }), mine)) rmSync(path, { force: true });
+    if (!sameFile(statSync(path, { bigint: true }), mine)) return;
+    for (const other of also) rmSync(other, { force: true });
+    rmSync(path, { force: true });
   } catch {
     // Already gone.
   }
+}
+
+/** Releases the lock `path`, its record first, if it is still the one this process created. */
+function releaseLock(path: string, mine: BigIntStats): void {
+  releaseIfMine(path, mine, [`${path}${WHO}`]);
 }
 
 /** `Busy`; `elsewhere`, where the holder runs when this process cannot tell whether it still does. */
@@ -279,11 +363,12 @@ function busy(home: string, path: string, owner: number | null, elsewhere?: stri
 }
 
 /**
- * Removes the stale lock `seen` (its stat when judged stale) if it is still that very file. One
- * process at a time may do so: it holds `<lock>.takeover`, created exclusively, while it checks and
- * removes; nobody else removes a lock, and a new lock can only be created once the old one is gone,
- * so the file checked is the file removed. A takeover file left by a crash is itself stale after
- * {@link FRESH_MS} and removed. Exported for its test.
+ * Removes the stale lock `seen` (its stat when judged stale) if it is still that very file, its record
+ * first. One process at a time may do so: it holds `<lock>.takeover`, created exclusively, while it
+ * checks and removes; nobody else removes a lock, and a new lock can only be created once the old one
+ * is gone, so the file checked is the file removed (and the record removed, its stale owner's). A
+ * takeover file left by a crash is itself stale after {@link FRESH_MS} and removed. Exported for its
+ * test.
  */
 export function takeOverStale(home: string, path: string, seen: BigIntStats): void {
   const guard = `${path}.takeover`;
@@ -307,6 +392,7 @@ export function takeOverStale(home: string, path: string, seen: BigIntStats): vo
       return; // released meanwhile: the caller tries again
     }
     if (!sameFile(now, seen)) throw busy(home, path, null);
+    rmSync(`${path}${WHO}`, { force: true });
     rmSync(path, { force: true });
   } finally {
     releaseIfMine(guard, held);
