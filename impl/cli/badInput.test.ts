@@ -60,10 +60,14 @@ describe('bad input is refused before it can do harm', () => {
 
   test('an input file that is missing or a folder: CannotRead, before any HSM is opened', async () => {
     const missing = await run('user', 'U1', 'decrypt', 'no-such.skm', 'out.txt');
-    expect([missing.code, missing.err]).toEqual([1, 'sekey user U1 decrypt: CannotRead: no-such.skm: no such file']);
+    expect([missing.code, missing.err]).toEqual([
+      1,
+      'sekey user U1 decrypt: CannotRead: no-such.skm: no such file\n' +
+        '  what to do: Check the path (relative to the working directory), or give - for standard input.',
+    ]);
     const folder = await run('user', 'U1', 'check-update', tempDir());
     expect(folder.code).toBe(1);
-    expect(folder.err).toMatch(/: CannotRead: .*: a folder, not a file$/);
+    expect(folder.err).toMatch(/: CannotRead: .*: a folder, not a file\n {2}what to do: /);
   });
 
   test('demo --keep on a folder that is not empty: a coded refusal, no stack', async () => {
@@ -71,7 +75,9 @@ describe('bad input is refused before it can do harm', () => {
     writeFileSync(join(dir, 'x'), 'x');
     const r = await sekey(['demo', '--keep', dir]);
     expect(r.code).toBe(1);
-    expect(r.err).toBe(`sekey demo: NotEmpty: --keep ${dir}: the directory is not empty`);
+    expect(r.err).toBe(
+      `sekey demo: NotEmpty: --keep ${dir}: the directory is not empty\n  what to do: Give a new or empty folder.`,
+    );
     expect(readdirSync(dir)).toEqual(['x']);
   });
 
@@ -81,7 +87,9 @@ describe('bad input is refused before it can do harm', () => {
       const r = await sekey([command], { cwd: outside });
       expect(r.code, command).toBe(1);
       expect(r.err).toMatch(new RegExp(`^sekey ${command}: NotInRepository: .*root of an SEkey-TS clone`));
-      expect(r.err.split('\n')).toHaveLength(1);
+      // The error and what to do, and no stack.
+      expect(r.err.split('\n')).toHaveLength(2);
+      expect(r.err.split('\n')[1]).toMatch(/^ {2}what to do: Run them at the root of the clone/);
     }
     // spec with --out writes anywhere.
     const out = join(outside, 'spec.md');

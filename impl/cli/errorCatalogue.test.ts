@@ -11,7 +11,9 @@ import {
   codeListEntries,
   errorCatalogue,
   readDocComment,
+  catalogueJsonPath,
   renderErrorCatalogue,
+  renderErrorCatalogueJson,
 } from './errorCatalogue.ts';
 import { main } from './sekeyCommand.ts';
 
@@ -44,6 +46,18 @@ describe('docs/errors.md', () => {
       committed === renderErrorCatalogue(read),
       'docs/errors.md is stale: run `npm run errors` and commit it',
     ).toBe(true);
+    const json = readFileSync(join(ROOT, 'docs/errors.json'), 'utf8');
+    expect(json === renderErrorCatalogueJson(read), 'docs/errors.json is stale: run `npm run errors`').toBe(true);
+  });
+
+  test('docs/errors.json holds the same rows for programs: class, code, meaning, what to do', () => {
+    const rows = errorCatalogue(read);
+    const parsed = JSON.parse(renderErrorCatalogueJson(read)) as { errors: unknown[] };
+    expect(parsed.errors).toEqual(
+      rows.map((r) => ({ class: r.className, code: r.code, meaning: r.meaning, remedy: r.remedy })),
+    );
+    expect(catalogueJsonPath('/x/docs/errors.md')).toBe('/x/docs/errors.json');
+    expect(catalogueJsonPath('/tmp/table')).toBe('/tmp/table.json');
   });
 
   test('lists every file that declares error codes, and every code is PascalCase', () => {
@@ -155,11 +169,20 @@ describe('sekey errors', () => {
       expect(missing.err).toContain('is missing: run `npm run errors`');
       expect((await sekey(['errors', '--out', file])).code).toBe(0);
       expect(readFileSync(file, 'utf8')).toBe(renderErrorCatalogue(read));
-      expect((await sekey(['errors', '--check', '--out', file])).out).toContain('is current');
+      expect(readFileSync(join(dir, 'errors.json'), 'utf8')).toBe(renderErrorCatalogueJson(read));
+      expect((await sekey(['errors', '--check', '--out', file])).out).toContain('is current, with 1 companion file.');
       writeFileSync(file, 'old');
       const stale = await sekey(['errors', '--check', '--out', file]);
       expect(stale.code).toBe(1);
       expect(stale.err).toContain('is stale');
+      // The JSON beside it is checked too.
+      expect((await sekey(['errors', '--out', file])).code).toBe(0);
+      writeFileSync(join(dir, 'errors.json'), '{}');
+      const staleJson = await sekey(['errors', '--check', '--out', file]);
+      expect([staleJson.code, staleJson.err]).toEqual([
+        1,
+        `${join(dir, 'errors.json')} is stale: run \`npm run errors\` and commit it.`,
+      ]);
       expect((await sekey(['errors', '--help'])).out).toMatch(/^usage: sekey errors \[--check\] \[--out FILE\]/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,9 @@
  * each entry of a `*_ERROR_CODES` list (the codes of `KmsError`, `SekeyError`, `DatabaseError`,
  * `InstallationError`, `DeviceError`, `CliError`, the binary codec's and the persisted snapshot's)
  * and each storage-fault class with its own `code` (flash, key store, power loss). The comment's
- * text is the meaning; its `@remedy` tag, what to do.
+ * text is the meaning; its `@remedy` tag, what to do. Beside it, `docs/errors.json` holds the same
+ * rows for programs, and for `sekey` itself, which prints a refusal's remedy under it
+ * (`errorRemedy.ts`).
  *
  * Nothing can drift: a code without a comment or a `@remedy` fails the generation, a list read from
  * the source must equal the list at run time, every code must be PascalCase, `npm run errors --
@@ -212,9 +214,11 @@ export function renderErrorCatalogue(read: (path: string) => string): string {
       'message, which is for people and never holds key bytes, PINs or plaintext. A refused operation changes ' +
       'nothing. ' +
       'The `sekey` command prints `code: message` and exits with 1 (2 for a wrong command line, 3 for an internal ' +
-      'error; with `--json` it also prints `{"error": {code, message, exit}}`, whose code is `Usage` for a wrong ' +
-      'command line and `Internal` for an internal error, neither of them in the table; a file-system error ' +
-      "keeps the system's code, such as `ENOENT` or `EACCES`). Two codes are not refusals: " +
+      'error; with `--json` it also prints `{"error": {code, message, exit, remedy}}`, whose code is `Usage` for a ' +
+      'wrong command line and `Internal` for an internal error, neither of them in the table; a file-system error ' +
+      "keeps the system's code, such as `ENOENT` or `EACCES`). Under the message it prints the code's " +
+      '"What to do", and `--json` gives it as the error\'s `remedy`; `docs/errors.json` holds this table for ' +
+      'programs. Two codes are not refusals: ' +
       '`ShareNotWritten` (exit 4) says the change was made and saved, and printed as done (with `--json`, the ' +
       "command's own object, and no error object), but its files did not all reach the share; `ImagesNotSaved` " +
       '(exit 4 too) says the change is in effect, held by a checkpoint, but the last save failed; ' +
@@ -231,4 +235,21 @@ export function renderErrorCatalogue(read: (path: string) => string): string {
     `Sources: ${ERROR_SOURCES.map((s) => `\`${s.path}\``).join(', ')}.`,
     '',
   ].join('\n');
+}
+
+/** Where the catalogue's rows for programs go beside the document `out`: `errors.md` → `errors.json`. */
+export function catalogueJsonPath(out: string): string {
+  return out.endsWith('.md') ? `${out.slice(0, -'.md'.length)}.json` : `${out}.json`;
+}
+
+/** The rows of `docs/errors.md` for programs (`docs/errors.json`): class, code, meaning, what to do. */
+export function renderErrorCatalogueJson(read: (path: string) => string): string {
+  const rows = errorCatalogue(read).map((r) => ({
+    class: r.className,
+    code: r.code,
+    meaning: r.meaning,
+    remedy: r.remedy,
+  }));
+  const generated = 'by `npm run errors` from the doc comments of the error code lists and error classes';
+  return `${JSON.stringify({ generated, errors: rows }, null, 2)}\n`;
 }

@@ -31,7 +31,15 @@ describe('output safety', () => {
     const refusal = Object.assign(new Error('no user \u009b31m'), { code: 'UnknownUser' });
     expect(reportError('sekey user', refusal, io, { json: true })).toBe(1);
     const printed = terminalSafe(out.join('\n'));
-    expect(JSON.parse(printed)).toEqual({ error: { code: 'UnknownUser', message: 'no user \u009b31m', exit: 1 } });
+    // An error of no catalogued class takes the code's remedy when one class alone has that code.
+    expect(JSON.parse(printed)).toEqual({
+      error: {
+        code: 'UnknownUser',
+        message: 'no user \u009b31m',
+        exit: 1,
+        remedy: expect.stringMatching(/^Check the ID/),
+      },
+    });
   });
 
   test('display width: CJK and emoji take two columns, combining marks none', () => {

@@ -9,7 +9,7 @@ import { Args } from './args.ts';
 import { CliError } from './cliError.ts';
 import type { CliIo } from './cliIo.ts';
 import type { GlobalFlags } from './commandLine.ts';
-import { json } from './format.ts';
+import { count, json } from './format.ts';
 import { makeFolders } from '../host/makeFolders.ts';
 
 /** Whether `dir` is the root of a clone of SEkey-TS (its package and its sources). */
@@ -79,7 +79,7 @@ export async function runGeneratedDocument(
     const state = bad.length === 0 ? 'current' : (bad[0]?.state ?? 'stale');
     if (flags.json) io.out(json({ command: doc.script, out, state, files: states }));
     else if (bad.length === 0)
-      io.out(`${out} is current${files.length > 1 ? `, with ${files.length - 1} companion files` : ''}.`);
+      io.out(`${out} is current${files.length > 1 ? `, with ${count(files.length - 1, 'companion file')}` : ''}.`);
     else for (const b of bad) io.err(`${b.path} is ${b.state}: run \`npm run ${doc.script}\` and commit it.`);
     return bad.length === 0 ? 0 : 1;
   }

@@ -1,12 +1,14 @@
 /**
  * How a failed command ends. A wrong command line is a usage error (exit 2); a refusal with a stable
  * `code` — `KmsError`, `SekeyError`, `DatabaseError`, `DeviceError`, `InstallationError`,
- * `CliError`, or a file-system error — prints `code: message` (exit 1); anything else is a bug:
- * one line saying so (exit 3), its stack only with `--debug`. With `--json` the error is also
- * printed on standard output as `{"error": {code, message, exit}}`. `ShareNotWritten` is no refusal:
- * the change was made, saved and printed as done (`announce.ts`), only its files did not all reach
- * the share; it exits 4, so that a script tells it from a refusal (and does not make the change
- * again), and with `--json` standard output keeps the one object the command printed. So does
+ * `CliError`, or a file-system error — prints `code: message` (exit 1) and, under it, what to
+ * do (the code's remedy in `docs/errors.md`); anything else is a bug: one line saying so (exit 3),
+ * its stack only with `--debug`. With `--json` the error is also printed on standard output as
+ * `{"error": {code, message, exit, remedy}}` (`remedy` only where the catalogue has one).
+ * `ShareNotWritten` is no refusal: the change was made, saved and printed as done (`announce.ts`),
+ * only its files did not all reach the share; it exits 4, so that a script tells it from a refusal
+ * (and does not make the change again), and with `--json` standard output keeps the one object the
+ * command printed. So does
  * `ImagesNotSaved`: the change is in effect (a checkpoint holds it), only the last save failed. And
  * `CheckpointNotSaved` after steps whose change was saved (`changed`): exit 4 with its error object,
  * as the command stopped before printing one of its own; without such steps it is a refusal (exit 1).
@@ -14,6 +16,7 @@
  */
 import { UsageError } from './args.ts';
 import type { CliIo } from './cliIo.ts';
+import { remedyOf } from './errorRemedy.ts';
 import { json } from './format.ts';
 
 /** Exit codes of the `sekey` command. */
@@ -34,8 +37,8 @@ export interface ReportOptions {
 
 /** Prints `error` for the command `prefix` (e.g. `sekey admin add-user`); returns the exit code. */
 export function reportError(prefix: string, error: unknown, io: CliIo, options: ReportOptions = {}): number {
-  const asJson = (code: string, message: string, exit: number): number => {
-    if (options.json === true) io.out(json({ error: { code, message, exit } }));
+  const asJson = (code: string, message: string, exit: number, remedy: string | null = null): number => {
+    if (options.json === true) io.out(json({ error: { code, message, exit, ...(remedy === null ? {} : { remedy }) } }));
     return exit;
   };
   if (error instanceof UsageError) {
@@ -49,12 +52,14 @@ export function reportError(prefix: string, error: unknown, io: CliIo, options: 
     // DeviceError messages already start with their code.
     const message = error.message.startsWith(`${code}: `) ? error.message.slice(code.length + 2) : error.message;
     io.err(`${prefix}: ${code}: ${message}`);
+    const remedy = remedyOf(error.name, code);
+    if (remedy !== null) io.err(`  what to do: ${remedy}`);
     if (code === 'ShareNotWritten' || code === 'ImagesNotSaved') return EXIT.notPublished;
     // Stopped at a checkpoint after steps whose change is saved: not all done, but not nothing either.
     // The command printed no object of its own (its work failed), so the error object is printed.
     if (code === 'CheckpointNotSaved' && (error as { changed?: unknown }).changed === true)
-      return asJson(code, message, EXIT.notPublished);
-    return asJson(code, message, EXIT.refused);
+      return asJson(code, message, EXIT.notPublished, remedy);
+    return asJson(code, message, EXIT.refused, remedy);
   }
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   const oneLine = message.split('\n')[0] ?? message;

@@ -330,7 +330,7 @@ describe('sekey on a persistent installation', () => {
     );
     const denied = await run('user', 'U3', 'decrypt', 'after.skm', 'x.txt');
     expect(denied.code).toBe(1);
-    expect(denied.err).toBe(
+    expect(denied.err.split('\n')[0]).toBe(
       'sekey user U3 decrypt: KeyUnavailable: this device holds no key K2001: it was not given to U3, or not yet ' +
         '(`sekey user U3 sync` brings what the administrator gave since)',
     );
@@ -345,7 +345,12 @@ describe('sekey on a persistent installation', () => {
 
   test('typed refusals exit 1 with their code; wrong command lines exit 2', async () => {
     const dup = await run('admin', 'add-user', 'U1', 'again');
-    expect(dup).toMatchObject({ code: 1, err: 'sekey admin add-user: DuplicateUser: user U1 exists' });
+    expect(dup).toMatchObject({
+      code: 1,
+      err:
+        'sekey admin add-user: DuplicateUser: user U1 exists\n' +
+        '  what to do: Choose another ID, or rename the existing user (rename-user).',
+    });
     expect((await run('admin', 'activate-key', 'K9999')).err).toContain('UnknownKey');
     expect((await run('admin', 'add-group', 'G2', 'x', '--max-keys', '2', '--cryptoperiod', 'soon')).code).toBe(2);
     expect((await run('admin', 'add-group', 'G2', 'x')).err).toContain('--max-keys N --cryptoperiod DURATION');
@@ -354,8 +359,8 @@ describe('sekey on a persistent installation', () => {
     expect((await run('admin', 'provision', 'U5')).code).toBe(2);
     expect((await run('user', 'U9', 'sync')).err).toContain('NoDevice');
     expect((await run('user', 'U1', 'encrypt', 'note.txt', 'x.skm')).err).toContain('--to');
-    expect((await run('user', 'U1', 'decrypt', 'missing.skm', 'x.txt')).err).toBe(
-      'sekey user U1 decrypt: CannotRead: missing.skm: no such file',
+    expect((await run('user', 'U1', 'decrypt', 'missing.skm', 'x.txt')).err).toMatch(
+      /^sekey user U1 decrypt: CannotRead: missing.skm: no such file\n {2}what to do: Check the path/,
     );
     const back = await run('admin', 'users', ...at('2026-01-01'));
     expect(back.code).toBe(1);
@@ -371,7 +376,7 @@ describe('sekey on a persistent installation', () => {
 
   test('a wrong PIN spends a try that persists between runs', async () => {
     const first = await run('user', 'U2', 'keys', '--pin', 'wrong-pin');
-    expect(first.err).toBe('sekey user U2 keys: WrongPin: wrong user PIN, 2 tries left');
+    expect(first.err.split('\n')[0]).toBe('sekey user U2 keys: WrongPin: wrong user PIN, 2 tries left');
     const second = await run('user', 'U2', 'keys', '--pin', 'wrong-pin');
     expect(second.err).toContain('1 try left');
     // The right PIN from the environment, chosen for the last try (pinCommands.ts: LastPinTry).
@@ -464,7 +469,7 @@ describe('sekey on a persistent installation', () => {
     expect(await ok('admin', 'key-info', 'K2003')).toMatch(/state: +preActivation/);
     expect((await ok('admin', 'keys', '--group', 'G2')).split('\n')).toHaveLength(3);
     const unknown = await run('admin', 'keys', '--group', 'G9');
-    expect([unknown.code, unknown.err]).toEqual([1, 'sekey admin keys: UnknownGroup: no group G9']);
+    expect([unknown.code, unknown.err.split('\n')[0]]).toEqual([1, 'sekey admin keys: UnknownGroup: no group G9']);
     expect(await ok('admin', 'groups')).toMatch(/G2 +pair +U1,U2 +1 +20d +shared/);
     expect(await ok('admin', 'user-info', 'U2')).toMatch(/groups: +G1,G2/);
     await ok('admin', 'rename-user', 'U3', 'caroline', '--no-publish');
@@ -927,7 +932,9 @@ describe('sekey on a hostile share', () => {
               `device image`,
           ),
         );
-        expect(r.err.split('\n')).toHaveLength(1);
+        // The error and what to do, and no stack.
+        expect(r.err.split('\n'), `${who}/${file} ${how}`).toHaveLength(2);
+        expect(r.err.split('\n')[1]).toMatch(/^ {2}what to do: /);
         writeFileSync(path, original);
       }
       expect((await run(...argv)).code).toBe(0);
@@ -1003,7 +1010,7 @@ describe('freshness: heartbeats and NotFresh on a persistent installation', () =
       // Alice misses that heartbeat: two days and a minute after her last update, she may not encrypt.
       const late = await run('user', 'U1', 'encrypt', '--to', 'U2', 'note.txt', 'late.skm', '--at', '+2161m');
       expect(late.code).toBe(1);
-      expect(late.err).toBe(
+      expect(late.err.split('\n')[0]).toBe(
         'sekey user U1 encrypt: NotFresh: the last authentic update from the administrator was issued ' +
           '2026-01-05T09:00Z, 2 days ago; ' +
           'this installation allows encrypting for 2 days after it: sync (`sekey user U1 sync`) to get the ' +

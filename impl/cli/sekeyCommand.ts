@@ -14,7 +14,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Args, UsageError } from './args.ts';
 import type { CliIo } from './cliIo.ts';
 import { processIo } from './cliIo.ts';
@@ -27,6 +26,7 @@ import type { CaughtSignal } from './interrupts.ts';
 import { EXIT, reportError } from './reportError.ts';
 import { DEMO_PINS, SETUP_EXAMPLES, SETUP_HEADING, examplesHelp } from './commandExamples.ts';
 import { fitHelp } from './helpText.ts';
+import { packageRoot } from './packageRoot.ts';
 
 interface Command {
   readonly summary: string;
@@ -146,24 +146,31 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
   errors: {
-    summary: "write docs/errors.md from the error codes' doc comments (--check: fail if stale)",
+    summary: "write docs/errors.md (and .json) from the error codes' doc comments (--check: fail if stale)",
     usage: 'sekey errors [--check] [--out FILE]',
     help: [
       'Renders one table of every error code (class, code, meaning, what to do) from the doc comments of',
-      'the error code lists and error classes, read from the SEkey-TS sources under the current directory.',
+      'the error code lists and error classes, read from the SEkey-TS sources under the current directory;',
+      'beside it, the same rows as JSON (errors.md -> errors.json), which sekey reads to print what to do.',
       '  --out FILE  where to write (default: docs/errors.md under the current directory)',
-      '  --check     write nothing; exit 1 if FILE differs from what would be written',
+      '  --check     write nothing; exit 1 if a file differs from what would be written',
       examplesHelp(['sekey errors --check', 'sekey errors --out /tmp/errors.md'], 'examples (in a clone of SEkey-TS):'),
     ].join('\n'),
     run: async (argv, io, flags) => {
       const { runGeneratedDocument } = await import('./generatedDocument.ts');
-      const { renderErrorCatalogue } = await import('./errorCatalogue.ts');
+      const { catalogueJsonPath, renderErrorCatalogue, renderErrorCatalogueJson } = await import('./errorCatalogue.ts');
       const { resolve } = await import('node:path');
       return runGeneratedDocument(argv, io, flags, {
         script: 'errors',
         defaultOut: 'docs/errors.md',
         readsSources: true,
-        render: (cwd, out) => [[out, renderErrorCatalogue((path) => readFileSync(resolve(cwd, path), 'utf8'))]],
+        render: (cwd, out) => {
+          const read = (path: string): string => readFileSync(resolve(cwd, path), 'utf8');
+          return [
+            [out, renderErrorCatalogue(read)],
+            [catalogueJsonPath(out), renderErrorCatalogueJson(read)],
+          ];
+        },
       });
     },
   },
@@ -236,15 +243,7 @@ export function usage(): string {
 
 /** This package's version, from its package.json (found above this file, in the sources or in dist/). */
 export function version(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
-      if (pkg.name === 'sekey' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // not here: look higher up
-    }
-    if (dirname(dir) === dir) return 'unknown';
-  }
+  return packageRoot()?.version ?? 'unknown';
 }
 
 /** The name a failing command is reported under: `sekey admin add-user`, `sekey user U1 sync`. */

@@ -223,11 +223,15 @@ describe('exit codes, --json and what changing commands return', () => {
     ]);
   });
 
-  test('0 done, 1 refused, 2 usage, 3 internal error (one line; the stack with --debug)', async () => {
+  test('0 done, 1 refused (and what to do), 2 usage, 3 internal error (one line; stack with --debug)', async () => {
     expect((await run('admin', 'users')).code).toBe(0);
     const refused = await run('admin', 'add-user', 'U1', 'again');
     expect(refused.code).toBe(1);
-    expect(refused.err).toBe('sekey admin add-user: DuplicateUser: user U1 exists');
+    // The refusal, and under it the code's remedy from docs/errors.md, its backticks dropped.
+    expect(refused.err).toBe(
+      'sekey admin add-user: DuplicateUser: user U1 exists\n' +
+        '  what to do: Choose another ID, or rename the existing user (rename-user).',
+    );
     expect((await run('admin', 'add-user', 'U7')).code).toBe(2);
     const broken: World = {
       env,
@@ -271,7 +275,12 @@ describe('exit codes, --json and what changing commands return', () => {
 
   test('--json on refusals and usage errors too', async () => {
     expect(JSON.parse((await run('admin', 'add-user', 'U1', 'again', '--json')).out)).toEqual({
-      error: { code: 'DuplicateUser', message: 'user U1 exists', exit: 1 },
+      error: {
+        code: 'DuplicateUser',
+        message: 'user U1 exists',
+        exit: 1,
+        remedy: 'Choose another ID, or rename the existing user (rename-user).',
+      },
     });
     expect(JSON.parse((await run('--json', 'admin', 'add-user')).out)).toMatchObject({
       error: { code: 'Usage', exit: 2 },
