@@ -562,6 +562,14 @@ export function deadUsers(): UserId[] {
   return [...deadHsms];
 }
 
+/**
+ * The HSMs in the attic without power (dead, or cut and never restarted) that the admin never
+ * forgot, as `forgetOldHsm` picks them (their places in the attic, in the order they left service).
+ */
+export function unforgottenDeadHsms(): number[] {
+  return [...atticHsms.values()].flatMap((hsm, i) => (!hsm.device.powered && hsm.forgotten === null ? [i] : []));
+}
+
 /** Every key published to `userId`'s current HSM, by the model's history. */
 function sentTo(m: DeploymentModel, userId: UserId): Set<string> {
   const since = m.deviceSince.get(userId);

@@ -23,6 +23,7 @@ import type { Mutant } from './deployment.testkit.ts';
 import {
   commandArb,
   deadUsers,
+  unforgottenDeadHsms,
   describe,
   execute,
   precondition,
@@ -79,6 +80,10 @@ export async function converge(m: DeploymentModel, r: Deployment): Promise<void>
     if (m.kms.users[user] !== undefined) await execute({ t: 'provision', user }, m, r);
     else if (m.devices.has(user)) await execute({ t: 'forgetHsm', user, fate: 'lost' }, m, r);
   }
+  // Then the dead HSMs in the drawer, replaced but on record: each forgotten by the serial on its
+  // case, as lost (its flash still holds what it was sent; whoever repairs it reads that), as an
+  // operator clearing the drawer would. Without this, random runs rarely reach a dead HSM by serial.
+  for (const pick of unforgottenDeadHsms()) await execute({ t: 'forgetOldHsm', pick, fate: 'lost' }, m, r);
   for (const userId of m.deviceIds()) {
     const slot = r.slot(userId);
     if (usable(slot)) continue;
