@@ -16,6 +16,9 @@
  *   which every caller already handles;
  * - refuses stream folders that are not real directories (a symbolic link, a file, a FIFO): read
  *   as empty and reported; a write into one fails with `UnsafeShare`;
+ * - writes and removes inside the stream's folder entered one folder at a time (`pinnedFolder.ts`),
+ *   so that a folder swapped for a link after its check cannot divert them into another folder;
+ *   and clears junk under a needed name without ever walking it (`clearJunk`);
  * - handles errors per entry: one unreadable file never stops the others from being read.
  *
  * Skipping is safe: every file that matters is authenticated by an HSM, so an entry that is not read
@@ -34,17 +37,20 @@ import {
   readdirSync,
   renameSync,
   rmSync,
+  rmdirSync,
   statSync,
+  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { checkSegment } from '../protocol/transport.ts';
 import type { Transport } from '../protocol/transport.ts';
 import { fsyncDirectory, writeFileAtomic } from './atomicFile.ts';
 import { InstallationError } from './installationError.ts';
-import { makeFolders } from './makeFolders.ts';
+import { inPinnedFolder, kindOf } from './pinnedFolder.ts';
+import type { FolderRefusal } from './pinnedFolder.ts';
 
 /**
  * The largest file the transport reads: 16 MiB. A legitimate update file is far smaller — a full
@@ -93,14 +99,39 @@ export const SHARE_MARKER = '.sekey-share';
 /** Writes the marker of the share at `root` for the installation of admin HSM `serial` (see `shareOf`). */
 export function writeShareMarker(root: string, serial: string): void {
   const path = join(root, SHARE_MARKER);
-  // Junk planted under the marker's name (a folder, a FIFO) would make the rename fail: removed
-  // first, as a write removes what is not a regular file under its target's name.
-  try {
-    if (!lstatSync(path).isFile()) rmSync(path, { recursive: true, force: true });
-  } catch (error) {
-    if (errno(error) !== 'ENOENT') throw error;
-  }
+  // Junk planted under the marker's name (a folder, a FIFO) would make the rename fail: cleared
+  // first, as a write clears what is not a regular file under its target's name.
+  clearJunk(path);
   writeFileAtomic(path, `${serial}\n`);
+}
+
+/**
+ * Clears the name `path` of whatever is there but a regular file, so that a write can take it: a
+ * link, FIFO, socket or device is unlinked (a link itself, never what it points to); an empty
+ * folder is removed; a folder with entries is moved aside under a temporary name, which readers
+ * skip, and left to whoever planted it. Never a recursive removal: walking, by path, a tree that
+ * others can change while it is walked (a folder inside swapped for a link to one of the
+ * administrator's) deletes outside it, as Node's `rmSync(…, { recursive: true })` would.
+ */
+function clearJunk(path: string): void {
+  let stats: Stats;
+  try {
+    stats = lstatSync(path);
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return;
+    throw error;
+  }
+  if (stats.isFile()) return;
+  if (!stats.isDirectory()) {
+    unlinkSync(path);
+    return;
+  }
+  try {
+    rmdirSync(path);
+  } catch (error) {
+    if (errno(error) !== 'ENOTEMPTY' && errno(error) !== 'EEXIST') throw error;
+    renameSync(path, join(dirname(path), `.tmp-junk-${randomBytes(6).toString('hex')}`));
+  }
 }
 
 /**
@@ -156,21 +187,6 @@ export function readShareMarker(root: string): ShareMarker {
 
 /** Our own temporary files (`write`): skipped without a report. */
 const TEMPORARY = /^\.tmp-/;
-
-/** What kind of file system entry `stats` describes, for messages. */
-function kindOf(stats: {
-  isFile(): boolean;
-  isDirectory(): boolean;
-  isSymbolicLink(): boolean;
-  isFIFO(): boolean;
-  isSocket(): boolean;
-}): string {
-  if (stats.isFile()) return 'a regular file';
-  if (stats.isDirectory()) return 'a directory';
-  if (stats.isSymbolicLink()) return 'a symbolic link';
-  if (stats.isFIFO()) return 'a FIFO';
-  return stats.isSocket() ? 'a socket' : 'a device';
-}
 
 function errno(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? String(error);
@@ -366,64 +382,80 @@ export class DirectoryTransport implements Transport {
   }
 
   /**
-   * Writes a file atomically. An entry of the same name that is not a regular file (a directory or
-   * FIFO someone put there) is removed first, so that junk cannot stop the administrator publishing.
+   * Writes a file atomically, in its stream's folder entered as `pinnedFolder.ts` does (a folder
+   * swapped for a link between its check and the write cannot divert the write). An entry of the same
+   * name that is not a regular file (a directory or FIFO someone put there) is cleared first
+   * ({@link clearJunk}), so that junk cannot stop the administrator publishing.
    * @throws InstallationError `UnsafeShare` when a folder on the way is not a real directory.
    */
   async write(stream: string, name: string, bytes: Uint8Array): Promise<void> {
     checkSegment('file', name);
-    const first = this.#dir(stream);
-    if (first.path !== null && first.missing) makeFolders(first.path);
-    // Created just now: checked again, in case someone raced a symbolic link in.
-    const dir = first.path !== null && first.missing ? this.#dir(stream).path : first.path;
-    if (dir === null)
+    checkSegment('stream', stream);
+    this.#checkRoot();
+    const done = inPinnedFolder(this.root, stream.split('/'), true, () => {
+      clearJunk(name);
+      const tmp = `.tmp-${randomBytes(6).toString('hex')}`;
+      try {
+        writeFileSync(tmp, bytes, { flag: 'wx' });
+        const fd = openSync(tmp, 'r');
+        try {
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+        renameSync(tmp, name);
+        // The rename itself durable too: said written (an update file announced as published, an
+        // acknowledgement as sent), it must not vanish with the host's power. (Either would come back
+        // anyway: the outbox writes a missing file again, the next sync acknowledges again; late.)
+        fsyncDirectory('.');
+      } catch (error) {
+        // A full share, say: no half-written temporary file is left there (readers skip them, but
+        // they would pile up at every retry).
+        rmSync(tmp, { force: true });
+        throw error;
+      }
+    });
+    if (!done.ok) {
+      this.#refused(stream, done.refusal);
       throw new InstallationError(
         'UnsafeShare',
         `cannot write to ${stream} in ${this.root}: a folder on the way is not a real directory (remove it)`,
       );
-    const target = join(dir, name);
-    try {
-      if (!lstatSync(target).isFile()) rmSync(target, { recursive: true, force: true });
-    } catch (error) {
-      if (errno(error) !== 'ENOENT') throw error;
     }
-    const tmp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
-    try {
-      writeFileSync(tmp, bytes, { flag: 'wx' });
-      const fd = openSync(tmp, 'r');
-      try {
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, target);
-      // The rename itself durable too: said written (an update file announced as published, an
-      // acknowledgement as sent), it must not vanish with the host's power. (Either would come back
-      // anyway: the outbox writes a missing file again, the next sync acknowledges again; late.)
-      fsyncDirectory(dir);
-    } catch (error) {
-      // A full share, say: no half-written temporary file is left there (readers skip them, but
-      // they would pile up at every retry).
-      rmSync(tmp, { force: true });
-      throw error;
-    }
+  }
+
+  /** Reports a stream folder that could not be entered (a missing one is no fault). */
+  #refused(stream: string, refusal: FolderRefusal): void {
+    if (refusal.kind === 'notDirectory')
+      this.#skip(stream, '', 'notRegularFile', `${refusal.path} is ${refusal.what}, not a directory`);
+    if (refusal.kind === 'swapped')
+      this.#skip(stream, '', 'notRegularFile', `${refusal.path} was swapped for another entry while entered`);
   }
 
   /** Removes a regular file; no error if it is gone. Anything else of that name is left (and reported). */
   async remove(stream: string, name: string): Promise<void> {
     checkSegment('file', name);
-    const { path: dir, missing } = this.#dir(stream);
-    if (dir === null || missing) return;
-    const path = join(dir, name);
+    checkSegment('stream', stream);
+    this.#checkRoot();
+    let done: ReturnType<typeof inPinnedFolder>;
     try {
-      const stats = lstatSync(path);
-      if (!stats.isFile()) {
-        this.#skip(stream, name, 'notRegularFile', kindOf(stats));
-        return;
-      }
-      rmSync(path, { force: true });
+      done = inPinnedFolder(this.root, stream.split('/'), false, () => {
+        try {
+          const stats = lstatSync(name);
+          if (!stats.isFile()) {
+            this.#skip(stream, name, 'notRegularFile', kindOf(stats));
+            return;
+          }
+          rmSync(name, { force: true });
+        } catch (error) {
+          if (errno(error) !== 'ENOENT') this.#skip(stream, name, 'unreadable', errno(error));
+        }
+      });
     } catch (error) {
-      if (errno(error) !== 'ENOENT') this.#skip(stream, name, 'unreadable', errno(error));
+      // A folder on the way that cannot be entered (EACCES): reported, as a read reports it.
+      this.#skip(stream, '', 'unreadable', errno(error));
+      return;
     }
+    if (!done.ok) this.#refused(stream, done.refusal);
   }
 }
