@@ -386,7 +386,8 @@ export class DirectoryTransport implements Transport {
    * swapped for a link between its check and the write cannot divert the write). An entry of the same
    * name that is not a regular file (a directory or FIFO someone put there) is cleared first
    * ({@link clearJunk}), so that junk cannot stop the administrator publishing.
-   * @throws InstallationError `UnsafeShare` when a folder on the way is not a real directory.
+   * @throws InstallationError `UnsafeShare` when a folder on the way is not a real directory, or was
+   *   swapped while entered.
    */
   async write(stream: string, name: string, bytes: Uint8Array): Promise<void> {
     checkSegment('file', name);
@@ -417,10 +418,12 @@ export class DirectoryTransport implements Transport {
     });
     if (!done.ok) {
       this.#refused(stream, done.refusal);
-      throw new InstallationError(
-        'UnsafeShare',
-        `cannot write to ${stream} in ${this.root}: a folder on the way is not a real directory (remove it)`,
-      );
+      const why =
+        done.refusal.kind === 'swapped'
+          ? `${done.refusal.path} was swapped for another entry while it was entered (someone with write access ` +
+            'to the share is tampering with it: check the share)'
+          : `a folder on the way is not a real directory (remove it)`;
+      throw new InstallationError('UnsafeShare', `cannot write to ${stream} in ${this.root}: ${why}`);
     }
   }
 

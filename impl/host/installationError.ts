@@ -76,8 +76,10 @@ export const INSTALLATION_ERROR_CODES = [
    */
   'UnsafeHome',
   /**
-   * A folder of the share that the transport writes to is not a real directory (a link, a file).
-   * @remedy Remove the entry the message names from the share, then run the command again.
+   * A folder of the share that the transport writes to is not a real directory (a link, a file), or
+   * was swapped for another entry while the command entered it (someone is tampering with the share).
+   * @remedy Remove the entry the message names from the share, or find who changes the share, then run
+   *   the command again.
    */
   'UnsafeShare',
   /**

@@ -64,10 +64,15 @@ describe('a stream folder swapped for a link while a write enters it', () => {
     raceAt('U1', 'before', swap(u1, outside));
     await expect(t.write('updates/U1', '000000000002.update', new Uint8Array([1]))).rejects.toMatchObject({
       code: 'UnsafeShare',
+      message: expect.stringContaining(`${u1} was swapped for another entry while it was entered`),
     });
     expect(readFileSync(join(outside, '000000000002.update'), 'utf8')).toBe('the admin’s own file');
     expect(readdirSync(outside)).toEqual(['000000000002.update']);
     expect(t.skipped.map((s) => s.detail)).toEqual([`${u1} was swapped for another entry while entered`]);
+    // Now a link for good: refused as one, by its check.
+    await expect(t.write('updates/U1', '000000000003.update', new Uint8Array([1]))).rejects.toThrow(
+      /updates\/U1 in .*: a folder on the way is not a real directory/,
+    );
     expect(process.cwd()).toBe(cwd);
   });
 
