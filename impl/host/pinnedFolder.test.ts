@@ -136,6 +136,31 @@ describe('inPinnedFolder', () => {
       refusal: { kind: 'notDirectory', path: join(root, 'f'), what: 'a regular file' },
     });
   });
+
+  test('the process’s folder removed meanwhile: a write done stands, and the process is not left in the share', async () => {
+    const root = folder();
+    const gone = folder();
+    const cwd = process.cwd();
+    try {
+      realChdir(gone);
+      expect(process.cwd()).toBe(gone); // read, as the CLI reads it when it starts
+      rmSync(gone, { recursive: true });
+      const t = new DirectoryTransport(root);
+      await t.write('updates/U1', '000000000001.update', new Uint8Array([1]));
+      expect(readdirSync(join(root, 'updates', 'U1'))).toEqual(['000000000001.update']);
+      expect(process.cwd().startsWith(root)).toBe(false);
+      // Again, now that getcwd itself fails: the write is done all the same.
+      realChdir(join(gone, '..'));
+      mkdirSync(gone);
+      realChdir(gone);
+      rmSync(gone, { recursive: true });
+      await t.write('updates/U1', '000000000002.update', new Uint8Array([2]));
+      expect(readdirSync(join(root, 'updates', 'U1')).sort()).toEqual(['000000000001.update', '000000000002.update']);
+      expect(process.cwd().startsWith(root)).toBe(false);
+    } finally {
+      realChdir(cwd);
+    }
+  });
 });
 
 describe('junk under a name a write needs', () => {

@@ -17,7 +17,7 @@
  */
 import { lstatSync, mkdirSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
-import { join } from 'node:path';
+import { join, parse, sep } from 'node:path';
 import { fsyncDirectory } from './atomicFile.ts';
 import { makeFolders } from './makeFolders.ts';
 
@@ -56,11 +56,19 @@ export function kindOf(stats: {
  * Runs `work` with the process inside `root/segments…`, entered as the module comment says; a
  * missing folder is made when `make` is set (flushed into its parent), the root too. `root` itself
  * is trusted (the installation's configured share, whose parent the share's writers cannot change)
- * and entered by its path. The process's working directory is restored whatever happens.
+ * and entered by its path. The process's working directory is restored whatever happens; when it
+ * cannot be (the folder the process was in was removed or moved meanwhile), the process goes to the
+ * root of the file system rather than stay in the share, and the work's outcome stands.
  * @throws what `work` or the file system throws (EACCES, EIO…).
  */
 export function inPinnedFolder<T>(root: string, segments: readonly string[], make: boolean, work: () => T): Pinned<T> {
-  const back = process.cwd();
+  let back: string | null;
+  try {
+    back = process.cwd();
+  } catch {
+    // The process's folder was removed (ENOENT from getcwd): there is no path to come back to.
+    back = null;
+  }
   if (make) makeFolders(root);
   process.chdir(root);
   try {
@@ -96,6 +104,23 @@ export function inPinnedFolder<T>(root: string, segments: readonly string[], mak
     }
     return { ok: true, value: work() };
   } finally {
-    process.chdir(back);
+    leave(back);
   }
+}
+
+/**
+ * Goes back to `back`, or, when that fails (removed, moved, no longer searchable), to the root of the
+ * file system: never left in the share, and never an error that would hide the work's outcome (a
+ * write done and flushed reported as failed).
+ */
+function leave(back: string | null): void {
+  if (back !== null) {
+    try {
+      process.chdir(back);
+      return;
+    } catch {
+      // gone since: below
+    }
+  }
+  process.chdir(back === null ? sep : parse(back).root);
 }
