@@ -397,9 +397,11 @@ export class DirectoryTransport implements Transport {
       clearJunk(name);
       const tmp = `.tmp-${randomBytes(6).toString('hex')}`;
       try {
-        writeFileSync(tmp, bytes, { flag: 'wx' });
-        const fd = openSync(tmp, 'r');
+        // Written and flushed through the one descriptor that created it: reopened by name, it could
+        // be someone else's entry by then (a FIFO renamed over it would block the open for ever).
+        const fd = openSync(tmp, 'wx');
         try {
+          writeFileSync(fd, bytes);
           fsyncSync(fd);
         } finally {
           closeSync(fd);
