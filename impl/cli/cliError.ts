@@ -62,8 +62,8 @@ export const CLI_ERROR_CODES = [
    * was opened. Also an output of `spec` or `errors` that is a folder, lies under a file, or may not
    * be written, and a report file of `simulate` that is a folder (an `--out` folder that cannot be
    * made is a usage error: exit 2).
-   * @remedy Create the folder first, or name a file (not a folder), or give another path (or `-` for
-   * standard output).
+   * @remedy Create the folder first, or name a file (not a folder), or give another path (for
+   * `encrypt`, `decrypt` and `reprotect`, also `-` for standard output).
    */
   'CannotWrite',
 ] as const;
