@@ -457,8 +457,9 @@ export class DirectoryTransport implements Transport {
         }
       });
     } catch (error) {
-      // A folder on the way that cannot be entered (EACCES): reported, as a read reports it.
-      this.#skip(stream, '', 'unreadable', errno(error));
+      // No share there (nothing to remove, as for a missing stream folder); a folder on the way that
+      // cannot be entered (EACCES): reported, as a read reports it.
+      if (errno(error) !== 'ENOENT') this.#skip(stream, '', 'unreadable', errno(error));
       return;
     }
     if (!done.ok) this.#refused(stream, done.refusal);

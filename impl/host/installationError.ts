@@ -114,9 +114,10 @@ export const INSTALLATION_ERROR_CODES = [
    * object is printed), else 1. A PIN try spent before the failure may stay spent; one whose own save
    * failed was never compared, and one a correct PIN gave back is saved at the end.
    * @remedy Free space or fix the file the message names (a checkpoint holds both images of an HSM
-   * at once). With exit 1, run the command again; with exit 4, check what it did (`sekey admin keys`,
+   * at once). If it printed lines saying what it did (exit 4), check what it did (`sekey admin keys`,
    * `users`, `status`) before repeating anything: a command that created something would create it
-   * twice. After a provisioning that stopped so, run the provisioning again.
+   * twice; if it printed none (exit 1), run the command again. After a provisioning that stopped so,
+   * run the provisioning again.
    */
   'CheckpointNotSaved',
   /**

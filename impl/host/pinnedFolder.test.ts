@@ -104,6 +104,12 @@ describe('a stream folder swapped for a link while a write enters it', () => {
     expect([...readFileSync(join(`${u1}.moved`, '000000000002.update'))]).toEqual([7]);
   });
 
+  test('a removal from a share that is not there: nothing to remove, nothing to report', async () => {
+    const t = new DirectoryTransport(join(folder(), 'no-share'));
+    await t.remove('updates/U1', '000000000002.update');
+    expect(t.skipped).toEqual([]);
+  });
+
   test('a removal swapped before it enters removes nothing where the link points', async () => {
     const { outside, u1, t } = setUp();
     raceAt('U1', 'before', swap(u1, outside));
@@ -137,7 +143,7 @@ describe('inPinnedFolder', () => {
     });
   });
 
-  test('the process’s folder removed meanwhile: a write done stands, and the process is not left in the share', async () => {
+  test('the process’s folder removed meanwhile: a write done stands, the process not left in the share', async () => {
     const root = folder();
     const gone = folder();
     const cwd = process.cwd();

@@ -13,6 +13,11 @@
  * The working directory belongs to the whole process, so the work must be synchronous (nothing else
  * runs meanwhile) and the process's folder is restored before returning. Not for worker threads,
  * which cannot change it.
+ *
+ * Shown on POSIX systems, where a relative name is resolved from the working directory's inode (the
+ * tests race the swap on Linux). Windows resolves it from the working directory's path instead, and
+ * relies on a folder that is some process's working directory being held open against renaming;
+ * that is not tested here.
  * @module
  */
 import { lstatSync, mkdirSync } from 'node:fs';
