@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { errorCatalogue } from './errorCatalogue.ts';
 import { readCatalogue, remedyOf } from './errorRemedy.ts';
+import { packageRoot } from './packageRoot.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TWO = [
@@ -29,6 +30,12 @@ describe('what to do about a refusal', () => {
     const rows = errorCatalogue((path) => readFileSync(join(ROOT, path), 'utf8'));
     for (const r of rows)
       expect(remedyOf(r.className, r.code), `${r.className} ${r.code}`).toBe(r.remedy.replace(/`/g, ''));
+  });
+
+  test('the catalogue is found above the module, in the sources or in dist/; above no package, none', () => {
+    expect(packageRoot(join(ROOT, 'impl', 'cli'))?.dir).toBe(join(ROOT, '.').replace(/\/$/, ''));
+    expect(packageRoot(join(ROOT, 'dist', 'impl', 'cli'))?.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(packageRoot(tmpdir())).toBeNull();
   });
 
   test('a catalogue that is missing or not one gives no rows, so errors print as ever', () => {

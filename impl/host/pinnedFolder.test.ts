@@ -119,6 +119,42 @@ describe('a stream folder swapped for a link while a write enters it', () => {
 });
 
 describe('inPinnedFolder', () => {
+  test('a folder gone, or made a file, between its check and entering it: swapped', () => {
+    for (const plant of [() => undefined, (path: string) => writeFileSync(path, 'now a file')]) {
+      const root = folder();
+      mkdirSync(join(root, 'a'));
+      raceAt('a', 'before', () => {
+        rmSync(join(root, 'a'), { recursive: true });
+        plant(join(root, 'a'));
+      });
+      expect(inPinnedFolder(root, ['a'], true, () => 1)).toEqual({
+        ok: false,
+        refusal: { kind: 'swapped', path: join(root, 'a') },
+      });
+      vi.restoreAllMocks();
+    }
+  });
+
+  test('a folder that cannot be entered (EIO, EACCES): the error, and the process’s folder back', async () => {
+    const root = folder();
+    mkdirSync(join(root, 'updates', 'U1'), { recursive: true });
+    const cwd = process.cwd();
+    vi.spyOn(process, 'chdir').mockImplementation((to: string) => {
+      if (to === 'U1') throw Object.assign(new Error('EIO: i/o error, chdir'), { code: 'EIO' });
+      realChdir(to);
+    });
+    expect(() => inPinnedFolder(root, ['updates', 'U1'], false, () => 1)).toThrow('EIO');
+    expect(process.cwd()).toBe(cwd);
+    // A removal reports it, as a read does, and goes on; a write fails with it.
+    const t = new DirectoryTransport(root);
+    await t.remove('updates/U1', '000000000001.update');
+    expect(t.skipped.map((e) => [e.stream, e.reason, e.detail])).toEqual([['updates/U1', 'unreadable', 'EIO']]);
+    await expect(t.write('updates/U1', '000000000001.update', new Uint8Array([1]))).rejects.toMatchObject({
+      code: 'EIO',
+    });
+    expect(readdirSync(join(root, 'updates', 'U1'))).toEqual([]);
+  });
+
   test('makes missing folders when told, and always gives the process its folder back', () => {
     const root = folder();
     const cwd = process.cwd();
