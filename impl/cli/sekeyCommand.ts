@@ -267,11 +267,24 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     ({ flags, rest } = splitGlobals(argv));
     // Standard output under --json holds one object, also when an interruption abandons the command.
     if (flags.json) io.onAbandon?.((signal) => io.out(json({ error: interruptedBeforeChanges(signal) })));
-    code = await runCommand(rest, io, flags);
+    const help = flags.help || rest[0] === 'help';
+    code = help && flags.json ? await helpAsJson(rest, io, flags) : await runCommand(rest, io, flags);
   } catch (error) {
     code = reportError(commandPrefix(rest), error, io, flags);
   }
   return exitCode(io, code);
+}
+
+/**
+ * `--help` with `--json`: standard output under `--json` is one JSON object, so the help text goes
+ * into one, `{"command": "sekey admin add-user", "help": "usage: …"}`, for a program (an editor's
+ * completion, a wrapper) to read. A wrong command line is the usual error object.
+ */
+async function helpAsJson(rest: readonly string[], io: CliIo, flags: GlobalFlags): Promise<number> {
+  const lines: string[] = [];
+  const code = await runCommand(rest, { ...io, out: (line) => void lines.push(line) }, { ...flags, json: false });
+  io.out(json({ command: commandPrefix(rest[0] === 'help' ? rest.slice(1) : rest), help: lines.join('\n') }));
+  return code;
 }
 
 /** The `--json` error object of a command an interruption abandoned: it had changed nothing. */

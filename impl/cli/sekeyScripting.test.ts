@@ -273,6 +273,25 @@ describe('exit codes, --json and what changing commands return', () => {
     expect((await run('admin', 'delete-user', 'U3', '--yes', '--no-publish')).code).toBe(0);
   });
 
+  test('--help with --json: the help text in one object; a wrong command line the error object', async () => {
+    for (const argv of [
+      ['admin', 'add-user', '--help', '--json'],
+      ['--json', 'help', 'user', 'U1', 'sync'],
+      ['--json', '--help'],
+    ]) {
+      const r = await run(...argv);
+      expect(r.code, argv.join(' ')).toBe(0);
+      const printed = JSON.parse(r.out) as { command: string; help: string };
+      expect(printed.help, argv.join(' ')).toMatch(/^usage: sekey/);
+    }
+    expect(JSON.parse((await run('admin', 'add-user', '--help', '--json')).out)).toMatchObject({
+      command: 'sekey admin add-user',
+      help: expect.stringContaining('usage: sekey admin add-user U NAME'),
+    });
+    const wrong = await run('admin', 'frob', '--help', '--json');
+    expect([wrong.code, JSON.parse(wrong.out)]).toEqual([2, { error: expect.objectContaining({ code: 'Usage' }) }]);
+  });
+
   test('--json on refusals and usage errors too', async () => {
     expect(JSON.parse((await run('admin', 'add-user', 'U1', 'again', '--json')).out)).toEqual({
       error: {
