@@ -15,8 +15,10 @@ import { CodedError } from '../model/codedError.ts';
 export const DEVICE_ERROR_CODES = [
   /**
    * Factory init has not run yet.
-   * @remedy Initialise the HSM first (`sekey admin init` for the admin's, `sekey admin provision`
-   * for a user's).
+   * @remedy The HSM's `flash.img` holds no device state: erased, or replaced by a blank image. Restore
+   * its folder (`flash.img` with its `sd.img`) from one backup; a user's HSM
+   * can instead be replaced (`sekey admin provision U --user-pin PIN --device-admin-pin PIN --yes`,
+   * then `sync`). `sekey admin init` sets up only the admin HSM of a new installation, in a new home.
    */
   'NotInitialized',
   /**
@@ -41,7 +43,10 @@ export const DEVICE_ERROR_CODES = [
   'AccessDenied',
   /**
    * The PIN compared unequal; one try was spent.
-   * @remedy Check the PIN and try again: the message says how many tries are left.
+   * @remedy Check the PIN and try again if the message says tries are left (with one left, a PIN from
+   * `--pin` or the environment also needs `--last-try`). With none left the level is locked: a user
+   * PIN is then set anew by the administrator (`sekey admin reset-user-pin U`); for an admin PIN, see
+   * `DeviceLocked`.
    */
   'WrongPin',
   /**
@@ -172,13 +177,18 @@ export const DEVICE_ERROR_CODES = [
   'TrngFailure',
   /**
    * Persistent device state is unreadable (no valid record in either copy).
-   * @remedy Restore the HSM's flash image from a backup, or factory-reset and provision it again.
+   * @remedy Restore the HSM's folder (`flash.img` with its `sd.img`: a flash image alone from an older
+   * backup no longer matches the card) from one backup. A user's HSM can instead be replaced
+   * (`sekey admin provision U --user-pin PIN --device-admin-pin PIN --yes`, then `sync`); the
+   * administrator's has no other way back.
    */
   'StateCorrupt',
   /**
    * A provisioning peer's identity certificate does not verify against this device's root of trust
    * (RFC 8032 §5.1.7): the peer key was not certified by this device's manufacturer for that serial.
-   * @remedy Pair only HSMs certified by the same manufacturer; a device that fails is not genuine.
+   * @remedy Provision with the factory that certified the admin HSM (`--factory DIR` or
+   * `SEKEY_FACTORY`: the one `sekey admin init` used); pair only HSMs certified by the same
+   * manufacturer. A device that still fails is not genuine.
    */
   'UntrustedPeer',
   /**

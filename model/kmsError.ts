@@ -47,13 +47,15 @@ export const KMS_ERROR_CODES = [
   'DuplicateGroup',
   /**
    * No user with this ID; on a user's device, also a recipient who shares no group with the user.
-   * @remedy Check the ID (`sekey admin users`, `sekey user U users`); to write to someone outside
-   * your groups, ask the administrator for a group with both of you.
+   * @remedy Check the ID (`sekey admin users`; `sekey user U users` lists only those sharing a group
+   * with U). A recipient outside the sender's groups needs a group with both: the administrator adds
+   * them (`add-member`).
    */
   'UnknownUser',
   /**
    * No group with this ID; on a user's device, also a group the user is not a member of.
-   * @remedy Check the ID (`sekey admin groups`, `sekey user U groups`).
+   * @remedy Check the ID (`sekey admin groups`; `sekey user U groups` lists only U's groups). A user
+   * who is not a member cannot use the group: the administrator adds it (`add-member`).
    */
   'UnknownGroup',
   /**
@@ -107,7 +109,9 @@ export const KMS_ERROR_CODES = [
   /**
    * No group containing everyone has an active key within its cryptoperiod (selection tries the
    * smallest such groups first, then the next smallest: the message names every group it tried).
-   * @remedy Ask the administrator to activate a key of the group (`activate-key`), then `sync`.
+   * @remedy Ask the administrator for an active key in one of the groups the message names
+   * (`activate-key K` for a pre-active key, `resume-key K` for a suspended one, else `add-key G NAME`
+   * first), then `sync`.
    */
   'NoUsableKey',
 ] as const;

@@ -39,7 +39,8 @@ export const CLI_ERROR_CODES = [
    * A destructive command (`destroy-key`, `delete-group`, `delete-user`, `forget-hsm`, provisioning a
    * user again) was not confirmed: it was answered no on the terminal, or a prompt (a confirmation, a PIN) was
    * left with Ctrl-C; or a new PIN typed twice differed. Nothing was changed.
-   * @remedy Answer `yes` at the prompt, or pass `--yes` in scripts; type the same new PIN twice.
+   * @remedy Nothing to undo. To go ahead, run the command again and answer `yes` (or pass `--yes` where
+   * no terminal asks); a new PIN must be typed the same both times.
    */
   'NotConfirmed',
   /**

@@ -12,22 +12,28 @@ import { CodedError } from '../../model/codedError.ts';
 export const DATABASE_ERROR_CODES = [
   /**
    * A page or manifest fails authentication: modified, swapped or mixed.
-   * @remedy The card was altered: restore its image from a backup. A user's device can instead be
-   * replaced: the administrator provisions a new HSM (`sekey admin provision U --user-pin PIN
-   * --device-admin-pin PIN`), then `sync`.
+   * @remedy The card (`sd.img`) or the HSM's flash (`flash.img`) was altered, or one of them replaced
+   * by an older copy: restore the HSM's folder, both images from one backup (a card alone from an
+   * older backup reads as `RolledBack`). A user's device can instead be replaced: the administrator
+   * provisions a new HSM (`sekey admin provision U --user-pin PIN --device-admin-pin PIN --yes`), then
+   * `sync`.
    */
   'Tampered',
   /**
    * An authentic database older than the device's committed generation: a rollback.
-   * @remedy An old copy of the card was put back: restore the newest one. A user's device can
-   * instead be replaced (`sekey admin provision U --user-pin PIN --device-admin-pin PIN`, then `sync`).
+   * @remedy The card is older than the HSM's flash: an old copy of `sd.img` was put back, or its
+   * newest commit was damaged. Put the newest card back, or restore the HSM's folder (both images)
+   * from one backup. A user's device can instead be replaced (`sekey admin provision U --user-pin PIN
+   * --device-admin-pin PIN --yes`, then `sync`).
    */
   'RolledBack',
   /**
    * Structurally unreadable: truncated, wrong magic, impossible sizes; or a database that must be
    * reopened after a commit failed half-way, or a second database created on a card that holds one.
-   * @remedy Run the command again (it reopens the database); if the card itself is damaged, restore
-   * its image from a backup.
+   * @remedy When the message says the database must be reopened, run the command again. Otherwise the
+   * card is damaged: restore the HSM's folder (both images) from one backup; a user's device can
+   * instead be replaced (`sekey admin provision U --user-pin PIN --device-admin-pin PIN --yes`, then
+   * `sync`).
    */
   'Corrupt',
   /**
@@ -50,7 +56,7 @@ export const DATABASE_ERROR_CODES = [
   /**
    * The audit log's hash chain is broken.
    * @remedy An audit entry was removed or altered: treat the administrator's card as tampered with,
-   * restore it from a backup and investigate.
+   * restore the admin HSM's folder (`admin/`: both images) from one backup and investigate.
    */
   'AuditChainBroken',
   /**

@@ -19,8 +19,10 @@ export const INSTALLATION_ERROR_CODES = [
    */
   'NotInitialized',
   /**
-   * `sekey admin init` on a home that already holds an installation.
-   * @remedy Use the installation as it is, or choose another home (`--home DIR`).
+   * `sekey admin init` on a home that already holds an installation, or `sekey factory init` on a
+   * folder that already holds a factory.
+   * @remedy Use what is there as it is, or choose another folder: another home (`--home DIR`) for
+   * `sekey admin init`, another `--dir` for `sekey factory init`.
    */
   'AlreadyInitialized',
   /**
@@ -29,13 +31,19 @@ export const INSTALLATION_ERROR_CODES = [
    * the share belongs to another installation (an admin HSM or user HSMs without
    * `installation.json`, unless an init cut short left them; a share that carries files, or whose
    * marker names another admin HSM), or `--home` names a file.
-   * @remedy Restore the file from a backup, or upgrade SEkey to the version that wrote it; at init,
-   * give the new installation a home and a share of its own.
+   * @remedy Do what the message names: point `--home` at the installation's folder, or `--factory`
+   * at a factory folder (`sekey factory init --dir DIR` makes one); restore `installation.json`, or the
+   * admin HSM's folder (`admin/`) when its serial is not the installation's, from a backup; upgrade
+   * SEkey for a format version it does not read; at init, give the new installation a home and a
+   * share of its own.
    */
   'BadInstallation',
   /**
    * The user has no HSM in this installation.
-   * @remedy Provision one: `sekey admin provision U --user-pin PIN --device-admin-pin PIN`.
+   * @remedy Provision one (the administrator, after checking the ID with `sekey admin users`):
+   * `sekey admin provision U --user-pin PIN --device-admin-pin PIN`. If the user's HSM folder
+   * (`users/U`) lost its images, restore it from a backup, or provision a new HSM with `--yes` (it
+   * replaces the one in service), then `sync`.
    */
   'NoDevice',
   /**
@@ -70,7 +78,7 @@ export const INSTALLATION_ERROR_CODES = [
    * a symbolic link. Whoever may change entries there can make a command write a copy of an HSM
    * into a file of theirs (`impl/host/privateFolder.ts`). Nothing was read or written.
    * @remedy Make the folder the message names yours and closed to others (`chmod go-w FOLDER`, and
-   * `chown` it to yourself); if someone else could change it, move the installation to a new home
+   * `chown` it to yourself; a symbolic link: replace it with the folder itself); if someone else could change it, move the installation to a new home
    * of your own (copy it over, then check the HSMs' folders hold only `flash.img`, `sd.img` and
    * checkpoints of your own).
    */
@@ -113,8 +121,8 @@ export const INSTALLATION_ERROR_CODES = [
    * something, the `sekey` command exits 4 (the lines printed say what; with `--json` only this error
    * object is printed), else 1. A PIN try spent before the failure may stay spent; one whose own save
    * failed was never compared, and one a correct PIN gave back is saved at the end.
-   * @remedy Free space or fix the file the message names (a checkpoint holds both images of an HSM
-   * at once). If it printed lines saying what it did (exit 4), check what it did (`sekey admin keys`,
+   * @remedy Free space, lift the file-size limit (`ulimit -f`), or fix the file the message names (a
+   * checkpoint holds both images of an HSM at once). If it printed lines saying what it did (exit 4), check what it did (`sekey admin keys`,
    * `users`, `status`) before repeating anything: a command that created something would create it
    * twice; if it printed none (exit 1), run the command again. After a provisioning that stopped so,
    * run the provisioning again.
@@ -129,7 +137,7 @@ export const INSTALLATION_ERROR_CODES = [
    * or written to it; a change the command made before it met the share is saved, and then the
    * command ends with `ShareNotWritten` instead.
    * @remedy Mount the share (or restore the folder), or correct `share` in `installation.json`, then
-   * run `sekey admin publish` or the user's `sync` again. A share that is the right one but new and
+   * run the command again. A share that is the right one but new and
    * empty (an installation made before markers, or one whose share was mounted after init) needs the
    * marker: the message gives the file and the line to put in it.
    */

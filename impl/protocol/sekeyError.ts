@@ -33,8 +33,9 @@ export const SEKEY_ERROR_CODES = [
   /**
    * The user has no device provisioned for it yet; or a device's card holds no identity of the role
    * opening it (a user's card opened as the administrator's, or a setup that never completed).
-   * @remedy Provision one: `sekey admin provision U --user-pin PIN --device-admin-pin PIN`; for the
-   * administrator's card, point at the right home (`--home`) or initialise it again (`sekey admin init`).
+   * @remedy Check the user ID (`sekey admin users`), then provision its HSM: `sekey admin provision U
+   * --user-pin PIN --device-admin-pin PIN`. For the administrator's card, point at the right home
+   * (`--home`); after an init cut short, run `sekey admin init` again.
    */
   'NotProvisioned',
   /**
