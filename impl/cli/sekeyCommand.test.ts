@@ -358,6 +358,10 @@ describe('sekey on a persistent installation', () => {
     expect((await run('admin', 'users', '--frob')).err).toContain("unknown option '--frob'");
     expect((await run('admin', 'provision', 'U5')).code).toBe(2);
     expect((await run('user', 'U9', 'sync')).err).toContain('NoDevice');
+    // A mistyped ID is named as such, not as a user waiting for an HSM.
+    expect((await run('admin', 'resync', 'U99')).err.split('\n')[0]).toBe(
+      'sekey admin resync: NotProvisioned: no user U99, and no HSM on record for that ID',
+    );
     expect((await run('user', 'U1', 'encrypt', 'note.txt', 'x.skm')).err).toContain('--to');
     expect((await run('user', 'U1', 'decrypt', 'missing.skm', 'x.txt')).err).toMatch(
       /^sekey user U1 decrypt: CannotRead: missing.skm: no such file\n {2}what to do: Check the path/,
@@ -538,6 +542,26 @@ describe('sekey on a persistent installation', () => {
     expect((await run('user', 'U2', 'sync', '--pin', 'new-user-pin')).out).toMatch(/^applied #\d+/);
     expect((await run('user', 'U2', 'keys', '--pin', 'new-user-pin')).out).toBe(before);
     expect((await run('user', 'U2', 'decrypt', 'after.skm', 'after-out.txt', '--pin', 'new-user-pin')).code).toBe(0);
+  });
+
+  test("a user's folder holding another user's HSM is refused, not run as that user", async () => {
+    const u1 = join(home, 'users', 'U1');
+    renameSync(u1, `${u1}.own`);
+    mkdirSync(u1, { mode: 0o755 });
+    try {
+      for (const image of ['flash.img', 'sd.img']) copyFileSync(join(home, 'users', 'U2', image), join(u1, image));
+      // U2's HSM, re-provisioned above with a PIN of its own: it opens, and then says whose it is.
+      const wrong = await run('user', 'U1', 'keys', '--pin', 'new-user-pin');
+      expect(wrong.code).toBe(1);
+      expect(wrong.err.split('\n')[0]).toBe(
+        `sekey user U1 keys: BadInstallation: ${u1} holds U2's HSM, not U1's: put it back in ` +
+          `${join(home, 'users', 'U2')}, and U1's own there (or restore ${u1} from a backup)`,
+      );
+    } finally {
+      rmSync(u1, { recursive: true, force: true });
+      renameSync(`${u1}.own`, u1);
+    }
+    expect((await run('user', 'U1', 'keys')).code).toBe(0);
   });
 
   test('the lock keeps two commands off one installation', async () => {
@@ -936,6 +960,18 @@ describe('sekey on a hostile share', () => {
         expect(r.err.split('\n'), `${who}/${file} ${how}`).toHaveLength(2);
         expect(r.err.split('\n')[1]).toMatch(/^ {2}what to do: /);
         writeFileSync(path, original);
+      }
+      // One image gone: Tampered too, naming it (it was a raw ENOENT).
+      for (const file of ['sd.img', 'flash.img']) {
+        const path = join(home, who, file);
+        renameSync(path, `${path}.away`);
+        const r = await run(...argv);
+        renameSync(`${path}.away`, path);
+        expect([r.code, r.err.split('\n')[0]], `${who}/${file} missing`).toEqual([
+          1,
+          `sekey ${argv.slice(0, argv[0] === 'user' ? 3 : 2).join(' ')}: Tampered: ${path} is missing: an HSM's ` +
+            'folder holds both its images (flash.img and sd.img)',
+        ]);
       }
       expect((await run(...argv)).code).toBe(0);
     }

@@ -1,9 +1,10 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   copyFileSync,
   cpSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   readFileSync,
   readdirSync,
@@ -433,6 +434,17 @@ describe('exit codes, --json and what changing commands return', () => {
       expect(folder.err, argv[0]).not.toContain('EISDIR');
       expect(readdirSync(join(desk, 'a-folder')), argv[0]).toEqual([]);
     }
+    // Nor a FIFO (or a device): renamed over, it would become a file holding the output.
+    const fifo = join(desk, 'a-fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const intoFifo = await run('user', 'U1', 'decrypt', 'note.skm', 'a-fifo', '--force');
+    expect(intoFifo.code).toBe(1);
+    expect(intoFifo.err).toContain('CannotWrite: cannot write a-fifo: it is a device, a FIFO or a socket, not a file');
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    // A file where its folder should be is named as such.
+    writeFileSync(join(desk, 'a-file'), '');
+    const underFile = await run('user', 'U1', 'decrypt', 'note.skm', join('a-file', 'note.txt'));
+    expect(underFile.err).toContain(`CannotWrite: cannot write a-file/note.txt: ${join(desk, 'a-file')} is a file`);
   });
 
   test('--json with - as OUT is a usage error, before the input is read or any HSM opened', async () => {

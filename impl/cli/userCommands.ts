@@ -87,7 +87,8 @@ interface Output {
  * The output of `encrypt`, `decrypt` or `reprotect`, checked before any HSM is opened: `-` is
  * standard output; an existing file is replaced only with `--force` (the input itself included:
  * it has been read whole by then, and the replacement is atomic).
- * @throws CliError `OutputExists`, `CannotWrite` (no folder to write it in, or OUT is a folder)
+ * @throws CliError `OutputExists`, `CannotWrite` (no folder to write it in, or OUT is a folder, a device,
+ *   a FIFO or a socket)
  */
 function openOutput(io: CliIo, path: string, force: boolean): Output {
   if (path === '-') {
@@ -100,13 +101,24 @@ function openOutput(io: CliIo, path: string, force: boolean): Output {
   // with a raw EISDIR naming its temporary file.
   if (existsSync(full) && statSync(full).isDirectory())
     throw new CliError('CannotWrite', `cannot write ${path}: it is a folder, not a file (name a file in it)`);
+  // Nor a device or a FIFO: renamed over, /dev/null (as root) would become a file holding plaintext.
+  if (existsSync(full) && !statSync(full).isFile())
+    throw new CliError(
+      'CannotWrite',
+      `cannot write ${path}: it is a device, a FIFO or a socket, not a file (give - to write to standard output)`,
+    );
   if (!force && existsSync(full))
     throw new CliError('OutputExists', `${path} exists: pass --force to replace it, or choose another file`);
   // Checked now, before the HSM does the work: the atomic write would fail only afterwards, naming
   // its temporary file.
   const folder = dirname(full);
   if (!existsSync(folder) || !statSync(folder).isDirectory())
-    throw new CliError('CannotWrite', `cannot write ${path}: ${folder} is not a folder (create it first)`);
+    throw new CliError(
+      'CannotWrite',
+      existsSync(folder)
+        ? `cannot write ${path}: ${folder} is a file, not a folder`
+        : `cannot write ${path}: ${folder} is not a folder (create it first)`,
+    );
   // A replaced file keeps its permissions (as cp and a shell's > do): the new file is a fresh one
   // renamed over it, which would otherwise get the default mode, and an owner-only plaintext
   // replaced by decrypt --force became readable by everyone (the temporary file too, while written).

@@ -113,6 +113,17 @@ export function hasDeviceImages(dir: string): boolean {
   return existsSync(join(dir, FILES.flash)) && existsSync(join(dir, FILES.sd));
 }
 
+/**
+ * Whether `dir` holds any image of a device (after recovering an interrupted save): one image
+ * without the other is a device whose folder lost a file, to be refused as such when loaded, not a
+ * user without an HSM.
+ */
+export function hasAnyDeviceImage(dir: string): boolean {
+  if (!existsSync(dir)) return false;
+  recover(dir);
+  return existsSync(join(dir, FILES.flash)) || existsSync(join(dir, FILES.sd));
+}
+
 /** Reads a device's images, finishing an interrupted save first; a checkpoint wins over the pair it followed. */
 export function loadDeviceImages(dir: string): DeviceImages {
   recover(dir);

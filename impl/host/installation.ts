@@ -47,7 +47,13 @@ import type { Clock } from '../kms/clock.ts';
 import { systemClock } from '../kms/clock.ts';
 import { writeFileAtomic } from './atomicFile.ts';
 import { DeferredTransport, ShareOperationsFailed } from './deferredTransport.ts';
-import { hasDeviceImages, loadDeviceImages, saveDeviceCheckpoint, saveDeviceImages } from './deviceImages.ts';
+import {
+  hasAnyDeviceImage,
+  hasDeviceImages,
+  loadDeviceImages,
+  saveDeviceCheckpoint,
+  saveDeviceImages,
+} from './deviceImages.ts';
 import { watchDurablePoints } from './durablePoints.ts';
 import type { DurablePoints } from './durablePoints.ts';
 import { provisionUser } from '../kms/distribution.ts';
@@ -520,7 +526,18 @@ async function commitShare(transport: DeferredTransport, workDone: boolean): Pro
 /** Loads a device; `beforeCheckpoint` runs before a checkpoint that may carry time stamps. */
 function loadDevice(name: string, dir: string, beforeCheckpoint: () => void): LoadedDevice {
   requirePrivate(dir, false);
-  const images = loadDeviceImages(dir);
+  let images: ReturnType<typeof loadDeviceImages>;
+  try {
+    images = loadDeviceImages(dir);
+  } catch (error) {
+    // One image gone (or the folder): as cut short as a garbled one, and named, not a raw ENOENT.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const missing = (error as NodeJS.ErrnoException).path ?? dir;
+    throw new InstallationError(
+      'Tampered',
+      `${missing} is missing: an HSM's folder holds both its images (flash.img and sd.img)`,
+    );
+  }
   const meter = new CycleMeter();
   const flash = parseImage(join(dir, 'flash.img'), () => Flash.fromImage(images.flash, { meter }));
   const sd = parseImage(join(dir, 'sd.img'), () => SdCard.fromImage(images.sd, { meter }));
@@ -738,7 +755,7 @@ export class Installation {
   async withUser<T>(userId: UserId, pin: string, fn: (session: UserSession) => Promise<T>): Promise<T> {
     const dir = this.userDir(userId);
     return this.#session(async (config, clock, transport, devices, recordTime) => {
-      if (!hasDeviceImages(dir)) {
+      if (!hasAnyDeviceImage(dir)) {
         throw new InstallationError(
           'NoDevice',
           `${userId} has no HSM in ${this.home}: run \`sekey admin provision ${userId} …\` first`,
@@ -750,6 +767,16 @@ export class Installation {
       logIn(d, () => d.device.login('user', pin));
       const user = await User.open({ device: d.device, sd: d.sd, clock });
       d.openedBytes = d.sd.stats().bytesWritten;
+      // The folder names the user; the HSM's card says whose it is. Another user's images copied in
+      // would otherwise run this user's commands on that user's keys, under that user's name.
+      if (user.id !== userId) {
+        user.close();
+        throw new InstallationError(
+          'BadInstallation',
+          `${dir} holds ${user.id}'s HSM, not ${userId}'s: put it back in ${this.userDir(user.id as UserId)}, ` +
+            `and ${userId}'s own there (or restore ${dir} from a backup)`,
+        );
+      }
       // As for the admin: the replica's own record of time, not installation.json's alone. A session
       // before the last update it applied would take that update's heartbeat as dated ahead.
       const applied = user.freshness().statement?.appliedAt ?? 0;
@@ -772,7 +799,7 @@ export class Installation {
     const dir = this.userDir(userId);
     const loaded = devices.find((d) => d.dir === dir);
     if (loaded !== undefined) return loaded.device;
-    if (!hasDeviceImages(dir)) throw new InstallationError('NoDevice', `${userId} has no HSM in ${this.home}`);
+    if (!hasAnyDeviceImage(dir)) throw new InstallationError('NoDevice', `${userId} has no HSM in ${this.home}`);
     const d = loadDevice(userId, dir, recordTime);
     devices.push(d);
     return d.device;

@@ -30,10 +30,12 @@ export const INSTALLATION_ERROR_CODES = [
    * the admin HSM is not the one the installation was made with; or, at `admin init`, the home or
    * the share belongs to another installation (an admin HSM or user HSMs without
    * `installation.json`, unless an init cut short left them; a share that carries files, or whose
-   * marker names another admin HSM), or `--home` names a file.
+   * marker names another admin HSM), or `--home` names a file; or a user's folder (`users/U1`) holds
+   * another user's HSM (its images copied or moved there).
    * @remedy Do what the message names: point `--home` at the installation's folder, or `--factory`
    * at a factory folder (`sekey factory init --dir DIR` makes one); restore `installation.json`, or the
-   * admin HSM's folder (`admin/`) when its serial is not the installation's, from a backup; upgrade
+   * admin HSM's folder (`admin/`) when its serial is not the installation's, from a backup; put a
+   * user's HSM back in its own folder (or restore that folder from a backup); upgrade
    * SEkey for a format version it does not read; at init, give the new installation a home and a
    * share of its own.
    */
@@ -67,7 +69,8 @@ export const INSTALLATION_ERROR_CODES = [
    */
   'Busy',
   /**
-   * A device image (`flash.img`, `sd.img`) is not a well-formed, intact image: garbled or cut.
+   * A device image (`flash.img`, `sd.img`) is not a well-formed, intact image: garbled, cut or
+   * missing.
    * @remedy Restore the device's folder from a backup; a user's HSM can also be re-provisioned
    * (`sekey admin provision U --user-pin PIN --device-admin-pin PIN`). Nothing was changed.
    */
@@ -78,9 +81,9 @@ export const INSTALLATION_ERROR_CODES = [
    * a symbolic link. Whoever may change entries there can make a command write a copy of an HSM
    * into a file of theirs (`impl/host/privateFolder.ts`). Nothing was read or written.
    * @remedy Make the folder the message names yours and closed to others (`chmod go-w FOLDER`, and
-   * `chown` it to yourself; a symbolic link: replace it with the folder itself); if someone else could change it, move the installation to a new home
-   * of your own (copy it over, then check the HSMs' folders hold only `flash.img`, `sd.img` and
-   * checkpoints of your own).
+   * `chown` it to yourself; a symbolic link: replace it with the folder itself); if someone else could
+   * change it, move the installation to a new home of your own (copy it over, then check the HSMs'
+   * folders hold only `flash.img`, `sd.img` and checkpoints of your own).
    */
   'UnsafeHome',
   /**
@@ -122,10 +125,10 @@ export const INSTALLATION_ERROR_CODES = [
    * object is printed), else 1. A PIN try spent before the failure may stay spent; one whose own save
    * failed was never compared, and one a correct PIN gave back is saved at the end.
    * @remedy Free space, lift the file-size limit (`ulimit -f`), or fix the file the message names (a
-   * checkpoint holds both images of an HSM at once). If it printed lines saying what it did (exit 4), check what it did (`sekey admin keys`,
-   * `users`, `status`) before repeating anything: a command that created something would create it
-   * twice; if it printed none (exit 1), run the command again. After a provisioning that stopped so,
-   * run the provisioning again.
+   * checkpoint holds both images of an HSM at once). If it printed lines saying what it did (exit 4),
+   * check what it did (`sekey admin keys`, `users`, `status`) before repeating anything: a command
+   * that created something would create it twice; if it printed none (exit 1), run the command
+   * again. After a provisioning that stopped so, run the provisioning again.
    */
   'CheckpointNotSaved',
   /**

@@ -19,7 +19,7 @@ import type { Database } from '../db/sqlite.ts';
 import { isKmsDeviceKey, userKeyIds } from '../protocol/deviceKeyIds.ts';
 import { forgetDeviceView } from './deviceViews.ts';
 import { dropDeletedUsersHsm } from './retiredHsms.ts';
-import { column } from './kmsRows.ts';
+import { column, readUser } from './kmsRows.ts';
 import { requireUser } from './rules/require.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
 import { execute, query } from '../db/statementCache.ts';
@@ -199,7 +199,15 @@ export function userDeviceOf(
   userId: UserId,
 ): { serial: string; keyIds: ReturnType<typeof userKeyIds>; inService: boolean } {
   const row = query(db, 'SELECT serial, key_base, retired_at FROM user_devices WHERE user_id = ?', [userId])[0];
-  if (!row) throw new SekeyError('NotProvisioned', `user ${userId} has no provisioned device`);
+  if (!row) {
+    // The same code either way (callers tell "no HSM on record" by it), but in words: a mistyped ID
+    // is not a user waiting for an HSM.
+    const known = readUser(db, userId) !== null;
+    throw new SekeyError(
+      'NotProvisioned',
+      known ? `user ${userId} has no provisioned device` : `no user ${userId}, and no HSM on record for that ID`,
+    );
+  }
   return { serial: String(row[0]), keyIds: userKeyIds(Number(row[1])), inService: row[2] === null };
 }
 
