@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { transformWithOxc } from 'vite';
+import { transpileForChild } from './childProcess.testkit.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'sekey-pipe-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -51,3 +52,69 @@ describe('output to a reader that left (`… | head -1`)', () => {
     expect(stderr).toMatch(/EPIPE/);
   }, 30_000);
 });
+
+describe('output that fails otherwise (a full disk)', () => {
+  test.skipIf(!existsSync('/dev/full'))(
+    'is dropped too, the work finishes, and the failure is kept for sekey to report',
+    async () => {
+      const source = join(import.meta.dirname, 'ignoreClosedPipes.ts');
+      const { code } = await transformWithOxc(readFileSync(source, 'utf8'), source, { target: 'es2022' });
+      writeFileSync(join(scratch, 'ignoreClosedPipes.mjs'), code);
+      const script = join(scratch, 'child-full.mjs');
+      writeFileSync(
+        script,
+        `import { ignoreClosedPipes, outputFailure } from './ignoreClosedPipes.mjs';
+ignoreClosedPipes(process.stdout);
+for (let i = 0; i < 100; i++) {
+  process.stdout.write('line ' + i + '\\n');
+  await new Promise((resolve) => setImmediate(resolve));
+}
+process.stderr.write('failure: ' + outputFailure()?.code + '\\n');
+process.exitCode = 7;
+`,
+      );
+      const full = openSync('/dev/full', 'w');
+      try {
+        const child = spawn(process.execPath, [script], { stdio: ['ignore', full, 'pipe'] });
+        let stderr = '';
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+          stderr += chunk;
+        });
+        const status = await new Promise<number | null>((resolve) => child.on('close', (s) => resolve(s)));
+        expect({ status, stderr }).toEqual({ status: 7, stderr: 'failure: ENOSPC\n' });
+      } finally {
+        closeSync(full);
+      }
+    },
+    30_000,
+  );
+});
+
+test.skipIf(!existsSync('/dev/full'))(
+  'sekey whose output fails: says so on standard error, exit 4 where it would be 0; a refusal keeps its code',
+  { timeout: 120_000 },
+  async () => {
+    const built = await transpileForChild(join(scratch, 'sekey'));
+    const full = openSync('/dev/full', 'w');
+    try {
+      for (const [argv, exit] of [
+        [['--version'], 4],
+        [['frob', '--json'], 2],
+      ] as const) {
+        const child = spawn(process.execPath, [join(built, 'impl/cli/sekey.js'), ...argv], {
+          stdio: ['ignore', full, 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+          stderr += chunk;
+        });
+        const status = await new Promise<number | null>((resolve) => child.on('close', (s) => resolve(s)));
+        expect(status, argv.join(' ')).toBe(exit);
+        expect(stderr).toContain('sekey: its output could not all be written (ENOSPC): what it printed is incomplete');
+        expect(stderr).not.toContain('    at ');
+      }
+    } finally {
+      closeSync(full);
+    }
+  },
+);

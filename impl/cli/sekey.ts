@@ -6,7 +6,16 @@
 // First: from here on SIGUSR1 cannot open a debugger in a process holding PINs (`inspectorSignal.ts`).
 import './inspectorSignal.ts';
 import { main } from './sekeyCommand.ts';
-import { ignoreClosedPipes } from './ignoreClosedPipes.ts';
+import { ignoreClosedPipes, outputFailure } from './ignoreClosedPipes.ts';
+import { EXIT } from './reportError.ts';
 
 ignoreClosedPipes(process.stdout, process.stderr);
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// Output lost on the way (a full disk): the command's work stands, but what it printed is not whole.
+const lost = outputFailure();
+if (lost !== null) {
+  process.stderr.write(
+    `sekey: its output could not all be written (${lost.code ?? lost.message}): what it printed is incomplete\n`,
+  );
+}
+process.exitCode = lost !== null && code === EXIT.ok ? EXIT.notPublished : code;

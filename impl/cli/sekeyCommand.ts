@@ -227,8 +227,9 @@ export function usage(): string {
       'reached the share (ShareNotWritten: fix the share; the next publish or sync writes them) or the',
       'disk (ImagesNotSaved: a checkpoint holds the change; free space, and the next command completes',
       'the save; CheckpointNotSaved: the disk refused a checkpoint after steps that changed something,',
-      'which are done, the rest not), 130/143/129 Ctrl-C, SIGTERM or SIGHUP (Interrupted: nothing',
-      'changed; or the change in progress was finished and saved first, as standard error says).',
+      'which are done, the rest not; or its own output could not all be written, as standard error',
+      'says), 130/143/129 Ctrl-C, SIGTERM or SIGHUP (Interrupted: nothing changed; or the change in',
+      'progress was finished and saved first, as standard error says).',
       examplesHelp(
         [
           'sekey demo --keep ./sekey-demo     # an installation to explore, as its last lines say',
