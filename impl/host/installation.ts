@@ -366,10 +366,18 @@ function requirePrivate(path: string, follow: boolean): void {
   for (const folder of folders) {
     const why = notPrivate(folder, follow);
     if (why === null) continue;
+    // The way out that fits the reason (privateFolder.ts words each one).
+    const fix = why.startsWith('is a symbolic link')
+      ? 'replace the link with the folder itself'
+      : why.startsWith('is not a folder')
+        ? 'put the folder itself there'
+        : why.startsWith('belongs to')
+          ? 'run the command as the folder’s owner, or use a home of your own'
+          : `chmod go-w ${folder}, or a home of your own`;
     throw new InstallationError(
       'UnsafeHome',
       `${folder} ${why}: whoever may change it could make this command write a copy of an HSM into a file ` +
-        `of theirs, so the command stopped before using it (chmod go-w ${folder}, or a home of your own)`,
+        `of theirs, so the command stopped before using it (${fix})`,
     );
   }
 }
