@@ -77,7 +77,7 @@ process.exitCode = 7;
       try {
         const child = spawn(process.execPath, [script], { stdio: ['ignore', full, 'pipe'] });
         let stderr = '';
-        child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
           stderr += chunk;
         });
         const status = await new Promise<number | null>((resolve) => child.on('close', (s) => resolve(s)));
@@ -105,7 +105,7 @@ test.skipIf(!existsSync('/dev/full'))(
           stdio: ['ignore', full, 'pipe'],
         });
         let stderr = '';
-        child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
           stderr += chunk;
         });
         const status = await new Promise<number | null>((resolve) => child.on('close', (s) => resolve(s)));
