@@ -2,10 +2,10 @@
  * The commands refuse a home others may change (`impl/host/privateFolder.ts`), before anything is
  * read or written; init makes a home closed to others whatever the umask.
  */
-import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { manualInstallation, removeTempDirs, tempDir } from './sekeyRun.testkit.ts';
+import { manualInstallation, provisionedUsers, removeTempDirs, tempDir } from './sekeyRun.testkit.ts';
 
 afterAll(removeTempDirs);
 
@@ -26,6 +26,25 @@ describe.skipIf(process.getuid === undefined)('a home others may change is refus
     expect(linked.code).toBe(1);
     expect(linked.err).toMatch(/UnsafeHome: .*admin is a symbolic link: .*\(replace the link with the folder itself\)/);
     expect(readFileSync(join(home, 'admin.real', 'flash.img'))).toEqual(before);
+  });
+
+  test("a user's folder others may write to is refused before any save in it is finished", async () => {
+    const { home, run } = await manualInstallation();
+    await provisionedUsers(run, [['U1', 'alice']]);
+    const dir = join(home, 'users', 'U1');
+    const before = readFileSync(join(dir, 'flash.img'));
+    chmodSync(dir, 0o777);
+    // What someone who may write there plants: a "committed save" whose new flash image is theirs.
+    writeFileSync(join(dir, 'flash.img.new'), 'not an HSM');
+    writeFileSync(join(dir, 'COMMIT'), 'flash.img.new\n');
+    for (const argv of [
+      ['user', 'U1', 'keys'],
+      ['admin', 'reset-user-pin', 'U1', '--new-pin', 'user-pin-2'],
+    ]) {
+      const r = await run(...argv);
+      expect([r.code, r.err], argv.join(' ')).toEqual([1, expect.stringMatching(/UnsafeHome: .*users\/U1 may be/)]);
+      expect(readFileSync(join(dir, 'flash.img')), argv.join(' ')).toEqual(before);
+    }
   });
 
   test('init refuses a home others may write to, and makes one closed to them whatever the umask', async () => {

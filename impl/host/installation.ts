@@ -763,6 +763,9 @@ export class Installation {
   async withUser<T>(userId: UserId, pin: string, fn: (session: UserSession) => Promise<T>): Promise<T> {
     const dir = this.userDir(userId);
     return this.#session(async (config, clock, transport, devices, recordTime) => {
+      // Before the look for images, which finishes or discards an interrupted save in the folder:
+      // in one others may change, that would rename their files over the HSM's images.
+      requirePrivate(dir, false);
       if (!hasAnyDeviceImage(dir)) {
         throw new InstallationError(
           'NoDevice',
@@ -807,6 +810,7 @@ export class Installation {
     const dir = this.userDir(userId);
     const loaded = devices.find((d) => d.dir === dir);
     if (loaded !== undefined) return loaded.device;
+    requirePrivate(dir, false); // before the recovery hasAnyDeviceImage runs (as in withUser)
     if (!hasAnyDeviceImage(dir)) throw new InstallationError('NoDevice', `${userId} has no HSM in ${this.home}`);
     const d = loadDevice(userId, dir, recordTime);
     devices.push(d);
