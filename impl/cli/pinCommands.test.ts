@@ -1,4 +1,4 @@
-import { copyFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
@@ -111,6 +111,30 @@ describe('PINs: change, reset, and the warning before the last try', () => {
     const audit = await run('admin', 'audit');
     expect(audit.out).toContain('resetUserPin');
     expect(audit.out).not.toContain('typed-pin');
+  });
+
+  test("reset-user-pin looks at U's HSM before the admin HSM issues (and audits) an order", async () => {
+    await provisionedUsers(run, [['U2', 'bob']]);
+    const [u1, u2] = [join(home, 'users', 'U1'), join(home, 'users', 'U2')];
+    const lastAudit = async () => (await run('admin', 'audit')).out.trim().split('\n').at(-1);
+    const before = await lastAudit();
+    renameSync(u1, `${u1}.own`);
+    try {
+      // Another user's HSM in U1's folder: named, not UnknownKey from U2's HSM refusing the order.
+      cpSync(u2, u1, { recursive: true });
+      const other = await run('admin', 'reset-user-pin', 'U1', '--new-pin', 'x-new-pin');
+      expect([other.code, other.err.split('\n')[0]]).toEqual([
+        1,
+        expect.stringMatching(/^sekey admin reset-user-pin: BadInstallation: .*U1 holds HSM \S+, not U1's \S+: /),
+      ]);
+      // Its card gone: Tampered, and no reset on record.
+      rmSync(join(u1, 'sd.img'));
+      expect((await run('admin', 'reset-user-pin', 'U1', '--new-pin', 'x-new-pin')).err).toContain('Tampered');
+      expect(await lastAudit()).toBe(before);
+    } finally {
+      rmSync(u1, { recursive: true, force: true });
+      renameSync(`${u1}.own`, u1);
+    }
   });
 
   test('counting the tries left (outside the lock) leaves a save in progress alone', async () => {

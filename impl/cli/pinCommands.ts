@@ -10,7 +10,13 @@ import { Flash } from '../../device/flash.ts';
 import { SdCard } from '../../device/sdcard.ts';
 import { SecubeDevice } from '../../device/secube.ts';
 import { peekDeviceImages } from '../host/deviceImages.ts';
+import { InstallationError } from '../host/installationError.ts';
+import type { Admin } from '../kms/admin.ts';
+import { userDeviceOf } from '../kms/distribution.ts';
+import { readUser } from '../kms/kmsRows.ts';
 import { issuePinReset } from '../kms/pinReset.ts';
+import { SekeyError } from '../protocol/sekeyError.ts';
+import type { UserId } from '../../model/kms.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { UsageError } from './args.ts';
 import { pinValue } from './argValues.ts';
@@ -301,6 +307,20 @@ export const ADMIN_CHANGE_PIN: AdminCommand = {
   },
 };
 
+/** The serial of `userId`'s HSM in service, or null (no such user, no HSM, or a retired one). */
+function serialInService(admin: Admin, userId: UserId): string | null {
+  return admin.readDatabase((db) => {
+    if (readUser(db, userId) === null) return null;
+    try {
+      const { serial, inService } = userDeviceOf(db, userId);
+      return inService ? serial : null;
+    } catch (error) {
+      if (error instanceof SekeyError && error.code === 'NotProvisioned') return null;
+      throw error;
+    }
+  });
+}
+
 /**
  * `sekey admin reset-user-pin U`: a new user PIN for U's HSM, through the admin HSM. The admin HSM
  * issues a PIN reset order (`device/pinResetOrder.ts`: the new PIN sealed to U's HSM alone, fresher
@@ -329,10 +349,24 @@ export const ADMIN_RESET_USER_PIN: AdminCommand = {
   prepare: (args) => {
     const option = args.option('--new-pin');
     const userId = args.positional('user ID');
-    return async ({ session, io, did }) => {
+    return async ({ session, io, did, installation }) => {
       const newPin = await newPinValue(option, io, `user PIN of ${userId}`, NEW_PIN_ENV['--user-pin']);
+      // U's HSM first, and that it is the one paired with U: the order is issued in an audited
+      // transaction, which stood as a reset when U's folder then held no HSM, a damaged one or another
+      // user's (refused as UnknownKey). No HSM in service: issuePinReset says why (UnknownUser, …).
+      const serial = serialInService(session.admin, userId);
+      const device = serial === null ? null : session.userDevice(userId);
+      if (device !== null && device.serial !== serial)
+        throw new InstallationError(
+          'BadInstallation',
+          `${installation.userDir(userId)} holds HSM ${device.serial}, not ${userId}'s ${serial}: ` +
+            `put ${userId}'s own HSM there (or restore the folder from a backup)`,
+        );
       const delivery = issuePinReset(session.admin, userId, newPin);
-      const sequence = session.userDevice(userId).acceptPinResetOrder(delivery.channelKeyId, delivery.order);
+      const sequence = (device ?? session.userDevice(userId)).acceptPinResetOrder(
+        delivery.channelKeyId,
+        delivery.order,
+      );
       did({ user: userId, order: sequence });
       io.out(`${userId}'s HSM has a new user PIN, with all its tries (PIN reset order #${sequence} of the admin HSM)`);
     };
