@@ -441,6 +441,22 @@ describe('exit codes, --json and what changing commands return', () => {
     expect(intoFifo.code).toBe(1);
     expect(intoFifo.err).toContain('CannotWrite: cannot write a-fifo: it is a device, a FIFO or a socket, not a file');
     expect(lstatSync(fifo).isFIFO()).toBe(true);
+    // A link to a file is written through (the link stays, its target is replaced, keeping its mode),
+    // also one to standard output redirected to a file (/dev/stdout); a link to nothing is refused.
+    mkdirSync(join(desk, 'vault'));
+    writeFileSync(join(desk, 'vault', 'out.txt'), 'old', { mode: 0o600 });
+    symlinkSync(join('vault', 'out.txt'), join(desk, 'linked'));
+    expect((await run('user', 'U1', 'decrypt', 'note.skm', 'linked')).err).toContain('OutputExists');
+    expect((await run('user', 'U1', 'decrypt', 'note.skm', 'linked', '--force')).code).toBe(0);
+    expect([
+      lstatSync(join(desk, 'linked')).isSymbolicLink(),
+      readFileSync(join(desk, 'vault', 'out.txt'), 'utf8'),
+    ]).toEqual([true, 'meet at noon']);
+    expect(statSync(join(desk, 'vault', 'out.txt')).mode & 0o777).toBe(0o600);
+    symlinkSync(join(desk, 'nowhere', 'x'), join(desk, 'dangling'));
+    const dangling = await run('user', 'U1', 'decrypt', 'note.skm', 'dangling', '--force');
+    expect(dangling.err).toContain('CannotWrite: cannot write dangling: it is a symbolic link to nothing');
+    expect(lstatSync(join(desk, 'dangling')).isSymbolicLink()).toBe(true);
     // A file where its folder should be is named as such.
     writeFileSync(join(desk, 'a-file'), '');
     const underFile = await run('user', 'U1', 'decrypt', 'note.skm', join('a-file', 'note.txt'));

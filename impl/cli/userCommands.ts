@@ -4,7 +4,7 @@
  * the KMS; every key stays inside the HSM and messages only name the key.
  * @module
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { writeFileAtomic } from '../host/atomicFile.ts';
 import { decodeMessage } from '../protocol/message.ts';
@@ -96,7 +96,7 @@ function openOutput(io: CliIo, path: string, force: boolean): Output {
     if (write === undefined) throw new UsageError('- (standard output) is not available here');
     return { write, say: (to, line) => to.err(line) };
   }
-  const full = resolve(io.cwd, path);
+  const full = writtenThrough(resolve(io.cwd, path), path);
   // A folder is never replaced, --force or not: the atomic rename would fail after the HSM's work
   // with a raw EISDIR naming its temporary file.
   if (existsSync(full) && statSync(full).isDirectory())
@@ -125,6 +125,33 @@ function openOutput(io: CliIo, path: string, force: boolean): Output {
   const write = (bytes: Uint8Array) =>
     writeFileAtomic(full, bytes, existsSync(full) ? statSync(full).mode & 0o777 : undefined);
   return { write, say: (to, line) => to.out(line) };
+}
+
+/**
+ * Where OUT is written: `named` itself, or, when it is a symbolic link to a file, that file (as cp
+ * and a shell's > write). The atomic rename replaced the link itself and left its target as it was,
+ * once checked and its mode taken through the link: `/dev/stdout` (a link) with standard output
+ * redirected to a file became, as root, a file of plaintext in `/dev`. A link that leads nowhere
+ * is refused (it was replaced without `--force`); one to a folder, a device or a FIFO is left to
+ * {@link openOutput}'s refusals.
+ * @throws CliError `CannotWrite`
+ */
+function writtenThrough(named: string, path: string): string {
+  let link: boolean;
+  try {
+    link = lstatSync(named).isSymbolicLink();
+  } catch {
+    return named; // nothing there (or no folder): created, or refused, as OUT itself
+  }
+  if (!link) return named;
+  if (!existsSync(named))
+    throw new CliError('CannotWrite', `cannot write ${path}: it is a symbolic link to nothing (name the file itself)`);
+  if (!statSync(named).isFile()) return named;
+  try {
+    return realpathSync(named);
+  } catch {
+    throw new CliError('CannotWrite', `cannot write ${path}: the file its link leads to has no name (name a file)`);
+  }
 }
 
 /**
