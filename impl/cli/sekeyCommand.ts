@@ -255,8 +255,11 @@ function commandPrefix(words: readonly string[]): string {
 
 /** Runs the CLI on `argv` (without node and script); returns the exit code, decided once at the end. */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  // Before the options are parsed, so that a wrong one (`--home` without its folder, `--json` twice)
+  // is the error object under --json too, as every other wrong command line is.
+  const ended = argv.indexOf('--');
   let flags: GlobalFlags = {
-    json: false,
+    json: (ended === -1 ? argv : argv.slice(0, ended)).includes('--json'),
     lastTry: false,
     debug: argv.includes('--debug'),
     help: false,
@@ -268,7 +271,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     ({ flags, rest } = splitGlobals(argv));
     // Standard output under --json holds one object, also when an interruption abandons the command.
     if (flags.json) io.onAbandon?.((signal) => io.out(json({ error: interruptedBeforeChanges(signal) })));
-    const help = flags.help || rest[0] === 'help';
+    // --version wins over --help (runCommand): its own object, not one of help text.
+    const help = (flags.help || rest[0] === 'help') && !flags.version;
     code = help && flags.json ? await helpAsJson(rest, io, flags) : await runCommand(rest, io, flags);
   } catch (error) {
     code = reportError(commandPrefix(rest), error, io, flags);

@@ -291,6 +291,18 @@ describe('exit codes, --json and what changing commands return', () => {
     });
     const wrong = await run('admin', 'frob', '--help', '--json');
     expect([wrong.code, JSON.parse(wrong.out)]).toEqual([2, { error: expect.objectContaining({ code: 'Usage' }) }]);
+    // A wrong option of every command too (it printed nothing on standard output); --version wins.
+    for (const argv of [
+      ['admin', 'provision', '--help', '--json', '--home'],
+      ['--json', '--json', '--help'],
+    ]) {
+      const r = await run(...argv);
+      expect([r.code, JSON.parse(r.out)], argv.join(' ')).toEqual([
+        2,
+        { error: expect.objectContaining({ code: 'Usage' }) },
+      ]);
+    }
+    expect(JSON.parse((await run('--json', '--version', '--help')).out)).toEqual({ version: expect.any(String) });
   });
 
   test('--json on refusals and usage errors too', async () => {
