@@ -71,8 +71,9 @@ export const INSTALLATION_ERROR_CODES = [
   /**
    * A device image (`flash.img`, `sd.img`) is not a well-formed, intact image: garbled, cut or
    * missing.
-   * @remedy Restore the device's folder from a backup; a user's HSM can also be re-provisioned
-   * (`sekey admin provision U --user-pin PIN --device-admin-pin PIN`). Nothing was changed.
+   * @remedy Restore the device's folder (both images) from one backup; a user's HSM can also be
+   * replaced (`sekey admin provision U --user-pin PIN --device-admin-pin PIN --yes`, then `sync`).
+   * Nothing was changed.
    */
   'Tampered',
   /**
