@@ -54,8 +54,9 @@ export const KMS_ERROR_CODES = [
   'UnknownUser',
   /**
    * No group with this ID; on a user's device, also a group the user is not a member of.
-   * @remedy Check the ID (`sekey admin groups`; `sekey user U groups` lists only U's groups). A user
-   * who is not a member cannot use the group: the administrator adds it (`add-member`).
+   * @remedy Check the ID (`sekey admin groups`; `sekey user U groups` lists only U's groups). A group
+   * not made yet is made with `add-group`; a user who is not a member cannot use the group until the
+   * administrator adds the user to it (`add-member`).
    */
   'UnknownGroup',
   /**

@@ -472,7 +472,9 @@ describe('exit codes, --json and what changing commands return', () => {
     // A file where its folder should be is named as such.
     writeFileSync(join(desk, 'a-file'), '');
     const underFile = await run('user', 'U1', 'decrypt', 'note.skm', join('a-file', 'note.txt'));
-    expect(underFile.err).toContain(`CannotWrite: cannot write a-file/note.txt: ${join(desk, 'a-file')} is a file`);
+    expect(underFile.err).toContain(
+      `CannotWrite: cannot write a-file/note.txt: ${join(desk, 'a-file')} is not a folder (a file or a device)`,
+    );
   });
 
   test('--json with - as OUT is a usage error, before the input is read or any HSM opened', async () => {

@@ -116,7 +116,7 @@ function openOutput(io: CliIo, path: string, force: boolean): Output {
     throw new CliError(
       'CannotWrite',
       existsSync(folder)
-        ? `cannot write ${path}: ${folder} is a file, not a folder`
+        ? `cannot write ${path}: ${folder} is not a folder (a file or a device)`
         : `cannot write ${path}: ${folder} is not a folder (create it first)`,
     );
   // A replaced file keeps its permissions (as cp and a shell's > do): the new file is a fresh one

@@ -35,7 +35,7 @@ export const SEKEY_ERROR_CODES = [
    * opening it (a user's card opened as the administrator's, or a setup that never completed).
    * @remedy Check the user ID (`sekey admin users`), then provision its HSM: `sekey admin provision U
    * --user-pin PIN --device-admin-pin PIN`. For the administrator's card, point at the right home
-   * (`--home`); after an init cut short, run `sekey admin init` again.
+   * (`--home`).
    */
   'NotProvisioned',
   /**
