@@ -6,12 +6,13 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const NONCE = new Uint8Array(12).fill(0x11);
 const CT = new Uint8Array(21).fill(0x22);
 
-function malformed(bytes: Uint8Array): void {
+function malformed(bytes: Uint8Array, message = 'not an SEkey v1 message'): void {
   try {
     decodeMessage(bytes);
   } catch (e) {
     expect(e).toBeInstanceOf(SekeyError);
     expect((e as SekeyError).code).toBe('MalformedMessage');
+    expect((e as SekeyError).message).toBe(message);
     return;
   }
   expect.unreachable();
@@ -34,8 +35,9 @@ describe('messages', () => {
   it('refuse to decode what cannot be a message', () => {
     const m = encodeMessage('K2001', NONCE, new Uint8Array(16));
     expect(decodeMessage(m).ciphertext.length).toBe(16);
-    malformed(m.subarray(0, m.length - 1));
-    malformed(m.subarray(0, 10));
+    // Cut short: named as such (a message needs its header, nonce and tag: 36 bytes at least).
+    malformed(m.subarray(0, m.length - 1), 'an SEkey v1 message cut short: 35 bytes, at least 36');
+    malformed(m.subarray(0, 10), 'an SEkey v1 message cut short: 10 bytes, at least 36');
     malformed(new Uint8Array(0));
     malformed(Uint8Array.from([0x53, 0x4b, 0x4d, 0x32, ...m.subarray(4)]));
   });

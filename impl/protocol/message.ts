@@ -37,7 +37,15 @@ export function encodeMessage(keyId: KeyId, nonce: Uint8Array, ciphertext: Uint8
 
 /** Splits a message; throws `MalformedMessage` if it cannot be one. */
 export function decodeMessage(message: Uint8Array): { keyId: KeyId; nonce: Uint8Array; ciphertext: Uint8Array } {
-  const malformedError = (): SekeyError => new SekeyError('MalformedMessage', 'not an SEkey v1 message');
+  // A file that starts as a message but is shorter than the least one is a message cut short (a copy
+  // or a transfer that stopped): said so, rather than "not a message", which sends the reader astray.
+  const least = MAGIC.length + 4 + NONCE + TAG;
+  const cut = message.length < least && bytesEqual(message.subarray(0, MAGIC.length), MAGIC);
+  const malformedError = (): SekeyError =>
+    new SekeyError(
+      'MalformedMessage',
+      cut ? `an SEkey v1 message cut short: ${message.length} bytes, at least ${least}` : 'not an SEkey v1 message',
+    );
   const malformed = (): never => {
     throw malformedError();
   };
