@@ -420,21 +420,20 @@ export class DirectoryTransport implements Transport {
     });
     if (!done.ok) {
       this.#refused(stream, done.refusal);
-      const why =
+      const todo =
         done.refusal.kind === 'swapped'
-          ? `${done.refusal.path} was swapped for another entry while it was entered (someone with write access ` +
-            'to the share is tampering with it: check the share)'
-          : `a folder on the way is not a real directory (remove it)`;
-      throw new InstallationError('UnsafeShare', `cannot write to ${stream} in ${this.root}: ${why}`);
+          ? 'someone with write access to the share is tampering with it: check the share'
+          : 'remove it';
+      throw new InstallationError(
+        'UnsafeShare',
+        `cannot write to ${stream} in ${this.root}: ${refusalDetail(done.refusal)} (${todo})`,
+      );
     }
   }
 
   /** Reports a stream folder that could not be entered (a missing one is no fault). */
   #refused(stream: string, refusal: FolderRefusal): void {
-    if (refusal.kind === 'notDirectory')
-      this.#skip(stream, '', 'notRegularFile', `${refusal.path} is ${refusal.what}, not a directory`);
-    if (refusal.kind === 'swapped')
-      this.#skip(stream, '', 'notRegularFile', `${refusal.path} was swapped for another entry while entered`);
+    if (refusal.kind !== 'missing') this.#skip(stream, '', 'notRegularFile', refusalDetail(refusal));
   }
 
   /** Removes a regular file; no error if it is gone. Anything else of that name is left (and reported). */
@@ -464,4 +463,12 @@ export class DirectoryTransport implements Transport {
     }
     if (!done.ok) this.#refused(stream, done.refusal);
   }
+}
+
+/** Why a folder of the share was not entered, naming it: for the skip report and the error alike. */
+function refusalDetail(refusal: FolderRefusal): string {
+  if (refusal.kind === 'swapped') return `${refusal.path} was swapped for another entry while it was entered`;
+  return refusal.kind === 'missing'
+    ? `${refusal.path} is missing`
+    : `${refusal.path} is ${refusal.what}, not a directory`;
 }
