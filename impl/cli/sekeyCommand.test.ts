@@ -331,8 +331,9 @@ describe('sekey on a persistent installation', () => {
     const denied = await run('user', 'U3', 'decrypt', 'after.skm', 'x.txt');
     expect(denied.code).toBe(1);
     expect(denied.err.split('\n')[0]).toBe(
-      'sekey user U3 decrypt: KeyUnavailable: this device holds no key K2001: it was not given to U3, or not yet ' +
-        '(`sekey user U3 sync` brings what the administrator gave since)',
+      'sekey user U3 decrypt: KeyUnavailable: this device holds no key K2001: it was never given to U3, or taken ' +
+        'away since (U3 left its group, or it was destroyed), or it has not arrived yet (`sekey user U3 sync` ' +
+        'brings what the administrator gave since)',
     );
     // Tampering is caught inside the HSM.
     const bytes = readFileSync(join(desk, 'after.skm'));

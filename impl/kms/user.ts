@@ -238,7 +238,8 @@ export class User {
     if (!key)
       throw new SekeyError(
         'KeyUnavailable',
-        `this device holds no key ${keyId}: it was not given to ${this.#userId}, or not yet ` +
+        `this device holds no key ${keyId}: it was never given to ${this.#userId}, or taken away since ` +
+          `(${this.#userId} left its group, or it was destroyed), or it has not arrived yet ` +
           `(\`sekey user ${this.#userId} sync\` brings what the administrator gave since)`,
       );
     return key;
