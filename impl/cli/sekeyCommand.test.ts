@@ -545,24 +545,70 @@ describe('sekey on a persistent installation', () => {
     expect((await run('user', 'U2', 'decrypt', 'after.skm', 'after-out.txt', '--pin', 'new-user-pin')).code).toBe(0);
   });
 
-  test("a user's folder holding another user's HSM is refused, not run as that user", async () => {
+  test("a user's folder holding another HSM is refused before any PIN reaches it, not run as that user", async () => {
     const u1 = join(home, 'users', 'U1');
+    const config = join(home, 'installation.json');
+    const recorded = readFileSync(config, 'utf8');
+    const hsms = (JSON.parse(recorded) as { userHsms: Record<string, string> }).userHsms;
     renameSync(u1, `${u1}.own`);
     mkdirSync(u1, { mode: 0o755 });
-    try {
-      for (const image of ['flash.img', 'sd.img']) copyFileSync(join(home, 'users', 'U2', image), join(u1, image));
-      // U2's HSM, re-provisioned above with a PIN of its own: it opens, and then says whose it is.
-      const wrong = await run('user', 'U1', 'keys', '--pin', 'new-user-pin');
+    const holding = async (from: string): Promise<Buffer> => {
+      for (const image of ['flash.img', 'sd.img']) copyFileSync(join(from, image), join(u1, image));
+      return readFileSync(join(u1, 'flash.img'));
+    };
+    const refusal = async (pin: string): Promise<string> => {
+      const wrong = await run('user', 'U1', 'keys', '--pin', pin);
       expect(wrong.code).toBe(1);
-      expect(wrong.err.split('\n')[0]).toBe(
+      return wrong.err.split('\n')[0] ?? '';
+    };
+    try {
+      // U2's HSM: installation.json records U1's serial, so it is refused before login, and a wrong PIN
+      // (U1's own) spends none of U2's tries: its flash, where a try is counted first, is untouched.
+      const flash = await holding(join(home, 'users', 'U2'));
+      expect(await refusal('1234')).toBe(
+        `sekey user U1 keys: BadInstallation: ${u1} holds U2's HSM (${hsms['U2']}), not U1's HSM ${hsms['U1']}; ` +
+          `no PIN was tried on it. Put U1's HSM back in ${u1} (or restore the folder from a backup), and U2's in ` +
+          `${join(home, 'users', 'U2')} if it is not there`,
+      );
+      expect(readFileSync(join(u1, 'flash.img')).equals(flash)).toBe(true);
+      // An HSM this home records for nobody (U2's, as if replaced since).
+      const { U2: _, ...others } = hsms;
+      writeFileSync(config, JSON.stringify({ ...JSON.parse(recorded), userHsms: others }));
+      expect(await refusal('1234')).toContain(
+        `${u1} holds HSM ${hsms['U2']}, which is no user's here (one replaced since, or another installation's), ` +
+          `not U1's HSM ${hsms['U1']}; no PIN was tried on it. Put U1's HSM back in ${u1} (or restore the folder ` +
+          'from a backup)',
+      );
+      // Without a record of U1's (an installation.json from before it), the HSM's own database says
+      // whose it is, once it opens with its PIN.
+      const { U1: __, ...noU1 } = hsms;
+      writeFileSync(config, JSON.stringify({ ...JSON.parse(recorded), userHsms: noU1 }));
+      expect(await refusal('new-user-pin')).toBe(
         `sekey user U1 keys: BadInstallation: ${u1} holds U2's HSM, not U1's: put it back in ` +
           `${join(home, 'users', 'U2')}, and U1's own there (or restore ${u1} from a backup)`,
       );
+      // The admin HSM, with the record back.
+      writeFileSync(config, recorded);
+      await holding(join(home, 'admin'));
+      expect(await refusal('1234')).toContain(
+        `${u1} holds the admin HSM (${JSON.parse(recorded).adminSerial}), not U1's HSM ${hsms['U1']}; `,
+      );
     } finally {
+      writeFileSync(config, recorded);
       rmSync(u1, { recursive: true, force: true });
       renameSync(`${u1}.own`, u1);
     }
     expect((await run('user', 'U1', 'keys')).code).toBe(0);
+  });
+
+  test("a user command records the user's HSM where installation.json does not yet (written before it)", async () => {
+    const config = join(home, 'installation.json');
+    const { userHsms, ...before } = JSON.parse(readFileSync(config, 'utf8')) as { userHsms: Record<string, string> };
+    writeFileSync(config, JSON.stringify(before));
+    expect((await run('user', 'U1', 'keys')).code).toBe(0);
+    const after = JSON.parse(readFileSync(config, 'utf8')) as { userHsms: Record<string, string> };
+    expect(after.userHsms).toEqual({ U1: userHsms['U1'] });
+    writeFileSync(config, JSON.stringify({ ...after, userHsms }));
   });
 
   test('the lock keeps two commands off one installation', async () => {

@@ -2,7 +2,8 @@
  * A persistent SEkey installation on simulated hardware, in one home directory:
  *
  * ```
- * installation.json          format, admin serial, share, clock mode, last time (installationConfig.ts)
+ * installation.json          format, admin serial, share, clock mode, last time, users' HSM serials
+ *                            (installationConfig.ts)
  * admin/flash.img, sd.img    the admin HSM: internal flash and microSD card
  * users/<U>/flash.img, sd.img  each provisioned user's HSM
  * share/                     the DirectoryTransport root (or any folder given at init: a network
@@ -219,6 +220,20 @@ export interface UserSession {
   readonly transport: Transport;
   readonly config: InstallationConfig;
   readonly clock: Clock;
+}
+
+/** What a session gives the work it runs ({@link Installation}'s `#session`). */
+interface SessionParts {
+  /** `installation.json` as the session found it. */
+  readonly config: InstallationConfig;
+  readonly clock: SessionClock;
+  readonly transport: DeferredTransport;
+  /** The devices the work loaded: every one is saved when it ends, whatever happens. */
+  readonly devices: LoadedDevice[];
+  /** Writes the session's time to `installation.json` if it moved (before a device commits with it). */
+  readonly recordTime: () => void;
+  /** Records, in `installation.json` at once, `serial` as the HSM of `userId` (`userHsms`). */
+  readonly recordUserHsm: (userId: UserId, serial: string) => void;
 }
 
 /** A device loaded from its images, with what is needed to save and report it. */
@@ -726,7 +741,7 @@ export class Installation {
 
   /** Runs `fn` in an admin session on the admin HSM, logged in at admin level with `pin`. */
   async withAdmin<T>(pin: string, fn: (session: AdminSession) => Promise<T>): Promise<T> {
-    return this.#session(async (config, clock, transport, devices, recordTime) => {
+    return this.#session(async ({ config, clock, transport, devices, recordTime, recordUserHsm }) => {
       const d = loadDevice('admin', join(this.home, ADMIN_DIR), recordTime);
       if (d.device.serial !== config.adminSerial) {
         throw new InstallationError(
@@ -750,7 +765,8 @@ export class Installation {
           publisher,
           config,
           clock,
-          provision: (userId, pins, manufacturer) => this.#provision(d, admin, clock, userId, pins, manufacturer),
+          provision: (userId, pins, manufacturer) =>
+            this.#provision(d, admin, clock, userId, pins, manufacturer, recordUserHsm),
           userDevice: (userId) => this.#sessionUserDevice(userId, devices, recordTime),
         });
       } finally {
@@ -762,7 +778,7 @@ export class Installation {
   /** Runs `fn` in a session on `userId`'s HSM, logged in at user level with `pin`. */
   async withUser<T>(userId: UserId, pin: string, fn: (session: UserSession) => Promise<T>): Promise<T> {
     const dir = this.userDir(userId);
-    return this.#session(async (config, clock, transport, devices, recordTime) => {
+    return this.#session(async ({ config, clock, transport, devices, recordTime, recordUserHsm }) => {
       // Before the look for images, which finishes or discards an interrupted save in the folder:
       // in one others may change, that would rename their files over the HSM's images.
       requirePrivate(dir, false);
@@ -774,6 +790,8 @@ export class Installation {
       }
       const d = loadDevice(userId, dir, recordTime);
       devices.push(d);
+      // Before login: a PIN typed into another HSM spends one of that HSM's tries.
+      this.#requireUsersHsm(config, userId, d.device.serial);
       this.#options.beforeLogin?.(d.device.retriesLeft.user);
       logIn(d, () => d.device.login('user', pin));
       const user = await User.open({ device: d.device, sd: d.sd, clock });
@@ -788,6 +806,9 @@ export class Installation {
             `and ${userId}'s own there (or restore ${dir} from a backup)`,
         );
       }
+      // An installation.json from before userHsms (or restored from before U's provisioning)
+      // learns U's HSM from the HSM itself, now that it has said whose it is.
+      recordUserHsm(userId, d.device.serial);
       // As for the admin: the replica's own record of time, not installation.json's alone. A session
       // before the last update it applied would take that update's heartbeat as dated ahead.
       const applied = user.freshness().statement?.appliedAt ?? 0;
@@ -803,6 +824,36 @@ export class Installation {
         user.close();
       }
     });
+  }
+
+  /**
+   * Refuses the HSM `serial` in `userId`'s folder, before any PIN reaches it, when `installation.json`
+   * records another as `userId`'s (`userHsms`); without a record the HSM's own database decides,
+   * after login ({@link withUser}).
+   * @throws InstallationError `BadInstallation`, naming whose HSM it is where this home knows.
+   */
+  #requireUsersHsm(config: InstallationConfig, userId: UserId, serial: string): void {
+    const expected = config.userHsms?.[userId];
+    if (expected === undefined || expected === serial) return;
+    const dir = this.userDir(userId);
+    const owner = Object.entries(config.userHsms ?? {}).find(([, s]) => s === serial)?.[0] as UserId | undefined;
+    const which =
+      serial === config.adminSerial
+        ? `the admin HSM (${serial})`
+        : owner !== undefined
+          ? `${owner}'s HSM (${serial})`
+          : `HSM ${serial}, which is no user's here (one replaced since, or another installation's)`;
+    const back =
+      serial === config.adminSerial
+        ? ` and the admin HSM in ${join(this.home, ADMIN_DIR)} if it is not there`
+        : owner !== undefined
+          ? ` and ${owner}'s in ${this.userDir(owner)} if it is not there`
+          : '';
+    throw new InstallationError(
+      'BadInstallation',
+      `${dir} holds ${which}, not ${userId}'s HSM ${expected}; no PIN was tried on it. Put ${userId}'s HSM back ` +
+        `in ${dir} (or restore the folder from a backup)${back === '' ? '' : `,${back}`}`,
+    );
   }
 
   /** `userId`'s HSM loaded (once) into the session's `devices`, so that the session saves it. */
@@ -824,6 +875,7 @@ export class Installation {
     userId: UserId,
     pins: ProvisionPins,
     manufacturer: Manufacturer,
+    recordUserHsm: (userId: UserId, serial: string) => void,
   ): Promise<ProvisioningRecord> {
     // The user device is saved before the admin's images may show it (see below), so the admin's
     // durable points wait until then.
@@ -851,6 +903,9 @@ export class Installation {
         throw error;
       }
       saved = d.device.serial;
+      // At once, before the admin's images: the new HSM must not be refused as a stranger in its own
+      // folder. A crash before this line leaves an HSM the admin does not know either (provision again).
+      recordUserHsm(userId, saved);
       this.#options.observer?.(report);
       return record;
     } catch (error) {
@@ -878,15 +933,7 @@ export class Installation {
    * One locked session: `work` loads the devices it needs into `devices`; whatever happens, every
    * loaded device is saved, then the share is told and the time recorded.
    */
-  async #session<T>(
-    work: (
-      config: InstallationConfig,
-      clock: Clock,
-      transport: DeferredTransport,
-      devices: LoadedDevice[],
-      recordTime: () => void,
-    ) => Promise<T>,
-  ): Promise<T> {
+  async #session<T>(work: (session: SessionParts) => Promise<T>): Promise<T> {
     requireFolder(this.home);
     if (!existsSync(this.home)) readInstallationConfig(this.home); // throws NotInitialized
     // The HSMs' folders too, before any is opened (a user's own folder is checked when it is).
@@ -916,15 +963,23 @@ export class Installation {
       // mid-session (a commit stamped with it): a command killed after a commit must not leave a
       // database whose stamps are later than the recorded time, or the next session could go back.
       let recorded = config.lastTime;
+      // What the session has recorded so far, each change written at once (see recordTime).
+      let current = config;
       const recordTime = (): void => {
         if (clock.latest <= recorded) return;
         recorded = clock.latest;
-        writeInstallationConfig(this.home, { ...config, lastTime: recorded });
+        current = { ...current, lastTime: recorded };
+        writeInstallationConfig(this.home, current);
+      };
+      const recordUserHsm = (userId: UserId, serial: string): void => {
+        if (current.userHsms?.[userId] === serial) return;
+        current = { ...current, userHsms: { ...current.userHsms, [userId]: serial } };
+        writeInstallationConfig(this.home, current);
       };
       let done = false;
       let failure: unknown = null;
       try {
-        const result = await work(config, clock, transport, devices, recordTime);
+        const result = await work({ config, clock, transport, devices, recordTime, recordUserHsm });
         done = true;
         return result;
       } catch (error) {
@@ -940,7 +995,7 @@ export class Installation {
             // A command that ran moves the clock to its time (`--at` moves a manual clock). A refused
             // one (a wrong PIN under `--at +30d`) moves it only as far as what it made durable needs.
             const time = done || devices.some(changedCard) ? clock.latest : recorded;
-            writeInstallationConfig(this.home, { ...config, lastTime: Math.max(config.lastTime, time) });
+            writeInstallationConfig(this.home, { ...current, lastTime: Math.max(config.lastTime, time) });
           });
           await commitShare(transport, done);
           for (const r of reports) this.#options.observer?.(r);

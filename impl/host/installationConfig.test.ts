@@ -54,4 +54,20 @@ describe('installation.json', () => {
       }
     },
   );
+
+  test('userHsms: optional, user IDs to serials; anything else names what is wrong', () => {
+    const recorded = { ...good, userHsms: { U1: 'S'.repeat(32), U20: 'T'.repeat(32) } };
+    expect(parseInstallationConfig(JSON.stringify(recorded))).toEqual(recorded);
+    for (const [userHsms, why] of [
+      [[], "'userHsms' must be an object of user IDs to serials"],
+      ['U1', "'userHsms' must be an object of user IDs to serials"],
+      [{ G1: 'S' }, `'userHsms' names "G1": user ID 'G1' must be U followed by a number`],
+      [{ U1: '' }, "'userHsms.U1' must be a non-empty string"],
+      [{ U1: 7 }, "'userHsms.U1' must be a non-empty string"],
+    ] as const) {
+      expect(() => parseInstallationConfig(JSON.stringify({ ...good, userHsms })), JSON.stringify(userHsms)).toThrow(
+        `installation.json: ${why}`,
+      );
+    }
+  });
 });

@@ -3,13 +3,14 @@
  * version, the admin HSM's serial (to notice a swapped admin image), where the share is, how time is
  * kept, the last time any command ran at (so time never goes back between runs), and the
  * distribution's timings: when a user is stale, how often heartbeats go out, how long users may
- * encrypt after the latest one.
+ * encrypt after the latest one; and the serial of each user's HSM, checked before a PIN is typed.
  * @module
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomicFile.ts';
 import { InstallationError } from './installationError.ts';
+import { checkId } from '../../model/kms.ts';
 import { checkFreshnessOptions, defaultFreshnessWindow, DEFAULT_HEARTBEAT_INTERVAL_MS } from '../kms/publisher.ts';
 
 /** The format version this code writes and reads. */
@@ -53,6 +54,15 @@ export interface InstallationConfig {
   /** How long users may encrypt after the latest heartbeat they applied (`admin init --freshness`). */
   readonly freshnessWindowMs?: number;
   readonly createdAt: number;
+  /**
+   * The serial of the HSM last provisioned here for each user, by user ID: what a user command
+   * checks the HSM in `users/<U>/` against *before* logging in, so that an HSM in the wrong folder
+   * (another user's, a retired one restored from an old backup, the admin's) is refused without
+   * spending one of its PIN tries. A hint, not a proof: the HSM's own database still says whose it
+   * is after login. Absent in files written before it, and for a user until a command runs on their
+   * HSM or provisions one.
+   */
+  readonly userHsms?: Readonly<Record<string, string>>;
 }
 
 /** The heartbeat interval and freshness window of an installation, defaults filled in. */
@@ -97,6 +107,7 @@ export function parseInstallationConfig(text: string): InstallationConfig {
   } catch (error) {
     return invalid((error as Error).message);
   }
+  const userHsms = v['userHsms'] === undefined ? {} : { userHsms: parseUserHsms(v['userHsms']) };
   return {
     format: INSTALLATION_FORMAT,
     adminSerial: str('adminSerial'),
@@ -106,7 +117,22 @@ export function parseInstallationConfig(text: string): InstallationConfig {
     staleAfterMs: int('staleAfterMs'),
     ...timings,
     createdAt: int('createdAt'),
+    ...userHsms,
   };
+}
+
+/** `userHsms`: user IDs to serials. */
+function parseUserHsms(value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return invalid("'userHsms' must be an object of user IDs to serials");
+  const out: Record<string, string> = {};
+  for (const [userId, serial] of Object.entries(value)) {
+    const bad = checkId('user', userId);
+    if (bad !== null) return invalid(`'userHsms' names ${JSON.stringify(userId)}: ${bad.message}`);
+    if (typeof serial !== 'string' || serial === '') return invalid(`'userHsms.${userId}' must be a non-empty string`);
+    out[userId] = serial;
+  }
+  return out;
 }
 
 /** Reads the configuration of the installation in `home`. */

@@ -31,7 +31,8 @@ export const INSTALLATION_ERROR_CODES = [
    * the share belongs to another installation (an admin HSM or user HSMs without
    * `installation.json`, unless an init cut short left them; a share that carries files, or whose
    * marker names another admin HSM), or `--home` names a file; or a user's folder (`users/U1`) holds
-   * another user's HSM (its images copied or moved there).
+   * another HSM than the user's (another user's, one replaced since, the admin's: its images copied or
+   * moved there), refused before any PIN reaches it where `installation.json` records the user's.
    * @remedy Do what the message names: point `--home` at the installation's folder, or `--factory`
    * at a factory folder (`sekey factory init --dir DIR` makes one); restore `installation.json`, or the
    * admin HSM's folder (`admin/`) when its serial is not the installation's, from a backup; put a
