@@ -575,9 +575,11 @@ describe('sekey on a persistent installation', () => {
       const { U2: _, ...others } = hsms;
       writeFileSync(config, JSON.stringify({ ...JSON.parse(recorded), userHsms: others }));
       expect(await refusal('1234')).toContain(
-        `${u1} holds HSM ${hsms['U2']}, which is no user's here (one replaced since, or another installation's), ` +
-          `not U1's HSM ${hsms['U1']}; no PIN was tried on it. Put U1's HSM back in ${u1} (or restore the folder ` +
-          'from a backup)',
+        `${u1} holds HSM ${hsms['U2']}, which is no user's here (one replaced since, another installation's, or ` +
+          `one whose provisioning was cut short), not U1's HSM ${hsms['U1']}; no PIN was tried on it. Put U1's HSM ` +
+          `back in ${u1} (or restore the folder from a backup). If installation.json was restored from a backup ` +
+          "older than U1's HSM, an admin command (`sekey admin users`) records the HSM the admin pairs with U1; a " +
+          'provisioning cut short is run again (`sekey admin provision U1 … --yes`)',
       );
       // Without a record of U1's (an installation.json from before it), the HSM's own database says
       // whose it is, once it opens with its PIN.
@@ -609,6 +611,36 @@ describe('sekey on a persistent installation', () => {
     const after = JSON.parse(readFileSync(config, 'utf8')) as { userHsms: Record<string, string> };
     expect(after.userHsms).toEqual({ U1: userHsms['U1'] });
     writeFileSync(config, JSON.stringify({ ...after, userHsms }));
+  });
+
+  test('an installation.json naming a replaced HSM (an old backup): an admin command records the one in service', async () => {
+    const config = join(home, 'installation.json');
+    const recorded = readFileSync(config, 'utf8');
+    const { userHsms, ...rest } = JSON.parse(recorded) as { userHsms: Record<string, string> };
+    // As a backup taken before U1's HSM was provisioned again: it names the one replaced since.
+    const replaced = 'R'.repeat(32);
+    writeFileSync(config, JSON.stringify({ ...rest, userHsms: { ...userHsms, U1: replaced } }));
+    try {
+      const refused = await run('user', 'U1', 'keys');
+      expect(refused.code).toBe(1);
+      expect(refused.err).toContain(`not U1's HSM ${replaced}; no PIN was tried on it`);
+      expect(refused.err).toContain('an admin command (`sekey admin users`) records the HSM the admin pairs with U1');
+      // Any admin command, read-only too, writes the admin database's pairing; U1 then runs as before.
+      expect((await run('admin', 'users')).code).toBe(0);
+      expect((JSON.parse(readFileSync(config, 'utf8')) as { userHsms: unknown }).userHsms).toEqual(userHsms);
+      expect((await run('user', 'U1', 'keys')).code).toBe(0);
+      // So too for one written before userHsms: the admin's pairing of every user with an HSM in service
+      // (not U3, deleted above: its HSM is retired).
+      writeFileSync(config, JSON.stringify(rest));
+      expect((await run('admin', 'users')).code).toBe(0);
+      expect((JSON.parse(readFileSync(config, 'utf8')) as { userHsms: unknown }).userHsms).toEqual({
+        U1: userHsms['U1'],
+        U2: userHsms['U2'],
+      });
+    } finally {
+      const now = JSON.parse(readFileSync(config, 'utf8')) as { lastTime: number };
+      writeFileSync(config, JSON.stringify({ ...JSON.parse(recorded), lastTime: now.lastTime }));
+    }
   });
 
   test('the lock keeps two commands off one installation', async () => {

@@ -57,7 +57,7 @@ import {
 } from './deviceImages.ts';
 import { watchDurablePoints } from './durablePoints.ts';
 import type { DurablePoints } from './durablePoints.ts';
-import { provisionUser } from '../kms/distribution.ts';
+import { devicesInService, provisionUser } from '../kms/distribution.ts';
 import type { ProvisioningRecord } from '../kms/distribution.ts';
 import { lockHome } from './homeLock.ts';
 import {
@@ -232,8 +232,8 @@ interface SessionParts {
   readonly devices: LoadedDevice[];
   /** Writes the session's time to `installation.json` if it moved (before a device commits with it). */
   readonly recordTime: () => void;
-  /** Records, in `installation.json` at once, `serial` as the HSM of `userId` (`userHsms`). */
-  readonly recordUserHsm: (userId: UserId, serial: string) => void;
+  /** Records, in `installation.json` at once (one write), each serial as the HSM of its user (`userHsms`). */
+  readonly recordUserHsms: (hsms: readonly (readonly [UserId, string])[]) => void;
 }
 
 /** A device loaded from its images, with what is needed to save and report it. */
@@ -741,7 +741,7 @@ export class Installation {
 
   /** Runs `fn` in an admin session on the admin HSM, logged in at admin level with `pin`. */
   async withAdmin<T>(pin: string, fn: (session: AdminSession) => Promise<T>): Promise<T> {
-    return this.#session(async ({ config, clock, transport, devices, recordTime, recordUserHsm }) => {
+    return this.#session(async ({ config, clock, transport, devices, recordTime, recordUserHsms }) => {
       const d = loadDevice('admin', join(this.home, ADMIN_DIR), recordTime);
       if (d.device.serial !== config.adminSerial) {
         throw new InstallationError(
@@ -756,6 +756,12 @@ export class Installation {
       d.openedBytes = d.sd.stats().bytesWritten;
       try {
         requireTimeAfter(admin.lastAuditedAt(), clock.now(), 'the last audited operation (in the admin database)');
+        // The admin database pairs each user with the HSM in service; installation.json may name an
+        // older one (restored from a backup taken before a provisioning) or none (written before it
+        // recorded any). A user command checks the HSM in its folder against this record before any
+        // PIN reaches it, so the record follows the admin's pairing, which never gets ahead of the
+        // user HSM's saved images (#provision).
+        recordUserHsms(admin.readDatabase((db) => devicesInService(db)));
         const publisher = new Publisher(admin, transport, {
           staleAfterMs: config.staleAfterMs,
           ...freshnessOf(config),
@@ -766,7 +772,7 @@ export class Installation {
           config,
           clock,
           provision: (userId, pins, manufacturer) =>
-            this.#provision(d, admin, clock, userId, pins, manufacturer, recordUserHsm),
+            this.#provision(d, admin, clock, userId, pins, manufacturer, recordUserHsms),
           userDevice: (userId) => this.#sessionUserDevice(userId, devices, recordTime),
         });
       } finally {
@@ -778,7 +784,7 @@ export class Installation {
   /** Runs `fn` in a session on `userId`'s HSM, logged in at user level with `pin`. */
   async withUser<T>(userId: UserId, pin: string, fn: (session: UserSession) => Promise<T>): Promise<T> {
     const dir = this.userDir(userId);
-    return this.#session(async ({ config, clock, transport, devices, recordTime, recordUserHsm }) => {
+    return this.#session(async ({ config, clock, transport, devices, recordTime, recordUserHsms }) => {
       // Before the look for images, which finishes or discards an interrupted save in the folder:
       // in one others may change, that would rename their files over the HSM's images.
       requirePrivate(dir, false);
@@ -808,7 +814,7 @@ export class Installation {
       }
       // An installation.json from before userHsms (or restored from before U's provisioning)
       // learns U's HSM from the HSM itself, now that it has said whose it is.
-      recordUserHsm(userId, d.device.serial);
+      recordUserHsms([[userId, d.device.serial]]);
       // As for the admin: the replica's own record of time, not installation.json's alone. A session
       // before the last update it applied would take that update's heartbeat as dated ahead.
       const applied = user.freshness().statement?.appliedAt ?? 0;
@@ -828,8 +834,8 @@ export class Installation {
 
   /**
    * Refuses the HSM `serial` in `userId`'s folder, before any PIN reaches it, when `installation.json`
-   * records another as `userId`'s (`userHsms`); without a record the HSM's own database decides,
-   * after login ({@link withUser}).
+   * records another as `userId`'s (`userHsms`, which every admin session brings in line with the admin
+   * database); without a record the HSM's own database decides, after login ({@link withUser}).
    * @throws InstallationError `BadInstallation`, naming whose HSM it is where this home knows.
    */
   #requireUsersHsm(config: InstallationConfig, userId: UserId, serial: string): void {
@@ -842,17 +848,26 @@ export class Installation {
         ? `the admin HSM (${serial})`
         : owner !== undefined
           ? `${owner}'s HSM (${serial})`
-          : `HSM ${serial}, which is no user's here (one replaced since, or another installation's)`;
+          : `HSM ${serial}, which is no user's here (one replaced since, another installation's, or one whose ` +
+            'provisioning was cut short)';
     const back =
       serial === config.adminSerial
         ? ` and the admin HSM in ${join(this.home, ADMIN_DIR)} if it is not there`
         : owner !== undefined
           ? ` and ${owner}'s in ${this.userDir(owner)} if it is not there`
           : '';
+    // An HSM this home records for nobody may also be U's own, and the record the stale one: the admin
+    // database has the last word, and any admin command writes it here.
+    const stale =
+      owner === undefined && serial !== config.adminSerial
+        ? `. If ${INSTALLATION_FILE} was restored from a backup older than ${userId}'s HSM, an admin command ` +
+          `(\`sekey admin users\`) records the HSM the admin pairs with ${userId}; a provisioning cut short is run ` +
+          `again (\`sekey admin provision ${userId} … --yes\`)`
+        : '';
     throw new InstallationError(
       'BadInstallation',
       `${dir} holds ${which}, not ${userId}'s HSM ${expected}; no PIN was tried on it. Put ${userId}'s HSM back ` +
-        `in ${dir} (or restore the folder from a backup)${back === '' ? '' : `,${back}`}`,
+        `in ${dir} (or restore the folder from a backup)${back === '' ? '' : `,${back}`}${stale}`,
     );
   }
 
@@ -875,7 +890,7 @@ export class Installation {
     userId: UserId,
     pins: ProvisionPins,
     manufacturer: Manufacturer,
-    recordUserHsm: (userId: UserId, serial: string) => void,
+    recordUserHsms: (hsms: readonly (readonly [UserId, string])[]) => void,
   ): Promise<ProvisioningRecord> {
     // The user device is saved before the admin's images may show it (see below), so the admin's
     // durable points wait until then.
@@ -905,7 +920,7 @@ export class Installation {
       saved = d.device.serial;
       // At once, before the admin's images: the new HSM must not be refused as a stranger in its own
       // folder. A crash before this line leaves an HSM the admin does not know either (provision again).
-      recordUserHsm(userId, saved);
+      recordUserHsms([[userId, saved]]);
       this.#options.observer?.(report);
       return record;
     } catch (error) {
@@ -971,15 +986,16 @@ export class Installation {
         current = { ...current, lastTime: recorded };
         writeInstallationConfig(this.home, current);
       };
-      const recordUserHsm = (userId: UserId, serial: string): void => {
-        if (current.userHsms?.[userId] === serial) return;
-        current = { ...current, userHsms: { ...current.userHsms, [userId]: serial } };
+      const recordUserHsms = (hsms: readonly (readonly [UserId, string])[]): void => {
+        const changed = hsms.filter(([userId, serial]) => current.userHsms?.[userId] !== serial);
+        if (changed.length === 0) return;
+        current = { ...current, userHsms: { ...current.userHsms, ...Object.fromEntries(changed) } };
         writeInstallationConfig(this.home, current);
       };
       let done = false;
       let failure: unknown = null;
       try {
-        const result = await work({ config, clock, transport, devices, recordTime, recordUserHsm });
+        const result = await work({ config, clock, transport, devices, recordTime, recordUserHsms });
         done = true;
         return result;
       } catch (error) {

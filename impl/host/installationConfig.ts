@@ -60,7 +60,9 @@ export interface InstallationConfig {
    * (another user's, a retired one restored from an old backup, the admin's) is refused without
    * spending one of its PIN tries. A hint, not a proof: the HSM's own database still says whose it
    * is after login. Absent in files written before it, and for a user until a command runs on their
-   * HSM or provisions one.
+   * HSM or provisions one. The admin database, which pairs each user with the HSM in service, has the
+   * last word: every admin session writes its pairing here (an `installation.json` restored from a
+   * backup older than a provisioning names the replaced HSM until then).
    */
   readonly userHsms?: Readonly<Record<string, string>>;
 }

@@ -191,6 +191,16 @@ function refuseDeviceInUse(db: Database, userId: UserId, userDevice: SecubeDevic
 }
 
 /**
+ * The serial of every user's HSM in service, by user ID: the pairing the admin's images hold, which
+ * `installation.json`'s `userHsms` follows (`installation.ts`).
+ */
+export function devicesInService(db: Database): [UserId, string][] {
+  return query(db, 'SELECT user_id, serial FROM user_devices WHERE retired_at IS NULL ORDER BY user_id', []).map(
+    (row) => [String(row[0]) as UserId, String(row[1])],
+  );
+}
+
+/**
  * The provisioned device of a user, or an error. `inService` is false once the user was deleted:
  * the device then only ever gets an empty view (erase everything), until a new device is provisioned.
  */
