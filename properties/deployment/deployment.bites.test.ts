@@ -6,7 +6,9 @@
  * path, the shrunk scenario as numbered steps, and a reproduction in `reports/` that fails the same
  * way.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
 
 // Every machine steps through model/pureTransition.ts (xstate's pure functions with a reused scope).
@@ -38,6 +40,8 @@ import type { Mutant } from './deployment.testkit.ts';
 import type { InvariantName } from '../../impl/simulation/invariants.ts';
 import { BOOTSTRAP, replayScenario, runSuite } from './runner.testkit.ts';
 import { CI_SEED, sizedTimeout } from '../../testing/runConfig.ts';
+import { PROGRESS_FILE_ENV, parseProgress } from '../runner/progressLine.ts';
+import type { DoneLine } from '../runner/progressLine.ts';
 
 /** The invariant each broken variant must trip. */
 const BITES: Record<Mutant, InvariantName> = {
@@ -97,13 +101,28 @@ describe('every invariant bites', () => {
   test(
     demo,
     async () => {
-      const { failure } = await runSuite({
-        suite: 'counterexample-demo',
-        ciRuns: 20,
-        maxCommands: 30,
-        mutant: 'decryptLies',
-        statistics: false,
-      });
+      // What the suite tells `npm run properties` (its progress file), read back below.
+      const progressDir = mkdtempSync(join(tmpdir(), 'sekey-demo-progress-'));
+      const progressFile = join(progressDir, 'progress.jsonl');
+      const knob = process.env[PROGRESS_FILE_ENV];
+      process.env[PROGRESS_FILE_ENV] = progressFile;
+      let failure: Awaited<ReturnType<typeof runSuite>>['failure'];
+      let done: DoneLine | undefined;
+      try {
+        ({ failure } = await runSuite({
+          suite: 'counterexample-demo',
+          ciRuns: 20,
+          maxCommands: 30,
+          mutant: 'decryptLies',
+          statistics: false,
+        }));
+        const lines = parseProgress(readFileSync(progressFile, 'utf8')).lines;
+        done = lines.find((l): l is DoneLine => l.kind === 'done');
+      } finally {
+        if (knob === undefined) delete process.env[PROGRESS_FILE_ENV];
+        else process.env[PROGRESS_FILE_ENV] = knob;
+        rmSync(progressDir, { recursive: true, force: true });
+      }
       expect(failure).not.toBeNull();
       const f = failure as NonNullable<typeof failure>;
       expect(f.invariant).toBe('readability');
@@ -113,6 +132,12 @@ describe('every invariant bites', () => {
       expect(f.report).toMatch(new RegExp(`^ +${BOOTSTRAP.length + 1}\\. `, 'm'));
       const failing = /step (\d+) \(([^)]*)\)/.exec(f.message);
       if (failing !== null) expect(f.report).toContain(`${failing[1]}. ${failing[2]}`);
+      // The counterexample the runner prints (and a campaign saves) is numbered the same way: it listed
+      // 1., 2., … under a message that said "step 22".
+      expect(done?.failed).toBe(true);
+      const listed = (done?.counterexample ?? '').split('\n');
+      expect(listed).toEqual(f.steps.map((_, i) => expect.stringMatching(`^${BOOTSTRAP.length + 1 + i}\\. `)));
+      if (failing !== null) expect(listed).toContain(`${failing[1]}. ${failing[2]}`);
       expect(f.steps.length).toBeGreaterThan(0);
       // Shrunk: a handful of steps, not the whole random run.
       expect(f.steps.length).toBeLessThanOrEqual(5);

@@ -315,12 +315,22 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
       interrupted,
       seed: failure === null ? seed : failure.seed,
       path: failure?.path ?? '',
-      counterexample: failure ? failure.steps.map((step, i) => `${i + 1}. ${describe(step)}`).join('\n') : null,
+      // Numbered as the failure's own listing and its message number them: on from the bootstrap.
+      counterexample: failure ? failure.steps.map((step, i) => `${stepNumber(i)}. ${describe(step)}`).join('\n') : null,
       error: failure?.message ?? (broke === null ? null : String(broke)),
       reproduction: failure?.reproduction ?? null,
     });
   }
   return { stats, failure };
+}
+
+/**
+ * The number of the `i`-th step after the bootstrap (from 0) in a failure's listings: numbered on from
+ * the bootstrap's steps, as the invariants' messages number them ("step 22 (…)"), in the report, the
+ * reproduction file and the counterexample the runner prints alike.
+ */
+function stepNumber(i: number): number {
+  return BOOTSTRAP.length + i + 1;
 }
 
 function describeFailure(
@@ -344,7 +354,7 @@ function describeFailure(
     `deployment seed ${deploymentSeed}; after the bootstrap (steps 1 to ${BOOTSTRAP.length}: alice, bob, carol ` +
       'in G1, alice and bob in G2, each group with an active key, synced):',
     // Numbered on from the bootstrap, as the invariants' messages number them ("step 22 (…)").
-    ...steps.map((s, i) => `  ${String(BOOTSTRAP.length + i + 1).padStart(3)}. ${describe(s)}`),
+    ...steps.map((s, i) => `  ${String(stepNumber(i)).padStart(3)}. ${describe(s)}`),
     `  then: convergence (publish, sync, resync the blocked and the unacknowledged)`,
     message,
   ];
