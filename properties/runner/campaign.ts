@@ -79,7 +79,9 @@ export function copyReproduction(source: string, folder: string, n: number): str
 
 /**
  * The failures of one batch, numbered from `next`, each saved to `failure-<n>.json` in the campaign
- * folder: every counterexample, and every other failed test with its message.
+ * folder: every counterexample, and every other failed test with its message. Counterexamples in
+ * `already` were saved as their properties ended (see {@link runCampaign}): they are not saved again,
+ * and the failed tests they explain are not saved either.
  */
 export function saveFailures(
   counts: ReadonlyMap<string, SuiteCount>,
@@ -87,12 +89,15 @@ export function saveFailures(
   folder: string,
   next: number,
   scale?: number | undefined,
+  already: ReadonlySet<DoneLine> = new Set(),
 ): CampaignFailure[] {
   const saved: CampaignFailure[] = [];
   for (const c of counts.values()) {
     const explained = new Set(c.counterexamples.map((d) => d.test));
     const entries: Array<{ test: string; message: string; done: DoneLine | null }> = [
-      ...c.counterexamples.map((d) => ({ test: d.test, message: d.error ?? '', done: d })),
+      ...c.counterexamples
+        .filter((d) => !already.has(d))
+        .map((d) => ({ test: d.test, message: d.error ?? '', done: d })),
       ...c.failedTests.filter((t) => !explained.has(t.test)).map((t) => ({ ...t, done: null })),
     ];
     for (const { test, message, done } of entries) {
@@ -273,6 +278,17 @@ export function leftOutNamed<R extends Pick<BatchResult, 'errors' | 'unrunnable'
   return { ...result, errors: result.errors.map(explain), unrunnable: result.unrunnable.map(explain) };
 }
 
+/** A batch of a campaign as it runs: its index and seed, and the failures already saved as found. */
+interface BatchRecord {
+  readonly index: number;
+  readonly seed: number;
+  active: ActiveBatch | null;
+  /** Its counterexamples saved so far. */
+  readonly saved: Set<DoneLine>;
+  /** What they were saved as. */
+  readonly failures: CampaignFailure[];
+}
+
 /**
  * Runs a campaign of `options.timeMs`; `onBatch` hears of each batch as it starts, `onLines` of
  * progress within it. Returns the summary (also written to the folder) and the totals per suite.
@@ -309,15 +325,36 @@ export async function runCampaign(
   };
   const writeSummary = () => writeFileSync(join(folder, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   writeSummary();
+  /**
+   * Saves the counterexamples of batch `at` that the progress lines brought since the last call, as
+   * their properties end: a batch of every suite runs for minutes after a failure it found, and a
+   * failure saved only with its batch would be lost with it (a hang-up, a kill, a machine that dies).
+   */
+  const saveFound = (at: BatchRecord, live: ReadonlyMap<string, SuiteCount>) => {
+    const found = new Map<string, SuiteCount>();
+    for (const [name, c] of live) {
+      const fresh = c.counterexamples.filter((d) => !at.saved.has(d));
+      for (const d of fresh) at.saved.add(d);
+      if (fresh.length > 0) found.set(name, Object.assign(emptyCount(name), { counterexamples: fresh }));
+    }
+    if (found.size === 0) return;
+    const failures = saveFailures(found, at.index, folder, summary.failures.length + 1, options.scale);
+    at.failures.push(...failures);
+    summary.failures.push(...failures);
+    summary.endedAt = new Date().toISOString();
+    writeSummary();
+  };
   /** Adds batch `index`'s counts to the campaign, saves its failures and statistics, writes the summary. */
   const record = (
-    at: { readonly index: number; readonly seed: number },
+    at: BatchRecord,
     counts: ReadonlyMap<string, SuiteCount>,
     result: Pick<BatchResult, 'errors' | 'unrunnable' | 'statistics'>,
     stopped: string | null,
   ) => {
-    const failures = saveFailures(counts, at.index, folder, summary.failures.length + 1, options.scale);
-    summary.failures.push(...failures);
+    const rest = saveFailures(counts, at.index, folder, summary.failures.length + 1, options.scale, at.saved);
+    summary.failures.push(...rest);
+    // Those saved as they were found, then the rest.
+    const failures = [...at.failures, ...rest];
     // The reproductions were moved into the folder: the counts (--json's rows) name them there.
     for (const c of counts.values()) {
       c.counterexamples.forEach((d, k) => {
@@ -350,7 +387,7 @@ export async function runCampaign(
   };
   // One listener for the whole campaign, between batches too: the batch running, if any, counts
   // what its ended properties covered (those cut short are left out), and the summary says why.
-  let current: { index: number; seed: number; active: ActiveBatch | null } | null = null;
+  let current: BatchRecord | null = null;
   // The replay shrinking on a failure after the budget, if one runs: a stop ends it, the failure saved as found.
   let shrinking: ActiveBatch | null = null;
   const release = onStopSignal((signal) => {
@@ -383,7 +420,7 @@ export async function runCampaign(
     for (let k = 0; Date.now() < endsAt && summary.stoppedEarly === null; k++) {
       const index = shardBatchIndex(options.shard, k);
       const seed = campaignSeed(campaign, index);
-      const batch: { index: number; seed: number; active: ActiveBatch | null } = { index, seed, active: null };
+      const batch: BatchRecord = { index, seed, active: null, saved: new Set(), failures: [] };
       current = batch;
       hooks.onBatch?.({ index, seed, folder, campaign });
       const result = await runBatch(
@@ -397,6 +434,7 @@ export async function runCampaign(
           ownStatistics: true,
         },
         (live) => {
+          saveFound(batch, live);
           const shown = options.suites.map((s) => {
             const sum = emptyCount(s.name);
             mergeCount(sum, totals.get(s.name) as SuiteCount);
