@@ -613,7 +613,7 @@ describe('sekey on a persistent installation', () => {
     writeFileSync(config, JSON.stringify({ ...after, userHsms }));
   });
 
-  test('an installation.json naming a replaced HSM (an old backup): an admin command records the one in service', async () => {
+  test('an old installation.json naming a replaced HSM: an admin command records the HSM in service', async () => {
     const config = join(home, 'installation.json');
     const recorded = readFileSync(config, 'utf8');
     const { userHsms, ...rest } = JSON.parse(recorded) as { userHsms: Record<string, string> };

@@ -80,7 +80,7 @@ afterEach(() => {
   for (const f of cleanUp.splice(0)) rmSync(f, { recursive: true, force: true });
 });
 
-test('a counterexample is saved, with its reproduction, as its property ends; the batch end saves it once', async () => {
+test('a counterexample is saved with its reproduction as its property ends; the batch end saves it once', async () => {
   const reports = mkdtempSync(join(tmpdir(), 'sekey-found-'));
   cleanUp.push(reports);
   h.reproduction = join(reports, 'deployment-smallest-group.repro.test.ts');
