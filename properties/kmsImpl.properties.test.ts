@@ -42,7 +42,7 @@ import {
   projectUser,
   selectKey,
 } from '../model/kms.ts';
-import type { KmsOperation, KmsState } from '../model/kms.ts';
+import type { KeySelection, KmsOperation, KmsState } from '../model/kms.ts';
 import { NO_CHANGES } from '../impl/kms/adminChanges.ts';
 import type { AdminChanges } from '../impl/kms/adminChanges.ts';
 import { isKmsDeviceKey } from '../impl/protocol/deviceKeyIds.ts';
@@ -64,11 +64,13 @@ let operationsApplied = 0;
 
 /**
  * How far the selections checked after syncs reached, counted in the model: checked, those with a
- * key to choose, and those where two common groups of different sizes had a usable key, so that the
+ * key to choose, those where two common groups of different sizes had a usable key, so that the
  * smallest-group rule decided (a selection that picks the wrong group passes unless some of these
- * are checked).
+ * are checked), and those where the key chosen tied with another on activation and on the end of
+ * its cryptoperiod, so that the last rule of key preference, the highest number, decided.
  */
-const reach = { checked: 0, chosen: 0, decidedBySize: 0 };
+const reach = { checked: 0, chosen: 0, decidedBySize: 0, decidedByNumber: 0 };
+const NO_REACH = { checked: 0, chosen: 0, decidedBySize: 0, decidedByNumber: 0 } as const;
 
 /** Whether the smallest-group rule decides `sender`'s selection for `recipients` in `state` at `now`. */
 function decidedBySize(state: KmsState, sender: string, recipients: readonly string[], now: number): boolean {
@@ -80,9 +82,39 @@ function decidedBySize(state: KmsState, sender: string, recipients: readonly str
 }
 
 /**
- * Runs of the live property at CI size: about one sequence in eleven reaches a selection the
- * smallest-group rule decides (sampled), so 80 runs miss it with odds of about 1 in 2,000 on a
- * random seed, and never on CI's fixed one.
+ * Whether the key `chosen` for `sender` and `recipients` in `state` at `now` was preferred by its
+ * number alone: another usable key of a common group of the same size was activated at the same time
+ * and ends its cryptoperiod at the same time (`KEY_PREFERENCE` of `model/selectKey.ts`).
+ */
+function decidedByNumber(
+  state: KmsState,
+  sender: string,
+  recipients: readonly string[],
+  now: number,
+  chosen: KeySelection,
+): boolean {
+  const size = state.groups[chosen.groupId]?.members.length;
+  const tier = Object.values(state.groups).filter(
+    (g) => g.members.length === size && [sender, ...recipients].every((u) => g.members.includes(u)),
+  );
+  const key = state.keys[chosen.keyId];
+  if (key === undefined) return false;
+  const { activatedAt, expiresAt } = key.lifecycle.context;
+  return Object.values(state.keys).some(
+    (k) =>
+      k.id !== key.id &&
+      tier.some((g) => g.id === k.owner) &&
+      canProtect(k, now) &&
+      k.lifecycle.context.activatedAt === activatedAt &&
+      k.lifecycle.context.expiresAt === expiresAt,
+  );
+}
+
+/**
+ * Runs of the live property at CI size: about one sequence in six reaches a selection the
+ * smallest-group rule decides, and one in five one that the key number decides (sampled:
+ * `liveOperationSequence`), so 80 runs miss either with odds under one in a million on a random
+ * seed, and never on CI's fixed one.
  */
 const LIVE_CI_RUNS = 80;
 
@@ -268,6 +300,7 @@ async function checkBoth(
         reach.checked += 1;
         if (expected.ok) reach.chosen += 1;
         if (decidedBySize(swept, userId, names, now)) reach.decidedBySize += 1;
+        if (expected.ok && decidedByNumber(swept, userId, names, now, expected.selection)) reach.decidedByNumber += 1;
         // The choice itself when there is one (findKey reads only: the first call's result is the second's).
         let choice: unknown;
         const got = outcome(() => {
@@ -330,7 +363,7 @@ describe('model against implementation', () => {
         await afterBootstrap();
         const params = progress.params<[KmsOperation[], Array<[number, number[]]>]>(200);
         seed = params.seed ?? null;
-        Object.assign(reach, { checked: 0, chosen: 0, decidedBySize: 0 });
+        Object.assign(reach, NO_REACH);
         await fc.assert(
           fc.asyncProperty(operationSequence(30, 40, START), selectionArb, (ops, selections) =>
             runCounted(ops, selections),
@@ -367,7 +400,7 @@ describe('model against implementation', () => {
       const params = progress.params<[KmsOperation[]]>(LIVE_CI_RUNS);
       const cpu0 = process.cpuUsage();
       operationsApplied = 0;
-      Object.assign(reach, { checked: 0, chosen: 0, decidedBySize: 0 });
+      Object.assign(reach, NO_REACH);
       try {
         await fc.assert(
           fc.asyncProperty(liveOperationSequence(30, 40, start.model, START), (ops) =>
@@ -401,6 +434,7 @@ describe('model against implementation', () => {
     expect(reach.checked, 'selections checked (the live property ran first)').toBeGreaterThan(0);
     expect(reach.chosen / reach.checked, 'share of selections with a key to choose').toBeGreaterThan(0.1);
     expect(reach.decidedBySize, 'selections decided by the smallest-group rule').toBeGreaterThan(0);
+    expect(reach.decidedByNumber, 'selections decided by the key number (keys tied on both times)').toBeGreaterThan(0);
   });
 });
 
