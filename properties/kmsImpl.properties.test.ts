@@ -10,8 +10,9 @@
  * `npm run properties`) is one KMS operation applied to both. Every run starts from the same fixed
  * bootstrap (four users with devices, a group of three with an active key), applied and checked once
  * per process and forked for each run (`World.fork`), so its operations count once. Sequences are
- * drawn 30 to 40 operations long, for depth; a counterexample shrinks below that, to the random
- * operations that matter after the bootstrap (`shrinkBelowMinimum.ts`).
+ * drawn 30 to 40 operations long, for depth (the live profile's 30 to 40 draws, a few of them four
+ * operations at one instant: 30 to about 50 operations); a counterexample shrinks below that, to the
+ * random operations that matter after the bootstrap (`shrinkBelowMinimum.ts`).
  *
  * A second property draws its sequences from the live profile (`liveOperationSequence`: time in
  * minutes, key events on keys that exist, mostly activations, operations pointed at existing
