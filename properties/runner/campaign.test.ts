@@ -329,12 +329,12 @@ describe('a campaign that cannot find anything new stops', () => {
 
   test('"no test ran" says so when --test named only a test that campaigns leave out', () => {
     const result = { errors: ['no test ran: the --test pattern matched no test of the chosen suites'], unrunnable: [] };
-    const leftOut = ['the live runs checked selections that the smallest-group rule decides'];
-    const explained = leftOutNamed({ ...result, unrunnable: result.errors }, leftOut, 'smallest-group rule decides');
+    const leftOut = ['the live runs checked selections that the smallest-group rule and the key number decide'];
+    const explained = leftOutNamed({ ...result, unrunnable: result.errors }, leftOut, 'key number decide');
     expect(explained.unrunnable[0]).toBe(
       'no test ran: the --test pattern matched no test of the chosen suites: campaigns leave out ' +
-        '"the live runs checked selections that the smallest-group rule decides" (a check of what a whole ' +
-        'CI-size pass exercised, which a batch cut short by the budget would fail); run it without --time',
+        '"the live runs checked selections that the smallest-group rule and the key number decide" (a check of ' +
+        'what a whole CI-size pass exercised, which a batch cut short by the budget would fail); run it without --time',
     );
     expect(explained.errors).toEqual(explained.unrunnable);
     // A --test that names none of them leaves the message as it is.
