@@ -58,7 +58,8 @@ counterexample or any failed test, 2 on bad usage; npm run properties builds fir
 running nothing, when the build fails.
 
 Options
-  --suite NAME      run this suite (repeatable; default all): ${SUITES.map((s) => s.name).join(', ')}
+  --suite NAME      run this suite (repeatable; default all):
+                    ${SUITES.map((s) => s.name).join(', ')}
   --runs N          runs per property (default: each suite's CI size; the deployment suite counts
                     its fixed warm-up scenario as one run more)
   --seed S          fast-check seed (default: random, or 20201 when CI is set; each failure shows
@@ -88,7 +89,9 @@ Examples
   npm run -s properties -- --suite deployment --runs 5 --json > results.json
 
 Ctrl-C (SIGINT) or SIGTERM stops a run: it prints what the properties that ended covered, a
-campaign writes its summary, and the exit code is 130 or 143.
+campaign writes its summary, and the exit code is 130 or 143. A campaign saves each failure as it is
+found; a hang-up (a closed terminal or ssh session) ends it without its summary, so run a long one
+under nohup, tmux or setsid (nohup nice -n 19 npm run properties -- --time 8h > campaign.log &).
 
 A campaign writes reports/campaign-<timestamp>/summary.json and, per counterexample, its seed, path,
 shrunk scenario and a command (or, for the deployment suite, a test file) that replays it. A failure

@@ -282,7 +282,8 @@ function closeCampaign(
   io.stdout.write(
     failed
       ? summary.failures.length > 0
-        ? `${summary.failures.length} failures saved in ${summary.folder}/ (summary.json)\n`
+        ? `${summary.failures.length} failure${summary.failures.length === 1 ? '' : 's'} saved in ${summary.folder}/ ` +
+          '(summary.json)\n'
         : `the campaign failed (above); what it covered is in ${summary.folder}/summary.json\n`
       : `no counterexample; coverage per suite in ${summary.folder}/summary.json\n`,
   );
