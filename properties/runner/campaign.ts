@@ -329,20 +329,35 @@ export async function runCampaign(
    * Saves the counterexamples of batch `at` that the progress lines brought since the last call, as
    * their properties end: a batch of every suite runs for minutes after a failure it found, and a
    * failure saved only with its batch would be lost with it (a hang-up, a kill, a machine that dies).
+   * Each is counted saved once its file is written. This runs in the batch's polling timer, where an
+   * error would end the process at once (vitest's workers, the batch's folder and the summary left as
+   * they were): a save that fails (a full disk, the folder removed) is left to the batch's end, which
+   * saves it or fails as a campaign did before it saved as it went.
    */
   const saveFound = (at: BatchRecord, live: ReadonlyMap<string, SuiteCount>) => {
-    const found = new Map<string, SuiteCount>();
-    for (const [name, c] of live) {
-      const fresh = c.counterexamples.filter((d) => !at.saved.has(d));
-      for (const d of fresh) at.saved.add(d);
-      if (fresh.length > 0) found.set(name, Object.assign(emptyCount(name), { counterexamples: fresh }));
+    let saved = false;
+    try {
+      for (const [name, c] of live) {
+        for (const d of c.counterexamples) {
+          if (at.saved.has(d)) continue;
+          const one = new Map([[name, Object.assign(emptyCount(name), { counterexamples: [d] })]]);
+          const failures = saveFailures(one, at.index, folder, summary.failures.length + 1, options.scale);
+          at.saved.add(d);
+          at.failures.push(...failures);
+          summary.failures.push(...failures);
+          saved = true;
+        }
+      }
+    } catch {
+      // Left to the batch's end (see above).
     }
-    if (found.size === 0) return;
-    const failures = saveFailures(found, at.index, folder, summary.failures.length + 1, options.scale);
-    at.failures.push(...failures);
-    summary.failures.push(...failures);
+    if (!saved) return;
     summary.endedAt = new Date().toISOString();
-    writeSummary();
+    try {
+      writeSummary();
+    } catch {
+      // Written again at the batch's end.
+    }
   };
   /** Adds batch `index`'s counts to the campaign, saves its failures and statistics, writes the summary. */
   const record = (

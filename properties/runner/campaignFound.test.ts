@@ -5,7 +5,7 @@
  * for (`runBatch` mocked): it reports a counterexample through its progress callback, looks at the
  * campaign folder while it is still running, then ends with the same counterexample in its counts.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test, vi } from 'vitest';
@@ -22,6 +22,9 @@ const h = vi.hoisted(() => ({
   reproduction: '',
   /** The campaign's folder, as its first batch starts. */
   folder: '',
+  /** Runs as the counterexample is reported, and after the look at the folder. */
+  before: (_folder: string) => {},
+  after: (_folder: string) => {},
 }));
 
 vi.mock('./runBatch.ts', () => ({
@@ -51,9 +54,11 @@ vi.mock('./runBatch.ts', () => ({
       reproduction: h.reproduction,
     };
     c.counterexamples.push(done);
+    h.before(h.folder);
     onLines(counts);
     // The property ended; the batch has other suites to run: what the folder holds by now.
     h.seenWhileRunning = files(h.folder).sort();
+    h.after(h.folder);
     // The budget ends during the batch: one batch only.
     const deadline = batch.deadline ?? Date.now();
     while (Date.now() <= deadline) await new Promise((resolve) => setTimeout(resolve, deadline + 1 - Date.now()));
@@ -78,6 +83,8 @@ const OPTIONS: RunnerOptions = {
 const cleanUp: string[] = [];
 afterEach(() => {
   for (const f of cleanUp.splice(0)) rmSync(f, { recursive: true, force: true });
+  h.before = () => {};
+  h.after = () => {};
 });
 
 test('a counterexample is saved with its reproduction as its property ends; the batch end saves it once', async () => {
@@ -110,4 +117,34 @@ test('a counterexample is saved with its reproduction as its property ends; the 
   expect(summary.failures).toHaveLength(1);
   const deployment = totals.find((c) => c.suite === 'deployment');
   expect(deployment?.counterexamples.map((d) => d.reproduction)).toEqual([join(summary.folder, copy)]);
+});
+
+test('a save that fails as the property ends (a full disk, the folder gone) is left to the batch end', async () => {
+  const reports = mkdtempSync(join(tmpdir(), 'sekey-found-'));
+  cleanUp.push(reports);
+  h.reproduction = join(reports, 'deployment-smallest-group.repro.test.ts');
+  writeFileSync(h.reproduction, "import { replayScenario } from '../properties/deployment/runner.testkit.ts';\n");
+  const copy = 'failure-1-deployment-smallest-group.repro.test.ts';
+  // A folder where the reproduction's copy goes: its write fails, as on a full disk. It runs in the
+  // batch's polling timer, where a throw ended the runner at once, the batch's workers still running.
+  h.before = (folder) => mkdirSync(join(folder, copy));
+  h.after = (folder) => rmSync(join(folder, copy), { recursive: true });
+  const { summary } = await runCampaign(OPTIONS, {
+    onBatch: ({ folder }) => {
+      h.folder = folder;
+    },
+  });
+  cleanUp.push(summary.folder);
+  expect(h.seenWhileRunning).toEqual([copy, 'summary.json']);
+  // Saved at the batch end, once, with its reproduction (not counted saved when its save failed).
+  expect(
+    readdirSync(summary.folder)
+      .filter((f) => f.startsWith('failure-'))
+      .sort(),
+  ).toEqual([copy, 'failure-1.json']);
+  expect(existsSync(h.reproduction)).toBe(false);
+  const saved = JSON.parse(readFileSync(join(summary.folder, 'failure-1.json'), 'utf8'));
+  expect(saved).toMatchObject({ path: '2:0@AB:C', reproduction: join(summary.folder, copy) });
+  expect(summary.failures).toEqual([saved]);
+  expect(summary.batches.map((b) => b.failures)).toEqual([1]);
 });
