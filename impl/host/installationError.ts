@@ -15,7 +15,9 @@ export const INSTALLATION_ERROR_CODES = [
    * No `installation.json` in the home directory: no installation there, or (when the home holds an
    * admin HSM, `admin/`) one whose `installation.json` was lost.
    * @remedy Point at the installation (`--home DIR` or `SEKEY_HOME`); with none, run `sekey admin init`.
-   * With an admin HSM there, restore `installation.json` from a backup: `admin init` refuses that home.
+   * With an admin HSM there, restore `installation.json` from a backup (then run an admin command,
+   * such as `sekey admin users`, before the users' commands: it records each user's HSM, which an
+   * older backup may not name): `admin init` refuses that home.
    */
   'NotInitialized',
   /**
@@ -36,7 +38,10 @@ export const INSTALLATION_ERROR_CODES = [
    * @remedy Do what the message names: point `--home` at the installation's folder, or `--factory`
    * at a factory folder (`sekey factory init --dir DIR` makes one); restore `installation.json`, or the
    * admin HSM's folder (`admin/`) when its serial is not the installation's, from a backup; put a
-   * user's HSM back in its own folder (or restore that folder from a backup); upgrade
+   * user's HSM back in its own folder (or restore that folder from a backup); a user's own HSM
+   * refused as no user's after `installation.json` was restored from a backup older than its
+   * provisioning: run an admin command (`sekey admin users`), which records the HSM the admin pairs
+   * with each user, and provision again one whose provisioning was cut short; upgrade
    * SEkey for a format version it does not read; at init, give the new installation a home and a
    * share of its own.
    */
