@@ -843,31 +843,29 @@ export class Installation {
     if (expected === undefined || expected === serial) return;
     const dir = this.userDir(userId);
     const owner = Object.entries(config.userHsms ?? {}).find(([, s]) => s === serial)?.[0] as UserId | undefined;
-    const which =
+    // Whose the HSM is, where this home knows, and the folder it belongs in.
+    const known =
       serial === config.adminSerial
-        ? `the admin HSM (${serial})`
+        ? { which: `the admin HSM (${serial})`, back: `the admin HSM in ${join(this.home, ADMIN_DIR)}` }
         : owner !== undefined
-          ? `${owner}'s HSM (${serial})`
-          : `HSM ${serial}, which is no user's here (one replaced since, another installation's, or one whose ` +
-            'provisioning was cut short)';
-    const back =
-      serial === config.adminSerial
-        ? ` and the admin HSM in ${join(this.home, ADMIN_DIR)} if it is not there`
-        : owner !== undefined
-          ? ` and ${owner}'s in ${this.userDir(owner)} if it is not there`
-          : '';
+          ? { which: `${owner}'s HSM (${serial})`, back: `${owner}'s in ${this.userDir(owner)}` }
+          : null;
     // An HSM this home records for nobody may also be U's own, and the record the stale one: the admin
     // database has the last word, and any admin command writes it here.
-    const stale =
-      owner === undefined && serial !== config.adminSerial
-        ? `. If ${INSTALLATION_FILE} was restored from a backup older than ${userId}'s HSM, an admin command ` +
+    const which =
+      known?.which ??
+      `HSM ${serial}, which is no user's here (one replaced since, another installation's, or one whose ` +
+        'provisioning was cut short)';
+    const after =
+      known !== null
+        ? `, and ${known.back} if it is not there`
+        : `. If ${INSTALLATION_FILE} was restored from a backup older than ${userId}'s HSM, an admin command ` +
           `(\`sekey admin users\`) records the HSM the admin pairs with ${userId}; a provisioning cut short is run ` +
-          `again (\`sekey admin provision ${userId} … --yes\`)`
-        : '';
+          `again (\`sekey admin provision ${userId} … --yes\`)`;
     throw new InstallationError(
       'BadInstallation',
       `${dir} holds ${which}, not ${userId}'s HSM ${expected}; no PIN was tried on it. Put ${userId}'s HSM back ` +
-        `in ${dir} (or restore the folder from a backup)${back === '' ? '' : `,${back}`}${stale}`,
+        `in ${dir} (or restore the folder from a backup)${after}`,
     );
   }
 
@@ -890,7 +888,7 @@ export class Installation {
     userId: UserId,
     pins: ProvisionPins,
     manufacturer: Manufacturer,
-    recordUserHsms: (hsms: readonly (readonly [UserId, string])[]) => void,
+    recordUserHsms: SessionParts['recordUserHsms'],
   ): Promise<ProvisioningRecord> {
     // The user device is saved before the admin's images may show it (see below), so the admin's
     // durable points wait until then.
@@ -986,7 +984,7 @@ export class Installation {
         current = { ...current, lastTime: recorded };
         writeInstallationConfig(this.home, current);
       };
-      const recordUserHsms = (hsms: readonly (readonly [UserId, string])[]): void => {
+      const recordUserHsms: SessionParts['recordUserHsms'] = (hsms) => {
         const changed = hsms.filter(([userId, serial]) => current.userHsms?.[userId] !== serial);
         if (changed.length === 0) return;
         current = { ...current, userHsms: { ...current.userHsms, ...Object.fromEntries(changed) } };
