@@ -136,7 +136,7 @@ async function reopenCode(device: DatabaseDevice, sd: SdCard): Promise<string> {
 
 describe('encrypted database', () => {
   test('random transactions persist exactly: reopening shows the same rows', async () => {
-    await fc.assert(
+    await progress.assert(
       fc.asyncProperty(
         fc.array(stepArb, { minLength: 1, maxLength: 12 }),
         closing(async (steps) => {
@@ -153,7 +153,7 @@ describe('encrypted database', () => {
   });
 
   test('any flipped bit in the pages or manifests in use is detected', async () => {
-    await fc.assert(
+    await progress.assert(
       fc.asyncProperty(
         fc.array(stepArb, { minLength: 1, maxLength: 6 }),
         fc.nat(),
@@ -265,7 +265,7 @@ describe('encrypted database', () => {
     // (the reopen completes the commit) or with the card as it was before the commit (the attempt is
     // abandoned, and the next commit of that generation is another attempt). A plain SQLite database
     // (no pages, no device) says what the rows must be.
-    await fc.assert(
+    await progress.assert(
       fc.asyncProperty(
         fc.array(fc.record({ step: stepArb, interrupted: fc.boolean(), putBack: fc.boolean() }), {
           minLength: 1,
@@ -352,7 +352,7 @@ describe('encrypted database', () => {
   });
 
   test('a power cut at every SD write and sync of a commit leaves the state before or after', async () => {
-    await fc.assert(
+    await progress.assert(
       fc.asyncProperty(
         fc.array(stepArb, { minLength: 1, maxLength: 5 }),
         stepArb,
@@ -402,7 +402,7 @@ describe('encrypted database', () => {
   });
 
   test('the same holds on the HSM: a power cut at every flash and SD write of a commit', async () => {
-    await fc.assert(
+    await progress.assert(
       fc.asyncProperty(
         fc.array(stepArb, { minLength: 1, maxLength: 3 }),
         stepArb,

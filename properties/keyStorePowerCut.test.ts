@@ -191,7 +191,7 @@ describe('key store under power cuts', () => {
   it('recovers the state before or after every interrupted step, leaving no dead key bytes', () => {
     let cutPoints = 0;
     let runs = 0;
-    fc.assert(
+    progress.assert(
       fc.property(workloadArb, (w) => {
         runs++;
         // A failing workload (and each shrinking one) counts the cut points it made.

@@ -102,7 +102,7 @@ function checkInvariants(state: KmsState): void {
 
 describe('KMS model under random operation sequences', () => {
   test('invariants hold after every step, and refused operations change nothing', () => {
-    fc.assert(
+    progress.assert(
       fc.property(operationSequence(10, 60), (ops) => {
         const start = ops[0] && 'now' in ops[0] ? ops[0].now : Date.UTC(2026, 0, 1);
         run([...bootstrap(start), ...ops], (_before, _op, after) => checkInvariants(after));
@@ -112,7 +112,7 @@ describe('KMS model under random operation sequences', () => {
   });
 
   test('a projection holds nothing outside the user’s groups', () => {
-    fc.assert(
+    progress.assert(
       fc.property(operationSequence(10, 60), (ops) => {
         const state = run([...bootstrap(Date.UTC(2026, 0, 1)), ...ops], () => {});
         for (const userId of Object.keys(state.users)) {
@@ -133,7 +133,7 @@ describe('KMS model under random operation sequences', () => {
   });
 
   test('forward secrecy: after a member leaves, no key it held can encrypt again', () => {
-    fc.assert(
+    progress.assert(
       fc.property(operationSequence(10, 60), (ops) => {
         const removals: Array<{ userId: string; heldKeys: KeyRecord[]; groups: string[] }> = [];
         const state = run([...bootstrap(Date.UTC(2026, 0, 1)), ...ops], (before, op, after) => {
@@ -168,7 +168,7 @@ describe('KMS model under random operation sequences', () => {
     'backward secrecy: a joiner receives no key that could have protected data before it joined, unless the ' +
       'group shares history',
     () => {
-      fc.assert(
+      progress.assert(
         fc.property(operationSequence(10, 60), (ops) => {
           run([...bootstrap(Date.UTC(2026, 0, 1)), ...ops], (before, op, after) => {
             if (op.type !== 'addMember') return;
@@ -254,7 +254,7 @@ describe('smallest-group selection', () => {
       recipients: fc.subarray([...USER_IDS], { maxLength: 3 }),
       now: fc.integer({ min: 0, max: 160 }),
     });
-    fc.assert(
+    progress.assert(
       fc.property(structure, ({ groups, keys, sender, recipients, now }) => {
         let state: KmsState = EMPTY_KMS;
         let applied = 0;

@@ -365,7 +365,7 @@ describe('model against implementation', () => {
         const params = progress.params<[KmsOperation[], Array<[number, number[]]>]>(200);
         seed = params.seed ?? null;
         Object.assign(reach, NO_REACH);
-        await fc.assert(
+        await progress.assert(
           fc.asyncProperty(operationSequence(30, 40, START), selectionArb, (ops, selections) =>
             runCounted(ops, selections),
           ),
@@ -403,7 +403,7 @@ describe('model against implementation', () => {
       operationsApplied = 0;
       Object.assign(reach, NO_REACH);
       try {
-        await fc.assert(
+        await progress.assert(
           fc.asyncProperty(liveOperationSequence(30, 40, start.model, START), (ops) =>
             runCounted(ops, EVERY_SELECTION),
           ),
@@ -505,7 +505,7 @@ function nestedStart(): Promise<{ readonly world: World; readonly model: KmsStat
 describe('key selection against the model, where the choice matters', () => {
   test('the smallest common group whose key can protect now, also as time passes after a sync', async () => {
     await nestedStart();
-    await fc.assert(
+    await progress.assert(
       fc.asyncProperty(
         operationSequence(0, 12, START),
         selectionArb,

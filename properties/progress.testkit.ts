@@ -4,16 +4,18 @@
  * at all when it is unset, as under plain vitest). A property starts (`params`), each run counts
  * the operations it executed (`ran`; what an operation is per suite: `runner/suites.ts`), and the
  * property ends with its runs, CPU time and counterexample (`params`' reporter, or `finish` for a
- * suite that calls `fc.check` itself). Test support only.
+ * suite that calls `fc.check` itself). A property that finds a counterexample says so (`shrinking`)
+ * and, wrapped by `stoppable`, ends at its next run when the runner is stopped meanwhile, keeping what
+ * it shrank so far. Test support only.
  * @module
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import fc from 'fast-check';
 import type { Parameters, RunDetails } from 'fast-check';
 import { expect } from 'vitest';
 import { propertyParams, stoppedByDeadline } from '../testing/runConfig.ts';
-import { PROGRESS_FILE_ENV } from './runner/progressLine.ts';
+import { PROGRESS_FILE_ENV, STOP_FILE_ENV } from './runner/progressLine.ts';
 import { replayCommand, vitestReplayCommand } from './runner/replayCommand.ts';
 import type { DoneLine, ProgressLine } from './runner/progressLine.ts';
 
@@ -33,6 +35,29 @@ function replayLines(suite: string, seed: number, path: string): string {
   const runner = replayCommand(suite, test, seed, path, scale === undefined ? undefined : Number(scale));
   const vitest = vitestReplayCommand(file, test, seed, path);
   return `replay: ${scale === undefined ? '' : `SEKEY_SCALE=${scale} `}${vitest}\n    or: ${runner}`;
+}
+
+/**
+ * Whether the runner asks the properties shrinking a counterexample to end (`npm run properties`
+ * stopped by Ctrl-C or SIGTERM: it creates the file `SEKEY_STOP_FILE` names). A file, not a signal:
+ * a synchronous property (fast-check's whole run in one call) never yields to a signal listener.
+ */
+function stopAsked(): boolean {
+  const file = process.env[STOP_FILE_ENV];
+  return file !== undefined && file !== '' && existsSync(file);
+}
+
+/**
+ * Under the runner, this worker outlives a Ctrl-C: the terminal sends SIGINT to every process of its
+ * group, vitest's workers too, and a worker ended by it would lose the counterexample its property is
+ * shrinking. The runner decides (it asks through {@link stopAsked}, then ends its workers with SIGTERM).
+ * Installed once per worker, and only under the runner: under plain vitest, Ctrl-C is as vitest has it.
+ */
+let outlivingCtrlC = false;
+function outliveCtrlC(): void {
+  if (outlivingCtrlC || !process.env[PROGRESS_FILE_ENV]) return;
+  outlivingCtrlC = true;
+  process.on('SIGINT', () => {});
 }
 
 /** The progress of one suite's properties, one at a time (vitest runs a file's tests in sequence). */
@@ -64,6 +89,7 @@ export class PropertyProgress {
 
   /** A property of `planned` runs starts in the current test. */
   begin(planned: number): void {
+    outliveCtrlC();
     this.ended = 0;
     this.test = expect.getState().currentTestName ?? '';
     this.operations = 0;
@@ -75,6 +101,44 @@ export class PropertyProgress {
   ran(operations: number): void {
     this.operations += operations;
     this.emit({ kind: 'run', suite: this.suite, test: this.test, operations });
+  }
+
+  /**
+   * `property`, reporting its first counterexample (a `shrinking` line: the runner shows it, and a stop
+   * waits for the property's end) and, once the runner asks to stop ({@link stopAsked}) while it
+   * shrinks, ending at its next run as a time limit ends it: fast-check's interruption, which reports
+   * the counterexample shrunk so far with its path (`interrupted`: the campaign marks it `shrinkCut`,
+   * and `--shrink` goes on from it). A stop before any counterexample changes nothing here: the runner
+   * does not wait for such properties. Every suite's property goes through this ({@link assert}).
+   */
+  stoppable<P extends fc.IRawProperty<unknown>>(property: P): P {
+    let found = false;
+    const test = () => this.test;
+    const note = (out: fc.PreconditionFailure | fc.PropertyFailure | null) => {
+      if (!found && out !== null && !fc.PreconditionFailure.isFailure(out)) {
+        found = true;
+        this.emit({ kind: 'shrinking', suite: this.suite, test: test() });
+      }
+      return out;
+    };
+    // Everything else (generate, shrink, hooks) is the property's own, through the prototype.
+    const wrapped: P = Object.create(property);
+    wrapped.run = ((value: unknown) => {
+      if (found && stopAsked()) {
+        const cut = new fc.PreconditionFailure(true);
+        return property.isAsync() ? Promise.resolve(cut) : cut;
+      }
+      const out = property.run(value);
+      return out instanceof Promise ? out.then(note) : note(out);
+    }) as P['run'];
+    return wrapped;
+  }
+
+  /** `fc.assert` of the property made {@link stoppable}: how every suite but the deployment suite asserts. */
+  assert<Ts>(property: fc.IAsyncProperty<Ts>, params: Parameters<Ts>): Promise<void>;
+  assert<Ts>(property: fc.IProperty<Ts>, params: Parameters<Ts>): void;
+  assert<Ts>(property: fc.IAsyncProperty<Ts> | fc.IProperty<Ts>, params: Parameters<Ts>): Promise<void> | void {
+    return fc.assert(this.stoppable(property), params);
   }
 
   /** The property ended. */

@@ -94,7 +94,7 @@ describe('update files under attack', () => {
     'random tampering through a real sync changes nothing; unsealed junk never blocks, and the authentic file ' +
       'still applies',
     async () => {
-      await fc.assert(
+      await progress.assert(
         fc.asyncProperty(
           fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 3 }),
           async (flips) => {
@@ -262,7 +262,7 @@ describe('update files delivered under any names', () => {
     // Names are hints: files are judged in the order their headers claim. A shuffled, renamed or
     // resync-named delivery of the same authentic files must apply them all, refuse none, block
     // nobody, and end where the untouched delivery ends (`expected`, computed on an untouched world).
-    await fc.assert(
+    await progress.assert(
       fc.asyncProperty(
         fc.integer({ min: 2, max: 5 }).chain((count) =>
           fc.record({

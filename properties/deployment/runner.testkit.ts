@@ -238,32 +238,34 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
         }
       }
       if (failure === null) {
-        const property = fc.asyncProperty(
-          fc.nat(1_000_000),
-          fc.commands([commandArb], {
-            maxCommands: options.maxCommands,
-            size: 'max',
-            ...(replayCommands === undefined ? {} : { replayPath: replayCommands }),
-          }),
-          async (deploymentSeed, cmds) => {
-            stats.runs += 1;
-            setRunContext({ stats });
-            const m = testModel(START, options.mutant);
-            const r = await createDeployment({
-              seed: `deploy-${deploymentSeed}`,
-              start: START,
-              mutant: options.mutant,
-            });
-            await counted(async () => {
-              try {
-                for (const spec of BOOTSTRAP) await execute(spec, m, r);
-                await fc.asyncModelRun(() => ({ model: m, real: r }), cmds);
-                await converge(m, r);
-              } finally {
-                r.dispose();
-              }
-            });
-          },
+        const property = progress.stoppable(
+          fc.asyncProperty(
+            fc.nat(1_000_000),
+            fc.commands([commandArb], {
+              maxCommands: options.maxCommands,
+              size: 'max',
+              ...(replayCommands === undefined ? {} : { replayPath: replayCommands }),
+            }),
+            async (deploymentSeed, cmds) => {
+              stats.runs += 1;
+              setRunContext({ stats });
+              const m = testModel(START, options.mutant);
+              const r = await createDeployment({
+                seed: `deploy-${deploymentSeed}`,
+                start: START,
+                mutant: options.mutant,
+              });
+              await counted(async () => {
+                try {
+                  for (const spec of BOOTSTRAP) await execute(spec, m, r);
+                  await fc.asyncModelRun(() => ({ model: m, real: r }), cmds);
+                  await converge(m, r);
+                } finally {
+                  r.dispose();
+                }
+              });
+            },
+          ),
         );
         // Read again after the warm-up: a campaign's deadline (SEKEY_DEADLINE) is a time left from now.
         params = paramsNow();

@@ -14,7 +14,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { basename, dirname, join } from 'node:path';
 import type { RunnerOptions } from './args.ts';
 import { onStopSignal } from './interrupt.ts';
-import { OUTSIDE_ANY_TEST, runBatch } from './runBatch.ts';
+import type { StopSignal } from './interrupt.ts';
+import { OUTSIDE_ANY_TEST, runBatch, settleMessage } from './runBatch.ts';
 import type { ActiveBatch, BatchResult } from './runBatch.ts';
 import { mergeStatistics } from './statistics.ts';
 import { campaignSeed, newCampaignId, shardBatchIndex } from './seeds.ts';
@@ -300,10 +301,12 @@ export async function runCampaign(
     onLines?: (counts: readonly SuiteCount[], endsAt: number) => void;
     /** SIGINT or SIGTERM, in a batch or between: the summary is written; the process ends after this returns. */
     onStop?: (summary: CampaignSummary, totals: SuiteCount[]) => void;
+    /** A stop waits for the counterexamples being shrunk to end at their next run (`settleMessage`). */
+    onSettle?: (message: string) => void;
     /** The budget is over and failure `n`, whose shrinking it cut, is shrunk on until `until`. */
     onShrink?: (failure: CampaignFailure, n: number, until: number) => void;
   } = {},
-): Promise<{ summary: CampaignSummary; totals: SuiteCount[] }> {
+): Promise<{ summary: CampaignSummary; totals: SuiteCount[]; stopped: StopSignal | null }> {
   const budget = options.timeMs as number;
   const started = new Date();
   const endsAt = started.getTime() + budget;
@@ -405,6 +408,17 @@ export async function runCampaign(
   let current: BatchRecord | null = null;
   // The replay shrinking on a failure after the budget, if one runs: a stop ends it, the failure saved as found.
   let shrinking: ActiveBatch | null = null;
+  // A stop that waits for counterexamples being shrunk: no batch starts after it, and a batch that
+  // ends meanwhile (its last property was the one shrinking) ends the campaign as the stop would.
+  let stopAsked: StopSignal | null = null;
+  const settle = (signal: StopSignal): Promise<void> | null => {
+    // Only a batch of the budget: a stop of the shrinking after it keeps what that shrank before.
+    const settling = shrinking === null ? (current?.active?.settle() ?? null) : null;
+    if (settling === null) return null;
+    stopAsked = signal;
+    hooks.onSettle?.(settleMessage(settling.shrinking, signal));
+    return settling.ended;
+  };
   const release = onStopSignal((signal) => {
     const why = `stopped by ${signal}`;
     if (shrinking !== null) {
@@ -427,12 +441,12 @@ export async function runCampaign(
       record(current, counts, { errors: [], unrunnable: [], statistics }, cut);
     }
     hooks.onStop?.(summary, [...totals.values()]);
-  });
+  }, settle);
   try {
     const skipped = options.suites.flatMap((s) => s.notInCampaigns ?? []);
     let properties: string | undefined =
       skipped.length > 0 ? `^(?!.*(?:${skipped.map(escapeRegExp).join('|')}))` : undefined;
-    for (let k = 0; Date.now() < endsAt && summary.stoppedEarly === null; k++) {
+    for (let k = 0; Date.now() < endsAt && summary.stoppedEarly === null && stopAsked === null; k++) {
       const index = shardBatchIndex(options.shard, k);
       const seed = campaignSeed(campaign, index);
       const batch: BatchRecord = { index, seed, active: null, saved: new Set(), failures: [] };
@@ -454,7 +468,10 @@ export async function runCampaign(
             const sum = emptyCount(s.name);
             mergeCount(sum, totals.get(s.name) as SuiteCount);
             const now = live.get(s.name);
-            if (now) mergeCount(sum, now);
+            if (now) {
+              mergeCount(sum, now);
+              sum.shrinking.push(...now.shrinking);
+            }
             return sum;
           });
           hooks.onLines?.(shown, endsAt);
@@ -471,6 +488,13 @@ export async function runCampaign(
         if (names.size > 0) properties = [...names].map(escapeRegExp).join('|');
       }
       record(batch, result.counts, leftOutNamed(result, skipped, options.test), null);
+    }
+    if (stopAsked !== null && summary.stoppedEarly === null) {
+      summary.stoppedEarly =
+        `stopped by ${stopAsked} after batch ${summary.batches.at(-1)?.index}, which ended while the stop ` +
+        'waited for its counterexamples being shrunk';
+      summary.endedAt = new Date().toISOString();
+      writeSummary();
     }
     if (summary.stoppedEarly === null && summary.failures.some((f) => f.shrinkCut)) {
       const until = Date.now() + shrinkBudget(budget);
@@ -495,5 +519,5 @@ export async function runCampaign(
   } finally {
     release();
   }
-  return { summary, totals: [...totals.values()] };
+  return { summary, totals: [...totals.values()], stopped: stopAsked };
 }

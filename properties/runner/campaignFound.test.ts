@@ -37,7 +37,7 @@ vi.mock('./runBatch.ts', () => ({
     const { readdirSync: files } = await import('node:fs');
     const c = count('deployment');
     const counts = new Map([['deployment', c]]);
-    onActive({ counts: () => counts, statistics: () => ({}), cleanUp: () => {} });
+    onActive({ counts: () => counts, statistics: () => ({}), cleanUp: () => {}, settle: () => null });
     const done: DoneLine = {
       kind: 'done',
       suite: 'deployment',

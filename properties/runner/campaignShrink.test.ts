@@ -15,16 +15,22 @@ import type { ActiveBatch, Batch, BatchResult } from './runBatch.ts';
 
 const h = vi.hoisted(() => ({
   stop: null as null | ((signal: 'SIGINT') => void),
+  settle: null as null | ((signal: 'SIGINT') => Promise<void> | null),
+  /** Raise SIGINT in the first batch, while a property shrinks: the batch then ends by itself. */
+  stopWhileShrinking: false,
+  waited: null as Promise<void> | null,
   /** Raise SIGINT while the second failure is shrunk on. */
   stopInSecondShrink: false,
   batches: [] as Batch[],
 }));
 
 vi.mock('./interrupt.ts', () => ({
-  onStopSignal: (report: (signal: 'SIGINT') => void) => {
+  onStopSignal: (report: (signal: 'SIGINT') => void, settle: (signal: 'SIGINT') => Promise<void> | null) => {
     h.stop = report;
+    h.settle = settle;
     return () => {
       h.stop = null;
+      h.settle = null;
     };
   },
   STOP_SIGNALS: { SIGINT: 130, SIGTERM: 143 },
@@ -46,7 +52,8 @@ const found = (test: string, seed: number): DoneLine => ({
   reproduction: null,
 });
 
-vi.mock('./runBatch.ts', () => ({
+vi.mock('./runBatch.ts', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('./runBatch.ts')>()),
   runBatch: async (
     batch: Batch,
     _onLines: unknown,
@@ -54,9 +61,18 @@ vi.mock('./runBatch.ts', () => ({
   ): Promise<BatchResult> => {
     h.batches.push(batch);
     const c = countOf('kms', { failures: 2, runs: 4 });
-    onActive({ counts: () => new Map(), statistics: () => ({}), cleanUp: () => {} });
+    const shrinking = [{ suite: 'kms', test: 'D > first' }];
+    onActive({
+      counts: () => new Map(),
+      statistics: () => ({}),
+      cleanUp: () => {},
+      settle: () => (h.stopWhileShrinking ? { shrinking, ended: new Promise<void>(() => {}) } : null),
+    });
     const seed = batch.seed ?? 0;
-    if (batch.shrink !== true) {
+    if (h.stopWhileShrinking) {
+      h.waited = h.settle?.('SIGINT') ?? null;
+      c.counterexamples.push(found('D > first', seed));
+    } else if (batch.shrink !== true) {
       c.counterexamples.push(found('D > first', seed), found('D > second', seed));
       // The budget ends during the batch, however late it started on a busy machine: one batch only.
       const deadline = batch.deadline ?? Date.now();
@@ -90,6 +106,8 @@ const folders: string[] = [];
 afterEach(() => {
   for (const f of folders.splice(0)) rmSync(f, { recursive: true, force: true });
   h.stopInSecondShrink = false;
+  h.stopWhileShrinking = false;
+  h.waited = null;
   h.batches.length = 0;
 });
 
@@ -141,4 +159,27 @@ test('a stop while the second shrinks: the summary holds the first shrunk, says 
     ['3:1', true],
   ]);
   expect(readJson(join(summary.folder, 'failure-1.json')).path).toBe('3:1:0:0');
+});
+
+test('a stop waiting for a counterexample being shrunk: a batch that ends meanwhile is the last, and says so', async () => {
+  h.stopWhileShrinking = true;
+  const said: string[] = [];
+  const { summary, stopped } = await runCampaign(
+    { ...OPTIONS, timeMs: 60_000 },
+    {
+      onSettle: (message) => said.push(message),
+    },
+  );
+  folders.push(summary.folder);
+  expect(h.waited).not.toBeNull();
+  expect(said).toEqual([
+    'SIGINT: keeping the counterexamples being shrunk (kms: "first"): each property ends at its next run with ' +
+      'what it shrank so far (at most 1m00s; Ctrl-C again stops at once and loses them)',
+  ]);
+  // No batch after the stop, however much budget was left; no shrink phase for the failure it cut.
+  expect(h.batches).toHaveLength(1);
+  expect(stopped).toBe('SIGINT');
+  expect(summary.stoppedEarly).toMatch(/^stopped by SIGINT after batch 0, which ended while the stop waited/);
+  expect(summary.failures.map((f) => f.shrinkCut)).toEqual([true]);
+  expect(readJson(join(summary.folder, 'summary.json')).stoppedEarly).toBe(summary.stoppedEarly);
 });

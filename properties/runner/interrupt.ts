@@ -42,14 +42,25 @@ export function stopChildProcesses(): void {
  * Until the returned function is called, SIGINT and SIGTERM call `report` (which must write what
  * it has to say synchronously: the process ends right after), stop the child processes, and end
  * the process with the signal's exit code. Listeners are prepended, so they run before vitest's.
+ *
+ * First, `settle` may return a wait: the counterexamples being shrunk, each ending at its next run
+ * with what it shrank so far (`runBatch.ts`), which ending at once would lose. The process ends when
+ * the wait does, or at once on a second signal (Ctrl-C again); not at all if the returned function is
+ * called first (the run ended by itself meanwhile). A `settle` that throws waits for nothing.
  */
 export function onStopSignal(
   report: (signal: StopSignal) => void,
+  settle: (signal: StopSignal) => Promise<void> | null = () => null,
   exit: (code: number) => never = process.exit,
   stopChildren: () => void = stopChildProcesses,
 ) {
+  let settling = false;
+  let released = false;
   const listeners = (Object.keys(STOP_SIGNALS) as StopSignal[]).map((signal) => {
-    const listener = () => {
+    const end = () => {
+      // The run ended by itself during the wait (its last property was the one shrinking): it has
+      // closed as a run does, with that counterexample.
+      if (released) return;
       try {
         report(signal);
       } finally {
@@ -57,10 +68,23 @@ export function onStopSignal(
         exit(STOP_SIGNALS[signal]);
       }
     };
+    const listener = () => {
+      if (settling) return end();
+      let wait: Promise<void> | null = null;
+      try {
+        wait = settle(signal);
+      } catch {
+        // Nothing to wait for, then: end as without a settle.
+      }
+      if (wait === null) return end();
+      settling = true;
+      wait.then(end, end);
+    };
     process.prependListener(signal, listener);
     return [signal, listener] as const;
   });
   return (): void => {
+    released = true;
     for (const [signal, listener] of listeners) process.off(signal, listener);
   };
 }

@@ -13,7 +13,7 @@ import { STOP_SIGNALS, onStopSignal } from './interrupt.ts';
 import type { StopSignal } from './interrupt.ts';
 import { formatElapsed, ProgressView } from '../../impl/cli/progressView.ts';
 import { progressText } from './progressView.ts';
-import { runBatch } from './runBatch.ts';
+import { runBatch, settleMessage } from './runBatch.ts';
 import type { ActiveBatch, BatchResult } from './runBatch.ts';
 import { statisticsOf } from './statistics.ts';
 import type { StatisticsPlace } from './statistics.ts';
@@ -108,8 +108,12 @@ export function describeFailures(counts: readonly SuiteCount[], scale?: number |
       if (d.counterexample) out.push(...d.counterexample.split('\n').map((l) => `  ${l}`));
       // What broke, in the check's own words (its message's first line).
       if (d.error) out.push(`  error: ${firstLine(d.error)}`);
-      out.push(`  replay: ${replayCommand(c.suite, d.test, d.seed, d.path, scale)}`);
+      const replay = replayCommand(c.suite, d.test, d.seed, d.path, scale);
+      out.push(`  replay: ${replay}`);
       if (d.reproduction) out.push(`  reproduction: ${d.reproduction}`);
+      // A stop while it shrank (the runner's own, not a deadline: a single pass has none).
+      if (d.interrupted && d.seed !== null && d.path !== '')
+        out.push(`  shrinking cut short (the case may not be minimal); shrink on: ${replay} --shrink`);
     }
     for (const t of c.failedTests.filter((f) => !explained.has(f.test))) {
       // fast-check refuses a path that does not fit while walking it, before any run: no counterexample
@@ -129,12 +133,15 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
     options.suites.map((s) => counts.get(s.name) ?? emptyCount(s.name));
   let active: ActiveBatch | null = null;
   // From the start: a signal before the batch is under way ends the run too, with what it has.
-  const release = onStopSignal((signal) => {
-    const live = active?.counts() ?? new Map<string, SuiteCount>();
-    active?.cleanUp();
-    view.clear();
-    closeSingle(rowsOf(live), [], options, io, start, signal);
-  });
+  const release = onStopSignal(
+    (signal) => {
+      const live = active?.counts() ?? new Map<string, SuiteCount>();
+      active?.cleanUp();
+      view.clear();
+      closeSingle(rowsOf(live), [], options, io, start, signal);
+    },
+    (signal) => settleShrinking(active, signal, view, io),
+  );
   let result: BatchResult;
   try {
     result = await runBatch(
@@ -164,6 +171,20 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
   }
   view.clear();
   return closeSingle(rowsOf(result.counts), result.errors, options, io, start, null);
+}
+
+/** On a stop: the wait for the counterexamples `active` is shrinking, said on stderr; null when none. */
+function settleShrinking(
+  active: ActiveBatch | null,
+  signal: StopSignal,
+  view: ProgressView,
+  io: RunnerIo,
+): Promise<void> | null {
+  const settling = active?.settle() ?? null;
+  if (settling === null) return null;
+  view.clear();
+  io.stderr.write(`${settleMessage(settling.shrinking, signal)}\n`);
+  return settling.ended;
 }
 
 /** Where a single run keeps its statistics: a replay keeps none. */
@@ -203,7 +224,7 @@ async function campaign(options: RunnerOptions, io: RunnerIo): Promise<number> {
   const view = new ProgressView(io.stderr);
   const start = Date.now();
   let first: number | undefined;
-  const { summary, totals } = await runCampaign(options, {
+  const { summary, totals, stopped } = await runCampaign(options, {
     onBatch: ({ index, seed, folder, campaign }) => {
       view.clear();
       if (index === options.shard.index - 1) {
@@ -221,6 +242,10 @@ async function campaign(options: RunnerOptions, io: RunnerIo): Promise<number> {
       first ??= now;
       view.show(progressText(counts, now - start, now - first, { endsAt, now }));
     },
+    onSettle: (message) => {
+      view.clear();
+      io.stderr.write(`${message}\n`);
+    },
     onStop: (stoppedSummary, stoppedTotals) => {
       view.clear();
       closeCampaign(stoppedSummary, stoppedTotals, options, io, start, true);
@@ -234,7 +259,9 @@ async function campaign(options: RunnerOptions, io: RunnerIo): Promise<number> {
     },
   });
   view.clear();
-  return closeCampaign(summary, totals, options, io, start, false);
+  const code = closeCampaign(summary, totals, options, io, start, stopped !== null);
+  // Stopped while its last batch ended by itself: the signal's code, as for any stop of a campaign.
+  return stopped === null ? code : STOP_SIGNALS[stopped];
 }
 
 /** The campaign's first seeds, in order; of a long campaign the first five (summary.json lists them all). */

@@ -1,14 +1,20 @@
 /**
  * What a property suite tells the runner, one JSON object per line appended to the file named by
  * `SEKEY_PROGRESS_FILE` (written by `properties/progress.testkit.ts`, read by the runner while the
- * suites run): a property starts, a run of it ends, the property ends. A file of lines rather than a
- * vitest reporter, so that the counts survive a worker that crashes and need no vitest internals.
+ * suites run): a property starts, a run of it ends, it found a counterexample and shrinks it, it
+ * ends. A file of lines rather than a vitest reporter, so that the counts survive a worker that
+ * crashes and need no vitest internals.
  * @module
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 
 /** The environment variable that names the progress file. */
 export const PROGRESS_FILE_ENV = 'SEKEY_PROGRESS_FILE';
+/**
+ * The environment variable that names the file the runner creates when it is stopped, asking the
+ * properties that shrink a counterexample to end with what they shrank so far (`ShrinkingLine`).
+ */
+export const STOP_FILE_ENV = 'SEKEY_STOP_FILE';
 
 /** A property starts with `planned` runs. */
 export interface BeginLine {
@@ -24,6 +30,17 @@ export interface RunLine {
   readonly suite: string;
   readonly test: string;
   readonly operations: number;
+}
+
+/**
+ * A property found a counterexample and shrinks it, until its `done` line. A stop (Ctrl-C, SIGTERM)
+ * then waits for that line: the property ends at its next run and keeps what it shrank so far
+ * (`progress.testkit.ts`), where ending at once would lose the counterexample.
+ */
+export interface ShrinkingLine {
+  readonly kind: 'shrinking';
+  readonly suite: string;
+  readonly test: string;
 }
 
 /** A property ended: its runs, operations and CPU time, and its counterexample if it failed. */
@@ -51,7 +68,7 @@ export interface DoneLine {
 }
 
 /** Any progress line. */
-export type ProgressLine = BeginLine | RunLine | DoneLine;
+export type ProgressLine = BeginLine | RunLine | ShrinkingLine | DoneLine;
 
 /** Parses the complete lines of `text` (a trailing partial line is left for the next read). */
 export function parseProgress(text: string): { lines: ProgressLine[]; rest: string } {
@@ -61,7 +78,8 @@ export function parseProgress(text: string): { lines: ProgressLine[]; rest: stri
   for (const part of parts) {
     if (part.trim() === '') continue;
     const value = JSON.parse(part) as ProgressLine;
-    if (value.kind === 'begin' || value.kind === 'run' || value.kind === 'done') lines.push(value);
+    if (value.kind === 'begin' || value.kind === 'run' || value.kind === 'shrinking' || value.kind === 'done')
+      lines.push(value);
   }
   return { lines, rest };
 }

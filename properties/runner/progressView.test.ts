@@ -15,6 +15,14 @@ describe('the progress line', () => {
     );
   });
 
+  test('the suites shrinking a counterexample come first: runs then stand still, which is no hang', () => {
+    const shrinking = [countOf('kms', { shrinking: ['a'] }), countOf('deployment', { shrinking: ['b', 'c'] })];
+    expect(progressText(shrinking, 0, 0, null)).toBe(
+      'kms, deployment: shrinking a counterexample · 0 runs · 0 ops, 0/s · 0s elapsed, time left unknown · kms 0 · ' +
+        'deployment 0',
+    );
+  });
+
   test('a campaign shows its budget left; nothing run yet shows no estimate', () => {
     expect(progressText(counts, 10_000, 5_000, { endsAt: 100_000, now: 40_000 })).toMatch(/elapsed, 1m00s left ·/);
     expect(progressText([countOf('kms')], 0, 0, null)).toBe(

@@ -1,6 +1,7 @@
 /**
  * The text of the progress line on a terminal (drawn by `impl/cli/progressView.ts`): runs done,
- * operations per second and time left. Time left is the campaign budget remaining, or, for a
+ * operations per second and time left, after the suites shrinking a counterexample, if any (a wait
+ * of minutes in which runs stand still would read as a hang). Time left is the campaign budget remaining, or, for a
  * single pass, the runs still planned by the properties that have started at the current rate: a
  * lower bound (properties not started yet are not known), shown with `≥`.
  * @module
@@ -30,5 +31,7 @@ export function progressText(
   else left = `≥${formatElapsed(((planned - runs) * runningMs) / runs)} left`;
   const perSuite = counts.map((c) => `${c.suite} ${thousands(c.runsSeen)}`).join(' · ');
   const rate = `${thousands(operations)} ops, ${thousands(perSecond)}/s`;
-  return `${thousands(runs)} runs · ${rate} · ${formatElapsed(elapsedMs)} elapsed, ${left} · ${perSuite}`;
+  const shrinking = counts.filter((c) => c.shrinking.length > 0).map((c) => c.suite);
+  const found = shrinking.length === 0 ? '' : `${shrinking.join(', ')}: shrinking a counterexample · `;
+  return `${found}${thousands(runs)} runs · ${rate} · ${formatElapsed(elapsedMs)} elapsed, ${left} · ${perSuite}`;
 }

@@ -5,13 +5,17 @@
  * collects the verdicts, so the runner's output is its progress line and its table alone.
  * @module
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Reporter, TestModule } from 'vitest/node';
-import { PROGRESS_FILE_ENV, ProgressReader } from './progressLine.ts';
+import { formatElapsed } from '../../impl/cli/progressView.ts';
+import { STOP_SIGNALS } from './interrupt.ts';
+import type { StopSignal } from './interrupt.ts';
+import { PROGRESS_FILE_ENV, ProgressReader, STOP_FILE_ENV } from './progressLine.ts';
 import { STATISTICS_FILE_ENV, readStatistics } from './statistics.ts';
 import type { Json } from './statistics.ts';
+import { ownName } from './replayCommand.ts';
 import type { Suite } from './suites.ts';
 import { addLine, emptyCount } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
@@ -34,7 +38,12 @@ export interface Batch {
    * `BatchResult.statistics`, not to `reports/properties.json` (a campaign's batches: `statistics.ts`).
    */
   readonly ownStatistics?: boolean | undefined;
+  /** Test files beyond those vitest's configuration includes: the runner's own tests' fixture suite. */
+  readonly include?: readonly string[] | undefined;
 }
+
+/** The signals that stop a run (`interrupt.ts`). */
+const STOP_SIGNAL_NAMES = Object.keys(STOP_SIGNALS) as Array<keyof typeof STOP_SIGNALS>;
 
 /** How often the progress file is read while the suites run. */
 const POLL_MS = 250;
@@ -44,10 +53,12 @@ export function batchEnvironment(
   batch: Batch,
   progressFile: string,
   statisticsFile = '',
+  stopFile = '',
 ): Record<string, string | undefined> {
   const text = (v: number | string | undefined) => (v === undefined ? undefined : String(v));
   return {
     [PROGRESS_FILE_ENV]: progressFile,
+    [STOP_FILE_ENV]: stopFile === '' ? undefined : stopFile,
     [STATISTICS_FILE_ENV]: statisticsFile === '' ? undefined : statisticsFile,
     SEKEY_RUNS: text(batch.runs),
     SEKEY_SEED: text(batch.seed),
@@ -132,12 +143,39 @@ export function verdicts(
   return errors;
 }
 
+/** How long a stop waits for the properties shrinking a counterexample to end at their next run. */
+export const SETTLE_MS = 60_000;
+
+/** A property shrinking a counterexample. */
+export interface Shrinking {
+  readonly suite: string;
+  readonly test: string;
+}
+
+/** What a stop that waits for `shrinking` says (Ctrl-C again, or another signal, ends the wait). */
+export function settleMessage(shrinking: readonly Shrinking[], signal: StopSignal): string {
+  const which = shrinking.map((s) => `${s.suite}: "${ownName(s.test)}"`).join('; ');
+  const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'another signal';
+  return (
+    `${signal}: keeping the counterexamples being shrunk (${which}): each property ends at its next run ` +
+    `with what it shrank so far (at most ${formatElapsed(SETTLE_MS)}; ${again} stops at once and loses them)`
+  );
+}
+
 /**
  * A batch while it runs, for a stop by signal (`interrupt.ts`): what it counted so far (the
- * properties that ended, with their counterexamples), and its clean-up. Both are synchronous.
+ * properties that ended, with their counterexamples), and its clean-up, both synchronous; and the
+ * wait that keeps the counterexamples being shrunk.
  */
 export interface ActiveBatch {
   counts(): ReadonlyMap<string, SuiteCount>;
+  /**
+   * Asks the properties shrinking a counterexample to end at their next run, keeping what they shrank
+   * so far (`progress.testkit.ts`: `stoppable`), and resolves once each has ended (its `done` line is
+   * in {@link counts}) or after `waitMs`; null, asking nothing, when none shrinks. A run under way
+   * ends first: a deployment's runs take seconds, the other suites' less.
+   */
+  settle(waitMs?: number): { readonly shrinking: readonly Shrinking[]; readonly ended: Promise<void> } | null;
   /** The statistics the suites wrote so far (with `Batch.ownStatistics`; none otherwise). */
   statistics(): BatchResult['statistics'];
   cleanUp(): void;
@@ -174,19 +212,50 @@ export async function runBatch(
     if (lines.length > 0) onLines(counts);
   };
   let modules: ReadonlyArray<TestModule> = [];
+  const ours = new Map(STOP_SIGNAL_NAMES.map((signal) => [signal, process.listeners(signal)]));
   const collector: Reporter = {
+    // vitest's logger ends the process 1 ms after SIGINT or SIGTERM (its cleanup listeners, added as
+    // vitest starts). The runner's own listeners (`interrupt.ts`) end it themselves, having first
+    // waited for the counterexamples being shrunk (`settle`), which vitest's would cut short: the
+    // listeners vitest added are removed as it starts its run (its close removes them again, a no-op).
+    onInit() {
+      for (const [signal, before] of ours) {
+        for (const listener of process.listeners(signal)) if (!before.includes(listener)) process.off(signal, listener);
+      }
+    },
     onTestRunEnd(testModules, unhandledErrors) {
       modules = testModules;
       for (const e of unhandledErrors) errors.push(e.message);
     },
   };
-  const restore = withEnvironment(batchEnvironment(batch, reader.file, batch.ownStatistics ? statisticsFile : ''));
+  const stopFile = join(dir, 'stop');
+  const restore = withEnvironment(
+    batchEnvironment(batch, reader.file, batch.ownStatistics ? statisticsFile : '', stopFile),
+  );
   const timer = setInterval(drain, POLL_MS);
   let statistics: BatchResult['statistics'] = {};
+  const shrinkingNow = (): Shrinking[] => {
+    drain();
+    return [...counts.values()].flatMap((c) => c.shrinking.map((test) => ({ suite: c.suite, test })));
+  };
   onActive({
     counts: () => {
       drain();
       return counts;
+    },
+    settle: (waitMs = SETTLE_MS) => {
+      const shrinking = shrinkingNow();
+      if (shrinking.length === 0) return null;
+      writeFileSync(stopFile, '');
+      const until = Date.now() + waitMs;
+      const ended = new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (shrinkingNow().length > 0 && Date.now() < until) return;
+          clearInterval(poll);
+          resolve();
+        }, POLL_MS);
+      });
+      return { shrinking, ended };
     },
     statistics: () => (batch.ownStatistics ? readStatistics(statisticsFile) : {}),
     cleanUp: () => {
@@ -210,6 +279,7 @@ export async function runBatch(
         // --time sizes the run (`sizedTimeout`, testing/runConfig.ts).
         testTimeout: 0,
         ...(batch.testPattern === undefined ? {} : { testNamePattern: batch.testPattern }),
+        ...(batch.include === undefined ? {} : { include: [...batch.include] }),
       },
     );
     // startVitest reports a failed run through process.exitCode; the runner sets its own at the end.

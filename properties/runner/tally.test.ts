@@ -38,6 +38,24 @@ describe('counts per suite', () => {
     expect(opsPerCpuSecond(deployment)).toBe(0);
   });
 
+  test("a property shrinks from its shrinking line to its done line; a campaign's totals keep none", () => {
+    const counts = new Map<string, SuiteCount>();
+    addLine(counts, { kind: 'begin', suite: 'kms', test: 'a', planned: 10 });
+    addLine(counts, { kind: 'begin', suite: 'kms', test: 'b', planned: 10 });
+    addLine(counts, { kind: 'shrinking', suite: 'kms', test: 'a' });
+    addLine(counts, { kind: 'shrinking', suite: 'kms', test: 'b' });
+    addLine(counts, { kind: 'shrinking', suite: 'kms', test: 'a' });
+    const kms = counts.get('kms') as SuiteCount;
+    expect(kms.shrinking).toEqual(['a', 'b']);
+    addLine(counts, done({ test: 'a', failed: true, interrupted: true, path: '3:1' }));
+    expect(kms.shrinking).toEqual(['b']);
+    // Merged into a campaign's totals: not shrinking there (a crashed batch would leave it for good).
+    const totals = emptyCount('kms');
+    mergeCount(totals, kms);
+    expect(totals.shrinking).toEqual([]);
+    expect(totals.counterexamples.map((d) => d.path)).toEqual(['3:1']);
+  });
+
   test('merging adds every figure and keeps each property test once', () => {
     const a = Object.assign(emptyCount('kms'), {
       runs: 1,

@@ -35,6 +35,11 @@ export interface SuiteCount {
   readonly propertyTests: string[];
   /** Ended properties with a counterexample. */
   readonly counterexamples: DoneLine[];
+  /**
+   * The tests whose property is shrinking a counterexample now (a `shrinking` line, no `done` yet):
+   * live state, what a stop waits for. Not added up across batches ({@link mergeCount}).
+   */
+  readonly shrinking: string[];
   readonly failedTests: TestFailure[];
 }
 
@@ -53,6 +58,7 @@ export function emptyCount(suite: string): SuiteCount {
     failures: 0,
     propertyTests: [],
     counterexamples: [],
+    shrinking: [],
     failedTests: [],
   };
 }
@@ -67,7 +73,11 @@ export function addLine(counts: Map<string, SuiteCount>, line: ProgressLine): vo
   } else if (line.kind === 'run') {
     c.runsSeen += 1;
     c.operationsSeen += line.operations;
+  } else if (line.kind === 'shrinking') {
+    if (!c.shrinking.includes(line.test)) c.shrinking.push(line.test);
   } else {
+    const k = c.shrinking.indexOf(line.test);
+    if (k >= 0) c.shrinking.splice(k, 1);
     c.runs += line.runs;
     c.operations += line.operations;
     c.cpuMicros += line.cpuMicros;
@@ -89,7 +99,11 @@ export function opsPerCpuSecond(c: Pick<SuiteCount, 'operations' | 'cpuMicros'>)
   return c.cpuMicros > 0 ? Math.round((c.operations / (c.cpuMicros / 1e6)) * 10) / 10 : 0;
 }
 
-/** `into` plus `more` (a campaign adds its batches together). */
+/**
+ * `into` plus `more` (a campaign adds its batches together). Not `shrinking`: a batch that ended
+ * with a property still shrinking (a crashed worker) would leave it shrinking in the campaign's
+ * totals for good; whoever shows a running batch adds its `shrinking` itself.
+ */
 export function mergeCount(into: SuiteCount, more: SuiteCount): void {
   into.planned += more.planned;
   into.runsSeen += more.runsSeen;

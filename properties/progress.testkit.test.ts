@@ -1,0 +1,99 @@
+/**
+ * A property made `stoppable` ends, once the runner asks while it shrinks a counterexample, at its
+ * next run with what it shrank so far: fast-check's interruption, the path of that case replaying it.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { PropertyProgress } from './progress.testkit.ts';
+import { PROGRESS_FILE_ENV, STOP_FILE_ENV, parseProgress } from './runner/progressLine.ts';
+
+describe('a property the runner stops while it shrinks', () => {
+  let dir = '';
+  let stopFile = '';
+  let progressFile = '';
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sekey-stoppable-'));
+    stopFile = join(dir, 'stop');
+    progressFile = join(dir, 'progress.jsonl');
+    vi.stubEnv(PROGRESS_FILE_ENV, progressFile);
+    vi.stubEnv(STOP_FILE_ENV, stopFile);
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const kinds = () => parseProgress(readFileSync(progressFile, 'utf8')).lines.map((l) => l.kind);
+
+  /** Fails for n ≥ 1000 (minimal counterexample: 1000); the stop is asked at the third failure. */
+  function failingAbove(onFailure: (failures: number) => void) {
+    let failures = 0;
+    return (n: number) => {
+      if (n < 1000) return true;
+      failures += 1;
+      onFailure(failures);
+      return false;
+    };
+  }
+
+  test('ends at its next run with the counterexample shrunk so far, whose path replays it', () => {
+    const predicate = failingAbove((failures) => {
+      if (failures === 3) writeFileSync(stopFile, '');
+    });
+    const property = fc.property(fc.integer({ min: 0, max: 1_000_000 }), predicate);
+    const out = fc.check(new PropertyProgress('fixture').stoppable(property), { seed: 42, numRuns: 100 });
+    expect([out.failed, out.interrupted]).toEqual([true, true]);
+    const found = out.counterexample?.[0] as number;
+    // Cut short: a case of the shrinking under way, not the minimal one.
+    expect(found).toBeGreaterThan(1000);
+    const withoutStop = fc.check(property, { seed: 42, numRuns: 100 });
+    expect(withoutStop.counterexample).toEqual([1000]);
+    // Its path leads to that case: what `--path` replays and `--shrink` goes on from.
+    const replayed = fc.check(property, { seed: 42, path: out.counterexamplePath ?? '', endOnFailure: true });
+    expect(replayed.counterexample).toEqual([found]);
+    // One shrinking line, however many failures the shrinking met.
+    expect(kinds()).toEqual(['shrinking']);
+  });
+
+  test('an asynchronous property the same', async () => {
+    const predicate = failingAbove((failures) => {
+      if (failures === 2) writeFileSync(stopFile, '');
+    });
+    const property = fc.asyncProperty(fc.integer({ min: 0, max: 1_000_000 }), async (n) => predicate(n));
+    const out = await fc.check(new PropertyProgress('fixture').stoppable(property), { seed: 7, numRuns: 100 });
+    expect([out.failed, out.interrupted]).toEqual([true, true]);
+    expect(out.counterexample?.[0]).toBeGreaterThan(1000);
+    expect(kinds()).toEqual(['shrinking']);
+  });
+
+  test('a stop before any counterexample changes nothing: the runner waits only for those shrinking', () => {
+    writeFileSync(stopFile, '');
+    const held = fc.check(new PropertyProgress('fixture').stoppable(fc.property(fc.nat(), () => true)), {
+      seed: 1,
+      numRuns: 50,
+    });
+    expect([held.failed, held.interrupted, held.numRuns]).toEqual([false, false, 50]);
+    // Found with the stop already asked: reported as found, unshrunk (its next run is the stop).
+    const property = fc.property(
+      fc.integer({ min: 0, max: 1_000_000 }),
+      failingAbove(() => {}),
+    );
+    const out = fc.check(new PropertyProgress('fixture').stoppable(property), { seed: 42, numRuns: 100 });
+    expect([out.failed, out.interrupted, out.counterexamplePath?.includes(':')]).toEqual([true, true, false]);
+    expect(kinds()).toEqual(['shrinking']);
+  });
+
+  test('without the runner (no stop file named), it shrinks to the end and says nothing', () => {
+    vi.stubEnv(STOP_FILE_ENV, '');
+    vi.stubEnv(PROGRESS_FILE_ENV, '');
+    const property = fc.property(
+      fc.integer({ min: 0, max: 1_000_000 }),
+      failingAbove(() => {}),
+    );
+    const out = fc.check(new PropertyProgress('fixture').stoppable(property), { seed: 42, numRuns: 100 });
+    expect([out.failed, out.interrupted, out.counterexample]).toEqual([true, false, [1000]]);
+  });
+});
