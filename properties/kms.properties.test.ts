@@ -19,9 +19,13 @@ import {
 } from '../model/kms.ts';
 import type { KeyRecord, KmsOperation, KmsState } from '../model/kms.ts';
 import { GROUP_IDS, USER_IDS, operationSequence } from './kmsArbitraries.ts';
+import { sequenceText } from './operationText.testkit.ts';
 import { PropertyProgress } from './progress.testkit.ts';
 
 const progress = new PropertyProgress('kms');
+
+/** A counterexample of the operation-sequence properties in words: its operations, timed from their start. */
+const opsText = ([ops]: [KmsOperation[]]) => sequenceText(ops, Date.UTC(2026, 0, 1));
 
 const bootstrap = (now: number): KmsOperation[] => [
   ...USER_IDS.map((userId): KmsOperation => ({ type: 'addUser', userId, name: userId.toLowerCase(), now })),
@@ -107,7 +111,7 @@ describe('KMS model under random operation sequences', () => {
         const start = ops[0] && 'now' in ops[0] ? ops[0].now : Date.UTC(2026, 0, 1);
         run([...bootstrap(start), ...ops], (_before, _op, after) => checkInvariants(after));
       }),
-      progress.params(300),
+      progress.params(300, opsText),
     );
   });
 
@@ -128,7 +132,7 @@ describe('KMS model under random operation sequences', () => {
           }
         }
       }),
-      progress.params(200),
+      progress.params(200, opsText),
     );
   });
 
@@ -160,7 +164,7 @@ describe('KMS model under random operation sequences', () => {
           }
         }
       }),
-      progress.params(200),
+      progress.params(200, opsText),
     );
   });
 
@@ -202,7 +206,7 @@ describe('KMS model under random operation sequences', () => {
             }
           });
         }),
-        progress.params(200),
+        progress.params(200, opsText),
       );
     },
   );

@@ -51,6 +51,7 @@ import type { User } from '../impl/kms/user.ts';
 import { newWorld } from '../impl/kms/world.testkit.ts';
 import type { World } from '../impl/kms/world.testkit.ts';
 import { USER_IDS, liveOperationSequence, operationSequence } from './kmsArbitraries.ts';
+import { durationText, sequenceText, stateText, timedOperationText } from './operationText.testkit.ts';
 import { PropertyProgress } from './progress.testkit.ts';
 import { replaying, sizedTimeout } from '../testing/runConfig.ts';
 import { cryptoBackend } from '../device/cryptoBackend.ts';
@@ -129,6 +130,12 @@ const EVERY_SELECTION: ReadonlyArray<readonly [number, number[]]> = (() => {
 /** The recipients of a selection as a counterexample's message names them: none is a message for the sender alone. */
 function recipientsLabel(names: readonly string[]): string {
   return names.length === 0 ? '(no other recipient)' : names.join(',');
+}
+
+/** The selections a run checks, in words: `U1 → U2,U3; U4 → (no other recipient)`. */
+function selectionsText(selections: ReadonlyArray<readonly [number, number[]]>): string {
+  const each = selections.map(([s, r]) => `${USER_IDS[s]} → ${recipientsLabel(r.map((u) => USER_IDS[u] as string))}`);
+  return each.length === 0 ? 'none' : each.join('; ');
 }
 
 /** What changed between two model states, in the terms of the implementation's change report. */
@@ -267,7 +274,8 @@ async function checkBoth(
     });
     // Numbered as the counterexample prints them (its operations from 1; the bootstrap's apart), not by
     // `step`, which counts the bootstrap's operations first and sets when the replicas sync.
-    const label = `${from.step === 0 ? 'bootstrap operation' : 'operation'} ${index + 1}: ${JSON.stringify(op)}`;
+    const what = from.step === 0 ? 'bootstrap operation' : 'operation';
+    const label = `${what} ${index + 1} (${timedOperationText(op, START)})`;
     expect(implOutcome, label).toBe(result.ok ? 'ok' : result.error.code);
     if (result.ok) {
       expect(reportedChanges(changes), `${label}: change report`).toEqual(modelChanges(model, result.state));
@@ -307,9 +315,9 @@ async function checkBoth(
         const got = outcome(() => {
           choice = user.findKey(names);
         });
-        expect(got === 'ok' ? choice : got, `${label}: ${userId} → ${recipientsLabel(names)}`).toEqual(
-          expected.ok ? expected.selection : expected.error.code,
-        );
+        const to = `${userId} → ${recipientsLabel(names)}`;
+        const which = `${label}: ${to}, the implementation's choice against the model's`;
+        expect(got === 'ok' ? choice : got, which).toEqual(expected.ok ? expected.selection : expected.error.code);
       }
     }
     const adminHeld = world.adminDevice
@@ -361,8 +369,13 @@ describe('model against implementation', () => {
         // Its operations and CPU count here, once per process (what the throughput bench measures);
         // the selections its sync checked are not the runs' own, and are not counted. And before the
         // parameters: a campaign's deadline (SEKEY_DEADLINE) is turned into a time left then.
-        await afterBootstrap();
-        const params = progress.params<[KmsOperation[], Array<[number, number[]]>]>(200);
+        const from = await afterBootstrap();
+        const params = progress.params<[KmsOperation[], Array<[number, number[]]>]>(
+          200,
+          ([ops, selections]) =>
+            `from the bootstrap's state: ${stateText(from.model)}\n${sequenceText(ops, START, from.model)}\n` +
+            `selections checked at every sync: ${selectionsText(selections)}`,
+        );
         seed = params.seed ?? null;
         Object.assign(reach, NO_REACH);
         await progress.assert(
@@ -398,7 +411,10 @@ describe('model against implementation', () => {
       // Built by the first property unless it was left out: counted by neither here, and built before
       // the parameters turn a campaign's deadline into a time left.
       const start = await afterBootstrap();
-      const params = progress.params<[KmsOperation[]]>(LIVE_CI_RUNS);
+      const params = progress.params<[KmsOperation[]]>(
+        LIVE_CI_RUNS,
+        ([ops]) => `from the bootstrap's state: ${stateText(start.model)}\n${sequenceText(ops, START, start.model)}`,
+      );
       const cpu0 = process.cpuUsage();
       operationsApplied = 0;
       Object.assign(reach, NO_REACH);
@@ -477,9 +493,9 @@ const nestedGroups = (now: number): KmsOperation[] => {
  * The installation after {@link nestedGroups}, applied and checked once per process (outcome by
  * outcome against the model) and forked for each run, as the first property's bootstrap is.
  */
-let nested: Promise<{ readonly world: World; readonly model: KmsState; readonly steps: number }> | undefined;
+let nested: Promise<{ readonly world: World; readonly model: KmsState }> | undefined;
 
-function nestedStart(): Promise<{ readonly world: World; readonly model: KmsState; readonly steps: number }> {
+function nestedStart(): Promise<{ readonly world: World; readonly model: KmsState }> {
   nested ??= (async () => {
     const world = await newWorld(START, 'kms-impl-selection');
     let model: KmsState = EMPTY_KMS;
@@ -489,7 +505,7 @@ function nestedStart(): Promise<{ readonly world: World; readonly model: KmsStat
       const result = applyOperation(model, op);
       expect(
         outcome(() => world.admin.apply(op)),
-        `step ${step}: ${JSON.stringify(op)}`,
+        `nested groups, operation ${step + 1} (${timedOperationText(op, START)})`,
       ).toBe('ok');
       if (!result.ok) throw new Error(`the fixed groups are refused by the model: ${result.error.code}`);
       model = result.state;
@@ -497,14 +513,14 @@ function nestedStart(): Promise<{ readonly world: World; readonly model: KmsStat
     }
     expect(adminView(world.admin)).toEqual(modelAdminView(expireKeys(model, world.clock.now())));
     progress.ran(ops.length);
-    return { world, model, steps: ops.length };
+    return { world, model };
   })();
   return nested;
 }
 
 describe('key selection against the model, where the choice matters', () => {
   test('the smallest common group whose key can protect now, also as time passes after a sync', async () => {
-    await nestedStart();
+    const { model: nestedModel } = await nestedStart();
     await progress.assert(
       fc.asyncProperty(
         operationSequence(0, 12, START),
@@ -518,12 +534,13 @@ describe('key selection against the model, where the choice matters', () => {
           try {
             let model = start.model;
             for (const [index, op] of ops.entries()) {
-              const step = start.steps + index;
               applied += 1;
               world.clock.set(Math.max(world.clock.now(), operationTime(op)));
               const result = applyOperation(model, op);
               const implOutcome = outcome(() => world.admin.apply(op));
-              expect(implOutcome, `step ${step}: ${JSON.stringify(op)}`).toBe(result.ok ? 'ok' : result.error.code);
+              expect(implOutcome, `operation ${index + 1} (${timedOperationText(op, START)})`).toBe(
+                result.ok ? 'ok' : result.error.code,
+              );
               if (result.ok) model = result.state;
               if (op.type === 'addUser' && result.ok) await world.addDevice(op.userId);
             }
@@ -545,7 +562,8 @@ describe('key selection against the model, where the choice matters', () => {
                 });
                 expect(
                   got === 'ok' ? choice : got,
-                  `+${step} ms after the sync: ${userId} → ${recipientsLabel(names)}`,
+                  `${durationText(step)} after the sync: ${userId} → ${recipientsLabel(names)}, the implementation's ` +
+                    "choice against the model's",
                 ).toEqual(expected.ok ? expected.selection : expected.error.code);
               }
             }
@@ -555,7 +573,13 @@ describe('key selection against the model, where the choice matters', () => {
           }
         },
       ),
-      progress.params(40),
+      progress.params<[KmsOperation[], Array<[number, number[]]>, number[]]>(
+        40,
+        ([ops, selections, steps]) =>
+          `from the nested groups: ${stateText(nestedModel)}\n${sequenceText(ops, START, nestedModel)}\n` +
+          `selections checked after the sync: ` +
+          `${selectionsText(selections)}\ntime let pass before each round: ${steps.map(durationText).join(', ')}`,
+      ),
     );
   });
 });

@@ -158,8 +158,10 @@ export class PropertyProgress {
    * The suite's fast-check parameters (`propertyParams`), announced with `begin` and with a reporter
    * that records the end with `finish` and then fails the test with fast-check's own report.
    * @param ciRuns runs at CI size
+   * @param text the counterexample in words (`operationText.testkit.ts`), for the runner's report and
+   *   after fast-check's own in the test's failure; fast-check's `stringify` without it
    */
-  params<Ts>(ciRuns: number): Parameters<Ts> {
+  params<Ts>(ciRuns: number, text?: (counterexample: Ts) => string): Parameters<Ts> {
     const params = propertyParams<Ts>(ciRuns);
     this.begin(params.numRuns ?? ciRuns);
     return {
@@ -167,13 +169,14 @@ export class PropertyProgress {
       reporter: (details: RunDetails<Ts>) => {
         this.ended = details.numRuns;
         const failed = details.failed && !stoppedByDeadline(details);
+        const words = details.counterexample === null || text === undefined ? null : text(details.counterexample);
         this.finish({
           runs: details.numRuns,
           failed,
           interrupted: details.interrupted,
           seed: details.seed,
           path: details.counterexamplePath ?? '',
-          counterexample: details.counterexample === null ? null : fc.stringify(details.counterexample),
+          counterexample: words ?? (details.counterexample === null ? null : fc.stringify(details.counterexample)),
           error: failed ? String(details.errorInstance) : null,
           reproduction: null,
         });
@@ -181,7 +184,8 @@ export class PropertyProgress {
         // the command that replays the counterexample alone, under plain vitest too.
         if (failed) {
           const replay = replayLines(this.suite, details.seed, details.counterexamplePath ?? '');
-          throw new Error(`${fc.defaultReportMessage(details)}\n${replay}`, { cause: details.errorInstance });
+          const inWords = words === null ? '' : `\nIn words:\n${words.replace(/^/gm, '  ')}\n`;
+          throw new Error(`${fc.defaultReportMessage(details)}\n${inWords}${replay}`, { cause: details.errorInstance });
         }
       },
     };

@@ -161,7 +161,7 @@ test('a stop while the second shrinks: the summary holds the first shrunk, says 
   expect(readJson(join(summary.folder, 'failure-1.json')).path).toBe('3:1:0:0');
 });
 
-test('a stop waiting for a counterexample being shrunk: a batch that ends meanwhile is the last, and says so', async () => {
+test('a stop waiting for a counterexample being shrunk: a batch ending meanwhile is the last', async () => {
   h.stopWhileShrinking = true;
   const said: string[] = [];
   const { summary, stopped } = await runCampaign(

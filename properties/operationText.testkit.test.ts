@@ -1,0 +1,91 @@
+import { describe, expect, test } from 'vitest';
+import type { KmsOperation } from '../model/kms.ts';
+import { applyOperation } from '../model/kms.ts';
+import type { KmsState } from '../model/kms.ts';
+import { EMPTY_KMS } from '../model/kmsState.ts';
+import { durationText, offsetText, operationText, sequenceText, stateText } from './operationText.testkit.ts';
+
+const START = Date.UTC(2026, 0, 1);
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+describe('KMS operations in words', () => {
+  test('durations in the largest units that write them exactly', () => {
+    expect(
+      [0, 90, 1000, 45_250, 60_000, 1.5 * HOUR, DAY, 30 * DAY, 2 * DAY + 500, DAY + HOUR].map(durationText),
+    ).toEqual(['0s', '90ms', '1s', '45.25s', '1m', '1h30m', '1d', '30d', '2d0h0m0.5s', '1d1h']);
+  });
+
+  test('times as offsets from the start, to the millisecond, with days when there are any', () => {
+    expect(offsetText(START, START)).toBe('+00:00:00.000');
+    expect(offsetText(START + 23 * 60_000 + 52_030, START)).toBe('+00:23:52.030');
+    expect(offsetText(START + 2 * DAY + HOUR, START)).toBe('+2d 01:00:00.000');
+    expect(offsetText(START - 1, START)).toBe('-00:00:00.001');
+  });
+
+  test('every kind of operation, and a sequence numbered from 1', () => {
+    const policy = { maxKeys: 4, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: DAY } as const;
+    const ops: KmsOperation[] = [
+      { type: 'addUser', userId: 'U1', name: 'alice', now: START },
+      { type: 'addGroup', groupId: 'G1', name: 'ops', policy, shareHistory: true, now: START },
+      { type: 'addMember', groupId: 'G1', userId: 'U1', now: START + 1 },
+      { type: 'addKey', groupId: 'G1', name: '', cryptoperiodMs: 30 * DAY, now: START + 1 },
+      { type: 'addKey', groupId: 'G1', name: 'k', now: START + 1 },
+      { type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now: START + HOUR } },
+      { type: 'renameKey', keyId: 'K2000', name: 'o"k', now: START + HOUR },
+      { type: 'changePolicy', groupId: 'G1', policy: { ...policy, maxKeys: 2 }, now: START + HOUR },
+      { type: 'renameGroup', groupId: 'G1', name: 'x', now: START + HOUR },
+      { type: 'renameUser', userId: 'U1', name: '', now: START + HOUR },
+      { type: 'removeMember', groupId: 'G1', userId: 'U1', now: START + DAY },
+      { type: 'expireKeys', now: START + DAY },
+      { type: 'deleteGroup', groupId: 'G1', now: START + DAY },
+      { type: 'deleteUser', userId: 'U1', now: START + DAY },
+    ];
+    expect(sequenceText(ops, START).split('\n')).toEqual([
+      ' 1. +00:00:00.000  addUser U1 "alice"',
+      ' 2. +00:00:00.000  addGroup G1 "ops" (at most 4 keys, AES-256-GCM, keys for 1d, history shared)',
+      ' 3. +00:00:00.001  addMember U1 to G1',
+      ' 4. +00:00:00.001  addKey to G1 "" for 30d',
+      ' 5. +00:00:00.001  addKey to G1 "k"',
+      ' 6. +01:00:00.000  K2000 ACTIVATE',
+      ' 7. +01:00:00.000  renameKey K2000 to "o\\"k"',
+      ' 8. +01:00:00.000  changePolicy G1 (at most 2 keys, AES-256-GCM, keys for 1d)',
+      ' 9. +01:00:00.000  renameGroup G1 to "x"',
+      '10. +01:00:00.000  renameUser U1 to ""',
+      '11. +1d 00:00:00.000  removeMember U1 from G1',
+      '12. +1d 00:00:00.000  expireKeys',
+      '13. +1d 00:00:00.000  deleteGroup G1',
+      '14. +1d 00:00:00.000  deleteUser U1',
+    ]);
+    expect(sequenceText([], START)).toBe('(no operation)');
+    expect(operationText({ type: 'keyEvent', keyId: 'K7', event: { type: 'COMPROMISE', now: 0 } })).toBe(
+      'K7 COMPROMISE',
+    );
+  });
+
+  test('the state a sequence starts from, in one line', () => {
+    const policy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: DAY } as const;
+    const ops: KmsOperation[] = [
+      { type: 'addUser', userId: 'U2', name: 'bob', now: START },
+      { type: 'addUser', userId: 'U10', name: 'eve', now: START },
+      { type: 'addUser', userId: 'U1', name: 'alice', now: START },
+      { type: 'addGroup', groupId: 'G2', name: 'empty', policy, now: START },
+      { type: 'addGroup', groupId: 'G1', name: 'all', policy, now: START },
+      { type: 'addMember', groupId: 'G1', userId: 'U2', now: START },
+      { type: 'addMember', groupId: 'G1', userId: 'U1', now: START },
+      { type: 'addKey', groupId: 'G1', name: 'a', now: START },
+      { type: 'addKey', groupId: 'G1', name: 'b', now: START },
+      { type: 'keyEvent', keyId: 'K2001', event: { type: 'ACTIVATE', now: START } },
+    ];
+    let state: KmsState = EMPTY_KMS;
+    for (const op of ops) {
+      const result = applyOperation(state, op);
+      if (!result.ok) throw result.error;
+      state = result.state;
+    }
+    expect(stateText(state)).toBe(
+      'users U1, U2, U10; G1 "all" with U1, U2, keys K2000 preActivation, K2001 active; G2 "empty" no member, no key',
+    );
+    expect(stateText(EMPTY_KMS)).toBe('users none');
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * KMS operations in words, for counterexamples a person reads: `5. +00:23:52.030  K2002 ACTIVATE`
+ * rather than `{"type":"keyEvent","keyId":"K2002","event":{"type":"ACTIVATE","now":1767228232030}}`.
+ * Times are offsets from the run's start, to the millisecond: whether two operations share an
+ * instant, or one falls exactly at the end of a cryptoperiod, is often the whole counterexample.
+ * Display only: a counterexample is replayed by its seed and path, never parsed from this text.
+ * Test support only.
+ * @module
+ */
+import { applyOperation, operationTime } from '../model/kms.ts';
+import type { KmsOperation } from '../model/kms.ts';
+import { compareIds, keyStateOf } from '../model/kmsState.ts';
+import type { GroupPolicy, KmsState } from '../model/kmsState.ts';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** A duration in the largest units that write it exactly: `1d`, `1h30m`, `90ms`, `2d0h0m0.5s`, `45.25s`. */
+export function durationText(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return `${ms}ms`;
+  if (ms === 0) return '0s';
+  const units: Array<[string, number]> = [
+    ['d', DAY],
+    ['h', HOUR],
+    ['m', MINUTE],
+  ];
+  let left = ms;
+  const parts: string[] = [];
+  for (const [unit, size] of units) {
+    const n = Math.floor(left / size);
+    left -= n * size;
+    if (n > 0 || parts.length > 0) parts.push(`${n}${unit}`);
+  }
+  if (parts.length === 0 && left < SECOND) return `${left}ms`;
+  if (left > 0) parts.push(`${left / SECOND}s`);
+  // Trailing zero units say nothing: 1d0h0m is 1d.
+  while (parts.length > 1 && /^0[dhm]$/.test(parts.at(-1) as string)) parts.pop();
+  return parts.join('');
+}
+
+/** `now` as an offset from `start`: `+00:00:00.000`, with days when there are any (`+2d 01:00:00.000`). */
+export function offsetText(now: number, start: number): string {
+  const ms = now - start;
+  const sign = ms < 0 ? '-' : '+';
+  let left = Math.abs(ms);
+  const days = Math.floor(left / DAY);
+  left -= days * DAY;
+  const two = (n: number) => String(n).padStart(2, '0');
+  const h = Math.floor(left / HOUR);
+  const m = Math.floor((left % HOUR) / MINUTE);
+  const s = Math.floor((left % MINUTE) / SECOND);
+  const clock = `${two(h)}:${two(m)}:${two(s)}.${String(left % SECOND).padStart(3, '0')}`;
+  return `${sign}${days > 0 ? `${days}d ` : ''}${clock}`;
+}
+
+function policyText(p: GroupPolicy): string {
+  return `at most ${p.maxKeys} keys, ${p.algorithm}, keys for ${durationText(p.defaultCryptoperiodMs)}`;
+}
+
+/** One operation in words, without its time. */
+export function operationText(op: KmsOperation): string {
+  switch (op.type) {
+    case 'addUser':
+      return `addUser ${op.userId} ${JSON.stringify(op.name)}`;
+    case 'deleteUser':
+      return `deleteUser ${op.userId}`;
+    case 'renameUser':
+      return `renameUser ${op.userId} to ${JSON.stringify(op.name)}`;
+    case 'addGroup':
+      return (
+        `addGroup ${op.groupId} ${JSON.stringify(op.name)} (${policyText(op.policy)}` +
+        `${op.shareHistory === true ? ', history shared' : ''})`
+      );
+    case 'deleteGroup':
+      return `deleteGroup ${op.groupId}`;
+    case 'renameGroup':
+      return `renameGroup ${op.groupId} to ${JSON.stringify(op.name)}`;
+    case 'changePolicy':
+      return `changePolicy ${op.groupId} (${policyText(op.policy)})`;
+    case 'addMember':
+      return `addMember ${op.userId} to ${op.groupId}`;
+    case 'removeMember':
+      return `removeMember ${op.userId} from ${op.groupId}`;
+    case 'addKey':
+      return (
+        `addKey to ${op.groupId} ${JSON.stringify(op.name)}` +
+        (op.cryptoperiodMs === undefined ? '' : ` for ${durationText(op.cryptoperiodMs)}`)
+      );
+    case 'keyEvent':
+      return `${op.keyId} ${op.event.type}`;
+    case 'renameKey':
+      return `renameKey ${op.keyId} to ${JSON.stringify(op.name)}`;
+    case 'expireKeys':
+      return 'expireKeys';
+  }
+}
+
+/** One operation with its time: `+00:23:52.030  K2002 ACTIVATE`. */
+export function timedOperationText(op: KmsOperation, start: number): string {
+  return `${offsetText(operationTime(op), start)}  ${operationText(op)}`;
+}
+
+/**
+ * A sequence, one numbered line each (from 1, as the suites number operations in their messages).
+ * With the state it starts `from`, each line also says what the model made of it: the ID of a key
+ * added (`→ K2001`), or the refusal (`refused: IllegalTransition`), so that a reader need not run it.
+ */
+export function sequenceText(ops: readonly KmsOperation[], start: number, from?: KmsState): string {
+  if (ops.length === 0) return '(no operation)';
+  const width = String(ops.length).length;
+  let state = from;
+  return ops
+    .map((op, i) => {
+      let outcome = '';
+      if (state !== undefined) {
+        const result = applyOperation(state, op);
+        if (result.ok) {
+          state = result.state;
+          if (op.type === 'addKey' && result.keyId !== undefined) outcome = ` → ${result.keyId}`;
+        } else outcome = `  (refused: ${result.error.code})`;
+      }
+      return `${String(i + 1).padStart(width)}. ${timedOperationText(op, start)}${outcome}`;
+    })
+    .join('\n');
+}
+
+/**
+ * The state a sequence starts from, in one line: its users, and each group with its members and its
+ * keys' states (`users U1, U2; G1 "all" with U1, U2, keys K2000 active`). What a reader of a
+ * counterexample that starts after a fixed bootstrap needs to follow it.
+ */
+export function stateText(state: KmsState): string {
+  const users = Object.keys(state.users).sort(compareIds);
+  const groups = Object.values(state.groups)
+    .sort((a, b) => compareIds(a.id, b.id))
+    .map((g) => {
+      const keys = Object.values(state.keys)
+        .filter((k) => k.owner === g.id)
+        .sort((a, b) => compareIds(a.id, b.id))
+        .map((k) => `${k.id} ${keyStateOf(k)}`);
+      const members = g.members.length === 0 ? 'no member' : `with ${g.members.join(', ')}`;
+      return `${g.id} ${JSON.stringify(g.name)} ${members}, ${keys.length === 0 ? 'no key' : `keys ${keys.join(', ')}`}`;
+    });
+  return [`users ${users.length === 0 ? 'none' : users.join(', ')}`, ...groups].join('; ');
+}
