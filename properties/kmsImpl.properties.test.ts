@@ -113,8 +113,8 @@ function decidedByNumber(
 }
 
 /**
- * Runs of the live property at CI size: about one sequence in six reaches a selection the
- * smallest-group rule decides, and one in five one that the key number decides (sampled:
+ * Runs of the live property at CI size: nearly one sequence in five reaches a selection the
+ * smallest-group rule decides, and three in ten one that the key number decides (sampled:
  * `liveOperationSequence`), so 80 runs miss either with odds under one in a million on a random
  * seed, and never on CI's fixed one.
  */
