@@ -141,7 +141,8 @@ export function stateText(state: KmsState): string {
         .sort((a, b) => compareIds(a.id, b.id))
         .map((k) => `${k.id} ${keyStateOf(k)}`);
       const members = g.members.length === 0 ? 'no member' : `with ${g.members.join(', ')}`;
-      return `${g.id} ${JSON.stringify(g.name)} ${members}, ${keys.length === 0 ? 'no key' : `keys ${keys.join(', ')}`}`;
+      const held = keys.length === 0 ? 'no key' : `keys ${keys.join(', ')}`;
+      return `${g.id} ${JSON.stringify(g.name)} ${members}, ${held}`;
     });
   return [`users ${users.length === 0 ? 'none' : users.join(', ')}`, ...groups].join('; ');
 }

@@ -15,7 +15,7 @@ import { basename, dirname, join } from 'node:path';
 import type { RunnerOptions } from './args.ts';
 import { onStopSignal } from './interrupt.ts';
 import type { StopSignal } from './interrupt.ts';
-import { OUTSIDE_ANY_TEST, runBatch, settleMessage } from './runBatch.ts';
+import { OUTSIDE_ANY_TEST, SETTLE_MS, runBatch, settleMessage } from './runBatch.ts';
 import type { ActiveBatch, BatchResult } from './runBatch.ts';
 import { mergeStatistics } from './statistics.ts';
 import { campaignSeed, newCampaignId, shardBatchIndex } from './seeds.ts';
@@ -413,7 +413,7 @@ export async function runCampaign(
   let stopAsked: StopSignal | null = null;
   const settle = (signal: StopSignal): Promise<void> | null => {
     // Only a batch of the budget: a stop of the shrinking after it keeps what that shrank before.
-    const settling = shrinking === null ? (current?.active?.settle() ?? null) : null;
+    const settling = shrinking === null ? (current?.active?.settle(SETTLE_MS[signal]) ?? null) : null;
     if (settling === null) return null;
     stopAsked = signal;
     hooks.onSettle?.(settleMessage(settling.shrinking, signal));

@@ -13,7 +13,7 @@ import { STOP_SIGNALS, onStopSignal } from './interrupt.ts';
 import type { StopSignal } from './interrupt.ts';
 import { formatElapsed, ProgressView } from '../../impl/cli/progressView.ts';
 import { progressText } from './progressView.ts';
-import { runBatch, settleMessage } from './runBatch.ts';
+import { SETTLE_MS, runBatch, settleMessage } from './runBatch.ts';
 import type { ActiveBatch, BatchResult } from './runBatch.ts';
 import { statisticsOf } from './statistics.ts';
 import type { StatisticsPlace } from './statistics.ts';
@@ -180,7 +180,7 @@ function settleShrinking(
   view: ProgressView,
   io: RunnerIo,
 ): Promise<void> | null {
-  const settling = active?.settle() ?? null;
+  const settling = active?.settle(SETTLE_MS[signal]) ?? null;
   if (settling === null) return null;
   view.clear();
   io.stderr.write(`${settleMessage(settling.shrinking, signal)}\n`);

@@ -46,7 +46,7 @@ test('a stop while a property shrinks: the workers outlive SIGINT, the case shru
         process.kill(pid, 'SIGINT');
         signalled += 1;
       }
-      settled = active?.settle()?.ended ?? null;
+      settled = active?.settle(60_000)?.ended ?? null;
     },
     (now) => {
       active = now;

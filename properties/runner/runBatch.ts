@@ -143,8 +143,13 @@ export function verdicts(
   return errors;
 }
 
-/** How long a stop waits for the properties shrinking a counterexample to end at their next run. */
-export const SETTLE_MS = 60_000;
+/**
+ * How long a stop waits for the properties shrinking a counterexample to end at their next run. A
+ * minute for Ctrl-C: a person, who can press it again. Five seconds for SIGTERM: how CI systems and
+ * batch schedulers stop a job before they kill it (SIGKILL after 7.5 to 30 seconds on GitHub Actions,
+ * Kubernetes, Slurm), and a SIGKILL in the wait would lose the summary of the batch as well.
+ */
+export const SETTLE_MS: Readonly<Record<StopSignal, number>> = { SIGINT: 60_000, SIGTERM: 5_000 };
 
 /** A property shrinking a counterexample. */
 export interface Shrinking {
@@ -158,7 +163,7 @@ export function settleMessage(shrinking: readonly Shrinking[], signal: StopSigna
   const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'another signal';
   return (
     `${signal}: keeping the counterexamples being shrunk (${which}): each property ends at its next run ` +
-    `with what it shrank so far (at most ${formatElapsed(SETTLE_MS)}; ${again} stops at once and loses them)`
+    `with what it shrank so far (at most ${formatElapsed(SETTLE_MS[signal])}; ${again} stops at once and loses them)`
   );
 }
 
@@ -175,7 +180,7 @@ export interface ActiveBatch {
    * in {@link counts}) or after `waitMs`; null, asking nothing, when none shrinks. A run under way
    * ends first: a deployment's runs take seconds, the other suites' less.
    */
-  settle(waitMs?: number): { readonly shrinking: readonly Shrinking[]; readonly ended: Promise<void> } | null;
+  settle(waitMs: number): { readonly shrinking: readonly Shrinking[]; readonly ended: Promise<void> } | null;
   /** The statistics the suites wrote so far (with `Batch.ownStatistics`; none otherwise). */
   statistics(): BatchResult['statistics'];
   cleanUp(): void;
@@ -243,7 +248,7 @@ export async function runBatch(
       drain();
       return counts;
     },
-    settle: (waitMs = SETTLE_MS) => {
+    settle: (waitMs) => {
       const shrinking = shrinkingNow();
       if (shrinking.length === 0) return null;
       writeFileSync(stopFile, '');
