@@ -43,22 +43,41 @@ function replayLines(suite: string, seed: number, path: string): string {
  * a synchronous property (fast-check's whole run in one call) never yields to a signal listener.
  */
 function stopAsked(): boolean {
+  if (termedWhileShrinking) return true;
   const file = process.env[STOP_FILE_ENV];
   return file !== undefined && file !== '' && existsSync(file);
 }
 
+/** Whether a property of this worker is shrinking a counterexample now (one property at a time). */
+let shrinkingHere = false;
+/** A SIGTERM came while it shrank: a stop, as the runner's file asks ({@link stopAsked}). */
+let termedWhileShrinking = false;
+
 /**
  * Under the runner, this worker outlives a Ctrl-C: the terminal sends SIGINT to every process of its
  * group, vitest's workers too, and a worker ended by it would lose the counterexample its property is
- * shrinking. The runner decides (it asks through {@link stopAsked}, then ends its workers with SIGTERM).
- * Installed once per worker, and only under the runner: under plain vitest, Ctrl-C is as vitest has it.
+ * shrinking. The runner decides (it asks through {@link stopAsked}, then ends its workers). A SIGTERM
+ * sent to the whole group (`kill -- -PGID`, GNU timeout, systemd) reaches the workers as well: while
+ * this worker's property shrinks, it is a stop (the property ends at its next run, keeping what it
+ * shrank); otherwise it ends the worker, as by default. A worker whose runner is gone (its IPC channel
+ * closed) ends on either. Installed once per worker, and only under the runner: under plain vitest,
+ * signals are as vitest has them.
  */
 let outlivingCtrlC = false;
 function outliveCtrlC(): void {
   if (outlivingCtrlC || !process.env[PROGRESS_FILE_ENV]) return;
   outlivingCtrlC = true;
-  process.on('SIGINT', () => {});
+  process.on('SIGINT', () => {
+    if (process.connected === false) process.exit(130);
+  });
+  process.on('SIGTERM', () => {
+    if (shrinkingHere && process.connected !== false) termedWhileShrinking = true;
+    else process.exit(143);
+  });
 }
+// As the suite loads, not at its first property: a Ctrl-C would otherwise end a worker still loading or
+// in a test before its first property, a crash in the batch's verdicts ('(unfinished)', a campaign's failure).
+outliveCtrlC();
 
 /** The progress of one suite's properties, one at a time (vitest runs a file's tests in sequence). */
 export class PropertyProgress {
@@ -117,6 +136,7 @@ export class PropertyProgress {
     const note = (out: fc.PreconditionFailure | fc.PropertyFailure | null) => {
       if (!found && out !== null && !fc.PreconditionFailure.isFailure(out)) {
         found = true;
+        shrinkingHere = true;
         this.emit({ kind: 'shrinking', suite: this.suite, test: test() });
       }
       return out;
@@ -143,6 +163,7 @@ export class PropertyProgress {
 
   /** The property ended. */
   finish(outcome: Outcome): void {
+    shrinkingHere = false;
     const cpu = process.cpuUsage(this.cpu0);
     this.emit({
       kind: 'done',

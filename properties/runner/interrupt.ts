@@ -15,9 +15,11 @@ export const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143 } as const;
 export type StopSignal = keyof typeof STOP_SIGNALS;
 
 /**
- * Sends SIGTERM to this process's child processes (vitest's workers), found with `pgrep -P` (procps
+ * Sends SIGKILL to this process's child processes (vitest's workers), found with `pgrep -P` (procps
  * on Linux, and macOS). Where there is no `pgrep`, nothing is sent: a worker then ends when it next
- * reports to the runner that is gone.
+ * reports to the runner that is gone. SIGKILL, not SIGTERM: a worker whose property shrinks takes a
+ * SIGTERM as a stop at its next run (`progress.testkit.ts`), and a synchronous property does not even
+ * hear it before its end; the runner, ending, has what it reports.
  */
 export function stopChildProcesses(): void {
   let pids: number[];
@@ -31,7 +33,7 @@ export function stopChildProcesses(): void {
   }
   for (const pid of pids) {
     try {
-      process.kill(pid, 'SIGTERM');
+      process.kill(pid, 'SIGKILL');
     } catch {
       // already gone
     }

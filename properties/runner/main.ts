@@ -132,6 +132,9 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
   const rowsOf = (counts: ReadonlyMap<string, SuiteCount>) =>
     options.suites.map((s) => counts.get(s.name) ?? emptyCount(s.name));
   let active: ActiveBatch | null = null;
+  // A stop that waits for the counterexamples being shrunk: if the batch ends first (its last property
+  // was the one shrinking), the run still closes as stopped, with the signal's exit code.
+  let stopped: StopSignal | null = null;
   // From the start: a signal before the batch is under way ends the run too, with what it has.
   const release = onStopSignal(
     (signal) => {
@@ -140,7 +143,11 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
       view.clear();
       closeSingle(rowsOf(live), [], options, io, start, signal);
     },
-    (signal) => settleShrinking(active, signal, view, io),
+    (signal) => {
+      const wait = settleShrinking(active, signal, view, io);
+      if (wait !== null) stopped = signal;
+      return wait;
+    },
   );
   let result: BatchResult;
   try {
@@ -170,7 +177,7 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
     release();
   }
   view.clear();
-  return closeSingle(rowsOf(result.counts), result.errors, options, io, start, null);
+  return closeSingle(rowsOf(result.counts), result.errors, options, io, start, stopped);
 }
 
 /** On a stop: the wait for the counterexamples `active` is shrinking, said on stderr; null when none. */

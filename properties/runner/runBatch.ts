@@ -177,8 +177,8 @@ export interface ActiveBatch {
   /**
    * Asks the properties shrinking a counterexample to end at their next run, keeping what they shrank
    * so far (`progress.testkit.ts`: `stoppable`), and resolves once each has ended (its `done` line is
-   * in {@link counts}) or after `waitMs`; null, asking nothing, when none shrinks. A run under way
-   * ends first: a deployment's runs take seconds, the other suites' less.
+   * in {@link counts}), the batch is over, or after `waitMs`; null, asking nothing, when none shrinks.
+   * A run under way ends first: a deployment's runs take seconds, the other suites' less.
    */
   settle(waitMs: number): { readonly shrinking: readonly Shrinking[]; readonly ended: Promise<void> } | null;
   /** The statistics the suites wrote so far (with `Batch.ownStatistics`; none otherwise). */
@@ -239,6 +239,9 @@ export async function runBatch(
   );
   const timer = setInterval(drain, POLL_MS);
   let statistics: BatchResult['statistics'] = {};
+  // Once the batch is over, a wait under way ends: a property that never wrote its `done` line (its
+  // worker killed) would otherwise hold the process for the rest of the wait after the run closed.
+  let over = false;
   const shrinkingNow = (): Shrinking[] => {
     drain();
     return [...counts.values()].flatMap((c) => c.shrinking.map((test) => ({ suite: c.suite, test })));
@@ -255,7 +258,7 @@ export async function runBatch(
       const until = Date.now() + waitMs;
       const ended = new Promise<void>((resolve) => {
         const poll = setInterval(() => {
-          if (shrinkingNow().length > 0 && Date.now() < until) return;
+          if (!over && shrinkingNow().length > 0 && Date.now() < until) return;
           clearInterval(poll);
           resolve();
         }, POLL_MS);
@@ -291,6 +294,7 @@ export async function runBatch(
     process.exitCode = 0;
     if (modules.length === 0) errors.push(...vitest.state.getUnhandledErrors().map((e) => String(e)));
   } finally {
+    over = true;
     onActive(null);
     clearInterval(timer);
     restore();
