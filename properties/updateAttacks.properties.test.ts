@@ -21,6 +21,8 @@ import { newWorld } from '../impl/kms/world.testkit.ts';
 import type { World } from '../impl/kms/world.testkit.ts';
 import { scaled } from '../testing/runConfig.ts';
 import { PropertyProgress } from './progress.testkit.ts';
+import { deliveryText, refusedText } from './deliveryText.testkit.ts';
+import type { Delivery } from './deliveryText.testkit.ts';
 
 const DAY = 86_400_000;
 const progress = new PropertyProgress('updateAttacks');
@@ -172,7 +174,7 @@ describe('update files under attack', () => {
     // Judged in the order their headers claim (authenticated as each is opened): both apply. In name
     // order the newer file was a gap, and the older one applied alone.
     const swapped = await bob.sync(w.transport);
-    expect(swapped.refused).toEqual([]);
+    expect(swapped.refused, `refused: ${refusedText(swapped.refused)}`).toEqual([]);
     expect(swapped.applied).toHaveLength(2);
     expect(bob.groups()[0]?.name).toBe('two');
 
@@ -186,7 +188,7 @@ describe('update files under attack', () => {
     await w.transport.remove(updateStream('U2'), first as string);
     await w.transport.write(updateStream('U2'), next(9), firstBytes);
     const renamed = await bob.sync(w.transport);
-    expect(renamed.refused).toEqual([]);
+    expect(renamed.refused, `refused: ${refusedText(renamed.refused)}`).toEqual([]);
     expect(renamed.applied).toHaveLength(3);
     expect(bob.groups()[0]?.name).toBe('five');
 
@@ -262,6 +264,8 @@ describe('update files delivered under any names', () => {
     // Names are hints: files are judged in the order their headers claim. A shuffled, renamed or
     // resync-named delivery of the same authentic files must apply them all, refuse none, block
     // nobody, and end where the untouched delivery ends (`expected`, computed on an untouched world).
+    // Bob's last applied file, the same in every run: what the counterexample's names count from.
+    let last: number | null = null;
     await progress.assert(
       fc.asyncProperty(
         fc.integer({ min: 2, max: 5 }).chain((count) =>
@@ -285,14 +289,17 @@ describe('update files delivered under any names', () => {
             expect(names).toHaveLength(count);
             const files = await Promise.all(names.map((n) => w.transport.read(stream, n)));
             for (const name of names) await w.transport.remove(stream, name);
-            const last = bob.appliedSequence;
+            const applied = bob.appliedSequence;
+            last = applied;
             for (const [i, bytes] of files.entries()) {
-              const name = updateFileName(last + (sequences[i] as number), resync[i] ? 'resync' : 'incremental');
+              const name = updateFileName(applied + (sequences[i] as number), resync[i] ? 'resync' : 'incremental');
               await w.transport.write(stream, name, bytes as Uint8Array);
             }
             const report = await bob.sync(w.transport);
-            expect(report.refused).toEqual([]);
-            expect(report.applied).toEqual(Array.from({ length: count }, (_, i) => last + 1 + i));
+            expect(report.refused, `bob's sync refused ${refusedText(report.refused)}`).toEqual([]);
+            expect(report.applied, "the files bob's sync applied, in order").toEqual(
+              Array.from({ length: count }, (_, i) => applied + 1 + i),
+            );
             expect(bob.blocked).toBe(false);
             expect(bob.groups()[0]?.name).toBe(`name ${count - 1}`);
             expect(bob.users().find((u) => u.id === 'U1')?.name).toBe('alice; DROP TABLE users;--');
@@ -302,7 +309,7 @@ describe('update files delivered under any names', () => {
           }
         },
       ),
-      progress.params<[{ count: number; sequences: number[]; resync: boolean[] }]>(5),
+      progress.params<[Delivery]>(5, ([delivery]) => `${deliveryText(delivery, last)}\nthen bob syncs once`),
     );
   });
 });
