@@ -21,15 +21,12 @@ import type { Database } from '../impl/db/sqlite.ts';
 import { secubeDatabaseDevice } from '../impl/db/secubeDatabaseDevice.ts';
 import { USER_PIN, makeDevice } from '../device/secube.testkit.ts';
 import { PropertyProgress } from './progress.testkit.ts';
+import { eventsText, stepText, stepsText } from './databaseText.testkit.ts';
+import type { CommitEvent, Step } from './databaseText.testkit.ts';
 
 const progress = new PropertyProgress('encryptedDatabase');
 const SECTORS = 8192; // 4 MiB card: room for ~220 pages in shadow pairs
 
-/** A transaction of the test workload: rows of varying size, so some commits touch many pages. */
-type Step =
-  | { kind: 'insert'; id: number; size: number }
-  | { kind: 'update'; id: number; size: number }
-  | { kind: 'delete'; id: number };
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant('insert' as const), id: fc.nat(40), size: fc.integer({ min: 1, max: 6000 }) }),
   fc.record({ kind: fc.constant('update' as const), id: fc.nat(40), size: fc.integer({ min: 1, max: 3000 }) }),
@@ -148,7 +145,7 @@ describe('encrypted database', () => {
           progress.ran(steps.length);
         }),
       ),
-      progress.params(40),
+      progress.params<[Step[]]>(40, ([steps]) => stepsText(steps)),
     );
   });
 
@@ -165,25 +162,35 @@ describe('encrypted database', () => {
           const pageCount = db.read((d) => Number(d.exec('PRAGMA page_count')[0]?.values[0]?.[0]));
           const { manifestSectors, pagesStart } = cardLayout(SECTORS);
           const current = db.generation % 2;
-          const targets: number[] = [];
-          for (let s = 0; s < manifestSectors; s++) targets.push((current * manifestSectors + s) * 512);
+          // Each with its name: the counterexample's `where` only picks one, and the label says which.
+          const targets: Array<{ at: number; name: string }> = [];
+          for (let s = 0; s < manifestSectors; s++) {
+            targets.push({ at: (current * manifestSectors + s) * 512, name: `sector ${s} of the manifest in use` });
+          }
           const pageSlots = Array.from({ length: pageCount }, (_, p) => p);
           for (const p of pageSlots) {
-            for (const slot of [0, 1]) targets.push((pagesStart + (2 * p + slot) * PAGE_SECTORS) * 512);
+            for (const slot of [0, 1]) {
+              const at = (pagesStart + (2 * p + slot) * PAGE_SECTORS) * 512;
+              targets.push({ at, name: `the first sector of page ${p}'s slot ${slot}` });
+            }
           }
-          const base = targets[where % targets.length] as number;
-          const offset = base + ((where >> 4) % 512);
+          const target = targets[where % targets.length] as { at: number; name: string };
+          const offset = target.at + ((where >> 4) % 512);
           const card = clone(sd);
           poke(card, offset, Uint8Array.of((peek(card, offset, 1)[0] as number) ^ (1 << bit)));
+          const flipped = `bit ${bit} of byte ${offset - target.at} of ${target.name} flipped`;
           const reopened = await openOrRefusal(device, card);
           // A flip in the unused shadow slot is harmless; anywhere else it is caught, never misread.
-          if (typeof reopened === 'string') expect(['Tampered', 'RolledBack', 'Corrupt']).toContain(reopened);
-          else expect(contents(reopened)).toBe(contents(db));
+          if (typeof reopened === 'string') expect(['Tampered', 'RolledBack', 'Corrupt'], flipped).toContain(reopened);
+          else expect(contents(reopened), `${flipped}: the rows read back`).toBe(contents(db));
           // The steps, and the reopen of the card with the flipped bit.
           progress.ran(steps.length + 1);
         }),
       ),
-      progress.params(60),
+      progress.params<[Step[], number, number]>(
+        60,
+        ([steps]) => `${stepsText(steps)}\nthen one bit flipped in a copy of the card (the error says which)`,
+      ),
     );
   });
 
@@ -279,6 +286,8 @@ describe('encrypted database', () => {
             shadow.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
             // Images by the simulator's snapshot (`SdCard.clone`), of a synced card: the sectors a copy would give.
             const seen: SdCard[] = [sd.clone()];
+            // What each image is, for the messages: its number alone says nothing to a reader.
+            const named = ['image 0 (the new database)'];
             let opens = 0;
             for (const [i, event] of events.entries()) {
               const committed = rows(shadow);
@@ -290,6 +299,7 @@ describe('encrypted database', () => {
               if (!event.interrupted) {
                 applyStep(db, event.step, i + 1);
                 expect(contents(db)).toBe(next);
+                named.push(`image ${seen.length} (after event ${i + 1})`);
                 seen.push(sd.clone());
                 continue;
               }
@@ -310,13 +320,14 @@ describe('encrypted database', () => {
                 continue;
               }
               const window = sd.clone();
+              named.push(`image ${seen.length} (imaged during event ${i + 1}'s interrupted commit)`);
               seen.push(window);
               // While the commit is pending, every image opens to the committed rows or to this commit's, or is
               // refused; the window's opens to this commit's (read only: the probe completes nothing).
               for (const [n, image] of seen.entries()) {
                 const opened = await openOrRefusal(readOnlyView(device), image);
                 opens += 1;
-                const label = `pending: image ${n} of ${seen.length}`;
+                const label = `while event ${i + 1}'s commit is pending: ${named[n]}`;
                 if (image === window) expect(typeof opened === 'string' ? opened : contents(opened), label).toBe(next);
                 else if (typeof opened !== 'string') expect([committed, next], label).toContain(contents(opened));
               }
@@ -331,7 +342,7 @@ describe('encrypted database', () => {
             // One more commit: the device is now past every image seen, the window of the last event included.
             applyStep(db, { kind: 'insert', id: 999, size: 3 }, 0);
             for (const [n, image] of seen.entries()) {
-              expect(await reopenCode(device, image), `image ${n} of ${seen.length}`).toBe('RolledBack');
+              expect(await reopenCode(device, image), `${named[n]}, after one more commit`).toBe('RolledBack');
             }
             expect(contents(track(await EncryptedDatabase.open(device, sd.clone())))).toBe(contents(db));
             progress.ran(events.length + opens + seen.length + 1);
@@ -340,7 +351,12 @@ describe('encrypted database', () => {
           }
         }),
       ),
-      progress.params(30),
+      progress.params<[CommitEvent[]]>(
+        30,
+        ([events]) =>
+          `events, each a commit:\n${eventsText(events)}\n` +
+          'then one more commit: every image taken (image 0 the new database) must be refused RolledBack',
+      ),
     );
   });
 
@@ -397,7 +413,12 @@ describe('encrypted database', () => {
           progress.ran(steps.length + 1 + cuts.length);
         }),
       ),
-      progress.params(25),
+      progress.params<[Step[], Step, number]>(
+        25,
+        ([steps, last, seed]) =>
+          `${stepsText(steps)}\nthen ${stepText(last)}, its commit cut at each SD write and sync in turn ` +
+          `(torn writes drawn from card seed ${seed})`,
+      ),
     );
   });
 
@@ -451,7 +472,11 @@ describe('encrypted database', () => {
           progress.ran(steps.length + 1 + cuts.length);
         }),
       ),
-      progress.params(6),
+      progress.params<[Step[], Step]>(
+        6,
+        ([steps, last]) =>
+          `${stepsText(steps)}\nthen ${stepText(last)}, its commit cut at each flash operation and SD write in turn`,
+      ),
     );
   });
 });

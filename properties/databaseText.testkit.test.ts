@@ -1,0 +1,33 @@
+import { describe, expect, test } from 'vitest';
+import { eventsText, stepText, stepsText } from './databaseText.testkit.ts';
+
+describe('encrypted database transactions in words', () => {
+  test('each kind of transaction', () => {
+    expect(stepText({ kind: 'insert', id: 0, size: 1 })).toBe('insert row 0 (1 byte)');
+    expect(stepText({ kind: 'update', id: 40, size: 3000 })).toBe('update row 40 (3000 bytes)');
+    expect(stepText({ kind: 'delete', id: 7 })).toBe('delete row 7');
+  });
+
+  test('transactions numbered from 1, padded to one width', () => {
+    const steps = Array.from({ length: 10 }, (_, id) => ({ kind: 'delete', id }) as const);
+    expect(stepsText(steps).split('\n').slice(0, 2)).toEqual([' 1. delete row 0', ' 2. delete row 1']);
+    expect(stepsText(steps).split('\n').at(-1)).toBe('10. delete row 9');
+    expect(stepsText([])).toBe('(no transaction)');
+  });
+
+  test('commit events: plain, interrupted and kept, interrupted and put back', () => {
+    const step = { kind: 'insert', id: 0, size: 1 } as const;
+    expect(
+      eventsText([
+        { step, interrupted: false, putBack: true },
+        { step, interrupted: true, putBack: false },
+        { step: { kind: 'delete', id: 2 }, interrupted: true, putBack: true },
+      ]).split('\n'),
+    ).toEqual([
+      '1. insert row 0 (1 byte)',
+      "2. insert row 0 (1 byte), interrupted between its manifest and the device's counter, imaged then; the card kept",
+      "3. delete row 2, interrupted between its manifest and the device's counter, imaged then; the card then put " +
+        'back as it was before (the attempt abandoned)',
+    ]);
+  });
+});

@@ -1,0 +1,53 @@
+/**
+ * The encrypted database suite's transactions and events in words, for counterexamples a person
+ * reads: `1. insert row 0 (1 byte), interrupted: …, then the card put back` rather than
+ * `{"step":{"kind":"insert","id":0,"size":1},"interrupted":true,"putBack":true}`. Display only: a
+ * counterexample is replayed by its seed and path, never parsed from this text. Test support only.
+ * @module
+ */
+
+/** A transaction of the suite's workload: rows of varying size, so some commits touch many pages. */
+export type Step =
+  | { readonly kind: 'insert'; readonly id: number; readonly size: number }
+  | { readonly kind: 'update'; readonly id: number; readonly size: number }
+  | { readonly kind: 'delete'; readonly id: number };
+
+/**
+ * A step of the card-image property: a commit, or one whose power is lost between its manifest
+ * reaching the card and the device's counter moving, the card imaged in that window and then kept
+ * (the reopen completes the commit) or put back as it was before (the attempt abandoned).
+ */
+export interface CommitEvent {
+  readonly step: Step;
+  readonly interrupted: boolean;
+  readonly putBack: boolean;
+}
+
+/** One transaction: `insert row 3 (600 bytes)`, `delete row 3`. */
+export function stepText(s: Step): string {
+  if (s.kind === 'delete') return `delete row ${s.id}`;
+  return `${s.kind} row ${s.id} (${s.size} byte${s.size === 1 ? '' : 's'})`;
+}
+
+/** Lines numbered from 1, padded to one width. */
+function numbered(lines: readonly string[]): string {
+  if (lines.length === 0) return '(no transaction)';
+  const width = String(lines.length).length;
+  return lines.map((l, i) => `${String(i + 1).padStart(width)}. ${l}`).join('\n');
+}
+
+/** Transactions, each committed alone, numbered from 1. */
+export function stepsText(steps: readonly Step[]): string {
+  return numbered(steps.map(stepText));
+}
+
+/** The card-image property's events, numbered from 1 as its messages number them. */
+export function eventsText(events: readonly CommitEvent[]): string {
+  return numbered(
+    events.map(({ step, interrupted, putBack }) => {
+      if (!interrupted) return stepText(step);
+      const then = putBack ? 'the card then put back as it was before (the attempt abandoned)' : 'the card kept';
+      return `${stepText(step)}, interrupted between its manifest and the device's counter, imaged then; ${then}`;
+    }),
+  );
+}
