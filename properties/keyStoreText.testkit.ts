@@ -48,15 +48,22 @@ export function workloadText(w: Workload): string {
 /** What a mount repaired, one phrase a repair; empty when it found nothing to repair. */
 export function repairsText(report: MountReport | undefined): string[] {
   if (report === undefined) return ['no mount report'];
-  const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
-  return [
-    ...(report.erasedSectors.length > 0 ? [`erased sector(s) ${report.erasedSectors.join(', ')}`] : []),
-    ...(report.rolledBackCompaction ? ['rolled a compaction back'] : []),
-    ...(report.completedCompaction ? ['completed a compaction'] : []),
-    ...(report.scrubbedSlots > 0 ? [`scrubbed ${plural(report.scrubbedSlots, 'torn slot')}`] : []),
-    ...(report.duplicatesResolved > 0 ? [`resolved ${plural(report.duplicatesResolved, 'duplicate ID')}`] : []),
-  ];
+  // Every field of the report, by type: a repair a later mount reports cannot go unsaid here.
+  const said = Object.entries(REPAIRS) as Array<[keyof MountReport, (report: MountReport) => string | null]>;
+  return said.flatMap(([, text]) => text(report) ?? []);
 }
+
+const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+
+/** What each field of a mount's report says it repaired, or null when it repaired nothing. */
+const REPAIRS: { readonly [K in keyof MountReport]-?: (report: MountReport) => string | null } = {
+  erasedSectors: (r) => (r.erasedSectors.length > 0 ? `erased sector(s) ${r.erasedSectors.join(', ')}` : null),
+  rolledBackCompaction: (r) => (r.rolledBackCompaction ? 'rolled a compaction back' : null),
+  completedCompaction: (r) => (r.completedCompaction ? 'completed a compaction' : null),
+  scrubbedSlots: (r) => (r.scrubbedSlots > 0 ? `scrubbed ${plural(r.scrubbedSlots, 'torn slot')}` : null),
+  duplicatesResolved: (r) =>
+    r.duplicatesResolved > 0 ? `resolved ${plural(r.duplicatesResolved, 'duplicate ID')}` : null,
+};
 
 /** The IDs of a store's contents: `{0,3,5}`. */
 export function idsText(state: ReadonlyMap<number, string>): string {
