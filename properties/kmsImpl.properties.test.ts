@@ -373,7 +373,7 @@ describe('model against implementation', () => {
         const params = progress.params<[KmsOperation[], Array<[number, number[]]>]>(
           200,
           ([ops, selections]) =>
-            `from the bootstrap's state: ${stateText(from.model)}\n${sequenceText(ops, START, from.model)}\n` +
+            `from the bootstrap's state: ${stateText(from.model, START)}\n${sequenceText(ops, START, from.model)}\n` +
             `selections checked at every sync: ${selectionsText(selections)}`,
         );
         seed = params.seed ?? null;
@@ -413,7 +413,8 @@ describe('model against implementation', () => {
       const start = await afterBootstrap();
       const params = progress.params<[KmsOperation[]]>(
         LIVE_CI_RUNS,
-        ([ops]) => `from the bootstrap's state: ${stateText(start.model)}\n${sequenceText(ops, START, start.model)}`,
+        ([ops]) =>
+          `from the bootstrap's state: ${stateText(start.model, START)}\n${sequenceText(ops, START, start.model)}`,
       );
       const cpu0 = process.cpuUsage();
       operationsApplied = 0;
@@ -576,7 +577,7 @@ describe('key selection against the model, where the choice matters', () => {
       progress.params<[KmsOperation[], Array<[number, number[]]>, number[]]>(
         40,
         ([ops, selections, steps]) =>
-          `from the nested groups: ${stateText(nestedModel)}\n${sequenceText(ops, START, nestedModel)}\n` +
+          `from the nested groups: ${stateText(nestedModel, START)}\n${sequenceText(ops, START, nestedModel)}\n` +
           `selections checked after the sync: ` +
           `${selectionsText(selections)}\ntime let pass before each round: ${steps.map(durationText).join(', ')}`,
       ),

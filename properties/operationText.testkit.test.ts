@@ -83,9 +83,12 @@ describe('KMS operations in words', () => {
       if (!result.ok) throw result.error;
       state = result.state;
     }
-    expect(stateText(state)).toBe(
-      'users U1, U2, U10; G1 "all" with U1, U2, keys K2000 preActivation, K2001 active; G2 "empty" no member, no key',
-    );
-    expect(stateText(EMPTY_KMS)).toBe('users none');
+    expect(stateText(state, START).split('; ')).toEqual([
+      'users U1, U2, U10',
+      'G1 "all" (at most 3 keys, AES-256-GCM, keys for 1d) with U1, U2, keys K2000 preActivation, K2001 active ' +
+        'until +1d 00:00:00.000',
+      'G2 "empty" (at most 3 keys, AES-256-GCM, keys for 1d) no member, no key',
+    ]);
+    expect(stateText(EMPTY_KMS, START)).toBe('users none');
   });
 });

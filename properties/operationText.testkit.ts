@@ -127,11 +127,13 @@ export function sequenceText(ops: readonly KmsOperation[], start: number, from?:
 }
 
 /**
- * The state a sequence starts from, in one line: its users, and each group with its members and its
- * keys' states (`users U1, U2; G1 "all" with U1, U2, keys K2000 active`). What a reader of a
- * counterexample that starts after a fixed bootstrap needs to follow it.
+ * The state a sequence starts from, in one line: its users, and each group with its policy, members
+ * and keys, each key's state and, once active, the end of its cryptoperiod as an offset from `start`
+ * (`users U1, U2; G1 "all" (at most 3 keys, AES-256-GCM, keys for 1d) with U1, U2, keys K2000 active
+ * until +1d 00:00:00.000`). What a reader of a counterexample that starts after a fixed bootstrap
+ * needs to follow it: which key a selection prefers turns on those ends.
  */
-export function stateText(state: KmsState): string {
+export function stateText(state: KmsState, start: number): string {
   const users = Object.keys(state.users).sort(compareIds);
   const groups = Object.values(state.groups)
     .sort((a, b) => compareIds(a.id, b.id))
@@ -139,10 +141,13 @@ export function stateText(state: KmsState): string {
       const keys = Object.values(state.keys)
         .filter((k) => k.owner === g.id)
         .sort((a, b) => compareIds(a.id, b.id))
-        .map((k) => `${k.id} ${keyStateOf(k)}`);
+        .map((k) => {
+          const end = k.lifecycle.context.expiresAt;
+          return `${k.id} ${keyStateOf(k)}${end === null ? '' : ` until ${offsetText(end, start)}`}`;
+        });
       const members = g.members.length === 0 ? 'no member' : `with ${g.members.join(', ')}`;
       const held = keys.length === 0 ? 'no key' : `keys ${keys.join(', ')}`;
-      return `${g.id} ${JSON.stringify(g.name)} ${members}, ${held}`;
+      return `${g.id} ${JSON.stringify(g.name)} (${policyText(g.policy)}) ${members}, ${held}`;
     });
   return [`users ${users.length === 0 ? 'none' : users.join(', ')}`, ...groups].join('; ');
 }

@@ -50,6 +50,7 @@ import type { DeploymentModel } from '../../impl/simulation/referenceModel.ts';
 import { viewAt } from '../../impl/simulation/referenceModel.ts';
 import type { ForgottenHsm, HsmFate } from '../../impl/kms/retiredHsms.ts';
 import { keyStateOf } from '../../model/kms.ts';
+import { durationText, operationText } from '../operationText.testkit.ts';
 import type { SuiteStats } from './stats.testkit.ts';
 import { untapped } from './xstateTap.testkit.ts';
 import { provisionUser, userDeviceOf } from '../../impl/kms/distribution.ts';
@@ -226,7 +227,7 @@ export function describe(spec: CommandSpec): string {
     case 'reprotect':
       return `${spec.user} re-protects ledger message ${spec.pick}`;
     case 'time':
-      return `time passes: ${formatMs(spec.ms)}`;
+      return `time passes: ${durationText(spec.ms)}`;
     case 'attack': {
       const withWhom = attackNeedsOther(spec.kind) ? ` (with ${spec.other})` : '';
       const aimed = pendingFilesNeeded(spec.kind) > 0 ? ', else the next user it can hit' : '';
@@ -241,19 +242,13 @@ export function describe(spec: CommandSpec): string {
   }
 }
 
+/** An admin operation in the words of the KMS suites (`operationText`), a key named by recency as such. */
 function describeOp(op: KmsOperation): string {
-  const { now: _now, ...rest } = op as KmsOperation & { now?: number };
   const key = (id: string) =>
     id.startsWith('#') ? (id === '#0' ? 'the newest key' : `the key ${id.slice(1)} before the newest`) : id;
   if (op.type === 'keyEvent') return `${op.event.type} ${key(op.keyId)}`;
   if (op.type === 'renameKey') return `renameKey ${key(op.keyId)} to ${JSON.stringify(op.name)}`;
-  return JSON.stringify(rest);
-}
-
-function formatMs(ms: number): string {
-  if (ms >= DAY) return `${(ms / DAY).toFixed(2)} days`;
-  if (ms >= HOUR) return `${(ms / HOUR).toFixed(2)} h`;
-  return `${Math.round(ms / 1000)} s`;
+  return operationText(op);
 }
 
 /**

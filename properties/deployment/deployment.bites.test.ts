@@ -132,12 +132,18 @@ describe('every invariant bites', () => {
       expect(f.report).toMatch(new RegExp(`^ +${BOOTSTRAP.length + 1}\\. `, 'm'));
       const failing = /step (\d+) \(([^)]*)\)/.exec(f.message);
       if (failing !== null) expect(f.report).toContain(`${failing[1]}. ${failing[2]}`);
-      // The counterexample the runner prints (and a campaign saves) is numbered the same way: it listed
-      // 1., 2., … under a message that said "step 22".
+      // The counterexample the runner prints (and a campaign saves) is numbered the same way (it listed
+      // 1., 2., … under a message that said "step 22"), after the deployment seed and the bootstrap.
       expect(done?.failed).toBe(true);
       const listed = (done?.counterexample ?? '').split('\n');
-      expect(listed).toEqual(f.steps.map((_, i) => expect.stringMatching(`^${BOOTSTRAP.length + 1 + i}\\. `)));
-      if (failing !== null) expect(listed).toContain(`${failing[1]}. ${failing[2]}`);
+      expect(listed).toEqual([
+        expect.stringMatching(
+          `^deployment seed ${f.deploymentSeed}; after the bootstrap \\(steps 1 to ${BOOTSTRAP.length}:`,
+        ),
+        ...f.steps.map((_, i) => expect.stringMatching(`^ +${BOOTSTRAP.length + 1 + i}\\. `)),
+        '  then: convergence (publish, sync, resync the blocked and the unacknowledged)',
+      ]);
+      if (failing !== null) expect(listed).toContain(`  ${failing[1]?.padStart(3)}. ${failing[2]}`);
       expect(f.steps.length).toBeGreaterThan(0);
       // Shrunk: a handful of steps, not the whole random run.
       expect(f.steps.length).toBeLessThanOrEqual(5);

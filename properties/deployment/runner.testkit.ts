@@ -318,7 +318,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
       seed: failure === null ? seed : failure.seed,
       path: failure?.path ?? '',
       // Numbered as the failure's own listing and its message number them: on from the bootstrap.
-      counterexample: failure ? failure.steps.map((step, i) => `${stepNumber(i)}. ${describe(step)}`).join('\n') : null,
+      counterexample: failure ? scenarioLines(failure.steps, failure.deploymentSeed).join('\n') : null,
       error: failure?.message ?? (broke === null ? null : String(broke)),
       reproduction: failure?.reproduction ?? null,
     });
@@ -333,6 +333,20 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
  */
 function stepNumber(i: number): number {
   return BOOTSTRAP.length + i + 1;
+}
+
+/**
+ * A failure's scenario, as its report, its reproduction file and the runner's counterexample all give
+ * it: the deployment seed and the bootstrap, the steps after it, and the convergence that ends a run.
+ */
+function scenarioLines(steps: readonly CommandSpec[], deploymentSeed: number): string[] {
+  return [
+    `deployment seed ${deploymentSeed}; after the bootstrap (steps 1 to ${BOOTSTRAP.length}: alice, bob, carol ` +
+      'in G1, alice and bob in G2, each group with an active key, synced):',
+    // Numbered on from the bootstrap, as the invariants' messages number them ("step 22 (…)").
+    ...steps.map((s, i) => `  ${String(stepNumber(i)).padStart(3)}. ${describe(s)}`),
+    `  then: convergence (publish, sync, resync the blocked and the unacknowledged)`,
+  ];
 }
 
 function describeFailure(
@@ -353,11 +367,7 @@ function describeFailure(
         (options.mutant ? '' : ': replay with npx vitest run properties/deployment/deployment.properties.test.ts')
       : `replay with: SEKEY_SEED=${seed} SEKEY_PATH="${path}"` +
         (options.mutant ? '' : ' npx vitest run properties/deployment/deployment.properties.test.ts'),
-    `deployment seed ${deploymentSeed}; after the bootstrap (steps 1 to ${BOOTSTRAP.length}: alice, bob, carol ` +
-      'in G1, alice and bob in G2, each group with an active key, synced):',
-    // Numbered on from the bootstrap, as the invariants' messages number them ("step 22 (…)").
-    ...steps.map((s, i) => `  ${String(stepNumber(i)).padStart(3)}. ${describe(s)}`),
-    `  then: convergence (publish, sync, resync the blocked and the unacknowledged)`,
+    ...scenarioLines(steps, deploymentSeed),
     message,
   ];
   let reproduction: string | null = null;
