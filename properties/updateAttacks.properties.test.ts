@@ -107,12 +107,19 @@ describe('update files under attack', () => {
               const bad = pending.bytes.slice();
               for (const [at, mask] of flips) bad[at % bad.length] = (bad[at % bad.length] as number) ^ mask;
               for (let attempt = 1; attempt <= 5; attempt++) {
-                // Five different bad files in a row (each also flips a byte of its own).
+                // Five different bad files in a row: the drawn flips alone first, so that a flip in the
+                // sealed body meets the seal (a flip of its own in the header, as every file had, made
+                // each one unparsable first: a sync taking a file whose seal fails went unseen), then
+                // each with a byte of its own flipped too, spread over the file.
                 const variant = bad.slice();
-                variant[attempt] = (variant[attempt] as number) ^ 0x80;
-                // A bad file must differ from the authentic one: the flips above may have flipped this
-                // very bit (a campaign drew [[1, 128]]: attempt 1 undid it and the file applied).
-                if (bytesEqual(variant, pending.bytes)) variant[attempt] = (variant[attempt] as number) ^ 0xc0;
+                const own = attempt === 1 ? -1 : Math.floor(((attempt - 1) * variant.length) / 5);
+                if (own >= 0) variant[own] = (variant[own] as number) ^ 0x80;
+                // A bad file must differ from the authentic one: the drawn flips may undo each other, or
+                // its own flip one of them (a campaign drew [[1, 128]] when the own flip was at byte 1).
+                if (bytesEqual(variant, pending.bytes)) {
+                  const at = Math.max(own, 1);
+                  variant[at] = (variant[at] as number) ^ 0xc0;
+                }
                 await w.transport.write(updateStream('U2'), pending.name, variant);
                 const report = await bob.sync(w.transport);
                 expect(report.applied).toEqual([]);
