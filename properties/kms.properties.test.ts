@@ -19,13 +19,26 @@ import {
 } from '../model/kms.ts';
 import type { KeyRecord, KmsOperation, KmsState } from '../model/kms.ts';
 import { GROUP_IDS, USER_IDS, operationSequence } from './kmsArbitraries.ts';
-import { sequenceText } from './operationText.testkit.ts';
+import { sequenceText, stateText } from './operationText.testkit.ts';
 import { PropertyProgress } from './progress.testkit.ts';
 
 const progress = new PropertyProgress('kms');
 
-/** A counterexample of the operation-sequence properties in words: its operations, timed from their start. */
-const opsText = ([ops]: [KmsOperation[]]) => sequenceText(ops, Date.UTC(2026, 0, 1));
+/**
+ * A counterexample of the operation-sequence properties in words: the bootstrap's state, then its
+ * operations timed from their start, each with what the model made of it (the key it added, the
+ * refusal it met), as the messages name keys by ID. The bootstrap makes no key and records no time,
+ * so its state is the same whenever it runs.
+ */
+const opsText = ([ops]: [KmsOperation[]]) => {
+  const start = Date.UTC(2026, 0, 1);
+  let from: KmsState = EMPTY_KMS;
+  for (const op of bootstrap(start)) {
+    const result = applyOperation(from, op);
+    if (result.ok) from = result.state;
+  }
+  return `from the bootstrap's state: ${stateText(from, start)}\n${sequenceText(ops, start, from)}`;
+};
 
 const bootstrap = (now: number): KmsOperation[] => [
   ...USER_IDS.map((userId): KmsOperation => ({ type: 'addUser', userId, name: userId.toLowerCase(), now })),

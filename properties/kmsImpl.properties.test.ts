@@ -546,8 +546,11 @@ describe('key selection against the model, where the choice matters', () => {
               if (op.type === 'addUser' && result.ok) await world.addDevice(op.userId);
             }
             await world.syncByFiles();
+            // The rounds' times add up: the label says how long after the sync each one is.
+            let sinceSync = 0;
             for (const step of steps) {
               // No sync: the replicas hold what they held, and must judge each key's use at this time.
+              sinceSync += step;
               world.clock.set(world.clock.now() + step);
               const now = world.clock.now();
               const swept = expireKeys(model, now);
@@ -563,8 +566,8 @@ describe('key selection against the model, where the choice matters', () => {
                 });
                 expect(
                   got === 'ok' ? choice : got,
-                  `${durationText(step)} after the sync: ${userId} → ${recipientsLabel(names)}, the implementation's ` +
-                    "choice against the model's",
+                  `${durationText(sinceSync)} after the sync: ${userId} → ${recipientsLabel(names)}, ` +
+                    "the implementation's choice against the model's",
                 ).toEqual(expected.ok ? expected.selection : expected.error.code);
               }
             }

@@ -90,5 +90,33 @@ describe('KMS operations in words', () => {
       'G2 "empty" (at most 3 keys, AES-256-GCM, keys for 1d) no member, no key',
     ]);
     expect(stateText(EMPTY_KMS, START)).toBe('users none');
+
+    // A cryptoperiod's end is said of a key that can still use it: not "deactivated until".
+    const apply = (op: KmsOperation) => {
+      const result = applyOperation(state, op);
+      if (!result.ok) throw result.error;
+      state = result.state;
+    };
+    apply({ type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now: START } });
+    apply({ type: 'keyEvent', keyId: 'K2000', event: { type: 'SUSPEND', now: START + HOUR } });
+    expect(stateText(state, START).split('; ')[1]).toBe(
+      'G1 "all" (at most 3 keys, AES-256-GCM, keys for 1d) with U1, U2, keys K2000 suspended, cryptoperiod ending ' +
+        '+1d 00:00:00.000, K2001 active until +1d 00:00:00.000',
+    );
+    apply({ type: 'expireKeys', now: START + DAY });
+    expect(stateText(state, START).split('; ')[1]).toBe(
+      'G1 "all" (at most 3 keys, AES-256-GCM, keys for 1d) with U1, U2, keys K2000 deactivated, K2001 deactivated',
+    );
+  });
+
+  test('a model that throws is said, not thrown: the counterexample of a failing model is still reported', () => {
+    const damaged = { ...EMPTY_KMS, keys: { K1: { id: 'K1' } } } as unknown as KmsState;
+    const ops: KmsOperation[] = [
+      { type: 'keyEvent', keyId: 'K1', event: { type: 'ACTIVATE', now: START } },
+      { type: 'expireKeys', now: START + 1 },
+    ];
+    const lines = sequenceText(ops, START, damaged).split('\n');
+    expect(lines[0]).toMatch(/^1\. \+00:00:00\.000 {2}K1 ACTIVATE {2}\(the model threw: /);
+    expect(lines[1]).toBe('2. +00:00:00.001  expireKeys');
   });
 });

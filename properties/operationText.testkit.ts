@@ -115,7 +115,15 @@ export function sequenceText(ops: readonly KmsOperation[], start: number, from?:
     .map((op, i) => {
       let outcome = '';
       if (state !== undefined) {
-        const result = applyOperation(state, op);
+        // The model may be what failed: a counterexample of a model that throws must still be told,
+        // not turned into a crash of the reporter (the seed and path lost). Nothing is said after it.
+        let result: ReturnType<typeof applyOperation>;
+        try {
+          result = applyOperation(state, op);
+        } catch (error) {
+          state = undefined;
+          return `${String(i + 1).padStart(width)}. ${timedOperationText(op, start)}  (the model threw: ${error})`;
+        }
         if (result.ok) {
           state = result.state;
           if (op.type === 'addKey' && result.keyId !== undefined) outcome = ` → ${result.keyId}`;
@@ -128,7 +136,7 @@ export function sequenceText(ops: readonly KmsOperation[], start: number, from?:
 
 /**
  * The state a sequence starts from, in one line: its users, and each group with its policy, members
- * and keys, each key's state and, once active, the end of its cryptoperiod as an offset from `start`
+ * and keys, each key's state and, while active or suspended, the end of its cryptoperiod as an offset from `start`
  * (`users U1, U2; G1 "all" (at most 3 keys, AES-256-GCM, keys for 1d) with U1, U2, keys K2000 active
  * until +1d 00:00:00.000`). What a reader of a counterexample that starts after a fixed bootstrap
  * needs to follow it: which key a selection prefers turns on those ends.
@@ -142,8 +150,13 @@ export function stateText(state: KmsState, start: number): string {
         .filter((k) => k.owner === g.id)
         .sort((a, b) => compareIds(a.id, b.id))
         .map((k) => {
+          // `expiresAt` stays set after the key leaves `active`: "deactivated until" would be false, and
+          // a suspended key is not suspended until then (its cryptoperiod ends then, resumed or not).
           const end = k.lifecycle.context.expiresAt;
-          return `${k.id} ${keyStateOf(k)}${end === null ? '' : ` until ${offsetText(end, start)}`}`;
+          const state = keyStateOf(k);
+          if (end === null || (state !== 'active' && state !== 'suspended')) return `${k.id} ${state}`;
+          const at = offsetText(end, start);
+          return state === 'active' ? `${k.id} active until ${at}` : `${k.id} suspended, cryptoperiod ending ${at}`;
         });
       const members = g.members.length === 0 ? 'no member' : `with ${g.members.join(', ')}`;
       const held = keys.length === 0 ? 'no key' : `keys ${keys.join(', ')}`;

@@ -190,7 +190,7 @@ export class PropertyProgress {
       reporter: (details: RunDetails<Ts>) => {
         this.ended = details.numRuns;
         const failed = details.failed && !stoppedByDeadline(details);
-        const words = details.counterexample === null || text === undefined ? null : text(details.counterexample);
+        const words = details.counterexample === null || text === undefined ? null : said(text, details.counterexample);
         this.finish({
           runs: details.numRuns,
           failed,
@@ -210,5 +210,17 @@ export class PropertyProgress {
         }
       },
     };
+  }
+}
+
+/**
+ * A counterexample in words, or, when its text throws, fast-check's own with why: a reporter that
+ * throws loses the failure's seed, path and counterexample (the runner saw no `done`).
+ */
+function said<Ts>(text: (counterexample: Ts) => string, counterexample: Ts): string {
+  try {
+    return text(counterexample);
+  } catch (error) {
+    return `${fc.stringify(counterexample)}\n(not in words: its text threw ${String(error)})`;
   }
 }

@@ -147,7 +147,8 @@ describe('update files under attack', () => {
             }
           },
         ),
-        // The campaign's case first, at every run: the flip that attempt 1's own flip undid.
+        // The campaign's case first, at every run: a flip of byte 1, which attempt 1's own flip (then at
+        // byte 1) undid; attempt 1 now carries it alone.
         { ...progress.params<[Array<[number, number]>]>(5), examples: [[[[1, 128]]]] },
       );
     },
