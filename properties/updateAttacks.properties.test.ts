@@ -26,6 +26,17 @@ import type { Delivery } from './deliveryText.testkit.ts';
 
 const DAY = 86_400_000;
 const progress = new PropertyProgress('updateAttacks');
+
+/** The length of the file the random-tampering property tampers with: the same in every run (a fixed scenario). */
+let tamperedLength = 0;
+
+/** The random-tampering property's flips in words: each drawn position taken modulo the file's length, as applied. */
+function flipsText([flips]: [Array<[number, number]>]): string {
+  const each = flips.map(
+    ([at, mask]) => `byte ${tamperedLength > 0 ? at % tamperedLength : at} xor 0x${mask.toString(16)}`,
+  );
+  return `the authentic update file (${tamperedLength} bytes) with ${each.join(', ')}, synced by bob as five bad files`;
+}
 const policy: GroupPolicy = { maxKeys: 4, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 30 * DAY };
 
 /** Alice, bob, carol in G1 with an active key, synced; then a change is published but not applied. */
@@ -105,6 +116,7 @@ describe('update files under attack', () => {
               const bob = w.users.get('U2') as User;
               const before = state(bob);
               const bad = pending.bytes.slice();
+              tamperedLength = bad.length;
               for (const [at, mask] of flips) bad[at % bad.length] = (bad[at % bad.length] as number) ^ mask;
               for (let attempt = 1; attempt <= 5; attempt++) {
                 // Five different bad files in a row: the drawn flips alone first, so that a flip in the
@@ -122,17 +134,19 @@ describe('update files under attack', () => {
                 }
                 await w.transport.write(updateStream('U2'), pending.name, variant);
                 const report = await bob.sync(w.transport);
-                expect(report.applied).toEqual([]);
-                expect(report.refused).toHaveLength(1);
-                expect(state(bob)).toBe(before);
+                const alone = own < 0 ? 'the drawn flips alone' : `byte ${own} flipped too`;
+                const which = `bad file ${attempt} of 5 (${alone})`;
+                expect(report.applied, `${which}: applied`).toEqual([]);
+                expect(report.refused, `${which}: refused`).toHaveLength(1);
+                expect(state(bob), `${which}: bob's replica`).toBe(before);
                 // Junk anyone can drop into the share does not count towards the block.
-                expect(bob.blocked).toBe(false);
+                expect(bob.blocked, `${which}: bob blocked`).toBe(false);
                 if (attempt === 1) {
                   // The same bad file seen again is refused again (junk is not remembered: that would cost a
                   // commit), and still never counted.
-                  expect((await bob.sync(w.transport)).refused).toHaveLength(1);
-                  expect(state(bob)).toBe(before);
-                  expect(bob.blocked).toBe(false);
+                  expect((await bob.sync(w.transport)).refused, `${which}, synced again: refused`).toHaveLength(1);
+                  expect(state(bob), `${which}, synced again: bob's replica`).toBe(before);
+                  expect(bob.blocked, `${which}, synced again: bob blocked`).toBe(false);
                 }
               }
               // Five bad files later, the untouched authentic file still applies.
@@ -149,7 +163,7 @@ describe('update files under attack', () => {
         ),
         // The campaign's case first, at every run: a flip of byte 1, which attempt 1's own flip (then at
         // byte 1) undid; attempt 1 now carries it alone.
-        { ...progress.params<[Array<[number, number]>]>(5), examples: [[[[1, 128]]]] },
+        { ...progress.params<[Array<[number, number]>]>(5, flipsText), examples: [[[[1, 128]]]] },
       );
     },
   );
