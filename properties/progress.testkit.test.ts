@@ -96,4 +96,18 @@ describe('a property the runner stops while it shrinks', () => {
     const out = fc.check(new PropertyProgress('fixture').stoppable(property), { seed: 42, numRuns: 100 });
     expect([out.failed, out.interrupted, out.counterexample]).toEqual([true, false, [1000]]);
   });
+
+  test("a counterexample in words keeps fast-check's own print beside it, for programs", () => {
+    const progress = new PropertyProgress('fixture');
+    // `params` starts the property, which under the runner (a progress file named) installs the
+    // worker's signal listeners: this worker's own are left as they were.
+    const before = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
+    const params = progress.params<[number]>(100, ([n]) => `the number ${n}`);
+    for (const [signal, had] of Object.entries(before))
+      for (const l of process.listeners(signal as 'SIGINT')) if (!had.includes(l)) process.off(signal, l);
+    const property = fc.property(fc.integer({ min: 0, max: 1_000_000 }), (n) => n < 1000);
+    expect(() => progress.assert(property, { ...params, seed: 42 })).toThrow(/In words:\n {2}the number 1000/);
+    const done = parseProgress(readFileSync(progressFile, 'utf8')).lines.find((l) => l.kind === 'done');
+    expect(done).toMatchObject({ failed: true, counterexample: 'the number 1000', value: '[1000]' });
+  });
 });

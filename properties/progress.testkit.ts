@@ -22,7 +22,7 @@ import type { DoneLine, ProgressLine } from './runner/progressLine.ts';
 /** How a property ended, as `finish` records it. */
 export type Outcome = Pick<
   DoneLine,
-  'failed' | 'interrupted' | 'seed' | 'path' | 'counterexample' | 'error' | 'reproduction'
+  'failed' | 'interrupted' | 'seed' | 'path' | 'counterexample' | 'value' | 'error' | 'reproduction'
 > & { readonly runs: number };
 
 /** What replays the current test's counterexample at `seed` and `path`, in both forms. */
@@ -198,6 +198,7 @@ export class PropertyProgress {
           seed: details.seed,
           path: details.counterexamplePath ?? '',
           counterexample: words ?? (details.counterexample === null ? null : fc.stringify(details.counterexample)),
+          value: words === null || details.counterexample === null ? null : fc.stringify(details.counterexample),
           error: failed ? String(details.errorInstance) : null,
           reproduction: null,
         });

@@ -33,6 +33,8 @@ export interface CampaignFailure {
   readonly seed: number | null;
   readonly path: string | null;
   readonly counterexample: string | null;
+  /** fast-check's own print of the counterexample where `counterexample` gives it in words (`DoneLine.value`). */
+  readonly value: string | null;
   readonly error: string;
   /** A command that replays it. */
   readonly replay: string | null;
@@ -110,6 +112,7 @@ export function saveFailures(
         seed: done?.seed ?? null,
         path: done?.path ?? null,
         counterexample: done?.counterexample ?? null,
+        value: done?.value ?? null,
         error: message,
         replay: done ? replayCommand(c.suite, test, done.seed, done.path, scale) : null,
         reproduction: done?.reproduction ? copyReproduction(done.reproduction, folder, n) : null,
@@ -179,6 +182,7 @@ export async function shrinkCutFailures(
       ...f,
       path: done.path,
       counterexample: done.counterexample,
+      value: done.value ?? null,
       error: done.error ?? f.error,
       replay: replayCommand(f.suite, f.test, done.seed, done.path, options.scale),
       reproduction: done.reproduction ? copyReproduction(done.reproduction, folder, i + 1) : f.reproduction,

@@ -55,6 +55,7 @@ function jsonRow(c: SuiteCount, scale: number | undefined, place: StatisticsPlac
       seed: d.seed,
       path: d.path,
       counterexample: d.counterexample,
+      value: d.value ?? null,
       error: d.error,
       reproduction: d.reproduction,
       replay: replayCommand(c.suite, d.test, d.seed, d.path, scale),

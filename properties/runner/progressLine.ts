@@ -60,8 +60,13 @@ export interface DoneLine {
   readonly seed: number | null;
   /** fast-check's replay path of the (shrunk) counterexample; empty when none. */
   readonly path: string;
-  /** The shrunk counterexample, printed. */
+  /** The shrunk counterexample, printed: in words where the suite gives them (`PropertyProgress.params`). */
   readonly counterexample: string | null;
+  /**
+   * fast-check's own print of it (`fc.stringify`) where `counterexample` gives it in words, for
+   * programs that read the value; absent or null otherwise (a suite's lines from before words had none).
+   */
+  readonly value?: string | null;
   readonly error: string | null;
   /** A runnable reproduction the suite wrote, if it writes one. */
   readonly reproduction: string | null;
