@@ -101,7 +101,11 @@ describe('a property the runner stops while it shrinks', () => {
     const progress = new PropertyProgress('fixture');
     // `params` starts the property, which under the runner (a progress file named) installs the
     // worker's signal listeners: this worker's own are left as they were.
-    const before = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
+    const before = {
+      SIGINT: process.listeners('SIGINT'),
+      SIGTERM: process.listeners('SIGTERM'),
+      SIGHUP: process.listeners('SIGHUP'),
+    };
     const params = progress.params<[number]>(100, ([n]) => `the number ${n}`);
     for (const [signal, had] of Object.entries(before))
       for (const l of process.listeners(signal as 'SIGINT')) if (!had.includes(l)) process.off(signal, l);

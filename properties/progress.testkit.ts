@@ -54,30 +54,23 @@ let shrinkingHere = false;
 let termedWhileShrinking = false;
 
 /**
- * Under the runner, this worker outlives a Ctrl-C: the terminal sends SIGINT to every process of its
- * group, vitest's workers too, and a worker ended by it would lose the counterexample its property is
- * shrinking. The runner decides (it asks through {@link stopAsked}, then ends its workers). A SIGTERM
- * sent to the whole group (`kill -- -PGID`, GNU timeout, systemd) reaches the workers as well: while
- * this worker's property shrinks, it is a stop (the property ends at its next run, keeping what it
- * shrank); otherwise it ends the worker, as by default. A worker whose runner is gone (its IPC channel
- * closed) ends on either. Installed once per worker, and only under the runner: under plain vitest,
- * signals are as vitest has them.
+ * Under the runner, a SIGTERM sent to the whole group (`kill -- -PGID`, GNU timeout, systemd) reaches
+ * this worker as well as the runner: while this worker's property shrinks a counterexample, it is a
+ * stop (the property ends at its next run, keeping what it shrank, as the runner's file asks);
+ * otherwise, or once the runner is gone (its IPC channel closed), it ends the worker, as by default.
+ * Ctrl-C and hang-ups are the runner's alone, from the worker's start (`runner/workerSignals.ts`).
+ * Installed once per worker as its first property begins (before, a SIGTERM ends it as by default),
+ * and only under the runner: under plain vitest, signals are as vitest has them.
  */
-let outlivingCtrlC = false;
-function outliveCtrlC(): void {
-  if (outlivingCtrlC || !process.env[PROGRESS_FILE_ENV]) return;
-  outlivingCtrlC = true;
-  process.on('SIGINT', () => {
-    if (process.connected === false) process.exit(130);
-  });
+let takingSigterm = false;
+function takeSigtermAsStop(): void {
+  if (takingSigterm || !process.env[PROGRESS_FILE_ENV]) return;
+  takingSigterm = true;
   process.on('SIGTERM', () => {
     if (shrinkingHere && process.connected !== false) termedWhileShrinking = true;
     else process.exit(143);
   });
 }
-// As the suite loads, not at its first property: a Ctrl-C would otherwise end a worker still loading or
-// in a test before its first property, a crash in the batch's verdicts ('(unfinished)', a campaign's failure).
-outliveCtrlC();
 
 /** The progress of one suite's properties, one at a time (vitest runs a file's tests in sequence). */
 export class PropertyProgress {
@@ -108,7 +101,7 @@ export class PropertyProgress {
 
   /** A property of `planned` runs starts in the current test. */
   begin(planned: number): void {
-    outliveCtrlC();
+    takeSigtermAsStop();
     this.ended = 0;
     this.test = expect.getState().currentTestName ?? '';
     this.operations = 0;

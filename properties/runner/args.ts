@@ -92,8 +92,8 @@ Ctrl-C (SIGINT) or SIGTERM stops a run: it prints what the properties that ended
 campaign writes its summary, and the exit code is 130 or 143. A counterexample being shrunk is
 kept: the stop waits (a minute at most; 5s after SIGTERM) for its property to end at its next run
 with the case shrunk so far, replayable and shrunk on with --shrink; Ctrl-C again stops at once. A
-campaign saves each failure as it is found; a hang-up (a closed terminal or ssh session) ends it
-without its summary, so run a long one under nohup, tmux or setsid
+hang-up (SIGHUP: a closed terminal or ssh session) stops a run writing to the terminal the same way
+(exit 129); one writing to files goes on, so run a long campaign under nohup (or tmux)
 (nohup nice -n 19 npm run properties -- --time 8h > campaign.log &).
 
 A campaign writes reports/campaign-<timestamp>/summary.json and, per counterexample, its seed, path,

@@ -303,7 +303,10 @@ export async function runCampaign(
   hooks: {
     onBatch?: (info: { index: number; seed: number; folder: string; campaign: string }) => void;
     onLines?: (counts: readonly SuiteCount[], endsAt: number) => void;
-    /** SIGINT or SIGTERM, in a batch or between: the summary is written; the process ends after this returns. */
+    /**
+     * SIGINT, SIGTERM or a hang-up that stops the run, in a batch or between: the summary is written;
+     * the process ends after this returns.
+     */
     onStop?: (summary: CampaignSummary, totals: SuiteCount[]) => void;
     /** A stop waits for the counterexamples being shrunk to end at their next run (`settleMessage`). */
     onSettle?: (message: string) => void;

@@ -33,7 +33,7 @@ vi.mock('./interrupt.ts', () => ({
       h.settle = null;
     };
   },
-  STOP_SIGNALS: { SIGINT: 130, SIGTERM: 143 },
+  STOP_SIGNALS: { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 },
 }));
 
 const found = (test: string, seed: number): DoneLine => ({

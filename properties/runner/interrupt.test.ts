@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { STOP_SIGNALS, onStopSignal } from './interrupt.ts';
+import { HANGUP_IGNORED, STOP_SIGNALS, onStopSignal } from './interrupt.ts';
 
 class Exited extends Error {
   readonly code: number;
@@ -16,26 +16,61 @@ describe('stopping a run by signal', () => {
   let release = () => {};
   afterEach(() => release());
 
-  test('SIGINT and SIGTERM report first, then end with 130 and 143; the listeners go before any other', () => {
+  /** A hang-up as `hangupStops` would judge it: output to a terminal (`stops`) or to files. */
+  const hangup = (stops: boolean, heard: string[] = []) => ({
+    stops: () => stops,
+    note: (line: string) => heard.push(`note ${line}`),
+  });
+
+  test('SIGINT, SIGTERM, SIGHUP report first, then end with 130, 143, 129; the listeners go before any other', () => {
     const heard: string[] = [];
     const other = () => heard.push('other');
     process.on('SIGINT', other);
+    const errorListeners = [process.stdout.listeners('error'), process.stderr.listeners('error')] as const;
     try {
       release = onStopSignal(
         (signal) => heard.push(`report ${signal}`),
         () => null,
         exit,
         () => heard.push('children'),
+        hangup(true, heard),
       );
-      for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
         const first = process.listeners(signal)[0] as () => void;
         expect(first).toThrow(new Exited(STOP_SIGNALS[signal]));
       }
-      expect(heard).toEqual(['report SIGINT', 'children', 'report SIGTERM', 'children']);
-      expect(STOP_SIGNALS).toEqual({ SIGINT: 130, SIGTERM: 143 });
+      expect(heard).toEqual(['report SIGINT', 'children', 'report SIGTERM', 'children', 'report SIGHUP', 'children']);
+      expect(STOP_SIGNALS).toEqual({ SIGINT: 130, SIGTERM: 143, SIGHUP: 129 });
+      // The terminal is gone: writing to it fails in an `error` event, which must not end the process first.
+      expect(process.stdout.listenerCount('error')).toBe(errorListeners[0].length + 1);
+      expect(process.stderr.listenerCount('error')).toBe(errorListeners[1].length + 1);
     } finally {
       process.off('SIGINT', other);
+      for (const [stream, had] of [
+        [process.stdout, errorListeners[0]],
+        [process.stderr, errorListeners[1]],
+      ] as const)
+        for (const l of stream.listeners('error')) if (!had.includes(l)) stream.off('error', l as () => void);
     }
+  });
+
+  test('a SIGHUP while the output goes to files (nohup) is noted, and the run goes on', () => {
+    const heard: string[] = [];
+    release = onStopSignal(
+      (signal) => heard.push(`report ${signal}`),
+      () => {
+        heard.push('settle');
+        return null;
+      },
+      exit,
+      () => heard.push('children'),
+      hangup(false, heard),
+    );
+    (process.listeners('SIGHUP')[0] as () => void)();
+    expect(heard).toEqual([`note ${HANGUP_IGNORED}`]);
+    // Still listening: a later SIGINT stops the run as ever.
+    expect(process.listeners('SIGINT')[0] as () => void).toThrow(new Exited(130));
+    expect(heard).toEqual([`note ${HANGUP_IGNORED}`, 'settle', 'report SIGINT', 'children']);
   });
 
   test('a report that throws still ends the process with the code', () => {

@@ -1,6 +1,7 @@
 /**
  * Stopping a run by hand or by a CI system's time limit (SIGINT from Ctrl-C, SIGTERM from `kill` or
- * a job runner) must still say what the run covered and end with a failing exit code: a cancelled
+ * a job runner, SIGHUP from a closed terminal) must still say what the run covered and end with a
+ * failing exit code: a cancelled
  * campaign that exits 0 with no output reads as a green one. vitest, which the runner hosts, ends the
  * process on these signals with whatever exit code is already set (0 after a batch), so the runner's
  * listeners go first and end the process themselves. vitest's test workers are child processes that
@@ -10,9 +11,25 @@
 import { execFileSync } from 'node:child_process';
 
 /** The signals that stop a run, with the exit code a shell reports for each (128 + its number). */
-export const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143 } as const;
+export const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 /** A signal that stops a run. */
 export type StopSignal = keyof typeof STOP_SIGNALS;
+
+/**
+ * Whether a hang-up (SIGHUP: the terminal or ssh session closed) stops the run: yes while its output
+ * goes to a terminal, which is gone; no once it goes to files, as under `nohup`, which is what nohup
+ * asks. nohup alone cannot ask it of Node: Node resets the signals it inherits as ignored to their
+ * default at start-up, SIGHUP's default ending the process (`ResetSignalHandlers` in Node's
+ * src/node.cc), so `nohup node …` ended at the hang-up, and with it a long campaign's last batch.
+ */
+export function hangupStops(): boolean {
+  return process.stdout.isTTY === true || process.stderr.isTTY === true;
+}
+
+/** What the runner says when a hang-up does not stop it (its output goes to files: it can say it). */
+export const HANGUP_IGNORED =
+  'SIGHUP: the terminal hung up; this run writes to files, so it goes on (as under nohup). ' +
+  'Stop it with SIGINT or SIGTERM.';
 
 /**
  * Sends SIGKILL to this process's child processes (vitest's workers), found with `pgrep -P` (procps
@@ -41,9 +58,12 @@ export function stopChildProcesses(): void {
 }
 
 /**
- * Until the returned function is called, SIGINT and SIGTERM call `report` (which must write what
- * it has to say synchronously: the process ends right after), stop the child processes, and end
+ * Until the returned function is called, SIGINT, SIGTERM and SIGHUP call `report` (which must write
+ * what it has to say synchronously: the process ends right after), stop the child processes, and end
  * the process with the signal's exit code. Listeners are prepended, so they run before vitest's.
+ * A SIGHUP that {@link hangupStops} says does not stop the run is only noted (`note`). One that does
+ * leaves a terminal that is gone: writing to it fails (EIO), in an `error` event that would end the
+ * process before its report; such errors are dropped from then on.
  *
  * First, `settle` may return a wait: the counterexamples being shrunk, each ending at its next run
  * with what it shrank so far (`runBatch.ts`), which ending at once would lose. The process ends when
@@ -55,6 +75,10 @@ export function onStopSignal(
   settle: (signal: StopSignal) => Promise<void> | null = () => null,
   exit: (code: number) => never = process.exit,
   stopChildren: () => void = stopChildProcesses,
+  hangup: { readonly stops: () => boolean; readonly note: (line: string) => void } = {
+    stops: hangupStops,
+    note: (line) => process.stderr.write(`${line}\n`),
+  },
 ) {
   let settling = false;
   let released = false;
@@ -71,6 +95,10 @@ export function onStopSignal(
       }
     };
     const listener = () => {
+      if (signal === 'SIGHUP' && !settling) {
+        if (!hangup.stops()) return hangup.note(HANGUP_IGNORED);
+        for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+      }
       if (settling) return end();
       let wait: Promise<void> | null = null;
       try {

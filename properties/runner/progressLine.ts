@@ -33,8 +33,8 @@ export interface RunLine {
 }
 
 /**
- * A property found a counterexample and shrinks it, until its `done` line. A stop (Ctrl-C, SIGTERM)
- * then waits for that line: the property ends at its next run and keeps what it shrank so far
+ * A property found a counterexample and shrinks it, until its `done` line. A stop (Ctrl-C, SIGTERM, a
+ * hang-up) then waits for that line: the property ends at its next run and keeps what it shrank so far
  * (`progress.testkit.ts`), where ending at once would lose the counterexample.
  */
 export interface ShrinkingLine {

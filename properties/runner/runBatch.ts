@@ -19,6 +19,7 @@ import { ownName } from './replayCommand.ts';
 import type { Suite } from './suites.ts';
 import { addLine, emptyCount } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
+import { workerSignalsExecArgv } from './workerSignals.ts';
 
 /** What a batch runs. */
 export interface Batch {
@@ -147,9 +148,11 @@ export function verdicts(
  * How long a stop waits for the properties shrinking a counterexample to end at their next run. A
  * minute for Ctrl-C: a person, who can press it again. Five seconds for SIGTERM: how CI systems and
  * batch schedulers stop a job before they kill it (SIGKILL after 7.5 to 30 seconds on GitHub Actions,
- * Kubernetes, Slurm), and a SIGKILL in the wait would lose the summary of the batch as well.
+ * Kubernetes, Slurm), and a SIGKILL in the wait would lose the summary of the batch as well. A
+ * minute after a hang-up that stops the run (its terminal closed, `interrupt.ts`): no kill follows
+ * one, and no one is there to wait.
  */
-export const SETTLE_MS: Readonly<Record<StopSignal, number>> = { SIGINT: 60_000, SIGTERM: 5_000 };
+export const SETTLE_MS: Readonly<Record<StopSignal, number>> = { SIGINT: 60_000, SIGTERM: 5_000, SIGHUP: 60_000 };
 
 /** A property shrinking a counterexample. */
 export interface Shrinking {
@@ -286,6 +289,8 @@ export async function runBatch(
         // Tests that set their own (kmsImpl, deployment: 15 minutes) drop it once --runs, --scale or
         // --time sizes the run (`sizedTimeout`, testing/runConfig.ts).
         testTimeout: 0,
+        // The workers leave Ctrl-C and hang-ups to the runner from their start (`workerSignals.ts`).
+        execArgv: workerSignalsExecArgv(dir),
         ...(batch.testPattern === undefined ? {} : { testNamePattern: batch.testPattern }),
         ...(batch.include === undefined ? {} : { include: [...batch.include] }),
       },
