@@ -224,7 +224,9 @@ export function renderErrorCatalogue(read: (path: string) => string): string {
       '(exit 4 too) says the change is in effect, held by a checkpoint, but the last save failed; ' +
       '`CheckpointNotSaved` exits 4 too when the command had changed something before it stopped. A command that ' +
       'Ctrl-C, SIGTERM or SIGHUP abandons before it changed anything exits 130, 143 or 129 (with `--json`, the ' +
-      'code is `Interrupted`); one interrupted while changing finishes the change first. A code can exist ' +
+      'code is `Interrupted`); one interrupted while changing finishes the change first. A hang-up (SIGHUP) ' +
+      'concerns a command only while it uses the terminal: one whose input and output are files, as under ' +
+      '`nohup`, says so on standard error and goes on. A code can exist ' +
       'in two classes (`UnknownKey` of the KMS and of an HSM): the class tells them apart. The last rows are ' +
       "faults of the simulated HSM's storage: its key store, its flash and power loss.",
     '',

@@ -1,13 +1,18 @@
 import { describe, expect, test } from 'vitest';
-import { SIGNAL_EXIT, guardInterrupts } from './interrupts.ts';
+import { HANGUP_IGNORED, SIGNAL_EXIT, guardInterrupts } from './interrupts.ts';
 
 /** A guard whose lines and exits are recorded. */
-function recordedGuard(): { guard: ReturnType<typeof guardInterrupts>; said: string[]; exits: number[] } {
+function recordedGuard(hangupEnds = true): {
+  guard: ReturnType<typeof guardInterrupts>;
+  said: string[];
+  exits: number[];
+} {
   const said: string[] = [];
   const exits: number[] = [];
   const guard = guardInterrupts(
     (line) => said.push(line),
     (code) => exits.push(code),
+    () => hangupEnds,
   );
   return { guard, said, exits };
 }
@@ -23,6 +28,24 @@ describe('interruptions', () => {
       expect(guard.interrupted()).toBeNull();
     } finally {
       guard.release();
+    }
+  });
+
+  test('SIGHUP: abandoned (129) while the command uses the terminal; said and ignored once it uses files only', () => {
+    for (const [ends, exitsExpected] of [
+      [true, [129]],
+      [false, []],
+    ] as const) {
+      const { guard, said, exits } = recordedGuard(ends);
+      try {
+        process.emit('SIGHUP', 'SIGHUP');
+        expect(exits).toEqual(exitsExpected);
+        expect(said).toEqual([ends ? 'sekey: interrupted (SIGHUP) before anything was changed' : HANGUP_IGNORED]);
+        expect(HANGUP_IGNORED).toMatch(/^sekey: SIGHUP: the terminal hung up; .* goes on \(as under nohup\)$/);
+        expect(guard.interrupted()).toBeNull();
+      } finally {
+        guard.release();
+      }
     }
   });
 

@@ -23,7 +23,8 @@
 /**
  * Exit status of a process ended by a signal, as shells report it (128 + the signal number). SIGHUP
  * is a closed terminal (an ssh session dropped): treated as Ctrl-C, so that a long command leaves no
- * temporary folder and no half change behind.
+ * temporary folder and no half change behind, while the command uses that terminal; see
+ * {@link hangupEndsCommand}.
  */
 export const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 
@@ -62,6 +63,21 @@ export interface InterruptGuard {
   release(): void;
 }
 
+/**
+ * Whether a hang-up concerns this command: yes while it reads or writes the terminal that closed; no
+ * once its standard input, output and error are all files, as under `nohup` (which also takes standard
+ * input off the terminal), whose point is that the command goes on. nohup cannot ask it of Node by
+ * itself: Node resets the signals it inherits as ignored to their default at start-up
+ * (`ResetSignalHandlers` in Node's src/node.cc), and SIGHUP's default ends the process.
+ */
+export function hangupEndsCommand(): boolean {
+  return process.stdin.isTTY === true || process.stdout.isTTY === true || process.stderr.isTTY === true;
+}
+
+/** What a command says of a hang-up that is not its own (it reaches files only: the line is kept). */
+export const HANGUP_IGNORED =
+  'sekey: SIGHUP: the terminal hung up; this command reads and writes files only, so it goes on (as under nohup)';
+
 /** Resolves after the event loop has gone through a poll phase that started after this call. */
 async function afterPollPhase(): Promise<void> {
   for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -69,11 +85,12 @@ async function afterPollPhase(): Promise<void> {
 
 /**
  * Catches SIGINT, SIGTERM and SIGHUP for this process; `say` prints a line on standard error, `exit`
- * ends the process.
+ * ends the process. A hang-up that {@link hangupEndsCommand} says is not the command's is only said.
  */
 export function guardInterrupts(
   say: (line: string) => void,
   exit: (code: number) => void = (code) => process.exit(code),
+  hangupEnds: () => boolean = hangupEndsCommand,
 ): InterruptGuard {
   let changing = false;
   /** Set when the command has ended (`finish`): its output is out, and there is nothing left to abandon. */
@@ -83,6 +100,10 @@ export function guardInterrupts(
   const cleanups = new Set<(signal: CaughtSignal) => void>();
   const onSignal = (signal: CaughtSignal): void => {
     if (decided) return; // the exit code is set and the process is ending
+    if (signal === 'SIGHUP' && !hangupEnds()) {
+      say(HANGUP_IGNORED);
+      return;
+    }
     if (!changing && !ending) {
       say(`sekey: interrupted (${signal}) before anything was changed`);
       for (const cleanup of cleanups) {

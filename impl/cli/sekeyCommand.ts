@@ -229,7 +229,8 @@ export function usage(): string {
       'the save; CheckpointNotSaved: the disk refused a checkpoint after steps that changed something,',
       'which are done, the rest not; or its own output could not all be written, as standard error',
       'says), 130/143/129 Ctrl-C, SIGTERM or SIGHUP (Interrupted: nothing changed; or the change in',
-      'progress was finished and saved first, as standard error says).',
+      'progress was finished and saved first, as standard error says; a hang-up only while the command',
+      'uses the terminal: under nohup it goes on).',
       examplesHelp(
         [
           'sekey demo --keep ./sekey-demo     # an installation to explore, as its last lines say',

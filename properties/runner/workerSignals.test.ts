@@ -15,7 +15,8 @@ afterAll(() => rmSync(folder, { recursive: true, force: true }));
  */
 function worker(signal: NodeJS.Signals, orphan: boolean): Promise<string> {
   const code =
-    "process.on('disconnect', () => console.log('gone')); process.send('ready'); setTimeout(() => process.exit(0), 1500);";
+    "process.on('disconnect', () => console.log('gone')); process.send('ready');" +
+    'setTimeout(() => process.exit(0), 1500);';
   const child = spawn(process.execPath, [...workerSignalsExecArgv(folder), '-e', code], {
     stdio: ['ignore', 'pipe', 'ignore', 'ipc'],
   });
