@@ -168,7 +168,9 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
       (live) => {
         const now = Date.now();
         first ??= now;
-        view.show(progressText([...live.values()], now - start, now - first, null));
+        // A replay ends on its case, shrinking nothing, unless told to shrink on (--shrink).
+        const replaying = options.path !== undefined && !options.shrink;
+        view.show(progressText([...live.values()], now - start, now - first, null, replaying));
       },
       (now) => {
         active = now;

@@ -23,6 +23,15 @@ describe('the progress line', () => {
     );
   });
 
+  test('a replay (--path without --shrink) says it replays a counterexample, before its case fails and after', () => {
+    const replay = [countOf('kmsImpl', { planned: 1, runsSeen: 1, operationsSeen: 3 })];
+    const failing = [countOf('kmsImpl', { planned: 1, runsSeen: 1, operationsSeen: 3, shrinking: ['a'] })];
+    for (const counts of [replay, failing])
+      expect(progressText(counts, 14_000, 2_000, null, true)).toBe(
+        'kmsImpl: replaying a counterexample · 1 runs · 3 ops, 2/s · 14s elapsed, ≥0s left · kmsImpl 1',
+      );
+  });
+
   test('a campaign shows its budget left; nothing run yet shows no estimate', () => {
     expect(progressText(counts, 10_000, 5_000, { endsAt: 100_000, now: 40_000 })).toMatch(/elapsed, 1m00s left ·/);
     expect(progressText([countOf('kms')], 0, 0, null)).toBe(

@@ -13,12 +13,16 @@ import { thousands } from './table.ts';
 /**
  * The text of the progress line, `elapsedMs` after the start and `runningMs` after the first run
  * was reported (the rates leave out vitest's start-up), most telling first for narrow terminals.
+ * With `replaying` (a `--path` replay without `--shrink`), the suites say they replay a
+ * counterexample, all along: the replayed case failing is no counterexample found, and nothing
+ * shrinks after it (the replay ends on it), where "shrinking a counterexample" would say both.
  */
 export function progressText(
   counts: readonly SuiteCount[],
   elapsedMs: number,
   runningMs: number,
   budget: { readonly endsAt: number; readonly now: number } | null,
+  replaying = false,
 ): string {
   const runs = counts.reduce((a, c) => a + c.runsSeen, 0);
   const operations = counts.reduce((a, c) => a + c.operationsSeen, 0);
@@ -31,7 +35,8 @@ export function progressText(
   else left = `≥${formatElapsed(((planned - runs) * runningMs) / runs)} left`;
   const perSuite = counts.map((c) => `${c.suite} ${thousands(c.runsSeen)}`).join(' · ');
   const rate = `${thousands(operations)} ops, ${thousands(perSecond)}/s`;
-  const shrinking = counts.filter((c) => c.shrinking.length > 0).map((c) => c.suite);
-  const found = shrinking.length === 0 ? '' : `${shrinking.join(', ')}: shrinking a counterexample · `;
+  const shrinking = counts.filter((c) => replaying || c.shrinking.length > 0).map((c) => c.suite);
+  const doing = replaying ? 'replaying a counterexample' : 'shrinking a counterexample';
+  const found = shrinking.length === 0 ? '' : `${shrinking.join(', ')}: ${doing} · `;
   return `${found}${thousands(runs)} runs · ${rate} · ${formatElapsed(elapsedMs)} elapsed, ${left} · ${perSuite}`;
 }
