@@ -21,13 +21,40 @@ describe('encrypted database transactions in words', () => {
       eventsText([
         { step, interrupted: false, putBack: true },
         { step, interrupted: true, putBack: false },
-        { step: { kind: 'delete', id: 2 }, interrupted: true, putBack: true },
+        { step: { kind: 'update', id: 2, size: 5 }, interrupted: true, putBack: true },
+        { step: { kind: 'delete', id: 0 }, interrupted: true, putBack: true },
       ]).split('\n'),
     ).toEqual([
       '1. insert row 0 (1 byte)',
       "2. insert row 0 (1 byte), interrupted between its manifest and the device's counter, imaged then; the card kept",
-      "3. delete row 2, interrupted between its manifest and the device's counter, imaged then; the card then put " +
+      "3. update row 2 (5 bytes), interrupted between its manifest and the device's counter, imaged then; the card " +
+        'then put back as it was before (the attempt abandoned)',
+      "4. delete row 0, interrupted between its manifest and the device's counter, imaged then; the card then put " +
         'back as it was before (the attempt abandoned)',
+    ]);
+  });
+
+  test('a delete of a row that is not there commits nothing: no commit to interrupt, no image', () => {
+    expect(
+      eventsText([
+        { step: { kind: 'delete', id: 2 }, interrupted: true, putBack: true },
+        { step: { kind: 'insert', id: 2, size: 9 }, interrupted: true, putBack: true },
+        // Row 2's insert was abandoned: it is still not there.
+        { step: { kind: 'delete', id: 2 }, interrupted: false, putBack: false },
+        { step: { kind: 'insert', id: 2, size: 9 }, interrupted: false, putBack: false },
+        { step: { kind: 'delete', id: 2 }, interrupted: true, putBack: false },
+        { step: { kind: 'delete', id: 2 }, interrupted: true, putBack: false },
+      ]).split('\n'),
+    ).toEqual([
+      '1. delete row 2 (row 2 is not there: it changes nothing and commits nothing, so no commit to interrupt and ' +
+        'no image)',
+      "2. insert row 2 (9 bytes), interrupted between its manifest and the device's counter, imaged then; the card " +
+        'then put back as it was before (the attempt abandoned)',
+      '3. delete row 2 (row 2 is not there: it changes nothing and commits nothing)',
+      '4. insert row 2 (9 bytes)',
+      "5. delete row 2, interrupted between its manifest and the device's counter, imaged then; the card kept",
+      '6. delete row 2 (row 2 is not there: it changes nothing and commits nothing, so no commit to interrupt and ' +
+        'no image)',
     ]);
   });
 });

@@ -41,10 +41,27 @@ export function stepsText(steps: readonly Step[]): string {
   return numbered(steps.map(stepText));
 }
 
-/** The card-image property's events, numbered from 1 as its messages number them. */
+/**
+ * The card-image property's events, numbered from 1 as its messages number them. A delete of a row
+ * that is not there (never inserted, deleted already, or its insert abandoned) changes no page, and
+ * a transaction that changes no page commits nothing (`PageStore.commit`): no manifest, no counter,
+ * so the property has no window to cut power in, takes no image and puts no card back. Said so,
+ * where "interrupted …, imaged then" would tell of a cut and an image that never were. Every other
+ * step changes its row (each event writes bytes of its own number).
+ */
 export function eventsText(events: readonly CommitEvent[]): string {
+  // The rows there before each event: those of the events that committed, as the property's plain SQLite has them.
+  const rows = new Set<number>();
   return numbered(
     events.map(({ step, interrupted, putBack }) => {
+      if (step.kind === 'delete' && !rows.has(step.id)) {
+        const nothing = `row ${step.id} is not there: it changes nothing and commits nothing`;
+        return `${stepText(step)} (${nothing}${interrupted ? ', so no commit to interrupt and no image' : ''})`;
+      }
+      if (!(interrupted && putBack)) {
+        if (step.kind === 'delete') rows.delete(step.id);
+        else rows.add(step.id);
+      }
       if (!interrupted) return stepText(step);
       const then = putBack ? 'the card then put back as it was before (the attempt abandoned)' : 'the card kept';
       return `${stepText(step)}, interrupted between its manifest and the device's counter, imaged then; ${then}`;
