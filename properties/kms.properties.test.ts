@@ -21,6 +21,8 @@ import type { KeyRecord, KmsOperation, KmsState } from '../model/kms.ts';
 import { GROUP_IDS, USER_IDS, operationSequence } from './kmsArbitraries.ts';
 import { sequenceText, stateText } from './operationText.testkit.ts';
 import { PropertyProgress } from './progress.testkit.ts';
+import { buildSelectionState, selectionText } from './selectionText.testkit.ts';
+import type { SelectionCase } from './selectionText.testkit.ts';
 
 const progress = new PropertyProgress('kms');
 
@@ -272,51 +274,24 @@ describe('smallest-group selection', () => {
       now: fc.integer({ min: 0, max: 160 }),
     });
     progress.assert(
-      fc.property(structure, ({ groups, keys, sender, recipients, now }) => {
-        let state: KmsState = EMPTY_KMS;
-        let applied = 0;
-        const apply = (op: KmsOperation) => {
-          applied += 1;
-          const r = applyOperation(state, op);
-          if (r.ok) state = r.state;
-          return r;
-        };
-        for (const u of USER_IDS) apply({ type: 'addUser', userId: u, name: u, now: 0 });
-        groups.forEach((members, i) => {
-          apply({
-            type: 'addGroup',
-            groupId: `G${i + 1}`,
-            name: `g${i}`,
-            policy: { maxKeys: 20, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 100 },
-            now: 0,
-          });
-          for (const m of members) apply({ type: 'addMember', groupId: `G${i + 1}`, userId: m, now: 0 });
-        });
-        for (const k of keys) {
-          const r = apply({
-            type: 'addKey',
-            groupId: `G${(k.group % groups.length) + 1}`,
-            name: 'k',
-            cryptoperiodMs: k.cryptoperiod,
-            now: 0,
-          });
-          if (!r.ok || r.keyId === undefined || k.later === 'never-activated') continue;
-          // Bypass the sweep by applying events at activation time; `now` of the query decides usability.
-          apply({ type: 'keyEvent', keyId: r.keyId, event: { type: 'ACTIVATE', now: k.activateAt } });
-          if (k.later !== 'none')
-            apply({ type: 'keyEvent', keyId: r.keyId, event: { type: k.later, now: k.activateAt } });
-        }
+      fc.property(structure, (drawn) => {
+        const { sender, recipients, now } = drawn;
+        const { state, applied } = buildSelectionState(drawn);
         const result = selectKey(state, sender, recipients, now);
         progress.ran(applied + 1);
         const expected = oracle(state, sender, recipients, now);
+        const query = `${sender} → ${recipients.length === 0 ? '(no other recipient)' : recipients.join(', ')}`;
         if (expected === null) {
-          expect(result.ok).toBe(false);
+          expect(result.ok, `${query}: the oracle finds no key, the model chose one`).toBe(false);
           if (!result.ok) expect(['UnknownUser', 'NoCommonGroup', 'NoUsableKey']).toContain(result.error.code);
         } else {
-          expect(result.ok && result.selection.keyId).toBe(expected);
+          expect(result.ok && result.selection.keyId, `${query}: the model's choice against the oracle's`).toBe(
+            expected,
+          );
         }
       }),
-      progress.params(1000),
+      // In words: each key's activation and end of cryptoperiod decide the choice, not the draw's indexes.
+      progress.params<[SelectionCase]>(1000, ([drawn]) => selectionText(drawn)),
     );
   });
 });
