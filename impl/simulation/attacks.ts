@@ -59,6 +59,18 @@ export interface AttackSpec {
   readonly mask: number;
 }
 
+/**
+ * What an attack did, in words a person reads in a failure or a report: the file on the share it
+ * touched (`updates/U1/000000000004.update`), the byte it flipped and with which mask, the card it put
+ * back, and what the HSM said (`flipped byte 12 of updates/U1/000000000004.update (537 bytes) with xor
+ * 0x2b`), rather than the draw it made it from (`pick 12, mask 43`). `acted` is false when it found
+ * nothing to attack, `what` then saying what was missing.
+ */
+export interface AttackOutcome {
+  readonly acted: boolean;
+  readonly what: string;
+}
+
 /** Where attacks count what they did (`attackKinds`) and the refusals they met (`errorCodes`). */
 export interface AttackTally {
   count(category: 'attackKinds' | 'errorCodes', name: string): void;
@@ -131,9 +143,9 @@ export function attackNeedsOther(kind: AttackKind): boolean {
 
 /**
  * Runs one attack. Share attacks taint the victim's stream in the model (`tainted`: its next sync
- * is not held to the model's projection); card attacks check integrity at once. Returns whether it
- * did anything: with nothing to attack (no file pending, no recording, no old image) it changes
- * nothing and checks nothing, and says so (`attackKinds`, `KIND:nothing to attack`).
+ * is not held to the model's projection); card attacks check integrity at once. Returns what it did
+ * ({@link AttackOutcome}): with nothing to attack (no file pending, no recording, no old image) it
+ * changes nothing and checks nothing, and says so (`attackKinds`, `KIND:nothing to attack`).
  */
 export async function runAttack(
   m: DeploymentModel,
@@ -141,7 +153,7 @@ export async function runAttack(
   spec: AttackSpec,
   label: string,
   stats: AttackTally,
-): Promise<boolean> {
+): Promise<AttackOutcome> {
   const { kind, user, other, pick, mask } = spec;
   const applied = appliedSequence(r, user);
   const isAck = kind.startsWith('ack');
@@ -151,81 +163,101 @@ export async function runAttack(
   const top = Math.max(0, applied, m.published.get(user) ?? 0, ...seqs);
   const nextName = isAck ? ackFileName(top + 1) : updateFileName(top + 1, pick % 3 === 0 ? 'resync' : 'incremental');
   const pending = pendingAmong(names, isAck, applied);
-  const pool = [...(r.seen.get(stream)?.values() ?? [])];
-  const nothing = () => nothingToAttack(stats, kind);
-  const taint = (): true => {
+  const pool = [...(r.seen.get(stream)?.entries() ?? [])];
+  const nothing = (missing: string) => nothingToAttack(stats, kind, missing);
+  const taint = (what: string): AttackOutcome => {
     if (!isAck) m.tainted.add(user);
-    return true;
+    return { acted: true, what };
   };
-  if (pending.length < pendingFilesNeeded(kind)) return nothing();
+  // A file as a reader of the share finds it: `updates/U1/000000000004.update`.
+  const at = (name: string, where = stream) => `${where}/${name}`;
+  const sized = (bytes: Uint8Array) => `${bytes.length} byte${bytes.length === 1 ? '' : 's'}`;
+  const needed = pendingFilesNeeded(kind);
+  if (pending.length < needed) {
+    const files = `${isAck ? 'acknowledgement' : 'update file'}${pending.length === 1 ? '' : 's'}`;
+    const past = isAck ? '' : ` past sequence ${applied}, the last ${user} applied,`;
+    return nothing(
+      `${stream} holds ${pending.length === 0 ? 'no' : pending.length} ${files}${past} and it needs ${needed}`,
+    );
+  }
   switch (kind) {
     case 'replay':
     case 'ackReplay': {
       const old = pool[pick % Math.max(1, pool.length)];
-      if (!old) return nothing();
-      await r.share.write(stream, nextName, old);
-      return taint();
+      if (!old) return nothing(`no file of ${stream} recorded to replay`);
+      await r.share.write(stream, nextName, old[1]);
+      return taint(`wrote a recorded copy of ${recorded(r, stream, old, pool.length)} as ${at(nextName)}`);
     }
     case 'misdeliver':
     case 'ackMisdeliver': {
-      const from = [...(r.seen.get(isAck ? ackStream(other) : updateStream(other))?.values() ?? [])];
+      const source = isAck ? ackStream(other) : updateStream(other);
+      const from = [...(r.seen.get(source)?.entries() ?? [])];
       const file = from[pick % Math.max(1, from.length)];
-      if (!file) return nothing();
-      await r.share.write(stream, nextName, file);
-      return taint();
+      if (!file) return nothing(`no file of ${source} recorded to misdeliver`);
+      await r.share.write(stream, nextName, file[1]);
+      return taint(`wrote a recorded copy of ${recorded(r, source, file, from.length)} as ${at(nextName)}`);
     }
     case 'reorder': {
       const a = pending[pick % pending.length] as string;
       const b = pending[(pick + 1) % pending.length] as string;
       const [x, y] = await Promise.all([r.share.read(stream, a), r.share.read(stream, b)]);
-      if (!x || !y) return nothing();
+      if (!x || !y) return nothing(`${at(a)} or ${at(b)} gone before it could be read`);
       await r.share.write(stream, a, y);
       await r.share.write(stream, b, x);
-      return taint();
+      return taint(`swapped the contents of ${at(a)} and ${at(b)}`);
     }
     case 'drop':
     case 'ackDrop': {
-      await r.share.remove(stream, pending[pick % pending.length] as string);
-      return taint();
+      const name = pending[pick % pending.length] as string;
+      await r.share.remove(stream, name);
+      return taint(`deleted ${at(name)}`);
     }
     case 'renameResync': {
       // A file withheld, and the next one offered under a resync's name one past the newest: a name
       // carries no authority (the header, authenticated, says incremental), so the gap stays a gap.
       const [withheld, next] = [...pending].sort() as [string, string];
       const bytes = await r.share.read(stream, next);
-      if (!bytes) return nothing();
+      if (!bytes) return nothing(`${at(next)} gone before it could be read`);
+      const renamed = updateFileName(top + 1, 'resync');
       await r.share.remove(stream, withheld);
       await r.share.remove(stream, next);
-      await r.share.write(stream, updateFileName(top + 1, 'resync'), bytes);
-      return taint();
+      await r.share.write(stream, renamed, bytes);
+      return taint(`deleted ${at(withheld)}, and moved ${at(next)} to ${at(renamed)}`);
     }
     case 'duplicate': {
-      const bytes = await r.share.read(stream, pending[pick % pending.length] as string);
-      if (!bytes) return nothing();
+      const name = pending[pick % pending.length] as string;
+      const bytes = await r.share.read(stream, name);
+      if (!bytes) return nothing(`${at(name)} gone before it could be read`);
       await r.share.write(stream, nextName, bytes);
-      return taint();
+      return taint(`copied ${at(name)} to ${at(nextName)}`);
     }
     case 'truncate':
     case 'corrupt':
     case 'ackCorrupt': {
       const name = pending[pick % pending.length] as string;
       const bytes = await r.share.read(stream, name);
-      if (!bytes || bytes.length === 0) return nothing();
+      if (!bytes || bytes.length === 0) return nothing(`${at(name)} empty or gone`);
       const bad = kind === 'truncate' ? bytes.slice(0, pick % bytes.length) : bytes.slice();
-      if (kind !== 'truncate') bad[pick % bad.length] = (bad[pick % bad.length] as number) ^ (mask || 1);
+      const flipped = pick % bytes.length;
+      if (kind !== 'truncate') bad[flipped] = (bad[flipped] as number) ^ (mask || 1);
       await r.share.write(stream, name, bad);
-      return taint();
+      return taint(
+        kind === 'truncate'
+          ? `cut ${at(name)} from ${sized(bytes)} to ${bad.length === 0 ? 'nothing' : `its first ${sized(bad)}`}`
+          : `flipped byte ${flipped} of ${at(name)} (${sized(bytes)}) with xor ${hex(mask || 1)}`,
+      );
     }
     case 'append': {
       // An authentic file with bytes after its sealed body (1 to 16 bytes of `mask`): not the
       // administrator's file, though its header and seal are intact, so it must be refused.
       const name = pending[pick % pending.length] as string;
       const bytes = await r.share.read(stream, name);
-      if (!bytes) return nothing();
+      if (!bytes) return nothing(`${at(name)} gone before it could be read`);
       const longer = new Uint8Array(bytes.length + 1 + (pick % 16)).fill(mask);
       longer.set(bytes);
       await r.share.write(stream, name, longer);
-      return taint();
+      const added = longer.length - bytes.length;
+      return taint(`appended ${added} byte${added === 1 ? '' : 's'} ${hex(mask)} to ${at(name)} (${sized(bytes)})`);
     }
     case 'sdRollback':
       return sdRollback(r, user, pick, label, stats);
@@ -234,19 +266,48 @@ export async function runAttack(
     case 'foreignInstallation': {
       const files = await foreignFiles(r.devices, user);
       const file = files[pick % Math.max(1, files.length)];
-      if (!file) return nothing();
+      if (!file) return nothing(`the foreign installation has no file for ${user}`);
       await r.share.write(stream, nextName, file);
-      return taint();
+      const which = `${ordinal((pick % files.length) + 1)} of the ${files.length}`;
+      return taint(`wrote the ${which} update files a foreign installation made for its ${user} as ${at(nextName)}`);
     }
     case 'sdSwap':
       return sdSwap(r, user, other, label, stats);
   }
 }
 
-/** Counts an attack that found nothing to attack; returns false (it did nothing). */
-function nothingToAttack(stats: AttackTally, kind: AttackKind): false {
+/** A byte as a mask is read: `0x2b`. */
+function hex(byte: number): string {
+  return `0x${byte.toString(16).padStart(2, '0')}`;
+}
+
+/** 1st, 2nd, 3rd, 4th, …, 11th, 12th, 13th, 21st. */
+export function ordinal(n: number): string {
+  const teen = n % 100 >= 11 && n % 100 <= 13;
+  const suffix = teen ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
+  return `${n}${suffix}`;
+}
+
+/**
+ * A file the adversary recorded from `stream` (its hash and bytes), named as the system wrote it
+ * when it did (`updates/U1/000000000003.update as published, 537 bytes`), else as one it saw there.
+ */
+function recorded(r: Deployment, stream: string, [hash, bytes]: [string, Uint8Array], of: number): string {
+  const size = `${bytes.length} byte${bytes.length === 1 ? '' : 's'}`;
+  for (const [file, genuine] of r.genuine)
+    if (genuine === hash && file.startsWith(`${stream}/`)) return `${file} (${size})`;
+  return `a file of ${stream} not the system's (${size}, one of the ${of} it recorded there)`;
+}
+
+/** Counts an attack that found nothing to attack; says what was `missing`. */
+function nothingToAttack(stats: AttackTally, kind: AttackKind, missing: string): AttackOutcome {
   stats.count('attackKinds', `${kind}:nothing to attack`);
-  return false;
+  return { acted: false, what: `nothing to attack: ${missing}` };
+}
+
+/** An HSM's answer to a card put in, in words: `refused (RolledBack)`, or `opened`. */
+function answer(stats: AttackTally, refusal: unknown): string {
+  return refusal === null ? 'opened' : `refused (${stats.error(refusal)})`;
 }
 
 async function sdRollback(
@@ -255,25 +316,33 @@ async function sdRollback(
   pick: number,
   label: string,
   stats: AttackTally,
-): Promise<boolean> {
+): Promise<AttackOutcome> {
   const slot = r.slot(userId);
-  if (!usable(slot) || slot.archive.length === 0) return nothingToAttack(stats, 'sdRollback');
+  if (!usable(slot)) return nothingToAttack(stats, 'sdRollback', `${userId}'s HSM cannot be opened`);
+  if (slot.archive.length === 0) return nothingToAttack(stats, 'sdRollback', `no old image of ${userId}'s card kept`);
   const genuine = { flash: slot.flash.toImage(), sd: slot.sd.toImage() };
   const before = deviceState(r, userId);
-  const old = slot.archive[pick % slot.archive.length] as { flash: Uint8Array; sd: Uint8Array };
+  const which = pick % slot.archive.length;
+  const old = slot.archive[which] as { flash: Uint8Array; sd: Uint8Array };
+  const image = `${userId}'s SD card as imaged before a sync (${oldImage(which, slot.archive.length)})`;
   const refusal = await r.insertCard(userId, old.sd, old.flash);
   if (refusal === null) {
     stats.count('errorCodes', 'sdRollback:opened');
     if (deviceState(r, userId) !== before)
-      violated('integrity', `${label}: an old SD image of ${userId} was accepted and changed its state`);
-  } else {
-    stats.error(refusal);
-    r.output(refusal);
-  }
+      violated('integrity', `${label}: ${userId}'s HSM opened ${image}, and its state changed`);
+  } else r.output(refusal);
+  const said = answer(stats, refusal);
   await r.restoreDevice(userId, genuine);
   if (deviceState(r, userId) !== before)
     violated('integrity', `${label}: ${userId}'s genuine card, put back, no longer shows the state before the attack`);
-  return true;
+  return { acted: true, what: `put back ${image}: ${userId}'s HSM ${said}; its own card then put back` };
+}
+
+/** Which of `kept` old images, oldest first, the `which`-th is: `the oldest of 3 kept`, `the only one kept`. */
+function oldImage(which: number, kept: number): string {
+  if (kept === 1) return 'the only one kept';
+  const rank = which === 0 ? 'the oldest' : which === kept - 1 ? 'the newest' : `the ${ordinal(which + 1)} oldest`;
+  return `${rank} of ${kept} kept`;
 }
 
 async function adminSdRollback(
@@ -282,25 +351,26 @@ async function adminSdRollback(
   pick: number,
   label: string,
   stats: AttackTally,
-): Promise<boolean> {
-  if (r.adminArchive.length === 0) return nothingToAttack(stats, 'adminSdRollback');
+): Promise<AttackOutcome> {
+  if (r.adminArchive.length === 0)
+    return nothingToAttack(stats, 'adminSdRollback', "no old image of the admin's card kept");
   const genuine = r.adminCard.toImage();
   const before = JSON.stringify(adminView(r.admin));
-  const old = r.adminArchive[pick % r.adminArchive.length] as Uint8Array;
+  const which = pick % r.adminArchive.length;
+  const old = r.adminArchive[which] as Uint8Array;
+  const image = `the admin's SD card as imaged before a publication (${oldImage(which, r.adminArchive.length)})`;
   const refusal = await r.insertAdminCard(old);
   if (refusal === null) {
     stats.count('errorCodes', 'adminSdRollback:opened');
     if (JSON.stringify(adminView(r.admin)) !== before)
-      violated('integrity', `${label}: the admin HSM opened an old copy of its card and now shows an older state`);
-  } else {
-    stats.error(refusal);
-    r.output(refusal);
-  }
+      violated('integrity', `${label}: the admin HSM opened ${image}, and now shows an older state`);
+  } else r.output(refusal);
+  const said = answer(stats, refusal);
   await r.restoreAdmin(genuine);
   if (JSON.stringify(adminView(r.admin)) !== before)
     violated('integrity', `${label}: the admin's genuine card, put back, no longer shows the state before the attack`);
   checkModelAgreement(m, r, label);
-  return true;
+  return { acted: true, what: `put back ${image}: the admin HSM ${said}; its own card then put back` };
 }
 
 /** A second, unrelated installation, made of the same kind of devices, and its files per user. */
@@ -357,20 +427,21 @@ function foreignFiles(devices: DeviceFactory, userId: UserId): Promise<Uint8Arra
   return files;
 }
 
-async function sdSwap(r: Deployment, a: UserId, b: UserId, label: string, stats: AttackTally): Promise<boolean> {
+async function sdSwap(r: Deployment, a: UserId, b: UserId, label: string, stats: AttackTally): Promise<AttackOutcome> {
   const [sa, sb] = [r.slot(a), r.slot(b)];
-  if (!usable(sa) || !usable(sb)) return nothingToAttack(stats, 'sdSwap');
+  if (!usable(sa) || !usable(sb)) return nothingToAttack(stats, 'sdSwap', `${a}'s or ${b}'s HSM cannot be opened`);
   const genuine = new Map(
     [a, b].map((u) => [u, { flash: r.slot(u).flash.toImage(), sd: r.slot(u).sd.toImage() }] as const),
   );
   const before = new Map([a, b].map((u) => [u, deviceState(r, u)] as const));
+  const said: string[] = [];
   for (const [target, source] of [
     [a, b],
     [b, a],
   ] as const) {
     const refusal = await r.insertCard(target, (genuine.get(source) as { sd: Uint8Array }).sd);
     if (refusal === null) violated('integrity', `${label}: ${target}'s HSM opened ${source}'s SD card`);
-    stats.error(refusal);
+    said.push(`${target}'s HSM ${answer(stats, refusal)} ${source}'s`);
     r.output(refusal);
   }
   for (const u of [a, b]) {
@@ -378,5 +449,5 @@ async function sdSwap(r: Deployment, a: UserId, b: UserId, label: string, stats:
     if (deviceState(r, u) !== before.get(u))
       violated('integrity', `${label}: ${u}'s genuine card, put back, no longer shows the state before the swap`);
   }
-  return true;
+  return { acted: true, what: `swapped ${a}'s and ${b}'s SD cards: ${said.join(', ')}; each card then put back` };
 }

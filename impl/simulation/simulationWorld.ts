@@ -417,7 +417,7 @@ export class SimulationWorld {
     this.m.step += 1;
     let acted = true;
     try {
-      acted = await runAttack(this.m, this.r, spec, label, this.tally);
+      acted = (await runAttack(this.m, this.r, spec, label, this.tally)).acted;
     } catch (error) {
       if (error instanceof InvariantError) this.record(simulationInvariantOf(error.invariant), label, error.message);
       else this.record('integrity', label, `the attack left the system broken: ${String(error)}`);
