@@ -15,6 +15,7 @@ import type { GroupPolicy, KmsOperation, KmsState, UserId } from '../../model/km
 import {
   ATTACK_KINDS,
   attackNeedsOther,
+  ordinal,
   pendingFilesNeeded,
   runAttack,
   targetsOf,
@@ -129,7 +130,39 @@ export function setRunContext(next: RunContext | null): void {
   context = next;
   atticHsms.clear();
   deadHsms.clear();
+  told.clear();
   forgetting = null;
+}
+
+/**
+ * Each command of the run in progress in words, as it ran: the key a `#n` named resolved to the key
+ * ID it acted on, the key an `addKey` made or the refusal the model met, what an attack did (the file
+ * and byte it flipped). By the command, in the order it ran (one object may run twice), since only
+ * the run knows these: a counterexample lists them ({@link toldOfRun}), after the run that failed.
+ */
+const told = new Map<CommandSpec, string[]>();
+
+/** Notes what `spec` was, as it ran now. */
+function tell(spec: CommandSpec, text: string): void {
+  const texts = told.get(spec) ?? [];
+  texts.push(text);
+  told.set(spec, texts);
+}
+
+/** Adds what `spec`'s latest run came to (`→ K2004`, `: deleted updates/U1/…`) to what it was. */
+function tellMore(spec: CommandSpec, more: string): void {
+  const texts = told.get(spec);
+  if (texts !== undefined && texts.length > 0) texts[texts.length - 1] += more;
+}
+
+/**
+ * What the commands of the run in progress were, as they ran (a copy: the next run starts its own):
+ * for each command, in the order given, its words then; {@link describe}'s, unresolved, for one that
+ * did not run. A failure's listing takes this from the run that failed.
+ */
+export function toldOfRun(): (spec: CommandSpec) => string {
+  const texts = new Map([...told].map(([spec, said]): [CommandSpec, string[]] => [spec, [...said]]));
+  return (spec) => texts.get(spec)?.shift() ?? describe(spec);
 }
 
 /**
@@ -193,11 +226,14 @@ function ctx(): RunContext {
   return context;
 }
 
-/** One line for a command, for people. */
-export function describe(spec: CommandSpec): string {
+/**
+ * One line for a command, for people. With the model `m` it is about to run on, a key named by
+ * recency (`#n`) is said as the key ID it resolves to (`K2003 ACTIVATE (the newest key)`).
+ */
+export function describe(spec: CommandSpec, m?: Pick<DeploymentModel, 'kms'>): string {
   switch (spec.t) {
     case 'admin':
-      return `admin ${describeOp(spec.op)}`;
+      return `admin ${describeOp(spec.op, m)}`;
     case 'publish':
       return 'admin publishes';
     case 'collectAcks':
@@ -229,41 +265,59 @@ export function describe(spec: CommandSpec): string {
     case 'time':
       return `time passes: ${durationText(spec.ms)}`;
     case 'attack': {
+      // What it drew (pick, mask) chooses a file, a byte, an image: what it did is said once it ran.
       const withWhom = attackNeedsOther(spec.kind) ? ` (with ${spec.other})` : '';
       const aimed = pendingFilesNeeded(spec.kind) > 0 ? ', else the next user it can hit' : '';
-      return `adversary: ${spec.kind} on ${spec.user}${withWhom}${aimed} [pick ${spec.pick}, mask ${spec.mask}]`;
+      return `adversary: ${spec.kind} on ${spec.user}${withWhom}${aimed}`;
     }
     case 'pin':
       return `${spec.user}'s HSM: ${spec.kind} (${spec.count})`;
     case 'cut':
       return spec.where === 'check'
-        ? `power cut at the HSM's update check #${spec.n} of: ${describe(spec.inner)}`
-        : `power cut at ${spec.where} write #${spec.n} of: ${describe(spec.inner)}`;
+        ? `power cut at the HSM's update check #${spec.n} of: ${describe(spec.inner, m)}`
+        : `power cut at ${spec.where} write #${spec.n} of: ${describe(spec.inner, m)}`;
   }
 }
 
-/** An admin operation in the words of the KMS suites (`operationText`), a key named by recency as such. */
-function describeOp(op: KmsOperation): string {
-  const key = (id: string) =>
-    id.startsWith('#') ? (id === '#0' ? 'the newest key' : `the key ${id.slice(1)} before the newest`) : id;
-  if (op.type === 'keyEvent') return `${op.event.type} ${key(op.keyId)}`;
-  if (op.type === 'renameKey') return `renameKey ${key(op.keyId)} to ${JSON.stringify(op.name)}`;
-  return operationText(op);
+/**
+ * An admin operation in the words of the KMS suites (`operationText`). A key named by recency (`#n`)
+ * is said as the key ID it resolves to in `m` and its rank (`K2003 ACTIVATE (the newest key)`): which
+ * key it hit is the counterexample. Without `m`, by its recency alone (`ACTIVATE the newest key`).
+ */
+export function describeOp(op: KmsOperation, m?: Pick<DeploymentModel, 'kms'>): string {
+  if (op.type !== 'keyEvent' && op.type !== 'renameKey') return operationText(op);
+  if (!op.keyId.startsWith('#')) return operationText(op);
+  if (m === undefined) {
+    const n = Number(op.keyId.slice(1));
+    const key = n === 0 ? 'the newest key' : `the key ${n} before the newest`;
+    return op.type === 'keyEvent' ? `${op.event.type} ${key}` : `renameKey ${key} to ${JSON.stringify(op.name)}`;
+  }
+  const keyId = resolveKey(op.keyId, m);
+  const rank = m.kms.nextKeyNumber - 1 - Number(keyId.slice(1));
+  const which =
+    m.kms.nextKeyNumber === 2000
+      ? 'the newest key, and no key made yet'
+      : rank === 0
+        ? 'the newest key'
+        : `the ${ordinal(rank + 1)} newest key`;
+  return `${operationText({ ...op, keyId })} (${which})`;
 }
 
 /**
- * The operation with the model's time filled in, and a key named `#n` resolved to the n-th newest
- * key the model allocated (so that generated life-cycle events hit keys that exist).
+ * The key a key named `#n` is in `m`: the n-th newest the model allocated, counting round when it
+ * allocated fewer (so that generated life-cycle events hit keys that exist); `K2000` before any.
  */
+function resolveKey(keyId: string, m: Pick<DeploymentModel, 'kms'>): string {
+  if (!keyId.startsWith('#')) return keyId;
+  const count = m.kms.nextKeyNumber - 2000;
+  return `K${count === 0 ? 2000 : m.kms.nextKeyNumber - 1 - (Number(keyId.slice(1)) % count)}`;
+}
+
+/** The operation with the model's time filled in, and a key named `#n` resolved ({@link resolveKey}). */
 function timed(op: KmsOperation, m: DeploymentModel): KmsOperation {
   const now = m.now;
-  const resolve = (keyId: string): string => {
-    if (!keyId.startsWith('#')) return keyId;
-    const count = m.kms.nextKeyNumber - 2000;
-    return `K${count === 0 ? 2000 : m.kms.nextKeyNumber - 1 - (Number(keyId.slice(1)) % count)}`;
-  };
-  if (op.type === 'keyEvent') return { ...op, keyId: resolve(op.keyId), event: { ...op.event, now } };
-  if (op.type === 'renameKey') return { ...op, keyId: resolve(op.keyId), now };
+  if (op.type === 'keyEvent') return { ...op, keyId: resolveKey(op.keyId, m), event: { ...op.event, now } };
+  if (op.type === 'renameKey') return { ...op, keyId: resolveKey(op.keyId, m), now };
   return { ...op, now };
 }
 
@@ -334,7 +388,10 @@ export async function execute(spec: CommandSpec, m: DeploymentModel, r: Deployme
           ? `cut:${spec.inner.t}`
           : spec.t,
   );
-  const label = `step ${m.step} (${describe(spec)})`;
+  // In words as it runs now: the key a `#n` names is the one the model holds now.
+  const said = describe(spec, m);
+  tell(spec, said);
+  const label = `step ${m.step} (${said})`;
   const t0 = performance.now();
   published = false;
   await run(spec, m, r, label);
@@ -395,8 +452,13 @@ export const PROFILE: Record<string, number> = {};
 async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: string): Promise<void> {
   const { stats } = ctx();
   switch (spec.t) {
-    case 'admin':
-      return adminOperation(m, r, spec.op, label);
+    case 'admin': {
+      const result = await adminOperation(m, r, spec.op, label);
+      // What the model made of it, as the KMS suites' listings say it (`sequenceText`).
+      if (!result.ok) tellMore(spec, `  (refused: ${result.error.code})`);
+      else if (spec.op.type === 'addKey' && result.keyId !== undefined) tellMore(spec, ` → ${result.keyId}`);
+      return;
+    }
     case 'publish':
       return publish(m, r, label);
     case 'collectAcks': {
@@ -456,7 +518,14 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
       stats.count('attackKinds', spec.kind);
       const user = await aim(m, r, spec);
       if (user !== spec.user) stats.count('notes', 'an attack aimed past a user it could not hit');
-      await runAttack(m, r, { ...spec, user }, user === spec.user ? label : `${label}, aimed at ${user}`, stats);
+      const aimedAt = user === spec.user ? label : `${label}, aimed at ${user}`;
+      const { acted, what } = await runAttack(m, r, { ...spec, user }, aimedAt, stats);
+      // Aimed at the named user when no stream held what it needs (`aim`): the others had none either.
+      const none =
+        !acted && pendingFilesNeeded(spec.kind) > 0 && m.deviceIds().length > 1
+          ? "; nor did any other user's stream"
+          : '';
+      tellMore(spec, `${user === spec.user ? '' : `, aimed at ${user}`}: ${what}${none}`);
       return;
     }
     case 'pin':
@@ -485,7 +554,13 @@ async function aim(m: DeploymentModel, r: Deployment, spec: Extract<CommandSpec,
 
 // ---- admin -------------------------------------------------------------------------------------
 
-async function adminOperation(m: DeploymentModel, r: Deployment, raw: KmsOperation, label: string): Promise<void> {
+/** Runs an admin operation on the admin and on the model; returns the model's result. */
+async function adminOperation(
+  m: DeploymentModel,
+  r: Deployment,
+  raw: KmsOperation,
+  label: string,
+): Promise<ReturnType<DeploymentModel['apply']>> {
   const { stats } = ctx();
   const op = timed(raw, m);
   const result = m.apply(op);
@@ -501,6 +576,7 @@ async function adminOperation(m: DeploymentModel, r: Deployment, raw: KmsOperati
   const expected = result.ok ? 'ok' : result.error.code;
   if (code !== expected) violated('model-agreement', `${label}: the admin answered ${code}, the model ${expected}`);
   checkModelAgreement(m, r, label);
+  return result;
 }
 
 async function publish(m: DeploymentModel, r: Deployment, label: string): Promise<void> {

@@ -29,6 +29,7 @@ import {
   precondition,
   runStats as stats,
   setRunContext,
+  toldOfRun,
 } from './commands.testkit.ts';
 import type { CommandSpec } from './commands.testkit.ts';
 import { InvariantError, checkConverged, replicaView, usable, violated } from '../../impl/simulation/invariants.ts';
@@ -152,6 +153,11 @@ export interface SuiteFailure {
   readonly seed: number | null;
   readonly path: string;
   readonly steps: readonly CommandSpec[];
+  /**
+   * Each step in words, as the run that failed told it (`toldOfRun`): the key ID a key named by
+   * recency hit, the key an `addKey` made, what an attack did. What every listing of it says.
+   */
+  readonly said: readonly string[];
   readonly deploymentSeed: number;
   readonly report: string;
   readonly reproduction: string | null;
@@ -234,10 +240,13 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
             }),
           );
         } catch (error) {
-          failure = describeFailure(options, error, null, '', ran, 0);
+          failure = describeFailure(options, error, null, '', ran, 0, toldOfRun());
         }
       }
       if (failure === null) {
+        // The words of the last run that failed, as it ran (`toldOfRun`): fast-check's counterexample is
+        // the last case that failed, and its commands say which key a `#n` hit only in that run.
+        let told: ((spec: CommandSpec) => string) | undefined;
         const property = progress.stoppable(
           fc.asyncProperty(
             fc.nat(1_000_000),
@@ -249,21 +258,28 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
             async (deploymentSeed, cmds) => {
               stats.runs += 1;
               setRunContext({ stats });
-              const m = testModel(START, options.mutant);
-              const r = await createDeployment({
-                seed: `deploy-${deploymentSeed}`,
-                start: START,
-                mutant: options.mutant,
-              });
-              await counted(async () => {
-                try {
-                  for (const spec of BOOTSTRAP) await execute(spec, m, r);
-                  await fc.asyncModelRun(() => ({ model: m, real: r }), cmds);
-                  await converge(m, r);
-                } finally {
-                  r.dispose();
-                }
-              });
+              try {
+                const m = testModel(START, options.mutant);
+                const r = await createDeployment({
+                  seed: `deploy-${deploymentSeed}`,
+                  start: START,
+                  mutant: options.mutant,
+                });
+                await counted(async () => {
+                  try {
+                    for (const spec of BOOTSTRAP) await execute(spec, m, r);
+                    await fc.asyncModelRun(() => ({ model: m, real: r }), cmds);
+                    await converge(m, r);
+                  } finally {
+                    r.dispose();
+                  }
+                });
+              } catch (error) {
+                // This run's words, none for a run that failed before its first command (and then,
+                // not an earlier failing run's).
+                told = toldOfRun();
+                throw error;
+              }
             },
           ),
         );
@@ -295,6 +311,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
             `${out.counterexamplePath ?? ''}${replay ? `@${replay}` : ''}`,
             ran,
             deploymentSeed,
+            told,
           );
         } else if (out.failed && !stoppedByDeadline(out)) {
           failure = describeFailure(options, out.errorInstance, out.seed, out.counterexamplePath ?? '', [], 0);
@@ -318,7 +335,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
       seed: failure === null ? seed : failure.seed,
       path: failure?.path ?? '',
       // Numbered as the failure's own listing and its message number them: on from the bootstrap.
-      counterexample: failure ? scenarioLines(failure.steps, failure.deploymentSeed).join('\n') : null,
+      counterexample: failure ? scenarioLines(failure.said, failure.deploymentSeed).join('\n') : null,
       error: failure?.message ?? (broke === null ? null : String(broke)),
       reproduction: failure?.reproduction ?? null,
     });
@@ -337,14 +354,15 @@ function stepNumber(i: number): number {
 
 /**
  * A failure's scenario, as its report, its reproduction file and the runner's counterexample all give
- * it: the deployment seed and the bootstrap, the steps after it, and the convergence that ends a run.
+ * it: the deployment seed and the bootstrap, the steps after it (`said`: each in words, as the run
+ * that failed told it), and the convergence that ends a run.
  */
-function scenarioLines(steps: readonly CommandSpec[], deploymentSeed: number): string[] {
+function scenarioLines(said: readonly string[], deploymentSeed: number): string[] {
   return [
     `deployment seed ${deploymentSeed}; after the bootstrap (steps 1 to ${BOOTSTRAP.length}: alice, bob, carol ` +
       'in G1, alice and bob in G2, each group with an active key, synced):',
     // Numbered on from the bootstrap, as the invariants' messages number them ("step 22 (…)").
-    ...steps.map((s, i) => `  ${String(stepNumber(i)).padStart(3)}. ${describe(s)}`),
+    ...said.map((text, i) => `  ${String(stepNumber(i)).padStart(3)}. ${text}`),
     `  then: convergence (publish, sync, resync the blocked and the unacknowledged)`,
   ];
 }
@@ -356,8 +374,11 @@ function describeFailure(
   path: string,
   steps: readonly CommandSpec[],
   deploymentSeed: number,
+  told?: (spec: CommandSpec) => string,
 ): SuiteFailure {
   const invariant = invariantOf(error);
+  // Read once, in order: the run's words of a command that ran twice are taken in turn.
+  const said = steps.map((s) => (told === undefined ? describe(s) : told(s)));
   const message = error instanceof Error ? error.message : String(error);
   const lines = [
     `${options.suite}: ${invariant ? `invariant ${invariant} broke` : 'a run failed'}` +
@@ -367,7 +388,7 @@ function describeFailure(
         (options.mutant ? '' : ': replay with npx vitest run properties/deployment/deployment.properties.test.ts')
       : `replay with: SEKEY_SEED=${seed} SEKEY_PATH="${path}"` +
         (options.mutant ? '' : ' npx vitest run properties/deployment/deployment.properties.test.ts'),
-    ...scenarioLines(steps, deploymentSeed),
+    ...scenarioLines(said, deploymentSeed),
     message,
   ];
   let reproduction: string | null = null;
@@ -377,7 +398,7 @@ function describeFailure(
     writeFileSync(reproduction, reproductionFile(options, invariant, steps, deploymentSeed, lines));
     lines.push(`reproduction written to ${reproduction} (npx vitest run -c properties/deployment/repro.config.ts)`);
   }
-  return { invariant, message, seed, path, steps, deploymentSeed, report: lines.join('\n'), reproduction };
+  return { invariant, message, seed, path, steps, said, deploymentSeed, report: lines.join('\n'), reproduction };
 }
 
 /**

@@ -1,0 +1,60 @@
+import { describe as group, expect, test } from 'vitest';
+import type { KmsOperation } from '../../model/kms.ts';
+import { EMPTY_KMS } from '../../model/kmsState.ts';
+import { describe, describeOp, toldOfRun } from './commands.testkit.ts';
+import type { CommandSpec } from './commands.testkit.ts';
+import { replayScenario } from './runner.testkit.ts';
+
+/** A model that has allocated keys up to `K${next - 1}`: all a key named by recency needs. */
+const allocated = (next: number) => ({ kms: { ...EMPTY_KMS, nextKeyNumber: next } });
+
+group('the deployment suite says its commands in words', () => {
+  const event = (keyId: string): KmsOperation => ({ type: 'keyEvent', keyId, event: { type: 'ACTIVATE', now: 0 } });
+  const rename: KmsOperation = { type: 'renameKey', keyId: '#1', name: 'x', now: 0 };
+
+  test('a key named by recency, as the key ID it resolves to in the model, and its rank', () => {
+    expect(describeOp(event('#0'), allocated(2004))).toBe('K2003 ACTIVATE (the newest key)');
+    expect(describeOp(event('#1'), allocated(2004))).toBe('K2002 ACTIVATE (the 2nd newest key)');
+    // Fewer keys than the rank: counted round, as the command resolves it.
+    expect(describeOp(event('#3'), allocated(2002))).toBe('K2000 ACTIVATE (the 2nd newest key)');
+    expect(describeOp(rename, allocated(2004))).toBe('renameKey K2002 to "x" (the 2nd newest key)');
+    expect(describeOp(event('#2'), allocated(2000))).toBe('K2000 ACTIVATE (the newest key, and no key made yet)');
+    // A key named by its ID is that key, whatever the model holds.
+    expect(describeOp(event('K2010'), allocated(2004))).toBe('K2010 ACTIVATE');
+  });
+
+  test('without the model, by recency alone', () => {
+    expect(describeOp(event('#0'))).toBe('ACTIVATE the newest key');
+    expect(describeOp(rename)).toBe('renameKey the key 1 before the newest to "x"');
+    expect(describe({ t: 'admin', op: event('#0') }, allocated(2001))).toBe('admin K2000 ACTIVATE (the newest key)');
+  });
+
+  test('an attack by what it aims at: what it did is said once it ran, not as the draw it made it from', () => {
+    const attack = { t: 'attack', kind: 'corrupt', user: 'U2', other: 'U1', pick: 12, mask: 43 } as const;
+    expect(describe(attack)).toBe('adversary: corrupt on U2, else the next user it can hit');
+    expect(describe({ ...attack, kind: 'sdSwap' })).toBe('adversary: sdSwap on U2 (with U1)');
+  });
+
+  test('as they ran: the key a `#n` hit, the key an addKey made, a refusal, what an attack did', async () => {
+    const steps: CommandSpec[] = [
+      { t: 'admin', op: { type: 'addKey', groupId: 'G1', name: 'k', now: 0 } },
+      { t: 'admin', op: { type: 'keyEvent', keyId: '#0', event: { type: 'ACTIVATE', now: 0 } } },
+      { t: 'admin', op: { type: 'keyEvent', keyId: '#1', event: { type: 'RESUME', now: 0 } } },
+      { t: 'publish' },
+      { t: 'attack', kind: 'corrupt', user: 'U3', other: 'U1', pick: 5, mask: 0x80 },
+      { t: 'attack', kind: 'reorder', user: 'U1', other: 'U2', pick: 0, mask: 1 },
+    ];
+    await replayScenario(steps, { deploymentSeed: 0 });
+    // The run's words stay until the next run starts: the runner reads them after a failure.
+    expect(steps.map(toldOfRun())).toEqual([
+      'admin addKey to G1 "k" → K2002',
+      'admin K2002 ACTIVATE (the newest key)',
+      'admin K2001 RESUME (the 2nd newest key)  (refused: IllegalTransition)',
+      'admin publishes',
+      'adversary: corrupt on U3, else the next user it can hit: flipped byte 5 of updates/U3/000000000002.update ' +
+        '(499 bytes) with xor 0x80',
+      'adversary: reorder on U1, else the next user it can hit: nothing to attack: updates/U1 holds 1 update file ' +
+        "past sequence 1, the last U1 applied, and it needs 2; nor did any other user's stream",
+    ]);
+  }, 120_000);
+});
