@@ -70,7 +70,8 @@ Options
                     passes (the bug is fixed) does not stop there: fast-check goes on from it.
                     The deployment suite's paths end in @ and its commands' replay path: copy it whole
   --shrink          with --path: go on shrinking from that case instead of stopping at it (for a
-                    campaign's failure marked "shrinking cut", whose counterexample may not be minimal)
+                    failure marked "shrinking cut short" by a stop or a campaign's budget, whose
+                    counterexample may not be minimal)
   --test PATTERN    only tests whose name matches PATTERN (a regular expression)
   --scale X         scale the loop sizes of exhaustive suites (SEKEY_SCALE); --runs, --scale and
                     --time lift the suites' time limits (the size bounds the run)
