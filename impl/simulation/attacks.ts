@@ -236,7 +236,8 @@ export async function runAttack(
     case 'ackCorrupt': {
       const name = pending[pick % pending.length] as string;
       const bytes = await r.share.read(stream, name);
-      if (!bytes || bytes.length === 0) return nothing(`${at(name)} empty or gone`);
+      if (!bytes || bytes.length === 0)
+        return nothing(`${at(name)} ${bytes ? 'is empty' : 'gone before it could be read'}`);
       const bad = kind === 'truncate' ? bytes.slice(0, pick % bytes.length) : bytes.slice();
       const flipped = pick % bytes.length;
       if (kind !== 'truncate') bad[flipped] = (bad[flipped] as number) ^ (mask || 1);
@@ -290,13 +291,16 @@ export function ordinal(n: number): string {
 
 /**
  * A file the adversary recorded from `stream` (its hash and bytes), named as the system wrote it
- * when it did (`updates/U1/000000000003.update as published, 537 bytes`), else as one it saw there.
+ * when it did (`updates/U1/000000000003.update (537 bytes)`), even when the system wrote that name
+ * again since with other bytes (said so), else as one it saw there.
  */
 function recorded(r: Deployment, stream: string, [hash, bytes]: [string, Uint8Array], of: number): string {
   const size = `${bytes.length} byte${bytes.length === 1 ? '' : 's'}`;
-  for (const [file, genuine] of r.genuine)
-    if (genuine === hash && file.startsWith(`${stream}/`)) return `${file} (${size})`;
-  return `a file of ${stream} not the system's (${size}, one of the ${of} it recorded there)`;
+  const name = r.wroteAs.get(stream)?.get(hash);
+  if (name === undefined) return `a file of ${stream} not the system's (${size}, one of the ${of} it recorded there)`;
+  const file = `${stream}/${name}`;
+  const since = r.genuine.get(file) === hash ? '' : ', as the system first wrote it: it wrote that name again since';
+  return `${file} (${size}${since})`;
 }
 
 /** Counts an attack that found nothing to attack; says what was `missing`. */

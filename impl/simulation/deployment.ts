@@ -172,7 +172,7 @@ export class Deployment {
     this.share = root === null ? new MemoryTransport() : new DirectoryTransport(join(root, 'share'));
     const inner = this.hooks.transport?.(this.share, this.secrets) ?? this.share;
     this.transport = recordingTransport(inner, this.share, this.genuine, (stream, name, bytes) =>
-      this.#see(stream, name, bytes),
+      this.#see(stream, name, bytes, true),
     );
     this.publisher = this.#newPublisher();
   }
@@ -211,16 +211,32 @@ export class Deployment {
    * at the share, the usual case in a day, is seen all the same.
    */
   readonly seen = new Map<string, Map<string, Uint8Array>>();
+  /**
+   * The name the system first wrote each file of {@link seen} under, by stream and bytes hash (kept
+   * as long as the recording): what an attack replaying a recording says it was, even once the system
+   * wrote that name again with other bytes ({@link genuine} holds the last: an acknowledgement deleted
+   * and sealed anew).
+   */
+  readonly wroteAs = new Map<string, Map<string, string>>();
   /** Files seen and not yet scanned for key bytes (`checkKeySecrecy` takes them). */
   #unscanned: Array<ShareFile> = [];
 
-  #see(stream: string, name: string, bytes: Uint8Array): void {
+  #see(stream: string, name: string, bytes: Uint8Array, bySystem = false): void {
     const recorded = this.seen.get(stream) ?? new Map<string, Uint8Array>();
     this.seen.set(stream, recorded);
     const hash = hashOf(bytes);
+    if (bySystem) {
+      const names = this.wroteAs.get(stream) ?? new Map<string, string>();
+      this.wroteAs.set(stream, names);
+      if (!names.has(hash)) names.set(hash, name);
+    }
     if (recorded.has(hash)) return;
     recorded.set(hash, bytes);
-    if (recorded.size > SEEN_PER_STREAM) recorded.delete(recorded.keys().next().value as string);
+    if (recorded.size > SEEN_PER_STREAM) {
+      const oldest = recorded.keys().next().value as string;
+      recorded.delete(oldest);
+      this.wroteAs.get(stream)?.delete(oldest);
+    }
     this.#unscanned.push({ stream, name, bytes });
   }
 

@@ -18,7 +18,7 @@ group('the deployment suite says its commands in words', () => {
     // Fewer keys than the rank: counted round, as the command resolves it.
     expect(describeOp(event('#3'), allocated(2002))).toBe('K2000 ACTIVATE (the 2nd newest key)');
     expect(describeOp(rename, allocated(2004))).toBe('renameKey K2002 to "x" (the 2nd newest key)');
-    expect(describeOp(event('#2'), allocated(2000))).toBe('K2000 ACTIVATE (the newest key, and no key made yet)');
+    expect(describeOp(event('#2'), allocated(2000))).toBe('K2000 ACTIVATE (no key made yet)');
     // A key named by its ID is that key, whatever the model holds.
     expect(describeOp(event('K2010'), allocated(2004))).toBe('K2010 ACTIVATE');
   });
@@ -55,6 +55,35 @@ group('the deployment suite says its commands in words', () => {
         '(499 bytes) with xor 0x80',
       'adversary: reorder on U1, else the next user it can hit: nothing to attack: updates/U1 holds 1 update file ' +
         "past sequence 1, the last U1 applied, and it needs 2; nor did any other user's stream",
+    ]);
+  }, 120_000);
+
+  test('a recording reads as the system wrote it, that name written again since; an empty file as empty', async () => {
+    const steps: CommandSpec[] = [
+      { t: 'admin', op: { type: 'addKey', groupId: 'G1', name: 'k', now: 0 } },
+      { t: 'publish' },
+      { t: 'sync', user: 'U1' },
+      // U1's acknowledgement of sequence 2 deleted: its next sync seals it anew, other bytes under that name.
+      { t: 'attack', kind: 'ackDrop', user: 'U1', other: 'U2', pick: 1, mask: 1 },
+      { t: 'sync', user: 'U1' },
+      { t: 'attack', kind: 'ackReplay', user: 'U1', other: 'U2', pick: 1, mask: 1 },
+      { t: 'attack', kind: 'ackReplay', user: 'U1', other: 'U2', pick: 2, mask: 1 },
+      // U2's pending file cut to nothing, then nothing in it to corrupt: U3's stream held a file all along.
+      { t: 'attack', kind: 'truncate', user: 'U2', other: 'U1', pick: 0, mask: 1 },
+      { t: 'attack', kind: 'corrupt', user: 'U2', other: 'U1', pick: 0, mask: 1 },
+    ];
+    await replayScenario(steps, { deploymentSeed: 0 });
+    expect(steps.slice(3).map(toldOfRun())).toEqual([
+      'adversary: ackDrop on U1, else the next user it can hit: deleted acks/U1/000000000002.ack',
+      'U1 syncs',
+      'adversary: ackReplay on U1: wrote a recorded copy of acks/U1/000000000002.ack (109 bytes, as the system ' +
+        'first wrote it: it wrote that name again since) as acks/U1/000000000003.ack',
+      'adversary: ackReplay on U1: wrote a recorded copy of acks/U1/000000000002.ack (109 bytes) as ' +
+        'acks/U1/000000000004.ack',
+      'adversary: truncate on U2, else the next user it can hit: cut updates/U2/000000000002.update from 449 bytes ' +
+        'to nothing',
+      'adversary: corrupt on U2, else the next user it can hit: nothing to attack: updates/U2/000000000002.update ' +
+        'is empty',
     ]);
   }, 120_000);
 });

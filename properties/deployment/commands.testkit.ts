@@ -296,7 +296,7 @@ export function describeOp(op: KmsOperation, m?: Pick<DeploymentModel, 'kms'>): 
   const rank = m.kms.nextKeyNumber - 1 - Number(keyId.slice(1));
   const which =
     m.kms.nextKeyNumber === 2000
-      ? 'the newest key, and no key made yet'
+      ? 'no key made yet'
       : rank === 0
         ? 'the newest key'
         : `the ${ordinal(rank + 1)} newest key`;
@@ -516,13 +516,15 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
       return;
     case 'attack': {
       stats.count('attackKinds', spec.kind);
-      const user = await aim(m, r, spec);
+      const target = await aim(m, r, spec);
+      const user = target ?? spec.user;
       if (user !== spec.user) stats.count('notes', 'an attack aimed past a user it could not hit');
       const aimedAt = user === spec.user ? label : `${label}, aimed at ${user}`;
       const { acted, what } = await runAttack(m, r, { ...spec, user }, aimedAt, stats);
-      // Aimed at the named user when no stream held what it needs (`aim`): the others had none either.
+      // Aimed at the named user because no stream held what it needs (`aim`): the others had none either.
+      // Not when it found a stream and then nothing in it to attack (a file it cut to nothing before).
       const none =
-        !acted && pendingFilesNeeded(spec.kind) > 0 && m.deviceIds().length > 1
+        !acted && target === null && m.deviceIds().some((u) => u !== spec.user)
           ? "; nor did any other user's stream"
           : '';
       tellMore(spec, `${user === spec.user ? '' : `, aimed at ${user}`}: ${what}${none}`);
@@ -538,18 +540,22 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
 /**
  * The victim of an attack: the user it names if that user's stream holds the files it needs (a
  * file to drop, two to reorder), else the next user in ID order (wrapping round) whose stream
- * does, as an adversary reading the share would aim; the named user when none does (and the attack
- * then finds nothing). Before, an attack on a user with nothing pending did nothing: about a fifth
- * of the attacks at CI size. The choice depends only on the run's state, so a run replays and
- * shrinks as before; a failure's label says where an attack was aimed.
+ * does, as an adversary reading the share would aim; null when none does (the attack then goes to
+ * the named user and finds nothing). Before, an attack on a user with nothing pending did nothing:
+ * about a fifth of the attacks at CI size. The choice depends only on the run's state, so a run
+ * replays and shrinks as before; a failure's label says where an attack was aimed.
  */
-async function aim(m: DeploymentModel, r: Deployment, spec: Extract<CommandSpec, { t: 'attack' }>): Promise<UserId> {
+async function aim(
+  m: DeploymentModel,
+  r: Deployment,
+  spec: Extract<CommandSpec, { t: 'attack' }>,
+): Promise<UserId | null> {
   const ids = m.deviceIds();
   const from = Math.max(0, ids.indexOf(spec.user));
   // One stream at a time, stopping at the first that holds what the attack needs.
   for (const user of [...ids.slice(from), ...ids.slice(0, from)])
     if ((await targetsOf(r, spec.kind, [user])).length > 0) return user;
-  return spec.user;
+  return null;
 }
 
 // ---- admin -------------------------------------------------------------------------------------
