@@ -37,13 +37,12 @@ import {
   KmsError,
   affectedUsers,
   applyOperation,
-  canProtect,
   expireKeys,
   operationTime,
   projectUser,
   selectKey,
 } from '../model/kms.ts';
-import type { KeySelection, KmsOperation, KmsState } from '../model/kms.ts';
+import type { KmsOperation, KmsState } from '../model/kms.ts';
 import { NO_CHANGES } from '../impl/kms/adminChanges.ts';
 import type { AdminChanges } from '../impl/kms/adminChanges.ts';
 import { isKmsDeviceKey } from '../impl/protocol/deviceKeyIds.ts';
@@ -57,6 +56,7 @@ import { replaying, sizedTimeout } from '../testing/runConfig.ts';
 import { cryptoBackend } from '../device/cryptoBackend.ts';
 import { mergeSuiteReport } from './deployment/stats.testkit.ts';
 import { adminView, modelAdminView } from '../impl/simulation/invariants.ts';
+import { decidedByNumber, decidedBySize } from './selectionReach.testkit.ts';
 
 const START = Date.UTC(2026, 0, 1);
 const progress = new PropertyProgress('kmsImpl');
@@ -73,44 +73,6 @@ let operationsApplied = 0;
  */
 const reach = { checked: 0, chosen: 0, decidedBySize: 0, decidedByNumber: 0 };
 const NO_REACH = { checked: 0, chosen: 0, decidedBySize: 0, decidedByNumber: 0 } as const;
-
-/** Whether the smallest-group rule decides `sender`'s selection for `recipients` in `state` at `now`. */
-function decidedBySize(state: KmsState, sender: string, recipients: readonly string[], now: number): boolean {
-  const sizes = Object.values(state.groups)
-    .filter((g) => [sender, ...recipients].every((u) => g.members.includes(u)))
-    .filter((g) => Object.values(state.keys).some((k) => k.owner === g.id && canProtect(k, now)))
-    .map((g) => g.members.length);
-  return new Set(sizes).size > 1;
-}
-
-/**
- * Whether the key `chosen` for `sender` and `recipients` in `state` at `now` was preferred by its
- * number alone: another usable key of a common group of the same size was activated at the same time
- * and ends its cryptoperiod at the same time (`KEY_PREFERENCE` of `model/selectKey.ts`).
- */
-function decidedByNumber(
-  state: KmsState,
-  sender: string,
-  recipients: readonly string[],
-  now: number,
-  chosen: KeySelection,
-): boolean {
-  const size = state.groups[chosen.groupId]?.members.length;
-  const tier = Object.values(state.groups).filter(
-    (g) => g.members.length === size && [sender, ...recipients].every((u) => g.members.includes(u)),
-  );
-  const key = state.keys[chosen.keyId];
-  if (key === undefined) return false;
-  const { activatedAt, expiresAt } = key.lifecycle.context;
-  return Object.values(state.keys).some(
-    (k) =>
-      k.id !== key.id &&
-      tier.some((g) => g.id === k.owner) &&
-      canProtect(k, now) &&
-      k.lifecycle.context.activatedAt === activatedAt &&
-      k.lifecycle.context.expiresAt === expiresAt,
-  );
-}
 
 /**
  * Runs of the live property at CI size: nearly one sequence in five reaches a selection the

@@ -11,7 +11,7 @@ import { USER_PIN, ADMIN_PIN } from '../../device/secube.testkit.ts';
 import { testOnlyHooks } from '../../device/secube.ts';
 import { KEY_EVENT_TYPES } from '../../model/keyLifecycle.ts';
 import { expireKeys } from '../../model/kms.ts';
-import type { GroupPolicy, KmsOperation, KmsState, UserId } from '../../model/kms.ts';
+import type { GroupPolicy, KeySelection, KmsOperation, KmsState, UserId } from '../../model/kms.ts';
 import {
   ATTACK_KINDS,
   attackNeedsOther,
@@ -50,8 +50,9 @@ import {
 import type { DeploymentModel } from '../../impl/simulation/referenceModel.ts';
 import { viewAt } from '../../impl/simulation/referenceModel.ts';
 import type { ForgottenHsm, HsmFate } from '../../impl/kms/retiredHsms.ts';
-import { keyStateOf } from '../../model/kms.ts';
+import { keyStateOf, sortIds } from '../../model/kms.ts';
 import { durationText, operationText } from '../operationText.testkit.ts';
+import { decidedByNumber, decidedBySize } from '../selectionReach.testkit.ts';
 import type { SuiteStats } from './stats.testkit.ts';
 import { untapped } from './xstateTap.testkit.ts';
 import { provisionUser, userDeviceOf } from '../../impl/kms/distribution.ts';
@@ -93,11 +94,13 @@ export type CuttableSpec =
 export type CommandSpec =
   | CuttableSpec
   | { readonly t: 'checkPublication' }
+  | { readonly t: 'addActiveKeys'; readonly pick: number; readonly count: number }
   | { readonly t: 'resync'; readonly user: UserId }
   | { readonly t: 'reuseHsm'; readonly user: UserId; readonly from: UserId }
   | { readonly t: 'hsmDies'; readonly user: UserId }
   | { readonly t: 'forgetOldHsm'; readonly pick: number; readonly fate: HsmFate }
   | { readonly t: 'findKey'; readonly user: UserId; readonly to: readonly UserId[] }
+  | { readonly t: 'findKeys'; readonly user: UserId }
   | { readonly t: 'decrypt'; readonly user: UserId; readonly pick: number }
   | { readonly t: 'reprotect'; readonly user: UserId; readonly pick: number }
   | { readonly t: 'time'; readonly ms: number }
@@ -240,6 +243,11 @@ export function describe(spec: CommandSpec, m?: Pick<DeploymentModel, 'kms'>): s
       return 'admin collects acknowledgements';
     case 'checkPublication':
       return 'admin checks who is stale';
+    case 'addActiveKeys':
+      return (
+        `admin adds ${spec.count === 1 ? 'a key' : `${spec.count} keys`} to group ${spec.pick} (of those that ` +
+        `exist), activates ${spec.count === 1 ? 'it' : 'them'} at once and publishes; its first member in service syncs`
+      );
     case 'resync':
       return `admin requests a resync of ${spec.user}`;
     case 'forgetHsm':
@@ -256,6 +264,8 @@ export function describe(spec: CommandSpec, m?: Pick<DeploymentModel, 'kms'>): s
       return `${spec.user} syncs`;
     case 'findKey':
       return `${spec.user} finds the key for [${spec.to.join(',')}]`;
+    case 'findKeys':
+      return `${spec.user} finds the key for each set of up to two other users with HSMs`;
     case 'encrypt':
       return `${spec.user} encrypts '${spec.text}' to [${spec.to.join(',')}]`;
     case 'decrypt':
@@ -334,6 +344,7 @@ export function precondition(spec: CommandSpec, m: DeploymentModel): boolean {
     case 'publish':
     case 'collectAcks':
     case 'checkPublication':
+    case 'addActiveKeys':
     case 'time':
     case 'forgetOldHsm':
       return true;
@@ -355,6 +366,7 @@ export function precondition(spec: CommandSpec, m: DeploymentModel): boolean {
     case 'hsmDies':
     case 'sync':
     case 'findKey':
+    case 'findKeys':
     case 'encrypt':
       return alive(m, spec.user);
     case 'pin':
@@ -474,6 +486,8 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
     case 'checkPublication':
       r.output(r.publisher.publicationStates());
       return;
+    case 'addActiveKeys':
+      return addActiveKeys(m, r, spec.pick, spec.count, label);
     case 'resync':
       r.publisher.requestResync(spec.user);
       m.dirty = true;
@@ -490,8 +504,18 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
       return hsmDies(r, spec.user);
     case 'sync':
       return sync(m, r, spec.user, label);
-    case 'findKey':
-      return findKey(m, r, spec.user, spec.to, label);
+    case 'findKey': {
+      const user = aimLookup(m, r, spec.user);
+      if (user !== spec.user) stats.count('notes', 'a key lookup aimed past a user behind the model');
+      return findKey(m, r, user, spec.to, user === spec.user ? label : `${label}, aimed at ${user}`);
+    }
+    case 'findKeys': {
+      const user = aimLookup(m, r, spec.user);
+      if (user !== spec.user) stats.count('notes', 'a key lookup aimed past a user behind the model');
+      const aimed = user === spec.user ? label : `${label}, aimed at ${user}`;
+      for (const to of recipientSets(user)) await findKey(m, r, user, to, `${aimed}: for [${to.join(',')}]`);
+      return;
+    }
     case 'encrypt':
       return encrypt(m, r, spec.user, spec.to, spec.text, label);
     case 'decrypt': {
@@ -558,6 +582,32 @@ async function aim(
   return null;
 }
 
+/**
+ * The sender of a key lookup (`findKey`, `findKeys`): the user it names if that user's replica is
+ * synced and in service, else the next such user in ID order (wrapping round), as {@link aim} picks
+ * an attack's victim; the named user when none is. A lookup is judged against the model's selection
+ * only for a synced sender (it reads the replica alone: no freshness rule judges a sender behind),
+ * so one by a user behind checked nothing: 12 of the 21 at CI size on 5 December. The choice depends
+ * only on the run's state, so a run replays and shrinks as before; a failure's label says `aimed at`.
+ */
+function aimLookup(m: DeploymentModel, r: Deployment, named: UserId): UserId {
+  const ids = m.deviceIds();
+  const from = Math.max(0, ids.indexOf(named));
+  const judged = (u: UserId) => alive(m, u) && m.inService(u) && isSynced(m, r.slot(u));
+  return [...ids.slice(from), ...ids.slice(0, from)].find(judged) ?? named;
+}
+
+/**
+ * Every set of up to two users with HSMs other than `sender` (none included): what `findKeys` looks
+ * up, as the kmsImpl suite's live property checks every sender at every sync: one state, a rotation
+ * just published say, judged for every recipient set, cheaply (a lookup writes nothing: no message
+ * for the ledger checks to read after every later command).
+ */
+function recipientSets(sender: UserId): UserId[][] {
+  const others = DEVICE_USERS.filter((u) => u !== sender);
+  return [[], ...others.map((u) => [u]), ...others.flatMap((u, i) => others.slice(i + 1).map((v) => [u, v]))];
+}
+
 // ---- admin -------------------------------------------------------------------------------------
 
 /** Runs an admin operation on the admin and on the model; returns the model's result. */
@@ -583,6 +633,33 @@ async function adminOperation(
   if (code !== expected) violated('model-agreement', `${label}: the admin answered ${code}, the model ${expected}`);
   checkModelAgreement(m, r, label);
   return result;
+}
+
+/**
+ * The admin adds `count` keys to the `pick`-th group that exists (in ID order; its default
+ * cryptoperiod) and activates each at once, then publishes, and the group's first member with an HSM
+ * in service syncs: a rotation, picked up. Each step is judged as the command it is. Keys activated
+ * at one instant with one cryptoperiod tie on both times of the key preference, so that member's
+ * choice among them is decided by the key number (and by the smallest group when a larger common
+ * group has a key too). Random commands almost never reached that: it takes an `ACTIVATE` aimed at
+ * each key just added, a publication and the member's sync before the next change; none of the 25
+ * checked choices with a key to choose at CI size was decided by the key number before this command.
+ */
+async function addActiveKeys(m: DeploymentModel, r: Deployment, pick: number, count: number, label: string) {
+  const groups = sortIds(Object.keys(m.kms.groups));
+  const group = groups[pick % Math.max(1, groups.length)];
+  if (group === undefined) return;
+  for (let i = 1; i <= count; i++) {
+    const next = m.kms.nextKeyNumber;
+    await adminOperation(m, r, { type: 'addKey', groupId: group, name: `rotation ${i}`, now: 0 }, label);
+    // Refused (the group has as many live keys as its policy allows): the model agreed; nothing to pick up.
+    if (m.kms.nextKeyNumber === next) return;
+    const activate: KmsOperation = { type: 'keyEvent', keyId: `K${next}`, event: { type: 'ACTIVATE', now: 0 } };
+    await adminOperation(m, r, activate, label);
+  }
+  await publish(m, r, label);
+  const member = (m.kms.groups[group]?.members ?? []).find((u) => alive(m, u) && m.inService(u));
+  if (member !== undefined) await sync(m, r, member, `${label}, ${member} syncs`);
 }
 
 async function publish(m: DeploymentModel, r: Deployment, label: string): Promise<void> {
@@ -1038,6 +1115,25 @@ async function findKey(
   const expected = expectedSelection(m, userId, to);
   if (got !== expected)
     violated('smallest-group', `${label}: ${userId} chose ${got}, the model's smallest group gives ${expected}`);
+  const [keyId, groupId] = got.split('@');
+  if (keyId !== undefined && groupId !== undefined) countReach(m, userId, to, { keyId, groupId });
+}
+
+/**
+ * Counts how far a checked choice of key reached (`selectionReach.testkit.ts`), once it agreed with the
+ * model's: a key chosen, and whether the smallest-group rule or the key number decided it. A choice
+ * with one candidate passes whatever the rules say; these counts (`invariantChecks` in
+ * `reports/properties.json`) show how many did not. Called only for a key the model's selection gave
+ * (a synced sender, fresh), so a refusal the model agreed with counts as no choice.
+ */
+function countReach(m: DeploymentModel, sender: UserId, to: readonly UserId[], chosen: KeySelection): void {
+  const { stats } = ctx();
+  const state = m.swept();
+  stats.count('invariantChecks', 'smallest-group:a key to choose');
+  if (m.pure(() => decidedBySize(state, sender, to, m.now)))
+    stats.count('invariantChecks', 'smallest-group:decided by size');
+  if (m.pure(() => decidedByNumber(state, sender, to, m.now, chosen)))
+    stats.count('invariantChecks', 'smallest-group:decided by key number');
 }
 
 async function encrypt(
@@ -1072,7 +1168,10 @@ async function encrypt(
   const keyId = messageKey(message);
   const groupId = m.kms.keys[keyId]?.owner ?? '?';
   const judged = checkEncryption(m, userId, to, replica, { keyId, groupId }, label);
-  if (judged === 'protection') stats.count('invariantChecks', 'smallest-group:encrypt');
+  if (judged === 'protection') {
+    stats.count('invariantChecks', 'smallest-group:encrypt');
+    countReach(m, userId, to, { keyId, groupId });
+  }
   if (judged === 'freshness') stats.count('invariantChecks', 'smallest-group:freshness of a sender behind');
   m.record({ sender: userId, recipients: [...to], keyId, groupId, plaintext, message, senderSynced: synced });
 }
@@ -1106,17 +1205,20 @@ async function reprotect(
   const keyId = messageKey(out);
   const groupId = m.kms.keys[keyId]?.owner ?? '?';
   const judged = checkReprotection(m, userId, entry, replica, { keyId, groupId }, label);
-  if (judged === 'protection')
+  // The other members of the message's group: whom the re-protection is for (checkReprotection).
+  const others = (m.kms.groups[entry.groupId]?.members ?? []).filter((u) => u !== userId);
+  if (judged === 'protection') {
     stats.count(
       'invariantChecks',
       out === entry.message ? 'smallest-group:reprotect unchanged' : 'smallest-group:reprotect',
     );
+    countReach(m, userId, others, { keyId, groupId });
+  }
   if (judged === 'freshness') stats.count('invariantChecks', 'smallest-group:reprotect freshness of a sender behind');
   if (out === entry.message) return;
-  const members = m.kms.groups[entry.groupId]?.members ?? [];
   m.record({
     sender: userId,
-    recipients: members.filter((u) => u !== userId),
+    recipients: others,
     keyId,
     groupId,
     plaintext: entry.plaintext,
@@ -1486,7 +1588,15 @@ export const adminOpArb: fc.Arbitrary<KmsOperation> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ type: 'expireKeys', now: 0 } as KmsOperation) },
 );
 
-const recipients = fc.uniqueArray(deviceUser, { maxLength: 3 });
+/**
+ * Recipients: mostly none or one (each of the four users with HSMs), sometimes up to three. Sets of
+ * two or three drawn evenly mostly named someone the sender shares no group with (`UnknownUser`), so
+ * that a choice of key was seldom checked; those refusals are still drawn, less often.
+ */
+const recipients = fc.oneof(
+  { weight: 2, arbitrary: fc.uniqueArray(deviceUser, { maxLength: 1 }) },
+  { weight: 1, arbitrary: fc.uniqueArray(deviceUser, { maxLength: 3 }) },
+);
 const text = fc.constantFrom('hello', 'report', 'x');
 
 const forgetHsmArb = fc
@@ -1514,6 +1624,12 @@ export const commandSpecArb: fc.Arbitrary<CommandSpec> = fc.oneof(
   { weight: 5, arbitrary: fc.constant<CommandSpec>({ t: 'publish' }) },
   { weight: 2, arbitrary: fc.constant<CommandSpec>({ t: 'collectAcks' }) },
   { weight: 1, arbitrary: fc.constant<CommandSpec>({ t: 'checkPublication' }) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(fc.nat(5), fc.constantFrom(1, 2, 2))
+      .map(([pick, count]): CommandSpec => ({ t: 'addActiveKeys', pick, count })),
+  },
   { weight: 1, arbitrary: deviceUser.map((user): CommandSpec => ({ t: 'resync', user })) },
   { weight: 1, arbitrary: forgetHsmArb },
   {
@@ -1530,9 +1646,10 @@ export const commandSpecArb: fc.Arbitrary<CommandSpec> = fc.oneof(
   { weight: 1, arbitrary: deviceUser.map((user): CommandSpec => ({ t: 'hsmDies', user })) },
   { weight: 8, arbitrary: deviceUser.map((user): CommandSpec => ({ t: 'sync', user })) },
   {
-    weight: 2,
+    weight: 4,
     arbitrary: fc.tuple(deviceUser, recipients).map(([user, to]): CommandSpec => ({ t: 'findKey', user, to })),
   },
+  { weight: 2, arbitrary: deviceUser.map((user): CommandSpec => ({ t: 'findKeys', user })) },
   {
     weight: 4,
     arbitrary: fc

@@ -49,6 +49,7 @@ const BITES: Record<Mutant, InvariantName> = {
   foreignKeyToUser: 'need-to-know',
   decryptLies: 'readability',
   findKeyLargestGroup: 'smallest-group',
+  findKeyLowestNumber: 'smallest-group',
   rollbackWholeDevice: 'integrity',
   keyLostOnPowerCut: 'durability',
   resyncIgnored: 'convergence',

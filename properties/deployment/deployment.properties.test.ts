@@ -4,7 +4,8 @@
  * command sequences (`fc.commands` + `fc.asyncModelRun`; see `commands.testkit.ts`), with the named
  * invariants of `impl/simulation/invariants.ts` checked after every command and convergence at the end.
  * The statistics go to `reports/properties.json`; the second test requires every declared edge of
- * every machine and every attack kind to have been exercised.
+ * every machine and every attack kind to have been exercised, the third key choices decided by the
+ * smallest-group rule and by the key number.
  */
 import { describe, expect, test, vi } from 'vitest';
 
@@ -25,6 +26,9 @@ import type { SuiteStats } from './stats.testkit.ts';
 import { ATTACK_KINDS } from '../../impl/simulation/attacks.ts';
 import { UNREACHABLE_EDGES } from './coverage.testkit.ts';
 
+/** Random runs at CI size. */
+const CI_RUNS = 40;
+
 let stats: SuiteStats | null = null;
 /** Whether the property failed (a counterexample, the warm-up's included): its runs' coverage is then moot. */
 let propertyFailed = false;
@@ -33,7 +37,7 @@ describe('deployment: model against a real deployment, under attack and power lo
   test(
     'every invariant holds after every command, and replicas converge once the adversary stops',
     async () => {
-      const result = await runSuite({ suite: 'deployment', ciRuns: 40, maxCommands: 50, warmup: true });
+      const result = await runSuite({ suite: 'deployment', ciRuns: CI_RUNS, maxCommands: 50, warmup: true });
       stats = result.stats;
       propertyFailed = result.failure !== null;
       console.log(`deployment statistics (reports/properties.json):\n${result.stats.table()}`);
@@ -71,4 +75,24 @@ describe('deployment: model against a real deployment, under attack and power lo
       ).toBeGreaterThan(0);
     }
   });
+
+  // A checked choice of key with one candidate passes whatever the rules say: the random runs must check
+  // choices that the smallest-group rule and the key number decide (selectionReach.testkit.ts). At CI
+  // size, 29 and 25 at the CI seed, 19 to 33 and 10 to 22 at seeds 4 to 6; the warm-up alone, 1 and 0.
+  // Before the rotations and aimed lookups of commands.testkit.ts: 6 and 0 at the CI seed.
+  test.skipIf(replaying())(
+    'the smallest-group checks reached choices decided by group size and by key number',
+    (ctx) => {
+      if (propertyFailed) ctx.skip('the property failed: the reach of its runs is not judged');
+      expect(stats, 'the suite ran first').not.toBeNull();
+      const s = stats as SuiteStats;
+      // The warm-up counts as a run.
+      if (s.runs - 1 < CI_RUNS) ctx.skip(`${s.runs - 1} random runs, fewer than CI size (${CI_RUNS})`);
+      const checks = s.counts.invariantChecks;
+      expect(checks['smallest-group:decided by size'] ?? 0, 'choices decided by size').toBeGreaterThanOrEqual(5);
+      expect(checks['smallest-group:decided by key number'] ?? 0, 'choices decided by number').toBeGreaterThanOrEqual(
+        5,
+      );
+    },
+  );
 });

@@ -7,7 +7,9 @@
  * @module
  */
 import type { SecubeDevice } from '../../device/secube.ts';
-import type { GroupId } from '../../model/kms.ts';
+import { compareIds } from '../../model/kms.ts';
+import type { GroupId, UserId } from '../../model/kms.ts';
+import type { KeyChoice, User } from '../../impl/kms/user.ts';
 import { Deployment } from '../../impl/simulation/deployment.ts';
 import type { DeploymentHooks, UserSlot } from '../../impl/simulation/deployment.ts';
 import { openUser } from '../../impl/simulation/deployment.ts';
@@ -25,6 +27,8 @@ import { BROKEN_REKEY } from './brokenRekey.testkit.ts';
  *   user is not in, and the user's HSM imports it.
  * - `decryptLies` (readability): `User.decrypt` returns the plaintext with its last byte flipped.
  * - `findKeyLargestGroup` (smallest-group): `User.findKey` prefers the largest common group.
+ * - `findKeyLowestNumber` (smallest-group): `User.findKey` reverses the last rule of key preference:
+ *   of usable keys tied on activation and on the end of their cryptoperiod, the lowest number wins.
  * - `rollbackWholeDevice` (integrity): an SD rollback also rolls back the HSM's flash (a device
  *   without anti-rollback storage), so the old replica opens.
  * - `keyLostOnPowerCut` (durability): after a power cut the rebooted HSM loses one KMS key.
@@ -41,6 +45,7 @@ export const MUTANTS = [
   'foreignKeyToUser',
   'decryptLies',
   'findKeyLargestGroup',
+  'findKeyLowestNumber',
   'rollbackWholeDevice',
   'keyLostOnPowerCut',
   'resyncIgnored',
@@ -101,6 +106,8 @@ function mutantHooks(mutant: Mutant): DeploymentHooks {
           return real;
         },
       };
+    case 'findKeyLowestNumber':
+      return { findKey: lowestNumberTied };
     case 'rollbackWholeDevice':
       return { rollbackFlashToo: true };
     case 'keyLostOnPowerCut':
@@ -114,6 +121,32 @@ function mutantHooks(mutant: Mutant): DeploymentHooks {
     case 'adminSkipsRekey':
       return {};
   }
+}
+
+/**
+ * The key-number rule reversed (`compareKeyPreference` of `impl/kms/rules/keySelection.ts`), read from
+ * the replica: of the usable keys of common groups of the chosen group's size that tie with the real
+ * choice on activation and on the end of their cryptoperiod, the lowest-numbered one.
+ */
+function lowestNumberTied(user: User, recipients: readonly UserId[], real: KeyChoice): KeyChoice {
+  const everyone = [user.id, ...recipients];
+  const groups = user.groups();
+  const size = groups.find((g) => g.id === real.groupId)?.members.length;
+  const tier = new Set(
+    groups.filter((g) => g.members.length === size && everyone.every((u) => g.members.includes(u))).map((g) => g.id),
+  );
+  const keys = user.keys();
+  const chosen = keys.find((k) => k.id === real.keyId);
+  const [lowest] = keys
+    .filter(
+      (k) =>
+        tier.has(k.owner) &&
+        k.state === 'active' &&
+        k.activatedAt === chosen?.activatedAt &&
+        k.expiresAt === chosen?.expiresAt,
+    )
+    .sort((a, b) => compareIds(a.id, b.id));
+  return lowest === undefined ? real : { keyId: lowest.id, groupId: lowest.owner };
 }
 
 function giveForeignKey(d: Deployment, slot: UserSlot): void {
