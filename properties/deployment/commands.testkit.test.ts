@@ -86,4 +86,24 @@ group('the deployment suite says its commands in words', () => {
         'is empty',
     ]);
   }, 120_000);
+
+  test('a rotation picked up: the group, the keys made and who synced; a lookup aimed past a user behind', async () => {
+    const steps: CommandSpec[] = [
+      { t: 'addActiveKeys', pick: 0, count: 2 },
+      // U1 synced by the rotation; U2 and U3 behind it: U2's lookup goes to the next synced user in ID order.
+      { t: 'findKey', user: 'U2', to: [] },
+      { t: 'findKey', user: 'U1', to: [] },
+    ];
+    await replayScenario(steps, { deploymentSeed: 0 });
+    expect(steps.map(toldOfRun())).toEqual([
+      'admin adds 2 keys to G1, activates them at once and publishes; its first member in service syncs → ' +
+        'K2002, K2003; U1 synced',
+      'U2 finds the key for [] (U2 is behind the model or out of service: U1 looks up instead)',
+      'U1 finds the key for []',
+    ]);
+    expect(describe({ t: 'addActiveKeys', pick: 1, count: 1 })).toBe(
+      'admin adds a key to group 1 (of those that exist), activates it at once and publishes; its first member in ' +
+        'service syncs',
+    );
+  }, 120_000);
 });

@@ -243,11 +243,15 @@ export function describe(spec: CommandSpec, m?: Pick<DeploymentModel, 'kms'>): s
       return 'admin collects acknowledgements';
     case 'checkPublication':
       return 'admin checks who is stale';
-    case 'addActiveKeys':
+    case 'addActiveKeys': {
+      // The group as it runs now, when the model is given: the `pick`-th of those that exist.
+      const groups = m === undefined ? [] : sortIds(Object.keys(m.kms.groups));
+      const group = m === undefined ? `group ${spec.pick} (of those that exist)` : groups[spec.pick % groups.length];
       return (
-        `admin adds ${spec.count === 1 ? 'a key' : `${spec.count} keys`} to group ${spec.pick} (of those that ` +
-        `exist), activates ${spec.count === 1 ? 'it' : 'them'} at once and publishes; its first member in service syncs`
+        `admin adds ${spec.count === 1 ? 'a key' : `${spec.count} keys`} to ${group ?? 'a group, none existing'}, ` +
+        `activates ${spec.count === 1 ? 'it' : 'them'} at once and publishes; its first member in service syncs`
       );
+    }
     case 'resync':
       return `admin requests a resync of ${spec.user}`;
     case 'forgetHsm':
@@ -487,7 +491,8 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
       r.output(r.publisher.publicationStates());
       return;
     case 'addActiveKeys':
-      return addActiveKeys(m, r, spec.pick, spec.count, label);
+      tellMore(spec, await addActiveKeys(m, r, spec.pick, spec.count, label));
+      return;
     case 'resync':
       r.publisher.requestResync(spec.user);
       m.dirty = true;
@@ -506,12 +511,12 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
       return sync(m, r, spec.user, label);
     case 'findKey': {
       const user = aimLookup(m, r, spec.user);
-      if (user !== spec.user) stats.count('notes', 'a key lookup aimed past a user behind the model');
+      if (user !== spec.user) aimedPast(spec, user);
       return findKey(m, r, user, spec.to, user === spec.user ? label : `${label}, aimed at ${user}`);
     }
     case 'findKeys': {
       const user = aimLookup(m, r, spec.user);
-      if (user !== spec.user) stats.count('notes', 'a key lookup aimed past a user behind the model');
+      if (user !== spec.user) aimedPast(spec, user);
       const aimed = user === spec.user ? label : `${label}, aimed at ${user}`;
       for (const to of recipientSets(user)) await findKey(m, r, user, to, `${aimed}: for [${to.join(',')}]`);
       return;
@@ -597,6 +602,12 @@ function aimLookup(m: DeploymentModel, r: Deployment, named: UserId): UserId {
   return [...ids.slice(from), ...ids.slice(0, from)].find(judged) ?? named;
 }
 
+/** A lookup named a user behind the model and went to `user`: counted, and said in its words. */
+function aimedPast(spec: Extract<CommandSpec, { t: 'findKey' | 'findKeys' }>, user: UserId): void {
+  ctx().stats.count('notes', 'a key lookup aimed past a user behind the model');
+  tellMore(spec, ` (${spec.user} is behind the model or out of service: ${user} looks up instead)`);
+}
+
 /**
  * Every set of up to two users with HSMs other than `sender` (none included): what `findKeys` looks
  * up, as the kmsImpl suite's live property checks every sender at every sync: one state, a rotation
@@ -645,21 +656,33 @@ async function adminOperation(
  * each key just added, a publication and the member's sync before the next change; none of the 25
  * checked choices with a key to choose at CI size was decided by the key number before this command.
  */
-async function addActiveKeys(m: DeploymentModel, r: Deployment, pick: number, count: number, label: string) {
+async function addActiveKeys(
+  m: DeploymentModel,
+  r: Deployment,
+  pick: number,
+  count: number,
+  label: string,
+): Promise<string> {
   const groups = sortIds(Object.keys(m.kms.groups));
   const group = groups[pick % Math.max(1, groups.length)];
-  if (group === undefined) return;
+  if (group === undefined) return ': nothing done';
+  const made: string[] = [];
   for (let i = 1; i <= count; i++) {
     const next = m.kms.nextKeyNumber;
     await adminOperation(m, r, { type: 'addKey', groupId: group, name: `rotation ${i}`, now: 0 }, label);
     // Refused (the group has as many live keys as its policy allows): the model agreed; nothing to pick up.
-    if (m.kms.nextKeyNumber === next) return;
+    if (m.kms.nextKeyNumber === next) {
+      const refused = `the ${made.length === 0 ? '' : 'second '}addKey refused (the group's live keys at its limit)`;
+      return made.length === 0 ? `: ${refused}` : ` → ${made.join(', ')}; ${refused}`;
+    }
     const activate: KmsOperation = { type: 'keyEvent', keyId: `K${next}`, event: { type: 'ACTIVATE', now: 0 } };
     await adminOperation(m, r, activate, label);
+    made.push(`K${next}`);
   }
   await publish(m, r, label);
   const member = (m.kms.groups[group]?.members ?? []).find((u) => alive(m, u) && m.inService(u));
   if (member !== undefined) await sync(m, r, member, `${label}, ${member} syncs`);
+  return ` → ${made.join(', ')}; ${member === undefined ? 'no member in service to sync' : `${member} synced`}`;
 }
 
 async function publish(m: DeploymentModel, r: Deployment, label: string): Promise<void> {
