@@ -152,6 +152,43 @@ describe('stopping a run by signal', () => {
       expect(heard).toEqual(['report SIGTERM', 'children', 'exit 143']);
     });
 
+    test('a hang-up during the wait cuts nothing short: the stop ends with its code when its wait does', async () => {
+      for (const stops of [false, true]) {
+        const { heard, exitRecorded } = recorder();
+        let done = () => {};
+        const errorListeners = [process.stdout.listenerCount('error'), process.stderr.listenerCount('error')] as const;
+        release = onStopSignal(
+          (signal) => heard.push(`report ${signal}`),
+          () =>
+            new Promise<void>((resolve) => {
+              done = resolve;
+            }),
+          exitRecorded,
+          () => heard.push('children'),
+          hangup(stops, heard),
+        );
+        try {
+          (process.listeners('SIGTERM')[0] as () => void)();
+          (process.listeners('SIGHUP')[0] as () => void)();
+          (process.listeners('SIGHUP')[0] as () => void)();
+          await tick();
+          expect(heard).toEqual(stops ? [] : [`note ${HANGUP_IGNORED}`, `note ${HANGUP_IGNORED}`]);
+          // Output to a terminal: its write errors are dropped, by one listener however many hang-ups.
+          expect(process.stdout.listenerCount('error')).toBe(errorListeners[0] + (stops ? 1 : 0));
+          done();
+          await tick();
+          expect(heard.slice(-3)).toEqual(['report SIGTERM', 'children', 'exit 143']);
+        } finally {
+          release();
+          for (const [stream, had] of [
+            [process.stdout, errorListeners[0]],
+            [process.stderr, errorListeners[1]],
+          ] as const)
+            for (const l of stream.listeners('error').slice(had)) stream.off('error', l as () => void);
+        }
+      }
+    });
+
     test('nothing to wait for (null), or a settle that throws: the end comes at once', () => {
       for (const settle of [
         () => null,

@@ -61,9 +61,11 @@ export function stopChildProcesses(): void {
  * Until the returned function is called, SIGINT, SIGTERM and SIGHUP call `report` (which must write
  * what it has to say synchronously: the process ends right after), stop the child processes, and end
  * the process with the signal's exit code. Listeners are prepended, so they run before vitest's.
- * A SIGHUP that {@link hangupStops} says does not stop the run is only noted (`note`). One that does
- * leaves a terminal that is gone: writing to it fails (EIO), in an `error` event that would end the
- * process before its report; such errors are dropped from then on.
+ * A SIGHUP that {@link hangupStops} says does not stop the run is only noted (`note`), even during a
+ * stop's wait. One that does leaves a terminal that is gone: writing to it fails (EIO), in an `error`
+ * event that would end the process before its report; such errors are dropped from then on. A hang-up
+ * is no one asking to hurry: during a stop's wait it does not cut the wait short (a second SIGINT or
+ * SIGTERM does), and the run ends with the code of the signal that stopped it.
  *
  * First, `settle` may return a wait: the counterexamples being shrunk, each ending at its next run
  * with what it shrank so far (`runBatch.ts`), which ending at once would lose. The process ends when
@@ -82,6 +84,8 @@ export function onStopSignal(
 ) {
   let settling = false;
   let released = false;
+  // Write errors on the terminal that hung up are dropped (once: a hang-up may come more than once).
+  let deaf = false;
   const listeners = (Object.keys(STOP_SIGNALS) as StopSignal[]).map((signal) => {
     const end = () => {
       // The run ended by itself during the wait (its last property was the one shrinking): it has
@@ -95,9 +99,12 @@ export function onStopSignal(
       }
     };
     const listener = () => {
-      if (signal === 'SIGHUP' && !settling) {
+      if (signal === 'SIGHUP') {
         if (!hangup.stops()) return hangup.note(HANGUP_IGNORED);
-        for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+        if (!deaf) for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+        deaf = true;
+        // No one asks to hurry: a stop already waiting for its counterexamples waits on, with its own code.
+        if (settling) return;
       }
       if (settling) return end();
       let wait: Promise<void> | null = null;

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { workerSignalsExecArgv } from './workerSignals.ts';
 
@@ -41,6 +41,11 @@ describe("the workers' preload: Ctrl-C and hang-ups are the runner's to act on",
 
   test('a worker whose runner is gone ends on either, with the code a shell gives the signal', async () => {
     expect(await Promise.all([worker('SIGINT', true), worker('SIGHUP', true)])).toEqual(['exit 130', 'exit 129']);
+  });
+
+  test('the preload is named by its absolute path: --require takes a relative one for a package (TMPDIR=tmp)', () => {
+    const [flag, file] = workerSignalsExecArgv(relative(process.cwd(), folder));
+    expect([flag, isAbsolute(file as string), file]).toEqual(['--require', true, join(folder, 'workerSignals.cjs')]);
   });
 
   test('without the preload, a hang-up ends a worker at once (what the preload is for)', async () => {

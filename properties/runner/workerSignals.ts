@@ -1,8 +1,11 @@
 /**
  * Signals in vitest's test workers under the runner, from the first JavaScript the worker runs: a
  * preload (`node --require`) the batch writes to its own folder and names in vitest's `execArgv`. A
- * signal inside Node's own start-up before it (tens of milliseconds) still ends the worker: vitest
- * reports that after its start time-out, a minute or so, as a crash in the batch.
+ * signal inside Node's own start-up before it (tens of milliseconds, up to a second on a loaded
+ * machine) still ends the worker, and vitest 4.1.12 then never ends the batch: its forks pool waits
+ * for the exit of a worker a signal ended, which has already come (`ForksPoolWorker.stop` checks
+ * `exitCode`, null for a signal; vitest-dev/vitest#10543). A hang-up the runner goes on from can so
+ * leave it running past its budget until it is stopped (SIGINT or SIGTERM).
  *
  * A terminal's Ctrl-C (SIGINT) and its hang-up (SIGHUP: the terminal or ssh session closed, the shell
  * passing it on to its jobs) reach every process of the runner's group, its workers too. Either ends a
@@ -20,7 +23,7 @@
  * @module
  */
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 
 /** The preload's source: each signal ends the worker only once its runner is gone. */
 export const WORKER_SIGNALS_SOURCE = `'use strict';
@@ -33,9 +36,12 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGHUP', 129]]) {
 }
 `;
 
-/** Writes the preload into `folder` (the batch's own); returns vitest's `execArgv` that loads it. */
+/**
+ * Writes the preload into `folder` (the batch's own); returns vitest's `execArgv` that loads it. By its
+ * absolute path: `--require` takes a relative one without `./` for a package's name (`TMPDIR=tmp`).
+ */
 export function workerSignalsExecArgv(folder: string): string[] {
-  const file = join(folder, 'workerSignals.cjs');
+  const file = resolve(folder, 'workerSignals.cjs');
   writeFileSync(file, WORKER_SIGNALS_SOURCE);
   return ['--require', file];
 }
