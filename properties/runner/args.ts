@@ -94,8 +94,9 @@ campaign writes its summary, and the exit code is 130 or 143. A counterexample b
 kept: the stop waits (a minute at most; 5s after SIGTERM) for its property to end at its next run
 with the case shrunk so far, replayable and shrunk on with --shrink; Ctrl-C again stops at once. A
 hang-up (SIGHUP: a closed terminal or ssh session) stops a run writing to the terminal the same way
-(exit 129); one writing to files goes on, so run a long campaign under nohup (or tmux)
-(nohup nice -n 19 npm run properties -- --time 8h > campaign.log &).
+(exit 129); one writing to files goes on in a process group of its own (the first process stands in
+for it: Ctrl-C and SIGTERM to it reach the run), so run a long campaign under nohup (or tmux)
+(nohup nice -n 19 npm run properties -- --time 8h > campaign.log 2>&1 &).
 
 A campaign writes reports/campaign-<timestamp>/summary.json and, per counterexample, its seed, path,
 shrunk scenario and a command (or, for the deployment suite, a test file) that replays it. A failure

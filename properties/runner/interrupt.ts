@@ -20,7 +20,8 @@ export type StopSignal = keyof typeof STOP_SIGNALS;
  * goes to a terminal, which is gone; no once it goes to files, as under `nohup`, which is what nohup
  * asks. nohup alone cannot ask it of Node: Node resets the signals it inherits as ignored to their
  * default at start-up, SIGHUP's default ending the process (`ResetSignalHandlers` in Node's
- * src/node.cc), so `nohup node …` ended at the hang-up, and with it a long campaign's last batch.
+ * src/node.cc), so `nohup node …` ended at the hang-up, and with it a long campaign's last batch. Such
+ * a run goes on in a process group of its own (`detach.ts`): a hang-up reaches it only if sent to it.
  */
 export function hangupStops(): boolean {
   return process.stdout.isTTY === true || process.stderr.isTTY === true;

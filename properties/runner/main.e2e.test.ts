@@ -181,87 +181,103 @@ describe('npm run properties, stopped or pointed at nothing', () => {
     }
   }, 180_000);
 
-  test('SIGHUP to the whole group of a campaign writing to files (nohup): it goes on, workers too', async () => {
+  /**
+   * The executable, writing to pipes (files, for the runner), started as a shell's job: in a process
+   * group of its own, as a closed terminal's SIGHUP reaches it. Its campaign runs detached, in a group
+   * of its own, this process its stand-in (`detach.ts`).
+   */
+  async function campaignJob(name: string) {
     const scratch = mkdtempSync(join(tmpdir(), 'sekey-runner-'));
     const built = await transpileForChild(scratch, [...SOURCE_DIRS, 'properties/runner']);
-    const args = ['--suite', 'kms', '--runs', '3', '--time', '5m', '--campaign', 'sighup'];
-    // Its own process group, as a shell's job: a closed terminal makes the shell send SIGHUP to the group.
-    const child = spawn(process.execPath, [join(built, 'properties/runner/run.js'), ...args], {
+    const args = ['--suite', 'kms', '--runs', '3', '--time', '5m', '--campaign', name];
+    const standIn = spawn(process.execPath, [join(built, 'properties/runner/run.js'), ...args], {
       cwd: process.cwd(),
       env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '' },
       detached: true,
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
+    const out = { stdout: '', stderr: '' };
+    standIn.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out.stdout += chunk;
     });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
+    standIn.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      out.stderr += chunk;
     });
-    const ended = new Promise<number | null>((resolve) => child.on('close', (status) => resolve(status)));
-    const folder = () => /failures go to (reports\/campaign-\S+)\//.exec(stderr)?.[1];
-    const until = async (done: () => boolean, what: string) => {
+    // The run holds the pipes too: they close once both have ended.
+    const closed = new Promise<void>((resolve) => standIn.stdout.on('close', () => resolve()));
+    const exited = new Promise<number | null>((resolve) => standIn.on('exit', (status) => resolve(status)));
+    const folder = () => /failures go to (reports\/campaign-\S+)\//.exec(out.stderr)?.[1];
+    const until = async (pattern: RegExp, what: string) => {
       const giveUp = Date.now() + 90_000;
-      while (!done()) {
-        if (child.exitCode !== null || child.signalCode !== null)
-          throw new Error(`the runner ended (${child.exitCode ?? child.signalCode}) before ${what}:\n${stderr}`);
-        if (Date.now() > giveUp) throw new Error(`no ${what} in 90s:\n${stderr}`);
+      while (!pattern.test(out.stderr)) {
+        if (Date.now() > giveUp) throw new Error(`no ${what} in 90s:\n${out.stderr}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     };
-    const workers = () => {
+    const run = () => {
       try {
-        return execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' })
-          .trim()
-          .split('\n');
+        return Number(
+          execFileSync('pgrep', ['-P', String(standIn.pid)], { encoding: 'utf8' })
+            .trim()
+            .split('\n')[0],
+        );
       } catch {
-        return []; // none (pgrep exits 1)
+        return null; // none (pgrep exits 1)
       }
     };
-    // Whether a worker catches SIGHUP (Linux: bit 0 of SigCgt). Not in Node's own start-up, tens to hundreds of
-    // milliseconds before the preload runs, which no preload can cover (`workerSignals.ts`).
-    // Nor between fork and exec, where it shows the runner's own handlers (with every signal blocked, and
-    // reset to their default before the exec): a worker's, once it runs vitest's worker (its command line).
-    const catchesHangup = (pid: string) => {
-      try {
-        if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('forks.js')) return false;
-        const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '0';
-        return (BigInt(`0x${mask}`) & 1n) === 1n;
-      } catch {
-        return false; // gone, or no /proc
-      }
-    };
-    // Every worker catches SIGHUP: its preload has run. Not a time since its start: under load Node's start-up
-    // takes up to a second, and a worker a hang-up ends there hangs vitest (a test time-out, not a finding).
-    // Without the preload no worker ever does, and the wait below fails.
-    const running = () => {
-      const pids = workers();
-      return pids.length > 0 && pids.every(catchesHangup);
-    };
-    try {
-      // In the second batch, once its worker runs: the hang-up reaches it too.
-      await until(() => /^batch 1: seed/m.test(stderr) && running(), 'second batch with a worker catching SIGHUP');
-      process.kill(-(child.pid as number), 'SIGHUP');
-      // Two batches later it still runs: the runner and its workers outlived the hang-up.
-      await until(() => /^batch 3: seed/m.test(stderr), 'fourth batch');
-      child.kill('SIGINT');
-      expect(await ended, stderr).toBe(130);
-      expect(stderr).toContain(HANGUP_IGNORED);
-      expect(stdout).toMatch(/^stopped early: stopped by SIGINT in batch 3;/m);
-      const summary = JSON.parse(readFileSync(join(folder() as string, 'summary.json'), 'utf8'));
-      expect([summary.failures, summary.errors]).toEqual([[], []]);
-      expect(summary.batches.slice(0, 3).map((b: { failures: number }) => b.failures)).toEqual([0, 0, 0]);
-    } finally {
-      // Whatever happened, nothing of it goes on running (it is a group of its own).
-      try {
-        process.kill(-(child.pid as number), 'SIGKILL');
-      } catch {
-        // already gone
-      }
+    const cleanUp = (runPid: number | null) => {
+      // Whatever happened, nothing of it goes on running: the stand-in's group, and the run's.
+      for (const group of [standIn.pid, runPid])
+        try {
+          if (group !== undefined && group !== null) process.kill(-group, 'SIGKILL');
+        } catch {
+          // already gone
+        }
       rmSync(scratch, { recursive: true, force: true });
       const made = folder();
       if (made && existsSync(made)) rmSync(made, { recursive: true, force: true });
+    };
+    return { standIn, out, closed, exited, folder, until, run, cleanUp };
+  }
+
+  test('SIGHUP to the job of a campaign writing to files (nohup): it goes on, in a group of its own', async () => {
+    const job = await campaignJob('sighup');
+    let runPid: number | null = null;
+    try {
+      await job.until(/^batch 1: seed/m, 'second batch');
+      runPid = job.run();
+      // Out of the job: the hang-up reaches the stand-in alone, which says so.
+      expect(runPid).not.toBeNull();
+      expect(execFileSync('ps', ['-o', 'pgid=', '-p', String(runPid)], { encoding: 'utf8' }).trim()).toBe(
+        String(runPid),
+      );
+      process.kill(-(job.standIn.pid as number), 'SIGHUP');
+      await job.until(/^batch 3: seed/m, 'fourth batch');
+      // Ctrl-C to the job: passed on to the run, which stops as ever; the stand-in ends with its code.
+      job.standIn.kill('SIGINT');
+      expect(await job.exited, job.out.stderr).toBe(130);
+      await job.closed;
+      expect(job.out.stderr).toContain(HANGUP_IGNORED);
+      expect(job.out.stdout).toMatch(/^stopped early: stopped by SIGINT in batch \d+;/m);
+      const summary = JSON.parse(readFileSync(join(job.folder() as string, 'summary.json'), 'utf8'));
+      expect([summary.failures, summary.errors]).toEqual([[], []]);
+    } finally {
+      job.cleanUp(runPid);
+    }
+  }, 240_000);
+
+  test('a detached campaign whose stand-in is killed (SIGKILL) stops as by SIGTERM, its summary written', async () => {
+    const job = await campaignJob('standin');
+    let runPid: number | null = null;
+    try {
+      await job.until(/^batch 1: seed/m, 'second batch');
+      runPid = job.run();
+      job.standIn.kill('SIGKILL');
+      await job.closed;
+      const summary = JSON.parse(readFileSync(join(job.folder() as string, 'summary.json'), 'utf8'));
+      expect(summary.stoppedEarly).toMatch(/^stopped by SIGTERM in batch \d+;/);
+      expect(job.out.stdout).toMatch(/^stopped early: stopped by SIGTERM in batch \d+;/m);
+    } finally {
+      job.cleanUp(runPid);
     }
   }, 240_000);
 });

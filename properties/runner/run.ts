@@ -5,8 +5,19 @@
  * compiled runner starts vitest, which loads the suites from their TypeScript sources.
  * @module
  */
+import { fileURLToPath } from 'node:url';
+import { DETACHED_ENV, runDetached, shouldDetach, stopWithoutStandIn } from './detach.ts';
+import { hangupStops } from './interrupt.ts';
 import { main } from './main.ts';
 import { ignoreClosedPipes } from '../../impl/cli/ignoreClosedPipes.ts';
 
 ignoreClosedPipes(process.stdout, process.stderr);
-process.exitCode = await main(process.argv.slice(2));
+const args = process.argv.slice(2);
+// Output to files: the run goes on in a process group of its own, out of reach of the terminal's
+// hang-up, this process standing in for it in the shell's job (`detach.ts`).
+if (shouldDetach(process.env, hangupStops())) {
+  process.exitCode = await runDetached(fileURLToPath(import.meta.url), args);
+} else {
+  if (process.env[DETACHED_ENV] === '1') stopWithoutStandIn();
+  process.exitCode = await main(args);
+}

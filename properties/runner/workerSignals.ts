@@ -4,18 +4,19 @@
  * signal inside Node's own start-up before it (tens of milliseconds, up to a second on a loaded
  * machine) still ends the worker, and vitest 4.1.12 then never ends the batch: its forks pool waits
  * for the exit of a worker a signal ended, which has already come (`ForksPoolWorker.stop` checks
- * `exitCode`, null for a signal; vitest-dev/vitest#10543). A hang-up the runner goes on from can so
- * leave it running past its budget until it is stopped (SIGINT or SIGTERM).
+ * `exitCode`, null for a signal; vitest-dev/vitest#10543). That is why a run writing to files, which
+ * goes on after a hang-up, runs in a process group of its own, which the terminal's hang-up does not
+ * reach (`detach.ts`); the preload covers the rest.
  *
  * A terminal's Ctrl-C (SIGINT) and its hang-up (SIGHUP: the terminal or ssh session closed, the shell
  * passing it on to its jobs) reach every process of the runner's group, its workers too. Either ends a
  * Node process by default, and a worker ended so is a crash in the batch: the counterexample its
  * property is shrinking lost, an "(unfinished)" failure a campaign would save. So the runner decides
  * alone (`interrupt.ts`): it stops, asking the properties through its stop file, then ends its workers;
- * or, for a hang-up while its output goes to files (nohup), goes on with them. A worker whose runner is
- * gone (its IPC channel closed) ends as it would have. The test files install nothing of this: a worker
- * spends a short batch's time mostly starting up, before any test file loads, and one ended there by a
- * hang-up the runner goes on from was the crash this prevents. SIGTERM stays the suites' own
+ * or, for a hang-up sent to it and its workers while its output goes to files, goes on with them. A
+ * worker whose runner is gone (its IPC channel closed) ends as it would have. The test files install
+ * nothing of this: a worker spends a short batch's time mostly starting up, before any test file
+ * loads. SIGTERM stays the suites' own
  * (`progress.testkit.ts`): it is a stop only while a property shrinks, which only they know.
  *
  * A file the batch writes, not a module of the build: the preload must be plain JavaScript that Node

@@ -1,0 +1,85 @@
+/**
+ * A run whose output goes to files (`nohup`, `> campaign.log`) outlives the terminal it was started
+ * from, as nohup means, by running in a process group of its own: out of the shell's job, which a
+ * closed terminal's SIGHUP reaches whole. Staying in the job is not enough. Node resets an ignored
+ * SIGHUP to its default at start-up (`ResetSignalHandlers` in Node's src/node.cc), so nohup alone
+ * does not hold for Node; the runner takes the hang-up itself (`interrupt.ts`), and so do vitest's
+ * workers, but only once their preload has run (`workerSignals.ts`): a worker the hang-up reaches in
+ * Node's own start-up, which takes up to a second on a loaded machine, dies, and vitest 4.1 then
+ * waits for it for ever (its `ForksPoolWorker.stop` waits for the `exit` of a worker a signal ended;
+ * vitest-dev/vitest#10543): a campaign stuck past its budget, with no summary.
+ *
+ * So this process, the one the shell started, starts the run again in a new process group (the same
+ * script and arguments, `detached`, output to the same files) and stays in the job as its stand-in:
+ * it says the hang-up and goes on, passes Ctrl-C and SIGTERM on to the run (which stops as ever:
+ * counterexamples being shrunk kept, summary written), and ends with the run's exit code. A run
+ * whose stand-in is gone (killed by SIGKILL, as `timeout -s KILL` does to the job) stops as by
+ * SIGTERM: it would otherwise go on alone, a campaign no job shows. A run writing to a terminal
+ * stays in the job: the terminal's hang-up stops it there (`hangupStops`).
+ * @module
+ */
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { HANGUP_IGNORED } from './interrupt.ts';
+
+/** Set in the run's environment by its stand-in: it runs detached already. */
+export const DETACHED_ENV = 'SEKEY_RUNNER_DETACHED';
+
+/** How often a detached run checks that its stand-in is still there. */
+const STAND_IN_POLL_MS = 1_000;
+
+/**
+ * Whether this process should start the run detached and stand in for it: its output goes to files
+ * (`writesToTerminal` false) and it is not the detached run itself. Not on Windows, which has no
+ * SIGHUP and no process groups.
+ */
+export function shouldDetach(
+  env: NodeJS.ProcessEnv,
+  writesToTerminal: boolean,
+  platform: NodeJS.Platform = process.platform,
+): boolean {
+  return env[DETACHED_ENV] !== '1' && !writesToTerminal && platform !== 'win32';
+}
+
+/** The exit code of a process that ended with `code` or by `signal`, as a shell reports it. */
+export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  return 128 + (signal === null ? 0 : (constants.signals[signal] ?? 0));
+}
+
+/**
+ * Starts `script` with `args` in a process group of its own and stands in for it (see the module's
+ * comment); resolves with its exit code (3 when it could not be started).
+ */
+export function runDetached(script: string, args: readonly string[]): Promise<number> {
+  const run = spawn(process.execPath, [...process.execArgv, script, ...args], {
+    detached: true,
+    // Not the terminal's input: a process outside the terminal's foreground group that read it would be stopped.
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, [DETACHED_ENV]: '1' },
+  });
+  const pass = (signal: 'SIGINT' | 'SIGTERM') => () => {
+    run.kill(signal);
+  };
+  process.on('SIGINT', pass('SIGINT'));
+  process.on('SIGTERM', pass('SIGTERM'));
+  process.on('SIGHUP', () => process.stderr.write(`${HANGUP_IGNORED}\n`));
+  return new Promise((resolve) => {
+    run.on('error', (error) => {
+      process.stderr.write(`could not start the run: ${error.message}\n`);
+      resolve(3);
+    });
+    run.on('exit', (code, signal) => resolve(exitCodeOf(code, signal)));
+  });
+}
+
+/**
+ * In the detached run: once its stand-in is gone (its parent changed), stops as by SIGTERM. The
+ * check does not keep the process alive.
+ */
+export function stopWithoutStandIn(): void {
+  const standIn = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== standIn) process.kill(process.pid, 'SIGTERM');
+  }, STAND_IN_POLL_MS).unref();
+}
