@@ -22,7 +22,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { HANGUP_IGNORED } from './interrupt.ts';
 
-/** Set in the run's environment by its stand-in: it runs detached already. */
+/** Set in the run's environment by its stand-in, to its process id: the run runs detached already. */
 export const DETACHED_ENV = 'SEKEY_RUNNER_DETACHED';
 
 /** How often a detached run checks that its stand-in is still there. */
@@ -38,7 +38,7 @@ export function shouldDetach(
   writesToTerminal: boolean,
   platform: NodeJS.Platform = process.platform,
 ): boolean {
-  return env[DETACHED_ENV] !== '1' && !writesToTerminal && platform !== 'win32';
+  return env[DETACHED_ENV] === undefined && !writesToTerminal && platform !== 'win32';
 }
 
 /** The exit code of a process that ended with `code` or by `signal`, as a shell reports it. */
@@ -56,7 +56,7 @@ export function runDetached(script: string, args: readonly string[]): Promise<nu
     detached: true,
     // Not the terminal's input: a process outside the terminal's foreground group that read it would be stopped.
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, [DETACHED_ENV]: '1' },
+    env: { ...process.env, [DETACHED_ENV]: String(process.pid) },
   });
   const pass = (signal: 'SIGINT' | 'SIGTERM') => () => {
     run.kill(signal);
@@ -74,12 +74,22 @@ export function runDetached(script: string, args: readonly string[]): Promise<nu
 }
 
 /**
- * In the detached run: once its stand-in is gone (its parent changed), stops as by SIGTERM. The
- * check does not keep the process alive.
+ * In the detached run: once its stand-in (process `standIn`, from {@link DETACHED_ENV}) is no longer
+ * its parent, stops as by SIGTERM, once. The stand-in is named, not taken as the parent found at
+ * start-up: one killed during the run's start-up would leave a run that never sees it go. And the
+ * SIGTERM is sent once: a second one during the stop's wait for counterexamples being shrunk would
+ * end the run at once, losing them. The check does not keep the process alive.
  */
-export function stopWithoutStandIn(): void {
-  const standIn = process.ppid;
-  setInterval(() => {
-    if (process.ppid !== standIn) process.kill(process.pid, 'SIGTERM');
-  }, STAND_IN_POLL_MS).unref();
+export function stopWithoutStandIn(
+  standIn: number,
+  parent: () => number = () => process.ppid,
+  stop: () => void = () => process.kill(process.pid, 'SIGTERM'),
+  every: number = STAND_IN_POLL_MS,
+): void {
+  const poll = setInterval(() => {
+    if (parent() === standIn) return;
+    clearInterval(poll);
+    stop();
+  }, every);
+  poll.unref();
 }

@@ -18,6 +18,8 @@ const args = process.argv.slice(2);
 if (shouldDetach(process.env, hangupStops())) {
   process.exitCode = await runDetached(fileURLToPath(import.meta.url), args);
 } else {
-  if (process.env[DETACHED_ENV] === '1') stopWithoutStandIn();
+  // The stand-in's process id (`runDetached`); anything else, as a hand-set 1, names no stand-in to watch.
+  const standIn = Number(process.env[DETACHED_ENV]);
+  if (Number.isInteger(standIn) && standIn > 1) stopWithoutStandIn(standIn);
   process.exitCode = await main(args);
 }
