@@ -21,7 +21,7 @@ describe('throughput bench', () => {
     for (const suite of THROUGHPUT_SUITES) {
       const text = readFileSync(join(root, suite.file), 'utf8');
       expect(text, suite.file).toMatch(
-        new RegExp(`((propertyParams|progress\\.params)<[^(]*>\\(\\s*|ciRuns: )${suite.runs.full}\\b`),
+        new RegExp(`((propertyParams|progress\\.params)<[^(]*>\\(\\s*|ciRuns: |const CI_RUNS = )${suite.runs.full}\\b`),
       );
     }
   });
