@@ -7,6 +7,8 @@ describe('a run writing to files goes on detached, its first process standing in
     expect(shouldDetach({}, true, 'linux')).toBe(false);
     expect(shouldDetach({ [DETACHED_ENV]: '4242' }, false, 'linux')).toBe(false);
     expect(shouldDetach({}, false, 'win32')).toBe(false);
+    expect(shouldDetach({}, false, 'linux', ['--inspect-brk=9229'])).toBe(false);
+    expect(shouldDetach({}, false, 'linux', ['--max-old-space-size=4096'])).toBe(true);
   });
 
   test("the stand-in ends with the run's code, or 128 + the number of the signal that ended it", () => {

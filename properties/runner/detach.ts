@@ -31,14 +31,17 @@ const STAND_IN_POLL_MS = 1_000;
 /**
  * Whether this process should start the run detached and stand in for it: its output goes to files
  * (`writesToTerminal` false) and it is not the detached run itself. Not on Windows, which has no
- * SIGHUP and no process groups.
+ * SIGHUP and no process groups; nor under a debugger (`--inspect…`), which is for the run's code:
+ * the stand-in would hold the debugger's port and the run, started with the same flags, fail to.
  */
 export function shouldDetach(
   env: NodeJS.ProcessEnv,
   writesToTerminal: boolean,
   platform: NodeJS.Platform = process.platform,
+  execArgv: readonly string[] = process.execArgv,
 ): boolean {
-  return env[DETACHED_ENV] === undefined && !writesToTerminal && platform !== 'win32';
+  const debugged = execArgv.some((flag) => flag.startsWith('--inspect'));
+  return env[DETACHED_ENV] === undefined && !writesToTerminal && platform !== 'win32' && !debugged;
 }
 
 /** The exit code of a process that ended with `code` or by `signal`, as a shell reports it. */
