@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { HANGUP_IGNORED, SIGNAL_EXIT, guardInterrupts } from './interrupts.ts';
+import { HANGUP_IGNORED, SIGNAL_EXIT, guardInterrupts, hangupEndsCommand } from './interrupts.ts';
 
 /** A guard whose lines and exits are recorded. */
 function recordedGuard(hangupEnds = true): {
@@ -46,6 +46,27 @@ describe('interruptions', () => {
       } finally {
         guard.release();
       }
+    }
+  });
+
+  test('a hang-up ends a command with any standard stream on a terminal, not one with all of them on files', () => {
+    const streams = [process.stdin, process.stdout, process.stderr] as Array<{ isTTY?: boolean }>;
+    const saved = streams.map((s) => Object.getOwnPropertyDescriptor(s, 'isTTY'));
+    const terminal = (which: number | null) =>
+      streams.forEach((s, i) => Object.defineProperty(s, 'isTTY', { value: i === which, configurable: true }));
+    try {
+      const ends = [null, 0, 1, 2].map((which) => {
+        terminal(which);
+        return hangupEndsCommand();
+      });
+      // Files only (as under nohup, which also takes standard input off the terminal); then each stream alone.
+      expect(ends).toEqual([false, true, true, true]);
+    } finally {
+      streams.forEach((s, i) => {
+        const d = saved[i];
+        if (d === undefined) delete s.isTTY;
+        else Object.defineProperty(s, 'isTTY', d);
+      });
     }
   });
 
