@@ -1,11 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import type { KmsOperation } from '../../model/kms.ts';
 import { ordinal, runAttack } from './attacks.ts';
 import type { AttackKind, AttackOutcome, AttackTally } from './attacks.ts';
-import { Deployment } from './deployment.ts';
-import { DeploymentModel } from './referenceModel.ts';
-import { SimulationWorld } from './simulationWorld.ts';
-import { TEST_DEVICES } from './testDevices.testkit.ts';
+import type { SimulationWorld } from './simulationWorld.ts';
+import { aliceAndBob } from './testDevices.testkit.ts';
 
 const START = Date.UTC(2026, 0, 1);
 
@@ -20,16 +17,7 @@ const quiet: AttackTally = {
  * admin's before each publication), then a rename published: one update file pending for each.
  */
 async function world(): Promise<SimulationWorld> {
-  const d = await Deployment.create({ seed: 'attack-words', start: START, devices: TEST_DEVICES });
-  const w = new SimulationWorld(new DeploymentModel(START), d, { archive: true });
-  const ops: KmsOperation[] = [
-    { type: 'addUser', userId: 'U1', name: 'alice', now: START },
-    { type: 'addUser', userId: 'U2', name: 'bob', now: START },
-  ];
-  for (const op of ops) await w.admin(op.type, op, 'setup');
-  await w.provision('U1', 'provision');
-  await w.provision('U2', 'provision');
-  await w.publish('setup');
+  const w = await aliceAndBob('attack-words', START, true);
   await w.sync('U1', 'setup');
   await w.sync('U2', 'setup');
   await w.admin('rename-user', { type: 'renameUser', userId: 'U1', name: 'alice 2', now: START }, 'setup');

@@ -1,26 +1,14 @@
 import { describe, expect, test } from 'vitest';
-import type { KmsOperation } from '../../model/kms.ts';
 import { ATTACK_KINDS, pendingFilesNeeded, targetsOf } from './attacks.ts';
 import { ackStream, refusedAckStream, updateStream } from '../protocol/streams.ts';
-import { Deployment } from './deployment.ts';
-import { TEST_DEVICES } from './testDevices.testkit.ts';
-import { DeploymentModel } from './referenceModel.ts';
-import { SimulationWorld } from './simulationWorld.ts';
+import { aliceAndBob } from './testDevices.testkit.ts';
+import type { SimulationWorld } from './simulationWorld.ts';
 
 const START = Date.UTC(2026, 0, 1);
 
 /** Alice and bob provisioned and published to; then a change waiting to be published. */
 async function world(): Promise<SimulationWorld> {
-  const d = await Deployment.create({ seed: 'simulation-world', start: START, devices: TEST_DEVICES });
-  const w = new SimulationWorld(new DeploymentModel(START), d, { archive: false });
-  const ops: KmsOperation[] = [
-    { type: 'addUser', userId: 'U1', name: 'alice', now: START },
-    { type: 'addUser', userId: 'U2', name: 'bob', now: START },
-  ];
-  for (const op of ops) await w.admin(op.type, op, 'setup');
-  await w.provision('U1', 'provision');
-  await w.provision('U2', 'provision');
-  await w.publish('setup');
+  const w = await aliceAndBob('simulation-world', START, false);
   const policy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 86_400_000 } as const;
   await w.admin('add-group', { type: 'addGroup', groupId: 'G1', name: 'team', policy, now: START }, 'setup');
   await w.admin('add-member', { type: 'addMember', groupId: 'G1', userId: 'U1', now: START }, 'setup');
