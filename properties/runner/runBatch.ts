@@ -20,6 +20,8 @@ import type { Suite } from './suites.ts';
 import { addLine, emptyCount } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
 import { workerSignalsExecArgv } from './workerSignals.ts';
+import { deathText, signalSafeForks } from './signalSafeForks.ts';
+import type { WorkerDeath } from './signalSafeForks.ts';
 
 /** What a batch runs. */
 export interface Batch {
@@ -237,6 +239,7 @@ export async function runBatch(
     },
   };
   const stopFile = join(dir, 'stop');
+  const deaths: WorkerDeath[] = [];
   const restore = withEnvironment(
     batchEnvironment(batch, reader.file, batch.ownStatistics ? statisticsFile : '', stopFile),
   );
@@ -291,6 +294,8 @@ export async function runBatch(
         testTimeout: 0,
         // The workers leave Ctrl-C and hang-ups to the runner from their start (`workerSignals.ts`).
         execArgv: workerSignalsExecArgv(dir),
+        // A worker a signal kills as it starts does not hang the batch (`signalSafeForks.ts`).
+        pool: signalSafeForks((death) => deaths.push(death)),
         ...(batch.testPattern === undefined ? {} : { testNamePattern: batch.testPattern }),
         ...(batch.include === undefined ? {} : { include: [...batch.include] }),
       },
@@ -298,6 +303,8 @@ export async function runBatch(
     // startVitest reports a failed run through process.exitCode; the runner sets its own at the end.
     process.exitCode = 0;
     if (modules.length === 0) errors.push(...vitest.state.getUnhandledErrors().map((e) => String(e)));
+    // What vitest reports of such a death is "Worker forks emitted error": the signal says why.
+    errors.push(...deaths.map(deathText));
   } finally {
     over = true;
     onActive(null);
