@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { eventsText, stepText, stepsText } from './databaseText.testkit.ts';
+import { cutStepText, eventsText, stepText, stepsText } from './databaseText.testkit.ts';
 
 describe('encrypted database transactions in words', () => {
   test('each kind of transaction', () => {
@@ -56,5 +56,22 @@ describe('encrypted database transactions in words', () => {
       '6. delete row 2 (row 2 is not there: it changes nothing and commits nothing, so no commit to interrupt and ' +
         'no image)',
     ]);
+  });
+
+  test('the step a power-cut property cuts; a delete of a row that is not there commits nothing to cut', () => {
+    const insert = { kind: 'insert', id: 3, size: 600 } as const;
+    const del = { kind: 'delete', id: 3 } as const;
+    const seed = ' (torn writes drawn from card seed 9)';
+    expect(cutStepText([insert], del, 'SD write and sync', seed)).toBe(
+      'then delete row 3, its commit cut at each SD write and sync in turn (torn writes drawn from card seed 9)',
+    );
+    expect(cutStepText([], { kind: 'update', id: 3, size: 1 }, 'flash operation and SD write')).toBe(
+      'then update row 3 (1 byte), its commit cut at each flash operation and SD write in turn',
+    );
+    // Never there, or deleted already: no commit, so no cut and no torn write to draw.
+    for (const before of [[], [insert, del], [{ kind: 'update', id: 3, size: 9 } as const, del]])
+      expect(cutStepText(before, del, 'SD write and sync', seed)).toBe(
+        'then delete row 3 (row 3 is not there: it changes nothing and commits nothing, so no commit to cut)',
+      );
   });
 });

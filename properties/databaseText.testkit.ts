@@ -42,6 +42,35 @@ export function stepsText(steps: readonly Step[]): string {
 }
 
 /**
+ * The rows there after `steps`, each committed alone on an empty table: an insert or an update
+ * (`INSERT OR REPLACE`) puts its row there, a delete takes it away.
+ */
+function rowsAfter(steps: readonly Step[]): Set<number> {
+  const rows = new Set<number>();
+  for (const s of steps) {
+    if (s.kind === 'delete') rows.delete(s.id);
+    else rows.add(s.id);
+  }
+  return rows;
+}
+
+/**
+ * The last step of a power-cut property, after `steps`: `then update row 3 (600 bytes), its commit cut
+ * at each SD write and sync in turn`, the cuts being `cuts` (and `how`, a note on them, after). A
+ * delete of a row that is not there changes no page and commits nothing (`PageStore.commit`): the
+ * property then has nothing to cut and cuts nothing (it checks that nothing was written, and draws
+ * again), and says so, where "its commit cut at each SD write" would tell of a commit and cuts that
+ * never were.
+ */
+export function cutStepText(steps: readonly Step[], last: Step, cuts: string, how = ''): string {
+  if (last.kind === 'delete' && !rowsAfter(steps).has(last.id)) {
+    const nothing = `row ${last.id} is not there: it changes nothing and commits nothing, so no commit to cut`;
+    return `then ${stepText(last)} (${nothing})`;
+  }
+  return `then ${stepText(last)}, its commit cut at each ${cuts} in turn${how}`;
+}
+
+/**
  * The card-image property's events, numbered from 1 as its messages number them. A delete of a row
  * that is not there (never inserted, deleted already, or its insert abandoned) changes no page, and
  * a transaction that changes no page commits nothing (`PageStore.commit`): no manifest, no counter,

@@ -21,7 +21,7 @@ import type { Database } from '../impl/db/sqlite.ts';
 import { secubeDatabaseDevice } from '../impl/db/secubeDatabaseDevice.ts';
 import { USER_PIN, makeDevice } from '../device/secube.testkit.ts';
 import { PropertyProgress } from './progress.testkit.ts';
-import { eventsText, stepText, stepsText } from './databaseText.testkit.ts';
+import { cutStepText, eventsText, stepsText } from './databaseText.testkit.ts';
 import type { CommitEvent, Step } from './databaseText.testkit.ts';
 
 const progress = new PropertyProgress('encryptedDatabase');
@@ -413,12 +413,10 @@ describe('encrypted database', () => {
           progress.ran(steps.length + 1 + cuts.length);
         }),
       ),
-      progress.params<[Step[], Step, number]>(
-        25,
-        ([steps, last, seed]) =>
-          `${stepsText(steps)}\nthen ${stepText(last)}, its commit cut at each SD write and sync in turn ` +
-          `(torn writes drawn from card seed ${seed})`,
-      ),
+      progress.params<[Step[], Step, number]>(25, ([steps, last, seed]) => {
+        const torn = ` (torn writes drawn from card seed ${seed})`;
+        return `${stepsText(steps)}\n${cutStepText(steps, last, 'SD write and sync', torn)}`;
+      }),
     );
   });
 
@@ -474,8 +472,7 @@ describe('encrypted database', () => {
       ),
       progress.params<[Step[], Step]>(
         6,
-        ([steps, last]) =>
-          `${stepsText(steps)}\nthen ${stepText(last)}, its commit cut at each flash operation and SD write in turn`,
+        ([steps, last]) => `${stepsText(steps)}\n${cutStepText(steps, last, 'flash operation and SD write')}`,
       ),
     );
   });
