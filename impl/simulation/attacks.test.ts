@@ -46,8 +46,12 @@ describe('an attack says what it did', () => {
   test('the file on the share it touched, the byte and the mask, the card put back and the answer', async () => {
     const w = await world();
     try {
+      // What each attack told before its checks (card attacks only: `AttackWordsSoFar`), by kind.
+      const soFar = new Map<AttackKind, string[]>();
       const attack = (kind: AttackKind, pick: number, mask: number, user: string): Promise<AttackOutcome> =>
-        runAttack(w.m, w.r, { kind, user, other: user === 'U1' ? 'U2' : 'U1', pick, mask }, kind, quiet);
+        runAttack(w.m, w.r, { kind, user, other: user === 'U1' ? 'U2' : 'U1', pick, mask }, kind, quiet, (what) =>
+          soFar.set(kind, [...(soFar.get(kind) ?? []), what]),
+        );
       // In turn, each on what the ones before left: the words are of what was there when it struck.
       const said: string[] = [];
       for (const [kind, pick, mask, user] of [
@@ -71,7 +75,12 @@ describe('an attack says what it did', () => {
       ] as const) {
         const { acted, what } = await attack(kind, pick, mask, user);
         said.push(`${kind}: ${acted ? '' : '(did nothing) '}${what}`);
+        // A card attack's last words before a check are the outcome's: what a check that failed would leave.
+        if (soFar.has(kind)) expect(soFar.get(kind)?.at(-1)).toBe(what);
       }
+      expect([...soFar.keys()]).toEqual(['sdRollback', 'adminSdRollback', 'sdSwap']);
+      // The swap's first card, told before the check that it was refused, and before the second card goes in.
+      expect(soFar.get('sdSwap')?.[0]).toBe("put U2's SD card into U1's device: U1's HSM refused it (Tampered)");
       expect(said).toEqual([
         'corrupt: flipped byte 7 of updates/U1/000000000002.update (139 bytes) with xor 0x2b',
         'truncate: cut updates/U1/000000000002.update from 139 bytes to its first 27 bytes',
@@ -89,8 +98,8 @@ describe('an attack says what it did', () => {
           '(RolledBack); its own card then put back',
         "adminSdRollback: put back the admin's SD card as imaged before a publication (the oldest of 2 kept): " +
           'the admin HSM refused (RolledBack); its own card then put back',
-        "sdSwap: swapped U1's and U2's SD cards: U1's HSM refused (Tampered) U2's, U2's HSM refused (Tampered) " +
-          "U1's; each card then put back",
+        "sdSwap: put U2's SD card into U1's device: U1's HSM refused it (Tampered); put U1's SD card into U2's " +
+          "device: U2's HSM refused it (Tampered); each card then put back",
         'foreignInstallation: wrote the 2nd of the 2 update files a foreign installation made for its U2 as ' +
           'updates/U2/000000000002.update',
         'reorder: (did nothing) nothing to attack: updates/U2 holds 1 update file past sequence 1, the last U2 ' +

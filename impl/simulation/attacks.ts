@@ -142,10 +142,19 @@ export function attackNeedsOther(kind: AttackKind): boolean {
 }
 
 /**
+ * What a card attack did so far, in words, told before each check it makes: a check that fails
+ * throws, and the outcome is never returned, so that a caller listing the steps would otherwise not
+ * say what the attack did up to the failure. Each call says it all from the start (the last replaces
+ * the ones before); the last before a return says what the outcome does.
+ */
+export type AttackWordsSoFar = (what: string) => void;
+
+/**
  * Runs one attack. Share attacks taint the victim's stream in the model (`tainted`: its next sync
- * is not held to the model's projection); card attacks check integrity at once. Returns what it did
- * ({@link AttackOutcome}): with nothing to attack (no file pending, no recording, no old image) it
- * changes nothing and checks nothing, and says so (`attackKinds`, `KIND:nothing to attack`).
+ * is not held to the model's projection); card attacks check integrity at once, telling `soFar` what
+ * they did before each check ({@link AttackWordsSoFar}). Returns what it did ({@link AttackOutcome}):
+ * with nothing to attack (no file pending, no recording, no old image) it changes nothing and checks
+ * nothing, and says so (`attackKinds`, `KIND:nothing to attack`).
  */
 export async function runAttack(
   m: DeploymentModel,
@@ -153,6 +162,7 @@ export async function runAttack(
   spec: AttackSpec,
   label: string,
   stats: AttackTally,
+  soFar: AttackWordsSoFar = () => {},
 ): Promise<AttackOutcome> {
   const { kind, user, other, pick, mask } = spec;
   const applied = appliedSequence(r, user);
@@ -261,9 +271,9 @@ export async function runAttack(
       return taint(`appended ${added} byte${added === 1 ? '' : 's'} ${hex(mask)} to ${at(name)} (${sized(bytes)})`);
     }
     case 'sdRollback':
-      return sdRollback(r, user, pick, label, stats);
+      return sdRollback(r, user, pick, label, stats, soFar);
     case 'adminSdRollback':
-      return adminSdRollback(m, r, pick, label, stats);
+      return adminSdRollback(m, r, pick, label, stats, soFar);
     case 'foreignInstallation': {
       const files = await foreignFiles(r.devices, user);
       const file = files[pick % Math.max(1, files.length)];
@@ -273,7 +283,7 @@ export async function runAttack(
       return taint(`wrote the ${which} update files a foreign installation made for its ${user} as ${at(nextName)}`);
     }
     case 'sdSwap':
-      return sdSwap(r, user, other, label, stats);
+      return sdSwap(r, user, other, label, stats, soFar);
   }
 }
 
@@ -320,6 +330,7 @@ async function sdRollback(
   pick: number,
   label: string,
   stats: AttackTally,
+  soFar: AttackWordsSoFar,
 ): Promise<AttackOutcome> {
   const slot = r.slot(userId);
   if (!usable(slot)) return nothingToAttack(stats, 'sdRollback', `${userId}'s HSM cannot be opened`);
@@ -332,14 +343,16 @@ async function sdRollback(
   const refusal = await r.insertCard(userId, old.sd, old.flash);
   if (refusal === null) {
     stats.count('errorCodes', 'sdRollback:opened');
+    soFar(`put back ${image}: ${userId}'s HSM opened`);
     if (deviceState(r, userId) !== before)
       violated('integrity', `${label}: ${userId}'s HSM opened ${image}, and its state changed`);
   } else r.output(refusal);
-  const said = answer(stats, refusal);
+  const what = `put back ${image}: ${userId}'s HSM ${answer(stats, refusal)}; its own card then put back`;
   await r.restoreDevice(userId, genuine);
+  soFar(what);
   if (deviceState(r, userId) !== before)
     violated('integrity', `${label}: ${userId}'s genuine card, put back, no longer shows the state before the attack`);
-  return { acted: true, what: `put back ${image}: ${userId}'s HSM ${said}; its own card then put back` };
+  return { acted: true, what };
 }
 
 /** Which of `kept` old images, oldest first, the `which`-th is: `the oldest of 3 kept`, `the only one kept`. */
@@ -355,6 +368,7 @@ async function adminSdRollback(
   pick: number,
   label: string,
   stats: AttackTally,
+  soFar: AttackWordsSoFar,
 ): Promise<AttackOutcome> {
   if (r.adminArchive.length === 0)
     return nothingToAttack(stats, 'adminSdRollback', "no old image of the admin's card kept");
@@ -366,15 +380,17 @@ async function adminSdRollback(
   const refusal = await r.insertAdminCard(old);
   if (refusal === null) {
     stats.count('errorCodes', 'adminSdRollback:opened');
+    soFar(`put back ${image}: the admin HSM opened`);
     if (JSON.stringify(adminView(r.admin)) !== before)
       violated('integrity', `${label}: the admin HSM opened ${image}, and now shows an older state`);
   } else r.output(refusal);
-  const said = answer(stats, refusal);
+  const what = `put back ${image}: the admin HSM ${answer(stats, refusal)}; its own card then put back`;
   await r.restoreAdmin(genuine);
+  soFar(what);
   if (JSON.stringify(adminView(r.admin)) !== before)
     violated('integrity', `${label}: the admin's genuine card, put back, no longer shows the state before the attack`);
   checkModelAgreement(m, r, label);
-  return { acted: true, what: `put back ${image}: the admin HSM ${said}; its own card then put back` };
+  return { acted: true, what };
 }
 
 /** A second, unrelated installation, made of the same kind of devices, and its files per user. */
@@ -431,7 +447,14 @@ function foreignFiles(devices: DeviceFactory, userId: UserId): Promise<Uint8Arra
   return files;
 }
 
-async function sdSwap(r: Deployment, a: UserId, b: UserId, label: string, stats: AttackTally): Promise<AttackOutcome> {
+async function sdSwap(
+  r: Deployment,
+  a: UserId,
+  b: UserId,
+  label: string,
+  stats: AttackTally,
+  soFar: AttackWordsSoFar,
+): Promise<AttackOutcome> {
   const [sa, sb] = [r.slot(a), r.slot(b)];
   if (!usable(sa) || !usable(sb)) return nothingToAttack(stats, 'sdSwap', `${a}'s or ${b}'s HSM cannot be opened`);
   const genuine = new Map(
@@ -444,14 +467,18 @@ async function sdSwap(r: Deployment, a: UserId, b: UserId, label: string, stats:
     [b, a],
   ] as const) {
     const refusal = await r.insertCard(target, (genuine.get(source) as { sd: Uint8Array }).sd);
+    const it = refusal === null ? 'opened it' : `refused it (${stats.error(refusal)})`;
+    said.push(`put ${source}'s SD card into ${target}'s device: ${target}'s HSM ${it}`);
+    soFar(said.join('; '));
     if (refusal === null) violated('integrity', `${label}: ${target}'s HSM opened ${source}'s SD card`);
-    said.push(`${target}'s HSM ${answer(stats, refusal)} ${source}'s`);
     r.output(refusal);
   }
+  const what = `${said.join('; ')}; each card then put back`;
   for (const u of [a, b]) {
     await r.restoreDevice(u, genuine.get(u) as { flash: Uint8Array; sd: Uint8Array });
+    soFar(what);
     if (deviceState(r, u) !== before.get(u))
       violated('integrity', `${label}: ${u}'s genuine card, put back, no longer shows the state before the swap`);
   }
-  return { acted: true, what: `swapped ${a}'s and ${b}'s SD cards: ${said.join(', ')}; each card then put back` };
+  return { acted: true, what };
 }

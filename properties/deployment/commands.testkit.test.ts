@@ -58,6 +58,24 @@ group('the deployment suite says its commands in words', () => {
     ]);
   }, 120_000);
 
+  test("a card attack that a check stops: the step's line says what it did up to the check", async () => {
+    const steps: CommandSpec[] = [
+      { t: 'admin', op: { type: 'renameUser', userId: 'U1', name: 'alice 2', now: 0 } },
+      { t: 'publish' },
+      { t: 'sync', user: 'U1' },
+      { t: 'attack', kind: 'sdRollback', user: 'U1', other: 'U2', pick: 0, mask: 1 },
+    ];
+    // An SD rollback that takes the flash back too: the old replica opens, and integrity fails at once,
+    // in the attack, before it returns what it did.
+    await expect(replayScenario(steps, { deploymentSeed: 0, mutant: 'rollbackWholeDevice' })).rejects.toThrow(
+      /^invariant integrity: step 25 \(adversary: sdRollback on U1\): U1's HSM opened U1's SD card/,
+    );
+    expect(steps.map(toldOfRun()).at(-1)).toBe(
+      "adversary: sdRollback on U1: put back U1's SD card as imaged before a sync (the oldest of 2 kept): U1's HSM " +
+        'opened',
+    );
+  }, 120_000);
+
   test('a recording reads as the system wrote it, that name written again since; an empty file as empty', async () => {
     const steps: CommandSpec[] = [
       { t: 'admin', op: { type: 'addKey', groupId: 'G1', name: 'k', now: 0 } },

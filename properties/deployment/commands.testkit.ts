@@ -20,7 +20,7 @@ import {
   runAttack,
   targetsOf,
 } from '../../impl/simulation/attacks.ts';
-import type { AttackKind } from '../../impl/simulation/attacks.ts';
+import type { AttackKind, AttackOutcome } from '../../impl/simulation/attacks.ts';
 import { updateStream } from '../../impl/protocol/streams.ts';
 import type { Deployment, UserSlot } from '../../impl/simulation/deployment.ts';
 import { messageKey, openUser } from '../../impl/simulation/deployment.ts';
@@ -549,14 +549,28 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
       const user = target ?? spec.user;
       if (user !== spec.user) stats.count('notes', 'an attack aimed past a user it could not hit');
       const aimedAt = user === spec.user ? label : `${label}, aimed at ${user}`;
-      const { acted, what } = await runAttack(m, r, { ...spec, user }, aimedAt, stats);
+      const aimedText = user === spec.user ? '' : `, aimed at ${user}`;
+      // A card attack checks integrity as it goes, and a check that fails throws before the outcome
+      // is returned: what it did so far is kept, and told with the failure, so that the step's line
+      // says what the attack did up to the check that failed.
+      let soFar: string | null = null;
+      let outcome: AttackOutcome;
+      try {
+        outcome = await runAttack(m, r, { ...spec, user }, aimedAt, stats, (what) => {
+          soFar = what;
+        });
+      } catch (error) {
+        if (soFar !== null) tellMore(spec, `${aimedText}: ${soFar}`);
+        throw error;
+      }
+      const { acted, what } = outcome;
       // Aimed at the named user because no stream held what it needs (`aim`): the others had none either.
       // Not when it found a stream and then nothing in it to attack (a file it cut to nothing before).
       const none =
         !acted && target === null && m.deviceIds().some((u) => u !== spec.user)
           ? "; nor did any other user's stream"
           : '';
-      tellMore(spec, `${user === spec.user ? '' : `, aimed at ${user}`}: ${what}${none}`);
+      tellMore(spec, `${aimedText}: ${what}${none}`);
       return;
     }
     case 'pin':
