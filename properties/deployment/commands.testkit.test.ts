@@ -35,6 +35,14 @@ group('the deployment suite says its commands in words', () => {
     expect(describe({ ...attack, kind: 'sdSwap' })).toBe('adversary: sdSwap on U2 (with U1)');
   });
 
+  test('recipients besides the sender, or none: the sender alone, not no one', () => {
+    const encrypt = { t: 'encrypt', user: 'U1', to: [], text: 'hello' } as const;
+    expect(describe(encrypt)).toBe("U1 encrypts 'hello' to no other recipient");
+    expect(describe({ ...encrypt, to: ['U2', 'U3'] })).toBe("U1 encrypts 'hello' to [U2,U3]");
+    expect(describe({ t: 'findKey', user: 'U2', to: [] })).toBe('U2 finds the key for no other recipient');
+    expect(describe({ t: 'findKey', user: 'U2', to: ['U1'] })).toBe('U2 finds the key for [U1]');
+  });
+
   test('as they ran: the key a `#n` hit, the key an addKey made, a refusal, what an attack did', async () => {
     const steps: CommandSpec[] = [
       { t: 'admin', op: { type: 'addKey', groupId: 'G1', name: 'k', now: 0 } },
@@ -116,8 +124,8 @@ group('the deployment suite says its commands in words', () => {
     expect(steps.map(toldOfRun())).toEqual([
       'admin adds 2 keys to G1, activates them at once and publishes; its first member in service syncs → ' +
         'K2002, K2003; U1 synced',
-      'U2 finds the key for [] (U2 is behind the model or out of service: U1 looks up instead)',
-      'U1 finds the key for []',
+      'U2 finds the key for no other recipient (U2 is behind the model or out of service: U1 looks up instead)',
+      'U1 finds the key for no other recipient',
     ]);
     expect(describe({ t: 'addActiveKeys', pick: 1, count: 1 })).toBe(
       'admin adds a key to group 1 (of those that exist), activates it at once and publishes; its first member in ' +

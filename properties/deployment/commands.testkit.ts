@@ -267,11 +267,11 @@ export function describe(spec: CommandSpec, m?: Pick<DeploymentModel, 'kms'>): s
     case 'sync':
       return `${spec.user} syncs`;
     case 'findKey':
-      return `${spec.user} finds the key for [${spec.to.join(',')}]`;
+      return `${spec.user} finds the key for ${recipientsText(spec.to)}`;
     case 'findKeys':
       return `${spec.user} finds the key for each set of up to two other users with HSMs`;
     case 'encrypt':
-      return `${spec.user} encrypts '${spec.text}' to [${spec.to.join(',')}]`;
+      return `${spec.user} encrypts '${spec.text}' to ${recipientsText(spec.to)}`;
     case 'decrypt':
       return `${spec.user} decrypts ledger message ${spec.pick}`;
     case 'reprotect':
@@ -291,6 +291,15 @@ export function describe(spec: CommandSpec, m?: Pick<DeploymentModel, 'kms'>): s
         ? `power cut at the HSM's update check #${spec.n} of: ${describe(spec.inner, m)}`
         : `power cut at ${spec.where} write #${spec.n} of: ${describe(spec.inner, m)}`;
   }
+}
+
+/**
+ * The recipients of a lookup or an encryption besides its sender: `[U2,U3]`, or `no other recipient`
+ * for none (the sender alone: its smallest group), as the KMS suites say it, where `[]` read as though
+ * the message went to no one.
+ */
+function recipientsText(to: readonly UserId[]): string {
+  return to.length === 0 ? 'no other recipient' : `[${to.join(',')}]`;
 }
 
 /**
@@ -518,7 +527,7 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
       const user = aimLookup(m, r, spec.user);
       if (user !== spec.user) aimedPast(spec, user);
       const aimed = user === spec.user ? label : `${label}, aimed at ${user}`;
-      for (const to of recipientSets(user)) await findKey(m, r, user, to, `${aimed}: for [${to.join(',')}]`);
+      for (const to of recipientSets(user)) await findKey(m, r, user, to, `${aimed}: for ${recipientsText(to)}`);
       return;
     }
     case 'encrypt':
