@@ -73,6 +73,40 @@ export const BOOTSTRAP: readonly CommandSpec[] = [
   { t: 'sync', user: 'U3' },
 ];
 
+/**
+ * Where a run is, for a failure's listing, which lists only what ran: setting up its deployment
+ * (`setup`), in its bootstrap at its `step`-th step (from 1), in the steps after it, or in the
+ * convergence that ends a run. Updated as the run goes ({@link bootstrapThenConverge}).
+ */
+export interface Reach {
+  phase: 'setup' | 'bootstrap' | 'steps' | 'convergence';
+  /** The bootstrap's steps that started: the one it is in while `phase` is `bootstrap`. */
+  step: number;
+}
+
+/** A run about to start: setting up its deployment. */
+function setupReach(): Reach {
+  return { phase: 'setup', step: 0 };
+}
+
+/** The bootstrap, then `steps` (the generated or replayed commands), then convergence, `reach` kept up to date. */
+async function bootstrapThenConverge(
+  m: DeploymentModel,
+  r: Deployment,
+  steps: () => Promise<void>,
+  reach: Reach,
+): Promise<void> {
+  reach.phase = 'bootstrap';
+  for (const spec of BOOTSTRAP) {
+    reach.step += 1;
+    await execute(spec, m, r);
+  }
+  reach.phase = 'steps';
+  await steps();
+  reach.phase = 'convergence';
+  await converge(m, r);
+}
+
 /** Once the adversary stops: publish, sync, resync the blocked, and every replica must converge. */
 export async function converge(m: DeploymentModel, r: Deployment): Promise<void> {
   // An HSM that died is the operator's to deal with first: a new one for a user who still exists,
@@ -159,6 +193,10 @@ export interface SuiteFailure {
    */
   readonly said: readonly string[];
   readonly deploymentSeed: number;
+  /** Where the run was when it failed: its listing goes that far and no further. */
+  readonly reached: Reach;
+  /** The scenario as every listing of it gives it (`scenarioLines`): seed, bootstrap, steps, convergence. */
+  readonly scenario: readonly string[];
   readonly report: string;
   readonly reproduction: string | null;
 }
@@ -172,20 +210,28 @@ export async function replayScenario(
     stats?: SuiteStats;
     /** Receives each step as it starts (not those whose precondition fails): what a failure lists. */
     ran?: CommandSpec[];
+    /** Kept up to date with where the run is ({@link Reach}): how far a failure's listing goes. */
+    reach?: Reach;
   },
 ): Promise<void> {
   const stats = options.stats ?? new SuiteStats();
   setRunContext({ stats });
+  const reach = options.reach ?? setupReach();
   const m = testModel(START, options.mutant);
   const r = await createDeployment({ seed: `deploy-${options.deploymentSeed}`, start: START, mutant: options.mutant });
   try {
-    for (const spec of BOOTSTRAP) await execute(spec, m, r);
-    for (const spec of steps) {
-      if (!precondition(spec, m)) continue;
-      options.ran?.push(spec);
-      await execute(spec, m, r);
-    }
-    await converge(m, r);
+    await bootstrapThenConverge(
+      m,
+      r,
+      async () => {
+        for (const spec of steps) {
+          if (!precondition(spec, m)) continue;
+          options.ran?.push(spec);
+          await execute(spec, m, r);
+        }
+      },
+      reach,
+    );
   } finally {
     r.dispose();
   }
@@ -228,8 +274,9 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
     try {
       if (options.warmup === true) {
         stats.runs += 1;
-        // The steps it ran, up to the one that failed: what the failure lists and numbers.
+        // The steps it ran, up to the one that failed, and where it failed: what the failure lists and numbers.
         const ran: CommandSpec[] = [];
+        const reach = setupReach();
         try {
           await counted(() =>
             replayScenario(WARMUP, {
@@ -237,16 +284,19 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
               ...(options.mutant ? { mutant: options.mutant } : {}),
               stats,
               ran,
+              reach,
             }),
           );
         } catch (error) {
-          failure = describeFailure(options, error, null, '', ran, 0, toldOfRun());
+          failure = describeFailure(options, error, null, '', ran, 0, reach, toldOfRun());
         }
       }
       if (failure === null) {
         // The words of the last run that failed, as it ran (`toldOfRun`): fast-check's counterexample is
         // the last case that failed, and its commands say which key a `#n` hit only in that run.
         let told: ((spec: CommandSpec) => string) | undefined;
+        // And where that run failed: its listing goes that far (no convergence a run never reached).
+        let reached: Reach | undefined;
         const property = progress.stoppable(
           fc.asyncProperty(
             fc.nat(1_000_000),
@@ -258,6 +308,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
             async (deploymentSeed, cmds) => {
               stats.runs += 1;
               setRunContext({ stats });
+              const reach = setupReach();
               try {
                 const m = testModel(START, options.mutant);
                 const r = await createDeployment({
@@ -267,9 +318,12 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
                 });
                 await counted(async () => {
                   try {
-                    for (const spec of BOOTSTRAP) await execute(spec, m, r);
-                    await fc.asyncModelRun(() => ({ model: m, real: r }), cmds);
-                    await converge(m, r);
+                    await bootstrapThenConverge(
+                      m,
+                      r,
+                      () => fc.asyncModelRun(() => ({ model: m, real: r }), cmds),
+                      reach,
+                    );
                   } finally {
                     r.dispose();
                   }
@@ -278,6 +332,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
                 // This run's words, none for a run that failed before its first command (and then,
                 // not an earlier failing run's).
                 told = toldOfRun();
+                reached = reach;
                 throw error;
               }
             },
@@ -311,10 +366,19 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
             `${out.counterexamplePath ?? ''}${replay ? `@${replay}` : ''}`,
             ran,
             deploymentSeed,
+            reached ?? setupReach(),
             told,
           );
         } else if (out.failed && !stoppedByDeadline(out)) {
-          failure = describeFailure(options, out.errorInstance, out.seed, out.counterexamplePath ?? '', [], 0);
+          failure = describeFailure(
+            options,
+            out.errorInstance,
+            out.seed,
+            out.counterexamplePath ?? '',
+            [],
+            0,
+            reached ?? setupReach(),
+          );
         }
       }
     } finally {
@@ -335,7 +399,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
       seed: failure === null ? seed : failure.seed,
       path: failure?.path ?? '',
       // Numbered as the failure's own listing and its message number them: on from the bootstrap.
-      counterexample: failure ? scenarioLines(failure.said, failure.deploymentSeed).join('\n') : null,
+      counterexample: failure ? failure.scenario.join('\n') : null,
       error: failure?.message ?? (broke === null ? null : String(broke)),
       reproduction: failure?.reproduction ?? null,
     });
@@ -352,18 +416,45 @@ function stepNumber(i: number): number {
   return BOOTSTRAP.length + i + 1;
 }
 
+/** The bootstrap in a failure's listing. */
+const BOOTSTRAP_TEXT =
+  `the bootstrap (steps 1 to ${BOOTSTRAP.length}: alice, bob, carol in G1, alice and bob in G2, each group with ` +
+  'an active key, synced)';
+
+/** A step's number and words, as a failure's listing gives them. */
+function numberedStep(n: number, text: string): string {
+  return `  ${String(n).padStart(3)}. ${text}`;
+}
+
 /**
  * A failure's scenario, as its report, its reproduction file and the runner's counterexample all give
- * it: the deployment seed and the bootstrap, the steps after it (`said`: each in words, as the run
- * that failed told it), and the convergence that ends a run.
+ * it, as far as the run that failed got (`reached`), and no further: the deployment seed; the bootstrap,
+ * or, for a failure in it, the bootstrap's step it failed at (in its words as it ran, `told`); the steps
+ * after it (`said`: each in words, as the run that failed told it); and the convergence that ends a
+ * run, when the failure came in it. Before, every failure listed the convergence, and a failure in the
+ * bootstrap listed it as done.
  */
-function scenarioLines(said: readonly string[], deploymentSeed: number): string[] {
+export function scenarioLines(
+  said: readonly string[],
+  deploymentSeed: number,
+  reached: Reach,
+  told: (spec: CommandSpec) => string = describe,
+): string[] {
+  const seed = `deployment seed ${deploymentSeed}`;
+  if (reached.phase === 'setup') return [`${seed}; the run failed setting up its deployment, before ${BOOTSTRAP_TEXT}`];
+  const failing = BOOTSTRAP[reached.step - 1];
+  if (reached.phase === 'bootstrap' && failing !== undefined)
+    return [
+      `${seed}; ${BOOTSTRAP_TEXT} ran up to its step ${reached.step}, which failed:`,
+      numberedStep(reached.step, told(failing)),
+    ];
   return [
-    `deployment seed ${deploymentSeed}; after the bootstrap (steps 1 to ${BOOTSTRAP.length}: alice, bob, carol ` +
-      'in G1, alice and bob in G2, each group with an active key, synced):',
+    `${seed}; after ${BOOTSTRAP_TEXT}:`,
     // Numbered on from the bootstrap, as the invariants' messages number them ("step 22 (…)").
-    ...said.map((text, i) => `  ${String(stepNumber(i)).padStart(3)}. ${text}`),
-    `  then: convergence (publish, sync, resync the blocked and the unacknowledged)`,
+    ...said.map((text, i) => numberedStep(stepNumber(i), text)),
+    ...(reached.phase === 'convergence'
+      ? ['  then: convergence (publish, sync, resync the blocked and the unacknowledged)']
+      : []),
   ];
 }
 
@@ -374,11 +465,13 @@ function describeFailure(
   path: string,
   steps: readonly CommandSpec[],
   deploymentSeed: number,
-  told?: (spec: CommandSpec) => string,
+  reached: Reach,
+  told: (spec: CommandSpec) => string = describe,
 ): SuiteFailure {
   const invariant = invariantOf(error);
   // Read once, in order: the run's words of a command that ran twice are taken in turn.
-  const said = steps.map((s) => (told === undefined ? describe(s) : told(s)));
+  const said = steps.map(told);
+  const scenario = scenarioLines(said, deploymentSeed, reached, told);
   const message = error instanceof Error ? error.message : String(error);
   const lines = [
     `${options.suite}: ${invariant ? `invariant ${invariant} broke` : 'a run failed'}` +
@@ -388,7 +481,7 @@ function describeFailure(
         (options.mutant ? '' : ': replay with npx vitest run properties/deployment/deployment.properties.test.ts')
       : `replay with: SEKEY_SEED=${seed} SEKEY_PATH="${path}"` +
         (options.mutant ? '' : ' npx vitest run properties/deployment/deployment.properties.test.ts'),
-    ...scenarioLines(said, deploymentSeed),
+    ...scenario,
     message,
   ];
   let reproduction: string | null = null;
@@ -398,7 +491,19 @@ function describeFailure(
     writeFileSync(reproduction, reproductionFile(options, invariant, steps, deploymentSeed, lines));
     lines.push(`reproduction written to ${reproduction} (npx vitest run -c properties/deployment/repro.config.ts)`);
   }
-  return { invariant, message, seed, path, steps, said, deploymentSeed, report: lines.join('\n'), reproduction };
+  return {
+    invariant,
+    message,
+    seed,
+    path,
+    steps,
+    said,
+    deploymentSeed,
+    reached: { ...reached },
+    scenario,
+    report: lines.join('\n'),
+    reproduction,
+  };
 }
 
 /**
