@@ -13,6 +13,7 @@ import { STOP_SIGNALS, onStopSignal } from './interrupt.ts';
 import type { StopSignal } from './interrupt.ts';
 import { formatElapsed, ProgressView } from '../../impl/cli/progressView.ts';
 import { progressText } from './progressView.ts';
+import type { ReplayMode } from './progressView.ts';
 import { SETTLE_MS, runBatch, settleMessage } from './runBatch.ts';
 import type { ActiveBatch, BatchResult } from './runBatch.ts';
 import { statisticsOf } from './statistics.ts';
@@ -133,6 +134,8 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
   const rowsOf = (counts: ReadonlyMap<string, SuiteCount>) =>
     options.suites.map((s) => counts.get(s.name) ?? emptyCount(s.name));
   let active: ActiveBatch | null = null;
+  // A replay ends on its case, shrinking nothing, unless told to shrink on (--shrink).
+  const replay: ReplayMode = options.path === undefined ? 'none' : options.shrink ? 'replayAndShrink' : 'replay';
   // A stop that waits for the counterexamples being shrunk: if the batch ends first (its last property
   // was the one shrinking), the run still closes as stopped, with the signal's exit code.
   let stopped: StopSignal | null = null;
@@ -145,7 +148,7 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
       closeSingle(rowsOf(live), [], options, io, start, signal);
     },
     (signal) => {
-      const wait = settleShrinking(active, signal, view, io);
+      const wait = settleShrinking(active, signal, view, io, replay === 'replay');
       if (wait !== null) stopped = signal;
       return wait;
     },
@@ -168,9 +171,7 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
       (live) => {
         const now = Date.now();
         first ??= now;
-        // A replay ends on its case, shrinking nothing, unless told to shrink on (--shrink).
-        const replaying = options.path !== undefined && !options.shrink;
-        view.show(progressText([...live.values()], now - start, now - first, null, replaying));
+        view.show(progressText([...live.values()], now - start, now - first, null, replay));
       },
       (now) => {
         active = now;
@@ -183,17 +184,21 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
   return closeSingle(rowsOf(result.counts), result.errors, options, io, start, stopped);
 }
 
-/** On a stop: the wait for the counterexamples `active` is shrinking, said on stderr; null when none. */
+/**
+ * On a stop: the wait for the counterexamples `active` is shrinking (or, `replaying`, the one it
+ * replayed: `settleMessage`), said on stderr; null when none.
+ */
 function settleShrinking(
   active: ActiveBatch | null,
   signal: StopSignal,
   view: ProgressView,
   io: RunnerIo,
+  replaying: boolean,
 ): Promise<void> | null {
   const settling = active?.settle(SETTLE_MS[signal]) ?? null;
   if (settling === null) return null;
   view.clear();
-  io.stderr.write(`${settleMessage(settling.shrinking, signal)}\n`);
+  io.stderr.write(`${settleMessage(settling.shrinking, signal, replaying)}\n`);
   return settling.ended;
 }
 

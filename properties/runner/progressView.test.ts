@@ -24,12 +24,24 @@ describe('the progress line', () => {
   });
 
   test('a replay (--path without --shrink) says it replays a counterexample, before its case fails and after', () => {
-    const replay = [countOf('kmsImpl', { planned: 1, runsSeen: 1, operationsSeen: 3 })];
-    const failing = [countOf('kmsImpl', { planned: 1, runsSeen: 1, operationsSeen: 3, shrinking: ['a'] })];
+    // The property planned its CI runs (100); the replay runs one case, shrinks none: no time left to give.
+    const replay = [countOf('kmsImpl', { planned: 100, runsSeen: 1, operationsSeen: 3 })];
+    const failing = [countOf('kmsImpl', { planned: 100, runsSeen: 1, operationsSeen: 3, shrinking: ['a'] })];
     for (const counts of [replay, failing])
-      expect(progressText(counts, 14_000, 2_000, null, true)).toBe(
-        'kmsImpl: replaying a counterexample · 1 runs · 3 ops, 2/s · 14s elapsed, ≥0s left · kmsImpl 1',
+      expect(progressText(counts, 14_000, 2_000, null, 'replay')).toBe(
+        'kmsImpl: replaying a counterexample · 1 runs · 3 ops, 2/s · 14s elapsed · kmsImpl 1',
       );
+  });
+
+  test('a replay that shrinks on (--shrink) says it shrinks once its case failed, and gives no time left', () => {
+    const replay = [countOf('kmsImpl', { planned: 100, runsSeen: 1, operationsSeen: 3 })];
+    expect(progressText(replay, 14_000, 2_000, null, 'replayAndShrink')).toBe(
+      '1 runs · 3 ops, 2/s · 14s elapsed · kmsImpl 1',
+    );
+    const shrinking = [countOf('kmsImpl', { planned: 100, runsSeen: 9, operationsSeen: 30, shrinking: ['a'] })];
+    expect(progressText(shrinking, 14_000, 2_000, null, 'replayAndShrink')).toBe(
+      'kmsImpl: shrinking a counterexample · 9 runs · 30 ops, 15/s · 14s elapsed · kmsImpl 9',
+    );
   });
 
   test('a campaign shows its budget left; nothing run yet shows no estimate', () => {

@@ -3,7 +3,9 @@
  * operations per second and time left, after the suites shrinking a counterexample, if any (a wait
  * of minutes in which runs stand still would read as a hang). Time left is the campaign budget remaining, or, for a
  * single pass, the runs still planned by the properties that have started at the current rate: a
- * lower bound (properties not started yet are not known), shown with `≥`.
+ * lower bound (properties not started yet are not known), shown with `≥`. A replay (`--path`) shows
+ * none: it runs its one case (and, with `--shrink`, as many shrinking runs as it takes), not the
+ * runs a pass plans.
  * @module
  */
 import { formatElapsed } from '../../impl/cli/progressView.ts';
@@ -11,18 +13,25 @@ import type { SuiteCount } from './tally.ts';
 import { thousands } from './table.ts';
 
 /**
+ * How a run goes about a counterexample's path: not at all (a pass or a campaign), or replaying it
+ * (`--path`), ending on its case (`replay`) or shrinking on from it (`replayAndShrink`, `--shrink`).
+ */
+export type ReplayMode = 'none' | 'replay' | 'replayAndShrink';
+
+/**
  * The text of the progress line, `elapsedMs` after the start and `runningMs` after the first run
  * was reported (the rates leave out vitest's start-up), most telling first for narrow terminals.
- * With `replaying` (a `--path` replay without `--shrink`), the suites say they replay a
+ * In a `replay` (a `--path` replay without `--shrink`), the suites say they replay a
  * counterexample, all along: the replayed case failing is no counterexample found, and nothing
- * shrinks after it (the replay ends on it), where "shrinking a counterexample" would say both.
+ * shrinks after it (the replay ends on it), where "shrinking a counterexample" would say both. A
+ * replay of either kind gives no time left: the runs its properties planned are not what it runs.
  */
 export function progressText(
   counts: readonly SuiteCount[],
   elapsedMs: number,
   runningMs: number,
   budget: { readonly endsAt: number; readonly now: number } | null,
-  replaying = false,
+  replay: ReplayMode = 'none',
 ): string {
   const runs = counts.reduce((a, c) => a + c.runsSeen, 0);
   const operations = counts.reduce((a, c) => a + c.operationsSeen, 0);
@@ -30,13 +39,15 @@ export function progressText(
   const seconds = runningMs / 1000;
   const perSecond = seconds > 0 ? Math.round(operations / seconds) : 0;
   let left: string;
-  if (budget) left = `${formatElapsed(budget.endsAt - budget.now)} left`;
-  else if (runs === 0 || seconds === 0) left = 'time left unknown';
-  else left = `≥${formatElapsed(((planned - runs) * runningMs) / runs)} left`;
+  if (budget) left = `, ${formatElapsed(budget.endsAt - budget.now)} left`;
+  else if (replay !== 'none') left = '';
+  else if (runs === 0 || seconds === 0) left = ', time left unknown';
+  else left = `, ≥${formatElapsed(((planned - runs) * runningMs) / runs)} left`;
   const perSuite = counts.map((c) => `${c.suite} ${thousands(c.runsSeen)}`).join(' · ');
   const rate = `${thousands(operations)} ops, ${thousands(perSecond)}/s`;
+  const replaying = replay === 'replay';
   const shrinking = counts.filter((c) => replaying || c.shrinking.length > 0).map((c) => c.suite);
   const doing = replaying ? 'replaying a counterexample' : 'shrinking a counterexample';
   const found = shrinking.length === 0 ? '' : `${shrinking.join(', ')}: ${doing} · `;
-  return `${found}${thousands(runs)} runs · ${rate} · ${formatElapsed(elapsedMs)} elapsed, ${left} · ${perSuite}`;
+  return `${found}${thousands(runs)} runs · ${rate} · ${formatElapsed(elapsedMs)} elapsed${left} · ${perSuite}`;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { TestModule } from 'vitest/node';
-import { verdicts } from './runBatch.ts';
+import { settleMessage, verdicts } from './runBatch.ts';
 import type { Suite } from './suites.ts';
 import type { SuiteCount } from './tally.ts';
 
@@ -86,5 +86,24 @@ describe("vitest's verdicts on a batch", () => {
     const none = new Map<string, SuiteCount>();
     expect(verdicts([], [kms], none, crash)).toEqual([]);
     expect(none.get('kms')?.failures).toBe(1);
+  });
+});
+
+describe('what a stop that waits says', () => {
+  const shrinking = [{ suite: 'kms', test: 'D > first' }];
+
+  test('while counterexamples shrink: each ends at its next run with what it shrank so far', () => {
+    expect(settleMessage(shrinking, 'SIGINT')).toBe(
+      'SIGINT: keeping the counterexamples being shrunk (kms: "first"): each property ends at its next run with ' +
+        'what it shrank so far (at most 1m00s; Ctrl-C again stops at once and loses them)',
+    );
+  });
+
+  test('in a replay (--path without --shrink): the case replayed is reported, nothing was being shrunk', () => {
+    expect(settleMessage(shrinking, 'SIGINT', true)).toBe(
+      'SIGINT: waiting for the report of the counterexample replayed (kms: "first"): a replay ends on its case and ' +
+        'shrinks nothing (at most 1m00s; Ctrl-C again stops at once and loses it)',
+    );
+    expect(settleMessage(shrinking, 'SIGTERM', true)).toMatch(/\(at most 5s; another signal stops at once/);
   });
 });

@@ -162,13 +162,23 @@ export interface Shrinking {
   readonly test: string;
 }
 
-/** What a stop that waits for `shrinking` says (Ctrl-C again, or another signal, ends the wait). */
-export function settleMessage(shrinking: readonly Shrinking[], signal: StopSignal): string {
+/**
+ * What a stop that waits for `shrinking` says (Ctrl-C again, or another signal, ends the wait). In a
+ * `replaying` run (`--path` without `--shrink`) they are the replayed counterexample, which ends on its
+ * case and shrinks nothing: the wait is for its report, and "being shrunk" would say otherwise.
+ */
+export function settleMessage(shrinking: readonly Shrinking[], signal: StopSignal, replaying = false): string {
   const which = shrinking.map((s) => `${s.suite}: "${ownName(s.test)}"`).join('; ');
   const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'another signal';
+  const most = `at most ${formatElapsed(SETTLE_MS[signal])}`;
+  if (replaying)
+    return (
+      `${signal}: waiting for the report of the counterexample replayed (${which}): a replay ends on its case and ` +
+      `shrinks nothing (${most}; ${again} stops at once and loses it)`
+    );
   return (
     `${signal}: keeping the counterexamples being shrunk (${which}): each property ends at its next run ` +
-    `with what it shrank so far (at most ${formatElapsed(SETTLE_MS[signal])}; ${again} stops at once and loses them)`
+    `with what it shrank so far (${most}; ${again} stops at once and loses them)`
   );
 }
 

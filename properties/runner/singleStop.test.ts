@@ -70,3 +70,15 @@ test('a stop that waited closes as stopped, with the signal’s code, when the b
   expect(stdout.text()).toMatch(/^stopped by SIGINT \(/m);
   expect(stdout.text()).not.toMatch(/FAILED/);
 });
+
+test('a replay stopped while its case is reported says it waits for that report, not for a shrink', async () => {
+  const [stdout, stderr] = [sink(), sink()];
+  const replay = ['--suite', 'kms', '--seed', '42', '--path', '3:1', '--test', 'first'];
+  expect(await main(replay, { stdout, stderr })).toBe(130);
+  expect(stderr.text()).toMatch(/^SIGINT: waiting for the report of the counterexample replayed \(kms: "first"\)/m);
+  expect(stderr.text()).not.toMatch(/being shrunk/);
+  // With --shrink, the replay shrinks on from its case: what it waits for is being shrunk.
+  const [out2, err2] = [sink(), sink()];
+  expect(await main([...replay, '--shrink'], { stdout: out2, stderr: err2 })).toBe(130);
+  expect(err2.text()).toMatch(/^SIGINT: keeping the counterexamples being shrunk \(kms: "first"\)/m);
+});
