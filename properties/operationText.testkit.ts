@@ -7,6 +7,7 @@
  * Test support only.
  * @module
  */
+import { count } from '../impl/cli/format.ts';
 import { applyOperation, operationTime } from '../model/kms.ts';
 import type { KmsOperation } from '../model/kms.ts';
 import { compareIds, keyStateOf } from '../model/kmsState.ts';
@@ -56,7 +57,7 @@ export function offsetText(now: number, start: number): string {
 }
 
 function policyText(p: GroupPolicy): string {
-  return `at most ${p.maxKeys} keys, ${p.algorithm}, keys for ${durationText(p.defaultCryptoperiodMs)}`;
+  return `at most ${count(p.maxKeys, 'key')}, ${p.algorithm}, keys for ${durationText(p.defaultCryptoperiodMs)}`;
 }
 
 /** One operation in words, without its time. */

@@ -84,7 +84,7 @@ export function json(value: unknown): string {
   return text.replace(/[\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** `n` and the noun, plural unless `n` is 1: `1 key`, `4 keys`. */
-export function count(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+/** `n` and the noun, plural unless `n` is 1: `1 key`, `4 keys`; `plural` for a noun not made so by an s (`batches`). */
+export function count(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { USAGE, parseRunnerArgs } from './args.ts';
-import { EXIT, describeFailures, exitCodeOf, main, seedList } from './main.ts';
+import { EXIT, campaignLine, describeFailures, exitCodeOf, main, seedList } from './main.ts';
 import { countOf, sink } from './fixtures.testkit.ts';
 import type { DoneLine } from './progressLine.ts';
 
@@ -122,4 +122,19 @@ describe('failures in words', () => {
 test('a campaign closing line names its first seeds, not all of a long campaign', () => {
   expect(seedList([3, -7])).toBe('seeds 3, -7');
   expect(seedList([1, 2, 3, 4, 5, 6, 7, 8])).toBe('seeds 1, 2, 3, 4, 5 and 3 more in summary.json');
+});
+
+describe("a campaign's closing line", () => {
+  const batch = (seed: number) => ({ index: 0, seed, runs: 600, operations: 18_000, failures: 0 });
+
+  test('its batches, one said as one, and its runs and operations', () => {
+    const one = { campaign: 'nightly', shard: '1/4', batches: [batch(42)] };
+    expect(campaignLine(one, 1200, 36_000, 1_800_000)).toBe(
+      'campaign nightly shard 1/4: 1 batch (seeds 42), 1,200 runs, 36,000 operations in 30m00s',
+    );
+    const two = { ...one, batches: [batch(42), batch(7)] };
+    expect(campaignLine(two, 1200, 36_000, 1_800_000)).toMatch(
+      /^campaign nightly shard 1\/4: 2 batches \(seeds 42, 7\)/,
+    );
+  });
 });

@@ -11,6 +11,7 @@ import { replayCommand } from './replayCommand.ts';
 import type { CampaignSummary } from './campaign.ts';
 import { STOP_SIGNALS, onStopSignal } from './interrupt.ts';
 import type { StopSignal } from './interrupt.ts';
+import { count } from '../../impl/cli/format.ts';
 import { formatElapsed, ProgressView } from '../../impl/cli/progressView.ts';
 import { progressText } from './progressView.ts';
 import type { ReplayMode } from './progressView.ts';
@@ -285,6 +286,23 @@ export function seedList(seeds: readonly number[], shown = 5): string {
   return `seeds ${seeds.slice(0, shown).join(', ')} and ${seeds.length - shown} more in summary.json`;
 }
 
+/**
+ * A campaign's closing line: `campaign nightly shard 1/4: 1 batch (seeds 42), 1,200 runs, 36,000
+ * operations in 30m00s`.
+ */
+export function campaignLine(
+  summary: Pick<CampaignSummary, 'campaign' | 'shard' | 'batches'>,
+  runs: number,
+  operations: number,
+  elapsedMs: number,
+): string {
+  return (
+    `campaign ${summary.campaign} shard ${summary.shard}: ${count(summary.batches.length, 'batch', 'batches')} ` +
+    `(${seedList(summary.batches.map((b) => b.seed))}), ${thousands(runs)} runs, ` +
+    `${thousands(operations)} operations in ${formatElapsed(elapsedMs)}`
+  );
+}
+
 /** The closing output of a campaign, ended or stopped by a signal; returns the exit code. */
 function closeCampaign(
   summary: CampaignSummary,
@@ -304,11 +322,7 @@ function closeCampaign(
   io.stdout.write(`${formatTable(totals, { campaign: summary.folder })}\n\n`);
   const runs = totals.reduce((a, c) => a + c.runs, 0);
   const operations = totals.reduce((a, c) => a + c.operations, 0);
-  io.stdout.write(
-    `campaign ${summary.campaign} shard ${summary.shard}: ${summary.batches.length} batches ` +
-      `(${seedList(summary.batches.map((b) => b.seed))}), ${thousands(runs)} runs, ` +
-      `${thousands(operations)} operations in ${formatElapsed(Date.now() - start)}\n`,
-  );
+  io.stdout.write(`${campaignLine(summary, runs, operations, Date.now() - start)}\n`);
   for (const f of summary.failures) {
     io.stdout.write(
       `${f.suite}: "${f.test}" failed in batch ${f.batch}${f.seed === null ? '' : ` (seed ${f.seed})`}\n`,

@@ -29,14 +29,14 @@ describe('the progress line', () => {
     const failing = [countOf('kmsImpl', { planned: 100, runsSeen: 1, operationsSeen: 3, shrinking: ['a'] })];
     for (const counts of [replay, failing])
       expect(progressText(counts, 14_000, 2_000, null, 'replay')).toBe(
-        'kmsImpl: replaying a counterexample · 1 runs · 3 ops, 2/s · 14s elapsed · kmsImpl 1',
+        'kmsImpl: replaying a counterexample · 1 run · 3 ops, 2/s · 14s elapsed · kmsImpl 1',
       );
   });
 
   test('a replay that shrinks on (--shrink) says it shrinks once its case failed, and gives no time left', () => {
     const replay = [countOf('kmsImpl', { planned: 100, runsSeen: 1, operationsSeen: 3 })];
     expect(progressText(replay, 14_000, 2_000, null, 'replayAndShrink')).toBe(
-      '1 runs · 3 ops, 2/s · 14s elapsed · kmsImpl 1',
+      '1 run · 3 ops, 2/s · 14s elapsed · kmsImpl 1',
     );
     const shrinking = [countOf('kmsImpl', { planned: 100, runsSeen: 9, operationsSeen: 30, shrinking: ['a'] })];
     expect(progressText(shrinking, 14_000, 2_000, null, 'replayAndShrink')).toBe(

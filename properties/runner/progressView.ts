@@ -9,6 +9,7 @@
  * @module
  */
 import { formatElapsed } from '../../impl/cli/progressView.ts';
+import { count } from '../../impl/simulation/chartScale.ts';
 import type { SuiteCount } from './tally.ts';
 import { thousands } from './table.ts';
 
@@ -49,5 +50,5 @@ export function progressText(
   const shrinking = counts.filter((c) => replaying || c.shrinking.length > 0).map((c) => c.suite);
   const doing = replaying ? 'replaying a counterexample' : 'shrinking a counterexample';
   const found = shrinking.length === 0 ? '' : `${shrinking.join(', ')}: ${doing} · `;
-  return `${found}${thousands(runs)} runs · ${rate} · ${formatElapsed(elapsedMs)} elapsed${left} · ${perSuite}`;
+  return `${found}${count(runs, 'run')} · ${rate} · ${formatElapsed(elapsedMs)} elapsed${left} · ${perSuite}`;
 }
