@@ -3,10 +3,12 @@
  * deployment (4 users, 2 groups, 5 days) run in-process and once as the executable, checked for
  * its exit code, a valid `report.json` read back from disk (`validateSimulationReport`: every
  * field, figures consistent), a well-formed `report.html` with every chart, the `--json` summary,
- * determinism for a seed, and the hostile profile ending without violations.
+ * determinism for a seed, and the hostile profile ending without violations. And interrupted: by
+ * Ctrl-C, by a hang-up it goes on from (its output to pipes), and by a hang-up of the terminal it runs
+ * in (a pseudo-terminal from util-linux `script`), which abandons it.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { findAll, parseMarkup } from '../simulation/parseMarkup.testkit.ts';
@@ -22,6 +24,38 @@ afterAll(removeTempDirs);
 
 const SMALL = ['--users', '4', '--groups', '2', '--days', '5'];
 const CHARTS = Object.keys(REPORT_CHARTS);
+
+/**
+ * util-linux `script`, which runs a command in a pseudo-terminal of its own (`-c`), quietly (`-q`),
+ * passing its output on as it comes (`-f`) and ending with the command's exit status (`-e`). Another
+ * `script` (BSD's, busybox's) takes other options.
+ */
+const UTIL_LINUX_SCRIPT = /util-linux/.test(spawnSync('script', ['--version'], { encoding: 'utf8' }).stdout ?? '');
+
+/** `text` as one word for `sh`. */
+function shellWord(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}
+
+/** Waits until `done()`, looking every 50 ms; fails after `ms` saying it waited for `what` (and `detail()`). */
+async function until(done: () => boolean, what: string, detail: () => string, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`waited ${ms / 1000} s for ${what}; ${detail()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Whether process `pid` is alive (a zombie, ended but not yet reaped, counts as ended). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
+  return !/^\d+ \(.*\) Z /.test(stat);
+}
 
 /** The report without the host's part, the only one that may differ between runs. */
 function withoutHost(report: SimulationReport): Omit<SimulationReport, 'host'> {
@@ -110,7 +144,7 @@ describe('sekey simulate on the real engine', { timeout: 600_000 }, () => {
     const built = await transpileForChild(join(tempDir(), 'sekey'));
     // SIGHUP: its input and output are pipes, not the terminal that hung up (as under nohup): it says so
     // and goes on, and a Ctrl-C then stops it. A hang-up while it uses a terminal abandons it (129):
-    // `interrupts.test.ts`.
+    // `interrupts.test.ts`, and the next test, in a pseudo-terminal.
     for (const hangup of [false, true]) {
       const signal = 'SIGINT';
       const code = 130;
@@ -148,6 +182,79 @@ describe('sekey simulate on the real engine', { timeout: 600_000 }, () => {
       expect(existsSync(join(cwd, 'made')), signal).toBe(false);
     }
   });
+
+  // The hang-up that ends a command: its terminal closed while it runs there. `interrupts.test.ts` judges
+  // `hangupEndsCommand` on each stream; this runs the executable in a pseudo-terminal and hangs it up.
+  test.skipIf(!UTIL_LINUX_SCRIPT)(
+    'a hang-up of the terminal it runs in abandons it: exit 129, no folder left (needs util-linux script)',
+    async () => {
+      const built = await transpileForChild(join(tempDir(), 'sekey'));
+      // Two hang-ups: SIGHUP sent to sekey, its terminal still there (it says so, and `script -e` passes
+      // on its exit status); and the terminal closed (`script` killed: the kernel hangs up the
+      // pseudo-terminal and sends SIGHUP to sekey, its session's leader), where no one hears it.
+      for (const how of ['SIGHUP sent', 'terminal closed'] as const) {
+        const cwd = tempDir();
+        const tmp = join(cwd, 'tmp');
+        mkdirSync(tmp);
+        const out = join(cwd, 'made', 'out');
+        // The exit code sekey ends with, kept in a file: once its terminal is gone, nothing else tells it.
+        const exitFile = join(cwd, 'exit-code');
+        const recorder = join(cwd, 'recordExit.mjs');
+        writeFileSync(
+          recorder,
+          "import { writeFileSync } from 'node:fs';\n" +
+            `process.on('exit', (code) => writeFileSync(${JSON.stringify(exitFile)}, String(code)));\n`,
+        );
+        const sekeyLine = [process.execPath, '--import', recorder, join(built, 'impl/cli/sekey.js'), 'simulate']
+          .concat(['--users', '4', '--groups', '2', '--days', '3000', '--out', out])
+          .map(shellWord)
+          .join(' ');
+        // The shell says its process ID, then becomes sekey (exec): sekey leads the terminal's session.
+        const child = spawn('script', ['-qfec', `echo "sekey pid $$"; exec ${sekeyLine}`, '/dev/null'], {
+          cwd,
+          env: { PATH: process.env['PATH'] ?? '', TMPDIR: tmp, SHELL: '/bin/sh' },
+        });
+        let terminal = '';
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+          terminal += chunk;
+        });
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+          terminal += chunk;
+        });
+        // Its exit status once it ended (sekey's, by `-e`).
+        let scriptStatus: number | null | undefined;
+        child.on('close', (status) => {
+          scriptStatus = status;
+        });
+        const said = () => `the terminal showed: ${JSON.stringify(terminal.slice(-600))}`;
+        let pid = 0;
+        try {
+          await until(() => /sekey pid (\d+)/.test(terminal), "sekey's process ID", said);
+          pid = Number(/sekey pid (\d+)/.exec(terminal)?.[1]);
+          // Under way: its deployment exists (its temporary folder), and it has drawn its progress line.
+          await until(() => readdirSync(tmp).length > 0 && terminal.includes('simulating'), 'the run to start', said);
+          if (how === 'SIGHUP sent') {
+            process.kill(pid, 'SIGHUP');
+            // Ended, or said it goes on (as it does with its output to files only): then it fails below, at once.
+            await until(() => scriptStatus !== undefined || terminal.includes(HANGUP_IGNORED), 'sekey to end', said);
+            expect(scriptStatus, said()).toBe(129);
+            expect(terminal).toContain('sekey: interrupted (SIGHUP) before anything was changed');
+          } else {
+            child.kill('SIGKILL');
+            await until(() => !alive(pid), 'sekey to end once its terminal closed', said);
+          }
+          expect(readFileSync(exitFile, 'utf8'), `${how}: ${said()}`).toBe('129');
+          // Abandoned between two simulated days: no report, and nothing left of the run.
+          expect(terminal).not.toMatch(/^Report: /m);
+          expect(readdirSync(tmp), how).toEqual([]);
+          expect(existsSync(join(cwd, 'made')), how).toBe(false);
+        } finally {
+          if (pid !== 0 && alive(pid)) process.kill(pid, 'SIGKILL');
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        }
+      }
+    },
+  );
 
   test('a report path taken by a folder is refused before the run, and before either file is written', async () => {
     const cwd = tempDir();
