@@ -7,6 +7,7 @@
  * @module
  */
 import type { MountReport } from '../device/keyStore.ts';
+import { count } from '../impl/simulation/chartScale.ts';
 
 /** One step of a workload, its ID as drawn. */
 export type Step =
@@ -53,16 +54,14 @@ export function repairsText(report: MountReport | undefined): string[] {
   return said.flatMap(([, text]) => text(report) ?? []);
 }
 
-const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
-
 /** What each field of a mount's report says it repaired, or null when it repaired nothing. */
 const REPAIRS: { readonly [K in keyof MountReport]-?: (report: MountReport) => string | null } = {
   erasedSectors: (r) => (r.erasedSectors.length > 0 ? `erased sector(s) ${r.erasedSectors.join(', ')}` : null),
   rolledBackCompaction: (r) => (r.rolledBackCompaction ? 'rolled a compaction back' : null),
   completedCompaction: (r) => (r.completedCompaction ? 'completed a compaction' : null),
-  scrubbedSlots: (r) => (r.scrubbedSlots > 0 ? `scrubbed ${plural(r.scrubbedSlots, 'torn slot')}` : null),
+  scrubbedSlots: (r) => (r.scrubbedSlots > 0 ? `scrubbed ${count(r.scrubbedSlots, 'torn slot')}` : null),
   duplicatesResolved: (r) =>
-    r.duplicatesResolved > 0 ? `resolved ${plural(r.duplicatesResolved, 'duplicate ID')}` : null,
+    r.duplicatesResolved > 0 ? `resolved ${count(r.duplicatesResolved, 'duplicate ID')}` : null,
 };
 
 /** The IDs of a store's contents: `{0,3,5}`. */

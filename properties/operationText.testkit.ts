@@ -7,7 +7,7 @@
  * Test support only.
  * @module
  */
-import { count } from '../impl/cli/format.ts';
+import { count } from '../impl/simulation/chartScale.ts';
 import { applyOperation, operationTime } from '../model/kms.ts';
 import type { KmsOperation } from '../model/kms.ts';
 import { compareIds, keyStateOf } from '../model/kmsState.ts';

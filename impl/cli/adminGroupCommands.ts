@@ -8,7 +8,8 @@ import type { AdminCommand } from './adminCommand.ts';
 import { asking } from './adminCommand.ts';
 import { UsageError } from './args.ts';
 import { durationValue, positiveInteger } from './argValues.ts';
-import { count, fields, ids, json, quoted, table } from './format.ts';
+import { fields, ids, json, quoted, table } from './format.ts';
+import { count } from '../simulation/chartScale.ts';
 
 /** The group and membership commands. */
 export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { displayWidth, padDisplay } from './displayWidth.ts';
-import { count, fields, json, printable, quoted, table, terminalSafe } from './format.ts';
+import { fields, json, printable, quoted, table, terminalSafe } from './format.ts';
 import { reportError } from './reportError.ts';
 import type { CliIo } from './cliIo.ts';
 
@@ -70,12 +70,5 @@ describe('output safety', () => {
     expect(lines).toEqual(['ID  NAME      GROUPS', 'U1  山田太郎  G1', 'U2  bob 🔑    G1', 'U3  eve\\nU9   -']);
     const column = lines.map((l) => displayWidth(l.slice(0, l.lastIndexOf(' ') + 1)));
     expect(new Set(column).size).toBe(1);
-  });
-});
-
-describe('counts', () => {
-  test('the noun plural unless one, made with an s or given', () => {
-    expect([count(1, 'key'), count(0, 'key'), count(4, 'key')]).toEqual(['1 key', '0 keys', '4 keys']);
-    expect([count(1, 'batch', 'batches'), count(2, 'batch', 'batches')]).toEqual(['1 batch', '2 batches']);
   });
 });

@@ -83,8 +83,3 @@ export function json(value: unknown): string {
   const text = JSON.stringify(value, hex, 2);
   return text.replace(/[\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
-
-/** `n` and the noun, plural unless `n` is 1: `1 key`, `4 keys`; `plural` for a noun not made so by an s (`batches`). */
-export function count(n: number, noun: string, plural = `${noun}s`): string {
-  return `${n} ${n === 1 ? noun : plural}`;
-}

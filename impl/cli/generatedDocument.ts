@@ -9,7 +9,8 @@ import { Args } from './args.ts';
 import { CliError } from './cliError.ts';
 import type { CliIo } from './cliIo.ts';
 import type { GlobalFlags } from './commandLine.ts';
-import { count, json } from './format.ts';
+import { json } from './format.ts';
+import { count } from '../simulation/chartScale.ts';
 import { makeFolders } from '../host/makeFolders.ts';
 
 /** Whether `dir` is the root of a clone of SEkey-TS (its package and its sources). */

@@ -203,7 +203,7 @@ export function violationLines(report: SimulationReport, paths: ReportPaths): st
   const shown = report.violationDetails.slice(0, VIOLATIONS_SHOWN);
   const more = n - shown.length;
   return [
-    `sekey simulate: ${formatNumber(n)} invariant violation${n === 1 ? '' : 's'}: see ${paths.html}`,
+    `sekey simulate: ${count(n, 'invariant violation')}: see ${paths.html}`,
     ...shown.map((v) => `  ${violationLine(v)}`),
     ...(more > 0 ? [`  and ${formatNumber(more)} more in ${paths.json}`] : []),
   ];
@@ -249,7 +249,7 @@ export class InvalidReport extends Error {
     const n = problems.length;
     const more = n > PROBLEMS_SHOWN ? `; and ${n - PROBLEMS_SHOWN} more` : '';
     super(
-      `the simulation's report fails validation, not written (${n} problem${n === 1 ? '' : 's'}): ` +
+      `the simulation's report fails validation, not written (${count(n, 'problem')}): ` +
         `${problems.slice(0, PROBLEMS_SHOWN).join('; ')}${more}`,
     );
     this.name = 'InvalidReport';

@@ -16,7 +16,8 @@ import { UsageError } from './args.ts';
 import { CliError } from './cliError.ts';
 import { idList } from './argValues.ts';
 import type { CliIo } from './cliIo.ts';
-import { bytes, count, ids, json, quoted, table, when } from './format.ts';
+import { bytes, ids, json, quoted, table, when } from './format.ts';
+import { count } from '../simulation/chartScale.ts';
 import { formatDuration } from './durations.ts';
 import { NEW_PIN_ENV, newPinValue } from './pinCommands.ts';
 

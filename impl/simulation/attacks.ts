@@ -8,6 +8,7 @@
  * generates these attacks at random; `sekey simulate`'s hostile profile runs them a few times a day.
  * @module
  */
+import { count } from './chartScale.ts';
 import { DAY_MS } from './time.ts';
 import { Deployment } from './deployment.ts';
 import type { DeviceFactory } from './deployment.ts';
@@ -181,7 +182,7 @@ export async function runAttack(
   };
   // A file as a reader of the share finds it: `updates/U1/000000000004.update`.
   const at = (name: string, where = stream) => `${where}/${name}`;
-  const sized = (bytes: Uint8Array) => `${bytes.length} byte${bytes.length === 1 ? '' : 's'}`;
+  const sized = (bytes: Uint8Array) => count(bytes.length, 'byte');
   const needed = pendingFilesNeeded(kind);
   if (pending.length < needed) {
     const files = `${isAck ? 'acknowledgement' : 'update file'}${pending.length === 1 ? '' : 's'}`;
@@ -268,7 +269,7 @@ export async function runAttack(
       longer.set(bytes);
       await r.share.write(stream, name, longer);
       const added = longer.length - bytes.length;
-      return taint(`appended ${added} byte${added === 1 ? '' : 's'} ${hex(mask)} to ${at(name)} (${sized(bytes)})`);
+      return taint(`appended ${count(added, 'byte')} ${hex(mask)} to ${at(name)} (${sized(bytes)})`);
     }
     case 'sdRollback':
       return sdRollback(r, user, pick, label, stats, soFar);
@@ -305,7 +306,7 @@ export function ordinal(n: number): string {
  * again since with other bytes (said so), else as one it saw there.
  */
 function recorded(r: Deployment, stream: string, [hash, bytes]: [string, Uint8Array], of: number): string {
-  const size = `${bytes.length} byte${bytes.length === 1 ? '' : 's'}`;
+  const size = count(bytes.length, 'byte');
   const name = r.wroteAs.get(stream)?.get(hash);
   if (name === undefined) return `a file of ${stream} not the system's (${size}, one of the ${of} it recorded there)`;
   const file = `${stream}/${name}`;

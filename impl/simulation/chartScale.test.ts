@@ -55,4 +55,8 @@ describe('count', () => {
       '12,345 users',
     ]);
   });
+
+  test('a plural an s does not make is given', () => {
+    expect([count(1, 'batch', 'batches'), count(2, 'batch', 'batches')]).toEqual(['1 batch', '2 batches']);
+  });
 });

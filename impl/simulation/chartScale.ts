@@ -34,9 +34,12 @@ export function formatNumber(n: number, decimals = 2): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: decimals });
 }
 
-/** `n` and its noun, singular for exactly one: `1 day`, `12,345 users`. */
-export function count(n: number, noun: string): string {
-  return `${formatNumber(n)} ${n === 1 ? noun : `${noun}s`}`;
+/**
+ * `n` and its noun, singular for exactly one: `1 day`, `12,345 users`; `plural` for a noun an s does
+ * not make plural (`count(2, 'batch', 'batches')`). The one way the project writes a count in words.
+ */
+export function count(n: number, noun: string, plural = `${noun}s`): string {
+  return `${formatNumber(n)} ${n === 1 ? noun : plural}`;
 }
 
 /** A tick label: `950`, `12k`, `3.5M`. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { chartSection } from './chartFrame.ts';
-import { formatNumber } from './chartScale.ts';
+import { count, formatNumber } from './chartScale.ts';
 import { element, type Markup, text } from './markup.ts';
 import { SIMULATION_INVARIANTS, type SimulationReport } from './simulationReport.ts';
 import { seriesColour } from './palette.ts';
@@ -39,9 +39,7 @@ export function verdictOf(report: SimulationReport): Verdict {
     return {
       kind: 'fail',
       word: 'FAIL',
-      sentence:
-        `${formatNumber(report.violations)} invariant violation${report.violations === 1 ? '' : 's'} ` +
-        `(${broken.join(', ') || 'see the details'}).`,
+      sentence: `${count(report.violations, 'invariant violation')} ` + `(${broken.join(', ') || 'see the details'}).`,
     };
   }
   const unchecked = names.filter((n) => tally(report, n).checks === 0);

@@ -11,7 +11,7 @@ import { replayCommand } from './replayCommand.ts';
 import type { CampaignSummary } from './campaign.ts';
 import { STOP_SIGNALS, onStopSignal } from './interrupt.ts';
 import type { StopSignal } from './interrupt.ts';
-import { count } from '../../impl/cli/format.ts';
+import { count } from '../../impl/simulation/chartScale.ts';
 import { formatElapsed, ProgressView } from '../../impl/cli/progressView.ts';
 import { progressText } from './progressView.ts';
 import type { ReplayMode } from './progressView.ts';
@@ -338,8 +338,7 @@ function closeCampaign(
   io.stdout.write(
     failed
       ? summary.failures.length > 0
-        ? `${summary.failures.length} failure${summary.failures.length === 1 ? '' : 's'} saved in ${summary.folder}/ ` +
-          '(summary.json)\n'
+        ? `${count(summary.failures.length, 'failure')} saved in ${summary.folder}/ ` + '(summary.json)\n'
         : `the campaign failed (above); what it covered is in ${summary.folder}/summary.json\n`
       : `no counterexample; coverage per suite in ${summary.folder}/summary.json\n`,
   );
