@@ -109,6 +109,40 @@ describe('KMS operations in words', () => {
     );
   });
 
+  test('the keys the model adds or changes on its own are said on the operation that did it', () => {
+    const policy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: DAY } as const;
+    let state: KmsState = EMPTY_KMS;
+    for (const op of [
+      { type: 'addUser', userId: 'U1', name: 'alice', now: START },
+      { type: 'addUser', userId: 'U2', name: 'bob', now: START },
+      { type: 'addGroup', groupId: 'G1', name: 'all', policy, now: START },
+      { type: 'addMember', groupId: 'G1', userId: 'U1', now: START },
+      { type: 'addMember', groupId: 'G1', userId: 'U2', now: START },
+      { type: 'addKey', groupId: 'G1', name: 'a', now: START },
+      { type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now: START } },
+    ] satisfies KmsOperation[]) {
+      const result = applyOperation(state, op);
+      if (!result.ok) throw result.error;
+      state = result.state;
+    }
+    const ops: KmsOperation[] = [
+      // The leaver held the active key: the model retires it and adds a replacement, which no line names.
+      { type: 'removeMember', groupId: 'G1', userId: 'U1', now: START + HOUR },
+      { type: 'addKey', groupId: 'G1', name: 'b', now: START + HOUR },
+      // A compromised active key: its own line says the event, the model's replacement is said after it.
+      { type: 'keyEvent', keyId: 'K2001', event: { type: 'COMPROMISE', now: START + HOUR } },
+      // Expiry at an operation's time is the model's doing too.
+      { type: 'renameUser', userId: 'U2', name: 'b', now: START + 2 * DAY },
+    ];
+    expect(sequenceText(ops, START, state).split('\n')).toEqual([
+      '1. +01:00:00.000  removeMember U1 from G1  (the model: K2000 now deactivated; new K2001 active until ' +
+        '+1d 01:00:00.000)',
+      '2. +01:00:00.000  addKey to G1 "b" → K2002',
+      '3. +01:00:00.000  K2001 COMPROMISE  (the model: new K2003 active until +1d 01:00:00.000)',
+      '4. +2d 00:00:00.000  renameUser U2 to "b"  (the model: K2003 now deactivated)',
+    ]);
+  });
+
   test('a model that throws is said, not thrown: the counterexample of a failing model is still reported', () => {
     const damaged = { ...EMPTY_KMS, keys: { K1: { id: 'K1' } } } as unknown as KmsState;
     const ops: KmsOperation[] = [

@@ -11,7 +11,7 @@ import { count } from '../impl/simulation/chartScale.ts';
 import { applyOperation, operationTime } from '../model/kms.ts';
 import type { KmsOperation } from '../model/kms.ts';
 import { compareIds, keyStateOf } from '../model/kmsState.ts';
-import type { GroupPolicy, KmsState } from '../model/kmsState.ts';
+import type { GroupPolicy, KeyRecord, KmsState } from '../model/kmsState.ts';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -104,9 +104,29 @@ export function timedOperationText(op: KmsOperation, start: number): string {
 }
 
 /**
+ * What the model did to keys beyond what the operation names: the keys it added itself (a leaver's
+ * or a compromised key's replacement) and the keys whose state it changed (retired with a leaver,
+ * expired at the operation's time), in ID order: `K2000 now deactivated; new K2001 active until
+ * +1d 00:00:00.000`. The operation's own key (an `addKey`'s, a key event's) is left out: its line says
+ * it. Without it, a counterexample could end on a key no line had brought into being.
+ */
+function keysChangedText(before: KmsState, after: KmsState, own: string | undefined, start: number): string {
+  const said: string[] = [];
+  for (const k of Object.values(after.keys).sort((a, b) => compareIds(a.id, b.id))) {
+    if (k.id === own) continue;
+    const was = before.keys[k.id];
+    if (was === undefined) said.push(`new ${keyText(k, start)}`);
+    else if (keyStateOf(was) !== keyStateOf(k)) said.push(`${k.id} now ${keyText(k, start).slice(k.id.length + 1)}`);
+  }
+  return said.join('; ');
+}
+
+/**
  * A sequence, one numbered line each (from 1, as the suites number operations in their messages).
  * With the state it starts `from`, each line also says what the model made of it: the ID of a key
- * added (`→ K2001`), or the refusal (`refused: IllegalTransition`), so that a reader need not run it.
+ * added (`→ K2001`), or the refusal (`refused: IllegalTransition`), and the keys the model added or
+ * changed on its own (`(the model: K2000 now deactivated; new K2001 active until …)`), so that a
+ * reader need not run it.
  */
 export function sequenceText(ops: readonly KmsOperation[], start: number, from?: KmsState): string {
   if (ops.length === 0) return '(no operation)';
@@ -126,13 +146,30 @@ export function sequenceText(ops: readonly KmsOperation[], start: number, from?:
           return `${String(i + 1).padStart(width)}. ${timedOperationText(op, start)}  (the model threw: ${error})`;
         }
         if (result.ok) {
-          state = result.state;
           if (op.type === 'addKey' && result.keyId !== undefined) outcome = ` → ${result.keyId}`;
+          const own = op.type === 'keyEvent' ? op.keyId : result.keyId;
+          const changed = keysChangedText(state, result.state, own, start);
+          if (changed !== '') outcome += `  (the model: ${changed})`;
+          state = result.state;
         } else outcome = `  (refused: ${result.error.code})`;
       }
       return `${String(i + 1).padStart(width)}. ${timedOperationText(op, start)}${outcome}`;
     })
     .join('\n');
+}
+
+/**
+ * A key and its state, with the end of its cryptoperiod while active or suspended (an offset from
+ * `start`): `K2001 active until +1d 00:00:00.000`, `K2000 deactivated`.
+ */
+function keyText(k: KeyRecord, start: number): string {
+  // `expiresAt` stays set after the key leaves `active`: "deactivated until" would be false, and
+  // a suspended key is not suspended until then (its cryptoperiod ends then, resumed or not).
+  const end = k.lifecycle.context.expiresAt;
+  const state = keyStateOf(k);
+  if (end === null || (state !== 'active' && state !== 'suspended')) return `${k.id} ${state}`;
+  const at = offsetText(end, start);
+  return state === 'active' ? `${k.id} active until ${at}` : `${k.id} suspended, cryptoperiod ending ${at}`;
 }
 
 /**
@@ -150,15 +187,7 @@ export function stateText(state: KmsState, start: number): string {
       const keys = Object.values(state.keys)
         .filter((k) => k.owner === g.id)
         .sort((a, b) => compareIds(a.id, b.id))
-        .map((k) => {
-          // `expiresAt` stays set after the key leaves `active`: "deactivated until" would be false, and
-          // a suspended key is not suspended until then (its cryptoperiod ends then, resumed or not).
-          const end = k.lifecycle.context.expiresAt;
-          const state = keyStateOf(k);
-          if (end === null || (state !== 'active' && state !== 'suspended')) return `${k.id} ${state}`;
-          const at = offsetText(end, start);
-          return state === 'active' ? `${k.id} active until ${at}` : `${k.id} suspended, cryptoperiod ending ${at}`;
-        });
+        .map((k) => keyText(k, start));
       const members = g.members.length === 0 ? 'no member' : `with ${g.members.join(', ')}`;
       const held = keys.length === 0 ? 'no key' : `keys ${keys.join(', ')}`;
       return `${g.id} ${JSON.stringify(g.name)} (${policyText(g.policy)}) ${members}, ${held}`;
