@@ -136,6 +136,42 @@ export function shrinkBudget(budgetMs: number): number {
 }
 
 /**
+ * Failure `n` (`f`) as the shrink replay of it ended (`done`), saved: its file rewritten with the
+ * smaller case and the reproduction that case wrote, if any (the old one removed: the case may now
+ * break another invariant). Returns the failure as saved.
+ */
+function saveShrunk(
+  f: CampaignFailure,
+  done: DoneLine & { readonly seed: number },
+  folder: string,
+  n: number,
+  scale: number | undefined,
+): CampaignFailure {
+  const shrunk: CampaignFailure = {
+    ...f,
+    path: done.path,
+    counterexample: done.counterexample,
+    value: done.value ?? null,
+    error: done.error ?? f.error,
+    replay: replayCommand(f.suite, f.test, done.seed, done.path, scale),
+    reproduction: done.reproduction ? copyReproduction(done.reproduction, folder, n) : f.reproduction,
+    shrinkCut: done.interrupted,
+  };
+  if (f.reproduction !== null && f.reproduction !== shrunk.reproduction) rmSync(f.reproduction, { force: true });
+  writeFileSync(join(folder, `failure-${n}.json`), `${JSON.stringify(shrunk, null, 2)}\n`);
+  return shrunk;
+}
+
+/** The end of the shrink replay of `f` among `counts`, if it ended with a counterexample. */
+function shrinkEnd(
+  f: CampaignFailure,
+  counts: ReadonlyMap<string, SuiteCount> | undefined,
+): (DoneLine & { readonly seed: number }) | undefined {
+  const done = counts?.get(f.suite)?.counterexamples.find((d) => d.test === f.test && d.path !== '');
+  return done === undefined || done.seed === null ? undefined : { ...done, seed: done.seed };
+}
+
+/**
  * Shrinks on, until `until`, each failure whose shrinking a deadline cut: its property replayed at
  * its seed and path and shrunk on from there (`SEKEY_SHRINK`), the failure's file rewritten with the
  * smaller case; `onShrunk` hears of each as it is rewritten (a stop may come before the next). A
@@ -154,10 +190,13 @@ export async function shrinkCutFailures(
     /** Failure `n` (was `before`) is now `after`, as the property's end reported it (`done`). */
     readonly onShrunk?: (n: number, before: CampaignFailure, after: CampaignFailure, done: DoneLine) => void;
     readonly onActive?: (active: ActiveBatch | null) => void;
+    /** A stop was asked (it waited for the failure being shrunk on): no further failure is begun. */
+    readonly stopped?: () => boolean;
   } = {},
 ): Promise<CampaignFailure[]> {
   const out = [...failures];
   for (const [i, f] of failures.entries()) {
+    if (hooks.stopped?.() === true) break;
     const suite = options.suites.find((s) => s.name === f.suite);
     if (!f.shrinkCut || f.seed === null || f.path === null || suite === undefined || Date.now() >= until) continue;
     hooks.onShrink?.(f, i + 1);
@@ -176,21 +215,9 @@ export async function shrinkCutFailures(
       () => {},
       hooks.onActive,
     );
-    const done = result.counts.get(f.suite)?.counterexamples.find((d) => d.test === f.test && d.path !== '');
-    if (done === undefined || done.seed === null) continue;
-    const shrunk: CampaignFailure = {
-      ...f,
-      path: done.path,
-      counterexample: done.counterexample,
-      value: done.value ?? null,
-      error: done.error ?? f.error,
-      replay: replayCommand(f.suite, f.test, done.seed, done.path, options.scale),
-      reproduction: done.reproduction ? copyReproduction(done.reproduction, folder, i + 1) : f.reproduction,
-      shrinkCut: done.interrupted,
-    };
-    // The case may now break another invariant, hence another reproduction file: the old one goes.
-    if (f.reproduction !== null && f.reproduction !== shrunk.reproduction) rmSync(f.reproduction, { force: true });
-    writeFileSync(join(folder, `failure-${i + 1}.json`), `${JSON.stringify(shrunk, null, 2)}\n`);
+    const done = shrinkEnd(f, result.counts);
+    if (done === undefined) continue;
+    const shrunk = saveShrunk(f, done, folder, i + 1, options.scale);
     out[i] = shrunk;
     hooks.onShrunk?.(i + 1, f, shrunk, done);
   }
@@ -413,14 +440,23 @@ export async function runCampaign(
   // One listener for the whole campaign, between batches too: the batch running, if any, counts
   // what its ended properties covered (those cut short are left out), and the summary says why.
   let current: BatchRecord | null = null;
-  // The replay shrinking on a failure after the budget, if one runs: a stop ends it, the failure saved as found.
+  // The replay shrinking on a failure after the budget, if one runs, and the number of that failure: a
+  // stop waits for it as for a batch's, and saves the case it reached.
   let shrinking: ActiveBatch | null = null;
+  let shrinkingFailure = 0;
   // A stop that waits for counterexamples being shrunk: no batch starts after it, and a batch that
   // ends meanwhile (its last property was the one shrinking) ends the campaign as the stop would.
   let stopAsked: StopSignal | null = null;
+  /** Failure `n` (was `before`) is now `after`, shrunk on to `done`: in the summary and the counts (--json's rows). */
+  const shrunkOn = (n: number, before: CampaignFailure, after: CampaignFailure, done: DoneLine) => {
+    summary.failures[n - 1] = after;
+    const c = totals.get(after.suite);
+    const k = c?.counterexamples.findIndex((d) => d.test === before.test && d.path === before.path) ?? -1;
+    if (c && k >= 0) c.counterexamples[k] = { ...done, reproduction: after.reproduction };
+  };
   const settle = (signal: StopSignal): Promise<void> | null => {
-    // Only a batch of the budget: a stop of the shrinking after it keeps what that shrank before.
-    const settling = shrinking === null ? (current?.active?.settle(SETTLE_MS[signal]) ?? null) : null;
+    // A batch of the budget, or the replay shrinking on a failure after it.
+    const settling = (shrinking ?? current?.active)?.settle(SETTLE_MS[signal]) ?? null;
     if (settling === null) return null;
     stopAsked = signal;
     hooks.onSettle?.(settleMessage(settling.shrinking, signal));
@@ -429,7 +465,18 @@ export async function runCampaign(
   const release = onStopSignal((signal) => {
     const why = `stopped by ${signal}`;
     if (shrinking !== null) {
+      // The failure being shrunk on, as far as its replay got (its property ended at its next run, if
+      // the stop waited for it): saved, not left as the budget cut it.
+      const f = summary.failures[shrinkingFailure - 1];
+      const done = f === undefined ? undefined : shrinkEnd(f, shrinking.counts());
       shrinking.cleanUp();
+      if (f !== undefined && done !== undefined) {
+        try {
+          shrunkOn(shrinkingFailure, f, saveShrunk(f, done, folder, shrinkingFailure, options.scale), done);
+        } catch {
+          // Left as it was saved (a full disk): the summary below still says the stop.
+        }
+      }
       summary.stoppedEarly =
         `${why} while shrinking on after the budget; the failures keep what was shrunk so far ` +
         '(shrinkCut: true for those not done)';
@@ -506,13 +553,14 @@ export async function runCampaign(
     if (summary.stoppedEarly === null && summary.failures.some((f) => f.shrinkCut)) {
       const until = Date.now() + shrinkBudget(budget);
       await shrinkCutFailures(summary.failures, options, folder, until, {
-        onShrink: (f, n) => hooks.onShrink?.(f, n, until),
+        onShrink: (f, n) => {
+          shrinkingFailure = n;
+          hooks.onShrink?.(f, n, until);
+        },
+        stopped: () => stopAsked !== null,
         // Each failure as it is shrunk, in the summary and in the counts: a stop may come before the next.
         onShrunk: (n, before, after, done) => {
-          summary.failures[n - 1] = after;
-          const c = totals.get(after.suite);
-          const k = c?.counterexamples.findIndex((d) => d.test === before.test && d.path === before.path) ?? -1;
-          if (c && k >= 0) c.counterexamples[k] = { ...done, reproduction: after.reproduction };
+          shrunkOn(n, before, after, done);
           summary.endedAt = new Date().toISOString();
           writeSummary();
         },
@@ -520,6 +568,11 @@ export async function runCampaign(
           shrinking = active;
         },
       });
+      // A stop that waited for the failure being shrunk on, whose replay then ended by itself.
+      if (stopAsked !== null)
+        summary.stoppedEarly =
+          `stopped by ${stopAsked} while shrinking on after the budget; the failures keep what was shrunk so far ` +
+          '(shrinkCut: true for those not done)';
       summary.endedAt = new Date().toISOString();
       writeSummary();
     }

@@ -21,6 +21,10 @@ const h = vi.hoisted(() => ({
   waited: null as Promise<void> | null,
   /** Raise SIGINT while the second failure is shrunk on. */
   stopInSecondShrink: false,
+  /** Raise SIGINT while the second failure is shrunk on, its property ending at its next run as the stop waits. */
+  waitInSecondShrink: false,
+  /** Raise SIGINT while the first failure is shrunk on; its replay then ends by itself, before the wait does. */
+  waitInFirstShrink: false,
   batches: [] as Batch[],
 }));
 
@@ -77,6 +81,28 @@ vi.mock('./runBatch.ts', async (importOriginal) => ({
       // The budget ends during the batch, however late it started on a busy machine: one batch only.
       const deadline = batch.deadline ?? Date.now();
       while (Date.now() <= deadline) await new Promise((resolve) => setTimeout(resolve, deadline + 1 - Date.now()));
+    } else if (h.waitInFirstShrink && /first/.test(batch.testPattern ?? '')) {
+      onActive({
+        counts: () => new Map(),
+        statistics: () => ({}),
+        cleanUp: () => {},
+        settle: () => ({ shrinking: [{ suite: 'kms', test: 'D > first' }], ended: new Promise<void>(() => {}) }),
+      });
+      h.waited = h.settle?.('SIGINT') ?? null;
+      c.counterexamples.push({ ...found('D > first', seed), path: '3:1:0', counterexample: '[[shorter]]' });
+    } else if (h.waitInSecondShrink && /second/.test(batch.testPattern ?? '')) {
+      // The stop asks the property to end at its next run; it does, with the case shrunk so far.
+      const reached = { ...found('D > second', seed), path: '3:1:0', counterexample: '[[shorter]]' };
+      onActive({
+        counts: () => new Map([['kms', { ...countOf('kms', { failures: 1, runs: 1 }), counterexamples: [reached] }]]),
+        statistics: () => ({}),
+        cleanUp: () => {},
+        settle: () => ({ shrinking: [{ suite: 'kms', test: 'D > second' }], ended: Promise.resolve() }),
+      });
+      h.waited = h.settle?.('SIGINT') ?? null;
+      await h.waited;
+      // What the stop's listener does once the wait is over (`onStopSignal`): the process then ends.
+      h.stop?.('SIGINT');
     } else if (/first/.test(batch.testPattern ?? '') || !h.stopInSecondShrink) {
       const test = /first/.test(batch.testPattern ?? '') ? 'D > first' : 'D > second';
       c.counterexamples.push({
@@ -106,6 +132,8 @@ const folders: string[] = [];
 afterEach(() => {
   for (const f of folders.splice(0)) rmSync(f, { recursive: true, force: true });
   h.stopInSecondShrink = false;
+  h.waitInSecondShrink = false;
+  h.waitInFirstShrink = false;
   h.stopWhileShrinking = false;
   h.waited = null;
   h.batches.length = 0;
@@ -159,6 +187,53 @@ test('a stop while the second shrinks: the summary holds the first shrunk, says 
     ['3:1', true],
   ]);
   expect(readJson(join(summary.folder, 'failure-1.json')).path).toBe('3:1:0:0');
+});
+
+test('a stop while a failure is shrunk on after the budget waits for it, and saves the case it reached', async () => {
+  h.waitInSecondShrink = true;
+  const said: string[] = [];
+  const stops: Array<{ stoppedEarly: string | null; failures: Array<{ path: string | null; shrinkCut: boolean }> }> =
+    [];
+  const { summary } = await runCampaign(OPTIONS, {
+    onSettle: (message) => said.push(message),
+    onStop: (s) => {
+      stops.push(readJson(join(s.folder, 'summary.json')));
+    },
+  });
+  folders.push(summary.folder);
+  expect(h.waited).not.toBeNull();
+  expect(said).toEqual([
+    'SIGINT: keeping the counterexamples being shrunk (kms: "second"): each property ends at its next run with ' +
+      'what it shrank so far (at most 1m00s; Ctrl-C again stops at once and loses them)',
+  ]);
+  expect(stops).toHaveLength(1);
+  const written = stops[0] as (typeof stops)[number];
+  expect(written.stoppedEarly).toMatch(/^stopped by SIGINT while shrinking on after the budget/);
+  // The second keeps the case its shrinking on reached, not the one the budget cut (3:1); still cut short.
+  expect(written.failures.map((f) => [f.path, f.shrinkCut])).toEqual([
+    ['3:1:0:0', false],
+    ['3:1:0', true],
+  ]);
+  expect(readJson(join(summary.folder, 'failure-2.json'))).toMatchObject({
+    path: '3:1:0',
+    counterexample: '[[shorter]]',
+    shrinkCut: true,
+  });
+  expect(readJson(join(summary.folder, 'failure-2.json')).replay).toMatch(/--path "3:1:0" /);
+});
+
+test('a stop waiting for a failure shrunk on, whose replay ends by itself: saved, and no other is begun', async () => {
+  h.waitInFirstShrink = true;
+  const { summary, stopped } = await runCampaign(OPTIONS);
+  folders.push(summary.folder);
+  expect(stopped).toBe('SIGINT');
+  expect(h.batches.filter((b) => b.shrink === true).map((b) => b.testPattern)).toEqual(['first$']);
+  expect(summary.stoppedEarly).toMatch(/^stopped by SIGINT while shrinking on after the budget/);
+  expect(summary.failures.map((f) => [f.path, f.shrinkCut])).toEqual([
+    ['3:1:0', true],
+    ['3:1', true],
+  ]);
+  expect(readJson(join(summary.folder, 'summary.json'))).toEqual(JSON.parse(JSON.stringify(summary)));
 });
 
 test('a stop waiting for a counterexample being shrunk: a batch ending meanwhile is the last', async () => {
