@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { HANGUP_IGNORED } from './interrupt.ts';
 import { campaignSeed } from './seeds.ts';
-import { main } from './main.ts';
+import { REPLAY_PASSED, main } from './main.ts';
 import { sink } from './fixtures.testkit.ts';
 import { SOURCE_DIRS, transpileForChild } from '../../impl/cli/childProcess.testkit.ts';
 
@@ -62,6 +62,22 @@ describe('npm run properties, end to end', () => {
     const out = JSON.parse(stdout.text()) as { ok: boolean; suites: Array<Record<string, unknown>> };
     expect([code, out.ok]).toEqual([0, true]);
     expect(out.suites[0]).toMatchObject({ suite: 'kmsImpl', runs: 1, statistics: null });
+  }, 120_000);
+
+  test('a replay whose case passes does not read as that case checked: it says fast-check went on', async () => {
+    const [stdout, stderr] = [sink(), sink()];
+    const argv = ['--suite', 'kms', '--runs', '2', '--seed', '7', '--path', '0', '--test', 'projection holds'];
+    expect(await main(argv, { stdout, stderr })).toBe(0);
+    expect(stdout.text()).toContain(`\n${REPLAY_PASSED}\nevery property held (`);
+    // A pass without --path says nothing of the kind.
+    const [again, quiet] = [sink(), sink()];
+    expect(
+      await main(['--suite', 'kms', '--runs', '1', '--seed', '7', '--test', 'projection holds'], {
+        stdout: again,
+        stderr: quiet,
+      }),
+    ).toBe(0);
+    expect(again.text()).not.toContain(REPLAY_PASSED);
   }, 120_000);
 
   test('a short campaign on shard 2 of 2 runs that shard’s seeds and writes what it covered', async () => {

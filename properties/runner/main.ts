@@ -66,6 +66,15 @@ function jsonRow(c: SuiteCount, scale: number | undefined, place: StatisticsPlac
   };
 }
 
+/**
+ * What a replay (`--path`) that held says: its case passed, and fast-check went on from it, through the
+ * cases shrinking would have tried next (all of them: a path with shrink steps sets no number of runs).
+ */
+export const REPLAY_PASSED =
+  'the replayed case passed: the bug it showed is fixed, or the path does not fit this code and walked ' +
+  'another case; fast-check then went on from it (the runs above). To check a fix, replay the seed alone ' +
+  "(drop --path, --runs above the path's first number): the runs up to the failing one, shrunk if it fails";
+
 /** The first non-empty line of an error message. */
 function firstLine(message: string): string {
   return message.split('\n').find((l) => l.trim() !== '') ?? '';
@@ -228,6 +237,8 @@ function closeSingle(
   io.stdout.write(`${formatTable(rows, placeOf(options))}\n\n`);
   if (options.path !== undefined)
     io.stdout.write("a replay keeps no statistics: reports/properties.json holds the last pass's\n");
+  // "every property held" alone would read as the case checked and fixed: fast-check ran other cases after it.
+  if (options.path !== undefined && stopped === null && !failed) io.stdout.write(`${REPLAY_PASSED}\n`);
   for (const line of [...describeFailures(rows, options.scale), ...errors.map((e) => `error: ${e}`)])
     io.stdout.write(`${line}\n`);
   if (stopped !== null)
