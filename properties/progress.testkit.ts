@@ -14,7 +14,7 @@ import { relative } from 'node:path';
 import fc from 'fast-check';
 import type { Parameters, RunDetails } from 'fast-check';
 import { expect } from 'vitest';
-import { propertyParams, stoppedByDeadline } from '../testing/runConfig.ts';
+import { propertyParams, replayingOneCase, stoppedByDeadline } from '../testing/runConfig.ts';
 import { PROGRESS_FILE_ENV, STOP_FILE_ENV } from './runner/progressLine.ts';
 import { replayCommand, vitestReplayCommand } from './runner/replayCommand.ts';
 import type { DoneLine, ProgressLine } from './runner/progressLine.ts';
@@ -134,13 +134,18 @@ export class PropertyProgress {
       }
       return out;
     };
+    // A replay that ends on its case runs it alone: once it has run (and passed: a failure ends the run
+    // by `endOnFailure`), the next run fast-check starts is cut, as a stop cuts one.
+    const oneCase = replayingOneCase();
+    let runs = 0;
     // Everything else (generate, shrink, hooks) is the property's own, through the prototype.
     const wrapped: P = Object.create(property);
     wrapped.run = ((value: unknown) => {
-      if (found && stopAsked()) {
+      if ((found && stopAsked()) || (oneCase && runs > 0)) {
         const cut = new fc.PreconditionFailure(true);
         return property.isAsync() ? Promise.resolve(cut) : cut;
       }
+      runs += 1;
       const out = property.run(value);
       return out instanceof Promise ? out.then(note) : note(out);
     }) as P['run'];

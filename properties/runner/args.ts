@@ -66,10 +66,9 @@ Options
                     its seed); a negative seed is written --seed=-S
   --path P          replay the counterexample at path P: needs exactly one --suite and --seed, and
                     the --test of the failure's replay line; a path fits only the code that printed
-                    it (after a change it is refused, or replays another case). A path whose case
-                    passes (the bug is fixed) does not stop there: fast-check goes on from it, through
-                    every case shrinking would try next (minutes); to check a fix, replay the seed
-                    alone (no --path; --runs above the path's first number).
+                    it (after a change it is refused, or replays another case). It runs that one
+                    case; to check a fix, run the seed alone (no --path; --runs above the path's
+                    first number).
                     The deployment suite's paths end in @ and its commands' replay path: copy it whole
   --shrink          with --path: go on shrinking from that case instead of stopping at it (for a
                     failure marked "shrinking cut short" by a stop or a campaign's budget, whose

@@ -67,13 +67,13 @@ function jsonRow(c: SuiteCount, scale: number | undefined, place: StatisticsPlac
 }
 
 /**
- * What a replay (`--path`) that held says: its case passed, and fast-check went on from it, through the
- * cases shrinking would have tried next (all of them: a path with shrink steps sets no number of runs).
+ * What a replay (`--path`) that held says: its one case passed, which is not the same as a fix checked
+ * (the path may no longer fit the code, and then replays another case).
  */
 export const REPLAY_PASSED =
-  'the replayed case passed: the bug it showed is fixed, or the path does not fit this code and walked ' +
-  'another case; fast-check then went on from it (the runs above). To check a fix, replay the seed alone ' +
-  "(drop --path, --runs above the path's first number): the runs up to the failing one, shrunk if it fails";
+  'the replayed case passed: the bug it showed is fixed, or the path does not fit this code and replayed ' +
+  "another case. To check a fix, run the seed alone (drop --path, --runs above the path's first number): " +
+  'the runs up to the failing one, shrunk if it fails';
 
 /** The first non-empty line of an error message. */
 function firstLine(message: string): string {
