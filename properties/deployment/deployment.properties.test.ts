@@ -23,6 +23,7 @@ vi.mock('../../model/pureTransition.ts', async (importOriginal) => {
 import { replaying, sizedTimeout } from '../../testing/runConfig.ts';
 import { runSuite } from './runner.testkit.ts';
 import type { SuiteStats } from './stats.testkit.ts';
+import { propertiesReport } from './stats.testkit.ts';
 import { ATTACK_KINDS } from '../../impl/simulation/attacks.ts';
 import { UNREACHABLE_EDGES } from './coverage.testkit.ts';
 
@@ -40,7 +41,8 @@ describe('deployment: model against a real deployment, under attack and power lo
       const result = await runSuite({ suite: 'deployment', ciRuns: CI_RUNS, maxCommands: 50, warmup: true });
       stats = result.stats;
       propertyFailed = result.failure !== null;
-      console.log(`deployment statistics (reports/properties.json):\n${result.stats.table()}`);
+      const where = propertiesReport();
+      console.log(`deployment statistics (${where ?? 'kept nowhere: a replay'}):\n${result.stats.table()}`);
       if (process.env['DEPLOY_PROFILE']) console.log(JSON.stringify((await import('./commands.testkit.ts')).PROFILE));
       if (result.failure) throw new Error(result.failure.report);
     },

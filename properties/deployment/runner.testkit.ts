@@ -38,6 +38,7 @@ import { testModel } from './model.testkit.ts';
 import { SuiteStats, writeStats } from './stats.testkit.ts';
 import { WARMUP } from './warmup.testkit.ts';
 import { PropertyProgress } from '../progress.testkit.ts';
+import { reproductionCommand } from '../runner/replayCommand.ts';
 
 /** Where every run starts. */
 export const START = Date.UTC(2026, 0, 1);
@@ -489,7 +490,7 @@ function describeFailure(
     mkdirSync('reports', { recursive: true });
     reproduction = reproductionPath(options.suite, invariant, seed, (process.env['SEKEY_DEADLINE'] ?? '') !== '');
     writeFileSync(reproduction, reproductionFile(options, invariant, steps, deploymentSeed, lines));
-    lines.push(`reproduction written to ${reproduction} (npx vitest run -c properties/deployment/repro.config.ts)`);
+    lines.push(`reproduction written to ${reproduction}: ${reproductionCommand(reproduction)}`);
   }
   return {
     invariant,

@@ -66,6 +66,15 @@ describe('failures in words', () => {
     expect(describeFailures([c], 2.5)[3]).toMatch(/--path "11:0:3" --scale 2\.5 --test /);
   });
 
+  test('a saved reproduction is given as the command that runs it alone', () => {
+    const saved = countOf('deployment', { failures: 1 });
+    const file = 'reports/campaign-x/failure-1-deployment-convergence.repro.test.ts';
+    saved.counterexamples.push({ ...counterexample, suite: 'deployment', reproduction: file });
+    expect(describeFailures([saved]).at(-1)).toBe(
+      `  reproduction: npx vitest run -c properties/deployment/repro.config.ts ${file}`,
+    );
+  });
+
   test('a failure in a fixed scenario (no seed) replays by running its test again', () => {
     const warmup = countOf('deployment', { failures: 1 });
     warmup.counterexamples.push({ ...counterexample, suite: 'deployment', seed: null, path: '' });

@@ -7,7 +7,7 @@
 import { UsageError, USAGE, parseRunnerArgs } from './args.ts';
 import type { RunnerOptions } from './args.ts';
 import { runCampaign } from './campaign.ts';
-import { replayCommand } from './replayCommand.ts';
+import { replayCommand, reproductionCommand } from './replayCommand.ts';
 import type { CampaignSummary } from './campaign.ts';
 import { STOP_SIGNALS, onStopSignal } from './interrupt.ts';
 import type { StopSignal } from './interrupt.ts';
@@ -51,7 +51,7 @@ function jsonRow(c: SuiteCount, scale: number | undefined, place: StatisticsPlac
     cpuSeconds: Math.round(c.cpuMicros / 1e4) / 100,
     opsPerCpuSecond: opsPerCpuSecond(c),
     failures: failuresOf(c),
-    statistics: suite ? statisticsOf(suite, place) : null,
+    statistics: suite ? statisticsOf(suite, place, c.runs) : null,
     counterexamples: c.counterexamples.map((d) => ({
       test: d.test,
       seed: d.seed,
@@ -109,7 +109,7 @@ export function describeFailures(counts: readonly SuiteCount[], scale?: number |
     for (const d of c.counterexamples) {
       if (d.error !== null && STALE_PATH.test(d.error)) {
         out.push(stalePath(c.suite, d.test, d.seed));
-        if (d.reproduction) out.push(`  reproduction: ${d.reproduction}`);
+        if (d.reproduction) out.push(`  reproduction: ${reproductionCommand(d.reproduction)}`);
         continue;
       }
       out.push(
@@ -122,7 +122,7 @@ export function describeFailures(counts: readonly SuiteCount[], scale?: number |
       if (d.error) out.push(`  error: ${firstLine(d.error)}`);
       const replay = replayCommand(c.suite, d.test, d.seed, d.path, scale);
       out.push(`  replay: ${replay}`);
-      if (d.reproduction) out.push(`  reproduction: ${d.reproduction}`);
+      if (d.reproduction) out.push(`  reproduction: ${reproductionCommand(d.reproduction)}`);
       // A stop while it shrank (the runner's own, not a deadline: a single pass has none).
       if (d.interrupted && d.seed !== null && d.path !== '')
         out.push(`  shrinking cut short (the case may not be minimal); shrink on: ${replay} --shrink`);
@@ -340,7 +340,7 @@ function closeCampaign(
     );
     if (f.error) io.stdout.write(`  error: ${firstLine(f.error)}\n`);
     if (f.replay) io.stdout.write(`  replay: ${f.replay}\n`);
-    if (f.reproduction) io.stdout.write(`  reproduction: ${f.reproduction}\n`);
+    if (f.reproduction) io.stdout.write(`  reproduction: ${reproductionCommand(f.reproduction)}\n`);
     if (f.shrinkCut && f.replay)
       io.stdout.write(`  shrinking cut short (the case may not be minimal); shrink on: ${f.replay} --shrink\n`);
   }

@@ -49,3 +49,11 @@ export function replayCommand(
 export function vitestReplayCommand(file: string, test: string, seed: number, path: string): string {
   return `SEKEY_SEED=${seed} SEKEY_PATH="${path}" npx vitest run ${file} -t "${quotedPattern(test)}"`;
 }
+
+/**
+ * The command that runs one saved reproduction of the deployment suite (a `*.repro.test.ts` under
+ * `reports/`): its configuration includes every one kept there, old campaigns' too, so it names the file.
+ */
+export function reproductionCommand(file: string): string {
+  return `npx vitest run -c properties/deployment/repro.config.ts ${file}`;
+}

@@ -55,10 +55,13 @@ describe("a campaign's statistics", () => {
       mergeStatistics(dir, [suite, quiet], batch(7));
       const campaign = JSON.parse(readFileSync(join(dir, 'properties.json'), 'utf8'));
       expect(campaign).toEqual({ deployment: { runs: 17, commands: 850 } });
-      expect(statisticsOf(suite, { campaign: dir })).toBe(join(dir, 'properties.json'));
-      expect(statisticsOf(suite, 'replay')).toBeNull();
-      expect(statisticsOf(suite)).toBe('reports/properties.json');
-      expect(statisticsOf(quiet, { campaign: dir })).toBeNull();
+      expect(statisticsOf(suite, { campaign: dir }, 17)).toBe(join(dir, 'properties.json'));
+      expect(statisticsOf(suite, 'replay', 1)).toBeNull();
+      expect(statisticsOf(suite, 'pass', 17)).toBe('reports/properties.json');
+      expect(statisticsOf(quiet, { campaign: dir }, 2)).toBeNull();
+      // No run ended, so none wrote: the file would be another run's, or missing.
+      expect(statisticsOf(suite, 'pass', 0)).toBeNull();
+      expect(statisticsOf(suite, { campaign: dir }, 0)).toBeNull();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -80,7 +83,7 @@ describe("a campaign's statistics", () => {
         kmsImplLive: { runs: 2, selections: { checked: 10, chosen: 2, decidedBySize: 12 } },
       });
       // The table points at them too.
-      expect(statisticsOf(kmsImpl)).toBe('reports/properties.json');
+      expect(statisticsOf(kmsImpl, 'pass', 12)).toBe('reports/properties.json');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -97,8 +97,12 @@ export function mergeStatistics(
  */
 export type StatisticsPlace = 'pass' | 'replay' | { readonly campaign: string };
 
-/** Where the statistics of `suite` are after a run of that kind; null where none are kept. */
-export function statisticsOf(suite: Suite, place: StatisticsPlace = 'pass'): string | null {
-  if (suite.statistics === null || place === 'replay') return null;
+/**
+ * Where the statistics of `suite` are after a run of that kind in which it made `runs` runs; null where
+ * none are kept, and when it made none: no property of it ended, so none wrote (the file named would be
+ * another run's, or missing).
+ */
+export function statisticsOf(suite: Suite, place: StatisticsPlace, runs: number): string | null {
+  if (suite.statistics === null || place === 'replay' || runs === 0) return null;
   return place === 'pass' ? suite.statistics : join(place.campaign, 'properties.json');
 }

@@ -28,7 +28,7 @@ export function rate(n: number): string {
 /** The row of one suite; a campaign's statistics are in its folder, a replay keeps none (`statistics.ts`). */
 export function tableRow(c: SuiteCount, place: StatisticsPlace = 'pass'): string[] {
   const suite = SUITES.find((s) => s.name === c.suite);
-  const statistics = (suite && statisticsOf(suite, place)) ?? '-';
+  const statistics = (suite && statisticsOf(suite, place, c.runs)) ?? '-';
   return [
     c.suite,
     thousands(c.runs),
