@@ -115,3 +115,44 @@ describe('a property the runner stops while it shrinks', () => {
     expect(done).toMatchObject({ failed: true, counterexample: 'the number 1000', value: '[1000]' });
   });
 });
+
+describe('a replay that ends on its case (SEKEY_PATH without SEKEY_SHRINK)', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  /** A property that holds, and the values it was run on. */
+  function holding(skipFirst = false) {
+    const seen: number[] = [];
+    const property = fc.property(fc.nat(), (n) => {
+      seen.push(n);
+      // A case this code skips: a path it no longer fits.
+      fc.pre(!skipFirst || seen.length > 1);
+      return true;
+    });
+    return { seen, property };
+  }
+
+  test('runs its one case when it passes, where fast-check alone goes on from it', () => {
+    for (const path of ['3', '0:0']) {
+      vi.stubEnv('SEKEY_PATH', path);
+      const { seen, property } = holding();
+      const out = fc.check(new PropertyProgress('fixture').stoppable(property), { seed: 42, numRuns: 20, path });
+      expect([out.failed, out.numRuns, seen.length], path).toEqual([false, 1, 1]);
+      // Shrinking on from it (SEKEY_SHRINK), fast-check's own walk: the cases after it too.
+      vi.stubEnv('SEKEY_SHRINK', '1');
+      const on = holding();
+      expect(
+        fc.check(new PropertyProgress('fixture').stoppable(on.property), { seed: 42, numRuns: 20, path }).numRuns,
+      ).toBeGreaterThan(1);
+      vi.stubEnv('SEKEY_SHRINK', '');
+    }
+  });
+
+  test('a case the property skips is no run: it goes on to the next, not to a failure of no run', () => {
+    vi.stubEnv('SEKEY_PATH', '3');
+    const { seen, property } = holding(true);
+    const out = fc.check(new PropertyProgress('fixture').stoppable(property), { seed: 42, numRuns: 20, path: '3' });
+    expect([out.failed, out.numRuns, out.numSkips, seen.length]).toEqual([false, 1, 1, 2]);
+  });
+});

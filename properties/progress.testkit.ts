@@ -135,19 +135,25 @@ export class PropertyProgress {
       return out;
     };
     // A replay that ends on its case runs it alone: once it has run (and passed: a failure ends the run
-    // by `endOnFailure`), the next run fast-check starts is cut, as a stop cuts one.
+    // by `endOnFailure`), the next run fast-check starts is cut, as a stop cuts one. A case the property
+    // skips (`fc.pre`: a path this code no longer fits) is no run, as fast-check counts them: it goes on
+    // to the next case, where a cut would end the property with no run, a failure ("Property
+    // interrupted after 0 tests") with no counterexample.
     const oneCase = replayingOneCase();
-    let runs = 0;
+    let ran = false;
+    const counted = (out: fc.PreconditionFailure | fc.PropertyFailure | null) => {
+      if (out === null || !fc.PreconditionFailure.isFailure(out)) ran = true;
+      return note(out);
+    };
     // Everything else (generate, shrink, hooks) is the property's own, through the prototype.
     const wrapped: P = Object.create(property);
     wrapped.run = ((value: unknown) => {
-      if ((found && stopAsked()) || (oneCase && runs > 0)) {
+      if ((found && stopAsked()) || (oneCase && ran)) {
         const cut = new fc.PreconditionFailure(true);
         return property.isAsync() ? Promise.resolve(cut) : cut;
       }
-      runs += 1;
       const out = property.run(value);
-      return out instanceof Promise ? out.then(note) : note(out);
+      return out instanceof Promise ? out.then(counted) : counted(out);
     }) as P['run'];
     return wrapped;
   }
