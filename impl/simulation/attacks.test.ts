@@ -81,6 +81,11 @@ describe('an attack says what it did', () => {
       expect([...soFar.keys()]).toEqual(['sdRollback', 'adminSdRollback', 'sdSwap']);
       // The swap's first card, told before the check that it was refused, and before the second card goes in.
       expect(soFar.get('sdSwap')?.[0]).toBe("put U2's SD card into U1's device: U1's HSM refused it (Tampered)");
+      // Before the check of the first card put back, the second is not back yet.
+      expect(soFar.get('sdSwap')?.[2]).toBe(
+        "put U2's SD card into U1's device: U1's HSM refused it (Tampered); put U1's SD card into U2's device: U2's " +
+          "HSM refused it (Tampered); U1's own card then put back",
+      );
       expect(said).toEqual([
         'corrupt: flipped byte 7 of updates/U1/000000000002.update (139 bytes) with xor 0x2b',
         'truncate: cut updates/U1/000000000002.update from 139 bytes to its first 27 bytes',

@@ -477,7 +477,8 @@ async function sdSwap(
   const what = `${said.join('; ')}; each card then put back`;
   for (const u of [a, b]) {
     await r.restoreDevice(u, genuine.get(u) as { flash: Uint8Array; sd: Uint8Array });
-    soFar(what);
+    // At the first card's check, the other device still holds the card swapped into it.
+    soFar(u === b ? what : `${said.join('; ')}; ${u}'s own card then put back`);
     if (deviceState(r, u) !== before.get(u))
       violated('integrity', `${label}: ${u}'s genuine card, put back, no longer shows the state before the swap`);
   }
