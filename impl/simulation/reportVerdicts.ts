@@ -39,7 +39,7 @@ export function verdictOf(report: SimulationReport): Verdict {
     return {
       kind: 'fail',
       word: 'FAIL',
-      sentence: `${count(report.violations, 'invariant violation')} ` + `(${broken.join(', ') || 'see the details'}).`,
+      sentence: `${count(report.violations, 'invariant violation')} (${broken.join(', ') || 'see the details'}).`,
     };
   }
   const unchecked = names.filter((n) => tally(report, n).checks === 0);

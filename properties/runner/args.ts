@@ -67,8 +67,8 @@ Options
   --path P          replay the counterexample at path P: needs exactly one --suite and --seed, and
                     the --test of the failure's replay line; a path fits only the code that printed
                     it (after a change it is refused, or replays another case). It runs that one
-                    case; to check a fix, run the seed alone (no --path; --runs above the path's
-                    first number).
+                    case (and the deployment suite's warm-up); to check a fix, run the seed alone
+                    (no --path; --runs above the path's first number).
                     The deployment suite's paths end in @ and its commands' replay path: copy it whole
   --shrink          with --path: go on shrinking from that case instead of stopping at it (for a
                     failure marked "shrinking cut short" by a stop or a campaign's budget, whose

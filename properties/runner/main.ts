@@ -349,7 +349,7 @@ function closeCampaign(
   io.stdout.write(
     failed
       ? summary.failures.length > 0
-        ? `${count(summary.failures.length, 'failure')} saved in ${summary.folder}/ ` + '(summary.json)\n'
+        ? `${count(summary.failures.length, 'failure')} saved in ${summary.folder}/ (summary.json)\n`
         : `the campaign failed (above); what it covered is in ${summary.folder}/summary.json\n`
       : `no counterexample; coverage per suite in ${summary.folder}/summary.json\n`,
   );
