@@ -396,9 +396,16 @@ export function deviceState(r: Deployment, userId: UserId): string {
 /**
  * smallest-group's oracle: what the model selects for `sender` protecting to `to` now
  * (`keyId@groupId`, or the error code), by brute force over the model's groups (`model/selectKey.ts`).
+ * Over `state`, the model's state now unless given: a sender behind the model is judged over what
+ * the administrator had published to it (`DeploymentModel.knownAt`), still at the time of the choice.
  */
-export function expectedSelection(m: DeploymentModel, sender: UserId, to: readonly UserId[]): string {
-  const result = m.pure(() => selectKey(m.swept(), sender, to, m.now));
+export function expectedSelection(
+  m: DeploymentModel,
+  sender: UserId,
+  to: readonly UserId[],
+  state: KmsState = m.swept(),
+): string {
+  const result = m.pure(() => selectKey(state, sender, to, m.now));
   return result.ok ? `${result.selection.keyId}@${result.selection.groupId}` : result.error.code;
 }
 

@@ -85,3 +85,53 @@ describe('the reference model judges devices, not user IDs', () => {
     expect(m.joinedSharingAfter('G1', 'U3', 0)).toBe(false);
   });
 });
+
+describe('what a replica behind the model knows', () => {
+  const DAY = 86_400_000;
+
+  /** Carol (U3) in G1 with a device, one key active and published to her (sequence 1); then a second key. */
+  function published(): DeploymentModel {
+    const m = new DeploymentModel(START);
+    run(
+      m,
+      { type: 'addUser', userId: 'U3', name: 'carol', now: START },
+      { type: 'addGroup', groupId: 'G1', name: 'team', policy: POLICY, now: START },
+      { type: 'addMember', groupId: 'G1', userId: 'U3', now: START },
+      { type: 'addKey', groupId: 'G1', name: 'k', now: START },
+      { type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now: START } },
+    );
+    provision(m, 'U3');
+    m.recordPublished('U3', 1);
+    run(m, { type: 'addKey', groupId: 'G1', name: 'later', now: START });
+    return m;
+  }
+
+  test("the state published up to its sequence, not the model's now", () => {
+    const m = published();
+    expect(Object.keys(m.knownAt('U3', 1)?.keys ?? {})).toEqual(['K2000']);
+    expect(Object.keys(m.kms.keys)).toEqual(['K2000', 'K2001']);
+  });
+
+  test('at the time of the question: a cryptoperiod that ended since has ended on the replica too', () => {
+    const m = published();
+    expect(m.knownAt('U3', 1)?.keys.K2000?.lifecycle.value).toBe('active');
+    m.now += 8 * DAY;
+    expect(m.knownAt('U3', 1)?.keys.K2000?.lifecycle.value).toBe('deactivated');
+    // The record itself is what was published: the sweep is the question's, not stored.
+    expect(m.history.get('U3')?.get(1)?.kms.keys.K2000?.lifecycle.value).toBe('active');
+  });
+
+  test('nothing for a device told to hold nothing, or never sent that sequence', () => {
+    const m = published();
+    expect(m.knownAt('U3', 0)).toBeNull();
+    expect(m.knownAt('U3', 2)).toBeNull();
+    run(m, { type: 'deleteUser', userId: 'U3', now: START });
+    m.recordPublished('U3', 2);
+    expect(m.knownAt('U3', 2)).toBeNull();
+    // The file before the deletion still says what a replica that has not applied it knows.
+    expect(m.knownAt('U3', 1)).not.toBeNull();
+    provision(m, 'U3'); // a new HSM: the old one's files are not its states
+    expect(m.pointAtSequence('U3', 1)).toBeNull();
+    expect(m.knownAt('U3', 1)).toBeNull();
+  });
+});

@@ -207,9 +207,32 @@ export class DeploymentModel {
    * sealed for the old HSM must not bring the new one anywhere).
    */
   viewAtSequence(userId: UserId, sequence: number): ReplicaView | null {
+    const point = this.pointAtSequence(userId, sequence);
+    return point === null ? null : viewAt(point, userId, this.now, this.pure);
+  }
+
+  /**
+   * What the administrator published to `userId`'s current device up to `sequence`, as the model
+   * recorded it then (the device told to hold nothing for 0); null as for {@link viewAtSequence}.
+   * A replica that applied `sequence` knows this and nothing later, so a choice it makes is judged
+   * over this state (at the time of the choice), not over the model's state now.
+   */
+  pointAtSequence(userId: UserId, sequence: number): PublishedPoint | null {
     const point = sequence === 0 ? NOTHING : this.history.get(userId)?.get(sequence);
     if (point === undefined || (sequence !== 0 && point.device !== this.deviceSince.get(userId))) return null;
-    return viewAt(point, userId, this.now, this.pure);
+    return point;
+  }
+
+  /**
+   * The KMS as `userId`'s current device knows it having applied `sequence`: the state the model
+   * recorded when that file was published, swept at the model's time now (a replica expires keys by
+   * its own clock, `keyAsOf`, before the administrator says so). Null when that device was told to
+   * hold nothing there (sequence 0, or a retired device), or never sent `sequence` ({@link viewAtSequence}).
+   */
+  knownAt(userId: UserId, sequence: number): KmsState | null {
+    const point = this.pointAtSequence(userId, sequence);
+    if (point === null || !point.inService) return null;
+    return this.pure(() => expireKeys(point.kms, this.now));
   }
 
   /**

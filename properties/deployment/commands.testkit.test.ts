@@ -113,19 +113,33 @@ group('the deployment suite says its commands in words', () => {
     ]);
   }, 120_000);
 
-  test('a rotation picked up: the group, the keys made and who synced; a lookup aimed past a user behind', async () => {
+  test('a rotation picked up: the group, the keys made and who synced; lookups behind, and aimed past', async () => {
     const steps: CommandSpec[] = [
       { t: 'addActiveKeys', pick: 0, count: 2 },
-      // U1 synced by the rotation; U2 and U3 behind it: U2's lookup goes to the next synced user in ID order.
+      // U1 synced by the rotation; U2 behind it: judged over what U2's replica holds, and said so.
       { t: 'findKey', user: 'U2', to: [] },
       { t: 'findKey', user: 'U1', to: [] },
+      // Every recipient set goes to a synced user first: U1.
+      { t: 'findKeys', user: 'U2' },
+      // U3 deleted and told so: its replica holds nothing to judge, so its lookup goes to the next user.
+      { t: 'admin', op: { type: 'deleteUser', userId: 'U3', now: 0 } },
+      { t: 'publish' },
+      { t: 'sync', user: 'U3' },
+      { t: 'findKey', user: 'U3', to: [] },
     ];
     await replayScenario(steps, { deploymentSeed: 0 });
     expect(steps.map(toldOfRun())).toEqual([
       'admin adds 2 keys to G1, activates them at once and publishes; its first member in service syncs → ' +
         'K2002, K2003; U1 synced',
-      'U2 finds the key for no other recipient (U2 is behind the model or out of service: U1 looks up instead)',
+      'U2 finds the key for no other recipient: U2, behind the model at update 1 (2 published to it), chose K2001@G2',
       'U1 finds the key for no other recipient',
+      'U2 finds the key for each set of up to two other users with HSMs (U2 is behind the model: U1, synced, looks ' +
+        'up instead)',
+      'admin deleteUser U3',
+      'admin publishes',
+      'U3 syncs',
+      "U3 finds the key for no other recipient (U3's lookup is not judged: its replica holds nothing or cannot be " +
+        'read; U1 looks up): U1, behind the model at update 2 (3 published to it), chose K2001@G2',
     ]);
     expect(describe({ t: 'addActiveKeys', pick: 1, count: 1 })).toBe(
       'admin adds a key to group 1 (of those that exist), activates it at once and publishes; its first member in ' +

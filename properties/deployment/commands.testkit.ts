@@ -11,7 +11,7 @@ import { USER_PIN, ADMIN_PIN } from '../../device/secube.testkit.ts';
 import { testOnlyHooks } from '../../device/secube.ts';
 import { KEY_EVENT_TYPES } from '../../model/keyLifecycle.ts';
 import { expireKeys } from '../../model/kms.ts';
-import type { GroupPolicy, KeySelection, KmsOperation, KmsState, UserId } from '../../model/kms.ts';
+import type { GroupPolicy, KmsOperation, KmsState, UserId } from '../../model/kms.ts';
 import {
   ATTACK_KINDS,
   attackNeedsOther,
@@ -519,15 +519,26 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
     case 'sync':
       return sync(m, r, spec.user, label);
     case 'findKey': {
-      const user = aimLookup(m, r, spec.user);
-      if (user !== spec.user) aimedPast(spec, user);
-      return findKey(m, r, user, spec.to, user === spec.user ? label : `${label}, aimed at ${user}`);
+      const user = aimLookup(m, r, spec.user, 'any judged');
+      if (user !== spec.user) aimedPast(m, r, spec, user);
+      const aimed = user === spec.user ? label : `${label}, aimed at ${user}`;
+      findKey(m, r, user, spec.to, aimed, ({ behind, got, expected }) =>
+        tellMore(spec, `: ${behind}, chose ${got}${got === expected ? '' : `; ${overReplica(expected)}`}`),
+      );
+      return;
     }
     case 'findKeys': {
-      const user = aimLookup(m, r, spec.user);
-      if (user !== spec.user) aimedPast(spec, user);
+      const user = aimLookup(m, r, spec.user, 'synced first');
+      if (user !== spec.user) aimedPast(m, r, spec, user);
       const aimed = user === spec.user ? label : `${label}, aimed at ${user}`;
-      for (const to of recipientSets(user)) await findKey(m, r, user, to, `${aimed}: for ${recipientsText(to)}`);
+      let said = false;
+      for (const to of recipientSets(user)) {
+        findKey(m, r, user, to, `${aimed}: for ${recipientsText(to)}`, ({ behind, got, expected }) => {
+          if (!said) tellMore(spec, `: ${behind}`);
+          said = true;
+          if (got !== expected) tellMore(spec, `; for ${recipientsText(to)} it chose ${got}, ${overReplica(expected)}`);
+        });
+      }
       return;
     }
     case 'encrypt':
@@ -611,24 +622,59 @@ async function aim(
 }
 
 /**
- * The sender of a key lookup (`findKey`, `findKeys`): the user it names if that user's replica is
- * synced and in service, else the next such user in ID order (wrapping round), as {@link aim} picks
- * an attack's victim; the named user when none is. A lookup is judged against the model's selection
- * only for a synced sender (it reads the replica alone: no freshness rule judges a sender behind),
- * so one by a user behind checked nothing: 12 of the 21 at CI size on 5 December. The choice depends
- * only on the run's state, so a run replays and shrinks as before; a failure's label says `aimed at`.
+ * The sender of a key lookup (`findKey`, `findKeys`): the user it names if that user's lookup is
+ * judged, else the next such user in ID order (wrapping round), as {@link aim} picks an attack's
+ * victim; the named user when none is. A lookup is judged when its sender's replica is synced and in
+ * service (against the model's selection now), or behind the model at a state the administrator
+ * published to it (against the selection over that state: {@link findKey}); only a device told to
+ * hold nothing, or one that cannot be read, is not. `synced first` (`findKeys`) looks for a synced
+ * user that way first: its ten lookups over one state are what reach choices decided by size and by
+ * key number on synced replicas (`addActiveKeys` leaves one synced), and sent to whoever was named
+ * they reached half as many; `findKey` keeps a sender behind the model, so that a share of lookups
+ * judges stale replicas. Before the second kind was judged, every lookup went to a synced user: one
+ * by a user behind checked nothing (12 of the 21 at CI size on 5 December). The choice depends only
+ * on the run's state, so a run replays and shrinks as before; a failure's label says `aimed at`.
  */
-function aimLookup(m: DeploymentModel, r: Deployment, named: UserId): UserId {
+function aimLookup(m: DeploymentModel, r: Deployment, named: UserId, order: 'synced first' | 'any judged'): UserId {
   const ids = m.deviceIds();
   const from = Math.max(0, ids.indexOf(named));
-  const judged = (u: UserId) => alive(m, u) && m.inService(u) && isSynced(m, r.slot(u));
-  return [...ids.slice(from), ...ids.slice(0, from)].find(judged) ?? named;
+  const round = [...ids.slice(from), ...ids.slice(0, from)].filter((u) => alive(m, u));
+  const synced = (u: UserId) => isSynced(m, r.slot(u)) && m.inService(u);
+  const first = order === 'synced first' ? round.find(synced) : undefined;
+  return first ?? round.find((u) => lookupJudged(m, r.slot(u))) ?? named;
 }
 
-/** A lookup named a user behind the model and went to `user`: counted, and said in its words. */
-function aimedPast(spec: Extract<CommandSpec, { t: 'findKey' | 'findKeys' }>, user: UserId): void {
-  ctx().stats.count('notes', 'a key lookup aimed past a user behind the model');
-  tellMore(spec, ` (${spec.user} is behind the model or out of service: ${user} looks up instead)`);
+/** Whether {@link findKey} judges a lookup by the user of `slot` now: synced, or behind at a state published to it. */
+function lookupJudged(m: DeploymentModel, slot: UserSlot): boolean {
+  if (!usable(slot)) return false;
+  // Cheap first: a replica at a state published to its device in service is judged, synced or not.
+  if (m.pointAtSequence(slot.userId, slot.user.appliedSequence)?.inService === true) return true;
+  return isSynced(m, slot) && m.inService(slot.userId);
+}
+
+/** What the rule gives over a behind sender's replica, in a step's words. */
+function overReplica(expected: string): string {
+  return `the rule over its replica's state gives ${expected}`;
+}
+
+/** A lookup named one user and went to `user` ({@link aimLookup}): counted, and said in its words. */
+function aimedPast(
+  m: DeploymentModel,
+  r: Deployment,
+  spec: Extract<CommandSpec, { t: 'findKey' | 'findKeys' }>,
+  user: UserId,
+): void {
+  const judged = lookupJudged(m, r.slot(spec.user));
+  ctx().stats.count(
+    'notes',
+    judged
+      ? 'a key lookup aimed past a user behind the model'
+      : 'a key lookup aimed past a user whose lookup is not judged',
+  );
+  const why = judged
+    ? `${spec.user} is behind the model: ${user}, synced, looks up instead`
+    : `${spec.user}'s lookup is not judged: its replica holds nothing or cannot be read; ${user} looks up`;
+  tellMore(spec, ` (${why})`);
 }
 
 /**
@@ -1135,17 +1181,34 @@ async function sync(m: DeploymentModel, r: Deployment, userId: UserId, label: st
   if (m.tainted.has(userId) && isSynced(m, slot) && (await r.streamIsGenuine(userId))) m.tainted.delete(userId);
 }
 
-async function findKey(
+/**
+ * A key lookup (`User.findKey`), judged by the smallest-group rule over the state the sender's
+ * replica holds, at the time of the lookup. A synced sender in service: the model's state now. A
+ * sender behind the model (it has not applied the latest files, or the admin has not published the
+ * latest changes yet): the state the model recorded when the file it applied last was published
+ * (`DeploymentModel.knownAt`) — the model's record, not the replica's, so a replica holding the
+ * wrong state fails too (integrity compares the two after every command). A lookup checks no
+ * freshness (encrypting does: `checkEncryption`), so whatever the window, a stale replica's choice
+ * is the rule's over what it knows: the paper's smallest group (§III) and the key preference of
+ * `model/selectKey.ts`, with keys whose cryptoperiod ended since expired by the lookup's clock (NIST
+ * SP 800-57 Pt 1 §5.3.5: no protection past the originator-usage period). Before, such a lookup was
+ * not judged at all, so a selection bug showing only on a stale replica passed.
+ * A behind sender's lookup is told to `say` before it is judged (its position in words, its choice
+ * and the rule's), so that a failure's step says it too.
+ */
+function findKey(
   m: DeploymentModel,
   r: Deployment,
   userId: UserId,
   to: readonly UserId[],
   label: string,
-): Promise<void> {
+  say: (lookup: { readonly behind: string; readonly got: string; readonly expected: string }) => void,
+): void {
   const { stats } = ctx();
   const slot = r.slot(userId);
   if (!usable(slot)) return;
   const synced = isSynced(m, slot) && m.inService(userId);
+  const sequence = slot.user.appliedSequence;
   let got: string;
   try {
     const choice = r.findKey(userId, to);
@@ -1156,30 +1219,65 @@ async function findKey(
     got = stats.error(error);
     r.output(error);
   }
-  if (!synced) return;
-  stats.count('invariantChecks', 'smallest-group:findKey');
-  const expected = expectedSelection(m, userId, to);
-  if (got !== expected)
-    violated('smallest-group', `${label}: ${userId} chose ${got}, the model's smallest group gives ${expected}`);
-  const [keyId, groupId] = got.split('@');
-  if (keyId !== undefined && groupId !== undefined) countReach(m, userId, to, { keyId, groupId });
+  if (synced) {
+    stats.count('invariantChecks', 'smallest-group:findKey');
+    const expected = expectedSelection(m, userId, to);
+    if (got !== expected)
+      violated('smallest-group', `${label}: ${userId} chose ${got}, the model's smallest group gives ${expected}`);
+    countReach(m, m.swept(), userId, to, got);
+    return;
+  }
+  const known = m.knownAt(userId, sequence);
+  if (known === null) return;
+  const published = m.published.get(userId) ?? 0;
+  const behind =
+    `${userId}, behind the model at update ${sequence} ` +
+    (published > sequence ? `(${published} published to it)` : '(the latest published to it; the model changed since)');
+  stats.count('invariantChecks', 'smallest-group:behind sender');
+  const expected = expectedSelection(m, userId, to, known);
+  // What judging it against the model's state now would say: another answer for a stale replica.
+  const now = expectedSelection(m, userId, to);
+  say({ behind, got, expected });
+  if (got !== expected) {
+    violated(
+      'smallest-group',
+      `${label}: ${behind}, chose ${got}; the smallest-group rule over its replica's state (what the ` +
+        `administrator published to it up to update ${sequence}, at the lookup's time) gives ${expected}` +
+        (now === expected ? '' : ` (over the model's state now: ${now})`),
+    );
+  }
+  if (now !== expected)
+    stats.count('invariantChecks', "smallest-group:behind sender, the model's state now gives another");
+  countReach(m, known, userId, to, got, true);
 }
 
 /**
  * Counts how far a checked choice of key reached (`selectionReach.testkit.ts`), once it agreed with the
- * model's: a key chosen, and whether the smallest-group rule or the key number decided it. A choice
- * with one candidate passes whatever the rules say; these counts (`invariantChecks` in
- * `reports/properties.json`) show how many did not. Called only for a key the model's selection gave
- * (a synced sender, fresh), so a refusal the model agreed with counts as no choice.
+ * model's over `state` (the model's now, or what a sender behind it knows): a key chosen, and whether
+ * the smallest-group rule or the key number decided it. A choice with one candidate passes whatever the
+ * rules say; these counts (`invariantChecks` in `reports/properties.json`) show how many did not. A
+ * behind sender's choice is judged as exactly (over its own state), so it counts in the totals too, and
+ * again under `smallest-group:behind sender, …`. `chosen` is `keyId@groupId`, or a refusal's code (the
+ * model agreed: no choice).
  */
-function countReach(m: DeploymentModel, sender: UserId, to: readonly UserId[], chosen: KeySelection): void {
+function countReach(
+  m: DeploymentModel,
+  state: KmsState,
+  sender: UserId,
+  to: readonly UserId[],
+  chosen: string,
+  behind = false,
+): void {
   const { stats } = ctx();
-  const state = m.swept();
-  stats.count('invariantChecks', 'smallest-group:a key to choose');
-  if (m.pure(() => decidedBySize(state, sender, to, m.now)))
-    stats.count('invariantChecks', 'smallest-group:decided by size');
-  if (m.pure(() => decidedByNumber(state, sender, to, m.now, chosen)))
-    stats.count('invariantChecks', 'smallest-group:decided by key number');
+  const [keyId, groupId] = chosen.split('@');
+  if (keyId === undefined || groupId === undefined) return;
+  const count = (what: string) => {
+    stats.count('invariantChecks', `smallest-group:${what}`);
+    if (behind) stats.count('invariantChecks', `smallest-group:behind sender, ${what}`);
+  };
+  count('a key to choose');
+  if (m.pure(() => decidedBySize(state, sender, to, m.now))) count('decided by size');
+  if (m.pure(() => decidedByNumber(state, sender, to, m.now, { keyId, groupId }))) count('decided by key number');
 }
 
 async function encrypt(
@@ -1216,7 +1314,7 @@ async function encrypt(
   const judged = checkEncryption(m, userId, to, replica, { keyId, groupId }, label);
   if (judged === 'protection') {
     stats.count('invariantChecks', 'smallest-group:encrypt');
-    countReach(m, userId, to, { keyId, groupId });
+    countReach(m, m.swept(), userId, to, `${keyId}@${groupId}`);
   }
   if (judged === 'freshness') stats.count('invariantChecks', 'smallest-group:freshness of a sender behind');
   m.record({ sender: userId, recipients: [...to], keyId, groupId, plaintext, message, senderSynced: synced });
@@ -1258,7 +1356,7 @@ async function reprotect(
       'invariantChecks',
       out === entry.message ? 'smallest-group:reprotect unchanged' : 'smallest-group:reprotect',
     );
-    countReach(m, userId, others, { keyId, groupId });
+    countReach(m, m.swept(), userId, others, `${keyId}@${groupId}`);
   }
   if (judged === 'freshness') stats.count('invariantChecks', 'smallest-group:reprotect freshness of a sender behind');
   if (out === entry.message) return;

@@ -50,12 +50,21 @@ const BITES: Record<Mutant, InvariantName> = {
   decryptLies: 'readability',
   findKeyLargestGroup: 'smallest-group',
   findKeyLowestNumber: 'smallest-group',
+  findKeyLowestNumberBehind: 'smallest-group',
   rollbackWholeDevice: 'integrity',
   keyLostOnPowerCut: 'durability',
   resyncIgnored: 'convergence',
   noRekeyOnLeave: 'forward-secrecy',
   noRekeyOnJoin: 'backward-secrecy',
   adminSkipsRekey: 'model-agreement',
+};
+
+/**
+ * What a failure must also say, for a mutant that a check other than the one it is for could catch
+ * first: the stale-only key-number bug is caught as a sender behind the model, not as a synced one.
+ */
+const BITE_WORDS: Partial<Record<Mutant, RegExp>> = {
+  findKeyLowestNumberBehind: /: U\d, behind the model at update \d+ .*, chose K\d+@G\d; the smallest-group rule over/,
 };
 
 /**
@@ -93,6 +102,7 @@ describe('every invariant bites', () => {
       expect(failure, `the suite must fail against ${mutant}`).not.toBeNull();
       expect(failure?.invariant, failure?.report).toBe(invariant);
       expect(failure?.message).toMatch(new RegExp(`^invariant ${invariant}:`));
+      expect(failure?.message).toMatch(BITE_WORDS[mutant] ?? /./);
     },
     sizedTimeout(900_000),
   );

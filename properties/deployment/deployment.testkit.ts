@@ -18,6 +18,7 @@ import type { SecretTap } from '../../impl/simulation/secretTap.ts';
 import type { Transport } from '../../impl/protocol/transport.ts';
 import { deviceKeyNumber, isKmsDeviceKey } from '../../impl/protocol/deviceKeyIds.ts';
 import { BROKEN_REKEY } from './brokenRekey.testkit.ts';
+import type { KeyView } from '../../model/projection.ts';
 
 /**
  * Deliberately broken variants, one per invariant, to show that each invariant bites:
@@ -29,6 +30,9 @@ import { BROKEN_REKEY } from './brokenRekey.testkit.ts';
  * - `findKeyLargestGroup` (smallest-group): `User.findKey` prefers the largest common group.
  * - `findKeyLowestNumber` (smallest-group): `User.findKey` reverses the last rule of key preference:
  *   of usable keys tied on activation and on the end of their cryptoperiod, the lowest number wins.
+ * - `findKeyLowestNumberBehind` (smallest-group): the same, but only on a replica behind the admin
+ *   (the keys it holds, or their states, are not those the admin gives it now): a bug a synced
+ *   sender never shows, which only the judgement of a sender behind the model can catch.
  * - `rollbackWholeDevice` (integrity): an SD rollback also rolls back the HSM's flash (a device
  *   without anti-rollback storage), so the old replica opens.
  * - `keyLostOnPowerCut` (durability): after a power cut the rebooted HSM loses one KMS key.
@@ -46,6 +50,7 @@ export const MUTANTS = [
   'decryptLies',
   'findKeyLargestGroup',
   'findKeyLowestNumber',
+  'findKeyLowestNumberBehind',
   'rollbackWholeDevice',
   'keyLostOnPowerCut',
   'resyncIgnored',
@@ -64,16 +69,23 @@ export async function createDeployment(options: {
 }): Promise<Deployment> {
   BROKEN_REKEY.leave = options.mutant === 'noRekeyOnLeave' || options.mutant === 'adminSkipsRekey';
   BROKEN_REKEY.join = options.mutant === 'noRekeyOnJoin';
-  return Deployment.create({
+  // A hook that reads the deployment it is part of reads it once it exists.
+  let deployment: Deployment | null = null;
+  const self = (): Deployment => {
+    if (deployment === null) throw new Error('test bug: a hook ran before its deployment was made');
+    return deployment;
+  };
+  deployment = await Deployment.create({
     seed: options.seed,
     start: options.start,
     devices: TEST_DEVICES,
-    hooks: options.mutant === undefined ? {} : mutantHooks(options.mutant),
+    hooks: options.mutant === undefined ? {} : mutantHooks(options.mutant, self),
   });
+  return deployment;
 }
 
 /** The deployment hooks of a broken variant (the rekey variants switch rules, not hooks). */
-function mutantHooks(mutant: Mutant): DeploymentHooks {
+function mutantHooks(mutant: Mutant, self: () => Deployment): DeploymentHooks {
   switch (mutant) {
     case 'leakKeyIntoShare':
       return { transport: leakingTransport };
@@ -108,6 +120,11 @@ function mutantHooks(mutant: Mutant): DeploymentHooks {
       };
     case 'findKeyLowestNumber':
       return { findKey: lowestNumberTied };
+    case 'findKeyLowestNumberBehind':
+      return {
+        findKey: (user, recipients, real) =>
+          behindAdmin(self(), user) ? lowestNumberTied(user, recipients, real) : real,
+      };
     case 'rollbackWholeDevice':
       return { rollbackFlashToo: true };
     case 'keyLostOnPowerCut':
@@ -147,6 +164,22 @@ function lowestNumberTied(user: User, recipients: readonly UserId[], real: KeyCh
     )
     .sort((a, b) => compareIds(a.id, b.id));
   return lowest === undefined ? real : { keyId: lowest.id, groupId: lowest.owner };
+}
+
+/**
+ * Whether `user`'s replica is behind the admin: the keys it holds, with their states and times, are
+ * not those the admin's database gives that user now (false when no admin is open to ask).
+ */
+function behindAdmin(d: Deployment, user: User): boolean {
+  const said = (keys: ReadonlyArray<Pick<KeyView, 'id' | 'state' | 'activatedAt' | 'expiresAt'>>) =>
+    JSON.stringify(
+      [...keys].sort((a, b) => compareIds(a.id, b.id)).map((k) => [k.id, k.state, k.activatedAt, k.expiresAt]),
+    );
+  try {
+    return said(d.admin.listKeys().filter((k) => k.holders.includes(user.id))) !== said(user.keys());
+  } catch {
+    return false;
+  }
 }
 
 function giveForeignKey(d: Deployment, slot: UserSlot): void {
