@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { InvariantError, checkReprotection, differences, same } from './invariants.ts';
-import type { DeploymentModel, LedgerEntry } from './referenceModel.ts';
+import type { KmsOperation } from '../../model/kms.ts';
+import { InvariantError, checkEncryption, checkReprotection, differences, same } from './invariants.ts';
+import { DeploymentModel } from './referenceModel.ts';
+import type { LedgerEntry } from './referenceModel.ts';
 
 describe('how a broken invariant says where', () => {
   const expected = {
@@ -108,6 +110,64 @@ describe('smallest-group judges a re-protection from a replica behind the model 
     // A device that applied nothing is not judged.
     expect(checkReprotection(model('active', false), 'U1', entry, { synced: false, sequence: 0 }, moved, 's')).toBe(
       null,
+    );
+  });
+});
+
+describe('smallest-group judges an encryption from a replica behind the model over what was published to it', () => {
+  const START = Date.UTC(2026, 0, 1);
+  const DAY = 86_400_000;
+  const policy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 7 * DAY } as const;
+
+  /** U1 alone in G1 with two keys activated together, published (1); then K2001 suspended, not published. */
+  function behindModel(): DeploymentModel {
+    const m = new DeploymentModel(START);
+    const ops: KmsOperation[] = [
+      { type: 'addUser', userId: 'U1', name: 'alice', now: START },
+      { type: 'addGroup', groupId: 'G1', name: 'team', policy, now: START },
+      { type: 'addMember', groupId: 'G1', userId: 'U1', now: START },
+      { type: 'addKey', groupId: 'G1', name: 'a', now: START },
+      { type: 'addKey', groupId: 'G1', name: 'b', now: START },
+      { type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now: START } },
+      { type: 'keyEvent', keyId: 'K2001', event: { type: 'ACTIVATE', now: START } },
+    ];
+    for (const op of ops) expect(m.apply(op).ok).toBe(true);
+    m.provisioned('U1');
+    m.recordPublished('U1', 1);
+    expect(m.apply({ type: 'keyEvent', keyId: 'K2001', event: { type: 'SUSPEND', now: START } }).ok).toBe(true);
+    return m;
+  }
+  const behind = { synced: false, sequence: 1 };
+
+  test('within the window, the key the rule gives over the replica, not over the model now', () => {
+    const m = behindModel();
+    // Tied on both times, the higher key number wins on the replica, where K2001 is still active.
+    expect(checkEncryption(m, 'U1', [], behind, { keyId: 'K2001', groupId: 'G1' }, 'step 9')).toBe('behind');
+    expect(() => checkEncryption(m, 'U1', [], behind, { keyId: 'K2000', groupId: 'G1' }, 'step 9')).toThrow(
+      /encrypted under K2000@G1, from a replica behind the model at sequence 1, within the freshness window;.*K2001@G1/,
+    );
+    expect(() => checkEncryption(m, 'U1', [], behind, { code: 'NoUsableKey' }, 'step 9')).toThrow(/gives K2001@G1/);
+  });
+
+  test("at the time of the encryption: a cryptoperiod that ended since the file ended on the replica's clock", () => {
+    const m = behindModel();
+    // Published on day 5 (K2001 suspended, K2000 active until day 7); encrypting on day 7, within the window.
+    m.now += 5 * DAY;
+    m.recordPublished('U1', 2);
+    m.now += 2 * DAY;
+    const at2 = { synced: false, sequence: 2 };
+    expect(checkEncryption(m, 'U1', [], at2, { code: 'NoUsableKey' }, 's')).toBe('behind');
+    expect(() => checkEncryption(m, 'U1', [], at2, { keyId: 'K2000', groupId: 'G1' }, 's')).toThrow(
+      /gives NoUsableKey/,
+    );
+  });
+
+  test('past the window, the heartbeat rule alone: NotFresh', () => {
+    const m = behindModel();
+    m.now += 4 * DAY;
+    expect(checkEncryption(m, 'U1', [], behind, { code: 'NotFresh' }, 'step 9')).toBe('freshness');
+    expect(() => checkEncryption(m, 'U1', [], behind, { keyId: 'K2001', groupId: 'G1' }, 'step 9')).toThrow(
+      /past the freshness window/,
     );
   });
 });

@@ -582,11 +582,14 @@ export function encryptionJudged(
 /**
  * An encryption, judged as far as the sender's replica allows: a synced sender by
  * {@link checkProtection} (freshness, then the smallest group); a sender behind the model by the
- * heartbeat rule alone, since its choice of key cannot be judged but its freshness can, and a sender
- * kept behind by withheld updates is the very case the rule is for. Past the window after the file
- * it applied last, encrypting must be refused with `NotFresh`; within it, never with `NotFresh`. A
- * device that applied nothing (refused for want of any statement) and a retired one are not judged.
- * Returns which check ran, for the statistics.
+ * heartbeat rule first, since a sender kept behind by withheld updates is the very case the rule is
+ * for. Past the window after the file it applied last, encrypting must be refused with `NotFresh`;
+ * within it, never with `NotFresh`, and the key (or the refusal) must be the smallest-group rule's over
+ * what that replica knows: the state the model recorded when the file it applied last was published,
+ * at the time of the encryption (`DeploymentModel.knownAt`), not the model's state now. A device that
+ * applied nothing (refused for want of any statement) and a retired one are not judged.
+ * Returns which check ran, for the statistics: `behind` when a sender behind the model was judged by
+ * both rules, `freshness` when by the heartbeat rule alone (past its window).
  */
 export function checkEncryption(
   m: DeploymentModel,
@@ -595,7 +598,7 @@ export function checkEncryption(
   replica: { readonly synced: boolean; readonly sequence: number },
   outcome: ProtectionOutcome,
   label: string,
-): 'protection' | 'freshness' | null {
+): 'protection' | 'behind' | 'freshness' | null {
   const fresh = m.fresh(sender, replica.sequence);
   if (replica.synced) {
     checkProtection(m, sender, to, fresh, outcome, label);
@@ -603,15 +606,26 @@ export function checkEncryption(
   }
   if (!encryptionJudged(m, sender, replica)) return null;
   const refusedStale = 'code' in outcome && outcome.code === 'NotFresh';
+  const got = 'code' in outcome ? `refused with ${outcome.code}` : `encrypted under ${outcome.keyId}`;
   if (refusedStale !== !fresh) {
-    const got = 'code' in outcome ? `refused with ${outcome.code}` : `encrypted under ${outcome.keyId}`;
     violated(
       'smallest-group',
       `${label}: ${got}, from a replica behind the model at sequence ${replica.sequence}, whose last file ` +
         `is ${fresh ? 'within' : 'past'} the freshness window (the model gives ${fresh ? 'no NotFresh' : 'NotFresh'})`,
     );
   }
-  return 'freshness';
+  const known = fresh ? m.knownAt(sender, replica.sequence) : null;
+  if (known === null) return 'freshness';
+  const want = expectedSelection(m, sender, to, known);
+  if (('code' in outcome ? outcome.code : `${outcome.keyId}@${outcome.groupId}`) !== want) {
+    violated(
+      'smallest-group',
+      `${label}: ${got}${'code' in outcome ? '' : `@${outcome.groupId}`}, from a replica behind the model at ` +
+        `sequence ${replica.sequence}, within the freshness window; the smallest-group rule over its state (what ` +
+        `was published to it up to ${replica.sequence}, at the time of the encryption) gives ${want}`,
+    );
+  }
+  return 'behind';
 }
 
 /**

@@ -314,7 +314,8 @@ export class SimulationWorld {
 
   /**
    * A user encrypts to `to`; a synced sender's choice is held to the model's smallest group, and any
-   * sender's freshness to the heartbeat rule (`checkEncryption`). Returns whether a message was sent.
+   * sender's freshness to the heartbeat rule; a sender behind the model within its window, to the
+   * smallest group over what was published to it (`checkEncryption`). Returns whether a message was sent.
    */
   async encrypt(userId: UserId, to: readonly UserId[], text: string, label: string): Promise<boolean> {
     const { m, r } = this;

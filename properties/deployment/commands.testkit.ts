@@ -1304,7 +1304,9 @@ async function encrypt(
     r.output(error);
     const judged = checkEncryption(m, userId, to, replica, { code }, label);
     if (judged === 'protection') stats.count('invariantChecks', 'smallest-group:encrypt refused');
-    if (judged === 'freshness') stats.count('invariantChecks', 'smallest-group:freshness of a sender behind');
+    if (judged === 'behind') stats.count('invariantChecks', 'smallest-group:behind sender, encrypt refused');
+    if (judged === 'freshness' || judged === 'behind')
+      stats.count('invariantChecks', 'smallest-group:freshness of a sender behind');
     return;
   }
   stats.count('errorCodes', 'ok:encrypt');
@@ -1316,7 +1318,12 @@ async function encrypt(
     stats.count('invariantChecks', 'smallest-group:encrypt');
     countReach(m, m.swept(), userId, to, `${keyId}@${groupId}`);
   }
-  if (judged === 'freshness') stats.count('invariantChecks', 'smallest-group:freshness of a sender behind');
+  if (judged === 'behind') {
+    stats.count('invariantChecks', 'smallest-group:behind sender, encrypt');
+    countReach(m, m.knownAt(userId, replica.sequence) ?? m.swept(), userId, to, `${keyId}@${groupId}`, true);
+  }
+  if (judged === 'freshness' || judged === 'behind')
+    stats.count('invariantChecks', 'smallest-group:freshness of a sender behind');
   m.record({ sender: userId, recipients: [...to], keyId, groupId, plaintext, message, senderSynced: synced });
 }
 

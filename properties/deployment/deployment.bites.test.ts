@@ -35,7 +35,7 @@ import { deviceKeyNumber } from '../../impl/protocol/deviceKeyIds.ts';
 import { Deployment, openUser } from '../../impl/simulation/deployment.ts';
 import { SekeyError } from '../../impl/protocol/sekeyError.ts';
 import type { CommandSpec } from './commands.testkit.ts';
-import { MUTANTS } from './deployment.testkit.ts';
+import { MUTANTS, lowestNumberTied } from './deployment.testkit.ts';
 import type { Mutant } from './deployment.testkit.ts';
 import type { InvariantName } from '../../impl/simulation/invariants.ts';
 import { BOOTSTRAP, replayScenario, runSuite } from './runner.testkit.ts';
@@ -226,6 +226,34 @@ describe('checks a review found missing bite', () => {
       try {
         await expect(replayScenario(steps, { deploymentSeed: 0 })).rejects.toThrow(
           /^invariant smallest-group: .*encrypted under K\d+, from a replica behind the model .* past the freshness/,
+        );
+      } finally {
+        spy.mockRestore();
+      }
+    },
+    sizedTimeout(900_000),
+  );
+
+  test(
+    'a sender behind the model within its window encrypts under the key the rule gives over its own replica',
+    async () => {
+      // Carol syncs the rotation's K2002, tied with K2000 on both times: the key number picks K2002. The
+      // admin then suspends K2002 and has not published it: carol, behind, still picks K2002, while the
+      // model's state now gives K2000, the very key a reversed key-number rule picks on her replica.
+      const steps: CommandSpec[] = [
+        { t: 'addActiveKeys', pick: 0, count: 1 },
+        { t: 'sync', user: 'U3' },
+        { t: 'admin', op: { type: 'keyEvent', keyId: 'K2002', event: { type: 'SUSPEND', now: 0 } } },
+        { t: 'encrypt', user: 'U3', to: [], text: 'behind' },
+      ];
+      await replayScenario(steps, { deploymentSeed: 0 });
+      const findKey = User.prototype.findKey;
+      const spy = vi.spyOn(User.prototype, 'findKey').mockImplementation(function (this: User, recipients) {
+        return lowestNumberTied(this, recipients, findKey.call(this, recipients));
+      });
+      try {
+        await expect(replayScenario(steps, { deploymentSeed: 0 })).rejects.toThrow(
+          /^invariant smallest-group: .*encrypted under K2000@G1, from a replica behind .* window; .* gives K2002@G1$/,
         );
       } finally {
         spy.mockRestore();

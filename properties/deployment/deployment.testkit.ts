@@ -145,7 +145,7 @@ function mutantHooks(mutant: Mutant, self: () => Deployment): DeploymentHooks {
  * the replica: of the usable keys of common groups of the chosen group's size that tie with the real
  * choice on activation and on the end of their cryptoperiod, the lowest-numbered one.
  */
-function lowestNumberTied(user: User, recipients: readonly UserId[], real: KeyChoice): KeyChoice {
+export function lowestNumberTied(user: User, recipients: readonly UserId[], real: KeyChoice): KeyChoice {
   const everyone = [user.id, ...recipients];
   const groups = user.groups();
   const size = groups.find((g) => g.id === real.groupId)?.members.length;
