@@ -124,16 +124,6 @@ export class PropertyProgress {
    * does not wait for such properties. Every suite's property goes through this ({@link assert}).
    */
   stoppable<P extends fc.IRawProperty<unknown>>(property: P): P {
-    let found = false;
-    const test = () => this.test;
-    const note = (out: fc.PreconditionFailure | fc.PropertyFailure | null) => {
-      if (!found && out !== null && !fc.PreconditionFailure.isFailure(out)) {
-        found = true;
-        shrinkingHere = true;
-        this.emit({ kind: 'shrinking', suite: this.suite, test: test() });
-      }
-      return out;
-    };
     // A replay that ends on its case runs it alone: once it has run (and passed: a failure ends the run
     // by `endOnFailure`), the next run fast-check starts is cut, as a stop cuts one. A case the property
     // skips (`fc.pre`: a path this code no longer fits) is no run, as fast-check counts them: it goes on
@@ -141,9 +131,17 @@ export class PropertyProgress {
     // interrupted after 0 tests") with no counterexample.
     const oneCase = replayingOneCase();
     let ran = false;
-    const counted = (out: fc.PreconditionFailure | fc.PropertyFailure | null) => {
-      if (out === null || !fc.PreconditionFailure.isFailure(out)) ran = true;
-      return note(out);
+    let found = false;
+    const test = () => this.test;
+    const note = (out: fc.PreconditionFailure | fc.PropertyFailure | null) => {
+      const skipped = out !== null && fc.PreconditionFailure.isFailure(out);
+      if (!skipped) ran = true;
+      if (!found && out !== null && !skipped) {
+        found = true;
+        shrinkingHere = true;
+        this.emit({ kind: 'shrinking', suite: this.suite, test: test() });
+      }
+      return out;
     };
     // Everything else (generate, shrink, hooks) is the property's own, through the prototype.
     const wrapped: P = Object.create(property);
@@ -153,7 +151,7 @@ export class PropertyProgress {
         return property.isAsync() ? Promise.resolve(cut) : cut;
       }
       const out = property.run(value);
-      return out instanceof Promise ? out.then(counted) : counted(out);
+      return out instanceof Promise ? out.then(note) : note(out);
     }) as P['run'];
     return wrapped;
   }

@@ -171,6 +171,14 @@ function shrinkEnd(
   return done === undefined || done.seed === null ? undefined : { ...done, seed: done.seed };
 }
 
+/** Why a campaign stopped by `signal` while it shrank on its failures after the budget, in its summary. */
+function stoppedWhileShrinking(signal: StopSignal): string {
+  return (
+    `stopped by ${signal} while shrinking on after the budget; the failures keep what was shrunk so far ` +
+    '(shrinkCut: true for those not done)'
+  );
+}
+
 /**
  * Shrinks on, until `until`, each failure whose shrinking a deadline cut: its property replayed at
  * its seed and path and shrunk on from there (`SEKEY_SHRINK`), the failure's file rewritten with the
@@ -477,9 +485,7 @@ export async function runCampaign(
           // Left as it was saved (a full disk): the summary below still says the stop.
         }
       }
-      summary.stoppedEarly =
-        `${why} while shrinking on after the budget; the failures keep what was shrunk so far ` +
-        '(shrinkCut: true for those not done)';
+      summary.stoppedEarly = stoppedWhileShrinking(signal);
       summary.endedAt = new Date().toISOString();
       writeSummary();
     } else if (current === null) {
@@ -569,10 +575,7 @@ export async function runCampaign(
         },
       });
       // A stop that waited for the failure being shrunk on, whose replay then ended by itself.
-      if (stopAsked !== null)
-        summary.stoppedEarly =
-          `stopped by ${stopAsked} while shrinking on after the budget; the failures keep what was shrunk so far ` +
-          '(shrinkCut: true for those not done)';
+      if (stopAsked !== null) summary.stoppedEarly = stoppedWhileShrinking(stopAsked);
       summary.endedAt = new Date().toISOString();
       writeSummary();
     }
