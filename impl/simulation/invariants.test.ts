@@ -72,17 +72,22 @@ describe('how a broken invariant says where', () => {
   });
 });
 
-describe('smallest-group judges a re-protection from a replica behind the model one way', () => {
+describe('smallest-group judges a re-protection from a replica behind the model, unrecorded, one way', () => {
   /** Just what the check reads of a model: K2000 of G1 in `state`; U1 in service; fresh or not. */
   const model = (state: string, fresh: boolean) =>
     ({
-      swept: () => ({ keys: { K2000: { id: 'K2000', owner: 'G1', holders: ['U1'], lifecycle: { value: state } } } }),
+      swept: () => ({
+        keys: { K2000: { id: 'K2000', owner: 'G1', holders: ['U1'], lifecycle: { value: state } } },
+        groups: {},
+      }),
       fresh: () => fresh,
       inService: () => true,
+      // No record of the file the replica applied last: the heartbeat rule alone.
+      knownAt: () => null,
       kms: { groups: {} },
     }) as unknown as DeploymentModel;
   const entry = { keyId: 'K2000', groupId: 'G1' } as LedgerEntry;
-  const behind = { synced: false, sequence: 3 };
+  const behind = { synced: false, sequence: 3, held: ['K2000'] };
   const moved = { keyId: 'K2001', groupId: 'G1' };
 
   test('past the window, a success from a key the model does not know as compromised is a violation', () => {
@@ -93,7 +98,7 @@ describe('smallest-group judges a re-protection from a replica behind the model 
   });
 
   test('a synced sender past the window is held to NotFresh too, except from a compromised key', () => {
-    const synced = { synced: true, sequence: 3 };
+    const synced = { synced: true, sequence: 3, held: ['K2000'] };
     expect(() => checkReprotection(model('deactivated', false), 'U1', entry, synced, moved, 'step 9')).toThrow(
       /re-protected under K2001@G1, the model's smallest group gives NotFresh/,
     );
@@ -108,9 +113,9 @@ describe('smallest-group judges a re-protection from a replica behind the model 
       expect(checkReprotection(model(state, false), 'U1', entry, behind, moved, 'step 9')).toBe('freshness');
     expect(checkReprotection(model('active', false), 'U1', entry, behind, { code: 'NotFresh' }, 's')).toBe('freshness');
     // A device that applied nothing is not judged.
-    expect(checkReprotection(model('active', false), 'U1', entry, { synced: false, sequence: 0 }, moved, 's')).toBe(
-      null,
-    );
+    expect(
+      checkReprotection(model('active', false), 'U1', entry, { synced: false, sequence: 0, held: [] }, moved, 's'),
+    ).toBe(null);
   });
 });
 
@@ -137,7 +142,7 @@ describe('smallest-group judges an encryption from a replica behind the model ov
     expect(m.apply({ type: 'keyEvent', keyId: 'K2001', event: { type: 'SUSPEND', now: START } }).ok).toBe(true);
     return m;
   }
-  const behind = { synced: false, sequence: 1 };
+  const behind = { synced: false, sequence: 1, held: ['K2000', 'K2001'] };
 
   test('within the window, the key the rule gives over the replica, not over the model now', () => {
     const m = behindModel();
@@ -155,7 +160,7 @@ describe('smallest-group judges an encryption from a replica behind the model ov
     m.now += 5 * DAY;
     m.recordPublished('U1', 2);
     m.now += 2 * DAY;
-    const at2 = { synced: false, sequence: 2 };
+    const at2 = { synced: false, sequence: 2, held: ['K2000', 'K2001'] };
     expect(checkEncryption(m, 'U1', [], at2, { code: 'NoUsableKey' }, 's')).toBe('behind');
     expect(() => checkEncryption(m, 'U1', [], at2, { keyId: 'K2000', groupId: 'G1' }, 's')).toThrow(
       /gives NoUsableKey/,
@@ -169,5 +174,72 @@ describe('smallest-group judges an encryption from a replica behind the model ov
     expect(() => checkEncryption(m, 'U1', [], behind, { keyId: 'K2001', groupId: 'G1' }, 'step 9')).toThrow(
       /past the freshness window/,
     );
+  });
+
+  test("KeyUnavailable only while the HSM lacks the rule's key (its import still owed)", () => {
+    const m = behindModel();
+    const owed = { ...behind, held: ['K2000'] };
+    expect(checkEncryption(m, 'U1', [], owed, { code: 'KeyUnavailable' }, 's')).toBe('behind');
+    expect(() => checkEncryption(m, 'U1', [], behind, { code: 'KeyUnavailable' }, 's')).toThrow(/gives K2001@G1/);
+    // A key the HSM lacks is no excuse when the rule gives a refusal: NoUsableKey on day 7 (above).
+    m.now += 5 * DAY;
+    m.recordPublished('U1', 2);
+    m.now += 2 * DAY;
+    const none = { synced: false, sequence: 2, held: [] };
+    expect(() => checkEncryption(m, 'U1', [], none, { code: 'KeyUnavailable' }, 's')).toThrow(/gives NoUsableKey/);
+  });
+
+  describe('a re-protection, over its replica too', () => {
+    const entry = { keyId: 'K2000', groupId: 'G1' } as LedgerEntry;
+    const moved = { keyId: 'K2001', groupId: 'G1' };
+
+    test('to the key the rule gives over the replica, where the model now would leave the message as it is', () => {
+      const m = behindModel();
+      expect(checkReprotection(m, 'U1', entry, behind, moved, 'step 9')).toBe('behind');
+      expect(() => checkReprotection(m, 'U1', entry, behind, { keyId: 'K2000', groupId: 'G1' }, 'step 9')).toThrow(
+        /under K2000@G1, the rules over its replica's state \(a replica behind the model at sequence 1.*gives K2001@G1/,
+      );
+      // Synced to the model now, the same re-protection must leave it under K2000 (K2001 is suspended).
+      const synced = { synced: true, sequence: 1, held: ['K2000', 'K2001'] };
+      expect(() => checkReprotection(m, 'U1', entry, synced, moved, 's')).toThrow(/smallest group gives K2000@G1/);
+    });
+
+    test('KeyUnavailable while the HSM lacks the old key or the new; a refusal where the replica lacks it', () => {
+      const m = behindModel();
+      expect(checkReprotection(m, 'U1', entry, { ...behind, held: ['K2000'] }, { code: 'KeyUnavailable' }, 's')).toBe(
+        'behind',
+      );
+      expect(checkReprotection(m, 'U1', entry, { ...behind, held: ['K2001'] }, { code: 'KeyUnavailable' }, 's')).toBe(
+        'behind',
+      );
+      expect(() => checkReprotection(m, 'U1', entry, behind, { code: 'KeyUnavailable' }, 's')).toThrow(
+        /refused with KeyUnavailable; the rules over its replica's state .* gives K2001@G1/,
+      );
+      // K2002, made after the file the replica applied: not held there, so it must be refused.
+      expect(m.apply({ type: 'addKey', groupId: 'G1', name: 'c', now: m.now }).ok).toBe(true);
+      const later = { keyId: 'K2002', groupId: 'G1' } as LedgerEntry;
+      expect(checkReprotection(m, 'U1', later, behind, { code: 'KeyUnavailable' }, 's')).toBe('behind');
+      expect(() => checkReprotection(m, 'U1', later, behind, moved, 's')).toThrow(
+        /re-protected under K2001; the rules over its replica's state .* gives a refusal \(U1 does not hold K2002/,
+      );
+    });
+
+    test('compromised as the replica knows it: the rescue path only from a key compromised there', () => {
+      const m = behindModel();
+      // Compromised after the file: the replica does not know, so past the window it must refuse.
+      expect(m.apply({ type: 'keyEvent', keyId: 'K2000', event: { type: 'COMPROMISE', now: START } }).ok).toBe(true);
+      m.now += 4 * DAY;
+      expect(checkReprotection(m, 'U1', entry, behind, { code: 'NotFresh' }, 's')).toBe('behind');
+      expect(() => checkReprotection(m, 'U1', entry, behind, moved, 's')).toThrow(/gives NotFresh/);
+      // Published compromised (2), then behind again: the rescue re-protects past the window.
+      m.recordPublished('U1', 2);
+      m.now += 4 * DAY;
+      const at2 = { synced: false, sequence: 2, held: ['K2000', 'K2001'] };
+      expect(() => checkReprotection(m, 'U1', entry, at2, { code: 'NotFresh' }, 's')).toThrow(
+        /refused with NotFresh; the rules over its replica's state .* gives NoUsableKey/,
+      );
+      // Past the window the rescue still chooses: nothing usable is left there (K2001 suspended, K2000 compromised).
+      expect(checkReprotection(m, 'U1', entry, at2, { code: 'NoUsableKey' }, 's')).toBe('behind');
+    });
   });
 });

@@ -510,6 +510,46 @@ export function checkConverged(m: DeploymentModel, r: Deployment): void {
 export type ProtectionOutcome = { readonly code: string } | { readonly keyId: string; readonly groupId: string };
 
 /**
+ * Where a sender's device stands as it protects: whether it is synced (`isSynced`, and in service),
+ * the update it applied last, and the keys its HSM holds (`Deployment.heldKeys`). A replica may list
+ * a key whose import the HSM refused (a full key store): the import stays owed until a sync carries
+ * it out, and meanwhile a correct device refuses with `KeyUnavailable` (`User.pendingDeviceWork`).
+ * A synced device's HSM holds exactly its replica's keys, so this only matters behind the model.
+ */
+export interface SenderPosition {
+  readonly synced: boolean;
+  readonly sequence: number;
+  readonly held: readonly string[];
+}
+
+/** Where `slot`'s device stands now, as a sender ({@link SenderPosition}). */
+export function senderPosition(m: DeploymentModel, r: Deployment, slot: UserSlot & { user: User }): SenderPosition {
+  return {
+    synced: isSynced(m, slot) && m.inService(slot.userId),
+    sequence: slot.user.appliedSequence,
+    held: r.heldKeys(slot.userId),
+  };
+}
+
+/** The key of a selection (`keyId@groupId`), or null for a refusal's code. */
+function selectedKey(selection: string): string | null {
+  const at = selection.indexOf('@');
+  return at < 0 ? null : selection.slice(0, at);
+}
+
+/**
+ * Whether `outcome` is the `KeyUnavailable` a correct device gives because its HSM lacks one of
+ * `keys`, which its replica lists: an import still owed ({@link SenderPosition}).
+ */
+function awaitingImport(
+  outcome: ProtectionOutcome,
+  keys: ReadonlyArray<string | null>,
+  held: readonly string[],
+): boolean {
+  return 'code' in outcome && outcome.code === 'KeyUnavailable' && keys.some((k) => k !== null && !held.includes(k));
+}
+
+/**
  * A re-protection (`User.reprotect`), judged as far as the sender's replica allows, as
  * {@link checkEncryption} judges an encryption.
  *
@@ -521,36 +561,72 @@ export type ProtectionOutcome = { readonly code: string } | { readonly keyId: st
  * model's code when there is none. `outcome` is the refusal's code, or the key of the message returned
  * (the old one when unchanged).
  *
- * A sender behind the model is judged by the heartbeat rule alone, one way: a key the model does not
- * know as compromised is not compromised on the replica either (its states are earlier ones of the
- * same life cycle, and no state leads back from compromised), so past the window the replica must
- * not re-protect from it. Without that rule a stale view could move old data under a key that a
- * withheld rekey retired, one a removed member still holds.
+ * A sender behind the model is judged by the same rules over what its replica knows: the state the
+ * model recorded when the file it applied last was published, at the time of the re-protection
+ * (`DeploymentModel.knownAt`), so "compromised" (the rescue path), the key's holders and the group's
+ * members are the replica's, not the model's now. A `KeyUnavailable` is right there when the HSM
+ * lacks the message's key or the one the rule gives (an import still owed). Where the model has no
+ * record of that file, the heartbeat rule alone, one way: a key the model does not know as
+ * compromised is not compromised on the replica either (its states are earlier ones of the same life
+ * cycle, and no state leads back from compromised), so past the window the replica must not
+ * re-protect from it. Without that rule a stale view could move old data under a key that a withheld
+ * rekey retired, one a removed member still holds.
+ * Returns which check ran: `behind` when a sender behind the model was judged over its replica's
+ * state, `freshness` when by the heartbeat rule alone.
  */
 export function checkReprotection(
   m: DeploymentModel,
   sender: UserId,
   entry: LedgerEntry,
-  replica: { readonly synced: boolean; readonly sequence: number },
+  replica: SenderPosition,
   outcome: ProtectionOutcome,
   label: string,
-): 'protection' | 'freshness' | null {
+): 'protection' | 'behind' | 'freshness' | null {
+  if (replica.synced) {
+    judgeReprotection(m, sender, entry, m.swept(), replica, outcome, label, 'the model');
+    return 'protection';
+  }
+  if (!encryptionJudged(m, sender, replica)) return null;
+  const known = m.knownAt(sender, replica.sequence);
+  if (known !== null) {
+    const over =
+      `the rules over its replica's state (a replica behind the model at sequence ${replica.sequence}: what ` +
+      `was published to it up to ${replica.sequence}, at the time of the re-protection)`;
+    judgeReprotection(m, sender, entry, known, replica, outcome, label, over);
+    return 'behind';
+  }
   const key = m.swept().keys[entry.keyId];
   const state = key === undefined ? undefined : keyStateOf(key);
   const rescue = state === 'compromised' || state === 'destroyedCompromised';
-  const fresh = rescue || m.fresh(sender, replica.sequence);
-  if (!replica.synced) {
-    if (!encryptionJudged(m, sender, replica)) return null;
-    if (!fresh && !('code' in outcome)) {
-      violated(
-        'smallest-group',
-        `${label}: re-protected under ${outcome.keyId} from a replica behind the model at sequence ` +
-          `${replica.sequence}, past the freshness window, from ${entry.keyId}, which is ${state ?? 'unknown'} ` +
-          '(not compromised: the model gives NotFresh)',
-      );
-    }
-    return 'freshness';
+  if (!rescue && !m.fresh(sender, replica.sequence) && !('code' in outcome)) {
+    violated(
+      'smallest-group',
+      `${label}: re-protected under ${outcome.keyId} from a replica behind the model at sequence ` +
+        `${replica.sequence}, past the freshness window, from ${entry.keyId}, which is ${state ?? 'unknown'} ` +
+        '(not compromised: the model gives NotFresh)',
+    );
   }
+  return 'freshness';
+}
+
+/**
+ * {@link checkReprotection}'s rules over `over` (the model's state now, or what a replica behind it
+ * knows), in the order `User.reprotect` checks them: the key held, its state, then freshness unless
+ * compromised, then the smallest group of the key's group's other members. `whose` names where the
+ * expected answer comes from, for the failure's words.
+ */
+function judgeReprotection(
+  m: DeploymentModel,
+  sender: UserId,
+  entry: LedgerEntry,
+  over: KmsState,
+  replica: SenderPosition,
+  outcome: ProtectionOutcome,
+  label: string,
+  whose: string,
+): void {
+  const key = over.keys[entry.keyId];
+  const state = key === undefined ? undefined : keyStateOf(key);
   const holds = key?.holders.includes(sender) === true;
   if (!holds || state === undefined || !keyUsage(state).reprotect) {
     const want = holds ? 'UsageNotAllowed' : 'a refusal';
@@ -559,15 +635,17 @@ export function checkReprotection(
       const got = 'code' in outcome ? `refused with ${outcome.code}` : `re-protected under ${outcome.keyId}`;
       violated(
         'smallest-group',
-        `${label}: ${got}; the model gives ${want} (${sender} ${holds ? 'holds' : 'does not hold'} ` +
+        `${label}: ${got}; ${whose} gives ${want} (${sender} ${holds ? 'holds' : 'does not hold'} ` +
           `${entry.keyId}, which is ${state ?? 'unknown'})`,
       );
     }
-    return 'protection';
+    return;
   }
-  const others = (m.kms.groups[entry.groupId]?.members ?? []).filter((u) => u !== sender);
-  checkProtection(m, sender, others, fresh, outcome, label, 're-protected');
-  return 'protection';
+  const fresh = state === 'compromised' || m.fresh(sender, replica.sequence);
+  const others = (over.groups[entry.groupId]?.members ?? []).filter((u) => u !== sender);
+  const want = fresh ? expectedSelection(m, sender, others, over) : 'NotFresh';
+  if (awaitingImport(outcome, [entry.keyId, selectedKey(want)], replica.held)) return;
+  checkSelection(want, outcome, label, 're-protected', whose);
 }
 
 /** Whether {@link checkEncryption} judges an encryption by `sender` from `replica`. */
@@ -586,8 +664,9 @@ export function encryptionJudged(
  * for. Past the window after the file it applied last, encrypting must be refused with `NotFresh`;
  * within it, never with `NotFresh`, and the key (or the refusal) must be the smallest-group rule's over
  * what that replica knows: the state the model recorded when the file it applied last was published,
- * at the time of the encryption (`DeploymentModel.knownAt`), not the model's state now. A device that
- * applied nothing (refused for want of any statement) and a retired one are not judged.
+ * at the time of the encryption (`DeploymentModel.knownAt`), not the model's state now; or
+ * `KeyUnavailable` when the HSM lacks that key (its import still owed). A device that applied
+ * nothing (refused for want of any statement) and a retired one are not judged.
  * Returns which check ran, for the statistics: `behind` when a sender behind the model was judged by
  * both rules, `freshness` when by the heartbeat rule alone (past its window).
  */
@@ -595,7 +674,7 @@ export function checkEncryption(
   m: DeploymentModel,
   sender: UserId,
   to: readonly UserId[],
-  replica: { readonly synced: boolean; readonly sequence: number },
+  replica: SenderPosition,
   outcome: ProtectionOutcome,
   label: string,
 ): 'protection' | 'behind' | 'freshness' | null {
@@ -617,6 +696,7 @@ export function checkEncryption(
   const known = fresh ? m.knownAt(sender, replica.sequence) : null;
   if (known === null) return 'freshness';
   const want = expectedSelection(m, sender, to, known);
+  if (awaitingImport(outcome, [selectedKey(want)], replica.held)) return 'behind';
   if (('code' in outcome ? outcome.code : `${outcome.keyId}@${outcome.groupId}`) !== want) {
     violated(
       'smallest-group',
@@ -640,16 +720,26 @@ export function checkProtection(
   fresh: boolean,
   outcome: ProtectionOutcome,
   label: string,
-  verb: 'encrypted' | 're-protected' = 'encrypted',
 ): void {
-  const want = fresh ? expectedSelection(m, sender, to) : 'NotFresh';
+  checkSelection(fresh ? expectedSelection(m, sender, to) : 'NotFresh', outcome, label, 'encrypted', 'the model');
+}
+
+/**
+ * smallest-group: the key a protection used (`keyId@groupId`), or its refusal's code, must be `want`.
+ * `whose` says where `want` comes from (`the model`, for a synced sender: its own words).
+ */
+function checkSelection(
+  want: string,
+  outcome: ProtectionOutcome,
+  label: string,
+  verb: 'encrypted' | 're-protected',
+  whose: string,
+): void {
   if ('code' in outcome) {
     if (outcome.code !== want)
-      violated('smallest-group', `${label}: ${verb} nothing, refused with ${outcome.code}; the model gives ${want}`);
+      violated('smallest-group', `${label}: ${verb} nothing, refused with ${outcome.code}; ${whose} gives ${want}`);
   } else if (`${outcome.keyId}@${outcome.groupId}` !== want) {
-    violated(
-      'smallest-group',
-      `${label}: ${verb} under ${outcome.keyId}@${outcome.groupId}, the model's smallest group gives ${want}`,
-    );
+    const rule = whose === 'the model' ? "the model's smallest group" : whose;
+    violated('smallest-group', `${label}: ${verb} under ${outcome.keyId}@${outcome.groupId}, ${rule} gives ${want}`);
   }
 }

@@ -25,6 +25,7 @@ import {
   checkReprotection,
   encryptionJudged,
   isSynced,
+  senderPosition,
   usable,
 } from './invariants.ts';
 import type { InvariantName } from './invariants.ts';
@@ -323,8 +324,8 @@ export class SimulationWorld {
     if (!usable(slot)) return false;
     m.step += 1;
     this.tally.operation('encrypt');
-    const synced = isSynced(m, slot) && m.inService(userId);
-    const replica = { synced, sequence: openUser(slot).appliedSequence };
+    const replica = senderPosition(m, r, slot);
+    const { synced } = replica;
     const plaintext = new TextEncoder().encode(text);
     let message: Uint8Array;
     try {
@@ -372,8 +373,8 @@ export class SimulationWorld {
     if (!usable(slot)) return;
     m.step += 1;
     this.tally.operation('reprotect');
-    const synced = isSynced(m, slot) && m.inService(userId);
-    const replica = { synced, sequence: openUser(slot).appliedSequence };
+    const replica = senderPosition(m, r, slot);
+    const { synced } = replica;
     let out: Uint8Array;
     try {
       out = openUser(slot).reprotect(entry.message);

@@ -39,6 +39,7 @@ import {
   expectedSelection,
   InvariantError,
   isSynced,
+  senderPosition,
   liveKeyIds,
   modelAdminView,
   adminView,
@@ -1291,9 +1292,9 @@ async function encrypt(
   const { stats } = ctx();
   const slot = r.slot(userId);
   if (!usable(slot)) return;
-  const synced = isSynced(m, slot) && m.inService(userId);
   // Protecting needs a fresh view first (the heartbeat rule), then the smallest-group selection.
-  const replica = { synced, sequence: openUser(slot).appliedSequence };
+  const replica = senderPosition(m, r, slot);
+  const { synced } = replica;
   const plaintext = new TextEncoder().encode(`${text} #${m.step}`);
   let message: Uint8Array;
   try {
@@ -1338,8 +1339,8 @@ async function reprotect(
   const slot = r.slot(userId);
   const entry = m.ledger[pick % m.ledger.length];
   if (!usable(slot) || !entry) return;
-  const synced = isSynced(m, slot) && m.inService(userId);
-  const replica = { synced, sequence: openUser(slot).appliedSequence };
+  const replica = senderPosition(m, r, slot);
+  const { synced } = replica;
   let out: Uint8Array;
   try {
     out = openUser(slot).reprotect(entry.message);
@@ -1348,6 +1349,7 @@ async function reprotect(
     r.output(error);
     const judged = checkReprotection(m, userId, entry, replica, { code }, label);
     if (judged === 'protection') stats.count('invariantChecks', 'smallest-group:reprotect refused');
+    if (judged === 'behind') stats.count('invariantChecks', 'smallest-group:behind sender, reprotect refused');
     if (judged === 'freshness') stats.count('invariantChecks', 'smallest-group:reprotect freshness of a sender behind');
     return;
   }
@@ -1364,6 +1366,12 @@ async function reprotect(
       out === entry.message ? 'smallest-group:reprotect unchanged' : 'smallest-group:reprotect',
     );
     countReach(m, m.swept(), userId, others, `${keyId}@${groupId}`);
+  }
+  if (judged === 'behind') {
+    stats.count('invariantChecks', 'smallest-group:behind sender, reprotect');
+    const known = m.knownAt(userId, replica.sequence) ?? m.swept();
+    const theirs = (known.groups[entry.groupId]?.members ?? []).filter((u) => u !== userId);
+    countReach(m, known, userId, theirs, `${keyId}@${groupId}`, true);
   }
   if (judged === 'freshness') stats.count('invariantChecks', 'smallest-group:reprotect freshness of a sender behind');
   if (out === entry.message) return;
