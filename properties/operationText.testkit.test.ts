@@ -133,6 +133,11 @@ describe('KMS operations in words', () => {
       { type: 'keyEvent', keyId: 'K2001', event: { type: 'COMPROMISE', now: START + HOUR } },
       // Expiry at an operation's time is the model's doing too.
       { type: 'renameUser', userId: 'U2', name: 'b', now: START + 2 * DAY },
+      { type: 'keyEvent', keyId: 'K2002', event: { type: 'ACTIVATE', now: START + 2 * DAY } },
+      { type: 'addKey', groupId: 'G1', name: 'c', now: START + 2 * DAY },
+      { type: 'keyEvent', keyId: 'K2004', event: { type: 'ACTIVATE', now: START + 2 * DAY } },
+      // Keys that come to one state are said together: a leaver's, here two.
+      { type: 'removeMember', groupId: 'G1', userId: 'U2', now: START + 2 * DAY },
     ];
     expect(sequenceText(ops, START, state).split('\n')).toEqual([
       '1. +01:00:00.000  removeMember U1 from G1  (the model: K2000 now deactivated; new K2001 active until ' +
@@ -140,6 +145,11 @@ describe('KMS operations in words', () => {
       '2. +01:00:00.000  addKey to G1 "b" → K2002',
       '3. +01:00:00.000  K2001 COMPROMISE  (the model: new K2003 active until +1d 01:00:00.000)',
       '4. +2d 00:00:00.000  renameUser U2 to "b"  (the model: K2003 now deactivated)',
+      '5. +2d 00:00:00.000  K2002 ACTIVATE',
+      '6. +2d 00:00:00.000  addKey to G1 "c" → K2004',
+      '7. +2d 00:00:00.000  K2004 ACTIVATE',
+      '8. +2d 00:00:00.000  removeMember U2 from G1  (the model: K2002, K2004 now deactivated; new K2005 active ' +
+        'until +3d 00:00:00.000)',
     ]);
   });
 

@@ -9,7 +9,7 @@
  */
 import { count } from '../impl/simulation/chartScale.ts';
 import { applyOperation, operationTime } from '../model/kms.ts';
-import type { KmsOperation } from '../model/kms.ts';
+import type { KmsOperation, KmsResult } from '../model/kms.ts';
 import { compareIds, keyStateOf } from '../model/kmsState.ts';
 import type { GroupPolicy, KeyRecord, KmsState } from '../model/kmsState.ts';
 
@@ -104,21 +104,35 @@ export function timedOperationText(op: KmsOperation, start: number): string {
 }
 
 /**
- * What the model did to keys beyond what the operation names: the keys it added itself (a leaver's
- * or a compromised key's replacement) and the keys whose state it changed (retired with a leaver,
- * expired at the operation's time), in ID order: `K2000 now deactivated; new K2001 active until
- * +1d 00:00:00.000`. The operation's own key (an `addKey`'s, a key event's) is left out: its line says
- * it. Without it, a counterexample could end on a key no line had brought into being.
+ * What the model did to keys beyond what the operation names, as a line's words end with it: the keys
+ * it added itself (a leaver's or a compromised key's replacement) and the keys whose state it changed
+ * (retired with a leaver, expired at the operation's time), in ID order: `  (the model: K2000 now
+ * deactivated; new K2001 active until +1d 00:00:00.000)`; nothing when it changed none. Keys that came
+ * to the same state are said together, at the place of the first (`K2000, K2001 now compromised`): a
+ * lost HSM's keys, or a leaver's, are often many. The `own` keys (an `addKey`'s, a key event's) are left
+ * out: the line says them. Without it, a counterexample could end on a key no line had brought into
+ * being: the KMS suites' lines and the deployment suite's steps (`deployment/commands.testkit.ts`) alike.
  */
-function keysChangedText(before: KmsState, after: KmsState, own: string | undefined, start: number): string {
-  const said: string[] = [];
+export function modelChangedText(before: KmsState, after: KmsState, own: readonly string[], start: number): string {
+  // Keys by what is said of them (`now deactivated`, `new active until …`), in the order of their first key.
+  const said = new Map<string, string[]>();
   for (const k of Object.values(after.keys).sort((a, b) => compareIds(a.id, b.id))) {
-    if (k.id === own) continue;
+    if (own.includes(k.id)) continue;
     const was = before.keys[k.id];
-    if (was === undefined) said.push(`new ${keyText(k, start)}`);
-    else if (keyStateOf(was) !== keyStateOf(k)) said.push(`${k.id} now ${keyText(k, start).slice(k.id.length + 1)}`);
+    if (was !== undefined && keyStateOf(was) === keyStateOf(k)) continue;
+    const how = `${was === undefined ? 'new' : 'now'} ${keyText(k, start).slice(k.id.length + 1)}`;
+    said.set(how, [...(said.get(how) ?? []), k.id]);
   }
-  return said.join('; ');
+  const parts = [...said].map(([how, ids]) =>
+    how.startsWith('new ') ? `new ${ids.join(', ')} ${how.slice(4)}` : `${ids.join(', ')} ${how}`,
+  );
+  return parts.length === 0 ? '' : `  (the model: ${parts.join('; ')})`;
+}
+
+/** What the model answered an operation, as a line says it: the key an `addKey` made (` → K2001`), or the refusal. */
+export function resultText(op: KmsOperation, result: KmsResult): string {
+  if (!result.ok) return `  (refused: ${result.error.code})`;
+  return op.type === 'addKey' && result.keyId !== undefined ? ` → ${result.keyId}` : '';
 }
 
 /**
@@ -145,13 +159,12 @@ export function sequenceText(ops: readonly KmsOperation[], start: number, from?:
           state = undefined;
           return `${String(i + 1).padStart(width)}. ${timedOperationText(op, start)}  (the model threw: ${error})`;
         }
+        outcome = resultText(op, result);
         if (result.ok) {
-          if (op.type === 'addKey' && result.keyId !== undefined) outcome = ` → ${result.keyId}`;
           const own = op.type === 'keyEvent' ? op.keyId : result.keyId;
-          const changed = keysChangedText(state, result.state, own, start);
-          if (changed !== '') outcome += `  (the model: ${changed})`;
+          outcome += modelChangedText(state, result.state, own === undefined ? [] : [own], start);
           state = result.state;
-        } else outcome = `  (refused: ${result.error.code})`;
+        }
       }
       return `${String(i + 1).padStart(width)}. ${timedOperationText(op, start)}${outcome}`;
     })

@@ -1,9 +1,12 @@
-import { describe as group, expect, test } from 'vitest';
+import { describe as group, expect, test, vi } from 'vitest';
+import { Admin } from '../../impl/kms/admin.ts';
+import { KmsError } from '../../model/kmsError.ts';
 import type { KmsOperation } from '../../model/kms.ts';
 import { EMPTY_KMS } from '../../model/kmsState.ts';
 import { describe, describeOp, toldOfRun } from './commands.testkit.ts';
 import type { CommandSpec } from './commands.testkit.ts';
 import { replayScenario } from './runner.testkit.ts';
+import { SuiteStats } from './stats.testkit.ts';
 
 /** A model that has allocated keys up to `K${next - 1}`: all a key named by recency needs. */
 const allocated = (next: number) => ({ kms: { ...EMPTY_KMS, nextKeyNumber: next } });
@@ -135,7 +138,9 @@ group('the deployment suite says its commands in words', () => {
       'U1 finds the key for no other recipient',
       'U2 finds the key for each set of up to two other users with HSMs (U2 is behind the model: U1, synced, looks ' +
         'up instead)',
-      'admin deleteUser U3',
+      // Carol's leave rekeys G1: every key of hers retired, and one replacement for bob.
+      'admin deleteUser U3  (the model: K2000, K2002, K2003 now deactivated; new K2004 active until ' +
+        '+7d 00:00:00.000)',
       'admin publishes',
       'U3 syncs',
       "U3 finds the key for no other recipient (U3's lookup is not judged: its replica holds nothing or cannot be " +
@@ -145,5 +150,79 @@ group('the deployment suite says its commands in words', () => {
       'admin adds a key to group 1 (of those that exist), activates it at once and publishes; its first member in ' +
         'service syncs',
     );
+  }, 120_000);
+
+  test('the keys the model made or changed on its own, on the step that did it, and on no other', async () => {
+    const DAY = 86_400_000;
+    const cut = (n: number, op: KmsOperation): CommandSpec => ({
+      t: 'cut',
+      where: 'flash',
+      n,
+      inner: { t: 'admin', op },
+    });
+    const steps: CommandSpec[] = [
+      { t: 'admin', op: { type: 'removeMember', groupId: 'G1', userId: 'U1', now: 0 } },
+      { t: 'admin', op: { type: 'addKey', groupId: 'G1', name: 'k', now: 0 } },
+      { t: 'admin', op: { type: 'keyEvent', keyId: '#1', event: { type: 'COMPROMISE', now: 0 } } },
+      // Bob's removal would retire K2004 and replace it, but the cut keeps the state before (counted below).
+      cut(1, { type: 'removeMember', groupId: 'G1', userId: 'U2', now: 0 }),
+      // A cut that falls past the command: it ran as it would have.
+      cut(1000, { type: 'addKey', groupId: 'G1', name: 'c', now: 0 }),
+      { t: 'publish' },
+      { t: 'sync', user: 'U2' },
+      { t: 'time', ms: 8 * DAY },
+      { t: 'admin', op: { type: 'renameUser', userId: 'U2', name: 'b', now: 0 } },
+      { t: 'admin', op: { type: 'deleteUser', userId: 'U3', now: 0 } },
+      { t: 'provision', user: 'U1' },
+      { t: 'forgetOldHsm', pick: 0, fate: 'lost' },
+      { t: 'addActiveKeys', pick: 0, count: 2 },
+    ];
+    const stats = new SuiteStats();
+    await replayScenario(steps, { deploymentSeed: 0, stats });
+    expect(stats.counts.faultPoints).toMatchObject({ 'admin:flash:before': 1, 'admin:flash:not reached': 1 });
+    expect(steps.map(toldOfRun())).toEqual([
+      // The leaver's key retired, and the replacement for those who stay, which no step names.
+      'admin removeMember U1 from G1  (the model: K2000 now deactivated; new K2002 active until +7d 00:00:00.000)',
+      // A key the step names (made, or acted on) is its own words', not the model's.
+      'admin addKey to G1 "k" → K2003',
+      'admin K2002 COMPROMISE (the 2nd newest key)  (the model: new K2004 active until +7d 00:00:00.000)',
+      // The model as before the cut: nothing to say.
+      'power cut at flash write #1 of: admin removeMember U2 from G1',
+      // The key made is the model's to say: a cut's step says no `→` (whether the cut left the key is the model's).
+      'power cut at flash write #1000 of: admin addKey to G1 "c"  (the model: new K2005 preActivation)',
+      'admin publishes',
+      'U2 syncs',
+      'time passes: 8d',
+      // Cryptoperiods that ended in the 8 days, expired by the first operation after them.
+      'admin renameUser U2 to "b"  (the model: K2001, K2004 now deactivated)',
+      // No active key left in G1 to replace: the pre-active ones destroyed, nothing made.
+      'admin deleteUser U3  (the model: K2003, K2005 now destroyed)',
+      'admin provisions a (new) HSM for U1',
+      // Every key alice's old HSM holds compromised when it is lost.
+      'admin forgets, by serial, the out-of-service HSM 0 (of those in the drawer) as lost  (the model: K2000, ' +
+        'K2001 now compromised)',
+      'admin adds 2 keys to G1, activates them at once and publishes; its first member in service syncs → ' +
+        'K2006, K2007; U2 synced',
+    ]);
+  }, 120_000);
+
+  test("a step that fails says the model's keys too: the failure may name them", async () => {
+    const steps: CommandSpec[] = [{ t: 'admin', op: { type: 'removeMember', groupId: 'G1', userId: 'U1', now: 0 } }];
+    // An admin that refuses the removal the model accepts: model-agreement fails in the step itself.
+    const apply = Admin.prototype.apply;
+    const spy = vi.spyOn(Admin.prototype, 'apply').mockImplementation(function (this: Admin, op) {
+      if (op.type === 'removeMember') throw new KmsError('NotMember', 'broken on purpose');
+      return apply.call(this, op);
+    });
+    try {
+      await expect(replayScenario(steps, { deploymentSeed: 0 })).rejects.toThrow(
+        /^invariant model-agreement: step 22 \(admin removeMember U1 from G1\): the admin answered NotMember/,
+      );
+    } finally {
+      spy.mockRestore();
+    }
+    expect(steps.map(toldOfRun())).toEqual([
+      'admin removeMember U1 from G1  (the model: K2000 now deactivated; new K2002 active until +7d 00:00:00.000)',
+    ]);
   }, 120_000);
 });

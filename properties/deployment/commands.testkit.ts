@@ -52,7 +52,7 @@ import type { DeploymentModel } from '../../impl/simulation/referenceModel.ts';
 import { viewAt } from '../../impl/simulation/referenceModel.ts';
 import type { ForgottenHsm, HsmFate } from '../../impl/kms/retiredHsms.ts';
 import { keyStateOf, sortIds } from '../../model/kms.ts';
-import { durationText, operationText } from '../operationText.testkit.ts';
+import { durationText, modelChangedText, operationText, resultText } from '../operationText.testkit.ts';
 import { decidedByNumber, decidedBySize } from '../selectionReach.testkit.ts';
 import type { SuiteStats } from './stats.testkit.ts';
 import { untapped } from './xstateTap.testkit.ts';
@@ -68,6 +68,8 @@ const OP_USERS = [...DEVICE_USERS, 'U5'] as const;
 const GROUPS = ['G1', 'G2', 'G3'] as const;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
+/** Where every run starts: the model's and the deployment's clock at the bootstrap; steps' words count from it. */
+export const START = Date.UTC(2026, 0, 1);
 
 /** PIN-session commands on a user's HSM. */
 export const PIN_KINDS = [
@@ -337,6 +339,20 @@ function resolveKey(keyId: string, m: Pick<DeploymentModel, 'kms'>): string {
   return `K${count === 0 ? 2000 : m.kms.nextKeyNumber - 1 - (Number(keyId.slice(1)) % count)}`;
 }
 
+/**
+ * The keys a step's own words name as what it acted on or made (a key event's key, `→ K2004`), which the
+ * model's words after it leave out, as the KMS suites' lines do (`modelChangedText`). A cut's inner
+ * `addKey` says no key made (whether the cut left it is the model's words' to say).
+ */
+function keysNamed(spec: CommandSpec, before: KmsState, after: KmsState): string[] {
+  const op = spec.t === 'admin' ? spec.op : spec.t === 'cut' && spec.inner.t === 'admin' ? spec.inner.op : null;
+  if (op?.type === 'keyEvent') return [resolveKey(op.keyId, { kms: before })];
+  if (spec.t !== 'addActiveKeys' && (spec.t !== 'admin' || spec.op.type !== 'addKey')) return [];
+  // Every key it made: an addKey makes one and replaces none, and activating a new key replaces none.
+  const first = before.nextKeyNumber;
+  return Array.from({ length: after.nextKeyNumber - first }, (_, i) => `K${first + i}`);
+}
+
 /** The operation with the model's time filled in, and a key named `#n` resolved ({@link resolveKey}). */
 function timed(op: KmsOperation, m: DeploymentModel): KmsOperation {
   const now = m.now;
@@ -420,7 +436,15 @@ export async function execute(spec: CommandSpec, m: DeploymentModel, r: Deployme
   const label = `step ${m.step} (${said})`;
   const t0 = performance.now();
   published = false;
-  await run(spec, m, r, label);
+  const before = m.kms;
+  try {
+    await run(spec, m, r, label);
+  } finally {
+    // What the model did to keys on its own (a leaver's key retired and its replacement, a lost HSM's
+    // keys compromised and replaced, an expiry at an operation's time), said even when the step failed
+    // (the failure may name those keys): else a counterexample could end on a key no step made.
+    if (m.kms !== before) tellMore(spec, modelChangedText(before, m.kms, keysNamed(spec, before, m.kms), START));
+  }
   if (process.env['DEPLOY_PROFILE'])
     PROFILE[`run:${spec.t}`] = (PROFILE[`run:${spec.t}`] ?? 0) + performance.now() - t0;
   try {
@@ -478,13 +502,12 @@ export const PROFILE: Record<string, number> = {};
 async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: string): Promise<void> {
   const { stats } = ctx();
   switch (spec.t) {
-    case 'admin': {
-      const result = await adminOperation(m, r, spec.op, label);
-      // What the model made of it, as the KMS suites' listings say it (`sequenceText`).
-      if (!result.ok) tellMore(spec, `  (refused: ${result.error.code})`);
-      else if (spec.op.type === 'addKey' && result.keyId !== undefined) tellMore(spec, ` → ${result.keyId}`);
+    case 'admin':
+      // What the model made of it, as the KMS suites' listings say it (`sequenceText`), told before the
+      // admin runs it: the admin's disagreement, which throws, may name the key an addKey made. A cut's
+      // inner operation has no words of its own to add to (`tellMore`): whether it happened is the cut's.
+      await adminOperation(m, r, spec.op, label, (result) => tellMore(spec, resultText(spec.op, result)));
       return;
-    }
     case 'publish':
       return publish(m, r, label);
     case 'collectAcks': {
@@ -501,8 +524,7 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
       r.output(r.publisher.publicationStates());
       return;
     case 'addActiveKeys':
-      tellMore(spec, await addActiveKeys(m, r, spec.pick, spec.count, label));
-      return;
+      return addActiveKeys(m, r, spec.pick, spec.count, label, (more) => tellMore(spec, more));
     case 'resync':
       r.publisher.requestResync(spec.user);
       m.dirty = true;
@@ -691,16 +713,21 @@ function recipientSets(sender: UserId): UserId[][] {
 
 // ---- admin -------------------------------------------------------------------------------------
 
-/** Runs an admin operation on the admin and on the model; returns the model's result. */
+/**
+ * Runs an admin operation on the model, then on the admin; returns the model's result, which `said`
+ * hears first (before the admin's answer is judged, which may throw).
+ */
 async function adminOperation(
   m: DeploymentModel,
   r: Deployment,
   raw: KmsOperation,
   label: string,
+  said: (result: ReturnType<DeploymentModel['apply']>) => void = () => {},
 ): Promise<ReturnType<DeploymentModel['apply']>> {
   const { stats } = ctx();
   const op = timed(raw, m);
   const result = m.apply(op);
+  said(result);
   let code = 'ok';
   try {
     r.admin.apply(op);
@@ -732,27 +759,37 @@ async function addActiveKeys(
   pick: number,
   count: number,
   label: string,
-): Promise<string> {
+  say: (more: string) => void,
+): Promise<void> {
   const groups = sortIds(Object.keys(m.kms.groups));
   const group = groups[pick % Math.max(1, groups.length)];
-  if (group === undefined) return ': nothing done';
-  const made: string[] = [];
+  if (group === undefined) return say(': nothing done');
+  let made = 0;
   for (let i = 1; i <= count; i++) {
-    const next = m.kms.nextKeyNumber;
-    await adminOperation(m, r, { type: 'addKey', groupId: group, name: `rotation ${i}`, now: 0 }, label);
+    // Each key said as the model makes it (` → K2002, K2003`), before the admin's answer is judged: a
+    // failure of the command may name it.
+    const result = await adminOperation(
+      m,
+      r,
+      { type: 'addKey', groupId: group, name: `rotation ${i}`, now: 0 },
+      label,
+      (added) => {
+        if (added.ok && added.keyId !== undefined) say(`${made === 0 ? ' →' : ','} ${added.keyId}`);
+      },
+    );
     // Refused (the group has as many live keys as its policy allows): the model agreed; nothing to pick up.
-    if (m.kms.nextKeyNumber === next) {
-      const refused = `the ${made.length === 0 ? '' : 'second '}addKey refused (the group's live keys at its limit)`;
-      return made.length === 0 ? `: ${refused}` : ` → ${made.join(', ')}; ${refused}`;
+    if (!result.ok || result.keyId === undefined) {
+      const refused = `the ${made === 0 ? '' : 'second '}addKey refused (the group's live keys at its limit)`;
+      return say(made === 0 ? `: ${refused}` : `; ${refused}`);
     }
-    const activate: KmsOperation = { type: 'keyEvent', keyId: `K${next}`, event: { type: 'ACTIVATE', now: 0 } };
+    made += 1;
+    const activate: KmsOperation = { type: 'keyEvent', keyId: result.keyId, event: { type: 'ACTIVATE', now: 0 } };
     await adminOperation(m, r, activate, label);
-    made.push(`K${next}`);
   }
   await publish(m, r, label);
   const member = (m.kms.groups[group]?.members ?? []).find((u) => alive(m, u) && m.inService(u));
   if (member !== undefined) await sync(m, r, member, `${label}, ${member} syncs`);
-  return ` → ${made.join(', ')}; ${member === undefined ? 'no member in service to sync' : `${member} synced`}`;
+  say(`; ${member === undefined ? 'no member in service to sync' : `${member} synced`}`);
 }
 
 async function publish(m: DeploymentModel, r: Deployment, label: string): Promise<void> {

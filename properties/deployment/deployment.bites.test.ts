@@ -154,9 +154,15 @@ describe('every invariant bites', () => {
           `^deployment seed ${f.deploymentSeed}; after the bootstrap \\(steps 1 to ${BOOTSTRAP.length}:`,
         ),
         ...f.said.map((said, i) => `  ${String(BOOTSTRAP.length + 1 + i).padStart(3)}. ${said}`),
-        // The convergence that ends a run only if the run reached it: the listing says only what ran.
+        // The convergence that ends a run only if the run reached it: the listing says only what ran. With
+        // what it did first for HSMs that died, if any: the model's keys it compromised are named nowhere else.
         ...(f.reached.phase === 'convergence'
-          ? ['  then: convergence (publish, sync, resync the blocked and the unacknowledged)']
+          ? [
+              `  then: convergence (publish, sync, resync the blocked and the unacknowledged)${
+                (f.reached.deadHsmSteps ?? []).length === 0 ? '' : ', the HSMs that died dealt with first:'
+              }`,
+              ...(f.reached.deadHsmSteps ?? []).map(() => expect.stringMatching(/^ {4}- admin /)),
+            ]
           : []),
       ]);
       expect(['steps', 'convergence']).toContain(f.reached.phase);

@@ -1,9 +1,13 @@
 import { describe, expect, test } from 'vitest';
 import { CI_SEED, sizedTimeout } from '../../testing/runConfig.ts';
-import { BOOTSTRAP, runSuite, scenarioLines } from './runner.testkit.ts';
+import { toldOfRun } from './commands.testkit.ts';
+import type { CommandSpec } from './commands.testkit.ts';
+import { BOOTSTRAP, replayScenario, runSuite, scenarioLines } from './runner.testkit.ts';
+import type { Reach } from './runner.testkit.ts';
 
 const BOOTSTRAP_TEXT =
-  'the bootstrap (steps 1 to 21: alice, bob, carol in G1, alice and bob in G2, each group with an active key, synced)';
+  'the bootstrap (steps 1 to 21: alice, bob, carol in G1, alice and bob in G2, active keys K2000 in G1 and K2001 ' +
+  'in G2, synced)';
 const CONVERGENCE = '  then: convergence (publish, sync, resync the blocked and the unacknowledged)';
 
 describe("a failure's scenario lists what ran, and no further", () => {
@@ -15,6 +19,32 @@ describe("a failure's scenario lists what ran, and no further", () => {
     expect(scenarioLines(said, 7, { phase: 'steps', step: 21 })).toEqual(steps);
     expect(scenarioLines(said, 7, { phase: 'convergence', step: 21 })).toEqual([...steps, CONVERGENCE]);
   });
+
+  test('the convergence says what it did first for HSMs that died, in their words as they ran', async () => {
+    // Carol deleted, then her HSM dies before it syncs the deletion: the convergence forgets it as lost, and
+    // the model compromises every key it holds, which no step before it names.
+    const steps: CommandSpec[] = [
+      { t: 'admin', op: { type: 'deleteUser', userId: 'U3', now: 0 } },
+      { t: 'hsmDies', user: 'U3' },
+    ];
+    const reach: Reach = { phase: 'setup', step: 0 };
+    await replayScenario(steps, { deploymentSeed: 0, reach });
+    const told = toldOfRun();
+    expect(scenarioLines(steps.map(told), 0, reach, told).slice(3)).toEqual([
+      `${CONVERGENCE}, the HSMs that died dealt with first:`,
+      "    - admin forgets U3's retired HSM as lost  (the model: K2000 now compromised)",
+    ]);
+  }, 120_000);
+
+  test('the keys the bootstrap made are those its words name', async () => {
+    await replayScenario([], { deploymentSeed: 0 });
+    const said = BOOTSTRAP.map(toldOfRun());
+    expect(said.filter((s) => s.includes('→'))).toEqual([
+      'admin addKey to G1 "first" → K2000',
+      'admin addKey to G2 "pair key" → K2001',
+    ]);
+    expect(said.filter((s) => s.includes('(the model:'))).toEqual([]);
+  }, 120_000);
 
   test("in the bootstrap: the bootstrap's step it failed at, in its words as it ran; before it: the set-up", () => {
     const told = (spec: (typeof BOOTSTRAP)[number]) => (spec === BOOTSTRAP[3] ? 'admin provisions U1 → H1' : '?');

@@ -29,6 +29,7 @@ import {
   precondition,
   runStats as stats,
   setRunContext,
+  START,
   toldOfRun,
 } from './commands.testkit.ts';
 import type { CommandSpec } from './commands.testkit.ts';
@@ -40,8 +41,6 @@ import { WARMUP } from './warmup.testkit.ts';
 import { PropertyProgress } from '../progress.testkit.ts';
 import { reproductionCommand } from '../runner/replayCommand.ts';
 
-/** Where every run starts. */
-export const START = Date.UTC(2026, 0, 1);
 const DAY = 86_400_000;
 const TEAM: GroupPolicy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 7 * DAY };
 const op = (o: KmsOperation): CommandSpec => ({ t: 'admin', op: o });
@@ -83,6 +82,11 @@ export interface Reach {
   phase: 'setup' | 'bootstrap' | 'steps' | 'convergence';
   /** The bootstrap's steps that started: the one it is in while `phase` is `bootstrap`. */
   step: number;
+  /**
+   * The commands the convergence ran first for HSMs that died (a provisioning, a forgetting as lost,
+   * whose compromises the model replaces): its listing says them, since a failure may name those keys.
+   */
+  deadHsmSteps?: CommandSpec[];
 }
 
 /** A run about to start: setting up its deployment. */
@@ -105,21 +109,29 @@ async function bootstrapThenConverge(
   reach.phase = 'steps';
   await steps();
   reach.phase = 'convergence';
-  await converge(m, r);
+  reach.deadHsmSteps = [];
+  await converge(m, r, reach.deadHsmSteps);
 }
 
-/** Once the adversary stops: publish, sync, resync the blocked, and every replica must converge. */
-export async function converge(m: DeploymentModel, r: Deployment): Promise<void> {
+/**
+ * Once the adversary stops: publish, sync, resync the blocked, and every replica must converge. The
+ * commands it runs first for HSMs that died go to `deadHsmSteps`, for a failure's listing.
+ */
+export async function converge(m: DeploymentModel, r: Deployment, deadHsmSteps: CommandSpec[] = []): Promise<void> {
+  const first = async (spec: CommandSpec) => {
+    deadHsmSteps.push(spec);
+    await execute(spec, m, r);
+  };
   // An HSM that died is the operator's to deal with first: a new one for a user who still exists,
   // the dead one forgotten as lost for a deleted user's (`hsmDies`).
   for (const user of deadUsers()) {
-    if (m.kms.users[user] !== undefined) await execute({ t: 'provision', user }, m, r);
-    else if (m.devices.has(user)) await execute({ t: 'forgetHsm', user, fate: 'lost' }, m, r);
+    if (m.kms.users[user] !== undefined) await first({ t: 'provision', user });
+    else if (m.devices.has(user)) await first({ t: 'forgetHsm', user, fate: 'lost' });
   }
   // Then the dead HSMs in the drawer, replaced but on record: each forgotten by the serial on its
   // case, as lost (its flash still holds what it was sent; whoever repairs it reads that), as an
   // operator clearing the drawer would. Without this, random runs rarely reach a dead HSM by serial.
-  for (const pick of unforgottenDeadHsms()) await execute({ t: 'forgetOldHsm', pick, fate: 'lost' }, m, r);
+  for (const pick of unforgottenDeadHsms()) await first({ t: 'forgetOldHsm', pick, fate: 'lost' });
   for (const userId of m.deviceIds()) {
     const slot = r.slot(userId);
     if (usable(slot)) continue;
@@ -417,10 +429,10 @@ function stepNumber(i: number): number {
   return BOOTSTRAP.length + i + 1;
 }
 
-/** The bootstrap in a failure's listing. */
+/** The bootstrap in a failure's listing, its keys by ID: a failure may name them, and no step after it made them. */
 const BOOTSTRAP_TEXT =
-  `the bootstrap (steps 1 to ${BOOTSTRAP.length}: alice, bob, carol in G1, alice and bob in G2, each group with ` +
-  'an active key, synced)';
+  `the bootstrap (steps 1 to ${BOOTSTRAP.length}: alice, bob, carol in G1, alice and bob in G2, active keys ` +
+  'K2000 in G1 and K2001 in G2, synced)';
 
 /** A step's number and words, as a failure's listing gives them. */
 function numberedStep(n: number, text: string): string {
@@ -432,8 +444,8 @@ function numberedStep(n: number, text: string): string {
  * it, as far as the run that failed got (`reached`), and no further: the deployment seed; the bootstrap,
  * or, for a failure in it, the bootstrap's step it failed at (in its words as it ran, `told`); the steps
  * after it (`said`: each in words, as the run that failed told it); and the convergence that ends a
- * run, when the failure came in it. Before, every failure listed the convergence, and a failure in the
- * bootstrap listed it as done.
+ * run, when the failure came in it, with what it did first for HSMs that died. Before, every failure
+ * listed the convergence, and a failure in the bootstrap listed it as done.
  */
 export function scenarioLines(
   said: readonly string[],
@@ -453,10 +465,18 @@ export function scenarioLines(
     `${seed}; after ${BOOTSTRAP_TEXT}:`,
     // Numbered on from the bootstrap, as the invariants' messages number them ("step 22 (…)").
     ...said.map((text, i) => numberedStep(stepNumber(i), text)),
-    ...(reached.phase === 'convergence'
-      ? ['  then: convergence (publish, sync, resync the blocked and the unacknowledged)']
-      : []),
+    ...(reached.phase === 'convergence' ? convergenceLines(reached.deadHsmSteps ?? [], told) : []),
   ];
+}
+
+/**
+ * The convergence in a failure's listing, with what it did first for HSMs that died, in their words as
+ * they ran: a lost HSM's keys compromised there, and the model's replacements, are named nowhere else.
+ */
+function convergenceLines(deadHsmSteps: readonly CommandSpec[], told: (spec: CommandSpec) => string): string[] {
+  const line = '  then: convergence (publish, sync, resync the blocked and the unacknowledged)';
+  if (deadHsmSteps.length === 0) return [line];
+  return [`${line}, the HSMs that died dealt with first:`, ...deadHsmSteps.map((spec) => `    - ${told(spec)}`)];
 }
 
 function describeFailure(
