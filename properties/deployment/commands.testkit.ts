@@ -48,7 +48,7 @@ import {
   usable,
   violated,
 } from '../../impl/simulation/invariants.ts';
-import type { DeploymentModel } from '../../impl/simulation/referenceModel.ts';
+import type { DeploymentModel, ReplicaView } from '../../impl/simulation/referenceModel.ts';
 import { viewAt } from '../../impl/simulation/referenceModel.ts';
 import type { ForgottenHsm, HsmFate } from '../../impl/kms/retiredHsms.ts';
 import { keyStateOf, sortIds } from '../../model/kms.ts';
@@ -1267,10 +1267,8 @@ function findKey(
   }
   const known = m.knownAt(userId, sequence);
   if (known === null) return;
-  const published = m.published.get(userId) ?? 0;
-  const behind =
-    `${userId}, behind the model at update ${sequence} ` +
-    (published > sequence ? `(${published} published to it)` : '(the latest published to it; the model changed since)');
+  const why = behindText(m, r, userId, replicaView(slot.user), sequence);
+  const behind = `${userId}, behind the model at update ${sequence} (${why})`;
   stats.count('invariantChecks', 'smallest-group:behind sender');
   const expected = expectedSelection(m, userId, to, known);
   // What judging it against the model's state now would say: another answer for a stale replica.
@@ -1287,6 +1285,34 @@ function findKey(
   if (now !== expected)
     stats.count('invariantChecks', "smallest-group:behind sender, the model's state now gives another");
   countReach(m, known, userId, to, got, true);
+}
+
+/**
+ * Why a replica at update `sequence` is not synced, in a lookup's words: a later update published to
+ * it (`2 published to it`), or, at the latest, what {@link isSynced} finds apart: its replica from the
+ * model's projection now (`the model changed since`: not published yet), its HSM's keys from those
+ * its replica lists (`its HSM lacks K2005`: an import still owed, a full key store; `its HSM still
+ * holds K2001`: an erasure owed), or both. Before, every replica at the latest update read as the
+ * model having changed, also where the model had not and only its HSM's keys were behind.
+ */
+export function behindText(
+  m: Pick<DeploymentModel, 'published' | 'currentView'>,
+  r: Pick<Deployment, 'heldKeys'>,
+  userId: UserId,
+  replica: ReplicaView,
+  sequence: number,
+): string {
+  const published = m.published.get(userId) ?? 0;
+  if (published > sequence) return `${published} published to it`;
+  const apart = ['the latest published to it'];
+  if (JSON.stringify(replica) !== JSON.stringify(m.currentView(userId))) apart.push('the model changed since');
+  const listed = replica.keys.map((k) => k.id);
+  const held = r.heldKeys(userId);
+  const lacks = listed.filter((k) => !held.includes(k));
+  const extra = held.filter((k) => !listed.includes(k));
+  if (lacks.length > 0) apart.push(`its HSM lacks ${lacks.join(', ')}`);
+  if (extra.length > 0) apart.push(`its HSM still holds ${extra.join(', ')}`);
+  return apart.join('; ');
 }
 
 /**
