@@ -5,9 +5,9 @@
  * SIGHUP to its default at start-up (`ResetSignalHandlers` in Node's src/node.cc), so nohup alone
  * does not hold for Node; the runner takes the hang-up itself (`interrupt.ts`), and so do vitest's
  * workers, but only once their preload has run (`workerSignals.ts`): a worker the hang-up reaches in
- * Node's own start-up, which takes up to a second on a loaded machine, dies, and its batch ends a
- * minute later with its suites unfinished (`signalSafeForks.ts`; vitest's own pool waits for such a
- * worker for ever): a batch lost, and with it any counterexample being shrunk.
+ * Node's own start-up, which takes up to a second on a loaded machine, dies, and its batch ends at
+ * once with its suites unfinished (`signalSafeForks.ts`; vitest's own pool waits for such a worker
+ * for ever): a batch lost, and with it any counterexample being shrunk.
  *
  * So this process, the one the shell started, starts the run again in a new process group (the same
  * script and arguments, `detached`, output to the same files) and stays in the job as its stand-in:

@@ -232,6 +232,8 @@ export async function runBatch(
     if (lines.length > 0) onLines(counts);
   };
   let modules: ReadonlyArray<TestModule> = [];
+  // Whether vitest reported the run's end, with its errors: not when it failed before the run.
+  let reported = false;
   const ours = new Map(STOP_SIGNAL_NAMES.map((signal) => [signal, process.listeners(signal)]));
   const collector: Reporter = {
     // vitest's logger ends the process 1 ms after SIGINT or SIGTERM (its cleanup listeners, added as
@@ -244,6 +246,7 @@ export async function runBatch(
       }
     },
     onTestRunEnd(testModules, unhandledErrors) {
+      reported = true;
       modules = testModules;
       for (const e of unhandledErrors) errors.push(e.message);
     },
@@ -304,7 +307,7 @@ export async function runBatch(
         testTimeout: 0,
         // The workers leave Ctrl-C and hang-ups to the runner from their start (`workerSignals.ts`).
         execArgv: workerSignalsExecArgv(dir),
-        // A worker a signal kills as it starts does not hang the batch (`signalSafeForks.ts`).
+        // A worker killed as it starts ends its batch at once (vitest's own pool: never; `signalSafeForks.ts`).
         pool: signalSafeForks((death) => deaths.push(death)),
         ...(batch.testPattern === undefined ? {} : { testNamePattern: batch.testPattern }),
         ...(batch.include === undefined ? {} : { include: [...batch.include] }),
@@ -312,9 +315,11 @@ export async function runBatch(
     );
     // startVitest reports a failed run through process.exitCode; the runner sets its own at the end.
     process.exitCode = 0;
-    if (modules.length === 0) errors.push(...vitest.state.getUnhandledErrors().map((e) => String(e)));
-    // What vitest reports of such a death is "Worker forks emitted error": the signal says why.
-    errors.push(...deaths.map(deathText));
+    // Not whether modules came: a run whose one worker died as it started has none, and reported its errors.
+    if (!reported) errors.push(...vitest.state.getUnhandledErrors().map((e) => String(e)));
+    // What vitest says of such a death is "Worker forks emitted error": the signal says why. The pool
+    // puts it among vitest's errors (above), unless it came after vitest had reported them.
+    for (const text of deaths.map(deathText)) if (!errors.includes(text)) errors.push(text);
   } finally {
     over = true;
     onActive(null);

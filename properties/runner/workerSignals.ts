@@ -2,10 +2,10 @@
  * Signals in vitest's test workers under the runner, from the first JavaScript the worker runs: a
  * preload (`node --require`) the batch writes to its own folder and names in vitest's `execArgv`. A
  * signal inside Node's own start-up before it (tens of milliseconds, up to a second on a loaded
- * machine) still ends the worker, and its batch with it, unfinished (a minute later: vitest's start
- * timeout; vitest's own pool would wait for ever, `signalSafeForks.ts`). That is why a run writing to
- * files, which goes on after a hang-up, runs in a process group of its own, which the terminal's
- * hang-up does not reach (`detach.ts`); the preload covers the rest.
+ * machine) still ends the worker, and its batch with it, unfinished (at once, `signalSafeForks.ts`;
+ * vitest's own pool would wait for ever). That is why a run writing to files, which goes on after a
+ * hang-up, runs in a process group of its own, which the terminal's hang-up does not reach
+ * (`detach.ts`); the preload covers the rest.
  *
  * A terminal's Ctrl-C (SIGINT) and its hang-up (SIGHUP: the terminal or ssh session closed, the shell
  * passing it on to its jobs) reach every process of the runner's group, its workers too. Either ends a
