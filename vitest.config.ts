@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { signalSafeForks } from './properties/runner/signalSafeForks.ts';
 import { sizedTimeout } from './testing/runConfig.ts';
 
 /**
@@ -21,6 +22,10 @@ export default defineConfig({
     // Both cores: vitest's default keeps one free for the main thread, which here mostly waits, and
     // the property suites are CPU-bound; two workers nearly halve the wall time of npm test.
     maxWorkers: 2,
+    // vitest's forks, but a test worker that dies as it starts (the out-of-memory killer, a stray signal)
+    // fails its files at once, its signal among the run's errors, where vitest's own pool waits a minute
+    // for it and then names no signal (properties/runner/signalSafeForks.ts).
+    pool: signalSafeForks(),
     // CI size: two minutes a test. A run sized by the knobs (SEKEY_RUNS, SEKEY_SCALE,
     // SEKEY_DEADLINE) has no limit: its size bounds it (testing/runConfig.ts).
     testTimeout: sizedTimeout(120_000),

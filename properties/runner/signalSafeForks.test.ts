@@ -3,7 +3,7 @@
  * vitest's worker entry point (`workers/forks.js` under the pool's `distPath`) that answers vitest's
  * `start` message, or ends itself first. And through real runs, with vitest's own workers: one killed as
  * it runs is named in its batch's errors; one killed as it starts (by a preload, before vitest's worker
- * code runs) ends its batch within moments, saying so.
+ * code runs) ends its batch, or a run on `npm test`'s configuration, within moments, saying so.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, test } from 'vitest';
 import { ForksPoolWorker } from 'vitest/node';
-import type { PoolOptions, PoolWorker } from 'vitest/node';
+import type { PoolOptions, PoolWorker, Reporter } from 'vitest/node';
 import { runBatch } from './runBatch.ts';
 import { SIGNAL_SAFE_FORKS, WORKER_KILLED, deathText, signalSafeForks } from './signalSafeForks.ts';
 import type { WorkerDeath } from './signalSafeForks.ts';
@@ -220,4 +220,32 @@ test('a batch whose worker is killed as it starts ends within moments, and says 
   // Once: said by the pool among vitest's errors, and not again from the batch's own list of deaths.
   expect(result.errors).toEqual([KILLED_AT_START, `[vitest-pool]: Worker ${SIGNAL_SAFE_FORKS} emitted error.`]);
   expect(result.counts.get('fixture')?.failedTests.map((f) => f.test)).toEqual(['(unfinished)']);
+}, 120_000);
+
+test("npm test's configuration runs on this pool: a worker killed as it starts fails the run at once", async () => {
+  const fixture = 'properties/runner/killed.fixture.ts';
+  const errors: Array<{ message: string; type?: string }> = [];
+  const collector: Reporter = {
+    onTestRunEnd(_modules, unhandledErrors) {
+      for (const e of unhandledErrors) errors.push(e as { message: string; type?: string });
+    },
+  };
+  const exitCode = process.exitCode;
+  const { result: vitest, afterDeathMs } = await killedAtStart(async () => {
+    const { startVitest } = await import('vitest/node');
+    // vitest.config.ts, as `npm test` reads it, with only the fixture and the collector.
+    return startVitest('test', [fixture], {
+      run: true,
+      watch: false,
+      include: [fixture],
+      reporters: [collector],
+      coverage: { enabled: false },
+    });
+  });
+  const failed = process.exitCode;
+  process.exitCode = exitCode;
+  expect(afterDeathMs).toBeLessThan(WITHIN_MOMENTS_MS);
+  expect(vitest.config.pool).toBe(SIGNAL_SAFE_FORKS);
+  expect(failed).toBe(1);
+  expect(errors.map((e) => [e.type, e.message])).toContainEqual([WORKER_KILLED, KILLED_AT_START]);
 }, 120_000);

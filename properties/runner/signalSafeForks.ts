@@ -1,7 +1,7 @@
 /**
- * vitest's forks pool, made to end at once the work of a test worker that dies as it starts. The runner's
- * batches (`runBatch.ts`) run on it, through vitest's documented custom-pool interface (`pool` set to a
- * `PoolRunnerInitializer`).
+ * vitest's forks pool, made to end at once the work of a test worker that dies as it starts. `npm test`
+ * (`vitest.config.ts`) and the runner's batches (`runBatch.ts`) run on it, through vitest's documented
+ * custom-pool interface (`pool` set to a `PoolRunnerInitializer`).
  *
  * vitest 4.1.12 (`node_modules/vitest/dist/chunks/cli-api.*.js`) handles a worker that exits before it
  * reports `started` badly, twice over:
@@ -22,12 +22,12 @@
  * This pool's worker is vitest's `ForksPoolWorker` but for three things. A process that exits before it
  * reported `started` fails its start at once, by the message vitest's worker sends when its start fails
  * (`{ type: 'started', error }`: the `start` handler in `dist/chunks/init.*.js`; `waitForStart` awaits it):
- * the batch goes on within moments. A process a signal ended is not stopped again. And a death by a
- * signal is reported to vitest (`vitest.state.catchError`, its experimental State API: printed among the
- * run's errors, and failing it) and to `onDeath`, naming the signal and whether the worker had started.
- * A worker that dies after its start is vitest's own case: it marks it stopped as it exits, so its stop
- * is skipped (the fix of vitest-dev/vitest#10543, which left the start-up case as it was); only the
- * report is this pool's.
+ * the batch, or `npm test`, goes on within moments. A process a signal ended is not stopped again. And a
+ * death by a signal is reported to vitest (`vitest.state.catchError`, its experimental State API: printed
+ * among the run's errors, and failing it) and to `onDeath`, naming the signal and whether the worker had
+ * started. A worker that dies after its start is vitest's own case: it marks it stopped as it exits, so
+ * its stop is skipped (the fix of vitest-dev/vitest#10543, which left the start-up case as it was); only
+ * the report is this pool's.
  * @module
  */
 import { constants } from 'node:os';
