@@ -224,6 +224,26 @@ describe('smallest-group judges an encryption from a replica behind the model ov
       );
     });
 
+    test('KeyUnavailable for a missing old key only where the rule gives a key: its refusal comes first', () => {
+      // User.reprotect refuses NotFresh, and #choose NoUsableKey, before the HSM is asked for either key.
+      const m = behindModel();
+      m.now += 4 * DAY;
+      const lacksOld = { ...behind, held: ['K2001'] };
+      expect(checkReprotection(m, 'U1', entry, lacksOld, { code: 'NotFresh' }, 's')).toBe('behind');
+      expect(() => checkReprotection(m, 'U1', entry, lacksOld, { code: 'KeyUnavailable' }, 's')).toThrow(
+        /refused with KeyUnavailable; the rules over its replica's state .* gives NotFresh/,
+      );
+      // Compromised and published (2), behind past the window: the rescue chooses, and nothing is usable there.
+      expect(m.apply({ type: 'keyEvent', keyId: 'K2000', event: { type: 'COMPROMISE', now: m.now } }).ok).toBe(true);
+      m.recordPublished('U1', 2);
+      m.now += 8 * DAY;
+      const at2 = { synced: false, sequence: 2, held: ['K2001'] };
+      expect(checkReprotection(m, 'U1', entry, at2, { code: 'NoUsableKey' }, 's')).toBe('behind');
+      expect(() => checkReprotection(m, 'U1', entry, at2, { code: 'KeyUnavailable' }, 's')).toThrow(
+        /refused with KeyUnavailable; the rules over its replica's state .* gives NoUsableKey/,
+      );
+    });
+
     test('compromised as the replica knows it: the rescue path only from a key compromised there', () => {
       const m = behindModel();
       // Compromised after the file: the replica does not know, so past the window it must refuse.
@@ -238,7 +258,8 @@ describe('smallest-group judges an encryption from a replica behind the model ov
       expect(() => checkReprotection(m, 'U1', entry, at2, { code: 'NotFresh' }, 's')).toThrow(
         /refused with NotFresh; the rules over its replica's state .* gives NoUsableKey/,
       );
-      // Past the window the rescue still chooses: nothing usable is left there (K2001 suspended, K2000 compromised).
+      // Past the window the rescue still chooses: nothing usable is left there (K2001 suspended, K2000
+      // compromised, K2002, its replacement, past its 7-day cryptoperiod on day 8).
       expect(checkReprotection(m, 'U1', entry, at2, { code: 'NoUsableKey' }, 's')).toBe('behind');
     });
   });

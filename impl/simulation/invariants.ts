@@ -564,8 +564,9 @@ function awaitingImport(
  * A sender behind the model is judged by the same rules over what its replica knows: the state the
  * model recorded when the file it applied last was published, at the time of the re-protection
  * (`DeploymentModel.knownAt`), so "compromised" (the rescue path), the key's holders and the group's
- * members are the replica's, not the model's now. A `KeyUnavailable` is right there when the HSM
- * lacks the message's key or the one the rule gives (an import still owed). Where the model has no
+ * members are the replica's, not the model's now. Where the rule gives a key, a `KeyUnavailable` is
+ * right when the HSM lacks it or the message's key (an import still owed); where it gives a refusal,
+ * that refusal comes first (the HSM is not asked for either key). Where the model has no
  * record of that file, the heartbeat rule alone, one way: a key the model does not know as
  * compromised is not compromised on the replica either (its states are earlier ones of the same life
  * cycle, and no state leads back from compromised), so past the window the replica must not
@@ -644,7 +645,10 @@ function judgeReprotection(
   const fresh = state === 'compromised' || m.fresh(sender, replica.sequence);
   const others = (over.groups[entry.groupId]?.members ?? []).filter((u) => u !== sender);
   const want = fresh ? expectedSelection(m, sender, others, over) : 'NotFresh';
-  if (awaitingImport(outcome, [entry.keyId, selectedKey(want)], replica.held)) return;
+  // The HSM is asked for either key only once one is chosen: where the rule gives a refusal
+  // (NotFresh, NoUsableKey), a correct device gives that refusal, whatever its HSM lacks.
+  const chosen = selectedKey(want);
+  if (chosen !== null && awaitingImport(outcome, [entry.keyId, chosen], replica.held)) return;
   checkSelection(want, outcome, label, 're-protected', whose);
 }
 

@@ -303,6 +303,35 @@ describe('checks a review found missing bite', () => {
   );
 
   test(
+    'a holder behind the model past its window re-protects from a key compromised on its replica',
+    async () => {
+      // Alice syncs the compromise of K2001, then the admin renames her (unpublished): she is behind
+      // the model, and 4 days on past the 3-day window. The rescue path still re-protects her message.
+      const steps: CommandSpec[] = [
+        ...compromised.slice(0, -1),
+        { t: 'admin', op: { type: 'renameUser', userId: 'U1', name: 'alpha', now: 0 } },
+        { t: 'time', ms: 4 * DAY },
+        { t: 'reprotect', user: 'U1', pick: 0 },
+      ];
+      await replayScenario(steps, { deploymentSeed: 0 });
+      // Broken: a stale view refuses even the rescue. Before 865a973 a behind sender's refusal passed.
+      const reprotect = User.prototype.reprotect;
+      const spy = vi.spyOn(User.prototype, 'reprotect').mockImplementation(function (this: User, message) {
+        if (this.freshness().staleness !== null) throw new SekeyError('NotFresh', 'broken on purpose');
+        return reprotect.call(this, message);
+      });
+      try {
+        await expect(replayScenario(steps, { deploymentSeed: 0 })).rejects.toThrow(
+          /^invariant smallest-group: .*refused with NotFresh; the rules over its replica's state .* gives K\d+@G2/,
+        );
+      } finally {
+        spy.mockRestore();
+      }
+    },
+    sizedTimeout(900_000),
+  );
+
+  test(
     'a user ID added again is someone new: its new HSM inherits none of the old groups',
     async () => {
       // Carol is deleted and added again with a new HSM; the G3 addition keeps her sync from being
