@@ -244,6 +244,36 @@ describe('smallest-group judges an encryption from a replica behind the model ov
       );
     });
 
+    test("for the group's other members on the replica: a leave it has not applied keeps them", () => {
+      // U1 and U2 in G1 (K2000), U1 alone in G2 (K2001), published (1); then U2 leaves G1, unpublished.
+      const m = new DeploymentModel(START);
+      const ops: KmsOperation[] = [
+        { type: 'addUser', userId: 'U1', name: 'alice', now: START },
+        { type: 'addUser', userId: 'U2', name: 'bob', now: START },
+        { type: 'addGroup', groupId: 'G1', name: 'team', policy, now: START },
+        { type: 'addGroup', groupId: 'G2', name: 'solo', policy, now: START },
+        { type: 'addMember', groupId: 'G1', userId: 'U1', now: START },
+        { type: 'addMember', groupId: 'G1', userId: 'U2', now: START },
+        { type: 'addMember', groupId: 'G2', userId: 'U1', now: START },
+        { type: 'addKey', groupId: 'G1', name: 'a', now: START },
+        { type: 'addKey', groupId: 'G2', name: 'b', now: START },
+        { type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now: START } },
+        { type: 'keyEvent', keyId: 'K2001', event: { type: 'ACTIVATE', now: START } },
+      ];
+      for (const op of ops) expect(m.apply(op).ok).toBe(true);
+      m.provisioned('U1');
+      m.recordPublished('U1', 1);
+      expect(m.apply({ type: 'removeMember', groupId: 'G1', userId: 'U2', now: START }).ok).toBe(true);
+      const at1 = { synced: false, sequence: 1, held: ['K2000', 'K2001'] };
+      // On the replica G1 is still U1 and U2: the message stays under K2000. Over the model's members
+      // now (U1 alone), the smallest group would be G2.
+      const unchanged = { keyId: 'K2000', groupId: 'G1' };
+      expect(checkReprotection(m, 'U1', entry, at1, unchanged, 's')).toBe('behind');
+      expect(() => checkReprotection(m, 'U1', entry, at1, { keyId: 'K2001', groupId: 'G2' }, 's')).toThrow(
+        /re-protected under K2001@G2, the rules over its replica's state .* gives K2000@G1/,
+      );
+    });
+
     test('compromised as the replica knows it: the rescue path only from a key compromised there', () => {
       const m = behindModel();
       // Compromised after the file: the replica does not know, so past the window it must refuse.
