@@ -212,8 +212,9 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         const owed = status.pendingDeviceWork;
         if (owed.operations > 0)
           io.out(
-            `  HSM work owed by an applied update: ${owed.operations} ` +
-              `operation(s)${owed.error ? ` — stuck: ${owed.error}` : ''}`,
+            `  HSM work owed by an applied update: ${owed.operations} operation(s)` +
+              (owed.imports.length > 0 ? ` (not in the HSM yet: ${owed.imports.join(', ')})` : '') +
+              (owed.error ? ` — stuck: ${owed.error}` : ''),
           );
         // Shown only when it matters, like the owed HSM work: encryption is refused until a sync.
         const { statement, staleness } = status.freshness;

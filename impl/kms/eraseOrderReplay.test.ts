@@ -90,7 +90,7 @@ test('a spent erase order in the owed HSM work is skipped: the sync goes on, the
     );
     db.close();
     const reopened = await User.open({ device: bob.device, sd: hw.sd, clock: w.clock });
-    expect(reopened.pendingDeviceWork()).toEqual({ operations: 0, error: null });
+    expect(reopened.pendingDeviceWork()).toEqual({ operations: 0, imports: [], error: null });
     w.admin.renameUser('U2', 'robert');
     await w.publisher.publish();
     expect((await reopened.sync(w.transport)).applied.length).toBe(1);

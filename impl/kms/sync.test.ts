@@ -585,7 +585,7 @@ describe('distribution by update files', () => {
     expect(reopened.appliedSequence).toBe(sequence);
     expect(reopened.device.listKeyIds()).not.toContain(2000);
     expect(device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(sequence - 1);
-    expect(reopened.pendingDeviceWork()).toEqual({ operations: 0, error: null });
+    expect(reopened.pendingDeviceWork()).toEqual({ operations: 0, imports: [], error: null });
     expect(() => device.recordUpdateApplied(sequence)).toThrow(
       expect.objectContaining({ code: 'UpdateNotAuthenticated' }),
     );
@@ -812,23 +812,46 @@ describe('distribution by update files', () => {
     expect(w.users.get('U2')!.groups()[0]?.name).toBe('three');
   });
 
-  test('HSM work that fails after an apply does not make the replica unopenable', async () => {
+  /**
+   * bob's device reopened with `owed` injected as HSM work applied updates still owe; every import's
+   * blob does not unwrap, so the HSM refuses it.
+   */
+  async function bobOwing(owed: ReadonlyArray<readonly ['import' | 'erase', number]>) {
     const w = await team();
     await w.syncByFiles();
     const bob = w.users.get('U2')!;
     const hw = w.hardware.get('U2')!;
     bob.close();
-    // Inject owed HSM work that the HSM will refuse (a blob that does not unwrap).
     const { EncryptedDatabase } = await import('../db/encryptedDatabase.ts');
     const { secubeDatabaseDevice } = await import('../db/secubeDatabaseDevice.ts');
     const { User } = await import('./user.ts');
     const db = await EncryptedDatabase.open(secubeDatabaseDevice(bob.device), hw.sd);
-    db.transaction((d) =>
-      d.run("INSERT INTO pending_device_ops (kind, key_number, data) VALUES ('import', 2999, zeroblob(40))"),
-    );
+    db.transaction((d) => {
+      for (const [kind, n] of owed)
+        d.run('INSERT INTO pending_device_ops (kind, key_number, data) VALUES (?, ?, zeroblob(40))', [kind, n]);
+    });
     db.close();
-    const reopened = await User.open({ device: bob.device, sd: hw.sd, clock: w.clock });
-    expect(reopened.pendingDeviceWork()).toMatchObject({ operations: 1, error: expect.stringMatching(/UnwrapFailed/) });
+    return { w, reopened: await User.open({ device: bob.device, sd: hw.sd, clock: w.clock }) };
+  }
+
+  test("pendingDeviceWork's imports: the keys whose last owed order is an import, not one erased after", async () => {
+    // Owed by two files: K2999 imported then erased (nothing to import), K2998 erased then imported.
+    const { reopened } = await bobOwing([
+      ['import', 2999],
+      ['erase', 2999],
+      ['erase', 2998],
+      ['import', 2998],
+    ]);
+    expect(reopened.pendingDeviceWork()).toMatchObject({ operations: 2, imports: ['K2998'] });
+  });
+
+  test('HSM work that fails after an apply does not make the replica unopenable', async () => {
+    const { w, reopened } = await bobOwing([['import', 2999]]);
+    expect(reopened.pendingDeviceWork()).toMatchObject({
+      operations: 1,
+      imports: ['K2999'],
+      error: expect.stringMatching(/UnwrapFailed/),
+    });
     expect(reopened.groups().map((g) => g.id)).toEqual(['G1']);
     await expect(reopened.sync(w.transport)).rejects.toThrow(/UnwrapFailed/);
   });
@@ -857,7 +880,11 @@ describe('distribution by update files', () => {
       expect(String(stalled)).toMatch(
         new RegExp(`this sync: update #${bob.appliedSequence} applied .*HSM work owed; nothing is acknowledged`),
       );
-      expect(bob.pendingDeviceWork()).toEqual({ operations: 1, error: expect.stringMatching(/StoreFull/) });
+      expect(bob.pendingDeviceWork()).toEqual({
+        operations: 1,
+        imports: ['K2000'],
+        error: expect.stringMatching(/StoreFull/),
+      });
       // The replica lists the key (the file is applied); its material never reached the HSM.
       expect(bob.keys().map((k) => [k.id, k.state])).toEqual([['K2000', 'active']]);
       const unavailable = {
@@ -875,7 +902,7 @@ describe('distribution by update files', () => {
       bob.device.logout();
       bob.device.login('user', USER_PIN);
       await bob.sync(w.transport);
-      expect(bob.pendingDeviceWork()).toEqual({ operations: 0, error: null });
+      expect(bob.pendingDeviceWork()).toEqual({ operations: 0, imports: [], error: null });
       expect(bob.decrypt(message)).toEqual(new Uint8Array([1]));
     },
   );
@@ -914,14 +941,18 @@ describe('distribution by update files', () => {
     // The last file is applied all the same: the replica lists its key, whose import is owed.
     expect((refused as SyncStalledError).report.applied).toEqual([bob.appliedSequence]);
     expect(bob.keys().map((k) => k.id)).toContain(keys.at(-1));
-    expect(bob.pendingDeviceWork()).toMatchObject({ operations: 1, error: expect.stringMatching(/StoreFull/) });
+    expect(bob.pendingDeviceWork()).toMatchObject({
+      operations: 1,
+      imports: [keys.at(-1)],
+      error: expect.stringMatching(/StoreFull/),
+    });
     const acknowledgedBefore = w.publisher.publicationStates().find((s) => s.userId === 'U2')?.acknowledged;
     // The remedy: the admin destroys the old keys; their erase orders come in the next file.
     for (const key of keys.slice(0, -1)) w.admin.destroyKey(key);
     await w.publisher.publish();
     const report = await bob.sync(w.transport);
     expect(report.applied).toHaveLength(1);
-    expect(bob.pendingDeviceWork()).toEqual({ operations: 0, error: null });
+    expect(bob.pendingDeviceWork()).toEqual({ operations: 0, imports: [], error: null });
     const last = Number(keys.at(-1)?.slice(1));
     const kmsKeys = bob.device.listKeyIds().filter((id) => id >= 2000 && id < 0x0c00_0000);
     expect(kmsKeys).toEqual([last]);

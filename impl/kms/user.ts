@@ -162,13 +162,24 @@ export class User {
   /**
    * HSM work applied updates still owe (imports, erase orders), and why it is stuck, if it is. One
    * operation per key: when several files' work is owed, the last order for a key is the one
-   * carried out ({@link #carryOutDeviceWork}).
+   * carried out ({@link #carryOutDeviceWork}). `imports` names the keys whose owed order is an
+   * import: keys the replica lists that the HSM does not hold yet (encrypting or decrypting under
+   * one is refused with `KeyUnavailable` until a sync carries it out).
    */
-  pendingDeviceWork(): { readonly operations: number; readonly error: string | null } {
-    const operations = this.#db.read((db) =>
-      Number(column(db, 'SELECT count(DISTINCT key_number) FROM pending_device_ops')[0]),
-    );
-    return { operations, error: this.#deviceWorkError?.message ?? null };
+  pendingDeviceWork(): {
+    readonly operations: number;
+    readonly imports: readonly KeyId[];
+    readonly error: string | null;
+  } {
+    return this.#db.read((db) => {
+      const operations = Number(column(db, 'SELECT count(DISTINCT key_number) FROM pending_device_ops')[0]);
+      const imports = column(
+        db,
+        "SELECT key_number FROM pending_device_ops p WHERE kind = 'import' AND seq = " +
+          '(SELECT max(seq) FROM pending_device_ops q WHERE q.key_number = p.key_number) ORDER BY key_number',
+      ).map((n) => `K${Number(n)}`);
+      return { operations, imports, error: this.#deviceWorkError?.message ?? null };
+    });
   }
 
   /** This user's ID. */

@@ -87,7 +87,7 @@ describe('smallest-group judges a re-protection from a replica behind the model,
       kms: { groups: {} },
     }) as unknown as DeploymentModel;
   const entry = { keyId: 'K2000', groupId: 'G1' } as LedgerEntry;
-  const behind = { synced: false, sequence: 3, held: ['K2000'] };
+  const behind = { synced: false, sequence: 3, held: ['K2000'], owed: [] };
   const moved = { keyId: 'K2001', groupId: 'G1' };
 
   test('past the window, a success from a key the model does not know as compromised is a violation', () => {
@@ -98,7 +98,7 @@ describe('smallest-group judges a re-protection from a replica behind the model,
   });
 
   test('a synced sender past the window is held to NotFresh too, except from a compromised key', () => {
-    const synced = { synced: true, sequence: 3, held: ['K2000'] };
+    const synced = { synced: true, sequence: 3, held: ['K2000'], owed: [] };
     expect(() => checkReprotection(model('deactivated', false), 'U1', entry, synced, moved, 'step 9')).toThrow(
       /re-protected under K2001@G1, the model's smallest group gives NotFresh/,
     );
@@ -114,7 +114,14 @@ describe('smallest-group judges a re-protection from a replica behind the model,
     expect(checkReprotection(model('active', false), 'U1', entry, behind, { code: 'NotFresh' }, 's')).toBe('freshness');
     // A device that applied nothing is not judged.
     expect(
-      checkReprotection(model('active', false), 'U1', entry, { synced: false, sequence: 0, held: [] }, moved, 's'),
+      checkReprotection(
+        model('active', false),
+        'U1',
+        entry,
+        { synced: false, sequence: 0, held: [], owed: [] },
+        moved,
+        's',
+      ),
     ).toBe(null);
   });
 });
@@ -142,7 +149,7 @@ describe('smallest-group judges an encryption from a replica behind the model ov
     expect(m.apply({ type: 'keyEvent', keyId: 'K2001', event: { type: 'SUSPEND', now: START } }).ok).toBe(true);
     return m;
   }
-  const behind = { synced: false, sequence: 1, held: ['K2000', 'K2001'] };
+  const behind = { synced: false, sequence: 1, held: ['K2000', 'K2001'], owed: [] };
 
   test('within the window, the key the rule gives over the replica, not over the model now', () => {
     const m = behindModel();
@@ -160,7 +167,7 @@ describe('smallest-group judges an encryption from a replica behind the model ov
     m.now += 5 * DAY;
     m.recordPublished('U1', 2);
     m.now += 2 * DAY;
-    const at2 = { synced: false, sequence: 2, held: ['K2000', 'K2001'] };
+    const at2 = { synced: false, sequence: 2, held: ['K2000', 'K2001'], owed: [] };
     expect(checkEncryption(m, 'U1', [], at2, { code: 'NoUsableKey' }, 's')).toBe('behind');
     expect(() => checkEncryption(m, 'U1', [], at2, { keyId: 'K2000', groupId: 'G1' }, 's')).toThrow(
       /gives NoUsableKey/,
@@ -178,14 +185,17 @@ describe('smallest-group judges an encryption from a replica behind the model ov
 
   test("KeyUnavailable only while the HSM lacks the rule's key (its import still owed)", () => {
     const m = behindModel();
-    const owed = { ...behind, held: ['K2000'] };
+    const owed = { ...behind, held: ['K2000'], owed: ['K2001'] };
     expect(checkEncryption(m, 'U1', [], owed, { code: 'KeyUnavailable' }, 's')).toBe('behind');
     expect(() => checkEncryption(m, 'U1', [], behind, { code: 'KeyUnavailable' }, 's')).toThrow(/gives K2001@G1/);
+    // Lacking it with no import owed, the HSM lost it: no excuse either.
+    const lost = { ...behind, held: ['K2000'] };
+    expect(() => checkEncryption(m, 'U1', [], lost, { code: 'KeyUnavailable' }, 's')).toThrow(/gives K2001@G1/);
     // A key the HSM lacks is no excuse when the rule gives a refusal: NoUsableKey on day 7 (above).
     m.now += 5 * DAY;
     m.recordPublished('U1', 2);
     m.now += 2 * DAY;
-    const none = { synced: false, sequence: 2, held: [] };
+    const none = { synced: false, sequence: 2, held: [], owed: [] };
     expect(() => checkEncryption(m, 'U1', [], none, { code: 'KeyUnavailable' }, 's')).toThrow(/gives NoUsableKey/);
   });
 
@@ -197,30 +207,37 @@ describe('smallest-group judges an encryption from a replica behind the model ov
       const m = behindModel();
       expect(checkReprotection(m, 'U1', entry, behind, moved, 'step 9')).toBe('behind');
       expect(() => checkReprotection(m, 'U1', entry, behind, { keyId: 'K2000', groupId: 'G1' }, 'step 9')).toThrow(
-        /under K2000@G1, the rules over its replica's state \(a replica behind the model at sequence 1.*gives K2001@G1/,
+        /K2000@G1, the model, over its replica's state \(a replica behind the model at sequence 1.*, gives K2001@G1/,
       );
       // Synced to the model now, the same re-protection must leave it under K2000 (K2001 is suspended).
-      const synced = { synced: true, sequence: 1, held: ['K2000', 'K2001'] };
+      const synced = { synced: true, sequence: 1, held: ['K2000', 'K2001'], owed: [] };
       expect(() => checkReprotection(m, 'U1', entry, synced, moved, 's')).toThrow(/smallest group gives K2000@G1/);
     });
 
     test('KeyUnavailable while the HSM lacks the old key or the new; a refusal where the replica lacks it', () => {
       const m = behindModel();
-      expect(checkReprotection(m, 'U1', entry, { ...behind, held: ['K2000'] }, { code: 'KeyUnavailable' }, 's')).toBe(
-        'behind',
-      );
-      expect(checkReprotection(m, 'U1', entry, { ...behind, held: ['K2001'] }, { code: 'KeyUnavailable' }, 's')).toBe(
-        'behind',
+      const unavailable = { code: 'KeyUnavailable' };
+      const lacking: Array<[string[], string[]]> = [
+        [['K2000'], ['K2001']],
+        [['K2001'], ['K2000']],
+      ];
+      for (const [held, owed] of lacking)
+        expect(checkReprotection(m, 'U1', entry, { ...behind, held, owed }, unavailable, 's'), `${owed}`).toBe(
+          'behind',
+        );
+      // Lacking one with no import owed, the HSM lost it: no excuse.
+      expect(() => checkReprotection(m, 'U1', entry, { ...behind, held: ['K2000'] }, unavailable, 's')).toThrow(
+        /refused with KeyUnavailable; .* gives K2001@G1/,
       );
       expect(() => checkReprotection(m, 'U1', entry, behind, { code: 'KeyUnavailable' }, 's')).toThrow(
-        /refused with KeyUnavailable; the rules over its replica's state .* gives K2001@G1/,
+        /refused with KeyUnavailable; the model, over its replica's state .* gives K2001@G1/,
       );
       // K2002, made after the file the replica applied: not held there, so it must be refused.
       expect(m.apply({ type: 'addKey', groupId: 'G1', name: 'c', now: m.now }).ok).toBe(true);
       const later = { keyId: 'K2002', groupId: 'G1' } as LedgerEntry;
       expect(checkReprotection(m, 'U1', later, behind, { code: 'KeyUnavailable' }, 's')).toBe('behind');
       expect(() => checkReprotection(m, 'U1', later, behind, moved, 's')).toThrow(
-        /re-protected under K2001; the rules over its replica's state .* gives a refusal \(U1 does not hold K2002/,
+        /re-protected under K2001; the model, over its replica's state .* gives a refusal \(U1 does not hold K2002/,
       );
     });
 
@@ -228,19 +245,19 @@ describe('smallest-group judges an encryption from a replica behind the model ov
       // User.reprotect refuses NotFresh, and #choose NoUsableKey, before the HSM is asked for either key.
       const m = behindModel();
       m.now += 4 * DAY;
-      const lacksOld = { ...behind, held: ['K2001'] };
+      const lacksOld = { ...behind, held: ['K2001'], owed: ['K2000'] };
       expect(checkReprotection(m, 'U1', entry, lacksOld, { code: 'NotFresh' }, 's')).toBe('behind');
       expect(() => checkReprotection(m, 'U1', entry, lacksOld, { code: 'KeyUnavailable' }, 's')).toThrow(
-        /refused with KeyUnavailable; the rules over its replica's state .* gives NotFresh/,
+        /refused with KeyUnavailable; the model, over its replica's state .* gives NotFresh/,
       );
       // Compromised and published (2), behind past the window: the rescue chooses, and nothing is usable there.
       expect(m.apply({ type: 'keyEvent', keyId: 'K2000', event: { type: 'COMPROMISE', now: m.now } }).ok).toBe(true);
       m.recordPublished('U1', 2);
       m.now += 8 * DAY;
-      const at2 = { synced: false, sequence: 2, held: ['K2001'] };
+      const at2 = { synced: false, sequence: 2, held: ['K2001'], owed: ['K2000'] };
       expect(checkReprotection(m, 'U1', entry, at2, { code: 'NoUsableKey' }, 's')).toBe('behind');
       expect(() => checkReprotection(m, 'U1', entry, at2, { code: 'KeyUnavailable' }, 's')).toThrow(
-        /refused with KeyUnavailable; the rules over its replica's state .* gives NoUsableKey/,
+        /refused with KeyUnavailable; the model, over its replica's state .* gives NoUsableKey/,
       );
     });
 
@@ -264,13 +281,13 @@ describe('smallest-group judges an encryption from a replica behind the model ov
       m.provisioned('U1');
       m.recordPublished('U1', 1);
       expect(m.apply({ type: 'removeMember', groupId: 'G1', userId: 'U2', now: START }).ok).toBe(true);
-      const at1 = { synced: false, sequence: 1, held: ['K2000', 'K2001'] };
+      const at1 = { synced: false, sequence: 1, held: ['K2000', 'K2001'], owed: [] };
       // On the replica G1 is still U1 and U2: the message stays under K2000. Over the model's members
       // now (U1 alone), the smallest group would be G2.
       const unchanged = { keyId: 'K2000', groupId: 'G1' };
       expect(checkReprotection(m, 'U1', entry, at1, unchanged, 's')).toBe('behind');
       expect(() => checkReprotection(m, 'U1', entry, at1, { keyId: 'K2001', groupId: 'G2' }, 's')).toThrow(
-        /re-protected under K2001@G2, the rules over its replica's state .* gives K2000@G1/,
+        /re-protected under K2001@G2, the model, over its replica's state .* gives K2000@G1/,
       );
     });
 
@@ -284,9 +301,9 @@ describe('smallest-group judges an encryption from a replica behind the model ov
       // Published compromised (2), then behind again: the rescue re-protects past the window.
       m.recordPublished('U1', 2);
       m.now += 4 * DAY;
-      const at2 = { synced: false, sequence: 2, held: ['K2000', 'K2001'] };
+      const at2 = { synced: false, sequence: 2, held: ['K2000', 'K2001'], owed: [] };
       expect(() => checkReprotection(m, 'U1', entry, at2, { code: 'NotFresh' }, 's')).toThrow(
-        /refused with NotFresh; the rules over its replica's state .* gives NoUsableKey/,
+        /refused with NotFresh; the model, over its replica's state .* gives NoUsableKey/,
       );
       // Past the window the rescue still chooses: nothing usable is left there (K2001 suspended, K2000
       // compromised, K2002, its replacement, past its 7-day cryptoperiod on day 8).

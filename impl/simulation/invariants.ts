@@ -511,15 +511,17 @@ export type ProtectionOutcome = { readonly code: string } | { readonly keyId: st
 
 /**
  * Where a sender's device stands as it protects: whether it is synced (`isSynced`, and in service),
- * the update it applied last, and the keys its HSM holds (`Deployment.heldKeys`). A replica may list
- * a key whose import the HSM refused (a full key store): the import stays owed until a sync carries
- * it out, and meanwhile a correct device refuses with `KeyUnavailable` (`User.pendingDeviceWork`).
- * A synced device's HSM holds exactly its replica's keys, so this only matters behind the model.
+ * the update it applied last, the keys its HSM holds (`Deployment.heldKeys`), and the keys whose
+ * import its replica still owes the HSM (`User.pendingDeviceWork`). A replica may list a key whose
+ * import the HSM refused (a full key store): the import stays owed until a sync carries it out, and
+ * meanwhile a correct device refuses with `KeyUnavailable`. A synced device's HSM holds exactly its
+ * replica's keys, so this only matters behind the model.
  */
 export interface SenderPosition {
   readonly synced: boolean;
   readonly sequence: number;
   readonly held: readonly string[];
+  readonly owed: readonly string[];
 }
 
 /** Where `slot`'s device stands now, as a sender ({@link SenderPosition}). */
@@ -528,6 +530,7 @@ export function senderPosition(m: DeploymentModel, r: Deployment, slot: UserSlot
     synced: isSynced(m, slot) && m.inService(slot.userId),
     sequence: slot.user.appliedSequence,
     held: r.heldKeys(slot.userId),
+    owed: slot.user.pendingDeviceWork().imports,
   };
 }
 
@@ -539,14 +542,12 @@ function selectedKey(selection: string): string | null {
 
 /**
  * Whether `outcome` is the `KeyUnavailable` a correct device gives because its HSM lacks one of
- * `keys`, which its replica lists: an import still owed ({@link SenderPosition}).
+ * `keys`, which its replica lists, and its import is owed ({@link SenderPosition}). An HSM that lacks
+ * a key with no import owed lost it: that refusal is judged as any other.
  */
-function awaitingImport(
-  outcome: ProtectionOutcome,
-  keys: ReadonlyArray<string | null>,
-  held: readonly string[],
-): boolean {
-  return 'code' in outcome && outcome.code === 'KeyUnavailable' && keys.some((k) => k !== null && !held.includes(k));
+function awaitingImport(outcome: ProtectionOutcome, keys: ReadonlyArray<string | null>, at: SenderPosition): boolean {
+  if (!('code' in outcome) || outcome.code !== 'KeyUnavailable') return false;
+  return keys.some((k) => k !== null && !at.held.includes(k) && at.owed.includes(k));
 }
 
 /**
@@ -572,8 +573,9 @@ function awaitingImport(
  * cycle, and no state leads back from compromised), so past the window the replica must not
  * re-protect from it. Without that rule a stale view could move old data under a key that a withheld
  * rekey retired, one a removed member still holds.
- * Returns which check ran: `behind` when a sender behind the model was judged over its replica's
- * state, `freshness` when by the heartbeat rule alone.
+ * Returns which check ran, for the statistics: `protection` for a synced sender, `behind` when a
+ * sender behind the model was judged over its replica's state, `freshness` when by the heartbeat rule
+ * alone, null when not judged (a device that applied nothing, or a retired one).
  */
 export function checkReprotection(
   m: DeploymentModel,
@@ -591,8 +593,8 @@ export function checkReprotection(
   const known = m.knownAt(sender, replica.sequence);
   if (known !== null) {
     const over =
-      `the rules over its replica's state (a replica behind the model at sequence ${replica.sequence}: what ` +
-      `was published to it up to ${replica.sequence}, at the time of the re-protection)`;
+      `the model, over its replica's state (a replica behind the model at sequence ${replica.sequence}: what ` +
+      `was published to it up to ${replica.sequence}, at the time of the re-protection),`;
     judgeReprotection(m, sender, entry, known, replica, outcome, label, over);
     return 'behind';
   }
@@ -648,7 +650,7 @@ function judgeReprotection(
   // The HSM is asked for either key only once one is chosen: where the rule gives a refusal
   // (NotFresh, NoUsableKey), a correct device gives that refusal, whatever its HSM lacks.
   const chosen = selectedKey(want);
-  if (chosen !== null && awaitingImport(outcome, [entry.keyId, chosen], replica.held)) return;
+  if (chosen !== null && awaitingImport(outcome, [entry.keyId, chosen], replica)) return;
   checkSelection(want, outcome, label, 're-protected', whose);
 }
 
@@ -671,8 +673,9 @@ export function encryptionJudged(
  * at the time of the encryption (`DeploymentModel.knownAt`), not the model's state now; or
  * `KeyUnavailable` when the HSM lacks that key (its import still owed). A device that applied
  * nothing (refused for want of any statement) and a retired one are not judged.
- * Returns which check ran, for the statistics: `behind` when a sender behind the model was judged by
- * both rules, `freshness` when by the heartbeat rule alone (past its window).
+ * Returns which check ran, for the statistics: `protection` for a synced sender, `behind` when a
+ * sender behind the model was judged by both rules, `freshness` when by the heartbeat rule alone (past
+ * its window), null when not judged.
  */
 export function checkEncryption(
   m: DeploymentModel,
@@ -700,7 +703,7 @@ export function checkEncryption(
   const known = fresh ? m.knownAt(sender, replica.sequence) : null;
   if (known === null) return 'freshness';
   const want = expectedSelection(m, sender, to, known);
-  if (awaitingImport(outcome, [selectedKey(want)], replica.held)) return 'behind';
+  if (awaitingImport(outcome, [selectedKey(want)], replica)) return 'behind';
   if (('code' in outcome ? outcome.code : `${outcome.keyId}@${outcome.groupId}`) !== want) {
     violated(
       'smallest-group',

@@ -322,7 +322,7 @@ describe('checks a review found missing bite', () => {
       });
       try {
         await expect(replayScenario(steps, { deploymentSeed: 0 })).rejects.toThrow(
-          /^invariant smallest-group: .*refused with NotFresh; the rules over its replica's state .* gives K\d+@G2/,
+          /^invariant smallest-group: .*refused with NotFresh; the model, over its replica's state .* gives K\d+@G2/,
         );
       } finally {
         spy.mockRestore();
