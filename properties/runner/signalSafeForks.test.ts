@@ -3,7 +3,8 @@
  * vitest's worker entry point (`workers/forks.js` under the pool's `distPath`) that answers vitest's
  * `start` message, or ends itself first. And through real runs, with vitest's own workers: one killed as
  * it runs is named in its batch's errors; one killed as it starts (by a preload, before vitest's worker
- * code runs) ends its batch, or a run on `npm test`'s configuration, within moments, saying so.
+ * code runs) ends its batch, or a run on `npm test`'s configuration, within moments, saying so. And a run
+ * without isolation gives a worker file after file, as vitest's own pool does.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -142,7 +143,8 @@ describe('a test worker that starts', () => {
 
   test('a stop ends it by SIGTERM, as vitest does, and that is no death', async () => {
     const { worker, deaths, caught, messages, exit } = await startedWorker();
-    expect(worker.name).toBe('forks');
+    // The pool's name: vitest reuses a worker without isolation only for a task of its name (`isEqualRunner`).
+    expect(worker.name).toBe(SIGNAL_SAFE_FORKS);
     await worker.stop();
     expect(await exit).toBe('SIGTERM');
     expect([deaths, caught]).toEqual([[], []]);
@@ -248,4 +250,37 @@ test("npm test's configuration runs on this pool: a worker killed as it starts f
   expect(vitest.config.pool).toBe(SIGNAL_SAFE_FORKS);
   expect(failed).toBe(1);
   expect(errors.map((e) => [e.type, e.message])).toContainEqual([WORKER_KILLED, KILLED_AT_START]);
+}, 120_000);
+
+test("without isolation, a worker runs file after file, as on vitest's own forks", async () => {
+  // Four files on two workers: vitest's forks run them on at most two processes when not isolated.
+  const root = mkdtempSync(join(tmpdir(), 'sekey-reuse-'));
+  try {
+    const pids = join(root, 'pids');
+    const file = `import { appendFileSync } from 'node:fs';
+test('pid', () => appendFileSync(${JSON.stringify(pids)}, process.pid + '\\n'));
+`;
+    for (const name of ['a', 'b', 'c', 'd']) writeFileSync(join(root, `${name}.test.mjs`), file);
+    const { startVitest } = await import('vitest/node');
+    const exitCode = process.exitCode;
+    const vitest = await startVitest('test', [], {
+      root,
+      config: false,
+      run: true,
+      watch: false,
+      globals: true,
+      isolate: false,
+      maxWorkers: 2,
+      include: ['*.test.mjs'],
+      reporters: [{}],
+      pool: signalSafeForks(),
+    });
+    process.exitCode = exitCode;
+    expect(vitest.state.getCountOfFailedTests()).toBe(0);
+    const ran = readFileSync(pids, 'utf8').trim().split('\n');
+    expect(ran).toHaveLength(4);
+    expect(new Set(ran).size).toBeLessThanOrEqual(2);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 }, 120_000);

@@ -19,15 +19,15 @@
  * start-up before the runner's preload is loaded (`workerSignals.ts`), a `kill` by hand. vitest's own
  * words for it are "Worker forks emitted error", caused by "Worker exited unexpectedly": no signal named.
  *
- * This pool's worker is vitest's `ForksPoolWorker` but for three things. A process that exits before it
- * reported `started` fails its start at once, by the message vitest's worker sends when its start fails
- * (`{ type: 'started', error }`: the `start` handler in `dist/chunks/init.*.js`; `waitForStart` awaits it):
- * the batch, or `npm test`, goes on within moments. A process a signal ended is not stopped again. And a
- * death by a signal is reported to vitest (`vitest.state.catchError`, its experimental State API: printed
- * among the run's errors, and failing it) and to `onDeath`, naming the signal and whether the worker had
- * started. A worker that dies after its start is vitest's own case: it marks it stopped as it exits, so
- * its stop is skipped (the fix of vitest-dev/vitest#10543, which left the start-up case as it was); only
- * the report is this pool's.
+ * This pool's worker is vitest's `ForksPoolWorker`, named as the pool, but for three things. A process
+ * that exits before it reported `started` fails its start at once, by the message vitest's worker sends
+ * when its start fails (`{ type: 'started', error }`: the `start` handler in `dist/chunks/init.*.js`;
+ * `waitForStart` awaits it): the batch, or `npm test`, goes on within moments. A process a signal ended
+ * is not stopped again. And a death by a signal is reported to vitest (`vitest.state.catchError`, its
+ * experimental State API: printed among the run's errors, and failing it) and to `onDeath`, naming the
+ * signal and whether the worker had started. A worker that dies after its start is vitest's own case: it
+ * marks it stopped as it exits, so its stop is skipped (the fix of vitest-dev/vitest#10543, which left the
+ * start-up case as it was); only the report is this pool's.
  * @module
  */
 import { constants } from 'node:os';
@@ -56,6 +56,12 @@ type Listener = (arg: unknown) => void;
 
 /** A forks worker whose start ends with its process, and whose `stop` does not wait for an exit come and gone. */
 class SignalSafeForksPoolWorker extends ForksPoolWorker {
+  /**
+   * The pool's name, not `forks`: vitest gives a worker that ran a file without isolation (`isolate: false`)
+   * the next such file only when its name is the task's pool (`isEqualRunner`); under `forks` every file
+   * had a process of its own. vitest's worker hears it only as the name of its pool (`TestRunner.pool`).
+   */
+  override readonly name = SIGNAL_SAFE_FORKS;
   readonly #onDeath: (death: WorkerDeath) => void;
   readonly #options: PoolOptions;
   /** Who listens to the worker's messages through `on`: vitest's `PoolRunner` (`emitWorkerMessage`). */
