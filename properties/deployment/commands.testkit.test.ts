@@ -154,6 +154,30 @@ group('the deployment suite says its commands in words', () => {
     );
   }, 120_000);
 
+  test('a stale rescue in one command, and a re-protection aimed at a user behind the model', async () => {
+    const steps: CommandSpec[] = [
+      { t: 'encrypt', user: 'U1', to: ['U2'], text: 'secret' },
+      { t: 'staleRescue', user: 'U1', pick: 0 },
+      // U3 synced nothing: alice, behind (renamed unpublished), re-protects the message under K2001 instead.
+      { t: 'reprotect', user: 'U3', pick: 0 },
+    ];
+    const stats = new SuiteStats();
+    await replayScenario(steps, { deploymentSeed: 0, stats });
+    expect(steps.slice(1).map(toldOfRun())).toEqual([
+      'stale rescue by U1: the admin compromises the key of a message it holds (0), publishes, U1 syncs; an ' +
+        'unpublished change, 4d pass, U1 re-protects it: K2001 (message 0) compromised; U1 at update 2, renamed ' +
+        'unpublished, 4d on; re-protected under K2002  (the model: K2001 now compromised; new K2002 active until ' +
+        '+7d 00:00:00.000)',
+      'U3 re-protects ledger message 0 (aimed at U1, behind the model at update 2: message 0, under K2001, ' +
+        'compromised on its replica): re-protected under K2002',
+    ]);
+    // Both past the 3-day window after update 2, judged over the replica's state, where K2001 is compromised.
+    expect(stats.counts.invariantChecks).toMatchObject({
+      'smallest-group:behind sender, reprotect': 2,
+      'smallest-group:behind sender, rescue past the window': 2,
+    });
+  }, 120_000);
+
   test('the keys the model made or changed on its own, on the step that did it, and on no other', async () => {
     const DAY = 86_400_000;
     const cut = (n: number, op: KmsOperation): CommandSpec => ({

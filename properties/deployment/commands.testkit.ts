@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { USER_PIN, ADMIN_PIN } from '../../device/secube.testkit.ts';
 import { testOnlyHooks } from '../../device/secube.ts';
-import { KEY_EVENT_TYPES } from '../../model/keyLifecycle.ts';
+import { KEY_EVENT_TYPES, keyUsage } from '../../model/keyLifecycle.ts';
 import { expireKeys } from '../../model/kms.ts';
 import type { GroupPolicy, KmsOperation, KmsState, UserId } from '../../model/kms.ts';
 import {
@@ -48,7 +48,7 @@ import {
   usable,
   violated,
 } from '../../impl/simulation/invariants.ts';
-import type { DeploymentModel, ReplicaView } from '../../impl/simulation/referenceModel.ts';
+import type { DeploymentModel, LedgerEntry, ReplicaView } from '../../impl/simulation/referenceModel.ts';
 import { viewAt } from '../../impl/simulation/referenceModel.ts';
 import type { ForgottenHsm, HsmFate } from '../../impl/kms/retiredHsms.ts';
 import { keyStateOf, sortIds } from '../../model/kms.ts';
@@ -105,7 +105,14 @@ export type CommandSpec =
   | { readonly t: 'findKey'; readonly user: UserId; readonly to: readonly UserId[] }
   | { readonly t: 'findKeys'; readonly user: UserId }
   | { readonly t: 'decrypt'; readonly user: UserId; readonly pick: number }
-  | { readonly t: 'reprotect'; readonly user: UserId; readonly pick: number }
+  | {
+      readonly t: 'reprotect';
+      readonly user: UserId;
+      readonly pick: number;
+      /** The user and message named, not aimed ({@link aimReprotect}): the warm-up's synced holders' rescues. */
+      readonly exactly?: true;
+    }
+  | { readonly t: 'staleRescue'; readonly user: UserId; readonly pick: number }
   | { readonly t: 'time'; readonly ms: number }
   | {
       readonly t: 'attack';
@@ -279,6 +286,12 @@ export function describe(spec: CommandSpec, m?: Pick<DeploymentModel, 'kms'>): s
       return `${spec.user} decrypts ledger message ${spec.pick}`;
     case 'reprotect':
       return `${spec.user} re-protects ledger message ${spec.pick}`;
+    case 'staleRescue':
+      return (
+        `stale rescue by ${spec.user}: the admin compromises the key of a message it holds (${spec.pick}), ` +
+        `publishes, ${spec.user} syncs; an unpublished change, ${durationText(RESCUE_DELAY_MS)} pass, ` +
+        `${spec.user} re-protects it`
+      );
     case 'time':
       return `time passes: ${durationText(spec.ms)}`;
     case 'attack': {
@@ -405,6 +418,8 @@ export function precondition(spec: CommandSpec, m: DeploymentModel): boolean {
     case 'decrypt':
     case 'reprotect':
       return alive(m, spec.user) && m.ledger.length > 0;
+    case 'staleRescue':
+      return alive(m, spec.user);
     case 'attack':
       if (!alive(m, spec.user)) return false;
       if (spec.kind === 'misdeliver' || spec.kind === 'ackMisdeliver' || spec.kind === 'sdSwap')
@@ -580,8 +595,22 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
       }
       return;
     }
-    case 'reprotect':
-      return reprotect(m, r, spec.user, spec.pick, label);
+    case 'reprotect': {
+      const aimed =
+        spec.exactly === true
+          ? { user: spec.user, index: spec.pick % m.ledger.length, said: '' }
+          : aimReprotect(m, r, spec.user, spec.pick);
+      if (aimed.said !== '') {
+        stats.count('notes', 'a re-protection aimed at a user behind the model');
+        tellMore(spec, aimed.said);
+      }
+      const where = aimed.said === '' ? label : `${label}, aimed at ${aimed.user}, message ${aimed.index}`;
+      const outcome = await reprotect(m, r, aimed.user, aimed.index, where);
+      if (outcome !== null) tellMore(spec, `: ${outcome}`);
+      return;
+    }
+    case 'staleRescue':
+      return staleRescue(m, r, spec.user, spec.pick, label, (more) => tellMore(spec, more));
     case 'time':
       m.now += spec.ms;
       r.clock.set(m.now);
@@ -1397,13 +1426,15 @@ async function reprotect(
   userId: UserId,
   pick: number,
   label: string,
-): Promise<void> {
+): Promise<string | null> {
   const { stats } = ctx();
   const slot = r.slot(userId);
   const entry = m.ledger[pick % m.ledger.length];
-  if (!usable(slot) || !entry) return;
+  if (!usable(slot) || !entry) return null;
   const replica = senderPosition(m, r, slot);
   const { synced } = replica;
+  // Known before the re-protection runs: its judgement may throw.
+  const rescue = rescuePastWindow(m, userId, entry, replica.sequence);
   let out: Uint8Array;
   try {
     out = openUser(slot).reprotect(entry.message);
@@ -1413,8 +1444,9 @@ async function reprotect(
     const judged = checkReprotection(m, userId, entry, replica, { code }, label);
     if (judged === 'protection') stats.count('invariantChecks', 'smallest-group:reprotect refused');
     if (judged === 'behind') stats.count('invariantChecks', 'smallest-group:behind sender, reprotect refused');
+    if (judged === 'behind' && rescue) stats.count('invariantChecks', RESCUE_COUNT);
     if (judged === 'freshness') stats.count('invariantChecks', 'smallest-group:reprotect freshness of a sender behind');
-    return;
+    return `refused with ${code}`;
   }
   stats.count('errorCodes', 'ok:reprotect');
   r.output(out);
@@ -1432,12 +1464,13 @@ async function reprotect(
   }
   if (judged === 'behind') {
     stats.count('invariantChecks', 'smallest-group:behind sender, reprotect');
+    if (rescue) stats.count('invariantChecks', RESCUE_COUNT);
     const known = m.knownAt(userId, replica.sequence) ?? m.swept();
     const theirs = (known.groups[entry.groupId]?.members ?? []).filter((u) => u !== userId);
     countReach(m, known, userId, theirs, `${keyId}@${groupId}`, true);
   }
   if (judged === 'freshness') stats.count('invariantChecks', 'smallest-group:reprotect freshness of a sender behind');
-  if (out === entry.message) return;
+  if (out === entry.message) return `left under ${keyId}`;
   m.record({
     sender: userId,
     recipients: others,
@@ -1447,6 +1480,148 @@ async function reprotect(
     message: out,
     senderSynced: synced,
   });
+  return `re-protected under ${keyId}`;
+}
+
+/** The count of a behind sender's rescue judged past its freshness window ({@link rescuePastWindow}). */
+const RESCUE_COUNT = 'smallest-group:behind sender, rescue past the window';
+
+/**
+ * Whether a re-protection of `entry` by `userId` at `sequence` is the rescue on a stale view: its
+ * replica (the model's record of what it applied: `knownAt`) holds the message's key as compromised,
+ * and that file is older than the freshness window, so only the rescue path lets it re-protect.
+ * Random `reprotect`s never reached it before {@link staleRescue} (0 in 40 runs at CI size), and a
+ * device that refused the rescue on a stale view passed every run.
+ */
+function rescuePastWindow(m: DeploymentModel, userId: UserId, entry: LedgerEntry, sequence: number): boolean {
+  const key = m.knownAt(userId, sequence)?.keys[entry.keyId];
+  if (key === undefined || !key.holders.includes(userId) || keyStateOf(key) !== 'compromised') return false;
+  return !m.fresh(userId, sequence);
+}
+
+/** How long a {@link staleRescue} waits: past the 3-day freshness window after the last file applied. */
+const RESCUE_DELAY_MS = 4 * DAY;
+
+/**
+ * The ledger messages `userId` can re-protect over `state` (it holds their key, in a state that may
+ * re-protect), by index: those under a compromised key first (the rescue path), then the others.
+ */
+function reprotectable(m: DeploymentModel, userId: UserId, state: KmsState): { rescue: number[]; other: number[] } {
+  const rescue: number[] = [];
+  const other: number[] = [];
+  m.ledger.forEach((entry, i) => {
+    const key = state.keys[entry.keyId];
+    if (key === undefined || !key.holders.includes(userId)) return;
+    const keyState = keyStateOf(key);
+    if (!keyUsage(keyState).reprotect) return;
+    (keyState === 'compromised' ? rescue : other).push(i);
+  });
+  return { rescue, other };
+}
+
+/**
+ * The sender and message of a `reprotect`, aimed as {@link aimLookup} aims lookups: the first user
+ * from the one named (in ID order, wrapping round) whose re-protection is judged behind the model
+ * (in service, at a state published to it that is not the model's now: `checkReprotection` judges it
+ * over `knownAt`) and whose replica holds the key of a ledger message, in a state that may re-protect.
+ * Among that user's messages, an even `pick` takes one under a key compromised on its replica when
+ * there is one (the rescue path), an odd one any of them (so that refusals past the window, from a key
+ * not compromised there, stay reached too). Else the user and message named. Before, a random user
+ * and ledger entry: 0 to 6 behind re-protections judged per 40 runs, the rescue on a stale view
+ * never. The choice depends on the run's state alone, so runs replay and shrink as before.
+ */
+function aimReprotect(
+  m: DeploymentModel,
+  r: Deployment,
+  named: UserId,
+  pick: number,
+): { user: UserId; index: number; said: string } {
+  const ids = m.deviceIds();
+  const from = Math.max(0, ids.indexOf(named));
+  for (const user of [...ids.slice(from), ...ids.slice(0, from)]) {
+    const slot = r.slot(user);
+    if (!alive(m, user) || !usable(slot) || !m.inService(user) || isSynced(m, slot)) continue;
+    const sequence = slot.user.appliedSequence;
+    const known = m.knownAt(user, sequence);
+    if (known === null) continue;
+    const { rescue, other } = reprotectable(m, user, known);
+    const candidates = pick % 2 === 0 && rescue.length > 0 ? rescue : [...rescue, ...other];
+    const index = candidates[pick % Math.max(1, candidates.length)];
+    if (index === undefined) continue;
+    const keyId = m.ledger[index]?.keyId ?? '?';
+    const compromised = rescue.includes(index) ? ', compromised on its replica' : '';
+    return {
+      user,
+      index,
+      said:
+        ` (aimed at ${user}, behind the model at update ${sequence}: message ${index}, under ${keyId}` +
+        `${compromised})`,
+    };
+  }
+  return { user: named, index: pick % Math.max(1, m.ledger.length), said: '' };
+}
+
+/**
+ * A holder's rescue on a stale view, as one command: the admin compromises the key of a ledger message
+ * that a user in service holds (one encrypted by that user first when it holds none), publishes, and
+ * that user syncs; then the admin renames the user without publishing (its replica is behind the
+ * model), {@link RESCUE_DELAY_MS} pass (past the freshness window after the file it applied last), and
+ * the user re-protects the message: the rescue path must still move it under the rule's key over its
+ * replica's state. Every step is judged as the command it is. Random commands never lined that up (0
+ * in 40 runs at CI size): a seeded device that refused the rescue on a stale view passed every run.
+ */
+async function staleRescue(
+  m: DeploymentModel,
+  r: Deployment,
+  named: UserId,
+  pick: number,
+  label: string,
+  words: (more: string) => void,
+): Promise<void> {
+  // Each part said as it is done (a failure's step says what came before): `: ` first, then `; `.
+  let first = true;
+  const say = (part: string) => {
+    words(`${first ? ': ' : '; '}${part}`);
+    first = false;
+  };
+  const ids = m.deviceIds();
+  const from = Math.max(0, ids.indexOf(named));
+  const user = [...ids.slice(from), ...ids.slice(0, from)].find(
+    (u) => alive(m, u) && m.inService(u) && usable(r.slot(u)),
+  );
+  if (user === undefined) return say('no user in service');
+  if (user !== named) say(`${named} is not in service, ${user} instead`);
+  // The replica at the model's state now first, so that what it holds is what the model holds.
+  await publish(m, r, label);
+  await sync(m, r, user, `${label}, ${user} syncs`);
+  const { rescue, other } = reprotectable(m, user, m.swept());
+  const held = [...rescue, ...other];
+  let index = held[pick % Math.max(1, held.length)];
+  if (index === undefined) {
+    const before = m.ledger.length;
+    await encrypt(m, r, user, [], `rescued ${pick}`, `${label}, ${user} encrypts`);
+    if (m.ledger.length === before) return say(`${user} holds no message's key, and its encryption was refused`);
+    index = before;
+    say(`${user} encrypted message ${index}`);
+  }
+  const keyId = m.ledger[index]?.keyId ?? '?';
+  if (!rescue.includes(index)) {
+    const compromise: KmsOperation = { type: 'keyEvent', keyId, event: { type: 'COMPROMISE', now: 0 } };
+    const result = await adminOperation(m, r, compromise, label);
+    say(`${keyId} (message ${index}) ${result.ok ? 'compromised' : `not compromised: ${result.error.code}`}`);
+  } else say(`${keyId} (message ${index}) compromised already`);
+  await publish(m, r, label);
+  await sync(m, r, user, `${label}, ${user} syncs`);
+  // Unpublished: the replica is behind the model, so the re-protection is judged over its own state.
+  const rename: KmsOperation = { type: 'renameUser', userId: user, name: `stale ${m.step}`, now: 0 };
+  await adminOperation(m, r, rename, label);
+  m.now += RESCUE_DELAY_MS;
+  r.clock.set(m.now);
+  const slot = r.slot(user);
+  const at = usable(slot) ? `${user} at update ${slot.user.appliedSequence}, ` : '';
+  say(`${at}renamed unpublished, ${durationText(RESCUE_DELAY_MS)} on`);
+  const outcome = await reprotect(m, r, user, index, `${label}, ${user} re-protects message ${index}`);
+  say(outcome ?? 'nothing to re-protect');
 }
 
 // ---- PIN sessions ------------------------------------------------------------------------------
@@ -1885,6 +2060,10 @@ export const commandSpecArb: fc.Arbitrary<CommandSpec> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc.tuple(deviceUser, fc.nat(20)).map(([user, pick]): CommandSpec => ({ t: 'reprotect', user, pick })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(deviceUser, fc.nat(20)).map(([user, pick]): CommandSpec => ({ t: 'staleRescue', user, pick })),
   },
   {
     weight: 3,

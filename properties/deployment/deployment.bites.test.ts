@@ -74,12 +74,16 @@ const BITE_WORDS: Partial<Record<Mutant, RegExp>> = {
  * (`adminSkipsRekey` is caught by any removal; the warm-up's first step is one.) And `resyncIgnored`
  * needs a user still blocked (or unacknowledged) when the run converges: whether 60 random runs leave
  * one depends on the seed, while the warm-up blocks carol and asks for her resync.
+ * `rollbackWholeDevice` needs an SD rollback whose old replica is then read: the 60 runs at CI's seed
+ * caught it until `staleRescue` joined the commands and changed what they draw; the warm-up's
+ * `sdRollback` on alice catches it at once.
  */
 const WITH_WARMUP: ReadonlySet<Mutant> = new Set([
   'noRekeyOnLeave',
   'noRekeyOnJoin',
   'adminSkipsRekey',
   'resyncIgnored',
+  'rollbackWholeDevice',
 ]);
 
 describe('every invariant bites', () => {
@@ -273,7 +277,8 @@ describe('checks a review found missing bite', () => {
     { t: 'admin', op: { type: 'keyEvent', keyId: 'K2001', event: { type: 'COMPROMISE', now: 0 } } },
     { t: 'publish' },
     { t: 'sync', user: 'U1' },
-    { t: 'reprotect', user: 'U1', pick: 0 },
+    // Exactly: a synced holder's re-protection, which aiming would move to bob, behind the model.
+    { t: 'reprotect', user: 'U1', pick: 0, exactly: true },
   ];
 
   test(

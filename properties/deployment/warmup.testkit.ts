@@ -122,7 +122,8 @@ export const WARMUP: readonly CommandSpec[] = [
   sync('U1'),
   sync('U2'),
   collect,
-  { t: 'reprotect', user: 'U2', pick: 7 },
+  // Exactly: a synced holder's rescue, which aiming would move to a user behind the model.
+  { t: 'reprotect', user: 'U2', pick: 7, exactly: true },
   { t: 'findKey', user: 'U1', to: ['U2'] },
   // Publication: three files pending, the users go stale, one catches up and acknowledges.
   rename('U1', 'alice 2'),
@@ -281,7 +282,7 @@ export const WARMUP: readonly CommandSpec[] = [
   // newest message: 839 is one less than a multiple of every ledger length up to 8.
   { t: 'encrypt', user: 'U1', to: ['U3'], text: 'then left behind' },
   { t: 'time', ms: 4 * DAY },
-  { t: 'reprotect', user: 'U1', pick: 839 },
+  { t: 'reprotect', user: 'U1', pick: 839, exactly: true },
   publish,
   sync('U1'),
   sync('U2'),
