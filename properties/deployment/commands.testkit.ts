@@ -2062,10 +2062,6 @@ export const commandSpecArb: fc.Arbitrary<CommandSpec> = fc.oneof(
     arbitrary: fc.tuple(deviceUser, fc.nat(20)).map(([user, pick]): CommandSpec => ({ t: 'reprotect', user, pick })),
   },
   {
-    weight: 1,
-    arbitrary: fc.tuple(deviceUser, fc.nat(20)).map(([user, pick]): CommandSpec => ({ t: 'staleRescue', user, pick })),
-  },
-  {
     weight: 3,
     arbitrary: fc.constantFrom(5 * 60_000, HOUR, DAY + 1, 7 * DAY + 1).map((ms): CommandSpec => ({ t: 'time', ms })),
   },
@@ -2099,6 +2095,12 @@ export const commandSpecArb: fc.Arbitrary<CommandSpec> = fc.oneof(
     arbitrary: fc
       .tuple(deviceUser, fc.integer({ min: 1, max: 3 }))
       .map(([user, n]): CommandSpec => ({ t: 'cut', where: 'check', n, inner: { t: 'sync', user } })),
+  },
+  // Last: an entry's place decides what a seed draws; here the CI seed's runs reach key-number choices 20
+  // times (8 placed after `reprotect`), and rescues past the window 10 times (4).
+  {
+    weight: 1,
+    arbitrary: fc.tuple(deviceUser, fc.nat(20)).map(([user, pick]): CommandSpec => ({ t: 'staleRescue', user, pick })),
   },
 );
 

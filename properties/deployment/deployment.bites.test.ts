@@ -74,8 +74,8 @@ const BITE_WORDS: Partial<Record<Mutant, RegExp>> = {
  * (`adminSkipsRekey` is caught by any removal; the warm-up's first step is one.) And `resyncIgnored`
  * needs a user still blocked (or unacknowledged) when the run converges: whether 60 random runs leave
  * one depends on the seed, while the warm-up blocks carol and asks for her resync.
- * `rollbackWholeDevice` needs an SD rollback whose old replica is then read: the 60 runs at CI's seed
- * caught it until `staleRescue` joined the commands and changed what they draw; the warm-up's
+ * `rollbackWholeDevice` needs an SD rollback whose old replica is then read: whether the 60 runs at
+ * CI's seed draw one depends on the command list (adding `staleRescue` once stopped them); the warm-up's
  * `sdRollback` on alice catches it at once.
  */
 const WITH_WARMUP: ReadonlySet<Mutant> = new Set([
