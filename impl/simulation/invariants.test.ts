@@ -131,23 +131,30 @@ describe('smallest-group judges an encryption from a replica behind the model ov
   const DAY = 86_400_000;
   const policy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 7 * DAY } as const;
 
-  /** U1 alone in G1 with two keys activated together, published (1); then K2001 suspended, not published. */
-  function behindModel(): DeploymentModel {
+  /** A model where `ops` were applied and published to U1 (update 1), then `unpublished` applied. */
+  function publishedThen(ops: readonly KmsOperation[], unpublished: KmsOperation): DeploymentModel {
     const m = new DeploymentModel(START);
-    const ops: KmsOperation[] = [
-      { type: 'addUser', userId: 'U1', name: 'alice', now: START },
-      { type: 'addGroup', groupId: 'G1', name: 'team', policy, now: START },
-      { type: 'addMember', groupId: 'G1', userId: 'U1', now: START },
-      { type: 'addKey', groupId: 'G1', name: 'a', now: START },
-      { type: 'addKey', groupId: 'G1', name: 'b', now: START },
-      { type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now: START } },
-      { type: 'keyEvent', keyId: 'K2001', event: { type: 'ACTIVATE', now: START } },
-    ];
     for (const op of ops) expect(m.apply(op).ok).toBe(true);
     m.provisioned('U1');
     m.recordPublished('U1', 1);
-    expect(m.apply({ type: 'keyEvent', keyId: 'K2001', event: { type: 'SUSPEND', now: START } }).ok).toBe(true);
+    expect(m.apply(unpublished).ok).toBe(true);
     return m;
+  }
+
+  /** U1 alone in G1 with two keys activated together, published (1); then K2001 suspended, not published. */
+  function behindModel(): DeploymentModel {
+    return publishedThen(
+      [
+        { type: 'addUser', userId: 'U1', name: 'alice', now: START },
+        { type: 'addGroup', groupId: 'G1', name: 'team', policy, now: START },
+        { type: 'addMember', groupId: 'G1', userId: 'U1', now: START },
+        { type: 'addKey', groupId: 'G1', name: 'a', now: START },
+        { type: 'addKey', groupId: 'G1', name: 'b', now: START },
+        { type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now: START } },
+        { type: 'keyEvent', keyId: 'K2001', event: { type: 'ACTIVATE', now: START } },
+      ],
+      { type: 'keyEvent', keyId: 'K2001', event: { type: 'SUSPEND', now: START } },
+    );
   }
   const behind = { synced: false, sequence: 1, held: ['K2000', 'K2001'], owed: [] };
 
@@ -263,7 +270,6 @@ describe('smallest-group judges an encryption from a replica behind the model ov
 
     test("for the group's other members on the replica: a leave it has not applied keeps them", () => {
       // U1 and U2 in G1 (K2000), U1 alone in G2 (K2001), published (1); then U2 leaves G1, unpublished.
-      const m = new DeploymentModel(START);
       const ops: KmsOperation[] = [
         { type: 'addUser', userId: 'U1', name: 'alice', now: START },
         { type: 'addUser', userId: 'U2', name: 'bob', now: START },
@@ -277,10 +283,7 @@ describe('smallest-group judges an encryption from a replica behind the model ov
         { type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now: START } },
         { type: 'keyEvent', keyId: 'K2001', event: { type: 'ACTIVATE', now: START } },
       ];
-      for (const op of ops) expect(m.apply(op).ok).toBe(true);
-      m.provisioned('U1');
-      m.recordPublished('U1', 1);
-      expect(m.apply({ type: 'removeMember', groupId: 'G1', userId: 'U2', now: START }).ok).toBe(true);
+      const m = publishedThen(ops, { type: 'removeMember', groupId: 'G1', userId: 'U2', now: START });
       const at1 = { synced: false, sequence: 1, held: ['K2000', 'K2001'], owed: [] };
       // On the replica G1 is still U1 and U2: the message stays under K2000. Over the model's members
       // now (U1 alone), the smallest group would be G2.
