@@ -17,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { writeFilesAtomic } from '../host/atomicFile.ts';
 import { count, formatBytes, formatNumber, formatSeconds } from '../simulation/chartScale.ts';
 import { renderReportHtml } from '../simulation/reportHtml.ts';
+import { protectionsJudgedText } from '../simulation/reportVerdicts.ts';
 import { DEFAULT_SIMULATION_CONFIG, runSimulation } from '../simulation/runSimulation.ts';
 import { validateSimulationReport } from '../simulation/validateSimulationReport.ts';
 import { workloadSummary } from '../simulation/workloadSummary.ts';
@@ -225,6 +226,7 @@ function summaryLines(report: SimulationReport, paths: ReportPaths): string[] {
       ],
       ['HSM time', `${formatSeconds(t.hsmSeconds)} (modelled, all devices)`],
       ['max sector erases', formatNumber(t.maxSectorErases)],
+      ['smallest-group', protectionsJudgedText(report.protectionsJudged)],
       [
         'violations',
         report.violations === 0 ? '0: every invariant held' : `${formatNumber(report.violations)}: see the report`,

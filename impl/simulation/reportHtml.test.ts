@@ -166,6 +166,14 @@ describe('report.html', () => {
     expect(textOf(findAll(pass, (n) => n.attributes['id'] === 'violation-details')[0] as Node)).toBe(
       'No violation was recorded.',
     );
+    const judged = (variants['default'] as SimulationReport).protectionsJudged;
+    expect(textOf(findAll(pass, (n) => n.attributes['id'] === 'protections-judged')[0] as Node)).toMatch(
+      new RegExp(
+        `^smallest-group: ${judged.synced + judged.behind + judged.heartbeatOnly} protections judged: ` +
+          `${judged.synced} synced, ${judged.behind} behind the model, ${judged.heartbeatOnly} by the heartbeat ` +
+          'rule alone\\. ',
+      ),
+    );
 
     const report = variants['hostile profile with violations'] as SimulationReport;
     const fail = page(report).root;

@@ -57,6 +57,18 @@ export function verdictOf(report: SimulationReport): Verdict {
   };
 }
 
+/**
+ * How the smallest-group checks judged the encryptions and re-protections, in words
+ * (`1,234 protections judged: 1,100 synced, 120 behind the model, 14 by the heartbeat rule alone`).
+ */
+export function protectionsJudgedText(j: SimulationReport['protectionsJudged']): string {
+  const total = j.synced + j.behind + j.heartbeatOnly;
+  return (
+    `${count(total, 'protection')} judged: ${formatNumber(j.synced)} synced, ${formatNumber(j.behind)} behind the ` +
+    `model, ${formatNumber(j.heartbeatOnly)} by the heartbeat rule alone`
+  );
+}
+
 /** Shown in full up to this many; the rest are counted (all are in report.json). */
 const MAX_DETAILS = 200;
 
@@ -89,6 +101,16 @@ export function invariantsSection(report: SimulationReport): Markup {
       ),
     ),
     element('tbody', {}, ...rows),
+  );
+  const judged = element(
+    'p',
+    { class: 'note', id: 'protections-judged' },
+    text(
+      `smallest-group: ${protectionsJudgedText(report.protectionsJudged)}. A synced sender's encryption or ` +
+        "re-protection is judged by the model's state now; one behind the model, by the same rules over what was " +
+        'published to it up to the update it applied last, or, past its freshness window or where the model has ' +
+        'no record of that update, by the heartbeat rule alone.',
+    ),
   );
   const details = report.violationDetails;
   const list =
@@ -147,6 +169,7 @@ export function invariantsSection(report: SimulationReport): Markup {
       wide: true,
     },
     table,
+    judged,
     list,
   );
 }

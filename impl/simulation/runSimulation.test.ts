@@ -28,6 +28,10 @@ describe('runSimulation', () => {
     expect(first.totals.updates.filesApplied).toBeGreaterThan(0);
     expect(first.flashWear.map((d) => d.device)).toContain('admin');
     for (const invariant of Object.values(first.invariants)) expect(invariant.checks).toBeGreaterThan(0);
+    // Without a violation, every smallest-group check is counted by how it judged; senders synced at least.
+    const { synced, behind, heartbeatOnly } = first.protectionsJudged;
+    expect(synced + behind + heartbeatOnly).toBe(first.invariants['smallest-group'].checks);
+    expect(synced).toBeGreaterThan(0);
     // HSM time is charged to the organisation's operations (and the admin HSM's set-up), not to cost rows.
     const charged = Object.keys(first.totals.hsmCycles);
     expect(charged.filter((k) => k !== BEFORE_FIRST_OPERATION && !(k in first.totals.operationsByKind))).toEqual([]);
@@ -136,6 +140,9 @@ describe('runSimulation', () => {
       const { updates } = report.totals;
       expect(updates.filesApplied).toBeLessThanOrEqual(updates.filesPublished);
       expect(updates.bytesApplied).toBeLessThanOrEqual(updates.bytesPublished);
+      // A month leaves some senders behind the model (a day without a sync, withheld files, churn):
+      // their protections are judged over their replicas' state, not only by the heartbeat rule.
+      expect(report.protectionsJudged.behind).toBeGreaterThan(0);
     },
     900_000,
   );

@@ -719,6 +719,7 @@ function report(
     days,
     flashWear,
     invariants,
+    protectionsJudged: { ...world.judged },
     violations: world.violations.length,
     violationDetails: [...world.violations],
   };

@@ -11,7 +11,7 @@
 import type { KeyState } from '../../model/keyLifecycle.ts';
 
 /** Version of this schema; bump on any incompatible change. */
-export const SIMULATION_REPORT_SCHEMA = 2;
+export const SIMULATION_REPORT_SCHEMA = 3;
 
 /** The workload profiles. */
 export const SIMULATION_PROFILES = ['default', 'rotation-heavy', 'churn', 'hostile'] as const;
@@ -99,6 +99,23 @@ export interface ViolationDetail {
   readonly detail: string;
 }
 
+/**
+ * How the smallest-group checks judged the encryptions and re-protections they ran (since schema 3),
+ * so that a reader can tell how much of that invariant was judged exactly. A sender's position is
+ * taken as it acts: `synced`, a sender whose replica is the model's projection and whose HSM holds
+ * its keys, judged by the model's state now; `behind`, a sender behind the model, judged by the same
+ * rules over what was published to it up to the update it applied last (within the freshness window
+ * for an encryption); `heartbeatOnly`, a sender behind the model judged by the heartbeat rule alone
+ * (an encryption past its window, or an update the model has no record of). A check that found a
+ * violation is counted under the invariant only, so these add up to
+ * `invariants['smallest-group'].checks` less at most its violations.
+ */
+export interface ProtectionsJudged {
+  readonly synced: number;
+  readonly behind: number;
+  readonly heartbeatOnly: number;
+}
+
 /** The whole report. */
 export interface SimulationReport {
   readonly schema: typeof SIMULATION_REPORT_SCHEMA;
@@ -125,6 +142,8 @@ export interface SimulationReport {
   readonly flashWear: readonly DeviceWear[];
   /** Checks run and violations found, per invariant. */
   readonly invariants: Readonly<Record<SimulationInvariant, { readonly checks: number; readonly violations: number }>>;
+  /** How the smallest-group checks judged each protection (since schema 3). */
+  readonly protectionsJudged: ProtectionsJudged;
   readonly violations: number;
   readonly violationDetails: readonly ViolationDetail[];
 }

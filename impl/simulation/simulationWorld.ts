@@ -44,6 +44,8 @@ export class SimulationWorld {
   readonly violations: ViolationDetail[] = [];
   /** Checks run per invariant (each checker run, and each reader × message readability judged). */
   readonly checks = Object.fromEntries(SIMULATION_INVARIANTS.map((i) => [i, 0])) as Record<SimulationInvariant, number>;
+  /** How the smallest-group checks judged each protection they ran to the end (`ProtectionsJudged`). */
+  readonly judged = { synced: 0, behind: 0, heartbeatOnly: 0 };
   /** Sizes of published files, by `user/sequence`: the bytes a user applies. */
   readonly #fileBytes = new Map<string, number>();
   /** Users who synced a clean stream since the last publication. */
@@ -110,6 +112,13 @@ export class SimulationWorld {
     } finally {
       this.#meters?.resume();
     }
+  }
+
+  /** Counts how a protection was judged (what `checkEncryption` or `checkReprotection` returned). */
+  #judged(how: 'protection' | 'behind' | 'freshness' | null): void {
+    if (how === 'protection') this.judged.synced += 1;
+    else if (how === 'behind') this.judged.behind += 1;
+    else if (how === 'freshness') this.judged.heartbeatOnly += 1;
   }
 
   // ---- the admin ---------------------------------------------------------------------------------
@@ -335,7 +344,7 @@ export class SimulationWorld {
       r.output(error);
       if (encryptionJudged(m, userId, replica))
         await this.check('smallest-group', label, () => {
-          checkEncryption(m, userId, to, replica, { code }, label);
+          this.#judged(checkEncryption(m, userId, to, replica, { code }, label));
         });
       return false;
     }
@@ -344,7 +353,7 @@ export class SimulationWorld {
     const groupId = m.kms.keys[keyId]?.owner ?? '?';
     if (encryptionJudged(m, userId, replica))
       await this.check('smallest-group', label, () => {
-        checkEncryption(m, userId, to, replica, { keyId, groupId }, label);
+        this.#judged(checkEncryption(m, userId, to, replica, { keyId, groupId }, label));
       });
     m.record({ sender: userId, recipients: [...to], keyId, groupId, plaintext, message, senderSynced: synced });
     return true;
@@ -383,7 +392,7 @@ export class SimulationWorld {
       r.output(error);
       if (encryptionJudged(m, userId, replica))
         await this.check('smallest-group', label, () => {
-          checkReprotection(m, userId, entry, replica, { code }, label);
+          this.#judged(checkReprotection(m, userId, entry, replica, { code }, label));
         });
       return;
     }
@@ -392,7 +401,7 @@ export class SimulationWorld {
     const groupId = m.kms.keys[keyId]?.owner ?? '?';
     if (encryptionJudged(m, userId, replica))
       await this.check('smallest-group', label, () => {
-        checkReprotection(m, userId, entry, replica, { keyId, groupId }, label);
+        this.#judged(checkReprotection(m, userId, entry, replica, { keyId, groupId }, label));
       });
     if (out === entry.message) return;
     const others = (m.kms.groups[entry.groupId]?.members ?? []).filter((u) => u !== userId);

@@ -244,6 +244,8 @@ export function syntheticReport(options: SyntheticOptions = {}): SimulationRepor
     days,
     flashWear,
     invariants,
+    // Not drawn from the generator either (since schema 3): every smallest-group check ran to the end.
+    protectionsJudged: { synced: Math.max(0, config.days - 1), behind: Math.min(1, config.days), heartbeatOnly: 0 },
     violations: details.length,
     violationDetails: details,
   };

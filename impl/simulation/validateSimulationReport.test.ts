@@ -23,7 +23,7 @@ function valid(): SimulationReport {
     violations,
   });
   return {
-    schema: 2,
+    schema: 3,
     tool: 'sekey simulate',
     version: 'test',
     config: { users: 2, groups: 1, days: 2, seed: 1, profile: 'default', start: '2026-01-01T00:00:00.000Z' },
@@ -48,6 +48,7 @@ function valid(): SimulationReport {
     invariants: Object.fromEntries(
       SIMULATION_INVARIANTS.map((i) => [i, { checks: 3, violations: i === 'integrity' ? 1 : 0 }]),
     ) as SimulationReport['invariants'],
+    protectionsJudged: { synced: 1, behind: 1, heartbeatOnly: 1 },
     violations: 1,
     violationDetails: [
       { day: 2, date: '2026-01-02', operation: 'day 2 18:00 checks', invariant: 'integrity', detail: 'x' },
@@ -196,6 +197,30 @@ describe('validateSimulationReport on a hand-made report', () => {
       /days\[1\]\.violations: is 0, violationDetails lists 1/,
     ],
     [
+      'a report of schema 2 (no protectionsJudged)',
+      () =>
+        broken((r) => {
+          r['schema'] = 2;
+          delete r['protectionsJudged'];
+        }),
+      /^protectionsJudged: must be an object/,
+    ],
+    [
+      'protections judged that are no count',
+      () => broken((r) => (r['protectionsJudged']['behind'] = 0.5)),
+      /protectionsJudged\.behind: must be a whole number/,
+    ],
+    [
+      'more protections judged than smallest-group checks',
+      () => broken((r) => (r['protectionsJudged']['synced'] = 2)),
+      /protectionsJudged: counts 4 protections judged, invariants\.smallest-group 3 checks with 0 violations/,
+    ],
+    [
+      'fewer protections judged than checks without a violation',
+      () => broken((r) => (r['protectionsJudged']['heartbeatOnly'] = 0)),
+      /protectionsJudged: counts 2 protections judged, invariants\.smallest-group 3 checks with 0 violations/,
+    ],
+    [
       'a violation after the last day',
       () => broken((r) => (r['violationDetails'][0]['day'] = 3)),
       /violationDetails\[0\]\.day: is not a day of the run \(1 to 2\)/,
@@ -240,7 +265,7 @@ describe('validateSimulationReport on the synthetic reports (test kit)', () => {
     const [first, ...rest] = good.days as [SimulationReport['days'][number], ...SimulationReport['days']];
     const broken: ReadonlyArray<readonly [string, unknown, RegExp]> = [
       ['not an object', 'report', /^report: must be an object$/],
-      ['schema', { ...good, schema: 1 }, /^schema: must be 2$/],
+      ['schema', { ...good, schema: 2 }, /^schema: must be 3$/],
       ['missing day', { ...good, days: rest }, /^days: has 19 days, config\.days is 20$/],
       ['renumbered', { ...good, days: [{ ...first, day: 2 }, ...rest] }, /^days\[0\]\.day: must be 1$/],
       ['wrong date', { ...good, days: [{ ...first, date: '2025-12-31' }, ...rest] }, /^days\[0\]\.date: must be/],

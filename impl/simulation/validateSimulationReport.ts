@@ -10,7 +10,8 @@
  *   equal to cycles over the clock, the final key states the last day's, the erase maximum the
  *   maximum of the wear table; one admin device, no device twice, daily erases only of devices in the
  *   wear table and with as many sectors; stale users no more than the user devices; violations
- *   counted the same four ways (details, days, invariants, each day's details).
+ *   counted the same four ways (details, days, invariants, each day's details); the protections
+ *   judged, each a smallest-group check, counted here unless it found a violation.
  *
  * Names (devices, operations, refusal codes, details) may be any string, as the schema says:
  * escaping them is the renderer's job (`reportHtml.ts`), not a reason to refuse a report.
@@ -86,6 +87,7 @@ function shapeProblems(x: unknown): string[] {
     'days',
     'flashWear',
     'invariants',
+    'protectionsJudged',
     'violations',
     'violationDetails',
   ]);
@@ -177,6 +179,7 @@ function shapeProblems(x: unknown): string[] {
   exactKeys('invariants', invariants, SIMULATION_INVARIANTS);
   if (invariants)
     for (const [name, v] of Object.entries(invariants)) countsOf(`invariants.${name}`, v, ['checks', 'violations']);
+  countsOf('protectionsJudged', r['protectionsJudged'], ['synced', 'behind', 'heartbeatOnly']);
 
   count('violations', r['violations']);
   list('violationDetails', r['violationDetails'])?.forEach((v, i) => {
@@ -278,6 +281,16 @@ function consistencyProblems(r: SimulationReport): string[] {
     if (r.invariants[name].violations !== listed)
       fail(`invariants.${name}.violations`, `is ${r.invariants[name].violations}, violationDetails lists ${listed}`);
   }
+  // Every smallest-group check judged one protection, counted by how unless it found a violation.
+  const { synced, behind, heartbeatOnly } = r.protectionsJudged;
+  const judged = synced + behind + heartbeatOnly;
+  const sg = r.invariants['smallest-group'];
+  if (judged > sg.checks || judged < sg.checks - sg.violations)
+    fail(
+      'protectionsJudged',
+      `counts ${judged} protections judged, invariants.smallest-group ${sg.checks} checks with ${sg.violations} ` +
+        'violations (each check judges one protection, counted here unless it found a violation)',
+    );
   r.violationDetails.forEach((v, i) => {
     const day = days[v.day - 1];
     if (day === undefined) fail(`violationDetails[${i}].day`, `is not a day of the run (1 to ${days.length})`);
