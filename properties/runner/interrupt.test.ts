@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { HANGUP_IGNORED, STOP_SIGNALS, onStopSignal } from './interrupt.ts';
+import { HANGUP_IGNORED, SAME_STOP_MS, STOP_SIGNALS, onStopSignal } from './interrupt.ts';
 
 class Exited extends Error {
   readonly code: number;
@@ -150,6 +150,39 @@ describe('stopping a run by signal', () => {
       (process.listeners('SIGTERM')[0] as () => void)();
       await tick();
       expect(heard).toEqual(['report SIGTERM', 'children', 'exit 143']);
+    });
+
+    test('the same signal within SAME_STOP_MS is the first twice (npm passes Ctrl-C on): it waits on', async () => {
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+        const { heard, exitRecorded } = recorder();
+        let clock = 1_000;
+        let done = () => {};
+        release = onStopSignal(
+          (s) => heard.push(`report ${s}`),
+          () =>
+            new Promise<void>((resolve) => {
+              done = resolve;
+            }),
+          exitRecorded,
+          () => heard.push('children'),
+          hangup(true, heard),
+          () => clock,
+        );
+        const listener = process.listeners(signal)[0] as () => void;
+        listener();
+        // npm's copy of the terminal's Ctrl-C, just before the window closes: the same stop.
+        clock += SAME_STOP_MS - 1;
+        listener();
+        await tick();
+        expect(heard).toEqual([]);
+        // A press after that is Ctrl-C again: the end at once, without the wait.
+        clock += 1;
+        listener();
+        expect(heard).toEqual([`report ${signal}`, 'children', `exit ${STOP_SIGNALS[signal]}`]);
+        done();
+        release();
+      }
+      expect(SAME_STOP_MS).toBe(1_000);
     });
 
     test('a hang-up during the wait cuts nothing short: the stop ends with its code when its wait does', async () => {

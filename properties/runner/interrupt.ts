@@ -59,6 +59,17 @@ export function stopChildProcesses(): void {
 }
 
 /**
+ * How long after the signal that began a stop's wait the same signal again is that same stop, not a
+ * second one (Ctrl-C again). A terminal's Ctrl-C reaches every process of its foreground job: under
+ * `npm run properties`, npm gets it as well as the runner, and npm's run-script passes the signals it
+ * gets on to the script it runs (`@npmcli/run-script`'s signal-manager, npm 11), so the runner (or its
+ * stand-in, which passes both on: `detach.ts`) gets one Ctrl-C twice. The second came 0.4 s after the
+ * first on a loaded machine, and ended the wait it began: the counterexample being shrunk was lost. A
+ * person who reads the message and presses Ctrl-C again takes longer than this.
+ */
+export const SAME_STOP_MS = 1_000;
+
+/**
  * Until the returned function is called, SIGINT, SIGTERM and SIGHUP call `report` (which must write
  * what it has to say synchronously: the process ends right after), stop the child processes, and end
  * the process with the signal's exit code. Listeners are prepended, so they run before vitest's.
@@ -70,8 +81,10 @@ export function stopChildProcesses(): void {
  *
  * First, `settle` may return a wait: the counterexamples being shrunk, each ending at its next run
  * with what it shrank so far (`runBatch.ts`), which ending at once would lose. The process ends when
- * the wait does, or at once on a second signal (Ctrl-C again); not at all if the returned function is
- * called first (the run ended by itself meanwhile). A `settle` that throws waits for nothing.
+ * the wait does, or at once on a second signal (Ctrl-C again; the same signal within
+ * {@link SAME_STOP_MS} of the first is the first delivered twice, and ignored); not at all if the
+ * returned function is called first (the run ended by itself meanwhile). A `settle` that throws waits
+ * for nothing. `now` is the clock of that rule, in milliseconds.
  */
 export function onStopSignal(
   report: (signal: StopSignal) => void,
@@ -82,8 +95,11 @@ export function onStopSignal(
     stops: hangupStops,
     note: (line) => process.stderr.write(`${line}\n`),
   },
+  now: () => number = () => performance.now(),
 ) {
   let settling = false;
+  // The signal that began the wait, and when.
+  let began: { readonly signal: StopSignal; readonly at: number } | null = null;
   let released = false;
   // Write errors on the terminal that hung up are dropped (once: a hang-up may come more than once).
   let deaf = false;
@@ -107,7 +123,10 @@ export function onStopSignal(
         // No one asks to hurry: a stop already waiting for its counterexamples waits on, with its own code.
         if (settling) return;
       }
-      if (settling) return end();
+      if (settling) {
+        if (began?.signal === signal && now() - began.at < SAME_STOP_MS) return;
+        return end();
+      }
       let wait: Promise<void> | null = null;
       try {
         wait = settle(signal);
@@ -116,6 +135,7 @@ export function onStopSignal(
       }
       if (wait === null) return end();
       settling = true;
+      began = { signal, at: now() };
       wait.then(end, end);
     };
     process.prependListener(signal, listener);
