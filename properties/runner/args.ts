@@ -62,8 +62,8 @@ Options
                     ${SUITES.map((s) => s.name).join(', ')}
   --runs N          runs per property (default: each suite's CI size; the deployment suite counts
                     its fixed warm-up scenario as one run more)
-  --seed S          fast-check seed (default: random, or 20201 when CI is set; each failure shows
-                    its seed); a negative seed is written --seed=-S
+  --seed S          fast-check seed of every property (default: drawn at random and named in the
+                    closing line, or 20201 when CI is set); a negative seed is written --seed=-S
   --path P          replay the counterexample at path P: needs exactly one --suite and --seed, and
                     the --test of the failure's replay line; a path fits only the code that printed
                     it (after a change it is refused, or replays another case). It runs that one

@@ -22,7 +22,7 @@ import { campaignSeed, newCampaignId, shardBatchIndex } from './seeds.ts';
 import { emptyCount, failuresOf, mergeCount, opsPerCpuSecond } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
 import type { DoneLine } from './progressLine.ts';
-import { escapeRegExp, ownName, ownNamePattern, replayCommand } from './replayCommand.ts';
+import { escapeRegExp, ownName, ownNamePattern, replayCommand, rerunCommand } from './replayCommand.ts';
 import { makeFolders } from '../../impl/host/makeFolders.ts';
 
 /** One failure of a campaign, as saved to `failure-<n>.json`. */
@@ -65,6 +65,11 @@ export interface CampaignSummary {
   readonly errors: string[];
   /** Why the campaign ended before its budget, if it did (see {@link runCampaign}). */
   stoppedEarly: string | null;
+  /**
+   * Counterexamples found and lost: properties a stop ended while they shrank one (Ctrl-C again), each
+   * with its batch's seed and the command that finds it again.
+   */
+  readonly lost: Array<{ suite: string; test: string; batch: number; seed: number; rerun: string }>;
 }
 
 /**
@@ -367,6 +372,7 @@ export async function runCampaign(
     failures: [],
     errors: [],
     stoppedEarly: null,
+    lost: [],
   };
   const writeSummary = () => writeFileSync(join(folder, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   writeSummary();
@@ -497,6 +503,12 @@ export async function runCampaign(
       // Read before the clean-up removes the batch's folder, and its statistics file with it.
       const statistics = current.active?.statistics() ?? {};
       current.active?.cleanUp();
+      const at = current;
+      for (const c of counts.values())
+        for (const test of c.shrinking) {
+          const rerun = rerunCommand(c.suite, test, at.seed, options);
+          summary.lost.push({ suite: c.suite, test, batch: at.index, seed: at.seed, rerun });
+        }
       const cut = `${why} in batch ${current.index}; the properties then running are not counted`;
       record(current, counts, { errors: [], unrunnable: [], statistics }, cut);
     }

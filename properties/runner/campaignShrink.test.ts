@@ -25,6 +25,8 @@ const h = vi.hoisted(() => ({
   waitInSecondShrink: false,
   /** Raise SIGINT while the first failure is shrunk on; its replay then ends by itself, before the wait does. */
   waitInFirstShrink: false,
+  /** End the first batch by a stop while a property shrinks, without the wait (Ctrl-C again): it is lost. */
+  loseWhileShrinking: false,
   batches: [] as Batch[],
 }));
 
@@ -73,6 +75,17 @@ vi.mock('./runBatch.ts', async (importOriginal) => ({
       settle: () => (h.stopWhileShrinking ? { shrinking, ended: new Promise<void>(() => {}) } : null),
     });
     const seed = batch.seed ?? 0;
+    if (h.loseWhileShrinking) {
+      onActive({
+        counts: () => new Map([['kms', countOf('kms', { runs: 2, shrinking: ['D > first'] })]]),
+        statistics: () => ({}),
+        cleanUp: () => {},
+        settle: () => null,
+      });
+      h.stop?.('SIGINT');
+      // The process ends in the stop (`onStopSignal`): the batch never returns.
+      return new Promise<BatchResult>(() => {});
+    }
     if (h.stopWhileShrinking) {
       h.waited = h.settle?.('SIGINT') ?? null;
       c.counterexamples.push(found('D > first', seed));
@@ -135,6 +148,7 @@ afterEach(() => {
   h.waitInSecondShrink = false;
   h.waitInFirstShrink = false;
   h.stopWhileShrinking = false;
+  h.loseWhileShrinking = false;
   h.waited = null;
   h.batches.length = 0;
 });
@@ -167,6 +181,25 @@ test('--json: the failures and the suite rows give the same, shrunk, replay', as
   );
   expect(out.failures[0].replay).toMatch(/--path "3:1:0:0"/);
   expect(stderr.text()).toMatch(/budget over: failure 1 \(kms: "D > first"\) was found as it ran out/);
+});
+
+test('a stop that ends a property as it shrinks (Ctrl-C again): its counterexample lost, named by seed', async () => {
+  h.loseWhileShrinking = true;
+  const [stdout, stderr] = [sink(), sink()];
+  void main(['--suite', 'kms', '--runs', '7', '--time', '1s', '--campaign', 'shrink-lost'], { stdout, stderr });
+  while (!/coverage per suite/.test(stdout.text())) await new Promise((resolve) => setTimeout(resolve, 10));
+  const seed = h.batches[0]?.seed as number;
+  const folder = /in (reports\/campaign-\S+)\/summary\.json/.exec(stdout.text())?.[1] as string;
+  folders.push(folder);
+  const rerun = `npm run properties -- --suite kms --seed=${seed} --test "first\\$" --runs 7`;
+  expect(readJson(join(folder, 'summary.json')).lost).toEqual([
+    { suite: 'kms', test: 'D > first', batch: 0, seed, rerun },
+  ]);
+  expect(stdout.text()).toContain(
+    `lost: kms: "D > first" had found a counterexample in batch 0 and was shrinking it when the stop ended it; ` +
+      `its seed finds it again: ${rerun}\n`,
+  );
+  expect(stdout.text()).toMatch(/^no counterexample saved; 1 counterexample lost \(above\); coverage per suite/m);
 });
 
 test('a stop while the second shrinks: the summary holds the first shrunk, says it stopped, and why', async () => {

@@ -7,7 +7,7 @@
 import { UsageError, USAGE, parseRunnerArgs } from './args.ts';
 import type { RunnerOptions } from './args.ts';
 import { runCampaign } from './campaign.ts';
-import { replayCommand, reproductionCommand } from './replayCommand.ts';
+import { replayCommand, reproductionCommand, rerunCommand } from './replayCommand.ts';
 import type { CampaignSummary } from './campaign.ts';
 import { STOP_SIGNALS, onStopSignal } from './interrupt.ts';
 import type { StopSignal } from './interrupt.ts';
@@ -18,11 +18,41 @@ import type { ReplayMode } from './progressView.ts';
 import { SETTLE_MS, runBatch, settleMessage } from './runBatch.ts';
 import type { ActiveBatch, BatchResult } from './runBatch.ts';
 import { statisticsOf } from './statistics.ts';
+import { CI_SEED } from '../../testing/runConfig.ts';
 import type { StatisticsPlace } from './statistics.ts';
 import { SUITES } from './suites.ts';
 import { formatTable, thousands } from './table.ts';
 import { emptyCount, failuresOf, opsPerCpuSecond } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
+
+/**
+ * The seed of a single pass: the one given, CI's, or one drawn here as fast-check draws a seed it is
+ * not given (`Date.now() ^ (Math.random() * 2**32)`, its `readSeed`). Every property runs at it and
+ * the closing lines name it: a pass at a random seed can be run again exactly, and a counterexample
+ * lost to a stop (Ctrl-C again while it was shrunk) found again.
+ */
+export function passSeed(
+  given: number | undefined,
+  ci: boolean,
+  draw: () => number = () => Date.now() ^ (Math.random() * 4294967296),
+): number {
+  return given ?? (ci ? CI_SEED : draw());
+}
+
+/**
+ * What a stop says of a property it ended while it shrank a counterexample (Ctrl-C again): lost, with
+ * the command that finds it again (`rerunCommand`), and in a campaign its batch.
+ */
+export function lostLine(
+  lost: { readonly suite: string; readonly test: string; readonly batch?: number },
+  rerun: string,
+) {
+  const where = lost.batch === undefined ? '' : ` in batch ${lost.batch}`;
+  return (
+    `lost: ${lost.suite}: "${lost.test}" had found a counterexample${where} and was shrinking it when the stop ` +
+    `ended it; its seed finds it again: ${rerun}`
+  );
+}
 
 /** Exit codes. */
 export const EXIT = { held: 0, failed: 1, usage: 2 } as const;
@@ -139,6 +169,7 @@ export function describeFailures(counts: readonly SuiteCount[], scale?: number |
 
 async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
   const view = new ProgressView(io.stderr);
+  const seed = passSeed(options.seed, Boolean(process.env['CI']));
   const start = Date.now();
   let first: number | undefined;
   const rowsOf = (counts: ReadonlyMap<string, SuiteCount>) =>
@@ -155,7 +186,8 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
       const live = active?.counts() ?? new Map<string, SuiteCount>();
       active?.cleanUp();
       view.clear();
-      closeSingle(rowsOf(live), [], options, io, start, signal);
+      const lost = [...live.values()].flatMap((c) => c.shrinking.map((test) => ({ suite: c.suite, test })));
+      closeSingle(rowsOf(live), [], options, io, start, signal, seed, lost);
     },
     (signal) => {
       const wait = settleShrinking(active, signal, view, io, replay === 'replay');
@@ -169,7 +201,7 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
       {
         suites: options.suites,
         runs: options.runs,
-        seed: options.seed,
+        seed,
         path: options.path,
         // A replay's statistics go to the batch's own file and are dropped: reports/properties.json
         // keeps the last pass's.
@@ -191,7 +223,7 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
     release();
   }
   view.clear();
-  return closeSingle(rowsOf(result.counts), result.errors, options, io, start, stopped);
+  return closeSingle(rowsOf(result.counts), result.errors, options, io, start, stopped, seed);
 }
 
 /**
@@ -217,7 +249,10 @@ function placeOf(options: RunnerOptions): StatisticsPlace {
   return options.path === undefined ? 'pass' : 'replay';
 }
 
-/** The closing output of a single pass, ended or `stopped` by a signal; returns the exit code. */
+/**
+ * The closing output of a single pass at `seed`, ended or `stopped` by a signal (`lost`: the properties
+ * it ended while they shrank a counterexample); returns the exit code.
+ */
 function closeSingle(
   rows: readonly SuiteCount[],
   errors: readonly string[],
@@ -225,13 +260,16 @@ function closeSingle(
   io: RunnerIo,
   start: number,
   stopped: StopSignal | null,
+  seed: number,
+  lost: ReadonlyArray<{ readonly suite: string; readonly test: string }> = [],
 ): number {
   const code = stopped === null ? exitCodeOf(rows, errors) : STOP_SIGNALS[stopped];
   const failed = code !== EXIT.held;
   const elapsed = formatElapsed(Date.now() - start);
+  const lostSaid = lost.map((l) => lostLine(l, rerunCommand(l.suite, l.test, seed, options)));
   if (options.json) {
     const suites = rows.map((r) => jsonRow(r, options.scale, placeOf(options)));
-    io.stdout.write(`${JSON.stringify({ ok: !failed, stopped, suites, errors }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ ok: !failed, stopped, seed, suites, errors, lost: lostSaid }, null, 2)}\n`);
     return code;
   }
   io.stdout.write(`${formatTable(rows, placeOf(options))}\n\n`);
@@ -239,11 +277,11 @@ function closeSingle(
     io.stdout.write("a replay keeps no statistics: reports/properties.json holds the last pass's\n");
   // "every property held" alone would read as the case checked and fixed: fast-check ran other cases after it.
   if (options.path !== undefined && stopped === null && !failed) io.stdout.write(`${REPLAY_PASSED}\n`);
-  for (const line of [...describeFailures(rows, options.scale), ...errors.map((e) => `error: ${e}`)])
+  for (const line of [...describeFailures(rows, options.scale), ...errors.map((e) => `error: ${e}`), ...lostSaid])
     io.stdout.write(`${line}\n`);
-  if (stopped !== null)
-    io.stdout.write(`stopped by ${stopped} (${elapsed}); the properties then running are not counted\n`);
-  else io.stdout.write(failed ? `FAILED (${elapsed})\n` : `every property held (${elapsed})\n`);
+  const at = `${elapsed}, seed ${seed}`;
+  if (stopped !== null) io.stdout.write(`stopped by ${stopped} (${at}); the properties then running are not counted\n`);
+  else io.stdout.write(failed ? `FAILED (${at})\n` : `every property held (${at})\n`);
   return code;
 }
 
@@ -345,13 +383,17 @@ function closeCampaign(
       io.stdout.write(`  shrinking cut short (the case may not be minimal); shrink on: ${f.replay} --shrink\n`);
   }
   for (const e of summary.errors) io.stdout.write(`error: ${e}\n`);
+  for (const l of summary.lost) io.stdout.write(`${lostLine(l, l.rerun)}\n`);
   if (summary.stoppedEarly !== null) io.stdout.write(`stopped early: ${summary.stoppedEarly}\n`);
+  const lost = summary.lost.length > 0 ? `; ${count(summary.lost.length, 'counterexample')} lost (above)` : '';
   io.stdout.write(
     failed
       ? summary.failures.length > 0
-        ? `${count(summary.failures.length, 'failure')} saved in ${summary.folder}/ (summary.json)\n`
-        : `the campaign failed (above); what it covered is in ${summary.folder}/summary.json\n`
-      : `no counterexample; coverage per suite in ${summary.folder}/summary.json\n`,
+        ? `${count(summary.failures.length, 'failure')} saved in ${summary.folder}/ (summary.json)${lost}\n`
+        : `the campaign failed (above); what it covered is in ${summary.folder}/summary.json${lost}\n`
+      : lost === ''
+        ? `no counterexample; coverage per suite in ${summary.folder}/summary.json\n`
+        : `no counterexample saved${lost}; coverage per suite in ${summary.folder}/summary.json\n`,
   );
   return code;
 }

@@ -45,6 +45,21 @@ export function replayCommand(
   return `npm run properties -- --suite ${suite}${where}${scaled} --test "${quotedPattern(test)}"`;
 }
 
+/**
+ * The command that runs `suite`'s `test` again at `seed`, at the `runs` and `scale` it ran at: what
+ * finds again a counterexample lost before it was reported (its property ended by a stop as it
+ * shrank: no path to replay), as fast-check draws the same cases from the same seed.
+ */
+export function rerunCommand(
+  suite: string,
+  test: string,
+  seed: number,
+  options: { readonly runs?: number | undefined; readonly scale?: number | undefined },
+): string {
+  const runs = options.runs === undefined ? '' : ` --runs ${options.runs}`;
+  return `${replayCommand(suite, test, seed, '', options.scale)}${runs}`;
+}
+
 /** The same under plain vitest: the test's file, its title, and the seed and path as `SEKEY_*` knobs. */
 export function vitestReplayCommand(file: string, test: string, seed: number, path: string): string {
   return `SEKEY_SEED=${seed} SEKEY_PATH="${path}" npx vitest run ${file} -t "${quotedPattern(test)}"`;

@@ -6,16 +6,23 @@
 import { expect, test, vi } from 'vitest';
 import { countOf, sink } from './fixtures.testkit.ts';
 import type { DoneLine } from './progressLine.ts';
+import { CI_SEED } from '../../testing/runConfig.ts';
 import type { ActiveBatch, BatchResult } from './runBatch.ts';
 
 const h = vi.hoisted(() => ({
+  report: null as null | ((signal: 'SIGINT') => void),
   settle: null as null | ((signal: 'SIGINT') => Promise<void> | null),
+  /** The stop ends the property as it shrinks, without the wait (Ctrl-C again): it is lost. */
+  lose: false,
+  seeds: [] as Array<number | undefined>,
 }));
 
 vi.mock('./interrupt.ts', () => ({
-  onStopSignal: (_report: unknown, settle: (signal: 'SIGINT') => Promise<void> | null) => {
+  onStopSignal: (report: (signal: 'SIGINT') => void, settle: (signal: 'SIGINT') => Promise<void> | null) => {
+    h.report = report;
     h.settle = settle;
     return () => {
+      h.report = null;
       h.settle = null;
     };
   },
@@ -41,10 +48,22 @@ const cut: DoneLine = {
 vi.mock('./runBatch.ts', async (importOriginal) => ({
   ...(await importOriginal<typeof import('./runBatch.ts')>()),
   runBatch: async (
-    _batch: unknown,
+    batch: { readonly seed?: number },
     _onLines: unknown,
     onActive: (active: ActiveBatch | null) => void,
   ): Promise<BatchResult> => {
+    h.seeds.push(batch.seed);
+    if (h.lose) {
+      onActive({
+        counts: () => new Map([['kms', countOf('kms', { runs: 2, shrinking: ['D > first'] })]]),
+        statistics: () => ({}),
+        cleanUp: () => {},
+        settle: () => null,
+      });
+      h.report?.('SIGINT');
+      // The process ends in the stop (`onStopSignal`): the batch never returns.
+      return new Promise<BatchResult>(() => {});
+    }
     onActive({
       counts: () => new Map(),
       statistics: () => ({}),
@@ -60,7 +79,7 @@ vi.mock('./runBatch.ts', async (importOriginal) => ({
   },
 }));
 
-const { main } = await import('./main.ts');
+const { main, passSeed } = await import('./main.ts');
 
 test('a stop that waited closes as stopped, with the signal’s code, when the batch ends first', async () => {
   const [stdout, stderr] = [sink(), sink()];
@@ -81,4 +100,31 @@ test('a replay stopped while its case is reported says it waits for that report,
   const [out2, err2] = [sink(), sink()];
   expect(await main([...replay, '--shrink'], { stdout: out2, stderr: err2 })).toBe(130);
   expect(err2.text()).toMatch(/^SIGINT: keeping the counterexamples being shrunk \(kms: "first"\)/m);
+});
+
+test('a stop that ends a property as it shrinks (Ctrl-C again) names it lost, with the seed to find it', async () => {
+  h.lose = true;
+  try {
+    const [stdout, stderr] = [sink(), sink()];
+    void main(['--suite', 'kms', '--scale', '2'], { stdout, stderr });
+    while (!/^stopped by SIGINT/m.test(stdout.text())) await new Promise((resolve) => setTimeout(resolve, 10));
+    // No --seed, no CI: one drawn for the pass, which every property ran at and the closing lines name.
+    const seed = h.seeds.at(-1) as number;
+    expect(Number.isSafeInteger(seed)).toBe(true);
+    expect(stdout.text()).toContain(
+      `lost: kms: "D > first" had found a counterexample and was shrinking it when the stop ended it; its seed ` +
+        `finds it again: npm run properties -- --suite kms --seed=${seed} --scale 2 --test "first\\$"\n`,
+    );
+    expect(stdout.text()).toMatch(new RegExp(`^stopped by SIGINT \\([^,]+, seed ${seed}\\)`, 'm'));
+  } finally {
+    h.lose = false;
+  }
+});
+
+test('the seed of a pass: the one given, CI’s, or one drawn as fast-check draws it', () => {
+  expect(passSeed(-5, true)).toBe(-5);
+  expect(passSeed(undefined, true)).toBe(CI_SEED);
+  expect(passSeed(undefined, false, () => 77)).toBe(77);
+  const drawn = passSeed(undefined, false);
+  expect(Number.isSafeInteger(drawn) && drawn >= -(2 ** 31) && drawn < 2 ** 31).toBe(true);
 });
