@@ -9,7 +9,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test, vi } from 'vitest';
+import { describe, expect, onTestFinished, test, vi } from 'vitest';
 
 // Every machine steps through model/pureTransition.ts (xstate's pure functions with a reused scope).
 vi.mock('../../model/pureTransition.ts', async (importOriginal) => {
@@ -179,6 +179,8 @@ describe('every invariant bites', () => {
       expect(f.steps.length).toBeLessThanOrEqual(5);
       expect(f.reproduction).not.toBeNull();
       const file = f.reproduction as string;
+      // Not left in reports/, where it fails by design among a campaign's real reproductions.
+      onTestFinished(() => rmSync(file, { force: true }));
       expect(existsSync(file)).toBe(true);
       const text = readFileSync(file, 'utf8');
       expect(text).toContain('replayScenario(steps');
