@@ -151,12 +151,23 @@ describe('parseRunnerArgs', () => {
 });
 
 describe('values the parser would take for options', () => {
+  test("an option last on the line without its value says what it needs, in the runner's words", () => {
+    expect(() => parseRunnerArgs(['--runs'])).toThrow(new UsageError('--runs needs an integer ≥ 1'));
+    expect(() => parseRunnerArgs(['--suite', 'kms', '--test'])).toThrow(
+      new UsageError('--test needs a pattern (a regular expression)'),
+    );
+    expect(() => parseRunnerArgs(['--time'])).toThrow(new UsageError('--time needs a duration such as 90s, 30m or 2h'));
+  });
+
   test('a negative number needs =; an infinite scale is refused', () => {
     expect(() => parseRunnerArgs(['--runs', '-3'])).toThrow(
       new UsageError("--runs needs an integer ≥ 1, not a value that starts with '-'"),
     );
     expect(() => parseRunnerArgs(['--time', '-1m'])).toThrow(/--time needs a duration such as 90s/);
-    expect(() => parseRunnerArgs(['--test', '-x'])).toThrow(/--test needs a value, not one that starts with '-'/);
+    expect(() => parseRunnerArgs(['--test', '-x'])).toThrow(
+      new UsageError("--test needs a value; one that starts with '-' is written --test=-…"),
+    );
+    expect(parseRunnerArgs(['--test=-x']).test).toBe('-x');
     expect(() => parseRunnerArgs(['--seed', '-3'])).toThrow(
       /--seed needs a value; a negative seed is written --seed=-S/,
     );

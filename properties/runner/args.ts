@@ -145,16 +145,29 @@ function unknownOption(error: Error): UsageError {
  */
 function dashedValue(option: string): string {
   if (option === '--seed') return '--seed needs a value; a negative seed is written --seed=-S';
-  const wants: Record<string, string> = {
-    '--runs': 'an integer ≥ 1',
-    '--scale': 'a decimal number from 0.000001 to 1000000',
-    '--time': 'a duration such as 90s, 30m or 2h',
-    '--shard': 'I/N with 1 ≤ I ≤ N',
-  };
-  const want = wants[option];
-  return want
-    ? `${option} needs ${want}, not a value that starts with '-'`
-    : `${option} needs a value, not one that starts with '-'`;
+  // No value of these starts with '-'; one of the others may (a pattern, an id), written with '='.
+  const positive = ['--runs', '--scale', '--time', '--shard'].includes(option);
+  return positive
+    ? `${option} needs ${WANTS[option]}, not a value that starts with '-'`
+    : `${option} needs a value; one that starts with '-' is written ${option}=-…`;
+}
+
+/** What the options that take a value want, for the words of a value refused or missing. */
+const WANTS: Readonly<Record<string, string>> = {
+  '--suite': 'a suite name',
+  '--runs': 'an integer ≥ 1',
+  '--seed': 'an integer (a negative one is written --seed=-S)',
+  '--path': "the path of a failure's replay line",
+  '--test': 'a pattern (a regular expression)',
+  '--scale': 'a decimal number from 0.000001 to 1000000',
+  '--time': 'a duration such as 90s, 30m or 2h',
+  '--shard': 'I/N with 1 ≤ I ≤ N',
+  '--campaign': 'an id',
+};
+
+/** An option given last on the line without its value: what it needs, in the runner's words. */
+function missingValue(option: string): string {
+  return `${option} needs ${WANTS[option] ?? 'a value'}`;
 }
 
 /** Parses the runner's arguments (those after `npm run properties --`). */
@@ -176,6 +189,8 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
     // parseArgs takes a value that starts with '-' for an option, and says so in three lines.
     const dashed = error instanceof Error ? /Option '(--[a-z]+)/.exec(error.message) : null;
     if (dashed && /ambiguous/.test((error as Error).message)) throw new UsageError(dashedValue(dashed[1] as string));
+    if (dashed && /argument missing/.test((error as Error).message))
+      throw new UsageError(missingValue(dashed[1] as string));
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
   // --help wins over everything else on the line, as it does for the sekey command.

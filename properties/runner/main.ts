@@ -276,7 +276,15 @@ function closeSingle(
   if (options.path !== undefined)
     io.stdout.write("a replay keeps no statistics: reports/properties.json holds the last pass's\n");
   // "every property held" alone would read as the case checked and fixed: fast-check ran other cases after it.
-  if (options.path !== undefined && stopped === null && !failed) io.stdout.write(`${REPLAY_PASSED}\n`);
+  // A path is one property's: replayed in several (a --test that matched more), it was walked in each.
+  const replayed =
+    options.path === undefined ? [] : rows.flatMap((r) => r.propertyTests.map((t) => `${r.suite}: "${t}"`));
+  if (replayed.length > 1)
+    io.stdout.write(
+      `warning: --path was replayed in ${replayed.length} properties (${replayed.join('; ')}); a path belongs to ` +
+        "one: give the --test of the failure's replay line\n",
+    );
+  else if (options.path !== undefined && stopped === null && !failed) io.stdout.write(`${REPLAY_PASSED}\n`);
   for (const line of [...describeFailures(rows, options.scale), ...errors.map((e) => `error: ${e}`), ...lostSaid])
     io.stdout.write(`${line}\n`);
   const at = `${elapsed}, seed ${seed}`;

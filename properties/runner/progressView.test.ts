@@ -18,8 +18,14 @@ describe('the progress line', () => {
   test('the suites shrinking a counterexample come first: runs then stand still, which is no hang', () => {
     const shrinking = [countOf('kms', { shrinking: ['a'] }), countOf('deployment', { shrinking: ['b', 'c'] })];
     expect(progressText(shrinking, 0, 0, null)).toBe(
-      'kms, deployment: shrinking a counterexample · 0 runs · 0 ops, 0/s · 0s elapsed, time left unknown · kms 0 · ' +
-        'deployment 0',
+      'kms, deployment: shrinking a counterexample · 0 runs · 0 ops, 0/s · 0s elapsed, time left unknown while ' +
+        'shrinking · kms 0 · deployment 0',
+    );
+    // Runs made: the rate of the planned runs says nothing of when a shrinking ends.
+    const started = [countOf('kmsImpl', { planned: 200, runsSeen: 7, operationsSeen: 240, shrinking: ['a'] })];
+    expect(progressText(started, 20_000, 12_000, null)).toBe(
+      'kmsImpl: shrinking a counterexample · 7 runs · 240 ops, 20/s · 20s elapsed, time left unknown while ' +
+        'shrinking · kmsImpl 7',
     );
   });
 

@@ -3,7 +3,8 @@
  * operations per second and time left, after the suites shrinking a counterexample, if any (a wait
  * of minutes in which runs stand still would read as a hang). Time left is the campaign budget remaining, or, for a
  * single pass, the runs still planned by the properties that have started at the current rate: a
- * lower bound (properties not started yet are not known), shown with `≥`. A replay (`--path`) shows
+ * lower bound (properties not started yet are not known), shown with `≥`, and unknown while a
+ * property shrinks (it runs until its case is minimal, not its planned runs). A replay (`--path`) shows
  * none: it runs its one case (and, with `--shrink`, as many shrinking runs as it takes), not the
  * runs a pass plans.
  * @module
@@ -39,15 +40,18 @@ export function progressText(
   const planned = counts.reduce((a, c) => a + Math.max(c.planned, c.runsSeen), 0);
   const seconds = runningMs / 1000;
   const perSecond = seconds > 0 ? Math.round(operations / seconds) : 0;
+  const replaying = replay === 'replay';
+  const shrinking = counts.filter((c) => replaying || c.shrinking.length > 0).map((c) => c.suite);
   let left: string;
   if (budget) left = `, ${formatElapsed(budget.endsAt - budget.now)} left`;
   else if (replay !== 'none') left = '';
+  // A property shrinking runs until its counterexample is minimal, not its planned runs: the rate
+  // says nothing of when it ends (its shrinking runs are counted, as runs it makes).
+  else if (shrinking.length > 0) left = ', time left unknown while shrinking';
   else if (runs === 0 || seconds === 0) left = ', time left unknown';
   else left = `, ≥${formatElapsed(((planned - runs) * runningMs) / runs)} left`;
   const perSuite = counts.map((c) => `${c.suite} ${thousands(c.runsSeen)}`).join(' · ');
   const rate = `${thousands(operations)} ops, ${thousands(perSecond)}/s`;
-  const replaying = replay === 'replay';
-  const shrinking = counts.filter((c) => replaying || c.shrinking.length > 0).map((c) => c.suite);
   const doing = replaying ? 'replaying a counterexample' : 'shrinking a counterexample';
   const found = shrinking.length === 0 ? '' : `${shrinking.join(', ')}: ${doing} · `;
   return `${found}${count(runs, 'run')} · ${rate} · ${formatElapsed(elapsedMs)} elapsed${left} · ${perSuite}`;
