@@ -14,10 +14,18 @@ import { bytes, json, table, when } from './format.ts';
 import { deviceOf } from './adminUserCommands.ts';
 import { formatDuration } from './durations.ts';
 
-/** One line saying what a publish wrote: its new files, and those of earlier publications it wrote again. */
+/**
+ * One line saying what a publish wrote: its new files, those of earlier publications it wrote again,
+ * and the files it removed from the share as none of the admin's.
+ */
 export function describePublish(report: PublishReport): string {
   const rewritten = report.rewritten.map((f) => `${f.userId} #${f.sequence}`);
-  const again = rewritten.length === 0 ? '' : `; wrote again, not on the share as committed: ${rewritten.join(', ')}`;
+  const removed = report.removed.map((f) => `${f.userId}/${f.name}`);
+  const again =
+    (rewritten.length === 0 ? '' : `; wrote again, not on the share as committed: ${rewritten.join(', ')}`) +
+    (removed.length === 0
+      ? ''
+      : `; removed from the share, numbered past what was published (not the admin's): ${removed.join(', ')}`);
   if (report.published.length === 0) return `published: nothing (no provisioned user's view changed)${again}`;
   const files = report.published.map((p) => `${fileLabel(p)} (${bytes(p.bytes)})`);
   return `published: ${files.join(', ')}${again}`;

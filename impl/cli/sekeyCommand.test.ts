@@ -406,8 +406,9 @@ describe('sekey on a persistent installation', () => {
     expect(refused.code).toBe(1);
     expect(refused.err.split('\n')).toEqual([
       'refused 000000000003.update: corrupt',
-      "nothing refused is applied: the administrator's next publish writes genuine files back, so sync again after " +
-        'it; if files keep being refused, tell the administrator (someone may be writing to the share)',
+      "nothing refused is applied: the administrator's next publish writes genuine files back and removes files " +
+        'numbered past what it published, so sync again after it; if files keep being refused, tell the ' +
+        'administrator (someone may be writing to the share)',
     ]);
     await run('user', 'U1', 'sync');
     // Carol, out of G1, still gets heartbeats: she must sync them too, or she turns stale as well.

@@ -260,8 +260,9 @@ export const USER_COMMANDS: readonly UserCommand[] = [
           );
         else if (report.refused.length > 0)
           io.err(
-            "nothing refused is applied: the administrator's next publish writes genuine files back, so sync again " +
-              'after it; if files keep being refused, tell the administrator (someone may be writing to the share)',
+            "nothing refused is applied: the administrator's next publish writes genuine files back and removes " +
+              'files numbered past what it published, so sync again after it; if files keep being refused, tell ' +
+              'the administrator (someone may be writing to the share)',
           );
         return report.refused.length > 0 || report.held.length > 0 || report.blocked ? 1 : 0;
       },

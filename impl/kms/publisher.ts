@@ -92,6 +92,17 @@ export interface PublishReport {
    * had not reached it (a crash, a share that refused them) or were missing or damaged there.
    */
   readonly rewritten: ReadonlyArray<RewrittenFile>;
+  /**
+   * Update files removed from the share first because the admin never published them: numbered past
+   * the last file published to their stream ({@link Publisher.removeStrays}).
+   */
+  readonly removed: ReadonlyArray<StrayFile>;
+}
+
+/** A file in a user's update stream numbered past the last one published to it: not the admin's. */
+export interface StrayFile {
+  readonly userId: UserId;
+  readonly name: string;
 }
 
 /** A file a publication prepares: what it reports, its name on the share, its bytes. */
@@ -317,6 +328,7 @@ export class Publisher {
     // A share that is not there fails the publication before it commits anything (nothing then to say).
     await this.#transport.check?.();
     const rewritten = await this.flush();
+    const removed = await this.removeStrays();
     // One transaction for all users: one database commit however many users are affected.
     // Audited by what it wrote; a publication with nothing to say leaves no entry and commits nothing.
     const said = ({ entries, recorded }: { entries: PreparedFile[]; recorded: number }) =>
@@ -349,7 +361,7 @@ export class Publisher {
         if (s === null || s.sequence < p.sequence) await this.#transport.remove(updateStream(p.userId), old);
       }
     }
-    return { published, rewritten };
+    return { published, rewritten, removed };
   }
 
   /** Builds and commits the next file of `userId`, if there is anything to say. */
@@ -456,6 +468,31 @@ export class Publisher {
       written.push({ userId, sequence: Number(sequence), name });
     }
     return written;
+  }
+
+  /**
+   * Removes from each user's update stream the files numbered past the last one published to it:
+   * the admin commits a file before it writes it, so such a file is none of its own (whoever can
+   * write to the share put it there). A user's device would refuse it at every sync, and no
+   * publication would ever replace it until its number came: the user's syncs would fail for good,
+   * telling the user to wait for a publication that changes nothing. Files of other names are left
+   * alone (the device ignores them).
+   * @returns the files it removed.
+   */
+  async removeStrays(): Promise<StrayFile[]> {
+    const streams = this.#admin.readDatabase(
+      (db) => query(db, 'SELECT user_id, sequence FROM streams ORDER BY user_id') as Array<[UserId, number]>,
+    );
+    const removed: StrayFile[] = [];
+    for (const [userId, published] of streams) {
+      for (const name of await this.#transport.list(updateStream(userId))) {
+        const s = sequenceOfName(name);
+        if (s === null || s.sequence <= Number(published)) continue;
+        await this.#transport.remove(updateStream(userId), name);
+        removed.push({ userId, name });
+      }
+    }
+    return removed;
   }
 
   /**

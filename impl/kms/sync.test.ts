@@ -797,6 +797,28 @@ describe('distribution by update files', () => {
     expect(newCarol.keys().map((key) => key.state)).toContain('active');
   });
 
+  test('a file numbered past what was published is removed by the next publish: syncs then succeed again', async () => {
+    const w = await team();
+    await w.syncByFiles();
+    const bob = w.users.get('U2')!;
+    const stream = updateStream('U2');
+    const planted = updateFileName(999_999, 'incremental');
+    await w.transport.write(stream, planted, new Uint8Array([1, 2, 3]));
+    await w.transport.write(stream, 'notes.txt', new Uint8Array([4]));
+    // Refused at every sync, and no publication would have replaced it until its number came.
+    expect((await bob.sync(w.transport)).refused.map((r) => r.name)).toEqual([planted]);
+    const report = await w.publisher.publish();
+    expect(report.removed).toEqual([{ userId: 'U2', name: planted }]);
+    // A name that is no update file's is left alone (the device ignores it); the genuine files stay.
+    expect(await w.transport.list(stream)).toEqual(['notes.txt']);
+    const synced = await bob.sync(w.transport);
+    expect(synced.refused).toEqual([]);
+    // Nothing of the admin's is taken for a stray: the file it just published, and its own again next time.
+    w.admin.renameGroup('G1', 'after');
+    expect((await w.publisher.publish()).removed).toEqual([]);
+    expect((await bob.sync(w.transport)).applied).toHaveLength(1);
+  });
+
   test('a file lost on its way to the share is written again by the next publish', async () => {
     const w = await team();
     w.admin.addKey('G1', 'a');
