@@ -80,7 +80,12 @@ describe('sekey admin forget-hsm', () => {
     expect(audit).toMatch(
       /forgetHsm +\{"hsm":"\w+","users":\["U3"\],"fate":"lost","previously":null,"compromised":\["K2000"\]/,
     );
-    expect(audit).toContain('key:COMPROMISE  {"keyId":"K2000"');
+    // Each entry ends with what it did to keys: the step here, the rekey and the retirement on deletion.
+    const step = '{"key":"K2000","from":"deactivated","to":"compromised","cause":"event"}';
+    expect(audit).toContain(`key:COMPROMISE  {"keyId":"K2000","hsm":"${carol}","transitions":[${step}]}`);
+    expect((await run('admin', 'audit')).out).toMatch(
+      /deleteUser +\{"userId":"U3","created":\[\{"key":"K2001","group":"G1","state":"active","cause":"rekey"\}\],/,
+    );
     // Run again (a power cut after the first run was saved, say): refused as done, by ID or serial.
     const again = await run('admin', 'forget-hsm', carol, '--lost', '--yes', '--json');
     expect(again.code).toBe(1);

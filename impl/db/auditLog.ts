@@ -42,7 +42,11 @@ export interface AuditEntry {
   readonly at: number;
   readonly actor: string;
   readonly action: string;
-  /** JSON text of the operation's parameters (never key material). */
+  /**
+   * JSON text of the operation's parameters (never key material); an admin operation's end with what
+   * it did to keys (`created`, `transitions`: `Admin`, `ChangeRecorder.audited`). Free-form: the
+   * chain covers the text as written, so entries written before that addition verify as they are.
+   */
   readonly details: string;
   readonly prevHash: string;
   readonly hash: string;

@@ -15,7 +15,7 @@ import { EncryptedDatabase } from '../db/encryptedDatabase.ts';
 import { secubeDatabaseDevice } from '../db/secubeDatabaseDevice.ts';
 import { sqliteMemoryUsed } from '../db/sqlite.ts';
 import type { SecubeDevice } from '../../device/secube.ts';
-import { TEAM_POLICY, TEST_CARD_SECTORS, newTeam, newWorld } from './world.testkit.ts';
+import { TEAM_POLICY, TEST_CARD_SECTORS, newAdminWorld, newTeam, newWorld } from './world.testkit.ts';
 import type { World } from './world.testkit.ts';
 
 const DAY = 86_400_000;
@@ -600,6 +600,120 @@ describe('Admin', () => {
     expect(again.keyInfo(k).state).toBe('preActivation');
     expect(w.adminDevice.listKeyIds()).not.toContain(4242);
     expect(w.adminDevice.listKeyIds()).toContain(2000);
+  });
+});
+
+describe('audit entries name the keys each operation generated and every step it made them take', () => {
+  /** The admin alone: alice, bob and carol in G1 "team" (which rekeys on join); dave (U4) in no group. */
+  const adminTeam = (): Promise<World> => newAdminWorld(4, [['G1', 'team', ['U1', 'U2', 'U3']]]);
+  /** The last `n` entries: action and parsed details. */
+  const lastEntries = (w: World, n = 1) =>
+    w.admin
+      .auditLog()
+      .slice(-n)
+      .map((e) => [e.action, JSON.parse(e.details)]);
+  const retired = (key: string, from: string, to: string) => ({ key, from, to, cause: 'retirement' });
+
+  test('add-member that rekeys: the active key deactivated, the fresh one created, in compact JSON', async () => {
+    const w = await adminTeam();
+    const k = w.admin.addKey('G1', 'k');
+    expect(lastEntries(w)).toEqual([
+      [
+        'addKey',
+        {
+          groupId: 'G1',
+          name: 'k',
+          keyId: k,
+          created: [{ key: k, group: 'G1', state: 'preActivation', cause: 'added' }],
+        },
+      ],
+    ]);
+    w.admin.activateKey(k);
+    expect(lastEntries(w)[0]?.[1]).toEqual({
+      keyId: k,
+      transitions: [{ key: k, from: 'preActivation', to: 'active', cause: 'event' }],
+    });
+    const rekey = w.admin.addMember('G1', 'U4').created[0]?.key.id;
+    expect(rekey).toBe('K2001');
+    expect(w.admin.auditLog().at(-1)?.details).toBe(
+      '{"groupId":"G1","userId":"U4",' +
+        '"created":[{"key":"K2001","group":"G1","state":"active","cause":"rekey"}],' +
+        '"transitions":[{"key":"K2000","from":"active","to":"deactivated","cause":"retirement"}]}',
+    );
+    expect(w.admin.verifyAuditLog()).toBe(w.admin.auditLog().at(-1)?.hash);
+  });
+
+  test('remove-member and delete-user: every key retired, and the rekey, group by group', async () => {
+    const w = await adminTeam();
+    const active = w.admin.addKey('G1', 'a');
+    const pre = w.admin.addKey('G1', 'p');
+    w.admin.activateKey(active);
+    w.admin.removeMember('G1', 'U3');
+    expect(lastEntries(w)).toEqual([
+      [
+        'removeMember',
+        {
+          groupId: 'G1',
+          userId: 'U3',
+          created: [{ key: 'K2002', group: 'G1', state: 'active', cause: 'rekey' }],
+          transitions: [retired(active, 'active', 'deactivated'), retired(pre, 'preActivation', 'destroyed')],
+        },
+      ],
+    ]);
+    w.admin.deleteUser('U2');
+    expect(lastEntries(w)).toEqual([
+      [
+        'deleteUser',
+        {
+          userId: 'U2',
+          created: [{ key: 'K2003', group: 'G1', state: 'active', cause: 'rekey' }],
+          transitions: [retired('K2002', 'active', 'deactivated')],
+        },
+      ],
+    ]);
+    // A user in no group: nothing happens to keys, and the entry says only what it was asked.
+    w.admin.deleteUser('U4');
+    expect(lastEntries(w)).toEqual([['deleteUser', { userId: 'U4' }]]);
+  });
+
+  test('compromise-key: the compromise and the replacement naming the key it replaces', async () => {
+    const w = await adminTeam();
+    const k = w.admin.addKey('G1', 'k');
+    w.admin.activateKey(k);
+    w.admin.compromiseKey(k);
+    expect(lastEntries(w)).toEqual([
+      [
+        'key:COMPROMISE',
+        {
+          keyId: k,
+          created: [{ key: 'K2001', group: 'G1', state: 'active', cause: 'replacement', replaces: k }],
+          transitions: [{ key: k, from: 'active', to: 'compromised', cause: 'event' }],
+        },
+      ],
+    ]);
+  });
+
+  test('the expiry sweep: its own entry names each step, stamped with the end of the cryptoperiod', async () => {
+    const w = await adminTeam();
+    const first = w.admin.addKey('G1', 'first', { cryptoperiodMs: DAY });
+    w.admin.activateKey(first);
+    const firstEnds = w.clock.now() + DAY;
+    w.clock.advance(2 * DAY);
+    // Before another operation: an `expireKeys` entry, then the operation's, which does not repeat it.
+    w.admin.renameUser('U1', 'alicia');
+    const expiry = (key: string, at: number) => ({ key, from: 'active', to: 'deactivated', cause: 'expiry', at });
+    expect(lastEntries(w, 2)).toEqual([
+      ['expireKeys', { keys: [first], transitions: [expiry(first, firstEnds)] }],
+      ['renameUser', { userId: 'U1', name: 'alicia' }],
+    ]);
+    // Asked for (`sekey admin expire`): the keys it expired, not those due when it was asked.
+    const second = w.admin.addKey('G1', 'second', { cryptoperiodMs: DAY });
+    w.admin.activateKey(second);
+    const secondEnds = w.clock.now() + DAY;
+    w.clock.advance(3 * DAY);
+    w.admin.sweep();
+    expect(lastEntries(w)).toEqual([['expireKeys', { keys: [second], transitions: [expiry(second, secondEnds)] }]]);
+    expect(w.admin.verifyAuditLog()).toBe(w.admin.auditLog().at(-1)?.hash);
   });
 });
 

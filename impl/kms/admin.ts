@@ -48,7 +48,7 @@ import type { Database } from '../db/sqlite.ts';
 import { deviceKeyNumber, isKmsDeviceKey, userKeyIndex } from '../protocol/deviceKeyIds.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
 import { ChangeRecorder, NO_CHANGES } from './adminChanges.ts';
-import type { AdminChanges, AdminKeyInfo } from './adminChanges.ts';
+import type { AdminChanges, AdminKeyInfo, ChangeSpan } from './adminChanges.ts';
 import {
   column,
   groupedIds,
@@ -96,6 +96,13 @@ export interface AddKeyOptions {
  * entry (a publication with nothing to say), which then leaves no entry.
  */
 export type AuditDetails<T> = Record<string, unknown> | ((result: T) => Record<string, unknown> | null);
+
+/** An entry that follows an operation's own, naming the key changes recorded in `span`. */
+interface FollowUpEntry {
+  readonly action: string;
+  readonly details: Record<string, unknown>;
+  readonly span?: ChangeSpan;
+}
 
 const NEXT_KEY_COUNTER = 'nextKeyNumber';
 
@@ -191,14 +198,19 @@ export class Admin {
    * operations first expire due keys (`sweep`); distribution's transactions do not, and show keys
    * as of their time instead, so that an expiry is always committed by, and reported with, a KMS
    * operation. `followUps` are entries the operation's own entry is followed by, in the same sealed
-   * record (the key events `forgetHsm` takes, each as `compromise-key` would log it).
+   * record (the key events `forgetHsm` takes, each as `compromise-key` would log it), each naming
+   * the key changes of its `span` (which the operation's own entry then leaves out).
+   *
+   * Every entry's details end with what its part of the transaction did to keys
+   * ({@link ChangeRecorder.audited}: `created`, `transitions`, each left out when empty): the
+   * sweep's `expireKeys` entry the expiries, the operation's entry the rest.
    */
   #mutate<T>(
     action: string,
     details: AuditDetails<T>,
     fn: (m: Mutation) => T,
     sweep = true,
-    followUps: (result: T) => ReadonlyArray<{ action: string; details: Record<string, unknown> }> = () => [],
+    followUps: (result: T) => ReadonlyArray<FollowUpEntry> = () => [],
   ): { value: T; changes: AdminChanges } {
     const now = this.#clock.now();
     const generated: number[] = [];
@@ -207,11 +219,16 @@ export class Admin {
     let value: T;
     try {
       value = this.#db.transaction((db) => {
+        const start = changes.mark();
         const expired = sweep ? expireDueKeys(db, now, changes) : [];
-        // One sealed audit record per transaction, written last (`auditLog.ts`).
+        const swept = changes.mark();
+        // One sealed audit record per transaction, written last (`auditLog.ts`). Each entry names
+        // the keys generated and the steps taken in its part of the transaction (`audited`).
         const audit: AuditItem[] = [];
-        if (expired.length > 0 && action !== 'expireKeys')
-          audit.push({ at: now, actor: 'admin', action: 'expireKeys', details: { keys: expired } });
+        if (expired.length > 0) {
+          const keys = changes.audited({ from: start, to: swept }, now);
+          audit.push({ at: now, actor: 'admin', action: 'expireKeys', details: { keys: expired, ...keys } });
+        }
         const m: Mutation = {
           db,
           now,
@@ -226,9 +243,18 @@ export class Admin {
           eraseAfterCommit: (keyId) => toErase.push(deviceKeyNumber(keyId)),
         };
         const result = fn(m);
+        const done = { from: swept, to: changes.mark() };
         const said = typeof details === 'function' ? details(result) : details;
-        if (said !== null) audit.push({ at: now, actor: 'admin', action, details: said });
-        for (const item of followUps(result)) audit.push({ at: now, actor: 'admin', ...item });
+        const following = followUps(result);
+        const theirs = following.flatMap((item) => (item.span === undefined ? [] : [item.span]));
+        if (said !== null) {
+          const keys = changes.audited(done, now, theirs);
+          audit.push({ at: now, actor: 'admin', action, details: { ...said, ...keys } });
+        }
+        for (const { action: followUp, details: told, span } of following) {
+          const keys = span === undefined ? {} : changes.audited(span, now);
+          audit.push({ at: now, actor: 'admin', action: followUp, details: { ...told, ...keys } });
+        }
         appendAudit(db, this.#audit, audit);
         return result;
       });
@@ -383,7 +409,11 @@ export class Admin {
    * @throws SekeyError `UnknownHsm`, `HsmInService`, `AlreadyForgotten`, `AmbiguousHsm`.
    */
   forgetHsm(hsm: string, fate: HsmFate): ForgottenHsm {
-    type Forgetting = Omit<ForgottenHsm, 'fate' | 'changes'> & { readonly channelKeys: readonly number[] };
+    type Forgetting = Omit<ForgottenHsm, 'fate' | 'changes'> & {
+      readonly channelKeys: readonly number[];
+      /** What compromising each key did (its step, its replacement): its `key:COMPROMISE` entry's. */
+      readonly spans: readonly ChangeSpan[];
+    };
     const { value, changes } = this.#mutate<Forgetting>(
       'forgetHsm',
       (r) => ({
@@ -398,14 +428,17 @@ export class Admin {
       (m) => {
         const retired = findRetiredHsm(m.db, hsm, fate);
         const compromised: KeyId[] = [];
+        const spans: ChangeSpan[] = [];
         const skipped: Array<{ keyId: KeyId; state: KeyState }> = [];
         for (const keyId of fate === 'lost' ? keysRetiredHsmMayHold(m.db, retired) : []) {
           const key = requireKey(m.db, keyId);
           const state = stateOf(key);
           if (state === 'compromised' || state === 'destroyedCompromised') skipped.push({ keyId, state });
           else {
+            const from = m.changes.mark();
             applyKeyEvent(m, key, 'COMPROMISE');
             compromised.push(keyId);
+            spans.push({ from, to: m.changes.mark() });
           }
         }
         const channelKeys = forgetRetiredHsm(m.db, retired, fate, m.now);
@@ -419,14 +452,20 @@ export class Admin {
           skipped,
           keysUnknown,
           channelKeys,
+          spans,
         };
       },
       true,
-      (r) => r.compromised.map((keyId) => ({ action: 'key:COMPROMISE', details: { keyId, hsm: r.serial } })),
+      (r) =>
+        r.compromised.map((keyId, i) => ({
+          action: 'key:COMPROMISE',
+          details: { keyId, hsm: r.serial },
+          ...(r.spans[i] === undefined ? {} : { span: r.spans[i] }),
+        })),
     );
     const held = new Set(this.#device.listKeyIds());
     for (const id of value.channelKeys) if (held.has(id)) this.#device.deleteKey(id);
-    const { channelKeys: _erased, ...forgotten } = value;
+    const { channelKeys: _erased, spans: _audited, ...forgotten } = value;
     return { ...forgotten, fate, changes };
   }
 
@@ -651,8 +690,14 @@ export class Admin {
    * (and audits) only if a key was due.
    */
   sweep(): AdminChanges {
-    const due = this.#view(dueKeys);
-    return due.length === 0 ? NO_CHANGES : this.#mutate('expireKeys', { keys: due }, () => undefined).changes;
+    if (this.#view(dueKeys).length === 0) return NO_CHANGES;
+    // The expiry itself, not the keys due a moment ago: its entry names what it did.
+    return this.#mutate<KeyId[]>(
+      'expireKeys',
+      (keys) => (keys.length === 0 ? null : { keys }),
+      (m) => expireDueKeys(m.db, m.now, m.changes),
+      false,
+    ).changes;
   }
 
   /**

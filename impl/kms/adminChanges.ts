@@ -8,7 +8,7 @@
  */
 import type { KeyState } from '../../model/keyLifecycle.ts';
 import { compareIds, sortIds } from '../../model/kms.ts';
-import type { KeyId, UserId } from '../../model/kms.ts';
+import type { GroupId, KeyId, UserId } from '../../model/kms.ts';
 import type { KeyView } from '../../model/projection.ts';
 import { keyView, stateOf } from './kmsRows.ts';
 import type { KeyRow } from './kmsRows.ts';
@@ -90,6 +90,48 @@ export const NO_CHANGES: AdminChanges = Object.freeze({
   usersAffected: [],
 });
 
+/** A point in a {@link ChangeRecorder}'s record: how many keys and steps were recorded before it. */
+export interface ChangeMark {
+  readonly created: number;
+  readonly transitions: number;
+}
+
+/** The changes recorded between two marks. */
+export interface ChangeSpan {
+  readonly from: ChangeMark;
+  readonly to: ChangeMark;
+}
+
+/** A key generated, as an audit entry names it: ID, group, state at the operation's end, cause. */
+export interface AuditedCreation {
+  readonly key: KeyId;
+  readonly group: GroupId;
+  readonly state: KeyState;
+  readonly cause: KeyCreationCause;
+  /** For a `replacement`: the compromised key it replaces. */
+  readonly replaces?: KeyId;
+}
+
+/** A key's life-cycle step, as an audit entry names it. */
+export interface AuditedTransition {
+  readonly key: KeyId;
+  readonly from: KeyState;
+  readonly to: KeyState;
+  readonly cause: KeyTransitionCause;
+  /** The time the machine recorded, when it is not the entry's own (an expiry: the end of the cryptoperiod). */
+  readonly at?: number;
+}
+
+/**
+ * What an audit entry adds to its details about keys (NIST SP 800-57 Pt 1 §7: every key state
+ * transition recorded): the keys generated, by key number, and the steps, in the order taken. A
+ * list is left out when empty, so an operation that touched no key keeps its details as before.
+ */
+export interface AuditedKeyChanges {
+  readonly created?: readonly AuditedCreation[];
+  readonly transitions?: readonly AuditedTransition[];
+}
+
 /** Collects the changes of one operation as its rules make them; {@link report} gives the result. */
 export class ChangeRecorder {
   readonly #created = new Map<KeyId, CreatedKey>();
@@ -144,6 +186,39 @@ export class ChangeRecorder {
   /** `users`' device views changed. */
   affects(users: Iterable<UserId>): void {
     for (const u of users) this.#affected.add(u);
+  }
+
+  /** Where the record stands now: the changes recorded after this belong to what comes next. */
+  mark(): ChangeMark {
+    return { created: this.#created.size, transitions: this.#transitions.length };
+  }
+
+  /**
+   * The keys generated and the steps taken in `span`, leaving out those in `except` (changes other
+   * audit entries name), for an audit entry made at `now`. A key generated belongs to the span in
+   * which it was first recorded and is named as it stands now.
+   */
+  audited(span: ChangeSpan, now: number, except: readonly ChangeSpan[] = []): AuditedKeyChanges {
+    const inside = (s: ChangeSpan, i: number, kind: keyof ChangeMark) => i >= s.from[kind] && i < s.to[kind];
+    const within = (i: number, kind: keyof ChangeMark) =>
+      inside(span, i, kind) && !except.some((s) => inside(s, i, kind));
+    const created = [...this.#created.values()]
+      .filter((_, i) => within(i, 'created'))
+      .sort((a, b) => compareIds(a.key.id, b.key.id))
+      .map(({ key, cause, replaces }) => {
+        const said: AuditedCreation = { key: key.id, group: key.owner, state: key.state, cause };
+        return replaces === undefined ? said : { ...said, replaces };
+      });
+    const transitions = this.#transitions
+      .filter((_, i) => within(i, 'transitions'))
+      .map(({ keyId, from: was, to: is, cause, at }) => {
+        const said: AuditedTransition = { key: keyId, from: was, to: is, cause };
+        return at === now ? said : { ...said, at };
+      });
+    return {
+      ...(created.length > 0 ? { created } : {}),
+      ...(transitions.length > 0 ? { transitions } : {}),
+    };
   }
 
   /** The report. */

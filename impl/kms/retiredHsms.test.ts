@@ -228,6 +228,19 @@ describe('forgetting a retired HSM', () => {
     expect(created.map((c) => [c.cause, c.replaces, c.key.state, c.key.holders])).toEqual([
       ['replacement', k, 'active', ['U1', 'U2', 'U3']],
     ]);
+    // The compromise is audited as compromise-key audits it, replacement included; not twice.
+    const [forget, compromise] = w.admin.auditLog().slice(-2);
+    expect(forget?.action).toBe('forgetHsm');
+    expect(JSON.parse(forget!.details)).not.toHaveProperty('created');
+    expect(JSON.parse(forget!.details)).not.toHaveProperty('transitions');
+    expect(compromise?.action).toBe('key:COMPROMISE');
+    expect(JSON.parse(compromise!.details)).toEqual({
+      keyId: k,
+      hsm: old,
+      created: [{ key: created[0]?.key.id, group: 'G1', state: 'active', cause: 'replacement', replaces: k }],
+      transitions: [{ key: k, from: 'active', to: 'compromised', cause: 'event' }],
+    });
+    expect(w.admin.verifyAuditLog()).toBe(compromise?.hash);
     expect(rows(w.admin, 'SELECT count(*) FROM retired_devices')).toEqual([[0]]);
     expect(rows(w.admin, 'SELECT count(*) FROM retired_device_keys')).toEqual([[0]]);
     // Alice's HSM in service is untouched.

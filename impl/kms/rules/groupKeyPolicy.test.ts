@@ -34,10 +34,13 @@ describe('the cause of every key step, as the change log reports it', () => {
     expect(w.admin.sweep().transitions).toEqual([
       { keyId: k, from: 'active', to: 'deactivated', cause: 'expiry', at: activatedAt + DAY },
     ]);
-    // The sweep's audit record names the keys it expired.
+    // The sweep's audit record names the keys it expired, and each step, stamped with its own time.
     const last = w.admin.auditLog().at(-1);
     expect(last?.action).toBe('expireKeys');
-    expect(JSON.parse(last?.details ?? 'null')).toEqual({ keys: [k] });
+    expect(JSON.parse(last?.details ?? 'null')).toEqual({
+      keys: [k],
+      transitions: [{ key: k, from: 'active', to: 'deactivated', cause: 'expiry', at: activatedAt + DAY }],
+    });
   });
 
   test('compromising an active key activates a `replacement` naming it; a pre-active one is not replaced', async () => {
