@@ -46,9 +46,18 @@ export function globalOptionsHelp(level: 'admin' | 'user'): string {
   ].join('\n');
 }
 
+/**
+ * The value of the environment variable `name`, or undefined when it is unset or empty: `SEKEY_HOME=`
+ * is no folder (resolved, it would be the working directory), as `--home ''` is refused.
+ */
+export function envValue(env: CliIo['env'], name: string): string | undefined {
+  const value = env[name];
+  return value === '' ? undefined : value;
+}
+
 /** The shared options from the global flags (`commandLine.ts`). */
 export function globalOptions(flags: GlobalFlags, io: CliIo): GlobalOptions {
-  const home = resolve(io.cwd, flags.home ?? io.env['SEKEY_HOME'] ?? '.sekey');
+  const home = resolve(io.cwd, flags.home ?? envValue(io.env, 'SEKEY_HOME') ?? '.sekey');
   const waitMs = flags.wait === undefined ? 0 : secondsValue(flags.wait, '--wait') * 1000;
   const at = flags.at === undefined ? undefined : timeValue(flags.at);
   return { home, pin: flags.pin, at, waitMs, lastTry: flags.lastTry };
@@ -67,7 +76,7 @@ export function requireFactory(
   what: string,
   optionName = '--factory',
 ): string {
-  const dir = option ?? env[FACTORY_ENV];
+  const dir = option ?? envValue(env, FACTORY_ENV);
   if (dir === undefined || dir === '') {
     const creates =
       optionName === '--factory'

@@ -869,6 +869,27 @@ describe("sekey factory: the manufacturer's key stays outside the installation",
       }
     },
   );
+
+  test('an empty SEKEY_HOME or SEKEY_FACTORY is unset: ./.sekey, not the working folder; no factory', async () => {
+    const factory = join(tempDir(), 'factory');
+    expect((await sekey(['factory', 'init', '--dir', factory])).code).toBe(0);
+    const desk = tempDir();
+    const pins = ['--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN];
+    const noFactory = await sekey(['admin', 'init', ...pins], {
+      env: { SEKEY_HOME: '', SEKEY_FACTORY: '' },
+      cwd: desk,
+    });
+    expect([noFactory.code, noFactory.err]).toEqual([2, expect.stringContaining('pass --factory DIR or set')]);
+    const made = await sekey(['admin', 'init', ...pins], {
+      env: { SEKEY_HOME: '', SEKEY_FACTORY: factory },
+      cwd: desk,
+    });
+    expect([made.code, made.err]).toEqual([0, '']);
+    expect(existsSync(join(desk, '.sekey', 'installation.json'))).toBe(true);
+    expect(existsSync(join(desk, 'installation.json'))).toBe(false);
+    const users = await sekey(['admin', 'users', '--pin', ADMIN_PIN], { env: { SEKEY_HOME: '' }, cwd: desk });
+    expect(users.code).toBe(0);
+  });
 });
 
 describe('sekey on a hostile share', () => {
