@@ -176,7 +176,15 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
   {
     name: 'add-member',
     args: 'G U',
-    summary: 'add a user to a group (it gets the keys that can still protect; the history if shared)',
+    summary: 'add a user to a group (rekeys it when it does not share its history and a member holds its active key)',
+    help: [
+      // The rule of impl/kms/rules/rekeyOnJoin.ts; the README's admin table says it too.
+      '  In a group made without --share-history, a join deactivates every active or suspended key a member ' +
+        'already holds and, if one was active, activates a fresh key for all the members (a rekey): the newcomer ' +
+        'gets only the fresh key, the pre-active keys and any key no member holds, so it cannot read what came ' +
+        'before it. A group made with --share-history is never rekeyed by a join: the newcomer gets every key ' +
+        'that can still protect, and the deactivated ones.',
+    ].join('\n'),
     examples: ['sekey admin add-member G2 U3'],
     mutates: true,
     prepare: (args) => {

@@ -97,6 +97,17 @@ describe('sekey', () => {
     }
   });
 
+  test("add-member's help and the README say when a join rekeys (rekeyOnJoin.ts), not only removal", async () => {
+    const rule = 'rekeys it when it does not share its history';
+    const help = (await sekey(['admin', 'add-member', '--help'])).out.replace(/\s+/g, ' ');
+    expect(help).toContain(`add a user to a group (${rule} and a member holds its active key)`);
+    expect(help).toContain('A group made with --share-history is never rekeyed by a join');
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const row = readme.split('\n').find((l) => l.startsWith('| `add-member G U`'));
+    expect(row).toContain('removal rekeys the group; a join ');
+    expect(row).toContain(`${rule} (\`--share-history\`) and a member holds its active key`);
+  });
+
   test('spec writes the document and --check tells stale from current', async () => {
     const file = join(tempDir(), 'spec.md');
     const missing = await sekey(['spec', '--check', '--out', file]);
