@@ -34,6 +34,11 @@ describe('Args (node:util parseArgs)', () => {
     const typo = new Args(['--cryptoperod', '30d']);
     typo.option('--cryptoperiod');
     expect(() => typo.done()).toThrow("unknown option '--cryptoperod' (did you mean '--cryptoperiod'?)");
+    // The options of every command are taken out before (commandLine.ts): a mistyped one is left here.
+    expect(() => new Args(['--jsn']).done()).toThrow("unknown option '--jsn' (did you mean '--json'?)");
+    const home = new Args(['--hom', '/tmp']);
+    home.option('--to');
+    expect(() => home.done()).toThrow("unknown option '--hom' (did you mean '--home'?)");
     // A dash-led word that is no option name is likelier a value: that one is told where values go.
     expect(() => new Args(['--frob']).done()).toThrow(/^unknown option '--frob'$/);
     expect(() => new Args(['-notes']).done()).toThrow(

@@ -25,6 +25,22 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * The options of every command (`commandLine.ts` takes them out before a command's own are parsed),
+ * here so that a mistyped one left among a command's options is suggested too (`--jsn`: `--json`).
+ */
+export const GLOBAL_OPTIONS = {
+  home: { type: 'string' },
+  pin: { type: 'string' },
+  at: { type: 'string' },
+  wait: { type: 'string' },
+  json: { type: 'boolean' },
+  'last-try': { type: 'boolean' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
 type Spec = Record<string, { type: 'string' | 'boolean'; multiple: true }>;
 
 /** `parseArgs`'s refusals, said as usage errors (its own messages suggest quoting tricks). */
@@ -33,7 +49,7 @@ function usageErrorOf(error: unknown, spec: Spec): UsageError {
   const message = error instanceof Error ? error.message : String(error);
   const option = /'(-[^' ]*)/.exec(message)?.[1] ?? '';
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    const known = Object.keys(spec).map((name) => `--${name}`);
+    const known = [...Object.keys(spec), ...Object.keys(GLOBAL_OPTIONS)].map((name) => `--${name}`);
     // '--frobnicate' was meant as an option; '-1' or '-notes' more likely as a positional value.
     const hint = option.startsWith('--') ? '' : " (a value starting with '-' goes after '--')";
     return new UsageError(`unknown option '${option}'${didYouMean(option, known)}${hint}`);

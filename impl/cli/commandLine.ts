@@ -6,7 +6,7 @@
  * @module
  */
 import { parseArgs } from 'node:util';
-import { UsageError } from './args.ts';
+import { GLOBAL_OPTIONS, UsageError } from './args.ts';
 
 /** The options of every command. */
 export interface GlobalFlags {
@@ -21,18 +21,6 @@ export interface GlobalFlags {
   readonly help: boolean;
   readonly version: boolean;
 }
-
-const GLOBAL_OPTIONS = {
-  home: { type: 'string' },
-  pin: { type: 'string' },
-  at: { type: 'string' },
-  wait: { type: 'string' },
-  json: { type: 'boolean' },
-  'last-try': { type: 'boolean' },
-  debug: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean' },
-} as const;
 
 /** The names of the global options, for "did you mean". */
 export const GLOBAL_OPTION_NAMES: readonly string[] = Object.keys(GLOBAL_OPTIONS).map((n) => `--${n}`);
