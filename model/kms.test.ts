@@ -454,6 +454,21 @@ describe('refusal messages', () => {
       /group ID 'X1' must be G followed/,
     ],
     [
+      // The rule of the pattern, said whole: 'U followed by a number' would let U0 and U01 through.
+      'user ID U0: the whole rule, a number from 1',
+      EMPTY_KMS,
+      { type: 'addUser', userId: 'U0', name: 'b', now: T0 },
+      'InvalidId',
+      /^user ID 'U0' must be U followed by a number from 1, no leading zero \(at most 11 characters\)$/,
+    ],
+    [
+      'group ID with a leading zero',
+      EMPTY_KMS,
+      { type: 'addGroup', groupId: 'G01', name: 'g', policy, now: T0 },
+      'InvalidId',
+      /^group ID 'G01' must be G followed by a number from 1, no leading zero/,
+    ],
+    [
       'empty name',
       EMPTY_KMS,
       { type: 'addUser', userId: 'U1', name: '', now: T0 },

@@ -14,7 +14,7 @@ import { formatDuration } from './machineDescription.ts';
 export const KMS_ERROR_CODES = [
   /**
    * A user or group ID of the wrong form: a user ID is `U`, a group ID `G`, followed by a number
-   * (at most 11 characters in all).
+   * from 1 with no leading zero (at most 11 characters in all).
    * @remedy Use an ID of that form, such as `U7` or `G12`.
    */
   'InvalidId',

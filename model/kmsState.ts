@@ -97,14 +97,16 @@ export function keyStateOf(key: KeyRecord): KeyState {
 
 const ID_PATTERN = { user: /^U[1-9][0-9]{0,9}$/, group: /^G[1-9][0-9]{0,9}$/ } as const;
 
+/** The form of a user or group ID, as refusals say it: `U followed by a number from 1, no leading zero`. */
+export function idForm(kind: 'user' | 'group'): string {
+  return `${kind === 'user' ? 'U' : 'G'} followed by a number from 1, no leading zero`;
+}
+
 /** Checks a user or group ID; returns an `InvalidId` error or null. */
 export function checkId(kind: 'user' | 'group', id: string): KmsError | null {
   return ID_PATTERN[kind].test(id)
     ? null
-    : new KmsError(
-        'InvalidId',
-        `${kind} ID '${id}' must be ${kind === 'user' ? 'U' : 'G'} followed by a number (at most 11 characters)`,
-      );
+    : new KmsError('InvalidId', `${kind} ID '${id}' must be ${idForm(kind)} (at most 11 characters)`);
 }
 
 /** The longest name, as the original's NAMELEN. */

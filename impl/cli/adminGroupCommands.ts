@@ -16,7 +16,7 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
   {
     name: 'add-group',
     args: 'G NAME --max-keys N --cryptoperiod DURATION [--share-history]',
-    summary: 'add a group with its policy (IDs are G followed by a number)',
+    summary: 'add a group with its policy (IDs: G and a number from 1, no leading zero)',
     help: [
       '  --max-keys N            most keys that can still protect (pre-active, active, suspended) at once',
       '  --cryptoperiod DURATION the default and longest cryptoperiod of its keys: 30d, 12h, 15m, 90s, ms',

@@ -105,7 +105,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
   {
     name: 'add-user',
     args: 'U NAME',
-    summary: 'add a user (IDs are U followed by a number)',
+    summary: 'add a user (IDs: U and a number from 1, no leading zero)',
     examples: ['sekey admin add-user U5 erin'],
     mutates: true,
     prepare: (args) => {

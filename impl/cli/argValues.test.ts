@@ -20,9 +20,12 @@ describe('idList', () => {
   test('what is not a user ID is said as such; a group ID points at find-key --group', () => {
     // Looked up as users, they read "U1 shares no group with G2".
     expect(() => idList(['U2,G2'])).toThrow(
-      "'G2' is not a user ID (U followed by a number): G2 is a group, recipients",
+      "'G2' is not a user ID (U followed by a number from 1, no leading zero): G2 is a group, recipients",
     );
-    expect(() => idList(['foo'])).toThrow(/^'foo' is not a user ID \(U followed by a number\)$/);
+    expect(() => idList(['foo'])).toThrow(
+      /^'foo' is not a user ID \(U followed by a number from 1, no leading zero\)$/,
+    );
+    expect(() => idList(['U0'])).toThrow("'U0' is not a user ID (U followed by a number from 1, no leading zero)");
     expect(() => idList(['u2'])).toThrow(UsageError);
   });
 });

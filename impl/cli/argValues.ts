@@ -3,7 +3,7 @@
  * @module
  */
 import { PIN_MAX_BYTES, PIN_MIN_BYTES } from '../../device/pinHash.ts';
-import { checkId } from '../../model/kms.ts';
+import { checkId, idForm } from '../../model/kms.ts';
 import { parseDuration, parseTimeSpec } from './durations.ts';
 import type { TimeSpec } from '../host/installation.ts';
 import { UsageError } from './args.ts';
@@ -76,7 +76,7 @@ export function idList(values: readonly string[]): string[] {
     if (checkId('user', id) === null) continue;
     const group =
       checkId('group', id) === null ? `: ${id} is a group, recipients are users (find-key --group ${id}: its key)` : '';
-    throw new UsageError(`'${id}' is not a user ID (U followed by a number)${group}`);
+    throw new UsageError(`'${id}' is not a user ID (${idForm('user')})${group}`);
   }
   return ids;
 }

@@ -3,7 +3,7 @@
  * installation) logged in at user level.
  * @module
  */
-import { checkId } from '../../model/kms.ts';
+import { checkId, idForm } from '../../model/kms.ts';
 import { Installation } from '../host/installation.ts';
 import type { UserSession } from '../host/installation.ts';
 import { announceAfterSaving } from './announce.ts';
@@ -86,7 +86,7 @@ export async function runUser(argv: readonly string[], io: CliIo, flags: GlobalF
   }
   if (!command) throw unknown();
   if (checkId('user', userId) !== null)
-    throw new UsageError(`'${userId}' is not a user ID (U followed by a number): sekey user U <command>`);
+    throw new UsageError(`'${userId}' is not a user ID (${idForm('user')}): sekey user U <command>`);
   const args = new Args(rest);
   const global = globalOptions(flags, io);
   const work = command.prepare(args, { json: flags.json, cwd: io.cwd, io });
