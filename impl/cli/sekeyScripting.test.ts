@@ -475,6 +475,11 @@ describe('exit codes, --json and what changing commands return', () => {
     expect(underFile.err).toContain(
       `CannotWrite: cannot write a-file/note.txt: ${join(desk, 'a-file')} is not a folder (a file or a device)`,
     );
+    // A folder that is not there is said to be missing, not to be something else.
+    const noFolder = await run('user', 'U1', 'decrypt', 'note.skm', join('nowhere', 'note.txt'));
+    expect(noFolder.err).toContain(
+      `CannotWrite: cannot write nowhere/note.txt: ${join(desk, 'nowhere')} does not exist (create it first)`,
+    );
   });
 
   test('--json with - as OUT is a usage error, before the input is read or any HSM opened', async () => {

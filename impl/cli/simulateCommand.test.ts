@@ -434,7 +434,14 @@ describe('sekey simulate: what it writes and prints (stand-in engine)', () => {
     writeFileSync(join(cwd, 'taken'), 'a file');
     const r = await sekey(['simulate', '--out', 'taken'], { cwd });
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^sekey simulate: --out .*taken: cannot make the folder \(E(EXIST|NOTDIR)\)/);
+    expect(r.err.split('\n')[0]).toBe(
+      `sekey simulate: --out ${join(cwd, 'taken')}: it exists and is not a folder (name a folder, or one to make)`,
+    );
+    const under = await sekey(['simulate', '--out', join('taken', 'report')], { cwd });
+    expect(under.code).toBe(2);
+    expect(under.err).toMatch(
+      /^sekey simulate: --out .*taken\/report: cannot make the folder: a folder on its path is a file/,
+    );
     expect(runSimulation).not.toHaveBeenCalled();
     expect(existsSync(join(cwd, 'sekey-report'))).toBe(false);
   });

@@ -302,7 +302,15 @@ export async function runSimulate(
     made = makeFolders(out);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    throw new UsageError(`--out ${out}: cannot make the folder (${typeof code === 'string' ? code : String(error)})`);
+    // makeFolders refuses an existing file (or device) at `out` itself as mkdir does: EEXIST.
+    const why: Record<string, string> = {
+      EEXIST: 'it exists and is not a folder (name a folder, or one to make)',
+      ENOTDIR: 'cannot make the folder: a folder on its path is a file',
+    };
+    const reason =
+      (typeof code === 'string' ? why[code] : undefined) ??
+      `cannot make the folder (${typeof code === 'string' ? code : String(error)})`;
+    throw new UsageError(`--out ${out}: ${reason}`);
   }
   // Ctrl-C before the report is written, or a failure, leaves no folder this command made, empty,
   // behind. Given up only once the changes begin: a signal that came while the report was rendered

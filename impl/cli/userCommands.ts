@@ -118,7 +118,7 @@ function openOutput(io: CliIo, path: string, force: boolean): Output {
       'CannotWrite',
       existsSync(folder)
         ? `cannot write ${path}: ${folder} is not a folder (a file or a device)`
-        : `cannot write ${path}: ${folder} is not a folder (create it first)`,
+        : `cannot write ${path}: ${folder} does not exist (create it first)`,
     );
   // A replaced file keeps its permissions (as cp and a shell's > do): the new file is a fresh one
   // renamed over it, which would otherwise get the default mode, and an owner-only plaintext
