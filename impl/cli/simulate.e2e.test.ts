@@ -90,6 +90,7 @@ describe('sekey simulate on the real engine', { timeout: 600_000 }, () => {
       host: r.host,
       totals: r.totals,
       invariants: r.invariants,
+      protectionsJudged: r.protectionsJudged,
       violations: 0,
       days: 5,
       firstViolations: [],
