@@ -16,7 +16,8 @@ export const DEVICE_ERROR_CODES = [
   /**
    * Factory init has not run yet.
    * @remedy The HSM's `flash.img` holds no device state: erased, or replaced by a blank image. Restore
-   * its folder (`flash.img` with its `sd.img`) from one backup; a user's HSM
+   * its folder (`flash.img` with its `sd.img`) from one backup (it rolls the HSM back: README,
+   * "Restoring an HSM's folder"); a user's HSM
    * can instead be replaced (`sekey admin provision U --user-pin PIN --device-admin-pin PIN --yes`,
    * then `sync`). `sekey admin init` sets up only the admin HSM of a new installation, in a new home.
    */
@@ -178,7 +179,8 @@ export const DEVICE_ERROR_CODES = [
   /**
    * Persistent device state is unreadable (no valid record in either copy).
    * @remedy Restore the HSM's folder (`flash.img` with its `sd.img`: a flash image alone from an older
-   * backup no longer matches the card) from one backup. A user's HSM can instead be replaced
+   * backup no longer matches the card) from one backup (it rolls the HSM back: README, "Restoring an
+   * HSM's folder"). A user's HSM can instead be replaced
    * (`sekey admin provision U --user-pin PIN --device-admin-pin PIN --yes`, then `sync`); the
    * administrator's has no other way back.
    */

@@ -14,7 +14,8 @@ export const DATABASE_ERROR_CODES = [
    * A page or manifest fails authentication: modified, swapped or mixed.
    * @remedy The card (`sd.img`) or the HSM's flash (`flash.img`) was altered, or one of them replaced
    * by an older copy: restore the HSM's folder, both images from one backup (a card alone from an
-   * older backup reads as `RolledBack`). A user's device can instead be replaced: the administrator
+   * older backup reads as `RolledBack`; a restore rolls the HSM back: README, "Restoring an HSM's
+   * folder"). A user's device can instead be replaced: the administrator
    * provisions a new HSM (`sekey admin provision U --user-pin PIN --device-admin-pin PIN --yes`), then
    * `sync`.
    */
@@ -23,15 +24,17 @@ export const DATABASE_ERROR_CODES = [
    * An authentic database older than the device's committed generation: a rollback.
    * @remedy The card is older than the HSM's flash: an old copy of `sd.img` was put back, or its
    * newest commit was damaged. Put the newest card back, or restore the HSM's folder (both images)
-   * from one backup. A user's device can instead be replaced (`sekey admin provision U --user-pin PIN
-   * --device-admin-pin PIN --yes`, then `sync`).
+   * from one backup (it rolls the HSM back: README, "Restoring an HSM's folder"). A user's device can
+   * instead be replaced (`sekey admin provision U --user-pin PIN --device-admin-pin PIN --yes`, then
+   * `sync`).
    */
   'RolledBack',
   /**
    * Structurally unreadable: truncated, wrong magic, impossible sizes; or a database that must be
    * reopened after a commit failed half-way, or a second database created on a card that holds one.
    * @remedy When the message says the database must be reopened, run the command again. Otherwise the
-   * card is damaged: restore the HSM's folder (both images) from one backup; a user's device can
+   * card is damaged: restore the HSM's folder (both images) from one backup (it rolls the HSM back:
+   * README, "Restoring an HSM's folder"); a user's device can
    * instead be replaced (`sekey admin provision U --user-pin PIN --device-admin-pin PIN --yes`, then
    * `sync`).
    */
@@ -56,7 +59,8 @@ export const DATABASE_ERROR_CODES = [
   /**
    * The audit log's hash chain is broken.
    * @remedy An audit entry was removed or altered: treat the administrator's card as tampered with,
-   * restore the admin HSM's folder (`admin/`: both images) from one backup and investigate.
+   * restore the admin HSM's folder (`admin/`: both images) from one backup and investigate (a restore
+   * rolls the HSM back: resync every user after it; README, "Restoring an HSM's folder").
    */
   'AuditChainBroken',
   /**

@@ -77,7 +77,8 @@ export const INSTALLATION_ERROR_CODES = [
   /**
    * A device image (`flash.img`, `sd.img`) is not a well-formed, intact image: garbled, cut or
    * missing.
-   * @remedy Restore the device's folder (both images) from one backup; a user's HSM can also be
+   * @remedy Restore the device's folder (both images) from one backup (it rolls the HSM back: README,
+   * "Restoring an HSM's folder"); a user's HSM can also be
    * replaced (`sekey admin provision U --user-pin PIN --device-admin-pin PIN --yes`, then `sync`).
    * Nothing was changed.
    */
