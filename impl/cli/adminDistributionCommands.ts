@@ -101,12 +101,15 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
           io.out(json(states));
           return;
         }
-        // A retired HSM (its user deleted) only has its erase order to acknowledge.
+        // A retired HSM (its user deleted) only has its erase order to acknowledge. `upToDate` is the
+        // machine's first state (model/publication.ts): nothing published to the HSM yet, which the
+        // word alone hid (a provisioned HSM holding nothing read as up to date).
+        const said = (state: string) => (state === 'upToDate' ? 'upToDate: nothing published yet' : state);
         table(
           ['USER', 'STATE', 'PUBLISHED', 'ACKNOWLEDGED'],
           states.map((s) => [
             s.userId,
-            s.retired ? `${s.state}, HSM retired` : s.state,
+            s.retired ? `${said(s.state)}, HSM retired` : said(s.state),
             `#${s.published}`,
             `#${s.acknowledged}`,
           ]),

@@ -21,6 +21,10 @@ describe('sekey admin forget-hsm', () => {
       ['U2', 'bob'],
       ['U3', 'carol'],
     ]);
+    // Provisioned, nothing published to them yet: not "up to date", which an empty HSM is not.
+    const before = await run('admin', 'status');
+    for (const u of ['U1', 'U2', 'U3'])
+      expect(before.out).toMatch(new RegExp(`^${u} +upToDate: nothing published yet +#0 +#0$`, 'm'));
     for (const argv of [
       ['add-group', 'G1', 'team', '--max-keys', '4', '--cryptoperiod', '30d', '--no-publish'],
       ...['U1', 'U2', 'U3'].map((u) => ['add-member', 'G1', u, '--no-publish']),
