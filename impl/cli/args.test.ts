@@ -35,10 +35,14 @@ describe('Args (node:util parseArgs)', () => {
     typo.option('--cryptoperiod');
     expect(() => typo.done()).toThrow("unknown option '--cryptoperod' (did you mean '--cryptoperiod'?)");
     // The options of every command are taken out before (commandLine.ts): a mistyped one is left here.
-    expect(() => new Args(['--jsn']).done()).toThrow("unknown option '--jsn' (did you mean '--json'?)");
-    const home = new Args(['--hom', '/tmp']);
+    const installation = { installation: true };
+    expect(() => new Args(['--jsn'], installation).done()).toThrow("unknown option '--jsn' (did you mean '--json'?)");
+    const home = new Args(['--hom', '/tmp'], installation);
     home.option('--to');
     expect(() => home.done()).toThrow("unknown option '--hom' (did you mean '--home'?)");
+    // A command on no installation (simulate, factory, spec) suggests no option of one, which it refuses.
+    expect(() => new Args(['--hom', '/tmp']).done()).toThrow(/^unknown option '--hom'$/);
+    expect(() => new Args(['--jsn']).done()).toThrow("unknown option '--jsn' (did you mean '--json'?)");
     // A dash-led word that is no option name is likelier a value: that one is told where values go.
     expect(() => new Args(['--frob']).done()).toThrow(/^unknown option '--frob'$/);
     expect(() => new Args(['-notes']).done()).toThrow(

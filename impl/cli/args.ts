@@ -41,15 +41,21 @@ export const GLOBAL_OPTIONS = {
   version: { type: 'boolean' },
 } as const;
 
+/** The global options that only commands on an installation take (admin and user); the others refuse them. */
+export const INSTALLATION_OPTIONS: readonly string[] = ['home', 'pin', 'at', 'wait', 'last-try'];
+
 type Spec = Record<string, { type: 'string' | 'boolean'; multiple: true }>;
 
 /** `parseArgs`'s refusals, said as usage errors (its own messages suggest quoting tricks). */
-function usageErrorOf(error: unknown, spec: Spec): UsageError {
+function usageErrorOf(error: unknown, spec: Spec, installation: boolean): UsageError {
   const code = (error as { code?: unknown }).code;
   const message = error instanceof Error ? error.message : String(error);
   const option = /'(-[^' ]*)/.exec(message)?.[1] ?? '';
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    const known = [...Object.keys(spec), ...Object.keys(GLOBAL_OPTIONS)].map((name) => `--${name}`);
+    const globalNames = Object.keys(GLOBAL_OPTIONS).filter(
+      (name) => installation || !INSTALLATION_OPTIONS.includes(name),
+    );
+    const known = [...Object.keys(spec), ...globalNames].map((name) => `--${name}`);
     // '--frobnicate' was meant as an option; '-1' or '-notes' more likely as a positional value.
     const hint = option.startsWith('--') ? '' : " (a value starting with '-' goes after '--')";
     return new UsageError(`unknown option '${option}'${didYouMean(option, known)}${hint}`);
@@ -67,10 +73,18 @@ function usageErrorOf(error: unknown, spec: Spec): UsageError {
 export class Args {
   readonly #argv: readonly string[];
   readonly #spec: Spec = {};
+  readonly #installation: boolean;
   #positionals: string[] | null = null;
 
-  constructor(argv: readonly string[]) {
+  /**
+   * @param options.installation whether the command works on an installation (an admin or user
+   *   command): only then is a mistyped option suggested as one of {@link INSTALLATION_OPTIONS}
+   *   (`simulate --hom` must not suggest a `--home` that simulate refuses); the other global options
+   *   (`--json`, `--debug`) every command takes.
+   */
+  constructor(argv: readonly string[], options: { readonly installation?: boolean } = {}) {
     this.#argv = [...argv];
+    this.#installation = options.installation ?? false;
   }
 
   /** Parses with the options declared so far; `strict` refuses unknown options. */
@@ -80,7 +94,7 @@ export class Args {
     try {
       return parseArgs({ args: [...this.#argv], options: this.#spec, strict, allowPositionals: true, tokens: true });
     } catch (error) {
-      throw usageErrorOf(error, this.#spec);
+      throw usageErrorOf(error, this.#spec, this.#installation);
     }
   }
 

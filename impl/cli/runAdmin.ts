@@ -109,7 +109,7 @@ export async function runAdmin(argv: readonly string[], io: CliIo, flags: Global
     io.out(help);
     return 0;
   }
-  const args = new Args(rest);
+  const args = new Args(rest, { installation: true });
   if (name === 'init') return runAdminInit(args, io, flags);
   const command = ADMIN_COMMANDS.find((c) => c.name === name);
   if (!command) throw unknown();

@@ -87,7 +87,7 @@ export async function runUser(argv: readonly string[], io: CliIo, flags: GlobalF
   if (!command) throw unknown();
   if (checkId('user', userId) !== null)
     throw new UsageError(`'${userId}' is not a user ID (${idForm('user')}): sekey user U <command>`);
-  const args = new Args(rest);
+  const args = new Args(rest, { installation: true });
   const global = globalOptions(flags, io);
   const work = command.prepare(args, { json: flags.json, cwd: io.cwd, io });
   args.done();

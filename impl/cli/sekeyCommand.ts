@@ -14,7 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Args, UsageError } from './args.ts';
+import { Args, INSTALLATION_OPTIONS, UsageError } from './args.ts';
 import type { CliIo } from './cliIo.ts';
 import { processIo } from './cliIo.ts';
 import type { GlobalFlags } from './commandLine.ts';
@@ -44,8 +44,14 @@ interface Command {
  * than ignored, so that nobody believes they took effect.
  */
 function installationOptionsGiven(flags: GlobalFlags): string[] {
-  const given = (['home', 'pin', 'at', 'wait'] as const).filter((k) => flags[k] !== undefined).map((k) => `--${k}`);
-  return flags.lastTry ? [...given, '--last-try'] : given;
+  const value = {
+    home: flags.home,
+    pin: flags.pin,
+    at: flags.at,
+    wait: flags.wait,
+    'last-try': flags.lastTry || undefined,
+  };
+  return INSTALLATION_OPTIONS.filter((k) => value[k as keyof typeof value] !== undefined).map((k) => `--${k}`);
 }
 
 const COMMANDS: Readonly<Record<string, Command>> = {
