@@ -25,7 +25,8 @@ export function describePublish(report: PublishReport): string {
     (rewritten.length === 0 ? '' : `; wrote again, not on the share as committed: ${rewritten.join(', ')}`) +
     (removed.length === 0
       ? ''
-      : `; removed from the share, numbered past what was published (not the admin's): ${removed.join(', ')}`);
+      : `; removed from the share, numbered past what this admin database published (planted, or from before a ` +
+        `restore of the admin HSM): ${removed.join(', ')}`);
   if (report.published.length === 0) return `published: nothing (no provisioned user's view changed)${again}`;
   const files = report.published.map((p) => `${fileLabel(p)} (${bytes(p.bytes)})`);
   return `published: ${files.join(', ')}${again}`;

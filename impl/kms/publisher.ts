@@ -93,13 +93,13 @@ export interface PublishReport {
    */
   readonly rewritten: ReadonlyArray<RewrittenFile>;
   /**
-   * Update files removed from the share first because the admin never published them: numbered past
-   * the last file published to their stream ({@link Publisher.removeStrays}).
+   * Update files removed from the share first, numbered past the last file published to their stream:
+   * not written by this admin database ({@link Publisher.removeStrays}).
    */
   readonly removed: ReadonlyArray<StrayFile>;
 }
 
-/** A file in a user's update stream numbered past the last one published to it: not the admin's. */
+/** A file in a user's update stream numbered past the last one published to it: not this database's. */
 export interface StrayFile {
   readonly userId: UserId;
   readonly name: string;
@@ -331,8 +331,13 @@ export class Publisher {
     const removed = await this.removeStrays();
     // One transaction for all users: one database commit however many users are affected.
     // Audited by what it wrote; a publication with nothing to say leaves no entry and commits nothing.
+    // Files removed as strays are audited too: the share's only trace of them (planted, or left by an
+    // admin HSM restored from a backup) goes with them.
+    const strays = removed.map((f) => `${f.userId}/${f.name}`);
     const said = ({ entries, recorded }: { entries: PreparedFile[]; recorded: number }) =>
-      entries.length === 0 && recorded === 0 ? null : { files: entries.map(({ entry }) => fileLabel(entry)) };
+      entries.length === 0 && recorded === 0 && strays.length === 0
+        ? null
+        : { files: entries.map(({ entry }) => fileLabel(entry)), ...(strays.length > 0 ? { removed: strays } : {}) };
     const { entries: files } = this.#admin.transaction('publish', said, (db, now) => {
       const entries: PreparedFile[] = [];
       const source = projectionSource(db, now);
@@ -472,12 +477,14 @@ export class Publisher {
 
   /**
    * Removes from each user's update stream the files numbered past the last one published to it:
-   * the admin commits a file before it writes it, so such a file is none of its own (whoever can
-   * write to the share put it there). A user's device would refuse it at every sync, and no
-   * publication would ever replace it until its number came: the user's syncs would fail for good,
-   * telling the user to wait for a publication that changes nothing. Files of other names are left
-   * alone (the device ignores them).
-   * @returns the files it removed.
+   * the admin commits a file before it writes it, so this database wrote no such file. Whoever can
+   * write to the share put it there, or an admin HSM restored from a backup had written it before
+   * (it then publishes those numbers again, with other files). A user's device would refuse it at
+   * every sync, and no publication would replace it until its number came: the user's syncs would
+   * fail for good, telling the user to wait for a publication that changes nothing. Files of other
+   * names are left alone (the device ignores them).
+   * @returns the files it removed (or, on a transport that defers its writes, `DeferredTransport`,
+   *   asked to remove: a removal that then fails fails the command as its writes do).
    */
   async removeStrays(): Promise<StrayFile[]> {
     const streams = this.#admin.readDatabase(
@@ -485,10 +492,13 @@ export class Publisher {
     );
     const removed: StrayFile[] = [];
     for (const [userId, published] of streams) {
-      for (const name of await this.#transport.list(updateStream(userId))) {
+      const stream = updateStream(userId);
+      const strays = (await this.#transport.list(stream)).filter((name) => {
         const s = sequenceOfName(name);
-        if (s === null || s.sequence <= Number(published)) continue;
-        await this.#transport.remove(updateStream(userId), name);
+        return s !== null && s.sequence > Number(published);
+      });
+      for (const name of strays) {
+        await this.#transport.remove(stream, name);
         removed.push({ userId, name });
       }
     }

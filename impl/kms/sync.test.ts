@@ -809,6 +809,12 @@ describe('distribution by update files', () => {
     expect((await bob.sync(w.transport)).refused.map((r) => r.name)).toEqual([planted]);
     const report = await w.publisher.publish();
     expect(report.removed).toEqual([{ userId: 'U2', name: planted }]);
+    // Audited, though the publication had nothing else to say: the share's only trace of it goes.
+    const entry = w.admin.auditLog().at(-1);
+    expect([entry?.action, JSON.parse(entry?.details ?? '{}')]).toEqual([
+      'publish',
+      { files: [], removed: [`U2/${planted}`] },
+    ]);
     // A name that is no update file's is left alone (the device ignores it); the genuine files stay.
     expect(await w.transport.list(stream)).toEqual(['notes.txt']);
     const synced = await bob.sync(w.transport);

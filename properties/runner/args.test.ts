@@ -168,6 +168,10 @@ describe('values the parser would take for options', () => {
       new UsageError("--test needs a value; one that starts with '-' is written --test=-…"),
     );
     expect(parseRunnerArgs(['--test=-x']).test).toBe('-x');
+    // No suite name or path starts with '-': no advice to write one with '='.
+    expect(() => parseRunnerArgs(['--suite', '-kms'])).toThrow(
+      new UsageError("--suite needs a suite name, not a value that starts with '-'"),
+    );
     expect(() => parseRunnerArgs(['--seed', '-3'])).toThrow(
       /--seed needs a value; a negative seed is written --seed=-S/,
     );

@@ -145,11 +145,10 @@ function unknownOption(error: Error): UsageError {
  */
 function dashedValue(option: string): string {
   if (option === '--seed') return '--seed needs a value; a negative seed is written --seed=-S';
-  // No value of these starts with '-'; one of the others may (a pattern, an id), written with '='.
-  const positive = ['--runs', '--scale', '--time', '--shard'].includes(option);
-  return positive
-    ? `${option} needs ${WANTS[option]}, not a value that starts with '-'`
-    : `${option} needs a value; one that starts with '-' is written ${option}=-…`;
+  // A pattern or a campaign id may start with '-', written with '='; no value of the others does.
+  return option === '--test' || option === '--campaign'
+    ? `${option} needs a value; one that starts with '-' is written ${option}=-…`
+    : `${option} needs ${WANTS[option] ?? 'a value'}, not a value that starts with '-'`;
 }
 
 /** What the options that take a value want, for the words of a value refused or missing. */
