@@ -19,7 +19,7 @@ import { OUTSIDE_ANY_TEST, SETTLE_MS, runBatch, settleMessage } from './runBatch
 import type { ActiveBatch, BatchResult } from './runBatch.ts';
 import { mergeStatistics } from './statistics.ts';
 import { campaignSeed, newCampaignId, shardBatchIndex } from './seeds.ts';
-import { emptyCount, failuresOf, mergeCount, opsPerCpuSecond } from './tally.ts';
+import { emptyCount, failuresOf, mergeCount, opsPerCpuSecond, shrinkingIn } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
 import type { DoneLine } from './progressLine.ts';
 import { escapeRegExp, ownName, ownNamePattern, replayCommand, rerunCommand } from './replayCommand.ts';
@@ -503,12 +503,9 @@ export async function runCampaign(
       // Read before the clean-up removes the batch's folder, and its statistics file with it.
       const statistics = current.active?.statistics() ?? {};
       current.active?.cleanUp();
-      const at = current;
-      for (const c of counts.values())
-        for (const test of c.shrinking) {
-          const rerun = rerunCommand(c.suite, test, at.seed, options);
-          summary.lost.push({ suite: c.suite, test, batch: at.index, seed: at.seed, rerun });
-        }
+      const { index: batch, seed } = current;
+      for (const { suite, test } of shrinkingIn(counts.values()))
+        summary.lost.push({ suite, test, batch, seed, rerun: rerunCommand(suite, test, seed, options) });
       const cut = `${why} in batch ${current.index}; the properties then running are not counted`;
       record(current, counts, { errors: [], unrunnable: [], statistics }, cut);
     }

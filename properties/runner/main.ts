@@ -22,7 +22,7 @@ import { CI_SEED } from '../../testing/runConfig.ts';
 import type { StatisticsPlace } from './statistics.ts';
 import { SUITES } from './suites.ts';
 import { formatTable, thousands } from './table.ts';
-import { emptyCount, failuresOf, opsPerCpuSecond } from './tally.ts';
+import { emptyCount, failuresOf, opsPerCpuSecond, shrinkingIn } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
 
 /**
@@ -186,8 +186,7 @@ async function single(options: RunnerOptions, io: RunnerIo): Promise<number> {
       const live = active?.counts() ?? new Map<string, SuiteCount>();
       active?.cleanUp();
       view.clear();
-      const lost = [...live.values()].flatMap((c) => c.shrinking.map((test) => ({ suite: c.suite, test })));
-      closeSingle(rowsOf(live), [], options, io, start, signal, seed, lost);
+      closeSingle(rowsOf(live), [], options, io, start, signal, seed, shrinkingIn(live.values()));
     },
     (signal) => {
       const wait = settleShrinking(active, signal, view, io, replay === 'replay');

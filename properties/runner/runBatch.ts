@@ -17,7 +17,7 @@ import { STATISTICS_FILE_ENV, readStatistics } from './statistics.ts';
 import type { Json } from './statistics.ts';
 import { ownName } from './replayCommand.ts';
 import type { Suite } from './suites.ts';
-import { addLine, emptyCount } from './tally.ts';
+import { addLine, emptyCount, shrinkingIn } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
 import { workerSignalsExecArgv } from './workerSignals.ts';
 import { deathText, signalSafeForks } from './signalSafeForks.ts';
@@ -263,7 +263,7 @@ export async function runBatch(
   let over = false;
   const shrinkingNow = (): Shrinking[] => {
     drain();
-    return [...counts.values()].flatMap((c) => c.shrinking.map((test) => ({ suite: c.suite, test })));
+    return shrinkingIn(counts.values());
   };
   onActive({
     counts: () => {

@@ -86,6 +86,11 @@ export function addLine(counts: Map<string, SuiteCount>, line: ProgressLine): vo
   }
 }
 
+/** The properties shrinking a counterexample now, each with its suite, across `counts`. */
+export function shrinkingIn(counts: Iterable<SuiteCount>): Array<{ readonly suite: string; readonly test: string }> {
+  return [...counts].flatMap((c) => c.shrinking.map((test) => ({ suite: c.suite, test })));
+}
+
 /**
  * Failed tests of a suite, counterexamples included: vitest's verdicts, or, when a stop (Ctrl-C,
  * SIGTERM) ended the run before vitest gave any, the properties that ended with a counterexample.
