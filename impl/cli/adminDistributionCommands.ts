@@ -7,7 +7,7 @@
  */
 import { fileLabel } from '../kms/publisher.ts';
 import type { PublishReport } from '../kms/publisher.ts';
-import { describeAcknowledged, describeSetAside } from './acknowledgementLines.ts';
+import { describeAcknowledged, describeAhead, describeSetAside } from './acknowledgementLines.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { positiveInteger } from './argValues.ts';
 import { bytes, json, table, when } from './format.ts';
@@ -56,14 +56,16 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
       async ({ session, io }) => {
         // Collected first: the staleness clock of a user who acknowledged starts now, not at some
         // later collect-acks (README: the publisher runs from cron, nothing else needs to).
-        const { accepted: acknowledged, setAside } = await session.publisher.collectAcknowledgements();
+        const { accepted: acknowledged, setAside, ahead } = await session.publisher.collectAcknowledgements();
         const report = await session.publisher.publish();
-        if (asJson) io.out(json({ acknowledged, setAside, ...report }));
+        if (asJson) io.out(json({ acknowledged, setAside, ahead, ...report }));
         else {
           if (acknowledged.length > 0) io.out(describeAcknowledged(acknowledged));
           if (setAside.length > 0) io.out(describeSetAside(setAside));
           io.out(describePublish(report));
         }
+        // On standard error, JSON or not: the output of a cron job's publish is rarely read.
+        describeAhead(ahead).forEach((l) => io.err(l));
       },
   },
   {
@@ -83,6 +85,7 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
           io.out(accepted.length === 0 ? 'no new acknowledgement' : describeAcknowledged(accepted));
           if (setAside.length > 0) io.out(describeSetAside(setAside));
         }
+        describeAhead(collected.ahead).forEach((l) => io.err(l));
       },
   },
   {
@@ -95,9 +98,14 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     prepare:
       (_args, { json: asJson }) =>
       async ({ session, io }) => {
-        const states = session.publisher
-          .publicationStates(await session.publisher.waitingAcknowledgements())
-          .map((s) => ({ ...s, retired: deviceOf(session.admin, s.userId)?.inService === false }));
+        const { waiting, ahead } = await session.publisher.inspectAcknowledgements();
+        const aheadAt = new Map(ahead.map((a) => [a.userId, a.acknowledged]));
+        const states = session.publisher.publicationStates(waiting).map((s) => ({
+          ...s,
+          retired: deviceOf(session.admin, s.userId)?.inService === false,
+          ...(aheadAt.has(s.userId) ? { aheadOfDatabase: aheadAt.get(s.userId) } : {}),
+        }));
+        describeAhead(ahead).forEach((l) => io.err(l));
         if (asJson) {
           io.out(json(states));
           return;
@@ -110,7 +118,8 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
           ['USER', 'STATE', 'PUBLISHED', 'ACKNOWLEDGED'],
           states.map((s) => [
             s.userId,
-            s.retired ? `${said(s.state)}, HSM retired` : said(s.state),
+            (s.retired ? `${said(s.state)}, HSM retired` : said(s.state)) +
+              (s.aheadOfDatabase === undefined ? '' : `, HSM ahead: applied #${s.aheadOfDatabase} (see warning)`),
             `#${s.published}`,
             `#${s.acknowledged}`,
           ]),
@@ -167,11 +176,16 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
       return async ({ session, io, did }) => {
         const notNeeded = session.publisher.requestResync(userId).includes(userId);
         did({ user: userId, resync: !notNeeded });
+        const ahead = session.publisher.aheadDevices().filter((a) => a.userId === userId);
         io.out(
           notNeeded
             ? `${userId}: deleted, and its retired HSM acknowledged holding nothing: no resync is needed`
-            : `${userId}: the next update is a full resync`,
+            : ahead.length > 0
+              ? `${userId}: its HSM is ahead of this admin database, and a resync cannot repair it: nothing is ` +
+                'published to it (see the warning)'
+              : `${userId}: the next update is a full resync`,
         );
+        describeAhead(ahead).forEach((l) => io.err(l));
       };
     },
   },

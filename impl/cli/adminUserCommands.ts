@@ -6,7 +6,7 @@ import type { Admin } from '../kms/admin.ts';
 import { keysHeldByDevice, userDeviceOf } from '../kms/distribution.ts';
 import { findRetiredHsm, usersServed } from '../kms/retiredHsms.ts';
 import type { ForgottenHsm, HsmFate } from '../kms/retiredHsms.ts';
-import { describeAcknowledged, describeSetAside } from './acknowledgementLines.ts';
+import { describeAcknowledged, describeAhead, describeSetAside } from './acknowledgementLines.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { asking } from './adminCommand.ts';
@@ -296,6 +296,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
         let collected: Awaited<ReturnType<typeof session.publisher.collectAcknowledgements>> = {
           accepted: [],
           setAside: [],
+          ahead: [],
         };
         try {
           collected = await session.publisher.collectAcknowledgements();
@@ -303,7 +304,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
           if (!isShareFailure(error) || replaced !== null) throw error;
           io.err(`acknowledgements not collected (${(error as Error).message}): the next publish collects them`);
         }
-        const { accepted: acknowledged, setAside } = collected;
+        const { accepted: acknowledged, setAside, ahead } = collected;
         const r = await session.provision(id, { userPin, deviceAdminPin }, manufacturer);
         did({
           user: id,
@@ -313,12 +314,15 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
           ...(replaced?.inService === true ? { replaced: { serial: replaced.serial, keeps: kept } } : {}),
           acknowledged,
           setAside,
+          ahead,
         });
         if (acknowledged.length > 0) io.out(describeAcknowledged(acknowledged));
         if (setAside.length > 0) io.out(describeSetAside(setAside));
         io.out(`provisioned ${id}: HSM ${r.userSerial}, paired with admin HSM ${r.adminSerial}`);
         io.out(`  fingerprints — admin ${r.adminFingerprint}, user ${r.userFingerprint}`);
         if (replaced?.inService === true) io.out(keptLine(replaced.serial, kept));
+        // The HSM replaced now was ahead of the database: this provisioning is the remedy the warning gives.
+        describeAhead(ahead.filter((a) => a.userId !== id)).forEach((l) => io.err(l));
       });
     },
   },
@@ -361,11 +365,12 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
           // An HSM that acknowledged erasing keys, its acknowledgement still on the share, does not
           // hold them: collected first, for either fate, so that they are not compromised for nothing,
           // now (lost) or later from the keys recorded with a destroyed one (then known lost).
-          const { accepted: acknowledged, setAside } = await session.publisher.collectAcknowledgements();
+          const { accepted: acknowledged, setAside, ahead } = await session.publisher.collectAcknowledgements();
+          describeAhead(ahead).forEach((l) => io.err(l));
           const forgotten = session.admin.forgetHsm(found.serial, fate);
           report(forgotten.changes);
           const { changes: _changes, ...what } = forgotten;
-          did({ forgotten: what, acknowledged, setAside });
+          did({ forgotten: what, acknowledged, setAside, ahead });
           if (acknowledged.length > 0) io.out(describeAcknowledged(acknowledged));
           if (setAside.length > 0) io.out(describeSetAside(setAside));
           forgottenLines(forgotten).forEach((l) => io.out(l));

@@ -250,6 +250,13 @@ export const USER_COMMANDS: readonly UserCommand[] = [
               : `applied ${report.applied.map((s) => `#${s}`).join(', ')}; now at update #${report.sequence}`,
           );
         }
+        if (report.writtenSince.length > 0)
+          io.err(
+            `warning: the share holds update files numbered at or below #${report.sequence} that this HSM did not ` +
+              `apply, written after the administrator collected their acknowledgement (${report.writtenSince.join(', ')}): ` +
+              'passed over. If the admin HSM was restored from a backup, it is publishing again numbers this HSM ' +
+              `applied; #${report.sequence} was acknowledged again, which tells the administrator`,
+          );
         for (const r of report.refused) io.err(`refused ${r.name}: ${r.reason}`);
         for (const r of report.held) io.err(`still refused ${r.name}: ${r.reason} (judged by an earlier sync)`);
         if (report.blocked)

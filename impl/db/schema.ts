@@ -325,6 +325,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE audit_head ADD COLUMN at INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 9,
+    description: 'a user HSM found ahead of the admin database: the sequence it acknowledged, publication held',
+    // An HSM that acknowledged a file this database never published (the admin HSM was restored from
+    // a backup: `Publisher.collectAcknowledgements`) holds keys the database lost, under numbers it
+    // gives again; nothing is published to it any more, and the warning stays, until a new HSM
+    // replaces it (a new row). NULL for every other device. A column, not a table: no page more.
+    sql: `
+      ALTER TABLE user_devices ADD COLUMN ahead_sequence INTEGER CHECK (ahead_sequence > 0);
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -180,6 +180,23 @@ function publicationEvent(
   return true;
 }
 
+/** The HSMs recorded as ahead of this database ({@link AheadDevice}), by user. */
+function readAheadDevices(db: Database): AheadDevice[] {
+  const rows = query(
+    db,
+    `SELECT d.user_id, d.serial, coalesce(s.sequence, 0), d.ahead_sequence, d.retired_at IS NULL
+     FROM user_devices d LEFT JOIN streams s ON s.user_id = d.user_id
+     WHERE d.ahead_sequence IS NOT NULL ORDER BY d.user_id`,
+  );
+  return rows.map(([userId, serial, published, acknowledged, inService]) => ({
+    userId: String(userId),
+    serial: String(serial),
+    published: Number(published),
+    acknowledged: Number(acknowledged),
+    inService: Number(inService) === 1,
+  }));
+}
+
 /** A provisioned device as one publication round starts: where its stream stands, whether its user exists. */
 interface RoundDevice {
   readonly userId: UserId;
@@ -189,6 +206,8 @@ interface RoundDevice {
   readonly stream: { readonly sequence: number; readonly lastHash: Uint8Array; readonly resync: boolean } | null;
   /** In service and its user exists: false for a retired device, which only learns to hold nothing. */
   readonly exists: boolean;
+  /** Found ahead of this database ({@link AheadDevice}): nothing is published to it. */
+  readonly held: boolean;
 }
 
 /**
@@ -201,10 +220,11 @@ function readRoundDevices(db: Database): Map<UserId, RoundDevice> {
   const devices = new Map<UserId, RoundDevice>();
   const rows = query(
     db,
-    `SELECT d.user_id, d.serial, d.key_base, d.retired_at IS NULL, s.sequence, s.last_hash, s.resync, u.id IS NOT NULL
+    `SELECT d.user_id, d.serial, d.key_base, d.retired_at IS NULL, s.sequence, s.last_hash, s.resync, u.id IS NOT NULL,
+       d.ahead_sequence IS NOT NULL
      FROM user_devices d LEFT JOIN streams s ON s.user_id = d.user_id LEFT JOIN users u ON u.id = d.user_id`,
   );
-  for (const [userId, serial, keyBase, inService, sequence, lastHash, resync, userExists] of rows) {
+  for (const [userId, serial, keyBase, inService, sequence, lastHash, resync, userExists, ahead] of rows) {
     devices.set(String(userId), {
       userId: String(userId),
       serial: String(serial),
@@ -214,6 +234,7 @@ function readRoundDevices(db: Database): Map<UserId, RoundDevice> {
           ? null
           : { sequence: Number(sequence), lastHash: lastHash as Uint8Array, resync: Number(resync) === 1 },
       exists: Number(inService) === 1 && Number(userExists) === 1,
+      held: Number(ahead) === 1,
     });
   }
   return devices;
@@ -246,12 +267,36 @@ export interface SetAsideAcknowledgement {
   readonly notKept?: string;
 }
 
+/**
+ * A user's HSM in service that acknowledged a file this admin database never published: proof,
+ * sealed by that HSM, that the admin HSM is not where it was when it sealed that file. Its database
+ * was rolled back (its folder restored from a backup: the README's "Restoring an HSM's folder").
+ * The HSM holds what the lost files gave it: keys the database no longer knows, under numbers it
+ * gives again to other keys, which the HSM would not take over its own (only an admin-level session
+ * may replace a key). No file can repair that, so the first collection that finds it records it
+ * (`user_devices.ahead_sequence`), publication to it is held from then on, and every collection
+ * reports it until a new HSM replaces it.
+ */
+export interface AheadDevice {
+  readonly userId: UserId;
+  /** The HSM's serial: the one in service for the user (another's acknowledgements are not judged). */
+  readonly serial: string;
+  /** Whether it serves its user (false: its user was deleted, and it waited for its last file). */
+  readonly inService: boolean;
+  /** The last file this database published to the user (0: none), when the HSM was found ahead. */
+  readonly published: number;
+  /** The sequence the HSM acknowledged: past `published`, or at most it under another file's hash. */
+  readonly acknowledged: number;
+}
+
 /** What a collection of acknowledgements did (`Publisher.collectAcknowledgements`). */
 export interface CollectedAcknowledgements {
   /** The acknowledgements accepted. */
   readonly accepted: Array<{ readonly userId: UserId; readonly sequence: number }>;
   /** The spoiled acknowledgements moved out of the acknowledgement streams. */
   readonly setAside: SetAsideAcknowledgement[];
+  /** HSMs ahead of this database ({@link AheadDevice}): found at every collection until they are replaced. */
+  readonly ahead: AheadDevice[];
 }
 
 /** A user's publication state as {@link Publisher.publicationStates} reports it. */
@@ -347,10 +392,14 @@ export class Publisher {
       const deviceView = readDeviceViews(db);
       const devices = readRoundDevices(db);
       for (const userId of sortIds([...devices.keys()])) {
-        const prepared = this.#prepare(db, now, devices.get(userId) as RoundDevice, world, deviceView(userId));
+        const device = devices.get(userId) as RoundDevice;
+        // A device ahead of this database gets nothing more: it is left behind the published world
+        // for good, and only a new HSM (a new row, brought up by a resync) serves its user again.
+        if (device.held) continue;
+        const prepared = this.#prepare(db, now, device, world, deviceView(userId));
         if (prepared) entries.push(prepared);
       }
-      // Every device was brought to the current world (or needed nothing): it is the published one now.
+      // Every device was brought to the current world (or needed nothing, or is held): it is the published one now.
       return { entries, recorded: recordPublishedWorld(db, published, current) };
     });
     // Committed first, written second: a crash in between, or a file lost from the share later, is
@@ -536,6 +585,20 @@ export class Publisher {
     return (await this.#scanAcknowledgements()).waiting;
   }
 
+  /** The HSMs recorded as ahead of this database ({@link AheadDevice}), from the database alone. */
+  aheadDevices(): AheadDevice[] {
+    return this.#admin.readDatabase(readAheadDevices);
+  }
+
+  /**
+   * What {@link waitingAcknowledgements} finds, and the HSMs ahead of this database
+   * ({@link AheadDevice}), in one reading of the share; nothing is committed and nothing moved.
+   */
+  async inspectAcknowledgements(): Promise<{ waiting: WaitingAcknowledgement[]; ahead: AheadDevice[] }> {
+    const { waiting, ahead } = await this.#scanAcknowledgements();
+    return { waiting, ahead };
+  }
+
   /**
    * Every authentic acknowledgement on the transport: those waiting to be collected, and leftovers,
    * already collected (their sequence is at most the user's acknowledged one) but still on the share
@@ -550,22 +613,41 @@ export class Publisher {
    * file in the outbox is set aside, each the size of an acknowledgement, however much junk the
    * share holds. A file the HSM could not judge (power lost, logged out) is not refused: the error
    * is thrown, and the next collection judges it.
+   *
+   * Ahead ({@link AheadDevice}): an authentic acknowledgement of a file this database never
+   * published. Either its sequence is past the last file published to the user (the `streams` row),
+   * or the outbox holds a file of that sequence under another hash (the outbox keeps every published
+   * file until it is acknowledged or a resync supersedes it, and a superseded sequence has no row).
+   * An acknowledgement of a file a resync superseded is neither: its sequence was published and has
+   * no row. The user's HSM seals only a sequence it recorded as applied, and applies only files the
+   * admin HSM sealed, so whatever else the share may hold, such a file was sealed by the admin HSM
+   * and is unknown to this database: the admin HSM was restored from a backup (the README: "Restoring
+   * an HSM's folder"). It is left where it lies, so that every collection says so until the HSM is
+   * replaced; the user's device sends it again when the admin writes files it applied
+   * (`User.sync`, `#acknowledgeAgain`).
    */
   async #scanAcknowledgements(): Promise<{
     waiting: WaitingAcknowledgement[];
     leftovers: WaitingAcknowledgement[];
     spoiled: Array<SetAsideAcknowledgement & { readonly bytes: Uint8Array }>;
+    /** Every HSM ahead: recorded before, or found now. */
+    ahead: AheadDevice[];
+    /** Those found now, or found further ahead than recorded: the collection records them. */
+    news: AheadDevice[];
   }> {
     const users = this.#admin.readDatabase((db) => sortIds(column(db, 'SELECT user_id FROM user_devices').map(String)));
     const waiting: WaitingAcknowledgement[] = [];
     const leftovers: WaitingAcknowledgement[] = [];
     const spoiled: Array<SetAsideAcknowledgement & { readonly bytes: Uint8Array }> = [];
+    // Those found before, then those found now: one entry per HSM, the latest sequence it acknowledged.
+    const recorded = this.aheadDevices();
+    const found: AheadDevice[] = [];
     for (const userId of users) {
       for (const name of await this.#transport.list(ackStream(userId))) {
         const bytes = await this.#transport.read(ackStream(userId), name);
         if (bytes === null) continue;
-        const found = this.#admin.readDatabase((db) => {
-          const { serial, keyIds } = userDeviceOf(db, userId);
+        const judged = this.#admin.readDatabase((db) => {
+          const { serial, keyIds, inService } = userDeviceOf(db, userId);
           let parsed: ReturnType<typeof parseAck>;
           try {
             parsed = parseAck(bytes);
@@ -586,18 +668,26 @@ export class Publisher {
             if (!isDeviceError(error, 'AuthFailed')) throw error;
             return awaited && name === ackFileName(sequence) ? ('spoiled' as const) : null;
           }
-          if (awaited) return { sequence, leftover: false };
+          const ack = { userId, sequence, name };
+          if (awaited) return { to: waiting, ack };
           const acknowledged = column(db, 'SELECT acknowledged_sequence FROM publication WHERE user_id = ?', [
             userId,
           ])[0];
-          return sequence <= Number(acknowledged ?? 0) ? { sequence, leftover: true } : null;
+          if (sequence <= Number(acknowledged ?? 0)) return { to: leftovers, ack };
+          const published = Number(column(db, 'SELECT sequence FROM streams WHERE user_id = ?', [userId])[0] ?? 0);
+          if (sequence > published || hash instanceof Uint8Array)
+            found.push({ userId, serial, inService, published, acknowledged: sequence });
+          return null;
         });
-        if (found === 'spoiled') spoiled.push({ userId, name, bytes });
-        else if (found !== null)
-          (found.leftover ? leftovers : waiting).push({ userId, sequence: found.sequence, name });
+        if (judged === 'spoiled') spoiled.push({ userId, name, bytes });
+        else judged?.to.push(judged.ack);
       }
     }
-    return { waiting, leftovers, spoiled };
+    const ahead = new Map(recorded.map((a) => [a.userId, a]));
+    for (const a of found) if (a.acknowledged > (ahead.get(a.userId)?.acknowledged ?? 0)) ahead.set(a.userId, a);
+    const all = sortIds([...ahead.keys()]).map((userId) => ahead.get(userId) as AheadDevice);
+    const news = all.filter((a) => !recorded.includes(a));
+    return { waiting, leftovers, spoiled, ahead: all, news };
   }
 
   /**
@@ -623,21 +713,30 @@ export class Publisher {
    */
   async collectAcknowledgements(): Promise<CollectedAcknowledgements> {
     // Checked before the transaction: a forged or stray file costs no commit and no audit entry.
-    const { waiting, leftovers, spoiled } = await this.#scanAcknowledgements();
+    const { waiting, leftovers, spoiled, ahead, news } = await this.#scanAcknowledgements();
+    const acknowledgements = waiting.map(({ userId, sequence }) => ({ userId, sequence }));
     const accepted =
-      waiting.length === 0
+      waiting.length === 0 && news.length === 0
         ? []
         : this.#admin.transaction(
             'acknowledge',
-            { acknowledgements: waiting.map(({ userId, sequence }) => ({ userId, sequence })) },
-            (db, now) =>
-              waiting.filter(({ userId, sequence }) => {
+            // An HSM found ahead is audited once, when it is recorded (entries before this version have no `ahead`).
+            news.length === 0 ? { acknowledgements } : { acknowledgements, ahead: news },
+            (db, now) => {
+              for (const a of news)
+                execute(db, 'UPDATE user_devices SET ahead_sequence = ? WHERE user_id = ? AND serial = ?', [
+                  a.acknowledged,
+                  a.userId,
+                  a.serial,
+                ]);
+              return waiting.filter(({ userId, sequence }) => {
                 if (!publicationEvent(db, userId, this.#staleAfterMs, { type: 'ACK', sequence, now })) return false;
                 execute(db, 'DELETE FROM outbox WHERE user_id = ? AND sequence <= ?', [userId, sequence]);
                 // The device applied that file: it erased what that file and the ones before ordered erased.
                 forgetErased(db, userId, sequence);
                 return true;
-              }),
+              });
+            },
           );
     // Committed first, cleaned second, the acknowledgement last: while it is on the share, a crash
     // may have left the update files it covers, and the next collection removes both (a leftover).
@@ -669,7 +768,7 @@ export class Publisher {
       await this.#transport.remove(ackStream(userId), name);
       setAside.push(notKept === undefined ? { userId, name } : { userId, name, notKept });
     }
-    return { accepted: accepted.map(({ userId, sequence }) => ({ userId, sequence })), setAside };
+    return { accepted: accepted.map(({ userId, sequence }) => ({ userId, sequence })), setAside, ahead };
   }
 
   /**

@@ -6,7 +6,15 @@ describe('SyncStalledError', () => {
   const full = new DeviceError('StoreFull', 'no free slot for key 2003');
 
   test("is the device's StoreFull, with the sync's report and what it applied in its message", () => {
-    const report = { applied: [4, 5], refused: [], held: [], blocked: false, sequence: 5, unacknowledged: null };
+    const report = {
+      applied: [4, 5],
+      refused: [],
+      held: [],
+      blocked: false,
+      sequence: 5,
+      unacknowledged: null,
+      writtenSince: [],
+    };
     const error = new SyncStalledError(full, report);
     expect(isDeviceError(error, 'StoreFull')).toBe(true);
     expect(error.report).toBe(report);
@@ -24,6 +32,7 @@ describe('SyncStalledError', () => {
       blocked: false,
       sequence: 3,
       unacknowledged: null,
+      writtenSince: [],
     });
     expect(error.message).toBe(
       'StoreFull: no free slot for key 2003; this sync: no new update file was applied (the replica is at ' +

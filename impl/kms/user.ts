@@ -35,7 +35,7 @@ import type {
   UpdateProcessingSnapshot,
 } from '../../model/updateProcessing.ts';
 import { encodeAckHeader, parseAck } from '../protocol/ackFile.ts';
-import { ackFileName, ackStream, sequenceOfName, updateStream } from '../protocol/streams.ts';
+import { ackFileName, ackStream, sequenceOfAckName, sequenceOfName, updateStream } from '../protocol/streams.ts';
 import type { Transport } from '../protocol/transport.ts';
 import {
   NO_PREVIOUS_FILE,
@@ -592,7 +592,8 @@ export class User {
     // carried out what the files up to it ordered: `Publisher.collectAcknowledgements`).
     let full = this.#finishDeviceWorkUnlessFull();
     // The acknowledgement last attempted, if the share refused it (a later one that lands covers it).
-    let unacknowledged: AckFailure | null = full === null ? await this.#recordAfterReboot(transport) : null;
+    const after = full === null ? await this.#recordAfterReboot(transport) : { failure: null, writtenSince: [] };
+    let unacknowledged: AckFailure | null = after.failure;
     const applied: number[] = [];
     const refused: Array<{ name: string; reason: RefusalReason }> = [];
     const held: Array<{ name: string; reason: RefusalReason }> = [];
@@ -658,7 +659,15 @@ export class User {
       // the files before it too.
       if (full === null) unacknowledged = await this.#acknowledge(transport, p.context.lastSequence, hash);
     }
-    const report = { applied, refused, held, blocked: this.blocked, sequence: this.appliedSequence, unacknowledged };
+    const report = {
+      applied,
+      refused,
+      held,
+      blocked: this.blocked,
+      sequence: this.appliedSequence,
+      unacknowledged,
+      writtenSince: after.writtenSince,
+    };
     // Still full after every file: the sync fails as the HSM did (pendingDeviceWork says why), and
     // says what it applied: those files are committed, their work owed.
     if (full !== null) throw new SyncStalledError(full, report);
@@ -858,7 +867,7 @@ export class User {
    * hash as the one applied), records it and acknowledges it. If the file is gone (a resync
    * superseded it), nothing is recorded here: the next applied file moves the counter past N.
    */
-  async #recordAfterReboot(transport: Transport): Promise<AckFailure | null> {
+  async #recordAfterReboot(transport: Transport): Promise<AcknowledgedAgain> {
     const { lastSequence, lastFileHash } = this.#processing().context;
     if (this.#device.counterRead(UPDATE_SEQUENCE_COUNTER) >= lastSequence)
       return this.#acknowledgeAgain(transport, lastSequence, lastFileHash);
@@ -870,9 +879,9 @@ export class User {
       const parsed = parseUpdateFile(bytes);
       this.#device.openUpdate(this.#keyIds.adminToUserKeyId, parsed.headerBytes, parsed.sealedBody);
       this.#device.recordUpdateApplied(lastSequence);
-      return this.#acknowledge(transport, lastSequence, fileHash(bytes));
+      return { failure: await this.#acknowledge(transport, lastSequence, fileHash(bytes)), writtenSince: [] };
     }
-    return null;
+    return { failure: null, writtenSince: [] };
   }
 
   /**
@@ -886,19 +895,45 @@ export class User {
    * is under a key this HSM can seal with but not open. A spoiled seal behind the right header is
    * for the admin to find: its next collection sets the file aside (`Publisher.collectAcknowledgements`),
    * and the sync after that finds the acknowledgement missing and sends it again.
+   *
+   * Sent too when the stream holds a file numbered below the last applied one and no acknowledgement
+   * of that one is on the share. The admin removes the files an acknowledgement covers before the
+   * acknowledgement itself, so such a file was written after the admin collected it: an admin HSM
+   * restored from a backup, publishing again numbers this device applied (it passes over them
+   * unread, as files it applied), or old files put back by someone who can write the share. The
+   * acknowledgement tells the admin either way: a restored one finds it ahead of its database and
+   * says so (`Publisher.collectAcknowledgements`, `ahead`); any other takes it for one it collected
+   * and removes the files it covers. One write per sync at most, and no commit.
    */
   async #acknowledgeAgain(
     transport: Transport,
     lastSequence: number,
     lastFileHash: string,
-  ): Promise<AckFailure | null> {
-    if (lastSequence === 0) return null;
+  ): Promise<AcknowledgedAgain> {
+    const none = { failure: null, writtenSince: [] };
+    if (lastSequence === 0) return none;
     const acks = await transport.list(ackStream(this.#userId));
     if (acks.includes(ackFileName(lastSequence)) && (await this.#ackOnShare(transport, lastSequence, lastFileHash)))
-      return null;
-    const updates = await transport.list(updateStream(this.#userId));
-    if (!updates.some((name) => sequenceOfName(name)?.sequence === lastSequence)) return null;
-    return this.#acknowledge(transport, lastSequence, hexToBytes(lastFileHash));
+      return none;
+    const stream = updateStream(this.#userId);
+    const atOrBelow = (await transport.list(stream)).filter(
+      (name) => (sequenceOfName(name)?.sequence ?? Number.POSITIVE_INFINITY) <= lastSequence,
+    );
+    if (atOrBelow.length === 0) return none;
+    // Named for the report: those no acknowledgement on the share covers (the admin removes the files
+    // an acknowledgement covers before it), other than the applied file itself.
+    const covered = Math.max(0, ...acks.map((name) => sequenceOfAckName(name) ?? 0));
+    const writtenSince: string[] = [];
+    for (const name of atOrBelow) {
+      const sequence = sequenceOfName(name)?.sequence as number;
+      if (sequence <= covered) continue;
+      if (sequence === lastSequence) {
+        const bytes = await transport.read(stream, name);
+        if (bytes === null || bytesToHex(fileHash(bytes)) === lastFileHash) continue;
+      }
+      writtenSince.push(name);
+    }
+    return { failure: await this.#acknowledge(transport, lastSequence, hexToBytes(lastFileHash)), writtenSince };
   }
 
   /** Whether the share's acknowledgement of `sequence` is this device's, of the file applied. */
@@ -982,6 +1017,24 @@ export interface SyncReport {
    * sync sends it again.
    */
   readonly unacknowledged: AckFailure | null;
+  /**
+   * Update files numbered at or below the last applied one, other than that file, that no
+   * acknowledgement on the share covers: written after the admin collected the acknowledgement of
+   * their number (it removes the files an acknowledgement covers before the acknowledgement). An
+   * admin HSM restored from a backup writes them, publishing again numbers this HSM applied (it
+   * passes over them); so do old files put back by someone who can write the share. This sync then
+   * acknowledged its last file again, which tells a restored admin (`Publisher.collectAcknowledgements`,
+   * `ahead`) and lets any other clear them.
+   */
+  readonly writtenSince: readonly string[];
+}
+
+/** What {@link User.sync} does first about the last applied file: its acknowledgement sent again, or not. */
+interface AcknowledgedAgain {
+  /** The acknowledgement the share refused, if one was sent and refused. */
+  readonly failure: AckFailure | null;
+  /** {@link SyncReport.writtenSince}. */
+  readonly writtenSince: readonly string[];
 }
 
 /** An acknowledgement the share did not take: of which update, and the share's error. */

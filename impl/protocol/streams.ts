@@ -42,3 +42,9 @@ export function sequenceOfName(name: string): { sequence: number; resync: boolea
 export function ackFileName(sequence: number): string {
   return `${String(sequence).padStart(12, '0')}.ack`;
 }
+
+/** The sequence an acknowledgement's file name claims, or null for a name that is not one. */
+export function sequenceOfAckName(name: string): number | null {
+  const m = /^(\d{12})\.ack$/.exec(name);
+  return m ? Number(m[1]) : null;
+}

@@ -1,0 +1,26 @@
+import { describe, expect, test } from 'vitest';
+import { describeAhead } from './acknowledgementLines.ts';
+
+describe('describeAhead', () => {
+  test('names the HSM, what it applied and what the database published, and the remedy', () => {
+    const [line] = describeAhead([{ userId: 'U1', serial: 'SE-7', published: 2, acknowledged: 3, inService: true }]);
+    expect(line).toBe(
+      "warning: U1's HSM SE-7 acknowledged update #3, which this admin database never published (its last to U1 " +
+        'is #2): the admin HSM was restored from a backup, and SE-7 holds keys this database lost, under numbers ' +
+        'it gives to other keys. Nothing more is published to it: provision a new HSM (sekey admin provision U1), ' +
+        'factory-reset SE-7, then sekey admin forget-hsm SE-7 --destroyed',
+    );
+  });
+
+  test('an acknowledgement under a published number is said to be of another file; none published is said so', () => {
+    const lines = describeAhead([
+      { userId: 'U2', serial: 'SE-8', published: 3, acknowledged: 3, inService: true },
+      { userId: 'U3', serial: 'SE-9', published: 0, acknowledged: 4, inService: false },
+    ]);
+    expect(lines[0]).toContain('never published (its #3 to U2 is another file)');
+    expect(lines[1]).toContain('never published (it published none)');
+    // Its user deleted since: no new HSM to provision, only the old one to reset.
+    expect(lines[1]).toContain('published to it: factory-reset SE-9 (it served U3, since deleted), then');
+    expect(describeAhead([])).toEqual([]);
+  });
+});

@@ -1,0 +1,79 @@
+import { cpSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { DEVICE_ADMIN_PIN, manualInstallation, provisionedUsers, removeTempDirs, tempDir } from './sekeyRun.testkit.ts';
+
+afterAll(removeTempDirs);
+
+describe("sekey after the admin HSM's folder is restored from a backup", () => {
+  test('publish warns of the HSMs ahead and holds them, status marks them, resync says it cannot help', async () => {
+    const { home, run } = await manualInstallation();
+    await provisionedUsers(run, [
+      ['U1', 'alice'],
+      ['U2', 'bob'],
+    ]);
+    const ok = async (...argv: string[]) => {
+      const r = await run(...argv);
+      expect(r.code, `${argv.join(' ')}: ${r.err}`).toBe(0);
+      return r;
+    };
+    for (const argv of [
+      ['add-group', 'G1', 'team', '--max-keys', '4', '--cryptoperiod', '30d', '--no-publish'],
+      ['add-member', 'G1', 'U1', '--no-publish'],
+      ['add-member', 'G1', 'U2', '--no-publish'],
+      ['add-key', 'G1', 'before', '--no-publish'],
+      ['activate-key', 'K2000'],
+    ])
+      await ok('admin', ...argv);
+    for (const u of ['U1', 'U2']) await ok('user', u, 'sync');
+    const backup = join(tempDir(), 'admin-backup');
+    cpSync(join(home, 'admin'), backup, { recursive: true });
+    // Alice applies a file the backup does not know of; her acknowledgement is collected.
+    await ok('admin', 'add-key', 'G1', 'lost', '--no-publish');
+    await ok('admin', 'activate-key', 'K2001');
+    await ok('user', 'U1', 'sync');
+    await ok('admin', 'publish');
+    rmSync(join(home, 'admin'), { recursive: true });
+    cpSync(backup, join(home, 'admin'), { recursive: true });
+    // The restored admin gives K2001 to another key; alice passes over its file and acknowledges hers again.
+    expect((await ok('admin', 'add-key', 'G1', 'again', '--no-publish')).out).toContain('K2001');
+    await ok('admin', 'activate-key', 'K2001');
+    const passed = await ok('user', 'U1', 'sync');
+    expect(passed.out).toBe('nothing new (at update #2)');
+    expect(passed.err).toBe(
+      'warning: the share holds update files numbered at or below #2 that this HSM did not apply, written after ' +
+        'the administrator collected their acknowledgement (000000000001.resync, 000000000002.update): passed ' +
+        'over. If the admin HSM was restored from a backup, it is publishing again numbers this HSM applied; #2 was ' +
+        'acknowledged again, which tells the administrator',
+    );
+    expect((await ok('user', 'U2', 'sync')).out).toMatch(/applied/);
+    const published = await ok('admin', 'publish');
+    expect(published.out).toMatch(/^acknowledged: U2 #1, U2 #2$/m);
+    expect(published.err).toMatch(
+      /^warning: U1's HSM \S+ acknowledged update #2, which this admin database never published \(its #2 to U1 is another file\)/m,
+    );
+    expect(published.err).toContain('Nothing more is published to it: provision a new HSM (sekey admin provision U1)');
+    expect(published.err).not.toContain("U2's HSM");
+    const status = await ok('admin', 'status');
+    expect(status.out).toMatch(/^U1 +pending, HSM ahead: applied #2 \(see warning\) +#2 +#0$/m);
+    expect(status.err).toContain("warning: U1's HSM");
+    const resync = await ok('admin', 'resync', 'U1');
+    expect(resync.out).toContain('U1: its HSM is ahead of this admin database, and a resync cannot repair it');
+    expect(resync.out).not.toMatch(/U1 #\d+ resync/);
+    // The audit log records it once, with the collection that found it.
+    const audit = await ok('admin', 'audit', '--json');
+    const entries = (JSON.parse(audit.out) as Array<{ action: string; details: string }>).filter((e) =>
+      e.details.includes('"ahead"'),
+    );
+    expect(entries.map((e) => e.action)).toEqual(['acknowledge']);
+    // The remedy the warning gives: a new HSM (here it replaces the old one's folder), then the old one forgotten.
+    const old = /HSM (\S+) acknowledged/.exec(published.err)?.[1] as string;
+    const pins = ['--user-pin', 'alice-pin-2', '--device-admin-pin', DEVICE_ADMIN_PIN];
+    await ok('admin', 'provision', 'U1', ...pins, '--yes');
+    await ok('user', 'U1', 'sync', '--pin', 'alice-pin-2');
+    const after = await ok('admin', 'publish');
+    expect([after.out, after.err]).toEqual([expect.stringMatching(/^acknowledged: U1 #3$/m), '']);
+    expect((await ok('admin', 'forget-hsm', old, '--destroyed', '--yes')).out).toContain(`forgot HSM ${old}`);
+    expect((await ok('admin', 'status')).err).toBe('');
+  });
+});

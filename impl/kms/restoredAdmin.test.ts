@@ -1,0 +1,184 @@
+/**
+ * An admin HSM restored from a backup (its folder put back: README, "Restoring an HSM's folder") is
+ * not what its users' HSMs last heard from. Their acknowledgements say so: an authentic one of a file
+ * the database never published is reported `ahead` at every collection, and a new HSM is the remedy.
+ */
+import { describe, expect, test } from 'vitest';
+import { USER_PIN, freshDevice } from '../../device/secube.testkit.ts';
+import { Admin } from './admin.ts';
+import { provisionUser } from './distribution.ts';
+import { Publisher } from './publisher.ts';
+import { ackFileName, ackStream, updateStream } from '../protocol/streams.ts';
+import { User } from './user.ts';
+import { TEST_CARD_SECTORS, newTeam } from './world.testkit.ts';
+import type { World } from './world.testkit.ts';
+
+/**
+ * The team with one active key, synced; then the admin HSM is copied (the backup), and two more keys
+ * reach alice (U1) and bob (U2), not carol (U3), who does not sync. Returns the restored admin.
+ */
+async function restoredTeam(): Promise<{ w: World; admin: Admin; publisher: Publisher }> {
+  const w = await newTeam();
+  w.admin.activateKey(w.admin.addKey('G1', 'before'));
+  await w.syncByFiles();
+  const backup = w.adminDevice.simulatorClone().device;
+  for (const name of ['lost-1', 'lost-2']) {
+    w.admin.activateKey(w.admin.addKey('G1', name));
+    await w.publisher.publish();
+    for (const u of ['U1', 'U2']) await w.users.get(u)?.sync(w.transport);
+    await w.publisher.collectAcknowledgements();
+  }
+  const sd = backup.sdcard;
+  if (sd === undefined) throw new Error('a world device has a card');
+  // A clone draws what its original drew (a seeded TRNG, copied); a real HSM put back from a backup
+  // does not. One key made and erased on the device moves the copy's TRNG on, as the lost time did.
+  backup.generateKey(100_000);
+  backup.deleteKey(100_000);
+  const admin = await Admin.open({ device: backup, sd, clock: w.clock });
+  return { w, admin, publisher: new Publisher(admin, w.transport) };
+}
+
+describe('an admin HSM restored from a backup', () => {
+  test('the HSMs that applied the lost files acknowledge their last one again, and are reported ahead', async () => {
+    const { w, admin, publisher } = await restoredTeam();
+    const [alice, bob, carol] = [w.users.get('U1')!, w.users.get('U2')!, w.users.get('U3')!];
+    expect([alice.appliedSequence, bob.appliedSequence, carol.appliedSequence]).toEqual([3, 3, 1]);
+    // The lost files were acknowledged and collected: nothing on the share tells of them.
+    expect(await w.transport.list(ackStream('U1'))).toEqual([]);
+    // The restored admin gives the number of a lost key again, to another key, and publishes file #2.
+    const again = admin.addKey('G1', 'again');
+    admin.activateKey(again);
+    expect(again).toBe('K2001');
+    expect((await publisher.publish()).published.map((p) => [p.userId, p.sequence])).toEqual([
+      ['U1', 2],
+      ['U2', 2],
+      ['U3', 2],
+    ]);
+    // Alice passes over #2 unread (she applied a #2), and acknowledges her last file again.
+    const synced = await alice.sync(w.transport);
+    expect([synced.applied, synced.refused, alice.appliedSequence]).toEqual([[], [], 3]);
+    expect(synced.writtenSince).toEqual(['000000000002.update']);
+    expect(await w.transport.list(ackStream('U1'))).toEqual([ackFileName(3)]);
+    // Carol never applied a lost file: #2 is news to her, and she is not ahead.
+    expect((await carol.sync(w.transport)).applied).toEqual([2]);
+    const before = admin.auditLog().length;
+    const collected = await publisher.collectAcknowledgements();
+    expect(collected.accepted).toEqual([{ userId: 'U3', sequence: 2 }]);
+    const aliceAhead = { userId: 'U1', serial: alice.device.serial, inService: true, published: 2, acknowledged: 3 };
+    expect(collected.ahead).toEqual([aliceAhead]);
+    // Recorded and audited once, with the acknowledgements collected in the same transaction.
+    expect(
+      admin
+        .auditLog()
+        .slice(before)
+        .map((e) => [e.action, JSON.parse(e.details)]),
+    ).toEqual([['acknowledge', { acknowledgements: [{ userId: 'U3', sequence: 2 }], ahead: [aliceAhead] }]]);
+    // Said again by every collection and by a read of the share alone, with nothing more committed:
+    // recorded, it needs no acknowledgement on the share (the admin leaves it there all the same).
+    await w.transport.remove(ackStream('U1'), ackFileName(3));
+    expect((await publisher.collectAcknowledgements()).ahead).toEqual([aliceAhead]);
+    expect((await publisher.inspectAcknowledgements()).ahead).toEqual([aliceAhead]);
+    expect(admin.auditLog()).toHaveLength(before + 1);
+    // Nothing more is published to alice's HSM, a resync included; carol and bob go on.
+    admin.renameGroup('G1', 'after the restore');
+    publisher.requestResync('U1');
+    expect((await publisher.publish()).published.map((p) => [p.userId, p.sequence])).toEqual([
+      ['U2', 3],
+      ['U3', 3],
+    ]);
+    // Bob says so at his next sync (he applied a #3 too), and is held from then on.
+    await bob.sync(w.transport);
+    expect((await publisher.collectAcknowledgements()).ahead.map((a) => [a.userId, a.acknowledged])).toEqual([
+      ['U1', 3],
+      ['U2', 3],
+    ]);
+    // Durable: the database that records it is reopened as every command opens it.
+    const device = admin.device;
+    admin.close();
+    const reopened = await Admin.open({ device, sd: device.sdcard!, clock: w.clock });
+    const afterReopen = await new Publisher(reopened, w.transport).collectAcknowledgements();
+    expect(afterReopen.ahead.map((a) => a.userId)).toEqual(['U1', 'U2']);
+    reopened.close();
+    w.close();
+  });
+
+  test('an acknowledgement under a number the database did publish, of another file, is ahead too', async () => {
+    const { w, admin, publisher } = await restoredTeam();
+    const alice = w.users.get('U1')!;
+    for (const name of ['again-1', 'again-2']) {
+      admin.activateKey(admin.addKey('G1', name));
+      await publisher.publish();
+    }
+    // Files #2 and #3 of the restored admin: alice applied a #2 and a #3 of the lost time.
+    await alice.sync(w.transport);
+    expect((await publisher.collectAcknowledgements()).ahead).toEqual([
+      { userId: 'U1', serial: alice.device.serial, inService: true, published: 3, acknowledged: 3 },
+    ]);
+    admin.close();
+    w.close();
+  });
+
+  test('a resync cannot repair an HSM ahead of the database; a new HSM does', async () => {
+    const { w, admin, publisher } = await restoredTeam();
+    const [alice, carol] = [w.users.get('U1')!, w.users.get('U3')!];
+    admin.activateKey(admin.addKey('G1', 'again'));
+    await publisher.publish();
+    // A resync is numbered past what the database published, not past what alice applied: she
+    // passes over it as a file she applied (what the README offered before the admin could tell).
+    publisher.requestResync('U1');
+    const resync = (await publisher.publish()).published.find((p) => p.userId === 'U1');
+    expect([resync?.kind, resync?.sequence]).toEqual(['resync', 3]);
+    expect((await alice.sync(w.transport)).applied).toEqual([]);
+    // She holds the lost K2001 under the number the database gave to "again".
+    expect(alice.keyInfo('K2001').name).toBe('lost-1');
+    expect((await publisher.collectAcknowledgements()).ahead.map((a) => a.userId)).toEqual(['U1']);
+    // A new HSM for alice holds nothing: the provisioning's resync brings everything, "again" included.
+    const { device, sd } = freshDevice('restored-U1-new', { cardSectors: TEST_CARD_SECTORS, adminSession: true });
+    const provisioning = provisionUser(admin, 'U1', device);
+    device.logout();
+    device.login('user', USER_PIN);
+    const newAlice = await User.create({ provisioning, device, sd, clock: w.clock });
+    expect((await publisher.publish()).published.map((p) => [p.userId, p.kind])).toContainEqual(['U1', 'resync']);
+    expect((await newAlice.sync(w.transport)).applied).toHaveLength(1);
+    expect(newAlice.keyInfo('K2001').name).toBe('again');
+    // The old HSM's acknowledgement, still on the share, is no longer judged: nothing is ahead.
+    const collected = await publisher.collectAcknowledgements();
+    expect(collected.ahead).toEqual([]);
+    expect(collected.accepted.map((a) => a.userId)).toContain('U1');
+    // Carol never applied a lost file: she and the new alice share "again", and the old HSM cannot open it.
+    await carol.sync(w.transport);
+    expect(carol.findKey(['U1', 'U3']).keyId).toBe('K2001');
+    const message = carol.encrypt(['U1', 'U3'], new TextEncoder().encode('after the restore'));
+    expect(new TextDecoder().decode(newAlice.decrypt(message))).toBe('after the restore');
+    expect(() => alice.decrypt(message)).toThrow();
+    newAlice.close();
+    admin.close();
+    w.close();
+  });
+
+  test('old files put back on the share are acknowledged again and cleared, and nothing is reported ahead', async () => {
+    const w = await newTeam();
+    w.admin.activateKey(w.admin.addKey('G1', 'k'));
+    await w.publisher.publish();
+    const old = new Map((await w.transport.list(updateStream('U1'))).map((n) => [n, n]));
+    const saved = new Map<string, Uint8Array>();
+    for (const name of old.keys()) saved.set(name, (await w.transport.read(updateStream('U1'), name))!);
+    for (const user of w.users.values()) await user.sync(w.transport);
+    await w.publisher.collectAcknowledgements();
+    w.admin.renameGroup('G1', 'later');
+    await w.syncByFiles();
+    expect(await w.transport.list(updateStream('U1'))).toEqual([]);
+    // Someone who can write the share puts alice's first file back.
+    for (const [name, bytes] of saved) await w.transport.write(updateStream('U1'), name, bytes);
+    const alice = w.users.get('U1')!;
+    const synced = await alice.sync(w.transport);
+    expect([synced.applied, synced.refused, synced.writtenSince]).toEqual([[], [], [...saved.keys()]]);
+    expect(await w.transport.list(ackStream('U1'))).toEqual([ackFileName(alice.appliedSequence)]);
+    // The admin takes it for an acknowledgement it collected: it clears it and the files it covers.
+    const collected = await w.publisher.collectAcknowledgements();
+    expect([collected.accepted, collected.ahead]).toEqual([[], []]);
+    expect(await w.transport.list(updateStream('U1'))).toEqual([]);
+    expect(await w.transport.list(ackStream('U1'))).toEqual([]);
+    w.close();
+  });
+});
