@@ -46,7 +46,9 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
       'heartbeat interval (e.g. hourly), so that users who sync keep encrypting: `sekey admin publish --pin',
       '…`. It first collects the acknowledgements waiting on the share (as collect-acks does): an',
       'acknowledgement carries no time, so the admin dates it when it collects it, and `stale` then counts',
-      'from a run of the cron job, not from whenever someone last ran collect-acks.',
+      'from a run of the cron job, not from whenever someone last ran collect-acks. A user HSM that',
+      'acknowledged a file this database never published (the admin HSM was restored from a backup) gets',
+      'nothing more, and a warning on standard error names it at every run until a new HSM replaces it.',
     ].join('\n'),
     examples: ['sekey admin publish --at +1d'],
     mutates: false,
@@ -138,15 +140,24 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     prepare:
       (_args, { json: asJson }) =>
       async ({ session, io, installation }) => {
-        const stale = session.publisher.staleUsers(await session.publisher.waitingAcknowledgements());
+        const { waiting, ahead } = await session.publisher.inspectAcknowledgements();
+        const stale = session.publisher.staleUsers(waiting);
         if (asJson) io.out(json(stale));
         else if (stale.length === 0) io.out('no stale user');
         else {
           const after = formatDuration(installation.config().staleAfterMs);
+          // An HSM ahead of the database gets nothing more: no resync can help it, a new HSM does.
+          const held = stale.filter((u) => ahead.some((a) => a.userId === u));
+          if (held.length > 0) {
+            io.out(
+              `stale (no acknowledgement for ${after}): ${held.join(', ')} — their HSM is ahead of this admin ` +
+                'database and gets nothing more (see the warning): `sekey admin provision U`',
+            );
+          }
           // A deleted user's HSM is owed only its erase order: a resync changes nothing for one that
           // will never sync again; forgetting it does.
-          const retired = stale.filter((u) => deviceOf(session.admin, u)?.inService === false);
-          const live = stale.filter((u) => !retired.includes(u));
+          const retired = stale.filter((u) => !held.includes(u) && deviceOf(session.admin, u)?.inService === false);
+          const live = stale.filter((u) => !held.includes(u) && !retired.includes(u));
           if (live.length > 0) {
             io.out(
               `stale (no acknowledgement for ${after}): ${live.join(', ')} — their updates may be withheld; ` +
@@ -161,6 +172,7 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
             );
           }
         }
+        describeAhead(ahead).forEach((l) => io.err(l));
         // Exit 1 when someone is stale, so that a monitoring script can act on the exit code alone.
         return stale.length > 0 ? 1 : 0;
       },

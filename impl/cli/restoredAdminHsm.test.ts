@@ -57,6 +57,14 @@ describe("sekey after the admin HSM's folder is restored from a backup", () => {
     const status = await ok('admin', 'status');
     expect(status.out).toMatch(/^U1 +pending, HSM ahead: applied #2 \(see warning\) +#2 +#0$/m);
     expect(status.err).toContain("warning: U1's HSM");
+    // Stale in time, as an HSM that acknowledges nothing is: told to get a new HSM, not to resync.
+    const stale = await run('admin', 'stale', '--at', '+8d');
+    expect([stale.code, stale.out]).toEqual([
+      1,
+      'stale (no acknowledgement for 7d): U1 — their HSM is ahead of this admin database and gets nothing more ' +
+        '(see the warning): `sekey admin provision U`',
+    ]);
+    expect(stale.err).toContain("warning: U1's HSM");
     const resync = await ok('admin', 'resync', 'U1');
     expect(resync.out).toContain('U1: its HSM is ahead of this admin database, and a resync cannot repair it');
     expect(resync.out).not.toMatch(/U1 #\d+ resync/);
