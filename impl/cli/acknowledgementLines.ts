@@ -43,7 +43,8 @@ export function describeAhead(ahead: readonly AheadDevice[]): string[] {
     const remedy = a.inService
       ? `provision a new HSM (sekey admin provision ${a.userId}), factory-reset ${a.serial}, then sekey admin ` +
         `forget-hsm ${a.serial} --destroyed`
-      : `factory-reset ${a.serial} (it served ${a.userId}, since deleted), then sekey admin forget-hsm ${a.serial} --destroyed`;
+      : `factory-reset ${a.serial} (it served ${a.userId}, since deleted), then sekey admin forget-hsm ` +
+        `${a.serial} --destroyed`;
     return (
       `warning: ${a.userId}'s HSM ${a.serial} acknowledged update #${a.acknowledged}, which this admin database ` +
       `never published (${published}): the admin HSM was restored from a backup, and ${a.serial} holds ` +

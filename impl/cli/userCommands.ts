@@ -250,12 +250,15 @@ export const USER_COMMANDS: readonly UserCommand[] = [
               : `applied ${report.applied.map((s) => `#${s}`).join(', ')}; now at update #${report.sequence}`,
           );
         }
+        // Either of two causes, which the user's side cannot tell apart: said as both.
         if (report.writtenSince.length > 0)
           io.err(
-            `warning: the share holds update files numbered at or below #${report.sequence} that this HSM did not ` +
-              `apply, written after the administrator collected their acknowledgement (${report.writtenSince.join(', ')}): ` +
-              'passed over. If the admin HSM was restored from a backup, it is publishing again numbers this HSM ' +
-              `applied; #${report.sequence} was acknowledged again, which tells the administrator`,
+            `warning: the share holds update files numbered at or below #${report.sequence}, other than the one ` +
+              `this HSM applied, that no acknowledgement on the share covers (${report.writtenSince.join(', ')}): ` +
+              `passed over, and #${report.sequence}'s acknowledgement sent again. Old files put back on the share ` +
+              "do this, and the administrator's next collection clears them; an admin HSM restored from a backup " +
+              'does it too, writing new files under numbers this HSM applied, and the acknowledgement tells the ' +
+              'administrator',
           );
         for (const r of report.refused) io.err(`refused ${r.name}: ${r.reason}`);
         for (const r of report.held) io.err(`still refused ${r.name}: ${r.reason} (judged by an earlier sync)`);

@@ -477,7 +477,11 @@ export class Publisher {
       [userId, sequence, hash],
     );
     recordDeviceView(db, userId, before, diff.after, sequence);
-    if (kind === 'resync') execute(db, 'DELETE FROM outbox WHERE user_id = ? AND sequence < ?', [userId, sequence]);
+    // A resync supersedes the unacknowledged files before it: their bytes go (flush writes them no
+    // more), their hashes stay until the resync is acknowledged. An acknowledgement of one of those
+    // numbers under another hash is of a file this database never published (#scanAcknowledgements).
+    if (kind === 'resync')
+      execute(db, 'UPDATE outbox SET bytes = NULL WHERE user_id = ? AND sequence < ?', [userId, sequence]);
     execute(db, 'INSERT INTO outbox (user_id, sequence, name, file_hash, bytes) VALUES (?, ?, ?, ?, ?)', [
       userId,
       sequence,
@@ -616,15 +620,15 @@ export class Publisher {
    *
    * Ahead ({@link AheadDevice}): an authentic acknowledgement of a file this database never
    * published. Either its sequence is past the last file published to the user (the `streams` row),
-   * or the outbox holds a file of that sequence under another hash (the outbox keeps every published
-   * file until it is acknowledged or a resync supersedes it, and a superseded sequence has no row).
-   * An acknowledgement of a file a resync superseded is neither: its sequence was published and has
-   * no row. The user's HSM seals only a sequence it recorded as applied, and applies only files the
-   * admin HSM sealed, so whatever else the share may hold, such a file was sealed by the admin HSM
-   * and is unknown to this database: the admin HSM was restored from a backup (the README: "Restoring
-   * an HSM's folder"). It is left where it lies, so that every collection says so until the HSM is
-   * replaced; the user's device sends it again when the admin writes files it applied
-   * (`User.sync`, `#acknowledgeAgain`).
+   * or the outbox holds a file of that sequence under another hash: it keeps every published file's
+   * hash until the file is acknowledged, a resync's supersedes included (only their bytes go). An
+   * acknowledgement of a superseded file of its own hash is left where it lies, as before. The
+   * user's HSM seals only a sequence it recorded as applied, and applies only files the admin HSM
+   * sealed, so whatever else the share may hold, such a file was sealed by the admin HSM and is
+   * unknown to this database: the admin HSM was restored from a backup (the README: "Restoring an
+   * HSM's folder"). The user's device sends it when the admin writes files at or below what it
+   * applied, and before it applies a resync (`User.sync`, `#acknowledgeAgain`); the collection
+   * records it ({@link AheadDevice}), and the file is left where it lies.
    */
   async #scanAcknowledgements(): Promise<{
     waiting: WaitingAcknowledgement[];
@@ -657,11 +661,13 @@ export class Publisher {
           }
           const { sequence } = parsed.ack;
           if (parsed.ack.userId !== userId || parsed.ack.serial !== serial) return null;
-          const hash = column(db, 'SELECT file_hash FROM outbox WHERE user_id = ? AND sequence = ?', [
-            userId,
-            sequence,
-          ])[0];
-          const awaited = hash instanceof Uint8Array && bytesToHex(hash) === bytesToHex(parsed.ack.fileHash);
+          const [hash, superseded] = query(
+            db,
+            'SELECT file_hash, bytes IS NULL FROM outbox WHERE user_id = ? AND sequence = ?',
+            [userId, sequence],
+          )[0] ?? [undefined, 0];
+          const ours = hash instanceof Uint8Array && bytesToHex(hash) === bytesToHex(parsed.ack.fileHash);
+          const awaited = ours && Number(superseded) === 0;
           try {
             this.#admin.device.open(keyIds.userToAdminKeyId, parsed.seal, parsed.header);
           } catch (error) {
@@ -675,7 +681,8 @@ export class Publisher {
           ])[0];
           if (sequence <= Number(acknowledged ?? 0)) return { to: leftovers, ack };
           const published = Number(column(db, 'SELECT sequence FROM streams WHERE user_id = ?', [userId])[0] ?? 0);
-          if (sequence > published || hash instanceof Uint8Array)
+          // Of a file a resync superseded: left where it lies (collected as a leftover once the resync is).
+          if (sequence > published || (hash instanceof Uint8Array && !ours))
             found.push({ userId, serial, inService, published, acknowledged: sequence });
           return null;
         });

@@ -118,6 +118,60 @@ describe('an admin HSM restored from a backup', () => {
     w.close();
   });
 
+  test('a resync past the lost files, with nothing below it on the share: applied, then found ahead', async () => {
+    const { w, admin, publisher } = await restoredTeam();
+    const alice = w.users.get('U1')!;
+    // Alice is offline. The restored admin publishes #2 (K2001 given to "again") and #3, then resyncs
+    // her, stale (#4): the resync's publication removes every file below it from the share.
+    admin.activateKey(admin.addKey('G1', 'again'));
+    await publisher.publish();
+    admin.renameGroup('G1', 'renamed');
+    await publisher.publish();
+    publisher.requestResync('U1');
+    expect((await publisher.publish()).published.find((p) => p.userId === 'U1')).toMatchObject({
+      sequence: 4,
+      kind: 'resync',
+    });
+    expect(await w.transport.list(updateStream('U1'))).toEqual(['000000000004.resync']);
+    // Nothing at or below #3 tells her anything; the resync applies (nothing in it says whose chain it
+    // follows), but her acknowledgement of #3 goes first, and the admin kept the hash of its own #3.
+    const synced = await alice.sync(w.transport);
+    expect([synced.writtenSince, synced.applied]).toEqual([[], [4]]);
+    expect(await w.transport.list(ackStream('U1'))).toEqual([ackFileName(3), ackFileName(4)]);
+    const collected = await publisher.collectAcknowledgements();
+    expect(collected.ahead).toEqual([
+      { userId: 'U1', serial: alice.device.serial, inService: true, published: 4, acknowledged: 3 },
+    ]);
+    expect(collected.accepted).toContainEqual({ userId: 'U1', sequence: 4 });
+    // Found after the fact: her HSM holds lost-1's key under K2001, which her replica now calls "again".
+    const carol = w.users.get('U3')!;
+    await carol.sync(w.transport);
+    const message = carol.encrypt(['U1', 'U3'], new TextEncoder().encode('after the restore'));
+    expect(() => alice.decrypt(message)).toThrow();
+    // Held from then on.
+    admin.renameGroup('G1', 'again renamed');
+    expect((await publisher.publish()).published.map((p) => p.userId)).toEqual(['U2', 'U3']);
+    admin.close();
+    w.close();
+  });
+
+  test('a resync to an HSM that applied no lost file: its acknowledgement of its last file is a leftover', async () => {
+    const w = await newTeam();
+    w.admin.activateKey(w.admin.addKey('G1', 'k'));
+    await w.syncByFiles();
+    const alice = w.users.get('U1')!;
+    w.publisher.requestResync('U1');
+    await w.publisher.publish();
+    const last = alice.appliedSequence;
+    // The acknowledgement of #last was collected; the resync draws it again, with the resync's own.
+    expect((await alice.sync(w.transport)).applied).toEqual([last + 1]);
+    expect(await w.transport.list(ackStream('U1'))).toEqual([ackFileName(last), ackFileName(last + 1)]);
+    const collected = await w.publisher.collectAcknowledgements();
+    expect([collected.accepted, collected.ahead]).toEqual([[{ userId: 'U1', sequence: last + 1 }], []]);
+    expect(await w.transport.list(ackStream('U1'))).toEqual([]);
+    w.close();
+  });
+
   test('a resync cannot repair an HSM ahead of the database; a new HSM does', async () => {
     const { w, admin, publisher } = await restoredTeam();
     const [alice, carol] = [w.users.get('U1')!, w.users.get('U3')!];
@@ -156,7 +210,7 @@ describe('an admin HSM restored from a backup', () => {
     w.close();
   });
 
-  test('old files put back on the share are acknowledged again and cleared, and nothing is reported ahead', async () => {
+  test('old files put back on the share are acknowledged again and cleared; nothing is reported ahead', async () => {
     const w = await newTeam();
     w.admin.activateKey(w.admin.addKey('G1', 'k'));
     await w.publisher.publish();

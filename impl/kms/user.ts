@@ -591,8 +591,13 @@ export class User {
     // acknowledged until all of it is done (an acknowledgement tells the admin that the device
     // carried out what the files up to it ordered: `Publisher.collectAcknowledgements`).
     let full = this.#finishDeviceWorkUnlessFull();
+    const news = await this.#news(transport);
+    // A resync replaces the replica whatever this HSM applied before it; its last file's acknowledgement
+    // goes first, so that an admin whose database never published that file learns it (#acknowledgeAgain).
+    const resyncComing = news.some((f) => f.claimed.resync || f.header?.kind === 'resync');
     // The acknowledgement last attempted, if the share refused it (a later one that lands covers it).
-    const after = full === null ? await this.#recordAfterReboot(transport) : { failure: null, writtenSince: [] };
+    const after =
+      full === null ? await this.#recordAfterReboot(transport, resyncComing) : { failure: null, writtenSince: [] };
     let unacknowledged: AckFailure | null = after.failure;
     const applied: number[] = [];
     const refused: Array<{ name: string; reason: RefusalReason }> = [];
@@ -600,7 +605,7 @@ export class User {
     // Whether this sync refused a file as a gap: the incremental files after it wait for the next sync.
     let gapRefused = false;
     const stream = updateStream(this.#userId);
-    for (const { name, claimed, header } of await this.#news(transport)) {
+    for (const { name, claimed, header } of news) {
       let p = this.#processing();
       this.#live = p;
       // After a gap, an incremental file whose header claims a later sequence still cannot apply
@@ -867,10 +872,10 @@ export class User {
    * hash as the one applied), records it and acknowledges it. If the file is gone (a resync
    * superseded it), nothing is recorded here: the next applied file moves the counter past N.
    */
-  async #recordAfterReboot(transport: Transport): Promise<AcknowledgedAgain> {
+  async #recordAfterReboot(transport: Transport, resyncComing: boolean): Promise<AcknowledgedAgain> {
     const { lastSequence, lastFileHash } = this.#processing().context;
     if (this.#device.counterRead(UPDATE_SEQUENCE_COUNTER) >= lastSequence)
-      return this.#acknowledgeAgain(transport, lastSequence, lastFileHash);
+      return this.#acknowledgeAgain(transport, lastSequence, lastFileHash, resyncComing);
     const stream = updateStream(this.#userId);
     for (const name of await transport.list(stream)) {
       if (sequenceOfName(name)?.sequence !== lastSequence) continue;
@@ -904,11 +909,20 @@ export class User {
    * acknowledgement tells the admin either way: a restored one finds it ahead of its database and
    * says so (`Publisher.collectAcknowledgements`, `ahead`); any other takes it for one it collected
    * and removes the files it covers. One write per sync at most, and no commit.
+   *
+   * And sent when a resync is in the stream (`resyncComing`): a restored admin that published past
+   * this device's numbers and then a resync (`sekey admin stale` advises one for a user who
+   * acknowledges nothing) removed every file below the resync from the share, so nothing above
+   * would tell it. The resync applies all the same (nothing in it says whose chain it follows), but
+   * the admin keeps the hashes of the files it superseded, finds this one not among them, and holds
+   * the device from its next collection on. A resync is rare: one acknowledgement more each time,
+   * which an admin that did publish the file takes for one it collected.
    */
   async #acknowledgeAgain(
     transport: Transport,
     lastSequence: number,
     lastFileHash: string,
+    resyncComing: boolean,
   ): Promise<AcknowledgedAgain> {
     const none = { failure: null, writtenSince: [] };
     if (lastSequence === 0) return none;
@@ -919,7 +933,7 @@ export class User {
     const atOrBelow = (await transport.list(stream)).filter(
       (name) => (sequenceOfName(name)?.sequence ?? Number.POSITIVE_INFINITY) <= lastSequence,
     );
-    if (atOrBelow.length === 0) return none;
+    if (atOrBelow.length === 0 && !resyncComing) return none;
     // Named for the report: those no acknowledgement on the share covers (the admin removes the files
     // an acknowledgement covers before it), other than the applied file itself.
     const covered = Math.max(0, ...acks.map((name) => sequenceOfAckName(name) ?? 0));

@@ -212,11 +212,12 @@ export class SimulationWorld {
   #outboxSizes(userId: UserId, from: number, to: number): Array<[number, number]> {
     return this.r.admin.readDatabase((db) =>
       (
-        (db.exec('SELECT sequence, length(bytes) FROM outbox WHERE user_id = ? AND sequence > ? AND sequence <= ?', [
-          userId,
-          from,
-          to,
-        ])[0]?.values ?? []) as Array<[number, number]>
+        (db.exec(
+          // A resync's superseded files keep only their hash there (Publisher's #prepare): not published now.
+          'SELECT sequence, length(bytes) FROM outbox ' +
+            'WHERE user_id = ? AND sequence > ? AND sequence <= ? AND bytes IS NOT NULL',
+          [userId, from, to],
+        )[0]?.values ?? []) as Array<[number, number]>
       ).map(([sequence, bytes]) => [Number(sequence), Number(bytes)]),
     );
   }
