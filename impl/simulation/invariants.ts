@@ -12,6 +12,7 @@ import { compareIds, keyStateOf, selectKey } from '../../model/kms.ts';
 import type { KmsState, UserId } from '../../model/kms.ts';
 import { keyViewOf } from '../../model/projection.ts';
 import type { Admin } from '../kms/admin.ts';
+import type { AheadDevice } from '../kms/publisher.ts';
 import type { User } from '../kms/user.ts';
 import type { Deployment, UserSlot } from './deployment.ts';
 import { openUser } from './deployment.ts';
@@ -62,6 +63,16 @@ export class InvariantError extends Error {
 /** Throws an {@link InvariantError}. */
 export function violated(invariant: InvariantName, detail: string): never {
   throw new InvariantError(invariant, detail);
+}
+
+/**
+ * What an `integrity` violation says of HSMs a collection found ahead of the admin's database
+ * (`Publisher.collectAcknowledgements`): where no admin HSM is ever restored from a backup, each is
+ * a healthy device taken for one that applied files the database lost.
+ */
+export function aheadAlarm(ahead: readonly AheadDevice[]): string {
+  const each = ahead.map((a) => `${a.userId} (acknowledged #${a.acknowledged}, published #${a.published})`);
+  return `the admin found HSMs ahead of its database, whose HSM was never restored: ${each.join(', ')}`;
 }
 
 /** An array's elements by the `id` they carry (users, groups, keys), or null if some carries none. */

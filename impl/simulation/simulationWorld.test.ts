@@ -64,6 +64,29 @@ describe('SimulationWorld', () => {
     }
   });
 
+  test('each collection checks that no HSM is found ahead of the admin database; one is a violation', async () => {
+    const w = await world();
+    try {
+      await w.collect();
+      expect([w.checks.integrity, w.violations]).toEqual([1, []]);
+      // A publisher that took a healthy HSM for one ahead (none is restored here) is caught.
+      const real = w.r.publisher.collectAcknowledgements.bind(w.r.publisher);
+      const ahead = [{ userId: 'U1', serial: 'S', inService: true, published: 2, acknowledged: 3 }];
+      w.r.publisher.collectAcknowledgements = async () => ({ ...(await real()), ahead });
+      await w.collect();
+      expect(w.violations.map((v) => [v.invariant, v.operation, v.detail])).toEqual([
+        [
+          'integrity',
+          'collect-acks',
+          'invariant integrity: the admin found HSMs ahead of its database, whose HSM was never restored: U1 ' +
+            '(acknowledged #3, published #2)',
+        ],
+      ]);
+    } finally {
+      w.r.dispose();
+    }
+  });
+
   test('a message under a compromised key is re-protected by a member, checked, and joins the ledger', async () => {
     const w = await world();
     try {
