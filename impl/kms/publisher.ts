@@ -478,10 +478,15 @@ export class Publisher {
     );
     recordDeviceView(db, userId, before, diff.after, sequence);
     // A resync supersedes the unacknowledged files before it: their bytes go (flush writes them no
-    // more), their hashes stay until the resync is acknowledged. An acknowledgement of one of those
-    // numbers under another hash is of a file this database never published (#scanAcknowledgements).
+    // more), their hashes stay for as long as this HSM serves the user (provisioning another deletes
+    // them: `provisionUser`), some 70 bytes a file. An acknowledgement of one of those numbers under
+    // another hash is of a file this database never published (#scanAcknowledgements), however late
+    // it comes: after the resync's own, which a synced folder may deliver first.
     if (kind === 'resync')
-      execute(db, 'UPDATE outbox SET bytes = NULL WHERE user_id = ? AND sequence < ?', [userId, sequence]);
+      execute(db, 'UPDATE outbox SET bytes = NULL WHERE user_id = ? AND sequence < ? AND bytes IS NOT NULL', [
+        userId,
+        sequence,
+      ]);
     execute(db, 'INSERT INTO outbox (user_id, sequence, name, file_hash, bytes) VALUES (?, ?, ?, ?, ?)', [
       userId,
       sequence,
@@ -621,8 +626,8 @@ export class Publisher {
    * Ahead ({@link AheadDevice}): an authentic acknowledgement of a file this database never
    * published. Either its sequence is past the last file published to the user (the `streams` row),
    * or the outbox holds a file of that sequence under another hash: it keeps every published file's
-   * hash until the file is acknowledged, a resync's supersedes included (only their bytes go). An
-   * acknowledgement of a superseded file of its own hash is left where it lies, as before. The
+   * hash until the file is acknowledged, and those a resync superseded for good (only their bytes
+   * go). An acknowledgement of a superseded file of its own hash is left where it lies, as before. The
    * user's HSM seals only a sequence it recorded as applied, and applies only files the admin HSM
    * sealed, so whatever else the share may hold, such a file was sealed by the admin HSM and is
    * unknown to this database: the admin HSM was restored from a backup (the README: "Restoring an
@@ -676,14 +681,19 @@ export class Publisher {
           }
           const ack = { userId, sequence, name };
           if (awaited) return { to: waiting, ack };
+          const published = Number(column(db, 'SELECT sequence FROM streams WHERE user_id = ?', [userId])[0] ?? 0);
+          // Judged before the leftovers: a superseded file's hash outlives the resync's acknowledgement,
+          // which a synced folder may deliver before the acknowledgement the device sent ahead of it.
+          if (hash instanceof Uint8Array && !ours) {
+            found.push({ userId, serial, inService, published, acknowledged: sequence });
+            return null;
+          }
           const acknowledged = column(db, 'SELECT acknowledged_sequence FROM publication WHERE user_id = ?', [
             userId,
           ])[0];
           if (sequence <= Number(acknowledged ?? 0)) return { to: leftovers, ack };
-          const published = Number(column(db, 'SELECT sequence FROM streams WHERE user_id = ?', [userId])[0] ?? 0);
-          // Of a file a resync superseded: left where it lies (collected as a leftover once the resync is).
-          if (sequence > published || (hash instanceof Uint8Array && !ours))
-            found.push({ userId, serial, inService, published, acknowledged: sequence });
+          // Of a file a resync superseded, of its own hash: left where it lies (a leftover once the resync is).
+          if (sequence > published) found.push({ userId, serial, inService, published, acknowledged: sequence });
           return null;
         });
         if (judged === 'spoiled') spoiled.push({ userId, name, bytes });
@@ -738,7 +748,11 @@ export class Publisher {
                 ]);
               return waiting.filter(({ userId, sequence }) => {
                 if (!publicationEvent(db, userId, this.#staleAfterMs, { type: 'ACK', sequence, now })) return false;
-                execute(db, 'DELETE FROM outbox WHERE user_id = ? AND sequence <= ?', [userId, sequence]);
+                // The hashes of files a resync superseded stay (#prepare): the device may yet acknowledge one.
+                execute(db, 'DELETE FROM outbox WHERE user_id = ? AND sequence <= ? AND bytes IS NOT NULL', [
+                  userId,
+                  sequence,
+                ]);
                 // The device applied that file: it erased what that file and the ones before ordered erased.
                 forgetErased(db, userId, sequence);
                 return true;

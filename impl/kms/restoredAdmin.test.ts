@@ -155,6 +155,29 @@ describe('an admin HSM restored from a backup', () => {
     w.close();
   });
 
+  test("the acknowledgement sent before a resync's, delivered after it (a synced folder): still found", async () => {
+    const { w, admin, publisher } = await restoredTeam();
+    const alice = w.users.get('U1')!;
+    admin.activateKey(admin.addKey('G1', 'again'));
+    await publisher.publish();
+    admin.renameGroup('G1', 'renamed');
+    await publisher.publish();
+    publisher.requestResync('U1');
+    await publisher.publish();
+    expect((await alice.sync(w.transport)).applied).toEqual([4]);
+    const late = (await w.transport.read(ackStream('U1'), ackFileName(3))) as Uint8Array;
+    await w.transport.remove(ackStream('U1'), ackFileName(3));
+    const first = await publisher.collectAcknowledgements();
+    expect([first.accepted, first.ahead]).toEqual([[{ userId: 'U1', sequence: 4 }], []]);
+    // The resync's acknowledgement deleted the outbox up to #4, but not the hashes the resync superseded.
+    await w.transport.write(ackStream('U1'), ackFileName(3), late);
+    expect((await publisher.collectAcknowledgements()).ahead.map((a) => [a.userId, a.acknowledged])).toEqual([
+      ['U1', 3],
+    ]);
+    admin.close();
+    w.close();
+  });
+
   test('a resync to an HSM that applied no lost file: its acknowledgement of its last file is a leftover', async () => {
     const w = await newTeam();
     w.admin.activateKey(w.admin.addKey('G1', 'k'));
