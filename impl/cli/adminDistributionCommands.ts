@@ -186,18 +186,29 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     prepare: (args) => {
       const userId = args.positional('user ID');
       return async ({ session, io, did }) => {
+        // The share read too, not only what a collection recorded: a resync numbered past what an HSM
+        // ahead of this database applied is one it would apply, keeping the keys it holds under numbers
+        // this database gives to other keys. None is requested for it.
+        const ahead = (await session.publisher.inspectAcknowledgements()).ahead.filter((a) => a.userId === userId);
+        if (ahead.length > 0) {
+          // Recorded now if only the share said so (a collection, as publish runs first): held from here on.
+          if (!session.publisher.aheadDevices().some((a) => a.userId === userId))
+            await session.publisher.collectAcknowledgements();
+          did({ user: userId, resync: false });
+          io.out(
+            `${userId}: its HSM is ahead of this admin database, and a resync cannot repair it: none requested, ` +
+              'and nothing more is published to it (see the warning)',
+          );
+          describeAhead(ahead).forEach((l) => io.err(l));
+          return;
+        }
         const notNeeded = session.publisher.requestResync(userId).includes(userId);
         did({ user: userId, resync: !notNeeded });
-        const ahead = session.publisher.aheadDevices().filter((a) => a.userId === userId);
         io.out(
           notNeeded
             ? `${userId}: deleted, and its retired HSM acknowledged holding nothing: no resync is needed`
-            : ahead.length > 0
-              ? `${userId}: its HSM is ahead of this admin database, and a resync cannot repair it: nothing is ` +
-                'published to it (see the warning)'
-              : `${userId}: the next update is a full resync`,
+            : `${userId}: the next update is a full resync`,
         );
-        describeAhead(ahead).forEach((l) => io.err(l));
       };
     },
   },

@@ -47,6 +47,12 @@ describe("sekey after the admin HSM's folder is restored from a backup", () => {
         'collection clears them; an admin HSM restored from a backup does it too, writing new files under numbers ' +
         'this HSM applied, and the acknowledgement tells the administrator',
     );
+    // The stale advice before anything was collected: the share says alice is ahead, so no resync is
+    // requested (one numbered past her files she would apply), and the collection records her.
+    const early = await ok('admin', 'resync', 'U1');
+    expect(early.out).toContain('U1: its HSM is ahead of this admin database, and a resync cannot repair it');
+    expect(early.out).not.toMatch(/U1 #\d+ resync/);
+    expect(early.err).toContain("warning: U1's HSM");
     expect((await ok('user', 'U2', 'sync')).out).toMatch(/applied/);
     const published = await ok('admin', 'publish');
     expect(published.out).toMatch(/^acknowledged: U2 #1, U2 #2$/m);
@@ -68,7 +74,9 @@ describe("sekey after the admin HSM's folder is restored from a backup", () => {
     ]);
     expect(stale.err).toContain("warning: U1's HSM");
     const resync = await ok('admin', 'resync', 'U1');
-    expect(resync.out).toContain('U1: its HSM is ahead of this admin database, and a resync cannot repair it');
+    expect(resync.out).toContain(
+      'U1: its HSM is ahead of this admin database, and a resync cannot repair it: none requested, and nothing',
+    );
     expect(resync.out).not.toMatch(/U1 #\d+ resync/);
     // The audit log records it once, with the collection that found it.
     const audit = await ok('admin', 'audit', '--json');
