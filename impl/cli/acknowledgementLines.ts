@@ -52,3 +52,11 @@ export function describeAhead(ahead: readonly AheadDevice[]): string[] {
     );
   });
 }
+
+/**
+ * Writes {@link describeAhead}'s warnings on standard error: every command that reads the
+ * acknowledgements says them there, JSON or not, since the output of a cron job's publish is rarely read.
+ */
+export function warnAhead(io: { err(line: string): void }, ahead: readonly AheadDevice[]): void {
+  for (const line of describeAhead(ahead)) io.err(line);
+}

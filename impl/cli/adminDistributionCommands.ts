@@ -7,7 +7,7 @@
  */
 import { fileLabel } from '../kms/publisher.ts';
 import type { PublishReport } from '../kms/publisher.ts';
-import { describeAcknowledged, describeAhead, describeSetAside } from './acknowledgementLines.ts';
+import { describeAcknowledged, describeSetAside, warnAhead } from './acknowledgementLines.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { positiveInteger } from './argValues.ts';
 import { bytes, json, table, when } from './format.ts';
@@ -66,8 +66,7 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
           if (setAside.length > 0) io.out(describeSetAside(setAside));
           io.out(describePublish(report));
         }
-        // On standard error, JSON or not: the output of a cron job's publish is rarely read.
-        describeAhead(ahead).forEach((l) => io.err(l));
+        warnAhead(io, ahead);
       },
   },
   {
@@ -87,7 +86,7 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
           io.out(accepted.length === 0 ? 'no new acknowledgement' : describeAcknowledged(accepted));
           if (setAside.length > 0) io.out(describeSetAside(setAside));
         }
-        describeAhead(collected.ahead).forEach((l) => io.err(l));
+        warnAhead(io, collected.ahead);
       },
   },
   {
@@ -107,7 +106,7 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
           retired: deviceOf(session.admin, s.userId)?.inService === false,
           ...(aheadAt.has(s.userId) ? { aheadOfDatabase: aheadAt.get(s.userId) } : {}),
         }));
-        describeAhead(ahead).forEach((l) => io.err(l));
+        warnAhead(io, ahead);
         if (asJson) {
           io.out(json(states));
           return;
@@ -172,7 +171,7 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
             );
           }
         }
-        describeAhead(ahead).forEach((l) => io.err(l));
+        warnAhead(io, ahead);
         // Exit 1 when someone is stale, so that a monitoring script can act on the exit code alone.
         return stale.length > 0 ? 1 : 0;
       },
@@ -199,7 +198,7 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
             `${userId}: its HSM is ahead of this admin database, and a resync cannot repair it: none requested, ` +
               'and nothing more is published to it (see the warning)',
           );
-          describeAhead(ahead).forEach((l) => io.err(l));
+          warnAhead(io, ahead);
           return;
         }
         const notNeeded = session.publisher.requestResync(userId).includes(userId);

@@ -6,7 +6,7 @@ import type { Admin } from '../kms/admin.ts';
 import { keysHeldByDevice, userDeviceOf } from '../kms/distribution.ts';
 import { findRetiredHsm, usersServed } from '../kms/retiredHsms.ts';
 import type { ForgottenHsm, HsmFate } from '../kms/retiredHsms.ts';
-import { describeAcknowledged, describeAhead, describeSetAside } from './acknowledgementLines.ts';
+import { describeAcknowledged, describeSetAside, warnAhead } from './acknowledgementLines.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { asking } from './adminCommand.ts';
@@ -322,7 +322,10 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
         io.out(`  fingerprints — admin ${r.adminFingerprint}, user ${r.userFingerprint}`);
         if (replaced?.inService === true) io.out(keptLine(replaced.serial, kept));
         // The HSM replaced now was ahead of the database: this provisioning is the remedy the warning gives.
-        describeAhead(ahead.filter((a) => a.userId !== id)).forEach((l) => io.err(l));
+        warnAhead(
+          io,
+          ahead.filter((a) => a.userId !== id),
+        );
       });
     },
   },
@@ -366,7 +369,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
           // hold them: collected first, for either fate, so that they are not compromised for nothing,
           // now (lost) or later from the keys recorded with a destroyed one (then known lost).
           const { accepted: acknowledged, setAside, ahead } = await session.publisher.collectAcknowledgements();
-          describeAhead(ahead).forEach((l) => io.err(l));
+          warnAhead(io, ahead);
           const forgotten = session.admin.forgetHsm(found.serial, fate);
           report(forgotten.changes);
           const { changes: _changes, ...what } = forgotten;

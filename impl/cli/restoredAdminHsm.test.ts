@@ -62,6 +62,9 @@ describe("sekey after the admin HSM's folder is restored from a backup", () => {
     expect(published.err).toContain('never published (its #2 to U1 is another file): the admin HSM was restored');
     expect(published.err).toContain('Nothing more is published to it: provision a new HSM (sekey admin provision U1)');
     expect(published.err).not.toContain("U2's HSM");
+    const collected = await ok('admin', 'collect-acks', '--json');
+    expect(JSON.parse(collected.out).ahead.map((a: { userId: string }) => a.userId)).toEqual(['U1']);
+    expect(collected.err).toContain("warning: U1's HSM");
     const status = await ok('admin', 'status');
     expect(status.out).toMatch(/^U1 +pending, HSM ahead: applied #2 \(see warning\) +#2 +#0$/m);
     expect(status.err).toContain("warning: U1's HSM");
