@@ -5,8 +5,9 @@
  * (acknowledgements waiting on the share are counted, not collected).
  * @module
  */
+import { isShareFailure } from '../host/installation.ts';
 import { fileLabel } from '../kms/publisher.ts';
-import type { PublishReport } from '../kms/publisher.ts';
+import type { AheadDevice, PublishReport } from '../kms/publisher.ts';
 import { describeAcknowledged, describeSetAside, warnAhead } from './acknowledgementLines.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { positiveInteger } from './argValues.ts';
@@ -187,8 +188,17 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
       return async ({ session, io, did }) => {
         // The share read too, not only what a collection recorded: a resync numbered past what an HSM
         // ahead of this database applied is one it would apply, keeping the keys it holds under numbers
-        // this database gives to other keys. None is requested for it.
-        const ahead = (await session.publisher.inspectAcknowledgements()).ahead.filter((a) => a.userId === userId);
+        // this database gives to other keys. None is requested for it. A share that cannot be read
+        // leaves the records: the request is saved, and the publication stops at the share as any does
+        // (exit 4); `publish` collects before it publishes, so it finds the HSM before sending it.
+        let found: AheadDevice[];
+        try {
+          found = (await session.publisher.inspectAcknowledgements()).ahead;
+        } catch (error) {
+          if (!isShareFailure(error)) throw error;
+          found = session.publisher.aheadDevices();
+        }
+        const ahead = found.filter((a) => a.userId === userId);
         if (ahead.length > 0) {
           // Recorded now if only the share said so (a collection, as publish runs first): held from here on.
           if (!session.publisher.aheadDevices().some((a) => a.userId === userId))
