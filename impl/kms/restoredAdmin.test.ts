@@ -8,6 +8,7 @@ import { USER_PIN, freshDevice } from '../../device/secube.testkit.ts';
 import { Admin } from './admin.ts';
 import { provisionUser } from './distribution.ts';
 import { Publisher } from './publisher.ts';
+import type { PublishReport } from './publisher.ts';
 import { ackFileName, ackStream, updateStream } from '../protocol/streams.ts';
 import { User } from './user.ts';
 import { TEST_CARD_SECTORS, newTeam } from './world.testkit.ts';
@@ -36,6 +37,20 @@ async function restoredTeam(): Promise<{ w: World; admin: Admin; publisher: Publ
   backup.deleteKey(100_000);
   const admin = await Admin.open({ device: backup, sd, clock: w.clock });
   return { w, admin, publisher: new Publisher(admin, w.transport) };
+}
+
+/**
+ * While alice (U1) is offline, the restored admin publishes #2 (K2001 given to "again") and #3, then
+ * resyncs her, stale (#4): the resync's publication removes every file below it from the share.
+ * Returns what that last publication published.
+ */
+async function resyncPastAlice(admin: Admin, publisher: Publisher): Promise<PublishReport> {
+  admin.activateKey(admin.addKey('G1', 'again'));
+  await publisher.publish();
+  admin.renameGroup('G1', 'renamed');
+  await publisher.publish();
+  publisher.requestResync('U1');
+  return publisher.publish();
 }
 
 describe('an admin HSM restored from a backup', () => {
@@ -121,14 +136,7 @@ describe('an admin HSM restored from a backup', () => {
   test('a resync past the lost files, with nothing below it on the share: applied, then found ahead', async () => {
     const { w, admin, publisher } = await restoredTeam();
     const alice = w.users.get('U1')!;
-    // Alice is offline. The restored admin publishes #2 (K2001 given to "again") and #3, then resyncs
-    // her, stale (#4): the resync's publication removes every file below it from the share.
-    admin.activateKey(admin.addKey('G1', 'again'));
-    await publisher.publish();
-    admin.renameGroup('G1', 'renamed');
-    await publisher.publish();
-    publisher.requestResync('U1');
-    expect((await publisher.publish()).published.find((p) => p.userId === 'U1')).toMatchObject({
+    expect((await resyncPastAlice(admin, publisher)).published.find((p) => p.userId === 'U1')).toMatchObject({
       sequence: 4,
       kind: 'resync',
     });
@@ -158,12 +166,7 @@ describe('an admin HSM restored from a backup', () => {
   test("the acknowledgement sent before a resync's, delivered after it (a synced folder): still found", async () => {
     const { w, admin, publisher } = await restoredTeam();
     const alice = w.users.get('U1')!;
-    admin.activateKey(admin.addKey('G1', 'again'));
-    await publisher.publish();
-    admin.renameGroup('G1', 'renamed');
-    await publisher.publish();
-    publisher.requestResync('U1');
-    await publisher.publish();
+    await resyncPastAlice(admin, publisher);
     expect((await alice.sync(w.transport)).applied).toEqual([4]);
     const late = (await w.transport.read(ackStream('U1'), ackFileName(3))) as Uint8Array;
     await w.transport.remove(ackStream('U1'), ackFileName(3));
