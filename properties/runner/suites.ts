@@ -51,6 +51,12 @@ export const SUITES: readonly Suite[] = [
     statistics: null,
   },
   {
+    name: 'restoredAdmin',
+    file: 'properties/restoredAdmin.properties.test.ts',
+    operation: 'an admin, publication, sync, collection or clock step around an admin HSM restored from a backup',
+    statistics: null,
+  },
+  {
     name: 'encryptedDatabase',
     file: 'properties/encryptedDatabase.properties.test.ts',
     operation: 'a transaction step, or a reopen of a damaged or power-cut card',
