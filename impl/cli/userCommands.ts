@@ -260,13 +260,23 @@ export const USER_COMMANDS: readonly UserCommand[] = [
               'does it too, writing new files under numbers this HSM applied, and the acknowledgement tells the ' +
               'administrator',
           );
-        for (const r of report.refused) io.err(`refused ${r.name}: ${r.reason}`);
+        for (const r of report.refused)
+          io.err(`refused ${r.name}: ${r.reason}${r.namesHsm === undefined ? '' : ` (it names HSM ${r.namesHsm})`}`);
+        const otherHsms = [...new Set(report.refused.flatMap((r) => (r.namesHsm === undefined ? [] : [r.namesHsm])))];
         for (const r of report.held) io.err(`still refused ${r.name}: ${r.reason} (judged by an earlier sync)`);
         if (report.blocked)
           io.err('blocked: too many refused files in a row; ask the administrator for `sekey admin resync`');
         else if (report.held.length > 0)
           io.err(
             'this HSM is behind those files: ask the administrator to restore what is missing or `sekey admin resync`',
+          );
+        else if (otherHsms.length > 0)
+          io.err(
+            `files for another HSM of this user (${otherHsms.join(', ')}), sealed for it: a new HSM finds its ` +
+              "predecessor's files until the administrator's next publish sends it its own, so sync again after " +
+              "it; if they keep coming, the administrator's database does not know this HSM (an admin HSM " +
+              'restored from a backup taken before it was provisioned): ask the administrator to provision it ' +
+              'again, factory-reset first',
           );
         else if (report.refused.length > 0)
           io.err(

@@ -837,10 +837,33 @@ describe('User', () => {
     await w.transport.write(updateStream('U1'), bobsFile!, bytes);
     const report = await alice.sync(w.transport);
     expect(report.applied).toEqual([]);
-    expect(report.refused.map((r) => r.reason)).toEqual(['forged']);
+    // Its header names bob: nothing says it was meant for another HSM of alice's.
+    expect(report.refused).toEqual([{ name: bobsFile, reason: 'forged' }]);
     expect(alice.appliedSequence).toBe(0);
     expect(alice.groups()).toEqual([]);
     expect(alice.keys()).toEqual([]);
+  });
+
+  test("a new HSM finds its predecessor's files until the next publish: refused, naming that HSM", async () => {
+    const w = await team();
+    w.admin.activateKey(w.admin.addKey('G1', 'k'));
+    await w.syncByFiles();
+    w.admin.renameGroup('G1', 'renamed');
+    await w.publisher.publish();
+    const old = w.users.get('U1')!.device.serial;
+    // Provisioned, not yet published (`sekey admin provision U1 --no-publish`): the share holds the
+    // file sealed for the old HSM.
+    const alice = await w.addDevice('U1');
+    const [file] = await w.transport.list(updateStream('U1'));
+    const before = await alice.sync(w.transport);
+    expect([before.applied, before.refused]).toEqual([[], [{ name: file, reason: 'forged', namesHsm: old }]]);
+    expect(alice.blocked).toBe(false);
+    // The next publish sends the new HSM its own files (a resync), and the old file goes.
+    await w.publisher.publish();
+    const after = await alice.sync(w.transport);
+    expect([after.applied.length, after.refused]).toEqual([1, []]);
+    expect(alice.groups().map((g) => g.name)).toEqual(['renamed']);
+    w.close();
   });
 });
 

@@ -236,6 +236,43 @@ describe('an admin HSM restored from a backup', () => {
     w.close();
   });
 
+  test('an HSM provisioned after the backup is unknown to the restored admin: its files name the old HSM', async () => {
+    const w = await newTeam();
+    w.admin.activateKey(w.admin.addKey('G1', 'before'));
+    await w.syncByFiles();
+    const oldCarol = w.users.get('U3')!.device.serial;
+    const backup = w.adminDevice.simulatorClone().device;
+    // The lost time: carol gets a new HSM, which applies its resync.
+    const carol = await w.addDevice('U3');
+    await w.syncByFiles();
+    expect(carol.appliedSequence).toBeGreaterThan(0);
+    backup.generateKey(100_000);
+    backup.deleteKey(100_000);
+    const admin = await Admin.open({ device: backup, sd: backup.sdcard!, clock: w.clock });
+    const publisher = new Publisher(admin, w.transport);
+    // The restored database seals carol's files for the HSM it knows: the new one cannot open them,
+    // publication after publication, and says which HSM they name. They never count towards a block.
+    // First #2, a number it applied (its resync): passed over, as any HSM ahead does.
+    expect(carol.appliedSequence).toBe(2);
+    admin.renameGroup('G1', 'after');
+    await publisher.publish();
+    expect((await carol.sync(w.transport)).writtenSince).toEqual(['000000000002.update']);
+    for (const sequence of [3, 4]) {
+      admin.renameGroup('G1', `round ${sequence}`);
+      await publisher.publish();
+      const synced = await carol.sync(w.transport);
+      expect([synced.applied, carol.appliedSequence, carol.blocked]).toEqual([[], 2, false]);
+      // Not remembered (it counts for nothing): judged again at each sync, with the new file.
+      expect(synced.refused.map((r) => [r.name, r.reason, r.namesHsm])).toEqual(
+        [3, 4].filter((s) => s <= sequence).map((s) => [`00000000000${s}.update`, 'forged', oldCarol]),
+      );
+    }
+    // Its acknowledgements name an HSM the database never provisioned: not judged, nothing reported.
+    expect((await publisher.collectAcknowledgements()).ahead).toEqual([]);
+    admin.close();
+    w.close();
+  });
+
   test('old files put back on the share are acknowledged again and cleared; nothing is reported ahead', async () => {
     const w = await newTeam();
     w.admin.activateKey(w.admin.addKey('G1', 'k'));

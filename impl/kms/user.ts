@@ -600,7 +600,7 @@ export class User {
       full === null ? await this.#recordAfterReboot(transport, resyncComing) : { failure: null, writtenSince: [] };
     let unacknowledged: AckFailure | null = after.failure;
     const applied: number[] = [];
-    const refused: Array<{ name: string; reason: RefusalReason }> = [];
+    const refused: SyncRefusal[] = [];
     const held: Array<{ name: string; reason: RefusalReason }> = [];
     // Whether this sync refused a file as a gap: the incremental files after it wait for the next sync.
     let gapRefused = false;
@@ -633,7 +633,9 @@ export class User {
       const outcome = this.#judge(p, bytes);
       p = outcome.snapshot;
       if (p.value !== 'applying') {
-        refused.push({ name, reason: p.context.lastRefusal as RefusalReason });
+        const reason = p.context.lastRefusal as RefusalReason;
+        const namesHsm = reason === 'forged' ? outcome.namesHsm : null;
+        refused.push(namesHsm === null ? { name, reason } : { name, reason, namesHsm });
         if (p.context.lastRefusal === 'gap') gapRefused = true;
         // Only a refusal that counts towards a block is committed. Junk anybody can drop into the
         // share costs a read and a failed open per sync, never a database commit (each of which
@@ -725,11 +727,15 @@ export class User {
     return judged.value === 'applying' ? null : (judged.context.lastRefusal as RefusalReason);
   }
 
-  /** Parses and verifies one file; the machine decides. Returns the machine after OPENED/VERIFIED. */
+  /**
+   * Parses and verifies one file; the machine decides. Returns the machine after OPENED/VERIFIED,
+   * the records of an authentic file, and, for one whose seal failed, the other HSM of this user its
+   * header names, if it does ({@link SyncRefusal.namesHsm}).
+   */
   #judge(
     p0: UpdateProcessingSnapshot,
     bytes: Uint8Array,
-  ): { snapshot: UpdateProcessingSnapshot; records: UpdateRecord[] } {
+  ): { snapshot: UpdateProcessingSnapshot; records: UpdateRecord[]; namesHsm: string | null } {
     let p = p0;
     let parsed: ParsedUpdateFile | null = null;
     let truncated = false;
@@ -744,7 +750,7 @@ export class User {
       truncated,
       malformed: parsed === null && !truncated,
     });
-    if (parsed === null) return { snapshot: p, records: [] };
+    if (parsed === null) return { snapshot: p, records: [], namesHsm: null };
     let records: UpdateRecord[] = [];
     let authentic = true;
     try {
@@ -768,7 +774,8 @@ export class User {
       resync: h.kind === 'resync',
       extendsAppliedChain: bytesToHex(h.previousHash) === (p.context.lastFileHash || bytesToHex(NO_PREVIOUS_FILE)),
     });
-    return { snapshot: p, records };
+    const namesHsm = !authentic && h.userId === this.#userId && h.serial !== this.#device.serial ? h.serial : null;
+    return { snapshot: p, records, namesHsm };
   }
 
   /**
@@ -1013,11 +1020,26 @@ export interface InterruptedSync {
   readonly answer: UpdateProcessingSnapshot;
 }
 
+/** A file a sync judged and refused. */
+export interface SyncRefusal {
+  readonly name: string;
+  readonly reason: RefusalReason;
+  /**
+   * For a file refused as `forged` whose header (not authenticated) names this user and another HSM:
+   * that HSM's serial. The administrator's database seals a user's files for the HSM it records as
+   * the user's, so this is the likely story: files for this user's previous HSM, still on the share
+   * right after this one was provisioned (the next publish sends this one its own), or a database
+   * that never provisioned this HSM (an admin HSM restored from a backup taken before it). Anyone
+   * who can write the share can also write such a header.
+   */
+  readonly namesHsm?: string;
+}
+
 /** What one {@link User.sync} did. */
 export interface SyncReport {
   readonly applied: readonly number[];
   /** Files judged and refused by this sync. */
-  readonly refused: ReadonlyArray<{ readonly name: string; readonly reason: RefusalReason }>;
+  readonly refused: readonly SyncRefusal[];
   /**
    * Files on the share that claim news but were refused by an earlier sync, with the reason: not
    * judged again, and still in the way.
