@@ -503,7 +503,9 @@ export class Publisher {
    * Writes every committed, unacknowledged file that is missing from the transport or differs from
    * the committed bytes: after a crash between a commit and its write, or when someone deleted,
    * damaged or replaced files on the share. Byte for byte the
-   * committed file (sealing is randomised; a regenerated file would fork the user's chain).
+   * committed file (sealing is randomised; a regenerated file would fork the user's chain). Not to
+   * an HSM found ahead ({@link AheadDevice}): nothing is written to it, as nothing is published to it
+   * (a file of the restored database that the lost time's collection removed would otherwise go back).
    * @returns the files it wrote.
    */
   async flush(): Promise<RewrittenFile[]> {
@@ -511,7 +513,9 @@ export class Publisher {
       (db) =>
         query(
           db,
-          'SELECT user_id, sequence, name, bytes FROM outbox WHERE bytes IS NOT NULL ORDER BY user_id, sequence',
+          `SELECT o.user_id, o.sequence, o.name, o.bytes
+           FROM outbox o LEFT JOIN user_devices d ON d.user_id = o.user_id
+           WHERE o.bytes IS NOT NULL AND d.ahead_sequence IS NULL ORDER BY o.user_id, o.sequence`,
         ) as Array<[string, number, string, Uint8Array]>,
     );
     const written: RewrittenFile[] = [];

@@ -236,6 +236,38 @@ describe('an admin HSM restored from a backup', () => {
     w.close();
   });
 
+  test('a file the lost time collected is not written back to an HSM found ahead', async () => {
+    const w = await newTeam();
+    w.admin.activateKey(w.admin.addKey('G1', 'before'));
+    await w.syncByFiles();
+    const alice = w.users.get('U1')!;
+    w.admin.renameGroup('G1', 'renamed');
+    await w.publisher.publish();
+    for (const u of ['U1', 'U2']) await w.users.get(u)!.sync(w.transport);
+    // The backup, with alice's and bob's acknowledgements of that file on the share, not collected.
+    const backup = w.adminDevice.simulatorClone().device;
+    w.admin.activateKey(w.admin.addKey('G1', 'lost'));
+    await w.publisher.publish();
+    await w.publisher.collectAcknowledgements();
+    await alice.sync(w.transport);
+    backup.generateKey(100_000);
+    backup.deleteKey(100_000);
+    const admin = await Admin.open({ device: backup, sd: backup.sdcard!, clock: w.clock });
+    const publisher = new Publisher(admin, w.transport);
+    expect((await publisher.collectAcknowledgements()).ahead.map((a) => a.userId)).toEqual(['U1']);
+    // The restored database still waits for the file the lost time's collection removed from the
+    // share: it writes it back to bob's stream (flush: bob applied no lost file), never to alice's.
+    const before = await w.transport.list(updateStream('U1'));
+    const report = await publisher.publish();
+    expect(report.rewritten.map((r) => r.userId)).not.toContain('U1');
+    expect(report.rewritten.map((r) => r.userId)).toContain('U2');
+    // (The lost file, numbered past what this database published, was removed: removeStrays.)
+    expect(before).toEqual(['000000000003.update']);
+    expect(await w.transport.list(updateStream('U1'))).toEqual([]);
+    admin.close();
+    w.close();
+  });
+
   test('an HSM provisioned after the backup is unknown to the restored admin: its files name the old HSM', async () => {
     const w = await newTeam();
     w.admin.activateKey(w.admin.addKey('G1', 'before'));

@@ -53,7 +53,7 @@ export const SUITES: readonly Suite[] = [
   {
     name: 'restoredAdmin',
     file: 'properties/restoredAdmin.properties.test.ts',
-    operation: 'an admin, publication, sync, collection or clock step around an admin HSM restored from a backup',
+    operation: 'a step of the admin, a user or the clock around an admin HSM restored from a backup',
     statistics: null,
   },
   {
