@@ -14,7 +14,7 @@ import {
 afterAll(removeTempDirs);
 
 describe('sekey user sync on a new HSM, before the publish that sends it its files', () => {
-  test("the predecessor's files are refused, naming that HSM, with the remedy; after the publish it syncs", async () => {
+  test("the predecessor's files are refused, naming that HSM; after the next publish, the new HSM syncs", async () => {
     const { run } = await manualInstallation();
     await provisionedUsers(run, [['U1', 'alice']]);
     for (const argv of [
