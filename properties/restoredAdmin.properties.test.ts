@@ -34,15 +34,13 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { USER_PIN, freshDevice } from '../device/secube.testkit.ts';
 import type { UserId } from '../model/kms.ts';
 import { KmsError } from '../model/kmsError.ts';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../model/publication.ts';
-import { Admin } from '../impl/kms/admin.ts';
-import { Publisher } from '../impl/kms/publisher.ts';
-import { provisionUser } from '../impl/kms/distribution.ts';
-import { User } from '../impl/kms/user.ts';
-import { TEST_CARD_SECTORS, newTeam } from '../impl/kms/world.testkit.ts';
+import type { Admin } from '../impl/kms/admin.ts';
+import type { Publisher } from '../impl/kms/publisher.ts';
+import type { User } from '../impl/kms/user.ts';
+import { newTeam, provisionDevice, restoreAdmin } from '../impl/kms/world.testkit.ts';
 import type { World } from '../impl/kms/world.testkit.ts';
 import { isKmsDeviceKey } from '../impl/protocol/deviceKeyIds.ts';
 import { sequenceOfName, updateStream } from '../impl/protocol/streams.ts';
@@ -329,33 +327,12 @@ async function collect(w: World, { publisher }: AdminSide, record: RunRecord): P
  */
 async function replace(w: World, { admin }: AdminSide, u: UserId, record: RunRecord): Promise<void> {
   const old = w.users.get(u) as User;
-  const { device, sd } = freshDevice(`restored-admin-${u}-${record.replaced.length}`, {
-    cardSectors: TEST_CARD_SECTORS,
-    adminSession: true,
-  });
-  const provisioning = provisionUser(admin, u, device);
-  device.logout();
-  device.login('user', USER_PIN);
-  const replica = await User.create({ provisioning, device, sd, clock: w.clock });
+  const { user: replica } = await provisionDevice(admin, u, `restored-admin-${u}-${record.replaced.length}`, w.clock);
   record.replaced.push(replica);
   w.users.set(u, replica);
   admin.forgetHsm(old.device.serial, 'destroyed');
   record.applied.set(u, new Set());
   record.ahead.delete(u);
-}
-
-/**
- * The restored admin: the backup device (the admin HSM copied with its card) opened as a command
- * opens it. A copy draws what its original drew (a seeded TRNG, copied), a real HSM put back does
- * not: one key made and erased moves the copy's TRNG on, as the lost time did.
- */
-async function restore(w: World, backup: ReturnType<World['adminDevice']['simulatorClone']>): Promise<AdminSide> {
-  const sd = backup.device.sdcard;
-  if (sd === undefined) throw new Error('a world device has a card');
-  backup.device.generateKey(100_000);
-  backup.device.deleteKey(100_000);
-  const admin = await Admin.open({ device: backup.device, sd, clock: w.clock });
-  return { admin, publisher: new Publisher(admin, w.transport) };
 }
 
 /**
@@ -429,7 +406,7 @@ describe('an admin HSM restored from a backup, at a random point', () => {
           const backup = w.adminDevice.simulatorClone();
           const publishedAtBackup = new Map(record.published);
           for (const s of h.lost) await run(w, original, s, record, true);
-          restored = await restore(w, backup);
+          restored = await restoreAdmin(w, backup.device);
           record.published = publishedAtBackup;
           for (const s of h.after) await run(w, restored, s, record, false);
           await settle(w, restored, record);

@@ -4,14 +4,11 @@
  * the database never published is reported `ahead` at every collection, and a new HSM is the remedy.
  */
 import { describe, expect, test } from 'vitest';
-import { USER_PIN, freshDevice } from '../../device/secube.testkit.ts';
 import { Admin } from './admin.ts';
-import { provisionUser } from './distribution.ts';
 import { Publisher } from './publisher.ts';
 import type { PublishReport } from './publisher.ts';
 import { ackFileName, ackStream, updateStream } from '../protocol/streams.ts';
-import { User } from './user.ts';
-import { TEST_CARD_SECTORS, newTeam } from './world.testkit.ts';
+import { newTeam, provisionDevice, restoreAdmin } from './world.testkit.ts';
 import type { World } from './world.testkit.ts';
 
 /**
@@ -29,14 +26,7 @@ async function restoredTeam(): Promise<{ w: World; admin: Admin; publisher: Publ
     for (const u of ['U1', 'U2']) await w.users.get(u)?.sync(w.transport);
     await w.publisher.collectAcknowledgements();
   }
-  const sd = backup.sdcard;
-  if (sd === undefined) throw new Error('a world device has a card');
-  // A clone draws what its original drew (a seeded TRNG, copied); a real HSM put back from a backup
-  // does not. One key made and erased on the device moves the copy's TRNG on, as the lost time did.
-  backup.generateKey(100_000);
-  backup.deleteKey(100_000);
-  const admin = await Admin.open({ device: backup, sd, clock: w.clock });
-  return { w, admin, publisher: new Publisher(admin, w.transport) };
+  return { w, ...(await restoreAdmin(w, backup)) };
 }
 
 /**
@@ -213,11 +203,7 @@ describe('an admin HSM restored from a backup', () => {
     expect(alice.keyInfo('K2001').name).toBe('lost-1');
     expect((await publisher.collectAcknowledgements()).ahead.map((a) => a.userId)).toEqual(['U1']);
     // A new HSM for alice holds nothing: the provisioning's resync brings everything, "again" included.
-    const { device, sd } = freshDevice('restored-U1-new', { cardSectors: TEST_CARD_SECTORS, adminSession: true });
-    const provisioning = provisionUser(admin, 'U1', device);
-    device.logout();
-    device.login('user', USER_PIN);
-    const newAlice = await User.create({ provisioning, device, sd, clock: w.clock });
+    const { user: newAlice } = await provisionDevice(admin, 'U1', 'restored-U1-new', w.clock);
     expect((await publisher.publish()).published.map((p) => [p.userId, p.kind])).toContainEqual(['U1', 'resync']);
     expect((await newAlice.sync(w.transport)).applied).toHaveLength(1);
     expect(newAlice.keyInfo('K2001').name).toBe('again');
@@ -250,10 +236,7 @@ describe('an admin HSM restored from a backup', () => {
     await w.publisher.publish();
     await w.publisher.collectAcknowledgements();
     await alice.sync(w.transport);
-    backup.generateKey(100_000);
-    backup.deleteKey(100_000);
-    const admin = await Admin.open({ device: backup, sd: backup.sdcard!, clock: w.clock });
-    const publisher = new Publisher(admin, w.transport);
+    const { admin, publisher } = await restoreAdmin(w, backup);
     expect((await publisher.collectAcknowledgements()).ahead.map((a) => a.userId)).toEqual(['U1']);
     // The restored database still waits for the file the lost time's collection removed from the
     // share: it writes it back to bob's stream (flush: bob applied no lost file), never to alice's.
@@ -278,10 +261,7 @@ describe('an admin HSM restored from a backup', () => {
     const carol = await w.addDevice('U3');
     await w.syncByFiles();
     expect(carol.appliedSequence).toBeGreaterThan(0);
-    backup.generateKey(100_000);
-    backup.deleteKey(100_000);
-    const admin = await Admin.open({ device: backup, sd: backup.sdcard!, clock: w.clock });
-    const publisher = new Publisher(admin, w.transport);
+    const { admin, publisher } = await restoreAdmin(w, backup);
     // The restored database seals carol's files for the HSM it knows: the new one cannot open them,
     // publication after publication, and says which HSM they name. They never count towards a block.
     // First #2, a number it applied (its resync): passed over, as any HSM ahead does.

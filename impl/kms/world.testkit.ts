@@ -104,14 +104,8 @@ function assemble(
     users,
     hardware,
     async addDevice(userId) {
-      const name = `${seed}-${userId}-${users.size}`;
-      const { device, flash, sd: card } = freshDevice(name, { cardSectors: TEST_CARD_SECTORS, adminSession: true });
-      hardware.set(userId, { flash, sd: card });
-      const provisioning = provisionUser(admin, userId, device);
-      device.logout();
-      device.login('user', USER_PIN);
-      const user = await User.create({ provisioning, device, sd: card, clock });
-      adopt(userId, user, { flash, sd: card });
+      const { user, flash, sd } = await provisionDevice(admin, userId, `${seed}-${userId}-${users.size}`, clock);
+      adopt(userId, user, { flash, sd });
       return user;
     },
     async fork() {
@@ -137,6 +131,38 @@ function assemble(
     },
   };
   return { world, adopt };
+}
+
+/**
+ * A factory-fresh test HSM named `name` (its seed), provisioned by `admin` for `userId`, with the
+ * user's replica created on it: what a new HSM for a user is, whichever admin provisions it.
+ */
+export async function provisionDevice(
+  admin: Admin,
+  userId: UserId,
+  name: string,
+  clock: ManualClock,
+): Promise<{ user: User; flash: Flash; sd: SdCard }> {
+  const { device, flash, sd } = freshDevice(name, { cardSectors: TEST_CARD_SECTORS, adminSession: true });
+  const provisioning = provisionUser(admin, userId, device);
+  device.logout();
+  device.login('user', USER_PIN);
+  return { user: await User.create({ provisioning, device, sd, clock }), flash, sd };
+}
+
+/**
+ * The admin of `w` restored from `backup` (its HSM copied with its card: `simulatorClone`), opened
+ * as a command opens it, with a publisher on the same share. A copy draws what its original drew (a
+ * seeded TRNG, copied); a real HSM put back from a backup does not: one key made and erased on the
+ * copy moves its TRNG on, as the time since the backup did, so that it does not draw the lost keys again.
+ */
+export async function restoreAdmin(w: World, backup: SecubeDevice): Promise<{ admin: Admin; publisher: Publisher }> {
+  const sd = backup.sdcard;
+  if (sd === undefined) throw new Error('a world device has a card');
+  backup.generateKey(100_000);
+  backup.deleteKey(100_000);
+  const admin = await Admin.open({ device: backup, sd, clock: w.clock });
+  return { admin, publisher: new Publisher(admin, w.transport) };
 }
 
 /** A clone of a test device (`simulatorClone`) with its card. */
