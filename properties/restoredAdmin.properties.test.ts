@@ -14,14 +14,18 @@
  *   resyncs included;
  * - **found**: once every user has synced through heartbeat rounds, every HSM that applied a file of
  *   the lost time is reported ahead;
- * - **no silent mix-up**: every HSM not reported ahead is at the last file the admin published to it
- *   (as its publications reported), not blocked, and each KMS key it holds is the admin's key of that
- *   number (a probe it encrypts, the admin HSM opens).
+ * - **no silent mix-up**: every HSM not reported ahead, and on record, is at the last file the admin
+ *   published to it (as its publications reported), not blocked, and each KMS key it holds is the
+ *   admin's key of that number (a probe it encrypts, the admin HSM opens);
+ * - **not on record**: an HSM provisioned in the lost time is unknown to the restored database; at
+ *   every collection the HSMs reported as not on record are exactly those whose acknowledgements lie
+ *   on the share (read and parsed by the run), each one of the lost time; and once its user is
+ *   provisioned again, none is left in that user's stream.
  *
  * The share is honest here (no attacker, no faults): what the share may refuse or lose is the
- * deployment suite's, and the guarantees above are stated for a share that delivers. No HSM is
- * provisioned in the lost time (see `step`). An operation (for `npm run properties`) is one step of
- * the admin, a user or the clock: each drawn step, and each of the heartbeat rounds' at the end.
+ * deployment suite's, and the guarantees above are stated for a share that delivers. An operation
+ * (for `npm run properties`) is one step of the admin, a user or the clock: each drawn step, and
+ * each of the heartbeat rounds' at the end.
  *
  * Each of these breaks fails the suite at CI size without the examples (checked by hand, one at a
  * time): the collection judging no acknowledgement under a number the database published with another hash,
@@ -29,7 +33,9 @@
  * files it supersedes rather than keeping their hashes; the user's host not acknowledging its last
  * file again, or not when a resync is coming. So does `flush` writing back to an HSM found ahead a
  * file the lost time's collection removed from the share, which only the second example reaches at
- * CI size (a random run at another seed found it: its 134th).
+ * CI size (a random run at another seed found it: its 134th). Of the HSMs not on record: a
+ * collection that takes a forgotten HSM for one fails at CI size without the examples; one that
+ * reports none, and a provisioning that leaves their acknowledgements on the share, fail by the third.
  */
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
@@ -38,12 +44,13 @@ import type { UserId } from '../model/kms.ts';
 import { KmsError } from '../model/kmsError.ts';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../model/publication.ts';
 import type { Admin } from '../impl/kms/admin.ts';
-import type { Publisher } from '../impl/kms/publisher.ts';
+import type { Publisher, UnrecordedHsm } from '../impl/kms/publisher.ts';
 import type { User } from '../impl/kms/user.ts';
 import { newTeam, provisionDevice, restoreAdmin } from '../impl/kms/world.testkit.ts';
 import type { World } from '../impl/kms/world.testkit.ts';
 import { isKmsDeviceKey } from '../impl/protocol/deviceKeyIds.ts';
-import { sequenceOfName, updateStream } from '../impl/protocol/streams.ts';
+import { parseAck } from '../impl/protocol/ackFile.ts';
+import { ackStream, sequenceOfName, updateStream } from '../impl/protocol/streams.ts';
 import { PropertyProgress } from './progress.testkit.ts';
 
 const DAY = 86_400_000;
@@ -84,14 +91,18 @@ const routineStep: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: user.map((u) => ({ kind: 'resync' as const, user: u })) },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 4 }).map((days) => ({ kind: 'wait' as const, days })) },
 );
-/**
- * Any step, a new HSM for a user included. Not in the lost time: an HSM provisioned then is unknown
- * to the restored database (its channel keys went with the lost time), which can neither seal a file
- * it opens nor open its acknowledgements; its user sees every file refused, and the remedy is to
- * provision it again, factory-reset (README, "Restoring an HSM's folder").
- */
+/** Any step, a new HSM for a user included. */
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 20, arbitrary: routineStep },
+  { weight: 1, arbitrary: user.map((u) => ({ kind: 'replace' as const, user: u })) },
+);
+/**
+ * A step of the lost time: a new HSM now and then. The restored database has no record of it (its
+ * channel keys went with the lost time): it can neither seal a file that HSM opens nor check its
+ * acknowledgements, and the HSM it replaced is in service as far as it knows.
+ */
+const lostStep: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 10, arbitrary: routineStep },
   { weight: 1, arbitrary: user.map((u) => ({ kind: 'replace' as const, user: u })) },
 );
 const history: fc.Arbitrary<History> = fc.record({
@@ -99,7 +110,7 @@ const history: fc.Arbitrary<History> = fc.record({
   // The lost time publishes at least once, and someone syncs, the admin collecting it or not: most
   // runs have an HSM ahead to find, and in half of them nothing on the share tells of its last file.
   lost: fc
-    .tuple(fc.array(routineStep, { maxLength: 10 }), user, fc.boolean())
+    .tuple(fc.array(lostStep, { maxLength: 10 }), user, fc.boolean())
     .map(([steps, u, collected]) => [
       { kind: 'key' as const, group: 'G1' as const },
       { kind: 'publish' as const },
@@ -107,7 +118,8 @@ const history: fc.Arbitrary<History> = fc.record({
       { kind: 'sync' as const, user: u },
       ...(collected ? [{ kind: 'collect' as const }] : []),
     ]),
-  // Now and then the README's remedy (a new HSM for every user reported ahead so far), and what
+  // Now and then the README's remedy (a new HSM for every user reported ahead so far, or whose HSM
+  // the database has no record of), and what
   // `stale` advises for a user who has not synced since the restore: a resync, past the files the
   // restored admin published meanwhile, which removes them from the share.
   after: fc.array(
@@ -143,6 +155,23 @@ const FLUSH_AFTER_LOST_COLLECTION: History = {
   after: [{ kind: 'collect' }],
 };
 
+/**
+ * Bob gets a new HSM in the lost time, which applies its resync and acknowledges it: the restored
+ * database has no record of it. Its collections report it while that acknowledgement lies on the
+ * share; the remedy (bob provisioned again) removes it.
+ */
+const HSM_OF_THE_LOST_TIME: History = {
+  before: [],
+  lost: [
+    { kind: 'key', group: 'G1' },
+    { kind: 'publish' },
+    { kind: 'replace', user: 'U2' },
+    { kind: 'publish' },
+    { kind: 'sync', user: 'U2' },
+  ],
+  after: [{ kind: 'collect' }, { kind: 'remedy' }],
+};
+
 function stepText(s: Step): string {
   switch (s.kind) {
     case 'key':
@@ -164,7 +193,10 @@ function stepText(s: Step): string {
     case 'replace':
       return `${s.user} (${NAMES[s.user]}) gets a new HSM; the old one, factory-reset, is forgotten as destroyed`;
     case 'remedy':
-      return 'every user reported ahead gets a new HSM; the old ones, factory-reset, are forgotten as destroyed';
+      return (
+        'every user reported ahead, or whose HSM is not on record, gets a new HSM; the old ones, factory-reset, ' +
+        'are forgotten as destroyed'
+      );
     case 'resyncPast':
       return `a key added to G1 and activated, publish, resync of ${s.user} (${NAMES[s.user]}) requested, publish`;
   }
@@ -185,14 +217,22 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** What the run saw, to judge the admin by: files by their hashes, per user. */
+/** What the run saw, to judge the admin by: files by their hashes, per user and per HSM. */
 class RunRecord {
   /** `user → "sequence:hash"` of every file the admin of the lost time published. */
   readonly lost = new Map<UserId, Set<string>>(USERS.map((u) => [u, new Set<string>()]));
-  /** `user → "sequence:hash"` of every file its HSM applied. */
-  readonly applied = new Map<UserId, Set<string>>(USERS.map((u) => [u, new Set<string>()]));
+  /** `serial → "sequence:hash"` of every file that HSM applied. */
+  readonly applied = new Map<string, Set<string>>();
   /** `user → serial` of the HSMs the admin reported ahead so far (of those in service). */
   readonly ahead = new Map<UserId, string>();
+  /**
+   * The serials the serving admin database has on record, and `user → serial` of the HSM it has in
+   * service for the user: what the run provisioned through it (the backup's, from the restore on).
+   */
+  onRecord = new Set<string>();
+  inService = new Map<UserId, string>();
+  /** The serials of the HSMs provisioned in the lost time. */
+  readonly provisionedLost = new Set<string>();
   /** The replicas of the HSMs provisioned by `replace`, to close. */
   readonly replaced: User[] = [];
   /**
@@ -201,10 +241,15 @@ class RunRecord {
    */
   published = new Map<UserId, number>();
 
-  /** Whether `u`'s HSM applied a file of the lost time. */
-  appliedLost(u: UserId): boolean {
+  /** Whether HSM `serial`, of `u`, applied a file of the lost time. */
+  appliedLost(u: UserId, serial: string): boolean {
     const lost = this.lost.get(u) as Set<string>;
-    return [...(this.applied.get(u) as Set<string>)].some((file) => lost.has(file));
+    return [...(this.applied.get(serial) ?? [])].some((file) => lost.has(file));
+  }
+
+  /** Whether the HSM in `u`'s hands is the one the serving admin database has in service for `u`. */
+  serves(w: World, u: UserId): boolean {
+    return this.inService.get(u) === (w.users.get(u) as User).device.serial;
   }
 }
 
@@ -259,9 +304,11 @@ async function run(w: World, side: AdminSide, s: Step, record: RunRecord, lostTi
       case 'collect':
         return await collect(w, side, record);
       case 'replace':
-        return await replace(w, side, s.user, record);
+        return await replace(w, side, s.user, record, lostTime);
       case 'remedy':
-        for (const u of [...record.ahead.keys()]) await replace(w, side, u, record);
+        for (const u of USERS) {
+          if (record.ahead.has(u) || !record.serves(w, u)) await replace(w, side, u, record, lostTime);
+        }
         return;
       case 'resyncPast':
         await run(w, side, { kind: 'key', group: 'G1' }, record, lostTime);
@@ -296,42 +343,84 @@ async function publish(w: World, { publisher }: AdminSide, record: RunRecord, lo
 
 async function sync(w: World, u: UserId, record: RunRecord): Promise<void> {
   const files = await streamFiles(w, u);
+  const { serial } = (w.users.get(u) as User).device;
   const report = await (w.users.get(u) as User).sync(w.transport);
   for (const sequence of report.applied) {
     const file = files.get(sequence);
     expect(file, `${u} applied #${sequence}, a file that was on the share`).toBeDefined();
-    record.applied.get(u)?.add(file as string);
+    record.applied.set(serial, (record.applied.get(serial) ?? new Set()).add(file as string));
   }
 }
 
+/**
+ * The acknowledgements on the share from HSMs the serving database has no record of, read from the
+ * share: one entry per user and HSM, with the highest sequence and its file, as a collection reports them.
+ */
+async function unrecordedOnShare(w: World, record: RunRecord): Promise<UnrecordedHsm[]> {
+  const found: UnrecordedHsm[] = [];
+  for (const u of USERS) {
+    for (const name of await w.transport.list(ackStream(u))) {
+      const bytes = await w.transport.read(ackStream(u), name);
+      if (bytes === null) continue;
+      const { userId, serial, sequence } = parseAck(bytes).ack;
+      if (userId !== u || record.onRecord.has(serial)) continue;
+      const same = found.findIndex((f) => f.userId === u && f.serial === serial);
+      if (same === -1) found.push({ userId: u, serial, sequence, name });
+      else if (sequence > (found[same] as UnrecordedHsm).sequence) found[same] = { userId: u, serial, sequence, name };
+    }
+  }
+  return found.sort((a, b) => a.userId.localeCompare(b.userId) || a.serial.localeCompare(b.serial));
+}
+
 async function collect(w: World, { publisher }: AdminSide, record: RunRecord): Promise<void> {
-  const { ahead } = await publisher.collectAcknowledgements();
+  const expectedUnrecorded = await unrecordedOnShare(w, record);
+  const { ahead, unrecordedHsms } = await publisher.collectAcknowledgements();
   for (const a of ahead) {
-    // Only the HSM in service for a user is judged (users are never deleted here).
+    // Only the HSM in service for a user, as the database knows it, is judged (users are never deleted here).
     expect(a.serial, `the HSM reported ahead for ${a.userId} is the one in service`).toBe(
-      (w.users.get(a.userId) as User).device.serial,
+      record.inService.get(a.userId),
     );
     expect(
-      record.appliedLost(a.userId),
+      record.appliedLost(a.userId, a.serial),
       `${a.userId}'s HSM is reported ahead (acknowledged #${a.acknowledged}, #${a.published} published), ` +
         'but it applied no file of the lost time: a false alarm',
     ).toBe(true);
     record.ahead.set(a.userId, a.serial);
   }
+  // HSMs not on record: exactly those whose acknowledgements lie on the share, each provisioned in the lost time.
+  expect(unrecordedHsms, 'the HSMs reported as not on record: those whose acknowledgements the share holds').toEqual(
+    expectedUnrecorded,
+  );
+  for (const u of unrecordedHsms) {
+    expect(
+      record.provisionedLost.has(u.serial),
+      `${u.userId}'s HSM ${u.serial}, not on record, is no HSM of the lost time`,
+    ).toBe(true);
+  }
 }
 
 /**
- * The remedy for an HSM ahead (README, "Restoring an HSM's folder"), and a replacement of any HSM:
- * a new HSM provisioned for the user, the old one factory-reset and forgotten as destroyed. The new
- * HSM applied nothing yet; the old one's acknowledgements still on the share are no longer judged.
+ * The remedy for an HSM ahead or not on record (README, "Restoring an HSM's folder"), and a
+ * replacement of any HSM: a new HSM provisioned for the user, the HSM the database has in service
+ * for it factory-reset and forgotten as destroyed, and the acknowledgements on the share of HSMs not
+ * on record removed, as `sekey admin provision` does. The new HSM applied nothing yet; the old one's
+ * acknowledgements still on the share are no longer judged.
  */
-async function replace(w: World, { admin }: AdminSide, u: UserId, record: RunRecord): Promise<void> {
-  const old = w.users.get(u) as User;
+async function replace(w: World, side: AdminSide, u: UserId, record: RunRecord, lostTime: boolean): Promise<void> {
+  const { admin, publisher } = side;
+  const old = record.inService.get(u) as string;
   const { user: replica } = await provisionDevice(admin, u, `restored-admin-${u}-${record.replaced.length}`, w.clock);
   record.replaced.push(replica);
   w.users.set(u, replica);
-  admin.forgetHsm(old.device.serial, 'destroyed');
-  record.applied.set(u, new Set());
+  // As the CLI does it: `provision` removes them, and `forget-hsm` comes after.
+  await publisher.removeUnrecordedHsmAcknowledgements(u);
+  const left = (await unrecordedOnShare(w, record)).filter((f) => f.userId === u);
+  expect(left, `acknowledgements of HSMs not on record left in ${u}'s stream after its new HSM`).toEqual([]);
+  admin.forgetHsm(old, 'destroyed');
+  const { serial } = replica.device;
+  record.onRecord.add(serial);
+  record.inService.set(u, serial);
+  if (lostTime) record.provisionedLost.add(serial);
   record.ahead.delete(u);
 }
 
@@ -350,17 +439,25 @@ async function settle(w: World, side: AdminSide, record: RunRecord): Promise<voi
     await publish(w, side, record, false);
     for (const u of USERS) await sync(w, u, record);
     await collect(w, side, record);
+    // Of the users whose HSM is the one the database has in service: an HSM replaced in the lost time
+    // is reported only if its acknowledgement of a lost file is on the share (it no longer syncs).
+    const served = USERS.filter((u) => record.serves(w, u));
     expect(
-      USERS.filter((u) => record.ahead.has(u)),
+      served.filter((u) => record.ahead.has(u)),
       `the HSMs reported ahead after heartbeat round ${round} (everyone synced): those that applied a lost file`,
-    ).toEqual(USERS.filter((u) => record.appliedLost(u)));
+    ).toEqual(served.filter((u) => record.appliedLost(u, record.inService.get(u) as string)));
   }
 }
 
-/** Every HSM not reported ahead agrees with the admin: at its last file, and holding the admin's keys. */
+/**
+ * Every HSM not reported ahead, and on record, agrees with the admin: at its last file, and holding
+ * the admin's keys. (One not on record opens none of the admin's files, which are sealed for the
+ * HSM the database has in service: `collect` checks that it is reported while its acknowledgement
+ * lies on the share.)
+ */
 function checkAgreement(w: World, { admin }: AdminSide, record: RunRecord): void {
   for (const u of USERS) {
-    if (record.ahead.has(u)) continue;
+    if (record.ahead.has(u) || !record.serves(w, u)) continue;
     const replica = w.users.get(u) as User;
     expect(replica.blocked, `${u} is not reported ahead, and blocked`).toBe(false);
     expect(replica.appliedSequence, `${u} is not reported ahead: at the admin's last file for it`).toBe(
@@ -402,12 +499,21 @@ describe('an admin HSM restored from a backup, at a random point', () => {
         const record = new RunRecord();
         try {
           const original: AdminSide = { admin: w.admin, publisher: w.publisher };
+          for (const u of USERS) {
+            const { serial } = (w.users.get(u) as User).device;
+            record.onRecord.add(serial);
+            record.inService.set(u, serial);
+          }
           for (const s of h.before) await run(w, original, s, record, false);
           const backup = w.adminDevice.simulatorClone();
-          const publishedAtBackup = new Map(record.published);
+          const atBackup = {
+            published: new Map(record.published),
+            onRecord: new Set(record.onRecord),
+            inService: new Map(record.inService),
+          };
           for (const s of h.lost) await run(w, original, s, record, true);
           restored = await restoreAdmin(w, backup.device);
-          record.published = publishedAtBackup;
+          Object.assign(record, atBackup);
           for (const s of h.after) await run(w, restored, s, record, false);
           await settle(w, restored, record);
           checkAgreement(w, restored, record);
@@ -428,7 +534,7 @@ describe('an admin HSM restored from a backup, at a random point', () => {
         // with nothing at or below that file left on the share: only the acknowledgement the HSM sends
         // again when it sees a resync coming tells of it. The 145th run at CI's seed found it missing,
         // before `resyncPast` and the lost time's last collection; now the 18th does as well.
-        examples: [[RESYNC_PAST_THE_LOST_FILE], [FLUSH_AFTER_LOST_COLLECTION]],
+        examples: [[RESYNC_PAST_THE_LOST_FILE], [FLUSH_AFTER_LOST_COLLECTION], [HSM_OF_THE_LOST_TIME]],
       },
     );
   });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { describeAhead } from './acknowledgementLines.ts';
+import { UNRECORDED_HSMS_NAMED, describeAhead, describeUnrecordedHsms } from './acknowledgementLines.ts';
 
 describe('describeAhead', () => {
   test('names the HSM, what it applied and what the database published, and the remedy', () => {
@@ -22,5 +22,34 @@ describe('describeAhead', () => {
     // Its user deleted since: no new HSM to provision, only the old one to reset.
     expect(lines[1]).toContain('published to it: factory-reset SE-9 (it served U3, since deleted), then');
     expect(describeAhead([])).toEqual([]);
+  });
+});
+
+describe('describeUnrecordedHsms', () => {
+  const hsm = (i: number) => ({ userId: `U${i}`, serial: `SE-${i}`, sequence: i, name: `00000000000${i}.ack` });
+
+  test('names each HSM, with the file, both readings and the remedy', () => {
+    const [line] = describeUnrecordedHsms([hsm(2)]);
+    expect(line).toMatch(
+      /^warning: acks\/U2\/000000000002\.ack on the share is an acknowledgement from U2's HSM SE-2,/,
+    );
+    expect(line).toContain('factory-reset it, then provision it again (sekey admin provision U2)');
+    expect(line).toContain('someone who can write the share made the file up');
+  });
+
+  test('names a few, then counts the rest: anyone who can write the share can make them', () => {
+    const lines = describeUnrecordedHsms([1, 2, 3, 4, 5].map(hsm));
+    expect(lines).toHaveLength(UNRECORDED_HSMS_NAMED + 1);
+    expect(lines.slice(0, UNRECORDED_HSMS_NAMED).map((l) => /HSM (SE-\d)/.exec(l)?.[1])).toEqual([
+      'SE-1',
+      'SE-2',
+      'SE-3',
+    ]);
+    expect(lines.at(-1)).toBe(
+      'warning: and 2 more HSMs this admin database has no record of left acknowledgements on the share ' +
+        '(sekey admin collect-acks --json lists them)',
+    );
+    expect(describeUnrecordedHsms([1, 2, 3, 4].map(hsm)).at(-1)).toContain('and 1 more HSM this');
+    expect(describeUnrecordedHsms([])).toEqual([]);
   });
 });

@@ -3,8 +3,8 @@
  * `forget-hsm --lost`, which collects first).
  * @module
  */
-import type { AheadDevice, SetAsideAcknowledgement } from '../kms/publisher.ts';
-import { refusedAckStream } from '../protocol/streams.ts';
+import type { AheadDevice, SetAsideAcknowledgement, UnrecordedHsm } from '../kms/publisher.ts';
+import { ackStream, refusedAckStream } from '../protocol/streams.ts';
 
 /** One line naming the acknowledgements a command collected. */
 export function describeAcknowledged(
@@ -53,10 +53,56 @@ export function describeAhead(ahead: readonly AheadDevice[]): string[] {
   });
 }
 
+/** Unknown HSMs named one by one; past this, one line counts the rest (anyone can write such files). */
+export const UNRECORDED_HSMS_NAMED = 3;
+
 /**
- * Writes {@link describeAhead}'s warnings on standard error: every command that reads the
- * acknowledgements says them there, JSON or not, since the output of a cron job's publish is rarely read.
+ * A warning per HSM the admin database has no record of whose acknowledgement lies on the share
+ * (`Publisher.collectAcknowledgements`, `unrecordedHsms`), up to {@link UNRECORDED_HSMS_NAMED}, then one
+ * line for the rest. Its seal cannot be checked, so the warning gives both readings: an HSM provisioned
+ * after the backup the admin HSM was restored from (it holds keys of the lost time under numbers the
+ * database gives again, and opens none of its files: it is factory-reset and provisioned again), or
+ * a file made up by someone who can write the share.
  */
-export function warnAhead(io: { err(line: string): void }, ahead: readonly AheadDevice[]): void {
-  for (const line of describeAhead(ahead)) io.err(line);
+export function describeUnrecordedHsms(unrecordedHsms: readonly UnrecordedHsm[]): string[] {
+  const named = unrecordedHsms
+    .slice(0, UNRECORDED_HSMS_NAMED)
+    .map(
+      (u) =>
+        `warning: ${ackStream(u.userId)}/${u.name} on the share is an acknowledgement from ${u.userId}'s HSM ` +
+        `${u.serial}, which this admin database has no record of. If the admin HSM was restored from a backup, ` +
+        `${u.serial} was provisioned after it and holds keys this database lost: factory-reset it, then provision ` +
+        `it again (sekey admin provision ${u.userId}). If not, someone who can write the share made the file up ` +
+        '(its seal cannot be checked here): remove it',
+    );
+  const rest = unrecordedHsms.length - named.length;
+  if (rest > 0) {
+    named.push(
+      `warning: and ${rest} more HSM${rest === 1 ? '' : 's'} this admin database has no record of left ` +
+        'acknowledgements on the share (sekey admin collect-acks --json lists them)',
+    );
+  }
+  return named;
+}
+
+/** One line naming the acknowledgements of unknown HSMs that a provisioning removed from the share. */
+export function describeUnrecordedRemoved(removed: readonly UnrecordedHsm[]): string {
+  const serials = [...new Set(removed.map((u) => u.serial))];
+  const files = removed.map((u) => `${ackStream(u.userId)}/${u.name}`);
+  return (
+    `removed from the share, the HSM they came from replaced: acknowledgements of ${serials.join(', ')}, which ` +
+    `this admin database has no record of (${files.join(', ')})`
+  );
+}
+
+/**
+ * Writes {@link describeAhead}'s and {@link describeUnrecordedHsms}'s warnings on standard error: every
+ * command that reads the acknowledgements says them there, JSON or not, since the output of a cron
+ * job's publish is rarely read.
+ */
+export function warnAboutHsms(
+  io: { err(line: string): void },
+  found: { readonly ahead: readonly AheadDevice[]; readonly unrecordedHsms: readonly UnrecordedHsm[] },
+): void {
+  for (const line of [...describeAhead(found.ahead), ...describeUnrecordedHsms(found.unrecordedHsms)]) io.err(line);
 }

@@ -8,7 +8,7 @@
 import { isShareFailure } from '../host/installation.ts';
 import { fileLabel } from '../kms/publisher.ts';
 import type { AheadDevice, PublishReport } from '../kms/publisher.ts';
-import { describeAcknowledged, describeSetAside, warnAhead } from './acknowledgementLines.ts';
+import { describeAcknowledged, describeSetAside, warnAboutHsms } from './acknowledgementLines.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { positiveInteger } from './argValues.ts';
 import { bytes, json, table, when } from './format.ts';
@@ -49,7 +49,9 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
       'acknowledgement carries no time, so the admin dates it when it collects it, and `stale` then counts',
       'from a run of the cron job, not from whenever someone last ran collect-acks. A user HSM that',
       'acknowledged a file this database never published (the admin HSM was restored from a backup) gets',
-      'nothing more, and a warning on standard error names it at every run until a new HSM replaces it.',
+      'nothing more, and a warning on standard error names it at every run until a new HSM replaces it; so',
+      'does one for an acknowledgement from an HSM the database has no record of (provisioned after that',
+      'backup, or made up by someone who can write the share), until the user is provisioned again.',
     ].join('\n'),
     examples: ['sekey admin publish --at +1d'],
     mutates: false,
@@ -59,15 +61,16 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
       async ({ session, io }) => {
         // Collected first: the staleness clock of a user who acknowledged starts now, not at some
         // later collect-acks (README: the publisher runs from cron, nothing else needs to).
-        const { accepted: acknowledged, setAside, ahead } = await session.publisher.collectAcknowledgements();
+        const collected = await session.publisher.collectAcknowledgements();
+        const { accepted: acknowledged, setAside, ahead, unrecordedHsms } = collected;
         const report = await session.publisher.publish();
-        if (asJson) io.out(json({ acknowledged, setAside, ahead, ...report }));
+        if (asJson) io.out(json({ acknowledged, setAside, ahead, unrecordedHsms, ...report }));
         else {
           if (acknowledged.length > 0) io.out(describeAcknowledged(acknowledged));
           if (setAside.length > 0) io.out(describeSetAside(setAside));
           io.out(describePublish(report));
         }
-        warnAhead(io, ahead);
+        warnAboutHsms(io, collected);
       },
   },
   {
@@ -87,7 +90,7 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
           io.out(accepted.length === 0 ? 'no new acknowledgement' : describeAcknowledged(accepted));
           if (setAside.length > 0) io.out(describeSetAside(setAside));
         }
-        warnAhead(io, collected.ahead);
+        warnAboutHsms(io, collected);
       },
   },
   {
@@ -100,14 +103,15 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     prepare:
       (_args, { json: asJson }) =>
       async ({ session, io }) => {
-        const { waiting, ahead } = await session.publisher.inspectAcknowledgements();
+        const found = await session.publisher.inspectAcknowledgements();
+        const { waiting, ahead } = found;
         const aheadAt = new Map(ahead.map((a) => [a.userId, a.acknowledged]));
         const states = session.publisher.publicationStates(waiting).map((s) => ({
           ...s,
           retired: deviceOf(session.admin, s.userId)?.inService === false,
           ...(aheadAt.has(s.userId) ? { aheadOfDatabase: aheadAt.get(s.userId) } : {}),
         }));
-        warnAhead(io, ahead);
+        warnAboutHsms(io, found);
         if (asJson) {
           io.out(json(states));
           return;
@@ -140,7 +144,8 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     prepare:
       (_args, { json: asJson }) =>
       async ({ session, io, installation }) => {
-        const { waiting, ahead } = await session.publisher.inspectAcknowledgements();
+        const found = await session.publisher.inspectAcknowledgements();
+        const { waiting, ahead } = found;
         const stale = session.publisher.staleUsers(waiting);
         if (asJson) io.out(json(stale));
         else if (stale.length === 0) io.out('no stale user');
@@ -172,7 +177,7 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
             );
           }
         }
-        warnAhead(io, ahead);
+        warnAboutHsms(io, found);
         // Exit 1 when someone is stale, so that a monitoring script can act on the exit code alone.
         return stale.length > 0 ? 1 : 0;
       },
@@ -208,7 +213,7 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
             `${userId}: its HSM is ahead of this admin database, and a resync cannot repair it: none requested, ` +
               'and nothing more is published to it (see the warning)',
           );
-          warnAhead(io, ahead);
+          warnAboutHsms(io, { ahead, unrecordedHsms: [] });
           return;
         }
         const notNeeded = session.publisher.requestResync(userId).includes(userId);

@@ -6,7 +6,13 @@ import type { Admin } from '../kms/admin.ts';
 import { keysHeldByDevice, userDeviceOf } from '../kms/distribution.ts';
 import { findRetiredHsm, usersServed } from '../kms/retiredHsms.ts';
 import type { ForgottenHsm, HsmFate } from '../kms/retiredHsms.ts';
-import { describeAcknowledged, describeSetAside, warnAhead } from './acknowledgementLines.ts';
+import type { UnrecordedHsm } from '../kms/publisher.ts';
+import {
+  describeAcknowledged,
+  describeSetAside,
+  describeUnrecordedRemoved,
+  warnAboutHsms,
+} from './acknowledgementLines.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { asking } from './adminCommand.ts';
@@ -297,6 +303,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
           accepted: [],
           setAside: [],
           ahead: [],
+          unrecordedHsms: [],
         };
         try {
           collected = await session.publisher.collectAcknowledgements();
@@ -304,8 +311,20 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
           if (!isShareFailure(error) || replaced !== null) throw error;
           io.err(`acknowledgements not collected (${(error as Error).message}): the next publish collects them`);
         }
-        const { accepted: acknowledged, setAside, ahead } = collected;
+        const { accepted: acknowledged, setAside, ahead, unrecordedHsms } = collected;
         const r = await session.provision(id, { userPin, deviceAdminPin }, manufacturer);
+        // What HSMs the database had no record of left for this user, as the collection found, stands
+        // for nothing now that a new HSM serves it (the warning's remedy). A share failure leaves them
+        // (the next collection warns again), said.
+        let removedUnrecorded: UnrecordedHsm[] = [];
+        if (unrecordedHsms.some((u) => u.userId === id)) {
+          try {
+            removedUnrecorded = await session.publisher.removeUnrecordedHsmAcknowledgements(id);
+          } catch (error) {
+            if (!isShareFailure(error)) throw error;
+            io.err(`the acknowledgements of HSMs not on record were not removed (${(error as Error).message})`);
+          }
+        }
         did({
           user: id,
           serial: r.userSerial,
@@ -315,17 +334,21 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
           acknowledged,
           setAside,
           ahead,
+          unrecordedHsms,
+          unrecordedHsmFilesRemoved: removedUnrecorded,
         });
         if (acknowledged.length > 0) io.out(describeAcknowledged(acknowledged));
         if (setAside.length > 0) io.out(describeSetAside(setAside));
         io.out(`provisioned ${id}: HSM ${r.userSerial}, paired with admin HSM ${r.adminSerial}`);
         io.out(`  fingerprints — admin ${r.adminFingerprint}, user ${r.userFingerprint}`);
         if (replaced?.inService === true) io.out(keptLine(replaced.serial, kept));
-        // The HSM replaced now was ahead of the database: this provisioning is the remedy the warning gives.
-        warnAhead(
-          io,
-          ahead.filter((a) => a.userId !== id),
-        );
+        if (removedUnrecorded.length > 0) io.out(describeUnrecordedRemoved(removedUnrecorded));
+        // The HSM replaced now was ahead of the database, or unknown to it: this provisioning is the
+        // remedy the warning gives.
+        warnAboutHsms(io, {
+          ahead: ahead.filter((a) => a.userId !== id),
+          unrecordedHsms: unrecordedHsms.filter((u) => u.userId !== id),
+        });
       });
     },
   },
@@ -368,12 +391,13 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
           // An HSM that acknowledged erasing keys, its acknowledgement still on the share, does not
           // hold them: collected first, for either fate, so that they are not compromised for nothing,
           // now (lost) or later from the keys recorded with a destroyed one (then known lost).
-          const { accepted: acknowledged, setAside, ahead } = await session.publisher.collectAcknowledgements();
-          warnAhead(io, ahead);
+          const collected = await session.publisher.collectAcknowledgements();
+          const { accepted: acknowledged, setAside, ahead, unrecordedHsms } = collected;
+          warnAboutHsms(io, collected);
           const forgotten = session.admin.forgetHsm(found.serial, fate);
           report(forgotten.changes);
           const { changes: _changes, ...what } = forgotten;
-          did({ forgotten: what, acknowledged, setAside, ahead });
+          did({ forgotten: what, acknowledged, setAside, ahead, unrecordedHsms });
           if (acknowledged.length > 0) io.out(describeAcknowledged(acknowledged));
           if (setAside.length > 0) io.out(describeSetAside(setAside));
           forgottenLines(forgotten).forEach((l) => io.out(l));

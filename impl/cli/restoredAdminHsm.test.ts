@@ -5,29 +5,38 @@ import { DEVICE_ADMIN_PIN, manualInstallation, provisionedUsers, removeTempDirs,
 
 afterAll(removeTempDirs);
 
+/**
+ * Alice (U1) and bob (U2) in G1, with K2000 active and applied by both; then the admin HSM's folder
+ * is copied (`backup`). `ok` runs a command and expects it to succeed.
+ */
+async function backedUpTeam() {
+  const { home, run } = await manualInstallation();
+  await provisionedUsers(run, [
+    ['U1', 'alice'],
+    ['U2', 'bob'],
+  ]);
+  const ok = async (...argv: string[]) => {
+    const r = await run(...argv);
+    expect(r.code, `${argv.join(' ')}: ${r.err}`).toBe(0);
+    return r;
+  };
+  for (const argv of [
+    ['add-group', 'G1', 'team', '--max-keys', '4', '--cryptoperiod', '30d', '--no-publish'],
+    ['add-member', 'G1', 'U1', '--no-publish'],
+    ['add-member', 'G1', 'U2', '--no-publish'],
+    ['add-key', 'G1', 'before', '--no-publish'],
+    ['activate-key', 'K2000'],
+  ])
+    await ok('admin', ...argv);
+  for (const u of ['U1', 'U2']) await ok('user', u, 'sync');
+  const backup = join(tempDir(), 'admin-backup');
+  cpSync(join(home, 'admin'), backup, { recursive: true });
+  return { home, run, ok, backup };
+}
+
 describe("sekey after the admin HSM's folder is restored from a backup", () => {
   test('publish warns of the HSMs ahead and holds them, status marks them, resync says it cannot help', async () => {
-    const { home, run } = await manualInstallation();
-    await provisionedUsers(run, [
-      ['U1', 'alice'],
-      ['U2', 'bob'],
-    ]);
-    const ok = async (...argv: string[]) => {
-      const r = await run(...argv);
-      expect(r.code, `${argv.join(' ')}: ${r.err}`).toBe(0);
-      return r;
-    };
-    for (const argv of [
-      ['add-group', 'G1', 'team', '--max-keys', '4', '--cryptoperiod', '30d', '--no-publish'],
-      ['add-member', 'G1', 'U1', '--no-publish'],
-      ['add-member', 'G1', 'U2', '--no-publish'],
-      ['add-key', 'G1', 'before', '--no-publish'],
-      ['activate-key', 'K2000'],
-    ])
-      await ok('admin', ...argv);
-    for (const u of ['U1', 'U2']) await ok('user', u, 'sync');
-    const backup = join(tempDir(), 'admin-backup');
-    cpSync(join(home, 'admin'), backup, { recursive: true });
+    const { home, run, ok, backup } = await backedUpTeam();
     // Alice applies a file the backup does not know of; her acknowledgement is collected.
     await ok('admin', 'add-key', 'G1', 'lost', '--no-publish');
     await ok('admin', 'activate-key', 'K2001');
@@ -95,6 +104,50 @@ describe("sekey after the admin HSM's folder is restored from a backup", () => {
     const after = await ok('admin', 'publish');
     expect([after.out, after.err]).toEqual([expect.stringMatching(/^acknowledged: U1 #3$/m), '']);
     expect((await ok('admin', 'forget-hsm', old, '--destroyed', '--yes')).out).toContain(`forgot HSM ${old}`);
+    expect((await ok('admin', 'status')).err).toBe('');
+  });
+
+  test('an HSM provisioned after the backup: its acknowledgement warned of, cleared by a provisioning', async () => {
+    const { home, ok, backup } = await backedUpTeam();
+    // The lost time: bob gets a new HSM, which applies its resync and acknowledges it; then the admin
+    // HSM's folder is restored from the backup, which has no record of that HSM.
+    const pins = ['--user-pin', 'bob-pin-2', '--device-admin-pin', DEVICE_ADMIN_PIN];
+    await ok('admin', 'provision', 'U2', ...pins, '--yes');
+    await ok('user', 'U2', 'sync', '--pin', 'bob-pin-2');
+    const unknown = /HSM: +(\w+)/.exec((await ok('admin', 'user-info', 'U2')).out)?.[1] as string;
+    rmSync(join(home, 'admin'), { recursive: true });
+    cpSync(backup, join(home, 'admin'), { recursive: true });
+    const published = await ok('admin', 'publish');
+    expect(published.err.split('\n')).toEqual([
+      `warning: acks/U2/000000000002.ack on the share is an acknowledgement from U2's HSM ${unknown}, which this ` +
+        'admin database has no record of. If the admin HSM was restored from a backup, ' +
+        `${unknown} was provisioned after it and holds keys this database lost: factory-reset it, then provision ` +
+        'it again (sekey admin provision U2). If not, someone who can write the share made the file up (its seal ' +
+        'cannot be checked here): remove it',
+    ]);
+    const collected = JSON.parse((await ok('admin', 'collect-acks', '--json')).out);
+    expect(collected.unrecordedHsms).toEqual([
+      { userId: 'U2', serial: unknown, sequence: 2, name: '000000000002.ack' },
+    ]);
+    for (const argv of [['status'], ['stale']]) expect((await ok('admin', ...argv)).err).toContain(unknown);
+    // The remedy: a new HSM for bob (here it replaces the unknown one's folder). The file goes with it.
+    const again = await ok(
+      'admin',
+      'provision',
+      'U2',
+      '--user-pin',
+      'bob-pin-3',
+      '--device-admin-pin',
+      DEVICE_ADMIN_PIN,
+      '--yes',
+    );
+    expect(again.out).toContain(
+      `removed from the share, the HSM they came from replaced: acknowledgements of ${unknown}, which this admin ` +
+        'database has no record of (acks/U2/000000000002.ack)',
+    );
+    expect(again.err).toBe('');
+    await ok('user', 'U2', 'sync', '--pin', 'bob-pin-3');
+    expect((await ok('admin', 'publish')).err).toBe('');
     expect((await ok('admin', 'status')).err).toBe('');
   });
 });

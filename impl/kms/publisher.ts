@@ -40,7 +40,7 @@ import {
   publicationMachine,
 } from '../../model/publication.ts';
 import type { PublicationEvent, PublicationSnapshot, PublicationState } from '../../model/publication.ts';
-import { sortIds } from '../../model/kms.ts';
+import { compareIds, sortIds } from '../../model/kms.ts';
 import type { UserId } from '../../model/kms.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { parseAck } from '../protocol/ackFile.ts';
@@ -289,6 +289,26 @@ export interface AheadDevice {
   readonly acknowledged: number;
 }
 
+/**
+ * An HSM this admin database has no record of (never in service, retired or forgotten, for any
+ * user) that a file on the share, under a user's acknowledgements, claims to be: its header names
+ * the user and the HSM's serial. The database holds no channel key of such an HSM, so the seal
+ * cannot be checked: anyone who can write the share can make such a file. But a genuine one has a
+ * single cause: the HSM was provisioned by this admin HSM in a time its database no longer holds,
+ * after the backup it was restored from (README, "Restoring an HSM's folder"). Such an HSM holds
+ * keys of the lost time under numbers the database gives again, opens none of the files sealed for
+ * the HSM the database knows (`SyncRefusal.namesHsm`), and acknowledges its last file again when it
+ * sees the admin write numbers it applied (`User.sync`), so it does leave such a file. Nothing is
+ * committed for it (junk costs no commit); every collection reports it while the file lies there.
+ */
+export interface UnrecordedHsm {
+  readonly userId: UserId;
+  readonly serial: string;
+  /** The highest sequence the HSM's acknowledgements on the share claim, and the file that claims it. */
+  readonly sequence: number;
+  readonly name: string;
+}
+
 /** What a collection of acknowledgements did (`Publisher.collectAcknowledgements`). */
 export interface CollectedAcknowledgements {
   /** The acknowledgements accepted. */
@@ -297,6 +317,8 @@ export interface CollectedAcknowledgements {
   readonly setAside: SetAsideAcknowledgement[];
   /** HSMs ahead of this database ({@link AheadDevice}): found at every collection until they are replaced. */
   readonly ahead: AheadDevice[];
+  /** HSMs this database has no record of whose acknowledgements lie on the share ({@link UnrecordedHsm}). */
+  readonly unrecordedHsms: UnrecordedHsm[];
 }
 
 /** A user's publication state as {@link Publisher.publicationStates} reports it. */
@@ -607,9 +629,13 @@ export class Publisher {
    * What {@link waitingAcknowledgements} finds, and the HSMs ahead of this database
    * ({@link AheadDevice}), in one reading of the share; nothing is committed and nothing moved.
    */
-  async inspectAcknowledgements(): Promise<{ waiting: WaitingAcknowledgement[]; ahead: AheadDevice[] }> {
-    const { waiting, ahead } = await this.#scanAcknowledgements();
-    return { waiting, ahead };
+  async inspectAcknowledgements(): Promise<{
+    waiting: WaitingAcknowledgement[];
+    ahead: AheadDevice[];
+    unrecordedHsms: UnrecordedHsm[];
+  }> {
+    const { waiting, ahead, unrecordedHsms } = await this.#scanAcknowledgements();
+    return { waiting, ahead, unrecordedHsms };
   }
 
   /**
@@ -638,8 +664,13 @@ export class Publisher {
    * HSM's folder"). The user's device sends it when the admin writes files at or below what it
    * applied, and before it applies a resync (`User.sync`, `#acknowledgeAgain`); the collection
    * records it ({@link AheadDevice}), and the file is left where it lies.
+   *
+   * Unrecorded ({@link UnrecordedHsm}): a file whose header names the user and a serial the database
+   * has no record of; its seal cannot be checked (no channel key of that HSM is on record). Of an HSM
+   * on record but not the user's in service (replaced, forgotten, serving another user since): not
+   * judged, left where it lies.
    */
-  async #scanAcknowledgements(): Promise<{
+  async #scanAcknowledgements(only?: UserId): Promise<{
     waiting: WaitingAcknowledgement[];
     leftovers: WaitingAcknowledgement[];
     spoiled: Array<SetAsideAcknowledgement & { readonly bytes: Uint8Array }>;
@@ -647,14 +678,22 @@ export class Publisher {
     ahead: AheadDevice[];
     /** Those found now, or found further ahead than recorded: the collection records them. */
     news: AheadDevice[];
+    /** One entry per user and unknown HSM, the highest sequence claimed ({@link UnrecordedHsm}). */
+    unrecordedHsms: UnrecordedHsm[];
+    /** Every file of an unknown HSM. */
+    unrecordedFiles: UnrecordedHsm[];
   }> {
-    const users = this.#admin.readDatabase((db) => sortIds(column(db, 'SELECT user_id FROM user_devices').map(String)));
+    // `only`: that user's acknowledgements alone (the HSMs recorded ahead are every user's all the same).
+    const users = this.#admin
+      .readDatabase((db) => sortIds(column(db, 'SELECT user_id FROM user_devices').map(String)))
+      .filter((u) => only === undefined || u === only);
     const waiting: WaitingAcknowledgement[] = [];
     const leftovers: WaitingAcknowledgement[] = [];
     const spoiled: Array<SetAsideAcknowledgement & { readonly bytes: Uint8Array }> = [];
     // Those found before, then those found now: one entry per HSM, the latest sequence it acknowledged.
     const recorded = this.aheadDevices();
     const found: AheadDevice[] = [];
+    const unrecordedFiles: UnrecordedHsm[] = [];
     for (const userId of users) {
       for (const name of await this.#transport.list(ackStream(userId))) {
         const bytes = await this.#transport.read(ackStream(userId), name);
@@ -669,7 +708,17 @@ export class Publisher {
             throw error;
           }
           const { sequence } = parsed.ack;
-          if (parsed.ack.userId !== userId || parsed.ack.serial !== serial) return null;
+          if (parsed.ack.userId !== userId) return null;
+          if (parsed.ack.serial !== serial) {
+            // Of an HSM the database knows (replaced, forgotten, or serving another user since): not judged.
+            const known = column(
+              db,
+              'SELECT 1 FROM user_devices WHERE serial = ? UNION ALL SELECT 1 FROM retired_devices WHERE serial = ? ' +
+                'UNION ALL SELECT 1 FROM forgotten_devices WHERE serial = ? LIMIT 1',
+              [parsed.ack.serial, parsed.ack.serial, parsed.ack.serial],
+            );
+            return known.length === 0 ? { unknown: { userId, serial: parsed.ack.serial, sequence, name } } : null;
+          }
           const [hash, superseded] = query(
             db,
             'SELECT file_hash, bytes IS NULL FROM outbox WHERE user_id = ? AND sequence = ?',
@@ -701,6 +750,7 @@ export class Publisher {
           return null;
         });
         if (judged === 'spoiled') spoiled.push({ userId, name, bytes });
+        else if (judged !== null && 'unknown' in judged) unrecordedFiles.push(judged.unknown);
         else judged?.to.push(judged.ack);
       }
     }
@@ -708,7 +758,30 @@ export class Publisher {
     for (const a of found) if (a.acknowledged > (ahead.get(a.userId)?.acknowledged ?? 0)) ahead.set(a.userId, a);
     const all = sortIds([...ahead.keys()]).map((userId) => ahead.get(userId) as AheadDevice);
     const news = all.filter((a) => !recorded.includes(a));
-    return { waiting, leftovers, spoiled, ahead: all, news };
+    const unknown = new Map<string, UnrecordedHsm>();
+    for (const u of unrecordedFiles) {
+      const at = `${u.userId} ${u.serial}`;
+      if (u.sequence > (unknown.get(at)?.sequence ?? -1)) unknown.set(at, u);
+    }
+    const unrecordedHsms = [...unknown.values()].sort(
+      (a, b) => compareIds(a.userId, b.userId) || a.serial.localeCompare(b.serial),
+    );
+    return { waiting, leftovers, spoiled, ahead: all, news, unrecordedHsms, unrecordedFiles };
+  }
+
+  /**
+   * Removes from the share the acknowledgements in `userId`'s stream from HSMs this database has no
+   * record of ({@link UnrecordedHsm}). For after a provisioning of the user, the remedy their warning
+   * gives: made up or genuine, they stand for nothing once a new HSM serves the user, and left where
+   * they lie they were reported at every collection. (When the HSM provisioned is the unrecorded one
+   * itself, factory-reset, its serial is on record from then on: its old files are then left where
+   * they lie and count for nothing, as a replaced HSM's do.) Commits nothing.
+   * @returns The files removed.
+   */
+  async removeUnrecordedHsmAcknowledgements(userId: UserId): Promise<UnrecordedHsm[]> {
+    const files = (await this.#scanAcknowledgements(userId)).unrecordedFiles;
+    for (const { name } of files) await this.#transport.remove(ackStream(userId), name);
+    return files;
   }
 
   /**
@@ -734,7 +807,7 @@ export class Publisher {
    */
   async collectAcknowledgements(): Promise<CollectedAcknowledgements> {
     // Checked before the transaction: a forged or stray file costs no commit and no audit entry.
-    const { waiting, leftovers, spoiled, ahead, news } = await this.#scanAcknowledgements();
+    const { waiting, leftovers, spoiled, ahead, news, unrecordedHsms } = await this.#scanAcknowledgements();
     const acknowledgements = waiting.map(({ userId, sequence }) => ({ userId, sequence }));
     const accepted =
       waiting.length === 0 && news.length === 0
@@ -793,7 +866,12 @@ export class Publisher {
       await this.#transport.remove(ackStream(userId), name);
       setAside.push(notKept === undefined ? { userId, name } : { userId, name, notKept });
     }
-    return { accepted: accepted.map(({ userId, sequence }) => ({ userId, sequence })), setAside, ahead };
+    return {
+      accepted: accepted.map(({ userId, sequence }) => ({ userId, sequence })),
+      setAside,
+      ahead,
+      unrecordedHsms,
+    };
   }
 
   /**

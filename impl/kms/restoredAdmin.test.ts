@@ -7,6 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { Admin } from './admin.ts';
 import { Publisher } from './publisher.ts';
 import type { PublishReport } from './publisher.ts';
+import { encodeAckHeader } from '../protocol/ackFile.ts';
 import { ackFileName, ackStream, updateStream } from '../protocol/streams.ts';
 import { newTeam, provisionDevice, restoreAdmin } from './world.testkit.ts';
 import type { World } from './world.testkit.ts';
@@ -279,9 +280,61 @@ describe('an admin HSM restored from a backup', () => {
         [3, 4].filter((s) => s <= sequence).map((s) => [`00000000000${s}.update`, 'forged', oldCarol]),
       );
     }
-    // Its acknowledgements name an HSM the database never provisioned: not judged, nothing reported.
-    expect((await publisher.collectAcknowledgements()).ahead).toEqual([]);
+    // It acknowledged its last file again, on seeing #2 written: a file from an HSM the database has
+    // no record of, whose seal it cannot check. Nothing is committed for it, and every collection
+    // reports it while it lies on the share.
+    const unknown = { userId: 'U3', serial: carol.device.serial, sequence: 2, name: ackFileName(2) };
+    const generation = admin.generation;
+    for (const round of [1, 2]) {
+      const collected = await publisher.collectAcknowledgements();
+      expect([collected.accepted, collected.ahead, collected.unrecordedHsms], `round ${round}`).toEqual([
+        [],
+        [],
+        [unknown],
+      ]);
+    }
+    expect((await publisher.inspectAcknowledgements()).unrecordedHsms).toEqual([unknown]);
+    expect(admin.generation).toBe(generation);
     admin.close();
+    w.close();
+  });
+
+  test("acknowledgements of HSMs on record count for nothing; others are reported until U's are removed", async () => {
+    const w = await newTeam();
+    w.admin.activateKey(w.admin.addKey('G1', 'k'));
+    await w.publisher.publish();
+    const [alice, bob] = [w.users.get('U1')!, w.users.get('U2')!];
+    await alice.sync(w.transport);
+    const [aliceOld, bobSerial] = [alice.device.serial, bob.device.serial];
+    // Alice's acknowledgement is not collected before her HSM is replaced: that HSM is retired, known.
+    await w.addDevice('U1');
+    // Files anyone can write: a header naming the user and a serial, any seal.
+    const forge = async (stream: string, userId: string, serial: string, sequence: number) => {
+      const header = encodeAckHeader({ userId, serial, sequence, fileHash: new Uint8Array(32).fill(7) });
+      const name = ackFileName(sequence);
+      await w.transport.write(ackStream(stream), name, Uint8Array.from([...header, ...new Uint8Array(28)]));
+      return { userId, serial, sequence, name };
+    };
+    await forge('U1', 'U1', 'FAKE-A', 5);
+    const highest = await forge('U1', 'U1', 'FAKE-A', 9);
+    const other = await forge('U2', 'U2', 'FAKE-B', 4);
+    // Known serials: bob's, in service for another user; and nothing is judged in a stream it does not name.
+    await forge('U1', 'U1', bobSerial, 6);
+    await forge('U2', 'U3', 'FAKE-C', 7);
+    const generation = w.admin.generation;
+    const collected = await w.publisher.collectAcknowledgements();
+    expect([collected.accepted, collected.unrecordedHsms]).toEqual([[], [highest, other]]);
+    expect(w.admin.generation).toBe(generation);
+    const removed = await w.publisher.removeUnrecordedHsmAcknowledgements('U1');
+    expect(removed.map((u) => [u.serial, u.sequence]).sort()).toEqual([
+      ['FAKE-A', 5],
+      ['FAKE-A', 9],
+    ]);
+    // The retired HSM's acknowledgement and the one naming bob's HSM stay: they count for nothing.
+    expect(await w.transport.list(ackStream('U1'))).toEqual([ackFileName(1), ackFileName(6)]);
+    expect((await w.transport.read(ackStream('U1'), ackFileName(1)))?.length).toBeGreaterThan(0);
+    expect(aliceOld).not.toBe(w.users.get('U1')!.device.serial);
+    expect((await w.publisher.inspectAcknowledgements()).unrecordedHsms).toEqual([other]);
     w.close();
   });
 

@@ -283,6 +283,7 @@ describe('distribution by update files', () => {
       accepted: [],
       setAside: [{ userId: 'U2', name }],
       ahead: [],
+      unrecordedHsms: [],
     });
     expect(await w.transport.list(acks)).toEqual([]);
     expect(await w.transport.read(refusedAckStream('U2'), name)).toEqual(spoiled);
@@ -292,6 +293,7 @@ describe('distribution by update files', () => {
       accepted: [{ userId: 'U2', sequence: bob.appliedSequence }],
       setAside: [],
       ahead: [],
+      unrecordedHsms: [],
     });
     expect(w.publisher.publicationStates().find((p) => p.userId === 'U2')?.state).toBe('acknowledged');
   });
@@ -315,6 +317,7 @@ describe('distribution by update files', () => {
       accepted: [],
       setAside: [{ userId: 'U2', name, notKept: 'permission denied' }],
       ahead: [],
+      unrecordedHsms: [],
     });
     expect(await w.transport.list(acks)).toEqual([]);
     expect((await bob.sync(w.transport)).applied).toEqual([]);
@@ -398,6 +401,7 @@ describe('distribution by update files', () => {
       accepted: [],
       setAside: [],
       ahead: [],
+      unrecordedHsms: [],
     });
     expect(await w.transport.read(acks, name)).toEqual(genuine);
     expect(await w.transport.list(refusedAckStream('U2'))).toEqual([]);
