@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { ADMIN_PIN, makeDevice } from '../../device/secube.testkit.ts';
 import { provisionUser } from './distribution.ts';
-import { updateStream } from '../protocol/streams.ts';
+import { ackStream, updateStream } from '../protocol/streams.ts';
 import { TEAM_POLICY, newTeam, newWorld } from './world.testkit.ts';
 import type { World } from './world.testkit.ts';
 
@@ -70,6 +70,36 @@ describe('publishing at scale', () => {
     // Publishing one key changes a fixed number of rows per member (a linear cost, not a square).
     expect(linear(churn)).toBe(true);
     expect(((churn[2] as number) - (churn[1] as number)) / 3).toBeLessThanOrEqual(5);
+  });
+
+  test('the audit entry names the acknowledgements taken, and those refused apart', async () => {
+    const w = await newTeam();
+    w.admin.activateKey(w.admin.addKey('G1', 'k'));
+    await w.syncByFiles();
+    const alice = w.users.get('U1')!;
+    for (const name of ['a', 'b']) {
+      w.admin.renameGroup('G1', name);
+      await w.publisher.publish();
+      await alice.sync(w.transport);
+    }
+    const at = alice.appliedSequence;
+    // Someone who can write the share: the older acknowledgement renamed to sort last, the newer copied.
+    const [older, newer] = (await w.transport.list(ackStream('U1'))) as [string, string];
+    const bytes = async (name: string) => (await w.transport.read(ackStream('U1'), name))!;
+    await w.transport.write(ackStream('U1'), 'zzz.ack', await bytes(older));
+    await w.transport.remove(ackStream('U1'), older);
+    await w.transport.write(ackStream('U1'), 'yyy.ack', await bytes(newer));
+    const { accepted } = await w.publisher.collectAcknowledgements();
+    expect(accepted).toEqual([{ userId: 'U1', sequence: at }]);
+    expect(JSON.parse(w.admin.auditLog().at(-1)!.details)).toEqual({
+      acknowledgements: accepted,
+      // In the order judged: the copy under a number taken already, then the older one.
+      refused: [
+        { userId: 'U1', sequence: at },
+        { userId: 'U1', sequence: at - 1 },
+      ],
+    });
+    w.close();
   });
 
   test('one round of acknowledgements is one database commit and one audit entry', async () => {

@@ -808,14 +808,25 @@ export class Publisher {
   async collectAcknowledgements(): Promise<CollectedAcknowledgements> {
     // Checked before the transaction: a forged or stray file costs no commit and no audit entry.
     const { waiting, leftovers, spoiled, ahead, news, unrecordedHsms } = await this.#scanAcknowledgements();
-    const acknowledgements = waiting.map(({ userId, sequence }) => ({ userId, sequence }));
+    const pair = ({ userId, sequence }: WaitingAcknowledgement) => ({ userId, sequence });
     const accepted =
       waiting.length === 0 && news.length === 0
         ? []
-        : this.#admin.transaction(
+        : this.#admin.transaction<WaitingAcknowledgement[]>(
             'acknowledge',
-            // An HSM found ahead is audited once, when it is recorded (entries before this version have no `ahead`).
-            news.length === 0 ? { acknowledgements } : { acknowledgements, ahead: news },
+            // What the publication machine took; apart, what it refused (one under a number taken
+            // already, or older than one taken: someone who can write the share copied or renamed
+            // acknowledgements), which an entry listing every file judged authentic gave as taken.
+            // An HSM found ahead is audited once, when it is recorded (entries before this version
+            // have no `ahead`).
+            (taken) => {
+              const refused = waiting.filter((a) => !taken.includes(a)).map(pair);
+              return {
+                acknowledgements: taken.map(pair),
+                ...(refused.length > 0 ? { refused } : {}),
+                ...(news.length > 0 ? { ahead: news } : {}),
+              };
+            },
             (db, now) => {
               for (const a of news)
                 execute(db, 'UPDATE user_devices SET ahead_sequence = ? WHERE user_id = ? AND serial = ?', [
@@ -867,7 +878,7 @@ export class Publisher {
       setAside.push(notKept === undefined ? { userId, name } : { userId, name, notKept });
     }
     return {
-      accepted: accepted.map(({ userId, sequence }) => ({ userId, sequence })),
+      accepted: accepted.map(pair),
       setAside,
       ahead,
       unrecordedHsms,

@@ -185,7 +185,12 @@ describe('distribution by update files', () => {
     ]);
   });
 
-  test('a file that arrives late (synced folders deliver in any order): a gap, no block, then all apply', async () => {
+  /**
+   * Six files for bob (U2), the first of them late (taken off the share). Bob syncs through `share`
+   * (given bob's stream): five files wait behind the late one, one judged (a gap), the others not
+   * judged this sync, and bob is not blocked; once it arrives, all six apply.
+   */
+  async function lateFirstFile(share: (w: World, stream: string) => Transport): Promise<void> {
     const w = await team();
     const bob = w.users.get('U2')!;
     const stream = updateStream('U2');
@@ -196,14 +201,34 @@ describe('distribution by update files', () => {
     const [late] = await w.transport.list(stream);
     const bytes = (await w.transport.read(stream, late!))!;
     await w.transport.remove(stream, late!);
-    // Five files wait behind the late one: one judged (a gap), the others not judged this sync.
-    const behind = await bob.sync(w.transport);
+    const behind = await bob.sync(share(w, stream));
     expect(behind.refused.map((r) => r.reason)).toEqual(['gap']);
     expect(bob.blocked).toBe(false);
     await w.transport.write(stream, late!, bytes);
     expect((await bob.sync(w.transport)).applied).toHaveLength(6);
     expect(bob.groups()[0]?.name).toBe('name 5');
-  });
+  }
+
+  test('a file that arrives late (synced folders deliver in any order): a gap, no block, then all apply', () =>
+    lateFirstFile((w) => w.transport));
+
+  // The first read of each file gets half of it (no header that parses), the next the whole file:
+  // what is judged is the bytes read for judging, and the five complete files behind the gap wait.
+  test('the same with the files behind it half-written when listed (a synced folder writes in place)', () =>
+    lateFirstFile((w, stream) => {
+      const seen = new Set<string>();
+      return {
+        list: (s) => w.transport.list(s),
+        write: (s, n, b) => w.transport.write(s, n, b),
+        remove: (s, n) => w.transport.remove(s, n),
+        read: async (s, n) => {
+          const whole = await w.transport.read(s, n);
+          if (s !== stream || seen.has(n) || whole === null) return whole;
+          seen.add(n);
+          return whole.slice(0, whole.length >> 1);
+        },
+      };
+    }));
 
   test('junk planted in the stream is held in memory one file at a time, not all at once', async () => {
     const w = await team();

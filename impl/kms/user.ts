@@ -605,19 +605,25 @@ export class User {
     // Whether this sync refused a file as a gap: the incremental files after it wait for the next sync.
     let gapRefused = false;
     const stream = updateStream(this.#userId);
-    for (const { name, claimed, header } of news) {
+    for (const { name, claimed } of news) {
       let p = this.#processing();
       this.#live = p;
+      // Read again: #news keeps no file's bytes, so a sync holds one file at a time whatever the
+      // number of files planted in the stream (each may be up to the transport's size limit).
+      const bytes = await transport.read(stream, name);
+      if (bytes === null) continue;
       // After a gap, an incremental file whose header claims a later sequence still cannot apply
       // (the missing file comes first), and judged, it would count towards a block too: five files
       // behind one that is late (a synced folder delivers in any order) blocked the user in a single
       // sync. It waits for the next sync, so a missing file blocks only when it stays missing sync
       // after sync. Anything else is judged: a resync may apply, junk is refused without counting.
-      if (gapRefused && header?.kind === 'incremental' && header.sequence > p.context.lastSequence + 1) continue;
-      // Read again: #news keeps no file's bytes, so a sync holds one file at a time whatever the
-      // number of files planted in the stream (each may be up to the transport's size limit).
-      const bytes = await transport.read(stream, name);
-      if (bytes === null) continue;
+      // The header of the bytes judged decides, not #news's: a file still being written in place
+      // when #news read it (or a share that serves other bytes on a second read) has no header
+      // there, and five such files behind a late one blocked the user in one sync.
+      if (gapRefused) {
+        const now = claimedHeader(bytes);
+        if (now?.kind === 'incremental' && now.sequence > p.context.lastSequence + 1) continue;
+      }
       const hash = fileHash(bytes);
       const open = { type: 'OPEN', resync: claimed.resync, fileHash: bytesToHex(hash) } as const;
       // The machine does not open a file it refused before, nor, when blocked, one not named a resync.
@@ -699,13 +705,7 @@ export class User {
       if (claimed === null || claimed.sequence <= last) continue;
       const bytes = await transport.read(stream, name);
       if (bytes === null) continue;
-      let header: UpdateHeader | null = null;
-      try {
-        header = parseUpdateFile(bytes).header;
-      } catch (error) {
-        if (!(error instanceof UpdateFormatError)) throw error;
-      }
-      files.push({ name, claimed, header });
+      files.push({ name, claimed, header: claimedHeader(bytes) });
     }
     // Stable: files claiming the same sequence keep their name order.
     const order = (f: NewFile) => f.header?.sequence ?? f.claimed.sequence;
@@ -1077,6 +1077,19 @@ interface AcknowledgedAgain {
 export interface AckFailure {
   readonly sequence: number;
   readonly error: string;
+}
+
+/**
+ * The header an update file claims, unauthenticated (the HSM authenticates the file when it is
+ * judged); null for bytes that do not parse as an update file.
+ */
+function claimedHeader(bytes: Uint8Array): UpdateHeader | null {
+  try {
+    return parseUpdateFile(bytes).header;
+  } catch (error) {
+    if (!(error instanceof UpdateFormatError)) throw error;
+    return null;
+  }
 }
 
 /** Applies one record to the replica (inside the caller's transaction). */
