@@ -33,7 +33,14 @@ export class ShareOperationsFailed extends Error {
   }
 }
 
-/** Reads go straight through; writes and removals are queued until {@link commit}. */
+/**
+ * Writes and removals are queued until {@link commit}; reads see them, as the share will once they
+ * are carried out (the last operation queued on a file decides), and the share for the rest. A
+ * command reads its own writes as code run on a plain transport does, which is what the tests and
+ * property suites check: reading through to the share alone, a resync's clean-up, which lists the
+ * stream, did not see a file the same publication's `flush` had queued for writing back, and the
+ * superseded file reached the share after the resync.
+ */
 export class DeferredTransport implements Transport {
   readonly #inner: Transport;
   #queue: Operation[] = [];
@@ -47,11 +54,23 @@ export class DeferredTransport implements Transport {
     return this.#queue.length;
   }
 
-  list(stream: string): Promise<string[]> {
-    return this.#inner.list(stream);
+  async list(stream: string): Promise<string[]> {
+    const queued = this.#queue.filter((op) => op.stream === stream);
+    const names = await this.#inner.list(stream);
+    if (queued.length === 0) return names;
+    const present = new Set(names);
+    for (const op of queued) {
+      if (op.kind === 'write') present.add(op.name);
+      else present.delete(op.name);
+    }
+    return [...present].sort();
   }
 
-  read(stream: string, name: string): Promise<Uint8Array | null> {
+  async read(stream: string, name: string): Promise<Uint8Array | null> {
+    for (let i = this.#queue.length - 1; i >= 0; i--) {
+      const op = this.#queue[i] as Operation;
+      if (op.stream === stream && op.name === name) return op.kind === 'write' ? op.bytes.slice() : null;
+    }
     return this.#inner.read(stream, name);
   }
 
