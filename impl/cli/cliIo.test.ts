@@ -1,9 +1,10 @@
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
-import { askOn, processIo, writeAll } from './cliIo.ts';
+import { askOn, processIo, readAll, writeAll } from './cliIo.ts';
 import { CliError } from './cliError.ts';
 import { removeTempDirs, tempDir } from './sekeyRun.testkit.ts';
 
@@ -22,6 +23,32 @@ describe("the process's own io", () => {
     writeAll(fd, bytes);
     closeSync(fd);
     expect(new Uint8Array(readFileSync(path))).toEqual(bytes);
+  });
+});
+
+describe('readAll', () => {
+  // A pipe whose writer writes late: the read waits (EAGAIN) with the event loop turning, so that a
+  // signal's listener (run from the loop) abandons the command at once, not when the input ends.
+  test.skipIf(process.platform === 'win32')('waits for a late writer without holding the event loop', async () => {
+    const fifo = join(tempDir(), 'input');
+    const made = spawn('mkfifo', [fifo]);
+    await new Promise((resolve) => made.on('close', resolve));
+    // Opened non-blocking, as Node leaves standard input once process.stdin is touched.
+    const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    // The writer says when it holds the pipe open (before that, the read would find its end).
+    const writer = spawn('sh', ['-c', `exec 3>"$0"; echo open; sleep 0.4; printf 'late input' >&3`, fifo]);
+    try {
+      await new Promise((resolve) => writer.stdout.once('data', resolve));
+      let turns = 0;
+      const ticking = setInterval(() => turns++, 10);
+      const data = await readAll(fd);
+      clearInterval(ticking);
+      expect(new TextDecoder().decode(data)).toBe('late input');
+      expect(turns, 'timer turns while the input was awaited').toBeGreaterThan(5);
+    } finally {
+      closeSync(fd);
+      writer.kill();
+    }
   });
 });
 

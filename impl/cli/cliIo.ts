@@ -29,7 +29,7 @@ export interface CliIo {
   /** Receives each device's figures after a session saves it (the demo's numbers). */
   readonly onDeviceReport?: (report: DeviceReport) => void;
   /** Standard input as bytes (a file argument `-`); default none. */
-  readonly readInput?: () => Uint8Array;
+  readonly readInput?: () => Promise<Uint8Array>;
   /** Bytes on standard output (a file argument `-`); default: refused. */
   readonly writeOutput?: (bytes: Uint8Array) => void;
   /**
@@ -82,8 +82,14 @@ export function writeAll(fd: number, bytes: Uint8Array): void {
  * non-blocking once `process.stdin` is touched (checking `isTTY` does), and `readFileSync(0)` then
  * failed with EAGAIN whenever the writer had not written yet: `(sleep 1; cat f) | sekey user U1
  * encrypt --to U2 - out`, or one `sekey` piped into another that is still waiting for the HSM.
+ *
+ * The waits give the event loop its turns: Node runs a signal's listeners from the loop, and a
+ * wait that held it (a synchronous sleep) kept Ctrl-C from abandoning the command until the input
+ * ended (on a terminal, until Ctrl-D; from a pipe, until its writer closed it). Not the stream API
+ * (`process.stdin`): a terminal's stream, once ended by Ctrl-D, cannot be read again, and the PIN
+ * may be asked on that terminal next.
  */
-export function readAll(fd: number): Uint8Array {
+export async function readAll(fd: number): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
   for (;;) {
     const chunk = Buffer.allocUnsafe(64 * 1024);
@@ -93,7 +99,7 @@ export function readAll(fd: number): Uint8Array {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN') {
-        sleepSync(5);
+        await new Promise((resolve) => setTimeout(resolve, 5));
         continue;
       }
       // A Windows pipe whose writer has closed reports its end as an error.

@@ -1,5 +1,17 @@
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -385,6 +397,67 @@ describe('nothing announced is lost: add-key killed or interrupted at random poi
     rmSync(join(h, '.lock'));
     const users = JSON.parse((await sekey(h, 'admin', 'users', '--json')).out) as Array<{ id: string }>;
     expect(users.map((u) => u.id)).toEqual(['U1']);
+  });
+
+  // Linux: /proc says when the child catches SIGINT (its guard is installed), so the signal is not
+  // sent before, when it would end the child as an uncaught one does.
+  test.skipIf(process.platform !== 'linux')(
+    'Ctrl-C while a command reads standard input: abandoned at once, not when the input ends',
+    async () => {
+      const h = copyHome(scratchHome);
+      // Standard input a named pipe, as `… | sekey` gives (a socket, as spawn's pipes are, ends a
+      // read with EINTR on a signal anyway): half an update file, and the writer stays open.
+      const fifo = join(scratch, `input-${++homes}`);
+      await new Promise((resolve) => spawn('mkfifo', [fifo]).on('close', resolve));
+      const input = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+      const writer = openSync(fifo, constants.O_WRONLY);
+      writeSync(writer, 'SKUP');
+      const child = spawn(process.execPath, [join(out, 'impl/cli/sekey.js'), 'user', 'U1', 'check-update', '-'], {
+        env: { PATH: process.env['PATH'] ?? '', SEKEY_HOME: h, SEKEY_USER_PIN: USER_PIN },
+        stdio: [input, 'pipe', 'pipe'],
+      });
+      closeSync(input);
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      // SIGHUP, SIGINT and SIGTERM (bits 0, 1 and 14 of the mask of caught signals): the guard's.
+      const guarded = () => {
+        const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
+        return caught !== undefined && (BigInt(`0x${caught}`) & 0x4003n) === 0x4003n;
+      };
+      while (!guarded()) await new Promise((resolve) => setTimeout(resolve, 20));
+      // Then it reads standard input: a second to get there (sent earlier, the signal abandons the
+      // command before its read, which passes whatever the read does).
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      child.kill('SIGINT');
+      // The input stays open until the command has ended (or a minute has passed: then it did not).
+      const code = await Promise.race([
+        ended,
+        new Promise<'still reading'>((r) => setTimeout(r, 60_000, 'still reading')),
+      ]);
+      closeSync(writer);
+      await ended;
+      expect(code).toBe(SIGNAL_EXIT.SIGINT);
+      expect(stderr).toContain('sekey: interrupted (SIGINT) before anything was changed');
+      expect(readdirSync(h).filter((name) => name.startsWith('.lock'))).toEqual([]);
+    },
+  );
+
+  test('a process that exits holding the home lock (an abandon skips every finally) releases it', async () => {
+    const h = copyHome(scratchHome);
+    const script =
+      `import(${JSON.stringify(join(out, 'impl/host/homeLock.js'))}).then(async (m) => {` +
+      `await m.lockHome(${JSON.stringify(h)}); process.stdout.write('locked'); process.exit(130); })`;
+    const run = spawn(process.execPath, ['-e', script]);
+    let said = '';
+    run.stdout.on('data', (chunk: Buffer) => {
+      said += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => run.on('close', resolve));
+    expect([code, said]).toEqual([130, 'locked']);
+    expect(readdirSync(h).filter((name) => name.startsWith('.lock'))).toEqual([]);
   });
 
   test('a real SIGINT or SIGTERM at a controlled point: the change is finished, said, exits 130 or 143', async () => {

@@ -87,7 +87,7 @@ export async function sekey(argv: readonly string[], world: World = {}): Promise
     env: world.env ?? {},
     cwd: world.cwd ?? tmpdir(),
     ...(world.clock === undefined ? {} : { clock: world.clock }),
-    readInput: () => world.stdin ?? new Uint8Array(),
+    readInput: async () => world.stdin ?? new Uint8Array(),
     writeOutput: (bytes) => void data.push(bytes),
     ...(world.status === undefined ? {} : { status: world.status }),
     ...(world.onAbandon === undefined ? {} : { onAbandon: world.onAbandon }),

@@ -393,7 +393,7 @@ describe('sekey simulate: what it writes and prints (stand-in engine)', () => {
         err: (line) => said.push(line),
         env: {},
         cwd,
-        readInput: () => new Uint8Array(),
+        readInput: async () => new Uint8Array(),
         writeOutput: () => {},
         beginChanges: async () => {
           process.emit('SIGINT', 'SIGINT');

@@ -43,7 +43,7 @@ export interface UserCommand {
   readonly prepare: (
     args: Args,
     options: { readonly json: boolean; readonly cwd: string; readonly io: CliIo },
-  ) => UserWork;
+  ) => UserWork | Promise<UserWork>;
 }
 
 /** The work of a prepared user command; may return an exit code (default 0). */
@@ -54,10 +54,10 @@ export type UserWork = (ctx: UserContext) => Promise<number | void>;
  * Input files are read while the command line is checked, before any HSM is opened; `-` is standard
  * input. @throws CliError `CannotRead` for a file that is missing, a folder, or not readable.
  */
-function readInput(io: CliIo, path: string): Uint8Array {
+async function readInput(io: CliIo, path: string): Promise<Uint8Array> {
   if (path === '-') {
     if (io.readInput === undefined) throw new UsageError('- (standard input) is not available here');
-    return io.readInput();
+    return await io.readInput();
   }
   try {
     return new Uint8Array(readFileSync(resolve(io.cwd, path)));
@@ -393,14 +393,14 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     summary: 'encrypt a file inside the HSM for the recipients (the message names its key, never holds it)',
     help: FILE_HELP,
     examples: ['sekey user U1 encrypt --to U2,U3 plan.txt plan-2.skm'],
-    prepare: (args, { io: world, json: asJson }) => {
+    prepare: async (args, { io: world, json: asJson }) => {
       const to = args.option('--to');
       const force = args.flag('--force');
       const [inPath, outPath] = [args.positional('IN file'), args.positional('OUT file')];
       refuseJsonWithStdout(outPath, asJson);
       if (to === undefined) throw new UsageError('encrypt needs --to U2[,U3…]');
       const recipients = idList([to]);
-      const data = readInput(world, inPath);
+      const data = await readInput(world, inPath);
       const output = openOutput(world, outPath, force);
       return async ({ session, io, did }) => {
         const choice = session.user.findKey(recipients);
@@ -428,11 +428,11 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     summary: 'decrypt a message inside the HSM (active, suspended or deactivated keys only)',
     help: FILE_HELP,
     examples: ['sekey user U2 decrypt memo.skm memo-copy.txt'],
-    prepare: (args, { io: world, json: asJson }) => {
+    prepare: async (args, { io: world, json: asJson }) => {
       const force = args.flag('--force');
       const [inPath, outPath] = [args.positional('IN file'), args.positional('OUT file')];
       refuseJsonWithStdout(outPath, asJson);
-      const message = readInput(world, inPath);
+      const message = await readInput(world, inPath);
       const output = openOutput(world, outPath, force);
       return async ({ session, io, did }) => {
         const plain = session.user.decrypt(message);
@@ -449,11 +449,11 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     summary: 're-encrypt a message under a fresh key inside the HSM (rescues data under a compromised key)',
     help: FILE_HELP,
     examples: ['sekey user U1 reprotect plan2.skm plan2-rescued.skm'],
-    prepare: (args, { io: world, json: asJson }) => {
+    prepare: async (args, { io: world, json: asJson }) => {
       const force = args.flag('--force');
       const [inPath, outPath] = [args.positional('IN file'), args.positional('OUT file')];
       refuseJsonWithStdout(outPath, asJson);
-      const message = readInput(world, inPath);
+      const message = await readInput(world, inPath);
       const output = openOutput(world, outPath, force);
       return async ({ session, io, did }) => {
         const from = decodeMessage(message).keyId;
@@ -507,9 +507,9 @@ export const USER_COMMANDS: readonly UserCommand[] = [
       'sekey admin rename-user U3 caroline',
       'sekey user U3 check-update ../share/updates/U3/000000000006.update',
     ],
-    prepare: (args, { io: world }) => {
+    prepare: async (args, { io: world }) => {
       const path = args.positional('update file');
-      const file = readInput(world, path);
+      const file = await readInput(world, path);
       const claimsResync = sequenceOfName(basename(path))?.resync ?? false;
       return async ({ session, io, did }) => {
         const reason = session.user.check(file, claimsResync);

@@ -171,6 +171,24 @@ function place(holder: Holder, seen: BigIntStats): Place {
  */
 const heldHere = new Map<string, BigIntStats>();
 
+/**
+ * A process that ends by `process.exit` while it holds a lock releases it on the way out. The CLI
+ * exits at once, skipping every `finally`, when an interruption abandons a command, and one that
+ * reached it while it took the lock does so with the lock held (a signal is handled only when the
+ * event loop turns: `impl/cli/interrupts.ts`); left, the lock was taken over on this host only once
+ * its process was found gone, and on a home shared over NFS or between containers it kept everyone
+ * else `Busy` until removed by hand. A kill -9 still leaves it, as it must (see the module comment).
+ */
+let releasedOnExit = false;
+function releaseOnExit(): void {
+  if (releasedOnExit) return;
+  releasedOnExit = true;
+  process.on('exit', () => {
+    for (const [path, mine] of heldHere) releaseLock(path, mine);
+    heldHere.clear();
+  });
+}
+
 /** Whether the lock at `path`, as `seen`, recording `holder` of this PID namespace, is held by it. */
 function held(path: string, seen: BigIntStats, holder: Holder): boolean {
   if (holder.pid === process.pid) {
@@ -228,6 +246,7 @@ function tryLockHome(home: string): () => void {
     if (mine !== null) {
       writeRecord(home, path, mine);
       heldHere.set(path, mine);
+      releaseOnExit();
       return () => {
         if (heldHere.get(path) === mine) heldHere.delete(path);
         releaseLock(path, mine);
