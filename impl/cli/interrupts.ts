@@ -19,6 +19,7 @@
  * a signal after that finds the command already decided and ending, and is ignored.
  * @module
  */
+import { endProcess } from './endProcess.ts';
 
 /**
  * Exit status of a process ended by a signal, as shells report it (128 + the signal number). SIGHUP
@@ -89,7 +90,7 @@ async function afterPollPhase(): Promise<void> {
  */
 export function guardInterrupts(
   say: (line: string) => void,
-  exit: (code: number) => void = (code) => process.exit(code),
+  exit: (code: number) => void = endProcess,
   hangupEnds: () => boolean = hangupEndsCommand,
 ): InterruptGuard {
   let changing = false;

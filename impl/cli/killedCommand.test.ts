@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   closeSync,
   constants,
@@ -441,6 +441,38 @@ describe('nothing announced is lost: add-key killed or interrupted at random poi
       await ended;
       expect(code).toBe(SIGNAL_EXIT.SIGINT);
       expect(stderr).toContain('sekey: interrupted (SIGINT) before anything was changed');
+      expect(readdirSync(h).filter((name) => name.startsWith('.lock'))).toEqual([]);
+    },
+  );
+
+  // The terminal is a pseudo-terminal python3 opens (its pty module), and closes once the prompt shows.
+  const PYTHON = spawnSync('python3', ['--version']).status === 0;
+  test.skipIf(process.platform !== 'linux' || !PYTHON)(
+    "a hang-up at a PIN prompt ends the command by SIGHUP (a shell's 129), not by Node's abort at exit",
+    async () => {
+      const h = copyHome(scratchHome);
+      const pty = [
+        'import os, pty, sys, json',
+        'pid, fd = pty.fork()',
+        'if pid == 0:',
+        '    os.execv(sys.argv[1], sys.argv[1:])',
+        "shown = b''",
+        "while b'PIN' not in shown:",
+        '    shown += os.read(fd, 4096)',
+        'os.close(fd)',
+        '_, status = os.waitpid(pid, 0)',
+        "print(json.dumps({'signal': os.WTERMSIG(status) if os.WIFSIGNALED(status) else None}))",
+      ].join('\n');
+      const run = spawn('python3', ['-c', pty, process.execPath, join(out, 'impl/cli/sekey.js'), 'admin', 'users'], {
+        env: { PATH: process.env['PATH'] ?? '', SEKEY_HOME: h },
+      });
+      let said = '';
+      run.stdout.on('data', (chunk: Buffer) => {
+        said += chunk.toString();
+      });
+      await new Promise((resolve) => run.on('close', resolve));
+      // SIGHUP is 1; the abort of nodejs/node#51519 was SIGABRT (6).
+      expect(JSON.parse(said)).toEqual({ signal: 1 });
       expect(readdirSync(h).filter((name) => name.startsWith('.lock'))).toEqual([]);
     },
   );

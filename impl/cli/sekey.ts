@@ -8,6 +8,7 @@ import './inspectorSignal.ts';
 import { main } from './sekeyCommand.ts';
 import { ignoreClosedPipes, outputFailure } from './ignoreClosedPipes.ts';
 import { EXIT } from './reportError.ts';
+import { endProcess, terminalGone } from './endProcess.ts';
 
 ignoreClosedPipes(process.stdout, process.stderr);
 const code = await main(process.argv.slice(2));
@@ -18,4 +19,8 @@ if (lost !== null) {
     `sekey: its output could not all be written (${lost.code ?? lost.message}): what it printed is incomplete\n`,
   );
 }
-process.exitCode = lost !== null && code === EXIT.ok ? EXIT.notPublished : code;
+const exit = lost !== null && code === EXIT.ok ? EXIT.notPublished : code;
+// Once the terminal hung up, Node's own exit would abort (`endProcess.ts`); otherwise the process
+// ends by itself, its output flushed.
+if (terminalGone()) endProcess(exit);
+process.exitCode = exit;
