@@ -305,19 +305,23 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
           ahead: [],
           unrecordedHsms: [],
         };
+        let shareRead = true;
         try {
           collected = await session.publisher.collectAcknowledgements();
         } catch (error) {
           if (!isShareFailure(error) || replaced !== null) throw error;
           io.err(`acknowledgements not collected (${(error as Error).message}): the next publish collects them`);
+          shareRead = false;
         }
         const { accepted: acknowledged, setAside, ahead, unrecordedHsms } = collected;
         const r = await session.provision(id, { userPin, deviceAdminPin }, manufacturer);
-        // What HSMs the database had no record of left for this user, as the collection found, stands
-        // for nothing now that a new HSM serves it (the warning's remedy). A share failure leaves them
-        // (the next collection warns again), said.
+        // What HSMs the database has no record of left in this user's stream stands for nothing now
+        // that a new HSM serves the user (the warning's remedy). Looked for whatever the collection
+        // found: one made before the user had an HSM on record (a user added again after a restored
+        // backup) did not read the user's stream. The provisioning is done: a share failure here
+        // leaves them (the next collection warns again), said.
         let removedUnrecorded: UnrecordedHsm[] = [];
-        if (unrecordedHsms.some((u) => u.userId === id)) {
+        if (shareRead) {
           try {
             removedUnrecorded = await session.publisher.removeUnrecordedHsmAcknowledgements(id);
           } catch (error) {

@@ -150,4 +150,25 @@ describe("sekey after the admin HSM's folder is restored from a backup", () => {
     expect((await ok('admin', 'publish')).err).toBe('');
     expect((await ok('admin', 'status')).err).toBe('');
   });
+
+  test('a user added after the backup: added again and provisioned, its HSM of the lost time is cleared', async () => {
+    const { home, run, ok, backup } = await backedUpTeam();
+    // The lost time: carol is added and gets an HSM, which applies its resync and acknowledges it.
+    await ok('admin', 'add-user', 'U3', 'carol', '--no-publish');
+    await ok('admin', 'provision', 'U3', '--user-pin', 'carol-pin-1', '--device-admin-pin', DEVICE_ADMIN_PIN, '--yes');
+    await ok('user', 'U3', 'sync', '--pin', 'carol-pin-1');
+    rmSync(join(home, 'admin'), { recursive: true });
+    cpSync(backup, join(home, 'admin'), { recursive: true });
+    // The restored database has no carol: nothing reads her stream, and nothing warns.
+    expect((await ok('admin', 'publish')).err).toBe('');
+    await ok('admin', 'add-user', 'U3', 'carol', '--no-publish');
+    const pins = ['--user-pin', 'carol-pin-2', '--device-admin-pin', DEVICE_ADMIN_PIN];
+    const removed = /^removed from the share, the HSM they came from replaced: acknowledgements of \w+, (.*)$/m;
+    expect(removed.exec((await ok('admin', 'provision', 'U3', ...pins, '--yes')).out)?.[1]).toMatch(
+      /^which this admin database has no record of \(acks\/U3\/\d+\.ack\)$/,
+    );
+    expect((await ok('admin', 'publish')).err).toBe('');
+    expect((await ok('admin', 'status')).err).toBe('');
+    expect((await run('user', 'U3', 'sync', '--pin', 'carol-pin-2')).code).toBe(0);
+  });
 });
