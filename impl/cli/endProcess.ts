@@ -13,9 +13,16 @@ import { isatty } from 'node:tty';
 /** Which of standard input, output and error were terminals when this module was loaded (at start-up). */
 const startedOnTerminal = [0, 1, 2].map((fd) => isatty(fd));
 
-/** Whether a standard stream that was a terminal at start-up is one no longer: the terminal hung up. */
-export function terminalGone(): boolean {
-  return startedOnTerminal.some((was, fd) => was && !isatty(fd));
+/**
+ * Whether a standard stream that was a terminal at start-up (`started`, by descriptor) is one no
+ * longer (`isTerminal`): the terminal hung up. A terminal that hung up fails `isatty`'s query of its
+ * mode, as it fails Node's restoring of it.
+ */
+export function terminalGone(
+  started: readonly boolean[] = startedOnTerminal,
+  isTerminal: (fd: number) => boolean = isatty,
+): boolean {
+  return started.some((was, fd) => was && !isTerminal(fd));
 }
 
 /**

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, wr
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { lockHome, takeOverStale } from './homeLock.ts';
+import { lockHome, releaseHeldLocks, takeOverStale } from './homeLock.ts';
 
 const homes: string[] = [];
 function home(): string {
@@ -106,6 +106,23 @@ describe('the home lock', () => {
     release();
     expect(existsSync(join(h, '.lock'))).toBe(false);
     expect(existsSync(join(h, '.lock.who'))).toBe(false);
+  });
+
+  test('the locks this process holds go at its exit (releaseHeldLocks), one taken over since stays', async () => {
+    const [mine, theirs] = [home(), home()];
+    await lockHome(mine);
+    await lockHome(theirs);
+    // Taken over since by another process (this one judged gone): a new file, not this process's to remove.
+    rmSync(join(theirs, '.lock.who'));
+    rmSync(join(theirs, '.lock'));
+    writeFileSync(join(theirs, '.lock'), '1');
+    expect(process.listeners('exit')).toContain(releaseHeldLocks);
+    releaseHeldLocks();
+    expect(existsSync(join(mine, '.lock'))).toBe(false);
+    expect(existsSync(join(mine, '.lock.who'))).toBe(false);
+    expect(readFileSync(join(theirs, '.lock'), 'utf8')).toBe('1');
+    // Nothing held any more: the lock is free to take again.
+    (await lockHome(mine))();
   });
 
   test('an earlier sekey judges a lock held here by its process ID: held, never taken over', async () => {

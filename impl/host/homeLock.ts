@@ -183,10 +183,13 @@ let releasedOnExit = false;
 function releaseOnExit(): void {
   if (releasedOnExit) return;
   releasedOnExit = true;
-  process.on('exit', () => {
-    for (const [path, mine] of heldHere) releaseLock(path, mine);
-    heldHere.clear();
-  });
+  process.on('exit', releaseHeldLocks);
+}
+
+/** Releases every lock this process holds (each only if it is still the one it created). */
+export function releaseHeldLocks(): void {
+  for (const [path, mine] of heldHere) releaseLock(path, mine);
+  heldHere.clear();
 }
 
 /** Whether the lock at `path`, as `seen`, recording `holder` of this PID namespace, is held by it. */
