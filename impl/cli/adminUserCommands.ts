@@ -236,7 +236,8 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       'Provisioning again replaces the device: the new one gets everything by a resync; the old one learns',
       'no new key but keeps the keys it holds, and opens whatever is protected under them while they stay',
       'active. They are listed after provisioning: if the old HSM was lost or stolen, compromise them.',
-      'The acknowledgements waiting on the share are collected first (as collect-acks does).',
+      'The acknowledgements waiting on the share are collected first (as collect-acks does); after,',
+      "what HSMs the database has no record of left in U's stream goes (see publish).",
       // One line, wrapped by the help printer (helpText.ts); the example is run by newHsmPins.test.ts.
       NEW_PINS_WARNING,
       '  SEKEY_NEW_USER_PIN=erin-pin-5 SEKEY_NEW_DEVICE_ADMIN_PIN=erin-hsm-admin-5 sekey admin provision U5',
