@@ -44,6 +44,12 @@ export class ShareOperationsFailed extends Error {
 export class DeferredTransport implements Transport {
   readonly #inner: Transport;
   #queue: Operation[] = [];
+  /**
+   * The last operation queued on each file, by stream then name: what reads see. Kept beside the
+   * queue, so that a read or a listing costs what its stream holds, not the whole queue (a publish
+   * to a thousand users queues a thousand files, then lists streams one by one).
+   */
+  #last = new Map<string, Map<string, Operation>>();
 
   constructor(inner: Transport) {
     this.#inner = inner;
@@ -55,23 +61,31 @@ export class DeferredTransport implements Transport {
   }
 
   async list(stream: string): Promise<string[]> {
-    const queued = this.#queue.filter((op) => op.stream === stream);
     const names = await this.#inner.list(stream);
-    if (queued.length === 0) return names;
+    const queued = this.#last.get(stream);
+    if (queued === undefined) return names;
     const present = new Set(names);
-    for (const op of queued) {
-      if (op.kind === 'write') present.add(op.name);
-      else present.delete(op.name);
+    for (const [name, op] of queued) {
+      if (op.kind === 'write') present.add(name);
+      else present.delete(name);
     }
     return [...present].sort();
   }
 
   async read(stream: string, name: string): Promise<Uint8Array | null> {
-    for (let i = this.#queue.length - 1; i >= 0; i--) {
-      const op = this.#queue[i] as Operation;
-      if (op.stream === stream && op.name === name) return op.kind === 'write' ? op.bytes.slice() : null;
+    const op = this.#last.get(stream)?.get(name);
+    if (op === undefined) return this.#inner.read(stream, name);
+    return op.kind === 'write' ? op.bytes.slice() : null;
+  }
+
+  #enqueue(op: Operation): void {
+    this.#queue.push(op);
+    let stream = this.#last.get(op.stream);
+    if (stream === undefined) {
+      stream = new Map();
+      this.#last.set(op.stream, stream);
     }
-    return this.#inner.read(stream, name);
+    stream.set(op.name, op);
   }
 
   async check(): Promise<void> {
@@ -79,11 +93,11 @@ export class DeferredTransport implements Transport {
   }
 
   async write(stream: string, name: string, bytes: Uint8Array): Promise<void> {
-    this.#queue.push({ kind: 'write', stream, name, bytes: bytes.slice() });
+    this.#enqueue({ kind: 'write', stream, name, bytes: bytes.slice() });
   }
 
   async remove(stream: string, name: string): Promise<void> {
-    this.#queue.push({ kind: 'remove', stream, name });
+    this.#enqueue({ kind: 'remove', stream, name });
   }
 
   /**
@@ -94,6 +108,7 @@ export class DeferredTransport implements Transport {
   async commit(): Promise<void> {
     const queue = this.#queue;
     this.#queue = [];
+    this.#last = new Map();
     const errors: unknown[] = [];
     const failed: string[] = [];
     for (const op of queue) {

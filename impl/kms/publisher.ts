@@ -678,9 +678,9 @@ export class Publisher {
     ahead: AheadDevice[];
     /** Those found now, or found further ahead than recorded: the collection records them. */
     news: AheadDevice[];
-    /** One entry per user and unknown HSM, the highest sequence claimed ({@link UnrecordedHsm}). */
+    /** One entry per user and HSM not on record, the highest sequence claimed ({@link UnrecordedHsm}). */
     unrecordedHsms: UnrecordedHsm[];
-    /** Every file of an unknown HSM. */
+    /** Every file of an HSM not on record. */
     unrecordedFiles: UnrecordedHsm[];
   }> {
     // `only`: that user's acknowledgements alone (the HSMs recorded ahead are every user's all the same).
@@ -717,7 +717,7 @@ export class Publisher {
                 'UNION ALL SELECT 1 FROM forgotten_devices WHERE serial = ? LIMIT 1',
               [parsed.ack.serial, parsed.ack.serial, parsed.ack.serial],
             );
-            return known.length === 0 ? { unknown: { userId, serial: parsed.ack.serial, sequence, name } } : null;
+            return known.length === 0 ? { unrecorded: { userId, serial: parsed.ack.serial, sequence, name } } : null;
           }
           const [hash, superseded] = query(
             db,
@@ -750,7 +750,7 @@ export class Publisher {
           return null;
         });
         if (judged === 'spoiled') spoiled.push({ userId, name, bytes });
-        else if (judged !== null && 'unknown' in judged) unrecordedFiles.push(judged.unknown);
+        else if (judged !== null && 'unrecorded' in judged) unrecordedFiles.push(judged.unrecorded);
         else judged?.to.push(judged.ack);
       }
     }
@@ -758,12 +758,12 @@ export class Publisher {
     for (const a of found) if (a.acknowledged > (ahead.get(a.userId)?.acknowledged ?? 0)) ahead.set(a.userId, a);
     const all = sortIds([...ahead.keys()]).map((userId) => ahead.get(userId) as AheadDevice);
     const news = all.filter((a) => !recorded.includes(a));
-    const unknown = new Map<string, UnrecordedHsm>();
+    const highest = new Map<string, UnrecordedHsm>();
     for (const u of unrecordedFiles) {
       const at = `${u.userId} ${u.serial}`;
-      if (u.sequence > (unknown.get(at)?.sequence ?? -1)) unknown.set(at, u);
+      if (u.sequence > (highest.get(at)?.sequence ?? -1)) highest.set(at, u);
     }
-    const unrecordedHsms = [...unknown.values()].sort(
+    const unrecordedHsms = [...highest.values()].sort(
       (a, b) => compareIds(a.userId, b.userId) || a.serial.localeCompare(b.serial),
     );
     return { waiting, leftovers, spoiled, ahead: all, news, unrecordedHsms, unrecordedFiles };
