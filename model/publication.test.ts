@@ -11,7 +11,12 @@ function run(events: readonly PublicationEvent[]): PublicationSnapshot {
   return s;
 }
 const publish = (sequence: number, now: number): PublicationEvent => ({ type: 'PUBLISH', sequence, now });
-const ack = (sequence: number, now: number): PublicationEvent => ({ type: 'ACK', sequence, now });
+const ack = (sequence: number, now: number, nextPublishedAt: number | null = null): PublicationEvent => ({
+  type: 'ACK',
+  sequence,
+  now,
+  nextPublishedAt,
+});
 const tick = (now: number): PublicationEvent => ({ type: 'TICK', now });
 
 describe('publication', () => {
@@ -33,10 +38,40 @@ describe('publication', () => {
     expect(run([publish(1, 0), publish(2, 50), tick(100), ack(2, 120)]).value).toBe('acknowledged');
   });
 
-  test('progress restarts the staleness clock', () => {
-    const s = run([publish(1, 0), publish(2, 10), ack(1, 90), tick(150)]);
-    expect(s.value).toBe('pending');
+  test('progress restarts the staleness clock when the oldest file still waiting was published', () => {
+    // File 2 was published at 10: acknowledging 1 at 90 leaves it waiting since 10, not since 90.
+    expect(run([publish(1, 0), publish(2, 10), ack(1, 90, 10)]).context.pendingSince).toBe(10);
+    expect(run([publish(1, 0), publish(2, 10), ack(1, 90, 10), tick(109)]).value).toBe('pending');
+    expect(run([publish(1, 0), publish(2, 10), ack(1, 90, 10), tick(110)]).value).toBe('stale');
+    // Stale, an acknowledgement of progress whose next file is overdue too leaves it stale; pending
+    // (no TICK since it became overdue), it leaves it pending and overdue, for the next TICK to say.
+    expect(run([publish(1, 0), publish(2, 10), publish(3, 60), tick(100), ack(1, 110, 10)]).value).toBe('stale');
+    const overdue = run([publish(1, 0), publish(2, 10), publish(3, 60), ack(1, 110, 10)]);
+    expect(overdue.value).toBe('pending');
+    expect(overdue.context).toMatchObject({ acknowledgedSequence: 1, pendingSince: 10 });
+    expect(transition(publicationMachine, overdue, tick(110))[0].value).toBe('stale');
+    expect(run([publish(1, 0), publish(2, 10), publish(3, 60), tick(100), ack(2, 110, 60)]).value).toBe('pending');
+    // One whose next file is recent gives the user until that file is overdue.
+    expect(run([publish(1, 0), publish(2, 50), tick(100), ack(1, 105, 50), tick(149)]).value).toBe('pending');
+  });
+
+  test('a time unknown (a file published before it was recorded) restarts the clock at the collection', () => {
+    expect(run([publish(1, 0), publish(2, 10), ack(1, 90)]).context.pendingSince).toBe(90);
+    expect(run([publish(1, 0), publish(2, 10), ack(1, 90), tick(189)]).value).toBe('pending');
     expect(run([publish(1, 0), publish(2, 10), ack(1, 90), tick(190)]).value).toBe('stale');
+  });
+
+  test('the time a progress gives is kept between the old pending time and now', () => {
+    // Never before the first file that was waiting (a later one was published no earlier), never after now.
+    expect(run([publish(1, 5), publish(2, 10), ack(1, 90, 0)]).context.pendingSince).toBe(5);
+    expect(run([publish(1, 10), publish(2, 20), ack(1, 90, 500)]).context.pendingSince).toBe(90);
+    // A pending snapshot without its pending time (a damaged row) takes the time the progress gives.
+    const pending = run([publish(1, 0), publish(2, 5)]);
+    const damaged = publicationMachine.resolveState({
+      value: 'pending',
+      context: { ...pending.context, pendingSince: null },
+    });
+    expect(transition(publicationMachine, damaged, ack(1, 90, 5))[0].context.pendingSince).toBe(5);
   });
 
   test('forged or out-of-order acknowledgements and non-increasing publications are refused', () => {
@@ -63,7 +98,7 @@ describe('publication', () => {
   test('exhaustive: every state reachable, every edge exercised, every refusal changes nothing', () => {
     const events: PublicationEvent[] = [];
     for (const now of [0, 100, 200]) {
-      for (const sequence of [0, 1, 2]) events.push(publish(sequence, now), ack(sequence, now));
+      for (const sequence of [0, 1, 2]) events.push(publish(sequence, now), ack(sequence, now), ack(sequence, now, 0));
       events.push(tick(now));
     }
     const e = explore({ machine: publicationMachine, input, events });

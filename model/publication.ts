@@ -10,8 +10,8 @@
  * - `upToDate`: nothing published yet since the device was provisioned (the initial state only).
  * - `pending`: files up to `publishedSequence` were published and not all acknowledged yet.
  * - `acknowledged`: the user acknowledged the latest published file.
- * - `stale`: pending for `staleAfterMs` or more with no acknowledgement of progress; the admin lists
- *   such users and may publish a full resync.
+ * - `stale`: the oldest file the user has not acknowledged was published `staleAfterMs` ago or more;
+ *   the admin lists such users and may publish a full resync.
  *
  * An acknowledgement of a sequence that was never published is refused: it can only be forged or
  * come from a rolled-back admin.
@@ -34,12 +34,13 @@ export type PublicationState = (typeof PUBLICATION_STATES)[number];
 /**
  * Publication events (all carry the time, in milliseconds):
  * - `PUBLISH`: file `sequence` for this user was written to the transport.
- * - `ACK`: the user acknowledged having applied everything up to `sequence`.
+ * - `ACK`: the user acknowledged having applied everything up to `sequence`; `nextPublishedAt` is when
+ *   the first file after it that the user still needs was published (null: not known, or none).
  * - `TICK`: time passes; lets a pending user become stale.
  */
 export type PublicationEvent =
   | { type: 'PUBLISH'; sequence: number; now: number }
-  | { type: 'ACK'; sequence: number; now: number }
+  | { type: 'ACK'; sequence: number; now: number; nextPublishedAt: number | null }
   | { type: 'TICK'; now: number };
 
 /** Input of {@link publicationMachine}. */
@@ -57,7 +58,10 @@ export interface PublicationContext {
   readonly publishedSequence: number;
   /** The latest sequence the user acknowledged. */
   readonly acknowledgedSequence: number;
-  /** Since when the user has had something unacknowledged (or last showed progress). */
+  /**
+   * Since when the user has had something unacknowledged: when the oldest file it still needs was
+   * published (or, that time unknown, when it last showed progress).
+   */
   readonly pendingSince: number | null;
   readonly lastAcknowledgedAt: number | null;
   /**
@@ -104,6 +108,10 @@ export const PUBLICATION_DESCRIPTION: MachineDescription = {
     acknowledgesProgress:
       '`acknowledgedSequence < ACK.sequence < publishedSequence`: progress, but files remain. An `ACK` that is ' +
       'neither (older, or of a sequence never published) is refused: it can only be forged or replayed.',
+    acknowledgesProgressStillOverdue:
+      '`acknowledgesProgress`, and the oldest file still waiting was published `staleAfterMs` ago or more ' +
+      '(`now - pendingSince >= staleAfterMs` with the `pendingSince` that `recordProgress` sets): a `stale` user ' +
+      'stays `stale`.',
     overdue: '`pendingSince` is set and `now - pendingSince >= staleAfterMs`.',
   },
   actions: {
@@ -111,14 +119,16 @@ export const PUBLICATION_DESCRIPTION: MachineDescription = {
       '`publishedSequence = sequence`, `lastPublishedAt = now`; `pendingSince = now` unless already pending.',
     recordAcknowledgement: '`acknowledgedSequence = sequence`, `lastAcknowledgedAt = now`, `pendingSince = null`.',
     recordProgress:
-      '`acknowledgedSequence = sequence`, `lastAcknowledgedAt = now`, `pendingSince = now`: progress restarts the ' +
-      'staleness clock.',
+      '`acknowledgedSequence = sequence`, `lastAcknowledgedAt = now`, `pendingSince = ACK.nextPublishedAt` (kept ' +
+      'between the old `pendingSince` and `now`; `now` when unknown): the clock restarts at the publication of the ' +
+      'oldest file still unacknowledged, not at the collection, so acknowledgements held back and released late ' +
+      'cannot keep a user whose later files are withheld from ever being stale.',
   },
   parameters: [
     {
       name: 'staleAfterMs',
       value: `${formatDuration(DEFAULT_STALE_AFTER_MS)} (\`DEFAULT_STALE_AFTER_MS\`), set per installation`,
-      meaning: 'How long a user may stay `pending` without acknowledging progress before it is `stale`.',
+      meaning: 'How long a published file may wait unacknowledged before its user is `stale`.',
     },
     {
       name: 'heartbeat interval',
@@ -138,6 +148,29 @@ export const PUBLICATION_DESCRIPTION: MachineDescription = {
     },
   ],
 };
+
+/**
+ * Progress restarts the staleness clock at the publication of the oldest file still waiting, not
+ * at the collection: the files after the one acknowledged have waited since they were published.
+ * Restarted at `now`, an attacker who can write the share (TUF's *freeze* attack, The Update
+ * Framework specification §"timestamp") could hold a user's acknowledgements back, withhold a
+ * rekey, and release one old acknowledgement every few days: each authentic, each progress, and
+ * the user never stale while it applies nothing. Bounded by `now` and by the old `pendingSince`
+ * (that file was published no earlier; a damaged row has none); `now` when the time is unknown
+ * (files published before it was recorded), as before.
+ */
+function pendingSinceAfterProgress(
+  context: PublicationContext,
+  event: Extract<PublicationEvent, { type: 'ACK' }>,
+): number {
+  const since = Math.min(event.now, event.nextPublishedAt ?? event.now);
+  return context.pendingSince === null ? since : Math.max(context.pendingSince, since);
+}
+
+/** An acknowledgement past the last one, short of the latest file: progress, but files remain. */
+function isProgress(context: PublicationContext, event: Extract<PublicationEvent, { type: 'ACK' }>): boolean {
+  return event.sequence > context.acknowledgedSequence && event.sequence < context.publishedSequence;
+}
 
 /** The per-user publication machine. */
 export const publicationMachine = setup({
@@ -160,7 +193,14 @@ export const publicationMachine = setup({
     /** The acknowledgement shows progress, but files remain. */
     acknowledgesProgress: ({ context, event }) => {
       assertEvent(event, 'ACK');
-      return event.sequence > context.acknowledgedSequence && event.sequence < context.publishedSequence;
+      return isProgress(context, event);
+    },
+    /** Progress, but the oldest file still waiting has waited `staleAfterMs` or more already. */
+    acknowledgesProgressStillOverdue: ({ context, event }) => {
+      assertEvent(event, 'ACK');
+      return (
+        isProgress(context, event) && event.now - pendingSinceAfterProgress(context, event) >= context.staleAfterMs
+      );
     },
     /** Pending for at least `staleAfterMs`. */
     overdue: ({ context, event }) =>
@@ -179,10 +219,11 @@ export const publicationMachine = setup({
       assertEvent(event, 'ACK');
       return { acknowledgedSequence: event.sequence, lastAcknowledgedAt: event.now, pendingSince: null };
     }),
-    /** Progress restarts the staleness clock: the user is alive and catching up. */
-    recordProgress: assign(({ event }) => {
+    /** Progress: the clock restarts at the publication of the oldest file still waiting. */
+    recordProgress: assign(({ context, event }) => {
       assertEvent(event, 'ACK');
-      return { acknowledgedSequence: event.sequence, lastAcknowledgedAt: event.now, pendingSince: event.now };
+      const pendingSince = pendingSinceAfterProgress(context, event);
+      return { acknowledgedSequence: event.sequence, lastAcknowledgedAt: event.now, pendingSince };
     }),
   },
 }).createMachine({
@@ -209,6 +250,8 @@ export const publicationMachine = setup({
     pending: {
       on: {
         PUBLISH: { guard: 'nextSequence', actions: 'recordPublication' },
+        // Progress never makes a pending user overdue: the file now oldest was published no earlier
+        // than the one before it. Whether it is overdue already is the next TICK's to say.
         ACK: [
           { guard: 'acknowledgesLatest', target: 'acknowledged', actions: 'recordAcknowledgement' },
           { guard: 'acknowledgesProgress', actions: 'recordProgress' },
@@ -224,6 +267,7 @@ export const publicationMachine = setup({
         PUBLISH: { guard: 'nextSequence', actions: 'recordPublication' },
         ACK: [
           { guard: 'acknowledgesLatest', target: 'acknowledged', actions: 'recordAcknowledgement' },
+          { guard: 'acknowledgesProgressStillOverdue', actions: 'recordProgress' },
           { guard: 'acknowledgesProgress', target: 'pending', actions: 'recordProgress' },
         ],
       },

@@ -117,7 +117,7 @@ export const MACHINE_SPECS: readonly MachineSpec[] = [
     description: PUBLICATION_DESCRIPTION,
     intro:
       '`upToDate` until the first publication; `pending` while files are unacknowledged; `acknowledged` once the ' +
-      'latest is; `stale` after `staleAfterMs` without an acknowledgement of progress.',
+      'latest is; `stale` once the oldest file still unacknowledged was published `staleAfterMs` ago.',
   },
 ];
 

@@ -45,9 +45,10 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
       'Every file carries a heartbeat (when it was issued); users refuse to encrypt once the latest one',
       "they applied is older than the installation's freshness window. Run this from cron at least once per",
       'heartbeat interval (e.g. hourly), so that users who sync keep encrypting: `sekey admin publish --pin',
-      '…`. It first collects the acknowledgements waiting on the share (as collect-acks does): an',
-      'acknowledgement carries no time, so the admin dates it when it collects it, and `stale` then counts',
-      'from a run of the cron job, not from whenever someone last ran collect-acks. A user HSM that',
+      '…`. It first collects the acknowledgements waiting on the share (as collect-acks does). `stale`',
+      'counts from when the oldest update a user has not acknowledged was published: an acknowledgement',
+      'held back on the share and released later counts for the update it acknowledges, not for the day',
+      'it arrives. A user HSM that',
       'acknowledged a file this database never published (the admin HSM was restored from a backup) gets',
       'nothing more, and a warning on standard error names it at every run until a new HSM replaces it; so',
       'does one for an acknowledgement from an HSM the database has no record of (provisioned after that',
@@ -59,8 +60,8 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     prepare:
       (_args, { json: asJson }) =>
       async ({ session, io }) => {
-        // Collected first: the staleness clock of a user who acknowledged starts now, not at some
-        // later collect-acks (README: the publisher runs from cron, nothing else needs to).
+        // Collected first: the files acknowledged leave the share and the outbox before this round
+        // (README: the publisher runs from cron, nothing else needs to).
         const collected = await session.publisher.collectAcknowledgements();
         const { accepted: acknowledged, setAside, ahead, unrecordedHsms } = collected;
         const report = await session.publisher.publish();
@@ -155,7 +156,7 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
           const held = stale.filter((u) => ahead.some((a) => a.userId === u));
           if (held.length > 0) {
             io.out(
-              `stale (no acknowledgement for ${after}): ${held.join(', ')} — their HSM is ahead of this admin ` +
+              `stale (an update unacknowledged for ${after}): ${held.join(', ')} — their HSM is ahead of this admin ` +
                 'database and gets nothing more (see the warning): `sekey admin provision U`',
             );
           }
@@ -165,15 +166,15 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
           const live = stale.filter((u) => !held.includes(u) && !retired.includes(u));
           if (live.length > 0) {
             io.out(
-              `stale (no acknowledgement for ${after}): ${live.join(', ')} — their updates may be withheld; ` +
+              `stale (an update unacknowledged for ${after}): ${live.join(', ')} — their updates may be withheld; ` +
                 `\`sekey admin resync U\``,
             );
           }
           if (retired.length > 0) {
             io.out(
-              `stale (no acknowledgement for ${after}): ${retired.join(', ')} — deleted, their retired HSM never ` +
-                'acknowledged its last file (the order to erase its keys); one that never will (destroyed, lost): ' +
-                `\`sekey admin forget-hsm U --destroyed|--lost\`, else \`sekey admin resync U\``,
+              `stale (an update unacknowledged for ${after}): ${retired.join(', ')} — deleted, their retired HSM ` +
+                'never acknowledged its last file (the order to erase its keys); one that never will (destroyed, ' +
+                'lost): `sekey admin forget-hsm U --destroyed|--lost`, else `sekey admin resync U`',
             );
           }
         }

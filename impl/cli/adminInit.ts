@@ -144,11 +144,11 @@ export async function runAdminInit(args: Args, io: CliIo, flags: GlobalFlags): P
     `  clock     ${config.clock}${config.clock === 'manual' ? ' (moves only with --at)' : ''}, now ` +
       `${formatTime(config.lastTime)}`,
   );
-  io.out(`  stale after ${formatDuration(config.staleAfterMs)} without acknowledgement`);
+  io.out(`  stale once an update waits ${formatDuration(config.staleAfterMs)} unacknowledged`);
   const f = freshnessOf(config);
   io.out(
     `  heartbeat every ${formatDuration(f.heartbeatIntervalMs)} (run \`sekey admin publish\` from cron); users ` +
-      `encrypt for ${formatDuration(f.freshnessWindowMs)} after the latest`,
+      `encrypt for ${formatDuration(f.freshnessWindowMs)} after the latest one they applied`,
   );
   return 0;
 }

@@ -45,8 +45,8 @@ describe('sekey admin forget-hsm', () => {
     const stale = await run('admin', 'stale', '--at', '+8d');
     expect([stale.code, stale.out]).toEqual([
       1,
-      'stale (no acknowledgement for 7d): U3 — deleted, their retired HSM never acknowledged its last file (the ' +
-        'order to erase its keys); one that never will (destroyed, lost): `sekey admin forget-hsm U ' +
+      'stale (an update unacknowledged for 7d): U3 — deleted, their retired HSM never acknowledged its last file ' +
+        '(the order to erase its keys); one that never will (destroyed, lost): `sekey admin forget-hsm U ' +
         '--destroyed|--lost`, else `sekey admin resync U`',
     ]);
     // A wrong command line (exit 2), an HSM in service and an unconfirmed one (exit 1) change nothing.

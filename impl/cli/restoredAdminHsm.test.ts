@@ -81,7 +81,7 @@ describe("sekey after the admin HSM's folder is restored from a backup", () => {
     const stale = await run('admin', 'stale', '--at', '+8d');
     expect([stale.code, stale.out]).toEqual([
       1,
-      'stale (no acknowledgement for 7d): U1 — their HSM is ahead of this admin database and gets nothing more ' +
+      'stale (an update unacknowledged for 7d): U1 — their HSM is ahead of this admin database and gets nothing more ' +
         '(see the warning): `sekey admin provision U`',
     ]);
     expect(stale.err).toContain("warning: U1's HSM");

@@ -160,7 +160,7 @@ describe('sekey', () => {
         "readable by G1's members U1, U2, U3\n",
     );
     expect(text).toContain('nothing new (at update #3)');
-    expect(text).toContain('stale (no acknowledgement for 7d): U2 — their updates may be withheld');
+    expect(text).toContain('stale (an update unacknowledged for 7d): U2 — their updates may be withheld');
     expect(text).toContain('U2 #5 resync');
     expect(text).toContain('hash chain intact');
     expect(text).toMatch(/update files: 15 published/);
@@ -426,7 +426,7 @@ describe('sekey on a persistent installation', () => {
     await run('user', 'U3', 'sync');
     // The cron job: it collects U2's old acknowledgement (dated now), then publishes nothing new.
     expect((await run('admin', 'publish')).out).toMatch(/^acknowledged: .*U2 #2/);
-    expect((await run('admin', 'stale', ...at('+8d'))).out).toContain('stale (no acknowledgement for 7d): U2');
+    expect((await run('admin', 'stale', ...at('+8d'))).out).toContain('stale (an update unacknowledged for 7d): U2');
     expect((await run('admin', 'resync', 'U2')).out).toMatch(/published: .*U2 #4 resync/);
     expect((await run('user', 'U2', 'sync')).out).toBe('applied #4; now at update #4');
     expect((await run('user', 'U2', 'groups')).out).toContain('core');
@@ -981,7 +981,7 @@ describe('sekey on a hostile share', () => {
       await run('user', 'U2', 'sync');
       const stale = await run('admin', 'stale', '--at', '+8d');
       expect(stale.code).toBe(1);
-      expect(stale.out).toMatch(/^stale \(no acknowledgement for 7d\): U2 —/);
+      expect(stale.out).toMatch(/^stale \(an update unacknowledged for 7d\): U2 —/);
       // (bob's authentic acknowledgement #2 replaced the FIFO of its name, and was collected.)
       expectReported(stale.err, ackStream('U2'), acks.names.slice(1));
     },
@@ -1110,7 +1110,8 @@ describe('freshness: heartbeats and NotFresh on a persistent installation', () =
       const made = await init('--heartbeat', '12h', '--freshness', '2d');
       expect(made.code).toBe(0);
       expect(made.out).toContain(
-        'heartbeat every 12h (run `sekey admin publish` from cron); users encrypt for 2d after the latest',
+        'heartbeat every 12h (run `sekey admin publish` from cron); users encrypt for 2d after the latest one ' +
+          'they applied',
       );
       const config = JSON.parse(readFileSync(join(home, 'installation.json'), 'utf8')) as Record<string, unknown>;
       expect(config).toMatchObject({ heartbeatIntervalMs: 12 * 3_600_000, freshnessWindowMs: 2 * 86_400_000 });

@@ -817,7 +817,7 @@ describe('exit codes, --json and what changing commands return', () => {
   test('`stale` exits 1 when someone is stale', async () => {
     const stale = await run('admin', 'stale', '--at', '+8d');
     expect(stale.code).toBe(1);
-    expect(stale.out).toMatch(/^stale \(no acknowledgement for 7d\): .*U2/);
+    expect(stale.out).toMatch(/^stale \(an update unacknowledged for 7d\): .*U2/);
     expect((await run('admin', 'stale', '--json')).code).toBe(1);
   });
 

@@ -336,6 +336,18 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE user_devices ADD COLUMN ahead_sequence INTEGER CHECK (ahead_sequence > 0);
     `,
   },
+  {
+    version: 10,
+    description: 'when each file in the outbox was published',
+    // An acknowledgement of progress restarts a user's staleness clock at the publication of the
+    // oldest file still unacknowledged (model/publication.ts, recordProgress), not at its collection:
+    // restarted at the collection, acknowledgements held back on the share and released one by one
+    // kept a user whose rekey was withheld from ever being stale. NULL for files published before
+    // this version: for those the clock restarts at the collection, as it did.
+    sql: `
+      ALTER TABLE outbox ADD COLUMN published_at INTEGER;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -6,7 +6,7 @@
 import { describe, expect, test } from 'vitest';
 import { KmsError } from '../../model/kms.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
-import { updateFileName, updateStream } from '../protocol/streams.ts';
+import { ackStream, updateFileName, updateStream } from '../protocol/streams.ts';
 import {
   NO_PREVIOUS_FILE,
   assembleUpdateFile,
@@ -129,6 +129,55 @@ describe('freshness against withheld updates', () => {
       expect(alice.findKey(['U2']).keyId).not.toBe(oldKey);
       expect(read(bob.decrypt(after))).toBe('carol left');
       expect(code(() => carol.decrypt(after))).toBe('KeyUnavailable');
+    },
+  );
+
+  test(
+    'acknowledgements held back on the share and released one by one do not keep a user whose rekey is ' +
+      'withheld from being stale: the clock runs from the publication of the oldest file still waiting',
+    async () => {
+      const { w, bob } = await team();
+      // Six ordinary days: bob syncs and acknowledges, the attacker takes each acknowledgement off the share.
+      const stolen: Array<[string, Uint8Array]> = [];
+      for (let day = 1; day <= 6; day++) {
+        w.clock.advance(DAY);
+        await w.publisher.publish();
+        await bob.sync(w.transport);
+        // (A sync sends an acknowledgement again when it is missing from the share: one of each is kept.)
+        for (const name of await w.transport.list(ackStream('U2'))) {
+          if (!stolen.some(([n]) => n === name)) stolen.push([name, (await w.transport.read(ackStream('U2'), name))!]);
+          await w.transport.remove(ackStream('U2'), name);
+        }
+      }
+      expect(stolen.map(([name]) => name)).toEqual([2, 3, 4, 5, 6, 7].map((n) => `${String(n).padStart(12, '0')}.ack`));
+      // Carol leaves; bob's rekey file is withheld now and after every publish that writes it back.
+      w.admin.removeMember('G1', 'U3');
+      const withhold = async () => {
+        for (const name of await w.transport.list(updateStream('U2')))
+          await w.transport.remove(updateStream('U2'), name);
+      };
+      await w.publisher.publish();
+      await withhold();
+      const staleDays: number[] = [];
+      for (let day = 1; day <= 12; day++) {
+        w.clock.advance(DAY);
+        await w.publisher.publish();
+        await withhold();
+        await bob.sync(w.transport);
+        // One old acknowledgement a day: each authentic, each of a file published, each progress.
+        const [name, bytes] = stolen.shift() ?? [];
+        if (name !== undefined && bytes !== undefined) await w.transport.write(ackStream('U2'), name, bytes);
+        const { accepted } = await w.publisher.collectAcknowledgements();
+        if (name !== undefined) expect(accepted.map((a) => a.userId)).toEqual(['U2']);
+        if (w.publisher.staleUsers().includes('U2')) staleDays.push(day);
+      }
+      // Bob applied file n + 1 on day n (1 to 6) and the rekey, file 8, on day 6 too; day k of the
+      // attack is day 6 + k. The acknowledgement of file k + 1 released then leaves file k + 2, of day
+      // k + 1, the oldest waiting: five days old, never seven. The held acknowledgements delay the
+      // warning by as long as they were held, no longer: once they are spent (day 6), the rekey has
+      // waited since day 6 and bob is stale from day 13 (attack day 7). Restarted at each collection,
+      // as it was, the clock said he was never stale in these twelve days.
+      expect(staleDays).toEqual([7, 8, 9, 10, 11, 12]);
     },
   );
 

@@ -160,6 +160,21 @@ function writePublication(db: Database, userId: UserId, snapshot: PublicationSna
 }
 
 /**
+ * The publication event of an acknowledgement of `sequence` collected at `now`, with when the first
+ * file after it that the user still needs was published (`nextPublishedAt`; a file a resync
+ * superseded is needed no more): progress restarts the staleness clock there, not at `now`.
+ */
+function ackEvent(db: Database, userId: UserId, sequence: number, now: number): PublicationEvent {
+  const next = column(
+    db,
+    `SELECT published_at FROM outbox WHERE user_id = ? AND sequence > ? AND bytes IS NOT NULL
+     ORDER BY sequence LIMIT 1`,
+    [userId, sequence],
+  )[0];
+  return { type: 'ACK', sequence, now, nextPublishedAt: next === undefined || next === null ? null : Number(next) };
+}
+
+/**
  * Applies a publication event through the machine; refused events change nothing. Time passes
  * first (`TICK` at the event's time): a user that became stale since the last commit is stale when
  * the publication or acknowledgement reaches it, as the machine says, although reads compute
@@ -509,13 +524,11 @@ export class Publisher {
         userId,
         sequence,
       ]);
-    execute(db, 'INSERT INTO outbox (user_id, sequence, name, file_hash, bytes) VALUES (?, ?, ?, ?, ?)', [
-      userId,
-      sequence,
-      name,
-      hash,
-      file,
-    ]);
+    execute(
+      db,
+      'INSERT INTO outbox (user_id, sequence, name, file_hash, bytes, published_at) VALUES (?, ?, ?, ?, ?, ?)',
+      [userId, sequence, name, hash, file, now],
+    );
     // The row read above: nothing in this round wrote it since.
     publicationEvent(db, userId, this.#staleAfterMs, { type: 'PUBLISH', sequence, now }, publication);
     return { entry: { userId, sequence, kind, bytes: file.length, heartbeatOnly }, name, file };
@@ -835,7 +848,8 @@ export class Publisher {
                   a.serial,
                 ]);
               return waiting.filter(({ userId, sequence }) => {
-                if (!publicationEvent(db, userId, this.#staleAfterMs, { type: 'ACK', sequence, now })) return false;
+                if (!publicationEvent(db, userId, this.#staleAfterMs, ackEvent(db, userId, sequence, now)))
+                  return false;
                 // The hashes of files a resync superseded stay (#prepare): the device may yet acknowledge one.
                 execute(db, 'DELETE FROM outbox WHERE user_id = ? AND sequence <= ? AND bytes IS NOT NULL', [
                   userId,
@@ -897,8 +911,9 @@ export class Publisher {
       return users.map((userId) => {
         let s = readPublication(db, userId, this.#staleAfterMs);
         for (const ack of acknowledgements) {
-          const event = { type: 'ACK', sequence: ack.sequence, now } as const;
-          if (ack.userId === userId && s.can(event)) [s] = transition(publicationMachine, s, event);
+          if (ack.userId !== userId) continue;
+          const event = ackEvent(db, userId, ack.sequence, now);
+          if (s.can(event)) [s] = transition(publicationMachine, s, event);
         }
         const tick = { type: 'TICK', now } as const;
         if (s.can(tick)) [s] = transition(publicationMachine, s, tick);
