@@ -38,6 +38,12 @@ export const DEVICE_ERROR_CODES = [
    */
   'SessionActive',
   /**
+   * The HSM is running another command: it runs one at a time, as the SEcube firmware does. Only a
+   * host callback that runs inside a command (a flash write listener, say) can meet this.
+   * @remedy Call the HSM again once the command in progress has returned; nothing was done.
+   */
+  'Busy',
+  /**
    * The session's level may not do this (e.g. a user-level delete, W5 of the original).
    * @remedy Log in at the level the operation needs (admin for key management on the HSM).
    */

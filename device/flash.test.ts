@@ -303,6 +303,20 @@ describe('power-cut fault injection', () => {
     expect(flash.powered).toBe(true);
     expect(() => flash.cutPowerAfter(0)).toThrow(RangeError);
   });
+
+  it('a cut between operations interrupts nothing and stops every later access until power is back', () => {
+    const flash = new Flash();
+    flash.program(S17, new Uint8Array(4));
+    flash.cutPowerAfter(3);
+    flash.cutPower();
+    expect(flash.powered).toBe(false);
+    expect(flash.pendingCut).toBeUndefined();
+    expect(() => flash.read(S17, 4)).toThrow(PowerLossError);
+    expect(() => flash.program(S17 + 4, new Uint8Array(4))).toThrow(PowerLossError);
+    expect(() => flash.eraseSector(17)).toThrow(PowerLossError);
+    flash.powerOn();
+    expect(flash.read(S17, 8)).toEqual(Uint8Array.of(0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff));
+  });
 });
 
 describe('images', () => {

@@ -218,6 +218,16 @@ export class Flash {
     this.#cutCountdown = undefined;
   }
 
+  /**
+   * Cuts the power now, between two operations: nothing is interrupted, and every later read,
+   * program or erase throws {@link PowerLossError} until {@link powerOn}. (The device cuts its flash
+   * so when its own power is pulled in the middle of a command: the command stops at its next access.)
+   */
+  cutPower(): void {
+    this.#cutCountdown = undefined;
+    this.#powered = false;
+  }
+
   /** Restores power after a cut. The medium keeps whatever state the cut left. */
   powerOn(): void {
     this.#powered = true;

@@ -9,6 +9,8 @@ import { FlashNotErasedError } from './flashErrors.ts';
 import { DEFAULT_KEY_STORE_SECTORS } from './keyStore.ts';
 import { SLOT_BYTES, storeLayout } from './keyStoreLayout.ts';
 import { SdCard } from './sdcard.ts';
+import { Manufacturer } from './attestation.ts';
+import { findSecretResidue, rawImage } from './keyStore.testkit.ts';
 import { PowerLossError } from './powerLossError.ts';
 import { encodeAckHeader } from './acknowledgement.ts';
 import {
@@ -869,7 +871,116 @@ describe('power', () => {
   });
 });
 
+describe('one command at a time (a host callback inside a command cannot start another)', () => {
+  /** Runs `call` from the flash's write listener at each write, `depth` times at most; what each said. */
+  function reenter(flash: Flash, depth: number, call: (depth: number) => void): string[] {
+    const said: string[] = [];
+    let entered = 0;
+    flash.setWriteListener(() => {
+      if (entered >= depth) return;
+      entered++;
+      try {
+        call(entered);
+        said.push('ok');
+      } catch (e) {
+        said.push(isDeviceError(e) ? e.code : String(e));
+      }
+    });
+    return said;
+  }
+
+  it('a login inside a login is refused (Busy): no PIN compared past the tries, no session from a spent try', () => {
+    const t = makeDevice('reentry');
+    const { device, flash } = t;
+    const said = reenter(flash, 10, (d) => device.login('admin', d === 5 ? ADMIN_PIN : `guess-${d}`));
+    expectCode('WrongPin', () => device.login('admin', 'guess-0'));
+    flash.setWriteListener(undefined);
+    // Let in, eleven guesses were compared against a limit of three, and the fifth (the right PIN,
+    // every try spent) opened an admin session; the flash then held more spent tries than there are.
+    expect(said.length).toBeGreaterThan(0);
+    expect(new Set(said)).toEqual(new Set(['Busy']));
+    expect(device.session).toBe('loggedOut');
+    expect(device.retriesLeft.admin).toBe(2);
+    const rebooted = reboot(t);
+    expect(rebooted.retriesLeft.admin).toBe(2);
+    rebooted.login('admin', ADMIN_PIN);
+    expect(rebooted.session).toBe('admin');
+  });
+
+  it('a key written inside another key write is refused; both keys the device reported stored survive a reboot', () => {
+    const { device, flash } = makeDevice('reentry-keys');
+    device.login('user', USER_PIN);
+    const said = reenter(flash, 1, () => device.generateKey(2));
+    device.generateKey(1);
+    flash.setWriteListener(undefined);
+    expect(said).toEqual(['Busy']);
+    device.generateKey(2);
+    expect(device.listKeyIds()).toEqual([1, 2]);
+    relogin(device, 'user');
+    expect(device.listKeyIds()).toEqual([1, 2]);
+  });
+
+  it('power pulled inside a command stops it at its next flash access; power is not restored inside one', () => {
+    const { device, flash } = makeDevice('reentry-power');
+    device.login('user', USER_PIN);
+    const said = reenter(flash, 2, (d) => (d === 1 ? device.cutPower() : device.powerOn()));
+    expect(() => device.generateKey(1)).toThrow(PowerLossError);
+    flash.setWriteListener(undefined);
+    // The second write never happened: the listener ran once, and the flash went off with the device.
+    expect(said).toEqual(['ok']);
+    expect(device.powered).toBe(false);
+    expect(flash.powered).toBe(false);
+    device.powerOn();
+    device.login('user', USER_PIN);
+    expect(device.listKeyIds().filter((id) => id !== 1)).toEqual([]);
+    const again = reenter(flash, 1, () => device.powerOn());
+    device.generateKey(2);
+    flash.setWriteListener(undefined);
+    expect(again).toEqual(['Busy']);
+    expect(device.listKeyIds()).toContain(2);
+  });
+});
+
 describe('failures below the device', () => {
+  it(
+    'a boot that fails on a readable flash (a repair that cannot write) leaves the device not blank: ' +
+      'StateCorrupt, factory init refused, the state and keys there when the next boot succeeds',
+    () => {
+      const { device, flash } = makeDevice('boot-fail', { flashSeed: 3 });
+      const identity = testOnlyHooks(device).readIdentitySecret();
+      const root = device.manufacturerPublicKey;
+      device.login('user', USER_PIN);
+      device.generateKey(1);
+      flash.cutPowerAfter(2); // key 2's entry byte: a torn slot for the next mount to scrub
+      expect(() => device.generateKey(2)).toThrow(PowerLossError);
+      flash.setWriteListener(() => {
+        throw new Error('write failed');
+      });
+      expect(() => device.powerOn()).toThrow('write failed');
+      flash.setWriteListener(undefined);
+      // Powered, its state in flash unread: before, it said it was blank and factory init ran over
+      // it, with another manufacturer's root of trust, leaving the old identity secret in flash.
+      expect(device.powered).toBe(true);
+      expectCode('StateCorrupt', () => device.initialized);
+      expectCode('StateCorrupt', () => device.login('user', USER_PIN));
+      expect(() => device.login('user', USER_PIN)).toThrow(
+        /could not read its state at the last power-on: write failed/,
+      );
+      const other = Manufacturer.generate('other');
+      expectCode('StateCorrupt', () =>
+        device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: other }),
+      );
+      device.cutPower();
+      device.powerOn();
+      expect(device.initialized).toBe(true);
+      device.login('user', USER_PIN);
+      expect(device.listKeyIds()).toEqual([1]);
+      expect(toHex(device.manufacturerPublicKey)).toBe(toHex(root));
+      expect(toHex(testOnlyHooks(device).readIdentitySecret())).toBe(toHex(identity));
+      expect(findSecretResidue(rawImage(flash, [...DEFAULT_STATE_SECTORS]), [identity])).toBeDefined();
+    },
+  );
+
   it('a failed key-store write makes the device remount the store before its next use', () => {
     const flash = new Flash({ strict: true });
     const device = new SecubeDevice({ flash, seed: 'remount', pinIterations: 10 });

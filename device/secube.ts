@@ -158,9 +158,11 @@ export class SecubeDevice {
 
   // ---- identity and factory (secubeFactory.ts) -----------------------------------------------
 
-  /** True once factory init has run. */
+  /** True once factory init has run. @throws DeviceError `StateCorrupt` after a failed boot. */
   get initialized(): boolean {
     this.#core.requirePower();
+    // Not blank either: the flash holds a state it could not read (DeviceError `StateCorrupt`).
+    this.#core.requireBooted();
     return this.#core.state !== undefined;
   }
 

@@ -130,6 +130,21 @@ export class DeviceCore {
   authenticatedUpdate: number | undefined;
   /** Set only on a device built with `testHooks: true`. */
   testHooks: SecubeTestHooks | undefined;
+  /**
+   * The last boot failed on something other than a power cut (a device state it could not read, a
+   * key store whose repair failed): the flash holds a state, so the device is not blank. Until a boot
+   * succeeds, every call that needs the state says `StateCorrupt`, and factory init is refused: it
+   * would run over the keys, the root of trust and the PIN tries the flash holds.
+   */
+  bootFailed: unknown = undefined;
+  /**
+   * A call is running (`guard`): the SEcube firmware runs one command at a time, so a host callback
+   * that runs inside one (a flash write listener, a meter, a TRNG source) cannot start another. Let
+   * in, it found the PIN state of before the call's own write: a login inside a login spent a try
+   * and compared a PIN at every depth, past the limit; a key written inside another's write took the
+   * same slot, and both were lost.
+   */
+  #busy = false;
 
   /** Wires the peripherals; does not boot (the facade boots under {@link guard}). */
   constructor(options: SecubeDeviceOptions) {
@@ -156,6 +171,16 @@ export class DeviceCore {
 
   /** Reads flash into RAM: the device state, the key store, and the PIN machine resumed from its counters. */
   boot(): void {
+    this.bootFailed = undefined;
+    try {
+      this.#boot();
+    } catch (e) {
+      if (!(e instanceof PowerLossError)) this.bootFailed = e;
+      throw e;
+    }
+  }
+
+  #boot(): void {
     this.powered = true;
     this.state = undefined;
     this.base = undefined;
@@ -196,8 +221,15 @@ export class DeviceCore {
     this.authenticatedUpdate = undefined;
   }
 
-  /** Pulls the plug: the session ends (the PIN machine's `POWER_LOSS`) and the SD card is cut too. */
+  /**
+   * Pulls the plug: the session ends (the PIN machine's `POWER_LOSS`) and the SD card is cut too.
+   * Pulled inside a call (from a host callback), the flash goes off as well, so the call stops at its
+   * next flash access instead of writing on a device said to be off; between calls the flash is left
+   * readable, as the tests that look at a cut's result need. (A cut inside one flash operation is
+   * armed with the flash's `cutPowerAfter`.)
+   */
   cutPower(): void {
+    if (this.#busy) this.flash.cutPower();
     if (this.powered && this.pin !== undefined)
       [this.pin] = transition(pinSessionMachine, this.pin, { type: 'POWER_LOSS' });
     this.powered = false;
@@ -208,6 +240,7 @@ export class DeviceCore {
 
   /** Powers flash and SD card back on and boots. */
   powerOn(): void {
+    this.#refuseWhileBusy();
     this.flash.powerOn();
     this.sdcard?.powerOn();
     this.guard(() => this.boot());
@@ -233,6 +266,8 @@ export class DeviceCore {
    * device is already off is no new cut: the card is left as it is.
    */
   guard<T>(step: () => T): T {
+    this.#refuseWhileBusy();
+    this.#busy = true;
     try {
       return step();
     } catch (e) {
@@ -244,7 +279,14 @@ export class DeviceCore {
         this.storeNeedsMount = true;
       }
       throw e;
+    } finally {
+      this.#busy = false;
     }
+  }
+
+  /** @throws DeviceError `Busy` while a call runs ({@link guard}). */
+  #refuseWhileBusy(): void {
+    if (this.#busy) throw new DeviceError('Busy', 'the HSM is running another command (one at a time)');
   }
 
   /** @throws PowerLossError while unpowered. */
@@ -252,9 +294,17 @@ export class DeviceCore {
     if (!this.powered) throw new PowerLossError('secube', false, 'device is unpowered');
   }
 
-  /** @throws DeviceError `NotInitialized` before factory init. */
+  /** @throws DeviceError `StateCorrupt` when the last boot failed ({@link bootFailed}). */
+  requireBooted(): void {
+    if (this.bootFailed === undefined) return;
+    const why = this.bootFailed instanceof Error ? this.bootFailed.message : String(this.bootFailed);
+    throw new DeviceError('StateCorrupt', `the HSM could not read its state at the last power-on: ${why}`);
+  }
+
+  /** @throws DeviceError `StateCorrupt` after a failed boot, `NotInitialized` before factory init. */
   requireInit(): InitContext {
     this.requirePower();
+    this.requireBooted();
     if (this.state === undefined || this.pin === undefined || this.store === undefined)
       throw new DeviceError('NotInitialized', 'factory init has not run');
     if (this.storeNeedsMount) {

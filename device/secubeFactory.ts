@@ -108,6 +108,8 @@ function newIdentity(
  */
 export function factoryInit(core: DeviceCore, options: FactoryInitOptions): FactoryInitResult {
   core.requirePower();
+  // A boot that failed left no state in RAM, but the flash holds one: the device is not blank.
+  core.requireBooted();
   if (core.state !== undefined) throw new DeviceError('AlreadyInitialized', 'factory init already ran');
   const { maxRetries } = options;
   if (

@@ -61,10 +61,13 @@ export const CLI_ERROR_CODES = [
    * The output file of `encrypt`, `decrypt` or `reprotect` cannot be written where it was asked
    * for: its folder does not exist, or is not a folder, or the output itself is a folder; no HSM
    * was opened. Also an output of `spec` or `errors` that is a folder, lies under a file, or may not
-   * be written, and a report file of `simulate` that is a folder (an `--out` folder that cannot be
-   * made is a usage error: exit 2).
+   * be written, and a report of `simulate` that could not be written: a report file that is a folder,
+   * or a write that failed (a full disk, a file-size limit); the report files there before stay as
+   * they were (an `--out` folder that cannot be made or written in is a usage error: exit 2).
    * @remedy Create the folder first, or name a file (not a folder), or give another path (for
-   * `encrypt`, `decrypt` and `reprotect`, also `-` for standard output).
+   * `encrypt`, `decrypt` and `reprotect`, also `-` for standard output). For `simulate`, move away
+   * the folder in the report's place, free space, or give another `--out`; then run it again (the
+   * same seed gives the same report).
    */
   'CannotWrite',
 ] as const;

@@ -3,7 +3,7 @@
  * engine is a stand-in here (the synthetic report test kit, with progress reported day by day), so
  * that the command is tested whatever the engine does; `simulate.e2e.test.ts` runs the real one.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { parseMarkup } from '../simulation/parseMarkup.testkit.ts';
@@ -444,6 +444,50 @@ describe('sekey simulate: what it writes and prints (stand-in engine)', () => {
     );
     expect(runSimulation).not.toHaveBeenCalled();
     expect(existsSync(join(cwd, 'sekey-report'))).toBe(false);
+  });
+
+  test('an --out folder that may not be written in is a usage error before the run, not after it', async () => {
+    // Found after the run, as it was, the run (hours, for a large one) was lost. Root writes through
+    // a folder's mode bits, so the folder it cannot write in is one of /proc's; others see a mode 555 one too.
+    const unwritable = ['/proc/self'].filter((f) => existsSync(f));
+    if (process.getuid?.() !== 0) {
+      const locked = join(tempDir(), 'locked');
+      mkdirSync(locked);
+      chmodSync(locked, 0o555);
+      unwritable.push(locked);
+    }
+    expect(unwritable.length).toBeGreaterThan(0);
+    for (const out of unwritable) {
+      const r = await sekey(['simulate', '--out', out], { cwd: tempDir() });
+      expect(r.code, out).toBe(2);
+      expect(r.err.split('\n')[0]).toMatch(
+        new RegExp(
+          `^sekey simulate: --out ${out}: cannot write in the folder \\(E[A-Z]+\\): name a folder you may write in$`,
+        ),
+      );
+    }
+    expect(runSimulation).not.toHaveBeenCalled();
+  });
+
+  test('a report that cannot be written after the run names its files, says the old ones stand (exit 1)', async () => {
+    const cwd = tempDir();
+    const dir = join(cwd, 'sekey-report');
+    const standIn = vi.mocked(runSimulation).getMockImplementation();
+    // The folder goes while the engine runs: the write that follows fails with the system's bare message.
+    vi.mocked(runSimulation).mockImplementationOnce(async (config, options) => {
+      rmSync(dir, { recursive: true });
+      return (standIn as typeof runSimulation)(config, options);
+    });
+    const r = await sekey(['simulate', '--days', '2', '--json'], { cwd });
+    expect(r.code).toBe(1);
+    const { error } = JSON.parse(r.out) as { error: { code: string; message: string } };
+    expect(error.code).toBe('CannotWrite');
+    expect(
+      error.message.startsWith(`cannot write the report (${join(dir, 'report.json')}, ${join(dir, 'report.html')}): `),
+    ).toBe(true);
+    expect(error.message).toMatch(
+      /\): ENOENT: no such file or directory, open '.*'; the report files there before, if any, are unchanged$/,
+    );
   });
 });
 

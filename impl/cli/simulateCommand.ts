@@ -12,7 +12,8 @@
  * Loaded only when the command runs (`sekeyCommand.ts`): it brings the whole engine with it.
  * @module
  */
-import { readdirSync, rmdirSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { writeFilesAtomic } from '../host/atomicFile.ts';
 import { count, formatBytes, formatNumber, formatSeconds } from '../simulation/chartScale.ts';
@@ -283,6 +284,23 @@ function refuseFolders(paths: ReportPaths): void {
   }
 }
 
+/**
+ * Whether a file can be made in `folder`: one is made and removed. Asked before the run, so that an
+ * `--out` that exists but may not be written (read-only, another user's) fails at once, not when the
+ * report is written after a run of hours; null when it can, else the system's code.
+ */
+function cannotWriteIn(folder: string): string | null {
+  const probe = join(folder, `.tmp-probe-${randomBytes(6).toString('hex')}`);
+  try {
+    closeSync(openSync(probe, 'wx'));
+    rmSync(probe, { force: true });
+    return null;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' ? code : String(error);
+  }
+}
+
 /** Runs `sekey simulate argv`; `version` labels the report. */
 export async function runSimulate(
   argv: readonly string[],
@@ -311,6 +329,11 @@ export async function runSimulate(
       (typeof code === 'string' ? why[code] : undefined) ??
       `cannot make the folder (${typeof code === 'string' ? code : String(error)})`;
     throw new UsageError(`--out ${out}: ${reason}`);
+  }
+  const unwritable = cannotWriteIn(out);
+  if (unwritable !== null) {
+    if (made !== undefined) removeEmptyFolders(out, made);
+    throw new UsageError(`--out ${out}: cannot write in the folder (${unwritable}): name a folder you may write in`);
   }
   // Ctrl-C before the report is written, or a failure, leaves no folder this command made, empty,
   // behind. Given up only once the changes begin: a signal that came while the report was rendered
@@ -350,10 +373,20 @@ export async function runSimulate(
   }
   forgetOut?.();
   // Together: a full disk leaves the old pair, never this run's data beside the last run's page.
-  writeFilesAtomic([
-    [paths.json, `${JSON.stringify(report, null, 2)}\n`],
-    [paths.html, html],
-  ]);
+  try {
+    writeFilesAtomic([
+      [paths.json, `${JSON.stringify(report, null, 2)}\n`],
+      [paths.html, html],
+    ]);
+  } catch (error) {
+    // The system's message names no file (`EFBIG: file too large, write`): say which, and what stands.
+    const why = error instanceof Error ? error.message : String(error);
+    throw new CliError(
+      'CannotWrite',
+      `cannot write the report (${paths.json}, ${paths.html}): ${why}; the report files there before, if any, ` +
+        'are unchanged',
+    );
+  }
   if (flags.json) io.out(json(simulationSummary(report, paths)));
   else for (const line of summaryLines(report, paths)) io.out(line);
   if (report.violations === 0) return EXIT.ok;
