@@ -517,6 +517,10 @@ export async function runCampaign(
       skipped.length > 0 ? `^(?!.*(?:${skipped.map(escapeRegExp).join('|')}))` : undefined;
     for (let k = 0; Date.now() < endsAt && summary.stoppedEarly === null && stopAsked === null; k++) {
       const index = shardBatchIndex(options.shard, k);
+      if (index === null) {
+        summary.stoppedEarly = `shard ${options.shard.index}/${options.shard.count} ran every seed it owns`;
+        break;
+      }
       const seed = campaignSeed(campaign, index);
       const batch: BatchRecord = { index, seed, active: null, saved: new Set(), failures: [] };
       current = batch;

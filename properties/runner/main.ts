@@ -57,6 +57,11 @@ export function lostLine(
 /** Exit codes. */
 export const EXIT = { held: 0, failed: 1, usage: 2 } as const;
 
+/** Whether a stop cut the shrinking of a counterexample that can be shrunk on (it has a seed and a path). */
+function shrinkCut(d: { readonly interrupted: boolean; readonly seed: number | null; readonly path: string }): boolean {
+  return d.interrupted && d.seed !== null && d.path !== '';
+}
+
 /** The exit code of a finished run: 1 when any suite failed or vitest reported an error outside them. */
 export function exitCodeOf(counts: readonly SuiteCount[], errors: readonly string[]): number {
   const failed = errors.length > 0 || counts.some((c) => c.failures > 0 || c.counterexamples.length > 0);
@@ -82,16 +87,23 @@ function jsonRow(c: SuiteCount, scale: number | undefined, place: StatisticsPlac
     opsPerCpuSecond: opsPerCpuSecond(c),
     failures: failuresOf(c),
     statistics: suite ? statisticsOf(suite, place, c.runs) : null,
-    counterexamples: c.counterexamples.map((d) => ({
-      test: d.test,
-      seed: d.seed,
-      path: d.path,
-      counterexample: d.counterexample,
-      value: d.value ?? null,
-      error: d.error,
-      reproduction: d.reproduction,
-      replay: replayCommand(c.suite, d.test, d.seed, d.path, scale),
-    })),
+    counterexamples: c.counterexamples.map((d) => {
+      const replay = replayCommand(c.suite, d.test, d.seed, d.path, scale);
+      const cut = shrinkCut(d);
+      return {
+        test: d.test,
+        seed: d.seed,
+        path: d.path,
+        counterexample: d.counterexample,
+        value: d.value ?? null,
+        error: d.error,
+        reproduction: d.reproduction,
+        replay,
+        // What the table says in words: the case may not be minimal, and how to shrink on.
+        shrinkCut: cut,
+        shrinkOn: cut ? `${replay} --shrink` : null,
+      };
+    }),
     failedTests: c.failedTests,
   };
 }
@@ -154,8 +166,7 @@ export function describeFailures(counts: readonly SuiteCount[], scale?: number |
       out.push(`  replay: ${replay}`);
       if (d.reproduction) out.push(`  reproduction: ${reproductionCommand(d.reproduction)}`);
       // A stop while it shrank (the runner's own, not a deadline: a single pass has none).
-      if (d.interrupted && d.seed !== null && d.path !== '')
-        out.push(`  shrinking cut short (the case may not be minimal); shrink on: ${replay} --shrink`);
+      if (shrinkCut(d)) out.push(`  shrinking cut short (the case may not be minimal); shrink on: ${replay} --shrink`);
     }
     for (const t of c.failedTests.filter((f) => !explained.has(f.test))) {
       // fast-check refuses a path that does not fit while walking it, before any run: no counterexample

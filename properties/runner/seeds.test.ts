@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { WHOLE, campaignSeed, newCampaignId, parseShard, shardBatchIndex } from './seeds.ts';
+import { BATCH_INDICES, WHOLE, campaignSeed, newCampaignId, parseShard, shardBatchIndex } from './seeds.ts';
 
 describe('campaign seeds and shards', () => {
   test('shards parse as I/N with 1 ≤ I ≤ N', () => {
@@ -15,7 +15,7 @@ describe('campaign seeds and shards', () => {
         const seen = new Map<number, number>();
         for (let i = 1; i <= n; i++) {
           for (let k = 0; k < perShard; k++) {
-            const index = shardBatchIndex({ index: i, count: n }, k);
+            const index = shardBatchIndex({ index: i, count: n }, k) as number;
             expect(seen.has(index), `index ${index} in shards ${seen.get(index)} and ${i}`).toBe(false);
             expect(index % n).toBe(i - 1);
             seen.set(index, i);
@@ -29,6 +29,15 @@ describe('campaign seeds and shards', () => {
 
   test('one machine takes every index in order', () => {
     expect([0, 1, 2, 3].map((k) => shardBatchIndex(WHOLE, k))).toEqual([0, 1, 2, 3]);
+    // A shard ends with its last seed, rather than asking for a seed past them (a campaign split a
+    // million ways reached it after some 4,300 batches a shard, and threw).
+    const last = { index: 1_000_000, count: 1_000_000 };
+    const k = Math.floor((BATCH_INDICES - last.index) / last.count);
+    expect(shardBatchIndex(last, k)).toBe(last.index - 1 + k * last.count);
+    expect(campaignSeed('c', shardBatchIndex(last, k) as number)).toEqual(expect.any(Number));
+    expect(shardBatchIndex(last, k + 1)).toBeNull();
+    expect(shardBatchIndex(WHOLE, BATCH_INDICES - 1)).toBe(BATCH_INDICES - 1);
+    expect(shardBatchIndex(WHOLE, BATCH_INDICES)).toBeNull();
   });
 
   test('distinct indices give distinct seeds (a bijection), the same id gives the same seeds', () => {
@@ -48,7 +57,7 @@ describe('campaign seeds and shards', () => {
 
   test('campaign ids change the sequence, and shards of one campaign agree on it', () => {
     expect(campaignSeed('a', 0)).not.toBe(campaignSeed('b', 0));
-    const twoShards = [1, 2].flatMap((i) => [0, 1, 2].map((k) => shardBatchIndex({ index: i, count: 2 }, k)));
+    const twoShards = [1, 2].flatMap((i) => [0, 1, 2].map((k) => shardBatchIndex({ index: i, count: 2 }, k) as number));
     const alone = [0, 1, 2, 3, 4, 5];
     expect(twoShards.map((i) => campaignSeed('x', i)).sort()).toEqual(alone.map((i) => campaignSeed('x', i)).sort());
   });

@@ -25,9 +25,17 @@ export function parseShard(text: string): Shard | null {
   return count >= 1 && index >= 1 && index <= count && count <= 1_000_000 ? { index, count } : null;
 }
 
-/** The `k`-th batch index (k = 0, 1, …) of a shard: `index - 1 + k·count`. */
-export function shardBatchIndex(shard: Shard, k: number): number {
-  return shard.index - 1 + k * shard.count;
+/** How many batch indices, and so distinct seeds, a campaign has: one per 32-bit seed. */
+export const BATCH_INDICES = 2 ** 32;
+
+/**
+ * The `k`-th batch index (k = 0, 1, …) of a shard: `index - 1 + k·count`; null past the last one
+ * ({@link BATCH_INDICES}), when the shard has run every seed it owns (about 4,300 batches a shard
+ * when a campaign is split a million ways, where it threw).
+ */
+export function shardBatchIndex(shard: Shard, k: number): number | null {
+  const index = shard.index - 1 + k * shard.count;
+  return index < BATCH_INDICES ? index : null;
 }
 
 /** FNV-1a over the id's UTF-16 code units: a 32-bit key per campaign. */
@@ -52,7 +60,7 @@ function fmix32(x: number): number {
  * the summary's batch seed and the failure's replay seed are then the same number.
  */
 export function campaignSeed(id: string, index: number): number {
-  if (!Number.isSafeInteger(index) || index < 0 || index >= 2 ** 32) throw new RangeError(`batch index ${index}`);
+  if (!Number.isSafeInteger(index) || index < 0 || index >= BATCH_INDICES) throw new RangeError(`batch index ${index}`);
   return fmix32((index ^ keyOf(id)) >>> 0) | 0;
 }
 

@@ -90,6 +90,18 @@ test('a stop that waited closes as stopped, with the signal’s code, when the b
   expect(stdout.text()).not.toMatch(/FAILED/);
 });
 
+test('with --json, the counterexample whose shrinking the stop cut says so, and how to shrink on', async () => {
+  const [stdout, stderr] = [sink(), sink()];
+  expect(await main(['--suite', 'kms', '--json'], { stdout, stderr })).toBe(130);
+  const report = JSON.parse(stdout.text()) as {
+    suites: Array<{ counterexamples: Array<{ replay: string; shrinkCut: boolean; shrinkOn: string | null }> }>;
+  };
+  const [found] = report.suites[0]?.counterexamples ?? [];
+  expect(found?.shrinkCut).toBe(true);
+  expect(found?.shrinkOn).toBe(`${found?.replay} --shrink`);
+  expect(found?.replay).toMatch(/--seed[= ]42 .*--path[= ]"?3:1/);
+});
+
 test('a replay stopped while its case is reported says it waits for that report, not for a shrink', async () => {
   const [stdout, stderr] = [sink(), sink()];
   const replay = ['--suite', 'kms', '--seed', '42', '--path', '3:1', '--test', 'first'];
