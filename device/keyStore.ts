@@ -328,6 +328,11 @@ export class KeyStore {
     return this.toString();
   }
 
+  /** Whether a flash-changing step failed half-way: memory and flash may be apart until a remount. */
+  get needsRemount(): boolean {
+    return this.#broken;
+  }
+
   // ---- internals -------------------------------------------------------------------------------
 
   #requireUsable(): void {

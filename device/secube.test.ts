@@ -920,6 +920,24 @@ describe('one command at a time (a host callback inside a command cannot start a
     expect(device.listKeyIds()).toEqual([1, 2]);
   });
 
+  it('a Busy a callback lets out of a key write fails that write alone: the next call remounts the store', () => {
+    const { device, flash } = makeDevice('busy-escape');
+    device.login('user', USER_PIN);
+    let once = true;
+    flash.setWriteListener(() => {
+      if (!once) return;
+      once = false;
+      device.listKeyIds(); // refused (Busy), and not caught here
+    });
+    expectCode('Busy', () => device.generateKey(1));
+    flash.setWriteListener(undefined);
+    // Before, the device took the device error for a refusal that changed nothing: the next call met
+    // the key store's own "remount required".
+    expect(device.listKeyIds().filter((id) => id !== 1)).toEqual([]);
+    device.generateKey(2);
+    expect(device.listKeyIds()).toContain(2);
+  });
+
   it('power pulled inside a command stops it at its next flash access; power is not restored inside one', () => {
     const { device, flash } = makeDevice('reentry-power');
     device.login('user', USER_PIN);
@@ -969,6 +987,12 @@ describe('failures below the device', () => {
       const other = Manufacturer.generate('other');
       expectCode('StateCorrupt', () =>
         device.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: other }),
+      );
+      // A copy of it (`simulatorClone`) is in that state too.
+      const { device: copy } = device.simulatorClone();
+      expectCode('StateCorrupt', () => copy.initialized);
+      expectCode('StateCorrupt', () =>
+        copy.factoryInit({ userPin: USER_PIN, adminPin: ADMIN_PIN, manufacturer: other }),
       );
       device.cutPower();
       device.powerOn();

@@ -274,8 +274,9 @@ export class DeviceCore {
       if (e instanceof PowerLossError) {
         this.#stop();
         if (e.interrupted && this.sdcard?.powered === true) this.sdcard.cutPower();
-      } else if (this.store !== undefined && !(e instanceof DeviceError)) {
-        // A key-store operation failed half-way (e.g. worn flash): its view must be rebuilt.
+      } else if (this.store !== undefined && (this.store.needsRemount || !(e instanceof DeviceError))) {
+        // A key-store operation failed half-way (e.g. worn flash, or a device error such as Busy that
+        // a host callback let out of a write): its view must be rebuilt.
         this.storeNeedsMount = true;
       }
       throw e;
@@ -421,6 +422,7 @@ export class DeviceCore {
     copy.pin = this.pin;
     copy.identityPublic = this.identityPublic?.slice();
     copy.authenticatedUpdate = this.authenticatedUpdate;
+    copy.bootFailed = this.bootFailed;
     copy.area.adoptKnowledgeOf(this.area);
     return copy;
   }

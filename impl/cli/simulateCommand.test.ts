@@ -6,6 +6,7 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, test, vi } from 'vitest';
+import { FilesPartlyReplacedError } from '../host/atomicFile.ts';
 import { parseMarkup } from '../simulation/parseMarkup.testkit.ts';
 import { DEFAULT_SIMULATION_CONFIG, runSimulation } from '../simulation/runSimulation.ts';
 import { SIMULATION_PROFILES } from '../simulation/simulationReport.ts';
@@ -19,6 +20,7 @@ import { guardInterrupts } from './interrupts.ts';
 import {
   InvalidReport,
   parseSimulateArgs,
+  reportNotWritten,
   runSimulate,
   SIMULATION_BOUNDS,
   VIOLATIONS_SHOWN,
@@ -488,6 +490,17 @@ describe('sekey simulate: what it writes and prints (stand-in engine)', () => {
     expect(error.message).toMatch(
       /\): ENOENT: no such file or directory, open '.*'; the report files there before, if any, are unchanged$/,
     );
+  });
+
+  test('a report half replaced (a rename failed after the other succeeded) says which file is which run', () => {
+    const paths = { json: '/r/report.json', html: '/r/report.html' };
+    const cause = new Error("EISDIR: illegal operation on a directory, rename '/r/.tmp-x' -> '/r/report.html'");
+    const error = reportNotWritten(paths, new FilesPartlyReplacedError([paths.json], [paths.html], cause));
+    expect([error.code, error.message]).toEqual([
+      'CannotWrite',
+      `cannot write the report (/r/report.json, /r/report.html): ${cause.message}; /r/report.json is this ` +
+        "run's, /r/report.html an earlier run's: run it again once the way is clear",
+    ]);
   });
 });
 

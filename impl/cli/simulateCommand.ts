@@ -15,7 +15,7 @@
 import { closeSync, openSync, readdirSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
-import { writeFilesAtomic } from '../host/atomicFile.ts';
+import { FilesPartlyReplacedError, writeFilesAtomic } from '../host/atomicFile.ts';
 import { count, formatBytes, formatNumber, formatSeconds } from '../simulation/chartScale.ts';
 import { renderReportHtml } from '../simulation/reportHtml.ts';
 import { protectionsJudgedText } from '../simulation/reportVerdicts.ts';
@@ -285,6 +285,28 @@ function refuseFolders(paths: ReportPaths): void {
 }
 
 /**
+ * What `simulate` says when its report could not be written: both files named (the system's message
+ * names none: `EFBIG: file too large, write`), and what stands, the old pair whole or, when a rename
+ * failed after another succeeded, which file is this run's and which the last run's.
+ */
+export function reportNotWritten(paths: ReportPaths, error: unknown): CliError {
+  const files = `${paths.json}, ${paths.html}`;
+  if (error instanceof FilesPartlyReplacedError) {
+    const why = error.cause instanceof Error ? error.cause.message : String(error.cause);
+    return new CliError(
+      'CannotWrite',
+      `cannot write the report (${files}): ${why}; ${error.replaced.join(', ')} is this run's, ` +
+        `${error.kept.join(', ')} an earlier run's: run it again once the way is clear`,
+    );
+  }
+  const why = error instanceof Error ? error.message : String(error);
+  return new CliError(
+    'CannotWrite',
+    `cannot write the report (${files}): ${why}; the report files there before, if any, are unchanged`,
+  );
+}
+
+/**
  * Whether a file can be made in `folder`: one is made and removed. Asked before the run, so that an
  * `--out` that exists but may not be written (read-only, another user's) fails at once, not when the
  * report is written after a run of hours; null when it can, else the system's code.
@@ -379,13 +401,7 @@ export async function runSimulate(
       [paths.html, html],
     ]);
   } catch (error) {
-    // The system's message names no file (`EFBIG: file too large, write`): say which, and what stands.
-    const why = error instanceof Error ? error.message : String(error);
-    throw new CliError(
-      'CannotWrite',
-      `cannot write the report (${paths.json}, ${paths.html}): ${why}; the report files there before, if any, ` +
-        'are unchanged',
-    );
+    throw reportNotWritten(paths, error);
   }
   if (flags.json) io.out(json(simulationSummary(report, paths)));
   else for (const line of summaryLines(report, paths)) io.out(line);

@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { createFileAtomic, writeFileAtomic, writeFilesAtomic } from './atomicFile.ts';
+import { FilesPartlyReplacedError, createFileAtomic, writeFileAtomic, writeFilesAtomic } from './atomicFile.ts';
 
 describe('writeFileAtomic', () => {
   test('replaces the file whole, leaving no temporary file', () => {
@@ -75,6 +75,29 @@ describe('writeFilesAtomic', () => {
       [html, 'new page'],
     ]);
     expect([readFileSync(json, 'utf8'), readFileSync(html, 'utf8')]).toEqual(['new data', 'new page']);
+    expect(readdirSync(dir).sort()).toEqual(['report.html', 'report.json']);
+  });
+
+  test('a rename that fails after another succeeded says which files are new and which are old', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sekey-atomic-'));
+    const [json, html] = [join(dir, 'report.json'), join(dir, 'report.html')];
+    // A folder that is not empty in the page's place: written beside it, the page cannot be renamed over it.
+    mkdirSync(html);
+    writeFileSync(join(html, 'kept'), 'x');
+    let thrown: unknown;
+    try {
+      writeFilesAtomic([
+        [json, 'new data'],
+        [html, 'new page'],
+      ]);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(FilesPartlyReplacedError);
+    const partly = thrown as FilesPartlyReplacedError;
+    expect([partly.replaced, partly.kept]).toEqual([[json], [html]]);
+    expect(partly.message).toMatch(new RegExp(`^replaced ${json} but not ${html}: E[A-Z]+: `));
+    expect(readFileSync(json, 'utf8')).toBe('new data');
     expect(readdirSync(dir).sort()).toEqual(['report.html', 'report.json']);
   });
 });

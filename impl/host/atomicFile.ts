@@ -141,11 +141,29 @@ export function createFileAtomic(path: string, bytes: Uint8Array | string, mode?
 }
 
 /**
+ * {@link writeFilesAtomic} failed after it had replaced some of its files: a rename failed (a folder
+ * put in a target's place since it was checked, say). `replaced` are the new ones, `kept` the old;
+ * `cause` is the rename's error.
+ */
+export class FilesPartlyReplacedError extends Error {
+  override name = 'FilesPartlyReplacedError';
+  readonly replaced: readonly string[];
+  readonly kept: readonly string[];
+  constructor(replaced: readonly string[], kept: readonly string[], cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(`replaced ${replaced.join(', ')} but not ${kept.join(', ')}: ${why}`, { cause });
+    this.replaced = replaced;
+    this.kept = kept;
+  }
+}
+
+/**
  * Replaces several files together, as far as a file system allows: every new file is written and
  * flushed beside its target first, and only then are they renamed over their targets, one after
  * the other. A failure while writing (a full disk) replaces none of them, so files that belong
  * together (a report's data and its rendering) never mix two runs; only a crash between the renames,
- * which need no space, can leave some replaced and some not.
+ * which need no space, can leave some replaced and some not, and so can a rename that fails after
+ * another succeeded ({@link FilesPartlyReplacedError}, which says which).
  */
 export function writeFilesAtomic(files: ReadonlyArray<readonly [path: string, bytes: Uint8Array | string]>): void {
   const written: Array<readonly [tmp: string, path: string]> = [];
@@ -155,7 +173,20 @@ export function writeFilesAtomic(files: ReadonlyArray<readonly [path: string, by
       written.push([tmp, path]);
       writeFileDurable(tmp, bytes);
     }
-    for (const [tmp, path] of written) renameSync(tmp, path);
+    const replaced: string[] = [];
+    for (const [tmp, path] of written) {
+      try {
+        renameSync(tmp, path);
+      } catch (error) {
+        if (replaced.length === 0) throw error;
+        throw new FilesPartlyReplacedError(
+          replaced,
+          files.map(([p]) => p).filter((p) => !replaced.includes(p)),
+          error,
+        );
+      }
+      replaced.push(path);
+    }
   } finally {
     for (const [tmp] of written) rmSync(tmp, { force: true });
   }

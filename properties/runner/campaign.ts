@@ -515,10 +515,13 @@ export async function runCampaign(
     const skipped = options.suites.flatMap((s) => s.notInCampaigns ?? []);
     let properties: string | undefined =
       skipped.length > 0 ? `^(?!.*(?:${skipped.map(escapeRegExp).join('|')}))` : undefined;
+    // Set when the shard has run every seed it owns: like the end of the budget, what it found is
+    // still shrunk on, and the summary says why it stopped.
+    let exhausted: string | null = null;
     for (let k = 0; Date.now() < endsAt && summary.stoppedEarly === null && stopAsked === null; k++) {
       const index = shardBatchIndex(options.shard, k);
       if (index === null) {
-        summary.stoppedEarly = `shard ${options.shard.index}/${options.shard.count} ran every seed it owns`;
+        exhausted = `shard ${options.shard.index}/${options.shard.count} ran every seed it owns`;
         break;
       }
       const seed = campaignSeed(campaign, index);
@@ -589,6 +592,11 @@ export async function runCampaign(
       });
       // A stop that waited for the failure being shrunk on, whose replay then ended by itself.
       if (stopAsked !== null) summary.stoppedEarly = stoppedWhileShrinking(stopAsked);
+      summary.endedAt = new Date().toISOString();
+      writeSummary();
+    }
+    if (exhausted !== null && summary.stoppedEarly === null) {
+      summary.stoppedEarly = exhausted;
       summary.endedAt = new Date().toISOString();
       writeSummary();
     }
