@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { HANGUP_IGNORED, SAME_STOP_MS, STOP_SIGNALS, onStopSignal } from './interrupt.ts';
 
 class Exited extends Error {
@@ -83,7 +83,16 @@ describe('stopping a run by signal', () => {
       () => {},
     );
     const first = process.listeners('SIGTERM')[0] as () => void;
-    expect(first).toThrow(new Exited(143));
+    const said = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(first).toThrow(new Exited(143));
+      // Said, since the exit swallows it: before, the run ended with no report and no word of why.
+      expect(said.mock.calls.map(([line]) => String(line))).toEqual([
+        'SIGTERM: the closing report failed: Error: disk full\n',
+      ]);
+    } finally {
+      said.mockRestore();
+    }
   });
 
   describe('while counterexamples are being shrunk (settle)', () => {

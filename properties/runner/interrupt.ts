@@ -110,6 +110,14 @@ export function onStopSignal(
       if (released) return;
       try {
         report(signal);
+      } catch (error) {
+        // The exit below swallows the error: said here, or a stopped run would end with no report and
+        // no word of why (standard output empty under --json).
+        try {
+          process.stderr.write(`${signal}: the closing report failed: ${String(error)}\n`);
+        } catch {
+          // A terminal that hung up: nothing to say it on.
+        }
       } finally {
         stopChildren();
         exit(STOP_SIGNALS[signal]);
