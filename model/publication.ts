@@ -167,6 +167,11 @@ function pendingSinceAfterProgress(
   return context.pendingSince === null ? since : Math.max(context.pendingSince, since);
 }
 
+/** Whether a file published at `since` has waited `staleAfterMs` or more at `now`: the one rule of staleness. */
+function overdueAt(since: number, now: number, context: PublicationContext): boolean {
+  return now - since >= context.staleAfterMs;
+}
+
 /** An acknowledgement past the last one, short of the latest file: progress, but files remain. */
 function isProgress(context: PublicationContext, event: Extract<PublicationEvent, { type: 'ACK' }>): boolean {
   return event.sequence > context.acknowledgedSequence && event.sequence < context.publishedSequence;
@@ -198,13 +203,11 @@ export const publicationMachine = setup({
     /** Progress, but the oldest file still waiting has waited `staleAfterMs` or more already. */
     acknowledgesProgressStillOverdue: ({ context, event }) => {
       assertEvent(event, 'ACK');
-      return (
-        isProgress(context, event) && event.now - pendingSinceAfterProgress(context, event) >= context.staleAfterMs
-      );
+      return isProgress(context, event) && overdueAt(pendingSinceAfterProgress(context, event), event.now, context);
     },
     /** Pending for at least `staleAfterMs`. */
     overdue: ({ context, event }) =>
-      context.pendingSince !== null && event.now - context.pendingSince >= context.staleAfterMs,
+      context.pendingSince !== null && overdueAt(context.pendingSince, event.now, context),
   },
   actions: {
     recordPublication: assign(({ context, event }) => {
