@@ -19,6 +19,7 @@ import { initialTransition, transition } from '../model/pureTransition.ts';
 import type { SnapshotFrom } from 'xstate';
 import { pinSessionMachine } from '../model/pinSession.ts';
 import type { PinLevel } from '../model/pinSession.ts';
+import { messageOf } from '../model/codedError.ts';
 import type { CycleMeter } from './costModel.ts';
 import { DeviceError } from './deviceError.ts';
 import { decodeDeviceState, encodeDeviceState, supersedesSecret } from './deviceState.ts';
@@ -298,7 +299,7 @@ export class DeviceCore {
   /** @throws DeviceError `StateCorrupt` when the last boot failed ({@link bootFailed}). */
   requireBooted(): void {
     if (this.bootFailed === undefined) return;
-    const why = this.bootFailed instanceof Error ? this.bootFailed.message : String(this.bootFailed);
+    const why = messageOf(this.bootFailed);
     throw new DeviceError('StateCorrupt', `the HSM could not read its state at the last power-on: ${why}`);
   }
 

@@ -15,3 +15,11 @@ export class CodedError<Code extends string> extends Error {
     this.code = code;
   }
 }
+
+/**
+ * What went wrong, in words, for anything a `catch` receives: an Error's message, or the thrown
+ * value itself as text (JavaScript lets code throw anything; a host callback or a library may).
+ */
+export function messageOf(thrown: unknown): string {
+  return thrown instanceof Error ? thrown.message : String(thrown);
+}

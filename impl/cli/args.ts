@@ -9,6 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { didYouMean } from './didYouMean.ts';
+import { messageOf } from '../../model/codedError.ts';
 
 /** A wrong command line: printed with the command's usage, exit code 2. */
 export class UsageError extends Error {
@@ -49,7 +50,7 @@ type Spec = Record<string, { type: 'string' | 'boolean'; multiple: true }>;
 /** `parseArgs`'s refusals, said as usage errors (its own messages suggest quoting tricks). */
 function usageErrorOf(error: unknown, spec: Spec, installation: boolean): UsageError {
   const code = (error as { code?: unknown }).code;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   const option = /'(-[^' ]*)/.exec(message)?.[1] ?? '';
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     const globalNames = Object.keys(GLOBAL_OPTIONS).filter(

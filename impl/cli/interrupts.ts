@@ -20,6 +20,7 @@
  * @module
  */
 import { endProcess } from './endProcess.ts';
+import { messageOf } from '../../model/codedError.ts';
 
 /**
  * Exit status of a process ended by a signal, as shells report it (128 + the signal number). SIGHUP
@@ -111,7 +112,7 @@ export function guardInterrupts(
         try {
           cleanup(signal);
         } catch (error) {
-          say(`sekey: could not clean up: ${error instanceof Error ? error.message : String(error)}`);
+          say(`sekey: could not clean up: ${messageOf(error)}`);
         }
       }
       exit(SIGNAL_EXIT[signal]);

@@ -39,6 +39,7 @@ import { EXIT } from './reportError.ts';
 import { simulationProgressText } from './simulationProgress.ts';
 import { fitHelp } from './helpText.ts';
 import { makeFolders } from '../host/makeFolders.ts';
+import { messageOf } from '../../model/codedError.ts';
 
 /** The command line. */
 export const SIMULATE_USAGE = [
@@ -292,14 +293,14 @@ function refuseFolders(paths: ReportPaths): void {
 export function reportNotWritten(paths: ReportPaths, error: unknown): CliError {
   const files = `${paths.json}, ${paths.html}`;
   if (error instanceof FilesPartlyReplacedError) {
-    const why = error.cause instanceof Error ? error.cause.message : String(error.cause);
+    const why = messageOf(error.cause);
     return new CliError(
       'CannotWrite',
       `cannot write the report (${files}): ${why}; ${error.replaced.join(', ')} is this run's, ` +
         `${error.kept.join(', ')} an earlier run's: run it again once the way is clear`,
     );
   }
-  const why = error instanceof Error ? error.message : String(error);
+  const why = messageOf(error);
   return new CliError(
     'CannotWrite',
     `cannot write the report (${files}): ${why}; the report files there before, if any, are unchanged`,

@@ -19,6 +19,7 @@ import {
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
+import { messageOf } from '../../model/codedError.ts';
 
 /** O_NOFOLLOW where the platform has it (not on Windows, which has no such links to fear here). */
 const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
@@ -150,7 +151,7 @@ export class FilesPartlyReplacedError extends Error {
   readonly replaced: readonly string[];
   readonly kept: readonly string[];
   constructor(replaced: readonly string[], kept: readonly string[], cause: unknown) {
-    const why = cause instanceof Error ? cause.message : String(cause);
+    const why = messageOf(cause);
     super(`replaced ${replaced.join(', ')} but not ${kept.join(', ')}: ${why}`, { cause });
     this.replaced = replaced;
     this.kept = kept;

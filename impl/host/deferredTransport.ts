@@ -12,6 +12,7 @@
  * @module
  */
 import type { Transport } from '../protocol/transport.ts';
+import { messageOf } from '../../model/codedError.ts';
 
 type Operation =
   | { readonly kind: 'write'; readonly stream: string; readonly name: string; readonly bytes: Uint8Array }
@@ -27,7 +28,7 @@ export class ShareOperationsFailed extends Error {
   readonly failed: readonly string[];
 
   constructor(failed: readonly string[], first: unknown) {
-    super(first instanceof Error ? first.message : String(first), { cause: first });
+    super(messageOf(first), { cause: first });
     this.name = 'ShareOperationsFailed';
     this.failed = failed;
   }

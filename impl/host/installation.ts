@@ -86,6 +86,7 @@ import type { Transport } from '../protocol/transport.ts';
 import { User } from '../kms/user.ts';
 import { makeFolders } from './makeFolders.ts';
 import { notPrivate } from './privateFolder.ts';
+import { messageOf } from '../../model/codedError.ts';
 
 /** The latest time an installation takes: the end of the year 9999, the last one ISO 8601 writes in four digits. */
 export const LATEST_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
@@ -311,10 +312,7 @@ function parseImage<T>(path: string, parse: () => T): T {
   try {
     return parse();
   } catch (error) {
-    throw new InstallationError(
-      'Tampered',
-      `${path} is not an intact device image (${error instanceof Error ? error.message : String(error)})`,
-    );
+    throw new InstallationError('Tampered', `${path} is not an intact device image (${messageOf(error)})`);
   }
 }
 
@@ -413,7 +411,7 @@ function someOf(items: readonly string[], shown = 4): string {
 
 /** `ShareNotWritten` for a change that is saved while the share failed with `error`. */
 function shareNotWritten(error: unknown): InstallationError {
-  const why = error instanceof Error ? error.message : String(error);
+  const why = messageOf(error);
   // What was printed is committed; these did not reach the share (a `published:` line included).
   const missed = error instanceof ShareOperationsFailed ? `; not on the share: ${someOf(error.failed)}` : '';
   return new InstallationError(
@@ -491,7 +489,7 @@ function refuseAfterFailedCheckpoint(devices: readonly LoadedDevice[]): void {
     }
   }
   if (!failure.saveFailed) throw failure.error;
-  const why = failure.error instanceof Error ? failure.error.message : String(failure.error);
+  const why = messageOf(failure.error);
   const done = changed
     ? 'the steps it completed before are done and in effect (in text, the lines it printed): do not run again a ' +
       'command that created something (a key, a user), it would create it twice; check (`sekey admin keys`, ' +
@@ -516,7 +514,7 @@ function refuseAfterFailedCheckpoint(devices: readonly LoadedDevice[]): void {
  * for any command: a listing whose last save failed changed nothing, and must not read as a change.
  */
 function imagesNotSaved(error: unknown, filesHeld: boolean): InstallationError {
-  const why = error instanceof Error ? error.message : String(error);
+  const why = messageOf(error);
   const files = filesHeld
     ? ', and its files were not written to the share (the next `sekey admin publish`, or for acknowledgements ' +
       'the next `sync`, writes them)'

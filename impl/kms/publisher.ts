@@ -74,6 +74,7 @@ import {
 import { isDeviceError } from '../../device/deviceError.ts';
 import type { UpdateKind, UpdateRecord } from '../protocol/updateFile.ts';
 import { execute, query } from '../db/statementCache.ts';
+import { messageOf } from '../../model/codedError.ts';
 
 const EMPTY = new Uint8Array(0);
 
@@ -886,7 +887,7 @@ export class Publisher {
       try {
         await this.#transport.write(refusedAckStream(userId), name, bytes);
       } catch (error) {
-        notKept = error instanceof Error ? error.message : String(error);
+        notKept = messageOf(error);
       }
       await this.#transport.remove(ackStream(userId), name);
       setAside.push(notKept === undefined ? { userId, name } : { userId, name, notKept });

@@ -75,6 +75,7 @@ import type { KeyRow } from './kmsRows.ts';
 import { decodeMessage, encodeMessage, messageAad } from '../protocol/message.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
 import { execute, query } from '../db/statementCache.ts';
+import { messageOf } from '../../model/codedError.ts';
 
 /** The key chosen for a message. */
 export interface KeyChoice {
@@ -995,7 +996,7 @@ export class User {
       return null;
     } catch (error) {
       if (error instanceof PowerLossError) throw error;
-      return { sequence, error: error instanceof Error ? error.message : String(error) };
+      return { sequence, error: messageOf(error) };
     }
   }
 }

@@ -40,6 +40,7 @@ import { SuiteStats, writeStats } from './stats.testkit.ts';
 import { WARMUP } from './warmup.testkit.ts';
 import { PropertyProgress } from '../progress.testkit.ts';
 import { reproductionCommand } from '../runner/replayCommand.ts';
+import { messageOf } from '../../model/codedError.ts';
 
 const DAY = 86_400_000;
 const TEAM: GroupPolicy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 7 * DAY };
@@ -252,7 +253,7 @@ export async function replayScenario(
 
 function invariantOf(error: unknown): string | null {
   if (error instanceof InvariantError) return error.invariant;
-  const match = /invariant ([a-z-]+):/.exec(String(error instanceof Error ? error.message : error));
+  const match = /invariant ([a-z-]+):/.exec(messageOf(error));
   return match ? (match[1] as string) : null;
 }
 
@@ -493,7 +494,7 @@ function describeFailure(
   // Read once, in order: the run's words of a command that ran twice are taken in turn.
   const said = steps.map(told);
   const scenario = scenarioLines(said, deploymentSeed, reached, told);
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   const lines = [
     `${options.suite}: ${invariant ? `invariant ${invariant} broke` : 'a run failed'}` +
       (options.mutant ? ` (broken variant: ${options.mutant})` : ''),

@@ -10,6 +10,7 @@ import { WHOLE, parseShard } from './seeds.ts';
 import type { Shard } from './seeds.ts';
 import { SUITES, closest, suiteNamed } from './suites.ts';
 import type { Suite } from './suites.ts';
+import { messageOf } from '../../model/codedError.ts';
 
 /** Bad usage: the runner prints the message and exits with 2. */
 export class UsageError extends Error {
@@ -190,7 +191,7 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
     if (dashed && /ambiguous/.test((error as Error).message)) throw new UsageError(dashedValue(dashed[1] as string));
     if (dashed && /argument missing/.test((error as Error).message))
       throw new UsageError(missingValue(dashed[1] as string));
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(messageOf(error));
   }
   // --help wins over everything else on the line, as it does for the sekey command.
   if (values.help === true) return { ...NO_OPTIONS, help: true };
