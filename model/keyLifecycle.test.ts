@@ -286,7 +286,7 @@ describe('refusals in words', () => {
 
   test('the step refused, and the steps the state allows (never EXPIRE, the sweep alone sends it)', () => {
     expect(refusalOf('K2003', 'active', { type: 'ACTIVATE', now: at })).toBe(
-      'key K2003 is active: it cannot be activated; it can be suspended, deactivated, marked compromised or destroyed',
+      'key K2003 is active: it cannot be activated; it can be suspended, deactivated or marked compromised',
     );
     expect(refusalOf('K7', 'deactivated', { type: 'SUSPEND', now: at })).toBe(
       'key K7 is deactivated: it cannot be suspended; it can be marked compromised or destroyed',
@@ -299,10 +299,23 @@ describe('refusals in words', () => {
     );
   });
 
+  test('a data key is deactivated before it is destroyed: T5 and T9 are for other kinds of key', () => {
+    expect(KEY_TRANSITIONS.active.DESTROY).toBeUndefined();
+    expect(KEY_TRANSITIONS.suspended.DESTROY).toBeUndefined();
+    let key = newKeyLifecycle({ id: 'K7', cryptoperiodMs: 1_000, createdAt: 0 });
+    [key] = transition(keyLifecycleMachine, key, { type: 'ACTIVATE', now: 1 });
+    expect(key.can({ type: 'DESTROY', now: 2 })).toBe(false);
+    [key] = transition(keyLifecycleMachine, key, { type: 'SUSPEND', now: 2 });
+    expect(key.can({ type: 'DESTROY', now: 3 })).toBe(false);
+    [key] = transition(keyLifecycleMachine, key, { type: 'DEACTIVATE', now: 3 });
+    [key] = transition(keyLifecycleMachine, key, { type: 'DESTROY', now: 4 });
+    expect(key.value).toBe('destroyed');
+  });
+
   test('a step the state has but its guard refused says why, and when', () => {
     expect(refusalOf('K7', 'suspended', { type: 'RESUME', now: at })).toBe(
       'key K7 is suspended: it cannot be resumed at 2026-02-20T09:00:00.000Z: its cryptoperiod has ended; ' +
-        'it can be deactivated, marked compromised or destroyed',
+        'it can be deactivated or marked compromised',
     );
     expect(refusalOf('K7', 'active', { type: 'EXPIRE', now: at })).toMatch(
       /^key K7 is active: it cannot be expired at 2026-02-20T09:00:00\.000Z: its cryptoperiod is still running;/,

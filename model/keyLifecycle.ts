@@ -7,6 +7,15 @@
  * cryptoperiod is an explicit `EXPIRE` event guarded by `now >= expiresAt`. XState `after` timers are
  * not restored from persisted snapshots (statelyai/xstate#5331), and a key store outlives any process.
  *
+ * Which transitions, for which keys: SEkey's keys are symmetric data-encryption keys (AES-256-GCM,
+ * shared by a group), and §7 ties some transitions to the type of key. Active → destroyed (T5) and
+ * suspended → destroyed (T9) are for keys that nothing needs once their use ends (private signature
+ * and authentication keys, symmetric RBG, master and authorization keys, ephemeral key-agreement
+ * keys); a symmetric data-encryption key may still decrypt during its recipient-usage period (§5.3.5,
+ * §7.2), so it leaves active or suspended by deactivation (T8, T12) and only then is destroyed (T13).
+ * KMIP 2.1 §4.57 agrees: Destroy is refused for an Active object. Data encrypted a minute before a
+ * direct destruction would be unreadable for every member at once; here it takes a deactivation first.
+ *
  * Where we differ from the original SEkey (`check_key_transition_validity`, `sekey_check_expired_keys`):
  * - It allows pre-active → deactivated. NIST has no such transition: a key that was never used and is
  *   not wanted is destroyed (T2), so we refuse `DEACTIVATE` in `preActivation`.
@@ -14,9 +23,12 @@
  *   stamps a wrong deactivation time. Here expiry is exact (`now >= expiresAt`), and the deactivation
  *   recorded for an expiry is the end of the cryptoperiod itself, so every device that processes the
  *   same expiry, whenever it gets to it, records the same time.
+ * - It destroys active and suspended keys directly (T5, T9); here they are deactivated first, as above.
  * - It has no destroyed-compromised state: a destroyed key cannot be marked compromised afterwards.
  *   Here it can (KMIP transition 10), because learning of a compromise after destruction still
- *   matters for the data the key protected.
+ *   matters for the data the key protected: the administrator's records (and audit log) say so. No
+ *   device is told: destruction erased the key from every HSM and dropped it from every replica
+ *   (`holders` empty), so no user's HSM could use it or has a record of it to mark.
  *
  * @module
  */
@@ -91,7 +103,7 @@ export interface KeyLifecycleContext {
   readonly deactivatedAt: number | null;
   /** Compromise (T3, T6, T11, T14; KMIP 10). */
   readonly compromisedAt: number | null;
-  /** Destruction (T2, T5, T9, T13, T15). */
+  /** Destruction (T2, T13, T15). */
   readonly destroyedAt: number | null;
   /** Every accepted event, in order. */
   readonly history: readonly KeyHistoryEntry[];
@@ -128,14 +140,12 @@ export const KEY_TRANSITIONS: Readonly<Record<KeyState, Readonly<Partial<Record<
     DEACTIVATE: { target: 'deactivated', clause: 'NIST T8' },
     EXPIRE: { target: 'deactivated', guard: 'cryptoperiodEnded', clause: 'NIST T8' },
     COMPROMISE: { target: 'compromised', clause: 'NIST T6' },
-    DESTROY: { target: 'destroyed', clause: 'NIST T5' },
   },
   suspended: {
     RESUME: { target: 'active', guard: 'cryptoperiodRunning', clause: 'NIST T10' },
     DEACTIVATE: { target: 'deactivated', clause: 'NIST T12' },
     EXPIRE: { target: 'deactivated', guard: 'cryptoperiodEnded', clause: 'NIST T12' },
     COMPROMISE: { target: 'compromised', clause: 'NIST T11' },
-    DESTROY: { target: 'destroyed', clause: 'NIST T9' },
   },
   deactivated: {
     COMPROMISE: { target: 'compromised', clause: 'NIST T14' },
@@ -345,7 +355,6 @@ export const keyLifecycleMachine = setup({
         DEACTIVATE: { target: 'deactivated', actions: 'recordDeactivation' },
         EXPIRE: { guard: 'cryptoperiodEnded', target: 'deactivated', actions: 'recordExpiry' },
         COMPROMISE: { target: 'compromised', actions: 'recordCompromise' },
-        DESTROY: { target: 'destroyed', actions: 'recordDestruction' },
       },
     },
     suspended: {
@@ -354,7 +363,6 @@ export const keyLifecycleMachine = setup({
         DEACTIVATE: { target: 'deactivated', actions: 'recordDeactivation' },
         EXPIRE: { guard: 'cryptoperiodEnded', target: 'deactivated', actions: 'recordExpiry' },
         COMPROMISE: { target: 'compromised', actions: 'recordCompromise' },
-        DESTROY: { target: 'destroyed', actions: 'recordDestruction' },
       },
     },
     deactivated: {

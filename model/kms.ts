@@ -252,6 +252,17 @@ function getKey(state: KmsState, keyId: KeyId): KeyRecord | KmsError {
   return state.keys[keyId] ?? new KmsError('UnknownKey', `no key ${keyId}`);
 }
 
+/**
+ * The furthest time from 1970 a Date holds, either way: ±8.64e15 ms, 100,000,000 days (ECMAScript
+ * 2025 §21.4.1.31 TimeClip). Every time the KMS records is one a Date can hold and ISO 8601 can say.
+ */
+export const MAX_TIME = 8.64e15;
+
+/** Whether `now` is a time the KMS takes: finite, and within {@link MAX_TIME} of 1970. */
+export function isTime(now: number): boolean {
+  return Number.isFinite(now) && Math.abs(now) <= MAX_TIME;
+}
+
 /** The time an operation happens at. */
 export function operationTime(op: KmsOperation): number {
   return op.type === 'keyEvent' ? op.event.now : op.now;
@@ -264,9 +275,12 @@ export function operationTime(op: KmsOperation): number {
  */
 export function applyOperation(state: KmsState, op: KmsOperation): KmsResult {
   const now = operationTime(op);
-  // A NaN or infinite time would slip past every `now >= expiresAt` guard and never expire a key.
-  if (!Number.isFinite(now))
-    return fail(new KmsError('InvalidTime', `an operation's time must be a finite number, got ${now}`));
+  // A NaN or infinite time would slip past every `now >= expiresAt` guard and never expire a key; one
+  // beyond what a Date holds could not be recorded or said (an ISO 8601 time of it throws).
+  if (!isTime(now))
+    return fail(
+      new KmsError('InvalidTime', `an operation's time must be a finite number within ±${MAX_TIME} ms, got ${now}`),
+    );
   return applyAfterExpiry(expireKeys(state, now), op);
 }
 

@@ -34,10 +34,14 @@ export interface OperationRule {
 
 /**
  * Refused before any operation, whatever its type: a time that is not a finite number would slip
- * past every `now >= expiresAt` guard and never expire a key.
+ * past every `now >= expiresAt` guard and never expire a key, and one beyond what a Date holds could
+ * not be recorded in ISO 8601.
  */
 export const GENERAL_REFUSALS: readonly Refusal[] = [
-  { code: 'InvalidTime', when: "the operation's time is not a finite number of milliseconds" },
+  {
+    code: 'InvalidTime',
+    when: "the operation's time is not a finite number of milliseconds within ±8.64e15 (what a Date holds)",
+  },
 ];
 
 /**
@@ -49,6 +53,19 @@ export const EXPIRY_FIRST =
   'Every operation first sends `EXPIRE` (at its own time) to every key whose cryptoperiod has ended, so no rule ' +
   'reads a key that is past its cryptoperiod but still `active` or `suspended`; each expired key is stamped ' +
   'deactivated at its own end of cryptoperiod. A refused operation changes nothing, that sweep included.';
+
+/**
+ * Time goes forward: NIST SP 800-57 Pt 1 §7 has the date and time of every transition recorded, and
+ * records out of order (a deactivation dated before its activation) would contradict each other. The
+ * model takes each operation's time as given; keeping them in order is the caller's precondition,
+ * which the host enforces for the command line (`ClockWentBack`, `impl/host/installation.ts`).
+ */
+export const TIME_GOES_FORWARD =
+  'Operations come in the order of their times: each carries a time no earlier than the one before. The model ' +
+  'and `Admin` take the time they are given and do not compare it with earlier ones; a time before an earlier ' +
+  "operation's would record transitions out of order (a key deactivated before it was activated). The host " +
+  'keeps the order for the command line: a command whose time (the system clock, or `--at`) is before the ' +
+  "installation's last recorded time refuses to run (`ClockWentBack`) before any operation.";
 
 const NAME = { code: 'InvalidName', when: 'the name is empty or longer than 100 characters' } as const;
 const UNKNOWN_USER = { code: 'UnknownUser', when: 'no user has this ID' } as const;
@@ -190,7 +207,9 @@ export const OPERATION_RULES: readonly OperationRule[] = [
         code: 'IllegalTransition',
         when:
           "the key's machine refuses the event: the pair is not in the key life cycle's table, or its guard is " +
-          'false (`RESUME` after the end of the cryptoperiod, `EXPIRE` before it)',
+          'false (`RESUME` after the end of the cryptoperiod). `EXPIRE` is always refused: before the end by its ' +
+          'guard, and after it because the sweep that opens every operation has expired the key already; keys ' +
+          'expire by that sweep alone',
       },
     ],
     effects: [

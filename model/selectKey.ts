@@ -1,7 +1,7 @@
 /**
  * Smallest-group key selection: which key a sender uses to encrypt for a set of recipients.
  *
- * The rule (the SEkey paper §III; the original's `sekey_find_key_v3`): among the groups that contain
+ * The rule (the SEkey paper §IV-F; the original's `sekey_find_key_v3`): among the groups that contain
  * the sender and every recipient and own a usable key, take the smallest (fewest members), so the
  * data is readable by as few people as possible; then pick one usable key of those groups. A key is
  * usable for encryption when it is `active` and its cryptoperiod is still running.
@@ -20,6 +20,14 @@
  * the KMS (a private channel, a reused key) precisely when the admin has not yet rotated a key. The
  * price — more members of a larger group could read it — is the one the admin accepted when making
  * that group; `NoUsableKey` comes only when no common group has a usable key.
+ *
+ * Data for the sender alone (no other recipient: the paper's "private usage", such as a file kept on
+ * a cloud server) follows the same rule. The paper (§IV-F) has SEkey look for a group whose only
+ * member is the sender; such a group is the smallest there can be, so its usable key always wins.
+ * Where the paper stops, this rule goes on: with no such group (or none with a usable key), the key
+ * of the smallest group the sender is in is used, which that group's other members could read, as
+ * for any message the fallback above serves. The selection names the group, so a caller that wants
+ * the paper's stricter reading refuses any group of more than one member.
  *
  * Only users the sender can know are valid recipients: a user's device holds only its groups and
  * their members, so naming anyone else is `UnknownUser`, even if that user exists elsewhere.

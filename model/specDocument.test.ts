@@ -37,7 +37,7 @@ describe('docs/spec.md and docs/machines/', () => {
     expect(diagram).toContain('active --> deactivated : EXPIRE if cryptoperiodEnded');
     expect(diagram).toContain('suspended --> active : RESUME if cryptoperiodRunning');
     expect(diagram).toContain('destroyedCompromised --> [*]');
-    expect(diagram.split('\n').filter((l) => l.includes(' : '))).toHaveLength(17);
+    expect(diagram.split('\n').filter((l) => l.includes(' : '))).toHaveLength(15);
   });
 
   test('eventless transitions and named actions appear in the tables', () => {

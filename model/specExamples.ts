@@ -458,6 +458,8 @@ export const SPEC_EXAMPLES: readonly SpecExample[] = [
       keyEvent('K9', 'ACTIVATE', 3, 'UnknownKey'),
       addKey('G1', 'short', 3, 1),
       keyEvent('K2001', 'ACTIVATE', 3),
+      keyEvent('K2001', 'DESTROY', 3, 'IllegalTransition'),
+      keyEvent('K2001', 'DEACTIVATE', 3),
       keyEvent('K2001', 'DESTROY', 3),
     ],
     outcome: {

@@ -68,7 +68,11 @@ export const MACHINE_SPECS: readonly MachineSpec[] = [
     description: KEY_LIFECYCLE_DESCRIPTION,
     intro:
       'NIST SP 800-57 Part 1 §7 (transitions T2–T15) with KMIP 2.1 §4.57 `Destroyed Compromised`. Every event ' +
-      'carries `now`; the end of the cryptoperiod is the explicit `EXPIRE` event, never a timer.',
+      'carries `now`; the end of the cryptoperiod is the explicit `EXPIRE` event, never a timer. SEkey keys are ' +
+      'symmetric data-encryption keys, so the transitions §7 gives other kinds of key are not here: an `active` or ' +
+      '`suspended` key is not destroyed directly (T5, T9: private signature and authentication, RBG, master, ' +
+      'authorization and ephemeral keys) but deactivated first (T8, T12), since it may still decrypt during its ' +
+      'recipient-usage period; KMIP refuses Destroy of an Active object too. The original destroys them directly.',
     extra: {
       title: 'Clause',
       cell: (e) => KEY_TRANSITIONS[e.source as KeyState][e.event as KeyEventType]?.clause ?? '',

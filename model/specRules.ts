@@ -10,7 +10,7 @@ import { GROUP_KEY_POLICY, HOLDER_CHANGES, KEY_FATES, REPLACEMENTS } from './gro
 import type { KeyFate } from './groupKeyPolicy.ts';
 import { KEY_STATES } from './keyLifecycle.ts';
 import type { KeySelection } from './kms.ts';
-import { EXPIRY_FIRST, GENERAL_REFUSALS, OPERATION_RULES } from './kmsOperations.ts';
+import { EXPIRY_FIRST, GENERAL_REFUSALS, OPERATION_RULES, TIME_GOES_FORWARD } from './kmsOperations.ts';
 import type { OperationRule } from './kmsOperations.ts';
 import { CROSS_CUTTING_RULES, policyRuleId } from './kmsRules.ts';
 import { formatDuration } from './machineDescription.ts';
@@ -122,6 +122,8 @@ export function renderKmsRules(): string {
       'these rules over SQL, and every worked example below runs on both.',
     `Rules: ${OPERATION_RULES.length} operations, ${GROUP_KEY_POLICY.length} rows of the group key policy and ` +
       `${CROSS_CUTTING_RULES.length} cross-cutting rules (${CROSS_CUTTING_RULES.map(inlineCode).join(', ')}).`,
+    '### Time goes forward',
+    TIME_GOES_FORWARD,
     '### Expiry first',
     EXPIRY_FIRST,
     examplesOf('expiryFirst'),

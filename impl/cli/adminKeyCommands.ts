@@ -108,7 +108,8 @@ export const ADMIN_KEY_COMMANDS: readonly AdminCommand[] = [
   ),
   keyEvent(
     'destroy-key',
-    'destroy a key: erased from every HSM, metadata kept',
+    'destroy a key no longer in use (deactivate an active or suspended one first): erased from every HSM, ' +
+      'metadata kept',
     ['sekey admin destroy-key K2000 --yes'],
     (a, k) => a.destroyKey(k),
     (k) => `destroy key ${k}: every HSM erases it, and what it protected cannot be decrypted any more?`,

@@ -632,17 +632,12 @@ export class Admin {
     return this.#keyEvent(keyId, 'COMPROMISE');
   }
 
-  /** Destroys a key (T2, T5, T9, T13, T15): erased from every HSM; the metadata stays. */
+  /**
+   * Destroys a key (T2, T13, T15): erased from every HSM; the metadata stays. An active or suspended
+   * key is refused: deactivate it first (`model/keyLifecycle.ts`: T5 and T9 are not for data keys).
+   */
   destroyKey(keyId: KeyId): AdminChanges {
     return this.#keyEvent(keyId, 'DESTROY');
-  }
-
-  /**
-   * Sends `EXPIRE` to one key: refused unless its cryptoperiod has ended (the sweep does this for
-   * every due key before each operation, so this only matters as an explicit, audited request).
-   */
-  expireKey(keyId: KeyId): AdminChanges {
-    return this.#keyEvent(keyId, 'EXPIRE');
   }
 
   /** The original's `sekey_key_change_status`, by target state name. */

@@ -139,6 +139,10 @@ describe('a destroyed key and the admin HSM', () => {
     const k = w.admin.addKey('G1', 'k');
     w.admin.activateKey(k);
     expect(w.adminDevice.listKeyIds()).toContain(deviceKeyNumber(k));
+    // An active data key is deactivated before it is destroyed (model/keyLifecycle.ts: not T5).
+    expect(() => w.admin.destroyKey(k)).toThrow(/key K\d+ is active: it cannot be destroyed/);
+    expect(w.adminDevice.listKeyIds()).toContain(deviceKeyNumber(k));
+    w.admin.deactivateKey(k);
     w.admin.destroyKey(k);
     expect(w.adminDevice.listKeyIds()).not.toContain(deviceKeyNumber(k));
     expect(w.admin.compromiseKey(k).transitions).toEqual([

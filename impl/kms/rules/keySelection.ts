@@ -1,6 +1,6 @@
 /**
  * Smallest-group key selection over a device's replica: which key a sender uses to encrypt for a
- * set of recipients (the SEkey paper §III; the original's `sekey_find_key_v1`/`v3`). Among the
+ * set of recipients (the SEkey paper §IV-F; the original's `sekey_find_key_v1`/`v3`). Among the
  * groups containing the sender and every recipient that own a usable key, the smallest wins; among
  * the usable keys of the groups of that size, the most recently activated, then the one whose
  * cryptoperiod ends last, then the highest key number. Mirrors `selectKey`, `compareKeyPreference`
