@@ -49,7 +49,8 @@ export const KMS_ERROR_CODES = [
    * No user with this ID; on a user's device, also a recipient who shares no group with the user.
    * @remedy Check the ID (`sekey admin users`; `sekey user U users` lists only those sharing a group
    * with U). A recipient outside the sender's groups needs a group with both: the administrator adds
-   * them (`add-member`).
+   * them (`add-member`); once that is done, run `sync`, since a user's HSM learns of new members at its
+   * next sync.
    */
   'UnknownUser',
   /**

@@ -148,7 +148,9 @@ describe('sekey', () => {
     expect(r.code).toBe(0);
     const text = r.out;
     expect(text).toContain('published: U1 #1 resync');
-    expect(text).toContain('encrypted memo.txt (71 B) for U2 under K2001 of G2');
+    expect(text).toContain('encrypted memo.txt (71 B) for U2 under K2001 of G2 → memo.skm (107 B)\n');
+    // Who else can read it, when anyone can: the key is G1's, and U2 is a member of G1 too.
+    expect(text).toContain("for U3,U4 under K2000 of G1 → plan.skm (74 B); G1's other members can read it too: U2\n");
     expect(text).toContain('decrypted memo.skm under K2001 → memo-for-bob.txt (71 B)');
     expect(text).toContain('K2000: active → deactivated; holders -U4');
     expect(text).toMatch(/K2002: new key of G1 .*held by U1,U2,U3\n/);

@@ -406,18 +406,25 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         const choice = session.user.findKey(recipients);
         const message = session.user.encrypt(recipients, data);
         output.write(message);
+        // Who else can read it, said whenever anyone can: the key is the group's, and the chosen group
+        // (the smallest common one with a usable key, `model/selectKey.ts`) may hold more members than
+        // the sender and the recipients, which a line naming the recipients alone would hide.
+        const readers = session.user.groups().find((g) => g.id === choice.groupId)?.members ?? [];
+        const others = readers.filter((u) => u !== session.user.id && !recipients.includes(u));
         did({
           in: inPath,
           out: outPath,
           recipients,
           keyId: choice.keyId,
           groupId: choice.groupId,
+          readers,
           bytes: message.length,
         });
         output.say(
           io,
           `encrypted ${inPath} (${bytes(data.length)}) for ${recipients.join(',')} under ${choice.keyId} of ` +
-            `${choice.groupId} → ${outPath} (${bytes(message.length)})`,
+            `${choice.groupId} → ${outPath} (${bytes(message.length)})` +
+            (others.length === 0 ? '' : `; ${choice.groupId}'s other members can read it too: ${others.join(', ')}`),
         );
       };
     },

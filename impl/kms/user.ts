@@ -616,7 +616,8 @@ export class User {
       // After a gap, an incremental file whose header claims a later sequence still cannot apply
       // (the missing file comes first), and judged, it would count towards a block too: five files
       // behind one that is late (a synced folder delivers in any order) blocked the user in a single
-      // sync. It waits for the next sync, so a missing file blocks only when it stays missing sync
+      // sync. It waits for the next sync, so a missing file adds at most one refusal a sync (and a file
+      // refused once is not counted again): it blocks once five files behind it have been refused, sync
       // after sync. Anything else is judged: a resync may apply, junk is refused without counting.
       // The header of the bytes judged decides, not #news's: a file still being written in place
       // when #news read it (or a share that serves other bytes on a second read) has no header
