@@ -223,6 +223,8 @@ class RunRecord {
   readonly lost = new Map<UserId, Set<string>>(USERS.map((u) => [u, new Set<string>()]));
   /** `serial → "sequence:hash"` of every file that HSM applied. */
   readonly applied = new Map<string, Set<string>>();
+  /** `serial → "sequence:hash"` of the last file that HSM applied. */
+  readonly lastApplied = new Map<string, string>();
   /** `user → serial` of the HSMs the admin reported ahead so far (of those in service). */
   readonly ahead = new Map<UserId, string>();
   /**
@@ -343,11 +345,29 @@ async function publish(w: World, { publisher }: AdminSide, record: RunRecord, lo
 
 async function sync(w: World, u: UserId, record: RunRecord): Promise<void> {
   const files = await streamFiles(w, u);
+  // By name: this share is honest, so a name says truly whether its file is a resync.
+  const resyncs = new Set(
+    (await w.transport.list(updateStream(u))).flatMap((n) => {
+      const parsed = sequenceOfName(n);
+      return parsed?.resync ? [parsed.sequence] : [];
+    }),
+  );
   const { serial } = (w.users.get(u) as User).device;
   const report = await (w.users.get(u) as User).sync(w.transport);
   for (const sequence of report.applied) {
     const file = files.get(sequence);
     expect(file, `${u} applied #${sequence}, a file that was on the share`).toBeDefined();
+    // Never two histories in one replica: an HSM whose last file is one of the lost time takes no
+    // incremental file of the restored admin on top of it (each extends the restored admin's own file
+    // of that number, not the one the HSM holds: the chain check). A resync replaces the replica whole.
+    const lost = record.lost.get(u) as Set<string>;
+    const last = record.lastApplied.get(serial);
+    if (last !== undefined && lost.has(last) && !resyncs.has(sequence))
+      expect(
+        lost.has(file as string),
+        `${u}'s HSM applied ${last} of the lost time, then the restored admin's incremental #${sequence} on top of it`,
+      ).toBe(true);
+    record.lastApplied.set(serial, file as string);
     record.applied.set(serial, (record.applied.get(serial) ?? new Set()).add(file as string));
   }
 }

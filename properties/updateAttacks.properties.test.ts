@@ -172,7 +172,6 @@ describe('update files under attack', () => {
     const { w, pending } = await scenario();
     const bob = w.users.get('U2') as User;
     const alice = w.users.get('U1') as User;
-    const before = state(bob);
     const next = (n: number) => updateFileName(bob.appliedSequence + n, 'incremental');
     // Replay: bob's already-applied files (kept by the attacker) under a fresh name.
     await bob.sync(w.transport);
@@ -182,7 +181,36 @@ describe('update files under attack', () => {
     expect((await bob.sync(w.transport)).refused.map((r) => r.reason)).toEqual(['replayed']);
     expect(state(bob)).toBe(applied);
     await w.transport.remove(updateStream('U2'), replayName);
-    void before;
+
+    // Rollback: five older authentic files, each one bob applied (an attacker kept them), a resync
+    // among them, put back under fresh incremental names once bob is past them: each refused as rolled
+    // back (a resync too: it replaces the replica, but never with an older one), and none counted
+    // towards a block, so that old files anyone may have kept cannot block a user (a denial of service).
+    const kept: Uint8Array[] = [pending.bytes];
+    for (let i = 0; i < 5; i++) {
+      if (i === 0) w.publisher.requestResync('U2');
+      else w.admin.renameGroup('G1', `kept ${i}`);
+      const listed = new Set(await w.transport.list(updateStream('U2')));
+      await w.publisher.publish();
+      const [latest] = (await w.transport.list(updateStream('U2'))).filter((n) => !listed.has(n));
+      kept.push((await w.transport.read(updateStream('U2'), latest as string)) as Uint8Array);
+      expect((await bob.sync(w.transport)).applied).toHaveLength(1);
+    }
+    const past = state(bob);
+    const oldNames = kept.slice(0, 5).map((_, i) => next(i + 1));
+    for (const [i, name] of oldNames.entries())
+      await w.transport.write(updateStream('U2'), name, kept[i] as Uint8Array);
+    const rolledBack = await bob.sync(w.transport);
+    expect(rolledBack.refused.map((r) => r.reason)).toEqual([
+      'rolledBack',
+      'rolledBack',
+      'rolledBack',
+      'rolledBack',
+      'rolledBack',
+    ]);
+    expect(bob.blocked).toBe(false);
+    expect(state(bob)).toBe(past);
+    for (const name of oldNames) await w.transport.remove(updateStream('U2'), name);
 
     // Reordering: two new files published, delivered in swapped names.
     w.admin.renameGroup('G1', 'one');

@@ -1,7 +1,8 @@
 /**
  * The adversary on a deployment's share and SD cards: what it can do to the update and
  * acknowledgement files it sees (replay, reorder, drop, a withheld file and the next renamed as a
- * resync, duplicate, truncate, corrupt, append, misdeliver, files of a foreign installation) and to the
+ * resync, duplicate, truncate, corrupt, append, misdeliver, an acknowledgement forged ahead of the
+ * HSM, files of a foreign installation) and to the
  * cards (an old image of a user's or the admin's card, two users' cards swapped). Every attack
  * must be refused or change nothing: the card attacks check that here (`integrity`), the share
  * attacks are judged by the invariants after the victims sync. The deployment property suite
@@ -16,6 +17,8 @@ import { adminView, checkModelAgreement, deviceState, usable, violated } from '.
 import type { DeploymentModel } from './referenceModel.ts';
 import type { UserId } from '../../model/kms.ts';
 import { ackFileName, ackStream, sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
+import { ACK_SEAL_BYTES, encodeAckHeader } from '../protocol/ackFile.ts';
+import { fileHash } from '../protocol/updateFile.ts';
 
 /** What the adversary does. */
 export const ATTACK_KINDS = [
@@ -32,6 +35,7 @@ export const ATTACK_KINDS = [
   'ackCorrupt',
   'ackReplay',
   'ackMisdeliver',
+  'forgedAck',
   'sdRollback',
   'sdSwap',
   'adminSdRollback',
@@ -95,6 +99,7 @@ export function pendingFilesNeeded(kind: AttackKind): number {
     case 'truncate':
     case 'corrupt':
     case 'append':
+    case 'forgedAck':
     case 'ackDrop':
     case 'ackCorrupt':
       return 1;
@@ -270,6 +275,31 @@ export async function runAttack(
       await r.share.write(stream, name, longer);
       const added = longer.length - bytes.length;
       return taint(`appended ${count(added, 'byte')} ${hex(mask)} to ${at(name)} (${sized(bytes)})`);
+    }
+    case 'forgedAck': {
+      // An acknowledgement ahead of the HSM: of a file published to it and not applied yet, stating the
+      // file's true hash (anyone who reads the share can hash it), under a seal the adversary cannot
+      // make (an old acknowledgement's of this user, or zeros). Counted, it would take the file off the
+      // share and the outbox and forget the erase orders it carries, while the HSM never applied it.
+      const slot = r.slot(user);
+      if (!usable(slot)) return nothing(`${user} has no HSM in service whose acknowledgement to forge`);
+      const name = pending[pick % pending.length] as string;
+      const bytes = await r.share.read(stream, name);
+      const sequence = sequenceOfName(name)?.sequence;
+      if (!bytes || sequence === undefined) return nothing(`${at(name)} gone before it could be read`);
+      const header = encodeAckHeader({ userId: user, serial: slot.device.serial, sequence, fileHash: fileHash(bytes) });
+      const old = [...(r.seen.get(ackStream(user))?.values() ?? [])][pick % 7];
+      const seal = old?.subarray(old.length - ACK_SEAL_BYTES) ?? new Uint8Array(ACK_SEAL_BYTES);
+      const forged = new Uint8Array(header.length + seal.length);
+      forged.set(header);
+      forged.set(seal, header.length);
+      const ackName = ackFileName(sequence);
+      await r.share.write(ackStream(user), ackName, forged);
+      const whose = old === undefined ? 'zeros' : `the seal of an earlier acknowledgement of ${user}`;
+      return {
+        acted: true,
+        what: `wrote ${at(ackName, ackStream(user))}, acknowledging ${at(name)} by its true hash, under ${whose}`,
+      };
     }
     case 'sdRollback':
       return sdRollback(r, user, pick, label, stats, soFar);

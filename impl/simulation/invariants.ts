@@ -277,9 +277,10 @@ export function checkSyncedExactly(
 
 /**
  * integrity: every open replica holds a state the administrator published to it (a prefix of its
- * published history), the last file it applied is byte for byte one the system wrote (an authentic
- * file with bytes appended, say, is not: its header and seal alone must not carry it), and the admin
- * never counts an acknowledgement beyond what a device applied.
+ * published history) and never goes back to an earlier one on the same HSM, the last file it applied
+ * is byte for byte one the system wrote (an authentic file with bytes appended, say, is not: its
+ * header and seal alone must not carry it), and the admin never counts an acknowledgement beyond
+ * what a device applied.
  */
 export function checkIntegrity(m: DeploymentModel, r: Deployment): void {
   let written: Set<string> | null = null;
@@ -297,6 +298,17 @@ export function checkIntegrity(m: DeploymentModel, r: Deployment): void {
     }
     const sequence = slot.user.appliedSequence;
     m.maxApplied.set(slot.userId, Math.max(m.maxApplied.get(slot.userId) ?? 0, sequence));
+    // Never back: an old authentic file (a resync above all, which replaces the whole replica) applied
+    // over a newer one leaves a state the administrator did publish, so the prefix check below passes.
+    const device = `${slot.userId}@${m.deviceSince.get(slot.userId) ?? 0}`;
+    const highest = m.appliedByDevice.get(device) ?? 0;
+    if (sequence < highest)
+      violated(
+        'integrity',
+        `${slot.userId}'s replica went back from update ${highest} to ${sequence} on the same HSM: an older file ` +
+          'applied over a newer one (a rollback)',
+      );
+    m.appliedByDevice.set(device, Math.max(highest, sequence));
     const expected = m.viewAtSequence(slot.userId, sequence);
     if (expected === null)
       violated(

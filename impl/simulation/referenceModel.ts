@@ -110,6 +110,11 @@ export class DeploymentModel {
   readonly published = new Map<UserId, number>();
   /** The highest sequence any device of a user applied (acknowledgements may not exceed it). */
   readonly maxApplied = new Map<UserId, number>();
+  /**
+   * The highest sequence each device applied, by `userId@step provisioned` (see `deviceSince`): a
+   * device's replica never goes back to an older update, which a prefix of its history alone allows.
+   */
+  readonly appliedByDevice = new Map<string, number>();
   /** Something changed since the last publication. */
   dirty = false;
   /** Users whose update stream the adversary touched since they last converged on a clean stream. */

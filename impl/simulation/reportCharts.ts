@@ -55,12 +55,12 @@ export function keysByStateChart(report: SimulationReport): Markup {
 }
 
 /**
- * Bars of the operations chart: every kind a run can have (21 of the organisation's, 17 attack kinds,
+ * Bars of the operations chart: every kind a run can have (21 of the organisation's, 18 attack kinds,
  * and each of them again as `(nothing to attack)`), each on its own. At 16 bars a hostile run's rarer
  * attacks were summed into an "others" bar, in another colour than attacks, which hid what the run
  * was for.
  */
-export const OPERATION_BARS = 55;
+export const OPERATION_BARS = 57;
 
 /** Every operation run, by kind; attacks in their own colour. */
 export function operationsChart(report: SimulationReport): Markup {

@@ -210,6 +210,7 @@ describe('SimulationWorld', () => {
         'append',
         'ackDrop',
         'ackCorrupt',
+        'forgedAck',
       ]);
     } finally {
       w.r.dispose();

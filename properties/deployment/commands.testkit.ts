@@ -1659,7 +1659,8 @@ async function pin(m: DeploymentModel, r: Deployment, kind: PinKind, userId: Use
     case 'wrongUserPin': {
       for (let i = 0; i < count; i++) attempt('user', WRONG_PIN);
       if (device.retriesLeft.user === 0) {
-        attempt('user', USER_PIN); // refused: the user level is locked
+        // Refused: the user level is locked, the right PIN included.
+        if (attempt('user', USER_PIN) === 'ok') violated('integrity', `${userId}'s locked user level took its PIN`);
         if (r.adminDevice.powered && r.adminDevice.session === 'admin') {
           // The way `sekey admin reset-user-pin` recovers: a PIN reset order of the admin HSM,
           // taken logged out. Delivered twice: the copy is refused (StaleOrder) and changes nothing.
@@ -1699,12 +1700,25 @@ async function pin(m: DeploymentModel, r: Deployment, kind: PinKind, userId: Use
     case 'cutDuringLogin': {
       const hooks = testOnlyHooks(device);
       hooks.onTrySpent = () => device.cutPower();
+      const triesBefore = device.retriesLeft.user;
       try {
         attempt('user', USER_PIN);
       } finally {
         hooks.onTrySpent = undefined;
       }
       stats.count('faultPoints', 'pin:between spent try and comparison');
+      // The try stays spent: were it written after the comparison, every power cut there would be a
+      // free guess. Read before any login, which would set the count back.
+      if (!device.powered) {
+        device.powerOn();
+        const left = device.retriesLeft.user;
+        if (left !== triesBefore - 1)
+          violated(
+            'durability',
+            `${userId}'s HSM had ${triesBefore} user PIN tries before a login cut between its spent try and the ` +
+              `comparison, and ${left} after: the cut gave the try back`,
+          );
+      }
       await r.reopenUser(userId);
       durable('between a spent PIN try and its comparison');
       return;

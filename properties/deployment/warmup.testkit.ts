@@ -86,6 +86,7 @@ export const WARMUP: readonly CommandSpec[] = [
   event('ACTIVATE'),
   event('SUSPEND'),
   event('COMPROMISE'),
+  // A suspended and an active key are not destroyed (refused: a data key is deactivated first).
   addKey('w6'),
   event('ACTIVATE'),
   event('SUSPEND'),
@@ -210,6 +211,12 @@ export const WARMUP: readonly CommandSpec[] = [
   attack('ackReplay', 'U2', 0),
   attack('ackMisdeliver', 'U2', 0, 'U1'),
   collect,
+  // An acknowledgement forged ahead of U1's HSM, of the file published just now: never counted.
+  admin({ type: 'renameGroup', groupId: 'G1', name: 'team 2b', now: 0 }),
+  publish,
+  attack('forgedAck', 'U1', 0),
+  collect,
+  sync('U1'),
   attack('sdRollback', 'U1', 0),
   attack('sdSwap', 'U1', 0, 'U2'),
   attack('adminSdRollback', 'U1', 0),
