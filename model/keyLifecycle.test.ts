@@ -302,6 +302,14 @@ describe('refusals in words', () => {
   test('a data key is deactivated before it is destroyed: T5 and T9 are for other kinds of key', () => {
     expect(KEY_TRANSITIONS.active.DESTROY).toBeUndefined();
     expect(KEY_TRANSITIONS.suspended.DESTROY).toBeUndefined();
+    for (const state of ['active', 'suspended'] as const) {
+      expect(refusalOf('K7', state, { type: 'DESTROY', now: 1 })).toMatch(
+        new RegExp(
+          `^key K7 is ${state}: it cannot be destroyed; .*; deactivate it first \\(a data key is destroyed once`,
+        ),
+      );
+    }
+    expect(refusalOf('K7', 'deactivated', { type: 'SUSPEND', now: 1 })).not.toContain('deactivate it first');
     let key = newKeyLifecycle({ id: 'K7', cryptoperiodMs: 1_000, createdAt: 0 });
     [key] = transition(keyLifecycleMachine, key, { type: 'ACTIVATE', now: 1 });
     expect(key.can({ type: 'DESTROY', now: 2 })).toBe(false);

@@ -121,13 +121,13 @@ export interface KeyTransition {
 }
 
 /**
- * The transition table as data: every allowed (state, event) pair. Clause numbers: T2–T5 and T8–T12
- * match the text of SP 800-57 Pt 1 §7.1–§7.3; for T6/T7 (active → compromised / suspended) and
- * T13/T14 (deactivated → destroyed / compromised) the verbatim text was not available to us, and the
- * numbering follows the standard's pattern of listing the destroyed, then the compromised target. A pair not listed is
- * refused and
- * leaves the key unchanged. The machine below is written out by hand as the readable specification;
- * a test proves the two agree on all 49 pairs, guards included.
+ * The transition table as data: every allowed (state, event) pair. Clause numbers: T2–T4, T8 and
+ * T10–T12 match the text of SP 800-57 Pt 1 §7.1–§7.3 (T5 and T9 are not for data keys: above); for
+ * T6/T7 (active → compromised / suspended) and T13/T14 (deactivated → destroyed / compromised) the
+ * verbatim text was not available to us, and the numbering follows the standard's pattern of listing
+ * the destroyed, then the compromised target. A pair not listed is refused and leaves the key
+ * unchanged. The machine below is written out by hand as the readable specification; a test proves
+ * the two agree on all 49 pairs, guards included.
  */
 export const KEY_TRANSITIONS: Readonly<Record<KeyState, Readonly<Partial<Record<KeyEventType, KeyTransition>>>>> = {
   preActivation: {
@@ -193,7 +193,12 @@ export function refusalOf(keyId: string, state: KeyState, event: KeyEvent): stri
     can.length === 0
       ? 'it can take no further step'
       : `it can be ${can.length === 1 ? can[0] : `${can.slice(0, -1).join(', ')} or ${can.at(-1)}`}`;
-  return `key ${keyId} is ${state}: it cannot be ${asked}${why}; ${others}`;
+  // The one refusal whose way round is not in the list of steps: a data key in use goes out of use first.
+  const first =
+    event.type === 'DESTROY' && (state === 'active' || state === 'suspended')
+      ? '; deactivate it first (a data key is destroyed once it is out of use: T8 or T12, then T13)'
+      : '';
+  return `key ${keyId} is ${state}: it cannot be ${asked}${why}; ${others}${first}`;
 }
 
 /** What a key in a given state may be used for. */

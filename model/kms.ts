@@ -263,6 +263,13 @@ export function isTime(now: number): boolean {
   return Number.isFinite(now) && Math.abs(now) <= MAX_TIME;
 }
 
+/** The refusal of an operation at `now` unless it {@link isTime}: the model's and the implementation's one check. */
+export function invalidTime(now: number): KmsError | null {
+  return isTime(now)
+    ? null
+    : new KmsError('InvalidTime', `an operation's time must be a finite number within ±${MAX_TIME} ms, got ${now}`);
+}
+
 /** The time an operation happens at. */
 export function operationTime(op: KmsOperation): number {
   return op.type === 'keyEvent' ? op.event.now : op.now;
@@ -277,10 +284,8 @@ export function applyOperation(state: KmsState, op: KmsOperation): KmsResult {
   const now = operationTime(op);
   // A NaN or infinite time would slip past every `now >= expiresAt` guard and never expire a key; one
   // beyond what a Date holds could not be recorded or said (an ISO 8601 time of it throws).
-  if (!isTime(now))
-    return fail(
-      new KmsError('InvalidTime', `an operation's time must be a finite number within ±${MAX_TIME} ms, got ${now}`),
-    );
+  const refusal = invalidTime(now);
+  if (refusal !== null) return fail(refusal);
   return applyAfterExpiry(expireKeys(state, now), op);
 }
 

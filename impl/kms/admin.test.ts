@@ -55,6 +55,20 @@ const code = (fn: () => unknown): string => {
 };
 
 describe('Admin', () => {
+  test('refuses a clock beyond what a Date holds, as the model refuses such a time (InvalidTime)', async () => {
+    const w = await team();
+    w.clock.set(8.64e15);
+    w.admin.addUser('U8', 'yan');
+    const generation = w.admin.generation;
+    w.clock.set(9e15);
+    expect(() => w.admin.addUser('U9', 'zoe')).toThrow(
+      /finite number within ±8640000000000000 ms, got 9000000000000000/,
+    );
+    expect(() => w.admin.addUser('U9', 'zoe')).toThrow(KmsError);
+    expect(w.admin.generation).toBe(generation);
+    w.close();
+  });
+
   test(
     'B1: deleting a group retires its keys (active → deactivated, pre-active → destroyed) and erases them from ' +
       'devices',

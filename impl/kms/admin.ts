@@ -35,6 +35,7 @@ import {
   checkId,
   checkName,
   checkPolicy,
+  invalidTime,
   sortIds,
 } from '../../model/kms.ts';
 import type { GroupId, GroupPolicy, KeyId, KmsOperation, UserId, UserRecord } from '../../model/kms.ts';
@@ -213,6 +214,9 @@ export class Admin {
     followUps: (result: T) => ReadonlyArray<FollowUpEntry> = () => [],
   ): { value: T; changes: AdminChanges } {
     const now = this.#clock.now();
+    // The model's check of every operation's time (GENERAL_REFUSALS): a clock may be set anywhere.
+    const refusal = invalidTime(now);
+    if (refusal !== null) throw refusal;
     const generated: number[] = [];
     const toErase: number[] = [];
     const changes = new ChangeRecorder();
