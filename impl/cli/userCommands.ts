@@ -11,6 +11,7 @@ import { decodeMessage } from '../protocol/message.ts';
 import { sequenceOfName } from '../protocol/streams.ts';
 import { UpdateFormatError, parseUpdateFile } from '../protocol/updateFile.ts';
 import type { UserSession } from '../host/installation.ts';
+import type { User } from '../kms/user.ts';
 import type { Args } from './args.ts';
 import { UsageError } from './args.ts';
 import { CliError } from './cliError.ts';
@@ -173,6 +174,11 @@ const FILE_HELP = [
   '            - as OUT and --json are refused together: both would write to standard output',
   '  --force   replace OUT if it exists (atomically; without it an existing OUT is refused: OutputExists)',
 ].join('\n');
+
+/** Who can read what a group's key protects: the group's members, as the user's replica knows them. */
+function membersOf(user: User, groupId: string): readonly string[] {
+  return user.groups().find((g) => g.id === groupId)?.members ?? [];
+}
 
 /** The user commands. */
 export const USER_COMMANDS: readonly UserCommand[] = [
@@ -409,7 +415,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         // Who else can read it, said whenever anyone can: the key is the group's, and the chosen group
         // (the smallest common one with a usable key, `model/selectKey.ts`) may hold more members than
         // the sender and the recipients, which a line naming the recipients alone would hide.
-        const readers = session.user.groups().find((g) => g.id === choice.groupId)?.members ?? [];
+        const readers = membersOf(session.user, choice.groupId);
         const others = readers.filter((u) => u !== session.user.id && !recipients.includes(u));
         did({
           in: inPath,
@@ -472,7 +478,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         const keys = session.user.keys();
         const ownerOf = (keyId: string) => keys.find((k) => k.id === keyId)?.owner;
         const [fromGroup, groupId] = [ownerOf(from), ownerOf(to)];
-        const readers = session.user.groups().find((g) => g.id === groupId)?.members ?? [];
+        const readers = groupId === undefined ? [] : membersOf(session.user, groupId);
         did({ in: inPath, out: outPath, from, to, groupId, readers });
         const audience = `readable by ${groupId}'s members ${readers.join(', ')}`;
         const moved =

@@ -2,11 +2,11 @@
  * The adversary on a deployment's share and SD cards: what it can do to the update and
  * acknowledgement files it sees (replay, reorder, drop, a withheld file and the next renamed as a
  * resync, duplicate, truncate, corrupt, append, misdeliver, an acknowledgement forged ahead of the
- * HSM, files of a foreign installation) and to the
- * cards (an old image of a user's or the admin's card, two users' cards swapped). Every attack
- * must be refused or change nothing: the card attacks check that here (`integrity`), the share
- * attacks are judged by the invariants after the victims sync. The deployment property suite
- * generates these attacks at random; `sekey simulate`'s hostile profile runs them a few times a day.
+ * HSM, files of a foreign installation) and to the cards (an old image of a user's or the admin's
+ * card, two users' cards swapped). Every attack must be refused or change nothing: the card attacks
+ * check that here (`integrity`), the share attacks are judged by the invariants after the victims
+ * sync. The deployment property suite generates these attacks at random; `sekey simulate`'s hostile
+ * profile runs them a few times a day.
  * @module
  */
 import { count } from './chartScale.ts';
@@ -19,6 +19,7 @@ import type { UserId } from '../../model/kms.ts';
 import { ackFileName, ackStream, sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
 import { ACK_SEAL_BYTES, encodeAckHeader } from '../protocol/ackFile.ts';
 import { fileHash } from '../protocol/updateFile.ts';
+import { concatBytes } from '@noble/hashes/utils.js';
 
 /** What the adversary does. */
 export const ATTACK_KINDS = [
@@ -288,11 +289,10 @@ export async function runAttack(
       const sequence = sequenceOfName(name)?.sequence;
       if (!bytes || sequence === undefined) return nothing(`${at(name)} gone before it could be read`);
       const header = encodeAckHeader({ userId: user, serial: slot.device.serial, sequence, fileHash: fileHash(bytes) });
-      const old = [...(r.seen.get(ackStream(user))?.values() ?? [])][pick % 7];
+      const acks = [...(r.seen.get(ackStream(user))?.values() ?? [])];
+      const old = acks[pick % Math.max(1, acks.length)];
       const seal = old?.subarray(old.length - ACK_SEAL_BYTES) ?? new Uint8Array(ACK_SEAL_BYTES);
-      const forged = new Uint8Array(header.length + seal.length);
-      forged.set(header);
-      forged.set(seal, header.length);
+      const forged = concatBytes(header, seal);
       const ackName = ackFileName(sequence);
       await r.share.write(ackStream(user), ackName, forged);
       const whose = old === undefined ? 'zeros' : `the seal of an earlier acknowledgement of ${user}`;
