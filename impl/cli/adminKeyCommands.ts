@@ -7,6 +7,7 @@
  */
 import type { Admin, AdminKeyInfo } from '../kms/admin.ts';
 import type { AdminChanges } from '../kms/adminChanges.ts';
+import type { KeyEventType } from '../../model/keyLifecycle.ts';
 import { formatDuration } from './durations.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { asking } from './adminCommand.ts';
@@ -19,7 +20,7 @@ function keyEvent(
   summary: string,
   examples: readonly string[],
   call: (admin: Admin, keyId: string) => AdminChanges,
-  confirmation?: (keyId: string) => string,
+  confirmation?: { readonly event: KeyEventType; readonly question: (keyId: string) => string },
 ): AdminCommand {
   return {
     name,
@@ -31,11 +32,12 @@ function keyEvent(
     prepare: (args) => {
       const keyId = args.positional('key ID');
       return asking(
-        () => confirmation?.(keyId) ?? null,
+        () => confirmation?.question(keyId) ?? null,
         async ({ session, report, did, confirm }) => {
           if (confirmation !== undefined) {
-            session.admin.keyInfo(keyId);
-            await confirm(confirmation(keyId));
+            // Nobody is asked to confirm a step the key cannot take (an unknown key, an active one).
+            session.admin.checkKeyEvent(keyId, confirmation.event);
+            await confirm(confirmation.question(keyId));
           }
           report(call(session.admin, keyId));
           did({ key: keyId });
@@ -112,7 +114,10 @@ export const ADMIN_KEY_COMMANDS: readonly AdminCommand[] = [
       'metadata kept',
     ['sekey admin destroy-key K2000 --yes'],
     (a, k) => a.destroyKey(k),
-    (k) => `destroy key ${k}: every HSM erases it, and what it protected cannot be decrypted any more?`,
+    {
+      event: 'DESTROY',
+      question: (k) => `destroy key ${k}: every HSM erases it, and what it protected cannot be decrypted any more?`,
+    },
   ),
   {
     name: 'rename-key',

@@ -69,6 +69,7 @@ import { dueKeys, expireDueKeys, keyAsOf } from './rules/expiry.ts';
 import { deleteGroupAndRetireKeys } from './rules/groupDeletion.ts';
 import { addMemberAndRekey } from './rules/rekeyOnJoin.ts';
 import { applyKeyEvent } from './rules/keyEvent.ts';
+import { stepKey } from './rules/stepKey.ts';
 import type { Mutation } from './rules/mutation.ts';
 import { insertNewKey } from './rules/newKey.ts';
 import { checkNewKey, checkPolicyChange } from './rules/policyCheck.ts';
@@ -653,6 +654,20 @@ export class Admin {
       destroyed: 'DESTROY',
     } as const;
     return this.#keyEvent(keyId, events[to]);
+  }
+
+  /**
+   * Throws what sending `type` to the key would be refused with, changing nothing: a destructive
+   * command asks its question only about a step the key can take (`destroy-key` of an active key is
+   * refused before anyone is asked to confirm it). The same gate as the event itself (`rules/stepKey.ts`).
+   */
+  checkKeyEvent(keyId: KeyId, type: KeyEventType): void {
+    this.#view((db, now) => {
+      const refusal = invalidTime(now);
+      if (refusal !== null) throw refusal;
+      // As the event would find the key: after the expiry sweep every change starts with.
+      stepKey(keyAsOf(requireKey(db, keyId), now), { type, now });
+    });
   }
 
   #keyEvent(keyId: KeyId, type: KeyEventType): AdminChanges {
