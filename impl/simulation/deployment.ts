@@ -19,6 +19,8 @@ import { join } from 'node:path';
 import { Manufacturer } from '../../device/attestation.ts';
 import { CycleMeter } from '../../device/costModel.ts';
 import { Flash } from '../../device/flash.ts';
+import { KeyStore } from '../../device/keyStore.ts';
+import type { KeyStoreOptions } from '../../device/keyStore.ts';
 import { SdCard } from '../../device/sdcard.ts';
 import { SecubeDevice } from '../../device/secube.ts';
 import type { UserId } from '../../model/kms.ts';
@@ -28,6 +30,7 @@ import { provisionUser } from '../kms/distribution.ts';
 import { Publisher } from '../kms/publisher.ts';
 import { User } from '../kms/user.ts';
 import type { KeyChoice, SyncReport } from '../kms/user.ts';
+import { SyncStalledError } from '../kms/syncStalledError.ts';
 import { DirectoryTransport } from '../host/directoryTransport.ts';
 import { MemoryTransport } from '../protocol/transport.ts';
 import type { Transport } from '../protocol/transport.ts';
@@ -84,6 +87,11 @@ export interface DeploymentHooks {
   readonly rollbackFlashToo?: boolean;
   /** Called after each sync of a user. */
   readonly afterSync?: (deployment: Deployment, slot: UserSlot) => void;
+  /**
+   * Called when a user's sync stalls on a full key store (`SyncStalledError`, which the shipped
+   * system throws): what it returns is the sync's answer instead.
+   */
+  readonly stalledSync?: (deployment: Deployment, slot: UserSlot, stalled: SyncStalledError) => Promise<SyncReport>;
   /** Replaces a user's key choice (`real` is the implementation's). */
   readonly findKey?: (user: User, recipients: readonly UserId[], real: KeyChoice) => KeyChoice;
   /** Replaces what a decryption returns. */
@@ -102,6 +110,36 @@ export interface UserSlot {
   incarnation: number;
   /** Older (flash, SD) images of this device, newest last: what an attacker can put back. */
   readonly archive: Array<{ flash: Uint8Array; sd: Uint8Array }>;
+  /**
+   * How its key store was formatted, when not as the device's default ({@link smallKeyStore}): every
+   * boot of this flash must mount it so (the store's cap on live keys is not read from flash).
+   */
+  readonly keyStore?: SmallKeyStore;
+  /** Its own keys (wrapping and channel keys) once provisioned: counted then, as it may lack power later. */
+  readonly ownKeys?: number;
+}
+
+/** A key store formatted to admit few keys ({@link smallKeyStore}). */
+export interface SmallKeyStore {
+  readonly options: KeyStoreOptions;
+  /** The live keys it admits, every purpose counted (the HSM's own keys too). */
+  readonly maxKeys: number;
+}
+
+/** Raw slots of the device's default key store (seven 128 KiB sectors), read from a store formatted once. */
+let defaultRawSlots: number | null = null;
+
+/**
+ * A key store on the device's default sectors that admits `maxKeys` live keys: the device's own
+ * setting of the share of its raw slots it admits (`KeyStoreOptions.maxFill`, 40 % by default, about
+ * 9,900 keys), set low. An HSM whose store admits few keys is one a deployment fills: one whose
+ * store is mostly taken by other applications' keys reaches the same `StoreFull` the same way, only
+ * after thousands of keys instead of a few.
+ */
+export function smallKeyStore(maxKeys: number): SmallKeyStore {
+  defaultRawSlots ??= KeyStore.format(new Flash({ seed: 1 })).capacity.rawSlots;
+  // ⌊maxFill × raw slots⌋ is what the store admits: half a slot above `maxKeys` rounds down to it.
+  return { options: { maxFill: (maxKeys + 0.5) / defaultRawSlots }, maxKeys };
 }
 
 /** How many old images an attacker keeps per device. */
@@ -282,7 +320,12 @@ export class Deployment {
     const meter = this.#hardwareOf(slot).meter;
     const card = new SdCard({ sectorCount: DEPLOYMENT_CARD_SECTORS, meter });
     slot.sd = card;
-    slot.device = this.#boot(slot.flash, card, `${this.seed}-${userId}-reset-${slot.incarnation}-${this.#nextBoot()}`);
+    slot.device = this.#boot(
+      slot.flash,
+      card,
+      `${this.seed}-${userId}-reset-${slot.incarnation}-${this.#nextBoot()}`,
+      slot.keyStore,
+    );
     slot.incarnation += 1;
     slot.archive.length = 0;
     this.secrets.tap(slot.device, `${userId}#${slot.incarnation}`);
@@ -306,8 +349,8 @@ export class Deployment {
     return this.#boots;
   }
 
-  /** A device object over existing flash and a card (a reboot with other media). */
-  #boot(flash: Flash, sdcard: SdCard, seed: string): SecubeDevice {
+  /** A device object over existing flash and a card (a reboot with other media), its key store mounted as formatted. */
+  #boot(flash: Flash, sdcard: SdCard, seed: string, keyStore?: SmallKeyStore): SecubeDevice {
     const { pinIterations } = this.devices;
     return new SecubeDevice({
       flash,
@@ -315,6 +358,7 @@ export class Deployment {
       seed,
       testHooks: true,
       ...(pinIterations === undefined ? {} : { pinIterations }),
+      ...(keyStore === undefined ? {} : { keyStore: keyStore.options }),
     });
   }
 
@@ -342,9 +386,9 @@ export class Deployment {
 
   /**
    * Provisions a new HSM for `userId` (the first one, or a replacement for a lost one) and opens its
-   * replica on a new SD card.
+   * replica on a new SD card. Its key store is the device's default unless `keyStore` says otherwise.
    */
-  async provision(userId: UserId): Promise<UserSlot> {
+  async provision(userId: UserId, keyStore?: SmallKeyStore): Promise<UserSlot> {
     const old = this.users.get(userId);
     const incarnation = old === undefined ? 0 : old.incarnation + 1;
     let made = 0;
@@ -352,7 +396,7 @@ export class Deployment {
     const name = deviceName(userId, made);
     const meter = new CycleMeter();
     const card = new SdCard({ sectorCount: DEPLOYMENT_CARD_SECTORS, meter });
-    const { device, flash } = newDevice(this.devices, `${this.seed}-${userId}-${incarnation}`, card, meter);
+    const { device, flash } = newDevice(this.devices, `${this.seed}-${userId}-${incarnation}`, card, meter, keyStore);
     this.hardware.set(name, { name, role: 'user', meter, flash });
     this.secrets.tap(device, `${userId}#${incarnation}`);
     device.login('admin', this.devices.adminPin);
@@ -362,7 +406,9 @@ export class Deployment {
     device.login('user', this.devices.userPin);
     const user = await User.create({ provisioning, device, sd: card, clock: this.clock });
     old?.user?.close();
-    const slot: UserSlot = { userId, device, flash, sd: card, user, incarnation, archive: [] };
+    const ownKeys = device.listKeyIds().filter((n) => !isKmsDeviceKey(n)).length;
+    const base = { userId, device, flash, sd: card, user, incarnation, archive: [] };
+    const slot: UserSlot = keyStore === undefined ? base : { ...base, keyStore, ownKeys };
     this.users.set(userId, slot);
     return slot;
   }
@@ -487,7 +533,7 @@ export class Deployment {
       slot.flash = Flash.fromImage(flashImage, { meter: hardware.meter });
       hardware.flash = slot.flash;
     }
-    slot.device = this.#boot(slot.flash, slot.sd, `${this.seed}-${userId}-reboot-${this.#nextBoot()}`);
+    slot.device = this.#boot(slot.flash, slot.sd, `${this.seed}-${userId}-reboot-${this.#nextBoot()}`, slot.keyStore);
     this.secrets.tap(slot.device, `${userId}#${slot.incarnation}`);
     slot.device.login('user', this.devices.userPin);
     try {
@@ -507,7 +553,7 @@ export class Deployment {
     slot.sd = SdCard.fromImage(images.sd, { meter: hardware.meter });
     slot.flash = Flash.fromImage(images.flash, { meter: hardware.meter });
     hardware.flash = slot.flash;
-    slot.device = this.#boot(slot.flash, slot.sd, `${this.seed}-${userId}-restore-${this.#nextBoot()}`);
+    slot.device = this.#boot(slot.flash, slot.sd, `${this.seed}-${userId}-restore-${this.#nextBoot()}`, slot.keyStore);
     this.secrets.tap(slot.device, `${userId}#${slot.incarnation}`);
     slot.device.login('user', this.devices.userPin);
     slot.user = await User.open({ device: slot.device, sd: slot.sd, clock: this.clock });
@@ -516,7 +562,13 @@ export class Deployment {
   /** A user syncs from the share. */
   async sync(userId: UserId): Promise<SyncReport> {
     const slot = this.slot(userId);
-    const report = await openUser(slot).sync(this.transport);
+    let report: SyncReport;
+    try {
+      report = await openUser(slot).sync(this.transport);
+    } catch (error) {
+      if (!(error instanceof SyncStalledError) || this.hooks.stalledSync === undefined) throw error;
+      report = await this.hooks.stalledSync(this, slot, error);
+    }
     this.hooks.afterSync?.(this, slot);
     return report;
   }
@@ -540,6 +592,15 @@ export class Deployment {
       .device.listKeyIds()
       .filter(isKmsDeviceKey)
       .map((n) => `K${n}`);
+  }
+
+  /**
+   * How many KMS keys a user's HSM has room for: what its key store admits less the HSM's own keys
+   * (its wrapping and channel keys); unbounded for a store of the default size, which no run fills.
+   */
+  kmsRoom(userId: UserId): number {
+    const slot = this.slot(userId);
+    return slot.keyStore === undefined ? Number.POSITIVE_INFINITY : slot.keyStore.maxKeys - (slot.ownKeys ?? 0);
   }
 
   /** The latest sequence the admin committed to each user's stream (its database's `streams` table). */
@@ -579,6 +640,7 @@ function newDevice(
   seed: string,
   sdcard: SdCard,
   meter: CycleMeter,
+  keyStore?: SmallKeyStore,
 ): { device: SecubeDevice; flash: Flash } {
   const flash = new Flash({ meter, seed: 1 });
   const { pinIterations } = devices;
@@ -588,6 +650,7 @@ function newDevice(
     seed,
     testHooks: true,
     ...(pinIterations === undefined ? {} : { pinIterations }),
+    ...(keyStore === undefined ? {} : { keyStore: keyStore.options }),
   });
   device.factoryInit({ userPin: devices.userPin, adminPin: devices.adminPin, manufacturer: devices.manufacturer });
   return { device, flash };

@@ -266,13 +266,59 @@ export function checkSyncedExactly(
     replicaView(slot.user),
     expected,
   );
-  same(
+  checkHeldKeys(
     invariant,
     `${label}: keys in ${userId}'s HSM after a sync with no attack pending`,
-    r.heldKeys(userId),
+    r,
+    slot,
     expected.keys.map((k) => k.id),
   );
   if (slot.user.blocked) violated(invariant, `${label}: ${userId} is blocked though no attack is pending`);
+}
+
+/**
+ * The KMS keys `slot`'s HSM holds against the keys its replica lists (`expected`): exactly those when
+ * its key store has room for them all. When it has not (a store that admits few keys:
+ * `Deployment.kmsRoom`), the update's HSM work stalled (`StoreFull`): the erase orders are carried out
+ * first and the imports until the store is full, so the HSM holds keys of the list only, as many as
+ * it has room for, and each key of the list it lacks is an import its replica still owes (none is
+ * lost: it comes once room is made). Returns whether the work stalled.
+ */
+export function checkHeldKeys(
+  invariant: InvariantName,
+  what: string,
+  r: Deployment,
+  slot: UserSlot,
+  expected: readonly string[],
+): boolean {
+  const held = r.heldKeys(slot.userId);
+  const room = r.kmsRoom(slot.userId);
+  if (expected.length <= room) {
+    same(invariant, what, held, expected);
+    return false;
+  }
+  const foreign = held.filter((k) => !expected.includes(k));
+  const owed = new Set(openUser(slot).pendingDeviceWork().imports);
+  const lost = expected.filter((k) => !held.includes(k) && !owed.has(k));
+  if (foreign.length > 0 || held.length !== room || lost.length > 0)
+    violated(
+      invariant,
+      `${what}: its key store has room for ${room} of the ${expected.length} keys listed, so it must hold ` +
+        `${room} of them and owe the others' imports; it holds ${held.join(', ') || 'none'}` +
+        (foreign.length > 0 ? `, ${foreign.join(', ')} not listed` : '') +
+        (lost.length > 0 ? `, and lacks ${lost.join(', ')} with no import owed (lost)` : ''),
+    );
+  return true;
+}
+
+/**
+ * Whether a user's HSM has room for the keys of update `sequence` of its current device (a file the
+ * HSM cannot carry out the work of stalls there, and must not be acknowledged); true for a sequence
+ * not published to that device, which this cannot judge.
+ */
+export function roomForUpdate(m: DeploymentModel, r: Deployment, userId: UserId, sequence: number): boolean {
+  const view = m.viewAtSequence(userId, sequence);
+  return view === null || view.keys.length <= r.kmsRoom(userId);
 }
 
 /**
@@ -334,6 +380,17 @@ export function checkIntegrity(m: DeploymentModel, r: Deployment): void {
         `the admin counts ${userId} as acknowledging ${acknowledged}, but its devices applied only up to ${applied}`,
       );
     }
+    // Applied is not done: an acknowledgement says the HSM carried out the file's work too, which an
+    // HSM without room for that update's keys cannot have (its sync stalled there, StoreFull).
+    if (r.users.has(userId) && !roomForUpdate(m, r, userId, Number(acknowledged))) {
+      const listed = m.viewAtSequence(userId, Number(acknowledged))?.keys.length;
+      violated(
+        'integrity',
+        `the admin counts ${userId} as acknowledging update ${acknowledged}, whose HSM work ${userId}'s HSM ` +
+          `cannot have carried out: the update lists ${listed} keys, ` +
+          `its key store has room for ${r.kmsRoom(userId)} (StoreFull: the work is owed, the file not done)`,
+      );
+    }
   }
 }
 
@@ -354,6 +411,7 @@ export function checkLedger(m: DeploymentModel, r: Deployment, stats: CheckTally
   for (const slot of r.users.values()) {
     if (!usable(slot)) continue;
     const synced = isSynced(m, slot);
+    const lacking = synced ? null : lackingForRoom(m, r, slot);
     for (const entry of m.ledger) {
       let plain: Uint8Array | null = null;
       let code = 'ok';
@@ -369,12 +427,23 @@ export function checkLedger(m: DeploymentModel, r: Deployment, stats: CheckTally
       if (plain !== null && Buffer.compare(Buffer.from(plain), Buffer.from(entry.plaintext)) !== 0) {
         violated('readability', `${label}: got a plaintext other than the one sent`);
       }
-      if (synced) {
+      if (synced || lacking !== null) {
         const key = swept.keys[entry.keyId];
         // A retired device holds nothing, even once its user is added again (a re-added user gets a new
         // device by provisioning; the model's holders name users, not devices).
         const holds = m.inService(slot.userId) && key?.holders.includes(slot.userId) === true;
         const may = key !== undefined && keyUsage(keyStateOf(key)).process;
+        if (holds && may && lacking?.has(entry.keyId) === true) {
+          // Listed by its replica, never imported: no state it has not fully applied may be used.
+          if (plain !== null || code !== 'KeyUnavailable')
+            violated(
+              'readability',
+              `${label}: ${plain !== null ? 'succeeded' : `failed (${code})`}, but ${slot.userId}'s HSM lacks the ` +
+                'key (its import owed: the key store is full), so it must be refused KeyUnavailable',
+            );
+          stats.count('invariantChecks', 'readability:refused, the HSM lacks the key (StoreFull)');
+          continue;
+        }
         if ((plain !== null) !== (holds && may)) {
           violated(
             'readability',
@@ -407,6 +476,19 @@ export function checkLedger(m: DeploymentModel, r: Deployment, stats: CheckTally
       violated('need-to-know', `${label}: read by a user who was never a member of ${entry.groupId}`);
     }
   }
+}
+
+/**
+ * The keys of the model's view now that `slot`'s HSM lacks for want of room, when its replica is at
+ * that view and its key store cannot hold it all (its sync stalled: `StoreFull`); null otherwise.
+ * Such a user is judged as a synced one, except that it must refuse the keys its HSM lacks.
+ */
+function lackingForRoom(m: DeploymentModel, r: Deployment, slot: UserSlot & { user: User }): Set<string> | null {
+  const expected = m.currentView(slot.userId);
+  if (expected.keys.length <= r.kmsRoom(slot.userId)) return null;
+  if (JSON.stringify(replicaView(slot.user)) !== JSON.stringify(expected)) return null;
+  const held = new Set(r.heldKeys(slot.userId));
+  return new Set(expected.keys.map((k) => k.id).filter((k) => !held.has(k)));
 }
 
 /** A user's device as one string (replica, HSM keys, applied sequence): what an attack must not change. */

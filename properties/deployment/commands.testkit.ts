@@ -21,9 +21,10 @@ import {
   targetsOf,
 } from '../../impl/simulation/attacks.ts';
 import type { AttackKind, AttackOutcome } from '../../impl/simulation/attacks.ts';
-import { updateStream } from '../../impl/protocol/streams.ts';
+import { ackStream, sequenceOfAckName, updateStream } from '../../impl/protocol/streams.ts';
+import { SyncStalledError } from '../../impl/kms/syncStalledError.ts';
 import type { Deployment, UserSlot } from '../../impl/simulation/deployment.ts';
-import { messageKey, openUser } from '../../impl/simulation/deployment.ts';
+import { messageKey, openUser, smallKeyStore } from '../../impl/simulation/deployment.ts';
 import {
   checkIntegrity,
   checkKeySecrecy,
@@ -33,6 +34,8 @@ import {
   checkModelAgreement,
   checkNeedToKnow,
   checkSyncedExactly,
+  checkHeldKeys,
+  roomForUpdate,
   deviceState,
   checkEncryption,
   checkReprotection,
@@ -124,7 +127,8 @@ export type CommandSpec =
       readonly mask: number;
     }
   | { readonly t: 'pin'; readonly kind: PinKind; readonly user: UserId; readonly count: number }
-  | { readonly t: 'cut'; readonly where: CutPoint; readonly n: number; readonly inner: CuttableSpec };
+  | { readonly t: 'cut'; readonly where: CutPoint; readonly n: number; readonly inner: CuttableSpec }
+  | { readonly t: 'smallHsm'; readonly user: UserId; readonly room: number };
 
 /**
  * Where a power cut falls: at the n-th write to the device's flash or SD card, or at the n-th time
@@ -307,6 +311,8 @@ export function describe(spec: CommandSpec, m?: Pick<DeploymentModel, 'kms'>): s
       return spec.where === 'check'
         ? `power cut at the HSM's update check #${spec.n} of: ${describe(spec.inner, m)}`
         : `power cut at ${spec.where} write #${spec.n} of: ${describe(spec.inner, m)}`;
+    case 'smallHsm':
+      return `admin provisions a (new) HSM for ${spec.user} whose key store has room for ${spec.room} KMS keys`;
   }
 }
 
@@ -428,6 +434,8 @@ export function precondition(spec: CommandSpec, m: DeploymentModel): boolean {
       return true;
     case 'cut':
       return precondition(spec.inner, m);
+    case 'smallHsm':
+      return m.kms.users[spec.user] !== undefined;
   }
 }
 
@@ -536,10 +544,12 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
         accepted.map((a) => a.userId),
         label,
       );
+      checkStalledNotDone(m, r, label);
       return;
     }
     case 'checkPublication':
       r.output(r.publisher.publicationStates());
+      checkStalledNotDone(m, r, label);
       return;
     case 'addActiveKeys':
       return addActiveKeys(m, r, spec.pick, spec.count, label, (more) => tellMore(spec, more));
@@ -551,6 +561,8 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
       return forgetHsm(m, r, spec.user, spec.fate, label);
     case 'provision':
       return provision(m, r, spec.user);
+    case 'smallHsm':
+      return provision(m, r, spec.user, spec.room);
     case 'forgetOldHsm':
       return forgetOldHsm(m, r, spec.pick, spec.fate, label);
     case 'reuseHsm':
@@ -842,7 +854,7 @@ async function publish(m: DeploymentModel, r: Deployment, label: string): Promis
  * Provisions a new HSM for `userId`. The HSM it had on record (in service, or its deleted user's)
  * goes to the attic: the admin keeps it on record as replaced, or as the deleted user's.
  */
-async function provision(m: DeploymentModel, r: Deployment, userId: UserId): Promise<void> {
+async function provision(m: DeploymentModel, r: Deployment, userId: UserId, room?: number): Promise<void> {
   const old = m.devices.has(userId) ? r.slot(userId) : undefined;
   const serial = old === undefined ? undefined : serialOf(old);
   // One without power leaves service all the same: its key store cannot be read, so forgetting it
@@ -851,11 +863,20 @@ async function provision(m: DeploymentModel, r: Deployment, userId: UserId): Pro
     old === undefined || serial === undefined
       ? null
       : { serial, userId, device: old.device, sent: sentTo(m, userId), forgotten: null };
-  noteSerial(await r.provision(userId));
+  const slot = await r.provision(userId, room === undefined ? undefined : smallKeyStore(HSM_OWN_KEYS + room));
+  if (room !== undefined && r.kmsRoom(userId) !== room)
+    throw new Error(`test bug: ${userId}'s new HSM has room for ${r.kmsRoom(userId)} KMS keys, not ${room}`);
+  noteSerial(slot);
   deadHsms.delete(userId);
   m.provisioned(userId);
   if (leaving !== null) atticHsms.set(leaving.serial, leaving);
 }
+
+/**
+ * The keys a user's HSM holds of its own once provisioned (its wrapping key and three channel keys):
+ * a store that admits `HSM_OWN_KEYS + n` keys has room for n KMS keys (`smallHsm`).
+ */
+const HSM_OWN_KEYS = 4;
 
 /**
  * `userId`'s HSM dies (its power gone for good, as after a fall or a flood): what it holds stays in
@@ -1226,6 +1247,7 @@ async function sync(m: DeploymentModel, r: Deployment, userId: UserId, label: st
   if (!usable(slot)) return;
   r.archive(userId);
   const clean = !m.dirty && !m.tainted.has(userId) && (await r.streamIsGenuine(userId));
+  const acksBefore = acksWritten(r, userId);
   let report: Awaited<ReturnType<Deployment['sync']>>;
   try {
     report = await r.sync(userId);
@@ -1233,9 +1255,22 @@ async function sync(m: DeploymentModel, r: Deployment, userId: UserId, label: st
     if (isCut(r, userId)) throw error;
     stats.error(error);
     r.output(error);
+    checkAcknowledgedDone(m, r, userId, acksBefore, label);
+    // An HSM whose key store has no room for the keys of the update its replica reached: the sync
+    // applies the files and stalls on their HSM work (SyncStalledError, StoreFull), acknowledging none.
+    const sequence = openUser(slot).appliedSequence;
+    if (error instanceof SyncStalledError && !roomForUpdate(m, r, userId, sequence)) {
+      stats.count('notes', 'a sync stalled: the HSM key store is full');
+      if (clean) {
+        checkSyncedExactly(m, r, userId, label);
+        stats.count('invariantChecks', 'need-to-know:clean sync stalled by a full key store');
+      }
+      return;
+    }
     if (clean) violated('need-to-know', `${label}: a clean sync failed: ${String(error)}`);
     return;
   }
+  checkAcknowledgedDone(m, r, userId, acksBefore, label);
   r.output(report);
   if (process.env['DEPLOY_DEBUG'])
     console.log(
@@ -1249,6 +1284,59 @@ async function sync(m: DeploymentModel, r: Deployment, userId: UserId, label: st
     stats.count('invariantChecks', 'need-to-know:clean sync');
   }
   if (m.tainted.has(userId) && isSynced(m, slot) && (await r.streamIsGenuine(userId))) m.tainted.delete(userId);
+}
+
+/**
+ * integrity, as the admin reports who is done: a user whose HSM has no room for the keys of the
+ * latest file published to it (its sync stalls there, StoreFull) is not done with it, so the admin
+ * may not see it acknowledged or up to date (it is pending, and stale once past the limit).
+ */
+function checkStalledNotDone(m: DeploymentModel, r: Deployment, label: string): void {
+  for (const p of r.publisher.publicationStates()) {
+    if (!r.users.has(p.userId) || roomForUpdate(m, r, p.userId, p.published)) continue;
+    ctx().stats.count('invariantChecks', 'integrity:a user whose HSM has no room is not seen as done');
+    if (p.state === 'acknowledged' || p.state === 'upToDate')
+      violated(
+        'integrity',
+        `${label}: the admin sees ${p.userId} as ${p.state} (published ${p.published}, acknowledged ` +
+          `${p.acknowledged}), though ${p.userId}'s HSM has room for ${r.kmsRoom(p.userId)} KMS keys and update ` +
+          `${p.published} lists ${m.viewAtSequence(p.userId, p.published)?.keys.length}: its work is owed`,
+      );
+  }
+}
+
+/** The acknowledgements `userId`'s devices wrote to the share: name → bytes hash (as `Deployment.genuine` has them). */
+function acksWritten(r: Deployment, userId: UserId): Map<string, string> {
+  const prefix = `${ackStream(userId)}/`;
+  const acks = new Map<string, string>();
+  for (const [path, hash] of r.genuine) if (path.startsWith(prefix)) acks.set(path.slice(prefix.length), hash);
+  return acks;
+}
+
+/**
+ * integrity, after a sync: each acknowledgement it wrote is of an update whose HSM work the HSM can
+ * have carried out (an acknowledgement tells the admin the work is done). One of an update whose keys
+ * the HSM has no room for (its sync stalled there, `StoreFull`) tells the admin the user is done with
+ * a file its HSM never carried out.
+ */
+function checkAcknowledgedDone(
+  m: DeploymentModel,
+  r: Deployment,
+  userId: UserId,
+  before: ReadonlyMap<string, string>,
+  label: string,
+): void {
+  for (const [name, hash] of acksWritten(r, userId)) {
+    const sequence = sequenceOfAckName(name);
+    if (before.get(name) === hash || sequence === null) continue;
+    if (roomForUpdate(m, r, userId, sequence)) continue;
+    violated(
+      'integrity',
+      `${label}: ${userId} acknowledged update ${sequence}, whose HSM work its HSM cannot have carried out: the ` +
+        `update lists ${m.viewAtSequence(userId, sequence)?.keys.length} keys, its key store has room for ` +
+        `${r.kmsRoom(userId)} (StoreFull: the work is owed)`,
+    );
+  }
 }
 
 /**
@@ -1907,10 +1995,11 @@ async function cut(
   const expected = m.viewAtSequence(target, sequence);
   if (expected === null) violated('durability', `${label}: ${target} is at sequence ${sequence}, never published`);
   same('durability', `${label}: ${target}'s replica after the cut`, replicaView(user), expected);
-  same(
+  checkHeldKeys(
     'durability',
     `${label}: keys in ${target}'s HSM after the cut (no committed key lost)`,
-    r.heldKeys(target),
+    r,
+    r.slot(target),
     expected.keys.map((k) => k.id),
   );
 }
@@ -2118,6 +2207,15 @@ export const commandSpecArb: fc.Arbitrary<CommandSpec> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc.tuple(deviceUser, fc.nat(20)).map(([user, pick]): CommandSpec => ({ t: 'staleRescue', user, pick })),
+  },
+  // An HSM whose key store has room for a few KMS keys: the runs it draws reach StoreFull in a few commands
+  // (a default store holds about 9,900 keys, which no run fills), with room for 2 to 4 keys (the bootstrap
+  // gives bob 2, so that a key or two more fills his).
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(deviceUser, fc.integer({ min: 2, max: 4 }))
+      .map(([user, room]): CommandSpec => ({ t: 'smallHsm', user, room })),
   },
 );
 

@@ -57,6 +57,7 @@ const BITES: Record<Mutant, InvariantName> = {
   noRekeyOnLeave: 'forward-secrecy',
   noRekeyOnJoin: 'backward-secrecy',
   adminSkipsRekey: 'model-agreement',
+  acknowledgeStalled: 'integrity',
 };
 
 /**
@@ -65,6 +66,7 @@ const BITES: Record<Mutant, InvariantName> = {
  */
 const BITE_WORDS: Partial<Record<Mutant, RegExp>> = {
   findKeyLowestNumberBehind: /: U\d, behind the model at update \d+ .*, chose K\d+@G\d; the smallest-group rule over/,
+  acknowledgeStalled: /acknowledg\w+ update \d+, whose HSM work .* cannot have carried out/,
 };
 
 /**

@@ -9,7 +9,12 @@
 import type { SecubeDevice } from '../../device/secube.ts';
 import { compareIds } from '../../model/kms.ts';
 import type { GroupId, UserId } from '../../model/kms.ts';
-import type { KeyChoice, User } from '../../impl/kms/user.ts';
+import type { KeyChoice, SyncReport, User } from '../../impl/kms/user.ts';
+import { UPDATE_SEQUENCE_COUNTER } from '../../impl/kms/user.ts';
+import type { SyncStalledError } from '../../impl/kms/syncStalledError.ts';
+import { encodeAckHeader } from '../../impl/protocol/ackFile.ts';
+import { ackFileName, ackStream } from '../../impl/protocol/streams.ts';
+import { concatBytes, hexToBytes } from '@noble/hashes/utils.js';
 import { Deployment } from '../../impl/simulation/deployment.ts';
 import type { DeploymentHooks, UserSlot } from '../../impl/simulation/deployment.ts';
 import { openUser } from '../../impl/simulation/deployment.ts';
@@ -43,6 +48,8 @@ import type { KeyView } from '../../model/projection.ts';
  *   implementation's rule is switched through `vi.mock`, so only test files that mock it run them).
  * - `adminSkipsRekey` (model-agreement): the implementation alone skips the rekey on leave (same
  *   switch); the model still rekeys.
+ * - `acknowledgeStalled` (integrity): a sync that stalls on a full key store (`StoreFull`) is taken
+ *   for done: the HSM records the update it reached and the host acknowledges it, its work still owed.
  */
 export const MUTANTS = [
   'leakKeyIntoShare',
@@ -57,6 +64,7 @@ export const MUTANTS = [
   'noRekeyOnLeave',
   'noRekeyOnJoin',
   'adminSkipsRekey',
+  'acknowledgeStalled',
 ] as const;
 /** A deliberately broken variant. */
 export type Mutant = (typeof MUTANTS)[number];
@@ -137,7 +145,34 @@ function mutantHooks(mutant: Mutant, self: () => Deployment): DeploymentHooks {
     case 'noRekeyOnJoin':
     case 'adminSkipsRekey':
       return {};
+    case 'acknowledgeStalled':
+      return { stalledSync: acknowledgeStalled };
   }
+}
+
+/**
+ * What a host that took a full key store for done would do after a sync that stalled: the HSM records
+ * the update the replica reached (it authenticated it in this session) and seals its acknowledgement,
+ * written to the share as the user's host writes it; the sync then answers as though complete. A
+ * stall with no file opened in the session cannot be recorded: it stays the stall it is.
+ */
+async function acknowledgeStalled(d: Deployment, slot: UserSlot, stalled: SyncStalledError): Promise<SyncReport> {
+  const user = openUser(slot);
+  const sequence = user.appliedSequence;
+  try {
+    if (slot.device.counterRead(UPDATE_SEQUENCE_COUNTER) < sequence) slot.device.recordUpdateApplied(sequence);
+  } catch {
+    throw stalled;
+  }
+  const header = encodeAckHeader({
+    userId: slot.userId,
+    serial: slot.device.serial,
+    sequence,
+    fileHash: hexToBytes(user.appliedFileHash),
+  });
+  const seal = slot.device.acknowledge(user.keyIds.userToAdminKeyId, header);
+  await d.transport.write(ackStream(slot.userId), ackFileName(sequence), concatBytes(header, seal));
+  return stalled.report;
 }
 
 /**

@@ -13,7 +13,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import type { Parameters } from 'fast-check';
-import type { GroupPolicy, KmsOperation } from '../../model/kms.ts';
+import type { GroupPolicy, KeyRecord, KmsOperation } from '../../model/kms.ts';
+import { compareIds, keyStateOf } from '../../model/kms.ts';
+import type { KeyEventType } from '../../model/keyLifecycle.ts';
 import { commandsReplayPath, propertyParams, replaying, stoppedByDeadline } from '../../testing/runConfig.ts';
 import { RULE_MOCKS_SOURCE } from './brokenRekey.testkit.ts';
 import type { Deployment } from '../../impl/simulation/deployment.ts';
@@ -144,6 +146,13 @@ export async function converge(m: DeploymentModel, r: Deployment, deadHsmSteps: 
   }
   await execute({ t: 'publish' }, m, r);
   for (const user of m.deviceIds()) await execute({ t: 'sync', user }, m, r);
+  // The documented remedy for a full key store (docs/errors.md, `StoreFull`): the admin destroys keys
+  // no longer needed until every HSM has room for its user's keys, publishes, and everyone syncs: the
+  // stalled HSM carries out the work it owes, and acknowledges.
+  if (await makeRoom(m, r, (spec) => execute(spec, m, r))) {
+    await execute({ t: 'publish' }, m, r);
+    for (const user of m.deviceIds()) await execute({ t: 'sync', user }, m, r);
+  }
   await execute({ t: 'collectAcks' }, m, r);
   // The remedy: a resync for every blocked user and, as the documented answer to a stale user, for
   // every user the admin does not see as acknowledged. Those not blocked are counted: each is a
@@ -171,6 +180,39 @@ export async function converge(m: DeploymentModel, r: Deployment, deadHsmSteps: 
     await execute({ t: 'collectAcks' }, m, r);
   }
   checkConverged(m, r);
+}
+
+/**
+ * Destroys, as the admin, keys of users whose HSM has no room for them all (`Deployment.kmsRoom`):
+ * the least needed first (deactivated, compromised or never activated, then suspended, then active:
+ * those deactivated first, as the admin must), oldest first, until each has room. Returns whether it
+ * destroyed any.
+ */
+async function makeRoom(
+  m: DeploymentModel,
+  r: Deployment,
+  run: (spec: CommandSpec) => Promise<void>,
+): Promise<boolean> {
+  const need = (state: string) => (state === 'active' ? 2 : state === 'suspended' ? 1 : 0);
+  const event = (keyId: string, type: KeyEventType): CommandSpec =>
+    op({ type: 'keyEvent', keyId, event: { type, now: 0 } });
+  let destroyed = false;
+  for (const userId of m.deviceIds()) {
+    for (let view = m.currentView(userId); view.keys.length > r.kmsRoom(userId); view = m.currentView(userId)) {
+      const swept = m.swept();
+      const [victim] = view.keys
+        .map((k) => ({ id: k.id, state: keyStateOf(swept.keys[k.id] as KeyRecord) }))
+        .sort((a, b) => need(a.state) - need(b.state) || compareIds(a.id, b.id));
+      if (victim === undefined) break;
+      if (need(victim.state) > 0) await run(event(victim.id, 'DEACTIVATE'));
+      await run(event(victim.id, 'DESTROY'));
+      stats().count('notes', 'convergence: a key destroyed to make room in a full key store');
+      destroyed = true;
+      if (m.currentView(userId).keys.some((k) => k.id === victim.id))
+        violated('convergence', `${victim.id} is still listed for ${userId} after the admin destroyed it`);
+    }
+  }
+  return destroyed;
 }
 
 /** Options of a suite run. */

@@ -7,8 +7,8 @@
  * syncs in every state update processing can be in when power goes, a provisioning whose commit
  * power cut lost, each attack on the share and on SD cards, a rejoin before the removal is
  * acknowledged, a cut between a file's commit and its HSM imports, a retired HSM offered for
- * provisioning, a deleted user's HSM lost before its last file and forgotten, and an HSM that dies,
- * replaced and forgotten as lost. Its invariants
+ * provisioning, a deleted user's HSM lost before its last file and forgotten, an HSM that dies,
+ * replaced and forgotten as lost, and an HSM whose key store is full. Its invariants
  * are checked like any run's.
  * Test support only.
  * @module
@@ -386,4 +386,20 @@ export const WARMUP: readonly CommandSpec[] = [
   sync('U1'),
   sync('U3'),
   collect,
+  // Alice's HSM is replaced by one whose key store has room for 2 KMS keys, fewer than her groups'
+  // keys: her sync applies the resync and stalls on its imports (StoreFull), acknowledging nothing;
+  // so does the next, which brings one more key. The admin must not count either file as done; she
+  // must refuse what needs a key her HSM lacks. The convergence destroys keys until she has room.
+  { t: 'smallHsm', user: 'U1', room: 2 },
+  publish,
+  sync('U1'),
+  collect,
+  admin({ type: 'addKey', groupId: 'G1', name: 'one too many', now: 0 }),
+  event('ACTIVATE'),
+  publish,
+  sync('U1'),
+  collect,
+  { t: 'checkPublication' },
+  { t: 'encrypt', user: 'U1', to: [], text: 'from a full HSM' },
+  { t: 'decrypt', user: 'U1', pick: 0 },
 ];
