@@ -21,7 +21,7 @@ vi.mock('../../model/pureTransition.ts', async (importOriginal) => {
   };
 });
 
-import { replaying, sizedTimeout } from '../../testing/runConfig.ts';
+import { CI_SEED, propertyParams, replaying, sizedTimeout } from '../../testing/runConfig.ts';
 import { runSuite } from './runner.testkit.ts';
 import type { SuiteStats } from './stats.testkit.ts';
 import { propertiesReport } from './stats.testkit.ts';
@@ -96,6 +96,12 @@ describe('deployment: model against a real deployment, under attack and power lo
       const s = stats as SuiteStats;
       // The warm-up counts as a run.
       if (s.runs - 1 < CI_RUNS) ctx.skip(`${s.runs - 1} random runs, fewer than CI size (${CI_RUNS})`);
+      // The thresholds are a claim about the CI seed's runs: another seed's 40 runs may draw fewer such
+      // choices with nothing wrong (seed 4 draws 2 synced choices decided by number; seed 2 drew 4 before
+      // `smallHsm` changed what its runs draw), and
+      // `npm test` off CI draws a random seed. Its counts are in reports/properties.json all the same.
+      const seed = propertyParams(CI_RUNS).seed;
+      if (seed !== CI_SEED) ctx.skip(`seed ${seed ?? 'drawn at random'}: the reach thresholds are the CI seed's`);
       const checks = s.counts.invariantChecks;
       expect(checks['smallest-group:decided by size'] ?? 0, 'choices decided by size').toBeGreaterThanOrEqual(5);
       expect(checks['smallest-group:decided by key number'] ?? 0, 'choices decided by number').toBeGreaterThanOrEqual(
