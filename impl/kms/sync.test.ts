@@ -2,6 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, test } from 'vitest';
 import type { GroupPolicy } from '../../model/kms.ts';
+import { DEFAULT_MAX_REFUSALS } from '../../model/updateProcessing.ts';
 import { ACK_SEAL_BYTES, encodeAckHeader } from '../protocol/ackFile.ts';
 import { ackStream, refusedAckStream, sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
 import { fileHash, parseUpdateFile } from '../protocol/updateFile.ts';
@@ -763,7 +764,11 @@ describe('distribution by update files', () => {
     await w.syncByFiles();
     // The share withholds alice's next file until she is blocked.
     const withheld = alice.appliedSequence + 1;
-    while (!alice.blocked) {
+    // Bounded: a user that never blocks (refusals not counted) must fail this test, not hang it. Each round
+    // adds a heartbeat behind the gap; DEFAULT_MAX_REFUSALS of them block, with rounds to spare.
+    for (let round = 0; !alice.blocked; round++) {
+      if (round > 2 * DEFAULT_MAX_REFUSALS)
+        throw new Error(`alice not blocked after ${round} rounds of a withheld file`);
       w.clock.advance(DAY);
       await w.publisher.publish();
       for (const name of await w.transport.list(updateStream('U1')))

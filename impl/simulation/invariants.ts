@@ -12,7 +12,7 @@ import { compareIds, keyStateOf, selectKey } from '../../model/kms.ts';
 import type { KmsState, UserId } from '../../model/kms.ts';
 import { keyViewOf } from '../../model/projection.ts';
 import type { Admin } from '../kms/admin.ts';
-import type { AheadDevice } from '../kms/publisher.ts';
+import type { AheadDevice, PublishReport } from '../kms/publisher.ts';
 import type { User } from '../kms/user.ts';
 import type { Deployment, UserSlot } from './deployment.ts';
 import { openUser } from './deployment.ts';
@@ -512,6 +512,31 @@ export function expectedSelection(
 ): string {
   const result = m.pure(() => selectKey(state, sender, to, m.now));
   return result.ok ? `${result.selection.keyId}@${result.selection.groupId}` : result.error.code;
+}
+
+/**
+ * need-to-know, at a publication: the HSM of a deleted user is sent one last file, which empties it
+ * (its erase orders), and nothing after it, heartbeats included: it needs nothing more, and a
+ * heartbeat would only keep a retired HSM looking fresh and its stream growing. A resync the
+ * administrator asks for is the one exception (the emptying state sent again, to an HSM that never
+ * acknowledged it). Call before the publication is recorded in the model.
+ */
+export function checkNothingAfterLastFile(
+  m: DeploymentModel,
+  published: PublishReport['published'],
+  label: string,
+): void {
+  for (const p of published) {
+    const last = m.published.get(p.userId);
+    if (p.kind === 'resync' || last === undefined) continue;
+    const point = m.pointAtSequence(p.userId, last);
+    if (point === null || point.inService) continue;
+    violated(
+      'need-to-know',
+      `${label}: ${p.userId}'s retired HSM was sent #${p.sequence} (${p.heartbeatOnly ? 'a heartbeat' : p.kind}) ` +
+        `after its last file, #${last}, which emptied it`,
+    );
+  }
 }
 
 /**

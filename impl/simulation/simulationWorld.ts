@@ -21,6 +21,7 @@ import {
   checkLedger,
   checkModelAgreement,
   checkNeedToKnow,
+  checkNothingAfterLastFile,
   checkSyncedExactly,
   checkEncryption,
   checkReprotection,
@@ -158,6 +159,7 @@ export class SimulationWorld {
     try {
       const report = await r.publisher.publish();
       r.output(report);
+      checkNothingAfterLastFile(m, report.published, label);
       for (const p of report.published) {
         m.recordPublished(p.userId, p.sequence);
         this.#fileBytes.set(`${p.userId}/${p.sequence}`, p.bytes);

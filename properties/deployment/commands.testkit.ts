@@ -35,6 +35,7 @@ import {
   checkNeedToKnow,
   checkSyncedExactly,
   checkHeldKeys,
+  checkNothingAfterLastFile,
   roomForUpdate,
   deviceState,
   checkEncryption,
@@ -840,6 +841,7 @@ async function publish(m: DeploymentModel, r: Deployment, label: string): Promis
   r.archiveAdmin();
   const report = await r.publisher.publish();
   r.output(report);
+  checkNothingAfterLastFile(m, report.published, label);
   for (const p of report.published) m.recordPublished(p.userId, p.sequence);
   m.dirty = false;
   published = true;
