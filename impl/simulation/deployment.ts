@@ -1,7 +1,8 @@
 /**
  * A real SEkey deployment over simulated hardware: the admin HSM with its encrypted database on its
  * SD card, user HSMs provisioned from it with their own encrypted databases, and the directory
- * transport in a temporary folder (the share), all on a manual clock. Devices are simulated (flash
+ * transport in a temporary folder (the share), all on a manual clock: the admin's, which each user's
+ * host reads with its own fixed offset (its clock skew, 0 unless told). Devices are simulated (flash
  * with power cuts, SD cards with torn writes, a cycle meter per physical device), everything else is
  * the production code. `sekey simulate` lives a deployment over months; the deployment property
  * suite (`properties/deployment/`) runs random commands on one. Both check it with the same
@@ -26,6 +27,7 @@ import { SecubeDevice } from '../../device/secube.ts';
 import type { UserId } from '../../model/kms.ts';
 import { Admin } from '../kms/admin.ts';
 import { ManualClock } from '../kms/clock.ts';
+import type { Clock } from '../kms/clock.ts';
 import { provisionUser } from '../kms/distribution.ts';
 import { Publisher } from '../kms/publisher.ts';
 import { User } from '../kms/user.ts';
@@ -157,6 +159,28 @@ export interface DeploymentOptions {
    * no `finally` disposes of: a worker ends without running exit handlers, so a folder would stay.
    */
   readonly share?: 'folder' | 'memory';
+  /**
+   * Each user host's clock skew: how far its clock reads ahead of the admin host's (ms, negative
+   * behind), fixed for the deployment's life; a user not named reads the admin's time (0). Every
+   * host clock moves with the admin's: only the offset differs.
+   */
+  readonly skews?: Readonly<Record<UserId, number>>;
+}
+
+/** A user host's clock: the admin host's time, offset by that host's fixed skew. */
+export class SkewedClock implements Clock {
+  readonly #base: Clock;
+  readonly skewMs: number;
+
+  constructor(base: Clock, skewMs: number) {
+    if (!Number.isSafeInteger(skewMs)) throw new RangeError(`a clock skew is a whole number of ms, got ${skewMs}`);
+    this.#base = base;
+    this.skewMs = skewMs;
+  }
+
+  now(): number {
+    return this.#base.now() + this.skewMs;
+  }
 }
 
 /** A physical device's name: `admin`, a user's ID for its first device, `U3#2` for its second. */
@@ -194,12 +218,15 @@ export class Deployment {
   publisher: Publisher;
   /** Everything the host printed or got back since the last key-secrecy check: scanned for secrets. */
   readonly outputs: unknown[] = [];
+  /** Each user host's clock skew against the admin's ({@link DeploymentOptions.skews}). */
+  readonly skews: Readonly<Record<UserId, number>>;
 
   private constructor(options: DeploymentOptions, devices: DeviceFactory, admin: AdminParts, root: string | null) {
     this.secrets = admin.secrets;
     this.seed = options.seed;
     this.devices = devices;
     this.hooks = options.hooks ?? {};
+    this.skews = { ...options.skews };
     this.root = root;
     this.clock = admin.clock;
     this.adminDevice = admin.device;
@@ -229,6 +256,12 @@ export class Deployment {
     secrets.recordHeld(device, 'admin');
     const admin = await Admin.create({ device, sd: card, clock });
     return new Deployment(options, devices, { secrets, device, flash, card, admin, clock, meter }, root);
+  }
+
+  /** The clock of `userId`'s host: the admin's, offset by that host's skew. */
+  userClock(userId: UserId): Clock {
+    const skew = this.skews[userId] ?? 0;
+    return skew === 0 ? this.clock : new SkewedClock(this.clock, skew);
   }
 
   #newPublisher(): Publisher {
@@ -334,7 +367,7 @@ export class Deployment {
     this.secrets.recordHeld(slot.device, `${userId}#${slot.incarnation}`);
     slot.device.logout();
     slot.device.login('user', userPin);
-    slot.user = await User.create({ provisioning, device: slot.device, sd: card, clock: this.clock });
+    slot.user = await User.create({ provisioning, device: slot.device, sd: card, clock: this.userClock(userId) });
   }
 
   #boots = 0;
@@ -404,7 +437,7 @@ export class Deployment {
     this.secrets.recordHeld(device, `${userId}#${incarnation}`);
     device.logout();
     device.login('user', this.devices.userPin);
-    const user = await User.create({ provisioning, device, sd: card, clock: this.clock });
+    const user = await User.create({ provisioning, device, sd: card, clock: this.userClock(userId) });
     old?.user?.close();
     const ownKeys = device.listKeyIds().filter((n) => !isKmsDeviceKey(n)).length;
     const base = { userId, device, flash, sd: card, user, incarnation, archive: [] };
@@ -442,7 +475,7 @@ export class Deployment {
     slot.device.login('user', this.devices.userPin);
     slot.user?.close();
     slot.user = null;
-    slot.user = await User.open({ device: slot.device, sd: slot.sd, clock: this.clock });
+    slot.user = await User.open({ device: slot.device, sd: slot.sd, clock: this.userClock(userId) });
     return slot.user;
   }
 
@@ -537,7 +570,7 @@ export class Deployment {
     this.secrets.tap(slot.device, `${userId}#${slot.incarnation}`);
     slot.device.login('user', this.devices.userPin);
     try {
-      slot.user = await User.open({ device: slot.device, sd: slot.sd, clock: this.clock });
+      slot.user = await User.open({ device: slot.device, sd: slot.sd, clock: this.userClock(userId) });
       return null;
     } catch (error) {
       return error;
@@ -556,7 +589,7 @@ export class Deployment {
     slot.device = this.#boot(slot.flash, slot.sd, `${this.seed}-${userId}-restore-${this.#nextBoot()}`, slot.keyStore);
     this.secrets.tap(slot.device, `${userId}#${slot.incarnation}`);
     slot.device.login('user', this.devices.userPin);
-    slot.user = await User.open({ device: slot.device, sd: slot.sd, clock: this.clock });
+    slot.user = await User.open({ device: slot.device, sd: slot.sd, clock: this.userClock(userId) });
   }
 
   /** A user syncs from the share. */

@@ -74,18 +74,23 @@ describe('how a broken invariant says where', () => {
 
 describe('smallest-group judges a re-protection from a replica behind the model, unrecorded, one way', () => {
   /** Just what the check reads of a model: K2000 of G1 in `state`; U1 in service; fresh or not. */
-  const model = (state: string, fresh: boolean) =>
-    ({
-      swept: () => ({
-        keys: { K2000: { id: 'K2000', owner: 'G1', holders: ['U1'], lifecycle: { value: state } } },
-        groups: {},
-      }),
+  const model = (state: string, fresh: boolean) => {
+    const swept = () => ({
+      keys: { K2000: { id: 'K2000', owner: 'G1', holders: ['U1'], lifecycle: { value: state } } },
+      groups: {},
+    });
+    return {
+      swept,
+      // The user's host on the admin's clock: the same state.
+      sweptFor: swept,
       fresh: () => fresh,
+      freshnessWords: () => "U1's update 3 is past the window",
       inService: () => true,
       // No record of the file the replica applied last: the heartbeat rule alone.
       knownAt: () => null,
       kms: { groups: {} },
-    }) as unknown as DeploymentModel;
+    } as unknown as DeploymentModel;
+  };
   const entry = { keyId: 'K2000', groupId: 'G1' } as LedgerEntry;
   const behind = { synced: false, sequence: 3, held: ['K2000'], owed: [] };
   const moved = { keyId: 'K2001', groupId: 'G1' };

@@ -346,8 +346,10 @@ export function checkIntegrity(m: DeploymentModel, r: Deployment): void {
     m.maxApplied.set(slot.userId, Math.max(m.maxApplied.get(slot.userId) ?? 0, sequence));
     // Never back: an old authentic file (a resync above all, which replaces the whole replica) applied
     // over a newer one leaves a state the administrator did publish, so the prefix check below passes.
-    const device = `${slot.userId}@${m.deviceSince.get(slot.userId) ?? 0}`;
+    const device = m.deviceKey(slot.userId);
     const highest = m.appliedByDevice.get(device) ?? 0;
+    // When it applied that file, by its host's clock, if no sync noted it yet: freshness counts from it.
+    m.noteApplied(slot.userId, sequence);
     if (sequence < highest)
       violated(
         'integrity',
@@ -412,6 +414,8 @@ export function checkLedger(m: DeploymentModel, r: Deployment, stats: CheckTally
     if (!usable(slot)) continue;
     const synced = isSynced(m, slot);
     const lacking = synced ? null : lackingForRoom(m, r, slot);
+    // The key's state as the reader's host sees it, by its own clock.
+    const seen = m.clockOf(slot.userId) === m.now ? swept : m.sweptFor(slot.userId);
     for (const entry of m.ledger) {
       let plain: Uint8Array | null = null;
       let code = 'ok';
@@ -428,7 +432,7 @@ export function checkLedger(m: DeploymentModel, r: Deployment, stats: CheckTally
         violated('readability', `${label}: got a plaintext other than the one sent`);
       }
       if (synced || lacking !== null) {
-        const key = swept.keys[entry.keyId];
+        const key = seen.keys[entry.keyId];
         // A retired device holds nothing, even once its user is added again (a re-added user gets a new
         // device by provisioning; the model's holders name users, not devices).
         const holds = m.inService(slot.userId) && key?.holders.includes(slot.userId) === true;
@@ -503,14 +507,18 @@ export function deviceState(r: Deployment, userId: UserId): string {
  * (`keyId@groupId`, or the error code), by brute force over the model's groups (`model/selectKey.ts`).
  * Over `state`, the model's state now unless given: a sender behind the model is judged over what
  * the administrator had published to it (`DeploymentModel.knownAt`), still at the time of the choice.
+ * The time is the sender's host's (`clockOf`): a key's originator-usage period is judged by the clock
+ * of the host that protects (NIST SP 800-57 Pt 1 §5.3: a key may protect only within it), so a key
+ * activated by an admin clock ahead of the sender's is not yet usable there, and one whose
+ * cryptoperiod ended by the sender's clock no longer is.
  */
 export function expectedSelection(
   m: DeploymentModel,
   sender: UserId,
   to: readonly UserId[],
-  state: KmsState = m.swept(),
+  state: KmsState = m.sweptFor(sender),
 ): string {
-  const result = m.pure(() => selectKey(state, sender, to, m.now));
+  const result = m.pure(() => selectKey(state, sender, to, m.clockOf(sender)));
   return result.ok ? `${result.selection.keyId}@${result.selection.groupId}` : result.error.code;
 }
 
@@ -616,6 +624,10 @@ export function checkConverged(m: DeploymentModel, r: Deployment): void {
     // latest file is at least the heartbeat interval old: once everyone synced, no user in service
     // may be stale. (The reference model learns publications from what the admin publishes, so a
     // publisher that stopped sending heartbeats looked right to every other check: a seeded bug.)
+    // With user host clocks off the admin's, this holds as long as each is off by at most one heartbeat
+    // interval, the margin the window leaves for clocks (the update format's "Freshness": a window of
+    // three intervals): a file less than an interval old is at most two old by a clock ahead, and one
+    // dated ahead by at most an interval counts from its arrival. The deployment suite draws no more.
     const { staleness } = slot.user.freshness();
     if (m.inService(userId) && staleness !== null) {
       violated(
@@ -716,7 +728,7 @@ export function checkReprotection(
   label: string,
 ): 'protection' | 'behind' | 'freshness' | null {
   if (replica.synced) {
-    judgeReprotection(m, sender, entry, m.swept(), replica, outcome, label, 'the model');
+    judgeReprotection(m, sender, entry, m.sweptFor(sender), replica, outcome, label, 'the model');
     return 'protection';
   }
   if (!encryptionJudged(m, sender, replica)) return null;
@@ -736,7 +748,7 @@ export function checkReprotection(
       'smallest-group',
       `${label}: re-protected under ${outcome.keyId} from a replica behind the model at sequence ` +
         `${replica.sequence}, past the freshness window, from ${entry.keyId}, which is ${state ?? 'unknown'} ` +
-        '(not compromised: the model gives NotFresh)',
+        `(not compromised: the model gives NotFresh); ${m.freshnessWords(sender, replica.sequence)}`,
     );
   }
   return 'freshness';
@@ -781,7 +793,14 @@ function judgeReprotection(
   // (NotFresh, NoUsableKey), a correct device gives that refusal, whatever its HSM lacks.
   const chosen = selectedKey(want);
   if (chosen !== null && awaitingImport(outcome, [entry.keyId, chosen], replica)) return;
-  checkSelection(want, outcome, label, 're-protected', whose);
+  checkSelection(
+    want,
+    outcome,
+    label,
+    're-protected',
+    whose,
+    freshnessFacts(m, sender, replica.sequence, want, outcome),
+  );
 }
 
 /** Whether {@link checkEncryption} judges an encryption by `sender` from `replica`. */
@@ -817,7 +836,7 @@ export function checkEncryption(
 ): 'protection' | 'behind' | 'freshness' | null {
   const fresh = m.fresh(sender, replica.sequence);
   if (replica.synced) {
-    checkProtection(m, sender, to, fresh, outcome, label);
+    checkProtection(m, sender, to, fresh, outcome, label, replica.sequence);
     return 'protection';
   }
   if (!encryptionJudged(m, sender, replica)) return null;
@@ -827,7 +846,8 @@ export function checkEncryption(
     violated(
       'smallest-group',
       `${label}: ${got}, from a replica behind the model at sequence ${replica.sequence}, whose last file ` +
-        `is ${fresh ? 'within' : 'past'} the freshness window (the model gives ${fresh ? 'no NotFresh' : 'NotFresh'})`,
+        `is ${fresh ? 'within' : 'past'} the freshness window (the model gives ${fresh ? 'no NotFresh' : 'NotFresh'}); ` +
+        m.freshnessWords(sender, replica.sequence),
     );
   }
   const known = fresh ? m.knownAt(sender, replica.sequence) : null;
@@ -848,7 +868,8 @@ export function checkEncryption(
 /**
  * smallest-group for a synced sender's protection: the key it used (`keyId@groupId`), or its
  * refusal's code, must be the model's selection for `sender` and `to` — or `NotFresh` when its view
- * is older than the freshness window (`fresh` false: the heartbeat rule comes first).
+ * is older than the freshness window (`fresh` false: the heartbeat rule comes first). `sequence` is
+ * the update its replica applied last, for the words of a failure over freshness.
  */
 export function checkProtection(
   m: DeploymentModel,
@@ -857,8 +878,25 @@ export function checkProtection(
   fresh: boolean,
   outcome: ProtectionOutcome,
   label: string,
+  sequence: number,
 ): void {
-  checkSelection(fresh ? expectedSelection(m, sender, to) : 'NotFresh', outcome, label, 'encrypted', 'the model');
+  const want = fresh ? expectedSelection(m, sender, to) : 'NotFresh';
+  checkSelection(want, outcome, label, 'encrypted', 'the model', freshnessFacts(m, sender, sequence, want, outcome));
+}
+
+/**
+ * The heartbeat rule's facts for a failure's message ({@link DeploymentModel.freshnessWords}), when
+ * freshness is what the model and the device disagree on: one of them says NotFresh; '' otherwise.
+ */
+function freshnessFacts(
+  m: DeploymentModel,
+  sender: UserId,
+  sequence: number,
+  want: string,
+  outcome: ProtectionOutcome,
+): string {
+  const stale = want === 'NotFresh' || ('code' in outcome && outcome.code === 'NotFresh');
+  return stale ? m.freshnessWords(sender, sequence) : '';
 }
 
 /**
@@ -871,12 +909,20 @@ function checkSelection(
   label: string,
   verb: 'encrypted' | 're-protected',
   whose: string,
+  facts = '',
 ): void {
+  const more = facts === '' ? '' : `; ${facts}`;
   if ('code' in outcome) {
     if (outcome.code !== want)
-      violated('smallest-group', `${label}: ${verb} nothing, refused with ${outcome.code}; ${whose} gives ${want}`);
+      violated(
+        'smallest-group',
+        `${label}: ${verb} nothing, refused with ${outcome.code}; ${whose} gives ${want}${more}`,
+      );
   } else if (`${outcome.keyId}@${outcome.groupId}` !== want) {
     const rule = whose === 'the model' ? "the model's smallest group" : whose;
-    violated('smallest-group', `${label}: ${verb} under ${outcome.keyId}@${outcome.groupId}, ${rule} gives ${want}`);
+    violated(
+      'smallest-group',
+      `${label}: ${verb} under ${outcome.keyId}@${outcome.groupId}, ${rule} gives ${want}${more}`,
+    );
   }
 }

@@ -135,3 +135,60 @@ describe('what a replica behind the model knows', () => {
     expect(m.knownAt('U3', 1)).toBeNull();
   });
 });
+
+describe("freshness by the user host's clock", () => {
+  const HOUR = 3_600_000;
+  const DAY = 24 * HOUR;
+  /** U1 with a device, sent update 1 at the start (issued then, by the admin's clock), its host `skew` off. */
+  function sent(skew: number): DeploymentModel {
+    const m = new DeploymentModel(START, { skews: { U1: skew } });
+    run(m, { type: 'addUser', userId: 'U1', name: 'alice', now: START });
+    provision(m, 'U1');
+    m.recordPublished('U1', 1);
+    return m;
+  }
+
+  test("on the admin's clock, applied late: the window counts from the issue, not the arrival", () => {
+    const m = sent(0);
+    m.now += 2 * DAY;
+    m.noteApplied('U1', 1);
+    m.now += DAY;
+    expect(m.fresh('U1', 1)).toBe(true);
+    m.now += 1;
+    expect(m.fresh('U1', 1)).toBe(false);
+  });
+
+  test("a host clock ahead: applied at once, it is stale that much earlier by the admin's clock", () => {
+    const m = sent(DAY);
+    m.noteApplied('U1', 1);
+    expect(m.clockOf('U1')).toBe(START + DAY);
+    m.now += 2 * DAY;
+    expect(m.fresh('U1', 1)).toBe(true);
+    m.now += 1;
+    expect(m.fresh('U1', 1)).toBe(false);
+    expect(m.freshnessWords('U1', 1)).toContain("(1d ahead of the admin's)");
+  });
+
+  test('a host clock behind: the date ahead of the arrival buys nothing; counted from the arrival', () => {
+    const m = sent(-DAY);
+    m.noteApplied('U1', 1);
+    // Seen again later (a check after the command): not applied again.
+    m.now += HOUR;
+    m.noteApplied('U1', 1);
+    m.now += 3 * DAY - HOUR;
+    expect(m.fresh('U1', 1)).toBe(true);
+    m.now += 1;
+    expect(m.fresh('U1', 1)).toBe(false);
+  });
+
+  test('dated more than a window ahead of the arrival: no freshness at all', () => {
+    const m = sent(-3 * DAY - 1);
+    m.noteApplied('U1', 1);
+    expect(m.fresh('U1', 1)).toBe(false);
+    expect(m.freshnessWords('U1', 1)).toContain('it gives no freshness');
+    // At exactly one window ahead the date is accepted, and counted from the arrival.
+    const edge = sent(-3 * DAY);
+    edge.noteApplied('U1', 1);
+    expect(edge.fresh('U1', 1)).toBe(true);
+  });
+});

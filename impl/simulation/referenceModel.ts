@@ -23,6 +23,11 @@ export interface ModelHooks {
   readonly applyOperation?: (state: KmsState, op: KmsOperation) => KmsResult;
   /** Runs a pure model computation (default: just runs it). */
   readonly pure?: <T>(fn: () => T) => T;
+  /**
+   * Each user host's clock skew against the admin's (ms, positive ahead), as the deployment's
+   * (`DeploymentOptions.skews`); a user not named reads the admin's time.
+   */
+  readonly skews?: Readonly<Record<UserId, number>>;
 }
 
 /** Runs `fn`: the default of {@link ModelHooks.pure}. */
@@ -119,6 +124,14 @@ export class DeploymentModel {
   dirty = false;
   /** Users whose update stream the adversary touched since they last converged on a clean stream. */
   readonly tainted = new Set<UserId>();
+  /** Each user host's clock skew ({@link ModelHooks.skews}). */
+  readonly skews: Readonly<Record<UserId, number>>;
+  /**
+   * When each device applied each file, by its host's clock (by `userId@step provisioned`, then
+   * sequence): the other half of its freshness ({@link fresh}), noted as the model first sees the
+   * device at that sequence ({@link noteApplied}).
+   */
+  readonly appliedAt = new Map<string, Map<number, number>>();
   /** Runs a pure model computation (see {@link ModelHooks.pure}). */
   readonly pure: <T>(fn: () => T) => T;
   readonly #applyOperation: (state: KmsState, op: KmsOperation) => KmsResult;
@@ -126,6 +139,7 @@ export class DeploymentModel {
   constructor(start: number, hooks: ModelHooks = {}) {
     this.now = start;
     this.pure = hooks.pure ?? runPure;
+    this.skews = { ...hooks.skews };
     this.#applyOperation = hooks.applyOperation ?? applyOperation;
   }
 
@@ -191,6 +205,41 @@ export class DeploymentModel {
     return this.pure(() => expireKeys(this.kms, this.now));
   }
 
+  /** The time on `userId`'s host now: the model's (the admin's) plus that host's skew. */
+  clockOf(userId: UserId): number {
+    return this.now + (this.skews[userId] ?? 0);
+  }
+
+  /**
+   * The KMS as `userId`'s host sees it now: swept at its own clock, as a replica expires keys
+   * (`keyAsOf`). The model's state itself is swept at the admin's time by each operation; a key that
+   * ended by the admin's clock stays ended for a host behind it.
+   */
+  sweptFor(userId: UserId): KmsState {
+    const at = this.clockOf(userId);
+    return at === this.now ? this.swept() : this.pure(() => expireKeys(this.kms, at));
+  }
+
+  /** The device key of {@link appliedByDevice} and {@link appliedAt}: `userId@step provisioned`. */
+  deviceKey(userId: UserId): string {
+    return `${userId}@${this.deviceSince.get(userId) ?? 0}`;
+  }
+
+  /**
+   * Notes that `userId`'s current device is at `sequence`: the first time it is seen there, it
+   * applied that file now, by its host's clock. The suite notes it right after each sync (before
+   * any time passes in the same command) and again after every command, for syncs elsewhere (a
+   * power cut's); a device only goes forward, so a later sighting of the same sequence is not an
+   * application.
+   */
+  noteApplied(userId: UserId, sequence: number): void {
+    if (sequence === 0) return;
+    const key = this.deviceKey(userId);
+    const times = this.appliedAt.get(key) ?? new Map<number, number>();
+    this.appliedAt.set(key, times);
+    if (!times.has(sequence)) times.set(sequence, this.clockOf(userId));
+  }
+
   /** Whether `userId`'s device is in service (provisioned and its user not deleted since). */
   inService(userId: UserId): boolean {
     return this.devices.has(userId) && !this.retired.has(userId);
@@ -201,7 +250,7 @@ export class DeploymentModel {
     return viewAt(
       { kms: this.kms, inService: this.inService(userId), issuedAt: this.now },
       userId,
-      this.now,
+      this.clockOf(userId),
       this.pure,
     );
   }
@@ -213,7 +262,7 @@ export class DeploymentModel {
    */
   viewAtSequence(userId: UserId, sequence: number): ReplicaView | null {
     const point = this.pointAtSequence(userId, sequence);
-    return point === null ? null : viewAt(point, userId, this.now, this.pure);
+    return point === null ? null : viewAt(point, userId, this.clockOf(userId), this.pure);
   }
 
   /**
@@ -230,25 +279,65 @@ export class DeploymentModel {
 
   /**
    * The KMS as `userId`'s current device knows it having applied `sequence`: the state the model
-   * recorded when that file was published, swept at the model's time now (a replica expires keys by
+   * recorded when that file was published, swept at its host's time now (a replica expires keys by
    * its own clock, `keyAsOf`, before the administrator says so). Null when that device was told to
    * hold nothing there (sequence 0, or a retired device), or never sent `sequence` ({@link viewAtSequence}).
    */
   knownAt(userId: UserId, sequence: number): KmsState | null {
     const point = this.pointAtSequence(userId, sequence);
     if (point === null || !point.inService) return null;
-    return this.pure(() => expireKeys(point.kms, this.now));
+    return this.pure(() => expireKeys(point.kms, this.clockOf(userId)));
   }
 
   /**
-   * Whether a device that applied `sequence` may still protect: the heartbeat of the file it applied
-   * last is at most the freshness window old (the Publisher's default window: the deployment does
-   * not change it). A device that applied nothing is not judged (its replica is empty).
+   * Whether `userId`'s device, having applied `sequence`, may still protect now, by the heartbeat
+   * rule of the update format (docs/update-format.md, "Freshness"; TUF's timestamp role against a
+   * freeze attack), judged on the user's host with its own clock. The file's heartbeat states when
+   * the admin issued it (the admin's clock); the device noted when it applied it (its clock). The
+   * window counts from the earlier of the two, since no file was issued after it arrived: a date
+   * ahead of the user's clock (the admin's runs fast) buys no time, and a file applied late is dated
+   * by its issue, not its arrival. A date more than one window ahead of the user's clock when it came
+   * gives no freshness at all. Past the window by the user's clock, the device must refuse. The
+   * window is the Publisher's default (the deployment does not change it). A device that applied
+   * nothing is not judged (its replica is empty); nor one at a file the model has no record of.
+   * Written from that rule, not from `model/updateProcessing.ts`'s `stalenessAt`, which the
+   * implementation runs.
    */
   fresh(userId: UserId, sequence: number): boolean {
     if (sequence === 0) return true;
     const point = this.history.get(userId)?.get(sequence);
-    return point === undefined || this.now - point.issuedAt <= DEFAULT_FRESHNESS_WINDOW_MS;
+    if (point === undefined) return true;
+    const issued = point.issuedAt;
+    // Not seen applied (a caller outside the suite's syncs): applied when issued, as on one clock.
+    const applied = this.appliedAt.get(this.deviceKey(userId))?.get(sequence) ?? issued;
+    const window = DEFAULT_FRESHNESS_WINDOW_MS;
+    if (issued - applied > window) return false;
+    return this.clockOf(userId) - Math.min(issued, applied) <= window;
+  }
+
+  /**
+   * {@link fresh}'s facts in words, for a failure's message: when the file was issued (the admin's
+   * clock), when the device applied it and what time it is now (its host's clock, and how far that is
+   * off the admin's), and until when the rule keeps it fresh.
+   */
+  freshnessWords(userId: UserId, sequence: number): string {
+    const point = this.history.get(userId)?.get(sequence);
+    if (sequence === 0 || point === undefined) return `${userId} at update ${sequence} is not judged by freshness`;
+    const issued = point.issuedAt;
+    const applied = this.appliedAt.get(this.deviceKey(userId))?.get(sequence) ?? issued;
+    const window = DEFAULT_FRESHNESS_WINDOW_MS;
+    const skew = this.skews[userId] ?? 0;
+    const clock =
+      skew === 0 ? "the admin's" : `${spanText(Math.abs(skew))} ${skew > 0 ? 'ahead of' : 'behind'} the admin's`;
+    const until =
+      issued - applied > window
+        ? `dated more than the ${spanText(window)} window ahead of its arrival, it gives no freshness`
+        : `fresh until ${isoTime(Math.min(issued, applied) + window)} by that clock (the ${spanText(window)} window ` +
+          'from the earlier of the two)';
+    return (
+      `${userId}'s update ${sequence} was issued ${isoTime(issued)} by the admin's clock and applied ` +
+      `${isoTime(applied)} by ${userId}'s host clock (${clock}), which reads ${isoTime(this.clockOf(userId))} now: ${until}`
+    );
   }
 
   /** Records a publication of `sequence` to `userId` (the current state). */
@@ -338,4 +427,27 @@ export function viewAt(
   if (!point.inService) return EMPTY_VIEW;
   const p = pure(() => projectUser(expireKeys(point.kms, now), userId));
   return p === null ? EMPTY_VIEW : { groups: p.groups, users: p.users, keys: p.keys };
+}
+
+/** A time in words: ISO 8601, UTC. */
+function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** A span in words, by its largest whole units: `1d`, `2h30m`, `45s`. */
+function spanText(ms: number): string {
+  const parts: string[] = [];
+  let left = ms;
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    const n = Math.floor(left / size);
+    left -= n * size;
+    if (n > 0) parts.push(`${n}${unit}`);
+  }
+  if (left > 0 || parts.length === 0) parts.push(`${left}ms`);
+  return parts.join('');
 }

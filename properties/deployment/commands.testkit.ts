@@ -914,7 +914,7 @@ function sentTo(m: DeploymentModel, userId: UserId): Set<string> {
   const since = m.deviceSince.get(userId);
   const sent = new Set<string>();
   for (const point of m.history.get(userId)?.values() ?? [])
-    if (point.device === since) for (const k of viewAt(point, userId, m.now, m.pure).keys) sent.add(k.id);
+    if (point.device === since) for (const k of viewAt(point, userId, m.clockOf(userId), m.pure).keys) sent.add(k.id);
   return sent;
 }
 
@@ -1243,6 +1243,11 @@ async function forgetAfterCut(m: DeploymentModel, r: Deployment, landed: boolean
 
 // ---- users -------------------------------------------------------------------------------------
 
+/** Notes the file `slot`'s replica is at as applied now, if it was not seen there before (`noteApplied`). */
+function noteApplied(m: DeploymentModel, slot: UserSlot): void {
+  if (usable(slot)) m.noteApplied(slot.userId, slot.user.appliedSequence);
+}
+
 async function sync(m: DeploymentModel, r: Deployment, userId: UserId, label: string): Promise<void> {
   const { stats } = ctx();
   const slot = r.slot(userId);
@@ -1254,6 +1259,7 @@ async function sync(m: DeploymentModel, r: Deployment, userId: UserId, label: st
   try {
     report = await r.sync(userId);
   } catch (error) {
+    noteApplied(m, slot);
     if (isCut(r, userId)) throw error;
     stats.error(error);
     r.output(error);
@@ -1273,6 +1279,8 @@ async function sync(m: DeploymentModel, r: Deployment, userId: UserId, label: st
     return;
   }
   checkAcknowledgedDone(m, r, userId, acksBefore, label);
+  // When it applied the files, by its host's clock: before a command lets time pass after the sync.
+  noteApplied(m, slot);
   r.output(report);
   if (process.env['DEPLOY_DEBUG'])
     console.log(
@@ -1384,7 +1392,7 @@ function findKey(
     const expected = expectedSelection(m, userId, to);
     if (got !== expected)
       violated('smallest-group', `${label}: ${userId} chose ${got}, the model's smallest group gives ${expected}`);
-    countReach(m, m.swept(), userId, to, got);
+    countReach(m, m.sweptFor(userId), userId, to, got);
     return;
   }
   const known = m.knownAt(userId, sequence);
@@ -1462,8 +1470,23 @@ function countReach(
     if (behind) stats.count('invariantChecks', `smallest-group:behind sender, ${what}`);
   };
   count('a key to choose');
-  if (m.pure(() => decidedBySize(state, sender, to, m.now))) count('decided by size');
-  if (m.pure(() => decidedByNumber(state, sender, to, m.now, { keyId, groupId }))) count('decided by key number');
+  // At the sender's host's time, as the choice was made and judged (`expectedSelection`).
+  const at = m.clockOf(sender);
+  if (m.pure(() => decidedBySize(state, sender, to, at))) count('decided by size');
+  if (m.pure(() => decidedByNumber(state, sender, to, at, { keyId, groupId }))) count('decided by key number');
+}
+
+/**
+ * Counts an encryption judged on a user host whose clock is off the admin's (`invariantChecks`), and
+ * of those the refusals the heartbeat rule gave (`NotFresh`) and those for want of a key usable by
+ * that clock (`NoUsableKey`): how often the runs test the rules under clock skew.
+ */
+function countSkewed(m: DeploymentModel, userId: UserId, judged: string | null, code: string): void {
+  if (judged === null || (m.skews[userId] ?? 0) === 0) return;
+  const { stats } = ctx();
+  stats.count('invariantChecks', "smallest-group:encrypt on a clock off the admin's");
+  if (code === 'NotFresh' || code === 'NoUsableKey')
+    stats.count('invariantChecks', `smallest-group:encrypt on a clock off the admin's, ${code}`);
 }
 
 async function encrypt(
@@ -1489,6 +1512,7 @@ async function encrypt(
     const code = stats.error(error);
     r.output(error);
     const judged = checkEncryption(m, userId, to, replica, { code }, label);
+    countSkewed(m, userId, judged, code);
     if (judged === 'protection') stats.count('invariantChecks', 'smallest-group:encrypt refused');
     if (judged === 'behind') stats.count('invariantChecks', 'smallest-group:behind sender, encrypt refused');
     if (judged === 'freshness' || judged === 'behind')
@@ -1500,13 +1524,14 @@ async function encrypt(
   const keyId = messageKey(message);
   const groupId = m.kms.keys[keyId]?.owner ?? '?';
   const judged = checkEncryption(m, userId, to, replica, { keyId, groupId }, label);
+  countSkewed(m, userId, judged, 'ok');
   if (judged === 'protection') {
     stats.count('invariantChecks', 'smallest-group:encrypt');
-    countReach(m, m.swept(), userId, to, `${keyId}@${groupId}`);
+    countReach(m, m.sweptFor(userId), userId, to, `${keyId}@${groupId}`);
   }
   if (judged === 'behind') {
     stats.count('invariantChecks', 'smallest-group:behind sender, encrypt');
-    countReach(m, m.knownAt(userId, replica.sequence) ?? m.swept(), userId, to, `${keyId}@${groupId}`, true);
+    countReach(m, m.knownAt(userId, replica.sequence) ?? m.sweptFor(userId), userId, to, `${keyId}@${groupId}`, true);
   }
   if (judged === 'freshness' || judged === 'behind')
     stats.count('invariantChecks', 'smallest-group:freshness of a sender behind');
@@ -1553,12 +1578,12 @@ async function reprotect(
       'invariantChecks',
       out === entry.message ? 'smallest-group:reprotect unchanged' : 'smallest-group:reprotect',
     );
-    countReach(m, m.swept(), userId, others, `${keyId}@${groupId}`);
+    countReach(m, m.sweptFor(userId), userId, others, `${keyId}@${groupId}`);
   }
   if (judged === 'behind') {
     stats.count('invariantChecks', 'smallest-group:behind sender, reprotect');
     if (rescue) stats.count('invariantChecks', RESCUE_COUNT);
-    const known = m.knownAt(userId, replica.sequence) ?? m.swept();
+    const known = m.knownAt(userId, replica.sequence) ?? m.sweptFor(userId);
     const theirs = (known.groups[entry.groupId]?.members ?? []).filter((u) => u !== userId);
     countReach(m, known, userId, theirs, `${keyId}@${groupId}`, true);
   }
@@ -1687,7 +1712,7 @@ async function staleRescue(
   // The replica at the model's state now first, so that what it holds is what the model holds.
   await publish(m, r, label);
   await sync(m, r, user, `${label}, ${user} syncs`);
-  const { rescue, other } = reprotectable(m, user, m.swept());
+  const { rescue, other } = reprotectable(m, user, m.sweptFor(user));
   const held = [...rescue, ...other];
   let index = held[pick % Math.max(1, held.length)];
   if (index === undefined) {

@@ -39,6 +39,7 @@ import { MUTANTS, lowestNumberTied } from './deployment.testkit.ts';
 import type { Mutant } from './deployment.testkit.ts';
 import type { InvariantName } from '../../impl/simulation/invariants.ts';
 import { BOOTSTRAP, replayScenario, runSuite } from './runner.testkit.ts';
+import { CLOCK_WARMUP, CLOCK_WARMUP_SKEWS } from './warmup.testkit.ts';
 import { CI_SEED, sizedTimeout } from '../../testing/runConfig.ts';
 import { PROGRESS_FILE_ENV, parseProgress } from '../runner/progressLine.ts';
 import type { DoneLine } from '../runner/progressLine.ts';
@@ -384,6 +385,53 @@ describe('checks a review found missing bite', () => {
         await expect(replayScenario(steps, { deploymentSeed: 0 })).rejects.toThrow(
           /^invariant need-to-know: after step \d+ \([^)]*\): U3's HSM holds K2000 of G1, a group U3 never belonged to/,
         );
+      } finally {
+        spy.mockRestore();
+      }
+    },
+    sizedTimeout(900_000),
+  );
+
+  // Two freshness bugs that only unit tests held before user hosts had clocks of their own: counting a
+  // heartbeat dated ahead of the device's clock from its date, and counting every heartbeat from when its
+  // file came. Each is a device that answers its freshness so (`User.freshness`, which `encrypt` asks).
+  test.each([
+    {
+      bug: 'from the date of a heartbeat dated ahead',
+      since: (s: { issuedAt: number; appliedAt?: number }) => s.issuedAt,
+      step: /^invariant smallest-group: step 29 \(U1 encrypts 'alice three days on' to \[U2\]\): encrypted under K\d+@G2/,
+      facts:
+        /U1's update 1 was issued 2026-01-01T00:00:00\.000Z by the admin's clock and applied 2025-12-31T00:00:00\.000Z by U1's host clock \(1d behind the admin's\)/,
+    },
+    {
+      bug: 'from its arrival',
+      since: (s: { issuedAt: number; appliedAt?: number }) => s.appliedAt ?? s.issuedAt,
+      step: /^invariant smallest-group: step 25 \(U2 encrypts 'bob two days on' to \[U1\]\): encrypted under K\d+@G2/,
+      facts:
+        /applied 2026-01-02T00:00:00\.000Z by U2's host clock \(1d ahead of the admin's\), which reads 2026-01-04T01:00:00\.000Z now: fresh until 2026-01-04T00:00:00\.000Z/,
+    },
+  ])(
+    "clocks off the admin's: a device counting the freshness window $bug fails the clock warm-up",
+    async ({ since, step, facts }) => {
+      await replayScenario(CLOCK_WARMUP, { deploymentSeed: 0, skews: CLOCK_WARMUP_SKEWS });
+      const freshness = User.prototype.freshness;
+      const spy = vi.spyOn(User.prototype, 'freshness').mockImplementation(function (this: User) {
+        const real = freshness.call(this);
+        const { statement, staleness } = real;
+        if (statement === null || staleness?.reason !== 'expired') return real;
+        // The time now, by the device's clock, is where the rule's age of the statement ends.
+        const now = staleness.since + staleness.ageMs;
+        return now - since(statement) <= statement.windowMs ? { statement, staleness: null } : real;
+      });
+      try {
+        const failed = await replayScenario(CLOCK_WARMUP, { deploymentSeed: 0, skews: CLOCK_WARMUP_SKEWS }).then(
+          () => null,
+          (error: unknown) => error,
+        );
+        expect(failed, 'the warm-up must fail').toBeInstanceOf(Error);
+        // The step, and the clocks the rule judged by, in the failure's words.
+        expect((failed as Error).message).toMatch(step);
+        expect((failed as Error).message).toMatch(facts);
       } finally {
         spy.mockRestore();
       }

@@ -74,6 +74,8 @@ export async function createDeployment(options: {
   readonly seed: string;
   readonly start: number;
   readonly mutant?: Mutant | undefined;
+  /** Each user host's clock skew against the admin's (`DeploymentOptions.skews`). */
+  readonly skews?: Readonly<Record<UserId, number>>;
 }): Promise<Deployment> {
   BROKEN_REKEY.leave = options.mutant === 'noRekeyOnLeave' || options.mutant === 'adminSkipsRekey';
   BROKEN_REKEY.join = options.mutant === 'noRekeyOnJoin';
@@ -87,6 +89,7 @@ export async function createDeployment(options: {
     seed: options.seed,
     start: options.start,
     devices: TEST_DEVICES,
+    ...(options.skews === undefined ? {} : { skews: options.skews }),
     hooks: options.mutant === undefined ? {} : mutantHooks(options.mutant, self),
   });
   return deployment;

@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { CI_SEED, sizedTimeout } from '../../testing/runConfig.ts';
 import { toldOfRun } from './commands.testkit.ts';
 import type { CommandSpec } from './commands.testkit.ts';
-import { BOOTSTRAP, replayScenario, runSuite, scenarioLines } from './runner.testkit.ts';
+import { describe as describeStep } from './commands.testkit.ts';
+import { BOOTSTRAP, replayScenario, runSuite, scenarioLines, skewsText } from './runner.testkit.ts';
 import type { Reach } from './runner.testkit.ts';
 
 const BOOTSTRAP_TEXT =
@@ -18,6 +19,14 @@ describe("a failure's scenario lists what ran, and no further", () => {
     const steps = [`deployment seed 7; after ${BOOTSTRAP_TEXT}:`, '   22. U1 syncs', '   23. admin publishes'];
     expect(scenarioLines(said, 7, { phase: 'steps', step: 21 })).toEqual(steps);
     expect(scenarioLines(said, 7, { phase: 'convergence', step: 21 })).toEqual([...steps, CONVERGENCE]);
+  });
+
+  test("the user hosts' clock skews that are not 0, with the seed: a run replays only with them", () => {
+    const skews = { U1: -86_400_000, U2: 90_000, U3: 0 };
+    expect(scenarioLines(said, 7, { phase: 'steps', step: 21 }, describeStep, skews)[0]).toBe(
+      `deployment seed 7, user host clocks against the admin's: U1 1d behind, U2 1m30s ahead; after ${BOOTSTRAP_TEXT}:`,
+    );
+    expect(skewsText({ U1: 0, U2: 0 })).toBe('');
   });
 
   test('the convergence says what it did first for HSMs that died, in their words as they ran', async () => {
@@ -71,8 +80,11 @@ describe("a failure's scenario lists what ran, and no further", () => {
       });
       expect(failure?.message).toMatch(/^invariant key-secrecy: after step 18 \(admin publishes\)/);
       expect(failure?.reached).toEqual({ phase: 'bootstrap', step: 18 });
+      // The run's clock skews, when it drew any, follow its seed.
+      const clocks = skewsText(failure?.skews);
       expect(failure?.scenario).toEqual([
-        `deployment seed ${failure?.deploymentSeed}; ${BOOTSTRAP_TEXT} ran up to its step 18, which failed:`,
+        `deployment seed ${failure?.deploymentSeed}${clocks === '' ? '' : `, ${clocks}`}; ${BOOTSTRAP_TEXT} ran up to ` +
+          'its step 18, which failed:',
         '   18. admin publishes',
       ]);
       expect(failure?.report).not.toContain('then: convergence');

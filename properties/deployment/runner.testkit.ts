@@ -13,7 +13,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import type { Parameters } from 'fast-check';
-import type { GroupPolicy, KeyRecord, KmsOperation } from '../../model/kms.ts';
+import type { GroupPolicy, KeyRecord, KmsOperation, UserId } from '../../model/kms.ts';
 import { compareIds, keyStateOf } from '../../model/kms.ts';
 import type { KeyEventType } from '../../model/keyLifecycle.ts';
 import { commandsReplayPath, propertyParams, replaying, stoppedByDeadline } from '../../testing/runConfig.ts';
@@ -24,6 +24,7 @@ import { createDeployment } from './deployment.testkit.ts';
 import type { Mutant } from './deployment.testkit.ts';
 import {
   commandArb,
+  DEVICE_USERS,
   deadUsers,
   unforgottenDeadHsms,
   describe,
@@ -39,10 +40,12 @@ import { InvariantError, checkConverged, replicaView, usable, violated } from '.
 import type { DeploymentModel } from '../../impl/simulation/referenceModel.ts';
 import { testModel } from './model.testkit.ts';
 import { SuiteStats, writeStats } from './stats.testkit.ts';
-import { WARMUP } from './warmup.testkit.ts';
+import { WARMUPS } from './warmup.testkit.ts';
 import { PropertyProgress } from '../progress.testkit.ts';
 import { reproductionCommand } from '../runner/replayCommand.ts';
 import { messageOf } from '../../model/codedError.ts';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../../impl/kms/publisher.ts';
+import { durationText } from '../operationText.testkit.ts';
 
 const DAY = 86_400_000;
 const TEAM: GroupPolicy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 7 * DAY };
@@ -75,6 +78,49 @@ export const BOOTSTRAP: readonly CommandSpec[] = [
   { t: 'sync', user: 'U2' },
   { t: 'sync', user: 'U3' },
 ];
+
+/** Each user host's clock skew against the admin host's, in ms (positive: ahead), fixed for a run. */
+export type Skews = Readonly<Record<UserId, number>>;
+
+/**
+ * How far a user host's clock may be from the admin's: one heartbeat interval. The freshness window
+ * is three intervals by default, one of them the margin for clocks and sync schedules (the update
+ * format's "Freshness", Configuration), so within it a host that syncs after each publication stays
+ * fresh whichever way its clock is off (the convergence requires it: `checkConverged`). Past it the
+ * rule refuses by design (a clock a window off, NotFresh at once), which is not a skew to live with.
+ */
+export const SKEW_BOUND_MS = DEFAULT_HEARTBEAT_INTERVAL_MS;
+
+const MINUTE = 60_000;
+/**
+ * One host's skew: its clock on the admin's (0) most often; off by seconds to minutes, as unsynchronised
+ * host clocks drift; by minutes to hours, up to the bound, as a clock set by hand or a wrong time zone
+ * leaves it; or by exactly the bound either way. Whole seconds, so that a listing says them exactly.
+ * Shrinks towards 0 (`withCrossShrink`), so a counterexample keeps only the skews it needs.
+ */
+const skewArb: fc.Arbitrary<number> = fc.oneof(
+  { withCrossShrink: true },
+  { weight: 4, arbitrary: fc.constant(0) },
+  { weight: 2, arbitrary: fc.integer({ min: -600, max: 600 }).map((s) => s * 1000) },
+  {
+    weight: 2,
+    arbitrary: fc.integer({ min: -SKEW_BOUND_MS / MINUTE, max: SKEW_BOUND_MS / MINUTE }).map((m) => m * MINUTE),
+  },
+  { weight: 1, arbitrary: fc.constantFrom(-SKEW_BOUND_MS, SKEW_BOUND_MS) },
+);
+
+/** The skews of a run's user hosts (each user that may get a device), drawn apart. */
+export const skewsArb: fc.Arbitrary<Skews> = fc.record(
+  Object.fromEntries(DEVICE_USERS.map((u) => [u, skewArb])) as Record<UserId, fc.Arbitrary<number>>,
+);
+
+/** The skews in a listing's words (`U2 3h12m behind the admin's clock`), '' when every host reads the admin's time. */
+export function skewsText(skews: Skews = {}): string {
+  const off = Object.entries(skews)
+    .filter(([, ms]) => ms !== 0)
+    .map(([u, ms]) => `${u} ${durationText(Math.abs(ms))} ${ms > 0 ? 'ahead' : 'behind'}`);
+  return off.length === 0 ? '' : `user host clocks against the admin's: ${off.join(', ')}`;
+}
 
 /**
  * Where a run is, for a failure's listing, which lists only what ran: setting up its deployment
@@ -249,6 +295,8 @@ export interface SuiteFailure {
    */
   readonly said: readonly string[];
   readonly deploymentSeed: number;
+  /** The user hosts' clock skews of the run that failed. */
+  readonly skews: Skews;
   /** Where the run was when it failed: its listing goes that far and no further. */
   readonly reached: Reach;
   /** The scenario as every listing of it gives it (`scenarioLines`): seed, bootstrap, steps, convergence. */
@@ -268,13 +316,21 @@ export async function replayScenario(
     ran?: CommandSpec[];
     /** Kept up to date with where the run is ({@link Reach}): how far a failure's listing goes. */
     reach?: Reach;
+    /** The user hosts' clock skews (none: every host on the admin's clock). */
+    skews?: Skews;
   },
 ): Promise<void> {
   const stats = options.stats ?? new SuiteStats();
   setRunContext({ stats });
   const reach = options.reach ?? setupReach();
-  const m = testModel(START, options.mutant);
-  const r = await createDeployment({ seed: `deploy-${options.deploymentSeed}`, start: START, mutant: options.mutant });
+  const skews = options.skews ?? {};
+  const m = testModel(START, options.mutant, skews);
+  const r = await createDeployment({
+    seed: `deploy-${options.deploymentSeed}`,
+    start: START,
+    mutant: options.mutant,
+    skews,
+  });
   try {
     await bootstrapThenConverge(
       m,
@@ -304,7 +360,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
   const stats = new SuiteStats();
   // For `npm run properties`: runs and commands as they happen, the outcome at the end.
   const progress = new PropertyProgress(options.suite);
-  type Params = Parameters<[number, Iterable<fc.AsyncCommand<DeploymentModel, Deployment, false>>]>;
+  type Params = Parameters<[number, Iterable<fc.AsyncCommand<DeploymentModel, Deployment, false>>, Skews]>;
   const paramsNow = (): Params =>
     propertyParams(options.ciRuns, options.fixedSeed === undefined ? {} : { fixedSeed: options.fixedSeed });
   let params = paramsNow();
@@ -330,21 +386,26 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
     try {
       if (options.warmup === true) {
         stats.runs += 1;
-        // The steps it ran, up to the one that failed, and where it failed: what the failure lists and numbers.
-        const ran: CommandSpec[] = [];
-        const reach = setupReach();
-        try {
-          await counted(() =>
-            replayScenario(WARMUP, {
-              deploymentSeed: 0,
-              ...(options.mutant ? { mutant: options.mutant } : {}),
-              stats,
-              ran,
-              reach,
-            }),
-          );
-        } catch (error) {
-          failure = describeFailure(options, error, null, '', ran, 0, reach, toldOfRun());
+        // Its scenarios in turn, each on a deployment of its own, until one fails.
+        for (const warmup of WARMUPS) {
+          // The steps it ran, up to the one that failed, and where it failed: what the failure lists and numbers.
+          const ran: CommandSpec[] = [];
+          const reach = setupReach();
+          try {
+            await counted(() =>
+              replayScenario(warmup.steps, {
+                deploymentSeed: 0,
+                ...(options.mutant ? { mutant: options.mutant } : {}),
+                stats,
+                ran,
+                reach,
+                skews: warmup.skews,
+              }),
+            );
+          } catch (error) {
+            failure = describeFailure(options, error, null, '', ran, 0, reach, toldOfRun(), warmup.skews, warmup.name);
+            break;
+          }
         }
       }
       if (failure === null) {
@@ -361,16 +422,20 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
               size: 'max',
               ...(replayCommands === undefined ? {} : { replayPath: replayCommands }),
             }),
-            async (deploymentSeed, cmds) => {
+            // After the commands, so that a seed draws the same commands as before skews were drawn.
+            skewsArb,
+            async (deploymentSeed, cmds, skews) => {
               stats.runs += 1;
               setRunContext({ stats });
+              if (skewsText(skews) !== '') stats.count('notes', "a run with a user host clock off the admin's");
               const reach = setupReach();
               try {
-                const m = testModel(START, options.mutant);
+                const m = testModel(START, options.mutant, skews);
                 const r = await createDeployment({
                   seed: `deploy-${deploymentSeed}`,
                   start: START,
                   mutant: options.mutant,
+                  skews,
                 });
                 await counted(async () => {
                   try {
@@ -407,7 +472,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
         interrupted = out.interrupted;
         seed = out.seed;
         if (out.failed && out.counterexample) {
-          const [deploymentSeed, cmds] = out.counterexample;
+          const [deploymentSeed, cmds, skews] = out.counterexample;
           // What the replay of these commands needs besides the path (commandsReplayPath).
           const replay = /replayPath="([^"]*)"/.exec(
             (cmds as unknown as { metadataForReplay: () => string }).metadataForReplay(),
@@ -424,6 +489,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
             deploymentSeed,
             reached ?? setupReach(),
             told,
+            skews,
           );
         } else if (out.failed && !stoppedByDeadline(out)) {
           failure = describeFailure(
@@ -484,7 +550,8 @@ function numberedStep(n: number, text: string): string {
 
 /**
  * A failure's scenario, as its report, its reproduction file and the runner's counterexample all give
- * it, as far as the run that failed got (`reached`), and no further: the deployment seed; the bootstrap,
+ * it, as far as the run that failed got (`reached`), and no further: the deployment seed and the user
+ * hosts' clock skews (those not 0); the bootstrap,
  * or, for a failure in it, the bootstrap's step it failed at (in its words as it ran, `told`); the steps
  * after it (`said`: each in words, as the run that failed told it); and the convergence that ends a
  * run, when the failure came in it, with what it did first for HSMs that died. Before, every failure
@@ -495,8 +562,10 @@ export function scenarioLines(
   deploymentSeed: number,
   reached: Reach,
   told: (spec: CommandSpec) => string = describe,
+  skews: Skews = {},
 ): string[] {
-  const seed = `deployment seed ${deploymentSeed}`;
+  const clocks = skewsText(skews);
+  const seed = `deployment seed ${deploymentSeed}${clocks === '' ? '' : `, ${clocks}`}`;
   if (reached.phase === 'setup') return [`${seed}; the run failed setting up its deployment, before ${BOOTSTRAP_TEXT}`];
   const failing = BOOTSTRAP[reached.step - 1];
   if (reached.phase === 'bootstrap' && failing !== undefined)
@@ -531,17 +600,19 @@ function describeFailure(
   deploymentSeed: number,
   reached: Reach,
   told: (spec: CommandSpec) => string = describe,
+  skews: Skews = {},
+  warmupName = '',
 ): SuiteFailure {
   const invariant = invariantOf(error);
   // Read once, in order: the run's words of a command that ran twice are taken in turn.
   const said = steps.map(told);
-  const scenario = scenarioLines(said, deploymentSeed, reached, told);
+  const scenario = scenarioLines(said, deploymentSeed, reached, told, skews);
   const message = messageOf(error);
   const lines = [
     `${options.suite}: ${invariant ? `invariant ${invariant} broke` : 'a run failed'}` +
       (options.mutant ? ` (broken variant: ${options.mutant})` : ''),
     seed === null
-      ? 'in the warm-up, a fixed scenario every seed runs first' +
+      ? `in the warm-up${warmupName === '' ? '' : `'s ${warmupName} scenario`}, a fixed scenario every seed runs first` +
         (options.mutant ? '' : ': replay with npx vitest run properties/deployment/deployment.properties.test.ts')
       : `replay with: SEKEY_SEED=${seed} SEKEY_PATH="${path}"` +
         (options.mutant ? '' : ' npx vitest run properties/deployment/deployment.properties.test.ts'),
@@ -552,7 +623,7 @@ function describeFailure(
   if (options.reports !== false) {
     mkdirSync('reports', { recursive: true });
     reproduction = reproductionPath(options.suite, invariant, seed, (process.env['SEKEY_DEADLINE'] ?? '') !== '');
-    writeFileSync(reproduction, reproductionFile(options, invariant, steps, deploymentSeed, lines));
+    writeFileSync(reproduction, reproductionFile(options, invariant, steps, deploymentSeed, skews, lines));
     lines.push(`reproduction written to ${reproduction}: ${reproductionCommand(reproduction)}`);
   }
   return {
@@ -563,6 +634,7 @@ function describeFailure(
     steps,
     said,
     deploymentSeed,
+    skews,
     reached: { ...reached },
     scenario,
     report: lines.join('\n'),
@@ -585,8 +657,10 @@ function reproductionFile(
   invariant: string | null,
   steps: readonly CommandSpec[],
   deploymentSeed: number,
+  skews: Skews,
   lines: readonly string[],
 ): string {
+  const clocks = Object.values(skews).some((ms) => ms !== 0) ? `\n    skews: ${JSON.stringify(skews)},` : '';
   const rekeyMutant =
     options.mutant === 'noRekeyOnLeave' || options.mutant === 'noRekeyOnJoin' || options.mutant === 'adminSkipsRekey';
   const mocks = rekeyMutant ? RULE_MOCKS_SOURCE : '';
@@ -604,7 +678,7 @@ const steps: CommandSpec[] = ${JSON.stringify(steps, null, 2)};
 
 test(${JSON.stringify(`${options.suite}: replay of a counterexample (${invariant ?? 'failure'})`)}, async () => {
   await replayScenario(steps, {
-    deploymentSeed: ${deploymentSeed},${options.mutant ? `\n    mutant: ${JSON.stringify(options.mutant)},` : ''}
+    deploymentSeed: ${deploymentSeed},${clocks}${options.mutant ? `\n    mutant: ${JSON.stringify(options.mutant)},` : ''}
   });
 }, 900_000);
 `;

@@ -407,3 +407,65 @@ export const WARMUP: readonly CommandSpec[] = [
   { t: 'encrypt', user: 'U1', to: [], text: 'from a full HSM' },
   { t: 'decrypt', user: 'U1', pick: 0 },
 ];
+
+/**
+ * The warm-up's second scenario, after a bootstrap of its own: user hosts whose clocks are off the
+ * admin's by the most the suite draws (`SKEW_BOUND_MS`, one heartbeat interval): alice's a day
+ * behind, bob's a day ahead, carol's on time. The freshness window (3 days) counts from the earlier
+ * of the heartbeat's date (the admin's clock) and when the file came (the user's): so bob, whose
+ * clock reads a day later than the date of what he applies, is stale two days after the admin
+ * issued it, and alice, who applied each file a day before its date by her clock, three days after.
+ * Each protects just past the point its own rule gives, with nothing published meanwhile. A device
+ * counting from when the file came (bob fresh a day longer), or from the date of a file dated ahead
+ * of it (alice fresh a day longer), passed every CI-size run before: only unit tests held them.
+ * Keys are judged by the sender's clock too: alice cannot use the bootstrap's keys until her clock
+ * reaches their activation, and bob can no longer use them once his passes the end of their
+ * cryptoperiod (7 days), a day before the admin's does.
+ */
+export const CLOCK_WARMUP: readonly CommandSpec[] = [
+  // Alice's clock has not reached the keys' activation: no usable key; bob's and carol's have.
+  { t: 'encrypt', user: 'U1', to: ['U2'], text: 'too early for alice' },
+  { t: 'encrypt', user: 'U2', to: ['U1'], text: 'bob on the first day' },
+  // Two days and an hour on, nothing published: bob's last file came three days and an hour ago by
+  // his clock, counted from its date: stale. Alice and carol are fresh.
+  { t: 'time', ms: 2 * DAY + HOUR },
+  { t: 'encrypt', user: 'U2', to: ['U1'], text: 'bob two days on' },
+  { t: 'encrypt', user: 'U1', to: ['U2'], text: 'alice two days on' },
+  { t: 'encrypt', user: 'U3', to: ['U1'], text: 'carol two days on' },
+  // A day on: alice's last file came a day before its date by her clock, and the window counts from
+  // then: stale, as carol is.
+  { t: 'time', ms: DAY },
+  { t: 'encrypt', user: 'U1', to: ['U2'], text: 'alice three days on' },
+  { t: 'encrypt', user: 'U3', to: ['U2'], text: 'carol three days on' },
+  // Heartbeats bring everyone back.
+  publish,
+  sync('U1'),
+  sync('U2'),
+  sync('U3'),
+  { t: 'encrypt', user: 'U1', to: ['U2'], text: 'alice after the heartbeat' },
+  { t: 'encrypt', user: 'U2', to: ['U1'], text: 'bob after the heartbeat' },
+  collect,
+  // Six days and two hours after the keys' activation, heartbeats again: by bob's clock the keys'
+  // cryptoperiod (7 days) has ended, by the admin's and alice's it has not.
+  { t: 'time', ms: 3 * DAY + HOUR },
+  publish,
+  sync('U1'),
+  sync('U2'),
+  { t: 'encrypt', user: 'U2', to: ['U1'], text: 'bob past the cryptoperiod' },
+  { t: 'encrypt', user: 'U1', to: ['U2'], text: 'alice within it' },
+  { t: 'decrypt', user: 'U2', pick: 0 },
+  collect,
+];
+
+/** The user host clock skews of {@link CLOCK_WARMUP}: alice's a day behind the admin's, bob's a day ahead. */
+export const CLOCK_WARMUP_SKEWS: Readonly<Record<string, number>> = { U1: -DAY, U2: DAY };
+
+/** The warm-up's scenarios, in order, each on a deployment of its own, with its user hosts' clock skews. */
+export const WARMUPS: ReadonlyArray<{
+  readonly name: string;
+  readonly steps: readonly CommandSpec[];
+  readonly skews: Readonly<Record<string, number>>;
+}> = [
+  { name: '', steps: WARMUP, skews: {} },
+  { name: 'clock skew', steps: CLOCK_WARMUP, skews: CLOCK_WARMUP_SKEWS },
+];
