@@ -192,3 +192,35 @@ describe("freshness by the user host's clock", () => {
     expect(edge.fresh('U1', 1)).toBe(true);
   });
 });
+
+describe("a synced replica's keys, on a host clock behind the admin's", () => {
+  const DAY = 86_400_000;
+  /** U1 in G1 with K2000 active for 7 days, published at the start; its host a minute behind; 7 days on. */
+  function ended(): DeploymentModel {
+    const m = new DeploymentModel(START, { skews: { U1: -60_000 } });
+    run(
+      m,
+      { type: 'addUser', userId: 'U1', name: 'alice', now: START },
+      { type: 'addGroup', groupId: 'G1', name: 'team', policy: POLICY, now: START },
+      { type: 'addMember', groupId: 'G1', userId: 'U1', now: START },
+      { type: 'addKey', groupId: 'G1', name: 'k', now: START },
+      { type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now: START } },
+    );
+    provision(m, 'U1');
+    m.recordPublished('U1', 1);
+    m.now += 7 * DAY;
+    return m;
+  }
+  const state = (m: DeploymentModel) => m.currentView('U1').keys.find((k) => k.id === 'K2000')?.state;
+
+  test("ended by the admin's clock, not by its own, and not published since: still active there", () => {
+    expect(state(ended())).toBe('active');
+  });
+
+  test("published since the end by the admin's clock: ended there too, as the file says", () => {
+    const m = ended();
+    m.recordPublished('U1', 2);
+    expect(state(m)).toBe('deactivated');
+    expect(m.sweptFor('U1').keys['K2000']?.lifecycle.value).toBe('deactivated');
+  });
+});

@@ -211,13 +211,23 @@ export class DeploymentModel {
   }
 
   /**
-   * The KMS as `userId`'s host sees it now: swept at its own clock, as a replica expires keys
-   * (`keyAsOf`). The model's state itself is swept at the admin's time by each operation; a key that
-   * ended by the admin's clock stays ended for a host behind it.
+   * The KMS as `userId`'s host knows it once synced: the model's state swept at {@link syncedTime}.
    */
   sweptFor(userId: UserId): KmsState {
-    const at = this.clockOf(userId);
+    const at = this.syncedTime(userId);
     return at === this.now ? this.swept() : this.pure(() => expireKeys(this.kms, at));
+  }
+
+  /**
+   * Up to when a synced replica of `userId` has keys expired: the later of its host's clock (a
+   * replica expires keys by its own clock, `keyAsOf`) and the issue of the latest file published to
+   * it (the admin sweeps what it publishes at its own time, so a host behind the admin learns from
+   * that file of a cryptoperiod that ended by the admin's clock, and not before). Expiry is stamped
+   * with the cryptoperiod's end, so sweeping at the later time is sweeping at both. On one clock, now.
+   */
+  syncedTime(userId: UserId): number {
+    const last = this.history.get(userId)?.get(this.published.get(userId) ?? 0)?.issuedAt;
+    return Math.max(this.clockOf(userId), last ?? Number.NEGATIVE_INFINITY);
   }
 
   /** The device key of {@link appliedByDevice} and {@link appliedAt}: `userId@step provisioned`. */
@@ -247,10 +257,11 @@ export class DeploymentModel {
 
   /** What `userId`'s device must show now, given the model's current state. */
   currentView(userId: UserId): ReplicaView {
+    // Keys expired as a synced replica has them: by its host's clock and by the latest file's issue.
     return viewAt(
       { kms: this.kms, inService: this.inService(userId), issuedAt: this.now },
       userId,
-      this.clockOf(userId),
+      this.syncedTime(userId),
       this.pure,
     );
   }

@@ -100,10 +100,10 @@ const MINUTE = 60_000;
  */
 const skewArb: fc.Arbitrary<number> = fc.oneof(
   { withCrossShrink: true },
-  { weight: 4, arbitrary: fc.constant(0) },
+  { weight: 5, arbitrary: fc.constant(0) },
   { weight: 2, arbitrary: fc.integer({ min: -600, max: 600 }).map((s) => s * 1000) },
   {
-    weight: 2,
+    weight: 1,
     arbitrary: fc.integer({ min: -SKEW_BOUND_MS / MINUTE, max: SKEW_BOUND_MS / MINUTE }).map((m) => m * MINUTE),
   },
   { weight: 1, arbitrary: fc.constantFrom(-SKEW_BOUND_MS, SKEW_BOUND_MS) },
