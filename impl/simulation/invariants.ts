@@ -846,7 +846,8 @@ export function checkEncryption(
     violated(
       'smallest-group',
       `${label}: ${got}, from a replica behind the model at sequence ${replica.sequence}, whose last file ` +
-        `is ${fresh ? 'within' : 'past'} the freshness window (the model gives ${fresh ? 'no NotFresh' : 'NotFresh'}); ` +
+        `is ${fresh ? 'within' : 'past'} the freshness window ` +
+        `(the model gives ${fresh ? 'no NotFresh' : 'NotFresh'}); ` +
         m.freshnessWords(sender, replica.sequence),
     );
   }

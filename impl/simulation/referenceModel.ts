@@ -347,7 +347,8 @@ export class DeploymentModel {
           'from the earlier of the two)';
     return (
       `${userId}'s update ${sequence} was issued ${isoTime(issued)} by the admin's clock and applied ` +
-      `${isoTime(applied)} by ${userId}'s host clock (${clock}), which reads ${isoTime(this.clockOf(userId))} now: ${until}`
+      `${isoTime(applied)} by ${userId}'s host clock (${clock}), ` +
+      `which reads ${isoTime(this.clockOf(userId))} now: ${until}`
     );
   }
 

@@ -1315,7 +1315,7 @@ function checkStalledNotDone(m: DeploymentModel, r: Deployment, label: string): 
   }
 }
 
-/** The acknowledgements `userId`'s devices wrote to the share: name → bytes hash (as `Deployment.genuine` has them). */
+/** The acknowledgements `userId`'s devices wrote to the share: name → hash of its bytes (`Deployment.genuine`). */
 function acksWritten(r: Deployment, userId: UserId): Map<string, string> {
   const prefix = `${ackStream(userId)}/`;
   const acks = new Map<string, string>();
@@ -2155,7 +2155,7 @@ export const commandSpecArb: fc.Arbitrary<CommandSpec> = fc.oneof(
   { weight: 2, arbitrary: fc.constant<CommandSpec>({ t: 'collectAcks' }) },
   { weight: 1, arbitrary: fc.constant<CommandSpec>({ t: 'checkPublication' }) },
   {
-    weight: 3,
+    weight: 4,
     arbitrary: fc
       .tuple(fc.nat(5), fc.constantFrom(1, 2, 2))
       .map(([pick, count]): CommandSpec => ({ t: 'addActiveKeys', pick, count })),

@@ -399,16 +399,20 @@ describe('checks a review found missing bite', () => {
     {
       bug: 'from the date of a heartbeat dated ahead',
       since: (s: { issuedAt: number; appliedAt?: number }) => s.issuedAt,
-      step: /^invariant smallest-group: step 29 \(U1 encrypts 'alice three days on' to \[U2\]\): encrypted under K\d+@G2/,
-      facts:
-        /U1's update 1 was issued 2026-01-01T00:00:00\.000Z by the admin's clock and applied 2025-12-31T00:00:00\.000Z by U1's host clock \(1d behind the admin's\)/,
+      step: /^invariant smallest-group: step 29 \(U1 encrypts 'alice three days on' to \[U2\]\): encrypted under K\d+/,
+      facts: new RegExp(
+        "U1's update 1 was issued 2026-01-01T00:00:00\\.000Z by the admin's clock and applied " +
+          "2025-12-31T00:00:00\\.000Z by U1's host clock \\(1d behind the admin's\\)",
+      ),
     },
     {
       bug: 'from its arrival',
       since: (s: { issuedAt: number; appliedAt?: number }) => s.appliedAt ?? s.issuedAt,
       step: /^invariant smallest-group: step 25 \(U2 encrypts 'bob two days on' to \[U1\]\): encrypted under K\d+@G2/,
-      facts:
-        /applied 2026-01-02T00:00:00\.000Z by U2's host clock \(1d ahead of the admin's\), which reads 2026-01-04T01:00:00\.000Z now: fresh until 2026-01-04T00:00:00\.000Z/,
+      facts: new RegExp(
+        "applied 2026-01-02T00:00:00\\.000Z by U2's host clock \\(1d ahead of the admin's\\), which reads " +
+          '2026-01-04T01:00:00\\.000Z now: fresh until 2026-01-04T00:00:00\\.000Z',
+      ),
     },
   ])(
     "clocks off the admin's: a device counting the freshness window $bug fails the clock warm-up",

@@ -83,7 +83,8 @@ describe("a failure's scenario lists what ran, and no further", () => {
       // The run's clock skews, when it drew any, follow its seed.
       const clocks = skewsText(failure?.skews);
       expect(failure?.scenario).toEqual([
-        `deployment seed ${failure?.deploymentSeed}${clocks === '' ? '' : `, ${clocks}`}; ${BOOTSTRAP_TEXT} ran up to ` +
+        `deployment seed ${failure?.deploymentSeed}${clocks === '' ? '' : `, ${clocks}`}; ` +
+          `${BOOTSTRAP_TEXT} ran up to ` +
           'its step 18, which failed:',
         '   18. admin publishes',
       ]);

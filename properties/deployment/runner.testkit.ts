@@ -612,7 +612,8 @@ function describeFailure(
     `${options.suite}: ${invariant ? `invariant ${invariant} broke` : 'a run failed'}` +
       (options.mutant ? ` (broken variant: ${options.mutant})` : ''),
     seed === null
-      ? `in the warm-up${warmupName === '' ? '' : `'s ${warmupName} scenario`}, a fixed scenario every seed runs first` +
+      ? `in the warm-up${warmupName === '' ? '' : `'s ${warmupName} scenario`}, ` +
+        'a fixed scenario every seed runs first' +
         (options.mutant ? '' : ': replay with npx vitest run properties/deployment/deployment.properties.test.ts')
       : `replay with: SEKEY_SEED=${seed} SEKEY_PATH="${path}"` +
         (options.mutant ? '' : ' npx vitest run properties/deployment/deployment.properties.test.ts'),
@@ -661,6 +662,7 @@ function reproductionFile(
   lines: readonly string[],
 ): string {
   const clocks = Object.values(skews).some((ms) => ms !== 0) ? `\n    skews: ${JSON.stringify(skews)},` : '';
+  const mutant = options.mutant ? `\n    mutant: ${JSON.stringify(options.mutant)},` : '';
   const rekeyMutant =
     options.mutant === 'noRekeyOnLeave' || options.mutant === 'noRekeyOnJoin' || options.mutant === 'adminSkipsRekey';
   const mocks = rekeyMutant ? RULE_MOCKS_SOURCE : '';
@@ -678,7 +680,7 @@ const steps: CommandSpec[] = ${JSON.stringify(steps, null, 2)};
 
 test(${JSON.stringify(`${options.suite}: replay of a counterexample (${invariant ?? 'failure'})`)}, async () => {
   await replayScenario(steps, {
-    deploymentSeed: ${deploymentSeed},${clocks}${options.mutant ? `\n    mutant: ${JSON.stringify(options.mutant)},` : ''}
+    deploymentSeed: ${deploymentSeed},${clocks}${mutant}
   });
 }, 900_000);
 `;
