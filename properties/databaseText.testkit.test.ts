@@ -1,5 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { cutStepText, eventsText, stepText, stepsText } from './databaseText.testkit.ts';
+import {
+  cutStepText,
+  eventsText,
+  spaceEventsText,
+  spaceStepText,
+  stepText,
+  stepsText,
+} from './databaseText.testkit.ts';
 
 describe('encrypted database transactions in words', () => {
   test('each kind of transaction', () => {
@@ -73,5 +80,29 @@ describe('encrypted database transactions in words', () => {
       expect(cutStepText(before, del, 'SD write and sync', seed)).toBe(
         'then delete row 3 (row 3 is not there: it changes nothing and commits nothing, so no commit to cut)',
       );
+  });
+});
+
+describe('the no-space property in words', () => {
+  test('many rows in one transaction, and the plain steps as before', () => {
+    expect(spaceStepText({ kind: 'fill', id: 3, count: 7, size: 600 })).toBe(
+      'insert rows 3 to 9 (600 bytes each) in one transaction',
+    );
+    expect(spaceStepText({ kind: 'fill', id: 3, count: 1, size: 1 })).toBe('insert row 3 (1 byte) in one transaction');
+    expect(spaceStepText({ kind: 'delete', id: 7 })).toBe('delete row 7');
+  });
+
+  test('the card, then the events, a power cut where one is armed', () => {
+    expect(
+      spaceEventsText(45, 3, [
+        { step: { kind: 'insert', id: 0, size: 9000 }, cutAtWrite: null },
+        { step: { kind: 'fill', id: 1, count: 2, size: 10 }, cutAtWrite: 2 },
+      ]).split('\n'),
+    ).toEqual([
+      'on a card of 45 pages, 3 more than the new database with its table:',
+      '1. insert row 0 (9000 bytes)',
+      '2. insert rows 1 to 2 (10 bytes each) in one transaction, the power cut at its SD write #2 ' +
+        '(if it writes that many)',
+    ]);
   });
 });

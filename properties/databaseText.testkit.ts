@@ -97,3 +97,44 @@ export function eventsText(events: readonly CommitEvent[]): string {
     }),
   );
 }
+
+/**
+ * A transaction of the no-space property: a step of the workload above, or `count` rows inserted (or
+ * replaced) in one transaction from row `id` on: many rows at once, so that one commit grows the
+ * database by many pages.
+ */
+export type SpaceStep =
+  | Step
+  | { readonly kind: 'fill'; readonly id: number; readonly count: number; readonly size: number };
+
+/**
+ * An event of the no-space property: a transaction, with the card's power cut at its `cutAtWrite`-th
+ * SD write if it is not null (and the commit writes that many: a commit refused for want of space
+ * writes nothing, so its cut never comes).
+ */
+export interface SpaceEvent {
+  readonly step: SpaceStep;
+  readonly cutAtWrite: number | null;
+}
+
+/** One transaction of the no-space property: `insert rows 3 to 9 (600 bytes each)`, or as {@link stepText}. */
+export function spaceStepText(s: SpaceStep): string {
+  if (s.kind !== 'fill') return stepText(s);
+  const each = `${s.size} byte${s.size === 1 ? '' : 's'}${s.count === 1 ? '' : ' each'}`;
+  const which = s.count === 1 ? `row ${s.id}` : `rows ${s.id} to ${s.id + s.count - 1}`;
+  return `insert ${which} (${each}) in one transaction`;
+}
+
+/**
+ * The no-space property's run: the card (`maxPages` pages, `slack` more than the new database
+ * holds), then its events, numbered from 1.
+ */
+export function spaceEventsText(maxPages: number, slack: number, events: readonly SpaceEvent[]): string {
+  const card = `on a card of ${maxPages} pages, ${slack} more than the new database with its table`;
+  const lines = events.map(({ step, cutAtWrite }) =>
+    cutAtWrite === null
+      ? spaceStepText(step)
+      : `${spaceStepText(step)}, the power cut at its SD write #${cutAtWrite} (if it writes that many)`,
+  );
+  return `${card}:\n${numbered(lines)}`;
+}

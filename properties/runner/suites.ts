@@ -59,7 +59,7 @@ export const SUITES: readonly Suite[] = [
   {
     name: 'encryptedDatabase',
     file: 'properties/encryptedDatabase.properties.test.ts',
-    operation: 'a transaction step, or a reopen of a damaged or power-cut card',
+    operation: 'a transaction step, or a reopen of a damaged, power-cut or full card',
     statistics: null,
   },
   {
