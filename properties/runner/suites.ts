@@ -47,7 +47,7 @@ export const SUITES: readonly Suite[] = [
   {
     name: 'updateAttacks',
     file: 'properties/updateAttacks.properties.test.ts',
-    operation: 'a sync of a tampered or authentic update file',
+    operation: 'a sync of a tampered or authentic update file, or a call of a compromised host to its HSM',
     statistics: null,
   },
   {
