@@ -628,6 +628,23 @@ export class Deployment {
   }
 
   /**
+   * A second device booted from a copy of `userId`'s HSM flash, its key store mounted as formatted:
+   * what the HSM would come back as were its power to go now (no SD card: booting reads flash only).
+   * The HSM itself is untouched.
+   */
+  bootedCopy(userId: UserId): SecubeDevice {
+    const slot = this.slot(userId);
+    const { pinIterations } = this.devices;
+    return new SecubeDevice({
+      flash: Flash.fromImage(slot.flash.toImage()),
+      seed: `${this.seed}-${userId}-booted-copy`,
+      testHooks: true,
+      ...(pinIterations === undefined ? {} : { pinIterations }),
+      ...(slot.keyStore === undefined ? {} : { keyStore: slot.keyStore.options }),
+    });
+  }
+
+  /**
    * How many KMS keys a user's HSM has room for: what its key store admits less the HSM's own keys
    * (its wrapping and channel keys); unbounded for a store of the default size, which no run fills.
    */

@@ -22,6 +22,7 @@ import { runPure } from './referenceModel.ts';
 import { query } from '../db/statementCache.ts';
 import { updateStream } from '../protocol/streams.ts';
 import { bytesEqual } from '../../device/binaryCodec.ts';
+import { RESERVED_COUNTERS } from '../../device/secubeCounters.ts';
 
 /**
  * Where the checkers count what they checked and the refusals they met: the property suite's
@@ -520,6 +521,44 @@ export function expectedSelection(
 ): string {
   const result = m.pure(() => selectKey(state, sender, to, m.clockOf(sender)));
   return result.ok ? `${result.selection.keyId}@${result.selection.groupId}` : result.error.code;
+}
+
+/**
+ * durability, at rest: what a user's HSM holds in its memory is what its flash holds. Its PIN tries at
+ * both levels, its counters and its keys are written before the call that changes them returns, so a
+ * copy booted from its flash now must show the same. A try spent or given back in memory only, or a
+ * counter moved in memory only, would be undone by the next power cut: a locked PIN level unlocked, an
+ * update applied again. (The session, which a real HSM keeps in RAM, is not compared.) Counters and keys
+ * are read in a user session, on the copy too, when the HSM holds one.
+ */
+export function checkHsmAtRest(r: Deployment, userId: UserId, label: string): void {
+  const slot = r.slot(userId);
+  const device = slot.device;
+  if (!device.powered || !device.initialized) return;
+  const copy = r.bootedCopy(userId);
+  const [held, booted] = [device.retriesLeft, copy.retriesLeft];
+  if (held.user !== booted.user || held.admin !== booted.admin)
+    violated(
+      'durability',
+      `${label}: ${userId}'s HSM holds ${held.user} user and ${held.admin} admin PIN tries, but its flash ` +
+        `boots with ${booted.user} and ${booted.admin}: a power cut now would change them`,
+    );
+  if (device.session !== 'user' || booted.user === 0) return;
+  copy.login('user', r.devices.userPin);
+  for (const name of RESERVED_COUNTERS) {
+    const [inMemory, inFlash] = [device.counterRead(name), copy.counterRead(name)];
+    if (inMemory !== inFlash)
+      violated(
+        'durability',
+        `${label}: ${userId}'s HSM counter ${name} is ${inMemory}, but its flash boots with ${inFlash}`,
+      );
+  }
+  same(
+    'durability',
+    `${label}: keys of ${userId}'s HSM, against those a copy booted from its flash holds`,
+    copy.listKeyIds().sort((a, b) => a - b),
+    device.listKeyIds().sort((a, b) => a - b),
+  );
 }
 
 /**

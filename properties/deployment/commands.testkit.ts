@@ -35,6 +35,7 @@ import {
   checkNeedToKnow,
   checkSyncedExactly,
   checkHeldKeys,
+  checkHsmAtRest,
   checkNothingAfterLastFile,
   roomForUpdate,
   deviceState,
@@ -441,6 +442,12 @@ export function precondition(spec: CommandSpec, m: DeploymentModel): boolean {
 }
 
 /** Runs a command and then every invariant. */
+/** The user whose HSM a command may have changed, when it names one (a cut's: its inner command's). */
+function hsmTouched(spec: CommandSpec): UserId | undefined {
+  const s = spec.t === 'cut' ? spec.inner : spec;
+  return 'user' in s && typeof s.user === 'string' ? s.user : undefined;
+}
+
 export async function execute(spec: CommandSpec, m: DeploymentModel, r: Deployment): Promise<void> {
   const { stats } = ctx();
   m.step += 1;
@@ -474,6 +481,12 @@ export async function execute(spec: CommandSpec, m: DeploymentModel, r: Deployme
     PROFILE[`run:${spec.t}`] = (PROFILE[`run:${spec.t}`] ?? 0) + performance.now() - t0;
   try {
     await checkAfter(m, r);
+    // One HSM booted anew per command, the one the command named: each boot copies a whole flash.
+    const touched = hsmTouched(spec);
+    if (touched !== undefined && r.users.has(touched)) {
+      checkHsmAtRest(r, touched, label);
+      stats.count('invariantChecks', 'durability:an HSM booted from its flash holds what it held');
+    }
   } catch (error) {
     // The checks of the whole deployment do not know the command they follow: named here, unless the
     // message names its step already, so that every failure points into the listed steps.
@@ -662,7 +675,7 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
       return;
     }
     case 'pin':
-      return pin(m, r, spec.kind, spec.user, spec.count);
+      return pin(m, r, spec.kind, spec.user, spec.count, label);
     case 'cut':
       return cut(m, r, spec, label);
   }
@@ -1746,7 +1759,14 @@ async function staleRescue(
 
 const WRONG_PIN = 'not-the-pin-0000';
 
-async function pin(m: DeploymentModel, r: Deployment, kind: PinKind, userId: UserId, count: number): Promise<void> {
+async function pin(
+  m: DeploymentModel,
+  r: Deployment,
+  kind: PinKind,
+  userId: UserId,
+  count: number,
+  label: string,
+): Promise<void> {
   const { stats } = ctx();
   const slot = r.slot(userId);
   if (!usable(slot)) return;
@@ -1778,18 +1798,27 @@ async function pin(m: DeploymentModel, r: Deployment, kind: PinKind, userId: Use
         if (attempt('user', USER_PIN) === 'ok') violated('integrity', `${userId}'s locked user level took its PIN`);
         if (r.adminDevice.powered && r.adminDevice.session === 'admin') {
           // The way `sekey admin reset-user-pin` recovers: a PIN reset order of the admin HSM,
-          // taken logged out. Delivered twice: the copy is refused (StaleOrder) and changes nothing.
+          // taken logged out. Two are issued and the later one taken; then that one again and the
+          // earlier one (a copy the attacker kept of an order never delivered) must be refused
+          // (StaleOrder) and change nothing: an order counts only above the last one taken.
           const { serial, keyIds } = r.admin.readDatabase((db) => userDeviceOf(db, userId));
+          const older = r.adminDevice.issuePinResetOrder(keyIds.adminToUserKeyId, serial, USER_PIN);
           const order = r.adminDevice.issuePinResetOrder(keyIds.adminToUserKeyId, serial, USER_PIN);
           device.acceptPinResetOrder(keyIds.adminToUserKeyId, order);
-          let replayed = true;
-          try {
-            device.acceptPinResetOrder(keyIds.adminToUserKeyId, order);
-          } catch (error) {
-            replayed = false;
-            stats.error(error);
+          for (const [which, stale] of [
+            ['the same', order],
+            ['an older', older],
+          ] as const) {
+            let taken = true;
+            try {
+              device.acceptPinResetOrder(keyIds.adminToUserKeyId, stale);
+            } catch (error) {
+              taken = false;
+              stats.error(error);
+            }
+            if (taken)
+              violated('integrity', `${label}: ${userId}'s HSM took ${which} PIN reset order after a later one`);
           }
-          if (replayed) violated('integrity', `${userId}'s HSM took the same PIN reset order twice`);
         } else {
           device.login('admin', ADMIN_PIN);
           device.resetUserPin(USER_PIN);
@@ -1801,6 +1830,9 @@ async function pin(m: DeploymentModel, r: Deployment, kind: PinKind, userId: Use
     }
     case 'wrongAdminPin': {
       for (let i = 0; i < Math.min(count, 2); i++) attempt('admin', WRONG_PIN);
+      // Spent tries are in flash before the right PIN gives them back: were they in memory only, a
+      // power cut here would hand the guesser its tries back.
+      checkHsmAtRest(r, userId, `${label}: after ${Math.min(count, 2)} wrong admin PINs`);
       device.login('admin', ADMIN_PIN);
       device.logout();
       device.login('user', USER_PIN);
