@@ -22,7 +22,7 @@ import type { PinLevel } from '../model/pinSession.ts';
 import { messageOf } from '../model/codedError.ts';
 import type { CycleMeter } from './costModel.ts';
 import { DeviceError } from './deviceError.ts';
-import { decodeDeviceState, encodeDeviceState, supersedesSecret } from './deviceState.ts';
+import { encodeDeviceState, supersedesSecret } from './deviceState.ts';
 import type { DeviceState } from './deviceState.ts';
 import type { Flash } from './flash.ts';
 import { DEFAULT_KEY_STORE_SECTORS, KeyStore } from './keyStore.ts';
@@ -31,7 +31,8 @@ import { KeyStoreNotFormattedError } from './keyStoreErrors.ts';
 import { DEFAULT_PIN_ITERATIONS } from './pinHash.ts';
 import { PowerLossError } from './powerLossError.ts';
 import { RecordArea } from './recordArea.ts';
-import { foldJournal, journalMove } from './stateJournal.ts';
+import { journalMove, readStateRecord } from './stateJournal.ts';
+import type { StateRecord } from './stateJournal.ts';
 import type { SdCard } from './sdcard.ts';
 import type { SecubeTestHooks } from './secubeTestHooks.ts';
 import { Trng } from './trng.ts';
@@ -201,12 +202,9 @@ export class DeviceCore {
   }
 
   /** The state record in flash (re-read from the sectors): base, journal, and the two folded. */
-  #readRecord(): { base: DeviceState; journal: Map<number, number>; state: DeviceState } | undefined {
+  #readRecord(): StateRecord | undefined {
     this.area.remount();
-    const content = this.area.load();
-    if (content === undefined) return undefined;
-    const base = decodeDeviceState(content.payload);
-    return { base, journal: new Map(content.advances), state: foldJournal(base, content.advances) };
+    return readStateRecord(this.area);
   }
 
   #adopt(record: { base?: DeviceState; journal: Map<number, number>; state?: DeviceState }): void {

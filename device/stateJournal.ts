@@ -16,7 +16,8 @@
  */
 import type { PinLevel } from '../model/pinSession.ts';
 import { DeviceError } from './deviceError.ts';
-import { MAX_COUNTERS, counterNames } from './deviceState.ts';
+import { MAX_COUNTERS, counterNames, decodeDeviceState } from './deviceState.ts';
+import type { RecordArea } from './recordArea.ts';
 import type { DeviceState } from './deviceState.ts';
 
 /** Journal index of the tries spent at each level since the base. */
@@ -126,4 +127,23 @@ function sameOtherFields(a: DeviceState, b: DeviceState): boolean {
     sameBytes(a.identitySecret, b.identitySecret) &&
     attestation
   );
+}
+
+/** A device's state record as read from its area: the base, its journalled advances, and the two folded. */
+export interface StateRecord {
+  readonly base: DeviceState;
+  readonly journal: Map<number, number>;
+  readonly state: DeviceState;
+}
+
+/**
+ * The state record `area` holds, as a boot adopts it (`DeviceCore`); undefined for a blank area (a
+ * device never initialized). Reads only: the caller remounts the area first when flash may have
+ * changed behind it.
+ */
+export function readStateRecord(area: RecordArea): StateRecord | undefined {
+  const content = area.load();
+  if (content === undefined) return undefined;
+  const base = decodeDeviceState(content.payload);
+  return { base, journal: new Map(content.advances), state: foldJournal(base, content.advances) };
 }

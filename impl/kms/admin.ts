@@ -657,9 +657,11 @@ export class Admin {
   }
 
   /**
-   * Throws what sending `type` to the key would be refused with, changing nothing: a destructive
-   * command asks its question only about a step the key can take (`destroy-key` of an active key is
-   * refused before anyone is asked to confirm it). The same gate as the event itself (`rules/stepKey.ts`).
+   * Throws what the key's life cycle refuses `type` with (an unknown key, a step its state does not
+   * take), changing nothing: the gate of the event itself (`rules/stepKey.ts`), and nothing else. A
+   * destructive command asks its question only about a step the key can take (`destroy-key` of an
+   * active key is refused before anyone is asked). For DESTROY that gate is every refusal; COMPROMISE
+   * could still be refused later, by the group's policy when its replacement is made.
    */
   checkKeyEvent(keyId: KeyId, type: KeyEventType): void {
     this.#view((db, now) => {

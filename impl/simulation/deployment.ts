@@ -23,7 +23,10 @@ import { Flash } from '../../device/flash.ts';
 import { KeyStore } from '../../device/keyStore.ts';
 import type { KeyStoreOptions } from '../../device/keyStore.ts';
 import { SdCard } from '../../device/sdcard.ts';
-import { SecubeDevice } from '../../device/secube.ts';
+import { DEFAULT_STATE_SECTORS, SecubeDevice } from '../../device/secube.ts';
+import type { DeviceState } from '../../device/deviceState.ts';
+import { RecordArea } from '../../device/recordArea.ts';
+import { readStateRecord } from '../../device/stateJournal.ts';
 import type { UserId } from '../../model/kms.ts';
 import { Admin } from '../kms/admin.ts';
 import { ManualClock } from '../kms/clock.ts';
@@ -628,20 +631,16 @@ export class Deployment {
   }
 
   /**
-   * A second device booted from a copy of `userId`'s HSM flash, its key store mounted as formatted:
-   * what the HSM would come back as were its power to go now (no SD card: booting reads flash only).
-   * The HSM itself is untouched.
+   * The device state `userId`'s HSM would boot with were its power to go now: its state record, read
+   * from a copy of its flash (neither touched nor charged). Undefined for an HSM never initialized.
    */
-  bootedCopy(userId: UserId): SecubeDevice {
-    const slot = this.slot(userId);
-    const { pinIterations } = this.devices;
-    return new SecubeDevice({
-      flash: Flash.fromImage(slot.flash.toImage()),
-      seed: `${this.seed}-${userId}-booted-copy`,
-      testHooks: true,
-      ...(pinIterations === undefined ? {} : { pinIterations }),
-      ...(slot.keyStore === undefined ? {} : { keyStore: slot.keyStore.options }),
-    });
+  bootState(userId: UserId): DeviceState | undefined {
+    return bootStateOf(this.slot(userId).flash);
+  }
+
+  /** {@link bootState} of the admin HSM. */
+  adminBootState(): DeviceState | undefined {
+    return bootStateOf(this.adminFlash);
   }
 
   /**
@@ -685,6 +684,11 @@ function adminMeter(d: Deployment): { meter: CycleMeter } {
 }
 
 /** A factory-initialised device on a metered flash (the flash's torn-write model seeded at 1). */
+/** The state a device on `flash` boots with, read from an uncharged copy (`Flash.clone` without a meter). */
+function bootStateOf(flash: Flash): DeviceState | undefined {
+  return readStateRecord(new RecordArea({ flash: flash.clone(), sectors: DEFAULT_STATE_SECTORS }))?.state;
+}
+
 function newDevice(
   devices: DeviceFactory,
   seed: string,

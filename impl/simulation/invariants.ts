@@ -17,6 +17,8 @@ import type { User } from '../kms/user.ts';
 import type { Deployment, UserSlot } from './deployment.ts';
 import { openUser } from './deployment.ts';
 import type { SdCard } from '../../device/sdcard.ts';
+import type { DeviceState } from '../../device/deviceState.ts';
+import type { SecubeDevice } from '../../device/secube.ts';
 import type { DeploymentModel, LedgerEntry, ReplicaView } from './referenceModel.ts';
 import { runPure } from './referenceModel.ts';
 import { query } from '../db/statementCache.ts';
@@ -525,48 +527,57 @@ export function expectedSelection(
 
 /**
  * durability, at rest: what a user's HSM holds in its memory is what its flash holds. Its PIN tries at
- * both levels, its counters and its keys are written before the call that changes them returns, so a
- * copy booted from its flash now must show the same. A try spent or given back in memory only, or a
- * counter moved in memory only, would be undone by the next power cut: a locked PIN level unlocked, an
- * update applied again. (The session, which a real HSM keeps in RAM, is not compared.) Counters and keys
- * are read in a user session, on the copy too, when the HSM holds one.
+ * both levels and its counters are written before the call that changes them returns, so the state
+ * record a boot would read from its flash now must show the same. A try spent or given back in memory
+ * only, or a counter moved in memory only, would be undone by the next power cut: a locked PIN level
+ * unlocked, an update applied again. Counters are read in the HSM's session, when it holds one. (Keys
+ * are written to the key store as they are made and erased; its own power-cut suite judges it.)
  */
 export function checkHsmAtRest(r: Deployment, userId: UserId, label: string): void {
-  const slot = r.slot(userId);
-  const device = slot.device;
+  const device = r.slot(userId).device;
   if (!device.powered || !device.initialized) return;
-  const copy = r.bootedCopy(userId);
-  const [held, booted] = [device.retriesLeft, copy.retriesLeft];
-  if (held.user !== booted.user || held.admin !== booted.admin)
+  checkBootsAsHeld(device, r.bootState(userId), `${userId}'s HSM`, label);
+}
+
+/**
+ * {@link checkHsmAtRest} for the admin HSM: its PIN tries and its counters, the PIN reset orders it
+ * issued among them (one issued in memory only would be issued again after a power cut, and the user
+ * HSMs that took the first would refuse every later order, StaleOrder).
+ */
+export function checkAdminHsmAtRest(r: Deployment, label: string): void {
+  const device = r.adminDevice;
+  if (!device.powered || !device.initialized) return;
+  checkBootsAsHeld(device, r.adminBootState(), 'the admin HSM', label);
+}
+
+/** What {@link checkHsmAtRest} compares: `device` in memory against `booted`, the state its flash holds. */
+function checkBootsAsHeld(device: SecubeDevice, booted: DeviceState | undefined, who: string, label: string): void {
+  if (booted === undefined) {
+    violated('durability', `${label}: ${who} is initialized, but its flash holds no device state to boot with`);
+  }
+  const held = device.retriesLeft;
+  const flash = booted.retriesLeft;
+  if (held.user !== flash.user || held.admin !== flash.admin)
     violated(
       'durability',
-      `${label}: ${userId}'s HSM holds ${held.user} user and ${held.admin} admin PIN tries, but its flash ` +
-        `boots with ${booted.user} and ${booted.admin}: a power cut now would change them`,
+      `${label}: ${who} holds ${held.user} user and ${held.admin} admin PIN tries, but its flash ` +
+        `boots with ${flash.user} and ${flash.admin}: a power cut now would change them`,
     );
-  if (device.session !== 'user' || booted.user === 0) return;
-  copy.login('user', r.devices.userPin);
+  if (device.session === 'loggedOut' || device.session === 'locked') return;
   for (const name of RESERVED_COUNTERS) {
-    const [inMemory, inFlash] = [device.counterRead(name), copy.counterRead(name)];
+    const [inMemory, inFlash] = [device.counterRead(name), booted.counters.get(name) ?? 0];
     if (inMemory !== inFlash)
-      violated(
-        'durability',
-        `${label}: ${userId}'s HSM counter ${name} is ${inMemory}, but its flash boots with ${inFlash}`,
-      );
+      violated('durability', `${label}: ${who}'s counter ${name} is ${inMemory}, but its flash boots with ${inFlash}`);
   }
-  same(
-    'durability',
-    `${label}: keys of ${userId}'s HSM, against those a copy booted from its flash holds`,
-    copy.listKeyIds().sort((a, b) => a - b),
-    device.listKeyIds().sort((a, b) => a - b),
-  );
 }
 
 /**
  * need-to-know, at a publication: the HSM of a deleted user is sent one last file, which empties it
  * (its erase orders), and nothing after it, heartbeats included: it needs nothing more, and a
  * heartbeat would only keep a retired HSM looking fresh and its stream growing. A resync the
- * administrator asks for is the one exception (the emptying state sent again, to an HSM that never
- * acknowledged it). Call before the publication is recorded in the model.
+ * administrator asked for is the one exception (the emptying state sent again, to an HSM that never
+ * acknowledged it): each answers one request (`DeploymentModel.resyncAsked`), which it takes off the
+ * list here. Call before the publication is recorded in the model.
  */
 export function checkNothingAfterLastFile(
   m: DeploymentModel,
@@ -574,8 +585,9 @@ export function checkNothingAfterLastFile(
   label: string,
 ): void {
   for (const p of published) {
+    const asked = p.kind === 'resync' && m.resyncAsked.delete(p.userId);
     const last = m.published.get(p.userId);
-    if (p.kind === 'resync' || last === undefined) continue;
+    if (asked || last === undefined) continue;
     const point = m.pointAtSequence(p.userId, last);
     if (point === null || point.inService) continue;
     violated(

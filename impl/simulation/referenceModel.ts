@@ -124,6 +124,12 @@ export class DeploymentModel {
   dirty = false;
   /** Users whose update stream the adversary touched since they last converged on a clean stream. */
   readonly tainted = new Set<UserId>();
+  /**
+   * Users whose resync the admin asked for (`Publisher.requestResync`) and that no resync answered
+   * yet: the one thing a retired HSM may be sent after its last file. Recorded before the request is
+   * made, so that a request a power cut may or may not have committed is allowed.
+   */
+  readonly resyncAsked = new Set<UserId>();
   /** Each user host's clock skew ({@link ModelHooks.skews}). */
   readonly skews: Readonly<Record<UserId, number>>;
   /**

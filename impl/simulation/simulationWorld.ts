@@ -265,6 +265,7 @@ export class SimulationWorld {
   /** The admin asks for a resync of a user (one who reported being blocked). */
   resync(userId: UserId): void {
     this.tally.operation('resync');
+    this.m.resyncAsked.add(userId);
     this.r.publisher.requestResync(userId);
     this.m.dirty = true;
   }

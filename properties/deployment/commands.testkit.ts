@@ -35,6 +35,7 @@ import {
   checkNeedToKnow,
   checkSyncedExactly,
   checkHeldKeys,
+  checkAdminHsmAtRest,
   checkHsmAtRest,
   checkNothingAfterLastFile,
   roomForUpdate,
@@ -441,13 +442,53 @@ export function precondition(spec: CommandSpec, m: DeploymentModel): boolean {
   }
 }
 
-/** Runs a command and then every invariant. */
-/** The user whose HSM a command may have changed, when it names one (a cut's: its inner command's). */
-function hsmTouched(spec: CommandSpec): UserId | undefined {
+/**
+ * The users whose HSMs a command may have changed, as it names them (a cut's: its inner command's):
+ * its user, the HSM offered by `reuseHsm`, an attack's second user.
+ */
+function hsmsTouched(spec: CommandSpec): UserId[] {
   const s = spec.t === 'cut' ? spec.inner : spec;
-  return 'user' in s && typeof s.user === 'string' ? s.user : undefined;
+  const named = [
+    'user' in s ? s.user : undefined,
+    'from' in s ? s.from : undefined,
+    'other' in s ? s.other : undefined,
+  ];
+  return [...new Set(named.filter((u): u is UserId => typeof u === 'string'))];
 }
 
+/**
+ * The commands after which the user HSMs they name must hold what their flash boots with
+ * (`checkHsmAtRest`): those that change what an HSM keeps (applied updates, PIN tries, orders taken).
+ * Not lookups, encryptions and decryptions, nor attacks on the share and cards, which change no HSM:
+ * each check reads a copy of a whole flash.
+ */
+const USER_HSM_STEPS: ReadonlySet<CommandSpec['t']> = new Set([
+  'sync',
+  'pin',
+  'cut',
+  'provision',
+  'smallHsm',
+  'reuseHsm',
+  'staleRescue',
+]);
+
+/**
+ * The commands after which the admin HSM must hold what its flash boots with (`checkAdminHsmAtRest`):
+ * those that log in to it, issue PIN reset orders or cut its power. Not the KMS operations and
+ * publications, a third of all commands, which change none of its PIN tries and counters.
+ */
+const ADMIN_HSM_STEPS: ReadonlySet<CommandSpec['t']> = new Set([
+  'pin',
+  'reuseHsm',
+  'cut',
+  'provision',
+  'smallHsm',
+  'forgetHsm',
+  'forgetOldHsm',
+  'hsmDies',
+]);
+
+/** Runs a command and then every invariant. */
 export async function execute(spec: CommandSpec, m: DeploymentModel, r: Deployment): Promise<void> {
   const { stats } = ctx();
   m.step += 1;
@@ -481,12 +522,18 @@ export async function execute(spec: CommandSpec, m: DeploymentModel, r: Deployme
     PROFILE[`run:${spec.t}`] = (PROFILE[`run:${spec.t}`] ?? 0) + performance.now() - t0;
   try {
     await checkAfter(m, r);
-    // One HSM booted anew per command, the one the command named: each boot copies a whole flash.
-    const touched = hsmTouched(spec);
-    if (touched !== undefined && r.users.has(touched)) {
+    // The HSMs the command may have changed (USER_HSM_STEPS, ADMIN_HSM_STEPS) hold what they would boot with.
+    const t1 = performance.now();
+    for (const touched of USER_HSM_STEPS.has(spec.t) ? hsmsTouched(spec) : []) {
+      if (!r.users.has(touched)) continue;
       checkHsmAtRest(r, touched, label);
-      stats.count('invariantChecks', 'durability:an HSM booted from its flash holds what it held');
+      stats.count('invariantChecks', 'durability:an HSM holds what its flash boots with');
     }
+    if (ADMIN_HSM_STEPS.has(spec.t)) {
+      checkAdminHsmAtRest(r, label);
+      stats.count('invariantChecks', 'durability:the admin HSM holds what its flash boots with');
+    }
+    if (process.env['DEPLOY_PROFILE']) PROFILE['atRest'] = (PROFILE['atRest'] ?? 0) + performance.now() - t1;
   } catch (error) {
     // The checks of the whole deployment do not know the command they follow: named here, unless the
     // message names its step already, so that every failure points into the listed steps.
@@ -568,6 +615,7 @@ async function run(spec: CommandSpec, m: DeploymentModel, r: Deployment, label: 
     case 'addActiveKeys':
       return addActiveKeys(m, r, spec.pick, spec.count, label, (more) => tellMore(spec, more));
     case 'resync':
+      m.resyncAsked.add(spec.user);
       r.publisher.requestResync(spec.user);
       m.dirty = true;
       return;
