@@ -38,7 +38,7 @@ import { PowerLossError } from '../device/powerLossError.ts';
 import type { SdCard } from '../device/sdcard.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { isKmsDeviceKey } from '../impl/protocol/deviceKeyIds.ts';
-import { newWorld } from '../impl/kms/world.testkit.ts';
+import { newTeam } from '../impl/kms/world.testkit.ts';
 import type { World } from '../impl/kms/world.testkit.ts';
 import { scaled } from '../testing/runConfig.ts';
 import { PropertyProgress } from './progress.testkit.ts';
@@ -62,17 +62,7 @@ const policy: GroupPolicy = { maxKeys: 4, algorithm: 'AES-256-GCM', defaultCrypt
 
 /** Alice, bob, carol in G1 with an active key, synced; then a change is published but not applied. */
 async function scenario(seed = 'attacks'): Promise<{ w: World; pending: { name: string; bytes: Uint8Array } }> {
-  const w = await newWorld(Date.UTC(2026, 0, 1), seed);
-  for (const [id, name] of [
-    ['U1', 'alice'],
-    ['U2', 'bob'],
-    ['U3', 'carol'],
-  ] as const) {
-    w.admin.addUser(id, name);
-    await w.addDevice(id);
-  }
-  w.admin.addGroup('G1', 'team', policy);
-  for (const u of ['U1', 'U2', 'U3']) w.admin.addMember('G1', u);
+  const w = await newTeam(policy, Date.UTC(2026, 0, 1), seed);
   w.admin.activateKey(w.admin.addKey('G1', 'first'));
   await w.syncByFiles();
   // The next change: a new key and a rename, published to bob's stream but not yet applied.
@@ -469,17 +459,7 @@ function hostileBase(): Promise<HostileBase> {
 }
 
 async function buildHostileBase(): Promise<HostileBase> {
-  const w = await newWorld(Date.UTC(2026, 0, 1), 'attacks');
-  for (const [id, name] of [
-    ['U1', 'alice'],
-    ['U2', 'bob'],
-    ['U3', 'carol'],
-  ] as const) {
-    w.admin.addUser(id, name);
-    await w.addDevice(id);
-  }
-  w.admin.addGroup('G1', 'team', policy);
-  for (const u of ['U1', 'U2', 'U3']) w.admin.addMember('G1', u);
+  const w = await newTeam(policy, Date.UTC(2026, 0, 1), 'attacks');
   const stream = updateStream('U2');
   const authentic = new Map<number, Uint8Array>();
   // Every file bob is sent, kept before the admin removes it once acknowledged: a hostile host keeps them too.

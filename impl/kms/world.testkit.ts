@@ -5,6 +5,7 @@
  * new `makeDevice` would give, without running factory init again for a seed seen before.
  * @module
  */
+import type { GroupPolicy } from '../../model/kms.ts';
 import type { SdCard } from '../../device/sdcard.ts';
 import { USER_PIN, freshDevice } from '../../device/secube.testkit.ts';
 import type { SecubeDevice } from '../../device/secube.ts';
@@ -176,9 +177,12 @@ function cloneWithCard(device: SecubeDevice): { device: SecubeDevice; flash: Fla
 /** Policy of the team group: three keys, thirty-day cryptoperiod. */
 export const TEAM_POLICY = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 30 * 86_400_000 } as const;
 
-/** A world with alice (U1), bob (U2) and carol (U3), each with a device, all in G1 "team". */
-export async function newTeam(): Promise<World> {
-  const w = await newWorld();
+/**
+ * A world with alice (U1), bob (U2) and carol (U3), each with a device, all in G1 "team" under `policy`;
+ * `start` and `seed` as {@link newWorld}'s.
+ */
+export async function newTeam(policy: GroupPolicy = TEAM_POLICY, start?: number, seed?: string): Promise<World> {
+  const w = await newWorld(start, seed);
   for (const [id, name] of [
     ['U1', 'alice'],
     ['U2', 'bob'],
@@ -187,7 +191,7 @@ export async function newTeam(): Promise<World> {
     w.admin.addUser(id, name);
     await w.addDevice(id);
   }
-  w.admin.addGroup('G1', 'team', TEAM_POLICY);
+  w.admin.addGroup('G1', 'team', policy);
   for (const u of ['U1', 'U2', 'U3']) w.admin.addMember('G1', u);
   return w;
 }
