@@ -444,15 +444,11 @@ export function precondition(spec: CommandSpec, m: DeploymentModel): boolean {
 
 /**
  * The users whose HSMs a command may have changed, as it names them (a cut's: its inner command's):
- * its user, the HSM offered by `reuseHsm`, an attack's second user.
+ * its user, and the HSM offered by `reuseHsm`.
  */
 function hsmsTouched(spec: CommandSpec): UserId[] {
   const s = spec.t === 'cut' ? spec.inner : spec;
-  const named = [
-    'user' in s ? s.user : undefined,
-    'from' in s ? s.from : undefined,
-    'other' in s ? s.other : undefined,
-  ];
+  const named = ['user' in s ? s.user : undefined, 'from' in s ? s.from : undefined];
   return [...new Set(named.filter((u): u is UserId => typeof u === 'string'))];
 }
 
