@@ -295,6 +295,31 @@ describe('power-cut fault injection', () => {
     expect(run()).toEqual(run());
   });
 
+  it('tears a clone reseeded with a seed as a chip built with that seed, whatever the original drew', () => {
+    const torn = (flash: Flash): Uint8Array => {
+      flash.cutPowerAfter(1);
+      expect(() => flash.program(S17, new Uint8Array(64))).toThrow(PowerLossError);
+      flash.powerOn();
+      return flash.read(S17, 64);
+    };
+    // The original's generator has moved on: a torn program drew from it.
+    const original = new Flash({ seed: 99 });
+    original.cutPowerAfter(1);
+    expect(() => original.program(S12, new Uint8Array(64))).toThrow(PowerLossError);
+    original.powerOn();
+    const clones = [7, 8].map((seed) => {
+      const clone = original.clone();
+      clone.reseedFaults(seed);
+      return clone;
+    });
+    const built = [7, 8].map((seed) => torn(new Flash({ seed })));
+    expect(clones.map(torn)).toEqual(built);
+    // Else every fork of one snapshot would tear alike, whatever seed it was given.
+    expect(built[0]).not.toEqual(built[1]);
+    // Without a reseed, a clone goes on with the original's generator.
+    expect(torn(original.clone())).toEqual(torn(original));
+  });
+
   it('can disarm a pending cut', () => {
     const flash = new Flash();
     flash.cutPowerAfter(1);

@@ -488,6 +488,16 @@ export class Flash {
     return copy;
   }
 
+  /**
+   * SIMULATOR ONLY: restarts the fault generator (torn bits, garbage, wear failures) from `seed`, as
+   * if the chip had been built with it; cells and counters stay. A {@link clone} copies the generator,
+   * so every copy of one snapshot tears its next program the same way: a property that forks a world
+   * per run gives each copy a seed it draws, and its runs see both sides of a torn program.
+   */
+  reseedFaults(seed: number): void {
+    this.#prng.copyStateOf(new SeededPrng(seed));
+  }
+
   /** A summary; never the memory contents, which hold key material. */
   toString(): string {
     return (
