@@ -63,6 +63,7 @@ import { durationText, modelChangedText, operationText, resultText } from '../op
 import { decidedByNumber, decidedBySize } from '../selectionReach.testkit.ts';
 import type { SuiteStats } from './stats.testkit.ts';
 import { untapped } from './xstateTap.testkit.ts';
+import { beforeSync, checkBlocking, syncFailed } from './blocking.testkit.ts';
 import { provisionUser, userDeviceOf } from '../../impl/kms/distribution.ts';
 import { isKmsDeviceKey, userKeyIndex } from '../../impl/protocol/deviceKeyIds.ts';
 import type { SecubeDevice } from '../../device/secube.ts';
@@ -1312,10 +1313,12 @@ async function sync(m: DeploymentModel, r: Deployment, userId: UserId, label: st
   r.archive(userId);
   const clean = !m.dirty && !m.tainted.has(userId) && (await r.streamIsGenuine(userId));
   const acksBefore = acksWritten(r, userId);
+  const files = await beforeSync(r, userId);
   let report: Awaited<ReturnType<Deployment['sync']>>;
   try {
     report = await r.sync(userId);
   } catch (error) {
+    syncFailed(m, r, userId);
     noteApplied(m, slot);
     if (isCut(r, userId)) throw error;
     stats.error(error);
@@ -1346,6 +1349,7 @@ async function sync(m: DeploymentModel, r: Deployment, userId: UserId, label: st
     );
   for (const refusal of report.refused) stats.count('errorCodes', `refused:${refusal.reason}`);
   if (report.blocked) stats.count('notes', 'a user blocked');
+  checkBlocking(m, files, report, label, userId, stats);
   if (clean) {
     checkSyncedExactly(m, r, userId, label);
     stats.count('invariantChecks', 'need-to-know:clean sync');
