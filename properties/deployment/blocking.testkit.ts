@@ -82,6 +82,8 @@ export async function beforeSync(r: Deployment, userId: UserId): Promise<BeforeS
   const stream = updateStream(userId);
   const last = slot.user.appliedSequence;
   const files: Array<StreamFile & { order: number }> = [];
+  // Once a sync, not once a file: the system's writes to every stream grow with the run.
+  const published = new Set([...r.genuine].filter(([path]) => path.startsWith(`${stream}/`)).map(([, h]) => h));
   for (const name of await r.share.list(stream)) {
     const claimed = sequenceOfName(name);
     if (claimed === null || claimed.sequence <= last) continue;
@@ -94,8 +96,7 @@ export async function beforeSync(r: Deployment, userId: UserId): Promise<BeforeS
     } catch {
       // Junk: ordered by its name, and not authentic.
     }
-    const published = [...r.genuine].some(([path, h]) => h === hash && path.startsWith(`${stream}/`));
-    const authentic = published && header?.userId === userId && header.serial === slot.device.serial;
+    const authentic = published.has(hash) && header?.userId === userId && header.serial === slot.device.serial;
     files.push({ name, hash, header, authentic, order: header?.sequence ?? claimed.sequence });
   }
   files.sort((a, b) => a.order - b.order);
