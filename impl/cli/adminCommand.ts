@@ -16,11 +16,6 @@ export interface AdminContext {
   readonly installation: Installation;
   /** The admin PIN the session logged in with (`change-pin` refuses it as the new one). */
   readonly pin: string;
-  /**
-   * Keys the expiry sweep that precedes every mutating command moved to `deactivated` (already
-   * reported; `sweep` needs them to say what it did).
-   */
-  readonly expiredBeforeRun: readonly string[];
   /** Hands over what an admin operation did; a mutating command's key lines are printed from it. */
   readonly report: (changes: AdminChanges) => void;
   /** Says what the command did besides key changes (the IDs it created or changed), for `--json`. */
@@ -40,8 +35,8 @@ export interface AdminContext {
 export type AdminWork = ((ctx: AdminContext) => Promise<number | void>) & {
   /**
    * The confirmation the work will ask for, judged from the installation's files before any session
-   * (null: none is needed). Without a terminal and `--yes` the command is refused then: in the
-   * session, the expiry sweep every mutating command starts with would already have committed.
+   * (null: none is needed). Without a terminal and `--yes` the command is refused then, before the
+   * admin PIN is asked for, not once the admin has typed it.
    */
   readonly confirmation?: (installation: Installation) => string | null;
 };

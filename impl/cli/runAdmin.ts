@@ -119,7 +119,7 @@ export async function runAdmin(argv: readonly string[], io: CliIo, flags: Global
   const work = command.prepare(args, { json: flags.json, cwd: io.cwd, env: io.env, terminal: io.prompt !== undefined });
   args.done();
   // Without a terminal a confirmation can only be --yes: refused now, before the PIN is asked for or
-  // the session opened, where the expiry sweep would commit (and stamp the time) before the question.
+  // the session opened (and its lock taken), not once the admin has typed it.
   if (!yes && io.prompt === undefined) {
     const question = work.confirmation?.(new Installation(global.home)) ?? null;
     if (question !== null) throw notOnTerminal(question);
@@ -162,7 +162,6 @@ async function adminSession(
         session,
         installation,
         pin,
-        expiredBeforeRun: [] as readonly string[],
         report: (changes: AdminChanges): void => void reports.push(changes),
         did: (fields: Readonly<Record<string, unknown>>): void => void Object.assign(did, fields),
         confirm: (question: string) => confirmStep(io, yes, question),
@@ -172,11 +171,14 @@ async function adminSession(
         if (flags.json && !ownJson) held.out(json({ command: `admin ${name}`, ...did }));
         return code;
       }
-      // The expiry every operation starts with, committed first so that it is reported before the
-      // command's own lines (and so that `sweep` knows whether there was anything to do).
+      // No expiry sweep before the work: every KMS operation expires due keys in its own transaction
+      // (`Admin.#mutate`), so a refused one, or a question answered no, changes nothing, not even the
+      // expiries and the time (the spec's "Expiry first"). A command of distribution transactions only
+      // (resync, provision), which keep keys as of their time, has its expiries committed after it,
+      // before the publication, as they would have been before it.
+      const code = await work(context);
       const swept = session.admin.sweep();
-      describeExpiries(swept).forEach((l) => human.out(l));
-      const code = await work({ ...context, expiredBeforeRun: swept.transitions.map((t) => t.keyId) });
+      if (swept.transitions.length > 0) reports.push(swept);
       for (const changes of reports)
         [...describeExpiries(changes), ...describeKeyChanges(changes)].forEach((l) => human.out(l));
       // A publication that fails (the share gone, say) comes after the change: what the command did is
@@ -192,7 +194,7 @@ async function adminSession(
       }
       if (published !== null) human.out(describePublish(published));
       if (flags.json && !ownJson)
-        held.out(json({ command: `admin ${name}`, ...did, keys: keyChangesJson([swept, ...reports]), published }));
+        held.out(json({ command: `admin ${name}`, ...did, keys: keyChangesJson(reports), published }));
       if (publishFailure !== null) throw publishFailure.error;
       return code ?? 0;
     },
