@@ -109,6 +109,14 @@ test('a build that fails type-checking emits nothing (noEmitOnError), so dist/ s
     const failed = spawnSync(tsc, ['-p', join(dir, 'tsconfig.json')], { encoding: 'utf8' });
     expect(failed.status, failed.stdout).not.toBe(0);
     expect(existsSync(join(dir, 'out', 'good.js')), 'a file of the failed build was emitted').toBe(false);
+    // The build script itself, on this config: tsc prints its errors on standard output, which
+    // `npm run -s properties -- --json > r.json` (or `sekey simulate --json`) promises holds JSON only.
+    const script = (SCRIPTS['build'] as string).replace('tsconfig.build.json', join(dir, 'tsconfig.json'));
+    const env = { ...process.env, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env['PATH'] ?? ''}` };
+    const viaScript = spawnSync('sh', ['-c', script], { encoding: 'utf8', cwd: ROOT, env });
+    expect([viaScript.status, viaScript.stdout]).toEqual([3, '']);
+    expect(viaScript.stderr).toContain('error TS2322');
+    expect(viaScript.stderr).toContain('the TypeScript build failed (its errors are above): nothing ran');
     rmSync(join(dir, 'broken.ts'));
     const built = spawnSync(tsc, ['-p', join(dir, 'tsconfig.json')], { encoding: 'utf8' });
     expect(built.status, built.stdout).toBe(0);
