@@ -196,7 +196,7 @@ describe('sekey simulate: the command line', () => {
       expect(readme).toContain(`\n- \`${profile}\`: ${line}\n`);
     }
     expect(workloadSummary('rotation-heavy')).toMatch(/7-day cryptoperiods/);
-    expect(workloadSummary('hostile')).toMatch(/2 attacks a day, 0\.5 power cuts a day/);
+    expect(workloadSummary('hostile')).toMatch(/2 attacks a day, 0\.5 power cuts armed a day/);
     const section = readme.slice(readme.indexOf('## Simulating a deployment'), readme.indexOf('## Commands'));
     expect(section).toContain('[docs/simulation.md](docs/simulation.md)');
   });

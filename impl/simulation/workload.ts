@@ -5,7 +5,7 @@
  *
  * Per profile (cryptoperiod / retention; messages per user a day; membership changes a day; turnover
  * per 30 days; compromises a year; lost devices per user a year; late / stale users; attacks a day;
- * power cuts a day):
+ * power cuts armed a day, see {@link Workload.powerCutsPerDay}):
  * - `default`:        30 d / 30 d; 1.5; 0.3; 5 %;  4; 0.5; 20 % / 10 %; 0; 0
  * - `rotation-heavy`:  7 d /  7 d; 1.5; 0.3; 5 %; 12; 0.5; 20 % / 10 %; 0; 0
  * - `churn`:          30 d / 30 d; 1.5; 2;   30 %; 4; 2;   20 % / 10 %; 0; 0
@@ -46,7 +46,12 @@ export interface Workload {
   readonly staleSyncers: number;
   /** Attacks on the share or on SD cards per day (the property suite's attack kinds). */
   readonly attacksPerDay: number;
-  /** Power cuts per day, during a user's sync or the admin's publication. */
+  /**
+   * Power cuts armed per day, half on users' syncs and half on the admin's publication, each at a
+   * random write (the 1st to the 6th) of the HSM's flash or its card. One happens only when the
+   * operation writes that far (a sync with nothing to apply may write nothing), so fewer happen:
+   * the report counts those that did (`power-cut:sync`, `power-cut:publish`).
+   */
   readonly powerCutsPerDay: number;
 }
 

@@ -31,7 +31,7 @@ const RATES: ReadonlyArray<(w: Workload) => string> = [
   (w) => `${percent(w.lateSyncers)} of users sync every 2–4 days`,
   (w) => `${percent(w.staleSyncers)} every 9–12 days`,
   (w) => `${w.attacksPerDay} attacks a day`,
-  (w) => `${w.powerCutsPerDay} power cuts a day`,
+  (w) => `${w.powerCutsPerDay} power cuts armed a day`,
 ];
 
 /** `profile` in one line: its purpose and its rates (means; `docs/simulation.md` has the table). */
