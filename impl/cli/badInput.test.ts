@@ -79,6 +79,13 @@ describe('bad input is refused before it can do harm', () => {
       `sekey demo: NotEmpty: --keep ${dir}: the directory is not empty\n  what to do: Give a new or empty folder.`,
     );
     expect(readdirSync(dir)).toEqual(['x']);
+    // A file given as the folder: the same refusal, not mkdir's EEXIST.
+    const file = join(dir, 'x');
+    const onFile = await sekey(['demo', '--keep', file]);
+    expect(onFile.code).toBe(1);
+    expect(onFile.err).toBe(
+      `sekey demo: NotEmpty: --keep ${file}: a file is there, not a folder\n  what to do: Give a new or empty folder.`,
+    );
   });
 
   test('spec and errors outside a clone: a coded refusal naming what to do, no stack', async () => {

@@ -18,7 +18,7 @@ export const CLI_ERROR_CODES = [
    */
   'OutputExists',
   /**
-   * `sekey demo --keep DIR` on a folder that is not empty; nothing was written.
+   * `sekey demo --keep DIR` on a folder that is not empty, or on a file; nothing was written.
    * @remedy Give a new or empty folder.
    */
   'NotEmpty',

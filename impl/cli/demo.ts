@@ -12,7 +12,7 @@
  * update is noticed as stale and repaired by a resync; the audit chain is verified.
  * @module
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliIo } from './cliIo.ts';
@@ -64,6 +64,9 @@ export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<num
   const started = performance.now();
   const home = options.keep ?? mkdtempSync(join(tmpdir(), 'sekey-demo-'));
   if (options.keep !== undefined) {
+    // A file there is refused as a folder with something in it is, not with mkdir's EEXIST.
+    if (existsSync(home) && !statSync(home).isDirectory())
+      throw new CliError('NotEmpty', `--keep ${home}: a file is there, not a folder`);
     makeFolders(home);
     if (readdirSync(home).length > 0) throw new CliError('NotEmpty', `--keep ${home}: the directory is not empty`);
   }
