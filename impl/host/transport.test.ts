@@ -25,6 +25,11 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 
 describe.each([
   ['DirectoryTransport', () => new DirectoryTransport(mkdtempSync(join(tmpdir(), 'sekey-share-')))],
+  // A simulation's share: the same files and refusals, only not flushed.
+  [
+    'DirectoryTransport (not durable)',
+    () => new DirectoryTransport(mkdtempSync(join(tmpdir(), 'sekey-share-')), { durable: false }),
+  ],
   ['MemoryTransport', () => new MemoryTransport()],
 ] as Array<[string, () => Transport]>)('%s', (_name, make) => {
   test('writes, lists sorted, reads, replaces and removes', async () => {

@@ -237,7 +237,8 @@ export class Deployment {
     this.adminCard = admin.card;
     this.admin = admin.admin;
     this.hardware.set('admin', { name: 'admin', role: 'admin', meter: admin.meter, flash: admin.flash });
-    this.share = root === null ? new MemoryTransport() : new DirectoryTransport(join(root, 'share'));
+    this.share =
+      root === null ? new MemoryTransport() : new DirectoryTransport(join(root, 'share'), { durable: false });
     const inner = this.hooks.transport?.(this.share, this.secrets) ?? this.share;
     this.transport = recordingTransport(inner, this.share, this.genuine, (stream, name, bytes) =>
       this.#see(stream, name, bytes, true),
