@@ -280,6 +280,20 @@ export class Deployment {
    */
   readonly genuine = new Map<string, string>();
   /**
+   * The hashes of the genuine files of each user's update stream when an incarnation of its HSM was
+   * provisioned, by `U#incarnation`: files sealed under the channel keys of an earlier provisioning.
+   * A factory reset keeps the HSM's serial (`secubeFactory.ts`), so such a file still names the HSM,
+   * which can no longer open it; a check that judges a file by the HSM it names leaves these out.
+   */
+  readonly streamWhenProvisioned = new Map<string, ReadonlySet<string>>();
+
+  /** Records {@link streamWhenProvisioned} for `userId`'s HSM in its `incarnation`, just provisioned. */
+  #noteProvisioned(userId: UserId, incarnation: number): void {
+    const prefix = `${updateStream(userId)}/`;
+    const hashes = [...this.genuine].filter(([path]) => path.startsWith(prefix)).map(([, hash]) => hash);
+    this.streamWhenProvisioned.set(`${userId}#${incarnation}`, new Set(hashes));
+  }
+  /**
    * What the adversary has seen on the share, by stream and bytes hash: its recordings for replays,
    * the newest {@link SEEN_PER_STREAM} files of each stream. It sees every file as it is written
    * (the system's through {@link transport}): a file published and acknowledged between two looks
@@ -368,6 +382,7 @@ export class Deployment {
     this.secrets.tap(slot.device, `${userId}#${slot.incarnation}`);
     slot.device.login('admin', adminPin);
     const provisioning = provisionUser(this.admin, userId, slot.device);
+    this.#noteProvisioned(userId, slot.incarnation);
     this.secrets.recordHeld(slot.device, `${userId}#${slot.incarnation}`);
     slot.device.logout();
     slot.device.login('user', userPin);
@@ -438,6 +453,7 @@ export class Deployment {
     this.secrets.tap(device, `${userId}#${incarnation}`);
     device.login('admin', this.devices.adminPin);
     const provisioning = provisionUser(this.admin, userId, device);
+    this.#noteProvisioned(userId, incarnation);
     this.secrets.recordHeld(device, `${userId}#${incarnation}`);
     device.logout();
     device.login('user', this.devices.userPin);

@@ -1,9 +1,10 @@
 /**
  * Blocking, judged by the model: after every sync, the user is blocked if and only if the update-processing
  * machine (`model/updateProcessing.ts`) says so, counting the refusals of that sync and the syncs before.
- * Each refusal is judged from what the harness knows of the file, not from the implementation's reasons:
- * whether its bytes are a file the system published for this user's HSM (authentic: sealed under its
- * channel key), and then the reason `refusalFor` gives over its header. Before, the suite judged blocking
+ * Each file it applied or refused is judged from what the harness knows of it, not from the implementation's
+ * reasons: whether its bytes are a file the system published for this user's HSM since it was provisioned
+ * (authentic: sealed under its channel key), and then the reason `refusalFor` gives over its header (none,
+ * for a file applied; a blocked user applies a resync only). Before, the suite judged blocking
  * only as "a clean sync leaves nobody blocked", and by the coverage of the machine's edges: a user that
  * never blocked, however many authentic files it refused, passed.
  *
@@ -84,6 +85,7 @@ export async function beforeSync(r: Deployment, userId: UserId): Promise<BeforeS
   const files: Array<StreamFile & { order: number }> = [];
   // Once a sync, not once a file: the system's writes to every stream grow with the run.
   const published = new Set([...r.genuine].filter(([path]) => path.startsWith(`${stream}/`)).map(([, h]) => h));
+  const earlier = r.streamWhenProvisioned.get(`${userId}#${slot.incarnation}`);
   for (const name of await r.share.list(stream)) {
     const claimed = sequenceOfName(name);
     if (claimed === null || claimed.sequence <= last) continue;
@@ -96,7 +98,13 @@ export async function beforeSync(r: Deployment, userId: UserId): Promise<BeforeS
     } catch {
       // Junk: ordered by its name, and not authentic.
     }
-    const authentic = published.has(hash) && header?.userId === userId && header.serial === slot.device.serial;
+    // Published for this user and naming its HSM, but not before this provisioning of it (a factory reset
+    // keeps the serial): sealed under its channel keys.
+    const authentic =
+      published.has(hash) &&
+      !(earlier?.has(hash) ?? false) &&
+      header?.userId === userId &&
+      header.serial === slot.device.serial;
     files.push({ name, hash, header, authentic, order: header?.sequence ?? claimed.sequence });
   }
   files.sort((a, b) => a.order - b.order);
@@ -152,18 +160,8 @@ export function checkBlocking(
     if (held.has(f.name)) continue;
     const reason = refused.get(f.name);
     const h = f.header;
-    if (reason === undefined) {
-      if (f.authentic && h !== null && applied.has(h.sequence)) {
-        applied.delete(h.sequence);
-        last = h.sequence;
-        lastHash = f.hash;
-        count = 0;
-        story.push(`${f.name} applied: 0`);
-      }
-      continue;
-    }
     if (!f.authentic || h === null) {
-      if (!NOT_AUTHENTIC.includes(reason))
+      if (reason !== undefined && !NOT_AUTHENTIC.includes(reason))
         violated('model-agreement', say(`refused ${f.name}, not a file published for its HSM, as ${reason}`));
       continue;
     }
@@ -176,6 +174,21 @@ export function checkBlocking(
     };
     const blocked = count === null ? null : count >= DEFAULT_MAX_REFUSALS;
     const byRule = refusalFor(contextAt(last, lastHash), facts);
+    if (reason === undefined) {
+      if (!applied.has(h.sequence)) continue;
+      // Applied: the model must apply it too (no refusal by rule, and a blocked user takes a resync only).
+      if (byRule !== null || (blocked === true && !facts.resync))
+        violated(
+          'model-agreement',
+          say(`applied ${f.name} (authentic, sequence ${h.sequence}): the model refuses it as ${byRule ?? 'gap'}`),
+        );
+      applied.delete(h.sequence);
+      last = h.sequence;
+      lastHash = f.hash;
+      count = 0;
+      story.push(`${f.name} applied: 0`);
+      continue;
+    }
     // A blocked user refuses an otherwise fine incremental file as `gap` (it only applies a resync); while
     // the count is unknown, so is whether it was blocked, and the reason for such a file with it.
     const expected = byRule ?? (facts.resync ? null : blocked === null ? undefined : blocked ? 'gap' : null);
@@ -184,11 +197,7 @@ export function checkBlocking(
         'model-agreement',
         say(`refused ${f.name} (authentic, sequence ${h.sequence}) as ${reason}: the model applies it`),
       );
-    // An old file may be sealed for this HSM under the channel keys of an earlier provisioning of it (one
-    // a power cut undid takes fresh keys: distribution.ts), which the harness cannot tell from bytes the
-    // system published: its seal fails. Not counted either way, so only the count is judged.
-    const oldUnderOtherKeys = reason === 'forged' && (expected === 'replayed' || expected === 'rolledBack');
-    if (expected !== undefined && expected !== reason && !oldUnderOtherKeys)
+    if (expected !== undefined && expected !== reason)
       violated(
         'model-agreement',
         say(`refused ${f.name} (authentic, sequence ${h.sequence}) as ${reason}, the model as ${expected}`),

@@ -1936,7 +1936,7 @@ async function pin(
       }
       stats.count('notes', `factory reset from ${['loggedOut', 'admin', 'locked'][from]}`);
       await r.resetAndReprovision(userId);
-      // A factory reset gives the HSM a new identity, serial included.
+      // A factory reset keeps the serial (`secubeFactory.ts`): noted all the same, as after any provisioning.
       noteSerial(r.slot(userId));
       m.provisioned(userId);
       return;
