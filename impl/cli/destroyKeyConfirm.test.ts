@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { manualInstallation, provisionedUsers, removeTempDirs, sekey } from './sekeyRun.testkit.ts';
+import { aliceWithActiveKey, removeTempDirs } from './sekeyRun.testkit.ts';
 import type { Run } from './sekeyRun.testkit.ts';
 
 afterAll(removeTempDirs);
@@ -12,18 +12,7 @@ describe('sekey admin destroy-key on a terminal', () => {
   let answering: (answers: readonly string[], ...argv: string[]) => Promise<Run>;
 
   beforeAll(async () => {
-    const installation = await manualInstallation();
-    run = installation.run;
-    const { env, desk } = installation;
-    answering = (answers, ...argv) => sekey(argv, { env, cwd: desk, answers });
-    await provisionedUsers(run, [['U1', 'alice']]);
-    for (const argv of [
-      ['add-group', 'G1', 'team', '--max-keys', '4', '--cryptoperiod', '30d', '--no-publish'],
-      ['add-member', 'G1', 'U1', '--no-publish'],
-      ['add-key', 'G1', 'k', '--no-publish'],
-      ['activate-key', 'K2000', '--no-publish'],
-    ])
-      expect((await run('admin', ...argv)).code, argv.join(' ')).toBe(0);
+    ({ run, answering } = await aliceWithActiveKey());
   });
 
   test('an active key is refused before the question, an unknown one too', async () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { manualInstallation, provisionedUsers, removeTempDirs, sekey } from './sekeyRun.testkit.ts';
+import { aliceWithActiveKey, removeTempDirs } from './sekeyRun.testkit.ts';
 import type { Run } from './sekeyRun.testkit.ts';
 
 afterAll(removeTempDirs);
@@ -21,16 +21,8 @@ describe('a refused admin command changes nothing, not even the expiries its tim
     (JSON.parse(readFileSync(join(home, 'installation.json'), 'utf8')) as { lastTime: number }).lastTime;
 
   beforeAll(async () => {
-    const installation = await manualInstallation();
-    ({ run, home } = installation);
-    const { env, desk } = installation;
-    answering = (answers, ...argv) => sekey(argv, { env, cwd: desk, answers });
-    await provisionedUsers(run, [['U1', 'alice']]);
+    ({ run, home, answering } = await aliceWithActiveKey());
     for (const argv of [
-      ['add-group', 'G1', 'team', '--max-keys', '4', '--cryptoperiod', '30d', '--no-publish'],
-      ['add-member', 'G1', 'U1', '--no-publish'],
-      ['add-key', 'G1', 'k', '--no-publish'],
-      ['activate-key', 'K2000', '--no-publish'],
       ['add-key', 'G1', 'old', '--no-publish'],
       ['activate-key', 'K2001', '--no-publish'],
       ['deactivate-key', 'K2001', '--no-publish'],

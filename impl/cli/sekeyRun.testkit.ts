@@ -150,3 +150,28 @@ export async function provisionedUsers(
     }
   }
 }
+
+/**
+ * A manual-clock installation with alice (U1) provisioned, in group G1 (at most 4 keys, 30-day
+ * cryptoperiod) with its key K2000 active, unpublished; `answering` runs a command on a terminal that
+ * answers `answers`, in order (the prompt's question goes to standard error).
+ */
+export async function aliceWithActiveKey(): Promise<
+  Awaited<ReturnType<typeof manualInstallation>> & {
+    answering: (answers: readonly string[], ...argv: string[]) => Promise<Run>;
+  }
+> {
+  const installation = await manualInstallation();
+  const { env, desk, run } = installation;
+  await provisionedUsers(run, [['U1', 'alice']]);
+  for (const argv of [
+    ['add-group', 'G1', 'team', '--max-keys', '4', '--cryptoperiod', '30d', '--no-publish'],
+    ['add-member', 'G1', 'U1', '--no-publish'],
+    ['add-key', 'G1', 'k', '--no-publish'],
+    ['activate-key', 'K2000', '--no-publish'],
+  ]) {
+    const r = await run('admin', ...argv);
+    if (r.code !== 0) throw new Error(`${argv.join(' ')}: ${r.err}`);
+  }
+  return { ...installation, answering: (answers, ...argv) => sekey(argv, { env, cwd: desk, answers }) };
+}
