@@ -88,6 +88,20 @@ describe('bad input is refused before it can do harm', () => {
     );
   });
 
+  test("factory init --dir on a file, or under one: the file named, not mkdir's EEXIST or ENOTDIR", async () => {
+    const file = join(tempDir(), 'x');
+    writeFileSync(file, 'x');
+    const onFile = await sekey(['factory', 'init', '--dir', file]);
+    expect(onFile.code).toBe(1);
+    expect(onFile.err).toBe(`sekey factory init: ENOTDIR: ${file} is a file, not a folder`);
+    const under = await sekey(['factory', 'init', '--dir', join(file, 'factory')]);
+    expect(under.code).toBe(1);
+    expect(under.err).toBe(
+      `sekey factory init: ENOTDIR: ${file} is a file, not a folder (on the way to ${join(file, 'factory')})`,
+    );
+    expect(readFileSync(file, 'utf8')).toBe('x');
+  });
+
   test('spec and errors outside a clone: a coded refusal naming what to do, no stack', async () => {
     const outside = tempDir();
     for (const command of ['spec', 'errors']) {

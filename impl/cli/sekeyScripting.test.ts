@@ -741,6 +741,26 @@ describe('exit codes, --json and what changing commands return', () => {
     }
   });
 
+  test('a --share that names a file, or a file where the default share goes: refused at init in words', async () => {
+    const file = join(desk, 'not-a-share');
+    writeFileSync(file, 'x');
+    const init = (newHome: string, ...more: string[]) =>
+      run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN, '--home', newHome, ...more);
+    const named = await init(join(desk, 'home-share-file'), '--share', file);
+    expect(named.code).toBe(1);
+    expect(named.err).toContain(`BadInstallation: ${file} is not a folder: --share names a file`);
+    const defaultHome = join(desk, 'home-default-share-file');
+    mkdirSync(defaultHome, { mode: 0o700 });
+    writeFileSync(join(defaultHome, 'share'), 'x');
+    const byDefault = await init(defaultHome);
+    expect(byDefault.code).toBe(1);
+    expect(byDefault.err).toContain(`${join(defaultHome, 'share')} is not a folder: a file is where the share goes`);
+    // A home under a file: the file named, not mkdir's ENOTDIR.
+    const under = await init(join(file, 'home'));
+    expect(under.code).toBe(1);
+    expect(under.err).toContain(`ENOTDIR: ${file} is a file, not a folder (on the way to ${join(file, 'home')})`);
+  });
+
   test('init on a home that lost its installation.json but holds user HSMs: refused, nothing replaced', async () => {
     const config = join(home, 'installation.json');
     renameSync(config, `${config}.lost`);

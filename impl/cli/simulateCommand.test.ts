@@ -436,13 +436,14 @@ describe('sekey simulate: what it writes and prints (stand-in engine)', () => {
     writeFileSync(join(cwd, 'taken'), 'a file');
     const r = await sekey(['simulate', '--out', 'taken'], { cwd });
     expect(r.code).toBe(2);
+    const taken = join(cwd, 'taken');
     expect(r.err.split('\n')[0]).toBe(
-      `sekey simulate: --out ${join(cwd, 'taken')}: it exists and is not a folder (name a folder, or one to make)`,
+      `sekey simulate: --out ${taken}: ${taken} is a file, not a folder: name a folder, or one to make`,
     );
     const under = await sekey(['simulate', '--out', join('taken', 'report')], { cwd });
     expect(under.code).toBe(2);
     expect(under.err).toMatch(
-      /^sekey simulate: --out .*taken\/report: cannot make the folder: a folder on its path is a file/,
+      /^sekey simulate: --out .*taken\/report: .*taken is a file, not a folder \(on the way to .*taken\/report\)/,
     );
     expect(runSimulation).not.toHaveBeenCalled();
     expect(existsSync(join(cwd, 'sekey-report'))).toBe(false);

@@ -343,14 +343,11 @@ export async function runSimulate(
     made = makeFolders(out);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    // makeFolders refuses an existing file (or device) at `out` itself as mkdir does: EEXIST.
-    const why: Record<string, string> = {
-      EEXIST: 'it exists and is not a folder (name a folder, or one to make)',
-      ENOTDIR: 'cannot make the folder: a folder on its path is a file',
-    };
+    // makeFolders names the file in the way (at `out` itself or on its path): its message is the reason.
     const reason =
-      (typeof code === 'string' ? why[code] : undefined) ??
-      `cannot make the folder (${typeof code === 'string' ? code : String(error)})`;
+      code === 'ENOTDIR'
+        ? `${(error as Error).message}: name a folder, or one to make`
+        : `cannot make the folder (${typeof code === 'string' ? code : String(error)})`;
     throw new UsageError(`--out ${out}: ${reason}`);
   }
   const unwritable = cannotWriteIn(out);

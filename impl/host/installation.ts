@@ -361,12 +361,13 @@ function cutShortSerial(home: string, pending: string): string | null {
 }
 
 /**
- * @throws InstallationError `BadInstallation` when `home` exists but is not a folder (`--home` naming
- *   a file), rather than an errno from the lock file or a mkdir inside it.
+ * @throws InstallationError `BadInstallation` when `folder` exists but is not a folder (`--home` or
+ *   `--share` naming a file; `why` says which), rather than an errno from the lock file, a listing or
+ *   a mkdir inside it.
  */
-function requireFolder(home: string): void {
-  if (existsSync(home) && !statSync(home).isDirectory())
-    throw new InstallationError('BadInstallation', `${home} is not a folder: --home (or SEKEY_HOME) names a file`);
+function requireFolder(folder: string, why = '--home (or SEKEY_HOME) names a file'): void {
+  if (existsSync(folder) && !statSync(folder).isDirectory())
+    throw new InstallationError('BadInstallation', `${folder} is not a folder: ${why}`);
 }
 
 /**
@@ -624,6 +625,10 @@ export class Installation {
     requireFolder(root);
     const { recorded: share, dir: shareDir } = initialShare(root, init.share);
     requireShareOffHome(shareDir, root, 'the share');
+    requireFolder(
+      shareDir,
+      init.share === undefined ? 'a file is where the share goes (--share DIR names another)' : '--share names a file',
+    );
     makeFolders(root, HOME_MODE);
     requirePrivate(root, true);
     const release = await lockHome(root, options.waitMs, options.onLockWait);

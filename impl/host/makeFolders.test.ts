@@ -21,16 +21,24 @@ describe('makeFolders', () => {
     expect(existsSync(join(base, 'a', 'd'))).toBe(true);
   });
 
-  test('a file on the way or at the end is refused, as mkdir refuses it', () => {
+  test('a file on the way or at the end is refused with ENOTDIR, naming the file', () => {
     const file = join(base, 'file');
     writeFileSync(file, 'x');
-    expect(() => makeFolders(file)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
-    expect(() => makeFolders(join(file, 'x', 'y'))).toThrow(expect.objectContaining({ code: 'ENOTDIR' }));
+    expect(() => makeFolders(file)).toThrow(
+      expect.objectContaining({ code: 'ENOTDIR', path: file, message: `${file} is a file, not a folder` }),
+    );
+    const under = join(file, 'x', 'y');
+    expect(() => makeFolders(under)).toThrow(
+      expect.objectContaining({ code: 'ENOTDIR', message: `${file} is a file, not a folder (on the way to ${under})` }),
+    );
+    expect(existsSync(join(file, 'x'))).toBe(false);
   });
 
   test("throws the file system's error: a dangling link; a path under /proc, where Node's recursive mode spins", () => {
     symlinkSync(join(base, 'gone'), join(base, 'dangling'), 'dir');
-    expect(() => makeFolders(join(base, 'dangling', 'out'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(() => makeFolders(join(base, 'dangling', 'out'))).toThrow(
+      expect.objectContaining({ code: 'ENOENT', message: expect.stringContaining('is a link that leads nowhere') }),
+    );
     expect(existsSync(join(base, 'gone'))).toBe(false);
     if (existsSync('/proc/self')) {
       expect(() => makeFolders('/proc/sekey-no-such/dir')).toThrow(expect.objectContaining({ code: 'ENOENT' }));

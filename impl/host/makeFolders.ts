@@ -13,13 +13,39 @@ import { lstatSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 /** Whether anything is at `path` (a dangling link included: it is there, and cannot hold folders). */
-function present(path: string): boolean {
+function present(path: string, stat: (path: string) => unknown = lstatSync): boolean {
   try {
-    lstatSync(path);
+    stat(path);
     return true;
   } catch {
     return false;
   }
+}
+
+/** Whether `path` is a folder or a link to one (a dangling link is not). */
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The error for a file (or a link to one, or to nothing) where a folder must be: the code mkdir(2)
+ * gives for it on the way (ENOTDIR; ENOENT for a link to nothing), with a message that names it,
+ * which Node's (`ENOTDIR: not a directory, mkdir '/a/file/b'`, or EEXIST for the file itself)
+ * leaves the user to work out.
+ */
+function notAFolder(file: string, wanted: string): NodeJS.ErrnoException {
+  const way = file === wanted ? '' : ` (on the way to ${wanted})`;
+  // A link to nothing keeps mkdir's ENOENT.
+  const dangling = lstatSync(file).isSymbolicLink() && !present(file, statSync);
+  const what = dangling ? 'a link that leads nowhere' : 'a file';
+  return Object.assign(new Error(`${file} is ${what}, not a folder${way}`), {
+    code: dangling ? 'ENOENT' : 'ENOTDIR',
+    path: file,
+  });
 }
 
 /**
@@ -27,21 +53,21 @@ function present(path: string): boolean {
  * `mkdirSync(path, { recursive: true, mode })` does, and returns the first folder this call made
  * (absolute: `path` is resolved first, `..` by its text as `path.resolve` does), or undefined when
  * it made none (a folder already, or made by another process meanwhile).
- * @throws the file system's error (ENOENT, ENOTDIR, EEXIST for a file at `path`, EACCES…) where
- *   Node's recursive mode would hang or throw.
+ * @throws an error coded ENOTDIR that names the file when a file is at `path` or on the way to it
+ *   (ENOENT for a link to nothing); the file system's own error (ENOENT, EACCES…) where Node's
+ *   recursive mode would hang or throw.
  */
 export function makeFolders(path: string, mode?: number): string | undefined {
   const absolute = resolve(path);
   const missing: string[] = [];
-  for (let at = absolute; !present(at); at = dirname(at)) {
+  let at = absolute;
+  for (; !present(at); at = dirname(at)) {
     missing.unshift(at);
     if (dirname(at) === at) break;
   }
-  if (missing.length === 0) {
-    // A folder (or a link to one) is done; anything else is refused as mkdir refuses it (EEXIST).
-    if (statSync(absolute).isDirectory()) return undefined;
-    mkdirSync(absolute);
-  }
+  // The nearest thing that exists must be a folder (or a link to one): a folder at `path` is done.
+  if (present(at) && !isFolder(at)) throw notAFolder(at, absolute);
+  if (missing.length === 0) return undefined;
   let first: string | undefined;
   for (const folder of missing) {
     try {
