@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { propertyParams } from '../testing/runConfig.ts';
 import { isDeviceError } from './deviceError.ts';
-import { SERIAL_ALPHABET, SERIAL_LENGTH, decodeDeviceState, encodeDeviceState } from './deviceState.ts';
+import { SERIAL_ALPHABET, SERIAL_LENGTH, decodeDeviceState, encodeDeviceState, isSerial } from './deviceState.ts';
 import type { DeviceState } from './deviceState.ts';
 
 const bytes = (n: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ minLength: n, maxLength: n });
@@ -29,6 +29,16 @@ const state: fc.Arbitrary<DeviceState> = fc
     counters: new Map(counters),
     retriesLeft: { user: Math.max(0, s.maxRetries - spent[0]), admin: Math.max(0, s.maxRetries - spent[1]) },
   }));
+
+describe('isSerial', () => {
+  it('takes 32 characters of the alphabet, nothing shorter, longer, lower-case or with a NUL', () => {
+    const serial = 'HFO8YVFQLFC7D1NY6CLOSVVOJUEN5B7Z';
+    expect(serial).toHaveLength(SERIAL_LENGTH);
+    expect(isSerial(serial)).toBe(true);
+    for (const bad of [serial.slice(1), `${serial}A`, serial.toLowerCase(), `${serial.slice(0, 30)}\u0000Z`, ''])
+      expect(isSerial(bad), JSON.stringify(bad)).toBe(false);
+  });
+});
 
 describe('device state encoding', () => {
   it('round-trips every valid state', () => {

@@ -19,6 +19,11 @@ import type { PinVerifier } from './pinHash.ts';
 export const SERIAL_LENGTH = 32;
 /** Alphabet of serial numbers. */
 export const SERIAL_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+/** Whether `text` has the form of a serial number: {@link SERIAL_LENGTH} characters of {@link SERIAL_ALPHABET}. */
+export function isSerial(text: string): boolean {
+  return text.length === SERIAL_LENGTH && [...text].every((ch) => SERIAL_ALPHABET.includes(ch));
+}
 /** X25519 secret length (RFC 7748 §5: 32-byte scalars). */
 export const IDENTITY_SECRET_BYTES = 32;
 /** Most monotonic counters a device holds. */

@@ -9,7 +9,7 @@
  */
 import { verifyIdentity } from './attestation.ts';
 import { DeviceError } from './deviceError.ts';
-import { SERIAL_ALPHABET, SERIAL_LENGTH } from './deviceState.ts';
+import { SERIAL_ALPHABET, SERIAL_LENGTH, isSerial } from './deviceState.ts';
 import { PROVISIONED_PURPOSES } from './keyPurpose.ts';
 import { x25519SharedSecret } from './meteredCrypto.ts';
 import { PROVISIONED_KEY_NAMES, deriveProvisioningKey } from './provisioningKdf.ts';
@@ -70,10 +70,7 @@ export function installProvisionedKeys(core: DeviceCore, request: ProvisioningRe
   if (request.role !== 'admin' && request.role !== 'user')
     throw new DeviceError('BadArgument', `role must be admin or user, got ${String(request.role)}`);
   // Fixed-length ASCII serials keep the HKDF info unambiguous.
-  if (
-    request.peer.serial.length !== SERIAL_LENGTH ||
-    [...request.peer.serial].some((ch) => !SERIAL_ALPHABET.includes(ch))
-  ) {
+  if (!isSerial(request.peer.serial)) {
     throw new DeviceError('BadArgument', `peer serial must be ${SERIAL_LENGTH} characters of ${SERIAL_ALPHABET}`);
   }
   // Paired with itself, a device would hold both the seal and the open side of one channel.

@@ -267,7 +267,10 @@ export const USER_COMMANDS: readonly UserCommand[] = [
               'administrator',
           );
         for (const r of report.refused)
-          io.err(`refused ${r.name}: ${r.reason}${r.namesHsm === undefined ? '' : ` (it names HSM ${r.namesHsm})`}`);
+          io.err(
+            `refused ${r.name}: ${r.reason}` +
+              (r.namesHsm === undefined ? '' : ` (its header, which nothing vouches for, names HSM ${r.namesHsm})`),
+          );
         const otherHsms = [...new Set(report.refused.flatMap((r) => (r.namesHsm === undefined ? [] : [r.namesHsm])))];
         for (const r of report.held) io.err(`still refused ${r.name}: ${r.reason} (judged by an earlier sync)`);
         if (report.blocked)
@@ -277,12 +280,16 @@ export const USER_COMMANDS: readonly UserCommand[] = [
             'this HSM is behind those files: ask the administrator to restore what is missing or `sekey admin resync`',
           );
         else if (otherHsms.length > 0)
+          // The serial comes from a header no one has authenticated: a hint to check, never an order. Acting
+          // on it (a factory reset) is left to the administrator, who can compare it with the database.
           io.err(
-            `files for another HSM of this user (${otherHsms.join(', ')}), sealed for it: a new HSM finds its ` +
-              "predecessor's files until the administrator's next publish sends it its own, so sync again after " +
-              "it; if they keep coming, the administrator's database does not know this HSM (an admin HSM " +
-              'restored from a backup taken before it was provisioned): ask the administrator to provision it ' +
-              'again, factory-reset first',
+            `files that say they are for another HSM of this user (${otherHsms.join(', ')}): a new HSM finds ` +
+              "its predecessor's files until the administrator's next publish sends it its own, so sync again " +
+              `after it. If they keep coming, ask the administrator to compare this HSM's serial ` +
+              `(${session.user.device.serial}) with the one \`sekey admin user-info ${session.user.id}\` shows: ` +
+              'another serial there means an admin HSM restored from a backup taken before this HSM was ' +
+              'provisioned (provision it again, factory-reset first); this serial there means the files are not ' +
+              "the administrator's (someone may be writing to the share), and nothing needs resetting",
           );
         else if (report.refused.length > 0)
           io.err(

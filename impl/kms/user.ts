@@ -21,6 +21,7 @@ import type { SecubeDevice } from '../../device/secube.ts';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { initialTransition, transition } from '../../model/pureTransition.ts';
 import { isDeviceError } from '../../device/deviceError.ts';
+import { isSerial } from '../../device/deviceState.ts';
 import type { DeviceError } from '../../device/deviceError.ts';
 import { PowerLossError } from '../../device/powerLossError.ts';
 import { UPDATE_SEQUENCE_COUNTER } from '../../device/acknowledgement.ts';
@@ -776,7 +777,11 @@ export class User {
       resync: h.kind === 'resync',
       extendsAppliedChain: bytesToHex(h.previousHash) === (p.context.lastFileHash || bytesToHex(NO_PREVIOUS_FILE)),
     });
-    const namesHsm = !authentic && h.userId === this.#userId && h.serial !== this.#device.serial ? h.serial : null;
+    // Only a serial of the proper form: a damaged header (a flipped byte in it) names no HSM at all.
+    const namesHsm =
+      !authentic && h.userId === this.#userId && h.serial !== this.#device.serial && isSerial(h.serial)
+        ? h.serial
+        : null;
     return { snapshot: p, records, namesHsm };
   }
 
@@ -1027,12 +1032,13 @@ export interface SyncRefusal {
   readonly name: string;
   readonly reason: RefusalReason;
   /**
-   * For a file refused as `forged` whose header (not authenticated) names this user and another HSM:
-   * that HSM's serial. The administrator's database seals a user's files for the HSM it records as
-   * the user's, so this is the likely story: files for this user's previous HSM, still on the share
-   * right after this one was provisioned (the next publish sends this one its own), or a database
-   * that never provisioned this HSM (an admin HSM restored from a backup taken before it). Anyone
-   * who can write the share can also write such a header.
+   * For a file refused as `forged` whose header (not authenticated) names this user and another HSM
+   * (a well-formed serial): that HSM's serial. The administrator's database seals a user's files for
+   * the HSM it records as the user's, so this is the likely story: files for this user's previous
+   * HSM, still on the share right after this one was provisioned (the next publish sends this one its
+   * own), or a database that never provisioned this HSM (an admin HSM restored from a backup taken
+   * before it). Nothing vouches for it: anyone who can write the share can write such a header, so
+   * it is a hint to check against the administrator's records, never a reason to act on alone.
    */
   readonly namesHsm?: string;
 }
