@@ -60,6 +60,11 @@ describe('manufacturer.json (the simulated factory)', () => {
     expectBad(() => readManufacturerFile(dir), /format/);
     writeFileSync(path, '{');
     expectBad(() => readManufacturerFile(dir), /not JSON/);
+    // A file named as the folder, and a folder where the file goes: in words, not open's ENOTDIR or EISDIR.
+    expectBad(() => readManufacturerFile(path), /manufacturer\.json is a file, not a factory folder/);
+    rmSync(path);
+    mkdirSync(path);
+    expectBad(() => readManufacturerFile(dir), /manufacturer\.json: a folder, not a file/);
   });
 
   it('a factory folder is made once, owner-only, and never opened from inside an installation home', () => {

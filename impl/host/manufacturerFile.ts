@@ -71,9 +71,18 @@ export function readManufacturerFile(dir: string): Manufacturer {
   try {
     text = readFileSync(join(dir, MANUFACTURER_FILE), 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
       return invalid(dir, 'missing: not a factory folder (create one with `sekey factory init --dir DIR`)');
     }
+    // A file named as the factory folder: said in words, not as open's ENOTDIR on a path through it.
+    if (code === 'ENOTDIR') {
+      throw new InstallationError(
+        'BadInstallation',
+        `${resolve(dir)} is a file, not a factory folder (create one with \`sekey factory init --dir DIR\`)`,
+      );
+    }
+    if (code === 'EISDIR') return invalid(dir, 'a folder, not a file');
     throw error;
   }
   let value: unknown;
