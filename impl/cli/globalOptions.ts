@@ -39,7 +39,7 @@ export function globalOptionsHelp(level: 'admin' | 'user'): string {
     '  --last-try      spend the last PIN try with a PIN from --pin or the environment (refused otherwise, ' +
       'LastPinTry: a stale PIN in a script would lock the HSM)',
     '  --at TIME       run at TIME (manual-clock installations): ISO 8601, ms since the epoch, or +DURATION after ' +
-      'the last recorded time; never before the last recorded time',
+      'the last recorded time; never before it. A command that runs, a listing too, moves the clock there',
     '  --wait SECONDS  wait this long for another sekey process using the installation (default: refuse, Busy)',
     '  --json          machine-readable output (also for errors)',
     '  --debug         show the stack of an internal error',
