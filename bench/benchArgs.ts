@@ -27,7 +27,8 @@ Benches
 ${benches.map((b) => `  ${b.name.padEnd(width)}  ${b.summary}`).join('\n')}
 
 Options
-  --quick     smaller workloads, for a smoke run: minutes, and figures marked quick (not to quote)
+  --quick     smaller workloads, for a smoke run: minutes, figures marked quick (not to quote) and
+              written to reports/bench-quick.json, never over bench/results/latest.json
   -h, --help  this text
 
 Examples

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { deepMerge, mergeResults } from './results.ts';
+import { deepMerge, defaultResultsPath, mergeResults, repositoryRoot } from './results.ts';
 
 describe('bench results file', () => {
   test('deep-merges objects and replaces everything else', () => {
@@ -20,6 +20,11 @@ describe('bench results file', () => {
     const doc = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
     expect(doc['flash']).toEqual({ keysPerSector: { ours: 3540 }, writeAmplification: { full90: { ours: 1.2 } } });
     expect(doc['db']).toEqual({ bytesWrittenPerCommit: { mib1: { ours: 1 } } });
+  });
+
+  test('a quick run writes its figures apart: never over the committed bench/results/latest.json', () => {
+    expect(defaultResultsPath()).toBe(join(repositoryRoot(), 'bench', 'results', 'latest.json'));
+    expect(defaultResultsPath(true)).toBe(join(repositoryRoot(), 'reports', 'bench-quick.json'));
   });
 
   test('a results file that is not JSON stops the run instead of being overwritten', () => {

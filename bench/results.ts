@@ -36,9 +36,14 @@ export function repositoryRoot(start = dirname(fileURLToPath(import.meta.url))):
   }
 }
 
-/** Default results file. */
-export function defaultResultsPath(): string {
-  return join(repositoryRoot(), 'bench', 'results', 'latest.json');
+/**
+ * Where a run's figures go: `bench/results/latest.json`, the committed file the README quotes; a
+ * `--quick` run's to `reports/bench-quick.json` (not tracked), so that a smoke run never replaces
+ * the figures of a full one.
+ */
+export function defaultResultsPath(quick = false): string {
+  const root = repositoryRoot();
+  return quick ? join(root, 'reports', 'bench-quick.json') : join(root, 'bench', 'results', 'latest.json');
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Bench entry point (`npm run bench`): runs every registered bench, merges each one's section into
- * `bench/results/latest.json` and prints its headline table.
+ * `bench/results/latest.json` (a `--quick` run's into `reports/bench-quick.json`) and prints its
+ * headline table.
  *
  * Every section gets a `provenance` record per bench that wrote it (commit, date, machine, run
  * size; see provenance.ts).
@@ -33,7 +34,7 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   const { quick } = request;
-  const path = defaultResultsPath();
+  const path = defaultResultsPath(quick);
   const root = repositoryRoot();
   for (const bench of request.benches) {
     const started = Date.now();

@@ -163,7 +163,10 @@ describe('what the deployment suite got wrong, fixed', () => {
       'reports/deployment-convergence.repro.test.ts',
     );
     expect(reproductionPath('deployment', 'convergence', 7, true)).toBe(
-      'reports/deployment-convergence-seed7.repro.test.ts',
+      'reports/deployment-convergence-seed=7.repro.test.ts',
+    );
+    expect(reproductionPath('deployment', 'convergence', -7, true)).toBe(
+      'reports/deployment-convergence-seed=-7.repro.test.ts',
     );
     expect(reproductionPath('deployment', 'convergence', -7, true)).not.toBe(
       reproductionPath('deployment', 'convergence', 7, true),

@@ -649,7 +649,8 @@ function describeFailure(
  * running in one folder would otherwise write one file, and a campaign copy the other shard's case.
  */
 export function reproductionPath(suite: string, invariant: string | null, seed: number | null, campaign: boolean) {
-  const tag = campaign && seed !== null ? `-seed${seed}` : '';
+  // `seed=-7`, not `seed-7`: a negative seed must not read as a positive one after a dash.
+  const tag = campaign && seed !== null ? `-seed=${seed}` : '';
   return `reports/${suite.replace(/[^A-Za-z0-9-]/g, '-')}-${invariant ?? 'failure'}${tag}.repro.test.ts`;
 }
 

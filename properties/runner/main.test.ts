@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { USAGE, parseRunnerArgs } from './args.ts';
-import { EXIT, campaignLine, describeFailures, exitCodeOf, main, seedList } from './main.ts';
+import { EXIT, campaignLine, describeFailures, exitCodeOf, firstBatchNote, main, seedList } from './main.ts';
 import { countOf, sink } from './fixtures.testkit.ts';
 import type { DoneLine } from './progressLine.ts';
 
@@ -145,5 +145,17 @@ describe("a campaign's closing line", () => {
     expect(campaignLine(two, 1200, 36_000, 1_800_000)).toMatch(
       /^campaign nightly shard 1\/4: 2 batches \(seeds 42, 7\)/,
     );
+  });
+
+  test('a budget that ended within the first batch says the suites started last got little of it', () => {
+    const ended = { batches: [batch(42)], stoppedEarly: null };
+    expect(firstBatchNote(ended, 7, false)).toMatch(
+      /^note: the budget ended within the first batch .* compare their runs above with a plain `npm run properties`/,
+    );
+    // Not for a second batch (every suite had a whole pass), one suite, a stop, or a campaign ended early.
+    expect(firstBatchNote({ ...ended, batches: [batch(42), batch(7)] }, 7, false)).toBeNull();
+    expect(firstBatchNote(ended, 1, false)).toBeNull();
+    expect(firstBatchNote(ended, 7, true)).toBeNull();
+    expect(firstBatchNote({ ...ended, stoppedEarly: 'shard 1/2 ran every seed it owns' }, 7, false)).toBeNull();
   });
 });

@@ -370,6 +370,26 @@ export function campaignLine(
   );
 }
 
+/**
+ * What a campaign whose budget ended within its first batch must say beside "no counterexample":
+ * that batch is one CI-size pass with a fresh seed, and vitest starts the slowest files first (two
+ * at a time), so the suites it starts last get only what is left of the budget, down to one run of
+ * each property in a two-minute campaign of every suite: less than a plain `npm run properties`
+ * gives them. Null when a batch ran to its end (one pass at least) or the campaign was stopped.
+ */
+export function firstBatchNote(
+  summary: Pick<CampaignSummary, 'batches' | 'stoppedEarly'>,
+  suiteCount: number,
+  stopped: boolean,
+): string | null {
+  if (stopped || summary.stoppedEarly !== null || summary.batches.length !== 1 || suiteCount < 2) return null;
+  return (
+    'note: the budget ended within the first batch (one CI-size pass of the suites), so the suites it ' +
+    'started last ran only what was left of it: compare their runs above with a plain `npm run properties`. ' +
+    'Give --time more than one pass takes, or one --suite, for more of each.'
+  );
+}
+
 /** The closing output of a campaign, ended or stopped by a signal; returns the exit code. */
 function closeCampaign(
   summary: CampaignSummary,
@@ -383,13 +403,17 @@ function closeCampaign(
   const failed = code !== EXIT.held;
   if (options.json) {
     const suites = totals.map((r) => jsonRow(r, options.scale, { campaign: summary.folder }));
-    io.stdout.write(`${JSON.stringify({ ok: !failed && !stopped, ...summary, suites }, null, 2)}\n`);
+    const note = firstBatchNote(summary, totals.length, stopped);
+    const noted = note === null ? {} : { note };
+    io.stdout.write(`${JSON.stringify({ ok: !failed && !stopped, ...summary, suites, ...noted }, null, 2)}\n`);
     return code;
   }
   io.stdout.write(`${formatTable(totals, { campaign: summary.folder })}\n\n`);
   const runs = totals.reduce((a, c) => a + c.runs, 0);
   const operations = totals.reduce((a, c) => a + c.operations, 0);
   io.stdout.write(`${campaignLine(summary, runs, operations, Date.now() - start)}\n`);
+  const note = firstBatchNote(summary, totals.length, stopped);
+  if (note !== null) io.stdout.write(`${note}\n`);
   for (const f of summary.failures) {
     io.stdout.write(
       `${f.suite}: "${f.test}" failed in batch ${f.batch}${f.seed === null ? '' : ` (seed ${f.seed})`}\n`,
