@@ -76,15 +76,24 @@ describe('bad input is refused before it can do harm', () => {
     const r = await sekey(['demo', '--keep', dir]);
     expect(r.code).toBe(1);
     expect(r.err).toBe(
-      `sekey demo: NotEmpty: --keep ${dir}: the directory is not empty\n  what to do: Give a new or empty folder.`,
+      `sekey demo: NotEmpty: --keep ${dir}: the directory is not empty\n  what to do: Give a new or empty folder DIR, with nothing at DIR-factory beside it.`,
     );
     expect(readdirSync(dir)).toEqual(['x']);
+    // A folder whose factory's place beside it is taken: refused before the folder is made.
+    const taken = join(tempDir(), 'kept');
+    writeFileSync(`${taken}-factory`, 'x');
+    const factoryTaken = await sekey(['demo', '--keep', taken]);
+    expect(factoryTaken.code).toBe(1);
+    expect(factoryTaken.err.split('\n')[0]).toBe(
+      `sekey demo: NotEmpty: --keep ${taken}: ${taken}-factory, where its factory goes, is taken`,
+    );
+    expect(existsSync(taken)).toBe(false);
     // A file given as the folder: the same refusal, not mkdir's EEXIST.
     const file = join(dir, 'x');
     const onFile = await sekey(['demo', '--keep', file]);
     expect(onFile.code).toBe(1);
     expect(onFile.err).toBe(
-      `sekey demo: NotEmpty: --keep ${file}: a file is there, not a folder\n  what to do: Give a new or empty folder.`,
+      `sekey demo: NotEmpty: --keep ${file}: a file is there, not a folder\n  what to do: Give a new or empty folder DIR, with nothing at DIR-factory beside it.`,
     );
   });
 

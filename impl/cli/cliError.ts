@@ -18,8 +18,9 @@ export const CLI_ERROR_CODES = [
    */
   'OutputExists',
   /**
-   * `sekey demo --keep DIR` on a folder that is not empty, or on a file; nothing was written.
-   * @remedy Give a new or empty folder.
+   * `sekey demo --keep DIR` on a folder that is not empty, or on a file, or with `DIR-factory`, where
+   * its simulated factory goes, taken; nothing was written.
+   * @remedy Give a new or empty folder DIR, with nothing at DIR-factory beside it.
    */
   'NotEmpty',
   /**

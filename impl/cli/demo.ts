@@ -63,16 +63,20 @@ function kib(n: number): string {
 export async function runDemo(io: CliIo, options: DemoOptions = {}): Promise<number> {
   const started = performance.now();
   const home = options.keep ?? mkdtempSync(join(tmpdir(), 'sekey-demo-'));
-  if (options.keep !== undefined) {
+  // The simulated HSM factory lives outside the installation, as the manufacturer's key must: kept,
+  // beside it (`DIR-factory`), where the user finds it, not in the temporary folder, where a cleaner
+  // would remove it and leave the kept installation unable to provision.
+  const factory = options.keep === undefined ? mkdtempSync(join(tmpdir(), 'sekey-demo-factory-')) : `${home}-factory`;
+  if (options.keep === undefined) rmSync(factory, { recursive: true });
+  else {
     // A file there is refused as a folder with something in it is, not with mkdir's EEXIST.
     if (existsSync(home) && !statSync(home).isDirectory())
       throw new CliError('NotEmpty', `--keep ${home}: a file is there, not a folder`);
+    if (existsSync(factory))
+      throw new CliError('NotEmpty', `--keep ${home}: ${factory}, where its factory goes, is taken`);
     makeFolders(home);
     if (readdirSync(home).length > 0) throw new CliError('NotEmpty', `--keep ${home}: the directory is not empty`);
   }
-  // The simulated HSM factory lives outside the installation, as the manufacturer's key must.
-  const factory = mkdtempSync(join(tmpdir(), 'sekey-demo-factory-'));
-  rmSync(factory, { recursive: true });
   const removeTemporary = (): void => {
     if (options.keep !== undefined) return;
     rmSync(home, { recursive: true, force: true });

@@ -178,6 +178,8 @@ describe('sekey', () => {
     const r = await sekey(['demo', '--keep', dir], { onAbandon: (c) => (cleanups.push(c), () => undefined) });
     expect(r.code).toBe(0);
     const factory = /simulated HSM factory (\S+)/.exec(r.out)?.[1] as string;
+    // Kept beside the folder, where the user finds it, not in the temporary folder.
+    expect(factory).toBe(`${dir}-factory`);
     expect([readdirSync(dir).length > 0, existsSync(factory)]).toEqual([true, true]);
     // As an interruption before the end would: the demo's cleanup, past every finally.
     for (const cleanup of cleanups) cleanup('SIGINT');
