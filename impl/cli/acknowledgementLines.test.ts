@@ -23,6 +23,18 @@ describe('describeAhead', () => {
     expect(lines[1]).toContain('published to it: factory-reset SE-9 (it served U3, since deleted), then');
     expect(describeAhead([])).toEqual([]);
   });
+
+  test('one no collection recorded yet: publication to it is held only once one does, and said so', () => {
+    const found = { userId: 'U1', serial: 'SE-7', published: 2, acknowledged: 3, inService: true };
+    const other = { ...found, userId: 'U2', serial: 'SE-8' };
+    const [line, recorded] = describeAhead([found, other], [{ ...found }]);
+    expect(line).toContain(
+      'other keys. Nothing more is published to it once a collection records this (sekey admin collect-acks, or ' +
+        "the next sekey admin publish); until then a change's own publication still sends it files it cannot use: " +
+        'provision a new HSM (sekey admin provision U1)',
+    );
+    expect(recorded).toContain('other keys. Nothing more is published to it: provision a new HSM');
+  });
 });
 
 describe('describeUnrecordedHsms', () => {

@@ -30,9 +30,11 @@ export function describeSetAside(setAside: readonly SetAsideAcknowledgement[]): 
  * files under numbers the restored database gives again to other keys, and it imports no key over
  * one it holds (only an admin-level session may replace a key); so nothing is published to it. A new
  * HSM holds nothing, and takes everything the resync of its provisioning sends; the old one is
- * factory-reset, so that the keys only it holds go with it.
+ * factory-reset, so that the keys only it holds go with it. Publication to it is held once a
+ * collection records it: one of `notHeld`, found by a command that records nothing (`status`,
+ * `stale`), is said to be held only from then on.
  */
-export function describeAhead(ahead: readonly AheadDevice[]): string[] {
+export function describeAhead(ahead: readonly AheadDevice[], notHeld: readonly AheadDevice[] = []): string[] {
   return ahead.map((a) => {
     const published =
       a.acknowledged <= a.published
@@ -45,10 +47,15 @@ export function describeAhead(ahead: readonly AheadDevice[]): string[] {
         `forget-hsm ${a.serial} --destroyed`
       : `factory-reset ${a.serial} (it served ${a.userId}, since deleted), then sekey admin forget-hsm ` +
         `${a.serial} --destroyed`;
+    // Found by a command that records nothing (status, stale): held only once a collection records it.
+    const held = notHeld.some((n) => n.userId === a.userId && n.serial === a.serial)
+      ? 'Nothing more is published to it once a collection records this (sekey admin collect-acks, or the next ' +
+        "sekey admin publish); until then a change's own publication still sends it files it cannot use"
+      : 'Nothing more is published to it';
     return (
       `warning: ${a.userId}'s HSM ${a.serial} acknowledged update #${a.acknowledged}, which this admin database ` +
       `never published (${published}): the admin HSM was restored from a backup, and ${a.serial} holds ` +
-      `keys this database lost, under numbers it gives to other keys. Nothing more is published to it: ${remedy}`
+      `keys this database lost, under numbers it gives to other keys. ${held}: ${remedy}`
     );
   });
 }
@@ -102,7 +109,13 @@ export function describeUnrecordedRemoved(removed: readonly UnrecordedHsm[]): st
  */
 export function warnAboutHsms(
   io: { err(line: string): void },
-  found: { readonly ahead: readonly AheadDevice[]; readonly unrecordedHsms: readonly UnrecordedHsm[] },
+  found: {
+    readonly ahead: readonly AheadDevice[];
+    /** Those of `ahead` no collection recorded yet (`Publisher.inspectAcknowledgements`). */
+    readonly notHeld?: readonly AheadDevice[];
+    readonly unrecordedHsms: readonly UnrecordedHsm[];
+  },
 ): void {
-  for (const line of [...describeAhead(found.ahead), ...describeUnrecordedHsms(found.unrecordedHsms)]) io.err(line);
+  const lines = [...describeAhead(found.ahead, found.notHeld), ...describeUnrecordedHsms(found.unrecordedHsms)];
+  for (const line of lines) io.err(line);
 }

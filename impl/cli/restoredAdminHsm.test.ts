@@ -56,6 +56,13 @@ describe("sekey after the admin HSM's folder is restored from a backup", () => {
         'collection clears them; an admin HSM restored from a backup does it too, writing new files under numbers ' +
         'this HSM applied, and the acknowledgement tells the administrator',
     );
+    // Status reads the share and records nothing: the warning says publication is held only once a
+    // collection records the HSM (a change's own publication would still send it files until then).
+    const unrecorded = await ok('admin', 'status');
+    expect(unrecorded.err).toContain(
+      'Nothing more is published to it once a collection records this (sekey admin collect-acks, or the next ' +
+        "sekey admin publish); until then a change's own publication still sends it files it cannot use: ",
+    );
     // The stale advice before anything was collected: the share says alice is ahead, so no resync is
     // requested (one numbered past her files she would apply), and the collection records her.
     const early = await ok('admin', 'resync', 'U1');
@@ -77,6 +84,8 @@ describe("sekey after the admin HSM's folder is restored from a backup", () => {
     const status = await ok('admin', 'status');
     expect(status.out).toMatch(/^U1 +pending, HSM ahead: applied #2 \(see warning\) +#2 +#0$/m);
     expect(status.err).toContain("warning: U1's HSM");
+    // Recorded now: held.
+    expect(status.err).toContain('other keys. Nothing more is published to it: provision a new HSM');
     // Stale in time, as an HSM that acknowledges nothing is: told to get a new HSM, not to resync.
     const stale = await run('admin', 'stale', '--at', '+8d');
     expect([stale.code, stale.out]).toEqual([

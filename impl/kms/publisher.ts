@@ -641,15 +641,20 @@ export class Publisher {
 
   /**
    * What {@link waitingAcknowledgements} finds, and the HSMs ahead of this database
-   * ({@link AheadDevice}), in one reading of the share; nothing is committed and nothing moved.
+   * ({@link AheadDevice}), in one reading of the share; nothing is committed and nothing moved. Of
+   * those, `notHeld`: found on the share but not recorded yet, so publication to them is not held
+   * until a collection records them (a change's own publication still sends them files).
    */
   async inspectAcknowledgements(): Promise<{
     waiting: WaitingAcknowledgement[];
     ahead: AheadDevice[];
+    notHeld: AheadDevice[];
     unrecordedHsms: UnrecordedHsm[];
   }> {
+    const recorded = this.aheadDevices();
     const { waiting, ahead, unrecordedHsms } = await this.#scanAcknowledgements();
-    return { waiting, ahead, unrecordedHsms };
+    const notHeld = ahead.filter((a) => !recorded.some((r) => r.userId === a.userId && r.serial === a.serial));
+    return { waiting, ahead, notHeld, unrecordedHsms };
   }
 
   /**
