@@ -21,10 +21,14 @@ import type { KeyRecord, KmsOperation, KmsState } from '../model/kms.ts';
 import { GROUP_IDS, USER_IDS, operationSequence } from './kmsArbitraries.ts';
 import { sequenceText, stateText } from './operationText.testkit.ts';
 import { PropertyProgress } from './progress.testkit.ts';
+import { scaled } from '../testing/runConfig.ts';
 import { buildSelectionState, selectionText } from './selectionText.testkit.ts';
 import type { SelectionCase } from './selectionText.testkit.ts';
 
 const progress = new PropertyProgress('kms');
+
+/** The random operations after the bootstrap: 10 to 60 at CI size, longer or shorter by `SEKEY_SCALE` (`--scale`). */
+const randomOperations = () => operationSequence(scaled(10), scaled(60));
 
 /**
  * A counterexample of the operation-sequence properties in words: the bootstrap's state, then its
@@ -122,7 +126,7 @@ function checkInvariants(state: KmsState): void {
 describe('KMS model under random operation sequences', () => {
   test('invariants hold after every step, and refused operations change nothing', () => {
     progress.assert(
-      fc.property(operationSequence(10, 60), (ops) => {
+      fc.property(randomOperations(), (ops) => {
         const start = ops[0] && 'now' in ops[0] ? ops[0].now : Date.UTC(2026, 0, 1);
         run([...bootstrap(start), ...ops], (_before, _op, after) => checkInvariants(after));
       }),
@@ -132,7 +136,7 @@ describe('KMS model under random operation sequences', () => {
 
   test('a projection holds nothing outside the user’s groups', () => {
     progress.assert(
-      fc.property(operationSequence(10, 60), (ops) => {
+      fc.property(randomOperations(), (ops) => {
         const state = run([...bootstrap(Date.UTC(2026, 0, 1)), ...ops], () => {});
         for (const userId of Object.keys(state.users)) {
           const view = projectUser(state, userId);
@@ -153,7 +157,7 @@ describe('KMS model under random operation sequences', () => {
 
   test('forward secrecy: after a member leaves, no key it held can encrypt again', () => {
     progress.assert(
-      fc.property(operationSequence(10, 60), (ops) => {
+      fc.property(randomOperations(), (ops) => {
         const removals: Array<{ userId: string; heldKeys: KeyRecord[]; groups: string[] }> = [];
         const state = run([...bootstrap(Date.UTC(2026, 0, 1)), ...ops], (before, op, after) => {
           if (op.type !== 'removeMember' && op.type !== 'deleteUser') return;
@@ -188,7 +192,7 @@ describe('KMS model under random operation sequences', () => {
       'group shares history',
     () => {
       progress.assert(
-        fc.property(operationSequence(10, 60), (ops) => {
+        fc.property(randomOperations(), (ops) => {
           run([...bootstrap(Date.UTC(2026, 0, 1)), ...ops], (before, op, after) => {
             if (op.type !== 'addMember') return;
             const group = after.groups[op.groupId];

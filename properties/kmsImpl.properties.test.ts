@@ -11,7 +11,8 @@
  * bootstrap (four users with devices, a group of three with an active key), applied and checked once
  * per process and forked for each run (`World.fork`), so its operations count once. Sequences are
  * drawn 30 to 40 operations long, for depth (the live profile's 30 to 40 draws, a few of them four
- * operations at one instant: 30 to about 50 operations); a counterexample shrinks below that, to the
+ * operations at one instant: 30 to about 50 operations), at CI size: SEKEY_SCALE (`--scale`) multiplies
+ * both; a counterexample shrinks below that, to the
  * random operations that matter after the bootstrap (`shrinkBelowMinimum.ts`).
  *
  * A second property draws its sequences from the live profile (`liveOperationSequence`: time in
@@ -52,7 +53,7 @@ import type { World } from '../impl/kms/world.testkit.ts';
 import { USER_IDS, liveOperationSequence, operationSequence } from './kmsArbitraries.ts';
 import { durationText, sequenceText, stateText, timedOperationText } from './operationText.testkit.ts';
 import { PropertyProgress } from './progress.testkit.ts';
-import { replaying, sizedTimeout } from '../testing/runConfig.ts';
+import { replaying, scaled, sizedTimeout } from '../testing/runConfig.ts';
 import { cryptoBackend } from '../device/cryptoBackend.ts';
 import { mergeSuiteReport } from './deployment/stats.testkit.ts';
 import { adminView, modelAdminView } from '../impl/simulation/invariants.ts';
@@ -341,7 +342,7 @@ describe('model against implementation', () => {
         seed = params.seed ?? null;
         Object.assign(reach, NO_REACH);
         await progress.assert(
-          fc.asyncProperty(operationSequence(30, 40, START), selectionArb, (ops, selections) =>
+          fc.asyncProperty(operationSequence(scaled(30), scaled(40), START), selectionArb, (ops, selections) =>
             runCounted(ops, selections),
           ),
           params,
@@ -383,7 +384,7 @@ describe('model against implementation', () => {
       Object.assign(reach, NO_REACH);
       try {
         await progress.assert(
-          fc.asyncProperty(liveOperationSequence(30, 40, start.model, START), (ops) =>
+          fc.asyncProperty(liveOperationSequence(scaled(30), scaled(40), start.model, START), (ops) =>
             runCounted(ops, EVERY_SELECTION),
           ),
           params,

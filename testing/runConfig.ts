@@ -129,7 +129,11 @@ export function sizedTimeout(ciMs: number): number {
   return SIZE_KNOBS.some((k) => (process.env[k] ?? '').trim() !== '') ? 0 : ciMs;
 }
 
-/** Scales a CI-size count (loop bounds in exhaustive suites) by `SEKEY_SCALE` (default 1). */
+/**
+ * Scales a CI-size count by `SEKEY_SCALE` (default 1), one at least: loop bounds in exhaustive suites,
+ * and the lengths of random histories, so that a researcher goes deeper (longer histories), not only
+ * wider (more runs of the same length).
+ */
 export function scaled(ciCount: number): number {
   // Blank is unset, as for the other knobs.
   const text = (process.env['SEKEY_SCALE'] ?? '').trim() || '1';

@@ -70,14 +70,14 @@ describe('bad input is refused before it can do harm', () => {
     expect(folder.err).toMatch(/: CannotRead: .*: a folder, not a file\n {2}what to do: /);
   });
 
+  const KEEP_REMEDY = '  what to do: Give a new or empty folder DIR, with nothing at DIR-factory beside it.';
+
   test('demo --keep on a folder that is not empty: a coded refusal, no stack', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'x'), 'x');
     const r = await sekey(['demo', '--keep', dir]);
     expect(r.code).toBe(1);
-    expect(r.err).toBe(
-      `sekey demo: NotEmpty: --keep ${dir}: the directory is not empty\n  what to do: Give a new or empty folder DIR, with nothing at DIR-factory beside it.`,
-    );
+    expect(r.err).toBe(`sekey demo: NotEmpty: --keep ${dir}: the directory is not empty\n${KEEP_REMEDY}`);
     expect(readdirSync(dir)).toEqual(['x']);
     // A folder whose factory's place beside it is taken: refused before the folder is made.
     const taken = join(tempDir(), 'kept');
@@ -92,9 +92,7 @@ describe('bad input is refused before it can do harm', () => {
     const file = join(dir, 'x');
     const onFile = await sekey(['demo', '--keep', file]);
     expect(onFile.code).toBe(1);
-    expect(onFile.err).toBe(
-      `sekey demo: NotEmpty: --keep ${file}: a file is there, not a folder\n  what to do: Give a new or empty folder DIR, with nothing at DIR-factory beside it.`,
-    );
+    expect(onFile.err).toBe(`sekey demo: NotEmpty: --keep ${file}: a file is there, not a folder\n${KEEP_REMEDY}`);
   });
 
   test("factory init --dir on a file, or under one: the file named, not mkdir's EEXIST or ENOTDIR", async () => {

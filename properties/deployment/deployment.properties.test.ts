@@ -21,7 +21,7 @@ vi.mock('../../model/pureTransition.ts', async (importOriginal) => {
   };
 });
 
-import { CI_SEED, propertyParams, replaying, sizedTimeout } from '../../testing/runConfig.ts';
+import { CI_SEED, propertyParams, replaying, scaled, sizedTimeout } from '../../testing/runConfig.ts';
 import { runSuite } from './runner.testkit.ts';
 import type { SuiteStats } from './stats.testkit.ts';
 import { propertiesReport } from './stats.testkit.ts';
@@ -39,7 +39,13 @@ describe('deployment: model against a real deployment, under attack and power lo
   test(
     'every invariant holds after every command, and replicas converge once the adversary stops',
     async () => {
-      const result = await runSuite({ suite: 'deployment', ciRuns: CI_RUNS, maxCommands: 50, warmup: true });
+      const result = await runSuite({
+        suite: 'deployment',
+        ciRuns: CI_RUNS,
+        // Commands a run draws at most: 50 at CI size, more or fewer by SEKEY_SCALE (`--scale`).
+        maxCommands: scaled(50),
+        warmup: true,
+      });
       stats = result.stats;
       propertyFailed = result.failure !== null;
       const where = propertiesReport();
