@@ -223,8 +223,9 @@ export class DeviceError extends CodedError<DeviceErrorCode> {
   /** The message without its leading code: for a caller that words its own error around this one. */
   readonly detail: string;
 
-  constructor(code: DeviceErrorCode, message: string) {
-    super('DeviceError', code, `${code}: ${message}`);
+  /** `remedy`: what to do in this situation, printed instead of the code's general remedy. */
+  constructor(code: DeviceErrorCode, message: string, remedy?: string) {
+    super('DeviceError', code, `${code}: ${message}`, remedy);
     this.detail = message;
   }
 }

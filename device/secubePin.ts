@@ -87,8 +87,24 @@ export function login(core: DeviceCore, level: PinLevel, pin: Pin): void {
       left === 0
         ? `wrong ${level} PIN, no tries left: the ${level} level is locked until an admin resets its PIN`
         : `wrong ${level} PIN, ${left} ${left === 1 ? 'try' : 'tries'} left`,
+      wrongPinRemedy(level, left),
     );
   }
+}
+
+/**
+ * The way out of a wrong PIN at `level` with `left` tries: a locked user level is lifted by the
+ * administrator (a PIN reset order); the admin level is never reset, so its last tries are guarded.
+ */
+function wrongPinRemedy(level: PinLevel, left: number): string {
+  if (left === 0) return 'Ask the administrator to set a new user PIN: `sekey admin reset-user-pin U`.';
+  const check =
+    left === 1
+      ? `Check the ${level} PIN: its last try takes it typed at the prompt, or \`--last-try\``
+      : `Check the ${level} PIN and try again`;
+  return level === 'admin'
+    ? `${check}.`
+    : `${check}; a forgotten one is set anew by the administrator (\`sekey admin reset-user-pin U\`).`;
 }
 
 /** Ends the session. @throws DeviceError `NotLoggedIn`. */

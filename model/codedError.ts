@@ -5,14 +5,22 @@
  * @module
  */
 
-/** An error with a stable code. */
+/**
+ * An error with a stable code and, where the place that throws it knows the situation, the way out
+ * of that situation (`remedy`): the `sekey` command prints it under the error instead of the code's
+ * general remedy in `docs/errors.md`, which must cover every situation of the code.
+ */
 export class CodedError<Code extends string> extends Error {
   readonly code: Code;
+  /** What to do in this error's situation, in one or two short sentences naming an action; or none. */
+  declare readonly remedy?: string;
 
-  constructor(name: string, code: Code, message: string) {
+  constructor(name: string, code: Code, message: string, remedy?: string) {
     super(message);
     this.name = name;
     this.code = code;
+    // Set only when given: an error without one equals (toStrictEqual) one made before remedies.
+    if (remedy !== undefined) this.remedy = remedy;
   }
 }
 

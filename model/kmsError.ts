@@ -123,8 +123,9 @@ export type KmsErrorCode = (typeof KMS_ERROR_CODES)[number];
 
 /** An operation of the KMS was refused; the state it was applied to is unchanged. */
 export class KmsError extends CodedError<KmsErrorCode> {
-  constructor(code: KmsErrorCode, message: string) {
-    super('KmsError', code, message);
+  /** `remedy`: what to do in this situation, printed instead of the code's general remedy. */
+  constructor(code: KmsErrorCode, message: string, remedy?: string) {
+    super('KmsError', code, message, remedy);
   }
 }
 

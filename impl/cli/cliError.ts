@@ -77,7 +77,8 @@ export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];
 
 /** The command refused what it was asked; nothing changed. */
 export class CliError extends CodedError<CliErrorCode> {
-  constructor(code: CliErrorCode, message: string) {
-    super('CliError', code, message);
+  /** `remedy`: what to do in this situation, printed instead of the code's general remedy. */
+  constructor(code: CliErrorCode, message: string, remedy?: string) {
+    super('CliError', code, message, remedy);
   }
 }

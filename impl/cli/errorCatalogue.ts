@@ -6,7 +6,7 @@
  * and each storage-fault class with its own `code` (flash, key store, power loss). The comment's
  * text is the meaning; its `@remedy` tag, what to do. Beside it, `docs/errors.json` holds the same
  * rows for programs, and for `sekey` itself, which prints a refusal's remedy under it
- * (`errorRemedy.ts`).
+ * (`errorRemedy.ts`) unless the error carries a remedy for its own situation (`reportError.ts`).
  *
  * Nothing can drift: a code without a comment or a `@remedy` fails the generation, a list read from
  * the source must equal the list at run time, every code must be PascalCase, `npm run errors --
@@ -216,9 +216,10 @@ export function renderErrorCatalogue(read: (path: string) => string): string {
       'The `sekey` command prints `code: message` and exits with 1 (2 for a wrong command line, 3 for an internal ' +
       'error; with `--json` it also prints `{"error": {code, message, exit, remedy}}`, whose code is `Usage` for a ' +
       'wrong command line and `Internal` for an internal error, neither of them in the table; a file-system error ' +
-      "keeps the system's code, such as `ENOENT` or `EACCES`). Under the message it prints the code's " +
-      '"What to do", and `--json` gives it as the error\'s `remedy`; `docs/errors.json` holds this table for ' +
-      'programs. Two codes are not refusals: ' +
+      "keeps the system's code, such as `ENOENT` or `EACCES`). Under the message it prints what to do: the " +
+      "remedy for the command's situation where it has one (which PIN, which file is in the way), else the " +
+      'code\'s "What to do" below, which covers every situation of the code; `--json` gives the same as the ' +
+      "error's `remedy`. `docs/errors.json` holds this table for programs. Two codes are not refusals: " +
       '`ShareNotWritten` (exit 4) says the change was made and saved, and printed as done (with `--json`, the ' +
       "command's own object, and no error object), but its files did not all reach the share; `ImagesNotSaved` " +
       '(exit 4 too) says the change is in effect, held by a checkpoint, but the last save failed; ' +

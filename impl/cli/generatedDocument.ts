@@ -116,5 +116,10 @@ function cannotWrite(path: string, error: unknown): unknown {
     EPERM: 'permission denied',
   };
   const reason = why[(error as NodeJS.ErrnoException).code ?? ''];
-  return reason === undefined ? error : new CliError('CannotWrite', `cannot write ${path}: ${reason}`);
+  if (reason === undefined) return error;
+  return new CliError(
+    'CannotWrite',
+    `cannot write ${path}: ${reason}`,
+    'Make its folder a folder you may write in, or give `--out` another file (not a folder).',
+  );
 }

@@ -359,8 +359,8 @@ export const ADMIN_RESET_USER_PIN: AdminCommand = {
       if (device !== null && device.serial !== serial)
         throw new InstallationError(
           'BadInstallation',
-          `${installation.userDir(userId)} holds HSM ${device.serial}, not ${userId}'s ${serial}: ` +
-            `put ${userId}'s own HSM there (or restore the folder from a backup)`,
+          `${installation.userDir(userId)} holds HSM ${device.serial}, not ${userId}'s ${serial}`,
+          `Put ${userId}'s own HSM back in ${installation.userDir(userId)} (or restore the folder from a backup).`,
         );
       const delivery = issuePinReset(session.admin, userId, newPin);
       const sequence = (device ?? session.userDevice(userId)).acceptPinResetOrder(

@@ -2,9 +2,11 @@
  * How a failed command ends. A wrong command line is a usage error (exit 2); a refusal with a stable
  * `code` — `KmsError`, `SekeyError`, `DatabaseError`, `DeviceError`, `InstallationError`,
  * `CliError`, or a file-system error — prints `code: message` (exit 1) and, under it, what to
- * do (the code's remedy in `docs/errors.md`); anything else is a bug: one line saying so (exit 3),
- * its stack only with `--debug`. With `--json` the error is also printed on standard output as
- * `{"error": {code, message, exit, remedy}}` (`remedy` only where the catalogue has one).
+ * do: the error's own `remedy` where the place that threw it knew the situation
+ * (`model/codedError.ts`), else the code's general remedy in `docs/errors.md`; anything else is a
+ * bug: one line saying so (exit 3), its stack only with `--debug`. With `--json` the error is also
+ * printed on standard output as `{"error": {code, message, exit, remedy}}` (`remedy`, the same as
+ * printed, only where there is one).
  * `ShareNotWritten` is no refusal: the change was made, saved and printed as done (`announce.ts`),
  * only its files did not all reach the share; it exits 4, so that a script tells it from a refusal
  * (and does not make the change again), and with `--json` standard output keeps the one object the
@@ -27,6 +29,16 @@ export function errorCode(error: unknown): string | null {
   if (!(error instanceof Error)) return null;
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' && code !== '' ? code : null;
+}
+
+/**
+ * The way out of the situation `error` was thrown in, where its thrower said (a `remedy` of one or
+ * more words, as `CodedError` carries): it fits better than the code's general remedy.
+ */
+export function situationRemedy(error: unknown): string | null {
+  if (!(error instanceof Error)) return null;
+  const remedy = (error as { remedy?: unknown }).remedy;
+  return typeof remedy === 'string' && remedy.trim() !== '' ? remedy.replace(/`([^`]*)`/g, '$1') : null;
 }
 
 /** How `--json` and `--debug` change the report. */
@@ -52,7 +64,7 @@ export function reportError(prefix: string, error: unknown, io: CliIo, options: 
     // DeviceError messages already start with their code.
     const message = error.message.startsWith(`${code}: `) ? error.message.slice(code.length + 2) : error.message;
     io.err(`${prefix}: ${code}: ${message}`);
-    const remedy = remedyOf(error.name, code);
+    const remedy = situationRemedy(error) ?? remedyOf(error.name, code);
     if (remedy !== null) io.err(`  what to do: ${remedy}`);
     if (code === 'ShareNotWritten' || code === 'ImagesNotSaved') return EXIT.notPublished;
     // Stopped at a checkpoint after steps whose change is saved: not all done, but not nothing either.

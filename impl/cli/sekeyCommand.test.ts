@@ -575,7 +575,8 @@ describe('sekey on a persistent installation', () => {
     const refusal = async (pin: string): Promise<string> => {
       const wrong = await run('user', 'U1', 'keys', '--pin', pin);
       expect(wrong.code).toBe(1);
-      return wrong.err.split('\n')[0] ?? '';
+      // The error, and what to do about it.
+      return wrong.err.split('\n').slice(0, 2).join('\n');
     };
     try {
       // U2's HSM: installation.json records U1's serial, so it is refused before login, and a wrong PIN
@@ -583,8 +584,8 @@ describe('sekey on a persistent installation', () => {
       const flash = await holding(join(home, 'users', 'U2'));
       expect(await refusal('1234')).toBe(
         `sekey user U1 keys: BadInstallation: ${u1} holds U2's HSM (${hsms['U2']}), not U1's HSM ${hsms['U1']}; ` +
-          `no PIN was tried on it. Put U1's HSM back in ${u1} (or restore the folder from a backup), and U2's in ` +
-          `${join(home, 'users', 'U2')} if it is not there`,
+          `no PIN was tried on it\n  what to do: Put U1's HSM back in ${u1} (or restore the folder from a backup), ` +
+          `and U2's in ${join(home, 'users', 'U2')} if it is not there.`,
       );
       expect(readFileSync(join(u1, 'flash.img')).equals(flash)).toBe(true);
       // An HSM this home records for nobody (U2's, as if replaced since).
@@ -592,18 +593,18 @@ describe('sekey on a persistent installation', () => {
       writeFileSync(config, JSON.stringify({ ...JSON.parse(recorded), userHsms: others }));
       expect(await refusal('1234')).toContain(
         `${u1} holds HSM ${hsms['U2']}, which is no user's here (one replaced since, another installation's, or ` +
-          `one whose provisioning was cut short), not U1's HSM ${hsms['U1']}; no PIN was tried on it. Put U1's HSM ` +
-          `back in ${u1} (or restore the folder from a backup). If installation.json was restored from a backup ` +
-          "older than U1's HSM, an admin command (`sekey admin users`) records the HSM the admin pairs with U1; a " +
-          'provisioning cut short is run again (`sekey admin provision U1 … --yes`)',
+          `one whose provisioning was cut short), not U1's HSM ${hsms['U1']}; no PIN was tried on it\n  what to do: ` +
+          `Put U1's HSM back in ${u1} (or restore the folder from a backup). If installation.json was restored ` +
+          "from a backup older than U1's HSM, an admin command (sekey admin users) records the HSM the admin pairs " +
+          'with U1; a provisioning cut short is run again (sekey admin provision U1 … --yes).',
       );
       // Without a record of U1's (an installation.json from before it), the HSM's own database says
       // whose it is, once it opens with its PIN.
       const { U1: __, ...noU1 } = hsms;
       writeFileSync(config, JSON.stringify({ ...JSON.parse(recorded), userHsms: noU1 }));
       expect(await refusal('new-user-pin')).toBe(
-        `sekey user U1 keys: BadInstallation: ${u1} holds U2's HSM, not U1's: put it back in ` +
-          `${join(home, 'users', 'U2')}, and U1's own there (or restore ${u1} from a backup)`,
+        `sekey user U1 keys: BadInstallation: ${u1} holds U2's HSM, not U1's\n  what to do: Put it back in ` +
+          `${join(home, 'users', 'U2')}, and U1's own in ${u1} (or restore ${u1} from a backup).`,
       );
       // The admin HSM, with the record back.
       writeFileSync(config, recorded);
@@ -640,7 +641,7 @@ describe('sekey on a persistent installation', () => {
       const refused = await run('user', 'U1', 'keys');
       expect(refused.code).toBe(1);
       expect(refused.err).toContain(`not U1's HSM ${replaced}; no PIN was tried on it`);
-      expect(refused.err).toContain('an admin command (`sekey admin users`) records the HSM the admin pairs with U1');
+      expect(refused.err).toContain('an admin command (sekey admin users) records the HSM the admin pairs with U1');
       // Any admin command, read-only too, writes the admin database's pairing; U1 then runs as before.
       expect((await run('admin', 'users')).code).toBe(0);
       expect((JSON.parse(readFileSync(config, 'utf8')) as { userHsms: unknown }).userHsms).toEqual(userHsms);

@@ -478,7 +478,7 @@ describe('exit codes, --json and what changing commands return', () => {
     // A folder that is not there is said to be missing, not to be something else.
     const noFolder = await run('user', 'U1', 'decrypt', 'note.skm', join('nowhere', 'note.txt'));
     expect(noFolder.err).toContain(
-      `CannotWrite: cannot write nowhere/note.txt: ${join(desk, 'nowhere')} does not exist (create it first)`,
+      `CannotWrite: cannot write nowhere/note.txt: ${join(desk, 'nowhere')} does not exist`,
     );
   });
 
@@ -738,6 +738,11 @@ describe('exit codes, --json and what changing commands return', () => {
       const refused = await run(...argv);
       expect(refused.code, argv.join(' ')).toBe(1);
       expect(refused.err, argv.join(' ')).toContain(`BadInstallation: ${file} is not a folder`);
+      expect(refused.err, argv.join(' ')).toContain(
+        argv[1] === 'init'
+          ? 'what to do: Give --home (or SEKEY_HOME) a new or empty folder.'
+          : "what to do: Point --home (or SEKEY_HOME) at the installation's folder.",
+      );
     }
   });
 
@@ -749,12 +754,17 @@ describe('exit codes, --json and what changing commands return', () => {
     const named = await init(join(desk, 'home-share-file'), '--share', file);
     expect(named.code).toBe(1);
     expect(named.err).toContain(`BadInstallation: ${file} is not a folder: --share names a file`);
+    expect(named.err).toContain('what to do: Give the share a folder (--share DIR, new or empty).');
     const defaultHome = join(desk, 'home-default-share-file');
     mkdirSync(defaultHome, { mode: 0o700 });
     writeFileSync(join(defaultHome, 'share'), 'x');
     const byDefault = await init(defaultHome);
     expect(byDefault.code).toBe(1);
     expect(byDefault.err).toContain(`${join(defaultHome, 'share')} is not a folder: a file is where the share goes`);
+    expect(byDefault.err).toContain(
+      `what to do: Move the file ${join(defaultHome, 'share')} away, or give the share a folder of its own ` +
+        '(--share DIR).',
+    );
     // A home under a file: the file named, not mkdir's ENOTDIR.
     const under = await init(join(file, 'home'));
     expect(under.code).toBe(1);
@@ -769,7 +779,7 @@ describe('exit codes, --json and what changing commands return', () => {
       const init = await run('admin', 'init', '--admin-pin', ADMIN_PIN, '--user-pin', USER_PIN);
       expect(init.code).toBe(1);
       expect(init.err).toContain('BadInstallation');
-      expect(init.err).toContain('restore installation.json from a backup');
+      expect(init.err).toContain('what to do: Restore installation.json from a backup; to start a new installation');
       expect(readFileSync(join(home, 'admin', 'flash.img')).equals(adminFlash)).toBe(true);
     } finally {
       renameSync(`${config}.lost`, config);
@@ -801,8 +811,8 @@ describe('exit codes, --json and what changing commands return', () => {
     const refused = await init();
     expect(refused.code).toBe(1);
     expect(refused.err).toContain(
-      `BadInstallation: ${solo} holds an admin HSM (admin/) but no installation.json: restore installation.json ` +
-        'from a backup',
+      `BadInstallation: ${solo} holds an admin HSM (admin/) but no installation.json\n  what to do: Restore ` +
+        'installation.json from a backup',
     );
     expect(readFileSync(join(solo, 'admin', 'flash.img')).equals(adminFlash)).toBe(true);
     renameSync(`${config}.lost`, config);

@@ -59,7 +59,7 @@ test('a refused command leaves the clock; one that ran, or committed before it f
   // A wrong PIN spends a try (made durable at once), but stamps nothing: the clock stays.
   expect(await run('admin', 'keys', '--at', '+30d', '--pin', 'wrong-pin')).toBe(1);
   expect(errors.at(-2)).toMatch(/WrongPin/);
-  expect(errors.at(-1)).toMatch(/^ {2}what to do: Check the PIN/);
+  expect(errors.at(-1)).toMatch(/^ {2}what to do: Check the admin PIN/);
   expect(readInstallationConfig(home).lastTime).toBe(start);
   // So an earlier time than the refused command's is still open.
   expect(await run('admin', 'users', '--at', '+1d', '--pin', 'admin-pin-1')).toBe(0);

@@ -497,10 +497,12 @@ describe('sekey simulate: what it writes and prints (stand-in engine)', () => {
     const paths = { json: '/r/report.json', html: '/r/report.html' };
     const cause = new Error("EISDIR: illegal operation on a directory, rename '/r/.tmp-x' -> '/r/report.html'");
     const error = reportNotWritten(paths, new FilesPartlyReplacedError([paths.json], [paths.html], cause));
-    expect([error.code, error.message]).toEqual([
+    expect([error.code, error.message, error.remedy]).toEqual([
       'CannotWrite',
       `cannot write the report (/r/report.json, /r/report.html): ${cause.message}; /r/report.json is this ` +
-        "run's, /r/report.html an earlier run's: run it again once the way is clear",
+        "run's, /r/report.html an earlier run's",
+      'Free space or lift the file-size limit (`ulimit -f`), or give another `--out`; then run it again (the same ' +
+        'seed gives the same report).',
     ]);
   });
 });

@@ -282,9 +282,18 @@ function removeEmptyFolders(folder: string, top: string): void {
 function refuseFolders(paths: ReportPaths): void {
   for (const path of [paths.json, paths.html]) {
     if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true)
-      throw new CliError('CannotWrite', `cannot write ${path}: it is a folder (move it away)`);
+      throw new CliError(
+        'CannotWrite',
+        `cannot write ${path}: it is a folder`,
+        'Move that folder away, or give another `--out`; then run it again (the same seed gives the same report).',
+      );
   }
 }
+
+/** The way out of a report that could not be written (a full disk, a file-size limit). */
+const REPORT_REMEDY =
+  'Free space or lift the file-size limit (`ulimit -f`), or give another `--out`; then run it again (the same ' +
+  'seed gives the same report).';
 
 /**
  * What `simulate` says when its report could not be written: both files named (the system's message
@@ -298,13 +307,15 @@ export function reportNotWritten(paths: ReportPaths, error: unknown): CliError {
     return new CliError(
       'CannotWrite',
       `cannot write the report (${files}): ${why}; ${error.replaced.join(', ')} is this run's, ` +
-        `${error.kept.join(', ')} an earlier run's: run it again once the way is clear`,
+        `${error.kept.join(', ')} an earlier run's`,
+      REPORT_REMEDY,
     );
   }
   const why = messageOf(error);
   return new CliError(
     'CannotWrite',
     `cannot write the report (${files}): ${why}; the report files there before, if any, are unchanged`,
+    REPORT_REMEDY,
   );
 }
 

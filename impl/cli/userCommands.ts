@@ -102,12 +102,17 @@ function openOutput(io: CliIo, path: string, force: boolean): Output {
   // A folder is never replaced, --force or not: the atomic rename would fail after the HSM's work
   // with a raw EISDIR naming its temporary file.
   if (existsSync(full) && statSync(full).isDirectory())
-    throw new CliError('CannotWrite', `cannot write ${path}: it is a folder, not a file (name a file in it)`);
+    throw new CliError(
+      'CannotWrite',
+      `cannot write ${path}: it is a folder, not a file`,
+      `Name a file as OUT (a new file in ${path}, say), or give - for standard output.`,
+    );
   // Nor a device or a FIFO: renamed over, /dev/null (as root) would become a file holding plaintext.
   if (existsSync(full) && !statSync(full).isFile())
     throw new CliError(
       'CannotWrite',
-      `cannot write ${path}: it is a device, a FIFO or a socket, not a file (give - to write to standard output)`,
+      `cannot write ${path}: it is a device, a FIFO or a socket, not a file`,
+      'Give a file as OUT, or - to write to standard output.',
     );
   if (!force && existsSync(full))
     throw new CliError('OutputExists', `${path} exists: pass --force to replace it, or choose another file`);
@@ -119,7 +124,10 @@ function openOutput(io: CliIo, path: string, force: boolean): Output {
       'CannotWrite',
       existsSync(folder)
         ? `cannot write ${path}: ${folder} is not a folder (a file or a device)`
-        : `cannot write ${path}: ${folder} does not exist (create it first)`,
+        : `cannot write ${path}: ${folder} does not exist`,
+      existsSync(folder)
+        ? `Give OUT in a folder (not under ${folder}), or - for standard output.`
+        : `Create the folder first (mkdir -p ${folder}), or give OUT in a folder that exists.`,
     );
   // A replaced file keeps its permissions (as cp and a shell's > do): the new file is a fresh one
   // renamed over it, which would otherwise get the default mode, and an owner-only plaintext
@@ -147,12 +155,20 @@ function writtenThrough(named: string, path: string): string {
   }
   if (!link) return named;
   if (!existsSync(named))
-    throw new CliError('CannotWrite', `cannot write ${path}: it is a symbolic link to nothing (name the file itself)`);
+    throw new CliError(
+      'CannotWrite',
+      `cannot write ${path}: it is a symbolic link to nothing`,
+      'Name the file itself as OUT (or remove the link).',
+    );
   if (!statSync(named).isFile()) return named;
   try {
     return realpathSync(named);
   } catch {
-    throw new CliError('CannotWrite', `cannot write ${path}: the file its link leads to has no name (name a file)`);
+    throw new CliError(
+      'CannotWrite',
+      `cannot write ${path}: the file its link leads to has no name`,
+      'Name a file as OUT, not the link.',
+    );
   }
 }
 

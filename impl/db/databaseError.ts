@@ -81,7 +81,8 @@ export type DatabaseErrorCode = (typeof DATABASE_ERROR_CODES)[number];
 
 /** A database operation failed; nothing was half applied. */
 export class DatabaseError extends CodedError<DatabaseErrorCode> {
-  constructor(code: DatabaseErrorCode, message: string) {
-    super('DatabaseError', code, message);
+  /** `remedy`: what to do in this situation, printed instead of the code's general remedy. */
+  constructor(code: DatabaseErrorCode, message: string, remedy?: string) {
+    super('DatabaseError', code, message, remedy);
   }
 }

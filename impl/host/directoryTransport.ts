@@ -231,34 +231,55 @@ export class DirectoryTransport implements Transport {
   #checkRoot(): void {
     const expected = this.#shareOf;
     if (expected === undefined || this.#rootChecked) return;
-    const missing = (why: string): InstallationError =>
-      new InstallationError(
-        'ShareMissing',
-        `the share ${this.root} ${why}: mount it (or restore it), or fix the share path in installation.json; ` +
-          `if it is the share and new, create ${join(this.root, SHARE_MARKER)} holding the line ${expected}`,
-      );
+    // What is wrong in the message; the way out that fits it in the remedy. Only an empty folder may be
+    // the share, new: a file, a folder of another installation or junk under the marker's name is not.
+    const marker = join(this.root, SHARE_MARKER);
+    const elsewhere = 'or fix `share` in installation.json if the share is elsewhere';
+    const missing = (why: string, remedy: string): InstallationError =>
+      new InstallationError('ShareMissing', `the share ${this.root} ${why}`, remedy);
     try {
-      if (!statSync(this.root).isDirectory()) throw missing('is not a folder');
+      if (!statSync(this.root).isDirectory())
+        throw missing(
+          'is not a folder',
+          `Move the file ${this.root} away and mount the share there (or restore its folder), ${elsewhere}.`,
+        );
       const found = readShareMarker(this.root);
       if (found.kind === 'notMarker') {
-        throw missing(`holds a ${SHARE_MARKER} that is no marker (${found.what}; remove it if it is junk)`);
+        throw missing(
+          `holds a ${SHARE_MARKER} that is no marker (${found.what})`,
+          `If it is this installation's share, replace ${marker} with a file holding the line ${expected}; ` +
+            `else mount the share there, ${elsewhere}.`,
+        );
       }
       if (found.kind === 'serial' && found.serial !== expected) {
-        throw missing(`belongs to another installation (its ${SHARE_MARKER} names ${JSON.stringify(found.serial)})`);
+        throw missing(
+          `belongs to another installation (its ${SHARE_MARKER} names ${JSON.stringify(found.serial)})`,
+          `Mount this installation's share at ${this.root}, ${elsewhere}.`,
+        );
       }
       if (found.kind === 'absent') {
-        if (!shareCarriesFiles(this.root)) throw missing(`holds no ${SHARE_MARKER} (an empty folder: not mounted?)`);
+        if (!shareCarriesFiles(this.root))
+          throw missing(
+            `holds no ${SHARE_MARKER} (an empty folder: not mounted?)`,
+            `Mount the share there, ${elsewhere}; if this empty folder is the share, new, create ${marker} ` +
+              `holding the line ${expected}.`,
+          );
         // A share made before markers: given its marker (a share that cannot take it cannot take acks either).
         writeShareMarker(this.root, expected);
       }
     } catch (error) {
       if (error instanceof InstallationError) throw error;
       const code = errno(error);
-      throw missing(
-        code === 'ENOENT' || code === 'ENOTDIR'
-          ? 'is not there (not mounted, moved, or not synced yet)'
-          : `cannot be read or written (${code})`,
-      );
+      throw code === 'ENOENT' || code === 'ENOTDIR'
+        ? missing(
+            'is not there (not mounted, moved, or not synced yet)',
+            `Mount the share at ${this.root} (or restore its folder), ${elsewhere}.`,
+          )
+        : missing(
+            `cannot be read or written (${code})`,
+            `Mount the share at ${this.root} again, or give this user the right to read and write it; ` +
+              `${elsewhere}.`,
+          );
     }
     this.#rootChecked = true;
   }

@@ -365,9 +365,13 @@ function cutShortSerial(home: string, pending: string): string | null {
  *   `--share` naming a file; `why` says which), rather than an errno from the lock file, a listing or
  *   a mkdir inside it.
  */
-function requireFolder(folder: string, why = '--home (or SEKEY_HOME) names a file'): void {
+function requireFolder(
+  folder: string,
+  why = '--home (or SEKEY_HOME) names a file',
+  remedy = "Point `--home` (or SEKEY_HOME) at the installation's folder.",
+): void {
   if (existsSync(folder) && !statSync(folder).isDirectory())
-    throw new InstallationError('BadInstallation', `${folder} is not a folder: ${why}`);
+    throw new InstallationError('BadInstallation', `${folder} is not a folder: ${why}`, remedy);
 }
 
 /**
@@ -380,18 +384,26 @@ function requirePrivate(path: string, follow: boolean): void {
   for (const folder of folders) {
     const why = notPrivate(folder, follow);
     if (why === null) continue;
-    // The way out that fits the reason (privateFolder.ts words each one).
+    // The way out that fits the reason (privateFolder.ts words each one), and the folder it is.
+    const what =
+      basename(dirname(folder)) === USERS_DIR
+        ? `${basename(folder)}'s HSM folder`
+        : basename(folder) === ADMIN_DIR
+          ? "the admin HSM's folder"
+          : 'the folder';
     const fix = why.startsWith('is a symbolic link')
-      ? 'replace the link with the folder itself'
+      ? `Replace the link ${folder} with ${what} itself.`
       : why.startsWith('is not a folder')
-        ? 'put the folder itself there'
+        ? `Move the file ${folder} away and put ${what} back there (restore it from a backup).`
         : why.startsWith('belongs to')
-          ? 'run the command as the folder’s owner, or use a home of your own'
-          : `chmod go-w ${folder}, or a home of your own`;
+          ? "Run the command as the folder's owner, or use a home of your own."
+          : `Close it to others: \`chmod go-w ${folder}\`; if someone else could have changed it, move the ` +
+            'installation to a new home of your own.';
     throw new InstallationError(
       'UnsafeHome',
       `${folder} ${why}: whoever may change it could make this command write a copy of an HSM into a file ` +
-        `of theirs, so the command stopped before using it (${fix})`,
+        'of theirs, so the command stopped before using it',
+      fix,
     );
   }
 }
@@ -415,11 +427,17 @@ function shareNotWritten(error: unknown): InstallationError {
   const why = messageOf(error);
   // What was printed is committed; these did not reach the share (a `published:` line included).
   const missed = error instanceof ShareOperationsFailed ? `; not on the share: ${someOf(error.failed)}` : '';
+  // The share's own way out (which folder, which file is in the way), where it has one.
+  const fix = error instanceof InstallationError ? error.remedy : undefined;
   return new InstallationError(
     'ShareNotWritten',
     `the change is saved, but the share did not take all of its files (${why}${missed}): fix the share; the next ` +
       "`sekey admin publish` (or, for acknowledgements, the user's next `sync`) writes them again. A command " +
       'that created something (a key, a user) would create it twice if run again',
+    fix === undefined
+      ? undefined
+      : `${fix} Then run \`sekey admin publish\` (for acknowledgements, the user's \`sync\`): do not run the ` +
+          'command again.',
   );
 }
 
@@ -622,12 +640,15 @@ export class Installation {
     pinBytes(init.userPin);
     const installation = new Installation(home, options);
     const root = installation.home;
-    requireFolder(root);
+    requireFolder(root, undefined, 'Give `--home` (or SEKEY_HOME) a new or empty folder.');
     const { recorded: share, dir: shareDir } = initialShare(root, init.share);
     requireShareOffHome(shareDir, root, 'the share');
     requireFolder(
       shareDir,
-      init.share === undefined ? 'a file is where the share goes (--share DIR names another)' : '--share names a file',
+      init.share === undefined ? 'a file is where the share goes' : '--share names a file',
+      init.share === undefined
+        ? `Move the file ${shareDir} away, or give the share a folder of its own (\`--share DIR\`).`
+        : 'Give the share a folder (`--share DIR`, new or empty).',
     );
     makeFolders(root, HOME_MODE);
     requirePrivate(root, true);
@@ -645,16 +666,18 @@ export class Installation {
       if (hasDeviceImages(join(root, ADMIN_DIR)) && !existsSync(pending)) {
         throw new InstallationError(
           'BadInstallation',
-          `${root} holds an admin HSM (${ADMIN_DIR}/) but no installation.json: restore installation.json from ` +
-            'a backup; to start a new installation, choose another home (or move this one away)',
+          `${root} holds an admin HSM (${ADMIN_DIR}/) but no installation.json`,
+          'Restore installation.json from a backup; to start a new installation, choose another home (or move ' +
+            'this one away).',
         );
       }
       const users = join(root, USERS_DIR);
       if (existsSync(users) && readdirSync(users).length > 0) {
         throw new InstallationError(
           'BadInstallation',
-          `${root} holds user HSMs (${USERS_DIR}/) but no installation.json: restore installation.json from a ` +
-            'backup; to start a new installation, choose another home (or move this one away)',
+          `${root} holds user HSMs (${USERS_DIR}/) but no installation.json`,
+          'Restore installation.json from a backup; to start a new installation, choose another home (or move ' +
+            'this one away).',
         );
       }
       // A share that has carried files belongs to another installation (marked or made before
@@ -663,8 +686,8 @@ export class Installation {
       if (existsSync(shareDir) && shareCarriesFiles(shareDir)) {
         throw new InstallationError(
           'BadInstallation',
-          `the share ${shareDir} already carries another installation's files${markerNaming(shareDir)}: give ` +
-            'each installation its own share (--share DIR)',
+          `the share ${shareDir} already carries another installation's files${markerNaming(shareDir)}`,
+          'Give each installation its own share (`--share DIR`).',
         );
       }
       // Nor one marked by another admin HSM, files or none: that installation would find its share
@@ -673,8 +696,8 @@ export class Installation {
       if (marked !== null && marked !== cutShortSerial(root, pending)) {
         throw new InstallationError(
           'BadInstallation',
-          `the share ${shareDir} belongs to another installation${markerNaming(shareDir)}: give each ` +
-            'installation its own share (--share DIR)',
+          `the share ${shareDir} belongs to another installation${markerNaming(shareDir)}`,
+          'Give each installation its own share (`--share DIR`).',
         );
       }
       const host = options.hostClock ?? systemClock;
@@ -750,6 +773,8 @@ export class Installation {
         throw new InstallationError(
           'BadInstallation',
           `admin HSM serial ${d.device.serial} is not the installation's ${config.adminSerial}`,
+          `Restore the admin HSM's folder (${join(this.home, ADMIN_DIR)}) from a backup, or point \`--home\` at ` +
+            'the installation this admin HSM belongs to.',
         );
       }
       devices.push(d);
@@ -811,8 +836,9 @@ export class Installation {
         user.close();
         throw new InstallationError(
           'BadInstallation',
-          `${dir} holds ${user.id}'s HSM, not ${userId}'s: put it back in ${this.userDir(user.id as UserId)}, ` +
-            `and ${userId}'s own there (or restore ${dir} from a backup)`,
+          `${dir} holds ${user.id}'s HSM, not ${userId}'s`,
+          `Put it back in ${this.userDir(user.id as UserId)}, and ${userId}'s own in ${dir} (or restore ${dir} ` +
+            'from a backup).',
         );
       }
       // An installation.json from before userHsms (or restored from before U's provisioning)
@@ -867,8 +893,8 @@ export class Installation {
           `again (\`sekey admin provision ${userId} … --yes\`)`;
     throw new InstallationError(
       'BadInstallation',
-      `${dir} holds ${which}, not ${userId}'s HSM ${expected}; no PIN was tried on it. Put ${userId}'s HSM back ` +
-        `in ${dir} (or restore the folder from a backup)${after}`,
+      `${dir} holds ${which}, not ${userId}'s HSM ${expected}; no PIN was tried on it`,
+      `Put ${userId}'s HSM back in ${dir} (or restore the folder from a backup)${after}.`,
     );
   }
 

@@ -9,6 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomicFile.ts';
+import { formatProblem } from './formatVersion.ts';
 import { InstallationError } from './installationError.ts';
 import { checkId } from '../../model/kms.ts';
 import { checkFreshnessOptions, defaultFreshnessWindow, DEFAULT_HEARTBEAT_INTERVAL_MS } from '../kms/publisher.ts';
@@ -79,8 +80,12 @@ export function freshnessOf(config: Pick<InstallationConfig, 'heartbeatIntervalM
   };
 }
 
-function invalid(why: string): never {
-  throw new InstallationError('BadInstallation', `${INSTALLATION_FILE}: ${why}`);
+/** `BadInstallation` for an unreadable `installation.json`, `why` in words, and its way out. */
+function invalid(
+  why: string,
+  remedy = `Restore ${INSTALLATION_FILE} from a backup, or point \`--home\` at the installation's folder.`,
+): never {
+  throw new InstallationError('BadInstallation', `${INSTALLATION_FILE}: ${why}`, remedy);
 }
 
 /** Checks a parsed `installation.json`. */
@@ -93,8 +98,13 @@ export function parseInstallationConfig(text: string): InstallationConfig {
   }
   if (typeof value !== 'object' || value === null) return invalid('not an object');
   const v = value as Record<string, unknown>;
-  if (v['format'] !== INSTALLATION_FORMAT)
-    return invalid(`format ${String(v['format'])} is not supported (this sekey reads ${INSTALLATION_FORMAT})`);
+  if (v['format'] !== INSTALLATION_FORMAT) {
+    const { why, newer } = formatProblem(v['format'], INSTALLATION_FORMAT);
+    return invalid(
+      why,
+      newer ? `Upgrade SEkey if a newer one wrote it; if not, restore ${INSTALLATION_FILE} from a backup.` : undefined,
+    );
+  }
   const str = (k: string): string =>
     typeof v[k] === 'string' && v[k] !== '' ? (v[k] as string) : invalid(`'${k}' must be a non-empty string`);
   const int = (k: string): number =>

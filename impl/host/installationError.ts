@@ -35,15 +35,12 @@ export const INSTALLATION_ERROR_CODES = [
    * marker names another admin HSM), or `--home` or the share names a file; or a user's folder (`users/U1`) holds
    * another HSM than the user's (another user's, one replaced since, the admin's: its images copied or
    * moved there), refused before any PIN reaches it where `installation.json` records the user's.
-   * @remedy Do what the message names: point `--home` at the installation's folder, or `--factory`
-   * at a factory folder (`sekey factory init --dir DIR` makes one); restore `installation.json`, or the
-   * admin HSM's folder (`admin/`) when its serial is not the installation's, from a backup; put a
-   * user's HSM back in its own folder (or restore that folder from a backup); a user's own HSM
-   * refused as no user's after `installation.json` was restored from a backup older than its
-   * provisioning: run an admin command (`sekey admin users`), which records the HSM the admin pairs
-   * with each user, and provision again one whose provisioning was cut short; upgrade
-   * SEkey for a format version it does not read; at init, give the new installation a home and a
-   * share of its own.
+   * @remedy `sekey` prints the way out of each case. In short: point `--home` at the installation
+   * (`--factory` at a factory: `sekey factory init --dir DIR`); restore from a backup the file or
+   * HSM folder the message names, or put a user's own HSM back in its folder; after restoring an
+   * older `installation.json`, run `sekey admin users` first, and provision again an HSM whose
+   * provisioning was cut short; upgrade SEkey for a newer format; at init, give the installation a
+   * home and a share of its own.
    */
   'BadInstallation',
   /**
@@ -174,7 +171,8 @@ export type InstallationErrorCode = (typeof INSTALLATION_ERROR_CODES)[number];
 
 /** The installation could not be used as asked; nothing changed (but after `ShareNotWritten`: see there). */
 export class InstallationError extends CodedError<InstallationErrorCode> {
-  constructor(code: InstallationErrorCode, message: string) {
-    super('InstallationError', code, message);
+  /** `remedy`: what to do in this situation, printed instead of the code's general remedy. */
+  constructor(code: InstallationErrorCode, message: string, remedy?: string) {
+    super('InstallationError', code, message, remedy);
   }
 }

@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MANUFACTURER_SEED_BYTES, Manufacturer } from '../../device/attestation.ts';
 import { createFileAtomic } from './atomicFile.ts';
+import { formatProblem } from './formatVersion.ts';
 import { InstallationError } from './installationError.ts';
 import { pathInside } from './pathInside.ts';
 import { makeFolders } from './makeFolders.ts';
@@ -31,8 +32,21 @@ const COMMENT =
   "SIMULATION ONLY: the simulated factory's Ed25519 signing seed (RFC 8032). In a real deployment the " +
   'HSM manufacturer holds it and the admin host never sees it; keep this folder outside every installation.';
 
-function invalid(dir: string, why: string): never {
-  throw new InstallationError('BadInstallation', `${join(dir, MANUFACTURER_FILE)}: ${why}`);
+/**
+ * `BadInstallation` for the factory `dir`'s file, `why` in words; the way out is another factory
+ * folder, or the file from a backup (or, `remedy`, what fits better).
+ */
+function invalid(dir: string, why: string, remedy?: string): never {
+  const file = join(dir, MANUFACTURER_FILE);
+  throw new InstallationError('BadInstallation', `${file}: ${why}`, remedy ?? restoreFactory(dir));
+}
+
+/** The way out of a damaged `manufacturer.json` in `dir`, after `lead`. */
+function restoreFactory(dir: string, lead = 'Restore'): string {
+  return (
+    `${lead} ${join(dir, MANUFACTURER_FILE)} from a backup, or point \`--factory\` at another factory folder ` +
+    '(`sekey factory init --dir DIR` makes one).'
+  );
 }
 
 /**
@@ -72,16 +86,12 @@ export function readManufacturerFile(dir: string): Manufacturer {
     text = readFileSync(join(dir, MANUFACTURER_FILE), 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      return invalid(dir, 'missing: not a factory folder (create one with `sekey factory init --dir DIR`)');
-    }
+    const pointAtFactory =
+      'Point `--factory` (or SEKEY_FACTORY) at a factory folder; `sekey factory init --dir DIR` makes one.';
+    if (code === 'ENOENT') return invalid(dir, 'missing: not a factory folder', pointAtFactory);
     // A file named as the factory folder: said in words, not as open's ENOTDIR on a path through it.
-    if (code === 'ENOTDIR') {
-      throw new InstallationError(
-        'BadInstallation',
-        `${resolve(dir)} is a file, not a factory folder (create one with \`sekey factory init --dir DIR\`)`,
-      );
-    }
+    if (code === 'ENOTDIR')
+      throw new InstallationError('BadInstallation', `${resolve(dir)} is a file, not a factory folder`, pointAtFactory);
     if (code === 'EISDIR') return invalid(dir, 'a folder, not a file');
     throw error;
   }
@@ -93,7 +103,14 @@ export function readManufacturerFile(dir: string): Manufacturer {
   }
   if (typeof value !== 'object' || value === null) return invalid(dir, 'not an object');
   const v = value as Record<string, unknown>;
-  if (v['format'] !== MANUFACTURER_FILE_FORMAT) return invalid(dir, `format ${String(v['format'])} is not supported`);
+  if (v['format'] !== MANUFACTURER_FILE_FORMAT) {
+    const { why, newer } = formatProblem(v['format'], MANUFACTURER_FILE_FORMAT);
+    return invalid(
+      dir,
+      why,
+      newer ? `Upgrade SEkey if a newer one wrote it; ${restoreFactory(dir, 'if not, restore')}` : undefined,
+    );
+  }
   const hex = (k: string, bytes: number): Uint8Array => {
     const s = v[k];
     if (typeof s !== 'string' || !new RegExp(`^[0-9a-f]{${2 * bytes}}$`).test(s))

@@ -93,7 +93,8 @@ export type SekeyErrorCode = (typeof SEKEY_ERROR_CODES)[number];
 
 /** An SEkey operation was refused; nothing changed. */
 export class SekeyError extends CodedError<SekeyErrorCode> {
-  constructor(code: SekeyErrorCode, message: string) {
-    super('SekeyError', code, message);
+  /** `remedy`: what to do in this situation, printed instead of the code's general remedy. */
+  constructor(code: SekeyErrorCode, message: string, remedy?: string) {
+    super('SekeyError', code, message, remedy);
   }
 }

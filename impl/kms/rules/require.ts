@@ -14,10 +14,14 @@ export function throwIf(error: KmsError | null): void {
   if (error) throw error;
 }
 
-/** The user, or `UnknownUser`. */
+/**
+ * The user, or `UnknownUser`. Only the administrator's database asks (a user's replica refuses an
+ * unknown recipient in key selection), so the way out is the administrator's list of users.
+ */
 export function requireUser(db: Database, userId: UserId): UserRecord {
   const user = readUser(db, userId);
-  if (!user) throw new KmsError('UnknownUser', `no user ${userId}`);
+  if (!user)
+    throw new KmsError('UnknownUser', `no user ${userId}`, 'Check the ID: `sekey admin users` lists the users.');
   return user;
 }
 
