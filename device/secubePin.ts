@@ -97,14 +97,13 @@ export function login(core: DeviceCore, level: PinLevel, pin: Pin): void {
  * administrator (a PIN reset order); the admin level is never reset, so its last tries are guarded.
  */
 function wrongPinRemedy(level: PinLevel, left: number): string {
-  if (left === 0) return 'Ask the administrator to set a new user PIN: `sekey admin reset-user-pin U`.';
+  // No command names here: the device knows nothing of the command line (nor may a remedy hold a PIN).
+  if (left === 0) return 'Ask the administrator to set a new user PIN (a PIN reset order; no new HSM needed).';
   const check =
     left === 1
       ? `Check the ${level} PIN: its last try takes it typed at the prompt, or \`--last-try\``
       : `Check the ${level} PIN and try again`;
-  return level === 'admin'
-    ? `${check}.`
-    : `${check}; a forgotten one is set anew by the administrator (\`sekey admin reset-user-pin U\`).`;
+  return level === 'admin' ? `${check}.` : `${check}; a forgotten one is set anew by the administrator.`;
 }
 
 /** Ends the session. @throws DeviceError `NotLoggedIn`. */

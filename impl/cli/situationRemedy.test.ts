@@ -69,8 +69,7 @@ describe('each refusal prints the way out of its own situation', () => {
     });
     expect((await run('admin', 'users')).code).toBe(0); // the tries back
     expect(refusal(await run('user', 'U1', 'keys', '--pin', 'not-the-pin')).remedy).toBe(
-      'Check the user PIN and try again; a forgotten one is set anew by the administrator ' +
-        '(sekey admin reset-user-pin U).',
+      'Check the user PIN and try again; a forgotten one is set anew by the administrator.',
     );
     expect((await run('user', 'U1', 'keys')).code).toBe(0);
   });
