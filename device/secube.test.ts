@@ -151,10 +151,13 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
   it('locks the user level after 3 wrong PINs; an admin resets it with a new PIN', () => {
     const { device } = makeDevice('user-lock');
     // The message counts down in words a person reads, and the last one says the level is now locked.
+    // With each, what to do in words that name no command (the device knows nothing of the command line).
+    const remedies: unknown[] = [];
     const messages = [1, 2, 3].map(() => {
       try {
         device.login('user', 'wrong-pin');
       } catch (e) {
+        remedies.push((e as { remedy?: unknown }).remedy);
         return isDeviceError(e) && e.code === 'WrongPin' ? e.message : `unexpected: ${String(e)}`;
       }
       return 'accepted';
@@ -163,6 +166,12 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
       'wrong user PIN, 2 tries left',
       'wrong user PIN, 1 try left',
       'wrong user PIN, no tries left: the user level is locked until an admin resets its PIN',
+    ]);
+    expect(remedies).toEqual([
+      'Check the user PIN and try again; a forgotten one is set anew by the administrator.',
+      'Check the user PIN: one try is left, and a wrong one locks the user level; a forgotten one is set anew by ' +
+        'the administrator.',
+      'Ask the administrator to set a new user PIN (a PIN reset order; no new HSM needed).',
     ]);
     expectCode('PinLocked', () => device.login('user', USER_PIN));
     device.login('admin', ADMIN_PIN);

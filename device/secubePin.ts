@@ -97,11 +97,13 @@ export function login(core: DeviceCore, level: PinLevel, pin: Pin): void {
  * administrator (a PIN reset order); the admin level is never reset, so its last tries are guarded.
  */
 function wrongPinRemedy(level: PinLevel, left: number): string {
-  // No command names here: the device knows nothing of the command line (nor may a remedy hold a PIN).
+  // No command names or options here: the device knows nothing of the command line (nor may a remedy
+  // hold a PIN). The admin level's last wrong try ends in DeviceLocked, not here: left 0 is the user's.
   if (left === 0) return 'Ask the administrator to set a new user PIN (a PIN reset order; no new HSM needed).';
+  const lock = level === 'admin' ? 'locks the HSM for good' : 'locks the user level';
   const check =
     left === 1
-      ? `Check the ${level} PIN: its last try takes it typed at the prompt, or \`--last-try\``
+      ? `Check the ${level} PIN: one try is left, and a wrong one ${lock}`
       : `Check the ${level} PIN and try again`;
   return level === 'admin' ? `${check}.` : `${check}; a forgotten one is set anew by the administrator.`;
 }

@@ -11,6 +11,7 @@ import { applyOperation, expireKeys } from '../model/kms.ts';
 import type { GroupPolicy, GroupRecord, KmsOperation, KmsState } from '../model/kms.ts';
 import { DESTROYED_KEY_STATES, EMPTY_KMS, LIVE_KEY_STATES, checkName, keyStateOf } from '../model/kmsState.ts';
 import { shrinkBelowMinimum } from './shrinkBelowMinimum.ts';
+import type { HistoryLength } from '../testing/runConfig.ts';
 
 /** User IDs random runs draw from. */
 export const USER_IDS = ['U1', 'U2', 'U3', 'U4', 'U5', 'U6'] as const;
@@ -199,12 +200,8 @@ export const timeStepArbitrary: fc.Arbitrary<number> = timeSteps(1, 6, 2, 1);
  * (`shrinkBelowMinimum.ts`). The expiring profile: time runs fast, so keys expire and refusals
  * abound ({@link liveOperationSequence} is the other).
  */
-export function operationSequence(
-  minLength: number,
-  maxLength: number,
-  start = Date.UTC(2026, 0, 1),
-): fc.Arbitrary<KmsOperation[]> {
-  return timedSequence(timeStepArbitrary, operationArbitrary, { minLength, maxLength }, start, null);
+export function operationSequence(length: HistoryLength, start = Date.UTC(2026, 0, 1)): fc.Arbitrary<KmsOperation[]> {
+  return timedSequence(timeStepArbitrary, operationArbitrary, length, start, null);
 }
 
 /**
@@ -216,7 +213,7 @@ export function operationSequence(
 function timedSequence(
   timeSteps: fc.Arbitrary<number>,
   operations: fc.Arbitrary<StatefulStep>,
-  length: { readonly minLength: number; readonly maxLength: number },
+  length: HistoryLength,
   start: number,
   from: KmsState | null,
 ): fc.Arbitrary<KmsOperation[]> {
@@ -373,15 +370,14 @@ export const liveTimeStepArbitrary: fc.Arbitrary<number> = timeSteps(16, 96, 1, 
  * kmsImpl bootstrap (seed 7, selections at its syncs), 186 reach a selection the smallest-group rule
  * decides and 307 one the key number decides (105 and none before {@link keysActivatedTogether}, 161
  * and 199 before its draws were shaped to be accepted).
- * `minLength` and `maxLength` count draws, not operations: a draw of keys activated together is four
+ * The length's `minLength` and `maxLength` count draws, not operations: a draw of keys activated together is four
  * operations, so that a sequence of 30 to 40 draws has 30 to about 50 operations (60 at most in those
  * 1,000 sequences; over 40 in a third of them).
  */
 export function liveOperationSequence(
-  minLength: number,
-  maxLength: number,
+  length: HistoryLength,
   from: KmsState,
   start: number,
 ): fc.Arbitrary<KmsOperation[]> {
-  return timedSequence(liveTimeStepArbitrary, liveOperationArbitrary, { minLength, maxLength }, start, from);
+  return timedSequence(liveTimeStepArbitrary, liveOperationArbitrary, length, start, from);
 }

@@ -53,7 +53,7 @@ import type { World } from '../impl/kms/world.testkit.ts';
 import { USER_IDS, liveOperationSequence, operationSequence } from './kmsArbitraries.ts';
 import { durationText, sequenceText, stateText, timedOperationText } from './operationText.testkit.ts';
 import { PropertyProgress } from './progress.testkit.ts';
-import { replaying, scaled, sizedTimeout } from '../testing/runConfig.ts';
+import { historyLength, replaying, sizedTimeout } from '../testing/runConfig.ts';
 import { cryptoBackend } from '../device/cryptoBackend.ts';
 import { mergeSuiteReport } from './deployment/stats.testkit.ts';
 import { adminView, modelAdminView } from '../impl/simulation/invariants.ts';
@@ -342,7 +342,7 @@ describe('model against implementation', () => {
         seed = params.seed ?? null;
         Object.assign(reach, NO_REACH);
         await progress.assert(
-          fc.asyncProperty(operationSequence(scaled(30), scaled(40), START), selectionArb, (ops, selections) =>
+          fc.asyncProperty(operationSequence(historyLength(30, 40), START), selectionArb, (ops, selections) =>
             runCounted(ops, selections),
           ),
           params,
@@ -384,7 +384,7 @@ describe('model against implementation', () => {
       Object.assign(reach, NO_REACH);
       try {
         await progress.assert(
-          fc.asyncProperty(liveOperationSequence(scaled(30), scaled(40), start.model, START), (ops) =>
+          fc.asyncProperty(liveOperationSequence(historyLength(30, 40), start.model, START), (ops) =>
             runCounted(ops, EVERY_SELECTION),
           ),
           params,
@@ -487,7 +487,7 @@ describe('key selection against the model, where the choice matters', () => {
     const { model: nestedModel } = await nestedStart();
     await progress.assert(
       fc.asyncProperty(
-        operationSequence(0, 12, START),
+        operationSequence({ minLength: 0, maxLength: 12 }, START),
         selectionArb,
         // Time after the sync, before each round of selections: exact ends of cryptoperiods included.
         fc.array(fc.constantFrom(0, 1, HOUR - 1, HOUR, 2 * HOUR, DAY), { minLength: 1, maxLength: 2 }),

@@ -52,7 +52,7 @@ import { isKmsDeviceKey } from '../impl/protocol/deviceKeyIds.ts';
 import { parseAck } from '../impl/protocol/ackFile.ts';
 import { ackStream, sequenceOfName, updateStream } from '../impl/protocol/streams.ts';
 import { PropertyProgress } from './progress.testkit.ts';
-import { scaled } from '../testing/runConfig.ts';
+import { historyLength } from '../testing/runConfig.ts';
 
 const DAY = 86_400_000;
 const USERS = ['U1', 'U2', 'U3'] as const satisfies readonly UserId[];
@@ -108,11 +108,11 @@ const lostStep: fc.Arbitrary<Step> = fc.oneof(
 );
 // Each part of a history is as long as at CI size, longer or shorter by SEKEY_SCALE (`--scale`).
 const history: fc.Arbitrary<History> = fc.record({
-  before: fc.array(step, { maxLength: scaled(8) }),
+  before: fc.array(step, historyLength(0, 8)),
   // The lost time publishes at least once, and someone syncs, the admin collecting it or not: most
   // runs have an HSM ahead to find, and in half of them nothing on the share tells of its last file.
   lost: fc
-    .tuple(fc.array(lostStep, { maxLength: scaled(10) }), user, fc.boolean())
+    .tuple(fc.array(lostStep, historyLength(0, 10)), user, fc.boolean())
     .map(([steps, u, collected]) => [
       { kind: 'key' as const, group: 'G1' as const },
       { kind: 'publish' as const },
@@ -130,7 +130,7 @@ const history: fc.Arbitrary<History> = fc.record({
       { weight: 1, arbitrary: fc.constant({ kind: 'remedy' as const }) },
       { weight: 1, arbitrary: user.map((u) => ({ kind: 'resyncPast' as const, user: u })) },
     ),
-    { maxLength: scaled(12) },
+    historyLength(0, 12),
   ),
 });
 

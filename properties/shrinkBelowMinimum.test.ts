@@ -86,7 +86,7 @@ describe('operationSequence', () => {
 
   test('a counterexample of two operations among 30 or more shrinks to those two, times in order', () => {
     const found = fc.check(
-      fc.property(operationSequence(30, 40), (ops) => !addsThenDeletesU3(ops)),
+      fc.property(operationSequence({ minLength: 30, maxLength: 40 }), (ops) => !addsThenDeletesU3(ops)),
       { seed: 42, numRuns: 2000 },
     );
     expect(found.failed).toBe(true);

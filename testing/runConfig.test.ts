@@ -3,6 +3,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import {
   CI_SEED,
   commandsReplayPath,
+  historyLength,
   propertyParams,
   replaying,
   scaled,
@@ -158,6 +159,19 @@ describe('time limits and scale', () => {
     }
     set({ SEKEY_SCALE: '0.000001' });
     expect(scaled(4)).toBe(1);
+  });
+
+  test("a history's length: CI's at scale 1, the whole scaled range at any other (deeper, not capped near 10)", () => {
+    set({});
+    expect(historyLength(10, 60)).toEqual({ minLength: 10, maxLength: 60 });
+    expect(historyLength(0, 12)).toEqual({ minLength: 0, maxLength: 12 });
+    set({ SEKEY_SCALE: '3' });
+    expect(historyLength(10, 60)).toEqual({ minLength: 30, maxLength: 180, size: 'max' });
+    // No minimum stays none; fast-check's default size would draw at most 10 whatever the maximum.
+    expect(historyLength(0, 12)).toEqual({ minLength: 0, maxLength: 36, size: 'max' });
+    const lengths = fc.sample(fc.array(fc.nat(), historyLength(0, 12)), { seed: 1, numRuns: 500 }).map((a) => a.length);
+    expect(Math.max(...lengths)).toBeGreaterThan(12);
+    expect(Math.max(...lengths)).toBeLessThanOrEqual(36);
   });
 
   test('a seed must fit 32 bits, as --seed takes it: fast-check would fold a larger one to another', () => {

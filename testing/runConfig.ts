@@ -142,6 +142,26 @@ export function scaled(ciCount: number): number {
   return Math.max(1, Math.round(ciCount * scale));
 }
 
+/** fast-check's constraints on the length of an array that is a random history. */
+export interface HistoryLength {
+  readonly minLength: number;
+  readonly maxLength: number;
+  readonly size?: 'max';
+}
+
+/**
+ * The length of a random history that is `ciMin` to `ciMax` long at CI size, scaled by `SEKEY_SCALE`
+ * for depth (a bound of 0 stays 0). At scale 1 the constraints are CI's, unchanged, and fast-check's
+ * default size draws at most `2·min + 10` of them (10 to 30 for 10 to 60); at any other scale, the
+ * whole scaled range (`size: 'max'`), or the default size would hold a deeper run near its CI lengths
+ * (at most 10 when there is no minimum, whatever the maximum).
+ */
+export function historyLength(ciMin: number, ciMax: number): HistoryLength {
+  const text = (process.env['SEKEY_SCALE'] ?? '').trim() || '1';
+  const length = { minLength: ciMin === 0 ? 0 : scaled(ciMin), maxLength: scaled(ciMax) };
+  return parseScale(text) === 1 ? length : { ...length, size: 'max' };
+}
+
 /**
  * Whether a fast-check result that reads as failed only means that `SEKEY_DEADLINE` came before the
  * property's first run (fast-check counts an interruption with no successful run as a failure): no

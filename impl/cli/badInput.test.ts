@@ -126,7 +126,7 @@ describe('bad input is refused before it can do harm', () => {
     // Not to a folder, nor under a file: a coded refusal in words, not the file system's EISDIR or EEXIST.
     for (const [target, why] of [
       [outside, 'it is a folder'],
-      [join(out, 'spec.md'), 'a folder on its path is a file'],
+      [join(out, 'spec.md'), `${out} is a file, not a folder`],
     ] as const) {
       const r = await sekey(['spec', '--out', target], { cwd: outside });
       expect(r.code, target).toBe(1);

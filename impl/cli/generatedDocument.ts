@@ -11,7 +11,7 @@ import type { CliIo } from './cliIo.ts';
 import type { GlobalFlags } from './commandLine.ts';
 import { json } from './format.ts';
 import { count } from '../simulation/chartScale.ts';
-import { makeFolders } from '../host/makeFolders.ts';
+import { makeFolders, notAFolderMessage } from '../host/makeFolders.ts';
 
 /** Whether `dir` is the root of a clone of SEkey-TS (its package and its sources). */
 export function inClone(dir: string): boolean {
@@ -111,11 +111,11 @@ function cannotWrite(path: string, error: unknown): unknown {
     EISDIR: 'it is a folder (name a file in it)',
     ENOENT: 'its folder cannot be made there',
     ENOTDIR: 'a folder on its path is a file',
-    EEXIST: 'a folder on its path is a file',
     EACCES: 'permission denied',
     EPERM: 'permission denied',
   };
-  const reason = why[(error as NodeJS.ErrnoException).code ?? ''];
+  // makeFolders names the file (or link to nothing) in the way to the folder.
+  const reason = notAFolderMessage(error) ?? why[(error as NodeJS.ErrnoException).code ?? ''];
   if (reason === undefined) return error;
   return new CliError(
     'CannotWrite',

@@ -42,9 +42,10 @@ describe('sekey user sync on a new HSM, before the publish that sends it its fil
       `files that say they are for another HSM of this user (${old}): a new HSM finds its predecessor's files ` +
         "until the administrator's next publish sends it its own, so sync again after it. If they keep coming, " +
         `ask the administrator to compare this HSM's serial (${serial}) with the one \`sekey admin user-info ` +
-        'U1` shows: another serial there means an admin HSM restored from a backup taken before this HSM was ' +
-        'provisioned (provision it again, factory-reset first); this serial there means the files are not the ' +
-        "administrator's (someone may be writing to the share), and nothing needs resetting",
+        'U1` shows: another serial there means this HSM was replaced by that one (use that one: this one gets ' +
+        'nothing more) or, if none was provisioned since this one, an admin HSM restored from a backup taken ' +
+        'before this HSM was provisioned (provision it again, factory-reset first); this serial there means the ' +
+        "files are not the administrator's (someone may be writing to the share), and nothing needs resetting",
     ]);
     expect(JSON.parse((await run('user', 'U1', 'sync', '--json')).out).refused).toEqual([
       { name: '000000000002.update', reason: 'forged', namesHsm: old },

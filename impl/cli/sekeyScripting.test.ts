@@ -765,10 +765,17 @@ describe('exit codes, --json and what changing commands return', () => {
       `what to do: Move the file ${join(defaultHome, 'share')} away, or give the share a folder of its own ` +
         '(--share DIR).',
     );
+    // A file on the way to the share: refused before the admin HSM is made, not by the share's mkdir after it.
+    const wayHome = join(desk, 'home-share-under-file');
+    const onTheWay = await init(wayHome, '--share', join(file, 'share'));
+    expect(onTheWay.code).toBe(1);
+    const wayNamed = `BadInstallation: ${file} is a file, on the way to the share ${join(file, 'share')}`;
+    expect(onTheWay.err).toContain(wayNamed);
+    expect(existsSync(join(wayHome, 'admin'))).toBe(false);
     // A home under a file: the file named, not mkdir's ENOTDIR.
     const under = await init(join(file, 'home'));
     expect(under.code).toBe(1);
-    expect(under.err).toContain(`ENOTDIR: ${file} is a file, not a folder (on the way to ${join(file, 'home')})`);
+    expect(under.err).toContain(`BadInstallation: ${file} is a file, on the way to the home ${join(file, 'home')}`);
   });
 
   test('init on a home that lost its installation.json but holds user HSMs: refused, nothing replaced', async () => {

@@ -38,7 +38,7 @@ import { fields, json, printable } from './format.ts';
 import { EXIT } from './reportError.ts';
 import { simulationProgressText } from './simulationProgress.ts';
 import { fitHelp } from './helpText.ts';
-import { makeFolders } from '../host/makeFolders.ts';
+import { makeFolders, notAFolderMessage } from '../host/makeFolders.ts';
 import { messageOf } from '../../model/codedError.ts';
 
 /** The command line. */
@@ -355,10 +355,11 @@ export async function runSimulate(
     made = makeFolders(out);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    // makeFolders names the file in the way (at `out` itself or on its path): its message is the reason.
+    // makeFolders names the file (or link to nothing) in the way, at `out` itself or on its path.
+    const inTheWay = notAFolderMessage(error);
     const reason =
-      code === 'ENOTDIR'
-        ? `${(error as Error).message}: name a folder, or one to make`
+      inTheWay !== null
+        ? `${inTheWay}: name a folder, or one to make`
         : `cannot make the folder (${typeof code === 'string' ? code : String(error)})`;
     throw new UsageError(`--out ${out}: ${reason}`);
   }

@@ -303,9 +303,11 @@ export const USER_COMMANDS: readonly UserCommand[] = [
               "its predecessor's files until the administrator's next publish sends it its own, so sync again " +
               `after it. If they keep coming, ask the administrator to compare this HSM's serial ` +
               `(${session.user.device.serial}) with the one \`sekey admin user-info ${session.user.id}\` shows: ` +
-              'another serial there means an admin HSM restored from a backup taken before this HSM was ' +
-              'provisioned (provision it again, factory-reset first); this serial there means the files are not ' +
-              "the administrator's (someone may be writing to the share), and nothing needs resetting",
+              'another serial there means this HSM was replaced by that one (use that one: this one gets ' +
+              'nothing more) or, if none was provisioned since this one, an admin HSM restored from a backup ' +
+              'taken before this HSM was provisioned (provision it again, factory-reset first); this serial ' +
+              "there means the files are not the administrator's (someone may be writing to the share), and " +
+              'nothing needs resetting',
           );
         else if (report.refused.length > 0)
           io.err(

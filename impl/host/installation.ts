@@ -375,6 +375,18 @@ function requireFolder(
 }
 
 /**
+ * @throws InstallationError `BadInstallation` when a file lies on the way to `folder`, which does not
+ *   exist yet: checked before an init makes anything, since the share is made only after the admin
+ *   HSM (a mkdir's ENOTDIR then would leave that HSM behind).
+ */
+function requireWayTo(folder: string, what: string, remedy: string): void {
+  let at = dirname(folder);
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+  if (existsSync(at) && !statSync(at).isDirectory())
+    throw new InstallationError('BadInstallation', `${at} is a file, on the way to ${what} ${folder}`, remedy);
+}
+
+/**
  * @throws InstallationError `UnsafeHome` when `path` is not its user's alone to change
  *   (`privateFolder.ts`): the home (`follow`: it may be a link its owner made), or a folder of HSM
  *   images in it, whose parent is checked too when it is `users/`.
@@ -641,6 +653,8 @@ export class Installation {
     const installation = new Installation(home, options);
     const root = installation.home;
     requireFolder(root, undefined, 'Give `--home` (or SEKEY_HOME) a new or empty folder.');
+    const homeWay = 'Give the home a folder that can be made there (`--home DIR`), or move the file away.';
+    requireWayTo(root, 'the home', homeWay);
     const { recorded: share, dir: shareDir } = initialShare(root, init.share);
     requireShareOffHome(shareDir, root, 'the share');
     requireFolder(
@@ -650,6 +664,8 @@ export class Installation {
         ? `Move the file ${shareDir} away, or give the share a folder of its own (\`--share DIR\`).`
         : 'Give the share a folder (`--share DIR`, new or empty).',
     );
+    const shareWay = 'Give the share a folder that can be made there (`--share DIR`), or move the file away.';
+    requireWayTo(shareDir, 'the share', shareWay);
     makeFolders(root, HOME_MODE);
     requirePrivate(root, true);
     const release = await lockHome(root, options.waitMs, options.onLockWait);

@@ -32,9 +32,10 @@ export const INSTALLATION_ERROR_CODES = [
    * the admin HSM is not the one the installation was made with; or, at `admin init`, the home or
    * the share belongs to another installation (an admin HSM or user HSMs without
    * `installation.json`, unless an init cut short left them; a share that carries files, or whose
-   * marker names another admin HSM), or `--home` or the share names a file; or a user's folder (`users/U1`) holds
-   * another HSM than the user's (another user's, one replaced since, the admin's: its images copied or
-   * moved there), refused before any PIN reaches it where `installation.json` records the user's.
+   * marker names another admin HSM), or `--home` or the share names a file or lies under one; or a
+   * user's folder (`users/U1`) holds another HSM than the user's (another user's, one replaced since,
+   * the admin's: its images copied or moved there), refused before any PIN reaches it where
+   * `installation.json` records the user's.
    * @remedy `sekey` prints the way out of each case. In short: point `--home` at the installation
    * (`--factory` at a factory: `sekey factory init --dir DIR`); restore from a backup the file or
    * HSM folder the message names, or put a user's own HSM back in its folder; after restoring an

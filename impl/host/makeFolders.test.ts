@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { makeFolders } from './makeFolders.ts';
+import { makeFolders, notAFolderMessage } from './makeFolders.ts';
 
 const base = mkdtempSync(join(tmpdir(), 'sekey-folders-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -32,6 +32,15 @@ describe('makeFolders', () => {
       expect.objectContaining({ code: 'ENOTDIR', message: `${file} is a file, not a folder (on the way to ${under})` }),
     );
     expect(existsSync(join(file, 'x'))).toBe(false);
+    // Its own errors are told from the file system's, whose messages name nothing in words.
+    let thrown: unknown;
+    try {
+      makeFolders(under);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(notAFolderMessage(thrown)).toBe(`${file} is a file, not a folder (on the way to ${under})`);
+    expect(notAFolderMessage(Object.assign(new Error('ENOTDIR: not a directory'), { code: 'ENOTDIR' }))).toBeNull();
   });
 
   test("throws the file system's error: a dangling link; a path under /proc, where Node's recursive mode spins", () => {

@@ -37,15 +37,28 @@ function isFolder(path: string): boolean {
  * which Node's (`ENOTDIR: not a directory, mkdir '/a/file/b'`, or EEXIST for the file itself)
  * leaves the user to work out.
  */
+/** The errors {@link notAFolder} made: their message names the path in the way. */
+const named = new WeakSet<object>();
+
+/**
+ * The message of an error {@link makeFolders} threw about a file (or a link to nothing) in the way,
+ * which names it; null for any other error (the file system's own, whose message does not).
+ */
+export function notAFolderMessage(error: unknown): string | null {
+  return error instanceof Error && named.has(error) ? error.message : null;
+}
+
 function notAFolder(file: string, wanted: string): NodeJS.ErrnoException {
   const way = file === wanted ? '' : ` (on the way to ${wanted})`;
   // A link to nothing keeps mkdir's ENOENT.
   const dangling = lstatSync(file).isSymbolicLink() && !present(file, statSync);
   const what = dangling ? 'a link that leads nowhere' : 'a file';
-  return Object.assign(new Error(`${file} is ${what}, not a folder${way}`), {
+  const error = Object.assign(new Error(`${file} is ${what}, not a folder${way}`), {
     code: dangling ? 'ENOENT' : 'ENOTDIR',
     path: file,
   });
+  named.add(error);
+  return error;
 }
 
 /**

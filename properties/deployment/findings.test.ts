@@ -13,7 +13,7 @@ import type { Deployment } from '../../impl/simulation/deployment.ts';
 import { openUser } from '../../impl/simulation/deployment.ts';
 import type { CommandSpec } from './commands.testkit.ts';
 import { createDeployment } from './deployment.testkit.ts';
-import { replayScenario, reproductionPath } from './runner.testkit.ts';
+import { replayLine, replayScenario, reproductionPath } from './runner.testkit.ts';
 import { SuiteStats } from './stats.testkit.ts';
 import { sizedTimeout } from '../../testing/runConfig.ts';
 
@@ -173,6 +173,24 @@ describe('what the deployment suite got wrong, fixed', () => {
     );
     // The warm-up's fixed scenario has no seed: every batch would meet the same case.
     expect(reproductionPath('deployment live', null, null, true)).toBe('reports/deployment-live-failure.repro.test.ts');
+  });
+
+  // A code review: a run's length follows SEKEY_SCALE (maxCommands), and the replay line left it out,
+  // so a failure found at --scale 3 replayed another case at scale 1.
+  test("a failure's replay line carries the SEKEY_SCALE it was found at", () => {
+    const file = ' npx vitest run properties/deployment/deployment.properties.test.ts';
+    const before = process.env['SEKEY_SCALE'];
+    try {
+      delete process.env['SEKEY_SCALE'];
+      expect(replayLine(7, '3:1', true)).toBe(`replay with: SEKEY_SEED=7 SEKEY_PATH="3:1"${file}`);
+      process.env['SEKEY_SCALE'] = '3';
+      expect(replayLine(-7, '3:1', true)).toBe(`replay with: SEKEY_SCALE=3 SEKEY_SEED=-7 SEKEY_PATH="3:1"${file}`);
+      // A broken variant's failure (a bite test) names no file: its test switches the variant on.
+      expect(replayLine(7, '3:1', false)).toBe('replay with: SEKEY_SCALE=3 SEKEY_SEED=7 SEKEY_PATH="3:1"');
+    } finally {
+      if (before === undefined) delete process.env['SEKEY_SCALE'];
+      else process.env['SEKEY_SCALE'] = before;
+    }
   });
 
   // Campaign stop22b-deployment, batch 114 (SEKEY_SEED=401421456 SEKEY_PATH="9:0:8:11:11:13:11:11:10:12:12").

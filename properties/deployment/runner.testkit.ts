@@ -591,6 +591,20 @@ function convergenceLines(deadHsmSteps: readonly CommandSpec[], told: (spec: Com
   return [`${line}, the HSMs that died dealt with first:`, ...deadHsmSteps.map((spec) => `    - ${told(spec)}`)];
 }
 
+/**
+ * How a failure at `seed` and `path` replays: the knobs, and (`command`) the suite's file, which a
+ * broken variant's failure leaves out (its test switches the variant on). The run's length follows
+ * `SEKEY_SCALE` (`maxCommands`), so a scale that was set goes with them: at another one, the same
+ * seed and path draw another case.
+ */
+export function replayLine(seed: number, path: string, command: boolean): string {
+  const scale = (process.env['SEKEY_SCALE'] ?? '').trim();
+  return (
+    `replay with: ${scale === '' ? '' : `SEKEY_SCALE=${scale} `}SEKEY_SEED=${seed} SEKEY_PATH="${path}"` +
+    (command ? ' npx vitest run properties/deployment/deployment.properties.test.ts' : '')
+  );
+}
+
 function describeFailure(
   options: SuiteOptions,
   error: unknown,
@@ -615,8 +629,7 @@ function describeFailure(
       ? `in the warm-up${warmupName === '' ? '' : `'s ${warmupName} scenario`}, ` +
         'a fixed scenario every seed runs first' +
         (options.mutant ? '' : ': replay with npx vitest run properties/deployment/deployment.properties.test.ts')
-      : `replay with: SEKEY_SEED=${seed} SEKEY_PATH="${path}"` +
-        (options.mutant ? '' : ' npx vitest run properties/deployment/deployment.properties.test.ts'),
+      : replayLine(seed, path, !options.mutant),
     ...scenario,
     message,
   ];

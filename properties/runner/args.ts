@@ -77,7 +77,7 @@ Options
   --test PATTERN    only tests whose name matches PATTERN (a regular expression)
   --scale X         scale each case (SEKEY_SCALE): the loop sizes of exhaustive suites and the
                     lengths of random histories (kms, kmsImpl, restoredAdmin, deployment,
-                    keyStorePowerCut): --scale 4 draws histories four times as long, for depth;
+                    keyStorePowerCut): --scale 4 draws histories up to four times as long, for depth;
                     --runs, --scale and --time lift the suites' time limits (the size bounds the run)
   --time T          campaign: draw fresh seeds until T has passed (90s, 30m, 2h, 1h30m)
   --shard I/N       campaign share of machine I of N (disjoint seeds; needs --time)
