@@ -452,13 +452,16 @@ export class DirectoryTransport implements Transport {
     });
     if (!done.ok) {
       this.#refused(stream, done.refusal);
-      const todo =
+      // The way out, for the situation (the message says what is wrong).
+      const remedy =
         done.refusal.kind === 'swapped'
-          ? 'someone with write access to the share is tampering with it: check the share'
-          : 'remove it';
+          ? 'Someone with write access to the share is tampering with it: find who, then run the command again.'
+          : `Remove ${stream} from the share ${this.root} (a real folder is made in its place), then run the ` +
+            'command again.';
       throw new InstallationError(
         'UnsafeShare',
-        `cannot write to ${stream} in ${this.root}: ${refusalDetail(done.refusal)} (${todo})`,
+        `cannot write to ${stream} in ${this.root}: ${refusalDetail(done.refusal)}`,
+        remedy,
       );
     }
   }

@@ -267,6 +267,9 @@ describe('DirectoryTransport on a hostile share', () => {
         await t.remove(`updates/${u}`, '000000000001.update');
         await expect(t.write(`updates/${u}`, '000000000002.update', bytes('x'))).rejects.toMatchObject({
           code: 'UnsafeShare',
+          remedy: expect.stringMatching(
+            new RegExp(`^Remove updates/${u} from the share .* then run the command again\\.$`),
+          ),
         });
       }
       expect(skipped.map((e) => [e.stream, e.name, e.reason])).toEqual([
