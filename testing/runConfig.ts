@@ -135,11 +135,16 @@ export function sizedTimeout(ciMs: number): number {
  * wider (more runs of the same length).
  */
 export function scaled(ciCount: number): number {
+  return Math.max(1, Math.round(ciCount * scale()));
+}
+
+/** `SEKEY_SCALE` (default 1). @throws Error when it is no scale ({@link parseScale}). */
+function scale(): number {
   // Blank is unset, as for the other knobs.
   const text = (process.env['SEKEY_SCALE'] ?? '').trim() || '1';
-  const scale = parseScale(text);
-  if (scale === null) throw new Error(`SEKEY_SCALE must be a decimal number from 0.000001 to 1000000, got '${text}'`);
-  return Math.max(1, Math.round(ciCount * scale));
+  const value = parseScale(text);
+  if (value === null) throw new Error(`SEKEY_SCALE must be a decimal number from 0.000001 to 1000000, got '${text}'`);
+  return value;
 }
 
 /** fast-check's constraints on the length of an array that is a random history. */
@@ -157,9 +162,8 @@ export interface HistoryLength {
  * (at most 10 when there is no minimum, whatever the maximum).
  */
 export function historyLength(ciMin: number, ciMax: number): HistoryLength {
-  const text = (process.env['SEKEY_SCALE'] ?? '').trim() || '1';
   const length = { minLength: ciMin === 0 ? 0 : scaled(ciMin), maxLength: scaled(ciMax) };
-  return parseScale(text) === 1 ? length : { ...length, size: 'max' };
+  return scale() === 1 ? length : { ...length, size: 'max' };
 }
 
 /**

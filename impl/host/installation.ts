@@ -84,7 +84,7 @@ import type { SkippedShareEntry } from './directoryTransport.ts';
 import type { Manufacturer } from '../../device/attestation.ts';
 import type { Transport } from '../protocol/transport.ts';
 import { User } from '../kms/user.ts';
-import { makeFolders } from './makeFolders.ts';
+import { inTheWayOf, makeFolders } from './makeFolders.ts';
 import { notPrivate } from './privateFolder.ts';
 import { messageOf } from '../../model/codedError.ts';
 
@@ -376,14 +376,19 @@ function requireFolder(
 
 /**
  * @throws InstallationError `BadInstallation` when a file lies on the way to `folder`, which does not
- *   exist yet: checked before an init makes anything, since the share is made only after the admin
+ *   exist yet, or a link to nothing is at it (what makeFolders would refuse): checked before an init
+ *   makes anything, since the share is made only after the admin
  *   HSM (a mkdir's ENOTDIR then would leave that HSM behind).
  */
 function requireWayTo(folder: string, what: string, remedy: string): void {
-  let at = dirname(folder);
-  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
-  if (existsSync(at) && !statSync(at).isDirectory())
-    throw new InstallationError('BadInstallation', `${at} is a file, on the way to ${what} ${folder}`, remedy);
+  const file = inTheWayOf(folder);
+  if (file === null) return;
+  // At `folder` itself, after requireFolder, only a link to nothing is left in the way.
+  const why =
+    file === resolve(folder)
+      ? `is a link that leads nowhere, where ${what} goes`
+      : `is a file, on the way to ${what} ${folder}`;
+  throw new InstallationError('BadInstallation', `${file} ${why}`, remedy);
 }
 
 /**

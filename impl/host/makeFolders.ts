@@ -62,6 +62,29 @@ function notAFolder(file: string, wanted: string): NodeJS.ErrnoException {
 }
 
 /**
+ * The way to the absolute path `absolute`: the folders missing on it, from the top down, and what is
+ * in the way, if anything: the nearest thing that exists (`absolute` itself, or the first above it)
+ * when it is not a folder nor a link to one.
+ */
+function wayTo(absolute: string): { readonly missing: string[]; readonly inTheWay: string | null } {
+  const missing: string[] = [];
+  let at = absolute;
+  for (; !present(at); at = dirname(at)) {
+    missing.unshift(at);
+    if (dirname(at) === at) break;
+  }
+  return { missing, inTheWay: present(at) && !isFolder(at) ? at : null };
+}
+
+/**
+ * What {@link makeFolders} would find in the way of `path` (a file, or a link to nothing, at `path`
+ * or at the nearest path above it that exists), checked before any folder is made; null when none.
+ */
+export function inTheWayOf(path: string): string | null {
+  return wayTo(resolve(path)).inTheWay;
+}
+
+/**
  * Makes the folder `path` and every missing folder above it (with `mode`, if given), as
  * `mkdirSync(path, { recursive: true, mode })` does, and returns the first folder this call made
  * (absolute: `path` is resolved first, `..` by its text as `path.resolve` does), or undefined when
@@ -72,14 +95,8 @@ function notAFolder(file: string, wanted: string): NodeJS.ErrnoException {
  */
 export function makeFolders(path: string, mode?: number): string | undefined {
   const absolute = resolve(path);
-  const missing: string[] = [];
-  let at = absolute;
-  for (; !present(at); at = dirname(at)) {
-    missing.unshift(at);
-    if (dirname(at) === at) break;
-  }
-  // The nearest thing that exists must be a folder (or a link to one): a folder at `path` is done.
-  if (present(at) && !isFolder(at)) throw notAFolder(at, absolute);
+  const { missing, inTheWay } = wayTo(absolute);
+  if (inTheWay !== null) throw notAFolder(inTheWay, absolute);
   if (missing.length === 0) return undefined;
   let first: string | undefined;
   for (const folder of missing) {

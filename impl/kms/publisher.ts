@@ -651,9 +651,7 @@ export class Publisher {
     notHeld: AheadDevice[];
     unrecordedHsms: UnrecordedHsm[];
   }> {
-    const recorded = this.aheadDevices();
-    const { waiting, ahead, unrecordedHsms } = await this.#scanAcknowledgements();
-    const notHeld = ahead.filter((a) => !recorded.some((r) => r.userId === a.userId && r.serial === a.serial));
+    const { waiting, ahead, notHeld, unrecordedHsms } = await this.#scanAcknowledgements();
     return { waiting, ahead, notHeld, unrecordedHsms };
   }
 
@@ -697,6 +695,8 @@ export class Publisher {
     ahead: AheadDevice[];
     /** Those found now, or found further ahead than recorded: the collection records them. */
     news: AheadDevice[];
+    /** Of `news`, those not recorded at all (a recorded HSM found further ahead is held already). */
+    notHeld: AheadDevice[];
     /** One entry per user and HSM not on record, the highest sequence claimed ({@link UnrecordedHsm}). */
     unrecordedHsms: UnrecordedHsm[];
     /** Every file of an HSM not on record. */
@@ -777,6 +777,7 @@ export class Publisher {
     for (const a of found) if (a.acknowledged > (ahead.get(a.userId)?.acknowledged ?? 0)) ahead.set(a.userId, a);
     const all = sortIds([...ahead.keys()]).map((userId) => ahead.get(userId) as AheadDevice);
     const news = all.filter((a) => !recorded.includes(a));
+    const notHeld = news.filter((a) => !recorded.some((r) => r.userId === a.userId && r.serial === a.serial));
     const highest = new Map<string, UnrecordedHsm>();
     for (const u of unrecordedFiles) {
       const at = `${u.userId} ${u.serial}`;
@@ -785,7 +786,7 @@ export class Publisher {
     const unrecordedHsms = [...highest.values()].sort(
       (a, b) => compareIds(a.userId, b.userId) || a.serial.localeCompare(b.serial),
     );
-    return { waiting, leftovers, spoiled, ahead: all, news, unrecordedHsms, unrecordedFiles };
+    return { waiting, leftovers, spoiled, ahead: all, news, notHeld, unrecordedHsms, unrecordedFiles };
   }
 
   /**

@@ -401,9 +401,9 @@ function closeCampaign(
 ): number {
   const code = exitCodeOf(totals, summary.errors);
   const failed = code !== EXIT.held;
+  const note = firstBatchNote(summary, totals.length, stopped);
   if (options.json) {
     const suites = totals.map((r) => jsonRow(r, options.scale, { campaign: summary.folder }));
-    const note = firstBatchNote(summary, totals.length, stopped);
     const noted = note === null ? {} : { note };
     io.stdout.write(`${JSON.stringify({ ok: !failed && !stopped, ...summary, suites, ...noted }, null, 2)}\n`);
     return code;
@@ -412,7 +412,6 @@ function closeCampaign(
   const runs = totals.reduce((a, c) => a + c.runs, 0);
   const operations = totals.reduce((a, c) => a + c.operations, 0);
   io.stdout.write(`${campaignLine(summary, runs, operations, Date.now() - start)}\n`);
-  const note = firstBatchNote(summary, totals.length, stopped);
   if (note !== null) io.stdout.write(`${note}\n`);
   for (const f of summary.failures) {
     io.stdout.write(
