@@ -25,8 +25,10 @@
  * agree only if nothing was torn. The erased pattern (all ones: no zeros, check 63) is never valid.
  * A tally bit is a one-bit program, which lands or does not (old or new value, never another).
  *
- * Garbage from a torn erase never reaches a journal: a base record is only programmed into a
- * sector read back as fully erased, and the active sector is never erased (`recordArea.ts`).
+ * Garbage from a torn erase never reaches the journal that counts: a base record is only programmed
+ * into a sector read back as fully erased, and the active sector is never erased. A torn erase of
+ * the *older* sector can leave its base readable over a garbled journal; that journal counts for
+ * nothing, and `recordArea.ts` reads it without failing the boot.
  * @module
  */
 

@@ -198,6 +198,58 @@ describe('RecordArea', () => {
     expect(new RecordArea({ flash, sectors: [1, 2] }).load()).toBeUndefined();
   });
 
+  it('a damaged journal is fatal in the newest sector only: the older one counts for nothing', () => {
+    // Not strict: the test programs a word over cleared bits to garble a tally block.
+    const flash = new Flash({ geometry: [512, 512], seed: 1 });
+    const area = new RecordArea({ flash, sectors: [0, 1] });
+    area.save(payload(1));
+    for (let i = 0; i < 3; i++) area.advance(0, 1); // a delta entry, then a tally entry and its block
+    // The last word of that block: clearing it after the first bits' run is no tally a program makes.
+    const base = 16 + 48 + 16; // header, 40 B payload padded to 48, digest
+    const lastTallyWord = base + 2 * ENTRY_BYTES + TALLY_BYTES - 4;
+    const garble = (sector: number): void =>
+      flash.program(flash.sector(sector).address + lastTallyWord, Uint8Array.of(0, 0, 0, 0));
+    garble(0);
+    try {
+      new RecordArea({ flash, sectors: [0, 1] }).load();
+      expect.unreachable();
+    } catch (e) {
+      expect(isDeviceError(e, 'StateCorrupt')).toBe(true);
+    }
+    // The same damage in the sector a newer base left behind (a cut erasing it can leave it so).
+    const second = new Flash({ geometry: [512, 512], seed: 1 });
+    const area2 = new RecordArea({ flash: second, sectors: [0, 1] });
+    area2.save(payload(1));
+    for (let i = 0; i < 3; i++) area2.advance(0, 1);
+    area2.save(payload(2));
+    area2.advance(0, 5);
+    second.program(second.sector(0).address + lastTallyWord, Uint8Array.of(0, 0, 0, 0));
+    const rebooted = new RecordArea({ flash: second, sectors: [0, 1] });
+    expect(matches(rebooted.load(), { payload: payload(2), sums: { 0: 5 } })).toBe(true);
+    rebooted.save(payload(3)); // erases the garbled sector first
+    expect(matches(new RecordArea({ flash: second, sectors: [0, 1] }).load(), { payload: payload(3), sums: {} })).toBe(
+      true,
+    );
+  });
+
+  it('a cut while a save erases the older sector, whose journal is long, never leaves the area unreadable', () => {
+    // A torn erase keeps some old cells, so the older base can stay readable over a garbled journal.
+    // Before the newest-only rule, seeds 996, 1389, 2058 and 2441 of these made every boot fail.
+    for (let seed = 1; seed <= 3000; seed++) {
+      const flash = new Flash({ seed });
+      let area = new RecordArea({ flash, sectors: [12, 13] });
+      area.save(payload(1, 64));
+      for (let i = 0; i < 300; i++) area.advance(1, 1);
+      area.save(payload(2, 64));
+      for (let i = 0; i < 10; i++) area.advance(1, 1);
+      flash.cutPowerAfter(1); // the next save's first operation: erasing sector 12
+      expect(() => area.save(payload(3, 64))).toThrow(PowerLossError);
+      flash.powerOn();
+      area = new RecordArea({ flash, sectors: [12, 13] });
+      expect(matches(area.load(), { payload: payload(2, 64), sums: { 1: 10 } }), `seed ${seed}`).toBe(true);
+    }
+  });
+
   it('after a power cut at any program or erase of saves and advances, the state before or after is readable', () => {
     fc.assert(
       fc.property(

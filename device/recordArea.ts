@@ -80,6 +80,12 @@ interface Latest {
   /** The last delta or stride written per index: a repeat opens a tally. */
   readonly lastValue: Map<number, number>;
   readonly tallies: Map<number, Tally>;
+  /**
+   * Why this sector's journal cannot be added up (a damaged tally, a sum that overflows), or null.
+   * Fatal only for the newest base: an older sector's journal counts for nothing, and a cut while
+   * erasing that sector (every save erases it) can leave its base readable and its journal garbled.
+   */
+  damage: string | null;
 }
 
 /** What the area holds: the base record and the counter advances journalled since. */
@@ -188,6 +194,7 @@ export class RecordArea {
       sums: new Map(),
       lastValue: new Map(),
       tallies: new Map(),
+      damage: null,
     };
     let at = base.end;
     while (at + ENTRY_BYTES <= cells.length) {
@@ -199,13 +206,19 @@ export class RecordArea {
       let times = 1;
       if (kind === 'tally') {
         const count = at + TALLY_BYTES <= cells.length ? tallyCount(cells.subarray(at, at + TALLY_BYTES)) : undefined;
-        if (count === undefined) throw new DeviceError('StateCorrupt', 'a counter tally in the record area is damaged');
+        if (count === undefined) {
+          latest.damage = 'a counter tally in the record area is damaged';
+          break;
+        }
         latest.tallies.set(index, { stride: value, offset: at, count });
         times += count;
         at += TALLY_BYTES;
       }
       const sum = (latest.sums.get(index) ?? 0) + value * times;
-      if (!Number.isSafeInteger(sum)) throw new DeviceError('StateCorrupt', 'a journalled counter overflows');
+      if (!Number.isSafeInteger(sum)) {
+        latest.damage = 'a journalled counter overflows';
+        break;
+      }
       latest.sums.set(index, sum);
       latest.lastValue.set(index, value);
     }
@@ -217,6 +230,9 @@ export class RecordArea {
    * Scans both sectors once (at boot), then trusts what this object itself wrote. A base that
    * forgets its previous one, found beside a sector that is not blank, finishes the save it came
    * from: the other sector is erased (a cut here leaves the same situation for the next boot).
+   * Only the newest base's journal must add up: the older sector is what every save erases first,
+   * and an erase cut early leaves most of its old bits, its base readable and its journal garbled.
+   * @throws DeviceError `StateCorrupt` when the newest base's journal is damaged.
    */
   #latest(): Latest | null {
     if (this.#known !== undefined) return this.#known;
@@ -227,6 +243,7 @@ export class RecordArea {
       blank[which] = empty;
       if (found !== null && (best === null || found.seq > best.seq)) best = found;
     }
+    if (best !== null && best.damage !== null) throw new DeviceError('StateCorrupt', best.damage);
     if (best?.forgetsPrevious === true) {
       const other = best.sector === 0 ? 1 : 0;
       if (blank[other] !== true) this.#flash.eraseSector(this.#sectors[other]);
@@ -300,6 +317,7 @@ export class RecordArea {
       sums: new Map(),
       lastValue: new Map(),
       tallies: new Map(),
+      damage: null,
     };
   }
 
@@ -363,5 +381,6 @@ function legacy(sector: 0 | 1, copy: { seq: number; payload: Uint8Array; end: nu
     sums: new Map(),
     lastValue: new Map(),
     tallies: new Map(),
+    damage: null,
   };
 }
