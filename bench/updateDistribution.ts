@@ -4,7 +4,9 @@
  * what publishing one new key to a group of 10, 100, 1,000 and 3,000 members costs the admin HSM and
  * its SD card, side by side with publishing a full resync to the same users (the original's only way
  * to bring a user up to date after a failure), in the same run; and what one round of collecting
- * acknowledgements costs.
+ * acknowledgements costs. The resync is there for scale, not as a baseline: it is other work (every
+ * key of every member, where the original appends one key's records to each member's `.normal`
+ * file), so the README gives it no ratio; the original's own publication is not modelled.
  *
  * Publishing runs on the admin's simulated HSM (wrapping, sealing) and encrypted database, whose SD
  * card charges the same cycle meter as the HSM (bench/dbCommit.ts does the same): modelled cycles

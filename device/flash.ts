@@ -20,9 +20,12 @@
  *   words done up to one torn word) or scattered over the whole call; the interrupted erase leaves
  *   garbage (random bytes, or a random mix of old, erased and random bytes). RM0090 says
  *   nothing about power loss during an operation, so the model takes the adversarial reading: any
- * cell being changed may end up anywhere between its old and its new state. Reads after the fault are stable (a
- * simplification: real marginal cells may read differently
- *   from one read to the next).
+ *   cell being changed may end up anywhere between its old and its new state. Reads after the fault
+ *   are stable, a simplification: a real marginal cell may read differently from one read to the
+ *   next, and a cut erase may leave cells weakly erased, reading 1 yet not holding it. So a bit a
+ *   program was clearing reads cleared or not, the same at every read, and the crash arguments that
+ *   rest on "a one-bit program lands or does not" (`keyStore.ts`, `counterJournal.ts`) hold in this
+ *   model; firmware on real cells would program such a bit again once it reads it cleared.
  * - Endurance: beyond `endurance` erase cycles (DS9405: N_END 10 kcycles min), each program fails
  *   with probability (cycles - endurance) / endurance, capped at 1 — a deliberately simple ramp, since
  *   the datasheet gives only the guaranteed minimum. A failed program behaves like a torn one and

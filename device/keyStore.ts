@@ -8,19 +8,19 @@
  * - put: program the slot body, then its entry byte (commit). A replace then deletes the old record;
  *   until it does, mount sees two records of the ID and keeps the newer one (by sector sequence
  *   number, then slot), so a replace is atomic.
- * - delete: clear the entry's alive bit (commit: the tombstone, in place — a one-bit program cannot
- * tear), then overwrite the whole slot — ID and key — with zeros at once. NOR flash allows 1 → 0 at any time (RM0090
- * §3.5.4), so no
- *   erase is needed and no copy of the key outlives the call.
+ * - delete: clear the entry's alive bit (commit: the tombstone, in place; a one-bit program lands or
+ *   does not, in the flash model: see `flash.ts` on reads after a fault), then overwrite the whole
+ *   slot, ID and key, with zeros at once. NOR flash allows 1 → 0 at any time (RM0090 §3.5.4), so
+ *   no erase is needed and no copy of the key outlives the call.
  * - compaction: when the active sector is full and only the reserve sector is free, the sector with
  *   the fewest live records (or, when erase counts drift apart, the least-worn one: static wear
- * levelling) is the victim (`compactionVictim.ts`). Its live records are copied into the least-worn free sector under a
- * new
- *   header naming the victim, a "done" word is programmed, and only then is the victim erased.
+ *   levelling) is the victim (`compactionVictim.ts`). Its live records are copied into the
+ *   least-worn free sector under a new header naming the victim, a "done" word is programmed, and
+ *   only then is the victim erased.
  * - mount: an uncommitted compaction target is erased (roll back); a done one gets its victim erased
  *   (roll forward); garbage (torn erases, torn headers, sectors of an older format) is erased
- *   (planned from the headers by `keyStoreRecovery.ts`); torn
- *   slots are scrubbed to zero; duplicate IDs are resolved. Mount is idempotent and itself crash-safe.
+ *   (planned from the headers by `keyStoreRecovery.ts`); torn slots are scrubbed to zero;
+ *   duplicate IDs are resolved. Mount is idempotent and itself crash-safe.
  *
  * Capacity: a store of N sectors of S slots admits `maxKeys` = ⌊maxFill × N × S⌋ live keys (never more
  * than (N−1)·S − 2, which keeps one sector free for compaction). Compaction cost grows as 1/(1−u) with
@@ -29,8 +29,11 @@
  *
  * Simplifications: all store sectors must have the same size; 16- and 24-byte keys take a full
  * 36-byte slot; erase counts are the store's own (persisted in every header, since real flash keeps
- * none), so an erase that a crash forced to be repeated may be counted once; a worn-out sector is not
- * retired — `FlashWearOutError` (flashErrors.ts) reaches the caller and the store must be mounted again.
+ * none), so an erase that a crash forced to be repeated may be counted once; a sector that reads
+ * back fully erased is trusted as erased (the flash model has no weakly erased cells, `flash.ts`;
+ * firmware on real cells would erase a cut compaction's victim again before reusing it); a worn-out
+ * sector is not retired: `FlashWearOutError` (flashErrors.ts) reaches the caller and the store must
+ * be mounted again.
  * @module
  */
 import { chooseCompactionVictim, leastWorn } from './compactionVictim.ts';
