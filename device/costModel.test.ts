@@ -52,9 +52,13 @@ describe('COST_TABLE', () => {
     expect(COST_TABLE['trng.word'].cycles).toBe(140); // 40 periods of 48 MHz at 168 MHz
     expect(COST_TABLE['sha256.block'].cycles).toBeCloseTo(64 * COST_TABLE['sha256.byte'].cycles, -1);
     expect(COST_TABLE['usb.byte'].cycles).toBeCloseTo(168e6 / 53.248e6, 3);
-    expect(COST_TABLE['sd.sectorWrite'].cycles).toBeGreaterThan(COST_TABLE['sd.sectorRead'].cycles);
-    // 512 B over a 4-bit bus at 24 MHz: 1024 clocks = 42.67 µs = 7168 cycles, plus card access time.
-    expect(COST_TABLE['sd.sectorRead'].cycles).toBeGreaterThan(7168);
+    // 512 B over a 4-bit bus at 24 MHz: 1024 clocks = 42.67 µs = 7168 cycles; written at 10 MB/s: 51.2 µs.
+    expect(COST_TABLE['sd.sectorRead'].cycles).toBe(7168);
+    expect(COST_TABLE['sd.sectorWrite'].cycles).toBe(8602);
+    // A 4 KiB random command costs the A1 floor: 1500 reads/s, 500 writes/s.
+    const fourKiB = (command: number, sector: number): number => command + 8 * sector;
+    expect(fourKiB(COST_TABLE['sd.readCommand'].cycles, COST_TABLE['sd.sectorRead'].cycles)).toBe(168e6 / 1500);
+    expect(fourKiB(COST_TABLE['sd.writeCommand'].cycles, COST_TABLE['sd.sectorWrite'].cycles)).toBe(168e6 / 500);
   });
 
   it('counts HMAC and SHA-256 compressions from the padding rule', () => {

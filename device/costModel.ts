@@ -40,12 +40,24 @@ export interface CostRow {
   readonly source: string;
 }
 
-// SD card read/write: SDIO 4-bit bus at 24 MHz carries 512 B in 1024 SDIO_CK periods (RM0090 §31),
-// i.e. 42.67 µs = 7168 cycles; the card's own access time is taken from the A1 Application
-// Performance Class floor (1500 read / 500 write IOPS of 4 KiB), spread over the 8 sectors of 4 KiB.
-const SD_BUS_CYCLES_PER_SECTOR = usToCycles((512 * 2) / 24);
-const SD_A1_READ_CYCLES_PER_SECTOR = usToCycles(1_000_000 / 1500 / 8);
-const SD_A1_WRITE_CYCLES_PER_SECTOR = usToCycles(1_000_000 / 500 / 8);
+// SD card commands: access time plus transfer time, calibrated on the floors of the A1 Application
+// Performance Class, which every A1 card meets: 1500 random 4 KiB reads and 500 random 4 KiB writes
+// per second, and 10 MB/s sequential writing (its Class 10 floor). A write transfers at that
+// sequential floor, a read at the SDIO bus rate (4-bit at 24 MHz, RM0090 §31: 512 B in 1024 clocks,
+// 42.67 µs; the class sets no sequential read floor), and the access time per command is what is
+// left of the random floor's 4 KiB: so a 4 KiB random command costs exactly its A1 floor, a single
+// sector a little less, and a long run costs its length at the sequential rate. Charged per command,
+// not per sector, since the random floor is per command whatever its size (a card's flash page is
+// 4 KiB or more); a first model that spread one 4 KiB access time over 8 sectors charged a 512 B
+// write 1/8 of the floor and a 10 MB sequential write five times its floor (a fresh-eyes review).
+const SD_OP_SECTORS = 4096 / 512;
+const SD_READ_CYCLES_PER_SECTOR = usToCycles((512 * 2) / 24);
+const SD_WRITE_CYCLES_PER_SECTOR = usToCycles((512 / 10e6) * 1e6);
+const SD_READ_COMMAND_CYCLES = usToCycles(1e6 / 1500) - SD_OP_SECTORS * SD_READ_CYCLES_PER_SECTOR;
+const SD_WRITE_COMMAND_CYCLES = usToCycles(1e6 / 500) - SD_OP_SECTORS * SD_WRITE_CYCLES_PER_SECTOR;
+const SD_A1 =
+  'SD Physical Layer Simplified Specification, Application Performance Class A1: at least 1500 random ' +
+  '4 KiB reads/s, 500 random 4 KiB writes/s, 10 MB/s sequential writes';
 
 const DS9405_PROG =
   'DS9405 table "Flash memory programming": t_prog 16 µs typ / 100 µs max per write operation (any PSIZE)';
@@ -198,19 +210,25 @@ export const COST_TABLE = {
     per: 'byte over USB OTG HS bulk (theoretical ceiling; MSC protocol overhead not modelled)',
     source: 'USB 2.0 §5.8.4: at most 13 x 512 B bulk transactions per 125 µs microframe = 53.248 MB/s',
   },
+  'sd.readCommand': {
+    cycles: SD_READ_COMMAND_CYCLES,
+    per: 'SD read command (access time; its sectors are charged as sd.sectorRead)',
+    source: `${SD_A1}: the random read floor's 4 KiB (666.7 µs) less the bus time of its 8 sectors`,
+  },
   'sd.sectorRead': {
-    cycles: SD_BUS_CYCLES_PER_SECTOR + SD_A1_READ_CYCLES_PER_SECTOR,
-    per: '512-byte SD sector read',
-    source:
-      'RM0090 §31 SDIO 4-bit bus, SDIO_CK = 48 MHz/(CLKDIV+2) = 24 MHz: 1024 clocks/sector; plus SD Physical Layer ' +
-      'Simplified Specification, Application Performance Class A1 floor 1500 random 4 KiB reads/s, per 512 B',
+    cycles: SD_READ_CYCLES_PER_SECTOR,
+    per: '512-byte SD sector read (transfer)',
+    source: 'RM0090 §31 SDIO 4-bit bus, SDIO_CK = 48 MHz/(CLKDIV+2) = 24 MHz: 1024 clocks per 512 B sector',
+  },
+  'sd.writeCommand': {
+    cycles: SD_WRITE_COMMAND_CYCLES,
+    per: 'SD write command (access and programming time; its sectors are charged as sd.sectorWrite)',
+    source: `${SD_A1}: the random write floor's 4 KiB (2 ms) less its 8 sectors at the sequential floor`,
   },
   'sd.sectorWrite': {
-    cycles: SD_BUS_CYCLES_PER_SECTOR + SD_A1_WRITE_CYCLES_PER_SECTOR,
-    per: '512-byte SD sector write',
-    source:
-      'RM0090 §31 SDIO 4-bit bus at 24 MHz: 1024 clocks/sector; plus SD Physical Layer Simplified Specification, ' +
-      'Application Performance Class A1 floor 500 random 4 KiB writes/s, per 512 B',
+    cycles: SD_WRITE_CYCLES_PER_SECTOR,
+    per: '512-byte SD sector write (transfer at the sequential floor)',
+    source: `${SD_A1}: 512 B at 10 MB/s (51.2 µs)`,
   },
 } as const satisfies Record<string, CostRow>;
 

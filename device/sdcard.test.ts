@@ -293,17 +293,34 @@ describe('SdCard images', () => {
 });
 
 describe('SdCard cost', () => {
-  it('charges the SDIO sector read and write costs per sector', () => {
+  it('charges an access time per command and a transfer time per sector, and nothing for a sync', () => {
     const meter = new CycleMeter();
     const card = new SdCard({ sectorCount: 8, meter });
     card.write(0, filled(1, 3));
+    card.sync();
     card.read(0, 2);
     const byOp = meter.snapshot().byOp;
+    expect(byOp['sd.writeCommand']).toEqual({ units: 1, cycles: COST_TABLE['sd.writeCommand'].cycles });
     expect(byOp['sd.sectorWrite']).toEqual({ units: 3, cycles: 3 * COST_TABLE['sd.sectorWrite'].cycles });
+    expect(byOp['sd.readCommand']).toEqual({ units: 1, cycles: COST_TABLE['sd.readCommand'].cycles });
     expect(byOp['sd.sectorRead']).toEqual({ units: 2, cycles: 2 * COST_TABLE['sd.sectorRead'].cycles });
+    expect(Object.keys(byOp).sort()).toEqual(['sd.readCommand', 'sd.sectorRead', 'sd.sectorWrite', 'sd.writeCommand']);
     const copy = SdCard.fromImage(card.toImage(), { meter });
     copy.read(0);
     expect(meter.snapshot().byOp['sd.sectorRead']?.units).toBe(3);
+    expect(meter.snapshot().byOp['sd.readCommand']?.units).toBe(2);
+  });
+
+  it('costs one long command less than the same sectors one command each', () => {
+    const cost = (commands: number): number => {
+      const meter = new CycleMeter();
+      const card = new SdCard({ sectorCount: 64, meter });
+      const per = 64 / commands;
+      for (let i = 0; i < commands; i++) card.write(i * per, filled(i, per));
+      return meter.snapshot().cycles;
+    };
+    expect(cost(1)).toBe(COST_TABLE['sd.writeCommand'].cycles + 64 * COST_TABLE['sd.sectorWrite'].cycles);
+    expect(cost(64)).toBe(64 * (COST_TABLE['sd.writeCommand'].cycles + COST_TABLE['sd.sectorWrite'].cycles));
   });
 
   it('cutPower() without a seed uses the card seed, reproducibly', () => {

@@ -10,8 +10,10 @@
  * the SD Physical Layer Simplified Specification promises no write ordering or atomicity before a
  * write completes, only that completed data is retained.
  *
- * Transfers go over SDIO (4-bit bus at 24 MHz on the SEcube) and are charged to an optional
- * {@link CycleMeter}.
+ * Commands go over SDIO (4-bit bus at 24 MHz on the SEcube) and are charged to an optional
+ * {@link CycleMeter}: an access time per command and a transfer time per sector (`costModel.ts`), so
+ * one command of many sectors costs less than as many single-sector commands, as on a real card. A
+ * command's time includes the card's programming, so a {@link SdCard.sync} costs nothing more.
  * @module
  */
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -214,6 +216,7 @@ export class SdCard {
     this.#stats.reads += 1;
     this.#stats.sectorsRead += count;
     this.#stats.bytesRead += out.length;
+    this.#meter?.charge('sd.readCommand', 1);
     this.#meter?.charge('sd.sectorRead', count);
     return out;
   }
@@ -238,6 +241,7 @@ export class SdCard {
     this.#stats.writes += 1;
     this.#stats.sectorsWritten += count;
     this.#stats.bytesWritten += data.length;
+    this.#meter?.charge('sd.writeCommand', 1);
     this.#meter?.charge('sd.sectorWrite', count);
     this.#maybeCut('write');
   }
