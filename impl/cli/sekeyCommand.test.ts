@@ -1173,6 +1173,20 @@ describe('freshness: heartbeats and NotFresh on a persistent installation', () =
           'if that brings nothing, the share may be withholding them: ask the administrator',
       );
       expect(existsSync(join(desk, 'late.skm'))).toBe(false);
+      // Freshness is judged before the stale view chooses a key: a recipient it does not know (added
+      // since, say) gets the same NotFresh, not UnknownUser and its remedy.
+      const unknownRecipient = await run(
+        'user',
+        'U1',
+        'encrypt',
+        '--to',
+        'U3',
+        'note.txt',
+        'late.skm',
+        '--at',
+        '+2161m',
+      );
+      expect(unknownRecipient.err.split('\n')[0]).toMatch(/^sekey user U1 encrypt: NotFresh: /);
       // The refusal recorded no time (sessionTime.test.ts): the status moves the clock there itself.
       expect((await run('user', 'U1', 'status', '--at', '+2161m')).out).toContain(
         'NOT FRESH: latest update issued 2026-01-05 09:00Z, window 2d; encryption is refused until a sync brings a ' +

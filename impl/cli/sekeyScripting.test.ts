@@ -210,6 +210,43 @@ describe('reprotect says who can read the result', () => {
   });
 });
 
+describe('reprotect on a view that is not fresh', () => {
+  test('from a compromised key (the rescue path) it names the readers as of the last update applied', async () => {
+    const { run, desk } = await manualInstallation();
+    await provisionedUsers(run, [
+      ['U1', 'alice'],
+      ['U2', 'bob'],
+    ]);
+    const ok = async (...argv: string[]) => {
+      const r = await run(...argv);
+      expect(r.code, `${argv.join(' ')}: ${r.err}`).toBe(0);
+      return r;
+    };
+    await ok('admin', 'add-group', 'G1', 'pair', '--max-keys', '4', '--cryptoperiod', '30d', '--no-publish');
+    for (const u of ['U1', 'U2']) await ok('admin', 'add-member', 'G1', u, '--no-publish');
+    await ok('admin', 'add-key', 'G1', 'pair key', '--no-publish');
+    await ok('admin', 'activate-key', 'K2000');
+    await ok('user', 'U1', 'sync');
+    writeFileSync(join(desk, 'pair.txt'), 'for bob');
+    await ok('user', 'U1', 'encrypt', '--to', 'U2', 'pair.txt', 'pair.skm');
+    await ok('admin', 'compromise-key', 'K2000'); // K2001 replaces it
+    await ok('user', 'U1', 'sync');
+    // Bob leaves (K2001 retired, K2002 for alice alone); alice does not sync, and four days on her view
+    // is not fresh: the rescue still runs, under the K2001 her view knows, and says as of when.
+    await ok('admin', 'remove-member', 'G1', 'U2');
+    const rescued = await ok('user', 'U1', 'reprotect', 'pair.skm', 'pair-safe.skm', '--at', '+4d');
+    expect(rescued.out).toMatch(
+      /^re-protected pair\.skm from K2000 to K2001 inside the HSM → pair-safe\.skm, readable by G1's members U1, U2 as of update #\d+, this view being not fresh \(the group or its key may have changed since\): sync, then re-protect the result again$/,
+    );
+    // Fresh again after a heartbeat and a sync: the readers are the group as it now is, no such words.
+    await ok('admin', 'publish');
+    await ok('user', 'U1', 'sync');
+    expect((await ok('user', 'U1', 'reprotect', 'pair-safe.skm', 'pair-safer.skm')).out).toBe(
+      "re-protected pair-safe.skm from K2001 to K2002 inside the HSM → pair-safer.skm, readable by G1's members U1",
+    );
+  });
+});
+
 describe('exit codes, --json and what changing commands return', () => {
   let run: (...argv: string[]) => Promise<Run>;
   let env: Record<string, string>;

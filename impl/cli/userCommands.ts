@@ -434,8 +434,10 @@ export const USER_COMMANDS: readonly UserCommand[] = [
       const data = await readInput(world, inPath);
       const output = openOutput(world, outPath, force);
       return async ({ session, io, did }) => {
-        const choice = session.user.findKey(recipients);
+        // encrypt first: it refuses a stale view (NotFresh) before any key is chosen, where a choice
+        // made first would fail on the stale view's keys or users and give the wrong error and remedy.
         const message = session.user.encrypt(recipients, data);
+        const choice = session.user.findKey(recipients);
         output.write(message);
         // Who else can read it, said whenever anyone can: the key is the group's, and the chosen group
         // (the smallest common one with a usable key, `model/selectKey.ts`) may hold more members than
@@ -498,14 +500,30 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         const out = session.user.reprotect(message);
         output.write(out);
         const to = decodeMessage(out).keyId;
-        // Who can read it now, said whenever it moved: re-protection re-encrypts for the group as it
-        // is now, which may be more people than could read it before (User.reprotect).
+        // Who can read it now, said whenever it moved: re-protection re-encrypts for the group as this
+        // replica sees it, which may be more people than could read it before (User.reprotect).
         const keys = session.user.keys();
         const ownerOf = (keyId: string) => keys.find((k) => k.id === keyId)?.owner;
         const [fromGroup, groupId] = [ownerOf(from), ownerOf(to)];
         const readers = groupId === undefined ? [] : membersOf(session.user, groupId);
-        did({ in: inPath, out: outPath, from, to, groupId, readers });
-        const audience = `readable by ${groupId}'s members ${readers.join(', ')}`;
+        // A stale view may re-protect from a compromised key (the rescue path, User.reprotect): its
+        // readers are the group as this replica last saw it, which a withheld update may have changed.
+        const stale = session.user.freshness().staleness !== null;
+        did({
+          in: inPath,
+          out: outPath,
+          from,
+          to,
+          groupId,
+          readers,
+          ...(stale ? { readersAsOf: session.user.appliedSequence } : {}),
+        });
+        const audience =
+          `readable by ${groupId}'s members ${readers.join(', ')}` +
+          (stale
+            ? ` as of update #${session.user.appliedSequence}, this view being not fresh (the group or its key ` +
+              'may have changed since): sync, then re-protect the result again'
+            : '');
         const moved =
           fromGroup === groupId
             ? ''

@@ -358,7 +358,9 @@ export class User {
    * still holds.
    * A message already under the best key is returned as it is, once the HSM has authenticated it.
    *
-   * It re-encrypts for the key's group as it is now: the key chosen is the one {@link encrypt} would
+   * It re-encrypts for the key's group as this replica sees it (on a stale view, from a compromised
+   * key, as of the last update applied: a withheld one may have changed the group since, so the CLI
+   * says the readers are as of that update): the key chosen is the one {@link encrypt} would
    * choose for the group's other members, so it may be readable by more people than the message was.
    * In a group that does not share its history, a member who joined since the message was protected
    * (and never held its key) can read the result; and when the group has no key that can protect
