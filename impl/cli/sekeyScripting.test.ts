@@ -171,6 +171,15 @@ describe('a destructive command without --yes and without a terminal', () => {
   });
 });
 
+/** `run`, expecting exit 0 (the command line and its error in the failure's message). */
+function succeeding(run: (...argv: string[]) => Promise<Run>): (...argv: string[]) => Promise<Run> {
+  return async (...argv) => {
+    const r = await run(...argv);
+    expect(r.code, `${argv.join(' ')}: ${r.err}`).toBe(0);
+    return r;
+  };
+}
+
 describe('reprotect says who can read the result', () => {
   test('the group it is under now, and when that is not the key’s own group', async () => {
     const { run, desk } = await manualInstallation();
@@ -179,11 +188,7 @@ describe('reprotect says who can read the result', () => {
       ['U2', 'bob'],
       ['U3', 'carol'],
     ]);
-    const ok = async (...argv: string[]) => {
-      const r = await run(...argv);
-      expect(r.code, `${argv.join(' ')}: ${r.err}`).toBe(0);
-      return r;
-    };
+    const ok = succeeding(run);
     for (const [g, name, members] of [
       ['G1', 'all', ['U1', 'U2', 'U3']],
       ['G2', 'pair', ['U1', 'U2']],
@@ -217,11 +222,7 @@ describe('reprotect on a view that is not fresh', () => {
       ['U1', 'alice'],
       ['U2', 'bob'],
     ]);
-    const ok = async (...argv: string[]) => {
-      const r = await run(...argv);
-      expect(r.code, `${argv.join(' ')}: ${r.err}`).toBe(0);
-      return r;
-    };
+    const ok = succeeding(run);
     await ok('admin', 'add-group', 'G1', 'pair', '--max-keys', '4', '--cryptoperiod', '30d', '--no-publish');
     for (const u of ['U1', 'U2']) await ok('admin', 'add-member', 'G1', u, '--no-publish');
     await ok('admin', 'add-key', 'G1', 'pair key', '--no-publish');
