@@ -99,6 +99,14 @@ export class EncryptedDatabase {
     return this.#store.generation;
   }
 
+  /**
+   * The committed database in plaintext, as the host holds it in memory (SQLite's image): only the
+   * card's copy is sealed. For a simulator's key-secrecy check, which must find no key value here.
+   */
+  get hostImage(): Uint8Array {
+    return this.#store.image;
+  }
+
   /** What the last commit cost. */
   get lastCommit(): CommitStats | null {
     return this.#lastCommit;

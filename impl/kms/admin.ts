@@ -166,6 +166,11 @@ export class Admin {
     });
   }
 
+  /** The admin database in plaintext as this host holds it (EncryptedDatabase.hostImage). */
+  get hostDatabaseImage(): Uint8Array {
+    return this.#db.hostImage;
+  }
+
   /** The database generation (grows by one per committed operation). */
   get generation(): number {
     return this.#db.generation;

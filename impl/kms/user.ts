@@ -518,6 +518,11 @@ export class User {
     return this.#processing().value === 'blocked';
   }
 
+  /** The replica in plaintext as this host holds it (EncryptedDatabase.hostImage). */
+  get hostDatabaseImage(): Uint8Array {
+    return this.#db.hostImage;
+  }
+
   /** The sequence of the last applied update file. */
   get appliedSequence(): number {
     return this.#processing().context.lastSequence;

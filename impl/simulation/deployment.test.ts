@@ -72,6 +72,15 @@ describe('Deployment', () => {
       expect(both).toMatch(/found in share file acks\/U1\/000000000010\.ack; also /);
       expect(both).toMatch(/; also .* found in share file acks\/U1\/000000000011\.ack$/);
       await expect(checkKeySecrecy(new DeploymentModel(start), d)).resolves.toBeUndefined();
+      // The databases are scanned in plaintext, as the hosts hold them (their card copies are sealed),
+      // and base64 text is decoded (a security review: neither was scanned): a user named with a key
+      // in base64url, in the admin's database alone (in no group, so published to no one).
+      d.admin.addUser('U2', `key ${Buffer.from(key).toString('base64url')}`);
+      await expect(checkKeySecrecy(new DeploymentModel(start), d)).rejects.toThrow(
+        /key-secrecy: .* \(as base64 text\) in page \d+ found in the admin host's database$/,
+      );
+      // Each committed image once: the next check has nothing new to say.
+      await expect(checkKeySecrecy(new DeploymentModel(start), d)).resolves.toBeUndefined();
       // The replay pool keeps the newest files of a stream; every file is still scanned once.
       for (let i = 0; i < SEEN_PER_STREAM + 6; i++)
         await d.transport.write('acks/U1', `${100 + i}.ack`, new Uint8Array([i]));

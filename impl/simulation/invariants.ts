@@ -197,10 +197,14 @@ function heldIds(ids: readonly number[]): string[] {
   return ids.filter((n) => n >= 2000 && n < 0x0c00_0000).map((n) => `K${n}`);
 }
 
+/** The database image each host held at the last scan: only what changed since is scanned again. */
+const scannedImages = new WeakMap<object, Uint8Array>();
+
 /**
- * key-secrecy: no key value in any host-visible byte: the SD cards, every file written to the share
- * or seen on it (each scanned once, as the deployment saw it), every message, every command's
- * output and error.
+ * key-secrecy: no key value in any host-visible byte: the SD cards, the databases in plaintext as
+ * the hosts hold them (only the cards' copies are sealed), every file written to the share or seen
+ * on it (each scanned once, as the deployment saw it), every message, every command's output and
+ * error; raw, as hex or as base64 text.
  */
 export async function checkKeySecrecy(m: DeploymentModel, r: Deployment): Promise<void> {
   // Every place is scanned before the check fails, and the failure names every leak: the share files
@@ -214,6 +218,16 @@ export async function checkKeySecrecy(m: DeploymentModel, r: Deployment): Promis
   const cards: Array<[string, SdCard]> = [['the admin SD card', r.adminCard]];
   for (const slot of r.users.values()) cards.push([`${slot.userId}'s SD card`, slot.sd]);
   for (const [name, card] of cards) leak(name, r.secrets.findOnCard(card));
+  const hosts: Array<[string, { readonly hostDatabaseImage: Uint8Array }]> = [["the admin host's database", r.admin]];
+  for (const slot of r.users.values())
+    if (slot.user !== null) hosts.push([`${slot.userId}'s replica in host memory`, slot.user]);
+  for (const [name, host] of hosts) {
+    const image = host.hostDatabaseImage;
+    const before = scannedImages.get(host);
+    if (before === image) continue;
+    scannedImages.set(host, image);
+    leak(name, r.secrets.findInImageChanges(image, before));
+  }
   for (const { stream, name, bytes } of r.takeUnscanned())
     leak(`share file ${stream}/${name}`, r.secrets.findInBytes(bytes));
   for (const entry of m.ledger) leak(`message #${entry.id}`, r.secrets.findInBytes(entry.message));

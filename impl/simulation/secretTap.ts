@@ -1,8 +1,9 @@
 /**
  * Key secrecy's oracle, for a simulated deployment (`deployment.ts`): a tap on each simulated HSM's
  * key generation (and on the keys provisioning derives) records every key value, and a scanner looks
- * for any 8-byte window of them — raw, or as hex text — in host-visible bytes: SD images, share
- * files, messages, acknowledgements, command outputs and error messages.
+ * for any 8-byte window of them (raw, or as hex or base64 text) in host-visible bytes: SD images,
+ * the hosts' plaintext databases, share files, messages, acknowledgements, command outputs and
+ * error messages.
  *
  * Only a simulator can know the keys: the tap overrides `generateKey` on the device *instance* the
  * deployment built (with `testHooks: true`) and reads the new key through `testOnlyHooks`; the
@@ -125,8 +126,52 @@ export class SecretTap {
     return null;
   }
 
-  /** The first secret found in `bytes` (raw or as hex text), or null. */
+  /**
+   * The first secret found in the pages of `image` (a database image, 4 KiB pages) that differ from
+   * `before`'s, or in all of it without `before`; each changed page is scanned with 64 bytes of its
+   * neighbours, so a value (or its text) across a page boundary is found too.
+   */
+  findInImageChanges(image: Uint8Array, before: Uint8Array | undefined): string | null {
+    const page = 4096;
+    const margin = 64;
+    for (let at = 0; at < image.length; at += page) {
+      const end = Math.min(at + page, image.length);
+      if (before !== undefined && end <= before.length) {
+        if (Buffer.compare(image.subarray(at, end), before.subarray(at, end)) === 0) continue;
+      }
+      const found = this.findInBytes(image.subarray(Math.max(0, at - margin), Math.min(image.length, end + margin)));
+      if (found !== null) return `${found} in page ${at / page + 1}`;
+    }
+    return null;
+  }
+
+  /** The first secret found in `bytes` (raw, or as hex or base64 text), or null. */
   findInBytes(bytes: Uint8Array): string | null {
+    const raw = this.#findRaw(bytes);
+    if (raw !== null) return `${raw.label} (raw bytes at offset ${raw.at})`;
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+    return this.#findHex(text) ?? this.#findBase64(text);
+  }
+
+  /**
+   * A secret in base64 or base64url text: each run of 12 or more such characters decoded from each
+   * of its first four characters (a run found inside other text may not start where its encoding
+   * did) and its bytes scanned raw. Node's base64 decoder reads both alphabets.
+   */
+  #findBase64(text: string): string | null {
+    for (const match of text.matchAll(/[A-Za-z0-9+/_-]{12,}/g)) {
+      for (let skip = 0; skip < 4; skip++) {
+        const decoded = Buffer.from(match[0].slice(skip), 'base64');
+        if (decoded.length < 8) break;
+        const found = this.#findRaw(decoded);
+        if (found !== null) return `${found.label} (as base64 text)`;
+      }
+    }
+    return null;
+  }
+
+  /** The first 8-byte window of a secret in `bytes`, and where. */
+  #findRaw(bytes: Uint8Array): { readonly label: string; readonly at: number } | null {
     const n = bytes.length;
     for (let i = 0; i + 8 <= n; i++) {
       const head =
@@ -144,11 +189,11 @@ export class SecretTap {
           c.window[6] === bytes[i + 6] &&
           c.window[7] === bytes[i + 7]
         ) {
-          return `${c.label} (raw bytes at offset ${i})`;
+          return { label: c.label, at: i };
         }
       }
     }
-    return this.#findHex(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'));
+    return null;
   }
 
   #findHex(text: string): string | null {
@@ -162,10 +207,10 @@ export class SecretTap {
     return null;
   }
 
-  /** The first secret found in `text` as hex (any case) or as latin1 bytes, or null. */
+  /** The first secret found in `text` as hex (any case), base64 or latin1 bytes, or null. */
   findInText(text: string): string | null {
-    const hex = this.#findHex(text);
-    if (hex !== null) return hex;
+    const encoded = this.#findHex(text) ?? this.#findBase64(text);
+    if (encoded !== null) return encoded;
     for (let i = 0; i + 8 <= text.length; i++) {
       const head =
         ((text.charCodeAt(i) << 24) |
