@@ -257,6 +257,10 @@ export const OPERATION_RULES: readonly OperationRule[] = [
       'When the smallest common group has no usable key, the next smallest that has one is used: every group ' +
         'considered contains exactly the sender and the recipients or more, and refusing would push users to ' +
         'work around the KMS.',
+      'Data for the sender alone follows the same rule. The paper (§IV-F) has SEkey look for a group whose only ' +
+        'member is the sender, which always wins here when it has a usable key; with none, this goes on to the ' +
+        "smallest group the sender is in, whose other members could read it (the CLI's encrypt names them). A " +
+        'caller that wants the stricter reading refuses a choice whose group has more than one member.',
     ],
   },
 ];
