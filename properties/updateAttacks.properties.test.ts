@@ -7,8 +7,9 @@
  * every flash and SD write while a file is applied must leave the state before or after, and a
  * later sync must finish.
  * A compromised user host, whose HSM is logged in, calls the HSM directly: the HSM's own checks must
- * refuse to acknowledge past its applied-update counter and to record any update but the one it
- * authenticated last, leaving its flash untouched (the honest host never asks, so no sync shows them).
+ * refuse to acknowledge past its applied-update counter, to open a file sealed for its channel that names
+ * another HSM, and to record any update but the one it authenticated last, leaving its flash untouched (the
+ * honest host never asks, so no sync shows them).
  * A power cut between applying a file and the HSM recording it, then another file (junk, forged, or
  * authentic: alice's, bob's next, a restored admin's of the same number) under the applied file's name:
  * no sync throws or wedges, the HSM records only the file applied, and no acknowledgement names another.
@@ -440,7 +441,9 @@ describe('power loss while applying an update', () => {
  * (`applied` + 1 … + 3), unapplied. Beside it, files to attack with: every file bob was sent (`authentic`, by
  * sequence), alice's latest file, a file for bob forged by alice's HSM under a key of its own, and `restored`:
  * file `applied` + 1 for bob as an admin HSM restored from a backup taken before it was published makes it
- * (authentic, sealed for bob, another content).
+ * (authentic, sealed for bob, another content), and `otherSerial`: file `applied` + 1 sealed by the admin HSM
+ * under bob's channel key, its header naming alice's HSM (authentic for bob's channel: only the HSM's own
+ * serial check refuses it).
  */
 interface HostileBase {
   readonly w: World;
@@ -449,6 +452,7 @@ interface HostileBase {
   readonly alices: Uint8Array;
   readonly forgedByAlice: Uint8Array;
   readonly restored: Uint8Array;
+  readonly otherSerial: Uint8Array;
 }
 
 let hostileBaseBuilt: Promise<HostileBase> | null = null;
@@ -511,6 +515,35 @@ async function buildHostileBase(): Promise<HostileBase> {
     (aad) => alice.device.seal(ownKey, body, aad),
     body.length + 28,
   );
+  // Sealed where only the admin HSM can seal, for bob's channel, but naming another HSM: the seal verifies
+  // on bob's HSM, so its serial check alone stands between it and the counter (a file of every other kind
+  // fails the seal first, and a bug that dropped the check passed every run before).
+  const otherBody = encodeRecords([{ type: 'userUpsert', id: 'U2', name: 'bob on another HSM' }]);
+  const otherSerial = assembleUpdateFile(
+    {
+      kind: 'incremental',
+      userId: 'U2',
+      serial: alice.device.serial,
+      sequence: applied + 1,
+      previousHash: fileHash(authentic.get(applied) as Uint8Array),
+    },
+    (aad) => w.adminDevice.seal(bob.keyIds.adminToUserKeyId, otherBody, aad),
+    otherBody.length + 28,
+  );
+  expect(alice.device.serial, "alice's HSM is another").not.toBe(bob.device.serial);
+  {
+    // Sealed for bob's channel indeed: the seal verifies on his HSM (on a copy, whose RAM an accepted open
+    // would change). Not its answer, which the property judges: a missing serial check must fail there.
+    const copy = await w.fork();
+    const { headerBytes, sealedBody } = parseUpdateFile(otherSerial);
+    const other = copy.users.get('U2') as User;
+    try {
+      const code = outcomeOf(() => other.device.openUpdate(other.keyIds.adminToUserKeyId, headerBytes, sealedBody));
+      expect(code, "bob's HSM checks the seal of the file naming alice's HSM").not.toBe('AuthFailed');
+    } finally {
+      copy.close();
+    }
+  }
   // The admin HSM put back from the backup publishes its own file applied + 1 (to a share of its own, so
   // that bob's stays as it was): bob's number, sealed for bob, but not the file bob applied.
   const restoredAdmin = await Admin.open({ device: backup, sd: backup.sdcard as SdCard, clock: w.clock });
@@ -528,7 +561,7 @@ async function buildHostileBase(): Promise<HostileBase> {
   }
   expect(restored, "the restored admin's file for bob").toBeDefined();
   expect(bytesEqual(restored as Uint8Array, authentic.get(applied + 1) as Uint8Array)).toBe(false);
-  return { w, applied, authentic, alices, forgedByAlice, restored: restored as Uint8Array };
+  return { w, applied, authentic, alices, forgedByAlice, restored: restored as Uint8Array, otherSerial };
 }
 
 /** What bob's compromised host hands its HSM to open: one of his authentic files, or a file made from one. */
@@ -537,7 +570,8 @@ type Opened =
   | { readonly kind: 'flipped'; readonly at: number; readonly mask: number }
   | { readonly kind: 'spliced'; readonly other: number }
   | { readonly kind: 'alices' }
-  | { readonly kind: 'forgedByAlice' };
+  | { readonly kind: 'forgedByAlice' }
+  | { readonly kind: 'otherSerial' };
 
 /** A call bob's compromised host makes to its logged-in HSM. */
 type HostileCall =
@@ -563,7 +597,9 @@ function hostileCallText(c: HostileCall): string {
                 ? `bob's file ${c.sequence} with the first byte of its sealed body xor 0x1`
                 : f.kind === 'alices'
                   ? "alice's latest file"
-                  : "a file for bob forged by alice's HSM";
+                  : f.kind === 'otherSerial'
+                    ? `bob's next file as the admin HSM sealed it for his channel, but naming alice's HSM`
+                    : "a file for bob forged by alice's HSM";
       return `openUpdate(${what})`;
     }
     case 'record':
@@ -634,7 +670,14 @@ describe('a compromised user host calls its HSM directly', () => {
               let got: string;
               if (c.call === 'open') {
                 const { header, body } = openedBytes(base, c.sequence, c.file);
-                expected = c.file.kind === 'authentic' ? 'accepted' : 'refused';
+                // A file authentic for bob's channel that names another HSM is refused for that, by its code:
+                // any other refusal would be the seal's, which it passes.
+                expected =
+                  c.file.kind === 'authentic'
+                    ? 'accepted'
+                    : c.file.kind === 'otherSerial'
+                      ? 'NotForThisDevice'
+                      : 'refused';
                 got = outcomeOf(() => device.openUpdate(adminToUserKeyId, header, body));
                 if (got === 'accepted') lastAuthenticated = c.sequence;
                 else if (expected === 'refused') got = 'refused';
@@ -957,6 +1000,9 @@ function opened(last: number): fc.Arbitrary<Opened> {
       arbitrary: fc.record({ kind: fc.constant('spliced' as const), other: fc.integer({ min: 1, max: last }) }),
     },
     { weight: 1, arbitrary: fc.constantFrom({ kind: 'alices' as const }, { kind: 'forgedByAlice' as const }) },
+    // Authentic for bob's channel, another serial in the header the seal covers: what reaches the HSM's
+    // serial check, which no other kind does (each fails the seal first).
+    { weight: 1, arbitrary: fc.constant({ kind: 'otherSerial' as const }) },
   );
 }
 
@@ -989,6 +1035,8 @@ function openedBytes(base: HostileBase, sequence: number, file: Opened): { heade
     }
     case 'alices':
       return split(base.alices);
+    case 'otherSerial':
+      return split(base.otherSerial);
     default:
       return split(base.forgedByAlice);
   }
