@@ -91,13 +91,15 @@ describe('an attack says what it did', () => {
         'truncate: cut updates/U1/000000000002.update from 139 bytes to its first 27 bytes',
         'append: appended 4 bytes 0xff to updates/U1/000000000002.update (27 bytes)',
         'duplicate: copied updates/U1/000000000002.update to updates/U1/000000000003.resync',
-        'replay: wrote a recorded copy of updates/U1/000000000002.update (139 bytes) as updates/U1/000000000004.update',
+        // A file U1's HSM went past, under a resync's name at the number of the file pending for it.
+        'replay: wrote a recorded copy of updates/U1/000000000001.resync (139 bytes) (update 1, a resync: the ' +
+          'last U1 applied) as updates/U1/000000000002.resync',
         'misdeliver: wrote a recorded copy of updates/U2/000000000001.resync (137 bytes) as ' +
+          'updates/U1/000000000004.resync',
+        'reorder: swapped the contents of updates/U1/000000000002.resync and updates/U1/000000000002.update',
+        'drop: deleted updates/U1/000000000002.resync',
+        'renameResync: deleted updates/U1/000000000002.update, and moved updates/U1/000000000003.resync to ' +
           'updates/U1/000000000005.resync',
-        'reorder: swapped the contents of updates/U1/000000000002.update and updates/U1/000000000003.resync',
-        'drop: deleted updates/U1/000000000002.update',
-        'renameResync: deleted updates/U1/000000000003.resync, and moved updates/U1/000000000004.update to ' +
-          'updates/U1/000000000006.resync',
         'ackDrop: deleted acks/U2/000000000001.ack',
         "sdRollback: put back U1's SD card as imaged before a sync (the only one kept): U1's HSM refused " +
           '(RolledBack); its own card then put back',

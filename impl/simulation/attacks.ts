@@ -18,7 +18,7 @@ import type { DeploymentModel } from './referenceModel.ts';
 import type { UserId } from '../../model/kms.ts';
 import { ackFileName, ackStream, sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
 import { ACK_SEAL_BYTES, encodeAckHeader } from '../protocol/ackFile.ts';
-import { fileHash } from '../protocol/updateFile.ts';
+import { fileHash, parseUpdateFile } from '../protocol/updateFile.ts';
 import { concatBytes } from '@noble/hashes/utils.js';
 
 /** What the adversary does. */
@@ -130,12 +130,60 @@ function pendingAmong(names: readonly string[], isAck: boolean, applied: number)
   return isAck ? [...names] : names.filter((n) => (sequenceOfName(n)?.sequence ?? 0) > applied);
 }
 
+/** A file of a user's update stream its HSM went past, as a replay delivers it again ({@link oldFiles}). */
+interface OldFile {
+  readonly hash: string;
+  readonly bytes: Uint8Array;
+  /** The sequence its header claims (authenticated: the file is the system's). */
+  readonly sequence: number;
+  readonly resync: boolean;
+}
+
+/**
+ * The files the adversary recorded of `user`'s update stream that its HSM in service already applied
+ * or went past, oldest first: written by the system for this HSM since it was provisioned (sealed under
+ * its channel keys, so that its seal verifies and only the sequence rule refuses it) and numbered at or
+ * below the update its replica applied. What a replay delivers again: a file with a lower number must
+ * be refused as `rolledBack`, the one applied last as `replayed`. An old resync above all, which
+ * replaces the whole replica: a rule that let a resync through before comparing numbers rolled a
+ * replica back, and passed every CI-size run while replays picked any recording (2 of 99 attacks acted).
+ */
+export function oldFiles(r: Deployment, user: UserId): OldFile[] {
+  const slot = r.slot(user);
+  if (!usable(slot)) return [];
+  const applied = slot.user.appliedSequence;
+  const stream = updateStream(user);
+  const system = r.wroteAs.get(stream);
+  const earlier = r.streamWhenProvisioned.get(`${user}#${slot.incarnation}`);
+  const old: OldFile[] = [];
+  for (const [hash, bytes] of r.seen.get(stream) ?? []) {
+    if (!system?.has(hash) || earlier?.has(hash)) continue;
+    let header: ReturnType<typeof parseUpdateFile>['header'];
+    try {
+      header = parseUpdateFile(bytes).header;
+    } catch {
+      continue;
+    }
+    if (header.userId !== user || header.serial !== slot.device.serial || header.sequence > applied) continue;
+    old.push({ hash, bytes, sequence: header.sequence, resync: header.kind === 'resync' });
+  }
+  return old.sort((a, b) => a.sequence - b.sequence);
+}
+
 /**
  * The users among `candidates` that an attack of `kind` can act on now: an adversary who reads
- * the share aims at a stream with the files the attack needs (`pendingFilesNeeded`), not at random.
+ * the share aims at a stream with the files the attack needs (`pendingFilesNeeded`), not at random;
+ * a replay, at a stream with a file its HSM went past ({@link oldFiles}), those with a file pending
+ * first (the copy then waits under a pending file's number, which no publication removes).
  * Every candidate when the kind needs no file, none when no stream has enough.
  */
 export async function targetsOf(r: Deployment, kind: AttackKind, candidates: readonly UserId[]): Promise<UserId[]> {
+  if (kind === 'replay') {
+    const withOld = candidates.filter((user) => oldFiles(r, user).length > 0);
+    const waiting: UserId[] = [];
+    for (const user of withOld) if ((await pendingFiles(r, kind, user)).length > 0) waiting.push(user);
+    return waiting.length > 0 ? waiting : withOld;
+  }
   const needed = pendingFilesNeeded(kind);
   if (needed === 0) return [...candidates];
   const targets: UserId[] = [];
@@ -198,7 +246,47 @@ export async function runAttack(
     );
   }
   switch (kind) {
-    case 'replay':
+    case 'replay': {
+      // A file the HSM went past, chosen by `pick` three ways so that each reason is reached: an old
+      // resync (the file a rule weak on resyncs would apply), the file applied last (`replayed`), or
+      // any older one (`rolledBack`); any of them when the way chosen has none.
+      const old = oldFiles(r, user);
+      const ways = [
+        old.filter((f) => f.resync),
+        old.filter((f) => f.sequence === applied),
+        old.filter((f) => f.sequence < applied),
+      ];
+      const among = [ways[pick % 3] as OldFile[], old].find((files) => files.length > 0);
+      const file = among?.[Math.floor(pick / 3) % among.length];
+      if (file !== undefined) {
+        // Where the victim's next sync reads it. The admin removes files named past the last it published at
+        // each publication (`Publisher.removeStrays`), and its next file takes the next number: a copy named
+        // there was mostly gone before the victim synced (8 of 15 replays at the CI seed never judged). So,
+        // mostly, under a resync's name (which a blocked HSM still opens, and the admin's next file does
+        // not take) at the number of a file still pending, kept until the victim acknowledges it. The name
+        // carries no authority: the header decides.
+        const asResync = mask % 4 !== 0;
+        const waiting = pending
+          .map((n) => sequenceOfName(n)?.sequence ?? 0)
+          .filter((n) => n <= (m.published.get(user) ?? 0) && !names.includes(updateFileName(n, 'resync')));
+        const under = waiting[Math.floor(pick / 3) % Math.max(1, waiting.length)];
+        const name =
+          asResync && under !== undefined
+            ? updateFileName(under, 'resync')
+            : updateFileName(top + 1, asResync ? 'resync' : 'incremental');
+        await r.share.write(stream, name, file.bytes);
+        const last = `the last ${user} applied`;
+        const when = file.sequence === applied ? last : `older than update ${applied}, ${last}`;
+        const copy = recorded(r, stream, [file.hash, file.bytes], pool.length);
+        const resync = file.resync ? ', a resync' : '';
+        return taint(`wrote a recorded copy of ${copy} (update ${file.sequence}${resync}: ${when}) as ${at(name)}`);
+      }
+      // An HSM that applied nothing yet: any recording, an old HSM's file or one still pending.
+      const any = pool[pick % Math.max(1, pool.length)];
+      if (!any) return nothing(`no file of ${stream} recorded to replay`);
+      await r.share.write(stream, nextName, any[1]);
+      return taint(`wrote a recorded copy of ${recorded(r, stream, any, pool.length)} as ${at(nextName)}`);
+    }
     case 'ackReplay': {
       const old = pool[pick % Math.max(1, pool.length)];
       if (!old) return nothing(`no file of ${stream} recorded to replay`);

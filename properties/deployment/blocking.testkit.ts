@@ -4,9 +4,13 @@
  * Each file it applied or refused is judged from what the harness knows of it, not from the implementation's
  * reasons: whether its bytes are a file the system published for this user's HSM since it was provisioned
  * (authentic: sealed under its channel key), and then the reason `refusalFor` gives over its header (none,
- * for a file applied; a blocked user applies a resync only). Before, the suite judged blocking
- * only as "a clean sync leaves nobody blocked", and by the coverage of the machine's edges: a user that
- * never blocked, however many authentic files it refused, passed.
+ * for a file applied; a blocked user applies a resync only). Except the sequence rule, judged from the numbers
+ * the harness tracks itself, so that the rule is not checked against itself: an authentic file numbered at or
+ * below the highest update the suite saw the HSM apply must be refused (`replayed` for that number,
+ * `rolledBack` below it; a resync too), and applying one breaks `integrity`. With `refusalFor` as the only
+ * oracle, a rule that let an old resync through before comparing numbers agreed with itself at every sync.
+ * Before, the suite judged blocking only as "a clean sync leaves nobody blocked", and by the coverage of the
+ * machine's edges: a user that never blocked, however many authentic files it refused, passed.
  *
  * What it cannot judge: which files a sync opens. Which file applied, which it refused and which it passed
  * over (an incremental file behind a gap waits for the next sync; a blocked user leaves files not named as
@@ -43,6 +47,8 @@ export interface BeforeSync {
   /** The user's HSM in its incarnation (`hsmOf`). */
   readonly hsm: string;
   readonly last: number;
+  /** The highest update the suite saw this HSM apply (`DeploymentModel.appliedByDevice`), 0 if none. */
+  readonly highest: number;
   readonly lastHash: string;
   /** In the order the sync judges them. */
   readonly files: readonly StreamFile[];
@@ -77,7 +83,7 @@ export function syncFailed(run: object, r: Deployment, userId: UserId): void {
  * its order: by the sequence their header claims, else their name's (`User.#news`: the host's order,
  * not a judgement), and whether each is authentic for the user's HSM.
  */
-export async function beforeSync(r: Deployment, userId: UserId): Promise<BeforeSync | null> {
+export async function beforeSync(r: Deployment, userId: UserId, highest: number): Promise<BeforeSync | null> {
   const slot = r.slot(userId);
   if (!usable(slot)) return null;
   const stream = updateStream(userId);
@@ -108,7 +114,7 @@ export async function beforeSync(r: Deployment, userId: UserId): Promise<BeforeS
     files.push({ name, hash, header, authentic, order: header?.sequence ?? claimed.sequence });
   }
   files.sort((a, b) => a.order - b.order);
-  return { hsm: hsmOf(r, userId), last, lastHash: slot.user.appliedFileHash, files };
+  return { hsm: hsmOf(r, userId), last, highest, lastHash: slot.user.appliedFileHash, files };
 }
 
 /** The machine's context as far as `refusalFor` reads it. */
@@ -149,6 +155,8 @@ export function checkBlocking(
   let count = prior;
   let last = before.last;
   let lastHash = before.lastHash;
+  // The harness's own count of where the HSM is: what it saw it apply, then the files this sync applied.
+  let floor = Math.max(before.last, before.highest);
   const refused = new Map(report.refused.map((f) => [f.name, f.reason]));
   const held = new Set(report.held.map((f) => f.name));
   const applied = new Set(report.applied);
@@ -172,6 +180,19 @@ export function checkBlocking(
       resync: h.kind === 'resync',
       extendsAppliedChain: bytesToHex(h.previousHash) === (lastHash || bytesToHex(NO_PREVIOUS_FILE)),
     };
+    // A file the HSM went past, by the numbers alone: never applied, refused as `replayed` or `rolledBack`,
+    // neither counted (docs/update-format.md: old authentic files replayed under new names count nothing).
+    const old: RefusalReason | null = h.sequence < floor ? 'rolledBack' : h.sequence === floor ? 'replayed' : null;
+    if (old !== null) {
+      const what = `${f.name} (authentic, update ${h.sequence}${facts.resync ? ', a resync' : ''})`;
+      const past = `update ${floor} is the highest this HSM applied, so it must be refused as ${old}`;
+      if (reason === undefined && applied.has(h.sequence))
+        violated('integrity', say(`applied ${what}, an old file delivered again: ${past}`));
+      if (reason !== undefined && reason !== old)
+        violated('model-agreement', say(`refused ${what} as ${reason}: ${past}`));
+      if (reason !== undefined) tally.count('invariantChecks', `integrity:an old file refused as ${old}`);
+      continue;
+    }
     const blocked = count === null ? null : count >= DEFAULT_MAX_REFUSALS;
     const byRule = refusalFor(contextAt(last, lastHash), facts);
     if (reason === undefined) {
@@ -184,6 +205,7 @@ export function checkBlocking(
         );
       applied.delete(h.sequence);
       last = h.sequence;
+      floor = Math.max(floor, h.sequence);
       lastHash = f.hash;
       count = 0;
       story.push(`${f.name} applied: 0`);

@@ -27,6 +27,7 @@ import type { SuiteStats } from './stats.testkit.ts';
 import { propertiesReport } from './stats.testkit.ts';
 import { ATTACK_KINDS } from '../../impl/simulation/attacks.ts';
 import { UNREACHABLE_EDGES } from './coverage.testkit.ts';
+import { REFUSAL_REASONS } from '../../model/updateProcessing.ts';
 
 /** Random runs at CI size. */
 const CI_RUNS = 40;
@@ -74,6 +75,12 @@ describe('deployment: model against a real deployment, under attack and power lo
       expect(taken, `${category}: edges listed as unreachable were taken: update coverage.testkit.ts`).toEqual([]);
     }
     for (const kind of ATTACK_KINDS) expect(s.counts.attackKinds[kind] ?? 0, `attack ${kind}`).toBeGreaterThan(0);
+    // Every reason a user's HSM refuses a file for that the adversary can bring about: an attack that never
+    // met one leaves its rule unchecked (an old resync applied before numbers were compared passed every CI-size
+    // run while `rolledBack` never appeared and `replayed` once). Not `wrongRecipient`: it takes a file sealed
+    // under this HSM's channel key that names another user or HSM, which only the admin HSM could seal.
+    for (const reason of REFUSAL_REASONS.filter((r) => r !== 'wrongRecipient'))
+      expect(s.counts.errorCodes[`refused:${reason}`] ?? 0, `files refused as ${reason}`).toBeGreaterThan(0);
     // The warm-up's HSM that dies and is forgotten as lost, judged by what its flash holds.
     expect(s.counts.notes['an HSM that died forgotten by serial'] ?? 0, 'a dead HSM forgotten').toBeGreaterThan(0);
     for (const kind of ATTACK_KINDS) {
