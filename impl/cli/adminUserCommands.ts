@@ -17,6 +17,7 @@ import { SekeyError } from '../protocol/sekeyError.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { asking } from './adminCommand.ts';
 import { checkId } from '../../model/kms.ts';
+import type { UserId } from '../../model/kms.ts';
 import { peekDeviceImages } from '../host/deviceImages.ts';
 import { isShareFailure } from '../host/installation.ts';
 import type { Installation } from '../host/installation.ts';
@@ -273,8 +274,15 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
       // at without recovering anything (`peekDeviceImages`): this runs outside the home's lock, where
       // a recovery would delete another process's save in flight (a sync reporting an update
       // applied, its acknowledgement sent, and its images thrown away).
-      const again = (installation: Installation): string | null =>
-        checkId('user', id) === null && holdsDevice(installation.userDir(id)) ? question : null;
+      // An HSM left by a provisioning that did not finish was never in service: said as such.
+      const again = (installation: Installation): string | null => {
+        if (checkId('user', id) !== null || !holdsDevice(installation.userDir(id))) return null;
+        const unfinished = installation.unfinishedProvisioning(id as UserId);
+        return unfinished === null
+          ? question
+          : `provision ${id}, replacing the HSM in its folder (${unfinished}), whose provisioning did not ` +
+              'finish (the admin never paired it)?';
+      };
       return asking(again, async ({ session, io, installation, did, confirm }) => {
         const manufacturer = openFactory(factory, installation.home, installation.sharePath());
         const replaced = deviceOf(session.admin, id);

@@ -8,6 +8,7 @@ import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'nod
 import { basename, dirname, resolve } from 'node:path';
 import { writeFileAtomic } from '../host/atomicFile.ts';
 import { decodeMessage } from '../protocol/message.ts';
+import { SekeyError } from '../protocol/sekeyError.ts';
 import { sequenceOfName } from '../protocol/streams.ts';
 import { UpdateFormatError, parseUpdateFile } from '../protocol/updateFile.ts';
 import type { UserSession } from '../host/installation.ts';
@@ -197,6 +198,24 @@ function membersOf(user: User, groupId: string): readonly string[] {
 }
 
 /** The user commands. */
+/** What the administrator does for an HSM whose provisioning did not finish. */
+function unfinishedRemedy(session: UserSession): string {
+  const id = session.user.id;
+  return `the administrator runs \`sekey admin provision ${id} … --yes\` again, then ${id} syncs`;
+}
+
+/** The refusal of a sync on an HSM whose provisioning did not finish ({@link UserSession}). */
+function unfinishedProvisioning(session: UserSession): SekeyError {
+  const { id, device } = session.user;
+  const remedy = unfinishedRemedy(session);
+  return new SekeyError(
+    'NotProvisioned',
+    `${id}'s HSM ${device.serial} never received its first update file: its provisioning did not finish ` +
+      "(the admin's HSM never paired it)",
+    `${remedy.charAt(0).toUpperCase()}${remedy.slice(1)}.`,
+  );
+}
+
 export const USER_COMMANDS: readonly UserCommand[] = [
   {
     name: 'status',
@@ -228,6 +247,8 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         const name =
           me.name !== '' ? quoted(me.name) : '(not in this replica: not synced yet, or deleted by the administrator)';
         io.out(`${me.id} ${name} on HSM ${status.serial}`);
+        if (session.unfinishedProvisioning && status.appliedSequence === 0)
+          io.out(`  warning: ${unfinishedProvisioning(session).message}; ${unfinishedRemedy(session)}`);
         const blocked = status.blocked ? ', BLOCKED: too many refused files, waiting for a resync' : '';
         io.out(`  applied update #${status.appliedSequence}${blocked}`);
         io.out(`  groups ${ids(status.groups)}; ${count(status.keys, 'key')} held`);
@@ -264,6 +285,10 @@ export const USER_COMMANDS: readonly UserCommand[] = [
       (_args, { json: asJson }) =>
       async ({ session, io }) => {
         const report = await session.user.sync(session.transport);
+        // An HSM saved by a provisioning that did not finish: the admin never paired it, so nothing on
+        // the share is, or will be, for it. Not "nothing new", every time: it needs provisioning again.
+        if (session.unfinishedProvisioning && report.applied.length === 0 && report.sequence === 0)
+          throw unfinishedProvisioning(session);
         if (asJson) io.out(json(report));
         else {
           io.out(

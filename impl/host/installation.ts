@@ -52,6 +52,7 @@ import {
   hasAnyDeviceImage,
   hasDeviceImages,
   loadDeviceImages,
+  peekDeviceImages,
   saveDeviceCheckpoint,
   saveDeviceImages,
 } from './deviceImages.ts';
@@ -221,6 +222,11 @@ export interface UserSession {
   readonly transport: Transport;
   readonly config: InstallationConfig;
   readonly clock: Clock;
+  /**
+   * Whether the HSM is one whose provisioning began and did not finish (`unpairedHsms`): saved in
+   * the user's folder, never paired by the admin's images, so no update file will ever be for it.
+   */
+  readonly unfinishedProvisioning: boolean;
 }
 
 /** What a session gives the work it runs ({@link Installation}'s `#session`). */
@@ -235,6 +241,22 @@ interface SessionParts {
   readonly recordTime: () => void;
   /** Records, in `installation.json` at once (one write), each serial as the HSM of its user (`userHsms`). */
   readonly recordUserHsms: (hsms: readonly (readonly [UserId, string])[]) => void;
+  /** Marks, in `installation.json` at once, `serial` as `userId`'s HSM being provisioned (`unpairedHsms`). */
+  readonly markUnpaired: (userId: UserId, serial: string) => void;
+  /**
+   * Removes those marks for these HSMs: at once (`now`, when the admin database pairs them), or once the
+   * session's images are all saved (its own provisioning, whose pairing those images hold).
+   */
+  readonly unmarkPaired: (hsms: readonly (readonly [UserId, string])[], now: boolean) => void;
+}
+
+/** `config` without the marks of unfinished provisioning (`unpairedHsms`) of these HSMs. */
+function withoutUnpaired(config: InstallationConfig, hsms: readonly (readonly [UserId, string])[]): InstallationConfig {
+  const marks = Object.entries(config.unpairedHsms ?? {});
+  const left = marks.filter(([userId, serial]) => !hsms.some(([u, s]) => u === userId && s === serial));
+  if (left.length === marks.length) return config;
+  const { unpairedHsms: _dropped, ...rest } = config;
+  return left.length === 0 ? rest : { ...rest, unpairedHsms: Object.fromEntries(left) };
 }
 
 /** A device loaded from its images, with what is needed to save and report it. */
@@ -786,9 +808,27 @@ export class Installation {
     return join(this.home, USERS_DIR, userId);
   }
 
+  /**
+   * The serial of the HSM in `userId`'s folder when it is one whose provisioning began and did not
+   * finish (`unpairedHsms`: the admin's images never paired it), else null. Read from the files
+   * without recovering anything (`peekDeviceImages`), so outside the home's lock too: advice only.
+   */
+  unfinishedProvisioning(userId: UserId): string | null {
+    try {
+      const marked = this.config().unpairedHsms?.[userId];
+      const images = marked === undefined ? null : peekDeviceImages(this.userDir(userId));
+      if (images === null) return null;
+      const device = new SecubeDevice({ flash: Flash.fromImage(images.flash), sdcard: SdCard.fromImage(images.sd) });
+      return device.serial === marked ? marked : null;
+    } catch {
+      return null; // unreadable: no claim either way
+    }
+  }
+
   /** Runs `fn` in an admin session on the admin HSM, logged in at admin level with `pin`. */
   async withAdmin<T>(pin: string, fn: (session: AdminSession) => Promise<T>): Promise<T> {
-    return this.#session(async ({ config, clock, transport, devices, recordTime, recordUserHsms }) => {
+    return this.#session(async (parts) => {
+      const { config, clock, transport, devices, recordTime, recordUserHsms, unmarkPaired } = parts;
       const d = loadDevice('admin', join(this.home, ADMIN_DIR), recordTime);
       if (d.device.serial !== config.adminSerial) {
         throw new InstallationError(
@@ -810,7 +850,11 @@ export class Installation {
         // recorded any). A user command checks the HSM in its folder against this record before any
         // PIN reaches it, so the record follows the admin's pairing, which never gets ahead of the
         // user HSM's saved images (#provision).
-        recordUserHsms(admin.readDatabase((db) => devicesInService(db)));
+        const inService = admin.readDatabase((db) => devicesInService(db));
+        recordUserHsms(inService);
+        // A provisioning whose end was not seen (the admin's images saved, installation.json not): the
+        // pairing in the database says it finished.
+        unmarkPaired(inService, true);
         const publisher = new Publisher(admin, transport, {
           staleAfterMs: config.staleAfterMs,
           ...freshnessOf(config),
@@ -821,7 +865,7 @@ export class Installation {
           config,
           clock,
           provision: (userId, pins, manufacturer) =>
-            this.#provision(d, admin, clock, userId, pins, manufacturer, recordUserHsms),
+            this.#provision(d, admin, clock, userId, pins, manufacturer, parts),
           userDevice: (userId) => this.#sessionUserDevice(userId, devices, recordTime),
         });
       } finally {
@@ -875,7 +919,8 @@ export class Installation {
         throw error;
       }
       try {
-        return await fn({ user, transport, config, clock });
+        const unfinishedProvisioning = config.unpairedHsms?.[userId] === d.device.serial;
+        return await fn({ user, transport, config, clock, unfinishedProvisioning });
       } finally {
         user.close();
       }
@@ -938,7 +983,7 @@ export class Installation {
     userId: UserId,
     pins: ProvisionPins,
     manufacturer: Manufacturer,
-    recordUserHsms: SessionParts['recordUserHsms'],
+    { recordUserHsms, markUnpaired, unmarkPaired }: SessionParts,
   ): Promise<ProvisioningRecord> {
     // The user device is saved before the admin's images may show it (see below), so the admin's
     // durable points wait until then.
@@ -957,7 +1002,10 @@ export class Installation {
       user.close();
       // Saved now, before the admin's images: a crash in between leaves a device the admin does not
       // know, and provisioning again replaces it. The other order would leave the admin believing in
-      // a device that does not exist.
+      // a device that does not exist. Marked first as not paired yet, so that the device left by such
+      // a crash is told from one in service: its user's sync says its provisioning did not finish
+      // (no file will ever be for it), and a provisioning run again does not call it in service.
+      markUnpaired(userId, d.device.serial);
       let report: DeviceReport;
       try {
         report = saveDevice(d);
@@ -969,6 +1017,8 @@ export class Installation {
       // At once, before the admin's images: the new HSM must not be refused as a stranger in its own
       // folder. A crash before this line leaves an HSM the admin does not know either (provision again).
       recordUserHsms([[userId, saved]]);
+      // The mark goes once the session's saves (the admin's images among them, pairing it) are done.
+      unmarkPaired([[userId, saved]], false);
       this.#options.observer?.(report);
       return record;
     } catch (error) {
@@ -1040,10 +1090,35 @@ export class Installation {
         current = { ...current, userHsms: { ...current.userHsms, ...Object.fromEntries(changed) } };
         writeInstallationConfig(this.home, current);
       };
+      const markUnpaired: SessionParts['markUnpaired'] = (userId, serial) => {
+        current = { ...current, unpairedHsms: { ...current.unpairedHsms, [userId]: serial } };
+        writeInstallationConfig(this.home, current);
+      };
+      // Unmarked when the session's images are saved (`saveTime` below).
+      const pairedOnSave: (readonly [UserId, string])[] = [];
+      const unmarkPaired: SessionParts['unmarkPaired'] = (hsms, now) => {
+        if (!now) {
+          pairedOnSave.push(...hsms);
+          return;
+        }
+        const next = withoutUnpaired(current, hsms);
+        if (next === current) return;
+        current = next;
+        writeInstallationConfig(this.home, current);
+      };
       let done = false;
       let failure: unknown = null;
       try {
-        const result = await work({ config, clock, transport, devices, recordTime, recordUserHsms });
+        const result = await work({
+          config,
+          clock,
+          transport,
+          devices,
+          recordTime,
+          recordUserHsms,
+          markUnpaired,
+          unmarkPaired,
+        });
         done = true;
         return result;
       } catch (error) {
@@ -1059,7 +1134,8 @@ export class Installation {
             // A command that ran moves the clock to its time (`--at` moves a manual clock). A refused
             // one (a wrong PIN under `--at +30d`) moves it only as far as what it made durable needs.
             const time = done || devices.some(changedCard) ? clock.latest : recorded;
-            writeInstallationConfig(this.home, { ...current, lastTime: Math.max(config.lastTime, time) });
+            const saved = withoutUnpaired(current, pairedOnSave);
+            writeInstallationConfig(this.home, { ...saved, lastTime: Math.max(config.lastTime, time) });
           });
           await commitShare(transport, done);
           for (const r of reports) this.#options.observer?.(r);

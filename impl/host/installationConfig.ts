@@ -66,6 +66,15 @@ export interface InstallationConfig {
    * backup older than a provisioning names the replaced HSM until then).
    */
   readonly userHsms?: Readonly<Record<string, string>>;
+  /**
+   * The serial of an HSM whose provisioning began and was not seen to finish, by user ID: written
+   * before the new HSM's images are saved in `users/<U>/`, and removed once the admin's images that
+   * pair it are saved (or, by any admin session, when the admin database pairs it). The new HSM is
+   * saved before the admin's pairing on purpose (a crash in between leaves an HSM the admin does not
+   * know, which provisioning again replaces); this says which HSM that is, so that its user's
+   * commands and a provisioning run again do not take it for one in service. Absent when none.
+   */
+  readonly unpairedHsms?: Readonly<Record<string, string>>;
 }
 
 /** The heartbeat interval and freshness window of an installation, defaults filled in. */
@@ -119,7 +128,9 @@ export function parseInstallationConfig(text: string): InstallationConfig {
   } catch (error) {
     return invalid((error as Error).message);
   }
-  const userHsms = v['userHsms'] === undefined ? {} : { userHsms: parseUserHsms(v['userHsms']) };
+  const userHsms = v['userHsms'] === undefined ? {} : { userHsms: parseUserHsms(v['userHsms'], 'userHsms') };
+  const unpairedHsms =
+    v['unpairedHsms'] === undefined ? {} : { unpairedHsms: parseUserHsms(v['unpairedHsms'], 'unpairedHsms') };
   return {
     format: INSTALLATION_FORMAT,
     adminSerial: str('adminSerial'),
@@ -130,18 +141,19 @@ export function parseInstallationConfig(text: string): InstallationConfig {
     ...timings,
     createdAt: int('createdAt'),
     ...userHsms,
+    ...unpairedHsms,
   };
 }
 
-/** `userHsms`: user IDs to serials. */
-function parseUserHsms(value: unknown): Record<string, string> {
+/** `userHsms` or `unpairedHsms` (`field`): user IDs to serials. */
+function parseUserHsms(value: unknown, field: string): Record<string, string> {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
-    return invalid("'userHsms' must be an object of user IDs to serials");
+    return invalid(`'${field}' must be an object of user IDs to serials`);
   const out: Record<string, string> = {};
   for (const [userId, serial] of Object.entries(value)) {
     const bad = checkId('user', userId);
-    if (bad !== null) return invalid(`'userHsms' names ${JSON.stringify(userId)}: ${bad.message}`);
-    if (typeof serial !== 'string' || serial === '') return invalid(`'userHsms.${userId}' must be a non-empty string`);
+    if (bad !== null) return invalid(`'${field}' names ${JSON.stringify(userId)}: ${bad.message}`);
+    if (typeof serial !== 'string' || serial === '') return invalid(`'${field}.${userId}' must be a non-empty string`);
     out[userId] = serial;
   }
   return out;
