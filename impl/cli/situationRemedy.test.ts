@@ -140,6 +140,32 @@ describe('each refusal prints the way out of its own situation', () => {
     expect((await run('admin', 'users')).code).toBe(0);
   });
 
+  test('a lock a killed command left without its record: it clears by itself, nothing to remove', async () => {
+    // What kill -9 leaves between the lock's two files (taking it, or releasing it): `.lock` naming a
+    // process that is gone, no `.lock.who` beside it. Judged by that ID once 5 s old, so taken over.
+    const lock = join(home, '.lock');
+    writeFileSync(lock, '999999999');
+    try {
+      const r = refusal(await run('user', 'U1', 'sync'));
+      expect([r.code, r.error]).toEqual([
+        1,
+        expect.stringMatching(
+          new RegExp(
+            `^sekey user U1 sync: Busy: the lock of ${home} \\(${lock}\\) has no record of its holder yet: a sekey ` +
+              'command that ended without releasing it \\(pid 999999999, which is not running here\\) left it, ' +
+              'or another is taking it this moment; a lock left so clears by itself within [1-5] seconds?$',
+          ),
+        ),
+      ]);
+      expect(r.remedy).toMatch(/^Wait for it: run the command again with --wait [2-6] \(or more\); nothing needs /);
+      expect(r.error).not.toContain('remove');
+      // As it says: waiting takes the lock over once it is no longer fresh.
+      expect((await run('user', 'U1', 'sync', '--wait', '10')).code).toBe(0);
+    } finally {
+      rmSync(lock, { force: true });
+    }
+  });
+
   test('a junk manufacturer.json says what is wrong in words, and how to get a factory', async () => {
     const factory = join(tempDir(), 'factory');
     mkdirSync(factory);

@@ -269,7 +269,7 @@ function tryLockHome(home: string): () => void {
     let holder = named;
     if (named !== null && named.host === undefined) holder = recordOf(path, seen, named.pid) ?? (fresh ? null : named);
     if (holder === null) {
-      if (fresh) throw busy(home, path, named?.pid ?? null);
+      if (fresh) throw beingTaken(home, path, named?.pid ?? null, FRESH_MS - (Date.now() - Number(seen.mtimeMs)));
     } else {
       const at = place(holder, seen);
       if (typeof at === 'object') throw busy(home, path, holder.pid, at.elsewhere);
@@ -381,6 +381,28 @@ function busy(home: string, path: string, owner: number | null, elsewhere?: stri
     'Busy',
     `${who} is using ${home} from ${elsewhere}, where this one cannot tell whether it still runs; ` +
       `wait for it (--wait SECONDS), or remove ${path} only once that process is gone`,
+  );
+}
+
+/**
+ * `Busy` for a lock without its record, `clearsInMs` before it is no longer fresh ({@link FRESH_MS}):
+ * a process is taking it (between its two writes), or one ended between them, or between the two
+ * removals of its release (a kill -9). Its ID, where it names one, says which where that process
+ * is not running here: once no longer fresh, the lock is judged by that ID and taken over, with no
+ * one removing it by hand; an empty one too. Where the ID runs, the lock is an earlier version's,
+ * or being taken: held while it runs, and said as any lock held.
+ */
+function beingTaken(home: string, path: string, owner: number | null, clearsInMs: number): InstallationError {
+  const seconds = Math.max(1, Math.ceil(clearsInMs / 1000));
+  const within = `within ${seconds} second${seconds === 1 ? '' : 's'}`;
+  const wait = `Wait for it: run the command again with --wait ${seconds + 1} (or more)`;
+  if (owner !== null && alive(owner)) return busy(home, path, owner);
+  const named = owner === null ? '' : ` (pid ${owner}, which is not running here)`;
+  return new InstallationError(
+    'Busy',
+    `the lock of ${home} (${path}) has no record of its holder yet: a sekey command that ended without ` +
+      `releasing it${named} left it, or another is taking it this moment; a lock left so clears by itself ${within}`,
+    `${wait}; nothing needs removing by hand.`,
   );
 }
 
