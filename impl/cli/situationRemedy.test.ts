@@ -205,3 +205,27 @@ describe('each refusal prints the way out of its own situation', () => {
     );
   });
 });
+
+describe('a deleted group', () => {
+  test('is said as deleted, its ID not to be made again, not "made with add-group"', async () => {
+    expect((await run('admin', 'delete-group', 'G2', '--yes')).code).toBe(0);
+    const remedy =
+      'G2 was deleted, and a group ID is never used again (old keys stay attributed to the group that owned ' +
+      'them): sekey admin groups lists the groups; sekey admin add-group makes a new one under an ID not used ' +
+      'before.';
+    expect(refusal(await run('admin', 'keys', '--group', 'G2'))).toEqual({
+      code: 1,
+      error: 'sekey admin keys: UnknownGroup: no group G2: it was deleted',
+      remedy,
+    });
+    expect(refusal(await run('admin', 'group-info', 'G2')).remedy).toBe(remedy);
+    // As it says: add-group refuses the ID.
+    expect(
+      refusal(await run('admin', 'add-group', 'G2', 'again', '--max-keys', '2', '--cryptoperiod', '30d')).error,
+    ).toMatch(/DuplicateGroup: group G2 exists or existed$/);
+    // A group never made keeps the general remedy.
+    expect(refusal(await run('admin', 'keys', '--group', 'G9')).error).toBe(
+      'sekey admin keys: UnknownGroup: no group G9',
+    );
+  });
+});
