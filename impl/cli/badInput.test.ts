@@ -197,10 +197,11 @@ describe('users and their devices over time', () => {
     const asJson = JSON.parse((await run('admin', 'user-info', 'U1', '--json')).out) as Record<string, unknown>;
     expect(asJson).toMatchObject({ serial: null, needsDevice: true, publication: null });
     expect((await run('admin', 'status')).out).toMatch(/U1 +pending, HSM retired/);
-    // The retired HSM applies its last file (which empties its replica): its status says so, not "U1 ''".
+    // The retired HSM applies its last file (which empties its replica): its status says so, not "U1 ''",
+    // nor "not synced yet" once it applied updates.
     await run('user', 'U1', 'sync');
     expect((await run('user', 'U1', 'status')).out).toMatch(
-      /^U1 \(not in this replica: not synced yet, or deleted by the administrator\) on HSM /,
+      /^U1 \(not in this replica: deleted by the administrator: this HSM is retired\) on HSM /,
     );
   });
 });

@@ -244,8 +244,12 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         }
         // A replica without the user itself (`User.me`: no name): before its first sync, or after the
         // user was deleted (its last file resets the replica). Said, rather than printed as named ''.
-        const name =
-          me.name !== '' ? quoted(me.name) : '(not in this replica: not synced yet, or deleted by the administrator)';
+        // Once an update is applied, the first sync is behind it: only the deletion is left.
+        const missing =
+          status.appliedSequence > 0
+            ? 'deleted by the administrator: this HSM is retired'
+            : 'not synced yet, or deleted by the administrator';
+        const name = me.name !== '' ? quoted(me.name) : `(not in this replica: ${missing})`;
         io.out(`${me.id} ${name} on HSM ${status.serial}`);
         if (session.unfinishedProvisioning && status.appliedSequence === 0)
           io.out(`  warning: ${unfinishedProvisioning(session).message}; ${unfinishedRemedy(session)}`);
