@@ -140,6 +140,14 @@ export const COST_TABLE = {
     per: '32-bit word through the CRC calculation unit',
     source: 'RM0090 §4.2: "CRC computation done in 4 AHB clock cycles (HCLK)"',
   },
+  'crc5.byte': {
+    cycles: 8,
+    maxCycles: 10,
+    per: 'byte through a software CRC-5/G-704 (ITU-T G.704 §2.2.3.2), 256-entry table in SRAM',
+    source:
+      'derived from ARM DDI 0439 (Cortex-M4 TRM) §3.3.1 Table 3-1, zero wait states: a loop of LDRB data 2 + ' +
+      'EOR 1 + LDRB table 2 + SUBS 1 + BNE 1+P, P = 1 typ / 3 max (no hardware CRC-5: RM0090 §4 is CRC-32 only)',
+  },
   'flash.read': {
     cycles: 6,
     per: '128-bit flash line read (uncached)',
