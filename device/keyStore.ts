@@ -18,9 +18,11 @@
  *   least-worn free sector under a new header naming the victim, a "done" word is programmed, and
  *   only then is the victim erased.
  * - mount: an uncommitted compaction target is erased (roll back); a done one gets its victim erased
- *   (roll forward); garbage (torn erases, torn headers, sectors of an older format) is erased
+ *   (roll forward); garbage (torn erases, torn headers, sectors of an older format epoch) is erased
  *   (planned from the headers by `keyStoreRecovery.ts`); torn slots are scrubbed to zero;
- *   duplicate IDs are resolved. Mount is idempotent and itself crash-safe.
+ *   duplicate IDs are resolved. Mount is idempotent and itself crash-safe. A sector of layout
+ *   version 1 (an older record check, `keyStoreLayout.ts`) is not garbage: its records are read
+ *   and appended with its own check until compaction moves them into a version-2 sector.
  *
  * Capacity: a store of N sectors of S slots admits `maxKeys` = ⌊maxFill × N × S⌋ live keys (never more
  * than (N−1)·S − 2, which keeps one sector free for compaction). Compaction cost grows as 1/(1−u) with
@@ -52,7 +54,10 @@ import {
   ENTRY_FREE,
   ENTRY_KILL,
   KEY_LENGTHS,
+  LAYOUT_VERSION,
+  LEGACY_LAYOUT_VERSION,
   NO_SOURCE,
+  RECORD_CHECK_BYTES,
   RECORD_CHECK_WORDS,
   SLOT_BYTES,
   classifySlot,
@@ -62,7 +67,9 @@ import {
   headerCommitWord,
   keyOfSlot,
   readHeader,
+  reencodeEntry,
   storeLayout,
+  type LayoutVersion,
   type SectorHeader,
   type StoreLayout,
 } from './keyStoreLayout.ts';
@@ -122,6 +129,8 @@ export interface MountReport {
 interface SectorState {
   used: boolean;
   seq: number;
+  /** Layout version of the sector's header: how its records are checked (keyStoreLayout.ts). */
+  version: LayoutVersion;
   live: number;
   readonly ids: Uint32Array;
   readonly liveFlags: Uint8Array;
@@ -222,6 +231,7 @@ export class KeyStore {
       const to = copy.#state[i] as SectorState;
       to.used = st.used;
       to.seq = st.seq;
+      to.version = st.version;
       to.live = st.live;
       to.ids.set(st.ids);
       to.liveFlags.set(st.liveFlags);
@@ -358,8 +368,9 @@ export class KeyStore {
     if (!loc) throw new KeyStoreKeyNotFoundError(id);
     const entry = this.#flash.read(this.#entryAddress(loc), 1)[0] ?? 0;
     const body = this.#flash.read(this.#slotAddress(loc), SLOT_BYTES);
-    this.#chargeCheck();
-    const content = classifySlot(entry, body);
+    const version = this.#versionAt(loc.pos);
+    this.#chargeCheck(version);
+    const content = classifySlot(entry, body, version);
     if (content.kind !== 'live' || content.id !== id)
       throw new KeyStoreCorruptError(`record of key ${id} no longer verifies`);
     const key = keyOfSlot(body, content.keyLength);
@@ -458,11 +469,12 @@ export class KeyStore {
       if (!st) continue;
       st.used = true;
       st.seq = c.header.seq;
+      st.version = c.header.version;
       let usedEnd = 0;
       for (let slot = 0; slot < s; slot++) {
         const entry = image[layout.indexOffset + slot] ?? 0;
         const at = layout.dataOffset + slot * SLOT_BYTES;
-        const content = classifySlot(entry, image.subarray(at, at + SLOT_BYTES));
+        const content = classifySlot(entry, image.subarray(at, at + SLOT_BYTES), st.version);
         if (content.kind === 'free') continue;
         usedEnd = slot + 1;
         if (content.kind === 'dead') continue;
@@ -470,7 +482,7 @@ export class KeyStore {
           toScrub.push({ pos: c.pos, slot });
           continue;
         }
-        this.#chargeCheck();
+        this.#chargeCheck(st.version);
         const loc = { pos: c.pos, slot };
         const previous = best.get(content.id);
         if (previous) toKill.push(previous);
@@ -551,14 +563,20 @@ export class KeyStore {
       if (!vs.liveFlags[slot]) continue;
       const body = data.subarray(slot * SLOT_BYTES, (slot + 1) * SLOT_BYTES);
       const entry = entries[slot] ?? 0;
-      this.#chargeCheck();
-      const content = classifySlot(entry, body);
+      this.#chargeCheck(vs.version);
+      const content = classifySlot(entry, body, vs.version);
       const id = vs.ids[slot] ?? 0;
       if (content.kind !== 'live' || content.id !== id)
         throw new KeyStoreCorruptError(`record of key ${id} no longer verifies`);
       const loc = { pos: target, slot: k };
       this.#flash.program(this.#slotAddress(loc), body);
-      this.#programEntry(loc, entry);
+      // A record leaving an older-version sector gets the target's check (the body is the same).
+      let moved = entry;
+      if (vs.version !== ts.version) {
+        this.#chargeCheck(ts.version);
+        moved = reencodeEntry(entry, body, ts.version);
+      }
+      this.#programEntry(loc, moved);
       ts.ids[k] = id;
       ts.liveFlags[k] = 1;
       ts.live++;
@@ -579,6 +597,7 @@ export class KeyStore {
     if (!sector || !st) throw new KeyStoreCorruptError(`no store sector at position ${pos}`);
     this.#maxSeq = (this.#maxSeq + 1) >>> 0;
     const header: SectorHeader = {
+      version: LAYOUT_VERSION,
       position: pos,
       flashIndex: sector.index,
       epoch: this.#epoch,
@@ -593,6 +612,7 @@ export class KeyStore {
     this.#programWord(sector.address + this.#layout.commitOffset, headerCommitWord(content));
     st.used = true;
     st.seq = header.seq;
+    st.version = header.version;
     st.live = 0;
     st.ids.fill(0);
     st.liveFlags.fill(0);
@@ -600,8 +620,10 @@ export class KeyStore {
   }
 
   #append(id: number, key: Uint8Array): Location {
-    const { body, entry } = encodeRecord(id, key);
-    this.#chargeCheck();
+    // The active sector may be a version-1 one mounted from an older store: its records keep its check.
+    const version = this.#versionAt(this.#active);
+    const { body, entry } = encodeRecord(id, key, version);
+    this.#chargeCheck(version);
     const loc = { pos: this.#active, slot: this.#next };
     this.#flash.program(this.#slotAddress(loc), body);
     body.fill(0);
@@ -676,8 +698,14 @@ export class KeyStore {
     this.#flash.program(address, data);
   }
 
-  #chargeCheck(): void {
-    this.#flash.meter?.charge('crc32.word', RECORD_CHECK_WORDS);
+  /** Charges one record check: the CRC unit for version 1 (RM0090 §4), a software CRC-5 for version 2. */
+  #chargeCheck(version: LayoutVersion): void {
+    if (version === LEGACY_LAYOUT_VERSION) this.#flash.meter?.charge('crc32.word', RECORD_CHECK_WORDS);
+    else this.#flash.meter?.charge('crc5.byte', RECORD_CHECK_BYTES);
+  }
+
+  #versionAt(pos: number): LayoutVersion {
+    return this.#state[pos]?.version ?? LAYOUT_VERSION;
   }
 
   #freePositions(): number[] {
@@ -710,7 +738,14 @@ export function readKeyMaterialForDevice(store: KeyStore, id: number): Uint8Arra
 }
 
 function emptySectorState(slots: number): SectorState {
-  return { used: false, seq: 0, live: 0, ids: new Uint32Array(slots), liveFlags: new Uint8Array(slots) };
+  return {
+    used: false,
+    seq: 0,
+    version: LAYOUT_VERSION,
+    live: 0,
+    ids: new Uint32Array(slots),
+    liveFlags: new Uint8Array(slots),
+  };
 }
 
 function later(a: SectorHeader, b: SectorHeader): boolean {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KeyStoreConfigError, KeyStoreNotFormattedError } from './keyStoreErrors.ts';
-import { NO_SOURCE } from './keyStoreLayout.ts';
+import { LAYOUT_VERSION, NO_SOURCE } from './keyStoreLayout.ts';
 import type { HeaderReading, SectorHeader } from './keyStoreLayout.ts';
 import { planRecovery } from './keyStoreRecovery.ts';
 import type { SectorReading } from './keyStoreRecovery.ts';
@@ -15,6 +15,7 @@ function header(
   options: { epoch?: number; source?: { pos: number; seq: number } } = {},
 ): SectorHeader {
   return {
+    version: LAYOUT_VERSION,
     position: pos,
     flashIndex: INDEX(pos),
     epoch: options.epoch ?? 3,
