@@ -31,11 +31,22 @@
  *
  * Simplifications: all store sectors must have the same size; 16- and 24-byte keys take a full
  * 36-byte slot; erase counts are the store's own (persisted in every header, since real flash keeps
- * none), so an erase that a crash forced to be repeated may be counted once; a sector that reads
+ * none; see "Erase counts" below); a sector that reads
  * back fully erased is trusted as erased (the flash model has no weakly erased cells, `flash.ts`;
  * firmware on real cells would erase a cut compaction's victim again before reusing it); a worn-out
  * sector is not retired: `FlashWearOutError` (flashErrors.ts) reaches the caller and the store must
  * be mounted again.
+ *
+ * Erase counts: an erase is on flash once a header written after it carries the table (a
+ * compaction's victim erase is implied by the target's done word; format counts its erases in its
+ * header beforehand). Mount's recovery erases (garbage, rolled-back targets) are recorded at once
+ * by a header mount writes when it needs no extra erase for it (`#recordRecoveryErases`). What the
+ * store reports can therefore fall below the flash's true count only through power cuts: a
+ * recovery erase is lost when the power fails again before the header recording it lands, or, for
+ * the redo of a compaction victim's torn erase (mount then has only the reserve sector free, so it
+ * writes no header), before the store writes its next header; so an erase that cuts made mount
+ * redo may count once however many tries it took. It can run above the flash's count where format
+ * pre-counted an erase that a cut then made mount repeat.
  * @module
  */
 import { chooseCompactionVictim, leastWorn } from './compactionVictim.ts';
@@ -74,6 +85,7 @@ import {
   type StoreLayout,
 } from './keyStoreLayout.ts';
 import { planRecovery } from './keyStoreRecovery.ts';
+import { PowerLossError } from './powerLossError.ts';
 import { isErased } from './erased.ts';
 
 /**
@@ -165,6 +177,7 @@ export class KeyStore {
   #epoch = 0;
   #maxSeq = 0;
   #broken = false;
+  #recording = false;
   #lastMount: MountReport | undefined;
 
   static {
@@ -209,14 +222,37 @@ export class KeyStore {
 
   /**
    * Opens the store in `options.sectors`, repairing whatever an interrupted operation left (module
-   * doc). The result holds exactly the keys committed before the last power loss.
+   * doc), and writes a header recording the erases those repairs made when it can without an extra
+   * erase (module doc, "Erase counts"). The result holds exactly the keys committed before the last
+   * power loss.
    * @throws KeyStoreNotFormattedError when no store is found
    * @throws KeyStoreConfigError when the sectors hold a store of another configuration
    * @throws PowerLossError when power fails during the repairs (mount again after power-on)
    */
   static mount(flash: Flash, options: KeyStoreOptions = {}): KeyStore {
     const store = new KeyStore(flash, options);
-    store.#mount();
+    try {
+      store.#mount(true);
+    } catch (error) {
+      // Recording the recovery erases is worth a header, not the keys: if writing it fails (a
+      // worn-out sector refusing the program, say), mount again without it, as the store was
+      // before. A power cut still ends the mount, as during any repair.
+      if (!store.#recording || error instanceof PowerLossError) throw error;
+      const again = new KeyStore(flash, options);
+      again.#mount(false);
+      const first = store.#lastMount;
+      const second = again.#lastMount;
+      if (first && second) {
+        again.#lastMount = {
+          erasedSectors: [...first.erasedSectors, ...second.erasedSectors],
+          rolledBackCompaction: first.rolledBackCompaction || second.rolledBackCompaction,
+          completedCompaction: first.completedCompaction || second.completedCompaction,
+          scrubbedSlots: first.scrubbedSlots + second.scrubbedSlots,
+          duplicatesResolved: first.duplicatesResolved + second.duplicatesResolved,
+        };
+      }
+      return again;
+    }
     return store;
   }
 
@@ -419,8 +455,8 @@ export class KeyStore {
     // are counted in it first, or the next mount, adopting the header's table, would lose them.
     // A cut after the header and before those erases makes the mount erase them, and count them, once
     // more: the table then runs one erase ahead of the flash for each (a fresh-eyes review). Kept so,
-    // as an over-count errs on the safe side (wear levelling spares a sector a little early, the wear
-    // reported is never below the truth); marking the pre-count in the header would change its format.
+    // as an over-count errs on the safe side (wear levelling spares a sector a little early);
+    // marking the pre-count in the header would change its format.
     const stale = this.#sectors.map((_, i) => i).filter((i) => i !== target && !erased[i]);
     for (const i of stale) this.#wear[i] = (this.#wear[i] ?? 0) + 1;
     this.#openSector(target, undefined);
@@ -431,7 +467,7 @@ export class KeyStore {
     this.#broken = false;
   }
 
-  #mount(): void {
+  #mount(recordErases: boolean): void {
     const flash = this.#flash;
     const layout = this.#layout;
     const images = this.#sectors.map((s) => flash.read(s.address, s.size));
@@ -501,7 +537,8 @@ export class KeyStore {
     this.#index = best;
 
     if (survivors.length === 0) {
-      // Only reachable if every store sector was being erased; start an empty log.
+      // Only reachable if every store sector was being erased; start an empty log (its header
+      // records the erases).
       const target =
         leastWorn(
           this.#wear,
@@ -518,6 +555,30 @@ export class KeyStore {
       scrubbedSlots: toScrub.length,
       duplicatesResolved: toKill.length,
     };
+    if (recordErases && survivors.length > 0 && plan.unrecordedErases.length > 0) this.#recordRecoveryErases();
+  }
+
+  /**
+   * Writes a header now, so that the erases mount just made are on flash (every header carries the
+   * wear table): otherwise the next mount, reading the same newest header, would forget them. Only
+   * where no extra erase is needed: a full active sector gets the room the next put needs anyway
+   * (a fresh sector, or the compaction a rolled-back one was doing), and a sector with room left is
+   * followed by a fresh one only while another free sector stays in reserve for compaction. Else
+   * (a compaction victim's torn erase repeated, only the reserve free) the erase waits for the
+   * next header the store writes, and a power cut before that forgets it.
+   */
+  #recordRecoveryErases(): void {
+    this.#recording = true;
+    const free = this.#freePositions();
+    if (this.#next >= this.#layout.slotsPerSector) {
+      if (free.length > 0) this.#ensureSlot();
+      return;
+    }
+    const target = free.length >= 2 ? leastWorn(this.#wear, free) : undefined;
+    if (target === undefined) return;
+    this.#openSector(target, undefined);
+    this.#active = target;
+    this.#next = 0;
   }
 
   /** Makes room for one append: opens a fresh sector, or compacts when only the reserve is free. */

@@ -48,6 +48,7 @@ describe('planRecovery (key-store boot after a torn operation)', () => {
       maxSeq: 2,
       wear: WEAR,
       toErase: [],
+      unrecordedErases: [],
       survivors: [
         { pos: 2, header: header(2, 1) },
         { pos: 0, header: header(0, 2) },
@@ -60,6 +61,7 @@ describe('planRecovery (key-store boot after a torn operation)', () => {
   it('erases garbage: a torn erase (erased header over a dirty body), a torn header, an older epoch', () => {
     const plan = planRecovery(readings(['dirty', 'invalid', valid(header(2, 9, { epoch: 2 })), valid(header(3, 1))]));
     expect(plan.toErase).toEqual([0, 1, 2]);
+    expect(plan.unrecordedErases).toEqual([0, 1, 2]); // no header implies these: mount must record them
     expect(plan.survivors.map((s) => s.pos)).toEqual([3]);
     expect(plan.epoch).toBe(3);
     expect(plan.rolledBackCompaction || plan.completedCompaction).toBe(false);
@@ -75,6 +77,7 @@ describe('planRecovery (key-store boot after a torn operation)', () => {
       ]),
     );
     expect(plan.toErase).toEqual([1]);
+    expect(plan.unrecordedErases).toEqual([1]);
     expect(plan.survivors.map((s) => s.pos)).toEqual([0]);
     expect(plan.rolledBackCompaction).toBe(true);
     expect(plan.completedCompaction).toBe(false);
@@ -93,6 +96,7 @@ describe('planRecovery (key-store boot after a torn operation)', () => {
       ]),
     );
     expect(plan.toErase).toEqual([0]);
+    expect(plan.unrecordedErases).toEqual([]); // the next mount infers it from the same done header
     expect(plan.survivors.map((s) => s.pos)).toEqual([1]);
     expect(plan.completedCompaction).toBe(true);
     expect(plan.rolledBackCompaction).toBe(false);
@@ -107,6 +111,16 @@ describe('planRecovery (key-store boot after a torn operation)', () => {
     expect(plan.toErase).toEqual([]);
     expect(plan.wear).toEqual([6, 6, 7, 8]);
     expect(plan.completedCompaction).toBe(false);
+  });
+
+  it('counts a victim whose erase was torn, and marks erasing it again as unrecorded', () => {
+    const plan = planRecovery(
+      readings(['dirty', valid(header(1, 2, { source: { pos: 0, seq: 1 } }), { done: true }), 'erased', 'erased']),
+    );
+    expect(plan.toErase).toEqual([0]);
+    // The torn erase is the one the header implies; the one ordered here counts itself, in memory.
+    expect(plan.wear).toEqual([6, 6, 7, 8]);
+    expect(plan.unrecordedErases).toEqual([0]);
   });
 
   it('ignores a victim of the same position but another sequence number (a later use of that sector)', () => {

@@ -15,7 +15,10 @@
  *   forward: the victim is erased.
  * - The newest header carries the erase counts as they were when it was written, before the erase of
  *   its own victim; when that erase already happened (done, and the victim is not in the plan), it is
- *   counted here. Every erase the plan orders is counted by the erase itself.
+ *   counted here. Every erase the plan orders is counted by the erase itself, in memory only: the
+ *   next mount reads the same newest header unless a newer one is written, and sees only the erase
+ *   of that header's own victim (it infers it). The plan lists the others as
+ *   {@link RecoveryPlan.unrecordedErases}, for mount to record in a header.
  * @module
  */
 import { KeyStoreConfigError, KeyStoreNotFormattedError } from './keyStoreErrors.ts';
@@ -51,6 +54,11 @@ export interface RecoveryPlan {
   readonly wear: readonly number[];
   /** Positions to erase, ascending: garbage, rolled-back targets, victims of finished compactions. */
   readonly toErase: readonly number[];
+  /**
+   * Positions of {@link toErase} whose erase the next mount would not count unless a header written
+   * after it records it: all but a finished compaction's victim, which the newest header implies.
+   */
+  readonly unrecordedErases: readonly number[];
   /** Current sectors that stay, oldest (lowest sequence number) first: later records supersede. */
   readonly survivors: readonly SurvivingSector[];
   readonly rolledBackCompaction: boolean;
@@ -105,15 +113,21 @@ export function planRecovery(sectors: readonly SectorReading[]): RecoveryPlan {
     }
   }
   const ownVictim = newest.header.sourcePos;
-  if (newest.done && ownVictim < sectors.length && !toErase.has(ownVictim))
-    wear[ownVictim] = (wear[ownVictim] ?? 0) + 1;
+  const ownVictimErased = newest.done && ownVictim < sectors.length && !toErase.has(ownVictim);
+  if (ownVictimErased) wear[ownVictim] = (wear[ownVictim] ?? 0) + 1;
+  // What the next mount infers from this same header: the erase of its victim, once. Rolled forward
+  // here, that erase is the one it infers; a victim whose erase was torn (garbage now) was counted
+  // just above, so erasing it again here is one more that nothing records.
+  const inferred = newest.done && !ownVictimErased ? ownVictim : undefined;
   for (const pos of garbage) toErase.add(pos);
+  const erase = [...toErase].sort((a, b) => a - b);
 
   return {
     epoch: maxEpoch,
     maxSeq: newest.header.seq,
     wear,
-    toErase: [...toErase].sort((a, b) => a - b),
+    toErase: erase,
+    unrecordedErases: erase.filter((pos) => pos !== inferred),
     survivors: current.filter((c) => !toErase.has(c.pos)).map(({ pos, header }) => ({ pos, header })),
     rolledBackCompaction,
     completedCompaction,
