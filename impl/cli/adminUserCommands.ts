@@ -281,7 +281,8 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
         return unfinished === null
           ? question
           : `provision ${id}, replacing the HSM in its folder (${unfinished}), whose provisioning did not ` +
-              'finish (the admin never paired it)?';
+              `finish (if \`sekey admin user-info ${id}\` shows that HSM, the admin paired it before stopping, ` +
+              'and `sekey admin publish` is all it needs)?';
       };
       return asking(again, async ({ session, io, installation, did, confirm }) => {
         const manufacturer = openFactory(factory, installation.home, installation.sharePath());

@@ -61,8 +61,11 @@ describe('a provisioning killed after the new HSM was saved, before the admin pa
       expect(sync.code).toBe(1);
       expect(sync.out).toBe('');
       expect(sync.err).toMatch(/^sekey user U5 sync: NotProvisioned: U5.s HSM \S+ never received its first update/);
-      expect(sync.err).toContain('its provisioning did not finish');
-      expect(sync.err).toContain('what to do: The administrator runs sekey admin provision U5 … --yes again');
+      expect(sync.err).toContain("the command that provisioned it did not finish: it stopped before the admin's HSM");
+      expect(sync.err.replace(/HSM \S+, /, 'HSM S, ')).toContain(
+        'what to do: The administrator runs sekey admin user-info U5: if it shows HSM S, sekey admin publish ' +
+          'sends its first file; if not, sekey admin provision U5 … --yes again; then U5 syncs.',
+      );
     }
     const json = JSON.parse((await run('user', 'U5', 'sync', '--json')).out);
     expect(json.error.code).toBe('NotProvisioned');
@@ -76,7 +79,9 @@ describe('a provisioning killed after the new HSM was saved, before the admin pa
   test('provisioning again asks about an HSM that never served, not one in service; with --yes it syncs', async () => {
     const again = await run(...PROVISION);
     expect(again.code).toBe(2);
-    expect(again.err).toContain('whose provisioning did not finish (the admin never paired it)');
+    expect(again.err).toContain(
+      'whose provisioning did not finish (if `sekey admin user-info U5` shows that HSM, the admin paired it',
+    );
     expect(again.err).not.toContain('in service');
     expect((await run(...PROVISION, '--yes')).code).toBe(0);
     expect(JSON.parse(readFileSync(join(home, 'installation.json'), 'utf8')).unpairedHsms).toBeUndefined();

@@ -198,10 +198,19 @@ function membersOf(user: User, groupId: string): readonly string[] {
 }
 
 /** The user commands. */
-/** What the administrator does for an HSM whose provisioning did not finish. */
+/**
+ * What the administrator does for an HSM whose provisioning did not finish. It may have stopped
+ * before the admin's HSM paired it or after (a checkpoint of the admin's images pairs it before the
+ * session's end): the user side cannot tell, the admin's `user-info` can, and provisioning again an
+ * HSM the admin paired would replace a working one where a publish is all it needs.
+ */
 function unfinishedRemedy(session: UserSession): string {
-  const id = session.user.id;
-  return `the administrator runs \`sekey admin provision ${id} … --yes\` again, then ${id} syncs`;
+  const { id, device } = session.user;
+  return (
+    `the administrator runs \`sekey admin user-info ${id}\`: if it shows HSM ${device.serial}, ` +
+    `\`sekey admin publish\` sends its first file; if not, \`sekey admin provision ${id} … --yes\` again; ` +
+    `then ${id} syncs`
+  );
 }
 
 /** The refusal of a sync on an HSM whose provisioning did not finish ({@link UserSession}). */
@@ -210,8 +219,9 @@ function unfinishedProvisioning(session: UserSession): SekeyError {
   const remedy = unfinishedRemedy(session);
   return new SekeyError(
     'NotProvisioned',
-    `${id}'s HSM ${device.serial} never received its first update file: its provisioning did not finish ` +
-      "(the admin's HSM never paired it)",
+    `${id}'s HSM ${device.serial} never received its first update file, and the command that ` +
+      "provisioned it did not finish: it stopped before the admin's HSM paired it, or after, before " +
+      'any file was published for it',
     `${remedy.charAt(0).toUpperCase()}${remedy.slice(1)}.`,
   );
 }
@@ -289,8 +299,9 @@ export const USER_COMMANDS: readonly UserCommand[] = [
       (_args, { json: asJson }) =>
       async ({ session, io }) => {
         const report = await session.user.sync(session.transport);
-        // An HSM saved by a provisioning that did not finish: the admin never paired it, so nothing on
-        // the share is, or will be, for it. Not "nothing new", every time: it needs provisioning again.
+        // An HSM saved by a provisioning that did not finish: nothing on the share is for it, and
+        // nothing will be until the admin publishes (if it paired it) or provisions again (if not).
+        // Not "nothing new", every time: the refusal says how to tell which.
         if (session.unfinishedProvisioning && report.applied.length === 0 && report.sequence === 0)
           throw unfinishedProvisioning(session);
         if (asJson) io.out(json(report));
@@ -463,10 +474,15 @@ export const USER_COMMANDS: readonly UserCommand[] = [
       const data = await readInput(world, inPath);
       const output = openOutput(world, outPath, force);
       return async ({ session, io, did }) => {
-        // encrypt first: it refuses a stale view (NotFresh) before any key is chosen, where a choice
-        // made first would fail on the stale view's keys or users and give the wrong error and remedy.
+        // encrypt alone chooses: it refuses a stale view (NotFresh) before any key is chosen (a choice
+        // made first failed on the stale view's keys or users, with the wrong error and remedy), and
+        // the key reported is the one the message names, not a second choice made a moment later.
         const message = session.user.encrypt(recipients, data);
-        const choice = session.user.findKey(recipients);
+        const keyId = decodeMessage(message).keyId;
+        const owner = session.user.keys().find((k) => k.id === keyId)?.owner;
+        // Cannot be missing: encrypt chose it from this very replica, in this session.
+        if (owner === undefined) throw new Error(`the key ${keyId} encrypt chose is not in the replica`);
+        const choice = { keyId, groupId: owner };
         output.write(message);
         // Who else can read it, said whenever anyone can: the key is the group's, and the chosen group
         // (the smallest common one with a usable key, `model/selectKey.ts`) may hold more members than
