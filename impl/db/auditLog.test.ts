@@ -81,6 +81,17 @@ describe('audit log beside the database (a card larger than 32 MiB)', () => {
     // The same log after a reopen.
     const again = await EncryptedDatabase.open(device, sd);
     expect(again.read((d) => readAudit(d, card))).toEqual(entries);
+    // One read command per record of one sector (the card charges per command: a record's first
+    // sector, read for its header, is not read a second time), and a long record in two.
+    const stats = () => sd.stats();
+    const before = stats().reads;
+    again.read((d) => readAudit(d, card));
+    expect(stats().reads - before).toBe(4);
+    const long = { ...item(9), details: { note: 'x'.repeat(3000) } };
+    again.transaction((d) => appendAudit(d, card, [long]));
+    const beforeLong = stats().reads;
+    expect(again.read((d) => readAudit(d, card))).toHaveLength(9);
+    expect(stats().reads - beforeLong).toBe(4 + 2);
   });
 
   test('a record of a transaction that never committed is ignored, then overwritten', async () => {

@@ -26,7 +26,7 @@
  * @module
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex, concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { Reader, Writer, bytesEqual, utf8 } from '../../device/binaryCodec.ts';
 import { execute, query } from './statementCache.ts';
 import type { SdCard } from '../../device/sdcard.ts';
@@ -222,7 +222,9 @@ function cardEntries(db: Database, card: AuditCard, start: number, tail: { seq: 
     const sectors = Math.ceil((RECORD_HEADER + length) / SD_SECTOR_SIZE);
     if (firstSeq !== prev.seq + 1 || count === 0 || at + sectors > head.nextSector)
       throw broken(`does not follow entry ${prev.seq}`);
-    const bytes = card.sd.read(at, sectors).subarray(RECORD_HEADER, RECORD_HEADER + length);
+    // The sector read already, and only the rest in one more command (the card charges per command).
+    const whole = sectors === 1 ? first : concatBytes(first, card.sd.read(at + 1, sectors - 1));
+    const bytes = whole.subarray(RECORD_HEADER, RECORD_HEADER + length);
     let items: TextItem[];
     try {
       const fields = JSON.parse(new TextDecoder().decode(card.device.open(bytes, recordAad(firstSeq, count))));
