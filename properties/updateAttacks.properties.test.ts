@@ -504,31 +504,26 @@ async function buildHostileBase(): Promise<HostileBase> {
   const body = encodeRecords([{ type: 'userUpsert', id: 'U2', name: 'pwned' }]);
   const ownKey = 500_000_000;
   alice.device.generateKey(ownKey);
-  const forgedByAlice = assembleUpdateFile(
-    {
-      kind: 'incremental',
-      userId: 'U2',
-      serial: bob.device.serial,
-      sequence: applied + 1,
-      previousHash: fileHash(authentic.get(applied) as Uint8Array),
-    },
-    (aad) => alice.device.seal(ownKey, body, aad),
-    body.length + 28,
-  );
+  /** Bob's next incremental in form: `content`, naming the HSM `serial`, sealed by `seal`. */
+  const nextFile = (serial: string, content: Uint8Array, seal: (aad: Uint8Array) => Uint8Array) =>
+    assembleUpdateFile(
+      {
+        kind: 'incremental',
+        userId: 'U2',
+        serial,
+        sequence: applied + 1,
+        previousHash: fileHash(authentic.get(applied) as Uint8Array),
+      },
+      seal,
+      content.length + 28,
+    );
+  const forgedByAlice = nextFile(bob.device.serial, body, (aad) => alice.device.seal(ownKey, body, aad));
   // Sealed where only the admin HSM can seal, for bob's channel, but naming another HSM: the seal verifies
   // on bob's HSM, so its serial check alone stands between it and the counter (a file of every other kind
   // fails the seal first, and a bug that dropped the check passed every run before).
   const otherBody = encodeRecords([{ type: 'userUpsert', id: 'U2', name: 'bob on another HSM' }]);
-  const otherSerial = assembleUpdateFile(
-    {
-      kind: 'incremental',
-      userId: 'U2',
-      serial: alice.device.serial,
-      sequence: applied + 1,
-      previousHash: fileHash(authentic.get(applied) as Uint8Array),
-    },
-    (aad) => w.adminDevice.seal(bob.keyIds.adminToUserKeyId, otherBody, aad),
-    otherBody.length + 28,
+  const otherSerial = nextFile(alice.device.serial, otherBody, (aad) =>
+    w.adminDevice.seal(bob.keyIds.adminToUserKeyId, otherBody, aad),
   );
   expect(alice.device.serial, "alice's HSM is another").not.toBe(bob.device.serial);
   {

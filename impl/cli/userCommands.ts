@@ -197,7 +197,6 @@ function membersOf(user: User, groupId: string): readonly string[] {
   return user.groups().find((g) => g.id === groupId)?.members ?? [];
 }
 
-/** The user commands. */
 /**
  * What the administrator does for an HSM whose provisioning did not finish. It may have stopped
  * before the admin's HSM paired it or after (a checkpoint of the admin's images pairs it before the
@@ -226,6 +225,7 @@ function unfinishedProvisioning(session: UserSession): SekeyError {
   );
 }
 
+/** The user commands. */
 export const USER_COMMANDS: readonly UserCommand[] = [
   {
     name: 'status',

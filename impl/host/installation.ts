@@ -223,8 +223,9 @@ export interface UserSession {
   readonly config: InstallationConfig;
   readonly clock: Clock;
   /**
-   * Whether the HSM is one whose provisioning began and did not finish (`unpairedHsms`): saved in
-   * the user's folder, never paired by the admin's images, so no update file will ever be for it.
+   * Whether the HSM is one whose provisioning began and was not seen to finish (`unpairedHsms`):
+   * saved in the user's folder, and paired by the admin's images or not (a checkpoint may have saved
+   * the pairing before the session's end); either way no update file is for it yet.
    */
   readonly unfinishedProvisioning: boolean;
 }
@@ -810,7 +811,7 @@ export class Installation {
 
   /**
    * The serial of the HSM in `userId`'s folder when it is one whose provisioning began and did not
-   * finish (`unpairedHsms`: the admin's images never paired it), else null. Read from the files
+   * finish (`unpairedHsms`: the session that made it did not end), else null. Read from the files
    * without recovering anything (`peekDeviceImages`), so outside the home's lock too: advice only.
    */
   unfinishedProvisioning(userId: UserId): string | null {
@@ -1004,7 +1005,7 @@ export class Installation {
       // know, and provisioning again replaces it. The other order would leave the admin believing in
       // a device that does not exist. Marked first as not paired yet, so that the device left by such
       // a crash is told from one in service: its user's sync says its provisioning did not finish
-      // (no file will ever be for it), and a provisioning run again does not call it in service.
+      // (no file is for it yet), and a provisioning run again does not call it in service.
       markUnpaired(userId, d.device.serial);
       let report: DeviceReport;
       try {
