@@ -52,6 +52,7 @@ import { newWorld } from '../impl/kms/world.testkit.ts';
 import type { World } from '../impl/kms/world.testkit.ts';
 import { USER_IDS, liveOperationSequence, operationSequence } from './kmsArbitraries.ts';
 import { durationText, sequenceText, stateText, timedOperationText } from './operationText.testkit.ts';
+import { expectEqual } from './expectEqual.testkit.ts';
 import { PropertyProgress } from './progress.testkit.ts';
 import { historyLength, replaying, sizedTimeout } from '../testing/runConfig.ts';
 import { cryptoBackend } from '../device/cryptoBackend.ts';
@@ -239,14 +240,14 @@ async function checkBoth(
     // `step`, which counts the bootstrap's operations first and sets when the replicas sync.
     const what = from.step === 0 ? 'bootstrap operation' : 'operation';
     const label = `${what} ${index + 1} (${timedOperationText(op, START)})`;
-    expect(implOutcome, label).toBe(result.ok ? 'ok' : result.error.code);
+    expectEqual(implOutcome, result.ok ? 'ok' : result.error.code, label);
     if (result.ok) {
-      expect(reportedChanges(changes), `${label}: change report`).toEqual(modelChanges(model, result.state));
+      expectEqual(reportedChanges(changes), modelChanges(model, result.state), `${label}: change report`);
       model = result.state;
     }
     if (op.type === 'addUser' && result.ok) await world.addDevice(op.userId);
     // Reads on the admin expire due keys first, so compare with the model as swept at the same time.
-    expect(adminView(world.admin), label).toEqual(modelAdminView(expireKeys(model, world.clock.now())));
+    expectEqual(adminView(world.admin), modelAdminView(expireKeys(model, world.clock.now())), label);
 
     if ((step + 1) % syncEvery !== 0 && !(syncAtEnd && index === ops.length - 1)) continue;
     await world.syncByFiles();
@@ -255,16 +256,22 @@ async function checkBoth(
     for (const [userId, user] of world.users) {
       const projection = projectUser(swept, userId);
       const seen = userView(user);
-      expect(seen, `${label}: ${userId}'s replica`).toEqual(
+      expectEqual(
+        seen,
         projection === null
           ? { groups: [], users: [], keys: [] }
           : { groups: projection.groups, users: projection.users, keys: projection.keys },
+        `${label}: ${userId}'s replica`,
       );
       const held = user.device
         .listKeyIds()
         .filter(isKmsDeviceKey)
         .map((n) => `K${n}`);
-      expect(held, `${label}: keys in ${userId}'s HSM`).toEqual((projection?.keys ?? []).map((k) => k.id));
+      expectEqual(
+        held,
+        (projection?.keys ?? []).map((k) => k.id),
+        `${label}: keys in ${userId}'s HSM`,
+      );
       for (const [sender, recipients] of selections) {
         if (USER_IDS[sender] !== userId || projection === null) continue;
         const names = recipients.map((r) => USER_IDS[r] as string);
@@ -280,7 +287,7 @@ async function checkBoth(
         });
         const to = `${userId} → ${recipientsLabel(names)}`;
         const which = `${label}: ${to}, the implementation's choice against the model's`;
-        expect(got === 'ok' ? choice : got, which).toEqual(expected.ok ? expected.selection : expected.error.code);
+        expectEqual(got === 'ok' ? choice : got, expected.ok ? expected.selection : expected.error.code, which);
       }
     }
     const adminHeld = world.adminDevice
@@ -291,7 +298,7 @@ async function checkBoth(
       .filter((k) => k.lifecycle.value !== 'destroyed' && k.lifecycle.value !== 'destroyedCompromised')
       .map((k) => k.id)
       .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
-    expect(adminHeld, `${label}: keys in the admin HSM`).toEqual(live);
+    expectEqual(adminHeld, live, `${label}: keys in the admin HSM`);
   }
   world.admin.verifyAuditLog();
   return model;

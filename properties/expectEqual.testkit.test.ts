@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { expectEqual } from './expectEqual.testkit.ts';
+
+describe('expectEqual', () => {
+  it('passes on deep-strictly equal values without vitest', () => {
+    expect(() => expectEqual({ a: [1, { b: 'x' }] }, { a: [1, { b: 'x' }] }, 'same')).not.toThrow();
+  });
+
+  it('leaves what only toEqual accepts to toEqual', () => {
+    // Not deep-strictly equal (an undefined property; a class instance against a plain object), equal to toEqual.
+    expect(() => expectEqual({ a: 1, b: undefined }, { a: 1 }, 'undefined property')).not.toThrow();
+    class Point {
+      readonly x: number;
+      constructor(x: number) {
+        this.x = x;
+      }
+    }
+    expect(() => expectEqual(new Point(1), { x: 1 }, 'prototype')).not.toThrow();
+  });
+
+  it('fails on a difference, with the label and vitest diff', () => {
+    expect(() => expectEqual({ keys: ['K1'] }, { keys: ['K2'] }, "alice's replica")).toThrow(
+      /alice's replica[\s\S]*K2[\s\S]*K1|alice's replica[\s\S]*K1[\s\S]*K2/,
+    );
+    expect(() => expectEqual(0, -0, 'zero')).toThrow(/zero/); // as toEqual, which tells +0 from -0
+    expect(() => expectEqual(1, 2, 'numbers')).toThrow(/numbers/);
+  });
+});
