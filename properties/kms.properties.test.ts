@@ -20,6 +20,7 @@ import {
 import type { KeyRecord, KmsOperation, KmsState } from '../model/kms.ts';
 import { GROUP_IDS, USER_IDS, operationSequence } from './kmsArbitraries.ts';
 import { sequenceText, stateText } from './operationText.testkit.ts';
+import { expectContains, expectEqual, expectNotContains } from './fastExpect.testkit.ts';
 import { PropertyProgress } from './progress.testkit.ts';
 import { historyLength } from '../testing/runConfig.ts';
 import { buildSelectionState, selectionText } from './selectionText.testkit.ts';
@@ -74,7 +75,7 @@ function run(
       const snapshotBefore = JSON.stringify(state);
       applied += 1;
       const result = applyOperation(state, op);
-      expect(JSON.stringify(state), 'an operation mutated its input').toBe(snapshotBefore);
+      expectEqual(JSON.stringify(state), snapshotBefore, 'an operation mutated its input');
       if (result.ok) {
         check(state, op, result.state);
         state = result.state;
@@ -99,30 +100,33 @@ function checkInvariants(state: KmsState): void {
       createdAt: key.lifecycle.context.createdAt,
     });
     for (const event of key.lifecycle.context.history) {
-      expect(replay.can(event), `${key.id}: ${event.type} at ${event.now} is not a step of the machine`).toBe(true);
+      if (!replay.can(event)) expect.fail(`${key.id}: ${event.type} at ${event.now} is not a step of the machine`);
       [replay] = transition(keyLifecycleMachine, replay, event);
     }
-    expect(replay.value).toBe(keyState);
+    expectEqual(replay.value, keyState, `${key.id}: its history replays to another state`);
     if (!group) {
-      expect(key.holders, `${key.id} of a deleted group still has holders`).toEqual([]);
-      expect(LIVE_KEY_STATES).not.toContain(keyState);
+      expectEqual(key.holders, [], `${key.id} of a deleted group still has holders`);
+      expectNotContains(LIVE_KEY_STATES, keyState, `${key.id} of a deleted group is live`);
       continue;
     }
     // Need-to-know: only members hold a group's keys; every member holds every live key.
-    for (const holder of key.holders) expect(group.members).toContain(holder);
+    for (const holder of key.holders) expectContains(group.members, holder, `${key.id}'s holders`);
     if (LIVE_KEY_STATES.includes(keyState)) {
-      expect(key.holders).toEqual(group.members);
+      expectEqual(key.holders, group.members, `${key.id}'s holders`);
       // Cryptoperiod never longer than the group's default.
-      expect(key.lifecycle.context.cryptoperiodMs).toBeLessThanOrEqual(group.policy.defaultCryptoperiodMs);
+      if (key.lifecycle.context.cryptoperiodMs > group.policy.defaultCryptoperiodMs)
+        expect(key.lifecycle.context.cryptoperiodMs).toBeLessThanOrEqual(group.policy.defaultCryptoperiodMs);
     }
-    if (keyState === 'destroyed' || keyState === 'destroyedCompromised') expect(key.holders).toEqual([]);
+    if (keyState === 'destroyed' || keyState === 'destroyedCompromised')
+      expectEqual(key.holders, [], `${key.id} is destroyed`);
   }
   for (const group of Object.values(state.groups)) {
     const live = Object.values(state.keys).filter(
       (k) => k.owner === group.id && LIVE_KEY_STATES.includes(keyStateOf(k)),
     );
-    expect(live.length).toBeLessThanOrEqual(group.policy.maxKeys);
-    for (const member of group.members) expect(state.users[member]).toBeDefined();
+    if (live.length > group.policy.maxKeys) expect(live.length).toBeLessThanOrEqual(group.policy.maxKeys);
+    for (const member of group.members)
+      if (state.users[member] === undefined) expect.fail(`${group.id}'s member ${member} is no user`);
   }
 }
 
@@ -145,12 +149,17 @@ describe('KMS model under random operation sequences', () => {
           const view = projectUser(state, userId);
           if (view === null) throw new Error('existing user without projection');
           const myGroups = Object.values(state.groups).filter((g) => g.members.includes(userId));
-          expect(view.groups.map((g) => g.id).sort()).toEqual(myGroups.map((g) => g.id).sort());
+          expectEqual(view.groups.map((g) => g.id).sort(), myGroups.map((g) => g.id).sort(), `${userId}'s groups`);
           const allowedUsers = new Set([userId, ...myGroups.flatMap((g) => g.members)]);
-          for (const u of view.users) expect(allowedUsers.has(u.id)).toBe(true);
+          for (const u of view.users)
+            if (!allowedUsers.has(u.id)) expect.fail(`${userId} sees ${u.id}, in none of its groups`);
           for (const k of view.keys) {
-            expect(myGroups.map((g) => g.id)).toContain(k.owner);
-            expect(['destroyed', 'destroyedCompromised']).not.toContain(k.state);
+            expectContains(
+              myGroups.map((g) => g.id),
+              k.owner,
+              `${userId} holds ${k.id}`,
+            );
+            expectNotContains(['destroyed', 'destroyedCompromised'], k.state, `${userId} sees ${k.id}`);
           }
         }
       }),
@@ -166,7 +175,7 @@ describe('KMS model under random operation sequences', () => {
         run([...bootstrap(Date.UTC(2026, 0, 1)), ...ops], (before, op, after) => {
           for (const [keyId, leaver] of retired) {
             const state = keyStateOf(after.keys[keyId] as KeyRecord);
-            expect(LIVE_KEY_STATES, `${keyId}, held by ${leaver} before it left, live again`).not.toContain(state);
+            expectNotContains(LIVE_KEY_STATES, state, `${keyId}, held by ${leaver} before it left, live again`);
           }
           if (op.type !== 'removeMember' && op.type !== 'deleteUser') return;
           const groups =
@@ -180,7 +189,7 @@ describe('KMS model under random operation sequences', () => {
           );
           for (const k of heldKeys) {
             const nowKey = after.keys[k.id] as KeyRecord;
-            expect(LIVE_KEY_STATES, `${k.id} still live after ${op.userId} left`).not.toContain(keyStateOf(nowKey));
+            expectNotContains(LIVE_KEY_STATES, keyStateOf(nowKey), `${k.id} still live after ${op.userId} left`);
             retired.set(k.id, op.userId);
           }
         });
@@ -202,18 +211,19 @@ describe('KMS model under random operation sequences', () => {
             for (const key of Object.values(after.keys)) {
               if (key.owner !== op.groupId || !key.holders.includes(op.userId)) continue;
               const s = keyStateOf(key);
-              expect(['compromised', 'destroyed', 'destroyedCompromised']).not.toContain(s);
-              if (!group.shareHistory) expect(LIVE_KEY_STATES).toContain(s);
-              expect(before.keys[key.id]?.holders ?? []).not.toContain(op.userId);
+              expectNotContains(['compromised', 'destroyed', 'destroyedCompromised'], s, `${op.userId} gets ${key.id}`);
+              if (!group.shareHistory) expectContains(LIVE_KEY_STATES, s, `${op.userId} gets ${key.id}`);
+              expectNotContains(before.keys[key.id]?.holders ?? [], op.userId, `${key.id}'s holders before the join`);
               if (group.shareHistory) continue;
               // Without shared history the joiner holds only keys that nobody could have used before:
               // new ones, pre-active ones, or ones that nobody held.
               const old = before.keys[key.id];
               if (old !== undefined)
-                expect(
+                expectEqual(
                   keyStateOf(old) === 'preActivation' || old.holders.length === 0,
+                  true,
                   `${key.id} was usable before the join`,
-                ).toBe(true);
+                );
             }
             // …and every key that could protect for the earlier members is retired for protection.
             if (group.shareHistory) return;
@@ -221,8 +231,10 @@ describe('KMS model under random operation sequences', () => {
               if (old.owner !== op.groupId || old.holders.length === 0) continue;
               const s = keyStateOf(old);
               if (s === 'active' || s === 'suspended')
-                expect(['active', 'suspended'], `${old.id} still protects after a join`).not.toContain(
+                expectNotContains(
+                  ['active', 'suspended'],
                   keyStateOf(after.keys[old.id] as KeyRecord),
+                  `${old.id} still protects after a join`,
                 );
             }
           });

@@ -52,7 +52,7 @@ import { newWorld } from '../impl/kms/world.testkit.ts';
 import type { World } from '../impl/kms/world.testkit.ts';
 import { USER_IDS, liveOperationSequence, operationSequence } from './kmsArbitraries.ts';
 import { durationText, sequenceText, stateText, timedOperationText } from './operationText.testkit.ts';
-import { expectEqual } from './expectEqual.testkit.ts';
+import { expectEqual } from './fastExpect.testkit.ts';
 import { PropertyProgress } from './progress.testkit.ts';
 import { historyLength, replaying, sizedTimeout } from '../testing/runConfig.ts';
 import { cryptoBackend } from '../device/cryptoBackend.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectEqual } from './expectEqual.testkit.ts';
+import { expectContains, expectEqual, expectNotContains } from './fastExpect.testkit.ts';
 
 describe('expectEqual', () => {
   it('passes on deep-strictly equal values without vitest', () => {
@@ -24,5 +24,15 @@ describe('expectEqual', () => {
     );
     expect(() => expectEqual(0, -0, 'zero')).toThrow(/zero/); // as toEqual, which tells +0 from -0
     expect(() => expectEqual(1, 2, 'numbers')).toThrow(/numbers/);
+  });
+});
+
+describe('expectContains and expectNotContains', () => {
+  it('pass and fail as toContain does, with the label', () => {
+    expect(() => expectContains(['a', 'b'], 'b')).not.toThrow();
+    expect(() => expectContains([Number.NaN], Number.NaN)).not.toThrow();
+    expect(() => expectContains(['a'], 'c', 'members')).toThrow(/members[\s\S]*'c'/);
+    expect(() => expectNotContains(['a', 'b'], 'c')).not.toThrow();
+    expect(() => expectNotContains(['active'], 'active', 'K1 live again')).toThrow(/K1 live again/);
   });
 });
