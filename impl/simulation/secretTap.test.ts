@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { SecretTap } from './secretTap.ts';
 
@@ -18,6 +19,27 @@ describe('SecretTap', () => {
         expect(tap.findInBytes(Buffer.from(`${prefix}${text}`, 'latin1'))).toBe('K2000 (as base64 text)');
       }
     }
+  });
+
+  test('finds a key as latin1 text, and every window of many keys, whatever their first bytes', () => {
+    expect(tap.findInText(`x${Buffer.from(key.subarray(12, 24)).toString('latin1')}`)).toBe(
+      'K2000 (as latin1 text at 1)',
+    );
+    // Keys whose windows start with every pair of first bytes the scan's prefilter distinguishes.
+    const many = new SecretTap();
+    const keys = Array.from({ length: 64 }, (_, n) => new Uint8Array(createHash('sha256').update(`key ${n}`).digest()));
+    keys.forEach((k, n) => many.add(`K${n}`, k));
+    keys.forEach((k, n) => {
+      for (let start = 0; start + 8 <= 32; start += 4) {
+        const window = k.subarray(start, start + 8);
+        expect(many.findInBytes(Uint8Array.of(1, ...window, 2)), `K${n} at ${start}`).toBe(
+          `K${n} (raw bytes at offset 1)`,
+        );
+        expect(many.findInText(` ${Buffer.from(window).toString('latin1')}`), `K${n} at ${start}`).toBe(
+          `K${n} (as latin1 text at 1)`,
+        );
+      }
+    });
   });
 
   test('finds nothing in text or bytes that hold fewer than 8 bytes of a key', () => {

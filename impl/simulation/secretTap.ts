@@ -19,6 +19,12 @@ export class SecretTap {
   readonly #secrets: Array<{ label: string; bytes: Uint8Array }> = [];
   /** First 4 bytes of each 8-byte window → the windows starting with them. */
   readonly #raw = new Map<number, Array<{ window: Uint8Array; label: string }>>();
+  /**
+   * A bit for each value of a window's first two bytes, set when some window starts with them: the
+   * scan tests it at every offset before it builds the 4-byte head and looks it up (most offsets of
+   * host bytes start no window, and the map look-up was most of the scan's time).
+   */
+  readonly #firstTwo = new Uint8Array(65_536 / 8);
   /** Hex text of each 8-byte window → label. */
   readonly #hex = new Map<string, string>();
 
@@ -44,6 +50,8 @@ export class SecretTap {
         ((window[1] as number) << 16) |
         ((window[2] as number) << 8) |
         (window[3] as number);
+      const firstTwo = head >>> 16;
+      this.#firstTwo[firstTwo >>> 3] = (this.#firstTwo[firstTwo >>> 3] as number) | (1 << (firstTwo & 7));
       const list = this.#raw.get(head >>> 0) ?? [];
       list.push({ window, label });
       this.#raw.set(head >>> 0, list);
@@ -174,6 +182,7 @@ export class SecretTap {
   #findRaw(bytes: Uint8Array): { readonly label: string; readonly at: number } | null {
     const n = bytes.length;
     for (let i = 0; i + 8 <= n; i++) {
+      if (!this.#startsWindow(bytes[i] as number, bytes[i + 1] as number)) continue;
       const head =
         (((bytes[i] as number) << 24) |
           ((bytes[i + 1] as number) << 16) |
@@ -196,6 +205,12 @@ export class SecretTap {
     return null;
   }
 
+  /** Whether some window starts with the bytes `first`, `second` (each 0 to 255). */
+  #startsWindow(first: number, second: number): boolean {
+    const firstTwo = (first << 8) | second;
+    return ((this.#firstTwo[firstTwo >>> 3] as number) & (1 << (firstTwo & 7))) !== 0;
+  }
+
   #findHex(text: string): string | null {
     for (const match of text.matchAll(/[0-9a-fA-F]{16,}/g)) {
       const run = match[0].toLowerCase();
@@ -212,6 +227,9 @@ export class SecretTap {
     const encoded = this.#findHex(text) ?? this.#findBase64(text);
     if (encoded !== null) return encoded;
     for (let i = 0; i + 8 <= text.length; i++) {
+      const first = text.charCodeAt(i);
+      const second = text.charCodeAt(i + 1);
+      if (first > 255 || second > 255 || !this.#startsWindow(first, second)) continue;
       const head =
         ((text.charCodeAt(i) << 24) |
           (text.charCodeAt(i + 1) << 16) |
