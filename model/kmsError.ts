@@ -100,7 +100,7 @@ export const KMS_ERROR_CODES = [
   'IllegalTransition',
   /**
    * An operation's time that is not a finite number of milliseconds within ±8.64e15 (what a Date
-   * holds: about 275,760 years either side of 1970).
+   * holds: about 273,790 years either side of 1970, the years −271,821 to 275,760).
    * @remedy A bug in the caller: pass a finite time (on the command line, a valid `--at`).
    */
   'InvalidTime',

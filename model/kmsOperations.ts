@@ -67,7 +67,10 @@ export const TIME_GOES_FORWARD =
   'keeps the order for the command line: a command whose time (the system clock, or `--at`) is before the ' +
   "installation's last recorded time refuses to run (`ClockWentBack`) before any operation.";
 
-const NAME = { code: 'InvalidName', when: 'the name is empty or longer than 100 characters' } as const;
+const NAME = {
+  code: 'InvalidName',
+  when: 'the name is empty, blank (white space alone) or longer than 100 characters',
+} as const;
 const UNKNOWN_USER = { code: 'UnknownUser', when: 'no user has this ID' } as const;
 const UNKNOWN_GROUP = { code: 'UnknownGroup', when: 'no group has this ID' } as const;
 const UNKNOWN_KEY = { code: 'UnknownKey', when: 'no key has this ID' } as const;

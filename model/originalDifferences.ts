@@ -99,7 +99,9 @@ export const ORIGINAL_DIFFERENCES: readonly OriginalDifference[] = [
     original:
       "`usr_sql_exec` splits SQL text on ';': a name containing ';' gives an update that always fails, " +
       'blocking its user for good.',
-    ours: 'Names are any text of 1–100 characters; update files carry typed records, never SQL text.',
+    ours:
+      'Names are any text of 1–100 characters that is not blank; update files carry typed records, never SQL ' +
+      'text.',
     rule: { title: 'operation addUser', link: '#adduser' },
     tests: [{ file: 'model/kms.test.ts', name: "names are any text, ';' included" }],
   },
