@@ -1,6 +1,7 @@
 /**
  * Update distribution bench: the bytes a key costs in an update file, ours against the original's
- * format (a 64-byte AES-CBC wrap with IV and padding, plus an 11-byte TLV record header: 75 bytes);
+ * format (an 11-byte TLV record header, the key ID (4) and the wrap's length (2), then the 64-byte AES-CBC
+ * wrap with IV and padding: 81 bytes, `send_key_update`);
  * what publishing one new key to a group of 10, 100, 1,000 and 3,000 members costs the admin HSM and
  * its SD card, side by side with publishing a full resync to the same users (the original's only way
  * to bring a user up to date after a failure), in the same run; and what one round of collecting
@@ -42,8 +43,11 @@ import type { Spread } from './provenance.ts';
 /** The simulated factory of the bench's HSMs (deterministic, so runs are reproducible). */
 const BENCH_MANUFACTURER = Manufacturer.generate('bench');
 
-/** The original's bytes per key in an update file: 64-byte CBC wrap + 11-byte record header. */
-export const ORIGINAL_BYTES_PER_KEY = 75;
+/**
+ * The original's bytes per key in an update file (`send_key_update`'s KEY_DATA record): an 11-byte
+ * record header, the key ID (4 B), the wrap's length (2 B) and the 64-byte CBC wrap.
+ */
+export const ORIGINAL_BYTES_PER_KEY = 81;
 
 /** Host-time repetitions of each measured publication (ours and the baseline alike). */
 const REPETITIONS = 3;
@@ -219,7 +223,7 @@ async function measureSize(
     if (rep === 0) {
       oursFileBytes = avg(result);
       // Bytes per key, from the real file U1 received: its key-material records, opened by U1's HSM
-      // (only the records that carry keys count, as in the original's 75).
+      // (only the records that carry keys count, as in the original's 81).
       const name = (await transport.list(updateStream('U1'))).at(-1) as string;
       const file = (await transport.read(updateStream('U1'), name)) as Uint8Array;
       const a2u = userKeyIds(0).adminToUserKeyId;

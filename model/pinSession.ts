@@ -17,9 +17,10 @@
  * - An admin level with no tries left makes the whole device `locked`: nothing but a factory reset,
  *   which erases every key (action `eraseAllKeys`), brings it back.
  * - A factory reset is also allowed when nobody is logged in (and in an admin session, not in a user
- *   session): it needs only physical possession, as the SEcube's factory init does, and it can
- *   reveal nothing — every key and the device identity are erased, so the device must be
- *   provisioned again. What it allows is destroying one's own device, which possession allows anyway.
+ *   session): it needs no PIN, and it can reveal nothing — every key and the device identity are
+ *   erased, so the device must be provisioned again. What it allows is destroying one's own device,
+ *   which possession allows anyway. (The device, `device/secubeFactory.ts`, also needs its own
+ *   manufacturer, who certifies the new identity.)
  *
  * @module
  */

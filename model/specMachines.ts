@@ -94,9 +94,9 @@ export const MACHINE_SPECS: readonly MachineSpec[] = [
       'no tries locks the device until a factory reset, which erases every key. A locked user level comes back ' +
       "with an admin session on the device, or, logged out, with a PIN reset order of the KMS administrator's HSM " +
       '(`RESET_ORDER_ACCEPTED`: the device first checks that the order is authentic, names it and is newer than ' +
-      'the last it accepted, `device/pinResetOrder.ts`). A factory reset needs only ' +
-      'physical possession (no session, or an admin session): it erases every key and the identity, so it reveals ' +
-      'nothing.',
+      'the last it accepted, `device/pinResetOrder.ts`). A factory reset needs no PIN (no session, or an admin ' +
+      "session), but the device's own manufacturer, who certifies its new identity (`device/secubeFactory.ts`): " +
+      'it erases every key and the identity, so it reveals nothing.',
   },
   {
     name: 'updateProcessing',
