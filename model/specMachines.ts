@@ -111,7 +111,9 @@ export const MACHINE_SPECS: readonly MachineSpec[] = [
       '`gap` and previous-hash checks (it replaces the replica) but never the sequence checks. Only refusals of ' +
       'authentic files that claim news count towards a block. `OPEN` carries the hash of the file; a file refused ' +
       'since the last applied one is not opened again, so each file is judged and counted once; `openingRefusal` ' +
-      'says why a file is not opened.',
+      'says why a file is not opened. A refusal that does not count need not be kept: the implementation ' +
+      'commits only counted ones (`impl/kms/user.ts`, a database commit per junk file would wear the HSM), so it ' +
+      'judges junk and replayed files again at each sync.',
   },
   {
     name: 'publication',
