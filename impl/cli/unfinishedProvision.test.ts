@@ -5,7 +5,7 @@
  * status warns; provisioning it again does not call it in service. A provisioning that finished
  * (with `--no-publish`: no file for it yet either) still syncs to "nothing new".
  */
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runChild, transpileForChild } from './childProcess.testkit.ts';
@@ -98,3 +98,56 @@ test('a provisioning that finished, unpublished: nothing new for its HSM yet, an
   expect(await sekey(['user', 'U5', 'sync'], world)).toMatchObject({ code: 0, out: 'nothing new (at update #0)' });
   expect((await sekey(['user', 'U5', 'status'], world)).out).not.toContain('warning');
 });
+
+test("a re-provisioning killed between the new HSM's save and its record: NotProvisioned", async () => {
+  // U5 provisioned and in service; then provisioned again (--yes), killed once the new HSM is saved.
+  const served = join(tempDir(), 'served');
+  cpSync(base.home, served, { recursive: true });
+  const world = { env: { ...base.env, SEKEY_HOME: served }, cwd: base.desk };
+  expect((await sekey(PROVISION, world)).code).toBe(0);
+  expect((await sekey(['user', 'U5', 'sync'], world)).code).toBe(0);
+  const out = await transpileForChild(join(tempDir(), 'child-again'));
+  const again = [...PROVISION, '--yes'];
+  const trace = join(tempDir(), 'trace-again');
+  const probe = join(tempDir(), 'probe-again');
+  cpSync(served, probe, { recursive: true });
+  expect(
+    runChild(out, 'impl/cli/killSwitch.testkit.js', again, { ...world.env, SEKEY_HOME: probe, SEKEY_TEST_TRACE: trace })
+      .status,
+  ).toBe(0);
+  const points = readFileSync(trace, 'utf8').trim().split('\n');
+  const saves = points.flatMap((p, i) => (p.endsWith(' save') ? [i + 1] : []));
+  let cut: string | undefined;
+  for (const save of saves) {
+    const h = join(tempDir(), `again-${save}`);
+    cpSync(served, h, { recursive: true });
+    const child = runChild(out, 'impl/cli/killSwitch.testkit.js', again, {
+      ...world.env,
+      SEKEY_HOME: h,
+      SEKEY_TEST_KILL_AT: String(save + 1),
+    });
+    expect(child.signal).toBe('SIGKILL');
+    // The first cut that leaves the new HSM's images in U5's folder (the old one's never change here).
+    const flash = (home: string) => readFileSync(join(home, 'users', 'U5', 'flash.img'));
+    if (!flash(h).equals(flash(served))) {
+      cut = h;
+      break;
+    }
+  }
+  expect(cut).toBeDefined();
+  // The state a kill leaves between the new HSM's save (its COMMIT) and installation.json's record
+  // of it (a window no point of the kill switch falls in): the record still names the old HSM.
+  const config = (home: string) => JSON.parse(readFileSync(join(home, 'installation.json'), 'utf8'));
+  const left = config(cut as string);
+  expect(left.unpairedHsms?.U5).toBeDefined();
+  left.userHsms.U5 = config(served).userHsms.U5;
+  expect(left.userHsms.U5).not.toBe(left.unpairedHsms.U5);
+  writeFileSync(join(cut as string, 'installation.json'), JSON.stringify(left, null, 2));
+  const env = { ...world.env, SEKEY_HOME: cut as string };
+  const sync = await sekey(['user', 'U5', 'sync'], { env, cwd: base.desk });
+  expect(sync.code).toBe(1);
+  expect(sync.err).toMatch(/^sekey user U5 sync: NotProvisioned: U5.s HSM \S+ never received its first update/);
+  const status = await sekey(['user', 'U5', 'status'], { env, cwd: base.desk });
+  expect(status.code).toBe(0);
+  expect(status.out).toMatch(/warning: U5's HSM \S+ never received its first update file/);
+}, 120_000);

@@ -937,6 +937,9 @@ export class Installation {
   #requireUsersHsm(config: InstallationConfig, userId: UserId, serial: string): void {
     const expected = config.userHsms?.[userId];
     if (expected === undefined || expected === serial) return;
+    // The HSM a provisioning of this user saved and marked as not paired yet, killed before it could
+    // record it (`#provision`): the session goes on, and says the provisioning did not finish.
+    if (config.unpairedHsms?.[userId] === serial) return;
     const dir = this.userDir(userId);
     const owner = Object.entries(config.userHsms ?? {}).find(([, s]) => s === serial)?.[0] as UserId | undefined;
     // Whose the HSM is, where this home knows, and the folder it belongs in.
