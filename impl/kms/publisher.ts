@@ -542,6 +542,7 @@ export class Publisher {
    * committed file (sealing is randomised; a regenerated file would fork the user's chain). Not to
    * an HSM found ahead ({@link AheadDevice}): nothing is written to it, as nothing is published to it
    * (a file of the restored database that the lost time's collection removed would otherwise go back).
+   * A committed resync's stream loses its older files, as the resync's publication removes them.
    * @returns the files it wrote.
    */
   async flush(): Promise<RewrittenFile[]> {
@@ -565,10 +566,20 @@ export class Publisher {
       // A file on the share is written again unless it is byte for byte the committed one: a missing,
       // damaged, truncated or replaced file would otherwise stall its user (the erase orders of a
       // deleted user's last file included) until five counted refusals or a manual resync.
-      if (present.has(name) && bytesEqual((await this.#transport.read(updateStream(userId), name)) ?? EMPTY, bytes))
-        continue;
-      await this.#transport.write(updateStream(userId), name, bytes);
-      written.push({ userId, sequence: Number(sequence), name });
+      if (!present.has(name) || !bytesEqual((await this.#transport.read(updateStream(userId), name)) ?? EMPTY, bytes)) {
+        await this.#transport.write(updateStream(userId), name, bytes);
+        written.push({ userId, sequence: Number(sequence), name });
+      }
+      // A resync supersedes every older file of its stream, as when it was published: a crash after
+      // its commit (or a share that refused it) left them there, and a new HSM refuses them as forged.
+      if (sequenceOfName(name)?.resync === true) {
+        for (const old of [...present]) {
+          const s = sequenceOfName(old);
+          if (s === null || s.sequence >= Number(sequence)) continue;
+          await this.#transport.remove(updateStream(userId), old);
+          present.delete(old);
+        }
+      }
     }
     return written;
   }

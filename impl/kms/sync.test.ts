@@ -818,6 +818,34 @@ describe('distribution by update files', () => {
     expect((await w.users.get('U2')!.sync(w.transport)).applied).toHaveLength(1);
   });
 
+  test('a resync committed but not written: flush writes it and removes the older files it supersedes', async () => {
+    const w = await team();
+    w.admin.addKey('G1', 'k');
+    await w.publisher.publish();
+    const stream = updateStream('U1');
+    const before = await w.transport.list(stream);
+    expect(before.length).toBeGreaterThan(0);
+    expect(w.publisher.requestResync('U1')).toEqual([]);
+    // The share refuses the resync (or the command is killed after its commit): nothing is written
+    // or removed.
+    const failing = {
+      ...w.transport,
+      list: w.transport.list.bind(w.transport),
+      read: w.transport.read.bind(w.transport),
+      remove: w.transport.remove.bind(w.transport),
+      write: async () => {
+        throw new Error('share unreachable');
+      },
+    };
+    await expect(new Publisher(w.admin, failing).publish()).rejects.toThrow('share unreachable');
+    expect(await w.transport.list(stream)).toEqual(before);
+    const rewritten = await w.publisher.flush();
+    expect(rewritten.map((r) => r.name)).toEqual([expect.stringMatching(/\.resync$/)]);
+    // As when it was published: older files would only be refused (a new HSM calls them forged).
+    expect(await w.transport.list(stream)).toEqual([rewritten[0]!.name]);
+    expect((await w.users.get('U1')!.sync(w.transport)).applied).toHaveLength(1);
+  });
+
   test('a deleted user whose ID is added again: the old device gets nothing new', async () => {
     const w = await team();
     const k = w.admin.addKey('G1', 'k');
