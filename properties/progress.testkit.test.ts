@@ -114,6 +114,33 @@ describe('a property the runner stops while it shrinks', () => {
     const done = parseProgress(readFileSync(progressFile, 'utf8')).lines.find((l) => l.kind === 'done');
     expect(done).toMatchObject({ failed: true, counterexample: 'the number 1000', value: '[1000]' });
   });
+
+  test('an assertion that compared two values keeps where they differ, which its message elides', () => {
+    const progress = new PropertyProgress('fixture');
+    const before = {
+      SIGINT: process.listeners('SIGINT'),
+      SIGTERM: process.listeners('SIGTERM'),
+      SIGHUP: process.listeners('SIGHUP'),
+    };
+    const params = progress.params<[number]>(100);
+    for (const [signal, had] of Object.entries(before))
+      for (const l of process.listeners(signal as 'SIGINT')) if (!had.includes(l)) process.off(signal, l);
+    const report = (n: number) => ({
+      created: [],
+      steps: n < 3 ? [] : [{ keyId: 'K2000', to: 'deactivated' }],
+      a: 1,
+      b: 2,
+    });
+    const property = fc.property(fc.integer({ min: 0, max: 10 }), (n) => {
+      expect(report(n), 'change report').toEqual(report(0));
+    });
+    expect(() => progress.assert(property, { ...params, seed: 42 })).toThrow();
+    const done = parseProgress(readFileSync(progressFile, 'utf8')).lines.find((l) => l.kind === 'done');
+    expect(done?.error).toMatch(/^AssertionError: change report: expected \{[^\n]*…/);
+    expect(done?.error?.split('\n').slice(1)).toEqual([
+      '  differs at steps: actual [{"keyId":"K2000","to":"deactivated"}], expected []',
+    ]);
+  });
 });
 
 describe('a replay that ends on its case (SEKEY_PATH without SEKEY_SHRINK)', () => {

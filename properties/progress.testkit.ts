@@ -17,6 +17,7 @@ import { expect } from 'vitest';
 import { propertyParams, replayingOneCase, stoppedByDeadline } from '../testing/runConfig.ts';
 import { PROGRESS_FILE_ENV, STOP_FILE_ENV } from './runner/progressLine.ts';
 import { replayCommand, vitestReplayCommand } from './runner/replayCommand.ts';
+import { differences } from '../impl/simulation/invariants.ts';
 import type { DoneLine, ProgressLine } from './runner/progressLine.ts';
 
 /** How a property ended, as `finish` records it. */
@@ -201,7 +202,7 @@ export class PropertyProgress {
           path: details.counterexamplePath ?? '',
           counterexample: words ?? (details.counterexample === null ? null : fc.stringify(details.counterexample)),
           value: words === null || details.counterexample === null ? null : fc.stringify(details.counterexample),
-          error: failed ? String(details.errorInstance) : null,
+          error: failed ? errorText(details.errorInstance) : null,
           reproduction: null,
         });
         // fast-check's own report (seed, path, counterexample), as its default reporter throws it, and
@@ -213,6 +214,22 @@ export class PropertyProgress {
         }
       },
     };
+  }
+}
+
+/**
+ * A failure's error as the runner keeps it: its name and message, and, for an assertion that compared
+ * two values (`expect(a).toEqual(b)`: chai's message elides both, `{ created: [], …(3) }`), where they
+ * differ, in the words of the deployment suite's invariants (`differs at steps: actual [], expected […]`).
+ */
+export function errorText(error: unknown): string {
+  const text = String(error);
+  if (error === null || typeof error !== 'object' || !('actual' in error) || !('expected' in error)) return text;
+  const { actual, expected } = error as { actual: unknown; expected: unknown };
+  try {
+    return [text, ...differences(actual, expected).map((d) => `  differs at ${d}`)].join('\n');
+  } catch {
+    return text; // values JSON cannot show (a cycle, a BigInt): the message alone
   }
 }
 

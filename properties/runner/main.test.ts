@@ -66,6 +66,23 @@ describe('failures in words', () => {
     expect(describeFailures([c], 2.5)[3]).toMatch(/--path "11:0:3" --scale 2\.5 --test /);
   });
 
+  test("an error's lines that say where actual and expected differ follow its first line", () => {
+    const c = countOf('deployment', { failures: 1 });
+    c.counterexamples.push({
+      ...counterexample,
+      suite: 'deployment',
+      error:
+        "invariant model-agreement: step 23 (admin removeMember U1 from G2): the admin's view\n" +
+        '  differs at keys[K2001].state: actual "suspended", expected "deactivated"\n' +
+        '  actual:   {"keys":[]}\n  expected: {"keys":[]}',
+    });
+    expect(describeFailures([c]).slice(2, 4)).toEqual([
+      "  error: invariant model-agreement: step 23 (admin removeMember U1 from G2): the admin's view",
+      '    differs at keys[K2001].state: actual "suspended", expected "deactivated"',
+    ]);
+    expect(describeFailures([c])[4]).toMatch(/^ {2}replay: /);
+  });
+
   test('a saved reproduction is given as the command that runs it alone', () => {
     const saved = countOf('deployment', { failures: 1 });
     const file = 'reports/campaign-x/failure-1-deployment-convergence.repro.test.ts';

@@ -122,6 +122,20 @@ function firstLine(message: string): string {
   return message.split('\n').find((l) => l.trim() !== '') ?? '';
 }
 
+/** A line of an error message that says where actual and expected differ (`invariants.ts` `same`). */
+const DIFFERS_AT = /^\s*differs at /;
+
+/**
+ * What broke, for the closing lines: the message's first line, then the lines that say where the two
+ * sides differ, if it has any. The first line alone of a deployment invariant ("…: the admin's view")
+ * says what was compared, not how it differed; the full message (with both values) stays in --json
+ * and a campaign's failure file.
+ */
+export function errorLines(message: string): string[] {
+  const differs = message.split('\n').filter((l) => DIFFERS_AT.test(l));
+  return [`  error: ${firstLine(message)}`, ...differs.map((l) => `    ${l.trim()}`)];
+}
+
 /** fast-check's refusal of a replay path that does not fit the run (`pathWalk`). */
 const STALE_PATH = /Unable to replay, got wrong path/;
 
@@ -161,7 +175,7 @@ export function describeFailures(counts: readonly SuiteCount[], scale?: number |
       );
       if (d.counterexample) out.push(...d.counterexample.split('\n').map((l) => `  ${l}`));
       // What broke, in the check's own words (its message's first line).
-      if (d.error) out.push(`  error: ${firstLine(d.error)}`);
+      if (d.error) out.push(...errorLines(d.error));
       const replay = replayCommand(c.suite, d.test, d.seed, d.path, scale);
       out.push(`  replay: ${replay}`);
       if (d.reproduction) out.push(`  reproduction: ${reproductionCommand(d.reproduction)}`);
@@ -417,7 +431,7 @@ function closeCampaign(
     io.stdout.write(
       `${f.suite}: "${f.test}" failed in batch ${f.batch}${f.seed === null ? '' : ` (seed ${f.seed})`}\n`,
     );
-    if (f.error) io.stdout.write(`  error: ${firstLine(f.error)}\n`);
+    if (f.error) io.stdout.write(`${errorLines(f.error).join('\n')}\n`);
     if (f.replay) io.stdout.write(`  replay: ${f.replay}\n`);
     if (f.reproduction) io.stdout.write(`  reproduction: ${reproductionCommand(f.reproduction)}\n`);
     if (f.shrinkCut && f.replay)
