@@ -55,7 +55,8 @@ export const USAGE = `npm run properties -- [options]
 
 Runs the property suites (properties/) and prints, per suite: runs, operations, operations per
 CPU-second, failures, and where its statistics report is. Exit 0 when every property holds, 1 on a
-counterexample or any failed test, 2 on bad usage; npm run properties builds first and exits 3,
+counterexample or any failed test, 2 on bad usage (also a --path replay whose --test matched more than
+one property, if nothing failed); npm run properties builds first and exits 3,
 running nothing, when the build fails.
 
 Options

@@ -82,11 +82,14 @@ describe('npm run properties, end to end', () => {
     expect(again.text()).not.toContain(REPLAY_PASSED);
     // A --test that matches several properties replays the path in each: said, and no "replayed case passed".
     const [many, manyErr] = [sink(), sink()];
-    await main(['--suite', 'kms', '--seed', '7', '--path', '0', '--test', 'projection|forward secrecy'], {
-      stdout: many,
-      stderr: manyErr,
-    });
-    expect(many.text()).toMatch(/^warning: --path was replayed in \d+ properties \(kms: ".*projection/m);
+    expect(
+      await main(['--suite', 'kms', '--seed', '7', '--path', '0', '--test', 'projection|forward secrecy'], {
+        stdout: many,
+        stderr: manyErr,
+      }),
+    ).toBe(2);
+    expect(many.text()).toMatch(/^usage error: --path was replayed in \d+ properties \(kms: ".*projection/m);
+    expect(many.text()).toMatch(/^no single property replayed \(/m);
     expect(many.text()).not.toContain(REPLAY_PASSED);
   }, 120_000);
 

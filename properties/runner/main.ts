@@ -287,32 +287,37 @@ function closeSingle(
   seed: number,
   lost: ReadonlyArray<{ readonly suite: string; readonly test: string }> = [],
 ): number {
-  const code = stopped === null ? exitCodeOf(rows, errors) : STOP_SIGNALS[stopped];
+  // A path is one property's: replayed in several (a --test that matched more), it was walked in each,
+  // and whatever held says nothing of the case meant: a usage error (2) unless something failed (1).
+  const replayed =
+    options.path === undefined ? [] : rows.flatMap((r) => r.propertyTests.map((t) => `${r.suite}: "${t}"`));
+  const ran = stopped === null ? exitCodeOf(rows, errors) : STOP_SIGNALS[stopped];
+  const code = ran === EXIT.held && replayed.length > 1 ? EXIT.usage : ran;
   const failed = code !== EXIT.held;
   const elapsed = formatElapsed(Date.now() - start);
   const lostSaid = lost.map((l) => lostLine(l, rerunCommand(l.suite, l.test, seed, options)));
+  const severalReplayed =
+    `--path was replayed in ${replayed.length} properties (${replayed.join('; ')}); a path belongs to one: ` +
+    "give the --test of the failure's replay line";
   if (options.json) {
     const suites = rows.map((r) => jsonRow(r, options.scale, placeOf(options)));
-    io.stdout.write(`${JSON.stringify({ ok: !failed, stopped, seed, suites, errors, lost: lostSaid }, null, 2)}\n`);
+    const said = replayed.length > 1 ? [...errors, severalReplayed] : errors;
+    io.stdout.write(
+      `${JSON.stringify({ ok: !failed, stopped, seed, suites, errors: said, lost: lostSaid }, null, 2)}\n`,
+    );
     return code;
   }
   io.stdout.write(`${formatTable(rows, placeOf(options))}\n\n`);
   if (options.path !== undefined)
     io.stdout.write("a replay keeps no statistics: reports/properties.json holds the last pass's\n");
   // "every property held" alone would read as the case checked and fixed: fast-check ran other cases after it.
-  // A path is one property's: replayed in several (a --test that matched more), it was walked in each.
-  const replayed =
-    options.path === undefined ? [] : rows.flatMap((r) => r.propertyTests.map((t) => `${r.suite}: "${t}"`));
-  if (replayed.length > 1)
-    io.stdout.write(
-      `warning: --path was replayed in ${replayed.length} properties (${replayed.join('; ')}); a path belongs to ` +
-        "one: give the --test of the failure's replay line\n",
-    );
+  if (replayed.length > 1) io.stdout.write(`${code === EXIT.usage ? 'usage error' : 'warning'}: ${severalReplayed}\n`);
   else if (options.path !== undefined && stopped === null && !failed) io.stdout.write(`${REPLAY_PASSED}\n`);
   for (const line of [...describeFailures(rows, options.scale), ...errors.map((e) => `error: ${e}`), ...lostSaid])
     io.stdout.write(`${line}\n`);
   const at = `${elapsed}, seed ${seed}`;
   if (stopped !== null) io.stdout.write(`stopped by ${stopped} (${at}); the properties then running are not counted\n`);
+  else if (code === EXIT.usage) io.stdout.write(`no single property replayed (${at})\n`);
   else io.stdout.write(failed ? `FAILED (${at})\n` : `every property held (${at})\n`);
   return code;
 }
