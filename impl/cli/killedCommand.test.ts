@@ -27,6 +27,7 @@ import { DATABASE_GENERATION_COUNTER } from '../db/secubeDatabaseDevice.ts';
 import { UPDATE_SEQUENCE_COUNTER } from '../kms/user.ts';
 import { runChild, runPausedChild, transpileForChild } from './childProcess.testkit.ts';
 import { SIGNAL_EXIT } from './interrupts.ts';
+import { UNSAVED_ADMIN_CHANGE } from './globalOptions.ts';
 import { loadDeviceImages } from '../host/deviceImages.ts';
 import { watchDurablePoints } from '../host/durablePoints.ts';
 import { Installation } from '../host/installation.ts';
@@ -191,7 +192,8 @@ describe('durable points: a killed command never gives back what the device made
       else expect(() => device.login('user', 'reset-pin-1'), where).toThrow(/no tries left/);
       // Whatever the cut left on the admin HSM, the next order is newer than any the user HSM took.
       const again = await sekey(h, 'admin', 'reset-user-pin', 'U1', '--new-pin', 'reset-pin-2');
-      expect(again.err, where).toBe('');
+      // Nothing on stderr but, when the cut kept the order's commit in a checkpoint only, the warning that says so.
+      expect(again.err.replace(UNSAVED_ADMIN_CHANGE, '').trim(), where).toBe('');
       deviceOnDisk(userDir(h)).login('user', 'reset-pin-2');
     }
   }, 600_000); // one child and one command per point (17 points), on a shared machine
@@ -300,13 +302,17 @@ describe('nothing announced is lost: add-key killed or interrupted at random poi
       SEKEY_TEST_SIGNAL: signal,
       SEKEY_TEST_TRACE: trace,
     });
-    const keys = JSON.parse((await sekey(h, 'admin', 'keys', '--json')).out) as Array<{ id: string }>;
+    const listing = await sekey(h, 'admin', 'keys', '--json');
+    const keys = JSON.parse(listing.out) as Array<{ id: string }>;
     const share = join(h, 'share', updateStream('U1'));
-    return { run, home: h, keys: keys.map((key) => key.id), files: existsSync(share) ? readdirSync(share) : [] };
+    const files = existsSync(share) ? readdirSync(share) : [];
+    return { run, home: h, keys: keys.map((key) => key.id), files, nextErr: listing.err };
   }
 
   test('every key ID and file announced is on disk, and the next add-key never reuses an announced ID', async () => {
+    let warnings = 0;
     const probe = await addKeyStopped(0, 'SIGKILL');
+    expect(probe.nextErr).toBe('');
     expect(probe.run.status).toBe(0);
     expect(probe.run.stdout).toMatch(/^K2000: new key of G1 'team'/m);
     const points = readFileSync(join(scratch, `trace-${homes}`), 'utf8')
@@ -320,7 +326,7 @@ describe('nothing announced is lost: add-key killed or interrupted at random poi
         fc.integer({ min: 1, max: points.length }),
         fc.constantFrom('SIGKILL' as const, 'SIGINT' as const, 'SIGTERM' as const),
         async (k, signal) => {
-          const { run, home: h, keys, files } = await addKeyStopped(k, signal);
+          const { run, home: h, keys, files, nextErr } = await addKeyStopped(k, signal);
           // SIGINT and SIGTERM finish the change in progress, say so, and exit 130 / 143 (128 + the
           // signal number); SIGKILL stops the process.
           if (signal === 'SIGKILL') expect(run.signal, `point ${k}`).toBe('SIGKILL');
@@ -333,8 +339,18 @@ describe('nothing announced is lost: add-key killed or interrupted at random poi
               `sekey: interrupted (${signal}): the change in progress was finished and saved first`,
             );
           }
-          for (const [, id] of run.stdout.matchAll(/^(K\d+): new key/gm))
-            expect(keys, `killed at ${points[k - 1]}`).toContain(id);
+          const announced = [...run.stdout.matchAll(/^(K\d+): new key/gm)].map(([, id]) => id as string);
+          for (const id of announced) expect(keys, `killed at ${points[k - 1]}`).toContain(id);
+          // A key the killed command made and never printed: the next admin command says so when the
+          // change came from a checkpoint (killed before the session's last save), and never otherwise.
+          const unannounced = keys.filter((id) => !announced.includes(id));
+          const warned = nextErr.includes(UNSAVED_ADMIN_CHANGE);
+          if (warned)
+            expect({ signal, unannounced }, `warned after ${points[k - 1]}`).toMatchObject({ signal: 'SIGKILL' });
+          if (warned) expect(unannounced.length, `warned after ${points[k - 1]}`).toBeGreaterThan(0);
+          if (signal === 'SIGKILL' && unannounced.length > 0 && k < lastSave)
+            expect(nextErr, `killed at ${points[k - 1]}`).toContain(UNSAVED_ADMIN_CHANGE);
+          if (warned) warnings += 1;
           for (const [, sequence] of run.stdout.matchAll(/U1 #(\d+)/g))
             expect(
               files.map((f) => sequenceOfName(f)?.sequence),
@@ -353,9 +369,12 @@ describe('nothing announced is lost: add-key killed or interrupted at random poi
           [printed, 'SIGKILL'],
           [lastSave, 'SIGKILL'],
           [lastSave, 'SIGINT'],
+          [lastSave - 1, 'SIGKILL'],
         ],
       },
     );
+    // Killed just before the last save, the key is in a checkpoint only: the warning is not vacuous.
+    expect(warnings).toBeGreaterThan(0);
   });
 
   test('Ctrl-C while waiting for the lock: abandoned, nothing changed, and said in JSON', async () => {

@@ -124,14 +124,27 @@ export function hasAnyDeviceImage(dir: string): boolean {
   return existsSync(join(dir, FILES.flash)) || existsSync(join(dir, FILES.sd));
 }
 
+/** A device's images as {@link loadDeviceImages} finds them. */
+export interface LoadedImages extends DeviceImages {
+  /**
+   * Whether they come from a checkpoint whose card differs from the saved card: a session that
+   * committed to the device's database (only a commit syncs the card, and a checkpoint holds the
+   * card's synced content) ended before its save (killed, a power cut, or the save failed). A
+   * checkpoint of counters only (a PIN try spent, then the session killed) leaves the card as saved.
+   */
+  readonly unsavedChange: boolean;
+}
+
 /** Reads a device's images, finishing an interrupted save first; a checkpoint wins over the pair it followed. */
-export function loadDeviceImages(dir: string): DeviceImages {
+export function loadDeviceImages(dir: string): LoadedImages {
   recover(dir);
   const base = {
     flash: new Uint8Array(readFileSync(join(dir, FILES.flash))),
     sd: new Uint8Array(readFileSync(join(dir, FILES.sd))),
   };
-  return newestCheckpoint(dir) ?? base;
+  const checkpoint = newestCheckpoint(dir);
+  if (checkpoint === null) return { ...base, unsavedChange: false };
+  return { ...checkpoint, unsavedChange: Buffer.compare(checkpoint.sd, base.sd) !== 0 };
 }
 
 /**

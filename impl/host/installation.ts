@@ -167,6 +167,14 @@ export interface InstallationOptions {
   readonly onLocked?: () => Promise<void>;
   /** Told once when a session starts waiting for another process's lock (`waitMs`), with who holds it. */
   readonly onLockWait?: (busy: string) => void;
+  /**
+   * Told when an admin session loads the admin HSM from a checkpoint that holds a database change
+   * the last session never saved at its end (`LoadedImages.unsavedChange`): that command was killed,
+   * lost power or failed its save after it had changed something, and may have printed nothing of it.
+   * The change is kept (this session's save completes it); the command line warns, since running
+   * that command again would do it twice (a key added twice).
+   */
+  readonly onUnsavedAdminChange?: () => void;
 }
 
 /** What `sekey admin init` needs. */
@@ -285,6 +293,8 @@ interface LoadedDevice {
   stoppedNote?: string;
   /** Whether a checkpoint holding a card write of this session was saved (a change is durable). */
   readonly changeSaved?: () => boolean;
+  /** Whether the images came from a checkpoint holding a change an earlier session never saved. */
+  readonly unsavedChange?: boolean;
 }
 
 /** A clock that never goes back and remembers the latest time it gave. */
@@ -635,7 +645,8 @@ function loadDevice(name: string, dir: string, beforeCheckpoint: () => void): Lo
     saveDeviceCheckpoint(dir, { flash: flash.toImage(), sd: sd.toImage() });
     changeSaved ||= change;
   });
-  return { name, dir, device, flash, sd, meter, durable, changeSaved: () => changeSaved };
+  const unsavedChange = images.unsavedChange;
+  return { name, dir, device, flash, sd, meter, durable, changeSaved: () => changeSaved, unsavedChange };
 }
 
 function saveDevice(d: LoadedDevice): DeviceReport {
@@ -840,6 +851,7 @@ export class Installation {
         );
       }
       devices.push(d);
+      if (d.unsavedChange === true) this.#options.onUnsavedAdminChange?.();
       this.#options.beforeLogin?.(d.device.retriesLeft.admin);
       logIn(d, () => d.device.login('admin', pin));
       const admin = await Admin.open({ device: d.device, sd: d.sd, clock });
