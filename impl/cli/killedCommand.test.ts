@@ -309,6 +309,17 @@ describe('nothing announced is lost: add-key killed or interrupted at random poi
     return { run, home: h, keys: keys.map((key) => key.id), files, nextErr: listing.err };
   }
 
+  test("the next command clears what a killed command's atomic writes left behind, and nothing else", async () => {
+    const h = copyHome(scratchHome);
+    // A kill between an atomic write and its rename leaves the temporary file (installation.json's, a save's marker).
+    const dirs = [h, join(h, 'admin'), join(h, 'users', 'U1')];
+    for (const [i, dir] of dirs.entries()) writeFileSync(join(dir, `.tmp-COMMIT-${'ab'.repeat(5)}0${i}`), 'cut short');
+    writeFileSync(join(h, '.tmp-notes'), 'not one of ours');
+    const listing = await sekey(h, 'admin', 'keys');
+    expect(listing.code).toBe(0);
+    expect(dirs.flatMap((dir) => readdirSync(dir).filter((name) => name.startsWith('.tmp-')))).toEqual(['.tmp-notes']);
+  });
+
   test('every key ID and file announced is on disk, and the next add-key never reuses an announced ID', async () => {
     let warnings = 0;
     const probe = await addKeyStopped(0, 'SIGKILL');

@@ -1,8 +1,23 @@
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { FilesPartlyReplacedError, createFileAtomic, writeFileAtomic, writeFilesAtomic } from './atomicFile.ts';
+import {
+  FilesPartlyReplacedError,
+  createFileAtomic,
+  removeLeftTemporaries,
+  writeFileAtomic,
+  writeFilesAtomic,
+} from './atomicFile.ts';
 
 describe('writeFileAtomic', () => {
   test('replaces the file whole, leaving no temporary file', () => {
@@ -99,5 +114,26 @@ describe('writeFilesAtomic', () => {
     expect(partly.message).toMatch(new RegExp(`^replaced ${json} but not ${html}: E[A-Z]+: `));
     expect(readFileSync(json, 'utf8')).toBe('new data');
     expect(readdirSync(dir).sort()).toEqual(['report.html', 'report.json']);
+  });
+});
+
+describe('removeLeftTemporaries', () => {
+  test("removes only this module's temporary files (regular files so named), and says which", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sekey-tmp-left-'));
+    try {
+      const left = ['.tmp-installation.json-0123456789ab', '.tmp-COMMIT-a1b2c3d4e5f6'];
+      for (const name of left) writeFileSync(join(dir, name), 'cut short');
+      const kept = ['.tmp-installation.json-012345', 'installation.json', '.tmp-junk', 'notes.tmp-x-0123456789ab'];
+      for (const name of kept) writeFileSync(join(dir, name), 'keep');
+      // A folder or a link so named is no temporary file of this module's.
+      mkdirSync(join(dir, '.tmp-folder-0123456789ab'));
+      symlinkSync(join(dir, 'installation.json'), join(dir, '.tmp-link-0123456789ab'));
+      expect(removeLeftTemporaries(dir).sort()).toEqual([...left].sort());
+      expect(readdirSync(dir).sort()).toEqual([...kept, '.tmp-folder-0123456789ab', '.tmp-link-0123456789ab'].sort());
+      expect(readFileSync(join(dir, 'installation.json'), 'utf8')).toBe('keep');
+      expect(removeLeftTemporaries(join(dir, 'absent'))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -12,7 +12,9 @@ import {
   fsyncSync,
   ftruncateSync,
   linkSync,
+  lstatSync,
   openSync,
+  readdirSync,
   renameSync,
   rmSync,
   writeFileSync,
@@ -120,6 +122,36 @@ function placeDurably(
     rmSync(tmp, { force: true });
   }
   fsyncDirectory(dir);
+}
+
+/** The name of a temporary file this module writes beside `target` (`.tmp-<target>-<12 hex digits>`). */
+const TEMPORARY_NAME = /^\.tmp-.+-[0-9a-f]{12}$/;
+
+/**
+ * Removes the temporary files of this module's writes that a killed process left in `dir` (a
+ * `kill -9` between the write and the rename skips the clean-up): only regular files named as this
+ * module names them, never followed through a link. For folders only processes holding their lock
+ * write in (an installation's home and HSM folders), where no such file can be another's write in
+ * progress. A folder that does not exist has none.
+ * @returns the names removed
+ */
+export function removeLeftTemporaries(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!TEMPORARY_NAME.test(name)) continue;
+    const path = join(dir, name);
+    if (!lstatSync(path, { throwIfNoEntry: false })?.isFile()) continue;
+    rmSync(path, { force: true });
+    removed.push(name);
+  }
+  return removed;
 }
 
 /**

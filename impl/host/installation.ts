@@ -32,7 +32,7 @@
  * time of one session; in `manual` clock mode time stands still between sessions until moved.
  * @module
  */
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CycleMeter } from '../../device/costModel.ts';
 import { pinBytes } from '../../device/pinHash.ts';
@@ -46,7 +46,7 @@ import { Admin } from '../kms/admin.ts';
 import { throwIf } from '../kms/rules/require.ts';
 import type { Clock } from '../kms/clock.ts';
 import { systemClock } from '../kms/clock.ts';
-import { writeFileAtomic } from './atomicFile.ts';
+import { removeLeftTemporaries, writeFileAtomic } from './atomicFile.ts';
 import { DeferredTransport, ShareOperationsFailed } from './deferredTransport.ts';
 import {
   hasAnyDeviceImage,
@@ -1079,6 +1079,12 @@ export class Installation {
       // An init's marker beside a saved installation.json (a home restored from a copy taken while
       // an init ran) would let a later init take the installation for one cut short: it goes.
       rmSync(join(this.home, INIT_PENDING_FILE), { force: true });
+      // What a killed command's atomic writes left behind (installation.json's, a save's marker).
+      const users = join(this.home, USERS_DIR);
+      const userDirs = (existsSync(users) ? readdirSync(users) : [])
+        .map((u) => join(users, u))
+        .filter((dir) => lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() === true);
+      for (const dir of [this.home, join(this.home, ADMIN_DIR), ...userDirs]) removeLeftTemporaries(dir);
       const clock = this.#startClock(config);
       const onSkip = this.#options.onShareSkip;
       const transport = new DeferredTransport(
