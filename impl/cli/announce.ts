@@ -7,6 +7,7 @@
  * @module
  */
 import type { CliIo } from './cliIo.ts';
+import { withOut } from './cliIo.ts';
 import { errorCode } from './reportError.ts';
 
 /**
@@ -28,7 +29,7 @@ export async function announceAfterSaving<S, T>(
   options: { readonly json?: boolean } = {},
 ): Promise<T> {
   const lines: string[] = [];
-  const held: CliIo = { ...io, out: (line) => void lines.push(line) };
+  const held: CliIo = withOut(io, (line) => void lines.push(line));
   const flush = (): void => {
     for (const line of lines.splice(0)) io.out(line);
   };

@@ -71,6 +71,14 @@ export const CLI_ERROR_CODES = [
    * same seed gives the same report).
    */
   'CannotWrite',
+  /**
+   * The folder the command was started in cannot be read (deleted or moved away since, or its
+   * permissions changed), and the command needs it: relative paths, the default home `./.sekey`
+   * among them, are relative to it. Nothing was done.
+   * @remedy `cd` into a folder that exists and run the command again, or give absolute paths
+   * (`--home /path/to/home`).
+   */
+  'NoWorkingFolder',
 ] as const;
 /** A command refusal code. */
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];

@@ -189,6 +189,34 @@ export async function askOn(terminal: Terminal, question: string, hidden: boolea
 const PROMPT_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 type PromptSignal = (typeof PROMPT_SIGNALS)[number];
 
+/**
+ * The process's working directory, for a command that needs it (a relative path, the default home
+ * `./.sekey`): asked only then, so that a command that needs none (`--version`, `--help`) runs in a
+ * folder deleted since it was entered, where `process.cwd()` fails.
+ * @throws CliError `NoWorkingFolder` when it is gone or cannot be read
+ */
+function workingFolder(): string {
+  try {
+    return process.cwd();
+  } catch (error) {
+    throw new CliError(
+      'NoWorkingFolder',
+      `the folder this command was started in cannot be read (${(error as NodeJS.ErrnoException).code ?? 'gone'}: ` +
+        'deleted or moved since), and relative paths, the default home ./.sekey among them, are relative to it',
+    );
+  }
+}
+
+/**
+ * `io` with its standard output replaced by `out`. Its other members are copied as they are, accessors
+ * as accessors: `processIo`'s working folder is asked only where a command needs it (a spread would
+ * ask at once, and fail in a deleted folder where the command needs none).
+ */
+export function withOut(io: CliIo, out: CliIo['out']): CliIo {
+  const members = { ...Object.getOwnPropertyDescriptors(io), out: { value: out, enumerable: true } };
+  return Object.defineProperties({}, members) as CliIo;
+}
+
 /** The process's own console, environment, directory, terminal and signals. */
 export function processIo(): CliIo {
   const view = new ProgressView(process.stderr);
@@ -203,7 +231,9 @@ export function processIo(): CliIo {
     out: (line) => console.log(terminalSafe(line)),
     err,
     env: process.env,
-    cwd: process.cwd(),
+    get cwd() {
+      return workingFolder();
+    },
     readInput: () => readAll(0),
     writeOutput: (bytes) => writeAll(1, bytes),
     ...(terminal

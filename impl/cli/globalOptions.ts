@@ -5,7 +5,7 @@
  * never defaulted: a command that needs one and has none is a usage error.
  * @module
  */
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import type { TimeSpec } from '../host/installation.ts';
 import { Installation } from '../host/installation.ts';
 import { FACTORY_ENV } from '../host/manufacturerFile.ts';
@@ -57,7 +57,9 @@ export function envValue(env: CliIo['env'], name: string): string | undefined {
 
 /** The shared options from the global flags (`commandLine.ts`). */
 export function globalOptions(flags: GlobalFlags, io: CliIo): GlobalOptions {
-  const home = resolve(io.cwd, flags.home ?? envValue(io.env, 'SEKEY_HOME') ?? '.sekey');
+  const given = flags.home ?? envValue(io.env, 'SEKEY_HOME') ?? '.sekey';
+  // An absolute home needs no working folder (which may be gone: `NoWorkingFolder`).
+  const home = isAbsolute(given) ? resolve(given) : resolve(io.cwd, given);
   const waitMs = flags.wait === undefined ? 0 : secondsValue(flags.wait, '--wait') * 1000;
   const at = flags.at === undefined ? undefined : timeValue(flags.at);
   return { home, pin: flags.pin, at, waitMs, lastTry: flags.lastTry };

@@ -116,7 +116,15 @@ export async function runAdmin(argv: readonly string[], io: CliIo, flags: Global
   const noPublish = command.mutates && args.flag('--no-publish');
   const yes = command.destructive === true && args.flag('--yes');
   const global = globalOptions(flags, io);
-  const work = command.prepare(args, { json: flags.json, cwd: io.cwd, env: io.env, terminal: io.prompt !== undefined });
+  // The working folder read only by a command that needs it (`NoWorkingFolder` where it is gone).
+  const work = command.prepare(args, {
+    json: flags.json,
+    get cwd() {
+      return io.cwd;
+    },
+    env: io.env,
+    terminal: io.prompt !== undefined,
+  });
   args.done();
   // Without a terminal a confirmation can only be --yes: refused now, before the PIN is asked for or
   // the session opened (and its lock taken), not once the admin has typed it.

@@ -89,7 +89,14 @@ export async function runUser(argv: readonly string[], io: CliIo, flags: GlobalF
     throw new UsageError(`'${userId}' is not a user ID (${idForm('user')}): sekey user U <command>`);
   const args = new Args(rest, { installation: true });
   const global = globalOptions(flags, io);
-  const work = await command.prepare(args, { json: flags.json, cwd: io.cwd, io });
+  // The working folder read only by a command that needs it (`NoWorkingFolder` where it is gone).
+  const work = await command.prepare(args, {
+    json: flags.json,
+    get cwd() {
+      return io.cwd;
+    },
+    io,
+  });
   args.done();
   const holder = userPinHolder(userId, new Installation(global.home).userDir(userId));
   const given = await requirePin(global, io, holder);

@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Args, INSTALLATION_OPTIONS, UsageError } from './args.ts';
 import type { CliIo } from './cliIo.ts';
-import { processIo } from './cliIo.ts';
+import { processIo, withOut } from './cliIo.ts';
 import type { GlobalFlags } from './commandLine.ts';
 import { GLOBAL_OPTION_NAMES, splitGlobals } from './commandLine.ts';
 import { didYouMean } from './didYouMean.ts';
@@ -210,7 +210,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
 async function linesAsJson(io: CliIo, flags: GlobalFlags, run: (io: CliIo) => Promise<number>): Promise<number> {
   if (!flags.json) return run(io);
   const lines: string[] = [];
-  const code = await run({ ...io, out: (line) => void lines.push(line) });
+  const code = await run(withOut(io, (line) => void lines.push(line)));
   io.out(json({ lines }));
   return code;
 }
@@ -295,7 +295,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
  */
 async function helpAsJson(rest: readonly string[], io: CliIo, flags: GlobalFlags): Promise<number> {
   const lines: string[] = [];
-  const code = await runCommand(rest, { ...io, out: (line) => void lines.push(line) }, { ...flags, json: false });
+  const code = await runCommand(
+    rest,
+    withOut(io, (line) => void lines.push(line)),
+    { ...flags, json: false },
+  );
   io.out(json({ command: commandPrefix(rest[0] === 'help' ? rest.slice(1) : rest), help: lines.join('\n') }));
   return code;
 }
