@@ -216,7 +216,9 @@ export function renderErrorCatalogue(read: (path: string) => string): string {
       'The `sekey` command prints `code: message` and exits with 1 (2 for a wrong command line, 3 for an internal ' +
       'error; with `--json` it also prints `{"error": {code, message, exit, remedy}}`, whose code is `Usage` for a ' +
       'wrong command line and `Internal` for an internal error, neither of them in the table; a file-system error ' +
-      "keeps the system's code, such as `ENOENT` or `EACCES`). Under the message it prints what to do: the " +
+      "keeps the system's code, such as `ENOENT` or `EACCES`, and its message names the path). Under the message " +
+      'it prints what to do (for the common file-system errors, `ENOSPC`, `EACCES`, `EROFS` and the like, a line ' +
+      'of its own): the ' +
       "remedy for the command's situation where it has one (which PIN, which file is in the way), else the " +
       'code\'s "What to do" below, which covers every situation of the code; `--json` gives the same as the ' +
       "error's `remedy`. `docs/errors.json` holds this table for programs. Two codes are not refusals: " +

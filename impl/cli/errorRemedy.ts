@@ -5,8 +5,9 @@
  * trip to the docs, as `git` and `cargo` do with their hints.
  *
  * The catalogue is read from the package (the clone, or the installed package, whose `files` ship
- * `docs/`) only when a command fails. A missing or unreadable catalogue, or a code it does not list
- * (a file-system error's `ENOENT`), gives no remedy; the error itself is printed as ever.
+ * `docs/`) only when a command fails. A missing or unreadable catalogue, or a code it does not list,
+ * gives no remedy; the error itself is printed as ever. A file-system error (a system call's `ENOSPC`,
+ * `EACCES` …) is in no catalogue of ours: {@link systemRemedy} has a line for the common ones.
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -63,4 +64,26 @@ export function remedyOf(
   const byCode = catalogue.filter((r) => r.code === code);
   const row = byCode.find((r) => r.class === name) ?? (byCode.length === 1 ? byCode[0] : undefined);
   return row === undefined ? null : row.remedy.replace(/`([^`]*)`/g, '$1');
+}
+
+/**
+ * What to do about the common failures of a system call on a file (`ENOSPC`, `EACCES`, …), whatever
+ * the command: the error's message names the call and the path. Null for other codes.
+ */
+export const SYSTEM_REMEDIES: Readonly<Record<string, string>> = {
+  ENOSPC: 'Free space on the disk that holds the path named (or lift its quota), then run the command again.',
+  EDQUOT: 'Free space within your disk quota on the file system that holds the path named, then run the command again.',
+  EFBIG: 'Lift the file-size limit (ulimit -f) or free space, then run the command again.',
+  EACCES: 'Check the owner and permissions of the path named and of the folders above it (run as its owner).',
+  EPERM: 'Check the owner and permissions of the path named and of the folders above it (run as its owner).',
+  EROFS: 'The file system is mounted read-only: remount it writable, or use a home on another one.',
+  ENOENT: 'Check the path named: a folder on the way is missing, or was moved or deleted meanwhile.',
+  EMFILE: 'Too many open files: raise the limit (ulimit -n) or close other programs, then run the command again.',
+  EIO: 'The disk reported an input/output error: check it (and its connection) before running the command again.',
+};
+
+/** The remedy for a file-system error with `code` (see {@link SYSTEM_REMEDIES}), or null. */
+export function systemRemedy(error: unknown): string | null {
+  if (!(error instanceof Error) || typeof (error as NodeJS.ErrnoException).syscall !== 'string') return null;
+  return SYSTEM_REMEDIES[(error as NodeJS.ErrnoException).code ?? ''] ?? null;
 }

@@ -3,7 +3,7 @@ import { KmsError } from '../../model/kmsError.ts';
 import { DeviceError } from '../../device/deviceError.ts';
 import { InstallationError } from '../host/installationError.ts';
 import type { CliIo } from './cliIo.ts';
-import { remedyOf } from './errorRemedy.ts';
+import { SYSTEM_REMEDIES, remedyOf } from './errorRemedy.ts';
 import { reportError, situationRemedy } from './reportError.ts';
 
 /** An io that keeps what is printed on each stream. */
@@ -39,6 +39,32 @@ describe('the remedy of the situation', () => {
     expect(error.remedy).toBeUndefined();
     expect(reportError('sekey admin users', error, io)).toBe(1);
     expect(err[1]).toBe(`  what to do: ${remedyOf('InstallationError', 'Busy')}`);
+  });
+
+  test("a file-system error gets its code's line (ENOSPC, EROFS …), in text and in --json; an unknown one none", () => {
+    const { io, out, err } = capture();
+    const full = Object.assign(new Error("ENOSPC: no space left on device, write '/h/.lock'"), {
+      code: 'ENOSPC',
+      syscall: 'write',
+      path: '/h/.lock',
+    });
+    expect(reportError('sekey admin status', full, io, { json: true })).toBe(1);
+    expect(err).toEqual([
+      "sekey admin status: ENOSPC: no space left on device, write '/h/.lock'",
+      `  what to do: ${SYSTEM_REMEDIES['ENOSPC']}`,
+    ]);
+    expect(JSON.parse(out.join('\n'))).toMatchObject({ error: { code: 'ENOSPC', remedy: SYSTEM_REMEDIES['ENOSPC'] } });
+    const odd = capture();
+    reportError(
+      'sekey admin status',
+      Object.assign(new Error('EXDEV: cross-device link'), { code: 'EXDEV', syscall: 'link' }),
+      odd.io,
+    );
+    expect(odd.err).toHaveLength(1);
+    // Not a system call's: a code of ours that no catalogue lists gets no system line either.
+    const ours = capture();
+    reportError('sekey admin status', Object.assign(new Error('gone'), { code: 'ENOENT' }), ours.io);
+    expect(ours.err).toHaveLength(1);
   });
 
   test('a DeviceError carries one too, its message still printed once without the code', () => {

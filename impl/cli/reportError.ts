@@ -18,7 +18,7 @@
  */
 import { UsageError } from './args.ts';
 import type { CliIo } from './cliIo.ts';
-import { remedyOf } from './errorRemedy.ts';
+import { remedyOf, systemRemedy } from './errorRemedy.ts';
 import { json } from './format.ts';
 
 /** Exit codes of the `sekey` command. */
@@ -64,7 +64,7 @@ export function reportError(prefix: string, error: unknown, io: CliIo, options: 
     // DeviceError messages already start with their code.
     const message = error.message.startsWith(`${code}: `) ? error.message.slice(code.length + 2) : error.message;
     io.err(`${prefix}: ${code}: ${message}`);
-    const remedy = situationRemedy(error) ?? remedyOf(error.name, code);
+    const remedy = situationRemedy(error) ?? remedyOf(error.name, code) ?? systemRemedy(error);
     if (remedy !== null) io.err(`  what to do: ${remedy}`);
     if (code === 'ShareNotWritten' || code === 'ImagesNotSaved') return EXIT.notPublished;
     // Stopped at a checkpoint after steps whose change is saved: not all done, but not nothing either.

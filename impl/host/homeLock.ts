@@ -312,7 +312,7 @@ function writeRecord(home: string, path: string, mine: BigIntStats): void {
     writeFileSync(`${path}${WHO}`, record()); // one write: a reader sees a prefix of it at worst
   } catch (error) {
     releaseLock(path, mine);
-    throw error;
+    throw namingPath(error, `${path}${WHO}`);
   }
   let now: BigIntStats | undefined;
   try {
@@ -321,6 +321,20 @@ function writeRecord(home: string, path: string, mine: BigIntStats): void {
     // Taken over and released.
   }
   if (now === undefined || !sameFile(now, mine)) throw busy(home, path, null);
+}
+
+/**
+ * A system call's error on a file descriptor (a `write` on a full disk: `ENOSPC: no space left on
+ * device, write`) names no file; the one written is named, as Node names it for calls on a path.
+ * Exported for its test.
+ */
+export function namingPath(error: unknown, path: string): unknown {
+  const e = error as NodeJS.ErrnoException;
+  if (e instanceof Error && typeof e.code === 'string' && e.path === undefined) {
+    e.message = `${e.message} '${path}'`;
+    e.path = path;
+  }
+  return error;
 }
 
 /** Creates `path` exclusively with this process's ID; its stat, or null if it exists already. */
@@ -337,7 +351,7 @@ function createExclusive(path: string): BigIntStats | null {
     return fstatSync(fd, { bigint: true });
   } catch (error) {
     rmSync(path, { force: true });
-    throw error;
+    throw namingPath(error, path);
   } finally {
     closeSync(fd);
   }
