@@ -195,6 +195,19 @@ describe('a checkpoint that cannot be saved stops the command there, and nothing
     expect((await run('user', 'U1', 'sync')).code).toBe(0);
   });
 
+  test("a user's command stopped by a failed checkpoint says what to do with the user's commands", async () => {
+    const { run } = await manualInstallation();
+    await provisionedUsers(run, [['U1', 'alice']]);
+    expect((await run('admin', 'publish')).code).toBe(0);
+    // Checkpoints: the try spent, the tries given back, then the sync's first commit.
+    const failed = await withCheckpointFailing(3, () => run('user', 'U1', 'sync'));
+    expect(failed.err).toMatch(/^sekey user U1 sync: CheckpointNotSaved: /);
+    expect(failed.err).toContain('what to do: Free space, lift the file-size limit');
+    expect(failed.err).toContain('sekey user U1 status, keys');
+    expect(failed.err).not.toContain('sekey admin');
+    expect((await run('user', 'U1', 'sync')).code).toBe(0);
+  });
+
   test("a new user HSM whose images could not be saved: the admin's images do not show it either", async () => {
     const { run } = await manualInstallation();
     expect((await run('admin', 'add-user', 'U1', 'alice', '--no-publish')).code).toBe(0);

@@ -559,10 +559,21 @@ function refuseAfterFailedCheckpoint(devices: readonly LoadedDevice[]): void {
   }
   if (!failure.saveFailed) throw failure.error;
   const why = messageOf(failure.error);
+  // A user's session (its HSM alone loaded) is checked with the user's commands, an admin's with the admin's.
+  const user = devices.find((d) => d.name !== 'admin' && devices.length === 1)?.name;
+  const check =
+    user === undefined
+      ? 'check (`sekey admin keys`, `users`, `status`) what is missing'
+      : `check (\`sekey user ${user} status\`, \`keys\`) what is missing`;
+  const remedy =
+    user === undefined
+      ? undefined
+      : 'Free space, lift the file-size limit (`ulimit -f`), or fix the file the message names; then check what ' +
+        `the command did (\`sekey user ${user} status\`, \`keys\`) before repeating it. A sync is safe to run again: ` +
+        'it goes on where it stopped.';
   const done = changed
     ? 'the steps it completed before are done and in effect (in text, the lines it printed): do not run again a ' +
-      'command that created something (a key, a user), it would create it twice; check (`sekey admin keys`, ' +
-      '`users`, `status`) what is missing'
+      `command that created something (a key, a user), it would create it twice; ${check}`
     : 'nothing it was asked to do is done; free space or fix the file, then run it again';
   const note = stopped.stoppedNote === undefined ? '' : `. ${stopped.stoppedNote}`;
   // `changed` goes with the error: the command line exits 4 for it, as for a change not all saved.
@@ -572,6 +583,7 @@ function refuseAfterFailedCheckpoint(devices: readonly LoadedDevice[]): void {
       `saving the HSM images (or installation.json) at a durable point failed (${why}), so the command stopped ` +
         `there, as a power cut would have stopped it: nothing after it is kept and none of its files went to the ` +
         `share (a PIN try spent before it may stay spent); ${done}${note}`,
+      remedy,
     ),
     { changed },
   );
