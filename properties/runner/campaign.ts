@@ -19,7 +19,7 @@ import { OUTSIDE_ANY_TEST, SETTLE_MS, runBatch, settleMessage } from './runBatch
 import type { ActiveBatch, BatchResult } from './runBatch.ts';
 import { mergeStatistics } from './statistics.ts';
 import { campaignSeed, newCampaignId, shardBatchIndex } from './seeds.ts';
-import { emptyCount, failuresOf, mergeCount, opsPerCpuSecond, shrinkingIn } from './tally.ts';
+import { emptyCount, failuresOf, madeText, mergeCount, opsPerCpuSecond, shrinkingIn, unfinishedIn } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
 import type { DoneLine } from './progressLine.ts';
 import { escapeRegExp, ownName, ownNamePattern, replayCommand, rerunCommand } from './replayCommand.ts';
@@ -506,7 +506,8 @@ export async function runCampaign(
       const { index: batch, seed } = current;
       for (const { suite, test } of shrinkingIn(counts.values()))
         summary.lost.push({ suite, test, batch, seed, rerun: rerunCommand(suite, test, seed, options) });
-      const cut = `${why} in batch ${current.index}; the properties then running are not counted`;
+      const made = madeText(unfinishedIn(counts.values()).filter((u) => u.runs > 0));
+      const cut = `${why} in batch ${current.index}; the properties then running are not counted${made}`;
       record(current, counts, { errors: [], unrunnable: [], statistics }, cut);
     }
     hooks.onStop?.(summary, [...totals.values()]);

@@ -22,7 +22,7 @@ import { CI_SEED } from '../../testing/runConfig.ts';
 import type { StatisticsPlace } from './statistics.ts';
 import { SUITES } from './suites.ts';
 import { formatTable, thousands } from './table.ts';
-import { emptyCount, failuresOf, opsPerCpuSecond, shrinkingIn } from './tally.ts';
+import { emptyCount, failuresOf, madeText, opsPerCpuSecond, shrinkingIn, unfinishedIn } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
 
 /**
@@ -299,12 +299,13 @@ function closeSingle(
   const severalReplayed =
     `--path was replayed in ${replayed.length} properties (${replayed.join('; ')}); a path belongs to one: ` +
     "give the --test of the failure's replay line";
+  // Stopped: the properties then running are not in the table (their CPU time is known only at their end).
+  const unfinished = stopped === null ? [] : unfinishedIn(rows).filter((u) => u.runs > 0);
   if (options.json) {
     const suites = rows.map((r) => jsonRow(r, options.scale, placeOf(options)));
     const said = replayed.length > 1 ? [...errors, severalReplayed] : errors;
-    io.stdout.write(
-      `${JSON.stringify({ ok: !failed, stopped, seed, suites, errors: said, lost: lostSaid }, null, 2)}\n`,
-    );
+    const body = { ok: !failed, stopped, seed, suites, unfinished, errors: said, lost: lostSaid };
+    io.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     return code;
   }
   io.stdout.write(`${formatTable(rows, placeOf(options))}\n\n`);
@@ -316,7 +317,10 @@ function closeSingle(
   for (const line of [...describeFailures(rows, options.scale), ...errors.map((e) => `error: ${e}`), ...lostSaid])
     io.stdout.write(`${line}\n`);
   const at = `${elapsed}, seed ${seed}`;
-  if (stopped !== null) io.stdout.write(`stopped by ${stopped} (${at}); the properties then running are not counted\n`);
+  if (stopped !== null)
+    io.stdout.write(
+      `stopped by ${stopped} (${at}); the properties then running are not counted${madeText(unfinished)}\n`,
+    );
   else if (code === EXIT.usage) io.stdout.write(`no single property replayed (${at})\n`);
   else io.stdout.write(failed ? `FAILED (${at})\n` : `every property held (${at})\n`);
   return code;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { DoneLine } from './progressLine.ts';
-import { addLine, emptyCount, mergeCount, opsPerCpuSecond } from './tally.ts';
+import { addLine, emptyCount, madeText, mergeCount, opsPerCpuSecond, unfinishedIn } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
 
 const done = (figures: Partial<DoneLine>): DoneLine => ({
@@ -36,6 +36,32 @@ describe('counts per suite', () => {
     const deployment = counts.get('deployment') as SuiteCount;
     expect(deployment.counterexamples.map((d) => d.seed)).toEqual([9]);
     expect(opsPerCpuSecond(deployment)).toBe(0);
+  });
+
+  test('what the properties begun and not ended made is kept apart, and said for a stop', () => {
+    const counts = new Map<string, SuiteCount>();
+    addLine(counts, { kind: 'begin', suite: 'kms', test: 'a', planned: 10 });
+    addLine(counts, { kind: 'run', suite: 'kms', test: 'a', operations: 4 });
+    addLine(counts, done({ test: 'a', runs: 1, operations: 4, cpuMicros: 100 }));
+    addLine(counts, { kind: 'begin', suite: 'kms', test: 'b', planned: 10 });
+    addLine(counts, { kind: 'run', suite: 'kms', test: 'b', operations: 5 });
+    addLine(counts, { kind: 'run', suite: 'kms', test: 'b', operations: 7 });
+    addLine(counts, { kind: 'begin', suite: 'updateAttacks', test: 'c', planned: 5 });
+    const unfinished = unfinishedIn(counts.values());
+    expect(unfinished).toEqual([
+      { suite: 'kms', test: 'b', runs: 2, operations: 12 },
+      { suite: 'updateAttacks', test: 'c', runs: 0, operations: 0 },
+    ]);
+    // The ended property's figures are the totals'; the unfinished one's are not in them.
+    expect(counts.get('kms')).toMatchObject({ runs: 1, operations: 4, runsSeen: 3 });
+    expect(madeText(unfinished.filter((u) => u.runs > 0))).toBe(
+      ': they had made 2 runs, 12 operations (kms: "b" 2 runs)',
+    );
+    expect(madeText([])).toBe('');
+    // A campaign's totals keep no live state.
+    const total = emptyCount('kms');
+    mergeCount(total, counts.get('kms') as SuiteCount);
+    expect(total.running.size).toBe(0);
   });
 
   test("a property shrinks from its shrinking line to its done line; a campaign's totals keep none", () => {

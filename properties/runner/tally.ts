@@ -5,6 +5,7 @@
  * are those of every run, shrinking included, so that operations per CPU-second is like for like.
  * @module
  */
+import { count } from '../../impl/simulation/chartScale.ts';
 import type { DoneLine, ProgressLine } from './progressLine.ts';
 
 /** A test that failed, with vitest's first error message. */
@@ -40,6 +41,12 @@ export interface SuiteCount {
    * live state, what a stop waits for. Not added up across batches ({@link mergeCount}).
    */
   readonly shrinking: string[];
+  /**
+   * The runs and operations of each property begun and not ended (live state, as `shrinking`): what a
+   * stop (Ctrl-C, SIGTERM) would leave out of the totals, which hold ended properties only (their CPU
+   * time is known only at their end). Not added up across batches.
+   */
+  readonly running: Map<string, { runs: number; operations: number }>;
   readonly failedTests: TestFailure[];
 }
 
@@ -59,6 +66,7 @@ export function emptyCount(suite: string): SuiteCount {
     propertyTests: [],
     counterexamples: [],
     shrinking: [],
+    running: new Map(),
     failedTests: [],
   };
 }
@@ -70,20 +78,46 @@ export function addLine(counts: Map<string, SuiteCount>, line: ProgressLine): vo
   if (line.kind === 'begin') {
     c.planned += line.planned;
     if (!c.propertyTests.includes(line.test)) c.propertyTests.push(line.test);
+    c.running.set(line.test, { runs: 0, operations: 0 });
   } else if (line.kind === 'run') {
     c.runsSeen += 1;
     c.operationsSeen += line.operations;
+    const running = c.running.get(line.test);
+    if (running !== undefined) {
+      running.runs += 1;
+      running.operations += line.operations;
+    }
   } else if (line.kind === 'shrinking') {
     if (!c.shrinking.includes(line.test)) c.shrinking.push(line.test);
   } else {
     const k = c.shrinking.indexOf(line.test);
     if (k >= 0) c.shrinking.splice(k, 1);
+    c.running.delete(line.test);
     c.runs += line.runs;
     c.operations += line.operations;
     c.cpuMicros += line.cpuMicros;
     c.properties += 1;
     if (line.failed) c.counterexamples.push(line);
   }
+}
+
+/** What the properties begun and not ended had made, each with its suite and test, across `counts`. */
+export function unfinishedIn(
+  counts: Iterable<SuiteCount>,
+): Array<{ readonly suite: string; readonly test: string; readonly runs: number; readonly operations: number }> {
+  return [...counts].flatMap((c) => [...c.running].map(([test, made]) => ({ suite: c.suite, test, ...made })));
+}
+
+/**
+ * What the properties a stop cut short had made, for the line that says they are not counted:
+ * `: they had made 28 runs, 312 operations (updateAttacks: "…" 28 runs)`, or nothing when none had run.
+ */
+export function madeText(unfinished: ReadonlyArray<ReturnType<typeof unfinishedIn>[number]>): string {
+  if (unfinished.length === 0) return '';
+  const runs = unfinished.reduce((a, u) => a + u.runs, 0);
+  const operations = unfinished.reduce((a, u) => a + u.operations, 0);
+  const each = unfinished.map((u) => `${u.suite}: "${u.test}" ${count(u.runs, 'run')}`).join('; ');
+  return `: they had made ${count(runs, 'run')}, ${count(operations, 'operation')} (${each})`;
 }
 
 /** The properties shrinking a counterexample now, each with its suite, across `counts`. */
