@@ -9,7 +9,7 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { formatDuration, formatTime } from './durations.ts';
 import { Installation, initialShare } from '../host/installation.ts';
 import type { Args } from './args.ts';
@@ -19,6 +19,7 @@ import type { CliIo } from './cliIo.ts';
 import type { GlobalFlags } from './commandLine.ts';
 import { json } from './format.ts';
 import { globalOptions, lockWaitNotice, requireFactory } from './globalOptions.ts';
+import { resolveFrom } from './cliIo.ts';
 import { openFactory } from '../host/manufacturerFile.ts';
 import { INSTALLATION_FILE, freshnessOf } from '../host/installationConfig.ts';
 import { InstallationError } from '../host/installationError.ts';
@@ -99,8 +100,8 @@ export async function runAdminInit(args: Args, io: CliIo, flags: GlobalFlags): P
         `(${formatDuration(heartbeatIntervalMs)})`,
     );
   }
-  const factory = requireFactory(factoryOption, io.env, io.cwd, 'init');
-  const shareDir = share === undefined ? undefined : resolve(io.cwd, share);
+  const factory = requireFactory(factoryOption, io.env, io, 'init');
+  const shareDir = share === undefined ? undefined : resolveFrom(io, share);
   const manufacturer = openFactory(factory, global.home, initialShare(global.home, shareDir).dir);
   // Typed last, once the command line has passed every check that needs no HSM; not for a home that
   // holds an installation, which Installation.init refuses (under the lock: this is only a courtesy).

@@ -255,10 +255,12 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
     ],
     mutates: true,
     destructive: true,
-    prepare: (args, { cwd, env, terminal }) => {
+    prepare: (args, options) => {
+      // The options' working folder is read only for a relative --factory (it may be gone: NoWorkingFolder).
+      const { env, terminal } = options;
       const userPinOption = args.option('--user-pin');
       const deviceAdminPinOption = args.option('--device-admin-pin');
-      const factory = requireFactory(args.option('--factory'), env, cwd, 'provision');
+      const factory = requireFactory(args.option('--factory'), env, options, 'provision');
       const id = args.positional('user ID');
       const pins = [
         pinToSet('--user-pin', 'user', `${id}'s new HSM`, userPinOption, env),

@@ -7,6 +7,7 @@
  */
 import { CliError } from './cliError.ts';
 import { readSync, writeSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import type { Clock } from '../kms/clock.ts';
 import type { DeviceReport } from '../host/installation.ts';
 import { terminalSafe } from './format.ts';
@@ -205,6 +206,15 @@ function workingFolder(): string {
         'deleted or moved since), and relative paths, the default home ./.sekey among them, are relative to it',
     );
   }
+}
+
+/**
+ * `path` resolved against the working folder of `from` (a command's io or its prepare options), which is
+ * read only for a relative path: an absolute one needs no working folder, which may be gone (its
+ * `cwd` then throws `NoWorkingFolder`).
+ */
+export function resolveFrom(from: { readonly cwd: string }, path: string): string {
+  return isAbsolute(path) ? resolve(path) : resolve(from.cwd, path);
 }
 
 /**

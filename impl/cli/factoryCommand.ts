@@ -27,7 +27,7 @@ export async function runFactory(argv: readonly string[], io: CliIo, flags: Glob
         : `unknown factory command '${sub}'${didYouMean(sub, ['init'])}`,
       { usage: 'sekey factory' },
     );
-  const dir = requireFactory(dirOption, io.env, io.cwd, 'factory init', '--dir');
+  const dir = requireFactory(dirOption, io.env, io, 'factory init', '--dir');
   args.done();
   await io.beginChanges?.();
   const manufacturer = createFactory(dir);

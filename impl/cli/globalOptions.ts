@@ -5,7 +5,6 @@
  * never defaulted: a command that needs one and has none is a usage error.
  * @module
  */
-import { isAbsolute, resolve } from 'node:path';
 import type { TimeSpec } from '../host/installation.ts';
 import { Installation } from '../host/installation.ts';
 import { FACTORY_ENV } from '../host/manufacturerFile.ts';
@@ -13,6 +12,7 @@ import type { GlobalFlags } from './commandLine.ts';
 import { UsageError } from './args.ts';
 import { secondsValue, timeValue } from './argValues.ts';
 import type { CliIo } from './cliIo.ts';
+import { resolveFrom } from './cliIo.ts';
 import { CliError } from './cliError.ts';
 
 /** The options shared by admin and user commands. */
@@ -57,9 +57,8 @@ export function envValue(env: CliIo['env'], name: string): string | undefined {
 
 /** The shared options from the global flags (`commandLine.ts`). */
 export function globalOptions(flags: GlobalFlags, io: CliIo): GlobalOptions {
-  const given = flags.home ?? envValue(io.env, 'SEKEY_HOME') ?? '.sekey';
   // An absolute home needs no working folder (which may be gone: `NoWorkingFolder`).
-  const home = isAbsolute(given) ? resolve(given) : resolve(io.cwd, given);
+  const home = resolveFrom(io, flags.home ?? envValue(io.env, 'SEKEY_HOME') ?? '.sekey');
   const waitMs = flags.wait === undefined ? 0 : secondsValue(flags.wait, '--wait') * 1000;
   const at = flags.at === undefined ? undefined : timeValue(flags.at);
   return { home, pin: flags.pin, at, waitMs, lastTry: flags.lastTry };
@@ -74,7 +73,7 @@ export function globalOptions(flags: GlobalFlags, io: CliIo): GlobalOptions {
 export function requireFactory(
   option: string | undefined,
   env: CliIo['env'],
-  cwd: string,
+  from: { readonly cwd: string },
   what: string,
   optionName = '--factory',
 ): string {
@@ -88,7 +87,7 @@ export function requireFactory(
       `${what} needs the factory that certifies new HSMs: pass ${optionName} DIR or set ${FACTORY_ENV}${creates}`,
     );
   }
-  return resolve(cwd, dir);
+  return resolveFrom(from, dir);
 }
 
 /** Prints a warning for each entry of the share a command skipped (`DirectoryTransport`). */

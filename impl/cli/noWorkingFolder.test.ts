@@ -35,6 +35,28 @@ describe('a command started in a folder deleted since', () => {
     expect(JSON.parse(absolute.stdout)).toMatchObject({ error: { code: 'NotInitialized' } });
   });
 
+  test.skipIf(process.platform === 'win32')('needs none where every path is absolute: factory init, admin init', () => {
+    const root = tempDir();
+    const [factory, home, share] = ['factory', 'home', 'share'].map((name) => join(root, name)) as [
+      string,
+      string,
+      string,
+    ];
+    const made = inDeletedFolder('factory', 'init', '--dir', factory);
+    expect({ status: made.status, stderr: made.stderr }).toEqual({ status: 0, stderr: '' });
+    const init = ['--home', home, '--factory', factory, '--share', share];
+    const initialised = inDeletedFolder(
+      'admin',
+      'init',
+      ...init,
+      '--admin-pin',
+      'admin-1234',
+      '--user-pin',
+      'user-1234',
+    );
+    expect({ status: initialised.status, stderr: initialised.stderr }).toEqual({ status: 0, stderr: '' });
+  });
+
   test.skipIf(process.platform === 'win32')('refuses what needs it with NoWorkingFolder, no stack trace', () => {
     const run = inDeletedFolder('admin', 'status');
     expect(run.status).toBe(1);

@@ -5,7 +5,7 @@
  * @module
  */
 import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { writeFileAtomic } from '../host/atomicFile.ts';
 import { decodeMessage } from '../protocol/message.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
@@ -18,6 +18,7 @@ import { UsageError } from './args.ts';
 import { CliError } from './cliError.ts';
 import { idList } from './argValues.ts';
 import type { CliIo } from './cliIo.ts';
+import { resolveFrom } from './cliIo.ts';
 import { bytes, ids, json, quoted, table, when } from './format.ts';
 import { count } from '../simulation/chartScale.ts';
 import { formatDuration } from './durations.ts';
@@ -62,7 +63,7 @@ async function readInput(io: CliIo, path: string): Promise<Uint8Array> {
     return await io.readInput();
   }
   try {
-    return new Uint8Array(readFileSync(resolve(io.cwd, path)));
+    return new Uint8Array(readFileSync(resolveFrom(io, path)));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why =
@@ -99,7 +100,7 @@ function openOutput(io: CliIo, path: string, force: boolean): Output {
     if (write === undefined) throw new UsageError('- (standard output) is not available here');
     return { write, say: (to, line) => to.err(line) };
   }
-  const full = writtenThrough(resolve(io.cwd, path), path);
+  const full = writtenThrough(resolveFrom(io, path), path);
   // A folder is never replaced, --force or not: the atomic rename would fail after the HSM's work
   // with a raw EISDIR naming its temporary file.
   if (existsSync(full) && statSync(full).isDirectory())
