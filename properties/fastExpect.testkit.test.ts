@@ -30,7 +30,11 @@ describe('expectEqual', () => {
 describe('expectContains and expectNotContains', () => {
   it('pass and fail as toContain does, with the label', () => {
     expect(() => expectContains(['a', 'b'], 'b')).not.toThrow();
-    expect(() => expectContains([Number.NaN], Number.NaN)).not.toThrow();
+    // As toContain (chai's include: strict equality), NaN is in no list, and +0 is -0.
+    expect(() => expectContains([Number.NaN], Number.NaN)).toThrow();
+    expect(() => expect([Number.NaN]).toContain(Number.NaN)).toThrow();
+    expect(() => expectNotContains([Number.NaN], Number.NaN)).not.toThrow();
+    expect(() => expectContains([0], -0)).not.toThrow();
     expect(() => expectContains(['a'], 'c', 'members')).toThrow(/members[\s\S]*'c'/);
     expect(() => expectNotContains(['a', 'b'], 'c')).not.toThrow();
     expect(() => expectNotContains(['active'], 'active', 'K1 live again')).toThrow(/K1 live again/);

@@ -6,8 +6,9 @@
  * kmsImpl suite's CPU time and over a quarter of the model suite's (profiles, `--cpu-prof`).
  *
  * Each fast path accepts only what its matcher accepts, so a skipped matcher is one that would pass:
- * `isDeepStrictEqual` is stricter than `toEqual` (prototypes, undefined properties), `includes`
- * is `toContain` on arrays (both SameValueZero).
+ * `isDeepStrictEqual` is stricter than `toEqual` (prototypes, undefined properties), `indexOf`
+ * is `toContain` on arrays (both strict equality, chai's `include`: NaN is in no list, where
+ * `includes`, SameValueZero, would find it and pass what `toContain` fails).
  * @module
  */
 import { isDeepStrictEqual } from 'node:util';
@@ -21,12 +22,12 @@ export function expectEqual(actual: unknown, expected: unknown, label?: string):
 
 /** `expect(list, label).toContain(item)`. */
 export function expectContains<T>(list: readonly T[], item: T, label?: string): void {
-  if (list.includes(item)) return;
+  if (list.indexOf(item) !== -1) return;
   expect(list, label).toContain(item);
 }
 
 /** `expect(list, label).not.toContain(item)`. */
 export function expectNotContains<T>(list: readonly T[], item: T, label?: string): void {
-  if (!list.includes(item)) return;
+  if (list.indexOf(item) === -1) return;
   expect(list, label).not.toContain(item);
 }

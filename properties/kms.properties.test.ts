@@ -114,7 +114,8 @@ function checkInvariants(state: KmsState): void {
     if (LIVE_KEY_STATES.includes(keyState)) {
       expectEqual(key.holders, group.members, `${key.id}'s holders`);
       // Cryptoperiod never longer than the group's default.
-      if (key.lifecycle.context.cryptoperiodMs > group.policy.defaultCryptoperiodMs)
+      // Not `>`: a NaN or missing period is no number at most the default, and toBeLessThanOrEqual fails it.
+      if (!(key.lifecycle.context.cryptoperiodMs <= group.policy.defaultCryptoperiodMs))
         expect(key.lifecycle.context.cryptoperiodMs).toBeLessThanOrEqual(group.policy.defaultCryptoperiodMs);
     }
     if (keyState === 'destroyed' || keyState === 'destroyedCompromised')
@@ -124,7 +125,7 @@ function checkInvariants(state: KmsState): void {
     const live = Object.values(state.keys).filter(
       (k) => k.owner === group.id && LIVE_KEY_STATES.includes(keyStateOf(k)),
     );
-    if (live.length > group.policy.maxKeys) expect(live.length).toBeLessThanOrEqual(group.policy.maxKeys);
+    if (!(live.length <= group.policy.maxKeys)) expect(live.length).toBeLessThanOrEqual(group.policy.maxKeys);
     for (const member of group.members)
       if (state.users[member] === undefined) expect.fail(`${group.id}'s member ${member} is no user`);
   }
