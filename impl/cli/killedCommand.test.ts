@@ -4,6 +4,7 @@ import {
   constants,
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   openSync,
   readFileSync,
@@ -318,6 +319,22 @@ describe('nothing announced is lost: add-key killed or interrupted at random poi
     const listing = await sekey(h, 'admin', 'keys');
     expect(listing.code).toBe(0);
     expect(dirs.flatMap((dir) => readdirSync(dir).filter((name) => name.startsWith('.tmp-')))).toEqual(['.tmp-notes']);
+  });
+
+  test('a user folder the sweep cannot clean does not stop a command that does not use it', async (context) => {
+    const h = copyHome(scratchHome);
+    const other = join(h, 'users', 'U9');
+    mkdirSync(other, { mode: 0o700 });
+    // A temporary file that cannot be removed (immutable: even root's unlink fails), where chattr works.
+    const stuck = join(other, `.tmp-COMMIT-${'cd'.repeat(6)}`);
+    writeFileSync(stuck, 'cut short');
+    if (spawnSync('chattr', ['+i', stuck]).status !== 0) context.skip();
+    try {
+      const listing = await sekey(h, 'admin', 'keys');
+      expect({ code: listing.code, err: listing.err }).toEqual({ code: 0, err: '' });
+    } finally {
+      spawnSync('chattr', ['-i', stuck]);
+    }
   });
 
   test('every key ID and file announced is on disk, and the next add-key never reuses an announced ID', async () => {

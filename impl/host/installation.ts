@@ -1096,7 +1096,15 @@ export class Installation {
       const userDirs = (existsSync(users) ? readdirSync(users) : [])
         .map((u) => join(users, u))
         .filter((dir) => lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() === true);
-      for (const dir of [this.home, join(this.home, ADMIN_DIR), ...userDirs]) removeLeftTemporaries(dir);
+      // Housekeeping only: a folder it cannot read or clean (another user's HSM folder left unreadable)
+      // must not stop a command that does not use it; one the session uses is refused when loaded.
+      for (const dir of [this.home, join(this.home, ADMIN_DIR), ...userDirs]) {
+        try {
+          removeLeftTemporaries(dir);
+        } catch {
+          // left as it is
+        }
+      }
       const clock = this.#startClock(config);
       const onSkip = this.#options.onShareSkip;
       const transport = new DeferredTransport(
