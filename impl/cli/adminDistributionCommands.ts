@@ -248,6 +248,7 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
         const head = verify ? session.admin.verifyAuditLog() : undefined;
         if (asJson) {
           io.out(json(verify ? { entries, head } : entries));
+          session.acknowledgeCutShort();
           return;
         }
         if (!verify || last !== undefined) {
@@ -257,6 +258,8 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
           ).forEach((l) => io.out(l));
         }
         if (head !== undefined) io.out(`audit log: ${all.length} entries, hash chain intact, head ${head}`);
+        // Shown what was done: admin commands stop warning of one cut short (see UNSAVED_ADMIN_CHANGE).
+        session.acknowledgeCutShort();
       };
     },
   },

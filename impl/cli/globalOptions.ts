@@ -139,12 +139,13 @@ export function installationFor(
 }
 
 /**
- * Said when the admin HSM's images come from a checkpoint holding a database change that the last
- * command never saved at its end. That command may have printed nothing of what it did (its lines
- * are printed once its session ends), and running it again would do it twice.
+ * Said by every admin command, from the one that found the admin HSM's images in a checkpoint holding
+ * a database change the last command never saved at its end, until `sekey admin audit` has shown what
+ * was done (`adminCutShortAt`). That command may have printed nothing of what it did (its lines are
+ * printed once its session ends), and running it again would do it twice.
  */
 export const UNSAVED_ADMIN_CHANGE =
-  'warning: the last admin command on this installation was cut short (killed, a power cut, or its save ' +
-  'failed) after it had changed the database; that change is kept. If that command printed nothing of it, ' +
-  'check what it did before running it again (sekey admin audit --last 10; admin keys, users, groups): a ' +
-  'command that creates something (add-key) would create it twice';
+  'warning: an admin command on this installation was cut short (killed, a power cut, or its save failed) ' +
+  'after it had changed the database; that change is kept. If it printed nothing of it, check what it did ' +
+  'before running it again (sekey admin audit --last 10, which also ends this warning; admin keys, users, ' +
+  'groups): a command that creates something (add-key) would create it twice';

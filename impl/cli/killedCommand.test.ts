@@ -337,8 +337,8 @@ describe('nothing announced is lost: add-key killed or interrupted at random poi
     }
   });
 
-  test('every key ID and file announced is on disk, and the next add-key never reuses an announced ID', async () => {
-    let warnings = 0;
+  /** The points an add-key run passes (a run not killed), the one where it prints and its last save's. */
+  async function addKeyPoints(): Promise<{ points: string[]; printed: number; lastSave: number }> {
     const probe = await addKeyStopped(0, 'SIGKILL');
     expect(probe.nextErr).toBe('');
     expect(probe.run.status).toBe(0);
@@ -348,6 +348,28 @@ describe('nothing announced is lost: add-key killed or interrupted at random poi
       .split('\n');
     const printed = points.findIndex((p) => p.endsWith('printed')) + 1;
     const lastSave = points.length - [...points].reverse().findIndex((p) => p.endsWith(' save'));
+    return { points, printed, lastSave };
+  }
+
+  test('a change a kill kept unprinted is warned of by every admin command until admin audit', async () => {
+    const { lastSave } = await addKeyPoints();
+    // Killed just before the last save: the key is in a checkpoint only, and nothing was printed.
+    const { run, home: h, keys, nextErr } = await addKeyStopped(lastSave - 1, 'SIGKILL');
+    expect(run.stdout).toBe('');
+    expect(keys).toEqual(['K2000']);
+    expect(nextErr).toContain(UNSAVED_ADMIN_CHANGE);
+    // A cron job's publish does not use the warning up: the next command still warns, until the audit.
+    expect((await sekey(h, 'admin', 'publish')).err).toContain(UNSAVED_ADMIN_CHANGE);
+    expect((await sekey(h, 'admin', 'keys')).err).toContain(UNSAVED_ADMIN_CHANGE);
+    const audit = await sekey(h, 'admin', 'audit', '--last', '5');
+    expect(audit.out).toMatch(/addKey/);
+    expect(audit.err).toContain(UNSAVED_ADMIN_CHANGE);
+    expect((await sekey(h, 'admin', 'keys')).err).toBe('');
+  });
+
+  test('every key ID and file announced is on disk, and the next add-key never reuses an announced ID', async () => {
+    let warnings = 0;
+    const { points, printed, lastSave } = await addKeyPoints();
     expect(printed).toBeGreaterThan(lastSave); // lines come out only after the session's last save
     await fc.assert(
       fc.asyncProperty(

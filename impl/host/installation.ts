@@ -168,11 +168,12 @@ export interface InstallationOptions {
   /** Told once when a session starts waiting for another process's lock (`waitMs`), with who holds it. */
   readonly onLockWait?: (busy: string) => void;
   /**
-   * Told when an admin session loads the admin HSM from a checkpoint that holds a database change
-   * the last session never saved at its end (`LoadedImages.unsavedChange`): that command was killed,
-   * lost power or failed its save after it had changed something, and may have printed nothing of it.
-   * The change is kept (this session's save completes it); the command line warns, since running
-   * that command again would do it twice (a key added twice).
+   * Told by each admin session while an admin command cut short after changing something is not yet
+   * looked into (`adminCutShortAt` of `installation.json`, set when a session loads the admin HSM
+   * from a checkpoint holding a database change the last session never saved at its end: that
+   * command was killed, lost power or failed its save, and may have printed nothing of it). The change
+   * is kept; the command line warns, since running that command again would do it twice (a key added
+   * twice), until `AdminSession.acknowledgeCutShort` (`sekey admin audit`).
    */
   readonly onUnsavedAdminChange?: () => void;
 }
@@ -222,6 +223,11 @@ export interface AdminSession {
    * @throws InstallationError `NoDevice` when the user has no HSM here.
    */
   userDevice(userId: UserId): SecubeDevice;
+  /**
+   * Clears the mark of an admin command cut short (`adminCutShortAt`), once what was done has been
+   * shown (`sekey admin audit`): admin sessions stop warning of it.
+   */
+  acknowledgeCutShort(): void;
 }
 
 /** An open user session. */
@@ -252,6 +258,10 @@ interface SessionParts {
   readonly recordUserHsms: (hsms: readonly (readonly [UserId, string])[]) => void;
   /** Marks, in `installation.json` at once, `serial` as `userId`'s HSM being provisioned (`unpairedHsms`). */
   readonly markUnpaired: (userId: UserId, serial: string) => void;
+  /** Sets (a time) or clears (null), in `installation.json` at once, the mark of an admin command cut short. */
+  readonly markCutShort: (at: number | null) => void;
+  /** Whether an admin command cut short is marked (`adminCutShortAt`), as the session has it now. */
+  readonly cutShortMarked: () => boolean;
   /**
    * Removes those marks for these HSMs: at once (`now`, when the admin database pairs them), or once the
    * session's images are all saved (its own provisioning, whose pairing those images hold).
@@ -852,7 +862,7 @@ export class Installation {
   /** Runs `fn` in an admin session on the admin HSM, logged in at admin level with `pin`. */
   async withAdmin<T>(pin: string, fn: (session: AdminSession) => Promise<T>): Promise<T> {
     return this.#session(async (parts) => {
-      const { config, clock, transport, devices, recordTime, recordUserHsms, unmarkPaired } = parts;
+      const { config, clock, transport, devices, recordTime, recordUserHsms, unmarkPaired, markCutShort } = parts;
       const d = loadDevice('admin', join(this.home, ADMIN_DIR), recordTime);
       if (d.device.serial !== config.adminSerial) {
         throw new InstallationError(
@@ -863,7 +873,9 @@ export class Installation {
         );
       }
       devices.push(d);
-      if (d.unsavedChange === true) this.#options.onUnsavedAdminChange?.();
+      // Marked at once, so that the mark outlives this session whatever it is (a cron job's publish).
+      if (d.unsavedChange === true && !parts.cutShortMarked()) markCutShort(clock.now());
+      if (parts.cutShortMarked()) this.#options.onUnsavedAdminChange?.();
       this.#options.beforeLogin?.(d.device.retriesLeft.admin);
       logIn(d, () => d.device.login('admin', pin));
       const admin = await Admin.open({ device: d.device, sd: d.sd, clock });
@@ -892,6 +904,7 @@ export class Installation {
           provision: (userId, pins, manufacturer) =>
             this.#provision(d, admin, clock, userId, pins, manufacturer, parts),
           userDevice: (userId) => this.#sessionUserDevice(userId, devices, recordTime),
+          acknowledgeCutShort: () => markCutShort(null),
         });
       } finally {
         admin.close();
@@ -1136,6 +1149,13 @@ export class Installation {
         current = { ...current, unpairedHsms: { ...current.unpairedHsms, [userId]: serial } };
         writeInstallationConfig(this.home, current);
       };
+      const markCutShort: SessionParts['markCutShort'] = (at) => {
+        if ((current.adminCutShortAt ?? null) === at) return;
+        const { adminCutShortAt: _cleared, ...rest } = current;
+        current = at === null ? rest : { ...rest, adminCutShortAt: at };
+        writeInstallationConfig(this.home, current);
+      };
+      const cutShortMarked = (): boolean => current.adminCutShortAt !== undefined;
       // Unmarked when the session's images are saved (`saveTime` below).
       const pairedOnSave: (readonly [UserId, string])[] = [];
       const unmarkPaired: SessionParts['unmarkPaired'] = (hsms, now) => {
@@ -1160,6 +1180,8 @@ export class Installation {
           recordUserHsms,
           markUnpaired,
           unmarkPaired,
+          markCutShort,
+          cutShortMarked,
         });
         done = true;
         return result;

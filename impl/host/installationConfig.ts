@@ -75,6 +75,15 @@ export interface InstallationConfig {
    * commands and a provisioning run again do not take it for one in service. Absent when none.
    */
   readonly unpairedHsms?: Readonly<Record<string, string>>;
+  /**
+   * Set (to the session's time) by the admin session that found the admin HSM's images in a checkpoint
+   * holding a database change the last session never saved at its end (`LoadedImages.unsavedChange`):
+   * a command cut short after changing something, which may have printed nothing of it. Every admin
+   * session warns while it is set (a cron job's `publish` too, which would otherwise have used up a
+   * warning meant for the administrator); `sekey admin audit`, which shows what was done, clears it.
+   * Absent when none.
+   */
+  readonly adminCutShortAt?: number;
 }
 
 /** The heartbeat interval and freshness window of an installation, defaults filled in. */
@@ -142,6 +151,7 @@ export function parseInstallationConfig(text: string): InstallationConfig {
     createdAt: int('createdAt'),
     ...userHsms,
     ...unpairedHsms,
+    ...optional('adminCutShortAt'),
   };
 }
 
