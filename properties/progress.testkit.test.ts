@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { PropertyProgress } from './progress.testkit.ts';
+import { PropertyProgress, errorText } from './progress.testkit.ts';
 import { PROGRESS_FILE_ENV, STOP_FILE_ENV, parseProgress } from './runner/progressLine.ts';
 
 describe('a property the runner stops while it shrinks', () => {
@@ -140,6 +140,15 @@ describe('a property the runner stops while it shrinks', () => {
     expect(done?.error?.split('\n').slice(1)).toEqual([
       '  differs at steps: actual [{"keyId":"K2000","to":"deactivated"}], expected []',
     ]);
+  });
+
+  test('two plain values get no such line: the message says it all', () => {
+    expect(errorText(Object.assign(new Error('expected false to be true'), { actual: false, expected: true }))).toBe(
+      'Error: expected false to be true',
+    );
+    expect(errorText(Object.assign(new Error('x'), { actual: { a: 1 }, expected: { a: 2 } }))).toBe(
+      'Error: x\n  differs at a: actual 1, expected 2',
+    );
   });
 });
 

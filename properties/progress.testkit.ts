@@ -226,6 +226,9 @@ export function errorText(error: unknown): string {
   const text = String(error);
   if (error === null || typeof error !== 'object' || !('actual' in error) || !('expected' in error)) return text;
   const { actual, expected } = error as { actual: unknown; expected: unknown };
+  // Two plain values (`expected false to be true`): the message says it all, a line more would repeat it.
+  const structured = (v: unknown) => typeof v === 'object' && v !== null;
+  if (!structured(actual) && !structured(expected)) return text;
   try {
     return [text, ...differences(actual, expected).map((d) => `  differs at ${d}`)].join('\n');
   } catch {
