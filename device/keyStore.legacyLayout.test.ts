@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CycleMeter } from './costModel.ts';
 import { Flash } from './flash.ts';
 import { KeyStore } from './keyStore.ts';
-import { hex, storeContents } from './keyStore.testkit.ts';
+import { churnUntilCompaction, hex, storeContents } from './keyStore.testkit.ts';
 import { LAYOUT_VERSION, LEGACY_LAYOUT_VERSION, readHeader, storeLayout } from './keyStoreLayout.ts';
 import { KEY_STORE_V1_IMAGE, KEY_STORE_V1_KEYS, KEY_STORE_V1_OPTIONS } from './keyStoreV1Image.testkit.ts';
 import { PowerLossError } from './powerLossError.ts';
@@ -76,19 +76,12 @@ describe('a store written at layout version 1 (5 bits of CRC-32 per record)', ()
     const base = Flash.fromImage(v1Image());
     const store = KeyStore.mount(base, OPTIONS);
     const model = v1Keys();
-    const prng = new SeededPrng(43);
-    let image = base.toImage();
-    let compactingOps = 0;
-    for (let i = 0; compactingOps === 0; i++) {
-      expect(i).toBeLessThan(500);
-      image = base.toImage();
-      const id = prng.int(15);
-      const key = prng.bytes(32);
-      const ops = base.operations;
-      store.put(id, key);
-      if (base.operations - ops > 8) compactingOps = base.operations - ops;
-      else model.set(id, hex(key));
-    }
+    const kept = (id: number, key: Uint8Array) => void model.set(id, hex(key));
+    const { image, compactingOps } = churnUntilCompaction(base, store, new SeededPrng(43), {
+      ids: 15,
+      limit: 500,
+      kept,
+    });
     expect(versions(Flash.fromImage(image))).toContain(LEGACY_LAYOUT_VERSION);
     for (let cut = 1; ; cut++) {
       const flash = Flash.fromImage(image, { seed: cut });

@@ -17,7 +17,7 @@ import {
   KeyStoreNotFormattedError,
   KeyStoreRemountRequiredError,
 } from './keyStoreErrors.ts';
-import { findSecretResidue, hex, rawImage, storeContents } from './keyStore.testkit.ts';
+import { churnUntilCompaction, findSecretResidue, hex, rawImage, storeContents } from './keyStore.testkit.ts';
 import { FlashWearOutError } from './flashErrors.ts';
 import { PowerLossError } from './powerLossError.ts';
 import { SeededPrng } from './seededPrng.ts';
@@ -37,19 +37,10 @@ function imageBeforeCompaction(
   seed: number,
 ): { image: Uint8Array; model: Map<number, Uint8Array> } {
   const base = new Flash({ geometry: [2048, 2048, 2048], strict: true, seed });
-  const store = KeyStore.format(base, options);
-  const prng = new SeededPrng(seed);
   const model = new Map<number, Uint8Array>();
-  for (let i = 0; ; i++) {
-    expect(i).toBeLessThan(5000);
-    const image = base.toImage();
-    const before = base.operations;
-    const id = prng.int(40);
-    const key = prng.bytes(32);
-    store.put(id, key);
-    if (base.operations - before > 8) return { image, model };
-    model.set(id, key);
-  }
+  const kept = (id: number, key: Uint8Array) => void model.set(id, key);
+  const { image } = churnUntilCompaction(base, KeyStore.format(base, options), new SeededPrng(seed), { ids: 40, kept });
+  return { image, model };
 }
 
 describe('format and mount', () => {
@@ -379,18 +370,8 @@ describe('recovery', () => {
     const prng = new SeededPrng(12);
     const model = new Map<number, Uint8Array>();
     // Churn until the next put needs a compaction (more than the 4 operations of a plain replace).
-    let image = base.toImage();
-    let compactingOps = 0;
-    for (let i = 0; compactingOps === 0; i++) {
-      expect(i).toBeLessThan(5000);
-      image = base.toImage();
-      const id = prng.int(40);
-      const key = prng.bytes(32);
-      const before = base.operations;
-      store.put(id, key);
-      if (base.operations - before > 8) compactingOps = base.operations - before;
-      else model.set(id, key);
-    }
+    const kept = (id: number, key: Uint8Array) => void model.set(id, key);
+    const { image, compactingOps } = churnUntilCompaction(base, store, prng, { ids: 40, kept });
     // Roll-forward needs the done word to land whole while the victim is intact (a cut that tears
     // the done word but happens to clear all its bits), so sweep with several fault seeds.
     const kinds = new Set<string>();

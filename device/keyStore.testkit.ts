@@ -7,6 +7,7 @@
  */
 import type { Flash } from './flash.ts';
 import { readKeyMaterialForDevice, type KeyStore } from './keyStore.ts';
+import type { SeededPrng } from './seededPrng.ts';
 
 /** Hex of a byte array, to compare key material by value. */
 export function hex(bytes: Uint8Array): string {
@@ -75,4 +76,28 @@ function word(bytes: Uint8Array, at: number): number {
   return (
     ((bytes[at] ?? 0) | ((bytes[at + 1] ?? 0) << 8) | ((bytes[at + 2] ?? 0) << 16) | ((bytes[at + 3] ?? 0) << 24)) >>> 0
   );
+}
+
+/**
+ * Puts random keys (IDs below `ids`, 32 bytes each, drawn from `prng`) into `store` on `flash` until a
+ * put compacts (more than 8 flash operations; a plain replace takes 4): the flash image just before
+ * that put and the operations it took. Each key put before it is handed to `kept`. Throws after
+ * `limit` puts without a compaction.
+ */
+export function churnUntilCompaction(
+  flash: Flash,
+  store: KeyStore,
+  prng: SeededPrng,
+  { ids, limit = 5000, kept }: { ids: number; limit?: number; kept: (id: number, key: Uint8Array) => void },
+): { image: Uint8Array; compactingOps: number } {
+  for (let i = 0; i < limit; i++) {
+    const image = flash.toImage();
+    const id = prng.int(ids);
+    const key = prng.bytes(32);
+    const before = flash.operations;
+    store.put(id, key);
+    if (flash.operations - before > 8) return { image, compactingOps: flash.operations - before };
+    kept(id, key);
+  }
+  throw new Error(`no compaction in ${limit} puts`);
 }

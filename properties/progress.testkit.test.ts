@@ -10,6 +10,20 @@ import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { PropertyProgress, errorText } from './progress.testkit.ts';
 import { PROGRESS_FILE_ENV, STOP_FILE_ENV, parseProgress } from './runner/progressLine.ts';
 
+/**
+ * `progress.params(100, text)` for a fixture property. `params` starts the property, which under the
+ * runner (a progress file named) installs the worker's signal listeners: this worker's own are left
+ * as they were, the ones it installed taken off again.
+ */
+function paramsKeepingListeners(progress: PropertyProgress, text?: (values: [number]) => string) {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const before = signals.map((signal) => process.listeners(signal));
+  const params = progress.params<[number]>(100, text);
+  signals.forEach((signal, i) => {
+    for (const l of process.listeners(signal)) if (!before[i]?.includes(l)) process.off(signal, l);
+  });
+  return params;
+}
 describe('a property the runner stops while it shrinks', () => {
   let dir = '';
   let stopFile = '';
@@ -99,16 +113,7 @@ describe('a property the runner stops while it shrinks', () => {
 
   test("a counterexample in words keeps fast-check's own print beside it, for programs", () => {
     const progress = new PropertyProgress('fixture');
-    // `params` starts the property, which under the runner (a progress file named) installs the
-    // worker's signal listeners: this worker's own are left as they were.
-    const before = {
-      SIGINT: process.listeners('SIGINT'),
-      SIGTERM: process.listeners('SIGTERM'),
-      SIGHUP: process.listeners('SIGHUP'),
-    };
-    const params = progress.params<[number]>(100, ([n]) => `the number ${n}`);
-    for (const [signal, had] of Object.entries(before))
-      for (const l of process.listeners(signal as 'SIGINT')) if (!had.includes(l)) process.off(signal, l);
+    const params = paramsKeepingListeners(progress, ([n]) => `the number ${n}`);
     const property = fc.property(fc.integer({ min: 0, max: 1_000_000 }), (n) => n < 1000);
     expect(() => progress.assert(property, { ...params, seed: 42 })).toThrow(/In words:\n {2}the number 1000/);
     const done = parseProgress(readFileSync(progressFile, 'utf8')).lines.find((l) => l.kind === 'done');
@@ -117,14 +122,7 @@ describe('a property the runner stops while it shrinks', () => {
 
   test('an assertion that compared two values keeps where they differ, which its message elides', () => {
     const progress = new PropertyProgress('fixture');
-    const before = {
-      SIGINT: process.listeners('SIGINT'),
-      SIGTERM: process.listeners('SIGTERM'),
-      SIGHUP: process.listeners('SIGHUP'),
-    };
-    const params = progress.params<[number]>(100);
-    for (const [signal, had] of Object.entries(before))
-      for (const l of process.listeners(signal as 'SIGINT')) if (!had.includes(l)) process.off(signal, l);
+    const params = paramsKeepingListeners(progress);
     const report = (n: number) => ({
       created: [],
       steps: n < 3 ? [] : [{ keyId: 'K2000', to: 'deactivated' }],

@@ -17,6 +17,19 @@ import { SyncStalledError } from './syncStalledError.ts';
 import type { World } from './world.testkit.ts';
 import { TEAM_POLICY, TEST_CARD_SECTORS, newTeam, newWorld } from './world.testkit.ts';
 
+/** `transport` with every write failing ('share unreachable'), as a share that refuses files; the rest as ever. */
+function unwritable(transport: Transport): Transport {
+  return {
+    ...transport,
+    list: transport.list.bind(transport),
+    read: transport.read.bind(transport),
+    remove: transport.remove.bind(transport),
+    write: async () => {
+      throw new Error('share unreachable');
+    },
+  };
+}
+
 const DAY = 86_400_000;
 const policy: GroupPolicy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 30 * DAY };
 const text = (s: string) => new TextEncoder().encode(s);
@@ -801,16 +814,7 @@ describe('distribution by update files', () => {
   test('a crash between committing a publication and writing it is repaired by flush', async () => {
     const w = await team();
     w.admin.addKey('G1', 'k');
-    const failing = {
-      ...w.transport,
-      list: w.transport.list.bind(w.transport),
-      read: w.transport.read.bind(w.transport),
-      remove: w.transport.remove.bind(w.transport),
-      write: async () => {
-        throw new Error('share unreachable');
-      },
-    };
-    const { Publisher } = await import('./publisher.ts');
+    const failing = unwritable(w.transport);
     await expect(new Publisher(w.admin, failing).publish()).rejects.toThrow('share unreachable');
     expect((await w.users.get('U2')!.sync(w.transport)).applied).toEqual([]);
     expect(await w.publisher.flush()).toHaveLength(3);
@@ -828,15 +832,7 @@ describe('distribution by update files', () => {
     expect(w.publisher.requestResync('U1')).toEqual([]);
     // The share refuses the resync (or the command is killed after its commit): nothing is written
     // or removed.
-    const failing = {
-      ...w.transport,
-      list: w.transport.list.bind(w.transport),
-      read: w.transport.read.bind(w.transport),
-      remove: w.transport.remove.bind(w.transport),
-      write: async () => {
-        throw new Error('share unreachable');
-      },
-    };
+    const failing = unwritable(w.transport);
     await expect(new Publisher(w.admin, failing).publish()).rejects.toThrow('share unreachable');
     expect(await w.transport.list(stream)).toEqual(before);
     const rewritten = await w.publisher.flush();
