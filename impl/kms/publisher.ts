@@ -445,14 +445,9 @@ export class Publisher {
     // the user acknowledges it (or a resync supersedes it): a regenerated file would fork the chain.
     for (const { entry, name, file } of files) await this.#transport.write(updateStream(entry.userId), name, file);
     const published = files.map((f) => f.entry);
-    // A resync supersedes everything before it: older files would only be refused.
-    for (const p of published) {
-      if (p.kind !== 'resync') continue;
-      for (const old of await this.#transport.list(updateStream(p.userId))) {
-        const s = sequenceOfName(old);
-        if (s === null || s.sequence < p.sequence) await this.#transport.remove(updateStream(p.userId), old);
-      }
-    }
+    for (const p of published)
+      if (p.kind === 'resync')
+        await this.#removeSuperseded(p.userId, p.sequence, await this.#transport.list(updateStream(p.userId)));
     return { published, rewritten, removed };
   }
 
@@ -536,6 +531,20 @@ export class Publisher {
   }
 
   /**
+   * Removes from `userId`'s stream the files of `names` numbered below `sequence`, a resync's: it
+   * supersedes them, and they would only be refused (a new HSM calls them forged). Names that are no
+   * update file's are left alone. Returns the names removed.
+   */
+  async #removeSuperseded(userId: UserId, sequence: number, names: readonly string[]): Promise<string[]> {
+    const older = names.filter((name) => {
+      const s = sequenceOfName(name);
+      return s !== null && s.sequence < sequence;
+    });
+    for (const name of older) await this.#transport.remove(updateStream(userId), name);
+    return older;
+  }
+
+  /**
    * Writes every committed, unacknowledged file that is missing from the transport or differs from
    * the committed bytes: after a crash between a commit and its write, or when someone deleted,
    * damaged or replaced files on the share. Byte for byte the
@@ -570,16 +579,10 @@ export class Publisher {
         await this.#transport.write(updateStream(userId), name, bytes);
         written.push({ userId, sequence: Number(sequence), name });
       }
-      // A resync supersedes every older file of its stream, as when it was published: a crash after
-      // its commit (or a share that refused it) left them there, and a new HSM refuses them as forged.
-      if (sequenceOfName(name)?.resync === true) {
-        for (const old of [...present]) {
-          const s = sequenceOfName(old);
-          if (s === null || s.sequence >= Number(sequence)) continue;
-          await this.#transport.remove(updateStream(userId), old);
-          present.delete(old);
-        }
-      }
+      // As when it was published: a crash after its commit (or a share that refused it) left the older
+      // files there, and a new HSM refuses them as forged.
+      if (sequenceOfName(name)?.resync === true)
+        for (const old of await this.#removeSuperseded(userId, Number(sequence), [...present])) present.delete(old);
     }
     return written;
   }
