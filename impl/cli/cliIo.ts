@@ -60,6 +60,14 @@ export interface CliIo {
    */
   readonly onAbandon?: (cleanup: (signal: CaughtSignal) => void) => () => void;
   /**
+   * Registers `stop`, called on a first Ctrl-C (or SIGTERM) before any change instead of abandoning
+   * the command, which then ends its work early and keeps what it did; a second one abandons
+   * (`interrupts.ts`). Returns the undoing.
+   */
+  readonly onStopRequest?: (stop: (signal: CaughtSignal) => void) => () => void;
+  /** Whether a signal stopped the command early ({@link onStopRequest}). */
+  readonly stoppedEarly?: () => boolean;
+  /**
    * Present only when standard error is a terminal: shows `line` as the status line, redrawn in
    * place of the previous one (a progress bar); null clears it (`progressView.ts`).
    */
@@ -256,6 +264,8 @@ export function processIo(): CliIo {
     finishInterrupts: guard.finish,
     changesBegun: guard.changesBegun,
     onAbandon: guard.onAbandon,
+    onStopRequest: guard.onStopRequest,
+    stoppedEarly: guard.stoppedEarly,
     ...(view.enabled ? { status: (line) => (line === null ? view.clear() : view.show(terminalSafe(line))) } : {}),
   };
 }

@@ -1,20 +1,23 @@
 import { describe, expect, test } from 'vitest';
-import { HANGUP_IGNORED, SIGNAL_EXIT, guardInterrupts, hangupEndsCommand } from './interrupts.ts';
+import { HANGUP_IGNORED, SAME_SIGNAL_MS, SIGNAL_EXIT, guardInterrupts, hangupEndsCommand } from './interrupts.ts';
 
 /** A guard whose lines and exits are recorded. */
 function recordedGuard(hangupEnds = true): {
   guard: ReturnType<typeof guardInterrupts>;
   said: string[];
   exits: number[];
+  clock: { ms: number };
 } {
   const said: string[] = [];
   const exits: number[] = [];
+  const clock = { ms: 0 };
   const guard = guardInterrupts(
     (line) => said.push(line),
     (code) => exits.push(code),
     () => hangupEnds,
+    () => clock.ms,
   );
-  return { guard, said, exits };
+  return { guard, said, exits, clock };
 }
 
 describe('interruptions', () => {
@@ -26,6 +29,72 @@ describe('interruptions', () => {
       expect(exits).toEqual([130, 143]);
       expect(said[0]).toBe('sekey: interrupted (SIGINT) before anything was changed');
       expect(guard.interrupted()).toBeNull();
+    } finally {
+      guard.release();
+    }
+  });
+
+  test('a stop request: the first SIGINT or SIGTERM stops the work (its code kept), another abandons', async () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const { guard, said, exits, clock } = recordedGuard();
+      const cleaned: string[] = [];
+      try {
+        const stops: string[] = [];
+        guard.onAbandon((s) => cleaned.push(s));
+        guard.onStopRequest((s) => stops.push(s));
+        clock.ms = 5_000;
+        process.emit(signal, signal);
+        expect(stops).toEqual([signal]);
+        expect(exits).toEqual([]);
+        expect(said).toEqual([]);
+        expect(cleaned).toEqual([]);
+        expect(guard.stoppedEarly()).toBe(true);
+        expect(guard.interrupted()).toBe(signal);
+        // The same signal again within a second: the first delivered twice (npm passes it on), ignored.
+        clock.ms += SAME_SIGNAL_MS - 1;
+        process.emit(signal, signal);
+        expect(exits).toEqual([]);
+        // Ctrl-C again, later: the usual abandon, its clean-ups and the signal's exit.
+        clock.ms += 1;
+        process.emit('SIGINT', 'SIGINT');
+        expect(stops).toEqual([signal]);
+        expect(exits).toEqual([130]);
+        expect(cleaned).toEqual(['SIGINT']);
+      } finally {
+        guard.release();
+      }
+    }
+  });
+
+  test('a stop request: the stopped command then saves its work and exits as the signal would', async () => {
+    const { guard, said, exits } = recordedGuard();
+    try {
+      guard.onStopRequest(() => {});
+      process.emit('SIGINT', 'SIGINT');
+      await guard.beginChanges();
+      // A signal while the report is written: finished first (the change is whole), nothing more.
+      process.emit('SIGTERM', 'SIGTERM');
+      expect(exits).toEqual([]);
+      expect(await guard.finish()).toBe('SIGINT');
+      expect(said).toEqual([]);
+    } finally {
+      guard.release();
+    }
+  });
+
+  test('a stop request: a hang-up still abandons, and an undone request no longer stops', () => {
+    const { guard, exits } = recordedGuard();
+    try {
+      const stops: string[] = [];
+      guard.onStopRequest((s) => stops.push(s));
+      process.emit('SIGHUP', 'SIGHUP');
+      expect(exits).toEqual([129]);
+      const forget = guard.onStopRequest((s) => stops.push(s));
+      forget();
+      process.emit('SIGINT', 'SIGINT');
+      expect(exits).toEqual([129, 130]);
+      expect(stops).toEqual([]);
+      expect(guard.stoppedEarly()).toBe(false);
     } finally {
       guard.release();
     }

@@ -32,6 +32,15 @@ export const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 
 const SIGNALS = Object.keys(SIGNAL_EXIT) as CaughtSignal[];
 
+/**
+ * How soon after the signal that stopped a command early ({@link InterruptGuard.onStopRequest}) the
+ * same signal is that one delivered twice, not Ctrl-C pressed again: a terminal's Ctrl-C reaches every
+ * process of the foreground job, and under `npm start` npm passes on the one it got
+ * (`@npmcli/run-script`'s signal manager), so sekey gets it twice, tenths of a second apart on a loaded
+ * machine. Someone who reads the message and presses Ctrl-C again takes longer.
+ */
+export const SAME_SIGNAL_MS = 1_000;
+
 /** The signals the guard catches. */
 export type CaughtSignal = keyof typeof SIGNAL_EXIT;
 
@@ -61,6 +70,17 @@ export interface InterruptGuard {
    * the others, nor the exit.
    */
   onAbandon(cleanup: (signal: CaughtSignal) => void): () => void;
+  /**
+   * While registered, before any change, the first SIGINT or SIGTERM does not abandon the command: it
+   * is recorded (the exit code will be the signal's) and `stop` is called, to end the work early and
+   * keep what was done (`sekey simulate` reports the days simulated). A second signal abandons as
+   * usual (the same signal within {@link SAME_SIGNAL_MS} is the first delivered twice, and ignored). A
+   * hang-up still abandons at once: the terminal that would show the outcome is gone. One at a time;
+   * returns the undoing.
+   */
+  onStopRequest(stop: (signal: CaughtSignal) => void): () => void;
+  /** Whether a signal stopped the command early ({@link onStopRequest}) rather than abandoning it. */
+  stoppedEarly(): boolean;
   /** Stops catching the signals (their default action, ending the process, is back). */
   release(): void;
 }
@@ -93,6 +113,7 @@ export function guardInterrupts(
   say: (line: string) => void,
   exit: (code: number) => void = endProcess,
   hangupEnds: () => boolean = hangupEndsCommand,
+  now: () => number = () => performance.now(),
 ): InterruptGuard {
   let changing = false;
   /** Set when the command has ended (`finish`): its output is out, and there is nothing left to abandon. */
@@ -100,12 +121,25 @@ export function guardInterrupts(
   let decided = false;
   let received: CaughtSignal | null = null;
   const cleanups = new Set<(signal: CaughtSignal) => void>();
+  let stop: ((signal: CaughtSignal) => void) | null = null;
+  let stopped = false;
+  let stoppedAt = 0;
   const onSignal = (signal: CaughtSignal): void => {
     if (decided) return; // the exit code is set and the process is ending
     if (signal === 'SIGHUP' && !hangupEnds()) {
       say(HANGUP_IGNORED);
       return;
     }
+    if (stop !== null && !stopped && signal !== 'SIGHUP' && !changing && !ending) {
+      received = signal;
+      stopped = true;
+      stoppedAt = now();
+      stop(signal);
+      return;
+    }
+    // The stop's own Ctrl-C delivered twice (under `npm start`, npm passes on the Ctrl-C the
+    // terminal sent to it as well): not a second request to stop at once.
+    if (stopped && signal === received && now() - stoppedAt < SAME_SIGNAL_MS) return;
     if (!changing && !ending) {
       say(`sekey: interrupted (${signal}) before anything was changed`);
       for (const cleanup of cleanups) {
@@ -145,6 +179,13 @@ export function guardInterrupts(
       cleanups.add(cleanup);
       return () => cleanups.delete(cleanup);
     },
+    onStopRequest: (handler) => {
+      stop = handler;
+      return () => {
+        if (stop === handler) stop = null;
+      };
+    },
+    stoppedEarly: () => stopped,
     release: () => {
       for (const signal of SIGNALS) process.off(signal, onSignal);
     },

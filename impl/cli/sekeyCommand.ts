@@ -353,17 +353,20 @@ async function runCommand(rest: readonly string[], io: CliIo, flags: GlobalFlags
 /**
  * The exit code, decided once, after the command ended (its changes saved, its lines printed): a
  * command interrupted while changing something finished that change first, says so, and exits as
- * the signal would have ended it (130 for SIGINT, 143 for SIGTERM), whatever its own code was.
+ * the signal would have ended it (130 for SIGINT, 143 for SIGTERM), whatever its own code was. So
+ * does a command a signal stopped early (`onStopRequest`), once it has saved what it did.
  */
 async function exitCode(io: CliIo, code: number): Promise<number> {
   const signal = (await io.finishInterrupts?.()) ?? null;
   if (signal === null) return code;
   io.err(
-    code !== EXIT.ok
-      ? `sekey: interrupted (${signal}): the command ended with the error above; what it saved is whole`
-      : io.changesBegun?.() === false
-        ? `sekey: interrupted (${signal}) as it ended: its work was done and printed first`
-        : `sekey: interrupted (${signal}): the change in progress was finished and saved first; stopped after it`,
+    io.stoppedEarly?.() === true && (code === EXIT.ok || code === EXIT.refused)
+      ? `sekey: stopped early (${signal}): what was done until then is saved and reported above`
+      : code !== EXIT.ok
+        ? `sekey: interrupted (${signal}): the command ended with the error above; what it saved is whole`
+        : io.changesBegun?.() === false
+          ? `sekey: interrupted (${signal}) as it ended: its work was done and printed first`
+          : `sekey: interrupted (${signal}): the change in progress was finished and saved first; stopped after it`,
   );
   return SIGNAL_EXIT[signal];
 }

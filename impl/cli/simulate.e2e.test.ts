@@ -4,8 +4,9 @@
  * its exit code, a valid `report.json` read back from disk (`validateSimulationReport`: every
  * field, figures consistent), a well-formed `report.html` with every chart, the `--json` summary,
  * determinism for a seed, and the hostile profile ending without violations. And interrupted: by
- * Ctrl-C, by a hang-up it goes on from (its output to pipes), and by a hang-up of the terminal it runs
- * in (a pseudo-terminal from util-linux `script`), which abandons it.
+ * Ctrl-C, which stops it after the day under way with the report of the days done; by Ctrl-C twice,
+ * also after a hang-up it goes on from (its output to pipes), which abandons it; and by a hang-up of
+ * the terminal it runs in (a pseudo-terminal from util-linux `script`), which abandons it too.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { DEFAULT_SIMULATION_CONFIG } from '../simulation/runSimulation.ts';
 import type { SimulationReport } from '../simulation/simulationReport.ts';
 import { validateSimulationReport } from '../simulation/validateSimulationReport.ts';
 import { transpileForChild } from './childProcess.testkit.ts';
-import { HANGUP_IGNORED } from './interrupts.ts';
+import { HANGUP_IGNORED, SAME_SIGNAL_MS } from './interrupts.ts';
 import { removeTempDirs, sekey, tempDir } from './sekeyRun.testkit.ts';
 
 afterAll(removeTempDirs);
@@ -44,6 +45,31 @@ async function until(done: () => boolean, what: string, detail: () => string, ms
     if (Date.now() > deadline) throw new Error(`waited ${ms / 1000} s for ${what}; ${detail()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * `sekey simulate ARGS --out made/out` started as the executable in a fresh folder, its temporary
+ * folders in `tmp` there (the deployment's appears once the simulation is under way); its output
+ * is gathered as it comes.
+ */
+function startSimulate(built: string, args: readonly string[]) {
+  const cwd = tempDir();
+  const tmp = join(cwd, 'tmp');
+  mkdirSync(tmp);
+  const out = join(cwd, 'made', 'out');
+  const child = spawn(process.execPath, [join(built, 'impl/cli/sekey.js'), 'simulate', ...args, '--out', out], {
+    cwd,
+    env: { PATH: process.env['PATH'] ?? '', TMPDIR: tmp },
+  });
+  const output = { stdout: '', stderr: '' };
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    output.stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    output.stderr += chunk;
+  });
+  const ended = new Promise<number | null>((resolve) => child.on('close', (status) => resolve(status)));
+  return { cwd, tmp, out, child, output, ended };
 }
 
 /** Whether process `pid` is alive (a zombie, ended but not yet reaped, counts as ended). */
@@ -92,6 +118,7 @@ describe('sekey simulate on the real engine', { timeout: 600_000 }, () => {
       invariants: r.invariants,
       protectionsJudged: r.protectionsJudged,
       violations: 0,
+      stoppedEarly: null,
       days: 5,
       firstViolations: [],
       paths: { json: join(dir, 'report.json'), html: join(dir, 'report.html') },
@@ -141,46 +168,78 @@ describe('sekey simulate on the real engine', { timeout: 600_000 }, () => {
     expect(readFileSync(summary.paths.html, 'utf8')).toMatch(/^<!DOCTYPE html>/);
   });
 
-  test('Ctrl-C mid-run, also after a hang-up it goes on from (output to files): exit 130, no folder left', async () => {
+  test('Ctrl-C mid-run: the run stops after the day under way and writes its report, exit 130', async () => {
+    const built = await transpileForChild(join(tempDir(), 'sekey'));
+    // Years of days: the run is stopped long before its end.
+    const { tmp, out, child, output, ended } = startSimulate(built, [
+      '--users',
+      '4',
+      '--groups',
+      '2',
+      '--days',
+      '3000',
+    ]);
+    // Once the deployment exists (its temporary folder), the simulation is under way.
+    await until(
+      () => readdirSync(tmp).length > 0,
+      'the deployment',
+      () => output.stderr,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    child.kill('SIGINT');
+    expect(await ended, output.stderr).toBe(130);
+    expect(output.stderr).toMatch(/^sekey: SIGINT received: stopping after day \d+ of 3000, then writing the report/m);
+    expect(output.stderr).toContain(
+      'sekey: stopped early (SIGINT): what was done until then is saved and reported above',
+    );
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as SimulationReport;
+    expect(validateSimulationReport(report)).toEqual([]);
+    expect(report.stoppedEarly).toEqual({ by: 'SIGINT', afterDay: report.days.length });
+    expect(report.days.length).toBeLessThan(3000);
+    expect(output.stdout).toContain(`Stopped early (SIGINT) after day ${report.days.length} of 3000`);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('STOPPED');
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  test('Ctrl-C twice, also after a hang-up it goes on from (output to files): stopped at once, no folder', async () => {
     const built = await transpileForChild(join(tempDir(), 'sekey'));
     // SIGHUP: its input and output are pipes, not the terminal that hung up (as under nohup): it says so
     // and goes on, and a Ctrl-C then stops it. A hang-up while it uses a terminal abandons it (129):
     // `interrupts.test.ts`, and the next test, in a pseudo-terminal.
     for (const hangup of [false, true]) {
-      const signal = 'SIGINT';
-      const code = 130;
-      const cwd = tempDir();
-      const tmp = join(cwd, 'tmp');
-      mkdirSync(tmp);
-      const out = join(cwd, 'made', 'out');
-      // Years of days: the run is interrupted long before its end.
-      const child = spawn(
-        process.execPath,
-        [join(built, 'impl/cli/sekey.js'), 'simulate', '--users', '4', '--groups', '2', '--days', '3000', '--out', out],
-        { cwd, env: { PATH: process.env['PATH'] ?? '', TMPDIR: tmp } },
+      // Day 1 provisions 300 HSMs: seconds of work, within which both Ctrl-Cs come.
+      const run = startSimulate(built, ['--users', '300', '--groups', '6', '--days', '3']);
+      const { cwd, tmp, child, output } = run;
+      await until(
+        () => readdirSync(tmp).length > 0,
+        'the deployment',
+        () => output.stderr,
       );
-      let stderr = '';
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-        stderr += chunk;
-      });
-      const ended = new Promise<number | null>((resolve) => child.on('close', (status) => resolve(status)));
-      // Once the deployment exists (its temporary folder), the simulation is under way.
-      while (readdirSync(tmp).length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
       await new Promise((resolve) => setTimeout(resolve, 500));
       if (hangup) {
         child.kill('SIGHUP');
-        while (!stderr.includes(HANGUP_IGNORED) && child.exitCode === null)
-          await new Promise((resolve) => setTimeout(resolve, 50));
+        await until(
+          () => output.stderr.includes(HANGUP_IGNORED) || child.exitCode !== null,
+          'the hang-up',
+          () => output.stderr,
+        );
         await new Promise((resolve) => setTimeout(resolve, 500));
-        expect(child.exitCode, stderr).toBeNull();
+        expect(child.exitCode, output.stderr).toBeNull();
       }
-      child.kill(signal);
-      expect(await ended, stderr).toBe(code);
-      // Handled between two simulated days: before, the signal waited for the end of the run, whose
-      // report then went to a folder that nothing removed.
-      expect(stderr).toContain(`sekey: interrupted (${signal})`);
-      expect(readdirSync(tmp), signal).toEqual([]);
-      expect(existsSync(join(cwd, 'made')), signal).toBe(false);
+      child.kill('SIGINT');
+      await until(
+        () => output.stderr.includes('SIGINT received: stopping') || child.exitCode !== null,
+        'the stop',
+        () => output.stderr,
+      );
+      // Pressed again, not the first delivered twice (`SAME_SIGNAL_MS`).
+      await new Promise((resolve) => setTimeout(resolve, SAME_SIGNAL_MS + 200));
+      expect(child.exitCode, output.stderr).toBeNull();
+      child.kill('SIGINT');
+      expect(await run.ended, output.stderr).toBe(130);
+      expect(output.stderr).toContain('sekey: interrupted (SIGINT) before anything was changed');
+      expect(readdirSync(tmp)).toEqual([]);
+      expect(existsSync(join(cwd, 'made'))).toBe(false);
     }
   });
 

@@ -114,8 +114,10 @@ export function simulateHelp(): string {
     'A progress line is shown on a terminal. Violations are listed in the report, the first ten on',
     'standard error too. Exit codes: 0 no invariant violated, 1 violations found or the report could',
     'not be written (the error names the cause), 2 wrong command line (an --out folder that cannot be',
-    'made included), 3 internal error; 130 (143 for SIGTERM) when Ctrl-C stops the run: a run stopped',
-    'before its end writes no report (a simulation is replayed from its seed, so run it again, shorter).',
+    'made included), 3 internal error. Ctrl-C (or SIGTERM) stops the run after the day under way and',
+    'writes the report of the days simulated (stoppedEarly in report.json; without the closing',
+    'convergence of every device after the last day); the exit code is then 130 (143 for SIGTERM).',
+    'Ctrl-C again stops at once, without a report.',
     '',
     'Example: a hostile half-year for 20 users, then the report in a browser',
     '  sekey simulate --users 20 --groups 6 --days 180 --profile hostile --out ./hostile-report',
@@ -218,9 +220,16 @@ function summaryLines(report: SimulationReport, paths: ReportPaths): string[] {
   const c = report.config;
   const t = report.totals;
   const u = t.updates;
+  const stop = report.stoppedEarly;
   return [
     `Simulated ${count(report.days.length, 'day')}: ${count(c.users, 'user')}, ${count(c.groups, 'group')}, ` +
       `profile ${c.profile}, seed ${c.seed}.`,
+    ...(stop === null
+      ? []
+      : [
+          `Stopped early (${stop.by}) after day ${stop.afterDay} of ${c.days}: the report covers the days ` +
+            'simulated, without the closing convergence of every device after the last day.',
+        ]),
     ...fields([
       ['operations', formatNumber(t.operations)],
       [
@@ -383,13 +392,30 @@ export async function runSimulate(
   try {
     // Before the run too: a report path taken by a folder is known now, not after an hour of simulation.
     refuseFolders(paths);
+    // Ctrl-C (or SIGTERM: a batch system's time limit) ends the run after the day under way and
+    // writes the report of the days done; a second one abandons it. An hour of simulation is not
+    // thrown away for want of waiting for its end.
+    let stopBy: string | null = null;
+    let lastDay = 0;
+    const forgetStop = io.onStopRequest?.((signal) => {
+      stopBy = signal;
+      io.err(
+        `sekey: ${signal} received: stopping after day ${Math.min(lastDay + 1, config.days)} of ${config.days}, ` +
+          'then writing the report of the days simulated (Ctrl-C again: stop at once, no report)',
+      );
+    });
     try {
       report = await runSimulation(config, {
         version,
-        ...(status === undefined ? {} : { onDay: (p) => status(simulationProgressText(p, Date.now() - started)) }),
+        onDay: (p) => {
+          lastDay = p.day; // the days done: the one under way is the next
+          status?.(simulationProgressText(p, Date.now() - started));
+        },
+        stopRequested: () => stopBy,
         ...(io.onAbandon === undefined ? {} : { onAbandon: io.onAbandon }),
       });
     } finally {
+      forgetStop?.();
       status?.(null);
     }
     const problems = validateSimulationReport(report);

@@ -209,6 +209,22 @@ describe('report.html', () => {
     expect(textOf(verdict)).toContain('never checked: convergence');
   });
 
+  test('a run stopped early reads STOPPED with its day, in the verdict and the subtitle; with violations, FAIL', () => {
+    const report = syntheticReport({ config: { days: 30 } });
+    const stoppedEarly = { by: 'SIGINT', afterDay: 30 };
+    const { root } = page({ ...report, config: { ...report.config, days: 365 }, stoppedEarly });
+    const verdict = findAll(root, (n) => n.attributes['id'] === 'verdict')[0] as Node;
+    expect(verdict.attributes['data-verdict']).toBe('incomplete');
+    expect(textOf(verdict)).toMatch(/^STOPPEDStopped early \(SIGINT\) after day 30 of 365: no violation in the days/);
+    const subtitle = findAll(root, (n) => n.attributes['class'] === 'subtitle')[0] as Node;
+    expect(textOf(subtitle)).toContain('over 30 of 365 days (stopped early)');
+    const failed = syntheticReport({ violations: true, config: { days: 30 } });
+    const withViolations = page({ ...failed, config: { ...failed.config, days: 365 }, stoppedEarly }).root;
+    const failVerdict = findAll(withViolations, (n) => n.attributes['id'] === 'verdict')[0] as Node;
+    expect(failVerdict.attributes['data-verdict']).toBe('fail');
+    expect(textOf(failVerdict)).toMatch(/\. Stopped early \(SIGINT\) after day 30 of 365\.$/);
+  });
+
   test('text from the report stays text: markup, ampersands and control characters in names are inert', () => {
     const report = variants['hostile names'] as SimulationReport;
     const { html, root } = page(report);

@@ -73,7 +73,10 @@ function header(report: SimulationReport): Markup {
         'p',
         { class: 'subtitle' },
         text(
-          `${count(c.users, 'user')} in ${count(c.groups, 'group')} over ${count(c.days, 'day')}` +
+          `${count(c.users, 'user')} in ${count(c.groups, 'group')} over ` +
+            (report.stoppedEarly === null
+              ? count(c.days, 'day')
+              : `${formatNumber(report.stoppedEarly.afterDay)} of ${count(c.days, 'day')} (stopped early)`) +
             ` (${c.start.slice(0, 10)}${last === undefined ? '' : ` to ${last}`}), ` +
             `profile ${c.profile}, seed ${c.seed}`,
         ),

@@ -30,19 +30,36 @@ function tally(report: SimulationReport, name: string): { checks: number; violat
   return { checks: t?.checks ?? 0, violations: t?.violations ?? 0 };
 }
 
-/** Failed when anything was violated; incomplete when an invariant was never checked; else passed. */
+/**
+ * Failed when anything was violated; stopped (an incomplete verdict) when the run ended before its
+ * last day, after which alone every device is brought to converge and checked; incomplete when an
+ * invariant was never checked; else passed.
+ */
 export function verdictOf(report: SimulationReport): Verdict {
   const names = invariantNames(report);
   const checks = names.reduce((sum, n) => sum + tally(report, n).checks, 0);
+  const stop = report.stoppedEarly;
+  const stopped = stop === null ? '' : `Stopped early (${stop.by}) after day ${stop.afterDay} of ${report.config.days}`;
   if (report.violations > 0) {
     const broken = names.filter((n) => tally(report, n).violations > 0);
     return {
       kind: 'fail',
       word: 'FAIL',
-      sentence: `${count(report.violations, 'invariant violation')} (${broken.join(', ') || 'see the details'}).`,
+      sentence:
+        `${count(report.violations, 'invariant violation')} (${broken.join(', ') || 'see the details'}).` +
+        (stopped === '' ? '' : ` ${stopped}.`),
     };
   }
   const unchecked = names.filter((n) => tally(report, n).checks === 0);
+  if (stopped !== '') {
+    return {
+      kind: 'incomplete',
+      word: 'STOPPED',
+      sentence:
+        `${stopped}: no violation in the days simulated (${formatNumber(checks)} checks)` +
+        (unchecked.length > 0 ? `; never checked: ${unchecked.join(', ')}.` : '.'),
+    };
+  }
   if (unchecked.length > 0) {
     return {
       kind: 'incomplete',

@@ -69,6 +69,24 @@ describe('runSimulation', () => {
     expect(progress.some((p) => p.day === 3 && p.during?.startsWith('syncs 0/'))).toBe(true);
     const other = await runSimulation({ ...SMALL, seed: 8 });
     expect(withoutHost(other)).not.toBe(withoutHost(first));
+    // Stopped after day 2 (a Ctrl-C in `sekey simulate`): a valid report of the whole run's first two
+    // days, its wear theirs; asked after each day but the last, and never again once stopped.
+    let asked = 0;
+    const stopped = await runSimulation(SMALL, { stopRequested: () => (++asked >= 2 ? 'SIGINT' : null) });
+    expect(asked).toBe(2);
+    expect(validateSimulationReport(stopped)).toEqual([]);
+    expect(stopped.stoppedEarly).toEqual({ by: 'SIGINT', afterDay: 2 });
+    expect(stopped.days).toEqual(first.days.slice(0, 2));
+    expect(stopped.config).toEqual(SMALL);
+    for (const { device, sectorErases } of stopped.flashWear)
+      expect(
+        sectorErases.map((_, i) => first.days.slice(0, 2).reduce((a, d) => a + (d.flashErases[device]?.[i] ?? 0), 0)),
+        device,
+      ).toEqual(sectorErases);
+    // Never asked after the last day: a stop there would leave nothing out.
+    let lastAsked = 0;
+    const whole = await runSimulation({ ...SMALL, days: 1 }, { stopRequested: () => `asked ${++lastAsked}` });
+    expect([lastAsked, whole.stoppedEarly]).toEqual([0, null]);
   }, 900_000);
 
   test('a small hostile run: attacks and power cuts refused or survived, no violation', async () => {

@@ -52,6 +52,7 @@ import type {
   SimulationDay,
   SimulationInvariant,
   SimulationReport,
+  StoppedEarly,
   UpdateTraffic,
 } from './simulationReport.ts';
 import { SimulationWorld } from './simulationWorld.ts';
@@ -90,6 +91,12 @@ export interface SimulationOptions {
    * Ctrl-C: `CliIo.onAbandon`): the deployment's temporary folder. Returns the unregistration.
    */
   readonly onAbandon?: (cleanup: () => void) => () => void;
+  /**
+   * Asked after each simulated day: a name (a signal's, `SIGINT`) once the run should stop there,
+   * null to go on. A stopped run still returns its report, of the days done, with `stoppedEarly`
+   * set; a day is never cut short, so every figure is a whole day's and the invariants were checked.
+   */
+  readonly stopRequested?: () => string | null;
 }
 
 /**
@@ -166,6 +173,7 @@ export async function runSimulation(
       breathed = performance.now();
     };
     const sim = new Simulation(config, workload, world, meters, breathe);
+    let stoppedEarly: StoppedEarly | null = null;
     for (let day = 1; day <= config.days; day++) {
       const record = await sim.live(day);
       days.push(record);
@@ -175,8 +183,13 @@ export async function runSimulation(
       // it a signal (Ctrl-C) is not handled until the whole run has ended.
       await new Promise<void>((resolve) => setImmediate(resolve));
       breathed = performance.now();
+      const by = day < config.days ? (options.stopRequested?.() ?? null) : null;
+      if (by !== null) {
+        stoppedEarly = { by, afterDay: day };
+        break;
+      }
     }
-    return report(config, options.version ?? 'dev', days, sim, {
+    return report(config, options.version ?? 'dev', days, sim, stoppedEarly, {
       startedAt,
       wallSeconds: (performance.now() - wall0) / 1000,
     });
@@ -672,6 +685,7 @@ function report(
   version: string,
   days: readonly SimulationDay[],
   sim: Simulation,
+  stoppedEarly: StoppedEarly | null,
   host: SimulationReport['host'],
 ): SimulationReport {
   const operationsByKind: Record<string, number> = {};
@@ -722,5 +736,6 @@ function report(
     protectionsJudged: { ...world.judged },
     violations: world.violations.length,
     violationDetails: [...world.violations],
+    stoppedEarly,
   };
 }

@@ -11,7 +11,7 @@
 import type { KeyState } from '../../model/keyLifecycle.ts';
 
 /** Version of this schema; bump on any incompatible change. */
-export const SIMULATION_REPORT_SCHEMA = 3;
+export const SIMULATION_REPORT_SCHEMA = 4;
 
 /** The workload profiles. */
 export const SIMULATION_PROFILES = ['default', 'rotation-heavy', 'churn', 'hostile'] as const;
@@ -146,4 +146,20 @@ export interface SimulationReport {
   readonly protectionsJudged: ProtectionsJudged;
   readonly violations: number;
   readonly violationDetails: readonly ViolationDetail[];
+  /**
+   * Null when every configured day was simulated. Otherwise the run was asked to stop (`sekey
+   * simulate` on Ctrl-C or SIGTERM, since schema 4) and ended after day `afterDay` of `config.days`:
+   * `days` and every figure cover days 1 to `afterDay` only, without the closing convergence of
+   * every device that follows the last day. Being deterministic, they are the first `afterDay` days
+   * of the whole run's report.
+   */
+  readonly stoppedEarly: StoppedEarly | null;
+}
+
+/** Why and where a run ended before its last configured day. */
+export interface StoppedEarly {
+  /** What asked it to stop: the signal's name (`SIGINT`, `SIGTERM`). */
+  readonly by: string;
+  /** The last day simulated, from 1 to `config.days - 1`. */
+  readonly afterDay: number;
 }

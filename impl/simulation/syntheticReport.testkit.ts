@@ -248,5 +248,6 @@ export function syntheticReport(options: SyntheticOptions = {}): SimulationRepor
     protectionsJudged: { synced: Math.max(0, config.days - 1), behind: Math.min(1, config.days), heartbeatOnly: 0 },
     violations: details.length,
     violationDetails: details,
+    stoppedEarly: null,
   };
 }

@@ -23,7 +23,7 @@ function valid(): SimulationReport {
     violations,
   });
   return {
-    schema: 3,
+    schema: 4,
     tool: 'sekey simulate',
     version: 'test',
     config: { users: 2, groups: 1, days: 2, seed: 1, profile: 'default', start: '2026-01-01T00:00:00.000Z' },
@@ -53,6 +53,7 @@ function valid(): SimulationReport {
     violationDetails: [
       { day: 2, date: '2026-01-02', operation: 'day 2 18:00 checks', invariant: 'integrity', detail: 'x' },
     ],
+    stoppedEarly: null,
   };
 }
 
@@ -67,6 +68,14 @@ function broken(change: (r: Record<string, any>) => void): unknown {
 describe('validateSimulationReport on a hand-made report', () => {
   test('accepts a valid report', () => {
     expect(validateSimulationReport(valid())).toEqual([]);
+  });
+
+  test('accepts a run stopped early: its days are those up to the stop', () => {
+    const stopped = broken((r) => {
+      r['config']['days'] = 5;
+      r['stoppedEarly'] = { by: 'SIGINT', afterDay: 2 };
+    });
+    expect(validateSimulationReport(stopped)).toEqual([]);
   });
 
   test.each([
@@ -220,6 +229,30 @@ describe('validateSimulationReport on a hand-made report', () => {
       () => broken((r) => (r['protectionsJudged']['heartbeatOnly'] = 0)),
       /protectionsJudged: counts 2 protections judged, invariants\.smallest-group 3 checks with 0 violations/,
     ],
+    ['no stoppedEarly (schema 3)', () => broken((r) => delete r['stoppedEarly']), /^report\.stoppedEarly: is missing$/],
+    [
+      'a stop after the last day',
+      () => broken((r) => (r['stoppedEarly'] = { by: 'SIGINT', afterDay: 2 })),
+      /^stoppedEarly\.afterDay: is 2, not from 1 to config\.days - 1 \(1\)/,
+    ],
+    [
+      'a stop that is not where the days end',
+      () =>
+        broken((r) => {
+          r['config']['days'] = 5;
+          r['stoppedEarly'] = { by: 'SIGINT', afterDay: 3 };
+        }),
+      /^days: has 2 days, stoppedEarly\.afterDay is 3$/,
+    ],
+    [
+      'a stop without its signal',
+      () =>
+        broken((r) => {
+          r['config']['days'] = 5;
+          r['stoppedEarly'] = { afterDay: 2 };
+        }),
+      /^stoppedEarly\.by: is missing/,
+    ],
     [
       'a violation after the last day',
       () => broken((r) => (r['violationDetails'][0]['day'] = 3)),
@@ -265,7 +298,7 @@ describe('validateSimulationReport on the synthetic reports (test kit)', () => {
     const [first, ...rest] = good.days as [SimulationReport['days'][number], ...SimulationReport['days']];
     const broken: ReadonlyArray<readonly [string, unknown, RegExp]> = [
       ['not an object', 'report', /^report: must be an object$/],
-      ['schema', { ...good, schema: 2 }, /^schema: must be 3$/],
+      ['schema', { ...good, schema: 2 }, /^schema: must be 4$/],
       ['missing day', { ...good, days: rest }, /^days: has 19 days, config\.days is 20$/],
       ['renumbered', { ...good, days: [{ ...first, day: 2 }, ...rest] }, /^days\[0\]\.day: must be 1$/],
       ['wrong date', { ...good, days: [{ ...first, date: '2025-12-31' }, ...rest] }, /^days\[0\]\.date: must be/],

@@ -5,9 +5,10 @@
  * - shape: every field present with its type and no other, counts whole and non-negative, every key
  *   state and invariant named, the profile known, dates `YYYY-MM-DD`;
  * - consistency, once the shape is sound (so that a sum never reads a malformed field): as many
- *   days as configured, numbered from 1 on consecutive dates from `config.start`; totals equal to the
- *   sums of the days (operations, traffic, refusals, HSM cycles; zero entries aside), HSM seconds
- *   equal to cycles over the clock, the final key states the last day's, the erase maximum the
+ *   days as configured (in a run stopped early, as its `stoppedEarly.afterDay`, fewer), numbered
+ *   from 1 on consecutive dates from `config.start`; totals equal to the sums of the days
+ *   (operations, traffic, refusals, HSM cycles; zero entries aside), HSM seconds equal to cycles
+ *   over the clock, the final key states the last day's, the erase maximum the
  *   maximum of the wear table; one admin device, no device twice, daily erases only of devices in the
  *   wear table and with as many sectors; stale users no more than the user devices; violations
  *   counted the same four ways (details, days, invariants, each day's details); the protections
@@ -90,6 +91,7 @@ function shapeProblems(x: unknown): string[] {
     'protectionsJudged',
     'violations',
     'violationDetails',
+    'stoppedEarly',
   ]);
   if (r['schema'] !== SIMULATION_REPORT_SCHEMA) fail('schema', `must be ${SIMULATION_REPORT_SCHEMA}`);
   if (r['tool'] !== 'sekey simulate') fail('tool', "must be 'sekey simulate'");
@@ -192,6 +194,14 @@ function shapeProblems(x: unknown): string[] {
     for (const k of ['operation', 'detail']) if (typeof d[k] !== 'string') fail(`${p}.${k}`, 'must be a string');
     if (!SIMULATION_INVARIANTS.includes(d['invariant'] as never)) fail(`${p}.invariant`, 'is not an invariant');
   });
+  if (r['stoppedEarly'] !== null && r['stoppedEarly'] !== undefined) {
+    const stopped = obj('stoppedEarly', r['stoppedEarly']);
+    exactKeys('stoppedEarly', stopped, ['by', 'afterDay']);
+    if (stopped) {
+      string('stoppedEarly.by', stopped['by']);
+      count('stoppedEarly.afterDay', stopped['afterDay']);
+    }
+  }
   return problems;
 }
 
@@ -220,7 +230,16 @@ function consistencyProblems(r: SimulationReport): string[] {
   const fail = (path: string, what: string) => problems.push(`${path}: ${what}`);
   const { config, days, totals, flashWear } = r;
 
-  if (days.length !== config.days) fail('days', `has ${days.length} days, config.days is ${config.days}`);
+  // A run stopped early has the days up to its stop, at least one and fewer than configured.
+  const stop = r.stoppedEarly;
+  if (stop === null) {
+    if (days.length !== config.days) fail('days', `has ${days.length} days, config.days is ${config.days}`);
+  } else {
+    if (stop.afterDay < 1 || stop.afterDay >= config.days)
+      fail('stoppedEarly.afterDay', `is ${stop.afterDay}, not from 1 to config.days - 1 (${config.days - 1})`);
+    if (days.length !== stop.afterDay)
+      fail('days', `has ${days.length} days, stoppedEarly.afterDay is ${stop.afterDay}`);
+  }
   const start = Date.parse(config.start);
   days.forEach((d, i) => {
     if (d.day !== i + 1) fail(`days[${i}].day`, `must be ${i + 1}`);
