@@ -5,6 +5,7 @@
  * (acknowledgements waiting on the share are counted, not collected).
  * @module
  */
+import type { AuditEntry } from '../db/auditLog.ts';
 import { isShareFailure } from '../host/installation.ts';
 import { fileLabel } from '../kms/publisher.ts';
 import type { AheadDevice, PublishReport } from '../kms/publisher.ts';
@@ -234,6 +235,8 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     help: [
       '  --verify                check the chain from the first entry to the last; exit 1 if it is broken',
       '  --last N                only the last N entries',
+      "  --json                  an array of entries (with --verify: {entries, head}); each entry's details",
+      '                          as a JSON value (details) and as the text its hash covers (detailsText)',
     ].join('\n'),
     examples: ['sekey admin audit --verify --last 20'],
     mutates: false,
@@ -247,7 +250,8 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
         const entries = last === undefined ? all : all.slice(-last);
         const head = verify ? session.admin.verifyAuditLog() : undefined;
         if (asJson) {
-          io.out(json(verify ? { entries, head } : entries));
+          const objects = entries.map(auditEntryJson);
+          io.out(json(verify ? { entries: objects, head } : objects));
           session.acknowledgeCutShort();
           return;
         }
@@ -264,3 +268,20 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     },
   },
 ];
+
+/**
+ * An audit entry for `--json`: its details as the JSON value they hold, for a program to query
+ * (`jq '.[] | select(.details.userId == "U1")'`), and as the text the hash covers (`detailsText`),
+ * for one that checks the chain itself (`auditHash` in `impl/db/auditLog.ts`). An entry whose
+ * details are not JSON (none is written so; the chain covers any text) has that text in both.
+ */
+export function auditEntryJson(entry: AuditEntry): object {
+  const { details, prevHash, hash, ...fields } = entry;
+  let parsed: unknown = details;
+  try {
+    parsed = JSON.parse(details);
+  } catch {
+    // not JSON: the text itself
+  }
+  return { ...fields, details: parsed, detailsText: details, prevHash, hash };
+}

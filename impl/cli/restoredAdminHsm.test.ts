@@ -101,8 +101,8 @@ describe("sekey after the admin HSM's folder is restored from a backup", () => {
     expect(resync.out).not.toMatch(/U1 #\d+ resync/);
     // The audit log records it once, with the collection that found it.
     const audit = await ok('admin', 'audit', '--json');
-    const entries = (JSON.parse(audit.out) as Array<{ action: string; details: string }>).filter((e) =>
-      e.details.includes('"ahead"'),
+    const entries = (JSON.parse(audit.out) as Array<{ action: string; detailsText: string }>).filter((e) =>
+      e.detailsText.includes('"ahead"'),
     );
     expect(entries.map((e) => e.action)).toEqual(['acknowledge']);
     // The remedy the warning gives: a new HSM (here it replaces the old one's folder), then the old one forgotten.

@@ -19,6 +19,19 @@ import { ackFileName, ackStream, refusedAckStream, updateFileName, updateStream 
 import { killSafetyNets, plantHostileEntries } from '../host/hostileShare.testkit.ts';
 import type { HostileEntries } from '../host/hostileShare.testkit.ts';
 import { usage } from './sekeyCommand.ts';
+import { GENESIS_HASH, auditHash } from '../db/auditLog.ts';
+
+/** An entry of `sekey admin audit --json`. */
+interface AuditEntryJson {
+  readonly seq: number;
+  readonly at: number;
+  readonly actor: string;
+  readonly action: string;
+  readonly details: unknown;
+  readonly detailsText: string;
+  readonly prevHash: string;
+  readonly hash: string;
+}
 import {
   ADMIN_PIN,
   DEVICE_ADMIN_PIN,
@@ -325,8 +338,17 @@ describe('sekey on a persistent installation', () => {
     const audit = await run('admin', 'audit', '--verify');
     expect(audit.code).toBe(0);
     expect(audit.out).toMatch(/^audit log: \d+ entries, hash chain intact, head [0-9a-f]{64}$/);
-    const entries = JSON.parse((await run('admin', 'audit', '--json')).out) as Array<{ action: string }>;
+    const entries = JSON.parse((await run('admin', 'audit', '--json')).out) as AuditEntryJson[];
     expect(entries.map((e) => e.action)).toContain('provisionUser');
+    // Details as a JSON value to query, and as the text the hash covers: the chain checks from the output alone.
+    expect(entries.find((e) => e.action === 'provisionUser')?.details).toMatchObject({ userId: 'U1' });
+    let prev = GENESIS_HASH;
+    for (const e of entries) {
+      expect(e.prevHash).toBe(prev);
+      expect(JSON.stringify(e.details)).toBe(e.detailsText);
+      expect(auditHash(e.prevHash, e.seq, e.at, e.actor, e.action, e.detailsText)).toBe(e.hash);
+      prev = e.hash;
+    }
     expect((await run('admin', 'audit', '--last', '2')).out.split('\n')).toHaveLength(3);
   });
 
