@@ -8,15 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { keyLifecycleMachine, newKeyLifecycle } from '../model/keyLifecycle.ts';
 import { transition } from 'xstate';
-import {
-  EMPTY_KMS,
-  LIVE_KEY_STATES,
-  applyOperation,
-  canProtect,
-  keyStateOf,
-  projectUser,
-  selectKey,
-} from '../model/kms.ts';
+import { EMPTY_KMS, LIVE_KEY_STATES, applyOperation, keyStateOf, projectUser, selectKey } from '../model/kms.ts';
 import type { KeyRecord, KmsOperation, KmsState } from '../model/kms.ts';
 import { GROUP_IDS, USER_IDS, operationSequence } from './kmsArbitraries.ts';
 import { sequenceText, stateText } from './operationText.testkit.ts';
@@ -246,12 +238,24 @@ describe('KMS model under random operation sequences', () => {
   );
 });
 
+/**
+ * Whether `key` may protect at `now`, written out from the specification's usage table (protect only
+ * in `active`, and only within `[activatedAt, expiresAt)`), not read from the model's `canProtect`:
+ * with the model's own usage rule in the oracle, a model that let a suspended key encrypt agreed with it.
+ */
+function protectsAt(key: KeyRecord, now: number): boolean {
+  const { activatedAt, expiresAt } = key.lifecycle.context;
+  return (
+    keyStateOf(key) === 'active' && activatedAt !== null && expiresAt !== null && activatedAt <= now && now < expiresAt
+  );
+}
+
 /** The brute-force oracle: every usable key of every group containing everyone, best first. */
 function oracle(state: KmsState, sender: string, recipients: readonly string[], now: number): string | null {
   const everyone = [sender, ...recipients];
   const candidates = Object.values(state.keys).filter((k) => {
     const g = state.groups[k.owner];
-    return g !== undefined && everyone.every((u) => g.members.includes(u)) && canProtect(k, now);
+    return g !== undefined && everyone.every((u) => g.members.includes(u)) && protectsAt(k, now);
   });
   if (candidates.length === 0) return null;
   const size = (k: KeyRecord) => (state.groups[k.owner] as { members: readonly string[] }).members.length;

@@ -50,4 +50,17 @@ describe('the selection oracle’s cases in words', () => {
     // What the property counts: 6 users, 2 groups, 3 members, 2 keys, 2 events.
     expect(buildSelectionState(other).applied).toBe(6 + 2 + 3 + 2 + 2);
   });
+
+  test('a key drawn to be destroyed is destroyed (deactivated first), not left active', () => {
+    const destroyed: SelectionCase = {
+      groups: [['U1']],
+      keys: [{ group: 0, activateAt: 0, cryptoperiod: 100, later: 'DESTROY' }],
+      sender: 'U1',
+      recipients: [],
+      now: 1,
+    };
+    const { state } = buildSelectionState(destroyed);
+    expect(state.keys.K2000?.lifecycle.value).toBe('destroyed');
+    expect(selectionText(destroyed)).toContain('K2000 of G1: activated at +00:00:00.000 for 100ms');
+  });
 });

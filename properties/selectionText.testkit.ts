@@ -39,7 +39,8 @@ const MAX_KEYS = 20;
 
 /**
  * The state the property queries: every user of `USER_IDS`, then group `G<i+1>` for its `i`-th member list,
- * then its keys, each activated at its own time and then, at that instant, given its later event.
+ * then its keys, each activated at its own time and then, at that instant, given its later event
+ * (`DESTROY` after a `DEACTIVATE`, as the key life cycle has it).
  * The clock starts at 0: times are milliseconds from the start. `applied` counts the operations.
  */
 export function buildSelectionState(c: SelectionCase): { readonly state: KmsState; readonly applied: number } {
@@ -73,6 +74,10 @@ export function buildSelectionState(c: SelectionCase): { readonly state: KmsStat
     if (!r.ok || r.keyId === undefined || k.later === 'never-activated') continue;
     // Bypass the sweep by applying events at activation time; `now` of the query decides usability.
     apply({ type: 'keyEvent', keyId: r.keyId, event: { type: 'ACTIVATE', now: k.activateAt } });
+    // An active data key is destroyed once out of use (T8, then T13): DESTROY alone would be refused,
+    // and the key left active, so that no case had a destroyed key in it.
+    if (k.later === 'DESTROY')
+      apply({ type: 'keyEvent', keyId: r.keyId, event: { type: 'DEACTIVATE', now: k.activateAt } });
     if (k.later !== 'none') apply({ type: 'keyEvent', keyId: r.keyId, event: { type: k.later, now: k.activateAt } });
   }
   return { state, applied };
