@@ -112,4 +112,17 @@ describe('key selection on a device that has not synced yet', () => {
     expect(code(() => alice.findKey(['U1']))).toBe('NoCommonGroup');
     expect(code(() => alice.findKey(['U2']))).toBe('UnknownUser');
   });
+
+  test('a deleted sender is UnknownUser, as in the model, not NoCommonGroup', async () => {
+    // The kmsImpl suite checks no selection of a deleted user (its projection is null): this one was
+    // NoCommonGroup on the device, UnknownUser in the model ("the sender does not exist").
+    const w = await newTeam();
+    w.admin.deleteUser('U1');
+    await w.syncByFiles();
+    const alice = w.users.get('U1')!;
+    expect(alice.users()).toEqual([]);
+    expect(code(() => alice.findKey([]))).toBe('UnknownUser');
+    expect(code(() => alice.findKey(['U2']))).toBe('UnknownUser');
+    expect(code(() => alice.findKey(['U1']))).toBe('UnknownUser');
+  });
 });
