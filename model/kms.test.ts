@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import {
   EMPTY_KMS,
+  MAX_CRYPTOPERIOD_MS,
   MAX_TIME,
   KmsError,
   affectedUsers,
@@ -424,6 +425,28 @@ describe('time', () => {
     }
   });
 
+  test('a default cryptoperiod is at most 100 years, so that an end of cryptoperiod stays a date', () => {
+    // Any safe integer was a policy: a key activated in 2026 under Number.MAX_SAFE_INTEGER ms ended its
+    // cryptoperiod at 9008966480340992, no safe integer (not activatedAt + cryptoperiodMs) and no Date.
+    const longest: GroupPolicy = { ...policy, defaultCryptoperiodMs: MAX_CRYPTOPERIOD_MS };
+    expect(MAX_CRYPTOPERIOD_MS).toBe(36_525 * DAY);
+    let s = apply(world(), { type: 'changePolicy', groupId: 'G2', policy: longest, now: T0 });
+    let k: string;
+    [s, k] = addKey(s, 'G2', T0);
+    s = apply(s, activate(k, T0));
+    expect(new Date(key(s, k).lifecycle.context.expiresAt as number).toISOString()).toBe('2126-01-02T00:00:00.000Z');
+    for (const defaultCryptoperiodMs of [MAX_CRYPTOPERIOD_MS + 1, Number.MAX_SAFE_INTEGER]) {
+      const tooLong: GroupPolicy = { ...policy, defaultCryptoperiodMs };
+      expect(refuse(world(), { type: 'addGroup', groupId: 'G3', name: 'g', policy: tooLong, now: T0 })).toMatchObject({
+        code: 'InvalidPolicy',
+        message: `defaultCryptoperiodMs must be a positive integer of at most 36525 days, got ${defaultCryptoperiodMs}`,
+      });
+      expect(refuse(world(), { type: 'changePolicy', groupId: 'G1', policy: tooLong, now: T0 }).code).toBe(
+        'InvalidPolicy',
+      );
+    }
+  });
+
   test('a key does not encrypt for a time before its activation', () => {
     let [s, a] = addKey(world(), 'G2', T0);
     s = apply(s, activate(a, T0 + 50));
@@ -529,7 +552,7 @@ describe('refusal messages', () => {
       EMPTY_KMS,
       { type: 'addGroup', groupId: 'G1', name: 'g', policy: { ...policy, defaultCryptoperiodMs: -5 }, now: T0 },
       'InvalidPolicy',
-      /defaultCryptoperiodMs must be a positive integer, got -5/,
+      /defaultCryptoperiodMs must be a positive integer of at most 36525 days, got -5/,
     ],
     [
       'unknown group',

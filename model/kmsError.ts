@@ -25,8 +25,9 @@ export const KMS_ERROR_CODES = [
   'InvalidName',
   /**
    * A group policy out of its domain: `maxKeys` or the default cryptoperiod not a positive integer,
-   * or an algorithm SEkey does not know.
-   * @remedy Give a positive number of keys, a positive cryptoperiod (`30d`) and a supported algorithm.
+   * a default cryptoperiod longer than 100 years (36,525 days), or an algorithm SEkey does not know.
+   * @remedy Give a positive number of keys, a positive cryptoperiod of at most 100 years (`30d`) and a
+   *   supported algorithm.
    */
   'InvalidPolicy',
   /**

@@ -76,7 +76,9 @@ const UNKNOWN_GROUP = { code: 'UnknownGroup', when: 'no group has this ID' } as 
 const UNKNOWN_KEY = { code: 'UnknownKey', when: 'no key has this ID' } as const;
 const INVALID_POLICY = {
   code: 'InvalidPolicy',
-  when: '`maxKeys` or the default cryptoperiod is not a positive integer, or the algorithm is unknown',
+  when:
+    '`maxKeys` or the default cryptoperiod is not a positive integer, the default cryptoperiod is longer than 100 ' +
+    'years (36,525 days), or the algorithm is unknown',
 } as const;
 
 /** Every operation, in the order the specification lists them. */

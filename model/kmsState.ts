@@ -133,6 +133,16 @@ export function checkName(name: string): KmsError | null {
  */
 const BLANK = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800]*$/u;
 
+/**
+ * The longest default cryptoperiod a group policy takes, and so the longest of any key: 100 years
+ * (36,525 days). NIST SP 800-57 Pt 1 Rev 5 §5.3.6 suggests at most a few years for every key type,
+ * so this bounds mistakes, not policy: it keeps every end of cryptoperiod (`activatedAt +
+ * cryptoperiodMs`) a safe integer and, for any time the host takes (up to the year 9999), a date
+ * (ECMA-262 §21.4.1.1); an unbounded one made ends of cryptoperiod no Date holds. The command line
+ * takes durations up to the same bound.
+ */
+export const MAX_CRYPTOPERIOD_MS = 36_525 * 86_400_000;
+
 /** Checks a group policy; returns an `InvalidPolicy` error or null. */
 export function checkPolicy(policy: GroupPolicy): KmsError | null {
   if (!Number.isSafeInteger(policy.maxKeys) || policy.maxKeys < 1) {
@@ -144,10 +154,12 @@ export function checkPolicy(policy: GroupPolicy): KmsError | null {
       `algorithm must be one of ${ALGORITHMS.join(', ')}, got '${policy.algorithm}'`,
     );
   }
-  if (!Number.isSafeInteger(policy.defaultCryptoperiodMs) || policy.defaultCryptoperiodMs < 1) {
+  const cryptoperiodMs = policy.defaultCryptoperiodMs;
+  if (!Number.isSafeInteger(cryptoperiodMs) || cryptoperiodMs < 1 || cryptoperiodMs > MAX_CRYPTOPERIOD_MS) {
     return new KmsError(
       'InvalidPolicy',
-      `defaultCryptoperiodMs must be a positive integer, got ${policy.defaultCryptoperiodMs}`,
+      `defaultCryptoperiodMs must be a positive integer of at most ${MAX_CRYPTOPERIOD_MS / 86_400_000} days, ` +
+        `got ${cryptoperiodMs}`,
     );
   }
   return null;

@@ -8,6 +8,7 @@
  */
 import type { TimeSpec } from '../host/installation.ts';
 import { LATEST_TIME_MS } from '../host/installation.ts';
+import { MAX_CRYPTOPERIOD_MS } from '../../model/kms.ts';
 
 const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as const;
 
@@ -16,9 +17,10 @@ const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as co
  * recommends cryptoperiods of at most a few years for every key type, so this bounds typing
  * mistakes, not policy; and every time it can add to a date in the KMS (now + a cryptoperiod)
  * stays far inside the range of a date (ECMA-262 §21.4.1.1, ±8.64e15 ms), where a larger one made
- * every later listing fail on an invalid time.
+ * every later listing fail on an invalid time. It is the model's bound on a cryptoperiod
+ * (`MAX_CRYPTOPERIOD_MS`, `InvalidPolicy` beyond it).
  */
-export const MAX_DURATION_MS = 36_525 * UNIT_MS.d;
+export const MAX_DURATION_MS = MAX_CRYPTOPERIOD_MS;
 
 /** The latest time `--at` takes: the end of year 9999, the last one ISO 8601 writes in four digits. */
 export const MAX_TIME_MS = LATEST_TIME_MS;

@@ -72,6 +72,13 @@ describe('refusal messages name what is wrong', () => {
       names: [/31 days/, /G1/, /30 days/],
     },
     {
+      // Any safe integer was taken: a key activated under it ended its cryptoperiod where no Date is.
+      name: 'a default cryptoperiod over 100 years',
+      refused: (w) => () => w.admin.setDefaultCryptoperiod('G1', Number.MAX_SAFE_INTEGER),
+      code: 'InvalidPolicy',
+      names: [/at most 36525 days/, /9007199254740991/],
+    },
+    {
       name: 'a group at maxKeys',
       refused: (w) => () => {
         w.admin.setMaxKeys('G1', 1);
