@@ -273,11 +273,15 @@ export class User {
 
   #choose(db: Database, recipients: readonly UserId[], now: number): KeyChoice {
     // A replica that applied a file yet holds no record of its own user: the administrator deleted
-    // it (its last file emptied the replica). The model refuses a sender that does not exist with
-    // `UnknownUser`, which the empty replica alone would say as `NoCommonGroup`. A replica that has
-    // applied nothing yet is not judged so: its user exists, it has not heard of its groups.
+    // the user, or retired this HSM (a replacement's), and its last file emptied the replica. The
+    // model refuses a sender that does not exist with `UnknownUser`, which the empty replica alone
+    // would say as `NoCommonGroup`. A replica that has applied nothing yet is not judged so: its user
+    // exists, it has not heard of its groups.
     if (this.appliedSequence > 0 && readUser(db, this.#userId) === null)
-      throw new KmsError('UnknownUser', `no user ${this.#userId}: the administrator deleted it`);
+      throw new KmsError(
+        'UnknownUser',
+        `this HSM holds no user ${this.#userId} any more: the administrator deleted the user, or retired this HSM`,
+      );
     return selectKeyInDatabase(db, this.#userId, recipients, now);
   }
 
