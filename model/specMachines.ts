@@ -80,7 +80,16 @@ export const MACHINE_SPECS: readonly MachineSpec[] = [
     after:
       `### Refused pairs\n\n${refusedPairs()}\n\n### Usage\n\n${usageTable()}\n\nAn \`active\` key whose ` +
       `cryptoperiod has ended no longer protects even before the \`EXPIRE\` sweep reaches it (\`keyUsageAt\`): ` +
-      'protection needs `activatedAt <= now < expiresAt`.',
+      'protection needs `activatedAt <= now < expiresAt`.\n\n' +
+      'What the table does not bound. NIST SP 800-57 Part 1 §5.3.5 lets a key that left `active` process ' +
+      'only data protected before, during its recipient-usage period. SEkey data carries no time of ' +
+      'protection, so `Process` is unconditional: a `suspended` or `deactivated` key decrypts until it is ' +
+      "destroyed (the administrator's retention decides when). And the SEcube HSM checks no usage rule " +
+      '(`device/secubeCrypto.ts`): the host software does. A member removed from a group whose host kept ' +
+      'the retired key (it withheld the update and its erase order) can therefore still make data under ' +
+      'that key, which the remaining members decrypt and re-protect under the new one. Removal keeps new ' +
+      "data from the leaver, not the leaver's data out: a key says who could have written, and " +
+      'data whose writer matters needs a signature, which is outside SEkey.',
   },
   {
     name: 'pinSession',
