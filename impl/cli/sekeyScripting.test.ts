@@ -241,12 +241,20 @@ describe('reprotect on a view that is not fresh', () => {
         'as of update #N, this view being not fresh (the group or its key may have changed since): sync, then ' +
         're-protect the result again',
     );
+    // K2000 is compromised: whoever learnt it could have written pair.skm, and K2001 now vouches for it.
+    expect(rescued.err).toBe(
+      'warning: K2000 is compromised: whoever learnt it could have written pair.skm, which K2001 now vouches for ' +
+        "to G1's members; re-protect only a copy kept out of others' reach since before the compromise",
+    );
     // Fresh again after a heartbeat and a sync: the readers are the group as it now is, no such words.
     await ok('admin', 'publish');
     await ok('user', 'U1', 'sync');
-    expect((await ok('user', 'U1', 'reprotect', 'pair-safe.skm', 'pair-safer.skm')).out).toBe(
+    const rescuedAgain = await ok('user', 'U1', 'reprotect', 'pair-safe.skm', 'pair-safer.skm');
+    expect(rescuedAgain.out).toBe(
       "re-protected pair-safe.skm from K2001 to K2002 inside the HSM → pair-safer.skm, readable by G1's members U1",
     );
+    // K2001 was retired, not compromised: nothing to warn of.
+    expect(rescuedAgain.err).toBe('');
   });
 });
 

@@ -580,6 +580,16 @@ export const USER_COMMANDS: readonly UserCommand[] = [
             ? `${inPath} is already under the best key ${from}; copied to ${outPath}`
             : `re-protected ${inPath} from ${from} to ${to} inside the HSM → ${outPath}, ${audience}${moved}`,
         );
+        // A compromised key authenticates nothing: whoever learnt it can write a message under it
+        // (NIST SP 800-57 Pt 1 §5.5.1), and re-protection gives that content the fresh key's
+        // authenticity, which an outsider cannot otherwise get. The HSM cannot tell a forged message
+        // from a genuine one, so the user must know where this copy has been.
+        if (to !== from && keys.find((k) => k.id === from)?.state === 'compromised')
+          io.err(
+            `warning: ${from} is compromised: whoever learnt it could have written ${inPath}, ` +
+              `which ${to} now vouches for to ${groupId}'s members; ` +
+              "re-protect only a copy kept out of others' reach since before the compromise",
+          );
       };
     },
   },
