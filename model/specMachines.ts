@@ -90,8 +90,9 @@ export const MACHINE_SPECS: readonly MachineSpec[] = [
       'that key, which the remaining members decrypt and re-protect under the new one. Removal keeps new ' +
       "data from the leaver, not the leaver's data out: a key says who could have written, and " +
       'data whose writer matters needs a signature, which is outside SEkey. Likewise, re-protecting from a ' +
-      "`compromised` key gives the new key's word to whatever someone who learnt the old one wrote " +
-      '(`sekey user reprotect` warns of it).',
+      "`compromised` key would give the new key's word to whatever someone who learnt the old one wrote: " +
+      'the result is marked with that key (an `SKM2` message, `impl/protocol/message.ts`), and ' +
+      '`sekey user decrypt` warns its reader.',
   },
   {
     name: 'pinSession',

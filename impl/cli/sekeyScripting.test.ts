@@ -241,11 +241,13 @@ describe('reprotect on a view that is not fresh', () => {
         'as of update #N, this view being not fresh (the group or its key may have changed since): sync, then ' +
         're-protect the result again',
     );
-    // K2000 is compromised: whoever learnt it could have written pair.skm, and K2001 now vouches for it.
+    // K2000 is compromised: whoever learnt it could have written pair.skm; the result is marked with it.
     expect(rescued.err).toBe(
-      'warning: K2000 is compromised: whoever learnt it could have written pair.skm, which K2001 now vouches for ' +
-        "to G1's members; re-protect only a copy kept out of others' reach since before the compromise",
+      'warning: K2000 is compromised: whoever learnt it could have written pair.skm; pair-safe.skm is marked as ' +
+        'rescued from K2000, and its readers are warned when they decrypt it. Re-protect only a copy kept out of ' +
+        "others' reach since before the compromise",
     );
+    expect(readFileSync(join(desk, 'pair-safe.skm')).subarray(0, 4).toString()).toBe('SKM2');
     // Fresh again after a heartbeat and a sync: the readers are the group as it now is, no such words.
     await ok('admin', 'publish');
     await ok('user', 'U1', 'sync');
@@ -253,8 +255,28 @@ describe('reprotect on a view that is not fresh', () => {
     expect(rescuedAgain.out).toBe(
       "re-protected pair-safe.skm from K2001 to K2002 inside the HSM → pair-safer.skm, readable by G1's members U1",
     );
-    // K2001 was retired, not compromised: nothing to warn of.
+    // K2001 was retired, not compromised: nothing new to warn of; the mark goes along.
     expect(rescuedAgain.err).toBe('');
+    expect(readFileSync(join(desk, 'pair-safer.skm')).subarray(0, 4).toString()).toBe('SKM2');
+    // Its reader is told where it came from, once the HSM has authenticated it (the mark with it).
+    const read = await ok('user', 'U1', 'decrypt', 'pair-safer.skm', 'pair-read.txt');
+    expect(readFileSync(join(desk, 'pair-read.txt'), 'utf8')).toBe('for bob');
+    expect(read.err).toBe(
+      'warning: pair-safer.skm was re-protected by a member from K2000 after K2000 was compromised: whoever ' +
+        'learnt K2000 could have written it, so trust its content only as far as you trust where that copy was kept',
+    );
+    // The mark cannot be taken off: the same bytes as SKM1 fail authentication.
+    const unmarked = readFileSync(join(desk, 'pair-safer.skm'));
+    writeFileSync(
+      join(desk, 'unmarked.skm'),
+      Buffer.concat([Buffer.from('SKM1'), unmarked.subarray(4, 8), unmarked.subarray(12)]),
+    );
+    const unmarkedRead = await run('user', 'U1', 'decrypt', 'unmarked.skm', 'unmarked.txt');
+    expect([unmarkedRead.code, unmarkedRead.err]).toEqual([expect.any(Number), expect.stringContaining('AuthFailed')]);
+    expect(unmarkedRead.code).not.toBe(0);
+    // A message never rescued reads without a word.
+    await ok('user', 'U1', 'encrypt', '--to', 'U1', 'pair.txt', 'plain.skm');
+    expect((await ok('user', 'U1', 'decrypt', 'plain.skm', 'plain.txt')).err).toBe('');
   });
 });
 

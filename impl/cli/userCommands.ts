@@ -523,9 +523,12 @@ export const USER_COMMANDS: readonly UserCommand[] = [
       return async ({ session, io, did }) => {
         const plain = session.user.decrypt(message);
         output.write(plain);
-        const { keyId } = decodeMessage(message);
-        did({ in: inPath, out: outPath, keyId, bytes: plain.length });
+        const { keyId, rescuedFrom } = decodeMessage(message);
+        did({ in: inPath, out: outPath, keyId, ...(rescuedFrom === null ? {} : { rescuedFrom }), bytes: plain.length });
         output.say(io, `decrypted ${inPath} under ${keyId} → ${outPath} (${bytes(plain.length)})`);
+        // Authentic now (the mark is in the authenticated data): a member re-protected it from a
+        // compromised key, so its content is only as genuine as that copy was (message.ts, SKM2).
+        if (rescuedFrom !== null) io.err(rescuedWarning(inPath, rescuedFrom));
       };
     },
   },
@@ -581,14 +584,15 @@ export const USER_COMMANDS: readonly UserCommand[] = [
             : `re-protected ${inPath} from ${from} to ${to} inside the HSM → ${outPath}, ${audience}${moved}`,
         );
         // A compromised key authenticates nothing: whoever learnt it can write a message under it
-        // (NIST SP 800-57 Pt 1 §5.5.1), and re-protection gives that content the fresh key's
-        // authenticity, which an outsider cannot otherwise get. The HSM cannot tell a forged message
-        // from a genuine one, so the user must know where this copy has been.
-        if (to !== from && keys.find((k) => k.id === from)?.state === 'compromised')
+        // (NIST SP 800-57 Pt 1 §5.5.1). The result is marked (SKM2), and its readers are warned when
+        // they decrypt it; the HSM cannot tell a forged message from a genuine one, so the user who
+        // rescues it is told first, and must know where this copy has been.
+        const mark = decodeMessage(out).rescuedFrom;
+        if (to !== from && mark !== null && decodeMessage(message).rescuedFrom === null)
           io.err(
-            `warning: ${from} is compromised: whoever learnt it could have written ${inPath}, ` +
-              `which ${to} now vouches for to ${groupId}'s members; ` +
-              "re-protect only a copy kept out of others' reach since before the compromise",
+            `warning: ${mark} is compromised: whoever learnt it could have written ${inPath}; ${outPath} is ` +
+              `marked as rescued from ${mark}, and its readers are warned when they decrypt it. ` +
+              "Re-protect only a copy kept out of others' reach since before the compromise",
           );
       };
     },
@@ -643,3 +647,12 @@ export const USER_COMMANDS: readonly UserCommand[] = [
     },
   },
 ];
+
+/** What `decrypt` says of a message re-protected from a compromised key (`SKM2`, `message.ts`). */
+function rescuedWarning(inPath: string, rescuedFrom: string): string {
+  return (
+    `warning: ${inPath} was re-protected by a member from ${rescuedFrom} after ${rescuedFrom} was compromised: ` +
+    `whoever learnt ${rescuedFrom} could have written it, so trust its content only as far as you trust ` +
+    'where that copy was kept'
+  );
+}

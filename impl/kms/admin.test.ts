@@ -8,6 +8,7 @@ import { Admin } from './admin.ts';
 import { keysHeldByDevice, provisionUser } from './distribution.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
 import { updateStream } from '../protocol/streams.ts';
+import { decodeMessage, encodeMessage } from '../protocol/message.ts';
 import { ManualClock } from './clock.ts';
 import { User } from './user.ts';
 import { Publisher } from './publisher.ts';
@@ -796,6 +797,11 @@ describe('User', () => {
     const rescued = bob.reprotect(msg);
     expect(read(bob.decrypt(rescued))).toBe('hello');
     expect(read(alice.decrypt(rescued))).toBe('hello');
+    // Marked with the compromised key (SKM2), in its authenticated data: taken off, it fails.
+    expect(decodeMessage(rescued).rescuedFrom).toBe(k);
+    const { keyId, nonce, ciphertext } = decodeMessage(rescued);
+    expect(() => alice.decrypt(encodeMessage(keyId, nonce, ciphertext))).toThrow();
+    expect(() => alice.decrypt(encodeMessage(keyId, nonce, ciphertext, 'K9999'))).toThrow();
     w.admin.destroyKey(k);
     await w.syncByFiles();
     expect(code(() => bob.decrypt(msg))).toBe('KeyUnavailable');

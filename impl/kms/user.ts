@@ -320,7 +320,7 @@ export class User {
    * deactivated. A compromised key refuses (use {@link reprotect}); a destroyed key is gone.
    */
   decrypt(message: Uint8Array): Uint8Array {
-    const { keyId, nonce, ciphertext } = decodeMessage(message);
+    const { keyId, rescuedFrom, nonce, ciphertext } = decodeMessage(message);
     return this.#read((db, now) => {
       const key = this.#heldKeyAt(db, keyId, now);
       const state = stateOf(key);
@@ -329,7 +329,7 @@ export class User {
         throw new SekeyError('UsageNotAllowed', `key ${keyId} is ${state}: it may not decrypt${hint}`);
       }
       return this.#withMaterial([keyId], () =>
-        this.#device.decrypt(deviceKeyNumber(keyId), nonce, ciphertext, messageAad(keyId)),
+        this.#device.decrypt(deviceKeyNumber(keyId), nonce, ciphertext, messageAad(keyId, rescuedFrom)),
       );
     });
   }
@@ -357,7 +357,8 @@ export class User {
   /**
    * Re-protects a message under the best usable key of the same group, inside the HSM: the plaintext
    * never leaves the device. The way to rescue data under a compromised key (the original's
-   * `secure_recrypt`).
+   * `secure_recrypt`); the result then names that key (an `SKM2` message, `message.ts`), since whoever
+   * learnt it could have written the input, and keeps the mark through later re-protections.
    *
    * It protects, so a stale view ({@link freshness}) is refused with `NotFresh` as {@link encrypt}
    * is, with one exception: a message under a compromised key, the rescue path. That input is
@@ -384,7 +385,7 @@ export class User {
    *   the device's error for a message that fails authentication, as {@link decrypt} does.
    */
   reprotect(message: Uint8Array): Uint8Array {
-    const { keyId, nonce, ciphertext } = decodeMessage(message);
+    const { keyId, rescuedFrom, nonce, ciphertext } = decodeMessage(message);
     return this.#read((db, now) => {
       const key = this.#heldKeyAt(db, keyId, now);
       const state = stateOf(key);
@@ -402,18 +403,22 @@ export class User {
       // Re-protection inside the HSM, which authenticates the message first (the plaintext never
       // leaves it). A message already under the best key is returned as it is, but only once that
       // check passed: returned unchecked, a corrupted one was reported as re-protected and fine.
+      // From a compromised key, the result is marked with it (`SKM2`, message.ts): whoever learnt the
+      // key could have written the input, and the fresh key must not vouch for it unmarked. A mark
+      // already there stays (the first compromised key the content passed through).
+      const mark = rescuedFrom ?? (state === 'compromised' ? keyId : null);
       const out = this.#withMaterial([keyId, fresh.keyId], () =>
         this.#device.reencrypt(
           deviceKeyNumber(keyId),
           nonce,
           ciphertext,
-          messageAad(keyId),
+          messageAad(keyId, rescuedFrom),
           deviceKeyNumber(fresh.keyId),
-          messageAad(fresh.keyId),
+          messageAad(fresh.keyId, mark),
         ),
       );
       if (fresh.keyId === keyId) return message;
-      return encodeMessage(fresh.keyId, out.nonce, out.ciphertext);
+      return encodeMessage(fresh.keyId, out.nonce, out.ciphertext, mark);
     });
   }
 

@@ -163,6 +163,19 @@ describe('format vectors (docs/vectors/formats.json)', () => {
     expect(hex(encodeMessage(m.keyId, m.nonce, ct))).toBe(v.hex);
   });
 
+  it('rescued message: decodes with its mark, decrypts under K2002 only with the mark, and re-encodes', () => {
+    const v = vector('rescued-message');
+    const key = hexToBytes(String(v.testKeys['groupKey']));
+    const m = decodeMessage(hexToBytes(v.hex));
+    const text = new TextDecoder().decode(
+      aesGcmDecrypt(key, m.nonce, m.ciphertext, messageAad(m.keyId, m.rescuedFrom)),
+    );
+    expect({ keyId: m.keyId, rescuedFrom: m.rescuedFrom, nonce: hex(m.nonce), plaintext: text }).toEqual(v.fields);
+    expect(() => aesGcmDecrypt(key, m.nonce, m.ciphertext, messageAad(m.keyId))).toThrow();
+    const ct = aesGcmEncrypt(key, m.nonce, new TextEncoder().encode(text), messageAad(m.keyId, m.rescuedFrom));
+    expect(hex(encodeMessage(m.keyId, m.nonce, ct, m.rescuedFrom))).toBe(v.hex);
+  });
+
   it('device state: decodes to its fields and re-encodes', () => {
     const v = vector('device-state');
     expect(deviceStateJson(decodeDeviceState(hexToBytes(v.hex)))).toEqual(v.fields);

@@ -104,6 +104,9 @@ export const VECTOR_INPUTS = {
   updateNonce: counting(0xa0, 12),
   ackNonce: counting(0xb0, 12),
   messageNonce: counting(0xc0, 12),
+  /** K2002, the group's key that replaced K2001 once compromised: the rescued message's. */
+  rescueKey: counting(0xe0, 32),
+  rescueNonce: counting(0xd0, 12),
   /** A `keyUpsert` life-cycle snapshot as `impl/kms/distribution.ts` writes it (captured once). */
   lifecycle:
     '{"value":"preActivation","context":{"id":"K2001","cryptoperiodMs":2592000000,"createdAt":1767225600000,' +
@@ -275,21 +278,33 @@ function ackVector(updateFile: Uint8Array): FormatVector {
   };
 }
 
-function messageVector(): FormatVector {
+/**
+ * A message of the example's text under `number` (K2001: the update file's group key), or, given
+ * `rescuedFrom`, re-protected from that compromised key (`SKM2`): its number joins the additional
+ * data, so the mark cannot be taken off.
+ */
+function messageVector(key: Uint8Array, nonce: Uint8Array, number: number, rescuedFrom: number | null): FormatVector {
   const I = VECTOR_INPUTS;
-  const ct = aesGcmEncrypt(I.groupKey, I.messageNonce, ascii(I.message), messageAad('K2001'));
-  const L = new Layout()
-    .add('magic "SKM1" (AAD)', ascii('SKM1'))
-    .add('key number 2001 = K2001 (u32be, AAD)', be(2001, 4))
-    .add('nonce (12)', I.messageNonce)
+  const [keyId, from] = [`K${number}`, rescuedFrom === null ? null : `K${rescuedFrom}`];
+  const ct = aesGcmEncrypt(key, nonce, ascii(I.message), messageAad(keyId, from));
+  const L = new Layout();
+  if (rescuedFrom === null) L.add('magic "SKM1" (AAD)', ascii('SKM1'));
+  else L.add('magic "SKM2": rescued from a compromised key (AAD)', ascii('SKM2'));
+  L.add(`key number ${number} = ${keyId} (u32be, AAD)`, be(number, 4));
+  if (rescuedFrom !== null)
+    L.add(`compromised key it came from: ${rescuedFrom} = ${from} (u32be, AAD)`, be(rescuedFrom, 4));
+  L.add('nonce (12)', nonce)
     .add(`AES-256-GCM ciphertext of "${I.message}"`, ct.subarray(0, ct.length - 16))
     .add('GCM tag (16)', ct.subarray(ct.length - 16));
   return {
-    name: 'message',
-    title: `Message "${I.message}" under K2001`,
-    fields: { keyId: 'K2001', nonce: hex(I.messageNonce), plaintext: I.message },
-    testKeys: { groupKey: hex(I.groupKey) },
-    hex: hex(encodeMessage('K2001', I.messageNonce, ct)),
+    name: from === null ? 'message' : 'rescued-message',
+    title:
+      from === null
+        ? `Message "${I.message}" under ${keyId}`
+        : `Message "${I.message}" re-protected from the compromised ${from} to ${keyId}`,
+    fields: { keyId, ...(from === null ? {} : { rescuedFrom: from }), nonce: hex(nonce), plaintext: I.message },
+    testKeys: { groupKey: hex(key) },
+    hex: hex(encodeMessage(keyId, nonce, ct, from)),
     layout: L.fields,
   };
 }
@@ -415,7 +430,9 @@ export function buildFormatVectors(): FormatVectors {
       update,
       recordsVector(),
       ackVector(updateBytes),
-      messageVector(),
+      messageVector(VECTOR_INPUTS.groupKey, VECTOR_INPUTS.messageNonce, 2001, null),
+      // The same text rescued from K2001, once compromised, to K2002, the key that replaced it.
+      messageVector(VECTOR_INPUTS.rescueKey, VECTOR_INPUTS.rescueNonce, 2002, 2001),
       deviceStateVector(),
       deleteOrderVector(),
       pinResetOrderVector(),
