@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import {
   EMPTY_KMS,
+  DATE_LIMIT_MS,
   MAX_CRYPTOPERIOD_MS,
   MAX_TIME,
   KmsError,
@@ -409,11 +410,27 @@ describe('selection and projection', () => {
 });
 
 describe('time', () => {
-  test('the furthest times a Date holds are taken, either way', () => {
+  test('the furthest times are taken, either way, and a key activated then ends its cryptoperiod at a date', () => {
     for (const now of [MAX_TIME, -MAX_TIME]) {
       expect(applyOperation(world(), { type: 'renameUser', userId: 'U1', name: 'x', now }).ok).toBe(true);
       expect(new Date(now).toISOString()).not.toBe('Invalid Date');
     }
+    // The longest cryptoperiod from the last time an operation takes: still a Date (the reviewer's case
+    // was a 30-day one at 8.64e15, which ended at no date).
+    let s = world();
+    s = apply(s, {
+      type: 'addGroup',
+      groupId: 'G9',
+      name: 'long',
+      policy: { maxKeys: 2, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: MAX_CRYPTOPERIOD_MS },
+      now: MAX_TIME,
+    });
+    s = apply(s, { type: 'addKey', groupId: 'G9', name: 'k', now: MAX_TIME });
+    const keyId = Object.keys(s.keys).at(-1) as string;
+    s = apply(s, { type: 'keyEvent', keyId, event: { type: 'ACTIVATE', now: MAX_TIME } });
+    const expiresAt = s.keys[keyId]?.lifecycle.context.expiresAt as number;
+    expect(expiresAt).toBe(DATE_LIMIT_MS);
+    expect(new Date(expiresAt).toISOString()).toBe('+275760-09-13T00:00:00.000Z');
   });
 
   test('an operation at a time that is not a finite number, or beyond what a Date holds, is refused', () => {
@@ -623,7 +640,7 @@ describe('refusal messages', () => {
       world(),
       { type: 'renameUser', userId: 'U1', name: 'x', now: Number.NaN },
       'InvalidTime',
-      /finite number within ±8640000000000000 ms, got NaN/,
+      /finite number within ±8636844240000000 ms, got NaN/,
     ],
   ];
   test.each(cases)('%s', (_label, state, op, code, message) => {

@@ -42,6 +42,7 @@ import { KmsError, cryptoperiodTooLong, liveKeyOutlastsPolicy } from './kmsError
 import {
   DESTROYED_KEY_STATES,
   LIVE_KEY_STATES,
+  MAX_CRYPTOPERIOD_MS,
   checkId,
   checkName,
   checkPolicy,
@@ -254,9 +255,18 @@ function getKey(state: KmsState, keyId: KeyId): KeyRecord | KmsError {
 
 /**
  * The furthest time from 1970 a Date holds, either way: ±8.64e15 ms, 100,000,000 days (ECMAScript
- * 2025 §21.4.1.31 TimeClip). Every time the KMS records is one a Date can hold and ISO 8601 can say.
+ * 2025 §21.4.1.31 TimeClip).
  */
-export const MAX_TIME = 8.64e15;
+export const DATE_LIMIT_MS = 8.64e15;
+
+/**
+ * The furthest time from 1970 an operation takes, either way: what a Date holds
+ * ({@link DATE_LIMIT_MS}) less the longest cryptoperiod ({@link MAX_CRYPTOPERIOD_MS}), so that every
+ * time the KMS records, the end of a cryptoperiod (`activatedAt + cryptoperiodMs`) included, is one a
+ * Date can hold and ISO 8601 can say. With the whole range, a key activated at its end under a
+ * 30-day cryptoperiod ended it at no date.
+ */
+export const MAX_TIME = DATE_LIMIT_MS - MAX_CRYPTOPERIOD_MS;
 
 /** Whether `now` is a time the KMS takes: finite, and within {@link MAX_TIME} of 1970. */
 export function isTime(now: number): boolean {

@@ -100,8 +100,9 @@ export const KMS_ERROR_CODES = [
    */
   'IllegalTransition',
   /**
-   * An operation's time that is not a finite number of milliseconds within ±8.64e15 (what a Date
-   * holds: about 273,790 years either side of 1970, the years −271,821 to 275,760).
+   * An operation's time that is not a finite number of milliseconds within ±8,636,844,240,000,000
+   * (what a Date holds, ±8.64e15, less the longest cryptoperiod of 100 years, so that every end of
+   * cryptoperiod is a date too: about 273,690 years either side of 1970).
    * @remedy A bug in the caller: pass a finite time (on the command line, a valid `--at`).
    */
   'InvalidTime',

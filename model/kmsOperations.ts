@@ -40,7 +40,9 @@ export interface OperationRule {
 export const GENERAL_REFUSALS: readonly Refusal[] = [
   {
     code: 'InvalidTime',
-    when: "the operation's time is not a finite number of milliseconds within ±8.64e15 (what a Date holds)",
+    when:
+      "the operation's time is not a finite number of milliseconds within ±8,636,844,240,000,000 (what a Date " +
+      'holds, ±8.64e15, less the longest cryptoperiod: every end of cryptoperiod is a date too)',
   },
 ];
 

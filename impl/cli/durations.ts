@@ -8,7 +8,7 @@
  */
 import type { TimeSpec } from '../host/installation.ts';
 import { LATEST_TIME_MS } from '../host/installation.ts';
-import { MAX_CRYPTOPERIOD_MS } from '../../model/kms.ts';
+import { DATE_LIMIT_MS, MAX_CRYPTOPERIOD_MS } from '../../model/kms.ts';
 
 const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as const;
 
@@ -80,7 +80,7 @@ export function parseTimeSpec(text: string): TimeSpec | null {
  * time past what a date can hold (an installation made before durations were bounded may have one).
  */
 export function formatTime(ms: number): string {
-  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return 'never';
+  if (!Number.isFinite(ms) || Math.abs(ms) > DATE_LIMIT_MS) return 'never';
   // Split at the T, not at fixed offsets: past the year 9999 the year has six digits and a sign
   // (`+010099-12-31T23:00:00.000Z`, ECMA-262 §21.4.1.32), which slicing garbled.
   const [date, time = ''] = new Date(ms).toISOString().split('T');
