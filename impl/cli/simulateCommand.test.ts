@@ -40,8 +40,19 @@ vi.mock('../simulation/runSimulation.ts', async (importOriginal) => {
   return {
     ...original,
     runSimulation: vi.fn(
-      async (config: SimulationConfig, options?: { onDay?: (p: object) => void; version?: string }) => {
-        for (let day = 1; day <= config.days; day++) options?.onDay?.({ day, days: config.days, operations: day * 40 });
+      async (
+        config: SimulationConfig,
+        options?: { onDay?: (p: object) => void; version?: string; stopRequested?: () => string | null },
+      ) => {
+        for (let day = 1; day <= config.days; day++) {
+          options?.onDay?.({ day, days: config.days, operations: day * 40 });
+          // As the engine: asked after each day but the last; a stopped run reports the days done.
+          const by = day < config.days ? (options?.stopRequested?.() ?? null) : null;
+          if (by !== null) {
+            const done = syntheticReport({ config: { ...config, days: day } });
+            return { ...done, config, stoppedEarly: { by, afterDay: day } } satisfies SimulationReport;
+          }
+        }
         const report = syntheticReport({ config, violations: config.seed === FAILING_SEED });
         const totals =
           config.seed === BROKEN_SEED ? { ...report.totals, operations: report.totals.operations + 1 } : report.totals;
@@ -411,6 +422,55 @@ describe('sekey simulate: what it writes and prints (stand-in engine)', () => {
       expect(exits).toEqual([130]);
       expect(said).toEqual(['sekey: interrupted (SIGINT) before anything was changed']);
       expect(existsSync(join(cwd, 'made'))).toBe(false);
+    } finally {
+      guard.release();
+    }
+  });
+
+  test('Ctrl-C between two days: stopped after the day just done, the report of those days written', async () => {
+    const cwd = tempDir();
+    const said: string[] = [];
+    const outLines: string[] = [];
+    const guard = guardInterrupts(
+      (line) => said.push(line),
+      () => {
+        throw new Error('abandoned');
+      },
+    );
+    try {
+      const io: CliIo = {
+        out: (line) => outLines.push(line),
+        err: (line) => said.push(line),
+        env: {},
+        cwd,
+        readInput: async () => new Uint8Array(),
+        writeOutput: () => {},
+        beginChanges: guard.beginChanges,
+        onAbandon: guard.onAbandon,
+        onStopRequest: guard.onStopRequest,
+        // Day 2 of 3 has ended: the signal comes with its progress line, before the engine asks.
+        status: (line) => {
+          if (line?.includes('day 2/3')) process.emit('SIGINT', 'SIGINT');
+        },
+      };
+      const flags = { json: false, lastTry: false, debug: false, help: false, version: false };
+      expect(await runSimulate(['--days', '3'], io, flags, 'test')).toBe(0);
+      expect(said).toEqual([
+        'sekey: SIGINT received: stopping after day 2 of 3, then writing the report of the days simulated ' +
+          '(Ctrl-C again: stop at once, no report)',
+      ]);
+      expect(guard.stoppedEarly()).toBe(true);
+      const report = JSON.parse(readFileSync(join(cwd, 'sekey-report', 'report.json'), 'utf8')) as SimulationReport;
+      expect(validateSimulationReport(report)).toEqual([]);
+      expect([report.stoppedEarly, report.days.length, report.config.days]).toEqual([
+        { by: 'SIGINT', afterDay: 2 },
+        2,
+        3,
+      ]);
+      expect(outLines).toContain(
+        'Stopped early (SIGINT) after day 2 of 3: the report covers the days simulated, without the closing ' +
+          'convergence of every device after the last day.',
+      );
     } finally {
       guard.release();
     }

@@ -396,19 +396,29 @@ export async function runSimulate(
     // writes the report of the days done; a second one abandons it. An hour of simulation is not
     // thrown away for want of waiting for its end.
     let stopBy: string | null = null;
-    let lastDay = 0;
+    // Where the run stands, from its progress: the days done, and whether one is under way. The engine
+    // reports a day's end, then gives the event loop a turn (where a signal is handled), then asks
+    // whether to stop: a signal then stops it after that day, one handled within a day after the next.
+    let daysDone = 0;
+    let midDay = true;
     const forgetStop = io.onStopRequest?.((signal) => {
       stopBy = signal;
+      const day = midDay ? daysDone + 1 : daysDone;
+      // The last day under way: the run ends with it, whole, and nothing is left out.
       io.err(
-        `sekey: ${signal} received: stopping after day ${Math.min(lastDay + 1, config.days)} of ${config.days}, ` +
-          'then writing the report of the days simulated (Ctrl-C again: stop at once, no report)',
+        day >= config.days
+          ? `sekey: ${signal} received: finishing the last day (${config.days}), then writing the whole report ` +
+              '(Ctrl-C again: stop at once, no report)'
+          : `sekey: ${signal} received: stopping after day ${day} of ${config.days}, then writing the report of ` +
+              'the days simulated (Ctrl-C again: stop at once, no report)',
       );
     });
     try {
       report = await runSimulation(config, {
         version,
         onDay: (p) => {
-          lastDay = p.day; // the days done: the one under way is the next
+          daysDone = p.day;
+          midDay = p.during !== undefined;
           status?.(simulationProgressText(p, Date.now() - started));
         },
         stopRequested: () => stopBy,
