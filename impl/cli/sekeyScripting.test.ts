@@ -280,6 +280,40 @@ describe('reprotect on a view that is not fresh', () => {
   });
 });
 
+describe('reprotect of a rescued message from a key compromised in turn', () => {
+  test('warned as any rescue, and marked with the key compromised last', async () => {
+    const { run, desk } = await manualInstallation();
+    await provisionedUsers(run, [
+      ['U1', 'alice'],
+      ['U2', 'bob'],
+    ]);
+    const ok = succeeding(run);
+    await ok('admin', 'add-group', 'G1', 'pair', '--max-keys', '4', '--cryptoperiod', '30d', '--no-publish');
+    for (const u of ['U1', 'U2']) await ok('admin', 'add-member', 'G1', u, '--no-publish');
+    await ok('admin', 'add-key', 'G1', 'pair key', '--no-publish');
+    await ok('admin', 'activate-key', 'K2000');
+    await ok('user', 'U1', 'sync');
+    writeFileSync(join(desk, 'pair.txt'), 'for bob');
+    await ok('user', 'U1', 'encrypt', '--to', 'U2', 'pair.txt', 'pair.skm');
+    await ok('admin', 'compromise-key', 'K2000'); // K2001 replaces it
+    await ok('user', 'U1', 'sync');
+    expect((await ok('user', 'U1', 'reprotect', 'pair.skm', 'once.skm')).err).toContain('K2000 is compromised');
+    await ok('admin', 'compromise-key', 'K2001'); // K2002 replaces it
+    await ok('user', 'U1', 'sync');
+    // Whoever learnt K2001 could have written once.skm, its mark included: the rescuer is warned again.
+    const twice = await ok('user', 'U1', 'reprotect', 'once.skm', 'twice.skm');
+    expect(twice.out).toContain('from K2001 to K2002');
+    expect(twice.err).toBe(
+      'warning: K2001 is compromised: whoever learnt it could have written once.skm; twice.skm is marked as ' +
+        'rescued from K2001, and its readers are warned when they decrypt it. Re-protect only a copy kept out of ' +
+        "others' reach since before the compromise",
+    );
+    const read = await ok('user', 'U1', 'decrypt', 'twice.skm', 'twice.txt');
+    expect(readFileSync(join(desk, 'twice.txt'), 'utf8')).toBe('for bob');
+    expect(read.err).toContain('re-protected by a member from K2001 after K2001 was compromised');
+  });
+});
+
 describe('exit codes, --json and what changing commands return', () => {
   let run: (...argv: string[]) => Promise<Run>;
   let env: Record<string, string>;

@@ -587,8 +587,10 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         // (NIST SP 800-57 Pt 1 §5.5.1). The result is marked (SKM2), and its readers are warned when
         // they decrypt it; the HSM cannot tell a forged message from a genuine one, so the user who
         // rescues it is told first, and must know where this copy has been.
+        // Marked with the key it came from: that key was compromised, whether or not the input was
+        // marked already (a mark under a compromised key vouches for nothing, and is replaced).
         const mark = decodeMessage(out).rescuedFrom;
-        if (to !== from && mark !== null && decodeMessage(message).rescuedFrom === null)
+        if (to !== from && mark === from)
           io.err(
             `warning: ${mark} is compromised: whoever learnt it could have written ${inPath}; ${outPath} is ` +
               `marked as rescued from ${mark}, and its readers are warned when they decrypt it. ` +

@@ -2,13 +2,13 @@ import { describe, expect, test } from 'vitest';
 import { PowerLossError } from '../../device/powerLossError.ts';
 import type { SdCard, SectorOutcome } from '../../device/sdcard.ts';
 import { ADMIN_PIN, TEST_MANUFACTURER, USER_PIN, freshDevice, makeDevice } from '../../device/secube.testkit.ts';
-import { isKmsDeviceKey, userKeyIds } from '../protocol/deviceKeyIds.ts';
+import { deviceKeyNumber, isKmsDeviceKey, userKeyIds } from '../protocol/deviceKeyIds.ts';
 import { KmsError, MAX_TIME } from '../../model/kms.ts';
 import { Admin } from './admin.ts';
 import { keysHeldByDevice, provisionUser } from './distribution.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
 import { updateStream } from '../protocol/streams.ts';
-import { decodeMessage, encodeMessage } from '../protocol/message.ts';
+import { decodeMessage, encodeMessage, messageAad } from '../protocol/message.ts';
 import { ManualClock } from './clock.ts';
 import { User } from './user.ts';
 import { Publisher } from './publisher.ts';
@@ -805,6 +805,27 @@ describe('User', () => {
     w.admin.destroyKey(k);
     await w.syncByFiles();
     expect(code(() => bob.decrypt(msg))).toBe('KeyUnavailable');
+  });
+
+  test("a rescue's mark names the compromised key it came from, not one a forger wrote in the input", async () => {
+    const w = await team();
+    const k = w.admin.addKey('G1', 'k');
+    w.admin.activateKey(k);
+    w.admin.compromiseKey(k);
+    await w.syncByFiles();
+    const alice = w.users.get('U1')!;
+    const bob = w.users.get('U2')!;
+    // Whoever learnt k writes under it a message already marked, naming a key that is not compromised
+    // (the one a rescue goes to): the HSM checks no usage rule, so k's material is all it takes.
+    const fresh = alice.findKey(['U2']).keyId;
+    expect(fresh).not.toBe(k);
+    const { nonce, ciphertext } = alice.device.encrypt(deviceKeyNumber(k), text('pay mallory'), {
+      aad: messageAad(k, fresh),
+    });
+    const rescued = bob.reprotect(encodeMessage(k, nonce, ciphertext, fresh));
+    expect(read(alice.decrypt(rescued))).toBe('pay mallory');
+    // The input under k vouches for nothing, its mark included: the result names k.
+    expect(decodeMessage(rescued).rescuedFrom).toBe(k);
   });
 
   test('reprotect under the best key still authenticates the message: a flipped bit fails as in decrypt', async () => {

@@ -358,7 +358,8 @@ export class User {
    * Re-protects a message under the best usable key of the same group, inside the HSM: the plaintext
    * never leaves the device. The way to rescue data under a compromised key (the original's
    * `secure_recrypt`); the result then names that key (an `SKM2` message, `message.ts`), since whoever
-   * learnt it could have written the input, and keeps the mark through later re-protections.
+   * learnt it could have written the input (any mark the input had included), and keeps the mark through
+   * later re-protections from keys not compromised.
    *
    * It protects, so a stale view ({@link freshness}) is refused with `NotFresh` as {@link encrypt}
    * is, with one exception: a message under a compromised key, the rescue path. That input is
@@ -404,9 +405,10 @@ export class User {
       // leaves it). A message already under the best key is returned as it is, but only once that
       // check passed: returned unchecked, a corrupted one was reported as re-protected and fine.
       // From a compromised key, the result is marked with it (`SKM2`, message.ts): whoever learnt the
-      // key could have written the input, and the fresh key must not vouch for it unmarked. A mark
-      // already there stays (the first compromised key the content passed through).
-      const mark = rescuedFrom ?? (state === 'compromised' ? keyId : null);
+      // key could have written the input, and the fresh key must not vouch for it unmarked. That input's
+      // own mark, if any, vouches for nothing either (whoever learnt the key could have written any), so
+      // it is replaced. From a key not compromised, a mark already there stays.
+      const mark = state === 'compromised' ? keyId : rescuedFrom;
       const out = this.#withMaterial([keyId, fresh.keyId], () =>
         this.#device.reencrypt(
           deviceKeyNumber(keyId),

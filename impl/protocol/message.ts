@@ -17,7 +17,9 @@
  * of data under a compromised key) puts it under a fresh key that outsiders do not have, which would
  * make whatever they wrote look like any member's message. So the result says where it came from:
  * the compromised key, authenticated under the fresh one, so that no one without that key can
- * remove the mark, and `sekey user decrypt` warns of it. The mark stays through later re-protections.
+ * remove the mark, and `sekey user decrypt` warns of it. The mark stays through later re-protections,
+ * except from a key compromised in turn: that key's is the mark then (whoever learnt it could have
+ * written the input's mark too).
  * @module
  */
 import { Reader, Writer, bytesEqual, mapCodecError } from '../../device/binaryCodec.ts';
