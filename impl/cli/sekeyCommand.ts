@@ -275,6 +275,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   };
   let rest: readonly string[] = argv;
   let code: number;
+  let failed = false;
   try {
     ({ flags, rest } = splitGlobals(argv));
     // Standard output under --json holds one object, also when an interruption abandons the command.
@@ -283,9 +284,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     const help = (flags.help || rest[0] === 'help') && !flags.version;
     code = help && flags.json ? await helpAsJson(rest, io, flags) : await runCommand(rest, io, flags);
   } catch (error) {
+    failed = true;
     code = reportError(commandPrefix(rest), error, io, flags);
   }
-  return exitCode(io, code);
+  return exitCode(io, code, failed);
 }
 
 /**
@@ -354,13 +356,14 @@ async function runCommand(rest: readonly string[], io: CliIo, flags: GlobalFlags
  * The exit code, decided once, after the command ended (its changes saved, its lines printed): a
  * command interrupted while changing something finished that change first, says so, and exits as
  * the signal would have ended it (130 for SIGINT, 143 for SIGTERM), whatever its own code was. So
- * does a command a signal stopped early (`onStopRequest`), once it has saved what it did.
+ * does a command a signal stopped early (`onStopRequest`), once it has saved what it did; `failed`:
+ * the command ended with an error (`CannotWrite`, exit 1 as violations are), so it saved nothing more.
  */
-async function exitCode(io: CliIo, code: number): Promise<number> {
+async function exitCode(io: CliIo, code: number, failed: boolean): Promise<number> {
   const signal = (await io.finishInterrupts?.()) ?? null;
   if (signal === null) return code;
   io.err(
-    io.stoppedEarly?.() === true && (code === EXIT.ok || code === EXIT.refused)
+    io.stoppedEarly?.() === true && !failed && (code === EXIT.ok || code === EXIT.refused)
       ? `sekey: stopped early (${signal}): what was done until then is saved and reported above`
       : code !== EXIT.ok
         ? `sekey: interrupted (${signal}): the command ended with the error above; what it saved is whole`

@@ -17,6 +17,7 @@ import { validateSimulationReport } from '../simulation/validateSimulationReport
 import { workloadSummary } from '../simulation/workloadSummary.ts';
 import type { CliIo } from './cliIo.ts';
 import { guardInterrupts } from './interrupts.ts';
+import { main } from './sekeyCommand.ts';
 import {
   InvalidReport,
   parseSimulateArgs,
@@ -427,55 +428,6 @@ describe('sekey simulate: what it writes and prints (stand-in engine)', () => {
     }
   });
 
-  test('Ctrl-C between two days: stopped after the day just done, the report of those days written', async () => {
-    const cwd = tempDir();
-    const said: string[] = [];
-    const outLines: string[] = [];
-    const guard = guardInterrupts(
-      (line) => said.push(line),
-      () => {
-        throw new Error('abandoned');
-      },
-    );
-    try {
-      const io: CliIo = {
-        out: (line) => outLines.push(line),
-        err: (line) => said.push(line),
-        env: {},
-        cwd,
-        readInput: async () => new Uint8Array(),
-        writeOutput: () => {},
-        beginChanges: guard.beginChanges,
-        onAbandon: guard.onAbandon,
-        onStopRequest: guard.onStopRequest,
-        // Day 2 of 3 has ended: the signal comes with its progress line, before the engine asks.
-        status: (line) => {
-          if (line?.includes('day 2/3')) process.emit('SIGINT', 'SIGINT');
-        },
-      };
-      const flags = { json: false, lastTry: false, debug: false, help: false, version: false };
-      expect(await runSimulate(['--days', '3'], io, flags, 'test')).toBe(0);
-      expect(said).toEqual([
-        'sekey: SIGINT received: stopping after day 2 of 3, then writing the report of the days simulated ' +
-          '(Ctrl-C again: stop at once, no report)',
-      ]);
-      expect(guard.stoppedEarly()).toBe(true);
-      const report = JSON.parse(readFileSync(join(cwd, 'sekey-report', 'report.json'), 'utf8')) as SimulationReport;
-      expect(validateSimulationReport(report)).toEqual([]);
-      expect([report.stoppedEarly, report.days.length, report.config.days]).toEqual([
-        { by: 'SIGINT', afterDay: 2 },
-        2,
-        3,
-      ]);
-      expect(outLines).toContain(
-        'Stopped early (SIGINT) after day 2 of 3: the report covers the days simulated, without the closing ' +
-          'convergence of every device after the last day.',
-      );
-    } finally {
-      guard.release();
-    }
-  });
-
   test("an invalid report's problems: the first ten named, the rest counted", () => {
     const problems = Array.from({ length: 12 }, (_, i) => `p${i}: wrong`);
     expect(new InvalidReport(problems).message).toBe(
@@ -566,6 +518,93 @@ describe('sekey simulate: what it writes and prints (stand-in engine)', () => {
       'Free space or lift the file-size limit (`ulimit -f`), or give another `--out`; then run it again (the same ' +
         'seed gives the same report).',
     ]);
+  });
+});
+
+/**
+ * A stand-in engine that stops as the real one does: `onDay` at the end of each day, then a turn of the
+ * event loop (where a signal is handled: SIGINT at the end of day `signalAfterDay`), then `stopRequested`.
+ * `beforeReturn` runs as the engine returns (to make the write fail).
+ */
+function stoppingEngine(signalAfterDay: number, beforeReturn: () => void = () => {}): typeof runSimulation {
+  return async (config, options) => {
+    for (let day = 1; day <= config.days; day++) {
+      options?.onDay?.({ day, days: config.days, operations: day * 40 });
+      if (day === signalAfterDay) process.emit('SIGINT', 'SIGINT');
+      const by = day < config.days ? (options?.stopRequested?.() ?? null) : null;
+      if (by !== null) {
+        const done = syntheticReport({ config: { ...config, days: day } });
+        beforeReturn();
+        return { ...done, config, stoppedEarly: { by, afterDay: day } };
+      }
+    }
+    beforeReturn();
+    return syntheticReport({ config });
+  };
+}
+
+/** An io whose signals go through a real interruption guard (as `processIo`'s), its lines recorded. */
+function guardedIo(cwd: string) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const guard = guardInterrupts(
+    (line) => err.push(line),
+    (code) => {
+      throw new Error(`exit ${code}`);
+    },
+  );
+  const io: CliIo = {
+    out: (line) => out.push(line),
+    err: (line) => err.push(line),
+    env: {},
+    cwd,
+    readInput: async () => new Uint8Array(),
+    writeOutput: () => {},
+    beginChanges: guard.beginChanges,
+    finishInterrupts: guard.finish,
+    changesBegun: guard.changesBegun,
+    onAbandon: guard.onAbandon,
+    onStopRequest: guard.onStopRequest,
+    stoppedEarly: guard.stoppedEarly,
+  };
+  return { io, out, err, guard };
+}
+
+describe('sekey simulate stopped by a signal (stand-in engine)', () => {
+  test('a Ctrl-C handled between two days: the day it says it stops after is the one it stops after', async () => {
+    const cwd = tempDir();
+    vi.mocked(runSimulation).mockImplementationOnce(stoppingEngine(2));
+    const { io, out, err, guard } = guardedIo(cwd);
+    try {
+      expect(await main(['simulate', '--days', '5'], io)).toBe(130);
+    } finally {
+      guard.release();
+    }
+    const report = JSON.parse(readFileSync(join(cwd, 'sekey-report', 'report.json'), 'utf8')) as SimulationReport;
+    expect(report.stoppedEarly).toEqual({ by: 'SIGINT', afterDay: 2 });
+    expect(out).toContain(
+      'Stopped early (SIGINT) after day 2 of 5: the report covers the days simulated, without the ' +
+        'closing convergence of every device after the last day.',
+    );
+    expect(err[0]).toMatch(/^sekey: SIGINT received: stopping after day 2 of 5, /);
+  });
+
+  test('stopped early, then the report cannot be written: nothing said saved, the error stands', async () => {
+    const cwd = tempDir();
+    const dir = join(cwd, 'sekey-report');
+    vi.mocked(runSimulation).mockImplementationOnce(stoppingEngine(1, () => rmSync(dir, { recursive: true })));
+    const { io, err, guard } = guardedIo(cwd);
+    try {
+      expect(await main(['simulate', '--days', '5'], io)).toBe(130);
+    } finally {
+      guard.release();
+    }
+    expect(err.join('\n')).toContain('CannotWrite: cannot write the report');
+    expect(existsSync(join(dir, 'report.json'))).toBe(false);
+    expect(err.at(-1)).not.toMatch(/saved and reported above/);
+    expect(err.at(-1)).toBe(
+      'sekey: interrupted (SIGINT): the command ended with the error above; what it saved is whole',
+    );
   });
 });
 
