@@ -364,7 +364,8 @@ async function exitCode(io: CliIo, code: number, failed: boolean): Promise<numbe
   if (signal === null) return code;
   io.err(
     io.stoppedEarly?.() === true && !failed && (code === EXIT.ok || code === EXIT.refused)
-      ? `sekey: stopped early (${signal}): what was done until then is saved and reported above`
+      ? `sekey: interrupted (${signal}): stopped as asked, once the work under way was done; what was done is ` +
+          'saved and reported above'
       : code !== EXIT.ok
         ? `sekey: interrupted (${signal}): the command ended with the error above; what it saved is whole`
         : io.changesBegun?.() === false

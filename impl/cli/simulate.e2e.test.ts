@@ -190,7 +190,8 @@ describe('sekey simulate on the real engine', { timeout: 600_000 }, () => {
     expect(await ended, output.stderr).toBe(130);
     expect(output.stderr).toMatch(/^sekey: SIGINT received: stopping after day \d+ of 3000, then writing the report/m);
     expect(output.stderr).toContain(
-      'sekey: stopped early (SIGINT): what was done until then is saved and reported above',
+      'sekey: interrupted (SIGINT): stopped as asked, once the work under way was done; what was done is saved and ' +
+        'reported above',
     );
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as SimulationReport;
     expect(validateSimulationReport(report)).toEqual([]);

@@ -606,6 +606,34 @@ describe('sekey simulate stopped by a signal (stand-in engine)', () => {
       'sekey: interrupted (SIGINT): the command ended with the error above; what it saved is whole',
     );
   });
+
+  test('Ctrl-C after the last day, while the report is checked and rendered: the whole report written', async () => {
+    // A fresh-eyes review: the stop request was given up as the run returned, so a Ctrl-C in the second
+    // or so of checking and rendering a long run's report (handled when the changes begin) threw it away.
+    const cwd = tempDir();
+    const { io, out, err, guard } = guardedIo(cwd);
+    const begin = io.beginChanges as () => Promise<void>;
+    try {
+      const late: CliIo = {
+        ...io,
+        beginChanges: async () => {
+          process.emit('SIGINT', 'SIGINT');
+          await begin();
+        },
+      };
+      expect(await main(['simulate', '--days', '3'], late)).toBe(130);
+    } finally {
+      guard.release();
+    }
+    const report = JSON.parse(readFileSync(join(cwd, 'sekey-report', 'report.json'), 'utf8')) as SimulationReport;
+    expect([report.days.length, report.stoppedEarly]).toEqual([3, null]);
+    expect(out.join('\n')).not.toContain('Stopped early');
+    expect(err).toEqual([
+      'sekey: SIGINT received: the run has ended; writing its whole report (Ctrl-C again: stop at once, no report)',
+      'sekey: interrupted (SIGINT): stopped as asked, once the work under way was done; what was done is saved ' +
+        'and reported above',
+    ]);
+  });
 });
 
 describe('the progress line', () => {

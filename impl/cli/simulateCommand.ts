@@ -117,7 +117,7 @@ export function simulateHelp(): string {
     'made included), 3 internal error. Ctrl-C (or SIGTERM) stops the run after the day under way and',
     'writes the report of the days simulated (stoppedEarly in report.json; without the closing',
     'convergence of every device after the last day); the exit code is then 130 (143 for SIGTERM).',
-    'Ctrl-C again stops at once, without a report.',
+    'Ctrl-C again, a second or more later, stops at once, without a report.',
     '',
     'Example: a hostile half-year for 20 users, then the report in a browser',
     '  sekey simulate --users 20 --groups 6 --days 180 --profile hostile --out ./hostile-report',
@@ -387,32 +387,36 @@ export async function runSimulate(
   const status = flags.json ? undefined : io.status;
   const started = Date.now();
   const paths: ReportPaths = { json: join(out, 'report.json'), html: join(out, 'report.html') };
+  // Ctrl-C (or SIGTERM: a batch system's time limit) ends the run after the day under way and
+  // writes the report of the days done; a second one abandons it. An hour of simulation is not
+  // thrown away for want of waiting for its end, nor for a Ctrl-C while its report is checked and
+  // rendered (the request stands until the changes begin).
+  let stopBy: string | null = null;
+  // Where the run stands, from its progress: the days done, and whether one is under way. The engine
+  // reports a day's end, then gives the event loop a turn (where a signal is handled), then asks
+  // whether to stop: a signal then stops it after that day, one handled within a day after the next.
+  let daysDone = 0;
+  let midDay = true;
+  const forgetStop = io.onStopRequest?.((signal) => {
+    stopBy = signal;
+    const day = midDay ? daysDone + 1 : daysDone;
+    const again = '(Ctrl-C again: stop at once, no report)';
+    // The last day under way, or done: the run ends whole, and nothing is left out.
+    io.err(
+      !midDay && daysDone >= config.days
+        ? `sekey: ${signal} received: the run has ended; writing its whole report ${again}`
+        : day >= config.days
+          ? `sekey: ${signal} received: finishing the last day (${config.days}), then writing the whole report ${again}`
+          : `sekey: ${signal} received: stopping after day ${day} of ${config.days}, then writing the report of ` +
+            `the days simulated ${again}`,
+    );
+  });
+
   let report: SimulationReport;
   let html: string;
   try {
     // Before the run too: a report path taken by a folder is known now, not after an hour of simulation.
     refuseFolders(paths);
-    // Ctrl-C (or SIGTERM: a batch system's time limit) ends the run after the day under way and
-    // writes the report of the days done; a second one abandons it. An hour of simulation is not
-    // thrown away for want of waiting for its end.
-    let stopBy: string | null = null;
-    // Where the run stands, from its progress: the days done, and whether one is under way. The engine
-    // reports a day's end, then gives the event loop a turn (where a signal is handled), then asks
-    // whether to stop: a signal then stops it after that day, one handled within a day after the next.
-    let daysDone = 0;
-    let midDay = true;
-    const forgetStop = io.onStopRequest?.((signal) => {
-      stopBy = signal;
-      const day = midDay ? daysDone + 1 : daysDone;
-      // The last day under way: the run ends with it, whole, and nothing is left out.
-      io.err(
-        day >= config.days
-          ? `sekey: ${signal} received: finishing the last day (${config.days}), then writing the whole report ` +
-              '(Ctrl-C again: stop at once, no report)'
-          : `sekey: ${signal} received: stopping after day ${day} of ${config.days}, then writing the report of ` +
-              'the days simulated (Ctrl-C again: stop at once, no report)',
-      );
-    });
     try {
       report = await runSimulation(config, {
         version,
@@ -425,7 +429,6 @@ export async function runSimulate(
         ...(io.onAbandon === undefined ? {} : { onAbandon: io.onAbandon }),
       });
     } finally {
-      forgetStop?.();
       status?.(null);
     }
     const problems = validateSimulationReport(report);
@@ -436,10 +439,12 @@ export async function runSimulate(
     refuseFolders(paths);
     await io.beginChanges?.();
   } catch (error) {
+    forgetStop?.();
     forgetOut?.();
     dropOut();
     throw error;
   }
+  forgetStop?.();
   forgetOut?.();
   // Together: a full disk leaves the old pair, never this run's data beside the last run's page.
   try {

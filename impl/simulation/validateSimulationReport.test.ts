@@ -245,6 +245,15 @@ describe('validateSimulationReport on a hand-made report', () => {
       /^days: has 2 days, stoppedEarly\.afterDay is 3$/,
     ],
     [
+      'a stop by nothing named',
+      () =>
+        broken((r) => {
+          r['config']['days'] = 5;
+          r['stoppedEarly'] = { by: '', afterDay: 2 };
+        }),
+      /^stoppedEarly\.by: must be a non-empty string$/,
+    ],
+    [
       'a stop without its signal',
       () =>
         broken((r) => {
