@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { FULL_SCALE, QUICK_SCALE, realisticScale, scaledInstallation } from './dbRealistic.ts';
+import { COST_TABLE } from '../device/costModel.ts';
+import { DEFAULT_PIN_ITERATIONS } from '../device/pinHash.ts';
+import { FULL_SCALE, QUICK_SCALE, measureRealistic, realisticScale, scaledInstallation } from './dbRealistic.ts';
 
 describe('realistic installation bench: its scale', () => {
   test('full by default, a twentieth when quick, the factor given otherwise; groups stay of 20', () => {
@@ -16,4 +18,14 @@ describe('realistic installation bench: its scale', () => {
     expect(() => scaledInstallation(0)).toThrow(RangeError);
     expect(() => realisticScale(false, { SEKEY_REALISTIC_SCALE: 'lots' })).toThrow(RangeError);
   });
+});
+
+describe('realistic installation bench: the command it measures', () => {
+  test("logs in as the CLI does: the admin HSM's PIN verifier at the device's default PBKDF2 iterations", async () => {
+    const tiny = { ...FULL_SCALE, users: 40, groups: 2, keys: 4, days: 7, replacementsPerWeek: 1 };
+    const figures = await measureRealistic(tiny, { quick: true, progress: () => undefined });
+    // RFC 8018 §5.2 as charged by the device (meteredCrypto.ts chargePbkdf2): 2 + 2c compressions.
+    const pbkdf2 = (2 + 2 * DEFAULT_PIN_ITERATIONS) * COST_TABLE['hmacSha256.block'].cycles;
+    expect(figures.commandParts['login']).toBeGreaterThanOrEqual(pbkdf2);
+  }, 120_000);
 });
