@@ -1,7 +1,11 @@
 /**
  * Cycle-cost model of the SEcube's STM32F429 at 168 MHz.
  *
- * Every device operation charges cycles from {@link COST_TABLE}; time is cycles / 168 MHz. Flash and
+ * Every device operation charges cycles from {@link COST_TABLE}; time is cycles / 168 MHz. One row is
+ * not charged anywhere, a simplification: `usb.byte`, the host link. Modelled times leave out the bytes
+ * a call moves between host and HSM (about 3.2 cycles a byte: opening the 6 MB database of the
+ * db-realistic bench moves its pages to the host, some 19 M cycles, 3 % or more of its open time);
+ * charging it needs each call's traffic decided, which every modelled figure would then move by. Flash and
  * peripheral figures are datasheet timings converted to CPU cycles; software crypto figures are
  * published Cortex-M4 measurements, chosen where possible at the SEcube's own clock set-up (168 MHz,
  * 5 flash wait states, RM0090 §3.5.1). The model counts cycles the CPU is busy or stalled; it does not
@@ -215,7 +219,7 @@ export const COST_TABLE = {
   },
   'usb.byte': {
     cycles: CLOCK_HZ / ((13 * 512) / 125e-6),
-    per: 'byte over USB OTG HS bulk (theoretical ceiling; MSC protocol overhead not modelled)',
+    per: 'byte over USB OTG HS bulk (theoretical ceiling; MSC protocol overhead not modelled; not charged yet)',
     source: 'USB 2.0 §5.8.4: at most 13 x 512 B bulk transactions per 125 µs microframe = 53.248 MB/s',
   },
   'sd.readCommand': {
