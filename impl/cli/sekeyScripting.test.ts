@@ -255,10 +255,14 @@ describe('reprotect on a view that is not fresh', () => {
     expect(rescuedAgain.out).toBe(
       "re-protected pair-safe.skm from K2001 to K2002 inside the HSM → pair-safer.skm, readable by G1's members U1",
     );
-    // K2001 was retired, not compromised: nothing new to warn of; the mark goes along.
+    // K2001 was retired, not compromised: nothing new to warn of; the mark goes along (--json says it too).
+    const again = await ok('user', 'U1', 'reprotect', 'pair-safe.skm', 'pair-json.skm', '--json');
+    expect(JSON.parse(again.out)).toMatchObject({ from: 'K2001', to: 'K2002', rescuedFrom: 'K2000' });
     expect(rescuedAgain.err).toBe('');
     expect(readFileSync(join(desk, 'pair-safer.skm')).subarray(0, 4).toString()).toBe('SKM2');
     // Its reader is told where it came from, once the HSM has authenticated it (the mark with it).
+    const asJson = JSON.parse((await ok('user', 'U1', 'decrypt', 'pair-safer.skm', 'pair-json.txt', '--json')).out);
+    expect(asJson).toMatchObject({ keyId: 'K2002', rescuedFrom: 'K2000' });
     const read = await ok('user', 'U1', 'decrypt', 'pair-safer.skm', 'pair-read.txt');
     expect(readFileSync(join(desk, 'pair-read.txt'), 'utf8')).toBe('for bob');
     expect(read.err).toBe(

@@ -548,7 +548,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
         const from = decodeMessage(message).keyId;
         const out = session.user.reprotect(message);
         output.write(out);
-        const to = decodeMessage(out).keyId;
+        const { keyId: to, rescuedFrom: mark } = decodeMessage(out);
         // Who can read it now, said whenever it moved: re-protection re-encrypts for the group as this
         // replica sees it, which may be more people than could read it before (User.reprotect).
         const keys = session.user.keys();
@@ -565,6 +565,7 @@ export const USER_COMMANDS: readonly UserCommand[] = [
           to,
           groupId,
           readers,
+          ...(mark === null ? {} : { rescuedFrom: mark }),
           ...(stale ? { readersAsOf: session.user.appliedSequence } : {}),
         });
         const audience =
@@ -584,12 +585,10 @@ export const USER_COMMANDS: readonly UserCommand[] = [
             : `re-protected ${inPath} from ${from} to ${to} inside the HSM → ${outPath}, ${audience}${moved}`,
         );
         // A compromised key authenticates nothing: whoever learnt it can write a message under it
-        // (NIST SP 800-57 Pt 1 §5.5.1). The result is marked (SKM2), and its readers are warned when
-        // they decrypt it; the HSM cannot tell a forged message from a genuine one, so the user who
-        // rescues it is told first, and must know where this copy has been.
-        // Marked with the key it came from: that key was compromised, whether or not the input was
-        // marked already (a mark under a compromised key vouches for nothing, and is replaced).
-        const mark = decodeMessage(out).rescuedFrom;
+        // (NIST SP 800-57 Pt 1 §5.5.1). The result is marked with the key it came from (SKM2), whether
+        // or not the input was marked already (a mark under a compromised key vouches for nothing), and
+        // its readers are warned when they decrypt it; the HSM cannot tell a forged message from a
+        // genuine one, so the user who rescues it is told first, and must know where this copy has been.
         if (to !== from && mark === from)
           io.err(
             `warning: ${mark} is compromised: whoever learnt it could have written ${inPath}; ${outPath} is ` +
