@@ -13,6 +13,7 @@ import type { DeviceReport } from '../host/installation.ts';
 import { terminalSafe } from './format.ts';
 import { sleepSync } from '../host/sleepSync.ts';
 import { guardInterrupts } from './interrupts.ts';
+import type { InterruptGuard } from './interrupts.ts';
 import type { CaughtSignal } from './interrupts.ts';
 import { ProgressView } from './progressView.ts';
 
@@ -235,6 +236,20 @@ export function withOut(io: CliIo, out: CliIo['out']): CliIo {
   return Object.defineProperties({}, members) as CliIo;
 }
 
+/** What a command's io takes from the interruption guard: its signals, as `interrupts.ts` handles them. */
+export function guardedIo(
+  guard: InterruptGuard,
+): Pick<CliIo, 'beginChanges' | 'finishInterrupts' | 'changesBegun' | 'onAbandon' | 'onStopRequest' | 'stoppedEarly'> {
+  return {
+    beginChanges: guard.beginChanges,
+    finishInterrupts: guard.finish,
+    changesBegun: guard.changesBegun,
+    onAbandon: guard.onAbandon,
+    onStopRequest: guard.onStopRequest,
+    stoppedEarly: guard.stoppedEarly,
+  };
+}
+
 /** The process's own console, environment, directory, terminal and signals. */
 export function processIo(): CliIo {
   const view = new ProgressView(process.stderr);
@@ -260,12 +275,7 @@ export function processIo(): CliIo {
             askOn({ input: process.stdin, output: process.stderr }, question, options?.hidden === true),
         }
       : {}),
-    beginChanges: guard.beginChanges,
-    finishInterrupts: guard.finish,
-    changesBegun: guard.changesBegun,
-    onAbandon: guard.onAbandon,
-    onStopRequest: guard.onStopRequest,
-    stoppedEarly: guard.stoppedEarly,
+    ...guardedIo(guard),
     ...(view.enabled ? { status: (line) => (line === null ? view.clear() : view.show(terminalSafe(line))) } : {}),
   };
 }

@@ -215,23 +215,32 @@ describe('reprotect says who can read the result', () => {
   });
 });
 
+/**
+ * Alice (U1) and bob (U2) in G1; alice's `pair.skm` for bob under K2000, then K2000 compromised (K2001
+ * replaces it) and alice synced: a message waiting to be rescued.
+ */
+async function rescueWaiting() {
+  const { run, desk } = await manualInstallation();
+  await provisionedUsers(run, [
+    ['U1', 'alice'],
+    ['U2', 'bob'],
+  ]);
+  const ok = succeeding(run);
+  await ok('admin', 'add-group', 'G1', 'pair', '--max-keys', '4', '--cryptoperiod', '30d', '--no-publish');
+  for (const u of ['U1', 'U2']) await ok('admin', 'add-member', 'G1', u, '--no-publish');
+  await ok('admin', 'add-key', 'G1', 'pair key', '--no-publish');
+  await ok('admin', 'activate-key', 'K2000');
+  await ok('user', 'U1', 'sync');
+  writeFileSync(join(desk, 'pair.txt'), 'for bob');
+  await ok('user', 'U1', 'encrypt', '--to', 'U2', 'pair.txt', 'pair.skm');
+  await ok('admin', 'compromise-key', 'K2000'); // K2001 replaces it
+  await ok('user', 'U1', 'sync');
+  return { run, desk, ok };
+}
+
 describe('reprotect on a view that is not fresh', () => {
   test('from a compromised key (the rescue path) it names the readers as of the last update applied', async () => {
-    const { run, desk } = await manualInstallation();
-    await provisionedUsers(run, [
-      ['U1', 'alice'],
-      ['U2', 'bob'],
-    ]);
-    const ok = succeeding(run);
-    await ok('admin', 'add-group', 'G1', 'pair', '--max-keys', '4', '--cryptoperiod', '30d', '--no-publish');
-    for (const u of ['U1', 'U2']) await ok('admin', 'add-member', 'G1', u, '--no-publish');
-    await ok('admin', 'add-key', 'G1', 'pair key', '--no-publish');
-    await ok('admin', 'activate-key', 'K2000');
-    await ok('user', 'U1', 'sync');
-    writeFileSync(join(desk, 'pair.txt'), 'for bob');
-    await ok('user', 'U1', 'encrypt', '--to', 'U2', 'pair.txt', 'pair.skm');
-    await ok('admin', 'compromise-key', 'K2000'); // K2001 replaces it
-    await ok('user', 'U1', 'sync');
+    const { run, desk, ok } = await rescueWaiting();
     // Bob leaves (K2001 retired, K2002 for alice alone); alice does not sync, and four days on her view
     // is not fresh: the rescue still runs, under the K2001 her view knows, and says as of when.
     await ok('admin', 'remove-member', 'G1', 'U2');
@@ -286,21 +295,7 @@ describe('reprotect on a view that is not fresh', () => {
 
 describe('reprotect of a rescued message from a key compromised in turn', () => {
   test('warned as any rescue, and marked with the key compromised last', async () => {
-    const { run, desk } = await manualInstallation();
-    await provisionedUsers(run, [
-      ['U1', 'alice'],
-      ['U2', 'bob'],
-    ]);
-    const ok = succeeding(run);
-    await ok('admin', 'add-group', 'G1', 'pair', '--max-keys', '4', '--cryptoperiod', '30d', '--no-publish');
-    for (const u of ['U1', 'U2']) await ok('admin', 'add-member', 'G1', u, '--no-publish');
-    await ok('admin', 'add-key', 'G1', 'pair key', '--no-publish');
-    await ok('admin', 'activate-key', 'K2000');
-    await ok('user', 'U1', 'sync');
-    writeFileSync(join(desk, 'pair.txt'), 'for bob');
-    await ok('user', 'U1', 'encrypt', '--to', 'U2', 'pair.txt', 'pair.skm');
-    await ok('admin', 'compromise-key', 'K2000'); // K2001 replaces it
-    await ok('user', 'U1', 'sync');
+    const { desk, ok } = await rescueWaiting();
     expect((await ok('user', 'U1', 'reprotect', 'pair.skm', 'once.skm')).err).toContain('K2000 is compromised');
     await ok('admin', 'compromise-key', 'K2001'); // K2002 replaces it
     await ok('user', 'U1', 'sync');

@@ -15,6 +15,7 @@ import { syntheticReport } from '../simulation/syntheticReport.testkit.ts';
 import { rerunCommand } from '../simulation/reportHtml.ts';
 import { validateSimulationReport } from '../simulation/validateSimulationReport.ts';
 import { workloadSummary } from '../simulation/workloadSummary.ts';
+import { guardedIo } from './cliIo.ts';
 import type { CliIo } from './cliIo.ts';
 import { guardInterrupts } from './interrupts.ts';
 import { main } from './sekeyCommand.ts';
@@ -544,7 +545,7 @@ function stoppingEngine(signalAfterDay: number, beforeReturn: () => void = () =>
 }
 
 /** An io whose signals go through a real interruption guard (as `processIo`'s), its lines recorded. */
-function guardedIo(cwd: string) {
+function recordedGuardedIo(cwd: string) {
   const out: string[] = [];
   const err: string[] = [];
   const guard = guardInterrupts(
@@ -560,12 +561,7 @@ function guardedIo(cwd: string) {
     cwd,
     readInput: async () => new Uint8Array(),
     writeOutput: () => {},
-    beginChanges: guard.beginChanges,
-    finishInterrupts: guard.finish,
-    changesBegun: guard.changesBegun,
-    onAbandon: guard.onAbandon,
-    onStopRequest: guard.onStopRequest,
-    stoppedEarly: guard.stoppedEarly,
+    ...guardedIo(guard),
   };
   return { io, out, err, guard };
 }
@@ -574,7 +570,7 @@ describe('sekey simulate stopped by a signal (stand-in engine)', () => {
   test('a Ctrl-C handled between two days: the day it says it stops after is the one it stops after', async () => {
     const cwd = tempDir();
     vi.mocked(runSimulation).mockImplementationOnce(stoppingEngine(2));
-    const { io, out, err, guard } = guardedIo(cwd);
+    const { io, out, err, guard } = recordedGuardedIo(cwd);
     try {
       expect(await main(['simulate', '--days', '5'], io)).toBe(130);
     } finally {
@@ -593,7 +589,7 @@ describe('sekey simulate stopped by a signal (stand-in engine)', () => {
     const cwd = tempDir();
     const dir = join(cwd, 'sekey-report');
     vi.mocked(runSimulation).mockImplementationOnce(stoppingEngine(1, () => rmSync(dir, { recursive: true })));
-    const { io, err, guard } = guardedIo(cwd);
+    const { io, err, guard } = recordedGuardedIo(cwd);
     try {
       expect(await main(['simulate', '--days', '5'], io)).toBe(130);
     } finally {
@@ -611,7 +607,7 @@ describe('sekey simulate stopped by a signal (stand-in engine)', () => {
     // A fresh-eyes review: the stop request was given up as the run returned, so a Ctrl-C in the second
     // or so of checking and rendering a long run's report (handled when the changes begin) threw it away.
     const cwd = tempDir();
-    const { io, out, err, guard } = guardedIo(cwd);
+    const { io, out, err, guard } = recordedGuardedIo(cwd);
     const begin = io.beginChanges as () => Promise<void>;
     try {
       const late: CliIo = {
