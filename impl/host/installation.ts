@@ -570,20 +570,18 @@ function refuseAfterFailedCheckpoint(devices: readonly LoadedDevice[]): void {
   if (!failure.saveFailed) throw failure.error;
   const why = messageOf(failure.error);
   // A user's session (its HSM alone loaded) is checked with the user's commands, an admin's with the admin's.
-  const user = devices.find((d) => d.name !== 'admin' && devices.length === 1)?.name;
-  const check =
-    user === undefined
-      ? 'check (`sekey admin keys`, `users`, `status`) what is missing'
-      : `check (\`sekey user ${user} status\`, \`keys\`) what is missing`;
+  const only = devices.length === 1 ? devices[0]?.name : undefined;
+  const user = only === 'admin' ? undefined : only;
+  const checks =
+    user === undefined ? '`sekey admin keys`, `users`, `status`' : `\`sekey user ${user} status\`, \`keys\``;
   const remedy =
     user === undefined
       ? undefined
       : 'Free space, lift the file-size limit (`ulimit -f`), or fix the file the message names; then check what ' +
-        `the command did (\`sekey user ${user} status\`, \`keys\`) before repeating it. A sync is safe to run again: ` +
-        'it goes on where it stopped.';
+        `the command did (${checks}) before repeating it. A sync is safe to run again: it goes on where it stopped.`;
   const done = changed
     ? 'the steps it completed before are done and in effect (in text, the lines it printed): do not run again a ' +
-      `command that created something (a key, a user), it would create it twice; ${check}`
+      `command that created something (a key, a user), it would create it twice; check (${checks}) what is missing`
     : 'nothing it was asked to do is done; free space or fix the file, then run it again';
   const note = stopped.stoppedNote === undefined ? '' : `. ${stopped.stoppedNote}`;
   // `changed` goes with the error: the command line exits 4 for it, as for a change not all saved.
