@@ -38,7 +38,7 @@ import type { GroupId, KeyId, UserId } from '../model/kms.ts';
 import { readAudit } from '../impl/db/auditLog.ts';
 import { auditRegion } from '../impl/db/pageStore.ts';
 import { secubeDatabaseDevice } from '../impl/db/secubeDatabaseDevice.ts';
-import { CARD_SECTORS } from '../impl/host/installation.ts';
+import { CARD_SECTORS } from '../impl/host/loadedDevice.ts';
 import { Admin } from '../impl/kms/admin.ts';
 import type { AdminChanges } from '../impl/kms/adminChanges.ts';
 import { ManualClock } from '../impl/kms/clock.ts';

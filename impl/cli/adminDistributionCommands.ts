@@ -6,7 +6,7 @@
  * @module
  */
 import type { AuditEntry } from '../db/auditLog.ts';
-import { isShareFailure } from '../host/installation.ts';
+import { isShareFailure } from '../host/sessionEnd.ts';
 import { fileLabel } from '../kms/publisher.ts';
 import type { AheadDevice, PublishReport } from '../kms/publisher.ts';
 import { describeAcknowledged, describeSetAside, warnAboutHsms } from './acknowledgementLines.ts';

@@ -11,7 +11,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDuration, formatTime } from './durations.ts';
-import { Installation, initialShare } from '../host/installation.ts';
+import { Installation } from '../host/installation.ts';
+import { initialShare } from '../host/homeFolders.ts';
 import type { Args } from './args.ts';
 import { UsageError } from './args.ts';
 import { durationValue } from './argValues.ts';

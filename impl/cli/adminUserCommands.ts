@@ -19,7 +19,7 @@ import { asking } from './adminCommand.ts';
 import { checkId } from '../../model/kms.ts';
 import type { UserId } from '../../model/kms.ts';
 import { peekDeviceImages } from '../host/deviceImages.ts';
-import { isShareFailure } from '../host/installation.ts';
+import { isShareFailure } from '../host/sessionEnd.ts';
 import type { Installation } from '../host/installation.ts';
 import { UsageError } from './args.ts';
 import { NEW_PINS_WARNING, pinToSet, requirePinsToSet, settledPin } from './pinCommands.ts';

@@ -5,7 +5,7 @@
 import { PIN_MAX_BYTES, PIN_MIN_BYTES } from '../../device/pinHash.ts';
 import { checkId, idForm } from '../../model/kms.ts';
 import { parseDuration, parseTimeSpec } from './durations.ts';
-import type { TimeSpec } from '../host/installation.ts';
+import type { TimeSpec } from '../host/sessionClock.ts';
 import { UsageError } from './args.ts';
 
 /** A duration (`30d`, `12h`, `15m`, `90s`, `250ms`) in milliseconds. */

@@ -9,7 +9,7 @@ import { CliError } from './cliError.ts';
 import { readSync, writeSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { Clock } from '../kms/clock.ts';
-import type { DeviceReport } from '../host/installation.ts';
+import type { DeviceReport } from '../host/loadedDevice.ts';
 import { terminalSafe } from './format.ts';
 import { sleepSync } from '../host/sleepSync.ts';
 import { guardInterrupts } from './interrupts.ts';

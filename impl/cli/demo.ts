@@ -19,7 +19,7 @@ import type { CliIo } from './cliIo.ts';
 import { CliError } from './cliError.ts';
 import { main } from './sekeyCommand.ts';
 import { bytes } from './format.ts';
-import type { DeviceReport } from '../host/installation.ts';
+import type { DeviceReport } from '../host/loadedDevice.ts';
 import { updateStream } from '../protocol/streams.ts';
 import { DEMO_PINS, demoShellSetup } from './commandExamples.ts';
 import { makeFolders } from '../host/makeFolders.ts';

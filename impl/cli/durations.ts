@@ -6,8 +6,8 @@
  * (simulations step forward).
  * @module
  */
-import type { TimeSpec } from '../host/installation.ts';
-import { LATEST_TIME_MS } from '../host/installation.ts';
+import type { TimeSpec } from '../host/sessionClock.ts';
+import { LATEST_TIME_MS } from '../host/sessionClock.ts';
 import { DATE_LIMIT_MS, MAX_CRYPTOPERIOD_MS } from '../../model/kms.ts';
 
 const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as const;

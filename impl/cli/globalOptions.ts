@@ -5,7 +5,7 @@
  * never defaulted: a command that needs one and has none is a usage error.
  * @module
  */
-import type { TimeSpec } from '../host/installation.ts';
+import type { TimeSpec } from '../host/sessionClock.ts';
 import { Installation } from '../host/installation.ts';
 import { FACTORY_ENV } from '../host/manufacturerFile.ts';
 import type { GlobalFlags } from './commandLine.ts';

@@ -18,27 +18,24 @@
  * The share is untrusted: its entries are read through {@link DirectoryTransport}, which skips and
  * reports (`onShareSkip`) whatever is not a plausible file, so no entry can hang or crash a command.
  *
- * Each command run is one session: take the home's lock, load the device it needs from its images
- * (`Flash.fromImage`, `SdCard.fromImage`, then `new SecubeDevice({ flash, sdcard })`, which boots from
- * flash), log in with the PIN, do the work, and save the images again — always, even when the work
- * failed. Only then are the session's writes to the share carried out (`DeferredTransport`: the
- * share never gets ahead of the saved devices) and the time recorded. In between, each time the
- * device commits a counter to its flash (a spent PIN try before the comparison, the database
- * generation, the update sequence) both images are saved at once (`durablePoints.ts`), so killing
- * the process never gives a try back or lets a counter fall behind what the device relied on.
+ * Each command run is one session: take the home's lock, check its folders (`homeFolders.ts`), load
+ * the device it needs from its images (`loadedDevice.ts`), log in with the PIN, do the work, and save
+ * the images again — always, even when the work failed (`sessionEnd.ts`). Only then are the
+ * session's writes to the share carried out (`DeferredTransport`: the share never gets ahead of the
+ * saved devices) and the time recorded. In between, each time the device commits a counter to its
+ * flash (a spent PIN try before the comparison, the database generation, the update sequence) both
+ * images are saved at once (`durablePoints.ts`), so killing the process never gives a try back or
+ * lets a counter fall behind what the device relied on.
  *
- * Time: the KMS relies on monotonic time (life-cycle transitions are stamped and compared), so a
- * session refuses to run at a time before the last recorded one (`ClockWentBack`). `--at` sets the
- * time of one session; in `manual` clock mode time stands still between sessions until moved.
+ * Time (`sessionClock.ts`): a session never runs at a time before the last recorded one.
  * @module
  */
-import { existsSync, lstatSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { CycleMeter } from '../../device/costModel.ts';
+import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { pinBytes } from '../../device/pinHash.ts';
 import { Flash } from '../../device/flash.ts';
 import { SdCard } from '../../device/sdcard.ts';
-import { DEFAULT_STATE_SECTORS, SecubeDevice } from '../../device/secube.ts';
+import { SecubeDevice } from '../../device/secube.ts';
 import { checkId } from '../../model/kms.ts';
 import { DEFAULT_STALE_AFTER_MS } from '../../model/publication.ts';
 import type { UserId } from '../../model/kms.ts';
@@ -47,17 +44,8 @@ import { throwIf } from '../kms/rules/require.ts';
 import type { Clock } from '../kms/clock.ts';
 import { systemClock } from '../kms/clock.ts';
 import { removeLeftTemporaries, writeFileAtomic } from './atomicFile.ts';
-import { DeferredTransport, ShareOperationsFailed } from './deferredTransport.ts';
-import {
-  hasAnyDeviceImage,
-  hasDeviceImages,
-  loadDeviceImages,
-  peekDeviceImages,
-  saveDeviceCheckpoint,
-  saveDeviceImages,
-} from './deviceImages.ts';
-import { watchDurablePoints } from './durablePoints.ts';
-import type { DurablePoints } from './durablePoints.ts';
+import { DeferredTransport } from './deferredTransport.ts';
+import { hasAnyDeviceImage, hasDeviceImages, peekDeviceImages } from './deviceImages.ts';
 import { devicesInService, provisionUser } from '../kms/distribution.ts';
 import type { ProvisioningRecord } from '../kms/distribution.ts';
 import { lockHome } from './homeLock.ts';
@@ -71,7 +59,6 @@ import {
   writeInstallationConfig,
 } from './installationConfig.ts';
 import type { ClockMode, InstallationConfig } from './installationConfig.ts';
-import { pathInside } from './pathInside.ts';
 import { InstallationError } from './installationError.ts';
 import { Publisher, checkFreshnessOptions } from '../kms/publisher.ts';
 import {
@@ -85,60 +72,27 @@ import type { SkippedShareEntry } from './directoryTransport.ts';
 import type { Manufacturer } from '../../device/attestation.ts';
 import type { Transport } from '../protocol/transport.ts';
 import { User } from '../kms/user.ts';
-import { inTheWayOf, makeFolders } from './makeFolders.ts';
-import { notPrivate } from './privateFolder.ts';
-import { messageOf } from '../../model/codedError.ts';
-
-/** The latest time an installation takes: the end of the year 9999, the last one ISO 8601 writes in four digits. */
-export const LATEST_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
-
-/**
- * `spec` resolved against `base` (the last recorded time, or the host's time at init).
- * @throws InstallationError `TimeOutOfRange` past {@link LATEST_TIME_MS} (only a relative time can be).
- */
-function resolveTime(spec: TimeSpec, base: number): number {
-  const t = spec.kind === 'absolute' ? spec.ms : base + spec.ms;
-  if (t > LATEST_TIME_MS)
-    throw new InstallationError(
-      'TimeOutOfRange',
-      `--at names ${new Date(base).toISOString()} + ${+(spec.ms / 86_400_000).toFixed(3)} days, after the end ` +
-        'of the year 9999',
-    );
-  return t;
-}
-
-/** A time given on the command line: absolute, or relative to the last recorded time. */
-export type TimeSpec =
-  | { readonly kind: 'absolute'; readonly ms: number }
-  | { readonly kind: 'relative'; readonly ms: number };
-
-/**
- * Capacity of each new device's microSD card: 1 GiB, half for the database and half for the audit
- * log beside it (`pageStore.ts`, `auditRegion`); images are sparse, so size costs nothing. Devices
- * made with the earlier 32 MiB cards keep them, and their audit log stays in the database.
- */
-export const CARD_SECTORS = 2_097_152;
-
-/** Default time before an unacknowledged publication makes its user stale: the publication machine's. */
-export { DEFAULT_STALE_AFTER_MS } from '../../model/publication.ts';
-
-/** What one device did in one session: the figures of the cost model and of the media. */
-export interface DeviceReport {
-  /** `admin` or the user's ID. */
-  readonly device: string;
-  readonly serial: string;
-  /** Modelled HSM cycles at 168 MHz (crypto, TRNG, PIN hashing, flash and SD transfers). */
-  readonly cycles: number;
-  /** The same as modelled busy time. */
-  readonly busyMs: number;
-  /** Flash sector erases in this session. */
-  readonly flashErases: number;
-  /** Flash sector erases over the device's life (persisted in its image). */
-  readonly lifetimeFlashErases: number;
-  readonly sdBytesWritten: number;
-  readonly flashImageBytes: number;
-  readonly sdImageBytes: number;
-}
+import { makeFolders } from './makeFolders.ts';
+import {
+  HOME_MODE,
+  USERS_DIR,
+  initialShare,
+  requireFolder,
+  requirePrivate,
+  requireShareOffHome,
+  requireWayTo,
+} from './homeFolders.ts';
+import { changedCard, freshDevice, loadDevice, logIn, saveDevice } from './loadedDevice.ts';
+import type { DeviceReport, LoadedDevice } from './loadedDevice.ts';
+import {
+  commitShare,
+  isShareFailure,
+  refuseAfterFailedCheckpoint,
+  saveSession,
+  shareNotWritten,
+} from './sessionEnd.ts';
+import { requireTimeAfter, resolveTime, sessionClock, startSessionClock } from './sessionClock.ts';
+import type { SessionClock, TimeSpec } from './sessionClock.ts';
 
 /** Options of an {@link Installation}. */
 export interface InstallationOptions {
@@ -278,104 +232,6 @@ function withoutUnpaired(config: InstallationConfig, hsms: readonly (readonly [U
   return left.length === 0 ? rest : { ...rest, unpairedHsms: Object.fromEntries(left) };
 }
 
-/** A device loaded from its images, with what is needed to save and report it. */
-interface LoadedDevice {
-  readonly name: string;
-  readonly dir: string;
-  readonly device: SecubeDevice;
-  readonly flash: Flash;
-  readonly sd: SdCard;
-  readonly meter: CycleMeter;
-  /** For a device loaded from images: its durable points (`durablePoints.ts`). */
-  readonly durable?: DurablePoints;
-  /**
-   * Set when the durable point that failed was the PIN tries given back after a correct PIN
-   * ({@link logIn}): saving that state at the end puts nothing on disk that the command was told
-   * failed, and not saving it would spend a try of every correct PIN while the disk is short.
-   */
-  triesGivenBack?: boolean;
-  /**
-   * Card bytes written once the database was open: what opening wrote (a schema migration, run by the
-   * first command of a new version) is no change of the command's (see {@link changedCard}).
-   */
-  openedBytes?: number;
-  /** What the host says about the state it leaves when this device's durable points stopped. */
-  stoppedNote?: string;
-  /** Whether a checkpoint holding a card write of this session was saved (a change is durable). */
-  readonly changeSaved?: () => boolean;
-  /** Whether the images came from a checkpoint holding a change an earlier session never saved. */
-  readonly unsavedChange?: boolean;
-}
-
-/** A clock that never goes back and remembers the latest time it gave. */
-interface SessionClock extends Clock {
-  readonly latest: number;
-}
-
-const USERS_DIR = 'users';
-
-/** Where the share is, in the home, unless `init` is told otherwise. */
-const DEFAULT_SHARE_FOLDER = 'share';
-
-/**
- * The share an `init` in `home` makes, given `share` or not: as `installation.json` records it (the
- * default relative to the home, so that the home can move) and as a folder.
- */
-export function initialShare(home: string, share?: string): { readonly recorded: string; readonly dir: string } {
-  const recorded = share === undefined ? DEFAULT_SHARE_FOLDER : resolve(share);
-  return { recorded, dir: resolve(home, recorded) };
-}
-
-/**
- * The share is the untrusted folder (every user and the network read and write it): it may lie in
- * the home, but never over the home's own files.
- * @throws InstallationError `ShareOverlapsHome` when `shareDir` is the home, holds it, or lies in its
- *   admin HSM's or user HSMs' folders.
- */
-function requireShareOffHome(shareDir: string, home: string, what: string): void {
-  const own = [ADMIN_DIR, USERS_DIR].find((folder) => pathInside(shareDir, join(home, folder)));
-  if (!pathInside(home, shareDir) && own === undefined) return;
-  const where = own === undefined ? 'is the installation home or holds it' : `lies in the home's ${own}/ folder`;
-  throw new InstallationError(
-    'ShareOverlapsHome',
-    `${what}, ${shareDir}, ${where}: its readers would reach the HSM images; give the share a folder of its own`,
-  );
-}
-
-function freshDevice(name: string, dir: string): LoadedDevice {
-  requirePrivate(dir, false);
-  const meter = new CycleMeter();
-  const flash = new Flash({ meter });
-  const sd = new SdCard({ sectorCount: CARD_SECTORS, meter });
-  return { name, dir, device: new SecubeDevice({ flash, sdcard: sd }), flash, sd, meter };
-}
-
-/** Parses one image; a malformed one (garbled, cut) is `Tampered`, in one line. */
-function parseImage<T>(path: string, parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    throw new InstallationError('Tampered', `${path} is not an intact device image (${messageOf(error)})`);
-  }
-}
-
-/**
- * Whether the session wrote to this card. Time stamps live only on the card (the database and the
- * audit log); flash holds PIN counters, counters and keys, none stamped. A session that wrote no card
- * (a wrong PIN, a refusal before any commit) made nothing durable that its time must cover.
- */
-function stamped(sd: SdCard): boolean {
-  return sd.stats().bytesWritten > 0;
-}
-
-/**
- * Whether the command changed the device's card, beyond what opening its database wrote (a migration
- * carries no time and no change of the command's: a refusal after it is no "saved" change).
- */
-function changedCard(d: LoadedDevice): boolean {
-  return d.sd.stats().bytesWritten > (d.openedBytes ?? 0);
-}
-
 /** For a message about a share in use: what its marker names, if it can be read and names a serial. */
 function markerNaming(shareDir: string): string {
   const serial = markedSerial(shareDir);
@@ -401,289 +257,6 @@ function cutShortSerial(home: string, pending: string): string | null {
   } catch {
     return null; // not even a device: nothing of it to keep
   }
-}
-
-/**
- * @throws InstallationError `BadInstallation` when `folder` exists but is not a folder (`--home` or
- *   `--share` naming a file; `why` says which), rather than an errno from the lock file, a listing or
- *   a mkdir inside it.
- */
-function requireFolder(
-  folder: string,
-  why = '--home (or SEKEY_HOME) names a file',
-  remedy = "Point `--home` (or SEKEY_HOME) at the installation's folder.",
-): void {
-  if (existsSync(folder) && !statSync(folder).isDirectory())
-    throw new InstallationError('BadInstallation', `${folder} is not a folder: ${why}`, remedy);
-}
-
-/**
- * @throws InstallationError `BadInstallation` when a file lies on the way to `folder`, which does not
- *   exist yet, or a link to nothing is at it (what makeFolders would refuse): checked before an init
- *   makes anything, since the share is made only after the admin
- *   HSM (a mkdir's ENOTDIR then would leave that HSM behind).
- */
-function requireWayTo(folder: string, what: string, remedy: string): void {
-  const file = inTheWayOf(folder);
-  if (file === null) return;
-  // At `folder` itself, after requireFolder, only a link to nothing is left in the way.
-  const why =
-    file === resolve(folder)
-      ? `is a link that leads nowhere, where ${what} goes`
-      : `is a file, on the way to ${what} ${folder}`;
-  throw new InstallationError('BadInstallation', `${file} ${why}`, remedy);
-}
-
-/**
- * @throws InstallationError `UnsafeHome` when `path` is not its user's alone to change
- *   (`privateFolder.ts`): the home (`follow`: it may be a link its owner made), or a folder of HSM
- *   images in it, whose parent is checked too when it is `users/`.
- */
-function requirePrivate(path: string, follow: boolean): void {
-  const folders = !follow && basename(dirname(path)) === USERS_DIR ? [dirname(path), path] : [path];
-  for (const folder of folders) {
-    const why = notPrivate(folder, follow);
-    if (why === null) continue;
-    // The way out that fits the reason (privateFolder.ts words each one), and the folder it is.
-    const what =
-      basename(dirname(folder)) === USERS_DIR
-        ? `${basename(folder)}'s HSM folder`
-        : basename(folder) === ADMIN_DIR
-          ? "the admin HSM's folder"
-          : 'the folder';
-    const fix = why.startsWith('is a symbolic link')
-      ? `Replace the link ${folder} with ${what} itself.`
-      : why.startsWith('is not a folder')
-        ? `Move the file ${folder} away and put ${what} back there (restore it from a backup).`
-        : why.startsWith('belongs to')
-          ? "Run the command as the folder's owner, or use a home of your own."
-          : `Close it to others: \`chmod go-w ${folder}\`; if someone else could have changed it, move the ` +
-            'installation to a new home of your own.';
-    throw new InstallationError(
-      'UnsafeHome',
-      `${folder} ${why}: whoever may change it could make this command write a copy of an HSM into a file ` +
-        'of theirs, so the command stopped before using it',
-      fix,
-    );
-  }
-}
-
-/** The mode of a home `init` makes: its owner's to change, readable by others (the share may be in it). */
-const HOME_MODE = 0o755;
-
-/** Whether `error` is the share failing (missing, or a folder there that is not one). */
-export function isShareFailure(error: unknown): boolean {
-  return error instanceof InstallationError && (error.code === 'ShareMissing' || error.code === 'UnsafeShare');
-}
-
-/** The first few of `items`, and how many more (a share that refused a long outbox). */
-function someOf(items: readonly string[], shown = 4): string {
-  const more = items.length - shown;
-  return `${items.slice(0, shown).join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
-}
-
-/** `ShareNotWritten` for a change that is saved while the share failed with `error`. */
-function shareNotWritten(error: unknown): InstallationError {
-  const why = messageOf(error);
-  // What was printed is committed; these did not reach the share (a `published:` line included).
-  const missed = error instanceof ShareOperationsFailed ? `; not on the share: ${someOf(error.failed)}` : '';
-  // The share's own way out (which folder, which file is in the way), where it has one.
-  const fix = error instanceof InstallationError ? error.remedy : undefined;
-  return new InstallationError(
-    'ShareNotWritten',
-    `the change is saved, but the share did not take all of its files (${why}${missed}): fix the share; the next ` +
-      "`sekey admin publish` (or, for acknowledgements, the user's next `sync`) writes them again. A command " +
-      'that created something (a key, a user) would create it twice if run again',
-    fix === undefined
-      ? undefined
-      : `${fix} Then run \`sekey admin publish\` (for acknowledgements, the user's \`sync\`): do not run the ` +
-          'command again.',
-  );
-}
-
-/**
- * Saves a session's device images, then its time (`saveTime`). What the work made durable is in
- * effect whether or not this succeeds (a checkpoint holds it), so when it fails after work that
- * succeeded, the failure is `ImagesNotSaved`, no refusal: said as one (the raw errno, exit 1, no line
- * printed), a retry made a second key, and a changed PIN was reported unchanged (the old one then
- * spent the tries: a locked HSM). After work that failed (`work.error`), that failure is what the
- * command reports, not the save's: a wrong PIN stays `WrongPin` (its spent try is in a checkpoint,
- * and the next command completes the save).
- */
-function saveSession(
-  devices: readonly LoadedDevice[],
-  work: { readonly done: boolean; readonly error: unknown; readonly filesHeld: boolean },
-  saveTime: () => void,
-): DeviceReport[] {
-  try {
-    const reports = devices.map(saveDevice);
-    saveTime();
-    return reports;
-  } catch (error) {
-    if (work.done) throw imagesNotSaved(error, work.filesHeld);
-    throw work.error ?? error;
-  }
-}
-
-/**
- * Logs `d` in with `login`. The device spends a PIN try (a durable point) before it compares, and
- * gives the tries back (another) after a correct PIN. When only that second one could not be saved,
- * the PIN was right: {@link refuseAfterFailedCheckpoint} then saves the images as they are (tries
- * given back, nothing else changed since the last checkpoint), so that a disk short of room for a
- * checkpoint does not spend a try of every correct PIN until the HSM locks.
- */
-function logIn(d: LoadedDevice, login: () => void): void {
-  const before = d.durable?.saves ?? 0;
-  try {
-    login();
-  } catch (error) {
-    const failure = d.durable?.failure;
-    if (failure?.saveFailed && failure.error === error && d.durable?.saves === before + 1) d.triesGivenBack = true;
-    throw error;
-  }
-}
-
-/**
- * Ends a session one of whose devices' durable points stopped (a save that failed, or a step the
- * host stopped them for), before anything else is saved: saving then would put on disk what the
- * command was told failed (a commit it reported failed, a spent PIN try that was never compared,
- * an admin pairing for an HSM that was never saved). As after a power cut at that point, nothing
- * more is saved and nothing goes to the share; except the PIN tries a correct PIN gave back
- * ({@link logIn}). When a checkpoint holding a change of this session (a synced card write) was saved
- * before, the command did something, which the error says (`changed`: `CheckpointNotSaved`, exit 4).
- * @throws InstallationError `CheckpointNotSaved` when a save failed; the error that stopped the
- *   durable points otherwise (the work's own).
- */
-function refuseAfterFailedCheckpoint(devices: readonly LoadedDevice[]): void {
-  const stopped = devices.find((d) => d.durable?.failure);
-  const failure = stopped?.durable?.failure;
-  if (!stopped || !failure) return;
-  const changed = devices.some((d) => d.changeSaved?.() === true);
-  for (const d of devices) {
-    if (!d.triesGivenBack) continue;
-    try {
-      saveDevice(d);
-    } catch {
-      // The try stays spent, as after a power cut between the comparison and its save.
-    }
-  }
-  if (!failure.saveFailed) throw failure.error;
-  const why = messageOf(failure.error);
-  // A user's session (its HSM alone loaded) is checked with the user's commands, an admin's with the admin's.
-  const only = devices.length === 1 ? devices[0]?.name : undefined;
-  const user = only === 'admin' ? undefined : only;
-  const checks =
-    user === undefined ? '`sekey admin keys`, `users`, `status`' : `\`sekey user ${user} status\`, \`keys\``;
-  const remedy =
-    user === undefined
-      ? undefined
-      : 'Free space, lift the file-size limit (`ulimit -f`), or fix the file the message names; then check what ' +
-        `the command did (${checks}) before repeating it. A sync is safe to run again: it goes on where it stopped.`;
-  const done = changed
-    ? 'the steps it completed before are done and in effect (in text, the lines it printed): do not run again a ' +
-      `command that created something (a key, a user), it would create it twice; check (${checks}) what is missing`
-    : 'nothing it was asked to do is done; free space or fix the file, then run it again';
-  const note = stopped.stoppedNote === undefined ? '' : `. ${stopped.stoppedNote}`;
-  // `changed` goes with the error: the command line exits 4 for it, as for a change not all saved.
-  throw Object.assign(
-    new InstallationError(
-      'CheckpointNotSaved',
-      `saving the HSM images (or installation.json) at a durable point failed (${why}), so the command stopped ` +
-        `there, as a power cut would have stopped it: nothing after it is kept and none of its files went to the ` +
-        `share (a PIN try spent before it may stay spent); ${done}${note}`,
-      remedy,
-    ),
-    { changed },
-  );
-}
-
-/**
- * `ImagesNotSaved` for a session whose work is in effect (checkpointed) while the last save failed
- * with `error`; `filesHeld` when the work had files for the share, which then were not written. Worded
- * for any command: a listing whose last save failed changed nothing, and must not read as a change.
- */
-function imagesNotSaved(error: unknown, filesHeld: boolean): InstallationError {
-  const why = messageOf(error);
-  const files = filesHeld
-    ? ', and its files were not written to the share (the next `sekey admin publish`, or for acknowledgements ' +
-      'the next `sync`, writes them)'
-    : '';
-  return new InstallationError(
-    'ImagesNotSaved',
-    'what the command printed is done and in effect (a checkpoint of the HSM images holds it), but the last ' +
-      `save of the images or installation.json failed (${why})${files}: free space or fix the file; the next ` +
-      'command completes the save. Do not run again a command that created something (a key, a user): it would ' +
-      'create it twice; a PIN it changed is the new one',
-  );
-}
-
-/**
- * Carries out the session's writes to the share, once its images are saved. When the work had
- * succeeded, a failure here must not read as a refusal: the change stands, and the command run
- * again would make it twice (a second key, a duplicate user refused). So it becomes
- * `ShareNotWritten`, which the command line reports with what the command did (`announce.ts`). When
- * the work had failed, its own error is what the command reports, not this one (the files held go
- * out with the next publication, from the administrator's outbox).
- */
-async function commitShare(transport: DeferredTransport, workDone: boolean): Promise<void> {
-  try {
-    await transport.commit();
-  } catch (error) {
-    if (workDone) throw shareNotWritten(error);
-  }
-}
-
-/** Loads a device; `beforeCheckpoint` runs before a checkpoint that may carry time stamps. */
-function loadDevice(name: string, dir: string, beforeCheckpoint: () => void): LoadedDevice {
-  requirePrivate(dir, false);
-  let images: ReturnType<typeof loadDeviceImages>;
-  try {
-    images = loadDeviceImages(dir);
-  } catch (error) {
-    // One image gone (or the folder): as cut short as a garbled one, and named, not a raw ENOENT.
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    const missing = (error as NodeJS.ErrnoException).path ?? dir;
-    throw new InstallationError(
-      'Tampered',
-      `${missing} is missing: an HSM's folder holds both its images (flash.img and sd.img)`,
-    );
-  }
-  const meter = new CycleMeter();
-  const flash = parseImage(join(dir, 'flash.img'), () => Flash.fromImage(images.flash, { meter }));
-  const sd = parseImage(join(dir, 'sd.img'), () => SdCard.fromImage(images.sd, { meter }));
-  // Construction boots the device from its flash: PIN counters, counters and keys come back.
-  const device = new SecubeDevice({ flash, sdcard: sd, stateSectors: DEFAULT_STATE_SECTORS });
-  // From now on, every counter the device commits (a spent PIN try first of all) is on disk
-  // before the device goes on (durablePoints.ts).
-  let changeSaved = false;
-  const durable = watchDurablePoints(flash, DEFAULT_STATE_SECTORS, () => {
-    if (stamped(sd)) beforeCheckpoint();
-    // A card synced in this session: a commit's pages and manifest are durable, so the checkpoint
-    // holds a change (a card write not yet synced, such as the audit record a commit writes before
-    // its intent, is not in the checkpoint, which saves the card's durable content only).
-    const change = sd.stats().syncs > 0;
-    saveDeviceCheckpoint(dir, { flash: flash.toImage(), sd: sd.toImage() });
-    changeSaved ||= change;
-  });
-  const unsavedChange = images.unsavedChange;
-  return { name, dir, device, flash, sd, meter, durable, changeSaved: () => changeSaved, unsavedChange };
-}
-
-function saveDevice(d: LoadedDevice): DeviceReport {
-  const images = { flash: d.flash.toImage(), sd: d.sd.toImage() };
-  saveDeviceImages(d.dir, images);
-  const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
-  return {
-    device: d.name,
-    serial: d.device.serial,
-    cycles: d.meter.cycles,
-    busyMs: d.meter.busyMs,
-    flashErases: sum(d.flash.stats().erases),
-    lifetimeFlashErases: sum(d.flash.eraseCounts()),
-    sdBytesWritten: d.sd.stats().bytesWritten,
-    flashImageBytes: images.flash.length,
-    sdImageBytes: images.sd.length,
-  };
 }
 
 /** A persistent installation in a home directory (see the module comment). */
@@ -1116,7 +689,7 @@ export class Installation {
           // left as it is
         }
       }
-      const clock = this.#startClock(config);
+      const clock = startSessionClock(config, this.#options.at, this.#options.hostClock ?? systemClock);
       const onSkip = this.#options.onShareSkip;
       const transport = new DeferredTransport(
         new DirectoryTransport(this.sharePath(config), {
@@ -1207,62 +780,4 @@ export class Installation {
       release();
     }
   }
-
-  #startClock(config: InstallationConfig): SessionClock {
-    const host = this.#options.hostClock ?? systemClock;
-    const at = this.#options.at;
-    if (at !== undefined) {
-      const t = resolveTime(at, config.lastTime);
-      if (t < config.lastTime) {
-        throw new InstallationError(
-          'ClockWentBack',
-          `--at ${new Date(t).toISOString()} is before the last recorded time ` +
-            `${new Date(config.lastTime).toISOString()}: time only moves forward`,
-        );
-      }
-      return sessionClock(t, null);
-    }
-    if (config.clock === 'manual') return sessionClock(config.lastTime, null);
-    const now = host.now();
-    if (now < config.lastTime) {
-      throw new InstallationError(
-        'ClockWentBack',
-        `the system clock (${new Date(now).toISOString()}) is behind the last recorded time ` +
-          `${new Date(config.lastTime).toISOString()}: fix the clock, or wait`,
-      );
-    }
-    return sessionClock(now, host);
-  }
-}
-
-/**
- * The session's time against the latest time a device's sealed database records (`what`): the
- * admin's last audited operation, a user's last applied update. `installation.json`'s `lastTime` is
- * a file anyone can edit or restore from an old backup, and a session before what the database
- * holds would stamp key events and audit entries back in time, or (a user) take the latest
- * heartbeat for one dated ahead of its clock.
- * @throws InstallationError `ClockWentBack`.
- */
-function requireTimeAfter(recorded: number, now: number, what: string): void {
-  if (now >= recorded) return;
-  throw new InstallationError(
-    'ClockWentBack',
-    `this session's time ${new Date(now).toISOString()} is before ${what}, ` +
-      `${new Date(recorded).toISOString()}: time only moves forward; if ${INSTALLATION_FILE} was restored or ` +
-      'edited, its lastTime is behind: fix the clock, or on a manual clock give --at after that time',
-  );
-}
-
-/** A clock starting at `start`: fixed, or following `host` without ever going back. */
-function sessionClock(start: number, host: Clock | null): SessionClock {
-  let latest = start;
-  return {
-    now: () => {
-      if (host !== null) latest = Math.max(latest, host.now());
-      return latest;
-    },
-    get latest() {
-      return latest;
-    },
-  };
 }
