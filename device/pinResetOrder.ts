@@ -6,7 +6,7 @@
  *
  * The admin's HSM seals the order under the admin→user channel key it shares with that user's HSM
  * (a `seal` key on the admin device, an `open` key on the user's, `keyPurpose.ts`), with AES-256-GCM
- * (NIST SP 800-38D §7.1) and the fixed AAD {@link PIN_RESET_ORDER_AAD}, which keeps an order apart
+ * (NIST SP 800-38D §7.1) and the fixed AAD {@link pinResetOrderAad}, which keeps an order apart
  * from update files and delete orders sealed under the same key:
  * ```ts
  * const order = admin.issuePinResetOrder(a2uKeyId, userSerial, newPin); // admin session

@@ -60,7 +60,7 @@ export const EXPIRY_FIRST =
  * Time goes forward: NIST SP 800-57 Pt 1 §7 has the date and time of every transition recorded, and
  * records out of order (a deactivation dated before its activation) would contradict each other. The
  * model takes each operation's time as given; keeping them in order is the caller's precondition,
- * which the host enforces for the command line (`ClockWentBack`, `impl/host/installation.ts`).
+ * which the host enforces for the command line (`ClockWentBack`, `impl/host/sessionClock.ts`).
  */
 export const TIME_GOES_FORWARD =
   'Operations come in the order of their times: each carries a time no earlier than the one before. The model ' +

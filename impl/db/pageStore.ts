@@ -37,7 +37,7 @@
  * authentic manifest". The price is twice the card space, which SD cards have.
  *
  * Card layout, in 512-byte sectors: manifest slot A, manifest slot B (each `manifestSectors` long),
- * then for page `p` the slots `2p` and `2p + 1`, each `pageSectors` long; on a card larger than
+ * then for page `p` the slots `2p` and `2p + 1`, each {@link PAGE_SECTORS} long; on a card larger than
  * 32 MiB all of this fits in the first half, and the second half holds the audit log ({@link auditRegion}).
  * @module
  */

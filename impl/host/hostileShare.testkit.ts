@@ -5,7 +5,7 @@
  *
  * A FIFO blocks a reader that opens it without `O_NONBLOCK` until a writer comes, and such an open
  * blocks the whole Node process (a test timeout cannot fire). So each FIFO gets a safety net: a
- * child process that opens it for writing after `unblockAfterMs` and closes it at once, which frees
+ * child process that opens it for writing after `ms` ({@link plantFifo}) and closes it at once, which frees
  * a blocked reader (and makes the test fail on its assertions instead of hanging). `cleanup` kills
  * the child, which otherwise waits for ever for a reader that, with the fix, never comes.
  */
