@@ -31,7 +31,7 @@ const ACK_MAGIC = Uint8Array.of(0x53, 0x4b, 0x41, 0x4b);
 /** The acknowledgement format version this code writes and reads. */
 export const ACK_FORMAT_VERSION = 1;
 /** Length of the file hash (SHA-256, FIPS 180-4). */
-export const ACK_FILE_HASH_BYTES = 32;
+const ACK_FILE_HASH_BYTES = 32;
 
 /** What an acknowledgement states. */
 export interface Acknowledgement {

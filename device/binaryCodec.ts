@@ -75,7 +75,7 @@ export class BinaryCodecError extends CodedError<BinaryCodecErrorCode> {
 /** Largest value a varint or u64 field carries: `Number.MAX_SAFE_INTEGER`, 2^53 − 1. */
 export const MAX_VARINT = Number.MAX_SAFE_INTEGER;
 /** Longest varint encoding: ⌈53 / 7⌉ = 8 bytes. */
-export const MAX_VARINT_BYTES = 8;
+const MAX_VARINT_BYTES = 8;
 
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

@@ -12,7 +12,7 @@ const OUTLEN = 32;
 /** SP 800-90A Table 2: at most 2^19 bits per generate request. */
 export const HMAC_DRBG_MAX_REQUEST_BYTES = (1 << 19) / 8;
 /** SP 800-90A Table 2: reseed_interval ≤ 2^48 requests. */
-export const HMAC_DRBG_RESEED_INTERVAL = 2 ** 48;
+const HMAC_DRBG_RESEED_INTERVAL = 2 ** 48;
 
 // HMAC with SHA-256 (SP 800-90A §10.1.2: HMAC_DRBG's HMAC), from the selected backend.
 const hmac = (key: Uint8Array, message: Uint8Array): Uint8Array => cryptoBackend().hmacSha256(key, message);

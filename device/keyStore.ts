@@ -102,7 +102,7 @@ export const DEFAULT_KEY_STORE_SECTORS: readonly number[] = Object.freeze([17, 1
 export const DEFAULT_MAX_FILL = 0.4;
 
 /** Default erase-count spread that triggers a static wear-levelling move. */
-export const DEFAULT_WEAR_LEVEL_THRESHOLD = 4;
+const DEFAULT_WEAR_LEVEL_THRESHOLD = 4;
 
 /** Options of {@link KeyStore.format} and {@link KeyStore.mount}; mount must use the format's values. */
 export interface KeyStoreOptions {

@@ -58,7 +58,7 @@ export const ENTRY_FREE = 0xff;
 export const ENTRY_KILL = 0x7f;
 const ALIVE = 0x80;
 /** Sector header magic, the bytes 'SKS1'. */
-export const SECTOR_MAGIC = 0x3153_4b53;
+const SECTOR_MAGIC = 0x3153_4b53;
 /** Layout version written in every header from now on: records checked by CRC-5/G-704. */
 export const LAYOUT_VERSION = 2;
 /** Layout version of stores written before the CRC-5: records checked by 5 bits of CRC-32. Still read. */

@@ -275,7 +275,7 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
  * for one that checks the chain itself (`auditHash` in `impl/db/auditLog.ts`). An entry whose
  * details are not JSON (none is written so; the chain covers any text) has that text in both.
  */
-export function auditEntryJson(entry: AuditEntry): object {
+function auditEntryJson(entry: AuditEntry): object {
   const { details, prevHash, hash, ...fields } = entry;
   let parsed: unknown = details;
   try {

@@ -48,7 +48,7 @@ function keyEvent(
 }
 
 /** The lines of `key-info`. */
-export function keyInfoLines(k: AdminKeyInfo): string[] {
+function keyInfoLines(k: AdminKeyInfo): string[] {
   return fields([
     ['key', `${k.id} ${quoted(k.name)} of ${k.owner}, ${k.algorithm}`],
     ['state', k.state],

@@ -58,7 +58,7 @@ export function deviceOf(admin: Admin, userId: string): { serial: string; inServ
 }
 
 /** The HSM column of a user: its serial, `-`, or that it needs a new one (its last one retired). */
-export function deviceCell(device: { serial: string; inService: boolean } | null): string {
+function deviceCell(device: { serial: string; inService: boolean } | null): string {
   if (device === null) return '-';
   return device.inService ? device.serial : `needs a new HSM (${device.serial} retired)`;
 }

@@ -14,7 +14,7 @@ import { count } from '../simulation/chartScale.ts';
 import { makeFolders, notAFolderMessage } from '../host/makeFolders.ts';
 
 /** Whether `dir` is the root of a clone of SEkey-TS (its package and its sources). */
-export function inClone(dir: string): boolean {
+function inClone(dir: string): boolean {
   try {
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown };
     return pkg.name === 'sekey' && existsSync(join(dir, 'model')) && existsSync(join(dir, 'docs'));

@@ -50,7 +50,7 @@ export function globalOptionsHelp(level: 'admin' | 'user'): string {
  * The value of the environment variable `name`, or undefined when it is unset or empty: `SEKEY_HOME=`
  * is no folder (resolved, it would be the working directory), as `--home ''` is refused.
  */
-export function envValue(env: CliIo['env'], name: string): string | undefined {
+function envValue(env: CliIo['env'], name: string): string | undefined {
   const value = env[name];
   return value === '' ? undefined : value;
 }
@@ -91,9 +91,7 @@ export function requireFactory(
 }
 
 /** Prints a warning for each entry of the share a command skipped (`DirectoryTransport`). */
-export function shareWarnings(
-  io: CliIo,
-): (entry: { stream: string; name: string; reason: string; detail: string }) => void {
+function shareWarnings(io: CliIo): (entry: { stream: string; name: string; reason: string; detail: string }) => void {
   return (e) =>
     io.err(
       `warning: skipped share entry ${e.stream}/${e.name === '' ? '' : JSON.stringify(e.name)}: ${e.reason} ` +

@@ -57,7 +57,7 @@ function synopsis(c: AdminCommand): string {
 }
 
 /** The list of admin commands. */
-export function adminUsage(): string {
+function adminUsage(): string {
   const names = ['init', ...ADMIN_COMMANDS.map((c) => c.name)];
   const width = Math.max(...names.map((n) => n.length));
   return fitHelp(

@@ -24,7 +24,7 @@ function synopsis(c: UserCommand): string {
 }
 
 /** The list of user commands. */
-export function userUsage(): string {
+function userUsage(): string {
   const width = Math.max(...USER_COMMANDS.map((c) => c.name.length));
   return fitHelp(
     [

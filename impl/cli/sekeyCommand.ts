@@ -307,7 +307,7 @@ async function helpAsJson(rest: readonly string[], io: CliIo, flags: GlobalFlags
 }
 
 /** The `--json` error object of a command an interruption abandoned: it had changed nothing. */
-export function interruptedBeforeChanges(signal: CaughtSignal): { code: string; message: string; exit: number } {
+function interruptedBeforeChanges(signal: CaughtSignal): { code: string; message: string; exit: number } {
   return {
     code: 'Interrupted',
     message: `interrupted (${signal}) before anything was changed`,

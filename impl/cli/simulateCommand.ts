@@ -42,14 +42,14 @@ import { makeFolders, notAFolderMessage } from '../host/makeFolders.ts';
 import { messageOf } from '../../model/codedError.ts';
 
 /** The command line. */
-export const SIMULATE_USAGE = [
+const SIMULATE_USAGE = [
   'sekey simulate [--users N] [--groups N] [--days N] [--seed S] [--profile P] [--out DIR]',
   // Under the first line's options: the synopsis would pass the 100 columns the help keeps to.
   '                      [--json]',
 ].join('\n');
 
 /** Where the report goes without `--out`, from the working directory. */
-export const DEFAULT_REPORT_DIR = 'sekey-report';
+const DEFAULT_REPORT_DIR = 'sekey-report';
 
 /**
  * The bounds of the numeric options. At least two users: a message goes from one user to another
@@ -83,7 +83,7 @@ function wrapWords(text: string, width: number): string[] {
 const HELP_WIDTH = 100;
 
 /** The `--help` text. */
-export function simulateHelp(): string {
+function simulateHelp(): string {
   const d = DEFAULT_SIMULATION_CONFIG;
   const b = SIMULATION_BOUNDS;
   const width = Math.max(...SIMULATION_PROFILES.map((p) => p.length));
@@ -185,7 +185,7 @@ export const VIOLATIONS_SHOWN = 10;
  * {@link VIOLATIONS_SHOWN} violations (`firstViolations`, in the order found; `report.json` has
  * them all), and the paths.
  */
-export function simulationSummary(report: SimulationReport, paths: ReportPaths): object {
+function simulationSummary(report: SimulationReport, paths: ReportPaths): object {
   const { days: _days, flashWear: _wear, violationDetails, ...summary } = report;
   return {
     ...summary,

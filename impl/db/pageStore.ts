@@ -186,7 +186,7 @@ function manifestSectorsFor(maxPages: number): number {
  * then the audit log (`auditLog.ts`). Half of a 1 GiB card is room for a 240 MiB database, and a
  * bounded database region also bounds the manifest that every commit writes.
  */
-export const WHOLE_CARD_DATABASE_SECTORS = 65_536;
+const WHOLE_CARD_DATABASE_SECTORS = 65_536;
 
 /** Sectors the database may use: the whole of a small card, the first half of a larger one. */
 function databaseSectors(sectorCount: number): number {

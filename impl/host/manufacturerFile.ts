@@ -26,7 +26,7 @@ import { makeFolders } from './makeFolders.ts';
 export const MANUFACTURER_FILE = 'manufacturer.json';
 
 /** The format version of `manufacturer.json`. */
-export const MANUFACTURER_FILE_FORMAT = 1;
+const MANUFACTURER_FILE_FORMAT = 1;
 
 const COMMENT =
   "SIMULATION ONLY: the simulated factory's Ed25519 signing seed (RFC 8032). In a real deployment the " +

@@ -11,7 +11,7 @@ import { FIRST_KEY_NUMBER } from '../../model/kms.ts';
 /** First device ID of the per-user provisioning keys; KMS keys stay below it. */
 export const USER_KEYS_BASE = 0x0c00_0000;
 /** Per-user provisioning keys take three IDs each. */
-export const USER_KEYS_STRIDE = 3;
+const USER_KEYS_STRIDE = 3;
 
 /** The device key ID of KMS key `K<n>`. */
 export function deviceKeyNumber(keyId: KeyId): number {

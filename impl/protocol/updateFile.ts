@@ -89,7 +89,7 @@ export class UpdateFormatError extends Error {
 }
 
 /** Runs a decoder, turning a codec refusal into an {@link UpdateFormatError} (truncated or corrupt). */
-export function asUpdateFormatError<T>(decode: () => T): T {
+function asUpdateFormatError<T>(decode: () => T): T {
   return mapCodecError(decode, (error) => new UpdateFormatError(error.message, error.code === 'Truncated'));
 }
 

@@ -49,7 +49,7 @@ import { SecretTap } from './secretTap.ts';
  * replica of a few thousand keys. Cards are sparse (`SdCard`): a larger one costs nothing until
  * written.
  */
-export const DEPLOYMENT_CARD_SECTORS = 131_072;
+const DEPLOYMENT_CARD_SECTORS = 131_072;
 
 /**
  * SD card size of the simulated admin HSM: 2,097,152 sectors (1 GiB, a small microSD card). The
@@ -58,7 +58,7 @@ export const DEPLOYMENT_CARD_SECTORS = 131_072;
  * with: about n² bytes. At `sekey simulate`'s largest installation (1,000 users) that first
  * publication needs about 6,600 pages (27 MB), past the 3,640 a 64 MiB card holds.
  */
-export const ADMIN_CARD_SECTORS = 2_097_152;
+const ADMIN_CARD_SECTORS = 2_097_152;
 
 /** How the simulated devices are made: their PINs, their manufacturer, and the PIN hashing cost. */
 export interface DeviceFactory {
@@ -71,7 +71,7 @@ export interface DeviceFactory {
 }
 
 /** The devices of a deployment unless told otherwise (deterministic: the manufacturer is seeded). */
-export const DEFAULT_DEVICE_FACTORY: DeviceFactory = {
+const DEFAULT_DEVICE_FACTORY: DeviceFactory = {
   userPin: 'simulated-user-pin',
   adminPin: 'simulated-admin-pin',
   manufacturer: Manufacturer.generate('sekey-simulated-manufacturer'),
@@ -187,7 +187,7 @@ export class SkewedClock implements Clock {
 }
 
 /** A physical device's name: `admin`, a user's ID for its first device, `U3#2` for its second. */
-export function deviceName(userId: UserId, incarnation: number): string {
+function deviceName(userId: UserId, incarnation: number): string {
   return incarnation === 0 ? userId : `${userId}#${incarnation + 1}`;
 }
 

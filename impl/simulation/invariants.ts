@@ -38,7 +38,7 @@ export interface CheckTally {
 }
 
 /** The invariants, by name. */
-export const INVARIANTS = [
+const INVARIANTS = [
   'model-agreement',
   'key-secrecy',
   'need-to-know',
@@ -937,7 +937,7 @@ export function checkEncryption(
  * is older than the freshness window (`fresh` false: the heartbeat rule comes first). `sequence` is
  * the update its replica applied last, for the words of a failure over freshness.
  */
-export function checkProtection(
+function checkProtection(
   m: DeploymentModel,
   sender: UserId,
   to: readonly UserId[],

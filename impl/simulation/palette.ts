@@ -8,7 +8,7 @@
 import type { KeyState } from '../../model/keyLifecycle.ts';
 
 /** Okabe–Ito's eight colours, black last. */
-export const SERIES_COLOURS = [
+const SERIES_COLOURS = [
   '#0072B2',
   '#E69F00',
   '#009E73',

@@ -73,12 +73,12 @@ export interface ReplicaView {
 }
 
 /** The view of a device that holds nothing. */
-export const EMPTY_VIEW: ReplicaView = { groups: [], users: [], keys: [] };
+const EMPTY_VIEW: ReplicaView = { groups: [], users: [], keys: [] };
 
 const NOTHING: PublishedPoint = { kms: EMPTY_KMS, inService: false, issuedAt: 0 };
 
 /** How many messages the ledger keeps (the oldest are dropped): bounds the per-step checks. */
-export const LEDGER_SIZE = 8;
+const LEDGER_SIZE = 8;
 
 /** The reference model of a deployment. */
 export class DeploymentModel {

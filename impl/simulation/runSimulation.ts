@@ -123,7 +123,7 @@ interface SyncHabit {
 type AttackDraw = Omit<AttackSpec, 'user' | 'other'>;
 
 /** Checks a configuration; throws a `RangeError` naming the first bad field. */
-export function checkSimulationConfig(config: SimulationConfig): void {
+function checkSimulationConfig(config: SimulationConfig): void {
   const whole = (name: string, value: number, min: number, max: number) => {
     if (!Number.isSafeInteger(value) || value < min || value > max)
       throw new RangeError(`${name} must be a whole number from ${min} to ${max}, got ${value}`);

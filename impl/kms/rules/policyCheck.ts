@@ -11,7 +11,7 @@ import { readKeys, stateOf } from '../kmsRows.ts';
 import type { GroupRow, KeyRow } from '../kmsRows.ts';
 
 /** The group's keys that can still protect. Mirrors `countLiveKeys` of `model/kms.ts`. */
-export function liveKeysOf(db: Database, groupId: GroupId): KeyRow[] {
+function liveKeysOf(db: Database, groupId: GroupId): KeyRow[] {
   return readKeys(db, 'owner_group = ?', [groupId]).filter((k) => LIVE_KEY_STATES.includes(stateOf(k)));
 }
 
