@@ -27,6 +27,7 @@
  */
 import type { SdCard } from '../../device/sdcard.ts';
 import type { SecubeDevice } from '../../device/secube.ts';
+import { KEY_TRANSITIONS } from '../../model/keyLifecycle.ts';
 import type { KeyEventType, KeyState } from '../../model/keyLifecycle.ts';
 import {
   DESTROYED_KEY_STATES,
@@ -443,7 +444,9 @@ export class Admin {
         for (const keyId of fate === 'lost' ? keysRetiredHsmMayHold(m.db, retired) : []) {
           const key = requireKey(m.db, keyId);
           const state = stateOf(key);
-          if (state === 'compromised' || state === 'destroyedCompromised') skipped.push({ keyId, state });
+          // The life-cycle machine decides which keys can still be marked compromised (NIST SP 800-57
+          // Pt 1 §7, KMIP's destroyed-compromised); the rest are already, and are reported, not refused.
+          if (KEY_TRANSITIONS[state].COMPROMISE === undefined) skipped.push({ keyId, state });
           else {
             const from = m.changes.mark();
             applyKeyEvent(m, key, 'COMPROMISE');

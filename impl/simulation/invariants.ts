@@ -8,7 +8,7 @@
  */
 import { inspect } from 'node:util';
 import { keyUsage } from '../../model/keyLifecycle.ts';
-import { compareIds, keyStateOf, selectKey } from '../../model/kms.ts';
+import { DESTROYED_KEY_STATES, compareIds, keyStateOf, selectKey } from '../../model/kms.ts';
 import type { KmsState, UserId } from '../../model/kms.ts';
 import { keyViewOf } from '../../model/projection.ts';
 import type { Admin } from '../kms/admin.ts';
@@ -167,7 +167,7 @@ export function modelAdminView(state: KmsState, pure: <T>(fn: () => T) => T = ru
 /** Live (not destroyed) key IDs of the model, sorted. */
 export function liveKeyIds(state: KmsState): string[] {
   return Object.values(state.keys)
-    .filter((k) => keyStateOf(k) !== 'destroyed' && keyStateOf(k) !== 'destroyedCompromised')
+    .filter((k) => !DESTROYED_KEY_STATES.includes(keyStateOf(k)))
     .map((k) => k.id)
     .sort(compareIds);
 }
