@@ -18,7 +18,7 @@
 import { initialTransition, transition } from '../model/pureTransition.ts';
 import type { SnapshotFrom } from 'xstate';
 import { pinSessionMachine } from '../model/pinSession.ts';
-import type { PinLevel } from '../model/pinSession.ts';
+import type { PinLevel, PinState } from '../model/pinSession.ts';
 import { messageOf } from '../model/codedError.ts';
 import type { CycleMeter } from './costModel.ts';
 import { DeviceError } from './deviceError.ts';
@@ -88,6 +88,14 @@ export interface SessionContext extends InitContext {
 
 /** Session state as the host sees it. */
 export type SessionState = 'loggedOut' | 'user' | 'admin' | 'locked';
+
+/**
+ * The host's view of a PIN machine state: `checking` lasts only while a login compares its PIN, so
+ * from outside the device it is still logged out.
+ */
+export function sessionOf(value: PinState): SessionState {
+  return value === 'checking' ? 'loggedOut' : value;
+}
 
 /** What a device shows of itself (`toString`, `toJSON`, `util.inspect`): never a secret. */
 export type DeviceSummary = {
@@ -433,7 +441,7 @@ export class DeviceCore {
     return {
       serial: this.state?.serial ?? null,
       powered: on,
-      session: pinValue === undefined ? null : pinValue === 'checking' ? 'loggedOut' : pinValue,
+      session: pinValue === undefined ? null : sessionOf(pinValue),
       keys: on && this.store !== undefined && !this.storeNeedsMount ? this.store.size : null,
     };
   }

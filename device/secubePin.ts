@@ -16,12 +16,12 @@ import { DeviceError } from './deviceError.ts';
 import { chargePbkdf2 } from './meteredCrypto.ts';
 import { PIN_SALT_BYTES, makePinVerifier, pinBytes, verifyPin } from './pinHash.ts';
 import type { Pin, PinVerifier } from './pinHash.ts';
+import { sessionOf } from './secubeCore.ts';
 import type { DeviceCore, PinSnapshot, SessionState } from './secubeCore.ts';
 
 /** The session state, from the PIN machine (`checking` exists only inside {@link login}). */
 export function sessionState(core: DeviceCore): SessionState {
-  const value = core.requireInit().pin.value;
-  return value === 'checking' ? 'loggedOut' : value;
+  return sessionOf(core.requireInit().pin.value);
 }
 
 /** Tries left per level (persisted in flash). */
