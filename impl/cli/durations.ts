@@ -22,9 +22,6 @@ const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as co
  */
 export const MAX_DURATION_MS = MAX_CRYPTOPERIOD_MS;
 
-/** The latest time `--at` takes: the end of year 9999, the last one ISO 8601 writes in four digits. */
-export const MAX_TIME_MS = LATEST_TIME_MS;
-
 /**
  * Parses `30d`, `12h`, `15m`, `90s` or `250ms` into a positive integer of milliseconds of at most
  * {@link MAX_DURATION_MS}; null if it is none of those. The unit is required: a bare `30` read as
@@ -47,7 +44,7 @@ export function formatDuration(ms: number): string {
 
 /**
  * Parses `--at`: `+DURATION` (relative), milliseconds since the epoch, or an ISO 8601 date/time
- * (`2026-01-05`, `2026-01-05T09:00Z`), from the epoch to {@link MAX_TIME_MS}; null if it is none of those.
+ * (`2026-01-05`, `2026-01-05T09:00Z`), from the epoch to {@link LATEST_TIME_MS}; null if it is none of those.
  */
 export function parseTimeSpec(text: string): TimeSpec | null {
   if (text.startsWith('+')) {
@@ -56,7 +53,7 @@ export function parseTimeSpec(text: string): TimeSpec | null {
   }
   if (/^\d+$/.test(text)) {
     const ms = Number(text);
-    return Number.isSafeInteger(ms) && ms <= MAX_TIME_MS ? { kind: 'absolute', ms } : null;
+    return Number.isSafeInteger(ms) && ms <= LATEST_TIME_MS ? { kind: 'absolute', ms } : null;
   }
   // Only strings that look like ISO dates: Date.parse accepts much more, inconsistently.
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2})?)?$/.exec(
@@ -72,7 +69,7 @@ export function parseTimeSpec(text: string): TimeSpec | null {
   const ms = Date.parse(text);
   // The range the milliseconds branch keeps too: a time before the epoch became an installation's
   // last time, negative, which no command could open again; one past the year 9999 is no ISO date.
-  return Number.isNaN(ms) || ms < 0 || ms > MAX_TIME_MS ? null : { kind: 'absolute', ms };
+  return Number.isNaN(ms) || ms < 0 || ms > LATEST_TIME_MS ? null : { kind: 'absolute', ms };
 }
 
 /**
