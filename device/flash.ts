@@ -34,6 +34,7 @@
  */
 import type { CostOp, CycleMeter } from './costModel.ts';
 import { crc32Stm32 } from './crc32.ts';
+import { isErased } from './erased.ts';
 import {
   FlashAlignmentError,
   FlashImageError,
@@ -599,13 +600,6 @@ export class Flash {
       cells[i] = r < erasedUpTo ? 0xff : this.#prng.nextU32() & 0xff;
     }
   }
-}
-
-/** Whole-sector erased test, a word at a time (sector sizes are multiples of 16). */
-function isErased(cells: Uint8Array): boolean {
-  const words = new Uint32Array(cells.buffer, cells.byteOffset, cells.byteLength >>> 2);
-  for (let i = 0; i < words.length; i++) if (words[i] !== 0xffff_ffff) return false;
-  return true;
 }
 
 function validGeometry(sizes: readonly number[]): readonly number[] {
