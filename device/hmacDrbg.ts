@@ -1,6 +1,6 @@
 /**
  * HMAC_DRBG with SHA-256, as specified in NIST SP 800-90A Rev. 1 §10.1.2, without prediction
- * resistance. It is the deterministic engine behind a seeded {@link Trng} (reproducible runs); an
+ * resistance. It is the deterministic engine behind a seeded `Trng` (`trng.ts`; reproducible runs); an
  * unseeded TRNG uses the operating system's generator instead.
  * @module
  */

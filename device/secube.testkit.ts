@@ -206,7 +206,7 @@ export function leaks(views: readonly string[], needles: readonly string[]): str
   return needles.filter((n) => views.some((v) => v.includes(n)));
 }
 
-/** Runs `f` and requires it to throw a {@link DeviceError} with `code`. */
+/** Runs `f` and requires it to throw a `DeviceError` with `code`. */
 export function expectCode(code: DeviceErrorCode, f: () => unknown): void {
   try {
     f();

@@ -10,10 +10,10 @@
  * - `SEKEY_TEST_SIGNAL=SIGINT|SIGTERM`: send that signal instead (the process goes on and handles it);
  * - `SEKEY_TEST_PAUSE_AT=k` with `SEKEY_TEST_PAUSE_DIR=dir`: at the k-th point, write `dir/paused`
  *   (the point's name) and block until `dir/resume` exists, so that the test can send a real signal
- *   from outside at exactly that point ({@link runPausedChild} in `childProcess.testkit.ts`);
+ *   from outside at exactly that point (`runPausedChild` in `childProcess.testkit.ts`);
  * - `SEKEY_TEST_TRACE=file`: appends one line per point (`k name`), so a first run can list them.
  *
- * Run it with plain node after {@link transpileForChild} (Node 20 cannot run TypeScript itself).
+ * Run it with plain node after `transpileForChild` of `childProcess.testkit.ts` (Node 20 cannot run TypeScript itself).
  * @module
  */
 import { appendFileSync, existsSync, renameSync, writeFileSync } from 'node:fs';

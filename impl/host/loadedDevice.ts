@@ -108,7 +108,7 @@ export function changedCard(d: LoadedDevice): boolean {
 /**
  * Logs `d` in with `login`. The device spends a PIN try (a durable point) before it compares, and
  * gives the tries back (another) after a correct PIN. When only that second one could not be saved,
- * the PIN was right: {@link refuseAfterFailedCheckpoint} then saves the images as they are (tries
+ * the PIN was right: `refuseAfterFailedCheckpoint` (`sessionEnd.ts`) then saves the images as they are (tries
  * given back, nothing else changed since the last checkpoint), so that a disk short of room for a
  * checkpoint does not spend a try of every correct PIN until the HSM locks.
  */

@@ -72,7 +72,7 @@ export function saveSession(
  * command was told failed (a commit it reported failed, a spent PIN try that was never compared,
  * an admin pairing for an HSM that was never saved). As after a power cut at that point, nothing
  * more is saved and nothing goes to the share; except the PIN tries a correct PIN gave back
- * ({@link logIn}). When a checkpoint holding a change of this session (a synced card write) was saved
+ * (`logIn`, `loadedDevice.ts`). When a checkpoint holding a change of this session (a synced card write) was saved
  * before, the command did something, which the error says (`changed`: `CheckpointNotSaved`, exit 4).
  * @throws InstallationError `CheckpointNotSaved` when a save failed; the error that stopped the
  *   durable points otherwise (the work's own).

@@ -1,7 +1,7 @@
 /**
  * What a rule may do while an administrator operation is in progress: run SQL inside the
  * operation's transaction, generate keys in the admin HSM, schedule erasures for after the commit,
- * and record what it changed. {@link Admin} provides it; every rule of this folder takes it.
+ * and record what it changed. `Admin` (`admin.ts`) provides it; every rule of this folder takes it.
  *
  * The rules of this folder re-implement the whole-KMS rules of `model/` over SQL on purpose: the
  * model is then an independent oracle, and `properties/kmsImpl.properties.test.ts` compares the two
