@@ -25,6 +25,7 @@
 import { KEY_STATES } from '../../model/keyLifecycle.ts';
 import { SIMULATION_INVARIANTS, SIMULATION_PROFILES, SIMULATION_REPORT_SCHEMA } from './simulationReport.ts';
 import type { SimulationReport } from './simulationReport.ts';
+import { DAY_MS, isoDate } from './time.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -32,7 +33,6 @@ const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !
 const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 const isDate = (x: unknown): x is string => typeof x === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(x);
 const TRAFFIC = ['filesPublished', 'bytesPublished', 'filesApplied', 'bytesApplied'] as const;
-const DAY_MS = 86_400_000;
 
 /** The problems of a would-be report, one line each (`path: what`); empty when it is a valid report. */
 export function validateSimulationReport(x: unknown): string[] {
@@ -243,7 +243,7 @@ function consistencyProblems(r: SimulationReport): string[] {
   const start = Date.parse(config.start);
   days.forEach((d, i) => {
     if (d.day !== i + 1) fail(`days[${i}].day`, `must be ${i + 1}`);
-    const date = new Date(start + i * DAY_MS).toISOString().slice(0, 10);
+    const date = isoDate(start + i * DAY_MS);
     if (d.date !== date) fail(`days[${i}].date`, `must be ${date} (config.start + ${i} days), is ${d.date}`);
   });
 
