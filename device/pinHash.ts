@@ -7,6 +7,7 @@
 import { pbkdf2 } from '@noble/hashes/pbkdf2.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { DeviceError } from './deviceError.ts';
+import { utf8 } from './binaryCodec.ts';
 
 /** A PIN as the host hands it over: bytes, or a string taken as UTF-8. */
 export type Pin = Uint8Array | string;
@@ -34,7 +35,7 @@ export interface PinVerifier {
  * everything after a 0x00 byte, B5).
  */
 export function pinBytes(pin: Pin): Uint8Array {
-  const bytes = typeof pin === 'string' ? new TextEncoder().encode(pin) : pin;
+  const bytes = typeof pin === 'string' ? utf8(pin) : pin;
   if (bytes.length < PIN_MIN_BYTES || bytes.length > PIN_MAX_BYTES) {
     throw new DeviceError('BadArgument', `a PIN must be ${PIN_MIN_BYTES}..${PIN_MAX_BYTES} bytes long`);
   }

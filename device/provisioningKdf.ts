@@ -20,6 +20,7 @@ import type { CycleMeter } from './costModel.ts';
 import { DeviceError } from './deviceError.ts';
 import { SERIAL_LENGTH } from './deviceState.ts';
 import { AES256_KEY_BYTES, hkdfSha256 } from './meteredCrypto.ts';
+import { utf8 } from './binaryCodec.ts';
 
 /** The three provisioned keys of a pair, in the order the device stores them. */
 export const PROVISIONED_KEY_NAMES = Object.freeze(['adminToUser', 'userToAdmin', 'wrapping'] as const);
@@ -56,10 +57,8 @@ export interface ProvisioningKdfInput {
 /** The three derived keys, 32 bytes each. */
 export type ProvisioningKeys = Readonly<Record<ProvisionedKeyName, Uint8Array>>;
 
-const encoder = new TextEncoder();
-
 function partyBytes(party: ProvisioningParty, side: string): Uint8Array {
-  const serial = encoder.encode(party.serial);
+  const serial = utf8(party.serial);
   if (serial.length !== SERIAL_LENGTH || party.serial.length !== SERIAL_LENGTH)
     throw new DeviceError('BadArgument', `the ${side} serial must be ${SERIAL_LENGTH} ASCII characters`);
   if (party.publicKey.length !== 32)
@@ -78,7 +77,7 @@ export function provisioningInfo(
   user: ProvisioningParty,
 ): Uint8Array {
   return concatBytes(
-    encoder.encode(PROVISIONING_LABELS[name]),
+    utf8(PROVISIONING_LABELS[name]),
     Uint8Array.of(0),
     partyBytes(admin, 'admin'),
     partyBytes(user, 'user'),

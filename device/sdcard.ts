@@ -20,6 +20,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import type { CycleMeter } from './costModel.ts';
 import { PowerLossError } from './powerLossError.ts';
 import { SeededPrng } from './seededPrng.ts';
+import { utf8 } from './binaryCodec.ts';
 
 /** Bytes per SD sector (SD Physical Layer Specification: a block is 512 bytes for SDHC/SDXC). */
 export const SD_SECTOR_SIZE = 512;
@@ -92,7 +93,7 @@ const NO_STATS: SdCardStats = {
   powerCuts: 0,
 };
 
-const IMAGE_MAGIC = new TextEncoder().encode('SEKSDIMG');
+const IMAGE_MAGIC = utf8('SEKSDIMG');
 const IMAGE_VERSION = 1;
 const IMAGE_HEADER = IMAGE_MAGIC.length + 4 * 4;
 const DIGEST = 32;

@@ -21,6 +21,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import type { CycleMeter } from './costModel.ts';
 import { DeviceError } from './deviceError.ts';
 import { HmacDrbg } from './hmacDrbg.ts';
+import { utf8 } from './binaryCodec.ts';
 
 /** A seed for a deterministic TRNG: bytes, a string (UTF-8) or an integer. */
 export type TrngSeed = Uint8Array | string | number;
@@ -39,9 +40,9 @@ export interface TrngOptions {
 }
 
 /** Personalization string (SP 800-90A §8.7.1) separating this use from any other seeded DRBG. */
-const PERSONALIZATION = new TextEncoder().encode('SEkey-TS simulated STM32F4 RNG');
+const PERSONALIZATION = utf8('SEkey-TS simulated STM32F4 RNG');
 /** SP 800-90A §8.6.7: a nonce of at least half the security strength (here 128 bits). */
-const NONCE = new TextEncoder().encode('SEkey-TS TRNG v1');
+const NONCE = utf8('SEkey-TS TRNG v1');
 /**
  * The repetition count test's cutoff C = 1 + ⌈−log2(α) / H⌉ (SP 800-90B §4.4.1) for H = 32 bits of
  * entropy per word and a false-alarm rate α = 2^-40, the lowest the standard allows: a healthy source
@@ -56,9 +57,9 @@ function seedBytes(seed: TrngSeed): Uint8Array {
   if (seed instanceof Uint8Array) return seed;
   if (typeof seed === 'number') {
     if (!Number.isSafeInteger(seed)) throw new RangeError(`numeric TRNG seed must be a safe integer, got ${seed}`);
-    return new TextEncoder().encode(`int:${seed}`);
+    return utf8(`int:${seed}`);
   }
-  return new TextEncoder().encode(`str:${seed}`);
+  return utf8(`str:${seed}`);
 }
 
 /** What {@link Trng.clone} hands its copy's constructor. */

@@ -7,6 +7,7 @@ import { checkId, idForm } from '../../model/kms.ts';
 import { parseDuration, parseTimeSpec } from './durations.ts';
 import type { TimeSpec } from '../host/sessionClock.ts';
 import { UsageError } from './args.ts';
+import { utf8 } from '../../device/binaryCodec.ts';
 
 /** A duration (`30d`, `12h`, `15m`, `90s`, `250ms`) in milliseconds. */
 export function durationValue(text: string, what: string): number {
@@ -56,7 +57,7 @@ export function timeValue(text: string): TimeSpec {
  * HSM cannot; its length is not said, the PIN being a secret.
  */
 export function pinValue(pin: string, what: string): string {
-  const length = new TextEncoder().encode(pin).length;
+  const length = utf8(pin).length;
   if (length < PIN_MIN_BYTES || length > PIN_MAX_BYTES)
     throw new UsageError(`${what}: a PIN must be ${PIN_MIN_BYTES} to ${PIN_MAX_BYTES} bytes long (UTF-8)`);
   return pin;

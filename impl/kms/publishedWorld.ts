@@ -17,6 +17,7 @@ import type { GroupId, UserId, UserRecord } from '../../model/kms.ts';
 import type { Database } from '../db/sqlite.ts';
 import type { ProjectionSource } from './rules/needToKnow.ts';
 import { execute, query } from '../db/statementCache.ts';
+import { utf8 } from '../../device/binaryCodec.ts';
 
 /** The kinds of entity a view holds. */
 export type EntityKind = 'user' | 'group' | 'key';
@@ -25,7 +26,7 @@ const KINDS: readonly EntityKind[] = ['user', 'group', 'key'];
 
 /** 64 bits of SHA-256 of an entity's JSON: enough to notice a change, not meant to resist collisions. */
 export function contentHash(entity: unknown): string {
-  return bytesToHex(sha256(new TextEncoder().encode(JSON.stringify(entity))).subarray(0, 8));
+  return bytesToHex(sha256(utf8(JSON.stringify(entity))).subarray(0, 8));
 }
 
 /** A world reduced to what a diff needs: each entity's content hash, and each group's members. */

@@ -37,6 +37,7 @@ import { simulationInvariantOf } from './simulationInvariants.ts';
 import type { SimulationInvariant, ViolationDetail } from './simulationReport.ts';
 import { SIMULATION_INVARIANTS } from './simulationReport.ts';
 import { isoDate } from './time.ts';
+import { utf8 } from '../../device/binaryCodec.ts';
 
 /** The model and the deployment, the day's counters, and what the checkers found. */
 export class SimulationWorld {
@@ -347,7 +348,7 @@ export class SimulationWorld {
     this.tally.operation('encrypt');
     const replica = senderPosition(m, r, slot);
     const { synced } = replica;
-    const plaintext = new TextEncoder().encode(text);
+    const plaintext = utf8(text);
     let message: Uint8Array;
     try {
       message = openUser(slot).encrypt(to, plaintext);
