@@ -164,8 +164,11 @@ export function modelAdminView(state: KmsState, pure: <T>(fn: () => T) => T = ru
   }));
 }
 
-/** Live (not destroyed) key IDs of the model, sorted. */
-export function liveKeyIds(state: KmsState): string[] {
+/**
+ * IDs of the model's keys not yet destroyed (whose material the admin HSM still holds), sorted. Not the model's
+ * "live" keys (`LIVE_KEY_STATES`: pre-activation, active, suspended), which leave out deactivated and compromised ones.
+ */
+export function undestroyedKeyIds(state: KmsState): string[] {
   return Object.values(state.keys)
     .filter((k) => !DESTROYED_KEY_STATES.includes(keyStateOf(k)))
     .map((k) => k.id)
@@ -176,7 +179,7 @@ export function liveKeyIds(state: KmsState): string[] {
 export function checkModelAgreement(m: DeploymentModel, r: Deployment, label: string): void {
   const swept = m.swept();
   same('model-agreement', `${label}: the admin's view`, adminView(r.admin), modelAdminView(swept, m.pure));
-  same('model-agreement', `${label}: keys in the admin HSM`, r.adminKeys(), liveKeyIds(swept));
+  same('model-agreement', `${label}: keys in the admin HSM`, r.adminKeys(), undestroyedKeyIds(swept));
 }
 
 /** Whether a slot's replica can be read now. */

@@ -47,7 +47,7 @@ import {
   aheadAlarm,
   isSynced,
   senderPosition,
-  liveKeyIds,
+  undestroyedKeyIds,
   modelAdminView,
   adminView,
   replicaView,
@@ -2038,7 +2038,7 @@ async function cut(
       'durability',
       `${label}: keys in the admin HSM after the cut (no committed key lost)`,
       r.adminKeys(),
-      liveKeyIds(m.swept()),
+      undestroyedKeyIds(m.swept()),
     );
     same(
       'durability',
