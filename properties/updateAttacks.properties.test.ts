@@ -31,7 +31,8 @@ import {
   fileHash,
   parseUpdateFile,
 } from '../impl/protocol/updateFile.ts';
-import { UPDATE_SEQUENCE_COUNTER, User } from '../impl/kms/user.ts';
+import { UPDATE_SEQUENCE_COUNTER } from '../device/acknowledgement.ts';
+import { User } from '../impl/kms/user.ts';
 import { Admin } from '../impl/kms/admin.ts';
 import { Publisher } from '../impl/kms/publisher.ts';
 import { MemoryTransport } from '../impl/protocol/transport.ts';

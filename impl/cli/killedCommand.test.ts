@@ -25,7 +25,7 @@ import { SecubeDevice } from '../../device/secube.ts';
 import { ADMIN_PIN, DEVICE_ADMIN_PIN, USER_PIN, sekey as sekeyRun } from './sekeyRun.testkit.ts';
 import type { Run } from './sekeyRun.testkit.ts';
 import { DATABASE_GENERATION_COUNTER } from '../db/secubeDatabaseDevice.ts';
-import { UPDATE_SEQUENCE_COUNTER } from '../kms/user.ts';
+import { UPDATE_SEQUENCE_COUNTER } from '../../device/acknowledgement.ts';
 import { runChild, runPausedChild, transpileForChild } from './childProcess.testkit.ts';
 import { SIGNAL_EXIT } from './interrupts.ts';
 import { UNSAVED_ADMIN_CHANGE } from './globalOptions.ts';

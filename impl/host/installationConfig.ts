@@ -12,7 +12,8 @@ import { writeFileAtomic } from './atomicFile.ts';
 import { formatProblem } from './formatVersion.ts';
 import { InstallationError } from './installationError.ts';
 import { checkId } from '../../model/kms.ts';
-import { checkFreshnessOptions, defaultFreshnessWindow, DEFAULT_HEARTBEAT_INTERVAL_MS } from '../kms/publisher.ts';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, defaultFreshnessWindow } from '../../model/publication.ts';
+import { checkFreshnessOptions } from '../kms/publisher.ts';
 
 /** The format version this code writes and reads. */
 export const INSTALLATION_FORMAT = 1;

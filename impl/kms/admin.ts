@@ -45,7 +45,7 @@ import { systemClock } from './clock.ts';
 import { appendAudit, lastAuditedAt, readAudit, verifyAudit } from '../db/auditLog.ts';
 import type { AuditCard, AuditEntry, AuditItem } from '../db/auditLog.ts';
 import { EncryptedDatabase } from '../db/encryptedDatabase.ts';
-import { DATABASE_KEY_ID, secubeDatabaseDevice } from '../db/secubeDatabaseDevice.ts';
+import { secubeDatabaseDevice } from '../db/secubeDatabaseDevice.ts';
 import type { Database } from '../db/sqlite.ts';
 import { deviceKeyNumber, isKmsDeviceKey, userKeyIndex } from '../protocol/deviceKeyIds.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
@@ -783,6 +783,3 @@ function groupsOf(db: Database, userId: UserId): GroupId[] {
 function adminKeyInfo(db: Database, key: KeyRow): AdminKeyInfo {
   return { ...keyView(key), holders: holdersOf(db, key.id) };
 }
-
-/** The device key ID of the database key, re-exported for tools that list device keys. */
-export { DATABASE_KEY_ID };

@@ -24,8 +24,6 @@ import { requireUser } from './rules/require.ts';
 import { SekeyError } from '../protocol/sekeyError.ts';
 import { execute, query } from '../db/statementCache.ts';
 
-export type { SnapshotGroup, SnapshotKey } from './rules/needToKnow.ts';
-
 /** What a user device learns at provisioning: whom to trust and which key IDs to use. */
 export interface ProvisioningRecord {
   readonly userId: UserId;

@@ -17,7 +17,8 @@ import {
 } from '../protocol/updateFile.ts';
 import { userDeviceOf } from './distribution.ts';
 import { MemoryTransport } from '../protocol/transport.ts';
-import { Publisher, checkFreshnessOptions, defaultFreshnessWindow } from './publisher.ts';
+import { defaultFreshnessWindow } from '../../model/publication.ts';
+import { Publisher, checkFreshnessOptions } from './publisher.ts';
 import { ManualClock } from './clock.ts';
 import { User } from './user.ts';
 import { newTeam } from './world.testkit.ts';

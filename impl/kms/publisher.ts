@@ -361,9 +361,6 @@ export interface PublisherOptions {
   readonly freshnessWindowMs?: number;
 }
 
-/** The defaults belong to the publication machine's specification (`model/publication.ts`). */
-export { DEFAULT_HEARTBEAT_INTERVAL_MS, defaultFreshnessWindow } from '../../model/publication.ts';
-
 /** Checks a heartbeat interval and freshness window; RangeError if they cannot work together. */
 export function checkFreshnessOptions(heartbeatIntervalMs: number, freshnessWindowMs: number): void {
   if (!(Number.isSafeInteger(heartbeatIntervalMs) && heartbeatIntervalMs > 0)) {

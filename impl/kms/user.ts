@@ -1032,9 +1032,6 @@ export class User {
   }
 }
 
-/** The HSM flash counter that mirrors the last applied update sequence (defined by the device, which reads it). */
-export { UPDATE_SEQUENCE_COUNTER };
-
 /** A file of the user's stream that claims news, as {@link User.sync} reads it. */
 interface NewFile {
   readonly name: string;

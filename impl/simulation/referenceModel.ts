@@ -11,7 +11,7 @@ import { EMPTY_KMS, applyOperation, expireKeys, projectUser, sortIds } from '../
 import type { GroupId, KeyId, KmsOperation, KmsResult, KmsState, UserId } from '../../model/kms.ts';
 import type { GroupView, KeyView } from '../../model/projection.ts';
 import type { UserRecord } from '../../model/kms.ts';
-import { DEFAULT_HEARTBEAT_INTERVAL_MS, defaultFreshnessWindow } from '../kms/publisher.ts';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, defaultFreshnessWindow } from '../../model/publication.ts';
 
 /**
  * Where a caller may change how the model is run: the property suite runs the pure model outside

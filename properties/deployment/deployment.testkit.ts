@@ -10,7 +10,7 @@ import type { SecubeDevice } from '../../device/secube.ts';
 import { compareIds } from '../../model/kms.ts';
 import type { GroupId, UserId } from '../../model/kms.ts';
 import type { KeyChoice, SyncReport, User } from '../../impl/kms/user.ts';
-import { UPDATE_SEQUENCE_COUNTER } from '../../impl/kms/user.ts';
+import { UPDATE_SEQUENCE_COUNTER } from '../../device/acknowledgement.ts';
 import type { SyncStalledError } from '../../impl/kms/syncStalledError.ts';
 import { encodeAckHeader } from '../../impl/protocol/ackFile.ts';
 import { ackFileName, ackStream } from '../../impl/protocol/streams.ts';

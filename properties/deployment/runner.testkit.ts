@@ -44,7 +44,7 @@ import { WARMUPS } from './warmup.testkit.ts';
 import { PropertyProgress } from '../progress.testkit.ts';
 import { reproductionCommand } from '../runner/replayCommand.ts';
 import { messageOf } from '../../model/codedError.ts';
-import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../../impl/kms/publisher.ts';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../../model/publication.ts';
 import { durationText } from '../operationText.testkit.ts';
 
 const DAY = 86_400_000;
