@@ -20,8 +20,9 @@ import type { DeviceState } from '../../device/deviceState.ts';
 import { aesGcmEncrypt, aesKeyWrap } from '../../device/meteredCrypto.ts';
 import { encodeAckHeader } from './ackFile.ts';
 import { encodeMessage, messageAad } from './message.ts';
-import { NO_PREVIOUS_FILE, assembleUpdateFile, encodeHeader, encodeRecords } from './updateFile.ts';
+import { NO_PREVIOUS_FILE, assembleUpdateFile, encodeRecords } from './updateFile.ts';
 import type { UpdateHeader, UpdateRecord } from './updateFile.ts';
+import { encodeUpdateHeader } from '../../device/updateHeader.ts';
 
 /** JSON values of the vector file. */
 export type Json = string | number | boolean | null | readonly Json[] | { readonly [k: string]: Json };
@@ -223,7 +224,7 @@ function updateFileVector(): FormatVector {
   const sealed = (aad: Uint8Array): Uint8Array =>
     Uint8Array.from([...I.updateNonce, ...aesGcmEncrypt(I.adminToUserKey, I.updateNonce, plaintext, aad)]);
   const file = assembleUpdateFile(header, sealed, bodyLength);
-  const ct = sealed(encodeHeader(header, bodyLength)).subarray(12);
+  const ct = sealed(encodeUpdateHeader(header, bodyLength)).subarray(12);
   const L = new Layout()
     .add('magic "SKUP"', ascii('SKUP'))
     .add('version 1 (u8)', Uint8Array.of(1))

@@ -6,12 +6,12 @@ import {
   UpdateFormatError,
   assembleUpdateFile,
   decodeRecords,
-  encodeHeader,
   encodeRecords,
   fileHash,
   parseUpdateFile,
 } from './updateFile.ts';
 import type { UpdateHeader, UpdateRecord } from './updateFile.ts';
+import { encodeUpdateHeader } from '../../device/updateHeader.ts';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
@@ -85,7 +85,7 @@ describe('update file header', () => {
           const file = assembleUpdateFile(h, () => body, body.length);
           const parsed = parseUpdateFile(file);
           expect(parsed.header).toEqual(h);
-          expect(parsed.headerBytes).toEqual(encodeHeader(h, body.length));
+          expect(parsed.headerBytes).toEqual(encodeUpdateHeader(h, body.length));
           expect(parsed.sealedBody).toEqual(body);
         },
       ),
@@ -94,7 +94,7 @@ describe('update file header', () => {
   });
 
   it('starts with "SKUP", version 1, kind, then varint-length strings', () => {
-    expect(hex(encodeHeader(HEADER, 28).subarray(0, 9))).toBe('534b5550' + '01' + '00' + '02' + '5531');
+    expect(hex(encodeUpdateHeader(HEADER, 28).subarray(0, 9))).toBe('534b5550' + '01' + '00' + '02' + '5531');
     expect(fileHash(new Uint8Array(0))).toEqual(
       unhex('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'),
     );
@@ -129,7 +129,7 @@ describe('update file header', () => {
     huge[sequenceAt] = 0x00;
     huge[sequenceAt + 1] = 0x20; // 2^53
     expect(refusal(() => parseUpdateFile(huge)).message).toMatch(/2\^53/);
-    expect(() => encodeHeader({ ...HEADER, previousHash: new Uint8Array(31) }, 28)).toThrow(RangeError);
+    expect(() => encodeUpdateHeader({ ...HEADER, previousHash: new Uint8Array(31) }, 28)).toThrow(RangeError);
     expect(() => assembleUpdateFile(HEADER, () => body, 29)).toThrow(RangeError);
   });
 });

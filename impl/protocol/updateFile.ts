@@ -28,7 +28,6 @@ import { Reader, Writer, mapCodecError } from '../../device/binaryCodec.ts';
 import { encodeUpdateHeader, readUpdateHeader } from '../../device/updateHeader.ts';
 import type { UpdateHeader } from '../../device/updateHeader.ts';
 
-export { UPDATE_FORMAT_VERSION, encodeUpdateHeader as encodeHeader } from '../../device/updateHeader.ts';
 export type { UpdateHeader, UpdateKind } from '../../device/updateHeader.ts';
 
 /** One typed record of an update body. */
