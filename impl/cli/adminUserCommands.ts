@@ -16,6 +16,7 @@ import {
 import { SekeyError } from '../protocol/sekeyError.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { asking } from './adminCommand.ts';
+import { messageOf } from '../../model/codedError.ts';
 import { checkId } from '../../model/kms.ts';
 import type { UserId } from '../../model/kms.ts';
 import { peekDeviceImages } from '../host/deviceImages.ts';
@@ -322,7 +323,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
           collected = await session.publisher.collectAcknowledgements();
         } catch (error) {
           if (!isShareFailure(error) || replaced !== null) throw error;
-          io.err(`acknowledgements not collected (${(error as Error).message}): the next publish collects them`);
+          io.err(`acknowledgements not collected (${messageOf(error)}): the next publish collects them`);
           shareRead = false;
         }
         const { accepted: acknowledged, setAside, ahead, unrecordedHsms } = collected;
@@ -338,7 +339,7 @@ export const ADMIN_USER_COMMANDS: readonly AdminCommand[] = [
             removedUnrecorded = await session.publisher.removeUnrecordedHsmAcknowledgements(id);
           } catch (error) {
             if (!isShareFailure(error)) throw error;
-            io.err(`the acknowledgements of HSMs not on record were not removed (${(error as Error).message})`);
+            io.err(`the acknowledgements of HSMs not on record were not removed (${messageOf(error)})`);
           }
         }
         did({

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from './atomicFile.ts';
 import { formatProblem } from './formatVersion.ts';
 import { InstallationError } from './installationError.ts';
+import { messageOf } from '../../model/codedError.ts';
 import { checkId } from '../../model/kms.ts';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, defaultFreshnessWindow } from '../../model/publication.ts';
 import { checkFreshnessOptions } from '../kms/publisher.ts';
@@ -136,7 +137,7 @@ export function parseInstallationConfig(text: string): InstallationConfig {
     const f = freshnessOf(timings);
     checkFreshnessOptions(f.heartbeatIntervalMs, f.freshnessWindowMs);
   } catch (error) {
-    return invalid((error as Error).message);
+    return invalid(messageOf(error));
   }
   const userHsms = v['userHsms'] === undefined ? {} : { userHsms: parseUserHsms(v['userHsms'], 'userHsms') };
   const unpairedHsms =
