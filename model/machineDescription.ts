@@ -2,7 +2,7 @@
  * The prose half of a machine's specification: what each named guard tests and each named action
  * does, and the parameters the machine runs with (defaults read from the constants the code uses).
  * Each machine file exports one next to its `setup()`; `docs/spec.md` prints it beside the diagram,
- * and `machineDescriptions.test.ts` fails when a guard or action of a machine has no description,
+ * and `machineDescription.test.ts` fails when a guard or action of a machine has no description,
  * or a description names nothing.
  * @module
  */

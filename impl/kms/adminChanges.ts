@@ -21,7 +21,7 @@ export interface AdminKeyInfo extends KeyView {
 /**
  * Why a key was generated: `added` by the administrator (`addKey`), `rekey` for a group a member
  * left (forward secrecy, `rules/rekeyOnLeave.ts`), `replacement` for a compromised active key
- * (`rules/replacementKey.ts`).
+ * (`rules/keyEvent.ts`, through `activateReplacement` of `rules/newKey.ts`).
  */
 export type KeyCreationCause = 'added' | 'rekey' | 'replacement';
 
