@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { initialTransition, transition } from 'xstate';
 import { explore, summarize } from './exhaustive.testkit.ts';
-import { PUBLICATION_STATES, heartbeatDue, publicationMachine } from './publication.ts';
+import { PUBLICATION_STATES, caughtUp, heartbeatDue, publicationMachine } from './publication.ts';
 import type { PublicationEvent, PublicationSnapshot } from './publication.ts';
 
 const input = { userId: 'U1', staleAfterMs: 100 };
@@ -29,6 +29,12 @@ describe('publication', () => {
       acknowledgedSequence: 1,
       pendingSince: 20,
     });
+  });
+
+  test('caught up: nothing published, or the latest file acknowledged; a pending or stale user owes', () => {
+    expect(PUBLICATION_STATES.filter(caughtUp)).toEqual(['upToDate', 'acknowledged']);
+    expect(caughtUp(run([publish(1, 0), ack(1, 10)]).value)).toBe(true);
+    expect(caughtUp(run([publish(1, 0), ack(1, 10), publish(2, 20)]).value)).toBe(false);
   });
 
   test('a user who does not acknowledge for staleAfterMs becomes stale; an ack brings it back', () => {

@@ -32,6 +32,16 @@ export const PUBLICATION_STATES = ['upToDate', 'pending', 'acknowledged', 'stale
 export type PublicationState = (typeof PUBLICATION_STATES)[number];
 
 /**
+ * Whether a user in `state` is owed nothing: every file published to it is acknowledged
+ * (`acknowledged`), or none was published yet (`upToDate`). A `pending` or `stale` user still owes
+ * an acknowledgement, so a deployment whose users all synced and were collected has converged only
+ * when every user is caught up.
+ */
+export function caughtUp(state: PublicationState): boolean {
+  return state === 'acknowledged' || state === 'upToDate';
+}
+
+/**
  * Publication events (all carry the time, in milliseconds):
  * - `PUBLISH`: file `sequence` for this user was written to the transport.
  * - `ACK`: the user acknowledged having applied everything up to `sequence`; `nextPublishedAt` is when

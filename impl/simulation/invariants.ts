@@ -11,6 +11,7 @@ import { keyUsage } from '../../model/keyLifecycle.ts';
 import { DESTROYED_KEY_STATES, compareIds, keyStateOf, selectKey } from '../../model/kms.ts';
 import type { KmsState, UserId } from '../../model/kms.ts';
 import { keyViewOf } from '../../model/projection.ts';
+import { caughtUp } from '../../model/publication.ts';
 import type { Admin } from '../kms/admin.ts';
 import type { AheadDevice, PublishReport } from '../kms/publisher.ts';
 import type { User } from '../kms/user.ts';
@@ -705,7 +706,7 @@ export function checkConverged(m: DeploymentModel, r: Deployment): void {
     }
   }
   for (const p of r.publisher.publicationStates()) {
-    if (p.state !== 'acknowledged' && p.state !== 'upToDate') {
+    if (!caughtUp(p.state)) {
       violated(
         'convergence',
         `the admin still sees ${p.userId} as ${p.state} ` +

@@ -36,6 +36,7 @@ import { SeededPrng } from '../../device/seededPrng.ts';
 import { KEY_STATES } from '../../model/keyLifecycle.ts';
 import type { KeyState } from '../../model/keyLifecycle.ts';
 import { keyStateOf } from '../../model/kms.ts';
+import { caughtUp } from '../../model/publication.ts';
 import type { GroupId, GroupPolicy, KmsOperation, UserId } from '../../model/kms.ts';
 import { ATTACK_KINDS, attackNeedsOther, targetsOf } from './attacks.ts';
 import type { AttackKind, AttackSpec } from './attacks.ts';
@@ -621,7 +622,7 @@ class Simulation {
     const states = new Map(r.publisher.publicationStates().map((p) => [p.userId, p.state] as const));
     const needy = this.#syncing().filter((u) => {
       const state = states.get(u);
-      return r.slot(u).user?.blocked === true || (state !== 'acknowledged' && state !== 'upToDate');
+      return r.slot(u).user?.blocked === true || state === undefined || !caughtUp(state);
     });
     if (needy.length > 0) {
       for (const userId of needy) this.world.resync(userId);
