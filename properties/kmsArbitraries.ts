@@ -362,10 +362,10 @@ export const liveTimeStepArbitrary: fc.Arbitrary<number> = timeSteps(16, 96, 1, 
  * operation made against the state the ones before it leave). Why a second profile: with
  * {@link operationSequence}'s time steps a day passes every other operation or so, and its key
  * events name IDs blindly, so after the first few steps hardly a key can protect anything.
- * At the CI seed, the kmsImpl property of the expiring profile found a key to choose in 25 of its
- * 1,657 selection checks (1.5 %), none decided by the smallest-group rule (no two common groups
+ * At the CI seed, the kmsImpl property of the expiring profile found a key to choose in 28 of its
+ * 1,769 selection checks (1.6 %), none decided by the smallest-group rule (no two common groups
  * ever had usable keys); the live property, checking every sender against every recipient set of
- * up to two at every sync, in 10,145 of 39,974 (25.4 %), 116 decided by it and 796 by the key number
+ * up to two at every sync, in 10,455 of 42,548 (24.6 %), 116 decided by it and 783 by the key number
  * (`reports/properties.json`, `kmsImplLive.selections`). Sampled over 1,000 live sequences from the
  * kmsImpl bootstrap (seed 7, selections at its syncs), 186 reach a selection the smallest-group rule
  * decides and 307 one the key number decides (105 and none before {@link keysActivatedTogether}, 161
