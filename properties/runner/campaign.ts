@@ -573,7 +573,9 @@ export async function runCampaign(
       summary.endedAt = new Date().toISOString();
       writeSummary();
     }
-    if (summary.stoppedEarly === null && summary.failures.some((f) => f.shrinkCut)) {
+    // Not after a stop; after a failure that ends the campaign early (a broken fixed scenario), yes: the
+    // budget may still have cut another suite's failure, which no later batch will find again.
+    if (stopAsked === null && summary.failures.some((f) => f.shrinkCut)) {
       const until = Date.now() + shrinkBudget(budget);
       await shrinkCutFailures(summary.failures, options, folder, until, {
         onShrink: (f, n) => {

@@ -27,6 +27,8 @@ const h = vi.hoisted(() => ({
   waitInFirstShrink: false,
   /** End the first batch by a stop while a property shrinks, without the wait (Ctrl-C again): it is lost. */
   loseWhileShrinking: false,
+  /** The first batch also fails in a fixed scenario (no seed), which ends the campaign early. */
+  fixedToo: false,
   batches: [] as Batch[],
 }));
 
@@ -91,6 +93,7 @@ vi.mock('./runBatch.ts', async (importOriginal) => ({
       c.counterexamples.push(found('D > first', seed));
     } else if (batch.shrink !== true) {
       c.counterexamples.push(found('D > first', seed), found('D > second', seed));
+      if (h.fixedToo) c.counterexamples.push({ ...found('D > warm-up', 0), seed: null, path: '', interrupted: false });
       // The budget ends during the batch, however late it started on a busy machine: one batch only.
       const deadline = batch.deadline ?? Date.now();
       while (Date.now() <= deadline) await new Promise((resolve) => setTimeout(resolve, deadline + 1 - Date.now()));
@@ -149,6 +152,7 @@ afterEach(() => {
   h.waitInFirstShrink = false;
   h.stopWhileShrinking = false;
   h.loseWhileShrinking = false;
+  h.fixedToo = false;
   h.waited = null;
   h.batches.length = 0;
 });
@@ -169,6 +173,16 @@ test('after the budget both failures are shrunk on: files, summary and the repla
     expect(readJson(join(summary.folder, 'summary.json')).failures[n - 1]).toEqual(file);
   }
   expect(summary.stoppedEarly).toBeNull();
+});
+
+test('a failure in a fixed scenario ends the campaign early; the failures the budget cut are shrunk on', async () => {
+  h.fixedToo = true;
+  const { summary } = await runCampaign(OPTIONS);
+  folders.push(summary.folder);
+  expect(summary.stoppedEarly).toMatch(/"D > warm-up" failed in a fixed scenario/);
+  expect(h.batches.filter((b) => b.shrink === true).map((b) => b.testPattern)).toEqual(['first$', 'second$']);
+  for (const n of [1, 2])
+    expect(readJson(join(summary.folder, `failure-${n}.json`))).toMatchObject({ path: '3:1:0:0', shrinkCut: false });
 });
 
 test('--json: the failures and the suite rows give the same, shrunk, replay', async () => {
