@@ -52,6 +52,10 @@ describe('the progress line', () => {
 
   test('a campaign shows its budget left; nothing run yet shows no estimate', () => {
     expect(progressText(counts, 10_000, 5_000, { endsAt: 100_000, now: 40_000 })).toMatch(/elapsed, 1m00s left ·/);
+    // Past the budget the batch is ending (its properties make their last runs): it says so, not "0s left".
+    expect(progressText(counts, 110_000, 5_000, { endsAt: 100_000, now: 100_400 })).toMatch(
+      /elapsed, budget spent, ending the batch ·/,
+    );
     expect(progressText([countOf('kms')], 0, 0, null)).toBe(
       '0 runs · 0 ops, 0/s · 0s elapsed, time left unknown · kms 0',
     );

@@ -1,8 +1,9 @@
 /**
  * The text of the progress line on a terminal (drawn by `impl/cli/progressView.ts`): runs done,
  * operations per second and time left, after the suites shrinking a counterexample, if any (a wait
- * of minutes in which runs stand still would read as a hang). Time left is the campaign budget remaining, or, for a
- * single pass, the runs still planned by the properties that have started at the current rate: a
+ * of minutes in which runs stand still would read as a hang). Time left is the campaign budget
+ * remaining (once spent, that the batch is ending), or, for a single pass, the runs still planned by
+ * the properties that have started at the current rate: a
  * lower bound (properties not started yet are not known), shown with `≥`, and unknown while a
  * property shrinks (it runs until its case is minimal, not its planned runs). A replay (`--path`) shows
  * none: it runs its one case (and, with `--shrink`, as many shrinking runs as it takes), not the
@@ -13,6 +14,9 @@ import { formatElapsed } from '../../impl/cli/progressView.ts';
 import { count } from '../../impl/simulation/chartScale.ts';
 import type { SuiteCount } from './tally.ts';
 import { thousands } from './table.ts';
+
+/** What a campaign's progress line says for time left once its budget is spent. */
+const OVERRUN = ', budget spent, ending the batch';
 
 /**
  * How a run goes about a counterexample's path: not at all (a pass or a campaign), or replaying it
@@ -43,7 +47,9 @@ export function progressText(
   const replaying = replay === 'replay';
   const shrinking = counts.filter((c) => replaying || c.shrinking.length > 0).map((c) => c.suite);
   let left: string;
-  if (budget) left = `, ${formatElapsed(budget.endsAt - budget.now)} left`;
+  // A batch goes on past the budget (each property still started makes one run, after its fixed
+  // set-up): a minute or more of "0s left" would read as a hang.
+  if (budget) left = budget.now < budget.endsAt ? `, ${formatElapsed(budget.endsAt - budget.now)} left` : OVERRUN;
   else if (replay !== 'none') left = '';
   // A property shrinking runs until its counterexample is minimal, not its planned runs: the rate
   // says nothing of when it ends (its shrinking runs are counted, as runs it makes).
