@@ -147,6 +147,8 @@ describe('parseRunnerArgs', () => {
     ])
       expect(USAGE).toContain(o);
     expect(USAGE).toMatch(/Examples/);
+    // The same id gives the same seeds (seeds.test.ts): a researcher reusing one would rerun them.
+    expect(USAGE).toMatch(/an id used before draws its seeds again/);
   });
 });
 

@@ -82,7 +82,8 @@ Options
                     --runs, --scale and --time lift the suites' time limits (the size bounds the run)
   --time T          campaign: draw fresh seeds until T has passed (90s, 30m, 2h, 1h30m)
   --shard I/N       campaign share of machine I of N (disjoint seeds; needs --time)
-  --campaign ID     campaign id: shards given the same id share one sequence of seeds (needs --time)
+  --campaign ID     campaign id: shards given the same id share one sequence of seeds (needs --time);
+                    an id used before draws its seeds again (default: a new id per campaign)
   --json            print the results as JSON on stdout instead of the table
   -h, --help        this text
 
