@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { progressText } from './progressView.ts';
+import { addLine } from './tally.ts';
+import type { SuiteCount } from './tally.ts';
 import { countOf } from './fixtures.testkit.ts';
 
 describe('the progress line', () => {
@@ -13,6 +15,34 @@ describe('the progress line', () => {
     expect(progressText(counts, 12_000, 8_000, null)).toBe(
       '50 runs · 2,000 ops, 250/s · 12s elapsed, ≥15s left · kms 40 · deployment 10',
     );
+  });
+
+  test('a property that ended on a counterexample is owed no more runs: its planned ones leave the estimate', () => {
+    // The live kmsImpl property plans 80 runs, fails at its 3rd and shrinks in 16 more, then ends:
+    // nothing is left to run, where the line said "≥45s left" (its 80 planned against the 19 seen).
+    const live = new Map<string, SuiteCount>();
+    addLine(live, { kind: 'begin', suite: 'kmsImpl', test: 'live', planned: 80 });
+    for (let k = 0; k < 19; k++) addLine(live, { kind: 'run', suite: 'kmsImpl', test: 'live', operations: 25 });
+    addLine(live, { kind: 'shrinking', suite: 'kmsImpl', test: 'live' });
+    addLine(live, {
+      kind: 'done',
+      suite: 'kmsImpl',
+      test: 'live',
+      runs: 3,
+      operations: 475,
+      cpuMicros: 1,
+      failed: true,
+      interrupted: false,
+      seed: 1,
+      path: '2:0',
+      counterexample: null,
+      error: 'boom',
+      reproduction: null,
+    });
+    expect(progressText([...live.values()], 27_000, 13_000, null)).toMatch(/elapsed, ≥0s left ·/);
+    // Another property of the suite begun after it: only its own planned runs are to come.
+    addLine(live, { kind: 'begin', suite: 'kmsImpl', test: 'next', planned: 19 });
+    expect(progressText([...live.values()], 27_000, 13_000, null)).toMatch(/elapsed, ≥13s left ·/);
   });
 
   test('the suites shrinking a counterexample come first: runs then stand still, which is no hang', () => {

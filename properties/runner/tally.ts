@@ -18,7 +18,11 @@ export interface TestFailure {
 /** The counts of one suite. */
 export interface SuiteCount {
   readonly suite: string;
-  /** Runs planned by the properties that have started. */
+  /**
+   * Runs expected of the properties that have started: those planned by the ones still running, and
+   * those made by the ones that ended (fewer on a counterexample or a deadline, shrinking runs
+   * included), so that a progress line's time left counts only runs still to come.
+   */
   planned: number;
   /** Runs reported so far (shrinking included): what the progress display counts. */
   runsSeen: number;
@@ -46,7 +50,7 @@ export interface SuiteCount {
    * stop (Ctrl-C, SIGTERM) would leave out of the totals, which hold ended properties only (their CPU
    * time is known only at their end). Not added up across batches.
    */
-  readonly running: Map<string, { runs: number; operations: number }>;
+  readonly running: Map<string, { runs: number; operations: number; planned: number }>;
   readonly failedTests: TestFailure[];
 }
 
@@ -78,7 +82,7 @@ export function addLine(counts: Map<string, SuiteCount>, line: ProgressLine): vo
   if (line.kind === 'begin') {
     c.planned += line.planned;
     if (!c.propertyTests.includes(line.test)) c.propertyTests.push(line.test);
-    c.running.set(line.test, { runs: 0, operations: 0 });
+    c.running.set(line.test, { runs: 0, operations: 0, planned: line.planned });
   } else if (line.kind === 'run') {
     c.runsSeen += 1;
     c.operationsSeen += line.operations;
@@ -92,6 +96,9 @@ export function addLine(counts: Map<string, SuiteCount>, line: ProgressLine): vo
   } else {
     const k = c.shrinking.indexOf(line.test);
     if (k >= 0) c.shrinking.splice(k, 1);
+    // What it made replaces what it planned: no more runs will come of it.
+    const ended = c.running.get(line.test);
+    if (ended !== undefined) c.planned += ended.runs - ended.planned;
     c.running.delete(line.test);
     c.runs += line.runs;
     c.operations += line.operations;
@@ -105,7 +112,9 @@ export function addLine(counts: Map<string, SuiteCount>, line: ProgressLine): vo
 export function unfinishedIn(
   counts: Iterable<SuiteCount>,
 ): Array<{ readonly suite: string; readonly test: string; readonly runs: number; readonly operations: number }> {
-  return [...counts].flatMap((c) => [...c.running].map(([test, made]) => ({ suite: c.suite, test, ...made })));
+  return [...counts].flatMap((c) =>
+    [...c.running].map(([test, made]) => ({ suite: c.suite, test, runs: made.runs, operations: made.operations })),
+  );
 }
 
 /**
