@@ -19,7 +19,16 @@ import { OUTSIDE_ANY_TEST, SETTLE_MS, runBatch, settleMessage } from './runBatch
 import type { ActiveBatch, BatchResult } from './runBatch.ts';
 import { mergeStatistics } from './statistics.ts';
 import { campaignSeed, newCampaignId, shardBatchIndex } from './seeds.ts';
-import { emptyCount, failuresOf, madeText, mergeCount, opsPerCpuSecond, shrinkingIn, unfinishedIn } from './tally.ts';
+import {
+  cpuSecondsOf,
+  emptyCount,
+  failuresOf,
+  madeText,
+  mergeCount,
+  opsPerCpuSecond,
+  shrinkingIn,
+  unfinishedIn,
+} from './tally.ts';
 import type { SuiteCount } from './tally.ts';
 import type { DoneLine } from './progressLine.ts';
 import { escapeRegExp, ownName, ownNamePattern, replayCommand, rerunCommand } from './replayCommand.ts';
@@ -442,7 +451,7 @@ export async function runCampaign(
       summary.suites[c.suite] = {
         runs: c.runs,
         operations: c.operations,
-        cpuSeconds: Math.round(c.cpuMicros / 1e4) / 100,
+        cpuSeconds: cpuSecondsOf(c),
         opsPerCpuSecond: opsPerCpuSecond(c),
         failures: failuresOf(c),
       };

@@ -22,7 +22,7 @@ import { CI_SEED } from '../../testing/runConfig.ts';
 import type { StatisticsPlace } from './statistics.ts';
 import { SUITES } from './suites.ts';
 import { formatTable, thousands } from './table.ts';
-import { emptyCount, failuresOf, madeText, opsPerCpuSecond, shrinkingIn, unfinishedIn } from './tally.ts';
+import { cpuSecondsOf, emptyCount, failuresOf, madeText, opsPerCpuSecond, shrinkingIn, unfinishedIn } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
 
 /**
@@ -83,7 +83,7 @@ function jsonRow(c: SuiteCount, scale: number | undefined, place: StatisticsPlac
     operation: suite?.operation,
     runs: c.runs,
     operations: c.operations,
-    cpuSeconds: Math.round(c.cpuMicros / 1e4) / 100,
+    cpuSeconds: cpuSecondsOf(c),
     opsPerCpuSecond: opsPerCpuSecond(c),
     failures: failuresOf(c),
     statistics: suite ? statisticsOf(suite, place, c.runs) : null,

@@ -142,6 +142,15 @@ export function failuresOf(c: Pick<SuiteCount, 'failures' | 'counterexamples'>):
   return Math.max(c.failures, c.counterexamples.length);
 }
 
+/**
+ * The CPU time of `c` in seconds, to the millisecond: fine enough that operations over it give the
+ * figure {@link opsPerCpuSecond} reports (a short run at 0.01 s steps read 757 operations over 0.09 s
+ * beside 8,720.7 per second).
+ */
+export function cpuSecondsOf(c: Pick<SuiteCount, 'cpuMicros'>): number {
+  return Math.round(c.cpuMicros / 1e3) / 1e3;
+}
+
 /** Operations per CPU-second, to one decimal; 0 when no CPU time was recorded. */
 export function opsPerCpuSecond(c: Pick<SuiteCount, 'operations' | 'cpuMicros'>): number {
   return c.cpuMicros > 0 ? Math.round((c.operations / (c.cpuMicros / 1e6)) * 10) / 10 : 0;
