@@ -14,6 +14,7 @@ import { describe, expect, test } from 'vitest';
 import {
   FilesPartlyReplacedError,
   createFileAtomic,
+  namingPath,
   removeLeftTemporaries,
   writeFileAtomic,
   writeFilesAtomic,
@@ -135,5 +136,25 @@ describe('removeLeftTemporaries', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('namingPath', () => {
+  test("names the file of a descriptor's failed call, and leaves an error that names one as it is", () => {
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), {
+      code: 'ENOSPC',
+      syscall: 'write',
+    });
+    expect(namingPath(full, '/h/.lock')).toBe(full);
+    expect(full).toMatchObject({ message: "ENOSPC: no space left on device, write '/h/.lock'", path: '/h/.lock' });
+    const named = Object.assign(new Error("EACCES: permission denied, open '/h/.lock'"), {
+      code: 'EACCES',
+      path: '/h/.lock',
+    });
+    namingPath(named, '/elsewhere');
+    expect(named.message).toBe("EACCES: permission denied, open '/h/.lock'");
+    const plain = new Error('not a system error');
+    namingPath(plain, '/h/.lock');
+    expect(plain.message).toBe('not a system error');
   });
 });

@@ -76,16 +76,34 @@ export function openOwnFile(path: string, mode?: number): { readonly fd: number;
  * the file to flush it failed for a mode without read permission (a write-only file replaced with
  * its own mode kept). `mode` sets the file's permissions exactly (the umask does not narrow them).
  * The file is opened by {@link openOwnFile}: nothing under the name but a file of this user's own
- * is written through.
+ * is written through. A failed write or flush names `shownAs` ({@link namingPath}).
  */
-export function writeFileDurable(path: string, bytes: Uint8Array | string, mode?: number): void {
+export function writeFileDurable(path: string, bytes: Uint8Array | string, mode?: number, shownAs = path): void {
   const { fd } = openOwnFile(path, mode);
   try {
     writeFileSync(fd, bytes);
     fsyncSync(fd);
+  } catch (error) {
+    throw namingPath(error, shownAs);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * A system call's error on a file descriptor (a `write` on a full disk: `ENOSPC: no space left on
+ * device, write`) names no file; the one written is named, as Node names it for calls on a path.
+ * Without it a full disk under a decrypted OUT, or under an HSM's images, said neither which file
+ * nor which disk, where what to do is to free space on the disk that holds it.
+ * @returns the same error, its `message` and `path` completed when it named none
+ */
+export function namingPath(error: unknown, path: string): unknown {
+  const e = error as NodeJS.ErrnoException;
+  if (e instanceof Error && typeof e.code === 'string' && e.path === undefined) {
+    e.message = `${e.message} '${path}'`;
+    e.path = path;
+  }
+  return error;
 }
 
 /** Flushes a directory's entries (renames, creations); a no-op where the platform cannot. */
@@ -115,7 +133,8 @@ function placeDurably(
   const dir = dirname(path);
   const tmp = join(dir, `.tmp-${basename(path)}-${randomBytes(6).toString('hex')}`);
   try {
-    writeFileDurable(tmp, bytes, mode);
+    // A failure names the file asked for, not its temporary name (whose disk is the same).
+    writeFileDurable(tmp, bytes, mode, path);
     place(tmp, path);
   } finally {
     // A full disk, or a folder where the file should be: nothing replaced, and nothing left behind.

@@ -23,7 +23,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fdatasyncSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fsyncDirectory, openOwnFile, writeFileAtomic, writeFileDurable } from './atomicFile.ts';
+import { fsyncDirectory, namingPath, openOwnFile, writeFileAtomic, writeFileDurable } from './atomicFile.ts';
 import { makeFolders } from './makeFolders.ts';
 
 /** The two images of one device. */
@@ -204,6 +204,8 @@ export function saveDeviceCheckpoint(dir: string, images: DeviceImages): void {
       for (let at = 0; at < part.length; ) at += writeSync(fd, part, at);
     }
     fdatasyncSync(fd);
+  } catch (error) {
+    throw namingPath(error, path);
   } finally {
     closeSync(fd);
   }

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, wr
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { lockHome, namingPath, releaseHeldLocks, takeOverStale } from './homeLock.ts';
+import { lockHome, releaseHeldLocks, takeOverStale } from './homeLock.ts';
 
 const homes: string[] = [];
 function home(): string {
@@ -375,25 +375,5 @@ describe('the home lock', () => {
     (await lockHome(h))();
     expect(existsSync(lock)).toBe(false);
     expect(existsSync(`${lock}.who`)).toBe(false);
-  });
-});
-
-describe('namingPath', () => {
-  test("names the file of a descriptor's failed call, and leaves an error that names one as it is", () => {
-    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), {
-      code: 'ENOSPC',
-      syscall: 'write',
-    });
-    expect(namingPath(full, '/h/.lock')).toBe(full);
-    expect(full).toMatchObject({ message: "ENOSPC: no space left on device, write '/h/.lock'", path: '/h/.lock' });
-    const named = Object.assign(new Error("EACCES: permission denied, open '/h/.lock'"), {
-      code: 'EACCES',
-      path: '/h/.lock',
-    });
-    namingPath(named, '/elsewhere');
-    expect(named.message).toBe("EACCES: permission denied, open '/h/.lock'");
-    const plain = new Error('not a system error');
-    namingPath(plain, '/h/.lock');
-    expect(plain.message).toBe('not a system error');
   });
 });

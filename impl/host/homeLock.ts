@@ -47,6 +47,7 @@ import {
 import type { BigIntStats } from 'node:fs';
 import { hostname, uptime } from 'node:os';
 import { join } from 'node:path';
+import { namingPath } from './atomicFile.ts';
 import { InstallationError } from './installationError.ts';
 
 const LOCK_FILE = '.lock';
@@ -321,20 +322,6 @@ function writeRecord(home: string, path: string, mine: BigIntStats): void {
     // Taken over and released.
   }
   if (now === undefined || !sameFile(now, mine)) throw busy(home, path, null);
-}
-
-/**
- * A system call's error on a file descriptor (a `write` on a full disk: `ENOSPC: no space left on
- * device, write`) names no file; the one written is named, as Node names it for calls on a path.
- * Exported for its test.
- */
-export function namingPath(error: unknown, path: string): unknown {
-  const e = error as NodeJS.ErrnoException;
-  if (e instanceof Error && typeof e.code === 'string' && e.path === undefined) {
-    e.message = `${e.message} '${path}'`;
-    e.path = path;
-  }
-  return error;
 }
 
 /** Creates `path` exclusively with this process's ID; its stat, or null if it exists already. */
