@@ -52,7 +52,8 @@ describe("sekey after the admin HSM's folder is restored from a backup", () => {
     expect(passed.err).toBe(
       'warning: the share holds update files numbered at or below #2, other than the one this HSM applied, that ' +
         'no acknowledgement on the share covers (000000000001.resync, 000000000002.update): passed over, and ' +
-        "#2's acknowledgement sent again. Old files put back on the share do this, and the administrator's next " +
+        "#2's acknowledgement sent again. An earlier sync whose acknowledgements the share refused " +
+        "(ShareNotWritten) leaves them, and so do old files put back on the share: the administrator's next " +
         'collection clears them; an admin HSM restored from a backup does it too, writing new files under numbers ' +
         'this HSM applied, and the acknowledgement tells the administrator',
     );

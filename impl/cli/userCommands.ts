@@ -313,13 +313,16 @@ export const USER_COMMANDS: readonly UserCommand[] = [
               : `applied ${report.applied.map((s) => `#${s}`).join(', ')}; now at update #${report.sequence}`,
           );
         }
-        // Either of two causes, which the user's side cannot tell apart: said as both.
+        // One of three causes, which the user's side cannot tell apart: said as all three. The first is
+        // the common one: a sync that applied several files and could not write their acknowledgements
+        // (a full or read-only share, ShareNotWritten) leaves them all there with none covering them.
         if (report.writtenSince.length > 0)
           io.err(
             `warning: the share holds update files numbered at or below #${report.sequence}, other than the one ` +
               `this HSM applied, that no acknowledgement on the share covers (${report.writtenSince.join(', ')}): ` +
-              `passed over, and #${report.sequence}'s acknowledgement sent again. Old files put back on the share ` +
-              "do this, and the administrator's next collection clears them; an admin HSM restored from a backup " +
+              `passed over, and #${report.sequence}'s acknowledgement sent again. An earlier sync whose ` +
+              'acknowledgements the share refused (ShareNotWritten) leaves them, and so do old files put back on ' +
+              "the share: the administrator's next collection clears them; an admin HSM restored from a backup " +
               'does it too, writing new files under numbers this HSM applied, and the acknowledgement tells the ' +
               'administrator',
           );
