@@ -124,5 +124,8 @@ describe('the terminal prompt', () => {
     expect(error).toBeInstanceOf(CliError);
     expect(error).toMatchObject({ code: 'NotConfirmed' });
     expect(terminal.shown()).not.toContain('half-a-pin');
+    // What to do fits a PIN prompt: not the general "answer yes, or pass --yes" of confirmations.
+    expect((error as CliError).remedy).toMatch(/^Nothing to undo: run the command again and answer the question/);
+    expect((error as CliError).remedy).not.toContain('--yes');
   });
 });

@@ -122,6 +122,15 @@ export async function readAll(fd: number): Promise<Uint8Array> {
   return new Uint8Array(Buffer.concat(chunks));
 }
 
+/**
+ * What to do about a prompt given up (Ctrl-C, Ctrl-D, a signal, the terminal gone): the code's general
+ * remedy speaks of confirmations (answer yes, or --yes), which sent a user interrupted at a PIN
+ * prompt looking for a question that was never asked.
+ */
+const UNANSWERED =
+  'Nothing to undo: run the command again and answer the question at the prompt (the PIN asked for, or yes to ' +
+  'confirm).';
+
 /** A terminal to ask on: where the answer is typed, and where the question and its echo go. */
 export interface Terminal {
   readonly input: NodeJS.ReadableStream;
@@ -156,19 +165,23 @@ export async function askOn(terminal: Terminal, question: string, hidden: boolea
       // command refused. It must not reach the process's signal guard, which, once a session is open,
       // would wait for the change to finish while the prompt still waited for its answer.
       rl.on('SIGINT', () =>
-        reject(new CliError('NotConfirmed', 'interrupted at the prompt (Ctrl-C): nothing was answered')),
+        reject(new CliError('NotConfirmed', 'interrupted at the prompt (Ctrl-C): nothing was answered', UNANSWERED)),
       );
       // The end of input (Ctrl-D) is no answer either. Without this, the question stayed open with
       // nothing left to answer it, and Node ended the process (exit 13) without ending the session.
       // After an answer, the close that follows changes nothing: the promise is settled.
-      rl.on('close', () => reject(new CliError('NotConfirmed', 'end of input at the prompt: nothing was answered')));
+      rl.on('close', () =>
+        reject(new CliError('NotConfirmed', 'end of input at the prompt: nothing was answered', UNANSWERED)),
+      );
       // A signal sent to the process (SIGTERM from kill or a stopping service, SIGINT from kill -INT,
       // SIGHUP when the terminal closes) is no answer either: the signal guard, once a session is
       // open, only records it and waits for the change to end, which waited for this answer, forever
       // and holding the home's lock. The question is abandoned; the guard still reports the signal.
       for (const signal of PROMPT_SIGNALS) {
         const listener = () =>
-          reject(new CliError('NotConfirmed', `${signal} at the prompt: nothing was answered, nothing was done`));
+          reject(
+            new CliError('NotConfirmed', `${signal} at the prompt: nothing was answered, nothing was done`, UNANSWERED),
+          );
         listening.push([signal, listener]);
         signals.on(signal, listener);
       }
@@ -176,7 +189,11 @@ export async function askOn(terminal: Terminal, question: string, hidden: boolea
       // readline passes its input's errors on as its own (an 'error' nobody hears ends the process).
       const gone = (error: Error) =>
         reject(
-          new CliError('NotConfirmed', `the terminal went away at the prompt (${error.message}): nothing was answered`),
+          new CliError(
+            'NotConfirmed',
+            `the terminal went away at the prompt (${error.message}): nothing was answered`,
+            UNANSWERED,
+          ),
         );
       rl.on('error', gone);
       terminal.input.on('error', gone);
