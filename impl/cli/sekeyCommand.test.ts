@@ -308,6 +308,14 @@ describe('sekey on a persistent installation', () => {
     const updateFile = readdirSync(join(home, 'share', ...updateStream('U1').split('/')))[0] as string;
     copyFileSync(join(home, 'share', ...updateStream('U1').split('/'), updateFile), join(desk, updateFile));
     expect((await run('user', 'U1', 'check-update', updateFile)).out).toContain('(resync #1 for U1): would be applied');
+    // --json says which update it judged, as the line does.
+    expect(JSON.parse((await run('user', 'U1', 'check-update', updateFile, '--json')).out)).toEqual({
+      command: 'user U1 check-update',
+      file: updateFile,
+      header: { kind: 'resync', sequence: 1, userId: 'U1' },
+      applies: true,
+      reason: null,
+    });
 
     for (const u of ['U1', 'U2', 'U3']) expect((await run('user', u, 'sync')).out).toBe('applied #1; now at update #1');
     expect((await run('user', 'U1', 'sync')).out).toBe('nothing new (at update #1)');

@@ -634,13 +634,17 @@ export const USER_COMMANDS: readonly UserCommand[] = [
       return async ({ session, io, did }) => {
         const reason = session.user.check(file, claimsResync);
         let header = '';
+        // What the file's header says, as the line shows it (--json showed only the verdict, so a
+        // script could not tell which update it judged); unauthenticated unless it applies.
+        let said: { kind: string; sequence: number; userId: string } | null = null;
         try {
           const h = parseUpdateFile(file).header;
           header = ` (${h.kind} #${h.sequence} for ${h.userId})`;
+          said = { kind: h.kind, sequence: h.sequence, userId: h.userId };
         } catch (error) {
           if (!(error instanceof UpdateFormatError)) throw error;
         }
-        did({ file: path, applies: reason === null, reason });
+        did({ file: path, header: said, applies: reason === null, reason });
         if (reason === null) {
           io.out(`${path}${header}: would be applied`);
           return 0;
