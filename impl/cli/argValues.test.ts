@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { durationValue, idList, pinValue } from './argValues.ts';
+import { durationValue, idList, pinValue, timeValue } from './argValues.ts';
 import { UsageError } from './args.ts';
 
 describe('idList', () => {
@@ -48,9 +48,23 @@ describe('durationValue', () => {
     expect(durationValue('30d', '--cryptoperiod')).toBe(30 * 86_400_000);
     expect(() => durationValue('30', '--cryptoperiod')).toThrow(UsageError);
     expect(() => durationValue('30', '--cryptoperiod')).toThrow(
-      "--cryptoperiod must be a duration like 30d, 12h, 15m, 90s or 500ms, of at most 100 years (36525d), got '30' " +
+      '--cryptoperiod must be a positive duration like 30d, 12h, 15m, 90s or 500ms, of at most 100 years (36525d), ' +
+        "got '30' " +
         '(a unit is needed: 30d for days, 30ms for milliseconds)',
     );
     expect(() => durationValue('3w', '--cryptoperiod')).toThrow(/got '3w'$/);
+    expect(() => durationValue('0d', '--cryptoperiod')).toThrow(/must be a positive duration .* got '0d'$/);
+  });
+});
+
+describe('timeValue', () => {
+  test('a relative time out of range is refused as a duration, not as a date', () => {
+    expect(timeValue('+7d')).toEqual({ kind: 'relative', ms: 7 * 86_400_000 });
+    for (const text of ['+0d', '+200000d', '+7'])
+      expect(() => timeValue(text)).toThrow(
+        `--at +DURATION must be a positive duration like +7d, +12h, +15m or +90s, of at most 100 years (+36525d), ` +
+          `got '${text}'`,
+      );
+    expect(() => timeValue('yesterday')).toThrow(/^--at must be a real ISO 8601 date/);
   });
 });

@@ -18,7 +18,7 @@ export function durationValue(text: string, what: string): number {
       ? ` (a unit is needed: ${text.trim()}d for days, ${text.trim()}ms for milliseconds)`
       : '';
     throw new UsageError(
-      `${what} must be a duration like 30d, 12h, 15m, 90s or 500ms, of at most 100 years (36525d), ` +
+      `${what} must be a positive duration like 30d, 12h, 15m, 90s or 500ms, of at most 100 years (36525d), ` +
         `got '${text}'${bare}`,
     );
   }
@@ -43,6 +43,12 @@ export function secondsValue(text: string, what: string): number {
 /** `--at`: ISO 8601, milliseconds since the epoch, or `+DURATION`. */
 export function timeValue(text: string): TimeSpec {
   const spec = parseTimeSpec(text);
+  // A relative time said as one: '+0d' and '+200000d' were told to be a date, a number or +7d.
+  if (spec === null && text.startsWith('+'))
+    throw new UsageError(
+      `--at +DURATION must be a positive duration like +7d, +12h, +15m or +90s, of at most 100 years ` +
+        `(+36525d), got '${text}'`,
+    );
   if (spec === null)
     throw new UsageError(
       `--at must be a real ISO 8601 date or time from 1970 to 9999 (2026-01-05T09:00Z), milliseconds since ` +
