@@ -977,6 +977,11 @@ describe('exit codes, --json and what changing commands return', () => {
       expect(refused.code).toBe(4);
       expect(refused.out).toMatch(/^applied #\d+; now at update #\d+$/m);
       expect(refused.err).toMatch(/ShareNotWritten: .*not on the share: write acks\/U1\/\d+\.ack/);
+      // Said for a sync: its acknowledgement, sent again by the next sync; not the administrator's
+      // publish, nor a warning against creating something twice, which a sync does not do.
+      expect(refused.err).toContain('ShareNotWritten: what this sync applied is saved, but the share did not take');
+      expect(refused.err).toContain('the next `sync` sends them again');
+      expect(refused.err).not.toContain('create it twice');
       rmSync(acks);
       const sent = await run('user', 'U1', 'sync', '--json');
       expect(sent.code).toBe(0);

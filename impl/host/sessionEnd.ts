@@ -30,6 +30,21 @@ export function shareNotWritten(error: unknown): InstallationError {
   const missed = error instanceof ShareOperationsFailed ? `; not on the share: ${someOf(error.failed)}` : '';
   // The share's own way out (which folder, which file is in the way), where it has one.
   const fix = error instanceof InstallationError ? error.remedy : undefined;
+  // Only a user's sync writes acknowledgements (the administrator only reads and removes them): the
+  // administrator's publish, and a command that created something, are not its concern, and its own
+  // next sync sends them again.
+  if (
+    error instanceof ShareOperationsFailed &&
+    error.failed.length > 0 &&
+    error.failed.every((op) => op.startsWith('write acks/'))
+  )
+    return new InstallationError(
+      'ShareNotWritten',
+      `what this sync applied is saved, but the share did not take its acknowledgements (${why}${missed}): fix ` +
+        'the share; the next `sync` sends them again (until then the administrator counts those updates as ' +
+        'unacknowledged)',
+      fix === undefined ? undefined : `${fix} Then run \`sync\` again.`,
+    );
   return new InstallationError(
     'ShareNotWritten',
     `the change is saved, but the share did not take all of its files (${why}${missed}): fix the share; the next ` +
