@@ -19,7 +19,7 @@ export const ADMIN_GROUP_COMMANDS: readonly AdminCommand[] = [
     summary: 'add a group with its policy (IDs: G and a number from 1, no leading zero)',
     help: [
       '  --max-keys N            most keys that can still protect (pre-active, active, suspended) at once',
-      '  --cryptoperiod DURATION the default and longest cryptoperiod of its keys: 30d, 12h, 15m, 90s, ms',
+      '  --cryptoperiod DURATION the default and longest cryptoperiod of its keys: 30d, 12h, 90s, 500ms',
       '  --share-history         new members also receive deactivated keys (read old data)',
     ].join('\n'),
     examples: ['sekey admin add-group G3 auditors --max-keys 2 --cryptoperiod 90d --share-history'],

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { displayWidth } from './displayWidth.ts';
+import { parseDuration } from './durations.ts';
 import { HELP_WIDTH, fitHelp } from './helpText.ts';
 import { sekey } from './sekeyRun.testkit.ts';
 
@@ -73,4 +74,15 @@ describe('help fitted to its width', () => {
       expect(long, help.out.split('\n')[0]).toEqual([]);
     }
   });
+});
+
+// add-group's help gave "30d, 12h, 15m, 90s, ms" as examples of a DURATION: a bare "ms" is refused.
+test('the durations a help gives as examples are durations sekey takes', async () => {
+  for (const command of ['add-group', 'add-key']) {
+    const help = (await sekey(['admin', command, '--help'])).out;
+    const line = help.split('\n').find((l) => l.startsWith('  --cryptoperiod DURATION')) as string;
+    const examples = line.slice(line.lastIndexOf(': ') + 2).split(', ');
+    expect(examples.length, line).toBeGreaterThan(2);
+    for (const example of examples) expect(parseDuration(example), `${command}: ${example}`).not.toBeNull();
+  }
 });
