@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
-import { askOn, processIo, readAll, writeAll } from './cliIo.ts';
+import { askOn, processIo, readAll, writeAll, writeStandardOutput } from './cliIo.ts';
 import { CliError } from './cliError.ts';
 import { removeTempDirs, tempDir } from './sekeyRun.testkit.ts';
 
@@ -23,6 +23,41 @@ describe("the process's own io", () => {
     writeAll(fd, bytes);
     closeSync(fd);
     expect(new Uint8Array(readFileSync(path))).toEqual(bytes);
+  });
+});
+
+describe('standard output as data (OUT given as -)', () => {
+  // `… decrypt m - | head -c 10`: the reader takes what it wants and leaves; the rest is dropped, as
+  // for printed lines, instead of the command failing on EPIPE after its work was done.
+  test.skipIf(process.platform === 'win32')('a reader that left takes no more, and that is no failure', async () => {
+    const fifo = join(tempDir(), 'reader-left');
+    await new Promise((resolve) => spawn('mkfifo', [fifo]).on('close', resolve));
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const fd = openSync(fifo, constants.O_WRONLY);
+    closeSync(reader);
+    try {
+      expect(() => writeAll(fd, new Uint8Array(10)), 'the pipe has no reader').toThrow(/EPIPE/);
+      expect(() => writeStandardOutput(new Uint8Array(100_000), fd)).not.toThrow();
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  test.skipIf(!existsSync('/dev/full'))('a full disk is the command failing, named as standard output', () => {
+    const fd = openSync('/dev/full', 'w');
+    try {
+      let caught: unknown;
+      try {
+        writeStandardOutput(new Uint8Array(10), fd);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(CliError);
+      expect(caught).toMatchObject({ code: 'CannotWrite' });
+      expect((caught as Error).message).toMatch(/^cannot write standard output \(ENOSPC/);
+    } finally {
+      closeSync(fd);
+    }
   });
 });
 

@@ -16,6 +16,7 @@ import { guardInterrupts } from './interrupts.ts';
 import type { InterruptGuard } from './interrupts.ts';
 import type { CaughtSignal } from './interrupts.ts';
 import { ProgressView } from './progressView.ts';
+import { messageOf } from '../../model/codedError.ts';
 
 /** The world of one command run. */
 export interface CliIo {
@@ -84,6 +85,28 @@ export function writeAll(fd: number, bytes: Uint8Array): void {
       if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
       sleepSync(5);
     }
+  }
+}
+
+/**
+ * Bytes on standard output (`OUT` given as `-`; `fd` for tests). A reader that left takes no more
+ * (`sekey user U2 decrypt m - | head -c 10`: EPIPE): the rest is dropped and the command finishes,
+ * as its printed lines are (`ignoreClosedPipes.ts`). Any other failure is the command's own, since
+ * this output is what it was asked for; and Node's error for a write through a descriptor names no
+ * file, so this one names standard output.
+ * @throws CliError `CannotWrite` (a full disk under `> file`: ENOSPC)
+ */
+export function writeStandardOutput(bytes: Uint8Array, fd = 1): void {
+  try {
+    writeAll(fd, bytes);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EPIPE') return;
+    throw new CliError(
+      'CannotWrite',
+      `cannot write standard output (${messageOf(error)})`,
+      'Free space where standard output goes (the file it is redirected to), or give a file as OUT; then run the ' +
+        'command again.',
+    );
   }
 }
 
@@ -285,7 +308,7 @@ export function processIo(): CliIo {
       return workingFolder();
     },
     readInput: () => readAll(0),
-    writeOutput: (bytes) => writeAll(1, bytes),
+    writeOutput: (bytes) => writeStandardOutput(bytes),
     ...(terminal
       ? {
           prompt: (question, options) =>
