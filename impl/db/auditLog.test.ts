@@ -46,6 +46,18 @@ describe('audit log', () => {
     db.run(sql);
     expect(() => verifyAudit(db)).toThrow(message);
   });
+
+  test('detects an edited entry whose own hash was recomputed: the next entry no longer follows it', async () => {
+    // The hash is public (SHA-256 over public fields), so whoever can edit a row can make the row agree
+    // with itself; only the next entry's link to it can tell, and must.
+    const db = await logWith(5);
+    const third = readAudit(db)[2];
+    if (third === undefined) throw new Error('the log has five entries');
+    const hash = auditHash(third.prevHash, third.seq, third.at, third.actor, third.action, '{}');
+    db.run("UPDATE audit_log SET details = '{}', hash = ? WHERE seq = 3", [hash]);
+    expect(readAudit(db)[3]?.prevHash, "entry 4's link, unchanged").not.toBe(hash);
+    expect(() => verifyAudit(db)).toThrow(/entry 4 does not match/);
+  });
 });
 
 describe('audit log beside the database (a card larger than 32 MiB)', () => {
