@@ -264,8 +264,8 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
       expect(t.device.powered).toBe(false);
       expect(() => t.device.listKeyIds()).toThrow(PowerLossError);
       t.device.powerOn();
-      expect(t.device.retriesLeft.user).toBe(3 - attempt);
-      expect(reboot(t).retriesLeft.user).toBe(3 - attempt);
+      expect(t.device.retriesLeft.user, `user tries left after cut login ${attempt}`).toBe(3 - attempt);
+      expect(reboot(t).retriesLeft.user, `user tries left after cut login ${attempt} and a reboot`).toBe(3 - attempt);
     }
     hooks.onTrySpent = undefined;
     // Three cut attempts used up the level although no PIN was ever compared.
@@ -296,13 +296,18 @@ describe('PIN sessions (driven by the pinSession machine)', () => {
           t.flash.cancelPowerCut();
           if (outcome === 'cut') t.device.powerOn();
           const left = reboot(t).retriesLeft.user;
-          if (outcome === 'ok') expect(left).toBe(3);
-          if (outcome === 'wrong') expect(left).toBe(2);
+          // The counterexample is three bare values: say what they were, and what the outcome was.
+          const what =
+            `user tries left after a reboot (3 before): power cut at flash operation ${cutAt} of a login ` +
+            `with the ${rightPin ? 'right' : 'wrong'} PIN, ${outcome === 'cut' ? 'cut' : `ended ${outcome}`}` +
+            `${compared ? ', after the try was spent' : ''}`;
+          if (outcome === 'ok') expect(left, what).toBe(3);
+          if (outcome === 'wrong') expect(left, what).toBe(2);
           if (outcome === 'cut') {
             // Cut during the spend write: no comparison ran, and the write landed or not.
             // Cut after the comparison: the spend was durable first; only a right PIN's restore may land.
-            if (compared && !rightPin) expect(left).toBe(2);
-            else expect([2, 3]).toContain(left);
+            if (compared && !rightPin) expect(left, what).toBe(2);
+            else expect([2, 3], what).toContain(left);
           }
         },
       ),

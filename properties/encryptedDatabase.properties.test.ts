@@ -423,8 +423,8 @@ describe('encrypted database', () => {
               expect(contents(db), event.putBack ? 'the attempt abandoned' : 'the commit completed').toBe(
                 event.putBack ? committed : next,
               );
-              expect(db.generation).toBe(event.putBack ? generation : generation + 1);
-              expect(device.committedGeneration()).toBe(db.generation);
+              expect(db.generation, 'the generation opened').toBe(event.putBack ? generation : generation + 1);
+              expect(device.committedGeneration(), "the device's counter, after the open").toBe(db.generation);
             }
             // One more commit: the device is now past every image seen, the window of the last event included.
             applyStep(db, { kind: 'insert', id: 999, size: 3 }, 0);
