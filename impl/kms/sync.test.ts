@@ -542,6 +542,26 @@ describe('distribution by update files', () => {
     expect(carol.device.listKeyIds()).not.toContain(2000);
   });
 
+  test("the members who stay see the removed one leave: their replicas' memberships follow the file", async () => {
+    const w = await team();
+    // Carol stays in a group with alice, so alice's replica keeps carol's user record (whose deletion
+    // would take her memberships with it) and only the group record can say that she left G1.
+    w.admin.addGroup('G2', 'pair', w.admin.groupInfo('G1').policy);
+    for (const u of ['U1', 'U3']) w.admin.addMember('G2', u);
+    w.admin.activateKey(w.admin.addKey('G1', 'k'));
+    await w.syncByFiles();
+    const alice = w.users.get('U1')!;
+    const members = () => alice.groups().find((g) => g.id === 'G1')?.members;
+    expect(members(), "G1's members as alice's replica has them").toEqual(['U1', 'U2', 'U3']);
+    w.admin.removeMember('G1', 'U3');
+    await w.syncByFiles();
+    expect(alice.users().map((u) => u.id)).toContain('U3');
+    // A group record replaces the group's memberships whole: applied on top of the old ones, it left carol
+    // in G1 in alice's view after she had left (need-to-know projection: only the group's members).
+    expect(members(), "G1's members as alice's replica has them").toEqual(w.admin.groupInfo('G1').members);
+    expect(members()).toEqual(['U1', 'U2']);
+  });
+
   test(
     'the HSM acknowledges only updates it recorded as applied: a host that skips an erase order cannot ack ' + 'it',
     async () => {
