@@ -290,6 +290,37 @@ describe('update files under attack', () => {
     // authentic acknowledgements is one entry).
     expect(w.admin.auditLog().length).toBe(audited + (acks.length > 0 ? 1 : 0));
   });
+
+  test("a file the admin HSM sealed for bob's HSM but naming alice is refused as wrongRecipient", async () => {
+    const { w, pending } = await scenario('misaddressed by name');
+    try {
+      const bob = w.users.get('U2') as User;
+      // Only the admin HSM can seal for bob's channel, so an adversary cannot make this file; an admin that
+      // misaddressed one could. Seal and serial are bob's: the user ID in the header alone says it is not his.
+      const body = encodeRecords([{ type: 'userUpsert', id: 'U2', name: 'bob, renamed by a file for alice' }]);
+      const { header } = parseUpdateFile(pending.bytes);
+      const misaddressed = assembleUpdateFile(
+        { ...header, userId: 'U1' },
+        (aad) => w.adminDevice.seal(bob.keyIds.adminToUserKeyId, body, aad),
+        body.length + 28,
+      );
+      const before = state(bob);
+      expect(bob.check(misaddressed), 'the file naming alice').toBe('wrongRecipient');
+      await w.transport.write(updateStream('U2'), pending.name, misaddressed);
+      const report = await bob.sync(w.transport);
+      expect(report.applied, 'files applied').toEqual([]);
+      expect(
+        report.refused.map((r) => r.reason),
+        `refused: ${refusedText(report.refused)}`,
+      ).toEqual(['wrongRecipient']);
+      expect(state(bob), "bob's replica, HSM and sequence").toBe(before);
+      // The genuine file, back under its name, still applies.
+      await w.transport.write(updateStream('U2'), pending.name, pending.bytes);
+      expect((await bob.sync(w.transport)).applied).toHaveLength(1);
+    } finally {
+      w.close();
+    }
+  });
 });
 
 describe('a file name carries no authority', () => {
