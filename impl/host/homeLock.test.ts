@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { lockHome, releaseHeldLocks, takeOverStale } from './homeLock.ts';
 
 const homes: string[] = [];
@@ -367,6 +367,25 @@ describe('the home lock', () => {
     const release = await lockHome(h);
     expect(readFileSync(lock, 'utf8')).toBe(String(process.pid));
     release();
+  });
+
+  test('a lock of a live process this user may not signal (EPERM) is held, never taken over', async () => {
+    // kill(pid, 0) answers EPERM for a live process of another user (POSIX kill(2)): alive. No process
+    // answers so to root, as tests often run, so the answer is staged for the lock's process ID alone.
+    const h = home();
+    const lock = await holdAs(h, { pid: DEAD });
+    const kill = process.kill.bind(process);
+    const spy = vi.spyOn(process, 'kill').mockImplementation((pid, signal) => {
+      if (pid !== Number(DEAD)) return kill(pid, signal);
+      throw Object.assign(new Error(`kill ${DEAD}: operation not permitted`), { code: 'EPERM' });
+    });
+    try {
+      await expect(lockHome(h)).rejects.toThrow(`another sekey process (pid ${DEAD}) is using ${h}; wait`);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(readFileSync(lock, 'utf8')).toBe(DEAD);
+    expect(readFileSync(`${lock}.who`, 'utf8')).toContain(`pid=${DEAD}\n`);
   });
 
   test.skipIf(!linux)('a lock of a dead process on this host, boot and PID namespace is taken over', async () => {
