@@ -1,6 +1,8 @@
 import {
+  closeSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readFileSync,
   readdirSync,
   rmSync,
@@ -28,6 +30,24 @@ describe('writeFileAtomic', () => {
     writeFileAtomic(path, 'new');
     expect(readFileSync(path, 'utf8')).toBe('new');
     expect(readdirSync(dir)).toEqual(['report.json']);
+  });
+
+  test('replaces by rename, never in place: a reader of the old file still reads it whole', () => {
+    // Written in place (truncated, then written), the file is empty or partial until the write ends, and
+    // for good after a crash in between; renamed over, it is the old or the new file, whole (POSIX rename).
+    // A reader that opened the old file tells the two apart without a crash: in place, it reads the new bytes.
+    const dir = mkdtempSync(join(tmpdir(), 'sekey-atomic-'));
+    const path = join(dir, 'report.json');
+    writeFileAtomic(path, 'the old report');
+    const reader = openSync(path, 'r');
+    try {
+      writeFileAtomic(path, 'new');
+      expect(readFileSync(reader, 'utf8'), 'read through the old file').toBe('the old report');
+    } finally {
+      closeSync(reader);
+    }
+    expect(readFileSync(path, 'utf8')).toBe('new');
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('a mode given is the file’s mode exactly, the umask notwithstanding, and needs no read permission', () => {
