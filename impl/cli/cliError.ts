@@ -64,11 +64,14 @@ export const CLI_ERROR_CODES = [
    * was opened. Also an output of `spec` or `errors` that is a folder, lies under a file, or may not
    * be written, and a report of `simulate` that could not be written: a report file that is a folder,
    * or a write that failed (a full disk, a file-size limit); the report files there before stay as
-   * they were (an `--out` folder that cannot be made or written in is a usage error: exit 2).
+   * they were (an `--out` folder that cannot be made or written in is a usage error: exit 2). And
+   * standard output, for `OUT` given as `-`, that failed once the HSM had done the work (a full disk
+   * under `> file`): what it holds is cut short.
    * @remedy Create the folder first, or name a file (not a folder), or give another path (for
-   * `encrypt`, `decrypt` and `reprotect`, also `-` for standard output). For `simulate`, move away
-   * the folder in the report's place, free space, or give another `--out`; then run it again (the
-   * same seed gives the same report).
+   * `encrypt`, `decrypt` and `reprotect`, also `-` for standard output). For standard output, free
+   * space where it is redirected, or give a file as `OUT`. For `simulate`, move away the folder in
+   * the report's place, free space, or give another `--out`; then run it again (the same seed gives
+   * the same report).
    */
   'CannotWrite',
   /**
