@@ -65,6 +65,9 @@ describe('timeValue', () => {
         `--at +DURATION must be a positive duration like +7d, +12h, +15m or +90s, of at most 100 years (+36525d), ` +
           `got '${text}'`,
       );
+    // '+7' lacks a unit, which "positive" does not say: the units are named, as for a duration option.
+    expect(() => timeValue('+7')).toThrow(/got '\+7' \(a unit is needed: \+7d for days, \+7ms for milliseconds\)$/);
+    expect(() => timeValue('+0d')).toThrow(/got '\+0d'$/);
     expect(() => timeValue('yesterday')).toThrow(/^--at must be a real ISO 8601 date/);
   });
 });

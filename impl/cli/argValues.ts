@@ -44,11 +44,15 @@ export function secondsValue(text: string, what: string): number {
 export function timeValue(text: string): TimeSpec {
   const spec = parseTimeSpec(text);
   // A relative time said as one: '+0d' and '+200000d' were told to be a date, a number or +7d.
-  if (spec === null && text.startsWith('+'))
+  if (spec === null && text.startsWith('+')) {
+    // '+7' is no duration for want of a unit, not of size: say which units there are, as durationValue does.
+    const n = text.slice(1).trim();
+    const bare = /^\d+$/.test(n) ? ` (a unit is needed: +${n}d for days, +${n}ms for milliseconds)` : '';
     throw new UsageError(
       `--at +DURATION must be a positive duration like +7d, +12h, +15m or +90s, of at most 100 years ` +
-        `(+36525d), got '${text}'`,
+        `(+36525d), got '${text}'${bare}`,
     );
+  }
   if (spec === null)
     throw new UsageError(
       `--at must be a real ISO 8601 date or time from 1970 to 9999 (2026-01-05T09:00Z), milliseconds since ` +
