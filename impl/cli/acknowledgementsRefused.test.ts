@@ -28,6 +28,10 @@ test('a sync after one whose acknowledgements the share refused names that cause
   expect(refused.code).toBe(4);
   expect(refused.out).toBe('applied #2, #3; now at update #3');
   expect(refused.err).toContain('ShareNotWritten');
+  // What to do is the sync's own too: not the general remedy, which leads with the administrator's publish.
+  const todo = refused.err.split('\n').find((line) => line.trim().startsWith('what to do:'));
+  expect(todo).toMatch(/the next `?sync`? sends the acknowledgements again/);
+  expect(todo).not.toContain('admin publish');
   rmSync(acks);
   // The share takes them again: #2 is still there, and no acknowledgement covers it. The warning named
   // only old files put back and a restored admin HSM, which sent the user to suspect the administrator.

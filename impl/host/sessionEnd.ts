@@ -43,7 +43,10 @@ export function shareNotWritten(error: unknown): InstallationError {
       `what this sync applied is saved, but the share did not take its acknowledgements (${why}${missed}): fix ` +
         'the share; the next `sync` sends them again (until then the administrator counts those updates as ' +
         'unacknowledged)',
-      fix === undefined ? undefined : `${fix} Then run \`sync\` again.`,
+      // Its own, always: the code's general remedy leads with the administrator's publish (and `fix`
+      // comes only from an InstallationError, which a ShareOperationsFailed is not).
+      'Fix the share as the message says (free space on it, make it writable, or move away what is in the ' +
+        'way); the next `sync` sends the acknowledgements again, and nothing else needs doing.',
     );
   return new InstallationError(
     'ShareNotWritten',
