@@ -11,6 +11,7 @@
  * @module
  */
 import { Manufacturer } from '../device/attestation.ts';
+import { utf8 } from '../device/binaryCodec.ts';
 import { CycleMeter } from '../device/costModel.ts';
 import { Flash } from '../device/flash.ts';
 import { SdCard, SD_SECTOR_SIZE } from '../device/sdcard.ts';
@@ -72,7 +73,7 @@ async function measure(
   const image = db.read((d) => d.export());
   const c1 = meter.cycles;
   const w0 = sd.stats().bytesWritten;
-  const sealed = dbDevice.seal(image, new TextEncoder().encode('whole-file baseline'));
+  const sealed = dbDevice.seal(image, utf8('whole-file baseline'));
   const padded = new Uint8Array(Math.ceil(sealed.length / SD_SECTOR_SIZE) * SD_SECTOR_SIZE);
   padded.set(sealed);
   sd.write(sectors - padded.length / SD_SECTOR_SIZE, padded);
