@@ -70,8 +70,9 @@ export interface CliIo {
   /** Whether a signal stopped the command early ({@link onStopRequest}). */
   readonly stoppedEarly?: () => boolean;
   /**
-   * Present only when standard error is a terminal: shows `line` as the status line, redrawn in
-   * place of the previous one (a progress bar); null clears it (`progressView.ts`).
+   * Shows `line` as the status line: on a terminal redrawn in place of the previous one (a progress
+   * bar), elsewhere (a log) written as a line once a minute; null clears it (`progressView.ts`).
+   * Absent where nothing shows it (tests, the demo).
    */
   readonly status?: (line: string | null) => void;
 }
@@ -316,6 +317,6 @@ export function processIo(): CliIo {
         }
       : {}),
     ...guardedIo(guard),
-    ...(view.enabled ? { status: (line) => (line === null ? view.clear() : view.show(terminalSafe(line))) } : {}),
+    status: (line) => (line === null ? view.clear() : view.show(terminalSafe(line))),
   };
 }

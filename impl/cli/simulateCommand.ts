@@ -2,12 +2,13 @@
  * `sekey simulate`: a deployment lived over simulated days by the simulation engine
  * (`impl/simulation/runSimulation.ts`), its report written as `DIR/report.json` and
  * `DIR/report.html`. The command reads and checks its options (a wrong one is a usage error, exit
- * 2, before anything runs), shows a progress line on a terminal, writes both files atomically,
- * and ends with a summary (or, with `--json`, the report's summary as JSON and nothing else on
- * standard output). Exit 0 when no invariant was violated, 1 when some were (the report lists them).
- * The report is validated before it is written (`validateSimulationReport`: a pass over it, nothing
- * beside the simulation): one that fails is a bug of the engine, an internal error (exit 3) naming
- * the problems, and nothing is written, so that a `report.json` on disk is always a valid one.
+ * 2, before anything runs), shows a progress line (on a terminal; in a log, once a minute), writes
+ * both files atomically, and ends with a summary (or, with `--json`, the report's summary as JSON
+ * and nothing else on standard output). Exit 0 when no invariant was violated, 1 when some were
+ * (the report lists them). The report is validated before it is written
+ * (`validateSimulationReport`: a pass over it, nothing beside the simulation): one that fails is a
+ * bug of the engine, an internal error (exit 3) naming the problems, and nothing is written, so
+ * that a `report.json` on disk is always a valid one.
  *
  * Loaded only when the command runs (`sekeyCommand.ts`): it brings the whole engine with it.
  * @module
@@ -117,7 +118,8 @@ function simulateHelp(): string {
     'made included), 3 internal error. Ctrl-C (or SIGTERM) stops the run after the day under way and',
     'writes the report of the days simulated (stoppedEarly in report.json; without the closing',
     'convergence of every device after the last day); the exit code is then 130 (143 for SIGTERM).',
-    'Ctrl-C again, a second or more later, stops at once, without a report.',
+    'Ctrl-C again, a second or more later, stops at once, without a report. Off a terminal (a log),',
+    'the progress comes as a line once a minute.',
     '',
     'Example: a hostile half-year for 20 users, then the report in a browser',
     '  sekey simulate --users 20 --groups 6 --days 180 --profile hostile --out ./hostile-report',
