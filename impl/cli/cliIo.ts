@@ -33,8 +33,11 @@ export interface CliIo {
   readonly onDeviceReport?: (report: DeviceReport) => void;
   /** Standard input as bytes (a file argument `-`); default none. */
   readonly readInput?: () => Promise<Uint8Array>;
-  /** Bytes on standard output (a file argument `-`); default: refused. */
-  readonly writeOutput?: (bytes: Uint8Array) => void;
+  /**
+   * Bytes on standard output (a file argument `-`); default: refused. False when the reader left
+   * before taking them all (`… | head -c 10`): the rest was dropped.
+   */
+  readonly writeOutput?: (bytes: Uint8Array) => boolean | undefined;
   /**
    * Present only on a terminal: asks `question` on it and returns the answer typed; `hidden` echoes
    * nothing (PINs). Confirmations and PIN prompts need it; without one, `--yes` and `--pin` do.
@@ -95,13 +98,15 @@ export function writeAll(fd: number, bytes: Uint8Array): void {
  * as its printed lines are (`ignoreClosedPipes.ts`). Any other failure is the command's own, since
  * this output is what it was asked for; and Node's error for a write through a descriptor names no
  * file, so this one names standard output.
+ * @returns false when the reader left before the end
  * @throws CliError `CannotWrite` (a full disk under `> file`: ENOSPC)
  */
-export function writeStandardOutput(bytes: Uint8Array, fd = 1): void {
+export function writeStandardOutput(bytes: Uint8Array, fd = 1): boolean {
   try {
     writeAll(fd, bytes);
+    return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EPIPE') return;
+    if ((error as NodeJS.ErrnoException).code === 'EPIPE') return false;
     throw new CliError(
       'CannotWrite',
       `cannot write standard output (${messageOf(error)})`,

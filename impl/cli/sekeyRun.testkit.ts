@@ -35,6 +35,8 @@ export interface World {
   readonly status?: (line: string | null) => void;
   /** Receives what the command registers to undo if an interruption abandoned it (`CliIo.onAbandon`). */
   readonly onAbandon?: CliIo['onAbandon'];
+  /** Standard output's reader leaves at once (`… | head -c 0`): data written to it is dropped. */
+  readonly readerLeaves?: boolean;
 }
 
 const dirs: string[] = [];
@@ -88,7 +90,7 @@ export async function sekey(argv: readonly string[], world: World = {}): Promise
     cwd: world.cwd ?? tmpdir(),
     ...(world.clock === undefined ? {} : { clock: world.clock }),
     readInput: async () => world.stdin ?? new Uint8Array(),
-    writeOutput: (bytes) => void data.push(bytes),
+    writeOutput: (bytes) => (world.readerLeaves === true ? false : void data.push(bytes)),
     ...(world.status === undefined ? {} : { status: world.status }),
     ...(world.onAbandon === undefined ? {} : { onAbandon: world.onAbandon }),
     ...(answers === undefined

@@ -519,6 +519,13 @@ describe('exit codes, --json and what changing commands return', () => {
     expect(new TextDecoder().decode(out.data)).toBe('meet at noon');
     expect(out.out).toBe('');
     expect(out.err).toMatch(/^decrypted note\.skm under K\d+ → -/);
+    // A reader that left (`… | head -c 0`): the command finishes, and says first that not all was taken.
+    const left = await sekey(['user', 'U1', 'decrypt', 'note.skm', '-'], { env, cwd: desk, readerLeaves: true });
+    expect(left.code).toBe(0);
+    expect(left.err.split('\n').slice(0, 2)).toEqual([
+      "standard output's reader left before the end: it did not take all 12 B",
+      expect.stringMatching(/^decrypted note\.skm under K\d+ → -/),
+    ]);
     writeFileSync(join(desk, 'note.txt'), 'old');
     expect((await run('user', 'U1', 'decrypt', 'note.skm', 'note.txt')).code).toBe(1);
     expect(readFileSync(join(desk, 'note.txt'), 'utf8')).toBe('old');

@@ -98,7 +98,14 @@ function openOutput(io: CliIo, path: string, force: boolean): Output {
   if (path === '-') {
     const write = io.writeOutput;
     if (write === undefined) throw new UsageError('- (standard output) is not available here');
-    return { write, say: (to, line) => to.err(line) };
+    return {
+      write: (data) => {
+        // The command's line that follows names the whole size: say first that not all of it was read.
+        if (write(data) === false)
+          io.err(`standard output's reader left before the end: it did not take all ${bytes(data.length)}`);
+      },
+      say: (to, line) => to.err(line),
+    };
   }
   const full = writtenThrough(resolveFrom(io, path), path);
   // A folder is never replaced, --force or not: the atomic rename would fail after the HSM's work
