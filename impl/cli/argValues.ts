@@ -9,14 +9,20 @@ import type { TimeSpec } from '../host/sessionClock.ts';
 import { UsageError } from './args.ts';
 import { utf8 } from '../../device/binaryCodec.ts';
 
+/**
+ * For a duration refused that is a bare number (`7`, or `+7` with `sign`): which units there are,
+ * rather than a guess at one; '' for anything else.
+ */
+function unitHint(text: string, sign = ''): string {
+  const n = text.trim();
+  return /^\d+$/.test(n) ? ` (a unit is needed: ${sign}${n}d for days, ${sign}${n}ms for milliseconds)` : '';
+}
+
 /** A duration (`30d`, `12h`, `15m`, `90s`, `250ms`) in milliseconds. */
 export function durationValue(text: string, what: string): number {
   const ms = parseDuration(text);
   if (ms === null) {
-    // A bare number: say which units there are rather than guess one.
-    const bare = /^\d+$/.test(text.trim())
-      ? ` (a unit is needed: ${text.trim()}d for days, ${text.trim()}ms for milliseconds)`
-      : '';
+    const bare = unitHint(text);
     throw new UsageError(
       `${what} must be a positive duration like 30d, 12h, 15m, 90s or 500ms, of at most 100 years (36525d), ` +
         `got '${text}'${bare}`,
@@ -45,9 +51,8 @@ export function timeValue(text: string): TimeSpec {
   const spec = parseTimeSpec(text);
   // A relative time said as one: '+0d' and '+200000d' were told to be a date, a number or +7d.
   if (spec === null && text.startsWith('+')) {
-    // '+7' is no duration for want of a unit, not of size: say which units there are, as durationValue does.
-    const n = text.slice(1).trim();
-    const bare = /^\d+$/.test(n) ? ` (a unit is needed: +${n}d for days, +${n}ms for milliseconds)` : '';
+    // '+7' is no duration for want of a unit, not of size.
+    const bare = unitHint(text.slice(1), '+');
     throw new UsageError(
       `--at +DURATION must be a positive duration like +7d, +12h, +15m or +90s, of at most 100 years ` +
         `(+36525d), got '${text}'${bare}`,
