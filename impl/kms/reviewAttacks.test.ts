@@ -8,7 +8,11 @@ import { expect, test } from 'vitest';
 import { SdCard } from '../../device/sdcard.ts';
 import { ADMIN_PIN, USER_PIN } from '../../device/secube.testkit.ts';
 import { deviceKeyNumber } from '../protocol/deviceKeyIds.ts';
-import { updateStream } from '../protocol/streams.ts';
+import { concatBytes } from '@noble/hashes/utils.js';
+import { UPDATE_SEQUENCE_COUNTER } from '../../device/acknowledgement.ts';
+import { encodeAckHeader } from '../protocol/ackFile.ts';
+import { ackFileName, ackStream, updateStream } from '../protocol/streams.ts';
+import { fileHash } from '../protocol/updateFile.ts';
 import { provisionUser } from './distribution.ts';
 import { User } from './user.ts';
 import { TEST_CARD_SECTORS, newTeam } from './world.testkit.ts';
@@ -61,6 +65,35 @@ test('an HSM provisioned again takes no old file of its earlier service from the
     } finally {
       again.close();
     }
+  } finally {
+    w.close();
+  }
+});
+
+// The user's HSM reads the serial and the sequence of the header it seals, not the user ID, which it
+// does not know: alice's host has it vouch for "U2 applied update N" with the hash of bob's file N.
+// The admin judges an acknowledgement by the HSM its database records for the user whose stream it
+// lies in, so bob's update stays unacknowledged (and stale once too old).
+test("another user's HSM cannot acknowledge a user's update for it", async () => {
+  const w = await newTeam();
+  try {
+    const alice = w.users.get('U1') as User;
+    w.admin.activateKey(w.admin.addKey('G1', 'k'));
+    await w.syncByFiles();
+    w.admin.renameGroup('G1', 'team 2');
+    await w.publisher.publish();
+    await alice.sync(w.transport);
+    const [name] = await w.transport.list(updateStream('U2'));
+    const bobs = (await w.transport.read(updateStream('U2'), name as string)) as Uint8Array;
+    const sequence = Number((name as string).slice(0, 12));
+    expect(alice.device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBeGreaterThanOrEqual(sequence);
+    const header = encodeAckHeader({ userId: 'U2', serial: alice.device.serial, sequence, fileHash: fileHash(bobs) });
+    const seal = alice.device.acknowledge(alice.keyIds.userToAdminKeyId, header);
+    await w.transport.write(ackStream('U2'), ackFileName(sequence), concatBytes(header, seal));
+
+    const collected = await w.publisher.collectAcknowledgements();
+    expect(collected.accepted.filter((a) => a.userId === 'U2')).toEqual([]);
+    expect(await w.transport.list(updateStream('U2'))).toContain(name);
   } finally {
     w.close();
   }
