@@ -42,7 +42,7 @@ function withGroupKeys(seed: string): {
   const { admin, user } = makeProvisionedPair(seed);
   for (const id of [GROUP_KEY, OTHER_KEY]) {
     admin.device.generateKey(id);
-    user.device.importWrapped(id, admin.device.exportWrapped(id, WRAP).blob, WRAP);
+    user.device.importWrapped(id, admin.device.exportWrapped(id, WRAP, 1).blob, WRAP);
   }
   relogin(user.device, 'user');
   return { admin: admin.device, user: user.device, adminT: admin, userT: user };
@@ -167,7 +167,7 @@ describe('deleteKeyByOrder (authorised deletion in a user session)', () => {
       expect(user.deleteKeyByOrder(GROUP_KEY, order, A2U)).toBe(true);
       recordUpdate(admin, user, 1);
       // Update 2 delivers the key again (the user rejoined a group that shares its history).
-      user.importWrapped(GROUP_KEY, admin.exportWrapped(GROUP_KEY, WRAP).blob, WRAP);
+      user.importWrapped(GROUP_KEY, admin.exportWrapped(GROUP_KEY, WRAP, 2).blob, WRAP);
       recordUpdate(admin, user, 2);
       // The host replays update 1's order: spent. So is an order of update 2 once it is recorded.
       expect(() => user.deleteKeyByOrder(GROUP_KEY, order, A2U)).toThrow(/update 1, which this HSM recorded/);
@@ -190,7 +190,7 @@ describe('deleteKeyByOrder (authorised deletion in a user session)', () => {
       const order = v1OrderFor(admin, user.serial, GROUP_KEY);
       expect(user.deleteKeyByOrder(GROUP_KEY, order, A2U)).toBe(true);
       recordUpdate(admin, user, 1);
-      user.importWrapped(GROUP_KEY, admin.exportWrapped(GROUP_KEY, WRAP).blob, WRAP);
+      user.importWrapped(GROUP_KEY, admin.exportWrapped(GROUP_KEY, WRAP, 2).blob, WRAP);
       recordUpdate(admin, user, 2);
       expect(user.deleteKeyByOrder(GROUP_KEY, order, A2U)).toBe(true);
       // The versions are told apart by length: a version 2 plaintext sealed under version 1's label,
@@ -280,7 +280,7 @@ describe('deleteKeyByOrder (authorised deletion in a user session)', () => {
     const { admin, user } = withGroupKeys('order-decommission');
     expect(user.deleteKeyByOrder(WRAP, orderFor(admin, user.serial, WRAP), A2U)).toBe(true);
     admin.generateKey(6000);
-    expectCode('UnknownKey', () => user.importWrapped(6000, admin.exportWrapped(6000, WRAP).blob, WRAP));
+    expectCode('UnknownKey', () => user.importWrapped(6000, admin.exportWrapped(6000, WRAP, 1).blob, WRAP));
     expect(user.deleteKeyByOrder(A2U, orderFor(admin, user.serial, A2U), A2U)).toBe(true);
     expectCode('UnknownKey', () => user.deleteKeyByOrder(GROUP_KEY, orderFor(admin, user.serial, GROUP_KEY), A2U));
     expect(user.listKeyIds()).toEqual([U2A, GROUP_KEY, OTHER_KEY]);
@@ -291,7 +291,7 @@ describe('deleteKeyByOrder (authorised deletion in a user session)', () => {
       fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), (cutAt, flashSeed) => {
         const { admin, user } = makeProvisionedPair('order-cut', { userFlashSeed: flashSeed });
         admin.device.generateKey(GROUP_KEY);
-        user.device.importWrapped(GROUP_KEY, admin.device.exportWrapped(GROUP_KEY, WRAP).blob, WRAP);
+        user.device.importWrapped(GROUP_KEY, admin.device.exportWrapped(GROUP_KEY, WRAP, 1).blob, WRAP);
         relogin(user.device, 'user');
         const order = orderFor(admin.device, user.device.serial, GROUP_KEY);
         user.flash.cutPowerAfter(cutAt);

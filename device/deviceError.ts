@@ -121,6 +121,14 @@ export const DEVICE_ERROR_CODES = [
    */
   'SpentOrder',
   /**
+   * Wrapped key material whose update file this HSM has recorded as applied: spent
+   * (`secubeWrap.ts`, "Replay"). Its file's imports were carried out before the record; a key
+   * erased since (a member removed, a key destroyed) cannot be brought back from the old blob.
+   * @remedy Nothing to do for a sync: the key came with its file. Offered by hand, it is a replay,
+   * which the HSM refuses; a key this HSM should hold again comes in a new update file (`sekey sync`).
+   */
+  'SpentKeyMaterial',
+  /**
    * The HSM was asked to acknowledge an update sequence above its applied-update counter
    * (`updates.sequence`): it vouches only for updates recorded as applied.
    * @remedy Run `sync` so that the update is applied first; the acknowledgement is then sent with it.

@@ -145,7 +145,7 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
     () => {
       const { admin, user } = makeProvisionedPair('wrapping');
       admin.device.generateKey(5000); // a group key, made by the admin TRNG
-      const { blob } = admin.device.exportWrapped(5000, WRAP);
+      const { blob } = admin.device.exportWrapped(5000, WRAP, 1);
       relogin(user.device, 'user');
       expect(user.device.importWrapped(5000, blob, WRAP)).toEqual({ id: 5000, purpose: 'data', bits: 256 });
       const { nonce, ciphertext } = admin.device.encrypt(5000, text('group secret'), { aad: Uint8Array.of(9) });
@@ -162,21 +162,21 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
   it('the user device can neither export nor wrap, and the admin device cannot unwrap under its wrap key', () => {
     const { admin, user } = makeProvisionedPair('one-way-wrap');
     admin.device.generateKey(5000);
-    const { blob } = admin.device.exportWrapped(5000, WRAP);
+    const { blob } = admin.device.exportWrapped(5000, WRAP, 1);
     relogin(user.device, 'user');
     user.device.importWrapped(5000, blob, WRAP);
     user.device.generateKey(6000);
-    expectCode('AccessDenied', () => user.device.exportWrapped(5000, WRAP));
-    expectCode('AccessDenied', () => user.device.exportWrapped(6000, WRAP));
+    expectCode('AccessDenied', () => user.device.exportWrapped(5000, WRAP, 1));
+    expectCode('AccessDenied', () => user.device.exportWrapped(6000, WRAP, 1));
     // Even with the user device's admin PIN: its wrapping key is an unwrap key.
     relogin(user.device, 'admin');
-    expectCode('WrongKeyPurpose', () => user.device.exportWrapped(5000, WRAP));
-    expectCode('WrongKeyPurpose', () => user.device.exportWrapped(6000, A2U));
-    expectCode('WrongKeyPurpose', () => user.device.exportWrapped(WRAP, WRAP));
+    expectCode('WrongKeyPurpose', () => user.device.exportWrapped(5000, WRAP, 1));
+    expectCode('WrongKeyPurpose', () => user.device.exportWrapped(6000, A2U, 1));
+    expectCode('WrongKeyPurpose', () => user.device.exportWrapped(WRAP, WRAP, 1));
     // The admin device wraps but never unwraps, and never exports a channel or wrapping key.
     expectCode('WrongKeyPurpose', () => admin.device.importWrapped(5001, blob, WRAP));
-    expectCode('WrongKeyPurpose', () => admin.device.exportWrapped(A2U, WRAP));
-    expectCode('WrongKeyPurpose', () => admin.device.exportWrapped(WRAP, WRAP));
+    expectCode('WrongKeyPurpose', () => admin.device.exportWrapped(A2U, WRAP, 1));
+    expectCode('WrongKeyPurpose', () => admin.device.exportWrapped(WRAP, WRAP, 1));
     expect(admin.device.listKeyIds()).toEqual([A2U, U2A, WRAP, 5000]);
   });
 
@@ -187,7 +187,7 @@ describe('provisioning (X25519 + HKDF-SHA256 inside both devices, direction-sepa
     expect(alice.open(aliceIds.adminToUserKeyId, forAlice, aad)).toEqual(Uint8Array.of(1, 2, 3));
     expectCode('AuthFailed', () => bob.open(bobIds.adminToUserKeyId, forAlice, aad));
     admin.generateKey(5000);
-    const { blob } = admin.exportWrapped(5000, aliceIds.wrappingKeyId);
+    const { blob } = admin.exportWrapped(5000, aliceIds.wrappingKeyId, 1);
     expectCode('UnwrapFailed', () => bob.importWrapped(5000, blob, bobIds.wrappingKeyId));
     expect(bob.listKeyIds()).not.toContain(5000);
     const readKey = (d: SecubeDevice, id: number): Uint8Array => testOnlyHooks(d).readKey(id);
@@ -410,7 +410,7 @@ describe("provisioning refuses identities the device's manufacturer did not cert
     }
     expect(admin.listKeyIds()).toEqual(before);
     // So no wrapping key exists under which key 42 could leave the device.
-    expectCode('UnknownKey', () => admin.exportWrapped(42, WRAP));
+    expectCode('UnknownKey', () => admin.exportWrapped(42, WRAP, 1));
     // The honest pairing still works, and both sides agree.
     provisionUserDevice(admin, alice, PAIR_IDS);
     expect(testOnlyHooks(alice).readKey(WRAP)).toEqual(testOnlyHooks(admin).readKey(WRAP));

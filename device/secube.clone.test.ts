@@ -57,7 +57,7 @@ function drive(t: TestDevice, peer: SecubeDevice): unknown[] {
   step(() => d.generateKey(8, { purpose: 'local', length: 16 }));
   step(() => d.encrypt(7, new Uint8Array([1, 2, 3]), { aad: new Uint8Array([9]) }));
   step(() => d.seal(8, new Uint8Array(100).fill(5), new Uint8Array([1])));
-  step(() => d.exportWrapped(7, PAIR_IDS.wrappingKeyId).blob);
+  step(() => d.exportWrapped(7, PAIR_IDS.wrappingKeyId, 1).blob);
   step(() => d.counterAdvance('c1', 3));
   step(() => d.counterAdvance('c1', 9));
   step(() => d.counterAdvance('c2', 1));

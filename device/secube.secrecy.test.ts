@@ -47,20 +47,20 @@ describe('key secrecy: no key byte in anything host-visible', () => {
       const wrapped: Uint8Array[] = [];
       for (const id of [10, 11, 12]) {
         observe(seen, () => {
-          const r = a.exportWrapped(id, wrap);
+          const r = a.exportWrapped(id, wrap, 1);
           wrapped.push(r.blob);
           return r;
         });
       }
-      observe(seen, () => a.exportWrapped(wrap, wrap));
-      observe(seen, () => a.exportWrapped(a2u, wrap));
-      observe(seen, () => a.exportWrapped(10, 10));
+      observe(seen, () => a.exportWrapped(wrap, wrap, 1));
+      observe(seen, () => a.exportWrapped(a2u, wrap, 1));
+      observe(seen, () => a.exportWrapped(10, 10, 1));
       observe(seen, () => a.importWrapped(50, wrapped[0] ?? new Uint8Array(40), wrap));
       observe(seen, () => u.logout());
       observe(seen, () => u.login('user', USER_PIN));
       wrapped.forEach((blob, i) => observe(seen, () => u.importWrapped(10 + i, blob, wrap)));
       observe(seen, () => u.importWrapped(99, wrapped[0]?.map((b) => b ^ 1) ?? new Uint8Array(40), wrap));
-      observe(seen, () => u.exportWrapped(10, wrap));
+      observe(seen, () => u.exportWrapped(10, wrap, 1));
       observe(seen, () => u.deleteKey(10));
       observe(seen, () => u.generateKey(10, { replace: true }));
       const pt = new TextEncoder().encode('the plaintext itself is not a secret of the device');
@@ -124,7 +124,7 @@ describe('key secrecy: no key byte in anything host-visible', () => {
       observe(seen, () => u.deleteKeyByOrder(12, order, a2u));
       observe(seen, () => u.deleteKeyByOrder(12, order, a2u));
       observe(seen, () => a.deleteKey(12));
-      observe(seen, () => a.exportWrapped(12, wrap));
+      observe(seen, () => a.exportWrapped(12, wrap, 1));
       seen.push(a, u, admin.flash, admin.meter.snapshot());
       observe(seen, () => {
         u.cutPower();

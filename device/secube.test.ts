@@ -565,7 +565,7 @@ describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
     hooks.importPlainKey(50, testKey(50), 'wrap');
     const sealed = device.seal(1001, Uint8Array.of(1, 2), Uint8Array.of(3));
     expect(device.open(1001, sealed, Uint8Array.of(3))).toEqual(Uint8Array.of(1, 2));
-    expectCode('WrongKeyPurpose', () => device.exportWrapped(1001, 50));
+    expectCode('WrongKeyPurpose', () => device.exportWrapped(1001, 50, 1));
     expectCode('WrongKeyPurpose', () => device.encrypt(1001, Uint8Array.of(1)));
   });
 
@@ -591,7 +591,8 @@ describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
     const sealedFor = (p: KeyPurpose): Uint8Array =>
       device.seal(p === 'open' ? idOf.seal : p === 'local' ? idOf.local : idOf.data, Uint8Array.of(1), aad);
     const encrypted = device.encrypt(idOf.data, Uint8Array.of(1));
-    const blob = device.exportWrapped(9, idOf.wrap).blob;
+    // Bound to key 9 and to update 2, beyond the update 1 recorded below.
+    const blob = device.exportWrapped(9, idOf.wrap, 2).blob;
     // The 'open' key shares its bytes with the 'seal' key: an update sealed under one opens under the other.
     const update = sealUpdate(device, device.serial, 1, { keyId: idOf.seal });
     device.openUpdate(idOf.open, update.header, update.sealedBody);
@@ -602,7 +603,6 @@ describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
       sequence: 1,
       fileHash: new Uint8Array(32),
     });
-    let next = 100;
     const operations: Record<
       string,
       { readonly allowed: readonly KeyPurpose[]; readonly run: (id: number, p: KeyPurpose) => unknown }
@@ -611,9 +611,12 @@ describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
       decrypt: { allowed: ['data'], run: (id) => device.decrypt(id, encrypted.nonce, encrypted.ciphertext) },
       seal: { allowed: ['data', 'seal', 'local'], run: (id) => device.seal(id, Uint8Array.of(1), aad) },
       open: { allowed: ['data', 'open', 'local'], run: (id, p) => device.open(id, sealedFor(p), aad) },
-      'exportWrapped (as KEK)': { allowed: ['wrap'], run: (id) => device.exportWrapped(9, id) },
-      'exportWrapped (as key)': { allowed: ['data'], run: (id) => device.exportWrapped(id, idOf.wrap) },
-      'importWrapped (as KEK)': { allowed: ['unwrap'], run: (id) => device.importWrapped(next++, blob, id) },
+      'exportWrapped (as KEK)': { allowed: ['wrap'], run: (id) => device.exportWrapped(9, id, 1) },
+      'exportWrapped (as key)': { allowed: ['data'], run: (id) => device.exportWrapped(id, idOf.wrap, 1) },
+      'importWrapped (as KEK)': {
+        allowed: ['unwrap'],
+        run: (id) => device.importWrapped(9, blob, id, { replace: true }),
+      },
       acknowledge: { allowed: ['ack'], run: (id) => device.acknowledge(id, ackHeader) },
       openUpdate: { allowed: ['open'], run: (id) => device.openUpdate(id, update.header, update.sealedBody) },
     };
@@ -651,7 +654,7 @@ describe('AES-256-GCM by key ID (NIST SP 800-38D)', () => {
 });
 
 describe('key wrapping (RFC 3394)', () => {
-  it('matches RFC 3394 §4.6 (256-bit KEK, 256-bit key data) through the device wrap path', () => {
+  it('matches RFC 3394 §4.5 (256-bit KEK, 192-bit key data) through the device wrap path', () => {
     const { device } = makeDevice('kw');
     device.login('admin', ADMIN_PIN);
     const hooks = testOnlyHooks(device);
@@ -659,16 +662,18 @@ describe('key wrapping (RFC 3394)', () => {
     const kek = hex('000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F');
     hooks.importPlainKey(50, kek, 'wrap');
     hooks.importPlainKey(53, kek, 'unwrap');
-    hooks.importPlainKey(51, hex('00112233445566778899AABBCCDDEEFF000102030405060708090A0B0C0D0E0F'), 'data');
-    const { blob } = device.exportWrapped(51, 50);
-    expect(toHex(blob).toUpperCase()).toBe(
-      '28C9F404C4B810F4CBCCB35CFB87F8263F5786E2D80ED326CBC7F0E71A99F43BFB988B9B7A02DD21',
-    );
-    // And back in, under another ID and the unwrap half: same key, as the encryptions show.
-    expectCode('WrongKeyPurpose', () => device.importWrapped(52, blob, 50));
-    device.importWrapped(52, blob, 53);
-    const { nonce, ciphertext } = device.encrypt(51, Uint8Array.of(1, 2, 3));
-    expect(device.decrypt(52, nonce, ciphertext)).toEqual(Uint8Array.of(1, 2, 3));
+    // What the device wraps is the key, its ID and its file's sequence (secubeWrap.ts): a 128-bit key
+    // 00112233…FF stored as key 0x00010203 and sent in update 0x04050607 is §4.5's key data exactly.
+    const keyId = 0x0001_0203;
+    hooks.importPlainKey(keyId, hex('00112233445566778899AABBCCDDEEFF'), 'data');
+    const { blob } = device.exportWrapped(keyId, 50, 0x0405_0607);
+    expect(toHex(blob).toUpperCase()).toBe('A8F9BC1612C68B3FF6E6F4FBE30E71E4769C8B80A32CB8958CD5D17D6B254DA1');
+    // And back in under the unwrap half, once the key is gone: the same key, as the encryption shows.
+    const { nonce, ciphertext } = device.encrypt(keyId, Uint8Array.of(1, 2, 3));
+    device.deleteKey(keyId);
+    expectCode('WrongKeyPurpose', () => device.importWrapped(keyId, blob, 50));
+    expect(device.importWrapped(keyId, blob, 53)).toEqual({ id: keyId, purpose: 'data', bits: 128 });
+    expect(device.decrypt(keyId, nonce, ciphertext)).toEqual(Uint8Array.of(1, 2, 3));
   });
 
   it('exports only at admin level, only data keys, only under a wrap key (W4)', () => {
@@ -680,17 +685,18 @@ describe('key wrapping (RFC 3394)', () => {
     hooks.importPlainKey(3, testKey(3), 'wrap');
     hooks.importPlainKey(4, testKey(4), 'wrap');
     hooks.importPlainKey(5, testKey(3), 'unwrap');
-    expectCode('WrongKeyPurpose', () => device.exportWrapped(1, 2));
-    expectCode('WrongKeyPurpose', () => device.exportWrapped(1, 5));
-    expectCode('WrongKeyPurpose', () => device.exportWrapped(4, 3));
-    expectCode('WrongKeyPurpose', () => device.exportWrapped(3, 3));
-    expectCode('WrongKeyPurpose', () => device.exportWrapped(5, 3));
-    expectCode('UnknownKey', () => device.exportWrapped(9, 3));
-    expectCode('UnknownKey', () => device.exportWrapped(1, 9));
-    expect(device.exportWrapped(1, 3).blob.length).toBe(40);
+    expectCode('WrongKeyPurpose', () => device.exportWrapped(1, 2, 1));
+    expectCode('WrongKeyPurpose', () => device.exportWrapped(1, 5, 1));
+    expectCode('WrongKeyPurpose', () => device.exportWrapped(4, 3, 1));
+    expectCode('WrongKeyPurpose', () => device.exportWrapped(3, 3, 1));
+    expectCode('WrongKeyPurpose', () => device.exportWrapped(5, 3, 1));
+    expectCode('UnknownKey', () => device.exportWrapped(9, 3, 1));
+    expectCode('UnknownKey', () => device.exportWrapped(1, 9, 1));
+    // The key, its ID and its file's sequence (secubeWrap.ts), and AES-KW's 8 bytes.
+    expect(device.exportWrapped(1, 3, 1).blob.length).toBe(32 + 8 + 8);
     device.logout();
     device.login('user', USER_PIN);
-    expectCode('AccessDenied', () => device.exportWrapped(1, 3));
+    expectCode('AccessDenied', () => device.exportWrapped(1, 3, 1));
   });
 
   it('refuses altered or foreign blobs and stores nothing then', () => {
@@ -698,30 +704,34 @@ describe('key wrapping (RFC 3394)', () => {
     device.login('admin', ADMIN_PIN);
     const hooks = testOnlyHooks(device);
     device.generateKey(1);
+    device.generateKey(2);
     hooks.importPlainKey(3, testKey(3), 'wrap');
     hooks.importPlainKey(4, testKey(3), 'unwrap');
     hooks.importPlainKey(5, testKey(5), 'unwrap');
-    const { blob } = device.exportWrapped(1, 3);
+    const { blob } = device.exportWrapped(1, 3, 1);
+    device.deleteKey(1);
     const altered = blob.slice();
     altered[10] = (altered[10] ?? 0) ^ 0x80;
-    expectCode('UnwrapFailed', () => device.importWrapped(7, altered, 4));
-    expectCode('UnwrapFailed', () => device.importWrapped(7, blob, 5));
-    expectCode('UnwrapFailed', () => device.importWrapped(7, blob.subarray(0, 16), 4));
-    expectCode('WrongKeyPurpose', () => device.importWrapped(7, blob, 1));
-    expectCode('WrongKeyPurpose', () => device.importWrapped(7, blob, 3));
-    expect(device.listKeyIds()).toEqual([1, 3, 4, 5]);
+    expectCode('UnwrapFailed', () => device.importWrapped(1, altered, 4));
+    expectCode('UnwrapFailed', () => device.importWrapped(1, blob, 5));
+    expectCode('UnwrapFailed', () => device.importWrapped(1, blob.subarray(0, 16), 4));
+    // Bound to key 1: not taken under another ID (W9).
+    expectCode('UnwrapFailed', () => device.importWrapped(7, blob, 4));
+    expectCode('WrongKeyPurpose', () => device.importWrapped(1, blob, 2));
+    expectCode('WrongKeyPurpose', () => device.importWrapped(1, blob, 3));
+    expect(device.listKeyIds()).toEqual([2, 3, 4, 5]);
     // Unwrap-import at user level creates, but cannot overwrite.
     device.logout();
     device.login('user', USER_PIN);
-    expect(device.importWrapped(7, blob, 4)).toEqual({ id: 7, purpose: 'data', bits: 256 });
-    expectCode('AccessDenied', () => device.importWrapped(7, blob, 4, { replace: true }));
+    expect(device.importWrapped(1, blob, 4)).toEqual({ id: 1, purpose: 'data', bits: 256 });
+    expectCode('AccessDenied', () => device.importWrapped(1, blob, 4, { replace: true }));
     expectCode('AccessDenied', () => device.importWrapped(4, blob, 4));
     device.logout();
     device.login('admin', ADMIN_PIN);
-    expectCode('KeyExists', () => device.importWrapped(7, blob, 4));
+    expectCode('KeyExists', () => device.importWrapped(1, blob, 4));
     // An unwrapped key is always a data key: it cannot replace a key of another purpose.
     expectCode('BadArgument', () => device.importWrapped(5, blob, 4, { replace: true }));
-    device.importWrapped(7, blob, 4, { replace: true });
+    device.importWrapped(1, blob, 4, { replace: true });
     expect(device.keyInfo(5).purpose).toBe('unwrap');
   });
 });
@@ -1179,9 +1189,11 @@ describe('modelled cycles (168 MHz Cortex-M4 cost table)', () => {
     };
     const generate = measure(() => device.generateKey(10));
     const insert = measure(() => hooks.importPlainKey(11, new Uint8Array(32).fill(7), 'data'));
-    const wrap = measure(() => device.exportWrapped(10, 1));
-    const { blob } = device.exportWrapped(10, 1);
-    const unwrap = measure(() => device.importWrapped(12, blob, 6));
+    const wrap = measure(() => device.exportWrapped(10, 1, 1));
+    // Bound to key 10 (secubeWrap.ts): imported back in its place.
+    const { blob } = device.exportWrapped(10, 1, 1);
+    device.deleteKey(10);
+    const unwrap = measure(() => device.importWrapped(10, blob, 6));
     const del = measure(() => device.deleteKey(11));
     const kib = new Uint8Array(1024);
     const gcm = measure(() => device.encrypt(10, kib));
@@ -1196,9 +1208,9 @@ describe('modelled cycles (168 MHz Cortex-M4 cost table)', () => {
     expect(generate.byOp['trng.word']?.units).toBe(8);
     expect(generate.byOp['flash.program']?.units).toBeGreaterThanOrEqual(10);
     expect(insert.byOp['trng.word']).toBeUndefined();
-    // Wrap/unwrap of a 256-bit key: RFC 3394 runs 6·n = 24 AES block operations.
-    expect(wrap.byOp['aes256.byte']?.units).toBe(24 * 16);
-    expect(unwrap.byOp['aes256.byte']?.units).toBe(24 * 16);
+    // Wrap/unwrap of a 256-bit key and its 8-byte binding: RFC 3394 runs 6·n = 30 AES block operations (n = 5).
+    expect(wrap.byOp['aes256.byte']?.units).toBe(30 * 16);
+    expect(unwrap.byOp['aes256.byte']?.units).toBe(30 * 16);
     expect(unwrap.byOp['flash.program']?.units).toBeGreaterThanOrEqual(10);
     // Delete: tombstone plus zeroing of the whole slot in place, no erase.
     expect(del.byOp['flash.program']?.units).toBeGreaterThanOrEqual(10);

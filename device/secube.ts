@@ -378,14 +378,20 @@ export class SecubeDevice {
 
   // ---- wrapping (secubeWrap.ts) --------------------------------------------------------------
 
-  /** Admin only: data key `keyId` wrapped with AES-KW (RFC 3394 §2.2.1) under `wrap` key `wrappingKeyId`. */
-  exportWrapped(keyId: number, wrappingKeyId: number): { blob: Uint8Array } {
-    return this.#run((core) => exportWrapped(core, keyId, wrappingKeyId));
+  /**
+   * Admin only: data key `keyId`, bound to its ID and to update file `sequence` (the file that will
+   * carry it), wrapped with AES-KW (RFC 3394 §2.2.1) under `wrap` key `wrappingKeyId`.
+   * @throws DeviceError `AccessDenied`, `WrongKeyPurpose`, `BadArgument`.
+   */
+  exportWrapped(keyId: number, wrappingKeyId: number, sequence: number): { blob: Uint8Array } {
+    return this.#run((core) => exportWrapped(core, keyId, wrappingKeyId, sequence));
   }
 
   /**
    * Unwraps `blob` (RFC 3394 §2.2.2–2.2.3) under `unwrap` key `unwrappingKeyId` into data key
-   * `keyId`; only an admin may replace. @throws DeviceError `UnwrapFailed`, `WrongKeyPurpose`.
+   * `keyId`, if the blob names `keyId` and an update file beyond the last this device recorded as
+   * applied; only an admin may replace.
+   * @throws DeviceError `UnwrapFailed`, `SpentKeyMaterial`, `WrongKeyPurpose`.
    */
   importWrapped(
     keyId: number,

@@ -278,10 +278,20 @@ export const ORIGINAL_DIFFERENCES: readonly OriginalDifference[] = [
     id: 'W9',
     original: 'Key wrapping is AES-CBC without a MAC, not bound to the key ID, owner or purpose.',
     ours:
-      'AES-KW (RFC 3394), whose integrity check refuses an altered blob, inside an update file sealed with ' +
-      'AES-GCM that binds the key ID.',
+      'AES-KW (RFC 3394), whose integrity check refuses an altered blob, over the key, its key ID and the ' +
+      'sequence of the update file that carries it, inside that file sealed with AES-GCM: the HSM takes it ' +
+      'only under that ID and only until it records the file as applied, so a kept blob cannot bring back a ' +
+      'key erased since.',
     rule: { title: 'device/secubeWrap.ts', link: 'device/secubeWrap.ts' },
-    tests: [{ file: 'device/secube.test.ts', name: 'refuses altered or foreign blobs and stores nothing then' }],
+    tests: [
+      { file: 'device/secube.test.ts', name: 'refuses altered or foreign blobs and stores nothing then' },
+      {
+        file: 'device/secubeWrap.test.ts',
+        name:
+          'takes a blob only while its update file is beyond the last the HSM recorded as applied: a key erased by ' +
+          'order does not come back from the blob its host kept',
+      },
+    ],
   },
   {
     id: 'W10',

@@ -461,7 +461,7 @@ export class Publisher {
       records.push({
         type: 'keyMaterial',
         keyNumber,
-        blob: this.#admin.device.exportWrapped(keyNumber, keyIds.wrappingKeyId).blob,
+        blob: this.#admin.device.exportWrapped(keyNumber, keyIds.wrappingKeyId, sequence).blob,
       });
     }
     for (const keyId of diff.dropped) {

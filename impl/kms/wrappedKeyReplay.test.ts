@@ -1,22 +1,17 @@
 /**
  * A wrapped key travels as an AES-KW blob (RFC 3394) under the pair's wrapping key, which the user's
- * HSM keeps for as long as it is provisioned. The blob is bound to nothing (W9: `device/secubeWrap.ts`),
- * and `importWrapped` takes any blob in a user session under any key ID that is free. So the holder
- * of a user HSM and its PIN, who saw the blob once (the update body its own HSM opened for its host,
- * or a copy of the file that anyone who reads the share can keep), puts the key back after the erase
- * order took it away: a member removed from a group reads again what the group protected under it,
- * a deleted user's retired HSM (which keeps its unwrap key) gets back every key it held, and a key
- * the administrator destroyed comes back on that HSM.
+ * HSM keeps for as long as it is provisioned, and its host sees the blob (in the update body its own
+ * HSM opens for it; anyone who copied the file from the share keeps it too). A blob bound to nothing
+ * (W9 in the original, and here until a security review found it) let the holder of a user HSM and
+ * its PIN put a key back after the erase order took it away: a member removed from a group read
+ * again what the group protected under it, a deleted user's retired HSM (which keeps its unwrap key)
+ * got back every key it held, and a key the administrator destroyed came back on that HSM. The
+ * documented limit (`docs/update-format.md`: a compromised host may skip an erase order) needs the
+ * host compromised when the order comes; this needed nothing then.
  *
- * The documented limit (`docs/update-format.md`: a compromised host may skip an erase order) needs
- * the host compromised when the order comes; this one does not: the key comes back at any time
- * later, from a blob kept by the host or by anyone who reads the share.
- *
- * Not fixed here: binding a blob to the file that carries it, as version 2 of delete orders does
- * (`device/deleteOrder.ts`: taken only while that file is beyond the HSM's `updates.sequence`),
- * changes the wrap format, the device's export and import, the records of every update file and
- * their vectors; and a device that still took the old blobs would keep the hole. Found by a
- * security review.
+ * Now the blob wraps the key with its key number and its file's sequence (`device/secubeWrap.ts`),
+ * and the HSM takes it only while that file is beyond the last it recorded as applied: once the file
+ * is recorded, the blob is spent (`SpentKeyMaterial`), so the old blob cannot bring the key back.
  */
 import { expect, test } from 'vitest';
 import { deviceKeyNumber } from '../protocol/deviceKeyIds.ts';
@@ -51,43 +46,37 @@ const LOSSES = {
   },
 } as const;
 
-// FAILS TODAY (a known hole, see the module comment): the import succeeds and the HSM decrypts.
-test.fails.each(Object.entries(LOSSES))(
-  '%s cannot put the erased key back from the blob it was sent',
-  async (_, lose) => {
-    const w = await newTeam();
-    try {
-      const alice = w.users.get('U1') as User;
-      const bob = w.users.get('U2') as User;
-      const keyId = w.admin.addKey('G1', 'k');
-      w.admin.activateKey(keyId);
-      await w.publisher.publish();
-      // Bob's host keeps the blob of the group key out of the file its HSM opened.
-      const number = deviceKeyNumber(keyId);
-      const blob = (await blobsOnShare(w.transport, 'U2', bob)).get(number);
-      expect(blob, 'the group key travels to bob wrapped').toBeDefined();
-      await w.syncByFiles();
-      const secret = alice.encrypt(['U2'], new TextEncoder().encode('before bob left'));
+test.each(Object.entries(LOSSES))('%s cannot put the erased key back from the blob it was sent', async (_, lose) => {
+  const w = await newTeam();
+  try {
+    const alice = w.users.get('U1') as User;
+    const bob = w.users.get('U2') as User;
+    const keyId = w.admin.addKey('G1', 'k');
+    w.admin.activateKey(keyId);
+    await w.publisher.publish();
+    // Bob's host keeps the blob of the group key out of the file its HSM opened.
+    const number = deviceKeyNumber(keyId);
+    const blob = (await blobsOnShare(w.transport, 'U2', bob)).get(number);
+    expect(blob, 'the group key travels to bob wrapped').toBeDefined();
+    await w.syncByFiles();
+    const secret = alice.encrypt(['U2'], new TextEncoder().encode('before bob left'));
 
-      // Bob loses the key: his HSM erases it by order.
-      lose(w, keyId);
-      await w.syncByFiles();
-      expect(bob.device.listKeyIds()).not.toContain(number);
-      expect(() => bob.decrypt(secret)).toThrow();
+    // Bob loses the key: his HSM erases it by order.
+    lose(w, keyId);
+    await w.syncByFiles();
+    expect(bob.device.listKeyIds()).not.toContain(number);
+    expect(() => bob.decrypt(secret)).toThrow();
 
-      // His host, in the user session it has, imports the blob again (today it succeeds) and asks the
-      // HSM to decrypt what the group protected under the key: it must not be able to.
-      expect(bob.device.session).toBe('user');
-      try {
-        bob.device.importWrapped(number, blob as Uint8Array, bob.keyIds.wrappingKeyId);
-      } catch {
-        // refused: what the property asks
-      }
-      const { nonce, ciphertext } = decodeMessage(secret);
-      expect(() => bob.device.decrypt(number, nonce, ciphertext, messageAad(keyId))).toThrow();
-      expect(bob.device.listKeyIds()).not.toContain(number);
-    } finally {
-      w.close();
-    }
-  },
-);
+    // His host, in the user session it has, imports the blob again and asks the HSM to decrypt what the
+    // group protected under the key: the blob's file is recorded as applied, so the blob is spent.
+    expect(bob.device.session).toBe('user');
+    expect(() => bob.device.importWrapped(number, blob as Uint8Array, bob.keyIds.wrappingKeyId)).toThrow(
+      expect.objectContaining({ code: 'SpentKeyMaterial' }),
+    );
+    const { nonce, ciphertext } = decodeMessage(secret);
+    expect(() => bob.device.decrypt(number, nonce, ciphertext, messageAad(keyId))).toThrow();
+    expect(bob.device.listKeyIds()).not.toContain(number);
+  } finally {
+    w.close();
+  }
+});

@@ -14,7 +14,7 @@ import { decodeDeleteOrder, encodeDeleteOrder } from '../../device/deleteOrder.t
 import { decodePinResetOrder, encodePinResetOrder } from '../../device/pinResetOrder.ts';
 import { decodeDeviceState, encodeDeviceState } from '../../device/deviceState.ts';
 import type { DeviceState } from '../../device/deviceState.ts';
-import { aesGcmDecrypt, aesGcmEncrypt } from '../../device/meteredCrypto.ts';
+import { aesGcmDecrypt, aesGcmEncrypt, aesKeyUnwrap } from '../../device/meteredCrypto.ts';
 import { encodeAckHeader, parseAck } from './ackFile.ts';
 import type { FormatVector, FormatVectors, Json } from './formatVectors.testkit.ts';
 import {
@@ -134,6 +134,15 @@ describe('format vectors (docs/vectors/formats.json)', () => {
     const records = decodeRecords(hexToBytes(v.hex));
     expect(records.map(recordJson)).toEqual(v.fields['records']);
     expect(hex(encodeRecords((v.fields['records'] as Fields[]).map(recordFromJson)))).toBe(v.hex);
+  });
+
+  it("update records: K2001's blob unwraps to the key, its number and its file's sequence", () => {
+    const v = vector('update-records');
+    const material = decodeRecords(hexToBytes(v.hex)).find((r) => r.type === 'keyMaterial');
+    const wrappingKey = hexToBytes(String(v.testKeys['wrappingKey']));
+    const inside = aesKeyUnwrap(wrappingKey, (material as { blob: Uint8Array }).blob);
+    expect(hex(inside)).toBe(`${String(v.testKeys['groupKey'])}${'000007d1'}${'00000001'}`);
+    expect(vector('update-file').fields['sequence']).toBe(1);
   });
 
   it('acknowledgement: parses, opens under the user→admin key, and re-encodes', () => {

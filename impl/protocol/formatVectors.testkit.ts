@@ -121,6 +121,15 @@ const THIRTY_DAYS = 30 * 24 * 3600 * 1000;
 const ISSUED_AT = Date.UTC(2026, 0, 1);
 const THREE_DAYS = 3 * 24 * 3600 * 1000;
 
+/**
+ * What the device wraps for a key (`device/secubeWrap.ts`): the key, its key number (u32be) and the
+ * sequence (u32be) of the update file that carries it, written out here byte by byte so that the
+ * vector does not take the device's word for its own layout.
+ */
+function boundKey(key: Uint8Array, keyNumber: number, sequence: number): Uint8Array {
+  return Uint8Array.from([...key, ...be(keyNumber, 4), ...be(sequence, 4)]);
+}
+
 function updateRecords(): UpdateRecord[] {
   const I = VECTOR_INPUTS;
   return [
@@ -134,7 +143,7 @@ function updateRecords(): UpdateRecord[] {
       members: ['U1', 'U2'],
     },
     { type: 'keyUpsert', id: 'K2001', name: 'staff-1', owner: 'G1', algorithm: 'AES-256-GCM', lifecycle: I.lifecycle },
-    { type: 'keyMaterial', keyNumber: 2001, blob: aesKeyWrap(I.wrappingKey, I.groupKey) },
+    { type: 'keyMaterial', keyNumber: 2001, blob: aesKeyWrap(I.wrappingKey, boundKey(I.groupKey, 2001, 1)) },
     { type: 'heartbeat', issuedAt: ISSUED_AT, freshnessWindowMs: THREE_DAYS },
   ];
 }
@@ -177,7 +186,9 @@ function recordsVector(): FormatVector {
   body(
     7,
     'keyMaterial',
-    new Layout().add('key number 2001 (u32be)', be(2001, 4)).add('AES-KW blob (RFC 3394, 40 bytes)', blob),
+    new Layout()
+      .add('key number 2001 (u32be)', be(2001, 4))
+      .add('AES-KW blob (RFC 3394, 48 bytes): K2001 ‖ 2001 (u32be) ‖ update 1 (u32be), wrapped', blob),
   );
   body(
     9,

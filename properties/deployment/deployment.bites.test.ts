@@ -30,6 +30,7 @@ vi.mock('../../impl/kms/rules/rekeyOnJoin.ts', async (importOriginal) =>
   (await import('./brokenRekey.testkit.ts')).switchedRekeyOnJoin(await importOriginal()),
 );
 
+import { UPDATE_SEQUENCE_COUNTER } from '../../device/acknowledgement.ts';
 import { User } from '../../impl/kms/user.ts';
 import { deviceKeyNumber } from '../../impl/protocol/deviceKeyIds.ts';
 import { Deployment, openUser } from '../../impl/simulation/deployment.ts';
@@ -377,7 +378,8 @@ describe('checks a review found missing bite', () => {
           !slot.device.listKeyIds().includes(n)
         ) {
           const { wrappingKeyId } = openUser(slot).keyIds;
-          slot.device.importWrapped(n, this.adminDevice.exportWrapped(n, wrappingKeyId).blob, wrappingKeyId);
+          const next = slot.device.counterRead(UPDATE_SEQUENCE_COUNTER) + 1;
+          slot.device.importWrapped(n, this.adminDevice.exportWrapped(n, wrappingKeyId, next).blob, wrappingKeyId);
         }
         return report;
       });

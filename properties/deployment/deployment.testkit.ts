@@ -235,7 +235,9 @@ function giveForeignKey(d: Deployment, slot: UserSlot): void {
   if (!foreign) return;
   const n = deviceKeyNumber(foreign.id);
   if (slot.device.listKeyIds().includes(n)) return;
-  const { blob } = d.adminDevice.exportWrapped(n, user.keyIds.wrappingKeyId);
+  // Bound to a file beyond the HSM's last recorded one: what a genuine file would carry next.
+  const sequence = slot.device.counterRead(UPDATE_SEQUENCE_COUNTER) + 1;
+  const { blob } = d.adminDevice.exportWrapped(n, user.keyIds.wrappingKeyId, sequence);
   slot.device.importWrapped(n, blob, user.keyIds.wrappingKeyId);
 }
 
