@@ -10,10 +10,11 @@
  * - 08:00, the admin's morning: staff turnover (a user deleted, a new hire added, provisioned and put
  *   in `G1` and a team), members joining and leaving teams, a key reported compromised (the model's
  *   rule activates a replacement), lost devices replaced, then rotation: every group whose active key
- *   ends its cryptoperiod within two days gets a pre-active successor, activated on the day the
- *   current one ends (so a group always has an active key); deactivated and compromised keys older
- *   than the retention period (from their deactivation or compromise) are destroyed. Then the daily
- *   publication (a power cut may hit it in `hostile`; the admin reboots and publishes again).
+ *   ends its cryptoperiod within two days gets a pre-active successor, activated the day before the
+ *   current one ends, a day or less before its end (so a group always has an active key);
+ *   deactivated and compromised keys older than the retention period (from their deactivation or
+ *   compromise) are destroyed. Then the daily publication (a power cut may hit it in `hostile`; the
+ *   admin reboots and publishes again).
  * - 08:30, `hostile` only: the adversary's attacks on the share and on SD cards.
  * - 09:00: the users due today sync (daily, every 2–4 days, or every 9–12 days for the stale ones; a
  *   power cut may hit a sync in `hostile`). A user left blocked calls the admin, who asks for a resync
