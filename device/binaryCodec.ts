@@ -1,6 +1,8 @@
 /**
- * The one binary codec of SEkey-TS: every byte format (device state record, delete orders, identity
- * certificates, update and acknowledgement files, messages, the database manifest) is written with a
+ * The one binary codec of SEkey-TS: every record and message format (device state record, delete
+ * orders, identity certificates, update and acknowledgement files, messages, the database manifest;
+ * not the flash structures that hold records, `keyStoreLayout.ts`, `recordArea.ts`,
+ * `counterJournal.ts`, which are fixed-width words in a `DataView`) is written with a
  * {@link Writer} and read with a {@link Reader}, so that varints, length prefixes and fixed-width
  * integers are coded once, tested once, and refused the same way everywhere.
  *
