@@ -23,7 +23,7 @@
  *   recipient at once. 15:00: messages under a compromised key are re-protected by a member.
  * - 18:00: the admin collects acknowledgements and counts stale users; a retired device that has
  *   learned to hold nothing, and whose acknowledgement the admin holds, is handed back (it syncs no
- *   more); then the invariants.
+ *   more); then the invariants (on the last day, after the convergence).
  * - Last day, 19:00: convergence — the admin publishes, everyone syncs (but the devices handed
  *   back), the blocked and unacknowledged are resynced, and every replica must equal the model's
  *   projection.
