@@ -21,7 +21,7 @@ import { Reader, Writer, bytesEqual } from './binaryCodec.ts';
  * The HSM flash counter of the last update sequence the user's host applied: the anti-rollback
  * anchor of update processing (the original has none, W2). Reserved: the generic `counterAdvance`
  * refuses it; it moves only through `recordUpdateApplied` (`secubeUpdates.ts`), to an update the
- * HSM authenticated, which the KMS calls after each applied update (`impl/kms/user.ts`). The device
+ * HSM authenticated, which the KMS calls after each applied update (`impl/kms/userSync.ts`). The device
  * seals an acknowledgement only for a sequence at or below it.
  */
 export const UPDATE_SEQUENCE_COUNTER = 'updates.sequence';

@@ -31,7 +31,7 @@
  * only while that file is beyond the update the device recorded as applied (`recordUpdateApplied`,
  * its counter `updates.sequence` in flash): the user's host carries out a file's erase
  * orders before the device records the file, and it records nothing while any owed work is left
- * (`impl/kms/user.ts`), so every genuine order is carried out in time, and once its file is recorded
+ * (`impl/kms/userSync.ts`), so every genuine order is carried out in time, and once its file is recorded
  * the order is spent. A key delivered again comes in a later file, so no order sent before reaches it.
  * What is left: until its file is recorded, the order may be carried out again (a host that holds
  * back the record could apply a later file delivering the key again and then replay the order: its

@@ -16,7 +16,7 @@
  * showed it.
  *
  * The limit: the records of an update, erase orders included, are carried out by the user's host
- * software (`impl/kms/user.ts`), not by the HSM, so a compromised user host can still record an
+ * software (`impl/kms/userSync.ts`), not by the HSM, so a compromised user host can still record an
  * update as applied and skip an erase order it was sent. It holds that key in its own HSM, and the
  * removed member's old keys are no secret from that member anyway: the lie harms only the
  * guarantees of its own user (forward secrecy rests on the rekey, not on the erase).

@@ -16,7 +16,7 @@
  * and the host recorded it as applied. It does not prove that the host carried out every record of
  * the update: the records, erase orders included, are applied by the user's host software. A
  * reboot forgets the authenticated sequence: a host that crashed between applying a file and
- * recording it shows the HSM the file again (`impl/kms/user.ts`).
+ * recording it shows the HSM the file again (`impl/kms/userSync.ts`).
  * @module
  */
 import { mapCodecError } from './binaryCodec.ts';

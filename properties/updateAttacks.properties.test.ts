@@ -838,7 +838,7 @@ describe('power cut between applying a file and recording it, then another file 
     'syncs neither throw nor wedge, the HSM records only the file applied, and no acknowledgement names ' +
       'another file',
     async () => {
-      // Designed (impl/kms/user.ts, #recordAfterReboot): after the cut, the next sync shows the HSM the
+      // Designed (impl/kms/userSync.ts, #recordAfterReboot): after the cut, the next sync shows the HSM the
       // file under the applied name only if its hash is the applied file's; anything else there is passed
       // over, and the counter waits for the genuine file or moves past it with the next file applied.
       const base = await hostileBase();

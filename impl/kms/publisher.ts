@@ -690,7 +690,7 @@ export class Publisher {
    * sealed, so whatever else the share may hold, such a file was sealed by the admin HSM and is
    * unknown to this database: the admin HSM was restored from a backup (the README: "Restoring an
    * HSM's folder"). The user's device sends it when the admin writes files at or below what it
-   * applied, and before it applies a resync (`User.sync`, `#acknowledgeAgain`); the collection
+   * applied, and before it applies a resync (`UserSync.sync`, `#acknowledgeAgain`); the collection
    * records it ({@link AheadDevice}), and the file is left where it lies.
    *
    * Unrecorded ({@link UnrecordedHsm}): a file whose header names the user and a serial the database

@@ -3,12 +3,12 @@
  * the HSM's key store is full. It is the device's `StoreFull` (same class and code, so every caller
  * that branches on the device's refusal still does), and it carries the sync's report: the files
  * it did apply are committed to the replica, and a caller that is told only "StoreFull" cannot say
- * so. Their work stays owed (`User.pendingDeviceWork`) and none of them is acknowledged until a
+ * so. Their work stays owed (`UserSync.pendingDeviceWork`) and none of them is acknowledged until a
  * later sync carries it out: an acknowledgement tells the administrator the work was done.
  * @module
  */
 import { DeviceError } from '../../device/deviceError.ts';
-import type { SyncReport } from './user.ts';
+import type { SyncReport } from './userSync.ts';
 
 /** `StoreFull` at the end of a sync, with what the sync did before it. */
 export class SyncStalledError extends DeviceError {

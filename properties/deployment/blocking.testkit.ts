@@ -24,7 +24,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import type { UserId } from '../../model/kms.ts';
 import { DEFAULT_MAX_REFUSALS, countsTowardsBlock, refusalFor } from '../../model/updateProcessing.ts';
 import type { RefusalReason, UpdateProcessingContext } from '../../model/updateProcessing.ts';
-import type { SyncReport } from '../../impl/kms/user.ts';
+import type { SyncReport } from '../../impl/kms/userSync.ts';
 import { sequenceOfName, updateStream } from '../../impl/protocol/streams.ts';
 import { NO_PREVIOUS_FILE, fileHash, parseUpdateFile } from '../../impl/protocol/updateFile.ts';
 import type { UpdateHeader } from '../../impl/protocol/updateFile.ts';
@@ -80,7 +80,7 @@ export function syncFailed(run: object, r: Deployment, userId: UserId): void {
 
 /**
  * Reads the files of `userId`'s stream that the sync will judge (named past the last applied file), in
- * its order: by the sequence their header claims, else their name's (`User.#news`: the host's order,
+ * its order: by the sequence their header claims, else their name's (`UserSync.#news`: the host's order,
  * not a judgement), and whether each is authentic for the user's HSM.
  */
 export async function beforeSync(r: Deployment, userId: UserId, highest: number): Promise<BeforeSync | null> {

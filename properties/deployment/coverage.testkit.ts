@@ -4,7 +4,7 @@
  * go stale); any other unexercised edge fails it. Test support only.
  *
  * Empty: every declared edge is taken. The update-processing edges once listed here are taken
- * now: a sync cut short sends `POWER_LOSS` to its live machine (`impl/kms/user.ts`), in
+ * now: a sync cut short sends `POWER_LOSS` to its live machine (`impl/kms/userSync.ts`), in
  * `verifying` (a cut at the HSM's check), `applying` (in the apply's commit), `applied` and
  * `refused`; and `idle -(always)[awaitingResync]-> blocked` follows a cut during the resync of a
  * blocked user. `opening -POWER_LOSS-> idle` was dead specification and left the model: opening is

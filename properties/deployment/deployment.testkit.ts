@@ -9,7 +9,8 @@
 import type { SecubeDevice } from '../../device/secube.ts';
 import { compareIds } from '../../model/kms.ts';
 import type { GroupId, UserId } from '../../model/kms.ts';
-import type { KeyChoice, SyncReport, User } from '../../impl/kms/user.ts';
+import type { KeyChoice, User } from '../../impl/kms/user.ts';
+import type { SyncReport } from '../../impl/kms/userSync.ts';
 import { UPDATE_SEQUENCE_COUNTER } from '../../device/acknowledgement.ts';
 import type { SyncStalledError } from '../../impl/kms/syncStalledError.ts';
 import { encodeAckHeader } from '../../impl/protocol/ackFile.ts';
