@@ -71,10 +71,11 @@ describe('layers (README, "Conventions": arrows point down only)', () => {
   });
 
   test('Admin and User are peers: neither imports the other, nor the publisher', () => {
+    const adminSide = ['impl/kms/publisher.ts', 'impl/kms/acknowledgementCollector.ts', 'impl/kms/publicationRows.ts'];
     const peers: Record<string, string[]> = {
       'impl/kms/admin.ts': ['impl/kms/user.ts', 'impl/kms/userSync.ts'],
-      'impl/kms/user.ts': ['impl/kms/admin.ts', 'impl/kms/publisher.ts'],
-      'impl/kms/userSync.ts': ['impl/kms/admin.ts', 'impl/kms/publisher.ts'],
+      'impl/kms/user.ts': ['impl/kms/admin.ts', ...adminSide],
+      'impl/kms/userSync.ts': ['impl/kms/admin.ts', ...adminSide],
     };
     const bad = arrows.filter((a) => a.target !== null && (peers[a.from] ?? []).includes(a.target));
     expect(bad.map((a) => `${a.from} → ${a.spec}`)).toEqual([]);

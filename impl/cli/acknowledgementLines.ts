@@ -3,7 +3,7 @@
  * `forget-hsm --lost`, which collects first).
  * @module
  */
-import type { AheadDevice, SetAsideAcknowledgement, UnrecordedHsm } from '../kms/publisher.ts';
+import type { AheadDevice, SetAsideAcknowledgement, UnrecordedHsm } from '../kms/acknowledgementCollector.ts';
 import { ackStream, refusedAckStream } from '../protocol/streams.ts';
 
 /** One line naming the acknowledgements a command collected. */
@@ -25,7 +25,7 @@ export function describeSetAside(setAside: readonly SetAsideAcknowledgement[]): 
 }
 
 /**
- * A warning per HSM ahead of the admin database (`Publisher.collectAcknowledgements`, `ahead`): the
+ * A warning per HSM ahead of the admin database (`AcknowledgementCollector.collectAcknowledgements`, `ahead`): the
  * admin HSM was restored from a backup. No file can bring such an HSM back: it holds keys of the lost
  * files under numbers the restored database gives again to other keys, and it imports no key over
  * one it holds (only an admin-level session may replace a key); so nothing is published to it. A new
@@ -65,7 +65,7 @@ export const UNRECORDED_HSMS_NAMED = 3;
 
 /**
  * A warning per HSM the admin database has no record of whose acknowledgement lies on the share
- * (`Publisher.collectAcknowledgements`, `unrecordedHsms`), up to {@link UNRECORDED_HSMS_NAMED}, then one
+ * (`AcknowledgementCollector.collectAcknowledgements`, `unrecordedHsms`), up to {@link UNRECORDED_HSMS_NAMED}, then one
  * line for the rest. Its seal cannot be checked, so the warning gives both readings: an HSM provisioned
  * after the backup the admin HSM was restored from (it holds keys of the lost time under numbers the
  * database gives again, and opens none of its files: it is factory-reset and provisioned again), or
@@ -111,7 +111,7 @@ export function warnAboutHsms(
   io: { err(line: string): void },
   found: {
     readonly ahead: readonly AheadDevice[];
-    /** Those of `ahead` no collection recorded yet (`Publisher.inspectAcknowledgements`). */
+    /** Those of `ahead` no collection recorded yet (`AcknowledgementCollector.inspectAcknowledgements`). */
     readonly notHeld?: readonly AheadDevice[];
     readonly unrecordedHsms: readonly UnrecordedHsm[];
   },

@@ -8,7 +8,8 @@
 import type { AuditEntry } from '../db/auditLog.ts';
 import { isShareFailure } from '../host/sessionEnd.ts';
 import { fileLabel } from '../kms/publisher.ts';
-import type { AheadDevice, PublishReport } from '../kms/publisher.ts';
+import type { PublishReport } from '../kms/publisher.ts';
+import type { AheadDevice } from '../kms/acknowledgementCollector.ts';
 import { describeAcknowledged, describeSetAside, warnAboutHsms } from './acknowledgementLines.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { positiveInteger } from './argValues.ts';

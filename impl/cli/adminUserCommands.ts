@@ -6,7 +6,7 @@ import type { Admin } from '../kms/admin.ts';
 import { keysHeldByDevice, userDeviceOf } from '../kms/distribution.ts';
 import { findRetiredHsm, usersServed } from '../kms/retiredHsms.ts';
 import type { ForgottenHsm, HsmFate } from '../kms/retiredHsms.ts';
-import type { UnrecordedHsm } from '../kms/publisher.ts';
+import type { UnrecordedHsm } from '../kms/acknowledgementCollector.ts';
 import {
   describeAcknowledged,
   describeSetAside,

@@ -329,7 +329,7 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 9,
     description: 'a user HSM found ahead of the admin database: the sequence it acknowledged, publication held',
     // An HSM that acknowledged a file this database never published (the admin HSM was restored from
-    // a backup: `Publisher.collectAcknowledgements`) holds keys the database lost, under numbers it
+    // a backup: `AcknowledgementCollector.collectAcknowledgements`) holds keys the database lost, under numbers it
     // gives again; nothing is published to it any more, and the warning stays, until a new HSM
     // replaces it (a new row). NULL for every other device. A column, not a table: no page more.
     sql: `

@@ -416,7 +416,7 @@ export class Admin {
    * forgotten as destroyed: it turned up (for sale, say), and the keys recorded with it when it was
    * forgotten are compromised now. Acknowledgements waiting on the share are not read here: an HSM
    * that acknowledged erasing keys before it was lost no longer holds them, so collect them first
-   * (`Publisher.collectAcknowledgements`, as `sekey admin forget-hsm --lost` does).
+   * (`AcknowledgementCollector.collectAcknowledgements`, as `sekey admin forget-hsm --lost` does).
    * @throws SekeyError `UnknownHsm`, `HsmInService`, `AlreadyForgotten`, `AmbiguousHsm`.
    */
   forgetHsm(hsm: string, fate: HsmFate): ForgottenHsm {

@@ -243,7 +243,7 @@ export class UserSync {
     // the key store is full: then only later files can help (their erase orders free room), so they
     // are applied, their work added to the owed work, and nothing is recorded in the HSM or
     // acknowledged until all of it is done (an acknowledgement tells the admin that the device
-    // carried out what the files up to it ordered: `Publisher.collectAcknowledgements`).
+    // carried out what the files up to it ordered: `AcknowledgementCollector.collectAcknowledgements`).
     let full = this.#finishDeviceWorkUnlessFull();
     const news = await this.#news(transport);
     // A resync replaces the replica whatever this HSM applied before it; its last file's acknowledgement
@@ -564,8 +564,9 @@ export class UserSync {
    * one left by an earlier HSM of the same user ID) is replaced: the admin ignores it, and leaving
    * it would stall the stream until the next file. Only the header can be checked here: the seal
    * is under a key this HSM can seal with but not open. A spoiled seal behind the right header is
-   * for the admin to find: its next collection sets the file aside (`Publisher.collectAcknowledgements`),
-   * and the sync after that finds the acknowledgement missing and sends it again.
+   * for the admin to find: its next collection sets the file aside
+   * (`AcknowledgementCollector.collectAcknowledgements`), and the sync after that finds the
+   * acknowledgement missing and sends it again.
    *
    * Sent too when the stream holds a file numbered below the last applied one and no acknowledgement
    * of that one is on the share. The admin removes the files an acknowledgement covers before the
@@ -573,7 +574,7 @@ export class UserSync {
    * restored from a backup, publishing again numbers this device applied (it passes over them
    * unread, as files it applied), or old files put back by someone who can write the share. The
    * acknowledgement tells the admin either way: a restored one finds it ahead of its database and
-   * says so (`Publisher.collectAcknowledgements`, `ahead`); any other takes it for one it collected
+   * says so (`AcknowledgementCollector.collectAcknowledgements`, `ahead`); any other takes it for one it collected
    * and removes the files it covers. One write per sync at most, and no commit.
    *
    * And sent when a resync is in the stream (`resyncComing`): a restored admin that published past
@@ -716,7 +717,7 @@ export interface SyncReport {
    * their number (it removes the files an acknowledgement covers before the acknowledgement). An
    * admin HSM restored from a backup writes them, publishing again numbers this HSM applied (it
    * passes over them); so do old files put back by someone who can write the share. This sync then
-   * acknowledged its last file again, which tells a restored admin (`Publisher.collectAcknowledgements`,
+   * acknowledged its last file again, which tells a restored admin (`AcknowledgementCollector.collectAcknowledgements`,
    * `ahead`) and lets any other clear them.
    */
   readonly writtenSince: readonly string[];

@@ -21,7 +21,7 @@ export function ackStream(userId: UserId): string {
 /**
  * Where the admin moves a user's spoiled acknowledgements (the right header, a seal its HSM
  * refuses), out of the way of the user's device, which would take one for its own
- * (`Publisher.collectAcknowledgements`).
+ * (`AcknowledgementCollector.collectAcknowledgements`).
  */
 export function refusedAckStream(userId: UserId): string {
   return `refused-acks/${userId}`;

@@ -13,7 +13,8 @@ import type { KmsState, UserId } from '../../model/kms.ts';
 import { keyViewOf } from '../../model/projection.ts';
 import { caughtUp } from '../../model/publication.ts';
 import type { Admin } from '../kms/admin.ts';
-import type { AheadDevice, PublishReport } from '../kms/publisher.ts';
+import type { PublishReport } from '../kms/publisher.ts';
+import type { AheadDevice } from '../kms/acknowledgementCollector.ts';
 import type { User } from '../kms/user.ts';
 import type { Deployment, UserSlot } from './deployment.ts';
 import { openUser } from './deployment.ts';
@@ -71,7 +72,7 @@ export function violated(invariant: InvariantName, detail: string): never {
 
 /**
  * What an `integrity` violation says of HSMs a collection found ahead of the admin's database
- * (`Publisher.collectAcknowledgements`): where no admin HSM is ever restored from a backup, each is
+ * (`AcknowledgementCollector.collectAcknowledgements`): where no admin HSM is ever restored from a backup, each is
  * a healthy device taken for one that applied files the database lost.
  */
 export function aheadAlarm(ahead: readonly AheadDevice[]): string {
