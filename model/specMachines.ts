@@ -124,7 +124,7 @@ export const MACHINE_SPECS: readonly MachineSpec[] = [
       'authentic files that claim news count towards a block. `OPEN` carries the hash of the file; a file refused ' +
       'since the last applied one is not opened again, so each file is judged and counted once; `openingRefusal` ' +
       'says why a file is not opened. A refusal that does not count need not be kept: the implementation ' +
-      'commits only counted ones (`impl/kms/user.ts`, a database commit per junk file would wear the HSM), so it ' +
+      'commits only counted ones (`impl/kms/userSync.ts`, a database commit per junk file would wear the HSM), so it ' +
       'judges junk and replayed files again at each sync.',
   },
   {
