@@ -79,7 +79,13 @@ export function openOwnFile(path: string, mode?: number): { readonly fd: number;
  * is written through. A failed write or flush names `shownAs` ({@link namingPath}).
  */
 export function writeFileDurable(path: string, bytes: Uint8Array | string, mode?: number, shownAs = path): void {
-  const { fd } = openOwnFile(path, mode);
+  let fd: number;
+  try {
+    fd = openOwnFile(path, mode).fd;
+  } catch (error) {
+    // The open names the file it made, a temporary one (`.tmp-…`, `flash.img.new`): no name the user knows.
+    throw namingPath(error, shownAs, path);
+  }
   try {
     writeFileSync(fd, bytes);
     fsyncSync(fd);
@@ -94,13 +100,19 @@ export function writeFileDurable(path: string, bytes: Uint8Array | string, mode?
  * A system call's error on a file descriptor (a `write` on a full disk: `ENOSPC: no space left on
  * device, write`) names no file; the one written is named, as Node names it for calls on a path.
  * Without it a full disk under a decrypted OUT, or under an HSM's images, said neither which file
- * nor which disk, where what to do is to free space on the disk that holds it.
- * @returns the same error, its `message` and `path` completed when it named none
+ * nor which disk, where what to do is to free space on the disk that holds it. An error on `written`,
+ * a temporary file standing in for `path` (an open on a full disk: `ENOSPC: …, open '/d/.tmp-out-…'`),
+ * names `path` instead, the temporary name after it in parentheses.
+ * @returns the same error, its `message` and `path` completed when it named none, or named `written`
  */
-export function namingPath(error: unknown, path: string): unknown {
+export function namingPath(error: unknown, path: string, written = path): unknown {
   const e = error as NodeJS.ErrnoException;
-  if (e instanceof Error && typeof e.code === 'string' && e.path === undefined) {
+  if (!(e instanceof Error) || typeof e.code !== 'string') return error;
+  if (e.path === undefined) {
     e.message = `${e.message} '${path}'`;
+    e.path = path;
+  } else if (e.path === written && written !== path) {
+    e.message = e.message.replace(`'${written}'`, () => `'${path}' (${basename(written)})`);
     e.path = path;
   }
   return error;
@@ -223,7 +235,7 @@ export function writeFilesAtomic(files: ReadonlyArray<readonly [path: string, by
     for (const [path, bytes] of files) {
       const tmp = join(dirname(path), `.tmp-${basename(path)}-${randomBytes(6).toString('hex')}`);
       written.push([tmp, path]);
-      writeFileDurable(tmp, bytes);
+      writeFileDurable(tmp, bytes, undefined, path);
     }
     const replaced: string[] = [];
     for (const [tmp, path] of written) {

@@ -221,8 +221,9 @@ export function saveDeviceCheckpoint(dir: string, images: DeviceImages): void {
 export function saveDeviceImages(dir: string, images: DeviceImages): void {
   makeFolders(dir, OWNER_ONLY_DIR);
   recover(dir);
-  writeFileDurable(join(dir, `${FILES.flash}.new`), images.flash, OWNER_ONLY_FILE);
-  writeFileDurable(join(dir, `${FILES.sd}.new`), images.sd, OWNER_ONLY_FILE);
+  // A failure names the image (`flash.img`), not the name it is staged under (`flash.img.new`).
+  writeFileDurable(join(dir, `${FILES.flash}.new`), images.flash, OWNER_ONLY_FILE, join(dir, FILES.flash));
+  writeFileDurable(join(dir, `${FILES.sd}.new`), images.sd, OWNER_ONLY_FILE, join(dir, FILES.sd));
   writeFileAtomic(join(dir, MARKER), 'flash.img.new sd.img.new\n');
   recover(dir);
 }
