@@ -119,6 +119,13 @@ describe('bad input is refused before it can do harm', () => {
       expect(r.err.split('\n')).toHaveLength(2);
       expect(r.err.split('\n')[1]).toMatch(/^ {2}what to do: Run them at the root of the clone/);
     }
+    // --check writes nothing, and is not said to: it compares the clone's docs/ (it said 'writes its docs/').
+    const check = await sekey(['spec', '--check'], { cwd: outside });
+    expect(check.code).toBe(1);
+    expect(check.err.split('\n')[0]).toBe(
+      `sekey spec: NotInRepository: ${outside} is not the root of an SEkey-TS clone: \`sekey spec --check\` compares ` +
+        'its docs/ (or give --out FILE)',
+    );
     // spec with --out writes anywhere.
     const out = join(outside, 'spec.md');
     expect((await sekey(['spec', '--out', out], { cwd: outside })).code).toBe(0);

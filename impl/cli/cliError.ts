@@ -25,7 +25,7 @@ export const CLI_ERROR_CODES = [
   'NotEmpty',
   /**
    * `sekey spec` or `sekey errors` run outside a clone of SEkey-TS: they read its sources and write
-   * its `docs/` folder.
+   * its `docs/` folder (with `--check`, compare it).
    * @remedy Run them at the root of the clone, or give `--out FILE` (spec only).
    */
   'NotInRepository',

@@ -65,8 +65,9 @@ export async function runGeneratedDocument(
   if ((outOption === undefined || doc.readsSources) && !inClone(io.cwd)) {
     throw new CliError(
       'NotInRepository',
-      `${io.cwd} is not the root of an SEkey-TS clone: \`sekey ${doc.script}\` ` +
-        `${doc.readsSources ? 'reads its sources' : 'writes its docs/ (or give --out FILE)'}`,
+      `${io.cwd} is not the root of an SEkey-TS clone: \`sekey ${doc.script}${check ? ' --check' : ''}\` ` +
+        // With --check nothing is written: it compares the clone's docs/ with what it would write.
+        `${doc.readsSources ? 'reads its sources' : `${check ? 'compares' : 'writes'} its docs/ (or give --out FILE)`}`,
     );
   }
   const out = resolve(io.cwd, outOption ?? doc.defaultOut);
