@@ -62,4 +62,35 @@ describe('announce after saving', () => {
     ).rejects.toThrow('disk full');
     expect(save.printed).toEqual([]);
   });
+
+  test('with --json, a change that stands (exit 4) says why in its object; an array keeps its shape', async () => {
+    const notWritten = Object.assign(new Error('the change is saved, but the share did not take all of its files'), {
+      code: 'ShareNotWritten',
+    });
+    const printed = async (line: string, json: boolean): Promise<string[]> => {
+      const { io, printed } = recordingIo();
+      await expect(
+        announceAfterSaving(
+          io,
+          async (inner: (s: null) => Promise<void>) => {
+            await inner(null);
+            throw notWritten;
+          },
+          async (_s, held) => held.out(line),
+          { json },
+        ),
+      ).rejects.toBe(notWritten);
+      return printed;
+    };
+    const object = JSON.stringify({ command: 'admin add-key', keys: [] }, null, 2);
+    const [out] = await printed(object, true);
+    expect(JSON.parse(out ?? '')).toEqual({
+      command: 'admin add-key',
+      keys: [],
+      warning: { code: 'ShareNotWritten', message: notWritten.message },
+    });
+    expect(await printed('[\n  1\n]', true)).toEqual(['[\n  1\n]']);
+    // In text, the reason is on standard error (reportError) and the lines are as the command said them.
+    expect(await printed(object, false)).toEqual([object]);
+  });
 });

@@ -8,7 +8,25 @@
  */
 import type { CliIo } from './cliIo.ts';
 import { withOut } from './cliIo.ts';
+import { json } from './format.ts';
 import { errorCode } from './reportError.ts';
+
+/**
+ * With `--json`, the object a command printed, with a `warning` saying why it exits 4 (`code`, and
+ * `message` as standard error words it): the change stands, but a later step failed. Its fields are
+ * kept as they were; an array (`admin stale --json`, `admin keys --json`), which a script indexes,
+ * keeps its shape and takes no warning (the exit code and standard error still say it).
+ */
+function withWarning(line: string, warning: { readonly code: string; readonly message: string }): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return line;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return line;
+  return json({ ...value, warning });
+}
 
 /**
  * Opens a session with `open` and runs `work` in it with an io whose `out` lines are held, then
@@ -55,6 +73,10 @@ export async function announceAfterSaving<S, T>(
     const workFailed =
       (failure as { readonly error: unknown } | null)?.error === error || code === 'CheckpointNotSaved';
     const standing = code === 'ShareNotWritten' || code === 'ImagesNotSaved';
+    if (standing && options.json === true && code !== null) {
+      const warning = { code, message: (error as Error).message };
+      lines.splice(0, lines.length, ...lines.map((line) => withWarning(line, warning)));
+    }
     if (standing || (workFailed && options.json !== true)) flush();
     throw error;
   }

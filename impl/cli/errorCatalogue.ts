@@ -223,8 +223,10 @@ export function renderErrorCatalogue(read: (path: string) => string): string {
       'code\'s "What to do" below, which covers every situation of the code; `--json` gives the same as the ' +
       "error's `remedy`. `docs/errors.json` holds this table for programs. Two codes are not refusals: " +
       '`ShareNotWritten` (exit 4) says the change was made and saved, and printed as done (with `--json`, the ' +
-      "command's own object, and no error object), but its files did not all reach the share; `ImagesNotSaved` " +
-      '(exit 4 too) says the change is in effect, held by a checkpoint, but the last save failed; ' +
+      "command's own object, with a `warning` of this code and message when it is an object, and no error " +
+      'object), but its files did not all reach the share; `ImagesNotSaved` ' +
+      '(exit 4 too, and the same `warning`) says the change is in effect, held by a checkpoint, but the last save ' +
+      'failed; ' +
       '`CheckpointNotSaved` exits 4 too when the command had changed something before it stopped. A command that ' +
       'Ctrl-C, SIGTERM or SIGHUP abandons before it changed anything exits 130, 143 or 129 (with `--json`, the ' +
       'code is `Interrupted`); one interrupted while changing finishes the change first. A hang-up (SIGHUP) ' +

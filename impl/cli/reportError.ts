@@ -10,7 +10,7 @@
  * `ShareNotWritten` is no refusal: the change was made, saved and printed as done (`announce.ts`),
  * only its files did not all reach the share; it exits 4, so that a script tells it from a refusal
  * (and does not make the change again), and with `--json` standard output keeps the one object the
- * command printed. So does
+ * command printed, with a `warning` saying so (`announce.ts`). So does
  * `ImagesNotSaved`: the change is in effect (a checkpoint holds it), only the last save failed. And
  * `CheckpointNotSaved` after steps whose change was saved (`changed`): exit 4 with its error object,
  * as the command stopped before printing one of its own; without such steps it is a refusal (exit 1).

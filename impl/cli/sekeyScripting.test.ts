@@ -681,10 +681,14 @@ describe('exit codes, --json and what changing commands return', () => {
             'write updates/U1/\\d{12}\\.update and \\d+ more\\)',
         ),
       );
-      // With --json, standard output is the command's one object, as when all went well.
+      // With --json, standard output is the command's one object, as when all went well, and a warning
+      // says why it exits 4.
       const json = await run('admin', 'add-key', 'G9', 'second', '--json');
       expect(json.code).toBe(4);
-      expect(JSON.parse(json.out)).toMatchObject({ command: 'admin add-key' });
+      expect(JSON.parse(json.out)).toMatchObject({
+        command: 'admin add-key',
+        warning: { code: 'ShareNotWritten', message: expect.stringMatching(/^the change is saved, but the share/) },
+      });
       const keysAfter = JSON.parse((await run('admin', 'keys', '--json')).out) as unknown[];
       expect(keysAfter).toHaveLength(keysBefore.length + 2);
     } finally {
