@@ -7,6 +7,7 @@
 import type { AdminChanges } from '../kms/adminChanges.ts';
 import type { AdminSession, Installation } from '../host/installation.ts';
 import type { Args } from './args.ts';
+import type { AfterShareLine } from './announce.ts';
 import type { CliIo } from './cliIo.ts';
 
 /** What a prepared admin command runs with. */
@@ -25,6 +26,11 @@ export interface AdminContext {
    * on a terminal, else refuses (a usage error: `--yes` is missing).
    */
   readonly confirm: (question: string) => Promise<void>;
+  /**
+   * Prints a line rendered once the session's files went to the share, as it took them (a
+   * `published:` line); nothing where `io` prints nothing (`--json` of a command without its own).
+   */
+  readonly afterShare: (line: AfterShareLine) => void;
 }
 
 /**

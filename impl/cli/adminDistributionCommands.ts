@@ -8,8 +8,12 @@
 import type { AuditEntry } from '../db/auditLog.ts';
 import { isShareFailure } from '../host/sessionEnd.ts';
 import { fileLabel } from '../kms/publisher.ts';
-import type { PublishReport } from '../kms/publisher.ts';
+import type { PublishReport, StrayFile } from '../kms/publisher.ts';
 import type { AheadDevice } from '../kms/acknowledgementCollector.ts';
+import type { UserId } from '../../model/kms.ts';
+import { updateFileName, updateStream } from '../protocol/streams.ts';
+import { SHARE_TOOK_ALL } from './announce.ts';
+import type { ShareOutcome } from './announce.ts';
 import { describeAcknowledged, describeSetAside, warnAboutHsms } from './acknowledgementLines.ts';
 import type { AdminCommand } from './adminCommand.ts';
 import { positiveInteger } from './argValues.ts';
@@ -17,22 +21,88 @@ import { bytes, json, table, when } from './format.ts';
 import { deviceOf } from './adminUserCommands.ts';
 import { formatDuration } from './durations.ts';
 
+/** A file of a publication that the share did not take: its new file, or one it wrote again. */
+export interface FileNotWritten {
+  readonly userId: UserId;
+  readonly sequence: number;
+  /** Its name in the user's stream (`000000000006.update`). */
+  readonly name: string;
+}
+
+/**
+ * What of `report` the share took (its writes wait for the session's save, and a full or read-only
+ * share refuses them): the report limited to the files it took, the files it did not take, and the
+ * strays it did not let go.
+ */
+export function publishOnShare(
+  report: PublishReport,
+  share: ShareOutcome,
+): { readonly took: PublishReport; readonly notWritten: FileNotWritten[]; readonly notRemoved: StrayFile[] } {
+  // As `ShareOperationsFailed` names the operations on the share.
+  const took = (op: 'write' | 'remove', f: { readonly userId: UserId; readonly name: string }): boolean =>
+    share.took(`${op} ${updateStream(f.userId)}/${f.name}`);
+  const fileOf = (f: { readonly userId: UserId; readonly sequence: number; readonly name: string }) => ({
+    userId: f.userId,
+    sequence: f.sequence,
+    name: f.name,
+  });
+  const published = report.published.map((p) => ({
+    entry: p,
+    file: fileOf({ ...p, name: updateFileName(p.sequence, p.kind) }),
+  }));
+  return {
+    took: {
+      ...report,
+      published: published.filter((p) => took('write', p.file)).map((p) => p.entry),
+      rewritten: report.rewritten.filter((f) => took('write', f)),
+      removed: report.removed.filter((f) => took('remove', f)),
+    },
+    notWritten: [...published.map((p) => p.file), ...report.rewritten.map(fileOf)].filter((f) => !took('write', f)),
+    notRemoved: report.removed.filter((f) => !took('remove', f)),
+  };
+}
+
+/**
+ * `report` for `--json`, as the share took it: its fields as ever (what was committed), and beside
+ * them `notWritten` and `notRemoved` where the share did not take everything (the same files the
+ * text line names).
+ */
+export function publishJson(report: PublishReport, share: ShareOutcome): Readonly<Record<string, unknown>> {
+  const { notWritten, notRemoved } = publishOnShare(report, share);
+  return {
+    ...report,
+    ...(notWritten.length === 0 ? {} : { notWritten }),
+    ...(notRemoved.length === 0 ? {} : { notRemoved }),
+  };
+}
+
 /**
  * One line saying what a publish wrote: its new files, those of earlier publications it wrote again,
- * and the files it removed from the share as none of the admin's.
+ * and the files it removed from the share as none of the admin's; each only as far as the share
+ * took it, and what it did not take said after (it said `published:` of files a full share refused).
  */
-export function describePublish(report: PublishReport): string {
-  const rewritten = report.rewritten.map((f) => `${f.userId} #${f.sequence}`);
-  const removed = report.removed.map((f) => `${f.userId}/${f.name}`);
+export function describePublish(report: PublishReport, share: ShareOutcome = SHARE_TOOK_ALL): string {
+  const { took, notWritten, notRemoved } = publishOnShare(report, share);
+  const rewritten = took.rewritten.map((f) => `${f.userId} #${f.sequence}`);
+  const removed = took.removed.map((f) => `${f.userId}/${f.name}`);
   const again =
     (rewritten.length === 0 ? '' : `; wrote again, not on the share as committed: ${rewritten.join(', ')}`) +
     (removed.length === 0
       ? ''
       : `; removed from the share, numbered past what this admin database published (planted, or from before a ` +
         `restore of the admin HSM): ${removed.join(', ')}`);
-  if (report.published.length === 0) return `published: nothing (no provisioned user's view changed)${again}`;
-  const files = report.published.map((p) => `${fileLabel(p)} (${bytes(p.bytes)})`);
-  return `published: ${files.join(', ')}${again}`;
+  const refused =
+    (notWritten.length === 0
+      ? ''
+      : '; not on the share (committed; the next `sekey admin publish` writes them): ' +
+        notWritten.map((f) => `${f.userId} #${f.sequence}`).join(', ')) +
+    (notRemoved.length === 0
+      ? ''
+      : `; not removed from the share: ${notRemoved.map((f) => `${f.userId}/${f.name}`).join(', ')}`);
+  if (report.published.length === 0) return `published: nothing (no provisioned user's view changed)${again}${refused}`;
+  if (took.published.length === 0) return `published: nothing on the share${again}${refused}`;
+  const files = took.published.map((p) => `${fileLabel(p)} (${bytes(p.bytes)})`);
+  return `published: ${files.join(', ')}${again}${refused}`;
 }
 
 /** The distribution and audit commands. */
@@ -61,17 +131,18 @@ export const ADMIN_DISTRIBUTION_COMMANDS: readonly AdminCommand[] = [
     lists: true,
     prepare:
       (_args, { json: asJson }) =>
-      async ({ session, io }) => {
+      async ({ session, io, afterShare }) => {
         // Collected first: the files acknowledged leave the share and the outbox before this round
         // (README: the publisher runs from cron, nothing else needs to).
         const collected = await session.publisher.collectAcknowledgements();
         const { accepted: acknowledged, setAside, ahead, unrecordedHsms } = collected;
         const report = await session.publisher.publish();
-        if (asJson) io.out(json({ acknowledged, setAside, ahead, unrecordedHsms, ...report }));
+        if (asJson)
+          afterShare((share) => json({ acknowledged, setAside, ahead, unrecordedHsms, ...publishJson(report, share) }));
         else {
           if (acknowledged.length > 0) io.out(describeAcknowledged(acknowledged));
           if (setAside.length > 0) io.out(describeSetAside(setAside));
-          io.out(describePublish(report));
+          afterShare((share) => describePublish(report, share));
         }
         warnAboutHsms(io, collected);
       },

@@ -93,4 +93,31 @@ describe('announce after saving', () => {
     // In text, the reason is on standard error (reportError) and the lines are as the command said them.
     expect(await printed(object, false)).toEqual([object]);
   });
+
+  test('a line for the share is said as the share took the files: all, all but those refused, or none', async () => {
+    const said = async (ending: Error | null): Promise<string[]> => {
+      const { io, printed } = recordingIo();
+      const run = announceAfterSaving(
+        io,
+        async (inner: (s: null) => Promise<void>) => {
+          await inner(null);
+          if (ending !== null) throw ending;
+        },
+        async (_s, held, afterShare) => {
+          held.out('K2001: new key');
+          afterShare((share) => ['write updates/U1/a', 'write updates/U2/b'].filter((op) => share.took(op)).join(', '));
+        },
+      );
+      if (ending === null) await run;
+      else await expect(run).rejects.toBe(ending);
+      return printed;
+    };
+    const coded = (code: string, fields: object = {}): Error => Object.assign(new Error(code), { code }, fields);
+    expect(await said(null)).toEqual(['K2001: new key', 'write updates/U1/a, write updates/U2/b']);
+    const refused = coded('ShareNotWritten', { notWritten: ['write updates/U1/a'] });
+    expect(await said(refused)).toEqual(['K2001: new key', 'write updates/U2/b']);
+    // The share missing, or a save that failed before the share's turn: none of them went.
+    expect(await said(coded('ShareNotWritten'))).toEqual(['K2001: new key', '']);
+    expect(await said(coded('ImagesNotSaved'))).toEqual(['K2001: new key', '']);
+  });
 });

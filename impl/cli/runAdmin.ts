@@ -13,7 +13,7 @@
  */
 import type { AdminChanges } from '../kms/adminChanges.ts';
 import type { AdminCommand, AdminWork } from './adminCommand.ts';
-import { ADMIN_DISTRIBUTION_COMMANDS, describePublish } from './adminDistributionCommands.ts';
+import { ADMIN_DISTRIBUTION_COMMANDS, describePublish, publishJson } from './adminDistributionCommands.ts';
 import { ADMIN_GROUP_COMMANDS } from './adminGroupCommands.ts';
 import { ADMIN_INIT_ARGS, ADMIN_INIT_HELP, runAdminInit } from './adminInit.ts';
 import { ADMIN_KEY_COMMANDS } from './adminKeyCommands.ts';
@@ -159,10 +159,11 @@ async function adminSession(
   return announceAfterSaving(
     io,
     (inner: (session: AdminSession) => Promise<number>) => installation.withAdmin(pin, inner),
-    async (session, held) => {
+    async (session, held, late) => {
       // With --json, a command without a JSON form of its own prints one object saying what it did.
       const ownJson = command.lists === true;
       const human: CliIo = flags.json && !ownJson ? { ...held, out: () => undefined } : held;
+      const afterShare = human === held ? late : () => undefined;
       const reports: AdminChanges[] = [];
       const did: Record<string, unknown> = {};
       const context = {
@@ -173,6 +174,7 @@ async function adminSession(
         report: (changes: AdminChanges): void => void reports.push(changes),
         did: (fields: Readonly<Record<string, unknown>>): void => void Object.assign(did, fields),
         confirm: (question: string) => confirmStep(io, yes, question),
+        afterShare,
       };
       if (!command.mutates) {
         const code = (await work(context)) ?? 0;
@@ -200,9 +202,19 @@ async function adminSession(
           publishFailure = { error };
         }
       }
-      if (published !== null) human.out(describePublish(published));
-      if (flags.json && !ownJson)
-        held.out(json({ command: `admin ${name}`, ...did, keys: keyChangesJson(reports), published }));
+      const report = published;
+      if (report !== null) afterShare((share) => describePublish(report, share));
+      if (flags.json && !ownJson) {
+        const keys = keyChangesJson(reports);
+        late((share) =>
+          json({
+            command: `admin ${name}`,
+            ...did,
+            keys,
+            published: report === null ? null : publishJson(report, share),
+          }),
+        );
+      }
       if (publishFailure !== null) throw publishFailure.error;
       return code ?? 0;
     },

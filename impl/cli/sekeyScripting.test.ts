@@ -672,6 +672,11 @@ describe('exit codes, --json and what changing commands return', () => {
       // not take it.
       expect(added.code).toBe(4);
       expect(added.out, added.err).toMatch(/new key of G9 'shared'/);
+      // The publish line says none of U1's files is on the share (it said 'published: U1 #n (… B)').
+      const notOnShare = 'not on the share \\(committed; the next `sekey admin publish` writes them\\)';
+      expect(added.out).toMatch(
+        new RegExp(`^published: nothing on the share; ${notOnShare}: U1 #\\d+, U1 #1(, U1 #\\d+)+$`, 'm'),
+      );
       expect(added.err).toContain('ShareNotWritten: the change is saved');
       expect(added.err).toContain('would create it twice if run again');
       // The files the share did not take are named: an announced file is committed, not on the share.
@@ -685,9 +690,29 @@ describe('exit codes, --json and what changing commands return', () => {
       // says why it exits 4.
       const json = await run('admin', 'add-key', 'G9', 'second', '--json');
       expect(json.code).toBe(4);
-      expect(JSON.parse(json.out)).toMatchObject({
+      const object = JSON.parse(json.out);
+      expect(object).toMatchObject({
         command: 'admin add-key',
         warning: { code: 'ShareNotWritten', message: expect.stringMatching(/^the change is saved, but the share/) },
+      });
+      // Its published files as committed, and beside them those the share did not take, as the text says.
+      expect(object.published.published).toEqual([expect.objectContaining({ userId: 'U1' })]);
+      const sequence = object.published.published[0].sequence;
+      expect(object.published.notWritten).toContainEqual({
+        userId: 'U1',
+        sequence,
+        name: `${String(sequence).padStart(12, '0')}.update`,
+      });
+      expect(object.published.notWritten).toContainEqual({ userId: 'U1', sequence: 1, name: '000000000001.resync' });
+      // So does `admin publish`, whose own object holds the report's fields.
+      const publishing = await run('admin', 'publish');
+      expect(publishing.code).toBe(4);
+      expect(publishing.out).toMatch(
+        /^published: nothing \(no provisioned user's view changed\); not on the share \(.*\): U1 #\d+(, U1 #\d+)+$/m,
+      );
+      expect(JSON.parse((await run('admin', 'publish', '--json')).out)).toMatchObject({
+        published: [],
+        notWritten: expect.arrayContaining([expect.objectContaining({ userId: 'U1', sequence })]),
       });
       const keysAfter = JSON.parse((await run('admin', 'keys', '--json')).out) as unknown[];
       expect(keysAfter).toHaveLength(keysBefore.length + 2);

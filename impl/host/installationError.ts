@@ -102,9 +102,9 @@ export const INSTALLATION_ERROR_CODES = [
   /**
    * The command's change was made and saved (the HSM images hold it, and what it printed was
    * committed), but some of its files could not be written to the share (a folder there that is not
-   * a real directory, a full share): the message names each one, including files that a `published:`
-   * line announced. The `sekey` command exits 4 for it, not 1: it is no refusal. Running a command
-   * that created something (a key, a user) again would create it twice.
+   * a real directory, a full share): the message names each one, and a `published:` line says which
+   * of its files are not on the share. The `sekey` command exits 4 for it, not 1: it is no refusal.
+   * Running a command that created something (a key, a user) again would create it twice.
    * @remedy Fix the share as the message says; the next `sekey admin publish` (for update files) or
    * the user's next `sync` (for acknowledgements) writes the missing files again.
    */

@@ -23,10 +23,19 @@ function someOf(items: readonly string[], shown = 4): string {
   return `${items.slice(0, shown).join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
 }
 
-/** `ShareNotWritten` for a change that is saved while the share failed with `error`. */
+/**
+ * `ShareNotWritten` for a change that is saved while the share failed with `error`. When operations
+ * failed (`ShareOperationsFailed`), the error carries them all as `notWritten` (the message names the
+ * first few), so that the command line says which of the files it announced are not on the share.
+ */
 export function shareNotWritten(error: unknown): InstallationError {
+  const notWritten = error instanceof ShareOperationsFailed ? error.failed : undefined;
+  return Object.assign(shareNotWrittenError(error), notWritten === undefined ? {} : { notWritten });
+}
+
+function shareNotWrittenError(error: unknown): InstallationError {
   const why = messageOf(error);
-  // What was printed is committed; these did not reach the share (a `published:` line included).
+  // What was printed is committed; these did not reach the share (a `published:` line says which of its own).
   const missed = error instanceof ShareOperationsFailed ? `; not on the share: ${someOf(error.failed)}` : '';
   // The share's own way out (which folder, which file is in the way), where it has one.
   const fix = error instanceof InstallationError ? error.remedy : undefined;
