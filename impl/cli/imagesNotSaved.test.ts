@@ -118,6 +118,31 @@ test('with --json, a change in effect whose last save failed prints its one obje
   expect(JSON.parse(added.out)).toMatchObject({ command: 'admin add-key' });
 });
 
+test('a publish whose last save failed says its files are not on the share (none went)', async () => {
+  const { run } = await manualInstallation();
+  await provisionedUsers(run, [['U1', 'alice']]);
+  expect((await run('admin', 'add-group', 'G1', 'team', '--max-keys', '5', '--cryptoperiod', '30d')).code).toBe(0);
+  expect((await run('admin', 'add-member', 'G1', 'U1')).code).toBe(0);
+  fault.failSave = true;
+  const added = await run('admin', 'add-key', 'G1', 'payroll');
+  const asJson = await run('admin', 'add-key', 'G1', 'audit', '--json');
+  fault.failSave = false;
+  expect(added.code).toBe(4);
+  expect(added.err).toContain('its files were not written to the share');
+  // It said 'published: U1 #n (… B)'.
+  expect(added.out).toMatch(/^published: nothing on the share; not on the share \(committed; .*\): U1 #\d+$/m);
+  // The file before it, written again by this publish, did not go either.
+  const { published } = JSON.parse(asJson.out) as {
+    published: { published: { sequence: number }[]; rewritten: { sequence: number }[]; notWritten: unknown[] };
+  };
+  expect(published.notWritten).toEqual(
+    [...published.published, ...published.rewritten].map((f) =>
+      expect.objectContaining({ userId: 'U1', sequence: f.sequence }),
+    ),
+  );
+  expect(published.rewritten).toHaveLength(1);
+});
+
 test('a listing whose last save failed does not claim a change or files', async () => {
   const { run } = await manualInstallation();
   fault.failSave = true;
