@@ -76,6 +76,9 @@ describe('parseRunnerArgs', () => {
       expect(usage(['--scale', bad]), bad).toMatch(/--scale needs a decimal number from 0.000001 to 1000000/);
     expect(parseRunnerArgs(['--scale', '.5']).scale).toBe(0.5);
     expect(usage(['--time', '10'])).toMatch(/--time needs a duration/);
+    // A sum not written as one says how to write it (1h90m would have run 2h30m).
+    expect(usage(['--time', '1h90m'])).toBe('--time: 90m is an hour or more: write 2h30m');
+    expect(usage(['--time', '5m75s'])).toBe('--time: 75s is a minute or more: write 6m15s');
     expect(usage(['--time', '1m', '--shard', '3/2'])).toMatch(/--shard needs I\/N/);
     expect(usage(['--time', '1m', '--campaign', 'a b'])).toMatch(/--campaign/);
     expect(usage(['--runs'])).toMatch(/argument missing|--runs/);
@@ -108,7 +111,11 @@ describe('parseRunnerArgs', () => {
       'kms',
       'kmsImpl',
     ]);
-    expect(usage(['--test', '['])).toMatch(/--test needs a regular expression/);
+    // What is wrong with it, as the RegExp error says.
+    expect(usage(['--test', '('])).toBe("--test needs a regular expression, got '(' (Unterminated group)");
+    expect(usage(['--test', 'a[b'])).toBe(
+      "--test needs a regular expression, got 'a[b' (Unterminated character class)",
+    );
     expect(usage(['--test='])).toBe("--test needs a regular expression, got ''");
   });
 

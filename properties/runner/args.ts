@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { isSeed, parseScale } from '../../testing/runConfig.ts';
-import { parseDuration } from './duration.ts';
+import { durationAdvice, parseDuration } from './duration.ts';
 import { WHOLE, parseShard } from './seeds.ts';
 import type { Shard } from './seeds.ts';
 import { SUITES, closest, suiteNamed } from './suites.ts';
@@ -229,15 +229,23 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
     if (values.test === '') throw new UsageError("--test needs a regular expression, got ''");
     try {
       new RegExp(values.test);
-    } catch {
-      throw new UsageError(`--test needs a regular expression, got '${values.test}'`);
+    } catch (error) {
+      // What is wrong, in the engine's words without its restatement of the pattern:
+      // "Invalid regular expression: /(/: Unterminated group".
+      const why = messageOf(error).replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '');
+      throw new UsageError(`--test needs a regular expression, got '${values.test}' (${why})`);
     }
   }
   const scale = values.scale === undefined ? undefined : parseScale(values.scale);
   if (scale === null)
     throw new UsageError(`--scale needs a decimal number from 0.000001 to 1000000, got '${values.scale}'`);
   const timeMs = values.time === undefined ? undefined : parseDuration(values.time);
-  if (timeMs === null) throw new UsageError(`--time needs a duration such as 90s, 30m or 2h, got '${values.time}'`);
+  if (timeMs === null) {
+    const advice = durationAdvice(values.time as string);
+    throw new UsageError(
+      advice === null ? `--time needs a duration such as 90s, 30m or 2h, got '${values.time}'` : `--time: ${advice}`,
+    );
+  }
   const shard = values.shard === undefined ? WHOLE : parseShard(values.shard);
   if (shard === null) throw new UsageError(`--shard needs I/N with 1 ≤ I ≤ N, got '${values.shard}'`);
   if (values.path !== undefined) {

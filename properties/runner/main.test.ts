@@ -34,6 +34,16 @@ describe('exit codes', () => {
     expect(stderr.text()).toMatch(
       /unknown suite 'deploymnt' \(did you mean deployment\?\)[^\n]*\n\(see npm run properties -- --help\)/,
     );
+    // A --time or --test refused says what is wrong with it, and still exits 2 with nothing run.
+    for (const [argv, said] of [
+      [['--time', '1h90m'], '--time: 90m is an hour or more: write 2h30m'],
+      [['--test', '('], "--test needs a regular expression, got '(' (Unterminated group)"],
+    ] as const) {
+      const [out, err] = [sink(), sink()];
+      expect(await main(argv, { stdout: out, stderr: err })).toBe(EXIT.usage);
+      expect(out.text()).toBe('');
+      expect(err.text()).toBe(`npm run properties: ${said}\n(see npm run properties -- --help)\n`);
+    }
   });
 
   test('0 when every property held; 1 on a counterexample, a failed test or an error outside the suites', () => {
