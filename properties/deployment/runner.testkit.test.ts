@@ -1,10 +1,15 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { PROGRESS_FILE_ENV, parseProgress } from '../runner/progressLine.ts';
 import { CI_SEED, sizedTimeout } from '../../testing/runConfig.ts';
 import { toldOfRun } from './commands.testkit.ts';
 import type { CommandSpec } from './commands.testkit.ts';
 import { describe as describeStep } from './commands.testkit.ts';
 import { BOOTSTRAP, replayScenario, runSuite, scenarioLines, skewsText } from './runner.testkit.ts';
 import type { Reach } from './runner.testkit.ts';
+import { WARMUPS } from './warmup.testkit.ts';
 
 const BOOTSTRAP_TEXT =
   'the bootstrap (steps 1 to 21: alice, bob, carol in G1, alice and bob in G2, active keys K2000 in G1 and K2001 ' +
@@ -93,3 +98,35 @@ describe("a failure's scenario lists what ran, and no further", () => {
     sizedTimeout(300_000),
   );
 });
+
+test(
+  'the warm-up is one run on the progress line, as in the table: one run line for all its scenarios',
+  async () => {
+    // Under the runner (SEKEY_PROGRESS_FILE): a run line per warm-up scenario made the progress line count
+    // a run more than the table (deployment 4 beside 3 at --runs 2).
+    const folder = mkdtempSync(join(tmpdir(), 'warmup-lines-'));
+    const file = join(folder, 'progress.jsonl');
+    const before = process.env[PROGRESS_FILE_ENV];
+    process.env[PROGRESS_FILE_ENV] = file;
+    try {
+      const { stats } = await runSuite({
+        suite: 'warmup-lines',
+        ciRuns: 1,
+        maxCommands: 2,
+        warmup: true,
+        fixedSeed: CI_SEED,
+        reports: false,
+      });
+      const { lines } = parseProgress(readFileSync(file, 'utf8'));
+      const done = lines.find((l) => l.kind === 'done');
+      expect(WARMUPS.length, 'a warm-up of several scenarios').toBeGreaterThan(1);
+      expect(done?.runs).toBe(stats.runs);
+      expect(lines.filter((l) => l.kind === 'run')).toHaveLength(stats.runs);
+    } finally {
+      if (before === undefined) delete process.env[PROGRESS_FILE_ENV];
+      else process.env[PROGRESS_FILE_ENV] = before;
+      rmSync(folder, { recursive: true, force: true });
+    }
+  },
+  sizedTimeout(300_000),
+);

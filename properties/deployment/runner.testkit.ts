@@ -386,26 +386,32 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
     try {
       if (options.warmup === true) {
         stats.runs += 1;
-        // Its scenarios in turn, each on a deployment of its own, until one fails.
-        for (const warmup of WARMUPS) {
-          // The steps it ran, up to the one that failed, and where it failed: what the failure lists and numbers.
-          const ran: CommandSpec[] = [];
-          const reach = setupReach();
-          try {
-            await counted(() =>
-              replayScenario(warmup.steps, {
+        // One run, as the table counts it: one run line for all its scenarios (one a scenario made the
+        // progress line count a run more than the table).
+        const before = stats.commands;
+        try {
+          // Its scenarios in turn, each on a deployment of its own, until one fails.
+          for (const warmup of WARMUPS) {
+            // The steps it ran, up to the one that failed, and where it failed: what the failure lists and numbers.
+            const ran: CommandSpec[] = [];
+            const reach = setupReach();
+            try {
+              await replayScenario(warmup.steps, {
                 deploymentSeed: 0,
                 ...(options.mutant ? { mutant: options.mutant } : {}),
                 stats,
                 ran,
                 reach,
                 skews: warmup.skews,
-              }),
-            );
-          } catch (error) {
-            failure = describeFailure(options, error, null, '', ran, 0, reach, toldOfRun(), warmup.skews, warmup.name);
-            break;
+              });
+            } catch (error) {
+              const skews = warmup.skews;
+              failure = describeFailure(options, error, null, '', ran, 0, reach, toldOfRun(), skews, warmup.name);
+              break;
+            }
           }
+        } finally {
+          progress.ran(stats.commands - before);
         }
       }
       if (failure === null) {

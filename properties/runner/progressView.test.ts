@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { progressText } from './progressView.ts';
+import { tableRow } from './table.ts';
 import { addLine } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
 import { countOf } from './fixtures.testkit.ts';
@@ -22,8 +23,15 @@ describe('the progress line', () => {
     // nothing is left to run, where the line said "≥45s left" (its 80 planned against the 19 seen).
     const live = new Map<string, SuiteCount>();
     addLine(live, { kind: 'begin', suite: 'kmsImpl', test: 'live', planned: 80 });
-    for (let k = 0; k < 19; k++) addLine(live, { kind: 'run', suite: 'kmsImpl', test: 'live', operations: 25 });
+    const run = () => addLine(live, { kind: 'run', suite: 'kmsImpl', test: 'live', operations: 25 });
+    for (let k = 0; k < 3; k++) run();
+    // Its run line came first: the property says it shrinks once the failing run returned.
     addLine(live, { kind: 'shrinking', suite: 'kmsImpl', test: 'live' });
+    for (let k = 0; k < 16; k++) run();
+    // Its runs as fast-check and the table count them, the 16 shrinking runs apart (they read 19 runs).
+    expect(progressText([...live.values()], 27_000, 13_000, null)).toMatch(
+      /^kmsImpl: shrinking a counterexample · 3 runs \+16 shrinking · 475 ops, .* · kmsImpl 3$/,
+    );
     addLine(live, {
       kind: 'done',
       suite: 'kmsImpl',
@@ -40,6 +48,10 @@ describe('the progress line', () => {
       reproduction: null,
     });
     expect(progressText([...live.values()], 27_000, 13_000, null)).toMatch(/elapsed, ≥0s left ·/);
+    // Ended, the line and the closing table give the same runs.
+    const ended = live.get('kmsImpl') as SuiteCount;
+    expect(progressText([ended], 27_000, 13_000, null)).toMatch(/^3 runs \+16 shrinking · .* · kmsImpl 3$/);
+    expect(tableRow(ended)[1]).toBe('3');
     // Another property of the suite begun after it: only its own planned runs are to come.
     addLine(live, { kind: 'begin', suite: 'kmsImpl', test: 'next', planned: 19 });
     expect(progressText([...live.values()], 27_000, 13_000, null)).toMatch(/elapsed, ≥13s left ·/);

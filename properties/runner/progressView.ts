@@ -1,9 +1,10 @@
 /**
- * The text of the progress line on a terminal (drawn by `impl/cli/progressView.ts`): runs done,
- * operations per second and time left, after the suites shrinking a counterexample, if any (a wait
- * of minutes in which runs stand still would read as a hang). Time left is the campaign budget
- * remaining (once spent, that the batch is ending), or, for a single pass, the runs still planned by
- * the properties that have started at the current rate: a
+ * The text of the progress line on a terminal (drawn by `impl/cli/progressView.ts`): runs done (as
+ * the closing table counts them, fast-check's, with the runs spent shrinking apart), operations per
+ * second and time left, after the suites shrinking a counterexample, if any (a wait of minutes in
+ * which runs stand still would read as a hang). Time left is the campaign budget remaining (once
+ * spent, that the batch is ending), or, for a single pass, the runs still planned by the properties
+ * that have started at the current rate: a
  * lower bound (properties not started yet are not known), shown with `≥`, and unknown while a
  * property shrinks (it runs until its case is minimal, not its planned runs). A replay (`--path`) shows
  * none: it runs its one case (and, with `--shrink`, as many shrinking runs as it takes), not the
@@ -40,6 +41,8 @@ export function progressText(
   replay: ReplayMode = 'none',
 ): string {
   const runs = counts.reduce((a, c) => a + c.runsSeen, 0);
+  // Shown apart from fast-check's runs, which the closing table counts.
+  const shrinkingRuns = counts.reduce((a, c) => a + c.shrinkingRunsSeen, 0);
   const operations = counts.reduce((a, c) => a + c.operationsSeen, 0);
   const planned = counts.reduce((a, c) => a + Math.max(c.planned, c.runsSeen), 0);
   const seconds = runningMs / 1000;
@@ -52,13 +55,15 @@ export function progressText(
   if (budget) left = budget.now < budget.endsAt ? `, ${formatElapsed(budget.endsAt - budget.now)} left` : OVERRUN;
   else if (replay !== 'none') left = '';
   // A property shrinking runs until its counterexample is minimal, not its planned runs: the rate
-  // says nothing of when it ends (its shrinking runs are counted, as runs it makes).
+  // says nothing of when it ends (its shrinking runs are counted, as runs it makes, though shown apart).
   else if (shrinking.length > 0) left = ', time left unknown while shrinking';
   else if (runs === 0 || seconds === 0) left = ', time left unknown';
   else left = `, ≥${formatElapsed(((planned - runs) * runningMs) / runs)} left`;
-  const perSuite = counts.map((c) => `${c.suite} ${thousands(c.runsSeen)}`).join(' · ');
+  const perSuite = counts.map((c) => `${c.suite} ${thousands(c.runsSeen - c.shrinkingRunsSeen)}`).join(' · ');
+  const apart = shrinkingRuns === 0 ? '' : ` +${thousands(shrinkingRuns)} shrinking`;
+  const made = `${count(runs - shrinkingRuns, 'run')}${apart}`;
   const rate = `${thousands(operations)} ops, ${thousands(perSecond)}/s`;
   const doing = replaying ? 'replaying a counterexample' : 'shrinking a counterexample';
   const found = shrinking.length === 0 ? '' : `${shrinking.join(', ')}: ${doing} · `;
-  return `${found}${count(runs, 'run')} · ${rate} · ${formatElapsed(elapsedMs)} elapsed${left} · ${perSuite}`;
+  return `${found}${made} · ${rate} · ${formatElapsed(elapsedMs)} elapsed${left} · ${perSuite}`;
 }

@@ -99,11 +99,19 @@ describe('counts per suite', () => {
       failures: 1,
       propertyTests: ['x'],
     });
-    const b = Object.assign(emptyCount('kms'), { runs: 10, operations: 20, cpuMicros: 30, propertyTests: ['x', 'y'] });
+    const b = Object.assign(emptyCount('kms'), {
+      runs: 10,
+      runsSeen: 14,
+      shrinkingRunsSeen: 4,
+      operations: 20,
+      cpuMicros: 30,
+      propertyTests: ['x', 'y'],
+    });
     b.counterexamples.push(done({ failed: true }));
     mergeCount(a, b);
     // a's failed test, and b's counterexample from a batch stopped before vitest's verdicts (failures 0).
     expect(a).toMatchObject({ runs: 11, operations: 22, cpuMicros: 33, failures: 2, propertyTests: ['x', 'y'] });
+    expect(a).toMatchObject({ runsSeen: 14, shrinkingRunsSeen: 4 });
     expect(a.counterexamples).toHaveLength(1);
     // A finished batch's counterexample is also its failed test: counted once.
     const c = Object.assign(emptyCount('kms'), { failures: 1 });

@@ -1,8 +1,10 @@
 /**
  * Counts per suite, from the suites' progress lines (`progressLine.ts`) and vitest's verdicts: what
  * the progress display shows while the suites run and what the closing table and the campaign
- * summary add up. Runs are fast-check's runs (shrinking runs not included); operations and CPU time
- * are those of every run, shrinking included, so that operations per CPU-second is like for like.
+ * summary add up. Runs are fast-check's runs (shrinking runs not included), on the progress line as in
+ * the table (the line gives the shrinking runs apart, `+16 shrinking`: it counted them in once, and
+ * then read more than the table beside it); operations and CPU time are those of every run, shrinking
+ * included, so that operations per CPU-second is like for like.
  * @module
  */
 import { count } from '../../impl/simulation/chartScale.ts';
@@ -24,8 +26,13 @@ export interface SuiteCount {
    * included), so that a progress line's time left counts only runs still to come.
    */
   planned: number;
-  /** Runs reported so far (shrinking included): what the progress display counts. */
+  /** Runs reported so far (shrinking included): what the progress display's time left goes by. */
   runsSeen: number;
+  /**
+   * Of {@link runsSeen}, those a property made after its counterexample (its `shrinking` line), in
+   * shrinking it: fast-check leaves them out of its runs (those of the table), the progress line shows them apart.
+   */
+  shrinkingRunsSeen: number;
   operationsSeen: number;
   /** Totals of the properties that ended. */
   runs: number;
@@ -60,6 +67,7 @@ export function emptyCount(suite: string): SuiteCount {
     suite,
     planned: 0,
     runsSeen: 0,
+    shrinkingRunsSeen: 0,
     operationsSeen: 0,
     runs: 0,
     operations: 0,
@@ -85,6 +93,8 @@ export function addLine(counts: Map<string, SuiteCount>, line: ProgressLine): vo
     c.running.set(line.test, { runs: 0, operations: 0, planned: line.planned });
   } else if (line.kind === 'run') {
     c.runsSeen += 1;
+    // The failing run came before the shrinking line (the property says so once its run returned).
+    if (c.shrinking.includes(line.test)) c.shrinkingRunsSeen += 1;
     c.operationsSeen += line.operations;
     const running = c.running.get(line.test);
     if (running !== undefined) {
@@ -164,6 +174,7 @@ export function opsPerCpuSecond(c: Pick<SuiteCount, 'operations' | 'cpuMicros'>)
 export function mergeCount(into: SuiteCount, more: SuiteCount): void {
   into.planned += more.planned;
   into.runsSeen += more.runsSeen;
+  into.shrinkingRunsSeen += more.shrinkingRunsSeen;
   into.operationsSeen += more.operationsSeen;
   into.runs += more.runs;
   into.operations += more.operations;
