@@ -208,7 +208,8 @@ export function operationSequence(length: HistoryLength, start = Date.UTC(2026, 
  * Operations drawn with their time steps, timed from `start`. With a model state `from`, each one
  * is made against the state the ones before it leave (applied through the model, refusals
  * changing nothing), as a suite will apply them; with null, against no state (operations that
- * ignore it). Shrinking works on the draws and makes the operations again from the shrunk ones.
+ * ignore it). Shrinking works on the draws and makes the operations again from the shrunk ones, then
+ * removes operations as made (`shrinkBelowMinimum.ts`).
  */
 function timedSequence(
   timeSteps: fc.Arbitrary<number>,
@@ -217,7 +218,13 @@ function timedSequence(
   start: number,
   from: KmsState | null,
 ): fc.Arbitrary<KmsOperation[]> {
-  const drawn = fc.array(fc.tuple(timeSteps, operations), length).map((steps) => {
+  const draws = fc.array(fc.tuple(timeSteps, operations), length);
+  // Made against a state, shrinking first removes draws, below the minimum too, and makes the rest
+  // again: an operation made from what exists (an ACTIVATE of a pre-active key, a retargeted group)
+  // then picks among what the remaining ones leave. Removing made operations alone left a later one
+  // naming what an earlier one had made ("K2005 ACTIVATE" kept two addKeys, each needed to number K2005).
+  const live = from !== null && length.minLength > 0;
+  const drawn = (live ? shrinkBelowMinimum(draws) : draws).map((steps) => {
     let now = start;
     let state = from;
     return steps.flatMap(([dt, make]) => {
@@ -233,6 +240,7 @@ function timedSequence(
       return ops;
     });
   });
+  // Then, as for any sequence, operations removed one by one as made (a draw may make several).
   return length.minLength === 0 ? drawn : shrinkBelowMinimum(drawn);
 }
 

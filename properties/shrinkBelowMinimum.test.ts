@@ -2,8 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { operationTime } from '../model/kms.ts';
 import type { KmsOperation } from '../model/kms.ts';
-import { operationSequence } from './kmsArbitraries.ts';
+import { applyOperation } from '../model/kms.ts';
+import type { KmsState } from '../model/kms.ts';
+import { EMPTY_KMS, keyStateOf } from '../model/kmsState.ts';
+import { liveOperationSequence, operationSequence } from './kmsArbitraries.ts';
 import { shrinkBelowMinimum } from './shrinkBelowMinimum.ts';
+
+const FROM_POLICY = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 86_400_000 } as const;
 
 /** Drawn 20 to 30 long; a counterexample needs two 7s among them. */
 const DIGITS = fc.array(fc.nat(9), { minLength: 20, maxLength: 30 });
@@ -93,5 +98,40 @@ describe('operationSequence', () => {
     const [ops] = found.counterexample ?? [[]];
     expect(ops.map((op) => `${op.type} ${'userId' in op ? op.userId : ''}`)).toEqual(['addUser U3', 'deleteUser U3']);
     expect(operationTime(ops[0]!)).toBeLessThanOrEqual(operationTime(ops[1]!));
+  });
+});
+
+describe('liveOperationSequence', () => {
+  const apply = (from: KmsState, ops: readonly KmsOperation[]): KmsState =>
+    ops.reduce((state, op) => {
+      const result = applyOperation(state, op);
+      return result.ok ? result.state : state;
+    }, from);
+  // kmsImpl's bootstrap: four users, three of them in G1, whose key K2000 is active.
+  const FROM = apply(EMPTY_KMS, [
+    ...['U1', 'U2', 'U3', 'U4'].map((userId): KmsOperation => ({ type: 'addUser', userId, name: userId, now: 0 })),
+    { type: 'addGroup', groupId: 'G1', name: 'all', policy: FROM_POLICY, now: 0 },
+    ...['U1', 'U2', 'U3'].map((userId): KmsOperation => ({ type: 'addMember', groupId: 'G1', userId, now: 0 })),
+    { type: 'addKey', groupId: 'G1', name: 'first', now: 0 },
+    { type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now: 0 } },
+  ]);
+  /** Whether a key of a group other than G1 is active after `ops`. */
+  const activeOutsideG1 = (ops: readonly KmsOperation[]): boolean =>
+    Object.values(apply(FROM, ops).keys).some((k) => k.owner !== 'G1' && keyStateOf(k) === 'active');
+
+  test('its operations are made again from what remains as it shrinks: an ACTIVATE names a key left', () => {
+    // A group, its key, the key's activation: three operations. Removing only operations as made, an
+    // addKey to G1 removed renumbered the keys after it, and a later "K2005 ACTIVATE" named another key or
+    // none: every addKey before it stayed (a planted bug's kmsImpl counterexample had eight operations for four).
+    const lengths = [1, 2, 3, 4, 5].map((seed) => {
+      const found = fc.check(
+        fc.property(liveOperationSequence({ minLength: 30, maxLength: 40 }, FROM, 0), (ops) => !activeOutsideG1(ops)),
+        { seed, numRuns: 200 },
+      );
+      expect(found.failed, `seed ${seed}`).toBe(true);
+      return found.counterexample?.[0].length;
+    });
+    // Removing operations as made left 6, 7, 3, 4 and 3 at these seeds.
+    expect(lengths).toEqual([3, 3, 3, 3, 3]);
   });
 });
