@@ -9,6 +9,8 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { PropertyProgress, errorText } from './progress.testkit.ts';
 import { PROGRESS_FILE_ENV, STOP_FILE_ENV, parseProgress } from './runner/progressLine.ts';
+import { addLine } from './runner/tally.ts';
+import type { SuiteCount } from './runner/tally.ts';
 
 /**
  * `progress.params(100, text)` for a fixture property. `params` starts the property, which under the
@@ -40,7 +42,11 @@ describe('a property the runner stops while it shrinks', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const kinds = () => parseProgress(readFileSync(progressFile, 'utf8')).lines.map((l) => l.kind);
+  /** The lines written besides run lines (every run writes one). */
+  const kinds = () =>
+    parseProgress(readFileSync(progressFile, 'utf8'))
+      .lines.map((l) => l.kind)
+      .filter((k) => k !== 'run');
 
   /** Fails for n ≥ 1000 (minimal counterexample: 1000); the stop is asked at the third failure. */
   function failingAbove(onFailure: (failures: number) => void) {
@@ -70,6 +76,23 @@ describe('a property the runner stops while it shrinks', () => {
     expect(replayed.counterexample).toEqual([found]);
     // One shrinking line, however many failures the shrinking met.
     expect(kinds()).toEqual(['shrinking']);
+  });
+
+  test("a run the suite did not count (it failed first) is a run line all the same: the table's runs", () => {
+    // As restoredAdmin and encryptedDatabase count: a run's line once its checks passed.
+    const progress = new PropertyProgress('fixture');
+    const property = fc.property(fc.integer({ min: 0, max: 1_000_000 }), (n) => {
+      if (n >= 1000) return false;
+      progress.ran(1);
+      return true;
+    });
+    const out = fc.check(progress.stoppable(property), { seed: 42, numRuns: 100 });
+    expect(out.failed).toBe(true);
+    const counts = new Map<string, SuiteCount>();
+    for (const line of parseProgress(readFileSync(progressFile, 'utf8')).lines) addLine(counts, line);
+    const c = counts.get('fixture') as SuiteCount;
+    expect(c.runsSeen - c.shrinkingRunsSeen).toBe(out.numRuns);
+    expect(c.shrinkingRunsSeen).toBeGreaterThan(0);
   });
 
   test('an asynchronous property the same', async () => {

@@ -79,6 +79,8 @@ export class PropertyProgress {
   private operations = 0;
   private cpu0: NodeJS.CpuUsage = process.cpuUsage();
   private ended = 0;
+  /** Run lines written so far: a run that wrote none gets one ({@link stoppable}). */
+  private runLines = 0;
 
   /**
    * Runs of the last property that ended through {@link params}' reporter, as fast-check counts
@@ -112,6 +114,7 @@ export class PropertyProgress {
 
   /** One run ended, having executed `operations`. */
   ran(operations: number): void {
+    this.runLines += 1;
     this.operations += operations;
     this.emit({ kind: 'run', suite: this.suite, test: this.test, operations });
   }
@@ -151,8 +154,16 @@ export class PropertyProgress {
         const cut = new fc.PreconditionFailure(true);
         return property.isAsync() ? Promise.resolve(cut) : cut;
       }
+      const lines = this.runLines;
+      // A run that failed before its suite counted it (most count a run once its checks pass) is one of
+      // fast-check's runs all the same: its line, of no operations, before the shrinking line, so that
+      // the progress line counts the runs the table does.
+      const counted = (o: fc.PreconditionFailure | fc.PropertyFailure | null) => {
+        if (this.runLines === lines && !(o !== null && fc.PreconditionFailure.isFailure(o))) this.ran(0);
+        return note(o);
+      };
       const out = property.run(value);
-      return out instanceof Promise ? out.then(note) : note(out);
+      return out instanceof Promise ? out.then(counted) : counted(out);
     }) as P['run'];
     return wrapped;
   }
