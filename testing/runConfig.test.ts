@@ -53,6 +53,18 @@ describe('the seed', () => {
   });
 });
 
+describe('the runs', () => {
+  afterEach(restore);
+
+  test("fixed runs (a bite test's claim about CI size) hold whatever SEKEY_RUNS says; others follow it", () => {
+    for (const runs of ['5', '2000']) {
+      set({ CI: 'true', SEKEY_RUNS: runs });
+      expect(propertyParams(60, { fixedSeed: 7, fixedRuns: true }).numRuns, runs).toBe(60);
+      expect(propertyParams(60, { fixedSeed: 7 }).numRuns, runs).toBe(Number(runs));
+    }
+  });
+});
+
 describe('a replay', () => {
   afterEach(restore);
 

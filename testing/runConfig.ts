@@ -53,9 +53,15 @@ function readInt(name: string): number | undefined {
  * @param options.fixedSeed the seed to use when `SEKEY_SEED` is unset, in CI or not: for a test whose
  *   claim is about one fixed set of runs (the bite tests: "the suite at CI size catches this
  *   mutant"), which a random seed would turn into a claim that holds only most of the time.
+ * @param options.fixedRuns run `ciRuns` whatever `SEKEY_RUNS` says, for the same tests: their claim is
+ *   about that many runs, and a suite shrunk to 5 would fail it (or one grown to 2,000 prove less).
+ *   `SEKEY_RUNS` sizes properties; such a test is a claim about one size of a suite, not a property.
  */
-export function propertyParams<T>(ciRuns: number, options: { readonly fixedSeed?: number } = {}): Parameters<T> {
-  const runs = readInt('SEKEY_RUNS') ?? ciRuns;
+export function propertyParams<T>(
+  ciRuns: number,
+  options: { readonly fixedSeed?: number; readonly fixedRuns?: boolean } = {},
+): Parameters<T> {
+  const runs = options.fixedRuns === true ? ciRuns : (readInt('SEKEY_RUNS') ?? ciRuns);
   const given = readInt('SEKEY_SEED');
   if (given !== undefined && !isSeed(given))
     throw new Error(`SEKEY_SEED must be an integer from -2147483648 to 2147483647, got '${given}'`);

@@ -102,6 +102,9 @@ describe('every invariant bites', () => {
         // mutant. Under a random seed it held only most of the time: whether the runs reach a broken
         // largest-group choice (findKeyLargestGroup) before the end depends on the draw.
         fixedSeed: CI_SEED,
+        // And these 60 whatever SEKEY_RUNS says: 5 runs miss findKeyLowestNumberBehind, and the claim
+        // is about the suite at CI size, not about the size a researcher shrank the properties to.
+        fixedRuns: true,
         mutant,
         warmup: WITH_WARMUP.has(mutant),
         noShrink: true,

@@ -130,3 +130,22 @@ test(
   },
   sizedTimeout(300_000),
 );
+
+describe('the size of a run', () => {
+  test(
+    'fixed runs (the bite tests) are the ciRuns given whatever SEKEY_RUNS says',
+    async () => {
+      const knob = process.env['SEKEY_RUNS'];
+      process.env['SEKEY_RUNS'] = '1';
+      try {
+        const options = { suite: 'fixed-runs', ciRuns: 2, maxCommands: 3, fixedSeed: CI_SEED, reports: false };
+        expect((await runSuite({ ...options, fixedRuns: true })).stats.runs).toBe(2);
+        expect((await runSuite(options)).stats.runs).toBe(1);
+      } finally {
+        if (knob === undefined) delete process.env['SEKEY_RUNS'];
+        else process.env['SEKEY_RUNS'] = knob;
+      }
+    },
+    sizedTimeout(300_000),
+  );
+});

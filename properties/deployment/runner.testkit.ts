@@ -273,6 +273,8 @@ export interface SuiteOptions {
   readonly warmup?: boolean;
   /** The seed when `SEKEY_SEED` is unset, in CI or not (bite tests: see `propertyParams`). */
   readonly fixedSeed?: number;
+  /** Run `ciRuns` whatever `SEKEY_RUNS` says (bite tests: see `propertyParams`). */
+  readonly fixedRuns?: boolean;
   /** Stop at the first failure without shrinking (bite tests). */
   readonly noShrink?: boolean;
   /** Write the reproduction file of a failure to `reports/` (default true). */
@@ -362,7 +364,10 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
   const progress = new PropertyProgress(options.suite);
   type Params = Parameters<[number, Iterable<fc.AsyncCommand<DeploymentModel, Deployment, false>>, Skews]>;
   const paramsNow = (): Params =>
-    propertyParams(options.ciRuns, options.fixedSeed === undefined ? {} : { fixedSeed: options.fixedSeed });
+    propertyParams(options.ciRuns, {
+      ...(options.fixedSeed === undefined ? {} : { fixedSeed: options.fixedSeed }),
+      fixedRuns: options.fixedRuns === true,
+    });
   let params = paramsNow();
   progress.begin((params.numRuns ?? options.ciRuns) + (options.warmup === true ? 1 : 0));
   const counted = async (run: () => Promise<void>): Promise<void> => {
