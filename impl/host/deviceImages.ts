@@ -124,6 +124,14 @@ export function hasAnyDeviceImage(dir: string): boolean {
   return existsSync(join(dir, FILES.flash)) || existsSync(join(dir, FILES.sd));
 }
 
+/**
+ * Whether `dir` shows an image of a device, looked at without recovering anything (unlike
+ * {@link hasAnyDeviceImage}): for a folder of another installation, which is not ours to change.
+ */
+export function showsDeviceImage(dir: string): boolean {
+  return Object.values(FILES).some((name) => existsSync(join(dir, name)));
+}
+
 /** A device's images as {@link loadDeviceImages} finds them. */
 export interface LoadedImages extends DeviceImages {
   /**

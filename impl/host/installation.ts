@@ -73,6 +73,7 @@ import type { Manufacturer } from '../../device/attestation.ts';
 import type { Transport } from '../protocol/transport.ts';
 import { User } from '../kms/user.ts';
 import { makeFolders } from './makeFolders.ts';
+import { requireHomeOffShares, requireShareOffOtherHomes } from './otherInstallations.ts';
 import {
   HOME_MODE,
   USERS_DIR,
@@ -289,6 +290,10 @@ export class Installation {
     requireWayTo(root, 'the home', homeWay);
     const { recorded: share, dir: shareDir } = initialShare(root, init.share);
     requireShareOffHome(shareDir, root, 'the share');
+    // Nor over another installation's home, nor this home in another's share: its readers would reach
+    // the HSM images of that installation, or of this one.
+    requireShareOffOtherHomes(shareDir, root);
+    requireHomeOffShares(root);
     requireFolder(
       shareDir,
       init.share === undefined ? 'a file is where the share goes' : '--share names a file',
@@ -368,6 +373,7 @@ export class Installation {
       // Again now that the share exists and every link on its way resolves exactly: whatever a guess
       // about paths not made yet missed, no marker goes into the home (the init is cut short, not saved).
       requireShareOffHome(shareDir, root, 'the share');
+      requireShareOffOtherHomes(shareDir, root);
       // What tells the share from an empty folder where it is not mounted (DirectoryTransport shareOf).
       writeShareMarker(shareDir, report.serial);
       writeInstallationConfig(root, {

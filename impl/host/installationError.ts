@@ -160,10 +160,13 @@ export const INSTALLATION_ERROR_CODES = [
   'UnsafeFactory',
   /**
    * A share that is the installation home, holds it, or lies inside the admin HSM's or the user HSMs'
-   * folders: whoever reads or writes the share (every user, the network) would reach the HSM images
-   * and the installation's files.
+   * folders; or, at `admin init`, does so to another installation's home (a folder holding
+   * `installation.json`, `.init-pending` or HSM images), or a home that is or lies in a share (a
+   * folder holding `.sekey-share`): whoever reads or writes the share (every user, the network) would
+   * reach the HSM images and the installation's files.
    * @remedy Give the share a folder of its own (`--share DIR`), outside the home or in a new folder
-   * of it (the default is `share` in the home).
+   * of it (the default is `share` in the home), away from every other installation's home; give the
+   * home a folder outside every share.
    */
   'ShareOverlapsHome',
 ] as const;

@@ -26,7 +26,7 @@ function linkTarget(path: string): string | null {
  * too. The parent is resolved first, so that a relative link target is read from the folder the
  * link really lies in, as the kernel reads it (the parent may be reached through a link itself).
  */
-function realPath(path: string, links = 0): string {
+export function realPath(path: string, links = 0): string {
   const absolute = resolve(path);
   if (existsSync(absolute)) return realpathSync(absolute);
   const parent = dirname(absolute);
