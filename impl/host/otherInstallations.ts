@@ -51,10 +51,22 @@ function selfAndParents(folder: string): string[] {
   return parent === folder ? [folder] : [folder, ...selfAndParents(parent)];
 }
 
-/** The first installation home at or below `folder`, links not followed (no cycle), or null. */
+/**
+ * Folders {@link homeWithin} looks at, at most. A share is usually a new or small folder; one given
+ * as a large existing tree (a network mount, `/`) would otherwise be walked whole before `init` did
+ * anything. Walked breadth first, so what is left unjudged past the bound is the deepest part of such
+ * a tree: a simplification, as the check is a guard against a mistaken `--share`, not an audit.
+ */
+export const HOME_SEARCH_FOLDERS = 4096;
+
+/**
+ * The first installation home at or below `folder` (breadth first, links not followed: no cycle,
+ * at most {@link HOME_SEARCH_FOLDERS} folders), or null.
+ */
 function homeWithin(folder: string): string | null {
   const pending = [folder];
-  for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+  for (let seen = 0; seen < pending.length && seen < HOME_SEARCH_FOLDERS; seen++) {
+    const dir = pending[seen] as string;
     if (isInstallationHome(dir)) return dir;
     pending.push(...subfolders(dir));
   }
