@@ -54,7 +54,7 @@ import type { FolderRefusal } from './pinnedFolder.ts';
 
 /**
  * The largest file the transport reads: 16 MiB. A legitimate update file is far smaller — a full
- * resync carries about 46 bytes of key material per key plus the metadata of the user's groups, so
+ * resync carries about 54 bytes of key material per key plus the metadata of the user's groups, so
  * a user of a 1,000-member group gets about 21 KB, and thousands of keys stay under a megabyte; an
  * acknowledgement is under 400 bytes. The cap only bounds what a junk file can make a command read.
  */
