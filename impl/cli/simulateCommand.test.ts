@@ -503,9 +503,11 @@ describe('sekey simulate: what it writes and prints (stand-in engine)', () => {
     expect(
       error.message.startsWith(`cannot write the report (${join(dir, 'report.json')}, ${join(dir, 'report.html')}): `),
     ).toBe(true);
+    // The file asked for, its temporary name after it (e53d82d: not the temporary name alone).
     expect(error.message).toMatch(
-      /\): ENOENT: no such file or directory, open '.*'; the report files there before, if any, are unchanged$/,
+      /\): ENOENT: no such file or directory, open '.*report\.json' \(\.tmp-report\.json-[0-9a-f]+\); /,
     );
+    expect(error.message).toMatch(/; the report files there before, if any, are unchanged$/);
   });
 
   test('a report half replaced (a rename failed after the other succeeded) says which file is which run', () => {
