@@ -20,14 +20,16 @@
  * §8.3.4 asks that a destroyed key cannot be recovered). As delete orders do (`deleteOrder.ts`,
  * "Replay"), the device takes a blob only while its file is beyond the update it recorded as applied
  * (`updates.sequence`): the user's host carries out a file's imports before the device records it,
- * and records nothing while owed work is left (`impl/kms/user.ts`), so every genuine import is done
+ * and records nothing while owed work is left (`impl/kms/userSync.ts`), so every genuine import is done
  * in time; once the file is recorded, its blobs are spent (`SpentKeyMaterial`). A key delivered again
  * (a member rejoining a group that shares its history) comes in a later file, wrapped anew.
  *
  * Blobs of files published before this layout wrap the key alone. The device refuses them: a 32-byte
- * key unwraps to the size of a 24-byte key and its binding, whose key ID then matches only by a
- * chance of 2^-32 (`UnwrapFailed`); the administrator's resync sends them bound. Taking the old
- * blobs too, as delete orders take version 1, would keep the hole open.
+ * key unwraps to the size of a 24-byte key and its binding (a 24-byte key to a 16-byte key's), whose
+ * key ID then matches only by a chance of 2^-32 (`UnwrapFailed`); the administrator's resync sends
+ * them bound. Taking the old blobs too, as delete orders take version 1, would keep the hole open.
+ * There, the "binding" is 8 bytes of the key: a refusal never names the key ID or the sequence it
+ * read, or the host that offers an old blob under any ID would read those bytes in the message.
  * @module
  */
 import { Reader, Writer } from './binaryCodec.ts';
@@ -104,14 +106,14 @@ export function importWrapped(
     const binding = new Reader(unwrapped.subarray(keyLength));
     const boundKeyId = binding.u32be();
     const sequence = binding.u32be();
-    if (boundKeyId !== keyId)
-      throw new DeviceError('UnwrapFailed', `the wrapped key is bound to key ${boundKeyId}, not key ${keyId}`);
+    // Neither refusal names what the binding holds: in a blob from before it, those are bytes of the key.
+    if (boundKeyId !== keyId) throw new DeviceError('UnwrapFailed', `the wrapped key is not bound to key ${keyId}`);
     const applied = state.counters.get(UPDATE_SEQUENCE_COUNTER) ?? 0;
     if (sequence <= applied)
       throw new DeviceError(
         'SpentKeyMaterial',
-        `the wrapped key came with update ${sequence}, which this HSM recorded as applied (it is at update ` +
-          `${applied}): it was imported then, and cannot be imported again`,
+        `the wrapped key came with an update this HSM recorded as applied (it is at update ${applied}): it was ` +
+          'imported then, and cannot be imported again',
       );
     putKey(store, level, keyId, key, 'data', replace);
     return { id: keyId, purpose: 'data', bits: keyLength * 8 };
