@@ -7,13 +7,10 @@
  */
 import { expect, test } from 'vitest';
 import { DELETE_ORDER_AAD, encodeDeleteOrder } from '../../device/deleteOrder.ts';
-import { EncryptedDatabase } from '../db/encryptedDatabase.ts';
-import { secubeDatabaseDevice } from '../db/secubeDatabaseDevice.ts';
 import { deviceKeyNumber } from '../protocol/deviceKeyIds.ts';
 import { updateStream } from '../protocol/streams.ts';
 import { decodeRecords, parseUpdateFile } from '../protocol/updateFile.ts';
-import { User } from './user.ts';
-import { TEAM_POLICY, newWorld } from './world.testkit.ts';
+import { TEAM_POLICY, newWorld, reopenOwing } from './world.testkit.ts';
 
 /** Alice and bob in G1, a group that shares its history, with an active key, synced by files. */
 async function sharingHistory() {
@@ -81,15 +78,7 @@ test('a spent erase order in the owed HSM work is skipped: the sync goes on, the
       encodeDeleteOrder(bob.device.serial, number, 1),
       DELETE_ORDER_AAD,
     );
-    const hw = w.hardware.get('U2');
-    if (hw === undefined) throw new Error('test bug: bob has no hardware');
-    bob.close();
-    const db = await EncryptedDatabase.open(secubeDatabaseDevice(bob.device), hw.sd);
-    db.transaction((d) =>
-      d.run("INSERT INTO pending_device_ops (kind, key_number, data) VALUES ('erase', ?, ?)", [number, spent]),
-    );
-    db.close();
-    const reopened = await User.open({ device: bob.device, sd: hw.sd, clock: w.clock });
+    const reopened = await reopenOwing(w, 'U2', [['erase', number, spent]]);
     expect(reopened.pendingDeviceWork()).toEqual({ operations: 0, imports: [], error: null });
     w.admin.renameUser('U2', 'robert');
     await w.publisher.publish();

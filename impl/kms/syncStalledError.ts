@@ -1,16 +1,18 @@
 /**
  * A sync that applied what it could but could not carry out the HSM work the files order, because
- * the HSM's key store is full. It is the device's `StoreFull` (same class and code, so every caller
- * that branches on the device's refusal still does), and it carries the sync's report: the files
- * it did apply are committed to the replica, and a caller that is told only "StoreFull" cannot say
- * so. Their work stays owed (`UserSync.pendingDeviceWork`) and none of them is acknowledged until a
- * later sync carries it out: an acknowledgement tells the administrator the work was done.
+ * the HSM's key store is full (or, rarer, an owed import is one the HSM refuses for good until a later
+ * file delivers its key again: `UserSync`'s curable refusals). It is the device's `StoreFull` (or that
+ * refusal: same class and code, so every caller that branches on the device's refusal still does),
+ * and it carries the sync's report: the files it did apply are committed to the replica, and a
+ * caller that is told only "StoreFull" cannot say so. Their work stays owed
+ * (`UserSync.pendingDeviceWork`) and none of them is acknowledged until a later sync carries it out:
+ * an acknowledgement tells the administrator the work was done.
  * @module
  */
 import { DeviceError } from '../../device/deviceError.ts';
 import type { SyncReport } from './userSync.ts';
 
-/** `StoreFull` at the end of a sync, with what the sync did before it. */
+/** `StoreFull` (or another curable refusal) at the end of a sync, with what the sync did before it. */
 export class SyncStalledError extends DeviceError {
   /** What the sync applied and refused, as a completed sync would report it. */
   readonly report: SyncReport;

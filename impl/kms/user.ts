@@ -446,7 +446,7 @@ export class User {
   /**
    * Reads this user's update stream and applies every new file in order (the original's
    * `sekey_update_userdata`): {@link UserSync.sync}.
-   * @throws SyncStalledError when the key store stays full after every file.
+   * @throws SyncStalledError when the key store stays full after every file (or an owed import stays refused).
    */
   sync(transport: Transport): Promise<SyncReport> {
     return this.#sync.sync(transport);

@@ -45,6 +45,16 @@ import { column, restoreLifecycle, writeGroup, writeKey } from './kmsRows.ts';
 import { execute, query } from '../db/statementCache.ts';
 import { messageOf } from '../../model/codedError.ts';
 
+/**
+ * Refusals of owed HSM work that later files can cure, and only they: a full key store (their erase
+ * orders free room), and an import the HSM refuses for good, whose key a later file delivers again,
+ * bound to that file, or orders erased (the last order for a key is the one carried out). Such an
+ * import is one of a file published before wrapped keys were bound (`device/secubeWrap.ts`:
+ * `UnwrapFailed`), which the administrator's resync cures; thrown, it stopped every sync before its
+ * first file, the resync's included, for good. Nothing is recorded or acknowledged while it is owed.
+ */
+const CURABLE_REFUSALS = ['StoreFull', 'UnwrapFailed', 'SpentKeyMaterial'] as const;
+
 /** A user's device as opened: its HSM, its replica's database, the clock, whose it is, its channel keys. */
 export interface UserDeviceParts {
   readonly device: SecubeDevice;
@@ -191,7 +201,8 @@ export class UserSync {
    * applies. Applying is atomic and idempotent; every applied file is acknowledged to the
    * administrator once the HSM carried out the work it orders.
    * @throws SyncStalledError (a `DeviceError` `StoreFull`, with the sync's report) when the key store
-   *   stays full after every file: what was applied stays applied, its HSM work owed.
+   *   stays full after every file (or `UnwrapFailed` / `SpentKeyMaterial` when an owed import stays
+   *   refused, {@link CURABLE_REFUSALS}): what was applied stays applied, its HSM work owed.
    */
   async sync(transport: Transport): Promise<SyncReport> {
     this.#live = this.#processing();
@@ -240,10 +251,11 @@ export class UserSync {
 
   async #syncStream(transport: Transport): Promise<SyncReport> {
     // First the HSM work an earlier apply still owes. Nothing new is applied on top of it, unless
-    // the key store is full: then only later files can help (their erase orders free room), so they
-    // are applied, their work added to the owed work, and nothing is recorded in the HSM or
-    // acknowledged until all of it is done (an acknowledgement tells the admin that the device
-    // carried out what the files up to it ordered: `AcknowledgementCollector.collectAcknowledgements`).
+    // the key store is full or an import is refused for good: then only later files can help (their
+    // erase orders free room; they deliver the key again, bound to them), so they are applied, their
+    // work added to the owed work, and nothing is recorded in the HSM or acknowledged until all of it
+    // is done (an acknowledgement tells the admin that the device carried out what the files up to it
+    // ordered: `AcknowledgementCollector.collectAcknowledgements`).
     let full = this.#finishDeviceWorkUnlessFull();
     const news = await this.#news(transport);
     // A resync replaces the replica whatever this HSM applied before it; its last file's acknowledgement
@@ -467,15 +479,15 @@ export class UserSync {
   }
 
   /**
-   * {@link finishDeviceWork}, except that a full key store is returned instead of thrown: the one
-   * refusal of owed work that files still to come can cure. Every other failure is thrown.
+   * {@link finishDeviceWork}, except that a refusal of owed work that files still to come can cure is
+   * returned instead of thrown ({@link CURABLE_REFUSALS}). Every other failure is thrown.
    */
   #finishDeviceWorkUnlessFull(): DeviceError | null {
     try {
       this.finishDeviceWork();
       return null;
     } catch (error) {
-      if (isDeviceError(error, 'StoreFull')) return error;
+      if (isDeviceError(error) && (CURABLE_REFUSALS as readonly string[]).includes(error.code)) return error;
       throw error;
     }
   }

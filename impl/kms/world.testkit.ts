@@ -17,6 +17,8 @@ import { provisionUser } from './distribution.ts';
 import { Publisher } from './publisher.ts';
 import { MemoryTransport } from '../protocol/transport.ts';
 import { User } from './user.ts';
+import { EncryptedDatabase } from '../db/encryptedDatabase.ts';
+import { secubeDatabaseDevice } from '../db/secubeDatabaseDevice.ts';
 
 /** A test installation. */
 export interface World {
@@ -222,4 +224,27 @@ export async function newAdminWorld(
     for (const u of members) w.admin.addMember(id, u);
   }
   return w;
+}
+
+/**
+ * `userId`'s replica closed, `owed` committed as HSM work its applied updates still owe (each
+ * `[kind, key number, order or blob]`), and the replica opened again as a command opens it
+ * (`User.open` tries the owed work): what an apply leaves whose work the HSM did not carry out.
+ */
+export async function reopenOwing(
+  w: World,
+  userId: UserId,
+  owed: ReadonlyArray<readonly ['import' | 'erase', number, Uint8Array]>,
+): Promise<User> {
+  const user = w.users.get(userId);
+  const hw = w.hardware.get(userId);
+  if (user === undefined || hw === undefined) throw new Error(`test bug: ${userId} has no device`);
+  user.close();
+  const db = await EncryptedDatabase.open(secubeDatabaseDevice(user.device), hw.sd);
+  db.transaction((d) => {
+    for (const [kind, keyNumber, data] of owed)
+      d.run('INSERT INTO pending_device_ops (kind, key_number, data) VALUES (?, ?, ?)', [kind, keyNumber, data]);
+  });
+  db.close();
+  return User.open({ device: user.device, sd: hw.sd, clock: w.clock });
 }

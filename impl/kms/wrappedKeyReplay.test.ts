@@ -13,7 +13,10 @@
  * and the HSM takes it only while that file is beyond the last it recorded as applied: once the file
  * is recorded, the blob is spent (`SpentKeyMaterial`), so the old blob cannot bring the key back.
  */
+import { aeskw } from '@noble/ciphers/aes.js';
 import { expect, test } from 'vitest';
+import { UPDATE_SEQUENCE_COUNTER } from '../../device/acknowledgement.ts';
+import { testOnlyHooks } from '../../device/secube.ts';
 import { deviceKeyNumber } from '../protocol/deviceKeyIds.ts';
 import { decodeMessage, messageAad } from '../protocol/message.ts';
 import { updateStream } from '../protocol/streams.ts';
@@ -21,7 +24,7 @@ import { decodeRecords, parseUpdateFile } from '../protocol/updateFile.ts';
 import type { Transport } from '../protocol/transport.ts';
 import type { KeyId } from '../../model/kms.ts';
 import type { User } from './user.ts';
-import { newTeam } from './world.testkit.ts';
+import { newTeam, reopenOwing } from './world.testkit.ts';
 import type { World } from './world.testkit.ts';
 
 /** Every key blob of `user`'s stream as it lies on the share now, opened by its own HSM (the host can). */
@@ -80,3 +83,37 @@ test.each(Object.entries(LOSSES))('%s cannot put the erased key back from the bl
     w.close();
   }
 });
+
+test(
+  'an import owed from a file published before the binding is refused, and does not stop the sync: the ' +
+    "administrator's resync delivers the key bound, and the HSM takes it",
+  async () => {
+    const w = await newTeam();
+    try {
+      const bob = w.users.get('U2') as User;
+      const keyId = w.admin.addKey('G1', 'k');
+      w.admin.activateKey(keyId);
+      const number = deviceKeyNumber(keyId);
+      // The key as a file of the earlier software sent it: wrapped alone under bob's wrapping key,
+      // its import owed (a full key store held it back, say, until the software was upgraded).
+      const kek = testOnlyHooks(bob.device).readKey(bob.keyIds.wrappingKeyId);
+      const unbound = aeskw(kek).encrypt(testOnlyHooks(w.adminDevice).readKey(number));
+      const reopened = await reopenOwing(w, 'U2', [['import', number, unbound]]);
+      try {
+        expect(reopened.pendingDeviceWork().error).toMatch(/UnwrapFailed/);
+        // The remedy the format's page gives: a resync, which sends every key bound to its own file.
+        w.publisher.requestResync('U2');
+        await w.publisher.publish();
+        const report = await reopened.sync(w.transport);
+        expect(report.applied).toHaveLength(1);
+        expect(reopened.pendingDeviceWork()).toEqual({ operations: 0, imports: [], error: null });
+        expect(reopened.device.listKeyIds()).toContain(number);
+        expect(reopened.device.counterRead(UPDATE_SEQUENCE_COUNTER)).toBe(report.sequence);
+      } finally {
+        reopened.close();
+      }
+    } finally {
+      w.close();
+    }
+  },
+);
