@@ -65,7 +65,7 @@ group('the deployment suite says its commands in words', () => {
       'admin K2001 RESUME (the 2nd newest key)  (refused: IllegalTransition)',
       'admin publishes',
       'adversary: corrupt on U3, else the next user it can hit: flipped byte 5 of updates/U3/000000000002.update ' +
-        '(499 bytes) with xor 0x80',
+        '(507 bytes) with xor 0x80',
       'adversary: reorder on U1, else the next user it can hit: nothing to attack: updates/U1 holds 1 update file ' +
         "past sequence 1, the last U1 applied, and it needs 2; nor did any other user's stream",
     ]);
@@ -111,7 +111,7 @@ group('the deployment suite says its commands in words', () => {
         'first wrote it: it wrote that name again since) as acks/U1/000000000003.ack',
       'adversary: ackReplay on U1: wrote a recorded copy of acks/U1/000000000002.ack (109 bytes) as ' +
         'acks/U1/000000000004.ack',
-      'adversary: truncate on U2, else the next user it can hit: cut updates/U2/000000000002.update from 449 bytes ' +
+      'adversary: truncate on U2, else the next user it can hit: cut updates/U2/000000000002.update from 457 bytes ' +
         'to nothing',
       'adversary: corrupt on U2, else the next user it can hit: nothing to attack: updates/U2/000000000002.update ' +
         'is empty',
