@@ -18,7 +18,7 @@ const BELOW: Readonly<Record<Unit, { readonly ms: number; readonly words: string
 };
 
 /** The parts of `text` (`1h30m` → 1 h, 30 m); null when it is not digits and units throughout. */
-function partsOf(text: string): Array<{ readonly amount: number; readonly unit: Unit; readonly text: string }> | null {
+function partsOf(text: string): Part[] | null {
   const trimmed = text.trim();
   if (!/^(\d+[smh])+$/.test(trimmed)) return null;
   return [...trimmed.matchAll(/(\d+)([smh])/g)].map(([part, amount, unit]) => ({
@@ -26,6 +26,13 @@ function partsOf(text: string): Array<{ readonly amount: number; readonly unit: 
     unit: unit as Unit,
     text: part as string,
   }));
+}
+
+type Part = { readonly amount: number; readonly unit: Unit; readonly text: string };
+
+/** Milliseconds the parts add up to. */
+function msOf(parts: readonly Part[]): number {
+  return parts.reduce((a, p) => a + p.amount * UNIT_MS[p.unit], 0);
 }
 
 /** `ms` written as `--time` takes it, units largest first, no part of zero: 9,000,000 → `2h30m`. */
@@ -48,7 +55,7 @@ export function writeDuration(ms: number): string {
 export function durationAdvice(text: string): string | null {
   const parts = partsOf(text);
   if (parts === null || parts.length < 2) return null;
-  const ms = parts.reduce((a, p) => a + p.amount * UNIT_MS[p.unit], 0);
+  const ms = msOf(parts);
   if (!Number.isSafeInteger(ms) || ms === 0) return null;
   const written = writeDuration(ms);
   const order = parts.map((p) => UNITS.indexOf(p.unit));
@@ -66,6 +73,6 @@ export function durationAdvice(text: string): string | null {
 export function parseDuration(text: string): number | null {
   const parts = partsOf(text);
   if (parts === null || durationAdvice(text) !== null) return null;
-  const ms = parts.reduce((a, p) => a + p.amount * UNIT_MS[p.unit], 0);
+  const ms = msOf(parts);
   return ms > 0 && Number.isSafeInteger(ms) ? ms : null;
 }
