@@ -14,7 +14,7 @@ import {
   newKeyLifecycle,
   refusalOf,
 } from './keyLifecycle.ts';
-import type { KeyEvent, KeyEventType, KeyLifecycleSnapshot, KeyState } from './keyLifecycle.ts';
+import type { KeyEvent, KeyEventType, KeyLifecycleSnapshot, KeyState, KeyUsage } from './keyLifecycle.ts';
 
 const input = { id: 'K2000', cryptoperiodMs: 1_000, createdAt: 0 };
 const ACTIVATED_AT = 100;
@@ -203,10 +203,12 @@ describe('timestamps', () => {
 
 describe('usage', () => {
   test('protect only in active; process in active, suspended, deactivated; reprotect also compromised', () => {
-    const where = (flag: 'protect' | 'process' | 'reprotect') => KEY_STATES.filter((s) => keyUsage(s)[flag]);
+    const where = (flag: keyof KeyUsage) => KEY_STATES.filter((s) => keyUsage(s)[flag]);
     expect(where('protect')).toEqual(['active']);
     expect(where('process')).toEqual(['active', 'suspended', 'deactivated']);
     expect(where('reprotect')).toEqual(['active', 'suspended', 'deactivated', 'compromised']);
+    // A rescue (re-protection on a stale view, the result marked) only from a compromised key.
+    expect(where('rescue')).toEqual(['compromised']);
     expect(keyUsage('active')).toBe(KEY_USAGE.active);
   });
 
@@ -217,6 +219,7 @@ describe('usage', () => {
       protect: false,
       process: true,
       reprotect: true,
+      rescue: false,
     });
     expect(keyUsageAt('suspended', active.context, 0)).toBe(KEY_USAGE.suspended);
     expect(keyUsageAt('active', active.context, ACTIVATED_AT - 1).protect).toBe(false);

@@ -212,21 +212,32 @@ export interface KeyUsage {
    * only way to rescue data under a compromised key (the original's `secure_recrypt`).
    */
   readonly reprotect: boolean;
+  /**
+   * Re-protection from the key is a rescue: the data under it is already readable by whoever learnt
+   * the key, so a device re-protects it even on a view past its freshness window (a withheld update
+   * can only make it pick a worse key, not expose the data more; refusing would hold the data hostage
+   * to the withholding), and the result is marked with this key, whose word vouches for nothing that
+   * was protected under it (NIST SP 800-57 Pt 1 §5.5.1: after a compromise, protection and integrity
+   * under the key cannot be trusted). Only a compromised key: from any other, a stale view could move
+   * the data under a key that a withheld rekey retired and a removed member still holds.
+   */
+  readonly rescue: boolean;
 }
 
 /**
  * The usage table (NIST SP 800-57 Pt 1 §7.1–§7.6): protect only while active; process while active,
  * suspended (data protected before the suspension) or deactivated (post-operational use); reprotect
- * from any state in which the key material is still meant to exist and the data may need rescuing.
+ * from any state in which the key material is still meant to exist and the data may need rescuing;
+ * and a rescue (no freshness asked, the result marked) from a compromised key only.
  */
 export const KEY_USAGE: Readonly<Record<KeyState, KeyUsage>> = {
-  preActivation: { protect: false, process: false, reprotect: false },
-  active: { protect: true, process: true, reprotect: true },
-  suspended: { protect: false, process: true, reprotect: true },
-  deactivated: { protect: false, process: true, reprotect: true },
-  compromised: { protect: false, process: false, reprotect: true },
-  destroyed: { protect: false, process: false, reprotect: false },
-  destroyedCompromised: { protect: false, process: false, reprotect: false },
+  preActivation: { protect: false, process: false, reprotect: false, rescue: false },
+  active: { protect: true, process: true, reprotect: true, rescue: false },
+  suspended: { protect: false, process: true, reprotect: true, rescue: false },
+  deactivated: { protect: false, process: true, reprotect: true, rescue: false },
+  compromised: { protect: false, process: false, reprotect: true, rescue: true },
+  destroyed: { protect: false, process: false, reprotect: false, rescue: false },
+  destroyedCompromised: { protect: false, process: false, reprotect: false, rescue: false },
 };
 
 /** What a key in `state` may be used for ({@link KEY_USAGE}). */

@@ -39,10 +39,10 @@ export interface MachineSpec {
 function usageTable(): string {
   const yes = (b: boolean) => (b ? 'yes' : '—');
   return markdownTable(
-    ['State', 'Protect (encrypt)', 'Process (decrypt)', 'Reprotect in the HSM'],
+    ['State', 'Protect (encrypt)', 'Process (decrypt)', 'Reprotect in the HSM', 'Rescue (stale view, marked)'],
     KEY_STATES.map((s) => {
       const u = KEY_USAGE[s];
-      return [inlineCode(s), yes(u.protect), yes(u.process), yes(u.reprotect)];
+      return [inlineCode(s), yes(u.protect), yes(u.process), yes(u.reprotect), yes(u.rescue)];
     }),
   );
 }
@@ -80,7 +80,11 @@ export const MACHINE_SPECS: readonly MachineSpec[] = [
     after:
       `### Refused pairs\n\n${refusedPairs()}\n\n### Usage\n\n${usageTable()}\n\nAn \`active\` key whose ` +
       `cryptoperiod has ended no longer protects even before the \`EXPIRE\` sweep reaches it (\`keyUsageAt\`): ` +
-      'protection needs `activatedAt <= now < expiresAt`.\n\n' +
+      'protection needs `activatedAt <= now < expiresAt`. `Protect`, and `Reprotect` from a key that is not a ' +
+      '`Rescue`, also need a view within its freshness window (`stalenessAt`, update processing): a withheld ' +
+      'update could have retired the key a stale view would choose, and a removed member still holds it. A ' +
+      'rescue asks for none: the data is readable already by whoever learnt the key, and the result is marked ' +
+      '(below).\n\n' +
       'What the table does not bound. NIST SP 800-57 Part 1 §5.3.5 lets a key that left `active` process ' +
       'only data protected before, during its recipient-usage period. SEkey data carries no time of ' +
       'protection, so `Process` is unconditional: a `suspended` or `deactivated` key decrypts until it is ' +

@@ -270,8 +270,9 @@ export class User {
     return this.#read((db, now) => {
       const key = this.#heldKeyAt(db, keyId, now);
       const state = stateOf(key);
-      if (!keyUsage(state).process) {
-        const hint = state === 'compromised' ? ' (re-protect it under a fresh key instead)' : '';
+      const usage = keyUsage(state);
+      if (!usage.process) {
+        const hint = usage.rescue ? ' (re-protect it under a fresh key instead)' : '';
         throw new SekeyError('UsageNotAllowed', `key ${keyId} is ${state}: it may not decrypt${hint}`);
       }
       return this.#withMaterial([keyId], () =>
@@ -337,11 +338,13 @@ export class User {
     return this.#read((db, now) => {
       const key = this.#heldKeyAt(db, keyId, now);
       const state = stateOf(key);
-      if (!keyUsage(state).reprotect) {
+      const usage = keyUsage(state);
+      if (!usage.reprotect) {
         throw new SekeyError('UsageNotAllowed', `key ${keyId} is ${state}: it may not re-protect`);
       }
-      // Before the key is chosen: a view that may be old must not choose it (as for encrypt).
-      if (state !== 'compromised') this.#requireFresh();
+      // Before the key is chosen: a view that may be old must not choose it (as for encrypt), unless
+      // this is a rescue (the usage table's: from a compromised key).
+      if (!usage.rescue) this.#requireFresh();
       const members = readGroups(db).find((g) => g.id === key.owner)?.members ?? [this.#userId];
       const fresh = this.#choose(
         db,
@@ -355,7 +358,7 @@ export class User {
       // key could have written the input, and the fresh key must not vouch for it unmarked. That input's
       // own mark, if any, vouches for nothing either (whoever learnt the key could have written any), so
       // it is replaced. From a key not compromised, a mark already there stays.
-      const mark = state === 'compromised' ? keyId : rescuedFrom;
+      const mark = usage.rescue ? keyId : rescuedFrom;
       const out = this.#withMaterial([keyId, fresh.keyId], () =>
         this.#device.reencrypt(
           deviceKeyNumber(keyId),

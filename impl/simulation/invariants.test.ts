@@ -73,10 +73,14 @@ describe('how a broken invariant says where', () => {
 });
 
 describe('smallest-group judges a re-protection from a replica behind the model, unrecorded, one way', () => {
-  /** Just what the check reads of a model: K2000 of G1 in `state`; U1 in service; fresh or not. */
+  /**
+   * Just what the check reads of a model: K2000 of G1 in `state` (compromised at some time if the
+   * state says so, as the life cycle records it); U1 in service; fresh or not.
+   */
   const model = (state: string, fresh: boolean) => {
+    const context = { compromisedAt: state === 'compromised' || state === 'destroyedCompromised' ? 1 : null };
     const swept = () => ({
-      keys: { K2000: { id: 'K2000', owner: 'G1', holders: ['U1'], lifecycle: { value: state } } },
+      keys: { K2000: { id: 'K2000', owner: 'G1', holders: ['U1'], lifecycle: { value: state, context } } },
       groups: {},
     });
     return {

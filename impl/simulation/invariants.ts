@@ -812,7 +812,10 @@ export function checkReprotection(
   }
   const key = m.swept().keys[entry.keyId];
   const state = key === undefined ? undefined : keyStateOf(key);
-  const rescue = state === 'compromised' || state === 'destroyedCompromised';
+  // A rescue, as far as the model can tell now: the key was compromised (and may have been destroyed
+  // since, which a replica behind does not know yet); a replica that saw it compromised asks for no
+  // freshness (the usage table's `rescue`).
+  const rescue = key !== undefined && key.lifecycle.context.compromisedAt !== null;
   if (!rescue && !m.fresh(sender, replica.sequence) && !('code' in outcome)) {
     violated(
       'smallest-group',
@@ -856,7 +859,7 @@ function judgeReprotection(
     }
     return;
   }
-  const fresh = state === 'compromised' || m.fresh(sender, replica.sequence);
+  const fresh = keyUsage(state).rescue || m.fresh(sender, replica.sequence);
   const others = (over.groups[entry.groupId]?.members ?? []).filter((u) => u !== sender);
   const want = fresh ? expectedSelection(m, sender, others, over) : 'NotFresh';
   // The HSM is asked for either key only once one is chosen: where the rule gives a refusal

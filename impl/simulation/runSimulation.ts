@@ -34,7 +34,7 @@
  */
 import { CLOCK_HZ } from '../../device/costModel.ts';
 import { SeededPrng } from '../../device/seededPrng.ts';
-import { KEY_STATES } from '../../model/keyLifecycle.ts';
+import { KEY_STATES, keyUsage } from '../../model/keyLifecycle.ts';
 import type { KeyState } from '../../model/keyLifecycle.ts';
 import { keyStateOf } from '../../model/kms.ts';
 import { caughtUp } from '../../model/publication.ts';
@@ -575,7 +575,7 @@ class Simulation {
     const swept = this.#m.swept();
     for (const entry of [...this.#m.ledger]) {
       const key = swept.keys[entry.keyId];
-      if (key === undefined || keyStateOf(key) !== 'compromised' || this.#reprotected.has(entry.id)) continue;
+      if (key === undefined || !keyUsage(keyStateOf(key)).rescue || this.#reprotected.has(entry.id)) continue;
       const holder = key.holders.find((u) => this.#m.inService(u) && usable(this.world.r.slot(u)));
       if (holder === undefined) continue;
       this.#reprotected.add(entry.id);

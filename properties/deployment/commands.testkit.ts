@@ -1673,7 +1673,7 @@ const RESCUE_COUNT = 'smallest-group:behind sender, rescue past the window';
  */
 function rescuePastWindow(m: DeploymentModel, userId: UserId, entry: LedgerEntry, sequence: number): boolean {
   const key = m.knownAt(userId, sequence)?.keys[entry.keyId];
-  if (key === undefined || !key.holders.includes(userId) || keyStateOf(key) !== 'compromised') return false;
+  if (key === undefined || !key.holders.includes(userId) || !keyUsage(keyStateOf(key)).rescue) return false;
   return !m.fresh(userId, sequence);
 }
 
@@ -1690,9 +1690,9 @@ function reprotectable(m: DeploymentModel, userId: UserId, state: KmsState): { r
   m.ledger.forEach((entry, i) => {
     const key = state.keys[entry.keyId];
     if (key === undefined || !key.holders.includes(userId)) return;
-    const keyState = keyStateOf(key);
-    if (!keyUsage(keyState).reprotect) return;
-    (keyState === 'compromised' ? rescue : other).push(i);
+    const usage = keyUsage(keyStateOf(key));
+    if (!usage.reprotect) return;
+    (usage.rescue ? rescue : other).push(i);
   });
   return { rescue, other };
 }
