@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { BASELINE_COMMIT, THROUGHPUT_SUITES, baselineTree, readMeasurement } from './throughput.ts';
+import { BASELINE_COMMIT, THROUGHPUT_SUITES, baselineTree, readMeasurement, throughputFigures } from './throughput.ts';
+import type { SuiteMeasurement } from './throughput.ts';
 import { repositoryRoot } from './results.ts';
 
 const root = repositoryRoot();
@@ -64,6 +65,45 @@ describe('throughput bench', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  /** A measurement of `ops` operations per CPU-second over 10 runs of 100 operations. */
+  const at = (ops: number): SuiteMeasurement => {
+    const cpuSeconds = 1000 / ops;
+    return { operations: 1000, cpuSeconds, opsPerCpuSecond: ops, runs: 10, cpuMsPerRun: (cpuSeconds * 1000) / 10 };
+  };
+
+  test('a speedup pairs the two engines within each repetition, not the medians of different ones', () => {
+    // Per repetition 1×, 4× and 1.5×: median 1.5×. The medians' ratio (200 / 100) would say 2×.
+    const measured = new Map([
+      ['kmsImpl', [at(100), at(200), at(300)]],
+      ['kmsImplBaseline', [at(100), at(50), at(200)]],
+      ['deployment', [at(30), at(30), at(30)]],
+      ['deploymentBaseline', [at(20), at(20), at(20)]],
+    ]);
+    const figures = throughputFigures(measured, true);
+    expect(figures.speedup.kmsImpl).toEqual({ min: 1, median: 1.5, max: 4, repetitions: 3 });
+    expect(figures.speedup.deployment).toEqual({ min: 1.5, median: 1.5, max: 1.5, repetitions: 3 });
+    // CPU per run, the baseline's over ours: the same pairs, so the same ratios here.
+    expect(figures.speedup.perRun['kmsImpl']).toEqual({ min: 1, median: 1.5, max: 4, repetitions: 3 });
+    expect(figures.speedup.kmsImplOverIssueFigure).toBe(2.9);
+    expect(figures.opsPerCpuSecond['kmsImpl']).toEqual({ min: 100, median: 200, max: 300, repetitions: 3 });
+    expect(figures.repetitions).toHaveLength(3);
+    expect(figures.repetitions[1]?.['kmsImplBaseline']?.opsPerCpuSecond).toBe(50);
+  });
+
+  test('without the baseline tree, kmsImpl is divided by the issue figure in each repetition', () => {
+    const figures = throughputFigures(
+      new Map([
+        ['kmsImpl', [at(136), at(204)]],
+        ['deployment', [at(30), at(30)]],
+      ]),
+      false,
+    );
+    expect(figures.opsPerCpuSecond['kmsImplBaseline']).toBe(68);
+    expect(figures.speedup.kmsImpl).toEqual({ min: 2, median: 2.5, max: 3, repetitions: 2 });
+    expect(figures.speedup.deployment).toBeNull();
+    expect(figures.speedup.perRun['kmsImpl']).toBeNull();
   });
 
   test('the results file holds throughput.opsPerCpuSecond for both suites and their baselines', () => {

@@ -159,6 +159,94 @@ function runSuite(suite: ThroughputSuite, engine: Engine, runs: number): SuiteMe
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 const rounded = (s: Spread): Spread => ({ ...s, min: round1(s.min), median: round1(s.median), max: round1(s.max) });
 
+/** A speedup as the table shows it: its median, and its spread when the repetitions differ. */
+function times(s: Spread | null | undefined): string {
+  if (s === null || s === undefined) return '-';
+  return s.min === s.max ? `${s.median}×` : `${s.median}× (${s.min}–${s.max})`;
+}
+
+/** What {@link throughputFigures} makes of the measurements. */
+export interface ThroughputFigures {
+  /** Spread over the repetitions per engine and suite; the issue's figure stands for a missing kmsImpl baseline. */
+  readonly opsPerCpuSecond: Readonly<Record<string, Spread | number>>;
+  readonly cpuMsPerRun: Readonly<Record<string, Spread>>;
+  /** Ours over the baseline in operations per CPU-second, per suite (null without a baseline). */
+  readonly speedup: Readonly<Record<ThroughputSuite['name'], Spread | null>> & {
+    /** Our median over the issue's figure (68), a fixed number: ours is the only spread in it. */
+    readonly kmsImplOverIssueFigure: number | null;
+    /** The baseline's CPU per run over ours, per suite. */
+    readonly perRun: Readonly<Record<string, Spread | null>>;
+  };
+  /** Each repetition's measurements, by engine and suite key (`kmsImpl`, `kmsImplBaseline`, …). */
+  readonly repetitions: ReadonlyArray<Readonly<Record<string, SuiteMeasurement>>>;
+}
+
+/**
+ * The bench's figures from its measurements (`measured`: every repetition of each engine and suite,
+ * in order). Each speedup is the ratio of the two engines *within* a repetition, whose runs went back
+ * to back (interleaved) under the same load, summarised as median and spread over the repetitions: a
+ * ratio of the two medians would pair one engine's run with the other's from another repetition, and a
+ * load that moved between repetitions would move the ratio.
+ */
+export function throughputFigures(
+  measured: ReadonlyMap<string, readonly SuiteMeasurement[]>,
+  baselineMeasured: boolean,
+): ThroughputFigures {
+  const opsPerCpuSecond: Record<string, Spread | number> = Object.fromEntries(
+    [...measured].map(([k, ms]) => [k, rounded(spread(ms.map((m) => m.opsPerCpuSecond)))]),
+  );
+  // Without the baseline tree, the issue's figure stands in for the kmsImpl baseline (and none for deployment).
+  if (!baselineMeasured) opsPerCpuSecond['kmsImplBaseline'] = ISSUE_BASELINE.kmsImpl;
+  const cpuMsPerRun: Record<string, Spread> = Object.fromEntries(
+    [...measured].map(([k, ms]) => [k, rounded(spread(ms.map((m) => m.cpuMsPerRun)))]),
+  );
+  const count = Math.max(0, ...[...measured.values()].map((ms) => ms.length));
+  const repetitions = Array.from({ length: count }, (_, rep) =>
+    Object.fromEntries(
+      [...measured].flatMap(([k, ms]) => {
+        const m = ms[rep];
+        return m === undefined ? [] : [[k, m] as const];
+      }),
+    ),
+  );
+  /** The spread of `f(rep)` over the repetitions where it is defined; null where it never is. */
+  const perRepetition = (f: (rep: Readonly<Record<string, SuiteMeasurement>>) => number | null): Spread | null => {
+    const samples = repetitions.map(f).filter((x): x is number => x !== null);
+    return samples.length === 0 ? null : rounded(spread(samples));
+  };
+  const opsRatio = (name: string) =>
+    perRepetition((rep) => {
+      const ours = rep[name]?.opsPerCpuSecond;
+      const base = baselineMeasured
+        ? rep[`${name}Baseline`]?.opsPerCpuSecond
+        : name === 'kmsImpl'
+          ? ISSUE_BASELINE.kmsImpl
+          : undefined;
+      return ours === undefined || base === undefined ? null : ours / base;
+    });
+  const runRatio = (name: string) =>
+    perRepetition((rep) => {
+      const ours = rep[name]?.cpuMsPerRun;
+      const base = rep[`${name}Baseline`]?.cpuMsPerRun;
+      return ours === undefined || base === undefined ? null : base / ours;
+    });
+  const oursMedian = opsPerCpuSecond['kmsImpl'];
+  const speedup = {
+    ...(Object.fromEntries(THROUGHPUT_SUITES.map((s) => [s.name, opsRatio(s.name)])) as Record<
+      ThroughputSuite['name'],
+      Spread | null
+    >),
+    kmsImplOverIssueFigure:
+      oursMedian === undefined
+        ? null
+        : round1((typeof oursMedian === 'number' ? oursMedian : oursMedian.median) / ISSUE_BASELINE.kmsImpl),
+    // Baseline CPU per run over ours: the same runs of the same sequences; for kmsImpl it includes the
+    // bootstrap built once per process here (the harness), besides what the engine itself gained.
+    perRun: Object.fromEntries(THROUGHPUT_SUITES.map((s) => [s.name, runRatio(s.name)])),
+  };
+  return { opsPerCpuSecond, cpuMsPerRun, speedup, repetitions };
+}
+
 /** The throughput bench (`throughput` section). */
 export const throughputBench: BenchModule = {
   name: 'throughput',
@@ -196,37 +284,14 @@ export const throughputBench: BenchModule = {
     } finally {
       if (baselineRoot !== null) rmSync(baselineRoot, { recursive: true, force: true });
     }
-    const opsPerCpuSecond: Record<string, Spread | number> = Object.fromEntries(
-      [...measured].map(([k, ms]) => [k, rounded(spread(ms.map((m) => m.opsPerCpuSecond)))]),
-    );
-    // Without the baseline tree, the issue's figure stands in for the kmsImpl baseline (and none for deployment).
-    if (baselineRoot === null) opsPerCpuSecond['kmsImplBaseline'] = ISSUE_BASELINE.kmsImpl;
-    const median = (key: string): number | null => {
-      const f = opsPerCpuSecond[key];
-      return f === undefined ? null : typeof f === 'number' ? f : f.median;
-    };
-    const ratio = (a: number | null, b: number | null) => (a === null || b === null ? null : round1(a / b));
-    const cpuMsPerRun: Record<string, Spread> = Object.fromEntries(
-      [...measured].map(([k, ms]) => [k, rounded(spread(ms.map((m) => m.cpuMsPerRun)))]),
-    );
-    const perRunMedian = (key: string): number | null => cpuMsPerRun[key]?.median ?? null;
-    const bySuite: Record<string, number | null> = Object.fromEntries(
-      THROUGHPUT_SUITES.map((s) => [s.name, ratio(median(s.name), median(`${s.name}Baseline`))]),
-    );
-    const speedup = {
-      ...bySuite,
-      kmsImplOverIssueFigure: ratio(median('kmsImpl'), ISSUE_BASELINE.kmsImpl),
-      // Baseline CPU per run over ours: the same runs of the same sequences; for kmsImpl it includes the
-      // bootstrap built once per process here (the harness), besides what the engine itself gained.
-      perRun: Object.fromEntries(
-        THROUGHPUT_SUITES.map((s) => [s.name, ratio(perRunMedian(`${s.name}Baseline`), perRunMedian(s.name))]),
-      ),
-    };
+    const figures = throughputFigures(measured, baselineRoot !== null);
+    const { opsPerCpuSecond, cpuMsPerRun, speedup } = figures;
     return {
       data: {
         opsPerCpuSecond,
         cpuMsPerRun,
         speedup,
+        repetitions: figures.repetitions,
         issueBaseline: {
           opsPerCpuSecond: ISSUE_BASELINE,
           method:
@@ -252,7 +317,10 @@ export const throughputBench: BenchModule = {
           'applies its fixed bootstrap once per process and forks the installation for each run (World.fork), ' +
           'the baseline applies it in every run: `speedup.perRun` divides CPU per run, so for kmsImpl it counts ' +
           'that harness change (about 1.3x when it landed, same engine) with the engine gains; ' +
-          "`speedup.kmsImpl` divides operations per CPU-second, each engine's operations counted as applied" +
+          "`speedup.kmsImpl` divides operations per CPU-second, each engine's operations counted as applied. " +
+          'Every speedup is a ratio within one repetition (the two engines of a repetition ran back to back on ' +
+          'the same machine load), given as the median and spread over the repetitions; `repetitions` holds ' +
+          "each repetition's measurements" +
           (baselineRoot === null
             ? '. This run had no git history: kmsImplBaseline is the issue figure, deployment has no baseline'
             : ''),
@@ -270,9 +338,9 @@ export const throughputBench: BenchModule = {
               String(med),
               String(min),
               String(max),
-              suffix === '' ? `${bySuite[s.name] ?? '-'}×` : '',
+              suffix === '' ? times(speedup[s.name]) : '',
               String(cpuMsPerRun[`${s.name}${suffix}`]?.median ?? '-'),
-              suffix === '' ? `${speedup.perRun[s.name] ?? '-'}×` : '',
+              suffix === '' ? times(speedup.perRun[s.name]) : '',
             ],
           ];
         }),
