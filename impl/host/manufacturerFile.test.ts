@@ -1,4 +1,15 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -103,4 +114,33 @@ describe('manufacturer.json (the simulated factory)', () => {
       );
     }
   });
+
+  // Mode bits and owners: what a POSIX system shows (Windows has no user IDs, and nothing is checked there).
+  it.skipIf(process.getuid === undefined)(
+    'is refused where someone else may change it: made or opened in a folder others may write to, or theirs',
+    () => {
+      const base = home();
+      const factory = join(base, 'factory');
+      createFactory(factory);
+      const at = join(base, 'home');
+      const unsafe = expect.objectContaining({ code: 'UnsafeFactory' });
+      // Anyone could rename its manufacturer.json away and put one of theirs in its place.
+      chmodSync(factory, 0o777);
+      expect(() => openFactory(factory, at)).toThrow(unsafe);
+      expect(() => openFactory(factory, at)).toThrow(/may be written to by .*others \(mode 777\)/);
+      chmodSync(factory, 0o700);
+      expect(openFactory(factory, at).publicKey).toHaveLength(32);
+      // A folder already there keeps its mode: no key is written into one others may change.
+      const open = join(base, 'open');
+      mkdirSync(open);
+      chmodSync(open, 0o777);
+      expect(() => createFactory(open)).toThrow(unsafe);
+      expect(existsSync(join(open, MANUFACTURER_FILE))).toBe(false);
+      // Another user's folder (root can make one to show it): that user chooses what is in it.
+      if (process.getuid?.() === 0) {
+        chownSync(factory, 65534, 65534);
+        expect(() => openFactory(factory, at)).toThrow(/belongs to user ID 65534/);
+      }
+    },
+  );
 });

@@ -21,6 +21,7 @@ import { formatProblem } from './formatVersion.ts';
 import { InstallationError } from './installationError.ts';
 import { pathInside } from './pathInside.ts';
 import { makeFolders } from './makeFolders.ts';
+import { notPrivate } from './privateFolder.ts';
 
 /** The file's name in the factory folder. */
 export const MANUFACTURER_FILE = 'manufacturer.json';
@@ -130,14 +131,40 @@ export function readManufacturerFile(dir: string): Manufacturer {
 export const FACTORY_ENV = 'SEKEY_FACTORY';
 
 /**
+ * Refuses a factory folder that someone else may change (its owner is another user, or its group or
+ * others may write to it), as OpenSSH's `StrictModes` refuses such a `~/.ssh` (sshd_config(5)):
+ * whoever may rename entries in it can put a `manufacturer.json` of theirs in place of the one
+ * made there, and an admin HSM made from it trusts every certificate they sign (RFC 8032 keys: the
+ * public key they choose is burned in), so a key pair on their host passes as a user HSM and receives
+ * wrapped keys.
+ * @throws InstallationError `UnsafeFactory`
+ */
+function requirePrivateFactory(path: string): void {
+  const why = notPrivate(path, true);
+  if (why === null) return;
+  throw new InstallationError(
+    'UnsafeFactory',
+    `the factory ${path} ${why}: whoever may change it could put a manufacturer of theirs in it, and the HSMs ` +
+      'made from it would take their certificates as genuine',
+    why.startsWith('belongs to')
+      ? 'Use a factory folder of your own (`sekey factory init --dir DIR`), under a folder only you can change.'
+      : `Close it to others (\`chmod go-w ${path}\`); if someone else could have changed it, make a new factory ` +
+          'under a folder only you can change (`sekey factory init --dir DIR`).',
+  );
+}
+
+/**
  * Creates a factory folder `dir` (owner-only) with a new random manufacturer.
- * @throws InstallationError `AlreadyInitialized` when `dir` already holds a factory.
+ * @throws InstallationError `AlreadyInitialized` when `dir` already holds a factory; `UnsafeFactory`
+ *   when `dir` exists and someone else may change it.
  */
 export function createFactory(dir: string): Manufacturer {
   const path = resolve(dir);
   // No check for the file first: another process could create it between the check and the write.
   // The file is created exclusively instead (createManufacturerFile).
   makeFolders(path, 0o700);
+  // A folder that was there already keeps its mode: one others may change is no place for the key.
+  requirePrivateFactory(path);
   return createManufacturerFile(path);
 }
 
@@ -145,9 +172,9 @@ export function createFactory(dir: string): Manufacturer {
  * The manufacturer of factory folder `dir`, for work on the installation in `home` whose share is
  * `share`.
  * @throws InstallationError `UnsafeFactory` when `dir` is `home` or inside it (the manufacturer's
- *   signing key must never be part of an installation), or when it and the share overlap (the share
- *   is the untrusted folder every user and the network can read); `BadInstallation` when it holds no
- *   valid factory.
+ *   signing key must never be part of an installation), when it and the share overlap (the share
+ *   is the untrusted folder every user and the network can read), or when someone else may change
+ *   it; `BadInstallation` when it holds no valid factory.
  */
 export function openFactory(dir: string, home: string, share?: string): Manufacturer {
   const path = resolve(dir);
@@ -163,5 +190,6 @@ export function openFactory(dir: string, home: string, share?: string): Manufact
       `the factory ${path} and the share ${resolve(share)} overlap: the manufacturer's key would be on the share`,
     );
   }
+  requirePrivateFactory(path);
   return readManufacturerFile(path);
 }
