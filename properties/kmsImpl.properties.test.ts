@@ -57,7 +57,7 @@ import { PropertyProgress } from './progress.testkit.ts';
 import { historyLength, replaying, sizedTimeout } from '../testing/runConfig.ts';
 import { cryptoBackend } from '../device/cryptoBackend.ts';
 import { mergeSuiteReport } from './deployment/stats.testkit.ts';
-import { adminView, modelAdminView } from '../impl/simulation/invariants.ts';
+import { adminView, modelAdminView } from '../impl/simulation/modelViews.ts';
 import { decidedByNumber, decidedBySize } from './selectionReach.testkit.ts';
 
 const START = Date.UTC(2026, 0, 1);

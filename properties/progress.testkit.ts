@@ -17,7 +17,7 @@ import { expect } from 'vitest';
 import { propertyParams, replayingOneCase, stoppedByDeadline } from '../testing/runConfig.ts';
 import { PROGRESS_FILE_ENV, STOP_FILE_ENV } from './runner/progressLine.ts';
 import { replayCommand, vitestReplayCommand } from './runner/replayCommand.ts';
-import { differences } from '../impl/simulation/invariants.ts';
+import { differences } from '../impl/simulation/invariantError.ts';
 import type { DoneLine, ProgressLine } from './runner/progressLine.ts';
 
 /** How a property ended, as `finish` records it. */

@@ -4,7 +4,7 @@ import { sqliteMemoryUsed } from '../db/sqlite.ts';
 import { Admin } from '../kms/admin.ts';
 import { FIRST_KEY_NUMBER } from '../../model/kms.ts';
 import { Deployment, SEEN_PER_STREAM } from './deployment.ts';
-import { checkKeySecrecy } from './invariants.ts';
+import { checkKeySecrecy } from './keySecrecy.ts';
 import { DeploymentModel } from './referenceModel.ts';
 import { TEST_DEVICES } from './testDevices.testkit.ts';
 

@@ -6,7 +6,7 @@
  * with power cuts, SD cards with torn writes, a cycle meter per physical device), everything else is
  * the production code. `sekey simulate` lives a deployment over months; the deployment property
  * suite (`properties/deployment/`) runs random commands on one. Both check it with the same
- * invariants (`invariants.ts`).
+ * invariants (named in `invariantError.ts`, checked by the files beside it).
  *
  * The only seams are {@link DeploymentHooks}: places where a caller may wrap or replace one step (the
  * property suite's deliberately broken variants use them to show that each invariant bites). With no

@@ -2,7 +2,7 @@
  * The reference side of a deployment: the whole-KMS model (`model/kms.ts`) plus what a deployment
  * adds to it — which users have a device, what the administrator published to each device and
  * when (its history, by sequence), who was a member of which group at each step, and a ledger of the
- * messages users encrypted. The invariants (`invariants.ts`) compare the real deployment
+ * messages users encrypted. The invariants (named in `invariantError.ts`) compare the real deployment
  * (`deployment.ts`) to it; `sekey simulate` and the deployment property suite keep it in step with
  * every operation they run.
  * @module

@@ -45,7 +45,8 @@ import { bump } from './dayTally.ts';
 import { Deployment } from './deployment.ts';
 import type { DeploymentHooks } from './deployment.ts';
 import { DeviceMeters } from './deviceMeters.ts';
-import { checkConverged, usable } from './invariants.ts';
+import { usable } from './modelViews.ts';
+import { checkConverged } from './convergence.ts';
 import { DeploymentModel } from './referenceModel.ts';
 import { SIMULATION_INVARIANTS, SIMULATION_REPORT_SCHEMA } from './simulationReport.ts';
 import type {

@@ -1,5 +1,5 @@
 /**
- * How the shared checkers' invariants (`invariants.ts`, ten names, the property suite's) are reported
+ * How the shared checkers' invariants (`invariantError.ts`, ten names, the property suite's) are reported
  * under the simulation's six (`SIMULATION_INVARIANTS`):
  * - `forward-secrecy` and `backward-secrecy` are need-to-know over time (a message read by someone
  *   who was not in its group when it was sent), so they count as `need-to-know`;
@@ -8,7 +8,7 @@
  *   altered.
  * @module
  */
-import type { InvariantName } from './invariants.ts';
+import type { InvariantName } from './invariantError.ts';
 import type { SimulationInvariant } from './simulationReport.ts';
 
 const AS_SIMULATION: Readonly<Record<InvariantName, SimulationInvariant>> = {

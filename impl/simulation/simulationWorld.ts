@@ -1,10 +1,10 @@
 /**
  * The simulated organisation's system and its oracle side by side: a real {@link Deployment} and its
  * {@link DeploymentModel}, kept in step by every operation the workload runs, with the shared
- * checkers (`invariants.ts`) judging the deployment. Operations run as in the deployment property
- * suite (the same model bookkeeping: publications recorded, streams the adversary touched tainted,
- * a clean sync held to the model's projection), but a broken invariant is recorded as a
- * {@link ViolationDetail} and the day goes on.
+ * checkers (of the invariants `invariantError.ts` names) judging the deployment. Operations run as
+ * in the deployment property suite (the same model bookkeeping: publications recorded, streams the
+ * adversary touched tainted, a clean sync held to the model's projection), but a broken invariant
+ * is recorded as a {@link ViolationDetail} and the day goes on.
  * @module
  */
 import type { KmsOperation, UserId } from '../../model/kms.ts';
@@ -13,25 +13,15 @@ import type { AttackSpec } from './attacks.ts';
 import { DayTally, bump, refusalCode } from './dayTally.ts';
 import type { Deployment } from './deployment.ts';
 import { messageKey, openUser } from './deployment.ts';
-import {
-  InvariantError,
-  aheadAlarm,
-  checkIntegrity,
-  checkKeySecrecy,
-  checkLedger,
-  checkModelAgreement,
-  checkNeedToKnow,
-  checkNothingAfterLastFile,
-  checkSyncedExactly,
-  checkEncryption,
-  checkReprotection,
-  encryptionJudged,
-  isSynced,
-  senderPosition,
-  usable,
-  violated,
-} from './invariants.ts';
-import type { InvariantName } from './invariants.ts';
+import { InvariantError, violated } from './invariantError.ts';
+import type { InvariantName } from './invariantError.ts';
+import { checkModelAgreement, isSynced, usable } from './modelViews.ts';
+import { checkKeySecrecy } from './keySecrecy.ts';
+import { checkNeedToKnow, checkSyncedExactly } from './heldKeys.ts';
+import { aheadAlarm, checkIntegrity } from './integrity.ts';
+import { checkLedger } from './readability.ts';
+import { checkNothingAfterLastFile } from './convergence.ts';
+import { checkEncryption, checkReprotection, encryptionJudged, senderPosition } from './smallestGroup.ts';
 import type { DeploymentModel } from './referenceModel.ts';
 import { simulationInvariantOf } from './simulationInvariants.ts';
 import type { SimulationInvariant, ViolationDetail } from './simulationReport.ts';

@@ -29,8 +29,9 @@ import { sequenceOfName, updateStream } from '../../impl/protocol/streams.ts';
 import { NO_PREVIOUS_FILE, fileHash, parseUpdateFile } from '../../impl/protocol/updateFile.ts';
 import type { UpdateHeader } from '../../impl/protocol/updateFile.ts';
 import type { Deployment } from '../../impl/simulation/deployment.ts';
-import { usable, violated } from '../../impl/simulation/invariants.ts';
-import type { CheckTally } from '../../impl/simulation/invariants.ts';
+import { violated } from '../../impl/simulation/invariantError.ts';
+import type { CheckTally } from '../../impl/simulation/invariantError.ts';
+import { usable } from '../../impl/simulation/modelViews.ts';
 
 /** A file of the stream the sync will look at, as the harness knows it. */
 interface StreamFile {

@@ -3,7 +3,7 @@
  * users, time, the adversary on the share and on SD cards, PIN sessions, and power cuts at the k-th
  * flash or SD write of another command. Each command is plain data ({@link CommandSpec}), so that a
  * shrunk counterexample can be printed as numbered steps and written out as a runnable replay.
- * After every command the invariants of `impl/simulation/invariants.ts` run. Test support only.
+ * After every command the invariants named in `impl/simulation/invariantError.ts` run. Test support only.
  * @module
  */
 import fc from 'fast-check';
@@ -25,36 +25,32 @@ import { ackStream, sequenceOfAckName, updateStream } from '../../impl/protocol/
 import { SyncStalledError } from '../../impl/kms/syncStalledError.ts';
 import type { Deployment, UserSlot } from '../../impl/simulation/deployment.ts';
 import { messageKey, openUser, smallKeyStore } from '../../impl/simulation/deployment.ts';
+import { InvariantError, same, violated } from '../../impl/simulation/invariantError.ts';
 import {
-  checkIntegrity,
-  checkKeySecrecy,
-  checkOutboxOnShare,
-  checkPublicationRecords,
-  checkLedger,
   checkModelAgreement,
-  checkNeedToKnow,
-  checkSyncedExactly,
-  checkHeldKeys,
-  checkAdminHsmAtRest,
-  checkHsmAtRest,
-  checkNothingAfterLastFile,
-  roomForUpdate,
-  deviceState,
-  checkEncryption,
-  checkReprotection,
-  expectedSelection,
-  InvariantError,
-  aheadAlarm,
   isSynced,
-  senderPosition,
   undestroyedKeyIds,
   modelAdminView,
   adminView,
   replicaView,
-  same,
   usable,
-  violated,
-} from '../../impl/simulation/invariants.ts';
+} from '../../impl/simulation/modelViews.ts';
+import { checkKeySecrecy } from '../../impl/simulation/keySecrecy.ts';
+import { checkNeedToKnow, checkSyncedExactly, checkHeldKeys, roomForUpdate } from '../../impl/simulation/heldKeys.ts';
+import { checkIntegrity, deviceState, aheadAlarm } from '../../impl/simulation/integrity.ts';
+import { checkLedger } from '../../impl/simulation/readability.ts';
+import { checkAdminHsmAtRest, checkHsmAtRest } from '../../impl/simulation/hsmAtRest.ts';
+import {
+  checkOutboxOnShare,
+  checkPublicationRecords,
+  checkNothingAfterLastFile,
+} from '../../impl/simulation/convergence.ts';
+import {
+  checkEncryption,
+  checkReprotection,
+  expectedSelection,
+  senderPosition,
+} from '../../impl/simulation/smallestGroup.ts';
 import type { DeploymentModel, LedgerEntry, ReplicaView } from '../../impl/simulation/referenceModel.ts';
 import { viewAt } from '../../impl/simulation/referenceModel.ts';
 import type { ForgottenHsm, HsmFate } from '../../impl/kms/retiredHsms.ts';

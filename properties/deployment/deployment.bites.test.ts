@@ -38,7 +38,7 @@ import { SekeyError } from '../../impl/protocol/sekeyError.ts';
 import type { CommandSpec } from './commands.testkit.ts';
 import { MUTANTS, lowestNumberTied } from './deployment.testkit.ts';
 import type { Mutant } from './deployment.testkit.ts';
-import type { InvariantName } from '../../impl/simulation/invariants.ts';
+import type { InvariantName } from '../../impl/simulation/invariantError.ts';
 import { BOOTSTRAP, replayScenario, runSuite } from './runner.testkit.ts';
 import { CLOCK_WARMUP, CLOCK_WARMUP_SKEWS } from './warmup.testkit.ts';
 import { CI_SEED, sizedTimeout } from '../../testing/runConfig.ts';

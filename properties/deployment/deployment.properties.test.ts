@@ -2,7 +2,7 @@
  * A real deployment against the model, under attack and power loss: the admin HSM, four user HSMs,
  * their encrypted databases and the directory transport in a temporary folder, driven by random
  * command sequences (`fc.commands` + `fc.asyncModelRun`; see `commands.testkit.ts`), with the named
- * invariants of `impl/simulation/invariants.ts` checked after every command and convergence at the end.
+ * invariants of `impl/simulation/invariantError.ts` checked after every command and convergence at the end.
  * The statistics go to `reports/properties.json`; the second test requires every declared edge of
  * every machine and every attack kind to have been exercised, the third key choices decided by the
  * smallest-group rule and by the key number, and lookups by senders behind the model judged over states

@@ -36,7 +36,9 @@ import {
   toldOfRun,
 } from './commands.testkit.ts';
 import type { CommandSpec } from './commands.testkit.ts';
-import { InvariantError, checkConverged, replicaView, usable, violated } from '../../impl/simulation/invariants.ts';
+import { InvariantError, violated } from '../../impl/simulation/invariantError.ts';
+import { replicaView, usable } from '../../impl/simulation/modelViews.ts';
+import { checkConverged } from '../../impl/simulation/convergence.ts';
 import type { DeploymentModel } from '../../impl/simulation/referenceModel.ts';
 import { testModel } from './model.testkit.ts';
 import { SuiteStats, writeStats } from './stats.testkit.ts';

@@ -122,7 +122,7 @@ function firstLine(message: string): string {
   return message.split('\n').find((l) => l.trim() !== '') ?? '';
 }
 
-/** A line of an error message that says where actual and expected differ (`invariants.ts` `same`). */
+/** A line of an error message that says where actual and expected differ (`invariantError.ts` `same`). */
 const DIFFERS_AT = /^\s*differs at /;
 
 /**
