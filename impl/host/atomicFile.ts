@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  chmodSync,
   closeSync,
   constants,
   fchmodSync,
@@ -17,6 +18,7 @@ import {
   readdirSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -118,6 +120,31 @@ export function namingPath(error: unknown, path: string, written = path): unknow
   return error;
 }
 
+/**
+ * Writes `bytes` to `tmp`, a temporary file of this module's that stands in for `shownAs`, owner-only
+ * while it holds them, then gives it `mode`, or without one the mode a new file gets (0666 less the
+ * umask), just before it takes its name. Owner-only, because a process killed between the write and
+ * the rename leaves the file behind, and only folders an installation locks are cleaned of them
+ * ({@link removeLeftTemporaries}): `sekey user decrypt` killed mid-write left its plaintext under
+ * `.tmp-OUT-…` in OUT's folder, readable by everyone, for good. A crash after the flush leaves at worst
+ * a file narrower than asked (the mode change is not flushed before the rename), never a wider one.
+ */
+function writeTemporary(tmp: string, bytes: Uint8Array | string, mode: number | undefined, shownAs: string): void {
+  let finalMode = mode;
+  if (finalMode === undefined) {
+    // A new file's mode here, read off the temporary file while still empty: reading the umask
+    // itself (process.umask() without an argument) is deprecated, and refused in worker threads.
+    try {
+      closeSync(openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NO_FOLLOW, 0o666));
+    } catch (error) {
+      throw namingPath(error, shownAs, tmp);
+    }
+    finalMode = statSync(tmp).mode & 0o777;
+  }
+  writeFileDurable(tmp, bytes, 0o600, shownAs);
+  chmodSync(tmp, finalMode);
+}
+
 /** Flushes a directory's entries (renames, creations); a no-op where the platform cannot. */
 export function fsyncDirectory(dir: string): void {
   let fd: number | undefined;
@@ -146,7 +173,7 @@ function placeDurably(
   const tmp = join(dir, `.tmp-${basename(path)}-${randomBytes(6).toString('hex')}`);
   try {
     // A failure names the file asked for, not its temporary name (whose disk is the same).
-    writeFileDurable(tmp, bytes, mode, path);
+    writeTemporary(tmp, bytes, mode, path);
     place(tmp, path);
   } finally {
     // A full disk, or a folder where the file should be: nothing replaced, and nothing left behind.
@@ -235,7 +262,7 @@ export function writeFilesAtomic(files: ReadonlyArray<readonly [path: string, by
     for (const [path, bytes] of files) {
       const tmp = join(dirname(path), `.tmp-${basename(path)}-${randomBytes(6).toString('hex')}`);
       written.push([tmp, path]);
-      writeFileDurable(tmp, bytes, undefined, path);
+      writeTemporary(tmp, bytes, undefined, path);
     }
     const replaced: string[] = [];
     for (const [tmp, path] of written) {
