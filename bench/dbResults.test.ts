@@ -1,0 +1,46 @@
+/**
+ * The database commit figures the README quotes are those of the committed results: each one-row
+ * commit at 10 MiB, ours beside the whole-file baseline of the same run, and no figure left from a
+ * version of the bench that measured a commit into an empty table.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { COMMIT_KINDS } from './dbCommit.ts';
+import { defaultResultsPath, repositoryRoot } from './results.ts';
+
+type Json = { readonly [key: string]: unknown };
+const db = (JSON.parse(readFileSync(defaultResultsPath(), 'utf8')) as Json)['db'] as Json;
+const readme = readFileSync(join(repositoryRoot(), 'README.md'), 'utf8');
+const figures = readme.slice(readme.indexOf('## Figures'), readme.indexOf('## Property suites'));
+const commitAt10 = (db['commit'] as Json)['mib10'] as Json;
+
+const times = (ratio: number): string => `${Math.round(ratio).toLocaleString('en-US')}×`;
+
+describe('database commit results', () => {
+  test('hold every commit kind at 10 MiB, into a populated table', () => {
+    for (const kind of COMMIT_KINDS) {
+      const c = commitAt10[kind] as Json;
+      expect(c['rowsBefore'] as number, kind).toBeGreaterThan(1000);
+    }
+  });
+
+  test("the README's rows quote them: bytes written and the whole file's ratios", () => {
+    const row = (start: string): string => figures.split('\n').find((l) => l.startsWith(start)) ?? '';
+    const bytesRow = row('| bytes written per one-row commit');
+    const cyclesRow = row('| same commits:');
+    for (const kind of COMMIT_KINDS) {
+      const c = commitAt10[kind] as Json;
+      const ours = c['ours'] as Json;
+      const ratio = c['wholeFileOverOurs'] as Json;
+      expect(bytesRow, kind).toContain(`${(ours['bytesWritten'] as number).toLocaleString('en-US')} B`);
+      expect(bytesRow, kind).toContain(times(ratio['written'] as number));
+      expect(cyclesRow, kind).toContain(times(ratio['cycles'] as number));
+    }
+  });
+
+  test('keep no figure of the commit into an empty table', () => {
+    for (const stale of ['bytesWrittenPerCommit', 'bytesEncryptedPerCommit', 'cyclesPerCommit', 'wholeFileOverOurs'])
+      expect(db[stale], stale).toBeUndefined();
+  });
+});
