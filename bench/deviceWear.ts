@@ -11,7 +11,8 @@
  *
  * Two steps, both in this run:
  * 1. Measure, on the real admin with 20 real member HSMs, the commits per rotation, and the flash
- *    writes the admin HSM makes per rotation in each sector (a cross-check of step 2).
+ *    writes the admin HSM and a member HSM make per rotation into their state and key-store sectors;
+ *    step 2 checks that its replay writes as many per rotation (logins aside) and throws if not.
  * 2. Replay that per-rotation device traffic on a fresh admin HSM for {@link WARMUP_DAYS} simulated
  *    days, then count the erases of every sector over {@link REPLAY_DAYS} more (each commit advances
  *    the commit-intent and generation counters exactly as `impl/db/secubeDatabaseDevice.ts` does;
@@ -62,6 +63,8 @@ export const MEMBER_LIVE_KEYS = 8;
 export const WARMUP_DAYS = 60;
 /** Simulated days measured after the warm-up, a year: some 15 erases a key-store sector, 23 a state sector. */
 export const REPLAY_DAYS = 365;
+/** How far the replay's program calls a rotation may be from the real HSM's before the bench stops. */
+const PROGRAMS_TOLERANCE = 0.01;
 /** Rated erase cycles per sector (DS9405 N_END). */
 export const ENDURANCE_CYCLES = 10_000;
 
@@ -81,11 +84,33 @@ interface AdminProfile {
   readonly commitsPerRotation: number;
   readonly commitsPerRotationByStep: Readonly<Record<string, number>>;
   /** Program calls per rotation into the admin HSM's state sectors and key-store sectors. */
-  readonly programsPerRotation: { readonly stateArea: number; readonly keyStore: number };
+  readonly programsPerRotation: Programs;
   /** Erases per sector over the measured window (expected: mostly none in so short a window). */
   readonly windowErases: Readonly<Record<number, number>>;
-  /** One member HSM per rotation: its database commits and applied-update counter steps. */
-  readonly member: { readonly commitsPerRotation: number; readonly updatesPerRotation: number };
+  /** One member HSM per rotation: its database commits, applied-update counter steps and program calls. */
+  readonly member: {
+    readonly commitsPerRotation: number;
+    readonly updatesPerRotation: number;
+    readonly programsPerRotation: Programs;
+  };
+}
+
+/** Program calls into an HSM's state sectors and its key-store sectors. */
+export interface Programs {
+  readonly stateArea: number;
+  readonly keyStore: number;
+}
+
+/** Counts the program calls `flash` receives into each area while `counting()` says so. */
+function programCounter(flash: Flash, counting: () => boolean = () => true): { stateArea: number; keyStore: number } {
+  const programs = { stateArea: 0, keyStore: 0 };
+  const stateSectors: readonly number[] = DEFAULT_STATE_SECTORS;
+  flash.setWriteListener((write) => {
+    if (write.kind !== 'program' || !counting()) return;
+    if (stateSectors.includes(write.sector)) programs.stateArea++;
+    else if (DEFAULT_KEY_STORE_SECTORS.includes(write.sector)) programs.keyStore++;
+  });
+  return programs;
 }
 
 async function measureAdmin(context: BenchContext, rotations: number): Promise<AdminProfile> {
@@ -100,10 +125,13 @@ async function measureAdmin(context: BenchContext, rotations: number): Promise<A
   admin.addGroup('G1', 'rotated', { maxKeys: 4, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: 30 * DAY_MS });
   const users: User[] = [];
   const memberDevices: SecubeDevice[] = [];
+  const memberFlashes: Flash[] = [];
   for (let i = 1; i <= MEMBERS; i++) {
     admin.addUser(`U${i}`, `member ${i}`);
     const card = new SdCard({ sectorCount: 16_384 });
-    const device = hsm(`wear-user-${i}`, new Flash({ seed: 1 }), card);
+    const memberFlash = new Flash({ seed: 1 });
+    memberFlashes.push(memberFlash);
+    const device = hsm(`wear-user-${i}`, memberFlash, card);
     device.login('admin', 'admin');
     const provisioning = provisionUser(admin, `U${i}`, device);
     device.logout();
@@ -114,8 +142,6 @@ async function measureAdmin(context: BenchContext, rotations: number): Promise<A
   }
   const keys: string[] = [];
   const steps: Record<string, number> = { kms: 0, publish: 0, acknowledgements: 0 };
-  const programs = { stateArea: 0, keyStore: 0 };
-  const stateSectors: readonly number[] = DEFAULT_STATE_SECTORS;
   const rotate = async (count: boolean): Promise<void> => {
     clock.advance(60_000);
     const g0 = admin.generation;
@@ -145,11 +171,9 @@ async function measureAdmin(context: BenchContext, rotations: number): Promise<A
   for (const user of users) await user.sync(transport);
   await publisher.collectAcknowledgements();
   const erasesBefore = adminFlash.eraseCounts();
-  adminFlash.setWriteListener((write) => {
-    if (write.kind !== 'program') return;
-    if (stateSectors.includes(write.sector)) programs.stateArea++;
-    else if (DEFAULT_KEY_STORE_SECTORS.includes(write.sector)) programs.keyStore++;
-  });
+  const programs = programCounter(adminFlash);
+  const memberFlash = memberFlashes[0];
+  const memberPrograms = memberFlash === undefined ? { stateArea: 0, keyStore: 0 } : programCounter(memberFlash);
   const g = admin.generation;
   const memberDevice = memberDevices[0];
   const memberCounter = (name: string): number => memberDevice?.counterRead(name) ?? 0;
@@ -160,6 +184,7 @@ async function measureAdmin(context: BenchContext, rotations: number): Promise<A
     context.progress(`real admin: rotation ${r + 1}/${rotations}`);
   }
   adminFlash.setWriteListener(undefined);
+  memberFlash?.setWriteListener(undefined);
   const windowErases: Record<number, number> = {};
   adminFlash.eraseCounts().forEach((n, i) => {
     const d = n - (erasesBefore[i] ?? 0);
@@ -175,6 +200,10 @@ async function measureAdmin(context: BenchContext, rotations: number): Promise<A
     member: {
       commitsPerRotation: perRotation(memberCounter(DATABASE_GENERATION_COUNTER) - m0),
       updatesPerRotation: perRotation(memberCounter(UPDATE_SEQUENCE_COUNTER) - u0),
+      programsPerRotation: {
+        stateArea: perRotation(memberPrograms.stateArea),
+        keyStore: perRotation(memberPrograms.keyStore),
+      },
     },
   };
 }
@@ -184,15 +213,21 @@ interface Replay {
   readonly days: number;
   readonly erasesPerDay: readonly number[];
   readonly erases: readonly number[];
+  /** Our replays: program calls per rotation, logins aside, over the window's rotations that erased nothing. */
+  readonly programsPerRotation?: Programs;
 }
 
 /** The per-rotation device traffic of one HSM that a replay repeats. */
-interface Traffic {
+export interface Traffic {
   readonly label: string;
   readonly commitsPerRotation: number;
   /** Applied-update counter steps (+1 each) per rotation: a member's, none for the admin. */
   readonly updatesPerRotation: number;
+  /** Logins per rotation (a fraction: one login every so many rotations). */
+  readonly loginsPerRotation: number;
   readonly liveKeys: number;
+  /** What step 1 measured on the real HSM, which the replay must write too. */
+  readonly programsPerRotation: Programs;
 }
 
 /**
@@ -201,7 +236,7 @@ interface Traffic {
  * `recordUpdateApplied` (which takes an update file the device authenticated); key imports and
  * erase orders as key generations and deletions, the same key-store traffic.
  */
-function replayOurs(traffic: Traffic, warmup: number, days: number, context: BenchContext): Replay {
+export function replayOurs(traffic: Traffic, warmup: number, days: number, context: BenchContext): Replay {
   const flash = new Flash({ seed: 1 });
   const device = hsm(`wear-replay-${traffic.label}`, flash);
   device.login('admin', 'admin');
@@ -225,13 +260,37 @@ function replayOurs(traffic: Traffic, warmup: number, days: number, context: Ben
   let before = flash.eraseCounts();
   let commitsDone = 0;
   let updates = 0;
+  let logins = 0;
+  // Program calls of the window's rotations, logins aside, and of those rotations that erased nothing
+  // (a compaction's copies are not a rotation's own writes; step 1's short window saw none).
+  let inRotation = false;
+  let erased = false;
+  const rotationPrograms = { stateArea: 0, keyStore: 0 };
+  const sample = { rotations: 0, stateArea: 0, keyStore: 0 };
+  const stateSectors: readonly number[] = DEFAULT_STATE_SECTORS;
+  flash.setWriteListener((write) => {
+    if (!inRotation) return;
+    if (write.kind === 'erase') erased = true;
+    else if (stateSectors.includes(write.sector)) rotationPrograms.stateArea++;
+    else if (DEFAULT_KEY_STORE_SECTORS.includes(write.sector)) rotationPrograms.keyStore++;
+  });
   // Warm-up days (negative): factory init and the first advance of each counter save whole
   // records, and the key store reaches its steady state of compactions.
   for (let day = -warmup; day < days; day++) {
     if (day === 0) before = flash.eraseCounts();
     for (let r = 0; r < ROTATIONS_PER_DAY; r++) {
-      // Counted from the first warm-up day: the commits and update advances due run from the start.
+      // Counted from the first warm-up day: the logins, commits and update advances due run from the start.
       const rotation = (day + warmup) * ROTATIONS_PER_DAY + r;
+      // Each command logs in before its work. The same PIN traffic at either level: a try spent, then restored.
+      const dueLogins = Math.floor((rotation + 1) * traffic.loginsPerRotation);
+      for (; logins < dueLogins; logins++) {
+        device.logout();
+        device.login('admin', 'admin');
+      }
+      inRotation = day >= 0;
+      erased = false;
+      rotationPrograms.stateArea = 0;
+      rotationPrograms.keyStore = 0;
       const due = Math.floor((rotation + 1) * traffic.commitsPerRotation) - commitsDone;
       for (let c = 0; c < due; c++) commit();
       commitsDone += due;
@@ -241,10 +300,12 @@ function replayOurs(traffic: Traffic, warmup: number, days: number, context: Ben
       live.push(next++);
       const [old] = live.splice(prng.int(live.length), 1);
       if (old !== undefined) device.deleteKey(old);
-      if ((r + 1) % (ROTATIONS_PER_DAY / LOGINS_PER_DAY) === 0) {
-        device.logout();
-        device.login('admin', 'admin');
+      if (inRotation && !erased) {
+        sample.rotations++;
+        sample.stateArea += rotationPrograms.stateArea;
+        sample.keyStore += rotationPrograms.keyStore;
       }
+      inRotation = false;
     }
     context.progress(
       day < 0
@@ -252,7 +313,21 @@ function replayOurs(traffic: Traffic, warmup: number, days: number, context: Ben
         : `replay (ours, ${traffic.label}): day ${day + 1}/${days}`,
     );
   }
-  return windowOf(flash, before, days);
+  flash.setWriteListener(undefined);
+  const perRotation = (n: number): number => Math.round((n / sample.rotations) * 1000) / 1000;
+  const programsPerRotation = { stateArea: perRotation(sample.stateArea), keyStore: perRotation(sample.keyStore) };
+  // Step 1 cross-checks step 2: the replay must write what the real HSM wrote per rotation.
+  const expected = traffic.programsPerRotation;
+  if (
+    Math.abs(programsPerRotation.stateArea - expected.stateArea) > PROGRAMS_TOLERANCE ||
+    Math.abs(programsPerRotation.keyStore - expected.keyStore) > PROGRAMS_TOLERANCE
+  ) {
+    throw new Error(
+      `replay (${traffic.label}) writes ${JSON.stringify(programsPerRotation)} program calls a rotation, the real ` +
+        `HSM ${JSON.stringify(expected)}: the replay does not repeat the measured traffic`,
+    );
+  }
+  return { ...windowOf(flash, before, days), programsPerRotation };
 }
 
 /** The erases of the window: each sector's count since `before`, and per day. */
@@ -329,14 +404,24 @@ export const deviceWearBench: BenchModule = {
     const profile = await measureAdmin(context, context.quick ? 3 : 10);
     const days = context.quick ? 4 : REPLAY_DAYS;
     const warmup = context.quick ? 1 : WARMUP_DAYS;
-    const ours = replayOurs(
-      { label: 'admin', commitsPerRotation: profile.commitsPerRotation, updatesPerRotation: 0, liveKeys: LIVE_KEYS },
-      warmup,
-      days,
-      context,
-    );
+    const admin = (label: string, loginsPerRotation: number): Traffic => ({
+      label,
+      commitsPerRotation: profile.commitsPerRotation,
+      updatesPerRotation: 0,
+      loginsPerRotation,
+      liveKeys: LIVE_KEYS,
+      programsPerRotation: profile.programsPerRotation,
+    });
+    const ours = replayOurs(admin('admin', LOGINS_PER_DAY / ROTATIONS_PER_DAY), warmup, days, context);
     const member = replayOurs(
-      { label: 'member', ...profile.member, liveKeys: MEMBER_LIVE_KEYS },
+      {
+        label: 'member',
+        commitsPerRotation: profile.member.commitsPerRotation,
+        updatesPerRotation: profile.member.updatesPerRotation,
+        loginsPerRotation: LOGINS_PER_DAY / ROTATIONS_PER_DAY,
+        liveKeys: MEMBER_LIVE_KEYS,
+        programsPerRotation: profile.member.programsPerRotation,
+      },
       warmup,
       days,
       context,
@@ -378,6 +463,14 @@ export const deviceWearBench: BenchModule = {
         commitsPerRotationByStep: profile.commitsPerRotationByStep,
         commitsMeasuredOver: `${profile.rotations} rotations of the real admin (impl/kms), ${MEMBERS} real member HSMs`,
         adminProgramsPerRotation: profile.programsPerRotation,
+        replayProgramsPerRotation: {
+          admin: ours.programsPerRotation,
+          member: member.programsPerRotation,
+          note:
+            "the replays' program calls a rotation, logins aside, over the window's rotations that erased nothing; " +
+            'the bench stops if they differ from what the real HSMs wrote (adminProgramsPerRotation, ' +
+            'member.programsPerRotation) by more than 0.01',
+        },
         member: {
           ...profile.member,
           liveKeys: MEMBER_LIVE_KEYS,
@@ -401,6 +494,7 @@ export const deviceWearBench: BenchModule = {
     const keySector = oursSectors[DEFAULT_KEY_STORE_SECTORS[0] ?? 17];
     const table: string[][] = [
       ['commits per rotation (real admin, 20 acks)', String(profile.commitsPerRotation), 'none written to flash'],
+
       [
         'member HSM lifetime, mixed workload (years)',
         `${fmt(data.deviceLifetimeYears.mixedMember.ours)} (sector ${fmt(data.limitingSector.mixedMember.ours)})`,
@@ -412,6 +506,7 @@ export const deviceWearBench: BenchModule = {
         `${fmt(data.deviceLifetimeYears.mixed.original)} (sector ${fmt(data.limitingSector.mixed.original)})`,
       ],
       ['  state sector 12 (years)', fmt(stateSector?.lifetimeYears), 'unused: never erased'],
+
       [
         '  key store sector (years)',
         fmt(keySector?.lifetimeYears),
