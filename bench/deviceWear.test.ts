@@ -4,7 +4,8 @@
  * when its own differ, so a replay that drifted from the system it stands for cannot yield a lifetime.
  */
 import { expect, test } from 'vitest';
-import { replayOurs } from './deviceWear.ts';
+import { ADMIN_COMMANDS } from '../impl/cli/runAdmin.ts';
+import { ADMIN_LOGINS_PER_ROTATION, CLI_ROTATION, replayOurs } from './deviceWear.ts';
 import type { Traffic } from './deviceWear.ts';
 
 const quiet = { quick: true, progress: () => {} };
@@ -31,4 +32,12 @@ test('a replay that does not stops the bench', () => {
   expect(() => replayOurs({ ...traffic, programsPerRotation: { stateArea: 12, keyStore: 3 } }, 1, 1, quiet)).toThrow(
     /does not repeat/,
   );
+});
+
+test('the rotation counts one login for each admin command the CLI runs', () => {
+  // Every admin command but init opens one admin session, which logs in to the HSM once.
+  for (const name of CLI_ROTATION) expect(ADMIN_COMMANDS.find((c) => c.name === name)?.name, name).toBe(name);
+  // The four key commands change the KMS, so `--no-publish` applies to them and publish runs apart.
+  for (const name of CLI_ROTATION.slice(0, 4)) expect(ADMIN_COMMANDS.find((c) => c.name === name)?.mutates).toBe(true);
+  expect(ADMIN_LOGINS_PER_ROTATION).toBe(6);
 });
