@@ -5,8 +5,9 @@
  * as long as the original's.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { defaultResultsPath } from './results.ts';
+import { defaultResultsPath, repositoryRoot } from './results.ts';
 
 type Json = { readonly [key: string]: unknown };
 const flash = (JSON.parse(readFileSync(defaultResultsPath(), 'utf8')) as Json)['flash'] as Json;
@@ -64,5 +65,23 @@ describe('flash results', () => {
   test('keep no figure that compares unequal budgets', () => {
     for (const stale of ['keysPerSector', 'capacityKeys', 'writeAmplification', 'lifetimeYears'])
       expect(flash[stale], stale).toBeUndefined();
+  });
+});
+
+describe("the README's whole-device row", () => {
+  const readme = readFileSync(join(repositoryRoot(), 'README.md'), 'utf8');
+  const row = readme.split('\n').find((l) => l.startsWith('| whole admin HSM, first sector to wear out')) ?? '';
+
+  test('quotes the lifetimes of the committed results, the CLI rate first', () => {
+    const years = (path: string): string => `${num(path).toFixed(1)} years`;
+    const ours = row.indexOf(years('deviceLifetimeYears.mixed.ours'));
+    expect(ours, 'admin, CLI').toBeGreaterThan(0);
+    expect(row.indexOf(years('deviceLifetimeYears.mixedLibrarySession.ours')), 'library session').toBeGreaterThan(ours);
+    expect(row, 'member').toContain(years('deviceLifetimeYears.mixedMember.ours'));
+  });
+
+  test('counts as many logins a rotation as the results', () => {
+    expect(row).toContain(`${num('mixedWorkload.loginsPerRotation.admin')} logins each`);
+    expect(at('mixedWorkload.loginsPerDay'), 'the rate an earlier version assumed').toBeUndefined();
   });
 });
