@@ -68,9 +68,34 @@ describe('flash results', () => {
   });
 });
 
+const readme = readFileSync(join(repositoryRoot(), 'README.md'), 'utf8');
+const readmeRow = (start: string): string => readme.split('\n').find((l) => l.startsWith(start)) ?? '';
+
+describe("the README's key-store rows on the original's budget", () => {
+  const budget = 'equalBudget.sectors2.keys1810';
+
+  test('quote both write amplifications, into erased flash and with in-place overwrites, unrounded to the year', () => {
+    const wa = readmeRow("| key store on the original's budget");
+    for (const who of ['ours', 'original']) {
+      expect(wa, who).toContain(num(`${budget}.writeAmplification.${who}`).toFixed(2));
+      expect(wa, who).toContain(num(`${budget}.writeAmplificationWithOverwrites.${who}`).toFixed(2));
+    }
+    expect(wa).toContain('only bytes written into erased flash');
+    const life = readmeRow('| same budget: key-store lifetime');
+    for (const who of ['ours', 'original'])
+      expect(life, who).toContain(`${num(`${budget}.lifetimeYears.${who}`)} years`);
+  });
+});
+
 describe("the README's whole-device row", () => {
-  const readme = readFileSync(join(repositoryRoot(), 'README.md'), 'utf8');
-  const row = readme.split('\n').find((l) => l.startsWith('| whole admin HSM, first sector to wear out')) ?? '';
+  const row = readmeRow('| whole admin HSM, first sector to wear out');
+  const written = (who: string): number =>
+    (at(`sectorLifetimeYears.mixed.${who}`) as readonly Json[]).filter((s) => (s['erases'] as number) > 0).length;
+
+  test('says how many sectors each design wears', () => {
+    expect(row).toContain(`ours writes ${written('ours')} sectors`);
+    expect(row).toContain(`the original ${written('original')},`);
+  });
 
   test('quotes the lifetimes of the committed results, the CLI rate first', () => {
     const years = (path: string): string => `${num(path).toFixed(1)} years`;
