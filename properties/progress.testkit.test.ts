@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { PropertyProgress, errorText } from './progress.testkit.ts';
+import { propertyParams } from '../testing/runConfig.ts';
 import { PROGRESS_FILE_ENV, STOP_FILE_ENV, parseProgress } from './runner/progressLine.ts';
 import { addLine } from './runner/tally.ts';
 import type { SuiteCount } from './runner/tally.ts';
@@ -121,6 +122,31 @@ describe('a property the runner stops while it shrinks', () => {
     const out = fc.check(new PropertyProgress('fixture').stoppable(property), { seed: 42, numRuns: 100 });
     expect([out.failed, out.interrupted, out.counterexamplePath?.includes(':')]).toEqual([true, true, false]);
     expect(kinds()).toEqual(['shrinking']);
+  });
+
+  test("past a campaign's deadline, the one run it still makes ends on its counterexample, unshrunk", () => {
+    // A property that started after the budget: one run, and no time limit to cut its shrinking, which
+    // ran on for as long as it took (2m45s for a kmsImpl live case at --scale 4): the campaign shrinks it on.
+    vi.stubEnv('SEKEY_DEADLINE', String(Date.now() - 1));
+    const params = propertyParams<[number]>(100);
+    expect([params.numRuns, params.interruptAfterTimeLimit]).toEqual([1, undefined]);
+    const property = fc.property(
+      fc.integer({ min: 0, max: 1_000_000 }),
+      failingAbove(() => {}),
+    );
+    // Seed 1 fails in its first run (a value far above the minimal 1000).
+    const out = fc.check(new PropertyProgress('fixture').stoppable(property), { ...params, seed: 1 });
+    expect([out.failed, out.interrupted, out.numRuns]).toEqual([true, true, 1]);
+    const found = out.counterexample?.[0] as number;
+    expect(found).toBeGreaterThan(1000);
+    // Its path replays it, and shrinking on from it (the campaign's --shrink replay) reaches the minimal case.
+    const path = out.counterexamplePath ?? '';
+    expect(fc.check(property, { seed: 1, path, endOnFailure: true }).counterexample).toEqual([found]);
+    expect(fc.check(property, { seed: 1, path }).counterexample).toEqual([1000]);
+    // Before the deadline, the same property shrinks to the end.
+    vi.stubEnv('SEKEY_DEADLINE', String(Date.now() + 600_000));
+    const before = fc.check(new PropertyProgress('fixture').stoppable(property), { seed: 1, numRuns: 1 });
+    expect([before.failed, before.interrupted, before.counterexample]).toEqual([true, false, [1000]]);
   });
 
   test('without the runner (no stop file named), it shrinks to the end and says nothing', () => {

@@ -14,7 +14,7 @@ import { relative } from 'node:path';
 import fc from 'fast-check';
 import type { Parameters, RunDetails } from 'fast-check';
 import { expect } from 'vitest';
-import { propertyParams, replayingOneCase, stoppedByDeadline } from '../testing/runConfig.ts';
+import { pastDeadline, propertyParams, replayingOneCase, stoppedByDeadline } from '../testing/runConfig.ts';
 import { PROGRESS_FILE_ENV, STOP_FILE_ENV } from './runner/progressLine.ts';
 import { replayCommand, vitestReplayCommand } from './runner/replayCommand.ts';
 import { differences } from '../impl/simulation/invariantError.ts';
@@ -121,11 +121,12 @@ export class PropertyProgress {
 
   /**
    * `property`, reporting its first counterexample (a `shrinking` line: the runner shows it, and a stop
-   * waits for the property's end) and, once the runner asks to stop ({@link stopAsked}) while it
-   * shrinks, ending at its next run as a time limit ends it: fast-check's interruption, which reports
-   * the counterexample shrunk so far with its path (`interrupted`: the campaign marks it `shrinkCut`,
-   * and `--shrink` goes on from it). A stop before any counterexample changes nothing here: the runner
-   * does not wait for such properties. Every suite's property goes through this ({@link assert}).
+   * waits for the property's end) and, once the runner asks to stop ({@link stopAsked}) or a campaign's
+   * deadline has passed ({@link pastDeadline}) while it shrinks, ending at its next run as a time limit
+   * ends it: fast-check's interruption, which reports the counterexample shrunk so far with its path
+   * (`interrupted`: the campaign marks it `shrinkCut`, and `--shrink` goes on from it). A stop before any
+   * counterexample changes nothing here: the runner does not wait for such properties. Every suite's
+   * property goes through this ({@link assert}).
    */
   stoppable<P extends fc.IRawProperty<unknown>>(property: P): P {
     // A replay that ends on its case runs it alone: once it has run (and passed: a failure ends the run
@@ -150,7 +151,8 @@ export class PropertyProgress {
     // Everything else (generate, shrink, hooks) is the property's own, through the prototype.
     const wrapped: P = Object.create(property);
     wrapped.run = ((value: unknown) => {
-      if ((found && stopAsked()) || (oneCase && ran)) {
+      // Past a campaign's deadline the shrinking is the campaign's to bound, as after a stop (`pastDeadline`).
+      if ((found && (stopAsked() || pastDeadline())) || (oneCase && ran)) {
         const cut = new fc.PreconditionFailure(true);
         return property.isAsync() ? Promise.resolve(cut) : cut;
       }

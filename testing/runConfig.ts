@@ -7,8 +7,8 @@
  * - `SEKEY_PATH`  replay path printed by a failure (use together with `SEKEY_SEED`); a suite of
  *   `fc.commands` adds its commands' replay path after `@` ({@link commandsReplayPath})
  * - `SEKEY_DEADLINE` a time (ms since the epoch) after which a property stops drawing runs and passes
- *   with the runs it made (fast-check's `interruptAfterTimeLimit`), one run at least: how a campaign
- *   of `npm run properties -- --time …` ends on its budget
+ *   with the runs it made (fast-check's `interruptAfterTimeLimit`), one run at least, and stops
+ *   shrinking ({@link pastDeadline}): how a campaign of `npm run properties -- --time …` ends on its budget
  * - `SEKEY_SHRINK=1` with `SEKEY_PATH`: go on shrinking from the replayed case instead of ending on
  *   it: how a counterexample whose shrinking a deadline cut (fast-check's `interrupted`) is shrunk
  *   on, from where it stopped
@@ -170,6 +170,17 @@ export interface HistoryLength {
 export function historyLength(ciMin: number, ciMax: number): HistoryLength {
   const length = { minLength: ciMin === 0 ? 0 : scaled(ciMin), maxLength: scaled(ciMax) };
   return scale() === 1 ? length : { ...length, size: 'max' };
+}
+
+/**
+ * Whether `SEKEY_DEADLINE` has passed. A property that starts after it still makes its one run
+ * ({@link propertyParams}), with no time limit left to set: a counterexample found then ends its
+ * property at the next run, unshrunk, as one found before the deadline does at the deadline, and the
+ * campaign shrinks it on for the share of its budget it keeps for that, not for as long as it takes.
+ */
+export function pastDeadline(now: number = Date.now()): boolean {
+  const deadline = readInt('SEKEY_DEADLINE');
+  return deadline !== undefined && now >= deadline;
 }
 
 /**
