@@ -5,7 +5,6 @@
  * @module
  */
 import {
-  chmodSync,
   closeSync,
   constants,
   fchmodSync,
@@ -18,7 +17,6 @@ import {
   readdirSync,
   renameSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -27,6 +25,8 @@ import { messageOf } from '../../model/codedError.ts';
 
 /** O_NOFOLLOW where the platform has it (not on Windows, which has no such links to fear here). */
 const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
+/** A temporary file's mode while it holds the bytes ({@link writeTemporary}). */
+const OWNER_ONLY = 0o600;
 
 /**
  * Opens `path` for writing from its start, as a file of this process's alone: never through a
@@ -76,11 +76,19 @@ export function openOwnFile(path: string, mode?: number): { readonly fd: number;
 /**
  * Writes `bytes` to `path` and flushes them to stable storage, through one descriptor: reopening
  * the file to flush it failed for a mode without read permission (a write-only file replaced with
- * its own mode kept). `mode` sets the file's permissions exactly (the umask does not narrow them).
- * The file is opened by {@link openOwnFile}: nothing under the name but a file of this user's own
- * is written through. A failed write or flush names `shownAs` ({@link namingPath}).
+ * its own mode kept). `mode` sets the file's permissions exactly (the umask does not narrow them);
+ * `modeOnceFlushed`, when given, replaces it once the bytes are flushed, through the same descriptor
+ * (a path could be swapped for a link to another file meanwhile). The file is opened by
+ * {@link openOwnFile}: nothing under the name but a file of this user's own is written through. A
+ * failed write, flush or mode change names `shownAs` ({@link namingPath}).
  */
-export function writeFileDurable(path: string, bytes: Uint8Array | string, mode?: number, shownAs = path): void {
+export function writeFileDurable(
+  path: string,
+  bytes: Uint8Array | string,
+  mode?: number,
+  shownAs = path,
+  modeOnceFlushed?: number,
+): void {
   let fd: number;
   try {
     fd = openOwnFile(path, mode).fd;
@@ -91,6 +99,7 @@ export function writeFileDurable(path: string, bytes: Uint8Array | string, mode?
   try {
     writeFileSync(fd, bytes);
     fsyncSync(fd);
+    if (modeOnceFlushed !== undefined) fchmodSync(fd, modeOnceFlushed);
   } catch (error) {
     throw namingPath(error, shownAs);
   } finally {
@@ -120,29 +129,45 @@ export function namingPath(error: unknown, path: string, written = path): unknow
   return error;
 }
 
+/** The name of a temporary file of this module's that stands in for `path`, beside it. */
+function temporaryName(path: string): string {
+  return join(dirname(path), `.tmp-${basename(path)}-${randomBytes(6).toString('hex')}`);
+}
+
+/**
+ * The mode a new file gets in `path`'s folder (0666 less the umask), read off an empty file made for
+ * the purpose and removed: reading the umask itself (process.umask() without an argument) is
+ * deprecated, and refused in worker threads. Never the file that will hold the bytes, which would
+ * then lie open at this mode, empty, to whoever opens it first and reads what comes later.
+ */
+function newFileMode(path: string): number {
+  const probe = temporaryName(path);
+  let fd: number;
+  try {
+    fd = openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NO_FOLLOW, 0o666);
+  } catch (error) {
+    throw namingPath(error, path, probe);
+  }
+  try {
+    return fstatSync(fd).mode & 0o777;
+  } finally {
+    closeSync(fd);
+    rmSync(probe, { force: true });
+  }
+}
+
 /**
  * Writes `bytes` to `tmp`, a temporary file of this module's that stands in for `shownAs`, owner-only
- * while it holds them, then gives it `mode`, or without one the mode a new file gets (0666 less the
- * umask), just before it takes its name. Owner-only, because a process killed between the write and
- * the rename leaves the file behind, and only folders an installation locks are cleaned of them
- * ({@link removeLeftTemporaries}): `sekey user decrypt` killed mid-write left its plaintext under
- * `.tmp-OUT-…` in OUT's folder, readable by everyone, for good. A crash after the flush leaves at worst
- * a file narrower than asked (the mode change is not flushed before the rename), never a wider one.
+ * while it holds them, then gives it `mode`, or without one the mode a new file gets
+ * ({@link newFileMode}), through its own descriptor once the bytes are flushed, just before it takes
+ * its name. Owner-only, because a process killed between the write and the rename leaves the file
+ * behind, and only folders an installation locks are cleaned of them ({@link removeLeftTemporaries}):
+ * `sekey user decrypt` killed mid-write left its plaintext under `.tmp-OUT-…` in OUT's folder,
+ * readable by everyone, for good. A crash after the flush leaves at worst a file narrower than asked
+ * (the mode change is not flushed before the rename), never a wider one.
  */
 function writeTemporary(tmp: string, bytes: Uint8Array | string, mode: number | undefined, shownAs: string): void {
-  let finalMode = mode;
-  if (finalMode === undefined) {
-    // A new file's mode here, read off the temporary file while still empty: reading the umask
-    // itself (process.umask() without an argument) is deprecated, and refused in worker threads.
-    try {
-      closeSync(openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NO_FOLLOW, 0o666));
-    } catch (error) {
-      throw namingPath(error, shownAs, tmp);
-    }
-    finalMode = statSync(tmp).mode & 0o777;
-  }
-  writeFileDurable(tmp, bytes, 0o600, shownAs);
-  chmodSync(tmp, finalMode);
+  writeFileDurable(tmp, bytes, OWNER_ONLY, shownAs, mode ?? newFileMode(shownAs));
 }
 
 /** Flushes a directory's entries (renames, creations); a no-op where the platform cannot. */
@@ -170,7 +195,7 @@ function placeDurably(
   place: (tmp: string, path: string) => void,
 ): void {
   const dir = dirname(path);
-  const tmp = join(dir, `.tmp-${basename(path)}-${randomBytes(6).toString('hex')}`);
+  const tmp = temporaryName(path);
   try {
     // A failure names the file asked for, not its temporary name (whose disk is the same).
     writeTemporary(tmp, bytes, mode, path);
@@ -260,7 +285,7 @@ export function writeFilesAtomic(files: ReadonlyArray<readonly [path: string, by
   const written: Array<readonly [tmp: string, path: string]> = [];
   try {
     for (const [path, bytes] of files) {
-      const tmp = join(dirname(path), `.tmp-${basename(path)}-${randomBytes(6).toString('hex')}`);
+      const tmp = temporaryName(path);
       written.push([tmp, path]);
       writeTemporary(tmp, bytes, undefined, path);
     }

@@ -1,5 +1,5 @@
 import type * as fs from 'node:fs';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test, vi } from 'vitest';
@@ -7,7 +7,9 @@ import { createFileAtomic, writeFileAtomic, writeFilesAtomic } from './atomicFil
 
 // The mode of each file at the moment bytes are written into it: what a process killed then leaves
 // behind (`sekey user U decrypt IN OUT` killed mid-write left `.tmp-OUT-…` of plaintext, mode 0644).
-const seen = vi.hoisted(() => ({ modes: [] as number[] }));
+// `swapIn`: a folder whose temporary file is replaced by a link to `victim` once its bytes are flushed, as
+// someone who may write in the folder could do before its mode is set.
+const seen = vi.hoisted(() => ({ modes: [] as number[], swapIn: null as string | null, victim: '' }));
 vi.mock('node:fs', async (importOriginal) => {
   const real = await importOriginal<typeof fs>();
   return {
@@ -16,11 +18,21 @@ vi.mock('node:fs', async (importOriginal) => {
       if (typeof args[0] === 'number') seen.modes.push(real.fstatSync(args[0]).mode & 0o777);
       real.writeFileSync(...args);
     },
+    fsyncSync: (fd: number) => {
+      real.fsyncSync(fd);
+      const dir = seen.swapIn;
+      if (dir === null) return;
+      for (const name of real.readdirSync(dir).filter((n) => n.startsWith('.tmp-'))) {
+        real.renameSync(join(dir, name), join(dir, 'moved-away'));
+        real.symlinkSync(seen.victim, join(dir, name));
+      }
+    },
   };
 });
 
 afterEach(() => {
   seen.modes = [];
+  seen.swapIn = null;
 });
 
 test("an atomic write's temporary file is owner-only while it holds the bytes; the file then gets its mode", () => {
@@ -45,5 +57,24 @@ test("an atomic write's temporary file is owner-only while it holds the bytes; t
   } finally {
     process.umask(previous);
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the mode is set through the descriptor that wrote the bytes: a link put in its place changes nothing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sekey-tmpmode-'));
+  const elsewhere = mkdtempSync(join(tmpdir(), 'sekey-tmpmode-victim-'));
+  const previous = process.umask(0o022);
+  try {
+    seen.victim = join(elsewhere, 'id_ed25519');
+    writeFileSync(seen.victim, 'private key');
+    chmodSync(seen.victim, 0o600);
+    seen.swapIn = dir;
+    writeFileAtomic(join(dir, 'out.txt'), 'x');
+    // Set by path, the mode went through the link: the victim became 0644.
+    expect(statSync(seen.victim).mode & 0o777).toBe(0o600);
+  } finally {
+    process.umask(previous);
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(elsewhere, { recursive: true, force: true });
   }
 });
