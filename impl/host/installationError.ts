@@ -153,7 +153,8 @@ export const INSTALLATION_ERROR_CODES = [
   'ShareMissing',
   /**
    * A factory folder inside the installation home, overlapping its share, or one someone else may
-   * change (another user's, or one its group or others may write to): the manufacturer's key must
+   * change (another user's, or one its group or others may write to, or whose `manufacturer.json`
+   * they may): the manufacturer's key must
    * live elsewhere, never where the share's readers could take it nor where another could replace it.
    * @remedy Keep the factory outside the home and the share, in a folder only you can change
    * (`sekey factory init --dir DIR`), and pass `--factory DIR`.

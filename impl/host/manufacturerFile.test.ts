@@ -130,6 +130,12 @@ describe('manufacturer.json (the simulated factory)', () => {
       expect(() => openFactory(factory, at)).toThrow(/may be written to by .*others \(mode 777\)/);
       chmodSync(factory, 0o700);
       expect(openFactory(factory, at).publicKey).toHaveLength(32);
+      // The file itself, copied or restored with a mode others may write, could be rewritten in place.
+      chmodSync(join(factory, MANUFACTURER_FILE), 0o666);
+      expect(() => openFactory(factory, at)).toThrow(unsafe);
+      expect(() => openFactory(factory, at)).toThrow(/holds manufacturer\.json, which may be written to by its group/);
+      chmodSync(join(factory, MANUFACTURER_FILE), 0o600);
+      expect(openFactory(factory, at).publicKey).toHaveLength(32);
       // A folder already there keeps its mode: no key is written into one others may change.
       const open = join(base, 'open');
       mkdirSync(open);

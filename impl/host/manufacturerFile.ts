@@ -140,16 +140,21 @@ export const FACTORY_ENV = 'SEKEY_FACTORY';
  * @throws InstallationError `UnsafeFactory`
  */
 function requirePrivateFactory(path: string): void {
-  const why = notPrivate(path, true);
+  // The folder (a file put in its place) and the file itself (rewritten in place: a factory copied
+  // or restored with a file others may write keeps that mode in a folder closed to them).
+  const folder = notPrivate(path, true);
+  const file = folder === null ? notPrivate(join(path, MANUFACTURER_FILE), false, 'file') : null;
+  const why = folder ?? (file === null ? null : `holds ${MANUFACTURER_FILE}, which ${file}`);
   if (why === null) return;
   throw new InstallationError(
     'UnsafeFactory',
     `the factory ${path} ${why}: whoever may change it could put a manufacturer of theirs in it, and the HSMs ` +
       'made from it would take their certificates as genuine',
-    why.startsWith('belongs to')
+    (folder ?? file ?? '').startsWith('belongs to')
       ? 'Use a factory folder of your own (`sekey factory init --dir DIR`), under a folder only you can change.'
-      : `Close it to others (\`chmod go-w ${path}\`); if someone else could have changed it, make a new factory ` +
-          'under a folder only you can change (`sekey factory init --dir DIR`).',
+      : `Close it to others (\`chmod go-w ${folder === null ? join(path, MANUFACTURER_FILE) : path}\`); if someone ` +
+          'else could have changed it, make a new factory under a folder only you can change (`sekey factory init ' +
+          '--dir DIR`).',
   );
 }
 

@@ -29,12 +29,13 @@ import { userInfo } from 'node:os';
 const WRITABLE_BY_OTHERS = 0o022;
 
 /**
- * Why the folder at `path` is not private, or null when it is (or when the platform has no user
- * IDs). `follow`: a symbolic link to a folder is taken as that folder (the home may be one, made by
- * its owner); inside the home, a link is refused, since only someone who can write there made it.
- * A missing folder is no reason (nothing is in it to protect yet).
+ * Why the folder at `path` (or, with `kind` `file`, the regular file) is not private, or null when it
+ * is (or when the platform has no user IDs). `follow`: a symbolic link to a folder is taken as that
+ * folder (the home may be one, made by its owner); inside the home, a link is refused, since only
+ * someone who can write there made it. A missing folder is no reason (nothing is in it to protect
+ * yet). For a file the same mode bits count: group or others' write lets them change it in place.
  */
-export function notPrivate(path: string, follow: boolean): string | null {
+export function notPrivate(path: string, follow: boolean, kind: 'folder' | 'file' = 'folder'): string | null {
   const uid = process.getuid?.();
   if (uid === undefined) return null;
   let st: Stats;
@@ -45,7 +46,8 @@ export function notPrivate(path: string, follow: boolean): string | null {
     throw error;
   }
   if (st.isSymbolicLink()) return 'is a symbolic link';
-  if (!st.isDirectory()) return 'is not a folder';
+  if (kind === 'folder' ? !st.isDirectory() : !st.isFile())
+    return kind === 'folder' ? 'is not a folder' : 'is not a file';
   if (st.uid !== uid && st.uid !== 0) return `belongs to user ID ${st.uid}, not to you (${uid})`;
   if ((st.mode & WRITABLE_BY_OTHERS) === 0) return null;
   if ((st.mode & 0o002) === 0 && privateGroup(st.gid, uid)) return null;
