@@ -327,6 +327,9 @@ export function replayOurs(traffic: Traffic, warmup: number, days: number, conte
     );
   }
   flash.setWriteListener(undefined);
+  // Without a rotation to sample, every figure below would be NaN, and NaN passes the comparison.
+  if (sample.rotations === 0)
+    throw new Error(`replay (${traffic.label}): no rotation of the window was free of erases to check against`);
   const perRotation = (n: number): number => Math.round((n / sample.rotations) * 1000) / 1000;
   const programsPerRotation = { stateArea: perRotation(sample.stateArea), keyStore: perRotation(sample.keyStore) };
   // Step 1 cross-checks step 2: the replay must write what the real HSM wrote per rotation.
