@@ -51,7 +51,13 @@ import type { User } from '../impl/kms/user.ts';
 import { newWorld } from '../impl/kms/world.testkit.ts';
 import type { World } from '../impl/kms/world.testkit.ts';
 import { USER_IDS, liveOperationSequence, operationSequence } from './kmsArbitraries.ts';
-import { durationText, sequenceText, stateText, timedOperationText } from './operationText.testkit.ts';
+import {
+  FailedOperations,
+  durationText,
+  sequenceText,
+  stateText,
+  timedOperationText,
+} from './operationText.testkit.ts';
 import { expectEqual } from './fastExpect.testkit.ts';
 import { PropertyProgress } from './progress.testkit.ts';
 import { historyLength, replaying, sizedTimeout } from '../testing/runConfig.ts';
@@ -62,6 +68,12 @@ import { decidedByNumber, decidedBySize } from './selectionReach.testkit.ts';
 
 const START = Date.UTC(2026, 0, 1);
 const progress = new PropertyProgress('kmsImpl');
+
+/**
+ * Where each failed run stopped, so that its counterexample lists the operations that ran and no more
+ * (`sequenceText`'s `failedAt`): a run cut short by a stop or a deadline is no shorter than it was drawn.
+ */
+const stoppedAt = new FailedOperations();
 
 /** Operations applied to both sides so far (every run, shrinking included). */
 let operationsApplied = 0;
@@ -228,6 +240,7 @@ async function checkBoth(
 ): Promise<KmsState> {
   let model = from.model;
   for (const [index, op] of ops.entries()) {
+    stoppedAt.reached(ops, index);
     const step = from.step + index;
     operationsApplied += 1;
     world.clock.set(Math.max(world.clock.now(), operationTime(op)));
@@ -301,6 +314,7 @@ async function checkBoth(
       .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
     expectEqual(adminHeld, live, `${label}: keys in the admin HSM`);
   }
+  stoppedAt.ranAll(ops);
   world.admin.verifyAuditLog();
   return model;
 }
@@ -344,7 +358,8 @@ describe('model against implementation', () => {
         const params = progress.params<[KmsOperation[], Array<[number, number[]]>]>(
           200,
           ([ops, selections]) =>
-            `from the bootstrap's state: ${stateText(from.model, START)}\n${sequenceText(ops, START, from.model)}\n` +
+            `from the bootstrap's state: ${stateText(from.model, START)}\n` +
+            `${sequenceText(ops, START, from.model, stoppedAt.at(ops))}\n` +
             `selections checked at every sync: ${selectionsText(selections)}`,
         );
         seed = params.seed ?? null;
@@ -385,7 +400,8 @@ describe('model against implementation', () => {
       const params = progress.params<[KmsOperation[]]>(
         LIVE_CI_RUNS,
         ([ops]) =>
-          `from the bootstrap's state: ${stateText(start.model, START)}\n${sequenceText(ops, START, start.model)}`,
+          `from the bootstrap's state: ${stateText(start.model, START)}\n` +
+          sequenceText(ops, START, start.model, stoppedAt.at(ops)),
       );
       const cpu0 = process.cpuUsage();
       operationsApplied = 0;
@@ -506,6 +522,7 @@ describe('key selection against the model, where the choice matters', () => {
           try {
             let model = start.model;
             for (const [index, op] of ops.entries()) {
+              stoppedAt.reached(ops, index);
               applied += 1;
               world.clock.set(Math.max(world.clock.now(), operationTime(op)));
               const result = applyOperation(model, op);
@@ -516,6 +533,7 @@ describe('key selection against the model, where the choice matters', () => {
               if (result.ok) model = result.state;
               if (op.type === 'addUser' && result.ok) await world.addDevice(op.userId);
             }
+            stoppedAt.ranAll(ops);
             await world.syncByFiles();
             // The rounds' times add up: the label says how long after the sync each one is.
             let sinceSync = 0;
@@ -551,7 +569,8 @@ describe('key selection against the model, where the choice matters', () => {
       progress.params<[KmsOperation[], Array<[number, number[]]>, number[]]>(
         40,
         ([ops, selections, steps]) =>
-          `from the nested groups: ${stateText(nestedModel, START)}\n${sequenceText(ops, START, nestedModel)}\n` +
+          `from the nested groups: ${stateText(nestedModel, START)}\n` +
+          `${sequenceText(ops, START, nestedModel, stoppedAt.at(ops))}\n` +
           `selections checked after the sync: ` +
           `${selectionsText(selections)}\ntime let pass before each round: ${steps.map(durationText).join(', ')}`,
       ),

@@ -1,9 +1,17 @@
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { KmsOperation } from '../model/kms.ts';
 import { applyOperation } from '../model/kms.ts';
 import type { KmsState } from '../model/kms.ts';
 import { EMPTY_KMS } from '../model/kmsState.ts';
-import { durationText, offsetText, operationText, sequenceText, stateText } from './operationText.testkit.ts';
+import {
+  FailedOperations,
+  durationText,
+  offsetText,
+  operationText,
+  sequenceText,
+  stateText,
+} from './operationText.testkit.ts';
 
 const START = Date.UTC(2026, 0, 1);
 const HOUR = 3_600_000;
@@ -151,6 +159,52 @@ describe('KMS operations in words', () => {
       '8. +2d 00:00:00.000  removeMember U2 from G1  (the model: K2002, K2004 now deactivated; new K2005 active ' +
         'until +3d 00:00:00.000)',
     ]);
+  });
+
+  test('a run that failed at an operation is listed up to it: the rest never ran, and is counted, not told', () => {
+    const policy = { maxKeys: 3, algorithm: 'AES-256-GCM', defaultCryptoperiodMs: DAY } as const;
+    const ops: KmsOperation[] = [
+      { type: 'addUser', userId: 'U1', name: 'a', now: START },
+      { type: 'addGroup', groupId: 'G1', name: 'g', policy, now: START },
+      { type: 'addMember', groupId: 'G1', userId: 'U1', now: START },
+      { type: 'addKey', groupId: 'G1', name: 'k', now: START },
+      { type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now: START } },
+      { type: 'removeMember', groupId: 'G1', userId: 'U1', now: START + HOUR },
+    ];
+    expect(sequenceText(ops, START, EMPTY_KMS, 2).split('\n')).toEqual([
+      '1. +00:00:00.000  addUser U1 "a"',
+      '2. +00:00:00.000  addGroup G1 "g" (at most 3 keys, AES-256-GCM, keys for 1d)',
+      '3. +00:00:00.000  addMember U1 to G1',
+      '… 3 more operations, not run',
+    ]);
+    expect(sequenceText(ops, START, EMPTY_KMS, 4).split('\n').slice(-2)).toEqual([
+      '5. +00:00:00.000  K2000 ACTIVATE',
+      '… 1 more operation, not run',
+    ]);
+    // Failed at the last, or after them all: every operation ran.
+    expect(sequenceText(ops, START, EMPTY_KMS, 5)).toBe(sequenceText(ops, START, EMPTY_KMS));
+    expect(sequenceText(ops, START, EMPTY_KMS, undefined).split('\n')).toHaveLength(6);
+  });
+
+  test("the operation a run failed at is the counterexample's: found, shrunk, or cut short", () => {
+    const stoppedAt = new FailedOperations();
+    // Fails at the first 7, after which nothing runs; a check after them all fails on a sum over 60.
+    const property = fc.property(fc.array(fc.nat(9), { minLength: 12, maxLength: 20 }), (ops) => {
+      for (const [index, op] of ops.entries()) {
+        stoppedAt.reached(ops, index);
+        if (op === 7) throw new Error(`operation ${index + 1}`);
+      }
+      stoppedAt.ranAll(ops);
+      if (ops.reduce((a, b) => a + b, 0) > 60) throw new Error('after them all');
+    });
+    for (const endOnFailure of [true, false]) {
+      const details = fc.check(property, { seed: 42, numRuns: 200, endOnFailure });
+      expect(details.failed).toBe(true);
+      const [ops] = details.counterexample as [number[]];
+      const first7 = ops.indexOf(7);
+      expect(stoppedAt.at(ops)).toBe(first7 === -1 ? undefined : first7);
+      if (first7 !== -1) expect(String(details.errorInstance)).toContain(`operation ${first7 + 1}`);
+    }
   });
 
   test('a model that throws is said, not thrown: the counterexample of a failing model is still reported', () => {

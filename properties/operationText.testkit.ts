@@ -141,12 +141,18 @@ export function resultText(op: KmsOperation, result: KmsResult): string {
  * added (`→ K2001`), or the refusal (`refused: IllegalTransition`), and the keys the model added or
  * changed on its own (`(the model: K2000 now deactivated; new K2001 active until …)`), so that a
  * reader need not run it.
+ *
+ * With `failedAt`, the index of the operation at which the run failed ({@link FailedOperations}), the
+ * lines stop there and the rest is one line, `… 46 more operations, not run`: nothing after it reached
+ * the implementation, and the model's words for those steps would tell a reader of things that never happened.
  */
-export function sequenceText(ops: readonly KmsOperation[], start: number, from?: KmsState): string {
+export function sequenceText(ops: readonly KmsOperation[], start: number, from?: KmsState, failedAt?: number): string {
   if (ops.length === 0) return '(no operation)';
   const width = String(ops.length).length;
+  const ran = failedAt === undefined || failedAt < 0 ? ops : ops.slice(0, failedAt + 1);
+  const notRun = ops.length - ran.length;
   let state = from;
-  return ops
+  const lines = ran
     .map((op, i) => {
       let outcome = '';
       if (state !== undefined) {
@@ -169,6 +175,32 @@ export function sequenceText(ops: readonly KmsOperation[], start: number, from?:
       return `${String(i + 1).padStart(width)}. ${timedOperationText(op, start)}${outcome}`;
     })
     .join('\n');
+  return notRun === 0 ? lines : `${lines}\n… ${count(notRun, 'more operation')}, not run`;
+}
+
+/**
+ * The operation at which each failed run stopped (its index in the sequence), kept by the sequence
+ * itself: fast-check reports as its counterexample the very values the failing run was given (found,
+ * shrunk, or cut short by a stop or a deadline), so the counterexample's text can look it up
+ * ({@link sequenceText}'s `failedAt`).
+ */
+export class FailedOperations {
+  readonly #at = new WeakMap<readonly unknown[], number>();
+
+  /** The run of `ops` is at `ops[index]`: if it fails now, it fails there, and no later operation was applied. */
+  reached(ops: readonly unknown[], index: number): void {
+    this.#at.set(ops, index);
+  }
+
+  /** The run of `ops` applied them all: what fails after this (a check at the end) names no operation. */
+  ranAll(ops: readonly unknown[]): void {
+    this.#at.delete(ops);
+  }
+
+  /** The index of the operation the last run of `ops` failed at; undefined when it applied them all. */
+  at(ops: readonly unknown[]): number | undefined {
+    return this.#at.get(ops);
+  }
 }
 
 /**
