@@ -14,7 +14,7 @@ import { relative } from 'node:path';
 import fc from 'fast-check';
 import type { Parameters, RunDetails } from 'fast-check';
 import { expect } from 'vitest';
-import { pastDeadline, propertyParams, replayingOneCase, stoppedByDeadline } from '../testing/runConfig.ts';
+import { passRuns, pastDeadline, propertyParams, replayingOneCase, stoppedByDeadline } from '../testing/runConfig.ts';
 import { PROGRESS_FILE_ENV, STOP_FILE_ENV } from './runner/progressLine.ts';
 import { replayCommand, vitestReplayCommand } from './runner/replayCommand.ts';
 import { differences } from '../impl/simulation/invariantError.ts';
@@ -102,14 +102,17 @@ export class PropertyProgress {
     if (file) appendFileSync(file, `${JSON.stringify(line)}\n`);
   }
 
-  /** A property of `planned` runs starts in the current test. */
-  begin(planned: number): void {
+  /**
+   * A property of `planned` runs starts in the current test; `pass`, the runs a pass at this size makes
+   * (`passRuns`), is more when a campaign's deadline left it fewer.
+   */
+  begin(planned: number, pass = planned): void {
     takeSigtermAsStop();
     this.ended = 0;
     this.test = expect.getState().currentTestName ?? '';
     this.operations = 0;
     this.cpu0 = process.cpuUsage();
-    this.emit({ kind: 'begin', suite: this.suite, test: this.test, planned });
+    this.emit({ kind: 'begin', suite: this.suite, test: this.test, planned, pass });
   }
 
   /** One run ended, having executed `operations`. */
@@ -200,7 +203,7 @@ export class PropertyProgress {
    */
   params<Ts>(ciRuns: number, text?: (counterexample: Ts) => string): Parameters<Ts> {
     const params = propertyParams<Ts>(ciRuns);
-    this.begin(params.numRuns ?? ciRuns);
+    this.begin(params.numRuns ?? ciRuns, passRuns(ciRuns));
     return {
       ...params,
       reporter: (details: RunDetails<Ts>) => {

@@ -61,7 +61,7 @@ export function propertyParams<T>(
   ciRuns: number,
   options: { readonly fixedSeed?: number; readonly fixedRuns?: boolean } = {},
 ): Parameters<T> {
-  const runs = options.fixedRuns === true ? ciRuns : (readInt('SEKEY_RUNS') ?? ciRuns);
+  const runs = passRuns(ciRuns, options);
   const given = readInt('SEKEY_SEED');
   if (given !== undefined && !isSeed(given))
     throw new Error(`SEKEY_SEED must be an integer from -2147483648 to 2147483647, got '${given}'`);
@@ -170,6 +170,14 @@ export interface HistoryLength {
 export function historyLength(ciMin: number, ciMax: number): HistoryLength {
   const length = { minLength: ciMin === 0 ? 0 : scaled(ciMin), maxLength: scaled(ciMax) };
   return scale() === 1 ? length : { ...length, size: 'max' };
+}
+
+/**
+ * The runs a property of `ciRuns` at CI size makes in a pass at this size ({@link propertyParams}'s
+ * `numRuns` before a campaign's deadline cuts it): what one that the deadline left with fewer missed.
+ */
+export function passRuns(ciRuns: number, options: { readonly fixedRuns?: boolean } = {}): number {
+  return options.fixedRuns === true ? ciRuns : (readInt('SEKEY_RUNS') ?? ciRuns);
 }
 
 /**

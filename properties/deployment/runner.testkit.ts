@@ -16,7 +16,7 @@ import type { Parameters } from 'fast-check';
 import type { GroupPolicy, KeyRecord, KmsOperation, UserId } from '../../model/kms.ts';
 import { compareIds, keyStateOf } from '../../model/kms.ts';
 import type { KeyEventType } from '../../model/keyLifecycle.ts';
-import { commandsReplayPath, propertyParams, replaying, stoppedByDeadline } from '../../testing/runConfig.ts';
+import { commandsReplayPath, passRuns, propertyParams, replaying, stoppedByDeadline } from '../../testing/runConfig.ts';
 import { RULE_MOCKS_SOURCE } from './brokenRekey.testkit.ts';
 import type { Deployment } from '../../impl/simulation/deployment.ts';
 import { openUser } from '../../impl/simulation/deployment.ts';
@@ -371,7 +371,9 @@ export async function runSuite(options: SuiteOptions): Promise<{ stats: SuiteSta
       fixedRuns: options.fixedRuns === true,
     });
   let params = paramsNow();
-  progress.begin((params.numRuns ?? options.ciRuns) + (options.warmup === true ? 1 : 0));
+  const warmup = options.warmup === true ? 1 : 0;
+  const pass = passRuns(options.ciRuns, { fixedRuns: options.fixedRuns === true }) + warmup;
+  progress.begin((params.numRuns ?? options.ciRuns) + warmup, pass);
   const counted = async (run: () => Promise<void>): Promise<void> => {
     const before = stats.commands;
     try {

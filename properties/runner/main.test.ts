@@ -1,8 +1,10 @@
 import { describe, expect, test } from 'vitest';
 import { USAGE, parseRunnerArgs } from './args.ts';
-import { EXIT, campaignLine, describeFailures, exitCodeOf, firstBatchNote, main, seedList } from './main.ts';
+import { EXIT, campaignLine, describeFailures, exitCodeOf, fewRunsNote, main, seedList } from './main.ts';
 import { countOf, sink } from './fixtures.testkit.ts';
-import type { DoneLine } from './progressLine.ts';
+import type { DoneLine, ProgressLine } from './progressLine.ts';
+import { addLine, mergeCount } from './tally.ts';
+import type { SuiteCount } from './tally.ts';
 
 const counterexample: DoneLine = {
   kind: 'done',
@@ -19,6 +21,10 @@ const counterexample: DoneLine = {
   error: 'Error: expected',
   reproduction: null,
 };
+
+/** A property's end with no counterexample (its runs set by the caller). */
+const done = (suite: string, test: string) =>
+  ({ ...counterexample, suite, test, failed: false, seed: 1, path: '', counterexample: null, error: null }) as const;
 
 describe('exit codes', () => {
   test('--help prints the usage and exits 0', async () => {
@@ -174,15 +180,43 @@ describe("a campaign's closing line", () => {
     );
   });
 
-  test('a budget that ended within the first batch says the suites started last got little of it', () => {
-    const ended = { batches: [batch(42)], stoppedEarly: null };
-    expect(firstBatchNote(ended, 7, false)).toMatch(
-      /^note: the budget ended within the first batch .* compare their runs above with a plain `npm run properties`/,
+  test('a budget that left a property fewer runs than a pass names it, one suite alone too', () => {
+    // kmsImpl alone, its budget ended as its live property began: the table's row says 45 runs.
+    const counts = new Map<string, SuiteCount>();
+    const first = 'model against implementation > agree after every step of random operation sequences';
+    const live = 'model against implementation > agree after every step of live sequences';
+    const lines: ProgressLine[] = [
+      { kind: 'begin', suite: 'kmsImpl', test: first, planned: 200, pass: 200 },
+      { ...done('kmsImpl', first), runs: 44 },
+      { kind: 'begin', suite: 'kmsImpl', test: live, planned: 1, pass: 80 },
+      { ...done('kmsImpl', live), runs: 1 },
+    ];
+    for (const line of lines) addLine(counts, line);
+    const ended = { stoppedEarly: null };
+    expect(fewRunsNote(ended, counts.values(), false)).toBe(
+      'note: the budget ended before these properties made the runs of one pass (what a plain `npm run ' +
+        `properties\` gives each), so "no counterexample" says little of them: kmsImpl: "${first}" made 44 ` +
+        `runs of 200; kmsImpl: "${live}" made 1 run of 80. Give a longer --time.`,
     );
-    // Not for a second batch (every suite had a whole pass), one suite, a stop, or a campaign ended early.
-    expect(firstBatchNote({ ...ended, batches: [batch(42), batch(7)] }, 7, false)).toBeNull();
-    expect(firstBatchNote(ended, 1, false)).toBeNull();
-    expect(firstBatchNote(ended, 7, true)).toBeNull();
-    expect(firstBatchNote({ ...ended, stoppedEarly: 'shard 1/2 ran every seed it owns' }, 7, false)).toBeNull();
+    // Across batches: a second batch gives the first property its pass, the live one still short of it.
+    const second = new Map<string, SuiteCount>();
+    for (const line of lines)
+      addLine(second, line.kind === 'done' && line.test === first ? { ...line, runs: 200 } : line);
+    const totals = countOf('kmsImpl');
+    mergeCount(totals, counts.get('kmsImpl') as SuiteCount);
+    mergeCount(totals, second.get('kmsImpl') as SuiteCount);
+    const short = fewRunsNote(ended, [totals], false);
+    expect(short).toMatch(/^note: the budget ended before this property made the runs of one pass/);
+    expect(short).toContain(`says little of it: kmsImpl: "${live}" made 2 runs of 80. Give`);
+    // Not for a property that found a counterexample, lines without `pass` that made their plan,
+    // a stop, or a campaign ended early.
+    const failed = new Map<string, SuiteCount>();
+    addLine(failed, { kind: 'begin', suite: 'kms', test: 't', planned: 100, pass: 100 });
+    addLine(failed, { ...done('kms', 't'), runs: 3, failed: true });
+    addLine(failed, { kind: 'begin', suite: 'kms', test: 'u', planned: 100 });
+    addLine(failed, { ...done('kms', 'u'), runs: 100 });
+    expect(fewRunsNote(ended, failed.values(), false)).toBeNull();
+    expect(fewRunsNote(ended, counts.values(), true)).toBeNull();
+    expect(fewRunsNote({ stoppedEarly: 'shard 1/2 ran every seed it owns' }, counts.values(), false)).toBeNull();
   });
 });

@@ -22,7 +22,16 @@ import { CI_SEED } from '../../testing/runConfig.ts';
 import type { StatisticsPlace } from './statistics.ts';
 import { SUITES } from './suites.ts';
 import { formatTable, thousands } from './table.ts';
-import { cpuSecondsOf, emptyCount, failuresOf, madeText, opsPerCpuSecond, shrinkingIn, unfinishedIn } from './tally.ts';
+import {
+  cpuSecondsOf,
+  emptyCount,
+  failuresOf,
+  fewRuns,
+  madeText,
+  opsPerCpuSecond,
+  shrinkingIn,
+  unfinishedIn,
+} from './tally.ts';
 import type { SuiteCount } from './tally.ts';
 
 /**
@@ -394,22 +403,28 @@ export function campaignLine(
 }
 
 /**
- * What a campaign whose budget ended within its first batch must say beside "no counterexample":
- * that batch is one CI-size pass with a fresh seed, and vitest starts the slowest files first (two
- * at a time), so the suites it starts last get only what is left of the budget, down to one run of
- * each property in a two-minute campaign of every suite: less than a plain `npm run properties`
- * gives them. Null when a batch ran to its end (one pass at least) or the campaign was stopped.
+ * What a campaign must say beside "no counterexample" of the properties its budget left with fewer
+ * runs than a plain `npm run properties` gives them ({@link fewRuns}): its first batch is one CI-size
+ * pass with a fresh seed, and a budget that ends within it ends the properties then running and gives
+ * those started after it one run each (vitest starts the slowest files first, two at a time, and a
+ * suite's properties one after another: kmsImpl's live property, the one that finds selection bugs,
+ * comes after its first). Judged by property, not by suite: one suite's table row adds its properties
+ * up, 45 runs beside a property that made 1. Null when every property made its pass (or found a
+ * counterexample) or the campaign was stopped or ended early.
  */
-export function firstBatchNote(
-  summary: Pick<CampaignSummary, 'batches' | 'stoppedEarly'>,
-  suiteCount: number,
+export function fewRunsNote(
+  summary: Pick<CampaignSummary, 'stoppedEarly'>,
+  totals: Iterable<SuiteCount>,
   stopped: boolean,
 ): string | null {
-  if (stopped || summary.stoppedEarly !== null || summary.batches.length !== 1 || suiteCount < 2) return null;
+  if (stopped || summary.stoppedEarly !== null) return null;
+  const few = fewRuns(totals);
+  if (few.length === 0) return null;
+  const each = few.map((f) => `${f.suite}: "${f.test}" made ${count(f.runs, 'run')} of ${thousands(f.pass)}`);
   return (
-    'note: the budget ended within the first batch (one CI-size pass of the suites), so the suites it ' +
-    'started last ran only what was left of it: compare their runs above with a plain `npm run properties`. ' +
-    'Give --time more than one pass takes, or one --suite, for more of each.'
+    `note: the budget ended before ${few.length === 1 ? 'this property' : 'these properties'} made the runs ` +
+    `of one pass (what a plain \`npm run properties\` gives each), so "no counterexample" says little of ` +
+    `${few.length === 1 ? 'it' : 'them'}: ${each.join('; ')}. Give a longer --time.`
   );
 }
 
@@ -424,7 +439,7 @@ function closeCampaign(
 ): number {
   const code = exitCodeOf(totals, summary.errors);
   const failed = code !== EXIT.held;
-  const note = firstBatchNote(summary, totals.length, stopped);
+  const note = fewRunsNote(summary, totals, stopped);
   if (options.json) {
     const suites = totals.map((r) => jsonRow(r, options.scale, { campaign: summary.folder }));
     const noted = note === null ? {} : { note };

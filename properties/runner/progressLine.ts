@@ -22,6 +22,12 @@ export interface BeginLine {
   readonly suite: string;
   readonly test: string;
   readonly planned: number;
+  /**
+   * The runs a pass at this size makes (`passRuns`), which `planned` is fewer than when a campaign's
+   * deadline cut it (one run, for a property that starts after it); absent in lines from before it was
+   * written, which then count `planned`.
+   */
+  readonly pass?: number;
 }
 
 /** One run of a property ended (shrinking runs included), having executed `operations`. */

@@ -58,6 +58,12 @@ export interface SuiteCount {
    * time is known only at their end). Not added up across batches.
    */
   readonly running: Map<string, { runs: number; operations: number; planned: number }>;
+  /**
+   * Each property's runs (of the properties that ended), the runs of a pass at this size (its `begin`
+   * line's `pass`), and whether it failed: a campaign whose budget ended within its first pass tells
+   * by these which properties it left with fewer runs than a plain pass ({@link fewRuns}).
+   */
+  readonly byProperty: Map<string, { runs: number; pass: number; failed: boolean }>;
   readonly failedTests: TestFailure[];
 }
 
@@ -79,6 +85,7 @@ export function emptyCount(suite: string): SuiteCount {
     counterexamples: [],
     shrinking: [],
     running: new Map(),
+    byProperty: new Map(),
     failedTests: [],
   };
 }
@@ -91,6 +98,8 @@ export function addLine(counts: Map<string, SuiteCount>, line: ProgressLine): vo
     c.planned += line.planned;
     if (!c.propertyTests.includes(line.test)) c.propertyTests.push(line.test);
     c.running.set(line.test, { runs: 0, operations: 0, planned: line.planned });
+    const seen = propertyOf(c, line.test);
+    seen.pass = Math.max(seen.pass, line.pass ?? line.planned);
   } else if (line.kind === 'run') {
     c.runsSeen += 1;
     // The failing run came before the shrinking line (the property says so once its run returned).
@@ -115,7 +124,31 @@ export function addLine(counts: Map<string, SuiteCount>, line: ProgressLine): vo
     c.cpuMicros += line.cpuMicros;
     c.properties += 1;
     if (line.failed) c.counterexamples.push(line);
+    const property = propertyOf(c, line.test);
+    property.runs += line.runs;
+    property.failed ||= line.failed;
   }
+}
+
+function propertyOf(c: SuiteCount, test: string): { runs: number; pass: number; failed: boolean } {
+  const seen = c.byProperty.get(test) ?? { runs: 0, pass: 0, failed: false };
+  c.byProperty.set(test, seen);
+  return seen;
+}
+
+/**
+ * The properties that ended with fewer runs than a pass at this size makes and no counterexample,
+ * across `counts`: those a campaign's deadline cut in its first pass, whose "no counterexample" says
+ * less than a plain `npm run properties` would (one run, for a property started after the deadline).
+ */
+export function fewRuns(
+  counts: Iterable<SuiteCount>,
+): Array<{ readonly suite: string; readonly test: string; readonly runs: number; readonly pass: number }> {
+  return [...counts].flatMap((c) =>
+    [...c.byProperty]
+      .filter(([, p]) => !p.failed && p.runs < p.pass)
+      .map(([test, p]) => ({ suite: c.suite, test, runs: p.runs, pass: p.pass })),
+  );
 }
 
 /** What the properties begun and not ended had made, each with its suite and test, across `counts`. */
@@ -184,6 +217,12 @@ export function mergeCount(into: SuiteCount, more: SuiteCount): void {
   // Each side's own count first: a batch stopped before vitest's verdicts counts its counterexamples.
   into.failures = failuresOf(into) + failuresOf(more);
   for (const t of more.propertyTests) if (!into.propertyTests.includes(t)) into.propertyTests.push(t);
+  for (const [test, p] of more.byProperty) {
+    const seen = propertyOf(into, test);
+    seen.runs += p.runs;
+    seen.pass = Math.max(seen.pass, p.pass);
+    seen.failed ||= p.failed;
+  }
   into.counterexamples.push(...more.counterexamples);
   into.failedTests.push(...more.failedTests);
 }
