@@ -15,6 +15,7 @@ import {
   stopReason,
 } from './campaign.ts';
 import type { CampaignFailure } from './campaign.ts';
+import { OUTSIDE_ANY_TEST, UNFINISHED } from './runBatch.ts';
 import type { Batch, BatchResult } from './runBatch.ts';
 import { SUITES } from './suites.ts';
 import type { DoneLine } from './progressLine.ts';
@@ -164,13 +165,38 @@ describe('campaign helpers', () => {
           counterexample: null,
           value: null,
           error: 'expected 1 to be 2',
-          replay: null,
+          // A fixed scenario: run again, the test named (the batch's seed not given here).
+          replay: 'npm run properties -- --suite deployment --test "fixed case\\$"',
           reproduction: null,
           shrinkCut: false,
         },
       ]);
       expect(JSON.parse(readFileSync(join(dir, 'failure-4.json'), 'utf8'))).toEqual(saved[0]);
       expect(JSON.parse(readFileSync(join(dir, 'failure-5.json'), 'utf8'))).toEqual(saved[1]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a failed fixed test replays by its name at the batch's seed; a failure that is no test has no replay", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'campaign-'));
+    try {
+      const updateAttacks = countOf('updateAttacks', { failures: 3 });
+      const fixed = 'update attacks > replayed, misaddressed and user-forged files are refused (x)';
+      updateAttacks.failedTests.push(
+        { suite: 'updateAttacks', test: fixed, message: 'expected 1 to be 2' },
+        { suite: 'updateAttacks', test: OUTSIDE_ANY_TEST, message: 'SyntaxError' },
+        { suite: 'updateAttacks', test: UNFINISHED, message: 'vitest stopped before this suite finished' },
+      );
+      const saved = saveFailures(new Map([['updateAttacks', updateAttacks]]), 2, dir, 2, 4, new Set(), -17);
+      expect(saved.map((f) => f.replay)).toEqual([
+        'npm run properties -- --suite updateAttacks --seed=-17 --scale 4 --test ' +
+          '"replayed, misaddressed and user-forged files are refused \\\\(x\\\\)\\$"',
+        null,
+        null,
+      ]);
+      expect(saved[0]).toMatchObject({ seed: null, path: null });
+      expect(JSON.parse(readFileSync(join(dir, 'failure-2.json'), 'utf8')).replay).toBe(saved[0]?.replay);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -15,7 +15,7 @@ import { basename, dirname, join } from 'node:path';
 import type { RunnerOptions } from './args.ts';
 import { onStopSignal } from './interrupt.ts';
 import type { StopSignal } from './interrupt.ts';
-import { OUTSIDE_ANY_TEST, SETTLE_MS, runBatch, settleMessage } from './runBatch.ts';
+import { OUTSIDE_ANY_TEST, SETTLE_MS, UNFINISHED, runBatch, settleMessage } from './runBatch.ts';
 import type { ActiveBatch, BatchResult } from './runBatch.ts';
 import { mergeStatistics } from './statistics.ts';
 import { campaignSeed, newCampaignId, shardBatchIndex } from './seeds.ts';
@@ -98,7 +98,9 @@ export function copyReproduction(source: string, folder: string, n: number): str
  * The failures of one batch, numbered from `next`, each saved to `failure-<n>.json` in the campaign
  * folder: every counterexample, and every other failed test with its message. Counterexamples in
  * `already` were saved as their properties ended (see {@link runCampaign}): they are not saved again,
- * and the failed tests they explain are not saved either.
+ * and the failed tests they explain are not saved either. A failed test with no counterexample (a
+ * fixed scenario) replays by running it again, at the batch's `seed` when given (a test may draw its
+ * case from it); one that is no test (a file that failed outside its tests, a crashed worker's suite) has no replay.
  */
 export function saveFailures(
   counts: ReadonlyMap<string, SuiteCount>,
@@ -107,6 +109,7 @@ export function saveFailures(
   next: number,
   scale?: number | undefined,
   already: ReadonlySet<DoneLine> = new Set(),
+  seed?: number,
 ): CampaignFailure[] {
   const saved: CampaignFailure[] = [];
   for (const c of counts.values()) {
@@ -128,7 +131,7 @@ export function saveFailures(
         counterexample: done?.counterexample ?? null,
         value: done?.value ?? null,
         error: message,
-        replay: done ? replayCommand(c.suite, test, done.seed, done.path, scale) : null,
+        replay: done ? replayCommand(c.suite, test, done.seed, done.path, scale) : rerunOf(c.suite, test, seed, scale),
         reproduction: done?.reproduction ? copyReproduction(done.reproduction, folder, n) : null,
         shrinkCut: done?.interrupted === true && done.seed !== null && done.path !== '',
       };
@@ -137,6 +140,12 @@ export function saveFailures(
     }
   }
   return saved;
+}
+
+/** The command that runs failed `test` of `suite` again (see {@link saveFailures}); null when it is no test. */
+function rerunOf(suite: string, test: string, seed: number | undefined, scale: number | undefined): string | null {
+  if (test === OUTSIDE_ANY_TEST || test === UNFINISHED) return null;
+  return seed === undefined ? replayCommand(suite, test, null, '', scale) : rerunCommand(suite, test, seed, { scale });
 }
 
 /**
@@ -426,7 +435,8 @@ export async function runCampaign(
     result: Pick<BatchResult, 'errors' | 'unrunnable' | 'statistics'>,
     stopped: string | null,
   ) => {
-    const rest = saveFailures(counts, at.index, folder, summary.failures.length + 1, options.scale, at.saved);
+    const next = summary.failures.length + 1;
+    const rest = saveFailures(counts, at.index, folder, next, options.scale, at.saved, at.seed);
     summary.failures.push(...rest);
     // Those saved as they were found, then the rest.
     const failures = [...at.failures, ...rest];

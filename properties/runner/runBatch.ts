@@ -88,6 +88,9 @@ function withEnvironment(env: Record<string, string | undefined>): () => void {
 /** The name a failure of a test file outside any of its tests (failing to load, a hook) is counted under. */
 export const OUTSIDE_ANY_TEST = '(outside any test)';
 
+/** The test name of a suite that vitest stopped before it finished (a crashed worker): one failure, no test's. */
+export const UNFINISHED = '(unfinished)';
+
 /**
  * Vitest's verdicts: the tests run and failed of each suite, and errors outside any test. A chosen
  * suite whose file vitest did not run, or a batch in which no test ran at all (a `--test` that
@@ -137,7 +140,7 @@ export function verdicts(
     c.failures += 1;
     c.failedTests.push({
       suite: suite.name,
-      test: '(unfinished)',
+      test: UNFINISHED,
       message: `vitest stopped before this suite finished: ${crash.join('; ')}`,
     });
   }
