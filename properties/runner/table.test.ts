@@ -2,6 +2,22 @@ import { describe, expect, test } from 'vitest';
 import { formatTable, rate, tableRow, thousands } from './table.ts';
 import { countOf } from './fixtures.testkit.ts';
 
+const failedEnd = {
+  kind: 'done',
+  suite: 'kms',
+  test: 't',
+  runs: 0,
+  operations: 0,
+  cpuMicros: 1,
+  failed: true,
+  interrupted: false,
+  seed: 1,
+  path: '0',
+  counterexample: null,
+  error: null,
+  reproduction: null,
+} as const;
+
 describe('the closing table', () => {
   test('thousands separators', () => {
     expect(thousands(0)).toBe('0');
@@ -41,6 +57,18 @@ describe('the closing table', () => {
       reproduction: null,
     });
     expect(tableRow(stopped)[4]).toBe('1');
+  });
+
+  test('a suite that made runs and counted no operation shows none, not a rate of 0.0', () => {
+    // A failing replay of updateAttacks: one run, failed before the suite counted its operations.
+    const replay = countOf('updateAttacks', { runs: 1, cpuMicros: 900_000, failures: 1 });
+    expect(tableRow(replay, 'replay').slice(1, 4)).toEqual(['1', '—', '—']);
+    // A counterexample found before any run was counted (stopped before vitest's verdicts).
+    const found = countOf('restoredAdmin');
+    found.counterexamples.push({ ...failedEnd, suite: 'restoredAdmin', operations: 0 });
+    expect(tableRow(found).slice(1, 4)).toEqual(['0', '—', '—']);
+    // No run at all (a fixed test alone): nothing was left uncounted.
+    expect(tableRow(countOf('updateAttacks', { tests: 1 })).slice(1, 4)).toEqual(['0', '0', '0.0']);
   });
 
   test('columns are aligned: names to the left, figures to the right', () => {

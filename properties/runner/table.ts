@@ -25,15 +25,25 @@ export function rate(n: number): string {
   return thousands(n.toFixed(1));
 }
 
+/**
+ * Whether `c`'s operations went uncounted: it made runs, or failed, and counted no operation. Some
+ * suites count a run's operations only once it passed (updateAttacks, restoredAdmin: a fixed number per
+ * run), so a failing replay, one run, would read `0` operations at `0.0` per CPU-second.
+ */
+export function operationsUncounted(c: SuiteCount): boolean {
+  return c.operations === 0 && (c.runs > 0 || c.counterexamples.length > 0);
+}
+
 /** The row of one suite; a campaign's statistics are in its folder, a replay keeps none (`statistics.ts`). */
 export function tableRow(c: SuiteCount, place: StatisticsPlace = 'pass'): string[] {
   const suite = SUITES.find((s) => s.name === c.suite);
   const statistics = (suite && statisticsOf(suite, place, c.runs)) ?? '-';
+  const uncounted = operationsUncounted(c);
   return [
     c.suite,
     thousands(c.runs),
-    thousands(c.operations),
-    rate(opsPerCpuSecond(c)),
+    uncounted ? '—' : thousands(c.operations),
+    uncounted ? '—' : rate(opsPerCpuSecond(c)),
     String(failuresOf(c)),
     statistics,
   ];
