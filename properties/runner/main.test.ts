@@ -1,6 +1,16 @@
 import { describe, expect, test } from 'vitest';
 import { USAGE, parseRunnerArgs } from './args.ts';
-import { EXIT, campaignLine, describeFailures, exitCodeOf, fewRunsNote, main, seedList } from './main.ts';
+import {
+  EXIT,
+  alikeLines,
+  campaignLine,
+  describeFailures,
+  exitCodeOf,
+  failureFiles,
+  fewRunsNote,
+  main,
+  seedList,
+} from './main.ts';
 import { countOf, sink } from './fixtures.testkit.ts';
 import type { DoneLine, ProgressLine } from './progressLine.ts';
 import { addLine, mergeCount } from './tally.ts';
@@ -219,4 +229,22 @@ describe("a campaign's closing line", () => {
     expect(fewRunsNote(ended, counts.values(), true)).toBeNull();
     expect(fewRunsNote({ stoppedEarly: 'shard 1/2 ran every seed it owns' }, counts.values(), false)).toBeNull();
   });
+});
+
+test("a campaign's failures alike (one property, one first line of error) are said together, by their files", () => {
+  const test = 'update files under attack > replayed, misaddressed and user-forged files are refused';
+  const same = { suite: 'updateAttacks', test, error: 'AssertionError: expected 1 to be 0\n  differs at x' };
+  // As a 2-minute campaign saved them: another failure first, then the same one batch after batch.
+  const failures = [
+    { suite: 'kms', test: 'kms > t', error: 'Error: other' },
+    ...Array.from({ length: 6 }, () => same),
+    { ...same, error: 'AssertionError: expected 2 to be 0' },
+    same,
+  ];
+  expect(alikeLines(failures)).toEqual([
+    `7 failures alike (updateAttacks: "${test}", AssertionError: expected 1 to be 0): ` +
+      'failure-2..7.json, failure-9.json',
+  ]);
+  expect(alikeLines(failures.slice(0, 2))).toEqual([]);
+  expect(failureFiles([1, 3, 4, 5, 8])).toBe('failure-1.json, failure-3..5.json, failure-8.json');
 });

@@ -8,7 +8,7 @@ import { UsageError, USAGE, parseRunnerArgs } from './args.ts';
 import type { RunnerOptions } from './args.ts';
 import { runCampaign } from './campaign.ts';
 import { replayCommand, reproductionCommand, rerunCommand } from './replayCommand.ts';
-import type { CampaignSummary } from './campaign.ts';
+import type { CampaignFailure, CampaignSummary } from './campaign.ts';
 import { STOP_SIGNALS, onStopSignal } from './interrupt.ts';
 import type { StopSignal } from './interrupt.ts';
 import { count } from '../../impl/simulation/chartScale.ts';
@@ -428,6 +428,41 @@ export function fewRunsNote(
   );
 }
 
+/** Failure files by number, runs of consecutive ones as one: `failure-2..7.json, failure-9.json`. */
+export function failureFiles(numbers: readonly number[]): string {
+  const runs: Array<[number, number]> = [];
+  for (const n of numbers) {
+    const last = runs.at(-1);
+    if (last !== undefined && n === last[1] + 1) last[1] = n;
+    else runs.push([n, n]);
+  }
+  return runs.map(([a, b]) => (a === b ? `failure-${a}.json` : `failure-${a}..${b}.json`)).join(', ');
+}
+
+/**
+ * The campaign's failures that are alike, one line a kind: the same property (or test) with the same
+ * first line of error, which batch after batch finds and shrinks again (`6 failures alike (updateAttacks:
+ * "…", Error: …): failure-2..7.json`). Failures are numbered from 1, as their files are. Alike is not
+ * the same case: each file holds its batch's counterexample, and the smallest may be any of them.
+ */
+export function alikeLines(failures: ReadonlyArray<Pick<CampaignFailure, 'suite' | 'test' | 'error'>>): string[] {
+  const kinds = new Map<string, { suite: string; test: string; error: string; numbers: number[] }>();
+  for (const [i, f] of failures.entries()) {
+    const error = firstLine(f.error);
+    const key = JSON.stringify([f.suite, f.test, error]);
+    const kind = kinds.get(key) ?? { suite: f.suite, test: f.test, error, numbers: [] };
+    kind.numbers.push(i + 1);
+    kinds.set(key, kind);
+  }
+  return [...kinds.values()]
+    .filter((k) => k.numbers.length > 1)
+    .map(
+      (k) =>
+        `${count(k.numbers.length, 'failure')} alike (${k.suite}: "${k.test}", ${k.error || 'no error message'}): ` +
+        failureFiles(k.numbers),
+    );
+}
+
 /** The closing output of a campaign, ended or stopped by a signal; returns the exit code. */
 function closeCampaign(
   summary: CampaignSummary,
@@ -461,6 +496,7 @@ function closeCampaign(
     if (f.shrinkCut && f.replay)
       io.stdout.write(`  shrinking cut short (the case may not be minimal); shrink on: ${f.replay} --shrink\n`);
   }
+  for (const line of alikeLines(summary.failures)) io.stdout.write(`${line}\n`);
   for (const e of summary.errors) io.stdout.write(`error: ${e}\n`);
   for (const l of summary.lost) io.stdout.write(`${lostLine(l, l.rerun)}\n`);
   if (summary.stoppedEarly !== null) io.stdout.write(`stopped early: ${summary.stoppedEarly}\n`);
