@@ -33,6 +33,8 @@ export interface RunnerOptions {
   readonly timeMs: number | undefined;
   readonly shard: Shard;
   readonly campaign: string | undefined;
+  /** Campaign: end after the batch that saved the first failure. */
+  readonly stopAtFailure: boolean;
 }
 
 const OPTIONS = {
@@ -48,6 +50,7 @@ const OPTIONS = {
   time: { type: 'string' },
   shard: { type: 'string' },
   campaign: { type: 'string' },
+  'stop-at-failure': { type: 'boolean' },
 } as const;
 
 /** The usage text of `--help`. */
@@ -84,6 +87,8 @@ Options
   --shard I/N       campaign share of machine I of N (disjoint seeds; needs --time)
   --campaign ID     campaign id: shards given the same id share one sequence of seeds (needs --time);
                     an id used before draws its seeds again (default: a new id per campaign)
+  --stop-at-failure campaign: end after the batch that saves a failure (its other suites finish),
+                    rather than find and shrink the same bug again in every batch (needs --time)
   --json            print the results as JSON on stdout instead of the table
   -h, --help        this text
 
@@ -122,6 +127,7 @@ const NO_OPTIONS: RunnerOptions = {
   timeMs: undefined,
   shard: WHOLE,
   campaign: undefined,
+  stopAtFailure: false,
 };
 
 /** An integer as the runner takes it: decimal digits, a sign at most (not 0x10, 1e3 or 1.0). */
@@ -264,6 +270,8 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
     throw new UsageError('--shrink goes on shrinking from a replayed case: give its --seed, --path and --test');
   if (timeMs === undefined && (values.shard !== undefined || values.campaign !== undefined))
     throw new UsageError('--shard and --campaign belong to a campaign: add --time (e.g. --time 30m)');
+  if (timeMs === undefined && values['stop-at-failure'] === true)
+    throw new UsageError('--stop-at-failure ends a campaign: add --time (a single pass ends anyway)');
   if (timeMs !== undefined && seed !== undefined)
     throw new UsageError('a campaign draws its own seeds: --seed does not go with --time (use --campaign)');
   if (values.campaign !== undefined && !/^[\w.-]{1,100}$/.test(values.campaign))
@@ -281,5 +289,6 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
     timeMs,
     shard,
     campaign: values.campaign,
+    stopAtFailure: values['stop-at-failure'] === true,
   };
 }

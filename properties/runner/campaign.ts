@@ -33,6 +33,7 @@ import type { SuiteCount } from './tally.ts';
 import type { DoneLine } from './progressLine.ts';
 import { escapeRegExp, ownName, ownNamePattern, replayCommand, rerunCommand } from './replayCommand.ts';
 import { makeFolders } from '../../impl/host/makeFolders.ts';
+import { count } from '../../impl/simulation/chartScale.ts';
 
 /** One failure of a campaign, as saved to `failure-<n>.json`. */
 export interface CampaignFailure {
@@ -466,7 +467,11 @@ export async function runCampaign(
         failures: failuresOf(c),
       };
     }
-    summary.stoppedEarly = stopped ?? stopReason(counts, result.unrunnable);
+    const firstFailure =
+      options.stopAtFailure && failures.length > 0
+        ? `--stop-at-failure: batch ${at.index} saved ${count(failures.length, 'failure')}`
+        : null;
+    summary.stoppedEarly = stopped ?? stopReason(counts, result.unrunnable) ?? firstFailure;
     mergeStatistics(folder, options.suites, result.statistics);
     writeSummary();
   };

@@ -6,10 +6,31 @@
 import { Writable } from 'node:stream';
 import { emptyCount } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
+import type { DoneLine } from './progressLine.ts';
 
 /** A count of `suite` with `figures` set. */
 export function countOf(suite: string, figures: Partial<SuiteCount> = {}): SuiteCount {
   return Object.assign(emptyCount(suite), figures);
+}
+
+/** A property's end with a counterexample, in `suite`'s `test`, with `figures` set. */
+export function counterexampleOf(suite: string, test: string, figures: Partial<DoneLine> = {}): DoneLine {
+  return {
+    kind: 'done',
+    suite,
+    test,
+    runs: 3,
+    operations: 30,
+    cpuMicros: 1,
+    failed: true,
+    interrupted: false,
+    seed: 0,
+    path: '2:0',
+    counterexample: null,
+    error: 'AssertionError: expected 1 to be 0',
+    reproduction: null,
+    ...figures,
+  };
 }
 
 /** A write stream that keeps its text. */
