@@ -173,6 +173,7 @@ describe('failures in words', () => {
 
 test('a campaign closing line names its first seeds, not all of a long campaign', () => {
   expect(seedList([3, -7])).toBe('seeds 3, -7');
+  expect(seedList([42])).toBe('seed 42');
   expect(seedList([1, 2, 3, 4, 5, 6, 7, 8])).toBe('seeds 1, 2, 3, 4, 5 and 3 more in summary.json');
 });
 
@@ -182,7 +183,11 @@ describe("a campaign's closing line", () => {
   test('its batches, one said as one, and its runs and operations', () => {
     const one = { campaign: 'nightly', shard: '1/4', batches: [batch(42)] };
     expect(campaignLine(one, 1200, 36_000, 1_800_000)).toBe(
-      'campaign nightly shard 1/4: 1 batch (seeds 42), 1,200 runs, 36,000 operations in 30m00s',
+      'campaign nightly shard 1/4: 1 batch (seed 42), 1,200 runs, 36,000 operations in 30m00s',
+    );
+    // A campaign stopped at once: one run, of one operation, said in the singular.
+    expect(campaignLine(one, 1, 1, 6000)).toBe(
+      'campaign nightly shard 1/4: 1 batch (seed 42), 1 run, 1 operation in 6s',
     );
     const two = { ...one, batches: [batch(42), batch(7)] };
     expect(campaignLine(two, 1200, 36_000, 1_800_000)).toMatch(

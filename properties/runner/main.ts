@@ -381,13 +381,13 @@ async function campaign(options: RunnerOptions, io: RunnerIo): Promise<number> {
 
 /** The campaign's first seeds, in order; of a long campaign the first five (summary.json lists them all). */
 export function seedList(seeds: readonly number[], shown = 5): string {
-  if (seeds.length <= shown) return `seeds ${seeds.join(', ')}`;
+  if (seeds.length <= shown) return `${seeds.length === 1 ? 'seed' : 'seeds'} ${seeds.join(', ')}`;
   return `seeds ${seeds.slice(0, shown).join(', ')} and ${seeds.length - shown} more in summary.json`;
 }
 
 /**
- * A campaign's closing line: `campaign nightly shard 1/4: 1 batch (seeds 42), 1,200 runs, 36,000
- * operations in 30m00s`.
+ * A campaign's closing line: `campaign nightly shard 1/4: 1 batch (seed 42), 1,200 runs, 36,000
+ * operations in 30m00s` (`1 run`, `1 operation` in the singular).
  */
 export function campaignLine(
   summary: Pick<CampaignSummary, 'campaign' | 'shard' | 'batches'>,
@@ -397,8 +397,8 @@ export function campaignLine(
 ): string {
   return (
     `campaign ${summary.campaign} shard ${summary.shard}: ${count(summary.batches.length, 'batch', 'batches')} ` +
-    `(${seedList(summary.batches.map((b) => b.seed))}), ${thousands(runs)} runs, ` +
-    `${thousands(operations)} operations in ${formatElapsed(elapsedMs)}`
+    `(${seedList(summary.batches.map((b) => b.seed))}), ${count(runs, 'run')}, ` +
+    `${count(operations, 'operation')} in ${formatElapsed(elapsedMs)}`
   );
 }
 
