@@ -34,13 +34,19 @@ const OWNER_ONLY = 0o600;
  * and never into a file that has another name (a hard link) or another owner, nor anything but a
  * regular file. What stands under the name otherwise is removed (the name only: a link's target,
  * or the file's other names, are left as they are) and the file created anew, exclusively, so that
- * no one can slip one in between. Then it is emptied and given `mode` exactly (the umask does not
- * narrow it). Such a name can only have been planted by someone who may write in the folder, which
- * the installation refuses anyway (`privateFolder.ts`): this is the second line.
+ * no one can slip one in between (with `createMode`, as open(2) applies it: less the umask, and no
+ * chmod, which a file system without Unix modes may refuse). Then it is emptied and given `mode`
+ * exactly (the umask does not narrow it). Such a name can only have been planted by someone who may
+ * write in the folder, which the installation refuses anyway (`privateFolder.ts`): this is the second
+ * line.
  * @returns the open file descriptor, which the caller closes, and whether the name is a new entry
  *   of the folder (the caller flushes the folder for it to last).
  */
-export function openOwnFile(path: string, mode?: number): { readonly fd: number; readonly created: boolean } {
+export function openOwnFile(
+  path: string,
+  mode?: number,
+  createMode: number = mode ?? 0o666,
+): { readonly fd: number; readonly created: boolean } {
   const flags = constants.O_WRONLY | NO_FOLLOW;
   const uid = process.getuid?.();
   let fd: number | undefined;
@@ -60,7 +66,7 @@ export function openOwnFile(path: string, mode?: number): { readonly fd: number;
   }
   if (fd === undefined) {
     rmSync(path, { force: true });
-    fd = openSync(path, flags | constants.O_CREAT | constants.O_EXCL, mode ?? 0o666);
+    fd = openSync(path, flags | constants.O_CREAT | constants.O_EXCL, createMode);
     created = true;
   }
   try {
@@ -77,7 +83,8 @@ export function openOwnFile(path: string, mode?: number): { readonly fd: number;
  * Writes `bytes` to `path` and flushes them to stable storage, through one descriptor: reopening
  * the file to flush it failed for a mode without read permission (a write-only file replaced with
  * its own mode kept). `mode` sets the file's permissions exactly (the umask does not narrow them);
- * `modeOnceFlushed`, when given, replaces it once the bytes are flushed, through the same descriptor
+ * `after.createMode` is the mode a new file is created with (by open(2), less the umask), and
+ * `after.modeOnceFlushed` the one it is given once the bytes are flushed, through the same descriptor
  * (a path could be swapped for a link to another file meanwhile). The file is opened by
  * {@link openOwnFile}: nothing under the name but a file of this user's own is written through. A
  * failed write, flush or mode change names `shownAs` ({@link namingPath}).
@@ -87,11 +94,12 @@ export function writeFileDurable(
   bytes: Uint8Array | string,
   mode?: number,
   shownAs = path,
-  modeOnceFlushed?: number,
+  after: { readonly createMode?: number; readonly modeOnceFlushed?: number } = {},
 ): void {
+  const { createMode, modeOnceFlushed } = after;
   let fd: number;
   try {
-    fd = openOwnFile(path, mode).fd;
+    fd = openOwnFile(path, mode, createMode ?? mode ?? 0o666).fd;
   } catch (error) {
     // The open names the file it made, a temporary one (`.tmp-…`, `flash.img.new`): no name the user knows.
     throw namingPath(error, shownAs, path);
@@ -99,7 +107,10 @@ export function writeFileDurable(
   try {
     writeFileSync(fd, bytes);
     fsyncSync(fd);
-    if (modeOnceFlushed !== undefined) fchmodSync(fd, modeOnceFlushed);
+    // Only a change is made: a file system without Unix modes (FAT) refuses one it cannot show, and
+    // shows a new file the mode its mount gives every file, which is then already the one asked for.
+    if (modeOnceFlushed !== undefined && (fstatSync(fd).mode & 0o777) !== modeOnceFlushed)
+      fchmodSync(fd, modeOnceFlushed);
   } catch (error) {
     throw namingPath(error, shownAs);
   } finally {
@@ -167,7 +178,12 @@ function newFileMode(path: string): number {
  * (the mode change is not flushed before the rename), never a wider one.
  */
 function writeTemporary(tmp: string, bytes: Uint8Array | string, mode: number | undefined, shownAs: string): void {
-  writeFileDurable(tmp, bytes, OWNER_ONLY, shownAs, mode ?? newFileMode(shownAs));
+  // Made owner-only by open(2) itself (a fresh name: nothing to narrow), so no chmod runs before the
+  // bytes are in: a FAT stick takes the write as it did.
+  writeFileDurable(tmp, bytes, undefined, shownAs, {
+    createMode: OWNER_ONLY,
+    modeOnceFlushed: mode ?? newFileMode(shownAs),
+  });
 }
 
 /** Flushes a directory's entries (renames, creations); a no-op where the platform cannot. */

@@ -9,14 +9,27 @@ import { createFileAtomic, writeFileAtomic, writeFilesAtomic } from './atomicFil
 // behind (`sekey user U decrypt IN OUT` killed mid-write left `.tmp-OUT-…` of plaintext, mode 0644).
 // `swapIn`: a folder whose temporary file is replaced by a link to `victim` once its bytes are flushed, as
 // someone who may write in the folder could do before its mode is set.
-const seen = vi.hoisted(() => ({ modes: [] as number[], swapIn: null as string | null, victim: '' }));
+// `calls`: the writes and mode changes, in order.
+const seen = vi.hoisted(() => ({
+  modes: [] as number[],
+  swapIn: null as string | null,
+  victim: '',
+  calls: [] as string[],
+}));
 vi.mock('node:fs', async (importOriginal) => {
   const real = await importOriginal<typeof fs>();
   return {
     ...real,
     writeFileSync: (...args: Parameters<typeof real.writeFileSync>) => {
-      if (typeof args[0] === 'number') seen.modes.push(real.fstatSync(args[0]).mode & 0o777);
+      if (typeof args[0] === 'number') {
+        seen.modes.push(real.fstatSync(args[0]).mode & 0o777);
+        seen.calls.push('write');
+      }
       real.writeFileSync(...args);
+    },
+    fchmodSync: (fd: number, mode: number) => {
+      seen.calls.push(`fchmod ${mode.toString(8)}`);
+      real.fchmodSync(fd, mode);
     },
     fsyncSync: (fd: number) => {
       real.fsyncSync(fd);
@@ -33,6 +46,7 @@ vi.mock('node:fs', async (importOriginal) => {
 afterEach(() => {
   seen.modes = [];
   seen.swapIn = null;
+  seen.calls = [];
 });
 
 test("an atomic write's temporary file is owner-only while it holds the bytes; the file then gets its mode", () => {
@@ -76,5 +90,22 @@ test('the mode is set through the descriptor that wrote the bytes: a link put in
     process.umask(previous);
     rmSync(dir, { recursive: true, force: true });
     rmSync(elsewhere, { recursive: true, force: true });
+  }
+});
+
+test('no mode is changed before the bytes are in, and none that is already right (a FAT stick refuses changes)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sekey-tmpmode-'));
+  const previous = process.umask(0o077);
+  try {
+    // Created owner-only by open(2), and owner-only is the mode a new file gets here: nothing to change.
+    writeFileAtomic(join(dir, 'a.txt'), 'x');
+    expect(seen.calls).toEqual(['write']);
+    process.umask(0o022);
+    seen.calls = [];
+    writeFileAtomic(join(dir, 'b.txt'), 'x');
+    expect(seen.calls).toEqual(['write', 'fchmod 644']);
+  } finally {
+    process.umask(previous);
+    rmSync(dir, { recursive: true, force: true });
   }
 });
