@@ -151,6 +151,14 @@ function bootDevice(images: DeviceImages, seed: string, meter?: CycleMeter) {
   return { device, flash, sd };
 }
 
+/** The admin's database in bytes: SQLite's page count times its page size (the pages every open decrypts). */
+function databaseBytes(admin: Admin): number {
+  return admin.readDatabase(
+    (db) =>
+      Number(db.exec('PRAGMA page_count')[0]?.values[0]?.[0]) * Number(db.exec('PRAGMA page_size')[0]?.values[0]?.[0]),
+  );
+}
+
 /** What opening the admin database and one `sekey admin add-key` cost, from a booted HSM. */
 interface CommandFigures {
   /** The database the booted HSM opened (SQLite page count x page size), before the command changed it. */
@@ -175,11 +183,7 @@ async function measureCommand(images: DeviceImages, now: number, groupId: GroupI
   const admin = await Admin.open({ device: a.device, sd: a.sd, clock });
   const afterOpen = meter.cycles;
   try {
-    const openedBytes = admin.readDatabase(
-      (db) =>
-        Number(db.exec('PRAGMA page_count')[0]?.values[0]?.[0]) *
-        Number(db.exec('PRAGMA page_size')[0]?.values[0]?.[0]),
-    );
+    const openedBytes = databaseBytes(admin);
     const publisher = new Publisher(admin, new MemoryTransport());
     admin.sweep();
     admin.addKey(groupId, 'measured key');
@@ -342,15 +346,9 @@ export async function measureRealistic(scale: RealisticScale, context: BenchCont
   let peakBytes = 0;
   /** The admin HSM's images when the database was largest, and when that was. */
   let peak: { readonly images: DeviceImages; readonly at: number } | null = null;
-  const databaseBytes = (): number =>
-    admin.readDatabase(
-      (db) =>
-        Number(db.exec('PRAGMA page_count')[0]?.values[0]?.[0]) *
-        Number(db.exec('PRAGMA page_size')[0]?.values[0]?.[0]),
-    );
   /** Notes the database's size; at a new largest, keeps the admin HSM's images (every change is committed). */
   const notePeak = (): void => {
-    const bytes = databaseBytes();
+    const bytes = databaseBytes(admin);
     if (bytes <= peakBytes) return;
     peakBytes = bytes;
     peak = { images: { flash: admin0.flash.toImage(), sd: admin0.sd.toImage() }, at: clock.now() };
@@ -364,7 +362,7 @@ export async function measureRealistic(scale: RealisticScale, context: BenchCont
     }
     const accepted = (await publisher.collectAcknowledgements()).accepted;
     notePeak();
-    const size = (databaseBytes() / MIB).toFixed(2);
+    const size = (databaseBytes(admin) / MIB).toFixed(2);
     context.progress(`${label}: ${accepted.length} acknowledgements, ${ledger.created} keys, database ${size} MiB`);
   };
 
@@ -405,7 +403,7 @@ export async function measureRealistic(scale: RealisticScale, context: BenchCont
   for (const user of userSessions.values()) user.close();
   const buildSeconds = (performance.now() - started) / 1000;
 
-  const bytes = databaseBytes();
+  const bytes = databaseBytes(admin);
   const pages = bytes / 4096;
   const tables = tableBytes(admin);
   const trees = treePages(admin);

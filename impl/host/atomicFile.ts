@@ -99,7 +99,7 @@ export function writeFileDurable(
   const { createMode, modeOnceFlushed } = after;
   let fd: number;
   try {
-    fd = openOwnFile(path, mode, createMode ?? mode ?? 0o666).fd;
+    fd = openOwnFile(path, mode, createMode).fd;
   } catch (error) {
     // The open names the file it made, a temporary one (`.tmp-…`, `flash.img.new`): no name the user knows.
     throw namingPath(error, shownAs, path);
