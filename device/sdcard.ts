@@ -10,6 +10,14 @@
  * the SD Physical Layer Simplified Specification promises no write ordering or atomicity before a
  * write completes, only that completed data is retained.
  *
+ * What the model leaves out: a cut here never touches a sector that was synced before it. Real flash
+ * does not always keep that promise: Zheng et al., "Understanding the Robustness of SSDs under Power
+ * Fault" (USENIX FAST 2013) found 13 of 15 SSDs failing under power faults, with bit corruption,
+ * shorn writes, unserializable writes, metadata corruption and whole devices lost. The stores of
+ * `impl/db` rely on the synced copy surviving (a page's two shadow slots are adjacent sectors, and so
+ * are the two manifest slots, so a card that garbled a neighbourhood could take both copies); no fault
+ * mode of this card simulates that, and nothing here claims to survive it.
+ *
  * Commands go over SDIO (4-bit bus at 24 MHz on the SEcube) and are charged to an optional
  * {@link CycleMeter}: an access time per command and a transfer time per sector (`costModel.ts`), so
  * one command of many sectors costs less than as many single-sector commands, as on a real card. A
