@@ -81,7 +81,7 @@ describe('users and groups', () => {
     ])
       expect(refuse(EMPTY_KMS, { type: 'addUser', userId: 'U1', name: blank, now: T0 })).toMatchObject({
         code: 'InvalidName',
-        message: 'a name must not be blank (white space alone)',
+        message: 'a name must not be blank (white space or invisible characters alone)',
       });
     expect(apply(EMPTY_KMS, { type: 'addUser', userId: 'U1', name: ' a b ', now: T0 }).users['U1']?.name).toBe(' a b ');
     // A visible character with them is a name; so is a prepended mark that shows a glyph (۝).

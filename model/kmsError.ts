@@ -19,19 +19,21 @@ export const KMS_ERROR_CODES = [
    */
   'InvalidId',
   /**
-   * A user, group or key name that is empty, blank (white space alone) or longer than 100 characters.
-   * @remedy Give a name of 1 to 100 characters, not all of them white space.
+   * A user, group or key name that is empty, blank (white space or invisible characters alone, such as a
+   * zero-width space) or longer than 100 characters (Unicode code points).
+   * @remedy Give a name of 1 to 100 characters, at least one of them visible.
    */
   'InvalidName',
   /**
-   * A group policy out of its domain: `maxKeys` or the default cryptoperiod not a positive integer,
-   * a default cryptoperiod longer than 100 years (36,525 days), or an algorithm SEkey does not know.
+   * A group policy out of its domain: `maxKeys` or the default cryptoperiod (in milliseconds) not an
+   * integer from 1 to 2^53 − 1, a default cryptoperiod longer than 100 years (36,525 days), or an
+   * algorithm SEkey does not know.
    * @remedy Give a positive number of keys, a positive cryptoperiod of at most 100 years (`30d`) and a
    *   supported algorithm.
    */
   'InvalidPolicy',
   /**
-   * A key's cryptoperiod that is not a positive whole number of milliseconds.
+   * A key's cryptoperiod that is not an integer number of milliseconds from 1 to 2^53 − 1.
    * @remedy Give a positive duration, such as `30d` or `12h`.
    */
   'InvalidCryptoperiod',

@@ -102,4 +102,24 @@ describe('the operations as described', () => {
       expect(r.ok ? null : r.error.code).toBe(GENERAL_REFUSALS[0]?.code);
     }
   });
+
+  test('selectKey checks no time: at one no cryptoperiod covers it finds no usable key', () => {
+    let state = EMPTY_KMS;
+    for (const op of [
+      { type: 'addUser', userId: 'U1', name: 'alice', now: 0 },
+      { type: 'addGroup', groupId: 'G1', name: 'g', policy: EXAMPLE_POLICY, now: 0 },
+      { type: 'addMember', groupId: 'G1', userId: 'U1', now: 0 },
+      { type: 'addKey', groupId: 'G1', name: 'k', now: 0 },
+      { type: 'keyEvent', keyId: 'K2000', event: { type: 'ACTIVATE', now: 0 } },
+    ] as const) {
+      const r = applyOperation(state, op);
+      if (!r.ok) throw r.error;
+      state = r.state;
+    }
+    expect(selectKey(state, 'U1', [], DAY)).toMatchObject({ ok: true });
+    for (const now of [Number.NaN, Number.POSITIVE_INFINITY, -1]) {
+      const r = selectKey(state, 'U1', [], now);
+      expect(r.ok ? null : r.error.code, String(now)).toBe('NoUsableKey');
+    }
+  });
 });

@@ -10,6 +10,7 @@
  */
 import type { KmsOperationType } from './kms.ts';
 import type { KmsErrorCode } from './kmsError.ts';
+import { MAX_NAME_LENGTH, idForm } from './kmsState.ts';
 
 /** One refusal of an operation: the code, and when it is given. */
 export interface Refusal {
@@ -35,7 +36,8 @@ export interface OperationRule {
 /**
  * Refused before any operation, whatever its type: a time that is not a finite number would slip
  * past every `now >= expiresAt` guard and never expire a key, and one beyond what a Date holds could
- * not be recorded in ISO 8601.
+ * not be recorded in ISO 8601. Not before `selectKey`, which records nothing: it runs on a user's
+ * device at that device's clock, and a time no cryptoperiod covers leaves it no usable key.
  */
 export const GENERAL_REFUSALS: readonly Refusal[] = [
   {
@@ -69,9 +71,15 @@ export const TIME_GOES_FORWARD =
   'keeps the order for the command line: a command whose time (the system clock, or `--at`) is before the ' +
   "installation's last recorded time refuses to run (`ClockWentBack`) before any operation.";
 
+/**
+ * `checkName` counts Unicode code points (not UTF-16 units, not bytes), and its "blank" is white
+ * space and the characters Unicode renders as nothing (zero-width space, joiners, direction marks…).
+ */
 const NAME = {
   code: 'InvalidName',
-  when: 'the name is empty, blank (white space alone) or longer than 100 characters',
+  when:
+    `the name is empty, blank (white space or invisible characters alone, such as a zero-width space) or longer ` +
+    `than ${MAX_NAME_LENGTH} characters (Unicode code points)`,
 } as const;
 const UNKNOWN_USER = { code: 'UnknownUser', when: 'no user has this ID' } as const;
 const UNKNOWN_GROUP = { code: 'UnknownGroup', when: 'no group has this ID' } as const;
@@ -79,8 +87,8 @@ const UNKNOWN_KEY = { code: 'UnknownKey', when: 'no key has this ID' } as const;
 const INVALID_POLICY = {
   code: 'InvalidPolicy',
   when:
-    '`maxKeys` or the default cryptoperiod is not a positive integer, the default cryptoperiod is longer than 100 ' +
-    'years (36,525 days), or the algorithm is unknown',
+    '`maxKeys` or the default cryptoperiod (in milliseconds) is not an integer from 1 to 2^53 − 1, the default ' +
+    'cryptoperiod is longer than 100 years (36,525 days), or the algorithm is unknown',
 } as const;
 
 /** Every operation, in the order the specification lists them. */
@@ -90,7 +98,7 @@ export const OPERATION_RULES: readonly OperationRule[] = [
     original: 'sekey_add_user',
     summary: 'Adds a user, in no group.',
     refusals: [
-      { code: 'InvalidId', when: 'the ID is not `U` and a number without leading zero (at most 11 characters)' },
+      { code: 'InvalidId', when: `the ID is not ${idForm('user')} (at most 11 characters)` },
       NAME,
       { code: 'DuplicateUser', when: 'a user has this ID' },
     ],
@@ -119,7 +127,7 @@ export const OPERATION_RULES: readonly OperationRule[] = [
     original: 'sekey_add_group',
     summary: 'Adds a group with its policy (`maxKeys`, algorithm, default cryptoperiod) and `shareHistory`.',
     refusals: [
-      { code: 'InvalidId', when: 'the ID is not `G` and a number without leading zero (at most 11 characters)' },
+      { code: 'InvalidId', when: `the ID is not ${idForm('group')} (at most 11 characters)` },
       NAME,
       INVALID_POLICY,
       { code: 'DuplicateGroup', when: 'a group has this ID, or had it: group IDs are never reused' },
@@ -195,7 +203,10 @@ export const OPERATION_RULES: readonly OperationRule[] = [
     refusals: [
       UNKNOWN_GROUP,
       NAME,
-      { code: 'InvalidCryptoperiod', when: 'the cryptoperiod asked for is not a positive integer of milliseconds' },
+      {
+        code: 'InvalidCryptoperiod',
+        when: 'the cryptoperiod asked for is not an integer number of milliseconds from 1 to 2^53 − 1',
+      },
       { code: 'CryptoperiodTooLong', when: "the cryptoperiod asked for exceeds the group's default" },
       { code: 'MaxKeysReached', when: 'the group already has `maxKeys` live keys (pre-active, active, suspended)' },
     ],

@@ -121,7 +121,9 @@ export function checkName(name: string): KmsError | null {
   const length = [...name].length;
   if (length < 1 || length > MAX_NAME_LENGTH)
     return new KmsError('InvalidName', `a name must have 1 to ${MAX_NAME_LENGTH} characters, got ${length}`);
-  return BLANK.test(name) ? new KmsError('InvalidName', 'a name must not be blank (white space alone)') : null;
+  return BLANK.test(name)
+    ? new KmsError('InvalidName', 'a name must not be blank (white space or invisible characters alone)')
+    : null;
 }
 
 /**

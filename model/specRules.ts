@@ -107,6 +107,7 @@ function renderNeedToKnow(): string {
 
 /** The KMS rules: expiry first, every operation, the group key policy, selection, need-to-know. */
 export function renderKmsRules(): string {
+  const generalRefusals = GENERAL_REFUSALS.map((r) => `\`${r.code}\` when ${r.when}`).join('; ');
   const overview = markdownTable(
     ['Operation', 'Summary', 'Refused with'],
     OPERATION_RULES.map((o) => [
@@ -128,8 +129,10 @@ export function renderKmsRules(): string {
     EXPIRY_FIRST,
     examplesOf('expiryFirst'),
     '### Operations',
-    `Every operation is refused with ${GENERAL_REFUSALS.map((r) => `\`${r.code}\` when ${r.when}`).join('; ')}, ` +
-      'before anything else. Refusals are listed in the order the checks run: the first that applies is returned.',
+    `Every operation but \`selectKey\` is refused with ${generalRefusals}, ` +
+      "before anything else. `selectKey` is a read on the sender's device, at that device's own clock: it checks no " +
+      'time, and at one no cryptoperiod covers (a time that is not a finite number included) it finds no usable key. ' +
+      'Refusals are listed in the order the checks run: the first that applies is returned.',
     overview,
     ...OPERATION_RULES.map(renderOperation),
     renderGroupKeyPolicy(),
