@@ -123,11 +123,12 @@ export interface KeyTransition {
 /**
  * The transition table as data: every allowed (state, event) pair. Clause numbers: T2–T4, T8 and
  * T10–T12 match the text of SP 800-57 Pt 1 §7.1–§7.3 (T5 and T9 are not for data keys: above); for
- * T6/T7 (active → compromised / suspended) and T13/T14 (deactivated → destroyed / compromised) the
- * verbatim text was not available to us, and the numbering follows the standard's pattern of listing
- * the destroyed, then the compromised target. A pair not listed is refused and leaves the key
- * unchanged. The machine below is written out by hand as the readable specification; a test proves
- * the two agree on all 49 pairs, guards included.
+ * T6/T7 (active → compromised / suspended), T13/T14 (deactivated → destroyed / compromised) and T15
+ * (compromised → destroyed) the verbatim text was not available to us, and the numbering follows
+ * the standard's pattern of listing the destroyed, then the compromised target (T15 is the one
+ * transition left for the compromised state). The specification says so too. A pair not listed
+ * is refused and leaves the key unchanged. The machine below is written out by hand as the readable
+ * specification; a test proves the two agree on all 49 pairs, guards included.
  */
 export const KEY_TRANSITIONS: Readonly<Record<KeyState, Readonly<Partial<Record<KeyEventType, KeyTransition>>>>> = {
   preActivation: {
@@ -217,7 +218,7 @@ export interface KeyUsage {
    * the key, so a device re-protects it even on a view past its freshness window (a withheld update
    * can only make it pick a worse key, not expose the data more; refusing would hold the data hostage
    * to the withholding), and the result is marked with this key, whose word vouches for nothing that
-   * was protected under it (NIST SP 800-57 Pt 1 §5.5.1: after a compromise, protection and integrity
+   * was protected under it (NIST SP 800-57 Pt 1 §5.5: after a compromise, protection and integrity
    * under the key cannot be trusted). Only a compromised key: from any other, a stale view could move
    * the data under a key that a withheld rekey retired and a removed member still holds.
    */
@@ -267,7 +268,9 @@ export const KEY_LIFECYCLE_DESCRIPTION: MachineDescription = {
       '`deactivatedAt = expiresAt`, and the history entry dated `expiresAt` too: the end of the cryptoperiod, ' +
       'however late the sweep ran, so every device records the same key.',
     recordCompromise: '`compromisedAt = now`.',
-    recordDestruction: '`destroyedAt = now`; the key material is erased from every HSM and the key has no holders.',
+    recordDestruction:
+      '`destroyedAt = now`; the key material is erased from every HSM and the key has no holders (the users whose ' +
+      'devices must hold it: KMS rules).',
   },
   parameters: [
     {

@@ -18,9 +18,10 @@
  * - **Backward secrecy on join.** In a group that does not share its history, a join retires every
  *   active or suspended key somebody already holds (deactivated: the earlier members keep reading
  *   with it) and, if one was active, activates a fresh key for everybody: the joiner receives only
- *   the pre-active keys and the fresh one, so it cannot read what was sent before it joined. In a
- *   group with `shareHistory`, the joiner receives every key that can still protect and the
- *   deactivated ones, without a rekey. Compromised and destroyed keys are never given.
+ *   the pre-active keys, any key nobody held yet (it protected nothing) and the fresh one, so it
+ *   cannot read what was sent before it joined. In a group with `shareHistory`, the joiner receives
+ *   every key that can still protect and the deactivated ones, without a rekey. Compromised and
+ *   destroyed keys are never given.
  * - **Need-to-know.** A key's `holders` are exactly the users whose devices must hold it; a user's
  *   device holds only its groups, their members and the keys it holds (see `projection.ts`).
  * - **Policy.** `maxKeys` bounds the keys that can still protect; a key's cryptoperiod is at most its

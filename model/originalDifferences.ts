@@ -63,7 +63,10 @@ export const ORIGINAL_DIFFERENCES: readonly OriginalDifference[] = [
     ours: 'A manual deactivation is stamped with the time it happens (`recordDeactivation`).',
     rule: { title: 'key life cycle: recordDeactivation', link: '#key-life-cycle' },
     tests: [
-      { file: 'model/keyLifecycle.test.ts', name: 'a late expiry is recorded at the end of the cryptoperiod' },
+      {
+        file: 'model/keyLifecycle.test.ts',
+        name: 'a late expiry is recorded at the end of the cryptoperiod, a manual deactivation at now',
+      },
       { file: 'impl/kms/admin.test.ts', name: 'B2/B3: deactivation is stamped with the real time' },
     ],
   },

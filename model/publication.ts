@@ -153,8 +153,8 @@ export const PUBLICATION_DESCRIPTION: MachineDescription = {
         `${formatDuration(defaultFreshnessWindow(DEFAULT_HEARTBEAT_INTERVAL_MS))} ` +
         '(`defaultFreshnessWindow`: three heartbeat intervals)',
       meaning:
-        'Carried by every heartbeat: how long after a file was issued its user may still encrypt (see ' +
-        '`stalenessAt`, update processing). It must exceed the heartbeat interval.',
+        'Carried by every heartbeat: how long after a file was issued (or applied, if that was earlier) its user ' +
+        'may still encrypt (see `stalenessAt`, update processing). It must exceed the heartbeat interval.',
     },
   ],
 };

@@ -72,13 +72,19 @@ export const MACHINE_SPECS: readonly MachineSpec[] = [
       'symmetric data-encryption keys, so the transitions §7 gives other kinds of key are not here: an `active` or ' +
       '`suspended` key is not destroyed directly (T5, T9: private signature and authentication, RBG, master, ' +
       'authorization and ephemeral keys) but deactivated first (T8, T12), since it may still decrypt during its ' +
-      'recipient-usage period; KMIP refuses Destroy of an Active object too. The original destroys them directly.',
+      'recipient-usage period; KMIP refuses Destroy of an Active object too. The original destroys them directly. ' +
+      'The clause numbers T2–T5 and T8–T12 are those of the text of §7.1–§7.3; T6 and T7 (active → compromised, ' +
+      '→ suspended), T13 and T14 (deactivated → destroyed, → compromised) and T15 (compromised → destroyed) are ' +
+      "inferred from the order those sections keep (a state's destroyed target first, then its compromised one), " +
+      'not quoted.',
     extra: {
       title: 'Clause',
       cell: (e) => KEY_TRANSITIONS[e.source as KeyState][e.event as KeyEventType]?.clause ?? '',
     },
     after:
-      `### Refused pairs\n\n${refusedPairs()}\n\n### Usage\n\n${usageTable()}\n\nAn \`active\` key whose ` +
+      `### Refused pairs\n\n${refusedPairs()}\n\nA guarded pair is refused too while its guard is false: \`RESUME\` ` +
+      'at or after `expiresAt`, `EXPIRE` before it.\n\n' +
+      `### Usage\n\n${usageTable()}\n\nAn \`active\` key whose ` +
       `cryptoperiod has ended no longer protects even before the \`EXPIRE\` sweep reaches it (\`keyUsageAt\`): ` +
       'protection needs `activatedAt <= now < expiresAt`. `Protect`, and `Reprotect` from a key that is not a ' +
       '`Rescue`, also need a view within its freshness window (`stalenessAt`, update processing): a withheld ' +
@@ -129,7 +135,9 @@ export const MACHINE_SPECS: readonly MachineSpec[] = [
       'since the last applied one is not opened again, so each file is judged and counted once; `openingRefusal` ' +
       'says why a file is not opened. A refusal that does not count need not be kept: the implementation ' +
       'commits only counted ones (`impl/kms/userSync.ts`, a database commit per junk file would wear the HSM), so it ' +
-      'judges junk and replayed files again at each sync.',
+      'judges junk and replayed files again at each sync. `opening` takes no `POWER_LOSS`: opening is parsing bytes ' +
+      'in host memory, with no device call before `OPENED`, so a cut then is learnt in `verifying`. `blocked` takes ' +
+      'none either: the block is kept in the persisted refusal count, and a device restored with it boots blocked.',
   },
   {
     name: 'publication',

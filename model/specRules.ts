@@ -120,7 +120,9 @@ export function renderKmsRules(): string {
     '## KMS rules',
     'The whole-KMS model (`model/kms.ts`) is a pure function from a state and an operation to a new state or a ' +
       'typed error; a refused operation changes nothing. The implementation (`impl/kms/rules/`) re-implements ' +
-      'these rules over SQL, and every worked example below runs on both.',
+      'these rules over SQL, and every worked example below runs on both. Two words the rules use: every key is ' +
+      'owned by one group, and its *holders* are the users whose devices must hold it (the group key policy says ' +
+      "who); a user's *projection* is everything that user's device holds (need-to-know, below).",
     `Rules: ${OPERATION_RULES.length} operations, ${GROUP_KEY_POLICY.length} rows of the group key policy and ` +
       `${CROSS_CUTTING_RULES.length} cross-cutting rules (${CROSS_CUTTING_RULES.map(inlineCode).join(', ')}).`,
     '### Time goes forward',
