@@ -70,7 +70,9 @@ function renderGroupKeyPolicy(): string {
     '### Group key policy',
     "What every event does to each key of the group, by the key's state before the event (`model/groupKeyPolicy.ts`, " +
       'the table `model/kms.ts` reads to carry the rules out). A fresh key is held by every member after the ' +
-      'event; compromised and destroyed keys are never given.',
+      'event; compromised and destroyed keys are never given. "Holders dropped" is what the rule itself drops: a ' +
+      'key destroyed on the way (a pre-active key retired, or a `DESTROY` event) loses every holder as well ' +
+      '(key life cycle: `recordDestruction`).',
     markdownTable(head, rows),
     legend.join('\n'),
     GROUP_KEY_POLICY.map((r) => `\`${policyRuleId(r)}\`: ${examplesOf(policyRuleId(r))}`).join('\n'),
@@ -120,9 +122,10 @@ export function renderKmsRules(): string {
     '## KMS rules',
     'The whole-KMS model (`model/kms.ts`) is a pure function from a state and an operation to a new state or a ' +
       'typed error; a refused operation changes nothing. The implementation (`impl/kms/rules/`) re-implements ' +
-      'these rules over SQL, and every worked example below runs on both. Two words the rules use: every key is ' +
+      'these rules over SQL, and every worked example below runs on both. Three words the rules use: every key is ' +
       'owned by one group, and its *holders* are the users whose devices must hold it (the group key policy says ' +
-      "who); a user's *projection* is everything that user's device holds (need-to-know, below).",
+      "who); a user's *projection* is everything that user's device holds (need-to-know, below). To *retire* a " +
+      'key is to destroy it if pre-active and deactivate it if active or suspended (group key policy).',
     `Rules: ${OPERATION_RULES.length} operations, ${GROUP_KEY_POLICY.length} rows of the group key policy and ` +
       `${CROSS_CUTTING_RULES.length} cross-cutting rules (${CROSS_CUTTING_RULES.map(inlineCode).join(', ')}).`,
     '### Time goes forward',
