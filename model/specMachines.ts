@@ -85,9 +85,11 @@ export const MACHINE_SPECS: readonly MachineSpec[] = [
       `### Refused pairs\n\n${refusedPairs()}\n\nA guarded pair is refused too while its guard is false: \`RESUME\` ` +
       'at or after `expiresAt`, `EXPIRE` before it.\n\n' +
       `### Usage\n\n${usageTable()}\n\nAn \`active\` key whose ` +
-      `cryptoperiod has ended no longer protects even before the \`EXPIRE\` sweep reaches it (\`keyUsageAt\`): ` +
+      `cryptoperiod has ended no longer protects even before the \`EXPIRE\` sweep (which opens every KMS operation: ` +
+      '*Expiry first*, below) reaches it (`keyUsageAt`): ' +
       'protection needs `activatedAt <= now < expiresAt`. `Protect`, and `Reprotect` from a key that is not a ' +
-      '`Rescue`, also need a view within its freshness window (`stalenessAt`, update processing): a withheld ' +
+      '`Rescue`, also need a view within its freshness window (`stalenessAt`, update processing; the device ' +
+      'refuses them `NotFresh` otherwise): a withheld ' +
       'update could have retired the key a stale view would choose, and a removed member still holds it. A ' +
       'rescue asks for none: the data is readable already by whoever learnt the key, and the result is marked ' +
       '(below).\n\n' +
