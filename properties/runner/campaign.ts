@@ -18,17 +18,9 @@ import type { StopSignal } from './interrupt.ts';
 import { OUTSIDE_ANY_TEST, SETTLE_MS, UNFINISHED, runBatch, settleMessage } from './runBatch.ts';
 import type { ActiveBatch, BatchResult } from './runBatch.ts';
 import { mergeStatistics } from './statistics.ts';
+import { operationFigures } from './table.ts';
 import { campaignSeed, newCampaignId, shardBatchIndex } from './seeds.ts';
-import {
-  cpuSecondsOf,
-  emptyCount,
-  failuresOf,
-  madeText,
-  mergeCount,
-  opsPerCpuSecond,
-  shrinkingIn,
-  unfinishedIn,
-} from './tally.ts';
+import { cpuSecondsOf, emptyCount, failuresOf, madeText, mergeCount, shrinkingIn, unfinishedIn } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
 import type { DoneLine } from './progressLine.ts';
 import { escapeRegExp, ownName, ownNamePattern, replayCommand, rerunCommand } from './replayCommand.ts';
@@ -66,10 +58,12 @@ export interface CampaignSummary {
   readonly budgetSeconds: number;
   readonly startedAt: string;
   endedAt: string;
-  readonly batches: Array<{ index: number; seed: number; runs: number; operations: number; failures: number }>;
+  /** Each batch's runs and operations; operations null where the batch's runs counted none (as the table's `—`). */
+  readonly batches: Array<{ index: number; seed: number; runs: number; operations: number | null; failures: number }>;
+  /** Per suite, as the closing table: operations and their rate null where the table shows `—` (`operationFigures`). */
   readonly suites: Record<
     string,
-    { runs: number; operations: number; cpuSeconds: number; opsPerCpuSecond: number; failures: number }
+    { runs: number; operations: number | null; cpuSeconds: number; opsPerCpuSecond: number | null; failures: number }
   >;
   readonly failures: CampaignFailure[];
   readonly errors: string[];
@@ -449,21 +443,23 @@ export async function runCampaign(
       });
     }
     summary.errors.push(...result.errors);
-    let runs = 0;
-    let operations = 0;
+    // The batch as one suite would be in the table: its operations counted, or none at all.
+    const batch = emptyCount('batch');
     for (const [name, c] of counts) {
       mergeCount(totals.get(name) as SuiteCount, c);
-      runs += c.runs;
-      operations += c.operations;
+      mergeCount(batch, c);
     }
+    const { runs } = batch;
+    const { operations } = operationFigures(batch);
     summary.batches.push({ index: at.index, seed: at.seed, runs, operations, failures: failures.length });
     summary.endedAt = new Date().toISOString();
     for (const c of totals.values()) {
+      const { operations, opsPerCpuSecond } = operationFigures(c);
       summary.suites[c.suite] = {
         runs: c.runs,
-        operations: c.operations,
+        operations,
         cpuSeconds: cpuSecondsOf(c),
-        opsPerCpuSecond: opsPerCpuSecond(c),
+        opsPerCpuSecond,
         failures: failuresOf(c),
       };
     }

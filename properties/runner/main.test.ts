@@ -12,6 +12,7 @@ import {
   seedList,
 } from './main.ts';
 import { countOf, sink } from './fixtures.testkit.ts';
+import { tableRow } from './table.ts';
 import type { DoneLine, ProgressLine } from './progressLine.ts';
 import { addLine, mergeCount } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
@@ -182,17 +183,33 @@ describe("a campaign's closing line", () => {
 
   test('its batches, one said as one, and its runs and operations', () => {
     const one = { campaign: 'nightly', shard: '1/4', batches: [batch(42)] };
-    expect(campaignLine(one, 1200, 36_000, 1_800_000)).toBe(
+    const kms = countOf('kms', { runs: 1200, operations: 36_000 });
+    expect(campaignLine(one, [kms], 1_800_000)).toBe(
       'campaign nightly shard 1/4: 1 batch (seed 42), 1,200 runs, 36,000 operations in 30m00s',
     );
     // A campaign stopped at once: one run, of one operation, said in the singular.
-    expect(campaignLine(one, 1, 1, 6000)).toBe(
+    expect(campaignLine(one, [countOf('kms', { runs: 1, operations: 1 })], 6000)).toBe(
       'campaign nightly shard 1/4: 1 batch (seed 42), 1 run, 1 operation in 6s',
     );
     const two = { ...one, batches: [batch(42), batch(7)] };
-    expect(campaignLine(two, 1200, 36_000, 1_800_000)).toMatch(
-      /^campaign nightly shard 1\/4: 2 batches \(seeds 42, 7\)/,
+    expect(campaignLine(two, [kms], 1_800_000)).toMatch(/^campaign nightly shard 1\/4: 2 batches \(seeds 42, 7\)/);
+  });
+
+  test('its operations are what the table shows: a suite whose row has none is named, not added as 0', () => {
+    // updateAttacks counts a run's operations once it passed: three failing runs, the table's `—`.
+    const one = { campaign: 'c', shard: '1/1', batches: [batch(5)] };
+    const failing = countOf('updateAttacks', { runs: 3, operations: 0, failures: 3 });
+    expect(tableRow(failing).slice(1, 4)).toEqual(['3', '—', '—']);
+    expect(campaignLine(one, [failing], 27_000)).toBe(
+      'campaign c shard 1/1: 1 batch (seed 5), 3 runs, operations not counted (updateAttacks) in 27s',
     );
+    const kms = countOf('kms', { runs: 1200, operations: 36_000 });
+    expect(campaignLine(one, [kms, failing], 27_000)).toBe(
+      'campaign c shard 1/1: 1 batch (seed 5), 1,203 runs, 36,000 operations (not counted: updateAttacks) in 27s',
+    );
+    // A suite that ran no property (a fixed test alone) reads 0 in the table, and so here.
+    expect(tableRow(countOf('keyStorePowerCut')).slice(1, 4)).toEqual(['0', '0', '0.0']);
+    expect(campaignLine(one, [countOf('keyStorePowerCut')], 27_000)).toMatch(/, 0 runs, 0 operations in 27s$/);
   });
 
   test('a budget that left a property fewer runs than a pass names it, one suite alone too', () => {

@@ -21,17 +21,8 @@ import { statisticsOf } from './statistics.ts';
 import { CI_SEED } from '../../testing/runConfig.ts';
 import type { StatisticsPlace } from './statistics.ts';
 import { SUITES } from './suites.ts';
-import { formatTable, thousands } from './table.ts';
-import {
-  cpuSecondsOf,
-  emptyCount,
-  failuresOf,
-  fewRuns,
-  madeText,
-  opsPerCpuSecond,
-  shrinkingIn,
-  unfinishedIn,
-} from './tally.ts';
+import { formatTable, operationFigures, operationsText, thousands } from './table.ts';
+import { cpuSecondsOf, emptyCount, failuresOf, fewRuns, madeText, shrinkingIn, unfinishedIn } from './tally.ts';
 import type { SuiteCount } from './tally.ts';
 
 /**
@@ -91,9 +82,9 @@ function jsonRow(c: SuiteCount, scale: number | undefined, place: StatisticsPlac
     file: suite?.file,
     operation: suite?.operation,
     runs: c.runs,
-    operations: c.operations,
+    // As the table: none (null), not 0, for a suite whose runs counted none.
+    ...operationFigures(c),
     cpuSeconds: cpuSecondsOf(c),
-    opsPerCpuSecond: opsPerCpuSecond(c),
     failures: failuresOf(c),
     statistics: suite ? statisticsOf(suite, place, c.runs) : null,
     counterexamples: c.counterexamples.map((d) => {
@@ -387,18 +378,19 @@ export function seedList(seeds: readonly number[], shown = 5): string {
 
 /**
  * A campaign's closing line: `campaign nightly shard 1/4: 1 batch (seed 42), 1,200 runs, 36,000
- * operations in 30m00s` (`1 run`, `1 operation` in the singular).
+ * operations in 30m00s` (`1 run`, `1 operation` in the singular), its operations as the table above it
+ * has them ({@link operationsText}: a suite whose row shows `—` is named apart, not added as 0).
  */
 export function campaignLine(
   summary: Pick<CampaignSummary, 'campaign' | 'shard' | 'batches'>,
-  runs: number,
-  operations: number,
+  totals: readonly SuiteCount[],
   elapsedMs: number,
 ): string {
+  const runs = totals.reduce((a, c) => a + c.runs, 0);
   return (
     `campaign ${summary.campaign} shard ${summary.shard}: ${count(summary.batches.length, 'batch', 'batches')} ` +
     `(${seedList(summary.batches.map((b) => b.seed))}), ${count(runs, 'run')}, ` +
-    `${count(operations, 'operation')} in ${formatElapsed(elapsedMs)}`
+    `${operationsText(totals)} in ${formatElapsed(elapsedMs)}`
   );
 }
 
@@ -482,9 +474,7 @@ function closeCampaign(
     return code;
   }
   io.stdout.write(`${formatTable(totals, { campaign: summary.folder })}\n\n`);
-  const runs = totals.reduce((a, c) => a + c.runs, 0);
-  const operations = totals.reduce((a, c) => a + c.operations, 0);
-  io.stdout.write(`${campaignLine(summary, runs, operations, Date.now() - start)}\n`);
+  io.stdout.write(`${campaignLine(summary, totals, Date.now() - start)}\n`);
   if (note !== null) io.stdout.write(`${note}\n`);
   for (const f of summary.failures) {
     io.stdout.write(

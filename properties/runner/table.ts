@@ -3,6 +3,7 @@
  * CPU-second, failures and where its statistics report is, aligned for a terminal.
  * @module
  */
+import { count } from '../../impl/simulation/chartScale.ts';
 import { statisticsOf } from './statistics.ts';
 import type { StatisticsPlace } from './statistics.ts';
 import { SUITES } from './suites.ts';
@@ -32,6 +33,30 @@ export function rate(n: number): string {
  */
 export function operationsUncounted(c: SuiteCount): boolean {
   return c.operations === 0 && (c.runs > 0 || c.counterexamples.length > 0);
+}
+
+/**
+ * `c`'s operations and operations per CPU-second as the table shows them, for `--json` and a campaign's
+ * `summary.json`: null where the table shows `—` ({@link operationsUncounted}), not a count of 0.
+ */
+export function operationFigures(c: SuiteCount): { operations: number | null; opsPerCpuSecond: number | null } {
+  return operationsUncounted(c)
+    ? { operations: null, opsPerCpuSecond: null }
+    : { operations: c.operations, opsPerCpuSecond: opsPerCpuSecond(c) };
+}
+
+/**
+ * The operations of `counts` in words, as a campaign's closing line says them beside the table: the
+ * counted ones (`36,000 operations`), and the suites whose row shows `—` named apart (`36,000 operations
+ * (not counted: updateAttacks)`, or `operations not counted (updateAttacks)` when none was), never a
+ * `0 operations` the table does not show.
+ */
+export function operationsText(counts: readonly SuiteCount[]): string {
+  const uncounted = counts.filter(operationsUncounted).map((c) => c.suite);
+  const operations = counts.reduce((a, c) => a + c.operations, 0);
+  if (uncounted.length === 0) return count(operations, 'operation');
+  if (operations === 0) return `operations not counted (${uncounted.join(', ')})`;
+  return `${count(operations, 'operation')} (not counted: ${uncounted.join(', ')})`;
 }
 
 /** The row of one suite; a campaign's statistics are in its folder, a replay keeps none (`statistics.ts`). */
