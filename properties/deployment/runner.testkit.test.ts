@@ -7,7 +7,15 @@ import { CI_SEED, sizedTimeout } from '../../testing/runConfig.ts';
 import { toldOfRun } from './commands.testkit.ts';
 import type { CommandSpec } from './commands.testkit.ts';
 import { describe as describeStep } from './commands.testkit.ts';
-import { BOOTSTRAP, replayScenario, runSuite, scenarioLines, skewsText } from './runner.testkit.ts';
+import {
+  BOOTSTRAP,
+  commentLines,
+  replayScenario,
+  reproductionFile,
+  runSuite,
+  scenarioLines,
+  skewsText,
+} from './runner.testkit.ts';
 import type { Reach } from './runner.testkit.ts';
 import { WARMUPS } from './warmup.testkit.ts';
 
@@ -97,6 +105,31 @@ describe("a failure's scenario lists what ran, and no further", () => {
     },
     sizedTimeout(300_000),
   );
+});
+
+test("a reproduction file's header is a comment line for every line of the report, a multi-line error's too", () => {
+  // As `same` words a failure (its first line, then where the two sides differ and both values), and a name
+  // holding `*/`: the message's later lines went unprefixed, and a `*/` would have ended the comment.
+  const message =
+    "invariant convergence: keys in U1's HSM once the adversary stopped (ids/*/ match)\n" +
+    '  differs at (the whole value): actual ["K2014","K2016"], expected ["K2016"]\r\n' +
+    '  actual:   ["K2014","K2016"]\n\n  expected: ["K2016"]';
+  const lines = ['deployment: invariant convergence broke', 'deployment seed 0; after the bootstrap:', message];
+  const options = { suite: 'deployment', ciRuns: 1, maxCommands: 1 };
+  const text = reproductionFile(options, 'convergence', [], 0, {}, lines);
+  const header = text.slice(0, text.indexOf('\n */\n') + 4).split('\n');
+  // The comment ends where the header does, and nowhere before: the first `*/` of the file is its close.
+  expect(text.indexOf('*/')).toBe(text.indexOf('\n */\nimport ') + 2);
+  expect(header.slice(1, -1).filter((l) => !/^ \*( |$)/.test(l))).toEqual([]);
+  expect(header.slice(-6)).toEqual([
+    " * invariant convergence: keys in U1's HSM once the adversary stopped (ids/* / match)",
+    ' *   differs at (the whole value): actual ["K2014","K2016"], expected ["K2016"]',
+    ' *   actual:   ["K2014","K2016"]',
+    ' *',
+    ' *   expected: ["K2016"]',
+    ' */',
+  ]);
+  expect(commentLines(['one', 'two\u2028three'])).toBe(' * one\n * two\n * three');
 });
 
 test(
