@@ -432,17 +432,39 @@ export function failureFiles(numbers: readonly number[]): string {
 }
 
 /**
- * The campaign's failures that are alike, one line a kind: the same property (or test) with the same
- * first line of error, which batch after batch finds and shrinks again (`6 failures alike (updateAttacks:
- * "…", Error: …): failure-2..7.json`). Failures are numbered from 1, as their files are. Alike is not
- * the same case: each file holds its batch's counterexample, and the smallest may be any of them.
+ * The shape of an error's first line, what failures alike share: the line with what varies from one
+ * case of a bug to the next written `#`: numbers (`operation 22`, `#13`), the numbers in IDs (`K2004`,
+ * `U1`: the kind of ID, its letter, is kept) and hex strings holding a digit (hashes, serials: `3fa9c2e1`
+ * whole, where its digits alone would leave its letters to differ); and the timed operation the case met
+ * the failure at, as the KMS suites' labels give it (`operation 22 (+01:12:10.611  deleteUser U4): …`,
+ * `(…)`): the same bug is met at another operation in another batch. The rest of the words stay (an
+ * invariant's name, an error code, what was compared, the assertion's), so that two different failures
+ * of one property are not made one; so does a sign (`-#` is not `#`).
+ */
+export function errorShape(line: string): string {
+  return line
+    .replace(/\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{6,}\b/gi, '#')
+    .replace(/\d+/g, '#')
+    .replace(/\([+-](?:#d )?#:#:#\.# {2}.*?\)(?=:|$)/g, '(…)');
+}
+
+/**
+ * The campaign's failures that are alike, one line a kind: the same property (or test) with a first
+ * line of error of the same shape ({@link errorShape}: alike but for its numbers, IDs, hex and timed
+ * operation), which batch after batch finds and shrinks again (`6 failures alike (updateAttacks: "…",
+ * Error: …): failure-2..7.json`). The line is the first failure's own, the kind's lowest file, with
+ * `numbers, IDs or operation vary` when another's differs: one kmsImpl bug, met at operation 2 (an
+ * activation) in one batch and at 22 (a user deleted) in the next, is one kind, where its exact first
+ * lines made it as many kinds as batches. Failures are numbered from 1, as their files are. Alike is
+ * not the same case: each file holds its batch's counterexample, and the smallest may be any of them.
  */
 export function alikeLines(failures: ReadonlyArray<Pick<CampaignFailure, 'suite' | 'test' | 'error'>>): string[] {
-  const kinds = new Map<string, { suite: string; test: string; error: string; numbers: number[] }>();
+  const kinds = new Map<string, { suite: string; test: string; error: string; vary: boolean; numbers: number[] }>();
   for (const [i, f] of failures.entries()) {
     const error = firstLine(f.error);
-    const key = JSON.stringify([f.suite, f.test, error]);
-    const kind = kinds.get(key) ?? { suite: f.suite, test: f.test, error, numbers: [] };
+    const key = JSON.stringify([f.suite, f.test, errorShape(error)]);
+    const kind = kinds.get(key) ?? { suite: f.suite, test: f.test, error, vary: false, numbers: [] };
+    kind.vary ||= error !== kind.error;
     kind.numbers.push(i + 1);
     kinds.set(key, kind);
   }
@@ -450,8 +472,8 @@ export function alikeLines(failures: ReadonlyArray<Pick<CampaignFailure, 'suite'
     .filter((k) => k.numbers.length > 1)
     .map(
       (k) =>
-        `${count(k.numbers.length, 'failure')} alike (${k.suite}: "${k.test}", ${k.error || 'no error message'}): ` +
-        failureFiles(k.numbers),
+        `${count(k.numbers.length, 'failure')} alike (${k.suite}: "${k.test}", ${k.error || 'no error message'}` +
+        `${k.vary ? '; numbers, IDs or operation vary' : ''}): ${failureFiles(k.numbers)}`,
     );
 }
 
