@@ -239,16 +239,39 @@ function stepText(s: Step): string {
   }
 }
 
-/** A history in words, for a counterexample. */
+/** The heartbeat rounds every run ends with, after its drawn history ({@link settle}). */
+const HEARTBEAT_ROUNDS = 3;
+
+/**
+ * Where each run is, by the history it was given, in words: the step, or the heartbeat round and what
+ * it is doing, or the check at the end; cleared once every check passed. fast-check reports as its
+ * counterexample the very history the failing run was given (found, shrunk, or cut short), so its text
+ * can say where the run failed (`operationText.testkit.ts`' `FailedOperations` does the same for the
+ * KMS suites): the rounds are the same in every run, and a failure in one of them (`files written to
+ * U2's stream, whose HSM was reported ahead`) named neither the round nor what it was doing.
+ */
+const reached = new WeakMap<History, string>();
+
+/** A history in words, for a counterexample: its three parts, the fixed rounds after them, and where it failed. */
 function historyText([h]: [History]): string {
   const part = (title: string, steps: readonly Step[]) =>
     `${title}:${steps.length === 0 ? ' nothing' : steps.map((s, i) => `\n  ${i + 1}. ${stepText(s)}`).join('')}`;
+  const where = reached.get(h);
   return [
     part('before the backup', h.before),
     part('the lost time (after the backup)', h.lost),
     part('after the restore', h.after),
+    `then ${HEARTBEAT_ROUNDS} heartbeat rounds, each: ${ROUND}; then ${AGREEMENT}`,
+    ...(where === undefined ? [] : [`the run failed in ${where}`]),
   ].join('\n');
 }
+
+/** What a heartbeat round does ({@link settle}). */
+const ROUND =
+  `the clock past the heartbeat interval, publish, ${USERS.map((u) => `${u} (${NAMES[u]})`).join(', ')} sync, ` +
+  'collect acknowledgements, the HSMs reported ahead checked';
+/** What the run checks last ({@link checkAgreement}). */
+const AGREEMENT = 'every HSM not reported ahead, and on record, checked against the admin (its last file, its keys)';
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -496,12 +519,19 @@ async function replace(w: World, side: AdminSide, u: UserId, record: RunRecord, 
  * database published a file of that number (another hash, or one a resync superseded) or not yet (a
  * sequence past its last).
  */
-async function settle(w: World, side: AdminSide, record: RunRecord): Promise<void> {
-  for (let round = 1; round <= 3; round++) {
+async function settle(w: World, side: AdminSide, record: RunRecord, at: (where: string) => void): Promise<void> {
+  for (let round = 1; round <= HEARTBEAT_ROUNDS; round++) {
+    const doing = (what: string) => at(`heartbeat round ${round} of ${HEARTBEAT_ROUNDS}, at: ${what}`);
+    doing('the clock past the heartbeat interval, publish');
     w.clock.advance(DEFAULT_HEARTBEAT_INTERVAL_MS + 1);
     await publish(w, side, record, false);
-    for (const u of USERS) await sync(w, u, record);
+    for (const u of USERS) {
+      doing(`${u} (${NAMES[u]}) syncs`);
+      await sync(w, u, record);
+    }
+    doing('collect acknowledgements');
     await collect(w, side, record);
+    doing('the HSMs reported ahead checked (everyone synced): those that applied a lost file');
     // Of the users whose HSM is the one the database has in service: an HSM replaced in the lost time
     // is reported only if its acknowledgement of a lost file is on the share (it no longer syncs).
     const served = USERS.filter((u) => record.serves(w, u));
@@ -542,6 +572,53 @@ function checkAgreement(w: World, { admin }: AdminSide, record: RunRecord): void
   }
 }
 
+/**
+ * One run: `h` on a fork of `base`, then the heartbeat rounds and the check at the end. `at` hears
+ * where the run is before each stage, in the words its counterexample gives ({@link reached}).
+ */
+async function runHistory(base: World, h: History, at: (where: string) => void): Promise<void> {
+  const w = await base.fork();
+  let restored: AdminSide | null = null;
+  const record = new RunRecord();
+  const steps = async (title: string, list: readonly Step[], side: AdminSide, lostTime: boolean) => {
+    for (const [i, s] of list.entries()) {
+      at(`step ${i + 1} ${title}: ${stepText(s)}`);
+      await run(w, side, s, record, lostTime);
+    }
+  };
+  try {
+    const original: AdminSide = { admin: w.admin, publisher: w.publisher };
+    for (const u of USERS) {
+      const { serial } = (w.users.get(u) as User).device;
+      record.onRecord.add(serial);
+      record.inService.set(u, serial);
+    }
+    await steps('before the backup', h.before, original, false);
+    at('the backup of the admin HSM');
+    const backup = w.adminDevice.simulatorClone();
+    const atBackup = {
+      published: new Map(record.published),
+      onRecord: new Set(record.onRecord),
+      inService: new Map(record.inService),
+    };
+    await steps('of the lost time', h.lost, original, true);
+    at('the restore of the backup');
+    restored = await restoreAdmin(w, backup.device);
+    Object.assign(record, atBackup);
+    await steps('after the restore', h.after, restored, false);
+    await settle(w, restored, record, at);
+    at(`the check after the heartbeat rounds: ${AGREEMENT}`);
+    checkAgreement(w, restored, record);
+  } finally {
+    try {
+      restored?.admin.close();
+      for (const replica of record.replaced) replica.close();
+    } finally {
+      w.close();
+    }
+  }
+}
+
 describe('an admin HSM restored from a backup, at a random point', () => {
   test('its examples shrink as drawn histories do', () => {
     // Without a step back to what drew them, fast-check shrinks no example: a failure one caught stayed as long.
@@ -560,42 +637,56 @@ describe('an admin HSM restored from a backup, at a random point', () => {
   });
   afterAll(() => base.close());
 
+  test('a counterexample names the fixed heartbeat rounds, and the round and stage its run failed in', async () => {
+    // Bob applies a file of the lost time; nothing is drawn after the restore.
+    const h: History = {
+      before: [],
+      lost: [{ kind: 'key', group: 'G1' }, { kind: 'publish' }, { kind: 'sync', user: 'U2' }],
+      after: [],
+    };
+    const stages: string[] = [];
+    await runHistory(base, h, (where) => stages.push(where));
+    const round = (n: number) =>
+      [
+        'the clock past the heartbeat interval, publish',
+        ...USERS.map((u) => `${u} (${NAMES[u]}) syncs`),
+        'collect acknowledgements',
+        'the HSMs reported ahead checked (everyone synced): those that applied a lost file',
+      ].map((what) => `heartbeat round ${n} of 3, at: ${what}`);
+    expect(stages).toEqual([
+      'the backup of the admin HSM',
+      'step 1 of the lost time: a key added to G1 and activated',
+      'step 2 of the lost time: publish',
+      'step 3 of the lost time: U2 (bob) syncs',
+      'the restore of the backup',
+      ...round(1),
+      ...round(2),
+      ...round(3),
+      `the check after the heartbeat rounds: ${AGREEMENT}`,
+    ]);
+    // A failure in the second round, where bob syncs (any check failing there throws as this one).
+    const failing = 'heartbeat round 2 of 3, at: U2 (bob) syncs';
+    const planted = new Error('planted in round 2');
+    const at = (where: string) => {
+      reached.set(h, where);
+      if (where === failing) throw planted;
+    };
+    await expect(runHistory(base, h, at)).rejects.toBe(planted);
+    expect(historyText([h]).split('\n').slice(-3)).toEqual([
+      'after the restore: nothing',
+      'then 3 heartbeat rounds, each: the clock past the heartbeat interval, publish, U1 (alice), U2 (bob), ' +
+        `U3 (carol) sync, collect acknowledgements, the HSMs reported ahead checked; then ${AGREEMENT}`,
+      `the run failed in ${failing}`,
+    ]);
+  });
+
   test('HSMs that applied a lost file are found and held; no other is, and every other agrees', async () => {
     await progress.assert(
       fc.asyncProperty(history, async (h) => {
-        const w = await base.fork();
-        let restored: AdminSide | null = null;
-        const record = new RunRecord();
-        try {
-          const original: AdminSide = { admin: w.admin, publisher: w.publisher };
-          for (const u of USERS) {
-            const { serial } = (w.users.get(u) as User).device;
-            record.onRecord.add(serial);
-            record.inService.set(u, serial);
-          }
-          for (const s of h.before) await run(w, original, s, record, false);
-          const backup = w.adminDevice.simulatorClone();
-          const atBackup = {
-            published: new Map(record.published),
-            onRecord: new Set(record.onRecord),
-            inService: new Map(record.inService),
-          };
-          for (const s of h.lost) await run(w, original, s, record, true);
-          restored = await restoreAdmin(w, backup.device);
-          Object.assign(record, atBackup);
-          for (const s of h.after) await run(w, restored, s, record, false);
-          await settle(w, restored, record);
-          checkAgreement(w, restored, record);
-          // A settle round: the clock, a publication, each user's sync, a collection.
-          progress.ran(h.before.length + h.lost.length + h.after.length + 3 * (3 + USERS.length));
-        } finally {
-          try {
-            restored?.admin.close();
-            for (const replica of record.replaced) replica.close();
-          } finally {
-            w.close();
-          }
-        }
+        await runHistory(base, h, (where) => reached.set(h, where));
+        reached.delete(h);
+        // A heartbeat round: the clock, a publication, each user's sync, a collection.
+        progress.ran(h.before.length + h.lost.length + h.after.length + HEARTBEAT_ROUNDS * (3 + USERS.length));
       }),
       {
         ...progress.params<[History]>(40, historyText),
