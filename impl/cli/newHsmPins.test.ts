@@ -161,6 +161,9 @@ describe('admin init: the PINs it sets', () => {
       expect.stringContaining('NotConfirmed: the two admin PINs typed for the admin HSM differ; nothing was created'),
     ]);
     expect(typo.run.err).not.toContain('user PIN');
+    // The way out is to type them alike, not the general remedy's "answer yes (or pass --yes …)".
+    expect(typo.run.err).toContain('  what to do: Nothing to undo: run the command again and type the same new PIN');
+    expect(typo.run.err).not.toContain('--yes');
     expect(existsSync(typo.home)).toBe(false);
     const short = await init(['--admin-pin', 'option-admin-pin'], {}, ['abc', 'abc']);
     expect([short.run.code, short.run.err]).toEqual([

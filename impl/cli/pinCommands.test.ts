@@ -174,6 +174,12 @@ describe('PINs: change, reset, and the warning before the last try', () => {
     });
     expect(typo.code).toBe(1);
     expect(typo.err).toContain('NotConfirmed: the two new admin PINs typed differ');
+    // What to do is to type them again, not to answer yes or pass --yes: change-pin asks no question
+    // and refuses --yes as an unknown option.
+    expect(typo.err.split('\n').filter((l) => l.startsWith('  what to do: '))).toEqual([
+      '  what to do: Nothing to undo: run the command again and type the same new PIN both times (hidden, so ' +
+        'typed with care).',
+    ]);
     expect(await typedJson(['admin', 'change-pin', '--pin', 'second-admin-pin'], 'third-admin-pin')).toEqual({
       command: 'admin change-pin',
       changed: 'admin PIN',

@@ -58,13 +58,20 @@ export async function newPinValue(
 }
 
 /**
+ * What to do when the two PINs typed differ. Not `NotConfirmed`'s general remedy, which tells of
+ * answering yes and of `--yes`: no question was asked here, and `change-pin` takes no `--yes`.
+ */
+const PINS_DIFFER_REMEDY =
+  'Nothing to undo: run the command again and type the same new PIN both times (hidden, so typed with care).';
+
+/**
  * A new `what` typed twice at hidden prompts, the second time to catch a typo nobody could see.
  * @throws CliError `NotConfirmed` (saying `differ`) when the two typed differ.
  */
 async function typedTwice(prompt: NonNullable<CliIo['prompt']>, what: string, differ: string): Promise<string> {
   const first = await prompt(`new ${what}: `, { hidden: true });
   const again = await prompt(`new ${what} again: `, { hidden: true });
-  if (first !== again) throw new CliError('NotConfirmed', differ);
+  if (first !== again) throw new CliError('NotConfirmed', differ, PINS_DIFFER_REMEDY);
   return first;
 }
 
