@@ -45,8 +45,8 @@ export const ADMIN_INIT_HELP = [
   "  --user-pin PIN          the admin HSM's user-level PIN (factory init sets both levels; else " +
     '$SEKEY_NEW_USER_PIN, else asked twice on a terminal)',
   '  --factory DIR           the factory folder (default $SEKEY_FACTORY): `sekey factory init --dir DIR`',
-  '  --share DIR             where update files travel (a network share, a synced folder); default HOME/share.',
-  '                          Not the home, nor over its admin/ or users/ folders, nor over the factory',
+  '  --share DIR             where update files travel (a network share, a synced folder); default ' +
+    'HOME/share. Not the home, nor over its admin/ or users/ folders, nor over the factory',
   '  --clock system|manual   system: the host clock (default); manual: time moves only with --at',
   '                          (default when --at is given: simulations and demos)',
   '  --stale-after DURATION  a user with an update out and no acknowledgement seen for this long',

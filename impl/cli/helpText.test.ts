@@ -51,7 +51,7 @@ describe('help fitted to its width', () => {
     ]);
   });
 
-  test(`every help sekey prints keeps to ${HELP_WIDTH} columns`, async () => {
+  test(`every help sekey prints keeps to ${HELP_WIDTH} columns, no word stranded on a line`, async () => {
     const top = await sekey(['--help']);
     const commands = [...top.out.matchAll(/^ {2}([a-z][a-z-]*) {2,}/gm)].map((m) => m[1] as string);
     expect(commands).toEqual(expect.arrayContaining(['admin', 'user', 'simulate', 'factory', 'demo']));
@@ -72,6 +72,18 @@ describe('help fitted to its width', () => {
       expect(help.code, help.out.split('\n')[0] + help.err).toBe(0);
       const long = help.out.split('\n').filter((line) => displayWidth(line) > HELP_WIDTH);
       expect(long, help.out.split('\n')[0]).toEqual([]);
+      // A hand-broken line that grew past the width is broken again by the printer, which leaves its
+      // last word alone on a line of its own, the paragraph going on below (demo's "PINs", admin init's
+      // "HOME/share."): written as one line instead, the printer fills each line.
+      const lines = help.out.split('\n');
+      const stranded = lines.filter((line, i) => {
+        const indent = /^( +)\S+$/.exec(line)?.[1];
+        const next = lines[i + 1];
+        return (
+          indent !== undefined && next !== undefined && /^\S/.test(next.slice(indent.length)) && next.startsWith(indent)
+        );
+      });
+      expect(stranded, help.out.split('\n')[0]).toEqual([]);
     }
   });
 });

@@ -77,10 +77,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       'four users with provisioned HSMs, groups, keys, update files on the share, syncs, messages, a',
       'member leaving (rekey), a compromise and re-protection, a withheld update caught as stale and',
       'fixed by a resync; with update sizes, modelled HSM cycles and flash erase counts.',
-      '  --keep DIR  build it in DIR (new or empty) and keep it, to explore with --home DIR, with its',
-      '              simulated factory beside it in DIR-factory (--factory, to provision more HSMs): the PINs',
-      `              are ${DEMO_PINS.admin} (admin HSM) and ${DEMO_PINS.user} (users' HSMs); every admin and`,
-      "              user command's help ends with examples that run on it",
+      // One line, wrapped by the help printer (helpText.ts) under its description.
+      '  --keep DIR  build it in DIR (new or empty) and keep it, to explore with --home DIR, with its simulated ' +
+        `factory beside it in DIR-factory (--factory, to provision more HSMs): the PINs are ${DEMO_PINS.admin} ` +
+        `(admin HSM) and ${DEMO_PINS.user} (users' HSMs); every admin and user command's help ends with examples ` +
+        'that run on it',
       examplesHelp(['sekey demo --keep ./sekey-demo'], 'example:'),
     ].join('\n'),
     run: async (argv, io, flags) => {
