@@ -76,7 +76,10 @@ export const SYSTEM_REMEDIES: Readonly<Record<string, string>> = {
   EFBIG: 'Lift the file-size limit (ulimit -f) or free space, then run the command again.',
   EACCES: 'Check the owner and permissions of the path named and of the folders above it (run as its owner).',
   EPERM: 'Check the owner and permissions of the path named and of the folders above it (run as its owner).',
-  EROFS: 'The file system is mounted read-only: remount it writable, or use a home on another one.',
+  // Not only a home's: an OUT file, a --keep or --out folder, a share may be the path named.
+  EROFS:
+    'The file system that holds the path named is mounted read-only: remount it writable, or give a path on ' +
+    'another one (for the installation, another --home).',
   ENOENT: 'Check the path named: a folder on the way is missing, or was moved or deleted meanwhile.',
   EMFILE: 'Too many open files: raise the limit (ulimit -n) or close other programs, then run the command again.',
   EIO: 'The disk reported an input/output error: check it (and its connection) before running the command again.',

@@ -54,6 +54,18 @@ describe('the remedy of the situation', () => {
       `  what to do: ${SYSTEM_REMEDIES['ENOSPC']}`,
     ]);
     expect(JSON.parse(out.join('\n'))).toMatchObject({ error: { code: 'ENOSPC', remedy: SYSTEM_REMEDIES['ENOSPC'] } });
+    // A decrypt's OUT on a read-only mount: what to do is about that path, not only about a home.
+    const readOnly = capture();
+    const decrypted = Object.assign(new Error("EROFS: read-only file system, open '/mnt/ro/out.txt'"), {
+      code: 'EROFS',
+      syscall: 'open',
+      path: '/mnt/ro/out.txt',
+    });
+    expect(reportError('sekey user U2 decrypt', decrypted, readOnly.io)).toBe(1);
+    expect(readOnly.err[1]).toBe(
+      '  what to do: The file system that holds the path named is mounted read-only: remount it writable, or ' +
+        'give a path on another one (for the installation, another --home).',
+    );
     const odd = capture();
     reportError(
       'sekey admin status',
