@@ -20,5 +20,11 @@ export async function confirmStep(io: CliIo, yes: boolean, question: string): Pr
   if (yes) return;
   if (io.prompt === undefined) throw notOnTerminal(question);
   const answer = (await io.prompt(`${question} [y/N] `)).trim().toLowerCase();
-  if (answer !== 'y' && answer !== 'yes') throw new CliError('NotConfirmed', `not confirmed (${question})`);
+  if (answer !== 'y' && answer !== 'yes') throw new CliError('NotConfirmed', `not confirmed (${question})`, DECLINED);
 }
+
+/**
+ * What to do after answering no: this situation's part of `NotConfirmed`'s general remedy, which
+ * also tells of new PINs typed twice, a question this command never asked.
+ */
+const DECLINED = 'Nothing to undo. To go ahead, run the command again and answer yes (or pass --yes).';

@@ -66,6 +66,10 @@ describe('sekey admin forget-hsm', () => {
       expect.stringContaining(`forget HSM ${carol} (served U3) as lost: every key it may hold is marked compromised?`),
     ]);
     expect(no.err).toContain('NotConfirmed');
+    // What to do after a no is about the question asked: no word of PINs typed twice.
+    expect(no.err).toContain(
+      '  what to do: Nothing to undo. To go ahead, run the command again and answer yes (or pass --yes).',
+    );
     const inService = await run('admin', 'forget-hsm', 'U1', '--destroyed', '--yes');
     expect([inService.code, inService.err]).toEqual([1, expect.stringMatching(/HsmInService: U1 has no retired HSM/)]);
     expect((await run('admin', 'stale')).code).toBe(1);
