@@ -59,6 +59,38 @@ describe('sekey', () => {
       expect(asked.out, argv.join(' ')).toMatch(/^usage: sekey /);
     }
     expect((await sekey(['help', 'frob'])).err).toContain("unknown command 'frob'");
+    // One level down too: `sekey admin help add-user` is `sekey admin add-user --help`, and so on.
+    for (const [asked, asFlag] of [
+      [
+        ['admin', 'help'],
+        ['admin', '--help'],
+      ],
+      [
+        ['admin', 'help', 'add-user'],
+        ['admin', 'add-user', '--help'],
+      ],
+      [
+        ['user', 'help'],
+        ['user', '--help'],
+      ],
+      [
+        ['user', 'U1', 'help'],
+        ['user', '--help'],
+      ],
+      [
+        ['user', 'U1', 'help', 'sync'],
+        ['user', 'U1', 'sync', '--help'],
+      ],
+    ]) {
+      const [one, other] = [await sekey(asked as string[]), await sekey(asFlag as string[])];
+      expect([one.code, one.out], (asked as string[]).join(' ')).toEqual([0, other.out]);
+      expect(one.out).toMatch(/^usage: sekey /);
+    }
+    expect(JSON.parse((await sekey(['admin', 'help', 'add-user', '--json'])).out)).toMatchObject({
+      command: 'sekey admin add-user',
+      help: expect.stringMatching(/^usage: sekey admin add-user U NAME/),
+    });
+    expect((await sekey(['admin', 'help', 'frob'])).err).toContain("unknown admin command 'frob'");
     // With --json, standard output is the usage error's one object, for sekey, sekey admin and sekey user alike.
     for (const argv of [['--json'], ['admin', '--json'], ['user', '--json']]) {
       const asJson = await sekey(argv);

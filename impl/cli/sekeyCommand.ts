@@ -262,6 +262,18 @@ function commandPrefix(words: readonly string[]): string {
   return ['sekey', ...words.slice(0, n).filter((w) => !w.startsWith('-'))].join(' ');
 }
 
+/**
+ * `sekey admin help [CMD]` and `sekey user [U] help [CMD]` as `sekey help admin [CMD]` and `sekey help user
+ * [U] [CMD]`: `help` one level down is asked as readily as at the top (`sekey admin help` used to be
+ * "unknown admin command 'help'"), and no admin or user command, nor any user ID, is named `help`.
+ */
+function helpFirst(rest: readonly string[]): readonly string[] {
+  const [command, second, third] = rest;
+  if ((command === 'admin' || command === 'user') && second === 'help') return ['help', command, ...rest.slice(2)];
+  if (command === 'user' && second !== undefined && third === 'help') return ['help', 'user', second, ...rest.slice(3)];
+  return rest;
+}
+
 /** Runs the CLI on `argv` (without node and script); returns the exit code, decided once at the end. */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   // Before the options are parsed, so that a wrong one (`--home` without its folder, `--json` twice)
@@ -279,6 +291,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   let failed = false;
   try {
     ({ flags, rest } = splitGlobals(argv));
+    rest = helpFirst(rest);
     // Standard output under --json holds one object, also when an interruption abandons the command.
     if (flags.json) io.onAbandon?.((signal) => io.out(json({ error: interruptedBeforeChanges(signal) })));
     // --version wins over --help (runCommand): its own object, not one of help text.
