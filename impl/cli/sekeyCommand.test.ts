@@ -265,6 +265,16 @@ describe('sekey on a persistent installation', () => {
     // The simulated factory's key (a real admin host never holds it) lives outside the home, owner-only.
     expect(existsSync(join(home, 'manufacturer.json'))).toBe(false);
     expect(readFileSync(join(factory, 'manufacturer.json'), 'utf8')).toContain('SIMULATION ONLY');
+    // Nor is one made inside it: every init and provision here would refuse it (it used to be made,
+    // with "keep this folder outside every installation" printed under it).
+    const inside = await run('factory', 'init', '--dir', join(home, 'factory'));
+    expect([inside.code, inside.out, inside.err.split('\n')[0]]).toEqual([
+      1,
+      '',
+      `sekey factory init: UnsafeFactory: the factory ${join(home, 'factory')} would be in the SEkey installation ` +
+        `${home}: keep the manufacturer's key outside every installation`,
+    ]);
+    expect(existsSync(join(home, 'factory'))).toBe(false);
     const noPins = await run('admin', 'init');
     expect(noPins.code).toBe(2);
     expect(noPins.err).toContain('--admin-pin PIN and --user-pin PIN');

@@ -188,8 +188,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     help: [
       'Creates a simulated HSM factory in DIR (new or without a factory): DIR/manufacturer.json holds the',
       "manufacturer's signing key, which certifies the identity of every HSM `admin init` and `admin",
-      'provision` create. SIMULATION ONLY: keep DIR outside every installation; a real admin host never',
-      'holds this key.',
+      'provision` create. SIMULATION ONLY: keep DIR outside every installation (one in the home or the',
+      'share of one is refused); a real admin host never holds this key.',
       '  --dir DIR   where (default $SEKEY_FACTORY)',
       examplesHelp(SETUP_EXAMPLES, SETUP_HEADING),
     ].join('\n'),

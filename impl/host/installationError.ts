@@ -154,8 +154,9 @@ export const INSTALLATION_ERROR_CODES = [
   /**
    * A factory folder inside the installation home, overlapping its share, or one someone else may
    * change (another user's, or one its group or others may write to, or whose `manufacturer.json`
-   * they may): the manufacturer's key must
-   * live elsewhere, never where the share's readers could take it nor where another could replace it.
+   * they may); at `sekey factory init`, also a folder that is or lies in any installation's home or
+   * share: the manufacturer's key must live elsewhere, never where the share's readers could take it
+   * nor where another could replace it.
    * @remedy Keep the factory outside the home and the share, in a folder only you can change
    * (`sekey factory init --dir DIR`), and pass `--factory DIR`.
    */

@@ -102,6 +102,33 @@ describe('manufacturer.json (the simulated factory)', () => {
     expect(() => openFactory(base, factory)).toThrow(/missing: not a factory folder/);
   });
 
+  it("is not made in an installation's home or share, nor in a folder of them: nothing is made there", () => {
+    const base = home();
+    const at = join(base, 'home');
+    mkdirSync(join(at, 'share'), { recursive: true });
+    writeFileSync(join(at, 'installation.json'), '{}');
+    const elsewhere = join(base, 'shares', 'office');
+    mkdirSync(elsewhere, { recursive: true });
+    writeFileSync(join(elsewhere, '.sekey-share'), 'ADMINSERIAL\n');
+    for (const [dir, where] of [
+      [at, `SEkey installation ${at}`],
+      [join(at, 'factory'), `SEkey installation ${at}`],
+      [join(at, 'share', 'a', 'factory'), `SEkey installation ${at}`],
+      [join(elsewhere, 'factory'), `share ${elsewhere}`],
+    ] as const) {
+      expect(() => createFactory(dir)).toThrow(
+        expect.objectContaining({
+          code: 'UnsafeFactory',
+          message: expect.stringContaining(`would be in the ${where}`),
+        }),
+      );
+      expect(existsSync(join(dir, MANUFACTURER_FILE)), dir).toBe(false);
+    }
+    expect(existsSync(join(at, 'factory'))).toBe(false);
+    // Beside them, as the help's example puts it, it is made.
+    expect(createFactory(join(base, 'factory')).publicKey).toHaveLength(32);
+  });
+
   it('is never opened where it and the share overlap: the share, a folder in it, or one that holds it', () => {
     const base = home();
     const factory = join(base, 'factory');

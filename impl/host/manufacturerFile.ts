@@ -21,6 +21,7 @@ import { formatProblem } from './formatVersion.ts';
 import { InstallationError } from './installationError.ts';
 import { pathInside } from './pathInside.ts';
 import { makeFolders } from './makeFolders.ts';
+import { installationAround } from './otherInstallations.ts';
 import { notPrivate } from './privateFolder.ts';
 
 /** The file's name in the factory folder. */
@@ -161,10 +162,18 @@ function requirePrivateFactory(path: string): void {
 /**
  * Creates a factory folder `dir` (owner-only) with a new random manufacturer.
  * @throws InstallationError `AlreadyInitialized` when `dir` already holds a factory; `UnsafeFactory`
- *   when `dir` exists and someone else may change it.
+ *   when `dir` exists and someone else may change it, or when it is or lies in an installation's
+ *   home or share (see {@link installationAround}), before anything is made.
  */
 export function createFactory(dir: string): Manufacturer {
   const path = resolve(dir);
+  const around = installationAround(path);
+  if (around !== null)
+    throw new InstallationError(
+      'UnsafeFactory',
+      `the factory ${path} would be in the ${around.kind === 'home' ? 'SEkey installation' : 'share'} ` +
+        `${around.at}: keep the manufacturer's key outside every installation`,
+    );
   // No check for the file first: another process could create it between the check and the write.
   // The file is created exclusively instead (createManufacturerFile).
   makeFolders(path, 0o700);

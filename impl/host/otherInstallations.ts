@@ -117,3 +117,17 @@ export function requireHomeOffShares(home: string): void {
     'Give the home a folder outside every share (`--home DIR`).',
   );
 }
+
+/**
+ * The installation home or share that `folder` is or lies in (its nearest), or null: a factory made
+ * there would be refused by every `admin init` and `provision` on that installation
+ * (`openFactory`), and its manufacturer's key would be in the installation's backups, or on the
+ * share every user and the network read. Judged on real paths, a folder not made yet by its parents.
+ */
+export function installationAround(folder: string): { readonly kind: 'home' | 'share'; readonly at: string } | null {
+  for (const dir of selfAndParents(realPath(folder))) {
+    if (isInstallationHome(dir)) return { kind: 'home', at: dir };
+    if (present(join(dir, SHARE_MARKER))) return { kind: 'share', at: dir };
+  }
+  return null;
+}
