@@ -31,6 +31,8 @@ import {
   fileHash,
   parseUpdateFile,
 } from '../impl/protocol/updateFile.ts';
+import type { UpdateHeader } from '../impl/protocol/updateFile.ts';
+import type { RefusalReason } from '../model/updateProcessing.ts';
 import { UPDATE_SEQUENCE_COUNTER } from '../device/acknowledgement.ts';
 import { User } from '../impl/kms/user.ts';
 import { Admin } from '../impl/kms/admin.ts';
@@ -292,36 +294,57 @@ describe('update files under attack', () => {
   });
 
   test("a file the admin HSM sealed for bob's HSM but naming alice is refused as wrongRecipient", async () => {
-    const { w, pending } = await scenario('misaddressed by name');
-    try {
-      const bob = w.users.get('U2') as User;
-      // Only the admin HSM can seal for bob's channel, so an adversary cannot make this file; an admin that
-      // misaddressed one could. Seal and serial are bob's: the user ID in the header alone says it is not his.
-      const body = encodeRecords([{ type: 'userUpsert', id: 'U2', name: 'bob, renamed by a file for alice' }]);
-      const { header } = parseUpdateFile(pending.bytes);
-      const misaddressed = assembleUpdateFile(
-        { ...header, userId: 'U1' },
-        (aad) => w.adminDevice.seal(bob.keyIds.adminToUserKeyId, body, aad),
-        body.length + 28,
-      );
-      const before = state(bob);
-      expect(bob.check(misaddressed), 'the file naming alice').toBe('wrongRecipient');
-      await w.transport.write(updateStream('U2'), pending.name, misaddressed);
-      const report = await bob.sync(w.transport);
-      expect(report.applied, 'files applied').toEqual([]);
-      expect(
-        report.refused.map((r) => r.reason),
-        `refused: ${refusedText(report.refused)}`,
-      ).toEqual(['wrongRecipient']);
-      expect(state(bob), "bob's replica, HSM and sequence").toBe(before);
-      // The genuine file, back under its name, still applies.
-      await w.transport.write(updateStream('U2'), pending.name, pending.bytes);
-      expect((await bob.sync(w.transport)).applied).toHaveLength(1);
-    } finally {
-      w.close();
-    }
+    // Only the admin HSM can seal for bob's channel, so an adversary cannot make this file; an admin that
+    // misaddressed one could. Seal and serial are bob's: the user ID in the header alone says it is not his.
+    await refusedInPlaceOfPending('misaddressed by name', 'wrongRecipient', (header) => ({ ...header, userId: 'U1' }));
+  });
+
+  test("an authentic incremental file at bob's next number that does not chain to his last is refused", async () => {
+    // Sealed by the admin HSM, for bob, numbered right after his last file, naming another predecessor:
+    // what an admin HSM restored from a backup publishes (restoredAdmin.properties.test.ts), and what no
+    // single-byte change reaches (the header is the seal's AAD). Only the chain tells it from the real one.
+    await refusedInPlaceOfPending('off the chain', 'forged', (header) => ({
+      ...header,
+      previousHash: new Uint8Array(32).fill(7),
+    }));
   });
 });
+
+/**
+ * A file the admin HSM seals for bob's channel under the pending file's header as `changed`, put in
+ * the pending file's place: bob refuses it for `reason` and keeps his state, and the genuine file,
+ * back under its name, still applies.
+ */
+async function refusedInPlaceOfPending(
+  seed: string,
+  reason: RefusalReason,
+  changed: (header: UpdateHeader) => UpdateHeader,
+): Promise<void> {
+  const { w, pending } = await scenario(seed);
+  try {
+    const bob = w.users.get('U2') as User;
+    const body = encodeRecords([{ type: 'userUpsert', id: 'U2', name: `bob, renamed (${seed})` }]);
+    const file = assembleUpdateFile(
+      changed(parseUpdateFile(pending.bytes).header),
+      (aad) => w.adminDevice.seal(bob.keyIds.adminToUserKeyId, body, aad),
+      body.length + 28,
+    );
+    const before = state(bob);
+    expect(bob.check(file), `the file (${seed})`).toBe(reason);
+    await w.transport.write(updateStream('U2'), pending.name, file);
+    const report = await bob.sync(w.transport);
+    expect(report.applied, 'files applied').toEqual([]);
+    expect(
+      report.refused.map((r) => r.reason),
+      `refused: ${refusedText(report.refused)}`,
+    ).toEqual([reason]);
+    expect(state(bob), "bob's replica, HSM and sequence").toBe(before);
+    await w.transport.write(updateStream('U2'), pending.name, pending.bytes);
+    expect((await bob.sync(w.transport)).applied).toHaveLength(1);
+  } finally {
+    w.close();
+  }
+}
 
 describe('a file name carries no authority', () => {
   test('a file withheld and the next offered under a resync name: still a gap, nothing applied', async () => {
