@@ -843,6 +843,23 @@ describe('distribution by update files', () => {
     expect((await w.users.get('U2')!.sync(w.transport)).applied).toHaveLength(1);
   });
 
+  test('flush writes back a file damaged on the share, one byte changed, its length the same', async () => {
+    const w = await team();
+    w.admin.addKey('G1', 'k');
+    await w.publisher.publish();
+    const stream = updateStream('U2');
+    const [name] = await w.transport.list(stream);
+    const committed = (await w.transport.read(stream, name!))!;
+    // A damaged copy of the same length: a flush that compared sizes (or presence) only left it there.
+    const damaged = committed.slice();
+    damaged[damaged.length - 1]! ^= 1;
+    await w.transport.write(stream, name!, damaged);
+    const sequence = sequenceOfName(name!)!.sequence;
+    expect(await w.publisher.flush()).toEqual([{ userId: 'U2', sequence, name }]);
+    expect(await w.transport.read(stream, name!)).toEqual(committed);
+    expect((await w.users.get('U2')!.sync(w.transport)).applied).toEqual([sequence]);
+  });
+
   test('a resync committed but not written: flush writes it and removes the older files it supersedes', async () => {
     const w = await team();
     w.admin.addKey('G1', 'k');
