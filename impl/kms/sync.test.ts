@@ -6,6 +6,7 @@ import { DEFAULT_MAX_REFUSALS } from '../../model/updateProcessing.ts';
 import { ACK_SEAL_BYTES, encodeAckHeader } from '../protocol/ackFile.ts';
 import { ackStream, refusedAckStream, sequenceOfName, updateFileName, updateStream } from '../protocol/streams.ts';
 import { fileHash, parseUpdateFile } from '../protocol/updateFile.ts';
+import { isKmsDeviceKey } from '../protocol/deviceKeyIds.ts';
 import type { Transport } from '../protocol/transport.ts';
 import { ADMIN_PIN, USER_PIN, makeDevice } from '../../device/secube.testkit.ts';
 import { SdCard } from '../../device/sdcard.ts';
@@ -858,6 +859,24 @@ describe('distribution by update files', () => {
     expect(await w.publisher.flush()).toEqual([{ userId: 'U2', sequence, name }]);
     expect(await w.transport.read(stream, name!)).toEqual(committed);
     expect((await w.users.get('U2')!.sync(w.transport)).applied).toEqual([sequence]);
+  });
+
+  test('a resync replaces the replica: a key from a file bob never got is gone from it, as from his HSM', async () => {
+    const w = await team();
+    w.admin.activateKey(w.admin.addKey('G1', 'k'));
+    await w.syncByFiles();
+    const bob = w.users.get('U2')!;
+    expect(bob.keys()).toHaveLength(1);
+    // Bob leaves G1, and the file saying so never reaches him: his replica still lists G1 and its key.
+    w.admin.removeMember('G1', 'U2');
+    await w.publisher.publish();
+    for (const name of await w.transport.list(updateStream('U2'))) await w.transport.remove(updateStream('U2'), name);
+    expect((await bob.sync(w.transport)).applied).toEqual([]);
+    w.publisher.requestResync('U2');
+    await w.syncByFiles();
+    // The resync's reset empties every table before its upserts: a key it does not name is not kept.
+    expect({ groups: bob.groups(), keys: bob.keys() }).toEqual({ groups: [], keys: [] });
+    expect(bob.device.listKeyIds().filter(isKmsDeviceKey)).toEqual([]);
   });
 
   test('a resync committed but not written: flush writes it and removes the older files it supersedes', async () => {
