@@ -326,6 +326,15 @@ describe('compaction and wear levelling', () => {
   });
 });
 
+/** A store on the mini flash holding key 5 (its old value), and the new value a replace of it writes. */
+function keyFiveStored(): { flash: Flash; store: KeyStore; oldKey: Uint8Array; newKey: Uint8Array } {
+  const flash = miniFlash(9);
+  const store = KeyStore.format(flash, MINI);
+  const oldKey = new Uint8Array(32).fill(0x11);
+  store.put(5, oldKey);
+  return { flash, store, oldKey, newKey: new Uint8Array(32).fill(0x22) };
+}
+
 describe('recovery', () => {
   it('refuses further use after a failed operation, and a remount repairs the flash', () => {
     const flash = miniFlash();
@@ -349,11 +358,7 @@ describe('recovery', () => {
   });
 
   it('resolves an interrupted replace to the new value', () => {
-    const flash = miniFlash(9);
-    const store = KeyStore.format(flash, MINI);
-    const oldKey = new Uint8Array(32).fill(0x11);
-    const newKey = new Uint8Array(32).fill(0x22);
-    store.put(5, oldKey);
+    const { flash, store, oldKey, newKey } = keyFiveStored();
     flash.cutPowerAfter(3); // body, entry (commit) done; cut the old record's tombstone
     expect(() => store.put(5, newKey)).toThrow(PowerLossError);
     flash.powerOn();
@@ -361,6 +366,24 @@ describe('recovery', () => {
     expect(readKeyMaterialForDevice(again, 5)).toEqual(newKey);
     const report = again.lastMount;
     expect((report?.duplicatesResolved ?? 0) + (report?.scrubbedSlots ?? 0)).toBe(1);
+    expect(findSecretResidue(rawImage(flash), [oldKey])).toBeUndefined();
+  });
+
+  it('a replace cut cleanly after its commit, its old record still live: mount keeps the newer record', () => {
+    const { flash, store, oldKey, newKey } = keyFiveStored();
+    // Power goes between the new record's entry byte (the commit) and the old record's tombstone, so no
+    // torn write decides it: two live records of ID 5, which only mount's "the newer one wins" resolves.
+    // (A cut that interrupts the tombstone, as above, may land it and leave mount nothing to choose.)
+    let programs = 0;
+    flash.setWriteListener((write) => {
+      if (write.kind === 'program' && ++programs === 2) flash.cutPower();
+    });
+    expect(() => store.put(5, newKey)).toThrow(PowerLossError);
+    flash.setWriteListener(undefined);
+    flash.powerOn();
+    const again = KeyStore.mount(flash, MINI);
+    expect(again.lastMount?.duplicatesResolved).toBe(1);
+    expect(readKeyMaterialForDevice(again, 5)).toEqual(newKey);
     expect(findSecretResidue(rawImage(flash), [oldKey])).toBeUndefined();
   });
 
