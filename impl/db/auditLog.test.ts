@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { SdCard } from '../../device/sdcard.ts';
-import { GENESIS_HASH, appendAudit, auditHash, readAudit, verifyAudit } from './auditLog.ts';
+import { GENESIS_HASH, appendAudit, auditHash, lastAuditedAt, readAudit, verifyAudit } from './auditLog.ts';
 import type { AuditCard } from './auditLog.ts';
 import { EncryptedDatabase } from './encryptedDatabase.ts';
 import { auditRegion } from './pageStore.ts';
@@ -104,6 +104,18 @@ describe('audit log beside the database (a card larger than 32 MiB)', () => {
     const beforeLong = stats().reads;
     expect(again.read((d) => readAudit(d, card))).toHaveLength(9);
     expect(stats().reads - beforeLong).toBe(4 + 2);
+  });
+
+  test('the head keeps the latest time audited: an entry dated earlier does not move it back', async () => {
+    const { db, card } = await logged(2);
+    expect(db.read(lastAuditedAt)).toBe(1004);
+    // A clock set back (the library takes any clock; only sekey's sessions refuse one behind this
+    // time): the entry is logged as dated, but what a session may not run before stays the latest.
+    db.transaction((d) => appendAudit(d, card, [{ ...item(9), at: 500 }]));
+    expect(db.read((d) => readAudit(d, card)).map((e) => e.at)).toEqual([1001, 1002, 1003, 1004, 500]);
+    expect(db.read(lastAuditedAt)).toBe(1004);
+    db.transaction((d) => appendAudit(d, card, [item(10)]));
+    expect(db.read(lastAuditedAt)).toBe(1010);
   });
 
   test('a record of a transaction that never committed is ignored, then overwritten', async () => {
