@@ -761,6 +761,26 @@ describe('distribution by update files', () => {
     },
   );
 
+  test('an acknowledgement collected after the next file: staleness counts from the next file', async () => {
+    const w = await team();
+    w.admin.addKey('G1', 'k');
+    await w.publisher.publish();
+    for (const u of w.users.values()) await u.sync(w.transport);
+    // Five days on, the next file goes out before the acknowledgements of the first are collected.
+    w.clock.advance(5 * DAY);
+    w.admin.renameGroup('G1', 'later');
+    await w.publisher.publish();
+    const waiting = await w.publisher.waitingAcknowledgements();
+    await w.publisher.collectAcknowledgements();
+    // Three days after the file still unacknowledged (eight after the one acknowledged): within the
+    // seven-day limit, whether the acknowledgements are counted waiting or collected.
+    w.clock.advance(3 * DAY);
+    expect(w.publisher.staleUsers(waiting)).toEqual([]);
+    expect(w.publisher.staleUsers()).toEqual([]);
+    w.clock.advance(4 * DAY);
+    expect(w.publisher.staleUsers()).toEqual(['U1', 'U2', 'U3']);
+  });
+
   test('a withheld update makes the user stale; a resync brings a blocked user back', async () => {
     const w = await team();
     w.admin.addKey('G1', 'k');
